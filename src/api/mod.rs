@@ -1,0 +1,3 @@
+//! The business surfaces, one module each, one file per operation.
+
+pub mod whalet;

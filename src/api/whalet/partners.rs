@@ -1,0 +1,123 @@
+//! Whalet partners: who may call, with which keys, which apiCodes, how fast, and where their
+//! notifications go. Built from the embedded demo partner and `[[whalet.partners]]`.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::config::{key_text, WhaletConfig};
+use crate::wire::keys::{demo, PrivateKey, PublicKey};
+
+/// The embedded demo partner (DESIGN.md §2).
+pub const DEMO_PARTNER_ID: &str = "202400000000001";
+
+pub struct Partner {
+    pub id: String,
+    pub public_key: PublicKey,
+    /// The platform key pair this partner talks to.
+    pub platform_key: PrivateKey,
+    notify_url: RwLock<Option<String>>,
+    /// Canonical apiCodes enabled; None = all.
+    pub enabled: Option<HashSet<String>>,
+    pub rate_limit: Option<u32>,
+    window: Mutex<(Instant, u32)>,
+    pub strict_ack: bool,
+}
+
+impl Partner {
+    pub fn notify_url(&self) -> Option<String> {
+        self.notify_url.read().clone()
+    }
+
+    pub fn set_notify_url(&self, url: Option<String>) {
+        *self.notify_url.write() = url;
+    }
+
+    pub fn is_enabled(&self, canonical_api_code: &str) -> bool {
+        self.enabled.as_ref().is_none_or(|set| set.contains(canonical_api_code) || set.contains("*"))
+    }
+
+    /// Counts a request against the per-second limit; false when over it.
+    pub fn admit(&self) -> bool {
+        let Some(limit) = self.rate_limit else { return true };
+        let mut window = self.window.lock();
+        if window.0.elapsed().as_secs_f64() >= 1.0 {
+            *window = (Instant::now(), 0);
+        }
+        window.1 += 1;
+        window.1 <= limit
+    }
+}
+
+/// All Whalet partners, by partnerId.
+pub struct Partners {
+    by_id: HashMap<String, Arc<Partner>>,
+    pub default_platform_key: PrivateKey,
+}
+
+impl Partners {
+    pub fn from_config(cfg: &WhaletConfig, notify_url: Option<&str>) -> anyhow::Result<Self> {
+        let default_platform_key = match &cfg.platform_private_key {
+            Some(k) => PrivateKey::parse(&key_text(k)?).map_err(|e| anyhow::anyhow!("whalet.platform_private_key: {e}"))?,
+            None => PrivateKey::parse(demo::PLATFORM_PRIVATE)?,
+        };
+        let mut by_id = HashMap::new();
+        if cfg.demo_partner {
+            by_id.insert(
+                DEMO_PARTNER_ID.to_owned(),
+                Arc::new(Partner {
+                    id: DEMO_PARTNER_ID.to_owned(),
+                    public_key: PublicKey::parse(demo::PARTNER_PUBLIC)?,
+                    platform_key: default_platform_key.clone(),
+                    notify_url: RwLock::new(notify_url.map(str::to_owned)),
+                    enabled: None,
+                    rate_limit: None,
+                    window: Mutex::new((Instant::now(), 0)),
+                    strict_ack: false,
+                }),
+            );
+        }
+        for p in &cfg.partners {
+            let where_ = format!("whalet.partners[partner_id = {:?}]", p.partner_id);
+            let public_key = PublicKey::parse(&key_text(&p.public_key)?)
+                .map_err(|e| anyhow::anyhow!("{where_}.public_key: {e}"))?;
+            let platform_key = match &p.platform_private_key {
+                Some(k) => PrivateKey::parse(&key_text(k)?)
+                    .map_err(|e| anyhow::anyhow!("{where_}.platform_private_key: {e}"))?,
+                None => default_platform_key.clone(),
+            };
+            if p.partner_id.is_empty() || p.partner_id.len() > 30 {
+                anyhow::bail!("{where_}.partner_id must be 1 to 30 characters");
+            }
+            by_id.insert(
+                p.partner_id.clone(),
+                Arc::new(Partner {
+                    id: p.partner_id.clone(),
+                    public_key,
+                    platform_key,
+                    notify_url: RwLock::new(p.notify_url.clone().or_else(|| notify_url.map(str::to_owned))),
+                    enabled: p.api_codes.as_ref().map(|v| v.iter().cloned().collect()),
+                    rate_limit: p.rate_limit,
+                    window: Mutex::new((Instant::now(), 0)),
+                    strict_ack: p.strict_ack,
+                }),
+            );
+        }
+        Ok(Self {
+            by_id,
+            default_platform_key,
+        })
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<Partner>> {
+        self.by_id.get(id).cloned()
+    }
+
+    pub fn ids(&self) -> Vec<String> {
+        let mut ids: Vec<_> = self.by_id.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+}

@@ -1,0 +1,227 @@
+//! The application: every long-lived part (store, clock, outbox, scenarios, journal, surfaces)
+//! built once from the configuration, and the tasks that run them. `main` and tests build the
+//! same `App`; tests bind `127.0.0.1:0` and get a [`RunningApp`] handle.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::api;
+use crate::api::whalet::partners::Partners;
+use crate::clock::{Clock, ClockMode};
+use crate::config::Config;
+use crate::control::triggers::TriggerDef;
+use crate::http::client::HttpClient;
+use crate::journal::Journal;
+use crate::notify::Outbox;
+use crate::scenario::Scenarios;
+use crate::store::{Provider, Store, TenantId};
+use crate::wire::HexCase;
+
+/// Options that come from the command line rather than the file.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub notify_url: Option<String>,
+    pub clock_mode: Option<ClockMode>,
+    pub start_time: Option<i64>,
+    pub scenario_files: Vec<std::path::PathBuf>,
+}
+
+struct Inner {
+    config: Config,
+    clock: Clock,
+    store: Store,
+    outbox: Outbox,
+    journal: Journal,
+    scenarios: Scenarios,
+    client: HttpClient,
+    partners: Arc<Partners>,
+    whalet_ops: api::whalet::Dispatch,
+    triggers: Vec<TriggerDef>,
+    stop: CancellationToken,
+}
+
+/// Handle to the whole simulator. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+impl App {
+    pub fn new(config: Config, options: Options) -> anyhow::Result<Self> {
+        let mode = match options.clock_mode {
+            Some(mode) => mode,
+            None => clock_mode_from(&config)?,
+        };
+        let start = match (options.start_time, &config.clock.start) {
+            (Some(t), _) => Some(t),
+            (None, Some(text)) => Some(parse_rfc3339(text)?),
+            (None, None) => None,
+        };
+        let clock = Clock::new(mode, start);
+        let client = HttpClient::new();
+        let outbox = Outbox::new(
+            clock.clone(),
+            client.clone(),
+            Duration::from_millis(config.notify.timeout_ms),
+            config.notify.ledger_capacity,
+        );
+        let partners = Arc::new(Partners::from_config(&config.whalet, options.notify_url.as_deref())?);
+        let store = Store::new();
+        for id in partners.ids() {
+            store.ensure_tenant(&TenantId::new(Provider::Whalet, id));
+        }
+        outbox.register(
+            "whalet",
+            Arc::new(crate::notify::whalet::WhaletTransport {
+                partners: partners.clone(),
+                hex_case: config.whalet.hex_case,
+            }),
+        );
+        let whalet_ops = api::whalet::Dispatch::new(&config.whalet.api_codes)?;
+        let mut triggers = Vec::new();
+        triggers.extend(api::whalet::triggers());
+        let journal = Journal::new(config.journal.capacity);
+        let scenarios = Scenarios::new();
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config,
+                clock,
+                store,
+                outbox,
+                journal,
+                scenarios,
+                client,
+                partners,
+                whalet_ops,
+                triggers,
+                stop: CancellationToken::new(),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+    pub fn outbox(&self) -> &Outbox {
+        &self.inner.outbox
+    }
+    pub fn journal(&self) -> &Journal {
+        &self.inner.journal
+    }
+    pub fn scenarios(&self) -> &Scenarios {
+        &self.inner.scenarios
+    }
+    pub fn client(&self) -> &HttpClient {
+        &self.inner.client
+    }
+    pub fn partners(&self) -> &Arc<Partners> {
+        &self.inner.partners
+    }
+    pub fn whalet_ops(&self) -> &api::whalet::Dispatch {
+        &self.inner.whalet_ops
+    }
+    pub fn hex_case(&self) -> HexCase {
+        self.inner.config.whalet.hex_case
+    }
+    pub fn triggers(&self) -> &[TriggerDef] {
+        &self.inner.triggers
+    }
+
+    /// Serves on `listener` with the background workers until [`RunningApp::shutdown`].
+    pub fn spawn(self, listener: TcpListener) -> RunningApp {
+        let addr = listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let stop = self.inner.stop.clone();
+        let driver = tokio::spawn(self.inner.clock.clone().run_driver(stop.clone()));
+        let server = tokio::spawn(crate::http::serve(listener, self.clone(), stop.clone()));
+        RunningApp {
+            addr,
+            app: self,
+            stop,
+            tasks: vec![("server", server), ("clock driver", driver)],
+        }
+    }
+}
+
+/// A serving simulator. Dropping it does not stop it; call [`RunningApp::shutdown`].
+pub struct RunningApp {
+    pub addr: SocketAddr,
+    pub app: App,
+    stop: CancellationToken,
+    tasks: Vec<(&'static str, JoinHandle<()>)>,
+}
+
+impl RunningApp {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, drains connections and stops the workers.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        for (name, task) in self.tasks {
+            if let Err(e) = task.await {
+                tracing::error!(task = name, error = %e, "task ended abnormally");
+            }
+        }
+    }
+
+    /// Runs until Ctrl-C or SIGTERM, then shuts down.
+    pub async fn run_until_signal(self) {
+        shutdown_signal().await;
+        tracing::info!("shutting down: draining in-flight requests");
+        self.shutdown().await;
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("received Ctrl-C"),
+        _ = term => tracing::info!("received SIGTERM"),
+    }
+}
+
+fn clock_mode_from(config: &Config) -> anyhow::Result<ClockMode> {
+    Ok(match config.clock.mode.as_deref() {
+        None | Some("real") => match config.clock.scale {
+            Some(scale) => ClockMode::Scaled { scale },
+            None => ClockMode::Real,
+        },
+        Some("scaled") => ClockMode::Scaled {
+            scale: config.clock.scale.unwrap_or(1.0),
+        },
+        Some("manual") => ClockMode::Manual,
+        Some(other) => anyhow::bail!("clock.mode must be real, scaled or manual, not {other:?}"),
+    })
+}
+
+/// Parses an RFC 3339 time into epoch milliseconds.
+pub fn parse_rfc3339(text: &str) -> anyhow::Result<i64> {
+    let dt = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| anyhow::anyhow!("{text:?} is not an RFC 3339 time: {e}"))?;
+    Ok((dt.unix_timestamp_nanos() / 1_000_000) as i64)
+}

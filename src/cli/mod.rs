@@ -1,0 +1,159 @@
+//! The command line: `serve`, `call`, `listen`, `keygen`, `trigger`. Thin: each command builds
+//! what it needs from the library and runs it.
+
+mod call;
+mod keygen;
+mod listen;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::app::{parse_rfc3339, App, Options};
+use crate::clock::ClockMode;
+use crate::config::Config;
+
+#[derive(Parser)]
+#[command(name = "whalet-sim", version, about = "A local simulator of the Whalet, Infinia Pay and Pockyt payment APIs")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the simulator.
+    Serve(ServeArgs),
+    /// Act as a Whalet partner: seal, sign and send one request; verify and print the reply.
+    Call(call::CallArgs),
+    /// Act as a partner's notify endpoint: verify, decrypt and print notifications; acknowledge.
+    Listen(listen::ListenArgs),
+    /// Write a fresh 2048-bit RSA key pair in PEM and bare Base64 DER.
+    Keygen(keygen::KeygenArgs),
+    /// Fire an external event on a running simulator (`key=value` parameters).
+    Trigger(TriggerArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "WHALET_SIM_ADDR")]
+    addr: SocketAddr,
+    /// TOML configuration (tenants, keys, notify URLs, apiCode names, policies).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Notification URL of every demo tenant.
+    #[arg(long)]
+    notify_url: Option<String>,
+    /// Run virtual time at this fraction of real time (0.01 = 100x faster).
+    #[arg(long)]
+    time_scale: Option<f64>,
+    /// Freeze the clock; advance it with POST /__sim/clock/advance.
+    #[arg(long, conflicts_with = "time_scale")]
+    manual_clock: bool,
+    /// Virtual start time (RFC 3339, e.g. 2025-01-01T00:00:00Z).
+    #[arg(long)]
+    start_time: Option<String>,
+    /// Scenario file to load (repeatable).
+    #[arg(long = "scenario")]
+    scenarios: Vec<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct TriggerArgs {
+    /// Event name (GET /__sim/triggers lists them).
+    event: String,
+    /// Parameters as key=value.
+    params: Vec<String>,
+    /// The simulator's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+}
+
+/// Runs the command line; the exit code says whether it succeeded.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve(args).await,
+            Command::Call(args) => call::run(args).await,
+            Command::Listen(args) => listen::run(args).await,
+            Command::Keygen(args) => keygen::run(args),
+            Command::Trigger(args) => trigger(args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    let clock_mode = if args.manual_clock {
+        Some(ClockMode::Manual)
+    } else {
+        args.time_scale.map(|scale| ClockMode::Scaled { scale })
+    };
+    if let Some(ClockMode::Scaled { scale }) = clock_mode {
+        anyhow::ensure!(scale > 0.0 && scale.is_finite(), "--time-scale must be a positive number");
+    }
+    let start_time = args.start_time.as_deref().map(parse_rfc3339).transpose()?;
+    let app = App::new(
+        config,
+        Options {
+            notify_url: args.notify_url.clone(),
+            clock_mode,
+            start_time,
+            scenario_files: args.scenarios.clone(),
+        },
+    )?;
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.addr))?;
+    let running = app.spawn(listener);
+    tracing::info!(addr = %running.addr, "whalet-sim ready: Whalet POST /api, control plane /__sim/");
+    running.run_until_signal().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn trigger(args: TriggerArgs) -> anyhow::Result<ExitCode> {
+    let mut params = serde_json::Map::new();
+    for p in &args.params {
+        let (k, v) = p
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("parameter {p:?} is not key=value"))?;
+        params.insert(k.to_owned(), serde_json::Value::String(v.to_owned()));
+    }
+    let url = format!("{}/__sim/trigger/{}", args.url.trim_end_matches('/'), args.event);
+    let client = crate::http::client::HttpClient::new();
+    let body = serde_json::to_vec(&params)?;
+    let response = client
+        .post(&url, "application/json", body.into(), std::time::Duration::from_secs(30))
+        .await
+        .map_err(|e| anyhow::anyhow!("POST {url}: {e}"))?;
+    println!("{}", String::from_utf8_lossy(&response.body));
+    Ok(if response.status == 200 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}

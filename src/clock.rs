@@ -1,0 +1,384 @@
+//! The one source of "now" for business timestamps and due times, and the timer queue that
+//! runs work when it falls due. Three modes: real time, scaled (`--time-scale 0.01` makes a
+//! 31 s retry series last 0.31 s) and manual (frozen; [`Clock::advance`] moves time forward and
+//! runs everything that falls due, in order, before it returns).
+//!
+//! Work is a [`Job`]: a closure producing a future. The driver task ([`Clock::run_driver`])
+//! starts jobs as they fall due; `advance` runs them itself, stepping the clock to each job's due
+//! time, so a job sees `now()` equal to its due time.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// Milliseconds since the Unix epoch, virtual.
+pub type Millis = i64;
+
+pub type JobFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+/// Work to run when it falls due.
+pub type Job = Box<dyn FnOnce() -> JobFuture + Send>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", tag = "mode")]
+pub enum ClockMode {
+    Real,
+    Scaled { scale: f64 },
+    Manual,
+}
+
+struct State {
+    mode: ClockMode,
+    /// Virtual time at `anchor_wall`.
+    anchor_virtual: Millis,
+    anchor_wall: Instant,
+}
+
+impl State {
+    fn now(&self) -> Millis {
+        let elapsed = self.anchor_wall.elapsed().as_secs_f64() * 1000.0;
+        match self.mode {
+            ClockMode::Manual => self.anchor_virtual,
+            ClockMode::Real => self.anchor_virtual + elapsed as i64,
+            ClockMode::Scaled { scale } => self.anchor_virtual + (elapsed / scale) as i64,
+        }
+    }
+
+    /// Wall time until virtual time `due`, or None when it never comes by itself (manual).
+    fn wall_until(&self, due: Millis) -> Option<Duration> {
+        let ahead = (due - self.now()).max(0) as f64;
+        match self.mode {
+            ClockMode::Manual => (ahead == 0.0).then_some(Duration::ZERO),
+            ClockMode::Real => Some(Duration::from_secs_f64(ahead / 1000.0)),
+            ClockMode::Scaled { scale } => Some(Duration::from_secs_f64(ahead * scale / 1000.0)),
+        }
+    }
+}
+
+struct Timer {
+    label: String,
+    job: Job,
+}
+
+/// A pending timer as shown on the control plane.
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingTimer {
+    pub id: u64,
+    pub due: Millis,
+    pub label: String,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    timers: Mutex<BTreeMap<(Millis, u64), Timer>>,
+    next_id: AtomicU64,
+    in_flight: AtomicUsize,
+    idle: Notify,
+    changed: Notify,
+    advancing: tokio::sync::Mutex<()>,
+}
+
+/// Cloneable handle to the clock and its timer queue.
+#[derive(Clone)]
+pub struct Clock {
+    inner: Arc<Inner>,
+}
+
+impl Clock {
+    /// A clock starting at `start` (virtual) or the system time.
+    pub fn new(mode: ClockMode, start: Option<Millis>) -> Self {
+        let start = start.unwrap_or_else(system_now);
+        Self {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State {
+                    mode,
+                    anchor_virtual: start,
+                    anchor_wall: Instant::now(),
+                }),
+                timers: Mutex::new(BTreeMap::new()),
+                next_id: AtomicU64::new(1),
+                in_flight: AtomicUsize::new(0),
+                idle: Notify::new(),
+                changed: Notify::new(),
+                advancing: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+
+    pub fn now(&self) -> Millis {
+        self.inner.state.lock().now()
+    }
+
+    pub fn mode(&self) -> ClockMode {
+        self.inner.state.lock().mode
+    }
+
+    /// Switches mode, keeping the current virtual time.
+    pub fn set_mode(&self, mode: ClockMode) {
+        {
+            let mut state = self.inner.state.lock();
+            let now = state.now();
+            state.anchor_virtual = now;
+            state.anchor_wall = Instant::now();
+            state.mode = mode;
+        }
+        self.inner.changed.notify_one();
+    }
+
+    /// Runs `job` at virtual time `due` (immediately if `due` is not in the future).
+    pub fn schedule_at(&self, due: Millis, label: impl Into<String>, job: Job) -> u64 {
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        self.inner.timers.lock().insert(
+            (due, id),
+            Timer {
+                label: label.into(),
+                job,
+            },
+        );
+        self.inner.changed.notify_one();
+        id
+    }
+
+    /// Runs `job` `delay_ms` of virtual time from now.
+    pub fn schedule_in(&self, delay_ms: i64, label: impl Into<String>, job: Job) -> u64 {
+        self.schedule_at(self.now() + delay_ms.max(0), label, job)
+    }
+
+    /// Timers not yet started, earliest first.
+    pub fn pending(&self) -> Vec<PendingTimer> {
+        self.inner
+            .timers
+            .lock()
+            .iter()
+            .map(|(&(due, id), t)| PendingTimer {
+                id,
+                due,
+                label: t.label.clone(),
+            })
+            .collect()
+    }
+
+    /// Drops every pending timer whose label starts with `prefix` (used by reset).
+    pub fn cancel_matching(&self, prefix: &str) -> usize {
+        let mut timers = self.inner.timers.lock();
+        let before = timers.len();
+        timers.retain(|_, t| !t.label.starts_with(prefix));
+        before - timers.len()
+    }
+
+    /// Moves virtual time forward by `ms`, running every timer that falls due, in due order,
+    /// each with `now()` at its due time; timers due at the same instant run concurrently.
+    /// Returns how many timers ran. Advances are serialised.
+    pub async fn advance(&self, ms: i64) -> usize {
+        let _guard = self.inner.advancing.lock().await;
+        self.wait_idle().await;
+        let target = self.now() + ms.max(0);
+        let mut ran = 0;
+        loop {
+            let batch = self.take_due_batch(target);
+            if batch.is_empty() {
+                break;
+            }
+            ran += batch.len();
+            let jobs: Vec<JobFuture> = batch.into_iter().map(|t| (t.job)()).collect();
+            let handles: Vec<_> = jobs.into_iter().map(tokio::spawn).collect();
+            for handle in handles {
+                let _ = handle.await;
+            }
+            // Work the jobs started in the driver (none expected) also settles first.
+            self.wait_idle().await;
+        }
+        self.set_virtual(target);
+        ran
+    }
+
+    /// Takes every timer at the earliest due time if it is <= `limit`, stepping the clock there.
+    fn take_due_batch(&self, limit: Millis) -> Vec<Timer> {
+        let mut timers = self.inner.timers.lock();
+        let Some((&(due, _), _)) = timers.iter().next() else {
+            return Vec::new();
+        };
+        if due > limit {
+            return Vec::new();
+        }
+        let keys: Vec<_> = timers.range((due, 0)..=(due, u64::MAX)).map(|(k, _)| *k).collect();
+        let batch = keys.iter().filter_map(|k| timers.remove(k)).collect();
+        drop(timers);
+        if due > self.now() {
+            self.set_virtual(due);
+        }
+        batch
+    }
+
+    fn set_virtual(&self, to: Millis) {
+        let mut state = self.inner.state.lock();
+        if to > state.now() {
+            state.anchor_virtual = to;
+            state.anchor_wall = Instant::now();
+        }
+    }
+
+    async fn wait_idle(&self) {
+        loop {
+            let notified = self.inner.idle.notified();
+            if self.inner.in_flight.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Starts timers as they fall due until `stop` is cancelled. Owned by `App`.
+    pub async fn run_driver(self, stop: CancellationToken) {
+        loop {
+            let now = self.now();
+            let due_now: Vec<Timer> = {
+                let mut timers = self.inner.timers.lock();
+                let keys: Vec<_> = timers.range(..=(now, u64::MAX)).map(|(k, _)| *k).collect();
+                keys.iter().filter_map(|k| timers.remove(k)).collect()
+            };
+            for timer in due_now {
+                self.inner.in_flight.fetch_add(1, Ordering::AcqRel);
+                let clock = self.clone();
+                let fut = (timer.job)();
+                tokio::spawn(async move {
+                    fut.await;
+                    if clock.inner.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+                        clock.inner.idle.notify_waiters();
+                    }
+                });
+            }
+            let next_due = self.inner.timers.lock().keys().next().map(|k| k.0);
+            let wait = next_due.and_then(|due| self.inner.state.lock().wall_until(due));
+            let changed = self.inner.changed.notified();
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = changed => {}
+                _ = sleep_opt(wait) => {}
+            }
+        }
+    }
+}
+
+async fn sleep_opt(wait: Option<Duration>) {
+    match wait {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+pub fn system_now() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or(0)
+}
+
+/// Formats virtual time for the wire. Whalet and Infinia write China Standard Time
+/// (`yyyy-MM-dd HH:mm:ss`, UTC+8); Pockyt writes UTC (`yyyy-MM-ddTHH:mm:ssZ`).
+pub mod format {
+    use super::Millis;
+    use time::{macros::format_description, OffsetDateTime, UtcOffset};
+
+    fn at(ms: Millis, offset_hours: i8) -> OffsetDateTime {
+        let offset = UtcOffset::from_hms(offset_hours, 0, 0).unwrap_or(UtcOffset::UTC);
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+            .to_offset(offset)
+    }
+
+    pub fn china(ms: Millis) -> String {
+        at(ms, 8)
+            .format(format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"))
+            .unwrap_or_default()
+    }
+
+    pub fn utc_z(ms: Millis) -> String {
+        at(ms, 0)
+            .format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"))
+            .unwrap_or_default()
+    }
+
+    /// Parses `yyyy-MM-dd HH:mm:ss` in China Standard Time.
+    pub fn parse_china(text: &str) -> Option<Millis> {
+        let fmt = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+        let dt = time::PrimitiveDateTime::parse(text, fmt).ok()?;
+        let offset = UtcOffset::from_hms(8, 0, 0).ok()?;
+        Some((dt.assume_offset(offset).unix_timestamp_nanos() / 1_000_000) as Millis)
+    }
+
+    /// Parses `yyyy-MM-ddTHH:mm:ssZ` (UTC).
+    pub fn parse_utc_z(text: &str) -> Option<Millis> {
+        let fmt = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+        let dt = time::PrimitiveDateTime::parse(text, fmt).ok()?;
+        Some((dt.assume_utc().unix_timestamp_nanos() / 1_000_000) as Millis)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex as StdMutex;
+
+    fn recorder(clock: &Clock, log: &Arc<StdMutex<Vec<(Millis, &'static str)>>>, at: Millis, name: &'static str) {
+        let (c, l) = (clock.clone(), log.clone());
+        clock.schedule_at(at, name, Box::new(move || Box::pin(async move { l.lock().unwrap().push((c.now(), name)) })));
+    }
+
+    #[tokio::test]
+    async fn advance_runs_due_timers_in_order_at_their_due_time() {
+        let clock = Clock::new(ClockMode::Manual, Some(1_000_000));
+        let log = Arc::new(StdMutex::new(Vec::new()));
+        recorder(&clock, &log, 1_003_000, "c");
+        recorder(&clock, &log, 1_001_000, "a");
+        recorder(&clock, &log, 1_002_000, "b");
+        recorder(&clock, &log, 1_009_000, "late");
+        assert_eq!(clock.advance(5_000).await, 3);
+        assert_eq!(clock.now(), 1_005_000);
+        assert_eq!(*log.lock().unwrap(), vec![(1_001_000, "a"), (1_002_000, "b"), (1_003_000, "c")]);
+        assert_eq!(clock.pending().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn timers_scheduled_by_timers_run_within_the_same_advance() {
+        let clock = Clock::new(ClockMode::Manual, Some(0));
+        let log = Arc::new(StdMutex::new(Vec::new()));
+        let (c, l) = (clock.clone(), log.clone());
+        clock.schedule_at(1000, "first", Box::new(move || Box::pin(async move {
+            l.lock().unwrap().push((c.now(), "first"));
+            recorder(&c, &l, c.now() + 2000, "second");
+        })));
+        clock.advance(10_000).await;
+        assert_eq!(*log.lock().unwrap(), vec![(1000, "first"), (3000, "second")]);
+    }
+
+    #[tokio::test]
+    async fn the_driver_runs_due_timers_in_scaled_time() {
+        let clock = Clock::new(ClockMode::Scaled { scale: 0.001 }, None);
+        let stop = CancellationToken::new();
+        tokio::spawn(clock.clone().run_driver(stop.clone()));
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let started = Instant::now();
+        clock.schedule_in(5_000, "x", Box::new(move || Box::pin(async move { let _ = tx.send(()); })));
+        tokio::time::timeout(Duration::from_secs(5), rx).await.unwrap().unwrap();
+        // 5 virtual seconds at scale 0.001 is 5 ms of wall time (generous bound: a busy CI box).
+        assert!(started.elapsed() < Duration::from_secs(2));
+        stop.cancel();
+    }
+
+    #[test]
+    fn formats_round_trip() {
+        let ms = format::parse_china("2024-05-01 12:45:15").unwrap();
+        assert_eq!(format::china(ms), "2024-05-01 12:45:15");
+        assert_eq!(format::utc_z(ms), "2024-05-01T04:45:15Z");
+        assert_eq!(format::parse_utc_z("2024-05-01T04:45:15Z"), Some(ms));
+        assert_eq!(format::parse_utc_z("2024-05-01 04:45:15"), None);
+    }
+}

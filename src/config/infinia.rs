@@ -1,0 +1,7 @@
+//! The `[infinia]` section of the configuration (placeholder until its issue lands).
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InfiniaConfig {}

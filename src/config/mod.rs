@@ -1,0 +1,196 @@
+//! `--config FILE` (TOML): tenants, keys, notify URLs, apiCode names and policies. Unknown keys
+//! are errors naming the key (serde `deny_unknown_fields` everywhere). Every section is optional;
+//! with no file the embedded demo tenants are used (DESIGN.md §2).
+
+pub mod infinia;
+pub mod platform;
+pub mod pockyt;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::wire::HexCase;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub clock: ClockConfig,
+    #[serde(default)]
+    pub notify: NotifyConfig,
+    #[serde(default)]
+    pub whalet: WhaletConfig,
+    #[serde(default)]
+    pub platform: platform::PlatformConfig,
+    #[serde(default)]
+    pub infinia: infinia::InfiniaConfig,
+    #[serde(default)]
+    pub pockyt: pockyt::PockytConfig,
+    #[serde(default)]
+    pub journal: JournalConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockConfig {
+    /// `real` (default), `scaled` or `manual`.
+    pub mode: Option<String>,
+    /// Virtual seconds per wall second is 1/scale: 0.01 runs 100x faster.
+    pub scale: Option<f64>,
+    /// Virtual start time, RFC 3339 (e.g. `2025-01-01T00:00:00Z`); default: the system time.
+    pub start: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// Wall-clock time an attempt may take before it counts as failed.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Finished notifications kept in the delivery ledger (oldest finished dropped first).
+    #[serde(default = "default_ledger_capacity")]
+    pub ledger_capacity: usize,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            timeout_ms: default_timeout_ms(),
+            ledger_capacity: default_ledger_capacity(),
+        }
+    }
+}
+
+fn default_timeout_ms() -> u64 {
+    5_000
+}
+fn default_ledger_capacity() -> usize {
+    10_000
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JournalConfig {
+    /// Requests kept in the journal (oldest dropped first).
+    #[serde(default = "default_journal_capacity")]
+    pub capacity: usize,
+}
+
+impl Default for JournalConfig {
+    fn default() -> Self {
+        Self {
+            capacity: default_journal_capacity(),
+        }
+    }
+}
+
+fn default_journal_capacity() -> usize {
+    2_000
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhaletConfig {
+    /// Letter case of hex the simulator writes (`lower` by default; input accepts both).
+    #[serde(default)]
+    pub hex_case: HexCase,
+    /// Largest request body accepted on `/api`, in bytes.
+    #[serde(default = "default_body_limit")]
+    pub body_limit_bytes: usize,
+    /// Keep the embedded demo partner (202400000000001) besides configured ones.
+    #[serde(default = "yes")]
+    pub demo_partner: bool,
+    /// The simulator's own (platform) private key; default: the embedded demo key.
+    pub platform_private_key: Option<String>,
+    /// Renames: canonical apiCode (as listed in docs/FIDELITY.md) → the name on the wire.
+    #[serde(default)]
+    pub api_codes: BTreeMap<String, String>,
+    #[serde(default)]
+    pub partners: Vec<PartnerConfig>,
+}
+
+impl Default for WhaletConfig {
+    fn default() -> Self {
+        Self {
+            hex_case: HexCase::default(),
+            body_limit_bytes: default_body_limit(),
+            demo_partner: true,
+            platform_private_key: None,
+            api_codes: BTreeMap::new(),
+            partners: Vec::new(),
+        }
+    }
+}
+
+fn default_body_limit() -> usize {
+    1024 * 1024
+}
+fn yes() -> bool {
+    true
+}
+
+/// One Whalet partner.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerConfig {
+    pub partner_id: String,
+    /// The partner's public key: PEM, bare Base64 DER, or `@path/to/file`.
+    pub public_key: String,
+    /// Platform key pair used for this partner (Whalet issues one per partner); default: the
+    /// simulator-wide platform key.
+    pub platform_private_key: Option<String>,
+    pub notify_url: Option<String>,
+    /// Enabled apiCodes (canonical names); default all. `INTERFACE_UNAUTHORIZED` otherwise.
+    pub api_codes: Option<Vec<String>>,
+    /// Requests per second before TOO_MANY_REQUESTS; default unlimited.
+    pub rate_limit: Option<u32>,
+    /// Verify the signature of notification acknowledgements.
+    #[serde(default)]
+    pub strict_ack: bool,
+}
+
+impl Config {
+    /// Reads and validates a TOML file; errors name the file, the line and the key.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read config {}: {e}", path.display()))?;
+        Self::parse(&text).map_err(|e| anyhow::anyhow!("config {}: {e}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))
+    }
+}
+
+/// Reads a key given inline or as `@path`.
+pub fn key_text(value: &str) -> anyhow::Result<String> {
+    match value.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read key file {path}: {e}")),
+        None => Ok(value.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = Config::parse("[whalet]\nhex_kase = \"upper\"\n").unwrap_err().to_string();
+        assert!(err.contains("hex_kase"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn partners_parse() {
+        let cfg = Config::parse(
+            "[whalet]\nhex_case = \"upper\"\n[[whalet.partners]]\npartner_id = \"p1\"\npublic_key = \"@keys/demo-partner/public.pem\"\nrate_limit = 5\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.whalet.hex_case, HexCase::Upper);
+        assert_eq!(cfg.whalet.partners[0].rate_limit, Some(5));
+    }
+}

@@ -1,0 +1,100 @@
+//! Outgoing HTTP (notifications to partners, the `call` and `bench` commands): one pooled client,
+//! a wall-clock timeout per request, and errors as plain text for the delivery ledger.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+/// What came back from a POST.
+#[derive(Debug, Clone)]
+pub struct ClientResponse {
+    pub status: u16,
+    pub body: Bytes,
+    pub latency: Duration,
+}
+
+/// A cloneable, pooled HTTP client.
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: reqwest::Client,
+}
+
+impl Default for HttpClient {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HttpClient {
+    pub fn new() -> Self {
+        let inner = reqwest::Client::builder()
+            .pool_idle_timeout(Duration::from_secs(30))
+            .tcp_nodelay(true)
+            .build()
+            .unwrap_or_default();
+        Self { inner }
+    }
+
+    /// POSTs `body`; any transport failure or a timeout is an `Err` with the reason.
+    pub async fn post(
+        &self,
+        url: &str,
+        content_type: &str,
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<ClientResponse, String> {
+        let started = Instant::now();
+        let sent = self
+            .inner
+            .post(url)
+            .header("content-type", content_type)
+            .body(body)
+            .timeout(timeout)
+            .send();
+        let response = sent.await.map_err(|e| describe(&e, timeout))?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await.map_err(|e| describe(&e, timeout))?;
+        Ok(ClientResponse {
+            status,
+            body,
+            latency: started.elapsed(),
+        })
+    }
+
+    /// GET, for the CLI and tests.
+    pub async fn get(&self, url: &str, timeout: Duration) -> Result<ClientResponse, String> {
+        let started = Instant::now();
+        let response = self
+            .inner
+            .get(url)
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|e| describe(&e, timeout))?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await.map_err(|e| describe(&e, timeout))?;
+        Ok(ClientResponse {
+            status,
+            body,
+            latency: started.elapsed(),
+        })
+    }
+}
+
+fn describe(e: &reqwest::Error, timeout: Duration) -> String {
+    if e.is_timeout() {
+        format!("timed out after {} ms", timeout.as_millis())
+    } else if e.is_connect() {
+        format!("connection failed: {}", root_cause(e))
+    } else {
+        root_cause(e)
+    }
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause: &(dyn std::error::Error + 'static) = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}

@@ -1,0 +1,40 @@
+//! Routing by path to the surfaces and the control plane. The one place that knows every path.
+
+use super::{SimRequest, SimResponse};
+use crate::app::App;
+use crate::control;
+
+pub async fn route(app: &App, req: SimRequest) -> SimResponse {
+    let path = req.path.clone();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    if let Some(rest) = path.strip_prefix(control::PREFIX) {
+        return control::handle(app, &req, rest).await;
+    }
+    match (req.method.as_str(), segments.as_slice()) {
+        ("POST", ["api"]) => crate::api::whalet::handle(app, req, None).await,
+        ("POST", ["api", api_code]) => {
+            let code = (*api_code).to_owned();
+            crate::api::whalet::handle(app, req, Some(&code)).await
+        }
+        (_, ["api"] | ["api", _]) => method_not_allowed("POST"),
+        _ => not_found(&req),
+    }
+}
+
+fn method_not_allowed(allowed: &str) -> SimResponse {
+    SimResponse::json_value(
+        405,
+        &serde_json::json!({"error": format!("method not allowed; use {allowed}")}),
+    )
+    .header("allow", allowed)
+}
+
+fn not_found(req: &SimRequest) -> SimResponse {
+    SimResponse::json_value(
+        404,
+        &serde_json::json!({
+            "error": format!("no route for {} {}", req.method, req.path),
+            "hint": "Whalet: POST /api or /api/{apiCode}; control plane: /__sim/ (GET /__sim/openapi.json)",
+        }),
+    )
+}

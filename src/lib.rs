@@ -1,0 +1,21 @@
+//! whalet-sim: a local, stateful simulator of the provider side of cross-border payment APIs.
+//! See ARCHITECTURE.md for the codemap and invariants.
+
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod control;
+pub mod http;
+pub mod journal;
+pub mod money;
+pub mod notify;
+pub mod partner;
+pub mod scenario;
+pub mod store;
+pub mod wire;
+
+pub use app::{App, Options, RunningApp};

@@ -1,0 +1,233 @@
+//! Money as integer minor units of a currency with its ISO 4217 exponent. No `f64` inside: the
+//! decimal text partners send is parsed exactly, and the Whalet Money object
+//! `{amount, cent, centFactor, currency}` is produced only at the wire edge ([`Money::to_whalet`]).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// An ISO 4217 currency code known to the simulator, with its exponent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Currency {
+    code: [u8; 3],
+    exponent: u8,
+}
+
+/// Currencies and their minor-unit exponents (ISO 4217). Others are refused by name.
+const CURRENCIES: &[(&str, u8)] = &[
+    ("AED", 2), ("AUD", 2), ("BDT", 2), ("BRL", 2), ("CAD", 2), ("CHF", 2), ("CNH", 2), ("CNY", 2),
+    ("CZK", 2), ("DKK", 2), ("EUR", 2), ("GBP", 2), ("HKD", 2), ("HUF", 2), ("IDR", 2), ("ILS", 2),
+    ("INR", 2), ("JPY", 0), ("KRW", 0), ("KWD", 3), ("MXN", 2), ("MYR", 2), ("NOK", 2), ("NZD", 2),
+    ("PHP", 2), ("PKR", 2), ("PLN", 2), ("RUB", 2), ("SAR", 2), ("SEK", 2), ("SGD", 2), ("THB", 2),
+    ("TRY", 2), ("TWD", 2), ("USD", 2), ("VND", 0), ("ZAR", 2), ("BHD", 3),
+];
+
+impl Currency {
+    pub fn parse(code: &str) -> Result<Self, MoneyError> {
+        let upper = code.trim();
+        CURRENCIES
+            .iter()
+            .find(|(c, _)| *c == upper)
+            .map(|(c, e)| {
+                let b = c.as_bytes();
+                Currency {
+                    code: [b[0], b[1], b[2]],
+                    exponent: *e,
+                }
+            })
+            .ok_or_else(|| MoneyError(format!("unknown currency {code:?} (ISO 4217 code expected)")))
+    }
+
+    pub fn code(&self) -> &str {
+        std::str::from_utf8(&self.code).unwrap_or("???")
+    }
+
+    pub fn exponent(&self) -> u32 {
+        u32::from(self.exponent)
+    }
+
+    /// 10^exponent, Whalet's `centFactor`.
+    pub fn factor(&self) -> i64 {
+        10i64.pow(self.exponent())
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = MoneyError;
+    fn try_from(s: String) -> Result<Self, MoneyError> {
+        Currency::parse(&s)
+    }
+}
+
+impl From<Currency> for String {
+    fn from(c: Currency) -> String {
+        c.code().to_owned()
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct MoneyError(pub String);
+
+/// An amount in minor units of a currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Money {
+    pub minor: i64,
+    pub currency: Currency,
+}
+
+impl Money {
+    pub fn new(minor: i64, currency: Currency) -> Self {
+        Self { minor, currency }
+    }
+
+    pub fn zero(currency: Currency) -> Self {
+        Self::new(0, currency)
+    }
+
+    /// Parses a decimal text such as `"100.5"` exactly. More fraction digits than the currency
+    /// has, signs, exponents and empty text are refused with a reason.
+    pub fn parse(text: &str, currency: Currency) -> Result<Self, MoneyError> {
+        let t = text.trim();
+        let bad = |why: &str| Err(MoneyError(format!("amount {text:?} {why}")));
+        if t.is_empty() {
+            return bad("is empty");
+        }
+        let (int, frac) = match t.split_once('.') {
+            Some((i, f)) => (i, f),
+            None => (t, ""),
+        };
+        if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+            return bad("is not a plain decimal number like 100.25");
+        }
+        if t.ends_with('.') {
+            return bad("ends with a decimal point");
+        }
+        let exp = currency.exponent() as usize;
+        let frac_trimmed = frac.trim_end_matches('0');
+        if frac_trimmed.len() > exp {
+            return Err(MoneyError(format!(
+                "amount {text:?} has {} decimal places; {} has {exp}",
+                frac_trimmed.len(),
+                currency
+            )));
+        }
+        let mut digits = String::with_capacity(int.len() + exp);
+        digits.push_str(int);
+        digits.push_str(frac_trimmed);
+        for _ in frac_trimmed.len()..exp {
+            digits.push('0');
+        }
+        let minor: i64 = digits
+            .parse()
+            .ok()
+            .filter(|v: &i64| *v <= 1_000_000_000_000_000)
+            .ok_or_else(|| MoneyError(format!("amount {text:?} is too large")))?;
+        Ok(Self::new(minor, currency))
+    }
+
+    /// Reads an amount given either as a JSON string or a JSON number (using its exact text).
+    pub fn from_json(value: &Value, currency: Currency) -> Result<Self, MoneyError> {
+        match value {
+            Value::String(s) => Self::parse(s, currency),
+            Value::Number(n) => Self::parse(&n.to_string(), currency),
+            _ => Err(MoneyError("amount must be a decimal string or number".into())),
+        }
+    }
+
+    pub fn is_positive(&self) -> bool {
+        self.minor > 0
+    }
+
+    pub fn checked_add(self, other: Money) -> Option<Money> {
+        (self.currency == other.currency)
+            .then(|| self.minor.checked_add(other.minor))
+            .flatten()
+            .map(|m| Money::new(m, self.currency))
+    }
+
+    pub fn checked_sub(self, other: Money) -> Option<Money> {
+        (self.currency == other.currency)
+            .then(|| self.minor.checked_sub(other.minor))
+            .flatten()
+            .map(|m| Money::new(m, self.currency))
+    }
+
+    /// The decimal text with exactly the currency's number of places, e.g. `"100.50"`.
+    pub fn to_decimal_string(&self) -> String {
+        let exp = self.currency.exponent();
+        let sign = if self.minor < 0 { "-" } else { "" };
+        let abs = self.minor.unsigned_abs();
+        if exp == 0 {
+            return format!("{sign}{abs}");
+        }
+        let factor = 10u64.pow(exp);
+        format!("{sign}{}.{:0width$}", abs / factor, abs % factor, width = exp as usize)
+    }
+
+    /// Whalet's Money object: `{amount, cent, centFactor, currency}`; `amount` a JSON number in
+    /// major units written without trailing zeros (`29870`, `2477.92`), as in the vendor example.
+    pub fn to_whalet(&self) -> Value {
+        let text = self.to_decimal_string();
+        let trimmed = if text.contains('.') {
+            text.trim_end_matches('0').trim_end_matches('.').to_owned()
+        } else {
+            text
+        };
+        let amount: Value = serde_json::from_str(&trimmed).unwrap_or(Value::Null);
+        json!({
+            "amount": amount,
+            "cent": self.minor,
+            "centFactor": self.currency.factor(),
+            "currency": self.currency.code(),
+        })
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.to_decimal_string(), self.currency)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usd() -> Currency {
+        Currency::parse("USD").unwrap()
+    }
+
+    #[test]
+    fn parses_exactly_and_refuses_extra_places() {
+        assert_eq!(Money::parse("100.5", usd()).unwrap().minor, 10050);
+        assert_eq!(Money::parse("0.01", usd()).unwrap().minor, 1);
+        assert_eq!(Money::parse("7", usd()).unwrap().minor, 700);
+        assert_eq!(Money::parse("1.230", usd()).unwrap().minor, 123);
+        let jpy = Currency::parse("JPY").unwrap();
+        assert_eq!(Money::parse("1500", jpy).unwrap().minor, 1500);
+        assert!(Money::parse("1.5", jpy).unwrap_err().0.contains("JPY has 0"));
+        for bad in ["", "-1", "1e3", "1.", ".5", "1,00", "abc", "99999999999999999999"] {
+            assert!(Money::parse(bad, usd()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn whalet_money_object_matches_the_vendor_example() {
+        let m = Money::parse("2477.92", usd()).unwrap();
+        assert_eq!(m.to_whalet(), json!({"amount": 2477.92, "cent": 247792, "centFactor": 100, "currency": "USD"}));
+        let m = Money::parse("29870", usd()).unwrap();
+        assert_eq!(m.to_whalet(), json!({"amount": 29870, "cent": 2987000, "centFactor": 100, "currency": "USD"}));
+        let jpy = Money::new(1500, Currency::parse("JPY").unwrap());
+        assert_eq!(jpy.to_whalet()["centFactor"], 1);
+        assert_eq!(Money::new(5, usd()).to_decimal_string(), "0.05");
+    }
+}

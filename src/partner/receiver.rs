@@ -1,0 +1,206 @@
+//! A partner's notify endpoint: verifies and decrypts each Whalet notification, remembers it, and
+//! answers with a correctly signed SUCCESS reply, or fails the first N attempts of each
+//! notification (by requestNo) to exercise the retry schedule. Used by `whalet-sim listen` and
+//! by tests as the stand-in for the partner's server.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use parking_lot::Mutex;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::wire::keys::{PrivateKey, PublicKey};
+use crate::wire::whalet::{self as envelope, SUCCESS_DETAIL};
+use crate::wire::HexCase;
+
+/// How the receiver answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Verify, then acknowledge (failing the first `fail_first` attempts of each requestNo).
+    Ack { fail_first: u32 },
+    /// Answer HTTP 500 to everything.
+    Down,
+    /// Never answer (the simulator's timeout fires).
+    Hang,
+}
+
+/// One notification as received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub api_code: String,
+    pub request_no: String,
+    pub partner_id: String,
+    /// The decrypted body; None when verification or decryption failed.
+    pub body: Option<Value>,
+    /// Why it was rejected.
+    pub error: Option<String>,
+    /// Attempt number for this requestNo (1-based).
+    pub attempt: u32,
+    /// What the receiver answered with (HTTP status).
+    pub answered: u16,
+}
+
+struct Inner {
+    key: PrivateKey,
+    platform_public: PublicKey,
+    mode: Mutex<Mode>,
+    log: Mutex<Vec<Received>>,
+    counts: Mutex<HashMap<String, u32>>,
+    arrived: Notify,
+}
+
+/// A running receiver.
+#[derive(Clone)]
+pub struct Receiver {
+    pub addr: SocketAddr,
+    inner: Arc<Inner>,
+    stop: CancellationToken,
+}
+
+impl Receiver {
+    /// Starts on `listener` with the partner's private key and the platform's public key.
+    pub fn start(listener: TcpListener, key: PrivateKey, platform_public: PublicKey, mode: Mode) -> Self {
+        let addr = listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let inner = Arc::new(Inner {
+            key,
+            platform_public,
+            mode: Mutex::new(mode),
+            log: Mutex::new(Vec::new()),
+            counts: Mutex::new(HashMap::new()),
+            arrived: Notify::new(),
+        });
+        let stop = CancellationToken::new();
+        let receiver = Self { addr, inner, stop };
+        tokio::spawn(receiver.clone().accept_loop(listener));
+        receiver
+    }
+
+    /// A receiver for the demo partner on an ephemeral port.
+    pub async fn demo(mode: Mode) -> std::io::Result<Self> {
+        use crate::wire::keys::demo;
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let key = PrivateKey::parse(demo::PARTNER_PRIVATE).map_err(std::io::Error::other)?;
+        let platform = PublicKey::parse(demo::PLATFORM_PUBLIC).map_err(std::io::Error::other)?;
+        Ok(Self::start(listener, key, platform, mode))
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/notify", self.addr)
+    }
+
+    pub fn set_mode(&self, mode: Mode) {
+        *self.inner.mode.lock() = mode;
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.inner.log.lock().clone()
+    }
+
+    /// Waits until at least `n` notifications arrived (bounded by `timeout`).
+    pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Received> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.inner.arrived.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let log = self.received();
+            if log.len() >= n {
+                return log;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.received();
+            }
+        }
+    }
+
+    pub fn stop(&self) {
+        self.stop.cancel();
+    }
+
+    async fn accept_loop(self, listener: TcpListener) {
+        loop {
+            let stream = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(_) => continue,
+                },
+                _ = self.stop.cancelled() => return,
+            };
+            let me = self.clone();
+            let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                let me = me.clone();
+                async move {
+                    let body = req.into_body().collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+                    let (status, reply) = me.answer(&body).await;
+                    let mut response = hyper::Response::new(Full::new(reply));
+                    *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::OK);
+                    response.headers_mut().insert(
+                        hyper::header::CONTENT_TYPE,
+                        hyper::header::HeaderValue::from_static("application/json;charset=UTF-8"),
+                    );
+                    Ok::<_, std::convert::Infallible>(response)
+                }
+            });
+            tokio::spawn(async move {
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    }
+
+    async fn answer(&self, body: &[u8]) -> (u16, Bytes) {
+        let mode = *self.inner.mode.lock();
+        if mode == Mode::Hang {
+            self.stop.cancelled().await;
+            return (500, Bytes::new());
+        }
+        let opened = envelope::parse_request(body)
+            .map_err(|(_, e)| e)
+            .and_then(|sealed| sealed.open(&self.inner.key, &self.inner.platform_public));
+        let (echo, body_value, error) = match (&opened, envelope::parse_request(body)) {
+            (Ok(o), _) => (o.echo.clone(), Some(o.body.clone()), None),
+            (Err(e), Ok(sealed)) => (sealed.echo, None, Some(e.to_string())),
+            (Err(e), Err((echo, _))) => (echo, None, Some(e.to_string())),
+        };
+        let attempt = {
+            let mut counts = self.inner.counts.lock();
+            let c = counts.entry(echo.request_no.clone()).or_insert(0);
+            *c += 1;
+            *c
+        };
+        let (status, reply) = match (mode, &error) {
+            (Mode::Down, _) => (500, Bytes::from_static(b"{\"error\":\"receiver is down\"}")),
+            (Mode::Ack { fail_first }, None) if attempt <= fail_first => (503, Bytes::from_static(b"{\"error\":\"failing on purpose\"}")),
+            (_, Some(e)) => {
+                let bytes = envelope::seal_reply(&echo, "UNAUTHENTICATED_ERROR", e, None, Some((&self.inner.key, &self.inner.platform_public)), HexCase::Lower);
+                (200, Bytes::from(bytes))
+            }
+            _ => {
+                let empty = Value::Object(Default::default());
+                let bytes = envelope::seal_reply(&echo, "SUCCESS", SUCCESS_DETAIL, Some(&empty), Some((&self.inner.key, &self.inner.platform_public)), HexCase::Lower);
+                (200, Bytes::from(bytes))
+            }
+        };
+        self.inner.log.lock().push(Received {
+            api_code: echo.api_code.clone(),
+            request_no: echo.request_no.clone(),
+            partner_id: echo.partner_id.clone(),
+            body: body_value,
+            error,
+            attempt,
+            answered: status,
+        });
+        self.inner.arrived.notify_waiters();
+        (status, reply)
+    }
+}

@@ -1,0 +1,98 @@
+//! The scenario engine: handlers ask it what should happen instead of hard-coding outcomes.
+//! With no rule matching, [`Decision::default`] is the happy path with the documented delays.
+//! (Rules, timelines and loading arrive with the scenario issue; this is the interface.)
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::notify::NotifyBehaviour;
+use crate::store::TenantId;
+
+/// What is being decided about.
+#[derive(Debug, Clone, Copy)]
+pub struct OperationCtx<'a> {
+    /// `whalet`, `platform`, `infinia`, `pockyt`.
+    pub surface: &'static str,
+    pub tenant: &'a TenantId,
+    /// Canonical apiCode or path.
+    pub operation: &'a str,
+    /// The decrypted business fields.
+    pub fields: &'a Value,
+}
+
+/// Overrides the synchronous answer; the operation does not execute.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncOutcome {
+    /// The scheme's code (`FAILURE`, `TOO_MANY_REQUESTS`, `000040`, `SYS-008`, ...).
+    pub code: Option<String>,
+    pub detail: Option<String>,
+    pub http_status: Option<u16>,
+    #[serde(default)]
+    pub drop_connection: bool,
+}
+
+/// The eventual (asynchronous) result of an operation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AsyncResult {
+    /// `success` or `failure` (surfaces map these to their status words).
+    pub outcome: Outcome,
+    /// The surface-specific status to report, when a scenario wants a particular one.
+    pub status: Option<String>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Success,
+    Failure,
+}
+
+/// What a scenario decided for one operation.
+#[derive(Debug, Clone, Default)]
+pub struct Decision {
+    /// The rule that matched, for the journal.
+    pub rule: Option<String>,
+    pub sync: Option<SyncOutcome>,
+    /// Added latency before the answer, wall ms.
+    pub latency_ms: u64,
+    /// None = the default (success).
+    pub result: Option<AsyncResult>,
+    /// Virtual delay until the asynchronous result; None = the operation's default.
+    pub delay_ms: Option<i64>,
+    pub notify: NotifyBehaviour,
+    /// Extra values a rule sets for the handler (e.g. `rate` for an FX quote).
+    pub values: serde_json::Map<String, Value>,
+}
+
+impl Decision {
+    pub fn succeeds(&self) -> bool {
+        self.result.as_ref().is_none_or(|r| r.outcome == Outcome::Success)
+    }
+
+    pub fn reason(&self) -> Option<&str> {
+        self.result.as_ref().and_then(|r| r.reason.as_deref())
+    }
+
+    /// The delay to use: the rule's, else `default_ms`.
+    pub fn delay_or(&self, default_ms: i64) -> i64 {
+        self.delay_ms.unwrap_or(default_ms)
+    }
+}
+
+/// The loaded scenarios. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct Scenarios {}
+
+impl Scenarios {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Decides the outcome of one operation.
+    pub fn decide(&self, _ctx: OperationCtx<'_>) -> Decision {
+        Decision::default()
+    }
+}

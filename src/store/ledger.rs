@@ -1,0 +1,171 @@
+//! A double-entry ledger per tenant, in integer minor units. Every posting's legs sum to zero per
+//! currency, so the sum over all accounts (outside-world accounts included) is always zero: money
+//! is never created or lost, only moved. Accounts named `external:*` stand for the world outside
+//! the simulator (a bank sending a collection, a payout leaving); only they may go negative.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::clock::Millis;
+use crate::money::{Currency, Money};
+
+/// Why a posting was refused; nothing was applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerError {
+    #[error("insufficient balance in {account}: available {available}, needed {needed}")]
+    Insufficient {
+        account: String,
+        available: Money,
+        needed: Money,
+    },
+    #[error("posting does not balance in {0}")]
+    Unbalanced(Currency),
+    #[error("amount overflow")]
+    Overflow,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Leg {
+    pub account: String,
+    pub amount: Money,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Posting {
+    pub id: u64,
+    pub at: Millis,
+    pub memo: String,
+    pub legs: Vec<Leg>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Ledger {
+    balances: BTreeMap<(String, Currency), i64>,
+    postings: Vec<Posting>,
+}
+
+impl Ledger {
+    /// Applies all legs or none. Non-external accounts may not go below zero.
+    pub fn post(&mut self, at: Millis, memo: impl Into<String>, legs: &[(&str, Money)]) -> Result<u64, LedgerError> {
+        let mut sums: BTreeMap<Currency, i64> = BTreeMap::new();
+        let mut next: BTreeMap<(String, Currency), i64> = BTreeMap::new();
+        for (account, amount) in legs {
+            let sum = sums.entry(amount.currency).or_default();
+            *sum = sum.checked_add(amount.minor).ok_or(LedgerError::Overflow)?;
+            let key = ((*account).to_owned(), amount.currency);
+            let current = match next.get(&key) {
+                Some(v) => *v,
+                None => self.balances.get(&key).copied().unwrap_or(0),
+            };
+            let updated = current.checked_add(amount.minor).ok_or(LedgerError::Overflow)?;
+            if updated < 0 && !account.starts_with("external:") {
+                return Err(LedgerError::Insufficient {
+                    account: (*account).to_owned(),
+                    available: Money::new(current, amount.currency),
+                    needed: Money::new(-amount.minor, amount.currency),
+                });
+            }
+            next.insert(key, updated);
+        }
+        if let Some((currency, _)) = sums.iter().find(|(_, s)| **s != 0) {
+            return Err(LedgerError::Unbalanced(*currency));
+        }
+        self.balances.extend(next);
+        let id = self.postings.len() as u64 + 1;
+        self.postings.push(Posting {
+            id,
+            at,
+            memo: memo.into(),
+            legs: legs
+                .iter()
+                .map(|(a, m)| Leg {
+                    account: (*a).to_owned(),
+                    amount: *m,
+                })
+                .collect(),
+        });
+        Ok(id)
+    }
+
+    /// Moves `amount` from one account to another (one posting, two legs).
+    pub fn transfer(&mut self, at: Millis, memo: impl Into<String>, from: &str, to: &str, amount: Money) -> Result<u64, LedgerError> {
+        let debit = Money::new(amount.minor.checked_neg().ok_or(LedgerError::Overflow)?, amount.currency);
+        self.post(at, memo, &[(from, debit), (to, amount)])
+    }
+
+    pub fn balance(&self, account: &str, currency: Currency) -> Money {
+        let minor = self.balances.get(&(account.to_owned(), currency)).copied().unwrap_or(0);
+        Money::new(minor, currency)
+    }
+
+    /// Balances of every account whose name starts with `prefix`.
+    pub fn balances_with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, Money)> + 'a {
+        self.balances
+            .iter()
+            .filter(move |((a, _), _)| a.starts_with(prefix))
+            .map(|((a, c), m)| (a.as_str(), Money::new(*m, *c)))
+    }
+
+    pub fn postings(&self) -> &[Posting] {
+        &self.postings
+    }
+
+    /// Recomputes every balance from the postings and checks each posting balances.
+    pub fn verify(&self) -> Result<(), String> {
+        let mut recomputed: BTreeMap<(String, Currency), i64> = BTreeMap::new();
+        for posting in &self.postings {
+            let mut sums: BTreeMap<Currency, i64> = BTreeMap::new();
+            for leg in &posting.legs {
+                *sums.entry(leg.amount.currency).or_default() += leg.amount.minor;
+                *recomputed.entry((leg.account.clone(), leg.amount.currency)).or_default() += leg.amount.minor;
+            }
+            if let Some((c, s)) = sums.iter().find(|(_, s)| **s != 0) {
+                return Err(format!("posting {} ({}) is off by {s} minor units of {c}", posting.id, posting.memo));
+            }
+        }
+        for (key, value) in &self.balances {
+            let expected = recomputed.get(key).copied().unwrap_or(0);
+            if *value != expected {
+                return Err(format!(
+                    "balance of {} {} is {value} but its postings sum to {expected}",
+                    key.0, key.1
+                ));
+            }
+        }
+        for (key, value) in &recomputed {
+            if self.balances.get(key).copied().unwrap_or(0) != *value {
+                return Err(format!("account {} {} has postings but no balance", key.0, key.1));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usd(minor: i64) -> Money {
+        Money::new(minor, Currency::parse("USD").unwrap())
+    }
+
+    #[test]
+    fn transfer_moves_money_and_refuses_overdraft_atomically() {
+        let mut ledger = Ledger::default();
+        ledger.transfer(0, "collection", "external:bank", "wallet:u1", usd(1000)).unwrap();
+        let err = ledger.transfer(0, "payout", "wallet:u1", "external:payout", usd(1001)).unwrap_err();
+        assert!(matches!(err, LedgerError::Insufficient { .. }));
+        assert_eq!(ledger.balance("wallet:u1", usd(0).currency), usd(1000));
+        assert_eq!(ledger.postings().len(), 1);
+        ledger.verify().unwrap();
+    }
+
+    #[test]
+    fn unbalanced_postings_are_refused() {
+        let mut ledger = Ledger::default();
+        let err = ledger.post(0, "bad", &[("external:x", usd(-5)), ("wallet:a", usd(4))]).unwrap_err();
+        assert!(matches!(err, LedgerError::Unbalanced(_)));
+        assert!(ledger.postings().is_empty());
+    }
+}

@@ -1,0 +1,6 @@
+//! State of the platform surface (placeholder until its issue lands).
+
+use serde::Serialize;
+
+#[derive(Debug, Default, Serialize)]
+pub struct PlatformState {}

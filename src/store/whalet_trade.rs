@@ -1,0 +1,6 @@
+//! State of the whalet_trade surface (placeholder until its issue lands).
+
+use serde::Serialize;
+
+#[derive(Debug, Default, Serialize)]
+pub struct WhaletTradeState {}

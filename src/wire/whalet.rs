@@ -1,0 +1,577 @@
+//! The Whalet envelope (seed 001 §2.2–2.5): `{head, body: {encrypt}}`, the body AES/ECB/PKCS5
+//! encrypted under a per-message session key (hex), the session key Base64-encoded and RSA/PKCS#1
+//! encrypted to the receiver (hex `keyEnc`), and a SHA1withRSA signature (hex `sign`) over
+//! `partnerId|apiCode|version|requestNo[|code|detail]|encrypt`.
+//!
+//! One codec for both directions: partner → Whalet requests and Whalet → partner notifications
+//! are "requests"; their answers are "replies". Every failure is a [`WhaletError`] whose detail
+//! says which step failed and what was expected. Only this module and `crypto.rs` touch bytes.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::crypto::{self, SignatureHash};
+use super::keys::{PrivateKey, PublicKey};
+use super::HexCase;
+
+/// The only version the Open API accepts.
+pub const VERSION: &str = "1.0";
+/// `detail` of a SUCCESS reply, as the vendor sends it.
+pub const SUCCESS_DETAIL: &str = "成功";
+
+const MAX_HEAD_FIELD: usize = 30;
+
+/// The result codes of seed 001 §2.6.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Code {
+    Success,
+    Processing,
+    Failure,
+    TooManyRequests,
+    PartnerNotExist,
+    InternalError,
+    ParamFormatError,
+    ParameterError,
+    IdempotentError,
+    RequestNoNotUnique,
+    Unauthorized,
+    UnauthenticatedError,
+    InterfaceUnauthorized,
+}
+
+impl Code {
+    pub const ALL: [Code; 13] = [
+        Code::Success,
+        Code::Processing,
+        Code::Failure,
+        Code::TooManyRequests,
+        Code::PartnerNotExist,
+        Code::InternalError,
+        Code::ParamFormatError,
+        Code::ParameterError,
+        Code::IdempotentError,
+        Code::RequestNoNotUnique,
+        Code::Unauthorized,
+        Code::UnauthenticatedError,
+        Code::InterfaceUnauthorized,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Success => "SUCCESS",
+            Code::Processing => "PROCESSING",
+            Code::Failure => "FAILURE",
+            Code::TooManyRequests => "TOO_MANY_REQUESTS",
+            Code::PartnerNotExist => "PARTNER_NOT_EXIST",
+            Code::InternalError => "INTERNAL_ERROR",
+            Code::ParamFormatError => "PARAM_FORMAT_ERROR",
+            Code::ParameterError => "PARAMETER_ERROR",
+            Code::IdempotentError => "IDEMPOTENT_ERROR",
+            Code::RequestNoNotUnique => "REQUEST_NO_NOT_UNIQUE",
+            Code::Unauthorized => "UNAUTHORIZED",
+            Code::UnauthenticatedError => "UNAUTHENTICATED_ERROR",
+            Code::InterfaceUnauthorized => "INTERFACE_UNAUTHORIZED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Code> {
+        Code::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A refusal in the Whalet scheme: the code and the precise detail the partner sees.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {detail}")]
+pub struct WhaletError {
+    pub code: Code,
+    pub detail: String,
+}
+
+impl WhaletError {
+    pub fn new(code: Code, detail: impl Into<String>) -> Self {
+        Self {
+            code,
+            detail: detail.into(),
+        }
+    }
+    pub fn format(detail: impl Into<String>) -> Self {
+        Self::new(Code::ParamFormatError, detail)
+    }
+    pub fn parameter(detail: impl Into<String>) -> Self {
+        Self::new(Code::ParameterError, detail)
+    }
+    pub fn failure(detail: impl Into<String>) -> Self {
+        Self::new(Code::Failure, detail)
+    }
+    pub fn unauthenticated(detail: impl Into<String>) -> Self {
+        Self::new(Code::UnauthenticatedError, detail)
+    }
+    pub fn idempotent(detail: impl Into<String>) -> Self {
+        Self::new(Code::IdempotentError, detail)
+    }
+}
+
+/// Head fields as far as they could be read, echoed in every reply (also error replies).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Echo {
+    pub partner_id: String,
+    pub api_code: String,
+    pub request_no: String,
+    pub version: String,
+}
+
+/// A request envelope whose JSON shape is valid; nothing cryptographic is checked yet.
+#[derive(Debug, Clone)]
+pub struct SealedRequest {
+    pub echo: Echo,
+    pub sign: String,
+    pub key_enc: String,
+    pub encrypt: Option<String>,
+}
+
+/// A request whose signature verified and whose body decrypted.
+#[derive(Debug, Clone)]
+pub struct OpenedRequest {
+    pub echo: Echo,
+    pub body: Value,
+}
+
+/// A reply as the receiver sees it after verification and decryption.
+#[derive(Debug, Clone)]
+pub struct OpenedReply {
+    pub echo: Echo,
+    pub code: String,
+    pub detail: String,
+    pub body: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct WireEnvelope {
+    head: Option<Value>,
+    body: Option<Value>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WireRequestHead<'a> {
+    partner_id: &'a str,
+    api_code: &'a str,
+    request_no: &'a str,
+    version: &'a str,
+    sign: String,
+    key_enc: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WireReplyHead<'a> {
+    partner_id: &'a str,
+    api_code: &'a str,
+    request_no: &'a str,
+    version: &'a str,
+    code: &'a str,
+    detail: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sign: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_enc: Option<String>,
+}
+
+#[derive(Serialize)]
+struct WireBody {
+    encrypt: String,
+}
+
+#[derive(Serialize)]
+struct WireOut<H> {
+    head: H,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<WireBody>,
+}
+
+/// The string a request is signed over.
+pub fn request_sign_string(echo: &Echo, encrypt: &str) -> String {
+    format!(
+        "{}|{}|{}|{}|{}",
+        echo.partner_id, echo.api_code, echo.version, echo.request_no, encrypt
+    )
+}
+
+/// The string a reply is signed over; `|encrypt` is left out when the reply has no body.
+pub fn reply_sign_string(echo: &Echo, code: &str, detail: &str, encrypt: Option<&str>) -> String {
+    let mut s = format!(
+        "{}|{}|{}|{}|{}|{}",
+        echo.partner_id, echo.api_code, echo.version, echo.request_no, code, detail
+    );
+    if let Some(encrypt) = encrypt {
+        s.push('|');
+        s.push_str(encrypt);
+    }
+    s
+}
+
+/// Reads the envelope's JSON shape. Errors carry whatever head fields could be read.
+pub fn parse_request(bytes: &[u8]) -> Result<SealedRequest, (Echo, WhaletError)> {
+    let envelope: WireEnvelope = serde_json::from_slice(bytes).map_err(|e| {
+        (
+            Echo::default(),
+            WhaletError::format(format!("the request body is not a JSON envelope: {e}")),
+        )
+    })?;
+    let head = match envelope.head {
+        Some(Value::Object(head)) => head,
+        Some(_) => return Err((Echo::default(), WhaletError::format("`head` must be a JSON object"))),
+        None => return Err((Echo::default(), WhaletError::format("`head` is missing"))),
+    };
+    let text = |name: &str| match head.get(name) {
+        Some(Value::String(s)) => Some(s.clone()),
+        _ => None,
+    };
+    let echo = Echo {
+        partner_id: text("partnerId").unwrap_or_default(),
+        api_code: text("apiCode").unwrap_or_default(),
+        request_no: text("requestNo").unwrap_or_default(),
+        version: text("version").unwrap_or_default(),
+    };
+    let fail = |detail: String| Err((echo.clone(), WhaletError::format(detail)));
+    for name in ["partnerId", "apiCode", "requestNo", "version", "sign", "keyEnc"] {
+        match head.get(name) {
+            None | Some(Value::Null) => return fail(format!("head.{name} is missing")),
+            Some(Value::String(s)) if s.is_empty() => return fail(format!("head.{name} is empty")),
+            Some(Value::String(_)) => {}
+            Some(other) => {
+                return fail(format!(
+                    "head.{name} must be a string, got {}",
+                    json_type(other)
+                ))
+            }
+        }
+    }
+    for (name, value) in [
+        ("partnerId", &echo.partner_id),
+        ("apiCode", &echo.api_code),
+        ("requestNo", &echo.request_no),
+    ] {
+        if value.chars().count() > MAX_HEAD_FIELD {
+            return fail(format!(
+                "head.{name} is {} characters long; at most {MAX_HEAD_FIELD} are allowed",
+                value.chars().count()
+            ));
+        }
+    }
+    if echo.version != VERSION {
+        return fail(format!(
+            "head.version is \"{}\"; it must be \"{VERSION}\"",
+            echo.version
+        ));
+    }
+    let encrypt = match envelope.body {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(body)) => match body.get("encrypt") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(other) => {
+                return fail(format!(
+                    "body.encrypt must be a hex string, got {}",
+                    json_type(other)
+                ))
+            }
+        },
+        Some(other) => return fail(format!("`body` must be a JSON object, got {}", json_type(&other))),
+    };
+    Ok(SealedRequest {
+        sign: text("sign").unwrap_or_default(),
+        key_enc: text("keyEnc").unwrap_or_default(),
+        echo,
+        encrypt,
+    })
+}
+
+impl SealedRequest {
+    /// Verifies the sender's signature, then decrypts the body with the receiver's key.
+    pub fn open(&self, receiver: &PrivateKey, sender: &PublicKey) -> Result<OpenedRequest, WhaletError> {
+        let encrypt = self.encrypt.as_deref().unwrap_or("");
+        let signed = request_sign_string(&self.echo, encrypt);
+        verify_hex_signature(&self.sign, &signed, sender, "request")?;
+        let Some(encrypt) = self.encrypt.as_deref() else {
+            return Err(WhaletError::format("body.encrypt is missing"));
+        };
+        let body = decrypt_body(&self.key_enc, encrypt, receiver)?;
+        Ok(OpenedRequest {
+            echo: self.echo.clone(),
+            body,
+        })
+    }
+}
+
+/// Seals `body` as a request from `sender` to the owner of `receiver`.
+pub fn seal_request(
+    echo: &Echo,
+    body: &Value,
+    sender: &PrivateKey,
+    receiver: &PublicKey,
+    case: HexCase,
+) -> Result<Vec<u8>, WhaletError> {
+    let (encrypt, key_enc) = encrypt_body(body, receiver, case, 16)?;
+    let sign = case.encode(&crypto::sign(
+        sender,
+        SignatureHash::Sha1,
+        request_sign_string(echo, &encrypt).as_bytes(),
+    ));
+    let out = WireOut {
+        head: WireRequestHead {
+            partner_id: &echo.partner_id,
+            api_code: &echo.api_code,
+            request_no: &echo.request_no,
+            version: &echo.version,
+            sign,
+            key_enc,
+        },
+        body: Some(WireBody { encrypt }),
+    };
+    serde_json::to_vec(&out).map_err(|e| WhaletError::new(Code::InternalError, e.to_string()))
+}
+
+/// Seals a reply. With `body` = None the reply is head only, without `sign` and `keyEnc`
+/// when `sign_empty` is false (the error-reply form), or signed over the head when true.
+pub fn seal_reply(
+    echo: &Echo,
+    code: &str,
+    detail: &str,
+    body: Option<&Value>,
+    keys: Option<(&PrivateKey, &PublicKey)>,
+    case: HexCase,
+) -> Vec<u8> {
+    let (sign, key_enc, wire_body) = match (keys, body) {
+        (Some((sender, receiver)), Some(body)) => match encrypt_body(body, receiver, case, 16) {
+            Ok((encrypt, key_enc)) => {
+                let signed = reply_sign_string(echo, code, detail, Some(&encrypt));
+                let sign = case.encode(&crypto::sign(sender, SignatureHash::Sha1, signed.as_bytes()));
+                (Some(sign), Some(key_enc), Some(WireBody { encrypt }))
+            }
+            Err(_) => (None, None, None),
+        },
+        (Some((sender, _)), None) => {
+            let signed = reply_sign_string(echo, code, detail, None);
+            let sign = case.encode(&crypto::sign(sender, SignatureHash::Sha1, signed.as_bytes()));
+            (Some(sign), None, None)
+        }
+        (None, _) => (None, None, None),
+    };
+    let out = WireOut {
+        head: WireReplyHead {
+            partner_id: &echo.partner_id,
+            api_code: &echo.api_code,
+            request_no: &echo.request_no,
+            version: if echo.version.is_empty() { VERSION } else { &echo.version },
+            code,
+            detail,
+            sign,
+            key_enc,
+        },
+        body: wire_body,
+    };
+    serde_json::to_vec(&out).unwrap_or_default()
+}
+
+/// Verifies and decrypts a reply (what a partner client or the notifier does with an answer).
+pub fn open_reply(bytes: &[u8], receiver: &PrivateKey, sender: &PublicKey) -> Result<OpenedReply, WhaletError> {
+    let envelope: WireEnvelope = serde_json::from_slice(bytes)
+        .map_err(|e| WhaletError::format(format!("the reply is not a JSON envelope: {e}")))?;
+    let Some(Value::Object(head)) = envelope.head else {
+        return Err(WhaletError::format("the reply has no `head` object"));
+    };
+    let text = |name: &str| head.get(name).and_then(Value::as_str).map(str::to_owned);
+    let echo = Echo {
+        partner_id: text("partnerId").unwrap_or_default(),
+        api_code: text("apiCode").unwrap_or_default(),
+        request_no: text("requestNo").unwrap_or_default(),
+        version: text("version").unwrap_or_default(),
+    };
+    let code = text("code").ok_or_else(|| WhaletError::format("head.code is missing"))?;
+    let detail = text("detail").unwrap_or_default();
+    let encrypt = envelope
+        .body
+        .as_ref()
+        .and_then(|b| b.get("encrypt"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let sign = text("sign");
+    match sign {
+        Some(sign) => {
+            let signed = reply_sign_string(&echo, &code, &detail, encrypt.as_deref());
+            verify_hex_signature(&sign, &signed, sender, "reply")?;
+        }
+        None if encrypt.is_some() => {
+            return Err(WhaletError::unauthenticated("the reply has a body but no head.sign"))
+        }
+        None => {}
+    }
+    let body = match encrypt {
+        Some(encrypt) => {
+            let key_enc = text("keyEnc").ok_or_else(|| WhaletError::format("head.keyEnc is missing"))?;
+            Some(decrypt_body(&key_enc, &encrypt, receiver)?)
+        }
+        None => None,
+    };
+    Ok(OpenedReply {
+        echo,
+        code,
+        detail,
+        body,
+    })
+}
+
+/// Encrypts a JSON body under a fresh session key: `(encrypt, keyEnc)` in hex.
+fn encrypt_body(
+    body: &Value,
+    receiver: &PublicKey,
+    case: HexCase,
+    key_len: usize,
+) -> Result<(String, String), WhaletError> {
+    let plaintext =
+        serde_json::to_vec(body).map_err(|e| WhaletError::new(Code::InternalError, e.to_string()))?;
+    let session_key = crypto::random_key(key_len);
+    let encrypt = crypto::aes_ecb_encrypt(&session_key, &plaintext)
+        .map_err(|e| WhaletError::new(Code::InternalError, e.to_string()))?;
+    let wrapped = base64_encode(&session_key);
+    let key_enc = crypto::rsa_encrypt(receiver, wrapped.as_bytes())
+        .map_err(|e| WhaletError::new(Code::InternalError, e.to_string()))?;
+    Ok((case.encode(&encrypt), case.encode(&key_enc)))
+}
+
+fn decrypt_body(key_enc: &str, encrypt: &str, receiver: &PrivateKey) -> Result<Value, WhaletError> {
+    let key_enc_bytes = decode_hex("head.keyEnc", key_enc)?;
+    let wrapped = crypto::rsa_decrypt(receiver, &key_enc_bytes).map_err(|e| match e {
+        crypto::CryptoError::RsaLength { got, key } => WhaletError::format(format!(
+            "head.keyEnc decodes to {got} bytes; an RSA-{} ciphertext is {key} bytes",
+            key * 8
+        )),
+        _ => WhaletError::format(format!(
+            "head.keyEnc could not be decrypted with the receiver's private key (its public key is {}): \
+             encrypt Base64(sessionKey) with that public key, RSA/ECB/PKCS1Padding",
+            receiver.public().fingerprint()
+        )),
+    })?;
+    let session_key = base64_decode(&wrapped).ok_or_else(|| {
+        WhaletError::format(format!(
+            "head.keyEnc decrypted to {} bytes that are not Base64; the RSA plaintext must be \
+             the Base64 text of the AES session key (24 characters for AES-128)",
+            wrapped.len()
+        ))
+    })?;
+    if ![16, 24, 32].contains(&session_key.len()) {
+        return Err(WhaletError::format(format!(
+            "the session key in head.keyEnc is {} bytes; AES needs 16, 24 or 32",
+            session_key.len()
+        )));
+    }
+    let ciphertext = decode_hex("body.encrypt", encrypt)?;
+    let plaintext = crypto::aes_ecb_decrypt(&session_key, &ciphertext).map_err(|e| match e {
+        crypto::CryptoError::AesLength(n) => WhaletError::format(format!(
+            "body.encrypt decodes to {n} bytes, not a positive multiple of the 16-byte AES block"
+        )),
+        _ => WhaletError::format(format!(
+            "body.encrypt did not decrypt with the AES-{} session key from head.keyEnc \
+             (bad PKCS5 padding): was it encrypted with AES/ECB/PKCS5Padding under that key?",
+            session_key.len() * 8
+        )),
+    })?;
+    let text = std::str::from_utf8(&plaintext)
+        .map_err(|e| WhaletError::format(format!("the decrypted body is not UTF-8: {e}")))?;
+    let body: Value = serde_json::from_str(text)
+        .map_err(|e| WhaletError::format(format!("the decrypted body is not JSON: {e}")))?;
+    if !body.is_object() {
+        return Err(WhaletError::format(format!(
+            "the decrypted body must be a JSON object, got {}",
+            json_type(&body)
+        )));
+    }
+    Ok(body)
+}
+
+fn verify_hex_signature(sign: &str, signed: &str, key: &PublicKey, what: &str) -> Result<(), WhaletError> {
+    let signature = decode_hex("head.sign", sign).map_err(|e| WhaletError::unauthenticated(e.detail))?;
+    if crypto::verify(key, SignatureHash::Sha1, signed.as_bytes(), &signature) {
+        return Ok(());
+    }
+    let mut hint = String::new();
+    if crypto::verify(key, SignatureHash::Sha256, signed.as_bytes(), &signature) {
+        hint = " Hint: the signature is SHA256withRSA; the scheme uses SHA1withRSA.".into();
+    } else if signature.len() != key.size() {
+        hint = format!(
+            " Hint: the signature is {} bytes; an RSA-{} signature is {} bytes.",
+            signature.len(),
+            key.size() * 8,
+            key.size()
+        );
+    }
+    Err(WhaletError::unauthenticated(format!(
+        "the {what} signature does not verify: expected SHA1withRSA (hex) over the UTF-8 string \"{}\", \
+         checked with public key {}.{hint}",
+        abbreviate(signed),
+        key.fingerprint()
+    )))
+}
+
+fn abbreviate(s: &str) -> String {
+    const KEEP: usize = 96;
+    if s.len() <= 3 * KEEP {
+        return s.to_owned();
+    }
+    let head = s.char_indices().nth(KEEP).map_or(s.len(), |(i, _)| i);
+    let tail_start = s.len() - KEEP;
+    let tail_start = (tail_start..s.len()).find(|&i| s.is_char_boundary(i)).unwrap_or(s.len());
+    format!(
+        "{}…[{} characters elided]…{}",
+        &s[..head],
+        tail_start.saturating_sub(head),
+        &s[tail_start..]
+    )
+}
+
+fn decode_hex(field: &str, value: &str) -> Result<Vec<u8>, WhaletError> {
+    hex::decode(value).map_err(|e| {
+        let why = match e {
+            hex::FromHexError::InvalidHexCharacter { c, index } => {
+                format!("invalid character {c:?} at position {index}")
+            }
+            hex::FromHexError::OddLength => format!("odd length {}", value.len()),
+            other => other.to_string(),
+        };
+        WhaletError::format(format!("{field} is not hex: {why}"))
+    })
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn base64_decode(bytes: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let text = std::str::from_utf8(bytes).ok()?;
+    base64::engine::general_purpose::STANDARD.decode(text.trim()).ok()
+}
+
+pub(crate) fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests;

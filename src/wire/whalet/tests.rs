@@ -1,0 +1,113 @@
+use super::*;
+use crate::wire::keys::demo;
+use serde_json::json;
+
+fn keys() -> (PrivateKey, PrivateKey) {
+    (
+        PrivateKey::parse(demo::PARTNER_PRIVATE).unwrap(),
+        PrivateKey::parse(demo::PLATFORM_PRIVATE).unwrap(),
+    )
+}
+
+fn echo() -> Echo {
+    Echo {
+        partner_id: "202400000000001".into(),
+        api_code: "connectivity".into(),
+        request_no: "REQ-1".into(),
+        version: VERSION.into(),
+    }
+}
+
+#[test]
+fn request_round_trip_in_both_hex_cases() {
+    let (partner, platform) = keys();
+    let body = json!({"notifyFlag": "N", "responseFlag": "Y", "responseMessage": "你好"});
+    for case in [HexCase::Lower, HexCase::Upper] {
+        let bytes = seal_request(&echo(), &body, &partner, platform.public(), case).unwrap();
+        let sealed = parse_request(&bytes).unwrap();
+        let opened = sealed.open(&platform, partner.public()).unwrap();
+        assert_eq!(opened.body, body);
+        assert_eq!(opened.echo, echo());
+    }
+}
+
+#[test]
+fn tampered_encrypt_names_the_signed_string_and_key() {
+    let (partner, platform) = keys();
+    let bytes = seal_request(&echo(), &json!({"a": 1}), &partner, platform.public(), HexCase::Lower).unwrap();
+    let mut sealed = parse_request(&bytes).unwrap();
+    let original = sealed.encrypt.clone().unwrap();
+    sealed.encrypt = Some(original.to_uppercase().replace('A', "B"));
+    let err = sealed.open(&platform, partner.public()).unwrap_err();
+    assert_eq!(err.code, Code::UnauthenticatedError);
+    assert!(err.detail.contains("202400000000001|connectivity|1.0|REQ-1|"), "{}", err.detail);
+    assert!(err.detail.contains(partner.public().fingerprint()), "{}", err.detail);
+}
+
+#[test]
+fn key_enc_for_the_wrong_receiver_is_a_format_error_naming_the_step() {
+    let (partner, platform) = keys();
+    // Encrypted to the partner's own key instead of the platform's.
+    let bytes = seal_request(&echo(), &json!({}), &partner, partner.public(), HexCase::Lower).unwrap();
+    let err = parse_request(&bytes).unwrap().open(&platform, partner.public()).unwrap_err();
+    assert_eq!(err.code, Code::ParamFormatError);
+    assert!(err.detail.contains("head.keyEnc could not be decrypted"), "{}", err.detail);
+}
+
+#[test]
+fn reply_sign_string_leaves_out_encrypt_when_empty() {
+    assert_eq!(
+        reply_sign_string(&echo(), "SUCCESS", "成功", None),
+        "202400000000001|connectivity|1.0|REQ-1|SUCCESS|成功"
+    );
+    assert_eq!(
+        reply_sign_string(&echo(), "SUCCESS", "成功", Some("ab")),
+        "202400000000001|connectivity|1.0|REQ-1|SUCCESS|成功|ab"
+    );
+}
+
+#[test]
+fn reply_round_trip_with_and_without_body() {
+    let (partner, platform) = keys();
+    let body = json!({"messge": "pong"});
+    let bytes = seal_reply(&echo(), "SUCCESS", SUCCESS_DETAIL, Some(&body), Some((&platform, partner.public())), HexCase::Upper);
+    let reply = open_reply(&bytes, &partner, platform.public()).unwrap();
+    assert_eq!(reply.body, Some(body));
+    assert_eq!(reply.code, "SUCCESS");
+    let bytes = seal_reply(&echo(), "FAILURE", "no", None, None, HexCase::Lower);
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    assert!(!text.contains("sign") && !text.contains("body"), "{text}");
+    let reply = open_reply(&bytes, &partner, platform.public()).unwrap();
+    assert_eq!(reply.body, None);
+}
+
+#[test]
+fn malformed_envelopes_are_format_errors_with_the_field_named() {
+    let cases: [(&[u8], &str); 6] = [
+        (b"not json", "not a JSON envelope"),
+        (b"{}", "`head` is missing"),
+        (br#"{"head": []}"#, "`head` must be a JSON object"),
+        (br#"{"head": {"partnerId": "1"}}"#, "head.apiCode is missing"),
+        (br#"{"head": {"partnerId": "1", "apiCode": 5}}"#, "head.apiCode must be a string"),
+        (
+            br#"{"head": {"partnerId": "1", "apiCode": "a", "requestNo": "r", "version": "2.0", "sign": "00", "keyEnc": "00"}}"#,
+            "head.version is \"2.0\"",
+        ),
+    ];
+    for (input, expected) in cases {
+        let (_, err) = parse_request(input).unwrap_err();
+        assert_eq!(err.code, Code::ParamFormatError);
+        assert!(err.detail.contains(expected), "{} !~ {expected}", err.detail);
+    }
+}
+
+#[test]
+fn bad_hex_in_sign_is_unauthenticated_with_position() {
+    let (partner, platform) = keys();
+    let bytes = seal_request(&echo(), &json!({}), &partner, platform.public(), HexCase::Lower).unwrap();
+    let mut sealed = parse_request(&bytes).unwrap();
+    sealed.sign.replace_range(4..5, "z");
+    let err = sealed.open(&platform, partner.public()).unwrap_err();
+    assert_eq!(err.code, Code::UnauthenticatedError);
+    assert!(err.detail.contains("invalid character 'z' at position 4"), "{}", err.detail);
+}
