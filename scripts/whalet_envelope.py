@@ -20,11 +20,11 @@ Wire JSON:
 
 CLI (defaults are the demo partner's point of view: own key keys/demo-partner/private.pem, peer key
 keys/platform/public.pem; relative paths also resolve against the repository root):
-  seal-request --partner-id ID --api-code X --request-no N --data JSON [--sender-key PEM]
+  seal-request --partner-id ID --api-code X --request-no N (--data JSON | --data-raw TEXT) [--sender-key PEM]
                [--receiver-pub PEM] [--session-key-hex HEX] [--version 1.0] [--upper]
   open-request --request FILE|- [--receiver-key PEM] [--sender-pub PEM]
   seal-reply   (--echo FILE|- | --partner-id ID --api-code X --request-no N) [--code SUCCESS]
-               [--detail 成功] [--data JSON] [--unsigned] [--sender-key PEM] [--receiver-pub PEM]
+               [--detail 成功] [--data JSON | --data-raw TEXT] [--unsigned] [--sender-key PEM] [--receiver-pub PEM]
                [--session-key-hex HEX] [--version 1.0] [--upper]
   open-reply   --reply FILE|- [--receiver-key PEM] [--sender-pub PEM]
   call         --url URL --api-code X --data JSON [--partner-id 202400000000001] [--request-no N]
@@ -45,6 +45,7 @@ import os
 import secrets
 import sys
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -59,8 +60,6 @@ from sim_crypto import (  # noqa: E402
     hex_decode,
     hex_encode,
     http_post,
-    load_private_key,
-    load_public_key,
     parse_json_arg,
     read_input,
     rsa_decrypt,
@@ -100,12 +99,15 @@ def aes_ecb_decrypt(key: bytes, ciphertext: bytes) -> bytes:
         raise CryptoError("body.encrypt: bad PKCS5 padding after AES decryption (wrong session key?)") from None
 
 
-def plaintext_of(data) -> str:
-    """The body JSON text: a str is used verbatim (it must be JSON), anything else is serialized compactly."""
+def plaintext_of(data) -> bytes:
+    """The body bytes: a str is used verbatim (it must be JSON), bytes are used verbatim unchecked (for
+    negative tests), anything else is serialized as compact JSON. Always UTF-8."""
+    if isinstance(data, bytes):
+        return data
     if isinstance(data, str):
         parse_json_arg(data, "body data")
-        return data
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        return data.encode("utf-8")
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def new_session_key(size: int = 16) -> bytes:
@@ -156,7 +158,7 @@ def _seal_body(data, receiver_pub, session_key, upper, seed):
     sk = session_key if session_key is not None else new_session_key()
     if len(sk) not in SESSION_KEY_SIZES:
         raise CryptoError(f"session key must be 16, 24 or 32 bytes, not {len(sk)}")
-    encrypt = hex_encode(aes_ecb_encrypt(sk, plaintext_of(data).encode("utf-8")), upper)
+    encrypt = hex_encode(aes_ecb_encrypt(sk, plaintext_of(data)), upper)
     return encrypt, wrap_session_key(sk, receiver_pub, upper, seed)
 
 
@@ -195,14 +197,16 @@ def _envelope_parts(envelope, kind: str):
     if not isinstance(envelope, dict) or not isinstance(envelope.get("head"), dict):
         raise CryptoError(f"{kind}: no head object")
     head = envelope["head"]
-    need = ["partnerId", "apiCode", "version", "requestNo"] + (["code", "detail"] if kind == "reply" else [])
-    for field in need:
-        if not isinstance(head.get(field), str):
-            raise CryptoError(f"{kind}: head.{field} missing or not a string")
     body = envelope.get("body")
     encrypt = body.get("encrypt") if isinstance(body, dict) else None
     if encrypt is not None and not isinstance(encrypt, str):
         raise CryptoError(f"{kind}: body.encrypt is not a string")
+    need = ["partnerId", "apiCode", "version", "requestNo"] + (["code", "detail"] if kind == "reply" else [])
+    if kind == "reply" and not encrypt and not head.get("sign"):
+        need = ["code"]  # an unsigned error reply: nothing to verify, only the code matters
+    for field in need:
+        if not isinstance(head.get(field), str):
+            raise CryptoError(f"{kind}: head.{field} missing or not a string")
     return head, encrypt or None
 
 
@@ -321,6 +325,7 @@ def main(argv=None) -> int:
 
     def sealing(sp):
         sp.add_argument("--data", help="body JSON (used verbatim)")
+        sp.add_argument("--data-raw", help="body text used verbatim WITHOUT checking it is JSON (negative tests)")
         sp.add_argument("--sender-key", default=PARTNER_KEY)
         sp.add_argument("--receiver-pub", default=PLATFORM_PUB)
         sp.add_argument("--session-key-hex", help="fixed session key (16/24/32 bytes); random if absent")
@@ -350,7 +355,7 @@ def main(argv=None) -> int:
         so.add_argument("--sender-pub", default=PLATFORM_PUB)
 
     sc = sub.add_parser("call", help="POST a sealed request and open the reply")
-    sc.add_argument("--url", required=True, help="e.g. http://127.0.0.1:8080/api")
+    sc.add_argument("--url", required=True, help="e.g. http://127.0.0.1:8080/api (a bare host gets /api)")
     sc.add_argument("--api-code", required=True)
     sc.add_argument("--data", required=True)
     sc.add_argument("--partner-id", default=DEFAULT_PARTNER_ID)
@@ -370,9 +375,10 @@ def main(argv=None) -> int:
             self_test()
             return 0
         if a.cmd == "seal-request":
-            if a.data is None:
-                p.error("seal-request needs --data")
-            env = seal_request(a.partner_id, a.api_code, a.request_no or new_request_no(), a.data,
+            data = a.data if a.data_raw is None else a.data_raw.encode("utf-8")
+            if data is None:
+                p.error("seal-request needs --data or --data-raw")
+            env = seal_request(a.partner_id, a.api_code, a.request_no or new_request_no(), data,
                                a.sender_key, a.receiver_pub, _session_key_arg(a.session_key_hex), a.version, a.upper)
             print(dump(env))
         elif a.cmd == "seal-reply":
@@ -384,7 +390,8 @@ def main(argv=None) -> int:
             if missing:
                 p.error(f"seal-reply needs {missing} (flags or --echo)")
             env = seal_reply(ids["partnerId"], ids["apiCode"], ids["requestNo"], a.code, a.detail,
-                             None if a.unsigned else a.data, a.sender_key, a.receiver_pub,
+                             None if a.unsigned else (a.data if a.data_raw is None else a.data_raw.encode()),
+                             a.sender_key, a.receiver_pub,
                              _session_key_arg(a.session_key_hex), ids["version"], a.upper, signed=not a.unsigned)
             print(dump(env))
         elif a.cmd in ("open-request", "open-reply"):
@@ -392,18 +399,19 @@ def main(argv=None) -> int:
             print(dump(opener(read_input(a.input), a.receiver_key, a.sender_pub)))
         elif a.cmd == "call":
             env = seal_request(a.partner_id, a.api_code, a.request_no or new_request_no(), a.data, a.key, a.platform_pub)
+            url = a.url if urllib.parse.urlsplit(a.url).path not in ("", "/") else a.url.rstrip("/") + "/api"
             try:
-                status, raw = http_post(a.url, json.dumps(env, ensure_ascii=False).encode("utf-8"), timeout=a.timeout)
+                status, raw = http_post(url, json.dumps(env, ensure_ascii=False).encode("utf-8"), timeout=a.timeout)
             except OSError as e:
-                die(4, f"POST {a.url}: {e}")
+                die(4, f"POST {url}: {e}")
             try:
                 reply = json.loads(raw.decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError):
-                die(4, f"POST {a.url}: HTTP {status}, body is not JSON: {raw[:500]!r}")
+                die(4, f"POST {url}: HTTP {status}, body is not JSON: {raw[:500]!r}")
             opened = open_reply(reply, a.key, a.platform_pub)
             print(dump(opened))
             if opened["head"]["code"] != "SUCCESS":
-                print(f"reply code {opened['head']['code']}: {opened['head']['detail']} (HTTP {status})",
+                print(f"reply code {opened['head']['code']}: {opened['head'].get('detail')} (HTTP {status})",
                       file=sys.stderr)
                 return 3
         elif a.cmd == "file-token":

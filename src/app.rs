@@ -70,7 +70,10 @@ impl App {
             Duration::from_millis(config.notify.timeout_ms),
             config.notify.ledger_capacity,
         );
-        let partners = Arc::new(Partners::from_config(&config.whalet, options.notify_url.as_deref())?);
+        let partners = Arc::new(Partners::from_config(
+            &config.whalet,
+            options.notify_url.as_deref(),
+        )?);
         let store = Store::new();
         for id in partners.ids() {
             store.ensure_tenant(&TenantId::new(Provider::Whalet, id));
@@ -140,7 +143,9 @@ impl App {
 
     /// Serves on `listener` with the background workers until [`RunningApp::shutdown`].
     pub fn spawn(self, listener: TcpListener) -> RunningApp {
-        let addr = listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
         let stop = self.inner.stop.clone();
         let driver = tokio::spawn(self.inner.clock.clone().run_driver(stop.clone()));
         let server = tokio::spawn(crate::http::serve(listener, self.clone(), stop.clone()));

@@ -208,7 +208,10 @@ impl Clock {
         if due > limit {
             return Vec::new();
         }
-        let keys: Vec<_> = timers.range((due, 0)..=(due, u64::MAX)).map(|(k, _)| *k).collect();
+        let keys: Vec<_> = timers
+            .range((due, 0)..=(due, u64::MAX))
+            .map(|(k, _)| *k)
+            .collect();
         let batch = keys.iter().filter_map(|k| timers.remove(k)).collect();
         drop(timers);
         if due > self.now() {
@@ -296,13 +299,17 @@ pub mod format {
 
     pub fn china(ms: Millis) -> String {
         at(ms, 8)
-            .format(format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"))
+            .format(format_description!(
+                "[year]-[month]-[day] [hour]:[minute]:[second]"
+            ))
             .unwrap_or_default()
     }
 
     pub fn utc_z(ms: Millis) -> String {
         at(ms, 0)
-            .format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"))
+            .format(format_description!(
+                "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+            ))
             .unwrap_or_default()
     }
 
@@ -327,9 +334,18 @@ mod tests {
     use super::*;
     use std::sync::Mutex as StdMutex;
 
-    fn recorder(clock: &Clock, log: &Arc<StdMutex<Vec<(Millis, &'static str)>>>, at: Millis, name: &'static str) {
+    fn recorder(
+        clock: &Clock,
+        log: &Arc<StdMutex<Vec<(Millis, &'static str)>>>,
+        at: Millis,
+        name: &'static str,
+    ) {
         let (c, l) = (clock.clone(), log.clone());
-        clock.schedule_at(at, name, Box::new(move || Box::pin(async move { l.lock().unwrap().push((c.now(), name)) })));
+        clock.schedule_at(
+            at,
+            name,
+            Box::new(move || Box::pin(async move { l.lock().unwrap().push((c.now(), name)) })),
+        );
     }
 
     #[tokio::test]
@@ -342,7 +358,10 @@ mod tests {
         recorder(&clock, &log, 1_009_000, "late");
         assert_eq!(clock.advance(5_000).await, 3);
         assert_eq!(clock.now(), 1_005_000);
-        assert_eq!(*log.lock().unwrap(), vec![(1_001_000, "a"), (1_002_000, "b"), (1_003_000, "c")]);
+        assert_eq!(
+            *log.lock().unwrap(),
+            vec![(1_001_000, "a"), (1_002_000, "b"), (1_003_000, "c")]
+        );
         assert_eq!(clock.pending().len(), 1);
     }
 
@@ -351,12 +370,21 @@ mod tests {
         let clock = Clock::new(ClockMode::Manual, Some(0));
         let log = Arc::new(StdMutex::new(Vec::new()));
         let (c, l) = (clock.clone(), log.clone());
-        clock.schedule_at(1000, "first", Box::new(move || Box::pin(async move {
-            l.lock().unwrap().push((c.now(), "first"));
-            recorder(&c, &l, c.now() + 2000, "second");
-        })));
+        clock.schedule_at(
+            1000,
+            "first",
+            Box::new(move || {
+                Box::pin(async move {
+                    l.lock().unwrap().push((c.now(), "first"));
+                    recorder(&c, &l, c.now() + 2000, "second");
+                })
+            }),
+        );
         clock.advance(10_000).await;
-        assert_eq!(*log.lock().unwrap(), vec![(1000, "first"), (3000, "second")]);
+        assert_eq!(
+            *log.lock().unwrap(),
+            vec![(1000, "first"), (3000, "second")]
+        );
     }
 
     #[tokio::test]
@@ -366,8 +394,19 @@ mod tests {
         tokio::spawn(clock.clone().run_driver(stop.clone()));
         let (tx, rx) = tokio::sync::oneshot::channel();
         let started = Instant::now();
-        clock.schedule_in(5_000, "x", Box::new(move || Box::pin(async move { let _ = tx.send(()); })));
-        tokio::time::timeout(Duration::from_secs(5), rx).await.unwrap().unwrap();
+        clock.schedule_in(
+            5_000,
+            "x",
+            Box::new(move || {
+                Box::pin(async move {
+                    let _ = tx.send(());
+                })
+            }),
+        );
+        tokio::time::timeout(Duration::from_secs(5), rx)
+            .await
+            .unwrap()
+            .unwrap();
         // 5 virtual seconds at scale 0.001 is 5 ms of wall time (generous bound: a busy CI box).
         assert!(started.elapsed() < Duration::from_secs(2));
         stop.cancel();

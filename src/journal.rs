@@ -84,10 +84,19 @@ impl Journal {
             .iter()
             .rev()
             .filter(|e| filter.surface.as_deref().is_none_or(|s| e.surface == s))
-            .filter(|e| filter.tenant.as_deref().is_none_or(|t| e.tenant.as_deref() == Some(t)))
+            .filter(|e| {
+                filter
+                    .tenant
+                    .as_deref()
+                    .is_none_or(|t| e.tenant.as_deref() == Some(t))
+            })
             .filter(|e| {
                 filter.partner_id.as_deref().is_none_or(|p| {
-                    e.tenant.as_deref().and_then(|t| t.split_once(':')).map(|(_, id)| id) == Some(p)
+                    e.tenant
+                        .as_deref()
+                        .and_then(|t| t.split_once(':'))
+                        .map(|(_, id)| id)
+                        == Some(p)
                 })
             })
             .filter(|e| filter.operation.as_deref().is_none_or(|o| e.operation == o))

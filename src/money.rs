@@ -17,11 +17,44 @@ pub struct Currency {
 
 /// Currencies and their minor-unit exponents (ISO 4217). Others are refused by name.
 const CURRENCIES: &[(&str, u8)] = &[
-    ("AED", 2), ("AUD", 2), ("BDT", 2), ("BRL", 2), ("CAD", 2), ("CHF", 2), ("CNH", 2), ("CNY", 2),
-    ("CZK", 2), ("DKK", 2), ("EUR", 2), ("GBP", 2), ("HKD", 2), ("HUF", 2), ("IDR", 2), ("ILS", 2),
-    ("INR", 2), ("JPY", 0), ("KRW", 0), ("KWD", 3), ("MXN", 2), ("MYR", 2), ("NOK", 2), ("NZD", 2),
-    ("PHP", 2), ("PKR", 2), ("PLN", 2), ("RUB", 2), ("SAR", 2), ("SEK", 2), ("SGD", 2), ("THB", 2),
-    ("TRY", 2), ("TWD", 2), ("USD", 2), ("VND", 0), ("ZAR", 2), ("BHD", 3),
+    ("AED", 2),
+    ("AUD", 2),
+    ("BDT", 2),
+    ("BRL", 2),
+    ("CAD", 2),
+    ("CHF", 2),
+    ("CNH", 2),
+    ("CNY", 2),
+    ("CZK", 2),
+    ("DKK", 2),
+    ("EUR", 2),
+    ("GBP", 2),
+    ("HKD", 2),
+    ("HUF", 2),
+    ("IDR", 2),
+    ("ILS", 2),
+    ("INR", 2),
+    ("JPY", 0),
+    ("KRW", 0),
+    ("KWD", 3),
+    ("MXN", 2),
+    ("MYR", 2),
+    ("NOK", 2),
+    ("NZD", 2),
+    ("PHP", 2),
+    ("PKR", 2),
+    ("PLN", 2),
+    ("RUB", 2),
+    ("SAR", 2),
+    ("SEK", 2),
+    ("SGD", 2),
+    ("THB", 2),
+    ("TRY", 2),
+    ("TWD", 2),
+    ("USD", 2),
+    ("VND", 0),
+    ("ZAR", 2),
+    ("BHD", 3),
 ];
 
 impl Currency {
@@ -37,7 +70,11 @@ impl Currency {
                     exponent: *e,
                 }
             })
-            .ok_or_else(|| MoneyError(format!("unknown currency {code:?} (ISO 4217 code expected)")))
+            .ok_or_else(|| {
+                MoneyError(format!(
+                    "unknown currency {code:?} (ISO 4217 code expected)"
+                ))
+            })
     }
 
     pub fn code(&self) -> &str {
@@ -105,7 +142,10 @@ impl Money {
             Some((i, f)) => (i, f),
             None => (t, ""),
         };
-        if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        if int.is_empty()
+            || !int.bytes().all(|b| b.is_ascii_digit())
+            || !frac.bytes().all(|b| b.is_ascii_digit())
+        {
             return bad("is not a plain decimal number like 100.25");
         }
         if t.ends_with('.') {
@@ -139,7 +179,9 @@ impl Money {
         match value {
             Value::String(s) => Self::parse(s, currency),
             Value::Number(n) => Self::parse(&n.to_string(), currency),
-            _ => Err(MoneyError("amount must be a decimal string or number".into())),
+            _ => Err(MoneyError(
+                "amount must be a decimal string or number".into(),
+            )),
         }
     }
 
@@ -170,7 +212,12 @@ impl Money {
             return format!("{sign}{abs}");
         }
         let factor = 10u64.pow(exp);
-        format!("{sign}{}.{:0width$}", abs / factor, abs % factor, width = exp as usize)
+        format!(
+            "{sign}{}.{:0width$}",
+            abs / factor,
+            abs % factor,
+            width = exp as usize
+        )
     }
 
     /// Whalet's Money object: `{amount, cent, centFactor, currency}`; `amount` a JSON number in
@@ -214,8 +261,20 @@ mod tests {
         assert_eq!(Money::parse("1.230", usd()).unwrap().minor, 123);
         let jpy = Currency::parse("JPY").unwrap();
         assert_eq!(Money::parse("1500", jpy).unwrap().minor, 1500);
-        assert!(Money::parse("1.5", jpy).unwrap_err().0.contains("JPY has 0"));
-        for bad in ["", "-1", "1e3", "1.", ".5", "1,00", "abc", "99999999999999999999"] {
+        assert!(Money::parse("1.5", jpy)
+            .unwrap_err()
+            .0
+            .contains("JPY has 0"));
+        for bad in [
+            "",
+            "-1",
+            "1e3",
+            "1.",
+            ".5",
+            "1,00",
+            "abc",
+            "99999999999999999999",
+        ] {
             assert!(Money::parse(bad, usd()).is_err(), "{bad}");
         }
     }
@@ -223,9 +282,15 @@ mod tests {
     #[test]
     fn whalet_money_object_matches_the_vendor_example() {
         let m = Money::parse("2477.92", usd()).unwrap();
-        assert_eq!(m.to_whalet(), json!({"amount": 2477.92, "cent": 247792, "centFactor": 100, "currency": "USD"}));
+        assert_eq!(
+            m.to_whalet(),
+            json!({"amount": 2477.92, "cent": 247792, "centFactor": 100, "currency": "USD"})
+        );
         let m = Money::parse("29870", usd()).unwrap();
-        assert_eq!(m.to_whalet(), json!({"amount": 29870, "cent": 2987000, "centFactor": 100, "currency": "USD"}));
+        assert_eq!(
+            m.to_whalet(),
+            json!({"amount": 29870, "cent": 2987000, "centFactor": 100, "currency": "USD"})
+        );
         let jpy = Money::new(1500, Currency::parse("JPY").unwrap());
         assert_eq!(jpy.to_whalet()["centFactor"], 1);
         assert_eq!(Money::new(5, usd()).to_decimal_string(), "0.05");

@@ -33,7 +33,9 @@ pub struct CallArgs {
 
 pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
     let body_text = match args.data.strip_prefix('@') {
-        Some(path) => std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {path}: {e}"))?,
+        Some(path) => {
+            std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {path}: {e}"))?
+        }
         None => args.data.clone(),
     };
     let body: serde_json::Value =
@@ -47,11 +49,18 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
         None => PublicKey::parse(demo::PLATFORM_PUBLIC)?,
     };
     let client = WhaletClient::new(&args.url, &args.partner_id, key, platform);
-    let request_no = args.request_no.clone().unwrap_or_else(|| client.next_request_no());
+    let request_no = args
+        .request_no
+        .clone()
+        .unwrap_or_else(|| client.next_request_no());
     match client.call_with(&args.api_code, &request_no, &body).await {
         Ok(reply) => {
             println!("{}", serde_json::to_string_pretty(&reply_json(&reply))?);
-            Ok(if reply.code == "SUCCESS" { ExitCode::SUCCESS } else { ExitCode::from(2) })
+            Ok(if reply.code == "SUCCESS" {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
         }
         Err(e) => {
             eprintln!("error: {e}");

@@ -17,7 +17,10 @@ pub struct KeygenArgs {
 }
 
 pub fn run(args: KeygenArgs) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!((1024..=8192).contains(&args.bits), "--bits must be between 1024 and 8192");
+    anyhow::ensure!(
+        (1024..=8192).contains(&args.bits),
+        "--bits must be between 1024 and 8192"
+    );
     std::fs::create_dir_all(&args.out)?;
     let key = PrivateKey::generate(args.bits)?;
     let files = [

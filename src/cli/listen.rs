@@ -36,8 +36,19 @@ pub async fn run(args: ListenArgs) -> anyhow::Result<ExitCode> {
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.addr))?;
-    let receiver = Receiver::start(listener, key, platform, Mode::Ack { fail_first: args.fail_first });
-    eprintln!("listening on {} (use --notify-url {} with serve)", receiver.addr, receiver.url());
+    let receiver = Receiver::start(
+        listener,
+        key,
+        platform,
+        Mode::Ack {
+            fail_first: args.fail_first,
+        },
+    );
+    eprintln!(
+        "listening on {} (use --notify-url {} with serve)",
+        receiver.addr,
+        receiver.url()
+    );
     let mut seen = 0;
     loop {
         tokio::select! {

@@ -16,7 +16,11 @@ use crate::clock::ClockMode;
 use crate::config::Config;
 
 #[derive(Parser)]
-#[command(name = "whalet-sim", version, about = "A local simulator of the Whalet, Infinia Pay and Pockyt payment APIs")]
+#[command(
+    name = "whalet-sim",
+    version,
+    about = "A local simulator of the Whalet, Infinia Pay and Pockyt payment APIs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -76,7 +80,10 @@ struct TriggerArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -104,7 +111,10 @@ pub fn main() -> ExitCode {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -118,7 +128,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         args.time_scale.map(|scale| ClockMode::Scaled { scale })
     };
     if let Some(ClockMode::Scaled { scale }) = clock_mode {
-        anyhow::ensure!(scale > 0.0 && scale.is_finite(), "--time-scale must be a positive number");
+        anyhow::ensure!(
+            scale > 0.0 && scale.is_finite(),
+            "--time-scale must be a positive number"
+        );
     }
     let start_time = args.start_time.as_deref().map(parse_rfc3339).transpose()?;
     let app = App::new(
@@ -147,13 +160,26 @@ async fn trigger(args: TriggerArgs) -> anyhow::Result<ExitCode> {
             .ok_or_else(|| anyhow::anyhow!("parameter {p:?} is not key=value"))?;
         params.insert(k.to_owned(), serde_json::Value::String(v.to_owned()));
     }
-    let url = format!("{}/__sim/trigger/{}", args.url.trim_end_matches('/'), args.event);
+    let url = format!(
+        "{}/__sim/trigger/{}",
+        args.url.trim_end_matches('/'),
+        args.event
+    );
     let client = crate::http::client::HttpClient::new();
     let body = serde_json::to_vec(&params)?;
     let response = client
-        .post(&url, "application/json", body.into(), std::time::Duration::from_secs(30))
+        .post(
+            &url,
+            "application/json",
+            body.into(),
+            std::time::Duration::from_secs(30),
+        )
         .await
         .map_err(|e| anyhow::anyhow!("POST {url}: {e}"))?;
     println!("{}", String::from_utf8_lossy(&response.body));
-    Ok(if response.status == 200 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if response.status == 200 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -168,7 +168,8 @@ impl Config {
 /// Reads a key given inline or as `@path`.
 pub fn key_text(value: &str) -> anyhow::Result<String> {
     match value.strip_prefix('@') {
-        Some(path) => std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read key file {path}: {e}")),
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read key file {path}: {e}")),
         None => Ok(value.to_owned()),
     }
 }
@@ -179,7 +180,9 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_named() {
-        let err = Config::parse("[whalet]\nhex_kase = \"upper\"\n").unwrap_err().to_string();
+        let err = Config::parse("[whalet]\nhex_kase = \"upper\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("hex_kase"), "{err}");
         assert!(err.contains("line 2"), "{err}");
     }

@@ -52,7 +52,10 @@ pub async fn handle(app: &App, req: &SimRequest, rest: &str) -> SimResponse {
         ("POST", ["reset"]) => reset(app, req),
         ("GET", ["triggers"]) => ok(json!({"triggers": app.triggers()})),
         ("POST", ["trigger", name]) => trigger(app, req, name).await,
-        _ => error(404, format!("no control endpoint {} {}{rest}", req.method, PREFIX)),
+        _ => error(
+            404,
+            format!("no control endpoint {} {}{rest}", req.method, PREFIX),
+        ),
     }
 }
 
@@ -80,7 +83,9 @@ fn requests(app: &App, req: &SimRequest) -> SimResponse {
         surface: req.query_param("surface"),
         tenant: req.query_param("tenant"),
         partner_id: req.query_param("partnerId"),
-        operation: req.query_param("apiCode").or_else(|| req.query_param("operation")),
+        operation: req
+            .query_param("apiCode")
+            .or_else(|| req.query_param("operation")),
         code: req.query_param("code"),
         limit: req.query_param("limit").and_then(|l| l.parse().ok()),
     };
@@ -93,16 +98,29 @@ fn notification_filter(req: &SimRequest) -> NotificationFilter {
         api_code: req.query_param("apiCode"),
         status: req.query_param("status"),
         business_id: req.query_param("businessId"),
-        after: req.query_param("after").and_then(|a| a.trim_start_matches("ntf_").parse().ok()),
+        after: req
+            .query_param("after")
+            .and_then(|a| a.trim_start_matches("ntf_").parse().ok()),
     }
 }
 
 async fn wait(app: &App, req: &SimRequest) -> SimResponse {
     let filter = notification_filter(req);
-    let timeout_ms = req.query_param("timeout_ms").and_then(|t| t.parse().ok()).unwrap_or(10_000u64).min(120_000);
-    match app.outbox().wait(&filter, Duration::from_millis(timeout_ms)).await {
+    let timeout_ms = req
+        .query_param("timeout_ms")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(10_000u64)
+        .min(120_000);
+    match app
+        .outbox()
+        .wait(&filter, Duration::from_millis(timeout_ms))
+        .await
+    {
         Some(n) => ok(json!(n)),
-        None => error(408, format!("no matching notification was delivered or exhausted within {timeout_ms} ms")),
+        None => error(
+            408,
+            format!("no matching notification was delivered or exhausted within {timeout_ms} ms"),
+        ),
     }
 }
 
@@ -122,7 +140,10 @@ async fn advance(app: &App, req: &SimRequest) -> SimResponse {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let ms = match (body.get("seconds").and_then(Value::as_f64), body.get("ms").and_then(Value::as_i64)) {
+    let ms = match (
+        body.get("seconds").and_then(Value::as_f64),
+        body.get("ms").and_then(Value::as_i64),
+    ) {
         (Some(s), _) if s >= 0.0 && s.is_finite() => (s * 1000.0).round() as i64,
         (None, Some(ms)) if ms >= 0 => ms,
         _ => return error(400, "give {\"seconds\": n} (n >= 0) or {\"ms\": n}"),
@@ -151,15 +172,23 @@ fn set_clock(app: &App, req: &SimRequest) -> SimResponse {
     ok(clock_view(app))
 }
 
-fn tenant_param(req: &SimRequest, body: Option<&Map<String, Value>>) -> Result<Option<TenantId>, SimResponse> {
-    let text = req
-        .query_param("tenant")
-        .or_else(|| body.and_then(|b| b.get("tenant")).and_then(Value::as_str).map(str::to_owned));
+fn tenant_param(
+    req: &SimRequest,
+    body: Option<&Map<String, Value>>,
+) -> Result<Option<TenantId>, SimResponse> {
+    let text = req.query_param("tenant").or_else(|| {
+        body.and_then(|b| b.get("tenant"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    });
     match text {
         None => Ok(None),
-        Some(t) => TenantId::parse(&t)
-            .map(Some)
-            .ok_or_else(|| error(400, format!("tenant must be provider:id (e.g. whalet:202400000000001), got {t:?}"))),
+        Some(t) => TenantId::parse(&t).map(Some).ok_or_else(|| {
+            error(
+                400,
+                format!("tenant must be provider:id (e.g. whalet:202400000000001), got {t:?}"),
+            )
+        }),
     }
 }
 
@@ -227,7 +256,10 @@ fn reset(app: &App, req: &SimRequest) -> SimResponse {
 async fn trigger(app: &App, req: &SimRequest, name: &str) -> SimResponse {
     let Some(def) = app.triggers().iter().find(|t| t.name == name).cloned() else {
         let names: Vec<&str> = app.triggers().iter().map(|t| t.name).collect();
-        return error(404, format!("no trigger {name:?}; known: {}", names.join(", ")));
+        return error(
+            404,
+            format!("no trigger {name:?}; known: {}", names.join(", ")),
+        );
     };
     let params = match body_json(req) {
         Ok(b) => b,

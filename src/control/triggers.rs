@@ -35,5 +35,8 @@ pub fn param<'a>(params: &'a Map<String, Value>, name: &str) -> Result<&'a str, 
 
 /// Reads an optional string parameter.
 pub fn opt_param<'a>(params: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
-    params.get(name).and_then(Value::as_str).filter(|s| !s.is_empty())
+    params
+        .get(name)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }

@@ -46,7 +46,9 @@ impl SimRequest {
 
     /// A query parameter, percent-decoded.
     pub fn query_param(&self, name: &str) -> Option<String> {
-        query_pairs(self.query.as_deref().unwrap_or("")).find(|(k, _)| k == name).map(|(_, v)| v)
+        query_pairs(self.query.as_deref().unwrap_or(""))
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
     }
 
     pub fn query_pairs(&self) -> Vec<(String, String)> {
@@ -174,7 +176,9 @@ pub async fn serve(listener: TcpListener, app: App, shutdown: CancellationToken)
             async move { handle(app, req, remote).await }
         });
         let builder = auto::Builder::new(TokioExecutor::new());
-        let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+        let conn = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
         let watched = graceful.watch(conn);
         tokio::spawn(async move {
             let _ = watched.await;

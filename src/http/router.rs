@@ -6,7 +6,11 @@ use crate::control;
 
 pub async fn route(app: &App, req: SimRequest) -> SimResponse {
     let path = req.path.clone();
-    let segments: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    let segments: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
     if let Some(rest) = path.strip_prefix(control::PREFIX) {
         return control::handle(app, &req, rest).await;
     }

@@ -92,7 +92,10 @@ pub enum Status {
 
 impl Status {
     pub fn is_final(self) -> bool {
-        matches!(self, Status::Delivered | Status::Exhausted | Status::Suppressed)
+        matches!(
+            self,
+            Status::Delivered | Status::Exhausted | Status::Suppressed
+        )
     }
 }
 
@@ -149,13 +152,20 @@ pub struct NotificationFilter {
 
 impl NotificationFilter {
     fn matches(&self, n: &Notification) -> bool {
-        self.tenant.as_deref().is_none_or(|t| n.tenant.to_string() == t || n.tenant.id == t)
+        self.tenant
+            .as_deref()
+            .is_none_or(|t| n.tenant.to_string() == t || n.tenant.id == t)
             && self.api_code.as_deref().is_none_or(|c| n.topic == c)
+            && self.status.as_deref().is_none_or(|s| {
+                serde_json::to_value(n.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(|x| x == s))
+                    == Some(true)
+            })
             && self
-                .status
+                .business_id
                 .as_deref()
-                .is_none_or(|s| serde_json::to_value(n.status).ok().and_then(|v| v.as_str().map(|x| x == s)) == Some(true))
-            && self.business_id.as_deref().is_none_or(|b| n.business_id.as_deref() == Some(b))
+                .is_none_or(|b| n.business_id.as_deref() == Some(b))
             && self.after.is_none_or(|after| numeric_id(&n.id) > after)
     }
 }
@@ -216,10 +226,17 @@ impl Outbox {
         let now = self.inner.clock.now();
         let id = format!("ntf_{seq:06}");
         let request_no = spec.request_no.clone().unwrap_or_else(|| {
-            format!("N{}{seq:06}", format::china(now).replace(['-', ' ', ':'], ""))
+            format!(
+                "N{}{seq:06}",
+                format::china(now).replace(['-', ' ', ':'], "")
+            )
         });
         let line_key = (!spec.behaviour.reorder)
-            .then(|| spec.business_id.as_ref().map(|b| format!("{}|{}", spec.tenant, b)))
+            .then(|| {
+                spec.business_id
+                    .as_ref()
+                    .map(|b| format!("{}|{}", spec.tenant, b))
+            })
             .flatten();
         let mut notification = Notification {
             id: id.clone(),
@@ -274,9 +291,14 @@ impl Outbox {
         let now = self.inner.clock.now();
         let view = {
             let mut ledger = self.inner.ledger.lock();
-            let n = ledger.items.get_mut(&seq).ok_or_else(|| format!("no notification {id}"))?;
+            let n = ledger
+                .items
+                .get_mut(&seq)
+                .ok_or_else(|| format!("no notification {id}"))?;
             if n.status == Status::Pending {
-                return Err(format!("{id} is still being delivered; resend it once it is delivered or exhausted"));
+                return Err(format!(
+                    "{id} is still being delivered; resend it once it is delivered or exhausted"
+                ));
             }
             n.series += 1;
             n.status = Status::Pending;
@@ -295,7 +317,13 @@ impl Outbox {
     /// Newest first.
     pub fn list(&self, filter: &NotificationFilter) -> Vec<Notification> {
         let ledger = self.inner.ledger.lock();
-        ledger.items.values().rev().filter(|n| filter.matches(n)).cloned().collect()
+        ledger
+            .items
+            .values()
+            .rev()
+            .filter(|n| filter.matches(n))
+            .cloned()
+            .collect()
     }
 
     /// Counts by status (for the dashboard and benchmarks).
@@ -303,7 +331,10 @@ impl Outbox {
         let ledger = self.inner.ledger.lock();
         let mut counts = BTreeMap::new();
         for n in ledger.items.values() {
-            let key = serde_json::to_value(n.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            let key = serde_json::to_value(n.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
             *counts.entry(key).or_insert(0) += 1;
         }
         counts
@@ -311,7 +342,11 @@ impl Outbox {
 
     /// Waits until a notification matching `filter` is final (delivered, exhausted or
     /// suppressed), or `timeout` passes. Returns the first (oldest) such notification.
-    pub async fn wait(&self, filter: &NotificationFilter, timeout: Duration) -> Option<Notification> {
+    pub async fn wait(
+        &self,
+        filter: &NotificationFilter,
+        timeout: Duration,
+    ) -> Option<Notification> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let changed = self.inner.changed.notified();
@@ -319,7 +354,11 @@ impl Outbox {
             changed.as_mut().enable();
             let found = {
                 let ledger = self.inner.ledger.lock();
-                ledger.items.values().find(|n| n.status.is_final() && filter.matches(n)).cloned()
+                ledger
+                    .items
+                    .values()
+                    .find(|n| n.status.is_final() && filter.matches(n))
+                    .cloned()
             };
             if found.is_some() {
                 return found;
@@ -333,7 +372,9 @@ impl Outbox {
     /// Forgets every notification of `tenant` (or all) and cancels their timers.
     pub fn reset(&self, tenant: Option<&TenantId>) {
         let mut ledger = self.inner.ledger.lock();
-        ledger.items.retain(|_, n| tenant.is_some_and(|t| &n.tenant != t));
+        ledger
+            .items
+            .retain(|_, n| tenant.is_some_and(|t| &n.tenant != t));
         let remaining: std::collections::HashSet<u64> = ledger.items.keys().copied().collect();
         for line in ledger.lines.values_mut() {
             line.retain(|seq| remaining.contains(seq));
@@ -354,7 +395,9 @@ impl Outbox {
     async fn attempt(&self, seq: u64) {
         let prepared = {
             let mut ledger = self.inner.ledger.lock();
-            let Some(n) = ledger.items.get_mut(&seq) else { return };
+            let Some(n) = ledger.items.get_mut(&seq) else {
+                return;
+            };
             if n.status != Status::Pending {
                 return;
             }
@@ -362,26 +405,55 @@ impl Outbox {
             transport.map(|t| {
                 let url = n.url.clone().or_else(|| t.url(&n.tenant));
                 if n.sealed.is_none() {
-                    n.sealed = Some(t.seal(n, n.behaviour.corrupt_signature).map_err(|e| format!("cannot seal: {e}")));
+                    n.sealed = Some(
+                        t.seal(n, n.behaviour.corrupt_signature)
+                            .map_err(|e| format!("cannot seal: {e}")),
+                    );
                 }
                 (t, url, n.clone())
             })
         };
         let Some((transport, url, snapshot)) = prepared else {
-            self.record(seq, None, 0, String::new(), Err("no transport registered for this channel".into()), None);
+            self.record(
+                seq,
+                None,
+                0,
+                String::new(),
+                Err("no transport registered for this channel".into()),
+                None,
+            );
             return;
         };
         let started_wall = system_now();
         let outcome = match (&url, snapshot.sealed.as_ref()) {
-            (None, _) => Err("no notify URL is configured for this tenant (--notify-url or config)".to_owned()),
+            (None, _) => Err(
+                "no notify URL is configured for this tenant (--notify-url or config)".to_owned(),
+            ),
             (_, Some(Err(e))) => Err(e.clone()),
             (Some(url), Some(Ok(sealed))) => {
-                match self.inner.client.post(url, sealed.content_type, sealed.body.clone(), self.inner.timeout).await {
+                match self
+                    .inner
+                    .client
+                    .post(
+                        url,
+                        sealed.content_type,
+                        sealed.body.clone(),
+                        self.inner.timeout,
+                    )
+                    .await
+                {
                     Ok(response) => {
                         let verdict = transport.judge(&snapshot, response.status, &response.body);
                         let excerpt = excerpt(&response.body);
                         let latency = response.latency.as_millis() as u64;
-                        self.record(seq, Some(response.status), latency, excerpt, verdict, Some(&transport));
+                        self.record(
+                            seq,
+                            Some(response.status),
+                            latency,
+                            excerpt,
+                            verdict,
+                            Some(&transport),
+                        );
                         return;
                     }
                     Err(e) => Err(e),
@@ -406,7 +478,9 @@ impl Outbox {
         let mut follow_ups: Vec<(u64, Millis)> = Vec::new();
         {
             let mut ledger = self.inner.ledger.lock();
-            let Some(n) = ledger.items.get_mut(&seq) else { return };
+            let Some(n) = ledger.items.get_mut(&seq) else {
+                return;
+            };
             let in_series = n.attempts.iter().filter(|a| a.series == n.series).count();
             let delays = transport.map(|t| t.retry_delays()).unwrap_or_default();
             let next = match &verdict {
@@ -447,7 +521,11 @@ impl Outbox {
                 }
             }
             if n.status.is_final() {
-                let key = n.business_id.as_ref().filter(|_| !n.behaviour.reorder).map(|b| format!("{}|{}", n.tenant, b));
+                let key = n
+                    .business_id
+                    .as_ref()
+                    .filter(|_| !n.behaviour.reorder)
+                    .map(|b| format!("{}|{}", n.tenant, b));
                 if let Some(key) = key {
                     let next_seq = ledger.lines.get_mut(&key).and_then(|line| {
                         line.retain(|s| *s != seq);

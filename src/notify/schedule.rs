@@ -5,7 +5,9 @@ pub const WHALET_RETRY_MS: [i64; 5] = [1_000, 2_000, 4_000, 8_000, 16_000];
 
 /// Pockyt: up to 8 re-sends within 2 hours (vendor docs); the intervals are not public. The
 /// simulator's choice, 15 s doubling-ish to 1 h, sums to 6,525 s (1 h 48 m 45 s) < 2 h.
-pub const POCKYT_RETRY_MS: [i64; 8] = [15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 1_800_000, 3_600_000];
+pub const POCKYT_RETRY_MS: [i64; 8] = [
+    15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 1_800_000, 3_600_000,
+];
 
 /// The delay before retry number `retry` (1-based) in `schedule`, or None when the series is over.
 pub fn retry_delay(schedule: &[i64], retry: usize) -> Option<i64> {
@@ -29,7 +31,10 @@ mod tests {
 
     #[test]
     fn whalet_series_is_0_1_3_7_15_31_seconds() {
-        assert_eq!(attempt_offsets(&WHALET_RETRY_MS), vec![0, 1_000, 3_000, 7_000, 15_000, 31_000]);
+        assert_eq!(
+            attempt_offsets(&WHALET_RETRY_MS),
+            vec![0, 1_000, 3_000, 7_000, 15_000, 31_000]
+        );
         assert_eq!(retry_delay(&WHALET_RETRY_MS, 1), Some(1_000));
         assert_eq!(retry_delay(&WHALET_RETRY_MS, 5), Some(16_000));
         assert_eq!(retry_delay(&WHALET_RETRY_MS, 6), None);

@@ -28,8 +28,14 @@ impl Transport for WhaletTransport {
             request_no: n.request_no.clone(),
             version: VERSION.into(),
         };
-        let mut body = envelope::seal_request(&echo, &n.payload, &partner.platform_key, &partner.public_key, self.hex_case)
-            .map_err(|e| e.detail)?;
+        let mut body = envelope::seal_request(
+            &echo,
+            &n.payload,
+            &partner.platform_key,
+            &partner.public_key,
+            self.hex_case,
+        )
+        .map_err(|e| e.detail)?;
         if corrupt {
             body = corrupt_sign(&body);
         }

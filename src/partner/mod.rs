@@ -55,7 +55,8 @@ impl WhaletClient {
     pub fn demo(base_url: &str) -> Self {
         use crate::wire::keys::demo;
         let key = PrivateKey::parse(demo::PARTNER_PRIVATE).unwrap_or_else(|_| unreachable_key());
-        let platform = PublicKey::parse(demo::PLATFORM_PUBLIC).unwrap_or_else(|_| key.public().clone());
+        let platform =
+            PublicKey::parse(demo::PLATFORM_PUBLIC).unwrap_or_else(|_| key.public().clone());
         Self::new(
             &format!("{}/api", base_url.trim_end_matches('/')),
             crate::api::whalet::partners::DEMO_PARTNER_ID,
@@ -78,7 +79,8 @@ impl WhaletClient {
             request_no: request_no.to_owned(),
             version: VERSION.to_owned(),
         };
-        envelope::seal_request(&echo, body, &self.key, &self.platform_public, self.hex_case).unwrap_or_default()
+        envelope::seal_request(&echo, body, &self.key, &self.platform_public, self.hex_case)
+            .unwrap_or_default()
     }
 
     /// Sends one request with a fresh requestNo and opens the reply.
@@ -87,7 +89,12 @@ impl WhaletClient {
         self.call_with(api_code, &request_no, body).await
     }
 
-    pub async fn call_with(&self, api_code: &str, request_no: &str, body: &Value) -> Result<OpenedReply, CallError> {
+    pub async fn call_with(
+        &self,
+        api_code: &str,
+        request_no: &str,
+        body: &Value,
+    ) -> Result<OpenedReply, CallError> {
         let sealed = self.seal(api_code, request_no, body);
         self.send_raw(sealed).await
     }
@@ -96,7 +103,12 @@ impl WhaletClient {
     pub async fn send_raw(&self, bytes: Vec<u8>) -> Result<OpenedReply, CallError> {
         let response = self
             .http
-            .post(&self.url, "application/json;charset=UTF-8", bytes.into(), Duration::from_secs(30))
+            .post(
+                &self.url,
+                "application/json;charset=UTF-8",
+                bytes.into(),
+                Duration::from_secs(30),
+            )
             .await
             .map_err(CallError::Transport)?;
         if !(200..300).contains(&response.status) {
@@ -105,7 +117,8 @@ impl WhaletClient {
                 body: String::from_utf8_lossy(&response.body).into_owned(),
             });
         }
-        envelope::open_reply(&response.body, &self.key, &self.platform_public).map_err(|e| CallError::Reply(e.to_string()))
+        envelope::open_reply(&response.body, &self.key, &self.platform_public)
+            .map_err(|e| CallError::Reply(e.to_string()))
     }
 }
 

@@ -68,8 +68,15 @@ pub struct Receiver {
 
 impl Receiver {
     /// Starts on `listener` with the partner's private key and the platform's public key.
-    pub fn start(listener: TcpListener, key: PrivateKey, platform_public: PublicKey, mode: Mode) -> Self {
-        let addr = listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+    pub fn start(
+        listener: TcpListener,
+        key: PrivateKey,
+        platform_public: PublicKey,
+        mode: Mode,
+    ) -> Self {
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
         let inner = Arc::new(Inner {
             key,
             platform_public,
@@ -139,10 +146,16 @@ impl Receiver {
             let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                 let me = me.clone();
                 async move {
-                    let body = req.into_body().collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+                    let body = req
+                        .into_body()
+                        .collect()
+                        .await
+                        .map(|c| c.to_bytes())
+                        .unwrap_or_default();
                     let (status, reply) = me.answer(&body).await;
                     let mut response = hyper::Response::new(Full::new(reply));
-                    *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::OK);
+                    *response.status_mut() =
+                        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::OK);
                     response.headers_mut().insert(
                         hyper::header::CONTENT_TYPE,
                         hyper::header::HeaderValue::from_static("application/json;charset=UTF-8"),
@@ -180,14 +193,31 @@ impl Receiver {
         };
         let (status, reply) = match (mode, &error) {
             (Mode::Down, _) => (500, Bytes::from_static(b"{\"error\":\"receiver is down\"}")),
-            (Mode::Ack { fail_first }, None) if attempt <= fail_first => (503, Bytes::from_static(b"{\"error\":\"failing on purpose\"}")),
+            (Mode::Ack { fail_first }, None) if attempt <= fail_first => (
+                503,
+                Bytes::from_static(b"{\"error\":\"failing on purpose\"}"),
+            ),
             (_, Some(e)) => {
-                let bytes = envelope::seal_reply(&echo, "UNAUTHENTICATED_ERROR", e, None, Some((&self.inner.key, &self.inner.platform_public)), HexCase::Lower);
+                let bytes = envelope::seal_reply(
+                    &echo,
+                    "UNAUTHENTICATED_ERROR",
+                    e,
+                    None,
+                    Some((&self.inner.key, &self.inner.platform_public)),
+                    HexCase::Lower,
+                );
                 (200, Bytes::from(bytes))
             }
             _ => {
                 let empty = Value::Object(Default::default());
-                let bytes = envelope::seal_reply(&echo, "SUCCESS", SUCCESS_DETAIL, Some(&empty), Some((&self.inner.key, &self.inner.platform_public)), HexCase::Lower);
+                let bytes = envelope::seal_reply(
+                    &echo,
+                    "SUCCESS",
+                    SUCCESS_DETAIL,
+                    Some(&empty),
+                    Some((&self.inner.key, &self.inner.platform_public)),
+                    HexCase::Lower,
+                );
                 (200, Bytes::from(bytes))
             }
         };

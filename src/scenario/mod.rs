@@ -69,7 +69,9 @@ pub struct Decision {
 
 impl Decision {
     pub fn succeeds(&self) -> bool {
-        self.result.as_ref().is_none_or(|r| r.outcome == Outcome::Success)
+        self.result
+            .as_ref()
+            .is_none_or(|r| r.outcome == Outcome::Success)
     }
 
     pub fn reason(&self) -> Option<&str> {

@@ -36,6 +36,7 @@ impl IdempotencyTable {
     }
 
     pub fn record(&mut self, operation: &str, id: &str, content: Value, result: Value) {
-        self.entries.insert(Self::key(operation, id), (content, result));
+        self.entries
+            .insert(Self::key(operation, id), (content, result));
     }
 }

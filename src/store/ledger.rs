@@ -47,7 +47,12 @@ pub struct Ledger {
 
 impl Ledger {
     /// Applies all legs or none. Non-external accounts may not go below zero.
-    pub fn post(&mut self, at: Millis, memo: impl Into<String>, legs: &[(&str, Money)]) -> Result<u64, LedgerError> {
+    pub fn post(
+        &mut self,
+        at: Millis,
+        memo: impl Into<String>,
+        legs: &[(&str, Money)],
+    ) -> Result<u64, LedgerError> {
         let mut sums: BTreeMap<Currency, i64> = BTreeMap::new();
         let mut next: BTreeMap<(String, Currency), i64> = BTreeMap::new();
         for (account, amount) in legs {
@@ -58,7 +63,9 @@ impl Ledger {
                 Some(v) => *v,
                 None => self.balances.get(&key).copied().unwrap_or(0),
             };
-            let updated = current.checked_add(amount.minor).ok_or(LedgerError::Overflow)?;
+            let updated = current
+                .checked_add(amount.minor)
+                .ok_or(LedgerError::Overflow)?;
             if updated < 0 && !account.starts_with("external:") {
                 return Err(LedgerError::Insufficient {
                     account: (*account).to_owned(),
@@ -89,18 +96,35 @@ impl Ledger {
     }
 
     /// Moves `amount` from one account to another (one posting, two legs).
-    pub fn transfer(&mut self, at: Millis, memo: impl Into<String>, from: &str, to: &str, amount: Money) -> Result<u64, LedgerError> {
-        let debit = Money::new(amount.minor.checked_neg().ok_or(LedgerError::Overflow)?, amount.currency);
+    pub fn transfer(
+        &mut self,
+        at: Millis,
+        memo: impl Into<String>,
+        from: &str,
+        to: &str,
+        amount: Money,
+    ) -> Result<u64, LedgerError> {
+        let debit = Money::new(
+            amount.minor.checked_neg().ok_or(LedgerError::Overflow)?,
+            amount.currency,
+        );
         self.post(at, memo, &[(from, debit), (to, amount)])
     }
 
     pub fn balance(&self, account: &str, currency: Currency) -> Money {
-        let minor = self.balances.get(&(account.to_owned(), currency)).copied().unwrap_or(0);
+        let minor = self
+            .balances
+            .get(&(account.to_owned(), currency))
+            .copied()
+            .unwrap_or(0);
         Money::new(minor, currency)
     }
 
     /// Balances of every account whose name starts with `prefix`.
-    pub fn balances_with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, Money)> + 'a {
+    pub fn balances_with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = (&'a str, Money)> + 'a {
         self.balances
             .iter()
             .filter(move |((a, _), _)| a.starts_with(prefix))
@@ -118,10 +142,15 @@ impl Ledger {
             let mut sums: BTreeMap<Currency, i64> = BTreeMap::new();
             for leg in &posting.legs {
                 *sums.entry(leg.amount.currency).or_default() += leg.amount.minor;
-                *recomputed.entry((leg.account.clone(), leg.amount.currency)).or_default() += leg.amount.minor;
+                *recomputed
+                    .entry((leg.account.clone(), leg.amount.currency))
+                    .or_default() += leg.amount.minor;
             }
             if let Some((c, s)) = sums.iter().find(|(_, s)| **s != 0) {
-                return Err(format!("posting {} ({}) is off by {s} minor units of {c}", posting.id, posting.memo));
+                return Err(format!(
+                    "posting {} ({}) is off by {s} minor units of {c}",
+                    posting.id, posting.memo
+                ));
             }
         }
         for (key, value) in &self.balances {
@@ -135,7 +164,10 @@ impl Ledger {
         }
         for (key, value) in &recomputed {
             if self.balances.get(key).copied().unwrap_or(0) != *value {
-                return Err(format!("account {} {} has postings but no balance", key.0, key.1));
+                return Err(format!(
+                    "account {} {} has postings but no balance",
+                    key.0, key.1
+                ));
             }
         }
         Ok(())
@@ -153,8 +185,12 @@ mod tests {
     #[test]
     fn transfer_moves_money_and_refuses_overdraft_atomically() {
         let mut ledger = Ledger::default();
-        ledger.transfer(0, "collection", "external:bank", "wallet:u1", usd(1000)).unwrap();
-        let err = ledger.transfer(0, "payout", "wallet:u1", "external:payout", usd(1001)).unwrap_err();
+        ledger
+            .transfer(0, "collection", "external:bank", "wallet:u1", usd(1000))
+            .unwrap();
+        let err = ledger
+            .transfer(0, "payout", "wallet:u1", "external:payout", usd(1001))
+            .unwrap_err();
         assert!(matches!(err, LedgerError::Insufficient { .. }));
         assert_eq!(ledger.balance("wallet:u1", usd(0).currency), usd(1000));
         assert_eq!(ledger.postings().len(), 1);
@@ -164,7 +200,9 @@ mod tests {
     #[test]
     fn unbalanced_postings_are_refused() {
         let mut ledger = Ledger::default();
-        let err = ledger.post(0, "bad", &[("external:x", usd(-5)), ("wallet:a", usd(4))]).unwrap_err();
+        let err = ledger
+            .post(0, "bad", &[("external:x", usd(-5)), ("wallet:a", usd(4))])
+            .unwrap_err();
         assert!(matches!(err, LedgerError::Unbalanced(_)));
         assert!(ledger.postings().is_empty());
     }

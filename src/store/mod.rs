@@ -130,7 +130,11 @@ impl Store {
     }
 
     /// Runs `f` under the tenant's lock. None when the tenant does not exist.
-    pub fn with_tenant<R>(&self, id: &TenantId, f: impl FnOnce(&mut TenantState) -> R) -> Option<R> {
+    pub fn with_tenant<R>(
+        &self,
+        id: &TenantId,
+        f: impl FnOnce(&mut TenantState) -> R,
+    ) -> Option<R> {
         let cell = self.tenants.get(id).map(|e| Arc::clone(e.value()))?;
         let mut state = cell.lock();
         Some(f(&mut state))

@@ -57,12 +57,14 @@ pub fn rsa_decrypt(key: &PrivateKey, ciphertext: &[u8]) -> Result<Vec<u8>, Crypt
 pub fn sign(key: &PrivateKey, hash: SignatureHash, message: &[u8]) -> Vec<u8> {
     // Signing with the precomputed CRT key through a reference: no clone of the key per call.
     let result = match hash {
-        SignatureHash::Sha1 => key
-            .inner
-            .sign(Pkcs1v15Sign::new::<sha1::Sha1>(), &sha1::Sha1::digest(message)),
-        SignatureHash::Sha256 => key
-            .inner
-            .sign(Pkcs1v15Sign::new::<sha2::Sha256>(), &sha2::Sha256::digest(message)),
+        SignatureHash::Sha1 => key.inner.sign(
+            Pkcs1v15Sign::new::<sha1::Sha1>(),
+            &sha1::Sha1::digest(message),
+        ),
+        SignatureHash::Sha256 => key.inner.sign(
+            Pkcs1v15Sign::new::<sha2::Sha256>(),
+            &sha2::Sha256::digest(message),
+        ),
     };
     // Signing with a valid key and a supported digest cannot fail.
     result.unwrap_or_default()
@@ -144,8 +146,14 @@ mod tests {
             assert_eq!(ct.len(), 32, "a full padding block is added");
             assert_eq!(aes_ecb_decrypt(&key, &ct).unwrap(), b"exactly sixteen!");
         }
-        assert_eq!(aes_ecb_encrypt(&[0; 10], b"x"), Err(CryptoError::AesKeyLength(10)));
-        assert_eq!(aes_ecb_decrypt(&[0; 16], &[0; 15]), Err(CryptoError::AesLength(15)));
+        assert_eq!(
+            aes_ecb_encrypt(&[0; 10], b"x"),
+            Err(CryptoError::AesKeyLength(10))
+        );
+        assert_eq!(
+            aes_ecb_decrypt(&[0; 16], &[0; 15]),
+            Err(CryptoError::AesLength(15))
+        );
     }
 
     #[test]
@@ -158,7 +166,17 @@ mod tests {
         let sig = sign(&partner, SignatureHash::Sha1, b"msg");
         assert!(verify(partner.public(), SignatureHash::Sha1, b"msg", &sig));
         assert!(!verify(partner.public(), SignatureHash::Sha1, b"msh", &sig));
-        assert!(!verify(platform.public(), SignatureHash::Sha1, b"msg", &sig));
-        assert!(!verify(partner.public(), SignatureHash::Sha256, b"msg", &sig));
+        assert!(!verify(
+            platform.public(),
+            SignatureHash::Sha1,
+            b"msg",
+            &sig
+        ));
+        assert!(!verify(
+            partner.public(),
+            SignatureHash::Sha256,
+            b"msg",
+            &sig
+        ));
     }
 }

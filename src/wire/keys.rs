@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use base64::Engine;
 use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey, EncodeRsaPublicKey};
-use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::pkcs8::{
+    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding,
+};
 use rsa::traits::PublicKeyParts;
 use sha2::{Digest, Sha256};
 
@@ -66,7 +68,9 @@ impl PublicKey {
             .or_else(|_| rsa::RsaPublicKey::from_pkcs1_der(&der))
             .map(Self::from_rsa)
             .map_err(|_| {
-                KeyError("Base64 decoded, but the DER is neither SPKI nor PKCS#1 RSA public key".into())
+                KeyError(
+                    "Base64 decoded, but the DER is neither SPKI nor PKCS#1 RSA public key".into(),
+                )
             })
     }
 
@@ -101,7 +105,10 @@ impl PublicKey {
 
     /// Bare Base64 of the SPKI DER (the form Java's `getEncoded()` gives).
     pub fn to_base64_der(&self) -> String {
-        let der = self.inner.to_public_key_der().map(|d| d.as_bytes().to_vec());
+        let der = self
+            .inner
+            .to_public_key_der()
+            .map(|d| d.as_bytes().to_vec());
         base64::engine::general_purpose::STANDARD.encode(der.unwrap_or_default())
     }
 
@@ -122,14 +129,18 @@ impl PrivateKey {
                 .map_err(|e| KeyError(format!("not a valid PKCS#1 PEM private key: {e}")))?
         } else if text.starts_with("-----BEGIN") {
             return Err(KeyError(
-                "expected a PRIVATE KEY or RSA PRIVATE KEY PEM block (is this a public key?)".into(),
+                "expected a PRIVATE KEY or RSA PRIVATE KEY PEM block (is this a public key?)"
+                    .into(),
             ));
         } else {
             let der = bare_base64(text)?;
             rsa::RsaPrivateKey::from_pkcs8_der(&der)
                 .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_der(&der))
                 .map_err(|_| {
-                    KeyError("Base64 decoded, but the DER is neither PKCS#8 nor PKCS#1 RSA private key".into())
+                    KeyError(
+                        "Base64 decoded, but the DER is neither PKCS#8 nor PKCS#1 RSA private key"
+                            .into(),
+                    )
                 })?
         };
         Ok(Self::from_rsa(key))

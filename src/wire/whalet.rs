@@ -228,7 +228,12 @@ pub fn parse_request(bytes: &[u8]) -> Result<SealedRequest, (Echo, WhaletError)>
     })?;
     let head = match envelope.head {
         Some(Value::Object(head)) => head,
-        Some(_) => return Err((Echo::default(), WhaletError::format("`head` must be a JSON object"))),
+        Some(_) => {
+            return Err((
+                Echo::default(),
+                WhaletError::format("`head` must be a JSON object"),
+            ))
+        }
         None => return Err((Echo::default(), WhaletError::format("`head` is missing"))),
     };
     let text = |name: &str| match head.get(name) {
@@ -242,7 +247,14 @@ pub fn parse_request(bytes: &[u8]) -> Result<SealedRequest, (Echo, WhaletError)>
         version: text("version").unwrap_or_default(),
     };
     let fail = |detail: String| Err((echo.clone(), WhaletError::format(detail)));
-    for name in ["partnerId", "apiCode", "requestNo", "version", "sign", "keyEnc"] {
+    for name in [
+        "partnerId",
+        "apiCode",
+        "requestNo",
+        "version",
+        "sign",
+        "keyEnc",
+    ] {
         match head.get(name) {
             None | Some(Value::Null) => return fail(format!("head.{name} is missing")),
             Some(Value::String(s)) if s.is_empty() => return fail(format!("head.{name} is empty")),
@@ -285,7 +297,12 @@ pub fn parse_request(bytes: &[u8]) -> Result<SealedRequest, (Echo, WhaletError)>
                 ))
             }
         },
-        Some(other) => return fail(format!("`body` must be a JSON object, got {}", json_type(&other))),
+        Some(other) => {
+            return fail(format!(
+                "`body` must be a JSON object, got {}",
+                json_type(&other)
+            ))
+        }
     };
     Ok(SealedRequest {
         sign: text("sign").unwrap_or_default(),
@@ -297,7 +314,11 @@ pub fn parse_request(bytes: &[u8]) -> Result<SealedRequest, (Echo, WhaletError)>
 
 impl SealedRequest {
     /// Verifies the sender's signature, then decrypts the body with the receiver's key.
-    pub fn open(&self, receiver: &PrivateKey, sender: &PublicKey) -> Result<OpenedRequest, WhaletError> {
+    pub fn open(
+        &self,
+        receiver: &PrivateKey,
+        sender: &PublicKey,
+    ) -> Result<OpenedRequest, WhaletError> {
         let encrypt = self.encrypt.as_deref().unwrap_or("");
         let signed = request_sign_string(&self.echo, encrypt);
         verify_hex_signature(&self.sign, &signed, sender, "request")?;
@@ -354,14 +375,22 @@ pub fn seal_reply(
         (Some((sender, receiver)), Some(body)) => match encrypt_body(body, receiver, case, 16) {
             Ok((encrypt, key_enc)) => {
                 let signed = reply_sign_string(echo, code, detail, Some(&encrypt));
-                let sign = case.encode(&crypto::sign(sender, SignatureHash::Sha1, signed.as_bytes()));
+                let sign = case.encode(&crypto::sign(
+                    sender,
+                    SignatureHash::Sha1,
+                    signed.as_bytes(),
+                ));
                 (Some(sign), Some(key_enc), Some(WireBody { encrypt }))
             }
             Err(_) => (None, None, None),
         },
         (Some((sender, _)), None) => {
             let signed = reply_sign_string(echo, code, detail, None);
-            let sign = case.encode(&crypto::sign(sender, SignatureHash::Sha1, signed.as_bytes()));
+            let sign = case.encode(&crypto::sign(
+                sender,
+                SignatureHash::Sha1,
+                signed.as_bytes(),
+            ));
             (Some(sign), None, None)
         }
         (None, _) => (None, None, None),
@@ -371,7 +400,11 @@ pub fn seal_reply(
             partner_id: &echo.partner_id,
             api_code: &echo.api_code,
             request_no: &echo.request_no,
-            version: if echo.version.is_empty() { VERSION } else { &echo.version },
+            version: if echo.version.is_empty() {
+                VERSION
+            } else {
+                &echo.version
+            },
             code,
             detail,
             sign,
@@ -383,7 +416,11 @@ pub fn seal_reply(
 }
 
 /// Verifies and decrypts a reply (what a partner client or the notifier does with an answer).
-pub fn open_reply(bytes: &[u8], receiver: &PrivateKey, sender: &PublicKey) -> Result<OpenedReply, WhaletError> {
+pub fn open_reply(
+    bytes: &[u8],
+    receiver: &PrivateKey,
+    sender: &PublicKey,
+) -> Result<OpenedReply, WhaletError> {
     let envelope: WireEnvelope = serde_json::from_slice(bytes)
         .map_err(|e| WhaletError::format(format!("the reply is not a JSON envelope: {e}")))?;
     let Some(Value::Object(head)) = envelope.head else {
@@ -411,13 +448,16 @@ pub fn open_reply(bytes: &[u8], receiver: &PrivateKey, sender: &PublicKey) -> Re
             verify_hex_signature(&sign, &signed, sender, "reply")?;
         }
         None if encrypt.is_some() => {
-            return Err(WhaletError::unauthenticated("the reply has a body but no head.sign"))
+            return Err(WhaletError::unauthenticated(
+                "the reply has a body but no head.sign",
+            ))
         }
         None => {}
     }
     let body = match encrypt {
         Some(encrypt) => {
-            let key_enc = text("keyEnc").ok_or_else(|| WhaletError::format("head.keyEnc is missing"))?;
+            let key_enc =
+                text("keyEnc").ok_or_else(|| WhaletError::format("head.keyEnc is missing"))?;
             Some(decrypt_body(&key_enc, &encrypt, receiver)?)
         }
         None => None,
@@ -437,8 +477,8 @@ fn encrypt_body(
     case: HexCase,
     key_len: usize,
 ) -> Result<(String, String), WhaletError> {
-    let plaintext =
-        serde_json::to_vec(body).map_err(|e| WhaletError::new(Code::InternalError, e.to_string()))?;
+    let plaintext = serde_json::to_vec(body)
+        .map_err(|e| WhaletError::new(Code::InternalError, e.to_string()))?;
     let session_key = crypto::random_key(key_len);
     let encrypt = crypto::aes_ecb_encrypt(&session_key, &plaintext)
         .map_err(|e| WhaletError::new(Code::InternalError, e.to_string()))?;
@@ -498,8 +538,14 @@ fn decrypt_body(key_enc: &str, encrypt: &str, receiver: &PrivateKey) -> Result<V
     Ok(body)
 }
 
-fn verify_hex_signature(sign: &str, signed: &str, key: &PublicKey, what: &str) -> Result<(), WhaletError> {
-    let signature = decode_hex("head.sign", sign).map_err(|e| WhaletError::unauthenticated(e.detail))?;
+fn verify_hex_signature(
+    sign: &str,
+    signed: &str,
+    key: &PublicKey,
+    what: &str,
+) -> Result<(), WhaletError> {
+    let signature =
+        decode_hex("head.sign", sign).map_err(|e| WhaletError::unauthenticated(e.detail))?;
     if crypto::verify(key, SignatureHash::Sha1, signed.as_bytes(), &signature) {
         return Ok(());
     }
@@ -529,7 +575,9 @@ fn abbreviate(s: &str) -> String {
     }
     let head = s.char_indices().nth(KEEP).map_or(s.len(), |(i, _)| i);
     let tail_start = s.len() - KEEP;
-    let tail_start = (tail_start..s.len()).find(|&i| s.is_char_boundary(i)).unwrap_or(s.len());
+    let tail_start = (tail_start..s.len())
+        .find(|&i| s.is_char_boundary(i))
+        .unwrap_or(s.len());
     format!(
         "{}…[{} characters elided]…{}",
         &s[..head],
@@ -559,7 +607,9 @@ fn base64_encode(bytes: &[u8]) -> String {
 fn base64_decode(bytes: &[u8]) -> Option<Vec<u8>> {
     use base64::Engine;
     let text = std::str::from_utf8(bytes).ok()?;
-    base64::engine::general_purpose::STANDARD.decode(text.trim()).ok()
+    base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .ok()
 }
 
 pub(crate) fn json_type(v: &Value) -> &'static str {

@@ -75,8 +75,20 @@ impl Ctx<'_> {
     }
 
     /// Sends a notification (canonical apiCode) to this partner, shaped by the scenario.
-    pub fn notify(&self, canonical_api_code: &str, payload: Value, business_id: Option<String>) -> String {
-        notify(self.app, self.tenant, canonical_api_code, payload, business_id, self.decision.notify.clone())
+    pub fn notify(
+        &self,
+        canonical_api_code: &str,
+        payload: Value,
+        business_id: Option<String>,
+    ) -> String {
+        notify(
+            self.app,
+            self.tenant,
+            canonical_api_code,
+            payload,
+            business_id,
+            self.decision.notify.clone(),
+        )
     }
 }
 
@@ -117,7 +129,9 @@ pub struct Dispatch {
 
 /// Every operation of the surface. Adding one = one file + one line in its group's table.
 fn all_operations() -> impl Iterator<Item = &'static Operation> {
-    connectivity::OPERATIONS.iter().chain(ops::OPERATIONS.iter().flat_map(|group| group.iter()))
+    connectivity::OPERATIONS
+        .iter()
+        .chain(ops::OPERATIONS.iter().flat_map(|group| group.iter()))
 }
 
 /// Notification apiCodes (canonical), for renames and FIDELITY.md.
@@ -132,22 +146,35 @@ impl Dispatch {
             .collect();
         for canonical in renames.keys() {
             if !known.contains(&canonical.as_str()) {
-                anyhow::bail!("whalet.api_codes: {canonical:?} is not a known apiCode (see docs/FIDELITY.md)");
+                anyhow::bail!(
+                    "whalet.api_codes: {canonical:?} is not a known apiCode (see docs/FIDELITY.md)"
+                );
             }
         }
         let wire_names: BTreeMap<String, String> = known
             .iter()
-            .map(|c| ((*c).to_owned(), renames.get(*c).cloned().unwrap_or_else(|| (*c).to_owned())))
+            .map(|c| {
+                (
+                    (*c).to_owned(),
+                    renames.get(*c).cloned().unwrap_or_else(|| (*c).to_owned()),
+                )
+            })
             .collect();
         let by_wire = all_operations()
             .map(|op| (wire_names[op.api_code].clone(), op))
             .collect();
-        Ok(Self { by_wire, wire_names })
+        Ok(Self {
+            by_wire,
+            wire_names,
+        })
     }
 
     /// The name on the wire of a canonical apiCode.
     pub fn wire_name(&self, canonical: &str) -> String {
-        self.wire_names.get(canonical).cloned().unwrap_or_else(|| canonical.to_owned())
+        self.wire_names
+            .get(canonical)
+            .cloned()
+            .unwrap_or_else(|| canonical.to_owned())
     }
 
     fn get(&self, wire: &str) -> Option<&'static Operation> {
@@ -162,7 +189,10 @@ impl Dispatch {
 
 /// Triggers of this surface.
 pub fn triggers() -> Vec<TriggerDef> {
-    ops::TRIGGERS.iter().flat_map(|g| g.iter().cloned()).collect()
+    ops::TRIGGERS
+        .iter()
+        .flat_map(|g| g.iter().cloned())
+        .collect()
 }
 
 /// Entry point for `POST /api` and `POST /api/{apiCode}`.
@@ -170,10 +200,7 @@ pub async fn handle(app: &App, req: SimRequest, path_api_code: Option<&str>) -> 
     let started = Instant::now();
     let outcome = process(app, &req, path_api_code).await;
     let (response, journal) = match outcome {
-        Processed::Answer {
-            response,
-            journal,
-        } => (response, journal),
+        Processed::Answer { response, journal } => (response, journal),
     };
     if let Some(mut entry) = journal {
         entry.latency_us = started.elapsed().as_micros() as u64;
@@ -218,25 +245,46 @@ async fn process(app: &App, req: &SimRequest, path_api_code: Option<&str>) -> Pr
     let refuse = |entry: &mut JournalEntry, echo: &Echo, err: WhaletError| {
         entry.code = err.code.to_string();
         entry.detail = err.detail.clone();
-        entry.reply = serde_json::json!({"head": {"code": err.code.as_str(), "detail": err.detail}});
-        SimResponse::json(200, envelope::seal_reply(echo, err.code.as_str(), &err.detail, None, None, app.hex_case()))
+        entry.reply =
+            serde_json::json!({"head": {"code": err.code.as_str(), "detail": err.detail}});
+        SimResponse::json(
+            200,
+            envelope::seal_reply(
+                echo,
+                err.code.as_str(),
+                &err.detail,
+                None,
+                None,
+                app.hex_case(),
+            ),
+        )
     };
     let limit = app.config().whalet.body_limit_bytes;
     if req.too_large || req.body.len() > limit {
-        let err = WhaletError::format(format!("the request body exceeds the limit of {limit} bytes"));
+        let err = WhaletError::format(format!(
+            "the request body exceeds the limit of {limit} bytes"
+        ));
         entry.request = Value::String(format!("<{} bytes>", req.body.len()));
         let response = refuse(&mut entry, &Echo::default(), err);
-        return Processed::Answer { response, journal: Some(entry) };
+        return Processed::Answer {
+            response,
+            journal: Some(entry),
+        };
     }
     let sealed = match envelope::parse_request(&req.body) {
         Ok(sealed) => sealed,
         Err((echo, err)) => {
-            entry.request = Value::String(String::from_utf8_lossy(&req.body[..req.body.len().min(2048)]).into_owned());
+            entry.request = Value::String(
+                String::from_utf8_lossy(&req.body[..req.body.len().min(2048)]).into_owned(),
+            );
             if !echo.api_code.is_empty() {
                 entry.operation = echo.api_code.clone();
             }
             let response = refuse(&mut entry, &echo, err);
-            return Processed::Answer { response, journal: Some(entry) };
+            return Processed::Answer {
+                response,
+                journal: Some(entry),
+            };
         }
     };
     let echo = sealed.echo.clone();
@@ -244,9 +292,18 @@ async fn process(app: &App, req: &SimRequest, path_api_code: Option<&str>) -> Pr
     entry.request_no = Some(echo.request_no.clone());
     entry.request = serde_json::json!({"head": {"partnerId": echo.partner_id, "apiCode": echo.api_code, "requestNo": echo.request_no}, "body": "<not decrypted>"});
     let Some(partner) = app.partners().get(&echo.partner_id) else {
-        let err = WhaletError::new(Code::PartnerNotExist, format!("no partner with partnerId {:?} is configured", echo.partner_id));
+        let err = WhaletError::new(
+            Code::PartnerNotExist,
+            format!(
+                "no partner with partnerId {:?} is configured",
+                echo.partner_id
+            ),
+        );
         let response = refuse(&mut entry, &echo, err);
-        return Processed::Answer { response, journal: Some(entry) };
+        return Processed::Answer {
+            response,
+            journal: Some(entry),
+        };
     };
     let tenant = TenantId::new(Provider::Whalet, partner.id.clone());
     entry.tenant = Some(tenant.to_string());
@@ -257,22 +314,34 @@ async fn process(app: &App, req: &SimRequest, path_api_code: Option<&str>) -> Pr
                 echo.api_code
             ));
             let response = refuse(&mut entry, &echo, err);
-            return Processed::Answer { response, journal: Some(entry) };
+            return Processed::Answer {
+                response,
+                journal: Some(entry),
+            };
         }
     }
     if !partner.admit() {
         let err = WhaletError::new(
             Code::TooManyRequests,
-            format!("more than {} requests per second from this partner", partner.rate_limit.unwrap_or(0)),
+            format!(
+                "more than {} requests per second from this partner",
+                partner.rate_limit.unwrap_or(0)
+            ),
         );
         let response = refuse(&mut entry, &echo, err);
-        return Processed::Answer { response, journal: Some(entry) };
+        return Processed::Answer {
+            response,
+            journal: Some(entry),
+        };
     }
     let opened = match sealed.open(&partner.platform_key, &partner.public_key) {
         Ok(opened) => opened,
         Err(err) => {
             let response = refuse(&mut entry, &echo, err);
-            return Processed::Answer { response, journal: Some(entry) };
+            return Processed::Answer {
+                response,
+                journal: Some(entry),
+            };
         }
     };
     entry.request = opened.body.clone();
@@ -282,15 +351,24 @@ async fn process(app: &App, req: &SimRequest, path_api_code: Option<&str>) -> Pr
             format!("apiCode {:?} is not an interface of this API (see GET /__sim/openapi.json or docs/FIDELITY.md for the list)", echo.api_code),
         );
         let response = refuse(&mut entry, &echo, err);
-        return Processed::Answer { response, journal: Some(entry) };
+        return Processed::Answer {
+            response,
+            journal: Some(entry),
+        };
     };
     if !partner.is_enabled(operation.api_code) {
         let err = WhaletError::new(
             Code::InterfaceUnauthorized,
-            format!("apiCode {:?} is not enabled for partner {}", echo.api_code, partner.id),
+            format!(
+                "apiCode {:?} is not enabled for partner {}",
+                echo.api_code, partner.id
+            ),
         );
         let response = refuse(&mut entry, &echo, err);
-        return Processed::Answer { response, journal: Some(entry) };
+        return Processed::Answer {
+            response,
+            journal: Some(entry),
+        };
     }
     let fresh = app
         .store()
@@ -299,10 +377,16 @@ async fn process(app: &App, req: &SimRequest, path_api_code: Option<&str>) -> Pr
     if !fresh {
         let err = WhaletError::new(
             Code::RequestNoNotUnique,
-            format!("requestNo {:?} was already used by partner {}; every request needs a new one", echo.request_no, partner.id),
+            format!(
+                "requestNo {:?} was already used by partner {}; every request needs a new one",
+                echo.request_no, partner.id
+            ),
         );
         let response = refuse(&mut entry, &echo, err);
-        return Processed::Answer { response, journal: Some(entry) };
+        return Processed::Answer {
+            response,
+            journal: Some(entry),
+        };
     }
     let decision = app.scenarios().decide(OperationCtx {
         surface: "whalet",
@@ -318,17 +402,39 @@ async fn process(app: &App, req: &SimRequest, path_api_code: Option<&str>) -> Pr
         if sync.drop_connection {
             entry.code = "DROPPED".into();
             entry.detail = "connection dropped by scenario".into();
-            return Processed::Answer { response: SimResponse::Drop, journal: Some(entry) };
+            return Processed::Answer {
+                response: SimResponse::Drop,
+                journal: Some(entry),
+            };
         }
         if let Some(code) = sync.code.as_deref() {
             let code = Code::parse(code).unwrap_or(Code::Failure);
-            let detail = sync.detail.clone().unwrap_or_else(|| format!("{code} (scenario rule)"));
+            let detail = sync
+                .detail
+                .clone()
+                .unwrap_or_else(|| format!("{code} (scenario rule)"));
             let response = refuse(&mut entry, &echo, WhaletError::new(code, detail));
             let response = match (sync.http_status, response) {
-                (Some(status), SimResponse::Reply { content_type, headers, body, .. }) => SimResponse::Reply { status, content_type, headers, body },
+                (
+                    Some(status),
+                    SimResponse::Reply {
+                        content_type,
+                        headers,
+                        body,
+                        ..
+                    },
+                ) => SimResponse::Reply {
+                    status,
+                    content_type,
+                    headers,
+                    body,
+                },
                 (_, r) => r,
             };
-            return Processed::Answer { response, journal: Some(entry) };
+            return Processed::Answer {
+                response,
+                journal: Some(entry),
+            };
         }
     }
     let ctx = Ctx {
@@ -341,7 +447,11 @@ async fn process(app: &App, req: &SimRequest, path_api_code: Option<&str>) -> Pr
     let result = (operation.handler)(&ctx, &opened.body);
     let response = match result {
         Ok(reply) => {
-            let detail = if reply.code == Code::Success { SUCCESS_DETAIL.to_owned() } else { reply.code.to_string() };
+            let detail = if reply.code == Code::Success {
+                SUCCESS_DETAIL.to_owned()
+            } else {
+                reply.code.to_string()
+            };
             entry.code = reply.code.to_string();
             entry.detail = detail.clone();
             entry.reply = reply.body.clone().unwrap_or(Value::Null);
@@ -353,20 +463,28 @@ async fn process(app: &App, req: &SimRequest, path_api_code: Option<&str>) -> Pr
                 Some((&partner.platform_key, &partner.public_key)),
                 app.hex_case(),
             );
-            let status = decision.sync.as_ref().and_then(|s| s.http_status).unwrap_or(200);
+            let status = decision
+                .sync
+                .as_ref()
+                .and_then(|s| s.http_status)
+                .unwrap_or(200);
             SimResponse::json(status, bytes)
         }
         Err(err) => {
             if err.code == Code::InternalError {
                 tracing::error!(api_code = %echo.api_code, error = %err.detail, "internal error");
-                let public = WhaletError::new(Code::InternalError, "internal error; see the simulator log");
+                let public =
+                    WhaletError::new(Code::InternalError, "internal error; see the simulator log");
                 refuse(&mut entry, &echo, public)
             } else {
                 refuse(&mut entry, &echo, err)
             }
         }
     };
-    Processed::Answer { response, journal: Some(entry) }
+    Processed::Answer {
+        response,
+        journal: Some(entry),
+    }
 }
 
 /// `yyyy-MM-dd HH:mm:ss` in China Standard Time, the Whalet time format.
@@ -405,8 +523,12 @@ pub fn yes_no(body: &Value, field: &str, required: bool) -> Result<Option<bool>,
     match optional_str(body, field)? {
         Some("Y") => Ok(Some(true)),
         Some("N") => Ok(Some(false)),
-        Some(other) => Err(WhaletError::parameter(format!("{field} must be \"Y\" or \"N\", got {other:?}"))),
-        None if required => Err(WhaletError::parameter(format!("{field} is required (\"Y\" or \"N\")"))),
+        Some(other) => Err(WhaletError::parameter(format!(
+            "{field} must be \"Y\" or \"N\", got {other:?}"
+        ))),
+        None if required => Err(WhaletError::parameter(format!(
+            "{field} is required (\"Y\" or \"N\")"
+        ))),
         None => Ok(None),
     }
 }

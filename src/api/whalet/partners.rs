@@ -36,12 +36,16 @@ impl Partner {
     }
 
     pub fn is_enabled(&self, canonical_api_code: &str) -> bool {
-        self.enabled.as_ref().is_none_or(|set| set.contains(canonical_api_code) || set.contains("*"))
+        self.enabled
+            .as_ref()
+            .is_none_or(|set| set.contains(canonical_api_code) || set.contains("*"))
     }
 
     /// Counts a request against the per-second limit; false when over it.
     pub fn admit(&self) -> bool {
-        let Some(limit) = self.rate_limit else { return true };
+        let Some(limit) = self.rate_limit else {
+            return true;
+        };
         let mut window = self.window.lock();
         if window.0.elapsed().as_secs_f64() >= 1.0 {
             *window = (Instant::now(), 0);
@@ -60,7 +64,8 @@ pub struct Partners {
 impl Partners {
     pub fn from_config(cfg: &WhaletConfig, notify_url: Option<&str>) -> anyhow::Result<Self> {
         let default_platform_key = match &cfg.platform_private_key {
-            Some(k) => PrivateKey::parse(&key_text(k)?).map_err(|e| anyhow::anyhow!("whalet.platform_private_key: {e}"))?,
+            Some(k) => PrivateKey::parse(&key_text(k)?)
+                .map_err(|e| anyhow::anyhow!("whalet.platform_private_key: {e}"))?,
             None => PrivateKey::parse(demo::PLATFORM_PRIVATE)?,
         };
         let mut by_id = HashMap::new();
@@ -97,7 +102,11 @@ impl Partners {
                     id: p.partner_id.clone(),
                     public_key,
                     platform_key,
-                    notify_url: RwLock::new(p.notify_url.clone().or_else(|| notify_url.map(str::to_owned))),
+                    notify_url: RwLock::new(
+                        p.notify_url
+                            .clone()
+                            .or_else(|| notify_url.map(str::to_owned)),
+                    ),
                     enabled: p.api_codes.as_ref().map(|v| v.iter().cloned().collect()),
                     rate_limit: p.rate_limit,
                     window: Mutex::new((Instant::now(), 0)),

@@ -34,24 +34,54 @@ fn request_round_trip_in_both_hex_cases() {
 #[test]
 fn tampered_encrypt_names_the_signed_string_and_key() {
     let (partner, platform) = keys();
-    let bytes = seal_request(&echo(), &json!({"a": 1}), &partner, platform.public(), HexCase::Lower).unwrap();
+    let bytes = seal_request(
+        &echo(),
+        &json!({"a": 1}),
+        &partner,
+        platform.public(),
+        HexCase::Lower,
+    )
+    .unwrap();
     let mut sealed = parse_request(&bytes).unwrap();
     let original = sealed.encrypt.clone().unwrap();
     sealed.encrypt = Some(original.to_uppercase().replace('A', "B"));
     let err = sealed.open(&platform, partner.public()).unwrap_err();
     assert_eq!(err.code, Code::UnauthenticatedError);
-    assert!(err.detail.contains("202400000000001|connectivity|1.0|REQ-1|"), "{}", err.detail);
-    assert!(err.detail.contains(partner.public().fingerprint()), "{}", err.detail);
+    assert!(
+        err.detail
+            .contains("202400000000001|connectivity|1.0|REQ-1|"),
+        "{}",
+        err.detail
+    );
+    assert!(
+        err.detail.contains(partner.public().fingerprint()),
+        "{}",
+        err.detail
+    );
 }
 
 #[test]
 fn key_enc_for_the_wrong_receiver_is_a_format_error_naming_the_step() {
     let (partner, platform) = keys();
     // Encrypted to the partner's own key instead of the platform's.
-    let bytes = seal_request(&echo(), &json!({}), &partner, partner.public(), HexCase::Lower).unwrap();
-    let err = parse_request(&bytes).unwrap().open(&platform, partner.public()).unwrap_err();
+    let bytes = seal_request(
+        &echo(),
+        &json!({}),
+        &partner,
+        partner.public(),
+        HexCase::Lower,
+    )
+    .unwrap();
+    let err = parse_request(&bytes)
+        .unwrap()
+        .open(&platform, partner.public())
+        .unwrap_err();
     assert_eq!(err.code, Code::ParamFormatError);
-    assert!(err.detail.contains("head.keyEnc could not be decrypted"), "{}", err.detail);
+    assert!(
+        err.detail.contains("head.keyEnc could not be decrypted"),
+        "{}",
+        err.detail
+    );
 }
 
 #[test]
@@ -70,7 +100,14 @@ fn reply_sign_string_leaves_out_encrypt_when_empty() {
 fn reply_round_trip_with_and_without_body() {
     let (partner, platform) = keys();
     let body = json!({"messge": "pong"});
-    let bytes = seal_reply(&echo(), "SUCCESS", SUCCESS_DETAIL, Some(&body), Some((&platform, partner.public())), HexCase::Upper);
+    let bytes = seal_reply(
+        &echo(),
+        "SUCCESS",
+        SUCCESS_DETAIL,
+        Some(&body),
+        Some((&platform, partner.public())),
+        HexCase::Upper,
+    );
     let reply = open_reply(&bytes, &partner, platform.public()).unwrap();
     assert_eq!(reply.body, Some(body));
     assert_eq!(reply.code, "SUCCESS");
@@ -97,17 +134,32 @@ fn malformed_envelopes_are_format_errors_with_the_field_named() {
     for (input, expected) in cases {
         let (_, err) = parse_request(input).unwrap_err();
         assert_eq!(err.code, Code::ParamFormatError);
-        assert!(err.detail.contains(expected), "{} !~ {expected}", err.detail);
+        assert!(
+            err.detail.contains(expected),
+            "{} !~ {expected}",
+            err.detail
+        );
     }
 }
 
 #[test]
 fn bad_hex_in_sign_is_unauthenticated_with_position() {
     let (partner, platform) = keys();
-    let bytes = seal_request(&echo(), &json!({}), &partner, platform.public(), HexCase::Lower).unwrap();
+    let bytes = seal_request(
+        &echo(),
+        &json!({}),
+        &partner,
+        platform.public(),
+        HexCase::Lower,
+    )
+    .unwrap();
     let mut sealed = parse_request(&bytes).unwrap();
     sealed.sign.replace_range(4..5, "z");
     let err = sealed.open(&platform, partner.public()).unwrap_err();
     assert_eq!(err.code, Code::UnauthenticatedError);
-    assert!(err.detail.contains("invalid character 'z' at position 4"), "{}", err.detail);
+    assert!(
+        err.detail.contains("invalid character 'z' at position 4"),
+        "{}",
+        err.detail
+    );
 }

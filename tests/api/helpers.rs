@@ -1,0 +1,178 @@
+//! `spawn_app()`: the simulator on 127.0.0.1:0 with a frozen clock (2025-01-01T00:00:00Z), the
+//! demo partner's client, and a receiver standing in for the partner's notify URL.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::Value;
+use whalet_sim::clock::ClockMode;
+use whalet_sim::config::Config;
+use whalet_sim::http::client::HttpClient;
+use whalet_sim::partner::receiver::{Mode, Receiver};
+use whalet_sim::partner::WhaletClient;
+use whalet_sim::{App, Options, RunningApp};
+
+pub const START: &str = "2025-01-01T00:00:00Z";
+
+pub struct TestApp {
+    pub url: String,
+    pub running: Option<RunningApp>,
+    pub client: WhaletClient,
+    pub receiver: Receiver,
+    pub http: HttpClient,
+}
+
+/// Knobs for [`spawn_with`].
+#[derive(Default)]
+pub struct Setup {
+    /// TOML configuration text.
+    pub config: Option<String>,
+    /// Receiver behaviour (default: acknowledge everything).
+    pub receiver: Option<Mode>,
+    /// Clock mode (default: manual).
+    pub clock: Option<ClockMode>,
+    pub scenario_files: Vec<PathBuf>,
+    /// Do not point the demo tenants at the receiver.
+    pub no_notify_url: bool,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(Setup::default()).await
+}
+
+pub async fn spawn_with(setup: Setup) -> TestApp {
+    let receiver = Receiver::demo(setup.receiver.unwrap_or(Mode::Ack { fail_first: 0 }))
+        .await
+        .unwrap();
+    let config = match &setup.config {
+        Some(text) => Config::parse(text).unwrap(),
+        None => Config::default(),
+    };
+    let options = Options {
+        notify_url: (!setup.no_notify_url).then(|| receiver.url()),
+        clock_mode: Some(setup.clock.unwrap_or(ClockMode::Manual)),
+        start_time: Some(whalet_sim::app::parse_rfc3339(START).unwrap()),
+        scenario_files: setup.scenario_files,
+    };
+    let app = App::new(config, options).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = app.spawn(listener);
+    let url = running.url();
+    TestApp {
+        client: WhaletClient::demo(&url),
+        url,
+        running: Some(running),
+        receiver,
+        http: HttpClient::new(),
+    }
+}
+
+impl TestApp {
+    pub fn app(&self) -> &App {
+        &self.running.as_ref().unwrap().app
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(&format!("{}{path}", self.url), Duration::from_secs(60))
+            .await
+            .unwrap();
+        (
+            r.status,
+            serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+        )
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        let (status, body) = self.get(path).await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let bytes = serde_json::to_vec(body).unwrap();
+        let r = self
+            .http
+            .post(
+                &format!("{}{path}", self.url),
+                "application/json",
+                bytes.into(),
+                Duration::from_secs(60),
+            )
+            .await
+            .unwrap();
+        (
+            r.status,
+            serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+        )
+    }
+
+    /// Posts raw bytes to a path; returns status and body text.
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> (u16, String) {
+        let r = self
+            .http
+            .post(
+                &format!("{}{path}", self.url),
+                content_type,
+                body.into(),
+                Duration::from_secs(60),
+            )
+            .await
+            .unwrap();
+        (r.status, String::from_utf8_lossy(&r.body).into_owned())
+    }
+
+    /// Advances the virtual clock, running everything that falls due.
+    pub async fn advance(&self, seconds: f64) -> Value {
+        let (status, body) = self
+            .post(
+                "/__sim/clock/advance",
+                &serde_json::json!({ "seconds": seconds }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Waits (bounded) for a notification matching `query` (e.g. `apiCode=connectivityNotify`)
+    /// to be delivered or exhausted.
+    pub async fn wait_notification(&self, query: &str) -> Value {
+        let (status, body) = self
+            .get(&format!(
+                "/__sim/notifications/wait?{query}&timeout_ms=10000"
+            ))
+            .await;
+        assert_eq!(status, 200, "waiting for {query}: {body}");
+        body
+    }
+
+    /// The ledger invariant holds for every tenant.
+    pub async fn assert_invariants(&self) {
+        let body = self.get_json("/__sim/invariants").await;
+        assert_eq!(body["ok"], true, "ledger invariant broken: {body}");
+    }
+
+    pub async fn shutdown(mut self) {
+        self.receiver.stop();
+        if let Some(running) = self.running.take() {
+            running.shutdown().await;
+        }
+    }
+}
+
+/// The Python interpreter with `cryptography` (scripts/setup-python.sh), else `python3`.
+pub fn python() -> String {
+    let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/target/pyenv/bin/python");
+    if std::path::Path::new(venv).exists() {
+        venv.to_owned()
+    } else {
+        "python3".to_owned()
+    }
+}
+
+pub fn repo_path(rel: &str) -> String {
+    format!("{}/{rel}", env!("CARGO_MANIFEST_DIR"))
+}
