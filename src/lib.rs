@@ -16,6 +16,7 @@ pub mod notify;
 pub mod partner;
 pub mod scenario;
 pub mod store;
+pub mod web;
 pub mod wire;
 
 pub use app::{App, Options, RunningApp};

@@ -4,7 +4,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod browser;
 mod helpers;
 
+mod browser_smoke;
 mod connectivity;
 mod envelope_errors;
