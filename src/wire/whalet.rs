@@ -361,8 +361,10 @@ pub fn seal_request(
     serde_json::to_vec(&out).map_err(|e| WhaletError::new(Code::InternalError, e.to_string()))
 }
 
-/// Seals a reply. With `body` = None the reply is head only, without `sign` and `keyEnc`
-/// when `sign_empty` is false (the error-reply form), or signed over the head when true.
+/// Seals a reply. Signed (and, with a body, encrypted) when `keys` = (sender, receiver) are
+/// given; head only, without `sign` and `keyEnc`, when they are not (the error-reply form).
+/// Should sealing fail (a receiver key too small to wrap the session key), the answer is an
+/// unsigned `INTERNAL_ERROR` head, never a reply that silently lost its body.
 pub fn seal_reply(
     echo: &Echo,
     code: &str,
@@ -371,26 +373,31 @@ pub fn seal_reply(
     keys: Option<(&PrivateKey, &PublicKey)>,
     case: HexCase,
 ) -> Vec<u8> {
+    try_seal_reply(echo, code, detail, body, keys, case).unwrap_or_else(|e| {
+        let detail = format!("the reply could not be sealed: {}", e.detail);
+        try_seal_reply(echo, Code::InternalError.as_str(), &detail, None, None, case).unwrap_or_default()
+    })
+}
+
+/// [`seal_reply`] that reports a sealing failure instead of answering INTERNAL_ERROR.
+pub fn try_seal_reply(
+    echo: &Echo,
+    code: &str,
+    detail: &str,
+    body: Option<&Value>,
+    keys: Option<(&PrivateKey, &PublicKey)>,
+    case: HexCase,
+) -> Result<Vec<u8>, WhaletError> {
     let (sign, key_enc, wire_body) = match (keys, body) {
-        (Some((sender, receiver)), Some(body)) => match encrypt_body(body, receiver, case, 16) {
-            Ok((encrypt, key_enc)) => {
-                let signed = reply_sign_string(echo, code, detail, Some(&encrypt));
-                let sign = case.encode(&crypto::sign(
-                    sender,
-                    SignatureHash::Sha1,
-                    signed.as_bytes(),
-                ));
-                (Some(sign), Some(key_enc), Some(WireBody { encrypt }))
-            }
-            Err(_) => (None, None, None),
-        },
+        (Some((sender, receiver)), Some(body)) => {
+            let (encrypt, key_enc) = encrypt_body(body, receiver, case, 16)?;
+            let signed = reply_sign_string(echo, code, detail, Some(&encrypt));
+            let sign = case.encode(&crypto::sign(sender, SignatureHash::Sha1, signed.as_bytes()));
+            (Some(sign), Some(key_enc), Some(WireBody { encrypt }))
+        }
         (Some((sender, _)), None) => {
             let signed = reply_sign_string(echo, code, detail, None);
-            let sign = case.encode(&crypto::sign(
-                sender,
-                SignatureHash::Sha1,
-                signed.as_bytes(),
-            ));
+            let sign = case.encode(&crypto::sign(sender, SignatureHash::Sha1, signed.as_bytes()));
             (Some(sign), None, None)
         }
         (None, _) => (None, None, None),
@@ -400,11 +407,7 @@ pub fn seal_reply(
             partner_id: &echo.partner_id,
             api_code: &echo.api_code,
             request_no: &echo.request_no,
-            version: if echo.version.is_empty() {
-                VERSION
-            } else {
-                &echo.version
-            },
+            version: if echo.version.is_empty() { VERSION } else { &echo.version },
             code,
             detail,
             sign,
@@ -412,7 +415,7 @@ pub fn seal_reply(
         },
         body: wire_body,
     };
-    serde_json::to_vec(&out).unwrap_or_default()
+    serde_json::to_vec(&out).map_err(|e| WhaletError::new(Code::InternalError, e.to_string()))
 }
 
 /// Verifies and decrypts a reply (what a partner client or the notifier does with an answer).

@@ -444,7 +444,9 @@ async fn process(app: &App, req: &SimRequest, path_api_code: Option<&str>) -> Pr
         echo: &echo,
         decision: &decision,
     };
-    let result = (operation.handler)(&ctx, &opened.body);
+    // A handler bug must not take the connection down: it becomes INTERNAL_ERROR and a log line.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (operation.handler)(&ctx, &opened.body)))
+        .unwrap_or_else(|_| Err(WhaletError::new(Code::InternalError, format!("operation {} panicked", operation.api_code))));
     let response = match result {
         Ok(reply) => {
             let detail = if reply.code == Code::Success {
@@ -455,7 +457,7 @@ async fn process(app: &App, req: &SimRequest, path_api_code: Option<&str>) -> Pr
             entry.code = reply.code.to_string();
             entry.detail = detail.clone();
             entry.reply = reply.body.clone().unwrap_or(Value::Null);
-            let bytes = envelope::seal_reply(
+            let sealed = envelope::try_seal_reply(
                 &echo,
                 reply.code.as_str(),
                 &detail,
@@ -463,11 +465,18 @@ async fn process(app: &App, req: &SimRequest, path_api_code: Option<&str>) -> Pr
                 Some((&partner.platform_key, &partner.public_key)),
                 app.hex_case(),
             );
-            let status = decision
-                .sync
-                .as_ref()
-                .and_then(|s| s.http_status)
-                .unwrap_or(200);
+            let bytes = match sealed {
+                Ok(bytes) => bytes,
+                Err(err) => {
+                    tracing::error!(partner = %partner.id, error = %err.detail, "cannot seal the reply");
+                    let public = WhaletError::new(
+                        Code::InternalError,
+                        format!("the reply could not be sealed with partner {}'s public key {}: {}", partner.id, partner.public_key.fingerprint(), err.detail),
+                    );
+                    return Processed::Answer { response: refuse(&mut entry, &echo, public), journal: Some(entry) };
+                }
+            };
+            let status = decision.sync.as_ref().and_then(|s| s.http_status).unwrap_or(200);
             SimResponse::json(status, bytes)
         }
         Err(err) => {
