@@ -375,7 +375,15 @@ pub fn seal_reply(
 ) -> Vec<u8> {
     try_seal_reply(echo, code, detail, body, keys, case).unwrap_or_else(|e| {
         let detail = format!("the reply could not be sealed: {}", e.detail);
-        try_seal_reply(echo, Code::InternalError.as_str(), &detail, None, None, case).unwrap_or_default()
+        try_seal_reply(
+            echo,
+            Code::InternalError.as_str(),
+            &detail,
+            None,
+            None,
+            case,
+        )
+        .unwrap_or_default()
     })
 }
 
@@ -392,12 +400,20 @@ pub fn try_seal_reply(
         (Some((sender, receiver)), Some(body)) => {
             let (encrypt, key_enc) = encrypt_body(body, receiver, case, 16)?;
             let signed = reply_sign_string(echo, code, detail, Some(&encrypt));
-            let sign = case.encode(&crypto::sign(sender, SignatureHash::Sha1, signed.as_bytes()));
+            let sign = case.encode(&crypto::sign(
+                sender,
+                SignatureHash::Sha1,
+                signed.as_bytes(),
+            ));
             (Some(sign), Some(key_enc), Some(WireBody { encrypt }))
         }
         (Some((sender, _)), None) => {
             let signed = reply_sign_string(echo, code, detail, None);
-            let sign = case.encode(&crypto::sign(sender, SignatureHash::Sha1, signed.as_bytes()));
+            let sign = case.encode(&crypto::sign(
+                sender,
+                SignatureHash::Sha1,
+                signed.as_bytes(),
+            ));
             (Some(sign), None, None)
         }
         (None, _) => (None, None, None),
@@ -407,7 +423,11 @@ pub fn try_seal_reply(
             partner_id: &echo.partner_id,
             api_code: &echo.api_code,
             request_no: &echo.request_no,
-            version: if echo.version.is_empty() { VERSION } else { &echo.version },
+            version: if echo.version.is_empty() {
+                VERSION
+            } else {
+                &echo.version
+            },
             code,
             detail,
             sign,

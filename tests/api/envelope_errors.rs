@@ -84,10 +84,18 @@ fn ok_body() -> Value {
 
 /// Seals a valid request, lets `mutate` change the envelope JSON, posts it, returns the head.
 async fn post_mutated(app: &crate::helpers::TestApp, mutate: impl FnOnce(&mut Value)) -> Value {
-    let sealed = app.client.seal("connectivity", &app.client.next_request_no(), &ok_body());
+    let sealed = app
+        .client
+        .seal("connectivity", &app.client.next_request_no(), &ok_body());
     let mut envelope: Value = serde_json::from_slice(&sealed).unwrap();
     mutate(&mut envelope);
-    let (status, body) = app.post_raw("/api", "application/json", serde_json::to_vec(&envelope).unwrap()).await;
+    let (status, body) = app
+        .post_raw(
+            "/api",
+            "application/json",
+            serde_json::to_vec(&envelope).unwrap(),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     head(&body)
 }
@@ -102,7 +110,10 @@ async fn each_decryption_step_has_its_own_diagnostic() {
     // keyEnc not hex (the signature does not cover keyEnc, so this reaches decryption).
     let h = post_mutated(&app, |e| e["head"]["keyEnc"] = json!("zz11")).await;
     assert_eq!(h["code"], "PARAM_FORMAT_ERROR");
-    assert!(detail(&h).contains("head.keyEnc is not hex: invalid character 'z' at position 0"), "{h}");
+    assert!(
+        detail(&h).contains("head.keyEnc is not hex: invalid character 'z' at position 0"),
+        "{h}"
+    );
     // keyEnc of the wrong length.
     let h = post_mutated(&app, |e| e["head"]["keyEnc"] = json!("abcd")).await;
     assert!(detail(&h).contains("head.keyEnc decodes to 2 bytes"), "{h}");
@@ -111,8 +122,16 @@ async fn each_decryption_step_has_its_own_diagnostic() {
     wrong.platform_public = wrong.key.public().clone();
     let reply = wrong.call("connectivity", &ok_body()).await.unwrap();
     assert_eq!(reply.code, "PARAM_FORMAT_ERROR");
-    assert!(reply.detail.contains("head.keyEnc could not be decrypted"), "{}", reply.detail);
-    assert!(reply.detail.contains("SHA256:"), "names the key it tried: {}", reply.detail);
+    assert!(
+        reply.detail.contains("head.keyEnc could not be decrypted"),
+        "{}",
+        reply.detail
+    );
+    assert!(
+        reply.detail.contains("SHA256:"),
+        "names the key it tried: {}",
+        reply.detail
+    );
     app.shutdown().await;
 }
 
@@ -120,14 +139,35 @@ async fn each_decryption_step_has_its_own_diagnostic() {
 async fn a_signature_by_the_wrong_key_names_the_signed_string_and_the_key() {
     let app = spawn_app().await;
     let mut wrong = app.client.clone();
-    wrong.key = whalet_sim::wire::keys::PrivateKey::parse(whalet_sim::wire::keys::demo::PLATFORM_PRIVATE).unwrap();
-    let reply = wrong.call_with("connectivity", "SIG-1", &ok_body()).await.unwrap();
+    wrong.key =
+        whalet_sim::wire::keys::PrivateKey::parse(whalet_sim::wire::keys::demo::PLATFORM_PRIVATE)
+            .unwrap();
+    let reply = wrong
+        .call_with("connectivity", "SIG-1", &ok_body())
+        .await
+        .unwrap();
     assert_eq!(reply.code, "UNAUTHENTICATED_ERROR");
-    assert!(reply.detail.contains("202400000000001|connectivity|1.0|SIG-1|"), "{}", reply.detail);
-    let partner_key = whalet_sim::wire::keys::PublicKey::parse(whalet_sim::wire::keys::demo::PARTNER_PUBLIC).unwrap();
-    assert!(reply.detail.contains(partner_key.fingerprint()), "{}", reply.detail);
+    assert!(
+        reply
+            .detail
+            .contains("202400000000001|connectivity|1.0|SIG-1|"),
+        "{}",
+        reply.detail
+    );
+    let partner_key =
+        whalet_sim::wire::keys::PublicKey::parse(whalet_sim::wire::keys::demo::PARTNER_PUBLIC)
+            .unwrap();
+    assert!(
+        reply.detail.contains(partner_key.fingerprint()),
+        "{}",
+        reply.detail
+    );
     // The refused request did not use up its requestNo.
-    let retry = app.client.call_with("connectivity", "SIG-1", &ok_body()).await.unwrap();
+    let retry = app
+        .client
+        .call_with("connectivity", "SIG-1", &ok_body())
+        .await
+        .unwrap();
     assert_eq!(retry.code, "SUCCESS");
     app.shutdown().await;
 }
@@ -135,20 +175,56 @@ async fn a_signature_by_the_wrong_key_names_the_signed_string_and_the_key() {
 #[tokio::test]
 async fn business_field_errors_are_parameter_errors_naming_the_field() {
     let app = spawn_app().await;
-    let reply = app.client.call("connectivity", &json!({"notifyFlag": "X", "responseFlag": "Y"})).await.unwrap();
+    let reply = app
+        .client
+        .call(
+            "connectivity",
+            &json!({"notifyFlag": "X", "responseFlag": "Y"}),
+        )
+        .await
+        .unwrap();
     assert_eq!(reply.code, "PARAMETER_ERROR");
-    assert!(reply.detail.contains("notifyFlag must be \"Y\" or \"N\", got \"X\""), "{}", reply.detail);
-    let reply = app.client.call("connectivity", &json!({"notifyFlag": "N"})).await.unwrap();
+    assert!(
+        reply
+            .detail
+            .contains("notifyFlag must be \"Y\" or \"N\", got \"X\""),
+        "{}",
+        reply.detail
+    );
+    let reply = app
+        .client
+        .call("connectivity", &json!({"notifyFlag": "N"}))
+        .await
+        .unwrap();
     assert_eq!(reply.code, "PARAMETER_ERROR");
-    assert!(reply.detail.contains("responseFlag is required"), "{}", reply.detail);
-    let reply = app.client.call("connectivity", &json!({"notifyFlag": 1, "responseFlag": "Y"})).await.unwrap();
-    assert!(reply.detail.contains("notifyFlag must be a string"), "{}", reply.detail);
+    assert!(
+        reply.detail.contains("responseFlag is required"),
+        "{}",
+        reply.detail
+    );
+    let reply = app
+        .client
+        .call(
+            "connectivity",
+            &json!({"notifyFlag": 1, "responseFlag": "Y"}),
+        )
+        .await
+        .unwrap();
+    assert!(
+        reply.detail.contains("notifyFlag must be a string"),
+        "{}",
+        reply.detail
+    );
     // A path that disagrees with head.apiCode.
     let mut client = app.client.clone();
     client.url = format!("{}/api/queryCurrencyBalance", app.url);
     let reply = client.call("connectivity", &ok_body()).await.unwrap();
     assert_eq!(reply.code, "PARAMETER_ERROR");
-    assert!(reply.detail.contains("queryCurrencyBalance"), "{}", reply.detail);
+    assert!(
+        reply.detail.contains("queryCurrencyBalance"),
+        "{}",
+        reply.detail
+    );
     app.shutdown().await;
 }
 
@@ -160,15 +236,29 @@ partner_id = "202400000000002"
 public_key = "@keys/demo-partner/public.pem"
 api_codes = ["someOtherInterface"]
 "#;
-    let app = crate::helpers::spawn_with(crate::helpers::Setup { config: Some(config.into()), ..Default::default() }).await;
-    let reply = app.client.call("noSuchInterface", &json!({})).await.unwrap();
+    let app = crate::helpers::spawn_with(crate::helpers::Setup {
+        config: Some(config.into()),
+        ..Default::default()
+    })
+    .await;
+    let reply = app
+        .client
+        .call("noSuchInterface", &json!({}))
+        .await
+        .unwrap();
     assert_eq!(reply.code, "INTERFACE_UNAUTHORIZED");
     assert!(reply.detail.contains("noSuchInterface"), "{}", reply.detail);
     let mut limited = app.client.clone();
     limited.partner_id = "202400000000002".into();
     let reply = limited.call("connectivity", &ok_body()).await.unwrap();
     assert_eq!(reply.code, "INTERFACE_UNAUTHORIZED");
-    assert!(reply.detail.contains("not enabled for partner 202400000000002"), "{}", reply.detail);
+    assert!(
+        reply
+            .detail
+            .contains("not enabled for partner 202400000000002"),
+        "{}",
+        reply.detail
+    );
     app.shutdown().await;
 }
 
@@ -180,11 +270,17 @@ partner_id = "202400000000003"
 public_key = "@keys/demo-partner/public.pem"
 rate_limit = 2
 "#;
-    let app = crate::helpers::spawn_with(crate::helpers::Setup { config: Some(config.into()), ..Default::default() }).await;
+    let app = crate::helpers::spawn_with(crate::helpers::Setup {
+        config: Some(config.into()),
+        ..Default::default()
+    })
+    .await;
     let mut client = app.client.clone();
     client.partner_id = "202400000000003".into();
     // Sealed up front so that the three requests reach the server well within one second.
-    let sealed: Vec<Vec<u8>> = (0..3).map(|_| client.seal("connectivity", &client.next_request_no(), &ok_body())).collect();
+    let sealed: Vec<Vec<u8>> = (0..3)
+        .map(|_| client.seal("connectivity", &client.next_request_no(), &ok_body()))
+        .collect();
     let mut codes = Vec::new();
     for bytes in sealed {
         codes.push(client.send_raw(bytes).await.unwrap().code);
@@ -192,7 +288,14 @@ rate_limit = 2
     assert_eq!(codes, ["SUCCESS", "SUCCESS", "TOO_MANY_REQUESTS"]);
     // The demo partner has no limit.
     for _ in 0..3 {
-        assert_eq!(app.client.call("connectivity", &ok_body()).await.unwrap().code, "SUCCESS");
+        assert_eq!(
+            app.client
+                .call("connectivity", &ok_body())
+                .await
+                .unwrap()
+                .code,
+            "SUCCESS"
+        );
     }
     app.shutdown().await;
 }
@@ -207,7 +310,11 @@ async fn an_oversize_body_is_refused_with_the_limit() {
     let big = json!({"notifyFlag": "N", "responseFlag": "Y", "responseMessage": "x".repeat(5000)});
     let reply = app.client.call("connectivity", &big).await.unwrap();
     assert_eq!(reply.code, "PARAM_FORMAT_ERROR");
-    assert!(reply.detail.contains("exceeds the limit of 2000 bytes"), "{}", reply.detail);
+    assert!(
+        reply.detail.contains("exceeds the limit of 2000 bytes"),
+        "{}",
+        reply.detail
+    );
     app.shutdown().await;
 }
 
@@ -219,14 +326,24 @@ async fn a_decrypted_body_that_is_not_json_is_named() {
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new(crate::helpers::python())
             .arg(crate::helpers::repo_path("scripts/whalet_envelope.py"))
-            .args(["seal-request", "--api-code", "connectivity", "--data-raw", "{not json"])
+            .args([
+                "seal-request",
+                "--api-code",
+                "connectivity",
+                "--data-raw",
+                "{not json",
+            ])
             .current_dir(crate::helpers::repo_path(""))
             .output()
             .unwrap()
     })
     .await
     .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (_, body) = app.post_raw("/api", "application/json", out.stdout).await;
     let h = head(&body);
     assert_eq!(h["code"], "PARAM_FORMAT_ERROR", "{url} {h}");
@@ -240,7 +357,10 @@ async fn random_garbage_never_breaks_the_server() {
     let app = spawn_app().await;
     let valid = app.client.seal("connectivity", "FUZZ-BASE", &ok_body());
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-    let known: Vec<&str> = whalet_sim::wire::whalet::Code::ALL.iter().map(|c| c.as_str()).collect();
+    let known: Vec<&str> = whalet_sim::wire::whalet::Code::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
     for i in 0..150 {
         let mut bytes = valid.clone();
         match i % 3 {

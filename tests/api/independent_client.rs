@@ -17,7 +17,11 @@ fn py_call(url: &str, api_code: &str, data: &str) -> (i32, Value, String) {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let value = serde_json::from_str(&stdout).unwrap_or(Value::Null);
-    (out.status.code().unwrap_or(-1), value, format!("{stdout}\n{stderr}"))
+    (
+        out.status.code().unwrap_or(-1),
+        value,
+        format!("{stdout}\n{stderr}"),
+    )
 }
 
 #[tokio::test]
@@ -25,13 +29,19 @@ async fn python_partner_calls_connectivity_and_verifies_the_reply() {
     let app = spawn_app().await;
     let url = format!("{}/api", app.url);
     let data = r#"{"notifyFlag":"N","responseFlag":"Y","responseMessage":"from python 你好"}"#;
-    let (code, reply, output) = tokio::task::spawn_blocking(move || py_call(&url, "connectivity", data)).await.unwrap();
+    let (code, reply, output) =
+        tokio::task::spawn_blocking(move || py_call(&url, "connectivity", data))
+            .await
+            .unwrap();
     assert_eq!(code, 0, "{output}");
     assert_eq!(reply["head"]["code"], "SUCCESS", "{output}");
     assert_eq!(reply["body"]["messge"], "from python 你好", "{output}");
     // The server journal shows the request decrypted.
     let journal = app.get_json("/__sim/requests?apiCode=connectivity").await;
-    assert_eq!(journal["requests"][0]["request"]["responseMessage"], "from python 你好");
+    assert_eq!(
+        journal["requests"][0]["request"]["responseMessage"],
+        "from python 你好"
+    );
     app.shutdown().await;
 }
 
@@ -40,9 +50,18 @@ async fn python_partner_sees_parameter_errors_unsigned() {
     let app = spawn_app().await;
     let url = format!("{}/api", app.url);
     let data = r#"{"notifyFlag":"maybe","responseFlag":"Y"}"#;
-    let (code, reply, output) = tokio::task::spawn_blocking(move || py_call(&url, "connectivity", data)).await.unwrap();
+    let (code, reply, output) =
+        tokio::task::spawn_blocking(move || py_call(&url, "connectivity", data))
+            .await
+            .unwrap();
     assert_ne!(code, 0, "{output}");
     assert_eq!(reply["head"]["code"], "PARAMETER_ERROR", "{output}");
-    assert!(reply["head"]["detail"].as_str().unwrap().contains("notifyFlag"), "{output}");
+    assert!(
+        reply["head"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("notifyFlag"),
+        "{output}"
+    );
     app.shutdown().await;
 }

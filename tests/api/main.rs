@@ -8,7 +8,9 @@ mod browser;
 mod helpers;
 
 mod browser_smoke;
+mod cli;
 mod connectivity;
 mod envelope_errors;
 mod independent_client;
+mod journal;
 mod vectors;

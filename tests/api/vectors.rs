@@ -19,7 +19,8 @@ fn cases() -> Vec<Value> {
 }
 
 fn s<'a>(v: &'a Value, k: &str) -> &'a str {
-    v[k].as_str().unwrap_or_else(|| panic!("{k} missing in {v}"))
+    v[k].as_str()
+        .unwrap_or_else(|| panic!("{k} missing in {v}"))
 }
 
 #[test]
@@ -50,30 +51,57 @@ fn rust_agrees_with_every_python_vector() {
         if let Some(sign) = case["sign"].as_str().filter(|x| !x.is_empty()) {
             let expected_string = match case["kind"].as_str() {
                 Some("request") => envelope::request_sign_string(&echo, encrypt.unwrap()),
-                _ => envelope::reply_sign_string(&echo, s(head, "code"), s(head, "detail"), encrypt),
+                _ => {
+                    envelope::reply_sign_string(&echo, s(head, "code"), s(head, "detail"), encrypt)
+                }
             };
-            assert_eq!(expected_string, s(&case, "sign_string"), "{name}: sign string");
-            let ours = hex::encode(crypto::sign(&sender, SignatureHash::Sha1, expected_string.as_bytes()));
+            assert_eq!(
+                expected_string,
+                s(&case, "sign_string"),
+                "{name}: sign string"
+            );
+            let ours = hex::encode(crypto::sign(
+                &sender,
+                SignatureHash::Sha1,
+                expected_string.as_bytes(),
+            ));
             assert_eq!(ours, sign.to_lowercase(), "{name}: signature bytes");
         }
         // AES/ECB/PKCS5 is deterministic under a fixed session key.
         if let (Some(encrypt), Some(key_hex)) = (encrypt, case["session_key_hex"].as_str()) {
             let key = hex::decode(key_hex).unwrap();
-            let ours = hex::encode(crypto::aes_ecb_encrypt(&key, s(&case, "plaintext").as_bytes()).unwrap());
+            let ours = hex::encode(
+                crypto::aes_ecb_encrypt(&key, s(&case, "plaintext").as_bytes()).unwrap(),
+            );
             assert_eq!(ours, encrypt.to_lowercase(), "{name}: AES ciphertext");
-            let wrapped = crypto::rsa_decrypt(&receiver, &hex::decode(s(&case, "key_enc")).unwrap()).unwrap();
-            assert_eq!(String::from_utf8(wrapped).unwrap(), s(&case, "session_key_b64"), "{name}: keyEnc plaintext");
+            let wrapped =
+                crypto::rsa_decrypt(&receiver, &hex::decode(s(&case, "key_enc")).unwrap()).unwrap();
+            assert_eq!(
+                String::from_utf8(wrapped).unwrap(),
+                s(&case, "session_key_b64"),
+                "{name}: keyEnc plaintext"
+            );
         }
         // The whole envelope opens with the codec.
-        let expected_body: Option<Value> = case["plaintext"].as_str().filter(|p| !p.is_empty()).map(|p| serde_json::from_str(p).unwrap());
+        let expected_body: Option<Value> = case["plaintext"]
+            .as_str()
+            .filter(|p| !p.is_empty())
+            .map(|p| serde_json::from_str(p).unwrap());
         match case["kind"].as_str() {
             Some("request") => {
-                let opened = envelope::parse_request(&wire).unwrap().open(&receiver, &sender_public).unwrap();
+                let opened = envelope::parse_request(&wire)
+                    .unwrap()
+                    .open(&receiver, &sender_public)
+                    .unwrap();
                 assert_eq!(Some(opened.body), expected_body, "{name}: body");
             }
             _ => {
                 let opened = envelope::open_reply(&wire, &receiver, &sender_public).unwrap();
-                assert_eq!(opened.body, expected_body.filter(|_| encrypt.is_some()), "{name}: body");
+                assert_eq!(
+                    opened.body,
+                    expected_body.filter(|_| encrypt.is_some()),
+                    "{name}: body"
+                );
                 assert_eq!(opened.code, s(head, "code"), "{name}: code");
             }
         }

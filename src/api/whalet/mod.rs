@@ -445,8 +445,15 @@ async fn process(app: &App, req: &SimRequest, path_api_code: Option<&str>) -> Pr
         decision: &decision,
     };
     // A handler bug must not take the connection down: it becomes INTERNAL_ERROR and a log line.
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (operation.handler)(&ctx, &opened.body)))
-        .unwrap_or_else(|_| Err(WhaletError::new(Code::InternalError, format!("operation {} panicked", operation.api_code))));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        (operation.handler)(&ctx, &opened.body)
+    }))
+    .unwrap_or_else(|_| {
+        Err(WhaletError::new(
+            Code::InternalError,
+            format!("operation {} panicked", operation.api_code),
+        ))
+    });
     let response = match result {
         Ok(reply) => {
             let detail = if reply.code == Code::Success {
@@ -471,12 +478,24 @@ async fn process(app: &App, req: &SimRequest, path_api_code: Option<&str>) -> Pr
                     tracing::error!(partner = %partner.id, error = %err.detail, "cannot seal the reply");
                     let public = WhaletError::new(
                         Code::InternalError,
-                        format!("the reply could not be sealed with partner {}'s public key {}: {}", partner.id, partner.public_key.fingerprint(), err.detail),
+                        format!(
+                            "the reply could not be sealed with partner {}'s public key {}: {}",
+                            partner.id,
+                            partner.public_key.fingerprint(),
+                            err.detail
+                        ),
                     );
-                    return Processed::Answer { response: refuse(&mut entry, &echo, public), journal: Some(entry) };
+                    return Processed::Answer {
+                        response: refuse(&mut entry, &echo, public),
+                        journal: Some(entry),
+                    };
                 }
             };
-            let status = decision.sync.as_ref().and_then(|s| s.http_status).unwrap_or(200);
+            let status = decision
+                .sync
+                .as_ref()
+                .and_then(|s| s.http_status)
+                .unwrap_or(200);
             SimResponse::json(status, bytes)
         }
         Err(err) => {

@@ -1,0 +1,76 @@
+//! The request journal: every request decrypted with its reply, newest first, filterable.
+
+use serde_json::json;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn requests_are_journaled_decrypted_with_code_and_filters() {
+    let app = spawn_app().await;
+    app.client
+        .call(
+            "connectivity",
+            &json!({"notifyFlag": "N", "responseFlag": "Y", "responseMessage": "one"}),
+        )
+        .await
+        .unwrap();
+    app.client
+        .call(
+            "connectivity",
+            &json!({"notifyFlag": "Z", "responseFlag": "Y"}),
+        )
+        .await
+        .unwrap();
+    app.post_raw("/api", "application/json", b"nope".to_vec())
+        .await;
+    let all = app.get_json("/__sim/requests").await;
+    let list = all["requests"].as_array().unwrap();
+    assert_eq!(list.len(), 3);
+    assert_eq!(list[0]["code"], "PARAM_FORMAT_ERROR", "newest first");
+    assert_eq!(list[0]["request"], "nope");
+    assert_eq!(list[1]["code"], "PARAMETER_ERROR");
+    assert!(list[1]["detail"].as_str().unwrap().contains("notifyFlag"));
+    assert_eq!(
+        list[2]["request"]["responseMessage"], "one",
+        "decrypted body"
+    );
+    assert_eq!(
+        list[2]["reply"]["messge"], "one",
+        "reply as the partner decrypts it"
+    );
+    assert_eq!(list[2]["tenant"], "whalet:202400000000001");
+    let ok = app.get_json("/__sim/requests?code=SUCCESS").await;
+    assert_eq!(ok["requests"].as_array().unwrap().len(), 1);
+    let by_partner = app
+        .get_json("/__sim/requests?partnerId=202400000000001&apiCode=connectivity")
+        .await;
+    assert_eq!(by_partner["requests"].as_array().unwrap().len(), 2);
+    let id = list[2]["id"].as_u64().unwrap();
+    let one = app.get_json(&format!("/__sim/requests/{id}")).await;
+    assert_eq!(one["request"]["responseMessage"], "one");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_journal_is_bounded() {
+    let app = crate::helpers::spawn_with(crate::helpers::Setup {
+        config: Some("[journal]\ncapacity = 3\n".into()),
+        ..Default::default()
+    })
+    .await;
+    for i in 0..5 {
+        app.client
+            .call(
+                "connectivity",
+                &json!({"notifyFlag": "N", "responseFlag": "Y", "responseMessage": i.to_string()}),
+            )
+            .await
+            .unwrap();
+    }
+    let all = app.get_json("/__sim/requests").await;
+    let list = all["requests"].as_array().unwrap();
+    assert_eq!(list.len(), 3);
+    assert_eq!(list[0]["request"]["responseMessage"], "4");
+    assert_eq!(list[2]["request"]["responseMessage"], "2");
+    app.shutdown().await;
+}
