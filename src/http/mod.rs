@@ -245,6 +245,6 @@ async fn handle(
                 r
             }))
         }
-        SimResponse::Drop => return Err(DroppedByScenario),
+        SimResponse::Drop => Err(DroppedByScenario),
     }
 }

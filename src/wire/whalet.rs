@@ -218,7 +218,9 @@ pub fn reply_sign_string(echo: &Echo, code: &str, detail: &str, encrypt: Option<
     s
 }
 
-/// Reads the envelope's JSON shape. Errors carry whatever head fields could be read.
+/// Reads the envelope's JSON shape. Errors carry whatever head fields could be read, so that the
+/// error reply can echo them (a cold path: the size of the error does not matter).
+#[allow(clippy::result_large_err)]
 pub fn parse_request(bytes: &[u8]) -> Result<SealedRequest, (Echo, WhaletError)> {
     let envelope: WireEnvelope = serde_json::from_slice(bytes).map_err(|e| {
         (
