@@ -10,3 +10,7 @@ mod helpers;
 mod browser_smoke;
 mod connectivity;
 mod envelope_errors;
+mod pockyt_payees;
+mod pockyt_payouts;
+mod pockyt_sign;
+mod pockyt_support;
