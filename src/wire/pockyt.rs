@@ -6,7 +6,7 @@
 //! The string to sign: every parameter except `verifySign`, sorted by name in byte order,
 //! written `name=value&` with raw values (no URL encoding), then the lower-case hex MD5 of the
 //! API token; `verifySign` is the lower-case hex MD5 of that string (UTF-8). Public clients
-//! disagree about empty and null values, so verification accepts three readings (see [`Reading`]).
+//! disagree about empty and null values, so verification accepts four readings (see [`Reading`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -143,6 +143,8 @@ pub enum Reading {
     DropNull,
     /// Nulls and empty strings left out (clients that filter blank values).
     DropEmpty,
+    /// Nulls written as the text `null` (clients that format values with string interpolation).
+    NullText,
 }
 
 impl Reading {
@@ -151,6 +153,7 @@ impl Reading {
             Reading::KeepEmpty => "empty and null values signed as 'name=&'",
             Reading::DropNull => "null values left out, empty strings signed",
             Reading::DropEmpty => "empty and null values left out",
+            Reading::NullText => "null values signed as 'name=null'",
         }
     }
 }
@@ -166,6 +169,7 @@ fn pairs_text(params: &Params, reading: Reading) -> String {
         let value = match (value, reading) {
             (None, Reading::DropNull | Reading::DropEmpty) => continue,
             (Some(v), Reading::DropEmpty) if v.is_empty() => continue,
+            (None, Reading::NullText) => "null",
             (v, _) => v.as_deref().unwrap_or(""),
         };
         out.push_str(name);
@@ -198,6 +202,9 @@ pub fn verify(params: &Params, token: &str, verify_sign: &str) -> Result<Reading
     }
     if has_null || has_empty {
         readings.push(Reading::DropEmpty);
+    }
+    if has_null {
+        readings.push(Reading::NullText);
     }
     for reading in &readings {
         let expected = md5_hex(&(pairs_text(params, *reading) + &token_md5));
@@ -314,7 +321,7 @@ mod tests {
     fn null_is_accepted_either_way() {
         let body = serde_json::json!({"a": "1", "b": null, "c": ""});
         let p = params(&body);
-        for text in ["a=1&b=&c=&", "a=1&c=&", "a=1&"] {
+        for text in ["a=1&b=&c=&", "a=1&c=&", "a=1&", "a=1&b=null&c=&"] {
             let s = md5_hex(&(text.to_owned() + &md5_hex("t")));
             assert!(verify(&p, "t", &s).is_ok(), "{text}");
         }

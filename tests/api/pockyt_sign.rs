@@ -86,18 +86,32 @@ async fn null_values_verify_whether_signed_as_empty_or_left_out() {
     fields.insert("storeNo".into(), json!(STORE));
     fields.insert("timestamp".into(), json!("2025-01-01T00:00:00Z"));
     fields.insert("phone".into(), Value::Null);
-    // Signed as "phone=&" (null read as empty), and signed leaving phone out.
-    for (i, leave_out) in [false, true].into_iter().enumerate() {
+    // Signed as "phone=&" (null read as empty), leaving phone out, and as "phone=null".
+    let readings = [Some(json!("")), None, Some(json!("null"))];
+    for (i, reading) in readings.into_iter().enumerate() {
         let mut body = fields.clone();
         body.insert("email".into(), json!(format!("null{i}@example.com")));
         let mut for_sign = body.clone();
-        if leave_out {
-            for_sign.remove("phone");
-        }
+        match reading {
+            Some(v) => for_sign.insert("phone".into(), v),
+            None => for_sign.remove("phone"),
+        };
         body.insert("verifySign".into(), json!(sign(&for_sign, TOKEN)));
         let (_, reply) = app.post("/v3/payee/register", &Value::Object(body)).await;
-        assert_eq!(reply["ret_code"], "000100", "variant {i}: {reply}");
+        assert_eq!(reply["ret_code"], "000100", "reading {i}: {reply}");
     }
+    // Any other value for the null is a mismatch.
+    let mut body = fields.clone();
+    body.insert("email".into(), json!("null9@example.com"));
+    let mut for_sign = body.clone();
+    for_sign.insert("phone".into(), json!("0"));
+    body.insert("verifySign".into(), json!(sign(&for_sign, TOKEN)));
+    let (_, reply) = app.post("/v3/payee/register", &Value::Object(body)).await;
+    assert_eq!(reply["ret_code"], "000030", "{reply}");
+    assert!(
+        reply["ret_msg"].as_str().unwrap().contains("phone=&"),
+        "{reply}"
+    );
     app.shutdown().await;
 }
 

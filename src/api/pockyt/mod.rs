@@ -10,6 +10,7 @@ pub mod fields;
 pub mod merchants;
 mod payees;
 mod payouts;
+mod settle;
 
 use std::time::Instant;
 
@@ -127,7 +128,7 @@ pub fn triggers() -> Vec<TriggerDef> {
         .iter()
         .chain(payees::TRIGGERS)
         .chain(accounts::TRIGGERS)
-        .chain(payouts::TRIGGERS)
+        .chain(settle::TRIGGERS)
         .cloned()
         .collect()
 }

@@ -1,25 +1,20 @@
-//! Payouts: `/v3/payouts/pay` (debit amount + fee, answer `pending`), `/v3/payouts/inquiry`,
-//! the final status a scenario decides (`success`, `failed` → refund, `returned` after success →
-//! refund), the signed IPN to `ipnUrl` on every final status, and the `pockyt.payout.*` triggers.
+//! Payouts: `/v3/payouts/pay` (debit amount + fee, answer `pending`, schedule the final status a
+//! scenario decides) and `/v3/payouts/inquiry` (by `invoiceId` or `transactionNo`). A repeated
+//! `invoiceId` with the same payee, account and amount answers with the existing payout; with
+//! other values it is refused. The later steps (settle, fail, return, IPN) are in `settle.rs`.
 //!
-//! Money moves in the tenant's ledger under its lock, one posting per step:
-//! pay: available −(amount+fee), in_flight +amount, fees +fee; success: in_flight → external:payout;
-//! failed: in_flight and fees → available; returned: external:payout → available (and the fee
-//! back from fees with `refund_fee_on_return`).
+//! Pay posts, under the tenant's lock: available −(amount+fee), in_flight +amount, fees +fee.
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::accounts::require_active;
 use super::fields::{self, Fields};
-use super::{available, fees, in_flight, trigger_merchant, Ctx, Reply};
-use crate::app::App;
+use super::{available, fees, in_flight, Ctx, Reply};
 use crate::clock::format::utc_z;
-use crate::control::triggers::{opt_param, TriggerDef, TriggerFuture};
 use crate::money::{Currency, Money};
-use crate::notify::NotificationSpec;
 use crate::scenario::Outcome;
 use crate::store::pockyt::{AccountStatus, Payout, PayoutStatus};
-use crate::store::{LedgerError, TenantId, TenantState};
+use crate::store::LedgerError;
 use crate::wire::pockyt::PockytError;
 
 /// Payout currencies of the public docs.
@@ -29,7 +24,7 @@ const CURRENCIES: &[&str] = &[
 const CHANNELS: &[&str] = &["STANDARD_ACH", "SAME_DAY_ACH", "REAL_TIME_PAY"];
 
 /// `result` of the pay and inquiry replies.
-fn view(p: &Payout) -> Value {
+pub fn view(p: &Payout) -> Value {
     let mut v = json!({
         "amount": p.amount.to_decimal_string(),
         "transactionFee": p.fee.to_decimal_string(),
@@ -65,15 +60,6 @@ fn duration_ms(v: &Value) -> Option<i64> {
             n.checked_mul(factor)
         }
         _ => None,
-    }
-}
-
-fn insufficient(e: LedgerError) -> PockytError {
-    match e {
-        LedgerError::Insufficient { .. } => {
-            PockytError::rejected(format!("account balance not sufficient: {e}"))
-        }
-        other => PockytError::internal(other.to_string()),
     }
 }
 
@@ -170,7 +156,7 @@ pub fn pay(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
                 LedgerError::Insufficient { available, .. } => PockytError::rejected(format!(
                     "account balance not sufficient: available {available}, needed {total} (amount {amount} + fee {fee})"
                 )),
-                other => insufficient(other),
+                other => PockytError::internal(other.to_string()),
             })?;
         let transaction_no = format!("301030{:016}", t.next_seq());
         let payout = Payout {
@@ -205,7 +191,7 @@ pub fn pay(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
             PayoutStatus::Success
         };
         let reason = ctx.decision.reason().map(str::to_owned);
-        schedule(
+        super::settle::schedule(
             ctx.app,
             ctx.tenant,
             &payout.transaction_no,
@@ -252,187 +238,3 @@ pub fn inquiry(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
         Ok(Reply::new("query success").with("result", view(p)))
     })
 }
-
-fn schedule(
-    app: &App,
-    tenant: &TenantId,
-    no: &str,
-    delay: i64,
-    to: PayoutStatus,
-    reason: Option<String>,
-) {
-    let (app2, tenant, no2) = (app.clone(), tenant.clone(), no.to_owned());
-    app.clock().schedule_in(
-        delay,
-        format!("pockyt:payout:{no}:{}", to.as_str()),
-        Box::new(move || {
-            Box::pin(async move {
-                if let Err(e) = finish(&app2, &tenant, &no2, to, reason) {
-                    tracing::debug!(error = %e, "scheduled payout step skipped");
-                }
-            })
-        }),
-    );
-}
-
-/// Applies one status change with its ledger posting, then sends the IPN.
-pub fn finish(
-    app: &App,
-    tenant: &TenantId,
-    no: &str,
-    to: PayoutStatus,
-    reason: Option<String>,
-) -> Result<Value, String> {
-    let now = app.clock().now();
-    let refund_fee = app.config().pockyt.refund_fee_on_return;
-    let payout = app
-        .store()
-        .with_tenant(tenant, |t| apply(t, no, to, reason, now, refund_fee))
-        .unwrap_or_else(|| Err(format!("no tenant {tenant}")))?;
-    let payload = json!({
-        "accountToken": payout.account_token,
-        "amount": payout.amount.to_decimal_string(),
-        "currency": payout.amount.currency.code(),
-        "invoiceId": payout.invoice_id,
-        "paymentTime": utc_z(now),
-        "status": payout.status.as_str(),
-        "transactionNo": payout.transaction_no,
-        "vendor": payout.vendor,
-    });
-    let id = app.outbox().enqueue(NotificationSpec {
-        tenant: tenant.clone(),
-        channel: "pockyt",
-        topic: format!("payout.{}", payout.status.as_str()),
-        payload,
-        business_id: Some(payout.transaction_no.clone()),
-        url: payout.ipn_url.clone(),
-        request_no: None,
-        behaviour: payout.notify.clone(),
-    });
-    if to == PayoutStatus::Success && payout.planned == PayoutStatus::Returned {
-        schedule(
-            app,
-            tenant,
-            no,
-            payout.return_after_ms,
-            PayoutStatus::Returned,
-            None,
-        );
-    }
-    let mut v = view(&payout);
-    if let Value::Object(m) = &mut v {
-        m.insert("notification".into(), json!(id));
-    }
-    Ok(v)
-}
-
-fn apply(
-    t: &mut TenantState,
-    no: &str,
-    to: PayoutStatus,
-    reason: Option<String>,
-    now: i64,
-    refund_fee: bool,
-) -> Result<Payout, String> {
-    let p = t
-        .pockyt
-        .payouts
-        .get(no)
-        .ok_or_else(|| format!("no payout with transactionNo {no}"))?;
-    let (c, amount, fee) = (p.amount.currency, p.amount, p.fee);
-    let neg = |m: Money| Money::new(-m.minor, m.currency);
-    let memo = format!("pockyt payout {} {}", p.invoice_id, to.as_str());
-    let posted = match (p.status, to) {
-        (PayoutStatus::Pending, PayoutStatus::Success) => {
-            t.ledger
-                .transfer(now, memo, &in_flight(c), "external:payout", amount)
-        }
-        (PayoutStatus::Pending, PayoutStatus::Failed) => t.ledger.post(
-            now,
-            memo,
-            &[
-                (&in_flight(c), neg(amount)),
-                (&fees(c), neg(fee)),
-                (&available(c), amount.checked_add(fee).unwrap_or(amount)),
-            ],
-        ),
-        (PayoutStatus::Success, PayoutStatus::Returned) if refund_fee => t.ledger.post(
-            now,
-            memo,
-            &[
-                ("external:payout", neg(amount)),
-                (&fees(c), neg(fee)),
-                (&available(c), amount.checked_add(fee).unwrap_or(amount)),
-            ],
-        ),
-        (PayoutStatus::Success, PayoutStatus::Returned) => {
-            t.ledger
-                .transfer(now, memo, "external:payout", &available(c), amount)
-        }
-        (from, to) => {
-            return Err(format!(
-                "payout {no} is {}; it cannot become {}",
-                from.as_str(),
-                to.as_str()
-            ))
-        }
-    };
-    posted.map_err(|e| format!("ledger refused the {} posting: {e}", to.as_str()))?;
-    let p = t
-        .pockyt
-        .payouts
-        .get_mut(no)
-        .ok_or_else(|| format!("no payout with transactionNo {no}"))?;
-    p.status = to;
-    p.payment_time = Some(now);
-    p.reason = reason.or(p.reason.take());
-    Ok(p.clone())
-}
-
-fn run(app: App, params: Map<String, Value>, to: PayoutStatus) -> TriggerFuture {
-    Box::pin(async move {
-        let (_, tenant) = trigger_merchant(&app, &params)?;
-        let no = match (
-            opt_param(&params, "transactionNo"),
-            opt_param(&params, "invoiceId"),
-        ) {
-            (Some(n), _) => n.to_owned(),
-            (None, Some(i)) => app
-                .store()
-                .with_tenant(&tenant, |t| t.pockyt.invoices.get(i).cloned())
-                .flatten()
-                .ok_or_else(|| format!("no payout with invoiceId {i}"))?,
-            (None, None) => return Err("parameter transactionNo or invoiceId is required".into()),
-        };
-        let reason = opt_param(&params, "reason").map(str::to_owned);
-        finish(&app, &tenant, &no, to, reason)
-    })
-}
-
-const PARAMS: &[(&str, &str)] = &[
-    ("transactionNo?", "the payout (or invoiceId)"),
-    ("invoiceId?", "the payout (or transactionNo)"),
-    ("reason?", "recorded on the payout"),
-    ("merchantNo?", "default 202333"),
-];
-
-pub const TRIGGERS: &[TriggerDef] = &[
-    TriggerDef {
-        name: "pockyt.payout.succeeded",
-        description: "a pending payout is credited to the payee now (IPN status success)",
-        params: PARAMS,
-        run: |app, p| run(app, p, PayoutStatus::Success),
-    },
-    TriggerDef {
-        name: "pockyt.payout.failed",
-        description: "a pending payout fails; amount and fee go back to the balance (IPN status failed)",
-        params: PARAMS,
-        run: |app, p| run(app, p, PayoutStatus::Failed),
-    },
-    TriggerDef {
-        name: "pockyt.payout.returned",
-        description: "a successful payout is returned by the payee's bank; the amount goes back to the balance (IPN status returned)",
-        params: PARAMS,
-        run: |app, p| run(app, p, PayoutStatus::Returned),
-    },
-];
