@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, spawn_with, Setup};
 use crate::pockyt_support::{active_payee, bank_account, call, ok, payee_fields};
 
 #[tokio::test]
@@ -293,6 +293,68 @@ async fn invalid_payees_are_refused_naming_the_field_and_nothing_is_stored() {
     assert_eq!(
         missing,
         json!({"ret_code": "000021", "ret_msg": "no payee with customerNo nope"})
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_account_under_review_cannot_be_paid_until_activated() {
+    let app = spawn_with(Setup {
+        config: Some("[pockyt]\naccount_review_delay_ms = 5000\n".into()),
+        ..Setup::default()
+    })
+    .await;
+    let no = active_payee(&app, "review@example.com").await;
+    let created = ok(
+        &app,
+        "/v3/customers/account/create/bank-account",
+        json!({"customerNo": no, "accountType": "BANK_ACCOUNT", "accountCountry": "US", "accountCurrency": "USD",
+               "accountTag": "r-1", "bankAccountId": "987654321", "bankName": "Chase", "ipnUrl": "http://127.0.0.1:9/ipn", "clientIp": "127.0.0.1"}),
+    )
+    .await;
+    assert_eq!(created["result"]["accountStatus"], "PENDING");
+    let token = created["result"]["accountToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pay = json!({"customerNo": no, "accountToken": token, "amount": "1.00", "currency": "USD", "invoiceId": "R-1"});
+    let refused = call(&app, "/v3/payouts/pay", pay.clone()).await;
+    assert_eq!(
+        refused,
+        json!({"ret_code": "000040", "ret_msg": "account status PENDING"})
+    );
+    let one = ok(
+        &app,
+        "/v3/payee/payout-accounts",
+        json!({"customerNo": no, "accountToken": token}),
+    )
+    .await;
+    assert_eq!(one["result"]["status"], "pending");
+    app.advance(5.0).await;
+    let one = ok(
+        &app,
+        "/v3/payee/payout-accounts",
+        json!({"customerNo": no, "accountToken": token}),
+    )
+    .await;
+    assert_eq!(one["result"]["status"], "activated");
+    ok(&app, "/v3/payouts/pay", pay).await;
+    let (status, _) = app
+        .post(
+            "/__sim/trigger/pockyt.account.invalid",
+            &json!({"accountToken": token}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let refused = call(
+        &app,
+        "/v3/payouts/pay",
+        json!({"customerNo": no, "accountToken": token, "amount": "1.00", "currency": "USD", "invoiceId": "R-2"}),
+    )
+    .await;
+    assert_eq!(
+        refused,
+        json!({"ret_code": "000040", "ret_msg": "account status INVALID"})
     );
     app.shutdown().await;
 }

@@ -307,6 +307,38 @@ async fn ipns_are_resent_on_the_virtual_schedule_until_acknowledged_and_can_be_j
 }
 
 #[tokio::test]
+async fn an_unanswered_ipn_is_resent_8_times_within_two_hours_then_exhausted() {
+    let app = spawn_with(Setup {
+        config: Some("[pockyt]\npayout_settle_delay_ms = 0\n".into()),
+        ..Setup::default()
+    })
+    .await;
+    let ipn = IpnReceiver::start(1_000).await;
+    let (no, token) = setup(&app, "down@example.com", &ipn).await;
+    let reply = ok(&app, "/v3/payouts/pay", pay(&no, &token, "5.00", "INV-X")).await;
+    let txn = reply["result"]["transactionNo"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.advance(2.0 * 3600.0).await;
+    let n = app.wait_notification(&format!("businessId={txn}")).await;
+    assert_eq!(n["status"], "exhausted", "{n}");
+    let times: Vec<i64> = n["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["virtualTime"].as_i64().unwrap())
+        .collect();
+    let offsets: Vec<i64> = times.iter().map(|t| (t - times[0]) / 1000).collect();
+    assert_eq!(offsets, vec![0, 15, 45, 105, 225, 525, 1125, 2925, 6525]);
+    assert_eq!(ipn.received().len(), 9);
+    // The payout itself is unaffected by the merchant's endpoint being down.
+    let q = ok(&app, "/v3/payouts/inquiry", json!({"transactionNo": txn})).await;
+    assert_eq!(q["result"]["status"], "success");
+    app.shutdown().await;
+}
+
+#[tokio::test]
 async fn the_pockyt_payouts_scenario_returns_large_payouts() {
     let app = spawn_with(Setup {
         scenario_files: vec![repo_path("scenarios/pockyt-payouts.toml").into()],

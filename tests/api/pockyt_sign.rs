@@ -70,7 +70,22 @@ async fn requests_signed_by_the_python_implementation_are_accepted_both_ways() {
         assert_eq!(reply["ret_code"], "000100", "{reply}");
         assert_eq!(reply["customer"]["firstName"], "张 & Co=1");
     }
+    // The same request as a form body.
+    let mut fields = payee_fields("py3@example.com");
+    fields["merchantNo"] = json!(MERCHANT);
+    fields["storeNo"] = json!(STORE);
+    fields["timestamp"] = json!("2025-01-01T00:00:00Z");
+    fields["street"] = json!("1 Main St + Annex");
+    let params = fields.to_string();
+    let (code, out) = pockyt_py(
+        &[
+            "call", "--form", "--url", &url, "--token", TOKEN, "--params", &params,
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{out}");
     assert!(has_payee(&app, "py1@example.com").await);
+    assert!(has_payee(&app, "py3@example.com").await);
     assert!(has_payee(&app, "py2@example.com").await);
     app.shutdown().await;
 }

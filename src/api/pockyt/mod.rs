@@ -257,27 +257,21 @@ async fn process(
             )),
         ));
     }
-    let fields: Fields = match serde_json::from_slice::<Value>(&req.body) {
-        Ok(Value::Object(map)) => map,
-        Ok(other) => {
-            entry.request = other;
-            return Err((
-                200,
-                PockytError::value(
-                    "the body must be a JSON object (Content-Type: application/json)",
-                ),
-            ));
-        }
+    let form = req
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    let parsed = if form {
+        form_fields(&req.body)
+    } else {
+        json_fields(&req.body)
+    };
+    let fields = match parsed {
+        Ok(fields) => fields,
         Err(e) => {
             entry.request = Value::String(
                 String::from_utf8_lossy(&req.body[..req.body.len().min(2048)]).into_owned(),
             );
-            return Err((
-                200,
-                PockytError::value(format!(
-                    "the body is not JSON (Pockyt requests are application/json): {e}"
-                )),
-            ));
+            return Err((200, e));
         }
     };
     entry.request = Value::Object(fields.clone());
@@ -357,6 +351,28 @@ async fn process(
         http_status,
         wire::reply(RetCode::Success, &reply.msg, reply.payload),
     )))
+}
+
+/// A JSON object body.
+fn json_fields(body: &[u8]) -> Result<Fields, PockytError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(PockytError::value(
+            "the body must be a JSON object (Content-Type: application/json)",
+        )),
+        Err(e) => Err(PockytError::value(format!(
+            "the body is not JSON (Pockyt requests are application/json): {e}"
+        ))),
+    }
+}
+
+/// A form body (`application/x-www-form-urlencoded`): every value a string, signed decoded.
+fn form_fields(body: &[u8]) -> Result<Fields, PockytError> {
+    let text =
+        std::str::from_utf8(body).map_err(|_| PockytError::value("the form body is not UTF-8"))?;
+    Ok(crate::http::query_pairs(text.trim())
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect())
 }
 
 /// The merchant a trigger names (`merchantNo`, default the demo merchant).
