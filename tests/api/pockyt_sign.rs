@@ -268,3 +268,46 @@ async fn credentials_timestamps_and_malformed_bodies_get_precise_codes() {
     );
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn odd_shapes_on_every_path_get_documented_codes_and_never_break_the_server() {
+    let app = spawn_app().await;
+    let paths = [
+        "/v3/payee/register",
+        "/v3/payee/retrieve",
+        "/v3/payee/update",
+        "/v3/customers/account/create/bank-account",
+        "/v3/payee/account/create/venmo",
+        "/v3/payee/payout-accounts",
+        "/v3/payee/account/delete",
+        "/v3/payouts/pay",
+        "/v3/payouts/inquiry",
+        "/v3/payouts/balance",
+        "/v2/customers/account/create",
+        "/v2/customers/account/retrieve",
+    ];
+    let odd = [
+        json!({}),
+        json!({"customerNo": [1, 2], "amount": {"x": 1}}),
+        json!({"customerNo": 12345, "amount": 1e300, "currency": "USD", "invoiceId": true}),
+        json!({"customerNo": "", "accountToken": null, "accountTag": "", "email": "x".repeat(5000)}),
+        json!({"amount": "99999999999999999999", "currency": "usd", "dateOfBirth": "9999-99-99"}),
+        json!({"amount": "-1", "currency": "KRW", "accountCurrency": "XXX", "accountType": "CARD"}),
+    ];
+    let documented = [
+        "000020", "000021", "000022", "000023", "000030", "000040", "000100",
+    ];
+    for path in paths {
+        for body in &odd {
+            let (status, reply) = app.post(path, &signed(body.clone())).await;
+            assert_eq!(status, 200, "{path} {body}: {reply}");
+            let code = reply["ret_code"].as_str().unwrap_or_default();
+            assert!(documented.contains(&code), "{path} {body}: {reply}");
+            assert!(!reply["ret_msg"].as_str().unwrap_or_default().is_empty());
+        }
+    }
+    let (status, _) = app.get("/__sim/health").await;
+    assert_eq!(status, 200);
+    app.assert_invariants().await;
+    app.shutdown().await;
+}

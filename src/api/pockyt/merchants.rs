@@ -66,9 +66,16 @@ fn micros(text: &str) -> Result<i128, String> {
 pub fn fee(amount: Money, fixed: &str, percent: &str) -> Result<Money, String> {
     let exp = amount.currency.exponent();
     let scale = 10i128.pow(6 - exp.min(6)); // micros per minor unit
-    let amount_micros = i128::from(amount.minor) * scale;
-    let total_micros = micros(fixed)? + amount_micros * micros(percent)? / 100_000_000;
-    let minor = (total_micros + scale / 2) / scale;
+    let overflow = || "the fee of this amount overflows".to_owned();
+    let amount_micros = i128::from(amount.minor)
+        .checked_mul(scale)
+        .ok_or_else(overflow)?;
+    let variable = amount_micros
+        .checked_mul(micros(percent)?)
+        .ok_or_else(overflow)?
+        / 100_000_000;
+    let total_micros = micros(fixed)?.checked_add(variable).ok_or_else(overflow)?;
+    let minor = total_micros.checked_add(scale / 2).ok_or_else(overflow)? / scale;
     let minor = i64::try_from(minor).map_err(|_| "fee overflow".to_owned())?;
     Ok(Money::new(minor, amount.currency))
 }
@@ -161,5 +168,7 @@ mod tests {
         assert_eq!(fee(krw, "1.5", "1").unwrap().minor, 102); // 1.5 + 100 = 101.5 → 102
         assert!(fee(usd(1), "abc", "0").is_err());
         assert!(fee(usd(1), "1", "-1").is_err());
+        let huge = usd(1_000_000_000_000_000);
+        assert!(fee(huge, "0", "999999999999999").is_err());
     }
 }

@@ -86,7 +86,7 @@ pub fn pay(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     let fee = ctx
         .merchant
         .fee_for(amount, &channel)
-        .map_err(PockytError::internal)?;
+        .map_err(|e| PockytError::value(format!("amount {amount}: {e}")))?;
     let total = amount
         .checked_add(fee)
         .ok_or_else(|| PockytError::value("amount is too large"))?;
