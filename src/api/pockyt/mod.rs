@@ -275,6 +275,7 @@ async fn process(
         }
     };
     entry.request = Value::Object(fields.clone());
+    entry.request_no = fields::optional(&fields, "invoiceId").ok().flatten();
     let refuse = |e: PockytError| (200, e);
     let merchant_no = fields::required(&fields, "merchantNo").map_err(refuse)?;
     let merchants = app.pockyt();
