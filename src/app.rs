@@ -41,6 +41,7 @@ struct Inner {
     client: HttpClient,
     partners: Arc<Partners>,
     whalet_ops: api::whalet::Dispatch,
+    pockyt: Arc<api::pockyt::Merchants>,
     triggers: Vec<TriggerDef>,
     stop: CancellationToken,
 }
@@ -86,8 +87,20 @@ impl App {
             }),
         );
         let whalet_ops = api::whalet::Dispatch::new(&config.whalet.api_codes)?;
+        let pockyt = Arc::new(api::pockyt::Merchants::from_config(
+            &config.pockyt,
+            options.notify_url.as_deref(),
+        )?);
+        api::pockyt::ensure_tenants(&store, &pockyt, clock.now());
+        outbox.register(
+            "pockyt",
+            Arc::new(crate::notify::pockyt::PockytTransport {
+                merchants: pockyt.clone(),
+            }),
+        );
         let mut triggers = Vec::new();
         triggers.extend(api::whalet::triggers());
+        triggers.extend(api::pockyt::triggers());
         let journal = Journal::new(config.journal.capacity);
         let scenarios = Scenarios::new();
         Ok(Self {
@@ -101,6 +114,7 @@ impl App {
                 client,
                 partners,
                 whalet_ops,
+                pockyt,
                 triggers,
                 stop: CancellationToken::new(),
             }),
@@ -133,6 +147,9 @@ impl App {
     }
     pub fn whalet_ops(&self) -> &api::whalet::Dispatch {
         &self.inner.whalet_ops
+    }
+    pub fn pockyt(&self) -> &Arc<api::pockyt::Merchants> {
+        &self.inner.pockyt
     }
     pub fn hex_case(&self) -> HexCase {
         self.inner.config.whalet.hex_case

@@ -1,7 +1,162 @@
-//! The `[pockyt]` section of the configuration (placeholder until its issue lands).
+//! The `[pockyt]` section: merchants (merchantNo, storeNo, API token, starting balances, fee
+//! model, IPN format, notify URL) and the lifecycle delays. With no section the embedded demo
+//! merchant (`merchantNo = 202333`, `storeNo = 301854`, token `demo-token`, 10,000.00 USD) is
+//! used. Every delay is virtual time; a scenario rule's `delay` overrides it per request.
 
-use serde::Deserialize;
+use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Default, Deserialize)]
+use serde::{Deserialize, Serialize};
+
+/// The embedded demo merchant (DESIGN.md §2).
+pub const DEMO_MERCHANT_NO: &str = "202333";
+pub const DEMO_STORE_NO: &str = "301854";
+pub const DEMO_TOKEN: &str = "demo-token";
+
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PockytConfig {}
+pub struct PockytConfig {
+    /// Keep the embedded demo merchant besides configured ones.
+    #[serde(default = "yes")]
+    pub demo_merchant: bool,
+    #[serde(default)]
+    pub merchants: Vec<MerchantConfig>,
+    /// A registered payee is `Pending` this long, then `Activated` (10 s).
+    #[serde(default = "default_payee_review")]
+    pub payee_review_delay_ms: i64,
+    /// A new payout account is `PENDING` this long; 0 (default) = `ACTIVATED` in the reply.
+    #[serde(default)]
+    pub account_review_delay_ms: i64,
+    /// A payout is `pending` this long before its final status (30 s).
+    #[serde(default = "default_settle")]
+    pub payout_settle_delay_ms: i64,
+    /// A payout a scenario marks `returned` is returned this long after its success (60 s).
+    #[serde(default = "default_return_after")]
+    pub return_after_ms: i64,
+    /// Refund the fee too when a successful payout is returned (default: only the amount).
+    #[serde(default)]
+    pub refund_fee_on_return: bool,
+    /// Largest request body accepted, in bytes.
+    #[serde(default = "default_body_limit")]
+    pub body_limit_bytes: usize,
+    /// Default fee model (merchants may override).
+    #[serde(default)]
+    pub fee: FeeModel,
+    /// Default IPN body format (merchants may override).
+    #[serde(default)]
+    pub ipn_format: IpnFormat,
+}
+
+impl Default for PockytConfig {
+    fn default() -> Self {
+        Self {
+            demo_merchant: true,
+            merchants: Vec::new(),
+            payee_review_delay_ms: default_payee_review(),
+            account_review_delay_ms: 0,
+            payout_settle_delay_ms: default_settle(),
+            return_after_ms: default_return_after(),
+            refund_fee_on_return: false,
+            body_limit_bytes: default_body_limit(),
+            fee: FeeModel::default(),
+            ipn_format: IpnFormat::default(),
+        }
+    }
+}
+
+/// One merchant (a tenant `pockyt:<merchantNo>`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MerchantConfig {
+    pub merchant_no: String,
+    pub store_no: String,
+    /// The secret API token (`@path` reads it from a file).
+    pub token: String,
+    /// Where IPNs go when neither the payout nor its account gives an `ipnUrl`.
+    pub notify_url: Option<String>,
+    /// Starting balances: currency → decimal amount, e.g. `{ USD = "10000.00" }`.
+    #[serde(default)]
+    pub balances: BTreeMap<String, String>,
+    pub fee: Option<FeeModel>,
+    pub ipn_format: Option<IpnFormat>,
+}
+
+/// The payout fee: `fixed + amount × percent / 100`, in the payout currency, rounded half up to
+/// its minor unit. `channels` overrides both per `processingChannel`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeeModel {
+    /// Decimal text in major units, e.g. `"1.00"`.
+    #[serde(default = "default_fixed")]
+    pub fixed: String,
+    /// Decimal text, e.g. `"0.5"` for 0.5 %.
+    #[serde(default = "default_percent")]
+    pub percent: String,
+    #[serde(default)]
+    pub channels: BTreeMap<String, ChannelFee>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelFee {
+    pub fixed: String,
+    pub percent: String,
+}
+
+impl Default for FeeModel {
+    fn default() -> Self {
+        Self {
+            fixed: default_fixed(),
+            percent: default_percent(),
+            channels: BTreeMap::new(),
+        }
+    }
+}
+
+/// How IPN bodies are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IpnFormat {
+    /// `application/x-www-form-urlencoded` (Pockyt's webhook reference).
+    #[default]
+    Form,
+    /// `application/json`.
+    Json,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_payee_review() -> i64 {
+    10_000
+}
+fn default_settle() -> i64 {
+    30_000
+}
+fn default_return_after() -> i64 {
+    60_000
+}
+fn default_body_limit() -> usize {
+    256 * 1024
+}
+fn default_fixed() -> String {
+    "1.00".into()
+}
+fn default_percent() -> String {
+    "0.5".into()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    #[test]
+    fn merchants_parse() {
+        let cfg = Config::parse(
+            "[pockyt]\nipn_format = \"json\"\n[[pockyt.merchants]]\nmerchant_no = \"1\"\nstore_no = \"2\"\ntoken = \"t\"\nbalances = { USD = \"5.00\" }\n[pockyt.merchants.fee]\nfixed = \"0\"\npercent = \"1\"\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.pockyt.merchants[0].balances["USD"], "5.00");
+        assert_eq!(cfg.pockyt.ipn_format, super::IpnFormat::Json);
+        assert!(cfg.pockyt.demo_merchant);
+    }
+}

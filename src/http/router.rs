@@ -21,6 +21,10 @@ pub async fn route(app: &App, req: SimRequest) -> SimResponse {
             crate::api::whalet::handle(app, req, Some(&code)).await
         }
         (_, ["api"] | ["api", _]) => method_not_allowed("POST"),
+        ("POST", ["v3", ..] | ["v2", "customers", "account", ..]) => {
+            crate::api::pockyt::handle(app, req).await
+        }
+        (_, ["v3", ..] | ["v2", "customers", "account", ..]) => method_not_allowed("POST"),
         _ => not_found(&req),
     }
 }

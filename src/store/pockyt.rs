@@ -1,6 +1,194 @@
-//! State of the pockyt surface (placeholder until its issue lands).
+//! State of a Pockyt merchant: payees, their payout accounts and payouts, as plain data. Money
+//! lives in the tenant's [`Ledger`](super::Ledger), never here; the accounts used are
+//! `merchant:{CUR}:available` (what the merchant can pay out), `merchant:{CUR}:in_flight` (pending
+//! payouts), `fees:{CUR}` (fees charged), `external:payout` (money that left to payees) and
+//! `external:funding` (money the merchant brought in). The functions that move money are in
+//! `api/pockyt/payout.rs` and run under the tenant's lock.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::clock::Millis;
+use crate::money::Money;
+use crate::notify::NotifyBehaviour;
+
 #[derive(Debug, Default, Serialize)]
-pub struct PockytState {}
+pub struct PockytState {
+    /// The starting balances were credited (again after a reset).
+    pub seeded: bool,
+    /// By customerNo.
+    pub payees: BTreeMap<String, Payee>,
+    /// By accountToken (deleted accounts are kept, marked, for the payouts that refer to them).
+    pub accounts: BTreeMap<String, PayoutAccount>,
+    /// By transactionNo.
+    pub payouts: BTreeMap<String, Payout>,
+    /// invoiceId → transactionNo.
+    pub invoices: BTreeMap<String, String>,
+}
+
+impl PockytState {
+    /// The payee holding `email` (case-insensitive), if any.
+    pub fn payee_by_email(&self, email: &str) -> Option<&Payee> {
+        self.payees
+            .values()
+            .find(|p| p.email.eq_ignore_ascii_case(email))
+    }
+
+    /// The live accounts of a payee, oldest first.
+    pub fn accounts_of<'a>(
+        &'a self,
+        customer_no: &'a str,
+    ) -> impl Iterator<Item = &'a PayoutAccount> + 'a {
+        self.accounts
+            .values()
+            .filter(move |a| a.customer_no == customer_no && !a.deleted)
+    }
+}
+
+/// `payeeStatus`: `Pending` → `Activated` | `Declined`; `Activated` → `Deactivated`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum PayeeStatus {
+    Pending,
+    Activated,
+    Declined,
+    Deactivated,
+}
+
+impl PayeeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayeeStatus::Pending => "Pending",
+            PayeeStatus::Activated => "Activated",
+            PayeeStatus::Declined => "Declined",
+            PayeeStatus::Deactivated => "Deactivated",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.to_ascii_lowercase().as_str() {
+            "pending" | "unverified" => Some(PayeeStatus::Pending),
+            "activated" | "active" => Some(PayeeStatus::Activated),
+            "declined" => Some(PayeeStatus::Declined),
+            "deactivated" => Some(PayeeStatus::Deactivated),
+            _ => None,
+        }
+    }
+
+    /// The word used in `payee status ...` refusals (seed 003 writes `Unverified` for pending).
+    pub fn refusal_word(self) -> &'static str {
+        match self {
+            PayeeStatus::Pending => "Unverified",
+            other => other.as_str(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Payee {
+    pub customer_no: String,
+    /// Every profile field as sent (`firstName`, `email`, `dateOfBirth`, ...).
+    pub fields: BTreeMap<String, String>,
+    pub email: String,
+    pub status: PayeeStatus,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+impl Payee {
+    pub fn field(&self, name: &str) -> &str {
+        self.fields.get(name).map(String::as_str).unwrap_or("")
+    }
+}
+
+/// `accountStatus`: `PENDING` → `ACTIVATED` | `INVALID`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum AccountStatus {
+    Pending,
+    Activated,
+    Invalid,
+}
+
+impl AccountStatus {
+    /// As in the create reply (`ACTIVATED`).
+    pub fn upper(self) -> &'static str {
+        match self {
+            AccountStatus::Pending => "PENDING",
+            AccountStatus::Activated => "ACTIVATED",
+            AccountStatus::Invalid => "INVALID",
+        }
+    }
+    /// As in the list reply (`activated`).
+    pub fn lower(self) -> &'static str {
+        match self {
+            AccountStatus::Pending => "pending",
+            AccountStatus::Activated => "activated",
+            AccountStatus::Invalid => "invalid",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PayoutAccount {
+    pub account_token: String,
+    pub customer_no: String,
+    pub account_tag: String,
+    /// `BANK_ACCOUNT`, `PAYPAL`, `VENMO`, ...
+    pub account_type: String,
+    pub country: String,
+    pub currency: String,
+    /// `bankAccountId` (shown masked on the wire).
+    pub bank_account_id: String,
+    pub bank_name: String,
+    pub ipn_url: Option<String>,
+    pub status: AccountStatus,
+    pub deleted: bool,
+    pub created_at: Millis,
+}
+
+/// `status` of a payout: `pending` → `success` | `failed`; `success` → `returned`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PayoutStatus {
+    Pending,
+    Success,
+    Failed,
+    Returned,
+}
+
+impl PayoutStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayoutStatus::Pending => "pending",
+            PayoutStatus::Success => "success",
+            PayoutStatus::Failed => "failed",
+            PayoutStatus::Returned => "returned",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Payout {
+    pub transaction_no: String,
+    pub invoice_id: String,
+    pub customer_no: String,
+    pub account_token: String,
+    /// The account's type, reported as the IPN's `vendor`.
+    pub vendor: String,
+    pub amount: Money,
+    pub fee: Money,
+    pub status: PayoutStatus,
+    pub processing_channel: String,
+    pub ipn_url: Option<String>,
+    pub created_at: Millis,
+    /// When the payout reached its current final status.
+    pub payment_time: Option<Millis>,
+    pub reason: Option<String>,
+    /// The status a scenario chose (`returned` = success, then returned after `return_after_ms`).
+    pub planned: PayoutStatus,
+    pub return_after_ms: i64,
+    pub notify: NotifyBehaviour,
+}

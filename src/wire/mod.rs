@@ -3,6 +3,7 @@
 
 pub mod crypto;
 pub mod keys;
+pub mod pockyt;
 pub mod whalet;
 
 use serde::{Deserialize, Serialize};

@@ -14,3 +14,7 @@ mod envelope_errors;
 mod independent_client;
 mod journal;
 mod vectors;
+mod pockyt_payees;
+mod pockyt_payouts;
+mod pockyt_sign;
+mod pockyt_support;

@@ -1,0 +1,359 @@
+//! Payout accounts: create (`/v3/customers/account/create/{bank-account,paypal,venmo}`, the same
+//! under `/v3/payee/account/create/...`, and the legacy `/v2/customers/account/create` with
+//! `accountType` in the body), list (`/v3/payee/payout-accounts`, all or one by `accountToken` /
+//! `accountTag`), delete (`/v3/payee/account/delete`), the legacy retrieve
+//! (`/v2/customers/account/retrieve`), the review a scenario may put in between, and the
+//! `pockyt.account.*` triggers. Account numbers leave the simulator masked (`****5655`).
+
+use serde_json::{json, Map, Value};
+
+use super::fields::{self, mask, Fields};
+use super::{trigger_merchant, Ctx, Reply};
+use crate::app::App;
+use crate::clock::format::utc_z;
+use crate::control::triggers::{param, TriggerDef, TriggerFuture};
+use crate::scenario::Outcome;
+use crate::store::pockyt::{AccountStatus, Payee, PayeeStatus, PayoutAccount};
+use crate::store::{TenantId, TenantState};
+use crate::wire::pockyt::PockytError;
+
+/// Types the v3 paths accept, by path suffix.
+const V3_TYPES: &[(&str, &str)] = &[
+    ("bank-account", "BANK_ACCOUNT"),
+    ("paypal", "PAYPAL"),
+    ("venmo", "VENMO"),
+];
+/// Types the legacy v2 path accepts.
+const V2_TYPES: &[&str] = &[
+    "BANK_ACCOUNT",
+    "PAYPAL",
+    "VENMO",
+    "CARD",
+    "PAPER_CHECK",
+    "PREPAID_CARD",
+    "ALIPAY",
+    "WIRE_ACCOUNT",
+];
+const PURPOSES: &[&str] = &["CHECKING", "SAVINGS"];
+
+/// The payee a request names, which must exist.
+fn payee<'a>(t: &'a TenantState, customer_no: &str) -> Result<&'a Payee, PockytError> {
+    t.pockyt
+        .payees
+        .get(customer_no)
+        .ok_or_else(|| PockytError::no_info(format!("no payee with customerNo {customer_no}")))
+}
+
+/// The refusal for a payee that cannot hold or use accounts (seed 003: `payee status Unverified`).
+pub fn require_active(p: &Payee) -> Result<(), PockytError> {
+    match p.status {
+        PayeeStatus::Activated => Ok(()),
+        other => Err(PockytError::rejected(format!(
+            "payee status {}",
+            other.refusal_word()
+        ))),
+    }
+}
+
+/// `result` of the create reply.
+fn created(a: &PayoutAccount, p: &Payee, now: i64) -> Value {
+    json!({
+        "accountTag": a.account_tag,
+        "accountStatus": a.status.upper(),
+        "country": a.country,
+        "lastName": p.field("lastName"),
+        "firstName": p.field("firstName"),
+        "accountType": a.account_type,
+        "currency": a.currency,
+        "accountToken": a.account_token,
+        "customerNo": a.customer_no,
+        "email": p.email,
+        "timestamp": utc_z(now),
+        "status": "success",
+    })
+}
+
+/// An item of the list reply; with `owner`, also the payee's names (single-account reply).
+fn listed(a: &PayoutAccount, owner: Option<&Payee>) -> Value {
+    let mut out = Map::new();
+    out.insert("accountTag".into(), json!(a.account_tag));
+    out.insert("country".into(), json!(a.country));
+    out.insert("createdAt".into(), json!(utc_z(a.created_at)));
+    if let Some(p) = owner {
+        out.insert("firstName".into(), json!(p.field("firstName")));
+        out.insert("lastName".into(), json!(p.field("lastName")));
+    }
+    out.insert("accountType".into(), json!(a.account_type));
+    out.insert("currency".into(), json!(a.currency));
+    out.insert("accountToken".into(), json!(a.account_token));
+    if let Some(p) = owner {
+        out.insert("customerNo".into(), json!(a.customer_no));
+        out.insert("email".into(), json!(p.email));
+    }
+    out.insert("cardNumber".into(), json!(mask(&a.bank_account_id)));
+    out.insert("status".into(), json!(a.status.lower()));
+    Value::Object(out)
+}
+
+pub fn create(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
+    let account_type = match ctx.path.rsplit_once("/create/") {
+        Some((_, suffix)) => {
+            let expected = V3_TYPES
+                .iter()
+                .find(|(s, _)| *s == suffix)
+                .map(|(_, t)| *t)
+                .ok_or_else(|| PockytError::internal("unknown account path"))?;
+            let given = fields::required(f, "accountType")?;
+            if given != expected {
+                return Err(PockytError::mismatch(format!(
+                    "accountType {given} does not match the path {} (which takes {expected})",
+                    ctx.path
+                )));
+            }
+            given
+        }
+        None => fields::one_of(f, "accountType", V2_TYPES, true)?.unwrap_or_default(),
+    };
+    let customer_no = fields::required(f, "customerNo")?;
+    let country = fields::country(f, "accountCountry", true)?.unwrap_or_default();
+    let currency = fields::currency(f, "accountCurrency")?;
+    let tag = fields::required(f, "accountTag")?;
+    let number = fields::required(f, "bankAccountId")?;
+    let bank_name = if account_type == "BANK_ACCOUNT" {
+        fields::required(f, "bankName")?
+    } else {
+        fields::optional(f, "bankName")?.unwrap_or_default()
+    };
+    let ipn_url = fields::required(f, "ipnUrl")?;
+    if !ipn_url.starts_with("http://") && !ipn_url.starts_with("https://") {
+        return Err(PockytError::value(format!(
+            "ipnUrl must be an http(s) URL, got {ipn_url:?}"
+        )));
+    }
+    fields::required(f, "clientIp")?;
+    fields::one_of(f, "bankAccountPurpose", PURPOSES, false)?;
+    let cfg = &ctx.app.config().pockyt;
+    let delay = ctx.decision.delay_or(cfg.account_review_delay_ms);
+    let decided = ctx.decision.result.as_ref();
+    let target = match decided.and_then(|r| r.status.as_deref()) {
+        Some(s) if s.eq_ignore_ascii_case("pending") => AccountStatus::Pending,
+        Some(s) if s.eq_ignore_ascii_case("invalid") => AccountStatus::Invalid,
+        _ if decided.is_some_and(|r| r.outcome == Outcome::Failure) => AccountStatus::Invalid,
+        _ => AccountStatus::Activated,
+    };
+    let now = ctx.now();
+    let result = ctx.with_state(|t| {
+        let owner = payee(t, &customer_no)?;
+        if matches!(
+            owner.status,
+            PayeeStatus::Declined | PayeeStatus::Deactivated
+        ) {
+            require_active(owner)?;
+        }
+        if let Some(other) = t
+            .pockyt
+            .accounts_of(&customer_no)
+            .find(|a| a.account_tag == tag)
+        {
+            return Err(PockytError::value(format!(
+                "accountTag {tag} is already used by accountToken {} of this payee",
+                other.account_token
+            )));
+        }
+        let token = format!("201030{:016}", t.next_seq());
+        let account = PayoutAccount {
+            account_token: token.clone(),
+            customer_no: customer_no.clone(),
+            account_tag: tag,
+            account_type,
+            country,
+            currency: currency.code().to_owned(),
+            bank_account_id: number,
+            bank_name,
+            ipn_url: Some(ipn_url),
+            status: if delay <= 0 {
+                target
+            } else {
+                AccountStatus::Pending
+            },
+            deleted: false,
+            created_at: now,
+        };
+        let reply = created(&account, payee(t, &customer_no)?, now);
+        t.pockyt.accounts.insert(token.clone(), account);
+        Ok((token, reply))
+    })?;
+    let (token, reply) = result;
+    if delay > 0 && target != AccountStatus::Pending {
+        let app = ctx.app.clone();
+        let tenant = ctx.tenant.clone();
+        ctx.app.clock().schedule_in(
+            delay,
+            format!("pockyt:account:{token}:review"),
+            Box::new(move || {
+                Box::pin(async move {
+                    let _ = set_status(&app, &tenant, &token, target);
+                })
+            }),
+        );
+    }
+    Ok(Reply::new("success").with("result", reply))
+}
+
+/// The live account a request names by `accountToken` or `accountTag`, of payee `customer_no`.
+fn find<'a>(
+    t: &'a TenantState,
+    customer_no: &'a str,
+    token: Option<&str>,
+    tag: Option<&str>,
+) -> Result<&'a PayoutAccount, PockytError> {
+    let found = match (token, tag) {
+        (Some(token), _) => t.pockyt.accounts.get(token).filter(|a| !a.deleted),
+        (None, Some(tag)) => t
+            .pockyt
+            .accounts_of(customer_no)
+            .find(|a| a.account_tag == tag),
+        (None, None) => return Err(PockytError::null("accountToken is required")),
+    };
+    let what = token.map_or_else(
+        || format!("accountTag {}", tag.unwrap_or_default()),
+        |t| format!("accountToken {t}"),
+    );
+    let account =
+        found.ok_or_else(|| PockytError::no_info(format!("no payout account with {what}")))?;
+    if account.customer_no != customer_no {
+        return Err(PockytError::mismatch(format!(
+            "{what} belongs to another payee, not customerNo {customer_no}"
+        )));
+    }
+    if let (Some(_), Some(tag)) = (token, tag) {
+        if account.account_tag != tag {
+            return Err(PockytError::mismatch(format!(
+                "{what} has accountTag {}, not {tag}",
+                account.account_tag
+            )));
+        }
+    }
+    Ok(account)
+}
+
+pub fn list(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
+    let customer_no = fields::required(f, "customerNo")?;
+    let token = fields::optional(f, "accountToken")?;
+    let tag = fields::optional(f, "accountTag")?;
+    ctx.with_state(|t| {
+        let owner = payee(t, &customer_no)?;
+        require_active(owner)?;
+        if token.is_some() || tag.is_some() {
+            let a = find(t, &customer_no, token.as_deref(), tag.as_deref())?;
+            return Ok(Reply::new("success").with("result", listed(a, Some(owner))));
+        }
+        let accounts: Vec<Value> = t
+            .pockyt
+            .accounts_of(&customer_no)
+            .map(|a| listed(a, None))
+            .collect();
+        Ok(Reply::new("success")
+            .with("accounts", Value::Array(accounts))
+            .with(
+                "user",
+                json!({
+                    "firstName": owner.field("firstName"),
+                    "lastName": owner.field("lastName"),
+                    "customerNo": owner.customer_no,
+                    "email": owner.email,
+                }),
+            ))
+    })
+}
+
+pub fn delete(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
+    let customer_no = fields::required(f, "customerNo")?;
+    let token = fields::required(f, "accountToken")?;
+    ctx.with_state(|t| {
+        payee(t, &customer_no)?;
+        find(t, &customer_no, Some(&token), None)?;
+        if let Some(a) = t.pockyt.accounts.get_mut(&token) {
+            a.deleted = true;
+        }
+        Ok(Reply::new("deleted"))
+    })
+}
+
+/// Legacy v2: one account by `accountToken` (or `customerNo` + `accountTag`).
+pub fn retrieve_v2(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
+    let token = fields::optional(f, "accountToken")?;
+    let tag = fields::optional(f, "accountTag")?;
+    let customer_no = fields::optional(f, "customerNo")?;
+    ctx.with_state(|t| {
+        let customer_no = match (&customer_no, &token) {
+            (Some(c), _) => c.clone(),
+            (None, Some(token)) => t
+                .pockyt
+                .accounts
+                .get(token)
+                .filter(|a| !a.deleted)
+                .map(|a| a.customer_no.clone())
+                .ok_or_else(|| {
+                    PockytError::no_info(format!("no payout account with accountToken {token}"))
+                })?,
+            (None, None) => return Err(PockytError::null("accountToken is required")),
+        };
+        let owner = payee(t, &customer_no)?;
+        let a = find(t, &customer_no, token.as_deref(), tag.as_deref())?;
+        let mut view = listed(a, Some(owner));
+        if let Value::Object(m) = &mut view {
+            m.insert("accountStatus".into(), json!(a.status.upper()));
+        }
+        Ok(Reply::new("query success").with("result", view))
+    })
+}
+
+/// Moves an account to `to` (from `PENDING`, or `ACTIVATED` ↔ `INVALID` by trigger).
+pub fn set_status(
+    app: &App,
+    tenant: &TenantId,
+    token: &str,
+    to: AccountStatus,
+) -> Result<Value, String> {
+    app.store()
+        .with_tenant(tenant, |t| {
+            let a = t
+                .pockyt
+                .accounts
+                .get_mut(token)
+                .filter(|a| !a.deleted)
+                .ok_or_else(|| format!("no payout account with accountToken {token}"))?;
+            a.status = to;
+            Ok(listed(a, None))
+        })
+        .unwrap_or_else(|| Err(format!("no tenant {tenant}")))
+}
+
+fn run(app: App, params: Map<String, Value>, to: AccountStatus) -> TriggerFuture {
+    Box::pin(async move {
+        let (_, tenant) = trigger_merchant(&app, &params)?;
+        let token = param(&params, "accountToken")?;
+        set_status(&app, &tenant, token, to)
+    })
+}
+
+const PARAMS: &[(&str, &str)] = &[
+    ("accountToken", "the payout account"),
+    ("merchantNo?", "default 202333"),
+];
+
+pub const TRIGGERS: &[TriggerDef] = &[
+    TriggerDef {
+        name: "pockyt.account.activated",
+        description: "account review passed: the payout account becomes ACTIVATED",
+        params: PARAMS,
+        run: |app, p| run(app, p, AccountStatus::Activated),
+    },
+    TriggerDef {
+        name: "pockyt.account.invalid",
+        description: "the payout account's details are bad: it becomes INVALID (payouts refused)",
+        params: PARAMS,
+        run: |app, p| run(app, p, AccountStatus::Invalid),
+    },
+];

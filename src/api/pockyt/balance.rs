@@ -1,0 +1,80 @@
+//! The merchant's payout balance: `/v3/payouts/balance` (one currency, or all) and the
+//! `pockyt.balance.funded` trigger that brings money in (`external:funding` → available).
+
+use serde_json::{json, Map, Value};
+
+use super::fields::{self, Fields};
+use super::{available, in_flight, trigger_merchant, Ctx, Reply};
+use crate::app::App;
+use crate::control::triggers::{param, TriggerDef, TriggerFuture};
+use crate::money::{Currency, Money};
+use crate::store::TenantState;
+use crate::wire::pockyt::PockytError;
+
+fn view(t: &TenantState, c: Currency) -> Value {
+    json!({
+        "currency": c.code(),
+        "balance": t.ledger.balance(&available(c), c).to_decimal_string(),
+        "pendingAmount": t.ledger.balance(&in_flight(c), c).to_decimal_string(),
+    })
+}
+
+pub fn balance(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
+    let currency = match fields::optional(f, "currency")? {
+        Some(code) => {
+            Some(Currency::parse(&code).map_err(|e| PockytError::value(format!("currency: {e}")))?)
+        }
+        None => None,
+    };
+    ctx.with_state(|t| {
+        if let Some(c) = currency {
+            return Ok(Reply::new("query success").with("result", view(t, c)));
+        }
+        let mut currencies: Vec<Currency> = t
+            .ledger
+            .balances_with_prefix("merchant:")
+            .map(|(_, m)| m.currency)
+            .collect();
+        currencies.sort();
+        currencies.dedup();
+        let list: Vec<Value> = currencies.into_iter().map(|c| view(t, c)).collect();
+        Ok(Reply::new("query success").with("balances", Value::Array(list)))
+    })
+}
+
+fn funded(app: App, params: Map<String, Value>) -> TriggerFuture {
+    Box::pin(async move {
+        let (_, tenant) = trigger_merchant(&app, &params)?;
+        let currency = Currency::parse(param(&params, "currency")?).map_err(|e| e.0)?;
+        let amount = Money::parse(param(&params, "amount")?, currency).map_err(|e| e.0)?;
+        if !amount.is_positive() {
+            return Err("amount must be greater than zero".into());
+        }
+        let now = app.clock().now();
+        app.store()
+            .with_tenant(&tenant, |t| {
+                t.ledger
+                    .transfer(
+                        now,
+                        "pockyt funding",
+                        "external:funding",
+                        &available(currency),
+                        amount,
+                    )
+                    .map_err(|e| e.to_string())?;
+                Ok(view(t, currency))
+            })
+            .unwrap_or_else(|| Err(format!("no tenant {tenant}")))
+    })
+}
+
+pub const TRIGGERS: &[TriggerDef] = &[TriggerDef {
+    name: "pockyt.balance.funded",
+    description: "the merchant tops up its payout balance",
+    params: &[
+        ("currency", "e.g. USD"),
+        ("amount", "decimal text, e.g. 5000.00"),
+        ("merchantNo?", "default 202333"),
+    ],
+    run: funded,
+}];

@@ -1,0 +1,174 @@
+//! Pockyt merchants: who may call (merchantNo, storeNo, API token), their starting balances,
+//! fee model, IPN format and notify URL. Built once from the embedded demo merchant and
+//! `[[pockyt.merchants]]`; `--notify-url` sets the demo merchant's notify URL.
+
+use std::collections::BTreeMap;
+
+use parking_lot::RwLock;
+
+use crate::config::key_text;
+use crate::config::pockyt::{
+    FeeModel, IpnFormat, PockytConfig, DEMO_MERCHANT_NO, DEMO_STORE_NO, DEMO_TOKEN,
+};
+use crate::money::{Currency, Money};
+
+pub struct Merchant {
+    pub merchant_no: String,
+    pub store_no: String,
+    pub token: String,
+    notify_url: RwLock<Option<String>>,
+    pub balances: Vec<Money>,
+    pub fee: FeeModel,
+    pub ipn_format: IpnFormat,
+}
+
+impl Merchant {
+    pub fn notify_url(&self) -> Option<String> {
+        self.notify_url.read().clone()
+    }
+
+    pub fn set_notify_url(&self, url: Option<String>) {
+        *self.notify_url.write() = url;
+    }
+
+    /// The fee of a payout of `amount` on `channel` (rounded half up to the minor unit).
+    pub fn fee_for(&self, amount: Money, channel: &str) -> Result<Money, String> {
+        let (fixed, percent) = match self.fee.channels.get(channel) {
+            Some(c) => (c.fixed.as_str(), c.percent.as_str()),
+            None => (self.fee.fixed.as_str(), self.fee.percent.as_str()),
+        };
+        fee(amount, fixed, percent)
+    }
+}
+
+/// Millionths of a decimal text (`"1.5"` → 1_500_000).
+fn micros(text: &str) -> Result<i128, String> {
+    let t = text.trim();
+    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    let digits_ok = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if int.is_empty() || !digits_ok(int) || !digits_ok(frac) || frac.len() > 6 || int.len() > 15 {
+        return Err(format!(
+            "fee value {text:?} is not a decimal with at most 6 places"
+        ));
+    }
+    let int: i128 = int.parse().map_err(|_| format!("fee value {text:?}"))?;
+    let frac_val: i128 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<6}")
+            .parse()
+            .map_err(|_| format!("fee value {text:?}"))?
+    };
+    Ok(int * 1_000_000 + frac_val)
+}
+
+/// `fixed + amount × percent / 100`, in minor units of `amount`'s currency, half up.
+pub fn fee(amount: Money, fixed: &str, percent: &str) -> Result<Money, String> {
+    let exp = amount.currency.exponent();
+    let scale = 10i128.pow(6 - exp.min(6)); // micros per minor unit
+    let overflow = || "the fee of this amount overflows".to_owned();
+    let amount_micros = i128::from(amount.minor)
+        .checked_mul(scale)
+        .ok_or_else(overflow)?;
+    let variable = amount_micros
+        .checked_mul(micros(percent)?)
+        .ok_or_else(overflow)?
+        / 100_000_000;
+    let total_micros = micros(fixed)?.checked_add(variable).ok_or_else(overflow)?;
+    let minor = total_micros.checked_add(scale / 2).ok_or_else(overflow)? / scale;
+    let minor = i64::try_from(minor).map_err(|_| "fee overflow".to_owned())?;
+    Ok(Money::new(minor, amount.currency))
+}
+
+/// All merchants, by merchantNo.
+pub struct Merchants {
+    by_no: BTreeMap<String, Merchant>,
+}
+
+impl Merchants {
+    pub fn from_config(cfg: &PockytConfig, notify_url: Option<&str>) -> anyhow::Result<Self> {
+        let mut by_no = BTreeMap::new();
+        if cfg.demo_merchant {
+            by_no.insert(
+                DEMO_MERCHANT_NO.to_owned(),
+                Merchant {
+                    merchant_no: DEMO_MERCHANT_NO.into(),
+                    store_no: DEMO_STORE_NO.into(),
+                    token: DEMO_TOKEN.into(),
+                    notify_url: RwLock::new(notify_url.map(str::to_owned)),
+                    balances: vec![Money::new(1_000_000, Currency::parse("USD")?)],
+                    fee: cfg.fee.clone(),
+                    ipn_format: cfg.ipn_format,
+                },
+            );
+        }
+        for m in &cfg.merchants {
+            let mut balances = Vec::new();
+            for (code, amount) in &m.balances {
+                let currency = Currency::parse(code)
+                    .map_err(|e| anyhow::anyhow!("pockyt merchant {}: {e}", m.merchant_no))?;
+                balances.push(
+                    Money::parse(amount, currency)
+                        .map_err(|e| anyhow::anyhow!("pockyt merchant {}: {e}", m.merchant_no))?,
+                );
+            }
+            let fee = m.fee.clone().unwrap_or_else(|| cfg.fee.clone());
+            let probe = Money::new(100, Currency::parse("USD")?);
+            let merchant = Merchant {
+                merchant_no: m.merchant_no.clone(),
+                store_no: m.store_no.clone(),
+                token: key_text(&m.token)?.trim().to_owned(),
+                notify_url: RwLock::new(m.notify_url.clone()),
+                balances,
+                fee,
+                ipn_format: m.ipn_format.unwrap_or(cfg.ipn_format),
+            };
+            for channel in
+                std::iter::once("").chain(merchant.fee.channels.keys().map(|k| k.as_str()))
+            {
+                merchant
+                    .fee_for(probe, channel)
+                    .map_err(|e| anyhow::anyhow!("pockyt merchant {}: {e}", m.merchant_no))?;
+            }
+            by_no.insert(m.merchant_no.clone(), merchant);
+        }
+        if let Some(demo) = by_no.get(DEMO_MERCHANT_NO) {
+            let probe = Money::new(100, Currency::parse("USD")?);
+            demo.fee_for(probe, "")
+                .map_err(|e| anyhow::anyhow!("pockyt.fee: {e}"))?;
+        }
+        Ok(Self { by_no })
+    }
+
+    pub fn get(&self, merchant_no: &str) -> Option<&Merchant> {
+        self.by_no.get(merchant_no)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Merchant> {
+        self.by_no.values()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usd(minor: i64) -> Money {
+        Money::new(minor, Currency::parse("USD").unwrap())
+    }
+
+    #[test]
+    fn fee_is_fixed_plus_percent_rounded_half_up() {
+        assert_eq!(fee(usd(20_000), "1.00", "0.5").unwrap(), usd(200));
+        assert_eq!(fee(usd(101), "0", "0.5").unwrap(), usd(1)); // 0.00505 → 0.01
+        assert_eq!(fee(usd(100), "0", "0.5").unwrap(), usd(1)); // 0.005 → 0.01
+        assert_eq!(fee(usd(99), "0", "0.5").unwrap(), usd(0)); // 0.00495 → 0.00
+        assert_eq!(fee(usd(20_000), "14", "0").unwrap(), usd(1_400));
+        let krw = Money::new(10_000, Currency::parse("KRW").unwrap());
+        assert_eq!(fee(krw, "1.5", "1").unwrap().minor, 102); // 1.5 + 100 = 101.5 → 102
+        assert!(fee(usd(1), "abc", "0").is_err());
+        assert!(fee(usd(1), "1", "-1").is_err());
+        let huge = usd(1_000_000_000_000_000);
+        assert!(fee(huge, "0", "999999999999999").is_err());
+    }
+}

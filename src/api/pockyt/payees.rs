@@ -1,0 +1,355 @@
+//! Payees: `/v3/payee/register`, `/v3/payee/retrieve`, `/v3/payee/update`, and the review that
+//! moves a new payee from `Pending` to `Activated` (or what a scenario decides), plus the
+//! `pockyt.payee.*` triggers. Payees are keyed by the minted `customerNo`; `email` is unique.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
+
+use super::fields::{self, Fields};
+use super::{trigger_merchant, Ctx, Reply};
+use crate::app::App;
+use crate::clock::format::utc_z;
+use crate::control::triggers::{param, TriggerDef, TriggerFuture};
+use crate::scenario::Outcome;
+use crate::store::pockyt::{Payee, PayeeStatus};
+use crate::store::TenantId;
+use crate::wire::pockyt::PockytError;
+
+const PROFILE_TYPES: &[&str] = &["INDIVIDUAL", "BUSINESS"];
+const ID_TYPES: &[&str] = &[
+    "ID_CARD",
+    "SSN",
+    "PASSPORT",
+    "DRIVER_LICENSE",
+    "BUSINESS_REGISTRATION_CERT",
+];
+/// Profile fields stored as sent (validated first).
+const PROFILE: &[&str] = &[
+    "customerCode",
+    "profileType",
+    "firstName",
+    "lastName",
+    "company",
+    "email",
+    "phone",
+    "dateOfBirth",
+    "governmentIdType",
+    "governmentId",
+    "countryCode",
+    "country",
+    "state",
+    "city",
+    "street",
+    "street2",
+    "zip",
+    "lang",
+    "payorNo",
+];
+
+/// Checks the profile fields; `full` = a registration (mandatory fields must be there).
+fn validate(f: &Fields, full: bool, now: i64) -> Result<(), PockytError> {
+    for name in PROFILE {
+        fields::optional(f, name)?;
+    }
+    let profile = fields::one_of(f, "profileType", PROFILE_TYPES, full)?;
+    if full {
+        for name in ["firstName", "lastName", "state", "city", "street", "zip"] {
+            fields::required(f, name)?;
+        }
+        if profile.as_deref() == Some("BUSINESS") {
+            fields::required(f, "company")?;
+        }
+    }
+    fields::email(f, "email", full)?;
+    fields::country(f, "countryCode", full)?;
+    if let Some((y, m, d)) = fields::date(f, "dateOfBirth", full)? {
+        let today = time::OffsetDateTime::from_unix_timestamp(now / 1000)
+            .map(|t| t.date())
+            .unwrap_or(time::Date::MIN);
+        let (ty, tm, td) = (today.year(), u8::from(today.month()), today.day());
+        let age = ty - y - i32::from((tm, td) < (m, d));
+        if age < 18 {
+            return Err(PockytError::value(format!(
+                "the payee must be at least 18 years old; dateOfBirth {y:04}-{m:02}-{d:02} gives {age}"
+            )));
+        }
+    }
+    let id_type = fields::one_of(f, "governmentIdType", ID_TYPES, false)?;
+    let id = fields::optional(f, "governmentId")?;
+    match (id_type, id) {
+        (Some(t), None) => Err(PockytError::null(format!(
+            "governmentId is required when governmentIdType is {t}"
+        ))),
+        (None, Some(_)) if full => Err(PockytError::null(
+            "governmentIdType is required when governmentId is given",
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn profile_of(f: &Fields) -> Result<BTreeMap<String, String>, PockytError> {
+    let mut out = BTreeMap::new();
+    for name in PROFILE {
+        if let Some(v) = fields::optional(f, name)? {
+            out.insert((*name).to_owned(), v);
+        }
+    }
+    Ok(out)
+}
+
+/// `customer` of the register reply.
+fn brief(p: &Payee) -> Value {
+    json!({
+        "customerNo": p.customer_no,
+        "customerCode": p.field("customerCode"),
+        "firstName": p.field("firstName"),
+        "lastName": p.field("lastName"),
+        "email": p.email,
+        "createdTime": utc_z(p.created_at),
+    })
+}
+
+/// `customer` of the retrieve and update replies.
+pub fn full(p: &Payee) -> Value {
+    let mut out = Map::new();
+    out.insert("customerNo".into(), json!(p.customer_no));
+    for name in [
+        "customerCode",
+        "firstName",
+        "lastName",
+        "email",
+        "phone",
+        "profileType",
+        "dateOfBirth",
+        "countryCode",
+        "country",
+        "state",
+        "city",
+        "street",
+        "street2",
+        "zip",
+    ] {
+        out.insert(name.into(), json!(p.field(name)));
+    }
+    let lang = match p.field("lang") {
+        "" => "en",
+        l => l,
+    };
+    out.insert("lang".into(), json!(lang));
+    out.insert("payeeStatus".into(), json!(p.status.as_str()));
+    out.insert("createdTime".into(), json!(utc_z(p.created_at)));
+    out.insert("updatedTime".into(), json!(utc_z(p.updated_at)));
+    Value::Object(out)
+}
+
+pub fn register(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
+    let now = ctx.now();
+    validate(f, true, now)?;
+    let profile = profile_of(f)?;
+    let email = fields::required(f, "email")?;
+    // What the review decides: a scenario status wins; a failure outcome declines.
+    let cfg = &ctx.app.config().pockyt;
+    let decided = ctx.decision.result.as_ref();
+    let target = match decided.and_then(|r| r.status.as_deref()) {
+        Some(s) => PayeeStatus::parse(s).ok_or_else(|| {
+            PockytError::internal(format!("scenario payee status {s:?} is not a payee status"))
+        })?,
+        None if decided.is_some_and(|r| r.outcome == Outcome::Failure) => PayeeStatus::Declined,
+        None => PayeeStatus::Activated,
+    };
+    let delay = ctx.decision.delay_or(cfg.payee_review_delay_ms);
+    let payee = ctx.with_state(|t| {
+        if let Some(other) = t.pockyt.payee_by_email(&email) {
+            return Err(PockytError::value(format!(
+                "email {email} is already registered (customerNo {})",
+                other.customer_no
+            )));
+        }
+        let customer_no = format!("200030{:016}", t.next_seq());
+        let status = if delay <= 0 {
+            target
+        } else {
+            PayeeStatus::Pending
+        };
+        let payee = Payee {
+            customer_no: customer_no.clone(),
+            fields: profile,
+            email,
+            status,
+            created_at: now,
+            updated_at: now,
+        };
+        t.pockyt.payees.insert(customer_no, payee.clone());
+        Ok(payee)
+    })?;
+    if delay > 0 && target != PayeeStatus::Pending {
+        let app = ctx.app.clone();
+        let tenant = ctx.tenant.clone();
+        let customer_no = payee.customer_no.clone();
+        ctx.app.clock().schedule_in(
+            delay,
+            format!("pockyt:payee:{customer_no}:review"),
+            Box::new(move || {
+                Box::pin(async move {
+                    let _ = set_status(&app, &tenant, &customer_no, target, true);
+                })
+            }),
+        );
+    }
+    Ok(Reply::new("success").with("customer", brief(&payee)))
+}
+
+/// Finds the payee a request names by `customerNo` (or, as older revisions did, by
+/// `customerCode` or `email`).
+fn find<'a>(t: &'a crate::store::TenantState, f: &Fields) -> Result<&'a Payee, PockytError> {
+    if let Some(no) = fields::optional(f, "customerNo")? {
+        return t
+            .pockyt
+            .payees
+            .get(&no)
+            .ok_or_else(|| PockytError::no_info(format!("no payee with customerNo {no}")));
+    }
+    if let Some(code) = fields::optional(f, "customerCode")? {
+        return t
+            .pockyt
+            .payees
+            .values()
+            .find(|p| p.field("customerCode") == code)
+            .ok_or_else(|| PockytError::no_info(format!("no payee with customerCode {code}")));
+    }
+    if let Some(email) = fields::optional(f, "email")? {
+        return t
+            .pockyt
+            .payee_by_email(&email)
+            .ok_or_else(|| PockytError::no_info(format!("no payee with email {email}")));
+    }
+    Err(PockytError::null("customerNo is required"))
+}
+
+pub fn retrieve(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
+    let payee = ctx.with_state(|t| find(t, f).map(full))?;
+    Ok(Reply::new("query success").with("customer", payee))
+}
+
+pub fn update(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
+    let customer_no = fields::required(f, "customerNo")?;
+    let now = ctx.now();
+    validate(f, false, now)?;
+    let changes = profile_of(f)?;
+    let payee = ctx.with_state(|t| {
+        if !t.pockyt.payees.contains_key(&customer_no) {
+            return Err(PockytError::no_info(format!(
+                "no payee with customerNo {customer_no}"
+            )));
+        }
+        if let Some(email) = changes.get("email") {
+            if let Some(other) = t.pockyt.payee_by_email(email) {
+                if other.customer_no != customer_no {
+                    return Err(PockytError::value(format!(
+                        "email {email} is already registered (customerNo {})",
+                        other.customer_no
+                    )));
+                }
+            }
+        }
+        let payee = t
+            .pockyt
+            .payees
+            .get_mut(&customer_no)
+            .ok_or_else(|| PockytError::internal("payee vanished"))?;
+        if let Some(email) = changes.get("email") {
+            payee.email = email.clone();
+        }
+        let profile = changes
+            .get("profileType")
+            .map(String::as_str)
+            .unwrap_or(payee.field("profileType"));
+        if profile == "BUSINESS"
+            && payee.field("company").is_empty()
+            && !changes.contains_key("company")
+        {
+            return Err(PockytError::null(
+                "company is required for a BUSINESS payee",
+            ));
+        }
+        payee.fields.extend(changes);
+        payee.updated_at = now;
+        Ok(full(payee))
+    })?;
+    Ok(Reply::new("success").with("customer", payee))
+}
+
+/// Moves a payee to `to`; with `only_pending`, only a payee still under review.
+pub fn set_status(
+    app: &App,
+    tenant: &TenantId,
+    customer_no: &str,
+    to: PayeeStatus,
+    only_pending: bool,
+) -> Result<Value, String> {
+    let now = app.clock().now();
+    app.store()
+        .with_tenant(tenant, |t| {
+            let p = t
+                .pockyt
+                .payees
+                .get_mut(customer_no)
+                .ok_or_else(|| format!("no payee with customerNo {customer_no}"))?;
+            if only_pending && p.status != PayeeStatus::Pending {
+                return Ok(full(p));
+            }
+            let allowed = matches!(
+                (p.status, to),
+                (PayeeStatus::Pending, _)
+                    | (PayeeStatus::Activated, PayeeStatus::Deactivated)
+                    | (PayeeStatus::Deactivated, PayeeStatus::Activated)
+                    | (PayeeStatus::Declined, PayeeStatus::Activated)
+            );
+            if !allowed && p.status != to {
+                return Err(format!(
+                    "payee {customer_no} is {}; it cannot become {}",
+                    p.status.as_str(),
+                    to.as_str()
+                ));
+            }
+            p.status = to;
+            p.updated_at = now;
+            Ok(full(p))
+        })
+        .unwrap_or_else(|| Err(format!("no tenant {tenant}")))
+}
+
+fn run(app: App, params: Map<String, Value>, to: PayeeStatus) -> TriggerFuture {
+    Box::pin(async move {
+        let (_, tenant) = trigger_merchant(&app, &params)?;
+        let customer_no = param(&params, "customerNo")?;
+        set_status(&app, &tenant, customer_no, to, false)
+    })
+}
+
+const PARAMS: &[(&str, &str)] = &[
+    ("customerNo", "the payee"),
+    ("merchantNo?", "default 202333"),
+];
+
+pub const TRIGGERS: &[TriggerDef] = &[
+    TriggerDef {
+        name: "pockyt.payee.activated",
+        description: "compliance review passed: the payee becomes Activated",
+        params: PARAMS,
+        run: |app, p| run(app, p, PayeeStatus::Activated),
+    },
+    TriggerDef {
+        name: "pockyt.payee.declined",
+        description: "compliance review failed: a Pending payee becomes Declined",
+        params: PARAMS,
+        run: |app, p| run(app, p, PayeeStatus::Declined),
+    },
+    TriggerDef {
+        name: "pockyt.payee.deactivated",
+        description: "an Activated payee becomes Deactivated (payouts to it are refused)",
+        params: PARAMS,
+        run: |app, p| run(app, p, PayeeStatus::Deactivated),
+    },
+];

@@ -1,0 +1,240 @@
+//! Payouts: `/v3/payouts/pay` (debit amount + fee, answer `pending`, schedule the final status a
+//! scenario decides) and `/v3/payouts/inquiry` (by `invoiceId` or `transactionNo`). A repeated
+//! `invoiceId` with the same payee, account and amount answers with the existing payout; with
+//! other values it is refused. The later steps (settle, fail, return, IPN) are in `settle.rs`.
+//!
+//! Pay posts, under the tenant's lock: available −(amount+fee), in_flight +amount, fees +fee.
+
+use serde_json::{json, Value};
+
+use super::accounts::require_active;
+use super::fields::{self, Fields};
+use super::{available, fees, in_flight, Ctx, Reply};
+use crate::clock::format::utc_z;
+use crate::money::{Currency, Money};
+use crate::scenario::Outcome;
+use crate::store::pockyt::{AccountStatus, Payout, PayoutStatus};
+use crate::store::LedgerError;
+use crate::wire::pockyt::PockytError;
+
+/// Payout currencies of the public docs.
+const CURRENCIES: &[&str] = &[
+    "USD", "CNY", "PHP", "IDR", "KRW", "HKD", "THB", "MYR", "GBP", "BDT", "PKR",
+];
+const CHANNELS: &[&str] = &["STANDARD_ACH", "SAME_DAY_ACH", "REAL_TIME_PAY"];
+
+/// `result` of the pay and inquiry replies.
+pub fn view(p: &Payout) -> Value {
+    let mut v = json!({
+        "amount": p.amount.to_decimal_string(),
+        "transactionFee": p.fee.to_decimal_string(),
+        "transactionNo": p.transaction_no,
+        "createdTime": utc_z(p.created_at),
+        "invoiceId": p.invoice_id,
+        "currency": p.amount.currency.code(),
+        "accountToken": p.account_token,
+        "customerNo": p.customer_no,
+        "status": p.status.as_str(),
+    });
+    if let (Some(at), Value::Object(m)) = (p.payment_time, &mut v) {
+        m.insert("paymentTime".into(), json!(utc_z(at)));
+    }
+    v
+}
+
+/// `"90s"`, `"2m"`, `"1h"`, `"500ms"` or a number of ms.
+fn duration_ms(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => {
+            let s = s.trim();
+            let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+            let n: i64 = num.parse().ok()?;
+            let factor = match unit {
+                "" | "ms" => 1,
+                "s" => 1_000,
+                "m" => 60_000,
+                "h" => 3_600_000,
+                _ => return None,
+            };
+            n.checked_mul(factor)
+        }
+        _ => None,
+    }
+}
+
+pub fn pay(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
+    let customer_no = fields::required(f, "customerNo")?;
+    let token = fields::required(f, "accountToken")?;
+    let code = fields::one_of(f, "currency", CURRENCIES, true)?.unwrap_or_default();
+    let currency = Currency::parse(&code).map_err(|e| PockytError::value(e.0))?;
+    let amount = fields::amount(f, "amount", currency)?;
+    let invoice = fields::required(f, "invoiceId")?;
+    let ipn_url = fields::optional(f, "ipnUrl")?;
+    if let Some(url) = &ipn_url {
+        if !url.starts_with("http://") && !url.starts_with("https://") {
+            return Err(PockytError::value(format!(
+                "ipnUrl must be an http(s) URL, got {url:?}"
+            )));
+        }
+    }
+    let channel = fields::one_of(f, "processingChannel", CHANNELS, false)?
+        .unwrap_or_else(|| "STANDARD_ACH".into());
+    for name in ["description", "note", "subject"] {
+        fields::optional(f, name)?;
+    }
+    let fee = ctx
+        .merchant
+        .fee_for(amount, &channel)
+        .map_err(|e| PockytError::value(format!("amount {amount}: {e}")))?;
+    let total = amount
+        .checked_add(fee)
+        .ok_or_else(|| PockytError::value("amount is too large"))?;
+    let cfg = &ctx.app.config().pockyt;
+    let decided = ctx.decision.result.as_ref();
+    let planned = match decided.and_then(|r| r.status.as_deref()) {
+        Some("returned") => PayoutStatus::Returned,
+        Some("failed") => PayoutStatus::Failed,
+        Some("pending") => PayoutStatus::Pending,
+        _ if decided.is_some_and(|r| r.outcome == Outcome::Failure) => PayoutStatus::Failed,
+        _ => PayoutStatus::Success,
+    };
+    let delay = ctx.decision.delay_or(cfg.payout_settle_delay_ms);
+    let return_after = ctx
+        .decision
+        .values
+        .get("returnAfter")
+        .and_then(duration_ms)
+        .unwrap_or(cfg.return_after_ms);
+    let now = ctx.now();
+    let (payout, replay) = ctx.with_state(|t| {
+        if let Some(p) = t.pockyt.invoices.get(&invoice).and_then(|no| t.pockyt.payouts.get(no)) {
+            let same = p.customer_no == customer_no && p.account_token == token && p.amount == amount;
+            return if same {
+                Ok((p.clone(), true))
+            } else {
+                Err(PockytError::mismatch(format!(
+                    "invoiceId {invoice} was already used for transactionNo {} (customerNo {}, accountToken {}, amount {}); a retry must repeat those parameters",
+                    p.transaction_no, p.customer_no, p.account_token, p.amount
+                )))
+            };
+        }
+        let payee = t.pockyt.payees.get(&customer_no).ok_or_else(|| {
+            PockytError::no_info(format!("no payee with customerNo {customer_no}"))
+        })?;
+        require_active(payee)?;
+        let account = t
+            .pockyt
+            .accounts
+            .get(&token)
+            .filter(|a| !a.deleted)
+            .ok_or_else(|| PockytError::no_info(format!("no payout account with accountToken {token}")))?;
+        if account.customer_no != customer_no {
+            return Err(PockytError::mismatch(format!(
+                "accountToken {token} belongs to another payee, not customerNo {customer_no}"
+            )));
+        }
+        if account.status != AccountStatus::Activated {
+            return Err(PockytError::rejected(format!(
+                "account status {}",
+                account.status.upper()
+            )));
+        }
+        let (vendor, account_ipn) = (account.account_type.clone(), account.ipn_url.clone());
+        let debit = Money::new(-total.minor, currency);
+        t.ledger
+            .post(
+                now,
+                format!("pockyt payout {invoice}"),
+                &[
+                    (&available(currency), debit),
+                    (&in_flight(currency), amount),
+                    (&fees(currency), fee),
+                ],
+            )
+            .map_err(|e| match e {
+                LedgerError::Insufficient { available, .. } => PockytError::rejected(format!(
+                    "account balance not sufficient: available {available}, needed {total} (amount {amount} + fee {fee})"
+                )),
+                other => PockytError::internal(other.to_string()),
+            })?;
+        let transaction_no = format!("301030{:016}", t.next_seq());
+        let payout = Payout {
+            transaction_no: transaction_no.clone(),
+            invoice_id: invoice.clone(),
+            customer_no: customer_no.clone(),
+            account_token: token.clone(),
+            vendor,
+            amount,
+            fee,
+            status: PayoutStatus::Pending,
+            processing_channel: channel.clone(),
+            ipn_url: ipn_url.clone().or(account_ipn),
+            created_at: now,
+            payment_time: None,
+            reason: None,
+            planned,
+            return_after_ms: return_after,
+            notify: ctx.decision.notify.clone(),
+        };
+        t.pockyt.invoices.insert(invoice.clone(), transaction_no.clone());
+        t.pockyt.payouts.insert(transaction_no, payout.clone());
+        Ok((payout, false))
+    })?;
+    if replay {
+        return Ok(Reply::new(payout.status.as_str()).with("result", view(&payout)));
+    }
+    if planned != PayoutStatus::Pending {
+        let to = if planned == PayoutStatus::Failed {
+            PayoutStatus::Failed
+        } else {
+            PayoutStatus::Success
+        };
+        let reason = ctx.decision.reason().map(str::to_owned);
+        super::settle::schedule(
+            ctx.app,
+            ctx.tenant,
+            &payout.transaction_no,
+            delay,
+            to,
+            reason,
+        );
+    }
+    Ok(Reply::new("pending").with("result", view(&payout)))
+}
+
+pub fn inquiry(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
+    let invoice = fields::optional(f, "invoiceId")?;
+    let number = fields::optional(f, "transactionNo")?;
+    ctx.with_state(|t| {
+        let by_invoice = invoice.as_ref().map(|i| {
+            t.pockyt
+                .invoices
+                .get(i)
+                .cloned()
+                .ok_or_else(|| PockytError::no_info(format!("no payout with invoiceId {i}")))
+        });
+        let no = match (by_invoice, &number) {
+            (Some(found), Some(n)) => {
+                let found = found?;
+                if &found != n {
+                    return Err(PockytError::mismatch(format!(
+                        "invoiceId {} is transactionNo {found}, not {n}",
+                        invoice.as_deref().unwrap_or_default()
+                    )));
+                }
+                found
+            }
+            (Some(found), None) => found?,
+            (None, Some(n)) => n.clone(),
+            (None, None) => {
+                return Err(PockytError::null("invoiceId or transactionNo is required"))
+            }
+        };
+        let p =
+            t.pockyt.payouts.get(&no).ok_or_else(|| {
+                PockytError::no_info(format!("no payout with transactionNo {no}"))
+            })?;
+        Ok(Reply::new("query success").with("result", view(p)))
+    })
+}

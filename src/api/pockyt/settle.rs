@@ -1,0 +1,205 @@
+//! What happens to a payout after `pay`: its final status (`success`, `failed` → amount and fee
+//! back, `returned` after success → amount back), each step one ledger posting under the tenant's
+//! lock, then the signed IPN to the payout's `ipnUrl` (the delivery ledger shows it as topic
+//! `payout.<status>`, businessId = transactionNo). Driven by the clock (the scenario's decision
+//! at pay time) or by the `pockyt.payout.*` triggers.
+//!
+//! Postings: success: in_flight → external:payout; failed: in_flight −amount, fees −fee,
+//! available +(amount+fee); returned: external:payout → available (and fees → available for the fee
+//! with `refund_fee_on_return`).
+
+use serde_json::{json, Map, Value};
+
+use super::payouts::view;
+use super::{available, fees, in_flight, trigger_merchant};
+use crate::app::App;
+use crate::clock::format::utc_z;
+use crate::control::triggers::{opt_param, TriggerDef, TriggerFuture};
+use crate::money::Money;
+use crate::notify::NotificationSpec;
+use crate::store::pockyt::{Payout, PayoutStatus};
+use crate::store::{TenantId, TenantState};
+
+pub fn schedule(
+    app: &App,
+    tenant: &TenantId,
+    no: &str,
+    delay: i64,
+    to: PayoutStatus,
+    reason: Option<String>,
+) {
+    let (app2, tenant, no2) = (app.clone(), tenant.clone(), no.to_owned());
+    app.clock().schedule_in(
+        delay,
+        format!("pockyt:payout:{no}:{}", to.as_str()),
+        Box::new(move || {
+            Box::pin(async move {
+                if let Err(e) = finish(&app2, &tenant, &no2, to, reason) {
+                    tracing::debug!(error = %e, "scheduled payout step skipped");
+                }
+            })
+        }),
+    );
+}
+
+/// Applies one status change with its ledger posting, then sends the IPN.
+pub fn finish(
+    app: &App,
+    tenant: &TenantId,
+    no: &str,
+    to: PayoutStatus,
+    reason: Option<String>,
+) -> Result<Value, String> {
+    let now = app.clock().now();
+    let refund_fee = app.config().pockyt.refund_fee_on_return;
+    let payout = app
+        .store()
+        .with_tenant(tenant, |t| apply(t, no, to, reason, now, refund_fee))
+        .unwrap_or_else(|| Err(format!("no tenant {tenant}")))?;
+    let payload = json!({
+        "accountToken": payout.account_token,
+        "amount": payout.amount.to_decimal_string(),
+        "currency": payout.amount.currency.code(),
+        "invoiceId": payout.invoice_id,
+        "paymentTime": utc_z(now),
+        "status": payout.status.as_str(),
+        "transactionNo": payout.transaction_no,
+        "vendor": payout.vendor,
+    });
+    let id = app.outbox().enqueue(NotificationSpec {
+        tenant: tenant.clone(),
+        channel: "pockyt",
+        topic: format!("payout.{}", payout.status.as_str()),
+        payload,
+        business_id: Some(payout.transaction_no.clone()),
+        url: payout.ipn_url.clone(),
+        request_no: None,
+        behaviour: payout.notify.clone(),
+    });
+    if to == PayoutStatus::Success && payout.planned == PayoutStatus::Returned {
+        schedule(
+            app,
+            tenant,
+            no,
+            payout.return_after_ms,
+            PayoutStatus::Returned,
+            None,
+        );
+    }
+    let mut v = view(&payout);
+    if let Value::Object(m) = &mut v {
+        m.insert("notification".into(), json!(id));
+    }
+    Ok(v)
+}
+
+fn apply(
+    t: &mut TenantState,
+    no: &str,
+    to: PayoutStatus,
+    reason: Option<String>,
+    now: i64,
+    refund_fee: bool,
+) -> Result<Payout, String> {
+    let p = t
+        .pockyt
+        .payouts
+        .get(no)
+        .ok_or_else(|| format!("no payout with transactionNo {no}"))?;
+    let (c, amount, fee) = (p.amount.currency, p.amount, p.fee);
+    let neg = |m: Money| Money::new(-m.minor, m.currency);
+    let memo = format!("pockyt payout {} {}", p.invoice_id, to.as_str());
+    let posted = match (p.status, to) {
+        (PayoutStatus::Pending, PayoutStatus::Success) => {
+            t.ledger
+                .transfer(now, memo, &in_flight(c), "external:payout", amount)
+        }
+        (PayoutStatus::Pending, PayoutStatus::Failed) => t.ledger.post(
+            now,
+            memo,
+            &[
+                (&in_flight(c), neg(amount)),
+                (&fees(c), neg(fee)),
+                (&available(c), amount.checked_add(fee).unwrap_or(amount)),
+            ],
+        ),
+        (PayoutStatus::Success, PayoutStatus::Returned) if refund_fee => t.ledger.post(
+            now,
+            memo,
+            &[
+                ("external:payout", neg(amount)),
+                (&fees(c), neg(fee)),
+                (&available(c), amount.checked_add(fee).unwrap_or(amount)),
+            ],
+        ),
+        (PayoutStatus::Success, PayoutStatus::Returned) => {
+            t.ledger
+                .transfer(now, memo, "external:payout", &available(c), amount)
+        }
+        (from, to) => {
+            return Err(format!(
+                "payout {no} is {}; it cannot become {}",
+                from.as_str(),
+                to.as_str()
+            ))
+        }
+    };
+    posted.map_err(|e| format!("ledger refused the {} posting: {e}", to.as_str()))?;
+    let p = t
+        .pockyt
+        .payouts
+        .get_mut(no)
+        .ok_or_else(|| format!("no payout with transactionNo {no}"))?;
+    p.status = to;
+    p.payment_time = Some(now);
+    p.reason = reason.or(p.reason.take());
+    Ok(p.clone())
+}
+
+fn run(app: App, params: Map<String, Value>, to: PayoutStatus) -> TriggerFuture {
+    Box::pin(async move {
+        let (_, tenant) = trigger_merchant(&app, &params)?;
+        let no = match (
+            opt_param(&params, "transactionNo"),
+            opt_param(&params, "invoiceId"),
+        ) {
+            (Some(n), _) => n.to_owned(),
+            (None, Some(i)) => app
+                .store()
+                .with_tenant(&tenant, |t| t.pockyt.invoices.get(i).cloned())
+                .flatten()
+                .ok_or_else(|| format!("no payout with invoiceId {i}"))?,
+            (None, None) => return Err("parameter transactionNo or invoiceId is required".into()),
+        };
+        let reason = opt_param(&params, "reason").map(str::to_owned);
+        finish(&app, &tenant, &no, to, reason)
+    })
+}
+
+const PARAMS: &[(&str, &str)] = &[
+    ("transactionNo?", "the payout (or invoiceId)"),
+    ("invoiceId?", "the payout (or transactionNo)"),
+    ("reason?", "recorded on the payout"),
+    ("merchantNo?", "default 202333"),
+];
+
+pub const TRIGGERS: &[TriggerDef] = &[
+    TriggerDef {
+        name: "pockyt.payout.succeeded",
+        description: "a pending payout is credited to the payee now (IPN status success)",
+        params: PARAMS,
+        run: |app, p| run(app, p, PayoutStatus::Success),
+    },
+    TriggerDef {
+        name: "pockyt.payout.failed",
+        description: "a pending payout fails; amount and fee go back to the balance (IPN status failed)",
+        params: PARAMS,
+        run: |app, p| run(app, p, PayoutStatus::Failed),
+    },
+    TriggerDef {
+        name: "pockyt.payout.returned",
+        description: "a successful payout is returned by the payee's bank; the amount goes back to the balance (IPN status returned)",
+        params: PARAMS,
+        run: |app, p| run(app, p, PayoutStatus::Returned),
+    },
+];

@@ -1,0 +1,78 @@
+//! Pockyt IPNs: the payload's fields plus `verifySign` (signed with the merchant's token, as
+//! requests are), posted as a form (`application/x-www-form-urlencoded`, the default) or JSON
+//! (`ipn_format = "json"`). Acknowledged by HTTP 2xx with the body `success` (surrounding
+//! whitespace ignored, case-sensitive); otherwise re-sent on [`schedule::POCKYT_RETRY_MS`].
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::api::pockyt::Merchants;
+use crate::config::pockyt::IpnFormat;
+use crate::notify::{schedule, Notification, Sealed, Transport};
+use crate::store::TenantId;
+use crate::wire::pockyt as wire;
+
+pub struct PockytTransport {
+    pub merchants: Arc<Merchants>,
+}
+
+impl Transport for PockytTransport {
+    fn url(&self, tenant: &TenantId) -> Option<String> {
+        self.merchants.get(&tenant.id)?.notify_url()
+    }
+
+    fn seal(&self, n: &Notification, corrupt: bool) -> Result<Sealed, String> {
+        let merchant = self
+            .merchants
+            .get(&n.tenant.id)
+            .ok_or_else(|| format!("no Pockyt merchant {}", n.tenant.id))?;
+        let Value::Object(payload) = &n.payload else {
+            return Err("the IPN payload is not an object".into());
+        };
+        let params = wire::params_of(payload);
+        let mut pairs = wire::signed_pairs(&params, &merchant.token);
+        if corrupt {
+            if let Some((_, sign)) = pairs.iter_mut().find(|(k, _)| k == "verifySign") {
+                *sign = wire::corrupt(sign);
+            }
+        }
+        Ok(match merchant.ipn_format {
+            IpnFormat::Form => Sealed {
+                content_type: "application/x-www-form-urlencoded",
+                body: wire::form_encode(&pairs).into(),
+            },
+            IpnFormat::Json => {
+                let object: serde_json::Map<String, Value> = pairs
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::String(v)))
+                    .collect();
+                Sealed {
+                    content_type: "application/json",
+                    body: serde_json::to_vec(&object)
+                        .map_err(|e| e.to_string())?
+                        .into(),
+                }
+            }
+        })
+    }
+
+    fn judge(&self, _n: &Notification, status: u16, body: &[u8]) -> Result<(), String> {
+        if !(200..300).contains(&status) {
+            return Err(format!("HTTP {status}"));
+        }
+        let text = String::from_utf8_lossy(body);
+        if text.trim() == "success" {
+            Ok(())
+        } else {
+            let shown: String = text.chars().take(80).collect();
+            Err(format!(
+                "the answer must be the body `success`, got {shown:?}"
+            ))
+        }
+    }
+
+    fn retry_delays(&self) -> Vec<i64> {
+        schedule::POCKYT_RETRY_MS.to_vec()
+    }
+}

@@ -1,0 +1,350 @@
+//! The Pockyt (formerly Yuansfer) wire scheme: plain JSON bodies authenticated by `verifySign`,
+//! the MD5 scheme of spec §3.1, and the `ret_code` / `ret_msg` reply wrapper. This is the only
+//! place that signs or verifies Pockyt data (requests and IPNs) and the one mapping site of
+//! [`RetCode`]s. Handlers see a [`Params`] map and return [`PockytError`]s; they never see MD5.
+//!
+//! The string to sign: every parameter except `verifySign`, sorted by name in byte order,
+//! written `name=value&` with raw values (no URL encoding), then the lower-case hex MD5 of the
+//! API token; `verifySign` is the lower-case hex MD5 of that string (UTF-8). Public clients
+//! disagree about empty and null values, so verification accepts four readings (see [`Reading`]).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use md5::{Digest, Md5};
+use serde_json::{Map, Value};
+
+/// Every `ret_code` of the public table (spec §3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetCode {
+    SystemError,
+    ParameterNull,
+    NoRelatedInformation,
+    ParametersDoNotMatch,
+    ParameterValueError,
+    AccessDenied,
+    /// Documented as "account balance not sufficient"; also the business rejection of seed 003.
+    BalanceNotSufficient,
+    SupplierError,
+    Success,
+}
+
+impl RetCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RetCode::SystemError => "000000",
+            RetCode::ParameterNull => "000020",
+            RetCode::NoRelatedInformation => "000021",
+            RetCode::ParametersDoNotMatch => "000022",
+            RetCode::ParameterValueError => "000023",
+            RetCode::AccessDenied => "000030",
+            RetCode::BalanceNotSufficient => "000040",
+            RetCode::SupplierError => "000080",
+            RetCode::Success => "000100",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        [
+            RetCode::SystemError,
+            RetCode::ParameterNull,
+            RetCode::NoRelatedInformation,
+            RetCode::ParametersDoNotMatch,
+            RetCode::ParameterValueError,
+            RetCode::AccessDenied,
+            RetCode::BalanceNotSufficient,
+            RetCode::SupplierError,
+            RetCode::Success,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == code)
+    }
+}
+
+impl fmt::Display for RetCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A refusal: the `ret_code` and the precise `ret_msg`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {msg}")]
+pub struct PockytError {
+    pub code: RetCode,
+    pub msg: String,
+}
+
+impl PockytError {
+    pub fn new(code: RetCode, msg: impl Into<String>) -> Self {
+        Self {
+            code,
+            msg: msg.into(),
+        }
+    }
+    pub fn null(msg: impl Into<String>) -> Self {
+        Self::new(RetCode::ParameterNull, msg)
+    }
+    pub fn value(msg: impl Into<String>) -> Self {
+        Self::new(RetCode::ParameterValueError, msg)
+    }
+    pub fn no_info(msg: impl Into<String>) -> Self {
+        Self::new(RetCode::NoRelatedInformation, msg)
+    }
+    pub fn mismatch(msg: impl Into<String>) -> Self {
+        Self::new(RetCode::ParametersDoNotMatch, msg)
+    }
+    pub fn denied(msg: impl Into<String>) -> Self {
+        Self::new(RetCode::AccessDenied, msg)
+    }
+    pub fn rejected(msg: impl Into<String>) -> Self {
+        Self::new(RetCode::BalanceNotSufficient, msg)
+    }
+    pub fn internal(msg: impl Into<String>) -> Self {
+        Self::new(RetCode::SystemError, msg)
+    }
+}
+
+/// The reply body: `ret_code`, `ret_msg`, then the payload keys (`customer`, `result`, ...).
+pub fn reply(code: RetCode, msg: &str, payload: Map<String, Value>) -> Value {
+    let mut out = Map::new();
+    out.insert("ret_code".into(), Value::String(code.as_str().into()));
+    out.insert("ret_msg".into(), Value::String(msg.into()));
+    out.extend(payload);
+    Value::Object(out)
+}
+
+/// One parameter's value as signed: `None` is a JSON null.
+pub type Params = BTreeMap<String, Option<String>>;
+
+/// Reads a JSON object into signing parameters. Strings are raw; numbers and booleans are
+/// their JSON text; objects and arrays are compact JSON text (as the SDKs send `goodsInfo`);
+/// null stays distinguishable. `verifySign` is left out.
+pub fn params_of(body: &Map<String, Value>) -> Params {
+    body.iter()
+        .filter(|(k, _)| k.as_str() != "verifySign")
+        .map(|(k, v)| {
+            let text = match v {
+                Value::Null => None,
+                Value::String(s) => Some(s.clone()),
+                other => Some(other.to_string()),
+            };
+            (k.clone(), text)
+        })
+        .collect()
+}
+
+/// How empty and null values are read when signing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// Every parameter, null as empty (`street2=&`): the PHP SDK rule, used when signing.
+    KeepEmpty,
+    /// Nulls left out, empty strings kept (clients that skip unset fields).
+    DropNull,
+    /// Nulls and empty strings left out (clients that filter blank values).
+    DropEmpty,
+    /// Nulls written as the text `null` (clients that format values with string interpolation).
+    NullText,
+}
+
+impl Reading {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Reading::KeepEmpty => "empty and null values signed as 'name=&'",
+            Reading::DropNull => "null values left out, empty strings signed",
+            Reading::DropEmpty => "empty and null values left out",
+            Reading::NullText => "null values signed as 'name=null'",
+        }
+    }
+}
+
+pub fn md5_hex(text: &str) -> String {
+    hex::encode(Md5::digest(text.as_bytes()))
+}
+
+/// The parameter part of the string to sign (`a=1&b=2&`), without the token hash.
+fn pairs_text(params: &Params, reading: Reading) -> String {
+    let mut out = String::new();
+    for (name, value) in params {
+        let value = match (value, reading) {
+            (None, Reading::DropNull | Reading::DropEmpty) => continue,
+            (Some(v), Reading::DropEmpty) if v.is_empty() => continue,
+            (None, Reading::NullText) => "null",
+            (v, _) => v.as_deref().unwrap_or(""),
+        };
+        out.push_str(name);
+        out.push('=');
+        out.push_str(value);
+        out.push('&');
+    }
+    out
+}
+
+/// The full string to sign for `token`.
+pub fn string_to_sign(params: &Params, token: &str, reading: Reading) -> String {
+    pairs_text(params, reading) + &md5_hex(token)
+}
+
+/// `verifySign` of `params` under the signing rule ([`Reading::KeepEmpty`]).
+pub fn sign(params: &Params, token: &str) -> String {
+    md5_hex(&string_to_sign(params, token, Reading::KeepEmpty))
+}
+
+/// Checks `verify_sign` against every reading; Ok(the reading that matched). The error names
+/// the string that was expected (the token's MD5 replaced by `{md5(token)}`), never the token.
+pub fn verify(params: &Params, token: &str, verify_sign: &str) -> Result<Reading, PockytError> {
+    let token_md5 = md5_hex(token);
+    let has_null = params.values().any(Option::is_none);
+    let has_empty = params.values().any(|v| v.as_deref() == Some(""));
+    let mut readings = vec![Reading::KeepEmpty];
+    if has_null {
+        readings.push(Reading::DropNull);
+    }
+    if has_null || has_empty {
+        readings.push(Reading::DropEmpty);
+    }
+    if has_null {
+        readings.push(Reading::NullText);
+    }
+    for reading in &readings {
+        let expected = md5_hex(&(pairs_text(params, *reading) + &token_md5));
+        if expected == verify_sign {
+            return Ok(*reading);
+        }
+        if expected.eq_ignore_ascii_case(verify_sign) {
+            return Err(PockytError::denied(format!(
+                "verifySign must be lower-case hex; got {verify_sign:?}"
+            )));
+        }
+    }
+    let mut msg = format!(
+        "verifySign mismatch: got {verify_sign:?}, expected the lower-case MD5 of \"{}{{md5(token)}}\" ({{md5(token)}} = the MD5 of the merchant's API token, not shown; if your string is identical, the token differs)",
+        pairs_text(params, Reading::KeepEmpty)
+    );
+    if readings.len() > 1 {
+        msg.push_str("; also tried with ");
+        let others: Vec<&str> = readings[1..].iter().map(|r| r.describe()).collect();
+        msg.push_str(&others.join(" and "));
+    }
+    Err(PockytError::denied(msg))
+}
+
+/// `params` plus their `verifySign`, as strings in name order (for IPN bodies).
+pub fn signed_pairs(params: &Params, token: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone().unwrap_or_default()))
+        .collect();
+    out.push(("verifySign".into(), sign(params, token)));
+    out
+}
+
+/// `application/x-www-form-urlencoded` text of `pairs` (unreserved bytes kept, space as `+`).
+pub fn form_encode(pairs: &[(String, String)]) -> String {
+    fn enc(s: &str, out: &mut String) {
+        for b in s.bytes() {
+            match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
+                    out.push(char::from(b))
+                }
+                b' ' => out.push('+'),
+                _ => out.push_str(&format!("%{b:02X}")),
+            }
+        }
+    }
+    let mut out = String::new();
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        enc(k, &mut out);
+        out.push('=');
+        enc(v, &mut out);
+    }
+    out
+}
+
+/// Flips one hex digit of a signature so that it no longer verifies (scenario fault injection).
+pub fn corrupt(sign: &str) -> String {
+    let mut chars: Vec<char> = sign.chars().collect();
+    if let Some(c) = chars.get_mut(5) {
+        *c = if *c == '0' { '1' } else { '0' };
+    }
+    chars.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vectors() -> Value {
+        serde_json::from_str(include_str!("../../tests/vectors/pockyt.json")).unwrap()
+    }
+
+    fn params(v: &Value) -> Params {
+        params_of(v.as_object().unwrap())
+    }
+
+    #[test]
+    fn every_vector_signs_and_verifies() {
+        for case in vectors()["cases"].as_array().unwrap() {
+            let token = case["token"].as_str().unwrap();
+            let p = params(&case["params"]);
+            assert_eq!(md5_hex(token), case["token_md5"], "{}", case["name"]);
+            assert_eq!(
+                string_to_sign(&p, token, Reading::KeepEmpty),
+                case["string_to_sign"],
+                "{}",
+                case["name"]
+            );
+            assert_eq!(sign(&p, token), case["verify_sign"], "{}", case["name"]);
+            assert!(verify(&p, token, case["verify_sign"].as_str().unwrap()).is_ok());
+            let dropped = case["drop_empty"]["verify_sign"].as_str().unwrap();
+            assert!(verify(&p, token, dropped).is_ok(), "{}", case["name"]);
+        }
+    }
+
+    #[test]
+    fn the_documented_vector() {
+        let case = &vectors()["cases"][0];
+        assert_eq!(case["name"], "documented_vector");
+        assert_eq!(
+            sign(
+                &params(&case["params"]),
+                "5cbfb079f15b150122261c8537086d77a"
+            ),
+            "b6bfd66531ae7c9499115c7480a2c8aa"
+        );
+    }
+
+    #[test]
+    fn null_is_accepted_either_way() {
+        let body = serde_json::json!({"a": "1", "b": null, "c": ""});
+        let p = params(&body);
+        for text in ["a=1&b=&c=&", "a=1&c=&", "a=1&", "a=1&b=null&c=&"] {
+            let s = md5_hex(&(text.to_owned() + &md5_hex("t")));
+            assert!(verify(&p, "t", &s).is_ok(), "{text}");
+        }
+    }
+
+    #[test]
+    fn mismatch_names_the_string_but_not_the_token() {
+        let p = params(&serde_json::json!({"b": "2", "a": ""}));
+        let err = verify(&p, "secret-token", "00000000000000000000000000000000").unwrap_err();
+        assert_eq!(err.code, RetCode::AccessDenied);
+        assert!(err.msg.contains("\"a=&b=2&{md5(token)}\""), "{}", err.msg);
+        assert!(!err.msg.contains("secret-token"));
+        assert!(!err.msg.contains(&md5_hex("secret-token")));
+        let upper = sign(&p, "secret-token").to_uppercase();
+        assert!(verify(&p, "secret-token", &upper)
+            .unwrap_err()
+            .msg
+            .contains("lower-case"));
+    }
+
+    #[test]
+    fn form_encoding_is_percent_encoded() {
+        let pairs = vec![("a b".to_owned(), "x&y=z/é".to_owned())];
+        assert_eq!(form_encode(&pairs), "a+b=x%26y%3Dz%2F%C3%A9");
+    }
+}

@@ -1,0 +1,360 @@
+//! Pockyt payees and payout accounts: register → review → retrieve / update, the unverified
+//! payee of seed 003, accounts on every path (masked numbers, one by tag or token, delete), the
+//! legacy v2 pair, and validation that names the field and leaves state unchanged.
+
+use serde_json::json;
+
+use crate::helpers::{spawn_app, spawn_with, Setup};
+use crate::pockyt_support::{active_payee, bank_account, call, ok, payee_fields};
+
+#[tokio::test]
+async fn a_registered_payee_is_activated_after_the_review_and_can_be_updated() {
+    let app = spawn_app().await;
+    let reply = ok(&app, "/v3/payee/register", payee_fields("john@example.com")).await;
+    assert_eq!(reply["ret_msg"], "success");
+    let customer = &reply["customer"];
+    let no = customer["customerNo"].as_str().unwrap().to_owned();
+    assert_eq!(no.len(), 22, "{customer}");
+    assert_eq!(customer["customerCode"], "");
+    assert_eq!(customer["email"], "john@example.com");
+    assert_eq!(customer["createdTime"], "2025-01-01T00:00:00Z");
+    let got = ok(&app, "/v3/payee/retrieve", json!({"customerNo": no})).await;
+    assert_eq!(got["ret_msg"], "query success");
+    assert_eq!(got["customer"]["payeeStatus"], "Pending");
+    assert_eq!(got["customer"]["lang"], "en");
+    app.advance(9.0).await;
+    let got = ok(&app, "/v3/payee/retrieve", json!({"customerNo": no})).await;
+    assert_eq!(got["customer"]["payeeStatus"], "Pending");
+    app.advance(1.0).await;
+    let got = ok(&app, "/v3/payee/retrieve", json!({"customerNo": no})).await;
+    assert_eq!(got["customer"]["payeeStatus"], "Activated");
+    let upd = ok(
+        &app,
+        "/v3/payee/update",
+        json!({"customerNo": no, "city": "Brooklyn", "phone": "+1 555 0100"}),
+    )
+    .await;
+    assert_eq!(upd["customer"]["city"], "Brooklyn");
+    assert_eq!(upd["customer"]["updatedTime"], "2025-01-01T00:00:10Z");
+    let got = ok(&app, "/v3/payee/retrieve", json!({"customerNo": no})).await;
+    assert_eq!(got["customer"]["phone"], "+1 555 0100");
+    assert_eq!(got["customer"]["street"], "123 main St");
+    // Retrieval by email, as the older revision allowed.
+    let by_email = ok(
+        &app,
+        "/v3/payee/retrieve",
+        json!({"email": "john@example.com"}),
+    )
+    .await;
+    assert_eq!(by_email["customer"]["customerNo"], no.as_str());
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unverified_payee_gets_000040_on_payout_accounts_as_in_seed_003() {
+    let app = spawn_app().await;
+    let reply = ok(
+        &app,
+        "/v3/payee/register",
+        payee_fields("pending@example.com"),
+    )
+    .await;
+    let no = reply["customer"]["customerNo"].as_str().unwrap();
+    let reply = call(&app, "/v3/payee/payout-accounts", json!({"customerNo": no})).await;
+    assert_eq!(
+        reply,
+        json!({"ret_code": "000040", "ret_msg": "payee status Unverified"})
+    );
+    let reply = call(
+        &app,
+        "/v3/payee/payout-accounts",
+        json!({"customerNo": "2000300000000000000999"}),
+    )
+    .await;
+    assert_eq!(reply["ret_code"], "000021", "{reply}");
+    // A declined payee is refused with its status.
+    let (status, _) = app
+        .post(
+            "/__sim/trigger/pockyt.payee.declined",
+            &json!({"customerNo": no}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let reply = call(&app, "/v3/payee/payout-accounts", json!({"customerNo": no})).await;
+    assert_eq!(
+        reply,
+        json!({"ret_code": "000040", "ret_msg": "payee status Declined"})
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn payout_accounts_on_every_path_are_listed_masked_and_can_be_deleted() {
+    let app = spawn_app().await;
+    let no = active_payee(&app, "acc@example.com").await;
+    let bank = bank_account(&app, &no, "http://127.0.0.1:9/ipn").await;
+    let created = ok(
+        &app,
+        "/v3/payee/account/create/paypal",
+        json!({"customerNo": no, "accountType": "PAYPAL", "accountCountry": "US", "accountCurrency": "USD",
+               "accountTag": "pp-1", "bankAccountId": "acc@paypal.example", "ipnUrl": "http://127.0.0.1:9/ipn", "clientIp": "127.0.0.1"}),
+    )
+    .await;
+    let r = &created["result"];
+    assert_eq!(r["accountStatus"], "ACTIVATED");
+    assert_eq!(r["status"], "success");
+    assert_eq!(r["firstName"], "John");
+    assert_eq!(r["email"], "acc@example.com");
+    let paypal = r["accountToken"].as_str().unwrap().to_owned();
+    ok(
+        &app,
+        "/v3/customers/account/create/venmo",
+        json!({"customerNo": no, "accountType": "VENMO", "accountCountry": "US", "accountCurrency": "USD",
+               "accountTag": "vm-1", "bankAccountId": "@john-doe-77", "ipnUrl": "https://example.com/ipn", "clientIp": "::1"}),
+    )
+    .await;
+    let list = ok(&app, "/v3/payee/payout-accounts", json!({"customerNo": no})).await;
+    let accounts = list["accounts"].as_array().unwrap();
+    assert_eq!(accounts.len(), 3, "{list}");
+    assert_eq!(accounts[0]["accountToken"], bank.as_str());
+    assert_eq!(accounts[0]["cardNumber"], "****5655");
+    assert_eq!(accounts[0]["status"], "activated");
+    assert!(
+        !list.to_string().contains("000123455655"),
+        "the full number leaked: {list}"
+    );
+    assert_eq!(
+        list["user"],
+        json!({"firstName": "John", "lastName": "Doe", "customerNo": no, "email": "acc@example.com"})
+    );
+    let one = ok(
+        &app,
+        "/v3/payee/payout-accounts",
+        json!({"customerNo": no, "accountTag": "pp-1"}),
+    )
+    .await;
+    assert_eq!(one["result"]["accountToken"], paypal.as_str());
+    assert_eq!(one["result"]["cardNumber"], "****mple");
+    assert_eq!(one["result"]["lastName"], "Doe");
+    let one = ok(
+        &app,
+        "/v3/payee/payout-accounts",
+        json!({"customerNo": no, "accountToken": bank}),
+    )
+    .await;
+    assert_eq!(one["result"]["accountTag"], format!("tag-{no}"));
+    let gone = ok(
+        &app,
+        "/v3/payee/account/delete",
+        json!({"customerNo": no, "accountToken": paypal}),
+    )
+    .await;
+    assert_eq!(gone, json!({"ret_code": "000100", "ret_msg": "deleted"}));
+    let again = call(
+        &app,
+        "/v3/payee/account/delete",
+        json!({"customerNo": no, "accountToken": paypal}),
+    )
+    .await;
+    assert_eq!(again["ret_code"], "000021", "{again}");
+    let list = ok(&app, "/v3/payee/payout-accounts", json!({"customerNo": no})).await;
+    assert_eq!(list["accounts"].as_array().unwrap().len(), 2);
+    // The path and the accountType must agree.
+    let bad = call(
+        &app,
+        "/v3/customers/account/create/bank-account",
+        json!({"customerNo": no, "accountType": "PAYPAL", "accountCountry": "US", "accountCurrency": "USD",
+               "accountTag": "x", "bankAccountId": "1", "bankName": "B", "ipnUrl": "https://e.com", "clientIp": "1"}),
+    )
+    .await;
+    assert_eq!(bad["ret_code"], "000022");
+    assert!(
+        bad["ret_msg"].as_str().unwrap().contains("BANK_ACCOUNT"),
+        "{bad}"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_legacy_v2_pair_creates_and_retrieves_an_account() {
+    let app = spawn_app().await;
+    let no = active_payee(&app, "v2@example.com").await;
+    let created = ok(
+        &app,
+        "/v2/customers/account/create",
+        json!({"customerNo": no, "accountType": "ALIPAY", "accountCountry": "CN", "accountCurrency": "CNY",
+               "accountTag": "ali-1", "bankAccountId": "13800138000", "ipnUrl": "https://example.com/ipn", "clientIp": "1.2.3.4"}),
+    )
+    .await;
+    let token = created["result"]["accountToken"].as_str().unwrap();
+    let got = ok(
+        &app,
+        "/v2/customers/account/retrieve",
+        json!({"accountToken": token}),
+    )
+    .await;
+    assert_eq!(got["result"]["accountType"], "ALIPAY");
+    assert_eq!(got["result"]["cardNumber"], "****8000");
+    assert_eq!(got["result"]["accountStatus"], "ACTIVATED");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn invalid_payees_are_refused_naming_the_field_and_nothing_is_stored() {
+    let app = spawn_app().await;
+    let cases = [
+        ("email", json!(null), "000020", "email is required"),
+        (
+            "email",
+            json!("not-an-email"),
+            "000023",
+            "email is not an e-mail address",
+        ),
+        (
+            "profileType",
+            json!("ROBOT"),
+            "000023",
+            "profileType must be one of INDIVIDUAL, BUSINESS",
+        ),
+        (
+            "dateOfBirth",
+            json!("2010-06-01"),
+            "000023",
+            "at least 18 years old",
+        ),
+        ("dateOfBirth", json!("01/01/1999"), "000023", "yyyy-MM-dd"),
+        (
+            "countryCode",
+            json!("USA"),
+            "000023",
+            "two-letter country code",
+        ),
+        ("zip", json!(""), "000020", "zip is required"),
+        (
+            "governmentIdType",
+            json!("SSN"),
+            "000020",
+            "governmentId is required when governmentIdType is SSN",
+        ),
+        (
+            "firstName",
+            json!({"a": 1}),
+            "000023",
+            "firstName must be a string",
+        ),
+    ];
+    for (field, value, code, msg) in cases {
+        let mut fields = payee_fields("bad@example.com");
+        if value.is_null() {
+            fields.as_object_mut().unwrap().remove(field);
+        } else {
+            fields[field] = value.clone();
+        }
+        let reply = call(&app, "/v3/payee/register", fields).await;
+        assert_eq!(reply["ret_code"], code, "{field}={value}: {reply}");
+        assert!(
+            reply["ret_msg"].as_str().unwrap().contains(msg),
+            "{field}={value}: {reply}"
+        );
+    }
+    let mut business = payee_fields("biz@example.com");
+    business["profileType"] = json!("BUSINESS");
+    let reply = call(&app, "/v3/payee/register", business).await;
+    assert_eq!(
+        reply,
+        json!({"ret_code": "000020", "ret_msg": "company is required"})
+    );
+    let none = call(
+        &app,
+        "/v3/payee/retrieve",
+        json!({"email": "bad@example.com"}),
+    )
+    .await;
+    assert_eq!(
+        none,
+        json!({"ret_code": "000021", "ret_msg": "no payee with email bad@example.com"})
+    );
+    ok(&app, "/v3/payee/register", payee_fields("dup@example.com")).await;
+    let dup = call(&app, "/v3/payee/register", payee_fields("DUP@example.com")).await;
+    assert_eq!(dup["ret_code"], "000023");
+    assert!(
+        dup["ret_msg"]
+            .as_str()
+            .unwrap()
+            .contains("already registered"),
+        "{dup}"
+    );
+    let missing = call(
+        &app,
+        "/v3/payee/update",
+        json!({"customerNo": "nope", "city": "X"}),
+    )
+    .await;
+    assert_eq!(
+        missing,
+        json!({"ret_code": "000021", "ret_msg": "no payee with customerNo nope"})
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_account_under_review_cannot_be_paid_until_activated() {
+    let app = spawn_with(Setup {
+        config: Some("[pockyt]\naccount_review_delay_ms = 5000\n".into()),
+        ..Setup::default()
+    })
+    .await;
+    let no = active_payee(&app, "review@example.com").await;
+    let created = ok(
+        &app,
+        "/v3/customers/account/create/bank-account",
+        json!({"customerNo": no, "accountType": "BANK_ACCOUNT", "accountCountry": "US", "accountCurrency": "USD",
+               "accountTag": "r-1", "bankAccountId": "987654321", "bankName": "Chase", "ipnUrl": "http://127.0.0.1:9/ipn", "clientIp": "127.0.0.1"}),
+    )
+    .await;
+    assert_eq!(created["result"]["accountStatus"], "PENDING");
+    let token = created["result"]["accountToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pay = json!({"customerNo": no, "accountToken": token, "amount": "1.00", "currency": "USD", "invoiceId": "R-1"});
+    let refused = call(&app, "/v3/payouts/pay", pay.clone()).await;
+    assert_eq!(
+        refused,
+        json!({"ret_code": "000040", "ret_msg": "account status PENDING"})
+    );
+    let one = ok(
+        &app,
+        "/v3/payee/payout-accounts",
+        json!({"customerNo": no, "accountToken": token}),
+    )
+    .await;
+    assert_eq!(one["result"]["status"], "pending");
+    app.advance(5.0).await;
+    let one = ok(
+        &app,
+        "/v3/payee/payout-accounts",
+        json!({"customerNo": no, "accountToken": token}),
+    )
+    .await;
+    assert_eq!(one["result"]["status"], "activated");
+    ok(&app, "/v3/payouts/pay", pay).await;
+    let (status, _) = app
+        .post(
+            "/__sim/trigger/pockyt.account.invalid",
+            &json!({"accountToken": token}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let refused = call(
+        &app,
+        "/v3/payouts/pay",
+        json!({"customerNo": no, "accountToken": token, "amount": "1.00", "currency": "USD", "invoiceId": "R-2"}),
+    )
+    .await;
+    assert_eq!(
+        refused,
+        json!({"ret_code": "000040", "ret_msg": "account status INVALID"})
+    );
+    app.shutdown().await;
+}

@@ -1,0 +1,313 @@
+//! Pockyt `verifySign` and the request pipeline: the documented vector on the wire, requests
+//! signed by the independent Python implementation, empty and null values signed either way,
+//! precise `000030` refusals that never show the token, timestamps, and malformed input.
+
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, spawn_with, Setup};
+use crate::pockyt_support::{call, payee_fields, pockyt_py, sign, signed, MERCHANT, STORE, TOKEN};
+
+/// Whether a payee with this email exists (asked through the API).
+async fn has_payee(app: &crate::helpers::TestApp, email: &str) -> bool {
+    let reply = call(app, "/v3/payee/retrieve", json!({"email": email})).await;
+    reply["ret_code"] == "000100"
+}
+
+#[tokio::test]
+async fn the_documented_vector_passes_verify_sign_on_the_wire() {
+    let app = spawn_with(Setup {
+        config: Some(
+            "[[pockyt.merchants]]\nmerchant_no = \"200043\"\nstore_no = \"300014\"\ntoken = \"5cbfb079f15b150122261c8537086d77a\"\n".into(),
+        ),
+        ..Setup::default()
+    })
+    .await;
+    let vectors: Value = serde_json::from_str(include_str!("../vectors/pockyt.json")).unwrap();
+    let case = &vectors["cases"][0];
+    assert_eq!(case["verify_sign"], "b6bfd66531ae7c9499115c7480a2c8aa");
+    let mut body = case["params"].clone();
+    body["verifySign"] = case["verify_sign"].clone();
+    let (status, reply) = app.post("/v3/payouts/balance", &body).await;
+    assert_eq!(status, 200);
+    // The signature is accepted; the request then stops at the next check (no timestamp).
+    assert_eq!(
+        reply,
+        json!({"ret_code": "000020", "ret_msg": "timestamp is required"})
+    );
+    body["verifySign"] = json!("b6bfd66531ae7c9499115c7480a2c8ab");
+    let (_, reply) = app.post("/v3/payouts/balance", &body).await;
+    assert_eq!(reply["ret_code"], "000030", "{reply}");
+    let expected = case["string_to_sign"]
+        .as_str()
+        .unwrap()
+        .replace(case["token_md5"].as_str().unwrap(), "{md5(token)}");
+    let msg = reply["ret_msg"].as_str().unwrap();
+    assert!(msg.contains(&expected), "{msg}");
+    assert!(!msg.contains("5cbfb079f15b150122261c8537086d77a"), "{msg}");
+    assert!(!msg.contains(case["token_md5"].as_str().unwrap()), "{msg}");
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_signed_by_the_python_implementation_are_accepted_both_ways() {
+    let app = spawn_app().await;
+    let url = format!("{}/v3/payee/register", app.url);
+    for (email, drop_empty) in [("py1@example.com", false), ("py2@example.com", true)] {
+        let mut fields = payee_fields(email);
+        fields["merchantNo"] = json!(MERCHANT);
+        fields["storeNo"] = json!(STORE);
+        fields["timestamp"] = json!("2025-01-01T00:00:00Z");
+        fields["street2"] = json!("");
+        fields["firstName"] = json!("张 & Co=1");
+        let params = fields.to_string();
+        let mut args = vec!["call", "--url", &url, "--token", TOKEN, "--params", &params];
+        if drop_empty {
+            args.push("--drop-empty");
+        }
+        let (code, out) = pockyt_py(&args, "");
+        assert_eq!(code, 0, "{out}");
+        let reply: Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(reply["ret_code"], "000100", "{reply}");
+        assert_eq!(reply["customer"]["firstName"], "张 & Co=1");
+    }
+    // The same request as a form body.
+    let mut fields = payee_fields("py3@example.com");
+    fields["merchantNo"] = json!(MERCHANT);
+    fields["storeNo"] = json!(STORE);
+    fields["timestamp"] = json!("2025-01-01T00:00:00Z");
+    fields["street"] = json!("1 Main St + Annex");
+    let params = fields.to_string();
+    let (code, out) = pockyt_py(
+        &[
+            "call", "--form", "--url", &url, "--token", TOKEN, "--params", &params,
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(has_payee(&app, "py1@example.com").await);
+    assert!(has_payee(&app, "py3@example.com").await);
+    assert!(has_payee(&app, "py2@example.com").await);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn null_values_verify_whether_signed_as_empty_or_left_out() {
+    let app = spawn_app().await;
+    let mut fields = serde_json::Map::new();
+    for (k, v) in payee_fields("null@example.com").as_object().unwrap() {
+        fields.insert(k.clone(), v.clone());
+    }
+    fields.insert("merchantNo".into(), json!(MERCHANT));
+    fields.insert("storeNo".into(), json!(STORE));
+    fields.insert("timestamp".into(), json!("2025-01-01T00:00:00Z"));
+    fields.insert("phone".into(), Value::Null);
+    // Signed as "phone=&" (null read as empty), leaving phone out, and as "phone=null".
+    let readings = [Some(json!("")), None, Some(json!("null"))];
+    for (i, reading) in readings.into_iter().enumerate() {
+        let mut body = fields.clone();
+        body.insert("email".into(), json!(format!("null{i}@example.com")));
+        let mut for_sign = body.clone();
+        match reading {
+            Some(v) => for_sign.insert("phone".into(), v),
+            None => for_sign.remove("phone"),
+        };
+        body.insert("verifySign".into(), json!(sign(&for_sign, TOKEN)));
+        let (_, reply) = app.post("/v3/payee/register", &Value::Object(body)).await;
+        assert_eq!(reply["ret_code"], "000100", "reading {i}: {reply}");
+    }
+    // Any other value for the null is a mismatch.
+    let mut body = fields.clone();
+    body.insert("email".into(), json!("null9@example.com"));
+    let mut for_sign = body.clone();
+    for_sign.insert("phone".into(), json!("0"));
+    body.insert("verifySign".into(), json!(sign(&for_sign, TOKEN)));
+    let (_, reply) = app.post("/v3/payee/register", &Value::Object(body)).await;
+    assert_eq!(reply["ret_code"], "000030", "{reply}");
+    assert!(
+        reply["ret_msg"].as_str().unwrap().contains("phone=&"),
+        "{reply}"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_wrong_signature_is_000030_with_the_expected_string_and_changes_nothing() {
+    let app = spawn_app().await;
+    let mut body = signed(payee_fields("forged@example.com"));
+    body["firstName"] = json!("Mallory");
+    let (status, reply) = app.post("/v3/payee/register", &body).await;
+    assert_eq!(status, 200);
+    assert_eq!(reply["ret_code"], "000030");
+    let msg = reply["ret_msg"].as_str().unwrap();
+    assert!(msg.starts_with("verifySign mismatch"), "{msg}");
+    assert!(msg.contains("firstName=Mallory&"), "{msg}");
+    assert!(msg.contains("zip=10005&{md5(token)}"), "{msg}");
+    assert!(
+        !msg.contains(TOKEN) && !msg.contains("03dd4acc6b57030a21485b1b87cdc16d"),
+        "{msg}"
+    );
+    assert!(!has_payee(&app, "forged@example.com").await);
+    // Upper-case hex is named as such.
+    let mut upper = signed(payee_fields("upper@example.com"));
+    upper["verifySign"] = json!(upper["verifySign"].as_str().unwrap().to_uppercase());
+    let (_, reply) = app.post("/v3/payee/register", &upper).await;
+    assert_eq!(reply["ret_code"], "000030");
+    assert!(
+        reply["ret_msg"].as_str().unwrap().contains("lower-case"),
+        "{reply}"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn credentials_timestamps_and_malformed_bodies_get_precise_codes() {
+    let app = spawn_app().await;
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (
+            json!({"merchantNo": "999", "storeNo": STORE}),
+            "000030",
+            "no merchant with merchantNo \"999\" is configured",
+        ),
+        (
+            json!({"merchantNo": MERCHANT, "storeNo": "1"}),
+            "000030",
+            "storeNo \"1\" is not a store of merchantNo 202333",
+        ),
+        (
+            json!({"merchantNo": MERCHANT}),
+            "000020",
+            "storeNo is required",
+        ),
+        (
+            json!({"storeNo": STORE}),
+            "000020",
+            "merchantNo is required",
+        ),
+        (
+            json!({"merchantNo": MERCHANT, "storeNo": STORE}),
+            "000020",
+            "verifySign is required",
+        ),
+    ];
+    for (body, code, msg) in cases {
+        let (status, reply) = app.post("/v3/payee/retrieve", &body).await;
+        assert_eq!(status, 200);
+        assert_eq!(reply, json!({"ret_code": code, "ret_msg": msg}));
+    }
+    for ts in [
+        "2025-01-01 00:00:00",
+        "2025-01-01T00:00:00+08:00",
+        "2025-13-01T00:00:00Z",
+        "1735689600",
+    ] {
+        let reply = call(
+            &app,
+            "/v3/payee/retrieve",
+            json!({"customerNo": "1", "timestamp": ts}),
+        )
+        .await;
+        assert_eq!(reply["ret_code"], "000023", "{ts}: {reply}");
+        assert!(
+            reply["ret_msg"]
+                .as_str()
+                .unwrap()
+                .contains("yyyy-MM-ddTHH:mm:ssZ"),
+            "{reply}"
+        );
+    }
+    let mut no_ts = signed(json!({"customerNo": "1"}));
+    no_ts.as_object_mut().unwrap().remove("timestamp");
+    let s = sign(no_ts.as_object().unwrap(), TOKEN);
+    no_ts["verifySign"] = json!(s);
+    let (_, reply) = app.post("/v3/payee/retrieve", &no_ts).await;
+    assert_eq!(
+        reply,
+        json!({"ret_code": "000020", "ret_msg": "timestamp is required"})
+    );
+    let (status, text) = app
+        .post_raw(
+            "/v3/payee/register",
+            "application/json",
+            b"{not json".to_vec(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let reply: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(reply["ret_code"], "000023");
+    assert!(
+        reply["ret_msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("the body is not JSON"),
+        "{reply}"
+    );
+    let (_, text) = app
+        .post_raw("/v3/payee/register", "application/json", b"[1]".to_vec())
+        .await;
+    assert!(
+        text.contains("000023") && text.contains("JSON object"),
+        "{text}"
+    );
+    let (status, reply) = app.post("/v3/payee/nothing", &signed(json!({}))).await;
+    assert_eq!(status, 404);
+    assert_eq!(reply["ret_code"], "000021");
+    assert!(
+        reply["ret_msg"]
+            .as_str()
+            .unwrap()
+            .contains("/v3/payouts/pay"),
+        "{reply}"
+    );
+    let (status, _) = app.get("/v3/payouts/pay").await;
+    assert_eq!(status, 405);
+    // Every one of these is in the journal under the pockyt surface.
+    let journal = app.get_json("/__sim/requests?surface=pockyt").await;
+    assert!(
+        journal["requests"].as_array().unwrap().len() >= 12,
+        "{journal}"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn odd_shapes_on_every_path_get_documented_codes_and_never_break_the_server() {
+    let app = spawn_app().await;
+    let paths = [
+        "/v3/payee/register",
+        "/v3/payee/retrieve",
+        "/v3/payee/update",
+        "/v3/customers/account/create/bank-account",
+        "/v3/payee/account/create/venmo",
+        "/v3/payee/payout-accounts",
+        "/v3/payee/account/delete",
+        "/v3/payouts/pay",
+        "/v3/payouts/inquiry",
+        "/v3/payouts/balance",
+        "/v2/customers/account/create",
+        "/v2/customers/account/retrieve",
+    ];
+    let odd = [
+        json!({}),
+        json!({"customerNo": [1, 2], "amount": {"x": 1}}),
+        json!({"customerNo": 12345, "amount": 1e300, "currency": "USD", "invoiceId": true}),
+        json!({"customerNo": "", "accountToken": null, "accountTag": "", "email": "x".repeat(5000)}),
+        json!({"amount": "99999999999999999999", "currency": "usd", "dateOfBirth": "9999-99-99"}),
+        json!({"amount": "-1", "currency": "KRW", "accountCurrency": "XXX", "accountType": "CARD"}),
+    ];
+    let documented = [
+        "000020", "000021", "000022", "000023", "000030", "000040", "000100",
+    ];
+    for path in paths {
+        for body in &odd {
+            let (status, reply) = app.post(path, &signed(body.clone())).await;
+            assert_eq!(status, 200, "{path} {body}: {reply}");
+            let code = reply["ret_code"].as_str().unwrap_or_default();
+            assert!(documented.contains(&code), "{path} {body}: {reply}");
+            assert!(!reply["ret_msg"].as_str().unwrap_or_default().is_empty());
+        }
+    }
+    let (status, _) = app.get("/__sim/health").await;
+    assert_eq!(status, 200);
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
