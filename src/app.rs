@@ -42,6 +42,7 @@ struct Inner {
     partners: Arc<Partners>,
     whalet_ops: api::whalet::Dispatch,
     triggers: Vec<TriggerDef>,
+    authorizations: Arc<crate::web::authorize::Authorizations>,
     stop: CancellationToken,
 }
 
@@ -88,6 +89,12 @@ impl App {
         let whalet_ops = api::whalet::Dispatch::new(&config.whalet.api_codes)?;
         let mut triggers = Vec::new();
         triggers.extend(api::whalet::triggers());
+        triggers.extend(api::platform::triggers());
+        let authorizations = Arc::new(crate::web::authorize::Authorizations::new(
+            &config.platform.seller_login,
+            &config.platform.seller_password,
+        ));
+        authorizations.register_surface("platform", api::platform::decide_binding);
         let journal = Journal::new(config.journal.capacity);
         let scenarios = Scenarios::new();
         Ok(Self {
@@ -102,6 +109,7 @@ impl App {
                 partners,
                 whalet_ops,
                 triggers,
+                authorizations,
                 stop: CancellationToken::new(),
             }),
         })
@@ -139,6 +147,9 @@ impl App {
     }
     pub fn triggers(&self) -> &[TriggerDef] {
         &self.inner.triggers
+    }
+    pub fn authorizations(&self) -> &crate::web::authorize::Authorizations {
+        &self.inner.authorizations
     }
 
     /// Serves on `listener` with the background workers until [`RunningApp::shutdown`].

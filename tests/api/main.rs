@@ -10,3 +10,5 @@ mod helpers;
 mod browser_smoke;
 mod connectivity;
 mod envelope_errors;
+mod platform;
+mod platform_browser;
