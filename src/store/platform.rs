@@ -227,11 +227,9 @@ pub struct PlatformState {
 impl PlatformState {
     /// The binding that currently governs a shop: an approved one if any, else the newest.
     pub fn binding_for_shop(&self, shop_id: &str) -> Option<&Binding> {
-        let mut of_shop = self.bindings.values().filter(|b| b.shop_id == shop_id);
-        let all: Vec<&Binding> = of_shop.by_ref().collect();
-        all.iter()
+        let of_shop = || self.bindings.values().filter(move |b| b.shop_id == shop_id);
+        of_shop()
             .find(|b| b.status == BindStatus::Success)
-            .or_else(|| all.iter().max_by_key(|b| b.created_at))
-            .copied()
+            .or_else(|| of_shop().max_by_key(|b| b.created_at))
     }
 }

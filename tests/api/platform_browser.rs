@@ -98,11 +98,14 @@ async fn seller_approves_on_a_phone_and_the_partner_gets_the_signed_webhook() {
     let signed_in = text_of(&b, "#signed-in").await;
     assert_eq!(signed_in, LOGIN);
     b.screenshot("platform-2-consent-phone").await;
+    // Keyboard only: Tab from the reason field reaches Approve; Enter activates it.
+    let reason = b.client.find(Locator::Css("#reason")).await.unwrap();
+    reason.send_keys(&Key::Tab.to_string()).await.unwrap();
     let focused = b.client.active_element().await.unwrap();
     assert_eq!(
         focused.attr("id").await.unwrap().as_deref(),
         Some("approve"),
-        "Approve has the focus"
+        "Tab reaches Approve"
     );
     focused.send_keys(&Key::Enter.to_string()).await.unwrap();
     let result = b

@@ -200,3 +200,83 @@ pub fn validate_material(index: usize, row: &Value) -> Result<TradeMaterial, Str
         memo: opt("memo", 256)?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row() -> Value {
+        json!({"tradeOrderId": "1", "tradeOrderNo": "OR1", "tradeType": 0,
+               "tradeTime": "2024-02-29 23:59:59", "tradeCurrency": "JPY", "tradeAmount": 1200,
+               "tradeName": "Lamp", "tradeCount": "3", "payerName": "b", "payerCountryCode": "RU"})
+    }
+
+    #[test]
+    fn a_minimal_goods_row_is_valid() {
+        let m = validate_material(0, &row()).unwrap();
+        assert_eq!(m.trade_amount.minor, 1200);
+        assert_eq!(m.trade_count, 3);
+    }
+
+    #[test]
+    fn each_rule_names_its_row_and_field() {
+        let cases = [
+            (
+                "tradeTime",
+                json!("2023-02-29 10:00:00"),
+                "materials[7].tradeTime: must be a time",
+            ),
+            (
+                "tradeAmount",
+                json!("12.5"),
+                "materials[7].tradeAmount: amount \"12.5\" has 1 decimal places; JPY has 0",
+            ),
+            (
+                "tradeAmount",
+                json!("0"),
+                "materials[7].tradeAmount must be greater than zero",
+            ),
+            ("tradeCurrency", json!("XXY"), "materials[7].tradeCurrency:"),
+            (
+                "tradeType",
+                json!(2),
+                "materials[7].tradeType must be 0 (goods) or 1 (service), got 2",
+            ),
+            (
+                "tradeCount",
+                json!(0),
+                "materials[7].tradeCount must be at least 1",
+            ),
+            (
+                "tradeCount",
+                json!(1.5),
+                "materials[7].tradeCount must be a whole number",
+            ),
+            (
+                "payerCountryCode",
+                json!("ru"),
+                "materials[7].payerCountryCode must be an ISO 3166",
+            ),
+            (
+                "hsCode",
+                json!("73A"),
+                "materials[7].hsCode must be 6 to 10 digits",
+            ),
+        ];
+        for (field, value, expected) in cases {
+            let mut r = row();
+            r[field] = value;
+            let err = validate_material(7, &r).unwrap_err();
+            assert!(err.starts_with(expected), "{field}: {err}");
+        }
+        let mut service = row();
+        service["tradeType"] = json!(1);
+        assert!(validate_material(0, &service)
+            .unwrap_err()
+            .contains("serviceDetail is required"));
+        assert_eq!(
+            validate_material(2, &json!([1])).unwrap_err(),
+            "materials[2] must be an object"
+        );
+    }
+}

@@ -6,6 +6,7 @@
 //! (the authorization page) is `web::authorize`, which calls back into [`binding`].
 
 pub mod binding;
+mod fields;
 pub mod materials;
 pub mod payment;
 mod triggers;
@@ -27,6 +28,7 @@ use crate::store::{Provider, TenantId, TenantState};
 use crate::wire::whalet::{self as envelope, Code, Echo, WhaletError, SUCCESS_DETAIL};
 
 pub use binding::decide_binding;
+pub use fields::{duration_ms, max_len, optional, param, required};
 
 /// What an operation gets besides its body.
 pub struct Ctx<'a> {
@@ -403,65 +405,4 @@ async fn process(
         http_status: sync_status.unwrap_or(200),
         keys,
     })
-}
-
-/// Reads a required non-empty string field (dot path for the message); PARAMETER_ERROR otherwise.
-pub fn required<'a>(body: &'a Value, field: &str, path: &str) -> Result<&'a str, String> {
-    match body.get(field) {
-        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s),
-        Some(Value::String(_)) => Err(format!("{path} must not be empty")),
-        None | Some(Value::Null) => Err(format!("{path} is required")),
-        Some(other) => Err(format!(
-            "{path} must be a string, got {}",
-            envelope::json_type(other)
-        )),
-    }
-}
-
-/// Reads an optional string field (absent, null or empty → None).
-pub fn optional<'a>(body: &'a Value, field: &str, path: &str) -> Result<Option<&'a str>, String> {
-    match body.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(format!(
-            "{path} must be a string, got {}",
-            envelope::json_type(other)
-        )),
-    }
-}
-
-/// Refuses a string longer than `max` characters.
-pub fn max_len(value: &str, max: usize, path: &str) -> Result<(), String> {
-    let n = value.chars().count();
-    if n > max {
-        return Err(format!(
-            "{path} is {n} characters long; at most {max} are allowed"
-        ));
-    }
-    Ok(())
-}
-
-/// A PARAMETER_ERROR from a field message.
-pub fn param(detail: String) -> WhaletError {
-    WhaletError::parameter(detail)
-}
-
-/// Parses a scenario duration (`"30s"`, `"500ms"`, `"2m"`, `"1h"`, or a number of seconds) to ms.
-pub fn duration_ms(value: &Value) -> Option<i64> {
-    if let Some(n) = value.as_f64() {
-        return (n >= 0.0).then_some((n * 1000.0) as i64);
-    }
-    let text = value.as_str()?.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.')?;
-    let (number, unit) = text.split_at(split);
-    let n: f64 = number.parse().ok()?;
-    let factor = match unit {
-        "ms" => 1.0,
-        "s" => 1000.0,
-        "m" => 60_000.0,
-        "h" => 3_600_000.0,
-        _ => return None,
-    };
-    Some((n * factor) as i64)
 }

@@ -82,7 +82,7 @@ pub fn login(
 <h2 class="login-h">Log in to your {brand} account</h2>
 {error_html}
 <label for="login">Email</label>
-<input type="email" id="login" name="login" autocomplete="username" required autofocus value="">
+<input type="email" id="login" name="login" autocomplete="username" required value="">
 <label for="password">Password</label>
 <input type="password" id="password" name="password" autocomplete="current-password" required>
 <div class="actions"><button type="submit" class="primary" id="login-button">Log in</button></div>
@@ -113,7 +113,7 @@ pub fn consent(req: &AuthorizationRequest, session: &str, login: &str) -> SimRes
 <label for="reason">Reason, if you reject (optional)</label>
 <textarea id="reason" name="reason" maxlength="200"></textarea>
 <div class="actions">
-<button type="submit" class="primary" name="decision" value="approve" id="approve" autofocus>Approve</button>
+<button type="submit" class="primary" name="decision" value="approve" id="approve">Approve</button>
 <button type="submit" class="secondary" name="decision" value="reject" id="reject">Reject</button>
 </div>
 </form>"#,
