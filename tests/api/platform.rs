@@ -410,3 +410,105 @@ async fn the_demo_scenario_names_real_triggers() {
     }
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn concurrent_payments_never_overdraw_the_balance() {
+    let app = spawn_app().await;
+    let (status, _) = trigger(
+        &app,
+        "platform.bulk_payment.received",
+        json!({"amount": "1000.00", "currency": "USD"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    platform_call(&app, "shopAccountBind", &bind_body("B0200", "S1")).await;
+    trigger(
+        &app,
+        "platform.binding.approved",
+        json!({"bindId": "B0200"}),
+    )
+    .await;
+    let calls = (0..20).map(|i| {
+        let body = json!({"amount": "100.00", "currency": "USD", "shopId": "S1", "paymentId": format!("PC{i}")});
+        let app = &app;
+        async move { platform_call(app, "paymentApply", &body).await.0 }
+    });
+    let codes = futures_util::future::join_all(calls).await;
+    assert_eq!(
+        codes.iter().filter(|c| *c == "SUCCESS").count(),
+        10,
+        "{codes:?}"
+    );
+    assert_eq!(
+        codes.iter().filter(|c| *c == "FAILURE").count(),
+        10,
+        "{codes:?}"
+    );
+    app.advance(5.0).await;
+    let (_, _, bal) = platform_call(&app, "balanceQuery", &json!({"currency": "USD"})).await;
+    assert_eq!(bal["balances"][0]["availableAmount"], "0.00");
+    assert_eq!(bal["balances"][0]["inFlightAmount"], "0.00");
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn forged_requests_are_refused_and_journaled() {
+    let app = spawn_app().await;
+    let mut forger = platform_client(&app, "balanceQuery");
+    forger.key =
+        whalet_sim::wire::keys::PrivateKey::parse(whalet_sim::wire::keys::demo::PLATFORM_PRIVATE)
+            .unwrap();
+    let reply = forger
+        .send_raw(forger.seal("balanceQuery", "R-FORGED-1", &json!({})))
+        .await;
+    // The refusal is unsigned; the client reports the head code either way.
+    let text = format!("{reply:?}");
+    assert!(text.contains("UNAUTHENTICATED_ERROR"), "{text}");
+    let journal = app.get_json("/__sim/requests?surface=platform").await;
+    let entry = &journal["requests"][0];
+    assert_eq!(entry["operation"], "balanceQuery");
+    assert_eq!(entry["code"], "UNAUTHENTICATED_ERROR");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn partner_text_is_escaped_on_the_page() {
+    let app = spawn_app().await;
+    let mut body = bind_body("B0300", "X1");
+    body["shopName"] = json!("<script>alert(1)</script> & Co");
+    let (_, _, reply) = platform_call(&app, "shopAccountBind", &body).await;
+    let page = app
+        .http
+        .get(
+            reply["authorizeUrl"].as_str().unwrap(),
+            std::time::Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, 200);
+    let html = String::from_utf8_lossy(&page.body);
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co"),
+        "escaped"
+    );
+    assert!(!html.contains("<script>alert(1)"), "never raw");
+    let (status, text) = app
+        .post_raw(
+            &format!(
+                "{}/decision",
+                reply["authorizeUrl"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches(&app.url)
+            ),
+            "application/x-www-form-urlencoded",
+            b"session=guess&decision=approve".to_vec(),
+        )
+        .await;
+    assert_eq!(status, 401, "a decision needs a logged-in session");
+    assert!(text.contains("log in again"), "{text}");
+    let (_, _, q) = platform_call(&app, "shopAccountBindQuery", &json!({"bindId": "B0300"})).await;
+    assert_eq!(q["status"], "PROCESSING");
+    app.shutdown().await;
+}

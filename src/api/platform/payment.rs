@@ -283,14 +283,20 @@ pub fn receive_bulk_payment(
                 payer_name: payer_name.map(str::to_owned),
                 received_at: now,
             });
-            Ok(json!({
+            let mut payload = json!({
                 "bulkPaymentId": id,
                 "amount": amount.to_decimal_string(),
                 "currency": amount.currency.code(),
                 "balance": t.ledger.balance(accounts::BALANCE, amount.currency).to_decimal_string(),
                 "payerName": payer_name,
                 "receivedTime": whalet_time(now),
-            }))
+            });
+            if payer_name.is_none() {
+                if let Some(map) = payload.as_object_mut() {
+                    map.remove("payerName");
+                }
+            }
+            Ok(payload)
         })
         .ok_or_else(|| format!("no tenant {tenant}"))??;
     let id = payload["bulkPaymentId"]
