@@ -48,6 +48,20 @@ async fn log_in(b: &Browser, password: &str) {
         .unwrap();
 }
 
+/// Headless Chromium starts at least 500 px wide; resizing gets a real phone width (390 px).
+async fn phone_viewport(b: &Browser) {
+    b.client.set_window_size(390, 844).await.unwrap();
+    let width: Value = b
+        .client
+        .execute("return window.innerWidth;", vec![])
+        .await
+        .unwrap();
+    assert!(
+        width.as_i64().unwrap() <= 400,
+        "phone-sized viewport, got {width}"
+    );
+}
+
 async fn no_horizontal_scroll(b: &Browser) -> bool {
     let v: Value = b
         .client
@@ -67,6 +81,7 @@ async fn seller_approves_on_a_phone_and_the_partner_gets_the_signed_webhook() {
     let Some(b) = browser::start(390, 844).await else {
         return;
     };
+    phone_viewport(&b).await;
     b.client.goto(&url).await.unwrap();
     let title = text_of(&b, "#page-title").await;
     assert_eq!(title, "Connect your shop to Demo Marketplace");
@@ -200,6 +215,7 @@ async fn an_expired_link_shows_a_clear_page() {
     let Some(b) = browser::start(390, 844).await else {
         return;
     };
+    phone_viewport(&b).await;
     b.client.goto(&url).await.unwrap();
     text_of(&b, "#login").await;
     app.advance(31.0 * 60.0).await;
