@@ -12,3 +12,4 @@ mod connectivity;
 mod envelope_errors;
 mod platform;
 mod platform_browser;
+mod platform_payments;
