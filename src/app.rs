@@ -43,6 +43,7 @@ struct Inner {
     whalet_ops: api::whalet::Dispatch,
     pockyt: Arc<api::pockyt::Merchants>,
     triggers: Vec<TriggerDef>,
+    authorizations: Arc<crate::web::authorize::Authorizations>,
     stop: CancellationToken,
 }
 
@@ -101,6 +102,12 @@ impl App {
         let mut triggers = Vec::new();
         triggers.extend(api::whalet::triggers());
         triggers.extend(api::pockyt::triggers());
+        triggers.extend(api::platform::triggers());
+        let authorizations = Arc::new(crate::web::authorize::Authorizations::new(
+            &config.platform.seller_login,
+            &config.platform.seller_password,
+        ));
+        authorizations.register_surface("platform", api::platform::decide_binding);
         let journal = Journal::new(config.journal.capacity);
         let scenarios = Scenarios::new();
         Ok(Self {
@@ -116,6 +123,7 @@ impl App {
                 whalet_ops,
                 pockyt,
                 triggers,
+                authorizations,
                 stop: CancellationToken::new(),
             }),
         })
@@ -156,6 +164,9 @@ impl App {
     }
     pub fn triggers(&self) -> &[TriggerDef] {
         &self.inner.triggers
+    }
+    pub fn authorizations(&self) -> &crate::web::authorize::Authorizations {
+        &self.inner.authorizations
     }
 
     /// Serves on `listener` with the background workers until [`RunningApp::shutdown`].

@@ -1,4 +1,5 @@
 //! The business surfaces, one module each, one file per operation.
 
 pub mod pockyt;
+pub mod platform;
 pub mod whalet;

@@ -1,7 +1,77 @@
-//! The `[platform]` section of the configuration (placeholder until its issue lands).
+//! The `[platform]` section of the configuration: how whalet-platform (`/v1/platform/{op}`)
+//! authenticates, how long seller authorization links live, the simulated seller login, and the
+//! default virtual delays. Every key is optional; the defaults are documented in
+//! docs/FIDELITY.md (section whalet-platform).
 
 use serde::Deserialize;
 
-#[derive(Debug, Clone, Default, Deserialize)]
+/// How `/v1/platform/{op}` requests are authenticated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlatformAuth {
+    /// The Whalet envelope with the partner's keys (head.apiCode = the operation name).
+    #[default]
+    Whalet,
+    /// Plain JSON, no signature; the partner is named by the `partnerId` header (default: the
+    /// demo partner). For quick demos with curl.
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PlatformConfig {}
+pub struct PlatformConfig {
+    #[serde(default)]
+    pub auth: PlatformAuth,
+    /// Base of the `authorizeUrl` handed to partners (e.g. `https://sim.example.com`); default:
+    /// `http://` + the `Host` header of the shopAccountBind request.
+    pub public_url: Option<String>,
+    /// Virtual seconds an authorization link stays valid (scenario `values.linkTtl` overrides).
+    #[serde(default = "default_link_ttl")]
+    pub link_ttl_secs: i64,
+    /// The seller login shown on the authorization page.
+    #[serde(default = "default_login")]
+    pub seller_login: String,
+    #[serde(default = "default_password")]
+    pub seller_password: String,
+    /// Virtual seconds from paymentApply until the seller's wallet is credited.
+    #[serde(default = "default_payment_delay")]
+    pub payment_delay_secs: i64,
+    /// Most materials accepted in one tradeMaterialsUpload.
+    #[serde(default = "default_max_materials")]
+    pub max_materials: usize,
+    /// Display names of partners on the authorization page: partnerId → name. Default
+    /// `Partner {partnerId}`; the demo partner is `Demo Marketplace`.
+    #[serde(default)]
+    pub partner_names: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for PlatformConfig {
+    fn default() -> Self {
+        Self {
+            auth: PlatformAuth::default(),
+            public_url: None,
+            link_ttl_secs: default_link_ttl(),
+            seller_login: default_login(),
+            seller_password: default_password(),
+            payment_delay_secs: default_payment_delay(),
+            max_materials: default_max_materials(),
+            partner_names: Default::default(),
+        }
+    }
+}
+
+fn default_link_ttl() -> i64 {
+    30 * 60
+}
+fn default_login() -> String {
+    "seller@demo.whalet.test".into()
+}
+fn default_password() -> String {
+    "demo-seller".into()
+}
+fn default_payment_delay() -> i64 {
+    5
+}
+fn default_max_materials() -> usize {
+    1000
+}

@@ -25,6 +25,15 @@ pub async fn route(app: &App, req: SimRequest) -> SimResponse {
             crate::api::pockyt::handle(app, req).await
         }
         (_, ["v3", ..] | ["v2", "customers", "account", ..]) => method_not_allowed("POST"),
+        ("POST", ["v1", "platform", op]) => {
+            let op = (*op).to_owned();
+            crate::api::platform::handle(app, req, &op).await
+        }
+        (_, ["v1", "platform", _]) => method_not_allowed("POST"),
+        ("GET", ["authorize", token]) => crate::web::authorize::handle(app, &req, token, None),
+        ("POST", ["authorize", token, action]) => {
+            crate::web::authorize::handle(app, &req, token, Some(action))
+        }
         _ => not_found(&req),
     }
 }

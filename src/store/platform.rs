@@ -1,6 +1,235 @@
-//! State of the platform surface (placeholder until its issue lands).
+//! State of whalet-platform for one partner: shop bindings, seller payments, bulk payments
+//! received, and the trade materials store. Plain data; money itself lives in the tenant's
+//! ledger under the accounts named in [`accounts`]. The materials store is keyed by shop and
+//! records where each material came from, so the API and an SFTP drop land in the same place.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::clock::Millis;
+use crate::money::Money;
+use crate::notify::NotifyBehaviour;
+
+/// Ledger account names of the platform surface (documented in docs/FIDELITY.md).
+pub mod accounts {
+    /// The partner's balance, funded by bulk payments, spent by paymentApply.
+    pub const BALANCE: &str = "platform:balance";
+    /// Money of accepted payments not yet credited to the seller.
+    pub const IN_FLIGHT: &str = "platform:in_flight";
+    /// The outside world: the partner's bank account wiring bulk payments.
+    pub const BULK: &str = "external:bulk";
+
+    /// A seller's e-wallet.
+    pub fn seller_wallet(shop_id: &str) -> String {
+        format!("seller:{shop_id}:wallet")
+    }
+}
+
+/// Binding status words (`shopAccountBindQuery.status`, Shop Account Bind Notify).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum BindStatus {
+    /// Waiting for the seller.
+    Processing,
+    /// The seller approved: payments to this shop go through Whalet.
+    Success,
+    /// Rejected by the seller, or the link expired (see `reason`).
+    Failure,
+}
+
+impl BindStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BindStatus::Processing => "PROCESSING",
+            BindStatus::Success => "SUCCESS",
+            BindStatus::Failure => "FAILURE",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LegalEntity {
+    #[serde(rename = "type")]
+    pub entity_type: String,
+    pub cert_no: String,
+    pub cert_type: String,
+    pub country_code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Binding {
+    pub bind_id: String,
+    pub user_id: Option<String>,
+    pub shop_id: String,
+    pub shop_name: String,
+    pub shop_url: Option<String>,
+    pub currency: Option<String>,
+    pub legal_entity: LegalEntity,
+    pub status: BindStatus,
+    pub reason: String,
+    /// The authorization link's token (`/authorize/{token}`).
+    pub token: String,
+    pub authorize_url: String,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+    pub decided_at: Option<Millis>,
+    /// How the scenario wants the Shop Account Bind Notify delivered.
+    #[serde(skip)]
+    pub notify: NotifyBehaviour,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PaymentStatus {
+    Processing,
+    Success,
+    Failure,
+}
+
+impl PaymentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentStatus::Processing => "PROCESSING",
+            PaymentStatus::Success => "SUCCESS",
+            PaymentStatus::Failure => "FAILURE",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Payment {
+    pub payment_id: String,
+    pub shop_id: String,
+    pub amount: Money,
+    pub status: PaymentStatus,
+    pub reason: String,
+    pub created_at: Millis,
+    pub finished_at: Option<Millis>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkPayment {
+    pub bulk_payment_id: String,
+    pub amount: Money,
+    pub payer_name: Option<String>,
+    pub received_at: Millis,
+}
+
+/// Where a trade material came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MaterialSource {
+    Api,
+    Sftp,
+}
+
+/// One trade order backing a seller's payments (validated on the way in).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TradeMaterial {
+    pub trade_order_id: String,
+    pub trade_order_no: String,
+    pub trade_type: i64,
+    pub trade_time: String,
+    pub trade_amount: Money,
+    pub trade_name: String,
+    pub trade_count: i64,
+    pub trade_unit: Option<String>,
+    pub payer_name: String,
+    pub payer_country_code: String,
+    pub goods_carrier: Option<String>,
+    pub goods_logistics_no: Option<String>,
+    pub service_detail: Option<String>,
+    pub service_time: Option<String>,
+    pub hs_code: Option<String>,
+    pub memo: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredMaterial {
+    pub material: TradeMaterial,
+    pub source: MaterialSource,
+    /// The upload (API requestNo or SFTP file name) that brought it.
+    pub origin: String,
+    pub stored_at: Millis,
+}
+
+/// What one batch did to the store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct MaterialsOutcome {
+    pub added: usize,
+    pub replaced: usize,
+}
+
+/// Trade materials by shop, then by tradeOrderId (a later upload of the same order replaces it).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MaterialStore {
+    by_shop: BTreeMap<String, BTreeMap<String, StoredMaterial>>,
+}
+
+impl MaterialStore {
+    /// Stores a validated batch for one shop.
+    pub fn add(
+        &mut self,
+        shop_id: &str,
+        source: MaterialSource,
+        origin: &str,
+        at: Millis,
+        materials: Vec<TradeMaterial>,
+    ) -> MaterialsOutcome {
+        let shop = self.by_shop.entry(shop_id.to_owned()).or_default();
+        let mut outcome = MaterialsOutcome::default();
+        for material in materials {
+            let key = material.trade_order_id.clone();
+            let stored = StoredMaterial {
+                material,
+                source,
+                origin: origin.to_owned(),
+                stored_at: at,
+            };
+            match shop.insert(key, stored) {
+                Some(_) => outcome.replaced += 1,
+                None => outcome.added += 1,
+            }
+        }
+        outcome
+    }
+
+    pub fn for_shop(&self, shop_id: &str) -> impl Iterator<Item = &StoredMaterial> {
+        self.by_shop
+            .get(shop_id)
+            .into_iter()
+            .flat_map(|m| m.values())
+    }
+
+    pub fn count(&self) -> usize {
+        self.by_shop.values().map(BTreeMap::len).sum()
+    }
+}
+
 #[derive(Debug, Default, Serialize)]
-pub struct PlatformState {}
+pub struct PlatformState {
+    /// By bindId.
+    pub bindings: BTreeMap<String, Binding>,
+    /// By paymentId.
+    pub payments: BTreeMap<String, Payment>,
+    pub bulk_payments: Vec<BulkPayment>,
+    pub materials: MaterialStore,
+}
+
+impl PlatformState {
+    /// The binding that currently governs a shop: an approved one if any, else the newest.
+    pub fn binding_for_shop(&self, shop_id: &str) -> Option<&Binding> {
+        let of_shop = || self.bindings.values().filter(move |b| b.shop_id == shop_id);
+        of_shop()
+            .find(|b| b.status == BindStatus::Success)
+            .or_else(|| of_shop().max_by_key(|b| b.created_at))
+    }
+}

@@ -176,3 +176,23 @@ pub fn python() -> String {
 pub fn repo_path(rel: &str) -> String {
     format!("{}/{rel}", env!("CARGO_MANIFEST_DIR"))
 }
+
+/// A partner client posting to `/v1/platform/{operation}` (whalet-platform, Whalet envelope).
+pub fn platform_client(app: &TestApp, operation: &str) -> WhaletClient {
+    let mut client = app.client.clone();
+    client.url = format!("{}/v1/platform/{operation}", app.url);
+    client
+}
+
+/// Calls a whalet-platform operation with the demo partner; returns (head.code, detail, body).
+pub async fn platform_call(
+    app: &TestApp,
+    operation: &str,
+    body: &Value,
+) -> (String, String, Value) {
+    let reply = platform_client(app, operation)
+        .call(operation, body)
+        .await
+        .unwrap();
+    (reply.code, reply.detail, reply.body.unwrap_or(Value::Null))
+}

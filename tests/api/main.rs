@@ -18,3 +18,6 @@ mod pockyt_payees;
 mod pockyt_payouts;
 mod pockyt_sign;
 mod pockyt_support;
+mod platform;
+mod platform_browser;
+mod platform_payments;

@@ -1,0 +1,334 @@
+//! Shop Account Bind and its query, and the seller's side of the binding: the decision callback
+//! the authorization page (and the trigger) call, and the link's expiry. A binding is
+//! `PROCESSING` until the seller approves (`SUCCESS`) or rejects, or the link expires
+//! (`FAILURE` with the reason); each end sends `shopAccountBindNotify {bindId, shopId, status,
+//! reason}`.
+
+use serde_json::{json, Value};
+
+use super::{duration_ms, max_len, notify, optional, param, partner_name, required, Ctx};
+use crate::app::App;
+use crate::money::Currency;
+use crate::store::platform::{BindStatus, Binding, LegalEntity};
+use crate::store::{Replay, TenantId};
+use crate::web::authorize::{self, AuthorizationRequest, Decision, ShopDetails};
+use crate::wire::whalet::{Code, WhaletError};
+
+const BIND_NOTIFY: &str = "shopAccountBindNotify";
+/// Default virtual delay of a scenario-decided (automatic) seller answer.
+const AUTO_DECISION_MS: i64 = 60_000;
+
+/// The reason reported when the link expires.
+pub const EXPIRED_REASON: &str = "the authorization link expired before the seller decided";
+/// The reason reported when the seller rejects without giving one.
+pub const REJECTED_REASON: &str = "rejected by the seller";
+
+struct BindRequest {
+    bind_id: String,
+    user_id: Option<String>,
+    shop_id: String,
+    shop_name: String,
+    shop_url: Option<String>,
+    currency: Option<String>,
+    backlink: Option<String>,
+    legal_entity: LegalEntity,
+}
+
+fn parse(body: &Value) -> Result<BindRequest, String> {
+    let bind_id = required(body, "bindId", "bindId")?;
+    max_len(bind_id, 64, "bindId")?;
+    let shop_id = required(body, "shopId", "shopId")?;
+    max_len(shop_id, 64, "shopId")?;
+    let shop_name = required(body, "shopName", "shopName")?;
+    max_len(shop_name, 128, "shopName")?;
+    let currency = optional(body, "currency", "currency")?;
+    if let Some(c) = currency {
+        Currency::parse(c).map_err(|e| format!("currency: {e}"))?;
+    }
+    let entity = match body.get("legalEntity") {
+        Some(v @ Value::Object(_)) => v,
+        None | Some(Value::Null) => return Err("legalEntity is required".into()),
+        Some(_) => return Err("legalEntity must be an object".into()),
+    };
+    let country = required(entity, "countryCode", "legalEntity.countryCode")?;
+    if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(format!(
+            "legalEntity.countryCode must be an ISO 3166 alpha-2 code like CN, got {country:?}"
+        ));
+    }
+    let legal_entity = LegalEntity {
+        entity_type: optional(entity, "type", "legalEntity.type")?
+            .unwrap_or("")
+            .to_owned(),
+        cert_no: required(entity, "certNo", "legalEntity.certNo")?.to_owned(),
+        cert_type: optional(entity, "certType", "legalEntity.certType")?
+            .unwrap_or("")
+            .to_owned(),
+        country_code: country.to_owned(),
+        name: required(entity, "name", "legalEntity.name")?.to_owned(),
+    };
+    Ok(BindRequest {
+        bind_id: bind_id.to_owned(),
+        user_id: optional(body, "userId", "userId")?.map(str::to_owned),
+        shop_id: shop_id.to_owned(),
+        shop_name: shop_name.to_owned(),
+        shop_url: optional(body, "shopUrl", "shopUrl")?.map(str::to_owned),
+        currency: currency.map(str::to_owned),
+        backlink: optional(body, "redirectUrl", "redirectUrl")?.map(str::to_owned),
+        legal_entity,
+    })
+}
+
+/// `shopAccountBind` → `{bindId, authorizeUrl}`.
+pub fn shop_account_bind(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> {
+    let r = parse(body).map_err(param)?;
+    let now = ctx.now();
+    let ttl_ms = ctx
+        .decision
+        .values
+        .get("linkTtl")
+        .and_then(duration_ms)
+        .unwrap_or(ctx.app.config().platform.link_ttl_secs.saturating_mul(1000));
+    let token = authorize::new_token();
+    let authorize_url = format!("{}/authorize/{token}", ctx.base_url);
+    let binding = Binding {
+        bind_id: r.bind_id.clone(),
+        user_id: r.user_id.clone(),
+        shop_id: r.shop_id.clone(),
+        shop_name: r.shop_name.clone(),
+        shop_url: r.shop_url.clone(),
+        currency: r.currency.clone(),
+        legal_entity: r.legal_entity.clone(),
+        status: BindStatus::Processing,
+        reason: String::new(),
+        token: token.clone(),
+        authorize_url: authorize_url.clone(),
+        created_at: now,
+        expires_at: now.saturating_add(ttl_ms),
+        decided_at: None,
+        notify: ctx.decision.notify.clone(),
+    };
+    let reply = json!({"bindId": r.bind_id, "authorizeUrl": authorize_url});
+    let stored = ctx.with_state(|t| {
+        match t.idempotency.check("platform.shopAccountBind", &r.bind_id, body) {
+            Replay::Same(previous) => return Ok(Some(previous)),
+            Replay::Conflict => {
+                return Err(WhaletError::idempotent(format!(
+                    "bindId {:?} was already used with different content",
+                    r.bind_id
+                )))
+            }
+            Replay::New => {}
+        }
+        if let Some(existing) = t.platform.bindings.get(&r.bind_id) {
+            return Err(WhaletError::idempotent(format!(
+                "bindId {:?} already exists (shop {})",
+                r.bind_id, existing.shop_id
+            )));
+        }
+        if let Some(other) = t.platform.binding_for_shop(&r.shop_id) {
+            match other.status {
+                BindStatus::Success => {
+                    return Err(WhaletError::failure(format!(
+                        "shop {:?} is already bound to this partner (bindId {:?})",
+                        r.shop_id, other.bind_id
+                    )))
+                }
+                BindStatus::Processing => {
+                    return Err(WhaletError::failure(format!(
+                        "shop {:?} has a binding waiting for the seller (bindId {:?}, link valid until {}); wait for it to end or expire",
+                        r.shop_id,
+                        other.bind_id,
+                        super::super::whalet::whalet_time(other.expires_at)
+                    )))
+                }
+                BindStatus::Failure => {}
+            }
+        }
+        t.platform.bindings.insert(r.bind_id.clone(), binding.clone());
+        t.idempotency
+            .record("platform.shopAccountBind", &r.bind_id, body.clone(), reply.clone());
+        Ok(None)
+    })??;
+    if let Some(previous) = stored {
+        return Ok(previous);
+    }
+    ctx.app.authorizations().register(AuthorizationRequest {
+        token: token.clone(),
+        surface: "platform",
+        provider_name: "Whalet".into(),
+        tenant: ctx.tenant.clone(),
+        business_id: r.bind_id.clone(),
+        partner_name: partner_name(ctx.app, ctx.partner_id),
+        shop: ShopDetails {
+            id: r.shop_id.clone(),
+            name: r.shop_name.clone(),
+            url: r.shop_url.clone(),
+        },
+        legal_entity: entity_lines(&r.legal_entity),
+        expires_at: binding.expires_at,
+        backlink_url: r.backlink.clone(),
+    });
+    schedule_expiry(ctx.app, ctx.tenant, &r.bind_id, binding.expires_at);
+    if let Some(result) = &ctx.decision.result {
+        let decision = Decision {
+            approved: result.outcome == crate::scenario::Outcome::Success,
+            reason: result.reason.clone(),
+        };
+        let app = ctx.app.clone();
+        ctx.app.clock().schedule_in(
+            ctx.decision.delay_or(AUTO_DECISION_MS),
+            format!("platform.binding.auto {} {}", ctx.tenant, r.bind_id),
+            Box::new(move || {
+                Box::pin(async move {
+                    if let Err(e) = app
+                        .authorizations()
+                        .decide(&app, &token, decision, "scenario")
+                    {
+                        tracing::info!(error = %e, "scenario seller decision not applied");
+                    }
+                })
+            }),
+        );
+    }
+    Ok(reply)
+}
+
+fn entity_lines(e: &LegalEntity) -> Vec<(String, String)> {
+    vec![
+        ("Name".into(), e.name.clone()),
+        ("Registration no.".into(), e.cert_no.clone()),
+        ("Certificate type".into(), e.cert_type.clone()),
+        ("Entity type".into(), e.entity_type.clone()),
+        ("Country".into(), e.country_code.clone()),
+    ]
+}
+
+/// The query / notify view of a binding.
+pub fn view(b: &Binding) -> Value {
+    json!({"bindId": b.bind_id, "shopId": b.shop_id, "status": b.status.as_str(), "reason": b.reason})
+}
+
+/// `shopAccountBindQuery {bindId}` → `{bindId, shopId, status, reason}`.
+pub fn shop_account_bind_query(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> {
+    let bind_id = required(body, "bindId", "bindId").map_err(param)?;
+    ctx.with_state(|t| t.platform.bindings.get(bind_id).map(view))?
+        .ok_or_else(|| {
+            WhaletError::failure(format!(
+                "no binding with bindId {bind_id:?} for this partner"
+            ))
+        })
+}
+
+/// Ends a binding (under the tenant lock) and notifies; Err when it is no longer PROCESSING.
+fn finish(
+    app: &App,
+    tenant: &TenantId,
+    bind_id: &str,
+    status: BindStatus,
+    reason: String,
+) -> Result<(), String> {
+    let now = app.clock().now();
+    let ended = app
+        .store()
+        .with_tenant(tenant, |t| {
+            if status == BindStatus::Success {
+                let shop = t.platform.bindings.get(bind_id).map(|b| b.shop_id.clone());
+                if let Some(other) = shop.and_then(|s| {
+                    t.platform
+                        .bindings
+                        .values()
+                        .find(|b| b.shop_id == s && b.status == BindStatus::Success)
+                }) {
+                    return Err(format!(
+                        "the shop is already bound (bindId {})",
+                        other.bind_id
+                    ));
+                }
+            }
+            let b = t
+                .platform
+                .bindings
+                .get_mut(bind_id)
+                .ok_or_else(|| format!("the binding {bind_id} no longer exists"))?;
+            if b.status != BindStatus::Processing {
+                return Err(format!(
+                    "the binding {bind_id} is already {}",
+                    b.status.as_str()
+                ));
+            }
+            b.status = status;
+            b.reason = reason;
+            b.decided_at = Some(now);
+            Ok((view(b), b.notify.clone()))
+        })
+        .ok_or_else(|| format!("tenant {tenant} does not exist"))??;
+    let (payload, behaviour) = ended;
+    notify(
+        app,
+        tenant,
+        BIND_NOTIFY,
+        payload,
+        format!("bind:{bind_id}"),
+        behaviour,
+    );
+    Ok(())
+}
+
+/// The decision callback registered with `web::authorize` for surface `platform`.
+pub fn decide_binding(app: &App, req: &AuthorizationRequest, d: &Decision) -> Result<(), String> {
+    let (status, reason) = if d.approved {
+        (BindStatus::Success, String::new())
+    } else {
+        (
+            BindStatus::Failure,
+            d.reason
+                .clone()
+                .unwrap_or_else(|| REJECTED_REASON.to_owned()),
+        )
+    };
+    finish(app, &req.tenant, &req.business_id, status, reason)
+}
+
+fn schedule_expiry(app: &App, tenant: &TenantId, bind_id: &str, at: i64) {
+    let (app2, tenant2, id) = (app.clone(), tenant.clone(), bind_id.to_owned());
+    app.clock().schedule_at(
+        at,
+        format!("platform.binding.expire {tenant} {bind_id}"),
+        Box::new(move || {
+            Box::pin(async move {
+                // Already decided bindings are left alone (finish refuses them).
+                let _ = finish(
+                    &app2,
+                    &tenant2,
+                    &id,
+                    BindStatus::Failure,
+                    EXPIRED_REASON.into(),
+                );
+            })
+        }),
+    );
+}
+
+/// Decides a binding by its bindId (the API twin of the page).
+pub fn decide_by_bind_id(
+    app: &App,
+    tenant: &TenantId,
+    bind_id: &str,
+    decision: Decision,
+) -> Result<Value, String> {
+    let token = app
+        .store()
+        .with_tenant(tenant, |t| {
+            t.platform.bindings.get(bind_id).map(|b| b.token.clone())
+        })
+        .flatten()
+        .ok_or_else(|| format!("no binding with bindId {bind_id:?} for {tenant}"))?;
+    app.authorizations()
+        .decide(app, &token, decision, "trigger")
+        .map_err(|e| e.to_string())?;
+    app.store()
+        .with_tenant(tenant, |t| t.platform.bindings.get(bind_id).map(view))
+        .flatten()
+        .ok_or_else(|| WhaletError::new(Code::InternalError, "binding vanished").detail)
+}

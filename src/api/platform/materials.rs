@@ -1,0 +1,282 @@
+//! Trade Materials Upload: the trade orders behind a seller's payments. Each material is
+//! validated on its own ([`validate_material`], reusable by an SFTP drop that parses rows into
+//! the same JSON shape); errors name the row and the field (`materials[3].tradeTime: ...`), and
+//! one bad row refuses the whole upload, leaving the store unchanged. Accepted batches land in
+//! the tenant's `MaterialStore` (`store::platform`), tagged with their source.
+
+use std::collections::HashMap;
+
+use serde_json::{json, Map, Value};
+
+use super::{max_len, optional, param, required, Ctx};
+use crate::clock::format;
+use crate::money::{Currency, Money};
+use crate::store::platform::{MaterialSource, TradeMaterial};
+use crate::wire::whalet::WhaletError;
+
+/// Errors reported in one reply at most (the rest are counted).
+const MAX_REPORTED: usize = 10;
+
+/// `tradeMaterialsUpload {shopId, materials: [...]}` → `{}`.
+pub fn trade_materials_upload(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> {
+    let shop_id = required(body, "shopId", "shopId").map_err(param)?;
+    max_len(shop_id, 64, "shopId").map_err(param)?;
+    let rows = match body.get("materials") {
+        Some(Value::Array(rows)) if !rows.is_empty() => rows,
+        Some(Value::Array(_)) => return Err(param("materials must not be empty".into())),
+        None | Some(Value::Null) => return Err(param("materials is required".into())),
+        Some(_) => return Err(param("materials must be an array of objects".into())),
+    };
+    let max = ctx.app.config().platform.max_materials;
+    if rows.len() > max {
+        return Err(param(format!(
+            "materials has {} entries; at most {max} are accepted in one upload",
+            rows.len()
+        )));
+    }
+    let materials = validate_batch(rows).map_err(param)?;
+    let now = ctx.now();
+    ctx.with_state(|t| {
+        t.platform
+            .materials
+            .add(shop_id, MaterialSource::Api, ctx.request_no, now, materials)
+    })?;
+    Ok(json!({}))
+}
+
+/// Validates every row; all the row-precise errors (up to ten) joined by `; `.
+pub fn validate_batch(rows: &[Value]) -> Result<Vec<TradeMaterial>, String> {
+    let mut errors = Vec::new();
+    let mut materials = Vec::with_capacity(rows.len());
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (i, row) in rows.iter().enumerate() {
+        match validate_material(i, row) {
+            Ok(m) => {
+                if let Some(first) = seen.insert(m.trade_order_id.clone(), i) {
+                    errors.push(format!(
+                        "materials[{i}].tradeOrderId: {:?} appears again (first at materials[{first}])",
+                        m.trade_order_id
+                    ));
+                }
+                materials.push(m);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        return Ok(materials);
+    }
+    let total = errors.len();
+    let mut detail = errors
+        .into_iter()
+        .take(MAX_REPORTED)
+        .collect::<Vec<_>>()
+        .join("; ");
+    if total > MAX_REPORTED {
+        detail.push_str(&format!("; and {} more errors", total - MAX_REPORTED));
+    }
+    Err(detail)
+}
+
+fn integer(row: &Map<String, Value>, field: &str, path: &str) -> Result<Option<i64>, String> {
+    match row.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| format!("{path} must be a whole number, got {n}")),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{path} must be a whole number, got {s:?}")),
+        Some(other) => Err(format!(
+            "{path} must be a whole number, got {}",
+            crate::wire::whalet::json_type(other)
+        )),
+    }
+}
+
+fn time(value: &str, path: &str) -> Result<String, String> {
+    format::parse_china(value)
+        .map(|_| value.to_owned())
+        .ok_or_else(|| format!("{path}: must be a time as yyyy-MM-dd HH:mm:ss, got {value:?}"))
+}
+
+/// Validates one material; the error names `materials[{index}].{field}`.
+pub fn validate_material(index: usize, row: &Value) -> Result<TradeMaterial, String> {
+    let at = |field: &str| format!("materials[{index}].{field}");
+    let Value::Object(map) = row else {
+        return Err(format!("materials[{index}] must be an object"));
+    };
+    let req = |field: &str, max: usize| -> Result<String, String> {
+        let v = required(row, field, &at(field))?;
+        max_len(v, max, &at(field))?;
+        Ok(v.to_owned())
+    };
+    let opt = |field: &str, max: usize| -> Result<Option<String>, String> {
+        let v = optional(row, field, &at(field))?;
+        if let Some(v) = v {
+            max_len(v, max, &at(field))?;
+        }
+        Ok(v.map(str::to_owned))
+    };
+    let trade_order_id = req("tradeOrderId", 64)?;
+    let trade_order_no = req("tradeOrderNo", 64)?;
+    let trade_type = integer(map, "tradeType", &at("tradeType"))?
+        .ok_or_else(|| format!("{} is required (0 = goods, 1 = service)", at("tradeType")))?;
+    if !matches!(trade_type, 0 | 1) {
+        return Err(format!(
+            "{} must be 0 (goods) or 1 (service), got {trade_type}",
+            at("tradeType")
+        ));
+    }
+    let trade_time = time(&req("tradeTime", 19)?, &at("tradeTime"))?;
+    let currency = Currency::parse(&req("tradeCurrency", 3)?)
+        .map_err(|e| format!("{}: {e}", at("tradeCurrency")))?;
+    let amount_value = map
+        .get("tradeAmount")
+        .filter(|v| !v.is_null())
+        .ok_or_else(|| format!("{} is required", at("tradeAmount")))?;
+    let trade_amount = Money::from_json(amount_value, currency)
+        .map_err(|e| format!("{}: {e}", at("tradeAmount")))?;
+    if !trade_amount.is_positive() {
+        return Err(format!("{} must be greater than zero", at("tradeAmount")));
+    }
+    let trade_name = req("tradeName", 256)?;
+    let trade_count = integer(map, "tradeCount", &at("tradeCount"))?
+        .ok_or_else(|| format!("{} is required", at("tradeCount")))?;
+    if trade_count < 1 {
+        return Err(format!(
+            "{} must be at least 1, got {trade_count}",
+            at("tradeCount")
+        ));
+    }
+    let payer_name = req("payerName", 128)?;
+    let payer_country_code = req("payerCountryCode", 2)?;
+    if payer_country_code.len() != 2 || !payer_country_code.bytes().all(|b| b.is_ascii_uppercase())
+    {
+        return Err(format!(
+            "{} must be an ISO 3166 alpha-2 code like RU, got {payer_country_code:?}",
+            at("payerCountryCode")
+        ));
+    }
+    let service_detail = opt("serviceDetail", 512)?;
+    let service_time = match opt("serviceTime", 19)? {
+        Some(t) => Some(time(&t, &at("serviceTime"))?),
+        None => None,
+    };
+    if trade_type == 1 && service_detail.is_none() {
+        return Err(format!(
+            "{} is required for a service trade (tradeType 1)",
+            at("serviceDetail")
+        ));
+    }
+    let hs_code = opt("hsCode", 10)?;
+    if let Some(code) = &hs_code {
+        if code.len() < 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!(
+                "{} must be 6 to 10 digits, got {code:?}",
+                at("hsCode")
+            ));
+        }
+    }
+    Ok(TradeMaterial {
+        trade_order_id,
+        trade_order_no,
+        trade_type,
+        trade_time,
+        trade_amount,
+        trade_name,
+        trade_count,
+        trade_unit: opt("tradeUnit", 32)?,
+        payer_name,
+        payer_country_code,
+        goods_carrier: opt("goodsCarrier", 128)?,
+        goods_logistics_no: opt("goodsLogisticsNo", 64)?,
+        service_detail,
+        service_time,
+        hs_code,
+        memo: opt("memo", 256)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row() -> Value {
+        json!({"tradeOrderId": "1", "tradeOrderNo": "OR1", "tradeType": 0,
+               "tradeTime": "2024-02-29 23:59:59", "tradeCurrency": "JPY", "tradeAmount": 1200,
+               "tradeName": "Lamp", "tradeCount": "3", "payerName": "b", "payerCountryCode": "RU"})
+    }
+
+    #[test]
+    fn a_minimal_goods_row_is_valid() {
+        let m = validate_material(0, &row()).unwrap();
+        assert_eq!(m.trade_amount.minor, 1200);
+        assert_eq!(m.trade_count, 3);
+    }
+
+    #[test]
+    fn each_rule_names_its_row_and_field() {
+        let cases = [
+            (
+                "tradeTime",
+                json!("2023-02-29 10:00:00"),
+                "materials[7].tradeTime: must be a time",
+            ),
+            (
+                "tradeAmount",
+                json!("12.5"),
+                "materials[7].tradeAmount: amount \"12.5\" has 1 decimal places; JPY has 0",
+            ),
+            (
+                "tradeAmount",
+                json!("0"),
+                "materials[7].tradeAmount must be greater than zero",
+            ),
+            ("tradeCurrency", json!("XXY"), "materials[7].tradeCurrency:"),
+            (
+                "tradeType",
+                json!(2),
+                "materials[7].tradeType must be 0 (goods) or 1 (service), got 2",
+            ),
+            (
+                "tradeCount",
+                json!(0),
+                "materials[7].tradeCount must be at least 1",
+            ),
+            (
+                "tradeCount",
+                json!(1.5),
+                "materials[7].tradeCount must be a whole number",
+            ),
+            (
+                "payerCountryCode",
+                json!("ru"),
+                "materials[7].payerCountryCode must be an ISO 3166",
+            ),
+            (
+                "hsCode",
+                json!("73A"),
+                "materials[7].hsCode must be 6 to 10 digits",
+            ),
+        ];
+        for (field, value, expected) in cases {
+            let mut r = row();
+            r[field] = value;
+            let err = validate_material(7, &r).unwrap_err();
+            assert!(err.starts_with(expected), "{field}: {err}");
+        }
+        let mut service = row();
+        service["tradeType"] = json!(1);
+        assert!(validate_material(0, &service)
+            .unwrap_err()
+            .contains("serviceDetail is required"));
+        assert_eq!(
+            validate_material(2, &json!([1])).unwrap_err(),
+            "materials[2] must be an object"
+        );
+    }
+}

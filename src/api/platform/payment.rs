@@ -1,0 +1,315 @@
+//! Money on whalet-platform: bulk payments credit the partner's balance (`external:bulk` →
+//! `platform:balance`, then `bulkPaymentsReceivedNotify`); `paymentApply` moves an amount to a
+//! bound seller (`platform:balance` → `platform:in_flight` at once, then after the payment delay
+//! `platform:in_flight` → `seller:{shopId}:wallet`, or back to the balance when a scenario fails
+//! it, then `paymentApplyNotify`); `paymentQuery` and `balanceQuery` read. Idempotent on
+//! paymentId: the same content answers the first reply, different content is IDEMPOTENT_ERROR.
+
+use std::collections::BTreeSet;
+
+use serde_json::{json, Value};
+
+use super::{max_len, notify, optional, param, required, with_state, Ctx};
+use crate::api::whalet::whalet_time;
+use crate::app::App;
+use crate::money::{Currency, Money};
+use crate::notify::NotifyBehaviour;
+use crate::store::platform::{accounts, BindStatus, BulkPayment, Payment, PaymentStatus};
+use crate::store::{Replay, TenantId};
+use crate::wire::whalet::{Code, WhaletError};
+
+const APPLY_NOTIFY: &str = "paymentApplyNotify";
+const BULK_NOTIFY: &str = "bulkPaymentsReceivedNotify";
+
+fn payment_view(p: &Payment) -> Value {
+    json!({
+        "paymentId": p.payment_id,
+        "shopId": p.shop_id,
+        "amount": p.amount.to_decimal_string(),
+        "currency": p.amount.currency.code(),
+        "status": p.status.as_str(),
+        "reason": p.reason,
+        "createTime": whalet_time(p.created_at),
+        "finishTime": p.finished_at.map(whalet_time),
+    })
+}
+
+/// `paymentApply {amount, currency, shopId, paymentId}` → `{paymentId, status}`.
+pub fn payment_apply(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> {
+    let payment_id = required(body, "paymentId", "paymentId").map_err(param)?;
+    max_len(payment_id, 64, "paymentId").map_err(param)?;
+    let shop_id = required(body, "shopId", "shopId").map_err(param)?;
+    let code = required(body, "currency", "currency").map_err(param)?;
+    let currency = Currency::parse(code).map_err(|e| param(format!("currency: {e}")))?;
+    let amount = match body.get("amount") {
+        None | Some(Value::Null) => return Err(param("amount is required".into())),
+        Some(v) => Money::from_json(v, currency).map_err(|e| param(e.0))?,
+    };
+    if !amount.is_positive() {
+        return Err(param(format!(
+            "amount must be greater than zero, got {}",
+            amount.to_decimal_string()
+        )));
+    }
+    optional(body, "memo", "memo").map_err(param)?;
+    let now = ctx.now();
+    let outcome = ctx.with_state(|t| {
+        match t.idempotency.check("platform.paymentApply", payment_id, body) {
+            Replay::Same(previous) => return Ok(Err(previous)),
+            Replay::Conflict => {
+                return Err(WhaletError::idempotent(format!(
+                    "paymentId {payment_id:?} was already used with different content"
+                )))
+            }
+            Replay::New => {}
+        }
+        match t.platform.binding_for_shop(shop_id) {
+            Some(b) if b.status == BindStatus::Success => {}
+            Some(b) => {
+                let why = match b.status {
+                    BindStatus::Processing => "the seller has not approved it yet".to_owned(),
+                    _ => format!("it ended {}: {}", b.status.as_str(), b.reason),
+                };
+                return Err(WhaletError::failure(format!(
+                    "shop {shop_id:?} is not bound to this partner: binding {:?} is {} ({why}); payments go only to bound shops",
+                    b.bind_id,
+                    b.status.as_str()
+                )));
+            }
+            None => {
+                return Err(WhaletError::failure(format!(
+                    "shop {shop_id:?} is not bound to this partner: no shopAccountBind was made for it; payments go only to bound shops"
+                )))
+            }
+        }
+        t.ledger
+            .transfer(
+                now,
+                format!("paymentApply {payment_id}"),
+                accounts::BALANCE,
+                accounts::IN_FLIGHT,
+                amount,
+            )
+            .map_err(|e| match e {
+                crate::store::LedgerError::Insufficient { available, .. } => WhaletError::failure(format!(
+                    "insufficient partner balance: available {} {}, the payment needs {}",
+                    available.to_decimal_string(),
+                    currency,
+                    amount.to_decimal_string()
+                )),
+                other => WhaletError::new(Code::InternalError, other.to_string()),
+            })?;
+        let payment = Payment {
+            payment_id: payment_id.to_owned(),
+            shop_id: shop_id.to_owned(),
+            amount,
+            status: PaymentStatus::Processing,
+            reason: String::new(),
+            created_at: now,
+            finished_at: None,
+        };
+        let reply = json!({"paymentId": payment_id, "status": "PROCESSING"});
+        t.platform.payments.insert(payment_id.to_owned(), payment);
+        t.idempotency
+            .record("platform.paymentApply", payment_id, body.clone(), reply.clone());
+        Ok(Ok(reply))
+    })??;
+    let reply = match outcome {
+        Err(previous) => return Ok(previous),
+        Ok(reply) => reply,
+    };
+    let default_ms = ctx
+        .app
+        .config()
+        .platform
+        .payment_delay_secs
+        .saturating_mul(1000);
+    let succeed = ctx.decision.succeeds();
+    let reason = ctx.decision.reason().map(str::to_owned);
+    let behaviour = ctx.decision.notify.clone();
+    let (app, tenant, id) = (ctx.app.clone(), ctx.tenant.clone(), payment_id.to_owned());
+    ctx.app.clock().schedule_in(
+        ctx.decision.delay_or(default_ms),
+        format!("platform.payment.settle {} {payment_id}", ctx.tenant),
+        Box::new(move || {
+            Box::pin(async move {
+                if let Err(e) = settle(&app, &tenant, &id, succeed, reason, behaviour) {
+                    tracing::error!(payment = %id, error = %e, "payment not settled");
+                }
+            })
+        }),
+    );
+    Ok(reply)
+}
+
+/// Credits the seller (or returns the money to the balance) and notifies.
+fn settle(
+    app: &App,
+    tenant: &TenantId,
+    payment_id: &str,
+    succeed: bool,
+    reason: Option<String>,
+    behaviour: NotifyBehaviour,
+) -> Result<(), WhaletError> {
+    let now = app.clock().now();
+    let payload = with_state(app, tenant, |t| {
+        let Some(p) = t.platform.payments.get(payment_id).cloned() else {
+            return Err(WhaletError::new(Code::InternalError, "payment vanished"));
+        };
+        if p.status != PaymentStatus::Processing {
+            return Ok(None);
+        }
+        let wallet = accounts::seller_wallet(&p.shop_id);
+        let to = if succeed {
+            wallet.as_str()
+        } else {
+            accounts::BALANCE
+        };
+        t.ledger
+            .transfer(
+                now,
+                format!("settle {payment_id}"),
+                accounts::IN_FLIGHT,
+                to,
+                p.amount,
+            )
+            .map_err(|e| WhaletError::new(Code::InternalError, e.to_string()))?;
+        let Some(p) = t.platform.payments.get_mut(payment_id) else {
+            return Err(WhaletError::new(Code::InternalError, "payment vanished"));
+        };
+        p.status = if succeed {
+            PaymentStatus::Success
+        } else {
+            PaymentStatus::Failure
+        };
+        p.reason = if succeed {
+            String::new()
+        } else {
+            reason.unwrap_or_else(|| "the seller's e-wallet could not be credited".into())
+        };
+        p.finished_at = Some(now);
+        Ok(Some(payment_view(p)))
+    })??;
+    if let Some(payload) = payload {
+        notify(
+            app,
+            tenant,
+            APPLY_NOTIFY,
+            payload,
+            format!("payment:{payment_id}"),
+            behaviour,
+        );
+    }
+    Ok(())
+}
+
+/// `paymentQuery {paymentId}` → the payment with its status.
+pub fn payment_query(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> {
+    let payment_id = required(body, "paymentId", "paymentId").map_err(param)?;
+    ctx.with_state(|t| t.platform.payments.get(payment_id).map(payment_view))?
+        .ok_or_else(|| WhaletError::failure(format!("no payment with paymentId {payment_id:?}")))
+}
+
+/// `balanceQuery {currency?}` → `{balances: [{currency, availableAmount, inFlightAmount}]}`.
+pub fn balance_query(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> {
+    let wanted = match optional(body, "currency", "currency").map_err(param)? {
+        Some(code) => Some(Currency::parse(code).map_err(|e| param(format!("currency: {e}")))?),
+        None => None,
+    };
+    let balances = ctx.with_state(|t| {
+        let mut currencies: BTreeSet<Currency> = t
+            .ledger
+            .balances_with_prefix("platform:")
+            .map(|(_, m)| m.currency)
+            .collect();
+        if let Some(c) = wanted {
+            currencies = BTreeSet::from([c]);
+        }
+        currencies
+            .into_iter()
+            .map(|c| {
+                json!({
+                    "currency": c.code(),
+                    "availableAmount": t.ledger.balance(accounts::BALANCE, c).to_decimal_string(),
+                    "inFlightAmount": t.ledger.balance(accounts::IN_FLIGHT, c).to_decimal_string(),
+                })
+            })
+            .collect::<Vec<_>>()
+    })?;
+    Ok(json!({"balances": balances, "queryTime": whalet_time(ctx.now())}))
+}
+
+/// A bulk payment from the partner arrived at Whalet's bank account: credit and notify.
+pub fn receive_bulk_payment(
+    app: &App,
+    tenant: &TenantId,
+    bulk_payment_id: Option<&str>,
+    amount: Money,
+    payer_name: Option<&str>,
+) -> Result<Value, String> {
+    if !amount.is_positive() {
+        return Err(format!(
+            "amount must be greater than zero, got {}",
+            amount.to_decimal_string()
+        ));
+    }
+    let now = app.clock().now();
+    let payload = app
+        .store()
+        .with_tenant(tenant, |t| {
+            let id = match bulk_payment_id {
+                Some(id) => id.to_owned(),
+                None => format!("BP{:08}", t.next_seq()),
+            };
+            if t.platform
+                .bulk_payments
+                .iter()
+                .any(|b| b.bulk_payment_id == id)
+            {
+                return Err(format!("bulk payment {id:?} was already received"));
+            }
+            t.ledger
+                .transfer(
+                    now,
+                    format!("bulk payment {id}"),
+                    accounts::BULK,
+                    accounts::BALANCE,
+                    amount,
+                )
+                .map_err(|e| e.to_string())?;
+            t.platform.bulk_payments.push(BulkPayment {
+                bulk_payment_id: id.clone(),
+                amount,
+                payer_name: payer_name.map(str::to_owned),
+                received_at: now,
+            });
+            let mut payload = json!({
+                "bulkPaymentId": id,
+                "amount": amount.to_decimal_string(),
+                "currency": amount.currency.code(),
+                "balance": t.ledger.balance(accounts::BALANCE, amount.currency).to_decimal_string(),
+                "payerName": payer_name,
+                "receivedTime": whalet_time(now),
+            });
+            if payer_name.is_none() {
+                if let Some(map) = payload.as_object_mut() {
+                    map.remove("payerName");
+                }
+            }
+            Ok(payload)
+        })
+        .ok_or_else(|| format!("no tenant {tenant}"))??;
+    let id = payload["bulkPaymentId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let notification = notify(
+        app,
+        tenant,
+        BULK_NOTIFY,
+        payload.clone(),
+        format!("bulk:{id}"),
+        NotifyBehaviour::default(),
+    );
+    Ok(json!({"bulkPayment": payload, "notification": notification}))
+}

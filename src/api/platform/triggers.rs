@@ -1,0 +1,96 @@
+//! Events from outside the partner's API calls: the seller deciding without a browser (the API
+//! twin of the authorization page) and a bulk payment arriving at Whalet's bank account.
+//! `partnerId` defaults to the demo partner.
+
+use serde_json::{json, Map, Value};
+
+use super::binding::decide_by_bind_id;
+use super::payment::receive_bulk_payment;
+use crate::api::whalet::partners::DEMO_PARTNER_ID;
+use crate::app::App;
+use crate::control::triggers::{opt_param, param, TriggerDef, TriggerFuture};
+use crate::money::{Currency, Money};
+use crate::store::{Provider, TenantId};
+use crate::web::authorize::Decision;
+
+pub const TRIGGERS: &[TriggerDef] = &[
+    TriggerDef {
+        name: "platform.binding.approved",
+        description: "The seller approves a pending shop binding, as on the authorization page; sends shopAccountBindNotify SUCCESS",
+        params: &[("bindId", "the binding"), ("partnerId?", "default: the demo partner")],
+        run: approved,
+    },
+    TriggerDef {
+        name: "platform.binding.rejected",
+        description: "The seller rejects a pending shop binding; sends shopAccountBindNotify FAILURE with the reason",
+        params: &[
+            ("bindId", "the binding"),
+            ("reason?", "default: rejected by the seller"),
+            ("partnerId?", "default: the demo partner"),
+        ],
+        run: rejected,
+    },
+    TriggerDef {
+        name: "platform.bulk_payment.received",
+        description: "The partner's bulk payment arrives at Whalet's bank account: credits the partner balance, sends bulkPaymentsReceivedNotify",
+        params: &[
+            ("amount", "decimal text, e.g. 1000.00"),
+            ("currency", "ISO 4217, e.g. USD"),
+            ("bulkPaymentId?", "default: minted (BP00000001)"),
+            ("payerName?", "the remitter shown in the notification"),
+            ("partnerId?", "default: the demo partner"),
+        ],
+        run: bulk_payment,
+    },
+];
+
+fn tenant(app: &App, params: &Map<String, Value>) -> Result<TenantId, String> {
+    let id = opt_param(params, "partnerId").unwrap_or(DEMO_PARTNER_ID);
+    app.partners()
+        .get(id)
+        .map(|p| TenantId::new(Provider::Whalet, p.id.clone()))
+        .ok_or_else(|| format!("no partner with partnerId {id:?}"))
+}
+
+fn approved(app: App, params: Map<String, Value>) -> TriggerFuture {
+    Box::pin(async move {
+        let tenant = tenant(&app, &params)?;
+        let bind_id = param(&params, "bindId")?;
+        let decision = Decision {
+            approved: true,
+            reason: None,
+        };
+        decide_by_bind_id(&app, &tenant, bind_id, decision).map(|b| json!({"binding": b}))
+    })
+}
+
+fn rejected(app: App, params: Map<String, Value>) -> TriggerFuture {
+    Box::pin(async move {
+        let tenant = tenant(&app, &params)?;
+        let bind_id = param(&params, "bindId")?;
+        let decision = Decision {
+            approved: false,
+            reason: opt_param(&params, "reason").map(str::to_owned),
+        };
+        decide_by_bind_id(&app, &tenant, bind_id, decision).map(|b| json!({"binding": b}))
+    })
+}
+
+fn bulk_payment(app: App, params: Map<String, Value>) -> TriggerFuture {
+    Box::pin(async move {
+        let tenant = tenant(&app, &params)?;
+        let currency =
+            Currency::parse(param(&params, "currency")?).map_err(|e| format!("currency: {e}"))?;
+        let amount = params
+            .get("amount")
+            .ok_or_else(|| "parameter amount is required".to_owned())
+            .and_then(|v| Money::from_json(v, currency).map_err(|e| e.0))?;
+        receive_bulk_payment(
+            &app,
+            &tenant,
+            opt_param(&params, "bulkPaymentId"),
+            amount,
+            opt_param(&params, "payerName"),
+        )
+    })
+}

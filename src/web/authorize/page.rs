@@ -1,0 +1,217 @@
+//! Rendering of the authorization pages: the one template (`page.html` + `style.css`, embedded)
+//! filled with escaped fragments. Every value from a partner or seller goes through `escape`.
+
+use super::AuthorizationRequest;
+use crate::clock::{format, Millis};
+use crate::http::SimResponse;
+use crate::web::escape;
+
+const TEMPLATE: &str = include_str!("page.html");
+const STYLE: &str = include_str!("style.css");
+
+/// `2025-01-01 08:30:00 (UTC+8)`.
+pub fn time_text(ms: Millis) -> String {
+    format!("{} (UTC+8)", format::china(ms))
+}
+
+fn render(status: u16, brand: &str, title: &str, body: &str) -> SimResponse {
+    let initial = brand.chars().next().unwrap_or('W').to_string();
+    let html = TEMPLATE
+        .replace("{{style}}", STYLE)
+        .replace("{{initial}}", &escape(&initial))
+        .replace("{{brand}}", &escape(brand))
+        .replace("{{title}}", &escape(title))
+        .replace("{{body}}", body);
+    SimResponse::html(status, html)
+        .header("cache-control", "no-store")
+        .header("x-frame-options", "DENY")
+        .header("referrer-policy", "no-referrer")
+}
+
+fn summary(req: &AuthorizationRequest) -> String {
+    let mut shop = format!(
+        "<dt>Shop</dt><dd>{}</dd><dt>Shop ID</dt><dd>{}</dd>",
+        escape(&req.shop.name),
+        escape(&req.shop.id)
+    );
+    if let Some(url) = &req.shop.url {
+        shop.push_str(&format!("<dt>Shop URL</dt><dd>{}</dd>", escape(url)));
+    }
+    let entity: String = req
+        .legal_entity
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("<dt>{}</dt><dd>{}</dd>", escape(k), escape(v)))
+        .collect();
+    format!(
+        r#"<section class="panel" aria-labelledby="shop-h"><h2 id="shop-h">Shop</h2><dl>{shop}</dl></section>
+<section class="panel" aria-labelledby="entity-h"><h2 id="entity-h">Legal entity</h2><dl>{entity}</dl></section>"#
+    )
+}
+
+fn heading(req: &AuthorizationRequest) -> String {
+    format!(
+        r#"<h1 id="page-title">Connect your shop to {partner}</h1>
+<p class="muted"><strong>{partner}</strong> asks to pay this shop's earnings into your {brand} account. Reference <span id="business-id">{id}</span>.</p>"#,
+        partner = escape(&req.partner_name),
+        brand = escape(&req.provider_name),
+        id = escape(&req.business_id),
+    )
+}
+
+/// The summary and the seller login.
+pub fn login(
+    req: &AuthorizationRequest,
+    demo_login: &str,
+    demo_password: &str,
+    error: Option<&str>,
+) -> SimResponse {
+    let error_html = error
+        .map(|e| {
+            format!(
+                r#"<div class="error" role="alert" id="error">{}</div>"#,
+                escape(e)
+            )
+        })
+        .unwrap_or_default();
+    let body = format!(
+        r#"{heading}
+{summary}
+<p class="muted">This link expires at {expires}.</p>
+<form method="post" action="/authorize/{token}/login" id="login-form">
+<h2 class="login-h">Log in to your {brand} account</h2>
+{error_html}
+<label for="login">Email</label>
+<input type="email" id="login" name="login" autocomplete="username" required value="">
+<label for="password">Password</label>
+<input type="password" id="password" name="password" autocomplete="current-password" required>
+<div class="actions"><button type="submit" class="primary" id="login-button">Log in</button></div>
+</form>
+<div class="hint" id="demo-credentials">Demo seller: <code>{demo_login}</code> / <code>{demo_password}</code></div>"#,
+        heading = heading(req),
+        summary = summary(req),
+        expires = escape(&time_text(req.expires_at)),
+        token = escape(&req.token),
+        brand = escape(&req.provider_name),
+        demo_login = escape(demo_login),
+        demo_password = escape(demo_password),
+    );
+    let status = if error.is_some() { 401 } else { 200 };
+    render(status, &req.provider_name, "Authorize shop binding", &body)
+}
+
+/// After login: approve or reject.
+pub fn consent(req: &AuthorizationRequest, session: &str, login: &str) -> SimResponse {
+    let body = format!(
+        r#"{heading}
+<p class="muted">Signed in as <strong id="signed-in">{login}</strong>.</p>
+{summary}
+<section class="panel" aria-labelledby="perm-h"><h2 id="perm-h">If you approve, {partner} can</h2>
+<ul class="perms"><li>pay this shop's earnings into your {brand} e-wallet;</li><li>share the shop's trade records with {brand}.</li></ul></section>
+<form method="post" action="/authorize/{token}/decision" id="decision-form">
+<input type="hidden" name="session" value="{session}">
+<label for="reason">Reason, if you reject (optional)</label>
+<textarea id="reason" name="reason" maxlength="200"></textarea>
+<div class="actions">
+<button type="submit" class="primary" name="decision" value="approve" id="approve">Approve</button>
+<button type="submit" class="secondary" name="decision" value="reject" id="reject">Reject</button>
+</div>
+</form>"#,
+        heading = heading(req),
+        login = escape(login),
+        summary = summary(req),
+        partner = escape(&req.partner_name),
+        brand = escape(&req.provider_name),
+        token = escape(&req.token),
+        session = escape(session),
+    );
+    render(200, &req.provider_name, "Approve shop binding", &body)
+}
+
+fn backlink(req: &AuthorizationRequest) -> String {
+    match &req.backlink_url {
+        Some(url) => format!(
+            r#"<div class="actions"><a class="button primary" href="{}" id="backlink">Return to {}</a></div>"#,
+            escape(url),
+            escape(&req.partner_name)
+        ),
+        None => "<p class=\"muted\">You can close this window.</p>".to_owned(),
+    }
+}
+
+/// The decision was taken.
+pub fn decided(req: &AuthorizationRequest, approved: bool) -> SimResponse {
+    let (badge, class, title, text) = if approved {
+        (
+            "✓",
+            "ok",
+            "Binding approved",
+            format!(
+                "Your shop {} is now connected to {}. {} has been told.",
+                req.shop.name, req.partner_name, req.partner_name
+            ),
+        )
+    } else {
+        (
+            "✕",
+            "no",
+            "Binding rejected",
+            format!(
+                "Your shop {} was not connected. {} has been told.",
+                req.shop.name, req.partner_name
+            ),
+        )
+    };
+    let body = format!(
+        r#"<div class="status"><span class="badge {class}" aria-hidden="true">{badge}</span><h1 id="page-title">{title}</h1></div>
+<p id="result" data-result="{result}">{text}</p>{back}"#,
+        result = if approved { "approved" } else { "rejected" },
+        text = escape(&text),
+        back = backlink(req),
+    );
+    render(200, &req.provider_name, title, &body)
+}
+
+/// A link that was already used.
+pub fn used_link(req: &AuthorizationRequest, approved: bool, at: Millis) -> SimResponse {
+    let what = if approved { "approved" } else { "rejected" };
+    let body = format!(
+        r#"<div class="status"><span class="badge info" aria-hidden="true">i</span><h1 id="page-title">This link was already used</h1></div>
+<p id="result" data-result="used">The request from {} to connect shop {} was {what} at {}. Each link works once; ask the marketplace for a new one if needed.</p>{}"#,
+        escape(&req.partner_name),
+        escape(&req.shop.name),
+        escape(&time_text(at)),
+        backlink(req),
+    );
+    render(410, &req.provider_name, "Link already used", &body)
+}
+
+/// A link past its expiry.
+pub fn expired_link(req: &AuthorizationRequest) -> SimResponse {
+    let body = format!(
+        r#"<div class="status"><span class="badge no" aria-hidden="true">!</span><h1 id="page-title">This link has expired</h1></div>
+<p id="result" data-result="expired">The link to connect shop {} to {} expired at {}. Ask the marketplace to start the binding again.</p>{}"#,
+        escape(&req.shop.name),
+        escape(&req.partner_name),
+        escape(&time_text(req.expires_at)),
+        backlink(req),
+    );
+    render(410, &req.provider_name, "Link expired", &body)
+}
+
+/// A token the simulator never issued.
+pub fn unknown_link() -> SimResponse {
+    let body = r#"<div class="status"><span class="badge no" aria-hidden="true">!</span><h1 id="page-title">Link not valid</h1></div>
+<p id="result" data-result="unknown">This authorization link is not known. Check that it was copied completely, or ask the marketplace for a new one.</p>"#;
+    render(404, "Whalet", "Link not valid", body)
+}
+
+/// Any other message.
+pub fn message(status: u16, brand: &str, title: &str, text: &str) -> SimResponse {
+    let body = format!(
+        r#"<div class="status"><span class="badge info" aria-hidden="true">i</span><h1 id="page-title">{}</h1></div><p id="result" data-result="message">{}</p>"#,
+        escape(title),
+        escape(text)
+    );
+    render(status, brand, title, &body)
+}

@@ -1,0 +1,381 @@
+//! whalet-platform over the Whalet envelope: binding through the API twin (triggers), link
+//! expiry, bulk payments and seller payments with the ledger invariant, trade materials
+//! validation, and the pipeline's refusals. The browser half is in `platform_browser`.
+
+use serde_json::{json, Value};
+use whalet_sim::store::{Provider, TenantId};
+
+use crate::helpers::{platform_call, platform_client, spawn_app, spawn_with, Setup, TestApp};
+
+pub fn bind_body(bind_id: &str, shop_id: &str) -> Value {
+    json!({
+        "bindId": bind_id, "userId": "U1", "shopId": shop_id, "shopName": "Moonlight Lamps",
+        "shopUrl": format!("https://shop.example/{shop_id}"), "currency": "USD",
+        "legalEntity": {"type": "COMPANY", "certNo": "REG-0098", "certType": "BRN",
+                        "countryCode": "CN", "name": "Moonlight Trading Ltd"}
+    })
+}
+
+pub fn tenant() -> TenantId {
+    TenantId::new(Provider::Whalet, "202400000000001")
+}
+
+pub async fn trigger(app: &TestApp, name: &str, params: Value) -> (u16, Value) {
+    app.post(&format!("/__sim/trigger/{name}"), &params).await
+}
+
+#[tokio::test]
+async fn bind_returns_an_authorize_url_and_approval_notifies_the_partner() {
+    let app = spawn_app().await;
+    let (code, _, body) =
+        platform_call(&app, "shopAccountBind", &bind_body("B0001", "1686214")).await;
+    assert_eq!(code, "SUCCESS");
+    assert_eq!(body["bindId"], "B0001");
+    let url = body["authorizeUrl"].as_str().unwrap();
+    assert!(url.starts_with(&format!("{}/authorize/", app.url)), "{url}");
+    let (_, _, q) = platform_call(&app, "shopAccountBindQuery", &json!({"bindId": "B0001"})).await;
+    assert_eq!(
+        q,
+        json!({"bindId": "B0001", "shopId": "1686214", "status": "PROCESSING", "reason": ""})
+    );
+
+    let (status, _) = trigger(
+        &app,
+        "platform.binding.approved",
+        json!({"bindId": "B0001"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let n = app.wait_notification("apiCode=shopAccountBindNotify").await;
+    assert_eq!(n["status"], "delivered");
+    let received = app.receiver.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].api_code, "shopAccountBindNotify");
+    assert_eq!(received[0].error, None);
+    assert_eq!(
+        received[0].body,
+        Some(json!({"bindId": "B0001", "shopId": "1686214", "status": "SUCCESS", "reason": ""}))
+    );
+    let (_, _, q) = platform_call(&app, "shopAccountBindQuery", &json!({"bindId": "B0001"})).await;
+    assert_eq!(q["status"], "SUCCESS");
+
+    // The link is single-use: a second decision is refused, on the page and by the trigger.
+    let (status, body) = trigger(
+        &app,
+        "platform.binding.rejected",
+        json!({"bindId": "B0001"}),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        body["error"].as_str().unwrap().contains("already used"),
+        "{body}"
+    );
+    let page = app
+        .http
+        .get(url, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(page.status, 410);
+    assert!(String::from_utf8_lossy(&page.body).contains("already used"));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn rejection_carries_the_sellers_reason() {
+    let app = spawn_app().await;
+    platform_call(&app, "shopAccountBind", &bind_body("B0002", "777")).await;
+    let (status, _) = trigger(
+        &app,
+        "platform.binding.rejected",
+        json!({"bindId": "B0002", "reason": "I do not sell on this marketplace"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    app.wait_notification("apiCode=shopAccountBindNotify").await;
+    let body = app.receiver.received()[0].body.clone().unwrap();
+    assert_eq!(body["status"], "FAILURE");
+    assert_eq!(body["reason"], "I do not sell on this marketplace");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unanswered_link_expires_after_thirty_virtual_minutes() {
+    let app = spawn_app().await;
+    let (_, _, body) = platform_call(&app, "shopAccountBind", &bind_body("B0003", "55")).await;
+    let url = body["authorizeUrl"].as_str().unwrap().to_owned();
+    app.advance(29.0 * 60.0).await;
+    let (_, _, q) = platform_call(&app, "shopAccountBindQuery", &json!({"bindId": "B0003"})).await;
+    assert_eq!(q["status"], "PROCESSING");
+    app.advance(60.0).await;
+    app.wait_notification("apiCode=shopAccountBindNotify").await;
+    let body = app.receiver.received()[0].body.clone().unwrap();
+    assert_eq!(body["status"], "FAILURE");
+    assert!(
+        body["reason"].as_str().unwrap().contains("expired"),
+        "{body}"
+    );
+    let page = app
+        .http
+        .get(&url, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(page.status, 410);
+    assert!(String::from_utf8_lossy(&page.body).contains("This link has expired"));
+    let (status, body) = trigger(
+        &app,
+        "platform.binding.approved",
+        json!({"bindId": "B0003"}),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        body["error"].as_str().unwrap().contains("expired"),
+        "{body}"
+    );
+    // A new binding for the same shop is allowed after the failure.
+    let (code, _, _) = platform_call(&app, "shopAccountBind", &bind_body("B0004", "55")).await;
+    assert_eq!(code, "SUCCESS");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn bind_refuses_bad_fields_precisely_and_duplicates() {
+    let app = spawn_app().await;
+    let mut body = bind_body("B0005", "9");
+    body["legalEntity"]["countryCode"] = json!("China");
+    let (code, detail, _) = platform_call(&app, "shopAccountBind", &body).await;
+    assert_eq!(code, "PARAMETER_ERROR");
+    assert!(detail.contains("legalEntity.countryCode"), "{detail}");
+    body["legalEntity"].as_object_mut().unwrap().remove("name");
+    body["legalEntity"]["countryCode"] = json!("CN");
+    let (_, detail, _) = platform_call(&app, "shopAccountBind", &body).await;
+    assert_eq!(detail, "legalEntity.name is required");
+
+    let (code, _, first) = platform_call(&app, "shopAccountBind", &bind_body("B0006", "9")).await;
+    assert_eq!(code, "SUCCESS");
+    let (code, _, again) = platform_call(&app, "shopAccountBind", &bind_body("B0006", "9")).await;
+    assert_eq!(
+        (code.as_str(), &again),
+        ("SUCCESS", &first),
+        "same content replays"
+    );
+    let (code, _, _) = platform_call(&app, "shopAccountBind", &bind_body("B0006", "10")).await;
+    assert_eq!(code, "IDEMPOTENT_ERROR");
+    let (code, detail, _) = platform_call(&app, "shopAccountBind", &bind_body("B0007", "9")).await;
+    assert_eq!(code, "FAILURE");
+    assert!(
+        detail.contains("waiting for the seller") && detail.contains("B0006"),
+        "{detail}"
+    );
+    app.shutdown().await;
+}
+
+fn material(order: &str) -> Value {
+    json!({
+        "tradeOrderId": order, "tradeOrderNo": format!("OR{order}"), "tradeType": 0,
+        "tradeTime": "2024-12-30 10:15:00", "tradeCurrency": "CNY", "tradeAmount": "39.68",
+        "tradeName": "Desk lamp", "tradeCount": 2, "tradeUnit": "piece", "payerName": "buyer-77",
+        "payerCountryCode": "RU", "goodsCarrier": "CDEK", "goodsLogisticsNo": "CD123",
+        "serviceDetail": "", "serviceTime": "", "hsCode": "7323990000", "memo": ""
+    })
+}
+
+fn materials_count(app: &TestApp) -> usize {
+    app.app()
+        .store()
+        .with_tenant(&tenant(), |t| t.platform.materials.count())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn trade_materials_are_stored_or_refused_row_by_row() {
+    let app = spawn_app().await;
+    let upload = json!({"shopId": "1686214", "materials": [material("1"), material("2")]});
+    let (code, _, body) = platform_call(&app, "tradeMaterialsUpload", &upload).await;
+    assert_eq!((code.as_str(), &body), ("SUCCESS", &json!({})));
+    assert_eq!(materials_count(&app), 2);
+
+    let mut bad_time = material("3");
+    bad_time["tradeTime"] = json!("2024/12/30 10:15");
+    let mut bad_amount = material("4");
+    bad_amount["tradeAmount"] = json!("39.685");
+    let mut no_payer = material("5");
+    no_payer.as_object_mut().unwrap().remove("payerName");
+    let upload = json!({"shopId": "1686214",
+        "materials": [material("6"), bad_time, bad_amount, no_payer, material("6")]});
+    let (code, detail, _) = platform_call(&app, "tradeMaterialsUpload", &upload).await;
+    assert_eq!(code, "PARAMETER_ERROR");
+    assert!(
+        detail.contains("materials[1].tradeTime: must be a time as yyyy-MM-dd HH:mm:ss"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("materials[2].tradeAmount: amount \"39.685\" has 3 decimal places"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("materials[3].payerName is required"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("materials[4].tradeOrderId: \"6\" appears again (first at materials[0])"),
+        "{detail}"
+    );
+    assert_eq!(materials_count(&app), 2, "a refused upload stores nothing");
+
+    let (_, detail, _) = platform_call(
+        &app,
+        "tradeMaterialsUpload",
+        &json!({"shopId": "1", "materials": []}),
+    )
+    .await;
+    assert_eq!(detail, "materials must not be empty");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_pipeline_refuses_mismatched_and_unknown_operations() {
+    let app = spawn_app().await;
+    let reply = platform_client(&app, "paymentQuery")
+        .call("paymentApply", &json!({}))
+        .await
+        .unwrap();
+    assert_eq!(reply.code, "PARAMETER_ERROR");
+    assert!(
+        reply.detail.contains("head.apiCode is \"paymentApply\""),
+        "{}",
+        reply.detail
+    );
+    let (code, detail, _) = platform_call(&app, "refundApply", &json!({})).await;
+    assert_eq!(code, "INTERFACE_UNAUTHORIZED");
+    assert!(detail.contains("shopAccountBind"), "{detail}");
+    let (status, _) = app.get("/v1/platform/balanceQuery").await;
+    assert_eq!(status, 405);
+    let (status, text) = app
+        .post_raw(
+            "/v1/platform/balanceQuery",
+            "application/json",
+            b"{}".to_vec(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(text.contains("PARAM_FORMAT_ERROR"), "{text}");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn plain_json_mode_answers_without_the_envelope() {
+    let app = spawn_with(Setup {
+        config: Some("[platform]\nauth = \"none\"\nlink_ttl_secs = 60\n".into()),
+        ..Setup::default()
+    })
+    .await;
+    let (status, body) = app
+        .post("/v1/platform/shopAccountBind", &bind_body("B0100", "42"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["bindId"], "B0100");
+    let (status, body) = app.post("/v1/platform/paymentQuery", &json!({})).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body,
+        json!({"code": "PARAMETER_ERROR", "detail": "paymentId is required"})
+    );
+    app.advance(60.0).await;
+    app.wait_notification("apiCode=shopAccountBindNotify").await;
+    let received = app.receiver.received();
+    assert_eq!(
+        received[0].body.as_ref().unwrap()["status"],
+        "FAILURE",
+        "the 60 s link expired"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_demo_scenario_names_real_triggers() {
+    let app = spawn_app().await;
+    let text = std::fs::read_to_string(crate::helpers::repo_path(
+        "scenarios/seller-binding-demo.toml",
+    ))
+    .unwrap();
+    let scenario: toml::Value = toml::from_str(&text).unwrap();
+    assert_eq!(scenario["name"].as_str(), Some("seller-binding-demo"));
+    let triggers = app.get_json("/__sim/triggers").await;
+    let names: Vec<&str> = triggers["triggers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    for event in scenario["timeline"].as_array().unwrap() {
+        let name = event["event"].as_str().unwrap();
+        assert!(
+            names.contains(&name),
+            "unknown trigger {name} in the demo scenario"
+        );
+    }
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn forged_requests_are_refused_and_journaled() {
+    let app = spawn_app().await;
+    let mut forger = platform_client(&app, "balanceQuery");
+    forger.key =
+        whalet_sim::wire::keys::PrivateKey::parse(whalet_sim::wire::keys::demo::PLATFORM_PRIVATE)
+            .unwrap();
+    let reply = forger
+        .send_raw(forger.seal("balanceQuery", "R-FORGED-1", &json!({})))
+        .await;
+    // The refusal is unsigned; the client reports the head code either way.
+    let text = format!("{reply:?}");
+    assert!(text.contains("UNAUTHENTICATED_ERROR"), "{text}");
+    let journal = app.get_json("/__sim/requests?surface=platform").await;
+    let entry = &journal["requests"][0];
+    assert_eq!(entry["operation"], "balanceQuery");
+    assert_eq!(entry["code"], "UNAUTHENTICATED_ERROR");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn partner_text_is_escaped_on_the_page() {
+    let app = spawn_app().await;
+    let mut body = bind_body("B0300", "X1");
+    body["shopName"] = json!("<script>alert(1)</script> & Co");
+    let (_, _, reply) = platform_call(&app, "shopAccountBind", &body).await;
+    let page = app
+        .http
+        .get(
+            reply["authorizeUrl"].as_str().unwrap(),
+            std::time::Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status, 200);
+    let html = String::from_utf8_lossy(&page.body);
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co"),
+        "escaped"
+    );
+    assert!(!html.contains("<script>alert(1)"), "never raw");
+    let (status, text) = app
+        .post_raw(
+            &format!(
+                "{}/decision",
+                reply["authorizeUrl"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches(&app.url)
+            ),
+            "application/x-www-form-urlencoded",
+            b"session=guess&decision=approve".to_vec(),
+        )
+        .await;
+    assert_eq!(status, 401, "a decision needs a logged-in session");
+    assert!(text.contains("log in again"), "{text}");
+    let (_, _, q) = platform_call(&app, "shopAccountBindQuery", &json!({"bindId": "B0300"})).await;
+    assert_eq!(q["status"], "PROCESSING");
+    app.shutdown().await;
+}
