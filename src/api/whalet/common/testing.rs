@@ -1,0 +1,103 @@
+//! Unit-test bench for handlers: a real `App` (manual clock, demo partner, no notify URL) and a
+//! way to run one handler with a hand-made scenario [`Decision`].
+
+#![allow(clippy::unwrap_used)]
+
+use serde_json::Value;
+
+use crate::api::whalet::partners::DEMO_PARTNER_ID;
+use crate::api::whalet::{Ctx, Handler, Reply};
+use crate::app::{App, Options};
+use crate::clock::ClockMode;
+use crate::config::Config;
+use crate::notify::NotificationFilter;
+use crate::scenario::{AsyncResult, Decision, Outcome};
+use crate::store::{Provider, TenantId};
+use crate::wire::whalet::{Echo, WhaletError};
+
+pub struct TestBed {
+    pub app: App,
+    pub tenant: TenantId,
+}
+
+/// A decision as a scenario rule would make it.
+pub fn decision(
+    success: bool,
+    status: Option<&str>,
+    reason: Option<&str>,
+    delay_ms: Option<i64>,
+    values: Value,
+) -> Decision {
+    Decision {
+        rule: Some("unit test".into()),
+        result: Some(AsyncResult {
+            outcome: if success {
+                Outcome::Success
+            } else {
+                Outcome::Failure
+            },
+            status: status.map(str::to_owned),
+            reason: reason.map(str::to_owned),
+        }),
+        delay_ms,
+        values: values.as_object().cloned().unwrap_or_default(),
+        ..Decision::default()
+    }
+}
+
+impl TestBed {
+    pub fn new() -> Self {
+        let options = Options {
+            clock_mode: Some(ClockMode::Manual),
+            start_time: Some(1_735_689_600_000),
+            ..Options::default()
+        };
+        let app = App::new(Config::default(), options).unwrap();
+        let tenant = TenantId::new(Provider::Whalet, DEMO_PARTNER_ID);
+        Self { app, tenant }
+    }
+
+    pub fn run(
+        &self,
+        handler: Handler,
+        body: &Value,
+        decision: &Decision,
+    ) -> Result<Reply, WhaletError> {
+        let partner = self.app.partners().get(DEMO_PARTNER_ID).unwrap();
+        let echo = Echo::default();
+        let ctx = Ctx {
+            app: &self.app,
+            partner: &partner,
+            tenant: &self.tenant,
+            echo: &echo,
+            decision,
+        };
+        handler(&ctx, body)
+    }
+
+    /// Payloads of the notifications enqueued with this apiCode, oldest first.
+    pub fn sent(&self, api_code: &str) -> Vec<Value> {
+        let filter = NotificationFilter {
+            api_code: Some(api_code.to_owned()),
+            ..NotificationFilter::default()
+        };
+        let mut list: Vec<Value> = self
+            .app
+            .outbox()
+            .list(&filter)
+            .into_iter()
+            .map(|n| n.payload)
+            .collect();
+        list.reverse();
+        list
+    }
+
+    pub fn user_status(&self, user_id: &str) -> String {
+        self.app
+            .store()
+            .with_tenant(&self.tenant, |t| {
+                t.whalet.users[user_id].status.as_str().to_owned()
+            })
+            .unwrap()
+    }
+}

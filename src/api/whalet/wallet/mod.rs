@@ -1,0 +1,3 @@
+//! (stub)
+use super::Operation;
+pub const OPERATIONS: &[Operation] = &[];
