@@ -12,6 +12,11 @@ use crate::wire::whalet::{json_type, WhaletError};
 pub const MAX_ID: usize = 64;
 pub const MAX_TEXT: usize = 256;
 
+/// `legalEntity.type`, `holderType`.
+pub const ENTITY_TYPES: &[&str] = &["INDIVIDUAL", "ENTERPRISE"];
+/// `certType` of users and holders.
+pub const CERT_TYPES: &[&str] = &["ID_CARD", "PASSPORT", "BUSINESS_LICENSE", "OTHER"];
+
 /// Collects field problems; [`Check::finish`] turns them into one PARAMETER_ERROR.
 pub struct Check<'a> {
     /// None when a nested object is missing (its required fields are reported by full name).

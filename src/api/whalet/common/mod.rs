@@ -250,3 +250,24 @@ pub fn failure(detail: impl Into<String>) -> WhaletError {
 pub fn id_param<'a>(params: &'a Map<String, Value>, name: &str) -> Result<&'a str, String> {
     crate::control::triggers::param(params, name)
 }
+
+/// One page of `items` in the vendor's page shape `{total, size, current, pages, records}`
+/// (`pageNum` from 1; a page past the end has no records).
+pub fn page(items: Vec<Value>, page_num: u64, page_size: u64) -> Value {
+    let total = items.len() as u64;
+    let size = page_size.max(1);
+    let pages = total.div_ceil(size);
+    let skip = usize::try_from(page_num.saturating_sub(1).saturating_mul(size)).unwrap_or(usize::MAX);
+    let records: Vec<Value> = items
+        .into_iter()
+        .skip(skip)
+        .take(usize::try_from(size).unwrap_or(usize::MAX))
+        .collect();
+    json!({
+        "total": total,
+        "size": size,
+        "current": page_num,
+        "pages": pages,
+        "records": records,
+    })
+}

@@ -6,7 +6,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::api::whalet::ops::common::fields::Check;
+use crate::api::whalet::ops::common::fields::{Check, CERT_TYPES, ENTITY_TYPES};
 use crate::api::whalet::ops::common::{
     id_param, once, schedule, send, trigger_tenant, with_tenant, Verdict,
 };
@@ -18,8 +18,6 @@ use crate::store::TenantId;
 use crate::wire::whalet::WhaletError;
 
 pub const DEFAULT_DELAY_MS: i64 = 60_000;
-pub const ENTITY_TYPES: &[&str] = &["INDIVIDUAL", "ENTERPRISE"];
-pub const CERT_TYPES: &[&str] = &["ID_CARD", "PASSPORT", "BUSINESS_LICENSE", "OTHER"];
 
 pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
