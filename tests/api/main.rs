@@ -10,3 +10,5 @@ mod helpers;
 mod browser_smoke;
 mod connectivity;
 mod envelope_errors;
+mod whalet_flows;
+mod whalet_support;
