@@ -12,3 +12,4 @@ mod connectivity;
 mod envelope_errors;
 mod whalet_flows;
 mod whalet_support;
+mod whalet_reviews;

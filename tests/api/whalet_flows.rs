@@ -57,7 +57,7 @@ async fn the_b2c_flow_from_onboarding_to_a_settled_balance() {
     .await;
     assert_eq!(bound["status"], "PROCESSING");
     app.advance(10.0).await;
-    let n = received_about(&app, "b2cShopBindResultNotify", "bindId", "bind-001");
+    let n = received_about(&app, "b2cShopBindResultNotify", "bindId", "bind-001").await;
     assert_eq!(n["status"], "SUCCESS");
     assert_eq!(n["shopStatus"], "BOUND");
     let shops = expect(&app, "b2cShopQuery", json!({"userId": user_id, "cardId": card_id}), "SUCCESS").await;
@@ -85,7 +85,7 @@ async fn the_b2c_flow_from_onboarding_to_a_settled_balance() {
 
     // ... and settles 5 s later, with the notification.
     app.advance(5.0).await;
-    let n = received_about(&app, "collectionReceivedNotify", "tradeId", &trade_id);
+    let n = received_about(&app, "collectionReceivedNotify", "tradeId", &trade_id).await;
     assert_eq!(n["status"], "SUCCESS");
     assert_eq!(n["cardId"], card_id.as_str());
     assert_eq!(n["accountNo"], account_no.as_str());
@@ -155,7 +155,7 @@ async fn the_b2b_flow_pays_a_channel_bank_account() {
     .await;
     let card_id = applied["cardId"].as_str().unwrap().to_owned();
     app.advance(10.0).await;
-    let opened = received_about(&app, "virtualAccountNotify", "cardId", &card_id);
+    let opened = received_about(&app, "virtualAccountNotify", "cardId", &card_id).await;
     assert_eq!(opened["status"], "SUCCESS");
     assert_eq!(opened["fundSource"], "B2B");
     let account_no = opened["accountNo"].as_str().unwrap();
@@ -166,7 +166,7 @@ async fn the_b2b_flow_pays_a_channel_bank_account() {
     assert_eq!(arrived["status"], "PENDING");
     let trade_id = arrived["tradeId"].as_str().unwrap();
     trigger(&app, "whalet.collection.settled", json!({"tradeId": trade_id})).await;
-    let n = received_about(&app, "collectionReceivedNotify", "tradeId", trade_id);
+    let n = received_about(&app, "collectionReceivedNotify", "tradeId", trade_id).await;
     assert_eq!(n["status"], "SUCCESS");
     assert_eq!(n["fundSource"], "B2B");
 
@@ -198,7 +198,7 @@ async fn a_cancelled_card_unbinds_its_shops_and_receives_no_more_money() {
     refused(&app, "mockPayeeNotify", json!({"userId": user_id, "cardId": card_id, "amount": "1", "currency": "GBP"}),
         "FAILURE", "is not active (status CANCELLING)").await;
     app.advance(10.0).await;
-    let n = received_about(&app, "b2cCardCancelResultNotify", "cardId", card_id);
+    let n = received_about(&app, "b2cCardCancelResultNotify", "cardId", card_id).await;
     assert_eq!(n["status"], "SUCCESS");
     let detail = expect(&app, "b2cCardDetailQuery", json!({"userId": user_id, "cardId": card_id}), "SUCCESS").await;
     assert_eq!(detail["status"], "CANCELLED");

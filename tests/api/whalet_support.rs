@@ -48,8 +48,12 @@ pub fn received(app: &TestApp, api_code: &str) -> Vec<Value> {
         .collect()
 }
 
-/// The one notification with this apiCode about `field = id`.
-pub fn received_about(app: &TestApp, api_code: &str, field: &str, id: &str) -> Value {
+/// The one notification with this apiCode about `field = id` (its business id), once delivered.
+pub async fn received_about(app: &TestApp, api_code: &str, field: &str, id: &str) -> Value {
+    let n = app
+        .wait_notification(&format!("apiCode={api_code}&businessId={id}"))
+        .await;
+    assert_eq!(n["status"], "delivered", "{n}");
     let matching: Vec<Value> = received(app, api_code)
         .into_iter()
         .filter(|b| b[field] == id)
@@ -91,7 +95,7 @@ pub async fn apply_user(app: &TestApp, out_user_id: &str) -> String {
 pub async fn onboarded_user(app: &TestApp, out_user_id: &str) -> String {
     let user_id = apply_user(app, out_user_id).await;
     app.advance(60.0).await;
-    let n = received_about(app, "userOnboardingResultNotify", "userId", &user_id);
+    let n = received_about(app, "userOnboardingResultNotify", "userId", &user_id).await;
     assert_eq!(n["status"], "SUCCESS");
     user_id
 }
@@ -101,7 +105,7 @@ pub async fn approved_holder(app: &TestApp, user_id: &str, out_holder_id: &str) 
     let body = expect(app, "cardHolderApply", holder(user_id, out_holder_id), "PROCESSING").await;
     let holder_id = body["holderId"].as_str().unwrap().to_owned();
     app.advance(30.0).await;
-    let n = received_about(app, "cardHolderResultNotify", "holderId", &holder_id);
+    let n = received_about(app, "cardHolderResultNotify", "holderId", &holder_id).await;
     assert_eq!(n["status"], "SUCCESS");
     holder_id
 }
@@ -123,7 +127,7 @@ pub async fn apply_b2c_card(app: &TestApp, user_id: &str, holder_id: &str, out_c
 pub async fn open_b2c_card(app: &TestApp, user_id: &str, holder_id: &str, out_card_id: &str, currency: &str) -> Value {
     let card_id = apply_b2c_card(app, user_id, holder_id, out_card_id, currency).await;
     app.advance(10.0).await;
-    let n = received_about(app, "virtualAccountNotify", "cardId", &card_id);
+    let n = received_about(app, "virtualAccountNotify", "cardId", &card_id).await;
     assert_eq!(n["status"], "SUCCESS", "{n}");
     n
 }

@@ -50,3 +50,26 @@ pub const TRIGGERS: &[&[TriggerDef]] = &[
     collections::TRIGGERS,
     // part 2
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_api_code_fits_the_head_and_is_unique() {
+        let mut seen = std::collections::HashSet::new();
+        let names = OPERATIONS
+            .iter()
+            .flat_map(|g| g.iter().map(|op| op.api_code))
+            .chain(NOTIFICATIONS.iter().flat_map(|g| g.iter().copied()));
+        for name in names {
+            assert!(name.len() <= 30, "{name} is longer than head.apiCode allows");
+            assert!(name.chars().next().is_some_and(|c| c.is_ascii_lowercase()), "{name}");
+            assert!(seen.insert(name), "{name} twice");
+        }
+        for t in TRIGGERS.iter().flat_map(|g| g.iter()) {
+            assert!(t.name.starts_with("whalet."), "{}", t.name);
+            assert!(seen.insert(t.name), "{} twice", t.name);
+        }
+    }
+}

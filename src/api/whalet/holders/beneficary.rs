@@ -1,5 +1,5 @@
 //! `cardHolderBeneficaryApply`, `cardHolderBeneficaryQuery` and
-//! `cardHolderBeneficaryResultNotify` (the vendor spells it "Beneficary"): a bank account of an
+//! `cardHolderBeneficaryNotify` (the vendor spells it "Beneficary"): a bank account of an
 //! approved card holder, reviewed in 30 s of virtual time by default. A rejected application may
 //! be re-submitted under the same `outBeneficaryId`.
 
@@ -156,7 +156,7 @@ fn view(b: &Beneficary) -> Value {
     })
 }
 
-/// Decides the review of a holder bank account and sends `cardHolderBeneficaryResultNotify`.
+/// Decides the review of a holder bank account and sends `cardHolderBeneficaryNotify`.
 pub fn complete(
     app: &App,
     tenant: &TenantId,
@@ -195,7 +195,7 @@ pub fn complete(
             "message": b.message,
         }))
     })?;
-    send(app, tenant, "cardHolderBeneficaryResultNotify", &payload, id, v.notify);
+    send(app, tenant, "cardHolderBeneficaryNotify", &payload, id, v.notify);
     Ok(payload)
 }
 

@@ -26,7 +26,7 @@ pub const OPERATIONS: &[Operation] = &[
     },
 ];
 
-pub const NOTIFICATIONS: &[&str] = &["cardHolderResultNotify", "cardHolderBeneficaryResultNotify"];
+pub const NOTIFICATIONS: &[&str] = &["cardHolderResultNotify", "cardHolderBeneficaryNotify"];
 
 const HOLDER_PARAMS: &[(&str, &str)] = &[
     ("holderId", "the card holder under review"),
@@ -57,13 +57,13 @@ pub const TRIGGERS: &[TriggerDef] = &[
     },
     TriggerDef {
         name: "whalet.beneficary.approved",
-        description: "Approves a card holder bank account under review now (cardHolderBeneficaryResultNotify)",
+        description: "Approves a card holder bank account under review now (cardHolderBeneficaryNotify)",
         params: BENEFICARY_PARAMS,
         run: beneficary::approved,
     },
     TriggerDef {
         name: "whalet.beneficary.rejected",
-        description: "Rejects a card holder bank account under review now (cardHolderBeneficaryResultNotify)",
+        description: "Rejects a card holder bank account under review now (cardHolderBeneficaryNotify)",
         params: BENEFICARY_PARAMS,
         run: beneficary::rejected,
     },
