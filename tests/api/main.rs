@@ -13,3 +13,4 @@ mod envelope_errors;
 mod whalet_flows;
 mod whalet_support;
 mod whalet_reviews;
+mod whalet_errors;

@@ -122,9 +122,9 @@ pub fn cancel(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let delay = ctx.decision.delay_or(CANCEL_DELAY_MS);
     once(
         ctx,
-        "b2cCardCancel",
+        &format!("b2cCardCancel {user_id}"),
         "cardId",
-        &format!("{user_id}/{card_id}"),
+        card_id,
         body,
         |_| false,
         |t| {

@@ -152,9 +152,9 @@ fn open(
     let delay = ctx.decision.delay_or(DEFAULT_DELAY_MS);
     once(
         ctx,
-        operation,
+        &format!("{operation} {}", a.user_id),
         "outCardId",
-        &format!("{}/{}", a.user_id, a.out_card_id),
+        a.out_card_id,
         body,
         |_| false,
         |t| {

@@ -53,9 +53,9 @@ pub fn bind(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let delay = ctx.decision.delay_or(DEFAULT_DELAY_MS);
     once(
         ctx,
-        "b2cShopBind",
+        &format!("b2cShopBind {op}"),
         "bindId",
-        &format!("{bind_id}/{op}"),
+        bind_id,
         body,
         |_| false,
         |t| {

@@ -152,7 +152,8 @@ pub fn mint_file_id(t: &mut TenantState, now: i64) -> String {
     format!("{stamp}{:010}", t.next_seq())
 }
 
-/// Runs `execute` once per business id: the same id with the same body returns the recorded
+/// Runs `execute` once per business id (`operation` may carry a scope, e.g. the userId, when the
+/// id is unique per user only): the same id with the same body returns the recorded
 /// reply; with a different body it is IDEMPOTENT_ERROR unless `may_replace` (looking at the state)
 /// allows a re-submission. Everything happens under the tenant lock; a refused request changes
 /// nothing and is not recorded.

@@ -42,9 +42,9 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let find = |b: &&Beneficary| b.user_id == user_id && b.out_beneficary_id == out_id;
     once(
         ctx,
-        "cardHolderBeneficaryApply",
+        &format!("cardHolderBeneficaryApply {user_id}"),
         "outBeneficaryId",
-        &format!("{user_id}/{out_id}"),
+        out_id,
         body,
         |t| {
             t.whalet

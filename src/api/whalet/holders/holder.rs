@@ -40,9 +40,9 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let find = |h: &&Holder| h.user_id == user_id && h.out_holder_id == out_holder_id;
     once(
         ctx,
-        "cardHolderApply",
+        &format!("cardHolderApply {user_id}"),
         "outHolderId",
-        &format!("{user_id}/{out_holder_id}"),
+        out_holder_id,
         body,
         |t| {
             t.whalet
