@@ -342,7 +342,9 @@ impl WhaletState {
     pub fn card_of(&self, user_id: &str, card_id: &str) -> Result<&Card, String> {
         match self.cards.get(card_id) {
             Some(card) if card.user_id == user_id => Ok(card),
-            Some(_) => Err(format!("cardId {card_id:?} does not belong to user {user_id}")),
+            Some(_) => Err(format!(
+                "cardId {card_id:?} does not belong to user {user_id}"
+            )),
             None => Err(format!("cardId {card_id:?} is not a card of this partner")),
         }
     }
@@ -354,7 +356,9 @@ impl WhaletState {
             Some(_) => Err(format!(
                 "holderId {holder_id:?} does not belong to user {user_id}"
             )),
-            None => Err(format!("holderId {holder_id:?} is not a card holder of this partner")),
+            None => Err(format!(
+                "holderId {holder_id:?} is not a card holder of this partner"
+            )),
         }
     }
 }

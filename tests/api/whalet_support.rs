@@ -19,7 +19,11 @@ pub async fn call(app: &TestApp, api_code: &str, body: Value) -> OpenedReply {
 /// Calls and expects `code`; returns the body.
 pub async fn expect(app: &TestApp, api_code: &str, body: Value, code: &str) -> Value {
     let reply = call(app, api_code, body).await;
-    assert_eq!(reply.code, code, "{api_code}: {} {:?}", reply.detail, reply.body);
+    assert_eq!(
+        reply.code, code,
+        "{api_code}: {} {:?}",
+        reply.detail, reply.body
+    );
     reply.body.unwrap_or(Value::Null)
 }
 
@@ -58,7 +62,11 @@ pub async fn received_about(app: &TestApp, api_code: &str, field: &str, id: &str
         .into_iter()
         .filter(|b| b[field] == id)
         .collect();
-    assert_eq!(matching.len(), 1, "{api_code} about {field}={id}: {matching:?}");
+    assert_eq!(
+        matching.len(),
+        1,
+        "{api_code} about {field}={id}: {matching:?}"
+    );
     matching.into_iter().next().unwrap_or(Value::Null)
 }
 
@@ -87,7 +95,13 @@ pub fn holder(user_id: &str, out_holder_id: &str) -> Value {
 
 /// Applies for onboarding; returns the userId (still under review).
 pub async fn apply_user(app: &TestApp, out_user_id: &str) -> String {
-    let body = expect(app, "userOnboardingApply", onboarding(out_user_id, "Example Trading"), "PROCESSING").await;
+    let body = expect(
+        app,
+        "userOnboardingApply",
+        onboarding(out_user_id, "Example Trading"),
+        "PROCESSING",
+    )
+    .await;
     body["userId"].as_str().unwrap().to_owned()
 }
 
@@ -102,7 +116,13 @@ pub async fn onboarded_user(app: &TestApp, out_user_id: &str) -> String {
 
 /// An approved card holder of `user_id` (the default 30 s review).
 pub async fn approved_holder(app: &TestApp, user_id: &str, out_holder_id: &str) -> String {
-    let body = expect(app, "cardHolderApply", holder(user_id, out_holder_id), "PROCESSING").await;
+    let body = expect(
+        app,
+        "cardHolderApply",
+        holder(user_id, out_holder_id),
+        "PROCESSING",
+    )
+    .await;
     let holder_id = body["holderId"].as_str().unwrap().to_owned();
     app.advance(30.0).await;
     let n = received_about(app, "cardHolderResultNotify", "holderId", &holder_id).await;
@@ -111,7 +131,13 @@ pub async fn approved_holder(app: &TestApp, user_id: &str, out_holder_id: &str) 
 }
 
 /// Applies for a B2C card; returns the cardId (being opened).
-pub async fn apply_b2c_card(app: &TestApp, user_id: &str, holder_id: &str, out_card_id: &str, currency: &str) -> String {
+pub async fn apply_b2c_card(
+    app: &TestApp,
+    user_id: &str,
+    holder_id: &str,
+    out_card_id: &str,
+    currency: &str,
+) -> String {
     let body = expect(
         app,
         "b2cVirtualAccountApply",
@@ -124,7 +150,13 @@ pub async fn apply_b2c_card(app: &TestApp, user_id: &str, holder_id: &str, out_c
 }
 
 /// An ACTIVE B2C card (the default 10 s opening); returns virtualAccountNotify's body.
-pub async fn open_b2c_card(app: &TestApp, user_id: &str, holder_id: &str, out_card_id: &str, currency: &str) -> Value {
+pub async fn open_b2c_card(
+    app: &TestApp,
+    user_id: &str,
+    holder_id: &str,
+    out_card_id: &str,
+    currency: &str,
+) -> Value {
     let card_id = apply_b2c_card(app, user_id, holder_id, out_card_id, currency).await;
     app.advance(10.0).await;
     let n = received_about(app, "virtualAccountNotify", "cardId", &card_id).await;
@@ -149,7 +181,10 @@ pub async fn balance(app: &TestApp, user_id: &str, fund: &str, currency: &str) -
         "SUCCESS",
     )
     .await;
-    let rows = rows.as_array().expect("queryCurrencyBalance answers a JSON array").clone();
+    let rows = rows
+        .as_array()
+        .expect("queryCurrencyBalance answers a JSON array")
+        .clone();
     assert_eq!(rows.len(), 1, "{rows:?}");
     rows[0].clone()
 }
@@ -161,7 +196,9 @@ pub fn money(amount: Value, cent: i64, currency: &str) -> Value {
 
 /// The partner's Whalet state and ledger from the control plane.
 pub async fn state(app: &TestApp) -> Value {
-    let body = app.get_json(&format!("/__sim/state?tenant={PARTNER}")).await;
+    let body = app
+        .get_json(&format!("/__sim/state?tenant={PARTNER}"))
+        .await;
     body["tenants"][PARTNER].clone()
 }
 

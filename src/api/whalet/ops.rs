@@ -63,8 +63,14 @@ mod tests {
             .flat_map(|g| g.iter().map(|op| op.api_code))
             .chain(NOTIFICATIONS.iter().flat_map(|g| g.iter().copied()));
         for name in names {
-            assert!(name.len() <= 30, "{name} is longer than head.apiCode allows");
-            assert!(name.chars().next().is_some_and(|c| c.is_ascii_lowercase()), "{name}");
+            assert!(
+                name.len() <= 30,
+                "{name} is longer than head.apiCode allows"
+            );
+            assert!(
+                name.chars().next().is_some_and(|c| c.is_ascii_lowercase()),
+                "{name}"
+            );
             assert!(seen.insert(name), "{name} twice");
         }
         for t in TRIGGERS.iter().flat_map(|g| g.iter()) {

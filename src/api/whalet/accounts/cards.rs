@@ -8,15 +8,14 @@ use serde_json::{json, Map, Value};
 
 use crate::api::whalet::ops::common::fields::Check;
 use crate::api::whalet::ops::common::{
-    failure, id_param, mint, mint_file_id, once, page, schedule, send, trigger_tenant,
-    with_tenant, Verdict,
+    failure, id_param, mint, mint_file_id, once, page, schedule, send, trigger_tenant, with_tenant,
+    Verdict,
 };
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::app::App;
 use crate::control::triggers::TriggerFuture;
 use crate::store::whalet::{
-    BankAccount, BankLetter, Card, CardStatus, CollectionStatus, FileRef, ShopStatus,
-    WhaletState,
+    BankAccount, BankLetter, Card, CardStatus, CollectionStatus, FileRef, ShopStatus, WhaletState,
 };
 use crate::store::TenantId;
 use crate::wire::whalet::WhaletError;
@@ -101,13 +100,20 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             .cards
             .values()
             .filter(|c| c.user_id == user_id)
-            .filter(|c| platform.is_none_or(|p| c.platform.as_deref() == Some(p)))
-            .filter(|c| currency.is_none_or(|cur| c.currency == cur))
-            .filter(|c| status.is_none_or(|s| c.status.as_str() == s))
-            .filter(|c| fund.is_none_or(|f| c.fund_source.as_str() == f))
+            .filter(|c| platform.map_or(true, |p| c.platform.as_deref() == Some(p)))
+            .filter(|c| currency.map_or(true, |cur| c.currency == cur))
+            .filter(|c| status.map_or(true, |s| c.status.as_str() == s))
+            .filter(|c| fund.map_or(true, |f| c.fund_source.as_str() == f))
             .collect();
-        cards.sort_by(|a, b| b.applied_at.cmp(&a.applied_at).then(b.card_id.cmp(&a.card_id)));
-        let items = cards.into_iter().map(|c| view(&t.whalet, c, false)).collect();
+        cards.sort_by(|a, b| {
+            b.applied_at
+                .cmp(&a.applied_at)
+                .then(b.card_id.cmp(&a.card_id))
+        });
+        let items = cards
+            .into_iter()
+            .map(|c| view(&t.whalet, c, false))
+            .collect();
         Ok(Reply::ok(page(items, page_num, page_size)))
     })?
 }
@@ -215,7 +221,10 @@ pub fn complete_cancel(
         });
         if v.success {
             for shop in w.shops.values_mut().filter(|s| s.card_id == card_id) {
-                if matches!(shop.status, ShopStatus::Bound | ShopStatus::Binding | ShopStatus::Unbinding) {
+                if matches!(
+                    shop.status,
+                    ShopStatus::Bound | ShopStatus::Binding | ShopStatus::Unbinding
+                ) {
                     shop.status = ShopStatus::Unbound;
                     shop.reported_status = "UNBOUND".into();
                     shop.message = "card cancelled".into();
@@ -225,7 +234,14 @@ pub fn complete_cancel(
         }
         Ok(payload)
     })?;
-    send(app, tenant, "b2cCardCancelResultNotify", &payload, card_id, v.notify);
+    send(
+        app,
+        tenant,
+        "b2cCardCancelResultNotify",
+        &payload,
+        card_id,
+        v.notify,
+    );
     Ok(payload)
 }
 
@@ -284,6 +300,12 @@ pub fn cancel_refused(app: App, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
         let tenant = trigger_tenant(&app, &params)?;
         let id = id_param(&params, "cardId")?;
-        complete_cancel(&app, &tenant, id, None, Verdict::from_params(false, &params))
+        complete_cancel(
+            &app,
+            &tenant,
+            id,
+            None,
+            Verdict::from_params(false, &params),
+        )
     })
 }

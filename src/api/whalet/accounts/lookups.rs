@@ -21,7 +21,7 @@ pub fn channel_banks(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> 
     let channels: Vec<Value> = catalogue()
         .channels
         .iter()
-        .filter(|ch| currency.is_none_or(|cur| ch.offers(cur)))
+        .filter(|ch| currency.map_or(true, |cur| ch.offers(cur)))
         .map(|ch| {
             json!({
                 "channelCode": ch.channel_code,
@@ -97,7 +97,7 @@ pub fn card_number(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         let rows: Vec<Value> = catalogue()
             .platforms
             .iter()
-            .filter(|p| platform.is_none_or(|wanted| p.platform == wanted))
+            .filter(|p| platform.map_or(true, |wanted| p.platform == wanted))
             .map(|p| {
                 let cards: Vec<_> = t
                     .whalet
@@ -106,7 +106,9 @@ pub fn card_number(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                     .filter(|c| c.user_id == user_id && c.platform.as_deref() == Some(&p.platform))
                     .collect();
                 let count = |s: CardStatus| cards.iter().filter(|c| c.status == s).count();
-                let held = count(CardStatus::Active) + count(CardStatus::Processing) + count(CardStatus::Cancelling);
+                let held = count(CardStatus::Active)
+                    + count(CardStatus::Processing)
+                    + count(CardStatus::Cancelling);
                 json!({
                     "platform": p.platform,
                     "total": held,

@@ -71,14 +71,23 @@ const CARD: &[(&str, &str)] = &[
     ("cardId", "the card"),
     ("partnerId?", "default: the demo partner"),
     ("message?", "the message to report"),
-    ("status?", "status word to report instead of SUCCESS / FAILURE"),
+    (
+        "status?",
+        "status word to report instead of SUCCESS / FAILURE",
+    ),
 ];
 
 const BINDING: &[(&str, &str)] = &[
-    ("bindId", "the shop binding with a bind or unbind under review"),
+    (
+        "bindId",
+        "the shop binding with a bind or unbind under review",
+    ),
     ("partnerId?", "default: the demo partner"),
     ("message?", "the message to report"),
-    ("status?", "status word to report instead of SUCCESS / FAILURE"),
+    (
+        "status?",
+        "status word to report instead of SUCCESS / FAILURE",
+    ),
 ];
 
 pub const TRIGGERS: &[TriggerDef] = &[

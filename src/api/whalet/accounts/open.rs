@@ -258,11 +258,10 @@ pub fn complete(
 ) -> Result<Value, String> {
     let now = app.clock().now();
     let payload = with_tenant(app, tenant, |t| {
-        let card = t
-            .whalet
-            .cards
-            .get(card_id)
-            .ok_or_else(|| format!("cardId {card_id:?} is not a card of partner {}", tenant.id))?;
+        let card =
+            t.whalet.cards.get(card_id).ok_or_else(|| {
+                format!("cardId {card_id:?} is not a card of partner {}", tenant.id)
+            })?;
         if card.status != CardStatus::Processing {
             return Err(format!(
                 "card {card_id} is not being opened (status {})",
@@ -301,7 +300,14 @@ pub fn complete(
         }
         Ok(payload)
     })?;
-    send(app, tenant, "virtualAccountNotify", &payload, card_id, v.notify);
+    send(
+        app,
+        tenant,
+        "virtualAccountNotify",
+        &payload,
+        card_id,
+        v.notify,
+    );
     Ok(payload)
 }
 
@@ -317,6 +323,12 @@ pub fn failed(app: App, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
         let tenant = trigger_tenant(&app, &params)?;
         let id = id_param(&params, "cardId")?;
-        complete(&app, &tenant, id, None, Verdict::from_params(false, &params))
+        complete(
+            &app,
+            &tenant,
+            id,
+            None,
+            Verdict::from_params(false, &params),
+        )
     })
 }

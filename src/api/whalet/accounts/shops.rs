@@ -39,7 +39,9 @@ pub fn bind(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let user_id = c.id("userId");
     let card_id = c.id("cardId");
     let bind_id = c.id("bindId");
-    let op = c.one_of("operationType", OPERATION_TYPES, true).unwrap_or("");
+    let op = c
+        .one_of("operationType", OPERATION_TYPES, true)
+        .unwrap_or("");
     let shop_id = c.id("shopId");
     let shop_name = if op == "UNBIND" {
         c.opt("shopName").unwrap_or("")
@@ -63,7 +65,9 @@ pub fn bind(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             w.user(user_id).map_err(failure)?;
             let card = w.card_of(user_id, card_id).map_err(failure)?;
             if card.fund_source != FundSource::B2C {
-                return Err(failure(format!("card {card_id} is a B2B card; shops bind to B2C cards")));
+                return Err(failure(format!(
+                    "card {card_id} is a B2B card; shops bind to B2C cards"
+                )));
             }
             if card.status != CardStatus::Active {
                 return Err(failure(format!(
@@ -74,7 +78,9 @@ pub fn bind(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             let existing = w.shops.get(bind_id);
             let attempt = if op == "UNBIND" {
                 let shop = existing.filter(|s| s.card_id == card_id).ok_or_else(|| {
-                    failure(format!("bindId {bind_id:?} is not a shop binding of card {card_id}"))
+                    failure(format!(
+                        "bindId {bind_id:?} is not a shop binding of card {card_id}"
+                    ))
                 })?;
                 if shop.shop_id != shop_id {
                     return Err(failure(format!(
@@ -99,7 +105,10 @@ pub fn bind(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                 }
                 if let Some(other) = w.shops.values().find(|s| {
                     s.shop_id == shop_id
-                        && matches!(s.status, ShopStatus::Bound | ShopStatus::Binding | ShopStatus::Unbinding)
+                        && matches!(
+                            s.status,
+                            ShopStatus::Bound | ShopStatus::Binding | ShopStatus::Unbinding
+                        )
                 }) {
                     return Err(failure(format!(
                         "shop {shop_id} is already bound to card {} (bindId {})",
@@ -170,9 +179,9 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             .shops
             .values()
             .filter(|s| s.user_id == user_id)
-            .filter(|s| card_id.is_none_or(|c| s.card_id == c))
-            .filter(|s| shop_id.is_none_or(|id| s.shop_id == id))
-            .filter(|s| bind_id.is_none_or(|id| s.bind_id == id))
+            .filter(|s| card_id.map_or(true, |c| s.card_id == c))
+            .filter(|s| shop_id.map_or(true, |id| s.shop_id == id))
+            .filter(|s| bind_id.map_or(true, |id| s.bind_id == id))
             .map(view)
             .collect();
         Ok(Reply::ok(Value::Array(shops)))
@@ -190,11 +199,12 @@ pub fn complete(
 ) -> Result<Value, String> {
     let now = app.clock().now();
     let payload = with_tenant(app, tenant, |t| {
-        let shop = t
-            .whalet
-            .shops
-            .get_mut(bind_id)
-            .ok_or_else(|| format!("bindId {bind_id:?} is not a shop binding of partner {}", tenant.id))?;
+        let shop = t.whalet.shops.get_mut(bind_id).ok_or_else(|| {
+            format!(
+                "bindId {bind_id:?} is not a shop binding of partner {}",
+                tenant.id
+            )
+        })?;
         let next = match (shop.status, v.success) {
             (ShopStatus::Binding, true) => ShopStatus::Bound,
             (ShopStatus::Binding, false) => ShopStatus::Failure,
@@ -225,7 +235,14 @@ pub fn complete(
             "message": shop.message,
         }))
     })?;
-    send(app, tenant, "b2cShopBindResultNotify", &payload, bind_id, v.notify);
+    send(
+        app,
+        tenant,
+        "b2cShopBindResultNotify",
+        &payload,
+        bind_id,
+        v.notify,
+    );
     Ok(payload)
 }
 
@@ -241,6 +258,12 @@ pub fn rejected(app: App, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
         let tenant = trigger_tenant(&app, &params)?;
         let id = id_param(&params, "bindId")?;
-        complete(&app, &tenant, id, None, Verdict::from_params(false, &params))
+        complete(
+            &app,
+            &tenant,
+            id,
+            None,
+            Verdict::from_params(false, &params),
+        )
     })
 }

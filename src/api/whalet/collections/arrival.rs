@@ -43,7 +43,11 @@ struct Incoming<'a> {
 /// Reads the payment; `strict` (the API) requires userId, currency and one of cardId/accountNo.
 fn read<'a>(body: &'a Value, strict: bool) -> Result<Incoming<'a>, WhaletError> {
     let mut c = Check::new(body)?;
-    let user_id = if strict { Some(c.id("userId")) } else { c.opt("userId") };
+    let user_id = if strict {
+        Some(c.id("userId"))
+    } else {
+        c.opt("userId")
+    };
     let card_id = c.opt("cardId");
     let account_no = c.opt("accountNo");
     if strict && card_id.is_none() && account_no.is_none() {
@@ -92,15 +96,21 @@ fn arrive(t: &mut TenantState, p: &Incoming<'_>, now: i64) -> Result<(String, Va
             .cards
             .values()
             .find(|c| c.account.as_ref().is_some_and(|a| a.account_no == no))
-            .ok_or_else(|| failure(format!("accountNo {no:?} is not a collection account of this partner")))?,
+            .ok_or_else(|| {
+                failure(format!(
+                    "accountNo {no:?} is not a collection account of this partner"
+                ))
+            })?,
         (None, None) => w
             .cards
             .values()
             .filter(|c| c.status == CardStatus::Active)
-            .filter(|c| p.user_id.is_none_or(|u| c.user_id == u))
-            .filter(|c| p.fund_source.is_none_or(|f| c.fund_source == f))
+            .filter(|c| p.user_id.map_or(true, |u| c.user_id == u))
+            .filter(|c| p.fund_source.map_or(true, |f| c.fund_source == f))
             .max_by_key(|c| (c.opened_at, c.card_id.clone()))
-            .ok_or_else(|| failure("there is no ACTIVE collection account to pay (open one first)"))?,
+            .ok_or_else(|| {
+                failure("there is no ACTIVE collection account to pay (open one first)")
+            })?,
     };
     if p.user_id.is_some_and(|u| u != card.user_id) {
         return Err(failure(format!(
@@ -128,10 +138,9 @@ fn arrive(t: &mut TenantState, p: &Incoming<'_>, now: i64) -> Result<(String, Va
         Err(e) => return Err(WhaletError::parameter(format!("amount: {e}"))),
     };
     if let Some(shop_id) = p.shop_id {
-        let bound = w
-            .shops
-            .values()
-            .any(|s| s.card_id == card.card_id && s.shop_id == shop_id && s.status == ShopStatus::Bound);
+        let bound = w.shops.values().any(|s| {
+            s.card_id == card.card_id && s.shop_id == shop_id && s.status == ShopStatus::Bound
+        });
         if !bound {
             return Err(failure(format!(
                 "shop {shop_id} is not bound to collection account {}",
@@ -139,12 +148,22 @@ fn arrive(t: &mut TenantState, p: &Incoming<'_>, now: i64) -> Result<(String, Va
             )));
         }
     }
-    let account_no = card.account.as_ref().map(|a| a.account_no.clone()).unwrap_or_default();
+    let account_no = card
+        .account
+        .as_ref()
+        .map(|a| a.account_no.clone())
+        .unwrap_or_default();
     let (card_id, user_id, fund) = (card.card_id.clone(), card.user_id.clone(), card.fund_source);
     let trade_id = mint(t, "T", now);
     let pending = wallet_account(&user_id, fund, Bucket::Pending);
     t.ledger
-        .transfer(now, format!("collection {trade_id} received"), EXTERNAL_BANK, &pending, amount)
+        .transfer(
+            now,
+            format!("collection {trade_id} received"),
+            EXTERNAL_BANK,
+            &pending,
+            amount,
+        )
         .map_err(|e| WhaletError::new(Code::InternalError, e.to_string()))?;
     let collection = Collection {
         trade_id: trade_id.clone(),
@@ -197,7 +216,14 @@ pub fn mock_payee_notify(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletErr
     let verdict = Verdict::from_decision(ctx.decision);
     let delay = ctx.decision.delay_or(SETTLE_DELAY_MS);
     let (trade_id, v) = ctx.with_state(|t| arrive(t, &incoming, now))??;
-    schedule(ctx.app, ctx.tenant, delay, ("collection", &trade_id, 1), verdict, settle);
+    schedule(
+        ctx.app,
+        ctx.tenant,
+        delay,
+        ("collection", &trade_id, 1),
+        verdict,
+        settle,
+    );
     Ok(Reply::ok(v))
 }
 
@@ -211,11 +237,12 @@ pub fn settle(
 ) -> Result<Value, String> {
     let now = app.clock().now();
     let payload = with_tenant(app, tenant, |t| {
-        let c = t
-            .whalet
-            .collections
-            .get(trade_id)
-            .ok_or_else(|| format!("tradeId {trade_id:?} is not a collection of partner {}", tenant.id))?;
+        let c = t.whalet.collections.get(trade_id).ok_or_else(|| {
+            format!(
+                "tradeId {trade_id:?} is not a collection of partner {}",
+                tenant.id
+            )
+        })?;
         if c.status != CollectionStatus::Pending {
             return Err(format!(
                 "collection {trade_id} is not pending (status {})",
@@ -224,13 +251,22 @@ pub fn settle(
         }
         let pending = wallet_account(&c.user_id, c.fund_source, Bucket::Pending);
         let (to, memo) = if v.success {
-            (wallet_account(&c.user_id, c.fund_source, Bucket::Available), "settled")
+            (
+                wallet_account(&c.user_id, c.fund_source, Bucket::Available),
+                "settled",
+            )
         } else {
             (EXTERNAL_BANK.to_owned(), "returned")
         };
         let amount = c.amount;
         t.ledger
-            .transfer(now, format!("collection {trade_id} {memo}"), &pending, &to, amount)
+            .transfer(
+                now,
+                format!("collection {trade_id} {memo}"),
+                &pending,
+                &to,
+                amount,
+            )
             .map_err(|e| format!("collection {trade_id}: {e}"))?;
         let c = t
             .whalet
@@ -251,7 +287,14 @@ pub fn settle(
         c.settled_at = Some(now);
         Ok(view(c))
     })?;
-    send(app, tenant, "collectionReceivedNotify", &payload, trade_id, v.notify);
+    send(
+        app,
+        tenant,
+        "collectionReceivedNotify",
+        &payload,
+        trade_id,
+        v.notify,
+    );
     Ok(payload)
 }
 
@@ -275,7 +318,14 @@ pub fn received(app: App, params: Map<String, Value>) -> TriggerFuture {
             .ok_or_else(|| format!("no tenant {tenant}"))?
             .map_err(|e| e.detail)?;
         let delay = decision.delay_or(SETTLE_DELAY_MS);
-        schedule(&app, &tenant, delay, ("collection", &trade_id, 1), Verdict::from_decision(&decision), settle);
+        schedule(
+            &app,
+            &tenant,
+            delay,
+            ("collection", &trade_id, 1),
+            Verdict::from_decision(&decision),
+            settle,
+        );
         Ok(v)
     })
 }
@@ -292,6 +342,12 @@ pub fn returned(app: App, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
         let tenant = trigger_tenant(&app, &params)?;
         let id = id_param(&params, "tradeId")?;
-        settle(&app, &tenant, id, None, Verdict::from_params(false, &params))
+        settle(
+            &app,
+            &tenant,
+            id,
+            None,
+            Verdict::from_params(false, &params),
+        )
     })
 }

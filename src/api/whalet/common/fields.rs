@@ -296,8 +296,14 @@ mod tests {
         c.count("q", 1, 100);
         let detail = c.finish().unwrap_err().detail;
         assert!(detail.contains("b must be greater than zero"), "{detail}");
-        assert!(detail.contains("c: amount \"1.234\" has 3 decimal places"), "{detail}");
-        assert!(detail.contains("q must be an integer from 1 to 100"), "{detail}");
+        assert!(
+            detail.contains("c: amount \"1.234\" has 3 decimal places"),
+            "{detail}"
+        );
+        assert!(
+            detail.contains("q must be an integer from 1 to 100"),
+            "{detail}"
+        );
     }
 
     #[test]

@@ -202,8 +202,16 @@ pub fn trigger_tenant(app: &App, params: &Map<String, Value>) -> Result<TenantId
     let ids = app.partners().ids();
     let id = match opt_param(params, "partnerId") {
         Some(id) if ids.iter().any(|p| p == id) => id.to_owned(),
-        Some(id) => return Err(format!("no Whalet partner {id:?}; known: {}", ids.join(", "))),
-        None if ids.iter().any(|p| p == crate::api::whalet::partners::DEMO_PARTNER_ID) => {
+        Some(id) => {
+            return Err(format!(
+                "no Whalet partner {id:?}; known: {}",
+                ids.join(", ")
+            ))
+        }
+        None if ids
+            .iter()
+            .any(|p| p == crate::api::whalet::partners::DEMO_PARTNER_ID) =>
+        {
             crate::api::whalet::partners::DEMO_PARTNER_ID.to_owned()
         }
         None if ids.len() == 1 => ids.concat(),
@@ -258,7 +266,8 @@ pub fn page(items: Vec<Value>, page_num: u64, page_size: u64) -> Value {
     let total = items.len() as u64;
     let size = page_size.max(1);
     let pages = total.div_ceil(size);
-    let skip = usize::try_from(page_num.saturating_sub(1).saturating_mul(size)).unwrap_or(usize::MAX);
+    let skip =
+        usize::try_from(page_num.saturating_sub(1).saturating_mul(size)).unwrap_or(usize::MAX);
     let records: Vec<Value> = items
         .into_iter()
         .skip(skip)

@@ -45,6 +45,12 @@ pub fn decision(
     }
 }
 
+impl Default for TestBed {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl TestBed {
     pub fn new() -> Self {
         let options = Options {

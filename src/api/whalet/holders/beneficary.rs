@@ -124,8 +124,8 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             .values()
             .find(|b| {
                 b.user_id == user_id
-                    && id.is_none_or(|i| b.beneficary_id == i)
-                    && out_id.is_none_or(|o| b.out_beneficary_id == o)
+                    && id.map_or(true, |i| b.beneficary_id == i)
+                    && out_id.map_or(true, |o| b.out_beneficary_id == o)
             })
             .map(|b| Reply::ok(view(b)))
             .ok_or_else(|| {
@@ -167,7 +167,10 @@ pub fn complete(
     let now = app.clock().now();
     let payload = with_tenant(app, tenant, |t| {
         let b = t.whalet.beneficaries.get_mut(id).ok_or_else(|| {
-            format!("beneficaryId {id:?} is not a holder bank account of partner {}", tenant.id)
+            format!(
+                "beneficaryId {id:?} is not a holder bank account of partner {}",
+                tenant.id
+            )
         })?;
         if b.status != ReviewStatus::Processing {
             return Err(format!(
@@ -195,7 +198,14 @@ pub fn complete(
             "message": b.message,
         }))
     })?;
-    send(app, tenant, "cardHolderBeneficaryNotify", &payload, id, v.notify);
+    send(
+        app,
+        tenant,
+        "cardHolderBeneficaryNotify",
+        &payload,
+        id,
+        v.notify,
+    );
     Ok(payload)
 }
 
@@ -211,6 +221,12 @@ pub fn rejected(app: App, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
         let tenant = trigger_tenant(&app, &params)?;
         let id = id_param(&params, "beneficaryId")?;
-        complete(&app, &tenant, id, None, Verdict::from_params(false, &params))
+        complete(
+            &app,
+            &tenant,
+            id,
+            None,
+            Verdict::from_params(false, &params),
+        )
     })
 }

@@ -52,9 +52,18 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         },
         |t| {
             t.whalet.onboarded_user(user_id).map_err(failure)?;
-            let existing = t.whalet.holders.values().find(find).map(|h| h.holder_id.clone());
+            let existing = t
+                .whalet
+                .holders
+                .values()
+                .find(find)
+                .map(|h| h.holder_id.clone());
             let holder_id = existing.unwrap_or_else(|| mint(t, "H", now));
-            let attempt = t.whalet.holders.get(&holder_id).map_or(1, |h| h.attempt + 1);
+            let attempt = t
+                .whalet
+                .holders
+                .get(&holder_id)
+                .map_or(1, |h| h.attempt + 1);
             t.whalet.holders.insert(
                 holder_id.clone(),
                 Holder {
@@ -104,8 +113,8 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         t.whalet.user(user_id).map_err(failure)?;
         let found = t.whalet.holders.values().find(|h| {
             h.user_id == user_id
-                && holder_id.is_none_or(|id| h.holder_id == id)
-                && out_holder_id.is_none_or(|id| h.out_holder_id == id)
+                && holder_id.map_or(true, |id| h.holder_id == id)
+                && out_holder_id.map_or(true, |id| h.out_holder_id == id)
         });
         match found {
             Some(h) => Ok(Reply::ok(view(h))),
@@ -152,11 +161,12 @@ pub fn complete(
 ) -> Result<Value, String> {
     let now = app.clock().now();
     let payload = with_tenant(app, tenant, |t| {
-        let h = t
-            .whalet
-            .holders
-            .get_mut(holder_id)
-            .ok_or_else(|| format!("holderId {holder_id:?} is not a card holder of partner {}", tenant.id))?;
+        let h = t.whalet.holders.get_mut(holder_id).ok_or_else(|| {
+            format!(
+                "holderId {holder_id:?} is not a card holder of partner {}",
+                tenant.id
+            )
+        })?;
         if h.status != ReviewStatus::Processing {
             return Err(format!(
                 "card holder {holder_id} is not under review (status {})",
@@ -182,7 +192,14 @@ pub fn complete(
             "message": h.message,
         }))
     })?;
-    send(app, tenant, "cardHolderResultNotify", &payload, holder_id, v.notify);
+    send(
+        app,
+        tenant,
+        "cardHolderResultNotify",
+        &payload,
+        holder_id,
+        v.notify,
+    );
     Ok(payload)
 }
 
@@ -198,6 +215,12 @@ pub fn rejected(app: App, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
         let tenant = trigger_tenant(&app, &params)?;
         let id = id_param(&params, "holderId")?;
-        complete(&app, &tenant, id, None, Verdict::from_params(false, &params))
+        complete(
+            &app,
+            &tenant,
+            id,
+            None,
+            Verdict::from_params(false, &params),
+        )
     })
 }

@@ -32,14 +32,20 @@ const HOLDER_PARAMS: &[(&str, &str)] = &[
     ("holderId", "the card holder under review"),
     ("partnerId?", "default: the demo partner"),
     ("message?", "the message to report"),
-    ("status?", "status word to report instead of SUCCESS / FAILURE"),
+    (
+        "status?",
+        "status word to report instead of SUCCESS / FAILURE",
+    ),
 ];
 
 const BENEFICARY_PARAMS: &[(&str, &str)] = &[
     ("beneficaryId", "the holder bank account under review"),
     ("partnerId?", "default: the demo partner"),
     ("message?", "the message to report"),
-    ("status?", "status word to report instead of SUCCESS / FAILURE"),
+    (
+        "status?",
+        "status word to report instead of SUCCESS / FAILURE",
+    ),
 ];
 
 pub const TRIGGERS: &[TriggerDef] = &[
@@ -57,13 +63,15 @@ pub const TRIGGERS: &[TriggerDef] = &[
     },
     TriggerDef {
         name: "whalet.beneficary.approved",
-        description: "Approves a card holder bank account under review now (cardHolderBeneficaryNotify)",
+        description:
+            "Approves a card holder bank account under review now (cardHolderBeneficaryNotify)",
         params: BENEFICARY_PARAMS,
         run: beneficary::approved,
     },
     TriggerDef {
         name: "whalet.beneficary.rejected",
-        description: "Rejects a card holder bank account under review now (cardHolderBeneficaryNotify)",
+        description:
+            "Rejects a card holder bank account under review now (cardHolderBeneficaryNotify)",
         params: BENEFICARY_PARAMS,
         run: beneficary::rejected,
     },

@@ -106,11 +106,10 @@ pub fn complete(
 ) -> Result<Value, String> {
     let now = app.clock().now();
     let payload = with_tenant(app, tenant, |t| {
-        let user = t
-            .whalet
-            .users
-            .get_mut(user_id)
-            .ok_or_else(|| format!("userId {user_id:?} is not a user of partner {}", tenant.id))?;
+        let user =
+            t.whalet.users.get_mut(user_id).ok_or_else(|| {
+                format!("userId {user_id:?} is not a user of partner {}", tenant.id)
+            })?;
         if user.status != ReviewStatus::Processing {
             return Err(format!(
                 "user {user_id} is not under review (status {})",
@@ -155,7 +154,13 @@ pub fn approved(app: App, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
         let tenant = trigger_tenant(&app, &params)?;
         let user_id = id_param(&params, "userId")?;
-        complete(&app, &tenant, user_id, None, Verdict::from_params(true, &params))
+        complete(
+            &app,
+            &tenant,
+            user_id,
+            None,
+            Verdict::from_params(true, &params),
+        )
     })
 }
 
@@ -163,7 +168,13 @@ pub fn rejected(app: App, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
         let tenant = trigger_tenant(&app, &params)?;
         let user_id = id_param(&params, "userId")?;
-        complete(&app, &tenant, user_id, None, Verdict::from_params(false, &params))
+        complete(
+            &app,
+            &tenant,
+            user_id,
+            None,
+            Verdict::from_params(false, &params),
+        )
     })
 }
 
@@ -177,8 +188,13 @@ mod tests {
         let bed = TestBed::new();
         let body = json!({"outUserId": "m-1", "legalEntity": {"type": "ENTERPRISE",
             "name": "Acme", "certType": "BUSINESS_LICENSE", "certNo": "91350200", "countryCode": "CN"}});
-        let d = decision(false, Some("REJECTED"), Some("blurry licence"), Some(5_000),
-            json!({"reMaterial": "Y", "materialType": "Supplement"}));
+        let d = decision(
+            false,
+            Some("REJECTED"),
+            Some("blurry licence"),
+            Some(5_000),
+            json!({"reMaterial": "Y", "materialType": "Supplement"}),
+        );
         let reply = bed.run(handler, &body, &d).unwrap();
         assert_eq!(reply.code.as_str(), "PROCESSING");
         let user_id = reply.body.unwrap()["userId"].as_str().unwrap().to_owned();
@@ -186,8 +202,46 @@ mod tests {
         assert_eq!(bed.user_status(&user_id), "PROCESSING");
         bed.app.clock().advance(1).await;
         let sent = bed.sent("userOnboardingResultNotify");
-        assert_eq!(sent, vec![json!({"userId": user_id, "status": "REJECTED",
-            "message": "blurry licence", "reMaterial": "Y", "materialType": "Supplement"})]);
+        assert_eq!(
+            sent,
+            vec![json!({"userId": user_id, "status": "REJECTED",
+            "message": "blurry licence", "reMaterial": "Y", "materialType": "Supplement"})]
+        );
         assert_eq!(bed.user_status(&user_id), "FAILURE");
+    }
+
+    #[tokio::test]
+    async fn the_shipped_onboarding_rejected_scenario_reads_as_intended() {
+        let text = include_str!("../../../../scenarios/onboarding-rejected.toml");
+        let file: toml::Value = toml::from_str(text).unwrap();
+        let then = &file["rule"][0]["then"];
+        let delay_s: i64 = then["delay"]
+            .as_str()
+            .unwrap()
+            .trim_end_matches('s')
+            .parse()
+            .unwrap();
+        let values = serde_json::to_value(then["values"].clone()).unwrap();
+        let d = decision(
+            then["result"].as_str() == Some("success"),
+            None,
+            then["reason"].as_str(),
+            Some(delay_s * 1000),
+            values,
+        );
+        let bed = TestBed::new();
+        let body = json!({"outUserId": "m-2", "legalEntity": {"type": "INDIVIDUAL",
+            "name": "Li Lei", "certType": "ID_CARD", "certNo": "350200", "countryCode": "CN"}});
+        let user_id = bed.run(handler, &body, &d).unwrap().body.unwrap()["userId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        bed.app.clock().advance(30_000).await;
+        let sent = bed.sent("userOnboardingResultNotify");
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0]["userId"], user_id.as_str());
+        assert_eq!(sent[0]["status"], "FAILURE");
+        assert_eq!(sent[0]["reMaterial"], "Y");
+        assert_eq!(sent[0]["materialType"], "Reject");
     }
 }

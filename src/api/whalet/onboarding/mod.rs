@@ -16,7 +16,8 @@ pub const NOTIFICATIONS: &[&str] = &["userOnboardingResultNotify"];
 pub const TRIGGERS: &[TriggerDef] = &[
     TriggerDef {
         name: "whalet.onboarding.approved",
-        description: "Approves a user onboarding under review now and sends userOnboardingResultNotify",
+        description:
+            "Approves a user onboarding under review now and sends userOnboardingResultNotify",
         params: &[
             ("userId", "the user under review"),
             ("partnerId?", "default: the demo partner"),
@@ -26,12 +27,16 @@ pub const TRIGGERS: &[TriggerDef] = &[
     },
     TriggerDef {
         name: "whalet.onboarding.rejected",
-        description: "Rejects a user onboarding under review now; reMaterial=Y asks for a re-submission",
+        description:
+            "Rejects a user onboarding under review now; reMaterial=Y asks for a re-submission",
         params: &[
             ("userId", "the user under review"),
             ("partnerId?", "default: the demo partner"),
             ("message?", "the reason to report"),
-            ("reMaterial?", "Y = the partner may re-submit with the same outUserId (default N)"),
+            (
+                "reMaterial?",
+                "Y = the partner may re-submit with the same outUserId (default N)",
+            ),
             ("materialType?", "default Reject"),
             ("status?", "status word to report instead of FAILURE"),
         ],
