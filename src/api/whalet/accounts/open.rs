@@ -332,3 +332,39 @@ pub fn failed(app: App, params: Map<String, Value>) -> TriggerFuture {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::whalet::ops::common::testing::{decision, TestBed};
+
+    #[tokio::test]
+    async fn a_scenario_refusal_leaves_the_card_failed_without_bank_details() {
+        let bed = TestBed::new();
+        bed.seed(None);
+        let d = decision(false, None, Some("bank declined"), Some(3_000), json!({}));
+        let body = json!({"userId": "U1", "outCardId": "c9", "holderId": "H1", "platform": "AMAZON", "currency": "GBP"});
+        let reply = bed.run(apply_b2c, &body, &d).unwrap();
+        assert_eq!(reply.code.as_str(), "PROCESSING");
+        bed.app.clock().advance(3_000).await;
+        let sent = bed.sent("virtualAccountNotify");
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0]["status"], "FAILURE");
+        assert_eq!(sent[0]["message"], "bank declined");
+        assert!(sent[0].get("accountNo").is_none());
+    }
+
+    #[tokio::test]
+    async fn an_opened_account_gets_its_channel_bank_details() {
+        let bed = TestBed::new();
+        bed.seed(None);
+        let body = json!({"userId": "U1", "outCardId": "c8", "channelCode": "SIM_GB_LOCAL", "currency": "GBP"});
+        bed.run(apply_b2b, &body, &Default::default()).unwrap();
+        bed.app.clock().advance(DEFAULT_DELAY_MS).await;
+        let sent = bed.sent("virtualAccountNotify");
+        assert_eq!(sent[0]["status"], "SUCCESS");
+        assert_eq!(sent[0]["bankCountry"], "GB");
+        assert_eq!(sent[0]["accountName"], "Acme");
+        assert!(sent[0]["accountNo"].as_str().unwrap().starts_with("44"));
+    }
+}

@@ -351,3 +351,65 @@ pub fn returned(app: App, params: Map<String, Value>) -> TriggerFuture {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::whalet::ops::common::testing::{decision, TestBed};
+
+    #[tokio::test]
+    async fn a_scenario_failure_returns_the_money_after_its_delay() {
+        let bed = TestBed::new();
+        bed.seed(Some("USD"));
+        let d = decision(
+            false,
+            Some("RETURNED"),
+            Some("compliance hold"),
+            Some(2_000),
+            json!({}),
+        );
+        let body = json!({"userId": "U1", "accountNo": "8100000001", "amount": "99.99", "currency": "USD"});
+        let reply = bed.run(mock_payee_notify, &body, &d).unwrap();
+        let reply = reply.body.unwrap();
+        assert_eq!(reply["status"], "PENDING");
+        assert_eq!(bed.balance("wallet:U1:B2C:pending", "USD"), 9999);
+        assert_eq!(bed.balance(EXTERNAL_BANK, "USD"), -9999);
+        bed.app.clock().advance(1_999).await;
+        assert!(bed.sent("collectionReceivedNotify").is_empty());
+        bed.app.clock().advance(1).await;
+        let sent = bed.sent("collectionReceivedNotify");
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0]["tradeId"], reply["tradeId"]);
+        assert_eq!(sent[0]["status"], "RETURNED");
+        assert_eq!(sent[0]["reason"], "compliance hold");
+        for account in [
+            "wallet:U1:B2C:pending",
+            "wallet:U1:B2C:available",
+            EXTERNAL_BANK,
+        ] {
+            assert_eq!(bed.balance(account, "USD"), 0, "{account}");
+        }
+        assert!(bed
+            .app
+            .store()
+            .check_invariants()
+            .iter()
+            .all(|(_, r)| r.is_ok()));
+    }
+
+    #[tokio::test]
+    async fn the_default_settles_after_five_seconds() {
+        let bed = TestBed::new();
+        bed.seed(Some("JPY"));
+        let body = json!({"userId": "U1", "cardId": "VA1", "amount": 1500, "currency": "JPY"});
+        bed.run(mock_payee_notify, &body, &Default::default())
+            .unwrap();
+        bed.app.clock().advance(SETTLE_DELAY_MS).await;
+        assert_eq!(bed.balance("wallet:U1:B2C:available", "JPY"), 1500);
+        let sent = bed.sent("collectionReceivedNotify");
+        assert_eq!(
+            sent[0]["amount"],
+            json!({"amount": 1500, "cent": 1500, "centFactor": 1, "currency": "JPY"})
+        );
+    }
+}

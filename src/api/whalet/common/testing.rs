@@ -10,8 +10,10 @@ use crate::api::whalet::{Ctx, Handler, Reply};
 use crate::app::{App, Options};
 use crate::clock::ClockMode;
 use crate::config::Config;
+use crate::money::Currency;
 use crate::notify::NotificationFilter;
 use crate::scenario::{AsyncResult, Decision, Outcome};
+use crate::store::whalet::{BankAccount, Card, CardStatus, FundSource, Holder, ReviewStatus, User};
 use crate::store::{Provider, TenantId};
 use crate::wire::whalet::{Echo, WhaletError};
 
@@ -103,6 +105,97 @@ impl TestBed {
             .store()
             .with_tenant(&self.tenant, |t| {
                 t.whalet.users[user_id].status.as_str().to_owned()
+            })
+            .unwrap()
+    }
+
+    /// Puts an onboarded user `U1`, an approved holder `H1` and (with `currency`) an ACTIVE B2C
+    /// card `VA1` with account number `8100000001` straight into the state.
+    pub fn seed(&self, currency: Option<&str>) {
+        self.app
+            .store()
+            .with_tenant(&self.tenant, |t| {
+                let w = &mut t.whalet;
+                w.users.insert(
+                    "U1".into(),
+                    User {
+                        user_id: "U1".into(),
+                        out_user_id: "m1".into(),
+                        user_type: "ENTERPRISE".into(),
+                        name: "Acme".into(),
+                        country_code: "CN".into(),
+                        status: ReviewStatus::Success,
+                        reported_status: "SUCCESS".into(),
+                        message: String::new(),
+                        re_material: false,
+                        material_type: String::new(),
+                        attempt: 1,
+                        applied_at: 0,
+                        decided_at: Some(0),
+                        application: Value::Null,
+                    },
+                );
+                w.holders.insert(
+                    "H1".into(),
+                    Holder {
+                        holder_id: "H1".into(),
+                        out_holder_id: "h1".into(),
+                        user_id: "U1".into(),
+                        holder_type: "ENTERPRISE".into(),
+                        name: "Acme".into(),
+                        country_code: "CN".into(),
+                        status: ReviewStatus::Success,
+                        reported_status: "SUCCESS".into(),
+                        message: String::new(),
+                        attempt: 1,
+                        applied_at: 0,
+                        decided_at: Some(0),
+                        application: Value::Null,
+                    },
+                );
+                if let Some(code) = currency {
+                    w.cards.insert(
+                        "VA1".into(),
+                        Card {
+                            card_id: "VA1".into(),
+                            out_card_id: "c1".into(),
+                            user_id: "U1".into(),
+                            fund_source: FundSource::B2C,
+                            holder_id: Some("H1".into()),
+                            platform: Some("AMAZON".into()),
+                            channel_code: None,
+                            currency: Currency::parse(code).unwrap(),
+                            status: CardStatus::Active,
+                            reported_status: "ACTIVE".into(),
+                            message: String::new(),
+                            account: Some(BankAccount {
+                                account_no: "8100000001".into(),
+                                account_name: "Acme".into(),
+                                bank_name: "Bank".into(),
+                                bank_country: "US".into(),
+                                swift_code: String::new(),
+                                routing_no: String::new(),
+                                bank_address: String::new(),
+                            }),
+                            attempt: 1,
+                            applied_at: 0,
+                            opened_at: Some(0),
+                            cancelled_at: None,
+                        },
+                    );
+                }
+            })
+            .unwrap();
+    }
+
+    /// A ledger balance in minor units.
+    pub fn balance(&self, account: &str, currency: &str) -> i64 {
+        self.app
+            .store()
+            .with_tenant(&self.tenant, |t| {
+                t.ledger
+                    .balance(account, Currency::parse(currency).unwrap())
+                    .minor
             })
             .unwrap()
     }
