@@ -251,3 +251,62 @@ async fn api_codes_and_notifications_can_be_renamed() {
     assert_eq!(n[0]["userId"], body["userId"]);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn bodies_of_any_shape_get_a_precise_refusal_never_an_internal_error() {
+    let app = spawn_app().await;
+    let codes = [
+        "userOnboardingApply",
+        "cardHolderApply",
+        "cardHolderQuery",
+        "cardHolderBeneficaryApply",
+        "cardHolderBeneficaryQuery",
+        "b2bVirtualAccountApply",
+        "b2bChannelBanksQuery",
+        "b2cVirtualAccountApply",
+        "b2cPlatformQuery",
+        "b2cCardHolderQuery",
+        "b2cCardNumberQuery",
+        "b2cShopBind",
+        "b2cCardCancel",
+        "b2cCardDetailQuery",
+        "b2cShopQuery",
+        "b2cCardQuery",
+        "b2cBankLetterApply",
+        "mockPayeeNotify",
+        "collectionQuery",
+        "queryCurrencyBalance",
+    ];
+    let bodies = [
+        json!({}),
+        json!({"userId": {}, "legalEntity": "x", "attaches": "x", "amount": [], "pageNum": -1}),
+        json!({"userId": "U1", "legalEntity": {"type": 1}, "attaches": [{"fileName": 2}], "amount": "1e9",
+               "currency": "USD", "cardId": "VA1", "pageNum": "x", "pageSize": 0, "fundSource": "B2C",
+               "holderId": null, "outUserId": "\u{0000}", "platform": "AMAZON", "status": 3}),
+        json!({"userId": "U1", "amount": "99999999999999999999", "currency": "JPY", "cardId": "VA1",
+               "fundSource": "Acquiring", "outUserId": "x".repeat(65)}),
+    ];
+    for code in codes {
+        for body in &bodies {
+            let reply = call(&app, code, body.clone()).await;
+            assert!(
+                ["PARAMETER_ERROR", "FAILURE"].contains(&reply.code.as_str()),
+                "{code} {body}: {} {}",
+                reply.code,
+                reply.detail
+            );
+            assert!(!reply.detail.is_empty());
+        }
+    }
+    // queryPlatformBalance has no required field; its refusals are about shape only.
+    refused(
+        &app,
+        "queryPlatformBalance",
+        json!({"currency": 5}),
+        "PARAMETER_ERROR",
+        "currency must be a string, got a number",
+    )
+    .await;
+    app.assert_invariants().await;
+    app.shutdown().await;
+}

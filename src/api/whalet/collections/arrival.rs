@@ -5,17 +5,13 @@
 //! balance — or, when the scenario's result is `failure`, goes back to the bank — and
 //! `collectionReceivedNotify` tells the partner.
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::api::whalet::ops::common::fields::Check;
-use crate::api::whalet::ops::common::{
-    failure, id_param, mint, schedule, send, trigger_tenant, with_tenant, Verdict,
-};
+use crate::api::whalet::ops::common::{failure, mint, schedule, send, with_tenant, Verdict};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::app::App;
-use crate::control::triggers::TriggerFuture;
 use crate::money::{Currency, Money};
-use crate::scenario::OperationCtx;
 use crate::store::whalet::{
     wallet_account, Bucket, CardStatus, Collection, CollectionStatus, FundSource, ShopStatus,
     EXTERNAL_BANK,
@@ -26,7 +22,7 @@ use crate::wire::whalet::{Code, WhaletError};
 pub const SETTLE_DELAY_MS: i64 = 5_000;
 
 /// A payment on its way to a collection account, as read from a request or trigger.
-struct Incoming<'a> {
+pub(super) struct Incoming<'a> {
     user_id: Option<&'a str>,
     card_id: Option<&'a str>,
     account_no: Option<&'a str>,
@@ -41,7 +37,7 @@ struct Incoming<'a> {
 }
 
 /// Reads the payment; `strict` (the API) requires userId, currency and one of cardId/accountNo.
-fn read<'a>(body: &'a Value, strict: bool) -> Result<Incoming<'a>, WhaletError> {
+pub(super) fn read<'a>(body: &'a Value, strict: bool) -> Result<Incoming<'a>, WhaletError> {
     let mut c = Check::new(body)?;
     let user_id = if strict {
         Some(c.id("userId"))
@@ -79,7 +75,11 @@ fn read<'a>(body: &'a Value, strict: bool) -> Result<Incoming<'a>, WhaletError> 
 }
 
 /// Posts the payment to the pending balance and records the collection; Ok(its view).
-fn arrive(t: &mut TenantState, p: &Incoming<'_>, now: i64) -> Result<(String, Value), WhaletError> {
+pub(super) fn arrive(
+    t: &mut TenantState,
+    p: &Incoming<'_>,
+    now: i64,
+) -> Result<(String, Value), WhaletError> {
     let w = &t.whalet;
     if let Some(user_id) = p.user_id {
         w.user(user_id).map_err(failure)?;
@@ -296,60 +296,6 @@ pub fn settle(
         v.notify,
     );
     Ok(payload)
-}
-
-/// `whalet.collection.received`: a payment arrives now; the scenario rules on `mockPayeeNotify`
-/// decide how it settles.
-pub fn received(app: App, params: Map<String, Value>) -> TriggerFuture {
-    Box::pin(async move {
-        let tenant = trigger_tenant(&app, &params)?;
-        let body = Value::Object(params);
-        let incoming = read(&body, false).map_err(|e| e.detail)?;
-        let decision = app.scenarios().decide(OperationCtx {
-            surface: "whalet",
-            tenant: &tenant,
-            operation: "mockPayeeNotify",
-            fields: &body,
-        });
-        let now = app.clock().now();
-        let (trade_id, v) = app
-            .store()
-            .with_tenant(&tenant, |t| arrive(t, &incoming, now))
-            .ok_or_else(|| format!("no tenant {tenant}"))?
-            .map_err(|e| e.detail)?;
-        let delay = decision.delay_or(SETTLE_DELAY_MS);
-        schedule(
-            &app,
-            &tenant,
-            delay,
-            ("collection", &trade_id, 1),
-            Verdict::from_decision(&decision),
-            settle,
-        );
-        Ok(v)
-    })
-}
-
-pub fn settled(app: App, params: Map<String, Value>) -> TriggerFuture {
-    Box::pin(async move {
-        let tenant = trigger_tenant(&app, &params)?;
-        let id = id_param(&params, "tradeId")?;
-        settle(&app, &tenant, id, None, Verdict::from_params(true, &params))
-    })
-}
-
-pub fn returned(app: App, params: Map<String, Value>) -> TriggerFuture {
-    Box::pin(async move {
-        let tenant = trigger_tenant(&app, &params)?;
-        let id = id_param(&params, "tradeId")?;
-        settle(
-            &app,
-            &tenant,
-            id,
-            None,
-            Verdict::from_params(false, &params),
-        )
-    })
 }
 
 #[cfg(test)]

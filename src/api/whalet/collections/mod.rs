@@ -2,6 +2,7 @@
 //! `whalet.collection.*` triggers), `collectionReceivedNotify`, and `collectionQuery`.
 
 mod arrival;
+mod events;
 mod query;
 
 use super::Operation;
@@ -38,7 +39,7 @@ pub const TRIGGERS: &[TriggerDef] = &[
             ("remark?", "free text"),
             ("partnerId?", "default: the demo partner"),
         ],
-        run: arrival::received,
+        run: events::received,
     },
     TriggerDef {
         name: "whalet.collection.settled",
@@ -47,7 +48,7 @@ pub const TRIGGERS: &[TriggerDef] = &[
             ("tradeId", "the pending collection"),
             ("partnerId?", "default: the demo partner"),
         ],
-        run: arrival::settled,
+        run: events::settled,
     },
     TriggerDef {
         name: "whalet.collection.returned",
@@ -57,6 +58,6 @@ pub const TRIGGERS: &[TriggerDef] = &[
             ("reason?", "why it was returned"),
             ("partnerId?", "default: the demo partner"),
         ],
-        run: arrival::returned,
+        run: events::returned,
     },
 ];
