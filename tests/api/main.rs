@@ -12,6 +12,7 @@ mod connectivity;
 mod envelope_errors;
 mod whalet_errors;
 mod whalet_flows;
+mod whalet_measure;
 mod whalet_reviews;
 mod whalet_scenarios;
 mod whalet_support;
