@@ -17,7 +17,7 @@ use crate::store::whalet::{
     EXTERNAL_BANK,
 };
 use crate::store::{TenantId, TenantState};
-use crate::wire::whalet::{Code, WhaletError};
+use crate::wire::whalet::WhaletError;
 
 pub const SETTLE_DELAY_MS: i64 = 5_000;
 
@@ -164,7 +164,7 @@ pub(super) fn arrive(
             &pending,
             amount,
         )
-        .map_err(|e| WhaletError::new(Code::InternalError, e.to_string()))?;
+        .map_err(|e| failure(format!("the collection cannot be booked: {e}")))?;
     let collection = Collection {
         trade_id: trade_id.clone(),
         user_id,
