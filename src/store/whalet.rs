@@ -209,6 +209,8 @@ pub struct Card {
     pub applied_at: Millis,
     pub opened_at: Option<Millis>,
     pub cancelled_at: Option<Millis>,
+    /// Cancellations refused so far: a cancel request after a refusal is a new request.
+    pub cancel_refusals: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

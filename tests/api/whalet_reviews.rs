@@ -283,6 +283,18 @@ async fn refused_accounts_shops_collections_and_cancellations() {
         1,
         "the scheduled decision is stale"
     );
+    // Asking again after a refusal is a new request, not a replay.
+    expect(
+        &app,
+        "b2cCardCancel",
+        json!({"userId": user_id, "cardId": card_id}),
+        "PROCESSING",
+    )
+    .await;
+    app.advance(10.0).await;
+    let notes = received(&app, "b2cCardCancelResultNotify");
+    assert_eq!(notes.len(), 2);
+    assert_eq!(notes[1]["status"], "SUCCESS");
     app.assert_invariants().await;
     app.shutdown().await;
 }

@@ -126,9 +126,10 @@ pub fn cancel(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     c.finish()?;
     let verdict = Verdict::from_decision(ctx.decision);
     let delay = ctx.decision.delay_or(CANCEL_DELAY_MS);
+    let round = ctx.with_state(|t| t.whalet.cards.get(card_id).map_or(0, |c| c.cancel_refusals))?;
     once(
         ctx,
-        &format!("b2cCardCancel {user_id}"),
+        &format!("b2cCardCancel {user_id} {round}"),
         "cardId",
         card_id,
         body,
@@ -212,6 +213,8 @@ pub fn complete_cancel(
         card.message = v.message("card cancelled", "cancellation refused");
         if v.success {
             card.cancelled_at = Some(now);
+        } else {
+            card.cancel_refusals += 1;
         }
         let payload = json!({
             "userId": card.user_id,

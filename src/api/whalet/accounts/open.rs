@@ -190,6 +190,7 @@ fn open(
                     applied_at: now,
                     opened_at: None,
                     cancelled_at: None,
+                    cancel_refusals: 0,
                 },
             );
             schedule(

@@ -181,6 +181,7 @@ impl TestBed {
                             applied_at: 0,
                             opened_at: Some(0),
                             cancelled_at: None,
+                            cancel_refusals: 0,
                         },
                     );
                 }
