@@ -5,6 +5,7 @@ mod cards;
 mod catalogue;
 mod lookups;
 mod open;
+mod ready;
 mod shops;
 
 use super::Operation;
@@ -91,6 +92,18 @@ const BINDING: &[(&str, &str)] = &[
 ];
 
 pub const TRIGGERS: &[TriggerDef] = &[
+    TriggerDef {
+        name: "whalet.account.ready",
+        description: "Creates at once (no notifications) an onboarded user, an approved card holder and an ACTIVE B2C collection account, for demos and tests",
+        params: &[
+            ("currency?", "default USD"),
+            ("platform?", "default AMAZON"),
+            ("name?", "the user's and holder's name"),
+            ("outUserId?", "the partner's id for the user"),
+            ("partnerId?", "default: the demo partner"),
+        ],
+        run: ready::ready,
+    },
     TriggerDef {
         name: "whalet.account.opened",
         description: "The bank opens a collection account being applied for now (virtualAccountNotify SUCCESS)",

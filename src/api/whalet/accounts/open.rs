@@ -214,7 +214,7 @@ fn open(
 }
 
 /// The receiving details of a newly opened account, deterministic from the card id.
-fn bank_account(t: &TenantState, card: &Card) -> BankAccount {
+pub(super) fn bank_account(t: &TenantState, card: &Card) -> BankAccount {
     let channel = card
         .channel_code
         .as_deref()

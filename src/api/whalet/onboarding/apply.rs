@@ -53,8 +53,15 @@ pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                 .whalet
                 .users
                 .values()
-                .find(|u| u.out_user_id == out_user_id)
-                .map(|u| u.user_id.clone());
+                .find(|u| u.out_user_id == out_user_id);
+            if let Some(u) = existing.filter(|u| !resubmittable(u)) {
+                return Err(WhaletError::idempotent(format!(
+                    "outUserId {out_user_id:?} already belongs to user {} (status {})",
+                    u.user_id,
+                    u.status.as_str()
+                )));
+            }
+            let existing = existing.map(|u| u.user_id.clone());
             let user_id = match existing {
                 Some(id) => id,
                 None => crate::api::whalet::ops::common::mint(t, "U", now),
