@@ -14,5 +14,6 @@ mod whalet_errors;
 mod whalet_flows;
 mod whalet_measure;
 mod whalet_reviews;
+mod whalet_sandbox;
 mod whalet_scenarios;
 mod whalet_support;

@@ -399,39 +399,3 @@ async fn collection_query_pages_newest_first() {
     app.assert_invariants().await;
     app.shutdown().await;
 }
-
-#[tokio::test]
-async fn a_ready_account_in_one_trigger_receives_money() {
-    let app = spawn_app().await;
-    let ready = trigger(&app, "whalet.account.ready", json!({"currency": "EUR"})).await;
-    let user_id = ready["userId"].as_str().unwrap();
-    let detail = expect(
-        &app,
-        "b2cCardDetailQuery",
-        json!({"userId": user_id, "cardId": ready["cardId"]}),
-        "SUCCESS",
-    )
-    .await;
-    assert_eq!(detail["status"], "ACTIVE");
-    assert_eq!(detail["accountNo"], ready["accountNo"]);
-    expect(&app, "mockPayeeNotify", json!({"userId": user_id, "accountNo": ready["accountNo"], "amount": "10.5", "currency": "EUR"}), "SUCCESS").await;
-    app.advance(5.0).await;
-    assert_eq!(
-        balance(&app, user_id, "B2C", "EUR").await["balance"]["cent"],
-        1050
-    );
-    assert!(received(&app, "userOnboardingResultNotify").is_empty());
-    let (status, body) = app
-        .post(
-            "/__sim/trigger/whalet.account.ready",
-            &json!({"currency": "CNY"}),
-        )
-        .await;
-    assert_eq!(status, 422);
-    assert!(body["error"]
-        .as_str()
-        .unwrap()
-        .contains("currency CNY is not offered for platform AMAZON"));
-    app.assert_invariants().await;
-    app.shutdown().await;
-}
