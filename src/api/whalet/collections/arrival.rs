@@ -358,4 +358,19 @@ mod tests {
             json!({"amount": 1500, "cent": 1500, "centFactor": 1, "currency": "JPY"})
         );
     }
+
+    #[tokio::test]
+    async fn the_scenario_notify_behaviour_reaches_the_settlement_notification() {
+        let bed = TestBed::new();
+        bed.seed(Some("USD"));
+        let mut d = crate::scenario::Decision::default();
+        d.notify.suppress = true;
+        let body = json!({"userId": "U1", "cardId": "VA1", "amount": "5", "currency": "USD"});
+        bed.run(mock_payee_notify, &body, &d).unwrap();
+        bed.app.clock().advance(SETTLE_DELAY_MS).await;
+        let list = bed.app.outbox().list(&Default::default());
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0].status, crate::notify::Status::Suppressed);
+        assert!(list[0].behaviour.suppress);
+    }
 }
