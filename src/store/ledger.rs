@@ -41,8 +41,28 @@ pub struct Posting {
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Ledger {
+    #[serde(serialize_with = "balances_as_list")]
     balances: BTreeMap<(String, Currency), i64>,
     postings: Vec<Posting>,
+}
+
+/// JSON maps need string keys: balances are shown as a list of
+/// `{account, currency, minor, amount}`.
+fn balances_as_list<S: serde::Serializer>(
+    balances: &BTreeMap<(String, Currency), i64>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = s.serialize_seq(Some(balances.len()))?;
+    for ((account, currency), minor) in balances {
+        seq.serialize_element(&serde_json::json!({
+            "account": account,
+            "currency": currency.code(),
+            "minor": minor,
+            "amount": Money::new(*minor, *currency).to_decimal_string(),
+        }))?;
+    }
+    seq.end()
 }
 
 impl Ledger {

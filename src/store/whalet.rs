@@ -1,6 +1,366 @@
-//! State of the whalet surface (placeholder until its issue lands).
+//! State of the Whalet Open API collections product, per partner: onboarded users, card holders
+//! and their bank accounts ("beneficaries", the vendor's spelling), collection accounts (virtual
+//! accounts, called "cards" by the vendor), shops bound to them, incoming collections and bank
+//! letters. Plain data only: the rules that move these objects between states live in
+//! `api/whalet/`, and money never lives here but in the tenant's ledger, under the account names
+//! built by [`wallet_account`].
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
+use serde_json::Value;
 
+use crate::clock::Millis;
+use crate::money::{Currency, Money};
+
+/// Where money comes from in the outside world: the bank side of every collection.
+pub const EXTERNAL_BANK: &str = "external:bank";
+
+/// A review that ends in approval or rejection (onboarding, card holder, holder bank account).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ReviewStatus {
+    Processing,
+    Success,
+    Failure,
+}
+
+impl ReviewStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewStatus::Processing => "PROCESSING",
+            ReviewStatus::Success => "SUCCESS",
+            ReviewStatus::Failure => "FAILURE",
+        }
+    }
+}
+
+/// The business line a wallet balance belongs to (`fundSource` on the wire).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum FundSource {
+    B2B,
+    B2C,
+    Acquiring,
+}
+
+impl FundSource {
+    pub const ALL: [FundSource; 3] = [FundSource::B2B, FundSource::B2C, FundSource::Acquiring];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FundSource::B2B => "B2B",
+            FundSource::B2C => "B2C",
+            FundSource::Acquiring => "Acquiring",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_str() == text)
+    }
+}
+
+/// The three balances a user has per fund source and currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bucket {
+    /// Settled money the user can pay out.
+    Available,
+    /// Collections received but not yet settled.
+    Pending,
+    /// Money held back (risk review, pending payouts).
+    Frozen,
+}
+
+impl Bucket {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Bucket::Available => "available",
+            Bucket::Pending => "pending",
+            Bucket::Frozen => "frozen",
+        }
+    }
+}
+
+/// The ledger account of one balance: `wallet:{userId}:{fundSource}:{bucket}` (the currency is
+/// the ledger's second key).
+pub fn wallet_account(user_id: &str, fund: FundSource, bucket: Bucket) -> String {
+    format!("wallet:{user_id}:{}:{}", fund.as_str(), bucket.as_str())
+}
+
+/// A file the simulator issued or was given: `{fileId, fileName, fileUrl}` on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileRef {
+    pub file_id: String,
+    pub file_name: String,
+    pub file_url: String,
+}
+
+/// An onboarded (or onboarding) user.
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub user_id: String,
+    pub out_user_id: String,
+    pub user_type: String,
+    pub name: String,
+    pub country_code: String,
+    pub status: ReviewStatus,
+    /// The status word last reported (a scenario may choose another than SUCCESS/FAILURE).
+    pub reported_status: String,
+    pub message: String,
+    pub re_material: bool,
+    pub material_type: String,
+    /// Bumped by every (re)submission; a stale scheduled decision is ignored.
+    pub attempt: u32,
+    pub applied_at: Millis,
+    pub decided_at: Option<Millis>,
+    /// The application as last sent.
+    pub application: Value,
+}
+
+/// A card holder: the person or company that holds collection accounts.
+#[derive(Debug, Clone, Serialize)]
+pub struct Holder {
+    pub holder_id: String,
+    pub out_holder_id: String,
+    pub user_id: String,
+    pub holder_type: String,
+    pub name: String,
+    pub country_code: String,
+    pub status: ReviewStatus,
+    pub reported_status: String,
+    pub message: String,
+    pub attempt: u32,
+    pub applied_at: Millis,
+    pub decided_at: Option<Millis>,
+    pub application: Value,
+}
+
+/// A bank account of a card holder.
+#[derive(Debug, Clone, Serialize)]
+pub struct Beneficary {
+    pub beneficary_id: String,
+    pub out_beneficary_id: String,
+    pub user_id: String,
+    pub holder_id: String,
+    pub account_name: String,
+    pub account_no: String,
+    pub bank_name: String,
+    pub bank_country: String,
+    pub currency: Currency,
+    pub status: ReviewStatus,
+    pub reported_status: String,
+    pub message: String,
+    pub attempt: u32,
+    pub applied_at: Millis,
+    pub decided_at: Option<Millis>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CardStatus {
+    Processing,
+    Active,
+    Failure,
+    Cancelling,
+    Cancelled,
+}
+
+impl CardStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CardStatus::Processing => "PROCESSING",
+            CardStatus::Active => "ACTIVE",
+            CardStatus::Failure => "FAILURE",
+            CardStatus::Cancelling => "CANCELLING",
+            CardStatus::Cancelled => "CANCELLED",
+        }
+    }
+}
+
+/// The receiving bank details of an opened collection account.
+#[derive(Debug, Clone, Serialize)]
+pub struct BankAccount {
+    pub account_no: String,
+    pub account_name: String,
+    pub bank_name: String,
+    pub bank_country: String,
+    pub swift_code: String,
+    pub routing_no: String,
+    pub bank_address: String,
+}
+
+/// A collection account ("收款卡", virtual account) for B2B or B2C.
+#[derive(Debug, Clone, Serialize)]
+pub struct Card {
+    pub card_id: String,
+    pub out_card_id: String,
+    pub user_id: String,
+    pub fund_source: FundSource,
+    pub holder_id: Option<String>,
+    /// B2C: the marketplace (`AMAZON`, ...).
+    pub platform: Option<String>,
+    /// B2B: the receiving channel (`b2bChannelBanksQuery`).
+    pub channel_code: Option<String>,
+    pub currency: Currency,
+    pub status: CardStatus,
+    pub reported_status: String,
+    pub message: String,
+    pub account: Option<BankAccount>,
+    pub attempt: u32,
+    pub applied_at: Millis,
+    pub opened_at: Option<Millis>,
+    pub cancelled_at: Option<Millis>,
+    /// Cancellations refused so far: a cancel request after a refusal is a new request.
+    pub cancel_refusals: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ShopStatus {
+    /// A bind (or add) request is under review.
+    Binding,
+    Bound,
+    /// The bind was refused.
+    Failure,
+    Unbinding,
+    Unbound,
+}
+
+impl ShopStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShopStatus::Binding => "BINDING",
+            ShopStatus::Bound => "BOUND",
+            ShopStatus::Failure => "FAILURE",
+            ShopStatus::Unbinding => "UNBINDING",
+            ShopStatus::Unbound => "UNBOUND",
+        }
+    }
+}
+
+/// A marketplace shop bound to a B2C collection account.
+#[derive(Debug, Clone, Serialize)]
+pub struct Shop {
+    pub bind_id: String,
+    pub user_id: String,
+    pub card_id: String,
+    pub shop_id: String,
+    pub shop_name: String,
+    pub shop_url: String,
+    /// `BIND`, `ADD` or `UNBIND`: the last operation asked for.
+    pub operation_type: String,
+    pub status: ShopStatus,
+    pub reported_status: String,
+    pub message: String,
+    pub attempt: u32,
+    pub updated_at: Millis,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CollectionStatus {
+    /// Arrived; the money is in the pending balance.
+    Pending,
+    /// Settled into the available balance.
+    Success,
+    /// Returned to the sender.
+    Failure,
+}
+
+impl CollectionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CollectionStatus::Pending => "PENDING",
+            CollectionStatus::Success => "SUCCESS",
+            CollectionStatus::Failure => "FAILURE",
+        }
+    }
+}
+
+/// Money that arrived on a collection account.
+#[derive(Debug, Clone, Serialize)]
+pub struct Collection {
+    pub trade_id: String,
+    pub user_id: String,
+    pub card_id: String,
+    pub account_no: String,
+    pub fund_source: FundSource,
+    pub amount: Money,
+    pub payer_name: String,
+    pub payer_account_no: String,
+    pub payer_country: String,
+    pub shop_id: Option<String>,
+    pub remark: String,
+    pub status: CollectionStatus,
+    pub reported_status: String,
+    pub reason: String,
+    pub received_at: Millis,
+    pub settled_at: Option<Millis>,
+}
+
+/// A bank letter (proof of account) issued for a collection account.
+#[derive(Debug, Clone, Serialize)]
+pub struct BankLetter {
+    pub letter_id: String,
+    pub user_id: String,
+    pub card_id: String,
+    pub file: FileRef,
+    pub issued_at: Millis,
+}
+
+/// Everything of the collections product for one partner, keyed by the ids Whalet issues.
 #[derive(Debug, Default, Serialize)]
-pub struct WhaletState {}
+pub struct WhaletState {
+    pub users: BTreeMap<String, User>,
+    pub holders: BTreeMap<String, Holder>,
+    pub beneficaries: BTreeMap<String, Beneficary>,
+    pub cards: BTreeMap<String, Card>,
+    /// By `bindId`.
+    pub shops: BTreeMap<String, Shop>,
+    pub collections: BTreeMap<String, Collection>,
+    pub bank_letters: BTreeMap<String, BankLetter>,
+}
+
+impl WhaletState {
+    /// The user, or why the partner may not use it.
+    pub fn user(&self, user_id: &str) -> Result<&User, String> {
+        self.users
+            .get(user_id)
+            .ok_or_else(|| format!("userId {user_id:?} is not a user of this partner"))
+    }
+
+    /// The user, which must have passed onboarding.
+    pub fn onboarded_user(&self, user_id: &str) -> Result<&User, String> {
+        let user = self.user(user_id)?;
+        match user.status {
+            ReviewStatus::Success => Ok(user),
+            other => Err(format!(
+                "user {user_id} has not passed onboarding (status {})",
+                other.as_str()
+            )),
+        }
+    }
+
+    /// The card, which must belong to `user_id`.
+    pub fn card_of(&self, user_id: &str, card_id: &str) -> Result<&Card, String> {
+        match self.cards.get(card_id) {
+            Some(card) if card.user_id == user_id => Ok(card),
+            Some(_) => Err(format!(
+                "cardId {card_id:?} does not belong to user {user_id}"
+            )),
+            None => Err(format!("cardId {card_id:?} is not a card of this partner")),
+        }
+    }
+
+    /// The holder, which must belong to `user_id`.
+    pub fn holder_of(&self, user_id: &str, holder_id: &str) -> Result<&Holder, String> {
+        match self.holders.get(holder_id) {
+            Some(h) if h.user_id == user_id => Ok(h),
+            Some(_) => Err(format!(
+                "holderId {holder_id:?} does not belong to user {user_id}"
+            )),
+            None => Err(format!(
+                "holderId {holder_id:?} is not a card holder of this partner"
+            )),
+        }
+    }
+}

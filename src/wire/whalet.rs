@@ -328,6 +328,13 @@ impl SealedRequest {
             return Err(WhaletError::format("body.encrypt is missing"));
         };
         let body = decrypt_body(&self.key_enc, encrypt, receiver)?;
+        // A request body is an object; a reply body may also be an array (queryCurrencyBalance).
+        if !body.is_object() {
+            return Err(WhaletError::format(format!(
+                "the decrypted body must be a JSON object, got {}",
+                json_type(&body)
+            )));
+        }
         Ok(OpenedRequest {
             echo: self.echo.clone(),
             body,
@@ -554,12 +561,6 @@ fn decrypt_body(key_enc: &str, encrypt: &str, receiver: &PrivateKey) -> Result<V
         .map_err(|e| WhaletError::format(format!("the decrypted body is not UTF-8: {e}")))?;
     let body: Value = serde_json::from_str(text)
         .map_err(|e| WhaletError::format(format!("the decrypted body is not JSON: {e}")))?;
-    if !body.is_object() {
-        return Err(WhaletError::format(format!(
-            "the decrypted body must be a JSON object, got {}",
-            json_type(&body)
-        )));
-    }
     Ok(body)
 }
 

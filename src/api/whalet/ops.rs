@@ -1,14 +1,81 @@
-//! The operation groups of the Whalet surface, each in its own module with its own tables.
-//! (Filled by the part 1 and part 2 issues.)
+//! The operation groups of the Whalet surface. Each group is a directory beside this file with
+//! its own `OPERATIONS`, `NOTIFICATIONS` and `TRIGGERS` tables, listed here once; the dispatch
+//! table in `mod.rs` is built from these lists. docs/FIDELITY.md lists every apiCode.
+//!
+//! Part 1 (collections): onboarding, card holders, collection accounts and shops, collections,
+//! wallets. Part 2 (trade orders, FX, payouts, pay, queries, EDD) adds its groups after the
+//! `part 2` marker in each list.
+
+#[path = "common/mod.rs"]
+pub mod common;
+
+#[path = "accounts/mod.rs"]
+mod accounts;
+#[path = "collections/mod.rs"]
+mod collections;
+#[path = "holders/mod.rs"]
+mod holders;
+#[path = "onboarding/mod.rs"]
+mod onboarding;
+#[path = "wallet/mod.rs"]
+mod wallet;
 
 use super::Operation;
 use crate::control::triggers::TriggerDef;
 
 /// Operation tables, one per group.
-pub const OPERATIONS: &[&[Operation]] = &[];
+pub const OPERATIONS: &[&[Operation]] = &[
+    onboarding::OPERATIONS,
+    holders::OPERATIONS,
+    accounts::OPERATIONS,
+    collections::OPERATIONS,
+    wallet::OPERATIONS,
+    // part 2: trade orders, FX, payouts, pay, queries, EDD
+];
 
 /// Canonical apiCodes of notifications, one list per group.
-pub const NOTIFICATIONS: &[&[&str]] = &[];
+pub const NOTIFICATIONS: &[&[&str]] = &[
+    onboarding::NOTIFICATIONS,
+    holders::NOTIFICATIONS,
+    accounts::NOTIFICATIONS,
+    collections::NOTIFICATIONS,
+    // part 2
+];
 
 /// Triggers, one list per group.
-pub const TRIGGERS: &[&[TriggerDef]] = &[];
+pub const TRIGGERS: &[&[TriggerDef]] = &[
+    onboarding::TRIGGERS,
+    holders::TRIGGERS,
+    accounts::TRIGGERS,
+    collections::TRIGGERS,
+    // part 2
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_api_code_fits_the_head_and_is_unique() {
+        let mut seen = std::collections::HashSet::new();
+        let names = OPERATIONS
+            .iter()
+            .flat_map(|g| g.iter().map(|op| op.api_code))
+            .chain(NOTIFICATIONS.iter().flat_map(|g| g.iter().copied()));
+        for name in names {
+            assert!(
+                name.len() <= 30,
+                "{name} is longer than head.apiCode allows"
+            );
+            assert!(
+                name.chars().next().is_some_and(|c| c.is_ascii_lowercase()),
+                "{name}"
+            );
+            assert!(seen.insert(name), "{name} twice");
+        }
+        for t in TRIGGERS.iter().flat_map(|g| g.iter()) {
+            assert!(t.name.starts_with("whalet."), "{}", t.name);
+            assert!(seen.insert(t.name), "{} twice", t.name);
+        }
+    }
+}

@@ -1,0 +1,314 @@
+//! Collection accounts once opened: `b2cCardDetailQuery`, `b2cCardQuery` (paged),
+//! `b2cCardCancel` (closed by the bank in 10 s of virtual time by default, result in
+//! `b2cCardCancelResultNotify`; bound shops are unbound with it) and `b2cBankLetterApply` (a
+//! proof-of-account letter, issued at once as a file reference). The queries answer for B2B
+//! accounts too.
+
+use serde_json::{json, Map, Value};
+
+use crate::api::whalet::ops::common::fields::Check;
+use crate::api::whalet::ops::common::{
+    failure, id_param, mint, mint_file_id, once, page, schedule, send, trigger_tenant, with_tenant,
+    Verdict,
+};
+use crate::api::whalet::{whalet_time, Ctx, Reply};
+use crate::app::App;
+use crate::control::triggers::TriggerFuture;
+use crate::store::whalet::{
+    BankAccount, BankLetter, Card, CardStatus, CollectionStatus, FileRef, ShopStatus, WhaletState,
+};
+use crate::store::TenantId;
+use crate::wire::whalet::WhaletError;
+
+pub const CANCEL_DELAY_MS: i64 = 10_000;
+const CARD_STATUSES: &[&str] = &["PROCESSING", "ACTIVE", "FAILURE", "CANCELLING", "CANCELLED"];
+
+/// The receiving bank details on the wire.
+pub fn account_fields(a: &BankAccount) -> Map<String, Value> {
+    let v = json!({
+        "accountNo": a.account_no,
+        "accountName": a.account_name,
+        "bankName": a.bank_name,
+        "bankCountry": a.bank_country,
+        "swiftCode": a.swift_code,
+        "routingNo": a.routing_no,
+        "bankAddress": a.bank_address,
+    });
+    v.as_object().cloned().unwrap_or_default()
+}
+
+/// A card as the partner sees it; `with_shops` adds its shops (detail query).
+pub fn view(w: &WhaletState, c: &Card, with_shops: bool) -> Value {
+    let mut v = json!({
+        "userId": c.user_id,
+        "cardId": c.card_id,
+        "outCardId": c.out_card_id,
+        "fundSource": c.fund_source.as_str(),
+        "holderId": c.holder_id,
+        "platform": c.platform,
+        "channelCode": c.channel_code,
+        "currency": c.currency.code(),
+        "status": c.reported_status,
+        "message": c.message,
+        "createTime": whalet_time(c.applied_at),
+        "openTime": c.opened_at.map(whalet_time),
+        "cancelTime": c.cancelled_at.map(whalet_time),
+    });
+    if let Value::Object(map) = &mut v {
+        if let Some(acc) = &c.account {
+            map.extend(account_fields(acc));
+        }
+        if with_shops {
+            let shops: Vec<Value> = w
+                .shops
+                .values()
+                .filter(|s| s.card_id == c.card_id)
+                .map(super::shops::view)
+                .collect();
+            map.insert("shops".into(), Value::Array(shops));
+        }
+    }
+    v
+}
+
+pub fn detail(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let user_id = c.id("userId");
+    let card_id = c.id("cardId");
+    c.finish()?;
+    ctx.with_state(|t| {
+        t.whalet.user(user_id).map_err(failure)?;
+        let card = t.whalet.card_of(user_id, card_id).map_err(failure)?;
+        Ok(Reply::ok(view(&t.whalet, card, true)))
+    })?
+}
+
+pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let user_id = c.id("userId");
+    let page_num = c.count("pageNum", 1, u64::from(u32::MAX));
+    let page_size = c.count("pageSize", 10, 100);
+    let platform = c.opt("platform");
+    let currency = c.currency("currency", false);
+    let status = c.one_of("status", CARD_STATUSES, false);
+    let fund = c.one_of("fundSource", &["B2B", "B2C"], false);
+    c.finish()?;
+    ctx.with_state(|t| {
+        t.whalet.user(user_id).map_err(failure)?;
+        let mut cards: Vec<&Card> = t
+            .whalet
+            .cards
+            .values()
+            .filter(|c| c.user_id == user_id)
+            .filter(|c| platform.map_or(true, |p| c.platform.as_deref() == Some(p)))
+            .filter(|c| currency.map_or(true, |cur| c.currency == cur))
+            .filter(|c| status.map_or(true, |s| c.status.as_str() == s))
+            .filter(|c| fund.map_or(true, |f| c.fund_source.as_str() == f))
+            .collect();
+        cards.sort_by(|a, b| {
+            b.applied_at
+                .cmp(&a.applied_at)
+                .then(b.card_id.cmp(&a.card_id))
+        });
+        let items = cards
+            .into_iter()
+            .map(|c| view(&t.whalet, c, false))
+            .collect();
+        Ok(Reply::ok(page(items, page_num, page_size)))
+    })?
+}
+
+pub fn cancel(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let user_id = c.id("userId");
+    let card_id = c.id("cardId");
+    c.opt("reason");
+    c.finish()?;
+    let verdict = Verdict::from_decision(ctx.decision);
+    let delay = ctx.decision.delay_or(CANCEL_DELAY_MS);
+    let round = ctx.with_state(|t| t.whalet.cards.get(card_id).map_or(0, |c| c.cancel_refusals))?;
+    once(
+        ctx,
+        &format!("b2cCardCancel {user_id} {round}"),
+        "cardId",
+        card_id,
+        body,
+        |_| false,
+        |t| {
+            t.whalet.user(user_id).map_err(failure)?;
+            let card = t.whalet.card_of(user_id, card_id).map_err(failure)?;
+            if card.status != CardStatus::Active {
+                return Err(failure(format!(
+                    "card {card_id} is not active (status {}); only an ACTIVE card can be cancelled",
+                    card.status.as_str()
+                )));
+            }
+            let pending = t
+                .whalet
+                .collections
+                .values()
+                .filter(|c| c.card_id == card_id && c.status == CollectionStatus::Pending)
+                .count();
+            if pending > 0 {
+                return Err(failure(format!(
+                    "card {card_id} has {pending} collection(s) not yet settled; cancel it after they settle"
+                )));
+            }
+            let card = t
+                .whalet
+                .cards
+                .get_mut(card_id)
+                .ok_or_else(|| failure(format!("cardId {card_id:?} vanished")))?;
+            card.status = CardStatus::Cancelling;
+            card.reported_status = "CANCELLING".into();
+            card.attempt += 1;
+            schedule(
+                ctx.app,
+                ctx.tenant,
+                delay,
+                ("card cancel", card_id, card.attempt),
+                verdict,
+                complete_cancel,
+            );
+            Ok(Reply::processing(json!({
+                "userId": user_id,
+                "cardId": card_id,
+                "status": "CANCELLING",
+            })))
+        },
+    )
+}
+
+/// Decides a cancellation and sends `b2cCardCancelResultNotify`. A refused cancellation leaves
+/// the card ACTIVE.
+pub fn complete_cancel(
+    app: &App,
+    tenant: &TenantId,
+    card_id: &str,
+    attempt: Option<u32>,
+    v: Verdict,
+) -> Result<Value, String> {
+    let now = app.clock().now();
+    let payload = with_tenant(app, tenant, |t| {
+        let w = &mut t.whalet;
+        let card = w
+            .cards
+            .get_mut(card_id)
+            .ok_or_else(|| format!("cardId {card_id:?} is not a card of partner {}", tenant.id))?;
+        if card.status != CardStatus::Cancelling {
+            return Err(format!(
+                "card {card_id} is not being cancelled (status {})",
+                card.status.as_str()
+            ));
+        }
+        if attempt.is_some_and(|a| a != card.attempt) {
+            return Err(format!("card {card_id} changed since"));
+        }
+        card.status = if v.success {
+            CardStatus::Cancelled
+        } else {
+            CardStatus::Active
+        };
+        card.reported_status = card.status.as_str().to_owned();
+        card.message = v.message("card cancelled", "cancellation refused");
+        if v.success {
+            card.cancelled_at = Some(now);
+        } else {
+            card.cancel_refusals += 1;
+        }
+        let payload = json!({
+            "userId": card.user_id,
+            "cardId": card.card_id,
+            "status": v.word("SUCCESS", "FAILURE"),
+            "message": card.message,
+        });
+        if v.success {
+            for shop in w.shops.values_mut().filter(|s| s.card_id == card_id) {
+                if matches!(
+                    shop.status,
+                    ShopStatus::Bound | ShopStatus::Binding | ShopStatus::Unbinding
+                ) {
+                    shop.status = ShopStatus::Unbound;
+                    shop.reported_status = "UNBOUND".into();
+                    shop.message = "card cancelled".into();
+                    shop.updated_at = now;
+                }
+            }
+        }
+        Ok(payload)
+    })?;
+    send(
+        app,
+        tenant,
+        "b2cCardCancelResultNotify",
+        &payload,
+        card_id,
+        v.notify,
+    );
+    Ok(payload)
+}
+
+pub fn bank_letter(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let user_id = c.id("userId");
+    let card_id = c.id("cardId");
+    c.finish()?;
+    let now = ctx.now();
+    ctx.with_state(|t| {
+        t.whalet.user(user_id).map_err(failure)?;
+        let card = t.whalet.card_of(user_id, card_id).map_err(failure)?;
+        if card.status != CardStatus::Active {
+            return Err(failure(format!(
+                "card {card_id} is not active (status {}); a bank letter needs an ACTIVE card",
+                card.status.as_str()
+            )));
+        }
+        let letter_id = mint(t, "BL", now);
+        let file_id = mint_file_id(t, now);
+        let file = FileRef {
+            file_name: format!("bank-letter-{card_id}.pdf"),
+            file_url: format!("https://files.whalet-sim.invalid/bank-letters/{file_id}.pdf"),
+            file_id,
+        };
+        let reply = json!({
+            "userId": user_id,
+            "cardId": card_id,
+            "letterId": letter_id,
+            "status": "SUCCESS",
+            "file": {"fileId": file.file_id, "fileName": file.file_name, "fileUrl": file.file_url},
+        });
+        t.whalet.bank_letters.insert(
+            letter_id.clone(),
+            BankLetter {
+                letter_id,
+                user_id: user_id.to_owned(),
+                card_id: card_id.to_owned(),
+                file,
+                issued_at: now,
+            },
+        );
+        Ok(Reply::ok(reply))
+    })?
+}
+
+pub fn cancelled(app: App, params: Map<String, Value>) -> TriggerFuture {
+    Box::pin(async move {
+        let tenant = trigger_tenant(&app, &params)?;
+        let id = id_param(&params, "cardId")?;
+        complete_cancel(&app, &tenant, id, None, Verdict::from_params(true, &params))
+    })
+}
+
+pub fn cancel_refused(app: App, params: Map<String, Value>) -> TriggerFuture {
+    Box::pin(async move {
+        let tenant = trigger_tenant(&app, &params)?;
+        let id = id_param(&params, "cardId")?;
+        complete_cancel(
+            &app,
+            &tenant,
+            id,
+            None,
+            Verdict::from_params(false, &params),
+        )
+    })
+}

@@ -1,0 +1,124 @@
+//! What a partner looks up before opening accounts: `b2bChannelBanksQuery` (receiving banks and
+//! their currencies), `b2cPlatformQuery` (marketplaces, currencies, card limits),
+//! `b2cCardHolderQuery` (the user's approved holders) and `b2cCardNumberQuery` (cards held
+//! against the limit). Answers are JSON arrays, like `queryCurrencyBalance`.
+
+use serde_json::{json, Value};
+
+use super::catalogue::catalogue;
+use crate::api::whalet::ops::common::failure;
+use crate::api::whalet::ops::common::fields::Check;
+use crate::api::whalet::{Ctx, Reply};
+use crate::store::whalet::{CardStatus, ReviewStatus};
+use crate::wire::whalet::WhaletError;
+
+pub fn channel_banks(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let user_id = c.id("userId");
+    let currency = c.currency("currency", false);
+    c.finish()?;
+    ctx.with_state(|t| t.whalet.user(user_id).map(|_| ()).map_err(failure))??;
+    let channels: Vec<Value> = catalogue()
+        .channels
+        .iter()
+        .filter(|ch| currency.map_or(true, |cur| ch.offers(cur)))
+        .map(|ch| {
+            json!({
+                "channelCode": ch.channel_code,
+                "bankName": ch.bank_name,
+                "bankCountry": ch.bank_country,
+                "swiftCode": ch.swift_code,
+                "currencies": ch.currencies,
+            })
+        })
+        .collect();
+    Ok(Reply::ok(Value::Array(channels)))
+}
+
+pub fn platforms(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let user_id = c.id("userId");
+    c.finish()?;
+    ctx.with_state(|t| t.whalet.user(user_id).map(|_| ()).map_err(failure))??;
+    let platforms: Vec<Value> = catalogue()
+        .platforms
+        .iter()
+        .map(|p| {
+            json!({
+                "platform": p.platform,
+                "platformName": p.platform_name,
+                "currencies": p.currencies,
+                "maxCards": p.max_cards,
+            })
+        })
+        .collect();
+    Ok(Reply::ok(Value::Array(platforms)))
+}
+
+pub fn card_holders(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let user_id = c.id("userId");
+    c.finish()?;
+    ctx.with_state(|t| {
+        t.whalet.user(user_id).map_err(failure)?;
+        let holders: Vec<Value> = t
+            .whalet
+            .holders
+            .values()
+            .filter(|h| h.user_id == user_id && h.status == ReviewStatus::Success)
+            .map(|h| {
+                json!({
+                    "holderId": h.holder_id,
+                    "outHolderId": h.out_holder_id,
+                    "holderType": h.holder_type,
+                    "name": h.name,
+                    "countryCode": h.country_code,
+                })
+            })
+            .collect();
+        Ok(Reply::ok(Value::Array(holders)))
+    })?
+}
+
+pub fn card_number(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let user_id = c.id("userId");
+    let platform = c.opt("platform");
+    c.finish()?;
+    if let Some(p) = platform {
+        if super::catalogue::platform(p).is_none() {
+            return Err(failure(format!(
+                "platform {p:?} is not a B2C platform (see b2cPlatformQuery)"
+            )));
+        }
+    }
+    ctx.with_state(|t| {
+        t.whalet.user(user_id).map_err(failure)?;
+        let rows: Vec<Value> = catalogue()
+            .platforms
+            .iter()
+            .filter(|p| platform.map_or(true, |wanted| p.platform == wanted))
+            .map(|p| {
+                let cards: Vec<_> = t
+                    .whalet
+                    .cards
+                    .values()
+                    .filter(|c| c.user_id == user_id && c.platform.as_deref() == Some(&p.platform))
+                    .collect();
+                let count = |s: CardStatus| cards.iter().filter(|c| c.status == s).count();
+                let held = count(CardStatus::Active)
+                    + count(CardStatus::Processing)
+                    + count(CardStatus::Cancelling);
+                json!({
+                    "platform": p.platform,
+                    "total": held,
+                    "active": count(CardStatus::Active),
+                    "processing": count(CardStatus::Processing),
+                    "maxCards": p.max_cards,
+                    "remaining": p.max_cards.saturating_sub(held),
+                })
+            })
+            .collect();
+        Ok(Reply::ok(Value::Array(rows)))
+    })?
+}

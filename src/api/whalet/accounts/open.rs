@@ -1,0 +1,371 @@
+//! Opening collection accounts ("收款卡", virtual accounts): `b2bVirtualAccountApply` (at a
+//! channel bank from `b2bChannelBanksQuery`) and `b2cVirtualAccountApply` (for a marketplace, in
+//! the name of an approved card holder). The bank opens the account in 10 s of virtual time by
+//! default; the result arrives as `virtualAccountNotify` with the receiving bank details.
+
+use serde_json::{json, Map, Value};
+
+use super::catalogue::{self, Channel};
+use crate::api::whalet::ops::common::fields::Check;
+use crate::api::whalet::ops::common::{
+    failure, id_param, mint, once, schedule, send, trigger_tenant, with_tenant, Verdict,
+};
+use crate::api::whalet::{Ctx, Reply};
+use crate::app::App;
+use crate::control::triggers::TriggerFuture;
+use crate::money::Currency;
+use crate::store::whalet::{BankAccount, Card, CardStatus, FundSource, ReviewStatus};
+use crate::store::{TenantId, TenantState};
+use crate::wire::whalet::WhaletError;
+
+pub const DEFAULT_DELAY_MS: i64 = 10_000;
+
+/// What differs between a B2B and a B2C application once the fields are read.
+struct Application<'a> {
+    user_id: &'a str,
+    out_card_id: &'a str,
+    currency: Currency,
+    fund_source: FundSource,
+    holder_id: Option<&'a str>,
+    platform: Option<&'a str>,
+    channel_code: Option<&'a str>,
+}
+
+pub fn apply_b2b(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let user_id = c.id("userId");
+    let out_card_id = c.id("outCardId");
+    let channel_code = c.id("channelCode");
+    let currency = c.currency("currency", true);
+    c.opt("accountName");
+    c.finish()?;
+    let Some(currency) = currency else {
+        return Err(WhaletError::parameter("currency is required"));
+    };
+    open(
+        ctx,
+        "b2bVirtualAccountApply",
+        body,
+        Application {
+            user_id,
+            out_card_id,
+            currency,
+            fund_source: FundSource::B2B,
+            holder_id: None,
+            platform: None,
+            channel_code: Some(channel_code),
+        },
+    )
+}
+
+pub fn apply_b2c(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let user_id = c.id("userId");
+    let out_card_id = c.id("outCardId");
+    let holder_id = c.id("holderId");
+    let platform = c.id("platform");
+    let currency = c.currency("currency", true);
+    c.finish()?;
+    let Some(currency) = currency else {
+        return Err(WhaletError::parameter("currency is required"));
+    };
+    open(
+        ctx,
+        "b2cVirtualAccountApply",
+        body,
+        Application {
+            user_id,
+            out_card_id,
+            currency,
+            fund_source: FundSource::B2C,
+            holder_id: Some(holder_id),
+            platform: Some(platform),
+            channel_code: None,
+        },
+    )
+}
+
+/// The business rules of an application; Ok(the bank that will open the account).
+fn admissible(t: &TenantState, a: &Application<'_>) -> Result<&'static Channel, WhaletError> {
+    t.whalet.onboarded_user(a.user_id).map_err(failure)?;
+    if let Some(code) = a.channel_code {
+        let channel = catalogue::channel(code).ok_or_else(|| {
+            failure(format!(
+                "channelCode {code:?} is not a B2B channel (see b2bChannelBanksQuery)"
+            ))
+        })?;
+        if !channel.offers(a.currency) {
+            return Err(failure(format!(
+                "currency {} is not offered by channel {code} (offered: {})",
+                a.currency,
+                channel.currencies.join(", ")
+            )));
+        }
+        return Ok(channel);
+    }
+    let holder_id = a.holder_id.unwrap_or("");
+    let holder = t.whalet.holder_of(a.user_id, holder_id).map_err(failure)?;
+    if holder.status != ReviewStatus::Success {
+        return Err(failure(format!(
+            "card holder {holder_id} is not approved (status {})",
+            holder.status.as_str()
+        )));
+    }
+    let code = a.platform.unwrap_or("");
+    let platform = catalogue::platform(code).ok_or_else(|| {
+        failure(format!(
+            "platform {code:?} is not a B2C platform (see b2cPlatformQuery)"
+        ))
+    })?;
+    if !platform.offers(a.currency) {
+        return Err(failure(format!(
+            "currency {} is not offered for platform {code} (offered: {})",
+            a.currency,
+            platform.currencies.join(", ")
+        )));
+    }
+    let held = t
+        .whalet
+        .cards
+        .values()
+        .filter(|c| c.user_id == a.user_id && c.platform.as_deref() == Some(code))
+        .filter(|c| !matches!(c.status, CardStatus::Failure | CardStatus::Cancelled))
+        .count();
+    if held >= platform.max_cards {
+        return Err(failure(format!(
+            "user {} already holds {held} cards for {code}, the limit (see b2cCardNumberQuery)",
+            a.user_id
+        )));
+    }
+    catalogue::channel_for(a.currency)
+        .ok_or_else(|| failure(format!("no bank offers {} accounts", a.currency)))
+}
+
+fn open(
+    ctx: &Ctx<'_>,
+    operation: &str,
+    body: &Value,
+    a: Application<'_>,
+) -> Result<Reply, WhaletError> {
+    let now = ctx.now();
+    let verdict = Verdict::from_decision(ctx.decision);
+    let delay = ctx.decision.delay_or(DEFAULT_DELAY_MS);
+    once(
+        ctx,
+        &format!("{operation} {}", a.user_id),
+        "outCardId",
+        a.out_card_id,
+        body,
+        |_| false,
+        |t| {
+            let channel = admissible(t, &a)?;
+            if let Some(card) = t
+                .whalet
+                .cards
+                .values()
+                .find(|c| c.user_id == a.user_id && c.out_card_id == a.out_card_id)
+            {
+                return Err(WhaletError::idempotent(format!(
+                    "outCardId {:?} was already used for card {}",
+                    a.out_card_id, card.card_id
+                )));
+            }
+            let card_id = mint(t, "VA", now);
+            t.whalet.cards.insert(
+                card_id.clone(),
+                Card {
+                    card_id: card_id.clone(),
+                    out_card_id: a.out_card_id.to_owned(),
+                    user_id: a.user_id.to_owned(),
+                    fund_source: a.fund_source,
+                    holder_id: a.holder_id.map(str::to_owned),
+                    platform: a.platform.map(str::to_owned),
+                    channel_code: Some(channel.channel_code.clone()),
+                    currency: a.currency,
+                    status: CardStatus::Processing,
+                    reported_status: "PROCESSING".into(),
+                    message: String::new(),
+                    account: None,
+                    attempt: 1,
+                    applied_at: now,
+                    opened_at: None,
+                    cancelled_at: None,
+                    cancel_refusals: 0,
+                },
+            );
+            schedule(
+                ctx.app,
+                ctx.tenant,
+                delay,
+                ("account", &card_id, 1),
+                verdict,
+                complete,
+            );
+            Ok(Reply::processing(json!({
+                "userId": a.user_id,
+                "cardId": card_id,
+                "outCardId": a.out_card_id,
+                "fundSource": a.fund_source.as_str(),
+                "currency": a.currency.code(),
+                "status": "PROCESSING",
+            })))
+        },
+    )
+}
+
+/// The receiving details of a newly opened account, deterministic from the card id.
+pub(super) fn bank_account(t: &TenantState, card: &Card) -> BankAccount {
+    let channel = card
+        .channel_code
+        .as_deref()
+        .and_then(catalogue::channel)
+        .or_else(|| catalogue::channel_for(card.currency));
+    let digits: String = card.card_id.chars().filter(char::is_ascii_digit).collect();
+    let tail = digits.get(digits.len().saturating_sub(8)..).unwrap_or("0");
+    let account_name = match &card.holder_id {
+        Some(h) => t.whalet.holders.get(h).map(|h| h.name.clone()),
+        None => t.whalet.users.get(&card.user_id).map(|u| u.name.clone()),
+    }
+    .unwrap_or_default();
+    match channel {
+        Some(ch) => BankAccount {
+            account_no: format!("{}{:0>10}", ch.account_prefix, tail),
+            account_name,
+            bank_name: ch.bank_name.clone(),
+            bank_country: ch.bank_country.clone(),
+            swift_code: ch.swift_code.clone(),
+            routing_no: ch.routing_no.clone(),
+            bank_address: ch.bank_address.clone(),
+        },
+        None => BankAccount {
+            account_no: format!("99{tail:0>10}"),
+            account_name,
+            bank_name: "Simulated Bank".into(),
+            bank_country: "HK".into(),
+            swift_code: String::new(),
+            routing_no: String::new(),
+            bank_address: String::new(),
+        },
+    }
+}
+
+/// Decides the opening of `card_id` and sends `virtualAccountNotify`.
+pub fn complete(
+    app: &App,
+    tenant: &TenantId,
+    card_id: &str,
+    attempt: Option<u32>,
+    v: Verdict,
+) -> Result<Value, String> {
+    let now = app.clock().now();
+    let payload = with_tenant(app, tenant, |t| {
+        let card =
+            t.whalet.cards.get(card_id).ok_or_else(|| {
+                format!("cardId {card_id:?} is not a card of partner {}", tenant.id)
+            })?;
+        if card.status != CardStatus::Processing {
+            return Err(format!(
+                "card {card_id} is not being opened (status {})",
+                card.status.as_str()
+            ));
+        }
+        if attempt.is_some_and(|a| a != card.attempt) {
+            return Err(format!("card {card_id} was re-submitted since"));
+        }
+        let account = v.success.then(|| bank_account(t, card));
+        let card = t
+            .whalet
+            .cards
+            .get_mut(card_id)
+            .ok_or_else(|| format!("card {card_id} vanished"))?;
+        card.status = if v.success {
+            CardStatus::Active
+        } else {
+            CardStatus::Failure
+        };
+        card.reported_status = card.status.as_str().to_owned();
+        card.message = v.message("account opened", "account opening refused");
+        card.opened_at = v.success.then_some(now);
+        card.account = account;
+        let mut payload = json!({
+            "userId": card.user_id,
+            "cardId": card.card_id,
+            "outCardId": card.out_card_id,
+            "fundSource": card.fund_source.as_str(),
+            "currency": card.currency.code(),
+            "status": v.word("SUCCESS", "FAILURE"),
+            "message": card.message,
+        });
+        if let (Some(acc), Value::Object(map)) = (&card.account, &mut payload) {
+            map.extend(super::cards::account_fields(acc));
+        }
+        Ok(payload)
+    })?;
+    send(
+        app,
+        tenant,
+        "virtualAccountNotify",
+        &payload,
+        card_id,
+        v.notify,
+    );
+    Ok(payload)
+}
+
+pub fn opened(app: App, params: Map<String, Value>) -> TriggerFuture {
+    Box::pin(async move {
+        let tenant = trigger_tenant(&app, &params)?;
+        let id = id_param(&params, "cardId")?;
+        complete(&app, &tenant, id, None, Verdict::from_params(true, &params))
+    })
+}
+
+pub fn failed(app: App, params: Map<String, Value>) -> TriggerFuture {
+    Box::pin(async move {
+        let tenant = trigger_tenant(&app, &params)?;
+        let id = id_param(&params, "cardId")?;
+        complete(
+            &app,
+            &tenant,
+            id,
+            None,
+            Verdict::from_params(false, &params),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::whalet::ops::common::testing::{decision, TestBed};
+
+    #[tokio::test]
+    async fn a_scenario_refusal_leaves_the_card_failed_without_bank_details() {
+        let bed = TestBed::new();
+        bed.seed(None);
+        let d = decision(false, None, Some("bank declined"), Some(3_000), json!({}));
+        let body = json!({"userId": "U1", "outCardId": "c9", "holderId": "H1", "platform": "AMAZON", "currency": "GBP"});
+        let reply = bed.run(apply_b2c, &body, &d).unwrap();
+        assert_eq!(reply.code.as_str(), "PROCESSING");
+        bed.app.clock().advance(3_000).await;
+        let sent = bed.sent("virtualAccountNotify");
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0]["status"], "FAILURE");
+        assert_eq!(sent[0]["message"], "bank declined");
+        assert!(sent[0].get("accountNo").is_none());
+    }
+
+    #[tokio::test]
+    async fn an_opened_account_gets_its_channel_bank_details() {
+        let bed = TestBed::new();
+        bed.seed(None);
+        let body = json!({"userId": "U1", "outCardId": "c8", "channelCode": "SIM_GB_LOCAL", "currency": "GBP"});
+        bed.run(apply_b2b, &body, &Default::default()).unwrap();
+        bed.app.clock().advance(DEFAULT_DELAY_MS).await;
+        let sent = bed.sent("virtualAccountNotify");
+        assert_eq!(sent[0]["status"], "SUCCESS");
+        assert_eq!(sent[0]["bankCountry"], "GB");
+        assert_eq!(sent[0]["accountName"], "Acme");
+        assert!(sent[0]["accountNo"].as_str().unwrap().starts_with("44"));
+    }
+}

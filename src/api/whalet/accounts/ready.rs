@@ -1,0 +1,107 @@
+//! `whalet.account.ready`: a shortcut for demos and tests that start from a working account. It
+//! creates, in one step and without notifications, an onboarded user, an approved card holder and
+//! an ACTIVE B2C collection account, exactly as the normal flow would leave them.
+
+use serde_json::{json, Map, Value};
+
+use super::catalogue;
+use super::open::bank_account;
+use crate::api::whalet::ops::common::{mint, trigger_tenant, with_tenant};
+use crate::app::App;
+use crate::control::triggers::{opt_param, TriggerFuture};
+use crate::money::Currency;
+use crate::store::whalet::{Card, CardStatus, FundSource, Holder, ReviewStatus, User};
+
+pub fn ready(app: App, params: Map<String, Value>) -> TriggerFuture {
+    Box::pin(async move {
+        let tenant = trigger_tenant(&app, &params)?;
+        let code = opt_param(&params, "currency").unwrap_or("USD");
+        let currency = Currency::parse(code).map_err(|e| e.to_string())?;
+        let platform = opt_param(&params, "platform").unwrap_or("AMAZON");
+        let offered = catalogue::platform(platform)
+            .ok_or_else(|| format!("platform {platform:?} is not a B2C platform"))?;
+        if !offered.offers(currency) {
+            return Err(format!(
+                "currency {currency} is not offered for platform {platform} (offered: {})",
+                offered.currencies.join(", ")
+            ));
+        }
+        let name = opt_param(&params, "name").unwrap_or("Demo Trading Co., Ltd.");
+        let now = app.clock().now();
+        with_tenant(&app, &tenant, |t| {
+            let user_id = mint(t, "U", now);
+            let holder_id = mint(t, "H", now);
+            let card_id = mint(t, "VA", now);
+            let out = |prefix: &str| format!("{prefix}-{user_id}");
+            t.whalet.users.insert(
+                user_id.clone(),
+                User {
+                    user_id: user_id.clone(),
+                    out_user_id: opt_param(&params, "outUserId")
+                        .map_or_else(|| out("ready"), str::to_owned),
+                    user_type: "ENTERPRISE".into(),
+                    name: name.to_owned(),
+                    country_code: "CN".into(),
+                    status: ReviewStatus::Success,
+                    reported_status: "SUCCESS".into(),
+                    message: "approved".into(),
+                    re_material: false,
+                    material_type: String::new(),
+                    attempt: 1,
+                    applied_at: now,
+                    decided_at: Some(now),
+                    application: Value::Null,
+                },
+            );
+            t.whalet.holders.insert(
+                holder_id.clone(),
+                Holder {
+                    holder_id: holder_id.clone(),
+                    out_holder_id: out("holder"),
+                    user_id: user_id.clone(),
+                    holder_type: "ENTERPRISE".into(),
+                    name: name.to_owned(),
+                    country_code: "CN".into(),
+                    status: ReviewStatus::Success,
+                    reported_status: "SUCCESS".into(),
+                    message: "approved".into(),
+                    attempt: 1,
+                    applied_at: now,
+                    decided_at: Some(now),
+                    application: Value::Null,
+                },
+            );
+            let mut card = Card {
+                card_id: card_id.clone(),
+                out_card_id: out("card"),
+                user_id: user_id.clone(),
+                fund_source: FundSource::B2C,
+                holder_id: Some(holder_id.clone()),
+                platform: Some(platform.to_owned()),
+                channel_code: catalogue::channel_for(currency).map(|c| c.channel_code.clone()),
+                currency,
+                status: CardStatus::Active,
+                reported_status: "ACTIVE".into(),
+                message: "account opened".into(),
+                account: None,
+                attempt: 1,
+                applied_at: now,
+                opened_at: Some(now),
+                cancelled_at: None,
+                cancel_refusals: 0,
+            };
+            let account = bank_account(t, &card);
+            let account_no = account.account_no.clone();
+            card.account = Some(account);
+            t.whalet.cards.insert(card_id.clone(), card);
+            Ok(json!({
+                "userId": user_id,
+                "holderId": holder_id,
+                "cardId": card_id,
+                "accountNo": account_no,
+                "currency": currency.code(),
+                "platform": platform,
+            }))
+        })
+    })
+}

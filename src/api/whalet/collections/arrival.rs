@@ -1,0 +1,376 @@
+//! Money arriving: `mockPayeeNotify` (the sandbox call that makes a payment arrive on a
+//! collection account) and the `whalet.collection.received` trigger do the same thing. The
+//! amount is posted from `external:bank` to the user's pending balance at once; after 5 s of
+//! virtual time by default (scenario `delay` on `mockPayeeNotify`) it settles into the available
+//! balance — or, when the scenario's result is `failure`, goes back to the bank — and
+//! `collectionReceivedNotify` tells the partner.
+
+use serde_json::{json, Value};
+
+use crate::api::whalet::ops::common::fields::Check;
+use crate::api::whalet::ops::common::{failure, mint, schedule, send, with_tenant, Verdict};
+use crate::api::whalet::{whalet_time, Ctx, Reply};
+use crate::app::App;
+use crate::money::{Currency, Money};
+use crate::store::whalet::{
+    wallet_account, Bucket, CardStatus, Collection, CollectionStatus, FundSource, ShopStatus,
+    EXTERNAL_BANK,
+};
+use crate::store::{TenantId, TenantState};
+use crate::wire::whalet::WhaletError;
+
+pub const SETTLE_DELAY_MS: i64 = 5_000;
+
+/// A payment on its way to a collection account, as read from a request or trigger.
+pub(super) struct Incoming<'a> {
+    user_id: Option<&'a str>,
+    card_id: Option<&'a str>,
+    account_no: Option<&'a str>,
+    fund_source: Option<FundSource>,
+    amount: &'a Value,
+    currency: Option<Currency>,
+    payer_name: &'a str,
+    payer_account_no: &'a str,
+    payer_country: &'a str,
+    shop_id: Option<&'a str>,
+    remark: &'a str,
+}
+
+/// Reads the payment; `strict` (the API) requires userId, currency and one of cardId/accountNo.
+pub(super) fn read<'a>(body: &'a Value, strict: bool) -> Result<Incoming<'a>, WhaletError> {
+    let mut c = Check::new(body)?;
+    let user_id = if strict {
+        Some(c.id("userId"))
+    } else {
+        c.opt("userId")
+    };
+    let card_id = c.opt("cardId");
+    let account_no = c.opt("accountNo");
+    if strict && card_id.is_none() && account_no.is_none() {
+        c.problem("cardId or accountNo is required");
+    }
+    let currency = c.currency("currency", strict);
+    let fund = c.one_of("fundSource", &["B2B", "B2C"], false);
+    let amount = body.get("amount").unwrap_or(&Value::Null);
+    if amount.is_null() {
+        c.problem("amount is required");
+    } else if currency.is_some() {
+        c.amount("amount", currency);
+    }
+    let incoming = Incoming {
+        user_id,
+        card_id,
+        account_no,
+        fund_source: fund.and_then(FundSource::parse),
+        amount,
+        currency,
+        payer_name: c.opt("payerName").unwrap_or(""),
+        payer_account_no: c.opt("payerAccountNo").unwrap_or(""),
+        payer_country: c.country("payerCountry", false).unwrap_or(""),
+        shop_id: c.opt("shopId"),
+        remark: c.opt("remark").unwrap_or(""),
+    };
+    c.finish()?;
+    Ok(incoming)
+}
+
+/// Posts the payment to the pending balance and records the collection; Ok(its view).
+pub(super) fn arrive(
+    t: &mut TenantState,
+    p: &Incoming<'_>,
+    now: i64,
+) -> Result<(String, Value), WhaletError> {
+    let w = &t.whalet;
+    if let Some(user_id) = p.user_id {
+        w.user(user_id).map_err(failure)?;
+    }
+    let card = match (p.card_id, p.account_no) {
+        (Some(id), _) => match p.user_id {
+            Some(user_id) => w.card_of(user_id, id).map_err(failure)?,
+            None => w
+                .cards
+                .get(id)
+                .ok_or_else(|| failure(format!("cardId {id:?} is not a card of this partner")))?,
+        },
+        (None, Some(no)) => w
+            .cards
+            .values()
+            .find(|c| c.account.as_ref().is_some_and(|a| a.account_no == no))
+            .ok_or_else(|| {
+                failure(format!(
+                    "accountNo {no:?} is not a collection account of this partner"
+                ))
+            })?,
+        (None, None) => w
+            .cards
+            .values()
+            .filter(|c| c.status == CardStatus::Active)
+            .filter(|c| p.user_id.map_or(true, |u| c.user_id == u))
+            .filter(|c| p.fund_source.map_or(true, |f| c.fund_source == f))
+            .max_by_key(|c| (c.opened_at, c.card_id.clone()))
+            .ok_or_else(|| {
+                failure("there is no ACTIVE collection account to pay (open one first)")
+            })?,
+    };
+    if p.user_id.is_some_and(|u| u != card.user_id) {
+        return Err(failure(format!(
+            "collection account {} does not belong to user {}",
+            card.card_id,
+            p.user_id.unwrap_or("")
+        )));
+    }
+    if card.status != CardStatus::Active {
+        return Err(failure(format!(
+            "collection account {} is not active (status {}); it cannot receive money",
+            card.card_id,
+            card.status.as_str()
+        )));
+    }
+    if let Some(currency) = p.currency.filter(|c| *c != card.currency) {
+        return Err(failure(format!(
+            "collection account {} receives {} only, not {currency}",
+            card.card_id, card.currency
+        )));
+    }
+    let amount = match Money::from_json(p.amount, card.currency) {
+        Ok(m) if m.is_positive() => m,
+        Ok(_) => return Err(WhaletError::parameter("amount must be greater than zero")),
+        Err(e) => return Err(WhaletError::parameter(format!("amount: {e}"))),
+    };
+    if let Some(shop_id) = p.shop_id {
+        let bound = w.shops.values().any(|s| {
+            s.card_id == card.card_id && s.shop_id == shop_id && s.status == ShopStatus::Bound
+        });
+        if !bound {
+            return Err(failure(format!(
+                "shop {shop_id} is not bound to collection account {}",
+                card.card_id
+            )));
+        }
+    }
+    let account_no = card
+        .account
+        .as_ref()
+        .map(|a| a.account_no.clone())
+        .unwrap_or_default();
+    let (card_id, user_id, fund) = (card.card_id.clone(), card.user_id.clone(), card.fund_source);
+    let trade_id = mint(t, "T", now);
+    let pending = wallet_account(&user_id, fund, Bucket::Pending);
+    t.ledger
+        .transfer(
+            now,
+            format!("collection {trade_id} received"),
+            EXTERNAL_BANK,
+            &pending,
+            amount,
+        )
+        .map_err(|e| failure(format!("the collection cannot be booked: {e}")))?;
+    let collection = Collection {
+        trade_id: trade_id.clone(),
+        user_id,
+        card_id,
+        account_no,
+        fund_source: fund,
+        amount,
+        payer_name: p.payer_name.to_owned(),
+        payer_account_no: p.payer_account_no.to_owned(),
+        payer_country: p.payer_country.to_owned(),
+        shop_id: p.shop_id.map(str::to_owned),
+        remark: p.remark.to_owned(),
+        status: CollectionStatus::Pending,
+        reported_status: "PENDING".into(),
+        reason: String::new(),
+        received_at: now,
+        settled_at: None,
+    };
+    let v = view(&collection);
+    t.whalet.collections.insert(trade_id.clone(), collection);
+    Ok((trade_id, v))
+}
+
+/// A collection on the wire; `amount` is a Money object.
+pub fn view(c: &Collection) -> Value {
+    json!({
+        "tradeId": c.trade_id,
+        "userId": c.user_id,
+        "cardId": c.card_id,
+        "accountNo": c.account_no,
+        "fundSource": c.fund_source.as_str(),
+        "amount": c.amount.to_whalet(),
+        "currency": c.amount.currency.code(),
+        "payerName": c.payer_name,
+        "payerAccountNo": c.payer_account_no,
+        "payerCountry": c.payer_country,
+        "shopId": c.shop_id,
+        "remark": c.remark,
+        "status": c.reported_status,
+        "reason": c.reason,
+        "receiveTime": whalet_time(c.received_at),
+        "settleTime": c.settled_at.map(whalet_time),
+    })
+}
+
+pub fn mock_payee_notify(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    let incoming = read(body, true)?;
+    let now = ctx.now();
+    let verdict = Verdict::from_decision(ctx.decision);
+    let delay = ctx.decision.delay_or(SETTLE_DELAY_MS);
+    let (trade_id, v) = ctx.with_state(|t| arrive(t, &incoming, now))??;
+    schedule(
+        ctx.app,
+        ctx.tenant,
+        delay,
+        ("collection", &trade_id, 1),
+        verdict,
+        settle,
+    );
+    Ok(Reply::ok(v))
+}
+
+/// Settles (or returns) a pending collection and sends `collectionReceivedNotify`.
+pub fn settle(
+    app: &App,
+    tenant: &TenantId,
+    trade_id: &str,
+    _attempt: Option<u32>,
+    v: Verdict,
+) -> Result<Value, String> {
+    let now = app.clock().now();
+    let payload = with_tenant(app, tenant, |t| {
+        let c = t.whalet.collections.get(trade_id).ok_or_else(|| {
+            format!(
+                "tradeId {trade_id:?} is not a collection of partner {}",
+                tenant.id
+            )
+        })?;
+        if c.status != CollectionStatus::Pending {
+            return Err(format!(
+                "collection {trade_id} is not pending (status {})",
+                c.status.as_str()
+            ));
+        }
+        let pending = wallet_account(&c.user_id, c.fund_source, Bucket::Pending);
+        let (to, memo) = if v.success {
+            (
+                wallet_account(&c.user_id, c.fund_source, Bucket::Available),
+                "settled",
+            )
+        } else {
+            (EXTERNAL_BANK.to_owned(), "returned")
+        };
+        let amount = c.amount;
+        t.ledger
+            .transfer(
+                now,
+                format!("collection {trade_id} {memo}"),
+                &pending,
+                &to,
+                amount,
+            )
+            .map_err(|e| format!("collection {trade_id}: {e}"))?;
+        let c = t
+            .whalet
+            .collections
+            .get_mut(trade_id)
+            .ok_or_else(|| format!("collection {trade_id} vanished"))?;
+        c.status = if v.success {
+            CollectionStatus::Success
+        } else {
+            CollectionStatus::Failure
+        };
+        c.reported_status = v.word("SUCCESS", "FAILURE");
+        c.reason = if v.success {
+            String::new()
+        } else {
+            v.message("", "returned to the payer")
+        };
+        c.settled_at = Some(now);
+        Ok(view(c))
+    })?;
+    send(
+        app,
+        tenant,
+        "collectionReceivedNotify",
+        &payload,
+        trade_id,
+        v.notify,
+    );
+    Ok(payload)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::whalet::ops::common::testing::{decision, TestBed};
+
+    #[tokio::test]
+    async fn a_scenario_failure_returns_the_money_after_its_delay() {
+        let bed = TestBed::new();
+        bed.seed(Some("USD"));
+        let d = decision(
+            false,
+            Some("RETURNED"),
+            Some("compliance hold"),
+            Some(2_000),
+            json!({}),
+        );
+        let body = json!({"userId": "U1", "accountNo": "8100000001", "amount": "99.99", "currency": "USD"});
+        let reply = bed.run(mock_payee_notify, &body, &d).unwrap();
+        let reply = reply.body.unwrap();
+        assert_eq!(reply["status"], "PENDING");
+        assert_eq!(bed.balance("wallet:U1:B2C:pending", "USD"), 9999);
+        assert_eq!(bed.balance(EXTERNAL_BANK, "USD"), -9999);
+        bed.app.clock().advance(1_999).await;
+        assert!(bed.sent("collectionReceivedNotify").is_empty());
+        bed.app.clock().advance(1).await;
+        let sent = bed.sent("collectionReceivedNotify");
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0]["tradeId"], reply["tradeId"]);
+        assert_eq!(sent[0]["status"], "RETURNED");
+        assert_eq!(sent[0]["reason"], "compliance hold");
+        for account in [
+            "wallet:U1:B2C:pending",
+            "wallet:U1:B2C:available",
+            EXTERNAL_BANK,
+        ] {
+            assert_eq!(bed.balance(account, "USD"), 0, "{account}");
+        }
+        assert!(bed
+            .app
+            .store()
+            .check_invariants()
+            .iter()
+            .all(|(_, r)| r.is_ok()));
+    }
+
+    #[tokio::test]
+    async fn the_default_settles_after_five_seconds() {
+        let bed = TestBed::new();
+        bed.seed(Some("JPY"));
+        let body = json!({"userId": "U1", "cardId": "VA1", "amount": 1500, "currency": "JPY"});
+        bed.run(mock_payee_notify, &body, &Default::default())
+            .unwrap();
+        bed.app.clock().advance(SETTLE_DELAY_MS).await;
+        assert_eq!(bed.balance("wallet:U1:B2C:available", "JPY"), 1500);
+        let sent = bed.sent("collectionReceivedNotify");
+        assert_eq!(
+            sent[0]["amount"],
+            json!({"amount": 1500, "cent": 1500, "centFactor": 1, "currency": "JPY"})
+        );
+    }
+
+    #[tokio::test]
+    async fn the_scenario_notify_behaviour_reaches_the_settlement_notification() {
+        let bed = TestBed::new();
+        bed.seed(Some("USD"));
+        let mut d = crate::scenario::Decision::default();
+        d.notify.suppress = true;
+        let body = json!({"userId": "U1", "cardId": "VA1", "amount": "5", "currency": "USD"});
+        bed.run(mock_payee_notify, &body, &d).unwrap();
+        bed.app.clock().advance(SETTLE_DELAY_MS).await;
+        let list = bed.app.outbox().list(&Default::default());
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0].status, crate::notify::Status::Suppressed);
+        assert!(list[0].behaviour.suppress);
+    }
+}

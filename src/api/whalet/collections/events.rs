@@ -1,0 +1,65 @@
+//! The external events of collections, as triggers (and so as scenario timeline events):
+//! `whalet.collection.received` (a payment arrives, like `mockPayeeNotify`),
+//! `whalet.collection.settled` and `whalet.collection.returned` (decide a pending one now).
+
+use serde_json::{Map, Value};
+
+use super::arrival::{arrive, read, settle, SETTLE_DELAY_MS};
+use crate::api::whalet::ops::common::{id_param, schedule, trigger_tenant, Verdict};
+use crate::app::App;
+use crate::control::triggers::TriggerFuture;
+use crate::scenario::OperationCtx;
+
+/// `whalet.collection.received`: a payment arrives now; the scenario rules on `mockPayeeNotify`
+/// decide how it settles.
+pub fn received(app: App, params: Map<String, Value>) -> TriggerFuture {
+    Box::pin(async move {
+        let tenant = trigger_tenant(&app, &params)?;
+        let body = Value::Object(params);
+        let incoming = read(&body, false).map_err(|e| e.detail)?;
+        let decision = app.scenarios().decide(OperationCtx {
+            surface: "whalet",
+            tenant: &tenant,
+            operation: "mockPayeeNotify",
+            fields: &body,
+        });
+        let now = app.clock().now();
+        let (trade_id, v) = app
+            .store()
+            .with_tenant(&tenant, |t| arrive(t, &incoming, now))
+            .ok_or_else(|| format!("no tenant {tenant}"))?
+            .map_err(|e| e.detail)?;
+        let delay = decision.delay_or(SETTLE_DELAY_MS);
+        schedule(
+            &app,
+            &tenant,
+            delay,
+            ("collection", &trade_id, 1),
+            Verdict::from_decision(&decision),
+            settle,
+        );
+        Ok(v)
+    })
+}
+
+pub fn settled(app: App, params: Map<String, Value>) -> TriggerFuture {
+    Box::pin(async move {
+        let tenant = trigger_tenant(&app, &params)?;
+        let id = id_param(&params, "tradeId")?;
+        settle(&app, &tenant, id, None, Verdict::from_params(true, &params))
+    })
+}
+
+pub fn returned(app: App, params: Map<String, Value>) -> TriggerFuture {
+    Box::pin(async move {
+        let tenant = trigger_tenant(&app, &params)?;
+        let id = id_param(&params, "tradeId")?;
+        settle(
+            &app,
+            &tenant,
+            id,
+            None,
+            Verdict::from_params(false, &params),
+        )
+    })
+}

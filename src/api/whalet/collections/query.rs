@@ -1,0 +1,59 @@
+//! `collectionQuery` (Collection Query, 收款记录): a user's collections, newest first, paged as
+//! `{total, size, current, pages, records}` with `pageNum` (from 1) and `pageSize` (1–100, 10 by
+//! default), filtered by card, currency, status, fund source and receive time.
+
+use serde_json::Value;
+
+use super::arrival::view;
+use crate::api::whalet::ops::common::fields::Check;
+use crate::api::whalet::ops::common::{failure, page};
+use crate::api::whalet::{Ctx, Reply};
+use crate::clock::format::parse_china;
+use crate::store::whalet::Collection;
+use crate::wire::whalet::WhaletError;
+
+pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let user_id = c.id("userId");
+    let page_num = c.count("pageNum", 1, u64::from(u32::MAX));
+    let page_size = c.count("pageSize", 10, 100);
+    let card_id = c.opt("cardId");
+    let currency = c.currency("currency", false);
+    let status = c.one_of("status", &["PENDING", "SUCCESS", "FAILURE"], false);
+    let fund = c.one_of("fundSource", &["B2B", "B2C"], false);
+    let time = |c: &mut Check<'_>, field: &str| {
+        let text = c.opt(field)?;
+        let parsed = parse_china(text);
+        if parsed.is_none() {
+            c.problem(format!(
+                "{field} must be yyyy-MM-dd HH:mm:ss (UTC+8), got {text:?}"
+            ));
+        }
+        parsed
+    };
+    let start = time(&mut c, "startTime");
+    let end = time(&mut c, "endTime");
+    c.finish()?;
+    ctx.with_state(|t| {
+        t.whalet.user(user_id).map_err(failure)?;
+        let mut found: Vec<&Collection> = t
+            .whalet
+            .collections
+            .values()
+            .filter(|c| c.user_id == user_id)
+            .filter(|c| card_id.map_or(true, |id| c.card_id == id))
+            .filter(|c| currency.map_or(true, |cur| c.amount.currency == cur))
+            .filter(|c| status.map_or(true, |s| c.status.as_str() == s))
+            .filter(|c| fund.map_or(true, |f| c.fund_source.as_str() == f))
+            .filter(|c| start.map_or(true, |s| c.received_at >= s))
+            .filter(|c| end.map_or(true, |e| c.received_at <= e))
+            .collect();
+        found.sort_by(|a, b| {
+            b.received_at
+                .cmp(&a.received_at)
+                .then(b.trade_id.cmp(&a.trade_id))
+        });
+        let items = found.into_iter().map(view).collect();
+        Ok(Reply::ok(page(items, page_num, page_size)))
+    })?
+}

@@ -1,0 +1,313 @@
+//! Reading a request body: [`Check`] collects every problem with the fields (missing, empty, wrong
+//! type, not one of the allowed values, too long, bad currency or amount) and reports them all
+//! at once as one PARAMETER_ERROR naming each field. Business rules are not checked here.
+
+use serde_json::{Map, Value};
+
+use crate::money::{Currency, Money};
+use crate::store::whalet::FileRef;
+use crate::wire::whalet::{json_type, WhaletError};
+
+/// Longest id or name the simulator accepts in a business field.
+pub const MAX_ID: usize = 64;
+pub const MAX_TEXT: usize = 256;
+
+/// `legalEntity.type`, `holderType`.
+pub const ENTITY_TYPES: &[&str] = &["INDIVIDUAL", "ENTERPRISE"];
+/// `certType` of users and holders.
+pub const CERT_TYPES: &[&str] = &["ID_CARD", "PASSPORT", "BUSINESS_LICENSE", "OTHER"];
+
+/// Collects field problems; [`Check::finish`] turns them into one PARAMETER_ERROR.
+pub struct Check<'a> {
+    /// None when a nested object is missing (its required fields are reported by full name).
+    body: Option<&'a Map<String, Value>>,
+    /// `legalEntity.` for fields of a nested object.
+    prefix: String,
+    problems: Vec<String>,
+}
+
+impl<'a> Check<'a> {
+    /// The body must be a JSON object.
+    pub fn new(body: &'a Value) -> Result<Self, WhaletError> {
+        match body {
+            Value::Object(map) => Ok(Self {
+                body: Some(map),
+                prefix: String::new(),
+                problems: Vec::new(),
+            }),
+            other => Err(WhaletError::parameter(format!(
+                "the body must be a JSON object, got {}",
+                json_type(other)
+            ))),
+        }
+    }
+
+    pub fn problem(&mut self, text: impl Into<String>) {
+        self.problems.push(text.into());
+    }
+
+    fn name(&self, field: &str) -> String {
+        format!("{}{field}", self.prefix)
+    }
+
+    fn get(&self, field: &str) -> Option<&'a Value> {
+        self.body.and_then(|b| b.get(field))
+    }
+
+    /// The fields of a nested object; merge its problems back with [`Check::absorb`].
+    pub fn object(&mut self, field: &str, required: bool) -> Check<'a> {
+        let name = format!("{}{field}", self.prefix);
+        let body = match self.get(field) {
+            Some(Value::Object(map)) => Some(map),
+            None | Some(Value::Null) => {
+                if required {
+                    self.problems.push(format!("{name} is required"));
+                }
+                None
+            }
+            Some(other) => {
+                self.problems.push(format!(
+                    "{name} must be an object, got {}",
+                    json_type(other)
+                ));
+                None
+            }
+        };
+        Check {
+            body,
+            prefix: format!("{name}."),
+            problems: Vec::new(),
+        }
+    }
+
+    /// Takes over the problems of a nested object's check.
+    pub fn absorb(&mut self, child: Check<'a>) {
+        self.problems.extend(child.problems);
+    }
+
+    fn string(&mut self, field: &str, required: bool, max: usize) -> Option<&'a str> {
+        let value = self.get(field);
+        let field = &format!("{}{field}", self.prefix);
+        match value {
+            None | Some(Value::Null) => {
+                if required {
+                    self.problem(format!("{field} is required"));
+                }
+                None
+            }
+            Some(Value::String(s)) if s.trim().is_empty() => {
+                if required {
+                    self.problem(format!("{field} must not be empty"));
+                }
+                None
+            }
+            Some(Value::String(s)) if s.chars().count() > max => {
+                self.problem(format!("{field} is longer than {max} characters"));
+                None
+            }
+            Some(Value::String(s)) => Some(s.as_str()),
+            Some(other) => {
+                self.problem(format!(
+                    "{field} must be a string, got {}",
+                    json_type(other)
+                ));
+                None
+            }
+        }
+    }
+
+    /// A required string of at most [`MAX_ID`] characters ("" when missing; the problem is noted).
+    pub fn id(&mut self, field: &str) -> &'a str {
+        self.string(field, true, MAX_ID).unwrap_or("")
+    }
+
+    /// A required text of at most [`MAX_TEXT`] characters.
+    pub fn text(&mut self, field: &str) -> &'a str {
+        self.string(field, true, MAX_TEXT).unwrap_or("")
+    }
+
+    /// An optional string (absent, null or empty → None).
+    pub fn opt(&mut self, field: &str) -> Option<&'a str> {
+        self.string(field, false, MAX_TEXT)
+    }
+
+    /// A string that must be one of `allowed`.
+    pub fn one_of(&mut self, field: &str, allowed: &[&str], required: bool) -> Option<&'a str> {
+        let value = self.string(field, required, MAX_TEXT)?;
+        let field = &self.name(field);
+        if allowed.contains(&value) {
+            Some(value)
+        } else {
+            self.problem(format!(
+                "{field} must be one of {}, got {value:?}",
+                allowed.join(", ")
+            ));
+            None
+        }
+    }
+
+    /// An ISO 3166 alpha-2 country code.
+    pub fn country(&mut self, field: &str, required: bool) -> Option<&'a str> {
+        let value = self.string(field, required, MAX_TEXT)?;
+        let field = &self.name(field);
+        if value.len() == 2 && value.bytes().all(|b| b.is_ascii_uppercase()) {
+            Some(value)
+        } else {
+            self.problem(format!(
+                "{field} must be an ISO 3166 two-letter country code such as US, got {value:?}"
+            ));
+            None
+        }
+    }
+
+    /// An ISO 4217 currency code.
+    pub fn currency(&mut self, field: &str, required: bool) -> Option<Currency> {
+        let value = self.string(field, required, MAX_TEXT)?;
+        let field = &self.name(field);
+        match Currency::parse(value) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                self.problem(format!("{field}: {e}"));
+                None
+            }
+        }
+    }
+
+    /// A positive decimal amount (string or number) in `currency` (checked only when known).
+    pub fn amount(&mut self, field: &str, currency: Option<Currency>) -> Option<Money> {
+        let value = match self.get(field) {
+            None | Some(Value::Null) => {
+                self.problem(format!("{field} is required"));
+                return None;
+            }
+            Some(v) => v,
+        };
+        let currency = currency?;
+        match Money::from_json(value, currency) {
+            Ok(m) if m.is_positive() => Some(m),
+            Ok(_) => {
+                self.problem(format!("{field} must be greater than zero"));
+                None
+            }
+            Err(e) => {
+                self.problem(format!("{field}: {e}"));
+                None
+            }
+        }
+    }
+
+    /// A positive integer given as a JSON number or digit string, within `1..=max`.
+    pub fn count(&mut self, field: &str, default: u64, max: u64) -> u64 {
+        let parsed = match self.get(field) {
+            None | Some(Value::Null) => return default,
+            Some(Value::Number(n)) => n.as_u64(),
+            Some(Value::String(s)) if s.is_empty() => return default,
+            Some(Value::String(s)) => s.parse::<u64>().ok(),
+            Some(_) => None,
+        };
+        match parsed {
+            Some(v) if (1..=max).contains(&v) => v,
+            _ => {
+                self.problem(format!("{field} must be an integer from 1 to {max}"));
+                default
+            }
+        }
+    }
+
+    /// An optional array of file references `{fileId, fileName, fileUrl}`.
+    pub fn files(&mut self, field: &str) -> Vec<FileRef> {
+        let items = match self.get(field) {
+            None | Some(Value::Null) => return Vec::new(),
+            Some(Value::Array(items)) => items,
+            Some(other) => {
+                self.problem(format!(
+                    "{field} must be an array of {{fileId, fileName, fileUrl}}, got {}",
+                    json_type(other)
+                ));
+                return Vec::new();
+            }
+        };
+        let mut files = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let get = |k: &str| item.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+            let file = FileRef {
+                file_id: get("fileId"),
+                file_name: get("fileName"),
+                file_url: get("fileUrl"),
+            };
+            if file.file_id.is_empty() {
+                self.problem(format!("{field}[{i}].fileId is required"));
+            } else {
+                files.push(file);
+            }
+        }
+        files
+    }
+
+    /// Ok when no problem was found, else one PARAMETER_ERROR listing them all.
+    pub fn finish(self) -> Result<(), WhaletError> {
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(WhaletError::parameter(self.problems.join("; ")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn names_every_bad_field_at_once() {
+        let body = json!({"userId": "", "holderType": "ALIEN", "currency": "XXX", "n": 7});
+        let mut c = Check::new(&body).unwrap();
+        c.id("userId");
+        c.id("outHolderId");
+        c.one_of("holderType", &["INDIVIDUAL", "ENTERPRISE"], true);
+        c.currency("currency", true);
+        c.opt("n");
+        let err = c.finish().unwrap_err();
+        assert_eq!(err.code.as_str(), "PARAMETER_ERROR");
+        for needle in [
+            "userId must not be empty",
+            "outHolderId is required",
+            "holderType must be one of INDIVIDUAL, ENTERPRISE, got \"ALIEN\"",
+            "currency: unknown currency",
+            "n must be a string, got a number",
+        ] {
+            assert!(err.detail.contains(needle), "{needle} in {}", err.detail);
+        }
+    }
+
+    #[test]
+    fn amounts_and_counts() {
+        let usd = Currency::parse("USD").ok();
+        let body = json!({"a": "10.50", "b": 0, "c": "1.234", "p": "3", "q": 0});
+        let mut c = Check::new(&body).unwrap();
+        assert_eq!(c.amount("a", usd).map(|m| m.minor), Some(1050));
+        assert_eq!(c.count("p", 1, 100), 3);
+        assert_eq!(c.count("missing", 10, 100), 10);
+        assert!(c.finish().is_ok());
+        let mut c = Check::new(&body).unwrap();
+        assert!(c.amount("b", usd).is_none());
+        assert!(c.amount("c", usd).is_none());
+        c.count("q", 1, 100);
+        let detail = c.finish().unwrap_err().detail;
+        assert!(detail.contains("b must be greater than zero"), "{detail}");
+        assert!(
+            detail.contains("c: amount \"1.234\" has 3 decimal places"),
+            "{detail}"
+        );
+        assert!(
+            detail.contains("q must be an integer from 1 to 100"),
+            "{detail}"
+        );
+    }
+
+    #[test]
+    fn a_body_that_is_not_an_object_is_refused() {
+        assert!(Check::new(&json!([1])).is_err());
+    }
+}

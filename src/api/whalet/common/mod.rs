@@ -1,0 +1,283 @@
+//! What the collections operations share: the [`Verdict`] a scenario (or a trigger) gives an
+//! asynchronous review, scheduling that review on the virtual clock, business-id idempotency,
+//! deterministic ids, and finding the partner a trigger is about. No operation lives here.
+
+pub mod fields;
+#[cfg(test)]
+pub mod testing;
+
+use serde_json::{json, Map, Value};
+
+use crate::api::whalet::{Ctx, Reply};
+use crate::app::App;
+use crate::clock::format;
+use crate::control::triggers::opt_param;
+use crate::notify::NotifyBehaviour;
+use crate::scenario::Decision;
+use crate::store::{Provider, Replay, TenantId, TenantState};
+use crate::wire::whalet::{Code, WhaletError};
+
+/// How an asynchronous review ends.
+#[derive(Debug, Clone, Default)]
+pub struct Verdict {
+    pub success: bool,
+    /// The status word to report instead of the default one.
+    pub status: Option<String>,
+    pub reason: Option<String>,
+    /// Extra values (`reMaterial`, `materialType`, `message`, ...).
+    pub values: Map<String, Value>,
+    pub notify: NotifyBehaviour,
+}
+
+impl Verdict {
+    pub fn approve() -> Self {
+        Self {
+            success: true,
+            ..Self::default()
+        }
+    }
+
+    pub fn reject(reason: Option<String>) -> Self {
+        Self {
+            success: false,
+            reason,
+            ..Self::default()
+        }
+    }
+
+    pub fn from_decision(decision: &Decision) -> Self {
+        Self {
+            success: decision.succeeds(),
+            status: decision.result.as_ref().and_then(|r| r.status.clone()),
+            reason: decision.reason().map(str::to_owned),
+            values: decision.values.clone(),
+            notify: decision.notify.clone(),
+        }
+    }
+
+    /// A trigger's verdict: `success` plus the optional `status`, `reason`/`message` and any other
+    /// string parameters as values.
+    pub fn from_params(success: bool, params: &Map<String, Value>) -> Self {
+        let mut values = params.clone();
+        values.remove("partnerId");
+        Self {
+            success,
+            status: opt_param(params, "status").map(str::to_owned),
+            reason: opt_param(params, "reason")
+                .or_else(|| opt_param(params, "message"))
+                .map(str::to_owned),
+            values,
+            notify: NotifyBehaviour::default(),
+        }
+    }
+
+    /// The status word to report: the scenario's, else the default for the outcome.
+    pub fn word(&self, success_word: &str, failure_word: &str) -> String {
+        self.status.clone().unwrap_or_else(|| {
+            if self.success {
+                success_word
+            } else {
+                failure_word
+            }
+            .to_owned()
+        })
+    }
+
+    /// The reason text: the scenario's, else a default for the outcome.
+    pub fn message(&self, approved: &str, rejected: &str) -> String {
+        self.reason
+            .clone()
+            .or_else(|| self.value("message"))
+            .unwrap_or_else(|| if self.success { approved } else { rejected }.to_owned())
+    }
+
+    /// A value as text (strings as they are, other JSON as its text).
+    pub fn value(&self, key: &str) -> Option<String> {
+        match self.values.get(key)? {
+            Value::String(s) => Some(s.clone()),
+            Value::Null => None,
+            other => Some(other.to_string()),
+        }
+    }
+}
+
+/// Completes a review: applies the verdict to object `key` (if it is still waiting, and — when
+/// `attempt` is given — still at that attempt) and sends its notification. Returns the
+/// notification payload, or why nothing was done.
+pub type Completion = fn(&App, &TenantId, &str, Option<u32>, Verdict) -> Result<Value, String>;
+
+/// Runs `complete` after `delay_ms` of virtual time for `(what, key, attempt)` (e.g.
+/// `("onboarding", userId, 1)`). A stale job (the object was decided by a trigger or re-submitted
+/// meanwhile) does nothing.
+pub fn schedule(
+    app: &App,
+    tenant: &TenantId,
+    delay_ms: i64,
+    (what, key, attempt): (&str, &str, u32),
+    verdict: Verdict,
+    complete: Completion,
+) {
+    let (job_app, job_tenant, job_key) = (app.clone(), tenant.clone(), key.to_owned());
+    let label = format!("{tenant} {what} {key}");
+    app.clock().schedule_in(
+        delay_ms,
+        label,
+        Box::new(move || {
+            Box::pin(async move {
+                if let Err(why) = complete(&job_app, &job_tenant, &job_key, Some(attempt), verdict)
+                {
+                    tracing::debug!(key = %job_key, why, "scheduled decision not applied");
+                }
+            })
+        }),
+    );
+}
+
+/// An id Whalet issues: `prefix` + `yyyyMMdd` (virtual, UTC+8) + the tenant's sequence (8 digits).
+pub fn mint(t: &mut TenantState, prefix: &str, now: i64) -> String {
+    let date: String = format::china(now)
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(8)
+        .collect();
+    format!("{prefix}{date}{:08}", t.next_seq())
+}
+
+/// A file id in the vendor's style: `yyyyMMddHHmmss` + 10 digits.
+pub fn mint_file_id(t: &mut TenantState, now: i64) -> String {
+    let stamp: String = format::china(now)
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    format!("{stamp}{:010}", t.next_seq())
+}
+
+/// Runs `execute` once per business id (`operation` may carry a scope, e.g. the userId, when the
+/// id is unique per user only): the same id with the same body returns the recorded
+/// reply; with a different body it is IDEMPOTENT_ERROR unless `may_replace` (looking at the state)
+/// allows a re-submission. Everything happens under the tenant lock; a refused request changes
+/// nothing and is not recorded.
+pub fn once(
+    ctx: &Ctx<'_>,
+    operation: &str,
+    id_field: &str,
+    business_id: &str,
+    body: &Value,
+    may_replace: impl FnOnce(&TenantState) -> bool,
+    execute: impl FnOnce(&mut TenantState) -> Result<Reply, WhaletError>,
+) -> Result<Reply, WhaletError> {
+    ctx.with_state(|t| {
+        match t.idempotency.check(operation, business_id, body) {
+            Replay::Same(recorded) => return Ok(replayed(&recorded)),
+            Replay::Conflict if !may_replace(t) => {
+                return Err(WhaletError::idempotent(format!(
+                    "{id_field} {business_id:?} was already used with different content; \
+                     send the original content to get the original result, or use a new {id_field}"
+                )))
+            }
+            Replay::Conflict | Replay::New => {}
+        }
+        let reply = execute(t)?;
+        let recorded = json!({"code": reply.code.as_str(), "body": reply.body});
+        t.idempotency
+            .record(operation, business_id, body.clone(), recorded);
+        Ok(reply)
+    })?
+}
+
+fn replayed(recorded: &Value) -> Reply {
+    let code = recorded
+        .get("code")
+        .and_then(Value::as_str)
+        .and_then(Code::parse)
+        .unwrap_or(Code::Success);
+    Reply {
+        code,
+        body: recorded.get("body").cloned().filter(|b| !b.is_null()),
+    }
+}
+
+/// The tenant a trigger is about: `partnerId` if given, else the demo partner, else the only one.
+pub fn trigger_tenant(app: &App, params: &Map<String, Value>) -> Result<TenantId, String> {
+    let ids = app.partners().ids();
+    let id = match opt_param(params, "partnerId") {
+        Some(id) if ids.iter().any(|p| p == id) => id.to_owned(),
+        Some(id) => {
+            return Err(format!(
+                "no Whalet partner {id:?}; known: {}",
+                ids.join(", ")
+            ))
+        }
+        None if ids
+            .iter()
+            .any(|p| p == crate::api::whalet::partners::DEMO_PARTNER_ID) =>
+        {
+            crate::api::whalet::partners::DEMO_PARTNER_ID.to_owned()
+        }
+        None if ids.len() == 1 => ids.concat(),
+        None => return Err(format!("give partnerId (one of {})", ids.join(", "))),
+    };
+    Ok(TenantId::new(Provider::Whalet, id))
+}
+
+/// Sends a notification with an explicit behaviour (used by scheduled completions).
+pub fn send(
+    app: &App,
+    tenant: &TenantId,
+    api_code: &str,
+    payload: &Value,
+    business_id: &str,
+    behaviour: NotifyBehaviour,
+) {
+    crate::api::whalet::notify(
+        app,
+        tenant,
+        api_code,
+        payload.clone(),
+        Some(business_id.to_owned()),
+        behaviour,
+    );
+}
+
+/// Runs `f` under the tenant lock, for jobs and triggers.
+pub fn with_tenant<R>(
+    app: &App,
+    tenant: &TenantId,
+    f: impl FnOnce(&mut TenantState) -> Result<R, String>,
+) -> Result<R, String> {
+    app.store()
+        .with_tenant(tenant, f)
+        .unwrap_or_else(|| Err(format!("no tenant {tenant}")))
+}
+
+/// A FAILURE for a business rule violation.
+pub fn failure(detail: impl Into<String>) -> WhaletError {
+    WhaletError::failure(detail)
+}
+
+/// A trigger's required id parameter.
+pub fn id_param<'a>(params: &'a Map<String, Value>, name: &str) -> Result<&'a str, String> {
+    crate::control::triggers::param(params, name)
+}
+
+/// One page of `items` in the vendor's page shape `{total, size, current, pages, records}`
+/// (`pageNum` from 1; a page past the end has no records).
+pub fn page(items: Vec<Value>, page_num: u64, page_size: u64) -> Value {
+    let total = items.len() as u64;
+    let size = page_size.max(1);
+    let pages = total.div_ceil(size);
+    let skip =
+        usize::try_from(page_num.saturating_sub(1).saturating_mul(size)).unwrap_or(usize::MAX);
+    let records: Vec<Value> = items
+        .into_iter()
+        .skip(skip)
+        .take(usize::try_from(size).unwrap_or(usize::MAX))
+        .collect();
+    json!({
+        "total": total,
+        "size": size,
+        "current": page_num,
+        "pages": pages,
+        "records": records,
+    })
+}

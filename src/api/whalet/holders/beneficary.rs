@@ -1,0 +1,232 @@
+//! `cardHolderBeneficaryApply`, `cardHolderBeneficaryQuery` and
+//! `cardHolderBeneficaryNotify` (the vendor spells it "Beneficary"): a bank account of an
+//! approved card holder, reviewed in 30 s of virtual time by default. A rejected application may
+//! be re-submitted under the same `outBeneficaryId`.
+
+use serde_json::{json, Map, Value};
+
+use crate::api::whalet::ops::common::fields::Check;
+use crate::api::whalet::ops::common::{
+    failure, id_param, mint, once, schedule, send, trigger_tenant, with_tenant, Verdict,
+};
+use crate::api::whalet::{whalet_time, Ctx, Reply};
+use crate::app::App;
+use crate::control::triggers::TriggerFuture;
+use crate::store::whalet::{Beneficary, ReviewStatus};
+use crate::store::TenantId;
+use crate::wire::whalet::WhaletError;
+
+pub const DEFAULT_DELAY_MS: i64 = 30_000;
+
+pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let user_id = c.id("userId");
+    let holder_id = c.id("holderId");
+    let out_id = c.id("outBeneficaryId");
+    let account_name = c.text("accountName");
+    let account_no = c.id("accountNo");
+    let bank_name = c.text("bankName");
+    let bank_country = c.country("bankCountry", true).unwrap_or("");
+    let currency = c.currency("currency", true);
+    c.opt("swiftCode");
+    c.opt("bankCode");
+    c.opt("bankAddress");
+    c.finish()?;
+    let Some(currency) = currency else {
+        return Err(WhaletError::parameter("currency is required"));
+    };
+
+    let now = ctx.now();
+    let verdict = Verdict::from_decision(ctx.decision);
+    let delay = ctx.decision.delay_or(DEFAULT_DELAY_MS);
+    let find = |b: &&Beneficary| b.user_id == user_id && b.out_beneficary_id == out_id;
+    once(
+        ctx,
+        &format!("cardHolderBeneficaryApply {user_id}"),
+        "outBeneficaryId",
+        out_id,
+        body,
+        |t| {
+            t.whalet
+                .beneficaries
+                .values()
+                .any(|b| find(&b) && b.status == ReviewStatus::Failure)
+        },
+        |t| {
+            t.whalet.user(user_id).map_err(failure)?;
+            let holder = t.whalet.holder_of(user_id, holder_id).map_err(failure)?;
+            if holder.status != ReviewStatus::Success {
+                return Err(failure(format!(
+                    "card holder {holder_id} is not approved (status {})",
+                    holder.status.as_str()
+                )));
+            }
+            let existing = t
+                .whalet
+                .beneficaries
+                .values()
+                .find(find)
+                .map(|b| b.beneficary_id.clone());
+            let id = existing.unwrap_or_else(|| mint(t, "BA", now));
+            let attempt = t.whalet.beneficaries.get(&id).map_or(1, |b| b.attempt + 1);
+            t.whalet.beneficaries.insert(
+                id.clone(),
+                Beneficary {
+                    beneficary_id: id.clone(),
+                    out_beneficary_id: out_id.to_owned(),
+                    user_id: user_id.to_owned(),
+                    holder_id: holder_id.to_owned(),
+                    account_name: account_name.to_owned(),
+                    account_no: account_no.to_owned(),
+                    bank_name: bank_name.to_owned(),
+                    bank_country: bank_country.to_owned(),
+                    currency,
+                    status: ReviewStatus::Processing,
+                    reported_status: "PROCESSING".into(),
+                    message: String::new(),
+                    attempt,
+                    applied_at: now,
+                    decided_at: None,
+                },
+            );
+            schedule(
+                ctx.app,
+                ctx.tenant,
+                delay,
+                ("beneficary", &id, attempt),
+                verdict,
+                complete,
+            );
+            Ok(Reply::processing(json!({
+                "userId": user_id,
+                "holderId": holder_id,
+                "beneficaryId": id,
+                "outBeneficaryId": out_id,
+                "status": "PROCESSING",
+            })))
+        },
+    )
+}
+
+pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let user_id = c.id("userId");
+    let id = c.opt("beneficaryId");
+    let out_id = c.opt("outBeneficaryId");
+    if id.is_none() && out_id.is_none() {
+        c.problem("beneficaryId or outBeneficaryId is required");
+    }
+    c.finish()?;
+    ctx.with_state(|t| {
+        t.whalet.user(user_id).map_err(failure)?;
+        t.whalet
+            .beneficaries
+            .values()
+            .find(|b| {
+                b.user_id == user_id
+                    && id.map_or(true, |i| b.beneficary_id == i)
+                    && out_id.map_or(true, |o| b.out_beneficary_id == o)
+            })
+            .map(|b| Reply::ok(view(b)))
+            .ok_or_else(|| {
+                failure(format!(
+                    "user {user_id} has no card holder bank account with beneficaryId {} / outBeneficaryId {}",
+                    id.unwrap_or("-"),
+                    out_id.unwrap_or("-")
+                ))
+            })
+    })?
+}
+
+fn view(b: &Beneficary) -> Value {
+    json!({
+        "userId": b.user_id,
+        "holderId": b.holder_id,
+        "beneficaryId": b.beneficary_id,
+        "outBeneficaryId": b.out_beneficary_id,
+        "accountName": b.account_name,
+        "accountNo": b.account_no,
+        "bankName": b.bank_name,
+        "bankCountry": b.bank_country,
+        "currency": b.currency.code(),
+        "status": b.reported_status,
+        "message": b.message,
+        "createTime": whalet_time(b.applied_at),
+        "updateTime": whalet_time(b.decided_at.unwrap_or(b.applied_at)),
+    })
+}
+
+/// Decides the review of a holder bank account and sends `cardHolderBeneficaryNotify`.
+pub fn complete(
+    app: &App,
+    tenant: &TenantId,
+    id: &str,
+    attempt: Option<u32>,
+    v: Verdict,
+) -> Result<Value, String> {
+    let now = app.clock().now();
+    let payload = with_tenant(app, tenant, |t| {
+        let b = t.whalet.beneficaries.get_mut(id).ok_or_else(|| {
+            format!(
+                "beneficaryId {id:?} is not a holder bank account of partner {}",
+                tenant.id
+            )
+        })?;
+        if b.status != ReviewStatus::Processing {
+            return Err(format!(
+                "holder bank account {id} is not under review (status {})",
+                b.status.as_str()
+            ));
+        }
+        if attempt.is_some_and(|a| a != b.attempt) {
+            return Err(format!("holder bank account {id} was re-submitted since"));
+        }
+        b.status = if v.success {
+            ReviewStatus::Success
+        } else {
+            ReviewStatus::Failure
+        };
+        b.reported_status = v.word("SUCCESS", "FAILURE");
+        b.message = v.message("approved", "rejected");
+        b.decided_at = Some(now);
+        Ok(json!({
+            "userId": b.user_id,
+            "holderId": b.holder_id,
+            "beneficaryId": b.beneficary_id,
+            "outBeneficaryId": b.out_beneficary_id,
+            "status": b.reported_status,
+            "message": b.message,
+        }))
+    })?;
+    send(
+        app,
+        tenant,
+        "cardHolderBeneficaryNotify",
+        &payload,
+        id,
+        v.notify,
+    );
+    Ok(payload)
+}
+
+pub fn approved(app: App, params: Map<String, Value>) -> TriggerFuture {
+    Box::pin(async move {
+        let tenant = trigger_tenant(&app, &params)?;
+        let id = id_param(&params, "beneficaryId")?;
+        complete(&app, &tenant, id, None, Verdict::from_params(true, &params))
+    })
+}
+
+pub fn rejected(app: App, params: Map<String, Value>) -> TriggerFuture {
+    Box::pin(async move {
+        let tenant = trigger_tenant(&app, &params)?;
+        let id = id_param(&params, "beneficaryId")?;
+        complete(
+            &app,
+            &tenant,
+            id,
+            None,
+            Verdict::from_params(false, &params),
+        )
+    })
+}

@@ -1,0 +1,226 @@
+//! `cardHolderApply`, `cardHolderQuery` and `cardHolderResultNotify`. A user that passed
+//! onboarding applies for a card holder (the person or company named on its collection
+//! accounts); the review takes 30 s of virtual time by default and is approved unless a scenario
+//! or trigger says otherwise. A rejected application may be re-submitted under the same
+//! `outHolderId`.
+
+use serde_json::{json, Map, Value};
+
+use crate::api::whalet::ops::common::fields::{Check, CERT_TYPES, ENTITY_TYPES};
+use crate::api::whalet::ops::common::{
+    failure, id_param, mint, once, schedule, send, trigger_tenant, with_tenant, Verdict,
+};
+use crate::api::whalet::{whalet_time, Ctx, Reply};
+use crate::app::App;
+use crate::control::triggers::TriggerFuture;
+use crate::store::whalet::{Holder, ReviewStatus};
+use crate::store::TenantId;
+use crate::wire::whalet::WhaletError;
+
+pub const DEFAULT_DELAY_MS: i64 = 30_000;
+
+pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let user_id = c.id("userId");
+    let out_holder_id = c.id("outHolderId");
+    let holder_type = c.one_of("holderType", ENTITY_TYPES, true).unwrap_or("");
+    let name = c.text("name");
+    let country = c.country("countryCode", true).unwrap_or("");
+    c.one_of("certType", CERT_TYPES, true);
+    c.id("certNo");
+    c.opt("email");
+    c.opt("phone");
+    c.opt("address");
+    c.files("attaches");
+    c.finish()?;
+
+    let now = ctx.now();
+    let verdict = Verdict::from_decision(ctx.decision);
+    let delay = ctx.decision.delay_or(DEFAULT_DELAY_MS);
+    let find = |h: &&Holder| h.user_id == user_id && h.out_holder_id == out_holder_id;
+    once(
+        ctx,
+        &format!("cardHolderApply {user_id}"),
+        "outHolderId",
+        out_holder_id,
+        body,
+        |t| {
+            t.whalet
+                .holders
+                .values()
+                .any(|h| find(&h) && h.status == ReviewStatus::Failure)
+        },
+        |t| {
+            t.whalet.onboarded_user(user_id).map_err(failure)?;
+            let existing = t
+                .whalet
+                .holders
+                .values()
+                .find(find)
+                .map(|h| h.holder_id.clone());
+            let holder_id = existing.unwrap_or_else(|| mint(t, "H", now));
+            let attempt = t
+                .whalet
+                .holders
+                .get(&holder_id)
+                .map_or(1, |h| h.attempt + 1);
+            t.whalet.holders.insert(
+                holder_id.clone(),
+                Holder {
+                    holder_id: holder_id.clone(),
+                    out_holder_id: out_holder_id.to_owned(),
+                    user_id: user_id.to_owned(),
+                    holder_type: holder_type.to_owned(),
+                    name: name.to_owned(),
+                    country_code: country.to_owned(),
+                    status: ReviewStatus::Processing,
+                    reported_status: "PROCESSING".into(),
+                    message: String::new(),
+                    attempt,
+                    applied_at: now,
+                    decided_at: None,
+                    application: body.clone(),
+                },
+            );
+            schedule(
+                ctx.app,
+                ctx.tenant,
+                delay,
+                ("holder", &holder_id, attempt),
+                verdict,
+                complete,
+            );
+            Ok(Reply::processing(json!({
+                "userId": user_id,
+                "holderId": holder_id,
+                "outHolderId": out_holder_id,
+                "status": "PROCESSING",
+            })))
+        },
+    )
+}
+
+pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let user_id = c.id("userId");
+    let holder_id = c.opt("holderId");
+    let out_holder_id = c.opt("outHolderId");
+    if holder_id.is_none() && out_holder_id.is_none() {
+        c.problem("holderId or outHolderId is required");
+    }
+    c.finish()?;
+    ctx.with_state(|t| {
+        t.whalet.user(user_id).map_err(failure)?;
+        let found = t.whalet.holders.values().find(|h| {
+            h.user_id == user_id
+                && holder_id.map_or(true, |id| h.holder_id == id)
+                && out_holder_id.map_or(true, |id| h.out_holder_id == id)
+        });
+        match found {
+            Some(h) => Ok(Reply::ok(view(h))),
+            None => Err(failure(format!(
+                "user {user_id} has no card holder with {}",
+                describe(holder_id, out_holder_id)
+            ))),
+        }
+    })?
+}
+
+fn describe(holder_id: Option<&str>, out_holder_id: Option<&str>) -> String {
+    match (holder_id, out_holder_id) {
+        (Some(h), Some(o)) => format!("holderId {h:?} and outHolderId {o:?}"),
+        (Some(h), None) => format!("holderId {h:?}"),
+        (None, Some(o)) => format!("outHolderId {o:?}"),
+        (None, None) => "no id".into(),
+    }
+}
+
+/// The holder as the partner sees it.
+pub fn view(h: &Holder) -> Value {
+    json!({
+        "userId": h.user_id,
+        "holderId": h.holder_id,
+        "outHolderId": h.out_holder_id,
+        "holderType": h.holder_type,
+        "name": h.name,
+        "countryCode": h.country_code,
+        "status": h.reported_status,
+        "message": h.message,
+        "createTime": whalet_time(h.applied_at),
+        "updateTime": whalet_time(h.decided_at.unwrap_or(h.applied_at)),
+    })
+}
+
+/// Decides the review of `holder_id` and sends `cardHolderResultNotify`.
+pub fn complete(
+    app: &App,
+    tenant: &TenantId,
+    holder_id: &str,
+    attempt: Option<u32>,
+    v: Verdict,
+) -> Result<Value, String> {
+    let now = app.clock().now();
+    let payload = with_tenant(app, tenant, |t| {
+        let h = t.whalet.holders.get_mut(holder_id).ok_or_else(|| {
+            format!(
+                "holderId {holder_id:?} is not a card holder of partner {}",
+                tenant.id
+            )
+        })?;
+        if h.status != ReviewStatus::Processing {
+            return Err(format!(
+                "card holder {holder_id} is not under review (status {})",
+                h.status.as_str()
+            ));
+        }
+        if attempt.is_some_and(|a| a != h.attempt) {
+            return Err(format!("card holder {holder_id} was re-submitted since"));
+        }
+        h.status = if v.success {
+            ReviewStatus::Success
+        } else {
+            ReviewStatus::Failure
+        };
+        h.reported_status = v.word("SUCCESS", "FAILURE");
+        h.message = v.message("approved", "rejected");
+        h.decided_at = Some(now);
+        Ok(json!({
+            "userId": h.user_id,
+            "holderId": h.holder_id,
+            "outHolderId": h.out_holder_id,
+            "status": h.reported_status,
+            "message": h.message,
+        }))
+    })?;
+    send(
+        app,
+        tenant,
+        "cardHolderResultNotify",
+        &payload,
+        holder_id,
+        v.notify,
+    );
+    Ok(payload)
+}
+
+pub fn approved(app: App, params: Map<String, Value>) -> TriggerFuture {
+    Box::pin(async move {
+        let tenant = trigger_tenant(&app, &params)?;
+        let id = id_param(&params, "holderId")?;
+        complete(&app, &tenant, id, None, Verdict::from_params(true, &params))
+    })
+}
+
+pub fn rejected(app: App, params: Map<String, Value>) -> TriggerFuture {
+    Box::pin(async move {
+        let tenant = trigger_tenant(&app, &params)?;
+        let id = id_param(&params, "holderId")?;
+        complete(
+            &app,
+            &tenant,
+            id,
+            None,
+            Verdict::from_params(false, &params),
+        )
+    })
+}

@@ -1,0 +1,254 @@
+//! `userOnboardingApply`: a partner asks Whalet to onboard one of its merchants. The review takes
+//! 60 s of virtual time by default (scenario `delay`), is approved unless a scenario or trigger
+//! says otherwise, and ends with `userOnboardingResultNotify {userId, status, message, reMaterial,
+//! materialType}`. A rejection with `reMaterial = Y` lets the partner re-submit corrected material
+//! under the same `outUserId`; the user keeps its `userId`.
+
+use serde_json::{json, Map, Value};
+
+use crate::api::whalet::ops::common::fields::{Check, CERT_TYPES, ENTITY_TYPES};
+use crate::api::whalet::ops::common::{
+    id_param, once, schedule, send, trigger_tenant, with_tenant, Verdict,
+};
+use crate::api::whalet::{Ctx, Reply};
+use crate::app::App;
+use crate::control::triggers::TriggerFuture;
+use crate::store::whalet::{ReviewStatus, User};
+use crate::store::TenantId;
+use crate::wire::whalet::WhaletError;
+
+pub const DEFAULT_DELAY_MS: i64 = 60_000;
+
+pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let out_user_id = c.id("outUserId");
+    let mut entity = c.object("legalEntity", true);
+    let user_type = entity.one_of("type", ENTITY_TYPES, true).unwrap_or("");
+    let name = entity.text("name");
+    entity.one_of("certType", CERT_TYPES, true);
+    entity.id("certNo");
+    let country = entity.country("countryCode", true).unwrap_or("");
+    c.absorb(entity);
+    c.opt("email");
+    c.opt("phone");
+    c.opt("address");
+    c.files("attaches");
+    c.finish()?;
+
+    let now = ctx.now();
+    let verdict = Verdict::from_decision(ctx.decision);
+    let delay = ctx.decision.delay_or(DEFAULT_DELAY_MS);
+    let resubmittable = |u: &User| {
+        u.out_user_id == out_user_id && u.status == ReviewStatus::Failure && u.re_material
+    };
+    once(
+        ctx,
+        "userOnboardingApply",
+        "outUserId",
+        out_user_id,
+        body,
+        |t| t.whalet.users.values().any(resubmittable),
+        |t| {
+            let existing = t
+                .whalet
+                .users
+                .values()
+                .find(|u| u.out_user_id == out_user_id);
+            if let Some(u) = existing.filter(|u| !resubmittable(u)) {
+                return Err(WhaletError::idempotent(format!(
+                    "outUserId {out_user_id:?} already belongs to user {} (status {})",
+                    u.user_id,
+                    u.status.as_str()
+                )));
+            }
+            let existing = existing.map(|u| u.user_id.clone());
+            let user_id = match existing {
+                Some(id) => id,
+                None => crate::api::whalet::ops::common::mint(t, "U", now),
+            };
+            let attempt = t.whalet.users.get(&user_id).map_or(1, |u| u.attempt + 1);
+            t.whalet.users.insert(
+                user_id.clone(),
+                User {
+                    user_id: user_id.clone(),
+                    out_user_id: out_user_id.to_owned(),
+                    user_type: user_type.to_owned(),
+                    name: name.to_owned(),
+                    country_code: country.to_owned(),
+                    status: ReviewStatus::Processing,
+                    reported_status: "PROCESSING".into(),
+                    message: String::new(),
+                    re_material: false,
+                    material_type: String::new(),
+                    attempt,
+                    applied_at: now,
+                    decided_at: None,
+                    application: body.clone(),
+                },
+            );
+            schedule(
+                ctx.app,
+                ctx.tenant,
+                delay,
+                ("onboarding", &user_id, attempt),
+                verdict,
+                complete,
+            );
+            Ok(Reply::processing(json!({
+                "userId": user_id,
+                "outUserId": out_user_id,
+                "status": "PROCESSING",
+            })))
+        },
+    )
+}
+
+/// Decides the review of `user_id` and sends `userOnboardingResultNotify`.
+pub fn complete(
+    app: &App,
+    tenant: &TenantId,
+    user_id: &str,
+    attempt: Option<u32>,
+    v: Verdict,
+) -> Result<Value, String> {
+    let now = app.clock().now();
+    let payload = with_tenant(app, tenant, |t| {
+        let user =
+            t.whalet.users.get_mut(user_id).ok_or_else(|| {
+                format!("userId {user_id:?} is not a user of partner {}", tenant.id)
+            })?;
+        if user.status != ReviewStatus::Processing {
+            return Err(format!(
+                "user {user_id} is not under review (status {})",
+                user.status.as_str()
+            ));
+        }
+        if attempt.is_some_and(|a| a != user.attempt) {
+            return Err(format!("user {user_id} was re-submitted since"));
+        }
+        user.status = if v.success {
+            ReviewStatus::Success
+        } else {
+            ReviewStatus::Failure
+        };
+        user.reported_status = v.word("SUCCESS", "FAILURE");
+        user.message = v.message("approved", "rejected");
+        user.re_material = !v.success && v.value("reMaterial").as_deref() == Some("Y");
+        user.material_type = v
+            .value("materialType")
+            .unwrap_or_else(|| if v.success { "" } else { "Reject" }.to_owned());
+        user.decided_at = Some(now);
+        Ok(json!({
+            "userId": user.user_id,
+            "status": user.reported_status,
+            "message": user.message,
+            "reMaterial": if user.re_material { "Y" } else { "N" },
+            "materialType": user.material_type,
+        }))
+    })?;
+    send(
+        app,
+        tenant,
+        "userOnboardingResultNotify",
+        &payload,
+        user_id,
+        v.notify,
+    );
+    Ok(payload)
+}
+
+pub fn approved(app: App, params: Map<String, Value>) -> TriggerFuture {
+    Box::pin(async move {
+        let tenant = trigger_tenant(&app, &params)?;
+        let user_id = id_param(&params, "userId")?;
+        complete(
+            &app,
+            &tenant,
+            user_id,
+            None,
+            Verdict::from_params(true, &params),
+        )
+    })
+}
+
+pub fn rejected(app: App, params: Map<String, Value>) -> TriggerFuture {
+    Box::pin(async move {
+        let tenant = trigger_tenant(&app, &params)?;
+        let user_id = id_param(&params, "userId")?;
+        complete(
+            &app,
+            &tenant,
+            user_id,
+            None,
+            Verdict::from_params(false, &params),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::whalet::ops::common::testing::{decision, TestBed};
+
+    #[tokio::test]
+    async fn a_scenario_rejection_asks_for_material_after_its_delay() {
+        let bed = TestBed::new();
+        let body = json!({"outUserId": "m-1", "legalEntity": {"type": "ENTERPRISE",
+            "name": "Acme", "certType": "BUSINESS_LICENSE", "certNo": "91350200", "countryCode": "CN"}});
+        let d = decision(
+            false,
+            Some("REJECTED"),
+            Some("blurry licence"),
+            Some(5_000),
+            json!({"reMaterial": "Y", "materialType": "Supplement"}),
+        );
+        let reply = bed.run(handler, &body, &d).unwrap();
+        assert_eq!(reply.code.as_str(), "PROCESSING");
+        let user_id = reply.body.unwrap()["userId"].as_str().unwrap().to_owned();
+        bed.app.clock().advance(4_999).await;
+        assert_eq!(bed.user_status(&user_id), "PROCESSING");
+        bed.app.clock().advance(1).await;
+        let sent = bed.sent("userOnboardingResultNotify");
+        assert_eq!(
+            sent,
+            vec![json!({"userId": user_id, "status": "REJECTED",
+            "message": "blurry licence", "reMaterial": "Y", "materialType": "Supplement"})]
+        );
+        assert_eq!(bed.user_status(&user_id), "FAILURE");
+    }
+
+    #[tokio::test]
+    async fn the_shipped_onboarding_rejected_scenario_reads_as_intended() {
+        let text = include_str!("../../../../scenarios/onboarding-rejected.toml");
+        let file: toml::Value = toml::from_str(text).unwrap();
+        let then = &file["rule"][0]["then"];
+        let delay_s: i64 = then["delay"]
+            .as_str()
+            .unwrap()
+            .trim_end_matches('s')
+            .parse()
+            .unwrap();
+        let values = serde_json::to_value(then["values"].clone()).unwrap();
+        let d = decision(
+            then["result"].as_str() == Some("success"),
+            None,
+            then["reason"].as_str(),
+            Some(delay_s * 1000),
+            values,
+        );
+        let bed = TestBed::new();
+        let body = json!({"outUserId": "m-2", "legalEntity": {"type": "INDIVIDUAL",
+            "name": "Li Lei", "certType": "ID_CARD", "certNo": "350200", "countryCode": "CN"}});
+        let user_id = bed.run(handler, &body, &d).unwrap().body.unwrap()["userId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        bed.app.clock().advance(30_000).await;
+        let sent = bed.sent("userOnboardingResultNotify");
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0]["userId"], user_id.as_str());
+        assert_eq!(sent[0]["status"], "FAILURE");
+        assert_eq!(sent[0]["reMaterial"], "Y");
+        assert_eq!(sent[0]["materialType"], "Reject");
+    }
+}

@@ -1,0 +1,164 @@
+//! Wallets (钱包): `queryCurrencyBalance` (a user's balances per currency for one fund source,
+//! the documented JSON array of Money objects) and `queryPlatformBalance` (the same figures summed
+//! over every user of the partner). Balances are read from the ledger accounts
+//! `wallet:{userId}:{fundSource}:{available|pending|frozen}`; nothing is stored twice.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use super::common::failure;
+use super::common::fields::Check;
+use super::Operation;
+use crate::api::whalet::{Ctx, Reply};
+use crate::money::{Currency, Money};
+use crate::store::whalet::{Bucket, FundSource};
+use crate::store::Ledger;
+use crate::wire::whalet::WhaletError;
+
+pub const OPERATIONS: &[Operation] = &[
+    Operation {
+        api_code: "queryCurrencyBalance",
+        handler: currency_balance,
+    },
+    Operation {
+        api_code: "queryPlatformBalance",
+        handler: platform_balance,
+    },
+];
+
+const FUND_SOURCES: &[&str] = &["B2C", "B2B", "Acquiring"];
+
+/// Available, pending and frozen amounts of one currency.
+#[derive(Debug, Clone, Copy)]
+struct Figures {
+    available: Money,
+    pending: Money,
+    frozen: Money,
+}
+
+impl Figures {
+    fn zero(c: Currency) -> Self {
+        Self {
+            available: Money::zero(c),
+            pending: Money::zero(c),
+            frozen: Money::zero(c),
+        }
+    }
+
+    fn add(&mut self, bucket: Bucket, m: Money) {
+        let slot = match bucket {
+            Bucket::Available => &mut self.available,
+            Bucket::Pending => &mut self.pending,
+            Bucket::Frozen => &mut self.frozen,
+        };
+        *slot = slot.checked_add(m).unwrap_or(*slot);
+    }
+}
+
+/// Sums the wallet accounts matching `user` (None = every user) and `fund` (None = all).
+fn figures(
+    ledger: &Ledger,
+    user: Option<&str>,
+    fund: Option<FundSource>,
+) -> BTreeMap<String, Figures> {
+    let mut out: BTreeMap<String, Figures> = BTreeMap::new();
+    for (account, money) in ledger.balances_with_prefix("wallet:") {
+        let mut parts = account.rsplitn(3, ':');
+        let (Some(bucket), Some(f), Some(rest)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let account_user = rest.strip_prefix("wallet:").unwrap_or(rest);
+        if user.is_some_and(|u| u != account_user) || fund.is_some_and(|x| x.as_str() != f) {
+            continue;
+        }
+        let bucket = match bucket {
+            "available" => Bucket::Available,
+            "pending" => Bucket::Pending,
+            "frozen" => Bucket::Frozen,
+            _ => continue,
+        };
+        out.entry(money.currency.code().to_owned())
+            .or_insert_with(|| Figures::zero(money.currency))
+            .add(bucket, money);
+    }
+    out
+}
+
+fn cny() -> Option<Currency> {
+    Currency::parse("CNY").ok()
+}
+
+pub fn currency_balance(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let user_id = c.id("userId");
+    let currency = c.currency("currency", false);
+    let fund = c.one_of("fundSource", FUND_SOURCES, true);
+    c.finish()?;
+    let fund = fund.and_then(FundSource::parse);
+    ctx.with_state(|t| {
+        t.whalet.user(user_id).map_err(failure)?;
+        let mut rows = figures(&t.ledger, Some(user_id), fund);
+        // Currencies the user can receive show up even before money arrives.
+        for card in t.whalet.cards.values() {
+            if card.user_id == user_id && Some(card.fund_source) == fund {
+                rows.entry(card.currency.code().to_owned())
+                    .or_insert_with(|| Figures::zero(card.currency));
+            }
+        }
+        if let Some(cur) = currency {
+            rows.retain(|code, _| code == cur.code());
+            rows.entry(cur.code().to_owned())
+                .or_insert_with(|| Figures::zero(cur));
+        }
+        let list: Vec<Value> = rows
+            .values()
+            .map(|f| {
+                let currency = f.available.currency;
+                let rmb = match cny() {
+                    Some(cny) if currency == cny => f.available,
+                    Some(cny) => Money::zero(cny),
+                    None => Money::zero(currency),
+                };
+                json!({
+                    "balance": f.available.to_whalet(),
+                    "orderQuota": Money::zero(currency).to_whalet(),
+                    "currency": currency.code(),
+                    "rmbAmount": rmb.to_whalet(),
+                    "pendingAmount": f.pending.to_whalet(),
+                    "freezeAmount": f.frozen.to_whalet(),
+                })
+            })
+            .collect();
+        Ok(Reply::ok(Value::Array(list)))
+    })?
+}
+
+pub fn platform_balance(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let currency = c.currency("currency", false);
+    let fund = c.one_of("fundSource", FUND_SOURCES, false);
+    c.finish()?;
+    let fund = fund.and_then(FundSource::parse);
+    ctx.with_state(|t| {
+        let mut rows = figures(&t.ledger, None, fund);
+        if let Some(cur) = currency {
+            rows.retain(|code, _| code == cur.code());
+            rows.entry(cur.code().to_owned())
+                .or_insert_with(|| Figures::zero(cur));
+        }
+        let list: Vec<Value> = rows
+            .values()
+            .map(|f| {
+                json!({
+                    "currency": f.available.currency.code(),
+                    "fundSource": fund.map(FundSource::as_str),
+                    "balance": f.available.to_whalet(),
+                    "pendingAmount": f.pending.to_whalet(),
+                    "freezeAmount": f.frozen.to_whalet(),
+                })
+            })
+            .collect();
+        Reply::ok(Value::Array(list))
+    })
+}

@@ -1,0 +1,312 @@
+//! Refusals of the Whalet collections operations: every missing or malformed field named in one
+//! PARAMETER_ERROR, business rules as FAILURE with a precise detail, business-id idempotency, and
+//! nothing changed by a refused request.
+
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, spawn_with, Setup};
+use crate::whalet_support::*;
+
+#[tokio::test]
+async fn missing_and_malformed_fields_are_all_named() {
+    let app = spawn_app().await;
+    let before = business_state(&app).await;
+    refused(
+        &app,
+        "userOnboardingApply",
+        json!({}),
+        "PARAMETER_ERROR",
+        "outUserId is required; legalEntity is required",
+    )
+    .await;
+    refused(&app, "userOnboardingApply",
+        json!({"outUserId": "m", "legalEntity": {"type": "ROBOT", "name": "", "certType": "PASSPORT", "certNo": "X", "countryCode": "china"}}),
+        "PARAMETER_ERROR",
+        "legalEntity.type must be one of INDIVIDUAL, ENTERPRISE, got \"ROBOT\"; legalEntity.name must not be empty; legalEntity.countryCode must be an ISO 3166 two-letter country code such as US, got \"china\"").await;
+    refused(
+        &app,
+        "cardHolderApply",
+        json!({"userId": 7}),
+        "PARAMETER_ERROR",
+        "userId must be a string, got a number; outHolderId is required; holderType is required",
+    )
+    .await;
+    refused(
+        &app,
+        "queryCurrencyBalance",
+        json!({"userId": "U1"}),
+        "PARAMETER_ERROR",
+        "fundSource is required",
+    )
+    .await;
+    refused(
+        &app,
+        "queryCurrencyBalance",
+        json!({"userId": "U1", "fundSource": "B2X", "currency": "usd"}),
+        "PARAMETER_ERROR",
+        "currency: unknown currency \"usd\"",
+    )
+    .await;
+    refused(
+        &app,
+        "mockPayeeNotify",
+        json!({"userId": "U1", "amount": "1.234", "currency": "USD"}),
+        "PARAMETER_ERROR",
+        "cardId or accountNo is required; amount: amount \"1.234\" has 3 decimal places; USD has 2",
+    )
+    .await;
+    refused(
+        &app,
+        "mockPayeeNotify",
+        json!({"userId": "U1", "cardId": "VA1", "amount": "-5", "currency": "USD"}),
+        "PARAMETER_ERROR",
+        "amount: amount \"-5\" is not a plain decimal number",
+    )
+    .await;
+    refused(&app, "collectionQuery", json!({"userId": "U1", "pageSize": 500, "startTime": "2025/01/01"}), "PARAMETER_ERROR",
+        "pageSize must be an integer from 1 to 100; startTime must be yyyy-MM-dd HH:mm:ss (UTC+8), got \"2025/01/01\"").await;
+    refused(&app, "b2cShopBind", json!({"userId": "U1", "cardId": "VA1", "bindId": "b", "operationType": "LINK", "shopId": "s"}),
+        "PARAMETER_ERROR", "operationType must be one of BIND, ADD, UNBIND, got \"LINK\"").await;
+    assert_eq!(
+        business_state(&app).await,
+        before,
+        "refused requests change nothing"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn unknown_ids_and_broken_rules_are_failures_with_the_reason() {
+    let app = spawn_app().await;
+    let (user_id, holder_id, card) = b2c_ready(&app, "rules", "USD").await;
+    let card_id = card["cardId"].as_str().unwrap();
+    let before = business_state(&app).await;
+    let cases: Vec<(&str, Value, &str)> = vec![
+        (
+            "cardHolderApply",
+            holder("U404", "h"),
+            "userId \"U404\" is not a user of this partner",
+        ),
+        (
+            "queryCurrencyBalance",
+            json!({"userId": "U404", "fundSource": "B2C"}),
+            "userId \"U404\" is not a user",
+        ),
+        (
+            "collectionQuery",
+            json!({"userId": "U404"}),
+            "userId \"U404\" is not a user",
+        ),
+        (
+            "b2cCardDetailQuery",
+            json!({"userId": user_id, "cardId": "VA404"}),
+            "cardId \"VA404\" is not a card of this partner",
+        ),
+        (
+            "cardHolderQuery",
+            json!({"userId": user_id, "holderId": "H404"}),
+            "has no card holder with holderId \"H404\"",
+        ),
+        (
+            "b2cVirtualAccountApply",
+            json!({"userId": user_id, "outCardId": "x", "holderId": holder_id, "platform": "AMAZON", "currency": "CNY"}),
+            "currency CNY is not offered for platform AMAZON",
+        ),
+        (
+            "b2cVirtualAccountApply",
+            json!({"userId": user_id, "outCardId": "x", "holderId": holder_id, "platform": "ETSY", "currency": "USD"}),
+            "platform \"ETSY\" is not a B2C platform",
+        ),
+        (
+            "b2bVirtualAccountApply",
+            json!({"userId": user_id, "outCardId": "x", "channelCode": "SIM_US_LOCAL", "currency": "EUR"}),
+            "currency EUR is not offered by channel SIM_US_LOCAL (offered: USD)",
+        ),
+        (
+            "b2bVirtualAccountApply",
+            json!({"userId": user_id, "outCardId": "x", "channelCode": "NOPE", "currency": "EUR"}),
+            "channelCode \"NOPE\" is not a B2B channel",
+        ),
+        (
+            "mockPayeeNotify",
+            json!({"userId": user_id, "cardId": card_id, "amount": "10", "currency": "EUR"}),
+            "receives USD only, not EUR",
+        ),
+        (
+            "mockPayeeNotify",
+            json!({"userId": user_id, "accountNo": "000", "amount": "10", "currency": "USD"}),
+            "accountNo \"000\" is not a collection account",
+        ),
+        (
+            "b2cShopBind",
+            json!({"userId": user_id, "cardId": card_id, "bindId": "nope", "operationType": "UNBIND", "shopId": "s"}),
+            "bindId \"nope\" is not a shop binding of card",
+        ),
+    ];
+    for (api_code, body, needle) in cases {
+        refused(&app, api_code, body, "FAILURE", needle).await;
+    }
+    // A user under review cannot open anything yet.
+    let pending_user = apply_user(&app, "m-pending").await;
+    refused(
+        &app,
+        "cardHolderApply",
+        holder(&pending_user, "h"),
+        "FAILURE",
+        "has not passed onboarding (status PROCESSING)",
+    )
+    .await;
+    let (status, body) = app
+        .post(
+            "/__sim/trigger/whalet.collection.settled",
+            &json!({"tradeId": "T404"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let after = business_state(&app).await;
+    assert_eq!(after["ledger"], before["ledger"]);
+    assert_eq!(after["whalet"]["cards"], before["whalet"]["cards"]);
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_same_business_id_replays_or_conflicts() {
+    let app = spawn_app().await;
+    let first = call(
+        &app,
+        "userOnboardingApply",
+        onboarding("m-idem", "Example Trading"),
+    )
+    .await;
+    let again = call(
+        &app,
+        "userOnboardingApply",
+        onboarding("m-idem", "Example Trading"),
+    )
+    .await;
+    assert_eq!(
+        (again.code.as_str(), &again.body),
+        (first.code.as_str(), &first.body),
+        "same content, original result"
+    );
+    let user_id = first.body.unwrap()["userId"].as_str().unwrap().to_owned();
+    refused(
+        &app,
+        "userOnboardingApply",
+        onboarding("m-idem", "Other Name"),
+        "IDEMPOTENT_ERROR",
+        "outUserId \"m-idem\" was already used with different content",
+    )
+    .await;
+    app.advance(60.0).await;
+    assert_eq!(
+        received(&app, "userOnboardingResultNotify").len(),
+        1,
+        "the replay started no second review"
+    );
+
+    let holder_id = approved_holder(&app, &user_id, "h-idem").await;
+    let apply = json!({"userId": user_id, "outCardId": "c-idem", "holderId": holder_id, "platform": "AMAZON", "currency": "USD"});
+    let one = expect(&app, "b2cVirtualAccountApply", apply.clone(), "PROCESSING").await;
+    let two = expect(&app, "b2cVirtualAccountApply", apply, "PROCESSING").await;
+    assert_eq!(one, two);
+    refused(&app, "b2cVirtualAccountApply",
+        json!({"userId": user_id, "outCardId": "c-idem", "holderId": holder_id, "platform": "AMAZON", "currency": "EUR"}),
+        "IDEMPOTENT_ERROR", "outCardId").await;
+    let page = expect(&app, "b2cCardQuery", json!({"userId": user_id}), "SUCCESS").await;
+    assert_eq!(page["total"], 1, "one card only");
+    app.advance(10.0).await;
+    let card_id = one["cardId"].as_str().unwrap();
+    let bind = json!({"userId": user_id, "cardId": card_id, "bindId": "b-idem", "operationType": "BIND", "shopId": "S", "shopName": "Shop"});
+    expect(&app, "b2cShopBind", bind.clone(), "PROCESSING").await;
+    expect(&app, "b2cShopBind", bind, "PROCESSING").await;
+    refused(&app, "b2cShopBind", json!({"userId": user_id, "cardId": card_id, "bindId": "b-idem", "operationType": "BIND", "shopId": "S2", "shopName": "Shop"}),
+        "IDEMPOTENT_ERROR", "bindId \"b-idem\"").await;
+    app.advance(10.0).await;
+    assert_eq!(received(&app, "b2cShopBindResultNotify").len(), 1);
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn api_codes_and_notifications_can_be_renamed() {
+    let app = spawn_with(Setup {
+        config: Some("[whalet.api_codes]\nuserOnboardingApply = \"userApply\"\nuserOnboardingResultNotify = \"userApplyNotify\"\n".into()),
+        ..Setup::default()
+    })
+    .await;
+    refused(
+        &app,
+        "userOnboardingApply",
+        onboarding("m", "X"),
+        "INTERFACE_UNAUTHORIZED",
+        "userOnboardingApply",
+    )
+    .await;
+    let body = expect(&app, "userApply", onboarding("m", "X"), "PROCESSING").await;
+    app.advance(60.0).await;
+    app.wait_notification("apiCode=userApplyNotify").await;
+    let n = received(&app, "userApplyNotify");
+    assert_eq!(n[0]["userId"], body["userId"]);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn bodies_of_any_shape_get_a_precise_refusal_never_an_internal_error() {
+    let app = spawn_app().await;
+    let codes = [
+        "userOnboardingApply",
+        "cardHolderApply",
+        "cardHolderQuery",
+        "cardHolderBeneficaryApply",
+        "cardHolderBeneficaryQuery",
+        "b2bVirtualAccountApply",
+        "b2bChannelBanksQuery",
+        "b2cVirtualAccountApply",
+        "b2cPlatformQuery",
+        "b2cCardHolderQuery",
+        "b2cCardNumberQuery",
+        "b2cShopBind",
+        "b2cCardCancel",
+        "b2cCardDetailQuery",
+        "b2cShopQuery",
+        "b2cCardQuery",
+        "b2cBankLetterApply",
+        "mockPayeeNotify",
+        "collectionQuery",
+        "queryCurrencyBalance",
+    ];
+    let bodies = [
+        json!({}),
+        json!({"userId": {}, "legalEntity": "x", "attaches": "x", "amount": [], "pageNum": -1}),
+        json!({"userId": "U1", "legalEntity": {"type": 1}, "attaches": [{"fileName": 2}], "amount": "1e9",
+               "currency": "USD", "cardId": "VA1", "pageNum": "x", "pageSize": 0, "fundSource": "B2C",
+               "holderId": null, "outUserId": "\u{0000}", "platform": "AMAZON", "status": 3}),
+        json!({"userId": "U1", "amount": "99999999999999999999", "currency": "JPY", "cardId": "VA1",
+               "fundSource": "Acquiring", "outUserId": "x".repeat(65)}),
+    ];
+    for code in codes {
+        for body in &bodies {
+            let reply = call(&app, code, body.clone()).await;
+            assert!(
+                ["PARAMETER_ERROR", "FAILURE"].contains(&reply.code.as_str()),
+                "{code} {body}: {} {}",
+                reply.code,
+                reply.detail
+            );
+            assert!(!reply.detail.is_empty());
+        }
+    }
+    // queryPlatformBalance has no required field; its refusals are about shape only.
+    refused(
+        &app,
+        "queryPlatformBalance",
+        json!({"currency": 5}),
+        "PARAMETER_ERROR",
+        "currency must be a string, got a number",
+    )
+    .await;
+    app.assert_invariants().await;
+    app.shutdown().await;
+}

@@ -1,0 +1,401 @@
+//! The Whalet collections flows end to end: B2C (onboard → holder → card → shop → money arrives
+//! → collectionReceivedNotify → balance) and B2B (onboard → channel bank → account → money).
+
+use serde_json::json;
+
+use crate::helpers::spawn_app;
+use crate::whalet_support::*;
+
+#[tokio::test]
+async fn the_b2c_flow_from_onboarding_to_a_settled_balance() {
+    let app = spawn_app().await;
+
+    // Onboarding: PROCESSING now, the result 60 s later.
+    let user_id = apply_user(&app, "merchant-001").await;
+    assert!(user_id.starts_with("U20250101"), "{user_id}");
+    app.advance(59.0).await;
+    assert!(received(&app, "userOnboardingResultNotify").is_empty());
+    app.advance(1.0).await;
+    assert_eq!(
+        received(&app, "userOnboardingResultNotify"),
+        vec![
+            json!({"userId": user_id, "status": "SUCCESS", "message": "approved",
+                    "reMaterial": "N", "materialType": ""})
+        ]
+    );
+
+    // Card holder.
+    let holder_id = approved_holder(&app, &user_id, "holder-001").await;
+    let holder = expect(
+        &app,
+        "cardHolderQuery",
+        json!({"userId": user_id, "holderId": holder_id}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(holder["status"], "SUCCESS");
+    assert_eq!(holder["outHolderId"], "holder-001");
+    let holders = expect(
+        &app,
+        "b2cCardHolderQuery",
+        json!({"userId": user_id}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(holders[0]["holderId"], holder_id.as_str());
+    let platforms = expect(
+        &app,
+        "b2cPlatformQuery",
+        json!({"userId": user_id}),
+        "SUCCESS",
+    )
+    .await;
+    assert!(platforms
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["platform"] == "AMAZON"));
+
+    // Collection account.
+    let card = open_b2c_card(&app, &user_id, &holder_id, "card-001", "USD").await;
+    let card_id = card["cardId"].as_str().unwrap().to_owned();
+    let account_no = card["accountNo"].as_str().unwrap().to_owned();
+    assert_eq!(card["fundSource"], "B2C");
+    assert_eq!(card["currency"], "USD");
+    assert!(!account_no.is_empty() && card["bankName"].as_str().is_some_and(|b| !b.is_empty()));
+    let detail = expect(
+        &app,
+        "b2cCardDetailQuery",
+        json!({"userId": user_id, "cardId": card_id}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(detail["status"], "ACTIVE");
+    assert_eq!(detail["accountNo"], account_no.as_str());
+    let count = expect(
+        &app,
+        "b2cCardNumberQuery",
+        json!({"userId": user_id, "platform": "AMAZON"}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(count[0]["active"], 1);
+    assert_eq!(count[0]["remaining"], 49);
+
+    // Shop.
+    let bound = expect(
+        &app,
+        "b2cShopBind",
+        json!({"userId": user_id, "cardId": card_id, "bindId": "bind-001", "operationType": "BIND",
+               "shopId": "A1B2C3D4E5", "shopName": "Example Store US", "shopUrl": "https://example.com/store"}),
+        "PROCESSING",
+    )
+    .await;
+    assert_eq!(bound["status"], "PROCESSING");
+    app.advance(10.0).await;
+    let n = received_about(&app, "b2cShopBindResultNotify", "bindId", "bind-001").await;
+    assert_eq!(n["status"], "SUCCESS");
+    assert_eq!(n["shopStatus"], "BOUND");
+    let shops = expect(
+        &app,
+        "b2cShopQuery",
+        json!({"userId": user_id, "cardId": card_id}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(shops[0]["status"], "BOUND");
+
+    // Before any money: a zero row for the card's currency.
+    let zero = balance(&app, &user_id, "B2C", "USD").await;
+    assert_eq!(zero["balance"], money(json!(0), 0, "USD"));
+
+    // Money arrives: pending first.
+    let arrived = expect(
+        &app,
+        "mockPayeeNotify",
+        json!({"userId": user_id, "cardId": card_id, "amount": "1234.56", "currency": "USD",
+               "payerName": "Amazon Payments, Inc.", "shopId": "A1B2C3D4E5"}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(arrived["status"], "PENDING");
+    assert_eq!(arrived["amount"], money(json!(1234.56), 123456, "USD"));
+    let trade_id = arrived["tradeId"].as_str().unwrap().to_owned();
+    let pending = balance(&app, &user_id, "B2C", "USD").await;
+    assert_eq!(pending["balance"], money(json!(0), 0, "USD"));
+    assert_eq!(
+        pending["pendingAmount"],
+        money(json!(1234.56), 123456, "USD")
+    );
+
+    // ... and settles 5 s later, with the notification.
+    app.advance(5.0).await;
+    let n = received_about(&app, "collectionReceivedNotify", "tradeId", &trade_id).await;
+    assert_eq!(n["status"], "SUCCESS");
+    assert_eq!(n["cardId"], card_id.as_str());
+    assert_eq!(n["accountNo"], account_no.as_str());
+    assert_eq!(n["amount"], money(json!(1234.56), 123456, "USD"));
+    let settled = balance(&app, &user_id, "B2C", "USD").await;
+    assert_eq!(
+        settled,
+        json!({
+            "balance": money(json!(1234.56), 123456, "USD"),
+            "orderQuota": money(json!(0), 0, "USD"),
+            "currency": "USD",
+            "rmbAmount": money(json!(0), 0, "CNY"),
+            "pendingAmount": money(json!(0), 0, "USD"),
+            "freezeAmount": money(json!(0), 0, "USD"),
+        })
+    );
+    let keys: Vec<&String> = settled.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "balance",
+            "orderQuota",
+            "currency",
+            "rmbAmount",
+            "pendingAmount",
+            "freezeAmount"
+        ]
+    );
+
+    // The records and the aggregate agree.
+    let page = expect(
+        &app,
+        "collectionQuery",
+        json!({"userId": user_id, "pageNum": 1, "pageSize": 10}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(page["total"], 1);
+    assert_eq!(page["records"][0]["tradeId"], trade_id.as_str());
+    assert_eq!(page["records"][0]["status"], "SUCCESS");
+    let platform = expect(
+        &app,
+        "queryPlatformBalance",
+        json!({"currency": "USD"}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(platform[0]["balance"], money(json!(1234.56), 123456, "USD"));
+
+    // The control plane shows the ledger: in from the bank, then pending → available.
+    let s = state(&app).await;
+    let memos: Vec<&str> = s["ledger"]["postings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["memo"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        memos,
+        [
+            format!("collection {trade_id} received"),
+            format!("collection {trade_id} settled")
+        ]
+    );
+    let balances = s["ledger"]["balances"].as_array().unwrap();
+    let available = balances
+        .iter()
+        .find(|b| b["account"] == format!("wallet:{user_id}:B2C:available"))
+        .unwrap();
+    assert_eq!(available["currency"], "USD");
+    assert_eq!(available["amount"], "1234.56");
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_b2b_flow_pays_a_channel_bank_account() {
+    let app = spawn_app().await;
+    let user_id = onboarded_user(&app, "exporter-1").await;
+    let channels = expect(
+        &app,
+        "b2bChannelBanksQuery",
+        json!({"userId": user_id, "currency": "EUR"}),
+        "SUCCESS",
+    )
+    .await;
+    let channels = channels.as_array().unwrap();
+    assert!(!channels.is_empty());
+    assert!(channels
+        .iter()
+        .all(|c| c["currencies"].as_array().unwrap().contains(&json!("EUR"))));
+    let channel = channels[0]["channelCode"].as_str().unwrap();
+
+    let applied = expect(
+        &app,
+        "b2bVirtualAccountApply",
+        json!({"userId": user_id, "outCardId": "b2b-eur-1", "channelCode": channel, "currency": "EUR"}),
+        "PROCESSING",
+    )
+    .await;
+    let card_id = applied["cardId"].as_str().unwrap().to_owned();
+    app.advance(10.0).await;
+    let opened = received_about(&app, "virtualAccountNotify", "cardId", &card_id).await;
+    assert_eq!(opened["status"], "SUCCESS");
+    assert_eq!(opened["fundSource"], "B2B");
+    let account_no = opened["accountNo"].as_str().unwrap();
+
+    // A buyer pays the account number; the trigger settles it at once.
+    let arrived = trigger(&app, "whalet.collection.received",
+        json!({"accountNo": account_no, "amount": "5000", "currency": "EUR", "payerName": "Buyer GmbH"})).await;
+    assert_eq!(arrived["status"], "PENDING");
+    let trade_id = arrived["tradeId"].as_str().unwrap();
+    trigger(
+        &app,
+        "whalet.collection.settled",
+        json!({"tradeId": trade_id}),
+    )
+    .await;
+    let n = received_about(&app, "collectionReceivedNotify", "tradeId", trade_id).await;
+    assert_eq!(n["status"], "SUCCESS");
+    assert_eq!(n["fundSource"], "B2B");
+
+    let row = balance(&app, &user_id, "B2B", "EUR").await;
+    assert_eq!(
+        row["balance"],
+        json!({"amount": 5000, "cent": 500000, "centFactor": 100, "currency": "EUR"})
+    );
+    // B2C shows nothing of it.
+    let b2c = expect(
+        &app,
+        "queryCurrencyBalance",
+        json!({"userId": user_id, "fundSource": "B2C"}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(b2c, json!([]));
+    // The scheduled settlement later finds nothing to do.
+    app.advance(10.0).await;
+    assert_eq!(received(&app, "collectionReceivedNotify").len(), 1);
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_cancelled_card_unbinds_its_shops_and_receives_no_more_money() {
+    let app = spawn_app().await;
+    let (user_id, _, card) = b2c_ready(&app, "cancel", "GBP").await;
+    let card_id = card["cardId"].as_str().unwrap();
+    expect(
+        &app,
+        "b2cShopBind",
+        json!({"userId": user_id, "cardId": card_id, "bindId": "b-1",
+        "operationType": "BIND", "shopId": "S-1", "shopName": "UK shop"}),
+        "PROCESSING",
+    )
+    .await;
+    trigger(&app, "whalet.shop.approved", json!({"bindId": "b-1"})).await;
+    let letter = expect(
+        &app,
+        "b2cBankLetterApply",
+        json!({"userId": user_id, "cardId": card_id}),
+        "SUCCESS",
+    )
+    .await;
+    assert!(
+        letter["file"]["fileId"]
+            .as_str()
+            .is_some_and(|f| f.len() == 24),
+        "{letter}"
+    );
+
+    let cancelling = expect(
+        &app,
+        "b2cCardCancel",
+        json!({"userId": user_id, "cardId": card_id}),
+        "PROCESSING",
+    )
+    .await;
+    assert_eq!(cancelling["status"], "CANCELLING");
+    refused(
+        &app,
+        "mockPayeeNotify",
+        json!({"userId": user_id, "cardId": card_id, "amount": "1", "currency": "GBP"}),
+        "FAILURE",
+        "is not active (status CANCELLING)",
+    )
+    .await;
+    app.advance(10.0).await;
+    let n = received_about(&app, "b2cCardCancelResultNotify", "cardId", card_id).await;
+    assert_eq!(n["status"], "SUCCESS");
+    let detail = expect(
+        &app,
+        "b2cCardDetailQuery",
+        json!({"userId": user_id, "cardId": card_id}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(detail["status"], "CANCELLED");
+    assert_eq!(detail["shops"][0]["status"], "UNBOUND");
+    let page = expect(
+        &app,
+        "b2cCardQuery",
+        json!({"userId": user_id, "status": "CANCELLED"}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(page["total"], 1);
+    refused(
+        &app,
+        "mockPayeeNotify",
+        json!({"userId": user_id, "cardId": card_id, "amount": "1", "currency": "GBP"}),
+        "FAILURE",
+        "is not active (status CANCELLED)",
+    )
+    .await;
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn collection_query_pages_newest_first() {
+    let app = spawn_app().await;
+    let (user_id, _, card) = b2c_ready(&app, "pages", "USD").await;
+    for i in 1..=5 {
+        trigger(
+            &app,
+            "whalet.collection.received",
+            json!({"cardId": card["cardId"], "amount": format!("{i}.00")}),
+        )
+        .await;
+        app.advance(1.0).await;
+    }
+    let page = expect(
+        &app,
+        "collectionQuery",
+        json!({"userId": user_id, "pageNum": "2", "pageSize": "2"}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(page["total"], 5);
+    assert_eq!(page["size"], 2);
+    assert_eq!(page["current"], 2);
+    assert_eq!(page["pages"], 3);
+    let cents: Vec<i64> = page["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["amount"]["cent"].as_i64().unwrap())
+        .collect();
+    assert_eq!(cents, [300, 200]);
+    let pending = expect(
+        &app,
+        "collectionQuery",
+        json!({"userId": user_id, "status": "PENDING"}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(
+        pending["total"], 4,
+        "the last four have not settled yet (5 s)"
+    );
+    app.advance(5.0).await;
+    let row = balance(&app, &user_id, "B2C", "USD").await;
+    assert_eq!(row["balance"]["cent"], 1500);
+    assert_eq!(row["pendingAmount"]["cent"], 0);
+    app.assert_invariants().await;
+    app.shutdown().await;
+}

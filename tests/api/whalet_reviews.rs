@@ -1,0 +1,349 @@
+//! Reviews that do not end in approval, decided through triggers (as a scenario timeline or the
+//! dashboard would): onboarding asking for material and the re-submission, rejected holders and
+//! holder bank accounts, accounts the bank refuses, shops the marketplace refuses, returned
+//! collections and refused cancellations.
+
+use serde_json::json;
+
+use crate::helpers::spawn_app;
+use crate::whalet_support::*;
+
+#[tokio::test]
+async fn a_rejected_onboarding_with_re_material_can_be_resubmitted() {
+    let app = spawn_app().await;
+    let user_id = apply_user(&app, "m-re").await;
+    app.advance(20.0).await;
+    let result = trigger(
+        &app,
+        "whalet.onboarding.rejected",
+        json!({"userId": user_id,
+        "message": "licence unreadable", "reMaterial": "Y", "materialType": "Reject"}),
+    )
+    .await;
+    assert_eq!(result["status"], "FAILURE");
+    app.advance(1.0).await;
+    assert_eq!(
+        received(&app, "userOnboardingResultNotify"),
+        vec![
+            json!({"userId": user_id, "status": "FAILURE", "message": "licence unreadable",
+                    "reMaterial": "Y", "materialType": "Reject"})
+        ]
+    );
+    // The original 60 s review finds the user decided and does nothing.
+    app.advance(60.0).await;
+    assert_eq!(received(&app, "userOnboardingResultNotify").len(), 1);
+    refused(
+        &app,
+        "cardHolderApply",
+        holder(&user_id, "h"),
+        "FAILURE",
+        "has not passed onboarding (status FAILURE)",
+    )
+    .await;
+
+    // Re-submission: same outUserId, corrected material, same userId.
+    let mut corrected = onboarding("m-re", "Example Trading");
+    corrected["attaches"] = json!([{"fileId": "202501010000000000000001", "fileName": "licence.pdf", "fileUrl": "https://example.com/l.pdf"}]);
+    let again = expect(&app, "userOnboardingApply", corrected, "PROCESSING").await;
+    assert_eq!(again["userId"], user_id.as_str());
+    app.advance(60.0).await;
+    let results = received(&app, "userOnboardingResultNotify");
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[1]["status"], "SUCCESS");
+    assert_eq!(results[1]["reMaterial"], "N");
+    approved_holder(&app, &user_id, "h").await;
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_rejection_without_re_material_is_final() {
+    let app = spawn_app().await;
+    let user_id = apply_user(&app, "m-final").await;
+    trigger(
+        &app,
+        "whalet.onboarding.rejected",
+        json!({"userId": user_id, "message": "sanctioned"}),
+    )
+    .await;
+    let n = received_about(&app, "userOnboardingResultNotify", "userId", &user_id).await;
+    assert_eq!(n["reMaterial"], "N");
+    refused(
+        &app,
+        "userOnboardingApply",
+        onboarding("m-final", "Another Name"),
+        "IDEMPOTENT_ERROR",
+        "outUserId \"m-final\"",
+    )
+    .await;
+    // Deciding twice is refused by the trigger, naming the state.
+    let (status, body) = app
+        .post(
+            "/__sim/trigger/whalet.onboarding.approved",
+            &json!({"userId": user_id}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("not under review (status FAILURE)"),
+        "{body}"
+    );
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn rejected_holders_and_bank_accounts_block_what_depends_on_them() {
+    let app = spawn_app().await;
+    let user_id = onboarded_user(&app, "m-h").await;
+    let body = expect(
+        &app,
+        "cardHolderApply",
+        holder(&user_id, "h-bad"),
+        "PROCESSING",
+    )
+    .await;
+    let bad = body["holderId"].as_str().unwrap().to_owned();
+    trigger(
+        &app,
+        "whalet.holder.rejected",
+        json!({"holderId": bad, "message": "id expired"}),
+    )
+    .await;
+    let n = received_about(&app, "cardHolderResultNotify", "holderId", &bad).await;
+    assert_eq!(
+        (n["status"].as_str(), n["message"].as_str()),
+        (Some("FAILURE"), Some("id expired"))
+    );
+    refused(
+        &app,
+        "b2cVirtualAccountApply",
+        json!({"userId": user_id, "outCardId": "c1", "holderId": bad,
+        "platform": "AMAZON", "currency": "USD"}),
+        "FAILURE",
+        "is not approved (status FAILURE)",
+    )
+    .await;
+    refused(&app, "cardHolderBeneficaryApply", json!({"userId": user_id, "holderId": bad, "outBeneficaryId": "b1",
+        "accountName": "X", "accountNo": "123", "bankName": "Bank", "bankCountry": "CN", "currency": "CNY"}),
+        "FAILURE", "is not approved").await;
+
+    let good = approved_holder(&app, &user_id, "h-good").await;
+    let applied = expect(
+        &app,
+        "cardHolderBeneficaryApply",
+        json!({"userId": user_id, "holderId": good,
+        "outBeneficaryId": "b1", "accountName": "Example Trading", "accountNo": "6222020000000001",
+        "bankName": "Bank of Example", "bankCountry": "CN", "currency": "CNY"}),
+        "PROCESSING",
+    )
+    .await;
+    let ben = applied["beneficaryId"].as_str().unwrap().to_owned();
+    trigger(
+        &app,
+        "whalet.beneficary.rejected",
+        json!({"beneficaryId": ben}),
+    )
+    .await;
+    let n = received_about(&app, "cardHolderBeneficaryNotify", "beneficaryId", &ben).await;
+    assert_eq!(n["status"], "FAILURE");
+    // A rejected bank account may be re-submitted under its outBeneficaryId.
+    expect(
+        &app,
+        "cardHolderBeneficaryApply",
+        json!({"userId": user_id, "holderId": good,
+        "outBeneficaryId": "b1", "accountName": "Example Trading", "accountNo": "6222020000000002",
+        "bankName": "Bank of Example", "bankCountry": "CN", "currency": "CNY"}),
+        "PROCESSING",
+    )
+    .await;
+    app.advance(30.0).await;
+    let view = expect(
+        &app,
+        "cardHolderBeneficaryQuery",
+        json!({"userId": user_id, "outBeneficaryId": "b1"}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(view["status"], "SUCCESS");
+    assert_eq!(view["accountNo"], "6222020000000002");
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn refused_accounts_shops_collections_and_cancellations() {
+    let app = spawn_app().await;
+    let (user_id, holder_id, card) = b2c_ready(&app, "refusals", "USD").await;
+    let card_id = card["cardId"].as_str().unwrap().to_owned();
+
+    // The bank refuses a second account.
+    let refused_card = apply_b2c_card(&app, &user_id, &holder_id, "c-2", "EUR").await;
+    trigger(
+        &app,
+        "whalet.account.failed",
+        json!({"cardId": refused_card, "message": "KYC mismatch"}),
+    )
+    .await;
+    let n = received_about(&app, "virtualAccountNotify", "cardId", &refused_card).await;
+    assert_eq!(n["status"], "FAILURE");
+    assert!(
+        n.get("accountNo").is_none(),
+        "no bank details for a refused account: {n}"
+    );
+    refused(
+        &app,
+        "mockPayeeNotify",
+        json!({"userId": user_id, "cardId": refused_card, "amount": "1", "currency": "EUR"}),
+        "FAILURE",
+        "is not active (status FAILURE)",
+    )
+    .await;
+
+    // The marketplace refuses a shop.
+    expect(
+        &app,
+        "b2cShopBind",
+        json!({"userId": user_id, "cardId": card_id, "bindId": "b-x",
+        "operationType": "BIND", "shopId": "S-X", "shopName": "Refused"}),
+        "PROCESSING",
+    )
+    .await;
+    trigger(&app, "whalet.shop.rejected", json!({"bindId": "b-x"})).await;
+    let n = received_about(&app, "b2cShopBindResultNotify", "bindId", "b-x").await;
+    assert_eq!(
+        (n["status"].as_str(), n["shopStatus"].as_str()),
+        (Some("FAILURE"), Some("FAILURE"))
+    );
+    refused(&app, "mockPayeeNotify", json!({"userId": user_id, "cardId": card_id, "amount": "1", "currency": "USD", "shopId": "S-X"}),
+        "FAILURE", "shop S-X is not bound").await;
+
+    // A collection is returned: pending goes back to the bank, the balance never moves.
+    let arrived = trigger(
+        &app,
+        "whalet.collection.received",
+        json!({"cardId": card_id, "amount": "75.00"}),
+    )
+    .await;
+    let trade_id = arrived["tradeId"].as_str().unwrap().to_owned();
+    assert_eq!(
+        balance(&app, &user_id, "B2C", "USD").await["pendingAmount"]["cent"],
+        7500
+    );
+    trigger(
+        &app,
+        "whalet.collection.returned",
+        json!({"tradeId": trade_id, "reason": "payer recalled"}),
+    )
+    .await;
+    let n = received_about(&app, "collectionReceivedNotify", "tradeId", &trade_id).await;
+    assert_eq!(
+        (n["status"].as_str(), n["reason"].as_str()),
+        (Some("FAILURE"), Some("payer recalled"))
+    );
+    let row = balance(&app, &user_id, "B2C", "USD").await;
+    assert_eq!(
+        (
+            row["balance"]["cent"].as_i64(),
+            row["pendingAmount"]["cent"].as_i64()
+        ),
+        (Some(0), Some(0))
+    );
+
+    // A cancellation the bank refuses leaves the card ACTIVE.
+    expect(
+        &app,
+        "b2cCardCancel",
+        json!({"userId": user_id, "cardId": card_id}),
+        "PROCESSING",
+    )
+    .await;
+    trigger(
+        &app,
+        "whalet.card.cancel_refused",
+        json!({"cardId": card_id}),
+    )
+    .await;
+    let n = received_about(&app, "b2cCardCancelResultNotify", "cardId", &card_id).await;
+    assert_eq!(n["status"], "FAILURE");
+    let detail = expect(
+        &app,
+        "b2cCardDetailQuery",
+        json!({"userId": user_id, "cardId": card_id}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(detail["status"], "ACTIVE");
+    app.advance(30.0).await;
+    assert_eq!(
+        received(&app, "b2cCardCancelResultNotify").len(),
+        1,
+        "the scheduled decision is stale"
+    );
+    // Asking again after a refusal is a new request, not a replay.
+    expect(
+        &app,
+        "b2cCardCancel",
+        json!({"userId": user_id, "cardId": card_id}),
+        "PROCESSING",
+    )
+    .await;
+    app.advance(10.0).await;
+    let notes = received(&app, "b2cCardCancelResultNotify");
+    assert_eq!(notes.len(), 2);
+    assert_eq!(notes[1]["status"], "SUCCESS");
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn unbinding_a_shop() {
+    let app = spawn_app().await;
+    let (user_id, _, card) = b2c_ready(&app, "unbind", "USD").await;
+    let card_id = card["cardId"].as_str().unwrap();
+    let bind = json!({"userId": user_id, "cardId": card_id, "bindId": "b-1", "operationType": "BIND",
+        "shopId": "S-1", "shopName": "Shop"});
+    expect(&app, "b2cShopBind", bind, "PROCESSING").await;
+    app.advance(10.0).await;
+    // The same shop cannot be bound twice.
+    refused(
+        &app,
+        "b2cShopBind",
+        json!({"userId": user_id, "cardId": card_id, "bindId": "b-2",
+        "operationType": "ADD", "shopId": "S-1", "shopName": "Shop"}),
+        "FAILURE",
+        "shop S-1 is already bound",
+    )
+    .await;
+    expect(
+        &app,
+        "b2cShopBind",
+        json!({"userId": user_id, "cardId": card_id, "bindId": "b-1",
+        "operationType": "UNBIND", "shopId": "S-1"}),
+        "PROCESSING",
+    )
+    .await;
+    app.advance(10.0).await;
+    let notes = received(&app, "b2cShopBindResultNotify");
+    assert_eq!(notes.len(), 2);
+    assert_eq!(
+        (
+            notes[1]["operationType"].as_str(),
+            notes[1]["shopStatus"].as_str()
+        ),
+        (Some("UNBIND"), Some("UNBOUND"))
+    );
+    let shops = expect(
+        &app,
+        "b2cShopQuery",
+        json!({"userId": user_id, "shopId": "S-1"}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(shops[0]["status"], "UNBOUND");
+    assert_eq!(shops[0]["shopName"], "Shop");
+    app.shutdown().await;
+}
