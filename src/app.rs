@@ -41,6 +41,7 @@ struct Inner {
     client: HttpClient,
     partners: Arc<Partners>,
     whalet_ops: api::whalet::Dispatch,
+    infinia: Arc<api::infinia::Infinia>,
     triggers: Vec<TriggerDef>,
     stop: CancellationToken,
 }
@@ -86,8 +87,19 @@ impl App {
             }),
         );
         let whalet_ops = api::whalet::Dispatch::new(&config.whalet.api_codes)?;
+        let infinia = Arc::new(api::infinia::Infinia::new(Arc::new(
+            api::infinia::apps::Apps::from_config(&config.infinia, options.notify_url.as_deref())?,
+        ))?);
+        for id in infinia.tenants() {
+            store.ensure_tenant(&id);
+        }
+        let infinia_transport = crate::notify::infinia::InfiniaTransport {
+            apps: infinia.apps.clone(),
+        };
+        outbox.register("infinia", Arc::new(infinia_transport));
         let mut triggers = Vec::new();
         triggers.extend(api::whalet::triggers());
+        triggers.extend(api::infinia::triggers());
         let journal = Journal::new(config.journal.capacity);
         let scenarios = Scenarios::new();
         Ok(Self {
@@ -101,6 +113,7 @@ impl App {
                 client,
                 partners,
                 whalet_ops,
+                infinia,
                 triggers,
                 stop: CancellationToken::new(),
             }),
@@ -137,6 +150,9 @@ impl App {
     pub fn hex_case(&self) -> HexCase {
         self.inner.config.whalet.hex_case
     }
+    pub fn infinia(&self) -> &api::infinia::Infinia {
+        &self.inner.infinia
+    }
     pub fn triggers(&self) -> &[TriggerDef] {
         &self.inner.triggers
     }
@@ -149,11 +165,13 @@ impl App {
         let stop = self.inner.stop.clone();
         let driver = tokio::spawn(self.inner.clock.clone().run_driver(stop.clone()));
         let server = tokio::spawn(crate::http::serve(listener, self.clone(), stop.clone()));
+        let mut tasks = vec![("server", server), ("clock driver", driver)];
+        tasks.extend(crate::sftp::spawn(&self, stop.clone()).map(|t| ("sftp", t)));
         RunningApp {
             addr,
             app: self,
             stop,
-            tasks: vec![("server", server), ("clock driver", driver)],
+            tasks,
         }
     }
 }

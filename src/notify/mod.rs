@@ -7,6 +7,7 @@
 //! notifications about the same business object are delivered in order unless a scenario says
 //! `reorder`.
 
+pub mod infinia;
 pub mod schedule;
 pub mod whalet;
 
