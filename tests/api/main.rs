@@ -10,3 +10,4 @@ mod helpers;
 mod browser_smoke;
 mod connectivity;
 mod envelope_errors;
+mod infinia;
