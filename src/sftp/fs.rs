@@ -17,8 +17,7 @@ use crate::app::App;
 use crate::store::infinia::StoredFile;
 use crate::store::TenantId;
 
-pub const UPLOAD_DIR: &str = "/upload";
-pub const ERROR_DIR: &str = "/error";
+pub use super::paths::{ERROR_DIR, UPLOAD_DIR};
 /// Largest file accepted in `/upload`.
 pub const MAX_FILE: usize = 32 * 1024 * 1024;
 
@@ -34,74 +33,8 @@ pub struct SftpFs {
     next: u64,
 }
 
-/// True for names the platform uses while a file is still being written.
-pub fn in_progress(name: &str) -> bool {
-    name.starts_with('.')
-        || [".part", ".tmp", ".filepart"]
-            .iter()
-            .any(|s| name.to_ascii_lowercase().ends_with(s))
-}
-
-/// Resolves `path` against `/` (the session's home): `.`/`..` handled, result absolute.
-pub fn normalize(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    format!("/{}", parts.join("/"))
-}
-
-/// `(folder, name)` of a file path directly inside `/upload` or `/error`.
-fn split(path: &str) -> Option<(&str, &str)> {
-    let (dir, name) = path.rsplit_once('/')?;
-    let dir = if dir.is_empty() { "/" } else { dir };
-    ([UPLOAD_DIR, ERROR_DIR].contains(&dir) && !name.is_empty()).then_some((dir, name))
-}
-
-fn is_dir(path: &str) -> bool {
-    ["/", UPLOAD_DIR, ERROR_DIR].contains(&path)
-}
-
-fn dir_attrs() -> FileAttributes {
-    FileAttributes {
-        size: Some(0),
-        permissions: Some(0o040_755),
-        ..FileAttributes::empty()
-    }
-}
-
-fn file_attrs(f: &StoredFile, read_only: bool) -> FileAttributes {
-    FileAttributes {
-        size: Some(f.size),
-        permissions: Some(if read_only { 0o100_444 } else { 0o100_644 }),
-        mtime: Some(u32::try_from(f.modified_at / 1000).unwrap_or(0)),
-        atime: Some(u32::try_from(f.modified_at / 1000).unwrap_or(0)),
-        ..FileAttributes::empty()
-    }
-}
-
-fn ok(id: u32) -> Status {
-    Status {
-        id,
-        status_code: StatusCode::Ok,
-        error_message: "Ok".into(),
-        language_tag: "en-US".into(),
-    }
-}
-
-fn denied(why: &str) -> StatusReply {
-    StatusCode::PermissionDenied.with_message(why)
-}
-
-fn missing(path: &str) -> StatusReply {
-    StatusCode::NoSuchFile.with_message(format!("no such file: {path}"))
-}
+use super::paths::{denied, dir_attrs, file_attrs, is_dir, missing, ok, split};
+pub use super::paths::{in_progress, normalize};
 
 impl SftpFs {
     pub fn new(app: App, tenant: TenantId) -> Self {

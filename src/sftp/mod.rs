@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod fs;
+mod paths;
 pub mod process;
 mod session;
 pub mod trade_details;

@@ -11,7 +11,7 @@ async fn a_binding_link_is_pending_until_the_seller_approves() {
     let app = spawn_infinia("").await;
     let hooks = HookReceiver::start(vec![]).await;
     set_hook_url(&app, &hooks.url);
-    let m = Merchant::demo(&app);
+    let m = Merchant::demo();
     let request = binding_request("ABR-20250903-0001", "SELLER-123456");
     let first = m.ok(&app, "account-binding/request", &request).await;
     assert_eq!(first["bindingStatus"], "PENDING");
@@ -83,7 +83,7 @@ async fn a_binding_link_is_pending_until_the_seller_approves() {
 #[tokio::test]
 async fn a_rejected_binding_says_why_and_the_host_header_shapes_the_link() {
     let app = spawn_infinia("").await;
-    let m = Merchant::demo(&app);
+    let m = Merchant::demo();
     m.ok(
         &app,
         "account-binding/request",

@@ -96,7 +96,7 @@ async fn python_opens_a_webhook_and_a_rust_sealed_request() {
     let app = spawn_infinia("").await;
     let hooks = HookReceiver::start(vec![]).await;
     set_hook_url(&app, &hooks.url);
-    let m = Merchant::demo(&app);
+    let m = Merchant::demo();
     bind(&app, &m, "SELLER-PY").await;
     app.wait_notification("apiCode=sellerStatus").await;
     let raw = hooks.hooks()[0].raw.clone();
@@ -146,7 +146,7 @@ async fn refused(app: &crate::helpers::TestApp, path: &str, body: Vec<u8>) -> (u
 #[tokio::test]
 async fn refusals_carry_system_codes_and_precise_messages() {
     let app = spawn_infinia("body_limit_bytes = 4096\n").await;
-    let m = Merchant::demo(&app);
+    let m = Merchant::demo();
     let path = "/api/v1/account-binding/request";
     let (_, r) = refused(&app, path, b"{not json".to_vec()).await;
     assert_eq!(r["code"], "SYS-005");

@@ -12,7 +12,7 @@ const SMALL_APP: &str = "[[infinia.apps]]\napp_id = \"small-app\"\nmerchant_publ
 
 async fn small_app() -> (TestApp, Merchant) {
     let app = spawn_infinia(SMALL_APP).await;
-    let mut m = Merchant::demo(&app);
+    let mut m = Merchant::demo();
     m.app_id = "small-app".into();
     let dir = tempfile::tempdir().unwrap();
     let sample = repo_path("samples/infinia-trade-details.csv");

@@ -44,7 +44,7 @@ async fn the_lifecycle_story_runs_with_its_timeline_events() {
     let app = spawn_infinia("").await;
     let hooks = HookReceiver::start(vec![]).await;
     set_hook_url(&app, &hooks.url);
-    let m = Merchant::demo(&app);
+    let m = Merchant::demo();
     m.ok(
         &app,
         "account-binding/request",

@@ -22,7 +22,7 @@ async fn status(app: &crate::helpers::TestApp, m: &Merchant, name: &str) -> Valu
 #[tokio::test]
 async fn a_valid_file_is_processed_after_it_is_closed() {
     let app = spawn_infinia("").await;
-    let m = Merchant::demo(&app);
+    let m = Merchant::demo();
     let dir = tempfile::tempdir().unwrap();
     let sample = repo_path("samples/infinia-trade-details.csv");
     let (ok, out) = sftp_batch(
@@ -62,7 +62,7 @@ async fn a_valid_file_is_processed_after_it_is_closed() {
 #[tokio::test]
 async fn bad_rows_produce_an_error_file_the_platform_downloads() {
     let app = spawn_infinia("").await;
-    let m = Merchant::demo(&app);
+    let m = Merchant::demo();
     let dir = tempfile::tempdir().unwrap();
     let local = dir.path().join("bad.csv");
     std::fs::write(
@@ -154,7 +154,7 @@ fn read_packet(r: &mut impl Read) -> (u8, Vec<u8>) {
 #[tokio::test]
 async fn an_interrupted_upload_is_never_processed() {
     let app = spawn_infinia("").await;
-    let m = Merchant::demo(&app);
+    let m = Merchant::demo();
     let dir = tempfile::tempdir().unwrap();
     let key = client_key(dir.path());
     // OpenSSH's ssh runs the sftp subsystem; we speak SFTP v3 on its stdin to open a file, write

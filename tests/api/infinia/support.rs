@@ -35,7 +35,7 @@ pub struct Merchant {
 }
 
 impl Merchant {
-    pub fn demo(app: &TestApp) -> Self {
+    pub fn demo() -> Self {
         Self {
             app_id: "demo-app".into(),
             key: PrivateKey::parse(demo::INFINIA_MERCHANT_PRIVATE).unwrap(),

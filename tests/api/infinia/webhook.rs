@@ -11,7 +11,7 @@ async fn freezing_a_seller_notifies_with_retries_until_exactly_success() {
     let hooks =
         HookReceiver::start(vec![(500, "busy"), (200, "success"), (200, " SUCCESS\n")]).await;
     set_hook_url(&app, &hooks.url);
-    let m = Merchant::demo(&app);
+    let m = Merchant::demo();
     bind(&app, &m, "4347874").await;
     assert!(
         hooks.hooks().is_empty(),
@@ -98,7 +98,7 @@ async fn after_five_retries_the_notification_is_exhausted() {
         spawn_infinia("notify_on_binding = false\nwebhook_retry_seconds = [1, 1, 1, 1, 1]\n").await;
     let hooks = HookReceiver::start(vec![(503, "down"); 10]).await;
     set_hook_url(&app, &hooks.url);
-    let m = Merchant::demo(&app);
+    let m = Merchant::demo();
     bind(&app, &m, "S-5").await;
     app.post(
         "/__sim/trigger/infinia.seller.frozen",
