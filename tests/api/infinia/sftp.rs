@@ -248,3 +248,41 @@ async fn logins_need_the_apps_key_or_password() {
     assert!(out.contains("Permission denied"), "{out}");
     app.shutdown().await;
 }
+
+/// `sftp` with password authentication (no sshpass: OpenSSH's askpass hook answers).
+fn sftp_with_password(port: u16, dir: &std::path::Path, password: &str) -> (bool, String) {
+    use std::os::unix::fs::PermissionsExt;
+    let askpass = dir.join("askpass.sh");
+    std::fs::write(&askpass, format!("#!/bin/sh\necho '{password}'\n")).unwrap();
+    std::fs::set_permissions(&askpass, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let batch = dir.join("pw-batch");
+    std::fs::write(&batch, "ls /upload\n").unwrap();
+    let out = Command::new("sftp")
+        // Before -b, so that it wins over the BatchMode=yes that -b adds.
+        .args(["-o", "BatchMode=no", "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password"])
+        .args(["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "NumberOfPasswordPrompts=1"])
+        .arg("-b").arg(&batch)
+        .args(["-P", &port.to_string(), "demo-app@127.0.0.1"])
+        .env("SSH_ASKPASS", &askpass)
+        .env("SSH_ASKPASS_REQUIRE", "force")
+        .env("DISPLAY", ":0")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+#[tokio::test]
+async fn the_demo_password_logs_in_and_a_wrong_one_does_not() {
+    let app = spawn_infinia("").await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = sftp_port(&app);
+    let path = dir.path().to_owned();
+    let (ok, out) = tokio::task::spawn_blocking(move || sftp_with_password(port, &path, "demo-password")).await.unwrap();
+    assert!(ok, "{out}");
+    let path = dir.path().to_owned();
+    let (ok, out) = tokio::task::spawn_blocking(move || sftp_with_password(port, &path, "wrong")).await.unwrap();
+    assert!(!ok, "{out}");
+    app.shutdown().await;
+}
