@@ -4,6 +4,7 @@
 
 mod binding;
 mod envelope;
+mod measure;
 mod revenue;
 mod scenario;
 mod sftp;

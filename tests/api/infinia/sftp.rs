@@ -259,9 +259,26 @@ fn sftp_with_password(port: u16, dir: &std::path::Path, password: &str) -> (bool
     std::fs::write(&batch, "ls /upload\n").unwrap();
     let out = Command::new("sftp")
         // Before -b, so that it wins over the BatchMode=yes that -b adds.
-        .args(["-o", "BatchMode=no", "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password"])
-        .args(["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "NumberOfPasswordPrompts=1"])
-        .arg("-b").arg(&batch)
+        .args([
+            "-o",
+            "BatchMode=no",
+            "-o",
+            "PubkeyAuthentication=no",
+            "-o",
+            "PreferredAuthentications=password",
+        ])
+        .args([
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "LogLevel=ERROR",
+            "-o",
+            "NumberOfPasswordPrompts=1",
+        ])
+        .arg("-b")
+        .arg(&batch)
         .args(["-P", &port.to_string(), "demo-app@127.0.0.1"])
         .env("SSH_ASKPASS", &askpass)
         .env("SSH_ASKPASS_REQUIRE", "force")
@@ -269,7 +286,11 @@ fn sftp_with_password(port: u16, dir: &std::path::Path, password: &str) -> (bool
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.success(), text)
 }
 
@@ -279,10 +300,56 @@ async fn the_demo_password_logs_in_and_a_wrong_one_does_not() {
     let dir = tempfile::tempdir().unwrap();
     let port = sftp_port(&app);
     let path = dir.path().to_owned();
-    let (ok, out) = tokio::task::spawn_blocking(move || sftp_with_password(port, &path, "demo-password")).await.unwrap();
+    let (ok, out) =
+        tokio::task::spawn_blocking(move || sftp_with_password(port, &path, "demo-password"))
+            .await
+            .unwrap();
     assert!(ok, "{out}");
     let path = dir.path().to_owned();
-    let (ok, out) = tokio::task::spawn_blocking(move || sftp_with_password(port, &path, "wrong")).await.unwrap();
+    let (ok, out) = tokio::task::spawn_blocking(move || sftp_with_password(port, &path, "wrong"))
+        .await
+        .unwrap();
     assert!(!ok, "{out}");
     app.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_ends_open_sftp_sessions() {
+    let app = spawn_infinia("").await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = client_key(dir.path());
+    let mut child = Command::new("ssh")
+        .args(ssh_options(&key))
+        .args([
+            "-p",
+            &sftp_port(&app).to_string(),
+            "-s",
+            "demo-app@127.0.0.1",
+            "sftp",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (stdin, _stdout) = tokio::task::spawn_blocking(move || {
+        stdin.write_all(&packet(1, &3u32.to_be_bytes())).unwrap();
+        assert_eq!(read_packet(&mut stdout).0, 2, "SSH_FXP_VERSION");
+        (stdin, stdout)
+    })
+    .await
+    .unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(20), app.shutdown())
+        .await
+        .expect("shutdown finished with an SFTP session open");
+    // The server disconnected the client: ssh exits although its stdin is still open.
+    let exited = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        tokio::task::spawn_blocking(move || child.wait().unwrap()),
+    )
+    .await;
+    drop(stdin);
+    assert!(exited.is_ok(), "ssh still connected after shutdown");
 }
