@@ -10,14 +10,11 @@ pub mod process;
 mod session;
 pub mod trade_details;
 
-use std::collections::HashMap;
 use std::sync::Arc;
-
-use parking_lot::Mutex;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
@@ -70,9 +67,9 @@ async fn accept_loop(
     config: Arc<russh::server::Config>,
     stop: CancellationToken,
 ) {
-    let sessions: Arc<Mutex<HashMap<u64, russh::server::Handle>>> = Arc::default();
-    let mut next_id = 0u64;
+    let mut sessions = JoinSet::new();
     loop {
+        while sessions.try_join_next().is_some() {}
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
@@ -90,37 +87,53 @@ async fn accept_loop(
             user: None,
             channels: Default::default(),
         };
-        match tokio::time::timeout(
-            Duration::from_secs(10),
-            russh::server::run_stream(config.clone(), stream, handler),
-        )
-        .await
-        {
-            Ok(Ok(running)) => {
-                next_id += 1;
-                let id = next_id;
-                sessions.lock().insert(id, running.handle());
-                let sessions = sessions.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = running.await {
-                        tracing::debug!(peer = %peer, error = %e, "sftp session ended");
-                    }
-                    sessions.lock().remove(&id);
-                });
-            }
-            Ok(Err(e)) => tracing::debug!(peer = %peer, error = %e, "sftp handshake failed"),
-            Err(_) => tracing::debug!(peer = %peer, "sftp handshake timed out"),
-        }
+        sessions.spawn(connection(
+            stream,
+            peer,
+            handler,
+            config.clone(),
+            stop.clone(),
+        ));
     }
-    let open: Vec<russh::server::Handle> = sessions.lock().drain().map(|(_, h)| h).collect();
-    for handle in open {
-        let _ = handle
-            .disconnect(
-                russh::Disconnect::ByApplication,
-                "simulator shutting down".into(),
-                "en".into(),
-            )
-            .await;
+    // Every connection task watches `stop` and disconnects its client; wait for them (bounded).
+    let drained = tokio::time::timeout(Duration::from_secs(10), async {
+        while sessions.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        sessions.abort_all();
     }
     tracing::info!("Infinia SFTP server stopped");
+}
+
+/// One SSH connection from handshake to end, or until `stop`.
+async fn connection(
+    stream: tokio::net::TcpStream,
+    peer: std::net::SocketAddr,
+    handler: session::SshSession,
+    config: Arc<russh::server::Config>,
+    stop: CancellationToken,
+) {
+    let started = tokio::select! {
+        r = tokio::time::timeout(Duration::from_secs(10), russh::server::run_stream(config, stream, handler)) => r,
+        _ = stop.cancelled() => return,
+    };
+    let running = match started {
+        Ok(Ok(running)) => running,
+        Ok(Err(e)) => return tracing::debug!(peer = %peer, error = %e, "sftp handshake failed"),
+        Err(_) => return tracing::debug!(peer = %peer, "sftp handshake timed out"),
+    };
+    let handle = running.handle();
+    tokio::select! {
+        ended = running => {
+            if let Err(e) = ended {
+                tracing::debug!(peer = %peer, error = %e, "sftp session ended");
+            }
+        }
+        _ = stop.cancelled() => {
+            let _ = handle
+                .disconnect(russh::Disconnect::ByApplication, "simulator shutting down".into(), "en".into())
+                .await;
+        }
+    }
 }

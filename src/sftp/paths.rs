@@ -77,3 +77,27 @@ pub fn denied(why: &str) -> StatusReply {
 pub fn missing(path: &str) -> StatusReply {
     StatusCode::NoSuchFile.with_message(format!("no such file: {path}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_resolve_against_the_root() {
+        assert_eq!(normalize("upload/../upload/./a.csv"), "/upload/a.csv");
+        assert_eq!(normalize("../../etc/passwd"), "/etc/passwd");
+        assert_eq!(normalize(""), "/");
+        assert_eq!(split("/upload/a.csv"), Some((UPLOAD_DIR, "a.csv")));
+        assert_eq!(split("/etc/passwd"), None);
+        assert_eq!(split("/upload/sub/a.csv"), None);
+        assert_eq!(split("/upload"), None);
+    }
+
+    #[test]
+    fn temporary_names_are_in_progress() {
+        for name in ["a.csv.part", "a.csv.TMP", ".a.csv", "a.filepart"] {
+            assert!(in_progress(name), "{name}");
+        }
+        assert!(!in_progress("a.csv"));
+    }
+}

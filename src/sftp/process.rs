@@ -52,7 +52,16 @@ pub fn upload_complete(app: &App, tenant: &TenantId, name: &str) {
         );
         generation
     });
-    let Some(generation) = generation else { return };
+    let Some(generation) = generation else {
+        return;
+    };
+    journal(
+        app,
+        tenant,
+        name,
+        "PROCESSING",
+        "upload complete; processing",
+    );
     let default_ms = i64::try_from(
         app.infinia()
             .apps
@@ -113,6 +122,21 @@ pub fn process(app: &App, tenant: &TenantId, name: &str, generation: u64, failur
             );
             path
         });
+        let detail = format!(
+            "{} rows: {} accepted, {} failed",
+            outcome.total_rows, outcome.success_rows, outcome.failed_rows
+        );
+        let code = serde_json::to_value(outcome.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        journal(
+            app,
+            tenant,
+            name,
+            &code,
+            outcome.reason.as_deref().unwrap_or(&detail),
+        );
         if let Some(u) = s.uploads.get_mut(name) {
             u.status = outcome.status;
             u.processed_at = Some(now);
@@ -137,6 +161,7 @@ pub fn upload_interrupted(app: &App, tenant: &TenantId, path: &str) {
         if super::fs::in_progress(name) {
             return;
         }
+        journal(app, tenant, name, "INCOMPLETE", "the SFTP session ended with the file still open");
         let generation = t.sequence + 1;
         t.sequence = generation;
         t.infinia.uploads.insert(name.to_owned(), Upload {
@@ -151,5 +176,26 @@ pub fn upload_interrupted(app: &App, tenant: &TenantId, path: &str) {
             reason: Some("the SFTP session ended before the file was closed; the partial file was not processed — upload it again".into()),
             generation,
         });
+    });
+}
+
+/// Records an SFTP event in the request journal (`surface=infinia`, operation
+/// `trade-details/upload`), so uploads show up beside the API calls.
+fn journal(app: &App, tenant: &TenantId, name: &str, code: &str, detail: &str) {
+    app.journal().record(crate::journal::JournalEntry {
+        id: 0,
+        surface: "infinia",
+        tenant: Some(tenant.to_string()),
+        operation: OPERATION.to_owned(),
+        request_no: None,
+        virtual_time: app.clock().now(),
+        wall_time: crate::clock::system_now(),
+        http_status: 0,
+        code: code.to_owned(),
+        detail: detail.to_owned(),
+        request: json!({ "fileName": name }),
+        reply: serde_json::Value::Null,
+        rule: None,
+        latency_us: 0,
     });
 }
