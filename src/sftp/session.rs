@@ -100,7 +100,6 @@ impl russh::server::Handler for SshSession {
         };
         session.channel_success(channel_id)?;
         let tenant = TenantId::new(Provider::Infinia, user.app_id.clone());
-        self.app.store().ensure_tenant(&tenant);
         let fs = SftpFs::new(self.app.clone(), tenant);
         russh_sftp::server::run(channel.into_stream(), fs).await;
         Ok(())

@@ -250,7 +250,6 @@ async fn process(app: &App, req: &SimRequest, rest: &str, entry: &mut JournalEnt
         .and_then(Value::as_str)
         .map(str::to_owned);
     let now = app.clock().now();
-    app.store().ensure_tenant(&tenant);
     app.store()
         .with_tenant(&tenant, |t| ensure_opened(t, &infinia_app, now));
     let decision = app.scenarios().decide(OperationCtx {
