@@ -227,3 +227,52 @@ async fn refusals_carry_system_codes_and_precise_messages() {
     assert!(journal.to_string().contains("SYS-007"), "{journal}");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn every_operation_refuses_every_wrong_shape_with_a_system_code() {
+    let app = spawn_infinia("").await;
+    let m = Merchant::demo();
+    let fields = [
+        "requestNo",
+        "sellerId",
+        "entityType",
+        "currency",
+        "storeUrl",
+        "fileName",
+        "amount",
+        "shareDetails",
+    ];
+    let long = "x".repeat(5000);
+    let shapes = [
+        json!(null),
+        json!(-1.5),
+        json!([{"sellerId": 1}]),
+        json!({}),
+        json!(long),
+        json!("-1"),
+    ];
+    for op in whalet_sim::api::infinia::OPERATIONS {
+        let base = super::support::binding_request("ABR-SHAPE", "SELLER-SHAPE");
+        for field in fields {
+            for shape in &shapes {
+                let mut data = base.clone();
+                data[field] = shape.clone();
+                let reply = m.call(&app, op.path, &data).await;
+                assert!(
+                    reply.code == "SUC-200" || reply.code.starts_with("SYS-00"),
+                    "{} {field}={shape}: {} {}",
+                    op.path,
+                    reply.code,
+                    reply.message
+                );
+                assert_ne!(
+                    reply.code, "SYS-003",
+                    "{} {field}={shape}: internal error",
+                    op.path
+                );
+            }
+        }
+    }
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
