@@ -42,6 +42,7 @@ struct Inner {
     partners: Arc<Partners>,
     whalet_ops: api::whalet::Dispatch,
     pockyt: Arc<api::pockyt::Merchants>,
+    infinia: Arc<api::infinia::Infinia>,
     triggers: Vec<TriggerDef>,
     authorizations: Arc<crate::web::authorize::Authorizations>,
     stop: CancellationToken,
@@ -108,6 +109,17 @@ impl App {
             &config.platform.seller_password,
         ));
         authorizations.register_surface("platform", api::platform::decide_binding);
+        let infinia = Arc::new(api::infinia::Infinia::new(Arc::new(
+            api::infinia::apps::Apps::from_config(&config.infinia, options.notify_url.as_deref())?,
+        ))?);
+        for id in infinia.tenants() {
+            store.ensure_tenant(&id);
+        }
+        let infinia_transport = crate::notify::infinia::InfiniaTransport {
+            apps: infinia.apps.clone(),
+        };
+        outbox.register("infinia", Arc::new(infinia_transport));
+        triggers.extend(api::infinia::triggers());
         let journal = Journal::new(config.journal.capacity);
         let scenarios = Scenarios::new();
         Ok(Self {
@@ -122,6 +134,7 @@ impl App {
                 partners,
                 whalet_ops,
                 pockyt,
+                infinia,
                 triggers,
                 authorizations,
                 stop: CancellationToken::new(),
@@ -162,6 +175,9 @@ impl App {
     pub fn hex_case(&self) -> HexCase {
         self.inner.config.whalet.hex_case
     }
+    pub fn infinia(&self) -> &api::infinia::Infinia {
+        &self.inner.infinia
+    }
     pub fn triggers(&self) -> &[TriggerDef] {
         &self.inner.triggers
     }
@@ -177,11 +193,13 @@ impl App {
         let stop = self.inner.stop.clone();
         let driver = tokio::spawn(self.inner.clock.clone().run_driver(stop.clone()));
         let server = tokio::spawn(crate::http::serve(listener, self.clone(), stop.clone()));
+        let mut tasks = vec![("server", server), ("clock driver", driver)];
+        tasks.extend(crate::sftp::spawn(&self, stop.clone()).map(|t| ("sftp", t)));
         RunningApp {
             addr,
             app: self,
             stop,
-            tasks: vec![("server", server), ("clock driver", driver)],
+            tasks,
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod money;
 pub mod notify;
 pub mod partner;
 pub mod scenario;
+pub mod sftp;
 pub mod store;
 pub mod web;
 pub mod wire;

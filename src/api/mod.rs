@@ -2,4 +2,5 @@
 
 pub mod pockyt;
 pub mod platform;
+pub mod infinia;
 pub mod whalet;

@@ -15,6 +15,11 @@ pub async fn route(app: &App, req: SimRequest) -> SimResponse {
         return control::handle(app, &req, rest).await;
     }
     match (req.method.as_str(), segments.as_slice()) {
+        ("POST", ["api", "v1", _, ..]) => {
+            let rest = segments[2..].join("/");
+            crate::api::infinia::handle(app, req, &rest).await
+        }
+        (_, ["api", "v1", _, ..]) => method_not_allowed("POST"),
         ("POST", ["api"]) => crate::api::whalet::handle(app, req, None).await,
         ("POST", ["api", api_code]) => {
             let code = (*api_code).to_owned();

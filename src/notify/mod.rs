@@ -8,6 +8,7 @@
 //! `reorder`.
 
 pub mod pockyt;
+pub mod infinia;
 pub mod schedule;
 pub mod whalet;
 

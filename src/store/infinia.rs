@@ -1,6 +1,221 @@
-//! State of the infinia surface (placeholder until its issue lands).
+//! State of one Infinia Pay app (plain data): seller bindings and seller status, the app's SFTP
+//! folders (file bytes kept in memory, not serialised), trade-details uploads and the trades they
+//! brought in, and revenue sharings. Money moves only through the tenant's ledger:
+//! `external:infinia:funding` → `infinia:platform` → `infinia:sharing:{requestNo}` →
+//! `infinia:seller:{sellerId}` (or back to the platform when a sharing fails).
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
+use serde_json::Value;
+
+use crate::clock::Millis;
+use crate::money::Money;
+
+/// The platform's own account in the ledger.
+pub const PLATFORM_ACCOUNT: &str = "infinia:platform";
+/// Where funding comes from (outside the simulator).
+pub const FUNDING_ACCOUNT: &str = "external:infinia:funding";
+
+pub fn seller_account(seller_id: &str) -> String {
+    format!("infinia:seller:{seller_id}")
+}
+
+pub fn sharing_account(request_no: &str) -> String {
+    format!("infinia:sharing:{request_no}")
+}
 
 #[derive(Debug, Default, Serialize)]
-pub struct InfiniaState {}
+#[serde(rename_all = "camelCase")]
+pub struct InfiniaState {
+    /// The opening balances have been posted (again after a reset).
+    pub opened: bool,
+    /// Account-binding requests by requestNo.
+    pub bindings: BTreeMap<String, Binding>,
+    /// Bound sellers by sellerId.
+    pub sellers: BTreeMap<String, Seller>,
+    /// The SFTP folders: absolute path → file.
+    pub files: BTreeMap<String, StoredFile>,
+    /// Trade-details files by file name (as uploaded to `/upload`).
+    pub uploads: BTreeMap<String, Upload>,
+    /// Accepted trade rows by tradeNo.
+    pub trades: BTreeMap<String, Trade>,
+    /// Revenue earned from processed trade details: sellerId → currency → minor units.
+    pub earned: BTreeMap<String, BTreeMap<String, i64>>,
+    /// Revenue sharings by requestNo.
+    pub sharings: BTreeMap<String, Sharing>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum BindingStatus {
+    /// The link was issued; the seller has not decided.
+    Pending,
+    Bound,
+    Rejected,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Binding {
+    pub request_no: String,
+    pub seller_id: String,
+    /// The business fields as sent (idempotency and the authorization page).
+    pub request: Value,
+    pub token: String,
+    pub redirect_url: String,
+    pub status: BindingStatus,
+    pub reason: Option<String>,
+    pub created_at: Millis,
+    pub decided_at: Option<Millis>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SellerStatus {
+    Active,
+    Frozen,
+}
+
+impl SellerStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SellerStatus::Active => "ACTIVE",
+            SellerStatus::Frozen => "FROZEN",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Seller {
+    pub seller_id: String,
+    pub status: SellerStatus,
+    pub binding_request_no: String,
+    pub updated_at: Millis,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredFile {
+    #[serde(skip)]
+    pub data: Vec<u8>,
+    pub size: u64,
+    pub modified_at: Millis,
+    /// Open for writing by an SFTP session (never processed while true).
+    pub writing: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum UploadStatus {
+    Processing,
+    Success,
+    PartiallyFailed,
+    Failed,
+    /// The upload was interrupted (the session ended with the file still open): not processed.
+    Incomplete,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Upload {
+    pub file_name: String,
+    pub status: UploadStatus,
+    pub received_at: Millis,
+    pub processed_at: Option<Millis>,
+    pub total_rows: u64,
+    pub success_rows: u64,
+    pub failed_rows: u64,
+    /// SFTP path of the error file, when rows failed.
+    pub error_file: Option<String>,
+    /// Why the whole file failed (bad header, empty, not UTF-8), or was not processed.
+    pub reason: Option<String>,
+    /// Tells a newer upload of the same name from an older one.
+    #[serde(skip)]
+    pub generation: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TradeType {
+    Sale,
+    Return,
+    Exchange,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Trade {
+    pub trade_no: String,
+    pub trade_type: TradeType,
+    pub seller_id: String,
+    pub order_no: String,
+    pub original_trade_no: Option<String>,
+    pub trade_time: String,
+    /// Signed: returns are stored negative, exchanges with their sign.
+    pub amount: Money,
+    /// For a SALE: the amount already returned against it (positive).
+    pub returned_minor: i64,
+    pub file_name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SharingStatus {
+    Processing,
+    Success,
+    Failed,
+}
+
+impl SharingStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SharingStatus::Processing => "PROCESSING",
+            SharingStatus::Success => "SUCCESS",
+            SharingStatus::Failed => "FAILED",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShareItem {
+    pub seller_id: String,
+    pub amount: Money,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sharing {
+    pub request_no: String,
+    pub request: Value,
+    pub total: Money,
+    pub items: Vec<ShareItem>,
+    pub status: SharingStatus,
+    pub reason: Option<String>,
+    pub created_at: Millis,
+    pub finished_at: Option<Millis>,
+}
+
+impl InfiniaState {
+    /// Revenue a seller may still receive in `currency`: earned from processed trade details,
+    /// minus what PROCESSING and SUCCESS sharings already give them; never below zero.
+    pub fn available_minor(&self, seller_id: &str, currency: &str) -> i64 {
+        let earned = self
+            .earned
+            .get(seller_id)
+            .and_then(|m| m.get(currency))
+            .copied()
+            .unwrap_or(0);
+        let shared: i64 = self
+            .sharings
+            .values()
+            .filter(|s| s.status != SharingStatus::Failed && s.total.currency.code() == currency)
+            .flat_map(|s| s.items.iter())
+            .filter(|i| i.seller_id == seller_id)
+            .map(|i| i.amount.minor)
+            .sum();
+        earned.saturating_sub(shared).max(0)
+    }
+}

@@ -2,6 +2,7 @@
 //! imports crypto crates (through `crypto.rs` and `keys.rs`); handlers never see hex or Base64.
 
 pub mod crypto;
+pub mod infinia;
 pub mod keys;
 pub mod pockyt;
 pub mod whalet;

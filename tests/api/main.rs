@@ -28,3 +28,4 @@ mod whalet_reviews;
 mod whalet_sandbox;
 mod whalet_scenarios;
 mod whalet_support;
+mod infinia;

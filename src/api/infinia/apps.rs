@@ -1,0 +1,164 @@
+//! Infinia Pay apps: who may call (appId → merchant public key, signature algorithm), where
+//! seller status notifications go, the SFTP account of each app, and the simulator's own
+//! Infinia key. Built from the embedded demo app and `[[infinia.apps]]`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use crate::config::infinia::InfiniaConfig;
+use crate::config::key_text;
+use crate::money::{Currency, Money};
+use crate::wire::crypto::SignatureHash;
+use crate::wire::keys::{demo, PrivateKey, PublicKey};
+
+/// The embedded demo app (DESIGN.md §2).
+pub const DEMO_APP_ID: &str = "demo-app";
+/// SFTP password of the demo app (test-only).
+pub const DEMO_SFTP_PASSWORD: &str = "demo-password";
+/// OpenSSH public key of the demo app's SFTP client key (keys/demo-infinia-merchant/sftp_ed25519).
+pub const DEMO_SFTP_PUBLIC: &str =
+    include_str!("../../../keys/demo-infinia-merchant/sftp_ed25519.pub");
+/// Opening balance of the demo app's platform account in each of these currencies.
+pub const DEMO_OPENING: &[(&str, &str)] = &[("USD", "100000.00"), ("CNH", "100000.00")];
+
+pub struct InfiniaApp {
+    pub app_id: String,
+    pub merchant_public: PublicKey,
+    pub alg: SignatureHash,
+    notify_url: RwLock<Option<String>>,
+    pub sftp_password: Option<String>,
+    /// OpenSSH public key lines allowed to log in over SFTP.
+    pub sftp_authorized_keys: Vec<String>,
+    pub opening_balances: Vec<Money>,
+}
+
+impl InfiniaApp {
+    pub fn notify_url(&self) -> Option<String> {
+        self.notify_url.read().clone()
+    }
+
+    pub fn set_notify_url(&self, url: Option<String>) {
+        *self.notify_url.write() = url;
+    }
+}
+
+/// All apps plus the simulator-wide Infinia settings.
+pub struct Apps {
+    by_id: HashMap<String, Arc<InfiniaApp>>,
+    pub infinia_key: PrivateKey,
+    pub config: InfiniaConfig,
+    sftp_bound: RwLock<Option<SocketAddr>>,
+}
+
+impl Apps {
+    pub fn from_config(cfg: &InfiniaConfig, notify_url: Option<&str>) -> anyhow::Result<Self> {
+        let infinia_key = match &cfg.infinia_private_key {
+            Some(k) => PrivateKey::parse(&key_text(k)?)
+                .map_err(|e| anyhow::anyhow!("infinia.infinia_private_key: {e}"))?,
+            None => PrivateKey::parse(demo::INFINIA_PRIVATE)?,
+        };
+        if cfg.webhook_retry_seconds.len() > 5 {
+            anyhow::bail!(
+                "infinia.webhook_retry_seconds has {} entries; Infinia retries at most 5 times",
+                cfg.webhook_retry_seconds.len()
+            );
+        }
+        let mut by_id = HashMap::new();
+        if cfg.demo_app {
+            let opening = DEMO_OPENING
+                .iter()
+                .map(|(c, a)| money(c, a))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            by_id.insert(
+                DEMO_APP_ID.to_owned(),
+                Arc::new(InfiniaApp {
+                    app_id: DEMO_APP_ID.to_owned(),
+                    merchant_public: PublicKey::parse(demo::INFINIA_MERCHANT_PUBLIC)?,
+                    alg: cfg.signature_alg,
+                    notify_url: RwLock::new(notify_url.map(str::to_owned)),
+                    sftp_password: Some(DEMO_SFTP_PASSWORD.to_owned()),
+                    sftp_authorized_keys: vec![DEMO_SFTP_PUBLIC.trim().to_owned()],
+                    opening_balances: opening,
+                }),
+            );
+        }
+        for a in &cfg.apps {
+            let where_ = format!("infinia.apps[app_id = {:?}]", a.app_id);
+            if a.app_id.is_empty() || a.app_id.chars().count() > 64 {
+                anyhow::bail!("{where_}.app_id must be 1 to 64 characters");
+            }
+            let merchant_public = PublicKey::parse(&key_text(&a.merchant_public_key)?)
+                .map_err(|e| anyhow::anyhow!("{where_}.merchant_public_key: {e}"))?;
+            let mut keys = Vec::new();
+            for line in &a.sftp_authorized_keys {
+                let line = key_text(line)?.trim().to_owned();
+                crate::sftp::auth::parse_public_key(&line)
+                    .map_err(|e| anyhow::anyhow!("{where_}.sftp_authorized_keys: {e}"))?;
+                keys.push(line);
+            }
+            let opening = a
+                .opening_balances
+                .iter()
+                .map(|(c, v)| money(c, v).map_err(|e| anyhow::anyhow!("{where_}: {e}")))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            by_id.insert(
+                a.app_id.clone(),
+                Arc::new(InfiniaApp {
+                    app_id: a.app_id.clone(),
+                    merchant_public,
+                    alg: a.signature_alg.unwrap_or(cfg.signature_alg),
+                    notify_url: RwLock::new(
+                        a.notify_url
+                            .clone()
+                            .or_else(|| notify_url.map(str::to_owned)),
+                    ),
+                    sftp_password: a.sftp_password.clone(),
+                    sftp_authorized_keys: keys,
+                    opening_balances: opening,
+                }),
+            );
+        }
+        Ok(Self {
+            by_id,
+            infinia_key,
+            config: cfg.clone(),
+            sftp_bound: RwLock::new(None),
+        })
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<InfiniaApp>> {
+        self.by_id.get(id).cloned()
+    }
+
+    pub fn ids(&self) -> Vec<String> {
+        let mut ids: Vec<_> = self.by_id.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
+    /// Where the SFTP server listens, once bound (port 0 resolved).
+    pub fn sftp_addr(&self) -> Option<SocketAddr> {
+        *self.sftp_bound.read()
+    }
+
+    pub(crate) fn set_sftp_addr(&self, addr: Option<SocketAddr>) {
+        *self.sftp_bound.write() = addr;
+    }
+
+    /// Virtual ms before each webhook retry.
+    pub fn retry_delays(&self) -> Vec<i64> {
+        self.config
+            .webhook_retry_seconds
+            .iter()
+            .map(|s| i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX))
+            .collect()
+    }
+}
+
+fn money(currency: &str, amount: &str) -> anyhow::Result<Money> {
+    let c = Currency::parse(currency).map_err(|e| anyhow::anyhow!("opening balance: {e}"))?;
+    Money::parse(amount, c).map_err(|e| anyhow::anyhow!("opening balance {currency}: {e}"))
+}

@@ -1,0 +1,210 @@
+//! `account-binding/request` (spec §2.3): the platform sends a seller's details and gets a
+//! redirect URL to the seller's authorization page (`{base}/authorize/{token}`). The binding stays
+//! PENDING until the seller decides on that page ([`decide`]), a trigger
+//! (`infinia.binding.approved` / `.rejected`) fires, or a scenario rule decides after its delay.
+//! Idempotent on `requestNo`: the same fields give the same link; other fields are SYS-002.
+
+use rand::RngCore;
+use serde_json::{json, Value};
+
+use super::fields::{currency, optional, required};
+use super::{sellers, Ctx, Operation};
+use crate::app::App;
+use crate::store::infinia::{Binding, BindingStatus, Seller, SellerStatus};
+use crate::store::{Provider, TenantId};
+use crate::wire::infinia::InfiniaError;
+
+pub const OPERATION: Operation = Operation {
+    path: "account-binding/request",
+    handler,
+};
+
+/// Entity types the simulator accepts (`Corporate` is documented; `Individual` is inferred).
+pub const ENTITY_TYPES: &[&str] = &["Corporate", "Individual"];
+
+fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
+    let request_no = required(body, "requestNo", 64)?;
+    let seller_id = required(body, "sellerId", 64)?;
+    required(body, "sellerCertNo", 64)?;
+    required(body, "sellerName", 256)?;
+    optional(body, "storeName", 256)?;
+    for url_field in ["storeUrl", "backlinkUrl"] {
+        if let Some(url) = optional(body, url_field, 512)? {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(InfiniaError::format(format!(
+                    "{url_field} must be an http:// or https:// URL, got {url:?}"
+                )));
+            }
+        }
+    }
+    let entity = required(body, "entityType", 32)?;
+    if !ENTITY_TYPES.iter().any(|e| e.eq_ignore_ascii_case(entity)) {
+        return Err(InfiniaError::range(format!(
+            "entityType {entity:?} is not one of {}",
+            ENTITY_TYPES.join(", ")
+        )));
+    }
+    let country = required(body, "country", 3)?;
+    if !(2..=3).contains(&country.len()) || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(InfiniaError::format(format!(
+            "country {country:?} must be an ISO 3166-1 code such as CHN"
+        )));
+    }
+    currency(body, "currency")?;
+    optional(body, "note", 256)?;
+    let now = ctx.now();
+    let token = new_token();
+    let redirect_url = format!("{}/authorize/{token}", ctx.base_url);
+    let created = ctx.with_state(|t| {
+        let s = &mut t.infinia;
+        if let Some(existing) = s.bindings.get(request_no) {
+            return if existing.request == *body {
+                Ok((existing.clone(), false))
+            } else {
+                Err(InfiniaError::invalid(format!(
+                    "requestNo {request_no:?} was already used for a binding request with other \
+                     fields; use a new requestNo"
+                )))
+            };
+        }
+        if let Some(bound) = s
+            .bindings
+            .values()
+            .find(|b| b.seller_id == seller_id && b.status == BindingStatus::Bound)
+        {
+            return Err(InfiniaError::invalid(format!(
+                "seller {seller_id:?} is already bound (requestNo {:?})",
+                bound.request_no
+            )));
+        }
+        let binding = Binding {
+            request_no: request_no.to_owned(),
+            seller_id: seller_id.to_owned(),
+            request: body.clone(),
+            token: token.clone(),
+            redirect_url: redirect_url.clone(),
+            status: BindingStatus::Pending,
+            reason: None,
+            created_at: now,
+            decided_at: None,
+        };
+        s.bindings.insert(request_no.to_owned(), binding.clone());
+        Ok((binding, true))
+    })??;
+    let (binding, fresh) = created;
+    if fresh {
+        if let Some(result) = &ctx.decision.result {
+            let approved = result.outcome == crate::scenario::Outcome::Success;
+            let reason = result.reason.clone();
+            let (app, tenant, token) = (ctx.app.clone(), ctx.tenant.clone(), binding.token.clone());
+            ctx.app.clock().schedule_in(
+                ctx.decision.delay_or(0),
+                format!("infinia:binding:{}", binding.request_no),
+                Box::new(move || {
+                    Box::pin(async move {
+                        if let Err(e) = decide(&app, &tenant, &token, approved, reason.as_deref()) {
+                            tracing::warn!(error = %e, "scenario binding decision not applied");
+                        }
+                    })
+                }),
+            );
+        }
+    }
+    Ok(view(&binding))
+}
+
+/// The reply of the request and the query.
+pub fn view(b: &Binding) -> Value {
+    json!({
+        "requestNo": b.request_no,
+        "sellerId": b.seller_id,
+        "redirectUrl": b.redirect_url,
+        "bindingStatus": b.status,
+        "reason": b.reason,
+        "bindTime": b.decided_at.filter(|_| b.status == BindingStatus::Bound).map(crate::clock::format::china),
+    })
+}
+
+fn new_token() -> String {
+    let mut bytes = [0u8; 12];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    format!("inf_{}", hex::encode(bytes))
+}
+
+/// Finds a binding by its authorization token (for the authorization page).
+pub fn find(app: &App, token: &str) -> Option<(TenantId, Binding)> {
+    app.infinia().tenants().into_iter().find_map(|tenant| {
+        let found = app.store().with_tenant(&tenant, |t| {
+            t.infinia
+                .bindings
+                .values()
+                .find(|b| b.token == token)
+                .cloned()
+        })??;
+        Some((tenant, found))
+    })
+}
+
+/// The seller's decision on the authorization page (also used by triggers and scenarios).
+/// Approval binds the seller (ACTIVE) and, unless disabled, notifies the platform.
+pub fn decide(
+    app: &App,
+    tenant: &TenantId,
+    token: &str,
+    approved: bool,
+    reason: Option<&str>,
+) -> Result<Value, String> {
+    if tenant.provider != Provider::Infinia {
+        return Err(format!("{tenant} is not an Infinia app"));
+    }
+    let now = app.clock().now();
+    let decided = app
+        .store()
+        .with_tenant(tenant, |t| {
+            let s = &mut t.infinia;
+            let binding = s
+                .bindings
+                .values_mut()
+                .find(|b| b.token == token)
+                .ok_or_else(|| format!("no binding with token {token:?} in {tenant}"))?;
+            if binding.status != BindingStatus::Pending {
+                return Err(format!(
+                    "binding {} is already {:?}",
+                    binding.request_no, binding.status
+                ));
+            }
+            binding.status = if approved {
+                BindingStatus::Bound
+            } else {
+                BindingStatus::Rejected
+            };
+            binding.decided_at = Some(now);
+            binding.reason = reason.map(str::to_owned).or_else(|| {
+                (!approved).then(|| "the seller declined the authorization".to_owned())
+            });
+            let binding = binding.clone();
+            if approved {
+                s.sellers
+                    .entry(binding.seller_id.clone())
+                    .and_modify(|seller| seller.binding_request_no = binding.request_no.clone())
+                    .or_insert_with(|| Seller {
+                        seller_id: binding.seller_id.clone(),
+                        status: SellerStatus::Active,
+                        binding_request_no: binding.request_no.clone(),
+                        updated_at: now,
+                    });
+            }
+            Ok(binding)
+        })
+        .ok_or_else(|| format!("no tenant {tenant}"))??;
+    if approved && app.infinia().apps.config.notify_on_binding {
+        sellers::notify_status(
+            app,
+            tenant,
+            &decided.seller_id,
+            SellerStatus::Active,
+            Default::default(),
+        );
+    }
+    Ok(view(&decided))
+}

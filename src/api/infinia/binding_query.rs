@@ -1,0 +1,60 @@
+//! `account-binding/query` (inferred path, spec §2.4): the binding's status by `requestNo`, or
+//! the latest binding of a `sellerId`. Statuses: PENDING, BOUND, REJECTED; a bound seller also
+//! has a `sellerStatus` (ACTIVE / FROZEN).
+
+use serde_json::Value;
+
+use super::fields::optional;
+use super::{binding, Ctx, Operation};
+use crate::wire::infinia::InfiniaError;
+
+pub const OPERATION: Operation = Operation {
+    path: "account-binding/query",
+    handler,
+};
+
+fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
+    let request_no = optional(body, "requestNo", 64)?;
+    let seller_id = optional(body, "sellerId", 64)?;
+    if request_no.is_none() && seller_id.is_none() {
+        return Err(InfiniaError::missing(
+            "give requestNo (of the binding request) or sellerId",
+        ));
+    }
+    ctx.with_state(|t| {
+        let s = &t.infinia;
+        let found = match request_no {
+            Some(no) => s.bindings.get(no),
+            None => s
+                .bindings
+                .values()
+                .filter(|b| Some(b.seller_id.as_str()) == seller_id)
+                .max_by_key(|b| (b.created_at, b.request_no.clone())),
+        };
+        let Some(b) = found else {
+            return Err(InfiniaError::invalid(match request_no {
+                Some(no) => format!("no binding request with requestNo {no:?}"),
+                None => format!(
+                    "no binding request for sellerId {:?}",
+                    seller_id.unwrap_or("")
+                ),
+            }));
+        };
+        if let (Some(no), Some(seller)) = (request_no, seller_id) {
+            if b.seller_id != seller {
+                return Err(InfiniaError::invalid(format!(
+                    "binding {no:?} is for seller {:?}, not {seller:?}",
+                    b.seller_id
+                )));
+            }
+        }
+        let mut view = binding::view(b);
+        let status = s
+            .sellers
+            .get(&b.seller_id)
+            .filter(|_| b.status == crate::store::infinia::BindingStatus::Bound)
+            .map(|x| x.status.as_str());
+        view["sellerStatus"] = status.map_or(Value::Null, |s| Value::String(s.into()));
+        Ok(view)
+    })?
+}

@@ -1,0 +1,252 @@
+//! `revenue-sharing/request` (inferred path, spec §2.7): the platform distributes money from its
+//! Infinia Pay account to bound, ACTIVE sellers. `{requestNo, currency, shareDetails: [{sellerId,
+//! amount}]}` (or one `sellerId` + `amount`). Each amount must fit the seller's available revenue
+//! share, the total the platform balance; the total is reserved at once (PROCESSING) and moves to
+//! the sellers (SUCCESS) or back (FAILED) after the delay, as the scenario decides. Idempotent on
+//! `requestNo`.
+
+use serde_json::{json, Value};
+
+use super::fields::{amount, currency, optional, required};
+use super::{Ctx, Operation};
+use crate::app::App;
+use crate::clock::format;
+use crate::money::{Currency, Money};
+use crate::store::infinia::{
+    seller_account, sharing_account, BindingStatus, SellerStatus, ShareItem, Sharing,
+    SharingStatus, PLATFORM_ACCOUNT,
+};
+use crate::store::{LedgerError, TenantId};
+use crate::wire::infinia::InfiniaError;
+
+pub const OPERATION: Operation = Operation {
+    path: "revenue-sharing/request",
+    handler,
+};
+
+const MAX_ITEMS: usize = 100;
+
+fn items(body: &Value, c: Currency) -> Result<Vec<ShareItem>, InfiniaError> {
+    let list = match body.get("shareDetails") {
+        None | Some(Value::Null) => {
+            return Ok(vec![ShareItem {
+                seller_id: required(body, "sellerId", 64)
+                    .map_err(|_| InfiniaError::missing("give shareDetails or sellerId and amount"))?
+                    .to_owned(),
+                amount: amount(body, "amount", c)?,
+            }])
+        }
+        Some(Value::Array(list)) => list,
+        Some(_) => {
+            return Err(InfiniaError::format(
+                "shareDetails must be an array of {sellerId, amount}",
+            ))
+        }
+    };
+    if list.is_empty() || list.len() > MAX_ITEMS {
+        return Err(InfiniaError::range(format!(
+            "shareDetails has {} entries; 1 to {MAX_ITEMS} are allowed",
+            list.len()
+        )));
+    }
+    let mut out: Vec<ShareItem> = Vec::with_capacity(list.len());
+    for (i, item) in list.iter().enumerate() {
+        let at =
+            |e: InfiniaError| InfiniaError::new(e.code, format!("shareDetails[{i}].{}", e.message));
+        let seller_id = required(item, "sellerId", 64).map_err(at)?;
+        let amount = amount(item, "amount", c).map_err(at)?;
+        if out.iter().any(|x| x.seller_id == seller_id) {
+            return Err(InfiniaError::invalid(format!(
+                "shareDetails[{i}]: seller {seller_id:?} appears twice"
+            )));
+        }
+        out.push(ShareItem {
+            seller_id: seller_id.to_owned(),
+            amount,
+        });
+    }
+    Ok(out)
+}
+
+fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
+    let request_no = required(body, "requestNo", 64)?;
+    let c = currency(body, "currency")?;
+    optional(body, "note", 256)?;
+    let items = items(body, c)?;
+    let total = items
+        .iter()
+        .try_fold(Money::zero(c), |acc, i| acc.checked_add(i.amount))
+        .ok_or_else(|| InfiniaError::range("the total amount overflows"))?;
+    let now = ctx.now();
+    let created = ctx.with_state(|t| {
+        if let Some(existing) = t.infinia.sharings.get(request_no) {
+            return if existing.request == *body {
+                Ok((view(existing), false))
+            } else {
+                Err(InfiniaError::invalid(format!(
+                    "requestNo {request_no:?} was already used for a revenue sharing with other \
+                     fields; use a new requestNo"
+                )))
+            };
+        }
+        for item in &items {
+            let s = &t.infinia;
+            let bound = s
+                .bindings
+                .values()
+                .any(|b| b.seller_id == item.seller_id && b.status == BindingStatus::Bound);
+            match s.sellers.get(&item.seller_id) {
+                Some(seller) if bound && seller.status == SellerStatus::Active => {}
+                Some(seller) if bound => {
+                    return Err(InfiniaError::invalid(format!(
+                        "seller {:?} is {}; a frozen seller cannot receive revenue sharing",
+                        item.seller_id,
+                        seller.status.as_str()
+                    )))
+                }
+                _ => {
+                    return Err(InfiniaError::invalid(format!(
+                        "seller {:?} is not bound to this app (account-binding/request first)",
+                        item.seller_id
+                    )))
+                }
+            }
+            let available = s.available_minor(&item.seller_id, c.code());
+            if item.amount.minor > available {
+                return Err(InfiniaError::range(format!(
+                    "{} {} for seller {:?} exceeds the seller's available revenue share of {} {}",
+                    item.amount.to_decimal_string(),
+                    c,
+                    item.seller_id,
+                    Money::new(available, c).to_decimal_string(),
+                    c
+                )));
+            }
+        }
+        t.ledger
+            .transfer(
+                now,
+                format!("revenue sharing {request_no} reserved"),
+                PLATFORM_ACCOUNT,
+                &sharing_account(request_no),
+                total,
+            )
+            .map_err(|e| match e {
+                LedgerError::Insufficient { available, .. } => InfiniaError::range(format!(
+                    "the total {} {c} exceeds the platform account's available balance of {} {c}",
+                    total.to_decimal_string(),
+                    available.to_decimal_string()
+                )),
+                other => InfiniaError::internal(other.to_string()),
+            })?;
+        let sharing = Sharing {
+            request_no: request_no.to_owned(),
+            request: body.clone(),
+            total,
+            items: items.clone(),
+            status: SharingStatus::Processing,
+            reason: None,
+            created_at: now,
+            finished_at: None,
+        };
+        let v = view(&sharing);
+        t.infinia.sharings.insert(request_no.to_owned(), sharing);
+        Ok((v, true))
+    })??;
+    let (reply, fresh) = created;
+    if fresh {
+        let default_ms = i64::try_from(
+            ctx.app
+                .infinia()
+                .apps
+                .config
+                .revenue_sharing_seconds
+                .saturating_mul(1000),
+        )
+        .unwrap_or(i64::MAX);
+        let success = ctx.decision.succeeds();
+        let reason = ctx.decision.reason().map(str::to_owned);
+        let (app, tenant, no) = (ctx.app.clone(), ctx.tenant.clone(), request_no.to_owned());
+        ctx.app.clock().schedule_in(
+            ctx.decision.delay_or(default_ms),
+            format!("infinia:sharing:{no}"),
+            Box::new(move || {
+                Box::pin(async move {
+                    if let Err(e) = finish(&app, &tenant, &no, success, reason.as_deref()) {
+                        tracing::warn!(error = %e, "revenue sharing not finished");
+                    }
+                })
+            }),
+        );
+    }
+    Ok(reply)
+}
+
+/// Completes a PROCESSING sharing: pays the sellers, or returns the money to the platform.
+pub fn finish(
+    app: &App,
+    tenant: &TenantId,
+    request_no: &str,
+    success: bool,
+    reason: Option<&str>,
+) -> Result<Value, String> {
+    let now = app.clock().now();
+    app.store()
+        .with_tenant(tenant, |t| {
+            let sharing = t
+                .infinia
+                .sharings
+                .get_mut(request_no)
+                .ok_or_else(|| format!("no revenue sharing {request_no:?}"))?;
+            if sharing.status != SharingStatus::Processing {
+                return Err(format!(
+                    "revenue sharing {request_no} is already {}",
+                    sharing.status.as_str()
+                ));
+            }
+            let from = sharing_account(request_no);
+            let debit = Money::new(-sharing.total.minor, sharing.total.currency);
+            let accounts: Vec<(String, Money)> = if success {
+                sharing
+                    .items
+                    .iter()
+                    .map(|i| (seller_account(&i.seller_id), i.amount))
+                    .collect()
+            } else {
+                vec![(PLATFORM_ACCOUNT.to_owned(), sharing.total)]
+            };
+            let mut legs: Vec<(&str, Money)> = vec![(from.as_str(), debit)];
+            legs.extend(accounts.iter().map(|(a, m)| (a.as_str(), *m)));
+            let memo = format!(
+                "revenue sharing {request_no} {}",
+                if success { "paid" } else { "returned" }
+            );
+            t.ledger.post(now, memo, &legs).map_err(|e| e.to_string())?;
+            sharing.status = if success {
+                SharingStatus::Success
+            } else {
+                SharingStatus::Failed
+            };
+            sharing.reason = (!success).then(|| {
+                reason
+                    .unwrap_or("declined by Infinia Pay (scenario)")
+                    .to_owned()
+            });
+            sharing.finished_at = Some(now);
+            Ok(view(sharing))
+        })
+        .ok_or_else(|| format!("no tenant {tenant}"))?
+}
+
+pub fn view(s: &Sharing) -> Value {
+    json!({
+        "requestNo": s.request_no,
+        "currency": s.total.currency.code(),
+        "totalAmount": s.total.to_decimal_string(),
+        "status": s.status.as_str(),
+        "reason": s.reason,
+        "shareDetails": s.items.iter().map(|i| json!({"sellerId": i.seller_id, "amount": i.amount.to_decimal_string()})).collect::<Vec<_>>(),
+        "createTime": format::china(s.created_at),
+        "finishTime": s.finished_at.map(format::china),
+    })
+}

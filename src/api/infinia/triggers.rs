@@ -1,0 +1,120 @@
+//! Triggers of the Infinia surface (`POST /__sim/trigger/{name}`, `whalet-sim trigger`, scenario
+//! timelines): the seller decides on a binding, a seller is frozen or resumed, the platform
+//! account is funded. `appId` defaults to the demo app.
+
+use serde_json::{json, Map, Value};
+
+use super::{apps::DEMO_APP_ID, binding, ensure_opened, sellers};
+use crate::app::App;
+use crate::control::triggers::{opt_param, param, TriggerDef, TriggerFuture};
+use crate::money::{Currency, Money};
+use crate::store::infinia::{SellerStatus, FUNDING_ACCOUNT, PLATFORM_ACCOUNT};
+use crate::store::{Provider, TenantId};
+
+pub fn triggers() -> Vec<TriggerDef> {
+    vec![
+        TriggerDef {
+            name: "infinia.binding.approved",
+            description: "The seller approves a pending account binding on the authorization page",
+            params: &[("appId?", "app (default demo-app)"), ("requestNo?", "binding requestNo"), ("sellerId?", "or the seller's latest pending binding"), ("token?", "or the authorization token")],
+            run: |app, p| Box::pin(async move { decide(&app, &p, true) }) as TriggerFuture,
+        },
+        TriggerDef {
+            name: "infinia.binding.rejected",
+            description: "The seller declines a pending account binding",
+            params: &[("appId?", "app (default demo-app)"), ("requestNo?", "binding requestNo"), ("sellerId?", "or the seller's latest pending binding"), ("token?", "or the authorization token"), ("reason?", "why")],
+            run: |app, p| Box::pin(async move { decide(&app, &p, false) }) as TriggerFuture,
+        },
+        TriggerDef {
+            name: "infinia.seller.frozen",
+            description: "Infinia Pay freezes a bound seller; the platform gets a FROZEN seller status notification",
+            params: &[("appId?", "app (default demo-app)"), ("sellerId", "the seller")],
+            run: |app, p| Box::pin(async move { status(&app, &p, SellerStatus::Frozen) }) as TriggerFuture,
+        },
+        TriggerDef {
+            name: "infinia.seller.resumed",
+            description: "Infinia Pay resumes a frozen seller; the platform gets an ACTIVE seller status notification",
+            params: &[("appId?", "app (default demo-app)"), ("sellerId", "the seller")],
+            run: |app, p| Box::pin(async move { status(&app, &p, SellerStatus::Active) }) as TriggerFuture,
+        },
+        TriggerDef {
+            name: "infinia.platform.funded",
+            description: "Money arrives in the platform's Infinia Pay account",
+            params: &[("appId?", "app (default demo-app)"), ("currency", "ISO 4217"), ("amount", "decimal, e.g. 500.00")],
+            run: |app, p| Box::pin(async move { fund(&app, &p) }) as TriggerFuture,
+        },
+    ]
+}
+
+fn tenant(app: &App, p: &Map<String, Value>) -> Result<TenantId, String> {
+    let id = opt_param(p, "appId").unwrap_or(DEMO_APP_ID);
+    app.infinia()
+        .apps
+        .get(id)
+        .map(|a| TenantId::new(Provider::Infinia, a.app_id.clone()))
+        .ok_or_else(|| format!("no Infinia app {id:?}"))
+}
+
+fn decide(app: &App, p: &Map<String, Value>, approved: bool) -> Result<Value, String> {
+    let tenant = tenant(app, p)?;
+    let token = match (
+        opt_param(p, "token"),
+        opt_param(p, "requestNo"),
+        opt_param(p, "sellerId"),
+    ) {
+        (Some(token), _, _) => token.to_owned(),
+        (None, Some(no), _) => app
+            .store()
+            .with_tenant(&tenant, |t| {
+                t.infinia.bindings.get(no).map(|b| b.token.clone())
+            })
+            .flatten()
+            .ok_or_else(|| format!("no binding request {no:?} in {tenant}"))?,
+        (None, None, Some(seller)) => app
+            .store()
+            .with_tenant(&tenant, |t| {
+                t.infinia
+                    .bindings
+                    .values()
+                    .filter(|b| {
+                        b.seller_id == seller
+                            && b.status == crate::store::infinia::BindingStatus::Pending
+                    })
+                    .max_by_key(|b| b.created_at)
+                    .map(|b| b.token.clone())
+            })
+            .flatten()
+            .ok_or_else(|| format!("seller {seller:?} has no pending binding in {tenant}"))?,
+        _ => return Err("give requestNo, sellerId or token".into()),
+    };
+    binding::decide(app, &tenant, &token, approved, opt_param(p, "reason"))
+}
+
+fn status(app: &App, p: &Map<String, Value>, to: SellerStatus) -> Result<Value, String> {
+    let tenant = tenant(app, p)?;
+    sellers::set_status(app, &tenant, param(p, "sellerId")?, to)
+}
+
+fn fund(app: &App, p: &Map<String, Value>) -> Result<Value, String> {
+    let tenant = tenant(app, p)?;
+    let infinia_app = app.infinia().apps.get(&tenant.id).ok_or("no app")?;
+    let currency = Currency::parse(param(p, "currency")?).map_err(|e| e.to_string())?;
+    let amount = Money::parse(param(p, "amount")?, currency).map_err(|e| e.to_string())?;
+    if !amount.is_positive() {
+        return Err("amount must be greater than zero".into());
+    }
+    let now = app.clock().now();
+    app.store()
+        .with_tenant(&tenant, |t| {
+            ensure_opened(t, &infinia_app, now);
+            t.ledger
+                .transfer(now, "platform account funded", FUNDING_ACCOUNT, PLATFORM_ACCOUNT, amount)
+                .map_err(|e| e.to_string())?;
+            Ok(json!({
+                "appId": tenant.id,
+                "currency": currency.code(),
+                "availableBalance": t.ledger.balance(PLATFORM_ACCOUNT, currency).to_decimal_string(),
+            }))
+        })
+        .ok_or_else(|| format!("no tenant {tenant}"))?
+}

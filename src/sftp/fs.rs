@@ -1,0 +1,400 @@
+//! One SFTP session's view of its app's folders: `/upload` (the platform writes trade-details
+//! files here) and `/error` (read-only: error files to download). File bytes live in the app's
+//! state. A file in `/upload` is handed to processing only once complete: when its write handle
+//! is closed, or when it is renamed to its final name; names ending in `.part`, `.tmp`,
+//! `.filepart` or starting with `.` are in progress and never processed. A session that ends with
+//! a file still open leaves it unprocessed (INCOMPLETE).
+
+use std::collections::HashMap;
+
+use russh_sftp::protocol::{
+    Attrs, Data, File, FileAttributes, Handle, Name, OpenFlags, Status, StatusCode, Version,
+};
+use russh_sftp::server::StatusReply;
+
+use super::process;
+use crate::app::App;
+use crate::store::infinia::StoredFile;
+use crate::store::TenantId;
+
+pub use super::paths::{ERROR_DIR, UPLOAD_DIR};
+/// Largest file accepted in `/upload`.
+pub const MAX_FILE: usize = 32 * 1024 * 1024;
+
+enum Open {
+    File { path: String, write: bool },
+    Dir { path: String, listed: bool },
+}
+
+pub struct SftpFs {
+    app: App,
+    tenant: TenantId,
+    handles: HashMap<String, Open>,
+    next: u64,
+}
+
+use super::paths::{denied, dir_attrs, file_attrs, is_dir, missing, ok, split};
+pub use super::paths::{in_progress, normalize};
+
+impl SftpFs {
+    pub fn new(app: App, tenant: TenantId) -> Self {
+        Self {
+            app,
+            tenant,
+            handles: HashMap::new(),
+            next: 1,
+        }
+    }
+
+    fn state<R>(
+        &self,
+        f: impl FnOnce(&mut crate::store::TenantState) -> R,
+    ) -> Result<R, StatusReply> {
+        self.app
+            .store()
+            .with_tenant(&self.tenant, f)
+            .ok_or_else(|| StatusCode::Failure.with_message("the app's state is gone"))
+    }
+
+    fn handle(&mut self, open: Open) -> String {
+        let h = format!("h{}", self.next);
+        self.next += 1;
+        self.handles.insert(h.clone(), open);
+        h
+    }
+
+    fn attrs_of(&self, path: &str) -> Result<FileAttributes, StatusReply> {
+        if is_dir(path) {
+            return Ok(dir_attrs());
+        }
+        let read_only = path.starts_with(ERROR_DIR);
+        self.state(|t| t.infinia.files.get(path).map(|f| file_attrs(f, read_only)))?
+            .ok_or_else(|| missing(path))
+    }
+
+    /// A file in `/upload` became complete under `name`: process it.
+    fn complete(&self, path: &str) {
+        if let Some((UPLOAD_DIR, name)) = split(path) {
+            if !in_progress(name) {
+                process::upload_complete(&self.app, &self.tenant, name);
+            }
+        }
+    }
+}
+
+impl Drop for SftpFs {
+    fn drop(&mut self) {
+        for open in self.handles.values() {
+            if let Open::File { path, write: true } = open {
+                process::upload_interrupted(&self.app, &self.tenant, path);
+            }
+        }
+    }
+}
+
+impl russh_sftp::server::Handler for SftpFs {
+    type Error = StatusReply;
+
+    fn unimplemented(&self) -> Self::Error {
+        StatusCode::OpUnsupported.into()
+    }
+
+    async fn init(
+        &mut self,
+        _version: u32,
+        _ext: HashMap<String, String>,
+    ) -> Result<Version, Self::Error> {
+        Ok(Version::new())
+    }
+
+    async fn realpath(&mut self, id: u32, path: String) -> Result<Name, Self::Error> {
+        Ok(Name {
+            id,
+            files: vec![File::dummy(normalize(&path))],
+        })
+    }
+
+    async fn stat(&mut self, id: u32, path: String) -> Result<Attrs, Self::Error> {
+        let attrs = self.attrs_of(&normalize(&path))?;
+        Ok(Attrs { id, attrs })
+    }
+
+    async fn lstat(&mut self, id: u32, path: String) -> Result<Attrs, Self::Error> {
+        self.stat(id, path).await
+    }
+
+    async fn fstat(&mut self, id: u32, handle: String) -> Result<Attrs, Self::Error> {
+        let path = match self.handles.get(&handle) {
+            Some(Open::File { path, .. } | Open::Dir { path, .. }) => path.clone(),
+            None => return Err(StatusCode::Failure.with_message("unknown handle")),
+        };
+        let attrs = self.attrs_of(&path)?;
+        Ok(Attrs { id, attrs })
+    }
+
+    async fn setstat(
+        &mut self,
+        id: u32,
+        _path: String,
+        _attrs: FileAttributes,
+    ) -> Result<Status, Self::Error> {
+        Ok(ok(id))
+    }
+
+    async fn fsetstat(
+        &mut self,
+        id: u32,
+        _handle: String,
+        _attrs: FileAttributes,
+    ) -> Result<Status, Self::Error> {
+        Ok(ok(id))
+    }
+
+    async fn opendir(&mut self, id: u32, path: String) -> Result<Handle, Self::Error> {
+        let path = normalize(&path);
+        if !is_dir(&path) {
+            return Err(missing(&path));
+        }
+        let handle = self.handle(Open::Dir {
+            path,
+            listed: false,
+        });
+        Ok(Handle { id, handle })
+    }
+
+    async fn readdir(&mut self, id: u32, handle: String) -> Result<Name, Self::Error> {
+        let Some(Open::Dir { path, listed }) = self.handles.get_mut(&handle) else {
+            return Err(StatusCode::Failure.with_message("not a directory handle"));
+        };
+        if *listed {
+            return Err(StatusCode::Eof.into());
+        }
+        *listed = true;
+        let path = path.clone();
+        let mut files = vec![File::new(".", dir_attrs()), File::new("..", dir_attrs())];
+        if path == "/" {
+            files.push(File::new("upload", dir_attrs()));
+            files.push(File::new("error", dir_attrs()));
+        } else {
+            let prefix = format!("{path}/");
+            let read_only = path == ERROR_DIR;
+            let listed: Vec<File> = self.state(|t| {
+                t.infinia
+                    .files
+                    .iter()
+                    .filter_map(|(p, f)| {
+                        let name = p.strip_prefix(&prefix)?;
+                        Some(File::new(name, file_attrs(f, read_only)))
+                    })
+                    .collect()
+            })?;
+            files.extend(listed);
+        }
+        Ok(Name { id, files })
+    }
+
+    async fn open(
+        &mut self,
+        id: u32,
+        filename: String,
+        pflags: OpenFlags,
+        _attrs: FileAttributes,
+    ) -> Result<Handle, Self::Error> {
+        let path = normalize(&filename);
+        let Some((dir, _)) = split(&path) else {
+            return Err(denied(
+                "files live directly in /upload (trade details) or /error (error files)",
+            ));
+        };
+        let write = pflags.intersects(
+            OpenFlags::WRITE | OpenFlags::APPEND | OpenFlags::CREATE | OpenFlags::TRUNCATE,
+        );
+        if write && dir == ERROR_DIR {
+            return Err(denied(
+                "/error is read-only; upload trade details to /upload",
+            ));
+        }
+        let now = self.app.clock().now();
+        self.state(|t| {
+            let files = &mut t.infinia.files;
+            match files.get_mut(&path) {
+                Some(_) if write && pflags.contains(OpenFlags::EXCLUDE) => {
+                    Err(StatusCode::Failure.with_message(format!("{path} already exists")))
+                }
+                Some(f) if write => {
+                    if pflags.contains(OpenFlags::TRUNCATE) {
+                        f.data.clear();
+                        f.size = 0;
+                    }
+                    f.writing = true;
+                    f.modified_at = now;
+                    Ok(())
+                }
+                Some(_) => Ok(()),
+                None if write && pflags.contains(OpenFlags::CREATE) => {
+                    files.insert(
+                        path.clone(),
+                        StoredFile {
+                            data: Vec::new(),
+                            size: 0,
+                            modified_at: now,
+                            writing: true,
+                        },
+                    );
+                    Ok(())
+                }
+                None => Err(missing(&path)),
+            }
+        })??;
+        let handle = self.handle(Open::File { path, write });
+        Ok(Handle { id, handle })
+    }
+
+    async fn write(
+        &mut self,
+        id: u32,
+        handle: String,
+        offset: u64,
+        data: Vec<u8>,
+    ) -> Result<Status, Self::Error> {
+        let Some(Open::File { path, write: true }) = self.handles.get(&handle) else {
+            return Err(denied("the handle is not open for writing"));
+        };
+        let path = path.clone();
+        let end = usize::try_from(offset)
+            .ok()
+            .and_then(|o| o.checked_add(data.len()));
+        let Some(end) = end.filter(|e| *e <= MAX_FILE) else {
+            return Err(
+                StatusCode::Failure.with_message(format!("files are limited to {MAX_FILE} bytes"))
+            );
+        };
+        let now = self.app.clock().now();
+        self.state(|t| {
+            let f = t
+                .infinia
+                .files
+                .get_mut(&path)
+                .ok_or_else(|| missing(&path))?;
+            if f.data.len() < end {
+                f.data.resize(end, 0);
+            }
+            let start = end - data.len();
+            if let Some(dst) = f.data.get_mut(start..end) {
+                dst.copy_from_slice(&data);
+            }
+            f.size = f.data.len() as u64;
+            f.modified_at = now;
+            Ok(ok(id))
+        })?
+    }
+
+    async fn read(
+        &mut self,
+        id: u32,
+        handle: String,
+        offset: u64,
+        len: u32,
+    ) -> Result<Data, Self::Error> {
+        let Some(Open::File { path, .. }) = self.handles.get(&handle) else {
+            return Err(StatusCode::Failure.with_message("not a file handle"));
+        };
+        let path = path.clone();
+        self.state(|t| {
+            let f = t.infinia.files.get(&path).ok_or_else(|| missing(&path))?;
+            let start = usize::try_from(offset).unwrap_or(usize::MAX);
+            if start >= f.data.len() {
+                return Err(StatusCode::Eof.into());
+            }
+            let end = start.saturating_add(len as usize).min(f.data.len());
+            Ok(Data {
+                id,
+                data: f.data.get(start..end).unwrap_or_default().to_vec(),
+            })
+        })?
+    }
+
+    async fn close(&mut self, id: u32, handle: String) -> Result<Status, Self::Error> {
+        if let Some(Open::File { path, write: true }) = self.handles.remove(&handle) {
+            let still_writing = self
+                .handles
+                .values()
+                .any(|h| matches!(h, Open::File { path: p, write: true } if *p == path));
+            if !still_writing {
+                self.state(|t| {
+                    if let Some(f) = t.infinia.files.get_mut(&path) {
+                        f.writing = false;
+                    }
+                })?;
+                self.complete(&path);
+            }
+        }
+        Ok(ok(id))
+    }
+
+    async fn remove(&mut self, id: u32, filename: String) -> Result<Status, Self::Error> {
+        let path = normalize(&filename);
+        self.state(|t| match t.infinia.files.get(&path) {
+            Some(f) if f.writing => Err(denied("the file is still being written")),
+            Some(_) => {
+                t.infinia.files.remove(&path);
+                Ok(ok(id))
+            }
+            None => Err(missing(&path)),
+        })?
+    }
+
+    async fn rename(
+        &mut self,
+        id: u32,
+        oldpath: String,
+        newpath: String,
+    ) -> Result<Status, Self::Error> {
+        let (from, to) = (normalize(&oldpath), normalize(&newpath));
+        if !matches!(
+            (split(&from), split(&to)),
+            (Some((UPLOAD_DIR, _)), Some((UPLOAD_DIR, _)))
+        ) {
+            return Err(denied(
+                "only files inside /upload can be renamed, within /upload",
+            ));
+        }
+        let writing = self.state(|t| {
+            if t.infinia.files.contains_key(&to) {
+                return Err(StatusCode::Failure.with_message(format!("{to} already exists")));
+            }
+            let f = t
+                .infinia
+                .files
+                .remove(&from)
+                .ok_or_else(|| missing(&from))?;
+            let writing = f.writing;
+            t.infinia.files.insert(to.clone(), f);
+            Ok(writing)
+        })??;
+        for open in self.handles.values_mut() {
+            if let Open::File { path, .. } = open {
+                if *path == from {
+                    path.clone_from(&to);
+                }
+            }
+        }
+        if !writing {
+            self.complete(&to);
+        }
+        Ok(ok(id))
+    }
+
+    async fn mkdir(
+        &mut self,
+        _id: u32,
+        _path: String,
+        _attrs: FileAttributes,
+    ) -> Result<Status, Self::Error> {
+        Err(denied("the folders are fixed: /upload and /error"))
+    }
+
+    async fn rmdir(&mut self, _id: u32, _path: String) -> Result<Status, Self::Error> {
+        Err(denied("the folders are fixed: /upload and /error"))
+    }
+}

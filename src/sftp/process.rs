@@ -1,0 +1,201 @@
+//! From a complete upload to a processed one: an upload becomes PROCESSING at once, and after a
+//! virtual delay (`[infinia] trade_details_processing_seconds`, or the scenario's `delay` for
+//! operation `trade-details/upload`) its rows are validated and applied; bad rows go to
+//! `/error/{stem}_error_file.csv`. A scenario `result = "failure"` fails the whole file.
+
+use serde_json::json;
+
+use super::fs::{ERROR_DIR, UPLOAD_DIR};
+use super::trade_details;
+use crate::app::App;
+use crate::scenario::OperationCtx;
+use crate::store::infinia::{StoredFile, Upload, UploadStatus};
+use crate::store::TenantId;
+
+/// Scenario operation name of trade-details processing.
+pub const OPERATION: &str = "trade-details/upload";
+
+/// The error file's SFTP path for an uploaded file name.
+pub fn error_file_path(name: &str) -> String {
+    let stem = name
+        .strip_suffix(".csv")
+        .or_else(|| name.strip_suffix(".CSV"))
+        .unwrap_or(name);
+    format!("{ERROR_DIR}/{stem}_error_file.csv")
+}
+
+/// `/upload/{name}` is complete: record it PROCESSING and schedule its processing.
+pub fn upload_complete(app: &App, tenant: &TenantId, name: &str) {
+    let decision = app.scenarios().decide(OperationCtx {
+        surface: "infinia",
+        tenant,
+        operation: OPERATION,
+        fields: &json!({ "fileName": name }),
+    });
+    let now = app.clock().now();
+    let generation = app.store().with_tenant(tenant, |t| {
+        let generation = t.next_seq();
+        t.infinia.uploads.insert(
+            name.to_owned(),
+            Upload {
+                file_name: name.to_owned(),
+                status: UploadStatus::Processing,
+                received_at: now,
+                processed_at: None,
+                total_rows: 0,
+                success_rows: 0,
+                failed_rows: 0,
+                error_file: None,
+                reason: None,
+                generation,
+            },
+        );
+        generation
+    });
+    let Some(generation) = generation else {
+        return;
+    };
+    journal(
+        app,
+        tenant,
+        name,
+        "PROCESSING",
+        "upload complete; processing",
+    );
+    let default_ms = i64::try_from(
+        app.infinia()
+            .apps
+            .config
+            .trade_details_processing_seconds
+            .saturating_mul(1000),
+    )
+    .unwrap_or(i64::MAX);
+    let failure = (!decision.succeeds()).then(|| {
+        decision
+            .reason()
+            .unwrap_or("the file was rejected by Infinia Pay (scenario)")
+            .to_owned()
+    });
+    let (job_app, job_tenant, job_name) = (app.clone(), tenant.clone(), name.to_owned());
+    app.clock().schedule_in(
+        decision.delay_or(default_ms),
+        format!("infinia:trade-details:{}:{name}", tenant.id),
+        Box::new(move || {
+            Box::pin(async move {
+                process(&job_app, &job_tenant, &job_name, generation, failure);
+            })
+        }),
+    );
+}
+
+/// Validates and applies the file (under the app's lock).
+pub fn process(app: &App, tenant: &TenantId, name: &str, generation: u64, failure: Option<String>) {
+    let now = app.clock().now();
+    app.store().with_tenant(tenant, |t| {
+        let s = &mut t.infinia;
+        match s.uploads.get(name) {
+            Some(u) if u.generation == generation && u.status == UploadStatus::Processing => {}
+            _ => return, // replaced by a newer upload of the same name
+        }
+        let bytes = s
+            .files
+            .get(&format!("{UPLOAD_DIR}/{name}"))
+            .map(|f| f.data.clone());
+        let outcome = match (bytes, failure) {
+            (_, Some(reason)) => trade_details::Outcome::failed(reason),
+            (None, None) => trade_details::Outcome::failed(
+                "the file was removed before it was processed".into(),
+            ),
+            (Some(bytes), None) => trade_details::apply(s, name, &bytes),
+        };
+        let error_file = (!outcome.errors.is_empty()).then(|| {
+            let path = error_file_path(name);
+            let data = outcome.error_csv();
+            s.files.insert(
+                path.clone(),
+                StoredFile {
+                    size: data.len() as u64,
+                    data,
+                    modified_at: now,
+                    writing: false,
+                },
+            );
+            path
+        });
+        let detail = format!(
+            "{} rows: {} accepted, {} failed",
+            outcome.total_rows, outcome.success_rows, outcome.failed_rows
+        );
+        let code = serde_json::to_value(outcome.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        journal(
+            app,
+            tenant,
+            name,
+            &code,
+            outcome.reason.as_deref().unwrap_or(&detail),
+        );
+        if let Some(u) = s.uploads.get_mut(name) {
+            u.status = outcome.status;
+            u.processed_at = Some(now);
+            u.total_rows = outcome.total_rows;
+            u.success_rows = outcome.success_rows;
+            u.failed_rows = outcome.failed_rows;
+            u.error_file = error_file;
+            u.reason = outcome.reason;
+        }
+    });
+}
+
+/// The session ended with `path` still open for writing: leave it unprocessed.
+pub fn upload_interrupted(app: &App, tenant: &TenantId, path: &str) {
+    let now = app.clock().now();
+    app.store().with_tenant(tenant, |t| {
+        let s = &mut t.infinia;
+        if let Some(f) = s.files.get_mut(path) {
+            f.writing = false;
+        }
+        let Some(name) = path.strip_prefix(&format!("{UPLOAD_DIR}/")) else { return };
+        if super::fs::in_progress(name) {
+            return;
+        }
+        journal(app, tenant, name, "INCOMPLETE", "the SFTP session ended with the file still open");
+        let generation = t.sequence + 1;
+        t.sequence = generation;
+        t.infinia.uploads.insert(name.to_owned(), Upload {
+            file_name: name.to_owned(),
+            status: UploadStatus::Incomplete,
+            received_at: now,
+            processed_at: None,
+            total_rows: 0,
+            success_rows: 0,
+            failed_rows: 0,
+            error_file: None,
+            reason: Some("the SFTP session ended before the file was closed; the partial file was not processed — upload it again".into()),
+            generation,
+        });
+    });
+}
+
+/// Records an SFTP event in the request journal (`surface=infinia`, operation
+/// `trade-details/upload`), so uploads show up beside the API calls.
+fn journal(app: &App, tenant: &TenantId, name: &str, code: &str, detail: &str) {
+    app.journal().record(crate::journal::JournalEntry {
+        id: 0,
+        surface: "infinia",
+        tenant: Some(tenant.to_string()),
+        operation: OPERATION.to_owned(),
+        request_no: None,
+        virtual_time: app.clock().now(),
+        wall_time: crate::clock::system_now(),
+        http_status: 0,
+        code: code.to_owned(),
+        detail: detail.to_owned(),
+        request: json!({ "fileName": name }),
+        reply: serde_json::Value::Null,
+        rule: None,
+        latency_us: 0,
+    });
+}

@@ -1,0 +1,368 @@
+//! The trade-details CSV (docs/INFINIA.md "Trade-details file"): one row per sale, return or
+//! exchange. [`apply`] validates a whole file row by row against the app's state, keeps the good
+//! rows (trades and the seller revenue they earn) and reports the bad ones with their row number,
+//! column and reason. Pure: no I/O, no clock.
+
+use std::collections::BTreeMap;
+
+use crate::clock::format;
+use crate::money::{Currency, Money};
+use crate::store::infinia::{InfiniaState, Trade, TradeType, UploadStatus};
+
+/// Every column, in the documented order; the last two are optional.
+pub const COLUMNS: &[&str] = &[
+    "tradeNo",
+    "tradeType",
+    "orderNo",
+    "sellerId",
+    "originalTradeNo",
+    "tradeTime",
+    "currency",
+    "amount",
+    "productName",
+    "quantity",
+];
+const OPTIONAL_COLUMNS: &[&str] = &["productName", "quantity"];
+const MAX_ID: usize = 64;
+
+/// One problem: the file's row (line of the CSV, the header is row 1), the column, why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    pub row: u64,
+    pub trade_no: String,
+    pub column: String,
+    pub reason: String,
+}
+
+/// What processing a file gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub status: UploadStatus,
+    pub total_rows: u64,
+    pub success_rows: u64,
+    pub failed_rows: u64,
+    pub errors: Vec<RowError>,
+    /// Why the whole file failed.
+    pub reason: Option<String>,
+}
+
+impl Outcome {
+    /// The whole file failed for `reason`.
+    pub fn failed(reason: String) -> Self {
+        Self {
+            status: UploadStatus::Failed,
+            total_rows: 0,
+            success_rows: 0,
+            failed_rows: 0,
+            errors: vec![RowError {
+                row: 1,
+                trade_no: String::new(),
+                column: "-".into(),
+                reason: reason.clone(),
+            }],
+            reason: Some(reason),
+        }
+    }
+
+    /// The error file: `rowNumber,tradeNo,column,reason`.
+    pub fn error_csv(&self) -> Vec<u8> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let _ = w.write_record(["rowNumber", "tradeNo", "column", "reason"]);
+        for e in &self.errors {
+            let row = e.row.to_string();
+            let _ = w.write_record([row.as_str(), &e.trade_no, &e.column, &e.reason]);
+        }
+        w.into_inner().unwrap_or_default()
+    }
+}
+
+/// Validates `bytes` and applies the good rows to `state`.
+pub fn apply(state: &mut InfiniaState, file_name: &str, bytes: &[u8]) -> Outcome {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Err(e) = std::str::from_utf8(bytes) {
+        return Outcome::failed(format!("the file is not UTF-8 ({e})"));
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
+    let header: Vec<String> = match reader.headers() {
+        Ok(h) => h.iter().map(str::to_owned).collect(),
+        Err(e) => return Outcome::failed(format!("the header row cannot be read: {e}")),
+    };
+    if header.iter().all(String::is_empty) {
+        return Outcome::failed("the file is empty; the first row must be the header".into());
+    }
+    let mut index: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, name) in header.iter().enumerate() {
+        match COLUMNS.iter().find(|c| **c == name) {
+            Some(c) if index.insert(c, i).is_some() => {
+                return Outcome::failed(format!("column {name:?} appears twice in the header"))
+            }
+            Some(_) => {}
+            None => {
+                return Outcome::failed(format!(
+                    "unknown column {name:?} in the header; the columns are {}",
+                    COLUMNS.join(",")
+                ))
+            }
+        }
+    }
+    if let Some(missing) = COLUMNS
+        .iter()
+        .find(|c| !OPTIONAL_COLUMNS.contains(c) && !index.contains_key(**c))
+    {
+        return Outcome::failed(format!("the header has no {missing:?} column"));
+    }
+    let mut out = Outcome {
+        status: UploadStatus::Success,
+        total_rows: 0,
+        success_rows: 0,
+        failed_rows: 0,
+        errors: Vec::new(),
+        reason: None,
+    };
+    for record in reader.records() {
+        out.total_rows += 1;
+        let (row, result) = match record {
+            Ok(r) => {
+                let row = r.position().map_or(out.total_rows + 1, |p| p.line());
+                if r.len() != header.len() {
+                    let e = vec![(
+                        "-".to_owned(),
+                        format!(
+                            "the row has {} fields; the header has {}",
+                            r.len(),
+                            header.len()
+                        ),
+                    )];
+                    let trade_no = index.get("tradeNo").and_then(|i| r.get(*i)).unwrap_or("");
+                    (row, Err((trade_no.to_owned(), e)))
+                } else {
+                    let fields: BTreeMap<&str, &str> = index
+                        .iter()
+                        .map(|(c, i)| (*c, r.get(*i).unwrap_or("")))
+                        .collect();
+                    (row, check_row(state, &fields, file_name))
+                }
+            }
+            Err(e) => {
+                let row = e.position().map_or(out.total_rows + 1, |p| p.line());
+                (
+                    row,
+                    Err((
+                        String::new(),
+                        vec![("-".into(), format!("unreadable row: {e}"))],
+                    )),
+                )
+            }
+        };
+        match result {
+            Ok(trade) => {
+                out.success_rows += 1;
+                accept(state, trade);
+            }
+            Err((trade_no, problems)) => {
+                out.failed_rows += 1;
+                out.errors
+                    .extend(problems.into_iter().map(|(column, reason)| RowError {
+                        row,
+                        trade_no: trade_no.clone(),
+                        column,
+                        reason,
+                    }));
+            }
+        }
+    }
+    if out.total_rows == 0 {
+        return Outcome::failed("the file has a header but no trade rows".into());
+    }
+    out.status = match (out.success_rows, out.failed_rows) {
+        (_, 0) => UploadStatus::Success,
+        (0, _) => UploadStatus::Failed,
+        _ => UploadStatus::PartiallyFailed,
+    };
+    out
+}
+
+type Problems = Vec<(String, String)>;
+
+fn check_row(
+    state: &InfiniaState,
+    fields: &BTreeMap<&str, &str>,
+    file_name: &str,
+) -> Result<Trade, (String, Problems)> {
+    let get = |c: &str| fields.get(c).copied().unwrap_or("");
+    let mut p: Problems = Vec::new();
+    let mut bad = |c: &str, why: String| p.push((c.to_owned(), why));
+    let trade_no = get("tradeNo");
+    for c in ["tradeNo", "orderNo", "sellerId"] {
+        let v = get(c);
+        if v.is_empty() {
+            bad(c, "is required".into());
+        } else if v.chars().count() > MAX_ID {
+            bad(c, format!("is longer than {MAX_ID} characters"));
+        }
+    }
+    if !trade_no.is_empty() && state.trades.contains_key(trade_no) {
+        bad(
+            "tradeNo",
+            format!("{trade_no:?} was already accepted (tradeNo must be unique)"),
+        );
+    }
+    let trade_type = match get("tradeType").to_ascii_uppercase().as_str() {
+        "SALE" => Some(TradeType::Sale),
+        "RETURN" => Some(TradeType::Return),
+        "EXCHANGE" => Some(TradeType::Exchange),
+        other => {
+            bad(
+                "tradeType",
+                format!("{other:?} is not SALE, RETURN or EXCHANGE"),
+            );
+            None
+        }
+    };
+    let trade_time = get("tradeTime");
+    if format::parse_china(trade_time).is_none() {
+        bad(
+            "tradeTime",
+            format!("{trade_time:?} is not yyyy-MM-dd HH:mm:ss"),
+        );
+    }
+    let currency = match Currency::parse(get("currency")) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            bad("currency", e.to_string());
+            None
+        }
+    };
+    let amount = currency.and_then(|c| {
+        let text = get("amount");
+        let (negative, digits) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        match Money::parse(digits, c) {
+            Ok(_) if negative && trade_type != Some(TradeType::Exchange) => {
+                bad(
+                    "amount",
+                    format!("{text:?} is negative; only an EXCHANGE may be negative"),
+                );
+                None
+            }
+            Ok(m) if m.minor == 0 && trade_type != Some(TradeType::Exchange) => {
+                bad("amount", "must be greater than zero".into());
+                None
+            }
+            Ok(m) => Some(Money::new(if negative { -m.minor } else { m.minor }, c)),
+            Err(e) => {
+                bad("amount", e.to_string());
+                None
+            }
+        }
+    });
+    let quantity = get("quantity");
+    if !quantity.is_empty() && !quantity.parse::<u32>().is_ok_and(|q| q > 0) {
+        bad(
+            "quantity",
+            format!("{quantity:?} is not a positive whole number"),
+        );
+    }
+    if get("productName").chars().count() > 256 {
+        bad("productName", "is longer than 256 characters".into());
+    }
+    let original = get("originalTradeNo");
+    let seller_id = get("sellerId");
+    match (trade_type, original.is_empty()) {
+        (Some(TradeType::Sale), false) => bad("originalTradeNo", "must be empty for a SALE".into()),
+        (Some(t @ (TradeType::Return | TradeType::Exchange)), true) => {
+            let kind = if t == TradeType::Return {
+                "RETURN"
+            } else {
+                "EXCHANGE"
+            };
+            bad("originalTradeNo", format!("is required for a {kind}"))
+        }
+        (Some(t @ (TradeType::Return | TradeType::Exchange)), false) => {
+            match state.trades.get(original) {
+                Some(sale) if sale.trade_type == TradeType::Sale => {
+                    if sale.seller_id != seller_id {
+                        bad(
+                            "originalTradeNo",
+                            format!("{original:?} belongs to seller {:?}", sale.seller_id),
+                        );
+                    } else if Some(sale.amount.currency) != currency {
+                        bad(
+                            "currency",
+                            format!(
+                                "the original sale {original:?} is in {}",
+                                sale.amount.currency
+                            ),
+                        );
+                    } else if let (TradeType::Return, Some(a)) = (t, amount) {
+                        let left = sale.amount.minor - sale.returned_minor;
+                        if a.minor > left {
+                            bad(
+                                "amount",
+                                format!(
+                                    "returns {} more than is left of sale {original:?} ({})",
+                                    a.to_decimal_string(),
+                                    Money::new(left, a.currency).to_decimal_string()
+                                ),
+                            );
+                        }
+                    }
+                }
+                Some(_) => bad("originalTradeNo", format!("{original:?} is not a SALE")),
+                None => bad(
+                    "originalTradeNo",
+                    format!(
+                        "no accepted SALE with tradeNo {original:?} (earlier rows and files count)"
+                    ),
+                ),
+            }
+        }
+        _ => {}
+    }
+    match (trade_type, amount, p.is_empty()) {
+        (Some(trade_type), Some(amount), true) => Ok(Trade {
+            trade_no: trade_no.to_owned(),
+            trade_type,
+            seller_id: seller_id.to_owned(),
+            order_no: get("orderNo").to_owned(),
+            original_trade_no: (!original.is_empty()).then(|| original.to_owned()),
+            trade_time: trade_time.to_owned(),
+            amount: if trade_type == TradeType::Return {
+                Money::new(-amount.minor, amount.currency)
+            } else {
+                amount
+            },
+            returned_minor: 0,
+            file_name: file_name.to_owned(),
+        }),
+        _ => Err((trade_no.to_owned(), p)),
+    }
+}
+
+fn accept(state: &mut InfiniaState, trade: Trade) {
+    if trade.trade_type == TradeType::Return {
+        if let Some(sale) = trade
+            .original_trade_no
+            .as_ref()
+            .and_then(|o| state.trades.get_mut(o))
+        {
+            sale.returned_minor = sale.returned_minor.saturating_add(-trade.amount.minor);
+        }
+    }
+    let earned = state
+        .earned
+        .entry(trade.seller_id.clone())
+        .or_default()
+        .entry(trade.amount.currency.code().to_owned())
+        .or_default();
+    *earned = earned.saturating_add(trade.amount.minor);
+    state.trades.insert(trade.trade_no.clone(), trade);
+}
+
+#[cfg(test)]
+mod tests;

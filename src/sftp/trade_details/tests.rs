@@ -1,0 +1,95 @@
+use super::*;
+
+const SAMPLE: &str = include_str!("../../../samples/infinia-trade-details.csv");
+
+fn earned(state: &InfiniaState, seller: &str) -> i64 {
+    state.earned[seller]["USD"]
+}
+
+#[test]
+fn the_sample_file_is_valid() {
+    let mut state = InfiniaState::default();
+    let out = apply(&mut state, "sample.csv", SAMPLE.as_bytes());
+    assert_eq!(out.status, UploadStatus::Success, "{:?}", out.errors);
+    assert_eq!(
+        (out.total_rows, out.success_rows, out.failed_rows),
+        (5, 5, 0)
+    );
+    // 120.00 + 80.50 - 60.00 + 5.00 for one seller, 300.00 for the other.
+    assert_eq!(earned(&state, "SELLER-123456"), 14_550);
+    assert_eq!(earned(&state, "SELLER-654321"), 30_000);
+    assert_eq!(state.trades["T20250101-0001"].returned_minor, 6_000);
+}
+
+#[test]
+fn bad_rows_are_reported_with_row_column_and_reason() {
+    let mut state = InfiniaState::default();
+    let text = "tradeNo,tradeType,orderNo,sellerId,originalTradeNo,tradeTime,currency,amount\n\
+        A1,SALE,O1,S1,,2025-01-01 10:00:00,USD,10.00\n\
+        A2,REFUND,O2,S1,,2025-01-01 10:00:00,USD,10.00\n\
+        A3,RETURN,O1,S1,A1,2025-01-01 10:00:00,USD,11.00\n\
+        A1,SALE,O3,S1,,2025/01/01,XXX,1\n\
+        A4,RETURN,O1,S1,A1,2025-01-01 10:00:00,USD,4.00\n\
+        A5,SALE,O5,S1,,2025-01-01 10:00:00,USD,1.001\n";
+    let out = apply(&mut state, "f.csv", text.as_bytes());
+    assert_eq!(out.status, UploadStatus::PartiallyFailed);
+    assert_eq!(
+        (out.total_rows, out.success_rows, out.failed_rows),
+        (6, 2, 4)
+    );
+    let at = |row: u64| {
+        out.errors
+            .iter()
+            .filter(move |e| e.row == row)
+            .map(|e| e.column.as_str())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(at(3), ["tradeType"]);
+    assert_eq!(at(4), ["amount"]);
+    assert_eq!(at(5), ["tradeNo", "tradeTime", "currency"]);
+    assert_eq!(at(7), ["amount"]);
+    assert!(out.errors.iter().any(|e| e
+        .reason
+        .contains("more than is left of sale \"A1\" (10.00)")));
+    assert_eq!(earned(&state, "S1"), 600);
+    let csv = String::from_utf8(out.error_csv()).unwrap();
+    assert!(
+        csv.starts_with("rowNumber,tradeNo,column,reason\n3,A2,tradeType,"),
+        "{csv}"
+    );
+}
+
+#[test]
+fn whole_file_failures() {
+    let mut state = InfiniaState::default();
+    for (text, why) in [
+        ("", "empty"),
+        ("tradeNo,tradeType\n", "no \"orderNo\" column"),
+        ("tradeNo,colour\n", "unknown column \"colour\""),
+        (&COLUMNS.join(",")[..], "no trade rows"),
+    ] {
+        let out = apply(&mut state, "f.csv", text.as_bytes());
+        assert_eq!(out.status, UploadStatus::Failed, "{text}");
+        assert!(
+            out.reason.as_deref().unwrap().contains(why),
+            "{:?}",
+            out.reason
+        );
+    }
+    let out = apply(&mut state, "f.csv", b"\xff\xfe");
+    assert!(out.reason.unwrap().contains("not UTF-8"));
+    assert!(state.trades.is_empty());
+}
+
+#[test]
+fn a_file_of_only_bad_rows_failed() {
+    let mut state = InfiniaState::default();
+    let text = format!("{}\nB1,SALE,O1,S1,,2025-01-01 10:00:00,USD,-1,,\nB2,SALE,O1,S1,,2025-01-01 10:00:00,USD,1,,x\nB3,SALE\n", COLUMNS.join(","));
+    let out = apply(&mut state, "f.csv", text.as_bytes());
+    assert_eq!(out.status, UploadStatus::Failed);
+    assert_eq!(out.failed_rows, 3);
+    assert!(out
+        .errors
+        .iter()
+        .any(|e| e.row == 4 && e.reason.contains("2 fields")));
+}

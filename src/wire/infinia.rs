@@ -1,0 +1,403 @@
+//! The Infinia Pay envelope (spec §2.0–2.1): a request is `{version, appId, dataType,
+//! requestData, signature}` where `requestData` is the business JSON encrypted with RSA/ECB/
+//! PKCS1Padding to the receiver's public key in chunks of at most k−11 bytes (245 for RSA-2048),
+//! the k-byte cipher blocks concatenated and standard-Base64 encoded, and `signature` is the
+//! standard Base64 of an RSA signature (SHA256withRSA by default) over the UTF-8 bytes of the
+//! Base64 `requestData` string. A reply is `{appId, code, message, responseData}`, `responseData`
+//! encrypted the same way to the merchant. Webhooks use the request shape in the other direction.
+//!
+//! Every failure is an [`InfiniaError`] with a system code of spec §2.9 and a message that says
+//! which step failed and what was expected. Only this module and `crypto.rs` touch bytes.
+
+use base64::Engine;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::crypto::{self, CryptoError, SignatureHash};
+use super::keys::{PrivateKey, PublicKey};
+
+mod code;
+pub use code::{Code, InfiniaError};
+
+/// `message` of a successful reply.
+pub const SUCCESS_MESSAGE: &str = "Success";
+/// `dataType` the scheme knows.
+pub const DATA_TYPE: &str = "JSON";
+
+const MAX_APP_ID: usize = 64;
+const MAX_VERSION: usize = 8;
+
+/// A request (or webhook) envelope whose JSON shape is valid; nothing cryptographic checked yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SealedRequest {
+    pub version: String,
+    pub app_id: String,
+    pub data_type: String,
+    pub request_data: String,
+    pub signature: String,
+}
+
+/// A reply as the merchant sees it after decryption.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenedReply {
+    pub app_id: String,
+    pub code: String,
+    pub message: String,
+    pub data: Option<Value>,
+}
+
+/// Reads the outer JSON. Errors carry the `appId` when it could be read.
+pub fn parse_request(bytes: &[u8]) -> Result<SealedRequest, (String, InfiniaError)> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        (
+            String::new(),
+            InfiniaError::format(format!("the request body is not JSON: {e}")),
+        )
+    })?;
+    let Value::Object(map) = value else {
+        return Err((
+            String::new(),
+            InfiniaError::format(format!(
+                "the request body must be a JSON object, got {}",
+                json_type(&value)
+            )),
+        ));
+    };
+    let app_id = match map.get("appId") {
+        Some(Value::String(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let field = |name: &str| -> Result<String, InfiniaError> {
+        match map.get(name) {
+            None | Some(Value::Null) => Err(InfiniaError::missing(format!("{name} is missing"))),
+            Some(Value::String(s)) if s.is_empty() => {
+                Err(InfiniaError::missing(format!("{name} is empty")))
+            }
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(other) => Err(InfiniaError::format(format!(
+                "{name} must be a string, got {}",
+                json_type(other)
+            ))),
+        }
+    };
+    let read = || -> Result<SealedRequest, InfiniaError> {
+        let sealed = SealedRequest {
+            version: field("version")?,
+            app_id: field("appId")?,
+            data_type: field("dataType")?,
+            request_data: field("requestData")?,
+            signature: field("signature")?,
+        };
+        if sealed.app_id.chars().count() > MAX_APP_ID {
+            return Err(InfiniaError::format(format!(
+                "appId is {} characters long; at most {MAX_APP_ID} are allowed",
+                sealed.app_id.chars().count()
+            )));
+        }
+        if sealed.version.chars().count() > MAX_VERSION {
+            return Err(InfiniaError::format(format!(
+                "version {:?} is longer than {MAX_VERSION} characters",
+                sealed.version
+            )));
+        }
+        if !sealed.data_type.eq_ignore_ascii_case(DATA_TYPE) {
+            return Err(InfiniaError::format(format!(
+                "dataType is {:?}; the only data format is \"{DATA_TYPE}\"",
+                sealed.data_type
+            )));
+        }
+        Ok(sealed)
+    };
+    read().map_err(|e| (app_id.clone(), e))
+}
+
+impl SealedRequest {
+    /// Verifies the sender's signature over `requestData`, then decrypts it with the receiver's
+    /// key. On a signature failure the data is still decrypted to find the likely mistake.
+    pub fn open(
+        &self,
+        receiver: &PrivateKey,
+        sender: &PublicKey,
+        alg: SignatureHash,
+    ) -> Result<Value, InfiniaError> {
+        if let Err(mut err) = verify_signature(&self.signature, &self.request_data, sender, alg) {
+            if let Ok(plain) = decrypt_bytes("requestData", &self.request_data, receiver) {
+                if let Ok(signature) = b64_decode(&self.signature) {
+                    if crypto::verify(sender, alg, &plain, &signature) {
+                        err.message.push_str(
+                            " Hint: the signature was made over the decrypted business JSON; \
+                             sign the Base64 requestData string instead.",
+                        );
+                    }
+                }
+            }
+            return Err(err);
+        }
+        decrypt_data("requestData", &self.request_data, receiver)
+    }
+
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+/// Seals `data` as a request (merchant → Infinia) or a webhook (Infinia → merchant).
+pub fn seal_request(
+    version: &str,
+    app_id: &str,
+    data: &Value,
+    sender: &PrivateKey,
+    receiver: &PublicKey,
+    alg: SignatureHash,
+) -> Result<SealedRequest, InfiniaError> {
+    let request_data = encrypt_data(data, receiver)?;
+    let signature = sign(sender, alg, &request_data);
+    Ok(SealedRequest {
+        version: version.to_owned(),
+        app_id: app_id.to_owned(),
+        data_type: DATA_TYPE.to_owned(),
+        request_data,
+        signature,
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WireReply<'a> {
+    app_id: &'a str,
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_data: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signature: Option<String>,
+}
+
+/// Seals a reply; `data` is encrypted to `receiver`. `signer` adds a signature over
+/// `responseData` (off by default: the documents show none).
+pub fn seal_reply(
+    app_id: &str,
+    code: &str,
+    message: &str,
+    data: Option<(&Value, &PublicKey)>,
+    signer: Option<(&PrivateKey, SignatureHash)>,
+) -> Result<Vec<u8>, InfiniaError> {
+    let response_data = match data {
+        Some((value, receiver)) => Some(encrypt_data(value, receiver)?),
+        None => None,
+    };
+    let signature = match (&response_data, signer) {
+        (Some(rd), Some((key, alg))) => Some(sign(key, alg, rd)),
+        _ => None,
+    };
+    serde_json::to_vec(&WireReply {
+        app_id,
+        code,
+        message,
+        response_data,
+        signature,
+    })
+    .map_err(|e| InfiniaError::internal(e.to_string()))
+}
+
+/// Opens a reply (what the merchant does): decrypts `responseData`; verifies a `signature`
+/// only when the reply carries one.
+pub fn open_reply(
+    bytes: &[u8],
+    receiver: &PrivateKey,
+    sender: &PublicKey,
+    alg: SignatureHash,
+) -> Result<OpenedReply, InfiniaError> {
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| InfiniaError::format(format!("the reply is not JSON: {e}")))?;
+    let text = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_owned);
+    let code = text("code").ok_or_else(|| InfiniaError::missing("the reply has no code"))?;
+    let data = match text("responseData").filter(|s| !s.is_empty()) {
+        Some(rd) => {
+            if let Some(signature) = text("signature") {
+                verify_signature(&signature, &rd, sender, alg)?;
+            }
+            Some(decrypt_data("responseData", &rd, receiver)?)
+        }
+        None => None,
+    };
+    Ok(OpenedReply {
+        app_id: text("appId").unwrap_or_default(),
+        code,
+        message: text("message").unwrap_or_default(),
+        data,
+    })
+}
+
+/// Business JSON → Base64 of the concatenated RSA blocks.
+pub fn encrypt_data(data: &Value, receiver: &PublicKey) -> Result<String, InfiniaError> {
+    let plaintext = serde_json::to_vec(data).map_err(|e| InfiniaError::internal(e.to_string()))?;
+    encrypt_bytes(&plaintext, receiver)
+}
+
+/// Bytes → Base64 of RSA/ECB/PKCS1Padding blocks, the plaintext cut every k−11 bytes.
+pub fn encrypt_bytes(plaintext: &[u8], receiver: &PublicKey) -> Result<String, InfiniaError> {
+    let chunk = receiver.size().saturating_sub(11).max(1);
+    let mut out = Vec::with_capacity(plaintext.len().div_ceil(chunk).max(1) * receiver.size());
+    let pieces: Vec<&[u8]> = if plaintext.is_empty() {
+        vec![&[][..]]
+    } else {
+        plaintext.chunks(chunk).collect()
+    };
+    for piece in pieces {
+        let block = crypto::rsa_encrypt(receiver, piece)
+            .map_err(|e| InfiniaError::internal(e.to_string()))?;
+        out.extend_from_slice(&block);
+    }
+    Ok(base64::engine::general_purpose::STANDARD.encode(out))
+}
+
+/// Base64 of RSA blocks → business JSON object. `field` names the field in messages.
+pub fn decrypt_data(field: &str, b64: &str, receiver: &PrivateKey) -> Result<Value, InfiniaError> {
+    let plain = decrypt_bytes(field, b64, receiver)?;
+    let text = std::str::from_utf8(&plain).map_err(|e| {
+        InfiniaError::format(format!(
+            "{field} decrypted to {} bytes that are not UTF-8 ({e}); encrypt the UTF-8 bytes of \
+             the JSON and concatenate the blocks in order",
+            plain.len()
+        ))
+    })?;
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| InfiniaError::format(format!("{field} decrypted, but is not JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(InfiniaError::format(format!(
+            "{field} must hold a JSON object, got {}",
+            json_type(&value)
+        )));
+    }
+    Ok(value)
+}
+
+fn decrypt_bytes(field: &str, b64: &str, receiver: &PrivateKey) -> Result<Vec<u8>, InfiniaError> {
+    let raw = b64_decode(b64)
+        .map_err(|why| InfiniaError::format(format!("{field} is not standard Base64: {why}")))?;
+    let k = receiver.public().size();
+    if raw.is_empty() || raw.len() % k != 0 {
+        return Err(InfiniaError::format(format!(
+            "{field} decodes to {} bytes, not a positive multiple of {k} (the RSA-{} block size); \
+             each plaintext chunk of at most {} bytes becomes one {k}-byte block",
+            raw.len(),
+            k * 8,
+            k.saturating_sub(11)
+        )));
+    }
+    let blocks = raw.len() / k;
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, block) in raw.chunks(k).enumerate() {
+        let piece = crypto::rsa_decrypt(receiver, block).map_err(|e| match e {
+            CryptoError::RsaLength { got, key } => {
+                InfiniaError::format(format!("{field} block {} is {got} bytes, not {key}", i + 1))
+            }
+            _ => InfiniaError::format(format!(
+                "{field} block {} of {blocks} did not decrypt with the receiver's private key \
+                 (its public key is {}): encrypt with that public key, RSA/ECB/PKCS1Padding",
+                i + 1,
+                receiver.public().fingerprint()
+            )),
+        })?;
+        out.extend_from_slice(&piece);
+    }
+    Ok(out)
+}
+
+/// Standard Base64 of `alg(key, UTF-8 bytes of text)`.
+pub fn sign(key: &PrivateKey, alg: SignatureHash, text: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(crypto::sign(key, alg, text.as_bytes()))
+}
+
+/// Verifies `signature` (standard Base64) over the UTF-8 bytes of `signed`.
+pub fn verify_signature(
+    signature: &str,
+    signed: &str,
+    key: &PublicKey,
+    alg: SignatureHash,
+) -> Result<(), InfiniaError> {
+    let raw = b64_decode(signature)
+        .map_err(|why| InfiniaError::format(format!("signature is not standard Base64: {why}")))?;
+    if crypto::verify(key, alg, signed.as_bytes(), &raw) {
+        return Ok(());
+    }
+    let other = match alg {
+        SignatureHash::Sha256 => SignatureHash::Sha1,
+        SignatureHash::Sha1 => SignatureHash::Sha256,
+    };
+    let mut hint = String::new();
+    if crypto::verify(key, other, signed.as_bytes(), &raw) {
+        hint = format!(
+            " Hint: the signature is {}; this app is configured for {}.",
+            alg_name(other),
+            alg_name(alg)
+        );
+    } else if raw.len() != key.size() {
+        hint = format!(
+            " Hint: the signature is {} bytes; an RSA-{} signature is {} bytes.",
+            raw.len(),
+            key.size() * 8,
+            key.size()
+        );
+    }
+    Err(InfiniaError::invalid(format!(
+        "the signature does not verify: expected {} (standard Base64) over the UTF-8 bytes of \
+         the Base64 string \"{}\" ({} characters, SHA-256 {}), checked with public key {}.{hint}",
+        alg_name(alg),
+        abbreviate(signed),
+        signed.chars().count(),
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(signed.as_bytes())),
+        key.fingerprint()
+    )))
+}
+
+pub fn alg_name(alg: SignatureHash) -> &'static str {
+    match alg {
+        SignatureHash::Sha1 => "SHA1withRSA",
+        SignatureHash::Sha256 => "SHA256withRSA",
+    }
+}
+
+fn b64_decode(text: &str) -> Result<Vec<u8>, String> {
+    base64::engine::general_purpose::STANDARD
+        .decode(text.as_bytes())
+        .map_err(|e| match e {
+            base64::DecodeError::InvalidByte(i, b) => {
+                let url_safe = if b == b'-' || b == b'_' {
+                    " (URL-safe Base64? use + and /)"
+                } else {
+                    ""
+                };
+                format!(
+                    "invalid character {:?} at position {i}{url_safe}",
+                    b as char
+                )
+            }
+            base64::DecodeError::InvalidLength(n) => {
+                format!("length {n} is not valid (padding with '=' missing?)")
+            }
+            other => other.to_string(),
+        })
+}
+
+fn abbreviate(s: &str) -> String {
+    const KEEP: usize = 96;
+    if s.len() <= 3 * KEEP || !s.is_ascii() {
+        return s.to_owned();
+    }
+    format!(
+        "{}…[{} characters elided]…{}",
+        &s[..KEEP],
+        s.len() - 2 * KEEP,
+        &s[s.len() - KEEP..]
+    )
+}
+
+pub(crate) fn json_type(v: &Value) -> &'static str {
+    super::whalet::json_type(v)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,220 @@
+use super::*;
+use crate::wire::keys::demo;
+use serde_json::json;
+
+fn keys() -> (PrivateKey, PrivateKey) {
+    (
+        PrivateKey::parse(demo::INFINIA_MERCHANT_PRIVATE).unwrap(),
+        PrivateKey::parse(demo::INFINIA_PRIVATE).unwrap(),
+    )
+}
+
+fn blocks(b64: &str) -> usize {
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap()
+        .len()
+        / 256
+}
+
+#[test]
+fn request_round_trip_with_chinese_across_blocks() {
+    let (merchant, infinia) = keys();
+    let data = json!({"sellerName": "深圳市".repeat(60), "requestNo": "ABR-1"});
+    for alg in [SignatureHash::Sha256, SignatureHash::Sha1] {
+        let sealed =
+            seal_request("1.0", "demo-app", &data, &merchant, infinia.public(), alg).unwrap();
+        assert!(blocks(&sealed.request_data) >= 3);
+        let parsed = parse_request(&sealed.to_json()).unwrap();
+        assert_eq!(parsed.open(&infinia, merchant.public(), alg).unwrap(), data);
+    }
+}
+
+#[test]
+fn chunks_are_k_minus_11_bytes() {
+    let (_, infinia) = keys();
+    assert_eq!(
+        blocks(&encrypt_bytes(&[b'x'; 245], infinia.public()).unwrap()),
+        1
+    );
+    assert_eq!(
+        blocks(&encrypt_bytes(&[b'x'; 246], infinia.public()).unwrap()),
+        2
+    );
+    assert_eq!(
+        blocks(&encrypt_bytes(&[b'x'; 490], infinia.public()).unwrap()),
+        2
+    );
+    assert_eq!(
+        blocks(&encrypt_bytes(&[b'x'; 491], infinia.public()).unwrap()),
+        3
+    );
+}
+
+#[test]
+fn golden_vectors_from_the_python_implementation() {
+    let text = include_str!("../../../tests/vectors/infinia.json");
+    let vectors: Value = serde_json::from_str(text).unwrap();
+    let (merchant, infinia) = keys();
+    for case in vectors["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let alg = match case["signature_alg"].as_str().unwrap() {
+            "SHA1withRSA" => SignatureHash::Sha1,
+            _ => SignatureHash::Sha256,
+        };
+        let (receiver, sender) = if case["keys"]["receiver_private"]
+            .as_str()
+            .unwrap()
+            .contains("merchant")
+        {
+            (&merchant, &infinia)
+        } else {
+            (&infinia, &merchant)
+        };
+        let envelope = serde_json::to_vec(&case["envelope"]).unwrap();
+        let sealed = parse_request(&envelope).unwrap();
+        let opened = sealed.open(receiver, sender.public(), alg).unwrap();
+        let expected: Value = serde_json::from_str(case["plaintext"].as_str().unwrap()).unwrap();
+        assert_eq!(opened, expected, "{name}");
+        // PKCS#1 v1.5 signatures are deterministic: ours must equal Python's byte for byte.
+        let ours = sign(sender, alg, case["request_data"].as_str().unwrap());
+        assert_eq!(ours, case["signature"].as_str().unwrap(), "{name}");
+    }
+}
+
+#[test]
+fn wrong_algorithm_is_named() {
+    let (merchant, infinia) = keys();
+    let sealed = seal_request(
+        "1.0",
+        "demo-app",
+        &json!({"a": 1}),
+        &merchant,
+        infinia.public(),
+        SignatureHash::Sha1,
+    )
+    .unwrap();
+    let err = sealed
+        .open(&infinia, merchant.public(), SignatureHash::Sha256)
+        .unwrap_err();
+    assert_eq!(err.code, Code::InvalidParameter);
+    assert!(
+        err.message.contains("the signature is SHA1withRSA"),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.message.contains(merchant.public().fingerprint()),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.message.contains(&sealed.request_data[..40]),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn signing_the_plaintext_is_diagnosed() {
+    let (merchant, infinia) = keys();
+    let data = json!({"requestNo": "X"});
+    let mut sealed = seal_request(
+        "1.0",
+        "demo-app",
+        &data,
+        &merchant,
+        infinia.public(),
+        SignatureHash::Sha256,
+    )
+    .unwrap();
+    sealed.signature = sign(
+        &merchant,
+        SignatureHash::Sha256,
+        &serde_json::to_string(&data).unwrap(),
+    );
+    let err = sealed
+        .open(&infinia, merchant.public(), SignatureHash::Sha256)
+        .unwrap_err();
+    assert!(
+        err.message.contains("over the decrypted business JSON"),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn decryption_failures_say_which_step() {
+    let (merchant, infinia) = keys();
+    let err = decrypt_data("requestData", "abc-_", &infinia).unwrap_err();
+    assert_eq!(err.code, Code::InvalidFormat);
+    assert!(err.message.contains("URL-safe"), "{}", err.message);
+    let err = decrypt_data("requestData", "AAAA", &infinia).unwrap_err();
+    assert!(
+        err.message
+            .contains("3 bytes, not a positive multiple of 256"),
+        "{}",
+        err.message
+    );
+    // Encrypted to the merchant's key instead of Infinia's.
+    let wrong = encrypt_data(&json!({"a": 1}), merchant.public()).unwrap();
+    let err = decrypt_data("requestData", &wrong, &infinia).unwrap_err();
+    assert!(err.message.contains("block 1 of 1"), "{}", err.message);
+    assert!(
+        err.message.contains(infinia.public().fingerprint()),
+        "{}",
+        err.message
+    );
+    let array = encrypt_bytes(b"[1,2]", infinia.public()).unwrap();
+    let err = decrypt_data("requestData", &array, &infinia).unwrap_err();
+    assert!(
+        err.message.contains("must hold a JSON object"),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn envelope_shape_errors_use_sys_codes() {
+    let (e, err) = parse_request(b"nope").unwrap_err();
+    assert_eq!((e.as_str(), err.code), ("", Code::InvalidFormat));
+    let (e, err) = parse_request(
+        br#"{"appId":"demo-app","version":"1.0","dataType":"JSON","requestData":"x"}"#,
+    )
+    .unwrap_err();
+    assert_eq!((e.as_str(), err.code), ("demo-app", Code::MissingParameter));
+    assert_eq!(err.message, "signature is missing");
+    let (_, err) = parse_request(
+        br#"{"appId":"a","version":"1.0","dataType":"XML","requestData":"x","signature":"y"}"#,
+    )
+    .unwrap_err();
+    assert_eq!(err.code, Code::InvalidFormat);
+    let (_, err) = parse_request(
+        br#"{"appId":1,"version":"1.0","dataType":"JSON","requestData":"x","signature":"y"}"#,
+    )
+    .unwrap_err();
+    assert_eq!(err.message, "appId must be a string, got a number");
+}
+
+#[test]
+fn reply_round_trip_signed_and_unsigned() {
+    let (merchant, infinia) = keys();
+    let data = json!({"redirectUrl": "http://x/authorize/t"});
+    for signer in [None, Some((&infinia, SignatureHash::Sha256))] {
+        let bytes = seal_reply(
+            "demo-app",
+            "SUC-200",
+            SUCCESS_MESSAGE,
+            Some((&data, merchant.public())),
+            signer,
+        )
+        .unwrap();
+        let opened =
+            open_reply(&bytes, &merchant, infinia.public(), SignatureHash::Sha256).unwrap();
+        assert_eq!(opened.code, "SUC-200");
+        assert_eq!(opened.data, Some(data.clone()));
+    }
+    let bytes = seal_reply("demo-app", "SYS-002", "bad", None, None).unwrap();
+    let opened = open_reply(&bytes, &merchant, infinia.public(), SignatureHash::Sha256).unwrap();
+    assert_eq!((opened.code.as_str(), opened.data), ("SYS-002", None));
+}

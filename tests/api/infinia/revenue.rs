@@ -1,0 +1,190 @@
+//! Revenue: trade details earn sellers revenue; revenue sharing moves platform money to bound,
+//! active sellers, never beyond what they may receive or what the platform holds; idempotent on
+//! requestNo; PROCESSING → SUCCESS after the delay, or money back on FAILED. Ledger invariant.
+
+use serde_json::json;
+use whalet_sim::store::{Provider, TenantId};
+
+use super::support::{bind, sftp_batch, sftp_port, spawn_infinia, Merchant};
+use crate::helpers::{repo_path, TestApp};
+
+const SMALL_APP: &str = "[[infinia.apps]]\napp_id = \"small-app\"\nmerchant_public_key = \"@keys/demo-infinia-merchant/public.pem\"\nsftp_authorized_keys = [\"@keys/demo-infinia-merchant/sftp_ed25519.pub\"]\nopening_balances = { USD = \"120.00\" }\n";
+
+async fn small_app() -> (TestApp, Merchant) {
+    let app = spawn_infinia(SMALL_APP).await;
+    let mut m = Merchant::demo();
+    m.app_id = "small-app".into();
+    let dir = tempfile::tempdir().unwrap();
+    let sample = repo_path("samples/infinia-trade-details.csv");
+    let (ok, out) = sftp_batch(
+        sftp_port(&app),
+        dir.path(),
+        "small-app",
+        &format!("put {sample} /upload/day1.csv\n"),
+    )
+    .await;
+    assert!(ok, "{out}");
+    app.advance(5.0).await;
+    (app, m)
+}
+
+async fn share(
+    app: &TestApp,
+    m: &Merchant,
+    no: &str,
+    seller: &str,
+    amount: &str,
+) -> whalet_sim::wire::infinia::OpenedReply {
+    m.call(app, "revenue-sharing/request", &json!({"requestNo": no, "currency": "USD", "shareDetails": [{"sellerId": seller, "amount": amount}]})).await
+}
+
+async fn balance(app: &TestApp, m: &Merchant) -> (String, String) {
+    let b = m
+        .ok(app, "account-balance/query", &json!({"currency": "USD"}))
+        .await;
+    let row = &b["accountBalances"][0];
+    (
+        row["availableBalance"].as_str().unwrap().into(),
+        row["pendingRevenueSharing"].as_str().unwrap().into(),
+    )
+}
+
+async fn available(app: &TestApp, m: &Merchant, seller: &str) -> String {
+    let r = m
+        .ok(
+            app,
+            "available-revenue/query",
+            &json!({"sellerId": seller, "currency": "USD"}),
+        )
+        .await;
+    r["revenues"][0]["availableAmount"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn revenue_sharing_is_bounded_by_revenue_and_balance_and_idempotent() {
+    let (app, m) = small_app().await;
+    bind(&app, &m, "SELLER-123456").await;
+    assert_eq!(available(&app, &m, "SELLER-123456").await, "145.50");
+    assert_eq!(balance(&app, &m).await, ("120.00".into(), "0.00".into()));
+
+    let r = share(&app, &m, "RS-0", "SELLER-123456", "145.51").await;
+    assert_eq!(r.code, "SYS-006");
+    assert!(
+        r.message
+            .contains("exceeds the seller's available revenue share of 145.50 USD"),
+        "{}",
+        r.message
+    );
+    let r = share(&app, &m, "RS-0", "SELLER-654321", "1.00").await;
+    assert_eq!(r.code, "SYS-002");
+    assert!(r.message.contains("not bound"), "{}", r.message);
+
+    let first = share(&app, &m, "RS-1", "SELLER-123456", "100.00").await;
+    assert_eq!(first.code, "SUC-200", "{}", first.message);
+    assert_eq!(first.data.as_ref().unwrap()["status"], "PROCESSING");
+    assert_eq!(balance(&app, &m).await, ("20.00".into(), "100.00".into()));
+    assert_eq!(available(&app, &m, "SELLER-123456").await, "45.50");
+    // Replaying the same request changes nothing; other fields under the same requestNo: refused.
+    let again = share(&app, &m, "RS-1", "SELLER-123456", "100.00").await;
+    assert_eq!(again.data, first.data);
+    assert_eq!(balance(&app, &m).await, ("20.00".into(), "100.00".into()));
+    assert_eq!(
+        share(&app, &m, "RS-1", "SELLER-123456", "99.00").await.code,
+        "SYS-002"
+    );
+
+    let r = share(&app, &m, "RS-2", "SELLER-123456", "30.00").await;
+    assert_eq!(r.code, "SYS-006");
+    assert!(
+        r.message
+            .contains("exceeds the platform account's available balance of 20.00 USD"),
+        "{}",
+        r.message
+    );
+    let (status, body) = app
+        .post(
+            "/__sim/trigger/infinia.platform.funded",
+            &json!({"appId": "small-app", "currency": "USD", "amount": "100.00"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        share(&app, &m, "RS-2", "SELLER-123456", "30.00").await.code,
+        "SUC-200"
+    );
+
+    app.advance(10.0).await;
+    let q = m
+        .ok(&app, "revenue-sharing/query", &json!({"requestNo": "RS-1"}))
+        .await;
+    assert_eq!(
+        (q["status"].as_str(), q["totalAmount"].as_str()),
+        (Some("SUCCESS"), Some("100.00"))
+    );
+    assert_eq!(balance(&app, &m).await, ("90.00".into(), "0.00".into()));
+    assert_eq!(available(&app, &m, "SELLER-123456").await, "15.50");
+    let tenant = TenantId::new(Provider::Infinia, "small-app");
+    let paid = app.app().store().with_tenant(&tenant, |t| {
+        let usd = whalet_sim::money::Currency::parse("USD").unwrap();
+        let memo = t
+            .ledger
+            .postings()
+            .iter()
+            .any(|p| p.memo == "revenue sharing RS-1 paid");
+        (
+            memo,
+            t.ledger
+                .balance("infinia:seller:SELLER-123456", usd)
+                .to_decimal_string(),
+        )
+    });
+    assert_eq!(paid, Some((true, "130.00".to_owned())));
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failed_sharing_returns_the_money_and_frozen_sellers_receive_nothing() {
+    let (app, m) = small_app().await;
+    bind(&app, &m, "SELLER-123456").await;
+    assert_eq!(
+        share(&app, &m, "RS-F", "SELLER-123456", "50.00").await.code,
+        "SUC-200"
+    );
+    let tenant = TenantId::new(Provider::Infinia, "small-app");
+    whalet_sim::api::infinia::sharing::finish(
+        app.app(),
+        &tenant,
+        "RS-F",
+        false,
+        Some("beneficiary bank closed"),
+    )
+    .unwrap();
+    let q = m
+        .ok(&app, "revenue-sharing/query", &json!({"requestNo": "RS-F"}))
+        .await;
+    assert_eq!(
+        (q["status"].as_str(), q["reason"].as_str()),
+        (Some("FAILED"), Some("beneficiary bank closed"))
+    );
+    assert_eq!(balance(&app, &m).await, ("120.00".into(), "0.00".into()));
+    assert_eq!(available(&app, &m, "SELLER-123456").await, "145.50");
+    app.advance(10.0).await; // the scheduled completion finds it already FAILED: nothing moves
+    assert_eq!(balance(&app, &m).await, ("120.00".into(), "0.00".into()));
+
+    let (status, _) = app
+        .post(
+            "/__sim/trigger/infinia.seller.frozen",
+            &json!({"appId": "small-app", "sellerId": "SELLER-123456"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let r = share(&app, &m, "RS-G", "SELLER-123456", "1.00").await;
+    assert_eq!(r.code, "SYS-002");
+    assert!(r.message.contains("FROZEN"), "{}", r.message);
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
