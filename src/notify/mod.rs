@@ -180,7 +180,12 @@ struct Ledger {
     lines: HashMap<String, VecDeque<u64>>,
 }
 
+/// Consulted before each delivery attempt: `Some(why)` fails the attempt without sending it
+/// (scenario outages of the partner's notify endpoint). Arguments: tenant, channel, now.
+pub type DeliveryGate = Arc<dyn Fn(&TenantId, &str, Millis) -> Option<String> + Send + Sync>;
+
 struct Inner {
+    gate: Mutex<Option<DeliveryGate>>,
     clock: Clock,
     client: HttpClient,
     timeout: Duration,
@@ -201,6 +206,7 @@ impl Outbox {
     pub fn new(clock: Clock, client: HttpClient, timeout: Duration, capacity: usize) -> Self {
         Self {
             inner: Arc::new(Inner {
+                gate: Mutex::new(None),
                 clock,
                 client,
                 timeout,
@@ -214,6 +220,11 @@ impl Outbox {
                 changed: Notify::new(),
             }),
         }
+    }
+
+    /// Installs the delivery gate (the scenario engine's outages).
+    pub fn set_gate(&self, gate: DeliveryGate) {
+        *self.inner.gate.lock() = Some(gate);
     }
 
     pub fn register(&self, channel: &'static str, transport: Arc<dyn Transport>) {
@@ -424,6 +435,12 @@ impl Outbox {
             );
             return;
         };
+        let gate = self.inner.gate.lock().clone();
+        let now = self.inner.clock.now();
+        if let Some(why) = gate.and_then(|g| g(&snapshot.tenant, snapshot.channel, now)) {
+            self.record(seq, None, 0, String::new(), Err(why), Some(&transport));
+            return;
+        }
         let started_wall = system_now();
         let outcome = match (&url, snapshot.sealed.as_ref()) {
             (None, _) => Err(
