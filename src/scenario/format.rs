@@ -398,6 +398,22 @@ fn check(s: &ScenarioFile, triggers: &[TriggerDef]) -> Result<(), (String, usize
         if (then.status.is_some() || then.reason.is_some()) && then.result.is_none() {
             return Err((locate.0.clone(), locate.1, format!("rule {label:?}: status and reason describe the async result; add result = \"success\" or \"failure\"")));
         }
+        if let (Some(Surface::Whalet), Some(code)) = (rule.surface, &then.code) {
+            if crate::wire::whalet::Code::parse(code).is_none() {
+                let known: Vec<&str> = crate::wire::whalet::Code::ALL
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect();
+                return Err((
+                    format!("\"{code}\""),
+                    0,
+                    format!(
+                        "rule {label:?}: {code:?} is not a Whalet code; one of {}",
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
         if then.drop_connection && (then.code.is_some() || then.http_status.is_some()) {
             return Err((locate.0.clone(), locate.1, format!("rule {label:?}: drop_connection sends no answer, so code and http_status cannot apply")));
         }

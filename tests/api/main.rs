@@ -9,4 +9,6 @@ mod helpers;
 
 mod browser_smoke;
 mod connectivity;
+mod control;
 mod envelope_errors;
+mod scenarios;
