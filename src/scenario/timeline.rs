@@ -46,16 +46,19 @@ pub fn add_tenant_params(def: &TriggerDef, tenant: &TenantId, params: &mut Map<S
     }
 }
 
+/// A loaded scenario whose timeline is not scheduled yet.
+struct Pending {
+    generation: u64,
+    scope: Option<TenantId>,
+    name: String,
+    loaded_at: Millis,
+    events: Vec<super::format::TimelineSpec>,
+}
+
 /// Schedules the timeline of every scenario loaded but not yet scheduled. Called once the app
 /// exists (startup files) and after each run-time load.
 pub fn schedule_pending(app: &App) {
-    let pending: Vec<(
-        u64,
-        Option<TenantId>,
-        String,
-        Millis,
-        Vec<super::format::TimelineSpec>,
-    )> = {
+    let pending: Vec<Pending> = {
         let mut state = app.scenarios().state.lock();
         state
             .loaded
@@ -63,17 +66,24 @@ pub fn schedule_pending(app: &App) {
             .filter(|l| !l.scheduled)
             .map(|l| {
                 l.scheduled = true;
-                (
-                    l.generation,
-                    l.scope.clone(),
-                    l.file.name.0.clone(),
-                    l.loaded_at,
-                    l.file.timeline.clone(),
-                )
+                Pending {
+                    generation: l.generation,
+                    scope: l.scope.clone(),
+                    name: l.file.name.0.clone(),
+                    loaded_at: l.loaded_at,
+                    events: l.file.timeline.clone(),
+                }
             })
             .collect()
     };
-    for (generation, scope, name, loaded_at, events) in pending {
+    for Pending {
+        generation,
+        scope,
+        name,
+        loaded_at,
+        events,
+    } in pending
+    {
         for (index, event) in events.into_iter().enumerate() {
             let label = format!(
                 "{}timeline:{}:{}",

@@ -177,6 +177,20 @@ async fn the_trigger_command_fires_an_event_on_a_running_simulator() {
     .await
     .unwrap();
     assert!(!bad.status.success());
+    let url = app.url.clone();
+    let list = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_whalet-sim"))
+            .args(["trigger", "--list", "--url", &url])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let listing = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        listing.contains("sim.notify.down tenant?=... for?=..."),
+        "{listing}"
+    );
     app.shutdown().await;
 }
 
