@@ -41,8 +41,24 @@ pub struct Posting {
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Ledger {
+    /// Shown as `{account: {currency: "decimal"}}` (JSON map keys must be text).
+    #[serde(serialize_with = "balances_by_account")]
     balances: BTreeMap<(String, Currency), i64>,
     postings: Vec<Posting>,
+}
+
+fn balances_by_account<S: serde::Serializer>(
+    balances: &BTreeMap<(String, Currency), i64>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let mut view: BTreeMap<&str, BTreeMap<String, String>> = BTreeMap::new();
+    for ((account, currency), minor) in balances {
+        view.entry(account.as_str()).or_default().insert(
+            currency.to_string(),
+            Money::new(*minor, *currency).to_decimal_string(),
+        );
+    }
+    serde::Serialize::serialize(&view, s)
 }
 
 impl Ledger {
@@ -205,5 +221,16 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, LedgerError::Unbalanced(_)));
         assert!(ledger.postings().is_empty());
+    }
+
+    #[test]
+    fn balances_serialise_as_text_keys() {
+        let mut ledger = Ledger::default();
+        ledger
+            .transfer(0, "collection", "external:bank", "wallet:u1", usd(1050))
+            .unwrap();
+        let v = serde_json::to_value(&ledger).unwrap();
+        assert_eq!(v["balances"]["wallet:u1"]["USD"], "10.50");
+        assert_eq!(v["balances"]["external:bank"]["USD"], "-10.50");
     }
 }

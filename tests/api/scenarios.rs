@@ -496,3 +496,114 @@ async fn the_same_scenario_and_requests_give_the_same_transcript() {
     let other_seed = seeded_run(43).await;
     assert_ne!(first, other_seed, "the seed decides the coin flips");
 }
+
+const OUTCOMES: &str = r#"
+name = "outcomes"
+[[rule]]
+name = "drop"
+operation = "connectivity"
+[rule.when]
+responseMessage = "drop"
+[rule.then]
+drop_connection = true
+[[rule]]
+name = "unavailable"
+[rule.when]
+responseMessage = { prefix = "503" }
+[rule.then]
+code = "FAILURE"
+detail = "down for maintenance"
+http_status = 503
+[[rule]]
+name = "slow"
+[rule.when]
+responseMessage = "slow"
+[rule.then]
+latency_ms = 300
+[[rule]]
+name = "suppress"
+[rule.when]
+notifyMessage = "suppress"
+[rule.then.notify]
+suppress = true
+[[rule]]
+name = "duplicate"
+[rule.when]
+notifyMessage = "duplicate"
+[rule.then.notify]
+duplicate = true
+[[rule]]
+name = "corrupt"
+[rule.when]
+notifyMessage = "corrupt"
+[rule.then.notify]
+corrupt_signature = true
+[[rule]]
+name = "late"
+[rule.when]
+notifyMessage = "late"
+[rule.then.notify]
+delay = "5s"
+"#;
+
+async fn call(app: &TestApp, notify: &str, respond: &str) -> Result<String, String> {
+    app.client
+        .call(
+            "connectivity",
+            &json!({"notifyFlag": if notify.is_empty() { "N" } else { "Y" }, "notifyMessage": notify, "responseFlag": "Y", "responseMessage": respond}),
+        )
+        .await
+        .map(|r| r.code)
+        .map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn rule_outcomes_reach_the_partner_as_written() {
+    let app = spawn_app().await;
+    assert_eq!(app.load_scenario(OUTCOMES, "").await.0, 200);
+    let dropped = call(&app, "", "drop").await.unwrap_err();
+    assert!(dropped.starts_with("transport"), "{dropped}");
+    let journal = app.get_json("/__sim/requests?limit=1").await;
+    assert_eq!(journal["requests"][0]["code"], "DROPPED");
+    let unavailable = call(&app, "", "503 please").await.unwrap_err();
+    assert!(unavailable.starts_with("HTTP 503"), "{unavailable}");
+    assert!(
+        unavailable.contains("down for maintenance"),
+        "{unavailable}"
+    );
+    let started = std::time::Instant::now();
+    assert_eq!(call(&app, "", "slow").await.unwrap(), "SUCCESS");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+    for message in ["suppress", "duplicate", "corrupt", "late"] {
+        assert_eq!(call(&app, message, "x").await.unwrap(), "SUCCESS");
+    }
+    app.advance(4.0).await;
+    let notes = app.get_json("/__sim/notifications").await["notifications"].clone();
+    let by_message = |m: &str| {
+        notes
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["payload"]["notifyMessage"] == m)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by_message("suppress")["status"], "suppressed");
+    assert_eq!(by_message("late")["attempts"], json!([]), "not before 5 s");
+    app.advance(40.0).await;
+    let received = app.receiver.received();
+    let count = |m: &str| {
+        received
+            .iter()
+            .filter(|r| r.body.as_ref().is_some_and(|b| b["notifyMessage"] == m))
+            .count()
+    };
+    assert_eq!(count("suppress"), 0);
+    assert_eq!(count("duplicate"), 2, "the series is sent twice");
+    assert_eq!(count("late"), 1);
+    assert!(
+        received.iter().any(|r| r.error.is_some()),
+        "the corrupted signature is refused by the receiver"
+    );
+    app.shutdown().await;
+}
