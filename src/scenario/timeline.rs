@@ -5,7 +5,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{ManualOutage, Scenarios};
+use super::engine::ManualOutage;
+use super::Scenarios;
 use crate::app::App;
 use crate::clock::Millis;
 use crate::control::triggers::{fire, opt_param, TriggerDef, TriggerFuture};
