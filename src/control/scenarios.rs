@@ -43,6 +43,10 @@ pub async fn load(app: &App, req: &SimRequest) -> SimResponse {
             )
         }
     };
+    let unknown_tenant = scope
+        .clone()
+        .or_else(|| file.tenant.clone().map(|t| t.0))
+        .filter(|t| !app.store().has_tenant(t));
     let immediate = file.timeline.iter().any(|e| e.at.0 == 0);
     let loading = app.scenarios().load(file, scope, &source);
     timeline::schedule_pending(app);
@@ -50,7 +54,13 @@ pub async fn load(app: &App, req: &SimRequest) -> SimResponse {
         // Events at 0s have fired by the time the load is answered.
         app.clock().advance(0).await;
     }
-    ok(json!({"loaded": loading.view, "replaced": loading.replaced}))
+    let mut answer = json!({"loaded": loading.view, "replaced": loading.replaced});
+    if let Some(t) = unknown_tenant {
+        answer["warning"] = json!(format!(
+            "no tenant {t} exists (yet); the scenario applies only to that tenant's requests"
+        ));
+    }
+    ok(answer)
 }
 
 /// Finds the scope of scenario `name`: the `tenant` given, else the only one of that name.

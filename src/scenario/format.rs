@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
+pub use super::load::{parse, LoadError};
 use super::matcher::Predicate;
 use super::Outcome;
 use crate::store::TenantId;
@@ -309,5 +310,3 @@ mod tests {
         }
     }
 }
-
-pub use super::load::{parse, LoadError};

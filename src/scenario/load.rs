@@ -112,6 +112,16 @@ fn check(s: &ScenarioFile, triggers: &[TriggerDef]) -> Result<(), (String, usize
         if (then.status.is_some() || then.reason.is_some()) && then.result.is_none() {
             return Err((locate.0.clone(), locate.1, format!("rule {label:?}: status and reason describe the async result; add result = \"success\" or \"failure\"")));
         }
+        if rule.surface == Some(Surface::Whalet)
+            && then.http_status.is_some()
+            && then.code.is_none()
+        {
+            return Err((
+                locate.0.clone(),
+                locate.1,
+                format!("rule {label:?}: on the Whalet surface http_status goes with a code (e.g. code = \"FAILURE\")"),
+            ));
+        }
         if let (Some(Surface::Whalet), Some(code)) = (rule.surface, &then.code) {
             if crate::wire::whalet::Code::parse(code).is_none() {
                 let known: Vec<&str> = crate::wire::whalet::Code::ALL

@@ -297,6 +297,11 @@ fn broken_files_are_rejected_with_a_reason() {
             "until must be after",
         ),
         ("name = \"x\"\nrule = [", 2, ""),
+        (
+            "name = \"x\"\n[[rule]]\nsurface = \"whalet\"\n[rule.then]\nhttp_status = 503",
+            2,
+            "goes with a code",
+        ),
     ];
     for (text, line, words) in cases {
         let e = format::parse(text, "bad.toml", &[]).unwrap_err();

@@ -316,6 +316,17 @@ async fn a_scenario_scoped_to_one_tenant_leaves_others_alone() {
     assert_eq!(ping(&app, false).await.0, "SUCCESS");
     assert_eq!(ping(&app, false).await.0, "FAILURE");
     assert_eq!(call_other().await, "SUCCESS");
+    let (status, body) = app.load_scenario(text, "tenant=whalet:nobody").await;
+    assert_eq!(status, 200);
+    assert!(
+        body["warning"]
+            .as_str()
+            .unwrap()
+            .contains("no tenant whalet:nobody"),
+        "{body}"
+    );
+    app.delete("/__sim/scenarios/ci-job?tenant=whalet:nobody")
+        .await;
     assert_eq!(
         app.delete("/__sim/scenarios/ci-job").await.0,
         409,
