@@ -310,3 +310,27 @@ fn broken_files_are_rejected_with_a_reason() {
         assert_eq!(e.file, "bad.toml");
     }
 }
+
+/// `cargo test --lib scenario::tests::measure_decide -- --ignored --nocapture`: the cost of one
+/// decision with 50 rules loaded (a measurement, not an assertion).
+#[test]
+#[ignore]
+fn measure_decide() {
+    let engine = Scenarios::new();
+    let mut text = String::from("name = \"many\"\n");
+    for i in 0..50 {
+        text.push_str(&format!(
+            "[[rule]]\nname = \"r{i}\"\noperation = \"op{i}\"\n[rule.when]\namount = {{ min = \"{i}\" }}\n"
+        ));
+    }
+    load(&engine, &text);
+    let t = tenant("1");
+    let fields = json!({"amount": "10.00", "user": {"id": "U1"}});
+    let n = 100_000;
+    let started = std::time::Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(decide(&engine, &t, "op49", fields.clone()));
+    }
+    let per = started.elapsed() / n;
+    println!("decide with 50 rules: {per:?} per call ({n} calls)");
+}

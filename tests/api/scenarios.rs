@@ -266,6 +266,11 @@ async fn scenarios_reload_at_run_time_and_can_be_removed() {
     );
     let journal = app.get_json("/__sim/requests?limit=1").await;
     assert_eq!(rule_of(&journal["requests"][0]), Some("fail v2"));
+    // The same scenario as JSON.
+    let as_json = json!({"name": "flaky", "rule": [{"name": "fail v3", "operation": "connectivity", "then": {"code": "FAILURE", "detail": "v3"}}]});
+    let (status, body) = app.load_scenario(&as_json.to_string(), "").await;
+    assert_eq!((status, &body["replaced"]), (200, &json!(true)), "{body}");
+    assert_eq!(ping(&app, false).await, ("FAILURE".into(), "v3".into()));
     assert_eq!(app.delete("/__sim/scenarios/flaky").await.0, 200);
     assert_eq!(app.delete("/__sim/scenarios/flaky").await.0, 404);
     assert_eq!(ping(&app, false).await.0, "SUCCESS");
