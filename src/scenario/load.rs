@@ -67,7 +67,23 @@ pub fn parse(text: &str, file: &str, triggers: &[TriggerDef]) -> Result<Scenario
 
 /// Checks that need more than one value or outside knowledge. On error: a text to find in the
 /// source (and which occurrence) so the error can name a line, and the reason.
+/// At most this many rules, timeline events or outages in one scenario.
+pub const MAX_ENTRIES: usize = 1000;
+
 fn check(s: &ScenarioFile, triggers: &[TriggerDef]) -> Result<(), (String, usize, String)> {
+    for (what, header, count) in [
+        ("rules", "[[rule]]", s.rules.len()),
+        ("timeline events", "[[timeline]]", s.timeline.len()),
+        ("outages", "[[outage]]", s.outage.len()),
+    ] {
+        if count > MAX_ENTRIES {
+            return Err((
+                header.to_owned(),
+                MAX_ENTRIES,
+                format!("{count} {what}; a scenario may have at most {MAX_ENTRIES}"),
+            ));
+        }
+    }
     for (i, rule) in s.rules.iter().enumerate() {
         let label = rule
             .name

@@ -334,3 +334,20 @@ fn measure_decide() {
     let per = started.elapsed() / n;
     println!("decide with 50 rules: {per:?} per call ({n} calls)");
 }
+
+#[test]
+fn first_and_after_combine_and_sizes_are_bounded() {
+    let engine = Scenarios::new();
+    load(
+        &engine,
+        "name = \"r\"\n[[rule]]\nname = \"3rd-5th\"\nafter = 2\nfirst = 5\n",
+    );
+    let t = tenant("1");
+    let hits: Vec<bool> = (0..6)
+        .map(|_| decide(&engine, &t, "x", json!({})).rule.is_some())
+        .collect();
+    assert_eq!(hits, [false, false, true, true, true, false]);
+    let many = format!("name = \"big\"\n{}", "[[rule]]\n".repeat(1001));
+    let e = format::parse(&many, "big.toml", &[]).unwrap_err();
+    assert!(e.reason.contains("at most 1000"), "{e}");
+}
