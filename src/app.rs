@@ -120,8 +120,10 @@ impl App {
         };
         outbox.register("infinia", Arc::new(infinia_transport));
         triggers.extend(api::infinia::triggers());
+        triggers.extend(crate::scenario::timeline::triggers());
         let journal = Journal::new(config.journal.capacity);
-        let scenarios = Scenarios::new();
+        let scenarios = Scenarios::from_files(&clock, &options.scenario_files, &triggers)?;
+        outbox.set_gate(scenarios.delivery_gate());
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -191,6 +193,7 @@ impl App {
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
         let stop = self.inner.stop.clone();
+        crate::scenario::timeline::schedule_pending(&self);
         let driver = tokio::spawn(self.inner.clock.clone().run_driver(stop.clone()));
         let server = tokio::spawn(crate::http::serve(listener, self.clone(), stop.clone()));
         let mut tasks = vec![("server", server), ("clock driver", driver)];

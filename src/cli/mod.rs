@@ -67,8 +67,12 @@ struct ServeArgs {
 
 #[derive(clap::Args)]
 struct TriggerArgs {
-    /// Event name (GET /__sim/triggers lists them).
-    event: String,
+    /// Event name (`--list` shows them).
+    #[arg(required_unless_present = "list")]
+    event: Option<String>,
+    /// List the events the simulator serves, with their parameters.
+    #[arg(long)]
+    list: bool,
     /// Parameters as key=value.
     params: Vec<String>,
     /// The simulator's base URL.
@@ -153,6 +157,31 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn trigger(args: TriggerArgs) -> anyhow::Result<ExitCode> {
+    let client = crate::http::client::HttpClient::new();
+    let base = args.url.trim_end_matches('/');
+    let Some(event) = args.event.as_deref().filter(|_| !args.list) else {
+        let url = format!("{base}/__sim/triggers");
+        let response = client
+            .get(&url, std::time::Duration::from_secs(30))
+            .await
+            .map_err(|e| anyhow::anyhow!("GET {url}: {e}"))?;
+        let listing: serde_json::Value = serde_json::from_slice(&response.body)?;
+        for t in listing["triggers"].as_array().into_iter().flatten() {
+            let params: Vec<String> = t["params"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|p| {
+                    p.get(0)
+                        .and_then(|n| n.as_str())
+                        .map(|n| format!("{n}=..."))
+                })
+                .collect();
+            println!("{} {}", t["name"].as_str().unwrap_or(""), params.join(" "));
+            println!("    {}", t["description"].as_str().unwrap_or(""));
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
     let mut params = serde_json::Map::new();
     for p in &args.params {
         let (k, v) = p
@@ -160,12 +189,7 @@ async fn trigger(args: TriggerArgs) -> anyhow::Result<ExitCode> {
             .ok_or_else(|| anyhow::anyhow!("parameter {p:?} is not key=value"))?;
         params.insert(k.to_owned(), serde_json::Value::String(v.to_owned()));
     }
-    let url = format!(
-        "{}/__sim/trigger/{}",
-        args.url.trim_end_matches('/'),
-        args.event
-    );
-    let client = crate::http::client::HttpClient::new();
+    let url = format!("{base}/__sim/trigger/{event}");
     let body = serde_json::to_vec(&params)?;
     let response = client
         .post(

@@ -2,6 +2,8 @@
 //! the delivery ledger, the clock, state, reset, invariants and triggers. Product handlers never
 //! import this module; it only reads and drives the app through its handles.
 
+pub mod openapi;
+pub mod scenarios;
 pub mod triggers;
 
 use std::time::Duration;
@@ -20,6 +22,9 @@ pub const PREFIX: &str = "/__sim/";
 
 pub async fn handle(app: &App, req: &SimRequest, rest: &str) -> SimResponse {
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    if !openapi::documented(req.method.as_str(), &segments) {
+        return not_served(req, rest);
+    }
     match (req.method.as_str(), segments.as_slice()) {
         ("GET", ["health"]) => ok(json!({"status": "ok"})),
         ("GET", ["requests"]) => requests(app, req),
@@ -52,14 +57,29 @@ pub async fn handle(app: &App, req: &SimRequest, rest: &str) -> SimResponse {
         ("POST", ["reset"]) => reset(app, req),
         ("GET", ["triggers"]) => ok(json!({"triggers": app.triggers()})),
         ("POST", ["trigger", name]) => trigger(app, req, name).await,
-        _ => error(
-            404,
-            format!("no control endpoint {} {}{rest}", req.method, PREFIX),
-        ),
+        ("GET", ["scenarios"]) => scenarios::list(app, req),
+        ("POST", ["scenarios"]) => scenarios::load(app, req).await,
+        ("DELETE", ["scenarios"]) => scenarios::remove_all(app, req),
+        ("POST", ["scenarios", "explain"]) => scenarios::explain(app, req),
+        ("GET", ["scenarios", name]) => scenarios::get(app, req, name),
+        ("DELETE", ["scenarios", name]) => scenarios::remove(app, req, name),
+        ("GET", ["openapi.json"]) => ok(openapi::document(app)),
+        _ => not_served(req, rest),
     }
 }
 
-fn ok(value: Value) -> SimResponse {
+/// The one answer for a path the control plane does not serve (openapi.rs lists what it does).
+fn not_served(req: &SimRequest, rest: &str) -> SimResponse {
+    SimResponse::json_value(
+        404,
+        &json!({
+            "error": format!("no control endpoint {} {}{rest}", req.method, PREFIX),
+            "hint": "GET /__sim/openapi.json lists every control endpoint",
+        }),
+    )
+}
+
+pub(crate) fn ok(value: Value) -> SimResponse {
     SimResponse::json_value(200, &value)
 }
 
@@ -67,7 +87,7 @@ pub fn error(status: u16, message: impl Into<String>) -> SimResponse {
     SimResponse::json_value(status, &json!({"error": message.into()}))
 }
 
-fn body_json(req: &SimRequest) -> Result<Map<String, Value>, SimResponse> {
+pub(crate) fn body_json(req: &SimRequest) -> Result<Map<String, Value>, SimResponse> {
     if req.body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }
@@ -172,7 +192,7 @@ fn set_clock(app: &App, req: &SimRequest) -> SimResponse {
     ok(clock_view(app))
 }
 
-fn tenant_param(
+pub(crate) fn tenant_param(
     req: &SimRequest,
     body: Option<&Map<String, Value>>,
 ) -> Result<Option<TenantId>, SimResponse> {
@@ -246,27 +266,27 @@ fn reset(app: &App, req: &SimRequest) -> SimResponse {
     }
     app.store().reset(tenant.as_ref());
     app.outbox().reset(tenant.as_ref());
-    if tenant.is_none() {
-        app.journal().clear();
-        app.clock().cancel_matching("");
+    app.scenarios().reset(tenant.as_ref());
+    match &tenant {
+        None => {
+            app.journal().clear();
+            app.clock().cancel_matching("");
+        }
+        // Timers of one tenant are labelled `<tenant>/...` (scenario timelines).
+        Some(t) => {
+            app.clock().cancel_matching(&format!("{t}/"));
+        }
     }
     ok(json!({"reset": tenant.map_or("all".to_owned(), |t| t.to_string())}))
 }
 
 async fn trigger(app: &App, req: &SimRequest, name: &str) -> SimResponse {
-    let Some(def) = app.triggers().iter().find(|t| t.name == name).cloned() else {
-        let names: Vec<&str> = app.triggers().iter().map(|t| t.name).collect();
-        return error(
-            404,
-            format!("no trigger {name:?}; known: {}", names.join(", ")),
-        );
-    };
     let params = match body_json(req) {
         Ok(b) => b,
         Err(r) => return r,
     };
-    match (def.run)(app.clone(), params).await {
+    match triggers::fire(app, name, params, None).await {
         Ok(result) => ok(json!({"trigger": name, "result": result})),
-        Err(e) => error(422, e),
+        Err(e) => error(e.status(), e.message()),
     }
 }

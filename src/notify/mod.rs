@@ -7,8 +7,8 @@
 //! notifications about the same business object are delivered in order unless a scenario says
 //! `reorder`.
 
-pub mod pockyt;
 pub mod infinia;
+pub mod pockyt;
 pub mod schedule;
 pub mod whalet;
 
@@ -182,7 +182,12 @@ struct Ledger {
     lines: HashMap<String, VecDeque<u64>>,
 }
 
+/// Consulted before each delivery attempt: `Some(why)` fails the attempt without sending it
+/// (scenario outages of the partner's notify endpoint). Arguments: tenant, channel, now.
+pub type DeliveryGate = Arc<dyn Fn(&TenantId, &str, Millis) -> Option<String> + Send + Sync>;
+
 struct Inner {
+    gate: Mutex<Option<DeliveryGate>>,
     clock: Clock,
     client: HttpClient,
     timeout: Duration,
@@ -203,6 +208,7 @@ impl Outbox {
     pub fn new(clock: Clock, client: HttpClient, timeout: Duration, capacity: usize) -> Self {
         Self {
             inner: Arc::new(Inner {
+                gate: Mutex::new(None),
                 clock,
                 client,
                 timeout,
@@ -216,6 +222,11 @@ impl Outbox {
                 changed: Notify::new(),
             }),
         }
+    }
+
+    /// Installs the delivery gate (the scenario engine's outages).
+    pub fn set_gate(&self, gate: DeliveryGate) {
+        *self.inner.gate.lock() = Some(gate);
     }
 
     pub fn register(&self, channel: &'static str, transport: Arc<dyn Transport>) {
@@ -426,6 +437,12 @@ impl Outbox {
             );
             return;
         };
+        let gate = self.inner.gate.lock().clone();
+        let now = self.inner.clock.now();
+        if let Some(why) = gate.and_then(|g| g(&snapshot.tenant, snapshot.channel, now)) {
+            self.record(seq, None, 0, String::new(), Err(why), Some(&transport));
+            return;
+        }
         let started_wall = system_now();
         let outcome = match (&url, snapshot.sealed.as_ref()) {
             (None, _) => Err(

@@ -226,4 +226,21 @@ mod tests {
         assert!(matches!(err, LedgerError::Unbalanced(_)));
         assert!(ledger.postings().is_empty());
     }
+
+    #[test]
+    fn balances_serialise_as_a_list() {
+        let mut ledger = Ledger::default();
+        ledger
+            .transfer(0, "collection", "external:bank", "wallet:u1", usd(1050))
+            .unwrap();
+        let v = serde_json::to_value(&ledger).unwrap();
+        let balances = v["balances"].as_array().unwrap();
+        let wallet = balances
+            .iter()
+            .find(|b| b["account"] == "wallet:u1")
+            .unwrap();
+        assert_eq!(wallet["amount"], "10.50");
+        assert_eq!(wallet["minor"], 1050);
+        assert_eq!(wallet["currency"], "USD");
+    }
 }

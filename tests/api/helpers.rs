@@ -196,3 +196,77 @@ pub async fn platform_call(
         .unwrap();
     (reply.code, reply.detail, reply.body.unwrap_or(Value::Null))
 }
+
+/// A second Whalet partner (same demo key pair) for isolation tests.
+pub const SECOND_PARTNER: &str = "202400000000002";
+
+/// Config text adding [`SECOND_PARTNER`].
+pub fn second_partner_config() -> String {
+    format!(
+        "[[whalet.partners]]\npartner_id = \"{SECOND_PARTNER}\"\npublic_key = \"@{}\"\n",
+        repo_path("keys/demo-partner/public.pem")
+    )
+}
+
+impl TestApp {
+    /// Loads a scenario at run time (`query` e.g. `tenant=whalet:1`); returns status and body.
+    pub async fn load_scenario(&self, text: &str, query: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .post(
+                &format!("{}/__sim/scenarios?{query}", self.url),
+                "application/toml",
+                text.as_bytes().to_vec().into(),
+                Duration::from_secs(60),
+            )
+            .await
+            .unwrap();
+        (
+            r.status,
+            serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+        )
+    }
+
+    /// Sends a DELETE; returns status and body.
+    pub async fn delete(&self, path: &str) -> (u16, Value) {
+        let r = reqwest::Client::new()
+            .delete(format!("{}{path}", self.url))
+            .timeout(Duration::from_secs(60))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let body = r.bytes().await.unwrap();
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+
+    /// The demo client acting as another partner id (same keys).
+    pub fn client_as(&self, partner_id: &str) -> WhaletClient {
+        let mut client = self.client.clone();
+        client.partner_id = partner_id.to_owned();
+        client
+    }
+
+    /// Journal and delivery ledger without wall-clock fields and without the partner receiver's
+    /// answers (sealed with a fresh random session key each time): equal across identical runs.
+    pub async fn transcript(&self) -> Value {
+        let mut journal = self.get_json("/__sim/requests").await;
+        let mut deliveries = self.get_json("/__sim/notifications").await;
+        strip_wall(&mut journal);
+        strip_wall(&mut deliveries);
+        serde_json::json!({"journal": journal, "notifications": deliveries})
+    }
+}
+
+fn strip_wall(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            for k in ["wallTime", "latencyUs", "latencyMs", "responseExcerpt"] {
+                map.remove(k);
+            }
+            map.values_mut().for_each(strip_wall);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_wall),
+        _ => {}
+    }
+}

@@ -1,0 +1,174 @@
+//! The control plane's route table and the OpenAPI 3 document generated from it
+//! (`GET /__sim/openapi.json`). The table is the single source: [`super::handle`] serves only
+//! routes listed here ([`documented`]), and the document lists exactly these routes, so what is
+//! documented and what is served cannot drift apart. Adding a control endpoint = one arm in
+//! `control/mod.rs` + one row here.
+
+use serde_json::{json, Map, Value};
+
+use crate::app::App;
+
+/// One control endpoint. `path` is relative to `/__sim/`; `{name}` is one path segment.
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub tag: &'static str,
+    pub summary: &'static str,
+    /// Query parameters: name, description.
+    pub query: &'static [(&'static str, &'static str)],
+    /// What the request body is, when it has one.
+    pub body: Option<&'static str>,
+}
+
+const TENANT: (&str, &str) = ("tenant", "provider:id, e.g. whalet:202400000000001");
+
+/// Every control endpoint.
+pub const ROUTES: &[Route] = &[
+    Route { method: "GET", path: "health", tag: "health", summary: "200 {\"status\":\"ok\"} once ready", query: &[], body: None },
+    Route { method: "GET", path: "openapi.json", tag: "health", summary: "This document", query: &[], body: None },
+    Route { method: "GET", path: "requests", tag: "journal", summary: "The request journal, newest first: every request answered (decrypted), its reply, code, deciding scenario rule; fired triggers appear as surface `trigger`", query: &[("surface", "whalet, platform, infinia, pockyt, file, trigger"), TENANT, ("partnerId", "the tenant's bare id"), ("apiCode", "operation (apiCode or path)"), ("operation", "same as apiCode"), ("code", "result code"), ("limit", "at most this many")], body: None },
+    Route { method: "GET", path: "requests/{id}", tag: "journal", summary: "One journal entry", query: &[], body: None },
+    Route { method: "DELETE", path: "requests", tag: "journal", summary: "Empties the journal", query: &[], body: None },
+    Route { method: "GET", path: "notifications", tag: "notifications", summary: "The delivery ledger, newest first: every notification with each attempt (time, HTTP status, latency, response excerpt, verdict)", query: &[TENANT, ("apiCode", "notification apiCode / topic"), ("status", "queued, pending, delivered, exhausted, suppressed"), ("businessId", "the business object"), ("after", "only notifications after this id (ntf_000012 or 12)")], body: None },
+    Route { method: "GET", path: "notifications/wait", tag: "notifications", summary: "Waits (wall time, bounded) until a matching notification is delivered, exhausted or suppressed; 408 on timeout", query: &[TENANT, ("apiCode", "notification apiCode"), ("status", "final status wanted"), ("businessId", "the business object"), ("after", "only notifications after this id"), ("timeout_ms", "wall ms to wait, default 10000, at most 120000")], body: None },
+    Route { method: "GET", path: "notifications/{id}", tag: "notifications", summary: "One notification and its attempts", query: &[], body: None },
+    Route { method: "POST", path: "notifications/{id}/resend", tag: "notifications", summary: "Sends a delivered or exhausted notification again (new series, same requestNo)", query: &[], body: None },
+    Route { method: "GET", path: "clock", tag: "clock", summary: "Mode, virtual now (epoch ms, China time, UTC) and pending timers", query: &[], body: None },
+    Route { method: "POST", path: "clock/advance", tag: "clock", summary: "Moves virtual time forward, running every timer that falls due in order", query: &[], body: Some("{\"seconds\": n} or {\"ms\": n}") },
+    Route { method: "POST", path: "clock", tag: "clock", summary: "Switches the clock mode, keeping the virtual time", query: &[], body: Some("{\"mode\": \"real\"|\"manual\"} or {\"mode\": \"scaled\", \"scale\": 0.01}") },
+    Route { method: "GET", path: "state", tag: "state", summary: "Per tenant: entities, ledger (postings and balances), sequences", query: &[TENANT], body: None },
+    Route { method: "GET", path: "invariants", tag: "state", summary: "Whether every tenant's ledger balances", query: &[], body: None },
+    Route { method: "POST", path: "reset", tag: "state", summary: "Empties all state (or one tenant's): entities, ledger, notifications, scenario counters and random draws, pending timers of that tenant; loaded scenarios stay", query: &[TENANT], body: Some("optional {\"tenant\": \"provider:id\"}") },
+    Route { method: "GET", path: "triggers", tag: "triggers", summary: "Every externally caused event that can be fired, with its parameters", query: &[], body: None },
+    Route { method: "POST", path: "trigger/{event}", tag: "triggers", summary: "Fires an external event; 404 unknown event, 400 bad parameters, 422 refused by the event", query: &[], body: Some("the event's parameters as a JSON object of strings") },
+    Route { method: "GET", path: "scenarios", tag: "scenarios", summary: "Loaded scenarios in load order (with their rules, timeline, fired events, outages)", query: &[("tenant", "only scenarios that apply to this tenant")], body: None },
+    Route { method: "POST", path: "scenarios", tag: "scenarios", summary: "Loads a scenario (TOML, or JSON of the same shape); replaces one with the same name and tenant; 400 names the line and reason", query: &[("tenant", "scope it to this tenant (overrides the file's tenant)"), ("file", "the name to use in error messages")], body: Some("a scenario file (docs/SCENARIOS.md)") },
+    Route { method: "DELETE", path: "scenarios", tag: "scenarios", summary: "Removes every scenario (or those scoped to one tenant) and cancels their timelines", query: &[("tenant", "only scenarios scoped to this tenant")], body: None },
+    Route { method: "POST", path: "scenarios/explain", tag: "scenarios", summary: "Which rule would decide an operation now, and its decision, without counting it", query: &[], body: Some("{\"surface\": \"whalet\", \"tenant\": \"whalet:...\", \"operation\": \"connectivity\", \"fields\": {...}}") },
+    Route { method: "GET", path: "scenarios/{name}", tag: "scenarios", summary: "One loaded scenario", query: &[("tenant", "its tenant scope, when several share the name")], body: None },
+    Route { method: "DELETE", path: "scenarios/{name}", tag: "scenarios", summary: "Removes one scenario and cancels its timeline", query: &[("tenant", "its tenant scope, when several share the name")], body: None },
+];
+
+fn matches(template: &str, segments: &[&str]) -> bool {
+    let parts: Vec<&str> = template.split('/').collect();
+    parts.len() == segments.len()
+        && parts
+            .iter()
+            .zip(segments)
+            .all(|(p, s)| (p.starts_with('{') && p.ends_with('}')) || p == s)
+}
+
+/// Whether `method` + `segments` (after `/__sim/`) is a documented control endpoint.
+pub fn documented(method: &str, segments: &[&str]) -> bool {
+    ROUTES
+        .iter()
+        .any(|r| r.method == method && matches(r.path, segments))
+}
+
+/// The OpenAPI 3.0 document of the whole control plane.
+pub fn document(app: &App) -> Value {
+    let mut paths = Map::new();
+    for route in ROUTES {
+        let path = format!("{}{}", super::PREFIX, route.path);
+        let mut parameters: Vec<Value> = route
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| path_param(app, name))
+            .collect();
+        parameters.extend(route.query.iter().map(|(name, description)| {
+            json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": "string"}})
+        }));
+        let mut op = json!({
+            "operationId": operation_id(route),
+            "tags": [route.tag],
+            "summary": route.summary,
+            "parameters": parameters,
+            "responses": {
+                "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
+                "default": {"description": "An error: {\"error\": \"what was wrong\"}", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            },
+        });
+        if let Some(body) = route.body {
+            let mut content =
+                json!({"application/json": {"schema": {"type": "object", "description": body}}});
+            if route.path == "scenarios" {
+                content["application/toml"] =
+                    json!({"schema": {"type": "string", "description": body}});
+            }
+            op["requestBody"] = json!({"required": false, "content": content});
+        }
+        let entry = paths.entry(path).or_insert_with(|| json!({}));
+        entry[route.method.to_ascii_lowercase()] = op;
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "whalet-sim control plane",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Plain JSON under /__sim/, no envelope: journal, deliveries, clock, state, reset, triggers, scenarios.",
+        },
+        "paths": paths,
+        "components": {"schemas": {"Error": {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}}},
+    })
+}
+
+fn path_param(app: &App, name: &str) -> Value {
+    let mut schema = json!({"type": "string"});
+    let mut description = String::new();
+    if name == "event" {
+        schema["enum"] = app.triggers().iter().map(|t| json!(t.name)).collect();
+        description = app
+            .triggers()
+            .iter()
+            .map(|t| {
+                let params: Vec<&str> = t.params.iter().map(|(p, _)| *p).collect();
+                format!("{} ({}): {}", t.name, params.join(", "), t.description)
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+    }
+    json!({"name": name, "in": "path", "required": true, "description": description, "schema": schema})
+}
+
+fn operation_id(route: &Route) -> String {
+    let mut id = route.method.to_ascii_lowercase();
+    for part in route.path.split(['/', '.']) {
+        let word = part.trim_matches(['{', '}']);
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            id.push(first.to_ascii_uppercase());
+            id.extend(chars);
+        }
+    }
+    id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_match_segments() {
+        assert!(documented("GET", &["notifications", "ntf_000001"]));
+        assert!(documented("GET", &["notifications", "wait"]));
+        assert!(documented("POST", &["trigger", "x.y"]));
+        assert!(!documented("GET", &["trigger", "x.y"]));
+        assert!(!documented("GET", &["nope"]));
+        assert!(!documented("GET", &["notifications", "a", "b"]));
+    }
+
+    #[test]
+    fn routes_are_unique() {
+        for (i, a) in ROUTES.iter().enumerate() {
+            for b in ROUTES.iter().skip(i + 1) {
+                assert!(
+                    !(a.method == b.method && a.path == b.path),
+                    "{} {}",
+                    a.method,
+                    a.path
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! `/__sim/scenarios`: list, load or replace (TOML or JSON body), remove, and explain (which rule
+//! would decide an operation). Only reads and drives the scenario engine through `App`.
+
+use serde_json::{json, Value};
+
+use super::{body_json, error, ok, tenant_param};
+use crate::app::App;
+use crate::http::{SimRequest, SimResponse};
+use crate::scenario::{format, timeline, Decision, OperationCtx};
+use crate::store::TenantId;
+
+pub fn list(app: &App, req: &SimRequest) -> SimResponse {
+    let tenant = match tenant_param(req, None) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    ok(json!({"scenarios": app.scenarios().list(tenant.as_ref())}))
+}
+
+pub async fn load(app: &App, req: &SimRequest) -> SimResponse {
+    let scope = match tenant_param(req, None) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let source = req
+        .query_param("file")
+        .unwrap_or_else(|| "request body".to_owned());
+    let Ok(text) = std::str::from_utf8(&req.body) else {
+        return error(400, "the scenario must be UTF-8 text (TOML or JSON)");
+    };
+    if text.trim().is_empty() {
+        return error(
+            400,
+            "the body is empty; send a scenario file (TOML, or JSON of the same shape)",
+        );
+    }
+    let file = match format::parse(text, &source, app.triggers()) {
+        Ok(file) => file,
+        Err(e) => {
+            return SimResponse::json_value(
+                400,
+                &json!({"error": e.to_string(), "file": e.file, "line": e.line, "column": e.column, "reason": e.reason}),
+            )
+        }
+    };
+    let unknown_tenant = scope
+        .clone()
+        .or_else(|| file.tenant.clone().map(|t| t.0))
+        .filter(|t| !app.store().has_tenant(t));
+    let immediate = file.timeline.iter().any(|e| e.at.0 == 0);
+    let loading = app.scenarios().load(file, scope, &source);
+    timeline::schedule_pending(app);
+    if immediate {
+        // Events at 0s have fired by the time the load is answered.
+        app.clock().advance(0).await;
+    }
+    let mut answer = json!({"loaded": loading.view, "replaced": loading.replaced});
+    if let Some(t) = unknown_tenant {
+        answer["warning"] = json!(format!(
+            "no tenant {t} exists (yet); the scenario applies only to that tenant's requests"
+        ));
+    }
+    ok(answer)
+}
+
+/// Finds the scope of scenario `name`: the `tenant` given, else the only one of that name.
+fn scope_of(app: &App, req: &SimRequest, name: &str) -> Result<Option<TenantId>, SimResponse> {
+    if let Some(t) = tenant_param(req, None)? {
+        return Ok(Some(t));
+    }
+    let scopes: Vec<Option<TenantId>> = app
+        .scenarios()
+        .list(None)
+        .iter()
+        .filter(|v| v["name"] == name)
+        .map(|v| v["tenant"].as_str().and_then(TenantId::parse))
+        .collect();
+    match scopes.as_slice() {
+        [] => Err(error(404, format!("no scenario {name:?} is loaded"))),
+        [one] => Ok(one.clone()),
+        _ => Err(error(
+            409,
+            format!(
+                "several scenarios are named {name:?} (one per tenant); add ?tenant=provider:id"
+            ),
+        )),
+    }
+}
+
+pub fn get(app: &App, req: &SimRequest, name: &str) -> SimResponse {
+    let scope = match scope_of(app, req, name) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match app.scenarios().get(name, scope.as_ref()) {
+        Some(view) => ok(view),
+        None => error(404, not_loaded(name, scope.as_ref())),
+    }
+}
+
+pub fn remove(app: &App, req: &SimRequest, name: &str) -> SimResponse {
+    let scope = match scope_of(app, req, name) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if app.scenarios().remove(name, scope.as_ref()) {
+        ok(json!({"removed": name, "tenant": scope.map(|t| t.to_string())}))
+    } else {
+        error(404, not_loaded(name, scope.as_ref()))
+    }
+}
+
+fn not_loaded(name: &str, scope: Option<&TenantId>) -> String {
+    match scope {
+        Some(t) => format!("no scenario {name:?} is loaded for tenant {t}"),
+        None => format!("no scenario {name:?} is loaded for every tenant"),
+    }
+}
+
+pub fn remove_all(app: &App, req: &SimRequest) -> SimResponse {
+    let scope = match tenant_param(req, None) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    ok(json!({"removed": app.scenarios().remove_all(scope.as_ref())}))
+}
+
+pub fn explain(app: &App, req: &SimRequest) -> SimResponse {
+    let body = match body_json(req) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let text = |k: &str| body.get(k).and_then(Value::as_str);
+    let surface = match text("surface") {
+        Some("whalet") => "whalet",
+        Some("platform") => "platform",
+        Some("infinia") => "infinia",
+        Some("pockyt") => "pockyt",
+        other => {
+            return error(
+                400,
+                format!("surface must be whalet, platform, infinia or pockyt, not {other:?}"),
+            )
+        }
+    };
+    let Some(tenant) = text("tenant").and_then(TenantId::parse) else {
+        return error(
+            400,
+            "tenant must be provider:id (e.g. whalet:202400000000001)",
+        );
+    };
+    let Some(operation) = text("operation") else {
+        return error(400, "operation is required (apiCode or path)");
+    };
+    let fields = body.get("fields").cloned().unwrap_or_else(|| json!({}));
+    let decision = app.scenarios().explain(OperationCtx {
+        surface,
+        tenant: &tenant,
+        operation,
+        fields: &fields,
+    });
+    ok(json!({"decision": decision_json(&decision)}))
+}
+
+/// A decision as JSON (the explain endpoint and the docs use this shape).
+pub fn decision_json(d: &Decision) -> Value {
+    json!({
+        "scenario": d.scenario,
+        "rule": d.rule,
+        "sync": d.sync,
+        "latencyMs": d.latency_ms,
+        "result": d.result,
+        "delayMs": d.delay_ms,
+        "notify": d.notify,
+        "values": d.values,
+    })
+}

@@ -1,0 +1,427 @@
+//! The loaded scenarios and the deciding: precedence, counting (`nth`, `first`, `after`,
+//! `window`), `chance`, seeded draws, and the decision a rule produces. One lock guards it all;
+//! it is held only for short synchronous sections, never across `.await`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use serde_json::{json, Value};
+
+use super::format::{self, ScenarioFile, Tenant};
+use super::{random, timeline, AsyncResult, Decision, OperationCtx, SyncOutcome};
+use crate::clock::{Clock, ClockMode, Millis};
+use crate::notify::NotifyBehaviour;
+use crate::store::TenantId;
+
+/// One loaded scenario.
+pub(super) struct Loaded {
+    pub(super) file: ScenarioFile,
+    /// The tenant it applies to; None = every tenant.
+    pub(super) scope: Option<TenantId>,
+    pub(super) source: String,
+    pub(super) loaded_at: Millis,
+    pub(super) generation: u64,
+    pub(super) scheduled: bool,
+    pub(super) fired: Vec<Value>,
+}
+
+impl Loaded {
+    pub(super) fn applies_to(&self, tenant: &TenantId) -> bool {
+        self.scope.as_ref().is_none_or(|s| s == tenant)
+    }
+
+    fn view(&self) -> Value {
+        let rules: Vec<Value> = self
+            .file
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| json!(rule_label(r, i)))
+            .collect();
+        let timeline: Vec<Value> = self
+            .file
+            .timeline
+            .iter()
+            .map(|e| json!({"at": self.loaded_at + e.at.0, "event": e.event, "params": e.params}))
+            .collect();
+        let outages: Vec<Value> = self
+            .file
+            .outage
+            .iter()
+            .map(|o| json!({"from": self.loaded_at + o.from.0, "until": o.until.map(|u| self.loaded_at + u.0), "channel": o.channel}))
+            .collect();
+        json!({
+            "name": self.file.name.0,
+            "description": self.file.description,
+            "tenant": self.scope.as_ref().map(ToString::to_string),
+            "seed": self.file.seed,
+            "source": self.source,
+            "loadedAt": self.loaded_at,
+            "rules": rules,
+            "timeline": timeline,
+            "fired": self.fired,
+            "outages": outages,
+        })
+    }
+}
+
+fn rule_label(rule: &format::RuleSpec, index: usize) -> String {
+    rule.name
+        .clone()
+        .unwrap_or_else(|| format!("rule {}", index + 1))
+}
+
+/// How often a rule's selectors matched, per tenant (for `nth`, `first`, `after`, `window`).
+#[derive(Default, Clone, Copy)]
+struct Counter {
+    count: u64,
+    window_start: Millis,
+}
+
+/// An outage started by the `sim.notify.down` trigger.
+pub(super) struct ManualOutage {
+    pub(super) until: Option<Millis>,
+    pub(super) reason: String,
+}
+
+#[derive(Default)]
+pub(super) struct State {
+    pub(super) loaded: Vec<Loaded>,
+    counters: HashMap<(u64, usize, TenantId), Counter>,
+    draws: HashMap<(TenantId, String), u64>,
+    pub(super) outages: HashMap<Option<TenantId>, ManualOutage>,
+    next_generation: u64,
+}
+
+impl State {
+    /// Indices of the scenarios that apply to `tenant`, highest precedence first.
+    fn precedence(&self, tenant: &TenantId) -> Vec<usize> {
+        let scoped = self
+            .loaded
+            .iter()
+            .enumerate()
+            .rev()
+            .filter(|(_, l)| l.scope.as_ref() == Some(tenant));
+        let global = self
+            .loaded
+            .iter()
+            .enumerate()
+            .rev()
+            .filter(|(_, l)| l.scope.is_none());
+        scoped.chain(global).map(|(i, _)| i).collect()
+    }
+
+    fn seed_for(&self, tenant: &TenantId) -> u64 {
+        self.precedence(tenant)
+            .into_iter()
+            .find_map(|i| self.loaded.get(i).and_then(|l| l.file.seed))
+            .unwrap_or(random::DEFAULT_SEED)
+    }
+
+    fn next_draw(&mut self, tenant: &TenantId, purpose: &str, commit: bool) -> u64 {
+        let seed = self.seed_for(tenant);
+        let key = (tenant.clone(), purpose.to_owned());
+        let counter = self.draws.get(&key).copied().unwrap_or(0);
+        if commit {
+            self.draws.insert(key, counter + 1);
+        }
+        random::draw(seed, tenant, purpose, counter)
+    }
+}
+
+/// The loaded scenarios. Cheap to clone.
+#[derive(Clone)]
+pub struct Scenarios {
+    pub(super) state: Arc<Mutex<State>>,
+    pub(super) clock: Clock,
+}
+
+impl Default for Scenarios {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The result of loading: whether it replaced a scenario of the same name and tenant.
+#[derive(Debug, Clone)]
+pub struct Loading {
+    pub replaced: bool,
+    pub view: Value,
+}
+
+impl Scenarios {
+    /// An engine on its own frozen clock (unit tests); the app uses [`Scenarios::with_clock`].
+    pub fn new() -> Self {
+        Self::with_clock(Clock::new(ClockMode::Manual, Some(0)))
+    }
+
+    pub fn with_clock(clock: Clock) -> Self {
+        Self {
+            state: Arc::new(Mutex::new(State::default())),
+            clock,
+        }
+    }
+
+    /// The engine with the `--scenario` files loaded, in order. An unreadable or broken file is
+    /// an error naming the file, line and reason. Timelines start with [`timeline::schedule_pending`].
+    pub fn from_files(
+        clock: &Clock,
+        paths: &[std::path::PathBuf],
+        triggers: &[crate::control::triggers::TriggerDef],
+    ) -> anyhow::Result<Self> {
+        let engine = Self::with_clock(clock.clone());
+        for path in paths {
+            let source = path.display().to_string();
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read scenario file {source}: {e}"))?;
+            let file = format::parse(&text, &source, triggers)
+                .map_err(|e| anyhow::anyhow!("scenario rejected: {e}"))?;
+            engine.load(file, None, &source);
+        }
+        Ok(engine)
+    }
+
+    /// The outbox's delivery gate: fails attempts during an outage.
+    pub fn delivery_gate(&self) -> crate::notify::DeliveryGate {
+        let engine = self.clone();
+        Arc::new(move |tenant, channel, now| engine.outage(tenant, channel, now))
+    }
+
+    /// Decides the outcome of one operation, counting it for `nth`/`first`/`after`.
+    pub fn decide(&self, ctx: OperationCtx<'_>) -> Decision {
+        self.decide_inner(ctx, true)
+    }
+
+    /// What [`Scenarios::decide`] would answer now, without counting (the explain endpoint).
+    pub fn explain(&self, ctx: OperationCtx<'_>) -> Decision {
+        self.decide_inner(ctx, false)
+    }
+
+    fn decide_inner(&self, ctx: OperationCtx<'_>, commit: bool) -> Decision {
+        let now = self.clock.now();
+        let mut state = self.state.lock();
+        let mut winner: Option<(usize, usize)> = None;
+        for si in state.precedence(ctx.tenant) {
+            let (generation, rule_count) = match state.loaded.get(si) {
+                Some(l) => (l.generation, l.file.rules.len()),
+                None => continue,
+            };
+            for ri in 0..rule_count {
+                let Some(rule) = state.loaded.get(si).and_then(|l| l.file.rules.get(ri)) else {
+                    continue;
+                };
+                if !selects(rule, &ctx) {
+                    continue;
+                }
+                let (nth, first, after, window, chance) = (
+                    rule.nth.map(|n| n.0),
+                    rule.first.map(|n| n.0),
+                    rule.after,
+                    rule.window.map(|w| w.0),
+                    rule.chance.map(|c| c.0),
+                );
+                let key = (generation, ri, ctx.tenant.clone());
+                let mut counter = state.counters.get(&key).copied().unwrap_or_default();
+                if window.is_some_and(|w| counter.count == 0 || now >= counter.window_start + w) {
+                    counter = Counter {
+                        count: 0,
+                        window_start: now,
+                    };
+                }
+                counter.count += 1;
+                let n = counter.count;
+                if commit {
+                    state.counters.insert(key, counter);
+                }
+                if winner.is_some() {
+                    continue;
+                }
+                let by_count = nth.is_none_or(|k| n == k)
+                    && first.is_none_or(|k| n <= k)
+                    && after.is_none_or(|k| n > k);
+                if !by_count {
+                    continue;
+                }
+                if let Some(p) = chance {
+                    let name = state.loaded.get(si).map(|l| l.file.name.0.clone());
+                    let purpose = format!("chance:{}#{}", name.unwrap_or_default(), ri);
+                    if random::unit(state.next_draw(ctx.tenant, &purpose, commit)) >= p {
+                        continue;
+                    }
+                }
+                winner = Some((si, ri));
+            }
+        }
+        let Some((si, ri)) = winner else {
+            return Decision::default();
+        };
+        match state.loaded.get(si) {
+            Some(l) => match l.file.rules.get(ri) {
+                Some(rule) => decision_of(&l.file.name.0, &rule_label(rule, ri), &rule.then),
+                None => Decision::default(),
+            },
+            None => Decision::default(),
+        }
+    }
+
+    /// Loads (or replaces) a scenario. `scope` overrides the file's `tenant`. The caller
+    /// schedules its timeline ([`timeline::schedule_pending`]).
+    pub fn load(&self, file: ScenarioFile, scope: Option<TenantId>, source: &str) -> Loading {
+        let scope = scope.or_else(|| file.tenant.clone().map(|Tenant(t)| t));
+        let name = file.name.0.clone();
+        let replaced = self.remove(&name, scope.as_ref());
+        let mut state = self.state.lock();
+        state.next_generation += 1;
+        let loaded = Loaded {
+            file,
+            scope,
+            source: source.to_owned(),
+            loaded_at: self.clock.now(),
+            generation: state.next_generation,
+            scheduled: false,
+            fired: Vec::new(),
+        };
+        let view = loaded.view();
+        state.loaded.push(loaded);
+        Loading { replaced, view }
+    }
+
+    /// Removes one scenario and cancels its pending timeline. False when it was not loaded.
+    pub fn remove(&self, name: &str, scope: Option<&TenantId>) -> bool {
+        let removed = {
+            let mut state = self.state.lock();
+            let before = state.loaded.len();
+            state
+                .loaded
+                .retain(|l| !(l.file.name.0 == name && l.scope.as_ref() == scope));
+            before != state.loaded.len()
+        };
+        if removed {
+            self.clock
+                .cancel_matching(&timeline::label_prefix(scope, name));
+        }
+        removed
+    }
+
+    /// Removes every scenario (or every scenario scoped to `scope`). Returns how many.
+    pub fn remove_all(&self, scope: Option<&TenantId>) -> usize {
+        let gone: Vec<(Option<TenantId>, String)> = {
+            let state = self.state.lock();
+            state
+                .loaded
+                .iter()
+                .filter(|l| scope.is_none() || l.scope.as_ref() == scope)
+                .map(|l| (l.scope.clone(), l.file.name.0.clone()))
+                .collect()
+        };
+        for (s, name) in &gone {
+            self.remove(name, s.as_ref());
+        }
+        gone.len()
+    }
+
+    /// Views of the loaded scenarios in load order (optionally those applying to one tenant).
+    pub fn list(&self, tenant: Option<&TenantId>) -> Vec<Value> {
+        let state = self.state.lock();
+        state
+            .loaded
+            .iter()
+            .filter(|l| tenant.is_none_or(|t| l.applies_to(t)))
+            .map(Loaded::view)
+            .collect()
+    }
+
+    /// The view of one scenario.
+    pub fn get(&self, name: &str, scope: Option<&TenantId>) -> Option<Value> {
+        let state = self.state.lock();
+        state
+            .loaded
+            .iter()
+            .find(|l| l.file.name.0 == name && l.scope.as_ref() == scope)
+            .map(Loaded::view)
+    }
+
+    /// The seed in effect for `tenant`: the highest-precedence applicable scenario's `seed`.
+    pub fn seed_for(&self, tenant: &TenantId) -> u64 {
+        self.state.lock().seed_for(tenant)
+    }
+
+    /// A reproducible 64-bit random value for `tenant` and `purpose` (e.g. `"payout.fee"`):
+    /// a pure function of the seed in effect, the tenant, the purpose and how many values this
+    /// (tenant, purpose) has drawn since the last reset. Surfaces use it for every random choice.
+    pub fn random_u64(&self, tenant: &TenantId, purpose: &str) -> u64 {
+        self.state.lock().next_draw(tenant, purpose, true)
+    }
+
+    /// A reproducible value in `0..n` (see [`Scenarios::random_u64`]).
+    pub fn random_below(&self, tenant: &TenantId, purpose: &str, n: u64) -> u64 {
+        random::below(self.random_u64(tenant, purpose), n)
+    }
+
+    /// `len` reproducible decimal digits (for ids that look random).
+    pub fn random_digits(&self, tenant: &TenantId, purpose: &str, len: usize) -> String {
+        (0..len)
+            .map(|_| char::from(b'0' + self.random_below(tenant, purpose, 10) as u8))
+            .collect()
+    }
+
+    /// Forgets counters, random draws and trigger-started outages of `tenant` (or all).
+    /// Loaded scenarios stay loaded.
+    pub fn reset(&self, tenant: Option<&TenantId>) {
+        let mut state = self.state.lock();
+        let keep = |t: &TenantId| tenant.is_some_and(|wanted| wanted != t);
+        state.counters.retain(|(_, _, t), _| keep(t));
+        state.draws.retain(|(t, _), _| keep(t));
+        match tenant {
+            None => state.outages.clear(),
+            Some(t) => {
+                state.outages.remove(&Some(t.clone()));
+            }
+        }
+    }
+}
+
+fn selects(rule: &format::RuleSpec, ctx: &OperationCtx<'_>) -> bool {
+    rule.surface.is_none_or(|s| s.as_str() == ctx.surface)
+        && rule
+            .operation
+            .as_ref()
+            .is_none_or(|o| o.matches(ctx.operation))
+        && rule.tenant.as_ref().is_none_or(|Tenant(t)| t == ctx.tenant)
+        && rule.when.iter().all(|(path, p)| p.holds(ctx.fields, path))
+}
+
+fn decision_of(scenario: &str, rule: &str, then: &format::ThenSpec) -> Decision {
+    let sync = (then.code.is_some()
+        || then.detail.is_some()
+        || then.http_status.is_some()
+        || then.drop_connection)
+        .then(|| SyncOutcome {
+            code: then.code.clone(),
+            detail: then.detail.clone(),
+            http_status: then.http_status.map(|s| s.0),
+            drop_connection: then.drop_connection,
+        });
+    let result = then.result.map(|outcome| AsyncResult {
+        outcome,
+        status: then.status.clone(),
+        reason: then.reason.clone(),
+    });
+    Decision {
+        rule: Some(rule.to_owned()),
+        sync,
+        latency_ms: then.latency_ms.0,
+        result,
+        delay_ms: then.delay.map(|d| d.0),
+        notify: NotifyBehaviour {
+            delay_ms: then.notify.delay.map_or(0, |d| d.0),
+            duplicate: then.notify.duplicate,
+            suppress: then.notify.suppress,
+            corrupt_signature: then.notify.corrupt_signature,
+            reorder: then.notify.reorder,
+        },
+        values: then.values.clone(),
+        scenario: Some(scenario.to_owned()),
+    }
+}

@@ -1,0 +1,312 @@
+//! The scenario file format (docs/SCENARIOS.md) as serde types. Checks that need no outside
+//! knowledge happen while deserialising (so TOML errors carry exact spans): names, tenants,
+//! durations, ranges. Loading text (and the checks across keys) is in `load.rs`; matching in
+//! `matcher.rs`; deciding in `engine.rs`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+
+pub use super::load::{parse, LoadError};
+use super::matcher::Predicate;
+use super::Outcome;
+use crate::store::TenantId;
+
+/// The longest latency a rule may add (wall time), so a scenario can never hang a client forever.
+pub const MAX_LATENCY_MS: u64 = 120_000;
+
+/// One scenario file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    pub name: Name,
+    #[serde(default)]
+    pub description: String,
+    pub seed: Option<u64>,
+    pub tenant: Option<Tenant>,
+    #[serde(default, rename = "rule")]
+    pub rules: Vec<RuleSpec>,
+    #[serde(default)]
+    pub timeline: Vec<TimelineSpec>,
+    #[serde(default)]
+    pub outage: Vec<OutageSpec>,
+}
+
+/// One `[[rule]]`: what it matches and what it decides.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    pub name: Option<String>,
+    pub surface: Option<Surface>,
+    pub operation: Option<OneOrMany>,
+    pub tenant: Option<Tenant>,
+    pub nth: Option<Positive>,
+    pub first: Option<Positive>,
+    pub after: Option<u64>,
+    pub window: Option<Duration>,
+    pub chance: Option<Chance>,
+    #[serde(default)]
+    pub when: BTreeMap<String, Predicate>,
+    #[serde(default)]
+    pub then: ThenSpec,
+}
+
+/// `[rule.then]`: every key optional; an empty `then` means "the happy path, by this rule".
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThenSpec {
+    pub code: Option<String>,
+    pub detail: Option<String>,
+    pub http_status: Option<HttpStatus>,
+    #[serde(default)]
+    pub drop_connection: bool,
+    #[serde(default)]
+    pub latency_ms: Latency,
+    pub result: Option<Outcome>,
+    pub status: Option<String>,
+    pub reason: Option<String>,
+    pub delay: Option<Duration>,
+    #[serde(default)]
+    pub values: Map<String, Value>,
+    #[serde(default)]
+    pub notify: NotifySpec,
+}
+
+/// `[rule.then.notify]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySpec {
+    pub delay: Option<Duration>,
+    #[serde(default)]
+    pub duplicate: bool,
+    #[serde(default)]
+    pub suppress: bool,
+    #[serde(default)]
+    pub corrupt_signature: bool,
+    #[serde(default)]
+    pub reorder: bool,
+}
+
+/// One `[[timeline]]` event.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimelineSpec {
+    pub at: Duration,
+    pub event: String,
+    #[serde(default)]
+    pub params: Map<String, Value>,
+}
+
+/// One `[[outage]]`: the partner's notify endpoint refuses connections during a window.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutageSpec {
+    #[serde(default)]
+    pub from: Duration,
+    /// None = until the scenario is removed.
+    pub until: Option<Duration>,
+    /// `whalet`, `infinia`, `pockyt`; None = every channel.
+    pub channel: Option<String>,
+}
+
+/// A scenario name: letters, digits, `-`, `_`, `.`; at most 100 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Name(pub String);
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        check_name(&text).map_err(serde::de::Error::custom)?;
+        Ok(Name(text))
+    }
+}
+
+pub fn check_name(text: &str) -> Result<(), String> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if text.is_empty() || text.len() > 100 || !text.chars().all(ok_char) {
+        return Err(format!(
+            "name {text:?} must be 1 to 100 letters, digits, '-', '_' or '.'"
+        ));
+    }
+    Ok(())
+}
+
+/// `provider:id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant(pub TenantId);
+
+impl<'de> Deserialize<'de> for Tenant {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        TenantId::parse(&text).map(Tenant).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "tenant must be provider:id with provider whalet, infinia or pockyt (e.g. \"whalet:202400000000001\"), not {text:?}"
+            ))
+        })
+    }
+}
+
+/// The surfaces a rule can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Surface {
+    Whalet,
+    Platform,
+    Infinia,
+    Pockyt,
+}
+
+impl Surface {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Surface::Whalet => "whalet",
+            Surface::Platform => "platform",
+            Surface::Infinia => "infinia",
+            Surface::Pockyt => "pockyt",
+        }
+    }
+}
+
+/// `operation = "a"` or `operation = ["a", "b"]`; a trailing `*` matches any suffix.
+#[derive(Debug, Clone)]
+pub struct OneOrMany(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let err = || serde::de::Error::custom("operation must be a string or a list of strings");
+        match Value::deserialize(d)? {
+            Value::String(s) => Ok(OneOrMany(vec![s])),
+            Value::Array(items) => items
+                .into_iter()
+                .map(|v| v.as_str().map(str::to_owned).ok_or_else(err))
+                .collect::<Result<_, _>>()
+                .map(OneOrMany),
+            _ => Err(err()),
+        }
+    }
+}
+
+impl OneOrMany {
+    pub fn matches(&self, operation: &str) -> bool {
+        self.0.iter().any(|p| match p.strip_suffix('*') {
+            Some(prefix) => operation.starts_with(prefix),
+            None => p == operation,
+        })
+    }
+}
+
+macro_rules! checked_number {
+    ($name:ident, $inner:ty, $check:expr, $what:literal) => {
+        #[derive(Debug, Clone, Copy, Default, PartialEq)]
+        pub struct $name(pub $inner);
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let v = <$inner>::deserialize(d)?;
+                let check: fn($inner) -> bool = $check;
+                if check(v) {
+                    Ok($name(v))
+                } else {
+                    Err(serde::de::Error::custom(format!($what, v)))
+                }
+            }
+        }
+    };
+}
+
+checked_number!(
+    Positive,
+    u64,
+    |v| v >= 1,
+    "must be 1 or more (counting is 1-based), not {}"
+);
+checked_number!(
+    HttpStatus,
+    u16,
+    |v| (100..=599).contains(&v),
+    "http_status must be between 100 and 599, not {}"
+);
+checked_number!(
+    Latency,
+    u64,
+    |v| v <= MAX_LATENCY_MS,
+    "latency_ms must be at most 120000 (two minutes), not {}"
+);
+checked_number!(
+    Chance,
+    f64,
+    |v| (0.0..=1.0).contains(&v),
+    "chance must be between 0 and 1 (a fraction of matching requests), not {}"
+);
+
+/// A virtual duration written with units: `500ms`, `30s`, `2m`, `1h`, `1d`, or combined (`1m30s`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Duration(pub i64);
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::String(s) => parse_duration(&s).map(Duration).map_err(serde::de::Error::custom),
+            other => Err(serde::de::Error::custom(format!(
+                "a duration is text with a unit, like \"500ms\", \"30s\", \"2m\" or \"1h\", not {other}"
+            ))),
+        }
+    }
+}
+
+/// Milliseconds of `500ms`, `30s`, `2m`, `1h`, `1d`, `1m30s`.
+pub fn parse_duration(text: &str) -> Result<i64, String> {
+    let bad = || {
+        format!("{text:?} is not a duration; write a number and a unit (ms, s, m, h, d), e.g. \"30s\" or \"1m30s\"")
+    };
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    let mut total: i64 = 0;
+    while !rest.is_empty() {
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits == 0 {
+            return Err(bad());
+        }
+        let (number, after) = rest.split_at(digits);
+        let number: i64 = number.parse().map_err(|_| bad())?;
+        let unit_len = after.len()
+            - after
+                .trim_start_matches(|c: char| c.is_ascii_alphabetic())
+                .len();
+        let (unit, after) = after.split_at(unit_len);
+        let factor = match unit {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            _ => return Err(bad()),
+        };
+        total = number
+            .checked_mul(factor)
+            .and_then(|ms| total.checked_add(ms))
+            .filter(|t| *t <= 366 * 86_400_000)
+            .ok_or_else(|| format!("{text:?} is longer than a year"))?;
+        rest = after;
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(500));
+        assert_eq!(parse_duration("30s"), Ok(30_000));
+        assert_eq!(parse_duration("1m30s"), Ok(90_000));
+        assert_eq!(parse_duration("2h"), Ok(7_200_000));
+        assert_eq!(parse_duration("0s"), Ok(0));
+        for bad in ["", "30", "s", "1.5s", "-1s", "3 weeks", "10x", "400d"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+}

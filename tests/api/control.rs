@@ -1,0 +1,267 @@
+//! The control plane: the OpenAPI document matches what is served, triggers (endpoint and CLI),
+//! state and reset per tenant, explain.
+
+use serde_json::{json, Value};
+
+use crate::helpers::{second_partner_config, spawn_app, spawn_with, Setup, SECOND_PARTNER};
+
+const DEMO: &str = "whalet:202400000000001";
+
+fn is_fallback(body: &Value) -> bool {
+    body["error"]
+        .as_str()
+        .is_some_and(|e| e.starts_with("no control endpoint"))
+}
+
+#[tokio::test]
+async fn every_documented_route_is_served_and_nothing_else() {
+    let app = spawn_app().await;
+    let doc = app.get_json("/__sim/openapi.json").await;
+    assert_eq!(doc["openapi"], "3.0.3");
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() >= 15, "{}", paths.len());
+    let http = reqwest::Client::new();
+    let mut checked = 0;
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            let concrete = path
+                .replace("{id}", "ntf_999999")
+                .replace("{event}", "no.such.event")
+                .replace("{name}", "no-such-scenario");
+            let url = format!("{}{concrete}?timeout_ms=1", app.url);
+            let request = match method.as_str() {
+                "get" => http.get(&url),
+                "post" => http.post(&url).body("{}"),
+                "delete" => http.delete(&url),
+                other => panic!("unexpected method {other} in the document"),
+            };
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let body: Value =
+                serde_json::from_slice(&response.bytes().await.unwrap()).unwrap_or(Value::Null);
+            assert!(
+                !is_fallback(&body),
+                "{method} {path} is documented but not served: {body}"
+            );
+            if method == "get" && !path.contains('{') {
+                assert_ne!(status, 404, "GET {path}: {body}");
+            }
+            assert!(op["summary"].as_str().is_some_and(|s| !s.is_empty()));
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "{checked}");
+    // What is not in the document is not served.
+    for (method, path) in [
+        ("GET", "/__sim/nope"),
+        ("PUT", "/__sim/clock"),
+        ("GET", "/__sim/reset"),
+    ] {
+        let response = http
+            .request(method.parse().unwrap(), format!("{}{path}", app.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 404);
+        let body: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+        assert!(is_fallback(&body), "{body}");
+    }
+    // The trigger path lists every trigger the app serves.
+    let triggers = app.get_json("/__sim/triggers").await["triggers"].clone();
+    let names: Vec<&str> = triggers
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    let documented =
+        &doc["paths"]["/__sim/trigger/{event}"]["post"]["parameters"][0]["schema"]["enum"];
+    assert_eq!(documented, &json!(names));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn triggers_check_their_parameters_and_are_journaled() {
+    let app = spawn_app().await;
+    let (status, body) = app.post("/__sim/trigger/no.such", &json!({})).await;
+    assert_eq!(status, 404);
+    assert!(
+        body["error"].as_str().unwrap().contains("sim.notify.down"),
+        "{body}"
+    );
+    let (status, body) = app
+        .post("/__sim/trigger/sim.notify.down", &json!({"tenantt": DEMO}))
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("no parameter \"tenantt\""),
+        "{body}"
+    );
+    let (status, body) = app
+        .post(
+            "/__sim/trigger/sim.notify.down",
+            &json!({"tenant": DEMO, "for": "soon"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = app
+        .post(
+            "/__sim/trigger/sim.notify.down",
+            &json!({"tenant": DEMO, "for": "5s"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let journal = app.get_json("/__sim/requests?surface=trigger").await["requests"].clone();
+    assert_eq!(
+        journal.as_array().unwrap().len(),
+        2,
+        "fired attempts are journaled: {journal}"
+    );
+    assert_eq!(journal[0]["code"], "OK");
+    assert_eq!(journal[1]["code"], "FAILED");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_trigger_command_fires_an_event_on_a_running_simulator() {
+    let app = spawn_app().await;
+    let url = app.url.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_whalet-sim"))
+            .args([
+                "trigger",
+                "sim.notify.down",
+                &format!("tenant={DEMO}"),
+                "reason=cli",
+                "--url",
+                &url,
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("sim.notify.down"), "{stdout}");
+    app.client
+        .call(
+            "connectivity",
+            &json!({"notifyFlag": "Y", "responseFlag": "N"}),
+        )
+        .await
+        .unwrap();
+    app.advance(0.5).await;
+    let n = app.get_json("/__sim/notifications").await["notifications"][0].clone();
+    assert!(
+        n["attempts"][0]["verdict"]
+            .as_str()
+            .unwrap()
+            .contains("cli"),
+        "{n}"
+    );
+    let url = app.url.clone();
+    let bad = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_whalet-sim"))
+            .args(["trigger", "no.such", "--url", &url])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(!bad.status.success());
+    let url = app.url.clone();
+    let list = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_whalet-sim"))
+            .args(["trigger", "--list", "--url", &url])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let listing = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        listing.contains("sim.notify.down tenant?=... for?=..."),
+        "{listing}"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn reset_of_one_tenant_keeps_the_others() {
+    let app = spawn_with(Setup {
+        config: Some(second_partner_config()),
+        ..Default::default()
+    })
+    .await;
+    let other = app.client_as(SECOND_PARTNER);
+    for client in [&app.client, &other] {
+        client
+            .call_with(
+                "connectivity",
+                "SAME-NO",
+                &json!({"notifyFlag": "N", "responseFlag": "N"}),
+            )
+            .await
+            .unwrap();
+    }
+    let state = app.get_json("/__sim/state").await;
+    assert_eq!(state["tenants"].as_object().unwrap().len(), 2, "{state}");
+    let (status, body) = app.post("/__sim/reset", &json!({"tenant": DEMO})).await;
+    assert_eq!((status, &body["reset"]), (200, &json!(DEMO)));
+    let replay = |c: whalet_sim::partner::WhaletClient| async move {
+        c.call_with(
+            "connectivity",
+            "SAME-NO",
+            &json!({"notifyFlag": "N", "responseFlag": "N"}),
+        )
+        .await
+        .unwrap()
+        .code
+    };
+    assert_eq!(
+        replay(app.client.clone()).await,
+        "SUCCESS",
+        "demo tenant was reset"
+    );
+    assert_eq!(
+        replay(other.clone()).await,
+        "REQUEST_NO_NOT_UNIQUE",
+        "the other was not"
+    );
+    let (status, body) = app
+        .post("/__sim/reset", &json!({"tenant": "whalet:nobody"}))
+        .await;
+    assert_eq!(status, 404, "{body}");
+    let (status, _) = app.post("/__sim/reset", &json!({"tenant": "bogus"})).await;
+    assert_eq!(status, 400);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn explain_names_the_rule_without_counting() {
+    let app = spawn_app().await;
+    let text = "name = \"x\"\n[[rule]]\nname = \"big\"\nsurface = \"pockyt\"\nnth = 1\n[rule.when]\namount = { min = \"1000\" }\n[rule.then]\nresult = \"failure\"\nreason = \"too big\"\n";
+    assert_eq!(app.load_scenario(text, "").await.0, 200);
+    let ask = |amount: &str| json!({"surface": "pockyt", "tenant": "pockyt:202333", "operation": "/v3/payouts", "fields": {"amount": amount}});
+    for _ in 0..2 {
+        let (status, body) = app.post("/__sim/scenarios/explain", &ask("1500.00")).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["decision"]["rule"], "big", "{body}");
+        assert_eq!(body["decision"]["result"]["reason"], "too big");
+    }
+    let (_, body) = app.post("/__sim/scenarios/explain", &ask("999.99")).await;
+    assert_eq!(body["decision"]["rule"], Value::Null);
+    let (status, body) = app
+        .post("/__sim/scenarios/explain", &json!({"surface": "paypal"}))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    app.shutdown().await;
+}

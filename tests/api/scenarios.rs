@@ -1,0 +1,625 @@
+//! Scenarios end to end: the shipped files, loading and reloading at run time, broken files,
+//! per-tenant isolation, timelines under the manual clock, outages, and determinism.
+
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+
+use crate::helpers::{
+    repo_path, second_partner_config, spawn_app, spawn_with, Setup, TestApp, SECOND_PARTNER,
+};
+
+const DEMO: &str = "whalet:202400000000001";
+
+fn shipped(name: &str) -> PathBuf {
+    PathBuf::from(repo_path(&format!("scenarios/{name}.toml")))
+}
+
+async fn ping(app: &TestApp, notify: bool) -> (String, String) {
+    let reply = app
+        .client
+        .call(
+            "connectivity",
+            &json!({"notifyFlag": if notify { "Y" } else { "N" }, "notifyMessage": "hi", "responseFlag": "Y", "responseMessage": "pong"}),
+        )
+        .await
+        .unwrap();
+    (reply.code, reply.detail)
+}
+
+fn rule_of(entry: &Value) -> Option<&str> {
+    entry["rule"].as_str()
+}
+
+#[tokio::test]
+async fn happy_path_succeeds_and_notifies_at_once() {
+    let app = spawn_with(Setup {
+        scenario_files: vec![shipped("happy-path")],
+        ..Default::default()
+    })
+    .await;
+    let list = app.get_json("/__sim/scenarios").await;
+    assert_eq!(list["scenarios"][0]["name"], "happy-path", "{list}");
+    assert_eq!(ping(&app, true).await.0, "SUCCESS");
+    let n = app.wait_notification("apiCode=connectivityNotify").await;
+    assert_eq!(n["status"], "delivered");
+    assert_eq!(n["attempts"].as_array().unwrap().len(), 1, "{n}");
+    let journal = app.get_json("/__sim/requests?surface=whalet").await;
+    assert_eq!(rule_of(&journal["requests"][0]), None);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn notify_outage_fails_deliveries_for_ten_seconds_then_delivers() {
+    let app = spawn_with(Setup {
+        scenario_files: vec![shipped("notify-outage")],
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(ping(&app, true).await.0, "SUCCESS");
+    app.advance(9.0).await;
+    let n = app.get_json("/__sim/notifications").await["notifications"][0].clone();
+    assert_eq!(n["status"], "pending", "{n}");
+    assert!(
+        app.receiver.received().is_empty(),
+        "nothing reaches the partner during the outage"
+    );
+    app.advance(31.0).await;
+    let n = app.get_json("/__sim/notifications").await["notifications"][0].clone();
+    assert_eq!(n["status"], "delivered", "{n}");
+    let attempts = n["attempts"].as_array().unwrap();
+    let times: Vec<i64> = attempts
+        .iter()
+        .map(|a| a["virtualTime"].as_i64().unwrap() - attempts[0]["virtualTime"].as_i64().unwrap())
+        .collect();
+    assert_eq!(times, vec![0, 1000, 3000, 7000, 15000], "{n}");
+    for a in &attempts[..4] {
+        let verdict = a["verdict"].as_str().unwrap();
+        assert!(
+            verdict.contains("connection refused (scenario outage"),
+            "{verdict}"
+        );
+    }
+    assert_eq!(attempts[4]["verdict"], "delivered");
+    assert_eq!(app.receiver.received().len(), 1);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn notify_outage_is_scoped_to_its_tenant() {
+    let app = spawn_with(Setup {
+        config: Some(second_partner_config()),
+        scenario_files: vec![shipped("notify-outage")],
+        ..Default::default()
+    })
+    .await;
+    let other = app.client_as(SECOND_PARTNER);
+    let reply = other
+        .call(
+            "connectivity",
+            &json!({"notifyFlag": "Y", "responseFlag": "N"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.code, "SUCCESS");
+    let n = app
+        .wait_notification(&format!("tenant=whalet:{SECOND_PARTNER}"))
+        .await;
+    assert_eq!(n["status"], "delivered", "{n}");
+    assert_eq!(n["attempts"].as_array().unwrap().len(), 1, "{n}");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn rate_limited_answers_too_many_requests_after_three_per_second() {
+    let app = spawn_with(Setup {
+        scenario_files: vec![shipped("rate-limited")],
+        ..Default::default()
+    })
+    .await;
+    let mut codes = Vec::new();
+    for _ in 0..5 {
+        codes.push(ping(&app, false).await.0);
+    }
+    assert_eq!(
+        codes,
+        [
+            "SUCCESS",
+            "SUCCESS",
+            "SUCCESS",
+            "TOO_MANY_REQUESTS",
+            "TOO_MANY_REQUESTS"
+        ]
+    );
+    let journal = app.get_json("/__sim/requests?code=TOO_MANY_REQUESTS").await;
+    assert_eq!(
+        rule_of(&journal["requests"][0]),
+        Some("over 3 requests per second")
+    );
+    app.advance(1.0).await;
+    assert_eq!(ping(&app, false).await.0, "SUCCESS");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn processing_then_failure_answers_processing_then_failure() {
+    let app = spawn_with(Setup {
+        scenario_files: vec![shipped("processing-then-failure")],
+        ..Default::default()
+    })
+    .await;
+    let (code, detail) = ping(&app, false).await;
+    assert_eq!(code, "PROCESSING", "{detail}");
+    let (code, detail) = ping(&app, false).await;
+    assert_eq!(code, "FAILURE");
+    assert!(detail.contains("beneficiary bank rejected"), "{detail}");
+    assert_eq!(ping(&app, false).await.0, "SUCCESS");
+    // Operations with an eventual result fail after 30 s (what a surface handler is told).
+    let (status, body) = app
+        .post(
+            "/__sim/scenarios/explain",
+            &json!({"surface": "pockyt", "tenant": "pockyt:202333", "operation": "/v3/payouts", "fields": {}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let d = &body["decision"];
+    assert_eq!(d["rule"], "eventual results fail after 30s", "{d}");
+    assert_eq!(d["result"]["outcome"], "failure");
+    assert_eq!(d["delayMs"], 30_000);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_shipped_scenario_loads() {
+    let app = spawn_app().await;
+    let dir = std::fs::read_dir(repo_path("scenarios")).unwrap();
+    let mut count = 0;
+    for entry in dir {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (status, body) = app.load_scenario(&text, "file=shipped").await;
+        assert_eq!(status, 200, "{}: {body}", path.display());
+        count += 1;
+    }
+    assert!(count >= 4, "{count} shipped scenarios");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_broken_scenario_file_stops_startup_naming_file_line_and_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.toml");
+    std::fs::write(
+        &path,
+        "name = \"broken\"\n\n[[rule]]\nname = \"r\"\n[rule.then]\ndelay = \"soon\"\n",
+    )
+    .unwrap();
+    let options = whalet_sim::Options {
+        scenario_files: vec![path.clone()],
+        ..Default::default()
+    };
+    let err = whalet_sim::App::new(whalet_sim::config::Config::default(), options)
+        .err()
+        .expect("a broken scenario must be rejected")
+        .to_string();
+    assert!(err.contains(&format!("{}:6:", path.display())), "{err}");
+    assert!(err.contains("not a duration"), "{err}");
+}
+
+#[tokio::test]
+async fn a_broken_scenario_posted_at_run_time_is_rejected_and_changes_nothing() {
+    let app = spawn_app().await;
+    let text = "name = \"x\"\n[[rule]]\nsurface = \"whalet\"\n[rule.then]\ncode = \"NOPE\"\n";
+    let (status, body) = app.load_scenario(text, "file=mine.toml").await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["file"], "mine.toml");
+    assert_eq!(body["line"], 5);
+    assert!(
+        body["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not a Whalet code"),
+        "{body}"
+    );
+    let (status, body) = app
+        .load_scenario(
+            "{\"name\": \"j\", \"timeline\": [{\"at\": \"1s\", \"event\": \"no.such\"}]}",
+            "",
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no trigger \"no.such\""),
+        "{body}"
+    );
+    assert_eq!(
+        app.get_json("/__sim/scenarios").await["scenarios"],
+        json!([])
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn scenarios_reload_at_run_time_and_can_be_removed() {
+    let app = spawn_app().await;
+    let version = |detail: &str| {
+        format!("name = \"flaky\"\n[[rule]]\nname = \"fail {detail}\"\noperation = \"connectivity\"\n[rule.then]\ncode = \"FAILURE\"\ndetail = \"{detail}\"\n")
+    };
+    let (status, body) = app.load_scenario(&version("v1"), "").await;
+    assert_eq!((status, &body["replaced"]), (200, &json!(false)), "{body}");
+    assert_eq!(ping(&app, false).await, ("FAILURE".into(), "v1".into()));
+    let (status, body) = app.load_scenario(&version("v2"), "").await;
+    assert_eq!((status, &body["replaced"]), (200, &json!(true)), "{body}");
+    assert_eq!(ping(&app, false).await, ("FAILURE".into(), "v2".into()));
+    assert_eq!(
+        app.get_json("/__sim/scenarios").await["scenarios"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let journal = app.get_json("/__sim/requests?limit=1").await;
+    assert_eq!(rule_of(&journal["requests"][0]), Some("fail v2"));
+    // The same scenario as JSON.
+    let as_json = json!({"name": "flaky", "rule": [{"name": "fail v3", "operation": "connectivity", "then": {"code": "FAILURE", "detail": "v3"}}]});
+    let (status, body) = app.load_scenario(&as_json.to_string(), "").await;
+    assert_eq!((status, &body["replaced"]), (200, &json!(true)), "{body}");
+    assert_eq!(ping(&app, false).await, ("FAILURE".into(), "v3".into()));
+    assert_eq!(app.delete("/__sim/scenarios/flaky").await.0, 200);
+    assert_eq!(app.delete("/__sim/scenarios/flaky").await.0, 404);
+    assert_eq!(ping(&app, false).await.0, "SUCCESS");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_scenario_scoped_to_one_tenant_leaves_others_alone() {
+    let app = spawn_with(Setup {
+        config: Some(second_partner_config()),
+        ..Default::default()
+    })
+    .await;
+    let text = "name = \"ci-job\"\n[[rule]]\nname = \"every second fails\"\nnth = 2\n[rule.then]\ncode = \"FAILURE\"\n";
+    // The same scenario loaded by two parallel CI jobs, each for its own partner.
+    assert_eq!(
+        app.load_scenario(text, &format!("tenant={DEMO}")).await.0,
+        200
+    );
+    let other = app.client_as(SECOND_PARTNER);
+    let call_other = || async {
+        other
+            .call(
+                "connectivity",
+                &json!({"notifyFlag": "N", "responseFlag": "N"}),
+            )
+            .await
+            .unwrap()
+            .code
+    };
+    assert_eq!(call_other().await, "SUCCESS");
+    assert_eq!(call_other().await, "SUCCESS");
+    assert_eq!(ping(&app, false).await.0, "SUCCESS");
+    assert_eq!(ping(&app, false).await.0, "FAILURE");
+    assert_eq!(
+        app.load_scenario(text, &format!("tenant=whalet:{SECOND_PARTNER}"))
+            .await
+            .0,
+        200
+    );
+    let list = app.get_json("/__sim/scenarios").await["scenarios"].clone();
+    assert_eq!(list.as_array().unwrap().len(), 2, "one per tenant: {list}");
+    assert_eq!(call_other().await, "SUCCESS");
+    assert_eq!(call_other().await, "FAILURE");
+    // Resetting one tenant restarts its counts only.
+    let (status, _) = app.post("/__sim/reset", &json!({"tenant": DEMO})).await;
+    assert_eq!(status, 200);
+    assert_eq!(ping(&app, false).await.0, "SUCCESS");
+    assert_eq!(ping(&app, false).await.0, "FAILURE");
+    assert_eq!(call_other().await, "SUCCESS");
+    let (status, body) = app.load_scenario(text, "tenant=whalet:nobody").await;
+    assert_eq!(status, 200);
+    assert!(
+        body["warning"]
+            .as_str()
+            .unwrap()
+            .contains("no tenant whalet:nobody"),
+        "{body}"
+    );
+    app.delete("/__sim/scenarios/ci-job?tenant=whalet:nobody")
+        .await;
+    assert_eq!(
+        app.delete("/__sim/scenarios/ci-job").await.0,
+        409,
+        "ambiguous without tenant"
+    );
+    let (status, _) = app
+        .delete(&format!("/__sim/scenarios/ci-job?tenant={DEMO}"))
+        .await;
+    assert_eq!(status, 200);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_timeline_fires_in_virtual_time_order_under_the_manual_clock() {
+    let app = spawn_app().await;
+    let text = r#"
+name = "timeline"
+tenant = "whalet:202400000000001"
+[[timeline]]
+at = "3s"
+event = "sim.notify.down"
+params = { reason = "third" }
+[[timeline]]
+at = "1s"
+event = "sim.notify.down"
+params = { reason = "first" }
+[[timeline]]
+at = "2s"
+event = "sim.notify.up"
+"#;
+    assert_eq!(app.load_scenario(text, "").await.0, 200);
+    let pending = app.get_json("/__sim/clock").await["pending"].clone();
+    let labels: Vec<&str> = pending
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["label"].as_str())
+        .filter(|l| l.starts_with(&format!("{DEMO}/scenario:timeline/")))
+        .collect();
+    assert_eq!(labels.len(), 3, "{pending}");
+    let fired = |v: &Value| v["fired"].as_array().unwrap().clone();
+    assert!(fired(&app.get_json("/__sim/scenarios/timeline").await).is_empty());
+    app.advance(1.5).await;
+    let now = fired(&app.get_json("/__sim/scenarios/timeline").await);
+    assert_eq!(now.len(), 1);
+    assert_eq!(
+        now[0]["result"]["tenant"], DEMO,
+        "the scenario's tenant is passed on"
+    );
+    app.advance(5.0).await;
+    let all = fired(&app.get_json("/__sim/scenarios/timeline").await);
+    let order: Vec<(&str, i64)> = all
+        .iter()
+        .map(|f| (f["event"].as_str().unwrap(), f["at"].as_i64().unwrap()))
+        .collect();
+    let t0 = order[0].1 - 1000;
+    let relative: Vec<(&str, i64)> = order.iter().map(|(e, t)| (*e, t - t0)).collect();
+    assert_eq!(
+        relative,
+        vec![
+            ("sim.notify.down", 1000),
+            ("sim.notify.up", 2000),
+            ("sim.notify.down", 3000)
+        ]
+    );
+    // Fired events are in the journal as surface `trigger`, named after the scenario.
+    let journal = app.get_json("/__sim/requests?surface=trigger").await["requests"].clone();
+    assert_eq!(journal.as_array().unwrap().len(), 3);
+    assert_eq!(journal[0]["rule"], "timeline of scenario timeline");
+    assert_eq!(journal[0]["request"]["reason"], "third");
+    // The last event left the endpoint down: a notification now fails.
+    ping(&app, true).await;
+    app.advance(0.5).await;
+    let n = app.get_json("/__sim/notifications").await["notifications"][0].clone();
+    assert!(
+        n["attempts"][0]["verdict"]
+            .as_str()
+            .unwrap()
+            .contains("third"),
+        "{n}"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn reloading_or_resetting_cancels_a_pending_timeline() {
+    let app = spawn_app().await;
+    let text = "name = \"later\"\ntenant = \"whalet:202400000000001\"\n[[timeline]]\nat = \"1m\"\nevent = \"sim.notify.down\"\n";
+    let count = |v: &Value| {
+        v["pending"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["label"].as_str().unwrap().contains("scenario:later/"))
+            .count()
+    };
+    app.load_scenario(text, "").await;
+    app.load_scenario(text, "").await;
+    assert_eq!(
+        count(&app.get_json("/__sim/clock").await),
+        1,
+        "a reload replaces the timeline"
+    );
+    app.post("/__sim/reset", &json!({"tenant": DEMO})).await;
+    assert_eq!(
+        count(&app.get_json("/__sim/clock").await),
+        0,
+        "reset of the tenant cancels it"
+    );
+    app.advance(120.0).await;
+    assert_eq!(
+        app.get_json("/__sim/requests?surface=trigger").await["requests"],
+        json!([])
+    );
+    app.shutdown().await;
+}
+
+const SEEDED: &str = r#"
+name = "coin"
+seed = SEED
+[[rule]]
+name = "coin says no"
+operation = "connectivity"
+chance = 0.5
+[rule.then]
+code = "FAILURE"
+detail = "tails"
+[[rule]]
+name = "heads, notify late"
+operation = "connectivity"
+[rule.then.notify]
+delay = "2s"
+[[outage]]
+until = "3s"
+"#;
+
+async fn seeded_run(seed: u64) -> Value {
+    let app = spawn_app().await;
+    let text = SEEDED.replace("SEED", &seed.to_string());
+    assert_eq!(app.load_scenario(&text, "").await.0, 200);
+    for i in 0..16 {
+        let body = json!({"notifyFlag": "Y", "notifyMessage": format!("n{i}"), "responseFlag": "Y", "responseMessage": format!("r{i}")});
+        app.client
+            .call_with("connectivity", &format!("REQ{i:04}"), &body)
+            .await
+            .unwrap();
+        app.advance(0.25).await;
+    }
+    app.advance(60.0).await;
+    let transcript = app.transcript().await;
+    app.shutdown().await;
+    transcript
+}
+
+#[tokio::test]
+async fn the_same_scenario_and_requests_give_the_same_transcript() {
+    let first = seeded_run(42).await;
+    let second = seeded_run(42).await;
+    assert_eq!(first, second);
+    let codes: Vec<&str> = first["journal"]["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["code"].as_str())
+        .collect();
+    assert!(
+        codes.contains(&"FAILURE") && codes.contains(&"SUCCESS"),
+        "{codes:?}"
+    );
+    let notes = first["notifications"]["notifications"].as_array().unwrap();
+    assert!(
+        notes.iter().all(|n| n["status"] == "delivered"),
+        "{notes:?}"
+    );
+    assert!(notes
+        .iter()
+        .any(|n| n["attempts"].as_array().unwrap().len() > 1));
+    let other_seed = seeded_run(43).await;
+    assert_ne!(first, other_seed, "the seed decides the coin flips");
+}
+
+const OUTCOMES: &str = r#"
+name = "outcomes"
+[[rule]]
+name = "drop"
+operation = "connectivity"
+[rule.when]
+responseMessage = "drop"
+[rule.then]
+drop_connection = true
+[[rule]]
+name = "unavailable"
+[rule.when]
+responseMessage = { prefix = "503" }
+[rule.then]
+code = "FAILURE"
+detail = "down for maintenance"
+http_status = 503
+[[rule]]
+name = "slow"
+[rule.when]
+responseMessage = "slow"
+[rule.then]
+latency_ms = 300
+[[rule]]
+name = "suppress"
+[rule.when]
+notifyMessage = "suppress"
+[rule.then.notify]
+suppress = true
+[[rule]]
+name = "duplicate"
+[rule.when]
+notifyMessage = "duplicate"
+[rule.then.notify]
+duplicate = true
+[[rule]]
+name = "corrupt"
+[rule.when]
+notifyMessage = "corrupt"
+[rule.then.notify]
+corrupt_signature = true
+[[rule]]
+name = "late"
+[rule.when]
+notifyMessage = "late"
+[rule.then.notify]
+delay = "5s"
+"#;
+
+async fn call(app: &TestApp, notify: &str, respond: &str) -> Result<String, String> {
+    app.client
+        .call(
+            "connectivity",
+            &json!({"notifyFlag": if notify.is_empty() { "N" } else { "Y" }, "notifyMessage": notify, "responseFlag": "Y", "responseMessage": respond}),
+        )
+        .await
+        .map(|r| r.code)
+        .map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn rule_outcomes_reach_the_partner_as_written() {
+    let app = spawn_app().await;
+    assert_eq!(app.load_scenario(OUTCOMES, "").await.0, 200);
+    let dropped = call(&app, "", "drop").await.unwrap_err();
+    assert!(dropped.starts_with("transport"), "{dropped}");
+    let journal = app.get_json("/__sim/requests?limit=1").await;
+    assert_eq!(journal["requests"][0]["code"], "DROPPED");
+    let unavailable = call(&app, "", "503 please").await.unwrap_err();
+    assert!(unavailable.starts_with("HTTP 503"), "{unavailable}");
+    assert!(
+        unavailable.contains("down for maintenance"),
+        "{unavailable}"
+    );
+    let started = std::time::Instant::now();
+    assert_eq!(call(&app, "", "slow").await.unwrap(), "SUCCESS");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+    for message in ["suppress", "duplicate", "corrupt", "late"] {
+        assert_eq!(call(&app, message, "x").await.unwrap(), "SUCCESS");
+    }
+    app.advance(4.0).await;
+    let notes = app.get_json("/__sim/notifications").await["notifications"].clone();
+    let by_message = |m: &str| {
+        notes
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["payload"]["notifyMessage"] == m)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by_message("suppress")["status"], "suppressed");
+    assert_eq!(by_message("late")["attempts"], json!([]), "not before 5 s");
+    app.advance(40.0).await;
+    let received = app.receiver.received();
+    let count = |m: &str| {
+        received
+            .iter()
+            .filter(|r| r.body.as_ref().is_some_and(|b| b["notifyMessage"] == m))
+            .count()
+    };
+    assert_eq!(count("suppress"), 0);
+    assert_eq!(count("duplicate"), 2, "the series is sent twice");
+    assert_eq!(count("late"), 1);
+    assert!(
+        received.iter().any(|r| r.error.is_some()),
+        "the corrupted signature is refused by the receiver"
+    );
+    app.shutdown().await;
+}
