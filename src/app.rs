@@ -88,6 +88,7 @@ impl App {
         let whalet_ops = api::whalet::Dispatch::new(&config.whalet.api_codes)?;
         let mut triggers = Vec::new();
         triggers.extend(api::whalet::triggers());
+        triggers.extend(crate::web::dashboard::connectivity_trigger::triggers());
         let journal = Journal::new(config.journal.capacity);
         let scenarios = Scenarios::new();
         Ok(Self {

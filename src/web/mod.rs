@@ -2,6 +2,8 @@
 //! dashboard (`/`, `/__sim/ui/`). Server-rendered HTML with a little script, no external assets;
 //! pages are files beside their handler, embedded with `include_str!`.
 
+pub mod dashboard;
+
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -9,4 +9,5 @@ mod helpers;
 
 mod browser_smoke;
 mod connectivity;
+mod dashboard;
 mod envelope_errors;

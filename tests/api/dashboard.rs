@@ -1,0 +1,358 @@
+//! The dashboard in real headless Chromium: requests appear decrypted in the journal without a
+//! reload, a failing notification's attempts appear and Resend delivers it, advancing the clock
+//! from the page delivers a pending retry, a trigger fired from the page sends its notification,
+//! and every view reads on a 390 px screen. Screenshots go to `target/screenshots/dashboard-*`.
+
+use std::time::Duration;
+
+use fantoccini::{elements::Element, Client, Locator};
+use serde_json::json;
+use whalet_sim::partner::receiver::Mode;
+
+use crate::browser::{self, Browser};
+use crate::helpers::{spawn_app, spawn_with, Setup, TestApp};
+
+const ENTER: &str = "\u{E007}";
+
+/// Waits (bounded, wall time: the page polls every second) until `css` matches an element whose
+/// text contains `needle`; fails with the page's text otherwise.
+async fn wait_text(client: &Client, css: &str, needle: &str) -> Element {
+    for _ in 0..150 {
+        if let Ok(elements) = client.find_all(Locator::Css(css)).await {
+            for e in elements {
+                if e.text().await.is_ok_and(|t| t.contains(needle)) {
+                    return e;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let page = match client.find(Locator::Css("main")).await {
+        Ok(main) => main.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    panic!("no {css} containing {needle:?} within 15 s; the page shows:\n{page}");
+}
+
+async fn open(browser: &Browser, app: &TestApp, path: &str) {
+    browser
+        .client
+        .goto(&format!("{}{path}", app.url))
+        .await
+        .unwrap();
+    browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#view[aria-busy=false]"))
+        .await
+        .unwrap();
+}
+
+/// The page fits the viewport: nothing scrolls sideways.
+async fn assert_no_horizontal_scroll(client: &Client, view: &str) {
+    let widths = client
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (scroll, inner) = (widths[0].as_f64().unwrap(), widths[1].as_f64().unwrap());
+    assert!(
+        scroll <= inner + 1.0,
+        "{view}: the page is {scroll}px wide in a {inner}px viewport"
+    );
+}
+
+async fn connectivity(app: &TestApp, body: serde_json::Value) -> String {
+    app.client.call("connectivity", &body).await.unwrap().code
+}
+
+#[tokio::test]
+async fn a_partner_request_appears_decrypted_in_the_journal_without_reload() {
+    let app = spawn_app().await;
+    let Some(browser) = browser::start(1280, 900).await else {
+        return;
+    };
+    let c = &browser.client;
+    open(&browser, &app, "/").await;
+    wait_text(c, ".empty", "No requests yet: try").await;
+    wait_text(c, ".empty code", "whalet-sim call connectivity").await;
+    browser.screenshot("dashboard-requests-empty").await;
+
+    let ok = json!({"notifyFlag": "N", "responseFlag": "Y", "responseMessage": "pong from the journal"});
+    assert_eq!(connectivity(&app, ok).await, "SUCCESS");
+    let bad = json!({"notifyFlag": "maybe", "responseFlag": "N"});
+    assert_eq!(connectivity(&app, bad).await, "PARAMETER_ERROR");
+
+    // Both arrive by live update, newest first.
+    let failing = wait_text(c, "#journal .row", "PARAMETER_ERROR").await;
+    let rows = c.find_all(Locator::Css("#journal .row")).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(rows[0].text().await.unwrap().contains("PARAMETER_ERROR"));
+
+    // Keyboard: the row header is a button; Enter expands it with the diagnostic.
+    let head = failing.find(Locator::Css(".row-head")).await.unwrap();
+    head.send_keys(ENTER).await.unwrap();
+    let diagnostic = wait_text(c, "#journal .diagnostic", "notifyFlag").await;
+    let text = diagnostic.text().await.unwrap();
+    assert!(text.contains("What to fix"), "{text}");
+    assert_eq!(
+        head.attr("aria-expanded").await.unwrap().as_deref(),
+        Some("true")
+    );
+
+    // The successful one shows the decrypted request and the reply.
+    let success = wait_text(c, "#journal .row", "SUCCESS").await;
+    success
+        .find(Locator::Css(".row-head"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let body = wait_text(c, "#journal .row-body", "pong from the journal").await;
+    let text = body.text().await.unwrap();
+    assert!(text.to_lowercase().contains("request (decrypted)"), "{text}");
+    assert!(text.contains("\"responseFlag\": \"Y\""), "{text}");
+    assert!(text.contains("\"messge\""), "the reply is shown: {text}");
+    browser.screenshot("dashboard-requests").await;
+
+    // Filters narrow the list, and a deep link opens one request.
+    c.goto(&format!("{}/__sim/ui/requests?result=failures", app.url))
+        .await
+        .unwrap();
+    wait_text(c, ".summary", "1 request").await;
+    let rows = c.find_all(Locator::Css("#journal .row")).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    browser.close().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failing_notifications_attempts_appear_and_resend_delivers_it() {
+    let app = spawn_with(Setup {
+        receiver: Some(Mode::Down),
+        ..Setup::default()
+    })
+    .await;
+    let Some(browser) = browser::start(1280, 1000).await else {
+        return;
+    };
+    let c = &browser.client;
+    open(&browser, &app, "/__sim/ui/notifications").await;
+    wait_text(c, ".empty", "No notifications yet").await;
+
+    let body = json!({"notifyFlag": "Y", "notifyMessage": "are you there?", "responseFlag": "N"});
+    assert_eq!(connectivity(&app, body).await, "SUCCESS");
+    // The first attempt fails (HTTP 500); the retries fall due as the clock advances.
+    let row = wait_text(c, "#notifications .row", "1 attempt").await;
+    assert!(row.text().await.unwrap().contains("pending"));
+    app.advance(31.0).await;
+    let row = wait_text(c, "#notifications .row", "exhausted").await;
+    assert!(row.text().await.unwrap().contains("6 attempts"));
+
+    row.find(Locator::Css(".row-head"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let timeline = wait_text(c, ".timeline", "Attempt 6").await;
+    let text = timeline.text().await.unwrap();
+    assert!(text.contains("HTTP 500"), "{text}");
+    assert!(text.contains("2025-01-01 08:00:31"), "virtual time: {text}");
+    browser.screenshot("dashboard-notifications-exhausted").await;
+
+    // The partner fixes their server and presses Resend.
+    app.receiver.set_mode(Mode::Ack { fail_first: 0 });
+    let resend = c
+        .find(Locator::Css("#notifications .row-body button.btn-primary"))
+        .await
+        .unwrap();
+    assert_eq!(resend.text().await.unwrap(), "Resend");
+    resend.click().await.unwrap();
+    wait_text(c, "#notifications .row", "delivered").await;
+    wait_text(c, ".timeline", "series 2").await;
+    let n = app.wait_notification("status=delivered").await;
+    assert_eq!(n["series"], 2);
+    assert_eq!(n["attempts"].as_array().unwrap().len(), 7);
+    let received = app.receiver.received();
+    assert_eq!(received.last().unwrap().answered, 200);
+    browser.screenshot("dashboard-notifications").await;
+    browser.close().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn advancing_the_clock_from_the_page_delivers_a_pending_retry() {
+    let app = spawn_with(Setup {
+        receiver: Some(Mode::Ack { fail_first: 1 }),
+        ..Setup::default()
+    })
+    .await;
+    let body = json!({"notifyFlag": "Y", "notifyMessage": "retry me", "responseFlag": "N"});
+    assert_eq!(connectivity(&app, body).await, "SUCCESS");
+    let Some(browser) = browser::start(1280, 900).await else {
+        return;
+    };
+    let c = &browser.client;
+    open(&browser, &app, "/__sim/ui/clock").await;
+    // The retry after the failed first attempt is pending, one virtual second away.
+    wait_text(c, "table", "notify:ntf_000001").await;
+    wait_text(c, "#clock-big", "2025-01-01 08:00:00").await;
+    let first = app.receiver.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(first.len(), 1);
+
+    let input = c.find(Locator::Css("#advance-seconds")).await.unwrap();
+    input.clear().await.unwrap();
+    input.send_keys("1").await.unwrap();
+    c.find(Locator::Css("#advance-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let n = app.wait_notification("status=delivered").await;
+    assert_eq!(n["attempts"].as_array().unwrap().len(), 2);
+    assert_eq!(app.receiver.received().len(), 2);
+    wait_text(c, "#clock-big", "2025-01-01 08:00:01").await;
+    wait_text(c, ".card", "Nothing is scheduled").await;
+    wait_text(c, ".card", "scenarios").await;
+    browser.screenshot("dashboard-clock").await;
+    browser.close().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_trigger_fired_from_the_page_sends_its_notification() {
+    let app = spawn_app().await;
+    let Some(browser) = browser::start(1280, 900).await else {
+        return;
+    };
+    let c = &browser.client;
+    open(&browser, &app, "/__sim/ui/triggers").await;
+    let form = c
+        .find(Locator::Css(
+            "form[data-trigger='whalet.connectivity.notify']",
+        ))
+        .await
+        .unwrap();
+    let partner = form
+        .find(Locator::Css("input[name=partnerId]"))
+        .await
+        .unwrap();
+    assert_eq!(
+        partner.prop("value").await.unwrap().as_deref(),
+        Some("202400000000001"),
+        "the demo partner is prefilled"
+    );
+    form.find(Locator::Css("input[name=notifyMessage]"))
+        .await
+        .unwrap()
+        .send_keys("hello from the dashboard")
+        .await
+        .unwrap();
+    form.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(c, ".trigger-ok", "ntf_000001").await;
+    wait_text(c, ".cli", "whalet-sim trigger whalet.connectivity.notify").await;
+    let n = app
+        .wait_notification("apiCode=connectivityNotify&status=delivered")
+        .await;
+    assert_eq!(n["payload"], json!({"notifyMessage": "hello from the dashboard"}));
+    let received = app.receiver.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].api_code, "connectivityNotify");
+    assert_eq!(
+        received[0].body,
+        Some(json!({"notifyMessage": "hello from the dashboard"}))
+    );
+    browser.screenshot("dashboard-triggers").await;
+
+    // A refused trigger says why, on the page.
+    partner.clear().await.unwrap();
+    partner.send_keys("999").await.unwrap();
+    form.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(c, ".trigger-bad", "no partner with partnerId \"999\"").await;
+    browser.close().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_view_reads_on_a_narrow_screen() {
+    let app = spawn_with(Setup {
+        receiver: Some(Mode::Ack { fail_first: 1 }),
+        ..Setup::default()
+    })
+    .await;
+    let body = json!({"notifyFlag": "Y", "notifyMessage": "narrow", "responseFlag": "Y", "responseMessage": "ok"});
+    assert_eq!(connectivity(&app, body).await, "SUCCESS");
+    let bad = json!({"notifyFlag": "Y"});
+    assert_eq!(connectivity(&app, bad).await, "PARAMETER_ERROR");
+    let Some(browser) = browser::start(390, 844).await else {
+        return;
+    };
+    let c = &browser.client;
+    for (path, name, expect) in [
+        ("/", "requests", "PARAMETER_ERROR"),
+        ("/__sim/ui/notifications", "notifications", "connectivityNotify"),
+        ("/__sim/ui/tenants", "tenants", "ledger balanced"),
+        ("/__sim/ui/clock", "clock", "Pending timers"),
+        ("/__sim/ui/triggers", "triggers", "whalet.connectivity.notify"),
+    ] {
+        open(&browser, &app, path).await;
+        wait_text(c, "main", expect).await;
+        if let Ok(head) = c.find(Locator::Css(".row-head")).await {
+            head.click().await.unwrap();
+            c.wait()
+                .at_most(Duration::from_secs(5))
+                .for_element(Locator::Css(".row-body:not([hidden])"))
+                .await
+                .unwrap();
+        }
+        assert_no_horizontal_scroll(c, name).await;
+        browser.screenshot(&format!("dashboard-{name}-390")).await;
+    }
+    browser.close().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn pages_are_self_contained_and_unknown_pages_are_404() {
+    let app = spawn_app().await;
+    for path in ["/", "/__sim/ui", "/__sim/ui/tenants", "/__sim/ui/requests/7"] {
+        let r = app
+            .http
+            .get(&format!("{}{path}", app.url), Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200, "{path}");
+        let html = String::from_utf8_lossy(&r.body);
+        assert!(html.contains("<nav class=\"tabs\""), "{path}");
+        assert!(
+            !html.contains("src=\"http") && !html.contains("href=\"http"),
+            "{path}: no external assets"
+        );
+    }
+    let (status, _) = app.get("/__sim/ui/nope").await;
+    assert_eq!(status, 404);
+    let (status, _) = app.get("/__sim/ui/assets/nope.js").await;
+    assert_eq!(status, 404);
+    let (status, _) = app.post("/__sim/ui/requests", &json!({})).await;
+    assert_eq!(status, 405);
+    // The control plane is unaffected.
+    let health = app.get_json("/__sim/health").await;
+    assert_eq!(health["status"], "ok");
+    app.shutdown().await;
+}
