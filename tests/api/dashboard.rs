@@ -65,6 +65,84 @@ async fn assert_no_horizontal_scroll(client: &Client, view: &str) {
     );
 }
 
+/// A 390 px phone: Chromium's windows are never narrower than 500 px, so the viewport is set
+/// with chromedriver's device emulation instead of the window size.
+struct Phone {
+    client: Client,
+    driver: std::process::Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Phone {
+    async fn start() -> Option<Self> {
+        let driver_path = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists());
+        let Some(driver_path) = driver_path else {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI requires the browser tests"
+            );
+            eprintln!("SKIPPED: chromedriver not installed");
+            return None;
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut driver = std::process::Command::new(driver_path)
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let profile = tempfile::tempdir().unwrap();
+        let caps = json!({
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", format!("--user-data-dir={}", profile.path().display())],
+                "mobileEmulation": {"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 1.0}}
+            }
+        });
+        let serde_json::Value::Object(caps) = caps else {
+            unreachable!()
+        };
+        for _ in 0..100 {
+            let mut builder = fantoccini::ClientBuilder::new(
+                hyper_util::client::legacy::connect::HttpConnector::new(),
+            );
+            builder.capabilities(caps.clone());
+            if let Ok(client) = builder.connect(&format!("http://127.0.0.1:{port}")).await {
+                return Some(Self {
+                    client,
+                    driver,
+                    _profile: profile,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let _ = driver.kill();
+        let _ = driver.wait();
+        panic!("could not start a WebDriver session with device emulation");
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/target/screenshots");
+        std::fs::create_dir_all(dir).unwrap();
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(format!("{dir}/{name}.png"), png).unwrap();
+    }
+
+    async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
 async fn connectivity(app: &TestApp, body: serde_json::Value) -> String {
     app.client.call("connectivity", &body).await.unwrap().code
 }
@@ -81,7 +159,8 @@ async fn a_partner_request_appears_decrypted_in_the_journal_without_reload() {
     wait_text(c, ".empty code", "whalet-sim call connectivity").await;
     browser.screenshot("dashboard-requests-empty").await;
 
-    let ok = json!({"notifyFlag": "N", "responseFlag": "Y", "responseMessage": "pong from the journal"});
+    let ok =
+        json!({"notifyFlag": "N", "responseFlag": "Y", "responseMessage": "pong from the journal"});
     assert_eq!(connectivity(&app, ok).await, "SUCCESS");
     let bad = json!({"notifyFlag": "maybe", "responseFlag": "N"});
     assert_eq!(connectivity(&app, bad).await, "PARAMETER_ERROR");
@@ -114,7 +193,10 @@ async fn a_partner_request_appears_decrypted_in_the_journal_without_reload() {
         .unwrap();
     let body = wait_text(c, "#journal .row-body", "pong from the journal").await;
     let text = body.text().await.unwrap();
-    assert!(text.to_lowercase().contains("request (decrypted)"), "{text}");
+    assert!(
+        text.to_lowercase().contains("request (decrypted)"),
+        "{text}"
+    );
     assert!(text.contains("\"responseFlag\": \"Y\""), "{text}");
     assert!(text.contains("\"messge\""), "the reply is shown: {text}");
     browser.screenshot("dashboard-requests").await;
@@ -163,7 +245,9 @@ async fn a_failing_notifications_attempts_appear_and_resend_delivers_it() {
     let text = timeline.text().await.unwrap();
     assert!(text.contains("HTTP 500"), "{text}");
     assert!(text.contains("2025-01-01 08:00:31"), "virtual time: {text}");
-    browser.screenshot("dashboard-notifications-exhausted").await;
+    browser
+        .screenshot("dashboard-notifications-exhausted")
+        .await;
 
     // The partner fixes their server and presses Resend.
     app.receiver.set_mode(Mode::Ack { fail_first: 0 });
@@ -174,7 +258,7 @@ async fn a_failing_notifications_attempts_appear_and_resend_delivers_it() {
     assert_eq!(resend.text().await.unwrap(), "Resend");
     resend.click().await.unwrap();
     wait_text(c, "#notifications .row", "delivered").await;
-    wait_text(c, ".timeline", "series 2").await;
+    wait_text(c, ".timeline", "Series 2").await;
     let n = app.wait_notification("status=delivered").await;
     assert_eq!(n["series"], 2);
     assert_eq!(n["attempts"].as_array().unwrap().len(), 7);
@@ -265,7 +349,10 @@ async fn a_trigger_fired_from_the_page_sends_its_notification() {
     let n = app
         .wait_notification("apiCode=connectivityNotify&status=delivered")
         .await;
-    assert_eq!(n["payload"], json!({"notifyMessage": "hello from the dashboard"}));
+    assert_eq!(
+        n["payload"],
+        json!({"notifyMessage": "hello from the dashboard"})
+    );
     let received = app.receiver.received();
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].api_code, "connectivityNotify");
@@ -300,18 +387,26 @@ async fn every_view_reads_on_a_narrow_screen() {
     assert_eq!(connectivity(&app, body).await, "SUCCESS");
     let bad = json!({"notifyFlag": "Y"});
     assert_eq!(connectivity(&app, bad).await, "PARAMETER_ERROR");
-    let Some(browser) = browser::start(390, 844).await else {
+    let Some(phone) = Phone::start().await else {
         return;
     };
-    let c = &browser.client;
+    let c = &phone.client;
     for (path, name, expect) in [
         ("/", "requests", "PARAMETER_ERROR"),
-        ("/__sim/ui/notifications", "notifications", "connectivityNotify"),
+        (
+            "/__sim/ui/notifications",
+            "notifications",
+            "connectivityNotify",
+        ),
         ("/__sim/ui/tenants", "tenants", "ledger balanced"),
         ("/__sim/ui/clock", "clock", "Pending timers"),
-        ("/__sim/ui/triggers", "triggers", "whalet.connectivity.notify"),
+        (
+            "/__sim/ui/triggers",
+            "triggers",
+            "whalet.connectivity.notify",
+        ),
     ] {
-        open(&browser, &app, path).await;
+        c.goto(&format!("{}{path}", app.url)).await.unwrap();
         wait_text(c, "main", expect).await;
         if let Ok(head) = c.find(Locator::Css(".row-head")).await {
             head.click().await.unwrap();
@@ -321,17 +416,35 @@ async fn every_view_reads_on_a_narrow_screen() {
                 .await
                 .unwrap();
         }
+        phone.screenshot(&format!("dashboard-{name}-390")).await;
+        let wide = c
+            .execute(
+                "return Array.from(document.querySelectorAll('body *')).filter(e => !e.closest('.tabs, .table-wrap, .json') && e.getBoundingClientRect().right > 391).slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(wide, json!([]), "{name}: elements wider than the screen");
+        let width = c
+            .execute("return window.innerWidth;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(width, json!(390), "{name}");
         assert_no_horizontal_scroll(c, name).await;
-        browser.screenshot(&format!("dashboard-{name}-390")).await;
     }
-    browser.close().await;
+    phone.close().await;
     app.shutdown().await;
 }
 
 #[tokio::test]
 async fn pages_are_self_contained_and_unknown_pages_are_404() {
     let app = spawn_app().await;
-    for path in ["/", "/__sim/ui", "/__sim/ui/tenants", "/__sim/ui/requests/7"] {
+    for path in [
+        "/",
+        "/__sim/ui",
+        "/__sim/ui/tenants",
+        "/__sim/ui/requests/7",
+    ] {
         let r = app
             .http
             .get(&format!("{}{path}", app.url), Duration::from_secs(10))

@@ -13,10 +13,17 @@ use crate::store::{Provider, TenantId};
 pub fn triggers() -> Vec<TriggerDef> {
     vec![TriggerDef {
         name: "whalet.connectivity.notify",
-        description: "Send a connectivityNotify to the partner's notify URL (tests your notify endpoint)",
+        description:
+            "Send a connectivityNotify to the partner's notify URL (tests your notify endpoint)",
         params: &[
-            ("partnerId", "the Whalet partner to notify, e.g. 202400000000001"),
-            ("notifyMessage?", "text carried in the notification's notifyMessage"),
+            (
+                "partnerId",
+                "the Whalet partner to notify, e.g. 202400000000001",
+            ),
+            (
+                "notifyMessage?",
+                "text carried in the notification's notifyMessage",
+            ),
         ],
         run,
     }]

@@ -9,6 +9,7 @@ const Dash = (() => {
   let live = true;
   let timer = null;
   let polling = false;
+  let ticks = 0;
   const state = { clock: null };
 
   /** Creates an element: h("div", {class: "x", onclick: f}, child, "text", [more]). */
@@ -259,11 +260,23 @@ const Dash = (() => {
     }
   }
 
+  /** Exhausted notifications need the partner's attention on every page. */
+  async function refreshAttention() {
+    const r = await api("GET", "/__sim/notifications?status=exhausted");
+    const el = document.querySelector('[data-count="notifications"]');
+    if (!r.ok || !el) return;
+    const n = (r.data.notifications || []).length;
+    el.textContent = n ? String(n) : "";
+    el.classList.toggle("count-bad", n > 0);
+    el.title = n ? `${n} notification(s) exhausted their retries` : "";
+  }
+
   async function tick() {
     if (polling) return;
     polling = true;
     try {
       await refreshClock();
+      if (++ticks % 3 === 1) await refreshAttention();
       if (current && current.poll) await current.poll();
       updateRelative();
     } finally {
@@ -303,6 +316,9 @@ const Dash = (() => {
     document.getElementById("live-toggle").addEventListener("click", () => setLive(!live));
     document.addEventListener("visibilitychange", schedule);
     current = views[name] || null;
+    const tab = document.querySelector('.tabs [aria-current="page"]');
+    if (tab) tab.scrollIntoView({ block: "nearest", inline: "center" });
+    refreshAttention();
     await refreshClock();
     if (current) {
       clear(root);

@@ -18,16 +18,36 @@ const SHELL: &str = include_str!("index.html");
 /// Static assets: name → (content type, text).
 const ASSETS: &[(&str, &str, &str)] = &[
     ("app.css", "text/css;charset=UTF-8", include_str!("app.css")),
-    ("core.js", "text/javascript;charset=UTF-8", include_str!("core.js")),
-    ("requests.js", "text/javascript;charset=UTF-8", include_str!("requests.js")),
+    (
+        "core.js",
+        "text/javascript;charset=UTF-8",
+        include_str!("core.js"),
+    ),
+    (
+        "requests.js",
+        "text/javascript;charset=UTF-8",
+        include_str!("requests.js"),
+    ),
     (
         "notifications.js",
         "text/javascript;charset=UTF-8",
         include_str!("notifications.js"),
     ),
-    ("tenants.js", "text/javascript;charset=UTF-8", include_str!("tenants.js")),
-    ("clock.js", "text/javascript;charset=UTF-8", include_str!("clock.js")),
-    ("triggers.js", "text/javascript;charset=UTF-8", include_str!("triggers.js")),
+    (
+        "tenants.js",
+        "text/javascript;charset=UTF-8",
+        include_str!("tenants.js"),
+    ),
+    (
+        "clock.js",
+        "text/javascript;charset=UTF-8",
+        include_str!("clock.js"),
+    ),
+    (
+        "triggers.js",
+        "text/javascript;charset=UTF-8",
+        include_str!("triggers.js"),
+    ),
 ];
 
 /// One view of the dashboard.
@@ -98,17 +118,19 @@ pub fn handle(req: &SimRequest) -> SimResponse {
 
 fn asset(name: &str) -> SimResponse {
     match ASSETS.iter().find(|(n, _, _)| *n == name) {
-        Some((_, content_type, text)) => {
-            secure(SimResponse::with_type(200, content_type, *text)).header("cache-control", "no-cache")
-        }
+        Some((_, content_type, text)) => secure(SimResponse::with_type(200, content_type, *text))
+            .header("cache-control", "no-cache"),
         None => SimResponse::text(404, format!("no dashboard asset {name:?}")),
     }
 }
 
 /// Renders the shell of one view; `item` selects a request or notification (deep link).
 fn page(view: &View, item: Option<&str>) -> SimResponse {
-    secure(SimResponse::html(200, render(view.slug, view.title, view.lede, item.unwrap_or(""))))
-        .header("cache-control", "no-cache")
+    secure(SimResponse::html(
+        200,
+        render(view.slug, view.title, view.lede, item.unwrap_or("")),
+    ))
+    .header("cache-control", "no-cache")
 }
 
 fn not_found(path: &str) -> SimResponse {
@@ -184,7 +206,11 @@ mod tests {
                 "href=\"/__sim/ui/{}\" aria-current=\"page\"",
                 view.slug
             )));
-            assert!(!html.contains("{{"), "unfilled placeholder in {}", view.slug);
+            assert!(
+                !html.contains("{{"),
+                "unfilled placeholder in {}",
+                view.slug
+            );
         }
     }
 

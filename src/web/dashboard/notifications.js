@@ -108,14 +108,29 @@
     const ok = a.verdict === "delivered";
     return h("li", { class: "attempt " + (ok ? "attempt-ok" : "attempt-bad") },
       h("div", { class: "attempt-head" },
-        h("strong", {}, `Attempt ${a.number}`), a.series > 1 ? h("span", { class: "muted" }, ` · series ${a.series}`) : null,
-        " ", badge(a.httpStatus ? `HTTP ${a.httpStatus}` : "no answer", ok ? "ok" : "bad"),
-        h("span", { class: "muted" }, ` ${a.latencyMs} ms`)),
-      h("dl", { class: "meta meta-tight" },
-        h("div", {}, h("dt", {}, "Virtual"), h("dd", {}, a.virtualTimeText || chinaTime(a.virtualTime))),
-        h("div", {}, h("dt", {}, "Wall"), h("dd", {}, wallTime(a.wallTime))),
-        h("div", {}, h("dt", {}, "Verdict"), h("dd", { class: ok ? "ok-text" : "bad-text" }, a.verdict))),
+        h("strong", {}, `Attempt ${a.number}`),
+        badge(a.httpStatus ? `HTTP ${a.httpStatus}` : "no answer", ok ? "ok" : "bad"),
+        h("span", { class: "muted" }, `${a.latencyMs} ms`)),
+      h("div", { class: "attempt-times" },
+        h("span", {}, h("span", { class: "muted" }, "virtual "), a.virtualTimeText || chinaTime(a.virtualTime)),
+        h("span", {}, h("span", { class: "muted" }, "wall "), wallTime(a.wallTime))),
+      h("div", { class: "attempt-verdict " + (ok ? "ok-text" : "bad-text") }, a.verdict),
       a.responseExcerpt ? h("details", { class: "answer" }, h("summary", {}, "Partner's answer"), json(parseMaybe(a.responseExcerpt))) : null);
+  }
+
+  /** The attempts, with a marker where a Resend started a new series. */
+  function attemptItems(attempts) {
+    const out = [];
+    let series = 1;
+    for (const a of attempts) {
+      if (a.series !== series) {
+        series = a.series;
+        out.push(h("li", { class: "attempt attempt-series" }, h("strong", {}, `Series ${series}`),
+          h("span", { class: "muted" }, " · resent with the same requestNo")));
+      }
+      out.push(attemptItem(a));
+    }
+    return out;
   }
 
   function parseMaybe(text) {
@@ -123,7 +138,7 @@
   }
 
   function body(n) {
-    const items = n.attempts.map(attemptItem);
+    const items = attemptItems(n.attempts);
     if (n.status === "pending" && typeof n.nextAttemptAt === "number") {
       items.push(h("li", { class: "attempt attempt-next" },
         h("div", { class: "attempt-head" }, h("strong", {}, n.attempts.length ? "Next retry" : "First attempt"),
@@ -144,7 +159,7 @@
           items.length ? h("ol", { class: "timeline" }, items) : h("p", { class: "muted" }, "No attempts yet.")),
         h("section", { class: "pane" }, h("h3", {}, "Details"),
           h("dl", { class: "meta" },
-            [["Id", n.id], ["Notify URL", n.url || "the tenant's notify URL"], ["requestNo", n.requestNo],
+            [["Id", n.id], ["Notify URL", n.url || "the tenant's configured notify URL"], ["requestNo", n.requestNo],
               ["Business object", n.businessId], ["Created (virtual)", chinaTime(n.createdAt)],
               ["Series", String(n.series)], ["Scenario behaviour", flags]]
               .filter(([, v]) => v).map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v)))),

@@ -141,7 +141,6 @@
     }
     const tenants = Object.entries((state.data && state.data.tenants) || {});
     const verdicts = (inv.data && inv.data.tenants) || {};
-    Dash.setCount("tenants", tenants.length);
     const allOk = inv.ok && inv.data && inv.data.ok;
     root.appendChild(h("div", { class: "summary" },
       h("span", {}, h("strong", {}, String(tenants.length)), tenants.length === 1 ? " tenant" : " tenants"),

@@ -79,7 +79,6 @@
         return;
       }
       const triggers = (list.data && list.data.triggers) || [];
-      Dash.setCount("triggers", triggers.length);
       if (!triggers.length) {
         root.appendChild(Dash.empty("No triggers in this build.", h("p", {}, "Surfaces add their external events (collections, approvals, returns) to ", h("code", {}, "GET /__sim/triggers"), ".")));
         return;
