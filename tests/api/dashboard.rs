@@ -13,6 +13,7 @@ use crate::browser::{self, Browser};
 use crate::helpers::{spawn_app, spawn_with, Setup, TestApp};
 
 const ENTER: &str = "\u{E007}";
+const TAB: &str = "\u{E004}";
 
 /// Waits (bounded, wall time: the page polls every second) until `css` matches an element whose
 /// text contains `needle`; fails with the page's text otherwise.
@@ -363,14 +364,9 @@ async fn a_trigger_fired_from_the_page_sends_its_notification() {
     browser.screenshot("dashboard-triggers").await;
 
     // A refused trigger says why, on the page.
+    // (submitted from the keyboard: Enter in a field)
     partner.clear().await.unwrap();
-    partner.send_keys("999").await.unwrap();
-    form.find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    partner.send_keys(&format!("999{ENTER}")).await.unwrap();
     wait_text(c, ".trigger-bad", "no partner with partnerId \"999\"").await;
     browser.close().await;
     app.shutdown().await;
@@ -433,6 +429,50 @@ async fn every_view_reads_on_a_narrow_screen() {
         assert_no_horizontal_scroll(c, name).await;
     }
     phone.close().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_journal_works_from_the_keyboard_alone() {
+    let app = spawn_app().await;
+    let body = json!({"notifyFlag": "N", "responseFlag": "Y", "responseMessage": "by keyboard"});
+    assert_eq!(connectivity(&app, body).await, "SUCCESS");
+    let Some(browser) = browser::start(1280, 900).await else {
+        return;
+    };
+    let c = &browser.client;
+    open(&browser, &app, "/").await;
+    wait_text(c, "#journal .row", "SUCCESS").await;
+    // Tab from the top of the page until the request's row is focused.
+    let mut seen = Vec::new();
+    let mut reached = None;
+    for _ in 0..40 {
+        let focused = c.active_element().await.unwrap();
+        focused.send_keys(TAB).await.unwrap();
+        let now = c.active_element().await.unwrap();
+        let class = now.attr("class").await.unwrap().unwrap_or_default();
+        seen.push(format!(
+            "{} {}",
+            now.tag_name().await.unwrap(),
+            now.text().await.unwrap_or_default()
+        ));
+        if class.contains("row-head") {
+            reached = Some(now);
+            break;
+        }
+    }
+    assert!(seen[0].contains("Skip to content"), "{seen:?}");
+    assert!(
+        seen.iter().any(|s| s.contains("Notifications")),
+        "the tabs are reachable: {seen:?}"
+    );
+    let head = reached.unwrap_or_else(|| panic!("Tab never reached the request row: {seen:?}"));
+    let outline = head.css_value("outline-style").await.unwrap();
+    assert_ne!(outline, "none", "keyboard focus is visible");
+    head.send_keys(ENTER).await.unwrap();
+    wait_text(c, "#journal .row-body", "by keyboard").await;
+    browser.screenshot("dashboard-keyboard-focus").await;
+    browser.close().await;
     app.shutdown().await;
 }
 

@@ -10,6 +10,7 @@
   let modeForm = null;
   let scenariosBox = null;
   let lastSig = "";
+  let scenariosSig = "";
   let ticks = 0;
 
   async function advance(body, label) {
@@ -92,8 +93,61 @@
       : Dash.empty("Nothing is scheduled.", h("p", { class: "muted" }, "Retries and asynchronous results appear here until they fall due.")));
   }
 
+  function count(v) {
+    return Array.isArray(v) ? v.length : typeof v === "number" ? v : undefined;
+  }
+
+  function scenarioItem(s) {
+    const rules = Array.isArray(s.rules) ? s.rules : [];
+    const timeline = Array.isArray(s.timeline) ? s.timeline : [];
+    const fired = count(s.fired);
+    const scope = s.tenant ? `?tenant=${encodeURIComponent(s.tenant)}` : "";
+    const remove = h("button", {
+      type: "button", class: "btn btn-small btn-quiet", onclick: async () => {
+        const r = await api("DELETE", `/__sim/scenarios/${encodeURIComponent(s.name)}${scope}`);
+        Dash.toast(r.ok ? `Scenario ${s.name} removed` : (r.data && r.data.error) || `HTTP ${r.status}`, r.ok ? "ok" : "bad");
+        await loadScenarios();
+      },
+    }, "Remove");
+    return h("li", { class: "scenario" },
+      h("div", { class: "scenario-head" }, h("strong", {}, s.name || "(unnamed)"),
+        s.tenant ? badge(s.tenant, "info") : badge("all tenants", "muted"),
+        s.seed !== undefined && s.seed !== null ? h("span", { class: "muted" }, `seed ${s.seed}`) : null, remove),
+      s.description ? h("p", {}, s.description) : null,
+      rules.length ? h("p", { class: "chips" }, h("span", { class: "muted" }, "Rules: "),
+        rules.map((r) => h("span", { class: "chip" }, typeof r === "string" ? r : r.name || "rule"))) : null,
+      timeline.length ? h("ul", { class: "events" }, timeline.map((e) => h("li", {},
+        h("span", { class: "mono" }, typeof e.at === "number" ? chinaTime(e.at).slice(11) : String(e.at)), " ",
+        h("span", { class: "mono" }, e.event || ""), " ", typeof e.at === "number" ? Dash.rel(e.at) : null))) : null,
+      fired !== undefined && timeline.length ? h("p", { class: "muted" }, `${fired} of ${timeline.length} timeline event(s) fired`) : null,
+      h("details", {}, h("summary", {}, "Definition"), json(s)));
+  }
+
+  function loadForm() {
+    const text = h("textarea", {
+      id: "scenario-text", name: "scenario", rows: "6", spellcheck: "false",
+      placeholder: 'name = "notify-outage"\n[[rule]]\noperation = "connectivity"\n[rule.then]\ncode = "FAILURE"',
+    });
+    return h("details", { class: "load" }, h("summary", {}, "Load a scenario (TOML)"),
+      h("form", {
+        onsubmit: async (e) => {
+          e.preventDefault();
+          const r = await fetch("/__sim/scenarios", { method: "POST", headers: { "content-type": "application/toml" }, body: text.value })
+            .then(async (res) => ({ ok: res.ok, status: res.status, data: await res.json().catch(() => null) }))
+            .catch((err) => ({ ok: false, status: 0, data: { error: err.message } }));
+          Dash.toast(r.ok ? "Scenario loaded" : (r.data && r.data.error) || `HTTP ${r.status}`, r.ok ? "ok" : "bad");
+          if (r.ok) text.value = "";
+          await loadScenarios();
+        },
+      }, h("label", { for: "scenario-text", class: "sr-only" }, "Scenario TOML"), text,
+      h("div", { class: "actions" }, h("button", { type: "submit", class: "btn" }, "Load scenario"))));
+  }
+
   async function loadScenarios() {
     const r = await api("GET", "/__sim/scenarios");
+    const sig = JSON.stringify([r.status, r.data]);
+    if (sig === scenariosSig) return;
+    scenariosSig = sig;
     Dash.clear(scenariosBox);
     if (r.status === 404 || r.status === 405) {
       scenariosBox.appendChild(h("p", { class: "muted" }, "scenarios: not available in this build."));
@@ -103,25 +157,12 @@
       scenariosBox.appendChild(Dash.notice((r.data && r.data.error) || `HTTP ${r.status}`, "bad"));
       return;
     }
-    const items = Array.isArray(r.data) ? r.data : (r.data && (r.data.scenarios || r.data.loaded)) || [];
-    if (!items.length) {
-      scenariosBox.appendChild(Dash.empty("No scenarios loaded: every operation takes the happy path.",
-        h("p", {}, "Load one with ", h("code", {}, "whalet-sim serve --scenario scenarios/notify-outage.toml"),
-          " or ", h("code", {}, "POST /__sim/scenarios"), ".")));
-      return;
-    }
-    scenariosBox.appendChild(h("ul", { class: "scenario-list" }, items.map((s) => {
-      const rules = Array.isArray(s.rules) ? s.rules.length : Array.isArray(s.rule) ? s.rule.length : s.rules;
-      const timeline = Array.isArray(s.timeline) ? s.timeline.length : s.timeline;
-      return h("li", { class: "scenario" },
-        h("div", { class: "scenario-head" }, h("strong", {}, s.name || "(unnamed)"),
-          s.tenant ? badge(s.tenant, "info") : badge("all tenants", "muted")),
-        s.description ? h("p", {}, s.description) : null,
-        h("p", { class: "muted" }, [rules !== undefined ? `${rules} rule(s)` : null,
-          timeline !== undefined ? `${timeline} timeline event(s)` : null,
-          s.seed !== undefined && s.seed !== null ? `seed ${s.seed}` : null].filter(Boolean).join(" · ")),
-        h("details", {}, h("summary", {}, "Definition"), json(s)));
-    })));
+    const items = Array.isArray(r.data) ? r.data : (r.data && r.data.scenarios) || [];
+    scenariosBox.appendChild(items.length
+      ? h("ul", { class: "scenario-list" }, items.map(scenarioItem))
+      : Dash.empty("No scenarios loaded: every operation takes the happy path.",
+        h("p", {}, "Start with ", h("code", {}, "whalet-sim serve --scenario FILE"), " or load one below.")));
+    scenariosBox.appendChild(loadForm());
   }
 
   async function poll() {
