@@ -3,6 +3,11 @@
 // The page talks only to the /__sim/ control plane. Text is always inserted as text, never as HTML.
 "use strict";
 
+// Script errors are kept for the browser tests (and shown in the console as usual).
+window.dashErrors = [];
+window.addEventListener("error", (e) => window.dashErrors.push(String(e.message)));
+window.addEventListener("unhandledrejection", (e) => window.dashErrors.push(String(e.reason)));
+
 const Dash = (() => {
   const views = {};
   let current = null;
@@ -277,7 +282,7 @@ const Dash = (() => {
     try {
       await refreshClock();
       if (++ticks % 3 === 1) await refreshAttention();
-      if (current && current.poll) await current.poll();
+      if (current && current.poll && ticks % (current.every || 1) === 0) await current.poll();
       updateRelative();
     } finally {
       polling = false;

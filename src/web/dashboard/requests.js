@@ -28,6 +28,7 @@
   let list = null;
   let summary = null;
   let lastSig = null;
+  let lastProbe = null;
 
   function failed(e) {
     return !SUCCESS.has(e.code) || e.httpStatus >= 400;
@@ -147,9 +148,20 @@
       h("p", { class: "muted" }, "Requests from your own integration appear here too, decrypted, as soon as they arrive."));
   }
 
+  /** Cheap check first: the newest journal id; the full list only when it changed. */
   async function poll() {
+    const probe = await api("GET", "/__sim/requests?limit=1");
+    const newest = probe.ok ? String(((probe.data && probe.data.requests) || [])[0]?.id ?? "none") : "error";
+    const key = newest + "|" + JSON.stringify(filters);
+    if (key === lastProbe) return;
+    lastProbe = key;
+    await load();
+  }
+
+  async function load() {
     const r = await api("GET", path());
     if (!r.ok) {
+      lastProbe = null;
       Dash.clear(summary).appendChild(Dash.notice((r.data && r.data.error) || `HTTP ${r.status}`, "bad"));
       return;
     }

@@ -161,5 +161,6 @@
       await poll();
     },
     poll,
+    every: 3,
   });
 })();

@@ -13,7 +13,10 @@ use whalet_sim::partner::receiver::Mode;
 
 use crate::browser;
 use crate::helpers::{spawn_app, spawn_with, Setup};
-use support::{assert_no_horizontal_scroll, connectivity, open, wait_text, Phone, ENTER, TAB};
+use support::{
+    assert_no_horizontal_scroll, assert_no_script_errors, connectivity, open, wait_text, Phone,
+    ENTER, TAB,
+};
 
 #[tokio::test]
 async fn a_partner_request_appears_decrypted_in_the_journal_without_reload() {
@@ -68,6 +71,7 @@ async fn a_partner_request_appears_decrypted_in_the_journal_without_reload() {
     assert!(text.contains("\"responseFlag\": \"Y\""), "{text}");
     assert!(text.contains("\"messge\""), "the reply is shown: {text}");
     browser.screenshot("dashboard-requests").await;
+    assert_no_script_errors(c, "requests").await;
 
     // Filters narrow the list, and a deep link opens one request.
     c.goto(&format!("{}/__sim/ui/requests?result=failures", app.url))
@@ -133,6 +137,7 @@ async fn a_failing_notifications_attempts_appear_and_resend_delivers_it() {
     let received = app.receiver.received();
     assert_eq!(received.last().unwrap().answered, 200);
     browser.screenshot("dashboard-notifications").await;
+    assert_no_script_errors(c, "notifications").await;
     browser.close().await;
     app.shutdown().await;
 }
@@ -173,6 +178,7 @@ async fn advancing_the_clock_from_the_page_delivers_a_pending_retry() {
     wait_text(c, ".card", "Nothing is scheduled").await;
     wait_text(c, ".card", "scenarios").await;
     browser.screenshot("dashboard-clock").await;
+    assert_no_script_errors(c, "clock").await;
     browser.close().await;
     app.shutdown().await;
 }
@@ -294,6 +300,7 @@ async fn every_view_reads_on_a_narrow_screen() {
             .unwrap();
         assert_eq!(width, json!(390), "{name}");
         assert_no_horizontal_scroll(c, name).await;
+        assert_no_script_errors(c, name).await;
     }
     phone.close().await;
     app.shutdown().await;

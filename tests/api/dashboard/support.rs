@@ -47,6 +47,18 @@ pub async fn open(browser: &Browser, app: &TestApp, path: &str) {
         .unwrap();
 }
 
+/// The page's script raised no error.
+pub async fn assert_no_script_errors(client: &Client, view: &str) {
+    let errors = client
+        .execute(
+            "return window.dashErrors || ['core.js did not load'];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(errors, json!([]), "{view}: script errors");
+}
+
 /// The page fits the viewport: nothing scrolls sideways.
 pub async fn assert_no_horizontal_scroll(client: &Client, view: &str) {
     let widths = client
