@@ -29,6 +29,8 @@
   let summary = null;
   let lastSig = null;
   let lastProbe = null;
+  let seenList = null;
+  const seen = new Set();
 
   function failed(e) {
     return !SUCCESS.has(e.code) || e.httpStatus >= 400;
@@ -63,8 +65,9 @@
     });
     const operation = h("input", {
       name: "operation", type: "search", value: filters.operation, placeholder: "connectivity",
-      autocomplete: "off", oninput: onInput("operation"),
+      autocomplete: "off", list: "seen-operations", oninput: onInput("operation"),
     });
+    seenList = h("datalist", { id: "seen-operations" });
     const result = h("select", { name: "result", onchange: onInput("result") },
       [["", "All results"], ["failures", "Failures only"], ["SUCCESS", "SUCCESS"], ["PROCESSING", "PROCESSING"]]
         .map(([v, t]) => h("option", { value: v, selected: v === filters.result }, t)));
@@ -79,7 +82,7 @@
     }, "Clear journal");
     return h("form", { class: "filters", role: "search", "aria-label": "Filter requests", onsubmit: (e) => e.preventDefault() },
       field("Surface", surface), field("Partner or tenant", tenant), field("Operation", operation),
-      field("Result", result), h("div", { class: "filters-actions" }, clearBtn));
+      field("Result", result), h("div", { class: "filters-actions" }, clearBtn), seenList);
   }
 
   function header(e) {
@@ -89,7 +92,8 @@
       h("span", { class: "cell cell-time" }, h("span", { class: "mono" }, chinaTime(e.virtualTime).slice(11)),
         Dash.rel(e.virtualTime)),
       h("span", { class: "cell cell-main" }, h("span", { class: "op" }, e.operation || "(unknown operation)"),
-        h("span", { class: "sub" }, [e.surface, e.tenant || "unidentified caller"].join(" · "))),
+        h("span", { class: "sub" }, [e.surface, e.tenant || "unidentified caller"].join(" · "),
+          e.rule ? h("span", { class: "rule" }, ` · rule: ${e.rule}`) : null)),
       h("span", { class: "cell cell-id mono" }, e.requestNo || ""),
       h("span", { class: "cell cell-code" }, badge(e.code || String(e.httpStatus), bad ? "bad" : e.code === "PROCESSING" ? "info" : "ok")),
       h("span", { class: "cell cell-num" }, `${(e.latencyUs / 1000).toFixed(1)} ms`),
@@ -123,6 +127,13 @@
     parts.push(h("div", { class: "panes" },
       h("section", { class: "pane" }, h("h3", {}, "Request (decrypted)"), json(e.request)),
       h("section", { class: "pane" }, h("h3", {}, "Reply"), json(e.reply))));
+    if (e.surface === "whalet" && e.request && typeof e.request === "object" && !("head" in e.request)) {
+      const partner = (e.tenant || "").split(":")[1];
+      const args = [`whalet-sim call ${e.operation}`, `--url ${location.origin}/api`];
+      if (partner && partner !== "202400000000001") args.push(`--partner-id ${partner}`);
+      args.push(`--data '${JSON.stringify(e.request).replace(/'/g, "'\\''")}'`);
+      parts.push(h("h3", { class: "pane-title" }, "Send it again"), Dash.command(args.join(" ")));
+    }
     parts.push(h("p", { class: "permalink" }, h("a", { href: `/__sim/ui/requests/${e.id}` }, "Link to this request"),
       " · ", h("a", { href: `/__sim/requests/${e.id}` }, "JSON")));
     return h("div", {}, parts);
@@ -166,6 +177,12 @@
       return;
     }
     let entries = r.data.requests || [];
+    const before = seen.size;
+    for (const e of entries) if (e.operation) seen.add(e.operation);
+    if (seen.size !== before && seenList) {
+      Dash.clear(seenList);
+      for (const op of Array.from(seen).sort()) seenList.appendChild(h("option", { value: op }));
+    }
     if (filters.result === "failures") entries = entries.filter(failed);
     const sig = entries.map((e) => e.id).join(",");
     if (sig === lastSig) return;

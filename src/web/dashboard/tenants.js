@@ -90,7 +90,12 @@
       verdict.ok ? badge("ledger balanced", "ok") : badge("ledger broken", "bad");
     const head = h("div", { class: "card-head" },
       h("h2", {}, h("span", { class: "mono" }, id)), badge(provider, "info"), check);
-    const parts = [head];
+    const q = encodeURIComponent(id);
+    const links = h("p", { class: "card-links" },
+      h("a", { href: `/__sim/ui/requests?tenant=${q}` }, "Requests"), " · ",
+      h("a", { href: `/__sim/ui/notifications?tenant=${q}` }, "Notifications"), " · ",
+      h("a", { href: `/__sim/state?tenant=${q}` }, "State JSON"));
+    const parts = [head, links];
     if (verdict && !verdict.ok) parts.push(Dash.notice(`Ledger invariant violated: ${verdict.error}`, "bad"));
     if (!snap || typeof snap !== "object") {
       parts.push(Dash.notice("This tenant's state could not be read from /__sim/state.", "warn"));

@@ -73,6 +73,36 @@ async fn a_partner_request_appears_decrypted_in_the_journal_without_reload() {
     browser.screenshot("dashboard-requests").await;
     assert_no_script_errors(c, "requests").await;
 
+    // "Send it again" is a command line that really works.
+    let command = body
+        .find(Locator::Css(".command code"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        command.starts_with("whalet-sim call connectivity --url "),
+        "{command}"
+    );
+    let shell = command.replacen("whalet-sim", env!("CARGO_BIN_EXE_whalet-sim"), 1);
+    // (off the runtime's thread: the simulator answers on this same thread)
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&shell)
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_text(c, ".summary", "3 requests").await;
+
     // Filters narrow the list, and a deep link opens one request.
     c.goto(&format!("{}/__sim/ui/requests?result=failures", app.url))
         .await
