@@ -5,7 +5,21 @@
 (() => {
   const { h, api, json } = Dash;
 
-  let defaults = {};
+  let tenants = [];
+
+  /** Prefills the parameters that name a tenant with the configured one of that provider. */
+  function defaultFor(trigger, param) {
+    const first = (provider) => tenants.find((t) => t.startsWith(provider + ":"));
+    const id = (provider) => (first(provider) || "").split(":").slice(1).join(":");
+    const provider = { platform: "whalet" }[surfaceOf(trigger)] || surfaceOf(trigger);
+    switch (param) {
+      case "partnerId": return id("whalet");
+      case "appId": return id("infinia");
+      case "merchantNo": return id("pockyt");
+      case "tenant": return first(provider) || "";
+      default: return "";
+    }
+  }
 
   function surfaceOf(name) {
     return name.split(".")[0] || "other";
@@ -33,7 +47,7 @@
         h("label", { for: id }, p.name, p.optional ? h("span", { class: "optional" }, " optional") : null),
         h("input", {
           id, name: p.name, type: "text", autocomplete: "off", required: !p.optional,
-          value: defaults[p.name] || "", "aria-describedby": id + "-help",
+          value: defaultFor(t.name, p.name), "aria-describedby": id + "-help",
         }),
         h("span", { class: "help", id: id + "-help" }, p.help));
     });
@@ -69,11 +83,7 @@
   Dash.view("triggers", {
     async mount(root) {
       const [list, state] = await Promise.all([api("GET", "/__sim/triggers"), api("GET", "/__sim/state")]);
-      if (state.ok && state.data) {
-        const first = (p) => Object.keys(state.data.tenants || {}).find((k) => k.startsWith(p + ":"));
-        const whalet = first("whalet");
-        if (whalet) defaults = { partnerId: whalet.split(":")[1], tenant: whalet };
-      }
+      if (state.ok && state.data) tenants = Object.keys(state.data.tenants || {});
       if (!list.ok) {
         root.appendChild(Dash.notice((list.data && list.data.error) || `HTTP ${list.status}`, "bad"));
         return;
