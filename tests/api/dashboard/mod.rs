@@ -271,6 +271,14 @@ async fn a_trigger_fired_from_the_page_sends_its_notification() {
     partner.clear().await.unwrap();
     partner.send_keys(&format!("999{ENTER}")).await.unwrap();
     wait_text(c, ".trigger-bad", "no partner with partnerId \"999\"").await;
+
+    // The tenant's view: its ledger verdict and links to its traffic.
+    open(&browser, &app, "/__sim/ui/tenants").await;
+    wait_text(c, ".card", "whalet:202400000000001").await;
+    wait_text(c, ".card-head", "ledger balanced").await;
+    wait_text(c, ".summary", "no money created or lost").await;
+    browser.screenshot("dashboard-tenants").await;
+    assert_no_script_errors(c, "tenants").await;
     browser.close().await;
     app.shutdown().await;
 }
