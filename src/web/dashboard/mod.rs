@@ -97,7 +97,8 @@ pub fn owns(path: &str) -> bool {
 /// Serves a dashboard page or asset.
 pub fn handle(req: &SimRequest) -> SimResponse {
     if req.method != "GET" && req.method != "HEAD" {
-        return SimResponse::text(405, "the dashboard only answers GET").header("allow", "GET");
+        return SimResponse::text(405, "the dashboard only answers GET")
+            .header("allow", "GET, HEAD");
     }
     let rest = req
         .path
