@@ -121,6 +121,7 @@ impl App {
         outbox.register("infinia", Arc::new(infinia_transport));
         triggers.extend(api::infinia::triggers());
         triggers.extend(crate::scenario::timeline::triggers());
+        triggers.extend(crate::web::dashboard::connectivity_trigger::triggers());
         let journal = Journal::new(config.journal.capacity);
         let scenarios = Scenarios::from_files(&clock, &options.scenario_files, &triggers)?;
         outbox.set_gate(scenarios.delivery_gate());

@@ -11,6 +11,9 @@ pub async fn route(app: &App, req: SimRequest) -> SimResponse {
         .split('/')
         .filter(|s| !s.is_empty())
         .collect();
+    if crate::web::dashboard::owns(&path) {
+        return crate::web::dashboard::handle(&req);
+    }
     if let Some(rest) = path.strip_prefix(control::PREFIX) {
         return control::handle(app, &req, rest).await;
     }

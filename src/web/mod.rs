@@ -3,6 +3,7 @@
 //! pages are files beside their handler, embedded with `include_str!`.
 
 pub mod authorize;
+pub mod dashboard;
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(text: &str) -> String {

@@ -11,6 +11,7 @@ mod browser_smoke;
 mod cli;
 mod connectivity;
 mod control;
+mod dashboard;
 mod envelope_errors;
 mod independent_client;
 mod infinia;

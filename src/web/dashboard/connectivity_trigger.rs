@@ -1,0 +1,55 @@
+//! The `whalet.connectivity.notify` trigger: sends a `connectivityNotify` to a partner's notify
+//! URL on demand, as if the partner had called `connectivity` with `notifyFlag = Y`. It lets a
+//! partner test their notify endpoint (verification, decryption, the SUCCESS answer) from the
+//! dashboard or `whalet-sim trigger` without writing a request first.
+
+use serde_json::{json, Map, Value};
+
+use crate::app::App;
+use crate::control::triggers::{opt_param, param, TriggerDef, TriggerFuture};
+use crate::notify::NotifyBehaviour;
+use crate::store::{Provider, TenantId};
+
+pub fn triggers() -> Vec<TriggerDef> {
+    vec![TriggerDef {
+        name: "whalet.connectivity.notify",
+        description:
+            "Send a connectivityNotify to the partner's notify URL (tests your notify endpoint)",
+        params: &[
+            (
+                "partnerId",
+                "the Whalet partner to notify, e.g. 202400000000001",
+            ),
+            (
+                "notifyMessage?",
+                "text carried in the notification's notifyMessage",
+            ),
+        ],
+        run,
+    }]
+}
+
+fn run(app: App, params: Map<String, Value>) -> TriggerFuture {
+    Box::pin(async move { send(&app, &params) })
+}
+
+fn send(app: &App, params: &Map<String, Value>) -> Result<Value, String> {
+    let partner_id = param(params, "partnerId")?;
+    if app.partners().get(partner_id).is_none() {
+        return Err(format!(
+            "no partner with partnerId {partner_id:?}; configured: {}",
+            app.partners().ids().join(", ")
+        ));
+    }
+    let message = opt_param(params, "notifyMessage").unwrap_or("");
+    let tenant = TenantId::new(Provider::Whalet, partner_id);
+    let id = crate::api::whalet::notify(
+        app,
+        &tenant,
+        "connectivityNotify",
+        json!({ "notifyMessage": message }),
+        None,
+        NotifyBehaviour::default(),
+    );
+    Ok(json!({ "notification": id, "tenant": tenant.to_string() }))
+}

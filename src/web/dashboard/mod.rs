@@ -1,0 +1,223 @@
+//! The dashboard: the people's view of the `/__sim/` control plane, served at `/` and
+//! `/__sim/ui/...`. The server renders each page's shell (title, navigation, the view's name);
+//! a little script beside it fills the view from the control plane's JSON API and polls it for
+//! live updates. The browser uses only `/__sim/` endpoints, so everything the page shows and does
+//! is also scriptable. No external assets and no build step: the HTML, CSS and JS are files in
+//! this directory, embedded with `include_str!`.
+
+pub mod connectivity_trigger;
+
+use crate::http::{SimRequest, SimResponse};
+use crate::web::escape;
+
+/// Where the dashboard lives (besides `/`).
+pub const UI_PREFIX: &str = "/__sim/ui";
+
+const SHELL: &str = include_str!("index.html");
+
+/// Static assets: name → (content type, text).
+const ASSETS: &[(&str, &str, &str)] = &[
+    ("app.css", "text/css;charset=UTF-8", include_str!("app.css")),
+    (
+        "core.js",
+        "text/javascript;charset=UTF-8",
+        include_str!("core.js"),
+    ),
+    (
+        "requests.js",
+        "text/javascript;charset=UTF-8",
+        include_str!("requests.js"),
+    ),
+    (
+        "notifications.js",
+        "text/javascript;charset=UTF-8",
+        include_str!("notifications.js"),
+    ),
+    (
+        "tenants.js",
+        "text/javascript;charset=UTF-8",
+        include_str!("tenants.js"),
+    ),
+    (
+        "clock.js",
+        "text/javascript;charset=UTF-8",
+        include_str!("clock.js"),
+    ),
+    (
+        "triggers.js",
+        "text/javascript;charset=UTF-8",
+        include_str!("triggers.js"),
+    ),
+];
+
+/// One view of the dashboard.
+struct View {
+    slug: &'static str,
+    title: &'static str,
+    lede: &'static str,
+}
+
+const VIEWS: &[View] = &[
+    View {
+        slug: "requests",
+        title: "Requests",
+        lede: "Every request the simulator answered, decrypted, with its reply and what to fix when it failed.",
+    },
+    View {
+        slug: "notifications",
+        title: "Notifications",
+        lede: "Notifications sent to your notify URL: every attempt, what your server answered, and Resend.",
+    },
+    View {
+        slug: "tenants",
+        title: "Tenants",
+        lede: "Each provider account with its entities, balances and the ledger check.",
+    },
+    View {
+        slug: "clock",
+        title: "Clock & scenarios",
+        lede: "Virtual time drives retries and asynchronous results. Advance it to make them happen now.",
+    },
+    View {
+        slug: "triggers",
+        title: "Triggers",
+        lede: "Fire the events that happen outside your integration: a collection arrives, a seller approves.",
+    },
+];
+
+/// True when this path belongs to the dashboard (checked before the control plane).
+pub fn owns(path: &str) -> bool {
+    path == "/"
+        || path == UI_PREFIX
+        || path
+            .strip_prefix(UI_PREFIX)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Serves a dashboard page or asset.
+pub fn handle(req: &SimRequest) -> SimResponse {
+    if req.method != "GET" && req.method != "HEAD" {
+        return SimResponse::text(405, "the dashboard only answers GET")
+            .header("allow", "GET, HEAD");
+    }
+    let rest = req
+        .path
+        .strip_prefix(UI_PREFIX)
+        .unwrap_or("")
+        .trim_matches('/');
+    let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    match segments.as_slice() {
+        [] => page(&VIEWS[0], None),
+        ["assets", name] => asset(name),
+        [slug] | [slug, _] => match VIEWS.iter().find(|v| v.slug == *slug) {
+            Some(view) => page(view, segments.get(1).copied()),
+            None => not_found(&req.path),
+        },
+        _ => not_found(&req.path),
+    }
+}
+
+fn asset(name: &str) -> SimResponse {
+    match ASSETS.iter().find(|(n, _, _)| *n == name) {
+        Some((_, content_type, text)) => secure(SimResponse::with_type(200, content_type, *text))
+            .header("cache-control", "no-cache"),
+        None => SimResponse::text(404, format!("no dashboard asset {name:?}")),
+    }
+}
+
+/// Renders the shell of one view; `item` selects a request or notification (deep link).
+fn page(view: &View, item: Option<&str>) -> SimResponse {
+    secure(SimResponse::html(
+        200,
+        render(view.slug, view.title, view.lede, item.unwrap_or("")),
+    ))
+    .header("cache-control", "no-cache")
+}
+
+fn not_found(path: &str) -> SimResponse {
+    let body = render(
+        "missing",
+        "Page not found",
+        &format!("There is no dashboard page at {path}. Pick a view above."),
+        "",
+    );
+    secure(SimResponse::html(404, body))
+}
+
+fn render(slug: &str, title: &str, lede: &str, item: &str) -> String {
+    let nav: String = VIEWS
+        .iter()
+        .map(|v| {
+            let current = if v.slug == slug {
+                " aria-current=\"page\""
+            } else {
+                ""
+            };
+            format!(
+                "<a href=\"{UI_PREFIX}/{slug}\"{current} data-tab=\"{slug}\">{title}<span class=\"count\" data-count=\"{slug}\"></span></a>",
+                slug = v.slug,
+                title = escape(v.title)
+            )
+        })
+        .collect();
+    let mut scripts = String::from("<script src=\"/__sim/ui/assets/core.js\" defer></script>");
+    if VIEWS.iter().any(|v| v.slug == slug) {
+        scripts.push_str(&format!(
+            "<script src=\"{UI_PREFIX}/assets/{slug}.js\" defer></script>"
+        ));
+    }
+    SHELL
+        .replace("{{scripts}}", &scripts)
+        .replace("{{nav}}", &nav)
+        .replace("{{title}}", &escape(title))
+        .replace("{{lede}}", &escape(lede))
+        .replace("{{view}}", &escape(slug))
+        .replace("{{item}}", &escape(item))
+}
+
+/// No external anything: scripts, styles and connections only to this origin.
+fn secure(response: SimResponse) -> SimResponse {
+    response
+        .header(
+            "content-security-policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+        )
+        .header("x-content-type-options", "nosniff")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owns_the_root_and_the_ui_prefix_only() {
+        assert!(owns("/"));
+        assert!(owns("/__sim/ui"));
+        assert!(owns("/__sim/ui/requests/3"));
+        assert!(!owns("/__sim/uix"));
+        assert!(!owns("/__sim/requests"));
+        assert!(!owns("/api"));
+    }
+
+    #[test]
+    fn every_view_renders_with_its_tab_marked_current() {
+        for view in VIEWS {
+            let html = render(view.slug, view.title, view.lede, "");
+            assert!(html.contains(&format!(
+                "href=\"/__sim/ui/{}\" aria-current=\"page\"",
+                view.slug
+            )));
+            assert!(
+                !html.contains("{{"),
+                "unfilled placeholder in {}",
+                view.slug
+            );
+        }
+    }
+
+    #[test]
+    fn the_item_is_escaped() {
+        let html = render("requests", "Requests", "x", "\"><script>");
+        assert!(!html.contains("\"><script>"));
+    }
+}

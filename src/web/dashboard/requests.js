@@ -1,0 +1,229 @@
+// The request journal: newest first, filters, each request decrypted with its reply and, for
+// failures, the diagnostic and what to fix. Data: GET /__sim/requests, DELETE /__sim/requests.
+"use strict";
+
+(() => {
+  const { h, api, badge, json, chinaTime, wallTime } = Dash;
+
+  const SUCCESS = new Set(["SUCCESS", "PROCESSING", "SUC-200", "000100"]);
+
+  /** What to do about each result code, in the partner's terms. */
+  const HINTS = {
+    PARAM_FORMAT_ERROR: "The envelope could not be read. Send JSON {head, body}; hex-encode body.encrypt and head.keyEnc; encrypt the AES key with Whalet's (the platform's) public key, and the body with AES/ECB/PKCS5Padding.",
+    PARAMETER_ERROR: "A business field is missing or malformed. The detail names the field; fix it in the body you encrypt.",
+    UNAUTHENTICATED_ERROR: "The signature did not verify. Sign the exact string named in the detail with SHA1withRSA and your private key, hex-encode it, and make sure the simulator has your matching public key.",
+    UNAUTHORIZED: "This partner is not allowed to call the API. Check partnerId and the keys configured for it.",
+    PARTNER_NOT_EXIST: "head.partnerId is unknown. The demo partner is 202400000000001; add others with --config.",
+    INTERFACE_UNAUTHORIZED: "This apiCode is not an interface of the API, or not enabled for this partner. Check the spelling of head.apiCode.",
+    REQUEST_NO_NOT_UNIQUE: "requestNo was used before. Generate a new requestNo for every request, including retries of a failed request.",
+    IDEMPOTENT_ERROR: "The same idempotency key was sent with a different body. Reuse a key only for an identical retry.",
+    TOO_MANY_REQUESTS: "The partner's rate limit was exceeded. Back off and retry with a new requestNo.",
+    INTERNAL_ERROR: "The simulator failed internally. Its log has the details; please report it.",
+    FAILURE: "The operation was refused (by the business rules or a scenario rule). The detail says why.",
+    DROPPED: "A scenario rule closed the connection without an answer. Your client should treat this as a timeout and query before retrying.",
+  };
+
+  const filters = { surface: "", tenant: "", operation: "", result: "" };
+  const open = new Set();
+  let list = null;
+  let summary = null;
+  let lastSig = null;
+  let lastProbe = null;
+  let seenList = null;
+  const seen = new Set();
+
+  function failed(e) {
+    return !SUCCESS.has(e.code) || e.httpStatus >= 400;
+  }
+
+  function path() {
+    const q = new URLSearchParams({ limit: "200" });
+    if (filters.surface) q.set("surface", filters.surface);
+    if (filters.tenant) q.set(filters.tenant.includes(":") ? "tenant" : "partnerId", filters.tenant);
+    if (filters.operation) q.set("operation", filters.operation);
+    if (filters.result && filters.result !== "failures") q.set("code", filters.result);
+    return "/__sim/requests?" + q.toString();
+  }
+
+  function field(label, control) {
+    return h("label", { class: "field" }, h("span", {}, label), control);
+  }
+
+  function filterBar() {
+    const onInput = (key) => (ev) => {
+      filters[key] = ev.target.value.trim();
+      Dash.setQuery(filters);
+      lastSig = null;
+      poll();
+    };
+    const surface = h("select", { name: "surface", onchange: onInput("surface") },
+      ["", "whalet", "platform", "infinia", "pockyt", "file"].map((s) =>
+        h("option", { value: s, selected: s === filters.surface }, s || "All surfaces")));
+    const tenant = h("input", {
+      name: "tenant", type: "search", value: filters.tenant, placeholder: "202400000000001",
+      autocomplete: "off", oninput: onInput("tenant"),
+    });
+    const operation = h("input", {
+      name: "operation", type: "search", value: filters.operation, placeholder: "connectivity",
+      autocomplete: "off", list: "seen-operations", oninput: onInput("operation"),
+    });
+    seenList = h("datalist", { id: "seen-operations" });
+    const result = h("select", { name: "result", onchange: onInput("result") },
+      [["", "All results"], ["failures", "Failures only"], ["SUCCESS", "SUCCESS"], ["PROCESSING", "PROCESSING"]]
+        .map(([v, t]) => h("option", { value: v, selected: v === filters.result }, t)));
+    const clearBtn = h("button", {
+      type: "button", class: "btn btn-quiet", onclick: async () => {
+        if (!confirm("Clear the request journal? Notifications and state are kept.")) return;
+        const r = await api("DELETE", "/__sim/requests");
+        Dash.toast(r.ok ? "Journal cleared" : (r.data && r.data.error) || "Could not clear", r.ok ? "ok" : "bad");
+        lastSig = null;
+        poll();
+      },
+    }, "Clear journal");
+    return h("form", { class: "filters", role: "search", "aria-label": "Filter requests", onsubmit: (e) => e.preventDefault() },
+      field("Surface", surface), field("Partner or tenant", tenant), field("Operation", operation),
+      field("Result", result), h("div", { class: "filters-actions" }, clearBtn), seenList);
+  }
+
+  function header(e) {
+    const bad = failed(e);
+    return [
+      h("span", { class: "dot " + (bad ? "dot-bad" : "dot-ok"), "aria-hidden": "true" }),
+      h("span", { class: "cell cell-time" }, h("span", { class: "mono" }, chinaTime(e.virtualTime).slice(11)),
+        Dash.rel(e.virtualTime)),
+      h("span", { class: "cell cell-main" }, h("span", { class: "op" }, e.operation || "(unknown operation)"),
+        h("span", { class: "sub" }, [e.surface, e.tenant || "unidentified caller"].join(" · "),
+          e.rule ? h("span", { class: "rule" }, ` · rule: ${e.rule}`) : null)),
+      h("span", { class: "cell cell-id mono" }, e.requestNo || ""),
+      h("span", { class: "cell cell-code" }, badge(e.code || String(e.httpStatus), bad ? "bad" : e.code === "PROCESSING" ? "info" : "ok")),
+      h("span", { class: "cell cell-num" }, `${(e.latencyUs / 1000).toFixed(1)} ms`),
+      h("span", { class: "chev", "aria-hidden": "true" }),
+    ];
+  }
+
+  function meta(pairs) {
+    return h("dl", { class: "meta" }, pairs.filter(([, v]) => v !== null && v !== undefined && v !== "")
+      .map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v))));
+  }
+
+  function body(e) {
+    const parts = [];
+    if (failed(e)) {
+      const hint = HINTS[e.code];
+      parts.push(h("div", { class: "diagnostic", role: "group", "aria-label": "Diagnostic" },
+        h("p", { class: "diag-title" }, badge(e.code, "bad"), " ", h("span", {}, e.detail || "no detail")),
+        hint ? h("p", { class: "diag-fix" }, h("strong", {}, "What to fix: "), hint) : null));
+    }
+    parts.push(meta([
+      ["Journal id", String(e.id)],
+      ["requestNo", e.requestNo],
+      ["Virtual time", chinaTime(e.virtualTime) + " (UTC+8)"],
+      ["Wall time", wallTime(e.wallTime)],
+      ["HTTP status", String(e.httpStatus)],
+      ["Latency", `${(e.latencyUs / 1000).toFixed(2)} ms`],
+      ["Decided by rule", e.rule],
+      ["Detail", failed(e) ? null : e.detail],
+    ]));
+    parts.push(h("div", { class: "panes" },
+      h("section", { class: "pane" }, h("h3", {}, "Request (decrypted)"), json(e.request)),
+      h("section", { class: "pane" }, h("h3", {}, "Reply"), json(e.reply))));
+    if (e.surface === "whalet" && e.request && typeof e.request === "object" && !("head" in e.request)) {
+      const partner = (e.tenant || "").split(":")[1];
+      const args = [`whalet-sim call ${e.operation}`, `--url ${location.origin}/api`];
+      if (partner && partner !== "202400000000001") args.push(`--partner-id ${partner}`);
+      args.push(`--data '${JSON.stringify(e.request).replace(/'/g, "'\\''")}'`);
+      parts.push(h("h3", { class: "pane-title" }, "Send it again"), Dash.command(args.join(" ")));
+    }
+    parts.push(h("p", { class: "permalink" }, h("a", { href: `/__sim/ui/requests/${e.id}` }, "Link to this request"),
+      " · ", h("a", { href: `/__sim/requests/${e.id}` }, "JSON")));
+    return h("div", {}, parts);
+  }
+
+  function render(e) {
+    const id = String(e.id);
+    const row = Dash.disclosure("req-" + id, open.has(id), header(e), () => body(e), (isOpen) => {
+      if (isOpen) open.add(id); else open.delete(id);
+    });
+    row.classList.add(failed(e) ? "row-bad" : "row-ok");
+    return row;
+  }
+
+  function emptyState(anyFilter) {
+    if (anyFilter) {
+      return Dash.empty("No requests match these filters.",
+        h("p", {}, h("a", { href: location.pathname }, "Show all requests")));
+    }
+    const data = '{"notifyFlag":"Y","notifyMessage":"hello","responseFlag":"Y","responseMessage":"pong"}';
+    return Dash.empty("No requests yet: try",
+      Dash.command(`whalet-sim call connectivity --url ${location.origin}/api --data '${data}'`),
+      h("p", { class: "muted" }, "Requests from your own integration appear here too, decrypted, as soon as they arrive."));
+  }
+
+  /** Cheap check first: the newest journal id; the full list only when it changed. */
+  async function poll() {
+    const probe = await api("GET", "/__sim/requests?limit=1");
+    const newest = probe.ok ? String(((probe.data && probe.data.requests) || [])[0]?.id ?? "none") : "error";
+    const key = newest + "|" + JSON.stringify(filters);
+    if (key === lastProbe) return;
+    lastProbe = key;
+    await load();
+  }
+
+  async function load() {
+    const r = await api("GET", path());
+    if (!r.ok) {
+      lastProbe = null;
+      Dash.clear(summary).appendChild(Dash.notice((r.data && r.data.error) || `HTTP ${r.status}`, "bad"));
+      return;
+    }
+    let entries = r.data.requests || [];
+    const before = seen.size;
+    for (const e of entries) if (e.operation) seen.add(e.operation);
+    if (seen.size !== before && seenList) {
+      Dash.clear(seenList);
+      for (const op of Array.from(seen).sort()) seenList.appendChild(h("option", { value: op }));
+    }
+    if (filters.result === "failures") entries = entries.filter(failed);
+    const sig = entries.map((e) => e.id).join(",");
+    if (sig === lastSig) return;
+    lastSig = sig;
+    const failures = entries.filter(failed).length;
+    Dash.fill(Dash.clear(summary), 
+      h("span", {}, h("strong", {}, String(entries.length)), entries.length === 1 ? " request" : " requests"),
+      failures ? h("span", { class: "sum-bad" }, h("strong", {}, String(failures)), " failed") : null,
+      entries.length >= 200 ? h("span", { class: "muted" }, "showing the newest 200") : null);
+    const anyFilter = Object.values(filters).some(Boolean);
+    if (!entries.length) {
+      list.hidden = true;
+      Dash.clear(list);
+      const slot = list.nextSibling;
+      Dash.clear(slot).appendChild(emptyState(anyFilter));
+      return;
+    }
+    list.hidden = false;
+    Dash.clear(list.nextSibling);
+    Dash.patch(list, entries, (e) => e.id, (e) => String(e.id), render);
+  }
+
+  Dash.view("requests", {
+    async mount(root, item) {
+      const q = Dash.query();
+      for (const k of Object.keys(filters)) filters[k] = q.get(k) || "";
+      if (item) open.add(item);
+      summary = h("div", { class: "summary", "aria-live": "polite" });
+      list = h("div", { class: "rows", id: "journal", "aria-label": "Requests, newest first" });
+      Dash.fill(root, filterBar(), summary, list, h("div", { class: "empty-slot" }));
+      await poll();
+      if (item) {
+        const target = list.querySelector(`[data-key="${CSS.escape(item)}"]`);
+        if (target) {
+          target.scrollIntoView({ block: "start" });
+          target.querySelector(".row-head").focus();
+        } else {
+          Dash.toast(`Request ${item} is not in the journal (it may have been cleared)`, "warn");
+        }
+      }
+    },
+    poll,
+  });
+})();

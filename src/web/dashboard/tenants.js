@@ -1,0 +1,171 @@
+// Tenants: each provider account with its entities (whatever the surfaces keep in their state),
+// balances recomputed from the ledger's postings, and the ledger invariant's verdict.
+// Data: GET /__sim/state, GET /__sim/invariants.
+"use strict";
+
+(() => {
+  const { h, api, badge, json, chinaTime } = Dash;
+
+  const SURFACES = [["whalet", "Whalet Open API"], ["whalet_trade", "Whalet trade & payouts"],
+    ["platform", "whalet-platform"], ["infinia", "Infinia Pay"], ["pockyt", "Pockyt payouts"]];
+  const EXPONENT = { JPY: 0, KRW: 0, VND: 0, KWD: 3, BHD: 3 };
+  let root = null;
+  let lastSig = "";
+
+  function money(minor, currency) {
+    const exp = EXPONENT[currency] ?? 2;
+    const neg = minor < 0;
+    const digits = String(Math.abs(minor)).padStart(exp + 1, "0");
+    const int = digits.slice(0, digits.length - exp).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    const frac = exp ? "." + digits.slice(digits.length - exp) : "";
+    return `${neg ? "−" : ""}${int}${frac} ${currency}`;
+  }
+
+  function isMoney(v) {
+    return v && typeof v === "object" && typeof v.minor === "number" && typeof v.currency === "string";
+  }
+
+  function cellText(v) {
+    if (isMoney(v)) return money(v.minor, v.currency);
+    if (v === null || v === undefined) return "";
+    if (typeof v === "object") return Array.isArray(v) ? `[${v.length}]` : "{…}";
+    return String(v);
+  }
+
+  /** Balances per account and currency, recomputed from the postings (the ledger's truth). */
+  function balances(ledger) {
+    const sums = new Map();
+    for (const p of (ledger && ledger.postings) || []) {
+      for (const leg of p.legs || []) {
+        if (!isMoney(leg.amount)) continue;
+        const k = leg.account + "\u0000" + leg.amount.currency;
+        sums.set(k, (sums.get(k) || 0) + leg.amount.minor);
+      }
+    }
+    return Array.from(sums, ([k, minor]) => {
+      const [account, currency] = k.split("\u0000");
+      return { account, currency, minor };
+    }).sort((a, b) => (a.account.startsWith("external:") - b.account.startsWith("external:")) ||
+      a.account.localeCompare(b.account) || a.currency.localeCompare(b.currency));
+  }
+
+  function table(caption, columns, rows) {
+    return h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption },
+      h("table", {},
+        h("caption", { class: "sr-only" }, caption),
+        h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c)))),
+        h("tbody", {}, rows.map((r) => h("tr", {}, r.map((c, i) => h(i ? "td" : "th", i ? {} : { scope: "row" }, c)))))));
+  }
+
+  /** Turns a surface's state object into collections of entities (tables) and scalar facts. */
+  function collections(state) {
+    const out = [];
+    for (const [name, value] of Object.entries(state || {})) {
+      let rows = null;
+      if (Array.isArray(value)) rows = value.map((v, i) => [String(i + 1), v]);
+      else if (value && typeof value === "object") rows = Object.entries(value);
+      if (rows && rows.length) out.push({ name, rows });
+    }
+    return out;
+  }
+
+  function entityTable(surfaceTitle, c) {
+    const objects = c.rows.filter(([, v]) => v && typeof v === "object" && !Array.isArray(v) && !isMoney(v));
+    if (objects.length !== c.rows.length) {
+      return table(`${surfaceTitle}: ${c.name}`, ["key", "value"], c.rows.map(([k, v]) => [k, cellText(v)]));
+    }
+    const keys = [];
+    for (const [, v] of objects.slice(0, 20)) {
+      for (const [k, x] of Object.entries(v)) {
+        if (!keys.includes(k) && (x === null || typeof x !== "object" || isMoney(x))) keys.push(k);
+      }
+    }
+    const cols = keys.slice(0, 6);
+    return table(`${surfaceTitle}: ${c.name}`, ["id", ...cols], objects.map(([k, v]) => [k, ...cols.map((c2) => cellText(v[c2]))]));
+  }
+
+  function tenantCard(id, snap, verdict) {
+    const provider = id.split(":")[0];
+    const check = !verdict ? badge("ledger: unknown", "muted") :
+      verdict.ok ? badge("ledger balanced", "ok") : badge("ledger broken", "bad");
+    const head = h("div", { class: "card-head" },
+      h("h2", {}, h("span", { class: "mono" }, id)), badge(provider, "info"), check);
+    const q = encodeURIComponent(id);
+    const links = h("p", { class: "card-links" },
+      h("a", { href: `/__sim/ui/requests?tenant=${q}` }, "Requests"), " · ",
+      h("a", { href: `/__sim/ui/notifications?tenant=${q}` }, "Notifications"), " · ",
+      h("a", { href: `/__sim/state?tenant=${q}` }, "State JSON"));
+    const parts = [head, links];
+    if (verdict && !verdict.ok) parts.push(Dash.notice(`Ledger invariant violated: ${verdict.error}`, "bad"));
+    if (!snap || typeof snap !== "object") {
+      parts.push(Dash.notice("This tenant's state could not be read from /__sim/state.", "warn"));
+      return h("section", { class: "card", "aria-label": id }, parts);
+    }
+    const bal = balances(snap.ledger);
+    const own = bal.filter((b) => !b.account.startsWith("external:"));
+    const ext = bal.filter((b) => b.account.startsWith("external:"));
+    parts.push(h("h3", {}, "Balances"));
+    parts.push(bal.length
+      ? table(`${id} balances`, ["account", "balance"], [
+        ...own.map((b) => [b.account, h("span", { class: "amount" + (b.minor < 0 ? " bad-text" : "") }, money(b.minor, b.currency))]),
+        ...ext.map((b) => [h("span", { class: "muted" }, b.account), h("span", { class: "amount muted" }, money(b.minor, b.currency))]),
+      ])
+      : h("p", { class: "muted" }, "No money has moved yet. Balances appear after a collection, a transfer or a payout."));
+    let entityCount = 0;
+    for (const [key, title] of SURFACES) {
+      for (const c of collections(snap[key])) {
+        entityCount += c.rows.length;
+        parts.push(h("h3", {}, `${title} · ${c.name} `, h("span", { class: "muted" }, `(${c.rows.length})`)));
+        parts.push(entityTable(title, c));
+      }
+    }
+    if (!entityCount) parts.push(h("h3", {}, "Entities"), h("p", { class: "muted" }, "Nothing created yet for this tenant."));
+    const postings = (snap.ledger && snap.ledger.postings) || [];
+    if (postings.length) {
+      parts.push(h("h3", {}, "Recent postings ", h("span", { class: "muted" }, `(${postings.length})`)));
+      parts.push(table(`${id} postings`, ["#", "virtual time", "memo", "legs"], postings.slice(-20).reverse().map((p) => [
+        String(p.id), chinaTime(p.at), p.memo,
+        (p.legs || []).map((l) => `${l.account} ${isMoney(l.amount) ? money(l.amount.minor, l.amount.currency) : ""}`).join("; "),
+      ])));
+    }
+    const used = Array.isArray(snap.request_nos) ? snap.request_nos.length : 0;
+    parts.push(h("details", { class: "raw" }, h("summary", {}, `Raw state (${used} requestNo${used === 1 ? "" : "s"} used)`), json(snap)));
+    return h("section", { class: "card", "aria-label": id }, parts);
+  }
+
+  async function poll() {
+    const [state, inv] = await Promise.all([api("GET", "/__sim/state"), api("GET", "/__sim/invariants")]);
+    const sig = JSON.stringify([state.status, state.data, inv.data]);
+    if (sig === lastSig) return;
+    lastSig = sig;
+    const openRaw = new Set(Array.from(root.querySelectorAll("details.raw[open]")).map((d) => d.closest(".card").getAttribute("aria-label")));
+    Dash.clear(root);
+    if (!state.ok) {
+      root.appendChild(Dash.notice((state.data && state.data.error) || `HTTP ${state.status}`, "bad"));
+      return;
+    }
+    const tenants = Object.entries((state.data && state.data.tenants) || {});
+    const verdicts = (inv.data && inv.data.tenants) || {};
+    const allOk = inv.ok && inv.data && inv.data.ok;
+    root.appendChild(h("div", { class: "summary" },
+      h("span", {}, h("strong", {}, String(tenants.length)), tenants.length === 1 ? " tenant" : " tenants"),
+      inv.ok ? (allOk ? h("span", { class: "ok-text" }, "Every ledger balances: no money created or lost.")
+        : h("span", { class: "sum-bad" }, "A ledger invariant is broken.")) : null));
+    if (!tenants.length) {
+      root.appendChild(Dash.empty("No tenants configured.", h("p", {}, "Add partners with ", h("code", {}, "--config FILE"), ".")));
+      return;
+    }
+    const grid = h("div", { class: "cards" }, tenants.map(([id, snap]) => tenantCard(id, snap, verdicts[id])));
+    root.appendChild(grid);
+    for (const d of root.querySelectorAll("details.raw")) if (openRaw.has(d.closest(".card").getAttribute("aria-label"))) d.open = true;
+  }
+
+  Dash.view("tenants", {
+    async mount(el) {
+      root = el;
+      await poll();
+    },
+    poll,
+    every: 3,
+  });
+})();

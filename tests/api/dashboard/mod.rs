@@ -1,0 +1,423 @@
+//! The dashboard in real headless Chromium: requests appear decrypted in the journal without a
+//! reload, a failing notification's attempts appear and Resend delivers it, advancing the clock
+//! from the page delivers a pending retry, a trigger fired from the page sends its notification,
+//! and every view reads on a 390 px screen. Screenshots go to `target/screenshots/dashboard-*`.
+
+mod support;
+
+use std::time::Duration;
+
+use fantoccini::Locator;
+use serde_json::json;
+use whalet_sim::partner::receiver::Mode;
+
+use crate::browser;
+use crate::helpers::{spawn_app, spawn_with, Setup};
+use support::{
+    assert_no_horizontal_scroll, assert_no_script_errors, connectivity, open, wait_text, Phone,
+    ENTER, TAB,
+};
+
+#[tokio::test]
+async fn a_partner_request_appears_decrypted_in_the_journal_without_reload() {
+    let app = spawn_app().await;
+    let Some(browser) = browser::start(1280, 900).await else {
+        return;
+    };
+    let c = &browser.client;
+    open(&browser, &app, "/").await;
+    wait_text(c, ".empty", "No requests yet: try").await;
+    wait_text(c, ".empty code", "whalet-sim call connectivity").await;
+    browser.screenshot("dashboard-requests-empty").await;
+
+    let ok =
+        json!({"notifyFlag": "N", "responseFlag": "Y", "responseMessage": "pong from the journal"});
+    assert_eq!(connectivity(&app, ok).await, "SUCCESS");
+    let bad = json!({"notifyFlag": "maybe", "responseFlag": "N"});
+    assert_eq!(connectivity(&app, bad).await, "PARAMETER_ERROR");
+
+    // Both arrive by live update, newest first.
+    let failing = wait_text(c, "#journal .row", "PARAMETER_ERROR").await;
+    let rows = c.find_all(Locator::Css("#journal .row")).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(rows[0].text().await.unwrap().contains("PARAMETER_ERROR"));
+
+    // Keyboard: the row header is a button; Enter expands it with the diagnostic.
+    let head = failing.find(Locator::Css(".row-head")).await.unwrap();
+    head.send_keys(ENTER).await.unwrap();
+    let diagnostic = wait_text(c, "#journal .diagnostic", "notifyFlag").await;
+    let text = diagnostic.text().await.unwrap();
+    assert!(text.contains("What to fix"), "{text}");
+    assert_eq!(
+        head.attr("aria-expanded").await.unwrap().as_deref(),
+        Some("true")
+    );
+
+    // The successful one shows the decrypted request and the reply.
+    let success = wait_text(c, "#journal .row", "SUCCESS").await;
+    success
+        .find(Locator::Css(".row-head"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let body = wait_text(c, "#journal .row-body", "pong from the journal").await;
+    let text = body.text().await.unwrap();
+    assert!(
+        text.to_lowercase().contains("request (decrypted)"),
+        "{text}"
+    );
+    assert!(text.contains("\"responseFlag\": \"Y\""), "{text}");
+    assert!(text.contains("\"messge\""), "the reply is shown: {text}");
+    browser.screenshot("dashboard-requests").await;
+    assert_no_script_errors(c, "requests").await;
+
+    // "Send it again" is a command line that really works.
+    let command = body
+        .find(Locator::Css(".command code"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        command.starts_with("whalet-sim call connectivity --url "),
+        "{command}"
+    );
+    let shell = command.replacen("whalet-sim", env!("CARGO_BIN_EXE_whalet-sim"), 1);
+    // (off the runtime's thread: the simulator answers on this same thread)
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&shell)
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_text(c, ".summary", "3 requests").await;
+
+    // Filters narrow the list, and a deep link opens one request.
+    c.goto(&format!("{}/__sim/ui/requests?result=failures", app.url))
+        .await
+        .unwrap();
+    wait_text(c, ".summary", "1 request").await;
+    let rows = c.find_all(Locator::Css("#journal .row")).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    browser.close().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failing_notifications_attempts_appear_and_resend_delivers_it() {
+    let app = spawn_with(Setup {
+        receiver: Some(Mode::Down),
+        ..Setup::default()
+    })
+    .await;
+    let Some(browser) = browser::start(1280, 1000).await else {
+        return;
+    };
+    let c = &browser.client;
+    open(&browser, &app, "/__sim/ui/notifications").await;
+    wait_text(c, ".empty", "No notifications yet").await;
+
+    let body = json!({"notifyFlag": "Y", "notifyMessage": "are you there?", "responseFlag": "N"});
+    assert_eq!(connectivity(&app, body).await, "SUCCESS");
+    // The first attempt fails (HTTP 500); the retries fall due as the clock advances.
+    let row = wait_text(c, "#notifications .row", "1 attempt").await;
+    assert!(row.text().await.unwrap().contains("pending"));
+    app.advance(31.0).await;
+    let row = wait_text(c, "#notifications .row", "exhausted").await;
+    assert!(row.text().await.unwrap().contains("6 attempts"));
+
+    row.find(Locator::Css(".row-head"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let timeline = wait_text(c, ".timeline", "Attempt 6").await;
+    let text = timeline.text().await.unwrap();
+    assert!(text.contains("HTTP 500"), "{text}");
+    assert!(text.contains("2025-01-01 08:00:31"), "virtual time: {text}");
+    browser
+        .screenshot("dashboard-notifications-exhausted")
+        .await;
+
+    // The partner fixes their server and presses Resend.
+    app.receiver.set_mode(Mode::Ack { fail_first: 0 });
+    let resend = c
+        .find(Locator::Css("#notifications .row-body button.btn-primary"))
+        .await
+        .unwrap();
+    assert_eq!(resend.text().await.unwrap(), "Resend");
+    resend.click().await.unwrap();
+    wait_text(c, "#notifications .row", "delivered").await;
+    wait_text(c, ".timeline", "Series 2").await;
+    let n = app.wait_notification("status=delivered").await;
+    assert_eq!(n["series"], 2);
+    assert_eq!(n["attempts"].as_array().unwrap().len(), 7);
+    let received = app.receiver.received();
+    assert_eq!(received.last().unwrap().answered, 200);
+    browser.screenshot("dashboard-notifications").await;
+    assert_no_script_errors(c, "notifications").await;
+    browser.close().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn advancing_the_clock_from_the_page_delivers_a_pending_retry() {
+    let app = spawn_with(Setup {
+        receiver: Some(Mode::Ack { fail_first: 1 }),
+        ..Setup::default()
+    })
+    .await;
+    let body = json!({"notifyFlag": "Y", "notifyMessage": "retry me", "responseFlag": "N"});
+    assert_eq!(connectivity(&app, body).await, "SUCCESS");
+    let Some(browser) = browser::start(1280, 900).await else {
+        return;
+    };
+    let c = &browser.client;
+    open(&browser, &app, "/__sim/ui/clock").await;
+    // The retry after the failed first attempt is pending, one virtual second away.
+    wait_text(c, "table", "notify:ntf_000001").await;
+    wait_text(c, "#clock-big", "2025-01-01 08:00:00").await;
+    let first = app.receiver.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(first.len(), 1);
+
+    let input = c.find(Locator::Css("#advance-seconds")).await.unwrap();
+    input.clear().await.unwrap();
+    input.send_keys("1").await.unwrap();
+    c.find(Locator::Css("#advance-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let n = app.wait_notification("status=delivered").await;
+    assert_eq!(n["attempts"].as_array().unwrap().len(), 2);
+    assert_eq!(app.receiver.received().len(), 2);
+    wait_text(c, "#clock-big", "2025-01-01 08:00:01").await;
+    wait_text(c, ".card", "Nothing is scheduled").await;
+    wait_text(c, ".card", "scenarios").await;
+    browser.screenshot("dashboard-clock").await;
+    assert_no_script_errors(c, "clock").await;
+    browser.close().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_trigger_fired_from_the_page_sends_its_notification() {
+    let app = spawn_app().await;
+    let Some(browser) = browser::start(1280, 900).await else {
+        return;
+    };
+    let c = &browser.client;
+    open(&browser, &app, "/__sim/ui/triggers").await;
+    let form = c
+        .find(Locator::Css(
+            "form[data-trigger='whalet.connectivity.notify']",
+        ))
+        .await
+        .unwrap();
+    let partner = form
+        .find(Locator::Css("input[name=partnerId]"))
+        .await
+        .unwrap();
+    assert_eq!(
+        partner.prop("value").await.unwrap().as_deref(),
+        Some("202400000000001"),
+        "the demo partner is prefilled"
+    );
+    form.find(Locator::Css("input[name=notifyMessage]"))
+        .await
+        .unwrap()
+        .send_keys("hello from the dashboard")
+        .await
+        .unwrap();
+    form.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(c, ".trigger-ok", "ntf_000001").await;
+    wait_text(c, ".cli", "whalet-sim trigger whalet.connectivity.notify").await;
+    let n = app
+        .wait_notification("apiCode=connectivityNotify&status=delivered")
+        .await;
+    assert_eq!(
+        n["payload"],
+        json!({"notifyMessage": "hello from the dashboard"})
+    );
+    let received = app.receiver.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].api_code, "connectivityNotify");
+    assert_eq!(
+        received[0].body,
+        Some(json!({"notifyMessage": "hello from the dashboard"}))
+    );
+    browser.screenshot("dashboard-triggers").await;
+
+    // A refused trigger says why, on the page.
+    // (submitted from the keyboard: Enter in a field)
+    partner.clear().await.unwrap();
+    partner.send_keys(&format!("999{ENTER}")).await.unwrap();
+    wait_text(c, ".trigger-bad", "no partner with partnerId \"999\"").await;
+
+    // The tenant's view: its ledger verdict and links to its traffic.
+    open(&browser, &app, "/__sim/ui/tenants").await;
+    wait_text(c, ".card", "whalet:202400000000001").await;
+    wait_text(c, ".card-head", "ledger balanced").await;
+    wait_text(c, ".summary", "no money created or lost").await;
+    browser.screenshot("dashboard-tenants").await;
+    assert_no_script_errors(c, "tenants").await;
+    browser.close().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_view_reads_on_a_narrow_screen() {
+    let app = spawn_with(Setup {
+        receiver: Some(Mode::Ack { fail_first: 1 }),
+        ..Setup::default()
+    })
+    .await;
+    let body = json!({"notifyFlag": "Y", "notifyMessage": "narrow", "responseFlag": "Y", "responseMessage": "ok"});
+    assert_eq!(connectivity(&app, body).await, "SUCCESS");
+    let bad = json!({"notifyFlag": "Y"});
+    assert_eq!(connectivity(&app, bad).await, "PARAMETER_ERROR");
+    let Some(phone) = Phone::start().await else {
+        return;
+    };
+    let c = &phone.client;
+    for (path, name, expect) in [
+        ("/", "requests", "PARAMETER_ERROR"),
+        (
+            "/__sim/ui/notifications",
+            "notifications",
+            "connectivityNotify",
+        ),
+        ("/__sim/ui/tenants", "tenants", "ledger balanced"),
+        ("/__sim/ui/clock", "clock", "Pending timers"),
+        (
+            "/__sim/ui/triggers",
+            "triggers",
+            "whalet.connectivity.notify",
+        ),
+    ] {
+        c.goto(&format!("{}{path}", app.url)).await.unwrap();
+        wait_text(c, "main", expect).await;
+        if let Ok(head) = c.find(Locator::Css(".row-head")).await {
+            head.click().await.unwrap();
+            c.wait()
+                .at_most(Duration::from_secs(5))
+                .for_element(Locator::Css(".row-body:not([hidden])"))
+                .await
+                .unwrap();
+        }
+        phone.screenshot(&format!("dashboard-{name}-390")).await;
+        let wide = c
+            .execute(
+                "return Array.from(document.querySelectorAll('body *')).filter(e => !e.closest('.tabs, .table-wrap, .json') && e.getBoundingClientRect().right > 391).slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(wide, json!([]), "{name}: elements wider than the screen");
+        let width = c
+            .execute("return window.innerWidth;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(width, json!(390), "{name}");
+        assert_no_horizontal_scroll(c, name).await;
+        assert_no_script_errors(c, name).await;
+    }
+    phone.close().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_journal_works_from_the_keyboard_alone() {
+    let app = spawn_app().await;
+    let body = json!({"notifyFlag": "N", "responseFlag": "Y", "responseMessage": "by keyboard"});
+    assert_eq!(connectivity(&app, body).await, "SUCCESS");
+    let Some(browser) = browser::start(1280, 900).await else {
+        return;
+    };
+    let c = &browser.client;
+    open(&browser, &app, "/").await;
+    wait_text(c, "#journal .row", "SUCCESS").await;
+    // Tab from the top of the page until the request's row is focused.
+    let mut seen = Vec::new();
+    let mut reached = None;
+    for _ in 0..40 {
+        let focused = c.active_element().await.unwrap();
+        focused.send_keys(TAB).await.unwrap();
+        let now = c.active_element().await.unwrap();
+        let class = now.attr("class").await.unwrap().unwrap_or_default();
+        seen.push(format!(
+            "{} {}",
+            now.tag_name().await.unwrap(),
+            now.text().await.unwrap_or_default()
+        ));
+        if class.contains("row-head") {
+            reached = Some(now);
+            break;
+        }
+    }
+    assert!(seen[0].contains("Skip to content"), "{seen:?}");
+    assert!(
+        seen.iter().any(|s| s.contains("Notifications")),
+        "the tabs are reachable: {seen:?}"
+    );
+    let head = reached.unwrap_or_else(|| panic!("Tab never reached the request row: {seen:?}"));
+    let outline = head.css_value("outline-style").await.unwrap();
+    assert_ne!(outline, "none", "keyboard focus is visible");
+    head.send_keys(ENTER).await.unwrap();
+    wait_text(c, "#journal .row-body", "by keyboard").await;
+    browser.screenshot("dashboard-keyboard-focus").await;
+    browser.close().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn pages_are_self_contained_and_unknown_pages_are_404() {
+    let app = spawn_app().await;
+    for path in [
+        "/",
+        "/__sim/ui",
+        "/__sim/ui/tenants",
+        "/__sim/ui/requests/7",
+    ] {
+        let r = app
+            .http
+            .get(&format!("{}{path}", app.url), Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200, "{path}");
+        let html = String::from_utf8_lossy(&r.body);
+        assert!(html.contains("<nav class=\"tabs\""), "{path}");
+        assert!(
+            !html.contains("src=\"http") && !html.contains("href=\"http"),
+            "{path}: no external assets"
+        );
+    }
+    let (status, _) = app.get("/__sim/ui/nope").await;
+    assert_eq!(status, 404);
+    let (status, _) = app.get("/__sim/ui/assets/nope.js").await;
+    assert_eq!(status, 404);
+    let (status, _) = app.post("/__sim/ui/requests", &json!({})).await;
+    assert_eq!(status, 405);
+    // The control plane is unaffected.
+    let health = app.get_json("/__sim/health").await;
+    assert_eq!(health["status"], "ok");
+    app.shutdown().await;
+}
