@@ -8,5 +8,7 @@ mod browser;
 mod helpers;
 
 mod browser_smoke;
+mod clock;
 mod connectivity;
 mod envelope_errors;
+mod notifications;
