@@ -473,6 +473,83 @@ mod tests {
         stop.cancel();
     }
 
+    #[tokio::test]
+    async fn a_panicking_job_does_not_wedge_the_clock() {
+        let clock = Clock::new(ClockMode::Manual, Some(0));
+        clock.schedule_at(
+            1_000,
+            "boom",
+            Box::new(|| Box::pin(async { panic!("job failed") })),
+        );
+        let log = Arc::new(StdMutex::new(Vec::new()));
+        recorder(&clock, &log, 2_000, "after");
+        assert_eq!(clock.advance(5_000).await, 2);
+        assert_eq!(clock.in_flight(), 0);
+        assert_eq!(*log.lock().unwrap(), vec![(2_000, "after")]);
+        // The next advance does not wait for anything.
+        assert_eq!(clock.advance(1_000).await, 0);
+        assert_eq!(clock.now(), 6_000);
+    }
+
+    #[tokio::test]
+    async fn advance_waits_for_a_job_the_driver_started_before_moving_time() {
+        let clock = Clock::new(ClockMode::Manual, Some(0));
+        let stop = CancellationToken::new();
+        tokio::spawn(clock.clone().run_driver(stop.clone()));
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
+        let seen = Arc::new(StdMutex::new(None));
+        let (c, s) = (clock.clone(), seen.clone());
+        clock.schedule_at(
+            0,
+            "slow",
+            Box::new(move || {
+                Box::pin(async move {
+                    let _ = started_tx.send(());
+                    let _ = released.await;
+                    *s.lock().unwrap() = Some(c.now());
+                })
+            }),
+        );
+        started.await.unwrap();
+        assert_eq!(clock.in_flight(), 1);
+        let advancing = tokio::spawn({
+            let clock = clock.clone();
+            async move { clock.advance(10_000).await }
+        });
+        tokio::task::yield_now().await;
+        assert_eq!(
+            clock.now(),
+            0,
+            "time must not move while a job is in flight"
+        );
+        release.send(()).unwrap();
+        advancing.await.unwrap();
+        assert_eq!(*seen.lock().unwrap(), Some(0));
+        assert_eq!(clock.now(), 10_000);
+        stop.cancel();
+    }
+
+    #[tokio::test]
+    async fn extreme_values_saturate_instead_of_overflowing() {
+        let clock = Clock::new(ClockMode::Manual, Some(i64::MAX - 10));
+        clock.schedule_in(i64::MAX, "far", Box::new(|| Box::pin(async {})));
+        assert_eq!(clock.pending()[0].due, i64::MAX);
+        clock.advance(i64::MAX).await;
+        assert_eq!(clock.now(), i64::MAX);
+        let scaled = Clock::new(ClockMode::Scaled { scale: 1e-300 }, Some(0));
+        assert!(scaled.now() >= 0);
+        assert!(ClockMode::Scaled { scale: 0.0 }.validate().is_err());
+        assert!(ClockMode::Scaled { scale: f64::NAN }.validate().is_err());
+        assert!(ClockMode::Scaled { scale: 0.01 }.validate().is_ok());
+        let state = State {
+            mode: ClockMode::Scaled { scale: 1e300 },
+            anchor_virtual: 0,
+            anchor_wall: Instant::now(),
+        };
+        assert_eq!(state.wall_until(i64::MAX), Some(YEAR));
+    }
+
     #[test]
     fn formats_round_trip() {
         let ms = format::parse_china("2024-05-01 12:45:15").unwrap();

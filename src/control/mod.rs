@@ -147,6 +147,14 @@ async fn wait(app: &App, req: &SimRequest) -> SimResponse {
         Ok(f) => f,
         Err(r) => return r,
     };
+    if let Some(status) = filter.status.as_deref().and_then(Status::parse) {
+        if !status.is_final() {
+            return error(
+                400,
+                "wait returns finished notifications: status must be delivered, exhausted or suppressed",
+            );
+        }
+    }
     let timeout_ms = match req.query_param("timeout_ms").map(|t| t.parse::<u64>()) {
         None => 10_000,
         Some(Ok(t)) if t <= 120_000 => t,

@@ -52,7 +52,7 @@ impl Outbox {
                 .url
                 .clone()
                 .or_else(|| transport.as_ref().and_then(|t| t.url(&n.tenant)));
-            (transport, url, n.clone())
+            (transport, url, (**n).clone())
         };
         let (transport, url, snapshot) = prepared;
         let series = snapshot.series;

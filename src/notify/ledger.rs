@@ -57,23 +57,25 @@ impl NotificationFilter {
     pub(super) fn matches(&self, seq: u64, n: &Notification) -> bool {
         self.tenant
             .as_deref()
-            .is_none_or(|t| n.tenant.id == t || n.tenant.to_string() == t)
-            && self.api_code.as_deref().is_none_or(|c| n.topic == c)
+            .map_or(true, |t| n.tenant.id == t || n.tenant.to_string() == t)
+            && self.api_code.as_deref().map_or(true, |c| n.topic == c)
             && self
                 .status
                 .as_deref()
-                .is_none_or(|s| n.status.as_str() == s)
+                .map_or(true, |s| n.status.as_str() == s)
             && self
                 .business_id
                 .as_deref()
-                .is_none_or(|b| n.business_id.as_deref() == Some(b))
-            && self.after.is_none_or(|after| seq > after)
+                .map_or(true, |b| n.business_id.as_deref() == Some(b))
+            && self.after.map_or(true, |after| seq > after)
     }
 }
 
 #[derive(Default)]
 pub(super) struct Ledger {
-    pub items: BTreeMap<u64, Notification>,
+    /// Boxed: B-tree nodes are about half full under sequential inserts, and a node of large
+    /// values would waste more than the box costs.
+    pub items: BTreeMap<u64, Box<Notification>>,
     /// Per business object: the notification being delivered first, then those queued behind.
     lines: HashMap<String, VecDeque<u64>>,
     /// Finished notifications (trimmed oldest first when the ledger is over capacity).
@@ -103,7 +105,7 @@ impl Ledger {
         if runnable {
             n.next_attempt_at = Some(first_at);
         }
-        self.items.insert(seq, n);
+        self.items.insert(seq, Box::new(n));
         runnable.then_some(first_at)
     }
 
@@ -125,7 +127,7 @@ impl Ledger {
         n.next_attempt_at = Some(now);
         n.finished_at = None;
         self.finished.remove(&seq);
-        Ok(n.clone())
+        Ok((**n).clone())
     }
 
     /// Marks `seq` final at `now` (its status already set); returns the notification queued
@@ -171,7 +173,7 @@ impl Ledger {
         let doomed: Vec<u64> = self
             .items
             .iter()
-            .filter(|(_, n)| tenant.is_none_or(|t| &n.tenant == t))
+            .filter(|(_, n)| tenant.map_or(true, |t| &n.tenant == t))
             .map(|(seq, _)| *seq)
             .collect();
         for seq in &doomed {
@@ -184,5 +186,106 @@ impl Ledger {
         }
         self.lines.retain(|_, line| !line.is_empty());
         doomed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::notify::NotifyBehaviour;
+    use crate::store::Provider;
+
+    fn n(seq: u64, business: Option<&str>) -> Notification {
+        Notification {
+            id: id_of(seq),
+            tenant: TenantId::new(Provider::Whalet, "P1"),
+            channel: "whalet",
+            topic: "t".into(),
+            business_id: business.map(str::to_owned),
+            request_no: format!("N{seq}"),
+            url: None,
+            payload: serde_json::Value::Null,
+            status: Status::Pending,
+            created_at: 100,
+            next_attempt_at: None,
+            finished_at: None,
+            series: 1,
+            attempts: Vec::new(),
+            behaviour: NotifyBehaviour::default(),
+            sealed: None,
+        }
+    }
+
+    fn finish(ledger: &mut Ledger, seq: u64, status: Status, now: Millis) -> Option<(u64, Millis)> {
+        ledger.items.get_mut(&seq).unwrap().status = status;
+        ledger.finish(seq, now)
+    }
+
+    #[test]
+    fn ids_round_trip_and_junk_is_refused() {
+        assert_eq!(seq_of(&id_of(42)), Some(42));
+        assert_eq!(seq_of("ntf_1234567"), Some(1_234_567));
+        for junk in [
+            "ntf_",
+            "ntf_+1",
+            "42",
+            "ntf_-1",
+            "ntf_99999999999999999999999",
+        ] {
+            assert_eq!(seq_of(junk), None, "{junk}");
+        }
+    }
+
+    #[test]
+    fn a_line_releases_the_next_notification_when_the_first_finishes() {
+        let mut ledger = Ledger::default();
+        assert_eq!(ledger.admit(1, n(1, Some("o"))), Some(100));
+        assert_eq!(ledger.admit(2, n(2, Some("o"))), None);
+        assert_eq!(ledger.admit(3, n(3, None)), Some(100));
+        assert_eq!(ledger.items[&2].status, Status::Queued);
+        assert_eq!(
+            finish(&mut ledger, 1, Status::Exhausted, 500),
+            Some((2, 500))
+        );
+        assert_eq!(ledger.items[&2].status, Status::Pending);
+        assert_eq!(finish(&mut ledger, 2, Status::Delivered, 600), None);
+        assert!(ledger.lines.is_empty());
+    }
+
+    #[test]
+    fn trimming_drops_the_oldest_finished_and_keeps_unfinished() {
+        let mut ledger = Ledger::default();
+        for seq in 1..=6 {
+            ledger.admit(seq, n(seq, None));
+        }
+        for seq in [2, 4, 5] {
+            finish(&mut ledger, seq, Status::Delivered, 200);
+        }
+        ledger.trim(4);
+        let kept: Vec<u64> = ledger.items.keys().copied().collect();
+        assert_eq!(kept, [1, 3, 5, 6]);
+        ledger.trim(1);
+        let kept: Vec<u64> = ledger.items.keys().copied().collect();
+        assert_eq!(kept, [1, 3, 6]);
+    }
+
+    #[test]
+    fn resend_needs_a_finished_notification() {
+        let mut ledger = Ledger::default();
+        ledger.admit(1, n(1, None));
+        assert!(ledger.restart(1, 0).unwrap_err().contains("is pending"));
+        finish(&mut ledger, 1, Status::Exhausted, 300);
+        let again = ledger.restart(1, 400).unwrap();
+        assert_eq!((again.series, again.status), (2, Status::Pending));
+        ledger.trim(0);
+        assert!(
+            ledger.items.contains_key(&1),
+            "a resent notification is not trimmed"
+        );
+        assert!(ledger
+            .restart(9, 0)
+            .unwrap_err()
+            .contains("no notification ntf_000009"));
     }
 }

@@ -286,7 +286,12 @@ impl Outbox {
 
     pub fn get(&self, id: &str) -> Option<Notification> {
         let seq = ledger::seq_of(id)?;
-        self.inner.ledger.lock().items.get(&seq).cloned()
+        self.inner
+            .ledger
+            .lock()
+            .items
+            .get(&seq)
+            .map(|n| (**n).clone())
     }
 
     /// Newest first.
@@ -297,7 +302,7 @@ impl Outbox {
             .iter()
             .rev()
             .filter(|(seq, n)| filter.matches(**seq, n))
-            .map(|(_, n)| n.clone())
+            .map(|(_, n)| (**n).clone())
             .collect()
     }
 
@@ -330,7 +335,7 @@ impl Outbox {
                     .items
                     .iter()
                     .find(|(seq, n)| n.status.is_final() && filter.matches(**seq, n))
-                    .map(|(_, n)| n.clone())
+                    .map(|(_, n)| (**n).clone())
             };
             if found.is_some() {
                 return found;

@@ -102,7 +102,7 @@ async fn a_dead_receiver_gets_attempts_at_exactly_0_1_3_7_15_31_seconds_then_exh
     assert_eq!(received.len(), 6);
     assert!(received.iter().all(|r| r.request_no == n["requestNo"]));
     let waited = app
-        .wait_notification(&format!("status=exhausted&apiCode=connectivityNotify"))
+        .wait_notification("status=exhausted&apiCode=connectivityNotify")
         .await;
     assert_eq!(waited["id"], id.as_str());
     app.shutdown().await;
