@@ -140,6 +140,20 @@ async fn memory() {
         took.as_secs_f64()
     );
     println!("        ledger: {:?}", retrying.counts());
+    if let Some(sample) = retrying.list(&Default::default()).first() {
+        let partners = Partners::from_config(&Config::default().whalet, None).unwrap();
+        let transport = WhaletTransport {
+            partners: Arc::new(partners),
+            hex_case: HexCase::Lower,
+        };
+        let sealed = whalet_sim::notify::Transport::seal(&transport, sample, false).unwrap();
+        println!(
+            "        of which the sealed envelope kept for retries: {} bytes; one attempt record: \
+             {} bytes + its texts",
+            sealed.body.len(),
+            std::mem::size_of::<whalet_sim::notify::Attempt>()
+        );
+    }
 }
 
 fn outbox_for_retries(clock: &Clock) -> Outbox {

@@ -138,3 +138,39 @@ async fn the_scaled_clock_runs_the_31_second_series_in_about_a_third_of_a_second
     );
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn under_the_scaled_clock_a_slow_answer_never_eats_the_interval() {
+    // 100 ms of wall time is 10 virtual seconds at 0.01: each timeout outlasts every interval.
+    let app = spawn_with(Setup {
+        receiver: Some(Mode::Hang),
+        clock: Some(ClockMode::Scaled { scale: 0.01 }),
+        config: Some("[notify]\ntimeout_ms = 100\n".into()),
+        ..Setup::default()
+    })
+    .await;
+    let id = ping(&app, "slow").await;
+    let waited = app.wait_notification("status=exhausted").await;
+    assert_eq!(waited["id"], id.as_str());
+    let n = ledger_entry(&app, &id).await;
+    let attempts: &Vec<Value> = n["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 6);
+    for a in attempts {
+        let took = a["finishedAt"].as_i64().unwrap() - a["virtualTime"].as_i64().unwrap();
+        assert!(
+            took >= 9_000,
+            "a 100 ms timeout is ~10 virtual s, got {took}: {a}"
+        );
+    }
+    for (i, delay) in [1_000, 2_000, 4_000, 8_000, 16_000].into_iter().enumerate() {
+        let finished = attempts[i]["finishedAt"].as_i64().unwrap();
+        let next = attempts[i + 1]["virtualTime"].as_i64().unwrap();
+        assert!(
+            next - finished >= delay,
+            "retry {}: {} < {delay}",
+            i + 1,
+            next - finished
+        );
+    }
+    app.shutdown().await;
+}
