@@ -5,7 +5,11 @@
 //!
 //! Work is a [`Job`]: a closure producing a future. The driver task ([`Clock::run_driver`])
 //! starts jobs as they fall due; `advance` runs them itself, stepping the clock to each job's due
-//! time, so a job sees `now()` equal to its due time.
+//! time, so a job sees `now()` equal to its due time. A job is *in flight* from the moment it is
+//! taken off the timer queue (under the queue's lock) until its future ends, however it ends;
+//! `advance` never moves time while a job is in flight, so work started at an instant (e.g. a
+//! delivery attempt waiting for a partner's answer) finishes at that instant in virtual time.
+//! Boundary: the clock knows nothing of what jobs do; the outbox and surfaces schedule them.
 
 use std::collections::BTreeMap;
 use std::future::Future;
