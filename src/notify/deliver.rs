@@ -267,3 +267,75 @@ fn excerpt(body: &[u8]) -> String {
         text
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::time::Duration;
+
+    use super::*;
+    use crate::clock::{Clock, ClockMode};
+    use crate::http::client::HttpClient;
+    use crate::notify::{NotificationSpec, NotifyBehaviour};
+    use crate::store::{Provider, TenantId};
+
+    /// A surface with its own schedule whose partner is never reachable.
+    struct Unreachable;
+
+    impl Transport for Unreachable {
+        fn url(&self, _: &TenantId) -> Option<String> {
+            Some("http://127.0.0.1:9/ipn".into())
+        }
+        fn seal(&self, n: &Notification, _: bool) -> Result<Sealed, String> {
+            Ok(Sealed {
+                content_type: "application/json",
+                body: serde_json::to_vec(&n.payload).unwrap().into(),
+            })
+        }
+        fn judge(&self, _: &Notification, status: u16, _: &[u8]) -> Result<(), String> {
+            Err(format!("HTTP {status}"))
+        }
+        fn retry_delays(&self) -> Vec<i64> {
+            vec![500, 250]
+        }
+    }
+
+    #[tokio::test]
+    async fn each_surface_brings_its_own_schedule() {
+        let clock = Clock::new(ClockMode::Manual, Some(0));
+        let outbox = Outbox::new(clock.clone(), HttpClient::new(), Duration::from_secs(5), 10);
+        outbox.register("other", Arc::new(Unreachable));
+        let id = outbox.enqueue(NotificationSpec {
+            tenant: TenantId::new(Provider::Pockyt, "m1"),
+            channel: "other",
+            topic: "payout".into(),
+            payload: serde_json::json!({"n": 1}),
+            business_id: None,
+            url: None,
+            request_no: Some("R1".into()),
+            behaviour: NotifyBehaviour::default(),
+        });
+        clock.advance(10_000).await;
+        let n = outbox.get(&id).unwrap();
+        assert_eq!(n.status, Status::Exhausted);
+        assert_eq!(n.request_no, "R1");
+        let times: Vec<Millis> = n.attempts.iter().map(|a| a.virtual_time).collect();
+        assert_eq!(times, [0, 500, 750]);
+        assert!(n.attempts[0]
+            .verdict
+            .starts_with("failed: connection failed"));
+        assert_eq!(n.finished_at, Some(750));
+        assert!(
+            n.sealed.is_none(),
+            "a finished notification keeps no sealed bytes"
+        );
+    }
+
+    #[test]
+    fn excerpts_are_bounded_and_lossy() {
+        assert_eq!(excerpt(b"ok"), "ok");
+        let long = excerpt(&[b'a'; 600]);
+        assert_eq!(long.chars().count(), 513);
+        assert!(excerpt(&[0xff, b'x']).ends_with('x'));
+    }
+}
