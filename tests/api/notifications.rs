@@ -382,3 +382,33 @@ async fn resending_a_notification_that_is_still_being_delivered_is_refused() {
     );
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn connectivity_enqueues_connectivity_notify_only_with_notify_flag_y() {
+    let app = spawn_app().await;
+    let reply = app
+        .client
+        .call(
+            "connectivity",
+            &json!({"notifyFlag": "N", "responseFlag": "N"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.code, "SUCCESS");
+    app.advance(60.0).await;
+    assert_eq!(
+        app.get_json("/__sim/notifications").await["notifications"],
+        json!([])
+    );
+    let id = ping(&app, "carried").await;
+    let n = ledger_entry(&app, &id).await;
+    assert_eq!(n["topic"], "connectivityNotify");
+    assert_eq!(n["channel"], "whalet");
+    assert_eq!(n["tenant"], "whalet:202400000000001");
+    assert_eq!(n["payload"], json!({"notifyMessage": "carried"}));
+    assert!(n["businessId"]
+        .as_str()
+        .unwrap()
+        .starts_with("connectivity:"));
+    app.shutdown().await;
+}
