@@ -5,7 +5,11 @@
 //!
 //! Work is a [`Job`]: a closure producing a future. The driver task ([`Clock::run_driver`])
 //! starts jobs as they fall due; `advance` runs them itself, stepping the clock to each job's due
-//! time, so a job sees `now()` equal to its due time.
+//! time, so a job sees `now()` equal to its due time. A job is *in flight* from the moment it is
+//! taken off the timer queue (under the queue's lock) until its future ends, however it ends;
+//! `advance` never moves time while a job is in flight, so work started at an instant (e.g. a
+//! delivery attempt waiting for a partner's answer) finishes at that instant in virtual time.
+//! Boundary: the clock knows nothing of what jobs do; the outbox and surfaces schedule them.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -30,8 +34,30 @@ pub type Job = Box<dyn FnOnce() -> JobFuture + Send>;
 #[serde(rename_all = "lowercase", tag = "mode")]
 pub enum ClockMode {
     Real,
-    Scaled { scale: f64 },
+    /// Wall seconds per virtual second: 0.01 runs 100 times faster than real time.
+    Scaled {
+        scale: f64,
+    },
     Manual,
+}
+
+/// The accepted range of [`ClockMode::Scaled`]'s `scale` (a million times faster or slower).
+pub const MIN_SCALE: f64 = 1e-6;
+pub const MAX_SCALE: f64 = 1e6;
+/// The largest single advance: ten years of virtual time.
+pub const MAX_ADVANCE_MS: i64 = 10 * 365 * 24 * 3_600_000;
+const YEAR: Duration = Duration::from_secs(365 * 24 * 3600);
+
+impl ClockMode {
+    /// Checks `scale`; the message names the accepted range.
+    pub fn validate(self) -> Result<Self, String> {
+        match self {
+            ClockMode::Scaled { scale } if !(MIN_SCALE..=MAX_SCALE).contains(&scale) => Err(format!(
+                "scale must be a number from {MIN_SCALE} to {MAX_SCALE} (wall seconds per virtual second), got {scale}"
+            )),
+            mode => Ok(mode),
+        }
+    }
 }
 
 struct State {
@@ -44,21 +70,26 @@ struct State {
 impl State {
     fn now(&self) -> Millis {
         let elapsed = self.anchor_wall.elapsed().as_secs_f64() * 1000.0;
+        // `as` saturates, so a tiny scale cannot overflow.
         match self.mode {
             ClockMode::Manual => self.anchor_virtual,
-            ClockMode::Real => self.anchor_virtual + elapsed as i64,
-            ClockMode::Scaled { scale } => self.anchor_virtual + (elapsed / scale) as i64,
+            ClockMode::Real => self.anchor_virtual.saturating_add(elapsed as i64),
+            ClockMode::Scaled { scale } => self
+                .anchor_virtual
+                .saturating_add((elapsed / scale.clamp(MIN_SCALE, MAX_SCALE)) as i64),
         }
     }
 
     /// Wall time until virtual time `due`, or None when it never comes by itself (manual).
     fn wall_until(&self, due: Millis) -> Option<Duration> {
-        let ahead = (due - self.now()).max(0) as f64;
-        match self.mode {
-            ClockMode::Manual => (ahead == 0.0).then_some(Duration::ZERO),
-            ClockMode::Real => Some(Duration::from_secs_f64(ahead / 1000.0)),
-            ClockMode::Scaled { scale } => Some(Duration::from_secs_f64(ahead * scale / 1000.0)),
-        }
+        let ahead = due.saturating_sub(self.now()).max(0) as f64;
+        let wall_ms = match self.mode {
+            ClockMode::Manual => return (ahead == 0.0).then_some(Duration::ZERO),
+            ClockMode::Real => ahead,
+            ClockMode::Scaled { scale } => ahead * scale.clamp(MIN_SCALE, MAX_SCALE),
+        };
+        // Beyond a year of wall time the driver simply wakes up and looks again.
+        Some(Duration::try_from_secs_f64(wall_ms / 1000.0).map_or(YEAR, |d| d.min(YEAR)))
     }
 }
 
@@ -148,7 +179,7 @@ impl Clock {
 
     /// Runs `job` `delay_ms` of virtual time from now.
     pub fn schedule_in(&self, delay_ms: i64, label: impl Into<String>, job: Job) -> u64 {
-        self.schedule_at(self.now() + delay_ms.max(0), label, job)
+        self.schedule_at(self.now().saturating_add(delay_ms.max(0)), label, job)
     }
 
     /// Timers not yet started, earliest first.
@@ -165,21 +196,35 @@ impl Clock {
             .collect()
     }
 
+    /// Jobs started (by the driver or an advance) that have not finished yet, e.g. a delivery
+    /// attempt waiting for the partner's answer.
+    pub fn in_flight(&self) -> usize {
+        self.inner.in_flight.load(Ordering::Acquire)
+    }
+
     /// Drops every pending timer whose label starts with `prefix` (used by reset).
     pub fn cancel_matching(&self, prefix: &str) -> usize {
+        self.cancel_where(|label| label.starts_with(prefix))
+    }
+
+    /// Drops every pending timer whose label satisfies `doomed`. Started jobs are not affected.
+    pub fn cancel_where(&self, doomed: impl Fn(&str) -> bool) -> usize {
         let mut timers = self.inner.timers.lock();
         let before = timers.len();
-        timers.retain(|_, t| !t.label.starts_with(prefix));
+        timers.retain(|_, t| !doomed(&t.label));
         before - timers.len()
     }
 
-    /// Moves virtual time forward by `ms`, running every timer that falls due, in due order,
-    /// each with `now()` at its due time; timers due at the same instant run concurrently.
-    /// Returns how many timers ran. Advances are serialised.
+    /// Moves virtual time forward by `ms` (at most [`MAX_ADVANCE_MS`]), running every timer that
+    /// falls due, in due order, each with `now()` at its due time; timers due at the same instant
+    /// run concurrently. Before time moves past an instant, every job started at or before it
+    /// has finished (so a delivery attempt's answer, or its timeout, is recorded at the virtual
+    /// time it was sent; a hung partner costs wall time, never virtual time). Returns how many
+    /// timers ran. Advances are serialised.
     pub async fn advance(&self, ms: i64) -> usize {
         let _guard = self.inner.advancing.lock().await;
         self.wait_idle().await;
-        let target = self.now() + ms.max(0);
+        let target = self.now().saturating_add(ms.clamp(0, MAX_ADVANCE_MS));
         let mut ran = 0;
         loop {
             let batch = self.take_due_batch(target);
@@ -187,12 +232,11 @@ impl Clock {
                 break;
             }
             ran += batch.len();
-            let jobs: Vec<JobFuture> = batch.into_iter().map(|t| (t.job)()).collect();
-            let handles: Vec<_> = jobs.into_iter().map(tokio::spawn).collect();
+            let handles: Vec<_> = batch.into_iter().map(|t| self.start(t)).collect();
             for handle in handles {
                 let _ = handle.await;
             }
-            // Work the jobs started in the driver (none expected) also settles first.
+            // Jobs the driver started meanwhile (due at this same instant) settle too.
             self.wait_idle().await;
         }
         self.set_virtual(target);
@@ -200,6 +244,8 @@ impl Clock {
     }
 
     /// Takes every timer at the earliest due time if it is <= `limit`, stepping the clock there.
+    /// The taken timers count as in flight from this moment (under the same lock), so nobody
+    /// can observe "no timers, nothing in flight" in between.
     fn take_due_batch(&self, limit: Millis) -> Vec<Timer> {
         let mut timers = self.inner.timers.lock();
         let Some((&(due, _), _)) = timers.iter().next() else {
@@ -212,12 +258,34 @@ impl Clock {
             .range((due, 0)..=(due, u64::MAX))
             .map(|(k, _)| *k)
             .collect();
-        let batch = keys.iter().filter_map(|k| timers.remove(k)).collect();
+        let batch: Vec<Timer> = keys.iter().filter_map(|k| timers.remove(k)).collect();
+        self.inner
+            .in_flight
+            .fetch_add(batch.len(), Ordering::AcqRel);
         drop(timers);
         if due > self.now() {
             self.set_virtual(due);
         }
         batch
+    }
+
+    /// Takes every timer due at or before `now`, counting them in flight under the lock.
+    fn take_due_now(&self, now: Millis) -> Vec<Timer> {
+        let mut timers = self.inner.timers.lock();
+        let keys: Vec<_> = timers.range(..=(now, u64::MAX)).map(|(k, _)| *k).collect();
+        let due: Vec<Timer> = keys.iter().filter_map(|k| timers.remove(k)).collect();
+        self.inner.in_flight.fetch_add(due.len(), Ordering::AcqRel);
+        due
+    }
+
+    /// Spawns a taken timer's job; the in-flight count drops when it ends, even by a panic.
+    fn start(&self, timer: Timer) -> tokio::task::JoinHandle<()> {
+        let guard = InFlight(self.clone());
+        let fut = (timer.job)();
+        tokio::spawn(async move {
+            let _guard = guard;
+            fut.await;
+        })
     }
 
     fn set_virtual(&self, to: Millis) {
@@ -241,31 +309,28 @@ impl Clock {
     /// Starts timers as they fall due until `stop` is cancelled. Owned by `App`.
     pub async fn run_driver(self, stop: CancellationToken) {
         loop {
-            let now = self.now();
-            let due_now: Vec<Timer> = {
-                let mut timers = self.inner.timers.lock();
-                let keys: Vec<_> = timers.range(..=(now, u64::MAX)).map(|(k, _)| *k).collect();
-                keys.iter().filter_map(|k| timers.remove(k)).collect()
-            };
-            for timer in due_now {
-                self.inner.in_flight.fetch_add(1, Ordering::AcqRel);
-                let clock = self.clone();
-                let fut = (timer.job)();
-                tokio::spawn(async move {
-                    fut.await;
-                    if clock.inner.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
-                        clock.inner.idle.notify_waiters();
-                    }
-                });
+            let changed = self.inner.changed.notified();
+            for timer in self.take_due_now(self.now()) {
+                drop(self.start(timer));
             }
             let next_due = self.inner.timers.lock().keys().next().map(|k| k.0);
             let wait = next_due.and_then(|due| self.inner.state.lock().wall_until(due));
-            let changed = self.inner.changed.notified();
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = changed => {}
                 _ = sleep_opt(wait) => {}
             }
+        }
+    }
+}
+
+/// One started job; dropping it (normally, by a panic or by cancellation) ends it.
+struct InFlight(Clock);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if self.0.inner.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.inner.idle.notify_waiters();
         }
     }
 }
@@ -410,6 +475,83 @@ mod tests {
         // 5 virtual seconds at scale 0.001 is 5 ms of wall time (generous bound: a busy CI box).
         assert!(started.elapsed() < Duration::from_secs(2));
         stop.cancel();
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_does_not_wedge_the_clock() {
+        let clock = Clock::new(ClockMode::Manual, Some(0));
+        clock.schedule_at(
+            1_000,
+            "boom",
+            Box::new(|| Box::pin(async { panic!("job failed") })),
+        );
+        let log = Arc::new(StdMutex::new(Vec::new()));
+        recorder(&clock, &log, 2_000, "after");
+        assert_eq!(clock.advance(5_000).await, 2);
+        assert_eq!(clock.in_flight(), 0);
+        assert_eq!(*log.lock().unwrap(), vec![(2_000, "after")]);
+        // The next advance does not wait for anything.
+        assert_eq!(clock.advance(1_000).await, 0);
+        assert_eq!(clock.now(), 6_000);
+    }
+
+    #[tokio::test]
+    async fn advance_waits_for_a_job_the_driver_started_before_moving_time() {
+        let clock = Clock::new(ClockMode::Manual, Some(0));
+        let stop = CancellationToken::new();
+        tokio::spawn(clock.clone().run_driver(stop.clone()));
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
+        let seen = Arc::new(StdMutex::new(None));
+        let (c, s) = (clock.clone(), seen.clone());
+        clock.schedule_at(
+            0,
+            "slow",
+            Box::new(move || {
+                Box::pin(async move {
+                    let _ = started_tx.send(());
+                    let _ = released.await;
+                    *s.lock().unwrap() = Some(c.now());
+                })
+            }),
+        );
+        started.await.unwrap();
+        assert_eq!(clock.in_flight(), 1);
+        let advancing = tokio::spawn({
+            let clock = clock.clone();
+            async move { clock.advance(10_000).await }
+        });
+        tokio::task::yield_now().await;
+        assert_eq!(
+            clock.now(),
+            0,
+            "time must not move while a job is in flight"
+        );
+        release.send(()).unwrap();
+        advancing.await.unwrap();
+        assert_eq!(*seen.lock().unwrap(), Some(0));
+        assert_eq!(clock.now(), 10_000);
+        stop.cancel();
+    }
+
+    #[tokio::test]
+    async fn extreme_values_saturate_instead_of_overflowing() {
+        let clock = Clock::new(ClockMode::Manual, Some(i64::MAX - 10));
+        clock.schedule_in(i64::MAX, "far", Box::new(|| Box::pin(async {})));
+        assert_eq!(clock.pending()[0].due, i64::MAX);
+        clock.advance(i64::MAX).await;
+        assert_eq!(clock.now(), i64::MAX);
+        let scaled = Clock::new(ClockMode::Scaled { scale: 1e-300 }, Some(0));
+        assert!(scaled.now() >= 0);
+        assert!(ClockMode::Scaled { scale: 0.0 }.validate().is_err());
+        assert!(ClockMode::Scaled { scale: f64::NAN }.validate().is_err());
+        assert!(ClockMode::Scaled { scale: 0.01 }.validate().is_ok());
+        let state = State {
+            mode: ClockMode::Scaled { scale: 1e300 },
+            anchor_virtual: 0,
+            anchor_wall: Instant::now(),
+        };
+        assert_eq!(state.wall_until(i64::MAX), Some(YEAR));
     }
 
     #[test]

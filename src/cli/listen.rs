@@ -1,4 +1,8 @@
-//! `whalet-sim listen`: a partner-side notify endpoint for demos and debugging.
+//! `whalet-sim listen`: a partner-side notify endpoint for demos and debugging. It verifies and
+//! decrypts each Whalet notification with the partner's key, prints one JSON line per request
+//! on stdout (apiCode, requestNo, attempt, HTTP status answered, decrypted body or why it was
+//! refused), and answers with a signed SUCCESS reply, or HTTP 503 for the first `--fail-first`
+//! attempts of each notification. The receiver itself is `partner::receiver`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

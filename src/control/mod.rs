@@ -11,10 +11,10 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 use crate::app::App;
-use crate::clock::{format, ClockMode};
+use crate::clock::{format, ClockMode, MAX_ADVANCE_MS};
 use crate::http::{SimRequest, SimResponse};
 use crate::journal::JournalFilter;
-use crate::notify::NotificationFilter;
+use crate::notify::{NotificationFilter, Status};
 use crate::store::TenantId;
 
 /// Everything of the control plane lives under this one prefix.
@@ -36,10 +36,7 @@ pub async fn handle(app: &App, req: &SimRequest, rest: &str) -> SimResponse {
             app.journal().clear();
             ok(json!({"cleared": true}))
         }
-        ("GET", ["notifications"]) => {
-            let filter = notification_filter(req);
-            ok(json!({"notifications": app.outbox().list(&filter)}))
-        }
+        ("GET", ["notifications"]) => notifications(app, req),
         ("GET", ["notifications", "wait"]) => wait(app, req).await,
         ("GET", ["notifications", id]) => match app.outbox().get(id) {
             Some(n) => ok(json!(n)),
@@ -47,6 +44,7 @@ pub async fn handle(app: &App, req: &SimRequest, rest: &str) -> SimResponse {
         },
         ("POST", ["notifications", id, "resend"]) => match app.outbox().resend(id) {
             Ok(n) => ok(json!(n)),
+            Err(e) if app.outbox().get(id).is_none() => error(404, e),
             Err(e) => error(409, e),
         },
         ("GET", ["clock"]) => ok(clock_view(app)),
@@ -112,25 +110,76 @@ fn requests(app: &App, req: &SimRequest) -> SimResponse {
     ok(json!({"requests": app.journal().query(&filter)}))
 }
 
-fn notification_filter(req: &SimRequest) -> NotificationFilter {
-    NotificationFilter {
-        tenant: req.query_param("tenant"),
-        api_code: req.query_param("apiCode"),
-        status: req.query_param("status"),
-        business_id: req.query_param("businessId"),
-        after: req
-            .query_param("after")
-            .and_then(|a| a.trim_start_matches("ntf_").parse().ok()),
-    }
+/// `GET /__sim/notifications[?tenant&apiCode&status&businessId&after&limit]`, newest first.
+fn notifications(app: &App, req: &SimRequest) -> SimResponse {
+    let filter = match notification_filter(req) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let limit = match req.query_param("limit").map(|l| l.parse::<usize>()) {
+        None => usize::MAX,
+        Some(Ok(l)) => l,
+        Some(Err(_)) => return error(400, "limit must be a non-negative integer"),
+    };
+    let mut list = app.outbox().list(&filter);
+    list.truncate(limit);
+    ok(json!({"notifications": list}))
 }
 
+fn notification_filter(req: &SimRequest) -> Result<NotificationFilter, SimResponse> {
+    let status = req.query_param("status");
+    if let Some(s) = &status {
+        if Status::parse(s).is_none() {
+            let known: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+            return Err(error(
+                400,
+                format!("status must be one of {}, got {s:?}", known.join(", ")),
+            ));
+        }
+    }
+    let after = match req.query_param("after") {
+        None => None,
+        Some(a) => match a.trim_start_matches("ntf_").parse() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                return Err(error(
+                    400,
+                    format!(
+                        "after must be a notification id (ntf_000042) or its number, got {a:?}"
+                    ),
+                ))
+            }
+        },
+    };
+    Ok(NotificationFilter {
+        tenant: req.query_param("tenant"),
+        api_code: req.query_param("apiCode"),
+        status,
+        business_id: req.query_param("businessId"),
+        after,
+    })
+}
+
+/// Blocks until a matching notification is delivered, exhausted or suppressed (408 after
+/// `timeout_ms`, default 10 s, at most 120 s). It does not move the clock.
 async fn wait(app: &App, req: &SimRequest) -> SimResponse {
-    let filter = notification_filter(req);
-    let timeout_ms = req
-        .query_param("timeout_ms")
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(10_000u64)
-        .min(120_000);
+    let filter = match notification_filter(req) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if let Some(status) = filter.status.as_deref().and_then(Status::parse) {
+        if !status.is_final() {
+            return error(
+                400,
+                "wait returns finished notifications: status must be delivered, exhausted or suppressed",
+            );
+        }
+    }
+    let timeout_ms = match req.query_param("timeout_ms").map(|t| t.parse::<u64>()) {
+        None => 10_000,
+        Some(Ok(t)) if t <= 120_000 => t,
+        Some(_) => return error(400, "timeout_ms must be an integer from 0 to 120000"),
+    };
     match app
         .outbox()
         .wait(&filter, Duration::from_millis(timeout_ms))
@@ -152,6 +201,7 @@ pub fn clock_view(app: &App) -> Value {
         "nowText": format::china(now),
         "nowUtc": format::utc_z(now),
         "pending": app.clock().pending(),
+        "inFlight": app.clock().in_flight(),
     })
 }
 
@@ -160,13 +210,20 @@ async fn advance(app: &App, req: &SimRequest) -> SimResponse {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let ms = match (
-        body.get("seconds").and_then(Value::as_f64),
-        body.get("ms").and_then(Value::as_i64),
-    ) {
-        (Some(s), _) if s >= 0.0 && s.is_finite() => (s * 1000.0).round() as i64,
-        (None, Some(ms)) if ms >= 0 => ms,
-        _ => return error(400, "give {\"seconds\": n} (n >= 0) or {\"ms\": n}"),
+    let max_s = MAX_ADVANCE_MS / 1000;
+    let ms = match (body.get("seconds"), body.get("ms")) {
+        (Some(s), None) => s
+            .as_f64()
+            .filter(|s| (0.0..=max_s as f64).contains(s))
+            .map(|s| (s * 1000.0).round() as i64),
+        (None, Some(ms)) => ms.as_i64().filter(|ms| (0..=MAX_ADVANCE_MS).contains(ms)),
+        _ => None,
+    };
+    let Some(ms) = ms else {
+        return error(
+            400,
+            format!("give {{\"seconds\": n}} (a number from 0 to {max_s}) or {{\"ms\": n}} (an integer), not both"),
+        );
     };
     let ran = app.clock().advance(ms).await;
     let mut view = clock_view(app);
@@ -183,11 +240,10 @@ fn set_clock(app: &App, req: &SimRequest) -> SimResponse {
         Ok(mode) => mode,
         Err(e) => return error(400, format!("expected {{\"mode\": \"real\"|\"manual\"}} or {{\"mode\": \"scaled\", \"scale\": 0.01}}: {e}")),
     };
-    if let ClockMode::Scaled { scale } = mode {
-        if !(scale > 0.0 && scale.is_finite()) {
-            return error(400, "scale must be a positive number");
-        }
-    }
+    let mode = match mode.validate() {
+        Ok(mode) => mode,
+        Err(e) => return error(400, e),
+    };
     app.clock().set_mode(mode);
     ok(clock_view(app))
 }

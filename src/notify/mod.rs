@@ -3,17 +3,21 @@
 //! its retry schedule). Every attempt is recorded in the delivery ledger with why it failed; a
 //! notification is delivered, or `exhausted` after its last retry (the offline notice).
 //!
-//! Deliveries of different notifications run concurrently (each attempt is its own timer);
-//! notifications about the same business object are delivered in order unless a scenario says
-//! `reorder`.
+//! Boundary: this module knows nothing about envelopes or HTTP details (the transports and
+//! `http::client` do) and never reads the system clock for due times (`clock` does).
+//! Deliveries of different notifications run concurrently (each attempt is its own timer job,
+//! bounded per destination host); notifications about the same business object are delivered
+//! one after the other, in enqueue order, unless a scenario says `reorder`.
 
+mod deliver;
 pub mod infinia;
+mod ledger;
 pub mod pockyt;
 pub mod schedule;
 pub mod whalet;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,9 +27,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::Notify;
 
-use crate::clock::{format, system_now, Clock, Millis};
+use crate::clock::{format, Clock, Millis};
 use crate::http::client::HttpClient;
 use crate::store::TenantId;
+use ledger::Ledger;
+pub use ledger::NotificationFilter;
+
+/// Concurrent attempts per destination (scheme + host + port) unless [`Outbox::set_concurrency`].
+pub const DEFAULT_CONCURRENCY: usize = 32;
 
 /// How a scenario wants a notification to behave.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -93,11 +102,33 @@ pub enum Status {
 }
 
 impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::Queued,
+        Status::Pending,
+        Status::Delivered,
+        Status::Exhausted,
+        Status::Suppressed,
+    ];
+
     pub fn is_final(self) -> bool {
         matches!(
             self,
             Status::Delivered | Status::Exhausted | Status::Suppressed
         )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Queued => "queued",
+            Status::Pending => "pending",
+            Status::Delivered => "delivered",
+            Status::Exhausted => "exhausted",
+            Status::Suppressed => "suppressed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.as_str() == text)
     }
 }
 
@@ -107,10 +138,15 @@ impl Status {
 pub struct Attempt {
     pub number: u32,
     pub series: u32,
+    /// Virtual time the attempt was sent.
     pub virtual_time: Millis,
     pub virtual_time_text: String,
+    /// Wall time (epoch ms) the attempt was sent.
     pub wall_time: Millis,
+    /// Virtual time its answer arrived or its timeout expired (the next interval starts here).
+    pub finished_at: Millis,
     pub http_status: Option<u16>,
+    /// Wall milliseconds from sending to the answer (or the failure).
     pub latency_ms: u64,
     pub response_excerpt: String,
     /// `delivered` or `failed: why`.
@@ -133,53 +169,14 @@ pub struct Notification {
     pub status: Status,
     pub created_at: Millis,
     pub next_attempt_at: Option<Millis>,
+    /// Virtual time it became delivered or exhausted.
+    pub finished_at: Option<Millis>,
     pub series: u32,
     pub attempts: Vec<Attempt>,
     pub behaviour: NotifyBehaviour,
+    /// The sealed bytes, kept while a series runs so that retries resend the same bytes.
     #[serde(skip)]
-    sealed: Option<Result<Sealed, String>>,
-}
-
-/// Filter of the delivery ledger.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NotificationFilter {
-    pub tenant: Option<String>,
-    pub api_code: Option<String>,
-    pub status: Option<String>,
-    pub business_id: Option<String>,
-    /// Only notifications created after this id (numeric part) — for waiting on new ones.
-    pub after: Option<u64>,
-}
-
-impl NotificationFilter {
-    fn matches(&self, n: &Notification) -> bool {
-        self.tenant
-            .as_deref()
-            .is_none_or(|t| n.tenant.to_string() == t || n.tenant.id == t)
-            && self.api_code.as_deref().is_none_or(|c| n.topic == c)
-            && self.status.as_deref().is_none_or(|s| {
-                serde_json::to_value(n.status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(|x| x == s))
-                    == Some(true)
-            })
-            && self
-                .business_id
-                .as_deref()
-                .is_none_or(|b| n.business_id.as_deref() == Some(b))
-            && self.after.is_none_or(|after| numeric_id(&n.id) > after)
-    }
-}
-
-fn numeric_id(id: &str) -> u64 {
-    id.trim_start_matches("ntf_").parse().unwrap_or(0)
-}
-
-struct Ledger {
-    items: BTreeMap<u64, Notification>,
-    /// Notifications waiting behind an active one about the same object: key → queued ids.
-    lines: HashMap<String, VecDeque<u64>>,
+    sealed: Option<Sealed>,
 }
 
 /// Consulted before each delivery attempt: `Some(why)` fails the attempt without sending it
@@ -192,8 +189,12 @@ struct Inner {
     client: HttpClient,
     timeout: Duration,
     capacity: usize,
+    concurrency: AtomicUsize,
+    /// A random tag in minted requestNos, so that two runs never reuse one.
+    instance: u32,
     transports: Mutex<HashMap<&'static str, Arc<dyn Transport>>>,
     ledger: Mutex<Ledger>,
+    destinations: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
     next_id: AtomicU64,
     changed: Notify,
 }
@@ -205,6 +206,7 @@ pub struct Outbox {
 }
 
 impl Outbox {
+    /// `timeout`: wall time an attempt may take; `capacity`: finished notifications kept.
     pub fn new(clock: Clock, client: HttpClient, timeout: Duration, capacity: usize) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -213,15 +215,19 @@ impl Outbox {
                 client,
                 timeout,
                 capacity: capacity.max(1),
+                concurrency: AtomicUsize::new(DEFAULT_CONCURRENCY),
+                instance: rand::random::<u32>() % 1_000_000,
                 transports: Mutex::new(HashMap::new()),
-                ledger: Mutex::new(Ledger {
-                    items: BTreeMap::new(),
-                    lines: HashMap::new(),
-                }),
+                ledger: Mutex::new(Ledger::default()),
+                destinations: Mutex::new(HashMap::new()),
                 next_id: AtomicU64::new(1),
                 changed: Notify::new(),
             }),
         }
+    }
+
+    pub fn register(&self, channel: &'static str, transport: Arc<dyn Transport>) {
+        self.inner.transports.lock().insert(channel, transport);
     }
 
     /// Installs the delivery gate (the scenario engine's outages).
@@ -229,29 +235,23 @@ impl Outbox {
         *self.inner.gate.lock() = Some(gate);
     }
 
-    pub fn register(&self, channel: &'static str, transport: Arc<dyn Transport>) {
-        self.inner.transports.lock().insert(channel, transport);
+    /// Concurrent attempts per destination host (takes effect for hosts not yet contacted).
+    pub fn set_concurrency(&self, per_destination: usize) {
+        self.inner
+            .concurrency
+            .store(per_destination.max(1), Ordering::Relaxed);
     }
 
     /// Records the notification and schedules its first attempt. Returns its id.
     pub fn enqueue(&self, spec: NotificationSpec) -> String {
         let seq = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let now = self.inner.clock.now();
-        let id = format!("ntf_{seq:06}");
-        let request_no = spec.request_no.clone().unwrap_or_else(|| {
-            format!(
-                "N{}{seq:06}",
-                format::china(now).replace(['-', ' ', ':'], "")
-            )
+        let id = ledger::id_of(seq);
+        let request_no = spec.request_no.unwrap_or_else(|| {
+            let stamp = format::china(now).replace(['-', ' ', ':'], "");
+            format!("N{stamp}{:06}{seq:06}", self.inner.instance)
         });
-        let line_key = (!spec.behaviour.reorder)
-            .then(|| {
-                spec.business_id
-                    .as_ref()
-                    .map(|b| format!("{}|{}", spec.tenant, b))
-            })
-            .flatten();
-        let mut notification = Notification {
+        let notification = Notification {
             id: id.clone(),
             tenant: spec.tenant,
             channel: spec.channel,
@@ -263,60 +263,34 @@ impl Outbox {
             status: Status::Pending,
             created_at: now,
             next_attempt_at: None,
+            finished_at: None,
             series: 1,
             attempts: Vec::new(),
             behaviour: spec.behaviour,
             sealed: None,
         };
-        let first_at = now + notification.behaviour.delay_ms.max(0);
-        let schedule_first = {
+        let first = {
             let mut ledger = self.inner.ledger.lock();
-            let runnable = if notification.behaviour.suppress {
-                notification.status = Status::Suppressed;
-                false
-            } else if let Some(key) = line_key {
-                let line = ledger.lines.entry(key).or_default();
-                line.push_back(seq);
-                if line.len() > 1 {
-                    notification.status = Status::Queued;
-                }
-                line.len() == 1
-            } else {
-                true
-            };
-            if runnable {
-                notification.next_attempt_at = Some(first_at);
-            }
-            ledger.items.insert(seq, notification);
-            self.trim(&mut ledger);
-            runnable
+            let first = ledger.admit(seq, notification);
+            ledger.trim(self.inner.capacity);
+            first
         };
-        if schedule_first {
-            self.schedule_attempt(seq, first_at);
+        if let Some(at) = first {
+            self.schedule_attempt(seq, at);
         }
         self.inner.changed.notify_waiters();
         id
     }
 
-    /// Starts a new series of attempts with the same requestNo (idempotency tests).
+    /// Starts a new series of attempts with the same requestNo (idempotency tests). Only a
+    /// finished notification (delivered, exhausted or suppressed) can be resent.
     pub fn resend(&self, id: &str) -> Result<Notification, String> {
-        let seq = numeric_id(id);
         let now = self.inner.clock.now();
-        let view = {
+        let (seq, view) = {
             let mut ledger = self.inner.ledger.lock();
-            let n = ledger
-                .items
-                .get_mut(&seq)
-                .ok_or_else(|| format!("no notification {id}"))?;
-            if n.status == Status::Pending {
-                return Err(format!(
-                    "{id} is still being delivered; resend it once it is delivered or exhausted"
-                ));
-            }
-            n.series += 1;
-            n.status = Status::Pending;
-            n.next_attempt_at = Some(now);
-            n.clone()
+            let seq = ledger::seq_of(id).ok_or_else(|| format!("no notification {id}"))?;
+            let view = ledger.restart(seq, now)?;
+            (seq, view)
         };
         self.schedule_attempt(seq, now);
         self.inner.changed.notify_waiters();
@@ -324,7 +298,13 @@ impl Outbox {
     }
 
     pub fn get(&self, id: &str) -> Option<Notification> {
-        self.inner.ledger.lock().items.get(&numeric_id(id)).cloned()
+        let seq = ledger::seq_of(id)?;
+        self.inner
+            .ledger
+            .lock()
+            .items
+            .get(&seq)
+            .map(|n| (**n).clone())
     }
 
     /// Newest first.
@@ -332,10 +312,10 @@ impl Outbox {
         let ledger = self.inner.ledger.lock();
         ledger
             .items
-            .values()
+            .iter()
             .rev()
-            .filter(|n| filter.matches(n))
-            .cloned()
+            .filter(|(seq, n)| filter.matches(**seq, n))
+            .map(|(_, n)| (**n).clone())
             .collect()
     }
 
@@ -344,17 +324,14 @@ impl Outbox {
         let ledger = self.inner.ledger.lock();
         let mut counts = BTreeMap::new();
         for n in ledger.items.values() {
-            let key = serde_json::to_value(n.status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            *counts.entry(key).or_insert(0) += 1;
+            *counts.entry(n.status.as_str().to_owned()).or_insert(0) += 1;
         }
         counts
     }
 
     /// Waits until a notification matching `filter` is final (delivered, exhausted or
-    /// suppressed), or `timeout` passes. Returns the first (oldest) such notification.
+    /// suppressed), or `timeout` passes. Returns the oldest such notification, also one that was
+    /// already final before the call (use `after` to wait for newer ones only).
     pub async fn wait(
         &self,
         filter: &NotificationFilter,
@@ -369,9 +346,9 @@ impl Outbox {
                 let ledger = self.inner.ledger.lock();
                 ledger
                     .items
-                    .values()
-                    .find(|n| n.status.is_final() && filter.matches(n))
-                    .cloned()
+                    .iter()
+                    .find(|(seq, n)| n.status.is_final() && filter.matches(**seq, n))
+                    .map(|(_, n)| (**n).clone())
             };
             if found.is_some() {
                 return found;
@@ -382,221 +359,25 @@ impl Outbox {
         }
     }
 
-    /// Forgets every notification of `tenant` (or all) and cancels their timers.
+    /// Forgets every notification of `tenant` (or all) and cancels their pending attempts; an
+    /// attempt already under way finishes unrecorded.
     pub fn reset(&self, tenant: Option<&TenantId>) {
-        let mut ledger = self.inner.ledger.lock();
-        ledger
-            .items
-            .retain(|_, n| tenant.is_some_and(|t| &n.tenant != t));
-        let remaining: std::collections::HashSet<u64> = ledger.items.keys().copied().collect();
-        for line in ledger.lines.values_mut() {
-            line.retain(|seq| remaining.contains(seq));
+        let removed = self.inner.ledger.lock().remove_tenant(tenant);
+        let labels: HashSet<String> = removed.into_iter().map(ledger::timer_label).collect();
+        if !labels.is_empty() {
+            self.inner
+                .clock
+                .cancel_where(|label| labels.contains(label));
         }
-        ledger.lines.retain(|_, l| !l.is_empty());
+        self.inner.changed.notify_waiters();
     }
 
     fn schedule_attempt(&self, seq: u64, at: Millis) {
         let outbox = self.clone();
         self.inner.clock.schedule_at(
             at,
-            format!("notify:ntf_{seq:06}"),
+            ledger::timer_label(seq),
             Box::new(move || Box::pin(async move { outbox.attempt(seq).await })),
         );
-    }
-
-    /// One delivery attempt: the step function the timers run.
-    async fn attempt(&self, seq: u64) {
-        let prepared = {
-            let mut ledger = self.inner.ledger.lock();
-            let Some(n) = ledger.items.get_mut(&seq) else {
-                return;
-            };
-            if n.status != Status::Pending {
-                return;
-            }
-            let transport = self.inner.transports.lock().get(n.channel).cloned();
-            transport.map(|t| {
-                let url = n.url.clone().or_else(|| t.url(&n.tenant));
-                if n.sealed.is_none() {
-                    n.sealed = Some(
-                        t.seal(n, n.behaviour.corrupt_signature)
-                            .map_err(|e| format!("cannot seal: {e}")),
-                    );
-                }
-                (t, url, n.clone())
-            })
-        };
-        let Some((transport, url, snapshot)) = prepared else {
-            self.record(
-                seq,
-                None,
-                0,
-                String::new(),
-                Err("no transport registered for this channel".into()),
-                None,
-            );
-            return;
-        };
-        let gate = self.inner.gate.lock().clone();
-        let now = self.inner.clock.now();
-        if let Some(why) = gate.and_then(|g| g(&snapshot.tenant, snapshot.channel, now)) {
-            self.record(seq, None, 0, String::new(), Err(why), Some(&transport));
-            return;
-        }
-        let started_wall = system_now();
-        let outcome = match (&url, snapshot.sealed.as_ref()) {
-            (None, _) => Err(
-                "no notify URL is configured for this tenant (--notify-url or config)".to_owned(),
-            ),
-            (_, Some(Err(e))) => Err(e.clone()),
-            (Some(url), Some(Ok(sealed))) => {
-                match self
-                    .inner
-                    .client
-                    .post(
-                        url,
-                        sealed.content_type,
-                        sealed.body.clone(),
-                        self.inner.timeout,
-                    )
-                    .await
-                {
-                    Ok(response) => {
-                        let verdict = transport.judge(&snapshot, response.status, &response.body);
-                        let excerpt = excerpt(&response.body);
-                        let latency = response.latency.as_millis() as u64;
-                        self.record(
-                            seq,
-                            Some(response.status),
-                            latency,
-                            excerpt,
-                            verdict,
-                            Some(&transport),
-                        );
-                        return;
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-            (Some(_), None) => Err("not sealed".to_owned()),
-        };
-        let latency = (system_now() - started_wall).max(0) as u64;
-        self.record(seq, None, latency, String::new(), outcome, Some(&transport));
-    }
-
-    fn record(
-        &self,
-        seq: u64,
-        status: Option<u16>,
-        latency_ms: u64,
-        response_excerpt: String,
-        verdict: Result<(), String>,
-        transport: Option<&Arc<dyn Transport>>,
-    ) {
-        let now = self.inner.clock.now();
-        let mut follow_ups: Vec<(u64, Millis)> = Vec::new();
-        {
-            let mut ledger = self.inner.ledger.lock();
-            let Some(n) = ledger.items.get_mut(&seq) else {
-                return;
-            };
-            let in_series = n.attempts.iter().filter(|a| a.series == n.series).count();
-            let delays = transport.map(|t| t.retry_delays()).unwrap_or_default();
-            let next = match &verdict {
-                Ok(()) => None,
-                Err(_) => schedule::retry_delay(&delays, in_series + 1).map(|d| now + d),
-            };
-            n.attempts.push(Attempt {
-                number: n.attempts.len() as u32 + 1,
-                series: n.series,
-                virtual_time: now,
-                virtual_time_text: format::china(now),
-                wall_time: system_now(),
-                http_status: status,
-                latency_ms,
-                response_excerpt,
-                verdict: match &verdict {
-                    Ok(()) => "delivered".into(),
-                    Err(why) => format!("failed: {why}"),
-                },
-                next_attempt_at: next,
-            });
-            n.next_attempt_at = next;
-            match (&verdict, next) {
-                (Ok(()), _) if n.behaviour.duplicate && n.series == 1 => {
-                    n.series = 2;
-                    n.next_attempt_at = Some(now);
-                    follow_ups.push((seq, now));
-                }
-                (Ok(()), _) => n.status = Status::Delivered,
-                (Err(_), Some(at)) => follow_ups.push((seq, at)),
-                (Err(why), None) => {
-                    n.status = Status::Exhausted;
-                    tracing::warn!(
-                        notification = %n.id, tenant = %n.tenant, topic = %n.topic, request_no = %n.request_no,
-                        attempts = n.attempts.len(), last_error = %why,
-                        "notification exhausted its retries: offline notice to the partner"
-                    );
-                }
-            }
-            if n.status.is_final() {
-                let key = n
-                    .business_id
-                    .as_ref()
-                    .filter(|_| !n.behaviour.reorder)
-                    .map(|b| format!("{}|{}", n.tenant, b));
-                if let Some(key) = key {
-                    let next_seq = ledger.lines.get_mut(&key).and_then(|line| {
-                        line.retain(|s| *s != seq);
-                        line.front().copied()
-                    });
-                    if ledger.lines.get(&key).is_some_and(VecDeque::is_empty) {
-                        ledger.lines.remove(&key);
-                    }
-                    if let Some(next_seq) = next_seq {
-                        if let Some(next) = ledger.items.get_mut(&next_seq) {
-                            if next.status == Status::Queued {
-                                let at = now.max(next.created_at + next.behaviour.delay_ms.max(0));
-                                next.status = Status::Pending;
-                                next.next_attempt_at = Some(at);
-                                follow_ups.push((next_seq, at));
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        for (seq, at) in follow_ups {
-            self.schedule_attempt(seq, at);
-        }
-        self.inner.changed.notify_waiters();
-    }
-
-    /// Drops the oldest finished notifications beyond capacity.
-    fn trim(&self, ledger: &mut Ledger) {
-        if ledger.items.len() <= self.inner.capacity {
-            return;
-        }
-        let excess = ledger.items.len() - self.inner.capacity;
-        let victims: Vec<u64> = ledger
-            .items
-            .iter()
-            .filter(|(_, n)| n.status.is_final())
-            .map(|(k, _)| *k)
-            .take(excess)
-            .collect();
-        for k in victims {
-            ledger.items.remove(&k);
-        }
-    }
-}
-
-fn excerpt(body: &[u8]) -> String {
-    const MAX: usize = 512;
-    let text = String::from_utf8_lossy(&body[..body.len().min(MAX)]).into_owned();
-    if body.len() > MAX {
-        format!("{text}…")
-    } else {
-        text
     }
 }

@@ -7,6 +7,10 @@ use std::sync::Arc;
 use crate::api::whalet::partners::Partners;
 use crate::notify::{schedule, Notification, Sealed, Transport};
 use crate::store::TenantId;
+use serde_json::Value;
+
+use crate::wire::crypto::{self, SignatureHash};
+use crate::wire::keys::PublicKey;
 use crate::wire::whalet::{self as envelope, Echo, VERSION};
 use crate::wire::HexCase;
 
@@ -21,7 +25,10 @@ impl Transport for WhaletTransport {
     }
 
     fn seal(&self, n: &Notification, corrupt: bool) -> Result<Sealed, String> {
-        let partner = self.partners.get(&n.tenant.id).ok_or("unknown partner")?;
+        let partner = self
+            .partners
+            .get(&n.tenant.id)
+            .ok_or_else(|| format!("tenant {} is not a configured Whalet partner", n.tenant))?;
         let echo = Echo {
             partner_id: partner.id.clone(),
             api_code: n.topic.clone(),
@@ -49,26 +56,73 @@ impl Transport for WhaletTransport {
         if !(200..300).contains(&status) {
             return Err(format!("HTTP {status}"));
         }
-        let partner = self.partners.get(&n.tenant.id).ok_or("unknown partner")?;
-        if partner.strict_ack {
-            // The partner signs the ack with its key; the simulator verifies with it.
-            let reply = envelope::open_reply(body, &partner.platform_key, &partner.public_key)
-                .map_err(|e| format!("ack rejected (strict_ack): {}", e.detail))?;
-            return (reply.code == "SUCCESS")
-                .then_some(())
-                .ok_or_else(|| format!("ack head.code is {:?}, not SUCCESS", reply.code));
-        }
-        let value: serde_json::Value = serde_json::from_slice(body)
+        let value: Value = serde_json::from_slice(body)
             .map_err(|e| format!("the answer is not a Whalet reply (not JSON: {e})"))?;
-        match value.pointer("/head/code").and_then(|c| c.as_str()) {
-            Some("SUCCESS") => Ok(()),
-            Some(other) => Err(format!("ack head.code is {other:?}, not SUCCESS")),
-            None => Err("the answer has no head.code".into()),
+        let head = value
+            .get("head")
+            .and_then(Value::as_object)
+            .ok_or("the answer is not a Whalet reply (no head object)")?;
+        let text = |name: &str| head.get(name).and_then(Value::as_str);
+        let code = text("code").ok_or("the answer has no head.code")?;
+        if code != "SUCCESS" {
+            let detail = text("detail").unwrap_or_default();
+            return Err(format!("ack head.code is {code:?} ({detail}), not SUCCESS"));
         }
+        let partner = self
+            .partners
+            .get(&n.tenant.id)
+            .ok_or_else(|| format!("tenant {} is not a configured Whalet partner", n.tenant))?;
+        if partner.strict_ack {
+            verify_ack(&value, n, &partner.public_key)?;
+        }
+        Ok(())
     }
 
     fn retry_delays(&self) -> Vec<i64> {
         schedule::WHALET_RETRY_MS.to_vec()
+    }
+}
+
+/// `strict_ack`: the ack echoes this notification and carries a SHA1withRSA signature, by the
+/// partner's key, over the reply sign string. Only the signature is checked (a public-key
+/// operation); the ack's body is not decrypted, as nothing in it is needed.
+fn verify_ack(reply: &Value, n: &Notification, partner_key: &PublicKey) -> Result<(), String> {
+    let head = |name: &str| {
+        reply
+            .pointer(&format!("/head/{name}"))
+            .and_then(Value::as_str)
+    };
+    let echo = Echo {
+        partner_id: head("partnerId").unwrap_or_default().to_owned(),
+        api_code: head("apiCode").unwrap_or_default().to_owned(),
+        request_no: head("requestNo").unwrap_or_default().to_owned(),
+        version: head("version").unwrap_or_default().to_owned(),
+    };
+    let sign = head("sign").ok_or("ack rejected (strict_ack): the ack has no head.sign")?;
+    if echo.request_no != n.request_no {
+        return Err(format!(
+            "ack rejected (strict_ack): head.requestNo is {:?}, the notification's is {:?}",
+            echo.request_no, n.request_no
+        ));
+    }
+    let signature = hex::decode(sign)
+        .map_err(|e| format!("ack rejected (strict_ack): head.sign is not hex: {e}"))?;
+    let encrypt = reply.pointer("/body/encrypt").and_then(Value::as_str);
+    let code = head("code").unwrap_or_default();
+    let detail = head("detail").unwrap_or_default();
+    let signed = envelope::reply_sign_string(&echo, code, detail, encrypt);
+    if crypto::verify(
+        partner_key,
+        SignatureHash::Sha1,
+        signed.as_bytes(),
+        &signature,
+    ) {
+        Ok(())
+    } else {
+        Err(format!(
+            "ack rejected (strict_ack): head.sign does not verify with the partner's public key \
+             (SHA1withRSA over {signed:?})"
+        ))
     }
 }
 
@@ -87,4 +141,118 @@ fn corrupt_sign(body: &[u8]) -> Vec<u8> {
         }
     }
     serde_json::to_vec(&value).unwrap_or_else(|_| body.to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::config::{Config, WhaletConfig};
+    use crate::notify::{NotifyBehaviour, Status};
+    use crate::store::Provider;
+    use crate::wire::keys::{demo, PrivateKey};
+
+    fn transport(strict: bool) -> WhaletTransport {
+        let cfg: WhaletConfig = Config::parse(&format!(
+            "[whalet]\ndemo_partner = false\n[[whalet.partners]]\npartner_id = \"P1\"\n\
+             public_key = \"\"\"{}\"\"\"\nstrict_ack = {strict}\n",
+            demo::PARTNER_PUBLIC
+        ))
+        .unwrap()
+        .whalet;
+        WhaletTransport {
+            partners: Arc::new(Partners::from_config(&cfg, None).unwrap()),
+            hex_case: HexCase::Lower,
+        }
+    }
+
+    fn notification() -> Notification {
+        Notification {
+            id: "ntf_000001".into(),
+            tenant: TenantId::new(Provider::Whalet, "P1"),
+            channel: "whalet",
+            topic: "connectivityNotify".into(),
+            business_id: None,
+            request_no: "N1".into(),
+            url: None,
+            payload: serde_json::json!({"notifyMessage": "x"}),
+            status: Status::Pending,
+            created_at: 0,
+            next_attempt_at: None,
+            finished_at: None,
+            series: 1,
+            attempts: Vec::new(),
+            behaviour: NotifyBehaviour::default(),
+            sealed: None,
+        }
+    }
+
+    fn ack(signer: &str, request_no: &str) -> Vec<u8> {
+        let echo = Echo {
+            partner_id: "P1".into(),
+            api_code: "connectivityNotify".into(),
+            request_no: request_no.into(),
+            version: VERSION.into(),
+        };
+        let key = PrivateKey::parse(signer).unwrap();
+        let platform = PublicKey::parse(demo::PLATFORM_PUBLIC).unwrap();
+        let empty = serde_json::json!({});
+        envelope::seal_reply(
+            &echo,
+            "SUCCESS",
+            "成功",
+            Some(&empty),
+            Some((&key, &platform)),
+            HexCase::Lower,
+        )
+    }
+
+    #[test]
+    fn strict_ack_accepts_the_partners_signature_and_refuses_any_other() {
+        let (strict, lenient, n) = (transport(true), transport(false), notification());
+        assert_eq!(
+            strict.judge(&n, 200, &ack(demo::PARTNER_PRIVATE, "N1")),
+            Ok(())
+        );
+        let forged = ack(demo::PLATFORM_PRIVATE, "N1");
+        let why = strict.judge(&n, 200, &forged).unwrap_err();
+        assert!(
+            why.contains("does not verify with the partner's public key"),
+            "{why}"
+        );
+        assert_eq!(lenient.judge(&n, 200, &forged), Ok(()));
+        let why = strict
+            .judge(&n, 200, &ack(demo::PARTNER_PRIVATE, "N2"))
+            .unwrap_err();
+        assert!(why.contains("head.requestNo is \"N2\""), "{why}");
+        let why = strict
+            .judge(
+                &n,
+                200,
+                br#"{"head":{"code":"SUCCESS","requestNo":"N1","sign":"zz"}}"#,
+            )
+            .unwrap_err();
+        assert!(why.contains("not hex"), "{why}");
+    }
+
+    #[test]
+    fn a_corrupted_seal_still_parses_but_fails_verification() {
+        let t = transport(false);
+        let n = notification();
+        let good = t.seal(&n, false).unwrap();
+        let bad = t.seal(&n, true).unwrap();
+        let key = PrivateKey::parse(demo::PARTNER_PRIVATE).unwrap();
+        let platform = PublicKey::parse(demo::PLATFORM_PUBLIC).unwrap();
+        let open = |bytes: &[u8]| {
+            envelope::parse_request(bytes)
+                .ok()
+                .unwrap()
+                .open(&key, &platform)
+        };
+        assert_eq!(open(&good.body).unwrap().body, n.payload);
+        assert!(open(&bad.body).is_err());
+        let mut unknown = notification();
+        unknown.tenant = TenantId::new(Provider::Whalet, "P9");
+        assert!(t.seal(&unknown, false).unwrap_err().contains("whalet:P9"));
+    }
 }

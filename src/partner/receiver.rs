@@ -31,6 +31,8 @@ pub enum Mode {
     Down,
     /// Never answer (the simulator's timeout fires).
     Hang,
+    /// Answer every request with this HTTP status and body, unread (unusual acks).
+    Raw { status: u16, body: &'static str },
 }
 
 /// One notification as received.
@@ -47,6 +49,8 @@ pub struct Received {
     pub attempt: u32,
     /// What the receiver answered with (HTTP status).
     pub answered: u16,
+    /// The request exactly as it arrived (for independent verification).
+    pub raw: Bytes,
 }
 
 struct Inner {
@@ -171,11 +175,23 @@ impl Receiver {
         }
     }
 
-    async fn answer(&self, body: &[u8]) -> (u16, Bytes) {
+    async fn answer(&self, body: &Bytes) -> (u16, Bytes) {
         let mode = *self.inner.mode.lock();
-        if mode == Mode::Hang {
-            self.stop.cancelled().await;
-            return (500, Bytes::new());
+        match mode {
+            Mode::Hang => {
+                // Logged on arrival (answered 0): it never gets an answer.
+                self.log_unopened(body, 0);
+                self.stop.cancelled().await;
+                return (500, Bytes::new());
+            }
+            Mode::Raw {
+                status,
+                body: reply,
+            } => {
+                self.log_unopened(body, status);
+                return (status, Bytes::from_static(reply.as_bytes()));
+            }
+            Mode::Ack { .. } | Mode::Down => {}
         }
         let opened = envelope::parse_request(body)
             .map_err(|(_, e)| e)
@@ -229,8 +245,34 @@ impl Receiver {
             error,
             attempt,
             answered: status,
+            raw: body.clone(),
         });
         self.inner.arrived.notify_waiters();
         (status, reply)
+    }
+
+    /// Logs a request whose answer does not depend on its content (no crypto is done).
+    fn log_unopened(&self, body: &Bytes, answered: u16) {
+        let echo = match envelope::parse_request(body) {
+            Ok(sealed) => sealed.echo,
+            Err((echo, _)) => echo,
+        };
+        let attempt = {
+            let mut counts = self.inner.counts.lock();
+            let c = counts.entry(echo.request_no.clone()).or_insert(0);
+            *c += 1;
+            *c
+        };
+        self.inner.log.lock().push(Received {
+            api_code: echo.api_code,
+            request_no: echo.request_no,
+            partner_id: echo.partner_id,
+            body: None,
+            error: None,
+            attempt,
+            answered,
+            raw: body.clone(),
+        });
+        self.inner.arrived.notify_waiters();
     }
 }

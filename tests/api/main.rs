@@ -9,6 +9,7 @@ mod helpers;
 
 mod browser_smoke;
 mod cli;
+mod clock;
 mod connectivity;
 mod control;
 mod dashboard;
@@ -16,6 +17,7 @@ mod envelope_errors;
 mod independent_client;
 mod infinia;
 mod journal;
+mod notifications;
 mod platform;
 mod platform_browser;
 mod platform_payments;

@@ -1,0 +1,347 @@
+//! One delivery attempt: the step function each notification timer runs. It takes a snapshot
+//! under the ledger lock, seals (once per series, off the async threads: RSA is CPU work), POSTs
+//! with the wall-clock timeout while holding one of its destination's permits, asks the
+//! transport to judge the answer, and records the attempt. Recording decides what happens
+//! next: the next retry (due a full interval after this attempt *finished*), delivered,
+//! exhausted (the offline notice), or the next notification queued behind it.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::Semaphore;
+
+use super::{schedule, Attempt, Notification, Outbox, Sealed, Status, Transport};
+use crate::clock::{format, system_now, Millis};
+
+/// What one attempt came to.
+struct Outcome {
+    virtual_time: Millis,
+    wall_time: Millis,
+    http_status: Option<u16>,
+    latency_ms: u64,
+    excerpt: String,
+    verdict: Result<(), String>,
+}
+
+impl Outcome {
+    fn failed(virtual_time: Millis, why: String) -> Self {
+        Self {
+            virtual_time,
+            wall_time: system_now(),
+            http_status: None,
+            latency_ms: 0,
+            excerpt: String::new(),
+            verdict: Err(why),
+        }
+    }
+}
+
+impl Outbox {
+    /// One delivery attempt of notification `seq` (a no-op if it is no longer pending).
+    pub(super) async fn attempt(&self, seq: u64) {
+        let prepared = {
+            let ledger = self.inner.ledger.lock();
+            let Some(n) = ledger.items.get(&seq) else {
+                return;
+            };
+            if n.status != Status::Pending {
+                return;
+            }
+            let transport = self.inner.transports.lock().get(n.channel).cloned();
+            let url = n
+                .url
+                .clone()
+                .or_else(|| transport.as_ref().and_then(|t| t.url(&n.tenant)));
+            (transport, url, (**n).clone())
+        };
+        let (transport, url, snapshot) = prepared;
+        let series = snapshot.series;
+        let now = self.inner.clock.now();
+        let gate = self.inner.gate.lock().clone();
+        let closed = gate.and_then(|g| g(&snapshot.tenant, snapshot.channel, now));
+        let (outcome, delays) = match (transport, url) {
+            (Some(t), _) if closed.is_some() => (
+                Outcome::failed(now, closed.unwrap_or_default()),
+                t.retry_delays(),
+            ),
+            (None, _) => (
+                Outcome::failed(
+                    now,
+                    format!(
+                        "no transport is registered for channel {}",
+                        snapshot.channel
+                    ),
+                ),
+                Vec::new(),
+            ),
+            (Some(t), None) => (
+                Outcome::failed(
+                    now,
+                    format!(
+                        "no notify URL is configured for tenant {} (--notify-url or config)",
+                        snapshot.tenant
+                    ),
+                ),
+                t.retry_delays(),
+            ),
+            (Some(t), Some(url)) => (self.send(seq, &t, &url, snapshot).await, t.retry_delays()),
+        };
+        self.record(seq, series, outcome, &delays);
+    }
+
+    /// Seals (if needed) and POSTs under one of the destination's permits, then judges.
+    async fn send(
+        &self,
+        seq: u64,
+        transport: &Arc<dyn Transport>,
+        url: &str,
+        snapshot: Notification,
+    ) -> Outcome {
+        let destination = self.destination(url);
+        // The semaphore is never closed; without a permit the attempt would still be bounded.
+        let _permit = destination.acquire_owned().await.ok();
+        let (snapshot, sealed) = match snapshot.sealed.clone() {
+            Some(sealed) => (snapshot, sealed),
+            None => match self.seal(seq, transport, snapshot).await {
+                Ok(done) => done,
+                Err(why) => {
+                    return Outcome::failed(self.inner.clock.now(), format!("cannot seal: {why}"))
+                }
+            },
+        };
+        let virtual_time = self.inner.clock.now();
+        let wall_time = system_now();
+        let started = Instant::now();
+        let response = self
+            .inner
+            .client
+            .post(url, sealed.content_type, sealed.body, self.inner.timeout)
+            .await;
+        match response {
+            Ok(r) => Outcome {
+                virtual_time,
+                wall_time,
+                http_status: Some(r.status),
+                latency_ms: r.latency.as_millis() as u64,
+                excerpt: excerpt(&r.body),
+                verdict: transport.judge(&snapshot, r.status, &r.body),
+            },
+            Err(why) => Outcome {
+                virtual_time,
+                wall_time,
+                http_status: None,
+                latency_ms: started.elapsed().as_millis() as u64,
+                excerpt: String::new(),
+                verdict: Err(why),
+            },
+        }
+    }
+
+    /// Seals on the blocking pool and keeps the bytes for the rest of the series.
+    async fn seal(
+        &self,
+        seq: u64,
+        transport: &Arc<dyn Transport>,
+        snapshot: Notification,
+    ) -> Result<(Notification, Sealed), String> {
+        let t = transport.clone();
+        let corrupt = snapshot.behaviour.corrupt_signature;
+        let series = snapshot.series;
+        let (snapshot, sealed) = tokio::task::spawn_blocking(move || {
+            let sealed = t.seal(&snapshot, corrupt);
+            (snapshot, sealed)
+        })
+        .await
+        .map_err(|e| format!("the transport failed while sealing: {e}"))?;
+        let sealed = sealed?;
+        let mut ledger = self.inner.ledger.lock();
+        if let Some(n) = ledger.items.get_mut(&seq) {
+            if n.series == series && n.status == Status::Pending {
+                n.sealed = Some(sealed.clone());
+            }
+        }
+        Ok((snapshot, sealed))
+    }
+
+    /// The permits of `url`'s destination (scheme, host and port).
+    fn destination(&self, url: &str) -> Arc<Semaphore> {
+        let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+        let host = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+        let key = format!("{scheme}://{host}");
+        let permits = self
+            .inner
+            .concurrency
+            .load(std::sync::atomic::Ordering::Relaxed);
+        self.inner
+            .destinations
+            .lock()
+            .entry(key)
+            .or_insert_with(|| Arc::new(Semaphore::new(permits)))
+            .clone()
+    }
+
+    /// Writes the attempt into the ledger and schedules what follows from it.
+    fn record(&self, seq: u64, series: u32, outcome: Outcome, delays: &[i64]) {
+        let now = self.inner.clock.now();
+        let mut follow_ups: Vec<(u64, Millis)> = Vec::new();
+        {
+            let mut ledger = self.inner.ledger.lock();
+            let Some(n) = ledger.items.get_mut(&seq) else {
+                return;
+            };
+            if n.series != series || n.status != Status::Pending {
+                return;
+            }
+            let in_series = n.attempts.iter().filter(|a| a.series == series).count();
+            let next = match &outcome.verdict {
+                Ok(()) => None,
+                Err(_) => {
+                    schedule::retry_delay(delays, in_series + 1).map(|d| now.saturating_add(d))
+                }
+            };
+            n.attempts.push(Attempt {
+                number: n.attempts.len() as u32 + 1,
+                series,
+                virtual_time: outcome.virtual_time,
+                virtual_time_text: format::china(outcome.virtual_time),
+                wall_time: outcome.wall_time,
+                finished_at: now,
+                http_status: outcome.http_status,
+                latency_ms: outcome.latency_ms,
+                response_excerpt: outcome.excerpt,
+                verdict: match &outcome.verdict {
+                    Ok(()) => "delivered".into(),
+                    Err(why) => format!("failed: {why}"),
+                },
+                next_attempt_at: next,
+            });
+            n.next_attempt_at = next;
+            let finished = match (&outcome.verdict, next) {
+                (Ok(()), _) if n.behaviour.duplicate && series == 1 => {
+                    n.series = 2;
+                    n.next_attempt_at = Some(now);
+                    follow_ups.push((seq, now));
+                    false
+                }
+                (Ok(()), _) => {
+                    n.status = Status::Delivered;
+                    true
+                }
+                (Err(_), Some(at)) => {
+                    follow_ups.push((seq, at));
+                    false
+                }
+                (Err(why), None) => {
+                    n.status = Status::Exhausted;
+                    offline_notice(n, why);
+                    true
+                }
+            };
+            if finished {
+                follow_ups.extend(ledger.finish(seq, now));
+                ledger.trim(self.inner.capacity);
+            }
+        }
+        for (seq, at) in follow_ups {
+            self.schedule_attempt(seq, at);
+        }
+        self.inner.changed.notify_waiters();
+    }
+}
+
+/// Whalet "notifies the partner offline" after the last retry; the simulator logs it.
+fn offline_notice(n: &Notification, last_error: &str) {
+    tracing::warn!(
+        target: "whalet_sim::notify::offline",
+        notification = %n.id,
+        tenant = %n.tenant,
+        topic = %n.topic,
+        request_no = %n.request_no,
+        attempts = n.attempts.len(),
+        last_error = %last_error,
+        "offline notice: notification exhausted its retries; the partner would now be told offline"
+    );
+}
+
+fn excerpt(body: &[u8]) -> String {
+    const MAX: usize = 512;
+    let cut = body.get(..MAX).unwrap_or(body);
+    let text = String::from_utf8_lossy(cut).into_owned();
+    if body.len() > MAX {
+        format!("{text}…")
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::time::Duration;
+
+    use super::*;
+    use crate::clock::{Clock, ClockMode};
+    use crate::http::client::HttpClient;
+    use crate::notify::{NotificationSpec, NotifyBehaviour};
+    use crate::store::{Provider, TenantId};
+
+    /// A surface with its own schedule whose partner is never reachable.
+    struct Unreachable;
+
+    impl Transport for Unreachable {
+        fn url(&self, _: &TenantId) -> Option<String> {
+            Some("http://127.0.0.1:9/ipn".into())
+        }
+        fn seal(&self, n: &Notification, _: bool) -> Result<Sealed, String> {
+            Ok(Sealed {
+                content_type: "application/json",
+                body: serde_json::to_vec(&n.payload).unwrap().into(),
+            })
+        }
+        fn judge(&self, _: &Notification, status: u16, _: &[u8]) -> Result<(), String> {
+            Err(format!("HTTP {status}"))
+        }
+        fn retry_delays(&self) -> Vec<i64> {
+            vec![500, 250]
+        }
+    }
+
+    #[tokio::test]
+    async fn each_surface_brings_its_own_schedule() {
+        let clock = Clock::new(ClockMode::Manual, Some(0));
+        let outbox = Outbox::new(clock.clone(), HttpClient::new(), Duration::from_secs(5), 10);
+        outbox.register("other", Arc::new(Unreachable));
+        let id = outbox.enqueue(NotificationSpec {
+            tenant: TenantId::new(Provider::Pockyt, "m1"),
+            channel: "other",
+            topic: "payout".into(),
+            payload: serde_json::json!({"n": 1}),
+            business_id: None,
+            url: None,
+            request_no: Some("R1".into()),
+            behaviour: NotifyBehaviour::default(),
+        });
+        clock.advance(10_000).await;
+        let n = outbox.get(&id).unwrap();
+        assert_eq!(n.status, Status::Exhausted);
+        assert_eq!(n.request_no, "R1");
+        let times: Vec<Millis> = n.attempts.iter().map(|a| a.virtual_time).collect();
+        assert_eq!(times, [0, 500, 750]);
+        assert!(n.attempts[0]
+            .verdict
+            .starts_with("failed: connection failed"));
+        assert_eq!(n.finished_at, Some(750));
+        assert!(
+            n.sealed.is_none(),
+            "a finished notification keeps no sealed bytes"
+        );
+    }
+
+    #[test]
+    fn excerpts_are_bounded_and_lossy() {
+        assert_eq!(excerpt(b"ok"), "ok");
+        let long = excerpt(&[b'a'; 600]);
+        assert_eq!(long.chars().count(), 513);
+        assert!(excerpt(&[0xff, b'x']).ends_with('x'));
+    }
+}

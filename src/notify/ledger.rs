@@ -1,0 +1,291 @@
+//! The delivery ledger as plain data: every notification by sequence number, the per-object
+//! lines that keep notifications about one business object in order, and the set of finished
+//! notifications that trimming drops oldest first. No I/O, no clock, no locks: the outbox holds
+//! the one lock around it.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+use serde::Deserialize;
+
+use super::{Notification, Status};
+use crate::clock::Millis;
+use crate::store::TenantId;
+
+/// The ledger id of sequence number `seq`.
+pub fn id_of(seq: u64) -> String {
+    format!("ntf_{seq:06}")
+}
+
+/// The sequence number in a ledger id (`ntf_000042` → 42).
+pub fn seq_of(id: &str) -> Option<u64> {
+    let digits = id.strip_prefix("ntf_")?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The label of a notification's pending attempt on the clock.
+pub fn timer_label(seq: u64) -> String {
+    format!("notify:{}", id_of(seq))
+}
+
+/// Notifications about the same object of the same tenant share a line, unless `reorder`.
+fn line_key(n: &Notification) -> Option<String> {
+    if n.behaviour.reorder {
+        return None;
+    }
+    n.business_id
+        .as_ref()
+        .map(|b| format!("{}|{}", n.tenant, b))
+}
+
+/// Filter of the delivery ledger.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationFilter {
+    /// `provider:id` or just the id.
+    pub tenant: Option<String>,
+    pub api_code: Option<String>,
+    pub status: Option<String>,
+    pub business_id: Option<String>,
+    /// Only notifications created after this id (numeric part) — for waiting on new ones.
+    pub after: Option<u64>,
+}
+
+impl NotificationFilter {
+    pub(super) fn matches(&self, seq: u64, n: &Notification) -> bool {
+        self.tenant
+            .as_deref()
+            .map_or(true, |t| n.tenant.id == t || n.tenant.to_string() == t)
+            && self.api_code.as_deref().map_or(true, |c| n.topic == c)
+            && self
+                .status
+                .as_deref()
+                .map_or(true, |s| n.status.as_str() == s)
+            && self
+                .business_id
+                .as_deref()
+                .map_or(true, |b| n.business_id.as_deref() == Some(b))
+            && self.after.map_or(true, |after| seq > after)
+    }
+}
+
+#[derive(Default)]
+pub(super) struct Ledger {
+    /// Boxed: B-tree nodes are about half full under sequential inserts, and a node of large
+    /// values would waste more than the box costs.
+    pub items: BTreeMap<u64, Box<Notification>>,
+    /// Per business object: the notification being delivered first, then those queued behind.
+    lines: HashMap<String, VecDeque<u64>>,
+    /// Finished notifications (trimmed oldest first when the ledger is over capacity).
+    finished: BTreeSet<u64>,
+}
+
+impl Ledger {
+    /// Records a new notification; returns when its first attempt is due if it may start now
+    /// (not suppressed, not queued behind an earlier one about the same object).
+    pub fn admit(&mut self, seq: u64, mut n: Notification) -> Option<Millis> {
+        let first_at = n.created_at.saturating_add(n.behaviour.delay_ms.max(0));
+        let runnable = if n.behaviour.suppress {
+            n.status = Status::Suppressed;
+            n.finished_at = Some(n.created_at);
+            self.finished.insert(seq);
+            false
+        } else if let Some(key) = line_key(&n) {
+            let line = self.lines.entry(key).or_default();
+            line.push_back(seq);
+            if line.len() > 1 {
+                n.status = Status::Queued;
+            }
+            line.len() == 1
+        } else {
+            true
+        };
+        if runnable {
+            n.next_attempt_at = Some(first_at);
+        }
+        self.items.insert(seq, Box::new(n));
+        runnable.then_some(first_at)
+    }
+
+    /// Starts a new series of a finished notification (resend); it does not rejoin its line.
+    pub fn restart(&mut self, seq: u64, now: Millis) -> Result<Notification, String> {
+        let id = id_of(seq);
+        let n = self
+            .items
+            .get_mut(&seq)
+            .ok_or_else(|| format!("no notification {id}"))?;
+        if !n.status.is_final() {
+            return Err(format!(
+                "{id} is {}; resend it once it is delivered, exhausted or suppressed",
+                n.status.as_str()
+            ));
+        }
+        n.series += 1;
+        n.status = Status::Pending;
+        n.next_attempt_at = Some(now);
+        n.finished_at = None;
+        self.finished.remove(&seq);
+        Ok((**n).clone())
+    }
+
+    /// Marks `seq` final at `now` (its status already set); returns the notification queued
+    /// behind it about the same object, with when its first attempt is due.
+    pub fn finish(&mut self, seq: u64, now: Millis) -> Option<(u64, Millis)> {
+        let n = self.items.get_mut(&seq)?;
+        n.finished_at = Some(now);
+        n.next_attempt_at = None;
+        n.sealed = None;
+        self.finished.insert(seq);
+        let key = line_key(n)?;
+        let line = self.lines.get_mut(&key)?;
+        line.retain(|s| *s != seq);
+        let next_seq = line.front().copied();
+        if line.is_empty() {
+            self.lines.remove(&key);
+        }
+        let next = self.items.get_mut(&next_seq?)?;
+        if next.status != Status::Queued {
+            return None;
+        }
+        let at = now.max(
+            next.created_at
+                .saturating_add(next.behaviour.delay_ms.max(0)),
+        );
+        next.status = Status::Pending;
+        next.next_attempt_at = Some(at);
+        next_seq.map(|s| (s, at))
+    }
+
+    /// Drops the oldest finished notifications while over `capacity`; unfinished ones stay.
+    pub fn trim(&mut self, capacity: usize) {
+        while self.items.len() > capacity {
+            let Some(oldest) = self.finished.pop_first() else {
+                return;
+            };
+            self.items.remove(&oldest);
+        }
+    }
+
+    /// Forgets the notifications of `tenant` (all when None); returns their sequence numbers.
+    pub fn remove_tenant(&mut self, tenant: Option<&TenantId>) -> Vec<u64> {
+        let doomed: Vec<u64> = self
+            .items
+            .iter()
+            .filter(|(_, n)| tenant.map_or(true, |t| &n.tenant == t))
+            .map(|(seq, _)| *seq)
+            .collect();
+        for seq in &doomed {
+            self.items.remove(seq);
+            self.finished.remove(seq);
+        }
+        let items = &self.items;
+        for line in self.lines.values_mut() {
+            line.retain(|seq| items.contains_key(seq));
+        }
+        self.lines.retain(|_, line| !line.is_empty());
+        doomed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::notify::NotifyBehaviour;
+    use crate::store::Provider;
+
+    fn n(seq: u64, business: Option<&str>) -> Notification {
+        Notification {
+            id: id_of(seq),
+            tenant: TenantId::new(Provider::Whalet, "P1"),
+            channel: "whalet",
+            topic: "t".into(),
+            business_id: business.map(str::to_owned),
+            request_no: format!("N{seq}"),
+            url: None,
+            payload: serde_json::Value::Null,
+            status: Status::Pending,
+            created_at: 100,
+            next_attempt_at: None,
+            finished_at: None,
+            series: 1,
+            attempts: Vec::new(),
+            behaviour: NotifyBehaviour::default(),
+            sealed: None,
+        }
+    }
+
+    fn finish(ledger: &mut Ledger, seq: u64, status: Status, now: Millis) -> Option<(u64, Millis)> {
+        ledger.items.get_mut(&seq).unwrap().status = status;
+        ledger.finish(seq, now)
+    }
+
+    #[test]
+    fn ids_round_trip_and_junk_is_refused() {
+        assert_eq!(seq_of(&id_of(42)), Some(42));
+        assert_eq!(seq_of("ntf_1234567"), Some(1_234_567));
+        for junk in [
+            "ntf_",
+            "ntf_+1",
+            "42",
+            "ntf_-1",
+            "ntf_99999999999999999999999",
+        ] {
+            assert_eq!(seq_of(junk), None, "{junk}");
+        }
+    }
+
+    #[test]
+    fn a_line_releases_the_next_notification_when_the_first_finishes() {
+        let mut ledger = Ledger::default();
+        assert_eq!(ledger.admit(1, n(1, Some("o"))), Some(100));
+        assert_eq!(ledger.admit(2, n(2, Some("o"))), None);
+        assert_eq!(ledger.admit(3, n(3, None)), Some(100));
+        assert_eq!(ledger.items[&2].status, Status::Queued);
+        assert_eq!(
+            finish(&mut ledger, 1, Status::Exhausted, 500),
+            Some((2, 500))
+        );
+        assert_eq!(ledger.items[&2].status, Status::Pending);
+        assert_eq!(finish(&mut ledger, 2, Status::Delivered, 600), None);
+        assert!(ledger.lines.is_empty());
+    }
+
+    #[test]
+    fn trimming_drops_the_oldest_finished_and_keeps_unfinished() {
+        let mut ledger = Ledger::default();
+        for seq in 1..=6 {
+            ledger.admit(seq, n(seq, None));
+        }
+        for seq in [2, 4, 5] {
+            finish(&mut ledger, seq, Status::Delivered, 200);
+        }
+        ledger.trim(4);
+        let kept: Vec<u64> = ledger.items.keys().copied().collect();
+        assert_eq!(kept, [1, 3, 5, 6]);
+        ledger.trim(1);
+        let kept: Vec<u64> = ledger.items.keys().copied().collect();
+        assert_eq!(kept, [1, 3, 6]);
+    }
+
+    #[test]
+    fn resend_needs_a_finished_notification() {
+        let mut ledger = Ledger::default();
+        ledger.admit(1, n(1, None));
+        assert!(ledger.restart(1, 0).unwrap_err().contains("is pending"));
+        finish(&mut ledger, 1, Status::Exhausted, 300);
+        let again = ledger.restart(1, 400).unwrap();
+        assert_eq!((again.series, again.status), (2, Status::Pending));
+        ledger.trim(0);
+        assert!(
+            ledger.items.contains_key(&1),
+            "a resent notification is not trimmed"
+        );
+        assert!(ledger
+            .restart(9, 0)
+            .unwrap_err()
+            .contains("no notification ntf_000009"));
+    }
+}

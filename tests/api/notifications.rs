@@ -1,0 +1,414 @@
+//! Whalet notifications as a partner sees them: the retry cadence under the manual clock,
+//! exhaustion, recovery, a hung receiver, acknowledgement rules, resend, the wait API and the
+//! delivery ledger. Behaviours (ordering, duplicate, suppress, ...) are in `behaviours`; the
+//! `listen` command and the independent decryption in `partner_side`.
+
+mod behaviours;
+mod partner_side;
+
+use serde_json::{json, Value};
+use whalet_sim::notify::{NotificationSpec, NotifyBehaviour};
+use whalet_sim::partner::receiver::Mode;
+use whalet_sim::store::{Provider, TenantId};
+
+use crate::helpers::{spawn_app, spawn_with, Setup, TestApp};
+
+/// The Whalet schedule: first attempt, then 1, 2, 4, 8, 16 s after each failure.
+pub const CADENCE_MS: [i64; 6] = [0, 1_000, 3_000, 7_000, 15_000, 31_000];
+
+/// Calls `connectivity` with notifyFlag=Y and returns the id of the notification it enqueued.
+pub async fn ping(app: &TestApp, message: &str) -> String {
+    let reply = app
+        .client
+        .call(
+            "connectivity",
+            &json!({"notifyFlag": "Y", "notifyMessage": message, "responseFlag": "N"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.code, "SUCCESS");
+    newest(app).await["id"].as_str().unwrap().to_owned()
+}
+
+/// The newest notification in the ledger.
+pub async fn newest(app: &TestApp) -> Value {
+    let list = app.get_json("/__sim/notifications?limit=1").await;
+    list["notifications"][0].clone()
+}
+
+pub async fn ledger_entry(app: &TestApp, id: &str) -> Value {
+    app.get_json(&format!("/__sim/notifications/{id}")).await
+}
+
+/// Virtual offsets of every attempt from the notification's creation.
+pub fn offsets(n: &Value) -> Vec<i64> {
+    let created = n["createdAt"].as_i64().unwrap();
+    n["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["virtualTime"].as_i64().unwrap() - created)
+        .collect()
+}
+
+/// Enqueues a Whalet notification in-process (for behaviours no public operation exposes).
+pub fn enqueue(app: &TestApp, business_id: &str, behaviour: NotifyBehaviour) -> String {
+    app.app().outbox().enqueue(NotificationSpec {
+        tenant: TenantId::new(Provider::Whalet, "202400000000001"),
+        channel: "whalet",
+        topic: "connectivityNotify".into(),
+        payload: json!({"notifyMessage": business_id}),
+        business_id: Some(business_id.into()),
+        url: None,
+        request_no: None,
+        behaviour,
+    })
+}
+
+#[tokio::test]
+async fn a_dead_receiver_gets_attempts_at_exactly_0_1_3_7_15_31_seconds_then_exhausted() {
+    let app = spawn_with(Setup {
+        receiver: Some(Mode::Down),
+        ..Setup::default()
+    })
+    .await;
+    let id = ping(&app, "hello").await;
+    app.advance(30.0).await;
+    let n = ledger_entry(&app, &id).await;
+    assert_eq!(n["status"], "pending", "{n}");
+    assert_eq!(offsets(&n), CADENCE_MS[..5]);
+    let created = n["createdAt"].as_i64().unwrap();
+    assert_eq!(n["nextAttemptAt"], created + 31_000);
+
+    app.advance(1.0).await;
+    let n = ledger_entry(&app, &id).await;
+    assert_eq!(n["status"], "exhausted", "{n}");
+    assert_eq!(offsets(&n), CADENCE_MS);
+    assert_eq!(n["finishedAt"], created + 31_000);
+    for (i, a) in n["attempts"].as_array().unwrap().iter().enumerate() {
+        assert_eq!(a["number"], i + 1);
+        assert_eq!(a["series"], 1);
+        assert_eq!(a["httpStatus"], 500);
+        assert_eq!(a["verdict"], "failed: HTTP 500");
+        assert!(a["responseExcerpt"].as_str().unwrap().contains("down"));
+        assert!(a["wallTime"].as_i64().unwrap() > 0);
+        assert!(a["latencyMs"].is_u64());
+    }
+    assert_eq!(n["attempts"][5]["nextAttemptAt"], Value::Null);
+
+    // Nothing more is ever sent, and every attempt carried the same requestNo.
+    app.advance(3600.0).await;
+    let received = app.receiver.received();
+    assert_eq!(received.len(), 6);
+    assert!(received.iter().all(|r| r.request_no == n["requestNo"]));
+    let waited = app
+        .wait_notification("status=exhausted&apiCode=connectivityNotify")
+        .await;
+    assert_eq!(waited["id"], id.as_str());
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_receiver_that_recovers_mid_series_gets_the_notification_at_7_seconds() {
+    let app = spawn_with(Setup {
+        receiver: Some(Mode::Ack { fail_first: 3 }),
+        ..Setup::default()
+    })
+    .await;
+    let id = ping(&app, "recover").await;
+    app.advance(6.0).await;
+    assert_eq!(ledger_entry(&app, &id).await["status"], "pending");
+    app.advance(1.0).await;
+    let n = ledger_entry(&app, &id).await;
+    assert_eq!(n["status"], "delivered", "{n}");
+    assert_eq!(offsets(&n), [0, 1_000, 3_000, 7_000]);
+    let verdicts: Vec<&str> = n["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            "failed: HTTP 503",
+            "failed: HTTP 503",
+            "failed: HTTP 503",
+            "delivered"
+        ]
+    );
+    app.advance(100.0).await;
+    let received = app.receiver.received();
+    assert_eq!(received.len(), 4);
+    assert_eq!(received[3].body, Some(json!({"notifyMessage": "recover"})));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_hung_receiver_times_out_and_the_timeout_never_eats_the_interval() {
+    let app = spawn_with(Setup {
+        receiver: Some(Mode::Hang),
+        config: Some("[notify]\ntimeout_ms = 300\n".into()),
+        ..Setup::default()
+    })
+    .await;
+    let id = ping(&app, "anyone?").await;
+    // The first attempt is in flight (it reached the receiver, which never answers).
+    app.receiver
+        .wait_for(1, std::time::Duration::from_secs(10))
+        .await;
+    let clock = app.get_json("/__sim/clock").await;
+    assert_eq!(clock["inFlight"], 1, "{clock}");
+
+    app.advance(31.0).await;
+    let n = ledger_entry(&app, &id).await;
+    assert_eq!(n["status"], "exhausted", "{n}");
+    assert_eq!(offsets(&n), CADENCE_MS);
+    for a in n["attempts"].as_array().unwrap() {
+        assert_eq!(a["verdict"], "failed: timed out after 300 ms");
+        assert_eq!(a["httpStatus"], Value::Null);
+        assert!(a["latencyMs"].as_u64().unwrap() >= 290, "{a}");
+        assert_eq!(a["finishedAt"], a["virtualTime"]);
+    }
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_ack_must_be_2xx_with_head_code_success() {
+    let cases: [(Mode, &str); 5] = [
+        (
+            Mode::Raw {
+                status: 200,
+                body: "OK",
+            },
+            "failed: the answer is not a Whalet reply (not JSON",
+        ),
+        (
+            Mode::Raw {
+                status: 200,
+                body: r#"{"code":"SUCCESS"}"#,
+            },
+            "failed: the answer is not a Whalet reply (no head object)",
+        ),
+        (
+            Mode::Raw {
+                status: 200,
+                body: r#"{"head":{"code":"FAILURE","detail":"busy"}}"#,
+            },
+            "failed: ack head.code is \"FAILURE\" (busy), not SUCCESS",
+        ),
+        (
+            Mode::Raw {
+                status: 404,
+                body: r#"{"head":{"code":"SUCCESS"}}"#,
+            },
+            "failed: HTTP 404",
+        ),
+        (
+            Mode::Raw {
+                status: 202,
+                body: r#"{"head":{"code":"SUCCESS"}}"#,
+            },
+            "delivered",
+        ),
+    ];
+    for (mode, verdict) in cases {
+        let app = spawn_with(Setup {
+            receiver: Some(mode),
+            ..Setup::default()
+        })
+        .await;
+        let id = ping(&app, "ack?").await;
+        app.advance(0.0).await;
+        let n = ledger_entry(&app, &id).await;
+        let got = n["attempts"][0]["verdict"].as_str().unwrap();
+        assert!(got.starts_with(verdict), "{mode:?}: {got}");
+        app.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn strict_ack_verifies_the_ack_signature() {
+    let strict = "[[whalet.partners]]\npartner_id = \"202400000000001\"\n\
+                  public_key = \"@keys/demo-partner/public.pem\"\nstrict_ack = true\n";
+    // An unsigned SUCCESS is enough without strict_ack, not with it.
+    for (config, verdict) in [
+        (None, "delivered"),
+        (
+            Some(strict.to_owned()),
+            "failed: ack rejected (strict_ack): the ack has no head.sign",
+        ),
+    ] {
+        let app = spawn_with(Setup {
+            receiver: Some(Mode::Raw {
+                status: 200,
+                body: r#"{"head":{"code":"SUCCESS","detail":"ok"}}"#,
+            }),
+            config,
+            ..Setup::default()
+        })
+        .await;
+        let id = ping(&app, "strict?").await;
+        app.advance(0.0).await;
+        assert_eq!(
+            ledger_entry(&app, &id).await["attempts"][0]["verdict"],
+            verdict
+        );
+        app.shutdown().await;
+    }
+    // An ack for another requestNo is refused (a forged signature: see the unit tests of
+    // notify::whalet); the receiver's genuine signed ack is accepted.
+    let forged = spawn_with(Setup {
+        receiver: Some(Mode::Raw {
+            status: 200,
+            body: r#"{"head":{"code":"SUCCESS","detail":"ok","requestNo":"x","sign":"00ff"}}"#,
+        }),
+        config: Some(strict.to_owned()),
+        ..Setup::default()
+    })
+    .await;
+    let id = ping(&forged, "forged").await;
+    forged.advance(0.0).await;
+    let verdict = ledger_entry(&forged, &id).await["attempts"][0]["verdict"].clone();
+    assert!(
+        verdict
+            .as_str()
+            .unwrap()
+            .contains("head.requestNo is \"x\""),
+        "{verdict}"
+    );
+    forged.shutdown().await;
+
+    let genuine = spawn_with(Setup {
+        config: Some(strict.to_owned()),
+        ..Setup::default()
+    })
+    .await;
+    let id = ping(&genuine, "genuine").await;
+    genuine.advance(0.0).await;
+    assert_eq!(ledger_entry(&genuine, &id).await["status"], "delivered");
+    genuine.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_url_is_a_recorded_connection_failure() {
+    let config = "[[whalet.partners]]\npartner_id = \"202400000000001\"\n\
+                  public_key = \"@keys/demo-partner/public.pem\"\n\
+                  notify_url = \"http://127.0.0.1:9/notify\"\n";
+    let app = spawn_with(Setup {
+        config: Some(config.into()),
+        ..Setup::default()
+    })
+    .await;
+    let id = ping(&app, "nobody").await;
+    app.advance(0.0).await;
+    let n = ledger_entry(&app, &id).await;
+    let verdict = n["attempts"][0]["verdict"].as_str().unwrap();
+    assert!(
+        verdict.starts_with("failed: connection failed"),
+        "{verdict}"
+    );
+    app.shutdown().await;
+
+    let app = spawn_with(Setup {
+        no_notify_url: true,
+        ..Setup::default()
+    })
+    .await;
+    let id = ping(&app, "nowhere").await;
+    app.advance(31.0).await;
+    let n = ledger_entry(&app, &id).await;
+    assert_eq!(n["status"], "exhausted");
+    assert!(n["attempts"][0]["verdict"]
+        .as_str()
+        .unwrap()
+        .contains("no notify URL is configured for tenant whalet:202400000000001"));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn resend_starts_a_new_series_with_the_same_request_no() {
+    let app = spawn_app().await;
+    let id = ping(&app, "again").await;
+    app.advance(0.0).await;
+    let first = ledger_entry(&app, &id).await;
+    assert_eq!(first["status"], "delivered");
+
+    let (status, resent) = app
+        .post(&format!("/__sim/notifications/{id}/resend"), &json!({}))
+        .await;
+    assert_eq!(status, 200, "{resent}");
+    assert_eq!(resent["series"], 2);
+    assert_eq!(resent["status"], "pending");
+    app.advance(0.0).await;
+    let n = ledger_entry(&app, &id).await;
+    assert_eq!(n["status"], "delivered");
+    assert_eq!(n["requestNo"], first["requestNo"]);
+    let series: Vec<i64> = n["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["series"].as_i64().unwrap())
+        .collect();
+    assert_eq!(series, [1, 2]);
+    let received = app.receiver.received();
+    assert_eq!(received.len(), 2);
+    assert_eq!(received[0].request_no, received[1].request_no);
+    assert_eq!(received[1].attempt, 2);
+
+    let (status, body) = app
+        .post("/__sim/notifications/ntf_999999/resend", &json!({}))
+        .await;
+    assert_eq!(status, 404, "{body}");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn resending_a_notification_that_is_still_being_delivered_is_refused() {
+    let app = spawn_with(Setup {
+        receiver: Some(Mode::Down),
+        ..Setup::default()
+    })
+    .await;
+    let id = ping(&app, "busy").await;
+    app.advance(0.0).await;
+    let (status, body) = app
+        .post(&format!("/__sim/notifications/{id}/resend"), &json!({}))
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("is pending"),
+        "{body}"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn connectivity_enqueues_connectivity_notify_only_with_notify_flag_y() {
+    let app = spawn_app().await;
+    let reply = app
+        .client
+        .call(
+            "connectivity",
+            &json!({"notifyFlag": "N", "responseFlag": "N"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.code, "SUCCESS");
+    app.advance(60.0).await;
+    assert_eq!(
+        app.get_json("/__sim/notifications").await["notifications"],
+        json!([])
+    );
+    let id = ping(&app, "carried").await;
+    let n = ledger_entry(&app, &id).await;
+    assert_eq!(n["topic"], "connectivityNotify");
+    assert_eq!(n["channel"], "whalet");
+    assert_eq!(n["tenant"], "whalet:202400000000001");
+    assert_eq!(n["payload"], json!({"notifyMessage": "carried"}));
+    assert!(n["businessId"]
+        .as_str()
+        .unwrap()
+        .starts_with("connectivity:"));
+    app.shutdown().await;
+}
