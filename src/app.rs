@@ -73,6 +73,9 @@ impl App {
             Duration::from_millis(config.notify.timeout_ms),
             config.notify.ledger_capacity,
         );
+        if let Some(tag) = config.notify.run_tag {
+            outbox.set_run_tag(tag);
+        }
         let partners = Arc::new(Partners::from_config(
             &config.whalet,
             options.notify_url.as_deref(),
@@ -109,6 +112,7 @@ impl App {
             &config.platform.seller_password,
         ));
         authorizations.register_surface("platform", api::platform::decide_binding);
+        authorizations.register_surface("infinia", api::infinia::binding::decide_from_page);
         let infinia = Arc::new(api::infinia::Infinia::new(Arc::new(
             api::infinia::apps::Apps::from_config(&config.infinia, options.notify_url.as_deref())?,
         ))?);

@@ -53,6 +53,9 @@ pub struct NotifyConfig {
     /// Finished notifications kept in the delivery ledger (oldest finished dropped first).
     #[serde(default = "default_ledger_capacity")]
     pub ledger_capacity: usize,
+    /// The 6-digit run tag in minted notification requestNos; default random per process (so
+    /// requestNos never repeat across runs). Fix it to make transcripts byte-identical.
+    pub run_tag: Option<u32>,
 }
 
 impl Default for NotifyConfig {
@@ -60,6 +63,7 @@ impl Default for NotifyConfig {
         Self {
             timeout_ms: default_timeout_ms(),
             ledger_capacity: default_ledger_capacity(),
+            run_tag: None,
         }
     }
 }

@@ -327,10 +327,12 @@ fn reset(app: &App, req: &SimRequest) -> SimResponse {
         None => {
             app.journal().clear();
             app.clock().cancel_matching("");
+            app.authorizations().clear();
         }
         // Timers of one tenant are labelled `<tenant>/...` (scenario timelines).
         Some(t) => {
             app.clock().cancel_matching(&format!("{t}/"));
+            app.authorizations().clear_tenant(t);
         }
     }
     ok(json!({"reset": tenant.map_or("all".to_owned(), |t| t.to_string())}))

@@ -191,7 +191,7 @@ struct Inner {
     capacity: usize,
     concurrency: AtomicUsize,
     /// A random tag in minted requestNos, so that two runs never reuse one.
-    instance: u32,
+    instance: std::sync::atomic::AtomicU32,
     transports: Mutex<HashMap<&'static str, Arc<dyn Transport>>>,
     ledger: Mutex<Ledger>,
     destinations: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
@@ -216,7 +216,7 @@ impl Outbox {
                 timeout,
                 capacity: capacity.max(1),
                 concurrency: AtomicUsize::new(DEFAULT_CONCURRENCY),
-                instance: rand::random::<u32>() % 1_000_000,
+                instance: std::sync::atomic::AtomicU32::new(rand::random::<u32>() % 1_000_000),
                 transports: Mutex::new(HashMap::new()),
                 ledger: Mutex::new(Ledger::default()),
                 destinations: Mutex::new(HashMap::new()),
@@ -228,6 +228,14 @@ impl Outbox {
 
     pub fn register(&self, channel: &'static str, transport: Arc<dyn Transport>) {
         self.inner.transports.lock().insert(channel, transport);
+    }
+
+    /// Fixes the run tag in minted requestNos (default: random per process, so that two runs
+    /// never reuse a requestNo); a fixed tag makes transcripts reproducible.
+    pub fn set_run_tag(&self, tag: u32) {
+        self.inner
+            .instance
+            .store(tag % 1_000_000, Ordering::Relaxed);
     }
 
     /// Installs the delivery gate (the scenario engine's outages).
@@ -249,7 +257,10 @@ impl Outbox {
         let id = ledger::id_of(seq);
         let request_no = spec.request_no.unwrap_or_else(|| {
             let stamp = format::china(now).replace(['-', ' ', ':'], "");
-            format!("N{stamp}{:06}{seq:06}", self.inner.instance)
+            format!(
+                "N{stamp}{:06}{seq:06}",
+                self.inner.instance.load(Ordering::Relaxed)
+            )
         });
         let notification = Notification {
             id: id.clone(),

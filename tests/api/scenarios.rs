@@ -469,7 +469,12 @@ until = "3s"
 "#;
 
 async fn seeded_run(seed: u64) -> Value {
-    let app = spawn_app().await;
+    // A fixed run tag: notification requestNos are otherwise unique per process on purpose.
+    let app = crate::helpers::spawn_with(crate::helpers::Setup {
+        config: Some("[notify]\nrun_tag = 1\n".into()),
+        ..Default::default()
+    })
+    .await;
     let text = SEEDED.replace("SEED", &seed.to_string());
     assert_eq!(app.load_scenario(&text, "").await.0, 200);
     for i in 0..16 {

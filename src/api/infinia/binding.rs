@@ -93,6 +93,7 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
     })??;
     let (binding, fresh) = created;
     if fresh {
+        register_link(ctx, body, &binding);
         if let Some(result) = &ctx.decision.result {
             let approved = result.outcome == crate::scenario::Outcome::Success;
             let reason = result.reason.clone();
@@ -111,6 +112,54 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
         }
     }
     Ok(view(&binding))
+}
+
+/// Puts the binding on the shared authorization page (`/authorize/{token}`), valid for the
+/// platform's link lifetime (`[platform] link_ttl_secs`, 30 minutes by default).
+fn register_link(ctx: &Ctx<'_>, body: &Value, binding: &Binding) {
+    use crate::web::authorize::{AuthorizationRequest, ShopDetails};
+    let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    let ttl_ms = ctx.app.config().platform.link_ttl_secs.saturating_mul(1000) as i64;
+    let store_name = Some(text("storeName"))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| text("sellerName"));
+    ctx.app.authorizations().register(AuthorizationRequest {
+        token: binding.token.clone(),
+        surface: "infinia",
+        provider_name: "Infinia Pay".into(),
+        tenant: ctx.tenant.clone(),
+        business_id: binding.request_no.clone(),
+        partner_name: format!("Platform {}", ctx.tenant.id),
+        shop: ShopDetails {
+            id: binding.seller_id.clone(),
+            name: store_name,
+            url: Some(text("storeUrl")).filter(|s| !s.is_empty()),
+        },
+        legal_entity: vec![
+            ("Name".into(), text("sellerName")),
+            ("Registration number".into(), text("sellerCertNo")),
+            ("Entity type".into(), text("entityType")),
+            ("Country".into(), text("country")),
+        ],
+        expires_at: binding.created_at.saturating_add(ttl_ms),
+        backlink_url: Some(text("backlinkUrl")).filter(|s| !s.is_empty()),
+    });
+}
+
+/// The page's decision callback (`Authorizations::register_surface("infinia", ...)`).
+pub fn decide_from_page(
+    app: &App,
+    request: &crate::web::authorize::AuthorizationRequest,
+    d: &crate::web::authorize::Decision,
+) -> Result<(), String> {
+    decide(
+        app,
+        &request.tenant,
+        &request.token,
+        d.approved,
+        d.reason.as_deref(),
+    )
+    .map(|_| ())
 }
 
 /// The reply of the request and the query.

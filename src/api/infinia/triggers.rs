@@ -87,7 +87,21 @@ fn decide(app: &App, p: &Map<String, Value>, approved: bool) -> Result<Value, St
             .ok_or_else(|| format!("seller {seller:?} has no pending binding in {tenant}"))?,
         _ => return Err("give requestNo, sellerId or token".into()),
     };
-    binding::decide(app, &tenant, &token, approved, opt_param(p, "reason"))
+    let reason = opt_param(p, "reason");
+    // Through the authorization page's registry when the link is there, so that the page shows
+    // the link as used; directly otherwise.
+    let now = app.clock().now();
+    if app.authorizations().get(&token, now).is_some() {
+        let decision = crate::web::authorize::Decision {
+            approved,
+            reason: reason.map(str::to_owned),
+        };
+        app.authorizations()
+            .decide(app, &token, decision, "trigger")
+            .map_err(|e| e.to_string())?;
+        return Ok(serde_json::json!({"token": token, "approved": approved}));
+    }
+    binding::decide(app, &tenant, &token, approved, reason)
 }
 
 fn status(app: &App, p: &Map<String, Value>, to: SellerStatus) -> Result<Value, String> {

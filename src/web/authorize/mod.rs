@@ -219,6 +219,13 @@ impl Authorizations {
     pub fn clear(&self) {
         self.entries.lock().clear();
     }
+
+    /// Forgets the links of one tenant (control-plane reset of that tenant).
+    pub fn clear_tenant(&self, tenant: &TenantId) {
+        self.entries
+            .lock()
+            .retain(|_, e| &e.request.tenant != tenant);
+    }
 }
 
 fn state_of(entry: &Entry, now: Millis) -> LinkState {

@@ -111,7 +111,9 @@ fn start(args: &[&str]) -> Proc {
     let sink = stderr.clone();
     let reader = std::thread::spawn(move || {
         for line in lines.map_while(Result::ok) {
-            if let Some(port) = port_in(&line) {
+            // The ready line of `serve` and the listening line of `listen` (not the SFTP one).
+            let announces = line.contains("ready") || line.contains("listening on");
+            if let Some(port) = port_in(&line).filter(|_| announces) {
                 let _ = tx.send(port);
             }
             sink.lock().unwrap().push(line);
