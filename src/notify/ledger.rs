@@ -57,17 +57,17 @@ impl NotificationFilter {
     pub(super) fn matches(&self, seq: u64, n: &Notification) -> bool {
         self.tenant
             .as_deref()
-            .map_or(true, |t| n.tenant.id == t || n.tenant.to_string() == t)
-            && self.api_code.as_deref().map_or(true, |c| n.topic == c)
+            .is_none_or(|t| n.tenant.id == t || n.tenant.to_string() == t)
+            && self.api_code.as_deref().is_none_or(|c| n.topic == c)
             && self
                 .status
                 .as_deref()
-                .map_or(true, |s| n.status.as_str() == s)
+                .is_none_or(|s| n.status.as_str() == s)
             && self
                 .business_id
                 .as_deref()
-                .map_or(true, |b| n.business_id.as_deref() == Some(b))
-            && self.after.map_or(true, |after| seq > after)
+                .is_none_or(|b| n.business_id.as_deref() == Some(b))
+            && self.after.is_none_or(|after| seq > after)
     }
 }
 
@@ -173,7 +173,7 @@ impl Ledger {
         let doomed: Vec<u64> = self
             .items
             .iter()
-            .filter(|(_, n)| tenant.map_or(true, |t| &n.tenant == t))
+            .filter(|(_, n)| tenant.is_none_or(|t| &n.tenant == t))
             .map(|(seq, _)| *seq)
             .collect();
         for seq in &doomed {

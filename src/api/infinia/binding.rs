@@ -119,7 +119,7 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
 fn register_link(ctx: &Ctx<'_>, body: &Value, binding: &Binding) {
     use crate::web::authorize::{AuthorizationRequest, ShopDetails};
     let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
-    let ttl_ms = ctx.app.config().platform.link_ttl_secs.saturating_mul(1000) as i64;
+    let ttl_ms = ctx.app.config().platform.link_ttl_secs.saturating_mul(1000);
     let store_name = Some(text("storeName"))
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| text("sellerName"));

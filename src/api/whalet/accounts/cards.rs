@@ -100,10 +100,10 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             .cards
             .values()
             .filter(|c| c.user_id == user_id)
-            .filter(|c| platform.map_or(true, |p| c.platform.as_deref() == Some(p)))
-            .filter(|c| currency.map_or(true, |cur| c.currency == cur))
-            .filter(|c| status.map_or(true, |s| c.status.as_str() == s))
-            .filter(|c| fund.map_or(true, |f| c.fund_source.as_str() == f))
+            .filter(|c| platform.is_none_or(|p| c.platform.as_deref() == Some(p)))
+            .filter(|c| currency.is_none_or(|cur| c.currency == cur))
+            .filter(|c| status.is_none_or(|s| c.status.as_str() == s))
+            .filter(|c| fund.is_none_or(|f| c.fund_source.as_str() == f))
             .collect();
         cards.sort_by(|a, b| {
             b.applied_at

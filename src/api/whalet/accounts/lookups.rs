@@ -21,7 +21,7 @@ pub fn channel_banks(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> 
     let channels: Vec<Value> = catalogue()
         .channels
         .iter()
-        .filter(|ch| currency.map_or(true, |cur| ch.offers(cur)))
+        .filter(|ch| currency.is_none_or(|cur| ch.offers(cur)))
         .map(|ch| {
             json!({
                 "channelCode": ch.channel_code,
@@ -97,7 +97,7 @@ pub fn card_number(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         let rows: Vec<Value> = catalogue()
             .platforms
             .iter()
-            .filter(|p| platform.map_or(true, |wanted| p.platform == wanted))
+            .filter(|p| platform.is_none_or(|wanted| p.platform == wanted))
             .map(|p| {
                 let cards: Vec<_> = t
                     .whalet

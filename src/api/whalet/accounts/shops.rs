@@ -179,9 +179,9 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             .shops
             .values()
             .filter(|s| s.user_id == user_id)
-            .filter(|s| card_id.map_or(true, |c| s.card_id == c))
-            .filter(|s| shop_id.map_or(true, |id| s.shop_id == id))
-            .filter(|s| bind_id.map_or(true, |id| s.bind_id == id))
+            .filter(|s| card_id.is_none_or(|c| s.card_id == c))
+            .filter(|s| shop_id.is_none_or(|id| s.shop_id == id))
+            .filter(|s| bind_id.is_none_or(|id| s.bind_id == id))
             .map(view)
             .collect();
         Ok(Reply::ok(Value::Array(shops)))

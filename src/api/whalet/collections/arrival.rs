@@ -105,8 +105,8 @@ pub(super) fn arrive(
             .cards
             .values()
             .filter(|c| c.status == CardStatus::Active)
-            .filter(|c| p.user_id.map_or(true, |u| c.user_id == u))
-            .filter(|c| p.fund_source.map_or(true, |f| c.fund_source == f))
+            .filter(|c| p.user_id.is_none_or(|u| c.user_id == u))
+            .filter(|c| p.fund_source.is_none_or(|f| c.fund_source == f))
             .max_by_key(|c| (c.opened_at, c.card_id.clone()))
             .ok_or_else(|| {
                 failure("there is no ACTIVE collection account to pay (open one first)")

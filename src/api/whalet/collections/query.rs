@@ -41,12 +41,12 @@ pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             .collections
             .values()
             .filter(|c| c.user_id == user_id)
-            .filter(|c| card_id.map_or(true, |id| c.card_id == id))
-            .filter(|c| currency.map_or(true, |cur| c.amount.currency == cur))
-            .filter(|c| status.map_or(true, |s| c.status.as_str() == s))
-            .filter(|c| fund.map_or(true, |f| c.fund_source.as_str() == f))
-            .filter(|c| start.map_or(true, |s| c.received_at >= s))
-            .filter(|c| end.map_or(true, |e| c.received_at <= e))
+            .filter(|c| card_id.is_none_or(|id| c.card_id == id))
+            .filter(|c| currency.is_none_or(|cur| c.amount.currency == cur))
+            .filter(|c| status.is_none_or(|s| c.status.as_str() == s))
+            .filter(|c| fund.is_none_or(|f| c.fund_source.as_str() == f))
+            .filter(|c| start.is_none_or(|s| c.received_at >= s))
+            .filter(|c| end.is_none_or(|e| c.received_at <= e))
             .collect();
         found.sort_by(|a, b| {
             b.received_at

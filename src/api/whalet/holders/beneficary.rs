@@ -124,8 +124,8 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             .values()
             .find(|b| {
                 b.user_id == user_id
-                    && id.map_or(true, |i| b.beneficary_id == i)
-                    && out_id.map_or(true, |o| b.out_beneficary_id == o)
+                    && id.is_none_or(|i| b.beneficary_id == i)
+                    && out_id.is_none_or(|o| b.out_beneficary_id == o)
             })
             .map(|b| Reply::ok(view(b)))
             .ok_or_else(|| {

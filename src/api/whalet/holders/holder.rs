@@ -113,8 +113,8 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         t.whalet.user(user_id).map_err(failure)?;
         let found = t.whalet.holders.values().find(|h| {
             h.user_id == user_id
-                && holder_id.map_or(true, |id| h.holder_id == id)
-                && out_holder_id.map_or(true, |id| h.out_holder_id == id)
+                && holder_id.is_none_or(|id| h.holder_id == id)
+                && out_holder_id.is_none_or(|id| h.out_holder_id == id)
         });
         match found {
             Some(h) => Ok(Reply::ok(view(h))),
