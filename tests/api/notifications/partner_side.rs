@@ -112,7 +112,7 @@ fn start(args: &[&str]) -> Proc {
     let reader = std::thread::spawn(move || {
         for line in lines.map_while(Result::ok) {
             // The ready line of `serve` and the listening line of `listen` (not the SFTP one).
-            let announces = line.contains("ready") || line.contains("listening on");
+            let announces = line.contains("whalet-sim ready") || line.contains("listening on");
             if let Some(port) = port_in(&line).filter(|_| announces) {
                 let _ = tx.send(port);
             }
