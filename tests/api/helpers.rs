@@ -46,10 +46,14 @@ pub async fn spawn_with(setup: Setup) -> TestApp {
     let receiver = Receiver::demo(setup.receiver.unwrap_or(Mode::Ack { fail_first: 0 }))
         .await
         .unwrap();
-    let config = match &setup.config {
+    let mut config = match &setup.config {
         Some(text) => Config::parse(text).unwrap(),
         None => Config::default(),
     };
+    // Parallel tests must not fight over the default SFTP port 2222.
+    if !setup.config.as_deref().unwrap_or("").contains("sftp_addr") {
+        config.infinia.sftp_addr = "127.0.0.1:0".into();
+    }
     let options = Options {
         notify_url: (!setup.no_notify_url).then(|| receiver.url()),
         clock_mode: Some(setup.clock.unwrap_or(ClockMode::Manual)),
