@@ -38,6 +38,8 @@ pub struct Outcome {
     /// Problems found when fully opening a reply.
     pub verify_errors: Vec<String>,
     pub pool_exhausted: bool,
+    /// Request numbers taken from the pool (the rest of a sealed pool is still unused).
+    pub consumed: u64,
 }
 
 struct Shared {
@@ -77,6 +79,7 @@ pub async fn run(addr: SocketAddr, plan: Plan, partners: usize, limits: Limits) 
         }
     }
     total.elapsed = started.elapsed();
+    total.consumed = shared.next.load(Ordering::Relaxed);
     total
 }
 

@@ -207,9 +207,22 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         duration: args.requests.is_none().then_some(duration),
         requests: args.requests,
     };
+    // Sealed requests a run did not use are still unused requestNos: the next run starts with them.
+    let mut leftover: Vec<Bytes> = Vec::new();
     for &partners in &args.partners {
         for repeat in 1..=args.repeat.max(1) {
-            let plan = with_pool(&args, &plan, ceiling.as_ref(), cores, duration)?;
+            let plan = with_pool(
+                &args,
+                &plan,
+                ceiling.as_ref(),
+                cores,
+                duration,
+                &mut leftover,
+            )?;
+            let sealed = match &plan.pool {
+                Pool::Sealed(all) => Some(all.clone()),
+                _ => None,
+            };
             let run = measured(
                 addr,
                 pid,
@@ -220,6 +233,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                 "simulator",
             )
             .await;
+            if let Some(all) = sealed {
+                let used = usize::try_from(run.outcome.consumed).unwrap_or(usize::MAX);
+                leftover = all.get(used..).map(<[Bytes]>::to_vec).unwrap_or_default();
+            }
             report.runs.push(run.finish(ceiling.as_ref()));
             if let Some(echo) = &echo {
                 let mut plan = plan;
@@ -349,6 +366,7 @@ fn with_pool(
     ceiling: Option<&Ceiling>,
     cores: usize,
     duration: Duration,
+    leftover: &mut Vec<Bytes>,
 ) -> anyhow::Result<Plan> {
     let Some((key, platform)) = plan.whalet_keys.clone() else {
         return Ok(plan.clone());
@@ -374,8 +392,13 @@ fn with_pool(
         api_code: args.api_code.clone(),
         body,
     };
-    eprintln!("sealing {count} distinct requests (untimed)...");
-    let sealed = requests::seal_whalet(&partner, count, cores);
+    let fresh = count.saturating_sub(leftover.len());
+    eprintln!(
+        "sealing {fresh} distinct requests (untimed; {} left from the previous run)...",
+        leftover.len()
+    );
+    let mut sealed = std::mem::take(leftover);
+    sealed.extend(requests::seal_whalet(&partner, fresh, cores));
     let mut plan = plan.clone();
     plan.pool = Pool::Sealed(Arc::new(sealed));
     Ok(plan)
