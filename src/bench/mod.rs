@@ -495,4 +495,54 @@ mod tests {
         assert!(parse_duration("fast").is_err());
         assert!(parse_duration("1d").is_err());
     }
+
+    /// The generator's sealed requests are accepted by a real simulator, every reply is SUCCESS,
+    /// one reply per partner verifies and decrypts, and replaying the same pool is refused
+    /// (the requestNos really are used up).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sealed_load_succeeds_against_a_simulator_and_cannot_be_replayed() {
+        let app = crate::App::new(
+            crate::config::Config::default(),
+            crate::Options {
+                clock_mode: Some(crate::clock::ClockMode::Manual),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let running = app.spawn(listener);
+        let (key, platform) = (
+            PrivateKey::parse(demo::PARTNER_PRIVATE).unwrap(),
+            PublicKey::parse(demo::PLATFORM_PUBLIC).unwrap(),
+        );
+        let partner = requests::WhaletPartner {
+            partner_id: crate::api::whalet::partners::DEMO_PARTNER_ID.into(),
+            key: key.clone(),
+            platform_public: platform.clone(),
+            api_code: "connectivity".into(),
+            body: requests::default_whalet_body(),
+        };
+        let sealed = Arc::new(requests::seal_whalet(&partner, 12, 2));
+        let plan = Plan {
+            method: hyper::Method::POST,
+            path: "/api".into(),
+            content_type: "application/json",
+            pool: Pool::Sealed(sealed),
+            judge: Judge::WhaletHead,
+            success: vec!["SUCCESS".into()],
+            whalet_keys: Some((key, platform)),
+        };
+        let limits = Limits {
+            duration: None,
+            requests: Some(12),
+        };
+        let first = load::run(running.addr, plan.clone(), 3, limits).await;
+        assert_eq!(first.codes.get("SUCCESS"), Some(&12), "{:?}", first.codes);
+        assert_eq!((first.ok, first.verified), (12, 3));
+        assert!(first.verify_errors.is_empty(), "{:?}", first.verify_errors);
+        let replay = load::run(running.addr, plan, 2, limits).await;
+        assert_eq!(replay.ok, 0);
+        assert_eq!(replay.codes.get("REQUEST_NO_NOT_UNIQUE"), Some(&12));
+        running.shutdown().await;
+    }
 }
