@@ -38,6 +38,8 @@ enum Command {
     Keygen(keygen::KeygenArgs),
     /// Fire an external event on a running simulator (`key=value` parameters).
     Trigger(TriggerArgs),
+    /// Load-test a simulator with N concurrent partners; report throughput, latency, CPU, memory.
+    Bench(Box<crate::bench::BenchArgs>),
 }
 
 #[derive(clap::Args)]
@@ -101,6 +103,7 @@ pub fn main() -> ExitCode {
             Command::Listen(args) => listen::run(args).await,
             Command::Keygen(args) => keygen::run(args),
             Command::Trigger(args) => trigger(args).await,
+            Command::Bench(args) => crate::bench::run(*args).await,
         }
     });
     match result {

@@ -1,6 +1,11 @@
 //! RSA keys as partners hand them over: PEM (PKCS#8, PKCS#1, SPKI) or the bare Base64 DER that
 //! Java's `Key.getEncoded()` produces. This module and `crypto.rs` are the only places that know
 //! which RSA implementation is underneath; everything else holds a [`PublicKey`] or [`PrivateKey`].
+//!
+//! Keys are always read and written by the pure-Rust `rsa` crate. With the `openssl` feature each
+//! key also carries an OpenSSL handle, made once from the same DER, which `crypto.rs` uses for the
+//! hot-path operations; should that conversion ever fail, the key simply has no handle and the
+//! operations fall back to the `rsa` crate.
 
 use std::fmt;
 use std::sync::Arc;
@@ -22,6 +27,8 @@ pub struct KeyError(String);
 #[derive(Clone)]
 pub struct PublicKey {
     pub(crate) inner: Arc<rsa::RsaPublicKey>,
+    #[cfg(feature = "openssl")]
+    pub(crate) ossl: Option<openssl::pkey::PKey<openssl::pkey::Public>>,
     fingerprint: Arc<str>,
 }
 
@@ -29,6 +36,8 @@ pub struct PublicKey {
 #[derive(Clone)]
 pub struct PrivateKey {
     pub(crate) inner: Arc<rsa::RsaPrivateKey>,
+    #[cfg(feature = "openssl")]
+    pub(crate) ossl: Option<openssl::pkey::PKey<openssl::pkey::Private>>,
     public: PublicKey,
 }
 
@@ -81,6 +90,8 @@ impl PublicKey {
             .unwrap_or_default();
         let fingerprint = format!("SHA256:{}", hex::encode(Sha256::digest(&der)));
         Self {
+            #[cfg(feature = "openssl")]
+            ossl: openssl::pkey::PKey::public_key_from_der(&der).ok(),
             inner: Arc::new(key),
             fingerprint: fingerprint.into(),
         }
@@ -150,8 +161,15 @@ impl PrivateKey {
         // CRT values make every private operation ~3x faster; parsing usually does this already.
         let _ = key.precompute();
         let public = PublicKey::from_rsa(key.to_public_key());
+        #[cfg(feature = "openssl")]
+        let ossl = key
+            .to_pkcs8_der()
+            .ok()
+            .and_then(|der| openssl::pkey::PKey::private_key_from_der(der.as_bytes()).ok());
         Self {
             inner: Arc::new(key),
+            #[cfg(feature = "openssl")]
+            ossl,
             public,
         }
     }
@@ -229,5 +247,21 @@ mod tests {
         assert!(err.to_string().contains("is this a private key"), "{err}");
         let err = PrivateKey::parse("not base64 at all!").unwrap_err();
         assert!(err.to_string().contains("not PEM"), "{err}");
+    }
+
+    #[cfg(feature = "openssl")]
+    #[test]
+    fn every_demo_key_gets_an_openssl_handle() {
+        for text in [
+            demo::PARTNER_PRIVATE,
+            demo::PLATFORM_PRIVATE,
+            demo::INFINIA_PRIVATE,
+            demo::INFINIA_MERCHANT_PRIVATE,
+        ] {
+            let key = PrivateKey::parse(text).unwrap();
+            assert!(key.ossl.is_some() && key.public().ossl.is_some());
+        }
+        let public = PublicKey::parse(demo::PLATFORM_PUBLIC).unwrap();
+        assert!(public.ossl.is_some());
     }
 }

@@ -1,0 +1,254 @@
+//! The load driver: N concurrent partners, each on its own keep-alive HTTP/1.1 connection (a bare
+//! hyper client connection, to keep the generator's own CPU cost low), taking request numbers
+//! from one shared counter until the duration, the request count or the sealed pool runs out.
+//! Latencies are kept per request (microseconds) for exact percentiles.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+
+use super::requests::{Judge, Plan};
+use crate::wire::whalet as envelope;
+
+/// When to stop.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub duration: Option<Duration>,
+    pub requests: Option<u64>,
+}
+
+/// What one run measured.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub elapsed: Duration,
+    pub latencies_us: Vec<u32>,
+    /// Result code → count (`SUCCESS`, `000100`, `HTTP 503`, `transport: ...`).
+    pub codes: BTreeMap<String, u64>,
+    pub ok: u64,
+    /// Replies that were fully verified and decrypted (one per partner for Whalet).
+    pub verified: u64,
+    /// Problems found when fully opening a reply.
+    pub verify_errors: Vec<String>,
+    pub pool_exhausted: bool,
+    /// Request numbers taken from the pool (the rest of a sealed pool is still unused).
+    pub consumed: u64,
+}
+
+struct Shared {
+    plan: Plan,
+    addr: SocketAddr,
+    host: String,
+    next: AtomicU64,
+    deadline: Option<Instant>,
+    max: Option<u64>,
+}
+
+/// Runs the load and waits for every partner to finish its last request.
+pub async fn run(addr: SocketAddr, plan: Plan, partners: usize, limits: Limits) -> Outcome {
+    let started = Instant::now();
+    let shared = Arc::new(Shared {
+        host: addr.to_string(),
+        plan,
+        addr,
+        next: AtomicU64::new(0),
+        deadline: limits.duration.map(|d| started + d),
+        max: limits.requests,
+    });
+    let workers: Vec<_> = (0..partners.max(1))
+        .map(|_| tokio::spawn(worker(shared.clone())))
+        .collect();
+    let mut total = Outcome::default();
+    for w in workers {
+        if let Ok(part) = w.await {
+            total.latencies_us.extend(part.latencies_us);
+            for (code, n) in part.codes {
+                *total.codes.entry(code).or_default() += n;
+            }
+            total.ok += part.ok;
+            total.verified += part.verified;
+            total.verify_errors.extend(part.verify_errors);
+            total.pool_exhausted |= part.pool_exhausted;
+        }
+    }
+    total.elapsed = started.elapsed();
+    total.consumed = shared.next.load(Ordering::Relaxed);
+    total
+}
+
+async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>, String> {
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| format!("handshake: {e}"))?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(sender)
+}
+
+async fn worker(shared: Arc<Shared>) -> Outcome {
+    let mut out = Outcome::default();
+    let mut sender: Option<SendRequest<Full<Bytes>>> = None;
+    let mut opened_one = false;
+    loop {
+        if shared.deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
+        let index = shared.next.fetch_add(1, Ordering::Relaxed);
+        if shared.max.is_some_and(|max| index >= max) {
+            break;
+        }
+        let Some(body) = shared.plan.pool.get(index) else {
+            out.pool_exhausted = true;
+            break;
+        };
+        let conn = match sender.take() {
+            Some(s) if !s.is_closed() => s,
+            _ => match connect(shared.addr).await {
+                Ok(s) => s,
+                Err(e) => {
+                    *out.codes.entry(format!("transport: {e}")).or_default() += 1;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let mut conn = conn;
+        let sent = Instant::now();
+        let result = send(&mut conn, &shared, body).await;
+        let latency = sent.elapsed();
+        match result {
+            Ok((status, reply)) => {
+                sender = Some(conn);
+                out.latencies_us
+                    .push(u32::try_from(latency.as_micros()).unwrap_or(u32::MAX));
+                let code = classify(shared.plan.judge, status, &reply);
+                if shared.plan.success.contains(&code) {
+                    out.ok += 1;
+                }
+                *out.codes.entry(code).or_default() += 1;
+                if !opened_one {
+                    opened_one = true;
+                    open_fully(&shared.plan, &reply, &mut out);
+                }
+            }
+            Err(e) => {
+                out.latencies_us
+                    .push(u32::try_from(latency.as_micros()).unwrap_or(u32::MAX));
+                *out.codes.entry(format!("transport: {e}")).or_default() += 1;
+            }
+        }
+    }
+    out
+}
+
+async fn send(
+    conn: &mut SendRequest<Full<Bytes>>,
+    shared: &Shared,
+    body: Bytes,
+) -> Result<(u16, Bytes), String> {
+    conn.ready().await.map_err(|e| e.to_string())?;
+    let request = hyper::Request::builder()
+        .method(shared.plan.method.clone())
+        .uri(shared.plan.path.as_str())
+        .header(hyper::header::HOST, shared.host.as_str())
+        .header(hyper::header::CONTENT_TYPE, shared.plan.content_type)
+        .body(Full::new(body))
+        .map_err(|e| e.to_string())?;
+    let response = conn
+        .send_request(request)
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    Ok((status, body))
+}
+
+/// The result code a partner would act on.
+fn classify(judge: Judge, status: u16, body: &[u8]) -> String {
+    let from_json = |pointer: &str| -> Option<String> {
+        let value: Value = serde_json::from_slice(body).ok()?;
+        value.pointer(pointer)?.as_str().map(str::to_owned)
+    };
+    let code = match judge {
+        Judge::WhaletHead => from_json("/head/code"),
+        Judge::RetCode => from_json("/ret_code"),
+        Judge::Status => None,
+    };
+    match code {
+        Some(code) if status == 200 => code,
+        Some(code) => format!("HTTP {status} {code}"),
+        None => format!("HTTP {status}"),
+    }
+}
+
+/// Verifies the signature and decrypts the body of a Whalet reply, as the partner would.
+fn open_fully(plan: &Plan, reply: &[u8], out: &mut Outcome) {
+    let Some((key, platform)) = &plan.whalet_keys else {
+        return;
+    };
+    match envelope::open_reply(reply, key, platform) {
+        Ok(opened) if opened.code == "SUCCESS" && opened.body.is_some() => out.verified += 1,
+        Ok(opened) => out.verify_errors.push(format!(
+            "reply {}: {} {}",
+            opened.echo.request_no, opened.code, opened.detail
+        )),
+        Err(e) => out.verify_errors.push(e.to_string()),
+    }
+}
+
+/// The value at quantile `q` (0..=1) of sorted data.
+pub fn percentile(sorted: &[u32], q: f64) -> u32 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted
+        .get(rank.clamp(1, sorted.len()) - 1)
+        .copied()
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let data: Vec<u32> = (1..=100).collect();
+        assert_eq!(percentile(&data, 0.5), 50);
+        assert_eq!(percentile(&data, 0.99), 99);
+        assert_eq!(percentile(&data, 1.0), 100);
+        assert_eq!(percentile(&[], 0.5), 0);
+        assert_eq!(percentile(&[7], 0.9), 7);
+    }
+
+    #[test]
+    fn codes_come_from_the_scheme() {
+        let whalet = br#"{"head":{"code":"SUCCESS"}}"#;
+        assert_eq!(classify(Judge::WhaletHead, 200, whalet), "SUCCESS");
+        assert_eq!(classify(Judge::WhaletHead, 503, whalet), "HTTP 503 SUCCESS");
+        assert_eq!(
+            classify(Judge::RetCode, 200, br#"{"ret_code":"000100"}"#),
+            "000100"
+        );
+        assert_eq!(classify(Judge::RetCode, 404, b"nope"), "HTTP 404");
+        assert_eq!(classify(Judge::Status, 200, b"{}"), "HTTP 200");
+    }
+}

@@ -1,0 +1,548 @@
+//! `whalet-sim bench`: a load generator that plays N concurrent partners against a running (or
+//! spawned) simulator with real, distinct, correctly signed requests, and reports throughput,
+//! latency percentiles, result codes, the server's CPU time per request and memory, next to the
+//! crypto ceiling of this build and, optionally, a plain hyper echo server measured in the same run.
+//!
+//! Boundary: this module only plays partners and reads `/proc`; it never reaches into the server.
+//! It speaks HTTP through bare hyper client connections (cheaper per request than the pooled
+//! `http::client`, so the generator steals less CPU from a server on the same machine).
+
+mod ceiling;
+mod load;
+mod report;
+mod requests;
+mod server;
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::config::key_text;
+use crate::wire::keys::{demo, PrivateKey, PublicKey};
+use load::Limits;
+use report::{Report, RunReport};
+use requests::{Judge, Plan, Pool};
+
+pub use ceiling::{measure as measure_ceiling, Ceiling};
+
+/// Which surface's requests to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Surface {
+    /// Whalet Open API envelope (RSA + AES), `POST /api`, apiCode `connectivity` by default.
+    Whalet,
+    /// Pockyt v3 (MD5 `verifySign`), `POST /v3/payouts/balance` by default.
+    Pockyt,
+    /// One fixed request repeated (`GET /__sim/health` by default).
+    Raw,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// Surface to load.
+    #[arg(long, value_enum, default_value = "whalet")]
+    surface: Surface,
+    /// The simulator's base URL (ignored with --spawn-server).
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// Start this binary's `serve` on a free port, time it to a ready health check, measure it.
+    #[arg(long)]
+    spawn_server: bool,
+    /// Extra argument for the spawned `serve` (repeatable), e.g. --server-arg=--config=x.toml.
+    #[arg(long = "server-arg", allow_hyphen_values = true)]
+    server_args: Vec<String>,
+    /// RUST_LOG of spawned processes (`info` logs one line per request, as `serve` does by default).
+    #[arg(long, default_value = "info")]
+    server_log: String,
+    /// Server process to read CPU time and memory from (default: the one listening on the port).
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Concurrent partners, one connection each; a comma list runs each level in turn.
+    #[arg(long, default_value = "8", value_delimiter = ',')]
+    partners: Vec<usize>,
+    /// Length of each timed run (`10s`, `500ms`, `1m`).
+    #[arg(long, default_value = "10s")]
+    duration: String,
+    /// Stop after this many requests instead of after --duration.
+    #[arg(long)]
+    requests: Option<u64>,
+    /// Runs per concurrency level (the report gives the best and the spread).
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
+    /// Also run the same load against a plain hyper echo server (a spawned process) in this run.
+    #[arg(long)]
+    echo_baseline: bool,
+    /// Serve a minimal hyper echo server on ADDR and do nothing else.
+    #[arg(long, value_name = "ADDR")]
+    echo_server: Option<SocketAddr>,
+    /// Request path (default per surface).
+    #[arg(long)]
+    path: Option<String>,
+    /// HTTP method for --surface raw.
+    #[arg(long, default_value = "GET")]
+    method: String,
+    /// Whalet apiCode.
+    #[arg(long, default_value = "connectivity")]
+    api_code: String,
+    /// Whalet business body as JSON; `{i}` in a string is replaced by the request number.
+    #[arg(long)]
+    data: Option<String>,
+    #[arg(long, default_value = crate::api::whalet::partners::DEMO_PARTNER_ID)]
+    partner_id: String,
+    /// The partner's private key (default: the demo partner's).
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// Whalet's public key (default: the demo platform key).
+    #[arg(long)]
+    platform_key: Option<PathBuf>,
+    /// Whalet requests sealed before each run (default: enough for the ceiling × cores × duration).
+    #[arg(long)]
+    pool: Option<usize>,
+    #[arg(long, default_value = "202333")]
+    merchant_no: String,
+    #[arg(long, default_value = "301854")]
+    store_no: String,
+    #[arg(long, default_value = "demo-token")]
+    token: String,
+    /// Extra Pockyt body parameter `name=value` (repeatable; `{i}` = request number).
+    #[arg(long = "param")]
+    params: Vec<String>,
+    /// Skip measuring the crypto ceiling.
+    #[arg(long)]
+    no_ceiling: bool,
+    /// Time spent measuring each crypto operation for the ceiling.
+    #[arg(long, default_value = "1s")]
+    ceiling_time: String,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Parses `10s`, `500ms`, `2m`, `1h` (a bare number is seconds).
+pub fn parse_duration(text: &str) -> anyhow::Result<Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: f64 = number
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{text:?} is not a duration like 10s or 500ms"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "" | "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => anyhow::bail!("{text:?}: unknown unit {unit:?} (ms, s, m, h)"),
+    };
+    anyhow::ensure!(secs.is_finite() && secs > 0.0, "{text:?} must be positive");
+    Ok(Duration::from_secs_f64(secs))
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    if let Some(addr) = args.echo_server {
+        server::echo_server(addr).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let duration = parse_duration(&args.duration)?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    anyhow::ensure!(
+        args.partners.iter().all(|&p| p > 0),
+        "--partners must be positive"
+    );
+    let ceiling = if args.no_ceiling || args.surface != Surface::Whalet {
+        None
+    } else {
+        eprintln!("measuring the crypto ceiling of this build...");
+        Some(ceiling::measure(parse_duration(&args.ceiling_time)?)?)
+    };
+    let spawned = if args.spawn_server {
+        let mut serve = vec!["serve".to_owned(), "--addr".to_owned(), "{addr}".to_owned()];
+        serve.extend(args.server_args.iter().cloned());
+        Some(server::spawn_self(&serve, "/__sim/health", &args.server_log).await?)
+    } else {
+        None
+    };
+    let addr = match &spawned {
+        Some(s) => s.addr,
+        None => resolve(&args.url)?,
+    };
+    let pid = args
+        .server_pid
+        .or_else(|| spawned.as_ref().map(|s| s.child.id()))
+        .or_else(|| server::pid_listening_on(addr.port()));
+    let echo = if args.echo_baseline {
+        let serve = vec![
+            "bench".to_owned(),
+            "--echo-server".to_owned(),
+            "{addr}".to_owned(),
+        ];
+        Some(server::spawn_self(&serve, "/", &args.server_log).await?)
+    } else {
+        None
+    };
+    let plan = plan(&args)?;
+    let mut report = Report {
+        version: env!("CARGO_PKG_VERSION"),
+        backend: crate::wire::crypto::backend(),
+        optimized: !cfg!(debug_assertions),
+        surface: format!("{:?}", args.surface).to_lowercase(),
+        url: format!("http://{addr}"),
+        path: plan.path.clone(),
+        cores,
+        server_pid: pid,
+        server_startup_ms: spawned.as_ref().map(|s| s.startup.as_secs_f64() * 1000.0),
+        server_rss_idle_kib: pid.and_then(server::rss_kib),
+        echo_rss_idle_kib: echo.as_ref().and_then(|e| server::rss_kib(e.child.id())),
+        ceiling: None,
+        runs: Vec::new(),
+        summary: Vec::new(),
+    };
+    let limits = Limits {
+        duration: args.requests.is_none().then_some(duration),
+        requests: args.requests,
+    };
+    // Sealed requests a run did not use are still unused requestNos: the next run starts with them.
+    let mut leftover: Vec<Bytes> = Vec::new();
+    for &partners in &args.partners {
+        for repeat in 1..=args.repeat.max(1) {
+            let plan = with_pool(
+                &args,
+                &plan,
+                ceiling.as_ref(),
+                cores,
+                duration,
+                &mut leftover,
+            )?;
+            let sealed = match &plan.pool {
+                Pool::Sealed(all) => Some(all.clone()),
+                _ => None,
+            };
+            let run = measured(
+                addr,
+                pid,
+                plan.clone(),
+                partners,
+                limits,
+                repeat,
+                "simulator",
+            )
+            .await;
+            if let Some(all) = sealed {
+                let used = usize::try_from(run.outcome.consumed).unwrap_or(usize::MAX);
+                leftover = all.get(used..).map(<[Bytes]>::to_vec).unwrap_or_default();
+            }
+            report.runs.push(run.finish(ceiling.as_ref()));
+            if let Some(echo) = &echo {
+                let mut plan = plan;
+                plan.judge = Judge::Status;
+                plan.success = vec!["HTTP 200".into()];
+                plan.whalet_keys = None;
+                let run = measured(
+                    echo.addr,
+                    Some(echo.child.id()),
+                    plan,
+                    partners,
+                    limits,
+                    repeat,
+                    "echo",
+                )
+                .await;
+                report.runs.push(run.finish(None));
+            }
+        }
+    }
+    report.ceiling = ceiling;
+    report.summarise();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.table());
+    }
+    let failed = report
+        .runs
+        .iter()
+        .any(|r| r.ok < r.requests || !r.verify_errors.is_empty());
+    Ok(if failed {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn resolve(url: &str) -> anyhow::Result<SocketAddr> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| anyhow::anyhow!("--url must start with http:// (got {url:?})"))?;
+    let host = rest.split('/').next().unwrap_or(rest);
+    let host = if host.contains(':') {
+        host.to_owned()
+    } else {
+        format!("{host}:80")
+    };
+    host.to_socket_addrs()?
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("cannot resolve {host}"))
+}
+
+fn plan(args: &BenchArgs) -> anyhow::Result<Plan> {
+    let default_path = match args.surface {
+        Surface::Whalet => "/api",
+        Surface::Pockyt => "/v3/payouts/balance",
+        Surface::Raw => "/__sim/health",
+    };
+    let path = args.path.clone().unwrap_or_else(|| default_path.to_owned());
+    let json = "application/json;charset=UTF-8";
+    Ok(match args.surface {
+        Surface::Whalet => {
+            let (key, platform) = whalet_keys(args)?;
+            Plan {
+                method: hyper::Method::POST,
+                path,
+                content_type: json,
+                pool: Pool::Repeat(Bytes::new()),
+                judge: Judge::WhaletHead,
+                success: vec!["SUCCESS".into()],
+                whalet_keys: Some((key, platform)),
+            }
+        }
+        Surface::Pockyt => {
+            let mut params = BTreeMap::new();
+            for p in &args.params {
+                let (k, v) = p
+                    .split_once('=')
+                    .ok_or_else(|| anyhow::anyhow!("--param {p:?} is not name=value"))?;
+                params.insert(k.to_owned(), v.to_owned());
+            }
+            let merchant = requests::PockytMerchant {
+                merchant_no: args.merchant_no.clone(),
+                store_no: args.store_no.clone(),
+                token: args.token.clone(),
+                params,
+            };
+            Plan {
+                method: hyper::Method::POST,
+                path,
+                content_type: "application/json",
+                pool: Pool::Generated(Arc::new(move |i| merchant.body(i))),
+                judge: Judge::RetCode,
+                success: vec!["000100".into()],
+                whalet_keys: None,
+            }
+        }
+        Surface::Raw => Plan {
+            method: hyper::Method::from_bytes(args.method.as_bytes())?,
+            path,
+            content_type: json,
+            pool: Pool::Repeat(Bytes::new()),
+            judge: Judge::Status,
+            success: vec!["HTTP 200".into()],
+            whalet_keys: None,
+        },
+    })
+}
+
+fn whalet_keys(args: &BenchArgs) -> anyhow::Result<(PrivateKey, PublicKey)> {
+    let key = match &args.key {
+        Some(p) => PrivateKey::parse(&key_text(&format!("@{}", p.display()))?)?,
+        None => PrivateKey::parse(demo::PARTNER_PRIVATE)?,
+    };
+    let platform = match &args.platform_key {
+        Some(p) => PublicKey::parse(&key_text(&format!("@{}", p.display()))?)?,
+        None => PublicKey::parse(demo::PLATFORM_PUBLIC)?,
+    };
+    Ok((key, platform))
+}
+
+/// For Whalet: seals a fresh pool of distinct requests for one run (outside the timed window).
+fn with_pool(
+    args: &BenchArgs,
+    plan: &Plan,
+    ceiling: Option<&Ceiling>,
+    cores: usize,
+    duration: Duration,
+    leftover: &mut Vec<Bytes>,
+) -> anyhow::Result<Plan> {
+    let Some((key, platform)) = plan.whalet_keys.clone() else {
+        return Ok(plan.clone());
+    };
+    let count = match (args.pool, args.requests) {
+        (Some(n), _) => n,
+        (None, Some(n)) => usize::try_from(n)?,
+        (None, None) => {
+            let per_core = ceiling.map_or(2000.0, |c| c.requests_per_sec_per_core);
+            (per_core * cores as f64 * duration.as_secs_f64() * 1.3) as usize + 200
+        }
+    };
+    let body = match &args.data {
+        Some(text) => {
+            serde_json::from_str(text).map_err(|e| anyhow::anyhow!("--data is not JSON: {e}"))?
+        }
+        None => requests::default_whalet_body(),
+    };
+    let partner = requests::WhaletPartner {
+        partner_id: args.partner_id.clone(),
+        key,
+        platform_public: platform,
+        api_code: args.api_code.clone(),
+        body,
+    };
+    let fresh = count.saturating_sub(leftover.len());
+    eprintln!(
+        "sealing {fresh} distinct requests (untimed; {} left from the previous run)...",
+        leftover.len()
+    );
+    let mut sealed = std::mem::take(leftover);
+    sealed.extend(requests::seal_whalet(&partner, fresh, cores));
+    let mut plan = plan.clone();
+    plan.pool = Pool::Sealed(Arc::new(sealed));
+    Ok(plan)
+}
+
+/// A run with its server-side readings.
+struct Measured {
+    partners: usize,
+    repeat: usize,
+    target: &'static str,
+    outcome: load::Outcome,
+    cpu: Option<f64>,
+    rss_max: Option<u64>,
+    generator_cpu: Option<f64>,
+}
+
+impl Measured {
+    fn finish(self, ceiling: Option<&Ceiling>) -> RunReport {
+        RunReport::new(
+            self.target,
+            self.partners,
+            self.repeat,
+            self.outcome,
+            self.cpu,
+            self.rss_max,
+            self.generator_cpu,
+            ceiling,
+        )
+    }
+}
+
+async fn measured(
+    addr: SocketAddr,
+    pid: Option<u32>,
+    plan: Plan,
+    partners: usize,
+    limits: Limits,
+    repeat: usize,
+    target: &'static str,
+) -> Measured {
+    eprintln!("{target}: {partners} partners, run {repeat}...");
+    let me = std::process::id();
+    let cpu_before = pid.and_then(server::cpu_seconds);
+    let gen_before = server::cpu_seconds(me);
+    let done = Arc::new(AtomicBool::new(false));
+    let rss_max = Arc::new(AtomicU64::new(0));
+    let sampler = pid.map(|pid| {
+        let (done, rss_max) = (done.clone(), rss_max.clone());
+        tokio::spawn(async move {
+            while !done.load(Ordering::Relaxed) {
+                if let Some(kib) = server::rss_kib(pid) {
+                    rss_max.fetch_max(kib, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    });
+    let outcome = load::run(addr, plan, partners, limits).await;
+    done.store(true, Ordering::Relaxed);
+    if let Some(s) = sampler {
+        let _ = s.await;
+    }
+    let cpu = match (cpu_before, pid.and_then(server::cpu_seconds)) {
+        (Some(a), Some(b)) => Some(b - a),
+        _ => None,
+    };
+    let generator_cpu = match (gen_before, server::cpu_seconds(me)) {
+        (Some(a), Some(b)) if pid != Some(me) => Some(b - a),
+        _ => None,
+    };
+    let rss = rss_max.load(Ordering::Relaxed);
+    Measured {
+        partners,
+        repeat,
+        target,
+        outcome,
+        cpu,
+        rss_max: (rss > 0).then_some(rss),
+        generator_cpu,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("10s").unwrap(), Duration::from_secs(10));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("3").unwrap(), Duration::from_secs(3));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("1d").is_err());
+    }
+
+    /// The generator's sealed requests are accepted by a real simulator, every reply is SUCCESS,
+    /// one reply per partner verifies and decrypts, and replaying the same pool is refused
+    /// (the requestNos really are used up).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sealed_load_succeeds_against_a_simulator_and_cannot_be_replayed() {
+        let app = crate::App::new(
+            crate::config::Config::default(),
+            crate::Options {
+                clock_mode: Some(crate::clock::ClockMode::Manual),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let running = app.spawn(listener);
+        let (key, platform) = (
+            PrivateKey::parse(demo::PARTNER_PRIVATE).unwrap(),
+            PublicKey::parse(demo::PLATFORM_PUBLIC).unwrap(),
+        );
+        let partner = requests::WhaletPartner {
+            partner_id: crate::api::whalet::partners::DEMO_PARTNER_ID.into(),
+            key: key.clone(),
+            platform_public: platform.clone(),
+            api_code: "connectivity".into(),
+            body: requests::default_whalet_body(),
+        };
+        let sealed = Arc::new(requests::seal_whalet(&partner, 12, 2));
+        let plan = Plan {
+            method: hyper::Method::POST,
+            path: "/api".into(),
+            content_type: "application/json",
+            pool: Pool::Sealed(sealed),
+            judge: Judge::WhaletHead,
+            success: vec!["SUCCESS".into()],
+            whalet_keys: Some((key, platform)),
+        };
+        let limits = Limits {
+            duration: None,
+            requests: Some(12),
+        };
+        let first = load::run(running.addr, plan.clone(), 3, limits).await;
+        assert_eq!(first.codes.get("SUCCESS"), Some(&12), "{:?}", first.codes);
+        assert_eq!((first.ok, first.verified), (12, 3));
+        assert!(first.verify_errors.is_empty(), "{:?}", first.verify_errors);
+        let replay = load::run(running.addr, plan, 2, limits).await;
+        assert_eq!(replay.ok, 0);
+        assert_eq!(replay.codes.get("REQUEST_NO_NOT_UNIQUE"), Some(&12));
+        running.shutdown().await;
+    }
+}

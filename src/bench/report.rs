@@ -1,0 +1,270 @@
+//! The benchmark report: one record per timed run, the best of each concurrency level with the
+//! spread between repeats, the crypto ceiling and the echo baseline; printed as a table or JSON.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::ceiling::Ceiling;
+use super::load::{percentile, Outcome};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Latency {
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub mean_ms: f64,
+}
+
+/// One timed run against one target.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub target: &'static str,
+    pub partners: usize,
+    pub repeat: usize,
+    pub requests: u64,
+    pub ok: u64,
+    pub elapsed_s: f64,
+    pub throughput_rps: f64,
+    pub latency: Latency,
+    pub codes: BTreeMap<String, u64>,
+    pub verified_replies: u64,
+    pub verify_errors: Vec<String>,
+    pub pool_exhausted: bool,
+    pub server_cpu_s: Option<f64>,
+    pub server_cpu_us_per_request: Option<f64>,
+    /// Server CPU seconds per wall second (2.0 = two cores busy).
+    pub server_cores_busy: Option<f64>,
+    pub server_rss_max_kib: Option<u64>,
+    pub generator_cpu_s: Option<f64>,
+    /// Requests per server CPU-second ÷ the envelope's crypto ceiling per core.
+    pub ceiling_ratio: Option<f64>,
+}
+
+impl RunReport {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        target: &'static str,
+        partners: usize,
+        repeat: usize,
+        mut outcome: Outcome,
+        server_cpu_s: Option<f64>,
+        server_rss_max_kib: Option<u64>,
+        generator_cpu_s: Option<f64>,
+        ceiling: Option<&Ceiling>,
+    ) -> Self {
+        outcome.latencies_us.sort_unstable();
+        let lat = &outcome.latencies_us;
+        let ms = |us: u32| f64::from(us) / 1000.0;
+        let requests = lat.len() as u64;
+        let elapsed_s = outcome.elapsed.as_secs_f64().max(1e-9);
+        let mean_ms = if lat.is_empty() {
+            0.0
+        } else {
+            lat.iter().map(|&u| f64::from(u)).sum::<f64>() / lat.len() as f64 / 1000.0
+        };
+        let per_request = server_cpu_s
+            .filter(|_| requests > 0)
+            .map(|cpu| cpu * 1e6 / requests as f64);
+        let ceiling_ratio = match (per_request, ceiling) {
+            (Some(us), Some(c)) if us > 0.0 => Some(c.us_per_request / us),
+            _ => None,
+        };
+        Self {
+            target,
+            partners,
+            repeat,
+            requests,
+            ok: outcome.ok,
+            elapsed_s,
+            throughput_rps: requests as f64 / elapsed_s,
+            latency: Latency {
+                p50_ms: ms(percentile(lat, 0.50)),
+                p90_ms: ms(percentile(lat, 0.90)),
+                p99_ms: ms(percentile(lat, 0.99)),
+                max_ms: ms(lat.last().copied().unwrap_or(0)),
+                mean_ms,
+            },
+            codes: outcome.codes,
+            verified_replies: outcome.verified,
+            verify_errors: outcome.verify_errors.into_iter().take(5).collect(),
+            pool_exhausted: outcome.pool_exhausted,
+            server_cpu_s,
+            server_cpu_us_per_request: per_request,
+            server_cores_busy: server_cpu_s.map(|cpu| cpu / elapsed_s),
+            server_rss_max_kib,
+            generator_cpu_s,
+            ceiling_ratio,
+        }
+    }
+}
+
+/// The best run of one concurrency level and how far the repeats spread.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub target: &'static str,
+    pub partners: usize,
+    pub best_rps: f64,
+    pub worst_rps: f64,
+    /// (best - worst) / best.
+    pub spread: f64,
+    pub best_p50_ms: f64,
+    pub best_p99_ms: f64,
+    pub best_ceiling_ratio: Option<f64>,
+    /// Best simulator req/s ÷ best echo req/s at the same concurrency.
+    pub vs_echo: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub version: &'static str,
+    pub backend: String,
+    pub optimized: bool,
+    pub surface: String,
+    pub url: String,
+    pub path: String,
+    pub cores: usize,
+    pub server_pid: Option<u32>,
+    pub server_startup_ms: Option<f64>,
+    pub server_rss_idle_kib: Option<u64>,
+    pub echo_rss_idle_kib: Option<u64>,
+    pub ceiling: Option<Ceiling>,
+    pub runs: Vec<RunReport>,
+    pub summary: Vec<Summary>,
+}
+
+impl Report {
+    /// Fills `summary` from `runs`.
+    pub fn summarise(&mut self) {
+        let mut keys: Vec<(&'static str, usize)> =
+            self.runs.iter().map(|r| (r.target, r.partners)).collect();
+        keys.dedup();
+        keys.sort_by_key(|k| (k.0 != "simulator", k.1));
+        keys.dedup();
+        let best = |runs: &[RunReport], target: &str, partners: usize| -> Option<RunReport> {
+            runs.iter()
+                .filter(|r| r.target == target && r.partners == partners)
+                .max_by(|a, b| a.throughput_rps.total_cmp(&b.throughput_rps))
+                .cloned()
+        };
+        self.summary = keys
+            .iter()
+            .filter_map(|&(target, partners)| {
+                let top = best(&self.runs, target, partners)?;
+                let worst = self
+                    .runs
+                    .iter()
+                    .filter(|r| r.target == target && r.partners == partners)
+                    .map(|r| r.throughput_rps)
+                    .fold(f64::INFINITY, f64::min);
+                let echo = best(&self.runs, "echo", partners).filter(|_| target != "echo");
+                Some(Summary {
+                    target,
+                    partners,
+                    best_rps: top.throughput_rps,
+                    worst_rps: worst,
+                    spread: (top.throughput_rps - worst) / top.throughput_rps.max(1e-9),
+                    best_p50_ms: top.latency.p50_ms,
+                    best_p99_ms: top.latency.p99_ms,
+                    best_ceiling_ratio: self
+                        .runs
+                        .iter()
+                        .filter(|r| r.target == target && r.partners == partners)
+                        .filter_map(|r| r.ceiling_ratio)
+                        .reduce(f64::max),
+                    vs_echo: echo.map(|e| top.throughput_rps / e.throughput_rps.max(1e-9)),
+                })
+            })
+            .collect();
+    }
+
+    pub fn table(&self) -> String {
+        let mut s = String::new();
+        let opt =
+            |v: Option<f64>, digits: usize| v.map_or("-".to_owned(), |v| format!("{v:.digits$}"));
+        let _ = writeln!(
+            s,
+            "whalet-sim {} bench: {} {}{} | crypto: {} | {} build | {} cores",
+            self.version,
+            self.surface,
+            self.url,
+            self.path,
+            self.backend,
+            if self.optimized {
+                "release"
+            } else {
+                "DEBUG (figures meaningless)"
+            },
+            self.cores
+        );
+        let kib =
+            |v: Option<u64>| v.map_or("-".to_owned(), |k| format!("{:.1} MiB", k as f64 / 1024.0));
+        let _ = writeln!(
+            s,
+            "server pid {} | startup to ready health check {} ms | RSS idle {} | echo RSS idle {}",
+            self.server_pid.map_or("-".to_owned(), |p| p.to_string()),
+            opt(self.server_startup_ms, 1),
+            kib(self.server_rss_idle_kib),
+            kib(self.echo_rss_idle_kib),
+        );
+        if let Some(c) = &self.ceiling {
+            let _ = writeln!(s, "\ncrypto ceiling (one core, in-process):");
+            for op in &c.ops {
+                let _ = writeln!(
+                    s,
+                    "  {:<34} {:>10.0} ops/s  {:>8.1} us",
+                    op.op, op.ops_per_sec, op.us_per_op
+                );
+            }
+            let _ = writeln!(
+                s,
+                "  => {:.1} us of crypto per envelope request = {:.0} requests/s per core",
+                c.us_per_request, c.requests_per_sec_per_core
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\n{:<9} {:>5} {:>3} {:>8} {:>8} {:>9} {:>8} {:>8} {:>8} {:>8} {:>9} {:>6} {:>6} {:>10}",
+            "target", "ptnrs", "#", "requests", "ok", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms",
+            "cpu us/rq", "cores", "ratio", "RSS max"
+        );
+        for r in &self.runs {
+            let _ = writeln!(
+                s,
+                "{:<9} {:>5} {:>3} {:>8} {:>8} {:>9.1} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>9} {:>6} {:>6} {:>10}",
+                r.target, r.partners, r.repeat, r.requests, r.ok, r.throughput_rps, r.latency.p50_ms,
+                r.latency.p90_ms, r.latency.p99_ms, r.latency.max_ms,
+                opt(r.server_cpu_us_per_request, 0), opt(r.server_cores_busy, 2),
+                opt(r.ceiling_ratio, 2), kib(r.server_rss_max_kib)
+            );
+            let codes: Vec<String> = r.codes.iter().map(|(c, n)| format!("{c}={n}")).collect();
+            let mut notes = format!("    codes: {}", codes.join(" "));
+            if r.verified_replies > 0 {
+                let _ = write!(notes, " | replies fully verified: {}", r.verified_replies);
+            }
+            if r.pool_exhausted {
+                notes.push_str(" | POOL OF SEALED REQUESTS EXHAUSTED (raise --pool)");
+            }
+            for e in &r.verify_errors {
+                let _ = write!(notes, "\n    verify error: {e}");
+            }
+            let _ = writeln!(s, "{notes}");
+        }
+        let _ = writeln!(
+            s,
+            "\nsummary (best of repeats; spread = (best - worst) / best):"
+        );
+        for m in &self.summary {
+            let _ = writeln!(
+                s,
+                "  {:<9} {:>3} partners: {:>9.1} req/s (spread {:>4.0}%), p50 {:.2} ms, p99 {:.2} ms{}{}",
+                m.target, m.partners, m.best_rps, m.spread * 100.0, m.best_p50_ms, m.best_p99_ms,
+                m.best_ceiling_ratio.map_or(String::new(), |r| format!(", ratio to ceiling {r:.2}")),
+                m.vs_echo.map_or(String::new(), |r| format!(", {r:.2} of the echo server")),
+            );
+        }
+        s
+    }
+}
