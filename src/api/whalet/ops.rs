@@ -19,6 +19,13 @@ mod holders;
 mod onboarding;
 #[path = "wallet/mod.rs"]
 mod wallet;
+// part 2
+#[path = "fx/mod.rs"]
+pub mod fx;
+#[path = "payout/mod.rs"]
+mod payout;
+#[path = "upload/mod.rs"]
+pub mod upload;
 
 use super::Operation;
 use crate::control::triggers::TriggerDef;
@@ -31,6 +38,8 @@ pub const OPERATIONS: &[&[Operation]] = &[
     collections::OPERATIONS,
     wallet::OPERATIONS,
     // part 2: trade orders, FX, payouts, pay, queries, EDD
+    fx::OPERATIONS,
+    payout::OPERATIONS,
 ];
 
 /// Canonical apiCodes of notifications, one list per group.
@@ -40,6 +49,7 @@ pub const NOTIFICATIONS: &[&[&str]] = &[
     accounts::NOTIFICATIONS,
     collections::NOTIFICATIONS,
     // part 2
+    payout::NOTIFICATIONS,
 ];
 
 /// Triggers, one list per group.
@@ -49,6 +59,7 @@ pub const TRIGGERS: &[&[TriggerDef]] = &[
     accounts::TRIGGERS,
     collections::TRIGGERS,
     // part 2
+    payout::TRIGGERS,
 ];
 
 #[cfg(test)]
