@@ -94,8 +94,9 @@ pub struct TradeOrder {
     pub buyer_country: String,
     pub goods_name: String,
     pub amount: Money,
-    /// The part of the amount collections are bound to.
+    /// The part of the amount collections are bound to (successful bindings).
     pub bound: Money,
+    pub contract_no: String,
     /// OPEN or CLOSED.
     pub status: String,
     pub attaches: Vec<FileRef>,
@@ -115,6 +116,7 @@ pub struct Binding {
     pub status: String,
     pub message: String,
     pub applied_at: Millis,
+    pub decided_at: Option<Millis>,
 }
 
 /// A B2C shop order batch (Shop Order Upload).
@@ -122,6 +124,7 @@ pub struct Binding {
 pub struct ShopOrder {
     pub upload_id: String,
     pub user_id: String,
+    pub batch_no: String,
     pub shop_id: String,
     pub orders: Value,
     pub uploaded_at: Millis,
@@ -177,6 +180,19 @@ pub struct WhaletTradeState {
 }
 
 impl WhaletTradeState {
+    /// What PROCESSING and SUCCESS bindings claim of a collection (`trade_id`) or, with
+    /// `order_id`, of one order.
+    pub fn claimed(&self, trade_id: Option<&str>, order_id: Option<&str>) -> i64 {
+        self.bindings
+            .values()
+            .filter(|b| b.status == "PROCESSING" || b.status == "SUCCESS")
+            .filter(|b| trade_id.map_or(true, |t| b.trade_id == t))
+            .flat_map(|b| b.orders.iter())
+            .filter(|(o, _, _)| order_id.map_or(true, |id| o == id))
+            .map(|(_, m, _)| m.minor)
+            .sum()
+    }
+
     /// Checks that every referenced file was uploaded by this partner; returns them with the
     /// simulator's name and URL.
     pub fn resolve_files(&self, field: &str, refs: &[FileRef]) -> Result<Vec<FileRef>, String> {

@@ -29,6 +29,7 @@ mod scenarios;
 mod vectors;
 mod whalet2_payouts;
 mod whalet2_support;
+mod whalet2_trade;
 mod whalet2_upload;
 mod whalet_errors;
 mod whalet_flows;

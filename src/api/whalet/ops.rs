@@ -24,6 +24,8 @@ mod wallet;
 pub mod fx;
 #[path = "payout/mod.rs"]
 mod payout;
+#[path = "trade/mod.rs"]
+mod trade;
 #[path = "upload/mod.rs"]
 pub mod upload;
 
@@ -40,6 +42,7 @@ pub const OPERATIONS: &[&[Operation]] = &[
     // part 2: trade orders, FX, payouts, pay, queries, EDD
     fx::OPERATIONS,
     payout::OPERATIONS,
+    trade::OPERATIONS,
 ];
 
 /// Canonical apiCodes of notifications, one list per group.
@@ -50,6 +53,7 @@ pub const NOTIFICATIONS: &[&[&str]] = &[
     collections::NOTIFICATIONS,
     // part 2
     payout::NOTIFICATIONS,
+    trade::NOTIFICATIONS,
 ];
 
 /// Triggers, one list per group.
@@ -60,6 +64,7 @@ pub const TRIGGERS: &[&[TriggerDef]] = &[
     collections::TRIGGERS,
     // part 2
     payout::TRIGGERS,
+    trade::TRIGGERS,
 ];
 
 #[cfg(test)]

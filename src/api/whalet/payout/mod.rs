@@ -5,7 +5,7 @@
 mod beneficiary;
 mod countries;
 mod outflow;
-mod query;
+pub(crate) mod query;
 
 use super::Operation;
 use crate::control::triggers::TriggerDef;
