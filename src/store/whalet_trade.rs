@@ -151,6 +151,8 @@ pub struct Replenish {
     pub kind: String,
     pub user_id: String,
     pub trade_id: Option<String>,
+    /// A payout or pay held until this EDD is decided (it holds its own frozen money).
+    pub outflow_id: Option<String>,
     pub material_types: Vec<String>,
     pub message: String,
     /// What is frozen until the result: (fund, amount).

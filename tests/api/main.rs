@@ -28,6 +28,7 @@ mod pockyt_support;
 mod scenarios;
 mod vectors;
 mod whalet2_payouts;
+mod whalet2_replenish;
 mod whalet2_support;
 mod whalet2_trade;
 mod whalet2_upload;

@@ -19,6 +19,16 @@ pub async fn now_ms(app: &TestApp) -> i64 {
 /// An onboarded user with an ACTIVE B2C card in `currency` and `amount` settled in its
 /// available balance. Returns (userId, cardId).
 pub async fn funded_user(app: &TestApp, currency: &str, amount: &str) -> (String, String) {
+    let (user, card, _) = funded_user_trade(app, currency, amount).await;
+    (user, card)
+}
+
+/// As [`funded_user`], also returning the settled collection's tradeId.
+pub async fn funded_user_trade(
+    app: &TestApp,
+    currency: &str,
+    amount: &str,
+) -> (String, String, String) {
     let ready = trigger(app, "whalet.account.ready", json!({"currency": currency})).await;
     let user_id = ready["userId"].as_str().unwrap().to_owned();
     let card_id = ready["cardId"].as_str().unwrap().to_owned();
@@ -32,7 +42,7 @@ pub async fn funded_user(app: &TestApp, currency: &str, amount: &str) -> (String
     let trade_id = c["tradeId"].as_str().unwrap();
     let n = received_about(app, "collectionReceivedNotify", "tradeId", trade_id).await;
     assert_eq!(n["status"], "SUCCESS");
-    (user_id, card_id)
+    (user_id, card_id, trade_id.to_owned())
 }
 
 /// An approved (30 s review) HK beneficiary account holding `currency`.

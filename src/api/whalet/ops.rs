@@ -24,6 +24,8 @@ mod wallet;
 pub mod fx;
 #[path = "payout/mod.rs"]
 mod payout;
+#[path = "replenish/mod.rs"]
+mod replenish;
 #[path = "trade/mod.rs"]
 mod trade;
 #[path = "upload/mod.rs"]
@@ -43,6 +45,7 @@ pub const OPERATIONS: &[&[Operation]] = &[
     fx::OPERATIONS,
     payout::OPERATIONS,
     trade::OPERATIONS,
+    replenish::OPERATIONS,
 ];
 
 /// Canonical apiCodes of notifications, one list per group.
@@ -54,6 +57,7 @@ pub const NOTIFICATIONS: &[&[&str]] = &[
     // part 2
     payout::NOTIFICATIONS,
     trade::NOTIFICATIONS,
+    replenish::NOTIFICATIONS,
 ];
 
 /// Triggers, one list per group.
@@ -65,6 +69,7 @@ pub const TRIGGERS: &[&[TriggerDef]] = &[
     // part 2
     payout::TRIGGERS,
     trade::TRIGGERS,
+    replenish::TRIGGERS,
 ];
 
 #[cfg(test)]

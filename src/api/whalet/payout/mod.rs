@@ -4,7 +4,7 @@
 
 mod beneficiary;
 mod countries;
-mod outflow;
+pub(crate) mod outflow;
 pub(crate) mod query;
 
 use super::Operation;

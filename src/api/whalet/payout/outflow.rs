@@ -13,6 +13,7 @@ use crate::api::whalet::ops::common::{
     failure, id_param, mint, once, schedule, send, trigger_tenant, with_tenant, Verdict,
 };
 use crate::api::whalet::ops::fx::{convert, usable_quote};
+use crate::api::whalet::ops::replenish::hold_outflow;
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::app::App;
 use crate::control::triggers::TriggerFuture;
@@ -211,7 +212,8 @@ fn confirm(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whal
     let verdict = Verdict::from_decision(ctx.decision);
     let delay = ctx.decision.delay_or(DEFAULT_DELAY_MS);
     let scope = format!("{} confirm", n.apply);
-    once(
+    let mut held = None;
+    let reply = once(
         ctx,
         &scope,
         n.id,
@@ -271,17 +273,34 @@ fn confirm(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whal
             o.credentials = files;
             o.confirmed_at = Some(now);
             let v = view(o);
-            schedule(
-                ctx.app,
-                ctx.tenant,
-                delay,
-                (n.apply, id, 1),
-                verdict,
-                complete,
-            );
+            if ctx.decision.values.get("edd").and_then(Value::as_str) == Some("Y") {
+                let asked = hold_outflow(t, user_id, id, &ctx.decision.values, now)
+                    .map_err(|e| WhaletError::new(crate::wire::whalet::Code::InternalError, e))?;
+                held = Some(asked);
+            } else {
+                schedule(
+                    ctx.app,
+                    ctx.tenant,
+                    delay,
+                    (n.apply, id, 1),
+                    verdict,
+                    complete,
+                );
+            }
             Ok(Reply::processing(v))
         },
-    )
+    )?;
+    if let Some((rid, api_code, payload)) = held {
+        send(
+            ctx.app,
+            ctx.tenant,
+            api_code,
+            &payload,
+            &rid,
+            ctx.decision.notify.clone(),
+        );
+    }
+    Ok(reply)
 }
 
 /// An outflow on the wire.
