@@ -188,9 +188,9 @@ impl WhaletTradeState {
         self.bindings
             .values()
             .filter(|b| b.status == "PROCESSING" || b.status == "SUCCESS")
-            .filter(|b| trade_id.map_or(true, |t| b.trade_id == t))
+            .filter(|b| trade_id.is_none_or(|t| b.trade_id == t))
             .flat_map(|b| b.orders.iter())
-            .filter(|(o, _, _)| order_id.map_or(true, |id| o == id))
+            .filter(|(o, _, _)| order_id.is_none_or(|id| o == id))
             .map(|(_, m, _)| m.minor)
             .sum()
     }

@@ -31,7 +31,7 @@ pub fn country_query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> 
     }
     let list: Vec<Value> = COUNTRIES
         .iter()
-        .filter(|k| currency.map_or(true, |cur| k.currencies.contains(&cur.code())))
+        .filter(|k| currency.is_none_or(|cur| k.currencies.contains(&cur.code())))
         .map(country_view)
         .collect();
     Ok(Reply::ok(Value::Array(list)))
@@ -311,8 +311,8 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             .beneficiaries
             .values()
             .filter(|b| b.user_id == user_id)
-            .filter(|b| id.map_or(true, |i| b.beneficiary_id == i))
-            .filter(|b| out_id.map_or(true, |o| b.out_beneficiary_id == o))
+            .filter(|b| id.is_none_or(|i| b.beneficiary_id == i))
+            .filter(|b| out_id.is_none_or(|o| b.out_beneficiary_id == o))
             .map(view)
             .collect();
         Ok(Reply::ok(Value::Array(list)))

@@ -58,13 +58,13 @@ fn query(ctx: &Ctx<'_>, body: &Value, kind: Option<OutflowKind>) -> Result<Reply
             .outflows
             .values()
             .filter(|o| o.user_id == user_id)
-            .filter(|o| kind.map_or(true, |k| o.kind == k))
-            .filter(|o| id.map_or(true, |i| o.id == i))
-            .filter(|o| status.map_or(true, |s| o.status == s))
-            .filter(|o| currency.map_or(true, |cur| o.amount.currency == cur))
-            .filter(|o| fund.map_or(true, |f| o.fund_source.as_str() == f))
-            .filter(|o| start.map_or(true, |s| o.created_at >= s))
-            .filter(|o| end.map_or(true, |e| o.created_at <= e))
+            .filter(|o| kind.is_none_or(|k| o.kind == k))
+            .filter(|o| id.is_none_or(|i| o.id == i))
+            .filter(|o| status.is_none_or(|s| o.status == s))
+            .filter(|o| currency.is_none_or(|cur| o.amount.currency == cur))
+            .filter(|o| fund.is_none_or(|f| o.fund_source.as_str() == f))
+            .filter(|o| start.is_none_or(|s| o.created_at >= s))
+            .filter(|o| end.is_none_or(|e| o.created_at <= e))
             .collect();
         found.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
         Ok(Reply::ok(page(

@@ -30,8 +30,8 @@ pub fn edd_query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             .replenishes
             .values()
             .filter(|r| r.kind == "EDD" && r.user_id == user_id)
-            .filter(|r| id.map_or(true, |i| r.replenish_id == i))
-            .filter(|r| status.map_or(true, |s| r.status == s))
+            .filter(|r| id.is_none_or(|i| r.replenish_id == i))
+            .filter(|r| status.is_none_or(|s| r.status == s))
             .map(view)
             .collect();
         Ok(Reply::ok(Value::Array(list)))

@@ -111,8 +111,8 @@ pub fn detail(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             .values()
             .find(|o| {
                 o.user_id == user_id
-                    && id.map_or(true, |i| o.order_id == i)
-                    && out_no.map_or(true, |n| o.out_order_no == n)
+                    && id.is_none_or(|i| o.order_id == i)
+                    && out_no.is_none_or(|n| o.out_order_no == n)
             })
             .map(|o| Reply::ok(view(w, o)))
             .ok_or_else(|| {
@@ -141,10 +141,10 @@ pub fn list(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             .orders
             .values()
             .filter(|o| o.user_id == user_id)
-            .filter(|o| status.map_or(true, |s| o.status == s))
-            .filter(|o| currency.map_or(true, |cur| o.amount.currency == cur))
-            .filter(|o| start.map_or(true, |s| o.created_at >= s))
-            .filter(|o| end.map_or(true, |e| o.created_at <= e))
+            .filter(|o| status.is_none_or(|s| o.status == s))
+            .filter(|o| currency.is_none_or(|cur| o.amount.currency == cur))
+            .filter(|o| start.is_none_or(|s| o.created_at >= s))
+            .filter(|o| end.is_none_or(|e| o.created_at <= e))
             .collect();
         found.sort_by(|a, b| {
             b.created_at
