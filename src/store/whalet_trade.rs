@@ -184,14 +184,14 @@ pub struct WhaletTradeState {
 impl WhaletTradeState {
     /// What PROCESSING and SUCCESS bindings claim of a collection (`trade_id`) or, with
     /// `order_id`, of one order.
-    pub fn claimed(&self, trade_id: Option<&str>, order_id: Option<&str>) -> i64 {
+    pub fn claimed(&self, trade_id: Option<&str>, order_id: Option<&str>) -> i128 {
         self.bindings
             .values()
             .filter(|b| b.status == "PROCESSING" || b.status == "SUCCESS")
             .filter(|b| trade_id.is_none_or(|t| b.trade_id == t))
             .flat_map(|b| b.orders.iter())
             .filter(|(o, _, _)| order_id.is_none_or(|id| o == id))
-            .map(|(_, m, _)| m.minor)
+            .map(|(_, m, _)| i128::from(m.minor))
             .sum()
     }
 

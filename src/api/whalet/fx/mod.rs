@@ -60,9 +60,13 @@ fn parse_rate(text: &str) -> Option<(i128, u32)> {
 /// `amount` converted at `rate` into `to`, rounded half up to `to`'s minor unit.
 pub fn convert(amount: Money, rate: &str, to: Currency) -> Option<Money> {
     let (digits, places) = parse_rate(rate)?;
-    let num = i128::from(amount.minor) * digits * i128::from(to.factor());
-    let den = 10i128.checked_pow(places)? * i128::from(amount.currency.factor());
-    let minor = (num * 2 + den) / (2 * den);
+    let num = i128::from(amount.minor)
+        .checked_mul(digits)?
+        .checked_mul(i128::from(to.factor()))?;
+    let den = 10i128
+        .checked_pow(places)?
+        .checked_mul(i128::from(amount.currency.factor()))?;
+    let minor = num.checked_mul(2)?.checked_add(den)? / den.checked_mul(2)?;
     i64::try_from(minor).ok().map(|m| Money::new(m, to))
 }
 

@@ -6,6 +6,7 @@ mod beneficiary;
 mod countries;
 pub(crate) mod outflow;
 pub(crate) mod query;
+mod result;
 
 use super::Operation;
 use crate::control::triggers::TriggerDef;
@@ -112,24 +113,24 @@ pub const TRIGGERS: &[TriggerDef] = &[
         name: "whalet.payout.succeeded",
         description: "A confirmed payout leaves now (frozen → external:payout, payoutResultNotify SUCCESS)",
         params: PAYOUT_PARAMS,
-        run: outflow::payout_succeeded,
+        run: result::payout_succeeded,
     },
     TriggerDef {
         name: "whalet.payout.failed",
         description: "A confirmed payout fails now; the money returns to the available balance (payoutResultNotify FAILURE)",
         params: PAYOUT_PARAMS,
-        run: outflow::payout_failed,
+        run: result::payout_failed,
     },
     TriggerDef {
         name: "whalet.pay.succeeded",
         description: "A confirmed supplier payment leaves now (payResultNotify SUCCESS)",
         params: PAY_PARAMS,
-        run: outflow::pay_succeeded,
+        run: result::pay_succeeded,
     },
     TriggerDef {
         name: "whalet.pay.failed",
         description: "A confirmed supplier payment fails now; the money returns (payResultNotify FAILURE)",
         params: PAY_PARAMS,
-        run: outflow::pay_failed,
+        run: result::pay_failed,
     },
 ];

@@ -126,24 +126,24 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                 return Err(failure(format!("trade order {} is in {}, collection {trade_id} in {currency}", order.order_id, order.amount.currency)));
             }
             let claimed = t.whalet_trade.claimed(None, Some(line.order_id));
-            if claimed + amount.minor > order.amount.minor {
+            if claimed + i128::from(amount.minor) > i128::from(order.amount.minor) {
                 return Err(failure(format!(
                     "trade order {} has {} {currency} left to bind, {} asked",
                     order.order_id,
-                    Money::new(order.amount.minor - claimed, currency).to_decimal_string(),
+                    Money::new(narrow(i128::from(order.amount.minor) - claimed), currency).to_decimal_string(),
                     amount.to_decimal_string()
                 )));
             }
             orders.push((line.order_id.to_owned(), amount, line.auto_close));
         }
-        let asked: i64 = orders.iter().map(|(_, m, _)| m.minor).sum();
+        let asked: i128 = orders.iter().map(|(_, m, _)| i128::from(m.minor)).sum();
         let claimed = t.whalet_trade.claimed(Some(trade_id), None);
-        if claimed + asked > col_amount.minor {
+        if claimed + asked > i128::from(col_amount.minor) {
             return Err(failure(format!(
                 "collection {trade_id} cannot be bound beyond its amount: {} {currency} of {} is already bound, {} more asked",
-                Money::new(claimed, currency).to_decimal_string(),
+                Money::new(narrow(claimed), currency).to_decimal_string(),
                 col_amount.to_decimal_string(),
-                Money::new(asked, currency).to_decimal_string()
+                Money::new(narrow(asked), currency).to_decimal_string()
             )));
         }
         let bind_id = mint(t, "TB", now);
@@ -162,6 +162,11 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         schedule(ctx.app, ctx.tenant, delay, ("tradeOrderBind", &bind_id, 1), verdict, complete);
         Ok(Reply::processing(v))
     })?
+}
+
+/// A sum of amounts back in minor units (saturating; only absurd requests reach the limit).
+fn narrow(minor: i128) -> i64 {
+    i64::try_from(minor).unwrap_or(i64::MAX)
 }
 
 fn view(b: &Binding) -> Value {

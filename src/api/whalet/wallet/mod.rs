@@ -110,9 +110,10 @@ pub fn currency_balance(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletErro
         let mut quota: BTreeMap<String, i64> = BTreeMap::new();
         for o in t.whalet_trade.orders.values() {
             if o.user_id == user_id && o.status == "OPEN" && fund == Some(FundSource::B2B) {
-                *quota
+                let slot = quota
                     .entry(o.amount.currency.code().to_owned())
-                    .or_default() += o.amount.minor - o.bound.minor;
+                    .or_default();
+                *slot = slot.saturating_add(o.amount.minor - o.bound.minor);
                 rows.entry(o.amount.currency.code().to_owned())
                     .or_insert_with(|| Figures::zero(o.amount.currency));
             }
