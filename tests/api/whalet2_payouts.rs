@@ -215,6 +215,21 @@ async fn an_expired_or_unknown_rate_is_refused() {
         "is not a quote of user",
     )
     .await;
+    let b2b = expect(
+        &app,
+        "rateInquiry",
+        json!({"userId": user, "currency": "USD", "toCurrency": "HKD", "fundSource": "B2B"}),
+        "SUCCESS",
+    )
+    .await;
+    refused(
+        &app,
+        "payoutApply",
+        payout(b2b["rateId"].as_str().unwrap(), "p-0"),
+        "FAILURE",
+        "quoted for fundSource B2B",
+    )
+    .await;
     let mut no_rate = payout("", "p-0");
     no_rate.as_object_mut().unwrap().remove("rateId");
     refused(

@@ -156,6 +156,17 @@ async fn limits_are_enforced_with_the_documented_error_shape() {
         .post_raw("/file/upload", "application/json", b"{}".to_vec())
         .await;
     assert!(text.contains("multipart/form-data"), "{text}");
+    // A body beyond the transport ceiling (11 MiB) gets the same answer, not a dropped connection.
+    let (ct, body) = multipart(
+        &[("partnerId", DEMO_PARTNER_ID)],
+        Some(("huge.zip", &vec![0u8; 12 * 1024 * 1024])),
+    );
+    let (status, text) = app.post_raw("/file/upload", &ct, body).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        text.contains("PARAMETER_ERROR") && text.contains("10 MB"),
+        "{text}"
+    );
     assert_eq!(files(&app).await, 1, "only the accepted file is stored");
     let (status, _) = app.get("/file/202400000000001/nope/x.txt").await;
     assert_eq!(status, 404);

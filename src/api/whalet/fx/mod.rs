@@ -159,7 +159,7 @@ fn rate_number(rate: &str) -> Value {
 pub fn usable_quote(
     t: &TenantState,
     rate_id: &str,
-    user_id: &str,
+    (user_id, fund): (&str, FundSource),
     from: Currency,
     to: Currency,
     now: i64,
@@ -178,6 +178,13 @@ pub fn usable_quote(
         return Err(failure(format!(
             "rateId {rate_id} expired at {}; ask rateInquiry for a new rate",
             whalet_time(q.expire_at)
+        )));
+    }
+    if q.fund_source != fund {
+        return Err(failure(format!(
+            "rateId {rate_id} was quoted for fundSource {}, not {}",
+            q.fund_source.as_str(),
+            fund.as_str()
         )));
     }
     if q.currency != from || q.to_currency != to {

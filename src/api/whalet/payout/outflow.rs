@@ -148,7 +148,7 @@ fn apply(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whalet
                 let rid = rate_id.ok_or_else(|| {
                 failure(format!("the payee receives {to}: rateId is required (ask rateInquiry for {} to {to})", amount.currency))
             })?;
-                let rate = usable_quote(t, rid, user_id, amount.currency, to, now)?;
+                let rate = usable_quote(t, rid, (user_id, fund), amount.currency, to, now)?;
                 let converted = convert(amount, &rate, to)
                     .filter(Money::is_positive)
                     .ok_or_else(|| {
@@ -246,7 +246,7 @@ fn confirm(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whal
                 usable_quote(
                     t,
                     rid,
-                    user_id,
+                    (user_id, o.fund_source),
                     o.amount.currency,
                     o.to_amount.currency,
                     now,
