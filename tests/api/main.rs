@@ -27,6 +27,7 @@ mod pockyt_sign;
 mod pockyt_support;
 mod scenarios;
 mod vectors;
+mod whalet2_fx;
 mod whalet2_payouts;
 mod whalet2_replenish;
 mod whalet2_support;
