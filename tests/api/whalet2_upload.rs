@@ -172,3 +172,48 @@ async fn limits_are_enforced_with_the_documented_error_shape() {
     assert_eq!(status, 404);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_file_belongs_to_the_partner_that_uploaded_it() {
+    let app = crate::helpers::spawn_with(crate::helpers::Setup {
+        config: Some(crate::helpers::second_partner_config()),
+        ..Default::default()
+    })
+    .await;
+    let file = upload(&app, "contract.docx", b"PK contract").await;
+    let file_id = file["fileId"].as_str().unwrap();
+    let other = crate::helpers::SECOND_PARTNER;
+    let ready = crate::whalet_support::trigger(
+        &app,
+        "whalet.account.ready",
+        serde_json::json!({"partnerId": other}),
+    )
+    .await;
+    let order = serde_json::json!({"userId": ready["userId"], "outOrderNo": "o-1", "buyerName": "B",
+        "buyerCountry": "US", "goodsName": "G", "currency": "USD", "amount": "10", "attaches": [file]});
+    let reply = app
+        .client_as(other)
+        .call("tradeOrderApply", &order)
+        .await
+        .unwrap();
+    assert_eq!(reply.code, "FAILURE");
+    assert!(
+        reply.detail.contains(&format!(
+            "fileId {file_id:?} was not uploaded by this partner"
+        )),
+        "{}",
+        reply.detail
+    );
+    let (status, _) = app
+        .get(&format!("/file/{other}/{file_id}/contract.docx"))
+        .await;
+    assert_eq!(status, 404);
+    // The owner may attach it.
+    let mine =
+        crate::whalet_support::trigger(&app, "whalet.account.ready", serde_json::json!({})).await;
+    let mut order = order;
+    order["userId"] = mine["userId"].clone();
+    let body = crate::whalet_support::expect(&app, "tradeOrderApply", order, "SUCCESS").await;
+    assert_eq!(body["attaches"][0]["fileId"], file_id);
+    app.shutdown().await;
+}
