@@ -101,3 +101,53 @@ async fn beneficiary_tables_and_validation() {
     app.assert_invariants().await;
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn part_two_api_codes_are_renamable() {
+    let app = crate::helpers::spawn_with(crate::helpers::Setup {
+        config: Some(
+            "[whalet.api_codes]\nrateInquiry = \"queryRate\"\npayoutResultNotify = \"withdrawNotify\"\n"
+                .into(),
+        ),
+        ..Default::default()
+    })
+    .await;
+    let (user, _) = funded_user(&app, "USD", "20").await;
+    let body = json!({"userId": user, "currency": "USD", "toCurrency": "EUR", "fundSource": "B2C"});
+    let quote = expect(&app, "queryRate", body.clone(), "SUCCESS").await;
+    assert_eq!(quote["rate"], json!(0.92));
+    refused(
+        &app,
+        "rateInquiry",
+        body,
+        "INTERFACE_UNAUTHORIZED",
+        "not an interface",
+    )
+    .await;
+    let bid = approved_beneficiary(&app, &user, "b-1", "USD").await;
+    let p = expect(
+        &app,
+        "payoutApply",
+        json!({"userId": user, "outPayoutId": "p", "fundSource": "B2C",
+        "currency": "USD", "amount": "5", "beneficiaryId": bid}),
+        "SUCCESS",
+    )
+    .await;
+    expect(
+        &app,
+        "payoutConfirm",
+        json!({"userId": user, "payoutId": p["payoutId"]}),
+        "PROCESSING",
+    )
+    .await;
+    app.advance(30.0).await;
+    let n = crate::whalet_support::received_about(
+        &app,
+        "withdrawNotify",
+        "payoutId",
+        p["payoutId"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(n["status"], "SUCCESS");
+    app.shutdown().await;
+}
