@@ -38,6 +38,10 @@ pub async fn route(app: &App, req: SimRequest) -> SimResponse {
             crate::api::platform::handle(app, req, &op).await
         }
         (_, ["v1", "platform", _]) => method_not_allowed("POST"),
+        ("POST", ["file", "upload"]) => crate::api::whalet::ops::upload::upload(app, req).await,
+        ("GET", ["file", partner, file_id, ..]) => {
+            crate::api::whalet::ops::upload::serve(app, partner, file_id)
+        }
         ("GET", ["authorize", token]) => crate::web::authorize::handle(app, &req, token, None),
         ("POST", ["authorize", token, action]) => {
             crate::web::authorize::handle(app, &req, token, Some(action))

@@ -1,6 +1,215 @@
-//! State of the whalet_trade surface (placeholder until its issue lands).
+//! State of the Whalet Open API money-out product, per partner: FX quotes, payout beneficiaries,
+//! payouts and supplier payments ("outflows"), trade orders and their bindings to collections,
+//! and uploaded files. Plain data only: the rules live in `api/whalet/`, and money never lives
+//! here but in the tenant's ledger (`wallet:{userId}:{fundSource}:{bucket}`).
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
+use serde_json::Value;
+
+use crate::clock::Millis;
+use crate::money::{Currency, Money};
+use crate::store::whalet::{FileRef, FundSource};
+
+/// Where paid-out money goes in the outside world.
+pub const EXTERNAL_PAYOUT: &str = "external:payout";
+
+/// An FX quote from Rate Inquiry.
+#[derive(Debug, Clone, Serialize)]
+pub struct Quote {
+    pub rate_id: String,
+    pub user_id: String,
+    pub currency: Currency,
+    pub to_currency: Currency,
+    pub fund_source: FundSource,
+    /// Decimal text, e.g. `7.1234`.
+    pub rate: String,
+    pub quoted_at: Millis,
+    pub expire_at: Millis,
+}
+
+/// A payout beneficiary's bank account (Benificiary Account Apply).
+#[derive(Debug, Clone, Serialize)]
+pub struct PayoutBeneficiary {
+    pub beneficiary_id: String,
+    pub out_beneficiary_id: String,
+    pub user_id: String,
+    pub country: String,
+    pub currency: Currency,
+    pub account_type: String,
+    /// The account fields as sent (`accountName`, `accountNo`, `iban`, ...).
+    pub fields: BTreeMap<String, String>,
+    /// PROCESSING, SUCCESS, FAILURE or DELETED.
+    pub status: String,
+    pub message: String,
+    pub attempt: u32,
+    pub applied_at: Millis,
+    pub decided_at: Option<Millis>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum OutflowKind {
+    /// 提现/付款 to a beneficiary bank account.
+    Payout,
+    /// 支付: paying a supplier from the wallet.
+    Pay,
+}
+
+/// A payout or a supplier payment.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outflow {
+    pub id: String,
+    pub kind: OutflowKind,
+    pub out_id: String,
+    pub user_id: String,
+    pub fund_source: FundSource,
+    pub amount: Money,
+    /// What the beneficiary receives (after FX).
+    pub to_amount: Money,
+    pub rate_id: Option<String>,
+    pub rate: Option<String>,
+    /// Payouts: the beneficiary; pays: the payee's name.
+    pub beneficiary_id: Option<String>,
+    pub payee_name: String,
+    pub purpose: String,
+    pub remark: String,
+    pub credentials: Vec<FileRef>,
+    /// WAIT_CONFIRM, PROCESSING, SUCCESS, FAILURE (or a scenario's word once decided).
+    pub status: String,
+    pub reported_status: String,
+    pub reason: String,
+    pub created_at: Millis,
+    pub confirmed_at: Option<Millis>,
+    pub finished_at: Option<Millis>,
+}
+
+/// A B2B trade order (the contract a collection pays for).
+#[derive(Debug, Clone, Serialize)]
+pub struct TradeOrder {
+    pub order_id: String,
+    pub out_order_no: String,
+    pub user_id: String,
+    pub buyer_name: String,
+    pub buyer_country: String,
+    pub goods_name: String,
+    pub amount: Money,
+    /// The part of the amount collections are bound to (successful bindings).
+    pub bound: Money,
+    pub contract_no: String,
+    /// OPEN or CLOSED.
+    pub status: String,
+    pub attaches: Vec<FileRef>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// A Trade Order Bind Apply: a collection linked to orders.
+#[derive(Debug, Clone, Serialize)]
+pub struct Binding {
+    pub bind_id: String,
+    pub trade_id: String,
+    pub user_id: String,
+    /// (orderId, amount, autoClose)
+    pub orders: Vec<(String, Money, bool)>,
+    /// PROCESSING, SUCCESS, FAILURE.
+    pub status: String,
+    pub message: String,
+    pub applied_at: Millis,
+    pub decided_at: Option<Millis>,
+}
+
+/// A B2C shop order batch (Shop Order Upload).
+#[derive(Debug, Clone, Serialize)]
+pub struct ShopOrder {
+    pub upload_id: String,
+    pub user_id: String,
+    pub batch_no: String,
+    pub shop_id: String,
+    pub orders: Value,
+    pub uploaded_at: Millis,
+}
+
+/// A file uploaded through `POST /file/upload`; the bytes are served back at `fileUrl`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredFile {
+    pub file_id: String,
+    pub file_name: String,
+    pub file_url: String,
+    pub content_type: String,
+    pub size: usize,
+    pub uploaded_at: Millis,
+    #[serde(skip)]
+    pub bytes: bytes::Bytes,
+}
+
+/// A request for more material (EDD about a user, or about one collection).
+#[derive(Debug, Clone, Serialize)]
+pub struct Replenish {
+    pub replenish_id: String,
+    /// `EDD` or `TRADE`.
+    pub kind: String,
+    pub user_id: String,
+    pub trade_id: Option<String>,
+    /// A payout or pay held until this EDD is decided (it holds its own frozen money).
+    pub outflow_id: Option<String>,
+    pub material_types: Vec<String>,
+    pub message: String,
+    /// What is frozen until the result: (fund, amount).
+    pub frozen: Option<(FundSource, Money)>,
+    /// WAIT_SUBMIT, PROCESSING, SUCCESS, FAILURE.
+    pub status: String,
+    pub files: Vec<FileRef>,
+    pub memo: String,
+    pub attempt: u32,
+    pub requested_at: Millis,
+    pub submitted_at: Option<Millis>,
+    pub decided_at: Option<Millis>,
+}
 
 #[derive(Debug, Default, Serialize)]
-pub struct WhaletTradeState {}
+pub struct WhaletTradeState {
+    pub quotes: BTreeMap<String, Quote>,
+    pub beneficiaries: BTreeMap<String, PayoutBeneficiary>,
+    pub outflows: BTreeMap<String, Outflow>,
+    pub orders: BTreeMap<String, TradeOrder>,
+    pub bindings: BTreeMap<String, Binding>,
+    pub shop_orders: BTreeMap<String, ShopOrder>,
+    pub files: BTreeMap<String, StoredFile>,
+    pub replenishes: BTreeMap<String, Replenish>,
+    /// Sum of `files[*].size`.
+    pub file_bytes: usize,
+}
+
+impl WhaletTradeState {
+    /// What PROCESSING and SUCCESS bindings claim of a collection (`trade_id`) or, with
+    /// `order_id`, of one order.
+    pub fn claimed(&self, trade_id: Option<&str>, order_id: Option<&str>) -> i128 {
+        self.bindings
+            .values()
+            .filter(|b| b.status == "PROCESSING" || b.status == "SUCCESS")
+            .filter(|b| trade_id.is_none_or(|t| b.trade_id == t))
+            .flat_map(|b| b.orders.iter())
+            .filter(|(o, _, _)| order_id.is_none_or(|id| o == id))
+            .map(|(_, m, _)| i128::from(m.minor))
+            .sum()
+    }
+
+    /// Checks that every referenced file was uploaded by this partner; returns them with the
+    /// simulator's name and URL.
+    pub fn resolve_files(&self, field: &str, refs: &[FileRef]) -> Result<Vec<FileRef>, String> {
+        refs.iter()
+            .map(|r| match self.files.get(&r.file_id) {
+                Some(f) => Ok(FileRef {
+                    file_id: f.file_id.clone(),
+                    file_name: f.file_name.clone(),
+                    file_url: f.file_url.clone(),
+                }),
+                None => Err(format!(
+                    "{field}: fileId {:?} was not uploaded by this partner (POST /file/upload first)",
+                    r.file_id
+                )),
+            })
+            .collect()
+    }
+}

@@ -19,6 +19,17 @@ mod holders;
 mod onboarding;
 #[path = "wallet/mod.rs"]
 mod wallet;
+// part 2
+#[path = "fx/mod.rs"]
+pub mod fx;
+#[path = "payout/mod.rs"]
+mod payout;
+#[path = "replenish/mod.rs"]
+mod replenish;
+#[path = "trade/mod.rs"]
+mod trade;
+#[path = "upload/mod.rs"]
+pub mod upload;
 
 use super::Operation;
 use crate::control::triggers::TriggerDef;
@@ -31,6 +42,10 @@ pub const OPERATIONS: &[&[Operation]] = &[
     collections::OPERATIONS,
     wallet::OPERATIONS,
     // part 2: trade orders, FX, payouts, pay, queries, EDD
+    fx::OPERATIONS,
+    payout::OPERATIONS,
+    trade::OPERATIONS,
+    replenish::OPERATIONS,
 ];
 
 /// Canonical apiCodes of notifications, one list per group.
@@ -40,6 +55,9 @@ pub const NOTIFICATIONS: &[&[&str]] = &[
     accounts::NOTIFICATIONS,
     collections::NOTIFICATIONS,
     // part 2
+    payout::NOTIFICATIONS,
+    trade::NOTIFICATIONS,
+    replenish::NOTIFICATIONS,
 ];
 
 /// Triggers, one list per group.
@@ -49,6 +67,9 @@ pub const TRIGGERS: &[&[TriggerDef]] = &[
     accounts::TRIGGERS,
     collections::TRIGGERS,
     // part 2
+    payout::TRIGGERS,
+    trade::TRIGGERS,
+    replenish::TRIGGERS,
 ];
 
 #[cfg(test)]

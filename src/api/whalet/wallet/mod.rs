@@ -106,6 +106,18 @@ pub fn currency_balance(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletErro
                     .or_insert_with(|| Figures::zero(card.currency));
             }
         }
+        // orderQuota (B2B): what the user's OPEN trade orders still leave unbound.
+        let mut quota: BTreeMap<String, i64> = BTreeMap::new();
+        for o in t.whalet_trade.orders.values() {
+            if o.user_id == user_id && o.status == "OPEN" && fund == Some(FundSource::B2B) {
+                let slot = quota
+                    .entry(o.amount.currency.code().to_owned())
+                    .or_default();
+                *slot = slot.saturating_add(o.amount.minor - o.bound.minor);
+                rows.entry(o.amount.currency.code().to_owned())
+                    .or_insert_with(|| Figures::zero(o.amount.currency));
+            }
+        }
         if let Some(cur) = currency {
             rows.retain(|code, _| code == cur.code());
             rows.entry(cur.code().to_owned())
@@ -115,6 +127,8 @@ pub fn currency_balance(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletErro
             .values()
             .map(|f| {
                 let currency = f.available.currency;
+                let order_quota =
+                    Money::new(quota.get(currency.code()).copied().unwrap_or(0), currency);
                 let rmb = match cny() {
                     Some(cny) if currency == cny => f.available,
                     Some(cny) => Money::zero(cny),
@@ -122,7 +136,7 @@ pub fn currency_balance(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletErro
                 };
                 json!({
                     "balance": f.available.to_whalet(),
-                    "orderQuota": Money::zero(currency).to_whalet(),
+                    "orderQuota": order_quota.to_whalet(),
                     "currency": currency.code(),
                     "rmbAmount": rmb.to_whalet(),
                     "pendingAmount": f.pending.to_whalet(),

@@ -1,0 +1,320 @@
+//! Payout beneficiaries (受益人银行账户): `beneficiaryCountryQuery`, `beneficiaryFieldsQuery`,
+//! `benificiaryAccountApply` (reviewed, 30 s of virtual time by default, result by
+//! `benificiaryAccountNotify`) and `benificiaryAccountDelete`. The bank fields are flat in the body
+//! and checked against [`countries`](super::countries).
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
+
+use super::countries::{country, country_view, field_view, COUNTRIES};
+use crate::api::whalet::ops::common::fields::{Check, ENTITY_TYPES};
+use crate::api::whalet::ops::common::{
+    failure, id_param, mint, once, schedule, send, trigger_tenant, with_tenant, Verdict,
+};
+use crate::api::whalet::{whalet_time, Ctx, Reply};
+use crate::app::App;
+use crate::control::triggers::TriggerFuture;
+use crate::store::whalet_trade::PayoutBeneficiary;
+use crate::store::TenantId;
+use crate::wire::whalet::WhaletError;
+
+pub const DEFAULT_DELAY_MS: i64 = 30_000;
+
+pub fn country_query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let user_id = c.opt("userId");
+    let currency = c.currency("currency", false);
+    c.finish()?;
+    if let Some(user_id) = user_id {
+        ctx.with_state(|t| t.whalet.user(user_id).map(|_| ()).map_err(failure))??;
+    }
+    let list: Vec<Value> = COUNTRIES
+        .iter()
+        .filter(|k| currency.is_none_or(|cur| k.currencies.contains(&cur.code())))
+        .map(country_view)
+        .collect();
+    Ok(Reply::ok(Value::Array(list)))
+}
+
+pub fn fields_query(_ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let code = c.country("country", true).unwrap_or("");
+    let currency = c.currency("currency", false);
+    c.finish()?;
+    let k = country(code).ok_or_else(|| {
+        failure(format!(
+            "payouts to {code} are not offered (see beneficiaryCountryQuery)"
+        ))
+    })?;
+    if let Some(cur) = currency.filter(|cur| !k.currencies.contains(&cur.code())) {
+        return Err(failure(format!(
+            "accounts in {code} hold {}, not {cur}",
+            k.currencies.join(", ")
+        )));
+    }
+    Ok(Reply::ok(json!({
+        "country": k.code,
+        "countryName": k.name,
+        "currencies": k.currencies,
+        "fields": k.fields.iter().map(field_view).collect::<Vec<_>>(),
+    })))
+}
+
+pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let user_id = c.id("userId");
+    let out_id = c.id("outBeneficiaryId");
+    let code = c.country("country", true).unwrap_or("");
+    let currency = c.currency("currency", true);
+    let account_type = c
+        .one_of("beneficiaryType", ENTITY_TYPES, false)
+        .unwrap_or("ENTERPRISE");
+    let mut fields = BTreeMap::new();
+    if let Some(k) = country(code) {
+        if let Some(cur) = currency.filter(|cur| !k.currencies.contains(&cur.code())) {
+            c.problem(format!(
+                "currency: accounts in {code} hold {}, not {cur}",
+                k.currencies.join(", ")
+            ));
+        }
+        for f in k.fields {
+            let value = if f.required {
+                Some(c.text(f.name)).filter(|v| !v.is_empty())
+            } else {
+                c.opt(f.name)
+            };
+            if let Some(v) = value {
+                match f.format.check(v, code) {
+                    Some(why) => c.problem(format!("{} {why}, got {v:?}", f.name)),
+                    None => {
+                        fields.insert(f.name.to_owned(), v.to_owned());
+                    }
+                }
+            }
+        }
+    } else if !code.is_empty() {
+        c.problem(format!(
+            "country: payouts to {code} are not offered (see beneficiaryCountryQuery)"
+        ));
+    }
+    c.finish()?;
+    let Some(currency) = currency else {
+        return Err(WhaletError::parameter("currency is required"));
+    };
+    let now = ctx.now();
+    let verdict = Verdict::from_decision(ctx.decision);
+    let delay = ctx.decision.delay_or(DEFAULT_DELAY_MS);
+    let find = |b: &&PayoutBeneficiary| b.user_id == user_id && b.out_beneficiary_id == out_id;
+    once(
+        ctx,
+        &format!("benificiaryAccountApply {user_id}"),
+        "outBeneficiaryId",
+        out_id,
+        body,
+        |t| {
+            t.whalet_trade
+                .beneficiaries
+                .values()
+                .any(|b| find(&b) && b.status == "FAILURE")
+        },
+        |t| {
+            t.whalet.onboarded_user(user_id).map_err(failure)?;
+            let existing = t
+                .whalet_trade
+                .beneficiaries
+                .values()
+                .find(find)
+                .map(|b| b.beneficiary_id.clone());
+            let id = existing.unwrap_or_else(|| mint(t, "PB", now));
+            let attempt = t
+                .whalet_trade
+                .beneficiaries
+                .get(&id)
+                .map_or(1, |b| b.attempt + 1);
+            t.whalet_trade.beneficiaries.insert(
+                id.clone(),
+                PayoutBeneficiary {
+                    beneficiary_id: id.clone(),
+                    out_beneficiary_id: out_id.to_owned(),
+                    user_id: user_id.to_owned(),
+                    country: code.to_owned(),
+                    currency,
+                    account_type: account_type.to_owned(),
+                    fields: fields.clone(),
+                    status: "PROCESSING".into(),
+                    message: String::new(),
+                    attempt,
+                    applied_at: now,
+                    decided_at: None,
+                },
+            );
+            schedule(
+                ctx.app,
+                ctx.tenant,
+                delay,
+                ("benificiary", &id, attempt),
+                verdict,
+                complete,
+            );
+            Ok(Reply::processing(json!({
+                "userId": user_id,
+                "beneficiaryId": id,
+                "outBeneficiaryId": out_id,
+                "status": "PROCESSING",
+            })))
+        },
+    )
+}
+
+pub fn delete(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let user_id = c.id("userId");
+    let id = c.id("beneficiaryId");
+    c.finish()?;
+    let now = ctx.now();
+    ctx.with_state(|t| {
+        t.whalet.user(user_id).map_err(failure)?;
+        let busy = t.whalet_trade.outflows.values().any(|o| {
+            o.beneficiary_id.as_deref() == Some(id)
+                && matches!(o.status.as_str(), "WAIT_CONFIRM" | "PROCESSING")
+        });
+        let b = t
+            .whalet_trade
+            .beneficiaries
+            .get_mut(id)
+            .filter(|b| b.user_id == user_id)
+            .ok_or_else(|| {
+                failure(format!(
+                    "beneficiaryId {id:?} is not a beneficiary account of user {user_id}"
+                ))
+            })?;
+        if b.status == "DELETED" {
+            return Err(failure(format!(
+                "beneficiary account {id} is already deleted"
+            )));
+        }
+        if busy {
+            return Err(failure(format!(
+                "beneficiary account {id} has a payout in progress; it cannot be deleted now"
+            )));
+        }
+        b.status = "DELETED".into();
+        b.decided_at = Some(now);
+        Ok(Reply::ok(
+            json!({"userId": user_id, "beneficiaryId": id, "status": "DELETED"}),
+        ))
+    })?
+}
+
+pub fn view(b: &PayoutBeneficiary) -> Value {
+    let mut v = json!({
+        "userId": b.user_id,
+        "beneficiaryId": b.beneficiary_id,
+        "outBeneficiaryId": b.out_beneficiary_id,
+        "country": b.country,
+        "currency": b.currency.code(),
+        "beneficiaryType": b.account_type,
+        "status": b.status,
+        "message": b.message,
+        "createTime": whalet_time(b.applied_at),
+    });
+    if let Value::Object(map) = &mut v {
+        for (k, val) in &b.fields {
+            map.insert(k.clone(), Value::String(val.clone()));
+        }
+    }
+    v
+}
+
+/// Decides the review of a beneficiary account and sends `benificiaryAccountNotify`.
+pub fn complete(
+    app: &App,
+    tenant: &TenantId,
+    id: &str,
+    attempt: Option<u32>,
+    v: Verdict,
+) -> Result<Value, String> {
+    let now = app.clock().now();
+    let payload = with_tenant(app, tenant, |t| {
+        let b = t.whalet_trade.beneficiaries.get_mut(id).ok_or_else(|| {
+            format!(
+                "beneficiaryId {id:?} is not a beneficiary account of partner {}",
+                tenant.id
+            )
+        })?;
+        if b.status != "PROCESSING" {
+            return Err(format!(
+                "beneficiary account {id} is not under review (status {})",
+                b.status
+            ));
+        }
+        if attempt.is_some_and(|a| a != b.attempt) {
+            return Err(format!("beneficiary account {id} was re-submitted since"));
+        }
+        b.status = if v.success { "SUCCESS" } else { "FAILURE" }.into();
+        b.message = v.message("approved", "rejected");
+        b.decided_at = Some(now);
+        Ok(json!({
+            "userId": b.user_id,
+            "beneficiaryId": b.beneficiary_id,
+            "outBeneficiaryId": b.out_beneficiary_id,
+            "status": v.word("SUCCESS", "FAILURE"),
+            "message": b.message,
+        }))
+    })?;
+    send(
+        app,
+        tenant,
+        "benificiaryAccountNotify",
+        &payload,
+        id,
+        v.notify,
+    );
+    Ok(payload)
+}
+
+pub fn approved(app: App, params: Map<String, Value>) -> TriggerFuture {
+    Box::pin(async move {
+        let tenant = trigger_tenant(&app, &params)?;
+        let id = id_param(&params, "beneficiaryId")?;
+        complete(&app, &tenant, id, None, Verdict::from_params(true, &params))
+    })
+}
+
+pub fn rejected(app: App, params: Map<String, Value>) -> TriggerFuture {
+    Box::pin(async move {
+        let tenant = trigger_tenant(&app, &params)?;
+        let id = id_param(&params, "beneficiaryId")?;
+        complete(
+            &app,
+            &tenant,
+            id,
+            None,
+            Verdict::from_params(false, &params),
+        )
+    })
+}
+
+/// `benificiaryAccountQuery`: the user's beneficiary accounts (one with `beneficiaryId` or
+/// `outBeneficiaryId`), deleted ones included with status DELETED.
+pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let user_id = c.id("userId");
+    let id = c.opt("beneficiaryId");
+    let out_id = c.opt("outBeneficiaryId");
+    c.finish()?;
+    ctx.with_state(|t| {
+        t.whalet.user(user_id).map_err(failure)?;
+        let list: Vec<Value> = t
+            .whalet_trade
+            .beneficiaries
+            .values()
+            .filter(|b| b.user_id == user_id)
+            .filter(|b| id.is_none_or(|i| b.beneficiary_id == i))
+            .filter(|b| out_id.is_none_or(|o| b.out_beneficiary_id == o))
+            .map(view)
+            .collect();
+        Ok(Reply::ok(Value::Array(list)))
+    })?
+}

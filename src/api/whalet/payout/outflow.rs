@@ -1,0 +1,301 @@
+//! Money leaving a wallet, the two ways the vendor offers: payouts to a beneficiary account
+//! (`payoutApply` → `payoutConfirm` → `payoutResultNotify`) and paying a supplier
+//! (`payApply` → `payConfirm` with `tradeCredential` files → `payResultNotify`). Apply checks
+//! and prices the order (status WAIT_CONFIRM, nothing moves); Confirm freezes the amount
+//! (`available` → `frozen`) and starts the review; the result sends it out (`frozen` →
+//! `external:payout`) or returns it (`frozen` → `available`). A request that would overdraw is
+//! refused with nothing changed.
+
+use serde_json::Value;
+
+pub use super::result::{complete, view};
+use crate::api::whalet::ops::common::fields::Check;
+use crate::api::whalet::ops::common::{failure, mint, once, schedule, send, Verdict};
+use crate::api::whalet::ops::fx::{convert, usable_quote};
+use crate::api::whalet::ops::replenish::hold_outflow;
+use crate::api::whalet::{Ctx, Reply};
+use crate::money::Money;
+use crate::store::whalet::{wallet_account, Bucket, FundSource};
+use crate::store::whalet_trade::{Outflow, OutflowKind};
+use crate::store::TenantState;
+use crate::wire::whalet::WhaletError;
+
+/// Default review time after Confirm (virtual).
+pub const DEFAULT_DELAY_MS: i64 = 30_000;
+
+/// Names that differ between payouts and pays.
+pub(super) struct Names {
+    pub(super) kind: OutflowKind,
+    pub(super) id: &'static str,
+    pub(super) out_id: &'static str,
+    pub(super) prefix: &'static str,
+    pub(super) apply: &'static str,
+    pub(super) notify: &'static str,
+}
+
+const PAYOUT: Names = Names {
+    kind: OutflowKind::Payout,
+    id: "payoutId",
+    out_id: "outPayoutId",
+    prefix: "PO",
+    apply: "payoutApply",
+    notify: "payoutResultNotify",
+};
+const PAY: Names = Names {
+    kind: OutflowKind::Pay,
+    id: "payId",
+    out_id: "outPayId",
+    prefix: "PY",
+    apply: "payApply",
+    notify: "payResultNotify",
+};
+
+pub(super) fn names(kind: OutflowKind) -> &'static Names {
+    match kind {
+        OutflowKind::Payout => &PAYOUT,
+        OutflowKind::Pay => &PAY,
+    }
+}
+
+pub fn payout_apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    apply(ctx, body, &PAYOUT)
+}
+pub fn pay_apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    apply(ctx, body, &PAY)
+}
+pub fn payout_confirm(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    confirm(ctx, body, &PAYOUT)
+}
+pub fn pay_confirm(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    confirm(ctx, body, &PAY)
+}
+
+fn available(
+    t: &TenantState,
+    user_id: &str,
+    fund: FundSource,
+    amount: Money,
+) -> Result<(), WhaletError> {
+    let have = t.ledger.balance(
+        &wallet_account(user_id, fund, Bucket::Available),
+        amount.currency,
+    );
+    if have.minor < amount.minor {
+        return Err(failure(format!(
+            "insufficient balance: user {user_id} has {} {} available in {}, {} needed",
+            have.to_decimal_string(),
+            amount.currency,
+            fund.as_str(),
+            amount.to_decimal_string()
+        )));
+    }
+    Ok(())
+}
+
+fn apply(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let user_id = c.id("userId");
+    let out_id = c.id(n.out_id);
+    let fund = c
+        .one_of("fundSource", &["B2C", "B2B", "Acquiring"], true)
+        .and_then(FundSource::parse);
+    let currency = c.currency("currency", true);
+    let amount = c.amount("amount", currency);
+    let rate_id = c.opt("rateId");
+    let purpose = c.opt("purpose").unwrap_or("");
+    let remark = c.opt("remark").unwrap_or("");
+    let (beneficiary_id, payee_name, to_currency) = match n.kind {
+        OutflowKind::Payout => (Some(c.id("beneficiaryId")), "", None),
+        OutflowKind::Pay => (None, c.text("payeeName"), c.currency("toCurrency", false)),
+    };
+    c.finish()?;
+    let (Some(fund), Some(amount)) = (fund, amount) else {
+        return Err(WhaletError::parameter("fundSource and amount are required"));
+    };
+    let now = ctx.now();
+    once(
+        ctx,
+        &format!("{} {user_id}", n.apply),
+        n.out_id,
+        out_id,
+        body,
+        |_| false,
+        |t| {
+            t.whalet.onboarded_user(user_id).map_err(failure)?;
+            let mut payee = payee_name.to_owned();
+            let to = match beneficiary_id {
+                Some(bid) => {
+                    let b = t
+                    .whalet_trade
+                    .beneficiaries
+                    .get(bid)
+                    .filter(|b| b.user_id == user_id)
+                    .ok_or_else(|| failure(format!("beneficiaryId {bid:?} is not a beneficiary account of user {user_id}")))?;
+                    if b.status != "SUCCESS" {
+                        return Err(failure(format!(
+                            "beneficiary account {bid} is not approved (status {})",
+                            b.status
+                        )));
+                    }
+                    payee = b.fields.get("accountName").cloned().unwrap_or_default();
+                    b.currency
+                }
+                None => to_currency.unwrap_or(amount.currency),
+            };
+            let (to_amount, rate) = if to == amount.currency {
+                (amount, None)
+            } else {
+                let rid = rate_id.ok_or_else(|| {
+                failure(format!("the payee receives {to}: rateId is required (ask rateInquiry for {} to {to})", amount.currency))
+            })?;
+                let rate = usable_quote(t, rid, (user_id, fund), amount.currency, to, now)?;
+                let converted = convert(amount, &rate, to)
+                    .filter(Money::is_positive)
+                    .ok_or_else(|| {
+                        failure(format!(
+                            "{} at rate {rate} is less than one minor unit of {to}",
+                            amount
+                        ))
+                    })?;
+                (converted, Some(rate))
+            };
+            available(t, user_id, fund, amount)?;
+            let id = mint(t, n.prefix, now);
+            let o = Outflow {
+                id: id.clone(),
+                kind: n.kind,
+                out_id: out_id.to_owned(),
+                user_id: user_id.to_owned(),
+                fund_source: fund,
+                amount,
+                to_amount,
+                rate_id: rate.as_ref().and(rate_id.map(str::to_owned)),
+                rate,
+                beneficiary_id: beneficiary_id.map(str::to_owned),
+                payee_name: payee,
+                purpose: purpose.to_owned(),
+                remark: remark.to_owned(),
+                credentials: Vec::new(),
+                status: "WAIT_CONFIRM".into(),
+                reported_status: "WAIT_CONFIRM".into(),
+                reason: String::new(),
+                created_at: now,
+                confirmed_at: None,
+                finished_at: None,
+            };
+            let v = view(&o);
+            t.whalet_trade.outflows.insert(id, o);
+            Ok(Reply::ok(v))
+        },
+    )
+}
+
+fn confirm(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let user_id = c.id("userId");
+    let id = c.id(n.id);
+    let credentials = match n.kind {
+        OutflowKind::Payout => Vec::new(),
+        OutflowKind::Pay => {
+            let files = c.files("tradeCredential");
+            if files.is_empty() {
+                c.problem("tradeCredential must list at least one uploaded file {fileId, fileName, fileUrl}");
+            }
+            files
+        }
+    };
+    c.finish()?;
+    let now = ctx.now();
+    let verdict = Verdict::from_decision(ctx.decision);
+    let delay = ctx.decision.delay_or(DEFAULT_DELAY_MS);
+    let scope = format!("{} confirm", n.apply);
+    let mut held = None;
+    let reply = once(
+        ctx,
+        &scope,
+        n.id,
+        id,
+        body,
+        |_| false,
+        |t| {
+            t.whalet.user(user_id).map_err(failure)?;
+            let files = t
+                .whalet_trade
+                .resolve_files("tradeCredential", &credentials)
+                .map_err(failure)?;
+            let o = t
+                .whalet_trade
+                .outflows
+                .get(id)
+                .filter(|o| o.user_id == user_id && o.kind == n.kind)
+                .ok_or_else(|| {
+                    failure(format!(
+                        "{} {id:?} is not a {} of user {user_id}",
+                        n.id,
+                        n.apply.trim_end_matches("Apply")
+                    ))
+                })?
+                .clone();
+            if o.status != "WAIT_CONFIRM" {
+                return Err(failure(format!(
+                    "{} {id} is not waiting for confirmation (status {})",
+                    n.id, o.reported_status
+                )));
+            }
+            if let Some(rid) = &o.rate_id {
+                usable_quote(
+                    t,
+                    rid,
+                    (user_id, o.fund_source),
+                    o.amount.currency,
+                    o.to_amount.currency,
+                    now,
+                )?;
+            }
+            available(t, user_id, o.fund_source, o.amount)?;
+            t.ledger
+                .transfer(
+                    now,
+                    format!("{} {id} frozen", n.apply.trim_end_matches("Apply")),
+                    &wallet_account(user_id, o.fund_source, Bucket::Available),
+                    &wallet_account(user_id, o.fund_source, Bucket::Frozen),
+                    o.amount,
+                )
+                .map_err(|e| failure(format!("the amount cannot be frozen: {e}")))?;
+            let o = t.whalet_trade.outflows.get_mut(id).ok_or_else(|| {
+                WhaletError::new(crate::wire::whalet::Code::InternalError, "outflow vanished")
+            })?;
+            o.status = "PROCESSING".into();
+            o.reported_status = "PROCESSING".into();
+            o.credentials = files;
+            o.confirmed_at = Some(now);
+            let v = view(o);
+            if ctx.decision.values.get("edd").and_then(Value::as_str) == Some("Y") {
+                let asked = hold_outflow(t, user_id, id, &ctx.decision.values, now)
+                    .map_err(|e| WhaletError::new(crate::wire::whalet::Code::InternalError, e))?;
+                held = Some(asked);
+            } else {
+                schedule(
+                    ctx.app,
+                    ctx.tenant,
+                    delay,
+                    (n.apply, id, 1),
+                    verdict,
+                    complete,
+                );
+            }
+            Ok(Reply::processing(v))
+        },
+    )?;
+    if let Some((rid, api_code, payload)) = held {
+        send(
+            ctx.app,
+            ctx.tenant,
+            api_code,
+            &payload,
+            &rid,
+            ctx.decision.notify.clone(),
+        );
+    }
+    Ok(reply)
+}

@@ -1,0 +1,76 @@
+//! Trade queries of money leaving the wallet, paged like `collectionQuery`: `withdrawQuery`
+//! (提现记录: payouts), `payQuery` (支付记录: supplier payments) and `paymentQuery` (付款记录:
+//! both), newest first, filtered by status, currency, fund source and create time.
+
+use serde_json::Value;
+
+use super::outflow::view;
+use crate::api::whalet::ops::common::fields::Check;
+use crate::api::whalet::ops::common::{failure, page};
+use crate::api::whalet::{Ctx, Reply};
+use crate::clock::format::parse_china;
+use crate::store::whalet_trade::{Outflow, OutflowKind};
+use crate::wire::whalet::WhaletError;
+
+pub const STATUSES: &[&str] = &["WAIT_CONFIRM", "PROCESSING", "SUCCESS", "FAILURE"];
+
+pub fn withdraw_query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    query(ctx, body, Some(OutflowKind::Payout))
+}
+pub fn pay_query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    query(ctx, body, Some(OutflowKind::Pay))
+}
+pub fn payment_query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    query(ctx, body, None)
+}
+
+/// Reads `startTime`/`endTime` (`yyyy-MM-dd HH:mm:ss`, UTC+8).
+pub fn time_filter(c: &mut Check<'_>, field: &str) -> Option<i64> {
+    let text = c.opt(field)?;
+    let parsed = parse_china(text);
+    if parsed.is_none() {
+        c.problem(format!(
+            "{field} must be yyyy-MM-dd HH:mm:ss (UTC+8), got {text:?}"
+        ));
+    }
+    parsed
+}
+
+fn query(ctx: &Ctx<'_>, body: &Value, kind: Option<OutflowKind>) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let user_id = c.id("userId");
+    let page_num = c.count("pageNum", 1, u64::from(u32::MAX));
+    let page_size = c.count("pageSize", 10, 100);
+    let status = c.one_of("status", STATUSES, false);
+    let currency = c.currency("currency", false);
+    let fund = c.one_of("fundSource", &["B2B", "B2C", "Acquiring"], false);
+    let id = c.opt(match kind {
+        Some(OutflowKind::Pay) => "payId",
+        _ => "payoutId",
+    });
+    let start = time_filter(&mut c, "startTime");
+    let end = time_filter(&mut c, "endTime");
+    c.finish()?;
+    ctx.with_state(|t| {
+        t.whalet.user(user_id).map_err(failure)?;
+        let mut found: Vec<&Outflow> = t
+            .whalet_trade
+            .outflows
+            .values()
+            .filter(|o| o.user_id == user_id)
+            .filter(|o| kind.is_none_or(|k| o.kind == k))
+            .filter(|o| id.is_none_or(|i| o.id == i))
+            .filter(|o| status.is_none_or(|s| o.status == s))
+            .filter(|o| currency.is_none_or(|cur| o.amount.currency == cur))
+            .filter(|o| fund.is_none_or(|f| o.fund_source.as_str() == f))
+            .filter(|o| start.is_none_or(|s| o.created_at >= s))
+            .filter(|o| end.is_none_or(|e| o.created_at <= e))
+            .collect();
+        found.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        Ok(Reply::ok(page(
+            found.into_iter().map(view).collect(),
+            page_num,
+            page_size,
+        )))
+    })?
+}

@@ -1,0 +1,135 @@
+//! How payouts and pays look on the wire and how they end: [`view`], [`complete`] (out to the
+//! payee, or back to the available balance, then the result notification) and the triggers that
+//! decide a confirmed order now.
+
+use serde_json::{json, Map, Value};
+
+use super::outflow::names;
+use crate::api::whalet::ops::common::{id_param, send, trigger_tenant, with_tenant, Verdict};
+use crate::api::whalet::whalet_time;
+use crate::app::App;
+use crate::control::triggers::TriggerFuture;
+use crate::store::whalet::{wallet_account, Bucket};
+use crate::store::whalet_trade::{Outflow, OutflowKind, EXTERNAL_PAYOUT};
+use crate::store::TenantId;
+
+/// An outflow on the wire.
+pub fn view(o: &Outflow) -> Value {
+    let n = names(o.kind);
+    let mut v = json!({
+        "userId": o.user_id,
+        n.id: o.id,
+        n.out_id: o.out_id,
+        "fundSource": o.fund_source.as_str(),
+        "amount": o.amount.to_whalet(),
+        "currency": o.amount.currency.code(),
+        "toAmount": o.to_amount.to_whalet(),
+        "toCurrency": o.to_amount.currency.code(),
+        "rateId": o.rate_id,
+        "rate": o.rate,
+        "payeeName": o.payee_name,
+        "purpose": o.purpose,
+        "remark": o.remark,
+        "status": o.reported_status,
+        "reason": o.reason,
+        "createTime": whalet_time(o.created_at),
+        "confirmTime": o.confirmed_at.map(whalet_time),
+        "finishTime": o.finished_at.map(whalet_time),
+    });
+    if let Value::Object(map) = &mut v {
+        match o.kind {
+            OutflowKind::Payout => {
+                map.insert("beneficiaryId".into(), json!(o.beneficiary_id));
+            }
+            OutflowKind::Pay => {
+                map.insert("tradeCredential".into(), json!(o.credentials.iter().map(|f| json!({"fileId": f.file_id, "fileName": f.file_name, "fileUrl": f.file_url})).collect::<Vec<_>>()));
+            }
+        }
+    }
+    v
+}
+
+/// Ends a PROCESSING outflow: out to the payee, or back to the available balance.
+pub fn complete(
+    app: &App,
+    tenant: &TenantId,
+    id: &str,
+    _attempt: Option<u32>,
+    v: Verdict,
+) -> Result<Value, String> {
+    let now = app.clock().now();
+    let (payload, notify) = with_tenant(app, tenant, |t| {
+        let o = t
+            .whalet_trade
+            .outflows
+            .get(id)
+            .ok_or_else(|| format!("{id:?} is not a payout or pay of partner {}", tenant.id))?;
+        if o.status != "PROCESSING" {
+            return Err(format!(
+                "{id} is not processing (status {})",
+                o.reported_status
+            ));
+        }
+        let frozen = wallet_account(&o.user_id, o.fund_source, Bucket::Frozen);
+        let (to, memo) = if v.success {
+            (EXTERNAL_PAYOUT.to_owned(), "paid out")
+        } else {
+            (
+                wallet_account(&o.user_id, o.fund_source, Bucket::Available),
+                "returned",
+            )
+        };
+        let amount = o.amount;
+        t.ledger
+            .transfer(now, format!("{id} {memo}"), &frozen, &to, amount)
+            .map_err(|e| format!("{id}: {e}"))?;
+        let o = t
+            .whalet_trade
+            .outflows
+            .get_mut(id)
+            .ok_or_else(|| format!("{id} vanished"))?;
+        o.status = if v.success { "SUCCESS" } else { "FAILURE" }.into();
+        o.reported_status = v.word("SUCCESS", "FAILURE");
+        o.reason = if v.success {
+            String::new()
+        } else {
+            v.message("", "refused by the receiving bank")
+        };
+        o.finished_at = Some(now);
+        Ok((view(o), names(o.kind).notify))
+    })?;
+    send(app, tenant, notify, &payload, id, v.notify);
+    Ok(payload)
+}
+
+fn decide(
+    app: App,
+    params: Map<String, Value>,
+    field: &'static str,
+    success: bool,
+) -> TriggerFuture {
+    Box::pin(async move {
+        let tenant = trigger_tenant(&app, &params)?;
+        let id = id_param(&params, field)?;
+        complete(
+            &app,
+            &tenant,
+            id,
+            None,
+            Verdict::from_params(success, &params),
+        )
+    })
+}
+
+pub fn payout_succeeded(app: App, params: Map<String, Value>) -> TriggerFuture {
+    decide(app, params, "payoutId", true)
+}
+pub fn payout_failed(app: App, params: Map<String, Value>) -> TriggerFuture {
+    decide(app, params, "payoutId", false)
+}
+pub fn pay_succeeded(app: App, params: Map<String, Value>) -> TriggerFuture {
+    decide(app, params, "payId", true)
+}
+pub fn pay_failed(app: App, params: Map<String, Value>) -> TriggerFuture {
+    decide(app, params, "payId", false)
+}

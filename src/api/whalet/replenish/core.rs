@@ -1,0 +1,238 @@
+//! The life of one request for material: asked (WAIT_SUBMIT, notification sent, money frozen),
+//! submitted (PROCESSING, review scheduled), decided (SUCCESS/FAILURE, money released or
+//! returned, result notification). Shared by EDD and trade replenishment.
+
+use serde_json::{json, Value};
+
+use crate::api::whalet::ops::common::{mint, schedule, send, with_tenant, Verdict};
+use crate::api::whalet::ops::payout::outflow;
+use crate::api::whalet::whalet_time;
+use crate::app::App;
+use crate::money::Money;
+use crate::notify::NotifyBehaviour;
+use crate::store::whalet::{wallet_account, Bucket, FundSource, EXTERNAL_BANK};
+use crate::store::whalet_trade::Replenish;
+use crate::store::{TenantId, TenantState};
+
+/// Default review time of submitted material (virtual).
+pub const REVIEW_MS: i64 = 30_000;
+
+/// What is being asked.
+pub struct Ask<'a> {
+    pub kind: &'static str,
+    pub user_id: &'a str,
+    pub trade_id: Option<&'a str>,
+    pub outflow_id: Option<&'a str>,
+    pub material_types: Vec<String>,
+    pub message: String,
+    pub freeze: Option<(FundSource, Money)>,
+}
+
+fn notify_names(kind: &str) -> (&'static str, &'static str) {
+    if kind == "EDD" {
+        ("eddReplenishNotify", "eddReplenishResultNotify")
+    } else {
+        ("tradeReplenishNotify", "tradeReplenishResultNotify")
+    }
+}
+
+pub fn view(r: &Replenish) -> Value {
+    json!({
+        "userId": r.user_id,
+        "replenishId": r.replenish_id,
+        "tradeId": r.trade_id,
+        "relatedId": r.outflow_id,
+        "materialTypes": r.material_types,
+        "message": r.message,
+        "freezeAmount": r.frozen.map(|(_, m)| m.to_whalet()),
+        "status": r.status,
+        "fileIds": r.files.iter().map(|f| f.file_id.clone()).collect::<Vec<_>>(),
+        "memo": r.memo,
+        "requestTime": whalet_time(r.requested_at),
+        "submitTime": r.submitted_at.map(whalet_time),
+        "decideTime": r.decided_at.map(whalet_time),
+    })
+}
+
+/// Records the request (freezing money if asked) under the tenant lock; returns the
+/// notification to send and its apiCode.
+pub fn ask(
+    t: &mut TenantState,
+    a: Ask<'_>,
+    now: i64,
+) -> Result<(String, &'static str, Value), String> {
+    if let Some((fund, amount)) = a.freeze {
+        t.ledger
+            .transfer(
+                now,
+                format!(
+                    "{} review of {} frozen",
+                    a.kind,
+                    a.trade_id.unwrap_or(a.user_id)
+                ),
+                &wallet_account(a.user_id, fund, Bucket::Available),
+                &wallet_account(a.user_id, fund, Bucket::Frozen),
+                amount,
+            )
+            .map_err(|e| format!("cannot freeze {amount} of user {}: {e}", a.user_id))?;
+    }
+    let id = mint(t, if a.kind == "EDD" { "ED" } else { "TR" }, now);
+    let r = Replenish {
+        replenish_id: id.clone(),
+        kind: a.kind.to_owned(),
+        user_id: a.user_id.to_owned(),
+        trade_id: a.trade_id.map(str::to_owned),
+        outflow_id: a.outflow_id.map(str::to_owned),
+        material_types: a.material_types,
+        message: a.message,
+        frozen: a.freeze,
+        status: "WAIT_SUBMIT".into(),
+        files: Vec::new(),
+        memo: String::new(),
+        attempt: 0,
+        requested_at: now,
+        submitted_at: None,
+        decided_at: None,
+    };
+    let payload = view(&r);
+    t.whalet_trade.replenishes.insert(id.clone(), r);
+    Ok((id, notify_names(a.kind).0, payload))
+}
+
+/// A scenario asked for EDD on a confirmed payout/pay: the outflow stays PROCESSING with its
+/// money frozen until the EDD is decided. Returns (replenishId, apiCode, payload) to send.
+pub fn hold_outflow(
+    t: &mut TenantState,
+    user_id: &str,
+    outflow_id: &str,
+    values: &serde_json::Map<String, Value>,
+    now: i64,
+) -> Result<(String, &'static str, Value), String> {
+    let types = values
+        .get("materialTypes")
+        .and_then(Value::as_str)
+        .unwrap_or("SOURCE_OF_FUNDS,BUSINESS_PROOF");
+    let message = values
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("enhanced due diligence: please submit the listed material");
+    ask(
+        t,
+        Ask {
+            kind: "EDD",
+            user_id,
+            trade_id: None,
+            outflow_id: Some(outflow_id),
+            material_types: split_types(types),
+            message: message.to_owned(),
+            freeze: None,
+        },
+        now,
+    )
+}
+
+pub fn split_types(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Schedules the review of a submitted request.
+pub fn schedule_review(
+    app: &App,
+    tenant: &TenantId,
+    id: &str,
+    attempt: u32,
+    delay: i64,
+    v: Verdict,
+) {
+    schedule(app, tenant, delay, ("replenish", id, attempt), v, complete);
+}
+
+/// Decides submitted material: releases or returns frozen money, resumes or fails a held
+/// outflow, and sends the result notification.
+pub fn complete(
+    app: &App,
+    tenant: &TenantId,
+    id: &str,
+    attempt: Option<u32>,
+    v: Verdict,
+) -> Result<Value, String> {
+    let now = app.clock().now();
+    let (payload, api_code, held) = with_tenant(app, tenant, |t| {
+        let r = t.whalet_trade.replenishes.get(id).ok_or_else(|| {
+            format!(
+                "replenishId {id:?} is not a request for material of partner {}",
+                tenant.id
+            )
+        })?;
+        if r.status != "PROCESSING" {
+            return Err(format!(
+                "request {id} has no material under review (status {})",
+                r.status
+            ));
+        }
+        if attempt.is_some_and(|a| a != r.attempt) {
+            return Err(format!("request {id} was re-submitted since"));
+        }
+        if let Some((fund, amount)) = r.frozen {
+            let frozen = wallet_account(&r.user_id, fund, Bucket::Frozen);
+            let (to, memo) = if v.success {
+                (
+                    wallet_account(&r.user_id, fund, Bucket::Available),
+                    "released",
+                )
+            } else {
+                (EXTERNAL_BANK.to_owned(), "returned to the payer")
+            };
+            t.ledger
+                .transfer(
+                    now,
+                    format!("{} review {id} {memo}", r.kind),
+                    &frozen,
+                    &to,
+                    amount,
+                )
+                .map_err(|e| format!("{id}: {e}"))?;
+        }
+        let r = t
+            .whalet_trade
+            .replenishes
+            .get_mut(id)
+            .ok_or_else(|| format!("{id} vanished"))?;
+        r.status = if v.success { "SUCCESS" } else { "FAILURE" }.into();
+        r.decided_at = Some(now);
+        let mut payload = view(r);
+        if let Some(map) = payload.as_object_mut() {
+            map.insert("status".into(), Value::String(v.word("SUCCESS", "FAILURE")));
+            map.insert(
+                "message".into(),
+                Value::String(v.message("material accepted", "material rejected")),
+            );
+        }
+        Ok((payload, notify_names(&r.kind).1, r.outflow_id.clone()))
+    })?;
+    send(app, tenant, api_code, &payload, id, v.notify.clone());
+    if let Some(outflow_id) = held {
+        if v.success {
+            schedule(
+                app,
+                tenant,
+                outflow::DEFAULT_DELAY_MS,
+                ("outflow after EDD", &outflow_id, 1),
+                Verdict::approve(),
+                outflow::complete,
+            );
+        } else {
+            let reason = format!("EDD {id} rejected");
+            let verdict = Verdict {
+                notify: NotifyBehaviour::default(),
+                ..Verdict::reject(Some(reason))
+            };
+            outflow::complete(app, tenant, &outflow_id, None, verdict)?;
+        }
+    }
+    Ok(payload)
+}

@@ -1,0 +1,145 @@
+//! Triggers of requests for material: Whalet asks (EDD about a user, trade material about a
+//! collection) and Whalet decides (approved / rejected).
+
+use serde_json::{Map, Value};
+
+use super::core::{ask, complete, split_types, Ask};
+use crate::api::whalet::ops::common::{id_param, send, trigger_tenant, with_tenant, Verdict};
+use crate::app::App;
+use crate::control::triggers::{opt_param, TriggerFuture};
+use crate::money::{Currency, Money};
+use crate::notify::NotifyBehaviour;
+use crate::store::whalet::{CollectionStatus, FundSource};
+
+pub fn edd_requested(app: App, params: Map<String, Value>) -> TriggerFuture {
+    Box::pin(async move {
+        let tenant = trigger_tenant(&app, &params)?;
+        let user_id = id_param(&params, "userId")?.to_owned();
+        let freeze = match opt_param(&params, "amount") {
+            None => None,
+            Some(text) => {
+                let currency = Currency::parse(opt_param(&params, "currency").unwrap_or("USD"))
+                    .map_err(|e| e.to_string())?;
+                let fund_text = opt_param(&params, "fundSource").unwrap_or("B2C");
+                let fund = FundSource::parse(fund_text).ok_or_else(|| {
+                    format!("fundSource {fund_text:?} is not B2B, B2C or Acquiring")
+                })?;
+                let amount = Money::parse(text, currency).map_err(|e| e.to_string())?;
+                if !amount.is_positive() {
+                    return Err("amount must be greater than zero".into());
+                }
+                Some((fund, amount))
+            }
+        };
+        let now = app.clock().now();
+        let (id, api_code, payload) = with_tenant(&app, &tenant, |t| {
+            t.whalet.onboarded_user(&user_id)?;
+            ask(
+                t,
+                Ask {
+                    kind: "EDD",
+                    user_id: &user_id,
+                    trade_id: None,
+                    outflow_id: None,
+                    material_types: split_types(
+                        opt_param(&params, "materialTypes")
+                            .unwrap_or("SOURCE_OF_FUNDS,BUSINESS_PROOF"),
+                    ),
+                    message: opt_param(&params, "message")
+                        .unwrap_or("enhanced due diligence: please submit the listed material")
+                        .to_owned(),
+                    freeze,
+                },
+                now,
+            )
+        })?;
+        send(
+            &app,
+            &tenant,
+            api_code,
+            &payload,
+            &id,
+            NotifyBehaviour::default(),
+        );
+        Ok(payload)
+    })
+}
+
+pub fn trade_requested(app: App, params: Map<String, Value>) -> TriggerFuture {
+    Box::pin(async move {
+        let tenant = trigger_tenant(&app, &params)?;
+        let trade_id = id_param(&params, "tradeId")?.to_owned();
+        let now = app.clock().now();
+        let (id, api_code, payload) = with_tenant(&app, &tenant, |t| {
+            let c = t.whalet.collections.get(&trade_id).ok_or_else(|| {
+                format!(
+                    "tradeId {trade_id:?} is not a collection of partner {}",
+                    tenant.id
+                )
+            })?;
+            if c.status == CollectionStatus::Failure {
+                return Err(format!("collection {trade_id} was returned"));
+            }
+            let open = t.whalet_trade.replenishes.values().any(|r| {
+                r.trade_id.as_deref() == Some(trade_id.as_str())
+                    && matches!(r.status.as_str(), "WAIT_SUBMIT" | "PROCESSING")
+            });
+            if open {
+                return Err(format!(
+                    "collection {trade_id} already has a request for material open"
+                ));
+            }
+            let freeze =
+                (c.status == CollectionStatus::Success).then_some((c.fund_source, c.amount));
+            let user_id = c.user_id.clone();
+            ask(
+                t,
+                Ask {
+                    kind: "TRADE",
+                    user_id: &user_id,
+                    trade_id: Some(&trade_id),
+                    outflow_id: None,
+                    material_types: split_types(
+                        opt_param(&params, "materialTypes").unwrap_or("INVOICE,CONTRACT"),
+                    ),
+                    message: opt_param(&params, "message")
+                        .unwrap_or("please submit the trade documents of this collection")
+                        .to_owned(),
+                    freeze,
+                },
+                now,
+            )
+        })?;
+        send(
+            &app,
+            &tenant,
+            api_code,
+            &payload,
+            &id,
+            NotifyBehaviour::default(),
+        );
+        Ok(payload)
+    })
+}
+
+pub fn approved(app: App, params: Map<String, Value>) -> TriggerFuture {
+    Box::pin(async move {
+        let tenant = trigger_tenant(&app, &params)?;
+        let id = id_param(&params, "replenishId")?;
+        complete(&app, &tenant, id, None, Verdict::from_params(true, &params))
+    })
+}
+
+pub fn rejected(app: App, params: Map<String, Value>) -> TriggerFuture {
+    Box::pin(async move {
+        let tenant = trigger_tenant(&app, &params)?;
+        let id = id_param(&params, "replenishId")?;
+        complete(
+            &app,
+            &tenant,
+            id,
+            None,
+            Verdict::from_params(false, &params),
+        )
+    })
+}

@@ -1,0 +1,87 @@
+//! Requests for more material (补充资料): EDD about a user (`eddReplenishNotify`, `…Query`,
+//! `…Submit` → `eddReplenishResultNotify`) and trade material about one collection
+//! (`tradeReplenishNotify`, `tradeReplenishSubmit` → `tradeReplenishResultNotify`). The simulator
+//! asks through triggers (`whalet.edd.requested`, `whalet.trade_replenish.requested`) or a
+//! scenario rule on `payoutConfirm`/`payConfirm` with `values.edd = "Y"` (the payout waits for
+//! the EDD). Money frozen for the review is released by approval and returned by rejection.
+
+mod core;
+mod events;
+mod ops;
+
+pub use self::core::hold_outflow;
+
+use super::Operation;
+use crate::control::triggers::TriggerDef;
+
+pub const OPERATIONS: &[Operation] = &[
+    Operation {
+        api_code: "eddReplenishQuery",
+        handler: ops::edd_query,
+    },
+    Operation {
+        api_code: "eddReplenishSubmit",
+        handler: ops::edd_submit,
+    },
+    Operation {
+        api_code: "tradeReplenishSubmit",
+        handler: ops::trade_submit,
+    },
+];
+
+pub const NOTIFICATIONS: &[&str] = &[
+    "eddReplenishNotify",
+    "eddReplenishResultNotify",
+    "tradeReplenishNotify",
+    "tradeReplenishResultNotify",
+];
+
+const DECIDE_PARAMS: &[(&str, &str)] = &[
+    ("replenishId", "the submitted request for material"),
+    ("partnerId?", "default: the demo partner"),
+    ("message?", "the message to report"),
+    (
+        "status?",
+        "status word to report instead of SUCCESS / FAILURE",
+    ),
+];
+
+pub const TRIGGERS: &[TriggerDef] = &[
+    TriggerDef {
+        name: "whalet.edd.requested",
+        description: "Whalet asks a user for EDD material (eddReplenishNotify); with amount, that much of the available balance is frozen until the result",
+        params: &[
+            ("userId", "the user"),
+            ("materialTypes?", "comma-separated, default SOURCE_OF_FUNDS,BUSINESS_PROOF"),
+            ("message?", "what is asked"),
+            ("amount?", "decimal text to freeze from the available balance"),
+            ("currency?", "currency of amount (default USD)"),
+            ("fundSource?", "B2B, B2C or Acquiring (default B2C)"),
+            ("partnerId?", "default: the demo partner"),
+        ],
+        run: events::edd_requested,
+    },
+    TriggerDef {
+        name: "whalet.trade_replenish.requested",
+        description: "Whalet asks for trade material about a collection (tradeReplenishNotify); a settled collection's amount is frozen until the result, which releases it (approved) or returns it to the payer (rejected)",
+        params: &[
+            ("tradeId", "the collection"),
+            ("materialTypes?", "comma-separated, default INVOICE,CONTRACT"),
+            ("message?", "what is asked"),
+            ("partnerId?", "default: the demo partner"),
+        ],
+        run: events::trade_requested,
+    },
+    TriggerDef {
+        name: "whalet.replenish.approved",
+        description: "Approves submitted material now (eddReplenishResultNotify / tradeReplenishResultNotify); frozen money is released",
+        params: DECIDE_PARAMS,
+        run: events::approved,
+    },
+    TriggerDef {
+        name: "whalet.replenish.rejected",
+        description: "Rejects submitted material now; frozen money is returned (a held payout fails)",
+        params: DECIDE_PARAMS,
+        run: events::rejected,
+    },
+];

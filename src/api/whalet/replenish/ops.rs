@@ -1,0 +1,169 @@
+//! The partner's side of requests for material: `eddReplenishQuery` (the user's EDD requests),
+//! `eddReplenishSubmit` (`{userId, replenishId, fileIds[], memo}`) and `tradeReplenishSubmit`
+//! (`{userId, tradeId, attaches[], memo}`). Every file must have been uploaded by this partner.
+//! A submission is reviewed (30 s by default; scenario rules on the submit apiCode decide); a
+//! rejected request may be submitted again.
+
+use serde_json::Value;
+
+use super::core::{schedule_review, view, REVIEW_MS};
+use crate::api::whalet::ops::common::fields::Check;
+use crate::api::whalet::ops::common::{failure, Verdict};
+use crate::api::whalet::{Ctx, Reply};
+use crate::store::whalet::FileRef;
+use crate::wire::whalet::{json_type, WhaletError};
+
+pub fn edd_query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let user_id = c.id("userId");
+    let id = c.opt("replenishId");
+    let status = c.one_of(
+        "status",
+        &["WAIT_SUBMIT", "PROCESSING", "SUCCESS", "FAILURE"],
+        false,
+    );
+    c.finish()?;
+    ctx.with_state(|t| {
+        t.whalet.user(user_id).map_err(failure)?;
+        let list: Vec<Value> = t
+            .whalet_trade
+            .replenishes
+            .values()
+            .filter(|r| r.kind == "EDD" && r.user_id == user_id)
+            .filter(|r| id.is_none_or(|i| r.replenish_id == i))
+            .filter(|r| status.is_none_or(|s| r.status == s))
+            .map(view)
+            .collect();
+        Ok(Reply::ok(Value::Array(list)))
+    })?
+}
+
+/// `fileIds` as a list of ids.
+fn file_ids(c: &mut Check<'_>, body: &Value) -> Vec<FileRef> {
+    match body.get("fileIds") {
+        Some(Value::Array(items)) if !items.is_empty() => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| match v.as_str().filter(|s| !s.is_empty()) {
+                Some(id) => Some(FileRef {
+                    file_id: id.to_owned(),
+                    file_name: String::new(),
+                    file_url: String::new(),
+                }),
+                None => {
+                    c.problem(format!("fileIds[{i}] must be a fileId string"));
+                    None
+                }
+            })
+            .collect(),
+        None | Some(Value::Null) => {
+            c.problem("fileIds is required (ids from POST /file/upload)");
+            Vec::new()
+        }
+        Some(Value::Array(_)) => {
+            c.problem("fileIds must list at least one fileId");
+            Vec::new()
+        }
+        Some(other) => {
+            c.problem(format!(
+                "fileIds must be an array, got {}",
+                json_type(other)
+            ));
+            Vec::new()
+        }
+    }
+}
+
+pub fn edd_submit(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let user_id = c.id("userId");
+    let id = c.id("replenishId");
+    let files = file_ids(&mut c, body);
+    let memo = c.opt("memo").unwrap_or("");
+    c.finish()?;
+    submit(
+        ctx,
+        user_id,
+        |r| r.kind == "EDD" && r.replenish_id == id,
+        &format!("replenishId {id:?}"),
+        "fileIds",
+        &files,
+        memo,
+    )
+}
+
+pub fn trade_submit(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let user_id = c.id("userId");
+    let trade_id = c.id("tradeId");
+    let files = c.files("attaches");
+    if files.is_empty() && c.opt("memo").is_none() {
+        c.problem("attaches must list at least one uploaded file {fileId, fileName, fileUrl}");
+    }
+    let memo = c.opt("memo").unwrap_or("");
+    c.finish()?;
+    submit(
+        ctx,
+        user_id,
+        |r| {
+            r.kind == "TRADE"
+                && r.trade_id.as_deref() == Some(trade_id)
+                && matches!(r.status.as_str(), "WAIT_SUBMIT" | "FAILURE")
+        },
+        &format!("tradeId {trade_id:?}"),
+        "attaches",
+        &files,
+        memo,
+    )
+}
+
+fn submit(
+    ctx: &Ctx<'_>,
+    user_id: &str,
+    find: impl Fn(&crate::store::whalet_trade::Replenish) -> bool,
+    what: &str,
+    field: &str,
+    files: &[FileRef],
+    memo: &str,
+) -> Result<Reply, WhaletError> {
+    let now = ctx.now();
+    let verdict = Verdict::from_decision(ctx.decision);
+    let delay = ctx.decision.delay_or(REVIEW_MS);
+    let (id, attempt, v) = ctx.with_state(|t| {
+        t.whalet.user(user_id).map_err(failure)?;
+        let resolved = t
+            .whalet_trade
+            .resolve_files(field, files)
+            .map_err(failure)?;
+        let r = t
+            .whalet_trade
+            .replenishes
+            .values_mut()
+            .find(|r| r.user_id == user_id && find(r))
+            .ok_or_else(|| {
+                failure(format!(
+                    "{what}: user {user_id} has no request for material waiting for a submission"
+                ))
+            })?;
+        if !matches!(r.status.as_str(), "WAIT_SUBMIT" | "FAILURE") {
+            return Err(failure(format!(
+                "request {} is {}; nothing to submit now",
+                r.replenish_id, r.status
+            )));
+        }
+        if r.status == "FAILURE" && r.frozen.is_some() {
+            return Err(failure(format!(
+                "request {} was rejected and its money returned; it is closed",
+                r.replenish_id
+            )));
+        }
+        r.status = "PROCESSING".into();
+        r.files = resolved;
+        r.memo = memo.to_owned();
+        r.attempt += 1;
+        r.submitted_at = Some(now);
+        Ok((r.replenish_id.clone(), r.attempt, view(r)))
+    })??;
+    schedule_review(ctx.app, ctx.tenant, &id, attempt, delay, verdict);
+    Ok(Reply::processing(v))
+}

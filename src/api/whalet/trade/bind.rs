@@ -1,0 +1,254 @@
+//! `tradeOrderBindApply` (关联外贸订单): links a B2B collection (`tradeId`) to trade orders with
+//! the amount each covers; reviewed (10 s of virtual time by default), result by
+//! `tradeOrderBindNotify`. What PROCESSING and SUCCESS bindings claim of a collection never
+//! exceeds its amount, nor of an order its amount. On success each order's bound amount grows;
+//! an order with `autoClose = Y` closes after this binding, any order closes once fully bound.
+
+use std::collections::HashSet;
+
+use serde_json::{json, Map, Value};
+
+use crate::api::whalet::ops::common::fields::Check;
+use crate::api::whalet::ops::common::{
+    failure, id_param, mint, schedule, send, trigger_tenant, with_tenant, Verdict,
+};
+use crate::api::whalet::{whalet_time, Ctx, Reply};
+use crate::app::App;
+use crate::control::triggers::TriggerFuture;
+use crate::money::Money;
+use crate::store::whalet::{CollectionStatus, FundSource};
+use crate::store::whalet_trade::Binding;
+use crate::store::TenantId;
+use crate::wire::whalet::{json_type, WhaletError};
+
+pub const DEFAULT_DELAY_MS: i64 = 10_000;
+const MAX_ORDERS: usize = 50;
+
+struct Line<'a> {
+    order_id: &'a str,
+    amount: &'a Value,
+    auto_close: bool,
+}
+
+fn lines<'a>(c: &mut Check<'a>, body: &'a Value) -> Vec<Line<'a>> {
+    let items = match body.get("orders") {
+        Some(Value::Array(items)) if !items.is_empty() && items.len() <= MAX_ORDERS => items,
+        Some(Value::Array(_)) => {
+            c.problem(format!("orders must list 1 to {MAX_ORDERS} orders"));
+            return Vec::new();
+        }
+        None | Some(Value::Null) => {
+            c.problem("orders is required");
+            return Vec::new();
+        }
+        Some(other) => {
+            c.problem(format!("orders must be an array, got {}", json_type(other)));
+            return Vec::new();
+        }
+    };
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let order_id = item.get("orderId").and_then(Value::as_str).unwrap_or("");
+        if order_id.is_empty() {
+            c.problem(format!("orders[{i}].orderId is required"));
+            continue;
+        }
+        if !seen.insert(order_id) {
+            c.problem(format!("orders[{i}].orderId {order_id:?} is listed twice"));
+        }
+        let amount = item.get("amount").unwrap_or(&Value::Null);
+        if amount.is_null() {
+            c.problem(format!("orders[{i}].amount is required"));
+        }
+        let auto_close = match item.get("autoClose") {
+            None | Some(Value::Null) => false,
+            Some(Value::String(s)) if s == "Y" => true,
+            Some(Value::String(s)) if s == "N" || s.is_empty() => false,
+            Some(other) => {
+                c.problem(format!(
+                    "orders[{i}].autoClose must be \"Y\" or \"N\", got {other}"
+                ));
+                false
+            }
+        };
+        out.push(Line {
+            order_id,
+            amount,
+            auto_close,
+        });
+    }
+    out
+}
+
+pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let user_id = c.id("userId");
+    let trade_id = c.id("tradeId");
+    let lines = lines(&mut c, body);
+    c.finish()?;
+    let now = ctx.now();
+    let verdict = Verdict::from_decision(ctx.decision);
+    let delay = ctx.decision.delay_or(DEFAULT_DELAY_MS);
+    ctx.with_state(|t| {
+        t.whalet.user(user_id).map_err(failure)?;
+        let col = t
+            .whalet
+            .collections
+            .get(trade_id)
+            .filter(|col| col.user_id == user_id)
+            .ok_or_else(|| failure(format!("tradeId {trade_id:?} is not a collection of user {user_id}")))?;
+        if col.fund_source != FundSource::B2B {
+            return Err(failure(format!("collection {trade_id} is {}; trade orders bind B2B collections only", col.fund_source.as_str())));
+        }
+        if col.status == CollectionStatus::Failure {
+            return Err(failure(format!("collection {trade_id} was returned; it cannot be bound")));
+        }
+        let currency = col.amount.currency;
+        let col_amount = col.amount;
+        let mut orders = Vec::new();
+        for (i, line) in lines.iter().enumerate() {
+            let amount = match Money::from_json(line.amount, currency) {
+                Ok(m) if m.is_positive() => m,
+                Ok(_) => return Err(WhaletError::parameter(format!("orders[{i}].amount must be greater than zero"))),
+                Err(e) => return Err(WhaletError::parameter(format!("orders[{i}].amount: {e}"))),
+            };
+            let order = t
+                .whalet_trade
+                .orders
+                .get(line.order_id)
+                .filter(|o| o.user_id == user_id)
+                .ok_or_else(|| failure(format!("orders[{i}].orderId {:?} is not a trade order of user {user_id}", line.order_id)))?;
+            if order.status != "OPEN" {
+                return Err(failure(format!("trade order {} is {}", order.order_id, order.status)));
+            }
+            if order.amount.currency != currency {
+                return Err(failure(format!("trade order {} is in {}, collection {trade_id} in {currency}", order.order_id, order.amount.currency)));
+            }
+            let claimed = t.whalet_trade.claimed(None, Some(line.order_id));
+            if claimed + i128::from(amount.minor) > i128::from(order.amount.minor) {
+                return Err(failure(format!(
+                    "trade order {} has {} {currency} left to bind, {} asked",
+                    order.order_id,
+                    Money::new(narrow(i128::from(order.amount.minor) - claimed), currency).to_decimal_string(),
+                    amount.to_decimal_string()
+                )));
+            }
+            orders.push((line.order_id.to_owned(), amount, line.auto_close));
+        }
+        let asked: i128 = orders.iter().map(|(_, m, _)| i128::from(m.minor)).sum();
+        let claimed = t.whalet_trade.claimed(Some(trade_id), None);
+        if claimed + asked > i128::from(col_amount.minor) {
+            return Err(failure(format!(
+                "collection {trade_id} cannot be bound beyond its amount: {} {currency} of {} is already bound, {} more asked",
+                Money::new(narrow(claimed), currency).to_decimal_string(),
+                col_amount.to_decimal_string(),
+                Money::new(narrow(asked), currency).to_decimal_string()
+            )));
+        }
+        let bind_id = mint(t, "TB", now);
+        let binding = Binding {
+            bind_id: bind_id.clone(),
+            trade_id: trade_id.to_owned(),
+            user_id: user_id.to_owned(),
+            orders,
+            status: "PROCESSING".into(),
+            message: String::new(),
+            applied_at: now,
+            decided_at: None,
+        };
+        let v = view(&binding);
+        t.whalet_trade.bindings.insert(bind_id.clone(), binding);
+        schedule(ctx.app, ctx.tenant, delay, ("tradeOrderBind", &bind_id, 1), verdict, complete);
+        Ok(Reply::processing(v))
+    })?
+}
+
+/// A sum of amounts back in minor units (saturating; only absurd requests reach the limit).
+fn narrow(minor: i128) -> i64 {
+    i64::try_from(minor).unwrap_or(i64::MAX)
+}
+
+fn view(b: &Binding) -> Value {
+    json!({
+        "userId": b.user_id,
+        "tradeId": b.trade_id,
+        "bindId": b.bind_id,
+        "orders": b.orders.iter().map(|(id, m, close)| json!({"orderId": id, "amount": m.to_whalet(), "autoClose": if *close { "Y" } else { "N" }})).collect::<Vec<_>>(),
+        "status": b.status,
+        "message": b.message,
+        "applyTime": whalet_time(b.applied_at),
+    })
+}
+
+/// Decides a binding and sends `tradeOrderBindNotify`.
+pub fn complete(
+    app: &App,
+    tenant: &TenantId,
+    id: &str,
+    _attempt: Option<u32>,
+    v: Verdict,
+) -> Result<Value, String> {
+    let now = app.clock().now();
+    let payload = with_tenant(app, tenant, |t| {
+        let b =
+            t.whalet_trade.bindings.get(id).ok_or_else(|| {
+                format!("bindId {id:?} is not a binding of partner {}", tenant.id)
+            })?;
+        if b.status != "PROCESSING" {
+            return Err(format!(
+                "binding {id} is not under review (status {})",
+                b.status
+            ));
+        }
+        let lines = b.orders.clone();
+        if v.success {
+            for (order_id, amount, auto_close) in &lines {
+                if let Some(o) = t.whalet_trade.orders.get_mut(order_id) {
+                    o.bound = o.bound.checked_add(*amount).unwrap_or(o.bound);
+                    if *auto_close || o.bound.minor >= o.amount.minor {
+                        o.status = "CLOSED".into();
+                    }
+                    o.updated_at = now;
+                }
+            }
+        }
+        let b = t
+            .whalet_trade
+            .bindings
+            .get_mut(id)
+            .ok_or_else(|| format!("binding {id} vanished"))?;
+        b.status = if v.success { "SUCCESS" } else { "FAILURE" }.into();
+        b.message = v.message("bound", "the orders do not match the collection");
+        b.decided_at = Some(now);
+        let mut payload = view(b);
+        if let Some(map) = payload.as_object_mut() {
+            map.insert("status".into(), Value::String(v.word("SUCCESS", "FAILURE")));
+        }
+        Ok(payload)
+    })?;
+    send(app, tenant, "tradeOrderBindNotify", &payload, id, v.notify);
+    Ok(payload)
+}
+
+pub fn approved(app: App, params: Map<String, Value>) -> TriggerFuture {
+    Box::pin(async move {
+        let tenant = trigger_tenant(&app, &params)?;
+        let id = id_param(&params, "bindId")?;
+        complete(&app, &tenant, id, None, Verdict::from_params(true, &params))
+    })
+}
+
+pub fn rejected(app: App, params: Map<String, Value>) -> TriggerFuture {
+    Box::pin(async move {
+        let tenant = trigger_tenant(&app, &params)?;
+        let id = id_param(&params, "bindId")?;
+        complete(
+            &app,
+            &tenant,
+            id,
+            None,
+            Verdict::from_params(false, &params),
+        )
+    })
+}

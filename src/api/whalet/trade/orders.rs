@@ -1,0 +1,157 @@
+//! B2B trade orders (外贸订单): `tradeOrderApply` records an order (SUCCESS at once, status
+//! OPEN), `tradeOrderQueryDetail` shows one with its bindings, `tradeOrderQueryList` pages them.
+//! An order's `attaches` must be files this partner uploaded.
+
+use serde_json::{json, Value};
+
+use crate::api::whalet::ops::common::fields::Check;
+use crate::api::whalet::ops::common::{failure, mint, once, page};
+use crate::api::whalet::ops::payout::query::time_filter;
+use crate::api::whalet::{whalet_time, Ctx, Reply};
+use crate::money::Money;
+use crate::store::whalet_trade::{TradeOrder, WhaletTradeState};
+use crate::wire::whalet::WhaletError;
+
+pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let user_id = c.id("userId");
+    let out_no = c.id("outOrderNo");
+    let buyer_name = c.text("buyerName");
+    let buyer_country = c.country("buyerCountry", true).unwrap_or("");
+    let goods_name = c.text("goodsName");
+    let currency = c.currency("currency", true);
+    let amount = c.amount("amount", currency);
+    let contract_no = c.opt("contractNo").unwrap_or("");
+    let attaches = c.files("attaches");
+    c.finish()?;
+    let Some(amount) = amount else {
+        return Err(WhaletError::parameter("amount is required"));
+    };
+    let now = ctx.now();
+    once(
+        ctx,
+        &format!("tradeOrderApply {user_id}"),
+        "outOrderNo",
+        out_no,
+        body,
+        |_| false,
+        |t| {
+            t.whalet.onboarded_user(user_id).map_err(failure)?;
+            let files = t
+                .whalet_trade
+                .resolve_files("attaches", &attaches)
+                .map_err(failure)?;
+            let order_id = mint(t, "TO", now);
+            let order = TradeOrder {
+                order_id: order_id.clone(),
+                out_order_no: out_no.to_owned(),
+                user_id: user_id.to_owned(),
+                buyer_name: buyer_name.to_owned(),
+                buyer_country: buyer_country.to_owned(),
+                goods_name: goods_name.to_owned(),
+                amount,
+                bound: Money::zero(amount.currency),
+                contract_no: contract_no.to_owned(),
+                status: "OPEN".into(),
+                attaches: files,
+                created_at: now,
+                updated_at: now,
+            };
+            let v = view(&t.whalet_trade, &order);
+            t.whalet_trade.orders.insert(order_id, order);
+            Ok(Reply::ok(v))
+        },
+    )
+}
+
+pub fn view(w: &WhaletTradeState, o: &TradeOrder) -> Value {
+    let bindings: Vec<Value> = w
+        .bindings
+        .values()
+        .filter(|b| b.orders.iter().any(|(id, _, _)| *id == o.order_id))
+        .map(|b| {
+            let amount = b.orders.iter().filter(|(id, _, _)| *id == o.order_id).map(|(_, m, _)| m.minor).sum::<i64>();
+            json!({"bindId": b.bind_id, "tradeId": b.trade_id, "amount": Money::new(amount, o.amount.currency).to_whalet(), "status": b.status})
+        })
+        .collect();
+    let remaining = Money::new(o.amount.minor - o.bound.minor, o.amount.currency);
+    json!({
+        "userId": o.user_id,
+        "orderId": o.order_id,
+        "outOrderNo": o.out_order_no,
+        "buyerName": o.buyer_name,
+        "buyerCountry": o.buyer_country,
+        "goodsName": o.goods_name,
+        "contractNo": o.contract_no,
+        "currency": o.amount.currency.code(),
+        "amount": o.amount.to_whalet(),
+        "boundAmount": o.bound.to_whalet(),
+        "remainingAmount": remaining.to_whalet(),
+        "status": o.status,
+        "attaches": o.attaches.iter().map(|f| json!({"fileId": f.file_id, "fileName": f.file_name, "fileUrl": f.file_url})).collect::<Vec<_>>(),
+        "bindings": bindings,
+        "createTime": whalet_time(o.created_at),
+        "updateTime": whalet_time(o.updated_at),
+    })
+}
+
+pub fn detail(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let user_id = c.id("userId");
+    let id = c.opt("orderId");
+    let out_no = c.opt("outOrderNo");
+    if id.is_none() && out_no.is_none() {
+        c.problem("orderId or outOrderNo is required");
+    }
+    c.finish()?;
+    ctx.with_state(|t| {
+        t.whalet.user(user_id).map_err(failure)?;
+        let w = &t.whalet_trade;
+        w.orders
+            .values()
+            .find(|o| {
+                o.user_id == user_id
+                    && id.is_none_or(|i| o.order_id == i)
+                    && out_no.is_none_or(|n| o.out_order_no == n)
+            })
+            .map(|o| Reply::ok(view(w, o)))
+            .ok_or_else(|| {
+                failure(format!(
+                    "user {user_id} has no trade order {}",
+                    id.or(out_no).unwrap_or("")
+                ))
+            })
+    })?
+}
+
+pub fn list(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+    let mut c = Check::new(body)?;
+    let user_id = c.id("userId");
+    let page_num = c.count("pageNum", 1, u64::from(u32::MAX));
+    let page_size = c.count("pageSize", 10, 100);
+    let status = c.one_of("status", &["OPEN", "CLOSED"], false);
+    let currency = c.currency("currency", false);
+    let start = time_filter(&mut c, "startTime");
+    let end = time_filter(&mut c, "endTime");
+    c.finish()?;
+    ctx.with_state(|t| {
+        t.whalet.user(user_id).map_err(failure)?;
+        let w = &t.whalet_trade;
+        let mut found: Vec<&TradeOrder> = w
+            .orders
+            .values()
+            .filter(|o| o.user_id == user_id)
+            .filter(|o| status.is_none_or(|s| o.status == s))
+            .filter(|o| currency.is_none_or(|cur| o.amount.currency == cur))
+            .filter(|o| start.is_none_or(|s| o.created_at >= s))
+            .filter(|o| end.is_none_or(|e| o.created_at <= e))
+            .collect();
+        found.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then(b.order_id.cmp(&a.order_id))
+        });
+        let items = found.into_iter().map(|o| view(w, o)).collect();
+        Ok(Reply::ok(page(items, page_num, page_size)))
+    })?
+}

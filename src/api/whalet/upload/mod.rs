@@ -1,0 +1,293 @@
+//! File upload (文件上传, seed 001 §3): `POST /file/upload` (multipart/form-data with the text
+//! fields `partnerId`, `timestamp`, `token` — also accepted as headers — and the file part
+//! `file`), answering `{code, detail, info}`; and `GET /file/{partnerId}/{fileId}/{name}`, which
+//! serves an uploaded file back from memory. The token is the partner's hex SHA1withRSA over
+//! `partnerId|timestamp`, valid for 30 minutes of virtual time. Files are kept per partner, at
+//! most [`MAX_STORED_BYTES`] in all; the fileIds are what other operations reference.
+
+mod token;
+
+use bytes::Bytes;
+use serde_json::{json, Value};
+
+use crate::api::whalet::ops::common::mint_file_id;
+use crate::app::App;
+use crate::clock::system_now;
+use crate::http::{SimRequest, SimResponse};
+use crate::journal::JournalEntry;
+use crate::store::whalet_trade::StoredFile;
+use crate::store::{Provider, TenantId};
+
+/// The documented per-file limit (10 MB).
+pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
+/// What one partner may keep in memory in all.
+pub const MAX_STORED_BYTES: usize = 256 * 1024 * 1024;
+/// The documented file types, by extension.
+pub const FILE_TYPES: &[(&str, &str)] = &[
+    ("jpeg", "image/jpeg"),
+    ("jpg", "image/jpeg"),
+    ("png", "image/png"),
+    ("gif", "image/gif"),
+    ("bmp", "image/bmp"),
+    ("pdf", "application/pdf"),
+    ("doc", "application/msword"),
+    (
+        "docx",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ),
+    ("xls", "application/vnd.ms-excel"),
+    (
+        "xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ),
+    ("csv", "text/csv"),
+    ("txt", "text/plain"),
+    ("zip", "application/zip"),
+    ("rar", "application/vnd.rar"),
+];
+
+/// A refusal: `{code, detail, info: null}`.
+struct Refusal(&'static str, String);
+
+fn refuse(code: &'static str, detail: impl Into<String>) -> Refusal {
+    Refusal(code, detail.into())
+}
+
+#[derive(Default)]
+struct Form {
+    partner_id: Option<String>,
+    timestamp: Option<String>,
+    token: Option<String>,
+    file: Option<(String, Bytes)>,
+    files: usize,
+}
+
+async fn read_form(req: &SimRequest) -> Result<Form, Refusal> {
+    let content_type = req.header("content-type").unwrap_or("");
+    let boundary = multer::parse_boundary(content_type).map_err(|_| {
+        refuse("PARAMETER_ERROR", format!("the request must be multipart/form-data with a boundary, got content-type {content_type:?}"))
+    })?;
+    let body = req.body.clone();
+    let stream =
+        futures_util::stream::once(async move { Ok::<Bytes, std::convert::Infallible>(body) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    let mut form = Form::default();
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) => {
+                return Err(refuse(
+                    "PARAMETER_ERROR",
+                    format!("the multipart body cannot be read: {e}"),
+                ))
+            }
+        };
+        let name = field.name().unwrap_or("").to_owned();
+        let file_name = field.file_name().map(str::to_owned);
+        let data = field.bytes().await.map_err(|e| {
+            refuse(
+                "PARAMETER_ERROR",
+                format!("part {name:?} cannot be read: {e}"),
+            )
+        })?;
+        let text = || String::from_utf8_lossy(&data).trim().to_owned();
+        match name.as_str() {
+            "file" => {
+                form.files += 1;
+                form.file = Some((file_name.unwrap_or_default(), data));
+            }
+            "partnerId" => form.partner_id = Some(text()),
+            "timestamp" => form.timestamp = Some(text()),
+            "token" => form.token = Some(text()),
+            _ => {}
+        }
+    }
+    let header = |n: &str| req.header(n).map(|v| v.trim().to_owned());
+    form.partner_id = form.partner_id.or_else(|| header("partnerId"));
+    form.timestamp = form.timestamp.or_else(|| header("timestamp"));
+    form.token = form.token.or_else(|| header("token"));
+    Ok(form)
+}
+
+/// The extension of a file name, lowercased, if it is a documented type.
+fn file_type(name: &str) -> Option<(&'static str, &'static str)> {
+    let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
+    FILE_TYPES.iter().copied().find(|(e, _)| *e == ext)
+}
+
+/// A file name safe to put in a URL path.
+fn url_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+async fn accept(app: &App, req: &SimRequest, entry: &mut JournalEntry) -> Result<Value, Refusal> {
+    if req.too_large {
+        return Err(refuse(
+            "PARAMETER_ERROR",
+            format!("the file exceeds the limit of {MAX_FILE_BYTES} bytes (10 MB)"),
+        ));
+    }
+    let form = read_form(req).await?;
+    let partner_id = form.partner_id.filter(|p| !p.is_empty()).ok_or_else(|| {
+        refuse(
+            "PARAMETER_ERROR",
+            "partnerId is required (form field or header)",
+        )
+    })?;
+    let partner = app.partners().get(&partner_id).ok_or_else(|| {
+        refuse(
+            "PARTNER_NOT_EXIST",
+            format!("no partner with partnerId {partner_id:?} is configured"),
+        )
+    })?;
+    let tenant = TenantId::new(Provider::Whalet, partner.id.clone());
+    entry.tenant = Some(tenant.to_string());
+    let timestamp = form.timestamp.ok_or_else(|| {
+        refuse(
+            "PARAMETER_ERROR",
+            "timestamp is required (13-digit milliseconds)",
+        )
+    })?;
+    let token = form
+        .token
+        .ok_or_else(|| refuse("UNAUTHENTICATED_ERROR", "invalid token: token is required"))?;
+    token::check(
+        &partner.public_key,
+        &partner_id,
+        &timestamp,
+        &token,
+        app.clock().now(),
+    )
+    .map_err(|why| refuse("UNAUTHENTICATED_ERROR", why))?;
+    if form.files != 1 {
+        return Err(refuse(
+            "PARAMETER_ERROR",
+            format!(
+                "exactly one part named \"file\" is required, got {}",
+                form.files
+            ),
+        ));
+    }
+    let Some((name, data)) = form.file else {
+        return Err(refuse("PARAMETER_ERROR", "the part \"file\" is required"));
+    };
+    let Some((_, content_type)) = file_type(&name) else {
+        let kinds: Vec<&str> = FILE_TYPES.iter().map(|(e, _)| *e).collect();
+        return Err(refuse(
+            "PARAMETER_ERROR",
+            format!(
+                "file type of {name:?} is not supported; supported: {}",
+                kinds.join(", ")
+            ),
+        ));
+    };
+    if data.len() > MAX_FILE_BYTES {
+        return Err(refuse(
+            "PARAMETER_ERROR",
+            format!(
+                "the file is {} bytes; the limit is {MAX_FILE_BYTES} bytes (10 MB)",
+                data.len()
+            ),
+        ));
+    }
+    if data.is_empty() {
+        return Err(refuse("PARAMETER_ERROR", "the file is empty"));
+    }
+    let host = req.header("host").unwrap_or("127.0.0.1").to_owned();
+    let now = app.clock().now();
+    let info = app
+        .store()
+        .with_tenant(&tenant, |t| {
+            if t.whalet_trade.file_bytes.saturating_add(data.len()) > MAX_STORED_BYTES {
+                return Err(refuse("FAILURE", format!("partner {partner_id} already stores {} bytes of files; the simulator keeps at most {MAX_STORED_BYTES} (reset the tenant to free them)", t.whalet_trade.file_bytes)));
+            }
+            let file_id = mint_file_id(t, now);
+            let url = format!("http://{host}/file/{partner_id}/{file_id}/{}", url_name(&name));
+            t.whalet_trade.file_bytes += data.len();
+            t.whalet_trade.files.insert(
+                file_id.clone(),
+                StoredFile {
+                    file_id: file_id.clone(),
+                    file_name: name.clone(),
+                    file_url: url.clone(),
+                    content_type: content_type.to_owned(),
+                    size: data.len(),
+                    uploaded_at: now,
+                    bytes: data.clone(),
+                },
+            );
+            Ok(json!({"fileId": file_id, "fileName": name, "fileUrl": url}))
+        })
+        .unwrap_or_else(|| Err(refuse("INTERNAL_ERROR", "tenant state missing")))?;
+    entry.request = json!({"partnerId": partner_id, "timestamp": timestamp, "fileName": name, "size": data.len()});
+    Ok(info)
+}
+
+/// `POST /file/upload`.
+pub async fn upload(app: &App, req: SimRequest) -> SimResponse {
+    let started = std::time::Instant::now();
+    let mut entry = JournalEntry {
+        id: 0,
+        surface: "file",
+        tenant: None,
+        operation: "/file/upload".into(),
+        request_no: None,
+        virtual_time: app.clock().now(),
+        wall_time: system_now(),
+        http_status: 200,
+        code: String::new(),
+        detail: String::new(),
+        request: Value::String(format!("<{} bytes>", req.body.len())),
+        reply: Value::Null,
+        rule: None,
+        latency_us: 0,
+    };
+    let reply = match accept(app, &req, &mut entry).await {
+        Ok(info) => json!({"code": "SUCCESS", "detail": "成功", "info": info}),
+        Err(Refusal(code, detail)) => json!({"code": code, "detail": detail, "info": null}),
+    };
+    entry.code = reply["code"].as_str().unwrap_or("").to_owned();
+    entry.detail = reply["detail"].as_str().unwrap_or("").to_owned();
+    entry.reply = reply.clone();
+    entry.latency_us = started.elapsed().as_micros() as u64;
+    app.journal().record(entry);
+    SimResponse::json_value(200, &reply)
+}
+
+/// `GET /file/{partnerId}/{fileId}[/{name}]`.
+pub fn serve(app: &App, partner_id: &str, file_id: &str) -> SimResponse {
+    let tenant = TenantId::new(Provider::Whalet, partner_id);
+    let found = app
+        .store()
+        .with_tenant(&tenant, |t| {
+            t.whalet_trade
+                .files
+                .get(file_id)
+                .map(|f| (f.content_type.clone(), f.file_name.clone(), f.bytes.clone()))
+        })
+        .flatten();
+    match found {
+        Some((_, name, bytes)) => SimResponse::Reply {
+            status: 200,
+            content_type: file_type(&name).map_or("application/octet-stream", |(_, ct)| ct),
+            headers: vec![(
+                "content-disposition".into(),
+                format!("inline; filename=\"{}\"", url_name(&name)),
+            )],
+            body: bytes,
+        },
+        None => SimResponse::json_value(
+            404,
+            &json!({"code": "FAILURE", "detail": format!("no file {file_id:?} uploaded by partner {partner_id:?}"), "info": null}),
+        ),
+    }
+}

@@ -1,0 +1,153 @@
+//! Whalet part 2 reference data and quotes: the FX rate a scenario sets, the beneficiary
+//! country and field tables, field validation per country, and deleting a beneficiary account.
+
+use serde_json::json;
+
+use crate::helpers::spawn_app;
+use crate::whalet2_support::{approved_beneficiary, funded_user};
+use crate::whalet_support::{expect, refused};
+
+#[tokio::test]
+async fn a_scenario_sets_the_rate() {
+    let app = spawn_app().await;
+    let (status, body) = app.load_scenario(
+        "name = \"fixed-rate\"\n[[rule]]\nname = \"rate\"\noperation = \"rateInquiry\"\n[rule.then]\nvalues = { rate = \"7.5\", validSeconds = 60 }\n",
+        "").await;
+    assert_eq!(status, 200, "{body}");
+    let (user, _) = funded_user(&app, "USD", "10").await;
+    let quote = expect(
+        &app,
+        "rateInquiry",
+        json!({"userId": user, "currency": "USD", "toCurrency": "CNY", "fundSource": "B2C"}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(quote["rate"], json!(7.5));
+    assert_eq!(quote["expireTime"], "2025-01-01 08:01:05");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn beneficiary_tables_and_validation() {
+    let app = spawn_app().await;
+    let (user, _) = funded_user(&app, "USD", "1").await;
+    let countries = expect(
+        &app,
+        "beneficiaryCountryQuery",
+        json!({"currency": "EUR"}),
+        "SUCCESS",
+    )
+    .await;
+    let codes: Vec<&str> = countries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["country"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"DE") && codes.contains(&"GB") && !codes.contains(&"US"),
+        "{codes:?}"
+    );
+    let fields = expect(
+        &app,
+        "beneficiaryFieldsQuery",
+        json!({"country": "US"}),
+        "SUCCESS",
+    )
+    .await;
+    let names: Vec<&str> = fields["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"routingNo"), "{names:?}");
+    refused(
+        &app,
+        "beneficiaryFieldsQuery",
+        json!({"country": "KP"}),
+        "FAILURE",
+        "not offered",
+    )
+    .await;
+    refused(&app, "benificiaryAccountApply", json!({"userId": user, "outBeneficiaryId": "b", "country": "GB",
+        "currency": "JPY", "accountName": "A", "accountNo": "123", "bankName": "B"}), "PARAMETER_ERROR",
+        "currency: accounts in GB hold GBP, EUR, USD, not JPY; accountNo must be 8 digits, got \"123\"; sortCode is required").await;
+    let bid = approved_beneficiary(&app, &user, "sup-1", "USD").await;
+    let listed = expect(
+        &app,
+        "benificiaryAccountQuery",
+        json!({"userId": user}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(listed[0]["swiftCode"], "EXAMHKHH");
+    expect(
+        &app,
+        "benificiaryAccountDelete",
+        json!({"userId": user, "beneficiaryId": bid}),
+        "SUCCESS",
+    )
+    .await;
+    refused(
+        &app,
+        "payoutApply",
+        json!({"userId": user, "outPayoutId": "p", "fundSource": "B2C",
+        "currency": "USD", "amount": "1", "beneficiaryId": bid}),
+        "FAILURE",
+        "not approved (status DELETED)",
+    )
+    .await;
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn part_two_api_codes_are_renamable() {
+    let app = crate::helpers::spawn_with(crate::helpers::Setup {
+        config: Some(
+            "[whalet.api_codes]\nrateInquiry = \"queryRate\"\npayoutResultNotify = \"withdrawNotify\"\n"
+                .into(),
+        ),
+        ..Default::default()
+    })
+    .await;
+    let (user, _) = funded_user(&app, "USD", "20").await;
+    let body = json!({"userId": user, "currency": "USD", "toCurrency": "EUR", "fundSource": "B2C"});
+    let quote = expect(&app, "queryRate", body.clone(), "SUCCESS").await;
+    assert_eq!(quote["rate"], json!(0.92));
+    refused(
+        &app,
+        "rateInquiry",
+        body,
+        "INTERFACE_UNAUTHORIZED",
+        "not an interface",
+    )
+    .await;
+    let bid = approved_beneficiary(&app, &user, "b-1", "USD").await;
+    let p = expect(
+        &app,
+        "payoutApply",
+        json!({"userId": user, "outPayoutId": "p", "fundSource": "B2C",
+        "currency": "USD", "amount": "5", "beneficiaryId": bid}),
+        "SUCCESS",
+    )
+    .await;
+    expect(
+        &app,
+        "payoutConfirm",
+        json!({"userId": user, "payoutId": p["payoutId"]}),
+        "PROCESSING",
+    )
+    .await;
+    app.advance(30.0).await;
+    let n = crate::whalet_support::received_about(
+        &app,
+        "withdrawNotify",
+        "payoutId",
+        p["payoutId"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(n["status"], "SUCCESS");
+    app.shutdown().await;
+}

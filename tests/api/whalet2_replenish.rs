@@ -1,0 +1,201 @@
+//! EDD and trade replenishment end to end: a scenario holds a payout for EDD (frozen until the
+//! material is approved, returned when rejected); a trigger freezes a settled collection for
+//! trade material and the rejection returns it to the payer; a trigger-made EDD freeze is released
+//! by approval. Every submitted file must have been uploaded. The ledger invariant holds after each.
+
+use serde_json::json;
+
+use crate::helpers::{repo_path, spawn_app, spawn_with, Setup};
+use crate::whalet2_support::{approved_beneficiary, cents, funded_user, funded_user_trade, upload};
+use crate::whalet_support::{expect, received, received_about, refused, trigger};
+
+async fn held_payout(app: &crate::helpers::TestApp, memo: &str) -> (String, String, String) {
+    let (user, _) = funded_user(app, "USD", "100").await;
+    let bid = approved_beneficiary(app, &user, "sup-1", "USD").await;
+    let p = expect(
+        app,
+        "payoutApply",
+        json!({"userId": user, "outPayoutId": "p-1", "fundSource": "B2C",
+        "currency": "USD", "amount": "40", "beneficiaryId": bid}),
+        "SUCCESS",
+    )
+    .await;
+    let payout_id = p["payoutId"].as_str().unwrap().to_owned();
+    expect(
+        app,
+        "payoutConfirm",
+        json!({"userId": user, "payoutId": payout_id}),
+        "PROCESSING",
+    )
+    .await;
+    let n = app.wait_notification("apiCode=eddReplenishNotify").await;
+    assert_eq!(n["status"], "delivered", "{n}");
+    let ask = received(app, "eddReplenishNotify").pop().unwrap();
+    assert_eq!(ask["relatedId"], payout_id.as_str());
+    assert_eq!(ask["materialTypes"], json!(["SOURCE_OF_FUNDS", "INVOICE"]));
+    let rid = ask["replenishId"].as_str().unwrap().to_owned();
+    app.advance(120.0).await;
+    assert!(
+        received(app, "payoutResultNotify").is_empty(),
+        "the payout waits for the EDD"
+    );
+    assert_eq!(cents(app, &user, "B2C", "USD").await, (6_000, 4_000));
+    let listed = expect(
+        app,
+        "eddReplenishQuery",
+        json!({"userId": user, "status": "WAIT_SUBMIT"}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(listed[0]["replenishId"], rid.as_str());
+    refused(
+        app,
+        "eddReplenishSubmit",
+        json!({"userId": user, "replenishId": rid, "fileIds": ["202501010000000000000999"]}),
+        "FAILURE",
+        "was not uploaded by this partner",
+    )
+    .await;
+    let file = upload(app, "bank-statement.pdf", b"%PDF statement").await;
+    let sub = expect(
+        app,
+        "eddReplenishSubmit",
+        json!({"userId": user, "replenishId": rid,
+        "fileIds": [file["fileId"]], "memo": memo}),
+        "PROCESSING",
+    )
+    .await;
+    assert_eq!(sub["status"], "PROCESSING");
+    app.advance(30.0).await;
+    (user, payout_id, rid)
+}
+
+#[tokio::test]
+async fn a_scenario_holds_a_payout_for_edd_until_the_material_is_approved() {
+    let app = spawn_with(Setup {
+        scenario_files: vec![repo_path("scenarios/edd-requested.toml").into()],
+        ..Setup::default()
+    })
+    .await;
+    let (user, payout_id, rid) = held_payout(&app, "as requested").await;
+    let n = received_about(&app, "eddReplenishResultNotify", "replenishId", &rid).await;
+    assert_eq!(n["status"], "SUCCESS");
+    assert_eq!(
+        cents(&app, &user, "B2C", "USD").await,
+        (6_000, 4_000),
+        "still frozen until the payout completes"
+    );
+    app.advance(30.0).await;
+    let n = received_about(&app, "payoutResultNotify", "payoutId", &payout_id).await;
+    assert_eq!(n["status"], "SUCCESS");
+    assert_eq!(cents(&app, &user, "B2C", "USD").await, (6_000, 0));
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn rejected_edd_material_fails_the_held_payout_and_returns_the_money() {
+    let app = spawn_with(Setup {
+        scenario_files: vec![repo_path("scenarios/edd-requested.toml").into()],
+        ..Setup::default()
+    })
+    .await;
+    let (user, payout_id, rid) = held_payout(&app, "reject").await;
+    let n = received_about(&app, "eddReplenishResultNotify", "replenishId", &rid).await;
+    assert_eq!(n["status"], "FAILURE");
+    assert_eq!(n["message"], "documents do not match the payout");
+    let n = received_about(&app, "payoutResultNotify", "payoutId", &payout_id).await;
+    assert_eq!(n["status"], "FAILURE");
+    assert_eq!(cents(&app, &user, "B2C", "USD").await, (10_000, 0));
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn trade_material_freezes_a_collection_and_a_rejection_returns_it() {
+    let app = spawn_app().await;
+    let (user, _, trade_id) = funded_user_trade(&app, "USD", "250").await;
+    let ask = trigger(
+        &app,
+        "whalet.trade_replenish.requested",
+        json!({"tradeId": trade_id}),
+    )
+    .await;
+    assert_eq!(ask["freezeAmount"]["cent"], 25_000);
+    let rid = ask["replenishId"].as_str().unwrap();
+    let n = received_about(&app, "tradeReplenishNotify", "replenishId", rid).await;
+    assert_eq!(n["tradeId"], trade_id.as_str());
+    assert_eq!(n["materialTypes"], json!(["INVOICE", "CONTRACT"]));
+    assert_eq!(cents(&app, &user, "B2C", "USD").await, (0, 25_000));
+    refused(
+        &app,
+        "payApply",
+        json!({"userId": user, "outPayId": "y", "fundSource": "B2C", "currency": "USD",
+        "amount": "1", "payeeName": "X"}),
+        "FAILURE",
+        "insufficient balance",
+    )
+    .await;
+    let invoice = upload(&app, "invoice.png", b"\x89PNG invoice").await;
+    expect(
+        &app,
+        "tradeReplenishSubmit",
+        json!({"userId": user, "tradeId": trade_id, "attaches": [invoice],
+        "memo": "invoice attached"}),
+        "PROCESSING",
+    )
+    .await;
+    trigger(
+        &app,
+        "whalet.replenish.rejected",
+        json!({"replenishId": rid, "message": "invoice does not match"}),
+    )
+    .await;
+    let n = received_about(&app, "tradeReplenishResultNotify", "replenishId", rid).await;
+    assert_eq!(n["status"], "FAILURE");
+    assert_eq!(n["message"], "invoice does not match");
+    assert_eq!(
+        cents(&app, &user, "B2C", "USD").await,
+        (0, 0),
+        "returned to the payer"
+    );
+    app.advance(60.0).await;
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_edd_freeze_is_released_by_approval() {
+    let app = spawn_app().await;
+    let (user, _) = funded_user(&app, "USD", "80").await;
+    let ask = trigger(
+        &app,
+        "whalet.edd.requested",
+        json!({"userId": user, "amount": "30", "currency": "USD"}),
+    )
+    .await;
+    let rid = ask["replenishId"].as_str().unwrap();
+    assert_eq!(cents(&app, &user, "B2C", "USD").await, (5_000, 3_000));
+    let file = upload(&app, "licence.jpg", b"\xff\xd8 licence").await;
+    expect(
+        &app,
+        "eddReplenishSubmit",
+        json!({"userId": user, "replenishId": rid, "fileIds": [file["fileId"]]}),
+        "PROCESSING",
+    )
+    .await;
+    refused(
+        &app,
+        "eddReplenishSubmit",
+        json!({"userId": user, "replenishId": rid, "fileIds": [file["fileId"]]}),
+        "FAILURE",
+        "is PROCESSING; nothing to submit now",
+    )
+    .await;
+    app.advance(30.0).await;
+    let n = received_about(&app, "eddReplenishResultNotify", "replenishId", rid).await;
+    assert_eq!(n["status"], "SUCCESS");
+    assert_eq!(cents(&app, &user, "B2C", "USD").await, (8_000, 0));
+    app.assert_invariants().await;
+    app.shutdown().await;
+}

@@ -1,0 +1,199 @@
+//! Trade orders end to end: a B2B collection bound to orders, never beyond its amount (nor an
+//! order's), `autoClose`, `tradeOrderBindNotify`, the paged list, `orderQuota` in the balance,
+//! and shop order batches refused for an unbound shop.
+
+use serde_json::json;
+
+use crate::helpers::spawn_app;
+use crate::whalet_support::{
+    balance, business_state, expect, onboarded_user, received_about, refused, trigger,
+};
+
+#[tokio::test]
+async fn a_collection_cannot_be_bound_beyond_its_amount() {
+    let app = spawn_app().await;
+    let user = onboarded_user(&app, "b2b-1").await;
+    let card = expect(&app, "b2bVirtualAccountApply",
+        json!({"userId": user, "outCardId": "c-1", "channelCode": "SIM_US_LOCAL", "currency": "USD"}), "PROCESSING").await;
+    let card_id = card["cardId"].as_str().unwrap();
+    app.advance(10.0).await;
+    let col = trigger(
+        &app,
+        "whalet.collection.received",
+        json!({"cardId": card_id, "amount": "1000"}),
+    )
+    .await;
+    let trade_id = col["tradeId"].as_str().unwrap();
+    app.advance(5.0).await;
+    let order = |out: &str, amount: &str| {
+        json!({"userId": user, "outOrderNo": out, "buyerName": "Berlin Imports GmbH",
+        "buyerCountry": "DE", "goodsName": "LED panels", "currency": "USD", "amount": amount})
+    };
+    let a = expect(&app, "tradeOrderApply", order("o-a", "600"), "SUCCESS").await;
+    let b = expect(&app, "tradeOrderApply", order("o-b", "800"), "SUCCESS").await;
+    let (a, b) = (
+        a["orderId"].as_str().unwrap(),
+        b["orderId"].as_str().unwrap(),
+    );
+    assert_eq!(
+        balance(&app, &user, "B2B", "USD").await["orderQuota"]["cent"],
+        140_000
+    );
+    let before = business_state(&app).await;
+    refused(&app, "tradeOrderBindApply", json!({"userId": user, "tradeId": trade_id,
+        "orders": [{"orderId": a, "amount": "600", "autoClose": "Y"}, {"orderId": b, "amount": "500"}]}),
+        "FAILURE", "cannot be bound beyond its amount").await;
+    refused(
+        &app,
+        "tradeOrderBindApply",
+        json!({"userId": user, "tradeId": trade_id,
+        "orders": [{"orderId": b, "amount": "800.01"}]}),
+        "FAILURE",
+        "has 800.00 USD left to bind",
+    )
+    .await;
+    refused(
+        &app,
+        "tradeOrderBindApply",
+        json!({"userId": user, "tradeId": trade_id,
+        "orders": [{"orderId": a, "amount": "1"}, {"orderId": a, "amount": "2"}]}),
+        "PARAMETER_ERROR",
+        "listed twice",
+    )
+    .await;
+    assert_eq!(business_state(&app).await, before);
+    let first = expect(
+        &app,
+        "tradeOrderBindApply",
+        json!({"userId": user, "tradeId": trade_id,
+        "orders": [{"orderId": a, "amount": "300", "autoClose": "Y"}]}),
+        "PROCESSING",
+    )
+    .await;
+    // A binding under review already claims its amount.
+    refused(
+        &app,
+        "tradeOrderBindApply",
+        json!({"userId": user, "tradeId": trade_id,
+        "orders": [{"orderId": b, "amount": "700.01"}]}),
+        "FAILURE",
+        "300.00 USD of 1000.00 is already bound",
+    )
+    .await;
+    let second = expect(
+        &app,
+        "tradeOrderBindApply",
+        json!({"userId": user, "tradeId": trade_id,
+        "orders": [{"orderId": b, "amount": "700"}]}),
+        "PROCESSING",
+    )
+    .await;
+    trigger(
+        &app,
+        "whalet.trade_bind.rejected",
+        json!({"bindId": second["bindId"]}),
+    )
+    .await;
+    let n = received_about(
+        &app,
+        "tradeOrderBindNotify",
+        "bindId",
+        second["bindId"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(n["status"], "FAILURE");
+    app.advance(10.0).await;
+    let n = received_about(
+        &app,
+        "tradeOrderBindNotify",
+        "bindId",
+        first["bindId"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(n["status"], "SUCCESS");
+    let detail = expect(
+        &app,
+        "tradeOrderQueryDetail",
+        json!({"userId": user, "orderId": a}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(
+        detail["status"], "CLOSED",
+        "autoClose closes it although 300 of 600 is bound"
+    );
+    assert_eq!(detail["boundAmount"]["cent"], 30_000);
+    // The rejected binding freed its claim: 700 of the collection can still be bound.
+    expect(
+        &app,
+        "tradeOrderBindApply",
+        json!({"userId": user, "tradeId": trade_id,
+        "orders": [{"orderId": b, "amount": "700"}]}),
+        "PROCESSING",
+    )
+    .await;
+    app.advance(10.0).await;
+    assert_eq!(
+        balance(&app, &user, "B2B", "USD").await["orderQuota"]["cent"],
+        10_000
+    );
+    let page = expect(
+        &app,
+        "tradeOrderQueryList",
+        json!({"userId": user, "pageNum": 2, "pageSize": 1}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(
+        (
+            page["total"].clone(),
+            page["pages"].clone(),
+            page["current"].clone()
+        ),
+        (json!(2), json!(2), json!(2))
+    );
+    assert_eq!(page["records"][0]["orderId"], a, "newest first; a is older");
+    let open = expect(
+        &app,
+        "tradeOrderQueryList",
+        json!({"userId": user, "status": "OPEN"}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(open["total"], 1);
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn shop_orders_need_a_bound_shop_and_valid_lines() {
+    let app = spawn_app().await;
+    let ready = trigger(&app, "whalet.account.ready", json!({"currency": "USD"})).await;
+    let user = ready["userId"].as_str().unwrap();
+    refused(&app, "shopOrderUpload", json!({"userId": user, "batchNo": "b1", "shopId": "S1",
+        "orders": [{"orderNo": "1", "amount": "1.001", "currency": "USD", "orderTime": "2025-01-01 10:00"}]}),
+        "PARAMETER_ERROR", "orders[0].amount: amount \"1.001\" has 3 decimal places; USD has 2; orders[0].orderTime must be").await;
+    refused(&app, "shopOrderUpload", json!({"userId": user, "batchNo": "b1", "shopId": "S1",
+        "orders": [{"orderNo": "1", "amount": "12.5", "currency": "USD", "orderTime": "2025-01-01 10:00:00"}]}),
+        "FAILURE", "shop S1 is not bound").await;
+    expect(
+        &app,
+        "b2cShopBind",
+        json!({"userId": user, "cardId": ready["cardId"], "bindId": "bind-1",
+        "operationType": "BIND", "shopId": "S1", "shopName": "Demo Store"}),
+        "PROCESSING",
+    )
+    .await;
+    app.advance(10.0).await;
+    let batch = json!({"userId": user, "batchNo": "b1", "shopId": "S1", "orders": [
+        {"orderNo": "114-1", "amount": "12.5", "currency": "USD", "orderTime": "2025-01-01 10:00:00"},
+        {"orderNo": "114-2", "amount": 7, "currency": "USD", "orderTime": "2025-01-01 10:05:00", "goodsName": "Cable"}]});
+    let up = expect(&app, "shopOrderUpload", batch.clone(), "SUCCESS").await;
+    assert_eq!(up["count"], 2);
+    let again = expect(&app, "shopOrderUpload", batch, "SUCCESS").await;
+    assert_eq!(
+        again["uploadId"], up["uploadId"],
+        "the same batchNo replays"
+    );
+    app.shutdown().await;
+}

@@ -1,0 +1,219 @@
+//! `POST /file/upload` end to end: a token computed independently by
+//! `scripts/whalet_envelope.py file-token`, the file served back at `fileUrl`, and the limits —
+//! size, type, expired token, forged token, unknown partner — each refused in the documented
+//! `{code, detail, info: null}` shape with nothing stored.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::helpers::{python, repo_path, spawn_app};
+use crate::whalet2_support::{file_token, multipart, now_ms, upload, upload_with, DEMO_PARTNER_ID};
+use crate::whalet_support::state;
+
+async fn files(app: &crate::helpers::TestApp) -> usize {
+    state(app).await["whalet_trade"]["files"]
+        .as_object()
+        .map_or(0, |m| m.len())
+}
+
+#[tokio::test]
+async fn a_token_from_the_independent_script_uploads_and_the_file_comes_back() {
+    let app = spawn_app().await;
+    let ts = now_ms(&app).await;
+    let out = Command::new(python())
+        .args([
+            &repo_path("scripts/whalet_envelope.py"),
+            "file-token",
+            "--partner-id",
+            DEMO_PARTNER_ID,
+            "--timestamp",
+            &ts.to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let token = printed["token"].as_str().unwrap();
+    assert_eq!(token, file_token(ts), "Rust and Python agree on the token");
+    let content = b"name,amount\nwidget,10.00\n";
+    let reply = upload_with(&app, "orders.csv", content, ts, token).await;
+    assert_eq!(reply["code"], "SUCCESS", "{reply}");
+    assert_eq!(reply["detail"], "成功");
+    let info = &reply["info"];
+    assert_eq!(info["fileName"], "orders.csv");
+    assert_eq!(info["fileId"].as_str().unwrap().len(), 24);
+    let url = info["fileUrl"].as_str().unwrap();
+    let path = &url[url.find("/file/").unwrap()..];
+    let got = app
+        .http
+        .get(
+            &format!("{}{path}", app.url),
+            std::time::Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(got.status, 200);
+    assert_eq!(&got.body[..], content);
+    // The token is reusable within 30 minutes.
+    app.advance(29.0 * 60.0).await;
+    let again = upload_with(&app, "photo.JPG", b"\xff\xd8\xff fake jpeg", ts, token).await;
+    assert_eq!(again["code"], "SUCCESS", "{again}");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn limits_are_enforced_with_the_documented_error_shape() {
+    let app = spawn_app().await;
+    let ts = now_ms(&app).await;
+    let token = file_token(ts);
+    let cases: Vec<(&str, Vec<u8>, i64, String, &str, &str)> = vec![
+        (
+            "big.pdf",
+            vec![b'x'; 10 * 1024 * 1024 + 1],
+            ts,
+            token.clone(),
+            "PARAMETER_ERROR",
+            "limit is 10485760 bytes",
+        ),
+        (
+            "tool.exe",
+            b"MZ".to_vec(),
+            ts,
+            token.clone(),
+            "PARAMETER_ERROR",
+            "not supported",
+        ),
+        (
+            "noext",
+            b"x".to_vec(),
+            ts,
+            token.clone(),
+            "PARAMETER_ERROR",
+            "not supported",
+        ),
+        (
+            "a.txt",
+            b"x".to_vec(),
+            ts,
+            "00ff".repeat(64),
+            "UNAUTHENTICATED_ERROR",
+            "invalid token",
+        ),
+        (
+            "a.txt",
+            b"x".to_vec(),
+            ts + 1,
+            token.clone(),
+            "UNAUTHENTICATED_ERROR",
+            "invalid token",
+        ),
+        (
+            "a.txt",
+            b"x".to_vec(),
+            ts,
+            "not hex".into(),
+            "UNAUTHENTICATED_ERROR",
+            "invalid token",
+        ),
+    ];
+    for (name, bytes, stamp, tok, code, needle) in cases {
+        let reply = upload_with(&app, name, &bytes, stamp, &tok).await;
+        assert_eq!(reply["code"], code, "{name}: {reply}");
+        assert!(
+            reply["detail"].as_str().unwrap().contains(needle),
+            "{name}: {reply}"
+        );
+        assert_eq!(reply["info"], Value::Null);
+    }
+    // Exactly 10 MB is accepted.
+    let ok = upload(&app, "exact.zip", &vec![0u8; 10 * 1024 * 1024]).await;
+    assert_eq!(ok["fileName"], "exact.zip");
+    // An expired token.
+    app.advance(30.0 * 60.0 + 1.0).await;
+    let reply = upload_with(&app, "a.txt", b"x", ts, &token).await;
+    assert_eq!(reply["code"], "UNAUTHENTICATED_ERROR");
+    assert!(
+        reply["detail"].as_str().unwrap().contains("expired"),
+        "{reply}"
+    );
+    // Unknown partner, and not multipart at all.
+    let (ct, body) = multipart(
+        &[
+            ("partnerId", "999"),
+            ("timestamp", &ts.to_string()),
+            ("token", &token),
+        ],
+        Some(("a.txt", b"x")),
+    );
+    let (_, text) = app.post_raw("/file/upload", &ct, body).await;
+    assert!(text.contains("PARTNER_NOT_EXIST"), "{text}");
+    let (_, text) = app
+        .post_raw("/file/upload", "application/json", b"{}".to_vec())
+        .await;
+    assert!(text.contains("multipart/form-data"), "{text}");
+    // A body beyond the transport ceiling (11 MiB) gets the same answer, not a dropped connection.
+    let (ct, body) = multipart(
+        &[("partnerId", DEMO_PARTNER_ID)],
+        Some(("huge.zip", &vec![0u8; 12 * 1024 * 1024])),
+    );
+    let (status, text) = app.post_raw("/file/upload", &ct, body).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        text.contains("PARAMETER_ERROR") && text.contains("10 MB"),
+        "{text}"
+    );
+    assert_eq!(files(&app).await, 1, "only the accepted file is stored");
+    let (status, _) = app.get("/file/202400000000001/nope/x.txt").await;
+    assert_eq!(status, 404);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_file_belongs_to_the_partner_that_uploaded_it() {
+    let app = crate::helpers::spawn_with(crate::helpers::Setup {
+        config: Some(crate::helpers::second_partner_config()),
+        ..Default::default()
+    })
+    .await;
+    let file = upload(&app, "contract.docx", b"PK contract").await;
+    let file_id = file["fileId"].as_str().unwrap();
+    let other = crate::helpers::SECOND_PARTNER;
+    let ready = crate::whalet_support::trigger(
+        &app,
+        "whalet.account.ready",
+        serde_json::json!({"partnerId": other}),
+    )
+    .await;
+    let order = serde_json::json!({"userId": ready["userId"], "outOrderNo": "o-1", "buyerName": "B",
+        "buyerCountry": "US", "goodsName": "G", "currency": "USD", "amount": "10", "attaches": [file]});
+    let reply = app
+        .client_as(other)
+        .call("tradeOrderApply", &order)
+        .await
+        .unwrap();
+    assert_eq!(reply.code, "FAILURE");
+    assert!(
+        reply.detail.contains(&format!(
+            "fileId {file_id:?} was not uploaded by this partner"
+        )),
+        "{}",
+        reply.detail
+    );
+    let (status, _) = app
+        .get(&format!("/file/{other}/{file_id}/contract.docx"))
+        .await;
+    assert_eq!(status, 404);
+    // The owner may attach it.
+    let mine =
+        crate::whalet_support::trigger(&app, "whalet.account.ready", serde_json::json!({})).await;
+    let mut order = order;
+    order["userId"] = mine["userId"].clone();
+    let body = crate::whalet_support::expect(&app, "tradeOrderApply", order, "SUCCESS").await;
+    assert_eq!(body["attaches"][0]["fileId"], file_id);
+    app.shutdown().await;
+}
