@@ -71,7 +71,9 @@ async fn limits_are_enforced_with_the_documented_error_shape() {
     let app = spawn_app().await;
     let ts = now_ms(&app).await;
     let token = file_token(ts);
-    let cases: Vec<(&str, Vec<u8>, i64, String, &str, &str)> = vec![
+    // (file name, content, timestamp, token, expected code, expected detail)
+    type Case<'a> = (&'a str, Vec<u8>, i64, String, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "big.pdf",
             vec![b'x'; 10 * 1024 * 1024 + 1],
