@@ -11,6 +11,7 @@ mod browser_smoke;
 mod cli;
 mod clock;
 mod connectivity;
+mod e2e_scenarios;
 mod control;
 mod dashboard;
 mod envelope_errors;
