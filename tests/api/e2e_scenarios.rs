@@ -56,10 +56,7 @@ async fn onboarding_rejected_asks_for_material_after_30_seconds() {
     assert_eq!(n["status"], "FAILURE", "{n}");
     assert_eq!(n["reMaterial"], "Y", "{n}");
     assert_eq!(n["materialType"], "Reject", "{n}");
-    assert!(
-        n["message"].as_str().unwrap().contains("unreadable"),
-        "{n}"
-    );
+    assert!(n["message"].as_str().unwrap().contains("unreadable"), "{n}");
     // Re-submitting corrected material keeps the userId; it is rejected again while loaded.
     let mut corrected = onboarding("m-rejected", "Example Trading");
     corrected["email"] = json!("new@example.com");
@@ -108,10 +105,17 @@ async fn collection_arrives_pays_the_newest_b2c_account_at_60_and_120_seconds() 
     assert_eq!(row["balance"], money(json!(1336.4), 133640, "USD"), "{row}");
     let sent = received(&app, "collectionReceivedNotify");
     assert_eq!(sent.len(), 2, "{sent:?}");
-    assert!(sent.iter().all(|n| n["userId"] == user_id.as_str()), "{sent:?}");
+    assert!(
+        sent.iter().all(|n| n["userId"] == user_id.as_str()),
+        "{sent:?}"
+    );
     let older_user = older["userId"].as_str().unwrap();
     let row = balance(&app, older_user, "B2C", "USD").await;
-    assert_eq!(row["balance"], money(json!(0), 0, "USD"), "the older account got nothing");
+    assert_eq!(
+        row["balance"],
+        money(json!(0), 0, "USD"),
+        "the older account got nothing"
+    );
     let scenario = app
         .get_json("/__sim/scenarios/collection-arrives?tenant=whalet:202400000000001")
         .await;
@@ -132,7 +136,10 @@ async fn seller_binding_demo_funds_the_balance_and_its_rules_apply() {
     let (code, detail, body) =
         platform_call(&app, "shopAccountBind", &bind_body("B0001", "1686214")).await;
     assert_eq!(code, "SUCCESS", "{detail}");
-    assert!(body["authorizeUrl"].as_str().unwrap().contains("/authorize/"));
+    assert!(body["authorizeUrl"]
+        .as_str()
+        .unwrap()
+        .contains("/authorize/"));
     // A second binding is left alone: its link lives 10 minutes (the rule), not 30.
     platform_call(&app, "shopAccountBind", &bind_body("B0002", "777")).await;
     app.advance(5.0).await;
@@ -142,7 +149,12 @@ async fn seller_binding_demo_funds_the_balance_and_its_rules_apply() {
     assert_eq!(n["status"], "delivered", "{n}");
     assert_eq!(n["payload"]["bulkPaymentId"], "DEMO-BULK-1");
     assert_eq!(n["payload"]["balance"], "1000.00");
-    trigger(&app, "platform.binding.approved", json!({"bindId": "B0001"})).await;
+    trigger(
+        &app,
+        "platform.binding.approved",
+        json!({"bindId": "B0001"}),
+    )
+    .await;
     let pay =
         json!({"paymentId": "P0001", "shopId": "1686214", "amount": "100.00", "currency": "USD"});
     let (code, detail, _) = platform_call(&app, "paymentApply", &pay).await;
@@ -160,7 +172,10 @@ async fn seller_binding_demo_funds_the_balance_and_its_rules_apply() {
     app.advance(10.0 * 60.0 - 10.0).await;
     let (_, _, q) = platform_call(&app, "shopAccountBindQuery", &json!({"bindId": "B0002"})).await;
     assert_eq!(q["status"], "FAILURE", "the 10-minute link expired: {q}");
-    assert!(q["reason"].as_str().unwrap_or("").contains("expired"), "{q}");
+    assert!(
+        q["reason"].as_str().unwrap_or("").contains("expired"),
+        "{q}"
+    );
     app.assert_invariants().await;
     app.shutdown().await;
 }
@@ -178,7 +193,12 @@ fn hook_statuses(hooks: &HookReceiver) -> Vec<String> {
     hooks
         .hooks()
         .iter()
-        .filter_map(|h| h.data.as_ref().and_then(|d| d["status"].as_str()).map(str::to_owned))
+        .filter_map(|h| {
+            h.data
+                .as_ref()
+                .and_then(|d| d["status"].as_str())
+                .map(str::to_owned)
+        })
         .collect()
 }
 
@@ -194,19 +214,34 @@ async fn infinia_seller_lifecycle_binds_shares_freezes_and_resumes() {
     set_hook_url(&app, &hooks.url);
     let m = Merchant::demo();
     let bound = m
-        .ok(&app, "account-binding/request", &binding_request("ABR-1", "SELLER-123456"))
+        .ok(
+            &app,
+            "account-binding/request",
+            &binding_request("ABR-1", "SELLER-123456"),
+        )
         .await;
     assert_eq!(bound["bindingStatus"], "PENDING");
     app.advance(29.0).await;
     let q = m
-        .ok(&app, "account-binding/query", &json!({"requestNo": "ABR-1"}))
+        .ok(
+            &app,
+            "account-binding/query",
+            &json!({"requestNo": "ABR-1"}),
+        )
         .await;
     assert_eq!(q["bindingStatus"], "PENDING", "{q}");
     app.advance(1.0).await;
     let q = m
-        .ok(&app, "account-binding/query", &json!({"requestNo": "ABR-1"}))
+        .ok(
+            &app,
+            "account-binding/query",
+            &json!({"requestNo": "ABR-1"}),
+        )
         .await;
-    assert_eq!(q["bindingStatus"], "BOUND", "the seller approved at 30 s: {q}");
+    assert_eq!(
+        q["bindingStatus"], "BOUND",
+        "the seller approved at 30 s: {q}"
+    );
     let dir = tempfile::tempdir().unwrap();
     let sample = repo_path("samples/infinia-trade-details.csv");
     let (ok, out) = sftp_batch(
@@ -223,16 +258,30 @@ async fn infinia_seller_lifecycle_binds_shares_freezes_and_resumes() {
     let r2 = share(&app, &m, "RS-2", "1.00").await;
     assert_eq!(r2["status"], "PROCESSING");
     app.advance(14.0).await;
-    let q1 = m.ok(&app, "revenue-sharing/query", &json!({"requestNo": "RS-1"})).await;
+    let q1 = m
+        .ok(&app, "revenue-sharing/query", &json!({"requestNo": "RS-1"}))
+        .await;
     assert_eq!(q1["status"], "PROCESSING", "settles after 15 s: {q1}");
     app.advance(1.0).await;
-    let q1 = m.ok(&app, "revenue-sharing/query", &json!({"requestNo": "RS-1"})).await;
-    let q2 = m.ok(&app, "revenue-sharing/query", &json!({"requestNo": "RS-2"})).await;
+    let q1 = m
+        .ok(&app, "revenue-sharing/query", &json!({"requestNo": "RS-1"}))
+        .await;
+    let q2 = m
+        .ok(&app, "revenue-sharing/query", &json!({"requestNo": "RS-2"}))
+        .await;
     assert_eq!(q1["status"], "SUCCESS", "the 1st sharing succeeds: {q1}");
     assert_eq!(q2["status"], "FAILED", "the 2nd sharing fails: {q2}");
-    assert!(q2.to_string().contains("beneficiary account closed"), "{q2}");
-    let b = m.ok(&app, "account-balance/query", &json!({"currency": "USD"})).await;
-    assert_eq!(b["accountBalances"][0]["pendingRevenueSharing"], "0.00", "{b}");
+    assert!(
+        q2.to_string().contains("beneficiary account closed"),
+        "{q2}"
+    );
+    let b = m
+        .ok(&app, "account-balance/query", &json!({"currency": "USD"}))
+        .await;
+    assert_eq!(
+        b["accountBalances"][0]["pendingRevenueSharing"], "0.00",
+        "{b}"
+    );
     let ruled = decided_by(&app, "infinia", "the second revenue sharing fails").await;
     assert_eq!(ruled.len(), 1);
     // At 2 min the seller is frozen: sharing is refused; at 5 min resumed.
@@ -245,7 +294,9 @@ async fn infinia_seller_lifecycle_binds_shares_freezes_and_resumes() {
     let r3 = share(&app, &m, "RS-3", "1.00").await;
     assert_eq!(r3["status"], "PROCESSING");
     app.advance(15.0).await;
-    let q3 = m.ok(&app, "revenue-sharing/query", &json!({"requestNo": "RS-3"})).await;
+    let q3 = m
+        .ok(&app, "revenue-sharing/query", &json!({"requestNo": "RS-3"}))
+        .await;
     assert_eq!(q3["status"], "SUCCESS", "{q3}");
     let ok_hooks = crate::infinia::support::eventually(|| hook_statuses(&hooks).len() >= 3).await;
     assert!(ok_hooks, "{:?}", hook_statuses(&hooks));
