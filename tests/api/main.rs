@@ -13,6 +13,7 @@ mod clock;
 mod connectivity;
 mod control;
 mod dashboard;
+mod e2e_infinia_browser;
 mod e2e_rules;
 mod e2e_scenarios;
 mod envelope_errors;
