@@ -414,3 +414,45 @@ detail = "supplier down (e2e)"
     app.assert_invariants().await;
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_sync_code_must_be_the_surfaces_own_and_unscoped_codes_fall_back() {
+    let app = spawn_app().await;
+    for (surface, code, scheme) in [
+        ("whalet", "SYS-008", "a Whalet code"),
+        ("platform", "000080", "a Whalet code"),
+        ("infinia", "FAILURE", "an Infinia code"),
+        ("pockyt", "SYS-002", "a Pockyt ret_code"),
+    ] {
+        let text = format!(
+            "name = \"bad-{surface}\"\n[[rule]]\nsurface = \"{surface}\"\n[rule.then]\ncode = \"{code}\"\n"
+        );
+        let (status, body) = app.load_scenario(&text, "").await;
+        assert_eq!(status, 400, "{surface}: {body}");
+        assert!(
+            body["reason"].as_str().unwrap().contains(scheme),
+            "{surface}: {body}"
+        );
+    }
+    for (surface, code) in [
+        ("whalet", "FAILURE"),
+        ("platform", "IDEMPOTENT_ERROR"),
+        ("infinia", "SYS-001"),
+        ("pockyt", "000030"),
+    ] {
+        let text = format!(
+            "name = \"good-{surface}\"\n[[rule]]\nsurface = \"{surface}\"\noperation = \"none\"\n[rule.then]\ncode = \"{code}\"\n"
+        );
+        let (status, body) = app.load_scenario(&text, "").await;
+        assert_eq!(status, 200, "{surface}: {body}");
+    }
+    // A rule for every surface with a Whalet code: Pockyt answers its generic system error.
+    load(
+        &app,
+        "name = \"everywhere\"\n[[rule]]\noperation = \"/v3/payouts/balance\"\n[rule.then]\ncode = \"FAILURE\"\n",
+    )
+    .await;
+    let refused = pockyt_call(&app, "/v3/payouts/balance", json!({})).await;
+    assert_eq!(refused["ret_code"], "000000", "{refused}");
+    app.shutdown().await;
+}
