@@ -230,31 +230,6 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn errors_name_the_line() {
-        let text = "name = \"x\"\n\n[[rule]]\nnth = 0\n";
-        let e = parse(text, "f.toml", &[]).unwrap_err();
-        assert_eq!((e.file.as_str(), e.line), ("f.toml", 4), "{e}");
-        assert!(e.reason.contains("1 or more"), "{e}");
-        let e = parse("name = \"x\"\nbogus = 1\n", "f.toml", &[]).unwrap_err();
-        assert_eq!(e.line, 2, "{e}");
-        let e = parse("{\"name\": \"x\",\n \"seed\": \"no\"}", "b.json", &[]).unwrap_err();
-        assert_eq!(e.line, 2, "{e}");
-    }
-
-    #[test]
-    fn unknown_trigger_names_its_line() {
-        let text = "name = \"x\"\n[[timeline]]\nat = \"1s\"\nevent = \"no.such.event\"\n";
-        let e = parse(text, "t.toml", &[]).unwrap_err();
-        assert_eq!(e.line, 4, "{e}");
-        assert!(e.reason.contains("no trigger"), "{e}");
-    }
-}
-
 /// The synchronous answer codes a `surface`-scoped rule may name, and how to call them: Whalet
 /// codes for Whalet and whalet-platform, SUC-200/SYS-xxx for Infinia, ret_codes for Pockyt.
 fn surface_codes(surface: Surface) -> (Vec<&'static str>, &'static str) {
@@ -280,5 +255,30 @@ fn surface_codes(surface: Surface) -> (Vec<&'static str>, &'static str) {
                 .collect(),
             "a Pockyt ret_code",
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_the_line() {
+        let text = "name = \"x\"\n\n[[rule]]\nnth = 0\n";
+        let e = parse(text, "f.toml", &[]).unwrap_err();
+        assert_eq!((e.file.as_str(), e.line), ("f.toml", 4), "{e}");
+        assert!(e.reason.contains("1 or more"), "{e}");
+        let e = parse("name = \"x\"\nbogus = 1\n", "f.toml", &[]).unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+        let e = parse("{\"name\": \"x\",\n \"seed\": \"no\"}", "b.json", &[]).unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+    }
+
+    #[test]
+    fn unknown_trigger_names_its_line() {
+        let text = "name = \"x\"\n[[timeline]]\nat = \"1s\"\nevent = \"no.such.event\"\n";
+        let e = parse(text, "t.toml", &[]).unwrap_err();
+        assert_eq!(e.line, 4, "{e}");
+        assert!(e.reason.contains("no trigger"), "{e}");
     }
 }

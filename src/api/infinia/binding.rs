@@ -121,16 +121,17 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
 fn register_link(ctx: &Ctx<'_>, body: &Value, binding: &Binding) {
     use crate::web::authorize::{AuthorizationRequest, ShopDetails};
     let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    let ttl_ms = ctx.app.config().platform.link_ttl_secs.saturating_mul(1000) as i64;
+    let store_name = Some(text("storeName"))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| text("sellerName"));
     let ttl_ms = ctx
         .decision
         .values
         .get("linkTtl")
         .and_then(Value::as_str)
         .and_then(|t| crate::scenario::format::parse_duration(t).ok())
-        .unwrap_or(ctx.app.config().platform.link_ttl_secs.saturating_mul(1000) as i64);
-    let store_name = Some(text("storeName"))
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| text("sellerName"));
+        .unwrap_or(ttl_ms);
     ctx.app.authorizations().register(AuthorizationRequest {
         token: binding.token.clone(),
         surface: "infinia",
