@@ -456,3 +456,25 @@ async fn a_sync_code_must_be_the_surfaces_own_and_unscoped_codes_fall_back() {
     assert_eq!(refused["ret_code"], "000000", "{refused}");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn infinia_seller_status_request_nos_follow_the_seed() {
+    let mut seen = Vec::new();
+    for seed in [7, 7, 8] {
+        let app = spawn_with(Setup {
+            config: Some(SFTP_CONFIG.to_owned()),
+            ..Default::default()
+        })
+        .await;
+        load(&app, &format!("name = \"seeded\"\nseed = {seed}\n")).await;
+        crate::infinia::support::bind(&app, &Merchant::demo(), "SELLER-SEED").await;
+        let n = ledger(&app, "apiCode=sellerStatus").await;
+        assert_eq!(n.len(), 1, "{n:?}");
+        seen.push(n[0]["requestNo"].as_str().unwrap().to_owned());
+        app.shutdown().await;
+    }
+    assert_eq!(seen[0], seen[1], "same seed, same requestNo");
+    assert_ne!(seen[0], seen[2], "another seed, another requestNo");
+    assert_eq!(seen[0].len(), 36, "a UUID: {}", seen[0]);
+    assert_eq!(&seen[0][14..15], "4", "version 4: {}", seen[0]);
+}
