@@ -478,3 +478,47 @@ async fn infinia_seller_status_request_nos_follow_the_seed() {
     assert_eq!(seen[0].len(), 36, "a UUID: {}", seen[0]);
     assert_eq!(&seen[0][14..15], "4", "version 4: {}", seen[0]);
 }
+
+#[tokio::test]
+async fn a_tenant_reset_cancels_that_tenants_pending_settlements() {
+    let app = spawn_app().await;
+    let ipn = IpnReceiver::start(0).await;
+    let no = active_payee(&app, "reset@example.com").await;
+    let token = bank_account(&app, &no, &ipn.url()).await;
+    ok(
+        &app,
+        "/v3/payouts/pay",
+        json!({"customerNo": no, "accountToken": token, "amount": "10.00", "currency": "USD", "invoiceId": "RESET-1"}),
+    )
+    .await;
+    let (status, body) = app
+        .post("/__sim/reset", &json!({"tenant": "pockyt:202333"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // The same ids again after the reset: only the new payout's own timer may settle it.
+    let no = active_payee(&app, "reset@example.com").await;
+    let token = bank_account(&app, &no, &ipn.url()).await;
+    let again = ok(
+        &app,
+        "/v3/payouts/pay",
+        json!({"customerNo": no, "accountToken": token, "amount": "10.00", "currency": "USD", "invoiceId": "RESET-1"}),
+    )
+    .await;
+    let txn = again["result"]["transactionNo"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The old payout (made 10 s earlier) would have settled at 20 s from here.
+    app.advance(25.0).await;
+    let q = ok(&app, "/v3/payouts/inquiry", json!({"transactionNo": txn})).await;
+    assert_eq!(
+        q["result"]["status"], "pending",
+        "the old timer was cancelled: {q}"
+    );
+    assert!(ledger(&app, "channel=pockyt").await.is_empty());
+    app.advance(5.0).await;
+    let q = ok(&app, "/v3/payouts/inquiry", json!({"transactionNo": txn})).await;
+    assert_eq!(q["result"]["status"], "success");
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
