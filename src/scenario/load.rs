@@ -138,17 +138,14 @@ fn check(s: &ScenarioFile, triggers: &[TriggerDef]) -> Result<(), (String, usize
                 format!("rule {label:?}: on the Whalet surface http_status goes with a code (e.g. code = \"FAILURE\")"),
             ));
         }
-        if let (Some(Surface::Whalet), Some(code)) = (rule.surface, &then.code) {
-            if crate::wire::whalet::Code::parse(code).is_none() {
-                let known: Vec<&str> = crate::wire::whalet::Code::ALL
-                    .iter()
-                    .map(|c| c.as_str())
-                    .collect();
+        if let (Some(surface), Some(code)) = (rule.surface, &then.code) {
+            let (known, scheme) = surface_codes(surface);
+            if !known.contains(&code.as_str()) {
                 return Err((
                     format!("\"{code}\""),
                     0,
                     format!(
-                        "rule {label:?}: {code:?} is not a Whalet code; one of {}",
+                        "rule {label:?}: {code:?} is not {scheme}; one of {}",
                         known.join(", ")
                     ),
                 ));
@@ -231,6 +228,34 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, column)
+}
+
+/// The synchronous answer codes a `surface`-scoped rule may name, and how to call them: Whalet
+/// codes for Whalet and whalet-platform, SUC-200/SYS-xxx for Infinia, ret_codes for Pockyt.
+fn surface_codes(surface: Surface) -> (Vec<&'static str>, &'static str) {
+    match surface {
+        Surface::Whalet | Surface::Platform => (
+            crate::wire::whalet::Code::ALL
+                .iter()
+                .map(|c| c.as_str())
+                .collect(),
+            "a Whalet code",
+        ),
+        Surface::Infinia => (
+            crate::wire::infinia::Code::ALL
+                .iter()
+                .map(|c| c.as_str())
+                .collect(),
+            "an Infinia code",
+        ),
+        Surface::Pockyt => (
+            crate::wire::pockyt::RetCode::ALL
+                .iter()
+                .map(|c| c.as_str())
+                .collect(),
+            "a Pockyt ret_code",
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -79,7 +79,7 @@ pub fn upload_complete(app: &App, tenant: &TenantId, name: &str) {
     let (job_app, job_tenant, job_name) = (app.clone(), tenant.clone(), name.to_owned());
     app.clock().schedule_in(
         decision.delay_or(default_ms),
-        format!("infinia:trade-details:{}:{name}", tenant.id),
+        format!("{tenant}/trade-details:{name}"),
         Box::new(move || {
             Box::pin(async move {
                 process(&job_app, &job_tenant, &job_name, generation, failure);

@@ -68,6 +68,9 @@ pub struct Binding {
     pub reason: Option<String>,
     pub created_at: Millis,
     pub decided_at: Option<Millis>,
+    /// How the seller status notification of this binding behaves (the deciding scenario rule's
+    /// `[rule.then.notify]`), however the seller decides.
+    pub notify: crate::notify::NotifyBehaviour,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -30,6 +30,19 @@ pub enum RetCode {
 }
 
 impl RetCode {
+    /// Every documented ret_code.
+    pub const ALL: [RetCode; 9] = [
+        RetCode::SystemError,
+        RetCode::ParameterNull,
+        RetCode::NoRelatedInformation,
+        RetCode::ParametersDoNotMatch,
+        RetCode::ParameterValueError,
+        RetCode::AccessDenied,
+        RetCode::BalanceNotSufficient,
+        RetCode::SupplierError,
+        RetCode::Success,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             RetCode::SystemError => "000000",
@@ -45,19 +58,7 @@ impl RetCode {
     }
 
     pub fn parse(code: &str) -> Option<Self> {
-        [
-            RetCode::SystemError,
-            RetCode::ParameterNull,
-            RetCode::NoRelatedInformation,
-            RetCode::ParametersDoNotMatch,
-            RetCode::ParameterValueError,
-            RetCode::AccessDenied,
-            RetCode::BalanceNotSufficient,
-            RetCode::SupplierError,
-            RetCode::Success,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == code)
+        Self::ALL.into_iter().find(|c| c.as_str() == code)
     }
 }
 

@@ -274,3 +274,15 @@ fn strip_wall(v: &mut Value) {
         _ => {}
     }
 }
+
+impl TestApp {
+    /// GET returning status and body text (HTML pages).
+    pub async fn get_text(&self, path: &str) -> (u16, String) {
+        let r = self
+            .http
+            .get(&format!("{}{path}", self.url), Duration::from_secs(60))
+            .await
+            .unwrap();
+        (r.status, String::from_utf8_lossy(&r.body).into_owned())
+    }
+}

@@ -87,6 +87,7 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
             reason: None,
             created_at: now,
             decided_at: None,
+            notify: ctx.decision.notify.clone(),
         };
         s.bindings.insert(request_no.to_owned(), binding.clone());
         Ok((binding, true))
@@ -100,7 +101,7 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
             let (app, tenant, token) = (ctx.app.clone(), ctx.tenant.clone(), binding.token.clone());
             ctx.app.clock().schedule_in(
                 ctx.decision.delay_or(0),
-                format!("infinia:binding:{}", binding.request_no),
+                format!("{}/binding:{}", ctx.tenant, binding.request_no),
                 Box::new(move || {
                     Box::pin(async move {
                         if let Err(e) = decide(&app, &tenant, &token, approved, reason.as_deref()) {
@@ -115,7 +116,8 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
 }
 
 /// Puts the binding on the shared authorization page (`/authorize/{token}`), valid for the
-/// platform's link lifetime (`[platform] link_ttl_secs`, 30 minutes by default).
+/// platform's link lifetime (`[platform] link_ttl_secs`, 30 minutes by default; a scenario rule's
+/// `values.linkTtl`, e.g. `"10m"`, replaces it).
 fn register_link(ctx: &Ctx<'_>, body: &Value, binding: &Binding) {
     use crate::web::authorize::{AuthorizationRequest, ShopDetails};
     let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
@@ -123,6 +125,13 @@ fn register_link(ctx: &Ctx<'_>, body: &Value, binding: &Binding) {
     let store_name = Some(text("storeName"))
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| text("sellerName"));
+    let ttl_ms = ctx
+        .decision
+        .values
+        .get("linkTtl")
+        .and_then(Value::as_str)
+        .and_then(|t| crate::scenario::format::parse_duration(t).ok())
+        .unwrap_or(ttl_ms);
     ctx.app.authorizations().register(AuthorizationRequest {
         token: binding.token.clone(),
         surface: "infinia",
@@ -252,7 +261,7 @@ pub fn decide(
             tenant,
             &decided.seller_id,
             SellerStatus::Active,
-            Default::default(),
+            decided.notify.clone(),
         );
     }
     Ok(view(&decided))

@@ -2,7 +2,6 @@
 //! trigger or a scenario timeline) changes the status and sends the platform a seller status
 //! notification `{requestNo, sellerId, status}`; a FROZEN seller cannot receive revenue sharing.
 
-use rand::RngCore;
 use serde_json::{json, Value};
 
 use crate::app::App;
@@ -21,7 +20,7 @@ pub fn notify_status(
     status: SellerStatus,
     behaviour: NotifyBehaviour,
 ) -> String {
-    let request_no = uuid_v4();
+    let request_no = uuid_v4(app, tenant);
     app.outbox().enqueue(NotificationSpec {
         tenant: tenant.clone(),
         channel: "infinia",
@@ -64,10 +63,16 @@ pub fn set_status(
     }))
 }
 
-/// A random RFC 4122 version 4 UUID, the form of the documented example requestNo.
-pub fn uuid_v4() -> String {
+/// A random RFC 4122 version 4 UUID, the form of the documented example requestNo, drawn from
+/// the tenant's seeded generator (the same scenario and requests give the same requestNos).
+pub fn uuid_v4(app: &App, tenant: &TenantId) -> String {
     let mut b = [0u8; 16];
-    rand::thread_rng().fill_bytes(&mut b);
+    for half in b.chunks_mut(8) {
+        let draw = app
+            .scenarios()
+            .random_u64(tenant, "infinia.sellerStatus.requestNo");
+        half.copy_from_slice(&draw.to_be_bytes());
+    }
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex::encode(b);

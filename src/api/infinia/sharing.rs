@@ -169,7 +169,7 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
         let (app, tenant, no) = (ctx.app.clone(), ctx.tenant.clone(), request_no.to_owned());
         ctx.app.clock().schedule_in(
             ctx.decision.delay_or(default_ms),
-            format!("infinia:sharing:{no}"),
+            format!("{tenant}/sharing:{no}"),
             Box::new(move || {
                 Box::pin(async move {
                     if let Err(e) = finish(&app, &tenant, &no, success, reason.as_deref()) {

@@ -178,7 +178,7 @@ pub fn shop_account_bind(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletErr
         let app = ctx.app.clone();
         ctx.app.clock().schedule_in(
             ctx.decision.delay_or(AUTO_DECISION_MS),
-            format!("platform.binding.auto {} {}", ctx.tenant, r.bind_id),
+            format!("{}/platform.binding.auto {}", ctx.tenant, r.bind_id),
             Box::new(move || {
                 Box::pin(async move {
                     if let Err(e) = app
@@ -294,7 +294,7 @@ fn schedule_expiry(app: &App, tenant: &TenantId, bind_id: &str, at: i64) {
     let (app2, tenant2, id) = (app.clone(), tenant.clone(), bind_id.to_owned());
     app.clock().schedule_at(
         at,
-        format!("platform.binding.expire {tenant} {bind_id}"),
+        format!("{tenant}/platform.binding.expire {bind_id}"),
         Box::new(move || {
             Box::pin(async move {
                 // Already decided bindings are left alone (finish refuses them).

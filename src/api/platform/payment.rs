@@ -130,7 +130,7 @@ pub fn payment_apply(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> 
     let (app, tenant, id) = (ctx.app.clone(), ctx.tenant.clone(), payment_id.to_owned());
     ctx.app.clock().schedule_in(
         ctx.decision.delay_or(default_ms),
-        format!("platform.payment.settle {} {payment_id}", ctx.tenant),
+        format!("{}/platform.payment.settle {payment_id}", ctx.tenant),
         Box::new(move || {
             Box::pin(async move {
                 if let Err(e) = settle(&app, &tenant, &id, succeed, reason, behaviour) {

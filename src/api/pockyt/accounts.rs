@@ -189,7 +189,7 @@ pub fn create(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
         let tenant = ctx.tenant.clone();
         ctx.app.clock().schedule_in(
             delay,
-            format!("pockyt:account:{token}:review"),
+            format!("{tenant}/account:{token}:review"),
             Box::new(move || {
                 Box::pin(async move {
                     let _ = set_status(&app, &tenant, &token, target);

@@ -331,7 +331,16 @@ async fn process(
                 .unwrap_or_else(|| format!("{code} (scenario rule)"));
             let body = Value::Object(
                 [
-                    ("ret_code".to_owned(), Value::String(code.to_owned())),
+                    // An unscoped rule's code that is no ret_code: the generic system error.
+                    (
+                        "ret_code".to_owned(),
+                        Value::String(
+                            RetCode::parse(code)
+                                .unwrap_or(RetCode::SystemError)
+                                .as_str()
+                                .to_owned(),
+                        ),
+                    ),
                     ("ret_msg".to_owned(), Value::String(msg)),
                 ]
                 .into_iter()

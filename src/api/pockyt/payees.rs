@@ -189,7 +189,7 @@ pub fn register(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
         let customer_no = payee.customer_no.clone();
         ctx.app.clock().schedule_in(
             delay,
-            format!("pockyt:payee:{customer_no}:review"),
+            format!("{tenant}/payee:{customer_no}:review"),
             Box::new(move || {
                 Box::pin(async move {
                     let _ = set_status(&app, &tenant, &customer_no, target, true);

@@ -31,7 +31,7 @@ pub fn schedule(
     let (app2, tenant, no2) = (app.clone(), tenant.clone(), no.to_owned());
     app.clock().schedule_in(
         delay,
-        format!("pockyt:payout:{no}:{}", to.as_str()),
+        format!("{tenant}/payout:{no}:{}", to.as_str()),
         Box::new(move || {
             Box::pin(async move {
                 if let Err(e) = finish(&app2, &tenant, &no2, to, reason) {

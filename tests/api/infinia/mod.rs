@@ -8,5 +8,5 @@ mod measure;
 mod revenue;
 mod scenario;
 mod sftp;
-mod support;
+pub mod support;
 mod webhook;

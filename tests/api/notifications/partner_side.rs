@@ -217,12 +217,24 @@ async fn listen_and_serve_work_together_and_exhaustion_logs_the_offline_notice()
     assert_eq!(delivered["attempts"].as_array().unwrap().len(), 6);
     assert_eq!(by_tenant("whalet:202400000000002")["status"], "exhausted");
 
+    // `listen` prints each line after answering, so the 6th line may lag the delivery: read
+    // stdout until 6 lines arrived (bounded) before stopping it.
+    let (tx, lines) = mpsc::channel();
+    let stdout = BufReader::new(listen.child.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut printed: Vec<Value> = Vec::new();
+    while printed.len() < 6 {
+        match lines.recv_timeout(Duration::from_secs(10)) {
+            Ok(line) => printed.push(serde_json::from_str(&line).unwrap()),
+            Err(_) => break,
+        }
+    }
     let _ = listen.child.kill();
-    let out = listen.child.wait_with_output().unwrap();
-    let printed: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let _ = listen.child.wait();
     assert_eq!(printed.len(), 6, "{printed:?}");
     let answered: Vec<i64> = printed
         .iter()
