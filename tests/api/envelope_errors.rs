@@ -379,3 +379,17 @@ async fn random_garbage_never_breaks_the_server() {
     assert_eq!(app.get_json("/__sim/health").await["status"], "ok");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn internal_error_is_answered_head_only_when_a_scenario_asks_for_it() {
+    // INTERNAL_ERROR otherwise only comes from genuine faults (a reply that cannot be sealed, a
+    // handler that panics); a scenario rule produces it on demand so partners can test for it.
+    let app = spawn_app().await;
+    let scenario = "name = \"broken\"\n[[rule]]\nname = \"internal\"\noperation = \"connectivity\"\n[rule.then]\ncode = \"INTERNAL_ERROR\"\ndetail = \"simulated outage\"\n";
+    assert_eq!(app.load_scenario(scenario, "").await.0, 200);
+    let reply = app.client.call("connectivity", &ok_body()).await.unwrap();
+    assert_eq!(reply.code, "INTERNAL_ERROR");
+    assert_eq!(reply.detail, "simulated outage");
+    assert_eq!(reply.body, None);
+    app.shutdown().await;
+}
