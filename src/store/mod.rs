@@ -11,10 +11,10 @@ pub mod infinia;
 pub mod ledger;
 pub mod platform;
 pub mod pockyt;
+pub mod request_nos;
 pub mod whalet;
 pub mod whalet_trade;
 
-use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
@@ -89,7 +89,7 @@ impl Serialize for TenantId {
 #[derive(Debug, Default, Serialize)]
 pub struct TenantState {
     /// Whalet `requestNo`s already executed (REQUEST_NO_NOT_UNIQUE).
-    pub request_nos: HashSet<String>,
+    pub request_nos: request_nos::RequestNos,
     pub idempotency: IdempotencyTable,
     pub ledger: Ledger,
     pub whalet: whalet::WhaletState,
