@@ -307,6 +307,39 @@ pub struct BankLetter {
     pub issued_at: Millis,
 }
 
+/// The review fields that users, card holders and their bank accounts share.
+pub struct ReviewFields<'a> {
+    pub status: &'a mut ReviewStatus,
+    pub reported_status: &'a mut String,
+    pub message: &'a mut String,
+    /// Which submission is under review (re-submissions count up).
+    pub attempt: u32,
+    pub decided_at: &'a mut Option<Millis>,
+}
+
+/// An object reviewed by Whalet (onboarding, card holder, holder bank account).
+pub trait UnderReview {
+    fn review(&mut self) -> ReviewFields<'_>;
+}
+
+macro_rules! under_review {
+    ($($t:ty),*) => {$(
+        impl UnderReview for $t {
+            fn review(&mut self) -> ReviewFields<'_> {
+                ReviewFields {
+                    status: &mut self.status,
+                    reported_status: &mut self.reported_status,
+                    message: &mut self.message,
+                    attempt: self.attempt,
+                    decided_at: &mut self.decided_at,
+                }
+            }
+        }
+    )*};
+}
+
+under_review!(User, Holder, Beneficary);
+
 /// Everything of the collections product for one partner, keyed by the ids Whalet issues.
 #[derive(Debug, Default, Serialize)]
 pub struct WhaletState {

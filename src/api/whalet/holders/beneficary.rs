@@ -7,7 +7,8 @@ use serde_json::{json, Map, Value};
 
 use crate::api::whalet::ops::common::fields::Check;
 use crate::api::whalet::ops::common::{
-    failure, id_param, mint, once, schedule, send, trigger_tenant, with_tenant, Verdict,
+    failure, id_param, mint, once, schedule, send, settle_review, trigger_tenant, with_tenant,
+    Verdict,
 };
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::app::App;
@@ -172,23 +173,7 @@ pub fn complete(
                 tenant.id
             )
         })?;
-        if b.status != ReviewStatus::Processing {
-            return Err(format!(
-                "holder bank account {id} is not under review (status {})",
-                b.status.as_str()
-            ));
-        }
-        if attempt.is_some_and(|a| a != b.attempt) {
-            return Err(format!("holder bank account {id} was re-submitted since"));
-        }
-        b.status = if v.success {
-            ReviewStatus::Success
-        } else {
-            ReviewStatus::Failure
-        };
-        b.reported_status = v.word("SUCCESS", "FAILURE");
-        b.message = v.message("approved", "rejected");
-        b.decided_at = Some(now);
+        settle_review(b, &format!("holder bank account {id}"), attempt, &v, now)?;
         Ok(json!({
             "userId": b.user_id,
             "holderId": b.holder_id,

@@ -8,7 +8,8 @@ use serde_json::{json, Map, Value};
 
 use crate::api::whalet::ops::common::fields::{Check, CERT_TYPES, ENTITY_TYPES};
 use crate::api::whalet::ops::common::{
-    failure, id_param, mint, once, schedule, send, trigger_tenant, with_tenant, Verdict,
+    failure, id_param, mint, once, schedule, send, settle_review, trigger_tenant, with_tenant,
+    Verdict,
 };
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::app::App;
@@ -167,23 +168,7 @@ pub fn complete(
                 tenant.id
             )
         })?;
-        if h.status != ReviewStatus::Processing {
-            return Err(format!(
-                "card holder {holder_id} is not under review (status {})",
-                h.status.as_str()
-            ));
-        }
-        if attempt.is_some_and(|a| a != h.attempt) {
-            return Err(format!("card holder {holder_id} was re-submitted since"));
-        }
-        h.status = if v.success {
-            ReviewStatus::Success
-        } else {
-            ReviewStatus::Failure
-        };
-        h.reported_status = v.word("SUCCESS", "FAILURE");
-        h.message = v.message("approved", "rejected");
-        h.decided_at = Some(now);
+        settle_review(h, &format!("card holder {holder_id}"), attempt, &v, now)?;
         Ok(json!({
             "userId": h.user_id,
             "holderId": h.holder_id,

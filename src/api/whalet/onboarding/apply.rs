@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::api::whalet::ops::common::fields::{Check, CERT_TYPES, ENTITY_TYPES};
 use crate::api::whalet::ops::common::{
-    id_param, once, schedule, send, trigger_tenant, with_tenant, Verdict,
+    id_param, once, schedule, send, settle_review, trigger_tenant, with_tenant, Verdict,
 };
 use crate::api::whalet::{Ctx, Reply};
 use crate::app::App;
@@ -117,27 +117,11 @@ pub fn complete(
             t.whalet.users.get_mut(user_id).ok_or_else(|| {
                 format!("userId {user_id:?} is not a user of partner {}", tenant.id)
             })?;
-        if user.status != ReviewStatus::Processing {
-            return Err(format!(
-                "user {user_id} is not under review (status {})",
-                user.status.as_str()
-            ));
-        }
-        if attempt.is_some_and(|a| a != user.attempt) {
-            return Err(format!("user {user_id} was re-submitted since"));
-        }
-        user.status = if v.success {
-            ReviewStatus::Success
-        } else {
-            ReviewStatus::Failure
-        };
-        user.reported_status = v.word("SUCCESS", "FAILURE");
-        user.message = v.message("approved", "rejected");
+        settle_review(user, &format!("user {user_id}"), attempt, &v, now)?;
         user.re_material = !v.success && v.value("reMaterial").as_deref() == Some("Y");
         user.material_type = v
             .value("materialType")
             .unwrap_or_else(|| if v.success { "" } else { "Reject" }.to_owned());
-        user.decided_at = Some(now);
         Ok(json!({
             "userId": user.user_id,
             "status": user.reported_status,
