@@ -5,6 +5,11 @@
 //!     cargo bench --bench envelope
 //!     cargo bench --bench envelope --features openssl
 
+// The allocator of the shipped binary (src/main.rs), so memory figures match it.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use serde_json::json;
 use whalet_sim::wire::keys::{demo, PrivateKey};

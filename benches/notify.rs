@@ -12,6 +12,11 @@
 
 #![allow(clippy::unwrap_used)]
 
+// The allocator of the shipped binary (src/main.rs), so memory figures match it.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -201,10 +206,8 @@ async fn throughput(concurrency: usize) {
 
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument is ignored (this bench has two parts).
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    // The server's runtime (its blocking pool is capped), so memory figures match it.
+    let runtime = whalet_sim::cli::runtime().unwrap();
     runtime.block_on(async {
         memory().await;
         for concurrency in [1, 8, 32] {

@@ -69,11 +69,18 @@ impl Journal {
     pub fn record(&self, mut entry: JournalEntry) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         entry.id = id;
-        let mut entries = self.entries.lock();
-        if entries.len() == self.capacity {
-            entries.pop_front();
-        }
-        entries.push_back(entry);
+        let evicted = {
+            let mut entries = self.entries.lock();
+            let evicted = if entries.len() == self.capacity {
+                entries.pop_front()
+            } else {
+                None
+            };
+            entries.push_back(entry);
+            evicted
+        };
+        // The oldest entry (two JSON trees) is freed after the lock is released.
+        drop(evicted);
         id
     }
 

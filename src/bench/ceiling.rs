@@ -1,6 +1,7 @@
 //! The crypto ceiling of this build: how many of each RSA (and AES) operation one core does,
 //! measured in-process with the very functions the server calls, and the requests per second per
-//! core that the Whalet envelope would reach if the server did nothing but its crypto.
+//! core that an envelope scheme (Whalet or Infinia) would reach if the server did nothing but its
+//! crypto.
 
 use std::time::{Duration, Instant};
 
@@ -15,21 +16,119 @@ pub struct OpRate {
     pub op: &'static str,
     pub ops_per_sec: f64,
     pub us_per_op: f64,
+    /// How many times one request needs it (Infinia: one RSA operation per 256-byte block).
+    pub per_request: usize,
 }
 
-/// The ceiling of one Whalet request on one core.
+/// The ceiling of one envelope request on one core.
 #[derive(Debug, Clone, Serialize)]
 pub struct Ceiling {
     pub backend: String,
+    /// `whalet` or `infinia`.
+    pub scheme: &'static str,
     pub ops: Vec<OpRate>,
-    /// Crypto time one envelope request costs the server (verify + decrypt + AES both ways +
-    /// encrypt + sign), microseconds.
+    /// Crypto time one request costs the server, microseconds (Whalet: verify + decrypt + AES
+    /// both ways + encrypt + sign; Infinia: verify + decrypt each request block + encrypt each
+    /// reply block).
     pub us_per_request: f64,
     pub requests_per_sec_per_core: f64,
 }
 
-/// Runs each operation for about `each` and returns the rates.
-pub fn measure(each: Duration) -> anyhow::Result<Ceiling> {
+/// The envelope whose server-side crypto is measured.
+pub enum Scheme<'a> {
+    Whalet,
+    /// A sample sealed request (its `requestData` decides the blocks to decrypt) and the
+    /// signature hash of the app.
+    Infinia {
+        sample: &'a [u8],
+        alg: SignatureHash,
+    },
+}
+
+const INFINIA_REPLY_OP: &str = "RSA encrypt responseData block (public)";
+
+impl Ceiling {
+    fn new(scheme: &'static str, ops: Vec<OpRate>) -> Ceiling {
+        let mut c = Ceiling {
+            backend: crypto::backend(),
+            scheme,
+            ops,
+            us_per_request: 0.0,
+            requests_per_sec_per_core: 0.0,
+        };
+        c.total();
+        c
+    }
+
+    fn total(&mut self) {
+        self.us_per_request = self
+            .ops
+            .iter()
+            .map(|o| o.us_per_op * o.per_request as f64)
+            .sum();
+        self.requests_per_sec_per_core = if self.us_per_request > 0.0 {
+            1e6 / self.us_per_request
+        } else {
+            0.0
+        };
+    }
+
+    /// Infinia: the blocks of the replies actually seen (the ceiling assumes one until then).
+    pub fn set_reply_blocks(&mut self, blocks: usize) {
+        for op in &mut self.ops {
+            if op.op == INFINIA_REPLY_OP {
+                op.per_request = blocks;
+            }
+        }
+        self.total();
+    }
+}
+
+/// Runs each operation of `scheme` for about `each` and returns the rates.
+pub fn measure(each: Duration, scheme: Scheme<'_>) -> anyhow::Result<Ceiling> {
+    match scheme {
+        Scheme::Whalet => measure_whalet(each),
+        Scheme::Infinia { sample, alg } => measure_infinia(each, sample, alg),
+    }
+}
+
+fn measure_infinia(each: Duration, sample: &[u8], alg: SignatureHash) -> anyhow::Result<Ceiling> {
+    use base64::Engine;
+    let infinia = PrivateKey::parse(demo::INFINIA_PRIVATE)?;
+    let merchant = PrivateKey::parse(demo::INFINIA_MERCHANT_PRIVATE)?;
+    let request = crate::wire::infinia::parse_request(sample)
+        .map_err(|(_, e)| anyhow::anyhow!("the sample request: {}", e.message))?;
+    let raw = base64::engine::general_purpose::STANDARD.decode(&request.request_data)?;
+    let k = infinia.public().size();
+    let blocks = (raw.len() / k).max(1);
+    // The sample is sealed to the configured key, maybe not the demo one: time the demo key's
+    // blocks (same size), which decrypt.
+    let block = crypto::rsa_encrypt(infinia.public(), &[b'x'; 200])?;
+    let signed = request.request_data.as_bytes();
+    let signature = crypto::sign(&merchant, alg, signed);
+    let reply_piece = [b'y'; 200];
+    let alg_name = match alg {
+        SignatureHash::Sha1 => "RSA verify SHA1 (public)",
+        SignatureHash::Sha256 => "RSA verify SHA256 (public)",
+    };
+    let ops = vec![
+        rate(alg_name, 1, each, || {
+            crypto::verify(merchant.public(), alg, signed, &signature)
+        }),
+        rate(
+            "RSA decrypt requestData block (private)",
+            blocks,
+            each,
+            || crypto::rsa_decrypt(&infinia, &block).is_ok(),
+        ),
+        rate(INFINIA_REPLY_OP, 1, each, || {
+            crypto::rsa_encrypt(merchant.public(), &reply_piece).is_ok()
+        }),
+    ];
+    Ok(Ceiling::new("infinia", ops))
+}
+
+fn measure_whalet(each: Duration) -> anyhow::Result<Ceiling> {
     let platform = PrivateKey::parse(demo::PLATFORM_PRIVATE)?;
     let partner = PrivateKey::parse(demo::PARTNER_PRIVATE)?;
     let partner_public: &PublicKey = partner.public();
@@ -47,7 +146,7 @@ pub fn measure(each: Duration) -> anyhow::Result<Ceiling> {
     let encrypted = crypto::aes_ecb_encrypt(&session_key, body)?;
 
     let mut ops = vec![
-        rate("RSA verify SHA1 (public)", each, || {
+        rate("RSA verify SHA1 (public)", 1, each, || {
             crypto::verify(
                 partner_public,
                 SignatureHash::Sha1,
@@ -55,38 +154,33 @@ pub fn measure(each: Duration) -> anyhow::Result<Ceiling> {
                 &signature,
             )
         }),
-        rate("RSA decrypt keyEnc (private)", each, || {
+        rate("RSA decrypt keyEnc (private)", 1, each, || {
             crypto::rsa_decrypt(&platform, &key_enc).is_ok()
         }),
-        rate("RSA encrypt keyEnc (public)", each, || {
+        rate("RSA encrypt keyEnc (public)", 1, each, || {
             crypto::rsa_encrypt(partner_public, wrapped).is_ok()
         }),
-        rate("RSA sign SHA1 (private)", each, || {
+        rate("RSA sign SHA1 (private)", 1, each, || {
             !crypto::sign(&platform, SignatureHash::Sha1, message.as_bytes()).is_empty()
         }),
     ];
-    ops.push(rate("AES-128-ECB decrypt+encrypt body", each, || {
+    ops.push(rate("AES-128-ECB decrypt+encrypt body", 1, each, || {
         crypto::aes_ecb_decrypt(&session_key, &encrypted)
             .and_then(|plain| crypto::aes_ecb_encrypt(&session_key, &plain))
             .is_ok()
     }));
-    let us_per_request: f64 = ops.iter().map(|o| o.us_per_op).sum();
-    Ok(Ceiling {
-        backend: crypto::backend(),
-        ops,
-        us_per_request,
-        requests_per_sec_per_core: if us_per_request > 0.0 {
-            1e6 / us_per_request
-        } else {
-            0.0
-        },
-    })
+    Ok(Ceiling::new("whalet", ops))
 }
 
 /// Rates are per second of this thread's CPU time (`/proc/thread-self/schedstat`, nanoseconds)
 /// where Linux provides it, so that other processes competing for the cores do not lower the
 /// ceiling; elsewhere they are per wall-clock second.
-fn rate(op: &'static str, each: Duration, mut f: impl FnMut() -> bool) -> OpRate {
+fn rate(
+    op: &'static str,
+    per_request: usize,
+    each: Duration,
+    mut f: impl FnMut() -> bool,
+) -> OpRate {
     // One untimed call warms caches (and lazily initialised tables).
     std::hint::black_box(f());
     let started = Instant::now();
@@ -105,6 +199,7 @@ fn rate(op: &'static str, each: Duration, mut f: impl FnMut() -> bool) -> OpRate
         op,
         ops_per_sec: n as f64 / secs,
         us_per_op: secs * 1e6 / n as f64,
+        per_request,
     }
 }
 

@@ -15,8 +15,8 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
 
-use super::requests::{Judge, Plan};
-use crate::wire::whalet as envelope;
+use super::requests::{Judge, Opener, Plan};
+use crate::wire::{infinia, whalet as envelope};
 
 /// When to stop.
 #[derive(Debug, Clone, Copy)]
@@ -40,6 +40,9 @@ pub struct Outcome {
     pub pool_exhausted: bool,
     /// Request numbers taken from the pool (the rest of a sealed pool is still unused).
     pub consumed: u64,
+    /// Infinia: RSA blocks in the `responseData` of the replies that were opened (the server's
+    /// encryption cost per reply).
+    pub reply_blocks: Option<usize>,
 }
 
 struct Shared {
@@ -76,6 +79,7 @@ pub async fn run(addr: SocketAddr, plan: Plan, partners: usize, limits: Limits) 
             total.verified += part.verified;
             total.verify_errors.extend(part.verify_errors);
             total.pool_exhausted |= part.pool_exhausted;
+            total.reply_blocks = total.reply_blocks.max(part.reply_blocks);
         }
     }
     total.elapsed = started.elapsed();
@@ -189,6 +193,7 @@ fn classify(judge: Judge, status: u16, body: &[u8]) -> String {
     let code = match judge {
         Judge::WhaletHead => from_json("/head/code"),
         Judge::RetCode => from_json("/ret_code"),
+        Judge::InfiniaCode => from_json("/code"),
         Judge::Status => None,
     };
     match code {
@@ -198,19 +203,49 @@ fn classify(judge: Judge, status: u16, body: &[u8]) -> String {
     }
 }
 
-/// Verifies the signature and decrypts the body of a Whalet reply, as the partner would.
+/// Verifies and decrypts a reply as the partner would (Whalet: signature and body; Infinia:
+/// `responseData`, and its signature when the reply carries one).
 fn open_fully(plan: &Plan, reply: &[u8], out: &mut Outcome) {
-    let Some((key, platform)) = &plan.whalet_keys else {
-        return;
-    };
-    match envelope::open_reply(reply, key, platform) {
-        Ok(opened) if opened.code == "SUCCESS" && opened.body.is_some() => out.verified += 1,
-        Ok(opened) => out.verify_errors.push(format!(
-            "reply {}: {} {}",
-            opened.echo.request_no, opened.code, opened.detail
-        )),
-        Err(e) => out.verify_errors.push(e.to_string()),
+    match &plan.opener {
+        None => {}
+        Some(Opener::Whalet { key, platform }) => {
+            match envelope::open_reply(reply, key, platform) {
+                Ok(opened) if opened.code == "SUCCESS" && opened.body.is_some() => {
+                    out.verified += 1
+                }
+                Ok(opened) => out.verify_errors.push(format!(
+                    "reply {}: {} {}",
+                    opened.echo.request_no, opened.code, opened.detail
+                )),
+                Err(e) => out.verify_errors.push(e.to_string()),
+            }
+        }
+        Some(Opener::Infinia { key, infinia, alg }) => {
+            match infinia::open_reply(reply, key, infinia, *alg) {
+                Ok(opened) if opened.code == infinia::Code::Success.as_str() => {
+                    out.verified += 1;
+                    out.reply_blocks = out.reply_blocks.max(Some(response_blocks(reply, key)));
+                }
+                Ok(opened) => out
+                    .verify_errors
+                    .push(format!("reply: {} {}", opened.code, opened.message)),
+                Err(e) => out.verify_errors.push(e.message),
+            }
+        }
     }
+}
+
+/// RSA blocks in a reply's `responseData` (0 when it has none).
+fn response_blocks(reply: &[u8], key: &crate::wire::keys::PrivateKey) -> usize {
+    use base64::Engine;
+    let data = serde_json::from_slice::<Value>(reply)
+        .ok()
+        .and_then(|v| v.get("responseData")?.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .map_or(0, |raw| raw.len());
+    bytes / key.public().size().max(1)
 }
 
 /// The value at quantile `q` (0..=1) of sorted data.
@@ -249,6 +284,10 @@ mod tests {
             "000100"
         );
         assert_eq!(classify(Judge::RetCode, 404, b"nope"), "HTTP 404");
+        assert_eq!(
+            classify(Judge::InfiniaCode, 200, br#"{"code":"SYS-002"}"#),
+            "SYS-002"
+        );
         assert_eq!(classify(Judge::Status, 200, b"{}"), "HTTP 200");
     }
 }

@@ -24,10 +24,11 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::config::key_text;
+use crate::wire::crypto::SignatureHash;
 use crate::wire::keys::{demo, PrivateKey, PublicKey};
 use load::Limits;
 use report::{Report, RunReport};
-use requests::{Judge, Plan, Pool};
+use requests::{Judge, Opener, Plan, Pool};
 
 pub use ceiling::{measure as measure_ceiling, Ceiling};
 
@@ -38,6 +39,8 @@ pub enum Surface {
     Whalet,
     /// Pockyt v3 (MD5 `verifySign`), `POST /v3/payouts/balance` by default.
     Pockyt,
+    /// Infinia Pay (RSA blocks + SHA256withRSA), `POST /api/v1/account-balance/query` by default.
+    Infinia,
     /// One fixed request repeated (`GET /__sim/health` by default).
     Raw,
 }
@@ -89,18 +92,26 @@ pub struct BenchArgs {
     /// Whalet apiCode.
     #[arg(long, default_value = "connectivity")]
     api_code: String,
-    /// Whalet business body as JSON; `{i}` in a string is replaced by the request number.
+    /// Whalet or Infinia business body as JSON; `{i}` in a string is replaced by the request
+    /// number.
     #[arg(long)]
     data: Option<String>,
     #[arg(long, default_value = crate::api::whalet::partners::DEMO_PARTNER_ID)]
     partner_id: String,
-    /// The partner's private key (default: the demo partner's).
+    /// Infinia appId.
+    #[arg(long, default_value = crate::api::infinia::apps::DEMO_APP_ID)]
+    app_id: String,
+    /// Infinia signature hash of the app: sha256 or sha1.
+    #[arg(long, default_value = "sha256")]
+    infinia_alg: String,
+    /// The partner's (Infinia: the merchant's) private key (default: the demo one).
     #[arg(long)]
     key: Option<PathBuf>,
-    /// Whalet's public key (default: the demo platform key).
+    /// The provider's public key: Whalet's or Infinia's (default: the demo one).
     #[arg(long)]
     platform_key: Option<PathBuf>,
-    /// Whalet requests sealed before each run (default: enough for the ceiling × cores × duration).
+    /// Requests sealed before each run, Whalet and Infinia (default: enough for the ceiling ×
+    /// cores × duration).
     #[arg(long)]
     pool: Option<usize>,
     #[arg(long, default_value = "202333")]
@@ -155,11 +166,21 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         args.partners.iter().all(|&p| p > 0),
         "--partners must be positive"
     );
-    let ceiling = if args.no_ceiling || args.surface != Surface::Whalet {
-        None
-    } else {
-        eprintln!("measuring the crypto ceiling of this build...");
-        Some(ceiling::measure(parse_duration(&args.ceiling_time)?)?)
+    let plan = plan(&args)?;
+    let mut ceiling = match (&plan.sealer, args.no_ceiling) {
+        (Some(sealer), false) => {
+            eprintln!("measuring the crypto ceiling of this build...");
+            let each = parse_duration(&args.ceiling_time)?;
+            let scheme = match args.surface {
+                Surface::Infinia => ceiling::Scheme::Infinia {
+                    sample: &sealer.seal(0, 0),
+                    alg: infinia_alg(&args.infinia_alg)?,
+                },
+                _ => ceiling::Scheme::Whalet,
+            };
+            Some(ceiling::measure(each, scheme)?)
+        }
+        _ => None,
     };
     let spawned = if args.spawn_server {
         let mut serve = vec!["serve".to_owned(), "--addr".to_owned(), "{addr}".to_owned()];
@@ -186,7 +207,6 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    let plan = plan(&args)?;
     let mut report = Report {
         version: env!("CARGO_PKG_VERSION"),
         backend: crate::wire::crypto::backend(),
@@ -237,12 +257,15 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                 let used = usize::try_from(run.outcome.consumed).unwrap_or(usize::MAX);
                 leftover = all.get(used..).map(<[Bytes]>::to_vec).unwrap_or_default();
             }
+            if let (Some(c), Some(blocks)) = (ceiling.as_mut(), run.outcome.reply_blocks) {
+                c.set_reply_blocks(blocks);
+            }
             report.runs.push(run.finish(ceiling.as_ref()));
             if let Some(echo) = &echo {
                 let mut plan = plan;
                 plan.judge = Judge::Status;
                 plan.success = vec!["HTTP 200".into()];
-                plan.whalet_keys = None;
+                plan.opener = None;
                 let run = measured(
                     echo.addr,
                     Some(echo.child.id()),
@@ -294,13 +317,18 @@ fn plan(args: &BenchArgs) -> anyhow::Result<Plan> {
     let default_path = match args.surface {
         Surface::Whalet => "/api",
         Surface::Pockyt => "/v3/payouts/balance",
+        Surface::Infinia => "/api/v1/account-balance/query",
         Surface::Raw => "/__sim/health",
     };
     let path = args.path.clone().unwrap_or_else(|| default_path.to_owned());
     let json = "application/json;charset=UTF-8";
     Ok(match args.surface {
         Surface::Whalet => {
-            let (key, platform) = whalet_keys(args)?;
+            let (key, platform) = keys(args, demo::PARTNER_PRIVATE, demo::PLATFORM_PUBLIC)?;
+            let body = match &args.data {
+                Some(text) => json_arg(text)?,
+                None => requests::default_whalet_body(),
+            };
             Plan {
                 method: hyper::Method::POST,
                 path,
@@ -308,7 +336,46 @@ fn plan(args: &BenchArgs) -> anyhow::Result<Plan> {
                 pool: Pool::Repeat(Bytes::new()),
                 judge: Judge::WhaletHead,
                 success: vec!["SUCCESS".into()],
-                whalet_keys: Some((key, platform)),
+                opener: Some(Opener::Whalet {
+                    key: key.clone(),
+                    platform: platform.clone(),
+                }),
+                sealer: Some(Arc::new(requests::WhaletPartner {
+                    partner_id: args.partner_id.clone(),
+                    key,
+                    platform_public: platform,
+                    api_code: args.api_code.clone(),
+                    body,
+                })),
+            }
+        }
+        Surface::Infinia => {
+            let (key, infinia) = keys(args, demo::INFINIA_MERCHANT_PRIVATE, demo::INFINIA_PUBLIC)?;
+            let alg = infinia_alg(&args.infinia_alg)?;
+            let body = match &args.data {
+                Some(text) => json_arg(text)?,
+                None => serde_json::json!({"currency": "USD"}),
+            };
+            Plan {
+                method: hyper::Method::POST,
+                path,
+                content_type: json,
+                pool: Pool::Repeat(Bytes::new()),
+                judge: Judge::InfiniaCode,
+                success: vec![crate::wire::infinia::Code::Success.as_str().to_owned()],
+                opener: Some(Opener::Infinia {
+                    key: key.clone(),
+                    infinia: infinia.clone(),
+                    alg,
+                }),
+                sealer: Some(Arc::new(requests::InfiniaMerchant {
+                    app_id: args.app_id.clone(),
+                    version: "1.0".into(),
+                    key,
+                    infinia_public: infinia,
+                    alg,
+                    body,
+                })),
             }
         }
         Surface::Pockyt => {
@@ -332,7 +399,8 @@ fn plan(args: &BenchArgs) -> anyhow::Result<Plan> {
                 pool: Pool::Generated(Arc::new(move |i| merchant.body(i))),
                 judge: Judge::RetCode,
                 success: vec!["000100".into()],
-                whalet_keys: None,
+                opener: None,
+                sealer: None,
             }
         }
         Surface::Raw => Plan {
@@ -342,24 +410,42 @@ fn plan(args: &BenchArgs) -> anyhow::Result<Plan> {
             pool: Pool::Repeat(Bytes::new()),
             judge: Judge::Status,
             success: vec!["HTTP 200".into()],
-            whalet_keys: None,
+            opener: None,
+            sealer: None,
         },
     })
 }
 
-fn whalet_keys(args: &BenchArgs) -> anyhow::Result<(PrivateKey, PublicKey)> {
+fn keys(
+    args: &BenchArgs,
+    own_default: &str,
+    provider_default: &str,
+) -> anyhow::Result<(PrivateKey, PublicKey)> {
     let key = match &args.key {
         Some(p) => PrivateKey::parse(&key_text(&format!("@{}", p.display()))?)?,
-        None => PrivateKey::parse(demo::PARTNER_PRIVATE)?,
+        None => PrivateKey::parse(own_default)?,
     };
-    let platform = match &args.platform_key {
+    let provider = match &args.platform_key {
         Some(p) => PublicKey::parse(&key_text(&format!("@{}", p.display()))?)?,
-        None => PublicKey::parse(demo::PLATFORM_PUBLIC)?,
+        None => PublicKey::parse(provider_default)?,
     };
-    Ok((key, platform))
+    Ok((key, provider))
 }
 
-/// For Whalet: seals a fresh pool of distinct requests for one run (outside the timed window).
+fn json_arg(text: &str) -> anyhow::Result<serde_json::Value> {
+    serde_json::from_str(text).map_err(|e| anyhow::anyhow!("--data is not JSON: {e}"))
+}
+
+fn infinia_alg(text: &str) -> anyhow::Result<SignatureHash> {
+    match text.to_ascii_lowercase().as_str() {
+        "sha256" | "sha256withrsa" => Ok(SignatureHash::Sha256),
+        "sha1" | "sha1withrsa" => Ok(SignatureHash::Sha1),
+        _ => anyhow::bail!("--infinia-alg {text:?}: expected sha256 or sha1"),
+    }
+}
+
+/// Envelope schemes: seals a fresh pool of distinct requests for one run (outside the timed
+/// window).
 fn with_pool(
     args: &BenchArgs,
     plan: &Plan,
@@ -368,7 +454,7 @@ fn with_pool(
     duration: Duration,
     leftover: &mut Vec<Bytes>,
 ) -> anyhow::Result<Plan> {
-    let Some((key, platform)) = plan.whalet_keys.clone() else {
+    let Some(sealer) = plan.sealer.clone() else {
         return Ok(plan.clone());
     };
     let count = match (args.pool, args.requests) {
@@ -379,26 +465,13 @@ fn with_pool(
             (per_core * cores as f64 * duration.as_secs_f64() * 1.3) as usize + 200
         }
     };
-    let body = match &args.data {
-        Some(text) => {
-            serde_json::from_str(text).map_err(|e| anyhow::anyhow!("--data is not JSON: {e}"))?
-        }
-        None => requests::default_whalet_body(),
-    };
-    let partner = requests::WhaletPartner {
-        partner_id: args.partner_id.clone(),
-        key,
-        platform_public: platform,
-        api_code: args.api_code.clone(),
-        body,
-    };
     let fresh = count.saturating_sub(leftover.len());
     eprintln!(
         "sealing {fresh} distinct requests (untimed; {} left from the previous run)...",
         leftover.len()
     );
     let mut sealed = std::mem::take(leftover);
-    sealed.extend(requests::seal_whalet(&partner, fresh, cores));
+    sealed.extend(requests::seal_all(sealer.as_ref(), fresh, cores));
     let mut plan = plan.clone();
     plan.pool = Pool::Sealed(Arc::new(sealed));
     Ok(plan)
@@ -496,11 +569,8 @@ mod tests {
         assert!(parse_duration("1d").is_err());
     }
 
-    /// The generator's sealed requests are accepted by a real simulator, every reply is SUCCESS,
-    /// one reply per partner verifies and decrypts, and replaying the same pool is refused
-    /// (the requestNos really are used up).
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sealed_load_succeeds_against_a_simulator_and_cannot_be_replayed() {
+    /// A simulator with the default configuration on a manual clock, on a free port.
+    async fn simulator() -> crate::app::RunningApp {
         let app = crate::App::new(
             crate::config::Config::default(),
             crate::Options {
@@ -510,7 +580,15 @@ mod tests {
         )
         .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let running = app.spawn(listener);
+        app.spawn(listener)
+    }
+
+    /// The generator's sealed requests are accepted by a real simulator, every reply is SUCCESS,
+    /// one reply per partner verifies and decrypts, and replaying the same pool is refused
+    /// (the requestNos really are used up).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sealed_load_succeeds_against_a_simulator_and_cannot_be_replayed() {
+        let running = simulator().await;
         let (key, platform) = (
             PrivateKey::parse(demo::PARTNER_PRIVATE).unwrap(),
             PublicKey::parse(demo::PLATFORM_PUBLIC).unwrap(),
@@ -522,7 +600,7 @@ mod tests {
             api_code: "connectivity".into(),
             body: requests::default_whalet_body(),
         };
-        let sealed = Arc::new(requests::seal_whalet(&partner, 12, 2));
+        let sealed = Arc::new(requests::seal_all(&partner, 12, 2));
         let plan = Plan {
             method: hyper::Method::POST,
             path: "/api".into(),
@@ -530,7 +608,8 @@ mod tests {
             pool: Pool::Sealed(sealed),
             judge: Judge::WhaletHead,
             success: vec!["SUCCESS".into()],
-            whalet_keys: Some((key, platform)),
+            opener: Some(Opener::Whalet { key, platform }),
+            sealer: None,
         };
         let limits = Limits {
             duration: None,
@@ -543,6 +622,53 @@ mod tests {
         let replay = load::run(running.addr, plan, 2, limits).await;
         assert_eq!(replay.ok, 0);
         assert_eq!(replay.codes.get("REQUEST_NO_NOT_UNIQUE"), Some(&12));
+        running.shutdown().await;
+    }
+
+    /// Infinia: pre-sealed requests are accepted (every reply `SUC-200`, one reply per partner
+    /// decrypted), the reply's block count reaches the outcome, and a request sealed to the wrong
+    /// key is counted under its own code, not as a success.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn infinia_load_succeeds_and_counts_failures_by_code() {
+        let running = simulator().await;
+        let key = PrivateKey::parse(demo::INFINIA_MERCHANT_PRIVATE).unwrap();
+        let infinia = PublicKey::parse(demo::INFINIA_PUBLIC).unwrap();
+        let merchant = |provider: PublicKey| requests::InfiniaMerchant {
+            app_id: crate::api::infinia::apps::DEMO_APP_ID.into(),
+            version: "1.0".into(),
+            key: key.clone(),
+            infinia_public: provider,
+            alg: SignatureHash::Sha256,
+            body: serde_json::json!({"currency": "USD"}),
+        };
+        let plan = |sealed: Vec<Bytes>| Plan {
+            method: hyper::Method::POST,
+            path: "/api/v1/account-balance/query".into(),
+            content_type: "application/json",
+            pool: Pool::Sealed(Arc::new(sealed)),
+            judge: Judge::InfiniaCode,
+            success: vec!["SUC-200".into()],
+            opener: Some(Opener::Infinia {
+                key: key.clone(),
+                infinia: infinia.clone(),
+                alg: SignatureHash::Sha256,
+            }),
+            sealer: None,
+        };
+        let limits = Limits {
+            duration: None,
+            requests: Some(6),
+        };
+        let good = requests::seal_all(&merchant(infinia.clone()), 6, 2);
+        let run = load::run(running.addr, plan(good), 2, limits).await;
+        assert_eq!(run.codes.get("SUC-200"), Some(&6), "{:?}", run.codes);
+        assert_eq!((run.ok, run.verified), (6, 2));
+        assert_eq!(run.reply_blocks, Some(1));
+        // Sealed to the merchant's own public key: Infinia cannot decrypt it.
+        let wrong = requests::seal_all(&merchant(key.public().clone()), 6, 2);
+        let run = load::run(running.addr, plan(wrong), 2, limits).await;
+        assert_eq!(run.ok, 0);
+        assert_eq!(run.codes.get("SYS-005"), Some(&6), "{:?}", run.codes);
         running.shutdown().await;
     }
 }

@@ -214,14 +214,14 @@ impl Report {
             for op in &c.ops {
                 let _ = writeln!(
                     s,
-                    "  {:<34} {:>10.0} ops/s  {:>8.1} us",
-                    op.op, op.ops_per_sec, op.us_per_op
+                    "  {:<40} {:>10.0} ops/s  {:>8.1} us  x{} per request",
+                    op.op, op.ops_per_sec, op.us_per_op, op.per_request
                 );
             }
             let _ = writeln!(
                 s,
-                "  => {:.1} us of crypto per envelope request = {:.0} requests/s per core",
-                c.us_per_request, c.requests_per_sec_per_core
+                "  => {:.1} us of crypto per {} request = {:.0} requests/s per core",
+                c.us_per_request, c.scheme, c.requests_per_sec_per_core
             );
         }
         let _ = writeln!(

@@ -1,7 +1,7 @@
 //! What the load generator sends: real, distinct, correctly signed requests for each surface.
-//! Whalet envelopes cost the partner an RSA signature each, so they are sealed before the timed
-//! window, in parallel on every core; Pockyt requests are signed with MD5 (about a microsecond) as
-//! they are sent; `raw` repeats one fixed request (health checks, echo baselines).
+//! Whalet and Infinia envelopes cost the partner an RSA signature each, so they are sealed before
+//! the timed window, in parallel on every core; Pockyt requests are signed with MD5 (about a
+//! microsecond) as they are sent; `raw` repeats one fixed request (health checks, echo baselines).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,6 +10,8 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 
 use crate::clock::{format, system_now};
+use crate::wire::crypto::SignatureHash;
+use crate::wire::infinia;
 use crate::wire::keys::{PrivateKey, PublicKey};
 use crate::wire::whalet::{self as envelope, Echo, VERSION};
 use crate::wire::HexCase;
@@ -21,6 +23,8 @@ pub enum Judge {
     WhaletHead,
     /// Pockyt: `ret_code`.
     RetCode,
+    /// Infinia: `code`.
+    InfiniaCode,
     /// Only the HTTP status.
     Status,
 }
@@ -57,25 +61,35 @@ pub struct Plan {
     pub content_type: &'static str,
     pub pool: Pool,
     pub judge: Judge,
-    /// The code that counts as success (`SUCCESS`, `000100`, `200`).
+    /// The code that counts as success (`SUCCESS`, `000100`, `SUC-200`, `HTTP 200`).
     pub success: Vec<String>,
-    /// For Whalet: the partner's keys, to fully open one reply per worker.
-    pub whalet_keys: Option<(PrivateKey, PublicKey)>,
+    /// For envelope schemes: how to fully open (verify and decrypt) one reply per worker.
+    pub opener: Option<Opener>,
+    /// For envelope schemes: how to seal request `i` (the pool is sealed before each run).
+    pub sealer: Option<Arc<dyn Sealer + Send>>,
 }
 
-/// The Whalet partner whose requests are sealed.
-pub struct WhaletPartner {
-    pub partner_id: String,
-    pub key: PrivateKey,
-    pub platform_public: PublicKey,
-    pub api_code: String,
-    /// Business body; `{i}` inside any string value is replaced by the request's number.
-    pub body: Value,
+/// The partner's side of an envelope scheme, to open replies as a partner would.
+#[derive(Clone)]
+pub enum Opener {
+    Whalet {
+        key: PrivateKey,
+        platform: PublicKey,
+    },
+    Infinia {
+        key: PrivateKey,
+        infinia: PublicKey,
+        alg: SignatureHash,
+    },
 }
 
-/// Seals `count` distinct requests on `threads` threads. Request numbers are unique per run:
-/// `B` + the run's start in ms + a 7-digit sequence.
-pub fn seal_whalet(partner: &WhaletPartner, count: usize, threads: usize) -> Vec<Bytes> {
+/// A scheme whose requests are sealed before the run: request `i` as wire bytes.
+pub trait Sealer: Sync {
+    fn seal(&self, run: i64, i: usize) -> Bytes;
+}
+
+/// Seals `count` distinct requests on `threads` threads.
+pub fn seal_all(sealer: &dyn Sealer, count: usize, threads: usize) -> Vec<Bytes> {
     let run = system_now();
     let threads = threads.clamp(1, 64);
     let chunk = count.div_ceil(threads).max(1);
@@ -87,7 +101,7 @@ pub fn seal_whalet(partner: &WhaletPartner, count: usize, threads: usize) -> Vec
                 let end = (start + chunk).min(count);
                 scope.spawn(move || {
                     (start..end)
-                        .map(|i| seal_one(partner, run, i))
+                        .map(|i| sealer.seal(run, i))
                         .collect::<Vec<_>>()
                 })
             })
@@ -101,23 +115,64 @@ pub fn seal_whalet(partner: &WhaletPartner, count: usize, threads: usize) -> Vec
     out
 }
 
-fn seal_one(partner: &WhaletPartner, run: i64, i: usize) -> Bytes {
-    let echo = Echo {
-        partner_id: partner.partner_id.clone(),
-        api_code: partner.api_code.clone(),
-        request_no: format!("B{run}{:07}", i % 10_000_000),
-        version: VERSION.to_owned(),
-    };
-    let body = substitute(&partner.body, &i.to_string());
-    envelope::seal_request(
-        &echo,
-        &body,
-        &partner.key,
-        &partner.platform_public,
-        HexCase::Lower,
-    )
-    .map(Bytes::from)
-    .unwrap_or_default()
+/// The Whalet partner whose requests are sealed.
+pub struct WhaletPartner {
+    pub partner_id: String,
+    pub key: PrivateKey,
+    pub platform_public: PublicKey,
+    pub api_code: String,
+    /// Business body; `{i}` inside any string value is replaced by the request's number.
+    pub body: Value,
+}
+
+/// Request numbers are unique per run: `B` + the run's start in ms + a 7-digit sequence.
+impl Sealer for WhaletPartner {
+    fn seal(&self, run: i64, i: usize) -> Bytes {
+        let echo = Echo {
+            partner_id: self.partner_id.clone(),
+            api_code: self.api_code.clone(),
+            request_no: format!("B{run}{:07}", i % 10_000_000),
+            version: VERSION.to_owned(),
+        };
+        let body = substitute(&self.body, &i.to_string());
+        envelope::seal_request(
+            &echo,
+            &body,
+            &self.key,
+            &self.platform_public,
+            HexCase::Lower,
+        )
+        .map(Bytes::from)
+        .unwrap_or_default()
+    }
+}
+
+/// An Infinia merchant app whose requests are sealed (spec §2.0: RSA blocks to Infinia's key,
+/// signed with the merchant's).
+pub struct InfiniaMerchant {
+    pub app_id: String,
+    pub version: String,
+    pub key: PrivateKey,
+    pub infinia_public: PublicKey,
+    pub alg: SignatureHash,
+    /// Business body; `{i}` inside any string value is replaced by the request's number.
+    pub body: Value,
+}
+
+impl Sealer for InfiniaMerchant {
+    fn seal(&self, _run: i64, i: usize) -> Bytes {
+        let body = substitute(&self.body, &i.to_string());
+        infinia::seal_request(
+            &self.version,
+            &self.app_id,
+            &body,
+            &self.key,
+            &self.infinia_public,
+            self.alg,
+        )
+        .map(|sealed| Bytes::from(sealed.to_json()))
+        .unwrap_or_default()
+    }
 }
 
 fn substitute(value: &Value, n: &str) -> Value {
@@ -226,7 +281,7 @@ mod tests {
             api_code: "connectivity".into(),
             body: default_whalet_body(),
         };
-        let sealed = seal_whalet(&partner, 5, 2);
+        let sealed = seal_all(&partner, 5, 2);
         assert_eq!(sealed.len(), 5);
         let mut numbers = std::collections::HashSet::new();
         for (i, bytes) in sealed.iter().enumerate() {
@@ -234,6 +289,41 @@ mod tests {
             let opened = request.open(&platform, partner.key.public()).unwrap();
             assert_eq!(opened.body["responseMessage"], format!("bench {i}"));
             assert!(numbers.insert(opened.echo.request_no));
+        }
+    }
+}
+
+#[cfg(test)]
+mod infinia_tests {
+    use super::*;
+    use crate::wire::keys::demo;
+
+    #[test]
+    fn sealed_infinia_requests_are_distinct_and_open() {
+        let infinia_key = PrivateKey::parse(demo::INFINIA_PRIVATE).unwrap();
+        let merchant = InfiniaMerchant {
+            app_id: "demo-app".into(),
+            version: "1.0".into(),
+            key: PrivateKey::parse(demo::INFINIA_MERCHANT_PRIVATE).unwrap(),
+            infinia_public: infinia_key.public().clone(),
+            alg: SignatureHash::Sha256,
+            body: json!({"currency": "USD", "note": "n{i}"}),
+        };
+        let sealed = seal_all(&merchant, 4, 2);
+        assert_eq!(sealed.len(), 4);
+        for (i, bytes) in sealed.iter().enumerate() {
+            let request = infinia::parse_request(bytes).unwrap();
+            assert_eq!(request.app_id, "demo-app");
+            infinia::verify_signature(
+                &request.signature,
+                &request.request_data,
+                merchant.key.public(),
+                SignatureHash::Sha256,
+            )
+            .unwrap();
+            let body =
+                infinia::decrypt_data("requestData", &request.request_data, &infinia_key).unwrap();
+            assert_eq!(body["note"], format!("n{i}"));
         }
     }
 }

@@ -82,14 +82,23 @@ struct TriggerArgs {
     url: String,
 }
 
+/// The runtime every command runs on. The blocking pool (notification sealing, file I/O) is
+/// capped at twice the cores (at least 8): RSA work gains nothing from more threads than cores,
+/// and each extra thread keeps its own allocator heap, so a burst of notifications to a receiver
+/// that is down would otherwise leave tens of MiB behind (docs/PERFORMANCE.md).
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads((cores * 2).max(8))
+        .build()
+}
+
 /// Runs the command line; the exit code says whether it succeeded.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -118,9 +127,14 @@ pub fn main() -> ExitCode {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colour only on a terminal (and not with NO_COLOR): CI logs and redirected files get plain
+    // text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .try_init();
 }
 

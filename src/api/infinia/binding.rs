@@ -1,7 +1,8 @@
 //! `account-binding/request` (spec §2.3): the platform sends a seller's details and gets a
 //! redirect URL to the seller's authorization page (`{base}/authorize/{token}`). The binding stays
 //! PENDING until the seller decides on that page ([`decide`]), a trigger
-//! (`infinia.binding.approved` / `.rejected`) fires, or a scenario rule decides after its delay.
+//! (`infinia.binding.approved` / `.rejected`) fires, or a scenario rule decides after its delay;
+//! if none has when the link expires, it is REJECTED with [`EXPIRED_REASON`].
 //! Idempotent on `requestNo`: the same fields give the same link; other fields are SYS-002.
 
 use rand::RngCore;
@@ -18,6 +19,9 @@ pub const OPERATION: Operation = Operation {
     path: "account-binding/request",
     handler,
 };
+
+/// The reason of a binding whose link expired before anyone decided (the platform's wording).
+pub const EXPIRED_REASON: &str = crate::api::platform::binding::EXPIRED_REASON;
 
 /// Entity types the simulator accepts (`Corporate` is documented; `Individual` is inferred).
 pub const ENTITY_TYPES: &[&str] = &["Corporate", "Individual"];
@@ -153,6 +157,20 @@ fn register_link(ctx: &Ctx<'_>, body: &Value, binding: &Binding) {
         expires_at: binding.created_at.saturating_add(ttl_ms),
         backlink_url: Some(text("backlinkUrl")).filter(|s| !s.is_empty()),
     });
+    let (app, tenant, token) = (ctx.app.clone(), ctx.tenant.clone(), binding.token.clone());
+    ctx.app.clock().schedule_at(
+        binding.created_at.saturating_add(ttl_ms),
+        format!(
+            "{}/infinia.binding.expire {}",
+            ctx.tenant, binding.request_no
+        ),
+        Box::new(move || {
+            Box::pin(async move {
+                // A binding decided in time is left alone (decide refuses it).
+                let _ = decide(&app, &tenant, &token, false, Some(EXPIRED_REASON));
+            })
+        }),
+    );
 }
 
 /// The page's decision callback (`Authorizations::register_surface("infinia", ...)`).

@@ -214,7 +214,8 @@ pub async fn handle(app: &App, req: SimRequest) -> SimResponse {
     };
     entry.code = body["ret_code"].as_str().unwrap_or_default().to_owned();
     entry.detail = body["ret_msg"].as_str().unwrap_or_default().to_owned();
-    entry.reply = body.clone();
+    let response = SimResponse::json_value(status, &body);
+    entry.reply = body;
     entry.http_status = status;
     entry.latency_us = started.elapsed().as_micros() as u64;
     tracing::info!(
@@ -225,7 +226,7 @@ pub async fn handle(app: &App, req: SimRequest) -> SimResponse {
         "pockyt request"
     );
     app.journal().record(entry);
-    SimResponse::json_value(status, &body)
+    response
 }
 
 type Refusal = (u16, PockytError);
@@ -304,12 +305,12 @@ async fn process(
     let now = app.clock().now();
     app.store().ensure_tenant(&tenant);
     app.store().with_tenant(&tenant, |t| seed(t, merchant, now));
-    let fields_value = Value::Object(fields.clone());
+    // The journal's copy of the fields is the one the scenario rules match on.
     let decision = app.scenarios().decide(OperationCtx {
         surface: "pockyt",
         tenant: &tenant,
         operation: operation.path,
-        fields: &fields_value,
+        fields: &entry.request,
     });
     entry.rule = decision.rule.clone();
     if decision.latency_ms > 0 {

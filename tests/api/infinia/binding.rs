@@ -127,3 +127,47 @@ async fn a_rejected_binding_says_why_and_the_host_header_shapes_the_link() {
     );
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_link_nobody_answers_expires_and_the_binding_is_rejected() {
+    let app = spawn_infinia("").await;
+    let m = Merchant::demo();
+    let first = m
+        .ok(
+            &app,
+            "account-binding/request",
+            &binding_request("ABR-EXP-1", "SELLER-EXP"),
+        )
+        .await;
+    let link = first["redirectUrl"].as_str().unwrap().to_owned();
+    let path = link.strip_prefix(&app.url).unwrap().to_owned();
+    let query = json!({"requestNo": "ABR-EXP-1"});
+    // One minute before the 30-minute lifetime ends: still pending, the page still offers it.
+    app.advance(29.0 * 60.0).await;
+    let q = m.ok(&app, "account-binding/query", &query).await;
+    assert_eq!(q["bindingStatus"], "PENDING");
+    let (status, _) = app.get_text(&path).await;
+    assert_eq!(status, 200);
+    app.advance(60.0).await;
+    let q = m.ok(&app, "account-binding/query", &query).await;
+    assert_eq!(q["bindingStatus"], "REJECTED");
+    assert!(
+        q["reason"].as_str().unwrap().contains("expired"),
+        "{}",
+        q["reason"]
+    );
+    let (status, page) = app.get_text(&path).await;
+    assert_eq!(status, 410, "{page}");
+    assert!(page.contains("This link has expired"), "{page}");
+    // The seller is free to be bound under a new requestNo.
+    let again = m
+        .ok(
+            &app,
+            "account-binding/request",
+            &binding_request("ABR-EXP-2", "SELLER-EXP"),
+        )
+        .await;
+    assert_eq!(again["bindingStatus"], "PENDING");
+    assert_ne!(again["redirectUrl"], first["redirectUrl"]);
+    app.shutdown().await;
+}
