@@ -107,6 +107,10 @@ pub struct WhaletConfig {
     /// Keep the embedded demo partner (202400000000001) besides configured ones.
     #[serde(default = "yes")]
     pub demo_partner: bool,
+    /// RequestNos remembered per partner for `REQUEST_NO_NOT_UNIQUE`; beyond it the oldest is
+    /// forgotten (memory: about 110 bytes each).
+    #[serde(default = "default_request_no_memory")]
+    pub request_no_memory: usize,
     /// The simulator's own (platform) private key; default: the embedded demo key.
     pub platform_private_key: Option<String>,
     /// Renames: canonical apiCode (as listed in docs/FIDELITY.md) → the name on the wire.
@@ -122,6 +126,7 @@ impl Default for WhaletConfig {
             hex_case: HexCase::default(),
             body_limit_bytes: default_body_limit(),
             demo_partner: true,
+            request_no_memory: default_request_no_memory(),
             platform_private_key: None,
             api_codes: BTreeMap::new(),
             partners: Vec::new(),
@@ -129,6 +134,9 @@ impl Default for WhaletConfig {
     }
 }
 
+fn default_request_no_memory() -> usize {
+    crate::store::request_nos::RequestNos::DEFAULT_CAPACITY
+}
 fn default_body_limit() -> usize {
     1024 * 1024
 }

@@ -1,6 +1,7 @@
 //! The Whalet requestNos a partner has used (REQUEST_NO_NOT_UNIQUE), bounded: the oldest are
-//! forgotten beyond [`RequestNos::CAPACITY`], so a long load test cannot grow memory without
-//! limit. Serialised as the list of remembered numbers, oldest first.
+//! forgotten beyond a capacity (`[whalet] request_no_memory`, [`RequestNos::DEFAULT_CAPACITY`]
+//! by default), so a long load test cannot grow memory without limit. Serialised as the list of
+//! remembered numbers, oldest first.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
@@ -20,17 +21,19 @@ impl RequestNos {
     /// grows otherwise. 917,504 is half of what a 2^21-bucket table holds, the largest limit at
     /// which the table stops growing there: about 100 MB per tenant at the limit (measured:
     /// docs/PERFORMANCE.md, "Memory under sustained load").
-    pub const CAPACITY: usize = 917_504;
+    pub const DEFAULT_CAPACITY: usize = 917_504;
 
-    /// Records `request_no`; false when it was already used (and still remembered).
-    pub fn insert(&mut self, request_no: String) -> bool {
+    /// Records `request_no`, remembering at most `capacity` (at least one); false when it was
+    /// already used (and still remembered).
+    pub fn insert(&mut self, request_no: String, capacity: usize) -> bool {
         if self.seen.contains(request_no.as_str()) {
             return false;
         }
-        if self.order.len() >= Self::CAPACITY {
-            if let Some(oldest) = self.order.pop_front() {
-                self.seen.remove(&oldest);
-            }
+        while self.order.len() >= capacity.max(1) {
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
+            self.seen.remove(&oldest);
         }
         let shared: Arc<str> = Arc::from(request_no);
         self.seen.insert(shared.clone());
@@ -64,9 +67,9 @@ mod tests {
     #[test]
     fn duplicates_are_refused_and_order_is_kept() {
         let mut nos = RequestNos::default();
-        assert!(nos.insert("a".into()));
-        assert!(nos.insert("b".into()));
-        assert!(!nos.insert("a".into()));
+        assert!(nos.insert("a".into(), 10));
+        assert!(nos.insert("b".into(), 10));
+        assert!(!nos.insert("a".into(), 10));
         assert_eq!(nos.len(), 2);
         assert_eq!(
             serde_json::to_value(&nos).unwrap(),
@@ -76,18 +79,34 @@ mod tests {
 
     #[test]
     fn the_oldest_is_forgotten_at_capacity() {
+        let cap = RequestNos::DEFAULT_CAPACITY;
         let mut nos = RequestNos::default();
-        for i in 0..=RequestNos::CAPACITY {
-            assert!(nos.insert(format!("R{i}")));
+        for i in 0..=cap {
+            assert!(nos.insert(format!("R{i}"), cap));
         }
-        assert_eq!(nos.len(), RequestNos::CAPACITY);
+        assert_eq!(nos.len(), cap);
         assert!(!nos.contains("R0"), "the oldest is forgotten");
-        assert!(nos.contains("R1") && nos.contains(&format!("R{}", RequestNos::CAPACITY)));
-        assert!(
-            !nos.insert("R1".into()),
-            "a remembered one is still refused"
-        );
-        assert!(nos.insert("R0".into()), "a forgotten one is accepted again");
+        assert!(nos.contains("R1") && nos.contains(&format!("R{cap}")));
+        assert!(!nos.insert("R1".into(), cap), "a remembered one is refused");
+        assert!(nos.insert("R0".into(), cap), "a forgotten one is accepted");
         assert!(!nos.contains("R1"), "which pushed out the next oldest");
+    }
+
+    #[test]
+    fn a_smaller_capacity_forgets_down_to_it() {
+        let mut nos = RequestNos::default();
+        for i in 0..10 {
+            assert!(nos.insert(format!("R{i}"), 10));
+        }
+        // A lower limit applies at the next insert.
+        assert!(nos.insert("R10".into(), 3));
+        assert_eq!(nos.len(), 3);
+        assert!(nos.contains("R8") && nos.contains("R9") && nos.contains("R10"));
+        assert!(
+            nos.insert("R0".into(), 0),
+            "a limit of 0 still remembers the last one"
+        );
+        assert_eq!(nos.len(), 1);
+        assert!(!nos.insert("R0".into(), 0));
     }
 }

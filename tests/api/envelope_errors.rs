@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, spawn_with, Setup};
 
 fn head(body: &str) -> Value {
     serde_json::from_str::<Value>(body).unwrap()["head"].clone()
@@ -391,5 +391,37 @@ async fn internal_error_is_answered_head_only_when_a_scenario_asks_for_it() {
     assert_eq!(reply.code, "INTERNAL_ERROR");
     assert_eq!(reply.detail, "simulated outage");
     assert_eq!(reply.body, None);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn request_no_memory_is_bounded_by_configuration() {
+    let app = spawn_with(Setup {
+        config: Some("[whalet]\nrequest_no_memory = 2\n".into()),
+        ..Default::default()
+    })
+    .await;
+    let body = json!({"notifyFlag": "N", "responseFlag": "N"});
+    for no in ["MEM-1", "MEM-2", "MEM-3"] {
+        let reply = app
+            .client
+            .call_with("connectivity", no, &body)
+            .await
+            .unwrap();
+        assert_eq!(reply.code, "SUCCESS", "{no}");
+    }
+    // MEM-2 and MEM-3 are remembered; MEM-1, the oldest, was forgotten.
+    let again = app
+        .client
+        .call_with("connectivity", "MEM-3", &body)
+        .await
+        .unwrap();
+    assert_eq!(again.code, "REQUEST_NO_NOT_UNIQUE");
+    let forgotten = app
+        .client
+        .call_with("connectivity", "MEM-1", &body)
+        .await
+        .unwrap();
+    assert_eq!(forgotten.code, "SUCCESS", "{}", forgotten.detail);
     app.shutdown().await;
 }

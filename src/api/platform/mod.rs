@@ -347,7 +347,12 @@ async fn process(
     } else {
         let fresh = app
             .store()
-            .with_tenant(&tenant, |t| t.request_nos.insert(echo.request_no.clone()))
+            .with_tenant(&tenant, |t| {
+                t.request_nos.insert(
+                    echo.request_no.clone(),
+                    app.config().whalet.request_no_memory,
+                )
+            })
             .unwrap_or(false);
         if !fresh {
             return Err(refuse(WhaletError::new(

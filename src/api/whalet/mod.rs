@@ -372,7 +372,12 @@ async fn process(app: &App, req: &SimRequest, path_api_code: Option<&str>) -> Pr
     }
     let fresh = app
         .store()
-        .with_tenant(&tenant, |t| t.request_nos.insert(echo.request_no.clone()))
+        .with_tenant(&tenant, |t| {
+            t.request_nos.insert(
+                echo.request_no.clone(),
+                app.config().whalet.request_no_memory,
+            )
+        })
         .unwrap_or(false);
     if !fresh {
         let err = WhaletError::new(
