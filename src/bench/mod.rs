@@ -41,6 +41,9 @@ pub enum Surface {
     Pockyt,
     /// Infinia Pay (RSA blocks + SHA256withRSA), `POST /api/v1/account-balance/query` by default.
     Infinia,
+    /// whalet-platform (the Whalet envelope), `POST /v1/platform/{apiCode}`, apiCode
+    /// `balanceQuery` and body `{}` by default.
+    Platform,
     /// One fixed request repeated (`GET /__sim/health` by default).
     Raw,
 }
@@ -89,9 +92,9 @@ pub struct BenchArgs {
     /// HTTP method for --surface raw.
     #[arg(long, default_value = "GET")]
     method: String,
-    /// Whalet apiCode.
-    #[arg(long, default_value = "connectivity")]
-    api_code: String,
+    /// Whalet apiCode (default: `connectivity`; `balanceQuery` for --surface platform).
+    #[arg(long)]
+    api_code: Option<String>,
     /// Whalet or Infinia business body as JSON; `{i}` in a string is replaced by the request
     /// number.
     #[arg(long)]
@@ -318,16 +321,28 @@ fn plan(args: &BenchArgs) -> anyhow::Result<Plan> {
         Surface::Whalet => "/api",
         Surface::Pockyt => "/v3/payouts/balance",
         Surface::Infinia => "/api/v1/account-balance/query",
+        Surface::Platform => "/v1/platform/",
         Surface::Raw => "/__sim/health",
     };
-    let path = args.path.clone().unwrap_or_else(|| default_path.to_owned());
+    let api_code = args.api_code.clone().unwrap_or_else(|| {
+        match args.surface {
+            Surface::Platform => "balanceQuery",
+            _ => "connectivity",
+        }
+        .to_owned()
+    });
+    let path = args.path.clone().unwrap_or_else(|| match args.surface {
+        Surface::Platform => format!("{default_path}{api_code}"),
+        _ => default_path.to_owned(),
+    });
     let json = "application/json;charset=UTF-8";
     Ok(match args.surface {
-        Surface::Whalet => {
+        Surface::Whalet | Surface::Platform => {
             let (key, platform) = keys(args, demo::PARTNER_PRIVATE, demo::PLATFORM_PUBLIC)?;
-            let body = match &args.data {
-                Some(text) => json_arg(text)?,
-                None => requests::default_whalet_body(),
+            let body = match (&args.data, args.surface) {
+                (Some(text), _) => json_arg(text)?,
+                (None, Surface::Platform) => serde_json::json!({}),
+                (None, _) => requests::default_whalet_body(),
             };
             Plan {
                 method: hyper::Method::POST,
@@ -344,7 +359,7 @@ fn plan(args: &BenchArgs) -> anyhow::Result<Plan> {
                     partner_id: args.partner_id.clone(),
                     key,
                     platform_public: platform,
-                    api_code: args.api_code.clone(),
+                    api_code,
                     body,
                 })),
             }
@@ -669,6 +684,36 @@ mod tests {
         let run = load::run(running.addr, plan(wrong), 2, limits).await;
         assert_eq!(run.ok, 0);
         assert_eq!(run.codes.get("SYS-005"), Some(&6), "{:?}", run.codes);
+        running.shutdown().await;
+    }
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: BenchArgs,
+    }
+
+    /// `--surface platform` needs no other option: its default path, apiCode and body reach the
+    /// platform API, and every reply is a verified SUCCESS.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_platform_surface_works_with_its_defaults() {
+        use clap::Parser;
+        let running = simulator().await;
+        let cli = Cli::parse_from(["bench", "--surface", "platform"]);
+        let plan = plan(&cli.args).unwrap();
+        assert_eq!(plan.path, "/v1/platform/balanceQuery");
+        let sealer = plan.sealer.clone().unwrap();
+        let plan = Plan {
+            pool: Pool::Sealed(Arc::new(requests::seal_all(sealer.as_ref(), 4, 2))),
+            ..plan
+        };
+        let limits = Limits {
+            duration: None,
+            requests: Some(4),
+        };
+        let run = load::run(running.addr, plan, 2, limits).await;
+        assert_eq!(run.codes.get("SUCCESS"), Some(&4), "{:?}", run.codes);
+        assert_eq!(run.verified, 2, "{:?}", run.verify_errors);
         running.shutdown().await;
     }
 }

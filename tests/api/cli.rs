@@ -1,4 +1,5 @@
-//! The command line as a person uses it: `keygen`, `call`, `serve --config` errors, `trigger`.
+//! The command line as a person uses it: `keygen`, `call`, `serve --config` errors, `trigger`,
+//! `bench`.
 
 use std::process::Command;
 
@@ -185,4 +186,70 @@ async fn serve_shuts_down_cleanly_on_sigterm() {
         .await
         .unwrap();
     assert!(exit.success(), "{exit:?}");
+}
+
+/// The bench command end to end, through the binary: it spawns its own server, loads the
+/// Infinia surface with pre-sealed requests, prints a JSON report whose counts add up, exits 0;
+/// and exits 2 when requests fail (a wrong provider key: every reply is a refusal).
+#[test]
+fn bench_reports_json_and_exits_by_outcome() {
+    let out = bin()
+        .args([
+            "bench",
+            "--surface",
+            "infinia",
+            "--spawn-server",
+            "--partners",
+            "2",
+            "--requests",
+            "12",
+            "--no-ceiling",
+            "--json",
+        ])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run = &report["runs"][0];
+    assert_eq!(report["surface"], "infinia");
+    assert_eq!(
+        (run["requests"].as_u64(), run["ok"].as_u64()),
+        (Some(12), Some(12))
+    );
+    assert_eq!(run["codes"]["SUC-200"], 12);
+    assert_eq!(run["verified_replies"], 2);
+    assert!(report["server_startup_ms"].as_f64().unwrap() > 0.0);
+
+    let dir = tempfile::tempdir().unwrap();
+    let wrong = dir.path().join("wrong.pem");
+    std::fs::write(&wrong, whalet_sim::wire::keys::demo::PARTNER_PUBLIC).unwrap();
+    let out = bin()
+        .args([
+            "bench",
+            "--surface",
+            "infinia",
+            "--spawn-server",
+            "--partners",
+            "1",
+        ])
+        .args([
+            "--requests",
+            "3",
+            "--no-ceiling",
+            "--json",
+            "--platform-key",
+        ])
+        .arg(&wrong)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["runs"][0]["ok"], 0);
+    assert_eq!(report["runs"][0]["codes"]["SYS-005"], 3);
 }
