@@ -99,6 +99,7 @@ pub struct BenchArgs {
     /// number.
     #[arg(long)]
     data: Option<String>,
+    /// Whalet (and platform) partnerId the requests are sealed as.
     #[arg(long, default_value = crate::api::whalet::partners::DEMO_PARTNER_ID)]
     partner_id: String,
     /// Infinia appId.
@@ -117,10 +118,13 @@ pub struct BenchArgs {
     /// cores × duration).
     #[arg(long)]
     pool: Option<usize>,
+    /// Pockyt merchantNo.
     #[arg(long, default_value = "202333")]
     merchant_no: String,
+    /// Pockyt storeNo.
     #[arg(long, default_value = "301854")]
     store_no: String,
+    /// Pockyt API token (signs `verifySign`).
     #[arg(long, default_value = "demo-token")]
     token: String,
     /// Extra Pockyt body parameter `name=value` (repeatable; `{i}` = request number).

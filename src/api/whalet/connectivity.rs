@@ -4,7 +4,8 @@
 
 use serde_json::{json, Value};
 
-use super::{optional_str, yes_no, Ctx, Operation, Reply};
+use super::ops::common::fields::{optional_str, yes_no};
+use super::{Ctx, Operation, Reply};
 use crate::wire::whalet::WhaletError;
 
 pub const OPERATIONS: &[Operation] = &[Operation {

@@ -254,6 +254,34 @@ impl<'a> Check<'a> {
     }
 }
 
+/// Reads an optional string field (absent, null or empty → None).
+pub fn optional_str<'a>(body: &'a Value, field: &str) -> Result<Option<&'a str>, WhaletError> {
+    match body.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(WhaletError::parameter(format!(
+            "{field} must be a string, got {}",
+            json_type(other)
+        ))),
+    }
+}
+
+/// Reads a Y/N flag.
+pub fn yes_no(body: &Value, field: &str, required: bool) -> Result<Option<bool>, WhaletError> {
+    match optional_str(body, field)? {
+        Some("Y") => Ok(Some(true)),
+        Some("N") => Ok(Some(false)),
+        Some(other) => Err(WhaletError::parameter(format!(
+            "{field} must be \"Y\" or \"N\", got {other:?}"
+        ))),
+        None if required => Err(WhaletError::parameter(format!(
+            "{field} is required (\"Y\" or \"N\")"
+        ))),
+        None => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
