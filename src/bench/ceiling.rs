@@ -93,14 +93,11 @@ pub fn measure(each: Duration, scheme: Scheme<'_>) -> anyhow::Result<Ceiling> {
 }
 
 fn measure_infinia(each: Duration, sample: &[u8], alg: SignatureHash) -> anyhow::Result<Ceiling> {
-    use base64::Engine;
     let infinia = PrivateKey::parse(demo::INFINIA_PRIVATE)?;
     let merchant = PrivateKey::parse(demo::INFINIA_MERCHANT_PRIVATE)?;
     let request = crate::wire::infinia::parse_request(sample)
         .map_err(|(_, e)| anyhow::anyhow!("the sample request: {}", e.message))?;
-    let raw = base64::engine::general_purpose::STANDARD.decode(&request.request_data)?;
-    let k = infinia.public().size();
-    let blocks = (raw.len() / k).max(1);
+    let blocks = super::load::rsa_blocks(&request.request_data, infinia.public().size()).max(1);
     // The sample is sealed to the configured key, maybe not the demo one: time the demo key's
     // blocks (same size), which decrypt.
     let block = crypto::rsa_encrypt(infinia.public(), &[b'x'; 200])?;

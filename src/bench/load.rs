@@ -237,15 +237,19 @@ fn open_fully(plan: &Plan, reply: &[u8], out: &mut Outcome) {
 
 /// RSA blocks in a reply's `responseData` (0 when it has none).
 fn response_blocks(reply: &[u8], key: &crate::wire::keys::PrivateKey) -> usize {
-    use base64::Engine;
     let data = serde_json::from_slice::<Value>(reply)
         .ok()
         .and_then(|v| v.get("responseData")?.as_str().map(str::to_owned))
         .unwrap_or_default();
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(data)
-        .map_or(0, |raw| raw.len());
-    bytes / key.public().size().max(1)
+    rsa_blocks(&data, key.public().size())
+}
+
+/// How many `key_bytes`-byte RSA blocks a Base64 field holds (0 when it is not Base64).
+pub fn rsa_blocks(b64: &str, key_bytes: usize) -> usize {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_or(0, |raw| raw.len() / key_bytes.max(1))
 }
 
 /// The value at quantile `q` (0..=1) of sorted data.

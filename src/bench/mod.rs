@@ -178,10 +178,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         (Some(sealer), false) => {
             eprintln!("measuring the crypto ceiling of this build...");
             let each = parse_duration(&args.ceiling_time)?;
-            let scheme = match args.surface {
-                Surface::Infinia => ceiling::Scheme::Infinia {
+            let scheme = match &plan.opener {
+                Some(Opener::Infinia { alg, .. }) => ceiling::Scheme::Infinia {
                     sample: &sealer.seal(0, 0),
-                    alg: infinia_alg(&args.infinia_alg)?,
+                    alg: *alg,
                 },
                 _ => ceiling::Scheme::Whalet,
             };

@@ -2,7 +2,8 @@
 //! redirect URL to the seller's authorization page (`{base}/authorize/{token}`). The binding stays
 //! PENDING until the seller decides on that page ([`decide`]), a trigger
 //! (`infinia.binding.approved` / `.rejected`) fires, or a scenario rule decides after its delay;
-//! if none has when the link expires, it is REJECTED with [`EXPIRED_REASON`].
+//! if none has when the link expires, the authorization page's expiry rejects it with
+//! [`crate::web::authorize::EXPIRED_REASON`].
 //! Idempotent on `requestNo`: the same fields give the same link; other fields are SYS-002.
 
 use rand::RngCore;
@@ -19,9 +20,6 @@ pub const OPERATION: Operation = Operation {
     path: "account-binding/request",
     handler,
 };
-
-/// The reason of a binding whose link expired before anyone decided (the platform's wording).
-pub const EXPIRED_REASON: &str = crate::api::platform::binding::EXPIRED_REASON;
 
 /// Entity types the simulator accepts (`Corporate` is documented; `Individual` is inferred).
 pub const ENTITY_TYPES: &[&str] = &["Corporate", "Individual"];
@@ -136,40 +134,29 @@ fn register_link(ctx: &Ctx<'_>, body: &Value, binding: &Binding) {
         .and_then(Value::as_str)
         .and_then(|t| crate::scenario::format::parse_duration(t).ok())
         .unwrap_or(ttl_ms);
-    ctx.app.authorizations().register(AuthorizationRequest {
-        token: binding.token.clone(),
-        surface: "infinia",
-        provider_name: "Infinia Pay".into(),
-        tenant: ctx.tenant.clone(),
-        business_id: binding.request_no.clone(),
-        partner_name: format!("Platform {}", ctx.tenant.id),
-        shop: ShopDetails {
-            id: binding.seller_id.clone(),
-            name: store_name,
-            url: Some(text("storeUrl")).filter(|s| !s.is_empty()),
+    ctx.app.authorizations().register(
+        ctx.app,
+        AuthorizationRequest {
+            token: binding.token.clone(),
+            surface: "infinia",
+            provider_name: "Infinia Pay".into(),
+            tenant: ctx.tenant.clone(),
+            business_id: binding.request_no.clone(),
+            partner_name: format!("Platform {}", ctx.tenant.id),
+            shop: ShopDetails {
+                id: binding.seller_id.clone(),
+                name: store_name,
+                url: Some(text("storeUrl")).filter(|s| !s.is_empty()),
+            },
+            legal_entity: vec![
+                ("Name".into(), text("sellerName")),
+                ("Registration number".into(), text("sellerCertNo")),
+                ("Entity type".into(), text("entityType")),
+                ("Country".into(), text("country")),
+            ],
+            expires_at: binding.created_at.saturating_add(ttl_ms),
+            backlink_url: Some(text("backlinkUrl")).filter(|s| !s.is_empty()),
         },
-        legal_entity: vec![
-            ("Name".into(), text("sellerName")),
-            ("Registration number".into(), text("sellerCertNo")),
-            ("Entity type".into(), text("entityType")),
-            ("Country".into(), text("country")),
-        ],
-        expires_at: binding.created_at.saturating_add(ttl_ms),
-        backlink_url: Some(text("backlinkUrl")).filter(|s| !s.is_empty()),
-    });
-    let (app, tenant, token) = (ctx.app.clone(), ctx.tenant.clone(), binding.token.clone());
-    ctx.app.clock().schedule_at(
-        binding.created_at.saturating_add(ttl_ms),
-        format!(
-            "{}/infinia.binding.expire {}",
-            ctx.tenant, binding.request_no
-        ),
-        Box::new(move || {
-            Box::pin(async move {
-                // A binding decided in time is left alone (decide refuses it).
-                let _ = decide(&app, &tenant, &token, false, Some(EXPIRED_REASON));
-            })
-        }),
     );
 }
 

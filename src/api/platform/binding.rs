@@ -1,5 +1,5 @@
 //! Shop Account Bind and its query, and the seller's side of the binding: the decision callback
-//! the authorization page (and the trigger) call, and the link's expiry. A binding is
+//! the authorization page (and the trigger, and the link's expiry) call. A binding is
 //! `PROCESSING` until the seller approves (`SUCCESS`) or rejects, or the link expires
 //! (`FAILURE` with the reason); each end sends `shopAccountBindNotify {bindId, shopId, status,
 //! reason}`.
@@ -18,8 +18,6 @@ const BIND_NOTIFY: &str = "shopAccountBindNotify";
 /// Default virtual delay of a scenario-decided (automatic) seller answer.
 const AUTO_DECISION_MS: i64 = 60_000;
 
-/// The reason reported when the link expires.
-pub const EXPIRED_REASON: &str = "the authorization link expired before the seller decided";
 /// The reason reported when the seller rejects without giving one.
 pub const REJECTED_REASON: &str = "rejected by the seller";
 
@@ -153,23 +151,25 @@ pub fn shop_account_bind(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletErr
     if let Some(previous) = stored {
         return Ok(previous);
     }
-    ctx.app.authorizations().register(AuthorizationRequest {
-        token: token.clone(),
-        surface: "platform",
-        provider_name: "Whalet".into(),
-        tenant: ctx.tenant.clone(),
-        business_id: r.bind_id.clone(),
-        partner_name: partner_name(ctx.app, ctx.partner_id),
-        shop: ShopDetails {
-            id: r.shop_id.clone(),
-            name: r.shop_name.clone(),
-            url: r.shop_url.clone(),
+    ctx.app.authorizations().register(
+        ctx.app,
+        AuthorizationRequest {
+            token: token.clone(),
+            surface: "platform",
+            provider_name: "Whalet".into(),
+            tenant: ctx.tenant.clone(),
+            business_id: r.bind_id.clone(),
+            partner_name: partner_name(ctx.app, ctx.partner_id),
+            shop: ShopDetails {
+                id: r.shop_id.clone(),
+                name: r.shop_name.clone(),
+                url: r.shop_url.clone(),
+            },
+            legal_entity: entity_lines(&r.legal_entity),
+            expires_at: binding.expires_at,
+            backlink_url: r.backlink.clone(),
         },
-        legal_entity: entity_lines(&r.legal_entity),
-        expires_at: binding.expires_at,
-        backlink_url: r.backlink.clone(),
-    });
-    schedule_expiry(ctx.app, ctx.tenant, &r.bind_id, binding.expires_at);
+    );
     if let Some(result) = &ctx.decision.result {
         let decision = Decision {
             approved: result.outcome == crate::scenario::Outcome::Success,
@@ -288,26 +288,6 @@ pub fn decide_binding(app: &App, req: &AuthorizationRequest, d: &Decision) -> Re
         )
     };
     finish(app, &req.tenant, &req.business_id, status, reason)
-}
-
-fn schedule_expiry(app: &App, tenant: &TenantId, bind_id: &str, at: i64) {
-    let (app2, tenant2, id) = (app.clone(), tenant.clone(), bind_id.to_owned());
-    app.clock().schedule_at(
-        at,
-        format!("{tenant}/platform.binding.expire {bind_id}"),
-        Box::new(move || {
-            Box::pin(async move {
-                // Already decided bindings are left alone (finish refuses them).
-                let _ = finish(
-                    &app2,
-                    &tenant2,
-                    &id,
-                    BindStatus::Failure,
-                    EXPIRED_REASON.into(),
-                );
-            })
-        }),
-    );
 }
 
 /// Decides a binding by its bindId (the API twin of the page).

@@ -11,8 +11,9 @@
 //!    applies the seller's decision (`d.approved`, `d.reason`) to the surface's state and sends
 //!    its notification. An `Err(text)` leaves the link open and shows `text` to the seller.
 //! 2. When a partner asks for a link: `app.authorizations().register(AuthorizationRequest {..})`
-//!    with a fresh [`new_token`] and the link `"{base}/authorize/{token}"`. The surface expires its
-//!    own object with a clock timer at `expires_at`; the page refuses expired links by itself.
+//!    with a fresh [`new_token`] and the link `"{base}/authorize/{token}"`. At `expires_at` a clock
+//!    timer hands a link nobody decided to the callback as a rejection with [`EXPIRED_REASON`]
+//!    (a surface that decided by other means refuses it); the page refuses expired links itself.
 //! 3. The API twin (a trigger) calls `app.authorizations().decide(&app, token, decision, "trigger")`,
 //!    which runs the same checks (unknown / used / expired link) and the same callback.
 //!
@@ -31,6 +32,9 @@ use crate::app::App;
 use crate::clock::Millis;
 use crate::http::{query_pairs, SimRequest, SimResponse};
 use crate::store::TenantId;
+
+/// The reason a surface's callback receives when a link expires before the seller decided.
+pub const EXPIRED_REASON: &str = "the authorization link expired before the seller decided";
 
 /// The callback a surface registers: applies the seller's decision.
 pub type DecideFn = fn(&App, &AuthorizationRequest, &Decision) -> Result<(), String>;
@@ -132,7 +136,13 @@ impl Authorizations {
         self.surfaces.write().insert(surface, decide);
     }
 
-    pub fn register(&self, request: AuthorizationRequest) {
+    /// Opens a link and schedules its expiry on the virtual clock.
+    pub fn register(&self, app: &App, request: AuthorizationRequest) {
+        let (token, expires_at) = (request.token.clone(), request.expires_at);
+        let label = format!(
+            "{}/{}.binding.expire {}",
+            request.tenant, request.surface, request.business_id
+        );
         self.entries.lock().insert(
             request.token.clone(),
             Entry {
@@ -141,6 +151,30 @@ impl Authorizations {
                 sessions: Vec::new(),
             },
         );
+        let app2 = app.clone();
+        app.clock().schedule_at(
+            expires_at,
+            label,
+            Box::new(move || Box::pin(async move { app2.authorizations().expire(&app2, &token) })),
+        );
+    }
+
+    /// At a link's expiry: if nobody decided on the page, the surface gets a rejection with
+    /// [`EXPIRED_REASON`]. The link needs no change: its state follows from the time.
+    fn expire(&self, app: &App, token: &str) {
+        let request = match self.entries.lock().get(token) {
+            Some(entry) if entry.decided.is_none() => entry.request.clone(),
+            _ => return,
+        };
+        let callback = self.surfaces.read().get(request.surface).copied();
+        if let Some(decide) = callback {
+            let expired = Decision {
+                approved: false,
+                reason: Some(EXPIRED_REASON.to_owned()),
+            };
+            // A surface that already decided by other means (a trigger, a scenario) refuses.
+            let _ = decide(app, &request, &expired);
+        }
     }
 
     /// The request and where its link stands at `now`.
