@@ -12,15 +12,16 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api;
 use crate::api::whalet::partners::Partners;
+use crate::authorize::Authorizations;
 use crate::clock::{Clock, ClockMode};
 use crate::config::Config;
-use crate::control::triggers::TriggerDef;
+use crate::core::{Core, Parts, Surfaces};
 use crate::http::client::HttpClient;
 use crate::journal::Journal;
 use crate::notify::Outbox;
 use crate::scenario::Scenarios;
-use crate::store::{Provider, Store, TenantId};
-use crate::wire::HexCase;
+use crate::store::Store;
+use crate::tenant::{Provider, TenantId};
 
 /// Options that come from the command line rather than the file.
 #[derive(Debug, Clone, Default)]
@@ -31,27 +32,19 @@ pub struct Options {
     pub scenario_files: Vec<std::path::PathBuf>,
 }
 
-struct Inner {
-    config: Config,
-    clock: Clock,
-    store: Store,
-    outbox: Outbox,
-    journal: Journal,
-    scenarios: Scenarios,
-    client: HttpClient,
-    partners: Arc<Partners>,
-    whalet_ops: api::whalet::Dispatch,
-    pockyt: Arc<api::pockyt::Merchants>,
-    infinia: Arc<api::infinia::Infinia>,
-    triggers: Vec<TriggerDef>,
-    authorizations: Arc<crate::web::authorize::Authorizations>,
+/// The whole simulator: the [`Core`] with every surface's handle registered in it, and the stop
+/// signal of its tasks. Cheap to clone; dereferences to the core.
+#[derive(Clone)]
+pub struct App {
+    core: Core,
     stop: CancellationToken,
 }
 
-/// Handle to the whole simulator. Cheap to clone.
-#[derive(Clone)]
-pub struct App {
-    inner: Arc<Inner>,
+impl std::ops::Deref for App {
+    type Target = Core;
+    fn deref(&self) -> &Core {
+        &self.core
+    }
 }
 
 impl App {
@@ -76,120 +69,90 @@ impl App {
         if let Some(tag) = config.notify.run_tag {
             outbox.set_run_tag(tag);
         }
-        let partners = Arc::new(Partners::from_config(
-            &config.whalet,
-            options.notify_url.as_deref(),
-        )?);
+        let notify_url = options.notify_url.as_deref();
         let store = Store::new();
+        let mut surfaces = Surfaces::default();
+
+        let partners = Arc::new(Partners::from_config(&config.whalet, notify_url)?);
         for id in partners.ids() {
             store.ensure_tenant(&TenantId::new(Provider::Whalet, id));
         }
         outbox.register(
             "whalet",
-            Arc::new(crate::notify::whalet::WhaletTransport {
+            Arc::new(api::whalet::transport::WhaletTransport {
                 partners: partners.clone(),
                 hex_case: config.whalet.hex_case,
             }),
         );
-        let whalet_ops = api::whalet::Dispatch::new(&config.whalet.api_codes)?;
+        surfaces.insert(Arc::new(api::whalet::Dispatch::new(
+            &config.whalet.api_codes,
+        )?));
+        surfaces.insert(partners);
+
         let pockyt = Arc::new(api::pockyt::Merchants::from_config(
             &config.pockyt,
-            options.notify_url.as_deref(),
+            notify_url,
         )?);
         api::pockyt::ensure_tenants(&store, &pockyt, clock.now());
         outbox.register(
             "pockyt",
-            Arc::new(crate::notify::pockyt::PockytTransport {
+            Arc::new(api::pockyt::transport::PockytTransport {
                 merchants: pockyt.clone(),
             }),
         );
-        let mut triggers = Vec::new();
-        triggers.extend(api::whalet::triggers());
-        triggers.extend(api::pockyt::triggers());
-        triggers.extend(api::platform::triggers());
-        let authorizations = Arc::new(crate::web::authorize::Authorizations::new(
-            &config.platform.seller_login,
-            &config.platform.seller_password,
-        ));
-        authorizations.register_surface("platform", api::platform::decide_binding);
-        authorizations.register_surface("infinia", api::infinia::binding::decide_from_page);
+        surfaces.insert(pockyt);
+
         let infinia = Arc::new(api::infinia::Infinia::new(Arc::new(
-            api::infinia::apps::Apps::from_config(&config.infinia, options.notify_url.as_deref())?,
+            api::infinia::apps::Apps::from_config(&config.infinia, notify_url)?,
         ))?);
         for id in infinia.tenants() {
             store.ensure_tenant(&id);
         }
-        let infinia_transport = crate::notify::infinia::InfiniaTransport {
-            apps: infinia.apps.clone(),
-        };
-        outbox.register("infinia", Arc::new(infinia_transport));
+        outbox.register(
+            "infinia",
+            Arc::new(api::infinia::transport::InfiniaTransport {
+                apps: infinia.apps.clone(),
+            }),
+        );
+        surfaces.insert(infinia);
+
+        let authorizations = Authorizations::new(
+            &config.platform.seller_login,
+            &config.platform.seller_password,
+        );
+        authorizations.register_surface("platform", api::platform::decide_binding);
+        authorizations.register_surface("infinia", api::infinia::binding::decide_from_page);
+
+        let mut triggers = Vec::new();
+        triggers.extend(api::whalet::triggers());
+        triggers.extend(api::pockyt::triggers());
+        triggers.extend(api::platform::triggers());
         triggers.extend(api::infinia::triggers());
-        triggers.extend(crate::scenario::timeline::triggers());
-        triggers.extend(crate::web::dashboard::connectivity_trigger::triggers());
+        triggers.extend(crate::core::timeline::triggers());
         let journal = Journal::new(config.journal.capacity);
         let scenarios = Scenarios::from_files(&clock, &options.scenario_files, &triggers)?;
         outbox.set_gate(scenarios.delivery_gate());
+        let core = Core::new(Parts {
+            config,
+            clock,
+            store,
+            outbox,
+            journal,
+            scenarios,
+            client,
+            triggers,
+            authorizations,
+            surfaces,
+        });
         Ok(Self {
-            inner: Arc::new(Inner {
-                config,
-                clock,
-                store,
-                outbox,
-                journal,
-                scenarios,
-                client,
-                partners,
-                whalet_ops,
-                pockyt,
-                infinia,
-                triggers,
-                authorizations,
-                stop: CancellationToken::new(),
-            }),
+            core,
+            stop: CancellationToken::new(),
         })
     }
 
-    pub fn config(&self) -> &Config {
-        &self.inner.config
-    }
-    pub fn clock(&self) -> &Clock {
-        &self.inner.clock
-    }
-    pub fn store(&self) -> &Store {
-        &self.inner.store
-    }
-    pub fn outbox(&self) -> &Outbox {
-        &self.inner.outbox
-    }
-    pub fn journal(&self) -> &Journal {
-        &self.inner.journal
-    }
-    pub fn scenarios(&self) -> &Scenarios {
-        &self.inner.scenarios
-    }
-    pub fn client(&self) -> &HttpClient {
-        &self.inner.client
-    }
-    pub fn partners(&self) -> &Arc<Partners> {
-        &self.inner.partners
-    }
-    pub fn whalet_ops(&self) -> &api::whalet::Dispatch {
-        &self.inner.whalet_ops
-    }
-    pub fn pockyt(&self) -> &Arc<api::pockyt::Merchants> {
-        &self.inner.pockyt
-    }
-    pub fn hex_case(&self) -> HexCase {
-        self.inner.config.whalet.hex_case
-    }
-    pub fn infinia(&self) -> &api::infinia::Infinia {
-        &self.inner.infinia
-    }
-    pub fn triggers(&self) -> &[TriggerDef] {
-        &self.inner.triggers
-    }
-    pub fn authorizations(&self) -> &crate::web::authorize::Authorizations {
-        &self.inner.authorizations
+    /// The core every surface stands on.
+    pub fn core(&self) -> &Core {
+        &self.core
     }
 
     /// Serves on `listener` with the background workers until [`RunningApp::shutdown`].
@@ -197,12 +160,17 @@ impl App {
         let addr = listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
-        let stop = self.inner.stop.clone();
-        crate::scenario::timeline::schedule_pending(&self);
-        let driver = tokio::spawn(self.inner.clock.clone().run_driver(stop.clone()));
-        let server = tokio::spawn(crate::http::serve(listener, self.clone(), stop.clone()));
+        let stop = self.stop.clone();
+        crate::core::timeline::schedule_pending(&self.core);
+        let driver = tokio::spawn(self.clock().clone().run_driver(stop.clone()));
+        let core = self.core.clone();
+        let handler = move |req| {
+            let core = core.clone();
+            async move { crate::routes::route(&core, req).await }
+        };
+        let server = tokio::spawn(crate::http::serve(listener, handler, stop.clone()));
         let mut tasks = vec![("server", server), ("clock driver", driver)];
-        tasks.extend(crate::sftp::spawn(&self, stop.clone()).map(|t| ("sftp", t)));
+        tasks.extend(crate::sftp::spawn(&self.core, stop.clone()).map(|t| ("sftp", t)));
         RunningApp {
             addr,
             app: self,

@@ -5,19 +5,25 @@
 
 pub mod api;
 pub mod app;
+pub mod authorize;
+pub mod behaviour;
 pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod control;
+pub mod core;
 pub mod http;
 pub mod journal;
 pub mod money;
 pub mod notify;
 pub mod partner;
+pub mod routes;
 pub mod scenario;
 pub mod sftp;
 pub mod store;
+pub mod tenant;
+pub mod trigger;
 pub mod web;
 pub mod wire;
 

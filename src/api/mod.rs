@@ -1,6 +1,7 @@
 //! The business surfaces, one module each, one file per operation.
 
 pub mod infinia;
+pub mod pipeline;
 pub mod platform;
 pub mod pockyt;
 pub mod whalet;

@@ -4,64 +4,63 @@
 
 pub mod openapi;
 pub mod scenarios;
-pub mod triggers;
 
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use crate::app::App;
 use crate::clock::{format, ClockMode, MAX_ADVANCE_MS};
+use crate::core::Core;
 use crate::http::{SimRequest, SimResponse};
 use crate::journal::JournalFilter;
 use crate::notify::{NotificationFilter, Status};
-use crate::store::TenantId;
+use crate::tenant::TenantId;
 
 /// Everything of the control plane lives under this one prefix.
 pub const PREFIX: &str = "/__sim/";
 
-pub async fn handle(app: &App, req: &SimRequest, rest: &str) -> SimResponse {
+pub async fn handle(core: &Core, req: &SimRequest, rest: &str) -> SimResponse {
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     if !openapi::documented(req.method.as_str(), &segments) {
         return not_served(req, rest);
     }
     match (req.method.as_str(), segments.as_slice()) {
         ("GET", ["health"]) => ok(json!({"status": "ok"})),
-        ("GET", ["requests"]) => requests(app, req),
-        ("GET", ["requests", id]) => match id.parse().ok().and_then(|id| app.journal().get(id)) {
+        ("GET", ["requests"]) => requests(core, req),
+        ("GET", ["requests", id]) => match id.parse().ok().and_then(|id| core.journal().get(id)) {
             Some(entry) => ok(json!(entry)),
             None => error(404, format!("no journal entry {id}")),
         },
         ("DELETE", ["requests"]) => {
-            app.journal().clear();
+            core.journal().clear();
             ok(json!({"cleared": true}))
         }
-        ("GET", ["notifications"]) => notifications(app, req),
-        ("GET", ["notifications", "wait"]) => wait(app, req).await,
-        ("GET", ["notifications", id]) => match app.outbox().get(id) {
+        ("GET", ["notifications"]) => notifications(core, req),
+        ("GET", ["notifications", "wait"]) => wait(core, req).await,
+        ("GET", ["notifications", id]) => match core.outbox().get(id) {
             Some(n) => ok(json!(n)),
             None => error(404, format!("no notification {id}")),
         },
-        ("POST", ["notifications", id, "resend"]) => match app.outbox().resend(id) {
+        ("POST", ["notifications", id, "resend"]) => match core.outbox().resend(id) {
             Ok(n) => ok(json!(n)),
-            Err(e) if app.outbox().get(id).is_none() => error(404, e),
+            Err(e) if core.outbox().get(id).is_none() => error(404, e),
             Err(e) => error(409, e),
         },
-        ("GET", ["clock"]) => ok(clock_view(app)),
-        ("POST", ["clock", "advance"]) => advance(app, req).await,
-        ("POST", ["clock"]) => set_clock(app, req),
-        ("GET", ["state"]) => state(app, req),
-        ("GET", ["invariants"]) => invariants(app),
-        ("POST", ["reset"]) => reset(app, req),
-        ("GET", ["triggers"]) => ok(json!({"triggers": app.triggers()})),
-        ("POST", ["trigger", name]) => trigger(app, req, name).await,
-        ("GET", ["scenarios"]) => scenarios::list(app, req),
-        ("POST", ["scenarios"]) => scenarios::load(app, req).await,
-        ("DELETE", ["scenarios"]) => scenarios::remove_all(app, req),
-        ("POST", ["scenarios", "explain"]) => scenarios::explain(app, req),
-        ("GET", ["scenarios", name]) => scenarios::get(app, req, name),
-        ("DELETE", ["scenarios", name]) => scenarios::remove(app, req, name),
-        ("GET", ["openapi.json"]) => ok(openapi::document(app)),
+        ("GET", ["clock"]) => ok(clock_view(core)),
+        ("POST", ["clock", "advance"]) => advance(core, req).await,
+        ("POST", ["clock"]) => set_clock(core, req),
+        ("GET", ["state"]) => state(core, req),
+        ("GET", ["invariants"]) => invariants(core),
+        ("POST", ["reset"]) => reset(core, req),
+        ("GET", ["triggers"]) => ok(json!({"triggers": core.triggers()})),
+        ("POST", ["trigger", name]) => trigger(core, req, name).await,
+        ("GET", ["scenarios"]) => scenarios::list(core, req),
+        ("POST", ["scenarios"]) => scenarios::load(core, req).await,
+        ("DELETE", ["scenarios"]) => scenarios::remove_all(core, req),
+        ("POST", ["scenarios", "explain"]) => scenarios::explain(core, req),
+        ("GET", ["scenarios", name]) => scenarios::get(core, req, name),
+        ("DELETE", ["scenarios", name]) => scenarios::remove(core, req, name),
+        ("GET", ["openapi.json"]) => ok(openapi::document(core)),
         _ => not_served(req, rest),
     }
 }
@@ -96,7 +95,7 @@ pub(crate) fn body_json(req: &SimRequest) -> Result<Map<String, Value>, SimRespo
     }
 }
 
-fn requests(app: &App, req: &SimRequest) -> SimResponse {
+fn requests(core: &Core, req: &SimRequest) -> SimResponse {
     let filter = JournalFilter {
         surface: req.query_param("surface"),
         tenant: req.query_param("tenant"),
@@ -107,11 +106,11 @@ fn requests(app: &App, req: &SimRequest) -> SimResponse {
         code: req.query_param("code"),
         limit: req.query_param("limit").and_then(|l| l.parse().ok()),
     };
-    ok(json!({"requests": app.journal().query(&filter)}))
+    ok(json!({"requests": core.journal().query(&filter)}))
 }
 
 /// `GET /__sim/notifications[?tenant&apiCode&status&businessId&after&limit]`, newest first.
-fn notifications(app: &App, req: &SimRequest) -> SimResponse {
+fn notifications(core: &Core, req: &SimRequest) -> SimResponse {
     let filter = match notification_filter(req) {
         Ok(f) => f,
         Err(r) => return r,
@@ -121,7 +120,7 @@ fn notifications(app: &App, req: &SimRequest) -> SimResponse {
         Some(Ok(l)) => l,
         Some(Err(_)) => return error(400, "limit must be a non-negative integer"),
     };
-    let mut list = app.outbox().list(&filter);
+    let mut list = core.outbox().list(&filter);
     list.truncate(limit);
     ok(json!({"notifications": list}))
 }
@@ -162,7 +161,7 @@ fn notification_filter(req: &SimRequest) -> Result<NotificationFilter, SimRespon
 
 /// Blocks until a matching notification is delivered, exhausted or suppressed (408 after
 /// `timeout_ms`, default 10 s, at most 120 s). It does not move the clock.
-async fn wait(app: &App, req: &SimRequest) -> SimResponse {
+async fn wait(core: &Core, req: &SimRequest) -> SimResponse {
     let filter = match notification_filter(req) {
         Ok(f) => f,
         Err(r) => return r,
@@ -180,7 +179,7 @@ async fn wait(app: &App, req: &SimRequest) -> SimResponse {
         Some(Ok(t)) if t <= 120_000 => t,
         Some(_) => return error(400, "timeout_ms must be an integer from 0 to 120000"),
     };
-    match app
+    match core
         .outbox()
         .wait(&filter, Duration::from_millis(timeout_ms))
         .await
@@ -193,19 +192,19 @@ async fn wait(app: &App, req: &SimRequest) -> SimResponse {
     }
 }
 
-pub fn clock_view(app: &App) -> Value {
-    let now = app.clock().now();
+pub fn clock_view(core: &Core) -> Value {
+    let now = core.clock().now();
     json!({
-        "mode": app.clock().mode(),
+        "mode": core.clock().mode(),
         "now": now,
         "nowText": format::china(now),
         "nowUtc": format::utc_z(now),
-        "pending": app.clock().pending(),
-        "inFlight": app.clock().in_flight(),
+        "pending": core.clock().pending(),
+        "inFlight": core.clock().in_flight(),
     })
 }
 
-async fn advance(app: &App, req: &SimRequest) -> SimResponse {
+async fn advance(core: &Core, req: &SimRequest) -> SimResponse {
     let body = match body_json(req) {
         Ok(b) => b,
         Err(r) => return r,
@@ -225,13 +224,13 @@ async fn advance(app: &App, req: &SimRequest) -> SimResponse {
             format!("give {{\"seconds\": n}} (a number from 0 to {max_s}) or {{\"ms\": n}} (an integer), not both"),
         );
     };
-    let ran = app.clock().advance(ms).await;
-    let mut view = clock_view(app);
+    let ran = core.clock().advance(ms).await;
+    let mut view = clock_view(core);
     view["ran"] = json!(ran);
     ok(view)
 }
 
-fn set_clock(app: &App, req: &SimRequest) -> SimResponse {
+fn set_clock(core: &Core, req: &SimRequest) -> SimResponse {
     let body = match body_json(req) {
         Ok(b) => b,
         Err(r) => return r,
@@ -244,8 +243,8 @@ fn set_clock(app: &App, req: &SimRequest) -> SimResponse {
         Ok(mode) => mode,
         Err(e) => return error(400, e),
     };
-    app.clock().set_mode(mode);
-    ok(clock_view(app))
+    core.clock().set_mode(mode);
+    ok(clock_view(core))
 }
 
 pub(crate) fn tenant_param(
@@ -268,17 +267,17 @@ pub(crate) fn tenant_param(
     }
 }
 
-fn state(app: &App, req: &SimRequest) -> SimResponse {
+fn state(core: &Core, req: &SimRequest) -> SimResponse {
     let wanted = match tenant_param(req, None) {
         Ok(t) => t,
         Err(r) => return r,
     };
     let mut tenants = Map::new();
-    for id in app.store().tenant_ids() {
+    for id in core.store().tenant_ids() {
         if wanted.as_ref().is_some_and(|w| w != &id) {
             continue;
         }
-        if let Some(snapshot) = app.store().snapshot(&id) {
+        if let Some(snapshot) = core.store().snapshot(&id) {
             tenants.insert(id.to_string(), snapshot);
         }
     }
@@ -290,8 +289,8 @@ fn state(app: &App, req: &SimRequest) -> SimResponse {
     ok(json!({"tenants": tenants}))
 }
 
-fn invariants(app: &App) -> SimResponse {
-    let results = app.store().check_invariants();
+fn invariants(core: &Core) -> SimResponse {
+    let results = core.store().check_invariants();
     let all_ok = results.iter().all(|(_, r)| r.is_ok());
     let tenants: Map<String, Value> = results
         .into_iter()
@@ -306,7 +305,7 @@ fn invariants(app: &App) -> SimResponse {
     ok(json!({"ok": all_ok, "tenants": tenants}))
 }
 
-fn reset(app: &App, req: &SimRequest) -> SimResponse {
+fn reset(core: &Core, req: &SimRequest) -> SimResponse {
     let body = match body_json(req) {
         Ok(b) => b,
         Err(r) => return r,
@@ -316,34 +315,34 @@ fn reset(app: &App, req: &SimRequest) -> SimResponse {
         Err(r) => return r,
     };
     if let Some(t) = &tenant {
-        if !app.store().has_tenant(t) {
+        if !core.store().has_tenant(t) {
             return error(404, format!("no tenant {t}"));
         }
     }
-    app.store().reset(tenant.as_ref());
-    app.outbox().reset(tenant.as_ref());
-    app.scenarios().reset(tenant.as_ref());
+    core.store().reset(tenant.as_ref());
+    core.outbox().reset(tenant.as_ref());
+    core.scenarios().reset(tenant.as_ref());
     match &tenant {
         None => {
-            app.journal().clear();
-            app.clock().cancel_matching("");
-            app.authorizations().clear();
+            core.journal().clear();
+            core.clock().cancel_matching("");
+            core.authorizations().clear();
         }
         // Timers of one tenant are labelled `<tenant>/...` (scenario timelines).
         Some(t) => {
-            app.clock().cancel_matching(&format!("{t}/"));
-            app.authorizations().clear_tenant(t);
+            core.clock().cancel_matching(&format!("{t}/"));
+            core.authorizations().clear_tenant(t);
         }
     }
     ok(json!({"reset": tenant.map_or("all".to_owned(), |t| t.to_string())}))
 }
 
-async fn trigger(app: &App, req: &SimRequest, name: &str) -> SimResponse {
+async fn trigger(core: &Core, req: &SimRequest, name: &str) -> SimResponse {
     let params = match body_json(req) {
         Ok(b) => b,
         Err(r) => return r,
     };
-    match triggers::fire(app, name, params, None).await {
+    match core.fire(name, params, None).await {
         Ok(result) => ok(json!({"trigger": name, "result": result})),
         Err(e) => error(e.status(), e.message()),
     }

@@ -6,7 +6,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::app::App;
+use crate::core::Core;
 
 /// One control endpoint. `path` is relative to `/__sim/`; `{name}` is one path segment.
 pub struct Route {
@@ -66,7 +66,7 @@ pub fn documented(method: &str, segments: &[&str]) -> bool {
 }
 
 /// The OpenAPI 3.0 document of the whole control plane.
-pub fn document(app: &App) -> Value {
+pub fn document(core: &Core) -> Value {
     let mut paths = Map::new();
     for route in ROUTES {
         let path = format!("{}{}", super::PREFIX, route.path);
@@ -74,7 +74,7 @@ pub fn document(app: &App) -> Value {
             .path
             .split('/')
             .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|name| path_param(app, name))
+            .map(|name| path_param(core, name))
             .collect();
         parameters.extend(route.query.iter().map(|(name, description)| {
             json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": "string"}})
@@ -113,12 +113,12 @@ pub fn document(app: &App) -> Value {
     })
 }
 
-fn path_param(app: &App, name: &str) -> Value {
+fn path_param(core: &Core, name: &str) -> Value {
     let mut schema = json!({"type": "string"});
     let mut description = String::new();
     if name == "event" {
-        schema["enum"] = app.triggers().iter().map(|t| json!(t.name)).collect();
-        description = app
+        schema["enum"] = core.triggers().iter().map(|t| json!(t.name)).collect();
+        description = core
             .triggers()
             .iter()
             .map(|t| {

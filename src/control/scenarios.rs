@@ -4,20 +4,20 @@
 use serde_json::{json, Value};
 
 use super::{body_json, error, ok, tenant_param};
-use crate::app::App;
+use crate::core::Core;
 use crate::http::{SimRequest, SimResponse};
-use crate::scenario::{format, timeline, Decision, OperationCtx};
-use crate::store::TenantId;
+use crate::scenario::{format, Decision, OperationCtx};
+use crate::tenant::TenantId;
 
-pub fn list(app: &App, req: &SimRequest) -> SimResponse {
+pub fn list(core: &Core, req: &SimRequest) -> SimResponse {
     let tenant = match tenant_param(req, None) {
         Ok(t) => t,
         Err(r) => return r,
     };
-    ok(json!({"scenarios": app.scenarios().list(tenant.as_ref())}))
+    ok(json!({"scenarios": core.scenarios().list(tenant.as_ref())}))
 }
 
-pub async fn load(app: &App, req: &SimRequest) -> SimResponse {
+pub async fn load(core: &Core, req: &SimRequest) -> SimResponse {
     let scope = match tenant_param(req, None) {
         Ok(t) => t,
         Err(r) => return r,
@@ -34,7 +34,7 @@ pub async fn load(app: &App, req: &SimRequest) -> SimResponse {
             "the body is empty; send a scenario file (TOML, or JSON of the same shape)",
         );
     }
-    let file = match format::parse(text, &source, app.triggers()) {
+    let file = match format::parse(text, &source, core.triggers()) {
         Ok(file) => file,
         Err(e) => {
             return SimResponse::json_value(
@@ -46,13 +46,13 @@ pub async fn load(app: &App, req: &SimRequest) -> SimResponse {
     let unknown_tenant = scope
         .clone()
         .or_else(|| file.tenant.clone().map(|t| t.0))
-        .filter(|t| !app.store().has_tenant(t));
+        .filter(|t| !core.store().has_tenant(t));
     let immediate = file.timeline.iter().any(|e| e.at.0 == 0);
-    let loading = app.scenarios().load(file, scope, &source);
-    timeline::schedule_pending(app);
+    let loading = core.scenarios().load(file, scope, &source);
+    crate::core::timeline::schedule_pending(core);
     if immediate {
         // Events at 0s have fired by the time the load is answered.
-        app.clock().advance(0).await;
+        core.clock().advance(0).await;
     }
     let mut answer = json!({"loaded": loading.view, "replaced": loading.replaced});
     if let Some(t) = unknown_tenant {
@@ -64,11 +64,11 @@ pub async fn load(app: &App, req: &SimRequest) -> SimResponse {
 }
 
 /// Finds the scope of scenario `name`: the `tenant` given, else the only one of that name.
-fn scope_of(app: &App, req: &SimRequest, name: &str) -> Result<Option<TenantId>, SimResponse> {
+fn scope_of(core: &Core, req: &SimRequest, name: &str) -> Result<Option<TenantId>, SimResponse> {
     if let Some(t) = tenant_param(req, None)? {
         return Ok(Some(t));
     }
-    let scopes: Vec<Option<TenantId>> = app
+    let scopes: Vec<Option<TenantId>> = core
         .scenarios()
         .list(None)
         .iter()
@@ -87,23 +87,23 @@ fn scope_of(app: &App, req: &SimRequest, name: &str) -> Result<Option<TenantId>,
     }
 }
 
-pub fn get(app: &App, req: &SimRequest, name: &str) -> SimResponse {
-    let scope = match scope_of(app, req, name) {
+pub fn get(core: &Core, req: &SimRequest, name: &str) -> SimResponse {
+    let scope = match scope_of(core, req, name) {
         Ok(s) => s,
         Err(r) => return r,
     };
-    match app.scenarios().get(name, scope.as_ref()) {
+    match core.scenarios().get(name, scope.as_ref()) {
         Some(view) => ok(view),
         None => error(404, not_loaded(name, scope.as_ref())),
     }
 }
 
-pub fn remove(app: &App, req: &SimRequest, name: &str) -> SimResponse {
-    let scope = match scope_of(app, req, name) {
+pub fn remove(core: &Core, req: &SimRequest, name: &str) -> SimResponse {
+    let scope = match scope_of(core, req, name) {
         Ok(s) => s,
         Err(r) => return r,
     };
-    if app.scenarios().remove(name, scope.as_ref()) {
+    if core.scenarios().remove(name, scope.as_ref()) {
         ok(json!({"removed": name, "tenant": scope.map(|t| t.to_string())}))
     } else {
         error(404, not_loaded(name, scope.as_ref()))
@@ -117,15 +117,15 @@ fn not_loaded(name: &str, scope: Option<&TenantId>) -> String {
     }
 }
 
-pub fn remove_all(app: &App, req: &SimRequest) -> SimResponse {
+pub fn remove_all(core: &Core, req: &SimRequest) -> SimResponse {
     let scope = match tenant_param(req, None) {
         Ok(t) => t,
         Err(r) => return r,
     };
-    ok(json!({"removed": app.scenarios().remove_all(scope.as_ref())}))
+    ok(json!({"removed": core.scenarios().remove_all(scope.as_ref())}))
 }
 
-pub fn explain(app: &App, req: &SimRequest) -> SimResponse {
+pub fn explain(core: &Core, req: &SimRequest) -> SimResponse {
     let body = match body_json(req) {
         Ok(b) => b,
         Err(r) => return r,
@@ -153,7 +153,7 @@ pub fn explain(app: &App, req: &SimRequest) -> SimResponse {
         return error(400, "operation is required (apiCode or path)");
     };
     let fields = body.get("fields").cloned().unwrap_or_else(|| json!({}));
-    let decision = app.scenarios().explain(OperationCtx {
+    let decision = core.scenarios().explain(OperationCtx {
         surface,
         tenant: &tenant,
         operation,

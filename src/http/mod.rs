@@ -1,9 +1,9 @@
 //! The HTTP edge: the only module that imports hyper. Each request is converted once into a
-//! [`SimRequest`] (body collected with a size limit), routed by path, and the handler's
-//! [`SimResponse`] is converted back. Connections drain on shutdown.
+//! [`SimRequest`] (body collected with a size limit) and given to the handler that [`serve`] was
+//! started with (the route table lives above, in `routes`); the handler's [`SimResponse`] is
+//! converted back. Knows nothing of the simulator. Connections drain on shutdown.
 
 pub mod client;
-mod router;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -18,7 +18,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::App;
+use std::future::Future;
 
 /// Hard ceiling on any request body (the file upload's 10 MB limit plus multipart overhead).
 /// Surfaces apply their own, smaller limits to [`SimRequest::body`].
@@ -154,8 +154,13 @@ impl SimResponse {
     }
 }
 
-/// Serves `listener` until `shutdown` is cancelled, then drains open connections (bounded).
-pub async fn serve(listener: TcpListener, app: App, shutdown: CancellationToken) {
+/// Serves `listener` with `handler` until `shutdown` is cancelled, then drains open connections
+/// (bounded).
+pub async fn serve<H, F>(listener: TcpListener, handler: H, shutdown: CancellationToken)
+where
+    H: Fn(SimRequest) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = SimResponse> + Send + 'static,
+{
     let graceful = GracefulShutdown::new();
     loop {
         let (stream, remote) = tokio::select! {
@@ -170,10 +175,10 @@ pub async fn serve(listener: TcpListener, app: App, shutdown: CancellationToken)
             _ = shutdown.cancelled() => break,
         };
         let _ = stream.set_nodelay(true);
-        let app = app.clone();
+        let handler = handler.clone();
         let service = service_fn(move |req| {
-            let app = app.clone();
-            async move { handle(app, req, remote).await }
+            let handler = handler.clone();
+            async move { handle(handler, req, remote).await }
         });
         let builder = auto::Builder::new(TokioExecutor::new());
         let conn = builder
@@ -204,11 +209,15 @@ impl std::fmt::Display for DroppedByScenario {
 
 impl std::error::Error for DroppedByScenario {}
 
-async fn handle(
-    app: App,
+async fn handle<H, F>(
+    handler: H,
     req: hyper::Request<Incoming>,
     _remote: SocketAddr,
-) -> Result<HyperResponse, DroppedByScenario> {
+) -> Result<HyperResponse, DroppedByScenario>
+where
+    H: Fn(SimRequest) -> F,
+    F: Future<Output = SimResponse>,
+{
     let (parts, body) = req.into_parts();
     let (body, too_large) = match Limited::new(body, MAX_BODY).collect().await {
         Ok(collected) => (collected.to_bytes(), false),
@@ -226,7 +235,7 @@ async fn handle(
         body,
         too_large,
     };
-    match router::route(&app, request).await {
+    match handler(request).await {
         SimResponse::Reply {
             status,
             content_type,

@@ -283,7 +283,7 @@ mod tests {
     use crate::clock::{Clock, ClockMode};
     use crate::http::client::HttpClient;
     use crate::notify::{NotificationSpec, NotifyBehaviour};
-    use crate::store::{Provider, TenantId};
+    use crate::tenant::{Provider, TenantId};
 
     /// A surface with its own schedule whose partner is never reachable.
     struct Unreachable;

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::{Notification, Status};
 use crate::clock::Millis;
-use crate::store::TenantId;
+use crate::tenant::TenantId;
 
 /// The ledger id of sequence number `seq`.
 pub fn id_of(seq: u64) -> String {
@@ -193,8 +193,8 @@ impl Ledger {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::notify::NotifyBehaviour;
-    use crate::store::Provider;
+    use crate::behaviour::NotifyBehaviour;
+    use crate::tenant::Provider;
 
     fn n(seq: u64, business: Option<&str>) -> Notification {
         Notification {

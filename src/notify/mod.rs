@@ -10,11 +10,8 @@
 //! one after the other, in enqueue order, unless a scenario says `reorder`.
 
 mod deliver;
-pub mod infinia;
 mod ledger;
-pub mod pockyt;
 pub mod schedule;
-pub mod whalet;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -29,28 +26,14 @@ use tokio::sync::Notify;
 
 use crate::clock::{format, Clock, Millis};
 use crate::http::client::HttpClient;
-use crate::store::TenantId;
+use crate::tenant::TenantId;
 use ledger::Ledger;
 pub use ledger::NotificationFilter;
 
 /// Concurrent attempts per destination (scheme + host + port) unless [`Outbox::set_concurrency`].
 pub const DEFAULT_CONCURRENCY: usize = 32;
 
-/// How a scenario wants a notification to behave.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct NotifyBehaviour {
-    /// Extra virtual delay before the first attempt.
-    pub delay_ms: i64,
-    /// Deliver the whole series twice (same requestNo), to test idempotent receivers.
-    pub duplicate: bool,
-    /// Never send it (recorded as `suppressed`).
-    pub suppress: bool,
-    /// Send it with a corrupted signature (negative tests of the receiver's verification).
-    pub corrupt_signature: bool,
-    /// Do not wait for earlier notifications about the same business object.
-    pub reorder: bool,
-}
+pub use crate::behaviour::NotifyBehaviour;
 
 /// What a handler asks the outbox to send.
 #[derive(Debug, Clone)]
@@ -176,7 +159,7 @@ pub struct Notification {
     pub behaviour: NotifyBehaviour,
     /// The sealed bytes, kept while a series runs so that retries resend the same bytes.
     #[serde(skip)]
-    sealed: Option<Sealed>,
+    pub(crate) sealed: Option<Sealed>,
 }
 
 /// Consulted before each delivery attempt: `Some(why)` fails the attempt without sending it

@@ -10,9 +10,9 @@ use serde_json::{json, Value};
 
 use super::format::{self, ScenarioFile, Tenant};
 use super::{random, timeline, AsyncResult, Decision, OperationCtx, SyncOutcome};
+use crate::behaviour::NotifyBehaviour;
 use crate::clock::{Clock, ClockMode, Millis};
-use crate::notify::NotifyBehaviour;
-use crate::store::TenantId;
+use crate::tenant::TenantId;
 
 /// One loaded scenario.
 pub(super) struct Loaded {
@@ -164,11 +164,11 @@ impl Scenarios {
     }
 
     /// The engine with the `--scenario` files loaded, in order. An unreadable or broken file is
-    /// an error naming the file, line and reason. Timelines start with [`timeline::schedule_pending`].
-    pub fn from_files(
+    /// an error naming the file, line and reason. Timelines start when the core schedules them.
+    pub fn from_files<C>(
         clock: &Clock,
         paths: &[std::path::PathBuf],
-        triggers: &[crate::control::triggers::TriggerDef],
+        triggers: &[crate::trigger::TriggerDef<C>],
     ) -> anyhow::Result<Self> {
         let engine = Self::with_clock(clock.clone());
         for path in paths {

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 pub use super::load::{parse, LoadError};
 use super::matcher::Predicate;
 use super::Outcome;
-use crate::store::TenantId;
+use crate::tenant::TenantId;
 
 /// The longest latency a rule may add (wall time), so a scenario can never hang a client forever.
 pub const MAX_LATENCY_MS: u64 = 120_000;

@@ -8,7 +8,7 @@ use std::fmt;
 use serde::Serialize;
 
 use super::format::{ScenarioFile, Surface, Tenant};
-use crate::control::triggers::TriggerDef;
+use crate::trigger::TriggerDef;
 
 /// Where a scenario came from and why it could not be loaded.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -32,7 +32,11 @@ impl fmt::Display for LoadError {
 impl std::error::Error for LoadError {}
 
 /// Parses and checks one scenario. JSON when the text starts with `{`, TOML otherwise.
-pub fn parse(text: &str, file: &str, triggers: &[TriggerDef]) -> Result<ScenarioFile, LoadError> {
+pub fn parse<C>(
+    text: &str,
+    file: &str,
+    triggers: &[TriggerDef<C>],
+) -> Result<ScenarioFile, LoadError> {
     let at = |offset: usize, reason: String| {
         let (line, column) = line_col(text, offset);
         LoadError {
@@ -70,7 +74,7 @@ pub fn parse(text: &str, file: &str, triggers: &[TriggerDef]) -> Result<Scenario
 /// At most this many rules, timeline events or outages in one scenario.
 pub const MAX_ENTRIES: usize = 1000;
 
-fn check(s: &ScenarioFile, triggers: &[TriggerDef]) -> Result<(), (String, usize, String)> {
+fn check<C>(s: &ScenarioFile, triggers: &[TriggerDef<C>]) -> Result<(), (String, usize, String)> {
     for (what, header, count) in [
         ("rules", "[[rule]]", s.rules.len()),
         ("timeline events", "[[timeline]]", s.timeline.len()),
@@ -173,7 +177,7 @@ fn check(s: &ScenarioFile, triggers: &[TriggerDef]) -> Result<(), (String, usize
         if let Some(Tenant(t)) = &s.tenant {
             super::timeline::add_tenant_params(def, t, &mut params);
         }
-        crate::control::triggers::check_params(def, &params).map_err(|e| {
+        crate::trigger::check_params(def, &params).map_err(|e| {
             (
                 format!("\"{}\"", event.event),
                 same_before(s, i),
@@ -265,19 +269,19 @@ mod tests {
     #[test]
     fn errors_name_the_line() {
         let text = "name = \"x\"\n\n[[rule]]\nnth = 0\n";
-        let e = parse(text, "f.toml", &[]).unwrap_err();
+        let e = parse::<()>(text, "f.toml", &[]).unwrap_err();
         assert_eq!((e.file.as_str(), e.line), ("f.toml", 4), "{e}");
         assert!(e.reason.contains("1 or more"), "{e}");
-        let e = parse("name = \"x\"\nbogus = 1\n", "f.toml", &[]).unwrap_err();
+        let e = parse::<()>("name = \"x\"\nbogus = 1\n", "f.toml", &[]).unwrap_err();
         assert_eq!(e.line, 2, "{e}");
-        let e = parse("{\"name\": \"x\",\n \"seed\": \"no\"}", "b.json", &[]).unwrap_err();
+        let e = parse::<()>("{\"name\": \"x\",\n \"seed\": \"no\"}", "b.json", &[]).unwrap_err();
         assert_eq!(e.line, 2, "{e}");
     }
 
     #[test]
     fn unknown_trigger_names_its_line() {
         let text = "name = \"x\"\n[[timeline]]\nat = \"1s\"\nevent = \"no.such.event\"\n";
-        let e = parse(text, "t.toml", &[]).unwrap_err();
+        let e = parse::<()>(text, "t.toml", &[]).unwrap_err();
         assert_eq!(e.line, 4, "{e}");
         assert!(e.reason.contains("no trigger"), "{e}");
     }

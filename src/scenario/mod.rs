@@ -17,8 +17,8 @@ pub mod timeline;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::notify::NotifyBehaviour;
-use crate::store::TenantId;
+use crate::behaviour::NotifyBehaviour;
+use crate::tenant::TenantId;
 pub use engine::{Loading, Scenarios};
 
 /// What is being decided about.

@@ -4,7 +4,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::store::TenantId;
+use crate::tenant::TenantId;
 
 /// The seed used when no loaded scenario gives one.
 pub const DEFAULT_SEED: u64 = 0;
@@ -41,7 +41,7 @@ pub fn unit(value: u64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Provider;
+    use crate::tenant::Provider;
 
     #[test]
     fn draws_are_stable_and_independent() {

@@ -3,14 +3,14 @@
 use serde_json::json;
 
 use super::*;
-use crate::store::Provider;
+use crate::tenant::Provider;
 
 fn tenant(id: &str) -> TenantId {
     TenantId::new(Provider::Whalet, id)
 }
 
 fn load(engine: &Scenarios, text: &str) {
-    let file = format::parse(text, "test.toml", &[]).unwrap();
+    let file = format::parse::<()>(text, "test.toml", &[]).unwrap();
     engine.load(file, None, "test.toml");
 }
 
@@ -239,7 +239,7 @@ fn rule_tenant_and_scope_isolate() {
     );
     assert_eq!(decide(&engine, &tenant("1"), "x", json!({})).rule, None);
     assert!(decide(&engine, &tenant("2"), "x", json!({})).rule.is_some());
-    let file = format::parse("name = \"s\"\n[[rule]]\nname = \"s1\"\n", "t", &[]).unwrap();
+    let file = format::parse::<()>("name = \"s\"\n[[rule]]\nname = \"s1\"\n", "t", &[]).unwrap();
     engine.load(file, Some(tenant("3")), "t");
     assert_eq!(
         decide(&engine, &tenant("3"), "x", json!({}))
@@ -304,7 +304,7 @@ fn broken_files_are_rejected_with_a_reason() {
         ),
     ];
     for (text, line, words) in cases {
-        let e = format::parse(text, "bad.toml", &[]).unwrap_err();
+        let e = format::parse::<()>(text, "bad.toml", &[]).unwrap_err();
         assert_eq!(e.line, line, "{text:?}: {e}");
         assert!(e.reason.contains(words), "{text:?}: {e}");
         assert_eq!(e.file, "bad.toml");
@@ -348,6 +348,6 @@ fn first_and_after_combine_and_sizes_are_bounded() {
         .collect();
     assert_eq!(hits, [false, false, true, true, true, false]);
     let many = format!("name = \"big\"\n{}", "[[rule]]\n".repeat(1001));
-    let e = format::parse(&many, "big.toml", &[]).unwrap_err();
+    let e = format::parse::<()>(&many, "big.toml", &[]).unwrap_err();
     assert!(e.reason.contains("at most 1000"), "{e}");
 }

@@ -7,10 +7,9 @@ use serde_json::{json, Map, Value};
 
 use super::engine::ManualOutage;
 use super::Scenarios;
-use crate::app::App;
 use crate::clock::Millis;
-use crate::control::triggers::{fire, opt_param, TriggerDef, TriggerFuture};
-use crate::store::{Provider, TenantId};
+use crate::tenant::{Provider, TenantId};
+use crate::trigger::TriggerDef;
 
 /// The verdict of a delivery attempt refused by an outage.
 pub const OUTAGE_VERDICT: &str = "connection refused (scenario outage)";
@@ -32,7 +31,11 @@ fn id_param(provider: Provider) -> &'static str {
 
 /// In a tenant-scoped scenario, fills `tenant` (and `partnerId` / `appId` / `merchantNo`) when
 /// the trigger declares such a parameter and the event does not set it.
-pub fn add_tenant_params(def: &TriggerDef, tenant: &TenantId, params: &mut Map<String, Value>) {
+pub fn add_tenant_params<C>(
+    def: &TriggerDef<C>,
+    tenant: &TenantId,
+    params: &mut Map<String, Value>,
+) {
     let declares = |name: &str| {
         def.params
             .iter()
@@ -48,26 +51,25 @@ pub fn add_tenant_params(def: &TriggerDef, tenant: &TenantId, params: &mut Map<S
 }
 
 /// A loaded scenario whose timeline is not scheduled yet.
-struct Pending {
-    generation: u64,
-    scope: Option<TenantId>,
-    name: String,
-    loaded_at: Millis,
-    events: Vec<super::format::TimelineSpec>,
+pub struct PendingTimeline {
+    pub generation: u64,
+    pub scope: Option<TenantId>,
+    pub name: String,
+    pub loaded_at: Millis,
+    pub events: Vec<super::format::TimelineSpec>,
 }
 
-/// Schedules the timeline of every scenario loaded but not yet scheduled. Called once the app
-/// exists (startup files) and after each run-time load.
-pub fn schedule_pending(app: &App) {
-    let pending: Vec<Pending> = {
-        let mut state = app.scenarios().state.lock();
+impl Scenarios {
+    /// Takes the timelines of every scenario loaded but not yet scheduled (each once).
+    pub fn take_unscheduled(&self) -> Vec<PendingTimeline> {
+        let mut state = self.state.lock();
         state
             .loaded
             .iter_mut()
             .filter(|l| !l.scheduled)
             .map(|l| {
                 l.scheduled = true;
-                Pending {
+                PendingTimeline {
                     generation: l.generation,
                     scope: l.scope.clone(),
                     name: l.file.name.0.clone(),
@@ -76,55 +78,10 @@ pub fn schedule_pending(app: &App) {
                 }
             })
             .collect()
-    };
-    for Pending {
-        generation,
-        scope,
-        name,
-        loaded_at,
-        events,
-    } in pending
-    {
-        for (index, event) in events.into_iter().enumerate() {
-            let label = format!(
-                "{}timeline:{}:{}",
-                label_prefix(scope.as_ref(), &name),
-                index + 1,
-                event.event
-            );
-            let mut params = event.params.clone();
-            if let (Some(t), Some(def)) = (
-                &scope,
-                app.triggers().iter().find(|d| d.name == event.event),
-            ) {
-                add_tenant_params(def, t, &mut params);
-            }
-            let (app2, name2, event_name) = (app.clone(), name.clone(), event.event.clone());
-            app.clock().schedule_at(
-                loaded_at + event.at.0,
-                label,
-                Box::new(move || {
-                    Box::pin(async move {
-                        if !app2.scenarios().is_current(generation) {
-                            return;
-                        }
-                        let at = app2.clock().now();
-                        let via = Some(format!("timeline of scenario {name2}"));
-                        let outcome = fire(&app2, &event_name, params, via).await;
-                        let entry = match outcome {
-                            Ok(result) => json!({"index": index + 1, "event": event_name, "at": at, "ok": true, "result": result}),
-                            Err(e) => json!({"index": index + 1, "event": event_name, "at": at, "ok": false, "error": e.message()}),
-                        };
-                        app2.scenarios().record_fired(generation, entry);
-                    })
-                }),
-            );
-        }
     }
-}
 
-impl Scenarios {
-    fn is_current(&self, generation: u64) -> bool {
+    /// Whether the scenario loaded as `generation` is still loaded.
+    pub fn is_current(&self, generation: u64) -> bool {
         self.state
             .lock()
             .loaded
@@ -132,7 +89,8 @@ impl Scenarios {
             .any(|l| l.generation == generation)
     }
 
-    fn record_fired(&self, generation: u64, entry: Value) {
+    /// Records what a timeline event did (shown with the scenario).
+    pub fn record_fired(&self, generation: u64, entry: Value) {
         let mut state = self.state.lock();
         if let Some(l) = state.loaded.iter_mut().find(|l| l.generation == generation) {
             l.fired.push(entry);
@@ -174,58 +132,4 @@ impl Scenarios {
     pub fn end_outage(&self, tenant: Option<&TenantId>) -> bool {
         self.state.lock().outages.remove(&tenant.cloned()).is_some()
     }
-}
-
-/// The simulator's own triggers.
-pub fn triggers() -> Vec<TriggerDef> {
-    vec![
-        TriggerDef {
-            name: "sim.notify.down",
-            description: "The partner's notify endpoint goes down: every delivery attempt fails as connection refused (and is retried on the surface's schedule) until sim.notify.up or the end of `for`.",
-            params: &[
-                ("tenant?", "provider:id (e.g. whalet:202400000000001); omitted = every tenant"),
-                ("for?", "how long, as a duration (\"10s\", \"2m\"); omitted = until sim.notify.up"),
-                ("reason?", "text recorded in each failed attempt's verdict"),
-            ],
-            run: notify_down,
-        },
-        TriggerDef {
-            name: "sim.notify.up",
-            description: "The partner's notify endpoint is back (ends an outage started by sim.notify.down; pending retries then succeed).",
-            params: &[("tenant?", "provider:id; omitted = the outage of every tenant")],
-            run: notify_up,
-        },
-    ]
-}
-
-fn tenant_of(params: &Map<String, Value>) -> Result<Option<TenantId>, String> {
-    match opt_param(params, "tenant") {
-        None => Ok(None),
-        Some(t) => TenantId::parse(t)
-            .map(Some)
-            .ok_or_else(|| format!("tenant must be provider:id, not {t:?}")),
-    }
-}
-
-fn notify_down(app: App, params: Map<String, Value>) -> TriggerFuture {
-    Box::pin(async move {
-        let tenant = tenant_of(&params)?;
-        let until = match opt_param(&params, "for") {
-            Some(text) => Some(app.clock().now() + super::format::parse_duration(text)?),
-            None => None,
-        };
-        let reason = opt_param(&params, "reason")
-            .unwrap_or("sim.notify.down")
-            .to_owned();
-        app.scenarios().start_outage(tenant.clone(), until, reason);
-        Ok(json!({"tenant": tenant.map(|t| t.to_string()), "until": until}))
-    })
-}
-
-fn notify_up(app: App, params: Map<String, Value>) -> TriggerFuture {
-    Box::pin(async move {
-        let tenant = tenant_of(&params)?;
-        let ended = app.scenarios().end_outage(tenant.as_ref());
-        Ok(json!({"tenant": tenant.map(|t| t.to_string()), "ended": ended}))
-    })
 }

@@ -1,23 +1,10 @@
 //! SFTP accounts: one per appId (the SSH user name), by password (`sftp_password`) or public
-//! key (`sftp_authorized_keys`, OpenSSH format), and the server's host key (embedded demo key
-//! keys/infinia/sftp_host_ed25519, test-only).
+//! key (`sftp_authorized_keys`, OpenSSH format). Key parsing and the host key are `wire::ssh`.
 
-use russh::keys::{PrivateKey, PublicKey};
+use russh::keys::PublicKey;
 
 use crate::api::infinia::apps::InfiniaApp;
-
-/// The embedded demo host key (OpenSSH format).
-pub const DEMO_HOST_KEY: &str = include_str!("../../keys/infinia/sftp_host_ed25519");
-
-/// Parses one `authorized_keys` line (`ssh-ed25519 AAAA... comment`).
-pub fn parse_public_key(line: &str) -> Result<PublicKey, String> {
-    PublicKey::from_openssh(line.trim())
-        .map_err(|e| format!("not an OpenSSH public key line ({e}): {:.40}…", line.trim()))
-}
-
-pub fn host_key() -> Result<PrivateKey, String> {
-    PrivateKey::from_openssh(DEMO_HOST_KEY).map_err(|e| format!("SFTP host key: {e}"))
-}
+pub use crate::wire::ssh::{host_key, parse_public_key};
 
 /// The password matches the app's SFTP password (compared in constant time).
 pub fn password_ok(app: &InfiniaApp, password: &str) -> bool {

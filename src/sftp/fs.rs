@@ -13,9 +13,9 @@ use russh_sftp::protocol::{
 use russh_sftp::server::StatusReply;
 
 use super::process;
-use crate::app::App;
+use crate::core::Core;
 use crate::store::infinia::StoredFile;
-use crate::store::TenantId;
+use crate::tenant::TenantId;
 
 pub use super::paths::{ERROR_DIR, UPLOAD_DIR};
 /// Largest file accepted in `/upload`.
@@ -27,7 +27,7 @@ enum Open {
 }
 
 pub struct SftpFs {
-    app: App,
+    core: Core,
     tenant: TenantId,
     handles: HashMap<String, Open>,
     next: u64,
@@ -37,9 +37,9 @@ use super::paths::{denied, dir_attrs, file_attrs, is_dir, missing, ok, split};
 pub use super::paths::{in_progress, normalize};
 
 impl SftpFs {
-    pub fn new(app: App, tenant: TenantId) -> Self {
+    pub fn new(core: Core, tenant: TenantId) -> Self {
         Self {
-            app,
+            core,
             tenant,
             handles: HashMap::new(),
             next: 1,
@@ -50,7 +50,7 @@ impl SftpFs {
         &self,
         f: impl FnOnce(&mut crate::store::TenantState) -> R,
     ) -> Result<R, StatusReply> {
-        self.app
+        self.core
             .store()
             .with_tenant(&self.tenant, f)
             .ok_or_else(|| StatusCode::Failure.with_message("the app's state is gone"))
@@ -76,7 +76,7 @@ impl SftpFs {
     fn complete(&self, path: &str) {
         if let Some((UPLOAD_DIR, name)) = split(path) {
             if !in_progress(name) {
-                process::upload_complete(&self.app, &self.tenant, name);
+                process::upload_complete(&self.core, &self.tenant, name);
             }
         }
     }
@@ -86,7 +86,7 @@ impl Drop for SftpFs {
     fn drop(&mut self) {
         for open in self.handles.values() {
             if let Open::File { path, write: true } = open {
-                process::upload_interrupted(&self.app, &self.tenant, path);
+                process::upload_interrupted(&self.core, &self.tenant, path);
             }
         }
     }
@@ -214,7 +214,7 @@ impl russh_sftp::server::Handler for SftpFs {
                 "/error is read-only; upload trade details to /upload",
             ));
         }
-        let now = self.app.clock().now();
+        let now = self.core.clock().now();
         self.state(|t| {
             let files = &mut t.infinia.files;
             match files.get_mut(&path) {
@@ -269,7 +269,7 @@ impl russh_sftp::server::Handler for SftpFs {
                 StatusCode::Failure.with_message(format!("files are limited to {MAX_FILE} bytes"))
             );
         };
-        let now = self.app.clock().now();
+        let now = self.core.clock().now();
         self.state(|t| {
             let f = t
                 .infinia

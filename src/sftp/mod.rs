@@ -17,12 +17,12 @@ use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
-use crate::app::App;
+use crate::core::Core;
 
 /// Binds the SFTP listener and spawns its accept loop. None when disabled or the address cannot
 /// be bound (logged; the HTTP surfaces keep working).
-pub fn spawn(app: &App, stop: CancellationToken) -> Option<JoinHandle<()>> {
-    let addr = app.infinia().apps.config.sftp_addr.trim().to_owned();
+pub fn spawn(core: &Core, stop: CancellationToken) -> Option<JoinHandle<()>> {
+    let addr = core.infinia().apps.config.sftp_addr.trim().to_owned();
     if addr.is_empty() {
         return None;
     }
@@ -44,7 +44,7 @@ pub fn spawn(app: &App, stop: CancellationToken) -> Option<JoinHandle<()>> {
         }
     };
     let bound = listener.local_addr().ok();
-    app.infinia().apps.set_sftp_addr(bound);
+    core.infinia().apps.set_sftp_addr(bound);
     tracing::info!(addr = ?bound, "Infinia SFTP server listening");
     let config = Arc::new(russh::server::Config {
         keys: vec![host_key],
@@ -54,7 +54,7 @@ pub fn spawn(app: &App, stop: CancellationToken) -> Option<JoinHandle<()>> {
         ..Default::default()
     });
     Some(tokio::spawn(accept_loop(
-        app.clone(),
+        core.clone(),
         listener,
         config,
         stop,
@@ -62,7 +62,7 @@ pub fn spawn(app: &App, stop: CancellationToken) -> Option<JoinHandle<()>> {
 }
 
 async fn accept_loop(
-    app: App,
+    core: Core,
     listener: TcpListener,
     config: Arc<russh::server::Config>,
     stop: CancellationToken,
@@ -83,7 +83,7 @@ async fn accept_loop(
         };
         let _ = stream.set_nodelay(true);
         let handler = session::SshSession {
-            app: app.clone(),
+            core: core.clone(),
             user: None,
             channels: Default::default(),
         };

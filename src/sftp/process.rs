@@ -7,10 +7,10 @@ use serde_json::json;
 
 use super::fs::{ERROR_DIR, UPLOAD_DIR};
 use super::trade_details;
-use crate::app::App;
+use crate::core::Core;
 use crate::scenario::OperationCtx;
 use crate::store::infinia::{StoredFile, Upload, UploadStatus};
-use crate::store::TenantId;
+use crate::tenant::TenantId;
 
 /// Scenario operation name of trade-details processing.
 pub const OPERATION: &str = "trade-details/upload";
@@ -25,15 +25,15 @@ pub fn error_file_path(name: &str) -> String {
 }
 
 /// `/upload/{name}` is complete: record it PROCESSING and schedule its processing.
-pub fn upload_complete(app: &App, tenant: &TenantId, name: &str) {
-    let decision = app.scenarios().decide(OperationCtx {
+pub fn upload_complete(core: &Core, tenant: &TenantId, name: &str) {
+    let decision = core.scenarios().decide(OperationCtx {
         surface: "infinia",
         tenant,
         operation: OPERATION,
         fields: &json!({ "fileName": name }),
     });
-    let now = app.clock().now();
-    let generation = app.store().with_tenant(tenant, |t| {
+    let now = core.clock().now();
+    let generation = core.store().with_tenant(tenant, |t| {
         let generation = t.next_seq();
         t.infinia.uploads.insert(
             name.to_owned(),
@@ -56,14 +56,14 @@ pub fn upload_complete(app: &App, tenant: &TenantId, name: &str) {
         return;
     };
     journal(
-        app,
+        core,
         tenant,
         name,
         "PROCESSING",
         "upload complete; processing",
     );
     let default_ms = i64::try_from(
-        app.infinia()
+        core.infinia()
             .apps
             .config
             .trade_details_processing_seconds
@@ -76,22 +76,28 @@ pub fn upload_complete(app: &App, tenant: &TenantId, name: &str) {
             .unwrap_or("the file was rejected by Infinia Pay (scenario)")
             .to_owned()
     });
-    let (job_app, job_tenant, job_name) = (app.clone(), tenant.clone(), name.to_owned());
-    app.clock().schedule_in(
+    let (job_core, job_tenant, job_name) = (core.clone(), tenant.clone(), name.to_owned());
+    core.clock().schedule_in(
         decision.delay_or(default_ms),
         format!("{tenant}/trade-details:{name}"),
         Box::new(move || {
             Box::pin(async move {
-                process(&job_app, &job_tenant, &job_name, generation, failure);
+                process(&job_core, &job_tenant, &job_name, generation, failure);
             })
         }),
     );
 }
 
 /// Validates and applies the file (under the app's lock).
-pub fn process(app: &App, tenant: &TenantId, name: &str, generation: u64, failure: Option<String>) {
-    let now = app.clock().now();
-    app.store().with_tenant(tenant, |t| {
+pub fn process(
+    core: &Core,
+    tenant: &TenantId,
+    name: &str,
+    generation: u64,
+    failure: Option<String>,
+) {
+    let now = core.clock().now();
+    core.store().with_tenant(tenant, |t| {
         let s = &mut t.infinia;
         match s.uploads.get(name) {
             Some(u) if u.generation == generation && u.status == UploadStatus::Processing => {}
@@ -131,7 +137,7 @@ pub fn process(app: &App, tenant: &TenantId, name: &str, generation: u64, failur
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
         journal(
-            app,
+            core,
             tenant,
             name,
             &code,
@@ -150,9 +156,9 @@ pub fn process(app: &App, tenant: &TenantId, name: &str, generation: u64, failur
 }
 
 /// The session ended with `path` still open for writing: leave it unprocessed.
-pub fn upload_interrupted(app: &App, tenant: &TenantId, path: &str) {
-    let now = app.clock().now();
-    app.store().with_tenant(tenant, |t| {
+pub fn upload_interrupted(core: &Core, tenant: &TenantId, path: &str) {
+    let now = core.clock().now();
+    core.store().with_tenant(tenant, |t| {
         let s = &mut t.infinia;
         if let Some(f) = s.files.get_mut(path) {
             f.writing = false;
@@ -161,7 +167,7 @@ pub fn upload_interrupted(app: &App, tenant: &TenantId, path: &str) {
         if super::fs::in_progress(name) {
             return;
         }
-        journal(app, tenant, name, "INCOMPLETE", "the SFTP session ended with the file still open");
+        journal(core, tenant, name, "INCOMPLETE", "the SFTP session ended with the file still open");
         let generation = t.sequence + 1;
         t.sequence = generation;
         t.infinia.uploads.insert(name.to_owned(), Upload {
@@ -181,14 +187,14 @@ pub fn upload_interrupted(app: &App, tenant: &TenantId, path: &str) {
 
 /// Records an SFTP event in the request journal (`surface=infinia`, operation
 /// `trade-details/upload`), so uploads show up beside the API calls.
-fn journal(app: &App, tenant: &TenantId, name: &str, code: &str, detail: &str) {
-    app.journal().record(crate::journal::JournalEntry {
+fn journal(core: &Core, tenant: &TenantId, name: &str, code: &str, detail: &str) {
+    core.journal().record(crate::journal::JournalEntry {
         id: 0,
         surface: "infinia",
         tenant: Some(tenant.to_string()),
         operation: OPERATION.to_owned(),
         request_no: None,
-        virtual_time: app.clock().now(),
+        virtual_time: core.clock().now(),
         wall_time: crate::clock::system_now(),
         http_status: 0,
         code: code.to_owned(),

@@ -10,18 +10,18 @@ use russh::{Channel, ChannelId};
 use super::auth;
 use super::fs::SftpFs;
 use crate::api::infinia::apps::InfiniaApp;
-use crate::app::App;
-use crate::store::{Provider, TenantId};
+use crate::core::Core;
+use crate::tenant::{Provider, TenantId};
 
 pub struct SshSession {
-    pub app: App,
+    pub core: Core,
     pub user: Option<Arc<InfiniaApp>>,
     pub channels: HashMap<ChannelId, Channel<Msg>>,
 }
 
 impl SshSession {
     fn account(&self, user: &str) -> Option<Arc<InfiniaApp>> {
-        self.app.infinia().apps.get(user)
+        self.core.infinia().apps.get(user)
     }
 }
 
@@ -100,7 +100,7 @@ impl russh::server::Handler for SshSession {
         };
         session.channel_success(channel_id)?;
         let tenant = TenantId::new(Provider::Infinia, user.app_id.clone());
-        let fs = SftpFs::new(self.app.clone(), tenant);
+        let fs = SftpFs::new(self.core.clone(), tenant);
         russh_sftp::server::run(channel.into_stream(), fs).await;
         Ok(())
     }

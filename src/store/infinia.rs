@@ -70,7 +70,7 @@ pub struct Binding {
     pub decided_at: Option<Millis>,
     /// How the seller status notification of this binding behaves (the deciding scenario rule's
     /// `[rule.then.notify]`), however the seller decides.
-    pub notify: crate::notify::NotifyBehaviour,
+    pub notify: crate::behaviour::NotifyBehaviour,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -15,75 +15,16 @@ pub mod request_nos;
 pub mod whalet;
 pub mod whalet_trade;
 
-use std::fmt;
 use std::sync::Arc;
 
 use dashmap::DashMap;
 use parking_lot::Mutex;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
+pub use crate::tenant::{Provider, TenantId};
 pub use idempotency::{IdempotencyTable, Replay};
 pub use ledger::{Ledger, LedgerError};
-
-/// The provider a tenant belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Provider {
-    Whalet,
-    Infinia,
-    Pockyt,
-}
-
-impl Provider {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Provider::Whalet => "whalet",
-            Provider::Infinia => "infinia",
-            Provider::Pockyt => "pockyt",
-        }
-    }
-}
-
-/// `whalet:202400000000001`, `infinia:demo-app`, `pockyt:202333`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TenantId {
-    pub provider: Provider,
-    pub id: String,
-}
-
-impl TenantId {
-    pub fn new(provider: Provider, id: impl Into<String>) -> Self {
-        Self {
-            provider,
-            id: id.into(),
-        }
-    }
-
-    /// Parses `provider:id`.
-    pub fn parse(text: &str) -> Option<Self> {
-        let (provider, id) = text.split_once(':')?;
-        let provider = match provider {
-            "whalet" => Provider::Whalet,
-            "infinia" => Provider::Infinia,
-            "pockyt" => Provider::Pockyt,
-            _ => return None,
-        };
-        (!id.is_empty()).then(|| Self::new(provider, id))
-    }
-}
-
-impl fmt::Display for TenantId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.provider.as_str(), self.id)
-    }
-}
-
-impl Serialize for TenantId {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
 
 /// Everything one tenant owns.
 #[derive(Debug, Default, Serialize)]

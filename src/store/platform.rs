@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::behaviour::NotifyBehaviour;
 use crate::clock::Millis;
 use crate::money::Money;
-use crate::notify::NotifyBehaviour;
 
 /// Ledger account names of the platform surface (documented in docs/FIDELITY.md).
 pub mod accounts {

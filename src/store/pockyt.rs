@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::behaviour::NotifyBehaviour;
 use crate::clock::Millis;
 use crate::money::Money;
-use crate::notify::NotifyBehaviour;
 
 #[derive(Debug, Default, Serialize)]
 pub struct PockytState {

@@ -5,6 +5,8 @@ pub mod crypto;
 pub mod infinia;
 pub mod keys;
 pub mod pockyt;
+pub mod ssh;
+pub mod upload_token;
 pub mod whalet;
 
 use serde::{Deserialize, Serialize};

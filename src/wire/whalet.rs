@@ -502,6 +502,67 @@ pub fn open_reply(
     })
 }
 
+/// Checks a partner's acknowledgement of a notification (`strict_ack`): the ack echoes the
+/// The ack echoes this notification and carries a SHA1withRSA signature, by the
+/// partner's key, over the reply sign string. Only the signature is checked (a public-key
+/// operation); the ack's body is not decrypted, as nothing in it is needed.
+pub fn verify_ack(reply: &Value, request_no: &str, partner_key: &PublicKey) -> Result<(), String> {
+    let head = |name: &str| {
+        reply
+            .pointer(&format!("/head/{name}"))
+            .and_then(Value::as_str)
+    };
+    let echo = Echo {
+        partner_id: head("partnerId").unwrap_or_default().to_owned(),
+        api_code: head("apiCode").unwrap_or_default().to_owned(),
+        request_no: head("requestNo").unwrap_or_default().to_owned(),
+        version: head("version").unwrap_or_default().to_owned(),
+    };
+    let sign = head("sign").ok_or("ack rejected (strict_ack): the ack has no head.sign")?;
+    if echo.request_no != request_no {
+        return Err(format!(
+            "ack rejected (strict_ack): head.requestNo is {:?}, the notification's is {:?}",
+            echo.request_no, request_no
+        ));
+    }
+    let signature = hex::decode(sign)
+        .map_err(|e| format!("ack rejected (strict_ack): head.sign is not hex: {e}"))?;
+    let encrypt = reply.pointer("/body/encrypt").and_then(Value::as_str);
+    let code = head("code").unwrap_or_default();
+    let detail = head("detail").unwrap_or_default();
+    let signed = reply_sign_string(&echo, code, detail, encrypt);
+    if crypto::verify(
+        partner_key,
+        SignatureHash::Sha1,
+        signed.as_bytes(),
+        &signature,
+    ) {
+        Ok(())
+    } else {
+        Err(format!(
+            "ack rejected (strict_ack): head.sign does not verify with the partner's public key \
+             (SHA1withRSA over {signed:?})"
+        ))
+    }
+}
+
+/// Flips one hex digit of `head.sign` so that verification fails but the envelope still parses.
+pub fn corrupt_sign(body: &[u8]) -> Vec<u8> {
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return body.to_vec();
+    };
+    if let Some(sign) = value.pointer_mut("/head/sign") {
+        if let Some(s) = sign.as_str() {
+            let mut chars: Vec<char> = s.chars().collect();
+            if let Some(c) = chars.get_mut(10) {
+                *c = if *c == '0' { '1' } else { '0' };
+            }
+            *sign = serde_json::Value::String(chars.into_iter().collect());
+        }
+    }
+    serde_json::to_vec(&value).unwrap_or_else(|_| body.to_vec())
+}
+
 /// Encrypts a JSON body under a fresh session key: `(encrypt, keyEnc)` in hex.
 fn encrypt_body(
     body: &Value,

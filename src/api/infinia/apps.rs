@@ -95,7 +95,7 @@ impl Apps {
             let mut keys = Vec::new();
             for line in &a.sftp_authorized_keys {
                 let line = key_text(line)?.trim().to_owned();
-                crate::sftp::auth::parse_public_key(&line)
+                crate::wire::ssh::parse_public_key(&line)
                     .map_err(|e| anyhow::anyhow!("{where_}.sftp_authorized_keys: {e}"))?;
                 keys.push(line);
             }

@@ -21,7 +21,7 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
         ),
         None => None,
     };
-    ctx.with_state(|t| {
+    Ok(ctx.with_state(|t| {
         let mut currencies: Vec<Currency> = t
             .ledger
             .balances_with_prefix(PLATFORM_ACCOUNT)
@@ -53,5 +53,5 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
             })
             .collect();
         json!({ "accountBalances": balances })
-    })
+    })?)
 }

@@ -3,7 +3,7 @@
 //! PENDING until the seller decides on that page ([`decide`]), a trigger
 //! (`infinia.binding.approved` / `.rejected`) fires, or a scenario rule decides after its delay;
 //! if none has when the link expires, the authorization page's expiry rejects it with
-//! [`crate::web::authorize::EXPIRED_REASON`].
+//! [`crate::authorize::EXPIRED_REASON`].
 //! Idempotent on `requestNo`: the same fields give the same link; other fields are SYS-002.
 
 use rand::RngCore;
@@ -11,9 +11,9 @@ use serde_json::{json, Value};
 
 use super::fields::{currency, optional, required};
 use super::{sellers, Ctx, Operation};
-use crate::app::App;
+use crate::core::Core;
 use crate::store::infinia::{Binding, BindingStatus, Seller, SellerStatus};
-use crate::store::{Provider, TenantId};
+use crate::tenant::{Provider, TenantId};
 use crate::wire::infinia::InfiniaError;
 
 pub const OPERATION: Operation = Operation {
@@ -100,13 +100,15 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
         if let Some(result) = &ctx.decision.result {
             let approved = result.outcome == crate::scenario::Outcome::Success;
             let reason = result.reason.clone();
-            let (app, tenant, token) = (ctx.app.clone(), ctx.tenant.clone(), binding.token.clone());
-            ctx.app.clock().schedule_in(
+            let (core, tenant, token) =
+                (ctx.core.clone(), ctx.tenant.clone(), binding.token.clone());
+            ctx.core.clock().schedule_in(
                 ctx.decision.delay_or(0),
                 format!("{}/binding:{}", ctx.tenant, binding.request_no),
                 Box::new(move || {
                     Box::pin(async move {
-                        if let Err(e) = decide(&app, &tenant, &token, approved, reason.as_deref()) {
+                        if let Err(e) = decide(&core, &tenant, &token, approved, reason.as_deref())
+                        {
                             tracing::warn!(error = %e, "scenario binding decision not applied");
                         }
                     })
@@ -121,9 +123,14 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
 /// platform's link lifetime (`[platform] link_ttl_secs`, 30 minutes by default; a scenario rule's
 /// `values.linkTtl`, e.g. `"10m"`, replaces it).
 fn register_link(ctx: &Ctx<'_>, body: &Value, binding: &Binding) {
-    use crate::web::authorize::{AuthorizationRequest, ShopDetails};
+    use crate::authorize::{AuthorizationRequest, ShopDetails};
     let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
-    let ttl_ms = ctx.app.config().platform.link_ttl_secs.saturating_mul(1000);
+    let ttl_ms = ctx
+        .core
+        .config()
+        .platform
+        .link_ttl_secs
+        .saturating_mul(1000);
     let store_name = Some(text("storeName"))
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| text("sellerName"));
@@ -134,40 +141,37 @@ fn register_link(ctx: &Ctx<'_>, body: &Value, binding: &Binding) {
         .and_then(Value::as_str)
         .and_then(|t| crate::scenario::format::parse_duration(t).ok())
         .unwrap_or(ttl_ms);
-    ctx.app.authorizations().register(
-        ctx.app,
-        AuthorizationRequest {
-            token: binding.token.clone(),
-            surface: "infinia",
-            provider_name: "Infinia Pay".into(),
-            tenant: ctx.tenant.clone(),
-            business_id: binding.request_no.clone(),
-            partner_name: format!("Platform {}", ctx.tenant.id),
-            shop: ShopDetails {
-                id: binding.seller_id.clone(),
-                name: store_name,
-                url: Some(text("storeUrl")).filter(|s| !s.is_empty()),
-            },
-            legal_entity: vec![
-                ("Name".into(), text("sellerName")),
-                ("Registration number".into(), text("sellerCertNo")),
-                ("Entity type".into(), text("entityType")),
-                ("Country".into(), text("country")),
-            ],
-            expires_at: binding.created_at.saturating_add(ttl_ms),
-            backlink_url: Some(text("backlinkUrl")).filter(|s| !s.is_empty()),
+    ctx.core.open_authorization(AuthorizationRequest {
+        token: binding.token.clone(),
+        surface: "infinia",
+        provider_name: "Infinia Pay".into(),
+        tenant: ctx.tenant.clone(),
+        business_id: binding.request_no.clone(),
+        partner_name: format!("Platform {}", ctx.tenant.id),
+        shop: ShopDetails {
+            id: binding.seller_id.clone(),
+            name: store_name,
+            url: Some(text("storeUrl")).filter(|s| !s.is_empty()),
         },
-    );
+        legal_entity: vec![
+            ("Name".into(), text("sellerName")),
+            ("Registration number".into(), text("sellerCertNo")),
+            ("Entity type".into(), text("entityType")),
+            ("Country".into(), text("country")),
+        ],
+        expires_at: binding.created_at.saturating_add(ttl_ms),
+        backlink_url: Some(text("backlinkUrl")).filter(|s| !s.is_empty()),
+    });
 }
 
 /// The page's decision callback (`Authorizations::register_surface("infinia", ...)`).
 pub fn decide_from_page(
-    app: &App,
-    request: &crate::web::authorize::AuthorizationRequest,
-    d: &crate::web::authorize::Decision,
+    core: &Core,
+    request: &crate::authorize::AuthorizationRequest,
+    d: &crate::authorize::Decision,
 ) -> Result<(), String> {
     decide(
-        app,
+        core,
         &request.tenant,
         &request.token,
         d.approved,
@@ -195,9 +199,9 @@ fn new_token() -> String {
 }
 
 /// Finds a binding by its authorization token (for the authorization page).
-pub fn find(app: &App, token: &str) -> Option<(TenantId, Binding)> {
-    app.infinia().tenants().into_iter().find_map(|tenant| {
-        let found = app.store().with_tenant(&tenant, |t| {
+pub fn find(core: &Core, token: &str) -> Option<(TenantId, Binding)> {
+    core.infinia().tenants().into_iter().find_map(|tenant| {
+        let found = core.store().with_tenant(&tenant, |t| {
             t.infinia
                 .bindings
                 .values()
@@ -211,7 +215,7 @@ pub fn find(app: &App, token: &str) -> Option<(TenantId, Binding)> {
 /// The seller's decision on the authorization page (also used by triggers and scenarios).
 /// Approval binds the seller (ACTIVE) and, unless disabled, notifies the platform.
 pub fn decide(
-    app: &App,
+    core: &Core,
     tenant: &TenantId,
     token: &str,
     approved: bool,
@@ -220,8 +224,8 @@ pub fn decide(
     if tenant.provider != Provider::Infinia {
         return Err(format!("{tenant} is not an Infinia app"));
     }
-    let now = app.clock().now();
-    let decided = app
+    let now = core.clock().now();
+    let decided = core
         .store()
         .with_tenant(tenant, |t| {
             let s = &mut t.infinia;
@@ -260,9 +264,9 @@ pub fn decide(
             Ok(binding)
         })
         .ok_or_else(|| format!("no tenant {tenant}"))??;
-    if approved && app.infinia().apps.config.notify_on_binding {
+    if approved && core.infinia().apps.config.notify_on_binding {
         sellers::notify_status(
-            app,
+            core,
             tenant,
             &decided.seller_id,
             SellerStatus::Active,

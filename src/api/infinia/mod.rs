@@ -13,47 +13,39 @@ pub mod sellers;
 pub mod sharing;
 mod sharing_query;
 mod trade_details;
+pub mod transport;
 mod triggers;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::app::App;
-use crate::clock::system_now;
+use crate::api::pipeline::{self, Answer, Opened, Refusal, Scheme, Trace};
+use crate::core::{Core, TenantMissing};
 use crate::http::{SimRequest, SimResponse};
-use crate::journal::JournalEntry;
-use crate::scenario::{Decision, OperationCtx};
 use crate::store::infinia::{FUNDING_ACCOUNT, PLATFORM_ACCOUNT};
-use crate::store::{Provider, TenantId, TenantState};
+use crate::store::TenantState;
+use crate::tenant::{Provider, TenantId};
 use crate::wire::infinia::{self as envelope, Code, InfiniaError, SUCCESS_MESSAGE};
 use apps::{Apps, InfiniaApp};
 
 pub use triggers::triggers;
 
-/// What an operation gets besides its body.
-pub struct Ctx<'a> {
-    pub app: &'a App,
-    pub infinia_app: &'a InfiniaApp,
-    pub tenant: &'a TenantId,
-    pub decision: &'a Decision,
+/// What an Infinia operation has besides its body.
+pub struct Session {
+    pub infinia_app: Arc<InfiniaApp>,
     /// `http://host:port` the partner called, for links it hands to sellers.
     pub base_url: String,
+    operation: &'static Operation,
 }
 
-impl Ctx<'_> {
-    pub fn now(&self) -> i64 {
-        self.app.clock().now()
-    }
+/// What an operation gets (the pipeline's context with this surface's [`Session`]).
+pub type Ctx<'a> = pipeline::Ctx<'a, Session>;
 
-    /// Runs `f` under this app's lock.
-    pub fn with_state<R>(&self, f: impl FnOnce(&mut TenantState) -> R) -> Result<R, InfiniaError> {
-        self.app
-            .store()
-            .with_tenant(self.tenant, f)
-            .ok_or_else(|| InfiniaError::internal("tenant state missing"))
+impl From<TenantMissing> for InfiniaError {
+    fn from(e: TenantMissing) -> Self {
+        InfiniaError::internal(e.to_string())
     }
 }
 
@@ -126,6 +118,13 @@ impl Infinia {
     }
 }
 
+impl Core {
+    /// The Infinia apps and the path table.
+    pub fn infinia(&self) -> &Infinia {
+        self.surface::<Infinia>()
+    }
+}
+
 /// Posts the opening balances once per (re)started tenant state.
 pub fn ensure_opened(state: &mut TenantState, infinia_app: &InfiniaApp, now: i64) {
     if state.infinia.opened {
@@ -146,185 +145,172 @@ pub fn ensure_opened(state: &mut TenantState, infinia_app: &InfiniaApp, now: i64
 }
 
 /// Entry point for `POST /api/v1/{rest}`.
-pub async fn handle(app: &App, req: SimRequest, rest: &str) -> SimResponse {
-    let started = Instant::now();
-    let mut entry = JournalEntry {
-        id: 0,
-        surface: "infinia",
-        tenant: None,
-        operation: rest.to_owned(),
-        request_no: None,
-        virtual_time: app.clock().now(),
-        wall_time: system_now(),
-        http_status: 0,
-        code: String::new(),
-        detail: String::new(),
-        request: Value::Null,
-        reply: Value::Null,
-        rule: None,
-        latency_us: 0,
-    };
-    let response = process(app, &req, rest, &mut entry).await;
-    entry.latency_us = started.elapsed().as_micros() as u64;
-    entry.http_status = response.status();
-    tracing::info!(
-        app = entry.tenant.as_deref().unwrap_or("-"),
-        path = %entry.operation,
-        code = %entry.code,
-        latency_us = entry.latency_us,
-        "infinia request"
-    );
-    app.journal().record(entry);
-    response
+pub async fn handle(core: &Core, req: SimRequest, rest: &str) -> SimResponse {
+    pipeline::handle(&EcommerceApi, core, req, rest).await
 }
 
-fn refuse(entry: &mut JournalEntry, app_id: &str, status: u16, err: InfiniaError) -> SimResponse {
-    entry.code = err.code.to_string();
-    entry.detail = err.message.clone();
-    entry.reply = serde_json::json!({"code": err.code.as_str(), "message": err.message});
-    let body = envelope::seal_reply(app_id, err.code.as_str(), &err.message, None, None)
-        .unwrap_or_default();
-    SimResponse::json(status, body)
-}
+/// Infinia's scheme: block-wise RSA with a signature, the app table and the path table.
+pub struct EcommerceApi;
 
-async fn process(app: &App, req: &SimRequest, rest: &str, entry: &mut JournalEntry) -> SimResponse {
-    let infinia = app.infinia();
-    let config = &infinia.apps.config;
-    let limit = config.body_limit_bytes;
-    if req.too_large || req.body.len() > limit {
-        entry.request = Value::String(format!("<{} bytes>", req.body.len()));
-        let err = InfiniaError::new(
+impl Scheme for EcommerceApi {
+    const SURFACE: &'static str = "infinia";
+    /// The appId a refusal names.
+    type Echo = String;
+    type Session = Session;
+    type Error = InfiniaError;
+    type Reply = Value;
+
+    fn body_limit(&self, core: &Core) -> usize {
+        core.infinia().apps.config.body_limit_bytes
+    }
+
+    fn too_large(&self, limit: usize) -> InfiniaError {
+        InfiniaError::new(
             Code::PayloadTooLarge,
             format!("the request body exceeds the limit of {limit} bytes"),
-        );
-        return refuse(entry, "", 200, err);
+        )
     }
-    let sealed = match envelope::parse_request(&req.body) {
-        Ok(sealed) => sealed,
-        Err((app_id, err)) => {
-            entry.request = Value::String(
-                String::from_utf8_lossy(&req.body[..req.body.len().min(2048)]).into_owned(),
-            );
-            return refuse(entry, &app_id, 200, err);
-        }
-    };
-    entry.request = serde_json::json!({"version": sealed.version, "appId": sealed.app_id, "requestData": "<not decrypted>"});
-    let Some(infinia_app) = infinia.apps.get(&sealed.app_id) else {
-        let err = InfiniaError::invalid(format!(
-            "no app with appId {:?} is configured",
-            sealed.app_id
-        ));
-        return refuse(entry, &sealed.app_id, 200, err);
-    };
-    let tenant = TenantId::new(Provider::Infinia, infinia_app.app_id.clone());
-    entry.tenant = Some(tenant.to_string());
-    let path = rest.trim_matches('/');
-    let Some(operation) = infinia.by_wire.get(path).copied() else {
-        let known: Vec<&str> = infinia.wire_paths.values().map(String::as_str).collect();
-        let err = InfiniaError::invalid(format!(
-            "no operation at /api/v1/{path}; the operations are /api/v1/{}",
-            known.join(", /api/v1/")
-        ));
-        return refuse(entry, &sealed.app_id, 404, err);
-    };
-    entry.operation = operation.path.to_owned();
-    let max = config.max_request_data_chars;
-    if max > 0 && sealed.request_data.len() > max {
-        let err = InfiniaError::range(format!(
-            "requestData is {} characters long; at most {max} are allowed",
-            sealed.request_data.len()
-        ));
-        return refuse(entry, &sealed.app_id, 200, err);
-    }
-    let data = match sealed.open(
-        &infinia.apps.infinia_key,
-        &infinia_app.merchant_public,
-        infinia_app.alg,
-    ) {
-        Ok(data) => data,
-        Err(err) => return refuse(entry, &sealed.app_id, 200, err),
-    };
-    entry.request = data.clone();
-    entry.request_no = data
-        .get("requestNo")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let now = app.clock().now();
-    app.store()
-        .with_tenant(&tenant, |t| ensure_opened(t, &infinia_app, now));
-    let decision = app.scenarios().decide(OperationCtx {
-        surface: "infinia",
-        tenant: &tenant,
-        operation: operation.path,
-        fields: &data,
-    });
-    entry.rule = decision.rule.clone();
-    if decision.latency_ms > 0 {
-        tokio::time::sleep(std::time::Duration::from_millis(decision.latency_ms)).await;
-    }
-    if let Some(sync) = &decision.sync {
-        if sync.drop_connection {
-            entry.code = "DROPPED".into();
-            entry.detail = "connection dropped by scenario".into();
-            return SimResponse::Drop;
-        }
-        if let Some(code) = sync.code.as_deref() {
-            let code = Code::parse(code).unwrap_or(Code::Unavailable);
-            let message = sync
-                .detail
-                .clone()
-                .unwrap_or_else(|| format!("{code} (scenario rule)"));
-            let status = sync.http_status.unwrap_or(200);
-            return refuse(
-                entry,
-                &sealed.app_id,
-                status,
-                InfiniaError::new(code, message),
-            );
-        }
-    }
-    let ctx = Ctx {
-        app,
-        infinia_app: &infinia_app,
-        tenant: &tenant,
-        decision: &decision,
-        base_url: base_url(req),
-    };
-    match (operation.handler)(&ctx, &data) {
-        Ok(reply) => {
-            entry.code = Code::Success.to_string();
-            entry.detail = SUCCESS_MESSAGE.into();
-            entry.reply = reply.clone();
-            let signer = config
-                .sign_responses
-                .then_some((&infinia.apps.infinia_key, infinia_app.alg));
-            match envelope::seal_reply(
-                &infinia_app.app_id,
-                Code::Success.as_str(),
-                SUCCESS_MESSAGE,
-                Some((&reply, &infinia_app.merchant_public)),
-                signer,
-            ) {
-                Ok(bytes) => {
-                    let status = decision
-                        .sync
-                        .as_ref()
-                        .and_then(|s| s.http_status)
-                        .unwrap_or(200);
-                    SimResponse::json(status, bytes)
-                }
-                Err(err) => internal(entry, &sealed.app_id, err),
-            }
-        }
-        Err(err) if err.code == Code::InternalError => internal(entry, &sealed.app_id, err),
-        Err(err) => refuse(entry, &sealed.app_id, 200, err),
-    }
-}
 
-fn internal(entry: &mut JournalEntry, app_id: &str, err: InfiniaError) -> SimResponse {
-    tracing::error!(path = %entry.operation, error = %err.message, "internal error");
-    let public = InfiniaError::internal("internal error; see the simulator log");
-    refuse(entry, app_id, 200, public)
+    async fn open(
+        &self,
+        core: &Core,
+        req: &SimRequest,
+        rest: &str,
+        echo: &mut String,
+        trace: &mut Trace,
+    ) -> Result<Opened<Session>, Refusal<InfiniaError>> {
+        let infinia = core.infinia();
+        let config = &infinia.apps.config;
+        let sealed = envelope::parse_request(&req.body).map_err(|(app_id, err)| {
+            *echo = app_id;
+            err
+        })?;
+        echo.clone_from(&sealed.app_id);
+        trace.request = serde_json::json!({"version": sealed.version, "appId": sealed.app_id, "requestData": "<not decrypted>"});
+        let Some(infinia_app) = infinia.apps.get(&sealed.app_id) else {
+            return Err(InfiniaError::invalid(format!(
+                "no app with appId {:?} is configured",
+                sealed.app_id
+            ))
+            .into());
+        };
+        let tenant = TenantId::new(Provider::Infinia, infinia_app.app_id.clone());
+        trace.tenant = Some(tenant.clone());
+        let path = rest.trim_matches('/');
+        let Some(operation) = infinia.by_wire.get(path).copied() else {
+            let known: Vec<&str> = infinia.wire_paths.values().map(String::as_str).collect();
+            let err = InfiniaError::invalid(format!(
+                "no operation at /api/v1/{path}; the operations are /api/v1/{}",
+                known.join(", /api/v1/")
+            ));
+            return Err(Refusal::with_status(err, 404));
+        };
+        trace.operation = operation.path.to_owned();
+        let max = config.max_request_data_chars;
+        if max > 0 && sealed.request_data.len() > max {
+            return Err(InfiniaError::range(format!(
+                "requestData is {} characters long; at most {max} are allowed",
+                sealed.request_data.len()
+            ))
+            .into());
+        }
+        let data = sealed.open(
+            &infinia.apps.infinia_key,
+            &infinia_app.merchant_public,
+            infinia_app.alg,
+        )?;
+        trace.request = data.clone();
+        trace.request_no = data
+            .get("requestNo")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let now = core.clock().now();
+        core.with_tenant(&tenant, |t| ensure_opened(t, &infinia_app, now))
+            .map_err(InfiniaError::from)?;
+        Ok(Opened {
+            tenant,
+            operation: operation.path,
+            body: data,
+            request_no: None,
+            session: Session {
+                infinia_app,
+                base_url: base_url(req),
+                operation,
+            },
+        })
+    }
+
+    fn duplicate(&self, _opened: &Opened<Session>, request_no: &str) -> InfiniaError {
+        InfiniaError::invalid(format!("requestNo {request_no:?} was already used"))
+    }
+
+    fn forced(&self, code: &str, detail: Option<String>) -> InfiniaError {
+        let code = Code::parse(code).unwrap_or(Code::Unavailable);
+        let message = detail.unwrap_or_else(|| format!("{code} (scenario rule)"));
+        InfiniaError::new(code, message)
+    }
+
+    fn run(&self, ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
+        (ctx.operation.handler)(ctx, body)
+    }
+
+    fn is_internal(&self, err: &InfiniaError) -> bool {
+        err.code == Code::InternalError
+    }
+
+    fn internal(&self) -> InfiniaError {
+        InfiniaError::internal("internal error; see the simulator log")
+    }
+
+    fn seal_reply(
+        &self,
+        core: &Core,
+        _echo: &String,
+        opened: &Opened<Session>,
+        reply: Value,
+        status: u16,
+    ) -> Result<Answer, InfiniaError> {
+        let apps = &core.infinia().apps;
+        let infinia_app = &opened.session.infinia_app;
+        let signer = apps
+            .config
+            .sign_responses
+            .then_some((&apps.infinia_key, infinia_app.alg));
+        let bytes = envelope::seal_reply(
+            &infinia_app.app_id,
+            Code::Success.as_str(),
+            SUCCESS_MESSAGE,
+            Some((&reply, &infinia_app.merchant_public)),
+            signer,
+        )
+        .inspect_err(
+            |err| tracing::error!(app = %infinia_app.app_id, error = %err, "cannot seal the reply"),
+        )
+        .map_err(|_| self.internal())?;
+        Ok(Answer {
+            response: SimResponse::json(status, bytes),
+            code: Code::Success.to_string(),
+            detail: SUCCESS_MESSAGE.into(),
+            reply,
+        })
+    }
+
+    fn seal_refusal(
+        &self,
+        _core: &Core,
+        app_id: &String,
+        err: InfiniaError,
+        status: Option<u16>,
+    ) -> Answer {
+        let body = envelope::seal_reply(app_id, err.code.as_str(), &err.message, None, None)
+            .unwrap_or_default();
+        Answer {
+            response: SimResponse::json(status.unwrap_or(200), body),
+            reply: serde_json::json!({"code": err.code.as_str(), "message": err.message}),
+            code: err.code.to_string(),
+            detail: err.message,
+        }
+    }
 }
 
 /// `http://{Host}` of the request (the address the partner reached the simulator at).

@@ -26,7 +26,7 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
         ),
         None => None,
     };
-    ctx.with_state(|t| {
+    Ok(ctx.with_state(|t| {
         let s = &t.infinia;
         let mut codes: BTreeSet<String> = s
             .earned
@@ -65,5 +65,5 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
             "sellerStatus": s.sellers.get(seller_id).map(|x| x.status.as_str()),
             "revenues": revenues,
         })
-    })
+    })?)
 }

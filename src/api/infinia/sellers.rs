@@ -4,24 +4,24 @@
 
 use serde_json::{json, Value};
 
-use crate::app::App;
+use crate::core::Core;
 use crate::notify::{NotificationSpec, NotifyBehaviour};
 use crate::store::infinia::SellerStatus;
-use crate::store::TenantId;
+use crate::tenant::TenantId;
 
 /// The notification's topic in the delivery ledger (`apiCode=sellerStatus`).
 pub const TOPIC: &str = "sellerStatus";
 
 /// Enqueues a seller status notification; returns the notification id.
 pub fn notify_status(
-    app: &App,
+    core: &Core,
     tenant: &TenantId,
     seller_id: &str,
     status: SellerStatus,
     behaviour: NotifyBehaviour,
 ) -> String {
-    let request_no = uuid_v4(app, tenant);
-    app.outbox().enqueue(NotificationSpec {
+    let request_no = uuid_v4(core, tenant);
+    core.outbox().enqueue(NotificationSpec {
         tenant: tenant.clone(),
         channel: "infinia",
         topic: TOPIC.to_owned(),
@@ -35,13 +35,13 @@ pub fn notify_status(
 
 /// Freezes or resumes a bound seller and notifies the platform.
 pub fn set_status(
-    app: &App,
+    core: &Core,
     tenant: &TenantId,
     seller_id: &str,
     status: SellerStatus,
 ) -> Result<Value, String> {
-    let now = app.clock().now();
-    let previous = app
+    let now = core.clock().now();
+    let previous = core
         .store()
         .with_tenant(tenant, |t| {
             let seller = t.infinia.sellers.get_mut(seller_id).ok_or_else(|| {
@@ -54,7 +54,7 @@ pub fn set_status(
         })
         .ok_or_else(|| format!("no tenant {tenant}"))??;
     let notification = (previous != status)
-        .then(|| notify_status(app, tenant, seller_id, status, NotifyBehaviour::default()));
+        .then(|| notify_status(core, tenant, seller_id, status, NotifyBehaviour::default()));
     Ok(json!({
         "sellerId": seller_id,
         "status": status.as_str(),
@@ -65,10 +65,10 @@ pub fn set_status(
 
 /// A random RFC 4122 version 4 UUID, the form of the documented example requestNo, drawn from
 /// the tenant's seeded generator (the same scenario and requests give the same requestNos).
-pub fn uuid_v4(app: &App, tenant: &TenantId) -> String {
+pub fn uuid_v4(core: &Core, tenant: &TenantId) -> String {
     let mut b = [0u8; 16];
     for half in b.chunks_mut(8) {
-        let draw = app
+        let draw = core
             .scenarios()
             .random_u64(tenant, "infinia.sellerStatus.requestNo");
         half.copy_from_slice(&draw.to_be_bytes());

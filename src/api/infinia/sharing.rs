@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 
 use super::fields::{amount, currency, optional, required};
 use super::{Ctx, Operation};
-use crate::app::App;
 use crate::clock::format;
+use crate::core::Core;
 use crate::money::{Currency, Money};
 use crate::store::infinia::{
     seller_account, sharing_account, BindingStatus, SellerStatus, ShareItem, Sharing,
@@ -156,7 +156,7 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
     let (reply, fresh) = created;
     if fresh {
         let default_ms = i64::try_from(
-            ctx.app
+            ctx.core
                 .infinia()
                 .apps
                 .config
@@ -166,13 +166,13 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
         .unwrap_or(i64::MAX);
         let success = ctx.decision.succeeds();
         let reason = ctx.decision.reason().map(str::to_owned);
-        let (app, tenant, no) = (ctx.app.clone(), ctx.tenant.clone(), request_no.to_owned());
-        ctx.app.clock().schedule_in(
+        let (core, tenant, no) = (ctx.core.clone(), ctx.tenant.clone(), request_no.to_owned());
+        ctx.core.clock().schedule_in(
             ctx.decision.delay_or(default_ms),
             format!("{tenant}/sharing:{no}"),
             Box::new(move || {
                 Box::pin(async move {
-                    if let Err(e) = finish(&app, &tenant, &no, success, reason.as_deref()) {
+                    if let Err(e) = finish(&core, &tenant, &no, success, reason.as_deref()) {
                         tracing::warn!(error = %e, "revenue sharing not finished");
                     }
                 })
@@ -184,14 +184,14 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
 
 /// Completes a PROCESSING sharing: pays the sellers, or returns the money to the platform.
 pub fn finish(
-    app: &App,
+    core: &Core,
     tenant: &TenantId,
     request_no: &str,
     success: bool,
     reason: Option<&str>,
 ) -> Result<Value, String> {
-    let now = app.clock().now();
-    app.store()
+    let now = core.clock().now();
+    core.store()
         .with_tenant(tenant, |t| {
             let sharing = t
                 .infinia

@@ -5,72 +5,73 @@
 use serde_json::{json, Map, Value};
 
 use super::{apps::DEMO_APP_ID, binding, ensure_opened, sellers};
-use crate::app::App;
-use crate::control::triggers::{opt_param, param, TriggerDef, TriggerFuture};
+use crate::core::Core;
+use crate::core::Trigger;
 use crate::money::{Currency, Money};
 use crate::store::infinia::{SellerStatus, FUNDING_ACCOUNT, PLATFORM_ACCOUNT};
-use crate::store::{Provider, TenantId};
+use crate::tenant::{Provider, TenantId};
+use crate::trigger::{opt_param, param, TriggerFuture};
 
-pub fn triggers() -> Vec<TriggerDef> {
+pub fn triggers() -> Vec<Trigger> {
     vec![
-        TriggerDef {
+        Trigger {
             name: "infinia.binding.approved",
             description: "The seller approves a pending account binding on the authorization page",
             params: &[("appId?", "app (default demo-app)"), ("requestNo?", "binding requestNo"), ("sellerId?", "or the seller's latest pending binding"), ("token?", "or the authorization token")],
-            run: |app, p| Box::pin(async move { decide(&app, &p, true) }) as TriggerFuture,
+            run: |core, p| Box::pin(async move { decide(&core, &p, true) }) as TriggerFuture,
         },
-        TriggerDef {
+        Trigger {
             name: "infinia.binding.rejected",
             description: "The seller declines a pending account binding",
             params: &[("appId?", "app (default demo-app)"), ("requestNo?", "binding requestNo"), ("sellerId?", "or the seller's latest pending binding"), ("token?", "or the authorization token"), ("reason?", "why")],
-            run: |app, p| Box::pin(async move { decide(&app, &p, false) }) as TriggerFuture,
+            run: |core, p| Box::pin(async move { decide(&core, &p, false) }) as TriggerFuture,
         },
-        TriggerDef {
+        Trigger {
             name: "infinia.seller.frozen",
             description: "Infinia Pay freezes a bound seller; the platform gets a FROZEN seller status notification",
             params: &[("appId?", "app (default demo-app)"), ("sellerId", "the seller")],
-            run: |app, p| Box::pin(async move { status(&app, &p, SellerStatus::Frozen) }) as TriggerFuture,
+            run: |core, p| Box::pin(async move { status(&core, &p, SellerStatus::Frozen) }) as TriggerFuture,
         },
-        TriggerDef {
+        Trigger {
             name: "infinia.seller.resumed",
             description: "Infinia Pay resumes a frozen seller; the platform gets an ACTIVE seller status notification",
             params: &[("appId?", "app (default demo-app)"), ("sellerId", "the seller")],
-            run: |app, p| Box::pin(async move { status(&app, &p, SellerStatus::Active) }) as TriggerFuture,
+            run: |core, p| Box::pin(async move { status(&core, &p, SellerStatus::Active) }) as TriggerFuture,
         },
-        TriggerDef {
+        Trigger {
             name: "infinia.platform.funded",
             description: "Money arrives in the platform's Infinia Pay account",
             params: &[("appId?", "app (default demo-app)"), ("currency", "ISO 4217"), ("amount", "decimal, e.g. 500.00")],
-            run: |app, p| Box::pin(async move { fund(&app, &p) }) as TriggerFuture,
+            run: |core, p| Box::pin(async move { fund(&core, &p) }) as TriggerFuture,
         },
     ]
 }
 
-fn tenant(app: &App, p: &Map<String, Value>) -> Result<TenantId, String> {
+fn tenant(core: &Core, p: &Map<String, Value>) -> Result<TenantId, String> {
     let id = opt_param(p, "appId").unwrap_or(DEMO_APP_ID);
-    app.infinia()
+    core.infinia()
         .apps
         .get(id)
         .map(|a| TenantId::new(Provider::Infinia, a.app_id.clone()))
         .ok_or_else(|| format!("no Infinia app {id:?}"))
 }
 
-fn decide(app: &App, p: &Map<String, Value>, approved: bool) -> Result<Value, String> {
-    let tenant = tenant(app, p)?;
+fn decide(core: &Core, p: &Map<String, Value>, approved: bool) -> Result<Value, String> {
+    let tenant = tenant(core, p)?;
     let token = match (
         opt_param(p, "token"),
         opt_param(p, "requestNo"),
         opt_param(p, "sellerId"),
     ) {
         (Some(token), _, _) => token.to_owned(),
-        (None, Some(no), _) => app
+        (None, Some(no), _) => core
             .store()
             .with_tenant(&tenant, |t| {
                 t.infinia.bindings.get(no).map(|b| b.token.clone())
             })
             .flatten()
             .ok_or_else(|| format!("no binding request {no:?} in {tenant}"))?,
-        (None, None, Some(seller)) => app
+        (None, None, Some(seller)) => core
             .store()
             .with_tenant(&tenant, |t| {
                 t.infinia
@@ -90,35 +91,35 @@ fn decide(app: &App, p: &Map<String, Value>, approved: bool) -> Result<Value, St
     let reason = opt_param(p, "reason");
     // Through the authorization page's registry when the link is there, so that the page shows
     // the link as used; directly otherwise.
-    let now = app.clock().now();
-    if app.authorizations().get(&token, now).is_some() {
-        let decision = crate::web::authorize::Decision {
+    let now = core.clock().now();
+    if core.authorizations().get(&token, now).is_some() {
+        let decision = crate::authorize::Decision {
             approved,
             reason: reason.map(str::to_owned),
         };
-        app.authorizations()
-            .decide(app, &token, decision, "trigger")
+        core.authorizations()
+            .decide(core, core.clock().now(), &token, decision, "trigger")
             .map_err(|e| e.to_string())?;
         return Ok(serde_json::json!({"token": token, "approved": approved}));
     }
-    binding::decide(app, &tenant, &token, approved, reason)
+    binding::decide(core, &tenant, &token, approved, reason)
 }
 
-fn status(app: &App, p: &Map<String, Value>, to: SellerStatus) -> Result<Value, String> {
-    let tenant = tenant(app, p)?;
-    sellers::set_status(app, &tenant, param(p, "sellerId")?, to)
+fn status(core: &Core, p: &Map<String, Value>, to: SellerStatus) -> Result<Value, String> {
+    let tenant = tenant(core, p)?;
+    sellers::set_status(core, &tenant, param(p, "sellerId")?, to)
 }
 
-fn fund(app: &App, p: &Map<String, Value>) -> Result<Value, String> {
-    let tenant = tenant(app, p)?;
-    let infinia_app = app.infinia().apps.get(&tenant.id).ok_or("no app")?;
+fn fund(core: &Core, p: &Map<String, Value>) -> Result<Value, String> {
+    let tenant = tenant(core, p)?;
+    let infinia_app = core.infinia().apps.get(&tenant.id).ok_or("no app")?;
     let currency = Currency::parse(param(p, "currency")?).map_err(|e| e.to_string())?;
     let amount = Money::parse(param(p, "amount")?, currency).map_err(|e| e.to_string())?;
     if !amount.is_positive() {
         return Err("amount must be greater than zero".into());
     }
-    let now = app.clock().now();
-    app.store()
+    let now = core.clock().now();
+    core.store()
         .with_tenant(&tenant, |t| {
             ensure_opened(t, &infinia_app, now);
             t.ledger

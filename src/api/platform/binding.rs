@@ -7,11 +7,11 @@
 use serde_json::{json, Value};
 
 use super::{duration_ms, max_len, notify, optional, param, partner_name, required, Ctx};
-use crate::app::App;
+use crate::authorize::{self, AuthorizationRequest, Decision, ShopDetails};
+use crate::core::Core;
 use crate::money::Currency;
 use crate::store::platform::{BindStatus, Binding, LegalEntity};
 use crate::store::{Replay, TenantId};
-use crate::web::authorize::{self, AuthorizationRequest, Decision, ShopDetails};
 use crate::wire::whalet::{Code, WhaletError};
 
 const BIND_NOTIFY: &str = "shopAccountBindNotify";
@@ -86,7 +86,13 @@ pub fn shop_account_bind(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletErr
         .values
         .get("linkTtl")
         .and_then(duration_ms)
-        .unwrap_or(ctx.app.config().platform.link_ttl_secs.saturating_mul(1000));
+        .unwrap_or(
+            ctx.core
+                .config()
+                .platform
+                .link_ttl_secs
+                .saturating_mul(1000),
+        );
     let token = authorize::new_token();
     let authorize_url = format!("{}/authorize/{token}", ctx.base_url);
     let binding = Binding {
@@ -151,40 +157,40 @@ pub fn shop_account_bind(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletErr
     if let Some(previous) = stored {
         return Ok(previous);
     }
-    ctx.app.authorizations().register(
-        ctx.app,
-        AuthorizationRequest {
-            token: token.clone(),
-            surface: "platform",
-            provider_name: "Whalet".into(),
-            tenant: ctx.tenant.clone(),
-            business_id: r.bind_id.clone(),
-            partner_name: partner_name(ctx.app, ctx.partner_id),
-            shop: ShopDetails {
-                id: r.shop_id.clone(),
-                name: r.shop_name.clone(),
-                url: r.shop_url.clone(),
-            },
-            legal_entity: entity_lines(&r.legal_entity),
-            expires_at: binding.expires_at,
-            backlink_url: r.backlink.clone(),
+    ctx.core.open_authorization(AuthorizationRequest {
+        token: token.clone(),
+        surface: "platform",
+        provider_name: "Whalet".into(),
+        tenant: ctx.tenant.clone(),
+        business_id: r.bind_id.clone(),
+        partner_name: partner_name(ctx.core, &ctx.partner_id),
+        shop: ShopDetails {
+            id: r.shop_id.clone(),
+            name: r.shop_name.clone(),
+            url: r.shop_url.clone(),
         },
-    );
+        legal_entity: entity_lines(&r.legal_entity),
+        expires_at: binding.expires_at,
+        backlink_url: r.backlink.clone(),
+    });
     if let Some(result) = &ctx.decision.result {
         let decision = Decision {
             approved: result.outcome == crate::scenario::Outcome::Success,
             reason: result.reason.clone(),
         };
-        let app = ctx.app.clone();
-        ctx.app.clock().schedule_in(
+        let core = ctx.core.clone();
+        ctx.core.clock().schedule_in(
             ctx.decision.delay_or(AUTO_DECISION_MS),
             format!("{}/platform.binding.auto {}", ctx.tenant, r.bind_id),
             Box::new(move || {
                 Box::pin(async move {
-                    if let Err(e) = app
-                        .authorizations()
-                        .decide(&app, &token, decision, "scenario")
-                    {
+                    if let Err(e) = core.authorizations().decide(
+                        &core,
+                        core.clock().now(),
+                        &token,
+                        decision,
+                        "scenario",
+                    ) {
                         tracing::info!(error = %e, "scenario seller decision not applied");
                     }
                 })
@@ -222,14 +228,14 @@ pub fn shop_account_bind_query(ctx: &Ctx<'_>, body: &Value) -> Result<Value, Wha
 
 /// Ends a binding (under the tenant lock) and notifies; Err when it is no longer PROCESSING.
 fn finish(
-    app: &App,
+    core: &Core,
     tenant: &TenantId,
     bind_id: &str,
     status: BindStatus,
     reason: String,
 ) -> Result<(), String> {
-    let now = app.clock().now();
-    let ended = app
+    let now = core.clock().now();
+    let ended = core
         .store()
         .with_tenant(tenant, |t| {
             if status == BindStatus::Success {
@@ -265,7 +271,7 @@ fn finish(
         .ok_or_else(|| format!("tenant {tenant} does not exist"))??;
     let (payload, behaviour) = ended;
     notify(
-        app,
+        core,
         tenant,
         BIND_NOTIFY,
         payload,
@@ -276,7 +282,7 @@ fn finish(
 }
 
 /// The decision callback registered with `web::authorize` for surface `platform`.
-pub fn decide_binding(app: &App, req: &AuthorizationRequest, d: &Decision) -> Result<(), String> {
+pub fn decide_binding(core: &Core, req: &AuthorizationRequest, d: &Decision) -> Result<(), String> {
     let (status, reason) = if d.approved {
         (BindStatus::Success, String::new())
     } else {
@@ -287,27 +293,27 @@ pub fn decide_binding(app: &App, req: &AuthorizationRequest, d: &Decision) -> Re
                 .unwrap_or_else(|| REJECTED_REASON.to_owned()),
         )
     };
-    finish(app, &req.tenant, &req.business_id, status, reason)
+    finish(core, &req.tenant, &req.business_id, status, reason)
 }
 
 /// Decides a binding by its bindId (the API twin of the page).
 pub fn decide_by_bind_id(
-    app: &App,
+    core: &Core,
     tenant: &TenantId,
     bind_id: &str,
     decision: Decision,
 ) -> Result<Value, String> {
-    let token = app
+    let token = core
         .store()
         .with_tenant(tenant, |t| {
             t.platform.bindings.get(bind_id).map(|b| b.token.clone())
         })
         .flatten()
         .ok_or_else(|| format!("no binding with bindId {bind_id:?} for {tenant}"))?;
-    app.authorizations()
-        .decide(app, &token, decision, "trigger")
+    core.authorizations()
+        .decide(core, core.clock().now(), &token, decision, "trigger")
         .map_err(|e| e.to_string())?;
-    app.store()
+    core.store()
         .with_tenant(tenant, |t| t.platform.bindings.get(bind_id).map(view))
         .flatten()
         .ok_or_else(|| WhaletError::new(Code::InternalError, "binding vanished").detail)

@@ -27,7 +27,7 @@ pub fn trade_materials_upload(ctx: &Ctx<'_>, body: &Value) -> Result<Value, Whal
         None | Some(Value::Null) => return Err(param("materials is required".into())),
         Some(_) => return Err(param("materials must be an array of objects".into())),
     };
-    let max = ctx.app.config().platform.max_materials;
+    let max = ctx.core.config().platform.max_materials;
     if rows.len() > max {
         return Err(param(format!(
             "materials has {} entries; at most {max} are accepted in one upload",
@@ -37,9 +37,13 @@ pub fn trade_materials_upload(ctx: &Ctx<'_>, body: &Value) -> Result<Value, Whal
     let materials = validate_batch(rows).map_err(param)?;
     let now = ctx.now();
     ctx.with_state(|t| {
-        t.platform
-            .materials
-            .add(shop_id, MaterialSource::Api, ctx.request_no, now, materials)
+        t.platform.materials.add(
+            shop_id,
+            MaterialSource::Api,
+            &ctx.request_no,
+            now,
+            materials,
+        )
     })?;
     Ok(json!({}))
 }

@@ -9,11 +9,11 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 
-use super::{max_len, notify, optional, param, required, with_state, Ctx};
+use super::{max_len, notify, optional, param, required, Ctx};
 use crate::api::whalet::whalet_time;
-use crate::app::App;
+use crate::behaviour::NotifyBehaviour;
+use crate::core::Core;
 use crate::money::{Currency, Money};
-use crate::notify::NotifyBehaviour;
 use crate::store::platform::{accounts, BindStatus, BulkPayment, Payment, PaymentStatus};
 use crate::store::{Replay, TenantId};
 use crate::wire::whalet::{Code, WhaletError};
@@ -119,7 +119,7 @@ pub fn payment_apply(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> 
         Ok(reply) => reply,
     };
     let default_ms = ctx
-        .app
+        .core
         .config()
         .platform
         .payment_delay_secs
@@ -127,13 +127,13 @@ pub fn payment_apply(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> 
     let succeed = ctx.decision.succeeds();
     let reason = ctx.decision.reason().map(str::to_owned);
     let behaviour = ctx.decision.notify.clone();
-    let (app, tenant, id) = (ctx.app.clone(), ctx.tenant.clone(), payment_id.to_owned());
-    ctx.app.clock().schedule_in(
+    let (core, tenant, id) = (ctx.core.clone(), ctx.tenant.clone(), payment_id.to_owned());
+    ctx.core.clock().schedule_in(
         ctx.decision.delay_or(default_ms),
         format!("{}/platform.payment.settle {payment_id}", ctx.tenant),
         Box::new(move || {
             Box::pin(async move {
-                if let Err(e) = settle(&app, &tenant, &id, succeed, reason, behaviour) {
+                if let Err(e) = settle(&core, &tenant, &id, succeed, reason, behaviour) {
                     tracing::error!(payment = %id, error = %e, "payment not settled");
                 }
             })
@@ -144,15 +144,15 @@ pub fn payment_apply(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> 
 
 /// Credits the seller (or returns the money to the balance) and notifies.
 fn settle(
-    app: &App,
+    core: &Core,
     tenant: &TenantId,
     payment_id: &str,
     succeed: bool,
     reason: Option<String>,
     behaviour: NotifyBehaviour,
 ) -> Result<(), WhaletError> {
-    let now = app.clock().now();
-    let payload = with_state(app, tenant, |t| {
+    let now = core.clock().now();
+    let payload = core.with_tenant(tenant, |t| {
         let Some(p) = t.platform.payments.get(payment_id).cloned() else {
             return Err(WhaletError::new(Code::InternalError, "payment vanished"));
         };
@@ -192,7 +192,7 @@ fn settle(
     })??;
     if let Some(payload) = payload {
         notify(
-            app,
+            core,
             tenant,
             APPLY_NOTIFY,
             payload,
@@ -241,7 +241,7 @@ pub fn balance_query(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> 
 
 /// A bulk payment from the partner arrived at Whalet's bank account: credit and notify.
 pub fn receive_bulk_payment(
-    app: &App,
+    core: &Core,
     tenant: &TenantId,
     bulk_payment_id: Option<&str>,
     amount: Money,
@@ -253,8 +253,8 @@ pub fn receive_bulk_payment(
             amount.to_decimal_string()
         ));
     }
-    let now = app.clock().now();
-    let payload = app
+    let now = core.clock().now();
+    let payload = core
         .store()
         .with_tenant(tenant, |t| {
             let id = match bulk_payment_id {
@@ -304,7 +304,7 @@ pub fn receive_bulk_payment(
         .unwrap_or_default()
         .to_owned();
     let notification = notify(
-        app,
+        core,
         tenant,
         BULK_NOTIFY,
         payload.clone(),

@@ -7,20 +7,21 @@ use serde_json::{json, Map, Value};
 use super::binding::decide_by_bind_id;
 use super::payment::receive_bulk_payment;
 use crate::api::whalet::partners::DEMO_PARTNER_ID;
-use crate::app::App;
-use crate::control::triggers::{opt_param, param, TriggerDef, TriggerFuture};
+use crate::authorize::Decision;
+use crate::core::Core;
+use crate::core::Trigger;
 use crate::money::{Currency, Money};
-use crate::store::{Provider, TenantId};
-use crate::web::authorize::Decision;
+use crate::tenant::{Provider, TenantId};
+use crate::trigger::{opt_param, param, TriggerFuture};
 
-pub const TRIGGERS: &[TriggerDef] = &[
-    TriggerDef {
+pub const TRIGGERS: &[Trigger] = &[
+    Trigger {
         name: "platform.binding.approved",
         description: "The seller approves a pending shop binding, as on the authorization page; sends shopAccountBindNotify SUCCESS",
         params: &[("bindId", "the binding"), ("partnerId?", "default: the demo partner")],
         run: approved,
     },
-    TriggerDef {
+    Trigger {
         name: "platform.binding.rejected",
         description: "The seller rejects a pending shop binding; sends shopAccountBindNotify FAILURE with the reason",
         params: &[
@@ -30,7 +31,7 @@ pub const TRIGGERS: &[TriggerDef] = &[
         ],
         run: rejected,
     },
-    TriggerDef {
+    Trigger {
         name: "platform.bulk_payment.received",
         description: "The partner's bulk payment arrives at Whalet's bank account: credits the partner balance, sends bulkPaymentsReceivedNotify",
         params: &[
@@ -44,41 +45,41 @@ pub const TRIGGERS: &[TriggerDef] = &[
     },
 ];
 
-fn tenant(app: &App, params: &Map<String, Value>) -> Result<TenantId, String> {
+fn tenant(core: &Core, params: &Map<String, Value>) -> Result<TenantId, String> {
     let id = opt_param(params, "partnerId").unwrap_or(DEMO_PARTNER_ID);
-    app.partners()
+    core.partners()
         .get(id)
         .map(|p| TenantId::new(Provider::Whalet, p.id.clone()))
         .ok_or_else(|| format!("no partner with partnerId {id:?}"))
 }
 
-fn approved(app: App, params: Map<String, Value>) -> TriggerFuture {
+fn approved(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
-        let tenant = tenant(&app, &params)?;
+        let tenant = tenant(&core, &params)?;
         let bind_id = param(&params, "bindId")?;
         let decision = Decision {
             approved: true,
             reason: None,
         };
-        decide_by_bind_id(&app, &tenant, bind_id, decision).map(|b| json!({"binding": b}))
+        decide_by_bind_id(&core, &tenant, bind_id, decision).map(|b| json!({"binding": b}))
     })
 }
 
-fn rejected(app: App, params: Map<String, Value>) -> TriggerFuture {
+fn rejected(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
-        let tenant = tenant(&app, &params)?;
+        let tenant = tenant(&core, &params)?;
         let bind_id = param(&params, "bindId")?;
         let decision = Decision {
             approved: false,
             reason: opt_param(&params, "reason").map(str::to_owned),
         };
-        decide_by_bind_id(&app, &tenant, bind_id, decision).map(|b| json!({"binding": b}))
+        decide_by_bind_id(&core, &tenant, bind_id, decision).map(|b| json!({"binding": b}))
     })
 }
 
-fn bulk_payment(app: App, params: Map<String, Value>) -> TriggerFuture {
+fn bulk_payment(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
-        let tenant = tenant(&app, &params)?;
+        let tenant = tenant(&core, &params)?;
         let currency =
             Currency::parse(param(&params, "currency")?).map_err(|e| format!("currency: {e}"))?;
         let amount = params
@@ -86,7 +87,7 @@ fn bulk_payment(app: App, params: Map<String, Value>) -> TriggerFuture {
             .ok_or_else(|| "parameter amount is required".to_owned())
             .and_then(|v| Money::from_json(v, currency).map_err(|e| e.0))?;
         receive_bulk_payment(
-            &app,
+            &core,
             &tenant,
             opt_param(&params, "bulkPaymentId"),
             amount,

@@ -9,12 +9,13 @@ use serde_json::{json, Map, Value};
 
 use super::fields::{self, mask, Fields};
 use super::{trigger_merchant, Ctx, Reply};
-use crate::app::App;
 use crate::clock::format::utc_z;
-use crate::control::triggers::{param, TriggerDef, TriggerFuture};
+use crate::core::Core;
+use crate::core::Trigger;
 use crate::scenario::Outcome;
 use crate::store::pockyt::{AccountStatus, Payee, PayeeStatus, PayoutAccount};
 use crate::store::{TenantId, TenantState};
+use crate::trigger::{param, TriggerFuture};
 use crate::wire::pockyt::PockytError;
 
 /// Types the v3 paths accept, by path suffix.
@@ -132,7 +133,7 @@ pub fn create(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     }
     fields::required(f, "clientIp")?;
     fields::one_of(f, "bankAccountPurpose", PURPOSES, false)?;
-    let cfg = &ctx.app.config().pockyt;
+    let cfg = &ctx.core.config().pockyt;
     let delay = ctx.decision.delay_or(cfg.account_review_delay_ms);
     let decided = ctx.decision.result.as_ref();
     let target = match decided.and_then(|r| r.status.as_deref()) {
@@ -142,7 +143,7 @@ pub fn create(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
         _ => AccountStatus::Activated,
     };
     let now = ctx.now();
-    let result = ctx.with_state(|t| {
+    let result = ctx.try_with_state(|t| {
         let owner = payee(t, &customer_no)?;
         if matches!(
             owner.status,
@@ -185,14 +186,14 @@ pub fn create(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     })?;
     let (token, reply) = result;
     if delay > 0 && target != AccountStatus::Pending {
-        let app = ctx.app.clone();
+        let core = ctx.core.clone();
         let tenant = ctx.tenant.clone();
-        ctx.app.clock().schedule_in(
+        ctx.core.clock().schedule_in(
             delay,
             format!("{tenant}/account:{token}:review"),
             Box::new(move || {
                 Box::pin(async move {
-                    let _ = set_status(&app, &tenant, &token, target);
+                    let _ = set_status(&core, &tenant, &token, target);
                 })
             }),
         );
@@ -241,7 +242,7 @@ pub fn list(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     let customer_no = fields::required(f, "customerNo")?;
     let token = fields::optional(f, "accountToken")?;
     let tag = fields::optional(f, "accountTag")?;
-    ctx.with_state(|t| {
+    ctx.try_with_state(|t| {
         let owner = payee(t, &customer_no)?;
         require_active(owner)?;
         if token.is_some() || tag.is_some() {
@@ -270,7 +271,7 @@ pub fn list(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
 pub fn delete(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     let customer_no = fields::required(f, "customerNo")?;
     let token = fields::required(f, "accountToken")?;
-    ctx.with_state(|t| {
+    ctx.try_with_state(|t| {
         payee(t, &customer_no)?;
         find(t, &customer_no, Some(&token), None)?;
         if let Some(a) = t.pockyt.accounts.get_mut(&token) {
@@ -285,7 +286,7 @@ pub fn retrieve_v2(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     let token = fields::optional(f, "accountToken")?;
     let tag = fields::optional(f, "accountTag")?;
     let customer_no = fields::optional(f, "customerNo")?;
-    ctx.with_state(|t| {
+    ctx.try_with_state(|t| {
         let customer_no = match (&customer_no, &token) {
             (Some(c), _) => c.clone(),
             (None, Some(token)) => t
@@ -311,12 +312,12 @@ pub fn retrieve_v2(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
 
 /// Moves an account to `to` (from `PENDING`, or `ACTIVATED` ↔ `INVALID` by trigger).
 pub fn set_status(
-    app: &App,
+    core: &Core,
     tenant: &TenantId,
     token: &str,
     to: AccountStatus,
 ) -> Result<Value, String> {
-    app.store()
+    core.store()
         .with_tenant(tenant, |t| {
             let a = t
                 .pockyt
@@ -330,11 +331,11 @@ pub fn set_status(
         .unwrap_or_else(|| Err(format!("no tenant {tenant}")))
 }
 
-fn run(app: App, params: Map<String, Value>, to: AccountStatus) -> TriggerFuture {
+fn run(core: Core, params: Map<String, Value>, to: AccountStatus) -> TriggerFuture {
     Box::pin(async move {
-        let (_, tenant) = trigger_merchant(&app, &params)?;
+        let (_, tenant) = trigger_merchant(&core, &params)?;
         let token = param(&params, "accountToken")?;
-        set_status(&app, &tenant, token, to)
+        set_status(&core, &tenant, token, to)
     })
 }
 
@@ -343,17 +344,17 @@ const PARAMS: &[(&str, &str)] = &[
     ("merchantNo?", "default 202333"),
 ];
 
-pub const TRIGGERS: &[TriggerDef] = &[
-    TriggerDef {
+pub const TRIGGERS: &[Trigger] = &[
+    Trigger {
         name: "pockyt.account.activated",
         description: "account review passed: the payout account becomes ACTIVATED",
         params: PARAMS,
-        run: |app, p| run(app, p, AccountStatus::Activated),
+        run: |core, p| run(core, p, AccountStatus::Activated),
     },
-    TriggerDef {
+    Trigger {
         name: "pockyt.account.invalid",
         description: "the payout account's details are bad: it becomes INVALID (payouts refused)",
         params: PARAMS,
-        run: |app, p| run(app, p, AccountStatus::Invalid),
+        run: |core, p| run(core, p, AccountStatus::Invalid),
     },
 ];

@@ -5,10 +5,11 @@ use serde_json::{json, Map, Value};
 
 use super::fields::{self, Fields};
 use super::{available, in_flight, trigger_merchant, Ctx, Reply};
-use crate::app::App;
-use crate::control::triggers::{param, TriggerDef, TriggerFuture};
+use crate::core::Core;
+use crate::core::Trigger;
 use crate::money::{Currency, Money};
 use crate::store::TenantState;
+use crate::trigger::{param, TriggerFuture};
 use crate::wire::pockyt::PockytError;
 
 fn view(t: &TenantState, c: Currency) -> Value {
@@ -26,7 +27,7 @@ pub fn balance(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
         }
         None => None,
     };
-    ctx.with_state(|t| {
+    ctx.try_with_state(|t| {
         if let Some(c) = currency {
             return Ok(Reply::new("query success").with("result", view(t, c)));
         }
@@ -42,16 +43,16 @@ pub fn balance(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     })
 }
 
-fn funded(app: App, params: Map<String, Value>) -> TriggerFuture {
+fn funded(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
-        let (_, tenant) = trigger_merchant(&app, &params)?;
+        let (_, tenant) = trigger_merchant(&core, &params)?;
         let currency = Currency::parse(param(&params, "currency")?).map_err(|e| e.0)?;
         let amount = Money::parse(param(&params, "amount")?, currency).map_err(|e| e.0)?;
         if !amount.is_positive() {
             return Err("amount must be greater than zero".into());
         }
-        let now = app.clock().now();
-        app.store()
+        let now = core.clock().now();
+        core.store()
             .with_tenant(&tenant, |t| {
                 t.ledger
                     .transfer(
@@ -68,7 +69,7 @@ fn funded(app: App, params: Map<String, Value>) -> TriggerFuture {
     })
 }
 
-pub const TRIGGERS: &[TriggerDef] = &[TriggerDef {
+pub const TRIGGERS: &[Trigger] = &[Trigger {
     name: "pockyt.balance.funded",
     description: "the merchant tops up its payout balance",
     params: &[

@@ -3,6 +3,7 @@
 //! `[[pockyt.merchants]]`; `--notify-url` sets the demo merchant's notify URL.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use parking_lot::RwLock;
 
@@ -82,7 +83,7 @@ pub fn fee(amount: Money, fixed: &str, percent: &str) -> Result<Money, String> {
 
 /// All merchants, by merchantNo.
 pub struct Merchants {
-    by_no: BTreeMap<String, Merchant>,
+    by_no: BTreeMap<String, Arc<Merchant>>,
 }
 
 impl Merchants {
@@ -137,15 +138,16 @@ impl Merchants {
             demo.fee_for(probe, "")
                 .map_err(|e| anyhow::anyhow!("pockyt.fee: {e}"))?;
         }
+        let by_no = by_no.into_iter().map(|(k, m)| (k, Arc::new(m))).collect();
         Ok(Self { by_no })
     }
 
-    pub fn get(&self, merchant_no: &str) -> Option<&Merchant> {
+    pub fn get(&self, merchant_no: &str) -> Option<&Arc<Merchant>> {
         self.by_no.get(merchant_no)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Merchant> {
-        self.by_no.values()
+        self.by_no.values().map(|m| &**m)
     }
 }
 

@@ -11,19 +11,18 @@ pub mod merchants;
 mod payees;
 mod payouts;
 mod settle;
+pub mod transport;
 
-use std::time::Instant;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::app::App;
-use crate::clock::system_now;
-use crate::control::triggers::TriggerDef;
+use crate::api::pipeline::{self, Answer, Opened, Refusal, Scheme, Trace};
+use crate::core::{Core, TenantMissing, Trigger};
 use crate::http::{SimRequest, SimResponse};
-use crate::journal::JournalEntry;
 use crate::money::Currency;
-use crate::scenario::{Decision, OperationCtx};
-use crate::store::{Provider, Store, TenantId, TenantState};
+use crate::store::{Store, TenantState};
+use crate::tenant::{Provider, TenantId};
 use crate::wire::pockyt::{self as wire, PockytError, RetCode};
 use fields::Fields;
 pub use merchants::{Merchant, Merchants};
@@ -47,29 +46,20 @@ impl Reply {
     }
 }
 
-/// What an operation gets besides its fields.
-pub struct Ctx<'a> {
-    pub app: &'a App,
-    pub merchant: &'a Merchant,
-    pub tenant: &'a TenantId,
-    pub path: &'a str,
-    pub decision: &'a Decision,
+/// What a Pockyt operation has besides its fields.
+pub struct Session {
+    pub merchant: Arc<Merchant>,
+    /// The operation's path (one handler serves several paths).
+    pub path: &'static str,
+    operation: &'static Operation,
 }
 
-impl Ctx<'_> {
-    pub fn now(&self) -> i64 {
-        self.app.clock().now()
-    }
+/// What an operation gets (the pipeline's context with this surface's [`Session`]).
+pub type Ctx<'a> = pipeline::Ctx<'a, Session>;
 
-    /// Runs `f` under this merchant's lock.
-    pub fn with_state<R>(
-        &self,
-        f: impl FnOnce(&mut TenantState) -> Result<R, PockytError>,
-    ) -> Result<R, PockytError> {
-        self.app
-            .store()
-            .with_tenant(self.tenant, f)
-            .unwrap_or_else(|| Err(PockytError::internal("tenant state missing")))
+impl From<TenantMissing> for PockytError {
+    fn from(e: TenantMissing) -> Self {
+        PockytError::internal(e.to_string())
     }
 }
 
@@ -122,8 +112,15 @@ const fn op(path: &'static str, handler: Handler) -> Operation {
     }
 }
 
+impl Core {
+    /// The configured Pockyt merchants.
+    pub fn pockyt(&self) -> &Merchants {
+        self.surface::<Merchants>()
+    }
+}
+
 /// Triggers of this surface.
-pub fn triggers() -> Vec<TriggerDef> {
+pub fn triggers() -> Vec<Trigger> {
     balance::TRIGGERS
         .iter()
         .chain(payees::TRIGGERS)
@@ -173,195 +170,159 @@ pub fn fees(c: Currency) -> String {
 }
 
 /// Entry point for `POST /v3/...` and `POST /v2/customers/account/...`.
-pub async fn handle(app: &App, req: SimRequest) -> SimResponse {
-    let started = Instant::now();
-    let mut entry = JournalEntry {
-        id: 0,
-        surface: "pockyt",
-        tenant: None,
-        operation: req.path.clone(),
-        request_no: None,
-        virtual_time: app.clock().now(),
-        wall_time: system_now(),
-        http_status: 0,
-        code: String::new(),
-        detail: String::new(),
-        request: Value::Null,
-        reply: Value::Null,
-        rule: None,
-        latency_us: 0,
-    };
-    let (status, body) = match process(app, &req, &mut entry).await {
-        Ok(Some((status, body))) => (status, body),
-        Ok(None) => {
-            entry.code = "DROPPED".into();
-            entry.detail = "connection dropped by scenario".into();
-            entry.latency_us = started.elapsed().as_micros() as u64;
-            app.journal().record(entry);
-            return SimResponse::Drop;
-        }
-        Err((status, err)) => {
-            if err.code == RetCode::SystemError {
-                tracing::error!(path = %req.path, error = %err.msg, "internal error");
-            }
-            let msg = if err.code == RetCode::SystemError {
-                "system error; see the simulator log".to_owned()
-            } else {
-                err.msg
-            };
-            (status, wire::reply(err.code, &msg, Map::new()))
-        }
-    };
-    entry.code = body["ret_code"].as_str().unwrap_or_default().to_owned();
-    entry.detail = body["ret_msg"].as_str().unwrap_or_default().to_owned();
-    let response = SimResponse::json_value(status, &body);
-    entry.reply = body;
-    entry.http_status = status;
-    entry.latency_us = started.elapsed().as_micros() as u64;
-    tracing::info!(
-        merchant = entry.tenant.as_deref().unwrap_or("-"),
-        path = %entry.operation,
-        code = %entry.code,
-        latency_us = entry.latency_us,
-        "pockyt request"
-    );
-    app.journal().record(entry);
-    response
+pub async fn handle(core: &Core, req: SimRequest) -> SimResponse {
+    let path = req.path.clone();
+    pipeline::handle(&PayoutsApi, core, req, &path).await
 }
 
-type Refusal = (u16, PockytError);
+/// Pockyt's scheme: JSON or form fields signed with an MD5 `verifySign`, the path table.
+pub struct PayoutsApi;
 
-/// Ok(None) = drop the connection.
-async fn process(
-    app: &App,
-    req: &SimRequest,
-    entry: &mut JournalEntry,
-) -> Result<Option<(u16, Value)>, Refusal> {
-    let Some(operation) = OPERATIONS.iter().find(|o| o.path == req.path) else {
-        let known: Vec<&str> = OPERATIONS.iter().map(|o| o.path).collect();
-        return Err((
-            404,
-            PockytError::no_info(format!(
-                "no Pockyt operation at POST {}; known: {}",
-                req.path,
+impl Scheme for PayoutsApi {
+    const SURFACE: &'static str = "pockyt";
+    type Echo = ();
+    type Session = Session;
+    type Error = PockytError;
+    type Reply = Reply;
+
+    fn body_limit(&self, core: &Core) -> usize {
+        core.config().pockyt.body_limit_bytes
+    }
+
+    fn too_large(&self, limit: usize) -> PockytError {
+        PockytError::value(format!(
+            "the request body exceeds the limit of {limit} bytes"
+        ))
+    }
+
+    async fn open(
+        &self,
+        core: &Core,
+        req: &SimRequest,
+        path: &str,
+        _echo: &mut (),
+        trace: &mut Trace,
+    ) -> Result<Opened<Session>, Refusal<PockytError>> {
+        let Some(operation) = OPERATIONS.iter().find(|o| o.path == path) else {
+            let known: Vec<&str> = OPERATIONS.iter().map(|o| o.path).collect();
+            let err = PockytError::no_info(format!(
+                "no Pockyt operation at POST {path}; known: {}",
                 known.join(", ")
-            )),
-        ));
-    };
-    let limit = app.config().pockyt.body_limit_bytes;
-    if req.too_large || req.body.len() > limit {
-        entry.request = Value::String(format!("<{} bytes>", req.body.len()));
-        return Err((
-            200,
-            PockytError::value(format!(
-                "the request body exceeds the limit of {limit} bytes"
-            )),
-        ));
-    }
-    let form = req
-        .header("content-type")
-        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
-    let parsed = if form {
-        form_fields(&req.body)
-    } else {
-        json_fields(&req.body)
-    };
-    let fields = match parsed {
-        Ok(fields) => fields,
-        Err(e) => {
-            entry.request = Value::String(
-                String::from_utf8_lossy(&req.body[..req.body.len().min(2048)]).into_owned(),
-            );
-            return Err((200, e));
+            ));
+            return Err(Refusal::with_status(err, 404));
+        };
+        let form = req
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+        let fields = if form {
+            form_fields(&req.body)
+        } else {
+            json_fields(&req.body)
+        }?;
+        trace.request = Value::Object(fields.clone());
+        trace.request_no = fields::optional(&fields, "invoiceId").ok().flatten();
+        let merchant_no = fields::required(&fields, "merchantNo")?;
+        let Some(merchant) = core.pockyt().get(&merchant_no) else {
+            return Err(PockytError::denied(format!(
+                "no merchant with merchantNo {merchant_no:?} is configured"
+            ))
+            .into());
+        };
+        let tenant = TenantId::new(Provider::Pockyt, merchant.merchant_no.clone());
+        trace.tenant = Some(tenant.clone());
+        let store_no = fields::required(&fields, "storeNo")?;
+        if store_no != merchant.store_no {
+            return Err(PockytError::denied(format!(
+                "storeNo {store_no:?} is not a store of merchantNo {merchant_no}"
+            ))
+            .into());
         }
-    };
-    entry.request = Value::Object(fields.clone());
-    entry.request_no = fields::optional(&fields, "invoiceId").ok().flatten();
-    let refuse = |e: PockytError| (200, e);
-    let merchant_no = fields::required(&fields, "merchantNo").map_err(refuse)?;
-    let merchants = app.pockyt();
-    let Some(merchant) = merchants.get(&merchant_no) else {
-        return Err(refuse(PockytError::denied(format!(
-            "no merchant with merchantNo {merchant_no:?} is configured"
-        ))));
-    };
-    let tenant = TenantId::new(Provider::Pockyt, merchant.merchant_no.clone());
-    entry.tenant = Some(tenant.to_string());
-    let store_no = fields::required(&fields, "storeNo").map_err(refuse)?;
-    if store_no != merchant.store_no {
-        return Err(refuse(PockytError::denied(format!(
-            "storeNo {store_no:?} is not a store of merchantNo {merchant_no}"
-        ))));
+        let verify_sign = match fields.get("verifySign") {
+            Some(Value::String(s)) if !s.is_empty() => s,
+            None | Some(Value::Null) | Some(Value::String(_)) => {
+                return Err(PockytError::null("verifySign is required").into())
+            }
+            Some(_) => return Err(PockytError::value("verifySign must be a string").into()),
+        };
+        wire::verify(&wire::params_of(&fields), &merchant.token, verify_sign)?;
+        fields::timestamp(&fields, operation.timestamp_required)?;
+        let now = core.clock().now();
+        core.store().ensure_tenant(&tenant);
+        core.with_tenant(&tenant, |t| seed(t, merchant, now))
+            .map_err(PockytError::from)?;
+        Ok(Opened {
+            tenant,
+            operation: operation.path,
+            body: Value::Object(fields),
+            request_no: None,
+            session: Session {
+                merchant: merchant.clone(),
+                path: operation.path,
+                operation,
+            },
+        })
     }
-    let verify_sign = match fields.get("verifySign") {
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        None | Some(Value::Null) | Some(Value::String(_)) => {
-            return Err(refuse(PockytError::null("verifySign is required")))
-        }
-        Some(_) => return Err(refuse(PockytError::value("verifySign must be a string"))),
-    };
-    wire::verify(&wire::params_of(&fields), &merchant.token, &verify_sign).map_err(refuse)?;
-    fields::timestamp(&fields, operation.timestamp_required).map_err(refuse)?;
-    let now = app.clock().now();
-    app.store().ensure_tenant(&tenant);
-    app.store().with_tenant(&tenant, |t| seed(t, merchant, now));
-    // The journal's copy of the fields is the one the scenario rules match on.
-    let decision = app.scenarios().decide(OperationCtx {
-        surface: "pockyt",
-        tenant: &tenant,
-        operation: operation.path,
-        fields: &entry.request,
-    });
-    entry.rule = decision.rule.clone();
-    if decision.latency_ms > 0 {
-        tokio::time::sleep(std::time::Duration::from_millis(decision.latency_ms)).await;
+
+    fn duplicate(&self, _opened: &Opened<Session>, request_no: &str) -> PockytError {
+        PockytError::value(format!("{request_no:?} was already used"))
     }
-    let http_status = decision
-        .sync
-        .as_ref()
-        .and_then(|s| s.http_status)
-        .unwrap_or(200);
-    if let Some(sync) = &decision.sync {
-        if sync.drop_connection {
-            return Ok(None);
-        }
-        if let Some(code) = sync.code.as_deref() {
-            let msg = sync
-                .detail
-                .clone()
-                .unwrap_or_else(|| format!("{code} (scenario rule)"));
-            let body = Value::Object(
-                [
-                    // An unscoped rule's code that is no ret_code: the generic system error.
-                    (
-                        "ret_code".to_owned(),
-                        Value::String(
-                            RetCode::parse(code)
-                                .unwrap_or(RetCode::SystemError)
-                                .as_str()
-                                .to_owned(),
-                        ),
-                    ),
-                    ("ret_msg".to_owned(), Value::String(msg)),
-                ]
-                .into_iter()
-                .collect(),
-            );
-            return Ok(Some((http_status, body)));
-        }
+
+    fn forced(&self, code: &str, detail: Option<String>) -> PockytError {
+        // An unscoped rule's code that is no ret_code: the generic system error.
+        let ret_code = RetCode::parse(code).unwrap_or(RetCode::SystemError);
+        let msg = detail.unwrap_or_else(|| format!("{code} (scenario rule)"));
+        PockytError::new(ret_code, msg)
     }
-    let ctx = Ctx {
-        app,
-        merchant,
-        tenant: &tenant,
-        path: operation.path,
-        decision: &decision,
-    };
-    let reply = (operation.handler)(&ctx, &fields).map_err(|e| (http_status, e))?;
-    Ok(Some((
-        http_status,
-        wire::reply(RetCode::Success, &reply.msg, reply.payload),
-    )))
+
+    fn run(&self, ctx: &Ctx<'_>, body: &Value) -> Result<Reply, PockytError> {
+        let empty = Fields::new();
+        let fields = body.as_object().unwrap_or(&empty);
+        (ctx.operation.handler)(ctx, fields)
+    }
+
+    fn is_internal(&self, err: &PockytError) -> bool {
+        err.code == RetCode::SystemError
+    }
+
+    fn internal(&self) -> PockytError {
+        PockytError::internal("system error; see the simulator log")
+    }
+
+    fn seal_reply(
+        &self,
+        _core: &Core,
+        _echo: &(),
+        _opened: &Opened<Session>,
+        reply: Reply,
+        status: u16,
+    ) -> Result<Answer, PockytError> {
+        Ok(answer(
+            status,
+            wire::reply(RetCode::Success, &reply.msg, reply.payload),
+        ))
+    }
+
+    fn seal_refusal(
+        &self,
+        _core: &Core,
+        _echo: &(),
+        err: PockytError,
+        status: Option<u16>,
+    ) -> Answer {
+        answer(
+            status.unwrap_or(200),
+            wire::reply(err.code, &err.msg, Map::new()),
+        )
+    }
+}
+
+fn answer(status: u16, body: Value) -> Answer {
+    Answer {
+        response: SimResponse::json_value(status, &body),
+        code: body["ret_code"].as_str().unwrap_or_default().to_owned(),
+        detail: body["ret_msg"].as_str().unwrap_or_default().to_owned(),
+        reply: body,
+    }
 }
 
 /// A JSON object body.
@@ -388,18 +349,19 @@ fn form_fields(body: &[u8]) -> Result<Fields, PockytError> {
 
 /// The merchant a trigger names (`merchantNo`, default the demo merchant).
 pub fn trigger_merchant<'a>(
-    app: &'a App,
+    core: &'a Core,
     params: &Map<String, Value>,
 ) -> Result<(&'a Merchant, TenantId), String> {
-    let no = crate::control::triggers::opt_param(params, "merchantNo")
+    let no = crate::trigger::opt_param(params, "merchantNo")
         .unwrap_or(crate::config::pockyt::DEMO_MERCHANT_NO);
-    let merchant = app
+    let merchant = core
         .pockyt()
         .get(no)
         .ok_or_else(|| format!("no Pockyt merchant {no:?}"))?;
     let tenant = TenantId::new(Provider::Pockyt, merchant.merchant_no.clone());
-    app.store().ensure_tenant(&tenant);
-    let now = app.clock().now();
-    app.store().with_tenant(&tenant, |t| seed(t, merchant, now));
+    core.store().ensure_tenant(&tenant);
+    let now = core.clock().now();
+    core.store()
+        .with_tenant(&tenant, |t| seed(t, merchant, now));
     Ok((merchant, tenant))
 }

@@ -8,12 +8,13 @@ use serde_json::{json, Map, Value};
 
 use super::fields::{self, Fields};
 use super::{trigger_merchant, Ctx, Reply};
-use crate::app::App;
 use crate::clock::format::utc_z;
-use crate::control::triggers::{param, TriggerDef, TriggerFuture};
+use crate::core::Core;
+use crate::core::Trigger;
 use crate::scenario::Outcome;
 use crate::store::pockyt::{Payee, PayeeStatus};
-use crate::store::TenantId;
+use crate::tenant::TenantId;
+use crate::trigger::{param, TriggerFuture};
 use crate::wire::pockyt::PockytError;
 
 const PROFILE_TYPES: &[&str] = &["INDIVIDUAL", "BUSINESS"];
@@ -149,7 +150,7 @@ pub fn register(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     let profile = profile_of(f)?;
     let email = fields::required(f, "email")?;
     // What the review decides: a scenario status wins; a failure outcome declines.
-    let cfg = &ctx.app.config().pockyt;
+    let cfg = &ctx.core.config().pockyt;
     let decided = ctx.decision.result.as_ref();
     let target = match decided.and_then(|r| r.status.as_deref()) {
         Some(s) => PayeeStatus::parse(s).ok_or_else(|| {
@@ -159,7 +160,7 @@ pub fn register(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
         None => PayeeStatus::Activated,
     };
     let delay = ctx.decision.delay_or(cfg.payee_review_delay_ms);
-    let payee = ctx.with_state(|t| {
+    let payee = ctx.try_with_state(|t| {
         if let Some(other) = t.pockyt.payee_by_email(&email) {
             return Err(PockytError::value(format!(
                 "email {email} is already registered (customerNo {})",
@@ -184,15 +185,15 @@ pub fn register(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
         Ok(payee)
     })?;
     if delay > 0 && target != PayeeStatus::Pending {
-        let app = ctx.app.clone();
+        let core = ctx.core.clone();
         let tenant = ctx.tenant.clone();
         let customer_no = payee.customer_no.clone();
-        ctx.app.clock().schedule_in(
+        ctx.core.clock().schedule_in(
             delay,
             format!("{tenant}/payee:{customer_no}:review"),
             Box::new(move || {
                 Box::pin(async move {
-                    let _ = set_status(&app, &tenant, &customer_no, target, true);
+                    let _ = set_status(&core, &tenant, &customer_no, target, true);
                 })
             }),
         );
@@ -228,7 +229,7 @@ fn find<'a>(t: &'a crate::store::TenantState, f: &Fields) -> Result<&'a Payee, P
 }
 
 pub fn retrieve(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
-    let payee = ctx.with_state(|t| find(t, f).map(full))?;
+    let payee = ctx.try_with_state(|t| find(t, f).map(full))?;
     Ok(Reply::new("query success").with("customer", payee))
 }
 
@@ -237,7 +238,7 @@ pub fn update(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     let now = ctx.now();
     validate(f, false, now)?;
     let changes = profile_of(f)?;
-    let payee = ctx.with_state(|t| {
+    let payee = ctx.try_with_state(|t| {
         if !t.pockyt.payees.contains_key(&customer_no) {
             return Err(PockytError::no_info(format!(
                 "no payee with customerNo {customer_no}"
@@ -282,14 +283,14 @@ pub fn update(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
 
 /// Moves a payee to `to`; with `only_pending`, only a payee still under review.
 pub fn set_status(
-    app: &App,
+    core: &Core,
     tenant: &TenantId,
     customer_no: &str,
     to: PayeeStatus,
     only_pending: bool,
 ) -> Result<Value, String> {
-    let now = app.clock().now();
-    app.store()
+    let now = core.clock().now();
+    core.store()
         .with_tenant(tenant, |t| {
             let p = t
                 .pockyt
@@ -320,11 +321,11 @@ pub fn set_status(
         .unwrap_or_else(|| Err(format!("no tenant {tenant}")))
 }
 
-fn run(app: App, params: Map<String, Value>, to: PayeeStatus) -> TriggerFuture {
+fn run(core: Core, params: Map<String, Value>, to: PayeeStatus) -> TriggerFuture {
     Box::pin(async move {
-        let (_, tenant) = trigger_merchant(&app, &params)?;
+        let (_, tenant) = trigger_merchant(&core, &params)?;
         let customer_no = param(&params, "customerNo")?;
-        set_status(&app, &tenant, customer_no, to, false)
+        set_status(&core, &tenant, customer_no, to, false)
     })
 }
 
@@ -333,23 +334,23 @@ const PARAMS: &[(&str, &str)] = &[
     ("merchantNo?", "default 202333"),
 ];
 
-pub const TRIGGERS: &[TriggerDef] = &[
-    TriggerDef {
+pub const TRIGGERS: &[Trigger] = &[
+    Trigger {
         name: "pockyt.payee.activated",
         description: "compliance review passed: the payee becomes Activated",
         params: PARAMS,
-        run: |app, p| run(app, p, PayeeStatus::Activated),
+        run: |core, p| run(core, p, PayeeStatus::Activated),
     },
-    TriggerDef {
+    Trigger {
         name: "pockyt.payee.declined",
         description: "compliance review failed: a Pending payee becomes Declined",
         params: PARAMS,
-        run: |app, p| run(app, p, PayeeStatus::Declined),
+        run: |core, p| run(core, p, PayeeStatus::Declined),
     },
-    TriggerDef {
+    Trigger {
         name: "pockyt.payee.deactivated",
         description: "an Activated payee becomes Deactivated (payouts to it are refused)",
         params: PARAMS,
-        run: |app, p| run(app, p, PayeeStatus::Deactivated),
+        run: |core, p| run(core, p, PayeeStatus::Deactivated),
     },
 ];

@@ -90,7 +90,7 @@ pub fn pay(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     let total = amount
         .checked_add(fee)
         .ok_or_else(|| PockytError::value("amount is too large"))?;
-    let cfg = &ctx.app.config().pockyt;
+    let cfg = &ctx.core.config().pockyt;
     let decided = ctx.decision.result.as_ref();
     let planned = match decided.and_then(|r| r.status.as_deref()) {
         Some("returned") => PayoutStatus::Returned,
@@ -107,7 +107,7 @@ pub fn pay(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
         .and_then(duration_ms)
         .unwrap_or(cfg.return_after_ms);
     let now = ctx.now();
-    let (payout, replay) = ctx.with_state(|t| {
+    let (payout, replay) = ctx.try_with_state(|t| {
         if let Some(p) = t.pockyt.invoices.get(&invoice).and_then(|no| t.pockyt.payouts.get(no)) {
             let same = p.customer_no == customer_no && p.account_token == token && p.amount == amount;
             return if same {
@@ -192,7 +192,7 @@ pub fn pay(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
         };
         let reason = ctx.decision.reason().map(str::to_owned);
         super::settle::schedule(
-            ctx.app,
+            ctx.core,
             ctx.tenant,
             &payout.transaction_no,
             delay,
@@ -206,7 +206,7 @@ pub fn pay(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
 pub fn inquiry(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     let invoice = fields::optional(f, "invoiceId")?;
     let number = fields::optional(f, "transactionNo")?;
-    ctx.with_state(|t| {
+    ctx.try_with_state(|t| {
         let by_invoice = invoice.as_ref().map(|i| {
             t.pockyt
                 .invoices

@@ -12,29 +12,30 @@ use serde_json::{json, Map, Value};
 
 use super::payouts::view;
 use super::{available, fees, in_flight, trigger_merchant};
-use crate::app::App;
 use crate::clock::format::utc_z;
-use crate::control::triggers::{opt_param, TriggerDef, TriggerFuture};
+use crate::core::Core;
+use crate::core::Trigger;
 use crate::money::Money;
 use crate::notify::NotificationSpec;
 use crate::store::pockyt::{Payout, PayoutStatus};
 use crate::store::{TenantId, TenantState};
+use crate::trigger::{opt_param, TriggerFuture};
 
 pub fn schedule(
-    app: &App,
+    core: &Core,
     tenant: &TenantId,
     no: &str,
     delay: i64,
     to: PayoutStatus,
     reason: Option<String>,
 ) {
-    let (app2, tenant, no2) = (app.clone(), tenant.clone(), no.to_owned());
-    app.clock().schedule_in(
+    let (core2, tenant, no2) = (core.clone(), tenant.clone(), no.to_owned());
+    core.clock().schedule_in(
         delay,
         format!("{tenant}/payout:{no}:{}", to.as_str()),
         Box::new(move || {
             Box::pin(async move {
-                if let Err(e) = finish(&app2, &tenant, &no2, to, reason) {
+                if let Err(e) = finish(&core2, &tenant, &no2, to, reason) {
                     tracing::debug!(error = %e, "scheduled payout step skipped");
                 }
             })
@@ -44,15 +45,15 @@ pub fn schedule(
 
 /// Applies one status change with its ledger posting, then sends the IPN.
 pub fn finish(
-    app: &App,
+    core: &Core,
     tenant: &TenantId,
     no: &str,
     to: PayoutStatus,
     reason: Option<String>,
 ) -> Result<Value, String> {
-    let now = app.clock().now();
-    let refund_fee = app.config().pockyt.refund_fee_on_return;
-    let payout = app
+    let now = core.clock().now();
+    let refund_fee = core.config().pockyt.refund_fee_on_return;
+    let payout = core
         .store()
         .with_tenant(tenant, |t| apply(t, no, to, reason, now, refund_fee))
         .unwrap_or_else(|| Err(format!("no tenant {tenant}")))?;
@@ -66,7 +67,7 @@ pub fn finish(
         "transactionNo": payout.transaction_no,
         "vendor": payout.vendor,
     });
-    let id = app.outbox().enqueue(NotificationSpec {
+    let id = core.outbox().enqueue(NotificationSpec {
         tenant: tenant.clone(),
         channel: "pockyt",
         topic: format!("payout.{}", payout.status.as_str()),
@@ -78,7 +79,7 @@ pub fn finish(
     });
     if to == PayoutStatus::Success && payout.planned == PayoutStatus::Returned {
         schedule(
-            app,
+            core,
             tenant,
             no,
             payout.return_after_ms,
@@ -156,15 +157,15 @@ fn apply(
     Ok(p.clone())
 }
 
-fn run(app: App, params: Map<String, Value>, to: PayoutStatus) -> TriggerFuture {
+fn run(core: Core, params: Map<String, Value>, to: PayoutStatus) -> TriggerFuture {
     Box::pin(async move {
-        let (_, tenant) = trigger_merchant(&app, &params)?;
+        let (_, tenant) = trigger_merchant(&core, &params)?;
         let no = match (
             opt_param(&params, "transactionNo"),
             opt_param(&params, "invoiceId"),
         ) {
             (Some(n), _) => n.to_owned(),
-            (None, Some(i)) => app
+            (None, Some(i)) => core
                 .store()
                 .with_tenant(&tenant, |t| t.pockyt.invoices.get(i).cloned())
                 .flatten()
@@ -172,7 +173,7 @@ fn run(app: App, params: Map<String, Value>, to: PayoutStatus) -> TriggerFuture 
             (None, None) => return Err("parameter transactionNo or invoiceId is required".into()),
         };
         let reason = opt_param(&params, "reason").map(str::to_owned);
-        finish(&app, &tenant, &no, to, reason)
+        finish(&core, &tenant, &no, to, reason)
     })
 }
 
@@ -183,23 +184,23 @@ const PARAMS: &[(&str, &str)] = &[
     ("merchantNo?", "default 202333"),
 ];
 
-pub const TRIGGERS: &[TriggerDef] = &[
-    TriggerDef {
+pub const TRIGGERS: &[Trigger] = &[
+    Trigger {
         name: "pockyt.payout.succeeded",
         description: "a pending payout is credited to the payee now (IPN status success)",
         params: PARAMS,
-        run: |app, p| run(app, p, PayoutStatus::Success),
+        run: |core, p| run(core, p, PayoutStatus::Success),
     },
-    TriggerDef {
+    Trigger {
         name: "pockyt.payout.failed",
         description: "a pending payout fails; amount and fee go back to the balance (IPN status failed)",
         params: PARAMS,
-        run: |app, p| run(app, p, PayoutStatus::Failed),
+        run: |core, p| run(core, p, PayoutStatus::Failed),
     },
-    TriggerDef {
+    Trigger {
         name: "pockyt.payout.returned",
         description: "a successful payout is returned by the payee's bank; the amount goes back to the balance (IPN status returned)",
         params: PARAMS,
-        run: |app, p| run(app, p, PayoutStatus::Returned),
+        run: |core, p| run(core, p, PayoutStatus::Returned),
     },
 ];

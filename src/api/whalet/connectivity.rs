@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::ops::common::fields::{optional_str, yes_no};
+use super::common::fields::{optional_str, yes_no};
 use super::{Ctx, Operation, Reply};
 use crate::wire::whalet::WhaletError;
 

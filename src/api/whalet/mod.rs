@@ -5,24 +5,38 @@
 //! file and are listed in [`Dispatch`]'s table.
 
 mod connectivity;
+mod connectivity_trigger;
 pub mod ops;
+
+pub mod common;
+
+mod accounts;
+mod collections;
+mod holders;
+mod onboarding;
+mod wallet;
+// part 2
+pub mod fx;
 pub mod partners;
+mod payout;
+mod replenish;
+mod trade;
+pub mod transport;
+pub mod upload;
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::Instant;
+use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::app::App;
-use crate::clock::{format, system_now};
-use crate::control::triggers::TriggerDef;
+use crate::api::pipeline::{self, Answer, Opened, Refusal, Scheme, Trace};
+use crate::clock::format;
+use crate::core::{Core, TenantMissing, Trigger};
 use crate::http::{SimRequest, SimResponse};
-use crate::journal::JournalEntry;
 use crate::notify::NotificationSpec;
-use crate::scenario::{Decision, OperationCtx};
-use crate::store::{Provider, TenantId, TenantState};
+use crate::tenant::{Provider, TenantId};
 use crate::wire::whalet::{self as envelope, Code, Echo, WhaletError, SUCCESS_DETAIL};
-use partners::Partner;
+use partners::{Partner, Partners};
 
 /// A successful (or PROCESSING) answer of an operation.
 #[derive(Debug, Clone)]
@@ -52,28 +66,17 @@ impl Reply {
     }
 }
 
-/// What an operation gets besides its body.
-pub struct Ctx<'a> {
-    pub app: &'a App,
-    pub partner: &'a Partner,
-    pub tenant: &'a TenantId,
-    pub echo: &'a Echo,
-    pub decision: &'a Decision,
+/// What an Open API operation has besides its body: the calling partner and the request head.
+pub struct Session {
+    pub partner: Arc<Partner>,
+    pub echo: Echo,
+    handler: Handler,
 }
 
+/// What an operation gets (the pipeline's context with this surface's [`Session`]).
+pub type Ctx<'a> = pipeline::Ctx<'a, Session>;
+
 impl Ctx<'_> {
-    pub fn now(&self) -> i64 {
-        self.app.clock().now()
-    }
-
-    /// Runs `f` under this tenant's lock.
-    pub fn with_state<R>(&self, f: impl FnOnce(&mut TenantState) -> R) -> Result<R, WhaletError> {
-        self.app
-            .store()
-            .with_tenant(self.tenant, f)
-            .ok_or_else(|| WhaletError::new(Code::InternalError, "tenant state missing"))
-    }
-
     /// Sends a notification (canonical apiCode) to this partner, shaped by the scenario.
     pub fn notify(
         &self,
@@ -82,7 +85,7 @@ impl Ctx<'_> {
         business_id: Option<String>,
     ) -> String {
         notify(
-            self.app,
+            self.core,
             self.tenant,
             canonical_api_code,
             payload,
@@ -92,19 +95,25 @@ impl Ctx<'_> {
     }
 }
 
+impl From<TenantMissing> for WhaletError {
+    fn from(e: TenantMissing) -> Self {
+        WhaletError::new(Code::InternalError, e.to_string())
+    }
+}
+
 /// Enqueues a Whalet notification for `tenant` (used by operations, triggers and timelines).
 pub fn notify(
-    app: &App,
+    core: &Core,
     tenant: &TenantId,
     canonical_api_code: &str,
     payload: Value,
     business_id: Option<String>,
-    behaviour: crate::notify::NotifyBehaviour,
+    behaviour: crate::behaviour::NotifyBehaviour,
 ) -> String {
-    app.outbox().enqueue(NotificationSpec {
+    core.outbox().enqueue(NotificationSpec {
         tenant: tenant.clone(),
         channel: "whalet",
-        topic: app.whalet_ops().wire_name(canonical_api_code),
+        topic: core.whalet_ops().wire_name(canonical_api_code),
         payload,
         business_id,
         url: None,
@@ -188,336 +197,253 @@ impl Dispatch {
 }
 
 /// Triggers of this surface.
-pub fn triggers() -> Vec<TriggerDef> {
+pub fn triggers() -> Vec<Trigger> {
     ops::TRIGGERS
         .iter()
         .flat_map(|g| g.iter().cloned())
+        .chain(connectivity_trigger::triggers())
         .collect()
 }
 
-/// Entry point for `POST /api` and `POST /api/{apiCode}`.
-pub async fn handle(app: &App, req: SimRequest, path_api_code: Option<&str>) -> SimResponse {
-    let started = Instant::now();
-    let outcome = process(app, &req, path_api_code).await;
-    let (response, journal) = match outcome {
-        Processed::Answer { response, journal } => (response, journal),
-    };
-    if let Some(mut entry) = journal {
-        entry.latency_us = started.elapsed().as_micros() as u64;
-        entry.http_status = response.status();
-        tracing::info!(
-            partner = entry.tenant.as_deref().unwrap_or("-"),
-            api_code = %entry.operation,
-            request_no = entry.request_no.as_deref().unwrap_or("-"),
-            code = %entry.code,
-            latency_us = entry.latency_us,
-            "whalet request"
-        );
-        app.journal().record(entry);
+impl Core {
+    /// The configured Whalet partners (Open API and platform API).
+    pub fn partners(&self) -> &Partners {
+        self.surface::<Partners>()
     }
-    response
+    /// The Open API's apiCode table (after `[whalet.api_codes]` renames).
+    pub fn whalet_ops(&self) -> &Dispatch {
+        self.surface::<Dispatch>()
+    }
 }
 
-enum Processed {
-    Answer {
-        response: SimResponse,
-        journal: Option<JournalEntry>,
-    },
+/// Entry point for `POST /api` (`path_api_code` None) and `POST /api/{apiCode}`.
+pub async fn handle(core: &Core, req: SimRequest, path_api_code: Option<&str>) -> SimResponse {
+    pipeline::handle(&OpenApi, core, req, path_api_code.unwrap_or("")).await
 }
 
-async fn process(app: &App, req: &SimRequest, path_api_code: Option<&str>) -> Processed {
-    let mut entry = JournalEntry {
-        id: 0,
-        surface: "whalet",
-        tenant: None,
-        operation: path_api_code.unwrap_or("").to_owned(),
-        request_no: None,
-        virtual_time: app.clock().now(),
-        wall_time: system_now(),
-        http_status: 0,
-        code: String::new(),
-        detail: String::new(),
-        request: Value::Null,
-        reply: Value::Null,
-        rule: None,
-        latency_us: 0,
-    };
-    let refuse = |entry: &mut JournalEntry, echo: &Echo, err: WhaletError| {
-        entry.code = err.code.to_string();
-        entry.detail = err.detail.clone();
-        entry.reply =
-            serde_json::json!({"head": {"code": err.code.as_str(), "detail": err.detail}});
-        SimResponse::json(
-            200,
-            envelope::seal_reply(
-                echo,
-                err.code.as_str(),
-                &err.detail,
-                None,
-                None,
-                app.hex_case(),
-            ),
-        )
-    };
-    let limit = app.config().whalet.body_limit_bytes;
-    if req.too_large || req.body.len() > limit {
-        let err = WhaletError::format(format!(
+/// The Open API's scheme: the Whalet envelope, the partner table and the apiCode table.
+pub struct OpenApi;
+
+impl Scheme for OpenApi {
+    const SURFACE: &'static str = "whalet";
+    type Echo = Echo;
+    type Session = Session;
+    type Error = WhaletError;
+    type Reply = Reply;
+
+    fn body_limit(&self, core: &Core) -> usize {
+        core.config().whalet.body_limit_bytes
+    }
+
+    fn too_large(&self, limit: usize) -> WhaletError {
+        WhaletError::format(format!(
             "the request body exceeds the limit of {limit} bytes"
-        ));
-        entry.request = Value::String(format!("<{} bytes>", req.body.len()));
-        let response = refuse(&mut entry, &Echo::default(), err);
-        return Processed::Answer {
-            response,
-            journal: Some(entry),
-        };
-    }
-    let sealed = match envelope::parse_request(&req.body) {
-        Ok(sealed) => sealed,
-        Err((echo, err)) => {
-            entry.request = Value::String(
-                String::from_utf8_lossy(&req.body[..req.body.len().min(2048)]).into_owned(),
-            );
-            if !echo.api_code.is_empty() {
-                entry.operation = echo.api_code.clone();
-            }
-            let response = refuse(&mut entry, &echo, err);
-            return Processed::Answer {
-                response,
-                journal: Some(entry),
-            };
-        }
-    };
-    let echo = sealed.echo.clone();
-    entry.operation = echo.api_code.clone();
-    entry.request_no = Some(echo.request_no.clone());
-    entry.request = serde_json::json!({"head": {"partnerId": echo.partner_id, "apiCode": echo.api_code, "requestNo": echo.request_no}, "body": "<not decrypted>"});
-    let Some(partner) = app.partners().get(&echo.partner_id) else {
-        let err = WhaletError::new(
-            Code::PartnerNotExist,
-            format!(
-                "no partner with partnerId {:?} is configured",
-                echo.partner_id
-            ),
-        );
-        let response = refuse(&mut entry, &echo, err);
-        return Processed::Answer {
-            response,
-            journal: Some(entry),
-        };
-    };
-    let tenant = TenantId::new(Provider::Whalet, partner.id.clone());
-    entry.tenant = Some(tenant.to_string());
-    if let Some(path_code) = path_api_code {
-        if path_code != echo.api_code {
-            let err = WhaletError::parameter(format!(
-                "the path says apiCode {path_code:?} but head.apiCode is {:?}",
-                echo.api_code
-            ));
-            let response = refuse(&mut entry, &echo, err);
-            return Processed::Answer {
-                response,
-                journal: Some(entry),
-            };
-        }
-    }
-    if !partner.admit() {
-        let err = WhaletError::new(
-            Code::TooManyRequests,
-            format!(
-                "more than {} requests per second from this partner",
-                partner.rate_limit.unwrap_or(0)
-            ),
-        );
-        let response = refuse(&mut entry, &echo, err);
-        return Processed::Answer {
-            response,
-            journal: Some(entry),
-        };
-    }
-    let opened = match sealed.open(&partner.platform_key, &partner.public_key) {
-        Ok(opened) => opened,
-        Err(err) => {
-            let response = refuse(&mut entry, &echo, err);
-            return Processed::Answer {
-                response,
-                journal: Some(entry),
-            };
-        }
-    };
-    entry.request = opened.body.clone();
-    let Some(operation) = app.whalet_ops().get(&echo.api_code) else {
-        let err = WhaletError::new(
-            Code::InterfaceUnauthorized,
-            format!("apiCode {:?} is not an interface of this API (see GET /__sim/openapi.json or docs/FIDELITY.md for the list)", echo.api_code),
-        );
-        let response = refuse(&mut entry, &echo, err);
-        return Processed::Answer {
-            response,
-            journal: Some(entry),
-        };
-    };
-    if !partner.is_enabled(operation.api_code) {
-        let err = WhaletError::new(
-            Code::InterfaceUnauthorized,
-            format!(
-                "apiCode {:?} is not enabled for partner {}",
-                echo.api_code, partner.id
-            ),
-        );
-        let response = refuse(&mut entry, &echo, err);
-        return Processed::Answer {
-            response,
-            journal: Some(entry),
-        };
-    }
-    let fresh = app
-        .store()
-        .with_tenant(&tenant, |t| {
-            t.request_nos.insert(
-                echo.request_no.clone(),
-                app.config().whalet.request_no_memory,
-            )
-        })
-        .unwrap_or(false);
-    if !fresh {
-        let err = WhaletError::new(
-            Code::RequestNoNotUnique,
-            format!(
-                "requestNo {:?} was already used by partner {}; every request needs a new one",
-                echo.request_no, partner.id
-            ),
-        );
-        let response = refuse(&mut entry, &echo, err);
-        return Processed::Answer {
-            response,
-            journal: Some(entry),
-        };
-    }
-    let decision = app.scenarios().decide(OperationCtx {
-        surface: "whalet",
-        tenant: &tenant,
-        operation: operation.api_code,
-        fields: &opened.body,
-    });
-    entry.rule = decision.rule.clone();
-    if decision.latency_ms > 0 {
-        tokio::time::sleep(std::time::Duration::from_millis(decision.latency_ms)).await;
-    }
-    if let Some(sync) = &decision.sync {
-        if sync.drop_connection {
-            entry.code = "DROPPED".into();
-            entry.detail = "connection dropped by scenario".into();
-            return Processed::Answer {
-                response: SimResponse::Drop,
-                journal: Some(entry),
-            };
-        }
-        if let Some(code) = sync.code.as_deref() {
-            let code = Code::parse(code).unwrap_or(Code::Failure);
-            let detail = sync
-                .detail
-                .clone()
-                .unwrap_or_else(|| format!("{code} (scenario rule)"));
-            let response = refuse(&mut entry, &echo, WhaletError::new(code, detail));
-            let response = match (sync.http_status, response) {
-                (
-                    Some(status),
-                    SimResponse::Reply {
-                        content_type,
-                        headers,
-                        body,
-                        ..
-                    },
-                ) => SimResponse::Reply {
-                    status,
-                    content_type,
-                    headers,
-                    body,
-                },
-                (_, r) => r,
-            };
-            return Processed::Answer {
-                response,
-                journal: Some(entry),
-            };
-        }
-    }
-    let ctx = Ctx {
-        app,
-        partner: &partner,
-        tenant: &tenant,
-        echo: &echo,
-        decision: &decision,
-    };
-    // A handler bug must not take the connection down: it becomes INTERNAL_ERROR and a log line.
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        (operation.handler)(&ctx, &opened.body)
-    }))
-    .unwrap_or_else(|_| {
-        Err(WhaletError::new(
-            Code::InternalError,
-            format!("operation {} panicked", operation.api_code),
         ))
-    });
-    let response = match result {
-        Ok(reply) => {
-            let detail = if reply.code == Code::Success {
-                SUCCESS_DETAIL.to_owned()
-            } else {
-                reply.code.to_string()
-            };
-            entry.code = reply.code.to_string();
-            entry.detail = detail.clone();
-            entry.reply = reply.body.clone().unwrap_or(Value::Null);
-            let sealed = envelope::try_seal_reply(
-                &echo,
-                reply.code.as_str(),
-                &detail,
-                reply.body.as_ref(),
-                Some((&partner.platform_key, &partner.public_key)),
-                app.hex_case(),
-            );
-            let bytes = match sealed {
-                Ok(bytes) => bytes,
-                Err(err) => {
-                    tracing::error!(partner = %partner.id, error = %err.detail, "cannot seal the reply");
-                    let public = WhaletError::new(
-                        Code::InternalError,
-                        format!(
-                            "the reply could not be sealed with partner {}'s public key {}: {}",
-                            partner.id,
-                            partner.public_key.fingerprint(),
-                            err.detail
-                        ),
-                    );
-                    return Processed::Answer {
-                        response: refuse(&mut entry, &echo, public),
-                        journal: Some(entry),
-                    };
-                }
-            };
-            let status = decision
-                .sync
-                .as_ref()
-                .and_then(|s| s.http_status)
-                .unwrap_or(200);
-            SimResponse::json(status, bytes)
-        }
-        Err(err) => {
-            if err.code == Code::InternalError {
-                tracing::error!(api_code = %echo.api_code, error = %err.detail, "internal error");
-                let public =
-                    WhaletError::new(Code::InternalError, "internal error; see the simulator log");
-                refuse(&mut entry, &echo, public)
-            } else {
-                refuse(&mut entry, &echo, err)
-            }
-        }
-    };
-    Processed::Answer {
-        response,
-        journal: Some(entry),
     }
+
+    async fn open(
+        &self,
+        core: &Core,
+        req: &SimRequest,
+        path_api_code: &str,
+        echo: &mut Echo,
+        trace: &mut Trace,
+    ) -> Result<Opened<Session>, Refusal<WhaletError>> {
+        let sealed = envelope::parse_request(&req.body).map_err(|(partial, err)| {
+            if !partial.api_code.is_empty() {
+                trace.operation = partial.api_code.clone();
+            }
+            *echo = partial;
+            err
+        })?;
+        *echo = sealed.echo.clone();
+        trace.operation = echo.api_code.clone();
+        trace.request_no = Some(echo.request_no.clone());
+        trace.request = serde_json::json!({"head": {"partnerId": echo.partner_id, "apiCode": echo.api_code, "requestNo": echo.request_no}, "body": "<not decrypted>"});
+        let partner = find_partner(core, &echo.partner_id)?;
+        let tenant = TenantId::new(Provider::Whalet, partner.id.clone());
+        trace.tenant = Some(tenant.clone());
+        if !path_api_code.is_empty() && path_api_code != echo.api_code {
+            return Err(WhaletError::parameter(format!(
+                "the path says apiCode {path_api_code:?} but head.apiCode is {:?}",
+                echo.api_code
+            ))
+            .into());
+        }
+        admit(&partner)?;
+        let opened = sealed.open(&partner.platform_key, &partner.public_key)?;
+        trace.request = opened.body.clone();
+        let Some(operation) = core.whalet_ops().get(&echo.api_code) else {
+            return Err(WhaletError::new(
+                Code::InterfaceUnauthorized,
+                format!("apiCode {:?} is not an interface of this API (see GET /__sim/openapi.json or docs/FIDELITY.md for the list)", echo.api_code),
+            )
+            .into());
+        };
+        enabled(&partner, operation.api_code, &echo.api_code)?;
+        Ok(Opened {
+            tenant,
+            operation: operation.api_code,
+            body: opened.body,
+            request_no: Some(echo.request_no.clone()),
+            session: Session {
+                partner,
+                echo: echo.clone(),
+                handler: operation.handler,
+            },
+        })
+    }
+
+    fn duplicate(&self, opened: &Opened<Session>, request_no: &str) -> WhaletError {
+        duplicate_request_no(&opened.session.partner, request_no)
+    }
+
+    fn forced(&self, code: &str, detail: Option<String>) -> WhaletError {
+        forced(code, detail)
+    }
+
+    fn run(&self, ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
+        (ctx.handler)(ctx, body)
+    }
+
+    fn is_internal(&self, err: &WhaletError) -> bool {
+        err.code == Code::InternalError
+    }
+
+    fn internal(&self) -> WhaletError {
+        internal()
+    }
+
+    fn seal_reply(
+        &self,
+        core: &Core,
+        echo: &Echo,
+        opened: &Opened<Session>,
+        reply: Reply,
+        status: u16,
+    ) -> Result<Answer, WhaletError> {
+        let detail = if reply.code == Code::Success {
+            SUCCESS_DETAIL.to_owned()
+        } else {
+            reply.code.to_string()
+        };
+        let partner = &opened.session.partner;
+        let bytes = envelope::try_seal_reply(
+            echo,
+            reply.code.as_str(),
+            &detail,
+            reply.body.as_ref(),
+            Some((&partner.platform_key, &partner.public_key)),
+            core.hex_case(),
+        )
+        .map_err(|err| unsealable(partner, err))?;
+        Ok(Answer {
+            response: SimResponse::json(status, bytes),
+            code: reply.code.to_string(),
+            detail,
+            reply: reply.body.unwrap_or(Value::Null),
+        })
+    }
+
+    fn seal_refusal(
+        &self,
+        core: &Core,
+        echo: &Echo,
+        err: WhaletError,
+        status: Option<u16>,
+    ) -> Answer {
+        seal_refusal(core, echo, err, status)
+    }
+}
+
+/// A head-only Whalet refusal (shared with whalet-platform).
+pub fn seal_refusal(core: &Core, echo: &Echo, err: WhaletError, status: Option<u16>) -> Answer {
+    let bytes = envelope::seal_reply(
+        echo,
+        err.code.as_str(),
+        &err.detail,
+        None,
+        None,
+        core.hex_case(),
+    );
+    Answer {
+        response: SimResponse::json(status.unwrap_or(200), bytes),
+        reply: serde_json::json!({"head": {"code": err.code.as_str(), "detail": err.detail}}),
+        code: err.code.to_string(),
+        detail: err.detail,
+    }
+}
+
+/// The partner named by `partnerId`, or PARTNER_NOT_EXIST.
+pub fn find_partner(core: &Core, partner_id: &str) -> Result<Arc<Partner>, WhaletError> {
+    core.partners().get(partner_id).ok_or_else(|| {
+        WhaletError::new(
+            Code::PartnerNotExist,
+            format!("no partner with partnerId {partner_id:?} is configured"),
+        )
+    })
+}
+
+/// Counts the request against the partner's rate limit, or TOO_MANY_REQUESTS.
+pub fn admit(partner: &Partner) -> Result<(), WhaletError> {
+    if partner.admit() {
+        return Ok(());
+    }
+    Err(WhaletError::new(
+        Code::TooManyRequests,
+        format!(
+            "more than {} requests per second from this partner",
+            partner.rate_limit.unwrap_or(0)
+        ),
+    ))
+}
+
+/// INTERFACE_UNAUTHORIZED unless the partner may call `canonical` (named `wire` on the wire).
+pub fn enabled(partner: &Partner, canonical: &str, wire: &str) -> Result<(), WhaletError> {
+    if partner.is_enabled(canonical) {
+        return Ok(());
+    }
+    Err(WhaletError::new(
+        Code::InterfaceUnauthorized,
+        format!("apiCode {wire:?} is not enabled for partner {}", partner.id),
+    ))
+}
+
+/// REQUEST_NO_NOT_UNIQUE.
+pub fn duplicate_request_no(partner: &Partner, request_no: &str) -> WhaletError {
+    WhaletError::new(
+        Code::RequestNoNotUnique,
+        format!(
+            "requestNo {request_no:?} was already used by partner {}; every request needs a new one",
+            partner.id
+        ),
+    )
+}
+
+/// The refusal a scenario rule forces (an unknown code is FAILURE).
+pub fn forced(code: &str, detail: Option<String>) -> WhaletError {
+    let code = Code::parse(code).unwrap_or(Code::Failure);
+    let detail = detail.unwrap_or_else(|| format!("{code} (scenario rule)"));
+    WhaletError::new(code, detail)
+}
+
+/// The public INTERNAL_ERROR.
+pub fn internal() -> WhaletError {
+    WhaletError::new(Code::InternalError, "internal error; see the simulator log")
+}
+
+/// INTERNAL_ERROR naming the partner key a reply could not be sealed with.
+fn unsealable(partner: &Partner, err: WhaletError) -> WhaletError {
+    tracing::error!(partner = %partner.id, error = %err.detail, "cannot seal the reply");
+    WhaletError::new(
+        Code::InternalError,
+        format!(
+            "the reply could not be sealed with partner {}'s public key {}: {}",
+            partner.id,
+            partner.public_key.fingerprint(),
+            err.detail
+        ),
+    )
 }
 
 /// `yyyy-MM-dd HH:mm:ss` in China Standard Time, the Whalet time format.

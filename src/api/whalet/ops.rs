@@ -1,38 +1,15 @@
-//! The operation groups of the Whalet surface. Each group is a directory beside this file with
-//! its own `OPERATIONS`, `NOTIFICATIONS` and `TRIGGERS` tables, listed here once; the dispatch
-//! table in `mod.rs` is built from these lists. docs/FIDELITY.md lists every apiCode.
+//! The operation groups of the Whalet surface, listed once. Each group is a module of
+//! `api::whalet` (a directory beside this file) with its own `OPERATIONS`, `NOTIFICATIONS` and
+//! `TRIGGERS` tables; the dispatch table in `mod.rs` is built from these lists.
+//! docs/FIDELITY.md lists every apiCode.
 //!
 //! Part 1 (collections): onboarding, card holders, collection accounts and shops, collections,
 //! wallets. Part 2 (trade orders, FX, payouts, pay, queries, EDD) adds its groups after the
 //! `part 2` marker in each list.
 
-#[path = "common/mod.rs"]
-pub mod common;
-
-#[path = "accounts/mod.rs"]
-mod accounts;
-#[path = "collections/mod.rs"]
-mod collections;
-#[path = "holders/mod.rs"]
-mod holders;
-#[path = "onboarding/mod.rs"]
-mod onboarding;
-#[path = "wallet/mod.rs"]
-mod wallet;
-// part 2
-#[path = "fx/mod.rs"]
-pub mod fx;
-#[path = "payout/mod.rs"]
-mod payout;
-#[path = "replenish/mod.rs"]
-mod replenish;
-#[path = "trade/mod.rs"]
-mod trade;
-#[path = "upload/mod.rs"]
-pub mod upload;
-
 use super::Operation;
-use crate::control::triggers::TriggerDef;
+use super::{accounts, collections, fx, holders, onboarding, payout, replenish, trade, wallet};
+use crate::core::Trigger;
 
 /// Operation tables, one per group.
 pub const OPERATIONS: &[&[Operation]] = &[
@@ -61,7 +38,7 @@ pub const NOTIFICATIONS: &[&[&str]] = &[
 ];
 
 /// Triggers, one list per group.
-pub const TRIGGERS: &[&[TriggerDef]] = &[
+pub const TRIGGERS: &[&[Trigger]] = &[
     onboarding::TRIGGERS,
     holders::TRIGGERS,
     accounts::TRIGGERS,

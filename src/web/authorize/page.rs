@@ -2,17 +2,14 @@
 //! filled with escaped fragments. Every value from a partner or seller goes through `escape`.
 
 use super::AuthorizationRequest;
-use crate::clock::{format, Millis};
+use crate::clock::Millis;
 use crate::http::SimResponse;
 use crate::web::escape;
 
 const TEMPLATE: &str = include_str!("page.html");
 const STYLE: &str = include_str!("style.css");
 
-/// `2025-01-01 08:30:00 (UTC+8)`.
-pub fn time_text(ms: Millis) -> String {
-    format!("{} (UTC+8)", format::china(ms))
-}
+pub use crate::authorize::time_text;
 
 fn render(status: u16, brand: &str, title: &str, body: &str) -> SimResponse {
     let initial = brand.chars().next().unwrap_or('W').to_string();

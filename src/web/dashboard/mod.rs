@@ -5,8 +5,6 @@
 //! is also scriptable. No external assets and no build step: the HTML, CSS and JS are files in
 //! this directory, embedded with `include_str!`.
 
-pub mod connectivity_trigger;
-
 use crate::http::{SimRequest, SimResponse};
 use crate::web::escape;
 

@@ -6,18 +6,18 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::api::whalet::ops::common::fields::Check;
-use crate::api::whalet::ops::common::{
+use crate::api::whalet::common::fields::Check;
+use crate::api::whalet::common::{
     failure, id_param, mint, mint_file_id, once, page, schedule, send, trigger_tenant, with_tenant,
     Verdict,
 };
 use crate::api::whalet::{whalet_time, Ctx, Reply};
-use crate::app::App;
-use crate::control::triggers::TriggerFuture;
+use crate::core::Core;
 use crate::store::whalet::{
     BankAccount, BankLetter, Card, CardStatus, CollectionStatus, FileRef, ShopStatus, WhaletState,
 };
-use crate::store::TenantId;
+use crate::tenant::TenantId;
+use crate::trigger::TriggerFuture;
 use crate::wire::whalet::WhaletError;
 
 pub const CANCEL_DELAY_MS: i64 = 10_000;
@@ -163,7 +163,7 @@ pub fn cancel(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             card.reported_status = "CANCELLING".into();
             card.attempt += 1;
             schedule(
-                ctx.app,
+                ctx.core,
                 ctx.tenant,
                 delay,
                 ("card cancel", card_id, card.attempt),
@@ -182,14 +182,14 @@ pub fn cancel(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
 /// Decides a cancellation and sends `b2cCardCancelResultNotify`. A refused cancellation leaves
 /// the card ACTIVE.
 pub fn complete_cancel(
-    app: &App,
+    core: &Core,
     tenant: &TenantId,
     card_id: &str,
     attempt: Option<u32>,
     v: Verdict,
 ) -> Result<Value, String> {
-    let now = app.clock().now();
-    let payload = with_tenant(app, tenant, |t| {
+    let now = core.clock().now();
+    let payload = with_tenant(core, tenant, |t| {
         let w = &mut t.whalet;
         let card = w
             .cards
@@ -238,7 +238,7 @@ pub fn complete_cancel(
         Ok(payload)
     })?;
     send(
-        app,
+        core,
         tenant,
         "b2cCardCancelResultNotify",
         &payload,
@@ -291,20 +291,26 @@ pub fn bank_letter(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     })?
 }
 
-pub fn cancelled(app: App, params: Map<String, Value>) -> TriggerFuture {
+pub fn cancelled(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
-        let tenant = trigger_tenant(&app, &params)?;
+        let tenant = trigger_tenant(&core, &params)?;
         let id = id_param(&params, "cardId")?;
-        complete_cancel(&app, &tenant, id, None, Verdict::from_params(true, &params))
+        complete_cancel(
+            &core,
+            &tenant,
+            id,
+            None,
+            Verdict::from_params(true, &params),
+        )
     })
 }
 
-pub fn cancel_refused(app: App, params: Map<String, Value>) -> TriggerFuture {
+pub fn cancel_refused(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
-        let tenant = trigger_tenant(&app, &params)?;
+        let tenant = trigger_tenant(&core, &params)?;
         let id = id_param(&params, "cardId")?;
         complete_cancel(
-            &app,
+            &core,
             &tenant,
             id,
             None,

@@ -6,8 +6,8 @@
 use serde_json::{json, Value};
 
 use super::catalogue::catalogue;
-use crate::api::whalet::ops::common::failure;
-use crate::api::whalet::ops::common::fields::Check;
+use crate::api::whalet::common::failure;
+use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::{Ctx, Reply};
 use crate::store::whalet::{CardStatus, ReviewStatus};
 use crate::wire::whalet::WhaletError;

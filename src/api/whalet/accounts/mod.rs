@@ -9,7 +9,7 @@ mod ready;
 mod shops;
 
 use super::Operation;
-use crate::control::triggers::TriggerDef;
+use crate::core::Trigger;
 
 pub const OPERATIONS: &[Operation] = &[
     Operation {
@@ -91,8 +91,8 @@ const BINDING: &[(&str, &str)] = &[
     ),
 ];
 
-pub const TRIGGERS: &[TriggerDef] = &[
-    TriggerDef {
+pub const TRIGGERS: &[Trigger] = &[
+    Trigger {
         name: "whalet.account.ready",
         description: "Creates at once (no notifications) an onboarded user, an approved card holder and an ACTIVE B2C collection account, for demos and tests",
         params: &[
@@ -104,37 +104,37 @@ pub const TRIGGERS: &[TriggerDef] = &[
         ],
         run: ready::ready,
     },
-    TriggerDef {
+    Trigger {
         name: "whalet.account.opened",
         description: "The bank opens a collection account being applied for now (virtualAccountNotify SUCCESS)",
         params: CARD,
         run: open::opened,
     },
-    TriggerDef {
+    Trigger {
         name: "whalet.account.failed",
         description: "The bank refuses a collection account being applied for (virtualAccountNotify FAILURE)",
         params: CARD,
         run: open::failed,
     },
-    TriggerDef {
+    Trigger {
         name: "whalet.shop.approved",
         description: "The marketplace confirms a pending shop bind or unbind now (b2cShopBindResultNotify SUCCESS)",
         params: BINDING,
         run: shops::approved,
     },
-    TriggerDef {
+    Trigger {
         name: "whalet.shop.rejected",
         description: "The marketplace refuses a pending shop bind or unbind (b2cShopBindResultNotify FAILURE)",
         params: BINDING,
         run: shops::rejected,
     },
-    TriggerDef {
+    Trigger {
         name: "whalet.card.cancelled",
         description: "The bank closes a card being cancelled now (b2cCardCancelResultNotify SUCCESS)",
         params: CARD,
         run: cards::cancelled,
     },
-    TriggerDef {
+    Trigger {
         name: "whalet.card.cancel_refused",
         description: "The bank refuses a pending card cancellation; the card stays ACTIVE (b2cCardCancelResultNotify FAILURE)",
         params: CARD,

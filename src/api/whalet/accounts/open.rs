@@ -6,16 +6,16 @@
 use serde_json::{json, Map, Value};
 
 use super::catalogue::{self, Channel};
-use crate::api::whalet::ops::common::fields::Check;
-use crate::api::whalet::ops::common::{
+use crate::api::whalet::common::fields::Check;
+use crate::api::whalet::common::{
     failure, id_param, mint, once, schedule, send, trigger_tenant, with_tenant, Verdict,
 };
 use crate::api::whalet::{Ctx, Reply};
-use crate::app::App;
-use crate::control::triggers::TriggerFuture;
+use crate::core::Core;
 use crate::money::Currency;
 use crate::store::whalet::{BankAccount, Card, CardStatus, FundSource, ReviewStatus};
 use crate::store::{TenantId, TenantState};
+use crate::trigger::TriggerFuture;
 use crate::wire::whalet::WhaletError;
 
 pub const DEFAULT_DELAY_MS: i64 = 10_000;
@@ -194,7 +194,7 @@ fn open(
                 },
             );
             schedule(
-                ctx.app,
+                ctx.core,
                 ctx.tenant,
                 delay,
                 ("account", &card_id, 1),
@@ -251,14 +251,14 @@ pub(super) fn bank_account(t: &TenantState, card: &Card) -> BankAccount {
 
 /// Decides the opening of `card_id` and sends `virtualAccountNotify`.
 pub fn complete(
-    app: &App,
+    core: &Core,
     tenant: &TenantId,
     card_id: &str,
     attempt: Option<u32>,
     v: Verdict,
 ) -> Result<Value, String> {
-    let now = app.clock().now();
-    let payload = with_tenant(app, tenant, |t| {
+    let now = core.clock().now();
+    let payload = with_tenant(core, tenant, |t| {
         let card =
             t.whalet.cards.get(card_id).ok_or_else(|| {
                 format!("cardId {card_id:?} is not a card of partner {}", tenant.id)
@@ -302,7 +302,7 @@ pub fn complete(
         Ok(payload)
     })?;
     send(
-        app,
+        core,
         tenant,
         "virtualAccountNotify",
         &payload,
@@ -312,20 +312,26 @@ pub fn complete(
     Ok(payload)
 }
 
-pub fn opened(app: App, params: Map<String, Value>) -> TriggerFuture {
+pub fn opened(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
-        let tenant = trigger_tenant(&app, &params)?;
+        let tenant = trigger_tenant(&core, &params)?;
         let id = id_param(&params, "cardId")?;
-        complete(&app, &tenant, id, None, Verdict::from_params(true, &params))
+        complete(
+            &core,
+            &tenant,
+            id,
+            None,
+            Verdict::from_params(true, &params),
+        )
     })
 }
 
-pub fn failed(app: App, params: Map<String, Value>) -> TriggerFuture {
+pub fn failed(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
-        let tenant = trigger_tenant(&app, &params)?;
+        let tenant = trigger_tenant(&core, &params)?;
         let id = id_param(&params, "cardId")?;
         complete(
-            &app,
+            &core,
             &tenant,
             id,
             None,
@@ -337,7 +343,7 @@ pub fn failed(app: App, params: Map<String, Value>) -> TriggerFuture {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::whalet::ops::common::testing::{decision, TestBed};
+    use crate::api::whalet::common::testing::{decision, TestBed};
 
     #[tokio::test]
     async fn a_scenario_refusal_leaves_the_card_failed_without_bank_details() {
@@ -347,7 +353,7 @@ mod tests {
         let body = json!({"userId": "U1", "outCardId": "c9", "holderId": "H1", "platform": "AMAZON", "currency": "GBP"});
         let reply = bed.run(apply_b2c, &body, &d).unwrap();
         assert_eq!(reply.code.as_str(), "PROCESSING");
-        bed.app.clock().advance(3_000).await;
+        bed.core.clock().advance(3_000).await;
         let sent = bed.sent("virtualAccountNotify");
         assert_eq!(sent.len(), 1);
         assert_eq!(sent[0]["status"], "FAILURE");
@@ -361,7 +367,7 @@ mod tests {
         bed.seed(None);
         let body = json!({"userId": "U1", "outCardId": "c8", "channelCode": "SIM_GB_LOCAL", "currency": "GBP"});
         bed.run(apply_b2b, &body, &Default::default()).unwrap();
-        bed.app.clock().advance(DEFAULT_DELAY_MS).await;
+        bed.core.clock().advance(DEFAULT_DELAY_MS).await;
         let sent = bed.sent("virtualAccountNotify");
         assert_eq!(sent[0]["status"], "SUCCESS");
         assert_eq!(sent[0]["bankCountry"], "GB");

@@ -6,15 +6,15 @@ use serde_json::{json, Map, Value};
 
 use super::catalogue;
 use super::open::bank_account;
-use crate::api::whalet::ops::common::{mint, trigger_tenant, with_tenant};
-use crate::app::App;
-use crate::control::triggers::{opt_param, TriggerFuture};
+use crate::api::whalet::common::{mint, trigger_tenant, with_tenant};
+use crate::core::Core;
 use crate::money::Currency;
 use crate::store::whalet::{Card, CardStatus, FundSource, Holder, ReviewStatus, User};
+use crate::trigger::{opt_param, TriggerFuture};
 
-pub fn ready(app: App, params: Map<String, Value>) -> TriggerFuture {
+pub fn ready(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
-        let tenant = trigger_tenant(&app, &params)?;
+        let tenant = trigger_tenant(&core, &params)?;
         let code = opt_param(&params, "currency").unwrap_or("USD");
         let currency = Currency::parse(code).map_err(|e| e.to_string())?;
         let platform = opt_param(&params, "platform").unwrap_or("AMAZON");
@@ -27,8 +27,8 @@ pub fn ready(app: App, params: Map<String, Value>) -> TriggerFuture {
             ));
         }
         let name = opt_param(&params, "name").unwrap_or("Demo Trading Co., Ltd.");
-        let now = app.clock().now();
-        with_tenant(&app, &tenant, |t| {
+        let now = core.clock().now();
+        with_tenant(&core, &tenant, |t| {
             let user_id = mint(t, "U", now);
             let holder_id = mint(t, "H", now);
             let card_id = mint(t, "VA", now);

@@ -5,15 +5,15 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::api::whalet::ops::common::fields::Check;
-use crate::api::whalet::ops::common::{
+use crate::api::whalet::common::fields::Check;
+use crate::api::whalet::common::{
     failure, id_param, once, schedule, send, trigger_tenant, with_tenant, Verdict,
 };
 use crate::api::whalet::{whalet_time, Ctx, Reply};
-use crate::app::App;
-use crate::control::triggers::TriggerFuture;
+use crate::core::Core;
 use crate::store::whalet::{CardStatus, FundSource, Shop, ShopStatus};
-use crate::store::TenantId;
+use crate::tenant::TenantId;
+use crate::trigger::TriggerFuture;
 use crate::wire::whalet::WhaletError;
 
 pub const DEFAULT_DELAY_MS: i64 = 10_000;
@@ -143,7 +143,7 @@ pub fn bind(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             };
             w.shops.insert(bind_id.to_owned(), shop);
             schedule(
-                ctx.app,
+                ctx.core,
                 ctx.tenant,
                 delay,
                 ("shop", bind_id, attempt),
@@ -191,14 +191,14 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
 /// Decides a pending bind or unbind and sends `b2cShopBindResultNotify`. A refused unbind leaves
 /// the shop BOUND.
 pub fn complete(
-    app: &App,
+    core: &Core,
     tenant: &TenantId,
     bind_id: &str,
     attempt: Option<u32>,
     v: Verdict,
 ) -> Result<Value, String> {
-    let now = app.clock().now();
-    let payload = with_tenant(app, tenant, |t| {
+    let now = core.clock().now();
+    let payload = with_tenant(core, tenant, |t| {
         let shop = t.whalet.shops.get_mut(bind_id).ok_or_else(|| {
             format!(
                 "bindId {bind_id:?} is not a shop binding of partner {}",
@@ -236,7 +236,7 @@ pub fn complete(
         }))
     })?;
     send(
-        app,
+        core,
         tenant,
         "b2cShopBindResultNotify",
         &payload,
@@ -246,20 +246,26 @@ pub fn complete(
     Ok(payload)
 }
 
-pub fn approved(app: App, params: Map<String, Value>) -> TriggerFuture {
+pub fn approved(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
-        let tenant = trigger_tenant(&app, &params)?;
+        let tenant = trigger_tenant(&core, &params)?;
         let id = id_param(&params, "bindId")?;
-        complete(&app, &tenant, id, None, Verdict::from_params(true, &params))
+        complete(
+            &core,
+            &tenant,
+            id,
+            None,
+            Verdict::from_params(true, &params),
+        )
     })
 }
 
-pub fn rejected(app: App, params: Map<String, Value>) -> TriggerFuture {
+pub fn rejected(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
-        let tenant = trigger_tenant(&app, &params)?;
+        let tenant = trigger_tenant(&core, &params)?;
         let id = id_param(&params, "bindId")?;
         complete(
-            &app,
+            &core,
             &tenant,
             id,
             None,

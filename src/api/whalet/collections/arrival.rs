@@ -7,10 +7,10 @@
 
 use serde_json::{json, Value};
 
-use crate::api::whalet::ops::common::fields::Check;
-use crate::api::whalet::ops::common::{failure, mint, schedule, send, with_tenant, Verdict};
+use crate::api::whalet::common::fields::Check;
+use crate::api::whalet::common::{failure, mint, schedule, send, with_tenant, Verdict};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
-use crate::app::App;
+use crate::core::Core;
 use crate::money::{Currency, Money};
 use crate::store::whalet::{
     wallet_account, Bucket, CardStatus, Collection, CollectionStatus, FundSource, ShopStatus,
@@ -217,7 +217,7 @@ pub fn mock_payee_notify(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletErr
     let delay = ctx.decision.delay_or(SETTLE_DELAY_MS);
     let (trade_id, v) = ctx.with_state(|t| arrive(t, &incoming, now))??;
     schedule(
-        ctx.app,
+        ctx.core,
         ctx.tenant,
         delay,
         ("collection", &trade_id, 1),
@@ -229,14 +229,14 @@ pub fn mock_payee_notify(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletErr
 
 /// Settles (or returns) a pending collection and sends `collectionReceivedNotify`.
 pub fn settle(
-    app: &App,
+    core: &Core,
     tenant: &TenantId,
     trade_id: &str,
     _attempt: Option<u32>,
     v: Verdict,
 ) -> Result<Value, String> {
-    let now = app.clock().now();
-    let payload = with_tenant(app, tenant, |t| {
+    let now = core.clock().now();
+    let payload = with_tenant(core, tenant, |t| {
         let c = t.whalet.collections.get(trade_id).ok_or_else(|| {
             format!(
                 "tradeId {trade_id:?} is not a collection of partner {}",
@@ -288,7 +288,7 @@ pub fn settle(
         Ok(view(c))
     })?;
     send(
-        app,
+        core,
         tenant,
         "collectionReceivedNotify",
         &payload,
@@ -301,7 +301,7 @@ pub fn settle(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::whalet::ops::common::testing::{decision, TestBed};
+    use crate::api::whalet::common::testing::{decision, TestBed};
 
     #[tokio::test]
     async fn a_scenario_failure_returns_the_money_after_its_delay() {
@@ -320,9 +320,9 @@ mod tests {
         assert_eq!(reply["status"], "PENDING");
         assert_eq!(bed.balance("wallet:U1:B2C:pending", "USD"), 9999);
         assert_eq!(bed.balance(EXTERNAL_BANK, "USD"), -9999);
-        bed.app.clock().advance(1_999).await;
+        bed.core.clock().advance(1_999).await;
         assert!(bed.sent("collectionReceivedNotify").is_empty());
-        bed.app.clock().advance(1).await;
+        bed.core.clock().advance(1).await;
         let sent = bed.sent("collectionReceivedNotify");
         assert_eq!(sent.len(), 1);
         assert_eq!(sent[0]["tradeId"], reply["tradeId"]);
@@ -336,7 +336,7 @@ mod tests {
             assert_eq!(bed.balance(account, "USD"), 0, "{account}");
         }
         assert!(bed
-            .app
+            .core
             .store()
             .check_invariants()
             .iter()
@@ -350,7 +350,7 @@ mod tests {
         let body = json!({"userId": "U1", "cardId": "VA1", "amount": 1500, "currency": "JPY"});
         bed.run(mock_payee_notify, &body, &Default::default())
             .unwrap();
-        bed.app.clock().advance(SETTLE_DELAY_MS).await;
+        bed.core.clock().advance(SETTLE_DELAY_MS).await;
         assert_eq!(bed.balance("wallet:U1:B2C:available", "JPY"), 1500);
         let sent = bed.sent("collectionReceivedNotify");
         assert_eq!(
@@ -367,8 +367,8 @@ mod tests {
         d.notify.suppress = true;
         let body = json!({"userId": "U1", "cardId": "VA1", "amount": "5", "currency": "USD"});
         bed.run(mock_payee_notify, &body, &d).unwrap();
-        bed.app.clock().advance(SETTLE_DELAY_MS).await;
-        let list = bed.app.outbox().list(&Default::default());
+        bed.core.clock().advance(SETTLE_DELAY_MS).await;
+        let list = bed.core.outbox().list(&Default::default());
         assert_eq!(list.len(), 1);
         assert_eq!(list[0].status, crate::notify::Status::Suppressed);
         assert!(list[0].behaviour.suppress);

@@ -5,33 +5,33 @@
 use serde_json::{Map, Value};
 
 use super::arrival::{arrive, read, settle, SETTLE_DELAY_MS};
-use crate::api::whalet::ops::common::{id_param, schedule, trigger_tenant, Verdict};
-use crate::app::App;
-use crate::control::triggers::TriggerFuture;
+use crate::api::whalet::common::{id_param, schedule, trigger_tenant, Verdict};
+use crate::core::Core;
 use crate::scenario::OperationCtx;
+use crate::trigger::TriggerFuture;
 
 /// `whalet.collection.received`: a payment arrives now; the scenario rules on `mockPayeeNotify`
 /// decide how it settles.
-pub fn received(app: App, params: Map<String, Value>) -> TriggerFuture {
+pub fn received(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
-        let tenant = trigger_tenant(&app, &params)?;
+        let tenant = trigger_tenant(&core, &params)?;
         let body = Value::Object(params);
         let incoming = read(&body, false).map_err(|e| e.detail)?;
-        let decision = app.scenarios().decide(OperationCtx {
+        let decision = core.scenarios().decide(OperationCtx {
             surface: "whalet",
             tenant: &tenant,
             operation: "mockPayeeNotify",
             fields: &body,
         });
-        let now = app.clock().now();
-        let (trade_id, v) = app
+        let now = core.clock().now();
+        let (trade_id, v) = core
             .store()
             .with_tenant(&tenant, |t| arrive(t, &incoming, now))
             .ok_or_else(|| format!("no tenant {tenant}"))?
             .map_err(|e| e.detail)?;
         let delay = decision.delay_or(SETTLE_DELAY_MS);
         schedule(
-            &app,
+            &core,
             &tenant,
             delay,
             ("collection", &trade_id, 1),
@@ -42,20 +42,26 @@ pub fn received(app: App, params: Map<String, Value>) -> TriggerFuture {
     })
 }
 
-pub fn settled(app: App, params: Map<String, Value>) -> TriggerFuture {
+pub fn settled(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
-        let tenant = trigger_tenant(&app, &params)?;
+        let tenant = trigger_tenant(&core, &params)?;
         let id = id_param(&params, "tradeId")?;
-        settle(&app, &tenant, id, None, Verdict::from_params(true, &params))
+        settle(
+            &core,
+            &tenant,
+            id,
+            None,
+            Verdict::from_params(true, &params),
+        )
     })
 }
 
-pub fn returned(app: App, params: Map<String, Value>) -> TriggerFuture {
+pub fn returned(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
-        let tenant = trigger_tenant(&app, &params)?;
+        let tenant = trigger_tenant(&core, &params)?;
         let id = id_param(&params, "tradeId")?;
         settle(
-            &app,
+            &core,
             &tenant,
             id,
             None,

@@ -6,7 +6,7 @@ mod events;
 mod query;
 
 use super::Operation;
-use crate::control::triggers::TriggerDef;
+use crate::core::Trigger;
 
 pub const OPERATIONS: &[Operation] = &[
     Operation {
@@ -21,8 +21,8 @@ pub const OPERATIONS: &[Operation] = &[
 
 pub const NOTIFICATIONS: &[&str] = &["collectionReceivedNotify"];
 
-pub const TRIGGERS: &[TriggerDef] = &[
-    TriggerDef {
+pub const TRIGGERS: &[Trigger] = &[
+    Trigger {
         name: "whalet.collection.received",
         description: "A payment arrives on a collection account (as mockPayeeNotify); it settles after the scenario delay (5 s) and collectionReceivedNotify follows",
         params: &[
@@ -41,7 +41,7 @@ pub const TRIGGERS: &[TriggerDef] = &[
         ],
         run: events::received,
     },
-    TriggerDef {
+    Trigger {
         name: "whalet.collection.settled",
         description: "A pending collection settles into the available balance now (collectionReceivedNotify SUCCESS)",
         params: &[
@@ -50,7 +50,7 @@ pub const TRIGGERS: &[TriggerDef] = &[
         ],
         run: events::settled,
     },
-    TriggerDef {
+    Trigger {
         name: "whalet.collection.returned",
         description: "A pending collection is returned to the payer (collectionReceivedNotify FAILURE); the pending balance goes back to the bank",
         params: &[

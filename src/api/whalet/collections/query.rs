@@ -5,8 +5,8 @@
 use serde_json::Value;
 
 use super::arrival::view;
-use crate::api::whalet::ops::common::fields::Check;
-use crate::api::whalet::ops::common::{failure, page};
+use crate::api::whalet::common::fields::Check;
+use crate::api::whalet::common::{failure, page};
 use crate::api::whalet::{Ctx, Reply};
 use crate::clock::format::parse_china;
 use crate::store::whalet::Collection;

@@ -9,14 +9,14 @@ pub mod testing;
 use serde_json::{json, Map, Value};
 
 use crate::api::whalet::{Ctx, Reply};
-use crate::app::App;
+use crate::behaviour::NotifyBehaviour;
 use crate::clock::format;
 use crate::clock::Millis;
-use crate::control::triggers::opt_param;
-use crate::notify::NotifyBehaviour;
+use crate::core::Core;
 use crate::scenario::Decision;
 use crate::store::whalet::{ReviewStatus, UnderReview};
 use crate::store::{Provider, Replay, TenantId, TenantState};
+use crate::trigger::opt_param;
 use crate::wire::whalet::{Code, WhaletError};
 
 /// How an asynchronous review ends.
@@ -106,27 +106,27 @@ impl Verdict {
 /// Completes a review: applies the verdict to object `key` (if it is still waiting, and — when
 /// `attempt` is given — still at that attempt) and sends its notification. Returns the
 /// notification payload, or why nothing was done.
-pub type Completion = fn(&App, &TenantId, &str, Option<u32>, Verdict) -> Result<Value, String>;
+pub type Completion = fn(&Core, &TenantId, &str, Option<u32>, Verdict) -> Result<Value, String>;
 
 /// Runs `complete` after `delay_ms` of virtual time for `(what, key, attempt)` (e.g.
 /// `("onboarding", userId, 1)`). A stale job (the object was decided by a trigger or re-submitted
 /// meanwhile) does nothing.
 pub fn schedule(
-    app: &App,
+    core: &Core,
     tenant: &TenantId,
     delay_ms: i64,
     (what, key, attempt): (&str, &str, u32),
     verdict: Verdict,
     complete: Completion,
 ) {
-    let (job_app, job_tenant, job_key) = (app.clone(), tenant.clone(), key.to_owned());
+    let (job_core, job_tenant, job_key) = (core.clone(), tenant.clone(), key.to_owned());
     let label = format!("{tenant} {what} {key}");
-    app.clock().schedule_in(
+    core.clock().schedule_in(
         delay_ms,
         label,
         Box::new(move || {
             Box::pin(async move {
-                if let Err(why) = complete(&job_app, &job_tenant, &job_key, Some(attempt), verdict)
+                if let Err(why) = complete(&job_core, &job_tenant, &job_key, Some(attempt), verdict)
                 {
                     tracing::debug!(key = %job_key, why, "scheduled decision not applied");
                 }
@@ -200,8 +200,8 @@ fn replayed(recorded: &Value) -> Reply {
 }
 
 /// The tenant a trigger is about: `partnerId` if given, else the demo partner, else the only one.
-pub fn trigger_tenant(app: &App, params: &Map<String, Value>) -> Result<TenantId, String> {
-    let ids = app.partners().ids();
+pub fn trigger_tenant(core: &Core, params: &Map<String, Value>) -> Result<TenantId, String> {
+    let ids = core.partners().ids();
     let id = match opt_param(params, "partnerId") {
         Some(id) if ids.iter().any(|p| p == id) => id.to_owned(),
         Some(id) => {
@@ -224,7 +224,7 @@ pub fn trigger_tenant(app: &App, params: &Map<String, Value>) -> Result<TenantId
 
 /// Sends a notification with an explicit behaviour (used by scheduled completions).
 pub fn send(
-    app: &App,
+    core: &Core,
     tenant: &TenantId,
     api_code: &str,
     payload: &Value,
@@ -232,7 +232,7 @@ pub fn send(
     behaviour: NotifyBehaviour,
 ) {
     crate::api::whalet::notify(
-        app,
+        core,
         tenant,
         api_code,
         payload.clone(),
@@ -243,11 +243,11 @@ pub fn send(
 
 /// Runs `f` under the tenant lock, for jobs and triggers.
 pub fn with_tenant<R>(
-    app: &App,
+    core: &Core,
     tenant: &TenantId,
     f: impl FnOnce(&mut TenantState) -> Result<R, String>,
 ) -> Result<R, String> {
-    app.store()
+    core.store()
         .with_tenant(tenant, f)
         .unwrap_or_else(|| Err(format!("no tenant {tenant}")))
 }
@@ -259,7 +259,7 @@ pub fn failure(detail: impl Into<String>) -> WhaletError {
 
 /// A trigger's required id parameter.
 pub fn id_param<'a>(params: &'a Map<String, Value>, name: &str) -> Result<&'a str, String> {
-    crate::control::triggers::param(params, name)
+    crate::trigger::param(params, name)
 }
 
 /// One page of `items` in the vendor's page shape `{total, size, current, pages, records}`

@@ -1,4 +1,4 @@
-//! Unit-test bench for handlers: a real `App` (manual clock, demo partner, no notify URL) and a
+//! Unit-test bench for handlers: the core of a real `App` (manual clock, demo partner, no notify URL) and a
 //! way to run one handler with a hand-made scenario [`Decision`].
 
 #![allow(clippy::unwrap_used)]
@@ -6,19 +6,20 @@
 use serde_json::Value;
 
 use crate::api::whalet::partners::DEMO_PARTNER_ID;
-use crate::api::whalet::{Ctx, Handler, Reply};
+use crate::api::whalet::{Ctx, Handler, Reply, Session};
 use crate::app::{App, Options};
 use crate::clock::ClockMode;
 use crate::config::Config;
+use crate::core::Core;
 use crate::money::Currency;
 use crate::notify::NotificationFilter;
 use crate::scenario::{AsyncResult, Decision, Outcome};
 use crate::store::whalet::{BankAccount, Card, CardStatus, FundSource, Holder, ReviewStatus, User};
-use crate::store::{Provider, TenantId};
+use crate::tenant::{Provider, TenantId};
 use crate::wire::whalet::{Echo, WhaletError};
 
 pub struct TestBed {
-    pub app: App,
+    pub core: Core,
     pub tenant: TenantId,
 }
 
@@ -60,9 +61,9 @@ impl TestBed {
             start_time: Some(1_735_689_600_000),
             ..Options::default()
         };
-        let app = App::new(Config::default(), options).unwrap();
+        let core = App::new(Config::default(), options).unwrap().core().clone();
         let tenant = TenantId::new(Provider::Whalet, DEMO_PARTNER_ID);
-        Self { app, tenant }
+        Self { core, tenant }
     }
 
     pub fn run(
@@ -71,14 +72,16 @@ impl TestBed {
         body: &Value,
         decision: &Decision,
     ) -> Result<Reply, WhaletError> {
-        let partner = self.app.partners().get(DEMO_PARTNER_ID).unwrap();
-        let echo = Echo::default();
+        let session = Session {
+            partner: self.core.partners().get(DEMO_PARTNER_ID).unwrap(),
+            echo: Echo::default(),
+            handler,
+        };
         let ctx = Ctx {
-            app: &self.app,
-            partner: &partner,
+            core: &self.core,
             tenant: &self.tenant,
-            echo: &echo,
             decision,
+            session: &session,
         };
         handler(&ctx, body)
     }
@@ -90,7 +93,7 @@ impl TestBed {
             ..NotificationFilter::default()
         };
         let mut list: Vec<Value> = self
-            .app
+            .core
             .outbox()
             .list(&filter)
             .into_iter()
@@ -101,7 +104,7 @@ impl TestBed {
     }
 
     pub fn user_status(&self, user_id: &str) -> String {
-        self.app
+        self.core
             .store()
             .with_tenant(&self.tenant, |t| {
                 t.whalet.users[user_id].status.as_str().to_owned()
@@ -112,7 +115,7 @@ impl TestBed {
     /// Puts an onboarded user `U1`, an approved holder `H1` and (with `currency`) an ACTIVE B2C
     /// card `VA1` with account number `8100000001` straight into the state.
     pub fn seed(&self, currency: Option<&str>) {
-        self.app
+        self.core
             .store()
             .with_tenant(&self.tenant, |t| {
                 let w = &mut t.whalet;
@@ -191,7 +194,7 @@ impl TestBed {
 
     /// A ledger balance in minor units.
     pub fn balance(&self, account: &str, currency: &str) -> i64 {
-        self.app
+        self.core
             .store()
             .with_tenant(&self.tenant, |t| {
                 t.ledger

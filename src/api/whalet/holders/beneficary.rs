@@ -5,16 +5,16 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::api::whalet::ops::common::fields::Check;
-use crate::api::whalet::ops::common::{
+use crate::api::whalet::common::fields::Check;
+use crate::api::whalet::common::{
     failure, id_param, mint, once, schedule, send, settle_review, trigger_tenant, with_tenant,
     Verdict,
 };
 use crate::api::whalet::{whalet_time, Ctx, Reply};
-use crate::app::App;
-use crate::control::triggers::TriggerFuture;
+use crate::core::Core;
 use crate::store::whalet::{Beneficary, ReviewStatus};
-use crate::store::TenantId;
+use crate::tenant::TenantId;
+use crate::trigger::TriggerFuture;
 use crate::wire::whalet::WhaletError;
 
 pub const DEFAULT_DELAY_MS: i64 = 30_000;
@@ -91,7 +91,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                 },
             );
             schedule(
-                ctx.app,
+                ctx.core,
                 ctx.tenant,
                 delay,
                 ("beneficary", &id, attempt),
@@ -159,14 +159,14 @@ fn view(b: &Beneficary) -> Value {
 
 /// Decides the review of a holder bank account and sends `cardHolderBeneficaryNotify`.
 pub fn complete(
-    app: &App,
+    core: &Core,
     tenant: &TenantId,
     id: &str,
     attempt: Option<u32>,
     v: Verdict,
 ) -> Result<Value, String> {
-    let now = app.clock().now();
-    let payload = with_tenant(app, tenant, |t| {
+    let now = core.clock().now();
+    let payload = with_tenant(core, tenant, |t| {
         let b = t.whalet.beneficaries.get_mut(id).ok_or_else(|| {
             format!(
                 "beneficaryId {id:?} is not a holder bank account of partner {}",
@@ -184,7 +184,7 @@ pub fn complete(
         }))
     })?;
     send(
-        app,
+        core,
         tenant,
         "cardHolderBeneficaryNotify",
         &payload,
@@ -194,20 +194,26 @@ pub fn complete(
     Ok(payload)
 }
 
-pub fn approved(app: App, params: Map<String, Value>) -> TriggerFuture {
+pub fn approved(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
-        let tenant = trigger_tenant(&app, &params)?;
+        let tenant = trigger_tenant(&core, &params)?;
         let id = id_param(&params, "beneficaryId")?;
-        complete(&app, &tenant, id, None, Verdict::from_params(true, &params))
+        complete(
+            &core,
+            &tenant,
+            id,
+            None,
+            Verdict::from_params(true, &params),
+        )
     })
 }
 
-pub fn rejected(app: App, params: Map<String, Value>) -> TriggerFuture {
+pub fn rejected(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
-        let tenant = trigger_tenant(&app, &params)?;
+        let tenant = trigger_tenant(&core, &params)?;
         let id = id_param(&params, "beneficaryId")?;
         complete(
-            &app,
+            &core,
             &tenant,
             id,
             None,

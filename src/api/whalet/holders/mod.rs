@@ -5,7 +5,7 @@ mod beneficary;
 mod holder;
 
 use super::Operation;
-use crate::control::triggers::TriggerDef;
+use crate::core::Trigger;
 
 pub const OPERATIONS: &[Operation] = &[
     Operation {
@@ -48,27 +48,27 @@ const BENEFICARY_PARAMS: &[(&str, &str)] = &[
     ),
 ];
 
-pub const TRIGGERS: &[TriggerDef] = &[
-    TriggerDef {
+pub const TRIGGERS: &[Trigger] = &[
+    Trigger {
         name: "whalet.holder.approved",
         description: "Approves a card holder under review now (cardHolderResultNotify)",
         params: HOLDER_PARAMS,
         run: holder::approved,
     },
-    TriggerDef {
+    Trigger {
         name: "whalet.holder.rejected",
         description: "Rejects a card holder under review now (cardHolderResultNotify)",
         params: HOLDER_PARAMS,
         run: holder::rejected,
     },
-    TriggerDef {
+    Trigger {
         name: "whalet.beneficary.approved",
         description:
             "Approves a card holder bank account under review now (cardHolderBeneficaryNotify)",
         params: BENEFICARY_PARAMS,
         run: beneficary::approved,
     },
-    TriggerDef {
+    Trigger {
         name: "whalet.beneficary.rejected",
         description:
             "Rejects a card holder bank account under review now (cardHolderBeneficaryNotify)",

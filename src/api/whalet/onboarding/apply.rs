@@ -6,15 +6,15 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::api::whalet::ops::common::fields::{Check, CERT_TYPES, ENTITY_TYPES};
-use crate::api::whalet::ops::common::{
+use crate::api::whalet::common::fields::{Check, CERT_TYPES, ENTITY_TYPES};
+use crate::api::whalet::common::{
     id_param, once, schedule, send, settle_review, trigger_tenant, with_tenant, Verdict,
 };
 use crate::api::whalet::{Ctx, Reply};
-use crate::app::App;
-use crate::control::triggers::TriggerFuture;
+use crate::core::Core;
 use crate::store::whalet::{ReviewStatus, User};
-use crate::store::TenantId;
+use crate::tenant::TenantId;
+use crate::trigger::TriggerFuture;
 use crate::wire::whalet::WhaletError;
 
 pub const DEFAULT_DELAY_MS: i64 = 60_000;
@@ -64,7 +64,7 @@ pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             let existing = existing.map(|u| u.user_id.clone());
             let user_id = match existing {
                 Some(id) => id,
-                None => crate::api::whalet::ops::common::mint(t, "U", now),
+                None => crate::api::whalet::common::mint(t, "U", now),
             };
             let attempt = t.whalet.users.get(&user_id).map_or(1, |u| u.attempt + 1);
             t.whalet.users.insert(
@@ -87,7 +87,7 @@ pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                 },
             );
             schedule(
-                ctx.app,
+                ctx.core,
                 ctx.tenant,
                 delay,
                 ("onboarding", &user_id, attempt),
@@ -105,14 +105,14 @@ pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
 
 /// Decides the review of `user_id` and sends `userOnboardingResultNotify`.
 pub fn complete(
-    app: &App,
+    core: &Core,
     tenant: &TenantId,
     user_id: &str,
     attempt: Option<u32>,
     v: Verdict,
 ) -> Result<Value, String> {
-    let now = app.clock().now();
-    let payload = with_tenant(app, tenant, |t| {
+    let now = core.clock().now();
+    let payload = with_tenant(core, tenant, |t| {
         let user =
             t.whalet.users.get_mut(user_id).ok_or_else(|| {
                 format!("userId {user_id:?} is not a user of partner {}", tenant.id)
@@ -131,7 +131,7 @@ pub fn complete(
         }))
     })?;
     send(
-        app,
+        core,
         tenant,
         "userOnboardingResultNotify",
         &payload,
@@ -141,12 +141,12 @@ pub fn complete(
     Ok(payload)
 }
 
-pub fn approved(app: App, params: Map<String, Value>) -> TriggerFuture {
+pub fn approved(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
-        let tenant = trigger_tenant(&app, &params)?;
+        let tenant = trigger_tenant(&core, &params)?;
         let user_id = id_param(&params, "userId")?;
         complete(
-            &app,
+            &core,
             &tenant,
             user_id,
             None,
@@ -155,12 +155,12 @@ pub fn approved(app: App, params: Map<String, Value>) -> TriggerFuture {
     })
 }
 
-pub fn rejected(app: App, params: Map<String, Value>) -> TriggerFuture {
+pub fn rejected(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
-        let tenant = trigger_tenant(&app, &params)?;
+        let tenant = trigger_tenant(&core, &params)?;
         let user_id = id_param(&params, "userId")?;
         complete(
-            &app,
+            &core,
             &tenant,
             user_id,
             None,
@@ -172,7 +172,7 @@ pub fn rejected(app: App, params: Map<String, Value>) -> TriggerFuture {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::whalet::ops::common::testing::{decision, TestBed};
+    use crate::api::whalet::common::testing::{decision, TestBed};
 
     #[tokio::test]
     async fn a_scenario_rejection_asks_for_material_after_its_delay() {
@@ -189,9 +189,9 @@ mod tests {
         let reply = bed.run(handler, &body, &d).unwrap();
         assert_eq!(reply.code.as_str(), "PROCESSING");
         let user_id = reply.body.unwrap()["userId"].as_str().unwrap().to_owned();
-        bed.app.clock().advance(4_999).await;
+        bed.core.clock().advance(4_999).await;
         assert_eq!(bed.user_status(&user_id), "PROCESSING");
-        bed.app.clock().advance(1).await;
+        bed.core.clock().advance(1).await;
         let sent = bed.sent("userOnboardingResultNotify");
         assert_eq!(
             sent,
@@ -227,7 +227,7 @@ mod tests {
             .as_str()
             .unwrap()
             .to_owned();
-        bed.app.clock().advance(30_000).await;
+        bed.core.clock().advance(30_000).await;
         let sent = bed.sent("userOnboardingResultNotify");
         assert_eq!(sent.len(), 1);
         assert_eq!(sent[0]["userId"], user_id.as_str());

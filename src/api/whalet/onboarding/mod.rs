@@ -4,7 +4,7 @@
 mod apply;
 
 use super::Operation;
-use crate::control::triggers::TriggerDef;
+use crate::core::Trigger;
 
 pub const OPERATIONS: &[Operation] = &[Operation {
     api_code: "userOnboardingApply",
@@ -13,8 +13,8 @@ pub const OPERATIONS: &[Operation] = &[Operation {
 
 pub const NOTIFICATIONS: &[&str] = &["userOnboardingResultNotify"];
 
-pub const TRIGGERS: &[TriggerDef] = &[
-    TriggerDef {
+pub const TRIGGERS: &[Trigger] = &[
+    Trigger {
         name: "whalet.onboarding.approved",
         description:
             "Approves a user onboarding under review now and sends userOnboardingResultNotify",
@@ -25,7 +25,7 @@ pub const TRIGGERS: &[TriggerDef] = &[
         ],
         run: apply::approved,
     },
-    TriggerDef {
+    Trigger {
         name: "whalet.onboarding.rejected",
         description:
             "Rejects a user onboarding under review now; reMaterial=Y asks for a re-submission",

@@ -8,15 +8,15 @@ use std::collections::BTreeMap;
 use serde_json::{json, Map, Value};
 
 use super::countries::{country, country_view, field_view, COUNTRIES};
-use crate::api::whalet::ops::common::fields::{Check, ENTITY_TYPES};
-use crate::api::whalet::ops::common::{
+use crate::api::whalet::common::fields::{Check, ENTITY_TYPES};
+use crate::api::whalet::common::{
     failure, id_param, mint, once, schedule, send, trigger_tenant, with_tenant, Verdict,
 };
 use crate::api::whalet::{whalet_time, Ctx, Reply};
-use crate::app::App;
-use crate::control::triggers::TriggerFuture;
+use crate::core::Core;
 use crate::store::whalet_trade::PayoutBeneficiary;
-use crate::store::TenantId;
+use crate::tenant::TenantId;
+use crate::trigger::TriggerFuture;
 use crate::wire::whalet::WhaletError;
 
 pub const DEFAULT_DELAY_MS: i64 = 30_000;
@@ -150,7 +150,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                 },
             );
             schedule(
-                ctx.app,
+                ctx.core,
                 ctx.tenant,
                 delay,
                 ("benificiary", &id, attempt),
@@ -229,14 +229,14 @@ pub fn view(b: &PayoutBeneficiary) -> Value {
 
 /// Decides the review of a beneficiary account and sends `benificiaryAccountNotify`.
 pub fn complete(
-    app: &App,
+    core: &Core,
     tenant: &TenantId,
     id: &str,
     attempt: Option<u32>,
     v: Verdict,
 ) -> Result<Value, String> {
-    let now = app.clock().now();
-    let payload = with_tenant(app, tenant, |t| {
+    let now = core.clock().now();
+    let payload = with_tenant(core, tenant, |t| {
         let b = t.whalet_trade.beneficiaries.get_mut(id).ok_or_else(|| {
             format!(
                 "beneficiaryId {id:?} is not a beneficiary account of partner {}",
@@ -264,7 +264,7 @@ pub fn complete(
         }))
     })?;
     send(
-        app,
+        core,
         tenant,
         "benificiaryAccountNotify",
         &payload,
@@ -274,20 +274,26 @@ pub fn complete(
     Ok(payload)
 }
 
-pub fn approved(app: App, params: Map<String, Value>) -> TriggerFuture {
+pub fn approved(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
-        let tenant = trigger_tenant(&app, &params)?;
+        let tenant = trigger_tenant(&core, &params)?;
         let id = id_param(&params, "beneficiaryId")?;
-        complete(&app, &tenant, id, None, Verdict::from_params(true, &params))
+        complete(
+            &core,
+            &tenant,
+            id,
+            None,
+            Verdict::from_params(true, &params),
+        )
     })
 }
 
-pub fn rejected(app: App, params: Map<String, Value>) -> TriggerFuture {
+pub fn rejected(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
-        let tenant = trigger_tenant(&app, &params)?;
+        let tenant = trigger_tenant(&core, &params)?;
         let id = id_param(&params, "beneficiaryId")?;
         complete(
-            &app,
+            &core,
             &tenant,
             id,
             None,

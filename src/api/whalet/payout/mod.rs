@@ -9,7 +9,7 @@ pub(crate) mod query;
 mod result;
 
 use super::Operation;
-use crate::control::triggers::TriggerDef;
+use crate::core::Trigger;
 
 pub const OPERATIONS: &[Operation] = &[
     Operation {
@@ -96,38 +96,38 @@ const PAY_PARAMS: &[(&str, &str)] = &[
     ),
 ];
 
-pub const TRIGGERS: &[TriggerDef] = &[
-    TriggerDef {
+pub const TRIGGERS: &[Trigger] = &[
+    Trigger {
         name: "whalet.beneficiary.approved",
         description: "Approves a payout beneficiary account under review now (benificiaryAccountNotify)",
         params: BENEFICIARY_PARAMS,
         run: beneficiary::approved,
     },
-    TriggerDef {
+    Trigger {
         name: "whalet.beneficiary.rejected",
         description: "Rejects a payout beneficiary account under review now (benificiaryAccountNotify)",
         params: BENEFICIARY_PARAMS,
         run: beneficiary::rejected,
     },
-    TriggerDef {
+    Trigger {
         name: "whalet.payout.succeeded",
         description: "A confirmed payout leaves now (frozen → external:payout, payoutResultNotify SUCCESS)",
         params: PAYOUT_PARAMS,
         run: result::payout_succeeded,
     },
-    TriggerDef {
+    Trigger {
         name: "whalet.payout.failed",
         description: "A confirmed payout fails now; the money returns to the available balance (payoutResultNotify FAILURE)",
         params: PAYOUT_PARAMS,
         run: result::payout_failed,
     },
-    TriggerDef {
+    Trigger {
         name: "whalet.pay.succeeded",
         description: "A confirmed supplier payment leaves now (payResultNotify SUCCESS)",
         params: PAY_PARAMS,
         run: result::pay_succeeded,
     },
-    TriggerDef {
+    Trigger {
         name: "whalet.pay.failed",
         description: "A confirmed supplier payment fails now; the money returns (payResultNotify FAILURE)",
         params: PAY_PARAMS,

@@ -9,10 +9,10 @@
 use serde_json::Value;
 
 pub use super::result::{complete, view};
-use crate::api::whalet::ops::common::fields::Check;
-use crate::api::whalet::ops::common::{failure, mint, once, schedule, send, Verdict};
-use crate::api::whalet::ops::fx::{convert, usable_quote};
-use crate::api::whalet::ops::replenish::hold_outflow;
+use crate::api::whalet::common::fields::Check;
+use crate::api::whalet::common::{failure, mint, once, schedule, send, Verdict};
+use crate::api::whalet::fx::{convert, usable_quote};
+use crate::api::whalet::replenish::hold_outflow;
 use crate::api::whalet::{Ctx, Reply};
 use crate::money::Money;
 use crate::store::whalet::{wallet_account, Bucket, FundSource};
@@ -276,7 +276,7 @@ fn confirm(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whal
                 held = Some(asked);
             } else {
                 schedule(
-                    ctx.app,
+                    ctx.core,
                     ctx.tenant,
                     delay,
                     (n.apply, id, 1),
@@ -289,7 +289,7 @@ fn confirm(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whal
     )?;
     if let Some((rid, api_code, payload)) = held {
         send(
-            ctx.app,
+            ctx.core,
             ctx.tenant,
             api_code,
             &payload,

@@ -5,13 +5,13 @@
 use serde_json::{json, Map, Value};
 
 use super::outflow::names;
-use crate::api::whalet::ops::common::{id_param, send, trigger_tenant, with_tenant, Verdict};
+use crate::api::whalet::common::{id_param, send, trigger_tenant, with_tenant, Verdict};
 use crate::api::whalet::whalet_time;
-use crate::app::App;
-use crate::control::triggers::TriggerFuture;
+use crate::core::Core;
 use crate::store::whalet::{wallet_account, Bucket};
 use crate::store::whalet_trade::{Outflow, OutflowKind, EXTERNAL_PAYOUT};
-use crate::store::TenantId;
+use crate::tenant::TenantId;
+use crate::trigger::TriggerFuture;
 
 /// An outflow on the wire.
 pub fn view(o: &Outflow) -> Value {
@@ -51,14 +51,14 @@ pub fn view(o: &Outflow) -> Value {
 
 /// Ends a PROCESSING outflow: out to the payee, or back to the available balance.
 pub fn complete(
-    app: &App,
+    core: &Core,
     tenant: &TenantId,
     id: &str,
     _attempt: Option<u32>,
     v: Verdict,
 ) -> Result<Value, String> {
-    let now = app.clock().now();
-    let (payload, notify) = with_tenant(app, tenant, |t| {
+    let now = core.clock().now();
+    let (payload, notify) = with_tenant(core, tenant, |t| {
         let o = t
             .whalet_trade
             .outflows
@@ -98,21 +98,21 @@ pub fn complete(
         o.finished_at = Some(now);
         Ok((view(o), names(o.kind).notify))
     })?;
-    send(app, tenant, notify, &payload, id, v.notify);
+    send(core, tenant, notify, &payload, id, v.notify);
     Ok(payload)
 }
 
 fn decide(
-    app: App,
+    core: Core,
     params: Map<String, Value>,
     field: &'static str,
     success: bool,
 ) -> TriggerFuture {
     Box::pin(async move {
-        let tenant = trigger_tenant(&app, &params)?;
+        let tenant = trigger_tenant(&core, &params)?;
         let id = id_param(&params, field)?;
         complete(
-            &app,
+            &core,
             &tenant,
             id,
             None,
@@ -121,15 +121,15 @@ fn decide(
     })
 }
 
-pub fn payout_succeeded(app: App, params: Map<String, Value>) -> TriggerFuture {
-    decide(app, params, "payoutId", true)
+pub fn payout_succeeded(core: Core, params: Map<String, Value>) -> TriggerFuture {
+    decide(core, params, "payoutId", true)
 }
-pub fn payout_failed(app: App, params: Map<String, Value>) -> TriggerFuture {
-    decide(app, params, "payoutId", false)
+pub fn payout_failed(core: Core, params: Map<String, Value>) -> TriggerFuture {
+    decide(core, params, "payoutId", false)
 }
-pub fn pay_succeeded(app: App, params: Map<String, Value>) -> TriggerFuture {
-    decide(app, params, "payId", true)
+pub fn pay_succeeded(core: Core, params: Map<String, Value>) -> TriggerFuture {
+    decide(core, params, "payId", true)
 }
-pub fn pay_failed(app: App, params: Map<String, Value>) -> TriggerFuture {
-    decide(app, params, "payId", false)
+pub fn pay_failed(core: Core, params: Map<String, Value>) -> TriggerFuture {
+    decide(core, params, "payId", false)
 }

@@ -4,12 +4,12 @@
 
 use serde_json::{json, Value};
 
-use crate::api::whalet::ops::common::{mint, schedule, send, with_tenant, Verdict};
-use crate::api::whalet::ops::payout::outflow;
+use crate::api::whalet::common::{mint, schedule, send, with_tenant, Verdict};
+use crate::api::whalet::payout::outflow;
 use crate::api::whalet::whalet_time;
-use crate::app::App;
+use crate::behaviour::NotifyBehaviour;
+use crate::core::Core;
 use crate::money::Money;
-use crate::notify::NotifyBehaviour;
 use crate::store::whalet::{wallet_account, Bucket, FundSource, EXTERNAL_BANK};
 use crate::store::whalet_trade::Replenish;
 use crate::store::{TenantId, TenantState};
@@ -141,27 +141,27 @@ pub fn split_types(text: &str) -> Vec<String> {
 
 /// Schedules the review of a submitted request.
 pub fn schedule_review(
-    app: &App,
+    core: &Core,
     tenant: &TenantId,
     id: &str,
     attempt: u32,
     delay: i64,
     v: Verdict,
 ) {
-    schedule(app, tenant, delay, ("replenish", id, attempt), v, complete);
+    schedule(core, tenant, delay, ("replenish", id, attempt), v, complete);
 }
 
 /// Decides submitted material: releases or returns frozen money, resumes or fails a held
 /// outflow, and sends the result notification.
 pub fn complete(
-    app: &App,
+    core: &Core,
     tenant: &TenantId,
     id: &str,
     attempt: Option<u32>,
     v: Verdict,
 ) -> Result<Value, String> {
-    let now = app.clock().now();
-    let (payload, api_code, held) = with_tenant(app, tenant, |t| {
+    let now = core.clock().now();
+    let (payload, api_code, held) = with_tenant(core, tenant, |t| {
         let r = t.whalet_trade.replenishes.get(id).ok_or_else(|| {
             format!(
                 "replenishId {id:?} is not a request for material of partner {}",
@@ -214,11 +214,11 @@ pub fn complete(
         }
         Ok((payload, notify_names(&r.kind).1, r.outflow_id.clone()))
     })?;
-    send(app, tenant, api_code, &payload, id, v.notify.clone());
+    send(core, tenant, api_code, &payload, id, v.notify.clone());
     if let Some(outflow_id) = held {
         if v.success {
             schedule(
-                app,
+                core,
                 tenant,
                 outflow::DEFAULT_DELAY_MS,
                 ("outflow after EDD", &outflow_id, 1),
@@ -231,7 +231,7 @@ pub fn complete(
                 notify: NotifyBehaviour::default(),
                 ..Verdict::reject(Some(reason))
             };
-            outflow::complete(app, tenant, &outflow_id, None, verdict)?;
+            outflow::complete(core, tenant, &outflow_id, None, verdict)?;
         }
     }
     Ok(payload)

@@ -4,16 +4,16 @@
 use serde_json::{Map, Value};
 
 use super::core::{ask, complete, split_types, Ask};
-use crate::api::whalet::ops::common::{id_param, send, trigger_tenant, with_tenant, Verdict};
-use crate::app::App;
-use crate::control::triggers::{opt_param, TriggerFuture};
+use crate::api::whalet::common::{id_param, send, trigger_tenant, with_tenant, Verdict};
+use crate::behaviour::NotifyBehaviour;
+use crate::core::Core;
 use crate::money::{Currency, Money};
-use crate::notify::NotifyBehaviour;
 use crate::store::whalet::{CollectionStatus, FundSource};
+use crate::trigger::{opt_param, TriggerFuture};
 
-pub fn edd_requested(app: App, params: Map<String, Value>) -> TriggerFuture {
+pub fn edd_requested(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
-        let tenant = trigger_tenant(&app, &params)?;
+        let tenant = trigger_tenant(&core, &params)?;
         let user_id = id_param(&params, "userId")?.to_owned();
         let freeze = match opt_param(&params, "amount") {
             None => None,
@@ -31,8 +31,8 @@ pub fn edd_requested(app: App, params: Map<String, Value>) -> TriggerFuture {
                 Some((fund, amount))
             }
         };
-        let now = app.clock().now();
-        let (id, api_code, payload) = with_tenant(&app, &tenant, |t| {
+        let now = core.clock().now();
+        let (id, api_code, payload) = with_tenant(&core, &tenant, |t| {
             t.whalet.onboarded_user(&user_id)?;
             ask(
                 t,
@@ -54,7 +54,7 @@ pub fn edd_requested(app: App, params: Map<String, Value>) -> TriggerFuture {
             )
         })?;
         send(
-            &app,
+            &core,
             &tenant,
             api_code,
             &payload,
@@ -65,12 +65,12 @@ pub fn edd_requested(app: App, params: Map<String, Value>) -> TriggerFuture {
     })
 }
 
-pub fn trade_requested(app: App, params: Map<String, Value>) -> TriggerFuture {
+pub fn trade_requested(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
-        let tenant = trigger_tenant(&app, &params)?;
+        let tenant = trigger_tenant(&core, &params)?;
         let trade_id = id_param(&params, "tradeId")?.to_owned();
-        let now = app.clock().now();
-        let (id, api_code, payload) = with_tenant(&app, &tenant, |t| {
+        let now = core.clock().now();
+        let (id, api_code, payload) = with_tenant(&core, &tenant, |t| {
             let c = t.whalet.collections.get(&trade_id).ok_or_else(|| {
                 format!(
                     "tradeId {trade_id:?} is not a collection of partner {}",
@@ -111,7 +111,7 @@ pub fn trade_requested(app: App, params: Map<String, Value>) -> TriggerFuture {
             )
         })?;
         send(
-            &app,
+            &core,
             &tenant,
             api_code,
             &payload,
@@ -122,20 +122,26 @@ pub fn trade_requested(app: App, params: Map<String, Value>) -> TriggerFuture {
     })
 }
 
-pub fn approved(app: App, params: Map<String, Value>) -> TriggerFuture {
+pub fn approved(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
-        let tenant = trigger_tenant(&app, &params)?;
+        let tenant = trigger_tenant(&core, &params)?;
         let id = id_param(&params, "replenishId")?;
-        complete(&app, &tenant, id, None, Verdict::from_params(true, &params))
+        complete(
+            &core,
+            &tenant,
+            id,
+            None,
+            Verdict::from_params(true, &params),
+        )
     })
 }
 
-pub fn rejected(app: App, params: Map<String, Value>) -> TriggerFuture {
+pub fn rejected(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
-        let tenant = trigger_tenant(&app, &params)?;
+        let tenant = trigger_tenant(&core, &params)?;
         let id = id_param(&params, "replenishId")?;
         complete(
-            &app,
+            &core,
             &tenant,
             id,
             None,

@@ -12,7 +12,7 @@ mod ops;
 pub use self::core::hold_outflow;
 
 use super::Operation;
-use crate::control::triggers::TriggerDef;
+use crate::core::Trigger;
 
 pub const OPERATIONS: &[Operation] = &[
     Operation {
@@ -46,8 +46,8 @@ const DECIDE_PARAMS: &[(&str, &str)] = &[
     ),
 ];
 
-pub const TRIGGERS: &[TriggerDef] = &[
-    TriggerDef {
+pub const TRIGGERS: &[Trigger] = &[
+    Trigger {
         name: "whalet.edd.requested",
         description: "Whalet asks a user for EDD material (eddReplenishNotify); with amount, that much of the available balance is frozen until the result",
         params: &[
@@ -61,7 +61,7 @@ pub const TRIGGERS: &[TriggerDef] = &[
         ],
         run: events::edd_requested,
     },
-    TriggerDef {
+    Trigger {
         name: "whalet.trade_replenish.requested",
         description: "Whalet asks for trade material about a collection (tradeReplenishNotify); a settled collection's amount is frozen until the result, which releases it (approved) or returns it to the payer (rejected)",
         params: &[
@@ -72,13 +72,13 @@ pub const TRIGGERS: &[TriggerDef] = &[
         ],
         run: events::trade_requested,
     },
-    TriggerDef {
+    Trigger {
         name: "whalet.replenish.approved",
         description: "Approves submitted material now (eddReplenishResultNotify / tradeReplenishResultNotify); frozen money is released",
         params: DECIDE_PARAMS,
         run: events::approved,
     },
-    TriggerDef {
+    Trigger {
         name: "whalet.replenish.rejected",
         description: "Rejects submitted material now; frozen money is returned (a held payout fails)",
         params: DECIDE_PARAMS,

@@ -7,8 +7,8 @@
 use serde_json::Value;
 
 use super::core::{schedule_review, view, REVIEW_MS};
-use crate::api::whalet::ops::common::fields::Check;
-use crate::api::whalet::ops::common::{failure, Verdict};
+use crate::api::whalet::common::fields::Check;
+use crate::api::whalet::common::{failure, Verdict};
 use crate::api::whalet::{Ctx, Reply};
 use crate::store::whalet::FileRef;
 use crate::wire::whalet::{json_type, WhaletError};
@@ -164,6 +164,6 @@ fn submit(
         r.submitted_at = Some(now);
         Ok((r.replenish_id.clone(), r.attempt, view(r)))
     })??;
-    schedule_review(ctx.app, ctx.tenant, &id, attempt, delay, verdict);
+    schedule_review(ctx.core, ctx.tenant, &id, attempt, delay, verdict);
     Ok(Reply::processing(v))
 }

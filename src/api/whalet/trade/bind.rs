@@ -8,17 +8,17 @@ use std::collections::HashSet;
 
 use serde_json::{json, Map, Value};
 
-use crate::api::whalet::ops::common::fields::Check;
-use crate::api::whalet::ops::common::{
+use crate::api::whalet::common::fields::Check;
+use crate::api::whalet::common::{
     failure, id_param, mint, schedule, send, trigger_tenant, with_tenant, Verdict,
 };
 use crate::api::whalet::{whalet_time, Ctx, Reply};
-use crate::app::App;
-use crate::control::triggers::TriggerFuture;
+use crate::core::Core;
 use crate::money::Money;
 use crate::store::whalet::{CollectionStatus, FundSource};
 use crate::store::whalet_trade::Binding;
-use crate::store::TenantId;
+use crate::tenant::TenantId;
+use crate::trigger::TriggerFuture;
 use crate::wire::whalet::{json_type, WhaletError};
 
 pub const DEFAULT_DELAY_MS: i64 = 10_000;
@@ -159,7 +159,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         };
         let v = view(&binding);
         t.whalet_trade.bindings.insert(bind_id.clone(), binding);
-        schedule(ctx.app, ctx.tenant, delay, ("tradeOrderBind", &bind_id, 1), verdict, complete);
+        schedule(ctx.core, ctx.tenant, delay, ("tradeOrderBind", &bind_id, 1), verdict, complete);
         Ok(Reply::processing(v))
     })?
 }
@@ -183,14 +183,14 @@ fn view(b: &Binding) -> Value {
 
 /// Decides a binding and sends `tradeOrderBindNotify`.
 pub fn complete(
-    app: &App,
+    core: &Core,
     tenant: &TenantId,
     id: &str,
     _attempt: Option<u32>,
     v: Verdict,
 ) -> Result<Value, String> {
-    let now = app.clock().now();
-    let payload = with_tenant(app, tenant, |t| {
+    let now = core.clock().now();
+    let payload = with_tenant(core, tenant, |t| {
         let b =
             t.whalet_trade.bindings.get(id).ok_or_else(|| {
                 format!("bindId {id:?} is not a binding of partner {}", tenant.id)
@@ -227,24 +227,30 @@ pub fn complete(
         }
         Ok(payload)
     })?;
-    send(app, tenant, "tradeOrderBindNotify", &payload, id, v.notify);
+    send(core, tenant, "tradeOrderBindNotify", &payload, id, v.notify);
     Ok(payload)
 }
 
-pub fn approved(app: App, params: Map<String, Value>) -> TriggerFuture {
+pub fn approved(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
-        let tenant = trigger_tenant(&app, &params)?;
+        let tenant = trigger_tenant(&core, &params)?;
         let id = id_param(&params, "bindId")?;
-        complete(&app, &tenant, id, None, Verdict::from_params(true, &params))
+        complete(
+            &core,
+            &tenant,
+            id,
+            None,
+            Verdict::from_params(true, &params),
+        )
     })
 }
 
-pub fn rejected(app: App, params: Map<String, Value>) -> TriggerFuture {
+pub fn rejected(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
-        let tenant = trigger_tenant(&app, &params)?;
+        let tenant = trigger_tenant(&core, &params)?;
         let id = id_param(&params, "bindId")?;
         complete(
-            &app,
+            &core,
             &tenant,
             id,
             None,

@@ -6,7 +6,7 @@ mod orders;
 mod shop;
 
 use super::Operation;
-use crate::control::triggers::TriggerDef;
+use crate::core::Trigger;
 
 pub const OPERATIONS: &[Operation] = &[
     Operation {
@@ -46,14 +46,14 @@ const BIND_PARAMS: &[(&str, &str)] = &[
     ),
 ];
 
-pub const TRIGGERS: &[TriggerDef] = &[
-    TriggerDef {
+pub const TRIGGERS: &[Trigger] = &[
+    Trigger {
         name: "whalet.trade_bind.approved",
         description: "Approves a collection-to-orders binding under review now (tradeOrderBindNotify)",
         params: BIND_PARAMS,
         run: bind::approved,
     },
-    TriggerDef {
+    Trigger {
         name: "whalet.trade_bind.rejected",
         description: "Rejects a collection-to-orders binding now; what it claimed is free again (tradeOrderBindNotify)",
         params: BIND_PARAMS,

@@ -4,9 +4,9 @@
 
 use serde_json::{json, Value};
 
-use crate::api::whalet::ops::common::fields::Check;
-use crate::api::whalet::ops::common::{failure, mint, once, page};
-use crate::api::whalet::ops::payout::query::time_filter;
+use crate::api::whalet::common::fields::Check;
+use crate::api::whalet::common::{failure, mint, once, page};
+use crate::api::whalet::payout::query::time_filter;
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::money::Money;
 use crate::store::whalet_trade::{TradeOrder, WhaletTradeState};

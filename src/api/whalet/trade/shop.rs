@@ -6,8 +6,8 @@ use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
-use crate::api::whalet::ops::common::fields::Check;
-use crate::api::whalet::ops::common::{failure, mint, once};
+use crate::api::whalet::common::fields::Check;
+use crate::api::whalet::common::{failure, mint, once};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::clock::format::parse_china;
 use crate::money::{Currency, Money};

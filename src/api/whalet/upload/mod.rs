@@ -5,18 +5,15 @@
 //! `partnerId|timestamp`, valid for 30 minutes of virtual time. Files are kept per partner, at
 //! most [`MAX_STORED_BYTES`] in all; the fileIds are what other operations reference.
 
-mod token;
-
 use bytes::Bytes;
 use serde_json::{json, Value};
 
-use crate::api::whalet::ops::common::mint_file_id;
-use crate::app::App;
-use crate::clock::system_now;
+use crate::api::pipeline::{self, Answer, Opened, Refusal, Scheme, Trace};
+use crate::api::whalet::common::mint_file_id;
+use crate::core::{Core, TenantMissing};
 use crate::http::{SimRequest, SimResponse};
-use crate::journal::JournalEntry;
 use crate::store::whalet_trade::StoredFile;
-use crate::store::{Provider, TenantId};
+use crate::tenant::{Provider, TenantId};
 
 /// The documented per-file limit (10 MB).
 pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
@@ -47,10 +44,24 @@ pub const FILE_TYPES: &[(&str, &str)] = &[
 ];
 
 /// A refusal: `{code, detail, info: null}`.
-struct Refusal(&'static str, String);
+#[derive(Debug, thiserror::Error)]
+#[error("{code}: {detail}")]
+pub struct UploadError {
+    code: String,
+    detail: String,
+}
 
-fn refuse(code: &'static str, detail: impl Into<String>) -> Refusal {
-    Refusal(code, detail.into())
+fn refuse(code: &str, detail: impl Into<String>) -> UploadError {
+    UploadError {
+        code: code.to_owned(),
+        detail: detail.into(),
+    }
+}
+
+impl From<TenantMissing> for UploadError {
+    fn from(e: TenantMissing) -> Self {
+        refuse("INTERNAL_ERROR", e.to_string())
+    }
 }
 
 #[derive(Default)]
@@ -62,7 +73,7 @@ struct Form {
     files: usize,
 }
 
-async fn read_form(req: &SimRequest) -> Result<Form, Refusal> {
+async fn read_form(req: &SimRequest) -> Result<Form, UploadError> {
     let content_type = req.header("content-type").unwrap_or("");
     let boundary = multer::parse_boundary(content_type).map_err(|_| {
         refuse("PARAMETER_ERROR", format!("the request must be multipart/form-data with a boundary, got content-type {content_type:?}"))
@@ -129,89 +140,163 @@ fn url_name(name: &str) -> String {
         .collect()
 }
 
-async fn accept(app: &App, req: &SimRequest, entry: &mut JournalEntry) -> Result<Value, Refusal> {
-    if req.too_large {
-        return Err(refuse(
+/// What an upload carries to its handler once authenticated.
+pub struct Session {
+    partner_id: String,
+    name: String,
+    content_type: &'static str,
+    data: Bytes,
+    host: String,
+}
+
+/// `POST /file/upload`.
+pub async fn upload(core: &Core, req: SimRequest) -> SimResponse {
+    pipeline::handle(&FileUpload, core, req, "/file/upload").await
+}
+
+/// The upload's scheme: a multipart form authenticated by the upload token.
+pub struct FileUpload;
+
+impl Scheme for FileUpload {
+    const SURFACE: &'static str = "file";
+    type Echo = ();
+    type Session = Session;
+    type Error = UploadError;
+    type Reply = Value;
+
+    fn body_limit(&self, _core: &Core) -> usize {
+        crate::http::MAX_BODY
+    }
+
+    fn too_large(&self, _limit: usize) -> UploadError {
+        refuse(
             "PARAMETER_ERROR",
             format!("the file exceeds the limit of {MAX_FILE_BYTES} bytes (10 MB)"),
-        ));
-    }
-    let form = read_form(req).await?;
-    let partner_id = form.partner_id.filter(|p| !p.is_empty()).ok_or_else(|| {
-        refuse(
-            "PARAMETER_ERROR",
-            "partnerId is required (form field or header)",
         )
-    })?;
-    let partner = app.partners().get(&partner_id).ok_or_else(|| {
-        refuse(
-            "PARTNER_NOT_EXIST",
-            format!("no partner with partnerId {partner_id:?} is configured"),
+    }
+
+    async fn open(
+        &self,
+        core: &Core,
+        req: &SimRequest,
+        _route: &str,
+        _echo: &mut (),
+        trace: &mut Trace,
+    ) -> Result<Opened<Session>, Refusal<UploadError>> {
+        trace.request = Value::String(format!("<{} bytes>", req.body.len()));
+        let form = read_form(req).await?;
+        let partner_id = form.partner_id.filter(|p| !p.is_empty()).ok_or_else(|| {
+            refuse(
+                "PARAMETER_ERROR",
+                "partnerId is required (form field or header)",
+            )
+        })?;
+        let partner = core.partners().get(&partner_id).ok_or_else(|| {
+            refuse(
+                "PARTNER_NOT_EXIST",
+                format!("no partner with partnerId {partner_id:?} is configured"),
+            )
+        })?;
+        let tenant = TenantId::new(Provider::Whalet, partner.id.clone());
+        trace.tenant = Some(tenant.clone());
+        let timestamp = form.timestamp.ok_or_else(|| {
+            refuse(
+                "PARAMETER_ERROR",
+                "timestamp is required (13-digit milliseconds)",
+            )
+        })?;
+        let token = form
+            .token
+            .ok_or_else(|| refuse("UNAUTHENTICATED_ERROR", "invalid token: token is required"))?;
+        crate::wire::upload_token::check(
+            &partner.public_key,
+            &partner_id,
+            &timestamp,
+            &token,
+            core.clock().now(),
         )
-    })?;
-    let tenant = TenantId::new(Provider::Whalet, partner.id.clone());
-    entry.tenant = Some(tenant.to_string());
-    let timestamp = form.timestamp.ok_or_else(|| {
+        .map_err(|why| refuse("UNAUTHENTICATED_ERROR", why))?;
+        if form.files != 1 {
+            return Err(refuse(
+                "PARAMETER_ERROR",
+                format!(
+                    "exactly one part named \"file\" is required, got {}",
+                    form.files
+                ),
+            )
+            .into());
+        }
+        let Some((name, data)) = form.file else {
+            return Err(refuse("PARAMETER_ERROR", "the part \"file\" is required").into());
+        };
+        let Some((_, content_type)) = file_type(&name) else {
+            let kinds: Vec<&str> = FILE_TYPES.iter().map(|(e, _)| *e).collect();
+            return Err(refuse(
+                "PARAMETER_ERROR",
+                format!(
+                    "file type of {name:?} is not supported; supported: {}",
+                    kinds.join(", ")
+                ),
+            )
+            .into());
+        };
+        if data.len() > MAX_FILE_BYTES {
+            return Err(refuse(
+                "PARAMETER_ERROR",
+                format!(
+                    "the file is {} bytes; the limit is {MAX_FILE_BYTES} bytes (10 MB)",
+                    data.len()
+                ),
+            )
+            .into());
+        }
+        if data.is_empty() {
+            return Err(refuse("PARAMETER_ERROR", "the file is empty").into());
+        }
+        let body = json!({"partnerId": partner_id, "timestamp": timestamp, "fileName": name, "size": data.len()});
+        trace.request = body.clone();
+        Ok(Opened {
+            tenant,
+            operation: "/file/upload",
+            body,
+            request_no: None,
+            session: Session {
+                partner_id,
+                name,
+                content_type,
+                data,
+                host: req.header("host").unwrap_or("127.0.0.1").to_owned(),
+            },
+        })
+    }
+
+    fn duplicate(&self, _opened: &Opened<Session>, request_no: &str) -> UploadError {
         refuse(
-            "PARAMETER_ERROR",
-            "timestamp is required (13-digit milliseconds)",
+            "REQUEST_NO_NOT_UNIQUE",
+            format!("{request_no:?} was already used"),
         )
-    })?;
-    let token = form
-        .token
-        .ok_or_else(|| refuse("UNAUTHENTICATED_ERROR", "invalid token: token is required"))?;
-    token::check(
-        &partner.public_key,
-        &partner_id,
-        &timestamp,
-        &token,
-        app.clock().now(),
-    )
-    .map_err(|why| refuse("UNAUTHENTICATED_ERROR", why))?;
-    if form.files != 1 {
-        return Err(refuse(
-            "PARAMETER_ERROR",
-            format!(
-                "exactly one part named \"file\" is required, got {}",
-                form.files
-            ),
-        ));
     }
-    let Some((name, data)) = form.file else {
-        return Err(refuse("PARAMETER_ERROR", "the part \"file\" is required"));
-    };
-    let Some((_, content_type)) = file_type(&name) else {
-        let kinds: Vec<&str> = FILE_TYPES.iter().map(|(e, _)| *e).collect();
-        return Err(refuse(
-            "PARAMETER_ERROR",
-            format!(
-                "file type of {name:?} is not supported; supported: {}",
-                kinds.join(", ")
-            ),
-        ));
-    };
-    if data.len() > MAX_FILE_BYTES {
-        return Err(refuse(
-            "PARAMETER_ERROR",
-            format!(
-                "the file is {} bytes; the limit is {MAX_FILE_BYTES} bytes (10 MB)",
-                data.len()
-            ),
-        ));
+
+    fn forced(&self, code: &str, detail: Option<String>) -> UploadError {
+        let detail = detail.unwrap_or_else(|| format!("{code} (scenario rule)"));
+        refuse(code, detail)
     }
-    if data.is_empty() {
-        return Err(refuse("PARAMETER_ERROR", "the file is empty"));
-    }
-    let host = req.header("host").unwrap_or("127.0.0.1").to_owned();
-    let now = app.clock().now();
-    let info = app
-        .store()
-        .with_tenant(&tenant, |t| {
+
+    fn run(&self, ctx: &pipeline::Ctx<'_, Session>, _body: &Value) -> Result<Value, UploadError> {
+        let Session {
+            partner_id,
+            name,
+            content_type,
+            data,
+            host,
+        } = ctx.session;
+        let now = ctx.now();
+        ctx.try_with_state(|t| {
             if t.whalet_trade.file_bytes.saturating_add(data.len()) > MAX_STORED_BYTES {
                 return Err(refuse("FAILURE", format!("partner {partner_id} already stores {} bytes of files; the simulator keeps at most {MAX_STORED_BYTES} (reset the tenant to free them)", t.whalet_trade.file_bytes)));
             }
             let file_id = mint_file_id(t, now);
-            let url = format!("http://{host}/file/{partner_id}/{file_id}/{}", url_name(&name));
+            let url = format!("http://{host}/file/{partner_id}/{file_id}/{}", url_name(name));
             t.whalet_trade.file_bytes += data.len();
             t.whalet_trade.files.insert(
                 file_id.clone(),
@@ -219,7 +304,7 @@ async fn accept(app: &App, req: &SimRequest, entry: &mut JournalEntry) -> Result
                     file_id: file_id.clone(),
                     file_name: name.clone(),
                     file_url: url.clone(),
-                    content_type: content_type.to_owned(),
+                    content_type: (*content_type).to_owned(),
                     size: data.len(),
                     uploaded_at: now,
                     bytes: data.clone(),
@@ -227,46 +312,53 @@ async fn accept(app: &App, req: &SimRequest, entry: &mut JournalEntry) -> Result
             );
             Ok(json!({"fileId": file_id, "fileName": name, "fileUrl": url}))
         })
-        .unwrap_or_else(|| Err(refuse("INTERNAL_ERROR", "tenant state missing")))?;
-    entry.request = json!({"partnerId": partner_id, "timestamp": timestamp, "fileName": name, "size": data.len()});
-    Ok(info)
+    }
+
+    fn is_internal(&self, err: &UploadError) -> bool {
+        err.code == "INTERNAL_ERROR"
+    }
+
+    fn internal(&self) -> UploadError {
+        refuse("INTERNAL_ERROR", "internal error; see the simulator log")
+    }
+
+    fn seal_reply(
+        &self,
+        _core: &Core,
+        _echo: &(),
+        _opened: &Opened<Session>,
+        info: Value,
+        status: u16,
+    ) -> Result<Answer, UploadError> {
+        let reply = json!({"code": "SUCCESS", "detail": "成功", "info": info});
+        Ok(answer(status, reply))
+    }
+
+    fn seal_refusal(
+        &self,
+        _core: &Core,
+        _echo: &(),
+        err: UploadError,
+        status: Option<u16>,
+    ) -> Answer {
+        let reply = json!({"code": err.code, "detail": err.detail, "info": null});
+        answer(status.unwrap_or(200), reply)
+    }
 }
 
-/// `POST /file/upload`.
-pub async fn upload(app: &App, req: SimRequest) -> SimResponse {
-    let started = std::time::Instant::now();
-    let mut entry = JournalEntry {
-        id: 0,
-        surface: "file",
-        tenant: None,
-        operation: "/file/upload".into(),
-        request_no: None,
-        virtual_time: app.clock().now(),
-        wall_time: system_now(),
-        http_status: 200,
-        code: String::new(),
-        detail: String::new(),
-        request: Value::String(format!("<{} bytes>", req.body.len())),
-        reply: Value::Null,
-        rule: None,
-        latency_us: 0,
-    };
-    let reply = match accept(app, &req, &mut entry).await {
-        Ok(info) => json!({"code": "SUCCESS", "detail": "成功", "info": info}),
-        Err(Refusal(code, detail)) => json!({"code": code, "detail": detail, "info": null}),
-    };
-    entry.code = reply["code"].as_str().unwrap_or("").to_owned();
-    entry.detail = reply["detail"].as_str().unwrap_or("").to_owned();
-    entry.reply = reply.clone();
-    entry.latency_us = started.elapsed().as_micros() as u64;
-    app.journal().record(entry);
-    SimResponse::json_value(200, &reply)
+fn answer(status: u16, reply: Value) -> Answer {
+    Answer {
+        response: SimResponse::json_value(status, &reply),
+        code: reply["code"].as_str().unwrap_or("").to_owned(),
+        detail: reply["detail"].as_str().unwrap_or("").to_owned(),
+        reply,
+    }
 }
 
 /// `GET /file/{partnerId}/{fileId}[/{name}]`.
-pub fn serve(app: &App, partner_id: &str, file_id: &str) -> SimResponse {
+pub fn serve(core: &Core, partner_id: &str, file_id: &str) -> SimResponse {
     let tenant = TenantId::new(Provider::Whalet, partner_id);
-    let found = app
+    let found = core
         .store()
         .with_tenant(&tenant, |t| {
             t.whalet_trade

@@ -154,7 +154,7 @@ pub fn platform_balance(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletErro
     let fund = c.one_of("fundSource", FUND_SOURCES, false);
     c.finish()?;
     let fund = fund.and_then(FundSource::parse);
-    ctx.with_state(|t| {
+    Ok(ctx.with_state(|t| {
         let mut rows = figures(&t.ledger, None, fund);
         if let Some(cur) = currency {
             rows.retain(|code, _| code == cur.code());
@@ -174,5 +174,5 @@ pub fn platform_balance(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletErro
             })
             .collect();
         Reply::ok(Value::Array(list))
-    })
+    })?)
 }

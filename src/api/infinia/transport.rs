@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::api::infinia::apps::Apps;
 use crate::notify::{Notification, Sealed, Transport};
-use crate::store::TenantId;
+use crate::tenant::TenantId;
 use crate::wire::infinia as envelope;
 
 /// The exact acknowledgement body.

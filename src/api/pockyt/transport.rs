@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::api::pockyt::Merchants;
 use crate::config::pockyt::IpnFormat;
 use crate::notify::{schedule, Notification, Sealed, Transport};
-use crate::store::TenantId;
+use crate::tenant::TenantId;
 use crate::wire::pockyt as wire;
 
 pub struct PockytTransport {

@@ -5,13 +5,14 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::app::App;
-use crate::control::triggers::{opt_param, param, TriggerDef, TriggerFuture};
-use crate::notify::NotifyBehaviour;
-use crate::store::{Provider, TenantId};
+use crate::behaviour::NotifyBehaviour;
+use crate::core::Core;
+use crate::core::Trigger;
+use crate::tenant::{Provider, TenantId};
+use crate::trigger::{opt_param, param, TriggerFuture};
 
-pub fn triggers() -> Vec<TriggerDef> {
-    vec![TriggerDef {
+pub fn triggers() -> Vec<Trigger> {
+    vec![Trigger {
         name: "whalet.connectivity.notify",
         description:
             "Send a connectivityNotify to the partner's notify URL (tests your notify endpoint)",
@@ -29,22 +30,22 @@ pub fn triggers() -> Vec<TriggerDef> {
     }]
 }
 
-fn run(app: App, params: Map<String, Value>) -> TriggerFuture {
-    Box::pin(async move { send(&app, &params) })
+fn run(core: Core, params: Map<String, Value>) -> TriggerFuture {
+    Box::pin(async move { send(&core, &params) })
 }
 
-fn send(app: &App, params: &Map<String, Value>) -> Result<Value, String> {
+fn send(core: &Core, params: &Map<String, Value>) -> Result<Value, String> {
     let partner_id = param(params, "partnerId")?;
-    if app.partners().get(partner_id).is_none() {
+    if core.partners().get(partner_id).is_none() {
         return Err(format!(
             "no partner with partnerId {partner_id:?}; configured: {}",
-            app.partners().ids().join(", ")
+            core.partners().ids().join(", ")
         ));
     }
     let message = opt_param(params, "notifyMessage").unwrap_or("");
     let tenant = TenantId::new(Provider::Whalet, partner_id);
     let id = crate::api::whalet::notify(
-        app,
+        core,
         &tenant,
         "connectivityNotify",
         json!({ "notifyMessage": message }),

@@ -1,10 +1,11 @@
-//! Routing by path to the surfaces and the control plane. The one place that knows every path.
+//! The route table: every path, to the surfaces, the pages and the control plane. The one place
+//! that knows every path; `http::serve` runs it for each request.
 
-use super::{SimRequest, SimResponse};
-use crate::app::App;
 use crate::control;
+use crate::core::Core;
+use crate::http::{SimRequest, SimResponse};
 
-pub async fn route(app: &App, req: SimRequest) -> SimResponse {
+pub async fn route(core: &Core, req: SimRequest) -> SimResponse {
     let path = req.path.clone();
     let segments: Vec<&str> = path
         .trim_matches('/')
@@ -15,36 +16,36 @@ pub async fn route(app: &App, req: SimRequest) -> SimResponse {
         return crate::web::dashboard::handle(&req);
     }
     if let Some(rest) = path.strip_prefix(control::PREFIX) {
-        return control::handle(app, &req, rest).await;
+        return control::handle(core, &req, rest).await;
     }
     match (req.method.as_str(), segments.as_slice()) {
         ("POST", ["api", "v1", _, ..]) => {
             let rest = segments[2..].join("/");
-            crate::api::infinia::handle(app, req, &rest).await
+            crate::api::infinia::handle(core, req, &rest).await
         }
         (_, ["api", "v1", _, ..]) => method_not_allowed("POST"),
-        ("POST", ["api"]) => crate::api::whalet::handle(app, req, None).await,
+        ("POST", ["api"]) => crate::api::whalet::handle(core, req, None).await,
         ("POST", ["api", api_code]) => {
             let code = (*api_code).to_owned();
-            crate::api::whalet::handle(app, req, Some(&code)).await
+            crate::api::whalet::handle(core, req, Some(&code)).await
         }
         (_, ["api"] | ["api", _]) => method_not_allowed("POST"),
         ("POST", ["v3", ..] | ["v2", "customers", "account", ..]) => {
-            crate::api::pockyt::handle(app, req).await
+            crate::api::pockyt::handle(core, req).await
         }
         (_, ["v3", ..] | ["v2", "customers", "account", ..]) => method_not_allowed("POST"),
         ("POST", ["v1", "platform", op]) => {
             let op = (*op).to_owned();
-            crate::api::platform::handle(app, req, &op).await
+            crate::api::platform::handle(core, req, &op).await
         }
         (_, ["v1", "platform", _]) => method_not_allowed("POST"),
-        ("POST", ["file", "upload"]) => crate::api::whalet::ops::upload::upload(app, req).await,
+        ("POST", ["file", "upload"]) => crate::api::whalet::upload::upload(core, req).await,
         ("GET", ["file", partner, file_id, ..]) => {
-            crate::api::whalet::ops::upload::serve(app, partner, file_id)
+            crate::api::whalet::upload::serve(core, partner, file_id)
         }
-        ("GET", ["authorize", token]) => crate::web::authorize::handle(app, &req, token, None),
+        ("GET", ["authorize", token]) => crate::web::authorize::handle(core, &req, token, None),
         ("POST", ["authorize", token, action]) => {
-            crate::web::authorize::handle(app, &req, token, Some(action))
+            crate::web::authorize::handle(core, &req, token, Some(action))
         }
         _ => not_found(&req),
     }

@@ -1,6 +1,8 @@
-//! Triggers: externally caused events (a collection arrives, a seller approves a binding, a payout
-//! is returned) fired on demand through `POST /__sim/trigger/{event}`, `whalet-sim trigger`, the
-//! dashboard, or a scenario timeline. Each surface contributes its events in its own module.
+//! Trigger definitions: externally caused events (a collection arrives, a seller approves a
+//! binding, a payout is returned) fired on demand through `POST /__sim/trigger/{event}`,
+//! `whalet-sim trigger`, the dashboard, or a scenario timeline. Each surface declares its events
+//! in its own module with [`TriggerDef`]; the core holds the registry and fires them
+//! (`Core::fire`). Generic over the context a trigger runs with, so it sits below that context.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -8,20 +10,18 @@ use std::pin::Pin;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::app::App;
-
 pub type TriggerFuture = Pin<Box<dyn Future<Output = Result<Value, String>> + Send>>;
 
 /// One event that can be triggered.
-#[derive(Clone, Serialize)]
-pub struct TriggerDef {
+#[derive(Serialize)]
+pub struct TriggerDef<C> {
     /// `whalet.collection.received`, `pockyt.payout.returned`, ...
     pub name: &'static str,
     pub description: &'static str,
     /// Parameter name → description (`?` suffix on the name = optional).
     pub params: &'static [(&'static str, &'static str)],
     #[serde(skip)]
-    pub run: fn(App, Map<String, Value>) -> TriggerFuture,
+    pub run: fn(C, Map<String, Value>) -> TriggerFuture,
 }
 
 /// Reads a required string parameter.
@@ -43,7 +43,7 @@ pub fn opt_param<'a>(params: &'a Map<String, Value>, name: &str) -> Option<&'a s
 
 /// Checks `params` against the trigger's declared parameters: every required one present, no
 /// unknown names (a typo would otherwise be ignored silently).
-pub fn check_params(def: &TriggerDef, params: &Map<String, Value>) -> Result<(), String> {
+pub fn check_params<C>(def: &TriggerDef<C>, params: &Map<String, Value>) -> Result<(), String> {
     let declared: Vec<(&str, bool)> = def
         .params
         .iter()
@@ -102,46 +102,13 @@ impl FireError {
     }
 }
 
-/// Fires one trigger (from the control plane, the CLI or a scenario timeline) and records it in
-/// the request journal as surface `trigger`; `via` says who fired it (e.g. a scenario timeline).
-pub async fn fire(
-    app: &App,
-    name: &str,
-    params: Map<String, Value>,
-    via: Option<String>,
-) -> Result<Value, FireError> {
-    let Some(def) = app.triggers().iter().find(|t| t.name == name).cloned() else {
-        let names: Vec<&str> = app.triggers().iter().map(|t| t.name).collect();
-        return Err(FireError::Unknown(format!(
-            "no trigger {name:?}; known: {}",
-            names.join(", ")
-        )));
-    };
-    check_params(&def, &params).map_err(FireError::Params)?;
-    let started = std::time::Instant::now();
-    let virtual_time = app.clock().now();
-    let request = Value::Object(params.clone());
-    let outcome = (def.run)(app.clone(), params.clone()).await;
-    let tenant = opt_param(&params, "tenant").map(str::to_owned);
-    let (code, detail, reply, status) = match &outcome {
-        Ok(v) => ("OK", String::new(), v.clone(), 200),
-        Err(e) => ("FAILED", e.clone(), Value::Null, 422),
-    };
-    app.journal().record(crate::journal::JournalEntry {
-        id: 0,
-        surface: "trigger",
-        tenant,
-        operation: def.name.to_owned(),
-        request_no: None,
-        virtual_time,
-        wall_time: crate::clock::system_now(),
-        http_status: status,
-        code: code.to_owned(),
-        detail,
-        request,
-        reply,
-        rule: via,
-        latency_us: started.elapsed().as_micros() as u64,
-    });
-    outcome.map_err(FireError::Failed)
+impl<C> Clone for TriggerDef<C> {
+    fn clone(&self) -> Self {
+        Self {
+            name: self.name,
+            description: self.description,
+            params: self.params,
+            run: self.run,
+        }
+    }
 }

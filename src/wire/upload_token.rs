@@ -2,8 +2,8 @@
 //! `partnerId|timestamp`, `timestamp` 13-digit milliseconds, valid for 30 minutes from it
 //! (virtual clock) and reusable meanwhile. A timestamp more than 5 minutes ahead is refused.
 
-use crate::wire::crypto::{verify, SignatureHash};
-use crate::wire::keys::PublicKey;
+use super::crypto::{verify, SignatureHash};
+use super::keys::PublicKey;
 
 pub const VALID_MS: i64 = 30 * 60 * 1000;
 pub const FUTURE_SKEW_MS: i64 = 5 * 60 * 1000;

@@ -1,0 +1,327 @@
+//! What every request goes through, once, whatever its surface: the body limit, timing, the
+//! journal entry, the requestNo memory, the scenario decision (latency, dropped connection, forced
+//! sync code and HTTP status), the panic guard, internal-error masking and the log line.
+//!
+//! A surface plugs in a [`Scheme`]: how its wire format opens a request (parse, find the tenant,
+//! authenticate, decrypt, look the operation up), how it runs the operation, and how it seals a
+//! reply or a refusal in its own shape. Everything else lives here, so a fix made here holds for
+//! the Open API, whalet-platform, Infinia, Pockyt and the file upload alike.
+//!
+//! ```text
+//!  SimRequest ─▶ body limit ─▶ Scheme::open ─▶ requestNo memory ─▶ scenario decision
+//!      (latency · drop · forced code) ─▶ Scheme::run (the operation) ─▶ Scheme::seal_reply
+//!  any refusal on the way ─▶ Scheme::seal_refusal;  a panic anywhere ─▶ the surface's
+//!  internal error;  at the end: one journal entry and one log line
+//! ```
+
+use std::future::Future;
+use std::ops::Deref;
+use std::panic::AssertUnwindSafe;
+use std::time::{Duration, Instant};
+
+use futures_util::FutureExt;
+use serde_json::Value;
+
+use crate::clock::{system_now, Millis};
+use crate::core::{Core, TenantMissing};
+use crate::http::{SimRequest, SimResponse};
+use crate::journal::JournalEntry;
+use crate::scenario::{Decision, OperationCtx};
+use crate::store::TenantState;
+use crate::tenant::TenantId;
+
+/// How much of an unreadable body the journal keeps.
+pub const RAW_PREVIEW_BYTES: usize = 2048;
+
+/// What the journal learns about a request while it is being understood. [`Scheme::open`] fills
+/// it as far as it gets, so that a refused request is journaled with what was known.
+#[derive(Debug, Default)]
+pub struct Trace {
+    pub tenant: Option<TenantId>,
+    /// apiCode or path, as the journal shows it.
+    pub operation: String,
+    pub request_no: Option<String>,
+    /// The decrypted request, or what could be read of it.
+    pub request: Value,
+}
+
+/// An authenticated request, ready for its operation.
+pub struct Opened<S> {
+    pub tenant: TenantId,
+    /// The operation's canonical name, which scenario rules match.
+    pub operation: &'static str,
+    /// The request's business fields (what scenario predicates and the handler read).
+    pub body: Value,
+    /// A requestNo that must be new for this tenant (remembered once accepted), if the surface
+    /// has that rule.
+    pub request_no: Option<String>,
+    /// What is the surface's own (partner and echo, app, merchant, links' base URL, ...).
+    pub session: S,
+}
+
+/// A refusal with the HTTP status it needs, when that is not the scheme's default.
+pub struct Refusal<E> {
+    pub error: E,
+    pub status: Option<u16>,
+}
+
+impl<E> From<E> for Refusal<E> {
+    fn from(error: E) -> Self {
+        Self {
+            error,
+            status: None,
+        }
+    }
+}
+
+impl<E> Refusal<E> {
+    pub fn with_status(error: E, status: u16) -> Self {
+        Self {
+            error,
+            status: Some(status),
+        }
+    }
+}
+
+/// A sealed answer and what the journal records of it.
+pub struct Answer {
+    pub response: SimResponse,
+    /// The scheme's result code (`SUCCESS`, `SYS-005`, `000100`, ...).
+    pub code: String,
+    pub detail: String,
+    /// The reply as the partner reads it (decrypted).
+    pub reply: Value,
+}
+
+impl Answer {
+    fn dropped() -> Self {
+        Self {
+            response: SimResponse::Drop,
+            code: "DROPPED".into(),
+            detail: "connection dropped by scenario".into(),
+            reply: Value::Null,
+        }
+    }
+}
+
+/// A surface's wire scheme and operation table, plugged into the pipeline.
+pub trait Scheme: Send + Sync + 'static {
+    /// The surface's name in the journal and for scenario rules.
+    const SURFACE: &'static str;
+    /// What a refusal echoes back (e.g. the Whalet head); filled by `open` as far as it gets.
+    type Echo: Default + Send;
+    /// What an opened request carries besides the body (see [`Opened::session`]).
+    type Session: Send + Sync;
+    /// The surface's error, mapped to its wire code in one place.
+    type Error: std::fmt::Display + Send;
+    /// What an operation answers.
+    type Reply: Send;
+
+    /// The largest body this surface reads.
+    fn body_limit(&self, core: &Core) -> usize;
+    /// The refusal of a body over `limit`.
+    fn too_large(&self, limit: usize) -> Self::Error;
+    /// Parses and authenticates the request addressed at `route` (the path's operation part).
+    fn open(
+        &self,
+        core: &Core,
+        req: &SimRequest,
+        route: &str,
+        echo: &mut Self::Echo,
+        trace: &mut Trace,
+    ) -> impl Future<Output = Result<Opened<Self::Session>, Refusal<Self::Error>>> + Send;
+    /// The refusal of a requestNo this tenant already used.
+    fn duplicate(&self, opened: &Opened<Self::Session>, request_no: &str) -> Self::Error;
+    /// The refusal a scenario rule forces with its `code` (and `detail`).
+    fn forced(&self, code: &str, detail: Option<String>) -> Self::Error;
+    /// Runs the operation.
+    fn run(&self, ctx: &Ctx<'_, Self::Session>, body: &Value) -> Result<Self::Reply, Self::Error>;
+    /// Whether an operation's error is a bug of ours (logged, and masked on the wire).
+    fn is_internal(&self, err: &Self::Error) -> bool;
+    /// The public internal error: what the partner sees for a bug or a panic.
+    fn internal(&self) -> Self::Error;
+    /// Seals a successful answer.
+    fn seal_reply(
+        &self,
+        core: &Core,
+        echo: &Self::Echo,
+        opened: &Opened<Self::Session>,
+        reply: Self::Reply,
+        status: u16,
+    ) -> Result<Answer, Self::Error>;
+    /// Seals a refusal (`status` overrides the scheme's default HTTP status).
+    fn seal_refusal(
+        &self,
+        core: &Core,
+        echo: &Self::Echo,
+        err: Self::Error,
+        status: Option<u16>,
+    ) -> Answer;
+}
+
+/// What an operation gets: the core, the tenant, the scenario's decision and the surface's own
+/// session (reachable directly through `Deref`, e.g. `ctx.partner`).
+pub struct Ctx<'a, S> {
+    pub core: &'a Core,
+    pub tenant: &'a TenantId,
+    pub decision: &'a Decision,
+    pub session: &'a S,
+}
+
+impl<S> Deref for Ctx<'_, S> {
+    type Target = S;
+    fn deref(&self) -> &S {
+        self.session
+    }
+}
+
+impl<S> Ctx<'_, S> {
+    pub fn now(&self) -> Millis {
+        self.core.clock().now()
+    }
+
+    /// Runs `f` under this tenant's lock (see [`Core::with_tenant`]).
+    pub fn with_state<R>(&self, f: impl FnOnce(&mut TenantState) -> R) -> Result<R, TenantMissing> {
+        self.core.with_tenant(self.tenant, f)
+    }
+
+    /// Runs a fallible `f` under this tenant's lock.
+    pub fn try_with_state<R, E: From<TenantMissing>>(
+        &self,
+        f: impl FnOnce(&mut TenantState) -> Result<R, E>,
+    ) -> Result<R, E> {
+        self.core.with_tenant(self.tenant, f)?
+    }
+}
+
+/// Serves one request of `scheme`'s surface; `route` is the operation part of the path.
+pub async fn handle<S: Scheme>(
+    scheme: &S,
+    core: &Core,
+    req: SimRequest,
+    route: &str,
+) -> SimResponse {
+    let started = Instant::now();
+    let virtual_time = core.clock().now();
+    let mut trace = Trace {
+        operation: route.to_owned(),
+        ..Trace::default()
+    };
+    let mut echo = S::Echo::default();
+    let mut rule = None;
+    let outcome = AssertUnwindSafe(process(
+        scheme, core, &req, route, &mut echo, &mut trace, &mut rule,
+    ))
+    .catch_unwind()
+    .await;
+    let answer = outcome.unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a non-text panic".to_owned());
+        tracing::error!(surface = S::SURFACE, operation = %trace.operation, panic = %what, "the operation panicked");
+        scheme.seal_refusal(core, &echo, scheme.internal(), None)
+    });
+    let entry = JournalEntry {
+        id: 0,
+        surface: S::SURFACE,
+        tenant: trace.tenant.map(|t| t.to_string()),
+        operation: trace.operation,
+        request_no: trace.request_no,
+        virtual_time,
+        wall_time: system_now(),
+        http_status: answer.response.status(),
+        code: answer.code,
+        detail: answer.detail,
+        request: trace.request,
+        reply: answer.reply,
+        rule,
+        latency_us: started.elapsed().as_micros() as u64,
+    };
+    tracing::info!(
+        surface = S::SURFACE,
+        tenant = entry.tenant.as_deref().unwrap_or("-"),
+        operation = %entry.operation,
+        request_no = entry.request_no.as_deref().unwrap_or("-"),
+        code = %entry.code,
+        latency_us = entry.latency_us,
+        "request"
+    );
+    core.journal().record(entry);
+    answer.response
+}
+
+/// The first [`RAW_PREVIEW_BYTES`] of a body, as text, for the journal.
+pub fn preview(body: &[u8]) -> Value {
+    Value::String(String::from_utf8_lossy(&body[..body.len().min(RAW_PREVIEW_BYTES)]).into_owned())
+}
+
+async fn process<S: Scheme>(
+    scheme: &S,
+    core: &Core,
+    req: &SimRequest,
+    route: &str,
+    echo: &mut S::Echo,
+    trace: &mut Trace,
+    rule: &mut Option<String>,
+) -> Answer {
+    let limit = scheme.body_limit(core);
+    if req.too_large || req.body.len() > limit {
+        trace.request = Value::String(format!("<{} bytes>", req.body.len()));
+        return scheme.seal_refusal(core, echo, scheme.too_large(limit), None);
+    }
+    trace.request = preview(&req.body);
+    let opened = match scheme.open(core, req, route, echo, trace).await {
+        Ok(opened) => opened,
+        Err(refusal) => return scheme.seal_refusal(core, echo, refusal.error, refusal.status),
+    };
+    trace.tenant = Some(opened.tenant.clone());
+    if let Some(no) = &opened.request_no {
+        let memory = core.config().whalet.request_no_memory;
+        let fresh = core
+            .with_tenant(&opened.tenant, |t| t.request_nos.insert(no.clone(), memory))
+            .unwrap_or(false);
+        if !fresh {
+            let err = scheme.duplicate(&opened, no);
+            return scheme.seal_refusal(core, echo, err, None);
+        }
+    }
+    let decision = core.scenarios().decide(OperationCtx {
+        surface: S::SURFACE,
+        tenant: &opened.tenant,
+        operation: opened.operation,
+        fields: &opened.body,
+    });
+    rule.clone_from(&decision.rule);
+    if decision.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(decision.latency_ms)).await;
+    }
+    let status = decision.sync.as_ref().and_then(|s| s.http_status);
+    if let Some(sync) = &decision.sync {
+        if sync.drop_connection {
+            return Answer::dropped();
+        }
+        if let Some(code) = sync.code.as_deref() {
+            let err = scheme.forced(code, sync.detail.clone());
+            return scheme.seal_refusal(core, echo, err, status);
+        }
+    }
+    let ctx = Ctx {
+        core,
+        tenant: &opened.tenant,
+        decision: &decision,
+        session: &opened.session,
+    };
+    match scheme.run(&ctx, &opened.body) {
+        Ok(reply) => match scheme.seal_reply(core, echo, &opened, reply, status.unwrap_or(200)) {
+            Ok(answer) => answer,
+            Err(err) => scheme.seal_refusal(core, echo, err, None),
+        },
+        Err(err) if scheme.is_internal(&err) => {
+            tracing::error!(surface = S::SURFACE, operation = opened.operation, error = %err, "internal error");
+            scheme.seal_refusal(core, echo, scheme.internal(), status)
+        }
+        Err(err) => scheme.seal_refusal(core, echo, err, status),
+    }
+}

@@ -1,0 +1,265 @@
+//! The registry of seller authorization links, shared by every surface that binds a seller's
+//! shop to a partner (whalet-platform and Infinia). A surface registers its decision callback
+//! once; each link is an [`AuthorizationRequest`] that is single-use and expires. The registry
+//! never touches a surface's state itself and renders nothing (`web::authorize` serves the
+//! pages); it is generic over the context its callbacks receive so it sits below that context.
+//!
+//! # Interface for surfaces
+//!
+//! 1. At start-up: `authorizations.register_surface("infinia", my_decide)` where
+//!    `fn my_decide(core: &Core, req: &AuthorizationRequest, d: &Decision) -> Result<(), String>`
+//!    applies the seller's decision (`d.approved`, `d.reason`) to the surface's state and sends
+//!    its notification. An `Err(text)` leaves the link open and shows `text` to the seller.
+//! 2. When a partner asks for a link: `core.open_authorization(AuthorizationRequest {..})` with a
+//!    fresh [`new_token`] and the link `"{base}/authorize/{token}"`. At `expires_at` a clock timer
+//!    hands a link nobody decided to the callback as a rejection with [`EXPIRED_REASON`] (a
+//!    surface that decided by other means refuses it); the page refuses expired links itself.
+//! 3. The API twin (a trigger) calls `registry.decide(core, now, token, decision, "trigger")`,
+//!    which runs the same checks (unknown / used / expired link) and the same callback.
+
+use std::collections::HashMap;
+
+use parking_lot::{Mutex, RwLock};
+use serde::Serialize;
+
+use crate::clock::{format, Millis};
+use crate::tenant::TenantId;
+
+/// The reason a surface's callback receives when a link expires before the seller decided.
+pub const EXPIRED_REASON: &str = "the authorization link expired before the seller decided";
+
+/// The callback a surface registers: applies the seller's decision.
+pub type DecideFn<C> = fn(&C, &AuthorizationRequest, &Decision) -> Result<(), String>;
+
+/// The shop being bound, as shown to the seller.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShopDetails {
+    pub id: String,
+    pub name: String,
+    pub url: Option<String>,
+}
+
+/// One authorization waiting for a seller.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuthorizationRequest {
+    /// Unguessable, single-use; the link is `/authorize/{token}`.
+    pub token: String,
+    /// The registered surface whose callback decides (`platform`, `infinia`).
+    pub surface: &'static str,
+    /// Brand on the page (`Whalet`, `Infinia Pay`).
+    pub provider_name: String,
+    pub tenant: TenantId,
+    /// The surface's own id for the request (e.g. the bindId).
+    pub business_id: String,
+    /// Who asks for access (the marketplace / partner).
+    pub partner_name: String,
+    pub shop: ShopDetails,
+    /// Legal entity lines shown to the seller: (label, value).
+    pub legal_entity: Vec<(String, String)>,
+    pub expires_at: Millis,
+    /// Where "Return to the marketplace" leads after the decision.
+    pub backlink_url: Option<String>,
+}
+
+/// The seller's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub approved: bool,
+    pub reason: Option<String>,
+}
+
+/// Where a link stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "state")]
+pub enum LinkState {
+    Open,
+    Decided {
+        approved: bool,
+        at: Millis,
+        via: String,
+    },
+    Expired,
+}
+
+/// Why a decision was not taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthorizeError {
+    #[error("no authorization link with this token")]
+    Unknown,
+    #[error("this link was already used: the request was {} at {when}", if *.approved { "approved" } else { "rejected" })]
+    Used { approved: bool, when: String },
+    #[error("this link expired at {0}")]
+    Expired(String),
+    #[error("{0}")]
+    Surface(String),
+}
+
+struct Entry {
+    request: AuthorizationRequest,
+    decided: Option<(bool, Millis, String)>,
+    sessions: Vec<String>,
+}
+
+/// The registry of links and surface callbacks, generic over the context `C` the callbacks
+/// receive (the simulator's `Core`). Held by the core.
+pub struct Authorizations<C> {
+    entries: Mutex<HashMap<String, Entry>>,
+    surfaces: RwLock<HashMap<&'static str, DecideFn<C>>>,
+    login: String,
+    password: String,
+}
+
+/// A fresh unguessable token (128 random bits, hex).
+pub fn new_token() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+impl<C> Authorizations<C> {
+    /// `login` / `password`: the simulated seller credentials shown on the page.
+    pub fn new(login: &str, password: &str) -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+            surfaces: RwLock::new(HashMap::new()),
+            login: login.to_owned(),
+            password: password.to_owned(),
+        }
+    }
+
+    pub fn register_surface(&self, surface: &'static str, decide: DecideFn<C>) {
+        self.surfaces.write().insert(surface, decide);
+    }
+
+    /// Opens a link. The caller schedules [`Authorizations::expire`] at `request.expires_at`.
+    pub fn insert(&self, request: AuthorizationRequest) {
+        self.entries.lock().insert(
+            request.token.clone(),
+            Entry {
+                request,
+                decided: None,
+                sessions: Vec::new(),
+            },
+        );
+    }
+
+    /// At a link's expiry: if nobody decided on the page, the surface gets a rejection with
+    /// [`EXPIRED_REASON`]. The link needs no change: its state follows from the time.
+    pub fn expire(&self, ctx: &C, token: &str) {
+        let request = match self.entries.lock().get(token) {
+            Some(entry) if entry.decided.is_none() => entry.request.clone(),
+            _ => return,
+        };
+        let callback = self.surfaces.read().get(request.surface).copied();
+        if let Some(decide) = callback {
+            let expired = Decision {
+                approved: false,
+                reason: Some(EXPIRED_REASON.to_owned()),
+            };
+            // A surface that already decided by other means (a trigger, a scenario) refuses.
+            let _ = decide(ctx, &request, &expired);
+        }
+    }
+
+    /// The request and where its link stands at `now`.
+    pub fn get(&self, token: &str, now: Millis) -> Option<(AuthorizationRequest, LinkState)> {
+        let entries = self.entries.lock();
+        let entry = entries.get(token)?;
+        Some((entry.request.clone(), state_of(entry, now)))
+    }
+
+    /// The simulated seller's login and password, shown on the page.
+    pub fn credentials(&self) -> (&str, &str) {
+        (&self.login, &self.password)
+    }
+
+    /// Checks the demo credentials; a session id for the decision form on success.
+    pub fn log_in(&self, token: &str, login: &str, password: &str) -> Option<String> {
+        if login.trim() != self.login || password != self.password {
+            return None;
+        }
+        let session = new_token();
+        let mut entries = self.entries.lock();
+        let entry = entries.get_mut(token)?;
+        entry.sessions.push(session.clone());
+        Some(session)
+    }
+
+    pub fn has_session(&self, token: &str, session: &str) -> bool {
+        self.entries
+            .lock()
+            .get(token)
+            .is_some_and(|e| e.sessions.iter().any(|s| s == session))
+    }
+
+    /// Takes the seller's decision: the link must be open and unexpired; the surface callback
+    /// runs outside the registry lock; when it fails the link stays open.
+    pub fn decide(
+        &self,
+        ctx: &C,
+        now: Millis,
+        token: &str,
+        decision: Decision,
+        via: &str,
+    ) -> Result<AuthorizationRequest, AuthorizeError> {
+        let request = {
+            let mut entries = self.entries.lock();
+            let entry = entries.get_mut(token).ok_or(AuthorizeError::Unknown)?;
+            match state_of(entry, now) {
+                LinkState::Open => {}
+                LinkState::Expired => {
+                    return Err(AuthorizeError::Expired(time_text(entry.request.expires_at)))
+                }
+                LinkState::Decided { approved, at, .. } => {
+                    return Err(AuthorizeError::Used {
+                        approved,
+                        when: time_text(at),
+                    })
+                }
+            }
+            entry.decided = Some((decision.approved, now, via.to_owned()));
+            entry.request.clone()
+        };
+        let callback = self.surfaces.read().get(request.surface).copied();
+        let result = match callback {
+            Some(decide) => decide(ctx, &request, &decision),
+            None => Err(format!("no surface {:?} is registered", request.surface)),
+        };
+        match result {
+            Ok(()) => Ok(request),
+            Err(e) => {
+                if let Some(entry) = self.entries.lock().get_mut(token) {
+                    entry.decided = None;
+                }
+                Err(AuthorizeError::Surface(e))
+            }
+        }
+    }
+
+    /// Forgets every link (control-plane reset).
+    pub fn clear(&self) {
+        self.entries.lock().clear();
+    }
+
+    /// Forgets the links of one tenant (control-plane reset of that tenant).
+    pub fn clear_tenant(&self, tenant: &TenantId) {
+        self.entries
+            .lock()
+            .retain(|_, e| &e.request.tenant != tenant);
+    }
+}
+
+fn state_of(entry: &Entry, now: Millis) -> LinkState {
+    match &entry.decided {
+        Some((approved, at, via)) => LinkState::Decided {
+            approved: *approved,
+            at: *at,
+            via: via.clone(),
+        },
+        None if now >= entry.request.expires_at => LinkState::Expired,
+        None => LinkState::Open,
+    }
+}
+
+/// `2025-01-01 08:30:00 (UTC+8)`: a time as the seller reads it on the page and in refusals.
+pub fn time_text(ms: Millis) -> String {
+    format!("{} (UTC+8)", format::china(ms))
+}

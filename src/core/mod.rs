@@ -1,0 +1,193 @@
+//! The core every surface stands on: configuration, the clock, the store, the outbox, the request
+//! journal, the scenario engine, the outgoing HTTP client, the trigger registry and the
+//! authorization registry, in one cheap-to-clone handle. Handlers, triggers, transports, the
+//! control plane and the pages take what they need from a [`Core`]; none of them sees `App`.
+//!
+//! Surfaces keep their own long-lived data (partners and their keys, merchants, Infinia apps,
+//! the apiCode table) in a handle they register under its type at start-up
+//! ([`Surfaces::insert`]); the surface reads it back with [`Core::surface`]. The core therefore
+//! imports no surface: layers point one way (core below api, control, web, routes and app).
+
+pub mod timeline;
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::authorize::{AuthorizationRequest, Authorizations};
+use crate::clock::{system_now, Clock};
+use crate::config::Config;
+use crate::http::client::HttpClient;
+use crate::journal::{Journal, JournalEntry};
+use crate::notify::Outbox;
+use crate::scenario::Scenarios;
+use crate::store::{Store, TenantState};
+use crate::tenant::TenantId;
+use crate::trigger::{check_params, opt_param, FireError, TriggerDef};
+use crate::wire::HexCase;
+
+/// A trigger of this simulator: it runs with the core.
+pub type Trigger = TriggerDef<Core>;
+
+/// The surfaces' own handles, by type (one per type), registered once at start-up.
+#[derive(Default)]
+pub struct Surfaces(HashMap<TypeId, Arc<dyn Any + Send + Sync>>);
+
+impl Surfaces {
+    pub fn insert<T: Any + Send + Sync>(&mut self, handle: Arc<T>) {
+        self.0.insert(TypeId::of::<T>(), handle);
+    }
+}
+
+/// What the core is built from (see `App::new`).
+pub struct Parts {
+    pub config: Config,
+    pub clock: Clock,
+    pub store: Store,
+    pub outbox: Outbox,
+    pub journal: Journal,
+    pub scenarios: Scenarios,
+    pub client: HttpClient,
+    pub triggers: Vec<Trigger>,
+    pub authorizations: Authorizations<Core>,
+    pub surfaces: Surfaces,
+}
+
+/// Handle to the simulator's shared parts. Cheap to clone.
+#[derive(Clone)]
+pub struct Core {
+    inner: Arc<Parts>,
+}
+
+/// A tenant's state vanished between lookup and use (a reset raced the request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("tenant state missing")]
+pub struct TenantMissing;
+
+impl Core {
+    pub fn new(parts: Parts) -> Self {
+        Self {
+            inner: Arc::new(parts),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+    pub fn outbox(&self) -> &Outbox {
+        &self.inner.outbox
+    }
+    pub fn journal(&self) -> &Journal {
+        &self.inner.journal
+    }
+    pub fn scenarios(&self) -> &Scenarios {
+        &self.inner.scenarios
+    }
+    pub fn client(&self) -> &HttpClient {
+        &self.inner.client
+    }
+    pub fn triggers(&self) -> &[Trigger] {
+        &self.inner.triggers
+    }
+    pub fn authorizations(&self) -> &Authorizations<Core> {
+        &self.inner.authorizations
+    }
+    pub fn hex_case(&self) -> HexCase {
+        self.inner.config.whalet.hex_case
+    }
+
+    /// The handle a surface registered under type `T` at start-up.
+    ///
+    /// # Panics
+    /// When no handle of type `T` was registered: a start-up wiring bug, never caused by input.
+    pub fn surface<T: Any + Send + Sync>(&self) -> &T {
+        self.inner
+            .surfaces
+            .0
+            .get(&TypeId::of::<T>())
+            .and_then(|handle| handle.downcast_ref::<T>())
+            .unwrap_or_else(|| {
+                panic!(
+                    "surface handle {} is not registered",
+                    std::any::type_name::<T>()
+                )
+            })
+    }
+
+    /// The one way to work on a tenant's state: `f` runs under that tenant's lock.
+    pub fn with_tenant<R>(
+        &self,
+        tenant: &TenantId,
+        f: impl FnOnce(&mut TenantState) -> R,
+    ) -> Result<R, TenantMissing> {
+        self.inner.store.with_tenant(tenant, f).ok_or(TenantMissing)
+    }
+
+    /// Opens a seller authorization link and schedules its expiry on the virtual clock.
+    pub fn open_authorization(&self, request: AuthorizationRequest) {
+        let (token, expires_at) = (request.token.clone(), request.expires_at);
+        let label = format!(
+            "{}/{}.binding.expire {}",
+            request.tenant, request.surface, request.business_id
+        );
+        self.authorizations().insert(request);
+        let core = self.clone();
+        self.clock().schedule_at(
+            expires_at,
+            label,
+            Box::new(move || Box::pin(async move { core.authorizations().expire(&core, &token) })),
+        );
+    }
+
+    /// Fires one trigger (from the control plane, the CLI or a scenario timeline) and records it
+    /// in the request journal as surface `trigger`; `via` says who fired it.
+    pub async fn fire(
+        &self,
+        name: &str,
+        params: Map<String, Value>,
+        via: Option<String>,
+    ) -> Result<Value, FireError> {
+        let Some(def) = self.triggers().iter().find(|t| t.name == name).cloned() else {
+            let names: Vec<&str> = self.triggers().iter().map(|t| t.name).collect();
+            return Err(FireError::Unknown(format!(
+                "no trigger {name:?}; known: {}",
+                names.join(", ")
+            )));
+        };
+        check_params(&def, &params).map_err(FireError::Params)?;
+        let started = std::time::Instant::now();
+        let virtual_time = self.clock().now();
+        let request = Value::Object(params.clone());
+        let outcome = (def.run)(self.clone(), params.clone()).await;
+        let tenant = opt_param(&params, "tenant").map(str::to_owned);
+        let (code, detail, reply, status) = match &outcome {
+            Ok(v) => ("OK", String::new(), v.clone(), 200),
+            Err(e) => ("FAILED", e.clone(), Value::Null, 422),
+        };
+        self.journal().record(JournalEntry {
+            id: 0,
+            surface: "trigger",
+            tenant,
+            operation: def.name.to_owned(),
+            request_no: None,
+            virtual_time,
+            wall_time: system_now(),
+            http_status: status,
+            code: code.to_owned(),
+            detail,
+            request,
+            reply,
+            rule: via,
+            latency_us: started.elapsed().as_micros() as u64,
+        });
+        outcome.map_err(FireError::Failed)
+    }
+}

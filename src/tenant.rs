@@ -1,0 +1,65 @@
+//! Tenant identities: which provider account a piece of state, a request or a notification
+//! belongs to. Plain data with no dependency on the rest of the crate, so every layer can use it.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The provider a tenant belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Whalet,
+    Infinia,
+    Pockyt,
+}
+
+impl Provider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Whalet => "whalet",
+            Provider::Infinia => "infinia",
+            Provider::Pockyt => "pockyt",
+        }
+    }
+}
+
+/// `whalet:202400000000001`, `infinia:demo-app`, `pockyt:202333`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TenantId {
+    pub provider: Provider,
+    pub id: String,
+}
+
+impl TenantId {
+    pub fn new(provider: Provider, id: impl Into<String>) -> Self {
+        Self {
+            provider,
+            id: id.into(),
+        }
+    }
+
+    /// Parses `provider:id`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (provider, id) = text.split_once(':')?;
+        let provider = match provider {
+            "whalet" => Provider::Whalet,
+            "infinia" => Provider::Infinia,
+            "pockyt" => Provider::Pockyt,
+            _ => return None,
+        };
+        (!id.is_empty()).then(|| Self::new(provider, id))
+    }
+}
+
+impl fmt::Display for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.provider.as_str(), self.id)
+    }
+}
+
+impl Serialize for TenantId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
