@@ -11,6 +11,7 @@ pub mod infinia;
 pub mod ledger;
 pub mod platform;
 pub mod pockyt;
+pub mod refusal;
 pub mod request_nos;
 pub mod whalet;
 pub mod whalet_trade;
@@ -25,6 +26,7 @@ use serde_json::Value;
 pub use crate::tenant::{Provider, TenantId};
 pub use idempotency::{IdempotencyTable, Replay};
 pub use ledger::{Ledger, LedgerError};
+pub use refusal::Refusal;
 
 /// Everything one tenant owns.
 #[derive(Debug, Default, Serialize)]

@@ -5,6 +5,7 @@
 //! `api/whalet/`, and money never lives here but in the tenant's ledger, under the account names
 //! built by [`wallet_account`].
 
+use crate::store::Refusal;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -355,45 +356,47 @@ pub struct WhaletState {
 
 impl WhaletState {
     /// The user, or why the partner may not use it.
-    pub fn user(&self, user_id: &str) -> Result<&User, String> {
+    pub fn user(&self, user_id: &str) -> Result<&User, Refusal> {
         self.users
             .get(user_id)
-            .ok_or_else(|| format!("userId {user_id:?} is not a user of this partner"))
+            .ok_or_else(|| Refusal::not_found("userId", user_id, "a user"))
     }
 
     /// The user, which must have passed onboarding.
-    pub fn onboarded_user(&self, user_id: &str) -> Result<&User, String> {
+    pub fn onboarded_user(&self, user_id: &str) -> Result<&User, Refusal> {
         let user = self.user(user_id)?;
         match user.status {
             ReviewStatus::Success => Ok(user),
-            other => Err(format!(
+            other => Err(Refusal::wrong_state(format!(
                 "user {user_id} has not passed onboarding (status {})",
                 other.as_str()
-            )),
+            ))),
         }
     }
 
     /// The card, which must belong to `user_id`.
-    pub fn card_of(&self, user_id: &str, card_id: &str) -> Result<&Card, String> {
+    pub fn card_of(&self, user_id: &str, card_id: &str) -> Result<&Card, Refusal> {
         match self.cards.get(card_id) {
             Some(card) if card.user_id == user_id => Ok(card),
-            Some(_) => Err(format!(
-                "cardId {card_id:?} does not belong to user {user_id}"
+            Some(_) => Err(Refusal::not_owned(
+                "cardId",
+                card_id,
+                format!("user {user_id}"),
             )),
-            None => Err(format!("cardId {card_id:?} is not a card of this partner")),
+            None => Err(Refusal::not_found("cardId", card_id, "a card")),
         }
     }
 
     /// The holder, which must belong to `user_id`.
-    pub fn holder_of(&self, user_id: &str, holder_id: &str) -> Result<&Holder, String> {
+    pub fn holder_of(&self, user_id: &str, holder_id: &str) -> Result<&Holder, Refusal> {
         match self.holders.get(holder_id) {
             Some(h) if h.user_id == user_id => Ok(h),
-            Some(_) => Err(format!(
-                "holderId {holder_id:?} does not belong to user {user_id}"
+            Some(_) => Err(Refusal::not_owned(
+                "holderId",
+                holder_id,
+                format!("user {user_id}"),
             )),
-            None => Err(format!(
-                "holderId {holder_id:?} is not a card holder of this partner"
-            )),
+            None => Err(Refusal::not_found("holderId", holder_id, "a card holder")),
         }
     }
 }

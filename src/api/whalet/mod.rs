@@ -95,6 +95,13 @@ impl Ctx<'_> {
     }
 }
 
+/// A refusal of the state is a business FAILURE with its message.
+impl From<crate::store::Refusal> for WhaletError {
+    fn from(r: crate::store::Refusal) -> Self {
+        WhaletError::failure(r.to_string())
+    }
+}
+
 impl From<TenantMissing> for WhaletError {
     fn from(e: TenantMissing) -> Self {
         WhaletError::new(Code::InternalError, e.to_string())

@@ -77,8 +77,8 @@ pub fn detail(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let card_id = c.id("cardId");
     c.finish()?;
     ctx.with_state(|t| {
-        t.whalet.user(user_id).map_err(failure)?;
-        let card = t.whalet.card_of(user_id, card_id).map_err(failure)?;
+        t.whalet.user(user_id)?;
+        let card = t.whalet.card_of(user_id, card_id)?;
         Ok(Reply::ok(view(&t.whalet, card, true)))
     })?
 }
@@ -94,7 +94,7 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let fund = c.one_of("fundSource", &["B2B", "B2C"], false);
     c.finish()?;
     ctx.with_state(|t| {
-        t.whalet.user(user_id).map_err(failure)?;
+        t.whalet.user(user_id)?;
         let mut cards: Vec<&Card> = t
             .whalet
             .cards
@@ -135,8 +135,8 @@ pub fn cancel(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         body,
         |_| false,
         |t| {
-            t.whalet.user(user_id).map_err(failure)?;
-            let card = t.whalet.card_of(user_id, card_id).map_err(failure)?;
+            t.whalet.user(user_id)?;
+            let card = t.whalet.card_of(user_id, card_id)?;
             if card.status != CardStatus::Active {
                 return Err(failure(format!(
                     "card {card_id} is not active (status {}); only an ACTIVE card can be cancelled",
@@ -255,8 +255,8 @@ pub fn bank_letter(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     c.finish()?;
     let now = ctx.now();
     ctx.with_state(|t| {
-        t.whalet.user(user_id).map_err(failure)?;
-        let card = t.whalet.card_of(user_id, card_id).map_err(failure)?;
+        t.whalet.user(user_id)?;
+        let card = t.whalet.card_of(user_id, card_id)?;
         if card.status != CardStatus::Active {
             return Err(failure(format!(
                 "card {card_id} is not active (status {}); a bank letter needs an ACTIVE card",

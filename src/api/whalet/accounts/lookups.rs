@@ -17,7 +17,12 @@ pub fn channel_banks(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> 
     let user_id = c.id("userId");
     let currency = c.currency("currency", false);
     c.finish()?;
-    ctx.with_state(|t| t.whalet.user(user_id).map(|_| ()).map_err(failure))??;
+    ctx.try_with_state(|t| {
+        t.whalet
+            .user(user_id)
+            .map(|_| ())
+            .map_err(WhaletError::from)
+    })?;
     let channels: Vec<Value> = catalogue()
         .channels
         .iter()
@@ -39,7 +44,12 @@ pub fn platforms(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
     let user_id = c.id("userId");
     c.finish()?;
-    ctx.with_state(|t| t.whalet.user(user_id).map(|_| ()).map_err(failure))??;
+    ctx.try_with_state(|t| {
+        t.whalet
+            .user(user_id)
+            .map(|_| ())
+            .map_err(WhaletError::from)
+    })?;
     let platforms: Vec<Value> = catalogue()
         .platforms
         .iter()
@@ -60,7 +70,7 @@ pub fn card_holders(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let user_id = c.id("userId");
     c.finish()?;
     ctx.with_state(|t| {
-        t.whalet.user(user_id).map_err(failure)?;
+        t.whalet.user(user_id)?;
         let holders: Vec<Value> = t
             .whalet
             .holders
@@ -93,7 +103,7 @@ pub fn card_number(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         }
     }
     ctx.with_state(|t| {
-        t.whalet.user(user_id).map_err(failure)?;
+        t.whalet.user(user_id)?;
         let rows: Vec<Value> = catalogue()
             .platforms
             .iter()

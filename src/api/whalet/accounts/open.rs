@@ -87,7 +87,7 @@ pub fn apply_b2c(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
 
 /// The business rules of an application; Ok(the bank that will open the account).
 fn admissible(t: &TenantState, a: &Application<'_>) -> Result<&'static Channel, WhaletError> {
-    t.whalet.onboarded_user(a.user_id).map_err(failure)?;
+    t.whalet.onboarded_user(a.user_id)?;
     if let Some(code) = a.channel_code {
         let channel = catalogue::channel(code).ok_or_else(|| {
             failure(format!(
@@ -104,7 +104,7 @@ fn admissible(t: &TenantState, a: &Application<'_>) -> Result<&'static Channel, 
         return Ok(channel);
     }
     let holder_id = a.holder_id.unwrap_or("");
-    let holder = t.whalet.holder_of(a.user_id, holder_id).map_err(failure)?;
+    let holder = t.whalet.holder_of(a.user_id, holder_id)?;
     if holder.status != ReviewStatus::Success {
         return Err(failure(format!(
             "card holder {holder_id} is not approved (status {})",

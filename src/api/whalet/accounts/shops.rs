@@ -62,8 +62,8 @@ pub fn bind(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         |_| false,
         |t| {
             let w = &mut t.whalet;
-            w.user(user_id).map_err(failure)?;
-            let card = w.card_of(user_id, card_id).map_err(failure)?;
+            w.user(user_id)?;
+            let card = w.card_of(user_id, card_id)?;
             if card.fund_source != FundSource::B2C {
                 return Err(failure(format!(
                     "card {card_id} is a B2B card; shops bind to B2C cards"
@@ -170,9 +170,9 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let bind_id = c.opt("bindId");
     c.finish()?;
     ctx.with_state(|t| {
-        t.whalet.user(user_id).map_err(failure)?;
+        t.whalet.user(user_id)?;
         if let Some(card_id) = card_id {
-            t.whalet.card_of(user_id, card_id).map_err(failure)?;
+            t.whalet.card_of(user_id, card_id)?;
         }
         let shops: Vec<Value> = t
             .whalet

@@ -82,11 +82,11 @@ pub(super) fn arrive(
 ) -> Result<(String, Value), WhaletError> {
     let w = &t.whalet;
     if let Some(user_id) = p.user_id {
-        w.user(user_id).map_err(failure)?;
+        w.user(user_id)?;
     }
     let card = match (p.card_id, p.account_no) {
         (Some(id), _) => match p.user_id {
-            Some(user_id) => w.card_of(user_id, id).map_err(failure)?,
+            Some(user_id) => w.card_of(user_id, id)?,
             None => w
                 .cards
                 .get(id)

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::arrival::view;
 use crate::api::whalet::common::fields::Check;
-use crate::api::whalet::common::{failure, page};
+use crate::api::whalet::common::page;
 use crate::api::whalet::{Ctx, Reply};
 use crate::clock::format::parse_china;
 use crate::store::whalet::Collection;
@@ -35,7 +35,7 @@ pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let end = time(&mut c, "endTime");
     c.finish()?;
     ctx.with_state(|t| {
-        t.whalet.user(user_id).map_err(failure)?;
+        t.whalet.user(user_id)?;
         let mut found: Vec<&Collection> = t
             .whalet
             .collections

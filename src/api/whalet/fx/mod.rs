@@ -124,7 +124,7 @@ pub fn rate_inquiry(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     };
     let now = ctx.now();
     ctx.with_state(|t| {
-        t.whalet.onboarded_user(user_id).map_err(failure)?;
+        t.whalet.onboarded_user(user_id)?;
         let rate_id = mint(t, "R", now);
         let quote = Quote {
             rate_id: rate_id.clone(),

@@ -54,8 +54,8 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                 .any(|b| find(&b) && b.status == ReviewStatus::Failure)
         },
         |t| {
-            t.whalet.user(user_id).map_err(failure)?;
-            let holder = t.whalet.holder_of(user_id, holder_id).map_err(failure)?;
+            t.whalet.user(user_id)?;
+            let holder = t.whalet.holder_of(user_id, holder_id)?;
             if holder.status != ReviewStatus::Success {
                 return Err(failure(format!(
                     "card holder {holder_id} is not approved (status {})",
@@ -119,7 +119,7 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     }
     c.finish()?;
     ctx.with_state(|t| {
-        t.whalet.user(user_id).map_err(failure)?;
+        t.whalet.user(user_id)?;
         t.whalet
             .beneficaries
             .values()

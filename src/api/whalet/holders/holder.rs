@@ -52,7 +52,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                 .any(|h| find(&h) && h.status == ReviewStatus::Failure)
         },
         |t| {
-            t.whalet.onboarded_user(user_id).map_err(failure)?;
+            t.whalet.onboarded_user(user_id)?;
             let existing = t
                 .whalet
                 .holders
@@ -111,7 +111,7 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     }
     c.finish()?;
     ctx.with_state(|t| {
-        t.whalet.user(user_id).map_err(failure)?;
+        t.whalet.user(user_id)?;
         let found = t.whalet.holders.values().find(|h| {
             h.user_id == user_id
                 && holder_id.is_none_or(|id| h.holder_id == id)

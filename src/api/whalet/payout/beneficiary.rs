@@ -27,7 +27,12 @@ pub fn country_query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> 
     let currency = c.currency("currency", false);
     c.finish()?;
     if let Some(user_id) = user_id {
-        ctx.with_state(|t| t.whalet.user(user_id).map(|_| ()).map_err(failure))??;
+        ctx.try_with_state(|t| {
+            t.whalet
+                .user(user_id)
+                .map(|_| ())
+                .map_err(WhaletError::from)
+        })?;
     }
     let list: Vec<Value> = COUNTRIES
         .iter()
@@ -119,7 +124,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                 .any(|b| find(&b) && b.status == "FAILURE")
         },
         |t| {
-            t.whalet.onboarded_user(user_id).map_err(failure)?;
+            t.whalet.onboarded_user(user_id)?;
             let existing = t
                 .whalet_trade
                 .beneficiaries
@@ -174,7 +179,7 @@ pub fn delete(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     c.finish()?;
     let now = ctx.now();
     ctx.with_state(|t| {
-        t.whalet.user(user_id).map_err(failure)?;
+        t.whalet.user(user_id)?;
         let busy = t.whalet_trade.outflows.values().any(|o| {
             o.beneficiary_id.as_deref() == Some(id)
                 && matches!(o.status.as_str(), "WAIT_CONFIRM" | "PROCESSING")
@@ -311,7 +316,7 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let out_id = c.opt("outBeneficiaryId");
     c.finish()?;
     ctx.with_state(|t| {
-        t.whalet.user(user_id).map_err(failure)?;
+        t.whalet.user(user_id)?;
         let list: Vec<Value> = t
             .whalet_trade
             .beneficiaries

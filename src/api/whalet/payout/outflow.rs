@@ -121,7 +121,7 @@ fn apply(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whalet
         body,
         |_| false,
         |t| {
-            t.whalet.onboarded_user(user_id).map_err(failure)?;
+            t.whalet.onboarded_user(user_id)?;
             let mut payee = payee_name.to_owned();
             let to = match beneficiary_id {
                 Some(bid) => {
@@ -218,7 +218,7 @@ fn confirm(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whal
         body,
         |_| false,
         |t| {
-            t.whalet.user(user_id).map_err(failure)?;
+            t.whalet.user(user_id)?;
             let files = t
                 .whalet_trade
                 .resolve_files("tradeCredential", &credentials)

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::outflow::view;
 use crate::api::whalet::common::fields::Check;
-use crate::api::whalet::common::{failure, page};
+use crate::api::whalet::common::page;
 use crate::api::whalet::{Ctx, Reply};
 use crate::clock::format::parse_china;
 use crate::store::whalet_trade::{Outflow, OutflowKind};
@@ -52,7 +52,7 @@ fn query(ctx: &Ctx<'_>, body: &Value, kind: Option<OutflowKind>) -> Result<Reply
     let end = time_filter(&mut c, "endTime");
     c.finish()?;
     ctx.with_state(|t| {
-        t.whalet.user(user_id).map_err(failure)?;
+        t.whalet.user(user_id)?;
         let mut found: Vec<&Outflow> = t
             .whalet_trade
             .outflows

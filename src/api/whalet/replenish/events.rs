@@ -33,7 +33,9 @@ pub fn edd_requested(core: Core, params: Map<String, Value>) -> TriggerFuture {
         };
         let now = core.clock().now();
         let (id, api_code, payload) = with_tenant(&core, &tenant, |t| {
-            t.whalet.onboarded_user(&user_id)?;
+            t.whalet
+                .onboarded_user(&user_id)
+                .map_err(|e| e.to_string())?;
             ask(
                 t,
                 Ask {

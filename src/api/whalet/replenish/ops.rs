@@ -24,7 +24,7 @@ pub fn edd_query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     );
     c.finish()?;
     ctx.with_state(|t| {
-        t.whalet.user(user_id).map_err(failure)?;
+        t.whalet.user(user_id)?;
         let list: Vec<Value> = t
             .whalet_trade
             .replenishes
@@ -130,7 +130,7 @@ fn submit(
     let verdict = Verdict::from_decision(ctx.decision);
     let delay = ctx.decision.delay_or(REVIEW_MS);
     let (id, attempt, v) = ctx.with_state(|t| {
-        t.whalet.user(user_id).map_err(failure)?;
+        t.whalet.user(user_id)?;
         let resolved = t
             .whalet_trade
             .resolve_files(field, files)

@@ -91,7 +91,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let verdict = Verdict::from_decision(ctx.decision);
     let delay = ctx.decision.delay_or(DEFAULT_DELAY_MS);
     ctx.with_state(|t| {
-        t.whalet.user(user_id).map_err(failure)?;
+        t.whalet.user(user_id)?;
         let col = t
             .whalet
             .collections

@@ -36,7 +36,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         body,
         |_| false,
         |t| {
-            t.whalet.onboarded_user(user_id).map_err(failure)?;
+            t.whalet.onboarded_user(user_id)?;
             let files = t
                 .whalet_trade
                 .resolve_files("attaches", &attaches)
@@ -105,7 +105,7 @@ pub fn detail(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     }
     c.finish()?;
     ctx.with_state(|t| {
-        t.whalet.user(user_id).map_err(failure)?;
+        t.whalet.user(user_id)?;
         let w = &t.whalet_trade;
         w.orders
             .values()
@@ -135,7 +135,7 @@ pub fn list(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let end = time_filter(&mut c, "endTime");
     c.finish()?;
     ctx.with_state(|t| {
-        t.whalet.user(user_id).map_err(failure)?;
+        t.whalet.user(user_id)?;
         let w = &t.whalet_trade;
         let mut found: Vec<&TradeOrder> = w
             .orders

@@ -102,7 +102,7 @@ pub fn upload(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         body,
         |_| false,
         |t| {
-            t.whalet.onboarded_user(user_id).map_err(failure)?;
+            t.whalet.onboarded_user(user_id)?;
             let bound = t.whalet.shops.values().any(|s| {
                 s.user_id == user_id && s.shop_id == shop_id && s.status == ShopStatus::Bound
             });

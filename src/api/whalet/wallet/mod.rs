@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::common::failure;
 use super::common::fields::Check;
 use super::Operation;
 use crate::api::whalet::{Ctx, Reply};
@@ -97,7 +96,7 @@ pub fn currency_balance(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletErro
     c.finish()?;
     let fund = fund.and_then(FundSource::parse);
     ctx.with_state(|t| {
-        t.whalet.user(user_id).map_err(failure)?;
+        t.whalet.user(user_id)?;
         let mut rows = figures(&t.ledger, Some(user_id), fund);
         // Currencies the user can receive show up even before money arrives.
         for card in t.whalet.cards.values() {

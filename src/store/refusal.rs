@@ -1,0 +1,74 @@
+//! Typed refusals of the store and of domain helpers: why a business request cannot be carried
+//! out against the current state (an unknown object, an object in the wrong state, not enough
+//! money, a conflict with an earlier request). Each surface maps them to its own wire error with
+//! one `From` impl; the message is written once, here, in the partner's words.
+
+use crate::store::ledger::LedgerError;
+
+/// Why the state refuses a request.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Refusal {
+    /// No such object for this tenant (`what` is the partner's field name, e.g. `userId`).
+    #[error("{what} {id:?} is not {kind} of this partner")]
+    NotFound {
+        what: &'static str,
+        id: String,
+        /// `a user`, `a card`, `a card holder`, ...
+        kind: &'static str,
+    },
+    /// The object exists but belongs to another owner (e.g. a card of another user).
+    #[error("{what} {id:?} does not belong to {owner}")]
+    NotOwned {
+        what: &'static str,
+        id: String,
+        owner: String,
+    },
+    /// The object is in a state that does not allow the request.
+    #[error("{0}")]
+    WrongState(String),
+    /// A ledger movement was refused (not enough available balance, overflow).
+    #[error(transparent)]
+    Funds(#[from] LedgerError),
+    /// The request conflicts with an earlier one (an id reused with other content, ...).
+    #[error("{0}")]
+    Conflict(String),
+}
+
+impl Refusal {
+    pub fn not_found(what: &'static str, id: impl Into<String>, kind: &'static str) -> Self {
+        Refusal::NotFound {
+            what,
+            id: id.into(),
+            kind,
+        }
+    }
+
+    pub fn not_owned(what: &'static str, id: impl Into<String>, owner: impl Into<String>) -> Self {
+        Refusal::NotOwned {
+            what,
+            id: id.into(),
+            owner: owner.into(),
+        }
+    }
+
+    pub fn wrong_state(text: impl Into<String>) -> Self {
+        Refusal::WrongState(text.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_field_and_the_id() {
+        assert_eq!(
+            Refusal::not_found("userId", "U9", "a user").to_string(),
+            "userId \"U9\" is not a user of this partner"
+        );
+        assert_eq!(
+            Refusal::not_owned("cardId", "C1", "user U2").to_string(),
+            "cardId \"C1\" does not belong to user U2"
+        );
+    }
+}
