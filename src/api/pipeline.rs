@@ -83,6 +83,26 @@ impl<E> Refusal<E> {
     }
 }
 
+/// A refusal the pipeline itself makes. Each scheme's error converts it with one `From` impl,
+/// which is where the surface's wire code and message for it live.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refused {
+    /// The body is over the scheme's limit.
+    TooLarge { limit: usize },
+    /// The tenant already used this requestNo.
+    DuplicateRequestNo {
+        request_no: String,
+        tenant: TenantId,
+    },
+    /// A scenario rule forces this sync code (and detail).
+    Forced {
+        code: String,
+        detail: Option<String>,
+    },
+    /// What the partner sees for a bug of ours (an operation's internal error, a panic).
+    Internal,
+}
+
 /// A sealed answer and what the journal records of it.
 pub struct Answer {
     pub response: SimResponse,
@@ -113,14 +133,12 @@ pub trait Scheme: Send + Sync + 'static {
     /// What an opened request carries besides the body (see [`Opened::session`]).
     type Session: Send + Sync;
     /// The surface's error, mapped to its wire code in one place.
-    type Error: std::fmt::Display + Send;
+    type Error: From<Refused> + std::fmt::Display + Send;
     /// What an operation answers.
     type Reply: Send;
 
     /// The largest body this surface reads.
     fn body_limit(&self, core: &Core) -> usize;
-    /// The refusal of a body over `limit`.
-    fn too_large(&self, limit: usize) -> Self::Error;
     /// Parses and authenticates the request addressed at `route` (the path's operation part).
     fn open(
         &self,
@@ -130,16 +148,10 @@ pub trait Scheme: Send + Sync + 'static {
         echo: &mut Self::Echo,
         trace: &mut Trace,
     ) -> impl Future<Output = Result<Opened<Self::Session>, Refusal<Self::Error>>> + Send;
-    /// The refusal of a requestNo this tenant already used.
-    fn duplicate(&self, opened: &Opened<Self::Session>, request_no: &str) -> Self::Error;
-    /// The refusal a scenario rule forces with its `code` (and `detail`).
-    fn forced(&self, code: &str, detail: Option<String>) -> Self::Error;
     /// Runs the operation.
     fn run(&self, ctx: &Ctx<'_, Self::Session>, body: &Value) -> Result<Self::Reply, Self::Error>;
     /// Whether an operation's error is a bug of ours (logged, and masked on the wire).
     fn is_internal(&self, err: &Self::Error) -> bool;
-    /// The public internal error: what the partner sees for a bug or a panic.
-    fn internal(&self) -> Self::Error;
     /// Seals a successful answer.
     fn seal_reply(
         &self,
@@ -221,7 +233,7 @@ pub async fn handle<S: Scheme>(
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "a non-text panic".to_owned());
         tracing::error!(surface = S::SURFACE, operation = %trace.operation, panic = %what, "the operation panicked");
-        scheme.seal_refusal(core, &echo, scheme.internal(), None)
+        scheme.seal_refusal(core, &echo, Refused::Internal.into(), None)
     });
     let entry = JournalEntry {
         id: 0,
@@ -269,7 +281,7 @@ async fn process<S: Scheme>(
     let limit = scheme.body_limit(core);
     if req.too_large || req.body.len() > limit {
         trace.request = Value::String(format!("<{} bytes>", req.body.len()));
-        return scheme.seal_refusal(core, echo, scheme.too_large(limit), None);
+        return scheme.seal_refusal(core, echo, Refused::TooLarge { limit }.into(), None);
     }
     trace.request = preview(&req.body);
     let opened = match scheme.open(core, req, route, echo, trace).await {
@@ -283,8 +295,11 @@ async fn process<S: Scheme>(
             .with_tenant(&opened.tenant, |t| t.request_nos.insert(no.clone(), memory))
             .unwrap_or(false);
         if !fresh {
-            let err = scheme.duplicate(&opened, no);
-            return scheme.seal_refusal(core, echo, err, None);
+            let err = Refused::DuplicateRequestNo {
+                request_no: no.clone(),
+                tenant: opened.tenant.clone(),
+            };
+            return scheme.seal_refusal(core, echo, err.into(), None);
         }
     }
     let decision = core.scenarios().decide(OperationCtx {
@@ -302,9 +317,12 @@ async fn process<S: Scheme>(
         if sync.drop_connection {
             return Answer::dropped();
         }
-        if let Some(code) = sync.code.as_deref() {
-            let err = scheme.forced(code, sync.detail.clone());
-            return scheme.seal_refusal(core, echo, err, status);
+        if let Some(code) = &sync.code {
+            let err = Refused::Forced {
+                code: code.clone(),
+                detail: sync.detail.clone(),
+            };
+            return scheme.seal_refusal(core, echo, err.into(), status);
         }
     }
     let ctx = Ctx {
@@ -320,7 +338,7 @@ async fn process<S: Scheme>(
         },
         Err(err) if scheme.is_internal(&err) => {
             tracing::error!(surface = S::SURFACE, operation = opened.operation, error = %err, "internal error");
-            scheme.seal_refusal(core, echo, scheme.internal(), status)
+            scheme.seal_refusal(core, echo, Refused::Internal.into(), status)
         }
         Err(err) => scheme.seal_refusal(core, echo, err, status),
     }

@@ -1,6 +1,45 @@
 //! Wire schemes: how each surface's bytes become typed values and back. Only this module
 //! imports crypto crates (through `crypto.rs` and `keys.rs`); handlers never see hex or Base64.
 
+/// A scheme's result codes: the enum, `ALL`, `as_str` (the wire spelling), `parse` and
+/// `Display`, from one list of `Variant => "WIRE"` lines, so a code is spelled in one place.
+macro_rules! wire_codes {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident => $text:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        pub enum $name {
+            $( $(#[$vmeta])* $variant, )+
+        }
+
+        impl $name {
+            /// Every code, in the documented order.
+            pub const ALL: [$name; [$(stringify!($variant)),+].len()] = [$($name::$variant),+];
+
+            /// The code as it is written on the wire.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $( $name::$variant => $text, )+
+                }
+            }
+
+            /// The code written `text` on the wire.
+            pub fn parse(text: &str) -> Option<$name> {
+                Self::ALL.into_iter().find(|c| c.as_str() == text)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
 pub mod crypto;
 pub mod infinia;
 pub mod keys;

@@ -9,62 +9,24 @@
 //! disagree about empty and null values, so verification accepts four readings (see [`Reading`]).
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use md5::{Digest, Md5};
 use serde_json::{Map, Value};
 
-/// Every `ret_code` of the public table (spec §3.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RetCode {
-    SystemError,
-    ParameterNull,
-    NoRelatedInformation,
-    ParametersDoNotMatch,
-    ParameterValueError,
-    AccessDenied,
-    /// Documented as "account balance not sufficient"; also the business rejection of seed 003.
-    BalanceNotSufficient,
-    SupplierError,
-    Success,
-}
-
-impl RetCode {
-    /// Every documented ret_code.
-    pub const ALL: [RetCode; 9] = [
-        RetCode::SystemError,
-        RetCode::ParameterNull,
-        RetCode::NoRelatedInformation,
-        RetCode::ParametersDoNotMatch,
-        RetCode::ParameterValueError,
-        RetCode::AccessDenied,
-        RetCode::BalanceNotSufficient,
-        RetCode::SupplierError,
-        RetCode::Success,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RetCode::SystemError => "000000",
-            RetCode::ParameterNull => "000020",
-            RetCode::NoRelatedInformation => "000021",
-            RetCode::ParametersDoNotMatch => "000022",
-            RetCode::ParameterValueError => "000023",
-            RetCode::AccessDenied => "000030",
-            RetCode::BalanceNotSufficient => "000040",
-            RetCode::SupplierError => "000080",
-            RetCode::Success => "000100",
-        }
-    }
-
-    pub fn parse(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str() == code)
-    }
-}
-
-impl fmt::Display for RetCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+wire_codes! {
+    /// Every `ret_code` of the public table (spec §3.2).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum RetCode {
+        SystemError => "000000",
+        ParameterNull => "000020",
+        NoRelatedInformation => "000021",
+        ParametersDoNotMatch => "000022",
+        ParameterValueError => "000023",
+        AccessDenied => "000030",
+        /// Documented as "account balance not sufficient"; also the business rejection of seed 003.
+        BalanceNotSufficient => "000040",
+        SupplierError => "000080",
+        Success => "000100",
     }
 }
 

@@ -21,68 +21,24 @@ pub const SUCCESS_DETAIL: &str = "成功";
 
 const MAX_HEAD_FIELD: usize = 30;
 
-/// The result codes of seed 001 §2.6.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Code {
-    Success,
-    Processing,
-    Failure,
-    TooManyRequests,
-    PartnerNotExist,
-    InternalError,
-    ParamFormatError,
-    ParameterError,
-    IdempotentError,
-    RequestNoNotUnique,
-    Unauthorized,
-    UnauthenticatedError,
-    InterfaceUnauthorized,
-}
-
-impl Code {
-    pub const ALL: [Code; 13] = [
-        Code::Success,
-        Code::Processing,
-        Code::Failure,
-        Code::TooManyRequests,
-        Code::PartnerNotExist,
-        Code::InternalError,
-        Code::ParamFormatError,
-        Code::ParameterError,
-        Code::IdempotentError,
-        Code::RequestNoNotUnique,
-        Code::Unauthorized,
-        Code::UnauthenticatedError,
-        Code::InterfaceUnauthorized,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Code::Success => "SUCCESS",
-            Code::Processing => "PROCESSING",
-            Code::Failure => "FAILURE",
-            Code::TooManyRequests => "TOO_MANY_REQUESTS",
-            Code::PartnerNotExist => "PARTNER_NOT_EXIST",
-            Code::InternalError => "INTERNAL_ERROR",
-            Code::ParamFormatError => "PARAM_FORMAT_ERROR",
-            Code::ParameterError => "PARAMETER_ERROR",
-            Code::IdempotentError => "IDEMPOTENT_ERROR",
-            Code::RequestNoNotUnique => "REQUEST_NO_NOT_UNIQUE",
-            Code::Unauthorized => "UNAUTHORIZED",
-            Code::UnauthenticatedError => "UNAUTHENTICATED_ERROR",
-            Code::InterfaceUnauthorized => "INTERFACE_UNAUTHORIZED",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Code> {
-        Code::ALL.into_iter().find(|c| c.as_str() == s)
-    }
-}
-
-impl std::fmt::Display for Code {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+wire_codes! {
+    /// The result codes of seed 001 §2.6.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+    pub enum Code {
+        Success => "SUCCESS",
+        Processing => "PROCESSING",
+        Failure => "FAILURE",
+        TooManyRequests => "TOO_MANY_REQUESTS",
+        PartnerNotExist => "PARTNER_NOT_EXIST",
+        InternalError => "INTERNAL_ERROR",
+        ParamFormatError => "PARAM_FORMAT_ERROR",
+        ParameterError => "PARAMETER_ERROR",
+        IdempotentError => "IDEMPOTENT_ERROR",
+        RequestNoNotUnique => "REQUEST_NO_NOT_UNIQUE",
+        Unauthorized => "UNAUTHORIZED",
+        UnauthenticatedError => "UNAUTHENTICATED_ERROR",
+        InterfaceUnauthorized => "INTERFACE_UNAUTHORIZED",
     }
 }
 

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::api::pipeline::{self, Answer, Opened, Refusal, Scheme, Trace};
+use crate::api::pipeline::{self, Answer, Opened, Refusal, Refused, Scheme, Trace};
 use crate::core::{Core, TenantMissing};
 use crate::http::{SimRequest, SimResponse};
 use crate::store::infinia::{FUNDING_ACCOUNT, PLATFORM_ACCOUNT};
@@ -42,6 +42,27 @@ pub struct Session {
 
 /// What an operation gets (the pipeline's context with this surface's [`Session`]).
 pub type Ctx<'a> = pipeline::Ctx<'a, Session>;
+
+/// The pipeline's refusals in Infinia's codes.
+impl From<Refused> for InfiniaError {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::TooLarge { limit } => InfiniaError::new(
+                Code::PayloadTooLarge,
+                format!("the request body exceeds the limit of {limit} bytes"),
+            ),
+            Refused::DuplicateRequestNo { request_no, .. } => {
+                InfiniaError::invalid(format!("requestNo {request_no:?} was already used"))
+            }
+            Refused::Forced { code, detail } => {
+                let code = Code::parse(&code).unwrap_or(Code::Unavailable);
+                let message = detail.unwrap_or_else(|| format!("{code} (scenario rule)"));
+                InfiniaError::new(code, message)
+            }
+            Refused::Internal => InfiniaError::internal("internal error; see the simulator log"),
+        }
+    }
+}
 
 impl From<TenantMissing> for InfiniaError {
     fn from(e: TenantMissing) -> Self {
@@ -164,13 +185,6 @@ impl Scheme for EcommerceApi {
         core.infinia().apps.config.body_limit_bytes
     }
 
-    fn too_large(&self, limit: usize) -> InfiniaError {
-        InfiniaError::new(
-            Code::PayloadTooLarge,
-            format!("the request body exceeds the limit of {limit} bytes"),
-        )
-    }
-
     async fn open(
         &self,
         core: &Core,
@@ -240,26 +254,12 @@ impl Scheme for EcommerceApi {
         })
     }
 
-    fn duplicate(&self, _opened: &Opened<Session>, request_no: &str) -> InfiniaError {
-        InfiniaError::invalid(format!("requestNo {request_no:?} was already used"))
-    }
-
-    fn forced(&self, code: &str, detail: Option<String>) -> InfiniaError {
-        let code = Code::parse(code).unwrap_or(Code::Unavailable);
-        let message = detail.unwrap_or_else(|| format!("{code} (scenario rule)"));
-        InfiniaError::new(code, message)
-    }
-
     fn run(&self, ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
         (ctx.operation.handler)(ctx, body)
     }
 
     fn is_internal(&self, err: &InfiniaError) -> bool {
         err.code == Code::InternalError
-    }
-
-    fn internal(&self) -> InfiniaError {
-        InfiniaError::internal("internal error; see the simulator log")
     }
 
     fn seal_reply(
@@ -286,7 +286,7 @@ impl Scheme for EcommerceApi {
         .inspect_err(
             |err| tracing::error!(app = %infinia_app.app_id, error = %err, "cannot seal the reply"),
         )
-        .map_err(|_| self.internal())?;
+        .map_err(|_| InfiniaError::from(Refused::Internal))?;
         Ok(Answer {
             response: SimResponse::json(status, bytes),
             code: Code::Success.to_string(),

@@ -108,12 +108,6 @@ impl Scheme for PlatformApi {
         core.config().whalet.body_limit_bytes
     }
 
-    fn too_large(&self, limit: usize) -> WhaletError {
-        WhaletError::format(format!(
-            "the request body exceeds the limit of {limit} bytes"
-        ))
-    }
-
     async fn open(
         &self,
         core: &Core,
@@ -222,30 +216,12 @@ impl Scheme for PlatformApi {
         })
     }
 
-    fn duplicate(&self, opened: &Opened<Session>, request_no: &str) -> WhaletError {
-        WhaletError::new(
-            Code::RequestNoNotUnique,
-            format!(
-                "requestNo {request_no:?} was already used by partner {}; every request needs a new one",
-                opened.session.partner_id
-            ),
-        )
-    }
-
-    fn forced(&self, code: &str, detail: Option<String>) -> WhaletError {
-        crate::api::whalet::forced(code, detail)
-    }
-
     fn run(&self, ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> {
         (ctx.handler)(ctx, body)
     }
 
     fn is_internal(&self, err: &WhaletError) -> bool {
         err.code == Code::InternalError
-    }
-
-    fn internal(&self) -> WhaletError {
-        crate::api::whalet::internal()
     }
 
     fn seal_reply(

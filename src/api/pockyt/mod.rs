@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::api::pipeline::{self, Answer, Opened, Refusal, Scheme, Trace};
+use crate::api::pipeline::{self, Answer, Opened, Refusal, Refused, Scheme, Trace};
 use crate::core::{Core, TenantMissing, Trigger};
 use crate::http::{SimRequest, SimResponse};
 use crate::money::Currency;
@@ -56,6 +56,27 @@ pub struct Session {
 
 /// What an operation gets (the pipeline's context with this surface's [`Session`]).
 pub type Ctx<'a> = pipeline::Ctx<'a, Session>;
+
+/// The pipeline's refusals in Pockyt's `ret_code`s.
+impl From<Refused> for PockytError {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::TooLarge { limit } => PockytError::value(format!(
+                "the request body exceeds the limit of {limit} bytes"
+            )),
+            Refused::DuplicateRequestNo { request_no, .. } => {
+                PockytError::value(format!("{request_no:?} was already used"))
+            }
+            Refused::Forced { code, detail } => {
+                // An unscoped rule's code that is no ret_code: the generic system error.
+                let ret_code = RetCode::parse(&code).unwrap_or(RetCode::SystemError);
+                let msg = detail.unwrap_or_else(|| format!("{code} (scenario rule)"));
+                PockytError::new(ret_code, msg)
+            }
+            Refused::Internal => PockytError::internal("system error; see the simulator log"),
+        }
+    }
+}
 
 impl From<TenantMissing> for PockytError {
     fn from(e: TenantMissing) -> Self {
@@ -189,12 +210,6 @@ impl Scheme for PayoutsApi {
         core.config().pockyt.body_limit_bytes
     }
 
-    fn too_large(&self, limit: usize) -> PockytError {
-        PockytError::value(format!(
-            "the request body exceeds the limit of {limit} bytes"
-        ))
-    }
-
     async fn open(
         &self,
         core: &Core,
@@ -263,17 +278,6 @@ impl Scheme for PayoutsApi {
         })
     }
 
-    fn duplicate(&self, _opened: &Opened<Session>, request_no: &str) -> PockytError {
-        PockytError::value(format!("{request_no:?} was already used"))
-    }
-
-    fn forced(&self, code: &str, detail: Option<String>) -> PockytError {
-        // An unscoped rule's code that is no ret_code: the generic system error.
-        let ret_code = RetCode::parse(code).unwrap_or(RetCode::SystemError);
-        let msg = detail.unwrap_or_else(|| format!("{code} (scenario rule)"));
-        PockytError::new(ret_code, msg)
-    }
-
     fn run(&self, ctx: &Ctx<'_>, body: &Value) -> Result<Reply, PockytError> {
         let empty = Fields::new();
         let fields = body.as_object().unwrap_or(&empty);
@@ -282,10 +286,6 @@ impl Scheme for PayoutsApi {
 
     fn is_internal(&self, err: &PockytError) -> bool {
         err.code == RetCode::SystemError
-    }
-
-    fn internal(&self) -> PockytError {
-        PockytError::internal("system error; see the simulator log")
     }
 
     fn seal_reply(

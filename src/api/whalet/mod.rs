@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::api::pipeline::{self, Answer, Opened, Refusal, Scheme, Trace};
+use crate::api::pipeline::{self, Answer, Opened, Refusal, Refused, Scheme, Trace};
 use crate::clock::format;
 use crate::core::{Core, TenantMissing, Trigger};
 use crate::http::{SimRequest, SimResponse};
@@ -242,12 +242,6 @@ impl Scheme for OpenApi {
         core.config().whalet.body_limit_bytes
     }
 
-    fn too_large(&self, limit: usize) -> WhaletError {
-        WhaletError::format(format!(
-            "the request body exceeds the limit of {limit} bytes"
-        ))
-    }
-
     async fn open(
         &self,
         core: &Core,
@@ -301,24 +295,12 @@ impl Scheme for OpenApi {
         })
     }
 
-    fn duplicate(&self, opened: &Opened<Session>, request_no: &str) -> WhaletError {
-        duplicate_request_no(&opened.session.partner, request_no)
-    }
-
-    fn forced(&self, code: &str, detail: Option<String>) -> WhaletError {
-        forced(code, detail)
-    }
-
     fn run(&self, ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         (ctx.handler)(ctx, body)
     }
 
     fn is_internal(&self, err: &WhaletError) -> bool {
         err.code == Code::InternalError
-    }
-
-    fn internal(&self) -> WhaletError {
-        internal()
     }
 
     fn seal_reply(
@@ -416,27 +398,31 @@ pub fn enabled(partner: &Partner, canonical: &str, wire: &str) -> Result<(), Wha
     ))
 }
 
-/// REQUEST_NO_NOT_UNIQUE.
-pub fn duplicate_request_no(partner: &Partner, request_no: &str) -> WhaletError {
-    WhaletError::new(
-        Code::RequestNoNotUnique,
-        format!(
-            "requestNo {request_no:?} was already used by partner {}; every request needs a new one",
-            partner.id
-        ),
-    )
-}
-
-/// The refusal a scenario rule forces (an unknown code is FAILURE).
-pub fn forced(code: &str, detail: Option<String>) -> WhaletError {
-    let code = Code::parse(code).unwrap_or(Code::Failure);
-    let detail = detail.unwrap_or_else(|| format!("{code} (scenario rule)"));
-    WhaletError::new(code, detail)
-}
-
-/// The public INTERNAL_ERROR.
-pub fn internal() -> WhaletError {
-    WhaletError::new(Code::InternalError, "internal error; see the simulator log")
+/// The pipeline's refusals in the Whalet envelope (Open API and whalet-platform).
+impl From<Refused> for WhaletError {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::TooLarge { limit } => WhaletError::format(format!(
+                "the request body exceeds the limit of {limit} bytes"
+            )),
+            Refused::DuplicateRequestNo { request_no, tenant } => WhaletError::new(
+                Code::RequestNoNotUnique,
+                format!(
+                    "requestNo {request_no:?} was already used by partner {}; every request needs a new one",
+                    tenant.id
+                ),
+            ),
+            Refused::Forced { code, detail } => {
+                // A code that is not a Whalet code is FAILURE.
+                let code = Code::parse(&code).unwrap_or(Code::Failure);
+                let detail = detail.unwrap_or_else(|| format!("{code} (scenario rule)"));
+                WhaletError::new(code, detail)
+            }
+            Refused::Internal => {
+                WhaletError::new(Code::InternalError, "internal error; see the simulator log")
+            }
+        }
+    }
 }
 
 /// INTERNAL_ERROR naming the partner key a reply could not be sealed with.

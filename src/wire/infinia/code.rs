@@ -3,64 +3,28 @@
 
 use serde::Serialize;
 
-/// The system codes of spec §2.9.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum Code {
-    /// SUC-200 success.
-    Success,
-    /// SYS-001 database operation failed.
-    DatabaseError,
-    /// SYS-002 invalid request parameters.
-    InvalidParameter,
-    /// SYS-003 internal server error.
-    InternalError,
-    /// SYS-004 missing or null parameter.
-    MissingParameter,
-    /// SYS-005 invalid parameter format.
-    InvalidFormat,
-    /// SYS-006 value out of allowed range.
-    OutOfRange,
-    /// SYS-007 request payload too large.
-    PayloadTooLarge,
-    /// SYS-008 service unavailable, retry later.
-    Unavailable,
-}
-
-impl Code {
-    pub const ALL: [Code; 9] = [
-        Code::Success,
-        Code::DatabaseError,
-        Code::InvalidParameter,
-        Code::InternalError,
-        Code::MissingParameter,
-        Code::InvalidFormat,
-        Code::OutOfRange,
-        Code::PayloadTooLarge,
-        Code::Unavailable,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Code::Success => "SUC-200",
-            Code::DatabaseError => "SYS-001",
-            Code::InvalidParameter => "SYS-002",
-            Code::InternalError => "SYS-003",
-            Code::MissingParameter => "SYS-004",
-            Code::InvalidFormat => "SYS-005",
-            Code::OutOfRange => "SYS-006",
-            Code::PayloadTooLarge => "SYS-007",
-            Code::Unavailable => "SYS-008",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Code> {
-        Code::ALL.into_iter().find(|c| c.as_str() == s)
-    }
-}
-
-impl std::fmt::Display for Code {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+wire_codes! {
+    /// The system codes of spec §2.9.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    pub enum Code {
+        /// SUC-200 success.
+        Success => "SUC-200",
+        /// SYS-001 database operation failed.
+        DatabaseError => "SYS-001",
+        /// SYS-002 invalid request parameters.
+        InvalidParameter => "SYS-002",
+        /// SYS-003 internal server error.
+        InternalError => "SYS-003",
+        /// SYS-004 missing or null parameter.
+        MissingParameter => "SYS-004",
+        /// SYS-005 invalid parameter format.
+        InvalidFormat => "SYS-005",
+        /// SYS-006 value out of allowed range.
+        OutOfRange => "SYS-006",
+        /// SYS-007 request payload too large.
+        PayloadTooLarge => "SYS-007",
+        /// SYS-008 service unavailable, retry later.
+        Unavailable => "SYS-008",
     }
 }
 

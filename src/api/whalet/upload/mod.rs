@@ -8,7 +8,7 @@
 use bytes::Bytes;
 use serde_json::{json, Value};
 
-use crate::api::pipeline::{self, Answer, Opened, Refusal, Scheme, Trace};
+use crate::api::pipeline::{self, Answer, Opened, Refusal, Refused, Scheme, Trace};
 use crate::api::whalet::common::mint_file_id;
 use crate::core::{Core, TenantMissing};
 use crate::http::{SimRequest, SimResponse};
@@ -55,6 +55,27 @@ fn refuse(code: &str, detail: impl Into<String>) -> UploadError {
     UploadError {
         code: code.to_owned(),
         detail: detail.into(),
+    }
+}
+
+/// The pipeline's refusals in the upload's `{code, detail}`.
+impl From<Refused> for UploadError {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::TooLarge { .. } => refuse(
+                "PARAMETER_ERROR",
+                format!("the file exceeds the limit of {MAX_FILE_BYTES} bytes (10 MB)"),
+            ),
+            Refused::DuplicateRequestNo { request_no, .. } => refuse(
+                "REQUEST_NO_NOT_UNIQUE",
+                format!("{request_no:?} was already used"),
+            ),
+            Refused::Forced { code, detail } => {
+                let detail = detail.unwrap_or_else(|| format!("{code} (scenario rule)"));
+                refuse(&code, detail)
+            }
+            Refused::Internal => refuse("INTERNAL_ERROR", "internal error; see the simulator log"),
+        }
     }
 }
 
@@ -168,13 +189,6 @@ impl Scheme for FileUpload {
         crate::http::MAX_BODY
     }
 
-    fn too_large(&self, _limit: usize) -> UploadError {
-        refuse(
-            "PARAMETER_ERROR",
-            format!("the file exceeds the limit of {MAX_FILE_BYTES} bytes (10 MB)"),
-        )
-    }
-
     async fn open(
         &self,
         core: &Core,
@@ -270,18 +284,6 @@ impl Scheme for FileUpload {
         })
     }
 
-    fn duplicate(&self, _opened: &Opened<Session>, request_no: &str) -> UploadError {
-        refuse(
-            "REQUEST_NO_NOT_UNIQUE",
-            format!("{request_no:?} was already used"),
-        )
-    }
-
-    fn forced(&self, code: &str, detail: Option<String>) -> UploadError {
-        let detail = detail.unwrap_or_else(|| format!("{code} (scenario rule)"));
-        refuse(code, detail)
-    }
-
     fn run(&self, ctx: &pipeline::Ctx<'_, Session>, _body: &Value) -> Result<Value, UploadError> {
         let Session {
             partner_id,
@@ -316,10 +318,6 @@ impl Scheme for FileUpload {
 
     fn is_internal(&self, err: &UploadError) -> bool {
         err.code == "INTERNAL_ERROR"
-    }
-
-    fn internal(&self) -> UploadError {
-        refuse("INTERNAL_ERROR", "internal error; see the simulator log")
     }
 
     fn seal_reply(
