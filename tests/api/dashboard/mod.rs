@@ -14,8 +14,7 @@ use whalet_sim::partner::receiver::Mode;
 use crate::browser;
 use crate::helpers::{spawn_app, spawn_with, Setup};
 use support::{
-    assert_no_horizontal_scroll, assert_no_script_errors, connectivity, open, wait_text, Phone,
-    ENTER, TAB,
+    assert_no_horizontal_scroll, assert_no_script_errors, connectivity, open, wait_text, ENTER, TAB,
 };
 
 #[tokio::test]
@@ -294,7 +293,7 @@ async fn every_view_reads_on_a_narrow_screen() {
     assert_eq!(connectivity(&app, body).await, "SUCCESS");
     let bad = json!({"notifyFlag": "Y"});
     assert_eq!(connectivity(&app, bad).await, "PARAMETER_ERROR");
-    let Some(phone) = Phone::start().await else {
+    let Some(phone) = browser::start_phone(390, 844).await else {
         return;
     };
     let c = &phone.client;

@@ -1,5 +1,5 @@
 //! Support for the dashboard's browser tests: waiting for text the page renders by live update,
-//! opening a view, a 390 px phone (device emulation), and the no-sideways-scroll check.
+//! opening a view, and the no-sideways-scroll check. (The 390 px phone is `browser::start_phone`.)
 
 use std::time::Duration;
 
@@ -73,84 +73,6 @@ pub async fn assert_no_horizontal_scroll(client: &Client, view: &str) {
         scroll <= inner + 1.0,
         "{view}: the page is {scroll}px wide in a {inner}px viewport"
     );
-}
-
-/// A 390 px phone: Chromium's windows are never narrower than 500 px, so the viewport is set
-/// with chromedriver's device emulation instead of the window size.
-pub struct Phone {
-    pub client: Client,
-    driver: std::process::Child,
-    _profile: tempfile::TempDir,
-}
-
-impl Phone {
-    pub async fn start() -> Option<Self> {
-        let driver_path = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
-            .into_iter()
-            .find(|p| std::path::Path::new(p).exists());
-        let Some(driver_path) = driver_path else {
-            assert!(
-                std::env::var("CI").is_err(),
-                "CI requires the browser tests"
-            );
-            eprintln!("SKIPPED: chromedriver not installed");
-            return None;
-        };
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut driver = std::process::Command::new(driver_path)
-            .arg(format!("--port={port}"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let profile = tempfile::tempdir().unwrap();
-        let caps = json!({
-            "goog:chromeOptions": {
-                "binary": "/usr/bin/chromium",
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--disable-dev-shm-usage", format!("--user-data-dir={}", profile.path().display())],
-                "mobileEmulation": {"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 1.0}}
-            }
-        });
-        let serde_json::Value::Object(caps) = caps else {
-            unreachable!()
-        };
-        for _ in 0..100 {
-            let mut builder = fantoccini::ClientBuilder::new(
-                hyper_util::client::legacy::connect::HttpConnector::new(),
-            );
-            builder.capabilities(caps.clone());
-            if let Ok(client) = builder.connect(&format!("http://127.0.0.1:{port}")).await {
-                return Some(Self {
-                    client,
-                    driver,
-                    _profile: profile,
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let _ = driver.kill();
-        let _ = driver.wait();
-        panic!("could not start a WebDriver session with device emulation");
-    }
-
-    pub async fn screenshot(&self, name: &str) {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/target/screenshots");
-        std::fs::create_dir_all(dir).unwrap();
-        let png = self.client.screenshot().await.unwrap();
-        std::fs::write(format!("{dir}/{name}.png"), png).unwrap();
-    }
-
-    pub async fn close(mut self) {
-        let _ = self.client.clone().close().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-    }
 }
 
 pub async fn connectivity(app: &TestApp, body: serde_json::Value) -> String {
