@@ -4,9 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::config::key_text;
 use crate::partner::{reply_json, WhaletClient};
-use crate::wire::keys::{demo, PrivateKey, PublicKey};
 
 #[derive(clap::Args)]
 pub struct CallArgs {
@@ -40,14 +38,7 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
     };
     let body: serde_json::Value =
         serde_json::from_str(&body_text).map_err(|e| anyhow::anyhow!("--data is not JSON: {e}"))?;
-    let key = match &args.key {
-        Some(p) => PrivateKey::parse(&key_text(&format!("@{}", p.display()))?)?,
-        None => PrivateKey::parse(demo::PARTNER_PRIVATE)?,
-    };
-    let platform = match &args.platform_key {
-        Some(p) => PublicKey::parse(&key_text(&format!("@{}", p.display()))?)?,
-        None => PublicKey::parse(demo::PLATFORM_PUBLIC)?,
-    };
+    let (key, platform) = super::partner_keys(args.key.as_deref(), args.platform_key.as_deref())?;
     let client = WhaletClient::new(&args.url, &args.partner_id, key, platform);
     let request_no = args
         .request_no

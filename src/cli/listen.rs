@@ -9,9 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::config::key_text;
 use crate::partner::receiver::{Mode, Receiver};
-use crate::wire::keys::{demo, PrivateKey, PublicKey};
 
 #[derive(clap::Args)]
 pub struct ListenArgs {
@@ -29,14 +27,7 @@ pub struct ListenArgs {
 }
 
 pub async fn run(args: ListenArgs) -> anyhow::Result<ExitCode> {
-    let key = match &args.key {
-        Some(p) => PrivateKey::parse(&key_text(&format!("@{}", p.display()))?)?,
-        None => PrivateKey::parse(demo::PARTNER_PRIVATE)?,
-    };
-    let platform = match &args.platform_key {
-        Some(p) => PublicKey::parse(&key_text(&format!("@{}", p.display()))?)?,
-        None => PublicKey::parse(demo::PLATFORM_PUBLIC)?,
-    };
+    let (key, platform) = super::partner_keys(args.key.as_deref(), args.platform_key.as_deref())?;
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.addr))?;

@@ -224,3 +224,22 @@ async fn trigger(args: TriggerArgs) -> anyhow::Result<ExitCode> {
         ExitCode::FAILURE
     })
 }
+
+/// The partner's private key and Whalet's public key from `--key` / `--platform-key` files
+/// (PEM or bare Base64 DER); the demo keys when a flag is absent.
+pub fn partner_keys(
+    key: Option<&std::path::Path>,
+    platform_key: Option<&std::path::Path>,
+) -> anyhow::Result<(crate::wire::keys::PrivateKey, crate::wire::keys::PublicKey)> {
+    use crate::config::key_text;
+    use crate::wire::keys::{demo, PrivateKey, PublicKey};
+    let key = match key {
+        Some(p) => PrivateKey::parse(&key_text(&format!("@{}", p.display()))?)?,
+        None => PrivateKey::parse(demo::PARTNER_PRIVATE)?,
+    };
+    let platform = match platform_key {
+        Some(p) => PublicKey::parse(&key_text(&format!("@{}", p.display()))?)?,
+        None => PublicKey::parse(demo::PLATFORM_PUBLIC)?,
+    };
+    Ok((key, platform))
+}

@@ -51,34 +51,31 @@ impl HttpClient {
             .body(body)
             .timeout(timeout)
             .send();
-        let response = sent.await.map_err(|e| describe(&e, timeout))?;
-        let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|e| describe(&e, timeout))?;
-        Ok(ClientResponse {
-            status,
-            body,
-            latency: started.elapsed(),
-        })
+        read(sent.await, started, timeout).await
     }
 
     /// GET, for the CLI and tests.
     pub async fn get(&self, url: &str, timeout: Duration) -> Result<ClientResponse, String> {
         let started = Instant::now();
-        let response = self
-            .inner
-            .get(url)
-            .timeout(timeout)
-            .send()
-            .await
-            .map_err(|e| describe(&e, timeout))?;
-        let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|e| describe(&e, timeout))?;
-        Ok(ClientResponse {
-            status,
-            body,
-            latency: started.elapsed(),
-        })
+        let sent = self.inner.get(url).timeout(timeout).send().await;
+        read(sent, started, timeout).await
     }
+}
+
+/// Reads the answer to a request sent at `started`.
+async fn read(
+    sent: Result<reqwest::Response, reqwest::Error>,
+    started: Instant,
+    timeout: Duration,
+) -> Result<ClientResponse, String> {
+    let response = sent.map_err(|e| describe(&e, timeout))?;
+    let status = response.status().as_u16();
+    let body = response.bytes().await.map_err(|e| describe(&e, timeout))?;
+    Ok(ClientResponse {
+        status,
+        body,
+        latency: started.elapsed(),
+    })
 }
 
 fn describe(e: &reqwest::Error, timeout: Duration) -> String {

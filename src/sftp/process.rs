@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::fs::{ERROR_DIR, UPLOAD_DIR};
 use super::trade_details;
+use crate::clock::Millis;
 use crate::core::Core;
 use crate::scenario::OperationCtx;
 use crate::store::infinia::{StoredFile, Upload, UploadStatus};
@@ -24,6 +25,28 @@ pub fn error_file_path(name: &str) -> String {
     format!("{ERROR_DIR}/{stem}_error_file.csv")
 }
 
+/// A file just received, not processed yet.
+fn received(
+    name: &str,
+    status: UploadStatus,
+    now: Millis,
+    generation: u64,
+    reason: Option<String>,
+) -> Upload {
+    Upload {
+        file_name: name.to_owned(),
+        status,
+        received_at: now,
+        processed_at: None,
+        total_rows: 0,
+        success_rows: 0,
+        failed_rows: 0,
+        error_file: None,
+        reason,
+        generation,
+    }
+}
+
 /// `/upload/{name}` is complete: record it PROCESSING and schedule its processing.
 pub fn upload_complete(core: &Core, tenant: &TenantId, name: &str) {
     let decision = core.scenarios().decide(OperationCtx {
@@ -35,21 +58,8 @@ pub fn upload_complete(core: &Core, tenant: &TenantId, name: &str) {
     let now = core.clock().now();
     let generation = core.store().with_tenant(tenant, |t| {
         let generation = t.next_seq();
-        t.infinia.uploads.insert(
-            name.to_owned(),
-            Upload {
-                file_name: name.to_owned(),
-                status: UploadStatus::Processing,
-                received_at: now,
-                processed_at: None,
-                total_rows: 0,
-                success_rows: 0,
-                failed_rows: 0,
-                error_file: None,
-                reason: None,
-                generation,
-            },
-        );
+        let upload = received(name, UploadStatus::Processing, now, generation, None);
+        t.infinia.uploads.insert(name.to_owned(), upload);
         generation
     });
     let Some(generation) = generation else {
@@ -170,18 +180,9 @@ pub fn upload_interrupted(core: &Core, tenant: &TenantId, path: &str) {
         journal(core, tenant, name, "INCOMPLETE", "the SFTP session ended with the file still open");
         let generation = t.sequence + 1;
         t.sequence = generation;
-        t.infinia.uploads.insert(name.to_owned(), Upload {
-            file_name: name.to_owned(),
-            status: UploadStatus::Incomplete,
-            received_at: now,
-            processed_at: None,
-            total_rows: 0,
-            success_rows: 0,
-            failed_rows: 0,
-            error_file: None,
-            reason: Some("the SFTP session ended before the file was closed; the partial file was not processed — upload it again".into()),
-            generation,
-        });
+        let reason = "the SFTP session ended before the file was closed; the partial file was not processed — upload it again";
+        let upload = received(name, UploadStatus::Incomplete, now, generation, Some(reason.into()));
+        t.infinia.uploads.insert(name.to_owned(), upload);
     });
 }
 
