@@ -56,13 +56,13 @@ pub fn upload_complete(core: &Core, tenant: &TenantId, name: &str) {
         fields: &json!({ "fileName": name }),
     });
     let now = core.clock().now();
-    let generation = core.store().with_tenant(tenant, |t| {
+    let generation = core.with_tenant(tenant, |t| {
         let generation = t.next_seq();
         let upload = received(name, UploadStatus::Processing, now, generation, None);
         t.infinia.uploads.insert(name.to_owned(), upload);
         generation
     });
-    let Some(generation) = generation else {
+    let Ok(generation) = generation else {
         return;
     };
     journal(
@@ -107,7 +107,7 @@ pub fn process(
     failure: Option<String>,
 ) {
     let now = core.clock().now();
-    core.store().with_tenant(tenant, |t| {
+    let _gone = core.with_tenant(tenant, |t| {
         let s = &mut t.infinia;
         match s.uploads.get(name) {
             Some(u) if u.generation == generation && u.status == UploadStatus::Processing => {}
@@ -168,7 +168,7 @@ pub fn process(
 /// The session ended with `path` still open for writing: leave it unprocessed.
 pub fn upload_interrupted(core: &Core, tenant: &TenantId, path: &str) {
     let now = core.clock().now();
-    core.store().with_tenant(tenant, |t| {
+    let _gone = core.with_tenant(tenant, |t| {
         let s = &mut t.infinia;
         if let Some(f) = s.files.get_mut(path) {
             f.writing = false;
