@@ -163,12 +163,9 @@ impl App {
         let stop = self.stop.clone();
         crate::core::timeline::schedule_pending(&self.core);
         let driver = tokio::spawn(self.clock().clone().run_driver(stop.clone()));
-        let core = self.core.clone();
-        let handler = move |req| {
-            let core = core.clone();
-            async move { crate::routes::route(&core, req).await }
-        };
-        let server = tokio::spawn(crate::http::serve(listener, handler, stop.clone()));
+        let limits = self.config().server.limits();
+        let routes = crate::routes::Routes(self.core.clone());
+        let server = tokio::spawn(crate::http::serve(listener, routes, limits, stop.clone()));
         let mut tasks = vec![("server", server), ("clock driver", driver)];
         tasks.extend(crate::sftp::spawn(&self.core, stop.clone()).map(|t| ("sftp", t)));
         RunningApp {

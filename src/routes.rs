@@ -3,7 +3,34 @@
 
 use crate::control;
 use crate::core::Core;
-use crate::http::{SimRequest, SimResponse};
+use crate::http::{Handler, SimRequest, SimResponse, MAX_BODY};
+
+/// The simulator as the HTTP edge sees it.
+#[derive(Clone)]
+pub struct Routes(pub Core);
+
+impl Handler for Routes {
+    fn body_limit(&self, method: &str, path: &str) -> usize {
+        let config = self.0.config();
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        match (method, segments.as_slice()) {
+            ("POST", ["api", "v1", ..]) => config.infinia.body_limit_bytes,
+            ("POST", ["api"] | ["api", _] | ["v1", "platform", _]) => {
+                config.whalet.body_limit_bytes
+            }
+            ("POST", ["v3", ..] | ["v2", "customers", "account", ..]) => {
+                config.pockyt.body_limit_bytes
+            }
+            ("POST", ["file", "upload"]) => MAX_BODY,
+            (_, ["__sim", ..]) => config.server.control_body_limit_bytes,
+            _ => config.server.other_body_limit_bytes,
+        }
+    }
+
+    async fn call(&self, req: SimRequest) -> SimResponse {
+        route(&self.0, req).await
+    }
+}
 
 pub async fn route(core: &Core, req: SimRequest) -> SimResponse {
     let path = req.path.clone();

@@ -280,7 +280,7 @@ async fn process<S: Scheme>(
 ) -> Answer {
     let limit = scheme.body_limit(core);
     if req.too_large || req.body.len() > limit {
-        trace.request = Value::String(format!("<{} bytes>", req.body.len()));
+        trace.request = Value::String(format!("<more than {limit} bytes, not kept>"));
         return scheme.seal_refusal(core, echo, Refused::TooLarge { limit }.into(), None);
     }
     trace.request = preview(&req.body);

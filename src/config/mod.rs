@@ -31,6 +31,49 @@ pub struct Config {
     pub pockyt: pockyt::PockytConfig,
     #[serde(default)]
     pub journal: JournalConfig,
+    #[serde(default)]
+    pub server: ServerConfig,
+}
+
+/// `[server]`: limits of the HTTP edge (docs/RELIABILITY.md lists every limit).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Time a client has to send a request's headers, and the longest a keep-alive connection
+    /// may sit idle between requests.
+    pub header_read_timeout_ms: u64,
+    /// Connections served at once; more are answered 503 and closed.
+    pub max_connections: usize,
+    /// Bytes of request bodies held in memory at once, over all connections.
+    pub max_body_bytes_in_flight: usize,
+    /// Largest body of a `/__sim/` request (scenario files, triggers, ...).
+    pub control_body_limit_bytes: usize,
+    /// Largest body of any other path that no surface owns (pages, unknown paths).
+    pub other_body_limit_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        let edge = crate::http::Limits::default();
+        Self {
+            header_read_timeout_ms: edge.header_read_timeout.as_millis() as u64,
+            max_connections: edge.max_connections,
+            max_body_bytes_in_flight: edge.max_body_bytes_in_flight,
+            control_body_limit_bytes: 1024 * 1024,
+            other_body_limit_bytes: 64 * 1024,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The edge's limits.
+    pub fn limits(&self) -> crate::http::Limits {
+        crate::http::Limits {
+            header_read_timeout: std::time::Duration::from_millis(self.header_read_timeout_ms),
+            max_connections: self.max_connections,
+            max_body_bytes_in_flight: self.max_body_bytes_in_flight,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

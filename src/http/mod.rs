@@ -6,22 +6,23 @@
 pub mod client;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use std::future::Future;
 
 /// Hard ceiling on any request body (the file upload's 10 MB limit plus multipart overhead).
-/// Surfaces apply their own, smaller limits to [`SimRequest::body`].
+/// Each path has its own, smaller limit ([`Handler::body_limit`]), enforced before buffering.
 pub const MAX_BODY: usize = 11 * 1024 * 1024;
 
 /// A request as handlers see it.
@@ -32,7 +33,7 @@ pub struct SimRequest {
     pub query: Option<String>,
     pub headers: Vec<(String, String)>,
     pub body: Bytes,
-    /// The body exceeded [`MAX_BODY`]; `body` is empty then.
+    /// The body exceeded the path's limit ([`Handler::body_limit`]); `body` is empty then.
     pub too_large: bool,
 }
 
@@ -154,39 +155,84 @@ impl SimResponse {
     }
 }
 
+/// What the edge asks of the application it serves.
+pub trait Handler: Clone + Send + Sync + 'static {
+    /// The largest body a request to `path` may carry. Checked against `Content-Length` before
+    /// anything is read, and while a body without one streams in; a larger body is not kept
+    /// (the request arrives with `too_large` set and an empty body).
+    fn body_limit(&self, method: &str, path: &str) -> usize;
+    /// Answers one request.
+    fn call(&self, req: SimRequest) -> impl Future<Output = SimResponse> + Send;
+}
+
+/// Limits of the HTTP edge (config `[server]`, docs/RELIABILITY.md).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Time a client has to send a request's headers; also the longest a keep-alive connection
+    /// may sit idle between requests.
+    pub header_read_timeout: Duration,
+    /// Connections served at once; a connection beyond it is answered 503 and closed.
+    pub max_connections: usize,
+    /// Bytes of request bodies held in memory at once, over all connections; a request whose
+    /// body does not fit is answered 503 without being read.
+    pub max_body_bytes_in_flight: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+            max_body_bytes_in_flight: 256 * 1024 * 1024,
+        }
+    }
+}
+
+/// The answer to a connection over [`Limits::max_connections`].
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: 67\r\nconnection: close\r\nretry-after: 1\r\n\r\n{\"error\":\"too many open connections to the simulator; retry later\"}";
+
 /// Serves `listener` with `handler` until `shutdown` is cancelled, then drains open connections
 /// (bounded).
-pub async fn serve<H, F>(listener: TcpListener, handler: H, shutdown: CancellationToken)
-where
-    H: Fn(SimRequest) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = SimResponse> + Send + 'static,
-{
+pub async fn serve<H: Handler>(
+    listener: TcpListener,
+    handler: H,
+    limits: Limits,
+    shutdown: CancellationToken,
+) {
     let graceful = GracefulShutdown::new();
+    let connections = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let bodies = Arc::new(BodyBudget::new(limits.max_body_bytes_in_flight));
+    let mut accept_errors = AcceptErrors::default();
     loop {
         let (stream, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
                 Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    accept_errors.note(&e);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             },
             _ = shutdown.cancelled() => break,
         };
         let _ = stream.set_nodelay(true);
-        let handler = handler.clone();
+        let Ok(permit) = connections.clone().try_acquire_owned() else {
+            tokio::spawn(refuse_busy(stream));
+            continue;
+        };
+        let (handler, bodies) = (handler.clone(), bodies.clone());
         let service = service_fn(move |req| {
-            let handler = handler.clone();
-            async move { handle(handler, req, remote).await }
+            let (handler, bodies) = (handler.clone(), bodies.clone());
+            async move { handle(handler, bodies, req, remote).await }
         });
-        let builder = auto::Builder::new(TokioExecutor::new());
-        let conn = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .into_owned();
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read_timeout)
+            .serve_connection(TokioIo::new(stream), service);
         let watched = graceful.watch(conn);
         tokio::spawn(async move {
             let _ = watched.await;
+            drop(permit);
         });
     }
     tokio::select! {
@@ -195,7 +241,68 @@ where
     }
 }
 
+/// Answers a connection over the limit with a 503 and closes it (bounded in time).
+async fn refuse_busy(mut stream: tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(BUSY)).await;
+}
+
+/// Accept errors (e.g. out of file descriptors), logged at most once a second with a count.
+#[derive(Default)]
+struct AcceptErrors {
+    since_log: u64,
+    last_log: Option<std::time::Instant>,
+}
+
+impl AcceptErrors {
+    fn note(&mut self, e: &std::io::Error) {
+        self.since_log += 1;
+        if self
+            .last_log
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
+        {
+            tracing::warn!(error = %e, count = self.since_log, "accept failed");
+            self.since_log = 0;
+            self.last_log = Some(std::time::Instant::now());
+        }
+    }
+}
+
+/// The memory budget of request bodies in flight, in KiB permits.
+struct BodyBudget(Semaphore);
+
+impl BodyBudget {
+    fn new(bytes: usize) -> Self {
+        Self(Semaphore::new(
+            (bytes / 1024).clamp(1, Semaphore::MAX_PERMITS),
+        ))
+    }
+
+    /// Reserves room for a body of up to `bytes`, or None when the budget is spent.
+    fn reserve(&self, bytes: usize) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        let kib = u32::try_from(bytes.div_ceil(1024).max(1)).unwrap_or(u32::MAX);
+        self.0.try_acquire_many(kib).ok()
+    }
+}
+
 type HyperResponse = hyper::Response<Full<Bytes>>;
+
+/// 503 when the bodies in flight already use the whole budget.
+fn busy_bodies() -> HyperResponse {
+    let mut r = hyper::Response::new(Full::new(Bytes::from_static(
+        b"{\"error\":\"too many request bodies in flight; retry later\"}",
+    )));
+    *r.status_mut() = hyper::StatusCode::SERVICE_UNAVAILABLE;
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    r.headers_mut().insert(
+        hyper::header::RETRY_AFTER,
+        hyper::header::HeaderValue::from_static("1"),
+    );
+    r
+}
 
 /// Returned to hyper to close the connection without an answer.
 #[derive(Debug)]
@@ -209,23 +316,39 @@ impl std::fmt::Display for DroppedByScenario {
 
 impl std::error::Error for DroppedByScenario {}
 
-async fn handle<H, F>(
+async fn handle<H: Handler>(
     handler: H,
+    bodies: Arc<BodyBudget>,
     req: hyper::Request<Incoming>,
     _remote: SocketAddr,
-) -> Result<HyperResponse, DroppedByScenario>
-where
-    H: Fn(SimRequest) -> F,
-    F: Future<Output = SimResponse>,
-{
+) -> Result<HyperResponse, DroppedByScenario> {
     let (parts, body) = req.into_parts();
-    let (body, too_large) = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(collected) => (collected.to_bytes(), false),
-        Err(_) => (Bytes::new(), true),
+    let path = parts.uri.path().to_owned();
+    let limit = handler
+        .body_limit(parts.method.as_str(), &path)
+        .min(MAX_BODY);
+    let declared = parts
+        .headers
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let (body, too_large) = match declared {
+        // Over the limit before a byte of it is read: not read at all.
+        Some(n) if n > limit as u64 => (Bytes::new(), true),
+        _ => {
+            let room = declared.map_or(limit, |n| n as usize);
+            let Some(_reserved) = bodies.reserve(room) else {
+                return Ok(busy_bodies());
+            };
+            match Limited::new(body, limit).collect().await {
+                Ok(collected) => (collected.to_bytes(), false),
+                Err(_) => (Bytes::new(), true),
+            }
+        }
     };
     let request = SimRequest {
         method: parts.method.as_str().to_owned(),
-        path: parts.uri.path().to_owned(),
+        path,
         query: parts.uri.query().map(str::to_owned),
         headers: parts
             .headers
@@ -235,7 +358,7 @@ where
         body,
         too_large,
     };
-    match handler(request).await {
+    match handler.call(request).await {
         SimResponse::Reply {
             status,
             content_type,

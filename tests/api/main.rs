@@ -16,6 +16,7 @@ mod dashboard;
 mod e2e_infinia_browser;
 mod e2e_rules;
 mod e2e_scenarios;
+mod edge_limits;
 mod envelope_errors;
 mod independent_client;
 mod infinia;
