@@ -20,6 +20,13 @@ use crate::tenant::TenantId;
 pub const PREFIX: &str = "/__sim/";
 
 pub async fn handle(core: &Core, req: &SimRequest, rest: &str) -> SimResponse {
+    if req.too_large {
+        let limit = core.config().server.control_body_limit_bytes;
+        return error(
+            413,
+            format!("the body is larger than {limit} bytes ([server] control_body_limit_bytes)"),
+        );
+    }
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     if !openapi::documented(req.method.as_str(), &segments) {
         return not_served(req, rest);

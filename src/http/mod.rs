@@ -287,6 +287,18 @@ impl BodyBudget {
 
 type HyperResponse = hyper::Response<Full<Bytes>>;
 
+/// 400 when the body could not be read to its end (the client broke off, bad chunking).
+fn unreadable_body(why: &str) -> HyperResponse {
+    let text = serde_json::json!({ "error": format!("the request body could not be read: {why}") });
+    let mut r = hyper::Response::new(Full::new(Bytes::from(text.to_string())));
+    *r.status_mut() = hyper::StatusCode::BAD_REQUEST;
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
 /// 503 when the bodies in flight already use the whole budget.
 fn busy_bodies() -> HyperResponse {
     let mut r = hyper::Response::new(Full::new(Bytes::from_static(
@@ -342,7 +354,9 @@ async fn handle<H: Handler>(
             };
             match Limited::new(body, limit).collect().await {
                 Ok(collected) => (collected.to_bytes(), false),
-                Err(_) => (Bytes::new(), true),
+                Err(e) if e.is::<http_body_util::LengthLimitError>() => (Bytes::new(), true),
+                // A body that broke off is never handed on as if it were empty.
+                Err(e) => return Ok(unreadable_body(&e.to_string())),
             }
         }
     };

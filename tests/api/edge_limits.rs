@@ -110,3 +110,52 @@ async fn connections_beyond_the_cap_get_a_503_and_the_simulator_keeps_serving() 
     assert!(ok, "health never answered 200 after the connections closed");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_body_that_breaks_off_is_a_400_and_changes_nothing() {
+    let app = spawn_with(Setup::default()).await;
+    // Make some state, so that a reset would be visible.
+    app.client
+        .call(
+            "connectivity",
+            &serde_json::json!({"notifyFlag": "N", "responseFlag": "Y"}),
+        )
+        .await
+        .unwrap();
+    let before = app.get_json("/__sim/requests").await["requests"]
+        .as_array()
+        .unwrap()
+        .len();
+    let mut stream = TcpStream::connect(addr(&app.url)).await.unwrap();
+    let head = "POST /__sim/reset HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"tenant\": \"whal";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.shutdown().await.unwrap();
+    let answer = read_to_close(&mut stream, Duration::from_secs(5))
+        .await
+        .expect("answered and closed");
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("could not be read"), "{answer}");
+    let after = app.get_json("/__sim/requests").await["requests"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(after, before, "the journal was reset by a broken body");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_control_body_over_its_limit_is_413() {
+    let config = "[server]\ncontrol_body_limit_bytes = 64\n";
+    let app = spawn_with(Setup {
+        config: Some(config.into()),
+        ..Setup::default()
+    })
+    .await;
+    let big = format!("{{\"tenant\": \"{}\"}}", "x".repeat(200));
+    let (status, body) = app
+        .post_raw("/__sim/reset", "application/json", big.into_bytes())
+        .await;
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("control_body_limit_bytes"), "{body}");
+    app.shutdown().await;
+}
