@@ -319,3 +319,13 @@ mod tests {
         assert!(backend().starts_with("OpenSSL"));
     }
 }
+
+/// A Content-Security-Policy hash source for an inline script or style: `'sha256-<Base64>'`.
+pub fn csp_hash(text: &str) -> String {
+    use base64::Engine as _;
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}

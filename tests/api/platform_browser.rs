@@ -230,3 +230,24 @@ async fn an_expired_link_shows_a_clear_page() {
     b.close().await;
     app.shutdown().await;
 }
+
+/// The authorization pages allow only their own inline script, by its hash, so a `javascript:`
+/// return URL cannot run.
+#[tokio::test]
+async fn authorization_pages_carry_a_content_security_policy() {
+    let app = spawn_app().await;
+    let response = reqwest::get(format!("{}/authorize/0123456789abcdef", app.url))
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+    let csp = response
+        .headers()
+        .get("content-security-policy")
+        .expect("a CSP header")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("script-src 'sha256-"), "{csp}");
+    assert!(!csp.contains("script-src 'unsafe-inline'"), "{csp}");
+    app.shutdown().await;
+}

@@ -8,6 +8,20 @@ use crate::web::escape;
 
 const TEMPLATE: &str = include_str!("page.html");
 const STYLE: &str = include_str!("style.css");
+/// The pages' one script, inlined (the pages load nothing else) and allowed by its hash.
+const SCRIPT: &str = include_str!("page.js");
+
+/// Scripts: only the pages' own, by hash (so a `javascript:` link a partner might slip in as a
+/// return URL cannot run); the one inline style sheet; forms post back here only.
+fn content_security_policy() -> &'static str {
+    static CSP: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CSP.get_or_init(|| {
+        format!(
+            "default-src 'none'; script-src {}; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            crate::wire::crypto::csp_hash(SCRIPT)
+        )
+    })
+}
 
 pub use crate::authorize::time_text;
 
@@ -18,8 +32,11 @@ fn render(status: u16, brand: &str, title: &str, body: &str) -> SimResponse {
         .replace("{{initial}}", &escape(&initial))
         .replace("{{brand}}", &escape(brand))
         .replace("{{title}}", &escape(title))
+        .replace("{{script}}", SCRIPT)
         .replace("{{body}}", body);
     SimResponse::html(status, html)
+        .header("content-security-policy", content_security_policy())
+        .header("x-content-type-options", "nosniff")
         .header("cache-control", "no-store")
         .header("x-frame-options", "DENY")
         .header("referrer-policy", "no-referrer")
@@ -211,4 +228,25 @@ pub fn message(status: u16, brand: &str, title: &str, text: &str) -> SimResponse
         escape(text)
     );
     render(status, brand, title, &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The policy names the script by the hash an independent implementation computes
+    /// (`python3 -c "import hashlib, base64; print(base64.b64encode(hashlib.sha256(
+    /// open('src/web/authorize/page.js', 'rb').read()).digest()).decode())"`); when page.js
+    /// changes, this value changes with it.
+    #[test]
+    fn the_policy_allows_exactly_the_pages_script() {
+        let csp = content_security_policy();
+        assert!(
+            csp.contains("script-src 'sha256-72zIxPttTnpv8V3fvliVsmO4gqjHPsh1/68wSoYwOSk='"),
+            "{csp}"
+        );
+        let page = render(200, "Whalet", "t", "<p>b</p>");
+        let html = String::from_utf8_lossy(page.body()).into_owned();
+        assert!(html.contains(&format!("<script>{SCRIPT}</script>")));
+    }
 }

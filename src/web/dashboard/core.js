@@ -144,6 +144,14 @@ const Dash = (() => {
   }
 
   /** A command the user can copy. */
+  /** One argument for a POSIX shell: bare when it holds only safe characters, else
+   *  single-quoted, so that nothing in it is ever expanded (like Python's shlex.quote). */
+  function shellQuote(text) {
+    const s = String(text);
+    if (/^[A-Za-z0-9_./:@%+=,-]+$/.test(s)) return s;
+    return "'" + s.replace(/'/g, "'\\''") + "'";
+  }
+
   function command(text) {
     const code = h("code", {}, text);
     const btn = h("button", {
@@ -339,7 +347,7 @@ const Dash = (() => {
   document.addEventListener("DOMContentLoaded", start);
 
   return {
-    h, append, fill, clear, api, chinaTime, wallTime, relative, rel, duration, json, badge, command, empty,
+    h, append, fill, clear, api, chinaTime, wallTime, relative, rel, duration, json, badge, command, shellQuote, empty,
     notice, toast, patch, disclosure, setCount, query, setQuery, refresh, view, state,
   };
 })();

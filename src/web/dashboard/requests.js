@@ -129,9 +129,11 @@
       h("section", { class: "pane" }, h("h3", {}, "Reply"), json(e.reply))));
     if (e.surface === "whalet" && e.request && typeof e.request === "object" && !("head" in e.request)) {
       const partner = (e.tenant || "").split(":")[1];
-      const args = [`whalet-sim call ${e.operation}`, `--url ${location.origin}/api`];
-      if (partner && partner !== "202400000000001") args.push(`--partner-id ${partner}`);
-      args.push(`--data '${JSON.stringify(e.request).replace(/'/g, "'\\''")}'`);
+      // Every argument is quoted for the shell: an apiCode or partnerId is partner-supplied text.
+      const q = Dash.shellQuote;
+      const args = ["whalet-sim call", q(e.operation), "--url", q(`${location.origin}/api`)];
+      if (partner && partner !== "202400000000001") args.push("--partner-id", q(partner));
+      args.push("--data", q(JSON.stringify(e.request)));
       parts.push(h("h3", { class: "pane-title" }, "Send it again"), Dash.command(args.join(" ")));
     }
     parts.push(h("p", { class: "permalink" }, h("a", { href: `/__sim/ui/requests/${e.id}` }, "Link to this request"),

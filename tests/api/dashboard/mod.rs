@@ -420,3 +420,62 @@ async fn pages_are_self_contained_and_unknown_pages_are_404() {
     assert_eq!(health["status"], "ok");
     app.shutdown().await;
 }
+
+/// Regression: an apiCode is partner-supplied text; the "send it again" command once inserted it
+/// bare, so `$(...)` in it ran when a user pasted the command into a shell.
+#[tokio::test]
+async fn send_it_again_quotes_a_hostile_api_code_for_the_shell() {
+    let app = spawn_app().await;
+    let Some(browser) = browser::start(1280, 900).await else {
+        return;
+    };
+    let c = &browser.client;
+    // The command runs in its own directory; the apiCode (at most 30 characters) would create
+    // a file there if the shell expanded it.
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("pw");
+    let api_code = "$(touch pw)";
+    let code = app
+        .client
+        .call(api_code, &json!({"notifyFlag": "N"}))
+        .await
+        .unwrap()
+        .code;
+    assert_eq!(code, "INTERFACE_UNAUTHORIZED");
+    open(&browser, &app, "/").await;
+    let row = wait_text(c, "#journal .row", "INTERFACE_UNAUTHORIZED").await;
+    row.find(Locator::Css(".row-head"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let command = wait_text(c, "#journal .command code", "whalet-sim call")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(command.contains(&format!("'{api_code}'")), "{command}");
+    let shell = command.replacen("whalet-sim", env!("CARGO_BIN_EXE_whalet-sim"), 1);
+    let cwd = dir.path().to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&shell)
+            .current_dir(cwd)
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    // The call itself is refused (unknown apiCode); what matters is that nothing else ran.
+    assert!(!marker.exists(), "the command ran the apiCode: {command}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("INTERFACE_UNAUTHORIZED")
+            || String::from_utf8_lossy(&out.stderr).contains("INTERFACE_UNAUTHORIZED"),
+        "{command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    browser.close().await;
+    app.shutdown().await;
+}

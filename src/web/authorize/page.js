@@ -1,0 +1,8 @@
+// Sends the pressed button's name/value with the form and prevents double submits.
+document.querySelectorAll("form").forEach(function (f) {
+  f.addEventListener("submit", function (e) {
+    var b = e.submitter;
+    if (b && b.name) { var h = document.createElement("input"); h.type = "hidden"; h.name = b.name; h.value = b.value; f.appendChild(h); }
+    f.querySelectorAll("button").forEach(function (x) { x.disabled = true; });
+  });
+});
