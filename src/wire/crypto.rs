@@ -211,6 +211,16 @@ pub fn random_key(len: usize) -> Vec<u8> {
     key
 }
 
+/// A Content-Security-Policy hash source for an inline script or style: `'sha256-<Base64>'`.
+pub fn csp_hash(text: &str) -> String {
+    use base64::Engine as _;
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,14 +328,4 @@ mod tests {
         }
         assert!(backend().starts_with("OpenSSL"));
     }
-}
-
-/// A Content-Security-Policy hash source for an inline script or style: `'sha256-<Base64>'`.
-pub fn csp_hash(text: &str) -> String {
-    use base64::Engine as _;
-    let digest = sha2::Sha256::digest(text.as_bytes());
-    format!(
-        "'sha256-{}'",
-        base64::engine::general_purpose::STANDARD.encode(digest)
-    )
 }
