@@ -164,7 +164,7 @@ impl App {
         crate::core::timeline::schedule_pending(&self.core);
         let driver = tokio::spawn(self.clock().clone().run_driver(stop.clone()));
         let limits = self.config().server.limits();
-        let routes = crate::routes::Routes(self.core.clone());
+        let routes = crate::routes::Routes(self.core.clone(), addr);
         let server = tokio::spawn(crate::http::serve(listener, routes, limits, stop.clone()));
         let mut tasks = vec![("server", server), ("clock driver", driver)];
         tasks.extend(crate::sftp::spawn(&self.core, stop.clone()).map(|t| ("sftp", t)));

@@ -5,9 +5,9 @@ use crate::control;
 use crate::core::Core;
 use crate::http::{Handler, SimRequest, SimResponse, MAX_BODY};
 
-/// The simulator as the HTTP edge sees it.
+/// The simulator as the HTTP edge sees it: the core and the address it is bound to.
 #[derive(Clone)]
-pub struct Routes(pub Core);
+pub struct Routes(pub Core, pub std::net::SocketAddr);
 
 impl Handler for Routes {
     fn body_limit(&self, method: &str, path: &str) -> usize {
@@ -28,6 +28,14 @@ impl Handler for Routes {
     }
 
     async fn call(&self, req: SimRequest) -> SimResponse {
+        let path = &req.path;
+        let guarded = crate::web::dashboard::owns(path)
+            || (path.starts_with(control::PREFIX) && path != "/__sim/health");
+        if guarded {
+            if let Some(refusal) = control::guard::refuse(&self.0, &req, self.1) {
+                return refusal;
+            }
+        }
         route(&self.0, req).await
     }
 }

@@ -50,6 +50,9 @@ pub struct ServerConfig {
     pub control_body_limit_bytes: usize,
     /// Largest body of any other path that no surface owns (pages, unknown paths).
     pub other_body_limit_bytes: usize,
+    /// Host names (besides loopback names and the bound address) by which the control plane
+    /// and the dashboard may be reached, e.g. a container's service name; `"*"` allows any.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -61,6 +64,7 @@ impl Default for ServerConfig {
             max_body_bytes_in_flight: edge.max_body_bytes_in_flight,
             control_body_limit_bytes: 1024 * 1024,
             other_body_limit_bytes: 64 * 1024,
+            allowed_hosts: Vec::new(),
         }
     }
 }

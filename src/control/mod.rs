@@ -2,6 +2,7 @@
 //! the delivery ledger, the clock, state, reset, invariants and triggers. Product handlers never
 //! import this module; it only reads and drives the app through its handles.
 
+pub mod guard;
 pub mod openapi;
 pub mod scenarios;
 

@@ -12,6 +12,7 @@ mod cli;
 mod clock;
 mod connectivity;
 mod control;
+mod control_guard;
 mod dashboard;
 mod e2e_infinia_browser;
 mod e2e_rules;
