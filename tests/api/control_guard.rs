@@ -61,7 +61,7 @@ async fn a_cross_site_post_cannot_reset_or_credit() {
         .collect();
     assert_eq!(ops, vec!["connectivity"]);
     // The simulator's own pages (same origin) and clients without Origin still work.
-    let own = format!("{}", app.url);
+    let own = app.url.clone();
     let same = [
         ("origin", own.as_str()),
         ("content-type", "application/json"),
