@@ -23,6 +23,7 @@ mod independent_client;
 mod infinia;
 mod journal;
 mod notifications;
+mod pipeline_panics;
 mod platform;
 mod platform_browser;
 mod platform_payments;

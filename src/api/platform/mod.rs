@@ -97,6 +97,13 @@ pub struct PlatformApi {
     plain: bool,
 }
 
+impl PlatformApi {
+    /// The scheme in envelope mode (`plain` false) or plain-JSON mode (`[platform] auth = "none"`).
+    pub fn new(plain: bool) -> Self {
+        Self { plain }
+    }
+}
+
 impl Scheme for PlatformApi {
     const SURFACE: &'static str = "platform";
     type Echo = Echo;
