@@ -49,10 +49,6 @@ impl<S: Scheme> Scheme for PanicOnRun<S> {
         self.0.body_limit(core)
     }
 
-    fn too_large(&self, limit: usize) -> S::Error {
-        self.0.too_large(limit)
-    }
-
     fn open(
         &self,
         core: &Core,
@@ -64,24 +60,12 @@ impl<S: Scheme> Scheme for PanicOnRun<S> {
         self.0.open(core, req, route, echo, trace)
     }
 
-    fn duplicate(&self, opened: &Opened<S::Session>, request_no: &str) -> S::Error {
-        self.0.duplicate(opened, request_no)
-    }
-
-    fn forced(&self, code: &str, detail: Option<String>) -> S::Error {
-        self.0.forced(code, detail)
-    }
-
     fn run(&self, _ctx: &Ctx<'_, S::Session>, _body: &Value) -> Result<S::Reply, S::Error> {
         panic!("deliberate test panic");
     }
 
     fn is_internal(&self, err: &S::Error) -> bool {
         self.0.is_internal(err)
-    }
-
-    fn internal(&self) -> S::Error {
-        self.0.internal()
     }
 
     fn seal_reply(
@@ -121,10 +105,6 @@ impl<S: Scheme> Scheme for PanicOnOpen<S> {
         self.0.body_limit(core)
     }
 
-    fn too_large(&self, limit: usize) -> S::Error {
-        self.0.too_large(limit)
-    }
-
     async fn open(
         &self,
         core: &Core,
@@ -138,24 +118,12 @@ impl<S: Scheme> Scheme for PanicOnOpen<S> {
         panic!("deliberate test panic");
     }
 
-    fn duplicate(&self, opened: &Opened<S::Session>, request_no: &str) -> S::Error {
-        self.0.duplicate(opened, request_no)
-    }
-
-    fn forced(&self, code: &str, detail: Option<String>) -> S::Error {
-        self.0.forced(code, detail)
-    }
-
     fn run(&self, ctx: &Ctx<'_, S::Session>, body: &Value) -> Result<S::Reply, S::Error> {
         self.0.run(ctx, body)
     }
 
     fn is_internal(&self, err: &S::Error) -> bool {
         self.0.is_internal(err)
-    }
-
-    fn internal(&self) -> S::Error {
-        self.0.internal()
     }
 
     fn seal_reply(
