@@ -277,9 +277,19 @@ impl SealedRequest {
         receiver: &PrivateKey,
         sender: &PublicKey,
     ) -> Result<OpenedRequest, WhaletError> {
+        self.verify(sender)?;
+        self.decrypt(receiver)
+    }
+
+    /// Verifies the sender's signature (a public-key operation only).
+    pub fn verify(&self, sender: &PublicKey) -> Result<(), WhaletError> {
         let encrypt = self.encrypt.as_deref().unwrap_or("");
         let signed = request_sign_string(&self.echo, encrypt);
-        verify_hex_signature(&self.sign, &signed, sender, "request")?;
+        verify_hex_signature(&self.sign, &signed, sender, "request")
+    }
+
+    /// Decrypts the body with the receiver's key (call [`SealedRequest::verify`] first).
+    pub fn decrypt(&self, receiver: &PrivateKey) -> Result<OpenedRequest, WhaletError> {
         let Some(encrypt) = self.encrypt.as_deref() else {
             return Err(WhaletError::format("body.encrypt is missing"));
         };

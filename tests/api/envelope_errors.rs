@@ -300,6 +300,51 @@ rate_limit = 2
     app.shutdown().await;
 }
 
+/// Regression: junk that names a partner (bad signature) used to count against that partner's
+/// rate limit, so anyone could lock the real partner out.
+#[tokio::test]
+async fn unauthenticated_requests_do_not_use_up_the_partners_rate_limit() {
+    let config = r#"
+[[whalet.partners]]
+partner_id = "202400000000003"
+public_key = "@keys/demo-partner/public.pem"
+rate_limit = 2
+"#;
+    let app = crate::helpers::spawn_with(crate::helpers::Setup {
+        config: Some(config.into()),
+        ..Default::default()
+    })
+    .await;
+    let mut client = app.client.clone();
+    client.partner_id = "202400000000003".into();
+    let mut sealed: Vec<Vec<u8>> = (0..12)
+        .map(|_| {
+            let mut v: serde_json::Value = serde_json::from_slice(&client.seal(
+                "connectivity",
+                &client.next_request_no(),
+                &ok_body(),
+            ))
+            .unwrap();
+            // Flip the signature: the request names the partner but is not from it.
+            let sign = v["head"]["sign"].as_str().unwrap().to_owned();
+            let flipped = if sign.starts_with('0') { "1" } else { "0" };
+            v["head"]["sign"] = format!("{flipped}{}", &sign[1..]).into();
+            serde_json::to_vec(&v).unwrap()
+        })
+        .collect();
+    sealed.push(client.seal("connectivity", &client.next_request_no(), &ok_body()));
+    let mut codes = Vec::new();
+    for bytes in sealed {
+        codes.push(client.send_raw(bytes).await.unwrap().code);
+    }
+    assert!(
+        codes[..12].iter().all(|c| c == "UNAUTHENTICATED_ERROR"),
+        "{codes:?}"
+    );
+    assert_eq!(codes[12], "SUCCESS", "{codes:?}");
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn an_oversize_body_is_refused_with_the_limit() {
     let app = crate::helpers::spawn_with(crate::helpers::Setup {

@@ -156,8 +156,10 @@ impl Scheme for PlatformApi {
                 ))
                 .into());
             }
+            // Only an authenticated request counts against the partner's rate limit.
+            sealed.verify(&partner.public_key)?;
             crate::api::whalet::admit(&partner)?;
-            let opened = sealed.open(&partner.platform_key, &partner.public_key)?;
+            let opened = sealed.decrypt(&partner.platform_key)?;
             let keys = Some((partner.platform_key.clone(), partner.public_key.clone()));
             (partner, opened.body, keys)
         };

@@ -271,8 +271,10 @@ impl Scheme for OpenApi {
             ))
             .into());
         }
+        // Only an authenticated request counts against the partner's rate limit.
+        sealed.verify(&partner.public_key)?;
         admit(&partner)?;
-        let opened = sealed.open(&partner.platform_key, &partner.public_key)?;
+        let opened = sealed.decrypt(&partner.platform_key)?;
         trace.request = opened.body.clone();
         let Some(operation) = core.whalet_ops().get(&echo.api_code) else {
             return Err(WhaletError::new(
