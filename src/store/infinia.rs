@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::clock::Millis;
 use crate::money::Money;
+use crate::store::Refusal;
 
 /// The platform's own account in the ledger.
 pub const PLATFORM_ACCOUNT: &str = "infinia:platform";
@@ -202,6 +203,20 @@ pub struct Sharing {
 }
 
 impl InfiniaState {
+    /// The revenue sharing `request_no`.
+    pub fn sharing(&self, request_no: &str) -> Result<&Sharing, Refusal> {
+        self.sharings
+            .get(request_no)
+            .ok_or_else(|| no_sharing(request_no))
+    }
+
+    /// The revenue sharing `request_no`, to change.
+    pub fn sharing_mut(&mut self, request_no: &str) -> Result<&mut Sharing, Refusal> {
+        self.sharings
+            .get_mut(request_no)
+            .ok_or_else(|| no_sharing(request_no))
+    }
+
     /// Revenue a seller may still receive in `currency`: earned from processed trade details,
     /// minus what PROCESSING and SUCCESS sharings already give them; never below zero.
     pub fn available_minor(&self, seller_id: &str, currency: &str) -> i64 {
@@ -221,4 +236,8 @@ impl InfiniaState {
             .sum();
         earned.saturating_sub(shared).max(0)
     }
+}
+
+fn no_sharing(request_no: &str) -> Refusal {
+    Refusal::unknown("revenue sharing", format!("requestNo {request_no:?}"))
 }

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::behaviour::NotifyBehaviour;
 use crate::clock::Millis;
 use crate::money::Money;
+use crate::store::Refusal;
 
 /// Ledger account names of the platform surface (documented in docs/FIDELITY.md).
 pub mod accounts {
@@ -225,6 +226,13 @@ pub struct PlatformState {
 }
 
 impl PlatformState {
+    /// The payment `payment_id`.
+    pub fn payment(&self, payment_id: &str) -> Result<&Payment, Refusal> {
+        self.payments
+            .get(payment_id)
+            .ok_or_else(|| Refusal::unknown("payment", format!("paymentId {payment_id:?}")))
+    }
+
     /// The binding that currently governs a shop: an approved one if any, else the newest.
     pub fn binding_for_shop(&self, shop_id: &str) -> Option<&Binding> {
         let of_shop = || self.bindings.values().filter(move |b| b.shop_id == shop_id);

@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::behaviour::NotifyBehaviour;
 use crate::clock::Millis;
 use crate::money::Money;
+use crate::store::Refusal;
 
 #[derive(Debug, Default, Serialize)]
 pub struct PockytState {
@@ -28,6 +29,58 @@ pub struct PockytState {
 }
 
 impl PockytState {
+    /// The payee `customer_no`.
+    pub fn payee(&self, customer_no: &str) -> Result<&Payee, Refusal> {
+        self.payees
+            .get(customer_no)
+            .ok_or_else(|| no_payee(customer_no))
+    }
+
+    /// The payee `customer_no`, to change.
+    pub fn payee_mut(&mut self, customer_no: &str) -> Result<&mut Payee, Refusal> {
+        self.payees
+            .get_mut(customer_no)
+            .ok_or_else(|| no_payee(customer_no))
+    }
+
+    /// The live (not deleted) payout account `token`.
+    pub fn account(&self, token: &str) -> Result<&PayoutAccount, Refusal> {
+        self.accounts
+            .get(token)
+            .filter(|a| !a.deleted)
+            .ok_or_else(|| no_account(token))
+    }
+
+    /// The live (not deleted) payout account `token`, to change.
+    pub fn account_mut(&mut self, token: &str) -> Result<&mut PayoutAccount, Refusal> {
+        self.accounts
+            .get_mut(token)
+            .filter(|a| !a.deleted)
+            .ok_or_else(|| no_account(token))
+    }
+
+    /// The payout `transaction_no`.
+    pub fn payout(&self, transaction_no: &str) -> Result<&Payout, Refusal> {
+        self.payouts
+            .get(transaction_no)
+            .ok_or_else(|| no_payout(transaction_no))
+    }
+
+    /// The payout `transaction_no`, to change.
+    pub fn payout_mut(&mut self, transaction_no: &str) -> Result<&mut Payout, Refusal> {
+        self.payouts
+            .get_mut(transaction_no)
+            .ok_or_else(|| no_payout(transaction_no))
+    }
+
+    /// The transactionNo of the payout paid for `invoice_id`.
+    pub fn transaction_of(&self, invoice_id: &str) -> Result<&str, Refusal> {
+        self.invoices
+            .get(invoice_id)
+            .map(String::as_str)
+            .ok_or_else(|| Refusal::unknown("payout", format!("invoiceId {invoice_id}")))
+    }
+
     /// The payee holding `email` (case-insensitive), if any.
     pub fn payee_by_email(&self, email: &str) -> Option<&Payee> {
         self.payees
@@ -44,6 +97,18 @@ impl PockytState {
             .values()
             .filter(move |a| a.customer_no == customer_no && !a.deleted)
     }
+}
+
+fn no_payee(customer_no: &str) -> Refusal {
+    Refusal::unknown("payee", format!("customerNo {customer_no}"))
+}
+
+fn no_account(token: &str) -> Refusal {
+    Refusal::unknown("payout account", format!("accountToken {token}"))
+}
+
+fn no_payout(transaction_no: &str) -> Refusal {
+    Refusal::unknown("payout", format!("transactionNo {transaction_no}"))
 }
 
 /// `payeeStatus`: `Pending` → `Activated` | `Declined`; `Activated` → `Deactivated`.

@@ -16,6 +16,10 @@ pub enum Refusal {
         /// `a user`, `a card`, `a card holder`, ...
         kind: &'static str,
     },
+    /// No object found by this key, said the way the lookup was asked (`no payee with customerNo
+    /// C1`); `key` is the field and its value as the partner wrote them.
+    #[error("no {kind} with {key}")]
+    Unknown { kind: &'static str, key: String },
     /// The object exists but belongs to another owner (e.g. a card of another user).
     #[error("{what} {id:?} does not belong to {owner}")]
     NotOwned {
@@ -43,6 +47,13 @@ impl Refusal {
         }
     }
 
+    pub fn unknown(kind: &'static str, key: impl Into<String>) -> Self {
+        Refusal::Unknown {
+            kind,
+            key: key.into(),
+        }
+    }
+
     pub fn not_owned(what: &'static str, id: impl Into<String>, owner: impl Into<String>) -> Self {
         Refusal::NotOwned {
             what,
@@ -53,6 +64,18 @@ impl Refusal {
 
     pub fn wrong_state(text: impl Into<String>) -> Self {
         Refusal::WrongState(text.into())
+    }
+
+    pub fn conflict(text: impl Into<String>) -> Self {
+        Refusal::Conflict(text.into())
+    }
+}
+
+/// Triggers and timers of the control plane answer a plain message (`TriggerFuture`,
+/// completions): a refusal becomes its message there, so that they can use `?` as well.
+impl From<Refusal> for String {
+    fn from(r: Refusal) -> Self {
+        r.to_string()
     }
 }
 
@@ -69,6 +92,10 @@ mod tests {
         assert_eq!(
             Refusal::not_owned("cardId", "C1", "user U2").to_string(),
             "cardId \"C1\" does not belong to user U2"
+        );
+        assert_eq!(
+            Refusal::unknown("payee", "customerNo C1").to_string(),
+            "no payee with customerNo C1"
         );
     }
 }

@@ -70,6 +70,25 @@ impl From<TenantMissing> for InfiniaError {
     }
 }
 
+/// A refusal of the state, with the code Infinia gives it: whatever the state refuses (an unknown
+/// sharing, a seller not bound or frozen, a requestNo reused) is `INVALID_PARAMETER`; missing money
+/// `OUT_OF_RANGE`; a broken posting an internal error.
+impl From<crate::store::Refusal> for InfiniaError {
+    fn from(r: crate::store::Refusal) -> Self {
+        use crate::store::{LedgerError, Refusal as R};
+        let message = r.to_string();
+        match r {
+            R::Funds(LedgerError::Insufficient { .. }) => InfiniaError::range(message),
+            R::Funds(_) => InfiniaError::internal(message),
+            R::NotFound { .. }
+            | R::Unknown { .. }
+            | R::NotOwned { .. }
+            | R::WrongState(_)
+            | R::Conflict(_) => InfiniaError::invalid(message),
+        }
+    }
+}
+
 pub type Handler = fn(&Ctx<'_>, &Value) -> Result<Value, InfiniaError>;
 
 /// One operation: its canonical path under `/api/v1/` and its handler.

@@ -16,7 +16,7 @@ use crate::store::infinia::{
     seller_account, sharing_account, BindingStatus, SellerStatus, ShareItem, Sharing,
     SharingStatus, PLATFORM_ACCOUNT,
 };
-use crate::store::{LedgerError, TenantId};
+use crate::store::{LedgerError, Refusal, TenantId};
 use crate::wire::infinia::InfiniaError;
 
 pub const OPERATION: Operation = Operation {
@@ -191,18 +191,15 @@ pub fn finish(
     reason: Option<&str>,
 ) -> Result<Value, String> {
     let now = core.clock().now();
-    core.store()
-        .with_tenant(tenant, |t| {
-            let sharing = t
-                .infinia
-                .sharings
-                .get_mut(request_no)
-                .ok_or_else(|| format!("no revenue sharing {request_no:?}"))?;
+    let finished = core
+        .store()
+        .with_tenant(tenant, |t| -> Result<Value, Refusal> {
+            let sharing = t.infinia.sharing_mut(request_no)?;
             if sharing.status != SharingStatus::Processing {
-                return Err(format!(
+                return Err(Refusal::wrong_state(format!(
                     "revenue sharing {request_no} is already {}",
                     sharing.status.as_str()
-                ));
+                )));
             }
             let from = sharing_account(request_no);
             let debit = Money::new(-sharing.total.minor, sharing.total.currency);
@@ -221,7 +218,7 @@ pub fn finish(
                 "revenue sharing {request_no} {}",
                 if success { "paid" } else { "returned" }
             );
-            t.ledger.post(now, memo, &legs).map_err(|e| e.to_string())?;
+            t.ledger.post(now, memo, &legs)?;
             sharing.status = if success {
                 SharingStatus::Success
             } else {
@@ -235,7 +232,8 @@ pub fn finish(
             sharing.finished_at = Some(now);
             Ok(view(sharing))
         })
-        .ok_or_else(|| format!("no tenant {tenant}"))?
+        .ok_or_else(|| format!("no tenant {tenant}"))?;
+    Ok(finished?)
 }
 
 pub fn view(s: &Sharing) -> Value {

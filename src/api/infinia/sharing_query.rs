@@ -14,10 +14,5 @@ pub const OPERATION: Operation = Operation {
 
 fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
     let request_no = required(body, "requestNo", 64)?;
-    ctx.with_state(|t| match t.infinia.sharings.get(request_no) {
-        Some(s) => Ok(sharing::view(s)),
-        None => Err(InfiniaError::invalid(format!(
-            "no revenue sharing with requestNo {request_no:?}"
-        ))),
-    })?
+    ctx.with_state(|t| Ok(sharing::view(t.infinia.sharing(request_no)?)))?
 }

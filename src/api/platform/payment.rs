@@ -15,7 +15,7 @@ use crate::behaviour::NotifyBehaviour;
 use crate::core::Core;
 use crate::money::{Currency, Money};
 use crate::store::platform::{accounts, BindStatus, BulkPayment, Payment, PaymentStatus};
-use crate::store::{Replay, TenantId};
+use crate::store::{Refusal, Replay, TenantId};
 use crate::wire::whalet::{Code, WhaletError};
 
 const APPLY_NOTIFY: &str = "paymentApplyNotify";
@@ -206,8 +206,7 @@ fn settle(
 /// `paymentQuery {paymentId}` → the payment with its status.
 pub fn payment_query(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> {
     let payment_id = required(body, "paymentId", "paymentId").map_err(param)?;
-    ctx.with_state(|t| t.platform.payments.get(payment_id).map(payment_view))?
-        .ok_or_else(|| WhaletError::failure(format!("no payment with paymentId {payment_id:?}")))
+    ctx.with_state(|t| Ok(payment_view(t.platform.payment(payment_id)?)))?
 }
 
 /// `balanceQuery {currency?}` → `{balances: [{currency, availableAmount, inFlightAmount}]}`.
@@ -256,7 +255,7 @@ pub fn receive_bulk_payment(
     let now = core.clock().now();
     let payload = core
         .store()
-        .with_tenant(tenant, |t| {
+        .with_tenant(tenant, |t| -> Result<Value, Refusal> {
             let id = match bulk_payment_id {
                 Some(id) => id.to_owned(),
                 None => format!("BP{:08}", t.next_seq()),
@@ -266,17 +265,17 @@ pub fn receive_bulk_payment(
                 .iter()
                 .any(|b| b.bulk_payment_id == id)
             {
-                return Err(format!("bulk payment {id:?} was already received"));
+                return Err(Refusal::conflict(format!(
+                    "bulk payment {id:?} was already received"
+                )));
             }
-            t.ledger
-                .transfer(
-                    now,
-                    format!("bulk payment {id}"),
-                    accounts::BULK,
-                    accounts::BALANCE,
-                    amount,
-                )
-                .map_err(|e| e.to_string())?;
+            t.ledger.transfer(
+                now,
+                format!("bulk payment {id}"),
+                accounts::BULK,
+                accounts::BALANCE,
+                amount,
+            )?;
             t.platform.bulk_payments.push(BulkPayment {
                 bulk_payment_id: id.clone(),
                 amount,

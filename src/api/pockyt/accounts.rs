@@ -14,7 +14,7 @@ use crate::core::Core;
 use crate::core::Trigger;
 use crate::scenario::Outcome;
 use crate::store::pockyt::{AccountStatus, Payee, PayeeStatus, PayoutAccount};
-use crate::store::{TenantId, TenantState};
+use crate::store::{Refusal, TenantId, TenantState};
 use crate::trigger::{param, TriggerFuture};
 use crate::wire::pockyt::PockytError;
 
@@ -37,19 +37,11 @@ const V2_TYPES: &[&str] = &[
 ];
 const PURPOSES: &[&str] = &["CHECKING", "SAVINGS"];
 
-/// The payee a request names, which must exist.
-fn payee<'a>(t: &'a TenantState, customer_no: &str) -> Result<&'a Payee, PockytError> {
-    t.pockyt
-        .payees
-        .get(customer_no)
-        .ok_or_else(|| PockytError::no_info(format!("no payee with customerNo {customer_no}")))
-}
-
 /// The refusal for a payee that cannot hold or use accounts (seed 003: `payee status Unverified`).
-pub fn require_active(p: &Payee) -> Result<(), PockytError> {
+pub fn require_active(p: &Payee) -> Result<(), Refusal> {
     match p.status {
         PayeeStatus::Activated => Ok(()),
-        other => Err(PockytError::rejected(format!(
+        other => Err(Refusal::wrong_state(format!(
             "payee status {}",
             other.refusal_word()
         ))),
@@ -144,7 +136,7 @@ pub fn create(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     };
     let now = ctx.now();
     let result = ctx.try_with_state(|t| {
-        let owner = payee(t, &customer_no)?;
+        let owner = t.pockyt.payee(&customer_no)?;
         if matches!(
             owner.status,
             PayeeStatus::Declined | PayeeStatus::Deactivated
@@ -180,7 +172,7 @@ pub fn create(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
             deleted: false,
             created_at: now,
         };
-        let reply = created(&account, payee(t, &customer_no)?, now);
+        let reply = created(&account, t.pockyt.payee(&customer_no)?, now);
         t.pockyt.accounts.insert(token.clone(), account);
         Ok((token, reply))
     })?;
@@ -220,8 +212,7 @@ fn find<'a>(
         || format!("accountTag {}", tag.unwrap_or_default()),
         |t| format!("accountToken {t}"),
     );
-    let account =
-        found.ok_or_else(|| PockytError::no_info(format!("no payout account with {what}")))?;
+    let account = found.ok_or_else(|| Refusal::unknown("payout account", what.clone()))?;
     if account.customer_no != customer_no {
         return Err(PockytError::mismatch(format!(
             "{what} belongs to another payee, not customerNo {customer_no}"
@@ -243,7 +234,7 @@ pub fn list(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     let token = fields::optional(f, "accountToken")?;
     let tag = fields::optional(f, "accountTag")?;
     ctx.try_with_state(|t| {
-        let owner = payee(t, &customer_no)?;
+        let owner = t.pockyt.payee(&customer_no)?;
         require_active(owner)?;
         if token.is_some() || tag.is_some() {
             let a = find(t, &customer_no, token.as_deref(), tag.as_deref())?;
@@ -272,7 +263,7 @@ pub fn delete(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     let customer_no = fields::required(f, "customerNo")?;
     let token = fields::required(f, "accountToken")?;
     ctx.try_with_state(|t| {
-        payee(t, &customer_no)?;
+        t.pockyt.payee(&customer_no)?;
         find(t, &customer_no, Some(&token), None)?;
         if let Some(a) = t.pockyt.accounts.get_mut(&token) {
             a.deleted = true;
@@ -289,18 +280,10 @@ pub fn retrieve_v2(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     ctx.try_with_state(|t| {
         let customer_no = match (&customer_no, &token) {
             (Some(c), _) => c.clone(),
-            (None, Some(token)) => t
-                .pockyt
-                .accounts
-                .get(token)
-                .filter(|a| !a.deleted)
-                .map(|a| a.customer_no.clone())
-                .ok_or_else(|| {
-                    PockytError::no_info(format!("no payout account with accountToken {token}"))
-                })?,
+            (None, Some(token)) => t.pockyt.account(token)?.customer_no.clone(),
             (None, None) => return Err(PockytError::null("accountToken is required")),
         };
-        let owner = payee(t, &customer_no)?;
+        let owner = t.pockyt.payee(&customer_no)?;
         let a = find(t, &customer_no, token.as_deref(), tag.as_deref())?;
         let mut view = listed(a, Some(owner));
         if let Value::Object(m) = &mut view {
@@ -317,18 +300,15 @@ pub fn set_status(
     token: &str,
     to: AccountStatus,
 ) -> Result<Value, String> {
-    core.store()
-        .with_tenant(tenant, |t| {
-            let a = t
-                .pockyt
-                .accounts
-                .get_mut(token)
-                .filter(|a| !a.deleted)
-                .ok_or_else(|| format!("no payout account with accountToken {token}"))?;
+    let changed = core
+        .store()
+        .with_tenant(tenant, |t| -> Result<Value, Refusal> {
+            let a = t.pockyt.account_mut(token)?;
             a.status = to;
             Ok(listed(a, None))
         })
-        .unwrap_or_else(|| Err(format!("no tenant {tenant}")))
+        .ok_or_else(|| format!("no tenant {tenant}"))?;
+    Ok(changed?)
 }
 
 fn run(core: Core, params: Map<String, Value>, to: AccountStatus) -> TriggerFuture {

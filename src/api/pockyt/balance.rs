@@ -8,7 +8,7 @@ use super::{available, in_flight, trigger_merchant, Ctx, Reply};
 use crate::core::Core;
 use crate::core::Trigger;
 use crate::money::{Currency, Money};
-use crate::store::TenantState;
+use crate::store::{Refusal, TenantState};
 use crate::trigger::{param, TriggerFuture};
 use crate::wire::pockyt::PockytError;
 
@@ -52,20 +52,20 @@ fn funded(core: Core, params: Map<String, Value>) -> TriggerFuture {
             return Err("amount must be greater than zero".into());
         }
         let now = core.clock().now();
-        core.store()
-            .with_tenant(&tenant, |t| {
-                t.ledger
-                    .transfer(
-                        now,
-                        "pockyt funding",
-                        "external:funding",
-                        &available(currency),
-                        amount,
-                    )
-                    .map_err(|e| e.to_string())?;
+        let funded = core
+            .store()
+            .with_tenant(&tenant, |t| -> Result<Value, Refusal> {
+                t.ledger.transfer(
+                    now,
+                    "pockyt funding",
+                    "external:funding",
+                    &available(currency),
+                    amount,
+                )?;
                 Ok(view(t, currency))
             })
-            .unwrap_or_else(|| Err(format!("no tenant {tenant}")))
+            .ok_or_else(|| format!("no tenant {tenant}"))?;
+        Ok(funded?)
     })
 }
 

@@ -84,6 +84,25 @@ impl From<TenantMissing> for PockytError {
     }
 }
 
+/// A refusal of the state, with the `ret_code` Pockyt gives it: an unknown payee, account or
+/// payout is `NO_RELATED_INFORMATION`; one owned by another or an id reused with other content
+/// `PARAMETERS_DO_NOT_MATCH`; a payee or account in the wrong state, like missing money,
+/// `BALANCE_NOT_SUFFICIENT` (Pockyt's refusal of a payout); a broken posting a system error.
+impl From<crate::store::Refusal> for PockytError {
+    fn from(r: crate::store::Refusal) -> Self {
+        use crate::store::{LedgerError, Refusal as R};
+        let msg = r.to_string();
+        match r {
+            R::NotFound { .. } | R::Unknown { .. } => PockytError::no_info(msg),
+            R::NotOwned { .. } | R::Conflict(_) => PockytError::mismatch(msg),
+            R::WrongState(_) | R::Funds(LedgerError::Insufficient { .. }) => {
+                PockytError::rejected(msg)
+            }
+            R::Funds(_) => PockytError::internal(msg),
+        }
+    }
+}
+
 pub type Handler = fn(&Ctx<'_>, &Fields) -> Result<Reply, PockytError>;
 
 /// One operation: its path (also its name for scenarios and the journal) and handler.

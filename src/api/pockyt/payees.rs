@@ -13,6 +13,7 @@ use crate::core::Core;
 use crate::core::Trigger;
 use crate::scenario::Outcome;
 use crate::store::pockyt::{Payee, PayeeStatus};
+use crate::store::Refusal;
 use crate::tenant::TenantId;
 use crate::trigger::{param, TriggerFuture};
 use crate::wire::pockyt::PockytError;
@@ -205,11 +206,7 @@ pub fn register(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
 /// `customerCode` or `email`).
 fn find<'a>(t: &'a crate::store::TenantState, f: &Fields) -> Result<&'a Payee, PockytError> {
     if let Some(no) = fields::optional(f, "customerNo")? {
-        return t
-            .pockyt
-            .payees
-            .get(&no)
-            .ok_or_else(|| PockytError::no_info(format!("no payee with customerNo {no}")));
+        return Ok(t.pockyt.payee(&no)?);
     }
     if let Some(code) = fields::optional(f, "customerCode")? {
         return t
@@ -217,13 +214,13 @@ fn find<'a>(t: &'a crate::store::TenantState, f: &Fields) -> Result<&'a Payee, P
             .payees
             .values()
             .find(|p| p.field("customerCode") == code)
-            .ok_or_else(|| PockytError::no_info(format!("no payee with customerCode {code}")));
+            .ok_or_else(|| Refusal::unknown("payee", format!("customerCode {code}")).into());
     }
     if let Some(email) = fields::optional(f, "email")? {
         return t
             .pockyt
             .payee_by_email(&email)
-            .ok_or_else(|| PockytError::no_info(format!("no payee with email {email}")));
+            .ok_or_else(|| Refusal::unknown("payee", format!("email {email}")).into());
     }
     Err(PockytError::null("customerNo is required"))
 }
@@ -239,11 +236,7 @@ pub fn update(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     validate(f, false, now)?;
     let changes = profile_of(f)?;
     let payee = ctx.try_with_state(|t| {
-        if !t.pockyt.payees.contains_key(&customer_no) {
-            return Err(PockytError::no_info(format!(
-                "no payee with customerNo {customer_no}"
-            )));
-        }
+        t.pockyt.payee(&customer_no)?;
         if let Some(email) = changes.get("email") {
             if let Some(other) = t.pockyt.payee_by_email(email) {
                 if other.customer_no != customer_no {
@@ -254,11 +247,7 @@ pub fn update(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
                 }
             }
         }
-        let payee = t
-            .pockyt
-            .payees
-            .get_mut(&customer_no)
-            .ok_or_else(|| PockytError::internal("payee vanished"))?;
+        let payee = t.pockyt.payee_mut(&customer_no)?;
         if let Some(email) = changes.get("email") {
             payee.email = email.clone();
         }
@@ -290,13 +279,10 @@ pub fn set_status(
     only_pending: bool,
 ) -> Result<Value, String> {
     let now = core.clock().now();
-    core.store()
-        .with_tenant(tenant, |t| {
-            let p = t
-                .pockyt
-                .payees
-                .get_mut(customer_no)
-                .ok_or_else(|| format!("no payee with customerNo {customer_no}"))?;
+    let changed = core
+        .store()
+        .with_tenant(tenant, |t| -> Result<Value, Refusal> {
+            let p = t.pockyt.payee_mut(customer_no)?;
             if only_pending && p.status != PayeeStatus::Pending {
                 return Ok(full(p));
             }
@@ -308,17 +294,18 @@ pub fn set_status(
                     | (PayeeStatus::Declined, PayeeStatus::Activated)
             );
             if !allowed && p.status != to {
-                return Err(format!(
+                return Err(Refusal::wrong_state(format!(
                     "payee {customer_no} is {}; it cannot become {}",
                     p.status.as_str(),
                     to.as_str()
-                ));
+                )));
             }
             p.status = to;
             p.updated_at = now;
             Ok(full(p))
         })
-        .unwrap_or_else(|| Err(format!("no tenant {tenant}")))
+        .ok_or_else(|| format!("no tenant {tenant}"))?;
+    Ok(changed?)
 }
 
 fn run(core: Core, params: Map<String, Value>, to: PayeeStatus) -> TriggerFuture {

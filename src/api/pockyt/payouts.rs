@@ -14,7 +14,7 @@ use crate::clock::format::utc_z;
 use crate::money::{Currency, Money};
 use crate::scenario::Outcome;
 use crate::store::pockyt::{AccountStatus, Payout, PayoutStatus};
-use crate::store::LedgerError;
+use crate::store::{LedgerError, Refusal};
 use crate::wire::pockyt::PockytError;
 
 /// Payout currencies of the public docs.
@@ -119,26 +119,19 @@ pub fn pay(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
                 )))
             };
         }
-        let payee = t.pockyt.payees.get(&customer_no).ok_or_else(|| {
-            PockytError::no_info(format!("no payee with customerNo {customer_no}"))
-        })?;
-        require_active(payee)?;
-        let account = t
-            .pockyt
-            .accounts
-            .get(&token)
-            .filter(|a| !a.deleted)
-            .ok_or_else(|| PockytError::no_info(format!("no payout account with accountToken {token}")))?;
+        require_active(t.pockyt.payee(&customer_no)?)?;
+        let account = t.pockyt.account(&token)?;
         if account.customer_no != customer_no {
             return Err(PockytError::mismatch(format!(
                 "accountToken {token} belongs to another payee, not customerNo {customer_no}"
             )));
         }
         if account.status != AccountStatus::Activated {
-            return Err(PockytError::rejected(format!(
+            return Err(Refusal::wrong_state(format!(
                 "account status {}",
                 account.status.upper()
-            )));
+            ))
+            .into());
         }
         let (vendor, account_ipn) = (account.account_type.clone(), account.ipn_url.clone());
         let debit = Money::new(-total.minor, currency);
@@ -207,13 +200,9 @@ pub fn inquiry(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     let invoice = fields::optional(f, "invoiceId")?;
     let number = fields::optional(f, "transactionNo")?;
     ctx.try_with_state(|t| {
-        let by_invoice = invoice.as_ref().map(|i| {
-            t.pockyt
-                .invoices
-                .get(i)
-                .cloned()
-                .ok_or_else(|| PockytError::no_info(format!("no payout with invoiceId {i}")))
-        });
+        let by_invoice = invoice
+            .as_ref()
+            .map(|i| t.pockyt.transaction_of(i).map(str::to_owned));
         let no = match (by_invoice, &number) {
             (Some(found), Some(n)) => {
                 let found = found?;
@@ -231,10 +220,6 @@ pub fn inquiry(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
                 return Err(PockytError::null("invoiceId or transactionNo is required"))
             }
         };
-        let p =
-            t.pockyt.payouts.get(&no).ok_or_else(|| {
-                PockytError::no_info(format!("no payout with transactionNo {no}"))
-            })?;
-        Ok(Reply::new("query success").with("result", view(p)))
+        Ok(Reply::new("query success").with("result", view(t.pockyt.payout(&no)?)))
     })
 }

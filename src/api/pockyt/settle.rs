@@ -18,7 +18,7 @@ use crate::core::Trigger;
 use crate::money::Money;
 use crate::notify::NotificationSpec;
 use crate::store::pockyt::{Payout, PayoutStatus};
-use crate::store::{TenantId, TenantState};
+use crate::store::{Refusal, TenantId, TenantState};
 use crate::trigger::{opt_param, TriggerFuture};
 
 pub fn schedule(
@@ -56,7 +56,7 @@ pub fn finish(
     let payout = core
         .store()
         .with_tenant(tenant, |t| apply(t, no, to, reason, now, refund_fee))
-        .unwrap_or_else(|| Err(format!("no tenant {tenant}")))?;
+        .ok_or_else(|| format!("no tenant {tenant}"))??;
     let payload = json!({
         "accountToken": payout.account_token,
         "amount": payout.amount.to_decimal_string(),
@@ -101,12 +101,8 @@ fn apply(
     reason: Option<String>,
     now: i64,
     refund_fee: bool,
-) -> Result<Payout, String> {
-    let p = t
-        .pockyt
-        .payouts
-        .get(no)
-        .ok_or_else(|| format!("no payout with transactionNo {no}"))?;
+) -> Result<Payout, Refusal> {
+    let p = t.pockyt.payout(no)?;
     let (c, amount, fee) = (p.amount.currency, p.amount, p.fee);
     let neg = |m: Money| Money::new(-m.minor, m.currency);
     let memo = format!("pockyt payout {} {}", p.invoice_id, to.as_str());
@@ -138,19 +134,22 @@ fn apply(
                 .transfer(now, memo, "external:payout", &available(c), amount)
         }
         (from, to) => {
-            return Err(format!(
+            return Err(Refusal::wrong_state(format!(
                 "payout {no} is {}; it cannot become {}",
                 from.as_str(),
                 to.as_str()
-            ))
+            )))
         }
     };
-    posted.map_err(|e| format!("ledger refused the {} posting: {e}", to.as_str()))?;
-    let p = t
-        .pockyt
-        .payouts
-        .get_mut(no)
-        .ok_or_else(|| format!("no payout with transactionNo {no}"))?;
+    // The money of a payout is where its status says; a refused posting means it is not, a
+    // state the step cannot start from.
+    if let Err(e) = posted {
+        return Err(Refusal::wrong_state(format!(
+            "ledger refused the {} posting: {e}",
+            to.as_str()
+        )));
+    }
+    let p = t.pockyt.payout_mut(no)?;
     p.status = to;
     p.payment_time = Some(now);
     p.reason = reason.or(p.reason.take());
