@@ -9,9 +9,18 @@ use bytes::Bytes;
 #[derive(Debug, Clone)]
 pub struct ClientResponse {
     pub status: u16,
+    /// The answer's body, at most [`MAX_ANSWER_BYTES`] of it.
     pub body: Bytes,
     pub latency: Duration,
+    /// The `Location` of a redirect (redirects are never followed).
+    pub location: Option<String>,
+    /// The body was longer than [`MAX_ANSWER_BYTES`]; the rest was not read.
+    pub truncated: bool,
 }
+
+/// How much of an answer is read: a partner's acknowledgement is a few hundred bytes, and a
+/// hostile or broken endpoint must not make the simulator buffer more.
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
 /// A cloneable, pooled HTTP client.
 #[derive(Clone)]
@@ -28,6 +37,8 @@ impl Default for HttpClient {
 impl HttpClient {
     pub fn new() -> Self {
         let inner = reqwest::Client::builder()
+            // A redirect answer is the partner's answer: judged (a failed attempt), not followed.
+            .redirect(reqwest::redirect::Policy::none())
             .pool_idle_timeout(Duration::from_secs(30))
             .tcp_nodelay(true)
             .build()
@@ -68,13 +79,30 @@ async fn read(
     started: Instant,
     timeout: Duration,
 ) -> Result<ClientResponse, String> {
-    let response = sent.map_err(|e| describe(&e, timeout))?;
+    let mut response = sent.map_err(|e| describe(&e, timeout))?;
     let status = response.status().as_u16();
-    let body = response.bytes().await.map_err(|e| describe(&e, timeout))?;
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut body = Vec::new();
+    let mut truncated = false;
+    while let Some(chunk) = response.chunk().await.map_err(|e| describe(&e, timeout))? {
+        let room = MAX_ANSWER_BYTES - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            truncated = true;
+            break;
+        }
+        body.extend_from_slice(&chunk);
+    }
     Ok(ClientResponse {
         status,
-        body,
+        body: body.into(),
         latency: started.elapsed(),
+        location,
+        truncated,
     })
 }
 

@@ -12,6 +12,7 @@ use tokio::sync::Semaphore;
 
 use super::{schedule, Attempt, Notification, Outbox, Sealed, Status, Transport};
 use crate::clock::{format, system_now, Millis};
+use crate::http::client::MAX_ANSWER_BYTES;
 
 /// What one attempt came to.
 struct Outcome {
@@ -124,7 +125,16 @@ impl Outbox {
                 http_status: Some(r.status),
                 latency_ms: r.latency.as_millis() as u64,
                 excerpt: excerpt(&r.body),
-                verdict: transport.judge(&snapshot, r.status, &r.body),
+                verdict: match (&r.location, r.status) {
+                    (Some(to), 300..=399) => Err(format!(
+                        "HTTP {} redirect to {to}: redirects are not followed; answer at the notify URL itself",
+                        r.status
+                    )),
+                    _ if r.truncated => Err(format!(
+                        "the answer is longer than {MAX_ANSWER_BYTES} bytes; an acknowledgement is short"
+                    )),
+                    _ => transport.judge(&snapshot, r.status, &r.body),
+                },
             },
             Err(why) => Outcome {
                 virtual_time,

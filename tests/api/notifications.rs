@@ -412,3 +412,59 @@ async fn connectivity_enqueues_connectivity_notify_only_with_notify_flag_y() {
         .starts_with("connectivity:"));
     app.shutdown().await;
 }
+
+/// A notify endpoint that answers every connection with `answer` (raw HTTP), forever.
+async fn raw_endpoint(answer: Vec<u8>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/notify", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                let _ = stream.read(&mut buf).await;
+                let _ = stream.write_all(&answer).await;
+            });
+        }
+    });
+    url
+}
+
+/// Regression: the notification client followed redirects (to any address) and buffered any
+/// answer whole (a 400 MB answer took the simulator's memory to about 1 GB).
+#[tokio::test]
+async fn a_redirect_or_an_endless_answer_is_a_failed_attempt() {
+    let redirect = raw_endpoint(
+        b"HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:9/elsewhere\r\ncontent-length: 0\r\n\r\n"
+            .to_vec(),
+    )
+    .await;
+    let mut huge =
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2000000\r\n\r\n"
+            .to_vec();
+    huge.extend(std::iter::repeat_n(b' ', 2_000_000));
+    let endless = raw_endpoint(huge).await;
+    for (url, expected) in [
+        (redirect, "redirect to http://127.0.0.1:9/elsewhere"),
+        (endless, "longer than 65536 bytes"),
+    ] {
+        let config = format!(
+            "[[whalet.partners]]\npartner_id = \"202400000000001\"\n\
+             public_key = \"@keys/demo-partner/public.pem\"\nnotify_url = \"{url}\"\n"
+        );
+        let app = spawn_with(Setup {
+            config: Some(config),
+            ..Setup::default()
+        })
+        .await;
+        let id = ping(&app, "hostile").await;
+        app.advance(0.0).await;
+        let n = ledger_entry(&app, &id).await;
+        let verdict = n["attempts"][0]["verdict"].as_str().unwrap();
+        assert!(verdict.starts_with("failed: "), "{verdict}");
+        assert!(verdict.contains(expected), "{verdict}");
+        assert_eq!(n["status"], "pending", "a failed attempt is retried");
+        app.shutdown().await;
+    }
+}
