@@ -28,6 +28,10 @@ pub struct InfiniaConfig {
     /// The documented length of `requestData` is 2048; 0 (default) does not enforce it.
     #[serde(default)]
     pub max_request_data_chars: usize,
+    /// RSA blocks (245 bytes of JSON each) a request may hold: each costs a private-key
+    /// operation, so the count is checked, from the length alone, before any crypto.
+    #[serde(default = "default_max_request_blocks")]
+    pub max_request_blocks: usize,
     /// Add a `signature` over `responseData` to replies (the documents do not show one).
     #[serde(default)]
     pub sign_responses: bool,
@@ -68,6 +72,7 @@ impl Default for InfiniaConfig {
             sftp_addr: default_sftp_addr(),
             body_limit_bytes: default_body_limit(),
             max_request_data_chars: 0,
+            max_request_blocks: default_max_request_blocks(),
             sign_responses: false,
             sign_webhooks: true,
             webhook_app_id: default_webhook_app_id(),
@@ -112,6 +117,10 @@ fn default_alg() -> SignatureHash {
 fn default_sftp_addr() -> String {
     "127.0.0.1:2222".into()
 }
+fn default_max_request_blocks() -> usize {
+    64
+}
+
 fn default_body_limit() -> usize {
     1024 * 1024
 }

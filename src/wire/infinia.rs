@@ -122,7 +122,13 @@ impl SealedRequest {
         alg: SignatureHash,
     ) -> Result<Value, InfiniaError> {
         if let Err(mut err) = verify_signature(&self.signature, &self.request_data, sender, alg) {
-            if let Ok(plain) = decrypt_bytes("requestData", &self.request_data, receiver) {
+            // The hint costs a private-key operation per block: only for small requests, so that
+            // a refused request never costs more than a few.
+            let small = self.blocks(receiver.public().size()) <= HINT_MAX_BLOCKS;
+            let plain = small
+                .then(|| decrypt_bytes("requestData", &self.request_data, receiver).ok())
+                .flatten();
+            if let Some(plain) = plain {
                 if let Ok(signature) = b64_decode(&self.signature) {
                     if crypto::verify(sender, alg, &plain, &signature) {
                         err.message.push_str(
@@ -137,10 +143,20 @@ impl SealedRequest {
         decrypt_data("requestData", &self.request_data, receiver)
     }
 
+    /// How many RSA blocks of `key_bytes` the `requestData` holds (from its length alone).
+    pub fn blocks(&self, key_bytes: usize) -> usize {
+        let text = self.request_data.trim_end_matches('=');
+        (text.len() * 3 / 4) / key_bytes.max(1)
+    }
+
     pub fn to_json(&self) -> Vec<u8> {
         serde_json::to_vec(self).unwrap_or_default()
     }
 }
+
+/// Up to how many blocks a refused request is decrypted to see whether the partner signed the
+/// plaintext instead of the Base64 (the hint in the refusal).
+pub const HINT_MAX_BLOCKS: usize = 4;
 
 /// Seals `data` as a request (merchant → Infinia) or a webhook (Infinia → merchant).
 pub fn seal_request(

@@ -247,6 +247,17 @@ impl Scheme for EcommerceApi {
             ))
             .into());
         }
+        let blocks = sealed.blocks(infinia.apps.infinia_key.public().size());
+        if blocks > config.max_request_blocks {
+            return Err(InfiniaError::new(
+                Code::PayloadTooLarge,
+                format!(
+                    "requestData holds {blocks} RSA blocks; at most {} are accepted ([infinia] max_request_blocks)",
+                    config.max_request_blocks
+                ),
+            )
+            .into());
+        }
         let data = sealed.open(
             &infinia.apps.infinia_key,
             &infinia_app.merchant_public,

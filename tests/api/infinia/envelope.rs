@@ -276,3 +276,53 @@ async fn every_operation_refuses_every_wrong_shape_with_a_system_code() {
     app.assert_invariants().await;
     app.shutdown().await;
 }
+
+/// Regression: a request of thousands of RSA blocks with a bad signature had every block
+/// decrypted (to build the signature hint), keeping a core busy for seconds per request. The
+/// block count is now refused from the length alone, before any crypto.
+#[tokio::test]
+async fn a_request_of_too_many_blocks_is_refused_before_any_rsa_work() {
+    use base64::Engine as _;
+    let app = spawn_infinia("max_request_blocks = 8\n").await;
+    let m = Merchant::demo();
+    // One real block repeated: the shape of the attack (valid Base64, a multiple of 256 bytes).
+    let sealed = envelope::seal_request(
+        "1.0",
+        "demo-app",
+        &json!({"a": 1}),
+        &m.key,
+        &m.infinia,
+        m.alg,
+    )
+    .unwrap();
+    let block = base64::engine::general_purpose::STANDARD
+        .decode(&sealed.request_data)
+        .unwrap();
+    let many: Vec<u8> = block
+        .iter()
+        .copied()
+        .cycle()
+        .take(block.len() * 200)
+        .collect();
+    let body = json!({
+        "version": "1.0",
+        "appId": "demo-app",
+        "dataType": "JSON",
+        "requestData": base64::engine::general_purpose::STANDARD.encode(&many),
+        "signature": sealed.signature,
+    });
+    let (_, r) = refused(
+        &app,
+        "/api/v1/account-balance/query",
+        serde_json::to_vec(&body).unwrap(),
+    )
+    .await;
+    assert_eq!(r["code"], "SYS-007", "{r}");
+    let message = r["message"].as_str().unwrap();
+    assert!(message.contains("200 RSA blocks"), "{message}");
+    assert!(message.contains("max_request_blocks"), "{message}");
+    // A small request is still answered.
+    let ok = m.call(&app, "account-balance/query", &json!({})).await;
+    assert_eq!(ok.code, "SUC-200", "{}", ok.message);
+    app.shutdown().await;
+}
