@@ -22,6 +22,12 @@ pub struct InfiniaConfig {
     /// Address of the SFTP server for trade-detail files; `""` disables it. Port 0 picks one.
     #[serde(default = "default_sftp_addr")]
     pub sftp_addr: String,
+    /// Largest file an app may write over SFTP.
+    #[serde(default = "default_sftp_max_file_bytes")]
+    pub sftp_max_file_bytes: usize,
+    /// Bytes of all an app's SFTP files together (uploads and error files).
+    #[serde(default = "default_sftp_max_bytes")]
+    pub sftp_max_bytes: usize,
     /// Largest request body on `/api/v1/...`, in bytes (SYS-007 above).
     #[serde(default = "default_body_limit")]
     pub body_limit_bytes: usize,
@@ -73,6 +79,8 @@ impl Default for InfiniaConfig {
             body_limit_bytes: default_body_limit(),
             max_request_data_chars: 0,
             max_request_blocks: default_max_request_blocks(),
+            sftp_max_file_bytes: default_sftp_max_file_bytes(),
+            sftp_max_bytes: default_sftp_max_bytes(),
             sign_responses: false,
             sign_webhooks: true,
             webhook_app_id: default_webhook_app_id(),
@@ -117,6 +125,14 @@ fn default_alg() -> SignatureHash {
 fn default_sftp_addr() -> String {
     "127.0.0.1:2222".into()
 }
+fn default_sftp_max_file_bytes() -> usize {
+    32 * 1024 * 1024
+}
+
+fn default_sftp_max_bytes() -> usize {
+    128 * 1024 * 1024
+}
+
 fn default_max_request_blocks() -> usize {
     64
 }

@@ -18,12 +18,31 @@ use crate::store::infinia::StoredFile;
 use crate::tenant::TenantId;
 
 pub use super::paths::{ERROR_DIR, UPLOAD_DIR};
-/// Largest file accepted in `/upload`.
-pub const MAX_FILE: usize = 32 * 1024 * 1024;
+
+/// A refused write: SFTP `Failure` with the reason.
+fn refused(why: String) -> StatusReply {
+    StatusCode::Failure.with_message(why)
+}
+
+/// The reason carried by a refusal (for the upload's record).
+fn reply_text(reply: &StatusReply) -> String {
+    reply
+        .error_message
+        .clone()
+        .unwrap_or_else(|| format!("{:?}", reply.status_code))
+}
 
 enum Open {
-    File { path: String, write: bool },
-    Dir { path: String, listed: bool },
+    File {
+        path: String,
+        write: bool,
+        /// A write through this handle was refused: on close the file is not processed.
+        broken: Option<String>,
+    },
+    Dir {
+        path: String,
+        listed: bool,
+    },
 }
 
 pub struct SftpFs {
@@ -85,7 +104,10 @@ impl SftpFs {
 impl Drop for SftpFs {
     fn drop(&mut self) {
         for open in self.handles.values() {
-            if let Open::File { path, write: true } = open {
+            if let Open::File {
+                path, write: true, ..
+            } = open
+            {
                 process::upload_interrupted(&self.core, &self.tenant, path);
             }
         }
@@ -246,7 +268,11 @@ impl russh_sftp::server::Handler for SftpFs {
                 None => Err(missing(&path)),
             }
         })??;
-        let handle = self.handle(Open::File { path, write });
+        let handle = self.handle(Open::File {
+            path,
+            write,
+            broken: None,
+        });
         Ok(Handle { id, handle })
     }
 
@@ -257,36 +283,63 @@ impl russh_sftp::server::Handler for SftpFs {
         offset: u64,
         data: Vec<u8>,
     ) -> Result<Status, Self::Error> {
-        let Some(Open::File { path, write: true }) = self.handles.get(&handle) else {
+        let Some(Open::File {
+            path,
+            write: true,
+            broken,
+        }) = self.handles.get_mut(&handle)
+        else {
             return Err(denied("the handle is not open for writing"));
         };
         let path = path.clone();
-        let end = usize::try_from(offset)
-            .ok()
-            .and_then(|o| o.checked_add(data.len()));
-        let Some(end) = end.filter(|e| *e <= MAX_FILE) else {
-            return Err(
-                StatusCode::Failure.with_message(format!("files are limited to {MAX_FILE} bytes"))
-            );
-        };
+        let config = &self.core.infinia().apps.config;
+        let (max_file, max_bytes) = (config.sftp_max_file_bytes, config.sftp_max_bytes);
         let now = self.core.clock().now();
-        self.state(|t| {
-            let f = t
-                .infinia
-                .files
-                .get_mut(&path)
-                .ok_or_else(|| missing(&path))?;
-            if f.data.len() < end {
-                f.data.resize(end, 0);
-            }
-            let start = end - data.len();
-            if let Some(dst) = f.data.get_mut(start..end) {
-                dst.copy_from_slice(&data);
-            }
-            f.size = f.data.len() as u64;
-            f.modified_at = now;
-            Ok(ok(id))
-        })?
+        let written = self
+            .core
+            .with_tenant(&self.tenant, |t| {
+                let used: usize = t.infinia.files.values().map(|f| f.data.len()).sum();
+                let f = t
+                    .infinia
+                    .files
+                    .get_mut(&path)
+                    .ok_or_else(|| missing(&path))?;
+                let start = usize::try_from(offset).unwrap_or(usize::MAX);
+                // Writes extend the file in order: a write past the end would have to allocate
+                // the gap (a 1-byte write at 32 MiB used to cost 32 MiB).
+                if start > f.data.len() {
+                    return Err(refused(format!(
+                        "write at offset {start} leaves a gap after the file's {} bytes; write files in order",
+                        f.data.len()
+                    )));
+                }
+                let end = start.saturating_add(data.len());
+                if end > max_file {
+                    return Err(refused(format!(
+                        "files are limited to {max_file} bytes ([infinia] sftp_max_file_bytes)"
+                    )));
+                }
+                let growth = end.saturating_sub(f.data.len());
+                if used.saturating_add(growth) > max_bytes {
+                    return Err(refused(format!(
+                        "the app's SFTP files would exceed {max_bytes} bytes ([infinia] sftp_max_bytes); remove files or reset the app"
+                    )));
+                }
+                if f.data.len() < end {
+                    f.data.resize(end, 0);
+                }
+                if let Some(dst) = f.data.get_mut(start..end) {
+                    dst.copy_from_slice(&data);
+                }
+                f.size = f.data.len() as u64;
+                f.modified_at = now;
+                Ok(ok(id))
+            })
+            .map_err(|_| StatusReply::from(StatusCode::Failure.with_message("the app's state is gone")))?;
+        if let Err(reply) = &written {
+            broken.get_or_insert_with(|| reply_text(reply));
+        }
+        written
     }
 
     async fn read(
@@ -315,11 +368,20 @@ impl russh_sftp::server::Handler for SftpFs {
     }
 
     async fn close(&mut self, id: u32, handle: String) -> Result<Status, Self::Error> {
-        if let Some(Open::File { path, write: true }) = self.handles.remove(&handle) {
+        if let Some(Open::File {
+            path,
+            write: true,
+            broken,
+        }) = self.handles.remove(&handle)
+        {
+            if let Some(why) = broken {
+                process::upload_broken(&self.core, &self.tenant, &path, &why);
+                return Ok(ok(id));
+            }
             let still_writing = self
                 .handles
                 .values()
-                .any(|h| matches!(h, Open::File { path: p, write: true } if *p == path));
+                .any(|h| matches!(h, Open::File { path: p, write: true, .. } if *p == path));
             if !still_writing {
                 self.state(|t| {
                     if let Some(f) = t.infinia.files.get_mut(&path) {

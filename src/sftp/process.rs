@@ -165,23 +165,48 @@ pub fn process(
     });
 }
 
-/// The session ended with `path` still open for writing: leave it unprocessed.
+/// The session ended with `path` still open for writing: the partial file is not processed.
 pub fn upload_interrupted(core: &Core, tenant: &TenantId, path: &str) {
+    upload_abandoned(
+        core,
+        tenant,
+        path,
+        "the SFTP session ended with the file still open",
+        "the SFTP session ended before the file was closed; the partial file was not processed — upload it again",
+    );
+}
+
+/// `path` was closed after a refused write: what was stored is not the whole file, so it is
+/// recorded INCOMPLETE with `why` instead of being processed.
+pub fn upload_broken(core: &Core, tenant: &TenantId, path: &str, why: &str) {
+    let reason = format!(
+        "a write was refused ({why}); the partial file was not processed — upload it again"
+    );
+    upload_abandoned(core, tenant, path, why, &reason);
+}
+
+fn upload_abandoned(core: &Core, tenant: &TenantId, path: &str, detail: &str, reason: &str) {
     let now = core.clock().now();
     let _gone = core.with_tenant(tenant, |t| {
         let s = &mut t.infinia;
         if let Some(f) = s.files.get_mut(path) {
             f.writing = false;
         }
-        let Some(name) = path.strip_prefix(&format!("{UPLOAD_DIR}/")) else { return };
+        let Some(name) = path.strip_prefix(&format!("{UPLOAD_DIR}/")) else {
+            return;
+        };
         if super::fs::in_progress(name) {
             return;
         }
-        journal(core, tenant, name, "INCOMPLETE", "the SFTP session ended with the file still open");
-        let generation = t.sequence + 1;
-        t.sequence = generation;
-        let reason = "the SFTP session ended before the file was closed; the partial file was not processed — upload it again";
-        let upload = received(name, UploadStatus::Incomplete, now, generation, Some(reason.into()));
+        journal(core, tenant, name, "INCOMPLETE", detail);
+        let generation = t.next_seq();
+        let upload = received(
+            name,
+            UploadStatus::Incomplete,
+            now,
+            generation,
+            Some(reason.into()),
+        );
         t.infinia.uploads.insert(name.to_owned(), upload);
     });
 }

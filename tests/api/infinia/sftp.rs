@@ -353,3 +353,94 @@ async fn shutdown_ends_open_sftp_sessions() {
     drop(stdin);
     assert!(exited.is_ok(), "ssh still connected after shutdown");
 }
+
+/// Regression: a 1-byte write at offset 32 MiB − 1 allocated 32 MiB (40 such files took the
+/// simulator to 1.36 GB), and a file whose write was refused was processed truncated on close.
+/// Gaps are refused, the app's quota holds, and a file with a refused write is INCOMPLETE.
+#[tokio::test]
+async fn a_gap_or_a_write_over_the_quota_is_refused_and_the_file_never_processed() {
+    let app = spawn_infinia("sftp_max_bytes = 1000\n").await;
+    let m = Merchant::demo();
+    let dir = tempfile::tempdir().unwrap();
+    let key = client_key(dir.path());
+    let mut child = Command::new("ssh")
+        .args(ssh_options(&key))
+        .args([
+            "-p",
+            &sftp_port(&app).to_string(),
+            "-s",
+            "demo-app@127.0.0.1",
+            "sftp",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let statuses = tokio::task::spawn_blocking(move || {
+        stdin.write_all(&packet(1, &3u32.to_be_bytes())).unwrap();
+        assert_eq!(read_packet(&mut stdout).0, 2, "SSH_FXP_VERSION");
+        let mut statuses = Vec::new();
+        for (n, (name, offset, len)) in
+            [("gap.csv", (32u64 << 20) - 1, 1usize), ("big.csv", 0, 1500)]
+                .into_iter()
+                .enumerate()
+        {
+            let id = (n as u32) * 3 + 1;
+            let mut open = id.to_be_bytes().to_vec();
+            open.extend(string(format!("/upload/{name}").as_bytes()));
+            open.extend(0x1Au32.to_be_bytes()); // WRITE | CREAT | TRUNC
+            open.extend(0u32.to_be_bytes());
+            stdin.write_all(&packet(3, &open)).unwrap();
+            let (kind, body) = read_packet(&mut stdout);
+            assert_eq!(kind, 102, "SSH_FXP_HANDLE");
+            let handle = body[8..].to_vec();
+            let mut write = (id + 1).to_be_bytes().to_vec();
+            write.extend(string(&handle));
+            write.extend(offset.to_be_bytes());
+            write.extend(string(&vec![b'x'; len]));
+            stdin.write_all(&packet(6, &write)).unwrap();
+            let (kind, body) = read_packet(&mut stdout);
+            assert_eq!(kind, 101, "SSH_FXP_STATUS");
+            statuses.push(u32::from_be_bytes(body[4..8].try_into().unwrap()));
+            let mut close = (id + 2).to_be_bytes().to_vec();
+            close.extend(string(&handle));
+            stdin.write_all(&packet(4, &close)).unwrap();
+            assert_eq!(read_packet(&mut stdout).0, 101, "close answered");
+        }
+        statuses
+    })
+    .await
+    .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(statuses, vec![4, 4], "both writes refused (SSH_FX_FAILURE)");
+    for name in ["gap.csv", "big.csv"] {
+        let s = status(&app, &m, name).await;
+        assert_eq!(s["status"], "INCOMPLETE", "{name}: {s}");
+        assert!(
+            s["reason"]
+                .as_str()
+                .unwrap()
+                .contains("a write was refused"),
+            "{s}"
+        );
+    }
+    // Nothing of the refused writes is kept in memory.
+    let tenant = TenantId::new(Provider::Infinia, "demo-app");
+    let held = app
+        .app()
+        .store()
+        .with_tenant(&tenant, |t| {
+            t.infinia
+                .files
+                .values()
+                .map(|f| f.data.len())
+                .sum::<usize>()
+        })
+        .unwrap();
+    assert_eq!(held, 0);
+    app.shutdown().await;
+}
