@@ -335,7 +335,7 @@ impl russh_sftp::server::Handler for SftpFs {
                 f.modified_at = now;
                 Ok(ok(id))
             })
-            .map_err(|_| StatusReply::from(StatusCode::Failure.with_message("the app's state is gone")))?;
+            .map_err(|_| StatusCode::Failure.with_message("the app's state is gone"))?;
         if let Err(reply) = &written {
             broken.get_or_insert_with(|| reply_text(reply));
         }
