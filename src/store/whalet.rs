@@ -5,8 +5,12 @@
 //! `api/whalet/`, and money never lives here but in the tenant's ledger, under the account names
 //! built by [`wallet_account`].
 
+mod review;
+
 use crate::store::Refusal;
 use std::collections::BTreeMap;
+
+pub use review::{ReviewFields, ReviewStatus, UnderReview};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -16,25 +20,6 @@ use crate::money::{Currency, Money};
 
 /// Where money comes from in the outside world: the bank side of every collection.
 pub const EXTERNAL_BANK: &str = "external:bank";
-
-/// A review that ends in approval or rejection (onboarding, card holder, holder bank account).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ReviewStatus {
-    Processing,
-    Success,
-    Failure,
-}
-
-impl ReviewStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReviewStatus::Processing => "PROCESSING",
-            ReviewStatus::Success => "SUCCESS",
-            ReviewStatus::Failure => "FAILURE",
-        }
-    }
-}
 
 /// The business line a wallet balance belongs to (`fundSource` on the wire).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -236,6 +221,18 @@ impl ShopStatus {
             ShopStatus::Unbound => "UNBOUND",
         }
     }
+
+    /// Where the marketplace's verdict moves a binding under review (None: nothing is).
+    /// A refused unbind leaves the shop BOUND.
+    pub fn decided(self, approved: bool) -> Option<Self> {
+        match (self, approved) {
+            (ShopStatus::Binding, true) => Some(ShopStatus::Bound),
+            (ShopStatus::Binding, false) => Some(ShopStatus::Failure),
+            (ShopStatus::Unbinding, true) => Some(ShopStatus::Unbound),
+            (ShopStatus::Unbinding, false) => Some(ShopStatus::Bound),
+            _ => None,
+        }
+    }
 }
 
 /// A marketplace shop bound to a B2C collection account.
@@ -307,39 +304,6 @@ pub struct BankLetter {
     pub file: FileRef,
     pub issued_at: Millis,
 }
-
-/// The review fields that users, card holders and their bank accounts share.
-pub struct ReviewFields<'a> {
-    pub status: &'a mut ReviewStatus,
-    pub reported_status: &'a mut String,
-    pub message: &'a mut String,
-    /// Which submission is under review (re-submissions count up).
-    pub attempt: u32,
-    pub decided_at: &'a mut Option<Millis>,
-}
-
-/// An object reviewed by Whalet (onboarding, card holder, holder bank account).
-pub trait UnderReview {
-    fn review(&mut self) -> ReviewFields<'_>;
-}
-
-macro_rules! under_review {
-    ($($t:ty),*) => {$(
-        impl UnderReview for $t {
-            fn review(&mut self) -> ReviewFields<'_> {
-                ReviewFields {
-                    status: &mut self.status,
-                    reported_status: &mut self.reported_status,
-                    message: &mut self.message,
-                    attempt: self.attempt,
-                    decided_at: &mut self.decided_at,
-                }
-            }
-        }
-    )*};
-}
-
-under_review!(User, Holder, Beneficary);
 
 /// Everything of the collections product for one partner, keyed by the ids Whalet issues.
 #[derive(Debug, Default, Serialize)]

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::clock::Millis;
 use crate::money::{Currency, Money};
-use crate::store::whalet::{FileRef, FundSource};
+use crate::store::whalet::{FileRef, FundSource, ReviewStatus};
 
 /// Where paid-out money goes in the outside world.
 pub const EXTERNAL_PAYOUT: &str = "external:payout";
@@ -29,6 +29,79 @@ pub struct Quote {
     pub expire_at: Millis,
 }
 
+/// Declares a status enum: its variants with their wire words; it serializes and displays as the
+/// word, and compares with a word (for callers not yet matching on the variants).
+macro_rules! status_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $word:literal),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+        pub enum $name {
+            $(#[serde(rename = $word)] $variant),*
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $word),*
+                }
+            }
+
+            pub fn parse(word: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|s| s.as_str() == word)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, word: &&str) -> bool {
+                self.as_str() == *word
+            }
+        }
+    };
+}
+
+status_enum! {
+    /// Where a payout beneficiary account stands.
+    BeneficiaryStatus {
+        Processing = "PROCESSING",
+        Success = "SUCCESS",
+        Failure = "FAILURE",
+        Deleted = "DELETED",
+    }
+}
+
+status_enum! {
+    /// What a request for material is about: the user (EDD) or one collection (trade).
+    ReplenishKind {
+        Edd = "EDD",
+        Trade = "TRADE",
+    }
+}
+
+status_enum! {
+    /// Where a request for material stands.
+    ReplenishStatus {
+        WaitSubmit = "WAIT_SUBMIT",
+        Processing = "PROCESSING",
+        Success = "SUCCESS",
+        Failure = "FAILURE",
+    }
+}
+
+impl ReplenishStatus {
+    /// Whether the partner may submit material now (asked, or rejected before).
+    pub fn awaits_submission(self) -> bool {
+        matches!(self, ReplenishStatus::WaitSubmit | ReplenishStatus::Failure)
+    }
+}
+
 /// A payout beneficiary's bank account (Benificiary Account Apply).
 #[derive(Debug, Clone, Serialize)]
 pub struct PayoutBeneficiary {
@@ -40,8 +113,7 @@ pub struct PayoutBeneficiary {
     pub account_type: String,
     /// The account fields as sent (`accountName`, `accountNo`, `iban`, ...).
     pub fields: BTreeMap<String, String>,
-    /// PROCESSING, SUCCESS, FAILURE or DELETED.
-    pub status: String,
+    pub status: BeneficiaryStatus,
     pub message: String,
     pub attempt: u32,
     pub applied_at: Millis,
@@ -112,8 +184,7 @@ pub struct Binding {
     pub user_id: String,
     /// (orderId, amount, autoClose)
     pub orders: Vec<(String, Money, bool)>,
-    /// PROCESSING, SUCCESS, FAILURE.
-    pub status: String,
+    pub status: ReviewStatus,
     pub message: String,
     pub applied_at: Millis,
     pub decided_at: Option<Millis>,
@@ -147,8 +218,7 @@ pub struct StoredFile {
 #[derive(Debug, Clone, Serialize)]
 pub struct Replenish {
     pub replenish_id: String,
-    /// `EDD` or `TRADE`.
-    pub kind: String,
+    pub kind: ReplenishKind,
     pub user_id: String,
     pub trade_id: Option<String>,
     /// A payout or pay held until this EDD is decided (it holds its own frozen money).
@@ -157,8 +227,7 @@ pub struct Replenish {
     pub message: String,
     /// What is frozen until the result: (fund, amount).
     pub frozen: Option<(FundSource, Money)>,
-    /// WAIT_SUBMIT, PROCESSING, SUCCESS, FAILURE.
-    pub status: String,
+    pub status: ReplenishStatus,
     pub files: Vec<FileRef>,
     pub memo: String,
     pub attempt: u32,
@@ -187,7 +256,7 @@ impl WhaletTradeState {
     pub fn claimed(&self, trade_id: Option<&str>, order_id: Option<&str>) -> i128 {
         self.bindings
             .values()
-            .filter(|b| b.status == "PROCESSING" || b.status == "SUCCESS")
+            .filter(|b| matches!(b.status, ReviewStatus::Processing | ReviewStatus::Success))
             .filter(|b| trade_id.is_none_or(|t| b.trade_id == t))
             .flat_map(|b| b.orders.iter())
             .filter(|(o, _, _)| order_id.is_none_or(|id| o == id))

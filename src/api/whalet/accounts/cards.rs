@@ -6,18 +6,16 @@
 
 use serde_json::{json, Map, Value};
 
+use super::CARD_PARAMS;
 use crate::api::whalet::common::fields::Check;
-use crate::api::whalet::common::{
-    failure, id_param, mint, mint_file_id, once, page, schedule, send, trigger_tenant, with_tenant,
-    Verdict,
+use crate::api::whalet::common::review::{
+    self, ensure_current, Notice, Review, ReviewKind, Settle, TriggerText,
 };
+use crate::api::whalet::common::{failure, mint, mint_file_id, once, page};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
-use crate::core::Core;
 use crate::store::whalet::{
     BankAccount, BankLetter, Card, CardStatus, CollectionStatus, FileRef, ShopStatus, WhaletState,
 };
-use crate::tenant::TenantId;
-use crate::trigger::TriggerFuture;
 use crate::wire::whalet::WhaletError;
 
 pub const CANCEL_DELAY_MS: i64 = 10_000;
@@ -124,8 +122,6 @@ pub fn cancel(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let card_id = c.id("cardId");
     c.opt("reason");
     c.finish()?;
-    let verdict = Verdict::from_decision(ctx.decision);
-    let delay = ctx.decision.delay_or(CANCEL_DELAY_MS);
     let round = ctx.with_state(|t| t.whalet.cards.get(card_id).map_or(0, |c| c.cancel_refusals))?;
     once(
         ctx,
@@ -162,14 +158,7 @@ pub fn cancel(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             card.status = CardStatus::Cancelling;
             card.reported_status = "CANCELLING".into();
             card.attempt += 1;
-            schedule(
-                ctx.core,
-                ctx.tenant,
-                delay,
-                ("card cancel", card_id, card.attempt),
-                verdict,
-                complete_cancel,
-            );
+            review::begin::<CancelReview>(ctx, card_id, card.attempt);
             Ok(Reply::processing(json!({
                 "userId": user_id,
                 "cardId": card_id,
@@ -179,17 +168,36 @@ pub fn cancel(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     )
 }
 
-/// Decides a cancellation and sends `b2cCardCancelResultNotify`. A refused cancellation leaves
-/// the card ACTIVE.
-pub fn complete_cancel(
-    core: &Core,
-    tenant: &TenantId,
-    card_id: &str,
-    attempt: Option<u32>,
-    v: Verdict,
-) -> Result<Value, String> {
-    let now = core.clock().now();
-    let payload = with_tenant(core, tenant, |t| {
+/// The bank's review of a card cancellation (`b2cCardCancelResultNotify`). A refused
+/// cancellation leaves the card ACTIVE; a cancelled card's shops are unbound with it.
+pub struct CancelReview;
+
+impl Review for CancelReview {
+    const KIND: ReviewKind = ReviewKind {
+        label: "card cancel",
+        id_param: "cardId",
+        delay_ms: CANCEL_DELAY_MS,
+        approve: TriggerText {
+            name: "whalet.card.cancelled",
+            description: "The bank closes a card being cancelled now (b2cCardCancelResultNotify SUCCESS)",
+            params: CARD_PARAMS,
+        },
+        reject: TriggerText {
+            name: "whalet.card.cancel_refused",
+            description: "The bank refuses a pending card cancellation; the card stays ACTIVE (b2cCardCancelResultNotify FAILURE)",
+            params: CARD_PARAMS,
+        },
+    };
+
+    fn settle(s: Settle<'_>) -> Result<Notice, String> {
+        let Settle {
+            t,
+            tenant,
+            id: card_id,
+            attempt,
+            v,
+            now,
+        } = s;
         let w = &mut t.whalet;
         let card = w
             .cards
@@ -201,9 +209,7 @@ pub fn complete_cancel(
                 card.status.as_str()
             ));
         }
-        if attempt.is_some_and(|a| a != card.attempt) {
-            return Err(format!("card {card_id} changed since"));
-        }
+        ensure_current(&format!("card {card_id}"), attempt, card.attempt, "changed")?;
         card.status = if v.success {
             CardStatus::Cancelled
         } else {
@@ -235,17 +241,11 @@ pub fn complete_cancel(
                 }
             }
         }
-        Ok(payload)
-    })?;
-    send(
-        core,
-        tenant,
-        "b2cCardCancelResultNotify",
-        &payload,
-        card_id,
-        v.notify,
-    );
-    Ok(payload)
+        Ok(Notice {
+            api_code: "b2cCardCancelResultNotify",
+            payload,
+        })
+    }
 }
 
 pub fn bank_letter(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
@@ -289,32 +289,4 @@ pub fn bank_letter(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         );
         Ok(Reply::ok(reply))
     })?
-}
-
-pub fn cancelled(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    Box::pin(async move {
-        let tenant = trigger_tenant(&core, &params)?;
-        let id = id_param(&params, "cardId")?;
-        complete_cancel(
-            &core,
-            &tenant,
-            id,
-            None,
-            Verdict::from_params(true, &params),
-        )
-    })
-}
-
-pub fn cancel_refused(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    Box::pin(async move {
-        let tenant = trigger_tenant(&core, &params)?;
-        let id = id_param(&params, "cardId")?;
-        complete_cancel(
-            &core,
-            &tenant,
-            id,
-            None,
-            Verdict::from_params(false, &params),
-        )
-    })
 }

@@ -8,6 +8,7 @@ mod open;
 mod ready;
 mod shops;
 
+use super::common::review::{self, review_params};
 use super::Operation;
 use crate::core::Trigger;
 
@@ -68,28 +69,8 @@ pub const NOTIFICATIONS: &[&str] = &[
     "b2cCardCancelResultNotify",
 ];
 
-const CARD: &[(&str, &str)] = &[
-    ("cardId", "the card"),
-    ("partnerId?", "default: the demo partner"),
-    ("message?", "the message to report"),
-    (
-        "status?",
-        "status word to report instead of SUCCESS / FAILURE",
-    ),
-];
-
-const BINDING: &[(&str, &str)] = &[
-    (
-        "bindId",
-        "the shop binding with a bind or unbind under review",
-    ),
-    ("partnerId?", "default: the demo partner"),
-    ("message?", "the message to report"),
-    (
-        "status?",
-        "status word to report instead of SUCCESS / FAILURE",
-    ),
-];
+/// The parameters of the card's review triggers (opening and cancellation).
+const CARD_PARAMS: &[(&str, &str)] = review_params!("cardId", "the card");
 
 pub const TRIGGERS: &[Trigger] = &[
     Trigger {
@@ -104,40 +85,10 @@ pub const TRIGGERS: &[Trigger] = &[
         ],
         run: ready::ready,
     },
-    Trigger {
-        name: "whalet.account.opened",
-        description: "The bank opens a collection account being applied for now (virtualAccountNotify SUCCESS)",
-        params: CARD,
-        run: open::opened,
-    },
-    Trigger {
-        name: "whalet.account.failed",
-        description: "The bank refuses a collection account being applied for (virtualAccountNotify FAILURE)",
-        params: CARD,
-        run: open::failed,
-    },
-    Trigger {
-        name: "whalet.shop.approved",
-        description: "The marketplace confirms a pending shop bind or unbind now (b2cShopBindResultNotify SUCCESS)",
-        params: BINDING,
-        run: shops::approved,
-    },
-    Trigger {
-        name: "whalet.shop.rejected",
-        description: "The marketplace refuses a pending shop bind or unbind (b2cShopBindResultNotify FAILURE)",
-        params: BINDING,
-        run: shops::rejected,
-    },
-    Trigger {
-        name: "whalet.card.cancelled",
-        description: "The bank closes a card being cancelled now (b2cCardCancelResultNotify SUCCESS)",
-        params: CARD,
-        run: cards::cancelled,
-    },
-    Trigger {
-        name: "whalet.card.cancel_refused",
-        description: "The bank refuses a pending card cancellation; the card stays ACTIVE (b2cCardCancelResultNotify FAILURE)",
-        params: CARD,
-        run: cards::cancel_refused,
-    },
+    review::approval::<open::OpeningReview>(),
+    review::rejection::<open::OpeningReview>(),
+    review::approval::<shops::ShopReview>(),
+    review::rejection::<shops::ShopReview>(),
+    review::approval::<cards::CancelReview>(),
+    review::rejection::<cards::CancelReview>(),
 ];

@@ -3,19 +3,19 @@
 //! the name of an approved card holder). The bank opens the account in 10 s of virtual time by
 //! default; the result arrives as `virtualAccountNotify` with the receiving bank details.
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::catalogue::{self, Channel};
+use super::CARD_PARAMS;
 use crate::api::whalet::common::fields::Check;
-use crate::api::whalet::common::{
-    failure, id_param, mint, once, schedule, send, trigger_tenant, with_tenant, Verdict,
+use crate::api::whalet::common::review::{
+    self, ensure_current, Notice, Review, ReviewKind, Settle, TriggerText,
 };
+use crate::api::whalet::common::{failure, mint, once};
 use crate::api::whalet::{Ctx, Reply};
-use crate::core::Core;
 use crate::money::Currency;
 use crate::store::whalet::{BankAccount, Card, CardStatus, FundSource, ReviewStatus};
-use crate::store::{TenantId, TenantState};
-use crate::trigger::TriggerFuture;
+use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
 
 pub const DEFAULT_DELAY_MS: i64 = 10_000;
@@ -148,8 +148,6 @@ fn open(
     a: Application<'_>,
 ) -> Result<Reply, WhaletError> {
     let now = ctx.now();
-    let verdict = Verdict::from_decision(ctx.decision);
-    let delay = ctx.decision.delay_or(DEFAULT_DELAY_MS);
     once(
         ctx,
         &format!("{operation} {}", a.user_id),
@@ -193,14 +191,7 @@ fn open(
                     cancel_refusals: 0,
                 },
             );
-            schedule(
-                ctx.core,
-                ctx.tenant,
-                delay,
-                ("account", &card_id, 1),
-                verdict,
-                complete,
-            );
+            review::begin::<OpeningReview>(ctx, &card_id, 1);
             Ok(Reply::processing(json!({
                 "userId": a.user_id,
                 "cardId": card_id,
@@ -249,16 +240,36 @@ pub(super) fn bank_account(t: &TenantState, card: &Card) -> BankAccount {
     }
 }
 
-/// Decides the opening of `card_id` and sends `virtualAccountNotify`.
-pub fn complete(
-    core: &Core,
-    tenant: &TenantId,
-    card_id: &str,
-    attempt: Option<u32>,
-    v: Verdict,
-) -> Result<Value, String> {
-    let now = core.clock().now();
-    let payload = with_tenant(core, tenant, |t| {
+/// The bank's review of a collection account application (`virtualAccountNotify`, with the
+/// receiving bank details once opened).
+pub struct OpeningReview;
+
+impl Review for OpeningReview {
+    const KIND: ReviewKind = ReviewKind {
+        label: "account",
+        id_param: "cardId",
+        delay_ms: DEFAULT_DELAY_MS,
+        approve: TriggerText {
+            name: "whalet.account.opened",
+            description: "The bank opens a collection account being applied for now (virtualAccountNotify SUCCESS)",
+            params: CARD_PARAMS,
+        },
+        reject: TriggerText {
+            name: "whalet.account.failed",
+            description: "The bank refuses a collection account being applied for (virtualAccountNotify FAILURE)",
+            params: CARD_PARAMS,
+        },
+    };
+
+    fn settle(s: Settle<'_>) -> Result<Notice, String> {
+        let Settle {
+            t,
+            tenant,
+            id: card_id,
+            attempt,
+            v,
+            now,
+        } = s;
         let card =
             t.whalet.cards.get(card_id).ok_or_else(|| {
                 format!("cardId {card_id:?} is not a card of partner {}", tenant.id)
@@ -269,9 +280,12 @@ pub fn complete(
                 card.status.as_str()
             ));
         }
-        if attempt.is_some_and(|a| a != card.attempt) {
-            return Err(format!("card {card_id} was re-submitted since"));
-        }
+        ensure_current(
+            &format!("card {card_id}"),
+            attempt,
+            card.attempt,
+            "was re-submitted",
+        )?;
         let account = v.success.then(|| bank_account(t, card));
         let card = t
             .whalet
@@ -299,45 +313,11 @@ pub fn complete(
         if let (Some(acc), Value::Object(map)) = (&card.account, &mut payload) {
             map.extend(super::cards::account_fields(acc));
         }
-        Ok(payload)
-    })?;
-    send(
-        core,
-        tenant,
-        "virtualAccountNotify",
-        &payload,
-        card_id,
-        v.notify,
-    );
-    Ok(payload)
-}
-
-pub fn opened(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    Box::pin(async move {
-        let tenant = trigger_tenant(&core, &params)?;
-        let id = id_param(&params, "cardId")?;
-        complete(
-            &core,
-            &tenant,
-            id,
-            None,
-            Verdict::from_params(true, &params),
-        )
-    })
-}
-
-pub fn failed(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    Box::pin(async move {
-        let tenant = trigger_tenant(&core, &params)?;
-        let id = id_param(&params, "cardId")?;
-        complete(
-            &core,
-            &tenant,
-            id,
-            None,
-            Verdict::from_params(false, &params),
-        )
-    })
+        Ok(Notice {
+            api_code: "virtualAccountNotify",
+            payload,
+        })
+    }
 }
 
 #[cfg(test)]

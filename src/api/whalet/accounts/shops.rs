@@ -3,17 +3,15 @@
 //! `bindId`; the marketplace confirms in 10 s of virtual time by default. `BIND` and `ADD` are
 //! treated alike (ADD adds one more shop to a card).
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::api::whalet::common::fields::Check;
-use crate::api::whalet::common::{
-    failure, id_param, once, schedule, send, trigger_tenant, with_tenant, Verdict,
+use crate::api::whalet::common::review::{
+    self, ensure_current, review_params, Notice, Review, ReviewKind, Settle, TriggerText,
 };
+use crate::api::whalet::common::{failure, once};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
-use crate::core::Core;
 use crate::store::whalet::{CardStatus, FundSource, Shop, ShopStatus};
-use crate::tenant::TenantId;
-use crate::trigger::TriggerFuture;
 use crate::wire::whalet::WhaletError;
 
 pub const DEFAULT_DELAY_MS: i64 = 10_000;
@@ -51,8 +49,6 @@ pub fn bind(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let shop_url = c.opt("shopUrl").unwrap_or("");
     c.finish()?;
     let now = ctx.now();
-    let verdict = Verdict::from_decision(ctx.decision);
-    let delay = ctx.decision.delay_or(DEFAULT_DELAY_MS);
     once(
         ctx,
         &format!("b2cShopBind {op}"),
@@ -142,14 +138,7 @@ pub fn bind(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                 updated_at: now,
             };
             w.shops.insert(bind_id.to_owned(), shop);
-            schedule(
-                ctx.core,
-                ctx.tenant,
-                delay,
-                ("shop", bind_id, attempt),
-                verdict,
-                complete,
-            );
+            review::begin::<ShopReview>(ctx, bind_id, attempt);
             Ok(Reply::processing(json!({
                 "userId": user_id,
                 "cardId": card_id,
@@ -188,88 +177,74 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     })?
 }
 
-/// Decides a pending bind or unbind and sends `b2cShopBindResultNotify`. A refused unbind leaves
-/// the shop BOUND.
-pub fn complete(
-    core: &Core,
-    tenant: &TenantId,
-    bind_id: &str,
-    attempt: Option<u32>,
-    v: Verdict,
-) -> Result<Value, String> {
-    let now = core.clock().now();
-    let payload = with_tenant(core, tenant, |t| {
+/// The marketplace's review of a shop bind or unbind (`b2cShopBindResultNotify`).
+pub struct ShopReview;
+
+impl Review for ShopReview {
+    const KIND: ReviewKind = ReviewKind {
+        label: "shop",
+        id_param: "bindId",
+        delay_ms: DEFAULT_DELAY_MS,
+        approve: TriggerText {
+            name: "whalet.shop.approved",
+            description: "The marketplace confirms a pending shop bind or unbind now (b2cShopBindResultNotify SUCCESS)",
+            params: PARAMS,
+        },
+        reject: TriggerText {
+            name: "whalet.shop.rejected",
+            description: "The marketplace refuses a pending shop bind or unbind (b2cShopBindResultNotify FAILURE)",
+            params: PARAMS,
+        },
+    };
+
+    fn settle(s: Settle<'_>) -> Result<Notice, String> {
+        let Settle {
+            t,
+            tenant,
+            id: bind_id,
+            attempt,
+            v,
+            now,
+        } = s;
         let shop = t.whalet.shops.get_mut(bind_id).ok_or_else(|| {
             format!(
                 "bindId {bind_id:?} is not a shop binding of partner {}",
                 tenant.id
             )
         })?;
-        let next = match (shop.status, v.success) {
-            (ShopStatus::Binding, true) => ShopStatus::Bound,
-            (ShopStatus::Binding, false) => ShopStatus::Failure,
-            (ShopStatus::Unbinding, true) => ShopStatus::Unbound,
-            (ShopStatus::Unbinding, false) => ShopStatus::Bound,
-            (other, _) => {
-                return Err(format!(
-                    "shop binding {bind_id} has nothing under review (status {})",
-                    other.as_str()
-                ))
-            }
-        };
-        if attempt.is_some_and(|a| a != shop.attempt) {
-            return Err(format!("shop binding {bind_id} changed since"));
-        }
+        let next = shop.status.decided(v.success).ok_or_else(|| {
+            format!(
+                "shop binding {bind_id} has nothing under review (status {})",
+                shop.status.as_str()
+            )
+        })?;
+        ensure_current(
+            &format!("shop binding {bind_id}"),
+            attempt,
+            shop.attempt,
+            "changed",
+        )?;
         shop.status = next;
         shop.reported_status = next.as_str().to_owned();
         shop.message = v.message("done", "refused by the marketplace");
         shop.updated_at = now;
-        Ok(json!({
-            "userId": shop.user_id,
-            "cardId": shop.card_id,
-            "bindId": shop.bind_id,
-            "shopId": shop.shop_id,
-            "operationType": shop.operation_type,
-            "status": v.word("SUCCESS", "FAILURE"),
-            "shopStatus": shop.reported_status,
-            "message": shop.message,
-        }))
-    })?;
-    send(
-        core,
-        tenant,
-        "b2cShopBindResultNotify",
-        &payload,
-        bind_id,
-        v.notify,
-    );
-    Ok(payload)
+        Ok(Notice {
+            api_code: "b2cShopBindResultNotify",
+            payload: json!({
+                "userId": shop.user_id,
+                "cardId": shop.card_id,
+                "bindId": shop.bind_id,
+                "shopId": shop.shop_id,
+                "operationType": shop.operation_type,
+                "status": v.word("SUCCESS", "FAILURE"),
+                "shopStatus": shop.reported_status,
+                "message": shop.message,
+            }),
+        })
+    }
 }
 
-pub fn approved(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    Box::pin(async move {
-        let tenant = trigger_tenant(&core, &params)?;
-        let id = id_param(&params, "bindId")?;
-        complete(
-            &core,
-            &tenant,
-            id,
-            None,
-            Verdict::from_params(true, &params),
-        )
-    })
-}
-
-pub fn rejected(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    Box::pin(async move {
-        let tenant = trigger_tenant(&core, &params)?;
-        let id = id_param(&params, "bindId")?;
-        complete(
-            &core,
-            &tenant,
-            id,
-            None,
-            Verdict::from_params(false, &params),
-        )
-    })
-}
+const PARAMS: &[(&str, &str)] = review_params!(
+    "bindId",
+    "the shop binding with a bind or unbind under review"
+);

@@ -1,8 +1,9 @@
 //! What the collections operations share: the [`Verdict`] a scenario (or a trigger) gives an
-//! asynchronous review, scheduling that review on the virtual clock, business-id idempotency,
+//! asynchronous review, scheduling it on the virtual clock (the lifecycle itself is [`review`]), business-id idempotency,
 //! deterministic ids, and finding the partner a trigger is about. No operation lives here.
 
 pub mod fields;
+pub mod review;
 #[cfg(test)]
 pub mod testing;
 
@@ -11,10 +12,8 @@ use serde_json::{json, Map, Value};
 use crate::api::whalet::{Ctx, Reply};
 use crate::behaviour::NotifyBehaviour;
 use crate::clock::format;
-use crate::clock::Millis;
 use crate::core::Core;
 use crate::scenario::Decision;
-use crate::store::whalet::{ReviewStatus, UnderReview};
 use crate::store::{Provider, Replay, TenantId, TenantState};
 use crate::trigger::opt_param;
 use crate::wire::whalet::{Code, WhaletError};
@@ -282,34 +281,4 @@ pub fn page(items: Vec<Value>, page_num: u64, page_size: u64) -> Value {
         "pages": pages,
         "records": records,
     })
-}
-
-/// Applies a verdict to an object under review (`what` names it in errors, e.g. `user U1`): it
-/// must still be PROCESSING and, for a scheduled result, the same submission (`attempt`).
-pub fn settle_review(
-    object: &mut impl UnderReview,
-    what: &str,
-    attempt: Option<u32>,
-    v: &Verdict,
-    now: Millis,
-) -> Result<(), String> {
-    let r = object.review();
-    if *r.status != ReviewStatus::Processing {
-        return Err(format!(
-            "{what} is not under review (status {})",
-            r.status.as_str()
-        ));
-    }
-    if attempt.is_some_and(|a| a != r.attempt) {
-        return Err(format!("{what} was re-submitted since"));
-    }
-    *r.status = if v.success {
-        ReviewStatus::Success
-    } else {
-        ReviewStatus::Failure
-    };
-    *r.reported_status = v.word("SUCCESS", "FAILURE");
-    *r.message = v.message("approved", "rejected");
-    *r.decided_at = Some(now);
-    Ok(())
 }

@@ -3,18 +3,15 @@
 //! approved card holder, reviewed in 30 s of virtual time by default. A rejected application may
 //! be re-submitted under the same `outBeneficaryId`.
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::api::whalet::common::fields::Check;
-use crate::api::whalet::common::{
-    failure, id_param, mint, once, schedule, send, settle_review, trigger_tenant, with_tenant,
-    Verdict,
+use crate::api::whalet::common::review::{
+    self, review_params, settle_review, submission, Notice, Review, ReviewKind, Settle, TriggerText,
 };
+use crate::api::whalet::common::{failure, once};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
-use crate::core::Core;
 use crate::store::whalet::{Beneficary, ReviewStatus};
-use crate::tenant::TenantId;
-use crate::trigger::TriggerFuture;
 use crate::wire::whalet::WhaletError;
 
 pub const DEFAULT_DELAY_MS: i64 = 30_000;
@@ -38,8 +35,6 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     };
 
     let now = ctx.now();
-    let verdict = Verdict::from_decision(ctx.decision);
-    let delay = ctx.decision.delay_or(DEFAULT_DELAY_MS);
     let find = |b: &&Beneficary| b.user_id == user_id && b.out_beneficary_id == out_id;
     once(
         ctx,
@@ -62,14 +57,9 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                     holder.status.as_str()
                 )));
             }
-            let existing = t
-                .whalet
-                .beneficaries
-                .values()
-                .find(find)
-                .map(|b| b.beneficary_id.clone());
-            let id = existing.unwrap_or_else(|| mint(t, "BA", now));
-            let attempt = t.whalet.beneficaries.get(&id).map_or(1, |b| b.attempt + 1);
+            let existing = t.whalet.beneficaries.values().find(find);
+            let existing = existing.map(|b| (b.beneficary_id.clone(), b.attempt));
+            let (id, attempt) = submission(t, existing, "BA", now);
             t.whalet.beneficaries.insert(
                 id.clone(),
                 Beneficary {
@@ -90,14 +80,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                     decided_at: None,
                 },
             );
-            schedule(
-                ctx.core,
-                ctx.tenant,
-                delay,
-                ("beneficary", &id, attempt),
-                verdict,
-                complete,
-            );
+            review::begin::<BeneficaryReview>(ctx, &id, attempt);
             Ok(Reply::processing(json!({
                 "userId": user_id,
                 "holderId": holder_id,
@@ -157,67 +140,57 @@ fn view(b: &Beneficary) -> Value {
     })
 }
 
-/// Decides the review of a holder bank account and sends `cardHolderBeneficaryNotify`.
-pub fn complete(
-    core: &Core,
-    tenant: &TenantId,
-    id: &str,
-    attempt: Option<u32>,
-    v: Verdict,
-) -> Result<Value, String> {
-    let now = core.clock().now();
-    let payload = with_tenant(core, tenant, |t| {
+/// The review of a card holder bank account (`cardHolderBeneficaryNotify`).
+pub struct BeneficaryReview;
+
+impl Review for BeneficaryReview {
+    const KIND: ReviewKind = ReviewKind {
+        label: "beneficary",
+        id_param: "beneficaryId",
+        delay_ms: DEFAULT_DELAY_MS,
+        approve: TriggerText {
+            name: "whalet.beneficary.approved",
+            description:
+                "Approves a card holder bank account under review now (cardHolderBeneficaryNotify)",
+            params: PARAMS,
+        },
+        reject: TriggerText {
+            name: "whalet.beneficary.rejected",
+            description:
+                "Rejects a card holder bank account under review now (cardHolderBeneficaryNotify)",
+            params: PARAMS,
+        },
+    };
+
+    fn settle(s: Settle<'_>) -> Result<Notice, String> {
+        let Settle {
+            t,
+            tenant,
+            id,
+            attempt,
+            v,
+            now,
+        } = s;
         let b = t.whalet.beneficaries.get_mut(id).ok_or_else(|| {
             format!(
                 "beneficaryId {id:?} is not a holder bank account of partner {}",
                 tenant.id
             )
         })?;
-        settle_review(b, &format!("holder bank account {id}"), attempt, &v, now)?;
-        Ok(json!({
-            "userId": b.user_id,
-            "holderId": b.holder_id,
-            "beneficaryId": b.beneficary_id,
-            "outBeneficaryId": b.out_beneficary_id,
-            "status": b.reported_status,
-            "message": b.message,
-        }))
-    })?;
-    send(
-        core,
-        tenant,
-        "cardHolderBeneficaryNotify",
-        &payload,
-        id,
-        v.notify,
-    );
-    Ok(payload)
+        settle_review(b, &format!("holder bank account {id}"), attempt, v, now)?;
+        Ok(Notice {
+            api_code: "cardHolderBeneficaryNotify",
+            payload: json!({
+                "userId": b.user_id,
+                "holderId": b.holder_id,
+                "beneficaryId": b.beneficary_id,
+                "outBeneficaryId": b.out_beneficary_id,
+                "status": b.reported_status,
+                "message": b.message,
+            }),
+        })
+    }
 }
 
-pub fn approved(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    Box::pin(async move {
-        let tenant = trigger_tenant(&core, &params)?;
-        let id = id_param(&params, "beneficaryId")?;
-        complete(
-            &core,
-            &tenant,
-            id,
-            None,
-            Verdict::from_params(true, &params),
-        )
-    })
-}
-
-pub fn rejected(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    Box::pin(async move {
-        let tenant = trigger_tenant(&core, &params)?;
-        let id = id_param(&params, "beneficaryId")?;
-        complete(
-            &core,
-            &tenant,
-            id,
-            None,
-            Verdict::from_params(false, &params),
-        )
-    })
-}
+const PARAMS: &[(&str, &str)] =
+    review_params!("beneficaryId", "the holder bank account under review");

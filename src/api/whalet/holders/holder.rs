@@ -4,18 +4,15 @@
 //! or trigger says otherwise. A rejected application may be re-submitted under the same
 //! `outHolderId`.
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::api::whalet::common::fields::{Check, CERT_TYPES, ENTITY_TYPES};
-use crate::api::whalet::common::{
-    failure, id_param, mint, once, schedule, send, settle_review, trigger_tenant, with_tenant,
-    Verdict,
+use crate::api::whalet::common::review::{
+    self, review_params, settle_review, submission, Notice, Review, ReviewKind, Settle, TriggerText,
 };
+use crate::api::whalet::common::{failure, once};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
-use crate::core::Core;
 use crate::store::whalet::{Holder, ReviewStatus};
-use crate::tenant::TenantId;
-use crate::trigger::TriggerFuture;
 use crate::wire::whalet::WhaletError;
 
 pub const DEFAULT_DELAY_MS: i64 = 30_000;
@@ -36,8 +33,6 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     c.finish()?;
 
     let now = ctx.now();
-    let verdict = Verdict::from_decision(ctx.decision);
-    let delay = ctx.decision.delay_or(DEFAULT_DELAY_MS);
     let find = |h: &&Holder| h.user_id == user_id && h.out_holder_id == out_holder_id;
     once(
         ctx,
@@ -53,18 +48,9 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         },
         |t| {
             t.whalet.onboarded_user(user_id)?;
-            let existing = t
-                .whalet
-                .holders
-                .values()
-                .find(find)
-                .map(|h| h.holder_id.clone());
-            let holder_id = existing.unwrap_or_else(|| mint(t, "H", now));
-            let attempt = t
-                .whalet
-                .holders
-                .get(&holder_id)
-                .map_or(1, |h| h.attempt + 1);
+            let existing = t.whalet.holders.values().find(find);
+            let existing = existing.map(|h| (h.holder_id.clone(), h.attempt));
+            let (holder_id, attempt) = submission(t, existing, "H", now);
             t.whalet.holders.insert(
                 holder_id.clone(),
                 Holder {
@@ -83,14 +69,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                     application: body.clone(),
                 },
             );
-            schedule(
-                ctx.core,
-                ctx.tenant,
-                delay,
-                ("holder", &holder_id, attempt),
-                verdict,
-                complete,
-            );
+            review::begin::<HolderReview>(ctx, &holder_id, attempt);
             Ok(Reply::processing(json!({
                 "userId": user_id,
                 "holderId": holder_id,
@@ -152,66 +131,53 @@ pub fn view(h: &Holder) -> Value {
     })
 }
 
-/// Decides the review of `holder_id` and sends `cardHolderResultNotify`.
-pub fn complete(
-    core: &Core,
-    tenant: &TenantId,
-    holder_id: &str,
-    attempt: Option<u32>,
-    v: Verdict,
-) -> Result<Value, String> {
-    let now = core.clock().now();
-    let payload = with_tenant(core, tenant, |t| {
+/// The review of a card holder application (`cardHolderResultNotify`).
+pub struct HolderReview;
+
+impl Review for HolderReview {
+    const KIND: ReviewKind = ReviewKind {
+        label: "holder",
+        id_param: "holderId",
+        delay_ms: DEFAULT_DELAY_MS,
+        approve: TriggerText {
+            name: "whalet.holder.approved",
+            description: "Approves a card holder under review now (cardHolderResultNotify)",
+            params: PARAMS,
+        },
+        reject: TriggerText {
+            name: "whalet.holder.rejected",
+            description: "Rejects a card holder under review now (cardHolderResultNotify)",
+            params: PARAMS,
+        },
+    };
+
+    fn settle(s: Settle<'_>) -> Result<Notice, String> {
+        let Settle {
+            t,
+            tenant,
+            id: holder_id,
+            attempt,
+            v,
+            now,
+        } = s;
         let h = t.whalet.holders.get_mut(holder_id).ok_or_else(|| {
             format!(
                 "holderId {holder_id:?} is not a card holder of partner {}",
                 tenant.id
             )
         })?;
-        settle_review(h, &format!("card holder {holder_id}"), attempt, &v, now)?;
-        Ok(json!({
-            "userId": h.user_id,
-            "holderId": h.holder_id,
-            "outHolderId": h.out_holder_id,
-            "status": h.reported_status,
-            "message": h.message,
-        }))
-    })?;
-    send(
-        core,
-        tenant,
-        "cardHolderResultNotify",
-        &payload,
-        holder_id,
-        v.notify,
-    );
-    Ok(payload)
+        settle_review(h, &format!("card holder {holder_id}"), attempt, v, now)?;
+        Ok(Notice {
+            api_code: "cardHolderResultNotify",
+            payload: json!({
+                "userId": h.user_id,
+                "holderId": h.holder_id,
+                "outHolderId": h.out_holder_id,
+                "status": h.reported_status,
+                "message": h.message,
+            }),
+        })
+    }
 }
 
-pub fn approved(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    Box::pin(async move {
-        let tenant = trigger_tenant(&core, &params)?;
-        let id = id_param(&params, "holderId")?;
-        complete(
-            &core,
-            &tenant,
-            id,
-            None,
-            Verdict::from_params(true, &params),
-        )
-    })
-}
-
-pub fn rejected(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    Box::pin(async move {
-        let tenant = trigger_tenant(&core, &params)?;
-        let id = id_param(&params, "holderId")?;
-        complete(
-            &core,
-            &tenant,
-            id,
-            None,
-            Verdict::from_params(false, &params),
-        )
-    })
-}
+const PARAMS: &[(&str, &str)] = review_params!("holderId", "the card holder under review");

@@ -4,6 +4,7 @@
 mod beneficary;
 mod holder;
 
+use super::common::review;
 use super::Operation;
 use crate::core::Trigger;
 
@@ -28,51 +29,9 @@ pub const OPERATIONS: &[Operation] = &[
 
 pub const NOTIFICATIONS: &[&str] = &["cardHolderResultNotify", "cardHolderBeneficaryNotify"];
 
-const HOLDER_PARAMS: &[(&str, &str)] = &[
-    ("holderId", "the card holder under review"),
-    ("partnerId?", "default: the demo partner"),
-    ("message?", "the message to report"),
-    (
-        "status?",
-        "status word to report instead of SUCCESS / FAILURE",
-    ),
-];
-
-const BENEFICARY_PARAMS: &[(&str, &str)] = &[
-    ("beneficaryId", "the holder bank account under review"),
-    ("partnerId?", "default: the demo partner"),
-    ("message?", "the message to report"),
-    (
-        "status?",
-        "status word to report instead of SUCCESS / FAILURE",
-    ),
-];
-
 pub const TRIGGERS: &[Trigger] = &[
-    Trigger {
-        name: "whalet.holder.approved",
-        description: "Approves a card holder under review now (cardHolderResultNotify)",
-        params: HOLDER_PARAMS,
-        run: holder::approved,
-    },
-    Trigger {
-        name: "whalet.holder.rejected",
-        description: "Rejects a card holder under review now (cardHolderResultNotify)",
-        params: HOLDER_PARAMS,
-        run: holder::rejected,
-    },
-    Trigger {
-        name: "whalet.beneficary.approved",
-        description:
-            "Approves a card holder bank account under review now (cardHolderBeneficaryNotify)",
-        params: BENEFICARY_PARAMS,
-        run: beneficary::approved,
-    },
-    Trigger {
-        name: "whalet.beneficary.rejected",
-        description:
-            "Rejects a card holder bank account under review now (cardHolderBeneficaryNotify)",
-        params: BENEFICARY_PARAMS,
-        run: beneficary::rejected,
-    },
+    review::approval::<holder::HolderReview>(),
+    review::rejection::<holder::HolderReview>(),
+    review::approval::<beneficary::BeneficaryReview>(),
+    review::rejection::<beneficary::BeneficaryReview>(),
 ];

@@ -4,17 +4,15 @@
 //! materialType}`. A rejection with `reMaterial = Y` lets the partner re-submit corrected material
 //! under the same `outUserId`; the user keeps its `userId`.
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::api::whalet::common::fields::{Check, CERT_TYPES, ENTITY_TYPES};
-use crate::api::whalet::common::{
-    id_param, once, schedule, send, settle_review, trigger_tenant, with_tenant, Verdict,
+use crate::api::whalet::common::once;
+use crate::api::whalet::common::review::{
+    self, settle_review, submission, Notice, Review, ReviewKind, Settle, TriggerText,
 };
 use crate::api::whalet::{Ctx, Reply};
-use crate::core::Core;
 use crate::store::whalet::{ReviewStatus, User};
-use crate::tenant::TenantId;
-use crate::trigger::TriggerFuture;
 use crate::wire::whalet::WhaletError;
 
 pub const DEFAULT_DELAY_MS: i64 = 60_000;
@@ -36,8 +34,6 @@ pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     c.finish()?;
 
     let now = ctx.now();
-    let verdict = Verdict::from_decision(ctx.decision);
-    let delay = ctx.decision.delay_or(DEFAULT_DELAY_MS);
     let resubmittable = |u: &User| {
         u.out_user_id == out_user_id && u.status == ReviewStatus::Failure && u.re_material
     };
@@ -61,12 +57,8 @@ pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                     u.status.as_str()
                 )));
             }
-            let existing = existing.map(|u| u.user_id.clone());
-            let user_id = match existing {
-                Some(id) => id,
-                None => crate::api::whalet::common::mint(t, "U", now),
-            };
-            let attempt = t.whalet.users.get(&user_id).map_or(1, |u| u.attempt + 1);
+            let existing = existing.map(|u| (u.user_id.clone(), u.attempt));
+            let (user_id, attempt) = submission(t, existing, "U", now);
             t.whalet.users.insert(
                 user_id.clone(),
                 User {
@@ -86,14 +78,7 @@ pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                     application: body.clone(),
                 },
             );
-            schedule(
-                ctx.core,
-                ctx.tenant,
-                delay,
-                ("onboarding", &user_id, attempt),
-                verdict,
-                complete,
-            );
+            review::begin::<OnboardingReview>(ctx, &user_id, attempt);
             Ok(Reply::processing(json!({
                 "userId": user_id,
                 "outUserId": out_user_id,
@@ -103,70 +88,72 @@ pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     )
 }
 
-/// Decides the review of `user_id` and sends `userOnboardingResultNotify`.
-pub fn complete(
-    core: &Core,
-    tenant: &TenantId,
-    user_id: &str,
-    attempt: Option<u32>,
-    v: Verdict,
-) -> Result<Value, String> {
-    let now = core.clock().now();
-    let payload = with_tenant(core, tenant, |t| {
+/// The review of a user onboarding (`userOnboardingResultNotify`). A rejection with
+/// `reMaterial = Y` lets the partner re-submit.
+pub struct OnboardingReview;
+
+impl Review for OnboardingReview {
+    const KIND: ReviewKind = ReviewKind {
+        label: "onboarding",
+        id_param: "userId",
+        delay_ms: DEFAULT_DELAY_MS,
+        approve: TriggerText {
+            name: "whalet.onboarding.approved",
+            description:
+                "Approves a user onboarding under review now and sends userOnboardingResultNotify",
+            params: &[
+                ("userId", "the user under review"),
+                ("partnerId?", "default: the demo partner"),
+                ("message?", "the message to report"),
+            ],
+        },
+        reject: TriggerText {
+            name: "whalet.onboarding.rejected",
+            description:
+                "Rejects a user onboarding under review now; reMaterial=Y asks for a re-submission",
+            params: &[
+                ("userId", "the user under review"),
+                ("partnerId?", "default: the demo partner"),
+                ("message?", "the reason to report"),
+                (
+                    "reMaterial?",
+                    "Y = the partner may re-submit with the same outUserId (default N)",
+                ),
+                ("materialType?", "default Reject"),
+                ("status?", "status word to report instead of FAILURE"),
+            ],
+        },
+    };
+
+    fn settle(s: Settle<'_>) -> Result<Notice, String> {
+        let Settle {
+            t,
+            tenant,
+            id: user_id,
+            attempt,
+            v,
+            now,
+        } = s;
         let user =
             t.whalet.users.get_mut(user_id).ok_or_else(|| {
                 format!("userId {user_id:?} is not a user of partner {}", tenant.id)
             })?;
-        settle_review(user, &format!("user {user_id}"), attempt, &v, now)?;
+        settle_review(user, &format!("user {user_id}"), attempt, v, now)?;
         user.re_material = !v.success && v.value("reMaterial").as_deref() == Some("Y");
         user.material_type = v
             .value("materialType")
             .unwrap_or_else(|| if v.success { "" } else { "Reject" }.to_owned());
-        Ok(json!({
-            "userId": user.user_id,
-            "status": user.reported_status,
-            "message": user.message,
-            "reMaterial": if user.re_material { "Y" } else { "N" },
-            "materialType": user.material_type,
-        }))
-    })?;
-    send(
-        core,
-        tenant,
-        "userOnboardingResultNotify",
-        &payload,
-        user_id,
-        v.notify,
-    );
-    Ok(payload)
-}
-
-pub fn approved(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    Box::pin(async move {
-        let tenant = trigger_tenant(&core, &params)?;
-        let user_id = id_param(&params, "userId")?;
-        complete(
-            &core,
-            &tenant,
-            user_id,
-            None,
-            Verdict::from_params(true, &params),
-        )
-    })
-}
-
-pub fn rejected(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    Box::pin(async move {
-        let tenant = trigger_tenant(&core, &params)?;
-        let user_id = id_param(&params, "userId")?;
-        complete(
-            &core,
-            &tenant,
-            user_id,
-            None,
-            Verdict::from_params(false, &params),
-        )
-    })
+        Ok(Notice {
+            api_code: "userOnboardingResultNotify",
+            payload: json!({
+                "userId": user.user_id,
+                "status": user.reported_status,
+                "message": user.message,
+                "reMaterial": if user.re_material { "Y" } else { "N" },
+                "materialType": user.material_type,
+            }),
+        })
+    }
 }
 
 #[cfg(test)]

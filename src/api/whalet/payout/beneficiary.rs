@@ -5,18 +5,17 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::countries::{country, country_view, field_view, COUNTRIES};
 use crate::api::whalet::common::fields::{Check, ENTITY_TYPES};
-use crate::api::whalet::common::{
-    failure, id_param, mint, once, schedule, send, trigger_tenant, with_tenant, Verdict,
+use crate::api::whalet::common::review::{
+    self, ensure_current, review_params, submission, Notice, Review, ReviewKind, Settle,
+    TriggerText,
 };
+use crate::api::whalet::common::{failure, once};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
-use crate::core::Core;
-use crate::store::whalet_trade::PayoutBeneficiary;
-use crate::tenant::TenantId;
-use crate::trigger::TriggerFuture;
+use crate::store::whalet_trade::{BeneficiaryStatus, PayoutBeneficiary};
 use crate::wire::whalet::WhaletError;
 
 pub const DEFAULT_DELAY_MS: i64 = 30_000;
@@ -108,8 +107,6 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         return Err(WhaletError::parameter("currency is required"));
     };
     let now = ctx.now();
-    let verdict = Verdict::from_decision(ctx.decision);
-    let delay = ctx.decision.delay_or(DEFAULT_DELAY_MS);
     let find = |b: &&PayoutBeneficiary| b.user_id == user_id && b.out_beneficiary_id == out_id;
     once(
         ctx,
@@ -121,22 +118,13 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             t.whalet_trade
                 .beneficiaries
                 .values()
-                .any(|b| find(&b) && b.status == "FAILURE")
+                .any(|b| find(&b) && b.status == BeneficiaryStatus::Failure)
         },
         |t| {
             t.whalet.onboarded_user(user_id)?;
-            let existing = t
-                .whalet_trade
-                .beneficiaries
-                .values()
-                .find(find)
-                .map(|b| b.beneficiary_id.clone());
-            let id = existing.unwrap_or_else(|| mint(t, "PB", now));
-            let attempt = t
-                .whalet_trade
-                .beneficiaries
-                .get(&id)
-                .map_or(1, |b| b.attempt + 1);
+            let existing = t.whalet_trade.beneficiaries.values().find(find);
+            let existing = existing.map(|b| (b.beneficiary_id.clone(), b.attempt));
+            let (id, attempt) = submission(t, existing, "PB", now);
             t.whalet_trade.beneficiaries.insert(
                 id.clone(),
                 PayoutBeneficiary {
@@ -147,21 +135,14 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                     currency,
                     account_type: account_type.to_owned(),
                     fields: fields.clone(),
-                    status: "PROCESSING".into(),
+                    status: BeneficiaryStatus::Processing,
                     message: String::new(),
                     attempt,
                     applied_at: now,
                     decided_at: None,
                 },
             );
-            schedule(
-                ctx.core,
-                ctx.tenant,
-                delay,
-                ("benificiary", &id, attempt),
-                verdict,
-                complete,
-            );
+            review::begin::<BeneficiaryReview>(ctx, &id, attempt);
             Ok(Reply::processing(json!({
                 "userId": user_id,
                 "beneficiaryId": id,
@@ -194,7 +175,7 @@ pub fn delete(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                     "beneficiaryId {id:?} is not a beneficiary account of user {user_id}"
                 ))
             })?;
-        if b.status == "DELETED" {
+        if b.status == BeneficiaryStatus::Deleted {
             return Err(failure(format!(
                 "beneficiary account {id} is already deleted"
             )));
@@ -204,10 +185,10 @@ pub fn delete(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                 "beneficiary account {id} has a payout in progress; it cannot be deleted now"
             )));
         }
-        b.status = "DELETED".into();
+        b.status = BeneficiaryStatus::Deleted;
         b.decided_at = Some(now);
         Ok(Reply::ok(
-            json!({"userId": user_id, "beneficiaryId": id, "status": "DELETED"}),
+            json!({"userId": user_id, "beneficiaryId": id, "status": BeneficiaryStatus::Deleted}),
         ))
     })?
 }
@@ -232,80 +213,77 @@ pub fn view(b: &PayoutBeneficiary) -> Value {
     v
 }
 
-/// Decides the review of a beneficiary account and sends `benificiaryAccountNotify`.
-pub fn complete(
-    core: &Core,
-    tenant: &TenantId,
-    id: &str,
-    attempt: Option<u32>,
-    v: Verdict,
-) -> Result<Value, String> {
-    let now = core.clock().now();
-    let payload = with_tenant(core, tenant, |t| {
+/// The review of a payout beneficiary account (`benificiaryAccountNotify`).
+pub struct BeneficiaryReview;
+
+impl Review for BeneficiaryReview {
+    const KIND: ReviewKind = ReviewKind {
+        label: "benificiary",
+        id_param: "beneficiaryId",
+        delay_ms: DEFAULT_DELAY_MS,
+        approve: TriggerText {
+            name: "whalet.beneficiary.approved",
+            description:
+                "Approves a payout beneficiary account under review now (benificiaryAccountNotify)",
+            params: PARAMS,
+        },
+        reject: TriggerText {
+            name: "whalet.beneficiary.rejected",
+            description:
+                "Rejects a payout beneficiary account under review now (benificiaryAccountNotify)",
+            params: PARAMS,
+        },
+    };
+
+    fn settle(s: Settle<'_>) -> Result<Notice, String> {
+        let Settle {
+            t,
+            tenant,
+            id,
+            attempt,
+            v,
+            now,
+        } = s;
         let b = t.whalet_trade.beneficiaries.get_mut(id).ok_or_else(|| {
             format!(
                 "beneficiaryId {id:?} is not a beneficiary account of partner {}",
                 tenant.id
             )
         })?;
-        if b.status != "PROCESSING" {
+        if b.status != BeneficiaryStatus::Processing {
             return Err(format!(
                 "beneficiary account {id} is not under review (status {})",
                 b.status
             ));
         }
-        if attempt.is_some_and(|a| a != b.attempt) {
-            return Err(format!("beneficiary account {id} was re-submitted since"));
-        }
-        b.status = if v.success { "SUCCESS" } else { "FAILURE" }.into();
+        ensure_current(
+            &format!("beneficiary account {id}"),
+            attempt,
+            b.attempt,
+            "was re-submitted",
+        )?;
+        b.status = if v.success {
+            BeneficiaryStatus::Success
+        } else {
+            BeneficiaryStatus::Failure
+        };
         b.message = v.message("approved", "rejected");
         b.decided_at = Some(now);
-        Ok(json!({
-            "userId": b.user_id,
-            "beneficiaryId": b.beneficiary_id,
-            "outBeneficiaryId": b.out_beneficiary_id,
-            "status": v.word("SUCCESS", "FAILURE"),
-            "message": b.message,
-        }))
-    })?;
-    send(
-        core,
-        tenant,
-        "benificiaryAccountNotify",
-        &payload,
-        id,
-        v.notify,
-    );
-    Ok(payload)
+        Ok(Notice {
+            api_code: "benificiaryAccountNotify",
+            payload: json!({
+                "userId": b.user_id,
+                "beneficiaryId": b.beneficiary_id,
+                "outBeneficiaryId": b.out_beneficiary_id,
+                "status": v.word("SUCCESS", "FAILURE"),
+                "message": b.message,
+            }),
+        })
+    }
 }
 
-pub fn approved(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    Box::pin(async move {
-        let tenant = trigger_tenant(&core, &params)?;
-        let id = id_param(&params, "beneficiaryId")?;
-        complete(
-            &core,
-            &tenant,
-            id,
-            None,
-            Verdict::from_params(true, &params),
-        )
-    })
-}
-
-pub fn rejected(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    Box::pin(async move {
-        let tenant = trigger_tenant(&core, &params)?;
-        let id = id_param(&params, "beneficiaryId")?;
-        complete(
-            &core,
-            &tenant,
-            id,
-            None,
-            Verdict::from_params(false, &params),
-        )
-    })
-}
+const PARAMS: &[(&str, &str)] =
+    review_params!("beneficiaryId", "the beneficiary account under review");
 
 /// `benificiaryAccountQuery`: the user's beneficiary accounts (one with `beneficiaryId` or
 /// `outBeneficiaryId`), deleted ones included with status DELETED.

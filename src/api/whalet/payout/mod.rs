@@ -8,6 +8,7 @@ pub(crate) mod outflow;
 pub(crate) mod query;
 mod result;
 
+use super::common::review;
 use super::Operation;
 use crate::core::Trigger;
 
@@ -68,15 +69,6 @@ pub const NOTIFICATIONS: &[&str] = &[
     "payResultNotify",
 ];
 
-const BENEFICIARY_PARAMS: &[(&str, &str)] = &[
-    ("beneficiaryId", "the beneficiary account under review"),
-    ("partnerId?", "default: the demo partner"),
-    ("message?", "the message to report"),
-    (
-        "status?",
-        "status word to report instead of SUCCESS / FAILURE",
-    ),
-];
 const PAYOUT_PARAMS: &[(&str, &str)] = &[
     ("payoutId", "the confirmed (PROCESSING) payout"),
     ("partnerId?", "default: the demo partner"),
@@ -97,18 +89,8 @@ const PAY_PARAMS: &[(&str, &str)] = &[
 ];
 
 pub const TRIGGERS: &[Trigger] = &[
-    Trigger {
-        name: "whalet.beneficiary.approved",
-        description: "Approves a payout beneficiary account under review now (benificiaryAccountNotify)",
-        params: BENEFICIARY_PARAMS,
-        run: beneficiary::approved,
-    },
-    Trigger {
-        name: "whalet.beneficiary.rejected",
-        description: "Rejects a payout beneficiary account under review now (benificiaryAccountNotify)",
-        params: BENEFICIARY_PARAMS,
-        run: beneficiary::rejected,
-    },
+    review::approval::<beneficiary::BeneficiaryReview>(),
+    review::rejection::<beneficiary::BeneficiaryReview>(),
     Trigger {
         name: "whalet.payout.succeeded",
         description: "A confirmed payout leaves now (frozen → external:payout, payoutResultNotify SUCCESS)",

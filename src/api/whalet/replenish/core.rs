@@ -4,14 +4,17 @@
 
 use serde_json::{json, Value};
 
-use crate::api::whalet::common::{mint, schedule, send, with_tenant, Verdict};
+use crate::api::whalet::common::review::{
+    ensure_current, review_params, Notice, Review, ReviewKind, Settle, TriggerText,
+};
+use crate::api::whalet::common::{mint, schedule, with_tenant, Verdict};
 use crate::api::whalet::payout::outflow;
 use crate::api::whalet::whalet_time;
 use crate::behaviour::NotifyBehaviour;
 use crate::core::Core;
 use crate::money::Money;
 use crate::store::whalet::{wallet_account, Bucket, FundSource, EXTERNAL_BANK};
-use crate::store::whalet_trade::Replenish;
+use crate::store::whalet_trade::{Replenish, ReplenishKind, ReplenishStatus};
 use crate::store::{TenantId, TenantState};
 
 /// Default review time of submitted material (virtual).
@@ -19,7 +22,7 @@ pub const REVIEW_MS: i64 = 30_000;
 
 /// What is being asked.
 pub struct Ask<'a> {
-    pub kind: &'static str,
+    pub kind: ReplenishKind,
     pub user_id: &'a str,
     pub trade_id: Option<&'a str>,
     pub outflow_id: Option<&'a str>,
@@ -28,11 +31,11 @@ pub struct Ask<'a> {
     pub freeze: Option<(FundSource, Money)>,
 }
 
-fn notify_names(kind: &str) -> (&'static str, &'static str) {
-    if kind == "EDD" {
-        ("eddReplenishNotify", "eddReplenishResultNotify")
-    } else {
-        ("tradeReplenishNotify", "tradeReplenishResultNotify")
+/// The request's notification and its result's.
+fn notify_names(kind: ReplenishKind) -> (&'static str, &'static str) {
+    match kind {
+        ReplenishKind::Edd => ("eddReplenishNotify", "eddReplenishResultNotify"),
+        ReplenishKind::Trade => ("tradeReplenishNotify", "tradeReplenishResultNotify"),
     }
 }
 
@@ -76,17 +79,21 @@ pub fn ask(
             )
             .map_err(|e| format!("cannot freeze {amount} of user {}: {e}", a.user_id))?;
     }
-    let id = mint(t, if a.kind == "EDD" { "ED" } else { "TR" }, now);
+    let prefix = match a.kind {
+        ReplenishKind::Edd => "ED",
+        ReplenishKind::Trade => "TR",
+    };
+    let id = mint(t, prefix, now);
     let r = Replenish {
         replenish_id: id.clone(),
-        kind: a.kind.to_owned(),
+        kind: a.kind,
         user_id: a.user_id.to_owned(),
         trade_id: a.trade_id.map(str::to_owned),
         outflow_id: a.outflow_id.map(str::to_owned),
         material_types: a.material_types,
         message: a.message,
         frozen: a.freeze,
-        status: "WAIT_SUBMIT".into(),
+        status: ReplenishStatus::WaitSubmit,
         files: Vec::new(),
         memo: String::new(),
         attempt: 0,
@@ -119,7 +126,7 @@ pub fn hold_outflow(
     ask(
         t,
         Ask {
-            kind: "EDD",
+            kind: ReplenishKind::Edd,
             user_id,
             trade_id: None,
             outflow_id: Some(outflow_id),
@@ -139,44 +146,55 @@ pub fn split_types(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Schedules the review of a submitted request.
-pub fn schedule_review(
-    core: &Core,
-    tenant: &TenantId,
-    id: &str,
-    attempt: u32,
-    delay: i64,
-    v: Verdict,
-) {
-    schedule(core, tenant, delay, ("replenish", id, attempt), v, complete);
-}
+/// The review of submitted material (`eddReplenishResultNotify` / `tradeReplenishResultNotify`):
+/// frozen money is released (approved) or returned (rejected), and a payout held for the EDD
+/// resumes or fails.
+pub struct ReplenishReview;
 
-/// Decides submitted material: releases or returns frozen money, resumes or fails a held
-/// outflow, and sends the result notification.
-pub fn complete(
-    core: &Core,
-    tenant: &TenantId,
-    id: &str,
-    attempt: Option<u32>,
-    v: Verdict,
-) -> Result<Value, String> {
-    let now = core.clock().now();
-    let (payload, api_code, held) = with_tenant(core, tenant, |t| {
+impl Review for ReplenishReview {
+    const KIND: ReviewKind = ReviewKind {
+        label: "replenish",
+        id_param: "replenishId",
+        delay_ms: REVIEW_MS,
+        approve: TriggerText {
+            name: "whalet.replenish.approved",
+            description: "Approves submitted material now (eddReplenishResultNotify / tradeReplenishResultNotify); frozen money is released",
+            params: PARAMS,
+        },
+        reject: TriggerText {
+            name: "whalet.replenish.rejected",
+            description: "Rejects submitted material now; frozen money is returned (a held payout fails)",
+            params: PARAMS,
+        },
+    };
+
+    fn settle(s: Settle<'_>) -> Result<Notice, String> {
+        let Settle {
+            t,
+            tenant,
+            id,
+            attempt,
+            v,
+            now,
+        } = s;
         let r = t.whalet_trade.replenishes.get(id).ok_or_else(|| {
             format!(
                 "replenishId {id:?} is not a request for material of partner {}",
                 tenant.id
             )
         })?;
-        if r.status != "PROCESSING" {
+        if r.status != ReplenishStatus::Processing {
             return Err(format!(
                 "request {id} has no material under review (status {})",
                 r.status
             ));
         }
-        if attempt.is_some_and(|a| a != r.attempt) {
-            return Err(format!("request {id} was re-submitted since"));
-        }
+        ensure_current(
+            &format!("request {id}"),
+            attempt,
+            r.attempt,
+            "was re-submitted",
+        )?;
         if let Some((fund, amount)) = r.frozen {
             let frozen = wallet_account(&r.user_id, fund, Bucket::Frozen);
             let (to, memo) = if v.success {
@@ -202,7 +220,11 @@ pub fn complete(
             .replenishes
             .get_mut(id)
             .ok_or_else(|| format!("{id} vanished"))?;
-        r.status = if v.success { "SUCCESS" } else { "FAILURE" }.into();
+        r.status = if v.success {
+            ReplenishStatus::Success
+        } else {
+            ReplenishStatus::Failure
+        };
         r.decided_at = Some(now);
         let mut payload = view(r);
         if let Some(map) = payload.as_object_mut() {
@@ -212,10 +234,23 @@ pub fn complete(
                 Value::String(v.message("material accepted", "material rejected")),
             );
         }
-        Ok((payload, notify_names(&r.kind).1, r.outflow_id.clone()))
-    })?;
-    send(core, tenant, api_code, &payload, id, v.notify.clone());
-    if let Some(outflow_id) = held {
+        Ok(Notice {
+            api_code: notify_names(r.kind).1,
+            payload,
+        })
+    }
+
+    /// A payout held for this EDD resumes (approved) or fails (rejected).
+    fn after(core: &Core, tenant: &TenantId, id: &str, v: &Verdict) -> Result<(), String> {
+        let held = with_tenant(core, tenant, |t| {
+            Ok(t.whalet_trade
+                .replenishes
+                .get(id)
+                .and_then(|r| r.outflow_id.clone()))
+        })?;
+        let Some(outflow_id) = held else {
+            return Ok(());
+        };
         if v.success {
             schedule(
                 core,
@@ -233,6 +268,8 @@ pub fn complete(
             };
             outflow::complete(core, tenant, &outflow_id, None, verdict)?;
         }
+        Ok(())
     }
-    Ok(payload)
 }
+
+const PARAMS: &[(&str, &str)] = review_params!("replenishId", "the submitted request for material");

@@ -1,14 +1,16 @@
 //! Triggers of requests for material: Whalet asks (EDD about a user, trade material about a
-//! collection) and Whalet decides (approved / rejected).
+//! collection). Whalet's decision on submitted material is the review lifecycle's
+//! ([`ReplenishReview`](super::core::ReplenishReview)).
 
 use serde_json::{Map, Value};
 
-use super::core::{ask, complete, split_types, Ask};
-use crate::api::whalet::common::{id_param, send, trigger_tenant, with_tenant, Verdict};
+use super::core::{ask, split_types, Ask};
+use crate::api::whalet::common::{id_param, send, trigger_tenant, with_tenant};
 use crate::behaviour::NotifyBehaviour;
 use crate::core::Core;
 use crate::money::{Currency, Money};
 use crate::store::whalet::{CollectionStatus, FundSource};
+use crate::store::whalet_trade::{ReplenishKind, ReplenishStatus};
 use crate::trigger::{opt_param, TriggerFuture};
 
 pub fn edd_requested(core: Core, params: Map<String, Value>) -> TriggerFuture {
@@ -39,7 +41,7 @@ pub fn edd_requested(core: Core, params: Map<String, Value>) -> TriggerFuture {
             ask(
                 t,
                 Ask {
-                    kind: "EDD",
+                    kind: ReplenishKind::Edd,
                     user_id: &user_id,
                     trade_id: None,
                     outflow_id: None,
@@ -84,7 +86,10 @@ pub fn trade_requested(core: Core, params: Map<String, Value>) -> TriggerFuture 
             }
             let open = t.whalet_trade.replenishes.values().any(|r| {
                 r.trade_id.as_deref() == Some(trade_id.as_str())
-                    && matches!(r.status.as_str(), "WAIT_SUBMIT" | "PROCESSING")
+                    && matches!(
+                        r.status,
+                        ReplenishStatus::WaitSubmit | ReplenishStatus::Processing
+                    )
             });
             if open {
                 return Err(format!(
@@ -97,7 +102,7 @@ pub fn trade_requested(core: Core, params: Map<String, Value>) -> TriggerFuture 
             ask(
                 t,
                 Ask {
-                    kind: "TRADE",
+                    kind: ReplenishKind::Trade,
                     user_id: &user_id,
                     trade_id: Some(&trade_id),
                     outflow_id: None,
@@ -121,33 +126,5 @@ pub fn trade_requested(core: Core, params: Map<String, Value>) -> TriggerFuture 
             NotifyBehaviour::default(),
         );
         Ok(payload)
-    })
-}
-
-pub fn approved(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    Box::pin(async move {
-        let tenant = trigger_tenant(&core, &params)?;
-        let id = id_param(&params, "replenishId")?;
-        complete(
-            &core,
-            &tenant,
-            id,
-            None,
-            Verdict::from_params(true, &params),
-        )
-    })
-}
-
-pub fn rejected(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    Box::pin(async move {
-        let tenant = trigger_tenant(&core, &params)?;
-        let id = id_param(&params, "replenishId")?;
-        complete(
-            &core,
-            &tenant,
-            id,
-            None,
-            Verdict::from_params(false, &params),
-        )
     })
 }

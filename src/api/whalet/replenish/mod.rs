@@ -11,6 +11,7 @@ mod ops;
 
 pub use self::core::hold_outflow;
 
+use super::common::review;
 use super::Operation;
 use crate::core::Trigger;
 
@@ -34,16 +35,6 @@ pub const NOTIFICATIONS: &[&str] = &[
     "eddReplenishResultNotify",
     "tradeReplenishNotify",
     "tradeReplenishResultNotify",
-];
-
-const DECIDE_PARAMS: &[(&str, &str)] = &[
-    ("replenishId", "the submitted request for material"),
-    ("partnerId?", "default: the demo partner"),
-    ("message?", "the message to report"),
-    (
-        "status?",
-        "status word to report instead of SUCCESS / FAILURE",
-    ),
 ];
 
 pub const TRIGGERS: &[Trigger] = &[
@@ -72,16 +63,6 @@ pub const TRIGGERS: &[Trigger] = &[
         ],
         run: events::trade_requested,
     },
-    Trigger {
-        name: "whalet.replenish.approved",
-        description: "Approves submitted material now (eddReplenishResultNotify / tradeReplenishResultNotify); frozen money is released",
-        params: DECIDE_PARAMS,
-        run: events::approved,
-    },
-    Trigger {
-        name: "whalet.replenish.rejected",
-        description: "Rejects submitted material now; frozen money is returned (a held payout fails)",
-        params: DECIDE_PARAMS,
-        run: events::rejected,
-    },
+    review::approval::<self::core::ReplenishReview>(),
+    review::rejection::<self::core::ReplenishReview>(),
 ];

@@ -6,22 +6,26 @@
 
 use serde_json::Value;
 
-use super::core::{schedule_review, view, REVIEW_MS};
+use super::core::{view, ReplenishReview};
+use crate::api::whalet::common::failure;
 use crate::api::whalet::common::fields::Check;
-use crate::api::whalet::common::{failure, Verdict};
+use crate::api::whalet::common::review;
 use crate::api::whalet::{Ctx, Reply};
 use crate::store::whalet::FileRef;
+use crate::store::whalet_trade::{Replenish, ReplenishKind, ReplenishStatus};
 use crate::wire::whalet::{json_type, WhaletError};
 
 pub fn edd_query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
     let user_id = c.id("userId");
     let id = c.opt("replenishId");
-    let status = c.one_of(
-        "status",
-        &["WAIT_SUBMIT", "PROCESSING", "SUCCESS", "FAILURE"],
-        false,
-    );
+    let status = c
+        .one_of(
+            "status",
+            &["WAIT_SUBMIT", "PROCESSING", "SUCCESS", "FAILURE"],
+            false,
+        )
+        .and_then(ReplenishStatus::parse);
     c.finish()?;
     ctx.with_state(|t| {
         t.whalet.user(user_id)?;
@@ -29,7 +33,7 @@ pub fn edd_query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             .whalet_trade
             .replenishes
             .values()
-            .filter(|r| r.kind == "EDD" && r.user_id == user_id)
+            .filter(|r| r.kind == ReplenishKind::Edd && r.user_id == user_id)
             .filter(|r| id.is_none_or(|i| r.replenish_id == i))
             .filter(|r| status.is_none_or(|s| r.status == s))
             .map(view)
@@ -84,7 +88,7 @@ pub fn edd_submit(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     submit(
         ctx,
         user_id,
-        |r| r.kind == "EDD" && r.replenish_id == id,
+        |r| r.kind == ReplenishKind::Edd && r.replenish_id == id,
         &format!("replenishId {id:?}"),
         "fileIds",
         &files,
@@ -106,9 +110,9 @@ pub fn trade_submit(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         ctx,
         user_id,
         |r| {
-            r.kind == "TRADE"
+            r.kind == ReplenishKind::Trade
                 && r.trade_id.as_deref() == Some(trade_id)
-                && matches!(r.status.as_str(), "WAIT_SUBMIT" | "FAILURE")
+                && r.status.awaits_submission()
         },
         &format!("tradeId {trade_id:?}"),
         "attaches",
@@ -120,15 +124,13 @@ pub fn trade_submit(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
 fn submit(
     ctx: &Ctx<'_>,
     user_id: &str,
-    find: impl Fn(&crate::store::whalet_trade::Replenish) -> bool,
+    find: impl Fn(&Replenish) -> bool,
     what: &str,
     field: &str,
     files: &[FileRef],
     memo: &str,
 ) -> Result<Reply, WhaletError> {
     let now = ctx.now();
-    let verdict = Verdict::from_decision(ctx.decision);
-    let delay = ctx.decision.delay_or(REVIEW_MS);
     let (id, attempt, v) = ctx.with_state(|t| {
         t.whalet.user(user_id)?;
         let resolved = t
@@ -145,25 +147,25 @@ fn submit(
                     "{what}: user {user_id} has no request for material waiting for a submission"
                 ))
             })?;
-        if !matches!(r.status.as_str(), "WAIT_SUBMIT" | "FAILURE") {
+        if !r.status.awaits_submission() {
             return Err(failure(format!(
                 "request {} is {}; nothing to submit now",
                 r.replenish_id, r.status
             )));
         }
-        if r.status == "FAILURE" && r.frozen.is_some() {
+        if r.status == ReplenishStatus::Failure && r.frozen.is_some() {
             return Err(failure(format!(
                 "request {} was rejected and its money returned; it is closed",
                 r.replenish_id
             )));
         }
-        r.status = "PROCESSING".into();
+        r.status = ReplenishStatus::Processing;
         r.files = resolved;
         r.memo = memo.to_owned();
         r.attempt += 1;
         r.submitted_at = Some(now);
         Ok((r.replenish_id.clone(), r.attempt, view(r)))
     })??;
-    schedule_review(ctx.core, ctx.tenant, &id, attempt, delay, verdict);
+    review::begin::<ReplenishReview>(ctx, &id, attempt);
     Ok(Reply::processing(v))
 }

@@ -6,19 +6,17 @@
 
 use std::collections::HashSet;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::api::whalet::common::fields::Check;
-use crate::api::whalet::common::{
-    failure, id_param, mint, schedule, send, trigger_tenant, with_tenant, Verdict,
+use crate::api::whalet::common::review::{
+    self, review_params, Notice, Review, ReviewKind, Settle, TriggerText,
 };
+use crate::api::whalet::common::{failure, mint};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
-use crate::core::Core;
 use crate::money::Money;
-use crate::store::whalet::{CollectionStatus, FundSource};
+use crate::store::whalet::{CollectionStatus, FundSource, ReviewStatus};
 use crate::store::whalet_trade::Binding;
-use crate::tenant::TenantId;
-use crate::trigger::TriggerFuture;
 use crate::wire::whalet::{json_type, WhaletError};
 
 pub const DEFAULT_DELAY_MS: i64 = 10_000;
@@ -88,8 +86,6 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let lines = lines(&mut c, body);
     c.finish()?;
     let now = ctx.now();
-    let verdict = Verdict::from_decision(ctx.decision);
-    let delay = ctx.decision.delay_or(DEFAULT_DELAY_MS);
     ctx.with_state(|t| {
         t.whalet.user(user_id)?;
         let col = t
@@ -152,14 +148,14 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             trade_id: trade_id.to_owned(),
             user_id: user_id.to_owned(),
             orders,
-            status: "PROCESSING".into(),
+            status: ReviewStatus::Processing,
             message: String::new(),
             applied_at: now,
             decided_at: None,
         };
         let v = view(&binding);
         t.whalet_trade.bindings.insert(bind_id.clone(), binding);
-        schedule(ctx.core, ctx.tenant, delay, ("tradeOrderBind", &bind_id, 1), verdict, complete);
+        review::begin::<BindReview>(ctx, &bind_id, 1);
         Ok(Reply::processing(v))
     })?
 }
@@ -181,24 +177,44 @@ fn view(b: &Binding) -> Value {
     })
 }
 
-/// Decides a binding and sends `tradeOrderBindNotify`.
-pub fn complete(
-    core: &Core,
-    tenant: &TenantId,
-    id: &str,
-    _attempt: Option<u32>,
-    v: Verdict,
-) -> Result<Value, String> {
-    let now = core.clock().now();
-    let payload = with_tenant(core, tenant, |t| {
+/// The review of a collection-to-orders binding (`tradeOrderBindNotify`). On approval each
+/// order's bound amount grows and an order closes when asked or fully bound.
+pub struct BindReview;
+
+impl Review for BindReview {
+    const KIND: ReviewKind = ReviewKind {
+        label: "tradeOrderBind",
+        id_param: "bindId",
+        delay_ms: DEFAULT_DELAY_MS,
+        approve: TriggerText {
+            name: "whalet.trade_bind.approved",
+            description: "Approves a collection-to-orders binding under review now (tradeOrderBindNotify)",
+            params: PARAMS,
+        },
+        reject: TriggerText {
+            name: "whalet.trade_bind.rejected",
+            description: "Rejects a collection-to-orders binding now; what it claimed is free again (tradeOrderBindNotify)",
+            params: PARAMS,
+        },
+    };
+
+    fn settle(s: Settle<'_>) -> Result<Notice, String> {
+        let Settle {
+            t,
+            tenant,
+            id,
+            attempt: _,
+            v,
+            now,
+        } = s;
         let b =
             t.whalet_trade.bindings.get(id).ok_or_else(|| {
                 format!("bindId {id:?} is not a binding of partner {}", tenant.id)
             })?;
-        if b.status != "PROCESSING" {
+        if b.status != ReviewStatus::Processing {
             return Err(format!(
                 "binding {id} is not under review (status {})",
-                b.status
+                b.status.as_str()
             ));
         }
         let lines = b.orders.clone();
@@ -218,43 +234,21 @@ pub fn complete(
             .bindings
             .get_mut(id)
             .ok_or_else(|| format!("binding {id} vanished"))?;
-        b.status = if v.success { "SUCCESS" } else { "FAILURE" }.into();
+        b.status = ReviewStatus::decided(v.success);
         b.message = v.message("bound", "the orders do not match the collection");
         b.decided_at = Some(now);
         let mut payload = view(b);
         if let Some(map) = payload.as_object_mut() {
             map.insert("status".into(), Value::String(v.word("SUCCESS", "FAILURE")));
         }
-        Ok(payload)
-    })?;
-    send(core, tenant, "tradeOrderBindNotify", &payload, id, v.notify);
-    Ok(payload)
+        Ok(Notice {
+            api_code: "tradeOrderBindNotify",
+            payload,
+        })
+    }
 }
 
-pub fn approved(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    Box::pin(async move {
-        let tenant = trigger_tenant(&core, &params)?;
-        let id = id_param(&params, "bindId")?;
-        complete(
-            &core,
-            &tenant,
-            id,
-            None,
-            Verdict::from_params(true, &params),
-        )
-    })
-}
-
-pub fn rejected(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    Box::pin(async move {
-        let tenant = trigger_tenant(&core, &params)?;
-        let id = id_param(&params, "bindId")?;
-        complete(
-            &core,
-            &tenant,
-            id,
-            None,
-            Verdict::from_params(false, &params),
-        )
-    })
-}
+const PARAMS: &[(&str, &str)] = review_params!(
+    "bindId",
+    "the binding under review (from tradeOrderBindApply)"
+);

@@ -5,6 +5,7 @@ mod bind;
 mod orders;
 mod shop;
 
+use super::common::review;
 use super::Operation;
 use crate::core::Trigger;
 
@@ -33,30 +34,7 @@ pub const OPERATIONS: &[Operation] = &[
 
 pub const NOTIFICATIONS: &[&str] = &["tradeOrderBindNotify"];
 
-const BIND_PARAMS: &[(&str, &str)] = &[
-    (
-        "bindId",
-        "the binding under review (from tradeOrderBindApply)",
-    ),
-    ("partnerId?", "default: the demo partner"),
-    ("message?", "the message to report"),
-    (
-        "status?",
-        "status word to report instead of SUCCESS / FAILURE",
-    ),
-];
-
 pub const TRIGGERS: &[Trigger] = &[
-    Trigger {
-        name: "whalet.trade_bind.approved",
-        description: "Approves a collection-to-orders binding under review now (tradeOrderBindNotify)",
-        params: BIND_PARAMS,
-        run: bind::approved,
-    },
-    Trigger {
-        name: "whalet.trade_bind.rejected",
-        description: "Rejects a collection-to-orders binding now; what it claimed is free again (tradeOrderBindNotify)",
-        params: BIND_PARAMS,
-        run: bind::rejected,
-    },
+    review::approval::<bind::BindReview>(),
+    review::rejection::<bind::BindReview>(),
 ];

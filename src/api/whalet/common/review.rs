@@ -1,0 +1,238 @@
+//! The one review lifecycle of the Whalet Open API: an object is applied for (or asked to
+//! change), a decision is scheduled on the virtual clock (the scenario's verdict after its delay),
+//! the decision settles the object under the tenant lock, and the result goes out as a
+//! notification. Every reviewed object — onboarding, card holders and their bank accounts,
+//! collection accounts and their cancellation, shop bindings, payout beneficiaries, requests for
+//! material and trade-order bindings — is one [`Review`] implementation: a [`ReviewKind`] (its
+//! label, id parameter, default delay and trigger pair) and a `settle` function. The
+//! approved/rejected trigger pair of every kind is generated here ([`approval`], [`rejection`]).
+
+use serde_json::{Map, Value};
+
+use super::{mint, schedule, send, trigger_tenant, with_tenant, Verdict};
+use crate::api::whalet::Ctx;
+use crate::clock::Millis;
+use crate::core::{Core, Trigger};
+use crate::store::whalet::{ReviewFields, ReviewStatus, UnderReview};
+use crate::store::{TenantId, TenantState};
+use crate::trigger::TriggerFuture;
+
+/// What one trigger of a review's pair shows in `GET /__sim/triggers`.
+pub struct TriggerText {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub params: &'static [(&'static str, &'static str)],
+}
+
+/// What distinguishes one reviewed object from another in the lifecycle.
+pub struct ReviewKind {
+    /// How a scheduled decision is labelled on the clock (`holder`, `shop`, ...).
+    pub label: &'static str,
+    /// The trigger parameter naming the object (`holderId`, `bindId`, ...).
+    pub id_param: &'static str,
+    /// The review time when the scenario gives none (virtual ms).
+    pub delay_ms: i64,
+    /// The trigger that decides the review favourably now.
+    pub approve: TriggerText,
+    /// The trigger that decides it unfavourably now.
+    pub reject: TriggerText,
+}
+
+/// A settled review: the notification to send.
+pub struct Notice {
+    pub api_code: &'static str,
+    pub payload: Value,
+}
+
+/// What settling a review works with: the tenant's state (under its lock), the object's id,
+/// the submission a scheduled decision is for (None: a trigger's, for whatever is under review),
+/// the verdict and the virtual time.
+pub struct Settle<'a> {
+    pub t: &'a mut TenantState,
+    pub tenant: &'a TenantId,
+    pub id: &'a str,
+    pub attempt: Option<u32>,
+    pub v: &'a Verdict,
+    pub now: Millis,
+}
+
+/// A reviewed object.
+pub trait Review: 'static {
+    const KIND: ReviewKind;
+
+    /// Applies the verdict to object `id` under the tenant lock: it must still be under review
+    /// and, for a scheduled decision (`attempt` given), the same submission. Returns the
+    /// notification, or why nothing was done.
+    fn settle(s: Settle<'_>) -> Result<Notice, String>;
+
+    /// What follows the notification (e.g. a payout held for the review resumes).
+    fn after(_core: &Core, _tenant: &TenantId, _id: &str, _v: &Verdict) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Schedules the decision of submission `attempt` of object `id`: the scenario's verdict after
+/// its delay (default: the kind's).
+pub fn begin<R: Review>(ctx: &Ctx<'_>, id: &str, attempt: u32) {
+    let verdict = Verdict::from_decision(ctx.decision);
+    let delay = ctx.decision.delay_or(R::KIND.delay_ms);
+    schedule_decision::<R>(ctx.core, ctx.tenant, delay, id, attempt, verdict);
+}
+
+/// Schedules `verdict` on object `id` after `delay_ms` (a stale decision does nothing).
+pub fn schedule_decision<R: Review>(
+    core: &Core,
+    tenant: &TenantId,
+    delay_ms: i64,
+    id: &str,
+    attempt: u32,
+    verdict: Verdict,
+) {
+    schedule(
+        core,
+        tenant,
+        delay_ms,
+        (R::KIND.label, id, attempt),
+        verdict,
+        decide::<R>,
+    );
+}
+
+/// Settles object `id` with `v` and sends its notification; returns the notification payload.
+pub fn decide<R: Review>(
+    core: &Core,
+    tenant: &TenantId,
+    id: &str,
+    attempt: Option<u32>,
+    v: Verdict,
+) -> Result<Value, String> {
+    let now = core.clock().now();
+    let notice = with_tenant(core, tenant, |t| {
+        R::settle(Settle {
+            t,
+            tenant,
+            id,
+            attempt,
+            v: &v,
+            now,
+        })
+    })?;
+    send(
+        core,
+        tenant,
+        notice.api_code,
+        &notice.payload,
+        id,
+        v.notify.clone(),
+    );
+    R::after(core, tenant, id, &v)?;
+    Ok(notice.payload)
+}
+
+fn fire<R: Review, const APPROVE: bool>(core: Core, params: Map<String, Value>) -> TriggerFuture {
+    Box::pin(async move {
+        let tenant = trigger_tenant(&core, &params)?;
+        let id = crate::trigger::param(&params, R::KIND.id_param)?;
+        decide::<R>(
+            &core,
+            &tenant,
+            id,
+            None,
+            Verdict::from_params(APPROVE, &params),
+        )
+    })
+}
+
+/// The kind's trigger that approves a review now.
+pub const fn approval<R: Review>() -> Trigger {
+    Trigger {
+        name: R::KIND.approve.name,
+        description: R::KIND.approve.description,
+        params: R::KIND.approve.params,
+        run: fire::<R, true>,
+    }
+}
+
+/// The kind's trigger that rejects a review now.
+pub const fn rejection<R: Review>() -> Trigger {
+    Trigger {
+        name: R::KIND.reject.name,
+        description: R::KIND.reject.description,
+        params: R::KIND.reject.params,
+        run: fire::<R, false>,
+    }
+}
+
+/// The parameters most review triggers take: the object's id and the verdict's words.
+macro_rules! review_params {
+    ($id:literal, $what:literal) => {
+        &[
+            ($id, $what),
+            ("partnerId?", "default: the demo partner"),
+            ("message?", "the message to report"),
+            (
+                "status?",
+                "status word to report instead of SUCCESS / FAILURE",
+            ),
+        ]
+    };
+}
+pub(crate) use review_params;
+
+/// Fails unless a scheduled decision (`attempt` given) is for the object's current submission;
+/// `what` names it, `since` says what happened meanwhile (`re-submitted`, `changed`).
+pub fn ensure_current(
+    what: &str,
+    attempt: Option<u32>,
+    current: u32,
+    since: &str,
+) -> Result<(), String> {
+    match attempt {
+        Some(a) if a != current => Err(format!("{what} {since} since")),
+        _ => Ok(()),
+    }
+}
+
+/// The id and submission number of an application: the `existing` object's `(id, attempt)` for a
+/// re-submission (one attempt more), else a new id minted with `prefix` (attempt 1).
+pub fn submission(
+    t: &mut TenantState,
+    existing: Option<(String, u32)>,
+    prefix: &str,
+    now: Millis,
+) -> (String, u32) {
+    match existing {
+        Some((id, attempt)) => (id, attempt + 1),
+        None => (mint(t, prefix, now), 1),
+    }
+}
+
+/// Applies a verdict to an approve/reject review (`what` names the object in errors, e.g.
+/// `user U1`): it must still be PROCESSING and, for a scheduled result, the same submission.
+pub fn settle_review(
+    object: &mut impl UnderReview,
+    what: &str,
+    attempt: Option<u32>,
+    v: &Verdict,
+    now: Millis,
+) -> Result<(), String> {
+    let ReviewFields {
+        status,
+        reported_status,
+        message,
+        attempt: current,
+        decided_at,
+    } = object.review();
+    if *status != ReviewStatus::Processing {
+        return Err(format!(
+            "{what} is not under review (status {})",
+            status.as_str()
+        ));
+    }
+    ensure_current(what, attempt, current, "was re-submitted")?;
+    *status = ReviewStatus::decided(v.success);
+    *reported_status = v.word("SUCCESS", "FAILURE");
+    *message = v.message("approved", "rejected");
+    *decided_at = Some(now);
+    Ok(())
+}
