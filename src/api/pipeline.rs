@@ -45,6 +45,13 @@ pub struct Trace {
     pub request: Value,
 }
 
+/// One line of a surface's operation table: the operation's name (an apiCode, or a path) and
+/// its handler. Every surface's table has this one shape.
+pub struct Operation<H> {
+    pub name: &'static str,
+    pub handler: H,
+}
+
 /// An authenticated request, ready for its operation.
 pub struct Opened<S> {
     pub tenant: TenantId,

@@ -59,11 +59,6 @@ macro_rules! status_enum {
             }
         }
 
-        impl PartialEq<&str> for $name {
-            fn eq(&self, word: &&str) -> bool {
-                self.as_str() == *word
-            }
-        }
     };
 }
 

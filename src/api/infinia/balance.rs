@@ -10,7 +10,7 @@ use crate::store::infinia::{SharingStatus, PLATFORM_ACCOUNT};
 use crate::wire::infinia::InfiniaError;
 
 pub const OPERATION: Operation = Operation {
-    path: "account-balance/query",
+    name: "account-balance/query",
     handler,
 };
 

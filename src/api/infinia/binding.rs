@@ -17,7 +17,7 @@ use crate::tenant::{Provider, TenantId};
 use crate::wire::infinia::InfiniaError;
 
 pub const OPERATION: Operation = Operation {
-    path: "account-binding/request",
+    name: "account-binding/request",
     handler,
 };
 

@@ -9,7 +9,7 @@ use super::{binding, Ctx, Operation};
 use crate::wire::infinia::InfiniaError;
 
 pub const OPERATION: Operation = Operation {
-    path: "account-binding/query",
+    name: "account-binding/query",
     handler,
 };
 

@@ -92,10 +92,7 @@ impl From<crate::store::Refusal> for InfiniaError {
 pub type Handler = fn(&Ctx<'_>, &Value) -> Result<Value, InfiniaError>;
 
 /// One operation: its canonical path under `/api/v1/` and its handler.
-pub struct Operation {
-    pub path: &'static str,
-    pub handler: Handler,
-}
+pub type Operation = pipeline::Operation<Handler>;
 
 /// Every operation of the surface (canonical paths; `[infinia.paths]` renames them).
 pub const OPERATIONS: &[Operation] = &[
@@ -119,7 +116,7 @@ impl Infinia {
     pub fn new(apps: Arc<Apps>) -> anyhow::Result<Self> {
         let renames = &apps.config.paths;
         for canonical in renames.keys() {
-            if !OPERATIONS.iter().any(|op| op.path == canonical) {
+            if !OPERATIONS.iter().any(|op| op.name == canonical) {
                 anyhow::bail!(
                     "infinia.paths: {canonical:?} is not an operation path (see docs/INFINIA.md)"
                 );
@@ -128,13 +125,13 @@ impl Infinia {
         let wire_paths: BTreeMap<String, String> = OPERATIONS
             .iter()
             .map(|op| {
-                let wire = renames.get(op.path).map_or(op.path, String::as_str);
-                (op.path.to_owned(), wire.trim_matches('/').to_owned())
+                let wire = renames.get(op.name).map_or(op.name, String::as_str);
+                (op.name.to_owned(), wire.trim_matches('/').to_owned())
             })
             .collect();
         let by_wire = OPERATIONS
             .iter()
-            .map(|op| (wire_paths[op.path].clone(), op))
+            .map(|op| (wire_paths[op.name].clone(), op))
             .collect();
         Ok(Self {
             apps,
@@ -238,7 +235,7 @@ impl Scheme for EcommerceApi {
             ));
             return Err(Refusal::with_status(err, 404));
         };
-        trace.operation = operation.path.to_owned();
+        trace.operation = operation.name.to_owned();
         let max = config.max_request_data_chars;
         if max > 0 && sealed.request_data.len() > max {
             return Err(InfiniaError::range(format!(
@@ -273,7 +270,7 @@ impl Scheme for EcommerceApi {
             .map_err(InfiniaError::from)?;
         Ok(Opened {
             tenant,
-            operation: operation.path,
+            operation: operation.name,
             body: data,
             request_no: None,
             session: Session {

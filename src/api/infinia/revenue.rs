@@ -14,7 +14,7 @@ use crate::store::infinia::SharingStatus;
 use crate::wire::infinia::InfiniaError;
 
 pub const OPERATION: Operation = Operation {
-    path: "available-revenue/query",
+    name: "available-revenue/query",
     handler,
 };
 

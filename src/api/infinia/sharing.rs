@@ -20,7 +20,7 @@ use crate::store::{LedgerError, Refusal, TenantId};
 use crate::wire::infinia::InfiniaError;
 
 pub const OPERATION: Operation = Operation {
-    path: "revenue-sharing/request",
+    name: "revenue-sharing/request",
     handler,
 };
 

@@ -8,7 +8,7 @@ use super::{sharing, Ctx, Operation};
 use crate::wire::infinia::InfiniaError;
 
 pub const OPERATION: Operation = Operation {
-    path: "revenue-sharing/query",
+    name: "revenue-sharing/query",
     handler,
 };
 

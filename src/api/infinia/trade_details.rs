@@ -12,7 +12,7 @@ use crate::store::infinia::Upload;
 use crate::wire::infinia::InfiniaError;
 
 pub const OPERATION: Operation = Operation {
-    path: "trade-details/query",
+    name: "trade-details/query",
     handler,
 };
 

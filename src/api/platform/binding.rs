@@ -6,7 +6,7 @@
 
 use serde_json::{json, Value};
 
-use super::{duration_ms, max_len, notify, optional, param, partner_name, required, Ctx};
+use super::{duration_ms, max_len, optional, param, partner_name, required, Ctx};
 use crate::authorize::{self, AuthorizationRequest, Decision, ShopDetails};
 use crate::core::Core;
 use crate::money::Currency;
@@ -270,12 +270,12 @@ fn finish(
         })
         .ok_or_else(|| format!("tenant {tenant} does not exist"))??;
     let (payload, behaviour) = ended;
-    notify(
+    crate::api::whalet::notify(
         core,
         tenant,
         BIND_NOTIFY,
         payload,
-        format!("bind:{bind_id}"),
+        Some(format!("bind:{bind_id}")),
         behaviour,
     );
     Ok(())

@@ -18,7 +18,6 @@ use crate::api::whalet::partners::DEMO_PARTNER_ID;
 use crate::config::platform::PlatformAuth;
 use crate::core::{Core, Trigger};
 use crate::http::{SimRequest, SimResponse};
-use crate::notify::NotifyBehaviour;
 use crate::tenant::{Provider, TenantId};
 use crate::wire::keys::{PrivateKey, PublicKey};
 use crate::wire::whalet::{self as envelope, Code, Echo, WhaletError, SUCCESS_DETAIL};
@@ -40,29 +39,24 @@ pub struct Session {
 /// What an operation gets (the pipeline's context with this surface's [`Session`]).
 pub type Ctx<'a> = pipeline::Ctx<'a, Session>;
 
-/// Sends a platform notification (Whalet envelope, channel `whalet`) to the partner.
-pub fn notify(
-    core: &Core,
-    tenant: &TenantId,
-    name: &str,
-    payload: Value,
-    business_id: String,
-    behaviour: NotifyBehaviour,
-) -> String {
-    crate::api::whalet::notify(core, tenant, name, payload, Some(business_id), behaviour)
-}
-
 pub type Handler = fn(&Ctx<'_>, &Value) -> Result<Value, WhaletError>;
 
+/// One operation: its name in the path (and in `head.apiCode`) and handler.
+pub type Operation = pipeline::Operation<Handler>;
+
 /// The operations, by the name in the path (and in `head.apiCode`).
-const OPERATIONS: &[(&str, Handler)] = &[
-    ("shopAccountBind", binding::shop_account_bind),
-    ("shopAccountBindQuery", binding::shop_account_bind_query),
-    ("paymentApply", payment::payment_apply),
-    ("paymentQuery", payment::payment_query),
-    ("balanceQuery", payment::balance_query),
-    ("tradeMaterialsUpload", materials::trade_materials_upload),
+pub const OPERATIONS: &[Operation] = &[
+    op("shopAccountBind", binding::shop_account_bind),
+    op("shopAccountBindQuery", binding::shop_account_bind_query),
+    op("paymentApply", payment::payment_apply),
+    op("paymentQuery", payment::payment_query),
+    op("balanceQuery", payment::balance_query),
+    op("tradeMaterialsUpload", materials::trade_materials_upload),
 ];
+
+const fn op(name: &'static str, handler: Handler) -> Operation {
+    Operation { name, handler }
+}
 
 /// The notifications this surface sends (canonical names, as `head.apiCode`).
 pub const NOTIFICATIONS: &[&str] = &[
@@ -166,9 +160,12 @@ impl Scheme for PlatformApi {
         trace.request = body.clone();
         let tenant = TenantId::new(Provider::Whalet, partner.id.clone());
         trace.tenant = Some(tenant.clone());
-        let Some(&(canonical, handler)) = OPERATIONS.iter().find(|(name, _)| *name == operation)
+        let Some(&Operation {
+            name: canonical,
+            handler,
+        }) = OPERATIONS.iter().find(|op| op.name == operation)
         else {
-            let known: Vec<&str> = OPERATIONS.iter().map(|(n, _)| *n).collect();
+            let known: Vec<&str> = OPERATIONS.iter().map(|op| op.name).collect();
             let err = WhaletError::new(
                 Code::InterfaceUnauthorized,
                 format!(

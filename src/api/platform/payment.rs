@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 
-use super::{max_len, notify, optional, param, required, Ctx};
+use super::{max_len, optional, param, required, Ctx};
 use crate::api::whalet::whalet_time;
 use crate::behaviour::NotifyBehaviour;
 use crate::core::Core;
@@ -191,12 +191,12 @@ fn settle(
         Ok(Some(payment_view(p)))
     })??;
     if let Some(payload) = payload {
-        notify(
+        crate::api::whalet::notify(
             core,
             tenant,
             APPLY_NOTIFY,
             payload,
-            format!("payment:{payment_id}"),
+            Some(format!("payment:{payment_id}")),
             behaviour,
         );
     }
@@ -302,12 +302,12 @@ pub fn receive_bulk_payment(
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let notification = notify(
+    let notification = crate::api::whalet::notify(
         core,
         tenant,
         BULK_NOTIFY,
         payload.clone(),
-        format!("bulk:{id}"),
+        Some(format!("bulk:{id}")),
         NotifyBehaviour::default(),
     );
     Ok(json!({"bulkPayment": payload, "notification": notification}))

@@ -106,12 +106,7 @@ impl From<crate::store::Refusal> for PockytError {
 pub type Handler = fn(&Ctx<'_>, &Fields) -> Result<Reply, PockytError>;
 
 /// One operation: its path (also its name for scenarios and the journal) and handler.
-pub struct Operation {
-    pub path: &'static str,
-    /// `timestamp` is mandatory (all v3 operations); the legacy v2 ones only validate it.
-    pub timestamp_required: bool,
-    pub handler: Handler,
-}
+pub type Operation = pipeline::Operation<Handler>;
 
 /// The dispatch table. Adding an operation = one handler + one line here.
 pub const OPERATIONS: &[Operation] = &[
@@ -132,24 +127,17 @@ pub const OPERATIONS: &[Operation] = &[
     op("/v3/payouts/pay", payouts::pay),
     op("/v3/payouts/inquiry", payouts::inquiry),
     op("/v3/payouts/balance", balance::balance),
-    Operation {
-        path: "/v2/customers/account/create",
-        timestamp_required: false,
-        handler: accounts::create,
-    },
-    Operation {
-        path: "/v2/customers/account/retrieve",
-        timestamp_required: false,
-        handler: accounts::retrieve_v2,
-    },
+    op("/v2/customers/account/create", accounts::create),
+    op("/v2/customers/account/retrieve", accounts::retrieve_v2),
 ];
 
-const fn op(path: &'static str, handler: Handler) -> Operation {
-    Operation {
-        path,
-        timestamp_required: true,
-        handler,
-    }
+const fn op(name: &'static str, handler: Handler) -> Operation {
+    Operation { name, handler }
+}
+
+/// `timestamp` is mandatory on every v3 operation; the legacy v2 ones only validate it.
+fn timestamp_required(path: &str) -> bool {
+    path.starts_with("/v3/")
 }
 
 impl Core {
@@ -237,8 +225,8 @@ impl Scheme for PayoutsApi {
         _echo: &mut (),
         trace: &mut Trace,
     ) -> Result<Opened<Session>, Refusal<PockytError>> {
-        let Some(operation) = OPERATIONS.iter().find(|o| o.path == path) else {
-            let known: Vec<&str> = OPERATIONS.iter().map(|o| o.path).collect();
+        let Some(operation) = OPERATIONS.iter().find(|o| o.name == path) else {
+            let known: Vec<&str> = OPERATIONS.iter().map(|o| o.name).collect();
             let err = PockytError::no_info(format!(
                 "no Pockyt operation at POST {path}; known: {}",
                 known.join(", ")
@@ -279,19 +267,19 @@ impl Scheme for PayoutsApi {
             Some(_) => return Err(PockytError::value("verifySign must be a string").into()),
         };
         wire::verify(&wire::params_of(&fields), &merchant.token, verify_sign)?;
-        fields::timestamp(&fields, operation.timestamp_required)?;
+        fields::timestamp(&fields, timestamp_required(operation.name))?;
         let now = core.clock().now();
         core.store().ensure_tenant(&tenant);
         core.with_tenant(&tenant, |t| seed(t, merchant, now))
             .map_err(PockytError::from)?;
         Ok(Opened {
             tenant,
-            operation: operation.path,
+            operation: operation.name,
             body: Value::Object(fields),
             request_no: None,
             session: Session {
                 merchant: merchant.clone(),
-                path: operation.path,
+                path: operation.name,
                 operation,
             },
         })

@@ -9,7 +9,7 @@ use super::{Ctx, Operation, Reply};
 use crate::wire::whalet::WhaletError;
 
 pub const OPERATIONS: &[Operation] = &[Operation {
-    api_code: "connectivity",
+    name: "connectivity",
     handler,
 }];
 

@@ -132,10 +132,7 @@ pub fn notify(
 pub type Handler = fn(&Ctx<'_>, &Value) -> Result<Reply, WhaletError>;
 
 /// One operation: its canonical apiCode (see docs/FIDELITY.md) and handler.
-pub struct Operation {
-    pub api_code: &'static str,
-    pub handler: Handler,
-}
+pub type Operation = pipeline::Operation<Handler>;
 
 /// The dispatch table: wire apiCode → operation, after `[whalet.api_codes]` renames.
 pub struct Dispatch {
@@ -156,7 +153,7 @@ pub const NOTIFICATIONS: &[&str] = &["connectivityNotify"];
 impl Dispatch {
     pub fn new(renames: &BTreeMap<String, String>) -> anyhow::Result<Self> {
         let known: Vec<&str> = all_operations()
-            .map(|op| op.api_code)
+            .map(|op| op.name)
             .chain(NOTIFICATIONS.iter().copied())
             .chain(ops::NOTIFICATIONS.iter().flat_map(|g| g.iter().copied()))
             .collect();
@@ -177,7 +174,7 @@ impl Dispatch {
             })
             .collect();
         let by_wire = all_operations()
-            .map(|op| (wire_names[op.api_code].clone(), op))
+            .map(|op| (wire_names[op.name].clone(), op))
             .collect();
         Ok(Self {
             by_wire,
@@ -283,10 +280,10 @@ impl Scheme for OpenApi {
             )
             .into());
         };
-        enabled(&partner, operation.api_code, &echo.api_code)?;
+        enabled(&partner, operation.name, &echo.api_code)?;
         Ok(Opened {
             tenant,
-            operation: operation.api_code,
+            operation: operation.name,
             body: opened.body,
             request_no: Some(echo.request_no.clone()),
             session: Session {

@@ -58,7 +58,7 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         let names = OPERATIONS
             .iter()
-            .flat_map(|g| g.iter().map(|op| op.api_code))
+            .flat_map(|g| g.iter().map(|op| op.name))
             .chain(NOTIFICATIONS.iter().flat_map(|g| g.iter().copied()));
         for name in names {
             assert!(

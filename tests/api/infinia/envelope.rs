@@ -257,18 +257,18 @@ async fn every_operation_refuses_every_wrong_shape_with_a_system_code() {
             for shape in &shapes {
                 let mut data = base.clone();
                 data[field] = shape.clone();
-                let reply = m.call(&app, op.path, &data).await;
+                let reply = m.call(&app, op.name, &data).await;
                 assert!(
                     reply.code == "SUC-200" || reply.code.starts_with("SYS-00"),
                     "{} {field}={shape}: {} {}",
-                    op.path,
+                    op.name,
                     reply.code,
                     reply.message
                 );
                 assert_ne!(
                     reply.code, "SYS-003",
                     "{} {field}={shape}: internal error",
-                    op.path
+                    op.name
                 );
             }
         }

@@ -18,7 +18,7 @@ async fn the_scenario_names_real_operations_and_triggers() {
     assert_eq!(s["name"].as_str(), Some("infinia-seller-lifecycle"));
     let operations: Vec<&str> = whalet_sim::api::infinia::OPERATIONS
         .iter()
-        .map(|op| op.path)
+        .map(|op| op.name)
         .chain([whalet_sim::sftp::process::OPERATION])
         .collect();
     for rule in s["rule"].as_array().unwrap() {

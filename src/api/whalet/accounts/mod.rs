@@ -14,51 +14,51 @@ use crate::core::Trigger;
 
 pub const OPERATIONS: &[Operation] = &[
     Operation {
-        api_code: "b2bVirtualAccountApply",
+        name: "b2bVirtualAccountApply",
         handler: open::apply_b2b,
     },
     Operation {
-        api_code: "b2bChannelBanksQuery",
+        name: "b2bChannelBanksQuery",
         handler: lookups::channel_banks,
     },
     Operation {
-        api_code: "b2cVirtualAccountApply",
+        name: "b2cVirtualAccountApply",
         handler: open::apply_b2c,
     },
     Operation {
-        api_code: "b2cPlatformQuery",
+        name: "b2cPlatformQuery",
         handler: lookups::platforms,
     },
     Operation {
-        api_code: "b2cCardHolderQuery",
+        name: "b2cCardHolderQuery",
         handler: lookups::card_holders,
     },
     Operation {
-        api_code: "b2cCardNumberQuery",
+        name: "b2cCardNumberQuery",
         handler: lookups::card_number,
     },
     Operation {
-        api_code: "b2cShopBind",
+        name: "b2cShopBind",
         handler: shops::bind,
     },
     Operation {
-        api_code: "b2cCardCancel",
+        name: "b2cCardCancel",
         handler: cards::cancel,
     },
     Operation {
-        api_code: "b2cCardDetailQuery",
+        name: "b2cCardDetailQuery",
         handler: cards::detail,
     },
     Operation {
-        api_code: "b2cShopQuery",
+        name: "b2cShopQuery",
         handler: shops::query,
     },
     Operation {
-        api_code: "b2cCardQuery",
+        name: "b2cCardQuery",
         handler: cards::query,
     },
     Operation {
-        api_code: "b2cBankLetterApply",
+        name: "b2cBankLetterApply",
         handler: cards::bank_letter,
     },
 ];

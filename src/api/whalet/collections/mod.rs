@@ -10,11 +10,11 @@ use crate::core::Trigger;
 
 pub const OPERATIONS: &[Operation] = &[
     Operation {
-        api_code: "mockPayeeNotify",
+        name: "mockPayeeNotify",
         handler: arrival::mock_payee_notify,
     },
     Operation {
-        api_code: "collectionQuery",
+        name: "collectionQuery",
         handler: query::handler,
     },
 ];

@@ -16,7 +16,7 @@ use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
 
 pub const OPERATIONS: &[Operation] = &[Operation {
-    api_code: "rateInquiry",
+    name: "rateInquiry",
     handler: rate_inquiry,
 }];
 

@@ -10,19 +10,19 @@ use crate::core::Trigger;
 
 pub const OPERATIONS: &[Operation] = &[
     Operation {
-        api_code: "cardHolderApply",
+        name: "cardHolderApply",
         handler: holder::apply,
     },
     Operation {
-        api_code: "cardHolderQuery",
+        name: "cardHolderQuery",
         handler: holder::query,
     },
     Operation {
-        api_code: "cardHolderBeneficaryApply",
+        name: "cardHolderBeneficaryApply",
         handler: beneficary::apply,
     },
     Operation {
-        api_code: "cardHolderBeneficaryQuery",
+        name: "cardHolderBeneficaryQuery",
         handler: beneficary::query,
     },
 ];

@@ -8,7 +8,7 @@ use super::Operation;
 use crate::core::Trigger;
 
 pub const OPERATIONS: &[Operation] = &[Operation {
-    api_code: "userOnboardingApply",
+    name: "userOnboardingApply",
     handler: apply::handler,
 }];
 

@@ -14,51 +14,51 @@ use crate::core::Trigger;
 
 pub const OPERATIONS: &[Operation] = &[
     Operation {
-        api_code: "beneficiaryCountryQuery",
+        name: "beneficiaryCountryQuery",
         handler: beneficiary::country_query,
     },
     Operation {
-        api_code: "beneficiaryFieldsQuery",
+        name: "beneficiaryFieldsQuery",
         handler: beneficiary::fields_query,
     },
     Operation {
-        api_code: "benificiaryAccountApply",
+        name: "benificiaryAccountApply",
         handler: beneficiary::apply,
     },
     Operation {
-        api_code: "benificiaryAccountDelete",
+        name: "benificiaryAccountDelete",
         handler: beneficiary::delete,
     },
     Operation {
-        api_code: "benificiaryAccountQuery",
+        name: "benificiaryAccountQuery",
         handler: beneficiary::query,
     },
     Operation {
-        api_code: "payoutApply",
+        name: "payoutApply",
         handler: outflow::payout_apply,
     },
     Operation {
-        api_code: "payoutConfirm",
+        name: "payoutConfirm",
         handler: outflow::payout_confirm,
     },
     Operation {
-        api_code: "payApply",
+        name: "payApply",
         handler: outflow::pay_apply,
     },
     Operation {
-        api_code: "payConfirm",
+        name: "payConfirm",
         handler: outflow::pay_confirm,
     },
     Operation {
-        api_code: "withdrawQuery",
+        name: "withdrawQuery",
         handler: query::withdraw_query,
     },
     Operation {
-        api_code: "payQuery",
+        name: "payQuery",
         handler: query::pay_query,
     },
     Operation {
-        api_code: "paymentQuery",
+        name: "paymentQuery",
         handler: query::payment_query,
     },
 ];

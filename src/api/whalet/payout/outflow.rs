@@ -16,7 +16,7 @@ use crate::api::whalet::replenish::hold_outflow;
 use crate::api::whalet::{Ctx, Reply};
 use crate::money::Money;
 use crate::store::whalet::{wallet_account, Bucket, FundSource};
-use crate::store::whalet_trade::{Outflow, OutflowKind};
+use crate::store::whalet_trade::{BeneficiaryStatus, Outflow, OutflowKind};
 use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
 
@@ -131,7 +131,7 @@ fn apply(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whalet
                     .get(bid)
                     .filter(|b| b.user_id == user_id)
                     .ok_or_else(|| failure(format!("beneficiaryId {bid:?} is not a beneficiary account of user {user_id}")))?;
-                    if b.status != "SUCCESS" {
+                    if b.status != BeneficiaryStatus::Success {
                         return Err(failure(format!(
                             "beneficiary account {bid} is not approved (status {})",
                             b.status

@@ -17,15 +17,15 @@ use crate::core::Trigger;
 
 pub const OPERATIONS: &[Operation] = &[
     Operation {
-        api_code: "eddReplenishQuery",
+        name: "eddReplenishQuery",
         handler: ops::edd_query,
     },
     Operation {
-        api_code: "eddReplenishSubmit",
+        name: "eddReplenishSubmit",
         handler: ops::edd_submit,
     },
     Operation {
-        api_code: "tradeReplenishSubmit",
+        name: "tradeReplenishSubmit",
         handler: ops::trade_submit,
     },
 ];

@@ -11,23 +11,23 @@ use crate::core::Trigger;
 
 pub const OPERATIONS: &[Operation] = &[
     Operation {
-        api_code: "tradeOrderApply",
+        name: "tradeOrderApply",
         handler: orders::apply,
     },
     Operation {
-        api_code: "tradeOrderQueryDetail",
+        name: "tradeOrderQueryDetail",
         handler: orders::detail,
     },
     Operation {
-        api_code: "tradeOrderQueryList",
+        name: "tradeOrderQueryList",
         handler: orders::list,
     },
     Operation {
-        api_code: "tradeOrderBindApply",
+        name: "tradeOrderBindApply",
         handler: bind::apply,
     },
     Operation {
-        api_code: "shopOrderUpload",
+        name: "shopOrderUpload",
         handler: shop::upload,
     },
 ];

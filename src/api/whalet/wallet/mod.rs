@@ -17,11 +17,11 @@ use crate::wire::whalet::WhaletError;
 
 pub const OPERATIONS: &[Operation] = &[
     Operation {
-        api_code: "queryCurrencyBalance",
+        name: "queryCurrencyBalance",
         handler: currency_balance,
     },
     Operation {
-        api_code: "queryPlatformBalance",
+        name: "queryPlatformBalance",
         handler: platform_balance,
     },
 ];
