@@ -131,6 +131,12 @@ impl Answer {
     }
 }
 
+/// A surface's error type: built from the pipeline's own refusals, and able to say whether it
+/// is a bug of ours (logged, and masked on the wire as [`Refused::Internal`]).
+pub trait WireError: From<Refused> + std::fmt::Display + Send {
+    fn is_internal(&self) -> bool;
+}
+
 /// A surface's wire scheme and operation table, plugged into the pipeline.
 pub trait Scheme: Send + Sync + 'static {
     /// The surface's name in the journal and for scenario rules.
@@ -140,7 +146,7 @@ pub trait Scheme: Send + Sync + 'static {
     /// What an opened request carries besides the body (see [`Opened::session`]).
     type Session: Send + Sync;
     /// The surface's error, mapped to its wire code in one place.
-    type Error: From<Refused> + std::fmt::Display + Send;
+    type Error: WireError;
     /// What an operation answers.
     type Reply: Send;
 
@@ -157,8 +163,6 @@ pub trait Scheme: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Opened<Self::Session>, Refusal<Self::Error>>> + Send;
     /// Runs the operation.
     fn run(&self, ctx: &Ctx<'_, Self::Session>, body: &Value) -> Result<Self::Reply, Self::Error>;
-    /// Whether an operation's error is a bug of ours (logged, and masked on the wire).
-    fn is_internal(&self, err: &Self::Error) -> bool;
     /// Seals a successful answer.
     fn seal_reply(
         &self,
@@ -343,7 +347,7 @@ async fn process<S: Scheme>(
             Ok(answer) => answer,
             Err(err) => scheme.seal_refusal(core, echo, err, None),
         },
-        Err(err) if scheme.is_internal(&err) => {
+        Err(err) if err.is_internal() => {
             tracing::error!(surface = S::SURFACE, operation = opened.operation, error = %err, "internal error");
             scheme.seal_refusal(core, echo, Refused::Internal.into(), status)
         }

@@ -64,10 +64,6 @@ impl<S: Scheme> Scheme for PanicOnRun<S> {
         panic!("deliberate test panic");
     }
 
-    fn is_internal(&self, err: &S::Error) -> bool {
-        self.0.is_internal(err)
-    }
-
     fn seal_reply(
         &self,
         core: &Core,
@@ -120,10 +116,6 @@ impl<S: Scheme> Scheme for PanicOnOpen<S> {
 
     fn run(&self, ctx: &Ctx<'_, S::Session>, body: &Value) -> Result<S::Reply, S::Error> {
         self.0.run(ctx, body)
-    }
-
-    fn is_internal(&self, err: &S::Error) -> bool {
-        self.0.is_internal(err)
     }
 
     fn seal_reply(

@@ -43,6 +43,12 @@ pub struct Session {
 /// What an operation gets (the pipeline's context with this surface's [`Session`]).
 pub type Ctx<'a> = pipeline::Ctx<'a, Session>;
 
+impl pipeline::WireError for InfiniaError {
+    fn is_internal(&self) -> bool {
+        self.code == Code::InternalError
+    }
+}
+
 /// The pipeline's refusals in Infinia's codes.
 impl From<Refused> for InfiniaError {
     fn from(refused: Refused) -> Self {
@@ -283,10 +289,6 @@ impl Scheme for EcommerceApi {
 
     fn run(&self, ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
         (ctx.operation.handler)(ctx, body)
-    }
-
-    fn is_internal(&self, err: &InfiniaError) -> bool {
-        err.code == Code::InternalError
     }
 
     fn seal_reply(

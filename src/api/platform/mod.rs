@@ -226,10 +226,6 @@ impl Scheme for PlatformApi {
         (ctx.handler)(ctx, body)
     }
 
-    fn is_internal(&self, err: &WhaletError) -> bool {
-        err.code == Code::InternalError
-    }
-
     fn seal_reply(
         &self,
         core: &Core,

@@ -57,6 +57,12 @@ pub struct Session {
 /// What an operation gets (the pipeline's context with this surface's [`Session`]).
 pub type Ctx<'a> = pipeline::Ctx<'a, Session>;
 
+impl pipeline::WireError for PockytError {
+    fn is_internal(&self) -> bool {
+        self.code == RetCode::SystemError
+    }
+}
+
 /// The pipeline's refusals in Pockyt's `ret_code`s.
 impl From<Refused> for PockytError {
     fn from(refused: Refused) -> Self {
@@ -289,10 +295,6 @@ impl Scheme for PayoutsApi {
         let empty = Fields::new();
         let fields = body.as_object().unwrap_or(&empty);
         (ctx.operation.handler)(ctx, fields)
-    }
-
-    fn is_internal(&self, err: &PockytError) -> bool {
-        err.code == RetCode::SystemError
     }
 
     fn seal_reply(

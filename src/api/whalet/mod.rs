@@ -298,10 +298,6 @@ impl Scheme for OpenApi {
         (ctx.handler)(ctx, body)
     }
 
-    fn is_internal(&self, err: &WhaletError) -> bool {
-        err.code == Code::InternalError
-    }
-
     fn seal_reply(
         &self,
         core: &Core,
@@ -395,6 +391,12 @@ pub fn enabled(partner: &Partner, canonical: &str, wire: &str) -> Result<(), Wha
         Code::InterfaceUnauthorized,
         format!("apiCode {wire:?} is not enabled for partner {}", partner.id),
     ))
+}
+
+impl pipeline::WireError for WhaletError {
+    fn is_internal(&self) -> bool {
+        self.code == Code::InternalError
+    }
 }
 
 /// The pipeline's refusals in the Whalet envelope (Open API and whalet-platform).

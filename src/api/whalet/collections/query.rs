@@ -8,7 +8,6 @@ use super::arrival::view;
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::page;
 use crate::api::whalet::{Ctx, Reply};
-use crate::clock::format::parse_china;
 use crate::store::whalet::Collection;
 use crate::wire::whalet::WhaletError;
 
@@ -21,18 +20,8 @@ pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let currency = c.currency("currency", false);
     let status = c.one_of("status", &["PENDING", "SUCCESS", "FAILURE"], false);
     let fund = c.one_of("fundSource", &["B2B", "B2C"], false);
-    let time = |c: &mut Check<'_>, field: &str| {
-        let text = c.opt(field)?;
-        let parsed = parse_china(text);
-        if parsed.is_none() {
-            c.problem(format!(
-                "{field} must be yyyy-MM-dd HH:mm:ss (UTC+8), got {text:?}"
-            ));
-        }
-        parsed
-    };
-    let start = time(&mut c, "startTime");
-    let end = time(&mut c, "endTime");
+    let start = c.china_time("startTime");
+    let end = c.china_time("endTime");
     c.finish()?;
     ctx.with_state(|t| {
         t.whalet.user(user_id)?;

@@ -27,6 +27,18 @@ pub struct Check<'a> {
 }
 
 impl<'a> Check<'a> {
+    /// An optional time filter in the Whalet format (`yyyy-MM-dd HH:mm:ss`, UTC+8), as epoch ms.
+    pub fn china_time(&mut self, field: &str) -> Option<i64> {
+        let text = self.opt(field)?;
+        let parsed = crate::clock::format::parse_china(text);
+        if parsed.is_none() {
+            self.problem(format!(
+                "{field} must be yyyy-MM-dd HH:mm:ss (UTC+8), got {text:?}"
+            ));
+        }
+        parsed
+    }
+
     /// The body must be a JSON object.
     pub fn new(body: &'a Value) -> Result<Self, WhaletError> {
         match body {

@@ -8,7 +8,6 @@ use super::outflow::view;
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::page;
 use crate::api::whalet::{Ctx, Reply};
-use crate::clock::format::parse_china;
 use crate::store::whalet_trade::{Outflow, OutflowKind};
 use crate::wire::whalet::WhaletError;
 
@@ -24,18 +23,6 @@ pub fn payment_query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> 
     query(ctx, body, None)
 }
 
-/// Reads `startTime`/`endTime` (`yyyy-MM-dd HH:mm:ss`, UTC+8).
-pub fn time_filter(c: &mut Check<'_>, field: &str) -> Option<i64> {
-    let text = c.opt(field)?;
-    let parsed = parse_china(text);
-    if parsed.is_none() {
-        c.problem(format!(
-            "{field} must be yyyy-MM-dd HH:mm:ss (UTC+8), got {text:?}"
-        ));
-    }
-    parsed
-}
-
 fn query(ctx: &Ctx<'_>, body: &Value, kind: Option<OutflowKind>) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
     let user_id = c.id("userId");
@@ -48,8 +35,8 @@ fn query(ctx: &Ctx<'_>, body: &Value, kind: Option<OutflowKind>) -> Result<Reply
         Some(OutflowKind::Pay) => "payId",
         _ => "payoutId",
     });
-    let start = time_filter(&mut c, "startTime");
-    let end = time_filter(&mut c, "endTime");
+    let start = c.china_time("startTime");
+    let end = c.china_time("endTime");
     c.finish()?;
     ctx.with_state(|t| {
         t.whalet.user(user_id)?;

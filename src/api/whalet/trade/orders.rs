@@ -6,7 +6,6 @@ use serde_json::{json, Value};
 
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::{failure, mint, once, page};
-use crate::api::whalet::payout::query::time_filter;
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::money::Money;
 use crate::store::whalet_trade::{TradeOrder, WhaletTradeState};
@@ -131,8 +130,8 @@ pub fn list(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let page_size = c.count("pageSize", 10, 100);
     let status = c.one_of("status", &["OPEN", "CLOSED"], false);
     let currency = c.currency("currency", false);
-    let start = time_filter(&mut c, "startTime");
-    let end = time_filter(&mut c, "endTime");
+    let start = c.china_time("startTime");
+    let end = c.china_time("endTime");
     c.finish()?;
     ctx.with_state(|t| {
         t.whalet.user(user_id)?;

@@ -58,6 +58,12 @@ fn refuse(code: &str, detail: impl Into<String>) -> UploadError {
     }
 }
 
+impl pipeline::WireError for UploadError {
+    fn is_internal(&self) -> bool {
+        self.code == "INTERNAL_ERROR"
+    }
+}
+
 /// The pipeline's refusals in the upload's `{code, detail}`.
 impl From<Refused> for UploadError {
     fn from(refused: Refused) -> Self {
@@ -314,10 +320,6 @@ impl Scheme for FileUpload {
             );
             Ok(json!({"fileId": file_id, "fileName": name, "fileUrl": url}))
         })
-    }
-
-    fn is_internal(&self, err: &UploadError) -> bool {
-        err.code == "INTERNAL_ERROR"
     }
 
     fn seal_reply(
