@@ -201,13 +201,15 @@ fn new_token() -> String {
 /// Finds a binding by its authorization token (for the authorization page).
 pub fn find(core: &Core, token: &str) -> Option<(TenantId, Binding)> {
     core.infinia().tenants().into_iter().find_map(|tenant| {
-        let found = core.store().with_tenant(&tenant, |t| {
-            t.infinia
-                .bindings
-                .values()
-                .find(|b| b.token == token)
-                .cloned()
-        })??;
+        let found = core
+            .with_tenant(&tenant, |t| {
+                t.infinia
+                    .bindings
+                    .values()
+                    .find(|b| b.token == token)
+                    .cloned()
+            })
+            .ok()??;
         Some((tenant, found))
     })
 }

@@ -240,15 +240,14 @@ pub fn send(
     );
 }
 
-/// Runs `f` under the tenant lock, for jobs and triggers.
+/// [`Core::with_tenant`] for jobs and triggers, whose errors are text.
 pub fn with_tenant<R>(
     core: &Core,
     tenant: &TenantId,
     f: impl FnOnce(&mut TenantState) -> Result<R, String>,
 ) -> Result<R, String> {
-    core.store()
-        .with_tenant(tenant, f)
-        .unwrap_or_else(|| Err(format!("no tenant {tenant}")))
+    core.with_tenant(tenant, f)
+        .unwrap_or_else(|_| Err(format!("no tenant {tenant}")))
 }
 
 /// A FAILURE for a business rule violation.
