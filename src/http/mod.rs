@@ -57,6 +57,16 @@ impl SimRequest {
     }
 }
 
+/// Whether a partner-supplied link is a web URL (`http://` or `https://` with a host): the only
+/// kind the simulator stores and puts in a page (a `javascript:` link would run on its origin).
+pub fn is_web_url(url: &str) -> bool {
+    let lower = url.trim().to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("http://")
+        .or_else(|| lower.strip_prefix("https://"));
+    rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'))
+}
+
 /// Splits `a=1&b=x%20y` into decoded pairs (`+` is a space, as in forms).
 pub fn query_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
     query.split('&').filter(|p| !p.is_empty()).map(|pair| {

@@ -379,3 +379,32 @@ async fn partner_text_is_escaped_on_the_page() {
     assert_eq!(q["status"], "PROCESSING");
     app.shutdown().await;
 }
+
+/// Regression: a `redirectUrl` of `javascript:…` was stored and shown as the seller's "Return
+/// to…" link, a stored XSS on the simulator's origin. Only http(s) links are accepted.
+#[tokio::test]
+async fn only_web_links_are_accepted_for_the_sellers_page() {
+    let app = crate::helpers::spawn_app().await;
+    for (field, url) in [
+        (
+            "redirectUrl",
+            "javascript:fetch('/__sim/reset',{method:'POST'})",
+        ),
+        ("shopUrl", "data:text/html,<script>alert(1)</script>"),
+        ("redirectUrl", "https://"),
+    ] {
+        let mut body = bind_body("B-XSS", "S-XSS");
+        body[field] = json!(url);
+        let (code, detail, _) = crate::helpers::platform_call(&app, "shopAccountBind", &body).await;
+        assert_eq!(code, "PARAMETER_ERROR", "{field}={url}: {detail}");
+        assert!(
+            detail.contains("must be an http:// or https:// URL"),
+            "{detail}"
+        );
+    }
+    let mut body = bind_body("B-OK", "S-OK");
+    body["redirectUrl"] = json!("https://marketplace.example/back");
+    let (code, detail, _) = crate::helpers::platform_call(&app, "shopAccountBind", &body).await;
+    assert_eq!(code, "SUCCESS", "{detail}");
+    app.shutdown().await;
+}

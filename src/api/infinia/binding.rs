@@ -32,7 +32,7 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
     optional(body, "storeName", 256)?;
     for url_field in ["storeUrl", "backlinkUrl"] {
         if let Some(url) = optional(body, url_field, 512)? {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
+            if !crate::http::is_web_url(url) {
                 return Err(InfiniaError::format(format!(
                     "{url_field} must be an http:// or https:// URL, got {url:?}"
                 )));

@@ -70,11 +70,21 @@ fn parse(body: &Value) -> Result<BindRequest, String> {
         user_id: optional(body, "userId", "userId")?.map(str::to_owned),
         shop_id: shop_id.to_owned(),
         shop_name: shop_name.to_owned(),
-        shop_url: optional(body, "shopUrl", "shopUrl")?.map(str::to_owned),
+        shop_url: web_url(body, "shopUrl")?,
         currency: currency.map(str::to_owned),
-        backlink: optional(body, "redirectUrl", "redirectUrl")?.map(str::to_owned),
+        backlink: web_url(body, "redirectUrl")?,
         legal_entity,
     })
+}
+
+/// An optional link the seller's page will show: only `http://` or `https://`.
+fn web_url(body: &Value, field: &'static str) -> Result<Option<String>, String> {
+    match optional(body, field, field)? {
+        Some(url) if !crate::http::is_web_url(url) => Err(format!(
+            "{field} must be an http:// or https:// URL, got {url:?}"
+        )),
+        url => Ok(url.map(str::to_owned)),
+    }
 }
 
 /// `shopAccountBind` → `{bindId, authorizeUrl}`.
