@@ -264,17 +264,7 @@ api_codes = ["someOtherInterface"]
 
 #[tokio::test]
 async fn the_per_partner_rate_limit_gives_too_many_requests() {
-    let config = r#"
-[[whalet.partners]]
-partner_id = "202400000000003"
-public_key = "@keys/demo-partner/public.pem"
-rate_limit = 2
-"#;
-    let app = crate::helpers::spawn_with(crate::helpers::Setup {
-        config: Some(config.into()),
-        ..Default::default()
-    })
-    .await;
+    let app = rate_limited_partner().await;
     let mut client = app.client.clone();
     client.partner_id = "202400000000003".into();
     // Sealed up front so that the three requests reach the server well within one second.
@@ -304,17 +294,7 @@ rate_limit = 2
 /// rate limit, so anyone could lock the real partner out.
 #[tokio::test]
 async fn unauthenticated_requests_do_not_use_up_the_partners_rate_limit() {
-    let config = r#"
-[[whalet.partners]]
-partner_id = "202400000000003"
-public_key = "@keys/demo-partner/public.pem"
-rate_limit = 2
-"#;
-    let app = crate::helpers::spawn_with(crate::helpers::Setup {
-        config: Some(config.into()),
-        ..Default::default()
-    })
-    .await;
+    let app = rate_limited_partner().await;
     let mut client = app.client.clone();
     client.partner_id = "202400000000003".into();
     let mut sealed: Vec<Vec<u8>> = (0..12)
@@ -469,4 +449,19 @@ async fn request_no_memory_is_bounded_by_configuration() {
         .unwrap();
     assert_eq!(forgotten.code, "SUCCESS", "{}", forgotten.detail);
     app.shutdown().await;
+}
+
+/// The simulator with partner 202400000000003 (the demo keys) limited to 2 requests a second.
+async fn rate_limited_partner() -> crate::helpers::TestApp {
+    let config = r#"
+[[whalet.partners]]
+partner_id = "202400000000003"
+public_key = "@keys/demo-partner/public.pem"
+rate_limit = 2
+"#;
+    crate::helpers::spawn_with(crate::helpers::Setup {
+        config: Some(config.into()),
+        ..Default::default()
+    })
+    .await
 }

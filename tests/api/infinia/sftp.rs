@@ -159,20 +159,7 @@ async fn an_interrupted_upload_is_never_processed() {
     let key = client_key(dir.path());
     // OpenSSH's ssh runs the sftp subsystem; we speak SFTP v3 on its stdin to open a file, write
     // half of it, and then kill the client without closing the file.
-    let mut child = Command::new("ssh")
-        .args(ssh_options(&key))
-        .args([
-            "-p",
-            &sftp_port(&app).to_string(),
-            "-s",
-            "demo-app@127.0.0.1",
-            "sftp",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = sftp_subsystem(&app, &key);
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = child.stdout.take().unwrap();
     let half = std::fs::read(repo_path("samples/infinia-trade-details.csv")).unwrap();
@@ -318,20 +305,7 @@ async fn shutdown_ends_open_sftp_sessions() {
     let app = spawn_infinia("").await;
     let dir = tempfile::tempdir().unwrap();
     let key = client_key(dir.path());
-    let mut child = Command::new("ssh")
-        .args(ssh_options(&key))
-        .args([
-            "-p",
-            &sftp_port(&app).to_string(),
-            "-s",
-            "demo-app@127.0.0.1",
-            "sftp",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = sftp_subsystem(&app, &key);
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = child.stdout.take().unwrap();
     let (stdin, _stdout) = tokio::task::spawn_blocking(move || {
@@ -363,20 +337,7 @@ async fn a_gap_or_a_write_over_the_quota_is_refused_and_the_file_never_processed
     let m = Merchant::demo();
     let dir = tempfile::tempdir().unwrap();
     let key = client_key(dir.path());
-    let mut child = Command::new("ssh")
-        .args(ssh_options(&key))
-        .args([
-            "-p",
-            &sftp_port(&app).to_string(),
-            "-s",
-            "demo-app@127.0.0.1",
-            "sftp",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = sftp_subsystem(&app, &key);
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = child.stdout.take().unwrap();
     let statuses = tokio::task::spawn_blocking(move || {
@@ -443,4 +404,23 @@ async fn a_gap_or_a_write_over_the_quota_is_refused_and_the_file_never_processed
         .unwrap();
     assert_eq!(held, 0);
     app.shutdown().await;
+}
+
+/// OpenSSH's ssh running the sftp subsystem as `demo-app`: the test speaks SFTP v3 on its
+/// stdin/stdout.
+fn sftp_subsystem(app: &crate::helpers::TestApp, key: &std::path::Path) -> std::process::Child {
+    Command::new("ssh")
+        .args(ssh_options(key))
+        .args([
+            "-p",
+            &sftp_port(app).to_string(),
+            "-s",
+            "demo-app@127.0.0.1",
+            "sftp",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
 }
