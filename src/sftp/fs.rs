@@ -70,8 +70,8 @@ impl SftpFs {
         f: impl FnOnce(&mut crate::store::TenantState) -> R,
     ) -> Result<R, StatusReply> {
         self.core
-            .store()
             .with_tenant(&self.tenant, f)
+            .ok()
             .ok_or_else(|| StatusCode::Failure.with_message("the app's state is gone"))
     }
 

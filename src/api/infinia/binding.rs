@@ -228,7 +228,6 @@ pub fn decide(
     }
     let now = core.clock().now();
     let decided = core
-        .store()
         .with_tenant(tenant, |t| {
             let s = &mut t.infinia;
             let binding = s
@@ -265,6 +264,7 @@ pub fn decide(
             }
             Ok(binding)
         })
+        .ok()
         .ok_or_else(|| format!("no tenant {tenant}"))??;
     if approved && core.infinia().apps.config.notify_on_binding {
         sellers::notify_status(

@@ -42,7 +42,6 @@ pub fn set_status(
 ) -> Result<Value, String> {
     let now = core.clock().now();
     let previous = core
-        .store()
         .with_tenant(tenant, |t| {
             let seller = t.infinia.sellers.get_mut(seller_id).ok_or_else(|| {
                 format!("seller {seller_id:?} is not bound to {tenant} (approve a binding first)")
@@ -52,6 +51,7 @@ pub fn set_status(
             seller.updated_at = now;
             Ok::<_, String>(previous)
         })
+        .ok()
         .ok_or_else(|| format!("no tenant {tenant}"))??;
     let notification = (previous != status)
         .then(|| notify_status(core, tenant, seller_id, status, NotifyBehaviour::default()));

@@ -192,7 +192,6 @@ pub fn finish(
 ) -> Result<Value, String> {
     let now = core.clock().now();
     let finished = core
-        .store()
         .with_tenant(tenant, |t| -> Result<Value, Refusal> {
             let sharing = t.infinia.sharing_mut(request_no)?;
             if sharing.status != SharingStatus::Processing {
@@ -232,6 +231,7 @@ pub fn finish(
             sharing.finished_at = Some(now);
             Ok(view(sharing))
         })
+        .ok()
         .ok_or_else(|| format!("no tenant {tenant}"))?;
     Ok(finished?)
 }

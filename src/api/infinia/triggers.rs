@@ -65,14 +65,13 @@ fn decide(core: &Core, p: &Map<String, Value>, approved: bool) -> Result<Value, 
     ) {
         (Some(token), _, _) => token.to_owned(),
         (None, Some(no), _) => core
-            .store()
             .with_tenant(&tenant, |t| {
                 t.infinia.bindings.get(no).map(|b| b.token.clone())
             })
+            .ok()
             .flatten()
             .ok_or_else(|| format!("no binding request {no:?} in {tenant}"))?,
         (None, None, Some(seller)) => core
-            .store()
             .with_tenant(&tenant, |t| {
                 t.infinia
                     .bindings
@@ -84,6 +83,7 @@ fn decide(core: &Core, p: &Map<String, Value>, approved: bool) -> Result<Value, 
                     .max_by_key(|b| b.created_at)
                     .map(|b| b.token.clone())
             })
+            .ok()
             .flatten()
             .ok_or_else(|| format!("seller {seller:?} has no pending binding in {tenant}"))?,
         _ => return Err("give requestNo, sellerId or token".into()),
@@ -119,17 +119,23 @@ fn fund(core: &Core, p: &Map<String, Value>) -> Result<Value, String> {
         return Err("amount must be greater than zero".into());
     }
     let now = core.clock().now();
-    core.store()
-        .with_tenant(&tenant, |t| {
-            ensure_opened(t, &infinia_app, now);
-            t.ledger
-                .transfer(now, "platform account funded", FUNDING_ACCOUNT, PLATFORM_ACCOUNT, amount)
-                .map_err(|e| e.to_string())?;
-            Ok(json!({
-                "appId": tenant.id,
-                "currency": currency.code(),
-                "availableBalance": t.ledger.balance(PLATFORM_ACCOUNT, currency).to_decimal_string(),
-            }))
-        })
-        .ok_or_else(|| format!("no tenant {tenant}"))?
+    core.with_tenant(&tenant, |t| {
+        ensure_opened(t, &infinia_app, now);
+        t.ledger
+            .transfer(
+                now,
+                "platform account funded",
+                FUNDING_ACCOUNT,
+                PLATFORM_ACCOUNT,
+                amount,
+            )
+            .map_err(|e| e.to_string())?;
+        Ok(json!({
+            "appId": tenant.id,
+            "currency": currency.code(),
+            "availableBalance": t.ledger.balance(PLATFORM_ACCOUNT, currency).to_decimal_string(),
+        }))
+    })
+    .ok()
+    .ok_or_else(|| format!("no tenant {tenant}"))?
 }

@@ -246,7 +246,6 @@ fn finish(
 ) -> Result<(), String> {
     let now = core.clock().now();
     let ended = core
-        .store()
         .with_tenant(tenant, |t| {
             if status == BindStatus::Success {
                 let shop = t.platform.bindings.get(bind_id).map(|b| b.shop_id.clone());
@@ -278,6 +277,7 @@ fn finish(
             b.decided_at = Some(now);
             Ok((view(b), b.notify.clone()))
         })
+        .ok()
         .ok_or_else(|| format!("tenant {tenant} does not exist"))??;
     let (payload, behaviour) = ended;
     crate::api::whalet::notify(
@@ -314,17 +314,17 @@ pub fn decide_by_bind_id(
     decision: Decision,
 ) -> Result<Value, String> {
     let token = core
-        .store()
         .with_tenant(tenant, |t| {
             t.platform.bindings.get(bind_id).map(|b| b.token.clone())
         })
+        .ok()
         .flatten()
         .ok_or_else(|| format!("no binding with bindId {bind_id:?} for {tenant}"))?;
     core.authorizations()
         .decide(core, core.clock().now(), &token, decision, "trigger")
         .map_err(|e| e.to_string())?;
-    core.store()
-        .with_tenant(tenant, |t| t.platform.bindings.get(bind_id).map(view))
+    core.with_tenant(tenant, |t| t.platform.bindings.get(bind_id).map(view))
+        .ok()
         .flatten()
         .ok_or_else(|| WhaletError::new(Code::InternalError, "binding vanished").detail)
 }

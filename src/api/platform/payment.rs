@@ -254,7 +254,6 @@ pub fn receive_bulk_payment(
     }
     let now = core.clock().now();
     let payload = core
-        .store()
         .with_tenant(tenant, |t| -> Result<Value, Refusal> {
             let id = match bulk_payment_id {
                 Some(id) => id.to_owned(),
@@ -297,6 +296,7 @@ pub fn receive_bulk_payment(
             }
             Ok(payload)
         })
+        .ok()
         .ok_or_else(|| format!("no tenant {tenant}"))??;
     let id = payload["bulkPaymentId"]
         .as_str()

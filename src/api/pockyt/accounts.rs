@@ -301,12 +301,12 @@ pub fn set_status(
     to: AccountStatus,
 ) -> Result<Value, String> {
     let changed = core
-        .store()
         .with_tenant(tenant, |t| -> Result<Value, Refusal> {
             let a = t.pockyt.account_mut(token)?;
             a.status = to;
             Ok(listed(a, None))
         })
+        .ok()
         .ok_or_else(|| format!("no tenant {tenant}"))?;
     Ok(changed?)
 }

@@ -53,7 +53,6 @@ fn funded(core: Core, params: Map<String, Value>) -> TriggerFuture {
         }
         let now = core.clock().now();
         let funded = core
-            .store()
             .with_tenant(&tenant, |t| -> Result<Value, Refusal> {
                 t.ledger.transfer(
                     now,
@@ -64,6 +63,7 @@ fn funded(core: Core, params: Map<String, Value>) -> TriggerFuture {
                 )?;
                 Ok(view(t, currency))
             })
+            .ok()
             .ok_or_else(|| format!("no tenant {tenant}"))?;
         Ok(funded?)
     })

@@ -370,7 +370,6 @@ pub fn trigger_merchant<'a>(
     let tenant = TenantId::new(Provider::Pockyt, merchant.merchant_no.clone());
     core.store().ensure_tenant(&tenant);
     let now = core.clock().now();
-    core.store()
-        .with_tenant(&tenant, |t| seed(t, merchant, now));
+    core.with_tenant(&tenant, |t| seed(t, merchant, now)).ok();
     Ok((merchant, tenant))
 }

@@ -280,7 +280,6 @@ pub fn set_status(
 ) -> Result<Value, String> {
     let now = core.clock().now();
     let changed = core
-        .store()
         .with_tenant(tenant, |t| -> Result<Value, Refusal> {
             let p = t.pockyt.payee_mut(customer_no)?;
             if only_pending && p.status != PayeeStatus::Pending {
@@ -304,6 +303,7 @@ pub fn set_status(
             p.updated_at = now;
             Ok(full(p))
         })
+        .ok()
         .ok_or_else(|| format!("no tenant {tenant}"))?;
     Ok(changed?)
 }

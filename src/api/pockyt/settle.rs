@@ -54,8 +54,8 @@ pub fn finish(
     let now = core.clock().now();
     let refund_fee = core.config().pockyt.refund_fee_on_return;
     let payout = core
-        .store()
         .with_tenant(tenant, |t| apply(t, no, to, reason, now, refund_fee))
+        .ok()
         .ok_or_else(|| format!("no tenant {tenant}"))??;
     let payload = json!({
         "accountToken": payout.account_token,
@@ -165,8 +165,8 @@ fn run(core: Core, params: Map<String, Value>, to: PayoutStatus) -> TriggerFutur
         ) {
             (Some(n), _) => n.to_owned(),
             (None, Some(i)) => core
-                .store()
                 .with_tenant(&tenant, |t| t.pockyt.invoices.get(i).cloned())
+                .ok()
                 .flatten()
                 .ok_or_else(|| format!("no payout with invoiceId {i}"))?,
             (None, None) => return Err("parameter transactionNo or invoiceId is required".into()),

@@ -25,8 +25,8 @@ pub fn received(core: Core, params: Map<String, Value>) -> TriggerFuture {
         });
         let now = core.clock().now();
         let (trade_id, v) = core
-            .store()
             .with_tenant(&tenant, |t| arrive(t, &incoming, now))
+            .ok()
             .ok_or_else(|| format!("no tenant {tenant}"))?
             .map_err(|e| e.detail)?;
         let delay = decision.delay_or(SETTLE_DELAY_MS);

@@ -105,10 +105,10 @@ impl TestBed {
 
     pub fn user_status(&self, user_id: &str) -> String {
         self.core
-            .store()
             .with_tenant(&self.tenant, |t| {
                 t.whalet.users[user_id].status.as_str().to_owned()
             })
+            .ok()
             .unwrap()
     }
 
@@ -116,7 +116,6 @@ impl TestBed {
     /// card `VA1` with account number `8100000001` straight into the state.
     pub fn seed(&self, currency: Option<&str>) {
         self.core
-            .store()
             .with_tenant(&self.tenant, |t| {
                 let w = &mut t.whalet;
                 w.users.insert(
@@ -189,18 +188,19 @@ impl TestBed {
                     );
                 }
             })
+            .ok()
             .unwrap();
     }
 
     /// A ledger balance in minor units.
     pub fn balance(&self, account: &str, currency: &str) -> i64 {
         self.core
-            .store()
             .with_tenant(&self.tenant, |t| {
                 t.ledger
                     .balance(account, Currency::parse(currency).unwrap())
                     .minor
             })
+            .ok()
             .unwrap()
     }
 }

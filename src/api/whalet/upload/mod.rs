@@ -359,13 +359,13 @@ fn answer(status: u16, reply: Value) -> Answer {
 pub fn serve(core: &Core, partner_id: &str, file_id: &str) -> SimResponse {
     let tenant = TenantId::new(Provider::Whalet, partner_id);
     let found = core
-        .store()
         .with_tenant(&tenant, |t| {
             t.whalet_trade
                 .files
                 .get(file_id)
                 .map(|f| (f.content_type.clone(), f.file_name.clone(), f.bytes.clone()))
         })
+        .ok()
         .flatten();
     match found {
         Some((_, name, bytes)) => SimResponse::Reply {
