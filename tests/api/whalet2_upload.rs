@@ -58,6 +58,10 @@ async fn a_token_from_the_independent_script_uploads_and_the_file_comes_back() {
         .await
         .unwrap();
     assert_eq!(got.status, 200);
+    // Served as data, never as a page of the simulator's origin.
+    let headers = reqwest::get(format!("{}{path}", app.url)).await.unwrap();
+    assert_eq!(headers.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(headers.headers()["content-security-policy"], "sandbox");
     assert_eq!(&got.body[..], content);
     // The token is reusable within 30 minutes.
     app.advance(29.0 * 60.0).await;

@@ -371,10 +371,15 @@ pub fn serve(core: &Core, partner_id: &str, file_id: &str) -> SimResponse {
         Some((_, name, bytes)) => SimResponse::Reply {
             status: 200,
             content_type: file_type(&name).map_or("application/octet-stream", |(_, ct)| ct),
-            headers: vec![(
-                "content-disposition".into(),
-                format!("inline; filename=\"{}\"", url_name(&name)),
-            )],
+            headers: vec![
+                (
+                    "content-disposition".into(),
+                    format!("inline; filename=\"{}\"", url_name(&name)),
+                ),
+                // A partner's file is never run as a page or script of the simulator's origin.
+                ("x-content-type-options".into(), "nosniff".into()),
+                ("content-security-policy".into(), "sandbox".into()),
+            ],
             body: bytes,
         },
         None => SimResponse::json_value(
