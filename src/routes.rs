@@ -3,27 +3,30 @@
 
 use crate::control;
 use crate::core::Core;
-use crate::http::{Handler, SimRequest, SimResponse, MAX_BODY};
+use crate::http::{Handler, SimRequest, SimResponse};
 
 /// The simulator as the HTTP edge sees it: the core and the address it is bound to.
 #[derive(Clone)]
 pub struct Routes(pub Core, pub std::net::SocketAddr);
 
 impl Handler for Routes {
+    /// Each surface's limit is its scheme's (the pipeline checks the same number).
     fn body_limit(&self, method: &str, path: &str) -> usize {
-        let config = self.0.config();
+        use crate::api::pipeline::Scheme;
+        let core = &self.0;
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         match (method, segments.as_slice()) {
-            ("POST", ["api", "v1", ..]) => config.infinia.body_limit_bytes,
-            ("POST", ["api"] | ["api", _] | ["v1", "platform", _]) => {
-                config.whalet.body_limit_bytes
+            ("POST", ["api", "v1", ..]) => crate::api::infinia::EcommerceApi.body_limit(core),
+            ("POST", ["api"] | ["api", _]) => crate::api::whalet::OpenApi.body_limit(core),
+            ("POST", ["v1", "platform", _]) => {
+                crate::api::platform::PlatformApi::new(false).body_limit(core)
             }
             ("POST", ["v3", ..] | ["v2", "customers", "account", ..]) => {
-                config.pockyt.body_limit_bytes
+                crate::api::pockyt::PayoutsApi.body_limit(core)
             }
-            ("POST", ["file", "upload"]) => MAX_BODY,
-            (_, ["__sim", ..]) => config.server.control_body_limit_bytes,
-            _ => config.server.other_body_limit_bytes,
+            ("POST", ["file", "upload"]) => crate::api::whalet::upload::FileUpload.body_limit(core),
+            (_, ["__sim", ..]) => core.config().server.control_body_limit_bytes,
+            _ => core.config().server.other_body_limit_bytes,
         }
     }
 

@@ -7,8 +7,6 @@
 //! the reply as the partner would, reads the journal over HTTP, then makes a normal call of the
 //! same surface over real HTTP.
 
-use std::future::Future;
-
 use bytes::Bytes;
 use serde_json::{json, Value};
 use whalet_sim::api::infinia::EcommerceApi;
@@ -35,62 +33,20 @@ const MASKED: &str = "internal error; see the simulator log";
 /// Pockyt's masked `ret_msg`.
 const POCKYT_MASKED: &str = "system error; see the simulator log";
 
-/// A surface's scheme whose operation panics; everything else is the surface's own.
-struct PanicOnRun<S>(S);
-
-impl<S: Scheme> Scheme for PanicOnRun<S> {
-    const SURFACE: &'static str = S::SURFACE;
-    type Echo = S::Echo;
-    type Session = S::Session;
-    type Error = S::Error;
-    type Reply = S::Reply;
-
-    fn body_limit(&self, core: &Core) -> usize {
-        self.0.body_limit(core)
-    }
-
-    fn open(
-        &self,
-        core: &Core,
-        req: &SimRequest,
-        route: &str,
-        echo: &mut S::Echo,
-        trace: &mut Trace,
-    ) -> impl Future<Output = Result<Opened<S::Session>, Refusal<S::Error>>> + Send {
-        self.0.open(core, req, route, echo, trace)
-    }
-
-    fn run(&self, _ctx: &Ctx<'_, S::Session>, _body: &Value) -> Result<S::Reply, S::Error> {
-        panic!("deliberate test panic");
-    }
-
-    fn seal_reply(
-        &self,
-        core: &Core,
-        echo: &S::Echo,
-        opened: &Opened<S::Session>,
-        reply: S::Reply,
-        status: u16,
-    ) -> Result<Answer, S::Error> {
-        self.0.seal_reply(core, echo, opened, reply, status)
-    }
-
-    fn seal_refusal(
-        &self,
-        core: &Core,
-        echo: &S::Echo,
-        err: S::Error,
-        status: Option<u16>,
-    ) -> Answer {
-        self.0.seal_refusal(core, echo, err, status)
-    }
+/// Where the deliberate panic happens.
+#[derive(Clone, Copy, PartialEq)]
+enum Stage {
+    /// In the operation.
+    Run,
+    /// While opening the request, after the surface's own `open` authenticated it (so the echo
+    /// and the journal trace are filled, as in a late bug).
+    Open,
 }
 
-/// A surface's scheme that panics while opening the request, after the surface's own `open` has
-/// authenticated it (so the echo and the journal trace are filled, as in a late bug).
-struct PanicOnOpen<S>(S);
+/// A surface's scheme that panics at `Stage`; everything else is the surface's own.
+struct Panicking<S>(S, Stage);
 
-impl<S: Scheme> Scheme for PanicOnOpen<S> {
+impl<S: Scheme> Scheme for Panicking<S> {
     const SURFACE: &'static str = S::SURFACE;
     type Echo = S::Echo;
     type Session = S::Session;
@@ -110,11 +66,17 @@ impl<S: Scheme> Scheme for PanicOnOpen<S> {
         trace: &mut Trace,
     ) -> Result<Opened<S::Session>, Refusal<S::Error>> {
         let opened = self.0.open(core, req, route, echo, trace).await;
-        assert!(opened.is_ok(), "the request is correctly sealed");
-        panic!("deliberate test panic");
+        if self.1 == Stage::Open {
+            assert!(opened.is_ok(), "the request is correctly sealed");
+            panic!("deliberate test panic");
+        }
+        opened
     }
 
     fn run(&self, ctx: &Ctx<'_, S::Session>, body: &Value) -> Result<S::Reply, S::Error> {
+        if self.1 == Stage::Run {
+            panic!("deliberate test panic");
+        }
         self.0.run(ctx, body)
     }
 
@@ -227,7 +189,7 @@ async fn open_api_panic_in_the_operation_is_a_masked_internal_error_and_serving_
         &[("content-type", "application/json;charset=UTF-8")],
         sealed,
     );
-    let response = pipeline::handle(&PanicOnRun(OpenApi), core(&app), req, "").await;
+    let response = pipeline::handle(&Panicking(OpenApi, Stage::Run), core(&app), req, "").await;
     let reply = open_whalet(&app, &response);
     assert_eq!(reply.code, WhaletCode::InternalError.as_str());
     assert_eq!(reply.code, "INTERNAL_ERROR");
@@ -258,7 +220,13 @@ async fn open_api_panic_while_opening_the_request_is_caught_the_same_way() {
         &[("content-type", "application/json;charset=UTF-8")],
         sealed,
     );
-    let response = pipeline::handle(&PanicOnOpen(OpenApi), core(&app), req, "connectivity").await;
+    let response = pipeline::handle(
+        &Panicking(OpenApi, Stage::Open),
+        core(&app),
+        req,
+        "connectivity",
+    )
+    .await;
     let reply = open_whalet(&app, &response);
     assert_eq!(reply.code, "INTERNAL_ERROR");
     assert_eq!(reply.detail, MASKED);
@@ -284,7 +252,7 @@ async fn platform_panic_is_a_masked_internal_error_in_the_envelope_and_serving_g
         sealed,
     );
     let response = pipeline::handle(
-        &PanicOnRun(PlatformApi::new(false)),
+        &Panicking(PlatformApi::new(false), Stage::Run),
         core(&app),
         req,
         "balanceQuery",
@@ -321,7 +289,7 @@ async fn platform_plain_json_panic_is_a_masked_500_and_serving_goes_on() {
     ];
     let req = post(&app, "/v1/platform/balanceQuery", &headers, body.clone());
     let response = pipeline::handle(
-        &PanicOnRun(PlatformApi::new(true)),
+        &Panicking(PlatformApi::new(true), Stage::Run),
         core(&app),
         req,
         "balanceQuery",
@@ -356,7 +324,7 @@ async fn infinia_panic_is_a_masked_sys_003_and_serving_goes_on() {
         sealed.to_json(),
     );
     let response = pipeline::handle(
-        &PanicOnRun(EcommerceApi),
+        &Panicking(EcommerceApi, Stage::Run),
         core(&app),
         req,
         "account-balance/query",
@@ -391,7 +359,7 @@ async fn pockyt_panic_is_a_masked_system_error_and_serving_goes_on() {
         serde_json::to_vec(&fields).unwrap(),
     );
     let response = pipeline::handle(
-        &PanicOnRun(PayoutsApi),
+        &Panicking(PayoutsApi, Stage::Run),
         core(&app),
         req,
         "/v3/payouts/balance",
@@ -429,7 +397,13 @@ async fn upload_panic_is_a_masked_internal_error_nothing_is_stored_and_serving_g
         &[("content-type", &content_type)],
         body,
     );
-    let response = pipeline::handle(&PanicOnRun(FileUpload), core(&app), req, "/file/upload").await;
+    let response = pipeline::handle(
+        &Panicking(FileUpload, Stage::Run),
+        core(&app),
+        req,
+        "/file/upload",
+    )
+    .await;
     assert_eq!(response.status(), 200);
     let reply: Value = serde_json::from_str(&wire_text(&response)).unwrap();
     assert_eq!(
