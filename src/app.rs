@@ -132,6 +132,7 @@ impl App {
         let journal = Journal::new(config.journal.capacity);
         let scenarios = Scenarios::from_files(&clock, &options.scenario_files, &triggers)?;
         outbox.set_gate(scenarios.delivery_gate());
+        let cpu = crate::core::cpu::CpuGate::new(config.server.cpu_parallelism);
         let core = Core::new(Parts {
             config,
             clock,
@@ -143,6 +144,7 @@ impl App {
             triggers,
             authorizations,
             surfaces,
+            cpu,
         });
         Ok(Self {
             core,

@@ -13,6 +13,10 @@
 //!  any refusal on the way ─▶ Scheme::seal_refusal;  a panic anywhere ─▶ the surface's
 //!  internal error;  at the end: one journal entry and one log line
 //! ```
+//!
+//! The two stages that do RSA work (everything up to the scenario decision, and the operation
+//! with its sealing) pass through the core's CPU gate ([`crate::core::cpu`]), so a flood of
+//! expensive requests waits its turn instead of taking every async worker.
 
 use std::future::Future;
 use std::ops::Deref;
@@ -280,6 +284,12 @@ pub fn preview(body: &[u8]) -> Value {
     Value::String(String::from_utf8_lossy(&body[..body.len().min(RAW_PREVIEW_BYTES)]).into_owned())
 }
 
+/// A request the scheme opened and the scenario engine decided on.
+struct Admitted<S> {
+    opened: Opened<S>,
+    decision: Decision,
+}
+
 async fn process<S: Scheme>(
     scheme: &S,
     core: &Core,
@@ -289,15 +299,45 @@ async fn process<S: Scheme>(
     trace: &mut Trace,
     rule: &mut Option<String>,
 ) -> Answer {
+    // Opening (RSA decryption) and sealing (RSA signature) are the heavy stages: they pass
+    // through the core's CPU gate, so a flood of them cannot take every async worker.
+    let admitted = match core
+        .cpu()
+        .run(admit(scheme, core, req, route, echo, trace))
+        .await
+    {
+        Ok(admitted) => admitted,
+        Err(answer) => return answer,
+    };
+    let Admitted { opened, decision } = admitted;
+    rule.clone_from(&decision.rule);
+    if decision.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(decision.latency_ms)).await;
+    }
+    core.cpu()
+        .run(async { answer(scheme, core, echo, &opened, &decision) })
+        .await
+}
+
+/// Body limit, opening, requestNo memory and the scenario decision; a refusal comes back as
+/// its sealed answer.
+async fn admit<S: Scheme>(
+    scheme: &S,
+    core: &Core,
+    req: &SimRequest,
+    route: &str,
+    echo: &mut S::Echo,
+    trace: &mut Trace,
+) -> Result<Admitted<S::Session>, Answer> {
     let limit = scheme.body_limit(core);
     if req.too_large || req.body.len() > limit {
         trace.request = Value::String(format!("<more than {limit} bytes, not kept>"));
-        return scheme.seal_refusal(core, echo, Refused::TooLarge { limit }.into(), None);
+        return Err(scheme.seal_refusal(core, echo, Refused::TooLarge { limit }.into(), None));
     }
     trace.request = preview(&req.body);
     let opened = match scheme.open(core, req, route, echo, trace).await {
         Ok(opened) => opened,
-        Err(refusal) => return scheme.seal_refusal(core, echo, refusal.error, refusal.status),
+        Err(refusal) => return Err(scheme.seal_refusal(core, echo, refusal.error, refusal.status)),
     };
     trace.tenant = Some(opened.tenant.clone());
     if let Some(no) = &opened.request_no {
@@ -310,7 +350,7 @@ async fn process<S: Scheme>(
                 request_no: no.clone(),
                 tenant: opened.tenant.clone(),
             };
-            return scheme.seal_refusal(core, echo, err.into(), None);
+            return Err(scheme.seal_refusal(core, echo, err.into(), None));
         }
     }
     let decision = core.scenarios().decide(OperationCtx {
@@ -319,10 +359,17 @@ async fn process<S: Scheme>(
         operation: opened.operation,
         fields: &opened.body,
     });
-    rule.clone_from(&decision.rule);
-    if decision.latency_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(decision.latency_ms)).await;
-    }
+    Ok(Admitted { opened, decision })
+}
+
+/// The scenario's forced outcome, or the operation's answer, sealed.
+fn answer<S: Scheme>(
+    scheme: &S,
+    core: &Core,
+    echo: &S::Echo,
+    opened: &Opened<S::Session>,
+    decision: &Decision,
+) -> Answer {
     let status = decision.sync.as_ref().and_then(|s| s.http_status);
     if let Some(sync) = &decision.sync {
         if sync.drop_connection {
@@ -339,11 +386,11 @@ async fn process<S: Scheme>(
     let ctx = Ctx {
         core,
         tenant: &opened.tenant,
-        decision: &decision,
+        decision,
         session: &opened.session,
     };
     match scheme.run(&ctx, &opened.body) {
-        Ok(reply) => match scheme.seal_reply(core, echo, &opened, reply, status.unwrap_or(200)) {
+        Ok(reply) => match scheme.seal_reply(core, echo, opened, reply, status.unwrap_or(200)) {
             Ok(answer) => answer,
             Err(err) => scheme.seal_refusal(core, echo, err, None),
         },

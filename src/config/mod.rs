@@ -53,6 +53,9 @@ pub struct ServerConfig {
     /// Host names (besides loopback names and the bound address) by which the control plane
     /// and the dashboard may be reached, e.g. a container's service name; `"*"` allows any.
     pub allowed_hosts: Vec<String>,
+    /// Request stages doing RSA work (opening, sealing) that run at once; `0` means one per
+    /// core. The rest wait their turn, so the control plane always has a thread.
+    pub cpu_parallelism: usize,
 }
 
 impl Default for ServerConfig {
@@ -65,6 +68,7 @@ impl Default for ServerConfig {
             control_body_limit_bytes: 1024 * 1024,
             other_body_limit_bytes: 64 * 1024,
             allowed_hosts: Vec::new(),
+            cpu_parallelism: 0,
         }
     }
 }

@@ -8,6 +8,7 @@
 //! ([`Surfaces::insert`]); the surface reads it back with [`Core::surface`]. The core therefore
 //! imports no surface: layers point one way (core below api, control, web, routes and app).
 
+pub mod cpu;
 pub mod timeline;
 
 use std::any::{Any, TypeId};
@@ -16,6 +17,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use self::cpu::CpuGate;
 use crate::authorize::{AuthorizationRequest, Authorizations};
 use crate::clock::{system_now, Clock};
 use crate::config::Config;
@@ -53,6 +55,8 @@ pub struct Parts {
     pub triggers: Vec<Trigger>,
     pub authorizations: Authorizations<Core>,
     pub surfaces: Surfaces,
+    /// Bounds the request stages that do RSA work.
+    pub cpu: CpuGate,
 }
 
 /// Handle to the simulator's shared parts. Cheap to clone.
@@ -87,6 +91,10 @@ impl Core {
     }
     pub fn journal(&self) -> &Journal {
         &self.inner.journal
+    }
+    /// The gate heavy request stages pass through (see [`cpu`]).
+    pub fn cpu(&self) -> &CpuGate {
+        &self.inner.cpu
     }
     pub fn scenarios(&self) -> &Scenarios {
         &self.inner.scenarios
