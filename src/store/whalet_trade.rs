@@ -73,6 +73,25 @@ status_enum! {
 }
 
 status_enum! {
+    /// Where a payout or pay stands (the word reported may be a scenario's, see
+    /// `Outflow::reported_status`).
+    OutflowStatus {
+        WaitConfirm = "WAIT_CONFIRM",
+        Processing = "PROCESSING",
+        Success = "SUCCESS",
+        Failure = "FAILURE",
+    }
+}
+
+status_enum! {
+    /// Whether a trade order still takes bindings.
+    TradeOrderStatus {
+        Open = "OPEN",
+        Closed = "CLOSED",
+    }
+}
+
+status_enum! {
     /// What a request for material is about: the user (EDD) or one collection (trade).
     ReplenishKind {
         Edd = "EDD",
@@ -142,8 +161,8 @@ pub struct Outflow {
     pub purpose: String,
     pub remark: String,
     pub credentials: Vec<FileRef>,
-    /// WAIT_CONFIRM, PROCESSING, SUCCESS, FAILURE (or a scenario's word once decided).
-    pub status: String,
+    pub status: OutflowStatus,
+    /// The word reported (a scenario's, once decided).
     pub reported_status: String,
     pub reason: String,
     pub created_at: Millis,
@@ -164,8 +183,7 @@ pub struct TradeOrder {
     /// The part of the amount collections are bound to (successful bindings).
     pub bound: Money,
     pub contract_no: String,
-    /// OPEN or CLOSED.
-    pub status: String,
+    pub status: TradeOrderStatus,
     pub attaches: Vec<FileRef>,
     pub created_at: Millis,
     pub updated_at: Millis,

@@ -15,7 +15,7 @@ use crate::api::whalet::common::review::{
 };
 use crate::api::whalet::common::{failure, once};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
-use crate::store::whalet_trade::{BeneficiaryStatus, PayoutBeneficiary};
+use crate::store::whalet_trade::{BeneficiaryStatus, OutflowStatus, PayoutBeneficiary};
 use crate::wire::whalet::WhaletError;
 
 pub const DEFAULT_DELAY_MS: i64 = 30_000;
@@ -163,7 +163,10 @@ pub fn delete(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         t.whalet.user(user_id)?;
         let busy = t.whalet_trade.outflows.values().any(|o| {
             o.beneficiary_id.as_deref() == Some(id)
-                && matches!(o.status.as_str(), "WAIT_CONFIRM" | "PROCESSING")
+                && matches!(
+                    o.status,
+                    OutflowStatus::WaitConfirm | OutflowStatus::Processing
+                )
         });
         let b = t
             .whalet_trade

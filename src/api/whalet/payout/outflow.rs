@@ -16,7 +16,7 @@ use crate::api::whalet::replenish::hold_outflow;
 use crate::api::whalet::{Ctx, Reply};
 use crate::money::Money;
 use crate::store::whalet::{wallet_account, Bucket, FundSource};
-use crate::store::whalet_trade::{BeneficiaryStatus, Outflow, OutflowKind};
+use crate::store::whalet_trade::{BeneficiaryStatus, Outflow, OutflowKind, OutflowStatus};
 use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
 
@@ -176,8 +176,8 @@ fn apply(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whalet
                 purpose: purpose.to_owned(),
                 remark: remark.to_owned(),
                 credentials: Vec::new(),
-                status: "WAIT_CONFIRM".into(),
-                reported_status: "WAIT_CONFIRM".into(),
+                status: OutflowStatus::WaitConfirm,
+                reported_status: OutflowStatus::WaitConfirm.to_string(),
                 reason: String::new(),
                 created_at: now,
                 confirmed_at: None,
@@ -236,7 +236,7 @@ fn confirm(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whal
                     ))
                 })?
                 .clone();
-            if o.status != "WAIT_CONFIRM" {
+            if o.status != OutflowStatus::WaitConfirm {
                 return Err(failure(format!(
                     "{} {id} is not waiting for confirmation (status {})",
                     n.id, o.reported_status
@@ -265,7 +265,7 @@ fn confirm(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whal
             let o = t.whalet_trade.outflows.get_mut(id).ok_or_else(|| {
                 WhaletError::new(crate::wire::whalet::Code::InternalError, "outflow vanished")
             })?;
-            o.status = "PROCESSING".into();
+            o.status = OutflowStatus::Processing;
             o.reported_status = "PROCESSING".into();
             o.credentials = files;
             o.confirmed_at = Some(now);

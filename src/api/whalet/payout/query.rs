@@ -47,7 +47,7 @@ fn query(ctx: &Ctx<'_>, body: &Value, kind: Option<OutflowKind>) -> Result<Reply
             .filter(|o| o.user_id == user_id)
             .filter(|o| kind.is_none_or(|k| o.kind == k))
             .filter(|o| id.is_none_or(|i| o.id == i))
-            .filter(|o| status.is_none_or(|s| o.status == s))
+            .filter(|o| status.is_none_or(|s| o.status.as_str() == s))
             .filter(|o| currency.is_none_or(|cur| o.amount.currency == cur))
             .filter(|o| fund.is_none_or(|f| o.fund_source.as_str() == f))
             .filter(|o| start.is_none_or(|s| o.created_at >= s))

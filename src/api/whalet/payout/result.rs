@@ -9,7 +9,7 @@ use crate::api::whalet::common::{id_param, send, trigger_tenant, with_tenant, Ve
 use crate::api::whalet::whalet_time;
 use crate::core::Core;
 use crate::store::whalet::{wallet_account, Bucket};
-use crate::store::whalet_trade::{Outflow, OutflowKind, EXTERNAL_PAYOUT};
+use crate::store::whalet_trade::{Outflow, OutflowKind, OutflowStatus, EXTERNAL_PAYOUT};
 use crate::tenant::TenantId;
 use crate::trigger::TriggerFuture;
 
@@ -64,7 +64,7 @@ pub fn complete(
             .outflows
             .get(id)
             .ok_or_else(|| format!("{id:?} is not a payout or pay of partner {}", tenant.id))?;
-        if o.status != "PROCESSING" {
+        if o.status != OutflowStatus::Processing {
             return Err(format!(
                 "{id} is not processing (status {})",
                 o.reported_status
@@ -88,7 +88,11 @@ pub fn complete(
             .outflows
             .get_mut(id)
             .ok_or_else(|| format!("{id} vanished"))?;
-        o.status = if v.success { "SUCCESS" } else { "FAILURE" }.into();
+        o.status = if v.success {
+            OutflowStatus::Success
+        } else {
+            OutflowStatus::Failure
+        };
         o.reported_status = v.word("SUCCESS", "FAILURE");
         o.reason = if v.success {
             String::new()

@@ -16,7 +16,7 @@ use crate::api::whalet::common::{failure, mint};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::money::Money;
 use crate::store::whalet::{CollectionStatus, FundSource, ReviewStatus};
-use crate::store::whalet_trade::Binding;
+use crate::store::whalet_trade::{Binding, TradeOrderStatus};
 use crate::wire::whalet::{json_type, WhaletError};
 
 pub const DEFAULT_DELAY_MS: i64 = 10_000;
@@ -115,7 +115,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                 .get(line.order_id)
                 .filter(|o| o.user_id == user_id)
                 .ok_or_else(|| failure(format!("orders[{i}].orderId {:?} is not a trade order of user {user_id}", line.order_id)))?;
-            if order.status != "OPEN" {
+            if order.status != TradeOrderStatus::Open {
                 return Err(failure(format!("trade order {} is {}", order.order_id, order.status)));
             }
             if order.amount.currency != currency {
@@ -223,7 +223,7 @@ impl Review for BindReview {
                 if let Some(o) = t.whalet_trade.orders.get_mut(order_id) {
                     o.bound = o.bound.checked_add(*amount).unwrap_or(o.bound);
                     if *auto_close || o.bound.minor >= o.amount.minor {
-                        o.status = "CLOSED".into();
+                        o.status = TradeOrderStatus::Closed;
                     }
                     o.updated_at = now;
                 }

@@ -8,7 +8,7 @@ use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::{failure, mint, once, page};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::money::Money;
-use crate::store::whalet_trade::{TradeOrder, WhaletTradeState};
+use crate::store::whalet_trade::{TradeOrder, TradeOrderStatus, WhaletTradeState};
 use crate::wire::whalet::WhaletError;
 
 pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
@@ -51,7 +51,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                 amount,
                 bound: Money::zero(amount.currency),
                 contract_no: contract_no.to_owned(),
-                status: "OPEN".into(),
+                status: TradeOrderStatus::Open,
                 attaches: files,
                 created_at: now,
                 updated_at: now,
@@ -140,7 +140,7 @@ pub fn list(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             .orders
             .values()
             .filter(|o| o.user_id == user_id)
-            .filter(|o| status.is_none_or(|s| o.status == s))
+            .filter(|o| status.is_none_or(|s| o.status.as_str() == s))
             .filter(|o| currency.is_none_or(|cur| o.amount.currency == cur))
             .filter(|o| start.is_none_or(|s| o.created_at >= s))
             .filter(|o| end.is_none_or(|e| o.created_at <= e))

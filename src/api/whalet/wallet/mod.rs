@@ -12,6 +12,7 @@ use super::Operation;
 use crate::api::whalet::{Ctx, Reply};
 use crate::money::{Currency, Money};
 use crate::store::whalet::{Bucket, FundSource};
+use crate::store::whalet_trade::TradeOrderStatus;
 use crate::store::Ledger;
 use crate::wire::whalet::WhaletError;
 
@@ -108,7 +109,10 @@ pub fn currency_balance(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletErro
         // orderQuota (B2B): what the user's OPEN trade orders still leave unbound.
         let mut quota: BTreeMap<String, i64> = BTreeMap::new();
         for o in t.whalet_trade.orders.values() {
-            if o.user_id == user_id && o.status == "OPEN" && fund == Some(FundSource::B2B) {
+            if o.user_id == user_id
+                && o.status == TradeOrderStatus::Open
+                && fund == Some(FundSource::B2B)
+            {
                 let slot = quota
                     .entry(o.amount.currency.code().to_owned())
                     .or_default();
