@@ -28,6 +28,21 @@ pub struct InfiniaConfig {
     /// Bytes of all an app's SFTP files together (uploads and error files).
     #[serde(default = "default_sftp_max_bytes")]
     pub sftp_max_bytes: usize,
+    /// Files an app may hold in its SFTP folders (`/upload` and `/error` together).
+    #[serde(default = "default_sftp_max_files")]
+    pub sftp_max_files: usize,
+    /// SFTP connections open at once (all apps); the extra one is closed at once.
+    #[serde(default = "default_sftp_max_connections")]
+    pub sftp_max_connections: usize,
+    /// An SSH connection that sends nothing for this long is closed (0: never).
+    #[serde(default = "default_sftp_idle_timeout_ms")]
+    pub sftp_idle_timeout_ms: u64,
+    /// A connection that has not logged in this long after it was accepted is closed.
+    #[serde(default = "default_sftp_login_grace_ms")]
+    pub sftp_login_grace_ms: u64,
+    /// Refused logins (password or key) one connection may make; the last one closes it (at least 1).
+    #[serde(default = "default_sftp_max_auth_attempts")]
+    pub sftp_max_auth_attempts: usize,
     /// Largest request body on `/api/v1/...`, in bytes (SYS-007 above).
     #[serde(default = "default_body_limit")]
     pub body_limit_bytes: usize,
@@ -81,6 +96,11 @@ impl Default for InfiniaConfig {
             max_request_blocks: default_max_request_blocks(),
             sftp_max_file_bytes: default_sftp_max_file_bytes(),
             sftp_max_bytes: default_sftp_max_bytes(),
+            sftp_max_files: default_sftp_max_files(),
+            sftp_max_connections: default_sftp_max_connections(),
+            sftp_idle_timeout_ms: default_sftp_idle_timeout_ms(),
+            sftp_login_grace_ms: default_sftp_login_grace_ms(),
+            sftp_max_auth_attempts: default_sftp_max_auth_attempts(),
             sign_responses: false,
             sign_webhooks: true,
             webhook_app_id: default_webhook_app_id(),
@@ -131,6 +151,30 @@ fn default_sftp_max_file_bytes() -> usize {
 
 fn default_sftp_max_bytes() -> usize {
     128 * 1024 * 1024
+}
+
+fn default_sftp_max_files() -> usize {
+    1000
+}
+
+fn default_sftp_max_connections() -> usize {
+    64
+}
+
+/// Five minutes: a person at an interactive `sftp` prompt is not cut off while reading a
+/// listing, and a batch job that died holding its connection frees the slot within minutes.
+fn default_sftp_idle_timeout_ms() -> u64 {
+    5 * 60 * 1000
+}
+
+/// One minute: a script logs in within a second; a person has time to type a password.
+fn default_sftp_login_grace_ms() -> u64 {
+    60 * 1000
+}
+
+/// OpenSSH's `MaxAuthTries` default.
+fn default_sftp_max_auth_attempts() -> usize {
+    6
 }
 
 fn default_max_request_blocks() -> usize {

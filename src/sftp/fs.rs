@@ -4,8 +4,13 @@
 //! is closed, or when it is renamed to its final name; names ending in `.part`, `.tmp`,
 //! `.filepart` or starting with `.` are in progress and never processed. A session that ends with
 //! a file still open leaves it unprocessed (INCOMPLETE).
+//!
+//! Memory: an app holds at most `[infinia] sftp_max_files` files and `sftp_max_bytes` bytes,
+//! counted as the bytes allocated ([`bytes_held`]), not the files' sizes: a truncated file gives
+//! its allocation back, a growing file over-allocates only within the quota, and a closed file
+//! is trimmed to its size. A reset replaces the app's state, dropping every file.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use russh_sftp::protocol::{
     Attrs, Data, File, FileAttributes, Handle, Name, OpenFlags, Status, StatusCode, Version,
@@ -18,6 +23,11 @@ use crate::store::infinia::StoredFile;
 use crate::tenant::TenantId;
 
 pub use super::paths::{ERROR_DIR, UPLOAD_DIR};
+
+/// Bytes allocated for an app's SFTP files: what `[infinia] sftp_max_bytes` bounds.
+pub fn bytes_held(files: &BTreeMap<String, StoredFile>) -> usize {
+    files.values().map(|f| f.data.capacity()).sum()
+}
 
 /// A refused write: SFTP `Failure` with the reason.
 fn refused(why: String) -> StatusReply {
@@ -237,6 +247,7 @@ impl russh_sftp::server::Handler for SftpFs {
             ));
         }
         let now = self.core.clock().now();
+        let max_files = self.core.infinia().apps.config.sftp_max_files;
         self.state(|t| {
             let files = &mut t.infinia.files;
             match files.get_mut(&path) {
@@ -245,7 +256,8 @@ impl russh_sftp::server::Handler for SftpFs {
                 }
                 Some(f) if write => {
                     if pflags.contains(OpenFlags::TRUNCATE) {
-                        f.data.clear();
+                        // A new vector, not `clear()`: the old allocation is given back.
+                        f.data = Vec::new();
                         f.size = 0;
                     }
                     f.writing = true;
@@ -254,6 +266,12 @@ impl russh_sftp::server::Handler for SftpFs {
                 }
                 Some(_) => Ok(()),
                 None if write && pflags.contains(OpenFlags::CREATE) => {
+                    if files.len() >= max_files {
+                        return Err(refused(format!(
+                            "the app already has {} files, the most it may hold ([infinia] sftp_max_files); remove files or reset the app",
+                            files.len()
+                        )));
+                    }
                     files.insert(
                         path.clone(),
                         StoredFile {
@@ -298,7 +316,7 @@ impl russh_sftp::server::Handler for SftpFs {
         let written = self
             .core
             .with_tenant(&self.tenant, |t| {
-                let used: usize = t.infinia.files.values().map(|f| f.data.len()).sum();
+                let used = bytes_held(&t.infinia.files);
                 let f = t
                     .infinia
                     .files
@@ -319,11 +337,22 @@ impl russh_sftp::server::Handler for SftpFs {
                         "files are limited to {max_file} bytes ([infinia] sftp_max_file_bytes)"
                     )));
                 }
-                let growth = end.saturating_sub(f.data.len());
-                if used.saturating_add(growth) > max_bytes {
-                    return Err(refused(format!(
-                        "the app's SFTP files would exceed {max_bytes} bytes ([infinia] sftp_max_bytes); remove files or reset the app"
-                    )));
+                if end > f.data.capacity() {
+                    // Grow geometrically (few copies while a file streams in) but never past
+                    // the file limit, and only as much as needed when the quota is near.
+                    let others = used.saturating_sub(f.data.capacity());
+                    let roomy = f.data.capacity().saturating_mul(2).min(max_file).max(end);
+                    let capacity = if others.saturating_add(roomy) <= max_bytes {
+                        roomy
+                    } else {
+                        end
+                    };
+                    if others.saturating_add(capacity) > max_bytes {
+                        return Err(refused(format!(
+                            "the app's SFTP files would exceed {max_bytes} bytes ([infinia] sftp_max_bytes); remove files or reset the app"
+                        )));
+                    }
+                    f.data.reserve_exact(capacity.saturating_sub(f.data.len()));
                 }
                 if f.data.len() < end {
                     f.data.resize(end, 0);
@@ -386,6 +415,7 @@ impl russh_sftp::server::Handler for SftpFs {
                 self.state(|t| {
                     if let Some(f) = t.infinia.files.get_mut(&path) {
                         f.writing = false;
+                        f.data.shrink_to_fit();
                     }
                 })?;
                 self.complete(&path);

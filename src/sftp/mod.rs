@@ -2,27 +2,62 @@
 //! `[infinia] sftp_addr` (127.0.0.1:2222 by default, port 0 picks one, `""` turns it off), one
 //! account per appId, an in-memory `/upload` and `/error` folder per app. The accept loop is a
 //! task owned by `RunningApp`; on shutdown it stops accepting and disconnects every session.
+//!
+//! A connection is bounded from accept to end (docs/RELIABILITY.md): at most
+//! `sftp_max_connections` at once (the extra one is closed at once), logged in within
+//! `sftp_login_grace_ms` of being accepted, at most `sftp_max_auth_attempts` refused logins,
+//! and closed after `sftp_idle_timeout_ms` without a byte from the client. Whoever ends a
+//! connection first asks the client politely (SSH disconnect with the reason), then cuts the
+//! TCP stream if the session has not ended within [`CUT_AFTER`].
 
 pub mod auth;
 pub mod fs;
 mod paths;
 pub mod process;
 mod session;
+mod stream;
 pub mod trade_details;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::infinia::InfiniaConfig;
 use crate::core::Core;
+use session::Login;
+
+/// How long a disconnected client has to close its side before the stream is cut.
+pub const CUT_AFTER: Duration = Duration::from_secs(1);
+
+/// The per-connection limits the accept loop applies itself (the idle timeout is the SSH
+/// library's `inactivity_timeout`).
+#[derive(Clone, Copy)]
+struct Limits {
+    max_connections: usize,
+    login_grace: Duration,
+    max_auth_attempts: usize,
+}
+
+impl Limits {
+    fn of(config: &InfiniaConfig) -> Self {
+        Self {
+            max_connections: config.sftp_max_connections.min(Semaphore::MAX_PERMITS),
+            login_grace: Duration::from_millis(config.sftp_login_grace_ms),
+            max_auth_attempts: config.sftp_max_auth_attempts.max(1),
+        }
+    }
+}
 
 /// Binds the SFTP listener and spawns its accept loop. None when disabled or the address cannot
 /// be bound (logged; the HTTP surfaces keep working).
 pub fn spawn(core: &Core, stop: CancellationToken) -> Option<JoinHandle<()>> {
-    let addr = core.infinia().apps.config.sftp_addr.trim().to_owned();
+    let settings = &core.infinia().apps.config;
+    let addr = settings.sftp_addr.trim().to_owned();
     if addr.is_empty() {
         return None;
     }
@@ -46,17 +81,23 @@ pub fn spawn(core: &Core, stop: CancellationToken) -> Option<JoinHandle<()>> {
     let bound = listener.local_addr().ok();
     core.infinia().apps.set_sftp_addr(bound);
     tracing::info!(addr = ?bound, "Infinia SFTP server listening");
+    let idle = settings.sftp_idle_timeout_ms;
+    let limits = Limits::of(settings);
     let config = Arc::new(russh::server::Config {
         keys: vec![host_key],
         auth_rejection_time: Duration::from_millis(200),
         auth_rejection_time_initial: Some(Duration::ZERO),
-        inactivity_timeout: Some(Duration::from_secs(600)),
+        // Counts every byte the client sends, before and after login.
+        inactivity_timeout: (idle > 0).then(|| Duration::from_millis(idle)),
+        // Informational: the library does not enforce it; `session::SshSession` does.
+        max_auth_attempts: limits.max_auth_attempts,
         ..Default::default()
     });
     Some(tokio::spawn(accept_loop(
         core.clone(),
         listener,
         config,
+        limits,
         stop,
     )))
 }
@@ -65,9 +106,11 @@ async fn accept_loop(
     core: Core,
     listener: TcpListener,
     config: Arc<russh::server::Config>,
+    limits: Limits,
     stop: CancellationToken,
 ) {
     let mut sessions = JoinSet::new();
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
     loop {
         while sessions.try_join_next().is_some() {}
         let (stream, peer) = tokio::select! {
@@ -81,17 +124,29 @@ async fn accept_loop(
             },
             _ = stop.cancelled() => break,
         };
-        let _ = stream.set_nodelay(true);
-        let handler = session::SshSession {
-            core: core.clone(),
-            user: None,
-            channels: Default::default(),
+        let accepted_at = Instant::now();
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            tracing::warn!(peer = %peer, max = limits.max_connections,
+                "sftp connection refused: too many open ([infinia] sftp_max_connections)");
+            // RFC 4253 §4.2 lets a server send lines before its version; a person trying with
+            // `nc` sees why. Nothing waits for the client: the stream is closed right away.
+            let _ = stream.try_write(b"too many SFTP connections; try again later\r\n");
+            continue;
         };
+        let _ = stream.set_nodelay(true);
+        let (login, watch_login) = watch::channel(Login::Pending);
+        let handler = session::SshSession::new(core.clone(), login, limits.max_auth_attempts);
         sessions.spawn(connection(
-            stream,
-            peer,
+            Accepted {
+                stream,
+                peer,
+                at: accepted_at,
+                slot,
+            },
             handler,
+            watch_login,
             config.clone(),
+            limits,
             stop.clone(),
         ));
     }
@@ -106,34 +161,89 @@ async fn accept_loop(
     tracing::info!("Infinia SFTP server stopped");
 }
 
-/// One SSH connection from handshake to end, or until `stop`.
-async fn connection(
+/// A connection taken from the listener, with its slot (released when the task ends).
+struct Accepted {
     stream: tokio::net::TcpStream,
     peer: std::net::SocketAddr,
+    at: Instant,
+    slot: OwnedSemaphorePermit,
+}
+
+/// One SSH connection from handshake to end, or until `stop`, the login grace time, or too
+/// many refused logins.
+async fn connection(
+    accepted: Accepted,
     handler: session::SshSession,
+    mut login: watch::Receiver<Login>,
     config: Arc<russh::server::Config>,
+    limits: Limits,
     stop: CancellationToken,
 ) {
+    let Accepted {
+        stream,
+        peer,
+        at,
+        slot: _slot,
+    } = accepted;
+    let deadline = at + limits.login_grace;
+    let cut = CancellationToken::new();
+    let stream = stream::Cuttable::new(stream, cut.clone());
+    // The version exchange (the library's part before it spawns the session) counts against
+    // the login grace time too; returning drops, and so closes, the stream.
     let started = tokio::select! {
-        r = tokio::time::timeout(Duration::from_secs(10), russh::server::run_stream(config, stream, handler)) => r,
+        r = tokio::time::timeout_at(deadline, russh::server::run_stream(config, stream, handler)) => r,
         _ = stop.cancelled() => return,
     };
-    let running = match started {
+    let mut running = match started {
         Ok(Ok(running)) => running,
         Ok(Err(e)) => return tracing::debug!(peer = %peer, error = %e, "sftp handshake failed"),
-        Err(_) => return tracing::debug!(peer = %peer, "sftp handshake timed out"),
+        Err(_) => {
+            return tracing::info!(peer = %peer, "sftp connection closed: no SSH version within the login grace time")
+        }
     };
     let handle = running.handle();
-    tokio::select! {
-        ended = running => {
-            if let Err(e) = ended {
-                tracing::debug!(peer = %peer, error = %e, "sftp session ended");
+    let (reason, why) = loop {
+        tokio::select! {
+            ended = &mut running => {
+                if let Err(e) = ended {
+                    tracing::debug!(peer = %peer, error = %e, "sftp session ended");
+                }
+                return;
             }
+            _ = stop.cancelled() => {
+                break (russh::Disconnect::ByApplication, "simulator shutting down".to_owned());
+            }
+            () = tokio::time::sleep_until(deadline), if *login.borrow() != Login::Accepted => {
+                break (
+                    russh::Disconnect::ByApplication,
+                    format!("not logged in within {} ms ([infinia] sftp_login_grace_ms)", limits.login_grace.as_millis()),
+                );
+            }
+            changed = login.changed() => match changed {
+                Ok(()) if *login.borrow() == Login::Refused => {
+                    break (
+                        russh::Disconnect::NoMoreAuthMethodsAvailable,
+                        format!("too many authentication failures ({} allowed, [infinia] sftp_max_auth_attempts)", limits.max_auth_attempts),
+                    );
+                }
+                Ok(()) => {}
+                // The session dropped its handler: it is ending.
+                Err(_) => {
+                    let _ = tokio::time::timeout(CUT_AFTER, &mut running).await;
+                    cut.cancel();
+                    return;
+                }
+            },
         }
-        _ = stop.cancelled() => {
-            let _ = handle
-                .disconnect(russh::Disconnect::ByApplication, "simulator shutting down".into(), "en".into())
-                .await;
-        }
+    };
+    tracing::info!(peer = %peer, reason = %why, "sftp connection closed by the server");
+    let polite = tokio::time::timeout(CUT_AFTER, async {
+        let _ = handle.disconnect(reason, why, "en".into()).await;
+        let _ = (&mut running).await;
+    })
+    .await;
+    if polite.is_err() {
+        cut.cancel();
+        let _ = tokio::time::timeout(CUT_AFTER, &mut running).await;
     }
 }

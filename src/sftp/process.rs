@@ -1,7 +1,9 @@
 //! From a complete upload to a processed one: an upload becomes PROCESSING at once, and after a
 //! virtual delay (`[infinia] trade_details_processing_seconds`, or the scenario's `delay` for
 //! operation `trade-details/upload`) its rows are validated and applied; bad rows go to
-//! `/error/{stem}_error_file.csv`. A scenario `result = "failure"` fails the whole file.
+//! `/error/{stem}_error_file.csv` (within the app's file and byte quotas; when it does not fit
+//! it is not kept and the upload's reason says so). A scenario `result = "failure"` fails the
+//! whole file.
 
 use serde_json::json;
 
@@ -107,6 +109,8 @@ pub fn process(
     failure: Option<String>,
 ) {
     let now = core.clock().now();
+    let config = &core.infinia().apps.config;
+    let (max_files, max_bytes) = (config.sftp_max_files, config.sftp_max_bytes);
     let _gone = core.with_tenant(tenant, |t| {
         let s = &mut t.infinia;
         match s.uploads.get(name) {
@@ -124,20 +128,51 @@ pub fn process(
             ),
             (Some(bytes), None) => trade_details::apply(s, name, &bytes),
         };
-        let error_file = (!outcome.errors.is_empty()).then(|| {
+        let mut reason = outcome.reason.clone();
+        let mut error_file = None;
+        if !outcome.errors.is_empty() {
             let path = error_file_path(name);
-            let data = outcome.error_csv();
-            s.files.insert(
-                path.clone(),
-                StoredFile {
-                    size: data.len() as u64,
-                    data,
-                    modified_at: now,
-                    writing: false,
-                },
-            );
-            path
-        });
+            let mut data = outcome.error_csv();
+            data.shrink_to_fit(); // held until removed: no spare capacity against the quota
+            // The error file counts against the app's quotas like an upload (else renaming an
+            // upload again and again would pile up error files without bound).
+            let replaced = s.files.get(&path).map(|f| f.data.capacity());
+            let others = super::fs::bytes_held(&s.files).saturating_sub(replaced.unwrap_or(0));
+            let refused = if replaced.is_none() && s.files.len() >= max_files {
+                Some(format!(
+                    "the app already has {} files ([infinia] sftp_max_files)",
+                    s.files.len()
+                ))
+            } else if others.saturating_add(data.len()) > max_bytes {
+                Some(format!(
+                    "its {} bytes would take the app's files over {max_bytes} bytes ([infinia] sftp_max_bytes)",
+                    data.len()
+                ))
+            } else {
+                None
+            };
+            match refused {
+                Some(why) => {
+                    let note = format!("the error file was not kept: {why}; remove files or reset the app");
+                    reason = Some(match reason {
+                        Some(r) => format!("{r}; {note}"),
+                        None => note,
+                    });
+                }
+                None => {
+                    s.files.insert(
+                        path.clone(),
+                        StoredFile {
+                            size: data.len() as u64,
+                            data,
+                            modified_at: now,
+                            writing: false,
+                        },
+                    );
+                    error_file = Some(path);
+                }
+            }
+        }
         let detail = format!(
             "{} rows: {} accepted, {} failed",
             outcome.total_rows, outcome.success_rows, outcome.failed_rows
@@ -151,7 +186,7 @@ pub fn process(
             tenant,
             name,
             &code,
-            outcome.reason.as_deref().unwrap_or(&detail),
+            reason.as_deref().unwrap_or(&detail),
         );
         if let Some(u) = s.uploads.get_mut(name) {
             u.status = outcome.status;
@@ -160,7 +195,7 @@ pub fn process(
             u.success_rows = outcome.success_rows;
             u.failed_rows = outcome.failed_rows;
             u.error_file = error_file;
-            u.reason = outcome.reason;
+            u.reason = reason;
         }
     });
 }
@@ -191,6 +226,7 @@ fn upload_abandoned(core: &Core, tenant: &TenantId, path: &str, detail: &str, re
         let s = &mut t.infinia;
         if let Some(f) = s.files.get_mut(path) {
             f.writing = false;
+            f.data.shrink_to_fit();
         }
         let Some(name) = path.strip_prefix(&format!("{UPLOAD_DIR}/")) else {
             return;

@@ -1,11 +1,15 @@
 //! One SSH connection: authenticates the app's account, accepts session channels and starts the
-//! `sftp` subsystem on them (shell, exec and other subsystems are refused).
+//! `sftp` subsystem on them (shell, exec and other subsystems are refused). Refused logins are
+//! counted: the last one allowed (`[infinia] sftp_max_auth_attempts`) leaves the client no
+//! method to try, every later attempt is refused unchecked, and the connection task is told to
+//! disconnect (the SSH library itself does not enforce a maximum).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use russh::server::{Auth, Msg, Session};
-use russh::{Channel, ChannelId};
+use russh::{Channel, ChannelId, MethodSet};
+use tokio::sync::watch;
 
 use super::auth;
 use super::fs::SftpFs;
@@ -13,15 +17,66 @@ use crate::api::infinia::apps::InfiniaApp;
 use crate::core::Core;
 use crate::tenant::{Provider, TenantId};
 
+/// Where the connection's login stands (watched by the connection task).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Login {
+    Pending,
+    Accepted,
+    /// Too many refused attempts: the connection is to be closed.
+    Refused,
+}
+
 pub struct SshSession {
-    pub core: Core,
-    pub user: Option<Arc<InfiniaApp>>,
-    pub channels: HashMap<ChannelId, Channel<Msg>>,
+    core: Core,
+    user: Option<Arc<InfiniaApp>>,
+    channels: HashMap<ChannelId, Channel<Msg>>,
+    login: watch::Sender<Login>,
+    refusals: usize,
+    max_refusals: usize,
 }
 
 impl SshSession {
+    pub fn new(core: Core, login: watch::Sender<Login>, max_refusals: usize) -> Self {
+        Self {
+            core,
+            user: None,
+            channels: HashMap::new(),
+            login,
+            refusals: 0,
+            max_refusals,
+        }
+    }
+
     fn account(&self, user: &str) -> Option<Arc<InfiniaApp>> {
         self.core.infinia().apps.get(user)
+    }
+
+    /// No attempt left: the answer to any further login, without looking at it.
+    fn exhausted(&self) -> bool {
+        self.refusals >= self.max_refusals
+    }
+
+    /// Counts a refused login; the last one allowed offers the client no method to go on with.
+    fn refuse(&mut self, user: &str, how: &str) -> Auth {
+        self.refusals += 1;
+        tracing::info!(user, attempt = self.refusals, "sftp {how} login refused");
+        if !self.exhausted() {
+            return Auth::reject();
+        }
+        tracing::warn!(
+            user,
+            attempts = self.refusals,
+            "sftp connection closed: too many refused logins ([infinia] sftp_max_auth_attempts)"
+        );
+        self.login.send_replace(Login::Refused);
+        no_more_methods()
+    }
+}
+
+fn no_more_methods() -> Auth {
+    Auth::Reject {
+        proceed_with_methods: Some(MethodSet::empty()),
+        partial_success: false,
     }
 }
 
@@ -29,26 +84,30 @@ impl russh::server::Handler for SshSession {
     type Error = russh::Error;
 
     async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, Self::Error> {
+        if self.exhausted() {
+            return Ok(no_more_methods());
+        }
         match self.account(user) {
             Some(app) if auth::password_ok(&app, password) => {
                 self.user = Some(app);
                 Ok(Auth::Accept)
             }
-            _ => {
-                tracing::info!(user, "sftp password login refused");
-                Ok(Auth::reject())
-            }
+            _ => Ok(self.refuse(user, "password")),
         }
     }
 
+    /// A key offered without a signature; a refusal counts (as in OpenSSH's `MaxAuthTries`).
     async fn auth_publickey_offered(
         &mut self,
         user: &str,
         key: &russh::keys::PublicKey,
     ) -> Result<Auth, Self::Error> {
+        if self.exhausted() {
+            return Ok(no_more_methods());
+        }
         Ok(match self.account(user) {
             Some(app) if auth::key_ok(&app, key) => Auth::Accept,
-            _ => Auth::reject(),
+            _ => self.refuse(user, "public-key"),
         })
     }
 
@@ -57,16 +116,21 @@ impl russh::server::Handler for SshSession {
         user: &str,
         key: &russh::keys::PublicKey,
     ) -> Result<Auth, Self::Error> {
+        if self.exhausted() {
+            return Ok(no_more_methods());
+        }
         match self.account(user) {
             Some(app) if auth::key_ok(&app, key) => {
                 self.user = Some(app);
                 Ok(Auth::Accept)
             }
-            _ => {
-                tracing::info!(user, "sftp public-key login refused");
-                Ok(Auth::reject())
-            }
+            _ => Ok(self.refuse(user, "public-key")),
         }
+    }
+
+    async fn auth_succeeded(&mut self, _session: &mut Session) -> Result<(), Self::Error> {
+        self.login.send_replace(Login::Accepted);
+        Ok(())
     }
 
     async fn channel_open_session(

@@ -8,5 +8,6 @@ mod measure;
 mod revenue;
 mod scenario;
 mod sftp;
+mod sftp_limits;
 pub mod support;
 mod webhook;

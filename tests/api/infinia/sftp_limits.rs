@@ -1,0 +1,345 @@
+//! The SFTP listener's limits (docs/RELIABILITY.md), with an SSH client in the test process so
+//! that it can do what OpenSSH would not: keep guessing passwords, idle mid-login, hold
+//! connections open. Idle timeouts and grace times are configured short; the waits are wall
+//! time, bounded.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use russh::client::{self, Handle};
+use russh_sftp::client::SftpSession;
+use russh_sftp::protocol::StatusCode;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use whalet_sim::store::{Provider, TenantId};
+
+use super::support::{eventually, sftp_port, spawn_infinia, Merchant};
+use crate::helpers::TestApp;
+
+struct Client;
+
+impl client::Handler for Client {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        _key: &russh::keys::PublicKey,
+    ) -> Result<bool, Self::Error> {
+        Ok(true)
+    }
+}
+
+/// An SSH connection (version exchange and key exchange done), not logged in.
+async fn connect(app: &TestApp) -> Result<Handle<Client>, russh::Error> {
+    let config = Arc::new(client::Config::default());
+    client::connect(config, ("127.0.0.1", sftp_port(app)), Client).await
+}
+
+/// A connection logged in as `demo-app` with its password.
+async fn login(app: &TestApp) -> Handle<Client> {
+    let mut ssh = connect(app).await.unwrap();
+    let auth = ssh
+        .authenticate_password("demo-app", "demo-password")
+        .await
+        .unwrap();
+    assert!(auth.success(), "{auth:?}");
+    ssh
+}
+
+async fn sftp(ssh: &Handle<Client>) -> SftpSession {
+    let channel = ssh.channel_open_session().await.unwrap();
+    channel.request_subsystem(true, "sftp").await.unwrap();
+    SftpSession::new(channel.into_stream()).await.unwrap()
+}
+
+/// Creates (or truncates) `path` and writes `data` in `chunk`-byte writes; the first refusal.
+async fn put(sftp: &SftpSession, path: &str, data: &[u8], chunk: usize) -> Result<(), String> {
+    let mut file = sftp.create(path).await.map_err(|e| e.to_string())?;
+    for part in data.chunks(chunk) {
+        file.write_all(part).await.map_err(|e| e.to_string())?;
+        // One write at a time, so each is answered before the next (the allocation test
+        // counts on the order).
+        file.flush().await.map_err(|e| e.to_string())?;
+    }
+    file.shutdown().await.map_err(|e| e.to_string())
+}
+
+fn demo_tenant() -> TenantId {
+    TenantId::new(Provider::Infinia, "demo-app")
+}
+
+/// Bytes allocated for the demo app's files, as the quota counts them.
+fn held(app: &TestApp) -> usize {
+    app.app()
+        .store()
+        .with_tenant(&demo_tenant(), |t| {
+            whalet_sim::sftp::fs::bytes_held(&t.infinia.files)
+        })
+        .unwrap()
+}
+
+fn file_count(app: &TestApp) -> usize {
+    app.app()
+        .store()
+        .with_tenant(&demo_tenant(), |t| t.infinia.files.len())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_idle_connection_is_closed_after_the_idle_timeout() {
+    let app = spawn_infinia("sftp_idle_timeout_ms = 500\n").await;
+    // Logged in, the subsystem running, then silence.
+    let ssh = login(&app).await;
+    let files = sftp(&ssh).await;
+    assert!(files.metadata("/upload").await.unwrap().is_dir());
+    let quiet_since = Instant::now();
+    // And one that never logs in (the login grace time is the default minute).
+    let anonymous = connect(&app).await.unwrap();
+    assert!(
+        eventually(|| ssh.is_closed() && anonymous.is_closed()).await,
+        "idle connections still open after {:?}",
+        quiet_since.elapsed()
+    );
+    assert!(quiet_since.elapsed() >= Duration::from_millis(400));
+    // The server still serves others.
+    let again = login(&app).await;
+    assert!(sftp(&again).await.metadata("/upload").await.is_ok());
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_connection_that_does_not_log_in_within_the_grace_time_is_closed() {
+    let app = spawn_infinia("sftp_login_grace_ms = 500\n").await;
+    // A client that sends its version and then stalls the key exchange.
+    let mut raw = tokio::net::TcpStream::connect(("127.0.0.1", sftp_port(&app)))
+        .await
+        .unwrap();
+    raw.write_all(b"SSH-2.0-stalling\r\n").await.unwrap();
+    let drained = tokio::time::timeout(Duration::from_secs(8), async {
+        let mut sink = Vec::new();
+        raw.read_to_end(&mut sink).await.map(|_| sink)
+    })
+    .await;
+    // End of file (or a reset): either way the server closed it.
+    let _closed = drained.expect("the stalled connection was not closed");
+    // A client past the key exchange that never authenticates.
+    let waiting = connect(&app).await.unwrap();
+    // A client that logged in in time outlives the grace time.
+    let ssh = login(&app).await;
+    let files = sftp(&ssh).await;
+    assert!(eventually(|| waiting.is_closed()).await);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(!ssh.is_closed());
+    assert!(files.metadata("/upload").await.unwrap().is_dir());
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_that_keeps_guessing_passwords_is_disconnected() {
+    let app = spawn_infinia("sftp_max_auth_attempts = 3\n").await;
+    let mut ssh = connect(&app).await.unwrap();
+    let mut answers = Vec::new();
+    for attempt in 1..=3 {
+        let answer = ssh
+            .authenticate_password("demo-app", format!("guess-{attempt}"))
+            .await
+            .unwrap();
+        answers.push(answer);
+    }
+    assert!(answers.iter().all(|a| !a.success()));
+    // The last allowed refusal leaves no method to try ...
+    match &answers[2] {
+        russh::client::AuthResult::Failure {
+            remaining_methods, ..
+        } => assert!(remaining_methods.is_empty(), "{remaining_methods:?}"),
+        other => panic!("{other:?}"),
+    }
+    // ... even the right password is not looked at any more, and the server hangs up.
+    let late = ssh.authenticate_password("demo-app", "demo-password").await;
+    assert!(!late.is_ok_and(|a| a.success()));
+    assert!(eventually(|| ssh.is_closed()).await, "still connected");
+    // The count is per connection: a new one logs in.
+    let fresh = login(&app).await;
+    assert!(!fresh.is_closed());
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn connections_over_the_cap_are_closed_and_the_others_keep_working() {
+    let app = spawn_infinia("sftp_max_connections = 2\n").await;
+    let (first, second) = (login(&app).await, login(&app).await);
+    let refused_at = Instant::now();
+    let third = connect(&app).await;
+    assert!(third.is_err(), "a third connection was served");
+    assert!(refused_at.elapsed() < Duration::from_secs(5));
+    // The two keep working.
+    let (a, b) = (sftp(&first).await, sftp(&second).await);
+    put(&a, "/upload/a.csv.part", b"one", 1024).await.unwrap();
+    put(&b, "/upload/b.csv.part", b"two", 1024).await.unwrap();
+    assert_eq!(a.read("/upload/b.csv.part").await.unwrap(), b"two");
+    // A slot is freed when a connection ends.
+    drop(b);
+    second
+        .disconnect(russh::Disconnect::ByApplication, "bye", "en")
+        .await
+        .unwrap();
+    let mut later = None;
+    for _ in 0..100 {
+        if let Ok(ssh) = connect(&app).await {
+            later = Some(ssh);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut later = later.expect("the freed slot was never given to a new connection");
+    let auth = later
+        .authenticate_password("demo-app", "demo-password")
+        .await
+        .unwrap();
+    assert!(auth.success());
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn one_file_more_than_the_apps_file_quota_is_refused() {
+    let app = spawn_infinia("sftp_max_files = 3\n").await;
+    let ssh = login(&app).await;
+    let files = sftp(&ssh).await;
+    for n in 1..=3 {
+        put(&files, &format!("/upload/f{n}.csv.part"), b"kept", 1024)
+            .await
+            .unwrap();
+    }
+    let refused = files.create("/upload/f4.csv.part").await.map(|_| ());
+    match refused {
+        Err(russh_sftp::client::error::Error::Status(status)) => {
+            assert_eq!(status.status_code, StatusCode::Failure);
+            assert!(
+                status.error_message.contains("sftp_max_files"),
+                "{}",
+                status.error_message
+            );
+        }
+        other => panic!("a fourth file: {other:?}"),
+    }
+    assert_eq!(file_count(&app), 3);
+    // The existing files are untouched and can still be rewritten.
+    assert_eq!(files.read("/upload/f1.csv.part").await.unwrap(), b"kept");
+    put(&files, "/upload/f2.csv.part", b"rewritten", 1024)
+        .await
+        .unwrap();
+    assert_eq!(
+        files.read("/upload/f2.csv.part").await.unwrap(),
+        b"rewritten"
+    );
+    // Removing one makes room for one.
+    files.remove_file("/upload/f3.csv.part").await.unwrap();
+    put(&files, "/upload/f4.csv.part", b"new", 1024)
+        .await
+        .unwrap();
+    assert_eq!(file_count(&app), 3);
+    app.shutdown().await;
+}
+
+/// Regression: error files were written past the quotas, so renaming a processed upload again
+/// and again (each name is processed once complete) piled up error files without bound.
+#[tokio::test]
+async fn an_error_file_that_does_not_fit_the_file_quota_is_not_kept() {
+    let app = spawn_infinia("sftp_max_files = 2\n").await;
+    let m = Merchant::demo();
+    let ssh = login(&app).await;
+    let files = sftp(&ssh).await;
+    let bad = "tradeNo,tradeType,orderNo,sellerId,originalTradeNo,tradeTime,currency,amount\n\
+               B1,SALE,O1,S1,,yesterday,USD,10.00\n";
+    put(&files, "/upload/bad.csv", bad.as_bytes(), 1024)
+        .await
+        .unwrap();
+    app.advance(5.0).await;
+    let first = m
+        .ok(
+            &app,
+            "trade-details/query",
+            &serde_json::json!({"fileName": "bad.csv"}),
+        )
+        .await;
+    assert_eq!(first["errorFile"], "/error/bad_error_file.csv", "{first}");
+    assert_eq!(file_count(&app), 2);
+    files
+        .rename("/upload/bad.csv", "/upload/again.csv")
+        .await
+        .unwrap();
+    app.advance(5.0).await;
+    let second = m
+        .ok(
+            &app,
+            "trade-details/query",
+            &serde_json::json!({"fileName": "again.csv"}),
+        )
+        .await;
+    assert_eq!(second["status"], "FAILED", "{second}");
+    assert_eq!(second["errorFile"], serde_json::Value::Null, "{second}");
+    assert!(
+        second["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("error file was not kept") && r.contains("sftp_max_files")),
+        "{second}"
+    );
+    assert_eq!(file_count(&app), 2);
+    app.shutdown().await;
+}
+
+/// Regression: truncating a file kept its allocation (`Vec::clear`) while the quota counted
+/// sizes, so rewriting files held memory the quota no longer saw; a file grown by small writes
+/// kept the spare capacity of its last doubling.
+#[tokio::test]
+async fn the_quota_counts_allocated_bytes_and_a_truncated_file_gives_them_back() {
+    let app = spawn_infinia("sftp_max_bytes = 4096\nsftp_max_file_bytes = 4096\n").await;
+    let ssh = login(&app).await;
+    let files = sftp(&ssh).await;
+    put(&files, "/upload/a.csv.part", &[b'a'; 4096], 4096)
+        .await
+        .unwrap();
+    assert_eq!(held(&app), 4096);
+    // Truncate `a` (open it for writing again and close it without writing).
+    put(&files, "/upload/a.csv.part", b"", 4096).await.unwrap();
+    assert_eq!(held(&app), 0);
+    put(&files, "/upload/b.csv.part", &[b'b'; 4096], 4096)
+        .await
+        .unwrap();
+    assert_eq!(held(&app), 4096, "memory held beyond the quota");
+    files.remove_file("/upload/b.csv.part").await.unwrap();
+    // 3000 bytes in 100-byte writes: trimmed to its size when closed.
+    put(&files, "/upload/c.csv.part", &[b'c'; 3000], 100)
+        .await
+        .unwrap();
+    assert_eq!(held(&app), 3000);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_reset_releases_the_apps_sftp_bytes() {
+    let app = spawn_infinia("sftp_max_bytes = 4096\nsftp_max_file_bytes = 4096\n").await;
+    let ssh = login(&app).await;
+    let files = sftp(&ssh).await;
+    let full = [b'x'; 4096];
+    for reset in [
+        serde_json::json!({}),
+        serde_json::json!({"tenant": "infinia:demo-app"}),
+    ] {
+        put(&files, "/upload/full.csv.part", &full, 4096)
+            .await
+            .unwrap();
+        assert_eq!(held(&app), 4096);
+        let over = put(&files, "/upload/more.csv.part", b"y", 1024).await;
+        assert!(over.is_err_and(|e| e.contains("sftp_max_bytes")));
+        let (status, body) = app.post("/__sim/reset", &reset).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!((held(&app), file_count(&app)), (0, 0), "after {reset}");
+        // The whole quota is available again, to a new file name too.
+        put(&files, "/upload/after.csv.part", &full, 4096)
+            .await
+            .unwrap();
+        let (status, body) = app.post("/__sim/reset", &reset).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    app.shutdown().await;
+}
