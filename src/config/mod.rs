@@ -53,6 +53,10 @@ pub struct ServerConfig {
     /// Host names (besides loopback names and the bound address) by which the control plane
     /// and the dashboard may be reached, e.g. a container's service name; `"*"` allows any.
     pub allowed_hosts: Vec<String>,
+    /// When set (and not empty), every `/__sim/` request except `GET /__sim/health` must carry
+    /// it (`Authorization: Bearer …`, or the dashboard's cookie); `serve --admin-token` and
+    /// `WHALET_SIM_ADMIN_TOKEN` override it. Default: none.
+    pub admin_token: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -65,11 +69,17 @@ impl Default for ServerConfig {
             control_body_limit_bytes: 1024 * 1024,
             other_body_limit_bytes: 64 * 1024,
             allowed_hosts: Vec::new(),
+            admin_token: None,
         }
     }
 }
 
 impl ServerConfig {
+    /// The admin token, if one is set (an empty one counts as none).
+    pub fn admin_token(&self) -> Option<&str> {
+        self.admin_token.as_deref().filter(|t| !t.is_empty())
+    }
+
     /// The edge's limits.
     pub fn limits(&self) -> crate::http::Limits {
         crate::http::Limits {
