@@ -79,7 +79,7 @@ pub async fn route(core: &Core, req: SimRequest) -> SimResponse {
         (_, ["v1", "platform", _]) => method_not_allowed("POST"),
         ("POST", ["file", "upload"]) => crate::api::whalet::upload::upload(core, req).await,
         ("GET", ["file", partner, file_id, ..]) => {
-            crate::api::whalet::upload::serve(core, partner, file_id)
+            crate::api::whalet::upload::serve(core, &req, partner, file_id)
         }
         ("GET", ["authorize", token]) => crate::web::authorize::handle(core, &req, token, None),
         ("POST", ["authorize", token, action]) => {

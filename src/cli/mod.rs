@@ -65,6 +65,11 @@ struct ServeArgs {
     /// Scenario file to load (repeatable).
     #[arg(long = "scenario")]
     scenarios: Vec<PathBuf>,
+    /// Require this token on every /__sim/ request except GET /__sim/health (overrides
+    /// `[server] admin_token`). Clients send `Authorization: Bearer <token>`; the dashboard is
+    /// opened once as /?token=<token>.
+    #[arg(long, env = "WHALET_SIM_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -80,6 +85,9 @@ struct TriggerArgs {
     /// The simulator's base URL.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     url: String,
+    /// The simulator's admin token, if it was started with one.
+    #[arg(long, env = "WHALET_SIM_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
 }
 
 /// The runtime every command runs on. The blocking pool (notification sealing, file I/O) is
@@ -139,10 +147,14 @@ fn init_tracing() {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let config = match &args.config {
+    let mut config = match &args.config {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
+    if let Some(token) = args.admin_token.clone().filter(|t| !t.is_empty()) {
+        config.server.admin_token = Some(token);
+    }
+    let has_token = config.server.admin_token().is_some();
     let clock_mode = if args.manual_clock {
         Some(ClockMode::Manual)
     } else {
@@ -168,13 +180,24 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.addr))?;
     let running = app.spawn(listener);
+    if !running.addr.ip().is_loopback() && !has_token {
+        tracing::warn!(
+            addr = %running.addr,
+            "NO ADMIN TOKEN on a non-loopback address: anyone who can reach this port can reset \
+             the simulator, fire triggers and read the decrypted journal; set --admin-token \
+             (or WHALET_SIM_ADMIN_TOKEN, or [server] admin_token)"
+        );
+    }
     tracing::info!(addr = %running.addr, "whalet-sim ready: Whalet POST /api, control plane /__sim/");
     running.run_until_signal().await;
     Ok(ExitCode::SUCCESS)
 }
 
 async fn trigger(args: TriggerArgs) -> anyhow::Result<ExitCode> {
-    let client = crate::http::client::HttpClient::new();
+    let mut client = crate::http::client::HttpClient::new();
+    if let Some(token) = args.admin_token.as_deref().filter(|t| !t.is_empty()) {
+        client = client.with_bearer(token);
+    }
     let base = args.url.trim_end_matches('/');
     let Some(event) = args.event.as_deref().filter(|_| !args.list) else {
         let url = format!("{base}/__sim/triggers");
@@ -182,6 +205,12 @@ async fn trigger(args: TriggerArgs) -> anyhow::Result<ExitCode> {
             .get(&url, std::time::Duration::from_secs(30))
             .await
             .map_err(|e| anyhow::anyhow!("GET {url}: {e}"))?;
+        anyhow::ensure!(
+            response.status == 200,
+            "GET {url}: HTTP {}: {}",
+            response.status,
+            String::from_utf8_lossy(&response.body)
+        );
         let listing: serde_json::Value = serde_json::from_slice(&response.body)?;
         for t in listing["triggers"].as_array().into_iter().flatten() {
             let params: Vec<String> = t["params"]

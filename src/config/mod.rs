@@ -56,6 +56,10 @@ pub struct ServerConfig {
     /// Request stages doing RSA work (opening, sealing) that run at once; `0` means one per
     /// core. The rest wait their turn, so the control plane always has a thread.
     pub cpu_parallelism: usize,
+    /// When set (and not empty), every `/__sim/` request except `GET /__sim/health` must carry
+    /// it (`Authorization: Bearer …`, or the dashboard's cookie); `serve --admin-token` and
+    /// `WHALET_SIM_ADMIN_TOKEN` override it. Default: none.
+    pub admin_token: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -69,11 +73,17 @@ impl Default for ServerConfig {
             other_body_limit_bytes: 64 * 1024,
             allowed_hosts: Vec::new(),
             cpu_parallelism: 0,
+            admin_token: None,
         }
     }
 }
 
 impl ServerConfig {
+    /// The admin token, if one is set (an empty one counts as none).
+    pub fn admin_token(&self) -> Option<&str> {
+        self.admin_token.as_deref().filter(|t| !t.is_empty())
+    }
+
     /// The edge's limits.
     pub fn limits(&self) -> crate::http::Limits {
         crate::http::Limits {

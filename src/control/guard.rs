@@ -7,6 +7,13 @@
 //!   simulator's own is refused, so a page on another origin cannot reset state or fire
 //!   triggers (browsers send `Origin` even with `no-cors`). Clients that are not browsers
 //!   (curl, the CLI, test suites) send no `Origin` and are not affected.
+//!
+//! And, when an admin token is set (`[server] admin_token`, `serve --admin-token`,
+//! `WHALET_SIM_ADMIN_TOKEN`), every control-plane request must carry it: the header
+//! `Authorization: Bearer <token>`, or the cookie the dashboard sets when it is opened once as
+//! `/?token=<token>` (HttpOnly, SameSite=Strict, path `/__sim/`). The dashboard's pages and
+//! assets themselves stay open (they hold no data); `GET /__sim/health` too. Tokens are compared
+//! in constant time and never logged.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -35,7 +42,101 @@ pub fn refuse(core: &Core, req: &SimRequest, local: SocketAddr) -> Option<SimRes
             )));
         }
     }
-    None
+    let expected = core.config().server.admin_token()?;
+    if crate::web::dashboard::owns(&req.path) {
+        return login(expected, req);
+    }
+    if carries_token(expected, req) {
+        None
+    } else {
+        Some(unauthorized())
+    }
+}
+
+/// The cookie that carries the admin token for the dashboard's own requests (hex of the token,
+/// so any token is a valid cookie value).
+pub const COOKIE: &str = "whalet_sim_admin";
+
+/// The request carries the admin token, as a bearer token or in the dashboard's cookie.
+fn carries_token(expected: &str, req: &SimRequest) -> bool {
+    let bearer = req.header("authorization").and_then(|v| {
+        let v = v.trim();
+        v.get(..7)
+            .filter(|scheme| scheme.eq_ignore_ascii_case("bearer "))
+            .and_then(|_| v.get(7..))
+            .map(str::trim)
+    });
+    if bearer.is_some_and(|t| same(expected.as_bytes(), t.as_bytes())) {
+        return true;
+    }
+    req.headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("cookie"))
+        .flat_map(|(_, v)| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .filter(|(name, _)| *name == COOKIE)
+        .filter_map(|(_, value)| hex::decode(value.trim()).ok())
+        .any(|t| same(expected.as_bytes(), &t))
+}
+
+/// A dashboard page opened with `?token=`: the right token sets the cookie and redirects to the
+/// same page without it (so the token leaves the address bar and the history); a wrong one is
+/// refused. Without `?token=` the page is served; its requests then need the cookie.
+fn login(expected: &str, req: &SimRequest) -> Option<SimResponse> {
+    let given = req.query_param("token")?;
+    if !same(expected.as_bytes(), given.as_bytes()) {
+        return Some(
+            SimResponse::text(
+                401,
+                "wrong admin token; open the dashboard as /?token=<token>",
+            )
+            .header("cache-control", "no-store"),
+        );
+    }
+    let rest: Vec<&str> = req
+        .query
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty() && *p != "token" && !p.starts_with("token="))
+        .collect();
+    let location = if rest.is_empty() {
+        req.path.clone()
+    } else {
+        format!("{}?{}", req.path, rest.join("&"))
+    };
+    Some(
+        SimResponse::text(303, "signed in")
+            .header("location", location)
+            .header(
+                "set-cookie",
+                format!(
+                    "{COOKIE}={}; Path=/__sim/; HttpOnly; SameSite=Strict",
+                    hex::encode(expected)
+                ),
+            )
+            .header("cache-control", "no-store")
+            .header("referrer-policy", "no-referrer"),
+    )
+}
+
+fn unauthorized() -> SimResponse {
+    SimResponse::json_value(
+        401,
+        &json!({
+            "error": "this simulator requires its admin token for /__sim/: send the header `Authorization: Bearer <token>` (the CLI: --admin-token or WHALET_SIM_ADMIN_TOKEN), or open the dashboard once as /?token=<token>",
+        }),
+    )
+    .header("www-authenticate", "Bearer realm=\"whalet-sim\"")
+}
+
+/// `expected == given`, in a time that depends only on `expected`'s length.
+fn same(expected: &[u8], given: &[u8]) -> bool {
+    let mut diff = u8::from(expected.len() != given.len());
+    for (i, e) in expected.iter().enumerate() {
+        diff |= e ^ given.get(i).copied().unwrap_or(0);
+    }
+    std::hint::black_box(diff) == 0
 }
 
 /// `host[:port]` names this simulator.
@@ -64,6 +165,52 @@ fn forbidden(message: String) -> SimResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_are_compared_whole() {
+        assert!(same(b"s3cret", b"s3cret"));
+        for given in [&b""[..], b"s3cre", b"s3cret!", b"S3cret", b"s3cres"] {
+            assert!(!same(b"s3cret", given), "{given:?}");
+        }
+    }
+
+    #[test]
+    fn the_token_is_taken_from_the_bearer_header_or_the_cookie() {
+        let req = |headers: &[(&str, &str)]| SimRequest {
+            method: "GET".into(),
+            path: "/__sim/requests".into(),
+            query: None,
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            body: bytes::Bytes::new(),
+            too_large: false,
+        };
+        let cookie = format!("a=b; {COOKIE}={}", hex::encode("s3cret"));
+        assert!(carries_token(
+            "s3cret",
+            &req(&[("Authorization", "Bearer s3cret")])
+        ));
+        assert!(carries_token(
+            "s3cret",
+            &req(&[("authorization", "bearer  s3cret ")])
+        ));
+        assert!(carries_token("s3cret", &req(&[("cookie", &cookie)])));
+        assert!(!carries_token("s3cret", &req(&[])));
+        assert!(!carries_token(
+            "s3cret",
+            &req(&[("authorization", "Basic s3cret")])
+        ));
+        assert!(!carries_token(
+            "s3cret",
+            &req(&[("authorization", "Bearer nope")])
+        ));
+        assert!(!carries_token(
+            "s3cret",
+            &req(&[("cookie", "whalet_sim_admin=s3cret")])
+        ));
+    }
 
     #[test]
     fn loopback_names_the_bound_address_and_listed_names_are_allowed() {

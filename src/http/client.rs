@@ -26,6 +26,8 @@ pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 #[derive(Clone)]
 pub struct HttpClient {
     inner: reqwest::Client,
+    /// Sent as `Authorization: Bearer …` with every request (the CLI's admin token).
+    bearer: Option<String>,
 }
 
 impl Default for HttpClient {
@@ -43,7 +45,25 @@ impl HttpClient {
             .tcp_nodelay(true)
             .build()
             .unwrap_or_default();
-        Self { inner }
+        Self {
+            inner,
+            bearer: None,
+        }
+    }
+
+    /// The same client, sending `Authorization: Bearer {token}` with every request.
+    pub fn with_bearer(self, token: &str) -> Self {
+        Self {
+            bearer: Some(format!("Bearer {token}")),
+            ..self
+        }
+    }
+
+    fn authorize(&self, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.bearer {
+            Some(value) => builder.header("authorization", value),
+            None => builder,
+        }
     }
 
     /// POSTs `body`; any transport failure or a timeout is an `Err` with the reason.
@@ -56,8 +76,7 @@ impl HttpClient {
     ) -> Result<ClientResponse, String> {
         let started = Instant::now();
         let sent = self
-            .inner
-            .post(url)
+            .authorize(self.inner.post(url))
             .header("content-type", content_type)
             .body(body)
             .timeout(timeout)
@@ -68,7 +87,11 @@ impl HttpClient {
     /// GET, for the CLI and tests.
     pub async fn get(&self, url: &str, timeout: Duration) -> Result<ClientResponse, String> {
         let started = Instant::now();
-        let sent = self.inner.get(url).timeout(timeout).send().await;
+        let sent = self
+            .authorize(self.inner.get(url))
+            .timeout(timeout)
+            .send()
+            .await;
         read(sent, started, timeout).await
     }
 }

@@ -1,7 +1,8 @@
 //! `POST /file/upload` end to end: a token computed independently by
 //! `scripts/whalet_envelope.py file-token`, the file served back at `fileUrl`, and the limits —
 //! size, type, expired token, forged token, unknown partner — each refused in the documented
-//! `{code, detail, info: null}` shape with nothing stored.
+//! `{code, detail, info: null}` shape with nothing stored; fileIds that cannot be guessed and
+//! files served only at the exact `fileUrl` their upload returned.
 
 use std::process::Command;
 
@@ -210,8 +211,11 @@ async fn a_file_belongs_to_the_partner_that_uploaded_it() {
         "{}",
         reply.detail
     );
+    // Not even with the owner's key in another partner's path.
+    let url = file["fileUrl"].as_str().unwrap();
+    let key = &url[url.find("?key=").unwrap()..];
     let (status, _) = app
-        .get(&format!("/file/{other}/{file_id}/contract.docx"))
+        .get(&format!("/file/{other}/{file_id}/contract.docx{key}"))
         .await;
     assert_eq!(status, 404);
     // The owner may attach it.
@@ -221,5 +225,87 @@ async fn a_file_belongs_to_the_partner_that_uploaded_it() {
     order["userId"] = mine["userId"].clone();
     let body = crate::whalet_support::expect(&app, "tradeOrderApply", order, "SUCCESS").await;
     assert_eq!(body["attaches"][0]["fileId"], file_id);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn file_ids_are_24_random_digits() {
+    let app = spawn_app().await;
+    let ts = now_ms(&app).await;
+    let token = file_token(ts);
+    let mut ids = Vec::new();
+    for i in 0..50 {
+        let reply = upload_with(&app, &format!("f{i}.txt"), b"x", ts, &token).await;
+        ids.push(reply["info"]["fileId"].as_str().unwrap().to_owned());
+    }
+    for id in &ids {
+        assert!(
+            id.len() == 24 && id.bytes().all(|b| b.is_ascii_digit()),
+            "{id}"
+        );
+    }
+    let distinct: std::collections::BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(distinct.len(), ids.len(), "all distinct");
+    let numbers: Vec<u128> = ids.iter().map(|id| id.parse().unwrap()).collect();
+    assert!(
+        numbers.windows(2).any(|w| w[1] < w[0]),
+        "minted in increasing order: {ids:?}"
+    );
+    assert!(
+        numbers.windows(2).all(|w| w[0].abs_diff(w[1]) > 1_000_000),
+        "neighbours are close: {ids:?}"
+    );
+    // Uploaded in the same virtual second, they share no time prefix either.
+    let prefixes: std::collections::BTreeSet<&str> = ids.iter().map(|id| &id[..8]).collect();
+    assert!(prefixes.len() > 40, "{ids:?}");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_file_is_served_only_with_the_key_of_its_url() {
+    let app = spawn_app().await;
+    let info = upload(&app, "secret.pdf", b"%PDF private").await;
+    let url = info["fileUrl"].as_str().unwrap();
+    let path = &url[url.find("/file/").unwrap()..];
+    let (base, key) = path.split_once("?key=").expect("the fileUrl carries a key");
+    assert_eq!(key.len(), 32, "{url}");
+    let (status, _) = app.get_text(path).await;
+    assert_eq!(status, 200);
+    let mut flipped = key.to_owned().into_bytes();
+    flipped[0] = if flipped[0] == b'0' { b'1' } else { b'0' };
+    let flipped = String::from_utf8(flipped).unwrap();
+    let file_id = info["fileId"].as_str().unwrap();
+    let unknown = base.replace(file_id, &"9".repeat(24));
+    for probe in [
+        base.to_owned(),
+        format!("{base}?key="),
+        format!("{base}?key={flipped}"),
+        format!("{base}?key={}", &key[..31]),
+        format!("{base}?key={key}0"),
+        format!("{unknown}?key={key}"),
+        format!(
+            "{}?key={key}",
+            base.replace("202400000000001", "202400000000002")
+        ),
+    ] {
+        let (status, body) = app.get(&probe).await;
+        assert_eq!(status, 404, "{probe}");
+        assert_eq!(body["code"], "FAILURE", "{probe}: {body}");
+        assert!(
+            body["detail"].as_str().unwrap().contains("with this key"),
+            "the same answer as for an unknown file: {body}"
+        );
+    }
+    // Another upload of the same name gets another key.
+    let again = upload(&app, "secret.pdf", b"%PDF private").await;
+    assert_ne!(
+        again["fileUrl"]
+            .as_str()
+            .unwrap()
+            .split_once("?key=")
+            .unwrap()
+            .1,
+        key
+    );
     app.shutdown().await;
 }

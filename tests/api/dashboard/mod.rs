@@ -479,3 +479,48 @@ async fn send_it_again_quotes_a_hostile_api_code_for_the_shell() {
     browser.close().await;
     app.shutdown().await;
 }
+
+/// With an admin token, the page opened without it says how to sign in; opened once with
+/// `?token=`, it drops the token from the address bar and every view works (reads and actions).
+#[tokio::test]
+async fn the_dashboard_works_with_an_admin_token() {
+    const TOKEN: &str = "dash-token-0123";
+    let app = spawn_with(Setup {
+        config: Some(format!("[server]\nadmin_token = \"{TOKEN}\"\n")),
+        ..Setup::default()
+    })
+    .await;
+    let Some(browser) = browser::start(1280, 900).await else {
+        return;
+    };
+    let c = &browser.client;
+    open(&browser, &app, "/").await;
+    wait_text(c, "#view .callout-bad", "?token=<token>").await;
+
+    open(&browser, &app, &format!("/__sim/ui/requests?token={TOKEN}")).await;
+    let url = c.current_url().await.unwrap();
+    assert_eq!(url.path(), "/__sim/ui/requests");
+    assert!(!url.as_str().contains(TOKEN), "{url}");
+    let ok = json!({"notifyFlag": "N", "responseFlag": "Y", "responseMessage": "with a token"});
+    assert_eq!(connectivity(&app, ok).await, "SUCCESS");
+    wait_text(c, "#journal .row", "connectivity").await;
+
+    // A state-changing request from the page (a trigger) carries the cookie too.
+    open(&browser, &app, "/__sim/ui/triggers").await;
+    let form = c
+        .find(Locator::Css(
+            "form[data-trigger='whalet.connectivity.notify']",
+        ))
+        .await
+        .unwrap();
+    form.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(c, ".trigger-ok", "ntf_000001").await;
+    assert_no_script_errors(c, "triggers with a token").await;
+    browser.close().await;
+    app.shutdown().await;
+}

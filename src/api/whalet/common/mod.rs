@@ -144,13 +144,20 @@ pub fn mint(t: &mut TenantState, prefix: &str, now: i64) -> String {
     format!("{prefix}{date}{:08}", t.next_seq())
 }
 
-/// A file id in the vendor's style: `yyyyMMddHHmmss` + 10 digits.
-pub fn mint_file_id(t: &mut TenantState, now: i64) -> String {
-    let stamp: String = format::china(now)
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
-    format!("{stamp}{:010}", t.next_seq())
+/// A file id in the vendor's format (24 digits), all of them random from the operating system's
+/// CSPRNG (about 79 bits): a fileId says nothing about its neighbours, so one cannot be guessed
+/// from another. Unique within the tenant. (`now` is kept for the callers; the id no longer
+/// carries the time.)
+pub fn mint_file_id(t: &mut TenantState, _now: i64) -> String {
+    use rand::Rng;
+    loop {
+        let id: String = (0..24)
+            .map(|_| char::from(b'0' + rand::rngs::OsRng.gen_range(0..10u8)))
+            .collect();
+        if !t.whalet_trade.files.contains_key(&id) {
+            return id;
+        }
+    }
 }
 
 /// Runs `execute` once per business id (`operation` may carry a scope, e.g. the userId, when the

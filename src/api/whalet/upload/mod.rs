@@ -4,6 +4,11 @@
 //! serves an uploaded file back from memory. The token is the partner's hex SHA1withRSA over
 //! `partnerId|timestamp`, valid for 30 minutes of virtual time. Files are kept per partner, at
 //! most [`MAX_STORED_BYTES`] in all; the fileIds are what other operations reference.
+//!
+//! A file is served only to whoever holds the `fileUrl` its upload returned: the URL carries a
+//! random per-file key (`?key=`, 128 bits from the OS CSPRNG), kept in the stored URL. A wrong or
+//! missing key, another partner's id and an unknown fileId all get the same `404`, so neither
+//! fileIds nor keys can be probed.
 
 use bytes::Bytes;
 use serde_json::{json, Value};
@@ -304,7 +309,11 @@ impl Scheme for FileUpload {
                 return Err(refuse("FAILURE", format!("partner {partner_id} already stores {} bytes of files; the simulator keeps at most {MAX_STORED_BYTES} (reset the tenant to free them)", t.whalet_trade.file_bytes)));
             }
             let file_id = mint_file_id(t, now);
-            let url = format!("http://{host}/file/{partner_id}/{file_id}/{}", url_name(name));
+            let url = format!(
+                "http://{host}/file/{partner_id}/{file_id}/{}?key={}",
+                url_name(name),
+                access_key()
+            );
             t.whalet_trade.file_bytes += data.len();
             t.whalet_trade.files.insert(
                 file_id.clone(),
@@ -355,14 +364,36 @@ fn answer(status: u16, reply: Value) -> Answer {
     }
 }
 
-/// `GET /file/{partnerId}/{fileId}[/{name}]`.
-pub fn serve(core: &Core, partner_id: &str, file_id: &str) -> SimResponse {
+/// A file's access key: 128 random bits, hex.
+fn access_key() -> String {
+    use rand::RngCore;
+    let mut key = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut key);
+    hex::encode(key)
+}
+
+/// The access key in a stored `fileUrl` (what follows the last `?key=`).
+fn key_of(url: &str) -> &str {
+    url.rsplit_once("?key=").map_or("", |(_, key)| key)
+}
+
+/// Equal, in a time that does not depend on where they differ.
+fn same_key(expected: &str, given: &str) -> bool {
+    let (a, b) = (expected.as_bytes(), given.as_bytes());
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    !a.is_empty() && a.len() == b.len() && std::hint::black_box(diff) == 0
+}
+
+/// `GET /file/{partnerId}/{fileId}[/{name}]?key=…`: only with the key of the file's `fileUrl`.
+pub fn serve(core: &Core, req: &SimRequest, partner_id: &str, file_id: &str) -> SimResponse {
     let tenant = TenantId::new(Provider::Whalet, partner_id);
+    let given = req.query_param("key").unwrap_or_default();
     let found = core
         .with_tenant(&tenant, |t| {
             t.whalet_trade
                 .files
                 .get(file_id)
+                .filter(|f| same_key(key_of(&f.file_url), &given))
                 .map(|f| (f.content_type.clone(), f.file_name.clone(), f.bytes.clone()))
         })
         .ok()
@@ -384,7 +415,7 @@ pub fn serve(core: &Core, partner_id: &str, file_id: &str) -> SimResponse {
         },
         None => SimResponse::json_value(
             404,
-            &json!({"code": "FAILURE", "detail": format!("no file {file_id:?} uploaded by partner {partner_id:?}"), "info": null}),
+            &json!({"code": "FAILURE", "detail": format!("no file {file_id:?} uploaded by partner {partner_id:?} with this key (use the fileUrl the upload returned)"), "info": null}),
         ),
     }
 }
