@@ -179,6 +179,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.addr))?;
+    let signal = crate::app::ShutdownSignal::install();
     let running = app.spawn(listener);
     if !running.addr.ip().is_loopback() && !has_token {
         tracing::warn!(
@@ -189,7 +190,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
     }
     tracing::info!(addr = %running.addr, "whalet-sim ready: Whalet POST /api, control plane /__sim/");
-    running.run_until_signal().await;
+    running.run_until(signal).await;
     Ok(ExitCode::SUCCESS)
 }
 

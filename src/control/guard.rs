@@ -42,6 +42,11 @@ pub fn refuse(core: &Core, req: &SimRequest, local: SocketAddr) -> Option<SimRes
             )));
         }
     }
+    if changes_state {
+        if let Some(refusal) = browser_body_refusal(req) {
+            return Some(refusal);
+        }
+    }
     let expected = core.config().server.admin_token()?;
     if crate::web::dashboard::owns(&req.path) {
         return login(expected, req);
@@ -51,6 +56,49 @@ pub fn refuse(core: &Core, req: &SimRequest, local: SocketAddr) -> Option<SimRes
     } else {
         Some(unauthorized())
     }
+}
+
+/// A state-changing request from a browser (it sends `Origin` or `Sec-Fetch-*` headers) must be
+/// same-origin by Fetch Metadata too, and carry its body as JSON (or TOML, for scenario files):
+/// a body in a type a cross-site page can send without a preflight is refused with `415`.
+/// Clients that are not browsers (curl, the CLI, test suites) cannot be driven by a hostile page
+/// and keep sending what they like (`curl -d` sends form-urlencoded).
+fn browser_body_refusal(req: &SimRequest) -> Option<SimResponse> {
+    let site = req.header("sec-fetch-site");
+    if let Some(site) = site {
+        if !matches!(site, "same-origin" | "none") {
+            return Some(forbidden(format!(
+                "cross-site request refused: Sec-Fetch-Site is {site:?}"
+            )));
+        }
+    }
+    let from_browser = site.is_some() || req.header("origin").is_some();
+    if !from_browser || req.body.is_empty() {
+        return None;
+    }
+    let declared = req
+        .header("content-type")
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    // Neither is a type a cross-site page can send without a preflight.
+    if declared == "application/json" || declared == "application/toml" {
+        return None;
+    }
+    let shown = if declared.is_empty() {
+        "none".to_owned()
+    } else {
+        declared
+    };
+    Some(SimResponse::json_value(
+        415,
+        &json!({ "error": format!(
+            "a browser must send control-plane bodies as application/json (or application/toml for scenario files), not {shown}"
+        ) }),
+    ))
 }
 
 /// The cookie that carries the admin token for the dashboard's own requests (hex of the token,

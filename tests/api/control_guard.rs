@@ -71,6 +71,52 @@ async fn a_cross_site_post_cannot_reset_or_credit() {
     app.shutdown().await;
 }
 
+/// A browser's state-changing request needs a JSON (or TOML) body and a same-origin Fetch
+/// Metadata header, even when it sends no `Origin`; curl-like clients are unaffected.
+#[tokio::test]
+async fn a_browser_must_send_json_and_be_same_site() {
+    let app = spawn_app().await;
+    app.client
+        .call(
+            "connectivity",
+            &json!({"notifyFlag": "N", "responseFlag": "Y"}),
+        )
+        .await
+        .unwrap();
+    let journal_len = |j: &serde_json::Value| j["requests"].as_array().unwrap().len();
+    let before = journal_len(&app.get_json("/__sim/requests").await);
+    for content_type in ["text/plain", "application/x-www-form-urlencoded", ""] {
+        let mut headers = vec![("sec-fetch-site", "same-origin")];
+        if !content_type.is_empty() {
+            headers.push(("content-type", content_type));
+        }
+        let (status, body) = send(&app.url, "POST", "/__sim/reset", &headers, "{}").await;
+        assert_eq!(status, 415, "{content_type}: {body}");
+        assert!(body.contains("application/json"), "{body}");
+    }
+    let cross = [
+        ("sec-fetch-site", "cross-site"),
+        ("content-type", "application/json"),
+    ];
+    let (status, body) = send(&app.url, "POST", "/__sim/reset", &cross, "{}").await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("Sec-Fetch-Site"), "{body}");
+    // Nothing was reset.
+    assert_eq!(journal_len(&app.get_json("/__sim/requests").await), before);
+    // The same request as JSON from the simulator's own page, and curl's form type without
+    // browser headers, both work.
+    let own = [
+        ("sec-fetch-site", "same-origin"),
+        ("content-type", "application/json; charset=utf-8"),
+    ];
+    let (status, body) = send(&app.url, "POST", "/__sim/reset", &own, "{}").await;
+    assert_eq!(status, 200, "{body}");
+    let curl = [("content-type", "application/x-www-form-urlencoded")];
+    let (status, body) = send(&app.url, "POST", "/__sim/reset", &curl, "{}").await;
+    assert_eq!(status, 200, "{body}");
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_foreign_host_name_cannot_read_the_journal_unless_allowed() {
     let app = spawn_app().await;

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use super::CARD_PARAMS;
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::review::{
-    self, ensure_current, Notice, Review, ReviewKind, Settle, TriggerText,
+    self, ensure_current, review_kind, Notice, Review, ReviewKind, Settle,
 };
 use crate::api::whalet::common::{failure, mint, mint_file_id, once, page};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
@@ -173,20 +173,9 @@ pub fn cancel(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
 pub struct CancelReview;
 
 impl Review for CancelReview {
-    const KIND: ReviewKind = ReviewKind {
-        label: "card cancel",
-        id_param: "cardId",
-        delay_ms: CANCEL_DELAY_MS,
-        approve: TriggerText {
-            name: "whalet.card.cancelled",
-            description: "The bank closes a card being cancelled now (b2cCardCancelResultNotify SUCCESS)",
-            params: CARD_PARAMS,
-        },
-        reject: TriggerText {
-            name: "whalet.card.cancel_refused",
-            description: "The bank refuses a pending card cancellation; the card stays ACTIVE (b2cCardCancelResultNotify FAILURE)",
-            params: CARD_PARAMS,
-        },
+    const KIND: ReviewKind = review_kind! { "card cancel", "cardId", CANCEL_DELAY_MS,
+        approve: "whalet.card.cancelled", CARD_PARAMS, "The bank closes a card being cancelled now (b2cCardCancelResultNotify SUCCESS)";
+        reject: "whalet.card.cancel_refused", CARD_PARAMS, "The bank refuses a pending card cancellation; the card stays ACTIVE (b2cCardCancelResultNotify FAILURE)";
     };
 
     fn settle(s: Settle<'_>) -> Result<Notice, String> {

@@ -9,7 +9,7 @@ use super::catalogue::{self, Channel};
 use super::CARD_PARAMS;
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::review::{
-    self, ensure_current, Notice, Review, ReviewKind, Settle, TriggerText,
+    self, ensure_current, review_kind, Notice, Review, ReviewKind, Settle,
 };
 use crate::api::whalet::common::{failure, mint, once};
 use crate::api::whalet::{Ctx, Reply};
@@ -245,20 +245,9 @@ pub(super) fn bank_account(t: &TenantState, card: &Card) -> BankAccount {
 pub struct OpeningReview;
 
 impl Review for OpeningReview {
-    const KIND: ReviewKind = ReviewKind {
-        label: "account",
-        id_param: "cardId",
-        delay_ms: DEFAULT_DELAY_MS,
-        approve: TriggerText {
-            name: "whalet.account.opened",
-            description: "The bank opens a collection account being applied for now (virtualAccountNotify SUCCESS)",
-            params: CARD_PARAMS,
-        },
-        reject: TriggerText {
-            name: "whalet.account.failed",
-            description: "The bank refuses a collection account being applied for (virtualAccountNotify FAILURE)",
-            params: CARD_PARAMS,
-        },
+    const KIND: ReviewKind = review_kind! { "account", "cardId", DEFAULT_DELAY_MS,
+        approve: "whalet.account.opened", CARD_PARAMS, "The bank opens a collection account being applied for now (virtualAccountNotify SUCCESS)";
+        reject: "whalet.account.failed", CARD_PARAMS, "The bank refuses a collection account being applied for (virtualAccountNotify FAILURE)";
     };
 
     fn settle(s: Settle<'_>) -> Result<Notice, String> {

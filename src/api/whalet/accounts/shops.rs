@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::review::{
-    self, ensure_current, review_params, Notice, Review, ReviewKind, Settle, TriggerText,
+    self, ensure_current, review_kind, review_params, Notice, Review, ReviewKind, Settle,
 };
 use crate::api::whalet::common::{failure, once};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
@@ -181,20 +181,9 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
 pub struct ShopReview;
 
 impl Review for ShopReview {
-    const KIND: ReviewKind = ReviewKind {
-        label: "shop",
-        id_param: "bindId",
-        delay_ms: DEFAULT_DELAY_MS,
-        approve: TriggerText {
-            name: "whalet.shop.approved",
-            description: "The marketplace confirms a pending shop bind or unbind now (b2cShopBindResultNotify SUCCESS)",
-            params: PARAMS,
-        },
-        reject: TriggerText {
-            name: "whalet.shop.rejected",
-            description: "The marketplace refuses a pending shop bind or unbind (b2cShopBindResultNotify FAILURE)",
-            params: PARAMS,
-        },
+    const KIND: ReviewKind = review_kind! { "shop", "bindId", DEFAULT_DELAY_MS,
+        approve: "whalet.shop.approved", PARAMS, "The marketplace confirms a pending shop bind or unbind now (b2cShopBindResultNotify SUCCESS)";
+        reject: "whalet.shop.rejected", PARAMS, "The marketplace refuses a pending shop bind or unbind (b2cShopBindResultNotify FAILURE)";
     };
 
     fn settle(s: Settle<'_>) -> Result<Notice, String> {

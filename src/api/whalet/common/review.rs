@@ -38,6 +38,38 @@ pub struct ReviewKind {
     pub reject: TriggerText,
 }
 
+/// A [`ReviewKind`] in one declaration: label, id parameter and default delay, then the
+/// approving and the rejecting trigger (name, parameters, description):
+///
+/// ```text
+/// review_kind! { "holder", "holderId", DEFAULT_DELAY_MS,
+///     approve: "whalet.holder.approved", PARAMS, "Approves a card holder ...";
+///     reject: "whalet.holder.rejected", PARAMS, "Rejects a card holder ...";
+/// }
+/// ```
+macro_rules! review_kind {
+    ($label:literal, $id:literal, $delay:expr,
+     approve: $an:literal, $ap:expr, $ad:literal;
+     reject: $rn:literal, $rp:expr, $rd:literal;) => {
+        $crate::api::whalet::common::review::ReviewKind {
+            label: $label,
+            id_param: $id,
+            delay_ms: $delay,
+            approve: $crate::api::whalet::common::review::TriggerText {
+                name: $an,
+                description: $ad,
+                params: $ap,
+            },
+            reject: $crate::api::whalet::common::review::TriggerText {
+                name: $rn,
+                description: $rd,
+                params: $rp,
+            },
+        }
+    };
+}
+pub(crate) use review_kind;
+
 /// A settled review: the notification to send.
 pub struct Notice {
     pub api_code: &'static str,

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::review::{
-    self, review_params, settle_review, submission, Notice, Review, ReviewKind, Settle, TriggerText,
+    self, review_kind, review_params, settle_review, submission, Notice, Review, ReviewKind, Settle,
 };
 use crate::api::whalet::common::{failure, once};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
@@ -144,22 +144,9 @@ fn view(b: &Beneficary) -> Value {
 pub struct BeneficaryReview;
 
 impl Review for BeneficaryReview {
-    const KIND: ReviewKind = ReviewKind {
-        label: "beneficary",
-        id_param: "beneficaryId",
-        delay_ms: DEFAULT_DELAY_MS,
-        approve: TriggerText {
-            name: "whalet.beneficary.approved",
-            description:
-                "Approves a card holder bank account under review now (cardHolderBeneficaryNotify)",
-            params: PARAMS,
-        },
-        reject: TriggerText {
-            name: "whalet.beneficary.rejected",
-            description:
-                "Rejects a card holder bank account under review now (cardHolderBeneficaryNotify)",
-            params: PARAMS,
-        },
+    const KIND: ReviewKind = review_kind! { "beneficary", "beneficaryId", DEFAULT_DELAY_MS,
+        approve: "whalet.beneficary.approved", PARAMS, "Approves a card holder bank account under review now (cardHolderBeneficaryNotify)";
+        reject: "whalet.beneficary.rejected", PARAMS, "Rejects a card holder bank account under review now (cardHolderBeneficaryNotify)";
     };
 
     fn settle(s: Settle<'_>) -> Result<Notice, String> {

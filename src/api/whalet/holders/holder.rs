@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::api::whalet::common::fields::{Check, CERT_TYPES, ENTITY_TYPES};
 use crate::api::whalet::common::review::{
-    self, review_params, settle_review, submission, Notice, Review, ReviewKind, Settle, TriggerText,
+    self, review_kind, review_params, settle_review, submission, Notice, Review, ReviewKind, Settle,
 };
 use crate::api::whalet::common::{failure, once};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
@@ -135,20 +135,9 @@ pub fn view(h: &Holder) -> Value {
 pub struct HolderReview;
 
 impl Review for HolderReview {
-    const KIND: ReviewKind = ReviewKind {
-        label: "holder",
-        id_param: "holderId",
-        delay_ms: DEFAULT_DELAY_MS,
-        approve: TriggerText {
-            name: "whalet.holder.approved",
-            description: "Approves a card holder under review now (cardHolderResultNotify)",
-            params: PARAMS,
-        },
-        reject: TriggerText {
-            name: "whalet.holder.rejected",
-            description: "Rejects a card holder under review now (cardHolderResultNotify)",
-            params: PARAMS,
-        },
+    const KIND: ReviewKind = review_kind! { "holder", "holderId", DEFAULT_DELAY_MS,
+        approve: "whalet.holder.approved", PARAMS, "Approves a card holder under review now (cardHolderResultNotify)";
+        reject: "whalet.holder.rejected", PARAMS, "Rejects a card holder under review now (cardHolderResultNotify)";
     };
 
     fn settle(s: Settle<'_>) -> Result<Notice, String> {

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::api::whalet::common::fields::{Check, CERT_TYPES, ENTITY_TYPES};
 use crate::api::whalet::common::once;
 use crate::api::whalet::common::review::{
-    self, settle_review, submission, Notice, Review, ReviewKind, Settle, TriggerText,
+    self, review_kind, settle_review, submission, Notice, Review, ReviewKind, Settle,
 };
 use crate::api::whalet::{Ctx, Reply};
 use crate::store::whalet::{ReviewStatus, User};
@@ -92,37 +92,30 @@ pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
 /// `reMaterial = Y` lets the partner re-submit.
 pub struct OnboardingReview;
 
+/// The parameters of `whalet.onboarding.approved`.
+const APPROVE_PARAMS: &[(&str, &str)] = &[
+    ("userId", "the user under review"),
+    ("partnerId?", "default: the demo partner"),
+    ("message?", "the message to report"),
+];
+
+/// The parameters of `whalet.onboarding.rejected`.
+const REJECT_PARAMS: &[(&str, &str)] = &[
+    ("userId", "the user under review"),
+    ("partnerId?", "default: the demo partner"),
+    ("message?", "the reason to report"),
+    (
+        "reMaterial?",
+        "Y = the partner may re-submit with the same outUserId (default N)",
+    ),
+    ("materialType?", "default Reject"),
+    ("status?", "status word to report instead of FAILURE"),
+];
+
 impl Review for OnboardingReview {
-    const KIND: ReviewKind = ReviewKind {
-        label: "onboarding",
-        id_param: "userId",
-        delay_ms: DEFAULT_DELAY_MS,
-        approve: TriggerText {
-            name: "whalet.onboarding.approved",
-            description:
-                "Approves a user onboarding under review now and sends userOnboardingResultNotify",
-            params: &[
-                ("userId", "the user under review"),
-                ("partnerId?", "default: the demo partner"),
-                ("message?", "the message to report"),
-            ],
-        },
-        reject: TriggerText {
-            name: "whalet.onboarding.rejected",
-            description:
-                "Rejects a user onboarding under review now; reMaterial=Y asks for a re-submission",
-            params: &[
-                ("userId", "the user under review"),
-                ("partnerId?", "default: the demo partner"),
-                ("message?", "the reason to report"),
-                (
-                    "reMaterial?",
-                    "Y = the partner may re-submit with the same outUserId (default N)",
-                ),
-                ("materialType?", "default Reject"),
-                ("status?", "status word to report instead of FAILURE"),
-            ],
-        },
+    const KIND: ReviewKind = review_kind! { "onboarding", "userId", DEFAULT_DELAY_MS,
+        approve: "whalet.onboarding.approved", APPROVE_PARAMS, "Approves a user onboarding under review now and sends userOnboardingResultNotify";
+        reject: "whalet.onboarding.rejected", REJECT_PARAMS, "Rejects a user onboarding under review now; reMaterial=Y asks for a re-submission";
     };
 
     fn settle(s: Settle<'_>) -> Result<Notice, String> {

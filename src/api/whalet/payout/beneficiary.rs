@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use super::countries::{country, country_view, field_view, COUNTRIES};
 use crate::api::whalet::common::fields::{Check, ENTITY_TYPES};
 use crate::api::whalet::common::review::{
-    self, ensure_current, review_params, submission, Notice, Review, ReviewKind, Settle,
-    TriggerText,
+    self, ensure_current, review_kind, review_params, submission, Notice, Review, ReviewKind,
+    Settle,
 };
 use crate::api::whalet::common::{failure, once};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
@@ -220,22 +220,9 @@ pub fn view(b: &PayoutBeneficiary) -> Value {
 pub struct BeneficiaryReview;
 
 impl Review for BeneficiaryReview {
-    const KIND: ReviewKind = ReviewKind {
-        label: "benificiary",
-        id_param: "beneficiaryId",
-        delay_ms: DEFAULT_DELAY_MS,
-        approve: TriggerText {
-            name: "whalet.beneficiary.approved",
-            description:
-                "Approves a payout beneficiary account under review now (benificiaryAccountNotify)",
-            params: PARAMS,
-        },
-        reject: TriggerText {
-            name: "whalet.beneficiary.rejected",
-            description:
-                "Rejects a payout beneficiary account under review now (benificiaryAccountNotify)",
-            params: PARAMS,
-        },
+    const KIND: ReviewKind = review_kind! { "benificiary", "beneficiaryId", DEFAULT_DELAY_MS,
+        approve: "whalet.beneficiary.approved", PARAMS, "Approves a payout beneficiary account under review now (benificiaryAccountNotify)";
+        reject: "whalet.beneficiary.rejected", PARAMS, "Rejects a payout beneficiary account under review now (benificiaryAccountNotify)";
     };
 
     fn settle(s: Settle<'_>) -> Result<Notice, String> {

@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use crate::api::whalet::common::review::{
-    ensure_current, review_params, Notice, Review, ReviewKind, Settle, TriggerText,
+    ensure_current, review_kind, review_params, Notice, Review, ReviewKind, Settle,
 };
 use crate::api::whalet::common::{mint, schedule, with_tenant, Verdict};
 use crate::api::whalet::payout::outflow;
@@ -152,20 +152,9 @@ pub fn split_types(text: &str) -> Vec<String> {
 pub struct ReplenishReview;
 
 impl Review for ReplenishReview {
-    const KIND: ReviewKind = ReviewKind {
-        label: "replenish",
-        id_param: "replenishId",
-        delay_ms: REVIEW_MS,
-        approve: TriggerText {
-            name: "whalet.replenish.approved",
-            description: "Approves submitted material now (eddReplenishResultNotify / tradeReplenishResultNotify); frozen money is released",
-            params: PARAMS,
-        },
-        reject: TriggerText {
-            name: "whalet.replenish.rejected",
-            description: "Rejects submitted material now; frozen money is returned (a held payout fails)",
-            params: PARAMS,
-        },
+    const KIND: ReviewKind = review_kind! { "replenish", "replenishId", REVIEW_MS,
+        approve: "whalet.replenish.approved", PARAMS, "Approves submitted material now (eddReplenishResultNotify / tradeReplenishResultNotify); frozen money is released";
+        reject: "whalet.replenish.rejected", PARAMS, "Rejects submitted material now; frozen money is returned (a held payout fails)";
     };
 
     fn settle(s: Settle<'_>) -> Result<Notice, String> {

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::review::{
-    self, review_params, Notice, Review, ReviewKind, Settle, TriggerText,
+    self, review_kind, review_params, Notice, Review, ReviewKind, Settle,
 };
 use crate::api::whalet::common::{failure, mint};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
@@ -182,20 +182,9 @@ fn view(b: &Binding) -> Value {
 pub struct BindReview;
 
 impl Review for BindReview {
-    const KIND: ReviewKind = ReviewKind {
-        label: "tradeOrderBind",
-        id_param: "bindId",
-        delay_ms: DEFAULT_DELAY_MS,
-        approve: TriggerText {
-            name: "whalet.trade_bind.approved",
-            description: "Approves a collection-to-orders binding under review now (tradeOrderBindNotify)",
-            params: PARAMS,
-        },
-        reject: TriggerText {
-            name: "whalet.trade_bind.rejected",
-            description: "Rejects a collection-to-orders binding now; what it claimed is free again (tradeOrderBindNotify)",
-            params: PARAMS,
-        },
+    const KIND: ReviewKind = review_kind! { "tradeOrderBind", "bindId", DEFAULT_DELAY_MS,
+        approve: "whalet.trade_bind.approved", PARAMS, "Approves a collection-to-orders binding under review now (tradeOrderBindNotify)";
+        reject: "whalet.trade_bind.rejected", PARAMS, "Rejects a collection-to-orders binding now; what it claimed is free again (tradeOrderBindNotify)";
     };
 
     fn settle(s: Settle<'_>) -> Result<Notice, String> {
