@@ -236,11 +236,15 @@ pub async fn handle<S: Scheme>(
     };
     let mut echo = S::Echo::default();
     let mut rule = None;
-    let outcome = AssertUnwindSafe(process(
-        scheme, core, &req, route, &mut echo, &mut trace, &mut rule,
-    ))
-    .catch_unwind()
-    .await;
+    let incoming = Incoming {
+        scheme,
+        core,
+        req: &req,
+        route,
+    };
+    let outcome = AssertUnwindSafe(process(incoming, &mut echo, &mut trace, &mut rule))
+        .catch_unwind()
+        .await;
     let answer = outcome.unwrap_or_else(|panic| {
         let what = panic
             .downcast_ref::<&str>()
@@ -284,6 +288,15 @@ pub fn preview(body: &[u8]) -> Value {
     Value::String(String::from_utf8_lossy(&body[..body.len().min(RAW_PREVIEW_BYTES)]).into_owned())
 }
 
+/// A request as it arrived, with the scheme that serves it.
+struct Incoming<'a, S> {
+    scheme: &'a S,
+    core: &'a Core,
+    req: &'a SimRequest,
+    /// The operation part of the path.
+    route: &'a str,
+}
+
 /// A request the scheme opened and the scenario engine decided on.
 struct Admitted<S> {
     opened: Opened<S>,
@@ -291,21 +304,15 @@ struct Admitted<S> {
 }
 
 async fn process<S: Scheme>(
-    scheme: &S,
-    core: &Core,
-    req: &SimRequest,
-    route: &str,
+    incoming: Incoming<'_, S>,
     echo: &mut S::Echo,
     trace: &mut Trace,
     rule: &mut Option<String>,
 ) -> Answer {
+    let Incoming { scheme, core, .. } = incoming;
     // Opening (RSA decryption) and sealing (RSA signature) are the heavy stages: they pass
     // through the core's CPU gate, so a flood of them cannot take every async worker.
-    let admitted = match core
-        .cpu()
-        .run(admit(scheme, core, req, route, echo, trace))
-        .await
-    {
+    let admitted = match core.cpu().run(admit(incoming, echo, trace)).await {
         Ok(admitted) => admitted,
         Err(answer) => return answer,
     };
@@ -322,13 +329,16 @@ async fn process<S: Scheme>(
 /// Body limit, opening, requestNo memory and the scenario decision; a refusal comes back as
 /// its sealed answer.
 async fn admit<S: Scheme>(
-    scheme: &S,
-    core: &Core,
-    req: &SimRequest,
-    route: &str,
+    incoming: Incoming<'_, S>,
     echo: &mut S::Echo,
     trace: &mut Trace,
 ) -> Result<Admitted<S::Session>, Answer> {
+    let Incoming {
+        scheme,
+        core,
+        req,
+        route,
+    } = incoming;
     let limit = scheme.body_limit(core);
     if req.too_large || req.body.len() > limit {
         trace.request = Value::String(format!("<more than {limit} bytes, not kept>"));
