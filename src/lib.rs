@@ -13,6 +13,8 @@ pub mod clock;
 pub mod config;
 pub mod control;
 pub mod core;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod journal;
 pub mod money;

@@ -7,6 +7,7 @@
 mod browser;
 mod helpers;
 
+mod attack;
 mod browser_smoke;
 mod cli;
 mod clock;
@@ -19,6 +20,7 @@ mod e2e_rules;
 mod e2e_scenarios;
 mod edge_limits;
 mod envelope_errors;
+mod fuzz_smoke;
 mod independent_client;
 mod infinia;
 mod journal;

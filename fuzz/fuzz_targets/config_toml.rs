@@ -1,0 +1,4 @@
+#![no_main]
+//! `whalet_sim::fuzzing::config_toml` (see its documentation for the input format).
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| whalet_sim::fuzzing::config_toml(data));
