@@ -21,8 +21,11 @@ use tokio::time::timeout;
 
 use crate::helpers::{second_partner_config, spawn_with, Setup, TestApp, SECOND_PARTNER};
 
-/// Slowest acceptable health answer while an attack runs. The target is 50 ms on 2 cores in a
-/// release build; this is a debug build sharing the machine with the rest of the test binary.
+/// The promise: health answers within 50 ms while an attack runs (2 cores). Held for the 95th
+/// percentile; the slowest single answer may reach [`HEALTH_BOUND`], since this is a debug build
+/// sharing the machine with the rest of the test binary (one descheduling is not an outage).
+const HEALTH_P95: Duration = Duration::from_millis(50);
+/// Slowest acceptable single health answer while an attack runs.
 const HEALTH_BOUND: Duration = Duration::from_millis(250);
 /// Each attack is repeated in waves until it has lasted this long.
 const SUSTAIN: Duration = Duration::from_secs(1);
@@ -66,6 +69,11 @@ impl Stats {
             self.samples.len() >= 5,
             "{case}: health answered only {} times",
             self.samples.len()
+        );
+        let p95 = self.percentile(0.95);
+        assert!(
+            p95 < HEALTH_P95,
+            "{case}: health's 95th percentile was {p95:?} (promise {HEALTH_P95:?}) under attack"
         );
         assert!(
             max < HEALTH_BOUND,
