@@ -16,6 +16,7 @@ use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::store::whalet::{
     BankAccount, BankLetter, Card, CardStatus, CollectionStatus, FileRef, ShopStatus, WhaletState,
 };
+use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
 
 pub const CANCEL_DELAY_MS: i64 = 10_000;
@@ -178,27 +179,25 @@ impl Review for CancelReview {
         reject: "whalet.card.cancel_refused", CARD_PARAMS, "The bank refuses a pending card cancellation; the card stays ACTIVE (b2cCardCancelResultNotify FAILURE)";
     };
 
-    fn settle(s: Settle<'_>) -> Result<Notice, String> {
-        let Settle {
-            t,
-            tenant,
-            id: card_id,
-            attempt,
-            v,
-            now,
-        } = s;
+    fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
+        let (card_id, v) = (s.id, s.v);
         let w = &mut t.whalet;
         let card = w
             .cards
             .get_mut(card_id)
-            .ok_or_else(|| format!("cardId {card_id:?} is not a card of partner {}", tenant.id))?;
+            .ok_or_else(|| s.missing("a card"))?;
         if card.status != CardStatus::Cancelling {
             return Err(format!(
                 "card {card_id} is not being cancelled (status {})",
                 card.status.as_str()
             ));
         }
-        ensure_current(&format!("card {card_id}"), attempt, card.attempt, "changed")?;
+        ensure_current(
+            &format!("card {card_id}"),
+            s.attempt,
+            card.attempt,
+            "changed",
+        )?;
         card.status = if v.success {
             CardStatus::Cancelled
         } else {
@@ -207,7 +206,7 @@ impl Review for CancelReview {
         card.reported_status = card.status.as_str().to_owned();
         card.message = v.message("card cancelled", "cancellation refused");
         if v.success {
-            card.cancelled_at = Some(now);
+            card.cancelled_at = Some(s.now);
         } else {
             card.cancel_refusals += 1;
         }
@@ -226,7 +225,7 @@ impl Review for CancelReview {
                     shop.status = ShopStatus::Unbound;
                     shop.reported_status = "UNBOUND".into();
                     shop.message = "card cancelled".into();
-                    shop.updated_at = now;
+                    shop.updated_at = s.now;
                 }
             }
         }

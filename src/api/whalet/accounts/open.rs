@@ -250,19 +250,13 @@ impl Review for OpeningReview {
         reject: "whalet.account.failed", CARD_PARAMS, "The bank refuses a collection account being applied for (virtualAccountNotify FAILURE)";
     };
 
-    fn settle(s: Settle<'_>) -> Result<Notice, String> {
-        let Settle {
-            t,
-            tenant,
-            id: card_id,
-            attempt,
-            v,
-            now,
-        } = s;
-        let card =
-            t.whalet.cards.get(card_id).ok_or_else(|| {
-                format!("cardId {card_id:?} is not a card of partner {}", tenant.id)
-            })?;
+    fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
+        let (card_id, v) = (s.id, s.v);
+        let card = t
+            .whalet
+            .cards
+            .get(card_id)
+            .ok_or_else(|| s.missing("a card"))?;
         if card.status != CardStatus::Processing {
             return Err(format!(
                 "card {card_id} is not being opened (status {})",
@@ -271,7 +265,7 @@ impl Review for OpeningReview {
         }
         ensure_current(
             &format!("card {card_id}"),
-            attempt,
+            s.attempt,
             card.attempt,
             "was re-submitted",
         )?;
@@ -288,7 +282,7 @@ impl Review for OpeningReview {
         };
         card.reported_status = card.status.as_str().to_owned();
         card.message = v.message("account opened", "account opening refused");
-        card.opened_at = v.success.then_some(now);
+        card.opened_at = v.success.then_some(s.now);
         card.account = account;
         let mut payload = json!({
             "userId": card.user_id,

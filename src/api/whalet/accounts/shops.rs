@@ -12,6 +12,7 @@ use crate::api::whalet::common::review::{
 use crate::api::whalet::common::{failure, once};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::store::whalet::{CardStatus, FundSource, Shop, ShopStatus};
+use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
 
 pub const DEFAULT_DELAY_MS: i64 = 10_000;
@@ -186,21 +187,13 @@ impl Review for ShopReview {
         reject: "whalet.shop.rejected", PARAMS, "The marketplace refuses a pending shop bind or unbind (b2cShopBindResultNotify FAILURE)";
     };
 
-    fn settle(s: Settle<'_>) -> Result<Notice, String> {
-        let Settle {
-            t,
-            tenant,
-            id: bind_id,
-            attempt,
-            v,
-            now,
-        } = s;
-        let shop = t.whalet.shops.get_mut(bind_id).ok_or_else(|| {
-            format!(
-                "bindId {bind_id:?} is not a shop binding of partner {}",
-                tenant.id
-            )
-        })?;
+    fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
+        let (bind_id, v) = (s.id, s.v);
+        let shop = t
+            .whalet
+            .shops
+            .get_mut(bind_id)
+            .ok_or_else(|| s.missing("a shop binding"))?;
         let next = shop.status.decided(v.success).ok_or_else(|| {
             format!(
                 "shop binding {bind_id} has nothing under review (status {})",
@@ -209,14 +202,14 @@ impl Review for ShopReview {
         })?;
         ensure_current(
             &format!("shop binding {bind_id}"),
-            attempt,
+            s.attempt,
             shop.attempt,
             "changed",
         )?;
         shop.status = next;
         shop.reported_status = next.as_str().to_owned();
         shop.message = v.message("done", "refused by the marketplace");
-        shop.updated_at = now;
+        shop.updated_at = s.now;
         Ok(Notice {
             api_code: "b2cShopBindResultNotify",
             payload: json!({

@@ -76,16 +76,28 @@ pub struct Notice {
     pub payload: Value,
 }
 
-/// What settling a review works with: the tenant's state (under its lock), the object's id,
+/// What settling a review works with besides the tenant's state (under its lock): the object's id,
 /// the submission a scheduled decision is for (None: a trigger's, for whatever is under review),
 /// the verdict and the virtual time.
+#[derive(Clone, Copy)]
 pub struct Settle<'a> {
-    pub t: &'a mut TenantState,
+    /// The kind's id parameter (`holderId`, `bindId`, ...), for messages.
+    pub id_param: &'static str,
     pub tenant: &'a TenantId,
     pub id: &'a str,
     pub attempt: Option<u32>,
     pub v: &'a Verdict,
     pub now: Millis,
+}
+
+impl Settle<'_> {
+    /// Why the object is not there: `holderId "H1" is not a card holder of partner P`.
+    pub fn missing(&self, what: &str) -> String {
+        format!(
+            "{} {:?} is not {what} of partner {}",
+            self.id_param, self.id, self.tenant.id
+        )
+    }
 }
 
 /// A reviewed object.
@@ -95,7 +107,7 @@ pub trait Review: 'static {
     /// Applies the verdict to object `id` under the tenant lock: it must still be under review
     /// and, for a scheduled decision (`attempt` given), the same submission. Returns the
     /// notification, or why nothing was done.
-    fn settle(s: Settle<'_>) -> Result<Notice, String>;
+    fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String>;
 
     /// What follows the notification (e.g. a payout held for the review resumes).
     fn after(_core: &Core, _tenant: &TenantId, _id: &str, _v: &Verdict) -> Result<(), String> {
@@ -140,14 +152,17 @@ pub fn decide<R: Review>(
 ) -> Result<Value, String> {
     let now = core.clock().now();
     let notice = with_tenant(core, tenant, |t| {
-        R::settle(Settle {
+        R::settle(
             t,
-            tenant,
-            id,
-            attempt,
-            v: &v,
-            now,
-        })
+            Settle {
+                id_param: R::KIND.id_param,
+                tenant,
+                id,
+                attempt,
+                v: &v,
+                now,
+            },
+        )
     })?;
     send(
         core,

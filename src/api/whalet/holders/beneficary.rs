@@ -12,6 +12,7 @@ use crate::api::whalet::common::review::{
 use crate::api::whalet::common::{failure, once};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::store::whalet::{Beneficary, ReviewStatus};
+use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
 
 pub const DEFAULT_DELAY_MS: i64 = 30_000;
@@ -149,22 +150,14 @@ impl Review for BeneficaryReview {
         reject: "whalet.beneficary.rejected", PARAMS, "Rejects a card holder bank account under review now (cardHolderBeneficaryNotify)";
     };
 
-    fn settle(s: Settle<'_>) -> Result<Notice, String> {
-        let Settle {
-            t,
-            tenant,
-            id,
-            attempt,
-            v,
-            now,
-        } = s;
-        let b = t.whalet.beneficaries.get_mut(id).ok_or_else(|| {
-            format!(
-                "beneficaryId {id:?} is not a holder bank account of partner {}",
-                tenant.id
-            )
-        })?;
-        settle_review(b, &format!("holder bank account {id}"), attempt, v, now)?;
+    fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
+        let (id, v) = (s.id, s.v);
+        let b = t
+            .whalet
+            .beneficaries
+            .get_mut(id)
+            .ok_or_else(|| s.missing("a holder bank account"))?;
+        settle_review(b, &format!("holder bank account {id}"), s.attempt, v, s.now)?;
         Ok(Notice {
             api_code: "cardHolderBeneficaryNotify",
             payload: json!({

@@ -13,6 +13,7 @@ use crate::api::whalet::common::review::{
 use crate::api::whalet::common::{failure, once};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::store::whalet::{Holder, ReviewStatus};
+use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
 
 pub const DEFAULT_DELAY_MS: i64 = 30_000;
@@ -140,22 +141,14 @@ impl Review for HolderReview {
         reject: "whalet.holder.rejected", PARAMS, "Rejects a card holder under review now (cardHolderResultNotify)";
     };
 
-    fn settle(s: Settle<'_>) -> Result<Notice, String> {
-        let Settle {
-            t,
-            tenant,
-            id: holder_id,
-            attempt,
-            v,
-            now,
-        } = s;
-        let h = t.whalet.holders.get_mut(holder_id).ok_or_else(|| {
-            format!(
-                "holderId {holder_id:?} is not a card holder of partner {}",
-                tenant.id
-            )
-        })?;
-        settle_review(h, &format!("card holder {holder_id}"), attempt, v, now)?;
+    fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
+        let (holder_id, v) = (s.id, s.v);
+        let h = t
+            .whalet
+            .holders
+            .get_mut(holder_id)
+            .ok_or_else(|| s.missing("a card holder"))?;
+        settle_review(h, &format!("card holder {holder_id}"), s.attempt, v, s.now)?;
         Ok(Notice {
             api_code: "cardHolderResultNotify",
             payload: json!({

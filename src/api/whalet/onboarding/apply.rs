@@ -13,6 +13,7 @@ use crate::api::whalet::common::review::{
 };
 use crate::api::whalet::{Ctx, Reply};
 use crate::store::whalet::{ReviewStatus, User};
+use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
 
 pub const DEFAULT_DELAY_MS: i64 = 60_000;
@@ -118,20 +119,14 @@ impl Review for OnboardingReview {
         reject: "whalet.onboarding.rejected", REJECT_PARAMS, "Rejects a user onboarding under review now; reMaterial=Y asks for a re-submission";
     };
 
-    fn settle(s: Settle<'_>) -> Result<Notice, String> {
-        let Settle {
-            t,
-            tenant,
-            id: user_id,
-            attempt,
-            v,
-            now,
-        } = s;
-        let user =
-            t.whalet.users.get_mut(user_id).ok_or_else(|| {
-                format!("userId {user_id:?} is not a user of partner {}", tenant.id)
-            })?;
-        settle_review(user, &format!("user {user_id}"), attempt, v, now)?;
+    fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
+        let (user_id, v) = (s.id, s.v);
+        let user = t
+            .whalet
+            .users
+            .get_mut(user_id)
+            .ok_or_else(|| s.missing("a user"))?;
+        settle_review(user, &format!("user {user_id}"), s.attempt, v, s.now)?;
         user.re_material = !v.success && v.value("reMaterial").as_deref() == Some("Y");
         user.material_type = v
             .value("materialType")

@@ -16,6 +16,7 @@ use crate::api::whalet::common::review::{
 use crate::api::whalet::common::{failure, once};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::store::whalet_trade::{BeneficiaryStatus, OutflowStatus, PayoutBeneficiary};
+use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
 
 pub const DEFAULT_DELAY_MS: i64 = 30_000;
@@ -225,21 +226,13 @@ impl Review for BeneficiaryReview {
         reject: "whalet.beneficiary.rejected", PARAMS, "Rejects a payout beneficiary account under review now (benificiaryAccountNotify)";
     };
 
-    fn settle(s: Settle<'_>) -> Result<Notice, String> {
-        let Settle {
-            t,
-            tenant,
-            id,
-            attempt,
-            v,
-            now,
-        } = s;
-        let b = t.whalet_trade.beneficiaries.get_mut(id).ok_or_else(|| {
-            format!(
-                "beneficiaryId {id:?} is not a beneficiary account of partner {}",
-                tenant.id
-            )
-        })?;
+    fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
+        let (id, v) = (s.id, s.v);
+        let b = t
+            .whalet_trade
+            .beneficiaries
+            .get_mut(id)
+            .ok_or_else(|| s.missing("a beneficiary account"))?;
         if b.status != BeneficiaryStatus::Processing {
             return Err(format!(
                 "beneficiary account {id} is not under review (status {})",
@@ -248,7 +241,7 @@ impl Review for BeneficiaryReview {
         }
         ensure_current(
             &format!("beneficiary account {id}"),
-            attempt,
+            s.attempt,
             b.attempt,
             "was re-submitted",
         )?;
@@ -258,7 +251,7 @@ impl Review for BeneficiaryReview {
             BeneficiaryStatus::Failure
         };
         b.message = v.message("approved", "rejected");
-        b.decided_at = Some(now);
+        b.decided_at = Some(s.now);
         Ok(Notice {
             api_code: "benificiaryAccountNotify",
             payload: json!({

@@ -157,21 +157,13 @@ impl Review for ReplenishReview {
         reject: "whalet.replenish.rejected", PARAMS, "Rejects submitted material now; frozen money is returned (a held payout fails)";
     };
 
-    fn settle(s: Settle<'_>) -> Result<Notice, String> {
-        let Settle {
-            t,
-            tenant,
-            id,
-            attempt,
-            v,
-            now,
-        } = s;
-        let r = t.whalet_trade.replenishes.get(id).ok_or_else(|| {
-            format!(
-                "replenishId {id:?} is not a request for material of partner {}",
-                tenant.id
-            )
-        })?;
+    fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
+        let (id, v) = (s.id, s.v);
+        let r = t
+            .whalet_trade
+            .replenishes
+            .get(id)
+            .ok_or_else(|| s.missing("a request for material"))?;
         if r.status != ReplenishStatus::Processing {
             return Err(format!(
                 "request {id} has no material under review (status {})",
@@ -180,7 +172,7 @@ impl Review for ReplenishReview {
         }
         ensure_current(
             &format!("request {id}"),
-            attempt,
+            s.attempt,
             r.attempt,
             "was re-submitted",
         )?;
@@ -196,7 +188,7 @@ impl Review for ReplenishReview {
             };
             t.ledger
                 .transfer(
-                    now,
+                    s.now,
                     format!("{} review {id} {memo}", r.kind),
                     &frozen,
                     &to,
@@ -214,7 +206,7 @@ impl Review for ReplenishReview {
         } else {
             ReplenishStatus::Failure
         };
-        r.decided_at = Some(now);
+        r.decided_at = Some(s.now);
         let mut payload = view(r);
         if let Some(map) = payload.as_object_mut() {
             map.insert("status".into(), Value::String(v.word("SUCCESS", "FAILURE")));

@@ -17,6 +17,7 @@ use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::money::Money;
 use crate::store::whalet::{CollectionStatus, FundSource, ReviewStatus};
 use crate::store::whalet_trade::{Binding, TradeOrderStatus};
+use crate::store::TenantState;
 use crate::wire::whalet::{json_type, WhaletError};
 
 pub const DEFAULT_DELAY_MS: i64 = 10_000;
@@ -187,19 +188,13 @@ impl Review for BindReview {
         reject: "whalet.trade_bind.rejected", PARAMS, "Rejects a collection-to-orders binding now; what it claimed is free again (tradeOrderBindNotify)";
     };
 
-    fn settle(s: Settle<'_>) -> Result<Notice, String> {
-        let Settle {
-            t,
-            tenant,
-            id,
-            attempt: _,
-            v,
-            now,
-        } = s;
-        let b =
-            t.whalet_trade.bindings.get(id).ok_or_else(|| {
-                format!("bindId {id:?} is not a binding of partner {}", tenant.id)
-            })?;
+    fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
+        let (id, v) = (s.id, s.v);
+        let b = t
+            .whalet_trade
+            .bindings
+            .get(id)
+            .ok_or_else(|| s.missing("a binding"))?;
         if b.status != ReviewStatus::Processing {
             return Err(format!(
                 "binding {id} is not under review (status {})",
@@ -214,7 +209,7 @@ impl Review for BindReview {
                     if *auto_close || o.bound.minor >= o.amount.minor {
                         o.status = TradeOrderStatus::Closed;
                     }
-                    o.updated_at = now;
+                    o.updated_at = s.now;
                 }
             }
         }
@@ -225,7 +220,7 @@ impl Review for BindReview {
             .ok_or_else(|| format!("binding {id} vanished"))?;
         b.status = ReviewStatus::decided(v.success);
         b.message = v.message("bound", "the orders do not match the collection");
-        b.decided_at = Some(now);
+        b.decided_at = Some(s.now);
         let mut payload = view(b);
         if let Some(map) = payload.as_object_mut() {
             map.insert("status".into(), Value::String(v.word("SUCCESS", "FAILURE")));
