@@ -22,6 +22,7 @@ mod envelope_errors;
 mod independent_client;
 mod infinia;
 mod journal;
+mod journal_bounds;
 mod notifications;
 mod pipeline_panics;
 mod platform;
