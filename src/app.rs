@@ -129,7 +129,7 @@ impl App {
         triggers.extend(api::platform::triggers());
         triggers.extend(api::infinia::triggers());
         triggers.extend(crate::core::timeline::triggers());
-        let journal = Journal::new(config.journal.capacity);
+        let journal = Journal::new(&config.journal);
         let scenarios = Scenarios::from_files(&clock, &options.scenario_files, &triggers)?;
         outbox.set_gate(scenarios.delivery_gate());
         let cpu = crate::core::cpu::CpuGate::new(config.server.cpu_parallelism);

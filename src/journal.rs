@@ -1,7 +1,13 @@
 //! The request journal: every request the simulator answered, decrypted, with its reply, result
-//! code, the diagnostic for failures and timing. Bounded; newest first on read.
+//! code, the diagnostic for failures and timing. Newest first on read.
+//!
+//! Bounded three ways (docs/RELIABILITY.md): at most `[journal] capacity` entries; every field of
+//! an entry cut at `[journal] max_field_bytes` when it is recorded (with `… N more bytes`); and
+//! at most `[journal] max_bytes` in all, counted as the entries' JSON, which is what
+//! `GET /__sim/requests` returns. The byte count is kept as entries come and go (no rescan).
 
 use std::collections::VecDeque;
+use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -10,6 +16,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::clock::Millis;
+use crate::config::JournalConfig;
+use crate::text::{bound_string, ECHO_BYTES};
+
+/// Bytes of the listing that are not entries: `{"requests":[` … `]}`, with room to spare.
+const LISTING_OVERHEAD: usize = 32;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -51,45 +62,88 @@ pub struct JournalFilter {
 
 #[derive(Clone)]
 pub struct Journal {
-    entries: Arc<Mutex<VecDeque<JournalEntry>>>,
+    entries: Arc<Mutex<Entries>>,
     next_id: Arc<AtomicU64>,
     capacity: usize,
+    max_field_bytes: usize,
+    /// What the entries may take in all (each entry's JSON plus its separating comma).
+    budget: usize,
+}
+
+/// The entries, each with its size, and the running total of the sizes.
+#[derive(Default)]
+struct Entries {
+    list: VecDeque<(usize, JournalEntry)>,
+    bytes: usize,
 }
 
 impl Journal {
-    pub fn new(capacity: usize) -> Self {
+    /// A journal with the bounds of `[journal]`. Bounds that [`JournalConfig::check`] refuses
+    /// (when the configuration is read) are adjusted here: the field bound is lowered until one
+    /// entry fits in `max_bytes`.
+    pub fn new(config: &JournalConfig) -> Self {
+        let capacity = config.capacity.max(1);
+        let max_bytes = config
+            .max_bytes
+            .max(JournalConfig::min_max_bytes(ECHO_BYTES));
+        let max_field_bytes = config.max_field_bytes.clamp(
+            ECHO_BYTES,
+            (max_bytes - JournalConfig::ENTRY_OVERHEAD) / JournalConfig::FIELDS_PER_ENTRY,
+        );
         Self {
-            entries: Arc::new(Mutex::new(VecDeque::with_capacity(capacity.min(4096)))),
+            entries: Arc::new(Mutex::new(Entries {
+                list: VecDeque::with_capacity(capacity.min(4096)),
+                bytes: 0,
+            })),
             next_id: Arc::new(AtomicU64::new(1)),
-            capacity: capacity.max(1),
+            capacity,
+            max_field_bytes,
+            budget: max_bytes - LISTING_OVERHEAD,
         }
     }
 
-    /// Stores an entry (its `id` is assigned here) and returns the id.
+    /// Stores an entry (its `id` is assigned here) and returns the id. Its fields are cut to
+    /// `max_field_bytes` (so that it fits in `max_bytes` by itself); the oldest entries are
+    /// dropped while there are more than `capacity` or they take more than `max_bytes`.
     pub fn record(&self, mut entry: JournalEntry) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         entry.id = id;
+        // Its JSON and the comma that separates it from the next in the listing.
+        let size = bound_fields(&mut entry, self.max_field_bytes) + 1;
         let evicted = {
             let mut entries = self.entries.lock();
-            let evicted = if entries.len() == self.capacity {
-                entries.pop_front()
-            } else {
-                None
-            };
-            entries.push_back(entry);
+            entries.bytes += size;
+            entries.list.push_back((size, entry));
+            let mut evicted = Vec::new();
+            while entries.list.len() > 1
+                && (entries.list.len() > self.capacity || entries.bytes > self.budget)
+            {
+                if let Some((old_size, old)) = entries.list.pop_front() {
+                    entries.bytes -= old_size;
+                    evicted.push(old);
+                }
+            }
             evicted
         };
-        // The oldest entry (two JSON trees) is freed after the lock is released.
+        // The oldest entries (two JSON trees each) are freed after the lock is released.
         drop(evicted);
         id
+    }
+
+    /// The bytes the entries take as JSON (what the listing of all of them costs, less its
+    /// wrapper).
+    pub fn bytes(&self) -> usize {
+        self.entries.lock().bytes
     }
 
     /// Newest first.
     pub fn query(&self, filter: &JournalFilter) -> Vec<JournalEntry> {
         let entries = self.entries.lock();
         entries
+            .list
             .iter()
             .rev()
+            .map(|(_, e)| e)
             .filter(|e| filter.surface.as_deref().is_none_or(|s| e.surface == s))
             .filter(|e| {
                 filter
@@ -114,18 +168,226 @@ impl Journal {
     }
 
     pub fn get(&self, id: u64) -> Option<JournalEntry> {
-        self.entries.lock().iter().find(|e| e.id == id).cloned()
+        self.entries
+            .lock()
+            .list
+            .iter()
+            .find(|(_, e)| e.id == id)
+            .map(|(_, e)| e.clone())
     }
 
     pub fn clear(&self) {
-        self.entries.lock().clear();
+        let old = std::mem::take(&mut *self.entries.lock());
+        drop(old);
     }
 
     pub fn len(&self) -> usize {
-        self.entries.lock().len()
+        self.entries.lock().list.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// Cuts every field of `entry` that came from outside to `max` bytes: texts by their bytes, a
+/// request or reply body by its JSON (a body too long is kept as the start of its JSON text).
+/// Returns the length of the entry's JSON, each body serialized once.
+fn bound_fields(entry: &mut JournalEntry, max: usize) -> usize {
+    for text in [&mut entry.operation, &mut entry.code, &mut entry.detail] {
+        bound_string(text, max);
+    }
+    for text in [&mut entry.tenant, &mut entry.request_no, &mut entry.rule]
+        .into_iter()
+        .flatten()
+    {
+        bound_string(text, max);
+    }
+    let bodies = bound_value(&mut entry.request, max) + bound_value(&mut entry.reply, max);
+    // The rest of the entry, with `null` standing in for the two bodies.
+    let request = std::mem::take(&mut entry.request);
+    let reply = std::mem::take(&mut entry.reply);
+    let rest = json_len(entry) - 2 * "null".len();
+    entry.request = request;
+    entry.reply = reply;
+    rest + bodies
+}
+
+/// Cuts `value` to `max` bytes and returns the length of its JSON.
+fn bound_value(value: &mut Value, max: usize) -> usize {
+    if let Value::String(text) = value {
+        bound_string(text, max);
+        return json_len(value);
+    }
+    let len = json_len(value);
+    if len <= max {
+        return len;
+    }
+    let mut text = serde_json::to_string(value).unwrap_or_default();
+    bound_string(&mut text, max);
+    *value = Value::String(text);
+    json_len(value)
+}
+
+/// The length of `value`'s JSON, counted without building it.
+fn json_len<T: Serialize + ?Sized>(value: &T) -> usize {
+    struct Count(usize);
+    impl io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn config(capacity: usize, max_field_bytes: usize, max_bytes: usize) -> JournalConfig {
+        JournalConfig {
+            capacity,
+            max_field_bytes,
+            max_bytes,
+        }
+    }
+
+    fn entry(detail: &str, request: Value) -> JournalEntry {
+        JournalEntry {
+            id: 0,
+            surface: "whalet",
+            tenant: Some("whalet:p1".into()),
+            operation: "connectivity".into(),
+            request_no: Some("R1".into()),
+            virtual_time: 0,
+            wall_time: 0,
+            http_status: 200,
+            code: "SUCCESS".into(),
+            detail: detail.into(),
+            request,
+            reply: Value::Null,
+            rule: None,
+            latency_us: 0,
+        }
+    }
+
+    /// The listing as the control plane serializes it.
+    fn listing_len(journal: &Journal) -> usize {
+        let all = journal.query(&JournalFilter::default());
+        serde_json::to_vec(&json!({ "requests": all }))
+            .unwrap()
+            .len()
+    }
+
+    #[test]
+    fn the_journal_is_bounded_in_bytes_and_drops_the_oldest() {
+        let max_bytes = 64 * 1024;
+        let journal = Journal::new(&config(10_000, 1024, max_bytes));
+        for i in 0..200 {
+            journal.record(entry(&format!("{i}:{}", "d".repeat(900)), json!({"n": i})));
+            assert!(
+                journal.bytes() <= max_bytes,
+                "after {i}: {}",
+                journal.bytes()
+            );
+            assert!(listing_len(&journal) <= max_bytes);
+        }
+        // Far fewer than the 200 recorded (the entry-count bound is 10,000), the newest kept.
+        let kept = journal.len();
+        assert!((10..200).contains(&kept), "{kept} entries kept");
+        let all = journal.query(&JournalFilter::default());
+        assert_eq!(all[0].request["n"], 199);
+        assert_eq!(all[kept - 1].request["n"], 200 - kept as i64);
+        // The running count is exactly the entries' JSON plus one comma each, and the journal
+        // is as full as the bound allows (one more entry would not fit).
+        let exact: usize = all.iter().map(|e| json_len(e) + 1).sum();
+        assert_eq!(journal.bytes(), exact);
+        assert!(exact + json_len(&all[0]) + 1 > max_bytes - LISTING_OVERHEAD);
+        assert_eq!(
+            listing_len(&journal),
+            exact - 1 + r#"{"requests":[]}"#.len()
+        );
+        journal.clear();
+        assert_eq!((journal.len(), journal.bytes()), (0, 0));
+    }
+
+    #[test]
+    fn every_field_is_cut_with_a_marker() {
+        let journal = Journal::new(&config(100, 1024, 64 * 1024));
+        let mut e = entry(&"é".repeat(5000), json!({"big": "x".repeat(50_000)}));
+        e.reply = Value::String("r".repeat(10_000));
+        e.request_no = Some("n".repeat(2000));
+        let id = journal.record(e);
+        let got = journal.get(id).unwrap();
+        assert!(got.detail.len() <= 1024 && got.detail.ends_with(" more bytes"));
+        assert!(got.detail.starts_with("éé"));
+        let request = got
+            .request
+            .as_str()
+            .expect("a body too long is kept as text");
+        assert!(request.starts_with(r#"{"big":"xxx"#), "{request:.40}");
+        assert!(request.len() <= 1024 && request.ends_with(" more bytes"));
+        let reply = got.reply.as_str().unwrap();
+        let kept = reply.find('…').unwrap();
+        assert!(reply.len() <= 1024 && kept > 1000, "{reply}");
+        assert_eq!(reply[kept..], format!("… {} more bytes", 10_000 - kept));
+        assert!(got.request_no.unwrap().len() <= 1024);
+        // Small fields and bodies are kept as they are.
+        let id = journal.record(entry("ok", json!({"a": 1})));
+        let got = journal.get(id).unwrap();
+        assert_eq!(got.detail, "ok");
+        assert_eq!(got.request, json!({"a": 1}));
+    }
+
+    #[test]
+    fn an_entry_of_escapes_still_fits() {
+        // A control character is one byte of text but six of JSON (\u0001): the bounds hold
+        // for the worst entry the field bound allows.
+        let max_bytes = 64 * 1024;
+        let journal = Journal::new(&config(100, 1024, max_bytes));
+        journal.record(entry("ok", Value::Null));
+        let nasty = "\u{1}".repeat(10_000);
+        let mut e = entry(&nasty, Value::String(nasty.clone()));
+        e.reply = Value::String(nasty.clone());
+        e.operation = nasty.clone();
+        e.code = nasty.clone();
+        e.tenant = Some(nasty.clone());
+        e.request_no = Some(nasty.clone());
+        e.rule = Some(nasty);
+        let id = journal.record(e);
+        assert!(journal.get(id).is_some());
+        assert!(journal.bytes() <= max_bytes);
+        assert!(listing_len(&journal) <= max_bytes);
+    }
+
+    #[test]
+    fn a_field_bound_too_large_for_max_bytes_is_lowered() {
+        let journal = Journal::new(&config(100, 1 << 20, 64 * 1024));
+        assert!(journal.max_field_bytes * JournalConfig::FIELDS_PER_ENTRY < 64 * 1024);
+        let id = journal.record(entry(&"\u{1}".repeat(100_000), Value::Null));
+        assert!(journal.get(id).is_some());
+        assert!(listing_len(&journal) <= 64 * 1024);
+    }
+
+    #[test]
+    fn the_entry_count_bound_still_holds() {
+        let journal = Journal::new(&config(3, 4096, 1 << 20));
+        for i in 0..5 {
+            journal.record(entry("", json!(i)));
+        }
+        assert_eq!(journal.len(), 3);
+        let all = journal.query(&JournalFilter::default());
+        let requests: Vec<Value> = all.iter().map(|e| e.request.clone()).collect();
+        assert_eq!(requests, [json!(4), json!(3), json!(2)]);
+        let exact: usize = all.iter().map(|e| json_len(e) + 1).sum();
+        assert_eq!(journal.bytes(), exact);
     }
 }

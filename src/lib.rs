@@ -25,6 +25,7 @@ pub mod scenario;
 pub mod sftp;
 pub mod store;
 pub mod tenant;
+pub mod text;
 pub mod trigger;
 pub mod web;
 pub mod wire;

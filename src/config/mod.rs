@@ -142,18 +142,76 @@ pub struct JournalConfig {
     /// Requests kept in the journal (oldest dropped first).
     #[serde(default = "default_journal_capacity")]
     pub capacity: usize,
+    /// Bytes one field of an entry may take (a text's bytes; a request or reply body's bytes as
+    /// JSON); a longer field is cut and ends with `… N more bytes`.
+    #[serde(default = "default_journal_max_field_bytes")]
+    pub max_field_bytes: usize,
+    /// Bytes the whole journal may take, as `GET /__sim/requests` returns it (JSON); the oldest
+    /// entries are dropped to stay under it. At least
+    /// [`JournalConfig::FIELDS_PER_ENTRY`] × `max_field_bytes` + [`JournalConfig::ENTRY_OVERHEAD`].
+    #[serde(default = "default_journal_max_bytes")]
+    pub max_bytes: usize,
+}
+
+impl JournalConfig {
+    /// How many `max_field_bytes` one entry can take as JSON at worst: eight fields (six texts,
+    /// the request and the reply), each up to six times longer as JSON (a control character is
+    /// written `\u0001`).
+    pub const FIELDS_PER_ENTRY: usize = 8 * 6;
+    /// An entry's JSON besides its fields (key names, numbers), and the listing's wrapper.
+    pub const ENTRY_OVERHEAD: usize = 1024;
+
+    /// The smallest `max_bytes` that holds one entry of `max_field_bytes` fields.
+    pub fn min_max_bytes(max_field_bytes: usize) -> usize {
+        max_field_bytes
+            .saturating_mul(Self::FIELDS_PER_ENTRY)
+            .saturating_add(Self::ENTRY_OVERHEAD)
+    }
+
+    /// Refuses bounds that could not keep one entry.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.max_field_bytes < crate::text::ECHO_BYTES {
+            anyhow::bail!(
+                "[journal] max_field_bytes = {} is below the minimum {}",
+                self.max_field_bytes,
+                crate::text::ECHO_BYTES
+            );
+        }
+        let min = Self::min_max_bytes(self.max_field_bytes);
+        if self.max_bytes < min {
+            anyhow::bail!(
+                "[journal] max_bytes = {} cannot hold one entry of max_field_bytes = {} \
+                 (at least {min} = {} x max_field_bytes + {})",
+                self.max_bytes,
+                self.max_field_bytes,
+                Self::FIELDS_PER_ENTRY,
+                Self::ENTRY_OVERHEAD
+            );
+        }
+        Ok(())
+    }
 }
 
 impl Default for JournalConfig {
     fn default() -> Self {
         Self {
             capacity: default_journal_capacity(),
+            max_field_bytes: default_journal_max_field_bytes(),
+            max_bytes: default_journal_max_bytes(),
         }
     }
 }
 
 fn default_journal_capacity() -> usize {
     2_000
+}
+
+fn default_journal_max_field_bytes() -> usize {
+    64 * 1024
+}
+
+fn default_journal_max_bytes() -> usize {
+    64 * 1024 * 1024
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -234,7 +292,9 @@ impl Config {
     }
 
     pub fn parse(text: &str) -> anyhow::Result<Self> {
-        toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))
+        let config: Self = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
+        config.journal.check()?;
+        Ok(config)
     }
 }
 
@@ -268,5 +328,21 @@ mod tests {
         .unwrap();
         assert_eq!(cfg.whalet.hex_case, HexCase::Upper);
         assert_eq!(cfg.whalet.partners[0].rate_limit, Some(5));
+    }
+
+    #[test]
+    fn journal_bounds_have_defaults_and_minimums() {
+        let cfg = Config::parse("").unwrap();
+        assert_eq!(cfg.journal.max_field_bytes, 64 * 1024);
+        assert_eq!(cfg.journal.max_bytes, 64 * 1024 * 1024);
+        let cfg = Config::parse("[journal]\nmax_field_bytes = 1024\nmax_bytes = 65536\n").unwrap();
+        assert_eq!(
+            (cfg.journal.max_field_bytes, cfg.journal.max_bytes),
+            (1024, 65536)
+        );
+        let err = Config::parse("[journal]\nmax_bytes = 1000000\n").unwrap_err();
+        assert!(err.to_string().contains("max_bytes = 1000000"), "{err}");
+        let err = Config::parse("[journal]\nmax_field_bytes = 10\n").unwrap_err();
+        assert!(err.to_string().contains("max_field_bytes"), "{err}");
     }
 }

@@ -114,7 +114,19 @@ fn requests(core: &Core, req: &SimRequest) -> SimResponse {
         code: req.query_param("code"),
         limit: req.query_param("limit").and_then(|l| l.parse().ok()),
     };
-    ok(json!({"requests": core.journal().query(&filter)}))
+    // Serialized straight from the entries, without an intermediate JSON tree: the listing can
+    // be `[journal] max_bytes` long.
+    #[derive(serde::Serialize)]
+    struct Listing {
+        requests: Vec<crate::journal::JournalEntry>,
+    }
+    let listing = Listing {
+        requests: core.journal().query(&filter),
+    };
+    match serde_json::to_vec(&listing) {
+        Ok(body) => SimResponse::json(200, body),
+        Err(e) => error(500, format!("the journal cannot be serialized: {e}")),
+    }
 }
 
 /// `GET /__sim/notifications[?tenant&apiCode&status&businessId&after&limit]`, newest first.

@@ -215,7 +215,8 @@ pub fn upload_interrupted(core: &Core, tenant: &TenantId, path: &str) {
 /// recorded INCOMPLETE with `why` instead of being processed.
 pub fn upload_broken(core: &Core, tenant: &TenantId, path: &str, why: &str) {
     let reason = format!(
-        "a write was refused ({why}); the partial file was not processed — upload it again"
+        "a write was refused ({}); the partial file was not processed — upload it again",
+        crate::text::message(why)
     );
     upload_abandoned(core, tenant, path, why, &reason);
 }

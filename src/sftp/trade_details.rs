@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use crate::clock::format;
 use crate::money::{Currency, Money};
 use crate::store::infinia::{InfiniaState, Trade, TradeType, UploadStatus};
+use crate::text::{bound, echo, message, ECHO_BYTES};
 
 /// Every column, in the documented order; the last two are optional.
 pub const COLUMNS: &[&str] = &[
@@ -80,7 +81,7 @@ impl Outcome {
 pub fn apply(state: &mut InfiniaState, file_name: &str, bytes: &[u8]) -> Outcome {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if let Err(e) = std::str::from_utf8(bytes) {
-        return Outcome::failed(format!("the file is not UTF-8 ({e})"));
+        return Outcome::failed(format!("the file is not UTF-8 ({})", message(e)));
     }
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
@@ -88,7 +89,7 @@ pub fn apply(state: &mut InfiniaState, file_name: &str, bytes: &[u8]) -> Outcome
         .from_reader(bytes);
     let header: Vec<String> = match reader.headers() {
         Ok(h) => h.iter().map(str::to_owned).collect(),
-        Err(e) => return Outcome::failed(format!("the header row cannot be read: {e}")),
+        Err(e) => return Outcome::failed(format!("the header row cannot be read: {}", message(e))),
     };
     if header.iter().all(String::is_empty) {
         return Outcome::failed("the file is empty; the first row must be the header".into());
@@ -97,12 +98,16 @@ pub fn apply(state: &mut InfiniaState, file_name: &str, bytes: &[u8]) -> Outcome
     for (i, name) in header.iter().enumerate() {
         match COLUMNS.iter().find(|c| **c == name) {
             Some(c) if index.insert(c, i).is_some() => {
-                return Outcome::failed(format!("column {name:?} appears twice in the header"))
+                return Outcome::failed(format!(
+                    "column {} appears twice in the header",
+                    echo(name)
+                ))
             }
             Some(_) => {}
             None => {
                 return Outcome::failed(format!(
-                    "unknown column {name:?} in the header; the columns are {}",
+                    "unknown column {} in the header; the columns are {}",
+                    echo(name),
                     COLUMNS.join(",")
                 ))
             }
@@ -137,7 +142,7 @@ pub fn apply(state: &mut InfiniaState, file_name: &str, bytes: &[u8]) -> Outcome
                         ),
                     )];
                     let trade_no = index.get("tradeNo").and_then(|i| r.get(*i)).unwrap_or("");
-                    (row, Err((trade_no.to_owned(), e)))
+                    (row, Err((bound(trade_no, ECHO_BYTES).into_owned(), e)))
                 } else {
                     let fields: BTreeMap<&str, &str> = index
                         .iter()
@@ -152,7 +157,7 @@ pub fn apply(state: &mut InfiniaState, file_name: &str, bytes: &[u8]) -> Outcome
                     row,
                     Err((
                         String::new(),
-                        vec![("-".into(), format!("unreadable row: {e}"))],
+                        vec![("-".into(), format!("unreadable row: {}", message(e)))],
                     )),
                 )
             }
@@ -207,7 +212,10 @@ fn check_row(
     if !trade_no.is_empty() && state.trades.contains_key(trade_no) {
         bad(
             "tradeNo",
-            format!("{trade_no:?} was already accepted (tradeNo must be unique)"),
+            format!(
+                "{} was already accepted (tradeNo must be unique)",
+                echo(trade_no)
+            ),
         );
     }
     let trade_type = match get("tradeType").to_ascii_uppercase().as_str() {
@@ -217,7 +225,7 @@ fn check_row(
         other => {
             bad(
                 "tradeType",
-                format!("{other:?} is not SALE, RETURN or EXCHANGE"),
+                format!("{} is not SALE, RETURN or EXCHANGE", echo(other)),
             );
             None
         }
@@ -226,13 +234,13 @@ fn check_row(
     if format::parse_china(trade_time).is_none() {
         bad(
             "tradeTime",
-            format!("{trade_time:?} is not yyyy-MM-dd HH:mm:ss"),
+            format!("{} is not yyyy-MM-dd HH:mm:ss", echo(trade_time)),
         );
     }
     let currency = match Currency::parse(get("currency")) {
         Ok(c) => Some(c),
         Err(e) => {
-            bad("currency", e.to_string());
+            bad("currency", message(e));
             None
         }
     };
@@ -246,7 +254,10 @@ fn check_row(
             Ok(_) if negative && trade_type != Some(TradeType::Exchange) => {
                 bad(
                     "amount",
-                    format!("{text:?} is negative; only an EXCHANGE may be negative"),
+                    format!(
+                        "{} is negative; only an EXCHANGE may be negative",
+                        echo(text)
+                    ),
                 );
                 None
             }
@@ -256,7 +267,7 @@ fn check_row(
             }
             Ok(m) => Some(Money::new(if negative { -m.minor } else { m.minor }, c)),
             Err(e) => {
-                bad("amount", e.to_string());
+                bad("amount", message(e));
                 None
             }
         }
@@ -265,7 +276,7 @@ fn check_row(
     if !quantity.is_empty() && !quantity.parse::<u32>().is_ok_and(|q| q > 0) {
         bad(
             "quantity",
-            format!("{quantity:?} is not a positive whole number"),
+            format!("{} is not a positive whole number", echo(quantity)),
         );
     }
     if get("productName").chars().count() > 256 {
@@ -289,13 +300,14 @@ fn check_row(
                     if sale.seller_id != seller_id {
                         bad(
                             "originalTradeNo",
-                            format!("{original:?} belongs to seller {:?}", sale.seller_id),
+                            format!("{} belongs to seller {:?}", echo(original), sale.seller_id),
                         );
                     } else if Some(sale.amount.currency) != currency {
                         bad(
                             "currency",
                             format!(
-                                "the original sale {original:?} is in {}",
+                                "the original sale {} is in {}",
+                                echo(original),
                                 sale.amount.currency
                             ),
                         );
@@ -305,19 +317,24 @@ fn check_row(
                             bad(
                                 "amount",
                                 format!(
-                                    "returns {} more than is left of sale {original:?} ({})",
+                                    "returns {} more than is left of sale {} ({})",
                                     a.to_decimal_string(),
+                                    echo(original),
                                     Money::new(left, a.currency).to_decimal_string()
                                 ),
                             );
                         }
                     }
                 }
-                Some(_) => bad("originalTradeNo", format!("{original:?} is not a SALE")),
+                Some(_) => bad(
+                    "originalTradeNo",
+                    format!("{} is not a SALE", echo(original)),
+                ),
                 None => bad(
                     "originalTradeNo",
                     format!(
-                        "no accepted SALE with tradeNo {original:?} (earlier rows and files count)"
+                        "no accepted SALE with tradeNo {} (earlier rows and files count)",
+                        echo(original)
                     ),
                 ),
             }
@@ -340,7 +357,7 @@ fn check_row(
             returned_minor: 0,
             file_name: file_name.to_owned(),
         }),
-        _ => Err((trade_no.to_owned(), p)),
+        _ => Err((bound(trade_no, ECHO_BYTES).into_owned(), p)),
     }
 }
 

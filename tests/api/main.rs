@@ -24,6 +24,7 @@ mod fuzz_smoke;
 mod independent_client;
 mod infinia;
 mod journal;
+mod journal_bounds;
 mod notifications;
 mod pipeline_panics;
 mod platform;

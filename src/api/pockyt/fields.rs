@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use crate::clock::format;
 use crate::clock::Millis;
 use crate::money::{Currency, Money};
+use crate::text::{echo, message};
 use crate::wire::pockyt::PockytError;
 
 pub type Fields = Map<String, Value>;
@@ -57,8 +58,9 @@ pub fn one_of(
     };
     match value {
         Some(v) if !allowed.contains(&v.as_str()) => Err(PockytError::value(format!(
-            "{name} must be one of {}, got {v:?}",
-            allowed.join(", ")
+            "{name} must be one of {}, got {}",
+            allowed.join(", "),
+            echo(&v)
         ))),
         v => Ok(v),
     }
@@ -76,7 +78,8 @@ pub fn timestamp(f: &Fields, required_field: bool) -> Result<Option<Millis>, Poc
     match format::parse_utc_z(&text).filter(|_| well_formed) {
         Some(ms) => Ok(Some(ms)),
         None => Err(PockytError::value(format!(
-            "timestamp must be UTC in the form yyyy-MM-ddTHH:mm:ssZ (e.g. 2022-10-31T12:04:05Z), got {text:?}"
+            "timestamp must be UTC in the form yyyy-MM-ddTHH:mm:ssZ (e.g. 2022-10-31T12:04:05Z), got {}",
+            echo(&text)
         ))),
     }
 }
@@ -95,7 +98,8 @@ pub fn country(
     match value {
         Some(v) if v.len() != 2 || !v.bytes().all(|b| b.is_ascii_uppercase()) => {
             Err(PockytError::value(format!(
-                "{name} must be an ISO 3166 two-letter country code such as US or CN, got {v:?}"
+                "{name} must be an ISO 3166 two-letter country code such as US or CN, got {}",
+                echo(&v)
             )))
         }
         v => Ok(v),
@@ -118,7 +122,8 @@ pub fn email(f: &Fields, name: &str, required_field: bool) -> Result<Option<Stri
         }) && !v.contains(char::is_whitespace);
         if !ok {
             return Err(PockytError::value(format!(
-                "{name} is not an e-mail address: {v:?}"
+                "{name} is not an e-mail address: {}",
+                echo(v)
             )));
         }
     }
@@ -128,17 +133,18 @@ pub fn email(f: &Fields, name: &str, required_field: bool) -> Result<Option<Stri
 /// A currency code known to the simulator.
 pub fn currency(f: &Fields, name: &str) -> Result<Currency, PockytError> {
     let code = required(f, name)?;
-    Currency::parse(&code).map_err(|e| PockytError::value(format!("{name}: {e}")))
+    Currency::parse(&code).map_err(|e| PockytError::value(format!("{name}: {}", message(e))))
 }
 
 /// A positive decimal amount in `currency`.
 pub fn amount(f: &Fields, name: &str, currency: Currency) -> Result<Money, PockytError> {
     let text = required(f, name)?;
-    let money =
-        Money::parse(&text, currency).map_err(|e| PockytError::value(format!("{name}: {e}")))?;
+    let money = Money::parse(&text, currency)
+        .map_err(|e| PockytError::value(format!("{name}: {}", message(e))))?;
     if !money.is_positive() {
         return Err(PockytError::value(format!(
-            "{name} must be greater than zero, got {text:?}"
+            "{name} must be greater than zero, got {}",
+            echo(&text)
         )));
     }
     Ok(money)
@@ -160,7 +166,8 @@ pub fn date(
     match time::Date::parse(&v, fmt) {
         Ok(d) if v.len() == 10 => Ok(Some((d.year(), u8::from(d.month()), d.day()))),
         _ => Err(PockytError::value(format!(
-            "{name} must be a date in the form yyyy-MM-dd (e.g. 1999-01-01), got {v:?}"
+            "{name} must be a date in the form yyyy-MM-dd (e.g. 1999-01-01), got {}",
+            echo(&v)
         ))),
     }
 }

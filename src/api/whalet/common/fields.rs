@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::money::{Currency, Money};
 use crate::store::whalet::FileRef;
+use crate::text::{echo, message};
 use crate::wire::whalet::{json_type, WhaletError};
 
 /// Longest id or name the simulator accepts in a business field.
@@ -33,7 +34,8 @@ impl<'a> Check<'a> {
         let parsed = crate::clock::format::parse_china(text);
         if parsed.is_none() {
             self.problem(format!(
-                "{field} must be yyyy-MM-dd HH:mm:ss (UTC+8), got {text:?}"
+                "{field} must be yyyy-MM-dd HH:mm:ss (UTC+8), got {}",
+                echo(text)
             ));
         }
         parsed
@@ -151,8 +153,9 @@ impl<'a> Check<'a> {
             Some(value)
         } else {
             self.problem(format!(
-                "{field} must be one of {}, got {value:?}",
-                allowed.join(", ")
+                "{field} must be one of {}, got {}",
+                allowed.join(", "),
+                echo(value)
             ));
             None
         }
@@ -166,7 +169,8 @@ impl<'a> Check<'a> {
             Some(value)
         } else {
             self.problem(format!(
-                "{field} must be an ISO 3166 two-letter country code such as US, got {value:?}"
+                "{field} must be an ISO 3166 two-letter country code such as US, got {}",
+                echo(value)
             ));
             None
         }
@@ -179,7 +183,7 @@ impl<'a> Check<'a> {
         match Currency::parse(value) {
             Ok(c) => Some(c),
             Err(e) => {
-                self.problem(format!("{field}: {e}"));
+                self.problem(format!("{field}: {}", message(e)));
                 None
             }
         }
@@ -202,7 +206,7 @@ impl<'a> Check<'a> {
                 None
             }
             Err(e) => {
-                self.problem(format!("{field}: {e}"));
+                self.problem(format!("{field}: {}", message(e)));
                 None
             }
         }
@@ -285,7 +289,8 @@ pub fn yes_no(body: &Value, field: &str, required: bool) -> Result<Option<bool>,
         Some("Y") => Ok(Some(true)),
         Some("N") => Ok(Some(false)),
         Some(other) => Err(WhaletError::parameter(format!(
-            "{field} must be \"Y\" or \"N\", got {other:?}"
+            "{field} must be \"Y\" or \"N\", got {}",
+            echo(other)
         ))),
         None if required => Err(WhaletError::parameter(format!(
             "{field} is required (\"Y\" or \"N\")"

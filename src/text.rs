@@ -1,0 +1,180 @@
+//! Bounding text that came from a client before it goes into a message or the journal: a value
+//! echoed in a diagnostic, a lower-level error quoted whole, a journal field. Longer text is cut
+//! at a char boundary and ends with a marker saying how much was left out
+//! (`… 12345 more bytes`), so a 32 MiB CSV header never becomes a 32 MiB diagnostic.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// Longest echo of one client value (a column name, a field's value) in a message, in bytes.
+pub const ECHO_BYTES: usize = 256;
+
+/// Longest lower-level error (which may itself echo a value) quoted whole in a message, in bytes.
+pub const MESSAGE_BYTES: usize = 1024;
+
+/// The largest index `<= at` that is a char boundary of `text`.
+fn floor_boundary(text: &str, at: usize) -> usize {
+    if at >= text.len() {
+        return text.len();
+    }
+    let mut i = at;
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// Where to cut `text` so that the kept part plus its marker take at most `max` bytes.
+/// Returns `text.len()` when it fits whole.
+fn cut_point(text: &str, max: usize) -> usize {
+    if text.len() <= max {
+        return text.len();
+    }
+    // The marker names at most `text.len()` omitted bytes, so this much room always suffices.
+    let reserve = marker(text.len()).len();
+    floor_boundary(text, max.saturating_sub(reserve))
+}
+
+/// The marker that ends a cut text.
+fn marker(omitted: usize) -> String {
+    format!("… {omitted} more bytes")
+}
+
+/// `text` if it is at most `max` bytes long; otherwise its longest prefix that ends at a char
+/// boundary and leaves room for the marker, followed by `… N more bytes` (N = bytes left out).
+/// The result is at most `max` bytes unless `max` is shorter than the marker itself.
+pub fn bound(text: &str, max: usize) -> Cow<'_, str> {
+    let cut = cut_point(text, max);
+    if cut == text.len() {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(max);
+    out.push_str(&text[..cut]);
+    out.push_str(&marker(text.len() - cut));
+    Cow::Owned(out)
+}
+
+/// [`bound`] in place: a text that fits is left untouched (no copy).
+pub fn bound_string(text: &mut String, max: usize) {
+    let cut = cut_point(text, max);
+    if cut < text.len() {
+        let omitted = text.len() - cut;
+        text.truncate(cut);
+        text.push_str(&marker(omitted));
+    }
+}
+
+/// A lower-level error's text (which may echo what the client sent) for a message, cut at
+/// [`MESSAGE_BYTES`].
+pub fn message(error: impl fmt::Display) -> String {
+    let mut text = error.to_string();
+    bound_string(&mut text, MESSAGE_BYTES);
+    text
+}
+
+/// One client value for a message, written quoted like `{:?}` and cut at [`ECHO_BYTES`] of the
+/// value: `"abc"`, or `"ab"… 1048320 more bytes`.
+pub fn echo(value: &str) -> Echo<'_> {
+    Echo(value)
+}
+
+/// See [`echo`].
+#[derive(Clone, Copy)]
+pub struct Echo<'a>(&'a str);
+
+impl fmt::Display for Echo<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.0;
+        let cut = cut_point(text, ECHO_BYTES);
+        write!(f, "{:?}", &text[..cut])?;
+        if cut < text.len() {
+            f.write_str(&marker(text.len() - cut))?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Echo<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_text_is_kept_whole_and_not_copied() {
+        assert!(matches!(bound("abc", 3), Cow::Borrowed("abc")));
+        assert!(matches!(bound("", 0), Cow::Borrowed("")));
+        let mut s = String::from("abc");
+        bound_string(&mut s, 3);
+        assert_eq!(s, "abc");
+    }
+
+    #[test]
+    fn long_text_is_cut_with_the_count_of_bytes_left_out() {
+        let text = "x".repeat(1000);
+        let cut = bound(&text, 100);
+        assert!(cut.len() <= 100, "{} bytes: {cut}", cut.len());
+        assert!(cut.ends_with(" more bytes"), "{cut}");
+        let kept = cut.find('…').unwrap();
+        assert_eq!(&cut[..kept], "x".repeat(kept));
+        assert_eq!(cut[kept..], format!("… {} more bytes", 1000 - kept));
+        // One byte over the bound is cut too.
+        let over = "y".repeat(101);
+        assert_ne!(bound(&over, 100), over);
+        assert!(bound(&over, 100).len() <= 100);
+    }
+
+    #[test]
+    fn cuts_fall_on_char_boundaries() {
+        // 'é' is 2 bytes, '€' 3, '🐳' 4: every bound between them must still give valid UTF-8
+        // and count the bytes left out exactly.
+        let text = "é€🐳".repeat(50);
+        for max in 0..text.len() + 2 {
+            let cut = bound(&text, max);
+            if text.len() <= max {
+                assert_eq!(cut, text);
+                continue;
+            }
+            let kept = cut.rfind('…').unwrap();
+            assert!(text.starts_with(&cut[..kept]), "max {max}");
+            assert_eq!(
+                cut[kept..],
+                format!("… {} more bytes", text.len() - kept),
+                "max {max}"
+            );
+            let reserve = format!("… {} more bytes", text.len()).len();
+            if max >= reserve {
+                assert!(cut.len() <= max, "max {max}: {} bytes", cut.len());
+            }
+            let mut s = text.clone();
+            bound_string(&mut s, max);
+            assert_eq!(s, cut, "in place, max {max}");
+        }
+    }
+
+    #[test]
+    fn echo_quotes_and_bounds_one_value() {
+        assert_eq!(echo("ab\"c").to_string(), r#""ab\"c""#);
+        assert_eq!(format!("{:?}", echo("x")), "\"x\"");
+        let long = "é".repeat(1000);
+        let shown = echo(&long).to_string();
+        assert!(shown.len() <= ECHO_BYTES + 2, "{} bytes", shown.len());
+        assert!(shown.starts_with("\"éé"), "{shown}");
+        let kept = shown.rfind('"').unwrap() - 1;
+        assert!(shown.ends_with(&format!("\"… {} more bytes", 2000 - kept)));
+    }
+
+    #[test]
+    fn a_quoted_error_is_bounded() {
+        let e = format!("amount {:?} is not a number", "9".repeat(100_000));
+        let m = message(&e);
+        assert!(m.len() <= MESSAGE_BYTES);
+        assert!(m.starts_with("amount \"999"));
+        assert!(m.ends_with(" more bytes"));
+        assert_eq!(message("short"), "short");
+    }
+}
