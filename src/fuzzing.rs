@@ -433,8 +433,8 @@ pub fn upload_multipart(data: &[u8]) {
 pub fn sftp_trade_details(data: &[u8]) {
     const SAMPLE: &[u8] = include_bytes!("../samples/infinia-trade-details.csv");
     let mut state = crate::store::infinia::InfiniaState::default();
-    let _ = crate::sftp::trade_details::apply(&mut state, "sample.csv", SAMPLE);
-    let outcome = crate::sftp::trade_details::apply(&mut state, "fuzz.csv", data);
+    let _ = crate::sftp::trade_details::apply(&mut state, "sample.csv", SAMPLE, 1000);
+    let outcome = crate::sftp::trade_details::apply(&mut state, "fuzz.csv", data, 1000);
     let _ = outcome.error_csv();
 }
 

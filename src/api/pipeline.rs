@@ -33,6 +33,7 @@ use crate::journal::JournalEntry;
 use crate::scenario::{Decision, OperationCtx};
 use crate::store::TenantState;
 use crate::tenant::TenantId;
+use crate::text::{bound, ECHO_BYTES};
 
 /// How much of an unreadable body the journal keeps.
 pub const RAW_PREVIEW_BYTES: usize = 2048;
@@ -272,15 +273,20 @@ pub async fn handle<S: Scheme>(
     };
     tracing::info!(
         surface = S::SURFACE,
-        tenant = entry.tenant.as_deref().unwrap_or("-"),
-        operation = %entry.operation,
-        request_no = entry.request_no.as_deref().unwrap_or("-"),
-        code = %entry.code,
+        tenant = %logged(entry.tenant.as_deref()),
+        operation = %logged(Some(&entry.operation)),
+        request_no = %logged(entry.request_no.as_deref()),
+        code = %logged(Some(&entry.code)),
         latency_us = entry.latency_us,
         "request"
     );
     core.journal().record(entry);
     answer.response
+}
+
+/// A field of the log line: it echoes what the client sent, so it is bounded like any echo.
+fn logged(value: Option<&str>) -> std::borrow::Cow<'_, str> {
+    bound(value.unwrap_or("-"), ECHO_BYTES)
 }
 
 /// The first [`RAW_PREVIEW_BYTES`] of a body, as text, for the journal.

@@ -31,6 +31,9 @@ pub struct InfiniaConfig {
     /// Files an app may hold in its SFTP folders (`/upload` and `/error` together).
     #[serde(default = "default_sftp_max_files")]
     pub sftp_max_files: usize,
+    /// Row errors listed in one trade-details error file; the rest are counted in a last line.
+    #[serde(default = "default_sftp_max_error_rows")]
+    pub sftp_max_error_rows: usize,
     /// SFTP connections open at once (all apps); the extra one is closed at once.
     #[serde(default = "default_sftp_max_connections")]
     pub sftp_max_connections: usize,
@@ -97,6 +100,7 @@ impl Default for InfiniaConfig {
             sftp_max_file_bytes: default_sftp_max_file_bytes(),
             sftp_max_bytes: default_sftp_max_bytes(),
             sftp_max_files: default_sftp_max_files(),
+            sftp_max_error_rows: default_sftp_max_error_rows(),
             sftp_max_connections: default_sftp_max_connections(),
             sftp_idle_timeout_ms: default_sftp_idle_timeout_ms(),
             sftp_login_grace_ms: default_sftp_login_grace_ms(),
@@ -154,6 +158,10 @@ fn default_sftp_max_bytes() -> usize {
 }
 
 fn default_sftp_max_files() -> usize {
+    1000
+}
+
+fn default_sftp_max_error_rows() -> usize {
     1000
 }
 

@@ -111,6 +111,7 @@ pub fn process(
     let now = core.clock().now();
     let config = &core.infinia().apps.config;
     let (max_files, max_bytes) = (config.sftp_max_files, config.sftp_max_bytes);
+    let max_error_rows = config.sftp_max_error_rows;
     let _gone = core.with_tenant(tenant, |t| {
         let s = &mut t.infinia;
         match s.uploads.get(name) {
@@ -126,7 +127,7 @@ pub fn process(
             (None, None) => trade_details::Outcome::failed(
                 "the file was removed before it was processed".into(),
             ),
-            (Some(bytes), None) => trade_details::apply(s, name, &bytes),
+            (Some(bytes), None) => trade_details::apply(s, name, &bytes, max_error_rows),
         };
         let mut reason = outcome.reason.clone();
         let mut error_file = None;

@@ -77,8 +77,15 @@ impl Outcome {
     }
 }
 
-/// Validates `bytes` and applies the good rows to `state`.
-pub fn apply(state: &mut InfiniaState, file_name: &str, bytes: &[u8]) -> Outcome {
+/// Validates `bytes` and applies the good rows to `state`. At most `max_error_rows` row errors
+/// are listed (the error file would otherwise grow with every bad row, to many times the
+/// upload); the rest are counted in a last line.
+pub fn apply(
+    state: &mut InfiniaState,
+    file_name: &str,
+    bytes: &[u8],
+    max_error_rows: usize,
+) -> Outcome {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if let Err(e) = std::str::from_utf8(bytes) {
         return Outcome::failed(format!("the file is not UTF-8 ({})", message(e)));
@@ -127,6 +134,7 @@ pub fn apply(state: &mut InfiniaState, file_name: &str, bytes: &[u8]) -> Outcome
         errors: Vec::new(),
         reason: None,
     };
+    let mut unlisted: u64 = 0;
     for record in reader.records() {
         out.total_rows += 1;
         let (row, result) = match record {
@@ -169,15 +177,30 @@ pub fn apply(state: &mut InfiniaState, file_name: &str, bytes: &[u8]) -> Outcome
             }
             Err((trade_no, problems)) => {
                 out.failed_rows += 1;
-                out.errors
-                    .extend(problems.into_iter().map(|(column, reason)| RowError {
-                        row,
-                        trade_no: trade_no.clone(),
-                        column,
-                        reason,
-                    }));
+                for (column, reason) in problems {
+                    if out.errors.len() < max_error_rows {
+                        out.errors.push(RowError {
+                            row,
+                            trade_no: trade_no.clone(),
+                            column,
+                            reason,
+                        });
+                    } else {
+                        unlisted += 1;
+                    }
+                }
             }
         }
+    }
+    if unlisted > 0 {
+        out.errors.push(RowError {
+            row: 0,
+            trade_no: String::new(),
+            column: "-".into(),
+            reason: format!(
+                "… {unlisted} more errors not listed (at most {max_error_rows}: [infinia] sftp_max_error_rows)"
+            ),
+        });
     }
     if out.total_rows == 0 {
         return Outcome::failed("the file has a header but no trade rows".into());

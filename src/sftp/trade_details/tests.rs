@@ -9,7 +9,7 @@ fn earned(state: &InfiniaState, seller: &str) -> i64 {
 #[test]
 fn the_sample_file_is_valid() {
     let mut state = InfiniaState::default();
-    let out = apply(&mut state, "sample.csv", SAMPLE.as_bytes());
+    let out = apply(&mut state, "sample.csv", SAMPLE.as_bytes(), 1000);
     assert_eq!(out.status, UploadStatus::Success, "{:?}", out.errors);
     assert_eq!(
         (out.total_rows, out.success_rows, out.failed_rows),
@@ -31,7 +31,7 @@ fn bad_rows_are_reported_with_row_column_and_reason() {
         A1,SALE,O3,S1,,2025/01/01,XXX,1\n\
         A4,RETURN,O1,S1,A1,2025-01-01 10:00:00,USD,4.00\n\
         A5,SALE,O5,S1,,2025-01-01 10:00:00,USD,1.001\n";
-    let out = apply(&mut state, "f.csv", text.as_bytes());
+    let out = apply(&mut state, "f.csv", text.as_bytes(), 1000);
     assert_eq!(out.status, UploadStatus::PartiallyFailed);
     assert_eq!(
         (out.total_rows, out.success_rows, out.failed_rows),
@@ -68,7 +68,7 @@ fn whole_file_failures() {
         ("tradeNo,colour\n", "unknown column \"colour\""),
         (&COLUMNS.join(",")[..], "no trade rows"),
     ] {
-        let out = apply(&mut state, "f.csv", text.as_bytes());
+        let out = apply(&mut state, "f.csv", text.as_bytes(), 1000);
         assert_eq!(out.status, UploadStatus::Failed, "{text}");
         assert!(
             out.reason.as_deref().unwrap().contains(why),
@@ -76,7 +76,7 @@ fn whole_file_failures() {
             out.reason
         );
     }
-    let out = apply(&mut state, "f.csv", b"\xff\xfe");
+    let out = apply(&mut state, "f.csv", b"\xff\xfe", 1000);
     assert!(out.reason.unwrap().contains("not UTF-8"));
     assert!(state.trades.is_empty());
 }
@@ -85,11 +85,41 @@ fn whole_file_failures() {
 fn a_file_of_only_bad_rows_failed() {
     let mut state = InfiniaState::default();
     let text = format!("{}\nB1,SALE,O1,S1,,2025-01-01 10:00:00,USD,-1,,\nB2,SALE,O1,S1,,2025-01-01 10:00:00,USD,1,,x\nB3,SALE\n", COLUMNS.join(","));
-    let out = apply(&mut state, "f.csv", text.as_bytes());
+    let out = apply(&mut state, "f.csv", text.as_bytes(), 1000);
     assert_eq!(out.status, UploadStatus::Failed);
     assert_eq!(out.failed_rows, 3);
     assert!(out
         .errors
         .iter()
         .any(|e| e.row == 4 && e.reason.contains("2 fields")));
+}
+
+/// A file of many bad rows lists at most `max_error_rows` errors and counts the rest, so the
+/// error file stays small however many rows are bad; every row is still counted as failed.
+#[test]
+fn row_errors_are_listed_up_to_the_limit_and_the_rest_counted() {
+    let mut state = InfiniaState::default();
+    let mut text = COLUMNS.join(",");
+    let empty_row = ",".repeat(COLUMNS.len() - 1);
+    for _ in 0..500 {
+        text.push('\n');
+        text.push_str(&empty_row);
+    }
+    let unbounded = apply(&mut state, "f.csv", text.as_bytes(), usize::MAX);
+    assert!(unbounded.errors.len() > 500, "{}", unbounded.errors.len());
+    let out = apply(&mut state, "f.csv", text.as_bytes(), 10);
+    assert_eq!(out.failed_rows, 500);
+    assert_eq!(out.errors.len(), 11);
+    let last = out
+        .errors
+        .last()
+        .map(|e| e.reason.clone())
+        .unwrap_or_default();
+    let expected_more = unbounded.errors.len() - 10;
+    assert!(
+        last.contains(&format!("{expected_more} more errors not listed")),
+        "{last}"
+    );
+    assert!(last.contains("sftp_max_error_rows"), "{last}");
+    assert!(out.error_csv().len() * 20 < unbounded.error_csv().len());
 }
