@@ -29,8 +29,11 @@ pub async fn handle(core: &Core, req: &SimRequest, rest: &str) -> SimResponse {
         );
     }
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
-    if !openapi::documented(req.method.as_str(), &segments) {
+    let Some(route) = openapi::route(req.method.as_str(), &segments) else {
         return not_served(req, rest);
+    };
+    if let Some(refusal) = unknown_input(route, req) {
+        return refusal;
     }
     match (req.method.as_str(), segments.as_slice()) {
         ("GET", ["health"]) => ok(json!({"status": "ok"})),
@@ -46,11 +49,11 @@ pub async fn handle(core: &Core, req: &SimRequest, rest: &str) -> SimResponse {
         ("GET", ["notifications"]) => notifications(core, req),
         ("GET", ["notifications", "wait"]) => wait(core, req).await,
         ("GET", ["notifications", id]) => match core.outbox().get(id) {
-            Some(n) => ok(json!(n)),
+            Some(n) => ok(notification_json(&n)),
             None => error(404, format!("no notification {id}")),
         },
         ("POST", ["notifications", id, "resend"]) => match core.outbox().resend(id) {
-            Ok(n) => ok(json!(n)),
+            Ok(n) => ok(notification_json(&n)),
             Err(e) if core.outbox().get(id).is_none() => error(404, e),
             Err(e) => error(409, e),
         },
@@ -71,6 +74,91 @@ pub async fn handle(core: &Core, req: &SimRequest, rest: &str) -> SimResponse {
         ("GET", ["openapi.json"]) => ok(openapi::document(core)),
         _ => not_served(req, rest),
     }
+}
+
+/// The one check of what a request brings against what its endpoint accepts (the route table in
+/// openapi.rs, which also documents it): an unknown query parameter, or an unknown field of a
+/// JSON body the endpoint's row lists fields for, is a `400` naming it, the endpoint, the
+/// accepted names and the nearest one. Ignoring it would answer something else (a misspelt
+/// `wait?apicode=` filter waits for any notification).
+fn unknown_input(route: &openapi::Route, req: &SimRequest) -> Option<SimResponse> {
+    let names = req.query_pairs().into_iter().map(|(name, _)| name);
+    let unknown = match route.unknown_query(names) {
+        Some(unknown) => unknown,
+        None => {
+            route.fields?;
+            let body = match body_json(req) {
+                Ok(body) => body,
+                Err(refusal) => return Some(refusal),
+            };
+            route.unknown_field(body.keys())?
+        }
+    };
+    Some(SimResponse::json_value(400, &unknown.to_json()))
+}
+
+/// Adds `<key>Utc` (ISO-8601, UTC) beside each epoch-ms time `key` of `value`'s object (`null`
+/// stays `null`), like the clock's `now`/`nowUtc`.
+pub(crate) fn add_utc(value: &mut Value, keys: &[&str]) {
+    let Some(object) = value.as_object_mut() else {
+        return;
+    };
+    for key in keys {
+        let utc = match object.get(*key) {
+            Some(Value::Null) => Value::Null,
+            Some(v) => match v.as_i64() {
+                Some(ms) => json!(format::utc_z(ms)),
+                None => continue,
+            },
+            None => continue,
+        };
+        object.insert(format!("{key}Utc"), utc);
+    }
+}
+
+/// `snake_case` keys of `value`'s object (scenario-file shapes echoed back) in camelCase.
+pub(crate) fn camel_keys(value: &mut Value) {
+    let Some(object) = value.as_object_mut() else {
+        return;
+    };
+    let old = std::mem::take(object);
+    *object = old
+        .into_iter()
+        .map(|(key, v)| {
+            let mut camel = String::with_capacity(key.len());
+            let mut upper = false;
+            for c in key.chars() {
+                if c == '_' {
+                    upper = true;
+                } else if upper {
+                    camel.extend(c.to_uppercase());
+                    upper = false;
+                } else {
+                    camel.push(c);
+                }
+            }
+            (camel, v)
+        })
+        .collect();
+}
+
+/// A notification as the control plane answers it: its times also in ISO-8601, its scenario
+/// behaviour in camelCase.
+fn notification_json(n: &crate::notify::Notification) -> Value {
+    let mut value = json!(n);
+    add_utc(&mut value, &["createdAt", "nextAttemptAt", "finishedAt"]);
+    if let Some(attempts) = value.get_mut("attempts").and_then(Value::as_array_mut) {
+        for attempt in attempts {
+            add_utc(
+                attempt,
+                &["virtualTime", "wallTime", "finishedAt", "nextAttemptAt"],
+            );
+        }
+    }
+    if let Some(behaviour) = value.get_mut("behaviour") {
+        camel_keys(behaviour);
+    }
+    value
 }
 
 /// The one answer for a path the control plane does not serve (openapi.rs lists what it does).
@@ -140,8 +228,13 @@ fn notifications(core: &Core, req: &SimRequest) -> SimResponse {
         Some(Ok(l)) => l,
         Some(Err(_)) => return error(400, "limit must be a non-negative integer"),
     };
-    let mut list = core.outbox().list(&filter);
-    list.truncate(limit);
+    let list: Vec<Value> = core
+        .outbox()
+        .list(&filter)
+        .iter()
+        .take(limit)
+        .map(notification_json)
+        .collect();
     ok(json!({"notifications": list}))
 }
 
@@ -180,7 +273,8 @@ fn notification_filter(req: &SimRequest) -> Result<NotificationFilter, SimRespon
 }
 
 /// Blocks until a matching notification is delivered, exhausted or suppressed (408 after
-/// `timeout_ms`, default 10 s, at most 120 s). It does not move the clock.
+/// `timeoutMs`, or its older spelling `timeout_ms`, default 10 s, at most 120 s). It does not
+/// move the clock.
 async fn wait(core: &Core, req: &SimRequest) -> SimResponse {
     let filter = match notification_filter(req) {
         Ok(f) => f,
@@ -194,17 +288,20 @@ async fn wait(core: &Core, req: &SimRequest) -> SimResponse {
             );
         }
     }
-    let timeout_ms = match req.query_param("timeout_ms").map(|t| t.parse::<u64>()) {
+    let timeout = req
+        .query_param("timeoutMs")
+        .or_else(|| req.query_param("timeout_ms"));
+    let timeout_ms = match timeout.map(|t| t.parse::<u64>()) {
         None => 10_000,
         Some(Ok(t)) if t <= 120_000 => t,
-        Some(_) => return error(400, "timeout_ms must be an integer from 0 to 120000"),
+        Some(_) => return error(400, "timeoutMs must be an integer from 0 to 120000"),
     };
     match core
         .outbox()
         .wait(&filter, Duration::from_millis(timeout_ms))
         .await
     {
-        Some(n) => ok(json!(n)),
+        Some(n) => ok(notification_json(&n)),
         None => error(
             408,
             format!("no matching notification was delivered or exhausted within {timeout_ms} ms"),
@@ -255,10 +352,17 @@ fn set_clock(core: &Core, req: &SimRequest) -> SimResponse {
         Ok(b) => b,
         Err(r) => return r,
     };
+    let scale_given = body.contains_key("scale");
     let mode = match serde_json::from_value::<ClockMode>(Value::Object(body)) {
         Ok(mode) => mode,
         Err(e) => return error(400, format!("expected {{\"mode\": \"real\"|\"manual\"}} or {{\"mode\": \"scaled\", \"scale\": 0.01}}: {e}")),
     };
+    if scale_given && !matches!(mode, ClockMode::Scaled { .. }) {
+        return error(
+            400,
+            "scale applies only to {\"mode\": \"scaled\"}; the real and manual clocks take no scale",
+        );
+    }
     let mode = match mode.validate() {
         Ok(mode) => mode,
         Err(e) => return error(400, e),

@@ -18,35 +18,39 @@ pub struct Route {
     pub query: &'static [(&'static str, &'static str)],
     /// What the request body is, when it has one.
     pub body: Option<&'static str>,
+    /// The fields of a JSON-object body, when the control plane checks them before the endpoint
+    /// runs (any other field is refused); `None` = the endpoint reads its body itself (scenario
+    /// files, trigger parameters) or takes none.
+    pub fields: Option<&'static [(&'static str, &'static str)]>,
 }
 
 const TENANT: (&str, &str) = ("tenant", "provider:id, e.g. whalet:202400000000001");
 
 /// Every control endpoint.
 pub const ROUTES: &[Route] = &[
-    Route { method: "GET", path: "health", tag: "health", summary: "200 {\"status\":\"ok\"} once ready", query: &[], body: None },
-    Route { method: "GET", path: "openapi.json", tag: "health", summary: "This document", query: &[], body: None },
-    Route { method: "GET", path: "requests", tag: "journal", summary: "The request journal, newest first: every request answered (decrypted), its reply, code, deciding scenario rule; fired triggers appear as surface `trigger`. At most `[journal] max_bytes` in all; a field longer than `[journal] max_field_bytes` ends with `… N more bytes`", query: &[("surface", "whalet, platform, infinia, pockyt, file, trigger"), TENANT, ("partnerId", "the tenant's bare id"), ("apiCode", "operation (apiCode or path)"), ("operation", "same as apiCode"), ("code", "result code"), ("limit", "at most this many")], body: None },
-    Route { method: "GET", path: "requests/{id}", tag: "journal", summary: "One journal entry", query: &[], body: None },
-    Route { method: "DELETE", path: "requests", tag: "journal", summary: "Empties the journal", query: &[], body: None },
-    Route { method: "GET", path: "notifications", tag: "notifications", summary: "The delivery ledger, newest first: every notification with each attempt (time, HTTP status, latency, response excerpt, verdict)", query: &[TENANT, ("apiCode", "notification apiCode / topic"), ("status", "queued, pending, delivered, exhausted, suppressed"), ("businessId", "the business object"), ("after", "only notifications after this id (ntf_000012 or 12)")], body: None },
-    Route { method: "GET", path: "notifications/wait", tag: "notifications", summary: "Waits (wall time, bounded) until a matching notification is delivered, exhausted or suppressed; 408 on timeout", query: &[TENANT, ("apiCode", "notification apiCode"), ("status", "final status wanted"), ("businessId", "the business object"), ("after", "only notifications after this id"), ("timeout_ms", "wall ms to wait, default 10000, at most 120000")], body: None },
-    Route { method: "GET", path: "notifications/{id}", tag: "notifications", summary: "One notification and its attempts", query: &[], body: None },
-    Route { method: "POST", path: "notifications/{id}/resend", tag: "notifications", summary: "Sends a delivered or exhausted notification again (new series, same requestNo)", query: &[], body: None },
-    Route { method: "GET", path: "clock", tag: "clock", summary: "Mode, virtual now (epoch ms, China time, UTC) and pending timers", query: &[], body: None },
-    Route { method: "POST", path: "clock/advance", tag: "clock", summary: "Moves virtual time forward, running every timer that falls due in order", query: &[], body: Some("{\"seconds\": n} or {\"ms\": n}") },
-    Route { method: "POST", path: "clock", tag: "clock", summary: "Switches the clock mode, keeping the virtual time", query: &[], body: Some("{\"mode\": \"real\"|\"manual\"} or {\"mode\": \"scaled\", \"scale\": 0.01}") },
-    Route { method: "GET", path: "state", tag: "state", summary: "Per tenant: entities, ledger (postings and balances), sequences", query: &[TENANT], body: None },
-    Route { method: "GET", path: "invariants", tag: "state", summary: "Whether every tenant's ledger balances", query: &[], body: None },
-    Route { method: "POST", path: "reset", tag: "state", summary: "Empties all state (or one tenant's): entities, ledger, notifications, scenario counters and random draws, pending timers of that tenant; loaded scenarios stay", query: &[TENANT], body: Some("optional {\"tenant\": \"provider:id\"}") },
-    Route { method: "GET", path: "triggers", tag: "triggers", summary: "Every externally caused event that can be fired, with its parameters", query: &[], body: None },
-    Route { method: "POST", path: "trigger/{event}", tag: "triggers", summary: "Fires an external event; 404 unknown event, 400 bad parameters, 422 refused by the event", query: &[], body: Some("the event's parameters as a JSON object of strings") },
-    Route { method: "GET", path: "scenarios", tag: "scenarios", summary: "Loaded scenarios in load order (with their rules, timeline, fired events, outages)", query: &[("tenant", "only scenarios that apply to this tenant")], body: None },
-    Route { method: "POST", path: "scenarios", tag: "scenarios", summary: "Loads a scenario (TOML, or JSON of the same shape); replaces one with the same name and tenant; 400 names the line and reason", query: &[("tenant", "scope it to this tenant (overrides the file's tenant)"), ("file", "the name to use in error messages")], body: Some("a scenario file (docs/SCENARIOS.md)") },
-    Route { method: "DELETE", path: "scenarios", tag: "scenarios", summary: "Removes every scenario (or those scoped to one tenant) and cancels their timelines", query: &[("tenant", "only scenarios scoped to this tenant")], body: None },
-    Route { method: "POST", path: "scenarios/explain", tag: "scenarios", summary: "Which rule would decide an operation now, and its decision, without counting it", query: &[], body: Some("{\"surface\": \"whalet\", \"tenant\": \"whalet:...\", \"operation\": \"connectivity\", \"fields\": {...}}") },
-    Route { method: "GET", path: "scenarios/{name}", tag: "scenarios", summary: "One loaded scenario", query: &[("tenant", "its tenant scope, when several share the name")], body: None },
-    Route { method: "DELETE", path: "scenarios/{name}", tag: "scenarios", summary: "Removes one scenario and cancels its timeline", query: &[("tenant", "its tenant scope, when several share the name")], body: None },
+    Route { method: "GET", path: "health", tag: "health", summary: "200 {\"status\":\"ok\"} once ready", query: &[], body: None, fields: None },
+    Route { method: "GET", path: "openapi.json", tag: "health", summary: "This document", query: &[], body: None, fields: None },
+    Route { method: "GET", path: "requests", tag: "journal", summary: "The request journal, newest first: every request answered (decrypted), its reply, code, deciding scenario rule; fired triggers appear as surface `trigger`. At most `[journal] max_bytes` in all; a field longer than `[journal] max_field_bytes` ends with `… N more bytes`", query: &[("surface", "whalet, platform, infinia, pockyt, file, trigger"), TENANT, ("partnerId", "the tenant's bare id"), ("apiCode", "operation (apiCode or path)"), ("operation", "same as apiCode"), ("code", "result code"), ("limit", "at most this many")], body: None, fields: None },
+    Route { method: "GET", path: "requests/{id}", tag: "journal", summary: "One journal entry", query: &[], body: None, fields: None },
+    Route { method: "DELETE", path: "requests", tag: "journal", summary: "Empties the journal", query: &[], body: None, fields: None },
+    Route { method: "GET", path: "notifications", tag: "notifications", summary: "The delivery ledger, newest first: every notification with each attempt (time, HTTP status, latency, response excerpt, verdict)", query: &[TENANT, ("apiCode", "notification apiCode / topic"), ("status", "queued, pending, delivered, exhausted, suppressed"), ("businessId", "the business object"), ("after", "only notifications after this id (ntf_000012 or 12)"), ("limit", "at most this many")], body: None, fields: None },
+    Route { method: "GET", path: "notifications/wait", tag: "notifications", summary: "Waits (wall time, bounded) until a matching notification is delivered, exhausted or suppressed; 408 on timeout", query: &[TENANT, ("apiCode", "notification apiCode"), ("status", "final status wanted"), ("businessId", "the business object"), ("after", "only notifications after this id"), ("timeoutMs", "wall ms to wait, default 10000, at most 120000"), ("timeout_ms", "same as timeoutMs (the older spelling)")], body: None, fields: None },
+    Route { method: "GET", path: "notifications/{id}", tag: "notifications", summary: "One notification and its attempts", query: &[], body: None, fields: None },
+    Route { method: "POST", path: "notifications/{id}/resend", tag: "notifications", summary: "Sends a delivered or exhausted notification again (new series, same requestNo)", query: &[], body: None, fields: None },
+    Route { method: "GET", path: "clock", tag: "clock", summary: "Mode, virtual now (epoch ms, China time, UTC) and pending timers", query: &[], body: None, fields: None },
+    Route { method: "POST", path: "clock/advance", tag: "clock", summary: "Moves virtual time forward, running every timer that falls due in order", query: &[], body: Some("{\"seconds\": n} or {\"ms\": n}"), fields: Some(&[("seconds", "virtual seconds to move (a number)"), ("ms", "virtual milliseconds to move (an integer)")]) },
+    Route { method: "POST", path: "clock", tag: "clock", summary: "Switches the clock mode, keeping the virtual time", query: &[], body: Some("{\"mode\": \"real\"|\"manual\"} or {\"mode\": \"scaled\", \"scale\": 0.01}"), fields: Some(&[("mode", "real, manual or scaled"), ("scale", "wall seconds per virtual second (scaled only)")]) },
+    Route { method: "GET", path: "state", tag: "state", summary: "Per tenant: entities, ledger (postings and balances), sequences", query: &[TENANT], body: None, fields: None },
+    Route { method: "GET", path: "invariants", tag: "state", summary: "Whether every tenant's ledger balances", query: &[], body: None, fields: None },
+    Route { method: "POST", path: "reset", tag: "state", summary: "Empties all state (or one tenant's): entities, ledger, notifications, scenario counters and random draws, pending timers of that tenant; loaded scenarios stay", query: &[TENANT], body: Some("optional {\"tenant\": \"provider:id\"}"), fields: Some(&[TENANT]) },
+    Route { method: "GET", path: "triggers", tag: "triggers", summary: "Every externally caused event that can be fired, with its parameters", query: &[], body: None, fields: None },
+    Route { method: "POST", path: "trigger/{event}", tag: "triggers", summary: "Fires an external event; 404 unknown event, 400 bad parameters, 422 refused by the event", query: &[], body: Some("the event's parameters as a JSON object of strings"), fields: None },
+    Route { method: "GET", path: "scenarios", tag: "scenarios", summary: "Loaded scenarios in load order (with their rules, timeline, fired events, outages)", query: &[("tenant", "only scenarios that apply to this tenant")], body: None, fields: None },
+    Route { method: "POST", path: "scenarios", tag: "scenarios", summary: "Loads a scenario (TOML, or JSON of the same shape); replaces one with the same name and tenant; 400 names the line and reason", query: &[("tenant", "scope it to this tenant (overrides the file's tenant)"), ("file", "the name to use in error messages")], body: Some("a scenario file (docs/SCENARIOS.md)"), fields: None },
+    Route { method: "DELETE", path: "scenarios", tag: "scenarios", summary: "Removes every scenario (or those scoped to one tenant) and cancels their timelines", query: &[("tenant", "only scenarios scoped to this tenant")], body: None, fields: None },
+    Route { method: "POST", path: "scenarios/explain", tag: "scenarios", summary: "Which rule would decide an operation now, and its decision, without counting it", query: &[], body: Some("{\"surface\": \"whalet\", \"tenant\": \"whalet:...\", \"operation\": \"connectivity\", \"fields\": {...}}"), fields: Some(&[("surface", "whalet, platform, infinia or pockyt"), TENANT, ("operation", "apiCode or path"), ("fields", "the decrypted business fields (any JSON object)")]) },
+    Route { method: "GET", path: "scenarios/{name}", tag: "scenarios", summary: "One loaded scenario", query: &[("tenant", "its tenant scope, when several share the name")], body: None, fields: None },
+    Route { method: "DELETE", path: "scenarios/{name}", tag: "scenarios", summary: "Removes one scenario and cancels its timeline", query: &[("tenant", "its tenant scope, when several share the name")], body: None, fields: None },
 ];
 
 fn matches(template: &str, segments: &[&str]) -> bool {
@@ -58,11 +62,137 @@ fn matches(template: &str, segments: &[&str]) -> bool {
             .all(|(p, s)| (p.starts_with('{') && p.ends_with('}')) || p == s)
 }
 
-/// Whether `method` + `segments` (after `/__sim/`) is a documented control endpoint.
-pub fn documented(method: &str, segments: &[&str]) -> bool {
+/// The documented control endpoint `method` + `segments` (after `/__sim/`) names, if any; a
+/// literal segment wins over a `{placeholder}` (`notifications/wait` is not `notifications/{id}`).
+pub fn route(method: &str, segments: &[&str]) -> Option<&'static Route> {
     ROUTES
         .iter()
-        .any(|r| r.method == method && matches(r.path, segments))
+        .filter(|r| r.method == method && matches(r.path, segments))
+        .min_by_key(|r| r.path.matches('{').count())
+}
+
+/// Whether `method` + `segments` (after `/__sim/`) is a documented control endpoint.
+pub fn documented(method: &str, segments: &[&str]) -> bool {
+    route(method, segments).is_some()
+}
+
+/// What the control plane refuses before an endpoint runs: a query parameter or body field
+/// the endpoint does not accept (a silently ignored misspelt filter answers something else).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unknown {
+    /// `query parameter` or `field`.
+    pub kind: &'static str,
+    pub name: String,
+    /// `GET /__sim/notifications/wait`.
+    pub endpoint: String,
+    pub accepted: Vec<&'static str>,
+    pub nearest: Option<&'static str>,
+}
+
+impl Unknown {
+    fn new(kind: &'static str, name: &str, route: &Route, accepted: Vec<&'static str>) -> Self {
+        Unknown {
+            kind,
+            name: crate::text::bound(name, crate::text::ECHO_BYTES).into_owned(),
+            endpoint: format!("{} {}{}", route.method, super::PREFIX, route.path),
+            nearest: nearest(name, &accepted),
+            accepted,
+        }
+    }
+
+    pub fn message(&self) -> String {
+        let place = match self.kind {
+            "field" => format!("in the JSON body of {}", self.endpoint),
+            _ => format!("for {}", self.endpoint),
+        };
+        let mut text = format!("unknown {} `{}` {place}", self.kind, self.name);
+        if let Some(n) = self.nearest {
+            text.push_str(&format!("; did you mean `{n}`?"));
+        }
+        if self.accepted.is_empty() {
+            text.push_str(&format!(" It accepts no {}s.", self.kind));
+        } else {
+            let list: Vec<String> = self.accepted.iter().map(|a| format!("`{a}`")).collect();
+            text.push_str(&format!(" Accepted: {}.", list.join(", ")));
+        }
+        text
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({
+            "error": self.message(),
+            "unknown": self.name,
+            "in": if self.kind == "field" { "body" } else { "query" },
+            "endpoint": self.endpoint,
+            "accepted": self.accepted,
+            "didYouMean": self.nearest,
+        })
+    }
+}
+
+impl Route {
+    /// The first query parameter this endpoint does not accept, if any.
+    pub fn unknown_query(&self, names: impl IntoIterator<Item = String>) -> Option<Unknown> {
+        let accepted: Vec<&'static str> = self.query.iter().map(|(n, _)| *n).collect();
+        names
+            .into_iter()
+            .find(|n| !accepted.contains(&n.as_str()))
+            .map(|n| Unknown::new("query parameter", &n, self, accepted))
+    }
+
+    /// The first body field this endpoint does not accept, if it checks its body's fields.
+    pub fn unknown_field<'a>(
+        &self,
+        names: impl IntoIterator<Item = &'a String>,
+    ) -> Option<Unknown> {
+        let fields = self.fields?;
+        let accepted: Vec<&'static str> = fields.iter().map(|(n, _)| *n).collect();
+        names
+            .into_iter()
+            .find(|n| !accepted.contains(&n.as_str()))
+            .map(|n| Unknown::new("field", n, self, accepted))
+    }
+}
+
+/// The accepted name `given` most likely meant: the same but for case, `_` or `-`, or at most
+/// two edits away (one for short names).
+fn nearest(given: &str, accepted: &[&'static str]) -> Option<&'static str> {
+    let norm = |s: &str| -> Vec<char> {
+        s.chars()
+            .filter(|c| !matches!(c, '_' | '-'))
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let g = norm(given);
+    if g.len() > 64 {
+        return None;
+    }
+    accepted
+        .iter()
+        .map(|a| {
+            let n = norm(a);
+            (edits(&g, &n), n.len(), *a)
+        })
+        .filter(|(d, len, _)| *d <= 2 && d * 3 <= *len)
+        .min_by_key(|(d, _, _)| *d)
+        .map(|(_, _, a)| a)
+}
+
+/// Levenshtein distance.
+fn edits(a: &[char], b: &[char]) -> usize {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (diagonal + usize::from(ca != cb))
+                .min(row[j] + 1)
+                .min(above + 1);
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 /// The OpenAPI 3.0 document of the whole control plane.
@@ -90,8 +220,18 @@ pub fn document(core: &Core) -> Value {
             },
         });
         if let Some(body) = route.body {
-            let mut content =
-                json!({"application/json": {"schema": {"type": "object", "description": body}}});
+            let mut schema = json!({"type": "object", "description": body});
+            if let Some(fields) = route.fields {
+                let properties: Map<String, Value> = fields
+                    .iter()
+                    .map(|(name, description)| {
+                        ((*name).to_owned(), json!({"description": description}))
+                    })
+                    .collect();
+                schema["properties"] = Value::Object(properties);
+                schema["additionalProperties"] = json!(false);
+            }
+            let mut content = json!({"application/json": {"schema": schema}});
             if route.path == "scenarios" {
                 content["application/toml"] =
                     json!({"schema": {"type": "string", "description": body}});
@@ -156,6 +296,50 @@ mod tests {
         assert!(!documented("GET", &["trigger", "x.y"]));
         assert!(!documented("GET", &["nope"]));
         assert!(!documented("GET", &["notifications", "a", "b"]));
+    }
+
+    #[test]
+    fn a_literal_segment_wins_over_a_placeholder() {
+        let wait = route("GET", &["notifications", "wait"]).map(|r| r.path);
+        assert_eq!(wait, Some("notifications/wait"));
+        let one = route("GET", &["notifications", "ntf_000001"]).map(|r| r.path);
+        assert_eq!(one, Some("notifications/{id}"));
+    }
+
+    #[test]
+    fn the_nearest_accepted_name_is_suggested_only_when_close() {
+        let accepted = ["tenant", "apiCode", "businessId", "timeoutMs", "timeout_ms"];
+        for (given, expected) in [
+            ("apicode", Some("apiCode")),
+            ("api_code", Some("apiCode")),
+            ("tennant", Some("tenant")),
+            ("businesId", Some("businessId")),
+            ("TIMEOUTMS", Some("timeoutMs")),
+            ("page", None),
+            ("x", None),
+            ("", None),
+        ] {
+            assert_eq!(nearest(given, &accepted), expected, "{given}");
+        }
+        let long = "a".repeat(10_000);
+        assert_eq!(nearest(&long, &accepted), None);
+    }
+
+    #[test]
+    fn an_unknown_name_is_echoed_bounded() {
+        let Some(wait) = route("GET", &["notifications", "wait"]) else {
+            panic!("wait is documented");
+        };
+        let long = "z".repeat(100_000);
+        let Some(unknown) = wait.unknown_query([long]) else {
+            panic!("refused");
+        };
+        assert!(unknown.message().len() < 1_000, "{}", unknown.message());
+        assert!(wait.unknown_query(["timeoutMs".to_owned()]).is_none());
+        assert!(
+            wait.unknown_field(std::iter::empty()).is_none(),
+            "wait reads no body"
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::{body_json, error, ok, tenant_param};
+use super::{add_utc, body_json, camel_keys, error, ok, tenant_param};
 use crate::core::Core;
 use crate::http::{SimRequest, SimResponse};
 use crate::scenario::{format, Decision, OperationCtx};
@@ -14,7 +14,13 @@ pub fn list(core: &Core, req: &SimRequest) -> SimResponse {
         Ok(t) => t,
         Err(r) => return r,
     };
-    ok(json!({"scenarios": core.scenarios().list(tenant.as_ref())}))
+    let list: Vec<Value> = core
+        .scenarios()
+        .list(tenant.as_ref())
+        .into_iter()
+        .map(with_utc)
+        .collect();
+    ok(json!({"scenarios": list}))
 }
 
 pub async fn load(core: &Core, req: &SimRequest) -> SimResponse {
@@ -54,7 +60,7 @@ pub async fn load(core: &Core, req: &SimRequest) -> SimResponse {
         // Events at 0s have fired by the time the load is answered.
         core.clock().advance(0).await;
     }
-    let mut answer = json!({"loaded": loading.view, "replaced": loading.replaced});
+    let mut answer = json!({"loaded": with_utc(loading.view), "replaced": loading.replaced});
     if let Some(t) = unknown_tenant {
         answer["warning"] = json!(format!(
             "no tenant {t} exists (yet); the scenario applies only to that tenant's requests"
@@ -93,7 +99,7 @@ pub fn get(core: &Core, req: &SimRequest, name: &str) -> SimResponse {
         Err(r) => return r,
     };
     match core.scenarios().get(name, scope.as_ref()) {
-        Some(view) => ok(view),
+        Some(view) => ok(with_utc(view)),
         None => error(404, not_loaded(name, scope.as_ref())),
     }
 }
@@ -162,16 +168,37 @@ pub fn explain(core: &Core, req: &SimRequest) -> SimResponse {
     ok(json!({"decision": decision_json(&decision)}))
 }
 
-/// A decision as JSON (the explain endpoint and the docs use this shape).
+/// A scenario's view with its virtual times (epoch ms) also in ISO-8601: `loadedAtUtc`, and
+/// `atUtc`, `fromUtc`, `untilUtc` in its timeline and outages.
+fn with_utc(mut view: Value) -> Value {
+    add_utc(&mut view, &["loadedAt"]);
+    for (list, keys) in [
+        ("timeline", &["at"][..]),
+        ("outages", &["from", "until"][..]),
+    ] {
+        if let Some(items) = view.get_mut(list).and_then(Value::as_array_mut) {
+            for item in items {
+                add_utc(item, keys);
+            }
+        }
+    }
+    view
+}
+
+/// A decision as JSON (the explain endpoint and the docs use this shape), camelCase throughout.
 pub fn decision_json(d: &Decision) -> Value {
+    let mut sync = json!(d.sync);
+    camel_keys(&mut sync);
+    let mut notify = json!(d.notify);
+    camel_keys(&mut notify);
     json!({
         "scenario": d.scenario,
         "rule": d.rule,
-        "sync": d.sync,
+        "sync": sync,
         "latencyMs": d.latency_ms,
         "result": d.result,
         "delayMs": d.delay_ms,
-        "notify": d.notify,
+        "notify": notify,
         "values": d.values,
     })
 }

@@ -28,7 +28,13 @@ async fn every_documented_route_is_served_and_nothing_else() {
                 .replace("{id}", "ntf_999999")
                 .replace("{event}", "no.such.event")
                 .replace("{name}", "no-such-scenario");
-            let url = format!("{}{concrete}?timeout_ms=1", app.url);
+            // Only the wait takes a timeout (any other endpoint refuses the parameter).
+            let query = if path.ends_with("/wait") {
+                "?timeoutMs=1"
+            } else {
+                ""
+            };
+            let url = format!("{}{concrete}{query}", app.url);
             let request = match method.as_str() {
                 "get" => http.get(&url),
                 "post" => http.post(&url).body("{}"),

@@ -515,7 +515,7 @@ async fn a_tenant_reset_cancels_that_tenants_pending_settlements() {
         q["result"]["status"], "pending",
         "the old timer was cancelled: {q}"
     );
-    assert!(ledger(&app, "channel=pockyt").await.is_empty());
+    assert!(ledger(&app, "tenant=pockyt:202333").await.is_empty());
     app.advance(5.0).await;
     let q = ok(&app, "/v3/payouts/inquiry", json!({"transactionNo": txn})).await;
     assert_eq!(q["result"]["status"], "success");

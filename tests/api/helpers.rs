@@ -265,7 +265,13 @@ impl TestApp {
 fn strip_wall(v: &mut Value) {
     match v {
         Value::Object(map) => {
-            for k in ["wallTime", "latencyUs", "latencyMs", "responseExcerpt"] {
+            for k in [
+                "wallTime",
+                "wallTimeUtc",
+                "latencyUs",
+                "latencyMs",
+                "responseExcerpt",
+            ] {
                 map.remove(k);
             }
             map.values_mut().for_each(strip_wall);

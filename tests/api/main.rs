@@ -14,6 +14,7 @@ mod clock;
 mod connectivity;
 mod control;
 mod control_guard;
+mod control_input;
 mod dashboard;
 mod e2e_infinia_browser;
 mod e2e_rules;

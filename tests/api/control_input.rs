@@ -1,0 +1,232 @@
+//! The control plane refuses what it does not understand: an unknown query parameter or JSON
+//! body field is a `400` naming it, the endpoint, the accepted names and the nearest one (it was
+//! silently ignored, so a misspelt filter answered something unrelated). And its answers speak
+//! camelCase, with times in ISO-8601 beside epoch ms.
+
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, TestApp};
+
+async fn delivered_ping(app: &TestApp) -> Value {
+    app.client
+        .call(
+            "connectivity",
+            &json!({"notifyFlag": "Y", "responseFlag": "N"}),
+        )
+        .await
+        .unwrap();
+    app.advance(0.5).await;
+    app.wait_notification("apiCode=connectivityNotify").await
+}
+
+fn error_text(body: &Value) -> &str {
+    body["error"].as_str().unwrap_or("")
+}
+
+#[tokio::test]
+async fn a_misspelt_wait_filter_is_refused_not_answered_with_another_notification() {
+    let app = spawn_app().await;
+    delivered_ping(&app).await;
+    // Before: 200 with the connectivity notification, whatever `apicode` said.
+    let (status, body) = app
+        .get("/__sim/notifications/wait?apicode=nothingLikeIt&timeoutMs=50")
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let text = error_text(&body);
+    assert!(
+        text.starts_with(
+            "unknown query parameter `apicode` for GET /__sim/notifications/wait; did you mean `apiCode`?"
+        ),
+        "{body}"
+    );
+    for accepted in ["`tenant`", "`apiCode`", "`businessId`", "`timeoutMs`"] {
+        assert!(text.contains(accepted), "{accepted} missing: {body}");
+    }
+    assert_eq!(body["unknown"], "apicode");
+    assert_eq!(body["in"], "query");
+    assert_eq!(body["endpoint"], "GET /__sim/notifications/wait");
+    assert_eq!(body["didYouMean"], "apiCode");
+    // The right spelling still filters: nothing matches, so it times out.
+    let (status, body) = app
+        .get("/__sim/notifications/wait?apiCode=nothingLikeIt&timeoutMs=50")
+        .await;
+    assert_eq!(status, 408, "{body}");
+    // Both spellings of the timeout are accepted.
+    let (status, _) = app
+        .get("/__sim/notifications/wait?apiCode=connectivityNotify&timeout_ms=50")
+        .await;
+    assert_eq!(status, 200);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_endpoint_refuses_an_unknown_query_parameter_from_the_documented_table() {
+    let app = spawn_app().await;
+    let doc = app.get_json("/__sim/openapi.json").await;
+    let http = reqwest::Client::new();
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let concrete = path
+                .replace("{id}", "ntf_999999")
+                .replace("{event}", "sim.notify.down")
+                .replace("{name}", "no-such-scenario");
+            let url = format!("{}{concrete}?bogusParam=1", app.url);
+            let request = match method.as_str() {
+                "get" => http.get(&url),
+                "post" => http.post(&url).body("{}"),
+                "delete" => http.delete(&url),
+                other => panic!("unexpected method {other}"),
+            };
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let body: Value =
+                serde_json::from_slice(&response.bytes().await.unwrap()).unwrap_or(Value::Null);
+            let endpoint = format!("{} {path}", method.to_ascii_uppercase());
+            assert_eq!(status, 400, "{endpoint}: {body}");
+            assert_eq!(body["endpoint"], endpoint.as_str(), "{body}");
+            let documented: Vec<&str> = op["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|p| p["in"] == "query")
+                .filter_map(|p| p["name"].as_str())
+                .collect();
+            assert_eq!(body["accepted"], json!(documented), "{endpoint}");
+            assert!(
+                error_text(&body).starts_with(&format!(
+                    "unknown query parameter `bogusParam` for {endpoint}"
+                )),
+                "{body}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "{checked}");
+    // Nothing was reset, fired or cleared on the way.
+    let (_, health) = app.get("/__sim/health").await;
+    assert_eq!(health["status"], "ok");
+    let (status, body) = app.get("/__sim/health?verbose=1").await;
+    assert_eq!(status, 400);
+    assert!(
+        error_text(&body).ends_with("It accepts no query parameters."),
+        "{body}"
+    );
+    // A misspelt journal filter names the nearest accepted one.
+    let (status, body) = app.get("/__sim/requests?partnerID=202400000000001").await;
+    assert_eq!((status, &body["didYouMean"]), (400, &json!("partnerId")));
+    let (status, body) = app.get("/__sim/requests?surfce=whalet").await;
+    assert_eq!((status, &body["didYouMean"]), (400, &json!("surface")));
+    // A name that is near nothing gets no guess.
+    let (status, body) = app.get("/__sim/requests?page=2").await;
+    assert_eq!((status, &body["didYouMean"]), (400, &Value::Null), "{body}");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn json_bodies_with_unknown_fields_are_refused_before_anything_changes() {
+    let app = spawn_app().await;
+    let before = app.get_json("/__sim/clock").await["now"].clone();
+    // `second` instead of `seconds` used to be "give seconds or ms"; now it names the field.
+    let (status, body) = app
+        .post("/__sim/clock/advance", &json!({"second": 5}))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        error_text(&body),
+        "unknown field `second` in the JSON body of POST /__sim/clock/advance; did you mean `seconds`? Accepted: `seconds`, `ms`."
+    );
+    assert_eq!(body["in"], "body");
+    // An extra field beside a valid one was ignored and the clock moved; now nothing moves.
+    let (status, body) = app
+        .post(
+            "/__sim/clock/advance",
+            &json!({"seconds": 5, "until": "later"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["unknown"], "until");
+    assert_eq!(app.get_json("/__sim/clock").await["now"], before);
+    // Reset with a misspelt tenant used to reset everything.
+    let (status, body) = app
+        .post(
+            "/__sim/reset",
+            &json!({"tennant": "whalet:202400000000001"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["didYouMean"], "tenant");
+    // Explain names the field; its `fields` object stays free-form.
+    let (status, body) = app
+        .post(
+            "/__sim/scenarios/explain",
+            &json!({"surface": "whalet", "tenant": "whalet:202400000000001", "operation": "connectivity", "field": {}}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["didYouMean"], "fields");
+    let (status, body) = app
+        .post(
+            "/__sim/scenarios/explain",
+            &json!({"surface": "whalet", "tenant": "whalet:202400000000001", "operation": "connectivity", "fields": {"anything": 1}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // The clock mode: an unknown field, and a scale the mode does not take.
+    let (status, body) = app
+        .post("/__sim/clock", &json!({"mode": "scaled", "speed": 0.01}))
+        .await;
+    assert_eq!((status, &body["unknown"]), (400, &json!("speed")), "{body}");
+    let (status, body) = app
+        .post("/__sim/clock", &json!({"mode": "manual", "scale": 0.01}))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(error_text(&body).contains("scale applies only"), "{body}");
+    // The document lists the same fields and closes the object.
+    let doc = app.get_json("/__sim/openapi.json").await;
+    let schema = &doc["paths"]["/__sim/clock/advance"]["post"]["requestBody"]["content"]
+        ["application/json"]["schema"];
+    assert_eq!(schema["additionalProperties"], false);
+    assert!(schema["properties"]["seconds"].is_object(), "{schema}");
+    // Trigger parameters keep their own check (the trigger's definition).
+    let (status, body) = app
+        .post("/__sim/trigger/sim.notify.down", &json!({"tenantt": "x"}))
+        .await;
+    assert_eq!(status, 400);
+    assert!(error_text(&body).contains("no parameter"), "{body}");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn answers_are_camel_case_with_iso_times_beside_epoch_ms() {
+    let app = spawn_app().await;
+    let n = delivered_ping(&app).await;
+    assert_eq!(n["createdAtUtc"], "2025-01-01T00:00:00Z", "{n}");
+    assert!(
+        n["finishedAt"].is_i64() && n["finishedAtUtc"].is_string(),
+        "{n}"
+    );
+    let attempt = &n["attempts"][0];
+    assert!(attempt["virtualTimeUtc"].is_string(), "{attempt}");
+    assert!(attempt["wallTimeUtc"].is_string(), "{attempt}");
+    let behaviour = n["behaviour"].as_object().unwrap();
+    assert!(behaviour.contains_key("corruptSignature"), "{n}");
+    assert!(behaviour.keys().all(|k| !k.contains('_')), "{n}");
+    let listed = app.get_json("/__sim/notifications").await["notifications"][0].clone();
+    assert_eq!(listed["createdAtUtc"], n["createdAtUtc"]);
+    let text = "name = \"slow\"\n[[rule]]\nsurface = \"whalet\"\noperation = \"connectivity\"\n[rule.then]\ncode = \"FAILURE\"\nhttp_status = 503\n[rule.then.notify]\ncorrupt_signature = true\n";
+    let (status, loaded) = app.load_scenario(text, "").await;
+    assert_eq!(status, 200, "{loaded}");
+    assert_eq!(loaded["loaded"]["loadedAtUtc"], "2025-01-01T00:00:00Z");
+    let (_, explained) = app
+        .post(
+            "/__sim/scenarios/explain",
+            &json!({"surface": "whalet", "tenant": "whalet:202400000000001", "operation": "connectivity"}),
+        )
+        .await;
+    let decision = &explained["decision"];
+    assert_eq!(decision["sync"]["httpStatus"], 503, "{explained}");
+    assert_eq!(decision["notify"]["corruptSignature"], true, "{explained}");
+    assert!(decision["sync"].get("http_status").is_none(), "{explained}");
+    app.shutdown().await;
+}
