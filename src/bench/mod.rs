@@ -49,12 +49,13 @@ pub enum Surface {
 }
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = crate::cli::exit::EXIT_CODES)]
 pub struct BenchArgs {
     /// Surface to load.
     #[arg(long, value_enum, default_value = "whalet")]
     surface: Surface,
     /// The simulator's base URL (ignored with --spawn-server).
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    #[arg(long, env = "WHALET_SIM_URL", default_value = "http://127.0.0.1:8080")]
     url: String,
     /// Start this binary's `serve` on a free port, time it to a ready health check, measure it.
     #[arg(long)]
@@ -150,15 +151,15 @@ pub fn parse_duration(text: &str) -> anyhow::Result<Duration> {
     let (number, unit) = text.split_at(split);
     let n: f64 = number
         .parse()
-        .map_err(|_| anyhow::anyhow!("{text:?} is not a duration like 10s or 500ms"))?;
+        .map_err(|_| anyhow::anyhow!("`{text}` is not a duration like 10s or 500ms"))?;
     let secs = match unit {
         "ms" => n / 1000.0,
         "" | "s" => n,
         "m" => n * 60.0,
         "h" => n * 3600.0,
-        _ => anyhow::bail!("{text:?}: unknown unit {unit:?} (ms, s, m, h)"),
+        _ => anyhow::bail!("`{text}`: unknown unit `{unit}` (ms, s, m, h)"),
     };
-    anyhow::ensure!(secs.is_finite() && secs > 0.0, "{text:?} must be positive");
+    anyhow::ensure!(secs.is_finite() && secs > 0.0, "`{text}` must be positive");
     Ok(Duration::from_secs_f64(secs))
 }
 
@@ -298,17 +299,17 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         .runs
         .iter()
         .any(|r| r.ok < r.requests || !r.verify_errors.is_empty());
-    Ok(if failed {
-        ExitCode::from(2)
+    Ok(crate::cli::exit::code(if failed {
+        crate::cli::exit::REFUSED
     } else {
-        ExitCode::SUCCESS
-    })
+        crate::cli::exit::SUCCESS
+    }))
 }
 
 fn resolve(url: &str) -> anyhow::Result<SocketAddr> {
     let rest = url
         .strip_prefix("http://")
-        .ok_or_else(|| anyhow::anyhow!("--url must start with http:// (got {url:?})"))?;
+        .ok_or_else(|| anyhow::anyhow!("--url must start with http:// (got `{url}`)"))?;
     let host = rest.split('/').next().unwrap_or(rest);
     let host = if host.contains(':') {
         host.to_owned()
@@ -402,7 +403,7 @@ fn plan(args: &BenchArgs) -> anyhow::Result<Plan> {
             for p in &args.params {
                 let (k, v) = p
                     .split_once('=')
-                    .ok_or_else(|| anyhow::anyhow!("--param {p:?} is not name=value"))?;
+                    .ok_or_else(|| anyhow::anyhow!("--param `{p}` is not name=value"))?;
                 params.insert(k.to_owned(), v.to_owned());
             }
             let merchant = requests::PockytMerchant {
@@ -459,7 +460,7 @@ fn infinia_alg(text: &str) -> anyhow::Result<SignatureHash> {
     match text.to_ascii_lowercase().as_str() {
         "sha256" | "sha256withrsa" => Ok(SignatureHash::Sha256),
         "sha1" | "sha1withrsa" => Ok(SignatureHash::Sha1),
-        _ => anyhow::bail!("--infinia-alg {text:?}: expected sha256 or sha1"),
+        _ => anyhow::bail!("--infinia-alg `{text}`: expected sha256 or sha1"),
     }
 }
 

@@ -1,7 +1,9 @@
-//! The command line: `serve`, `call`, `listen`, `keygen`, `trigger`. Thin: each command builds
-//! what it needs from the library and runs it.
+//! The command line: `serve`, `call`, `listen`, `keygen`, `trigger`, `bench`. Thin: each command
+//! builds what it needs from the library and runs it. Every option a script or CI sets is also an
+//! environment variable (`WHALET_SIM_*`, shown in `--help`); the exit codes are in `exit.rs`.
 
 mod call;
+pub mod exit;
 mod keygen;
 mod listen;
 
@@ -19,7 +21,8 @@ use crate::config::Config;
 #[command(
     name = "whalet-sim",
     version,
-    about = "A local simulator of the Whalet, Infinia Pay and Pockyt payment APIs"
+    about = "A local simulator of the Whalet, Infinia Pay and Pockyt payment APIs",
+    after_help = exit::EXIT_CODES
 )]
 struct Cli {
     #[command(subcommand)]
@@ -42,29 +45,48 @@ enum Command {
     Bench(Box<crate::bench::BenchArgs>),
 }
 
+/// How `serve` writes its log (on stderr).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// One human-readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per line (timestamp, level, target, message and fields).
+    Json,
+}
+
 #[derive(clap::Args)]
+#[command(after_help = exit::EXIT_CODES)]
 struct ServeArgs {
-    /// Address to listen on.
+    /// Address to listen on (port 0 picks a free one; the ready line says which).
     #[arg(long, default_value = "127.0.0.1:8080", env = "WHALET_SIM_ADDR")]
     addr: SocketAddr,
     /// TOML configuration (tenants, keys, notify URLs, apiCode names, policies).
-    #[arg(long)]
+    #[arg(long, env = "WHALET_SIM_CONFIG")]
     config: Option<PathBuf>,
     /// Notification URL of every demo tenant.
-    #[arg(long)]
+    #[arg(long, env = "WHALET_SIM_NOTIFY_URL")]
     notify_url: Option<String>,
     /// Run virtual time at this fraction of real time (0.01 = 100x faster).
-    #[arg(long)]
+    #[arg(long, env = "WHALET_SIM_TIME_SCALE")]
     time_scale: Option<f64>,
-    /// Freeze the clock; advance it with POST /__sim/clock/advance.
-    #[arg(long, conflicts_with = "time_scale")]
+    /// Freeze the clock; advance it with POST /__sim/clock/advance (the variable takes
+    /// true/false, 1/0, yes/no).
+    #[arg(long, env = "WHALET_SIM_MANUAL_CLOCK", conflicts_with = "time_scale")]
     manual_clock: bool,
     /// Virtual start time (RFC 3339, e.g. 2025-01-01T00:00:00Z).
-    #[arg(long)]
+    #[arg(long, env = "WHALET_SIM_START_TIME")]
     start_time: Option<String>,
-    /// Scenario file to load (repeatable).
-    #[arg(long = "scenario")]
+    /// Scenario file to load (repeatable; the variable takes a comma-separated list).
+    #[arg(long = "scenario", env = "WHALET_SIM_SCENARIO", value_delimiter = ',')]
     scenarios: Vec<PathBuf>,
+    /// Infinia SFTP address, or `off` (overrides `[infinia] sftp_addr`, default
+    /// 127.0.0.1:2222; port 0 picks a free one).
+    #[arg(long, env = "WHALET_SIM_SFTP_ADDR", value_name = "ADDR|off")]
+    sftp_addr: Option<String>,
+    /// Log format on stderr (`RUST_LOG` sets the level, default info).
+    #[arg(long, env = "WHALET_SIM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     /// Require this token on every /__sim/ request except GET /__sim/health (overrides
     /// `[server] admin_token`). Clients send `Authorization: Bearer <token>`; the dashboard is
     /// opened once as /?token=<token>.
@@ -73,6 +95,7 @@ struct ServeArgs {
 }
 
 #[derive(clap::Args)]
+#[command(after_help = exit::EXIT_CODES)]
 struct TriggerArgs {
     /// Event name (`--list` shows them).
     #[arg(required_unless_present = "list")]
@@ -83,7 +106,7 @@ struct TriggerArgs {
     /// Parameters as key=value.
     params: Vec<String>,
     /// The simulator's base URL.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    #[arg(long, env = "WHALET_SIM_URL", default_value = "http://127.0.0.1:8080")]
     url: String,
     /// The simulator's admin token, if it was started with one.
     #[arg(long, env = "WHALET_SIM_ADMIN_TOKEN", hide_env_values = true)]
@@ -102,15 +125,19 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-/// Runs the command line; the exit code says whether it succeeded.
+/// Runs the command line; the exit code says how it ended (`exit.rs`).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    let log_format = match &cli.command {
+        Command::Serve(args) => args.log_format,
+        _ => LogFormat::Text,
+    };
+    init_tracing(log_format);
     let runtime = match runtime() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
+            report_error(log_format, &format!("cannot start the runtime: {e}"));
+            return exit::code(exit::ERROR);
         }
     };
     let result = runtime.block_on(async move {
@@ -126,24 +153,41 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            report_error(log_format, &format!("{e:#}"));
+            exit::code(exit::ERROR)
         }
     }
 }
 
-fn init_tracing() {
+/// A command's final error: `error: …` on stderr, or a JSON log line with `--log-format json`
+/// (so that every line a JSON-logging server writes parses).
+fn report_error(format: LogFormat, message: &str) {
+    match format {
+        LogFormat::Text => eprintln!("error: {message}"),
+        LogFormat::Json => tracing::error!("{message}"),
+    }
+}
+
+fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Colour only on a terminal (and not with NO_COLOR): CI logs and redirected files get plain
-    // text.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
+        LogFormat::Text => {
+            // Colour only on a terminal (and not with NO_COLOR): CI logs and redirected files
+            // get plain text.
+            let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            builder.with_ansi(ansi).try_init()
+        }
+    };
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -154,6 +198,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(token) = args.admin_token.clone().filter(|t| !t.is_empty()) {
         config.server.admin_token = Some(token);
     }
+    if let Some(sftp) = args.sftp_addr.as_deref().map(str::trim) {
+        config.infinia.sftp_addr = sftp_setting(sftp)?;
+    }
+    let sftp_configured = !config.infinia.sftp_addr.trim().is_empty();
     let has_token = config.server.admin_token().is_some();
     let clock_mode = if args.manual_clock {
         Some(ClockMode::Manual)
@@ -166,7 +214,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             "--time-scale must be a positive number"
         );
     }
-    let start_time = args.start_time.as_deref().map(parse_rfc3339).transpose()?;
+    let start_time = args
+        .start_time
+        .as_deref()
+        .map(|t| {
+            parse_rfc3339(t).map_err(|_| {
+                anyhow::anyhow!(
+                    "--start-time `{t}` is not an RFC 3339 time (e.g. 2025-01-01T00:00:00Z)"
+                )
+            })
+        })
+        .transpose()?;
     let app = App::new(
         config,
         Options {
@@ -189,9 +247,83 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
              (or WHALET_SIM_ADMIN_TOKEN, or [server] admin_token)"
         );
     }
-    tracing::info!(addr = %running.addr, "whalet-sim ready: Whalet POST /api, control plane /__sim/");
+    let sftp = match running.app.infinia().apps.sftp_addr() {
+        Some(addr) => Sftp::On(addr),
+        None if sftp_configured => Sftp::NotStarted,
+        None => Sftp::Off,
+    };
+    tracing::info!("{}", ready_line(running.addr, sftp, &args.scenarios));
     running.run_until(signal).await;
-    Ok(ExitCode::SUCCESS)
+    Ok(exit::code(exit::SUCCESS))
+}
+
+/// `--sftp-addr`'s value as `[infinia] sftp_addr` takes it: `off` (or empty) is `""`.
+fn sftp_setting(value: &str) -> anyhow::Result<String> {
+    if value.is_empty() || value.eq_ignore_ascii_case("off") {
+        return Ok(String::new());
+    }
+    std::net::ToSocketAddrs::to_socket_addrs(value).map_err(|e| {
+        anyhow::anyhow!("--sftp-addr `{value}` is not an address like 127.0.0.1:2222, or off: {e}")
+    })?;
+    Ok(value.to_owned())
+}
+
+/// The Infinia SFTP server as the ready line reports it.
+#[derive(Clone, Copy)]
+enum Sftp {
+    On(SocketAddr),
+    /// Configured but not listening (the warning before the ready line says why).
+    NotStarted,
+    Off,
+}
+
+/// The partner-facing surfaces and their paths, as the ready line lists them.
+const SURFACES: &[(&str, &str)] = &[
+    ("Whalet Open API", "POST /api, /api/{apiCode}"),
+    ("Whalet file upload", "POST /file/upload"),
+    ("whalet-platform", "POST /v1/platform/{apiCode}"),
+    ("Infinia Pay", "POST /api/v1/{path}"),
+    ("Pockyt", "POST /v3/{path}, /v2/customers/account/{path}"),
+    ("control plane", "/__sim/"),
+];
+
+/// The one line `serve` logs once it accepts requests: the dashboard's URL, every surface with
+/// its paths, SFTP and the scenario files loaded. Plain text (no Rust debug forms) so that a
+/// person and a script can read it.
+fn ready_line(addr: SocketAddr, sftp: Sftp, scenarios: &[PathBuf]) -> String {
+    // A wildcard address is not one a browser can open; the same port on loopback is.
+    let browsable = if addr.ip().is_unspecified() {
+        let ip = if addr.is_ipv4() {
+            std::net::IpAddr::from([127, 0, 0, 1])
+        } else {
+            std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST)
+        };
+        SocketAddr::new(ip, addr.port())
+    } else {
+        addr
+    };
+    let surfaces: Vec<String> = SURFACES
+        .iter()
+        .map(|(name, paths)| format!("{name} {paths}"))
+        .collect();
+    let sftp = match sftp {
+        Sftp::On(a) => format!("Infinia SFTP on {a}"),
+        Sftp::NotStarted => "Infinia SFTP not started (see the warning above)".to_owned(),
+        Sftp::Off => "Infinia SFTP off".to_owned(),
+    };
+    let scenarios = if scenarios.is_empty() {
+        "none".to_owned()
+    } else {
+        scenarios
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "whalet-sim ready on {addr}; dashboard http://{browsable}/; {}; {sftp}; scenarios: {scenarios}",
+        surfaces.join("; ")
+    )
 }
 
 async fn trigger(args: TriggerArgs) -> anyhow::Result<ExitCode> {
@@ -202,16 +334,21 @@ async fn trigger(args: TriggerArgs) -> anyhow::Result<ExitCode> {
     let base = args.url.trim_end_matches('/');
     let Some(event) = args.event.as_deref().filter(|_| !args.list) else {
         let url = format!("{base}/__sim/triggers");
-        let response = client
-            .get(&url, std::time::Duration::from_secs(30))
-            .await
-            .map_err(|e| anyhow::anyhow!("GET {url}: {e}"))?;
-        anyhow::ensure!(
-            response.status == 200,
-            "GET {url}: HTTP {}: {}",
-            response.status,
-            String::from_utf8_lossy(&response.body)
-        );
+        let response = match client.get(&url, std::time::Duration::from_secs(30)).await {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: GET {url}: {e}");
+                return Ok(exit::code(exit::TRANSPORT));
+            }
+        };
+        if response.status != 200 {
+            eprintln!(
+                "error: GET {url}: HTTP {}: {}",
+                response.status,
+                String::from_utf8_lossy(&response.body)
+            );
+            return Ok(exit::code(exit::REFUSED));
+        }
         let listing: serde_json::Value = serde_json::from_slice(&response.body)?;
         for t in listing["triggers"].as_array().into_iter().flatten() {
             let params: Vec<String> = t["params"]
@@ -227,13 +364,13 @@ async fn trigger(args: TriggerArgs) -> anyhow::Result<ExitCode> {
             println!("{} {}", t["name"].as_str().unwrap_or(""), params.join(" "));
             println!("    {}", t["description"].as_str().unwrap_or(""));
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(exit::code(exit::SUCCESS));
     };
     let mut params = serde_json::Map::new();
     for p in &args.params {
         let (k, v) = p
             .split_once('=')
-            .ok_or_else(|| anyhow::anyhow!("parameter {p:?} is not key=value"))?;
+            .ok_or_else(|| anyhow::anyhow!("parameter `{p}` is not key=value"))?;
         params.insert(k.to_owned(), serde_json::Value::String(v.to_owned()));
     }
     let url = format!("{base}/__sim/trigger/{event}");
@@ -245,14 +382,22 @@ async fn trigger(args: TriggerArgs) -> anyhow::Result<ExitCode> {
             body.into(),
             std::time::Duration::from_secs(30),
         )
-        .await
-        .map_err(|e| anyhow::anyhow!("POST {url}: {e}"))?;
+        .await;
+    let response = match response {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: POST {url}: {e}");
+            return Ok(exit::code(exit::TRANSPORT));
+        }
+    };
     println!("{}", String::from_utf8_lossy(&response.body));
-    Ok(if response.status == 200 {
-        ExitCode::SUCCESS
+    // The control plane answers a refusal (unknown event, bad parameter, missing token) with
+    // a 4xx status and a JSON reason.
+    Ok(exit::code(if response.status == 200 {
+        exit::SUCCESS
     } else {
-        ExitCode::FAILURE
-    })
+        exit::REFUSED
+    }))
 }
 
 /// The partner's private key and Whalet's public key from `--key` / `--platform-key` files

@@ -80,7 +80,9 @@ pub fn spawn(core: &Core, stop: CancellationToken) -> Option<JoinHandle<()>> {
     };
     let bound = listener.local_addr().ok();
     core.infinia().apps.set_sftp_addr(bound);
-    tracing::info!(addr = ?bound, "Infinia SFTP server listening");
+    if let Some(bound) = bound {
+        tracing::info!(addr = %bound, "Infinia SFTP server listening");
+    }
     let idle = settings.sftp_idle_timeout_ms;
     let limits = Limits::of(settings);
     let config = Arc::new(russh::server::Config {

@@ -1,7 +1,10 @@
-//! The command line as a person uses it: `keygen`, `call`, `serve --config` errors, `trigger`,
-//! `bench`.
+//! The command line as a person and a script use it: `keygen`, `call`, `serve --config` errors,
+//! `trigger`, `bench`; the exit codes, the `WHALET_SIM_*` variables, the ready line and JSON logs.
 
-use std::process::Command;
+use std::io::{BufRead, Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use whalet_sim::wire::keys::{PrivateKey, PublicKey};
 
@@ -85,8 +88,8 @@ async fn call_prints_the_decrypted_reply_and_exits_by_code() {
     assert_eq!(printed["body"]["messge"], "cli");
     assert_eq!(
         bad.status.code(),
-        Some(2),
-        "a non-SUCCESS code exits non-zero"
+        Some(5),
+        "a refusal code exits with the refusal code, not usage's 2"
     );
     let printed: serde_json::Value = serde_json::from_slice(&bad.stdout).unwrap();
     assert_eq!(printed["head"]["code"], "PARAMETER_ERROR");
@@ -248,8 +251,450 @@ fn bench_reports_json_and_exits_by_outcome() {
         .env("RUST_LOG", "warn")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "failed requests: the refusal code"
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["runs"][0]["ok"], 0);
     assert_eq!(report["runs"][0]["codes"]["SYS-005"], 3);
+}
+
+/// A port nothing listens on (bound, then released).
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A one-connection HTTP server that answers the first request with `200` and `body`.
+fn one_reply(body: &'static str) -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let Ok((stream, _)) = listener.accept() else {
+            return;
+        };
+        let mut reader = std::io::BufReader::new(stream);
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+        }
+        let mut request = vec![0; length];
+        let _ = reader.read_exact(&mut request);
+        let _ = write!(
+            reader.get_mut(),
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+    });
+    addr
+}
+
+/// Every exit code a script sees from `call`, each provoked: 0 for SUCCESS and for PROCESSING,
+/// 5 for a refusal code, 4 for a reply whose signature does not verify, 3 for no answer, 2 for
+/// usage.
+#[tokio::test]
+async fn call_exit_codes_tell_success_refusal_wire_transport_and_usage_apart() {
+    let app = spawn_app().await;
+    let url = app.url.clone();
+    // A provider whose SUCCESS reply carries a body under a signature that does not verify.
+    let forged = format!(
+        "http://{}/api",
+        one_reply(
+            r#"{"head":{"partnerId":"p","apiCode":"connectivity","requestNo":"r","version":"1.0","code":"SUCCESS","detail":"","sign":"00"},"body":{"encrypt":"AAAA"}}"#
+        )
+    );
+    let apply = crate::whalet_support::onboarding("cli-user", "CLI Trading").to_string();
+    let closed = format!("http://127.0.0.1:{}", closed_port());
+    let outs = tokio::task::spawn_blocking(move || {
+        let call = |args: &[&str]| bin().arg("call").args(args).output().unwrap();
+        let ok = r#"{"notifyFlag":"N","responseFlag":"Y","responseMessage":"x"}"#;
+        vec![
+            (
+                "success",
+                call(&["connectivity", "--url", &url, "--data", ok]),
+            ),
+            (
+                "processing",
+                call(&["userOnboardingApply", "--url", &url, "--data", &apply]),
+            ),
+            (
+                "refusal",
+                call(&["connectivity", "--url", &url, "--data", "{}"]),
+            ),
+            ("wire", call(&["connectivity", "--url", &forged])),
+            ("transport", call(&["connectivity", "--url", &closed])),
+            ("usage", call(&["connectivity", "--no-such-flag"])),
+        ]
+    })
+    .await
+    .unwrap();
+    let codes: Vec<(&str, Option<i32>)> = outs.iter().map(|(n, o)| (*n, o.status.code())).collect();
+    assert_eq!(
+        codes,
+        vec![
+            ("success", Some(0)),
+            ("processing", Some(0)),
+            ("refusal", Some(5)),
+            ("wire", Some(4)),
+            ("transport", Some(3)),
+            ("usage", Some(2)),
+        ],
+        "{:?}",
+        outs.iter()
+            .map(|(_, o)| String::from_utf8_lossy(&o.stderr).into_owned())
+            .collect::<Vec<_>>()
+    );
+    let processing: serde_json::Value = serde_json::from_slice(&outs[1].1.stdout).unwrap();
+    assert_eq!(processing["head"]["code"], "PROCESSING");
+    let wire = String::from_utf8_lossy(&outs[3].1.stderr);
+    assert!(
+        wire.contains("reply rejected") && wire.contains("signature"),
+        "{wire}"
+    );
+    app.shutdown().await;
+}
+
+/// `call`, `trigger` and `bench` find the simulator through `WHALET_SIM_URL` (a base URL; `call`
+/// posts to its `/api`), and `--url` wins over it.
+#[tokio::test]
+async fn client_commands_read_the_url_from_the_environment() {
+    let app = spawn_app().await;
+    let url = app.url.clone();
+    let closed = format!("http://127.0.0.1:{}", closed_port());
+    let (call_env, call_flag_wins, trigger_env, trigger_closed, bench_env) =
+        tokio::task::spawn_blocking(move || {
+            let data = r#"{"notifyFlag":"N","responseFlag":"Y","responseMessage":"env"}"#;
+            let call_env = bin()
+                .args(["call", "connectivity", "--data", data])
+                .env("WHALET_SIM_URL", &url)
+                .output()
+                .unwrap();
+            let call_flag_wins = bin()
+                .args(["call", "connectivity", "--data", data, "--url", &url])
+                .env("WHALET_SIM_URL", &closed)
+                .output()
+                .unwrap();
+            let trigger_env = bin()
+                .args(["trigger", "--list"])
+                .env("WHALET_SIM_URL", &url)
+                .output()
+                .unwrap();
+            let trigger_closed = bin()
+                .args(["trigger", "--list"])
+                .env("WHALET_SIM_URL", &closed)
+                .output()
+                .unwrap();
+            let bench_env = bin()
+                .args(["bench", "--surface", "raw", "--requests", "3"])
+                .args(["--partners", "1", "--no-ceiling", "--json"])
+                .env("WHALET_SIM_URL", &url)
+                .env("RUST_LOG", "warn")
+                .output()
+                .unwrap();
+            (
+                call_env,
+                call_flag_wins,
+                trigger_env,
+                trigger_closed,
+                bench_env,
+            )
+        })
+        .await
+        .unwrap();
+    let stderr = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(call_env.status.code(), Some(0), "{}", stderr(&call_env));
+    let printed: serde_json::Value = serde_json::from_slice(&call_env.stdout).unwrap();
+    assert_eq!(printed["body"]["messge"], "env");
+    assert_eq!(
+        call_flag_wins.status.code(),
+        Some(0),
+        "{}",
+        stderr(&call_flag_wins)
+    );
+    assert_eq!(
+        trigger_env.status.code(),
+        Some(0),
+        "{}",
+        stderr(&trigger_env)
+    );
+    assert!(
+        String::from_utf8_lossy(&trigger_env.stdout).contains("sim.notify."),
+        "{}",
+        String::from_utf8_lossy(&trigger_env.stdout)
+    );
+    assert_eq!(
+        trigger_closed.status.code(),
+        Some(3),
+        "no answer is a transport failure: {}",
+        stderr(&trigger_closed)
+    );
+    assert_eq!(bench_env.status.code(), Some(0), "{}", stderr(&bench_env));
+    let report: serde_json::Value = serde_json::from_slice(&bench_env.stdout).unwrap();
+    assert_eq!(report["url"], app.url.as_str());
+    assert_eq!(report["runs"][0]["ok"], 3);
+    app.shutdown().await;
+}
+
+/// Every variable a command reads is shown in its `--help` and listed in the README; the help
+/// lists the exit codes.
+#[test]
+fn every_environment_variable_is_in_help_and_in_the_readme() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for command in ["serve", "call", "listen", "keygen", "trigger", "bench"] {
+        let out = bin().args([command, "--help"]).output().unwrap();
+        assert!(out.status.success());
+        let help = String::from_utf8_lossy(&out.stdout);
+        for (_, rest) in help
+            .match_indices("[env: ")
+            .map(|(i, _)| help.split_at(i + 6))
+        {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                .collect();
+            assert!(
+                readme.contains(&format!("`{name}`")),
+                "{name} ({command} --help) is not in README.md"
+            );
+            seen.insert((command, name));
+        }
+        if command != "keygen" && command != "listen" {
+            assert!(help.contains("Exit codes:"), "{command} --help: {help}");
+        }
+    }
+    for expected in [
+        ("call", "WHALET_SIM_URL"),
+        ("trigger", "WHALET_SIM_URL"),
+        ("bench", "WHALET_SIM_URL"),
+        ("trigger", "WHALET_SIM_ADMIN_TOKEN"),
+        ("serve", "WHALET_SIM_ADDR"),
+        ("serve", "WHALET_SIM_CONFIG"),
+        ("serve", "WHALET_SIM_SFTP_ADDR"),
+        ("serve", "WHALET_SIM_SCENARIO"),
+        ("serve", "WHALET_SIM_MANUAL_CLOCK"),
+        ("serve", "WHALET_SIM_LOG_FORMAT"),
+        ("serve", "WHALET_SIM_ADMIN_TOKEN"),
+    ] {
+        assert!(
+            seen.contains(&(expected.0, expected.1.to_owned())),
+            "{expected:?} missing from --help: {seen:?}"
+        );
+    }
+    let top = bin().arg("--help").output().unwrap();
+    let top = String::from_utf8_lossy(&top.stdout);
+    for line in [
+        "0  success",
+        "2  usage",
+        "3  transport",
+        "4  wire",
+        "5  refused",
+    ] {
+        assert!(top.contains(line), "{line}: {top}");
+    }
+}
+
+/// A `serve` child and its stderr lines as they come.
+struct Served {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Served {
+    fn start(mut command: Command) -> Self {
+        let mut child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self { child, lines }
+    }
+
+    /// Lines up to and including the first that contains `needle`.
+    fn until(&self, needle: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(30)) {
+                Ok(line) => {
+                    let done = line.contains(needle);
+                    seen.push(line);
+                    if done {
+                        return seen;
+                    }
+                }
+                Err(_) => panic!("no line with {needle:?}; saw {seen:?}"),
+            }
+        }
+    }
+
+    /// Stops the server (SIGTERM) and returns its remaining lines.
+    fn stop(mut self) -> Vec<String> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let exit = self.child.wait().unwrap();
+        assert!(exit.success(), "{exit:?}");
+        self.lines.iter().collect()
+    }
+}
+
+/// The address in the ready line (`ready on ADDR;`).
+fn ready_addr(line: &str) -> std::net::SocketAddr {
+    let rest = line.split("ready on ").nth(1).unwrap();
+    rest.split(';').next().unwrap().parse().unwrap()
+}
+
+fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    text
+}
+
+/// The ready line, from serve options given only as variables: the dashboard URL, each surface
+/// with its path, the SFTP address (it accepts connections), the scenario files; no Rust debug
+/// forms. `--sftp-addr off` wins over the config's `sftp_addr` and the line says so.
+#[test]
+fn serve_ready_line_lists_dashboard_surfaces_sftp_and_scenarios_from_env() {
+    let scenarios = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
+    let files = format!("{scenarios}/happy-path.toml,{scenarios}/rate-limited.toml");
+    let mut command = bin();
+    command
+        .arg("serve")
+        .env("RUST_LOG", "info")
+        .env("WHALET_SIM_ADDR", "127.0.0.1:0")
+        .env("WHALET_SIM_SFTP_ADDR", "127.0.0.1:0")
+        .env("WHALET_SIM_SCENARIO", &files)
+        .env("WHALET_SIM_MANUAL_CLOCK", "true");
+    let served = Served::start(command);
+    let lines = served.until("ready on");
+    let ready = lines.last().unwrap().clone();
+    let addr = ready_addr(&ready);
+    for part in [
+        format!("dashboard http://{addr}/;"),
+        "Whalet Open API POST /api".to_owned(),
+        "whalet-platform POST /v1/platform/".to_owned(),
+        "Infinia Pay POST /api/v1/".to_owned(),
+        "Pockyt POST /v3/".to_owned(),
+        "POST /file/upload".to_owned(),
+        format!("scenarios: {scenarios}/happy-path.toml, {scenarios}/rate-limited.toml"),
+    ] {
+        assert!(ready.contains(&part), "{part} not in {ready}");
+    }
+    let sftp: std::net::SocketAddr = ready
+        .split("Infinia SFTP on ")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .unwrap_or_else(|| panic!("no SFTP address in {ready}"))
+        .parse()
+        .unwrap();
+    assert_ne!(sftp.port(), 2222, "the variable's port 0 was used");
+    std::net::TcpStream::connect(sftp).expect("SFTP accepts connections");
+    for line in &lines {
+        assert!(
+            !line.contains("Some(") && !line.contains('"'),
+            "debug formatting: {line}"
+        );
+    }
+    let clock = http_get(addr, "/__sim/clock");
+    assert!(clock.contains(r#""mode":"manual""#), "{clock}");
+    served.stop();
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sftp.toml");
+    std::fs::write(&config, "[infinia]\nsftp_addr = \"127.0.0.1:0\"\n").unwrap();
+    let mut command = bin();
+    command
+        .args(["serve", "--addr", "127.0.0.1:0", "--sftp-addr", "off"])
+        .env("RUST_LOG", "info")
+        .env("WHALET_SIM_CONFIG", &config)
+        .env_remove("WHALET_SIM_SCENARIO");
+    let served = Served::start(command);
+    let ready = served.until("ready on").pop().unwrap();
+    assert!(ready.contains("Infinia SFTP off;"), "{ready}");
+    assert!(
+        ready.ends_with("scenarios: none"),
+        "nothing after the list: {ready}"
+    );
+    served.stop();
+}
+
+/// With `--log-format json` every line the server writes (start, requests, a warning, shutdown)
+/// is one JSON object, and so is the error of a server that cannot start.
+#[test]
+fn serve_with_json_logs_writes_only_json_lines() {
+    let mut command = bin();
+    command
+        .args(["serve", "--addr", "0.0.0.0:0", "--sftp-addr", "127.0.0.1:0"])
+        .args(["--log-format", "json"])
+        .env("RUST_LOG", "info")
+        .env_remove("WHALET_SIM_ADMIN_TOKEN");
+    let served = Served::start(command);
+    let mut lines = served.until("ready on");
+    let addr = ready_addr(lines.last().unwrap());
+    let call = bin()
+        .args(["call", "connectivity", "--data", "{}", "--url"])
+        .arg(format!("http://127.0.0.1:{}", addr.port()))
+        .output()
+        .unwrap();
+    assert_eq!(call.status.code(), Some(5));
+    lines.extend(served.until("connectivity"));
+    lines.extend(served.stop());
+    let parsed: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(parsed
+        .iter()
+        .all(|v| v["level"].is_string() && v["message"].is_string()));
+    assert!(
+        parsed.iter().any(|v| v["level"] == "WARN"),
+        "the no-token warning on 0.0.0.0: {lines:?}"
+    );
+    assert!(parsed.len() >= 4, "{lines:?}");
+
+    let out = bin()
+        .args(["serve", "--addr", "127.0.0.1:0", "--log-format", "json"])
+        .args(["--config", "/no/such/file.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr.lines().next().unwrap_or_default();
+    let error: serde_json::Value =
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {stderr}"));
+    assert_eq!(error["level"], "ERROR");
+    assert!(
+        error["message"].as_str().unwrap().contains("file.toml"),
+        "{stderr}"
+    );
 }
