@@ -15,7 +15,6 @@ use tokio::sync::Semaphore;
 /// Bounds the request stages that do RSA work (see the module docs).
 pub struct CpuGate {
     permits: Semaphore,
-    size: usize,
 }
 
 impl CpuGate {
@@ -28,13 +27,7 @@ impl CpuGate {
         };
         Self {
             permits: Semaphore::new(size),
-            size,
         }
-    }
-
-    /// How many heavy stages may run at once.
-    pub fn size(&self) -> usize {
-        self.size
     }
 
     /// Runs the heavy stage `work` once a permit is free. On a multi-threaded runtime it runs

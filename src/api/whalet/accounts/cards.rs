@@ -182,10 +182,7 @@ impl Review for CancelReview {
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
         let (card_id, v) = (s.id, s.v);
         let w = &mut t.whalet;
-        let card = w
-            .cards
-            .get_mut(card_id)
-            .ok_or_else(|| s.missing("a card"))?;
+        let card = s.find_mut(&mut w.cards, "a card")?;
         if card.status != CardStatus::Cancelling {
             return Err(format!(
                 "card {card_id} is not being cancelled (status {})",

@@ -252,11 +252,7 @@ impl Review for OpeningReview {
 
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
         let (card_id, v) = (s.id, s.v);
-        let card = t
-            .whalet
-            .cards
-            .get(card_id)
-            .ok_or_else(|| s.missing("a card"))?;
+        let card = s.find(&t.whalet.cards, "a card")?;
         if card.status != CardStatus::Processing {
             return Err(format!(
                 "card {card_id} is not being opened (status {})",

@@ -189,11 +189,7 @@ impl Review for ShopReview {
 
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
         let (bind_id, v) = (s.id, s.v);
-        let shop = t
-            .whalet
-            .shops
-            .get_mut(bind_id)
-            .ok_or_else(|| s.missing("a shop binding"))?;
+        let shop = s.find_mut(&mut t.whalet.shops, "a shop binding")?;
         let next = shop.status.decided(v.success).ok_or_else(|| {
             format!(
                 "shop binding {bind_id} has nothing under review (status {})",

@@ -7,6 +7,8 @@
 //! label, id parameter, default delay and trigger pair) and a `settle` function. The
 //! approved/rejected trigger pair of every kind is generated here ([`approval`], [`rejection`]).
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value};
 
 use super::{mint, schedule, send, trigger_tenant, with_tenant, Verdict};
@@ -91,8 +93,22 @@ pub struct Settle<'a> {
 }
 
 impl Settle<'_> {
-    /// Why the object is not there: `holderId "H1" is not a card holder of partner P`.
-    pub fn missing(&self, what: &str) -> String {
+    /// The object under review in `map` (the tenant's objects of its kind), or why it is not
+    /// there: `holderId "H1" is not a card holder of partner P`.
+    pub fn find<'m, T>(&self, map: &'m BTreeMap<String, T>, what: &str) -> Result<&'m T, String> {
+        map.get(self.id).ok_or_else(|| self.missing(what))
+    }
+
+    /// [`Settle::find`], to change the object.
+    pub fn find_mut<'m, T>(
+        &self,
+        map: &'m mut BTreeMap<String, T>,
+        what: &str,
+    ) -> Result<&'m mut T, String> {
+        map.get_mut(self.id).ok_or_else(|| self.missing(what))
+    }
+
+    fn missing(&self, what: &str) -> String {
         format!(
             "{} {:?} is not {what} of partner {}",
             self.id_param, self.id, self.tenant.id

@@ -152,11 +152,7 @@ impl Review for BeneficaryReview {
 
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
         let (id, v) = (s.id, s.v);
-        let b = t
-            .whalet
-            .beneficaries
-            .get_mut(id)
-            .ok_or_else(|| s.missing("a holder bank account"))?;
+        let b = s.find_mut(&mut t.whalet.beneficaries, "a holder bank account")?;
         settle_review(b, &format!("holder bank account {id}"), s.attempt, v, s.now)?;
         Ok(Notice {
             api_code: "cardHolderBeneficaryNotify",

@@ -143,11 +143,7 @@ impl Review for HolderReview {
 
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
         let (holder_id, v) = (s.id, s.v);
-        let h = t
-            .whalet
-            .holders
-            .get_mut(holder_id)
-            .ok_or_else(|| s.missing("a card holder"))?;
+        let h = s.find_mut(&mut t.whalet.holders, "a card holder")?;
         settle_review(h, &format!("card holder {holder_id}"), s.attempt, v, s.now)?;
         Ok(Notice {
             api_code: "cardHolderResultNotify",

@@ -121,11 +121,7 @@ impl Review for OnboardingReview {
 
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
         let (user_id, v) = (s.id, s.v);
-        let user = t
-            .whalet
-            .users
-            .get_mut(user_id)
-            .ok_or_else(|| s.missing("a user"))?;
+        let user = s.find_mut(&mut t.whalet.users, "a user")?;
         settle_review(user, &format!("user {user_id}"), s.attempt, v, s.now)?;
         user.re_material = !v.success && v.value("reMaterial").as_deref() == Some("Y");
         user.material_type = v

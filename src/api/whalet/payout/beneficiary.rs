@@ -228,11 +228,7 @@ impl Review for BeneficiaryReview {
 
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
         let (id, v) = (s.id, s.v);
-        let b = t
-            .whalet_trade
-            .beneficiaries
-            .get_mut(id)
-            .ok_or_else(|| s.missing("a beneficiary account"))?;
+        let b = s.find_mut(&mut t.whalet_trade.beneficiaries, "a beneficiary account")?;
         if b.status != BeneficiaryStatus::Processing {
             return Err(format!(
                 "beneficiary account {id} is not under review (status {})",

@@ -159,11 +159,7 @@ impl Review for ReplenishReview {
 
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
         let (id, v) = (s.id, s.v);
-        let r = t
-            .whalet_trade
-            .replenishes
-            .get(id)
-            .ok_or_else(|| s.missing("a request for material"))?;
+        let r = s.find(&t.whalet_trade.replenishes, "a request for material")?;
         if r.status != ReplenishStatus::Processing {
             return Err(format!(
                 "request {id} has no material under review (status {})",

@@ -190,11 +190,7 @@ impl Review for BindReview {
 
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
         let (id, v) = (s.id, s.v);
-        let b = t
-            .whalet_trade
-            .bindings
-            .get(id)
-            .ok_or_else(|| s.missing("a binding"))?;
+        let b = s.find(&t.whalet_trade.bindings, "a binding")?;
         if b.status != ReviewStatus::Processing {
             return Err(format!(
                 "binding {id} is not under review (status {})",
