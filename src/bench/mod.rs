@@ -457,11 +457,7 @@ fn json_arg(text: &str) -> anyhow::Result<serde_json::Value> {
 }
 
 fn infinia_alg(text: &str) -> anyhow::Result<SignatureHash> {
-    match text.to_ascii_lowercase().as_str() {
-        "sha256" | "sha256withrsa" => Ok(SignatureHash::Sha256),
-        "sha1" | "sha1withrsa" => Ok(SignatureHash::Sha1),
-        _ => anyhow::bail!("--infinia-alg `{text}`: expected sha256 or sha1"),
-    }
+    crate::partner::surfaces::signature_hash(text).map_err(anyhow::Error::msg)
 }
 
 /// Envelope schemes: seals a fresh pool of distinct requests for one run (outside the timed

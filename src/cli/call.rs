@@ -1,36 +1,76 @@
-//! `whalet-sim call <apiCode> --data JSON|@file`: one request as the partner would send it.
-//! Works unchanged against the real test environment: only `--url` and the keys differ.
-//! The exit code says how it ended (`super::exit`).
+//! `whalet-sim call <operation> --data JSON|@file [--surface whalet|platform|infinia|pockyt]`:
+//! one request as the partner would send it, in the surface's own scheme (the Whalet envelope,
+//! Infinia's RSA blocks, Pockyt's `verifySign`), with the reply opened and verified. Works
+//! unchanged against the real test environment: only `--url` and the keys differ. The exit code
+//! says how it ended (`super::exit`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::exit;
+use crate::partner::surfaces::{signature_hash, Answered, InfiniaMerchant, PockytMerchant};
 use crate::partner::{reply_json, CallError, WhaletClient};
+use crate::wire::keys::{demo, PrivateKey, PublicKey};
+
+/// The API a command speaks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Surface {
+    /// The Whalet Open API: `POST /api`, the operation is `head.apiCode`.
+    Whalet,
+    /// whalet-platform: `POST /v1/platform/<operation>`, the Whalet envelope.
+    Platform,
+    /// Infinia Pay: `POST /api/v1/<operation>` (e.g. `account-balance/query`).
+    Infinia,
+    /// Pockyt: `POST /<operation>` (e.g. `v3/payouts/balance`), signed with `verifySign`.
+    Pockyt,
+}
 
 #[derive(clap::Args)]
 #[command(after_help = exit::EXIT_CODES)]
 pub struct CallArgs {
-    /// The apiCode (e.g. connectivity).
+    /// The operation: a Whalet or platform apiCode (e.g. connectivity, balanceQuery), an Infinia
+    /// path after /api/v1/ (e.g. account-balance/query) or a Pockyt path (e.g.
+    /// v3/payouts/balance).
     api_code: String,
-    /// The business body as JSON, or @file.
+    /// The business body as JSON, or @file (Pockyt: the parameters as a JSON object;
+    /// merchantNo, storeNo and verifySign are added).
     #[arg(long, default_value = "{}")]
     data: String,
-    /// The simulator's base URL (requests go to its `/api`) or a full endpoint URL (the real
-    /// test environment is https://test-open.whalet.com/api).
+    /// Which API the operation belongs to.
+    #[arg(long, value_enum, default_value_t = Surface::Whalet, env = "WHALET_SIM_SURFACE")]
+    surface: Surface,
+    /// The simulator's base URL (Whalet requests go to its `/api`) or, for the Whalet surface, a
+    /// full endpoint URL (the real test environment is https://test-open.whalet.com/api).
     #[arg(long, env = "WHALET_SIM_URL", default_value = "http://127.0.0.1:8080")]
     url: String,
+    /// Whalet and platform partnerId.
     #[arg(long, default_value = crate::api::whalet::partners::DEMO_PARTNER_ID)]
     partner_id: String,
-    /// The partner's private key (PEM or bare Base64 DER); default: the demo partner's.
+    /// The caller's private key (PEM or bare Base64 DER): the partner's, or the Infinia
+    /// merchant's; default: the demo one.
     #[arg(long)]
     key: Option<PathBuf>,
-    /// Whalet's (platform) public key; default: the simulator's demo platform key.
+    /// The provider's public key: Whalet's or Infinia's; default: the simulator's demo key.
     #[arg(long)]
     platform_key: Option<PathBuf>,
-    /// Use this requestNo instead of a fresh one.
+    /// Use this requestNo instead of a fresh one (Whalet and platform).
     #[arg(long)]
     request_no: Option<String>,
+    /// Infinia appId.
+    #[arg(long, default_value = crate::api::infinia::apps::DEMO_APP_ID)]
+    app_id: String,
+    /// Infinia signature hash of the app: sha256 or sha1.
+    #[arg(long, default_value = "sha256")]
+    infinia_alg: String,
+    /// Pockyt merchantNo.
+    #[arg(long, default_value = crate::config::pockyt::DEMO_MERCHANT_NO)]
+    merchant_no: String,
+    /// Pockyt storeNo.
+    #[arg(long, default_value = crate::config::pockyt::DEMO_STORE_NO)]
+    store_no: String,
+    /// Pockyt API token (signs `verifySign`).
+    #[arg(long, env = "WHALET_SIM_POCKYT_TOKEN", default_value = crate::config::pockyt::DEMO_TOKEN)]
+    token: String,
 }
 
 /// The Open API endpoint of `url`: a URL without a path (`http://127.0.0.1:8080`, as
@@ -54,6 +94,23 @@ pub fn reply_exit(code: &str) -> u8 {
     }
 }
 
+/// The exit code for another surface's result code: Infinia `SUC-200` and Pockyt `000100` are
+/// successes.
+pub fn code_exit(code: &str) -> u8 {
+    match code {
+        "SUC-200" | "000100" => exit::SUCCESS,
+        _ => reply_exit(code),
+    }
+}
+
+/// The exit code of a call that got no verified reply.
+fn error_exit(e: &CallError) -> u8 {
+    match e {
+        CallError::Transport(_) | CallError::Http { .. } => exit::TRANSPORT,
+        CallError::Reply(_) => exit::WIRE,
+    }
+}
+
 pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
     let body_text = match args.data.strip_prefix('@') {
         Some(path) => {
@@ -63,23 +120,83 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
     };
     let body: serde_json::Value =
         serde_json::from_str(&body_text).map_err(|e| anyhow::anyhow!("--data is not JSON: {e}"))?;
+    let base = args.url.trim_end_matches('/').to_owned();
+    let answered = match args.surface {
+        Surface::Whalet => return whalet(&args, &endpoint(&args.url), &body).await,
+        Surface::Platform => {
+            let url = format!("{base}/v1/platform/{}", args.api_code);
+            return whalet(&args, &url, &body).await;
+        }
+        Surface::Infinia => {
+            let key = own_key(&args, demo::INFINIA_MERCHANT_PRIVATE)?;
+            let infinia_public = provider_key(&args, demo::INFINIA_PUBLIC)?;
+            let merchant = InfiniaMerchant {
+                base_url: base,
+                app_id: args.app_id.clone(),
+                version: "1.0".into(),
+                key,
+                infinia_public,
+                alg: signature_hash(&args.infinia_alg).map_err(anyhow::Error::msg)?,
+            };
+            merchant.call(&args.api_code, &body).await
+        }
+        Surface::Pockyt => {
+            let merchant = PockytMerchant {
+                base_url: base,
+                merchant_no: args.merchant_no.clone(),
+                store_no: args.store_no.clone(),
+                token: args.token.clone(),
+            };
+            if !body.is_object() {
+                anyhow::bail!("--data for Pockyt is a JSON object of parameters");
+            }
+            merchant.call(&args.api_code, &body).await
+        }
+    };
+    match answered {
+        Ok(Answered { code, json }) => {
+            println!("{}", serde_json::to_string_pretty(&json)?);
+            Ok(exit::code(code_exit(&code)))
+        }
+        Err(e) => {
+            eprintln!("error: {e} ({})", args.url);
+            Ok(exit::code(error_exit(&e)))
+        }
+    }
+}
+
+fn own_key(args: &CallArgs, default: &str) -> anyhow::Result<PrivateKey> {
+    let text = match &args.key {
+        Some(p) => crate::config::key_text(&format!("@{}", p.display()))?,
+        None => default.to_owned(),
+    };
+    Ok(PrivateKey::parse(&text)?)
+}
+
+fn provider_key(args: &CallArgs, default: &str) -> anyhow::Result<PublicKey> {
+    let text = match &args.platform_key {
+        Some(p) => crate::config::key_text(&format!("@{}", p.display()))?,
+        None => default.to_owned(),
+    };
+    Ok(PublicKey::parse(&text)?)
+}
+
+/// A Whalet-envelope call (Open API or platform) to `url`.
+async fn whalet(args: &CallArgs, url: &str, body: &serde_json::Value) -> anyhow::Result<ExitCode> {
     let (key, platform) = super::partner_keys(args.key.as_deref(), args.platform_key.as_deref())?;
-    let client = WhaletClient::new(&endpoint(&args.url), &args.partner_id, key, platform);
+    let client = WhaletClient::new(url, &args.partner_id, key, platform);
     let request_no = args
         .request_no
         .clone()
         .unwrap_or_else(|| client.next_request_no());
-    match client.call_with(&args.api_code, &request_no, &body).await {
+    match client.call_with(&args.api_code, &request_no, body).await {
         Ok(reply) => {
             println!("{}", serde_json::to_string_pretty(&reply_json(&reply))?);
             Ok(exit::code(reply_exit(&reply.code)))
         }
         Err(e) => {
             eprintln!("error: {e} ({})", client.url);
-            Ok(exit::code(match e {
-                CallError::Transport(_) | CallError::Http { .. } => exit::TRANSPORT,
-                CallError::Reply(_) => exit::WIRE,
-            }))
+            Ok(exit::code(error_exit(&e)))
         }
     }
 }
@@ -113,5 +230,9 @@ mod tests {
         assert_eq!(reply_exit("SUCCESS"), exit::SUCCESS);
         assert_eq!(reply_exit("PROCESSING"), exit::SUCCESS);
         assert_eq!(reply_exit("PARAMETER_ERROR"), exit::REFUSED);
+        assert_eq!(code_exit("SUC-200"), exit::SUCCESS);
+        assert_eq!(code_exit("000100"), exit::SUCCESS);
+        assert_eq!(code_exit("PARAM-400"), exit::REFUSED);
+        assert_eq!(code_exit("100001"), exit::REFUSED);
     }
 }

@@ -1,36 +1,70 @@
-//! `whalet-sim listen`: a partner-side notify endpoint for demos and debugging. It verifies and
-//! decrypts each Whalet notification with the partner's key, prints one JSON line per request
-//! on stdout (apiCode, requestNo, attempt, HTTP status answered, decrypted body or why it was
-//! refused), and answers with a signed SUCCESS reply, or HTTP 503 for the first `--fail-first`
-//! attempts of each notification. The receiver itself is `partner::receiver`.
+//! `whalet-sim listen`: a partner-side notify endpoint for demos and debugging. It verifies each
+//! notification as the partner must, prints one JSON line per request on stdout (what arrived,
+//! the attempt, the HTTP status answered, the verified body or why it was refused), and
+//! acknowledges it the way the surface expects, or answers HTTP 503 for the first
+//! `--fail-first` attempts of each notification.
+//!
+//! - `--surface whalet` (default) and `platform`: the Whalet envelope, decrypted with the
+//!   partner's key, acknowledged with a signed SUCCESS reply (`partner::receiver`).
+//! - `--surface infinia`: seller-status webhooks, verified with Infinia's public key, decrypted
+//!   with the merchant's key, acknowledged with the body `SUCCESS`.
+//! - `--surface pockyt`: IPNs (form or JSON), `verifySign` checked with the merchant's token,
+//!   acknowledged with the body `success`.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::Mutex;
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+
+use super::call::Surface;
+use crate::http::{Handler, Limits, SimRequest, SimResponse};
 use crate::partner::receiver::{Mode, Receiver};
+use crate::partner::surfaces::{signature_hash, InfiniaMerchant, PockytMerchant};
+use crate::wire::keys::{demo, PrivateKey, PublicKey};
 
 #[derive(clap::Args)]
 pub struct ListenArgs {
     #[arg(long, default_value = "127.0.0.1:9090")]
     addr: SocketAddr,
+    /// Whose notifications arrive here.
+    #[arg(long, value_enum, default_value_t = Surface::Whalet, env = "WHALET_SIM_SURFACE")]
+    surface: Surface,
     /// Answer the first N attempts of each notification with HTTP 503.
     #[arg(long, default_value_t = 0)]
     fail_first: u32,
-    /// The partner's private key; default: the demo partner's.
+    /// The receiver's private key (the partner's, or the Infinia merchant's); default: the demo
+    /// one.
     #[arg(long)]
     key: Option<PathBuf>,
-    /// Whalet's (platform) public key; default: the demo platform key.
+    /// The provider's public key (Whalet's or Infinia's); default: the demo one.
     #[arg(long)]
     platform_key: Option<PathBuf>,
+    /// Infinia signature hash of the app: sha256 or sha1.
+    #[arg(long, default_value = "sha256")]
+    infinia_alg: String,
+    /// Pockyt API token (checks `verifySign`).
+    #[arg(long, env = "WHALET_SIM_POCKYT_TOKEN", default_value = crate::config::pockyt::DEMO_TOKEN)]
+    token: String,
 }
 
 pub async fn run(args: ListenArgs) -> anyhow::Result<ExitCode> {
-    let (key, platform) = super::partner_keys(args.key.as_deref(), args.platform_key.as_deref())?;
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.addr))?;
+    match args.surface {
+        Surface::Whalet | Surface::Platform => whalet(args, listener).await,
+        Surface::Infinia | Surface::Pockyt => webhooks(args, listener).await,
+    }
+}
+
+async fn whalet(args: ListenArgs, listener: tokio::net::TcpListener) -> anyhow::Result<ExitCode> {
+    let (key, platform) = super::partner_keys(args.key.as_deref(), args.platform_key.as_deref())?;
     let receiver = Receiver::start(
         listener,
         key,
@@ -49,7 +83,7 @@ pub async fn run(args: ListenArgs) -> anyhow::Result<ExitCode> {
         tokio::select! {
             log = receiver.wait_for(seen + 1, Duration::from_secs(3600)) => {
                 for r in log.iter().skip(seen) {
-                    let line = serde_json::json!({
+                    let line = json!({
                         "apiCode": r.api_code, "requestNo": r.request_no, "partnerId": r.partner_id,
                         "attempt": r.attempt, "answered": r.answered, "body": r.body, "error": r.error,
                     });
@@ -61,5 +95,145 @@ pub async fn run(args: ListenArgs) -> anyhow::Result<ExitCode> {
         }
     }
     receiver.stop();
+    Ok(ExitCode::SUCCESS)
+}
+
+/// How a webhook of another surface is verified and acknowledged.
+enum Verifier {
+    Infinia(InfiniaMerchant),
+    Pockyt(PockytMerchant),
+}
+
+impl Verifier {
+    fn open(&self, req: &SimRequest) -> Result<Value, String> {
+        match self {
+            Verifier::Infinia(m) => m.open_webhook(&req.body),
+            Verifier::Pockyt(m) => m.open_ipn(req.header("content-type").unwrap_or(""), &req.body),
+        }
+    }
+
+    fn ack(&self) -> &'static str {
+        match self {
+            Verifier::Infinia(_) => "SUCCESS",
+            Verifier::Pockyt(_) => "success",
+        }
+    }
+
+    fn surface(&self) -> &'static str {
+        match self {
+            Verifier::Infinia(_) => "infinia",
+            Verifier::Pockyt(_) => "pockyt",
+        }
+    }
+}
+
+/// The largest webhook this listener reads.
+const MAX_WEBHOOK_BYTES: usize = 1024 * 1024;
+
+/// Verifies, prints one line, acknowledges; fails the first N attempts of each notification
+/// (recognised by its verified content).
+#[derive(Clone)]
+struct WebhookListener {
+    verifier: Arc<Verifier>,
+    fail_first: u32,
+    attempts: Arc<Mutex<HashMap<String, u32>>>,
+}
+
+impl Handler for WebhookListener {
+    fn body_limit(&self, _method: &str, _path: &str) -> usize {
+        MAX_WEBHOOK_BYTES
+    }
+
+    async fn call(&self, req: SimRequest) -> SimResponse {
+        let (answer, line) = self.answer(&req);
+        println!("{line}");
+        answer
+    }
+}
+
+impl WebhookListener {
+    fn answer(&self, req: &SimRequest) -> (SimResponse, Value) {
+        let surface = self.verifier.surface();
+        if req.too_large {
+            let error = format!("the body is over {MAX_WEBHOOK_BYTES} bytes");
+            return (
+                SimResponse::text(413, error.clone()),
+                json!({"surface": surface, "path": req.path, "answered": 413, "error": error}),
+            );
+        }
+        match self.verifier.open(req) {
+            Ok(body) => {
+                let attempt = {
+                    let mut attempts = self.attempts.lock();
+                    let n = attempts.entry(body.to_string()).or_insert(0);
+                    *n += 1;
+                    *n
+                };
+                let (status, text) = if attempt <= self.fail_first {
+                    (503, "failing this attempt on purpose (--fail-first)")
+                } else {
+                    (200, self.verifier.ack())
+                };
+                (
+                    SimResponse::text(status, text),
+                    json!({"surface": surface, "path": req.path, "attempt": attempt,
+                           "answered": status, "body": body}),
+                )
+            }
+            Err(error) => (
+                SimResponse::text(400, error.clone()),
+                json!({"surface": surface, "path": req.path, "answered": 400, "error": error}),
+            ),
+        }
+    }
+}
+
+async fn webhooks(args: ListenArgs, listener: tokio::net::TcpListener) -> anyhow::Result<ExitCode> {
+    let verifier = match args.surface {
+        Surface::Infinia => {
+            let key = match &args.key {
+                Some(p) => crate::config::key_text(&format!("@{}", p.display()))?,
+                None => demo::INFINIA_MERCHANT_PRIVATE.to_owned(),
+            };
+            let infinia = match &args.platform_key {
+                Some(p) => crate::config::key_text(&format!("@{}", p.display()))?,
+                None => demo::INFINIA_PUBLIC.to_owned(),
+            };
+            Verifier::Infinia(InfiniaMerchant {
+                base_url: String::new(),
+                app_id: String::new(),
+                version: String::new(),
+                key: PrivateKey::parse(&key)?,
+                infinia_public: PublicKey::parse(&infinia)?,
+                alg: signature_hash(&args.infinia_alg).map_err(anyhow::Error::msg)?,
+            })
+        }
+        _ => Verifier::Pockyt(PockytMerchant {
+            base_url: String::new(),
+            merchant_no: String::new(),
+            store_no: String::new(),
+            token: args.token.clone(),
+        }),
+    };
+    let addr = listener.local_addr()?;
+    eprintln!(
+        "listening on {addr} for {} notifications (set the app's or merchant's notify URL to http://{addr}/notify)",
+        verifier.surface()
+    );
+    let handler = WebhookListener {
+        verifier: Arc::new(verifier),
+        fail_first: args.fail_first,
+        attempts: Arc::default(),
+    };
+    let stop = CancellationToken::new();
+    let server = tokio::spawn(crate::http::serve(
+        listener,
+        handler,
+        Limits::default(),
+        stop.clone(),
+    ));
+    let _ = tokio::signal::ctrl_c().await;
+    stop.cancel();
+    let _ = server.await;
     Ok(ExitCode::SUCCESS)
 }

@@ -3,6 +3,7 @@
 //! acknowledges with a correctly signed reply.
 
 pub mod receiver;
+pub mod surfaces;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

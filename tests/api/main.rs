@@ -10,6 +10,7 @@ mod helpers;
 mod attack;
 mod browser_smoke;
 mod cli;
+mod cli_surfaces;
 mod clock;
 mod connectivity;
 mod control;

@@ -1,0 +1,335 @@
+//! The partner's side of the Infinia and Pockyt schemes, for `whalet-sim call --surface` and
+//! `whalet-sim listen --surface`: seal a request and open its reply as a merchant would, and
+//! verify a webhook (Infinia seller status) or an IPN (Pockyt) and say what to answer.
+
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::clock::{format, system_now};
+use crate::http::client::HttpClient;
+use crate::wire::crypto::SignatureHash;
+use crate::wire::infinia;
+use crate::wire::keys::{PrivateKey, PublicKey};
+use crate::wire::pockyt;
+
+use super::CallError;
+
+/// What one call answered, as `whalet-sim call` prints it.
+#[derive(Debug, Clone)]
+pub struct Answered {
+    /// The provider's result code (`SUC-200`, `000100`, ...).
+    pub code: String,
+    /// The reply as printed: for Infinia the decrypted data in place of `responseData`.
+    pub json: Value,
+}
+
+/// An Infinia merchant app: requests are RSA-block encrypted to Infinia's key and signed with
+/// the merchant's.
+pub struct InfiniaMerchant {
+    pub base_url: String,
+    pub app_id: String,
+    pub version: String,
+    pub key: PrivateKey,
+    pub infinia_public: PublicKey,
+    pub alg: SignatureHash,
+}
+
+impl InfiniaMerchant {
+    /// Posts `body` to `operation` (`account-balance/query`, or a full `/api/v1/...` path).
+    pub async fn call(&self, operation: &str, body: &Value) -> Result<Answered, CallError> {
+        let sealed = infinia::seal_request(
+            &self.version,
+            &self.app_id,
+            body,
+            &self.key,
+            &self.infinia_public,
+            self.alg,
+        )
+        .map_err(|e| CallError::Reply(e.message))?;
+        let url = format!("{}{}", self.base_url, infinia_path(operation));
+        let bytes = post(&url, "application/json;charset=UTF-8", sealed.to_json()).await?;
+        if let Some(refusal) = plain_refusal(&bytes, "code") {
+            return Ok(refusal);
+        }
+        let reply = infinia::open_reply(&bytes, &self.key, &self.infinia_public, self.alg)
+            .map_err(|e| CallError::Reply(e.message))?;
+        Ok(Answered {
+            code: reply.code.clone(),
+            json: serde_json::json!({
+                "appId": reply.app_id,
+                "code": reply.code,
+                "message": reply.message,
+                "data": reply.data,
+            }),
+        })
+    }
+
+    /// Verifies and decrypts a seller-status webhook: Ok(the business data).
+    pub fn open_webhook(&self, body: &[u8]) -> Result<Value, String> {
+        let sealed = infinia::parse_request(body).map_err(|(_, e)| e.message)?;
+        sealed
+            .open(&self.key, &self.infinia_public, self.alg)
+            .map_err(|e| e.message)
+    }
+}
+
+/// The signature hash named by `--infinia-alg` (`sha256` or `sha1`).
+pub fn signature_hash(text: &str) -> Result<SignatureHash, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "sha256" | "sha256withrsa" => Ok(SignatureHash::Sha256),
+        "sha1" | "sha1withrsa" => Ok(SignatureHash::Sha1),
+        _ => Err(format!("--infinia-alg `{text}`: expected sha256 or sha1")),
+    }
+}
+
+/// The path of an Infinia operation: `account-balance/query` → `/api/v1/account-balance/query`.
+pub fn infinia_path(operation: &str) -> String {
+    if operation.starts_with('/') {
+        operation.to_owned()
+    } else {
+        format!("/api/v1/{operation}")
+    }
+}
+
+/// A Pockyt merchant: parameters signed with `verifySign` (MD5 with the API token).
+pub struct PockytMerchant {
+    pub base_url: String,
+    pub merchant_no: String,
+    pub store_no: String,
+    pub token: String,
+}
+
+impl PockytMerchant {
+    /// Posts `body` (a JSON object; `merchantNo`, `storeNo` and `verifySign` are added) to
+    /// `operation` (`v3/payouts/balance` or `/v3/payouts/balance`).
+    pub async fn call(&self, operation: &str, body: &Value) -> Result<Answered, CallError> {
+        let signed = self.sign(body).map_err(CallError::Reply)?;
+        let url = format!("{}{}", self.base_url, pockyt_path(operation));
+        let bytes = post(
+            &url,
+            "application/json",
+            serde_json::to_vec(&signed).unwrap_or_default(),
+        )
+        .await?;
+        plain_refusal(&bytes, "ret_code").ok_or_else(|| {
+            CallError::Reply(format!(
+                "the reply is not a JSON object with a ret_code: {}",
+                String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
+            ))
+        })
+    }
+
+    /// `body` with the merchant's numbers and its `verifySign`.
+    pub fn sign(&self, body: &Value) -> Result<Value, String> {
+        let Value::Object(given) = body else {
+            return Err("a Pockyt body is a JSON object of parameters".into());
+        };
+        let mut object: Map<String, Value> = given.clone();
+        object
+            .entry("merchantNo")
+            .or_insert_with(|| Value::String(self.merchant_no.clone()));
+        object
+            .entry("storeNo")
+            .or_insert_with(|| Value::String(self.store_no.clone()));
+        object
+            .entry("timestamp")
+            .or_insert_with(|| Value::String(format::utc_z(system_now())));
+        let sign = pockyt::sign(&pockyt::params_of(&object), &self.token);
+        object.insert("verifySign".into(), Value::String(sign));
+        Ok(Value::Object(object))
+    }
+
+    /// Verifies an IPN (form or JSON): Ok(its parameters, `verifySign` left out).
+    pub fn open_ipn(&self, content_type: &str, body: &[u8]) -> Result<Value, String> {
+        let object: Map<String, Value> = if content_type.contains("json") {
+            match serde_json::from_slice(body) {
+                Ok(Value::Object(map)) => map,
+                Ok(_) => return Err("the IPN is JSON but not an object".into()),
+                Err(e) => return Err(format!("the IPN is not JSON: {e}")),
+            }
+        } else {
+            form_decode(body)?
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect()
+        };
+        let sign = object
+            .get("verifySign")
+            .and_then(Value::as_str)
+            .ok_or("the IPN has no verifySign")?;
+        pockyt::verify(&pockyt::params_of(&object), &self.token, sign).map_err(|e| e.msg)?;
+        let mut params = object.clone();
+        params.remove("verifySign");
+        Ok(Value::Object(params))
+    }
+}
+
+/// The path of a Pockyt operation: `v3/payouts/balance` → `/v3/payouts/balance`.
+pub fn pockyt_path(operation: &str) -> String {
+    if operation.starts_with('/') {
+        operation.to_owned()
+    } else {
+        format!("/{operation}")
+    }
+}
+
+/// Decodes `application/x-www-form-urlencoded` pairs.
+fn form_decode(body: &[u8]) -> Result<Vec<(String, String)>, String> {
+    fn dec(s: &str) -> Result<String, String> {
+        let bytes = s.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' => {
+                    let hex = s
+                        .get(i + 1..i + 3)
+                        .ok_or_else(|| format!("a cut %-escape in {s:?}"))?;
+                    let byte = u8::from_str_radix(hex, 16)
+                        .map_err(|_| format!("a bad %-escape %{hex} in the form"))?;
+                    out.push(byte);
+                    i += 2;
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8(out).map_err(|_| "the form is not UTF-8".into())
+    }
+    let text = std::str::from_utf8(body).map_err(|_| "the form is not UTF-8")?;
+    text.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            Ok((dec(k)?, dec(v)?))
+        })
+        .collect()
+}
+
+/// A reply in clear JSON with its result code under `code_field` (a Pockyt reply; an Infinia
+/// refusal, which carries no `responseData`).
+fn plain_refusal(bytes: &[u8], code_field: &str) -> Option<Answered> {
+    let json: Value = serde_json::from_slice(bytes).ok()?;
+    if json.get("responseData").is_some_and(|d| !d.is_null()) {
+        return None;
+    }
+    let code = json.get(code_field)?.as_str()?.to_owned();
+    Some(Answered { code, json })
+}
+
+/// Posts and returns the body. A non-2xx answer is a transport failure unless it is the
+/// provider's own JSON refusal (Infinia answers an unknown path with 404 and a `code`).
+async fn post(url: &str, content_type: &'static str, body: Vec<u8>) -> Result<Vec<u8>, CallError> {
+    let response = HttpClient::new()
+        .post(url, content_type, body.into(), Duration::from_secs(30))
+        .await
+        .map_err(CallError::Transport)?;
+    let provider_json = serde_json::from_slice::<Value>(&response.body)
+        .is_ok_and(|v| v.get("code").or_else(|| v.get("ret_code")).is_some());
+    if !(200..300).contains(&response.status) && !provider_json {
+        return Err(CallError::Http {
+            status: response.status,
+            body: String::from_utf8_lossy(&response.body).into_owned(),
+        });
+    }
+    Ok(response.body.to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::keys::demo;
+
+    fn pockyt() -> PockytMerchant {
+        PockytMerchant {
+            base_url: String::new(),
+            merchant_no: "202333".into(),
+            store_no: "301854".into(),
+            token: "demo-token".into(),
+        }
+    }
+
+    #[test]
+    fn paths_take_a_short_or_a_full_form() {
+        assert_eq!(
+            infinia_path("account-balance/query"),
+            "/api/v1/account-balance/query"
+        );
+        assert_eq!(infinia_path("/api/v1/x"), "/api/v1/x");
+        assert_eq!(pockyt_path("v3/payouts/balance"), "/v3/payouts/balance");
+        assert_eq!(pockyt_path("/v3/payouts/balance"), "/v3/payouts/balance");
+    }
+
+    #[test]
+    fn a_signed_pockyt_body_verifies_as_form_and_as_json_and_a_changed_one_does_not() {
+        let m = pockyt();
+        let signed = m
+            .sign(&serde_json::json!({"amount": "1.00", "note": "a b&c"}))
+            .unwrap();
+        let json = serde_json::to_vec(&signed).unwrap();
+        let opened = m.open_ipn("application/json", &json).unwrap();
+        assert_eq!(opened["merchantNo"], "202333");
+        assert!(opened.get("verifySign").is_none());
+
+        let pairs: Vec<(String, String)> = signed
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+            .collect();
+        let form = pockyt::form_encode(&pairs);
+        assert_eq!(
+            m.open_ipn("application/x-www-form-urlencoded", form.as_bytes())
+                .unwrap()["note"],
+            "a b&c"
+        );
+        let tampered = form.replace("amount=1.00", "amount=2.00");
+        assert!(m
+            .open_ipn("application/x-www-form-urlencoded", tampered.as_bytes())
+            .unwrap_err()
+            .contains("verifySign"));
+        assert!(m.sign(&serde_json::json!([1])).is_err());
+    }
+
+    #[test]
+    fn an_infinia_webhook_opens_with_the_merchant_key_and_not_with_another() {
+        let infinia_key = PrivateKey::parse(demo::INFINIA_PRIVATE).unwrap();
+        let merchant_key = PrivateKey::parse(demo::INFINIA_MERCHANT_PRIVATE).unwrap();
+        let data = serde_json::json!({"sellerId": "S1", "status": "ACTIVE"});
+        let sealed = infinia::seal_request(
+            "1.0",
+            "infinia",
+            &data,
+            &infinia_key,
+            merchant_key.public(),
+            SignatureHash::Sha256,
+        )
+        .unwrap();
+        let merchant = InfiniaMerchant {
+            base_url: String::new(),
+            app_id: "demo-app".into(),
+            version: "1.0".into(),
+            key: merchant_key.clone(),
+            infinia_public: infinia_key.public().clone(),
+            alg: SignatureHash::Sha256,
+        };
+        assert_eq!(merchant.open_webhook(&sealed.to_json()).unwrap(), data);
+        let wrong = InfiniaMerchant {
+            infinia_public: merchant_key.public().clone(),
+            ..merchant
+        };
+        assert!(wrong.open_webhook(&sealed.to_json()).is_err());
+    }
+
+    #[test]
+    fn form_decoding_refuses_broken_escapes() {
+        assert!(form_decode(b"a=%4").is_err());
+        assert!(form_decode(b"a=%zz").is_err());
+        assert_eq!(
+            form_decode(b"a=x%2By+z&b=").unwrap(),
+            vec![("a".into(), "x+y z".into()), ("b".into(), String::new())]
+        );
+    }
+}

@@ -1,0 +1,255 @@
+//! `whalet-sim call --surface` and `listen --surface` through the binary: one command speaks
+//! every surface's scheme, and the listener verifies and acknowledges Infinia webhooks and
+//! Pockyt IPNs the way each provider expects, refusing what does not verify.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use whalet_sim::wire::crypto::SignatureHash;
+use whalet_sim::wire::infinia;
+use whalet_sim::wire::keys::{demo, PrivateKey};
+use whalet_sim::wire::pockyt;
+
+use crate::helpers::spawn_app;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_whalet-sim"))
+}
+
+async fn call(url: &str, args: &[&str]) -> Output {
+    let mut command = bin();
+    command.arg("call").args(args).env("WHALET_SIM_URL", url);
+    tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap()
+}
+
+fn printed(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+#[tokio::test]
+async fn call_speaks_infinia_pockyt_and_platform_and_exits_by_their_codes() {
+    let app = spawn_app().await;
+    let url = app.url.clone();
+
+    let out = call(
+        &url,
+        &[
+            "--surface",
+            "infinia",
+            "account-balance/query",
+            "--data",
+            r#"{"currency":"USD"}"#,
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let reply = printed(&out);
+    assert_eq!(reply["code"], "SUC-200");
+    // The data was decrypted with the merchant's key: it is JSON, not Base64.
+    assert_eq!(reply["data"]["accountBalances"][0]["currency"], "USD");
+
+    let out = call(&url, &["--surface", "pockyt", "v3/payouts/balance"]).await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(printed(&out)["ret_code"], "000100");
+
+    let out = call(&url, &["--surface", "platform", "balanceQuery"]).await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(printed(&out)["head"]["code"], "SUCCESS");
+
+    // A wrong token: Pockyt's refusal is printed and the exit code is "refused".
+    let out = call(
+        &url,
+        &[
+            "--surface",
+            "pockyt",
+            "/v3/payouts/balance",
+            "--token",
+            "nope",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(5), "{out:?}");
+    assert_eq!(printed(&out)["ret_code"], "000030");
+
+    // Signed with the wrong key: Infinia refuses in its own shape, exit "refused".
+    let key = concat!(env!("CARGO_MANIFEST_DIR"), "/keys/infinia/private.pem");
+    let out = call(
+        &url,
+        &[
+            "--surface",
+            "infinia",
+            "account-balance/query",
+            "--key",
+            key,
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(5), "{out:?}");
+    assert!(printed(&out)["message"]
+        .as_str()
+        .unwrap()
+        .contains("signature"));
+
+    // An unknown Infinia path is the provider's 404 refusal, not a transport failure.
+    let out = call(&url, &["--surface", "infinia", "no/such"]).await;
+    assert_eq!(out.status.code(), Some(5), "{out:?}");
+    assert!(printed(&out)["message"]
+        .as_str()
+        .unwrap()
+        .contains("account-balance/query"));
+
+    // A surface that does not exist is a usage error.
+    let out = call(&url, &["--surface", "stripe", "x"]).await;
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
+
+/// A running `listen` child and its stdout lines.
+struct Listening {
+    child: Child,
+    addr: std::net::SocketAddr,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Listening {
+    fn start(args: &[&str]) -> Self {
+        let mut child = bin()
+            .arg("listen")
+            .args(["--addr", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stderr.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let addr = first
+            .split("listening on ")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .unwrap_or_else(|| panic!("no address in {first:?}"))
+            .parse()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self { child, addr, lines }
+    }
+
+    /// Posts `body` and returns (status, body answered, the line printed).
+    fn post(&self, content_type: &str, body: &[u8]) -> (u16, String, Value) {
+        let mut stream = std::net::TcpStream::connect(self.addr).unwrap();
+        write!(
+            stream,
+            "POST /notify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .unwrap();
+        stream.write_all(body).unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).unwrap();
+        let status = text[9..12].parse().unwrap();
+        let answered = text.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
+        let line = self.lines.recv_timeout(Duration::from_secs(10)).unwrap();
+        (status, answered, serde_json::from_str(&line).unwrap())
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn listen_verifies_and_acknowledges_infinia_webhooks() {
+    let listening = Listening::start(&["--surface", "infinia", "--fail-first", "1"]);
+    let infinia_key = PrivateKey::parse(demo::INFINIA_PRIVATE).unwrap();
+    let merchant = PrivateKey::parse(demo::INFINIA_MERCHANT_PRIVATE).unwrap();
+    let data = json!({"sellerId": "S-1", "status": "FROZEN"});
+    let seal = |signer: &PrivateKey| {
+        infinia::seal_request(
+            "1.0",
+            "infinia",
+            &data,
+            signer,
+            merchant.public(),
+            SignatureHash::Sha256,
+        )
+        .unwrap()
+        .to_json()
+    };
+
+    // The first attempt fails on purpose, the second is acknowledged with exactly SUCCESS.
+    let (status, _, line) = listening.post("application/json", &seal(&infinia_key));
+    assert_eq!((status, line["attempt"].as_u64()), (503, Some(1)), "{line}");
+    let (status, body, line) = listening.post("application/json", &seal(&infinia_key));
+    assert_eq!((status, body.as_str()), (200, "SUCCESS"), "{line}");
+    assert_eq!(line["attempt"], 2);
+    assert_eq!(line["body"], data);
+
+    // Signed by someone else: refused, not acknowledged.
+    let (status, _, line) = listening.post("application/json", &seal(&merchant));
+    assert_eq!(status, 400, "{line}");
+    assert!(
+        line["error"].as_str().unwrap().contains("signature"),
+        "{line}"
+    );
+}
+
+#[test]
+fn listen_verifies_and_acknowledges_pockyt_ipns_as_form_and_json() {
+    let listening = Listening::start(&["--surface", "pockyt"]);
+    let params: pockyt::Params = [
+        ("transactionNo", Some("T1")),
+        ("status", Some("SUCCESS")),
+        ("note", Some("a b&c")),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.map(str::to_owned)))
+    .collect();
+    let pairs = pockyt::signed_pairs(&params, whalet_sim::config::pockyt::DEMO_TOKEN);
+    let form = pockyt::form_encode(&pairs);
+
+    let (status, body, line) = listening.post("application/x-www-form-urlencoded", form.as_bytes());
+    assert_eq!((status, body.as_str()), (200, "success"), "{line}");
+    assert_eq!(line["body"]["note"], "a b&c");
+    assert!(line["body"].get("verifySign").is_none());
+
+    let object: serde_json::Map<String, Value> = pairs
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    let (status, _, line) = listening.post(
+        "application/json",
+        &serde_json::to_vec(&Value::Object(object)).unwrap(),
+    );
+    assert_eq!((status, line["attempt"].as_u64()), (200, Some(2)), "{line}");
+
+    let tampered = form.replace("status=SUCCESS", "status=FAILED");
+    let (status, _, line) =
+        listening.post("application/x-www-form-urlencoded", tampered.as_bytes());
+    assert_eq!(status, 400, "{line}");
+    assert!(
+        line["error"].as_str().unwrap().contains("verifySign"),
+        "{line}"
+    );
+}
