@@ -68,6 +68,10 @@ pub struct CallArgs {
     /// Pockyt storeNo.
     #[arg(long, default_value = crate::config::pockyt::DEMO_STORE_NO)]
     store_no: String,
+    /// Print only this field of the reply (a dot path: `body.userId`, `data.accountBalances.0`,
+    /// `ret_code`), a string without quotes, for `VAR=$(whalet-sim call ...)`.
+    #[arg(long, value_name = "PATH")]
+    get: Option<String>,
     /// Pockyt API token (signs `verifySign`).
     #[arg(long, env = "WHALET_SIM_POCKYT_TOKEN", default_value = crate::config::pockyt::DEMO_TOKEN)]
     token: String,
@@ -154,15 +158,23 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
         }
     };
     match answered {
-        Ok(Answered { code, json }) => {
-            println!("{}", serde_json::to_string_pretty(&json)?);
-            Ok(exit::code(code_exit(&code)))
-        }
+        Ok(Answered { code, json }) => finish(&json, code_exit(&code), args.get.as_deref()),
         Err(e) => {
             eprintln!("error: {e} ({})", args.url);
             Ok(exit::code(error_exit(&e)))
         }
     }
+}
+
+/// Prints a verified reply and exits by its code. With `--get`, a refusal is printed whole on
+/// stderr (the field asked for is not there): a script sees an empty capture and exit code 5.
+fn finish(json: &serde_json::Value, code: u8, get: Option<&str>) -> anyhow::Result<ExitCode> {
+    if code != exit::SUCCESS && get.is_some() {
+        eprintln!("{}", serde_json::to_string_pretty(json)?);
+    } else {
+        super::print_answer(json, get)?;
+    }
+    Ok(exit::code(code))
 }
 
 fn own_key(args: &CallArgs, default: &str) -> anyhow::Result<PrivateKey> {
@@ -190,10 +202,11 @@ async fn whalet(args: &CallArgs, url: &str, body: &serde_json::Value) -> anyhow:
         .clone()
         .unwrap_or_else(|| client.next_request_no());
     match client.call_with(&args.api_code, &request_no, body).await {
-        Ok(reply) => {
-            println!("{}", serde_json::to_string_pretty(&reply_json(&reply))?);
-            Ok(exit::code(reply_exit(&reply.code)))
-        }
+        Ok(reply) => finish(
+            &reply_json(&reply),
+            reply_exit(&reply.code),
+            args.get.as_deref(),
+        ),
         Err(e) => {
             eprintln!("error: {e} ({})", client.url);
             Ok(exit::code(error_exit(&e)))

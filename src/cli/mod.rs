@@ -111,6 +111,41 @@ struct TriggerArgs {
     /// The simulator's admin token, if it was started with one.
     #[arg(long, env = "WHALET_SIM_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// Print only this field of the answer (a dot path, e.g. `tradeId`); see `call --get`.
+    #[arg(long, value_name = "PATH")]
+    get: Option<String>,
+}
+
+/// Prints an answer: the whole JSON document pretty, or with `get` the value at that dot path
+/// (`body.userId`, `records.0.tradeId`), a string without quotes, so that a shell can capture
+/// it: `USER=$(whalet-sim call ... --get body.userId)`. A path that is not there is an error
+/// (the whole answer is printed on stderr to show what was there).
+pub fn print_answer(answer: &serde_json::Value, get: Option<&str>) -> anyhow::Result<()> {
+    let Some(path) = get else {
+        println!("{}", serde_json::to_string_pretty(answer)?);
+        return Ok(());
+    };
+    let mut at = answer;
+    for step in path.split('.').filter(|s| !s.is_empty()) {
+        let next = match at {
+            serde_json::Value::Array(items) => {
+                step.parse::<usize>().ok().and_then(|i| items.get(i))
+            }
+            other => other.get(step),
+        };
+        at = match next {
+            Some(v) => v,
+            None => {
+                eprintln!("{}", serde_json::to_string_pretty(answer)?);
+                anyhow::bail!("--get {path}: the answer has no `{step}` there (printed above)");
+            }
+        };
+    }
+    match at {
+        serde_json::Value::String(s) => println!("{s}"),
+        other => println!("{other}"),
+    }
+    Ok(())
 }
 
 /// The runtime every command runs on. The blocking pool (notification sealing, file I/O) is
@@ -390,7 +425,10 @@ async fn trigger(args: TriggerArgs) -> anyhow::Result<ExitCode> {
             return Ok(exit::code(exit::TRANSPORT));
         }
     };
-    println!("{}", String::from_utf8_lossy(&response.body));
+    match serde_json::from_slice::<serde_json::Value>(&response.body) {
+        Ok(answer) if response.status == 200 => print_answer(&answer, args.get.as_deref())?,
+        _ => println!("{}", String::from_utf8_lossy(&response.body)),
+    }
     // The control plane answers a refusal (unknown event, bad parameter, missing token) with
     // a 4xx status and a JSON reason.
     Ok(exit::code(if response.status == 200 {

@@ -38,6 +38,7 @@ mod pockyt_sign;
 mod pockyt_support;
 mod scenarios;
 mod vectors;
+mod walkthrough;
 mod whalet2_fx;
 mod whalet2_payouts;
 mod whalet2_replenish;
