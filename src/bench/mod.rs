@@ -137,6 +137,18 @@ pub struct BenchArgs {
     /// Time spent measuring each crypto operation for the ceiling.
     #[arg(long, default_value = "1s")]
     ceiling_time: String,
+    /// Time per crypto operation of the short ceiling slices measured right before and right
+    /// after every run; the run's ratio is taken against their mean (0 = only the ceiling
+    /// measured once at the start).
+    #[arg(long, default_value = "200ms")]
+    ceiling_slice: String,
+    /// Largest drift between a run's before and after ceilings, |before - after| / mean; a run
+    /// over it is flagged unstable (the machine changed speed during it) and repeated.
+    #[arg(long, default_value_t = 0.10)]
+    max_drift: f64,
+    /// How many times an unstable run is repeated before its result is kept, flagged.
+    #[arg(long, default_value_t = 2)]
+    drift_retries: usize,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -175,20 +187,25 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         "--partners must be positive"
     );
     let plan = plan(&args)?;
-    let mut ceiling = match (&plan.sealer, args.no_ceiling) {
-        (Some(sealer), false) => {
-            eprintln!("measuring the crypto ceiling of this build...");
-            let each = parse_duration(&args.ceiling_time)?;
-            let scheme = match &plan.opener {
-                Some(Opener::Infinia { alg, .. }) => ceiling::Scheme::Infinia {
-                    sample: &sealer.seal(0, 0),
-                    alg: *alg,
-                },
-                _ => ceiling::Scheme::Whalet,
-            };
-            Some(ceiling::measure(each, scheme)?)
-        }
-        _ => None,
+    // The sample request an Infinia ceiling decrypts (its blocks decide the cost).
+    let sample = plan.sealer.as_ref().map(|sealer| sealer.seal(0, 0));
+    let ceiling_now = |each: Duration| -> anyhow::Result<Option<Ceiling>> {
+        let (Some(sample), false) = (&sample, args.no_ceiling) else {
+            return Ok(None);
+        };
+        let scheme = match &plan.opener {
+            Some(Opener::Infinia { alg, .. }) => ceiling::Scheme::Infinia { sample, alg: *alg },
+            _ => ceiling::Scheme::Whalet,
+        };
+        Ok(Some(ceiling::measure(each, scheme)?))
+    };
+    if !args.no_ceiling && sample.is_some() {
+        eprintln!("measuring the crypto ceiling of this build...");
+    }
+    let mut ceiling = ceiling_now(parse_duration(&args.ceiling_time)?)?;
+    let slice = match args.ceiling_slice.trim() {
+        "0" | "0s" | "0ms" => None,
+        text => Some(parse_duration(text)?),
     };
     let spawned = if args.spawn_server {
         let mut serve = vec!["serve".to_owned(), "--addr".to_owned(), "{addr}".to_owned()];
@@ -239,52 +256,71 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let mut leftover: Vec<Bytes> = Vec::new();
     for &partners in &args.partners {
         for repeat in 1..=args.repeat.max(1) {
-            let plan = with_pool(
-                &args,
-                &plan,
-                ceiling.as_ref(),
-                cores,
-                duration,
-                &mut leftover,
-            )?;
-            let sealed = match &plan.pool {
-                Pool::Sealed(all) => Some(all.clone()),
-                _ => None,
-            };
-            let run = measured(
-                addr,
-                pid,
-                plan.clone(),
-                partners,
-                limits,
-                repeat,
-                "simulator",
-            )
-            .await;
-            if let Some(all) = sealed {
-                let used = usize::try_from(run.outcome.consumed).unwrap_or(usize::MAX);
-                leftover = all.get(used..).map(<[Bytes]>::to_vec).unwrap_or_default();
-            }
-            if let (Some(c), Some(blocks)) = (ceiling.as_mut(), run.outcome.reply_blocks) {
-                c.set_reply_blocks(blocks);
-            }
-            report.runs.push(run.finish(ceiling.as_ref()));
-            if let Some(echo) = &echo {
-                let mut plan = plan;
-                plan.judge = Judge::Status;
-                plan.success = vec!["HTTP 200".into()];
-                plan.opener = None;
+            for attempt in 0..=args.drift_retries {
+                let plan = with_pool(
+                    &args,
+                    &plan,
+                    ceiling.as_ref(),
+                    cores,
+                    duration,
+                    &mut leftover,
+                )?;
+                let sealed = match &plan.pool {
+                    Pool::Sealed(all) => Some(all.clone()),
+                    _ => None,
+                };
+                let before = slice.map(&ceiling_now).transpose()?.flatten();
                 let run = measured(
-                    echo.addr,
-                    Some(echo.child.id()),
-                    plan,
+                    addr,
+                    pid,
+                    plan.clone(),
                     partners,
                     limits,
                     repeat,
-                    "echo",
+                    "simulator",
                 )
                 .await;
-                report.runs.push(run.finish(None));
+                let after = slice.map(&ceiling_now).transpose()?.flatten();
+                if let Some(all) = sealed {
+                    let used = usize::try_from(run.outcome.consumed).unwrap_or(usize::MAX);
+                    leftover = all.get(used..).map(<[Bytes]>::to_vec).unwrap_or_default();
+                }
+                let blocks = run.outcome.reply_blocks;
+                let interleaved = Interleaved::new(before, after, blocks, args.max_drift);
+                if let (Some(c), Some(blocks)) = (ceiling.as_mut(), blocks) {
+                    c.set_reply_blocks(blocks);
+                }
+                let mut record = run.finish(interleaved.mean.as_ref().or(ceiling.as_ref()));
+                interleaved.annotate(&mut record);
+                let unstable = record.unstable;
+                report.runs.push(record);
+                if let Some(echo) = &echo {
+                    let mut plan = plan;
+                    plan.judge = Judge::Status;
+                    plan.success = vec!["HTTP 200".into()];
+                    plan.opener = None;
+                    let run = measured(
+                        echo.addr,
+                        Some(echo.child.id()),
+                        plan,
+                        partners,
+                        limits,
+                        repeat,
+                        "echo",
+                    )
+                    .await;
+                    report.runs.push(run.finish(None));
+                }
+                if !unstable {
+                    break;
+                }
+                if attempt < args.drift_retries {
+                    eprintln!(
+                        "the crypto ceiling drifted more than {:.0}% during the run (the machine \
+                         changed speed); repeating it",
+                        args.max_drift * 100.0
+                    );
+                }
             }
         }
     }
@@ -493,6 +529,65 @@ fn with_pool(
     Ok(plan)
 }
 
+/// The ceiling slices measured right before and right after one run.
+struct Interleaved {
+    before_us: Option<f64>,
+    after_us: Option<f64>,
+    /// A ceiling whose cost per request is the mean of the two slices.
+    mean: Option<Ceiling>,
+    drift: Option<f64>,
+    unstable: bool,
+}
+
+impl Interleaved {
+    fn new(
+        before: Option<Ceiling>,
+        after: Option<Ceiling>,
+        reply_blocks: Option<usize>,
+        max_drift: f64,
+    ) -> Self {
+        let (Some(mut before), Some(mut after)) = (before, after) else {
+            return Self {
+                before_us: None,
+                after_us: None,
+                mean: None,
+                drift: None,
+                unstable: false,
+            };
+        };
+        if let Some(blocks) = reply_blocks {
+            before.set_reply_blocks(blocks);
+            after.set_reply_blocks(blocks);
+        }
+        let (b, a) = (before.us_per_request, after.us_per_request);
+        let drift = drift(b, a);
+        Self {
+            before_us: Some(b),
+            after_us: Some(a),
+            mean: Some(before.mean_with(&after)),
+            drift: Some(drift),
+            unstable: drift > max_drift,
+        }
+    }
+
+    fn annotate(&self, run: &mut RunReport) {
+        run.ceiling_before_us = self.before_us;
+        run.ceiling_after_us = self.after_us;
+        run.ceiling_drift = self.drift;
+        run.unstable = self.unstable;
+    }
+}
+
+/// |a - b| relative to their mean (0 when both are 0).
+fn drift(a: f64, b: f64) -> f64 {
+    let mean = (a + b) / 2.0;
+    if mean > 0.0 {
+        (a - b).abs() / mean
+    } else {
+        0.0
+    }
+}
+
 /// A run with its server-side readings.
 struct Measured {
     partners: usize,
@@ -583,6 +678,34 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("fast").is_err());
         assert!(parse_duration("1d").is_err());
+    }
+
+    /// A run whose before and after ceilings differ by more than the bound is flagged; its ratio
+    /// is taken against the mean of the two slices.
+    #[test]
+    fn a_drifting_ceiling_flags_the_run_and_the_ratio_uses_the_mean() {
+        let each = Duration::from_millis(5);
+        let slow = ceiling::measure(each, ceiling::Scheme::Whalet).unwrap();
+        let mut fast = slow.clone();
+        for op in &mut fast.ops {
+            op.us_per_op /= 2.0;
+        }
+        let fast = fast.mean_with(&fast);
+        assert!((fast.us_per_request - slow.us_per_request / 2.0).abs() < 1e-6);
+        assert!((drift(2.0, 1.0) - 2.0 / 3.0).abs() < 1e-9);
+        assert_eq!(drift(0.0, 0.0), 0.0);
+
+        let i = Interleaved::new(Some(slow.clone()), Some(fast.clone()), None, 0.10);
+        assert!(i.unstable);
+        let mean = i.mean.as_ref().unwrap();
+        let expected = (slow.us_per_request + fast.us_per_request) / 2.0;
+        assert!((mean.us_per_request - expected).abs() < 1e-6);
+
+        let steady = Interleaved::new(Some(slow.clone()), Some(slow.clone()), None, 0.10);
+        assert!(!steady.unstable);
+        assert_eq!(steady.drift, Some(0.0));
+        let none = Interleaved::new(None, Some(slow), None, 0.10);
+        assert!(!none.unstable && none.mean.is_none());
     }
 
     /// A simulator with the default configuration on a manual clock, on a free port.

@@ -39,8 +39,17 @@ pub struct RunReport {
     pub server_cores_busy: Option<f64>,
     pub server_rss_max_kib: Option<u64>,
     pub generator_cpu_s: Option<f64>,
-    /// Requests per server CPU-second ÷ the envelope's crypto ceiling per core.
+    /// Requests per server CPU-second ÷ the envelope's crypto ceiling per core (the mean of the
+    /// slices measured right before and right after this run, when they were).
     pub ceiling_ratio: Option<f64>,
+    /// Crypto microseconds per request measured in the slice right before the run.
+    pub ceiling_before_us: Option<f64>,
+    /// ... and right after it.
+    pub ceiling_after_us: Option<f64>,
+    /// |before - after| / their mean: how much the machine's speed moved during the run.
+    pub ceiling_drift: Option<f64>,
+    /// The drift was over `--max-drift`: the run's ratio is not to be trusted (it was repeated).
+    pub unstable: bool,
 }
 
 impl RunReport {
@@ -97,6 +106,10 @@ impl RunReport {
             server_rss_max_kib,
             generator_cpu_s,
             ceiling_ratio,
+            ceiling_before_us: None,
+            ceiling_after_us: None,
+            ceiling_drift: None,
+            unstable: false,
         }
     }
 }
@@ -113,8 +126,58 @@ pub struct Summary {
     pub best_p50_ms: f64,
     pub best_p99_ms: f64,
     pub best_ceiling_ratio: Option<f64>,
+    /// The median ratio of the stable runs (all runs when none was stable).
+    pub median_ceiling_ratio: Option<f64>,
+    /// The largest distance of a stable run's ratio from that median, relative to it.
+    pub ratio_spread: Option<f64>,
+    /// Runs flagged unstable (ceiling drift over `--max-drift`), not counted above.
+    pub unstable_runs: usize,
     /// Best simulator req/s ÷ best echo req/s at the same concurrency.
     pub vs_echo: Option<f64>,
+}
+
+/// The ceiling ratios of the repeats of one level: their median and spread.
+struct Ratios {
+    median: Option<f64>,
+    spread: Option<f64>,
+    unstable: usize,
+}
+
+impl Ratios {
+    fn of<'a>(runs: impl Iterator<Item = &'a RunReport>) -> Ratios {
+        let runs: Vec<&RunReport> = runs.collect();
+        let unstable = runs.iter().filter(|r| r.unstable).count();
+        let stable: Vec<f64> = runs
+            .iter()
+            .filter(|r| !r.unstable)
+            .filter_map(|r| r.ceiling_ratio)
+            .collect();
+        let mut ratios = if stable.is_empty() {
+            runs.iter().filter_map(|r| r.ceiling_ratio).collect()
+        } else {
+            stable
+        };
+        ratios.sort_by(f64::total_cmp);
+        let median = median(&ratios);
+        let spread = median
+            .filter(|m| *m > 0.0)
+            .map(|m| ratios.iter().map(|r| (r - m).abs() / m).fold(0.0, f64::max));
+        Ratios {
+            median,
+            spread,
+            unstable,
+        }
+    }
+}
+
+/// The median of sorted values.
+pub fn median(sorted: &[f64]) -> Option<f64> {
+    let n = sorted.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(sorted[n / 2]),
+        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -160,6 +223,11 @@ impl Report {
                     .map(|r| r.throughput_rps)
                     .fold(f64::INFINITY, f64::min);
                 let echo = best(&self.runs, "echo", partners).filter(|_| target != "echo");
+                let ratios = Ratios::of(
+                    self.runs
+                        .iter()
+                        .filter(|r| r.target == target && r.partners == partners),
+                );
                 Some(Summary {
                     target,
                     partners,
@@ -175,6 +243,9 @@ impl Report {
                         .filter_map(|r| r.ceiling_ratio)
                         .reduce(f64::max),
                     vs_echo: echo.map(|e| top.throughput_rps / e.throughput_rps.max(1e-9)),
+                    median_ceiling_ratio: ratios.median,
+                    ratio_spread: ratios.spread,
+                    unstable_runs: ratios.unstable,
                 })
             })
             .collect();
@@ -241,6 +312,16 @@ impl Report {
             );
             let codes: Vec<String> = r.codes.iter().map(|(c, n)| format!("{c}={n}")).collect();
             let mut notes = format!("    codes: {}", codes.join(" "));
+            if let (Some(b), Some(a), Some(d)) =
+                (r.ceiling_before_us, r.ceiling_after_us, r.ceiling_drift)
+            {
+                let _ = write!(
+                    notes,
+                    " | ceiling {b:.0} us before, {a:.0} us after (drift {:.1}%){}",
+                    d * 100.0,
+                    if r.unstable { " UNSTABLE" } else { "" }
+                );
+            }
             if r.verified_replies > 0 {
                 let _ = write!(notes, " | replies fully verified: {}", r.verified_replies);
             }
@@ -261,10 +342,61 @@ impl Report {
                 s,
                 "  {:<9} {:>3} partners: {:>9.1} req/s (spread {:>4.0}%), p50 {:.2} ms, p99 {:.2} ms{}{}",
                 m.target, m.partners, m.best_rps, m.spread * 100.0, m.best_p50_ms, m.best_p99_ms,
-                m.best_ceiling_ratio.map_or(String::new(), |r| format!(", ratio to ceiling {r:.2}")),
+                match (m.median_ceiling_ratio, m.ratio_spread) {
+                    (Some(r), Some(sp)) => format!(
+                        ", ratio to ceiling {r:.2} (median; spread ±{:.1}%{})",
+                        sp * 100.0,
+                        if m.unstable_runs > 0 {
+                            format!(", {} unstable runs left out", m.unstable_runs)
+                        } else {
+                            String::new()
+                        }
+                    ),
+                    _ => String::new(),
+                },
                 m.vs_echo.map_or(String::new(), |r| format!(", {r:.2} of the echo server")),
             );
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(ratio: f64, unstable: bool) -> RunReport {
+        let mut r = RunReport::new(
+            "simulator",
+            8,
+            1,
+            Outcome::default(),
+            None,
+            None,
+            None,
+            None,
+        );
+        r.ceiling_ratio = Some(ratio);
+        r.unstable = unstable;
+        r
+    }
+
+    #[test]
+    fn the_median_and_spread_leave_unstable_runs_out() {
+        let runs = [
+            run(0.90, false),
+            run(1.00, false),
+            run(0.95, false),
+            run(0.40, true),
+        ];
+        let r = Ratios::of(runs.iter());
+        assert_eq!(r.median, Some(0.95));
+        assert_eq!(r.unstable, 1);
+        let spread = r.spread.unwrap();
+        assert!((spread - 0.05 / 0.95).abs() < 1e-9, "{spread}");
+        // When every run was unstable, they are all that is left to report.
+        let all_unstable = [run(0.5, true), run(0.7, true)];
+        assert_eq!(Ratios::of(all_unstable.iter()).median, Some(0.6));
+        assert_eq!(median(&[]), None);
     }
 }
