@@ -51,6 +51,7 @@ fn outbox(clock: &Clock, notify_url: &str, concurrency: usize) -> Outbox {
         Arc::new(WhaletTransport {
             partners: Arc::new(partners),
             hex_case: HexCase::Lower,
+            key_enc_form: Default::default(),
         }),
     );
     outbox
@@ -150,6 +151,7 @@ async fn memory() {
         let transport = WhaletTransport {
             partners: Arc::new(partners),
             hex_case: HexCase::Lower,
+            key_enc_form: Default::default(),
         };
         let sealed = whalet_sim::notify::Transport::seal(&transport, sample, false).unwrap();
         println!(

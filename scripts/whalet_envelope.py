@@ -7,6 +7,7 @@ the simulator against it. Needs only `cryptography`.
 Envelope rules:
   body JSON (UTF-8) --AES/ECB/PKCS5Padding, session key SK (16 random bytes; 24/32 allowed)--> hex = body.encrypt
   keyEnc = hex(RSA/ECB/PKCS1Padding(receiver public key, ASCII(Base64(SK))))
+           (read also: RSA plaintext = hex(Base64(SK)), the guide's encryption steps)
   request sign = hex(SHA1withRSA(sender private key, UTF-8 "partnerId|apiCode|version|requestNo|encrypt"))
   reply sign   = hex(SHA1withRSA(..., "partnerId|apiCode|version|requestNo|code|detail|encrypt")),
                  "|encrypt" left out when the reply has no body.
@@ -15,8 +16,8 @@ Envelope rules:
 
 Wire JSON:
   request {"head":{"partnerId","apiCode","requestNo","version":"1.0","sign","keyEnc"},"body":{"encrypt"}}
-  reply   {"head":{..., "code","detail","sign","keyEnc"},"body":{"encrypt"}}; an error reply is head only
-          (no sign, keyEnc, body); a successful reply without body is signed but has no keyEnc.
+  reply   {"head":{..., "code","detail","sign","keyEnc"},"body":{"encrypt"}}; a reply without body has no
+          keyEnc and, when signed, signs without "|encrypt" (an unsigned one is accepted unverified).
 
 CLI (defaults are the demo partner's point of view: own key keys/demo-partner/private.pem, peer key
 keys/platform/public.pem; relative paths also resolve against the repository root):
@@ -123,10 +124,22 @@ def wrap_session_key(session_key: bytes, receiver_pub, upper: bool = False, seed
 
 
 def unwrap_session_key(key_enc: str, receiver_key) -> bytes:
+    """The guide's decryption steps read RSA plaintext = Base64(SK); its encryption steps add a hex
+    layer, RSA plaintext = hex(Base64(SK)). Both are accepted (hex of a key's Base64 never
+    Base64-decodes to 16, 24 or 32 bytes, so the two cannot be confused)."""
     raw = rsa_decrypt(receiver_key, hex_decode(key_enc, "head.keyEnc"))
     try:
         sk = base64.b64decode(raw, validate=True)
     except ValueError:
+        sk = None
+    if sk is None or len(sk) not in SESSION_KEY_SIZES:
+        try:
+            hexed = base64.b64decode(bytes.fromhex(raw.decode("ascii")), validate=True)
+            if len(hexed) in SESSION_KEY_SIZES:
+                return hexed
+        except ValueError:
+            pass
+    if sk is None:
         raise CryptoError("head.keyEnc: RSA plaintext is not Base64 of a session key (wrong key?)") from None
     if len(sk) not in SESSION_KEY_SIZES:
         raise CryptoError(f"head.keyEnc: session key is {len(sk)} bytes, expected 16, 24 or 32")

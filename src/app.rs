@@ -82,6 +82,7 @@ impl App {
             Arc::new(api::whalet::transport::WhaletTransport {
                 partners: partners.clone(),
                 hex_case: config.whalet.hex_case,
+                key_enc_form: config.whalet.key_enc_form,
             }),
         );
         surfaces.insert(Arc::new(api::whalet::Dispatch::new(

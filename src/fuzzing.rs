@@ -375,7 +375,7 @@ pub fn pockyt_request(data: &[u8]) {
     let params_of = |fields: &Map<String, Value>| pockyt::params_of(fields);
     if let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body) {
         if let Some(Value::String(sign)) = fields.get("verifySign") {
-            let _ = pockyt::verify(&params_of(&fields), DEMO_TOKEN, sign);
+            let _ = pockyt::verify(&params_of(&fields), DEMO_TOKEN, sign, &[]);
         }
     }
     let response = post(&path, pockyt_content_type(body), &[], body.to_vec());

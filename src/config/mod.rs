@@ -235,8 +235,37 @@ pub struct WhaletConfig {
     /// Renames: canonical apiCode (as listed in docs/FIDELITY.md) → the name on the wire.
     #[serde(default)]
     pub api_codes: BTreeMap<String, String>,
+    /// Longest reply `detail` on the wire, in characters (documented: 256; 0 = no limit). A
+    /// longer diagnostic is cut; the whole text is in the journal and a response header.
+    #[serde(default = "default_detail_max_chars")]
+    pub detail_max_chars: usize,
+    /// Longest `X-Whalet-Sim-Diagnostic` header value, in bytes (percent-encoded text).
+    #[serde(default = "default_diagnostic_header_max_bytes")]
+    pub diagnostic_header_max_bytes: usize,
+    /// The `keyEnc` plaintext the simulator writes: `base64` (the documents' decryption steps)
+    /// or `hex_base64` (their encryption steps). Both are accepted on input.
+    #[serde(default)]
+    pub key_enc_form: crate::wire::whalet::KeyEncForm,
+    /// `queryCurrencyBalance` reply: `array` (the documented example) or `records`.
+    #[serde(default)]
+    pub currency_balance_shape: CurrencyBalanceShape,
+    /// Notification acks are checked as documented (complete, echoing head; signature verified
+    /// when present). `false`: any HTTP 2xx with `head.code = SUCCESS`. Per partner overridable.
+    #[serde(default = "yes")]
+    pub strict_ack: bool,
     #[serde(default)]
     pub partners: Vec<PartnerConfig>,
+}
+
+/// The two shapes the documents give `queryCurrencyBalance`'s reply.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CurrencyBalanceShape {
+    /// The example: a bare JSON array of balances with Money objects.
+    #[default]
+    Array,
+    /// The schema: `{"records": [...]}` with `balance` as a number.
+    Records,
 }
 
 impl Default for WhaletConfig {
@@ -248,9 +277,21 @@ impl Default for WhaletConfig {
             request_no_memory: default_request_no_memory(),
             platform_private_key: None,
             api_codes: BTreeMap::new(),
+            detail_max_chars: default_detail_max_chars(),
+            diagnostic_header_max_bytes: default_diagnostic_header_max_bytes(),
+            key_enc_form: Default::default(),
+            currency_balance_shape: CurrencyBalanceShape::default(),
+            strict_ack: true,
             partners: Vec::new(),
         }
     }
+}
+
+fn default_detail_max_chars() -> usize {
+    crate::wire::whalet::DETAIL_MAX_CHARS
+}
+fn default_diagnostic_header_max_bytes() -> usize {
+    4096
 }
 
 fn default_request_no_memory() -> usize {
@@ -278,9 +319,12 @@ pub struct PartnerConfig {
     pub api_codes: Option<Vec<String>>,
     /// Requests per second before TOO_MANY_REQUESTS; default unlimited.
     pub rate_limit: Option<u32>,
-    /// Verify the signature of notification acknowledgements.
+    /// Check notification acknowledgements as documented; default `[whalet] strict_ack`.
+    pub strict_ack: Option<bool>,
+    /// With the strict check, also require the ack to be signed (the documents make the
+    /// reply's `sign` optional).
     #[serde(default)]
-    pub strict_ack: bool,
+    pub ack_sign_required: bool,
 }
 
 impl Config {

@@ -44,6 +44,11 @@ pub struct PockytConfig {
     /// Default IPN body format (merchants may override).
     #[serde(default)]
     pub ipn_format: IpnFormat,
+    /// `verifySign` readings of empty and null values accepted besides the documented one
+    /// (`name=` kept): any of `drop_null`, `drop_empty`, `null_text`. Default none; a request
+    /// verified by one is flagged in the journal.
+    #[serde(default)]
+    pub lenient_sign_readings: Vec<crate::wire::pockyt::Reading>,
 }
 
 impl Default for PockytConfig {
@@ -59,6 +64,7 @@ impl Default for PockytConfig {
             body_limit_bytes: default_body_limit(),
             fee: FeeModel::default(),
             ipn_format: IpnFormat::default(),
+            lenient_sign_readings: Vec::new(),
         }
     }
 }

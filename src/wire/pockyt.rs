@@ -6,7 +6,8 @@
 //! The string to sign: every parameter except `verifySign`, sorted by name in byte order,
 //! written `name=value&` with raw values (no URL encoding), then the lower-case hex MD5 of the
 //! API token; `verifySign` is the lower-case hex MD5 of that string (UTF-8). Public clients
-//! disagree about empty and null values, so verification accepts four readings (see [`Reading`]).
+//! disagree about empty and null values: verification accepts the documented reading (empty and
+//! null kept as `name=`) and, when configured, three others (see [`Reading`]).
 
 use std::collections::BTreeMap;
 
@@ -98,7 +99,8 @@ pub fn params_of(body: &Map<String, Value>) -> Params {
 }
 
 /// How empty and null values are read when signing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Reading {
     /// Every parameter, null as empty (`street2=&`): the PHP SDK rule, used when signing.
     KeepEmpty,
@@ -111,6 +113,16 @@ pub enum Reading {
 }
 
 impl Reading {
+    /// The name in `[pockyt] lenient_sign_readings`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reading::KeepEmpty => "keep_empty",
+            Reading::DropNull => "drop_null",
+            Reading::DropEmpty => "drop_empty",
+            Reading::NullText => "null_text",
+        }
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             Reading::KeepEmpty => "empty and null values signed as 'name=&'",
@@ -153,22 +165,31 @@ pub fn sign(params: &Params, token: &str) -> String {
     md5_hex(&string_to_sign(params, token, Reading::KeepEmpty))
 }
 
-/// Checks `verify_sign` against every reading; Ok(the reading that matched). The error names
-/// the string that was expected (the token's MD5 replaced by `{md5(token)}`), never the token.
-pub fn verify(params: &Params, token: &str, verify_sign: &str) -> Result<Reading, PockytError> {
+/// Checks `verify_sign` against the documented reading and the `lenient` ones; Ok(the reading
+/// that matched). The error names the string that was expected (the token's MD5 replaced by
+/// `{md5(token)}`), never the token, and says when a reading that is not enabled would match.
+pub fn verify(
+    params: &Params,
+    token: &str,
+    verify_sign: &str,
+    lenient: &[Reading],
+) -> Result<Reading, PockytError> {
     let token_md5 = md5_hex(token);
     let has_null = params.values().any(Option::is_none);
     let has_empty = params.values().any(|v| v.as_deref() == Some(""));
-    let mut readings = vec![Reading::KeepEmpty];
+    let mut applicable = vec![Reading::KeepEmpty];
     if has_null {
-        readings.push(Reading::DropNull);
+        applicable.push(Reading::DropNull);
     }
     if has_null || has_empty {
-        readings.push(Reading::DropEmpty);
+        applicable.push(Reading::DropEmpty);
     }
     if has_null {
-        readings.push(Reading::NullText);
+        applicable.push(Reading::NullText);
     }
+    let (readings, disabled): (Vec<Reading>, Vec<Reading>) = applicable
+        .into_iter()
+        .partition(|r| *r == Reading::KeepEmpty || lenient.contains(r));
     for reading in &readings {
         let expected = md5_hex(&(pairs_text(params, *reading) + &token_md5));
         if expected == verify_sign {
@@ -188,6 +209,18 @@ pub fn verify(params: &Params, token: &str, verify_sign: &str) -> Result<Reading
         msg.push_str("; also tried with ");
         let others: Vec<&str> = readings[1..].iter().map(|r| r.describe()).collect();
         msg.push_str(&others.join(" and "));
+    }
+    if let Some(off) = disabled
+        .iter()
+        .find(|r| md5_hex(&(pairs_text(params, **r) + &token_md5)) == verify_sign)
+    {
+        msg.push_str(&format!(
+            "; your signature matches {} ({}), which the provider does not document: sign \
+             empty and null values as 'name=' (or enable it: [pockyt] lenient_sign_readings = [\"{}\"])",
+            off.describe(),
+            off.as_str(),
+            off.as_str()
+        ));
     }
     Err(PockytError::denied(msg))
 }
@@ -261,9 +294,14 @@ mod tests {
                 case["name"]
             );
             assert_eq!(sign(&p, token), case["verify_sign"], "{}", case["name"]);
-            assert!(verify(&p, token, case["verify_sign"].as_str().unwrap()).is_ok());
+            assert!(verify(&p, token, case["verify_sign"].as_str().unwrap(), &[]).is_ok());
             let dropped = case["drop_empty"]["verify_sign"].as_str().unwrap();
-            assert!(verify(&p, token, dropped).is_ok(), "{}", case["name"]);
+            assert!(verify(&p, token, dropped, ALL).is_ok(), "{}", case["name"]);
+            if dropped != case["verify_sign"] {
+                // Not the documented convention: refused unless enabled.
+                let err = verify(&p, token, dropped, &[]).unwrap_err();
+                assert!(err.msg.contains("lenient_sign_readings"), "{}", err.msg);
+            }
         }
     }
 
@@ -281,25 +319,43 @@ mod tests {
     }
 
     #[test]
-    fn null_is_accepted_either_way() {
+    fn other_null_conventions_are_opt_in() {
         let body = serde_json::json!({"a": "1", "b": null, "c": ""});
         let p = params(&body);
-        for text in ["a=1&b=&c=&", "a=1&c=&", "a=1&", "a=1&b=null&c=&"] {
+        let documented = md5_hex(&("a=1&b=&c=&".to_owned() + &md5_hex("t")));
+        assert_eq!(verify(&p, "t", &documented, &[]), Ok(Reading::KeepEmpty));
+        for (text, reading) in [
+            ("a=1&c=&", Reading::DropNull),
+            ("a=1&", Reading::DropEmpty),
+            ("a=1&b=null&c=&", Reading::NullText),
+        ] {
             let s = md5_hex(&(text.to_owned() + &md5_hex("t")));
-            assert!(verify(&p, "t", &s).is_ok(), "{text}");
+            assert_eq!(verify(&p, "t", &s, ALL), Ok(reading), "{text}");
+            assert_eq!(verify(&p, "t", &s, &[reading]), Ok(reading), "{text}");
+            let err = verify(&p, "t", &s, &[]).unwrap_err();
+            assert!(
+                err.msg.contains(&format!(
+                    "lenient_sign_readings = [\"{}\"]",
+                    reading.as_str()
+                )),
+                "{}",
+                err.msg
+            );
         }
     }
+
+    const ALL: &[Reading] = &[Reading::DropNull, Reading::DropEmpty, Reading::NullText];
 
     #[test]
     fn mismatch_names_the_string_but_not_the_token() {
         let p = params(&serde_json::json!({"b": "2", "a": ""}));
-        let err = verify(&p, "secret-token", "00000000000000000000000000000000").unwrap_err();
+        let err = verify(&p, "secret-token", "00000000000000000000000000000000", &[]).unwrap_err();
         assert_eq!(err.code, RetCode::AccessDenied);
         assert!(err.msg.contains("\"a=&b=2&{md5(token)}\""), "{}", err.msg);
         assert!(!err.msg.contains("secret-token"));
         assert!(!err.msg.contains(&md5_hex("secret-token")));
         let upper = sign(&p, "secret-token").to_uppercase();
-        assert!(verify(&p, "secret-token", &upper)
+        assert!(verify(&p, "secret-token", &upper, &[])
             .unwrap_err()
             .msg
             .contains("lower-case"));

@@ -18,6 +18,75 @@ use super::HexCase;
 pub const VERSION: &str = "1.0";
 /// `detail` of a SUCCESS reply, as the vendor sends it.
 pub const SUCCESS_DETAIL: &str = "成功";
+/// `detail` of a PROCESSING reply: the code's description in the documented code table.
+pub const PROCESSING_DETAIL: &str = "处理中";
+/// The documented width of the reply head's `detail` (characters).
+pub const DETAIL_MAX_CHARS: usize = 256;
+
+/// What the RSA plaintext of `keyEnc` is. The documents disagree: their encryption steps
+/// Base64-encode the session key, turn that text into hex, then RSA-encrypt it; their
+/// decryption steps RSA-decrypt and Base64-decode, with no hex layer. Both are accepted on
+/// input; the simulator writes [`KeyEncForm::Base64`] (the decryption steps) unless configured.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyEncForm {
+    /// RSA(Base64(sessionKey)), what the decryption steps read.
+    #[default]
+    Base64,
+    /// RSA(hex(Base64(sessionKey))), what the encryption steps read.
+    HexBase64,
+}
+
+impl KeyEncForm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyEncForm::Base64 => "base64",
+            KeyEncForm::HexBase64 => "hex_base64",
+        }
+    }
+}
+
+/// `detail` as it goes on the wire: at most `max` characters (0 = no limit), cut on a
+/// character boundary and ending with `…` when cut. Returns whether it was cut.
+pub fn wire_detail(detail: &str, max: usize) -> (std::borrow::Cow<'_, str>, bool) {
+    if max == 0 {
+        return (detail.into(), false);
+    }
+    match detail.char_indices().nth(max) {
+        None => (detail.into(), false),
+        Some(_) => {
+            let keep = detail
+                .char_indices()
+                .nth(max - 1)
+                .map_or(detail.len(), |(i, _)| i);
+            (format!("{}…", &detail[..keep]).into(), true)
+        }
+    }
+}
+
+/// `text` as an HTTP header value: printable ASCII kept, `%` and every other byte
+/// percent-encoded (UTF-8), at most `max` bytes (cut before an escape, ending with `...`).
+pub fn header_safe(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    let mut cut_at = None;
+    for b in text.bytes() {
+        let before = out.len();
+        if (0x20..0x7f).contains(&b) && b != b'%' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+        if cut_at.is_none() && out.len() > max.saturating_sub(3) {
+            cut_at = Some(before);
+        }
+        if out.len() > max {
+            out.truncate(cut_at.unwrap_or(0));
+            out.push_str("...");
+            return out;
+        }
+    }
+    out
+}
 
 const MAX_HEAD_FIELD: usize = 30;
 
@@ -98,6 +167,8 @@ pub struct SealedRequest {
 pub struct OpenedRequest {
     pub echo: Echo,
     pub body: Value,
+    /// Which `keyEnc` plaintext the sender used.
+    pub key_enc_form: KeyEncForm,
 }
 
 /// A reply as the receiver sees it after verification and decryption.
@@ -293,7 +364,7 @@ impl SealedRequest {
         let Some(encrypt) = self.encrypt.as_deref() else {
             return Err(WhaletError::format("body.encrypt is missing"));
         };
-        let body = decrypt_body(&self.key_enc, encrypt, receiver)?;
+        let (body, key_enc_form) = decrypt_body(&self.key_enc, encrypt, receiver)?;
         // A request body is an object; a reply body may also be an array (queryCurrencyBalance).
         if !body.is_object() {
             return Err(WhaletError::format(format!(
@@ -304,6 +375,7 @@ impl SealedRequest {
         Ok(OpenedRequest {
             echo: self.echo.clone(),
             body,
+            key_enc_form,
         })
     }
 }
@@ -316,7 +388,19 @@ pub fn seal_request(
     receiver: &PublicKey,
     case: HexCase,
 ) -> Result<Vec<u8>, WhaletError> {
-    let (encrypt, key_enc) = encrypt_body(body, receiver, case, 16)?;
+    seal_request_as(echo, body, sender, receiver, case, KeyEncForm::Base64)
+}
+
+/// [`seal_request`] with the `keyEnc` plaintext in the given form.
+pub fn seal_request_as(
+    echo: &Echo,
+    body: &Value,
+    sender: &PrivateKey,
+    receiver: &PublicKey,
+    case: HexCase,
+    form: KeyEncForm,
+) -> Result<Vec<u8>, WhaletError> {
+    let (encrypt, key_enc) = encrypt_body(body, receiver, case, 16, form)?;
     let sign = case.encode(&crypto::sign(
         sender,
         SignatureHash::Sha1,
@@ -371,9 +455,22 @@ pub fn try_seal_reply(
     keys: Option<(&PrivateKey, &PublicKey)>,
     case: HexCase,
 ) -> Result<Vec<u8>, WhaletError> {
+    try_seal_reply_as(echo, code, detail, body, keys, case, KeyEncForm::Base64)
+}
+
+/// [`try_seal_reply`] with the `keyEnc` plaintext in the given form.
+pub fn try_seal_reply_as(
+    echo: &Echo,
+    code: &str,
+    detail: &str,
+    body: Option<&Value>,
+    keys: Option<(&PrivateKey, &PublicKey)>,
+    case: HexCase,
+    form: KeyEncForm,
+) -> Result<Vec<u8>, WhaletError> {
     let (sign, key_enc, wire_body) = match (keys, body) {
         (Some((sender, receiver)), Some(body)) => {
-            let (encrypt, key_enc) = encrypt_body(body, receiver, case, 16)?;
+            let (encrypt, key_enc) = encrypt_body(body, receiver, case, 16, form)?;
             let signed = reply_sign_string(echo, code, detail, Some(&encrypt));
             let sign = case.encode(&crypto::sign(
                 sender,
@@ -456,7 +553,7 @@ pub fn open_reply(
         Some(encrypt) => {
             let key_enc =
                 text("keyEnc").ok_or_else(|| WhaletError::format("head.keyEnc is missing"))?;
-            Some(decrypt_body(&key_enc, &encrypt, receiver)?)
+            Some(decrypt_body(&key_enc, &encrypt, receiver)?.0)
         }
         None => None,
     };
@@ -468,35 +565,79 @@ pub fn open_reply(
     })
 }
 
-/// Checks a partner's acknowledgement of a notification (`strict_ack`): the ack echoes the
-/// The ack echoes this notification and carries a SHA1withRSA signature, by the
-/// partner's key, over the reply sign string. Only the signature is checked (a public-key
-/// operation); the ack's body is not decrypted, as nothing in it is needed.
-pub fn verify_ack(reply: &Value, request_no: &str, partner_key: &PublicKey) -> Result<(), String> {
-    let head = |name: &str| {
-        reply
-            .pointer(&format!("/head/{name}"))
-            .and_then(Value::as_str)
-    };
-    let echo = Echo {
-        partner_id: head("partnerId").unwrap_or_default().to_owned(),
-        api_code: head("apiCode").unwrap_or_default().to_owned(),
-        request_no: head("requestNo").unwrap_or_default().to_owned(),
-        version: head("version").unwrap_or_default().to_owned(),
-    };
-    let sign = head("sign").ok_or("ack rejected (strict_ack): the ack has no head.sign")?;
-    if echo.request_no != request_no {
-        return Err(format!(
-            "ack rejected (strict_ack): head.requestNo is {:?}, the notification's is {:?}",
-            echo.request_no, request_no
-        ));
+/// Checks a partner's acknowledgement of a notification the documented way (`strict_ack`):
+/// the ack is a complete response head (`partnerId`, `apiCode`, `requestNo`, `version`,
+/// `code`, `detail`, all text) echoing the notification's `partnerId`, `apiCode`, `requestNo`
+/// and `version`, and its `sign`, when present (or always, with `sign_required`), is a
+/// SHA1withRSA signature by the partner's key over the reply sign string. The ack's body is
+/// not decrypted: nothing in it is needed, and it would cost a private-key operation.
+pub fn check_ack(
+    reply: &Value,
+    notification: &Echo,
+    partner_key: &PublicKey,
+    sign_required: bool,
+) -> Result<(), String> {
+    const WHY: &str = "ack rejected (strict_ack)";
+    let head = |name: &str| reply.pointer(&format!("/head/{name}"));
+    for name in [
+        "partnerId",
+        "apiCode",
+        "requestNo",
+        "version",
+        "code",
+        "detail",
+    ] {
+        match head(name) {
+            Some(Value::String(_)) => {}
+            None | Some(Value::Null) => {
+                return Err(format!(
+                    "{WHY}: head.{name} is missing; answer with the complete response head \
+                     (partnerId, apiCode, requestNo, version echoed from the notification, code, detail)"
+                ))
+            }
+            Some(other) => {
+                return Err(format!(
+                    "{WHY}: head.{name} must be a string, got {}",
+                    json_type(other)
+                ))
+            }
+        }
     }
-    let signature = hex::decode(sign)
-        .map_err(|e| format!("ack rejected (strict_ack): head.sign is not hex: {e}"))?;
+    let text = |name: &str| head(name).and_then(Value::as_str).unwrap_or_default();
+    let echo = Echo {
+        partner_id: text("partnerId").to_owned(),
+        api_code: text("apiCode").to_owned(),
+        request_no: text("requestNo").to_owned(),
+        version: text("version").to_owned(),
+    };
+    for (name, got, want) in [
+        ("partnerId", &echo.partner_id, &notification.partner_id),
+        ("apiCode", &echo.api_code, &notification.api_code),
+        ("requestNo", &echo.request_no, &notification.request_no),
+        ("version", &echo.version, &notification.version),
+    ] {
+        if got != want {
+            return Err(format!(
+                "{WHY}: head.{name} is {got:?}, the notification's is {want:?}"
+            ));
+        }
+    }
+    let sign = match head("sign") {
+        None | Some(Value::Null) if sign_required => {
+            return Err(format!("{WHY}: the ack has no head.sign"))
+        }
+        None | Some(Value::Null) => return Ok(()),
+        Some(Value::String(sign)) => sign,
+        Some(other) => {
+            return Err(format!(
+                "{WHY}: head.sign must be a hex string, got {}",
+                json_type(other)
+            ))
+        }
+    };
+    let signature = hex::decode(sign).map_err(|e| format!("{WHY}: head.sign is not hex: {e}"))?;
     let encrypt = reply.pointer("/body/encrypt").and_then(Value::as_str);
-    let code = head("code").unwrap_or_default();
-    let detail = head("detail").unwrap_or_default();
-    let signed = reply_sign_string(&echo, code, detail, encrypt);
+    let signed = reply_sign_string(&echo, text("code"), text("detail"), encrypt);
     if crypto::verify(
         partner_key,
         SignatureHash::Sha1,
@@ -506,8 +647,9 @@ pub fn verify_ack(reply: &Value, request_no: &str, partner_key: &PublicKey) -> R
         Ok(())
     } else {
         Err(format!(
-            "ack rejected (strict_ack): head.sign does not verify with the partner's public key \
-             (SHA1withRSA over {signed:?})"
+            "{WHY}: head.sign does not verify with the partner's public key \
+             (SHA1withRSA over {:?})",
+            abbreviate(&signed)
         ))
     }
 }
@@ -535,19 +677,27 @@ fn encrypt_body(
     receiver: &PublicKey,
     case: HexCase,
     key_len: usize,
+    form: KeyEncForm,
 ) -> Result<(String, String), WhaletError> {
     let plaintext = serde_json::to_vec(body)
         .map_err(|e| WhaletError::new(Code::InternalError, e.to_string()))?;
     let session_key = crypto::random_key(key_len);
     let encrypt = crypto::aes_ecb_encrypt(&session_key, &plaintext)
         .map_err(|e| WhaletError::new(Code::InternalError, e.to_string()))?;
-    let wrapped = base64_encode(&session_key);
+    let wrapped = match form {
+        KeyEncForm::Base64 => base64_encode(&session_key),
+        KeyEncForm::HexBase64 => hex::encode(base64_encode(&session_key)),
+    };
     let key_enc = crypto::rsa_encrypt(receiver, wrapped.as_bytes())
         .map_err(|e| WhaletError::new(Code::InternalError, e.to_string()))?;
     Ok((case.encode(&encrypt), case.encode(&key_enc)))
 }
 
-fn decrypt_body(key_enc: &str, encrypt: &str, receiver: &PrivateKey) -> Result<Value, WhaletError> {
+fn decrypt_body(
+    key_enc: &str,
+    encrypt: &str,
+    receiver: &PrivateKey,
+) -> Result<(Value, KeyEncForm), WhaletError> {
     let key_enc_bytes = decode_hex("head.keyEnc", key_enc)?;
     let wrapped = crypto::rsa_decrypt(receiver, &key_enc_bytes).map_err(|e| match e {
         crypto::CryptoError::RsaLength { got, key } => WhaletError::format(format!(
@@ -560,10 +710,11 @@ fn decrypt_body(key_enc: &str, encrypt: &str, receiver: &PrivateKey) -> Result<V
             receiver.public().fingerprint()
         )),
     })?;
-    let session_key = base64_decode(&wrapped).ok_or_else(|| {
+    let (session_key, form) = unwrap_session_key(&wrapped).ok_or_else(|| {
         WhaletError::format(format!(
             "head.keyEnc decrypted to {} bytes that are not Base64; the RSA plaintext must be \
-             the Base64 text of the AES session key (24 characters for AES-128)",
+             the Base64 text of the AES session key (24 characters for AES-128), or that text \
+             as hex (48 characters)",
             wrapped.len()
         ))
     })?;
@@ -588,7 +739,29 @@ fn decrypt_body(key_enc: &str, encrypt: &str, receiver: &PrivateKey) -> Result<V
         .map_err(|e| WhaletError::format(format!("the decrypted body is not UTF-8: {e}")))?;
     let body: Value = serde_json::from_str(text)
         .map_err(|e| WhaletError::format(format!("the decrypted body is not JSON: {e}")))?;
-    Ok(body)
+    Ok((body, form))
+}
+
+/// The session key in a `keyEnc` plaintext, and its form. Base64 of an AES key (16, 24 or 32
+/// bytes) first; else hex text of such Base64. The two cannot be confused: the hex text of a
+/// key's Base64 is 48, 64 or 88 characters, which Base64-decode to 36, 48 or 66 bytes, never
+/// an AES key size.
+fn unwrap_session_key(wrapped: &[u8]) -> Option<(Vec<u8>, KeyEncForm)> {
+    let aes = |k: &Vec<u8>| [16, 24, 32].contains(&k.len());
+    let direct = base64_decode(wrapped);
+    if let Some(key) = direct.as_ref().filter(|k| aes(k)) {
+        return Some((key.clone(), KeyEncForm::Base64));
+    }
+    let text = std::str::from_utf8(wrapped).ok()?.trim();
+    if let Some(key) = hex::decode(text)
+        .ok()
+        .and_then(|b64| base64_decode(&b64))
+        .filter(aes)
+    {
+        return Some((key, KeyEncForm::HexBase64));
+    }
+    // Not an AES key either way: report the key size from the plain Base64 reading.
+    direct.map(|k| (k, KeyEncForm::Base64))
 }
 
 fn verify_hex_signature(

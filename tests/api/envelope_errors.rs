@@ -120,7 +120,10 @@ async fn each_decryption_step_has_its_own_diagnostic() {
     // keyEnc encrypted to the partner's own key instead of the platform's.
     let mut wrong = app.client.clone();
     wrong.platform_public = wrong.key.public().clone();
-    let reply = wrong.call("connectivity", &ok_body()).await.unwrap();
+    // The refusal is signed by the platform key (the request authenticated): sent by `wrong`,
+    // opened by the client that holds the right platform key.
+    let sealed = wrong.seal("connectivity", "KEYENC-WRONG", &ok_body());
+    let reply = app.client.send_raw(sealed).await.unwrap();
     assert_eq!(reply.code, "PARAM_FORMAT_ERROR");
     assert!(
         reply.detail.contains("head.keyEnc could not be decrypted"),
@@ -147,21 +150,22 @@ async fn a_signature_by_the_wrong_key_names_the_signed_string_and_the_key() {
         .await
         .unwrap();
     assert_eq!(reply.code, "UNAUTHENTICATED_ERROR");
+    // The wire detail is cut to its documented 256 characters; the journal has all of it.
+    assert!(reply.detail.chars().count() <= 256, "{}", reply.detail);
+    let journal = app.get_json("/__sim/requests?surface=whalet").await;
+    let full = journal["requests"][0]["detail"].as_str().unwrap();
     assert!(
-        reply
-            .detail
-            .contains("202400000000001|connectivity|1.0|SIG-1|"),
-        "{}",
-        reply.detail
+        full.starts_with(reply.detail.trim_end_matches('…')),
+        "{full}"
+    );
+    assert!(
+        full.contains("202400000000001|connectivity|1.0|SIG-1|"),
+        "{full}"
     );
     let partner_key =
         whalet_sim::wire::keys::PublicKey::parse(whalet_sim::wire::keys::demo::PARTNER_PUBLIC)
             .unwrap();
-    assert!(
-        reply.detail.contains(partner_key.fingerprint()),
-        "{}",
-        reply.detail
-    );
+    assert!(full.contains(partner_key.fingerprint()), "{full}");
     // The refused request did not use up its requestNo.
     let retry = app
         .client

@@ -46,7 +46,7 @@ async fn python_partner_calls_connectivity_and_verifies_the_reply() {
 }
 
 #[tokio::test]
-async fn python_partner_sees_parameter_errors_unsigned() {
+async fn python_partner_verifies_signed_parameter_errors() {
     let app = spawn_app().await;
     let url = format!("{}/api", app.url);
     let data = r#"{"notifyFlag":"maybe","responseFlag":"Y"}"#;
@@ -54,8 +54,11 @@ async fn python_partner_sees_parameter_errors_unsigned() {
         tokio::task::spawn_blocking(move || py_call(&url, "connectivity", data))
             .await
             .unwrap();
-    assert_ne!(code, 0, "{output}");
+    // Exit 3: verified, but not SUCCESS (a signature that failed to verify would be exit 1).
+    assert_eq!(code, 3, "{output}");
     assert_eq!(reply["head"]["code"], "PARAMETER_ERROR", "{output}");
+    // An authenticated refusal is a signed head-only reply, which the Python side verified.
+    assert!(reply["head"]["sign"].is_string(), "{output}");
     assert!(
         reply["head"]["detail"]
             .as_str()

@@ -22,6 +22,7 @@ mod e2e_rules;
 mod e2e_scenarios;
 mod edge_limits;
 mod envelope_errors;
+mod fidelity_whalet;
 mod fuzz_smoke;
 mod independent_client;
 mod infinia;

@@ -213,8 +213,11 @@ async fn the_ack_must_be_2xx_with_head_code_success() {
         ),
     ];
     for (mode, verdict) in cases {
+        // The lenient check (a bare SUCCESS head is an ack); the documented strict check is
+        // tested below and in tests/api/fidelity_whalet.rs.
         let app = spawn_with(Setup {
             receiver: Some(mode),
+            config: Some("[whalet]\nstrict_ack = false\n".into()),
             ..Setup::default()
         })
         .await;
@@ -230,13 +233,20 @@ async fn the_ack_must_be_2xx_with_head_code_success() {
 #[tokio::test]
 async fn strict_ack_verifies_the_ack_signature() {
     let strict = "[[whalet.partners]]\npartner_id = \"202400000000001\"\n\
-                  public_key = \"@keys/demo-partner/public.pem\"\nstrict_ack = true\n";
-    // An unsigned SUCCESS is enough without strict_ack, not with it.
+                  public_key = \"@keys/demo-partner/public.pem\"\nstrict_ack = true\n\
+                  ack_sign_required = true\n";
+    // A bare SUCCESS head is enough with strict_ack = false, not by default, and an unsigned
+    // one not with ack_sign_required.
+    let complete = r#"{"head":{"partnerId":"202400000000001","apiCode":"connectivityNotify","requestNo":"REQ","version":"1.0","code":"SUCCESS","detail":"ok"}}"#;
     for (config, verdict) in [
-        (None, "delivered"),
+        (Some("[whalet]\nstrict_ack = false\n".to_owned()), "delivered"),
+        (
+            None,
+            "failed: ack rejected (strict_ack): head.partnerId is missing; answer with the complete response head",
+        ),
         (
             Some(strict.to_owned()),
-            "failed: ack rejected (strict_ack): the ack has no head.sign",
+            "failed: ack rejected (strict_ack): head.partnerId is missing",
         ),
     ] {
         let app = spawn_with(Setup {
@@ -250,18 +260,33 @@ async fn strict_ack_verifies_the_ack_signature() {
         .await;
         let id = ping(&app, "strict?").await;
         app.advance(0.0).await;
-        assert_eq!(
-            ledger_entry(&app, &id).await["attempts"][0]["verdict"],
-            verdict
-        );
+        let got = ledger_entry(&app, &id).await["attempts"][0]["verdict"].clone();
+        assert!(got.as_str().unwrap().starts_with(verdict), "{got}");
         app.shutdown().await;
     }
+    // A complete but unsigned head echoing another requestNo: refused by default.
+    let app = spawn_with(Setup {
+        receiver: Some(Mode::Raw {
+            status: 200,
+            body: complete,
+        }),
+        ..Setup::default()
+    })
+    .await;
+    let id = ping(&app, "complete?").await;
+    app.advance(0.0).await;
+    let got = ledger_entry(&app, &id).await["attempts"][0]["verdict"].clone();
+    assert!(
+        got.as_str().unwrap().contains("head.requestNo is \"REQ\""),
+        "{got}"
+    );
+    app.shutdown().await;
     // An ack for another requestNo is refused (a forged signature: see the unit tests of
     // notify::whalet); the receiver's genuine signed ack is accepted.
     let forged = spawn_with(Setup {
         receiver: Some(Mode::Raw {
             status: 200,
-            body: r#"{"head":{"code":"SUCCESS","detail":"ok","requestNo":"x","sign":"00ff"}}"#,
+            body: r#"{"head":{"partnerId":"202400000000001","apiCode":"connectivityNotify","version":"1.0","code":"SUCCESS","detail":"ok","requestNo":"x","sign":"00ff"}}"#,
         }),
         config: Some(strict.to_owned()),
         ..Setup::default()

@@ -204,8 +204,14 @@ async fn trade_materials_are_stored_or_refused_row_by_row() {
     no_payer.as_object_mut().unwrap().remove("payerName");
     let upload = json!({"shopId": "1686214",
         "materials": [material("6"), bad_time, bad_amount, no_payer, material("6")]});
-    let (code, detail, _) = platform_call(&app, "tradeMaterialsUpload", &upload).await;
+    let (code, _, _) = platform_call(&app, "tradeMaterialsUpload", &upload).await;
     assert_eq!(code, "PARAMETER_ERROR");
+    // The whole diagnostic (the wire detail is cut to its documented 256 characters).
+    let journal = app.get_json("/__sim/requests?surface=platform").await;
+    let detail = journal["requests"][0]["detail"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(
         detail.contains("materials[1].tradeTime: must be a time as yyyy-MM-dd HH:mm:ss"),
         "{detail}"

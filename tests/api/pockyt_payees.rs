@@ -97,7 +97,7 @@ async fn payout_accounts_on_every_path_are_listed_masked_and_can_be_deleted() {
         &app,
         "/v3/payee/account/create/paypal",
         json!({"customerNo": no, "accountType": "PAYPAL", "accountCountry": "US", "accountCurrency": "USD",
-               "accountTag": "pp-1", "bankAccountId": "acc@paypal.example", "ipnUrl": "http://127.0.0.1:9/ipn", "clientIp": "127.0.0.1"}),
+               "accountTag": "pp-1", "bankAccountId": "acc@paypal.example", "bankName": "PayPal", "ipnUrl": "http://127.0.0.1:9/ipn", "clientIp": "127.0.0.1"}),
     )
     .await;
     let r = &created["result"];
@@ -110,7 +110,7 @@ async fn payout_accounts_on_every_path_are_listed_masked_and_can_be_deleted() {
         &app,
         "/v3/customers/account/create/venmo",
         json!({"customerNo": no, "accountType": "VENMO", "accountCountry": "US", "accountCurrency": "USD",
-               "accountTag": "vm-1", "bankAccountId": "@john-doe-77", "ipnUrl": "https://example.com/ipn", "clientIp": "::1"}),
+               "accountTag": "vm-1", "bankAccountId": "@john-doe-77", "bankName": "Venmo", "ipnUrl": "https://example.com/ipn", "clientIp": "::1"}),
     )
     .await;
     let list = ok(&app, "/v3/payee/payout-accounts", json!({"customerNo": no})).await;
@@ -133,16 +133,19 @@ async fn payout_accounts_on_every_path_are_listed_masked_and_can_be_deleted() {
         json!({"customerNo": no, "accountTag": "pp-1"}),
     )
     .await;
-    assert_eq!(one["result"]["accountToken"], paypal.as_str());
-    assert_eq!(one["result"]["cardNumber"], "****mple");
-    assert_eq!(one["result"]["lastName"], "Doe");
+    // Filtered: the documented accounts[] (of one) and user, as unfiltered.
+    assert_eq!(one["accounts"].as_array().unwrap().len(), 1, "{one}");
+    assert_eq!(one["accounts"][0]["accountToken"], paypal.as_str());
+    assert_eq!(one["accounts"][0]["cardNumber"], "****mple");
+    assert_eq!(one["user"]["lastName"], "Doe");
+    assert!(one.get("result").is_none(), "{one}");
     let one = ok(
         &app,
         "/v3/payee/payout-accounts",
         json!({"customerNo": no, "accountToken": bank}),
     )
     .await;
-    assert_eq!(one["result"]["accountTag"], format!("tag-{no}"));
+    assert_eq!(one["accounts"][0]["accountTag"], format!("tag-{no}"));
     let gone = ok(
         &app,
         "/v3/payee/account/delete",
@@ -196,6 +199,56 @@ async fn the_legacy_v2_pair_creates_and_retrieves_an_account() {
     assert_eq!(got["result"]["accountType"], "ALIPAY");
     assert_eq!(got["result"]["cardNumber"], "****8000");
     assert_eq!(got["result"]["accountStatus"], "ACTIVATED");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_v2_create_takes_the_sdk_contract_and_v3_wants_bank_name_for_every_type() {
+    let app = spawn_app().await;
+    let no = active_payee(&app, "v2sdk@example.com").await;
+    // What the public SDK's create_payee sends: no ipnUrl, bankAccountId or bankName.
+    let created = ok(
+        &app,
+        "/v2/customers/account/create",
+        json!({"customerNo": no, "accountType": "PAYPAL", "accountCountry": "US", "accountCurrency": "USD",
+               "accountTag": "sdk-1", "clientIp": "1.2.3.4"}),
+    )
+    .await;
+    assert_eq!(created["result"]["accountStatus"], "ACTIVATED", "{created}");
+    // Each of the six is required there.
+    for missing in [
+        "accountType",
+        "accountTag",
+        "clientIp",
+        "customerNo",
+        "accountCountry",
+        "accountCurrency",
+    ] {
+        let mut body = json!({"customerNo": no, "accountType": "PAYPAL", "accountCountry": "US",
+                              "accountCurrency": "USD", "accountTag": format!("sdk-{missing}"), "clientIp": "1.2.3.4"});
+        body.as_object_mut().unwrap().remove(missing);
+        let refused = call(&app, "/v2/customers/account/create", body).await;
+        assert_eq!(refused["ret_code"], "000020", "{missing}: {refused}");
+        assert!(
+            refused["ret_msg"].as_str().unwrap().contains(missing),
+            "{refused}"
+        );
+    }
+    // v3: bankName is M for PayPal and Venmo too.
+    for (path, kind) in [("paypal", "PAYPAL"), ("venmo", "VENMO")] {
+        let refused = call(
+            &app,
+            &format!("/v3/payee/account/create/{path}"),
+            json!({"customerNo": no, "accountType": kind, "accountCountry": "US", "accountCurrency": "USD",
+                   "accountTag": format!("nb-{path}"), "bankAccountId": "x@example.com", "ipnUrl": "https://e.com", "clientIp": "1"}),
+        )
+        .await;
+        assert_eq!(refused["ret_code"], "000020", "{refused}");
+        assert!(
+            refused["ret_msg"].as_str().unwrap().contains("bankName"),
+            "{refused}"
+        );
+    }
     app.shutdown().await;
 }
 
@@ -329,7 +382,7 @@ async fn an_account_under_review_cannot_be_paid_until_activated() {
         json!({"customerNo": no, "accountToken": token}),
     )
     .await;
-    assert_eq!(one["result"]["status"], "pending");
+    assert_eq!(one["accounts"][0]["status"], "pending");
     app.advance(5.0).await;
     let one = ok(
         &app,
@@ -337,7 +390,7 @@ async fn an_account_under_review_cannot_be_paid_until_activated() {
         json!({"customerNo": no, "accountToken": token}),
     )
     .await;
-    assert_eq!(one["result"]["status"], "activated");
+    assert_eq!(one["accounts"][0]["status"], "activated");
     ok(&app, "/v3/payouts/pay", pay).await;
     let (status, _) = app
         .post(

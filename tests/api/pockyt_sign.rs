@@ -50,7 +50,12 @@ async fn the_documented_vector_passes_verify_sign_on_the_wire() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_signed_by_the_python_implementation_are_accepted_both_ways() {
-    let app = spawn_app().await;
+    // Dropping empty values is not the documented convention: opt in to accept it.
+    let app = spawn_with(Setup {
+        config: Some("[pockyt]\nlenient_sign_readings = [\"drop_empty\"]\n".into()),
+        ..Setup::default()
+    })
+    .await;
     let url = format!("{}/v3/payee/register", app.url);
     for (email, drop_empty) in [("py1@example.com", false), ("py2@example.com", true)] {
         let mut fields = payee_fields(email);
@@ -91,8 +96,21 @@ async fn requests_signed_by_the_python_implementation_are_accepted_both_ways() {
 }
 
 #[tokio::test]
-async fn null_values_verify_whether_signed_as_empty_or_left_out() {
-    let app = spawn_app().await;
+async fn null_values_verify_as_documented_and_other_readings_only_when_enabled() {
+    let lenient =
+        "[pockyt]\nlenient_sign_readings = [\"drop_null\", \"drop_empty\", \"null_text\"]\n";
+    for config in [None, Some(lenient.to_owned())] {
+        null_readings(config).await;
+    }
+}
+
+async fn null_readings(config: Option<String>) {
+    let enabled = config.is_some();
+    let app = spawn_with(Setup {
+        config,
+        ..Setup::default()
+    })
+    .await;
     let mut fields = serde_json::Map::new();
     for (k, v) in payee_fields("null@example.com").as_object().unwrap() {
         fields.insert(k.clone(), v.clone());
@@ -113,7 +131,25 @@ async fn null_values_verify_whether_signed_as_empty_or_left_out() {
         };
         body.insert("verifySign".into(), json!(sign(&for_sign, TOKEN)));
         let (_, reply) = app.post("/v3/payee/register", &Value::Object(body)).await;
-        assert_eq!(reply["ret_code"], "000100", "reading {i}: {reply}");
+        let journal = app.get_json("/__sim/requests?surface=pockyt").await;
+        let detail = journal["requests"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if i == 0 || enabled {
+            // The documented reading ("phone=&") always; the others when enabled, flagged.
+            assert_eq!(reply["ret_code"], "000100", "reading {i}: {reply}");
+            assert_eq!(detail.contains("opt-in reading"), i > 0, "{detail}");
+        } else {
+            assert_eq!(reply["ret_code"], "000030", "reading {i}: {reply}");
+            assert!(
+                reply["ret_msg"]
+                    .as_str()
+                    .unwrap()
+                    .contains("lenient_sign_readings"),
+                "{reply}"
+            );
+        }
     }
     // Any other value for the null is a mismatch.
     let mut body = fields.clone();

@@ -1,7 +1,7 @@
 //! Payout accounts: create (`/v3/customers/account/create/{bank-account,paypal,venmo}`, the same
 //! under `/v3/payee/account/create/...`, and the legacy `/v2/customers/account/create` with
 //! `accountType` in the body), list (`/v3/payee/payout-accounts`, all or one by `accountToken` /
-//! `accountTag`), delete (`/v3/payee/account/delete`), the legacy retrieve
+//! `accountTag`, the same `accounts[]` + `user` shape), delete (`/v3/payee/account/delete`), the legacy retrieve
 //! (`/v2/customers/account/retrieve`), the review a scenario may put in between, and the
 //! `pockyt.account.*` triggers. Account numbers leave the simulator masked (`****5655`).
 
@@ -89,6 +89,10 @@ fn listed(a: &PayoutAccount, owner: Option<&Payee>) -> Value {
 }
 
 pub fn create(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
+    // The legacy v2 contract (as the public SDK validates it) requires less than v3's table:
+    // accountType, accountTag, clientIp, customerNo, accountCountry and accountCurrency;
+    // bankAccountId, bankName and ipnUrl are optional there.
+    let v3 = ctx.path.contains("/create/");
     let account_type = match ctx.path.rsplit_once("/create/") {
         Some((_, suffix)) => {
             let expected = V3_TYPES
@@ -111,17 +115,26 @@ pub fn create(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     let country = fields::country(f, "accountCountry", true)?.unwrap_or_default();
     let currency = fields::currency(f, "accountCurrency")?;
     let tag = fields::required(f, "accountTag")?;
-    let number = fields::required(f, "bankAccountId")?;
-    let bank_name = if account_type == "BANK_ACCOUNT" {
-        fields::required(f, "bankName")?
+    let (number, bank_name, ipn_url) = if v3 {
+        // The v3 table marks bankName M for every account type (PayPal and Venmo too).
+        (
+            fields::required(f, "bankAccountId")?,
+            fields::required(f, "bankName")?,
+            Some(fields::required(f, "ipnUrl")?),
+        )
     } else {
-        fields::optional(f, "bankName")?.unwrap_or_default()
+        (
+            fields::optional(f, "bankAccountId")?.unwrap_or_default(),
+            fields::optional(f, "bankName")?.unwrap_or_default(),
+            fields::optional(f, "ipnUrl")?,
+        )
     };
-    let ipn_url = fields::required(f, "ipnUrl")?;
-    if !ipn_url.starts_with("http://") && !ipn_url.starts_with("https://") {
-        return Err(PockytError::value(format!(
-            "ipnUrl must be an http(s) URL, got {ipn_url:?}"
-        )));
+    if let Some(ipn_url) = &ipn_url {
+        if !ipn_url.starts_with("http://") && !ipn_url.starts_with("https://") {
+            return Err(PockytError::value(format!(
+                "ipnUrl must be an http(s) URL, got {ipn_url:?}"
+            )));
+        }
     }
     fields::required(f, "clientIp")?;
     fields::one_of(f, "bankAccountPurpose", PURPOSES, false)?;
@@ -163,7 +176,7 @@ pub fn create(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
             currency: currency.code().to_owned(),
             bank_account_id: number,
             bank_name,
-            ipn_url: Some(ipn_url),
+            ipn_url,
             status: if delay <= 0 {
                 target
             } else {
@@ -236,15 +249,18 @@ pub fn list(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     ctx.try_with_state(|t| {
         let owner = t.pockyt.payee(&customer_no)?;
         require_active(owner)?;
-        if token.is_some() || tag.is_some() {
-            let a = find(t, &customer_no, token.as_deref(), tag.as_deref())?;
-            return Ok(Reply::new("success").with("result", listed(a, Some(owner))));
-        }
-        let accounts: Vec<Value> = t
-            .pockyt
-            .accounts_of(&customer_no)
-            .map(|a| listed(a, None))
-            .collect();
+        // Filtered by accountToken or accountTag: the same documented shape, a list of one.
+        let accounts: Vec<Value> = if token.is_some() || tag.is_some() {
+            vec![listed(
+                find(t, &customer_no, token.as_deref(), tag.as_deref())?,
+                None,
+            )]
+        } else {
+            t.pockyt
+                .accounts_of(&customer_no)
+                .map(|a| listed(a, None))
+                .collect()
+        };
         Ok(Reply::new("success")
             .with("accounts", Value::Array(accounts))
             .with(

@@ -214,7 +214,8 @@ pub struct PayoutsApi;
 
 impl Scheme for PayoutsApi {
     const SURFACE: &'static str = "pockyt";
-    type Echo = ();
+    /// The `verifySign` reading that matched, when it is not the documented one (journaled).
+    type Echo = Option<wire::Reading>;
     type Session = Session;
     type Error = PockytError;
     type Reply = Reply;
@@ -228,7 +229,7 @@ impl Scheme for PayoutsApi {
         core: &Core,
         req: &SimRequest,
         path: &str,
-        _echo: &mut (),
+        lenient: &mut Option<wire::Reading>,
         trace: &mut Trace,
     ) -> Result<Opened<Session>, Refusal<PockytError>> {
         let Some(operation) = OPERATIONS.iter().find(|o| o.name == path) else {
@@ -272,7 +273,13 @@ impl Scheme for PayoutsApi {
             }
             Some(_) => return Err(PockytError::value("verifySign must be a string").into()),
         };
-        wire::verify(&wire::params_of(&fields), &merchant.token, verify_sign)?;
+        let reading = wire::verify(
+            &wire::params_of(&fields),
+            &merchant.token,
+            verify_sign,
+            &core.config().pockyt.lenient_sign_readings,
+        )?;
+        *lenient = (reading != wire::Reading::KeepEmpty).then_some(reading);
         fields::timestamp(&fields, timestamp_required(operation.name))?;
         let now = core.clock().now();
         core.store().ensure_tenant(&tenant);
@@ -300,29 +307,49 @@ impl Scheme for PayoutsApi {
     fn seal_reply(
         &self,
         _core: &Core,
-        _echo: &(),
+        lenient: &Option<wire::Reading>,
         _opened: &Opened<Session>,
         reply: Reply,
         status: u16,
     ) -> Result<Answer, PockytError> {
-        Ok(answer(
-            status,
-            wire::reply(RetCode::Success, &reply.msg, reply.payload),
+        Ok(flagged(
+            answer(
+                status,
+                wire::reply(RetCode::Success, &reply.msg, reply.payload),
+            ),
+            *lenient,
         ))
     }
 
     fn seal_refusal(
         &self,
         _core: &Core,
-        _echo: &(),
+        lenient: &Option<wire::Reading>,
         err: PockytError,
         status: Option<u16>,
     ) -> Answer {
-        answer(
-            status.unwrap_or(200),
-            wire::reply(err.code, &err.msg, Map::new()),
+        flagged(
+            answer(
+                status.unwrap_or(200),
+                wire::reply(err.code, &err.msg, Map::new()),
+            ),
+            *lenient,
         )
     }
+}
+
+/// Flags in the journal's detail a request whose `verifySign` only matched an opt-in reading.
+fn flagged(mut answer: Answer, lenient: Option<wire::Reading>) -> Answer {
+    if let Some(reading) = lenient {
+        answer.detail = format!(
+            "{} [verifySign accepted by the opt-in reading {} ({}); the provider documents \
+             empty and null values signed as 'name=']",
+            answer.detail,
+            reading.as_str(),
+            reading.describe()
+        );
+    }
+    answer
 }
 
 fn answer(status: u16, body: Value) -> Answer {

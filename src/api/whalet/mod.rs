@@ -35,7 +35,9 @@ use crate::core::{Core, TenantMissing, Trigger};
 use crate::http::{SimRequest, SimResponse};
 use crate::notify::NotificationSpec;
 use crate::tenant::{Provider, TenantId};
-use crate::wire::whalet::{self as envelope, Code, Echo, WhaletError, SUCCESS_DETAIL};
+use crate::wire::whalet::{
+    self as envelope, Code, Echo, KeyEncForm, WhaletError, PROCESSING_DETAIL, SUCCESS_DETAIL,
+};
 use partners::{Partner, Partners};
 
 /// A successful (or PROCESSING) answer of an operation.
@@ -52,10 +54,12 @@ impl Reply {
             body: Some(body),
         }
     }
+    /// A SUCCESS without a body: sealed as a signed head-only reply (the documents' reply
+    /// whose `encrypt` takes no part in the string to sign).
     pub fn empty() -> Self {
         Self {
             code: Code::Success,
-            body: Some(Value::Object(Default::default())),
+            body: None,
         }
     }
     pub fn processing(body: Value) -> Self {
@@ -228,9 +232,43 @@ pub async fn handle(core: &Core, req: SimRequest, path_api_code: Option<&str>) -
 /// The Open API's scheme: the Whalet envelope, the partner table and the apiCode table.
 pub struct OpenApi;
 
+/// What an Open API reply or refusal echoes, and how it is sealed: the request head as far as
+/// it was read, and the partner once its signature verified (its refusals are then signed).
+#[derive(Default)]
+pub struct Head {
+    pub echo: Echo,
+    /// The authenticated partner; `None` before the signature verified.
+    pub signer: Option<Arc<Partner>>,
+    /// The `keyEnc` form the partner used, once decrypted.
+    pub key_enc_form: Option<KeyEncForm>,
+}
+
+impl Head {
+    /// What the journal adds to the detail: the `keyEnc` form when it is not the default one.
+    fn journal_note(&self) -> Option<String> {
+        match self.key_enc_form {
+            Some(KeyEncForm::HexBase64) => Some(
+                "[keyEnc form hex_base64: the RSA plaintext was the hex text of Base64(session \
+                 key), as the documents' encryption steps read; accepted]"
+                    .to_owned(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// The `detail` a reply of `code` carries: the documented description.
+pub fn detail_of(code: Code) -> &'static str {
+    match code {
+        Code::Success => SUCCESS_DETAIL,
+        Code::Processing => PROCESSING_DETAIL,
+        other => other.as_str(),
+    }
+}
+
 impl Scheme for OpenApi {
     const SURFACE: &'static str = "whalet";
-    type Echo = Echo;
+    type Echo = Head;
     type Session = Session;
     type Error = WhaletError;
     type Reply = Reply;
@@ -244,17 +282,18 @@ impl Scheme for OpenApi {
         core: &Core,
         req: &SimRequest,
         path_api_code: &str,
-        echo: &mut Echo,
+        head: &mut Head,
         trace: &mut Trace,
     ) -> Result<Opened<Session>, Refusal<WhaletError>> {
         let sealed = envelope::parse_request(&req.body).map_err(|(partial, err)| {
             if !partial.api_code.is_empty() {
                 trace.operation = partial.api_code.clone();
             }
-            *echo = partial;
+            head.echo = partial;
             err
         })?;
-        *echo = sealed.echo.clone();
+        head.echo = sealed.echo.clone();
+        let echo = &head.echo;
         trace.operation = echo.api_code.clone();
         trace.request_no = Some(echo.request_no.clone());
         trace.request = serde_json::json!({"head": {"partnerId": echo.partner_id, "apiCode": echo.api_code, "requestNo": echo.request_no}, "body": "<not decrypted>"});
@@ -270,8 +309,12 @@ impl Scheme for OpenApi {
         }
         // Only an authenticated request counts against the partner's rate limit.
         sealed.verify(&partner.public_key)?;
+        // Authenticated: from here on, refusals are signed head-only replies.
+        head.signer = Some(partner.clone());
         admit(&partner)?;
         let opened = sealed.decrypt(&partner.platform_key)?;
+        head.key_enc_form = Some(opened.key_enc_form);
+        let echo = &head.echo;
         trace.request = opened.body.clone();
         let Some(operation) = core.whalet_ops().get(&echo.api_code) else {
             return Err(WhaletError::new(
@@ -301,30 +344,30 @@ impl Scheme for OpenApi {
     fn seal_reply(
         &self,
         core: &Core,
-        echo: &Echo,
+        head: &Head,
         opened: &Opened<Session>,
         reply: Reply,
         status: u16,
     ) -> Result<Answer, WhaletError> {
-        let detail = if reply.code == Code::Success {
-            SUCCESS_DETAIL.to_owned()
-        } else {
-            reply.code.to_string()
-        };
+        let detail = detail_of(reply.code);
         let partner = &opened.session.partner;
-        let bytes = envelope::try_seal_reply(
-            echo,
+        let bytes = envelope::try_seal_reply_as(
+            &head.echo,
             reply.code.as_str(),
-            &detail,
+            detail,
             reply.body.as_ref(),
             Some((&partner.platform_key, &partner.public_key)),
             core.hex_case(),
+            core.config().whalet.key_enc_form,
         )
         .map_err(|err| unsealable(partner, err))?;
         Ok(Answer {
             response: SimResponse::json(status, bytes),
             code: reply.code.to_string(),
-            detail,
+            detail: match head.journal_note() {
+                Some(note) => format!("{detail} {note}"),
+                None => detail.to_owned(),
+            },
             reply: reply.body.unwrap_or(Value::Null),
         })
     }
@@ -332,26 +375,64 @@ impl Scheme for OpenApi {
     fn seal_refusal(
         &self,
         core: &Core,
-        echo: &Echo,
+        head: &Head,
         err: WhaletError,
         status: Option<u16>,
     ) -> Answer {
-        seal_refusal(core, echo, err, status)
+        let signer = head
+            .signer
+            .as_ref()
+            .map(|p| (&p.platform_key, &p.public_key));
+        let mut answer = seal_refusal_by(core, &head.echo, signer, err, status);
+        if let Some(note) = head.journal_note() {
+            answer.detail = format!("{} {note}", answer.detail);
+        }
+        answer
     }
 }
 
-/// A head-only Whalet refusal (shared with whalet-platform).
+/// The name of the response header carrying a refusal's whole diagnostic when the wire
+/// `detail` had to be cut to its documented width.
+pub const DIAGNOSTIC_HEADER: &str = "X-Whalet-Sim-Diagnostic";
+
+/// An unsigned head-only Whalet refusal (shared with whalet-platform).
 pub fn seal_refusal(core: &Core, echo: &Echo, err: WhaletError, status: Option<u16>) -> Answer {
+    seal_refusal_by(core, echo, None, err, status)
+}
+
+/// A head-only Whalet refusal, signed when `signer` = (platform key, partner key) is given.
+/// The wire `detail` is at most `[whalet] detail_max_chars` characters; a longer diagnostic is
+/// cut there, and sent whole (header-safe, bounded) in [`DIAGNOSTIC_HEADER`]; the journal keeps
+/// it whole.
+pub fn seal_refusal_by(
+    core: &Core,
+    echo: &Echo,
+    signer: Option<(
+        &crate::wire::keys::PrivateKey,
+        &crate::wire::keys::PublicKey,
+    )>,
+    err: WhaletError,
+    status: Option<u16>,
+) -> Answer {
+    let cfg = &core.config().whalet;
+    let (wire_detail, cut) = envelope::wire_detail(&err.detail, cfg.detail_max_chars);
     let bytes = envelope::seal_reply(
         echo,
         err.code.as_str(),
-        &err.detail,
+        &wire_detail,
         None,
-        None,
+        signer,
         core.hex_case(),
     );
+    let mut response = SimResponse::json(status.unwrap_or(200), bytes);
+    if cut {
+        response = response.header(
+            DIAGNOSTIC_HEADER,
+            envelope::header_safe(&err.detail, cfg.diagnostic_header_max_bytes),
+        );
+    }
     Answer {
-        response: SimResponse::json(status.unwrap_or(200), bytes),
+        response,
         reply: serde_json::json!({"head": {"code": err.code.as_str(), "detail": err.detail}}),
         code: err.code.to_string(),
         detail: err.detail,

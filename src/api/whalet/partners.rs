@@ -23,7 +23,10 @@ pub struct Partner {
     pub enabled: Option<HashSet<String>>,
     pub rate_limit: Option<u32>,
     window: Mutex<(Instant, u32)>,
+    /// Check notification acks as documented (`[whalet] strict_ack`, per partner overridable).
     pub strict_ack: bool,
+    /// With `strict_ack`, an unsigned ack fails too.
+    pub ack_sign_required: bool,
 }
 
 impl Partner {
@@ -80,7 +83,8 @@ impl Partners {
                     enabled: None,
                     rate_limit: None,
                     window: Mutex::new((Instant::now(), 0)),
-                    strict_ack: false,
+                    strict_ack: cfg.strict_ack,
+                    ack_sign_required: false,
                 }),
             );
         }
@@ -110,7 +114,8 @@ impl Partners {
                     enabled: p.api_codes.as_ref().map(|v| v.iter().cloned().collect()),
                     rate_limit: p.rate_limit,
                     window: Mutex::new((Instant::now(), 0)),
-                    strict_ack: p.strict_ack,
+                    strict_ack: p.strict_ack.unwrap_or(cfg.strict_ack),
+                    ack_sign_required: p.ack_sign_required,
                 }),
             );
         }

@@ -1,6 +1,7 @@
 //! Whalet notifications: a request envelope signed with the platform key and encrypted to the
 //! partner's public key; acknowledged by an HTTP 2xx Whalet reply whose `head.code` is SUCCESS
-//! (and, with `strict_ack`, whose signature verifies with the partner's key).
+//! and, with `strict_ack` (the default), whose head is complete, echoes the notification and
+//! carries a valid signature when it carries one (see `wire::whalet::check_ack`).
 
 use std::sync::Arc;
 
@@ -9,12 +10,14 @@ use crate::notify::{schedule, Notification, Sealed, Transport};
 use crate::tenant::TenantId;
 use serde_json::Value;
 
-use crate::wire::whalet::{self as envelope, Echo, VERSION};
+use crate::wire::whalet::{self as envelope, Echo, KeyEncForm, VERSION};
 use crate::wire::HexCase;
 
 pub struct WhaletTransport {
     pub partners: Arc<Partners>,
     pub hex_case: HexCase,
+    /// The `keyEnc` plaintext written (`[whalet] key_enc_form`).
+    pub key_enc_form: KeyEncForm,
 }
 
 impl Transport for WhaletTransport {
@@ -33,12 +36,13 @@ impl Transport for WhaletTransport {
             request_no: n.request_no.clone(),
             version: VERSION.into(),
         };
-        let mut body = envelope::seal_request(
+        let mut body = envelope::seal_request_as(
             &echo,
             &n.payload,
             &partner.platform_key,
             &partner.public_key,
             self.hex_case,
+            self.key_enc_form,
         )
         .map_err(|e| e.detail)?;
         if corrupt {
@@ -71,7 +75,18 @@ impl Transport for WhaletTransport {
             .get(&n.tenant.id)
             .ok_or_else(|| format!("tenant {} is not a configured Whalet partner", n.tenant))?;
         if partner.strict_ack {
-            envelope::verify_ack(&value, &n.request_no, &partner.public_key)?;
+            let notification = Echo {
+                partner_id: partner.id.clone(),
+                api_code: n.topic.clone(),
+                request_no: n.request_no.clone(),
+                version: VERSION.into(),
+            };
+            envelope::check_ack(
+                &value,
+                &notification,
+                &partner.public_key,
+                partner.ack_sign_required,
+            )?;
         }
         Ok(())
     }
@@ -91,9 +106,13 @@ mod tests {
     use crate::wire::keys::{demo, PrivateKey, PublicKey};
 
     fn transport(strict: bool) -> WhaletTransport {
+        transport_with(&format!("strict_ack = {strict}\n"))
+    }
+
+    fn transport_with(partner_keys: &str) -> WhaletTransport {
         let cfg: WhaletConfig = Config::parse(&format!(
             "[whalet]\ndemo_partner = false\n[[whalet.partners]]\npartner_id = \"P1\"\n\
-             public_key = \"\"\"{}\"\"\"\nstrict_ack = {strict}\n",
+             public_key = \"\"\"{}\"\"\"\n{partner_keys}",
             demo::PARTNER_PUBLIC
         ))
         .unwrap()
@@ -101,6 +120,7 @@ mod tests {
         WhaletTransport {
             partners: Arc::new(Partners::from_config(&cfg, None).unwrap()),
             hex_case: HexCase::Lower,
+            key_enc_form: KeyEncForm::Base64,
         }
     }
 
@@ -167,10 +187,61 @@ mod tests {
             .judge(
                 &n,
                 200,
-                br#"{"head":{"code":"SUCCESS","requestNo":"N1","sign":"zz"}}"#,
+                br#"{"head":{"partnerId":"P1","apiCode":"connectivityNotify","requestNo":"N1","version":"1.0","code":"SUCCESS","detail":"","sign":"zz"}}"#,
             )
             .unwrap_err();
         assert!(why.contains("not hex"), "{why}");
+    }
+
+    #[test]
+    fn the_default_ack_check_wants_the_complete_echoing_head() {
+        // No strict_ack key at all: the documented check is the default.
+        let (strict, n) = (transport_with(""), notification());
+        let head = |fields: &str| format!(r#"{{"head":{{{fields}}}}}"#).into_bytes();
+        let complete = r#""partnerId":"P1","apiCode":"connectivityNotify","requestNo":"N1","version":"1.0","code":"SUCCESS","detail":"成功""#;
+        // Unsigned but complete: accepted (the documents make the reply's sign optional).
+        assert_eq!(strict.judge(&n, 200, &head(complete)), Ok(()));
+        let why = strict
+            .judge(&n, 200, br#"{"head":{"code":"SUCCESS"}}"#)
+            .unwrap_err();
+        assert!(why.contains("head.partnerId is missing"), "{why}");
+        let why = strict
+            .judge(
+                &n,
+                200,
+                &head(&complete.replace("connectivityNotify", "other")),
+            )
+            .unwrap_err();
+        assert!(
+            why.contains("head.apiCode is \"other\", the notification's is \"connectivityNotify\""),
+            "{why}"
+        );
+        let why = strict
+            .judge(
+                &n,
+                200,
+                &head(&complete.replace(r#""version":"1.0""#, r#""version":1"#)),
+            )
+            .unwrap_err();
+        assert!(why.contains("head.version must be a string"), "{why}");
+        // A signature, when present, must verify.
+        let why = strict
+            .judge(&n, 200, &ack(demo::PLATFORM_PRIVATE, "N1"))
+            .unwrap_err();
+        assert!(why.contains("does not verify"), "{why}");
+        // ack_sign_required: unsigned is refused, signed by the partner accepted.
+        let signed_only = transport_with("ack_sign_required = true\n");
+        let why = signed_only.judge(&n, 200, &head(complete)).unwrap_err();
+        assert!(why.contains("the ack has no head.sign"), "{why}");
+        assert_eq!(
+            signed_only.judge(&n, 200, &ack(demo::PARTNER_PRIVATE, "N1")),
+            Ok(())
+        );
+        // strict_ack = false: today's leniency.
+        assert_eq!(
+            transport(false).judge(&n, 200, br#"{"head":{"code":"SUCCESS"}}"#),
+            Ok(())
+        );
     }
 
     #[test]

@@ -163,3 +163,47 @@ fn bad_hex_in_sign_is_unauthenticated_with_position() {
         err.detail
     );
 }
+
+#[test]
+fn detail_is_cut_on_a_character_boundary() {
+    let long = "验".repeat(300);
+    let (cut, was_cut) = wire_detail(&long, DETAIL_MAX_CHARS);
+    assert!(was_cut);
+    assert_eq!(cut.chars().count(), 256);
+    assert!(cut.ends_with('…'));
+    let exact = "a".repeat(256);
+    assert_eq!(wire_detail(&exact, 256), (exact.as_str().into(), false));
+    assert!(!wire_detail(&long, 0).1);
+}
+
+#[test]
+fn header_values_are_printable_ascii_and_bounded() {
+    assert_eq!(header_safe("a 1%\n验", 100), "a 1%25%0A%E9%AA%8C");
+    let cut = header_safe(&"验".repeat(100), 20);
+    assert!(cut.len() <= 20 && cut.ends_with("..."), "{cut}");
+    assert!(cut.bytes().all(|b| (0x20..0x7f).contains(&b)));
+}
+
+#[test]
+fn both_key_enc_forms_open_and_are_told_apart() {
+    let (partner, platform) = keys();
+    let body = json!({"a": 1});
+    for form in [KeyEncForm::Base64, KeyEncForm::HexBase64] {
+        let bytes = seal_request_as(
+            &echo(),
+            &body,
+            &partner,
+            platform.public(),
+            HexCase::Lower,
+            form,
+        )
+        .unwrap();
+        let opened = parse_request(&bytes)
+            .ok()
+            .unwrap()
+            .open(&platform, partner.public())
+            .unwrap();
+        assert_eq!(opened.body, body);
+        assert_eq!(opened.key_enc_form, form);
+    }
+}

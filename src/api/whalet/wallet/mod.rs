@@ -1,5 +1,6 @@
-//! Wallets (钱包): `queryCurrencyBalance` (a user's balances per currency for one fund source,
-//! the documented JSON array of Money objects) and `queryPlatformBalance` (the same figures summed
+//! Wallets (钱包): `queryCurrencyBalance` (a user's balances per currency for one fund source:
+//! the documented example's JSON array of Money objects, or with `[whalet]
+//! currency_balance_shape = "records"` the documented schema's `{records: [...]}` of numbers) and `queryPlatformBalance` (the same figures summed
 //! over every user of the partner). Balances are read from the ledger accounts
 //! `wallet:{userId}:{fundSource}:{available|pending|frozen}`; nothing is stored twice.
 
@@ -10,6 +11,7 @@ use serde_json::{json, Value};
 use super::common::fields::Check;
 use super::Operation;
 use crate::api::whalet::{Ctx, Reply};
+use crate::config::CurrencyBalanceShape;
 use crate::money::{Currency, Money};
 use crate::store::whalet::{Bucket, FundSource};
 use crate::store::whalet_trade::TradeOrderStatus;
@@ -126,10 +128,22 @@ pub fn currency_balance(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletErro
             rows.entry(cur.code().to_owned())
                 .or_insert_with(|| Figures::zero(cur));
         }
+        let shape = ctx.core.config().whalet.currency_balance_shape;
         let list: Vec<Value> = rows
             .values()
             .map(|f| {
                 let currency = f.available.currency;
+                if shape == CurrencyBalanceShape::Records {
+                    let order_quota =
+                        Money::new(quota.get(currency.code()).copied().unwrap_or(0), currency);
+                    return json!({
+                        "balance": number(f.available),
+                        "orderQuota": number(order_quota),
+                        "currency": currency.code(),
+                        "pendingAmount": number(f.pending),
+                        "freezeAmount": number(f.frozen),
+                    });
+                }
                 let order_quota =
                     Money::new(quota.get(currency.code()).copied().unwrap_or(0), currency);
                 let rmb = match cny() {
@@ -147,8 +161,16 @@ pub fn currency_balance(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletErro
                 })
             })
             .collect();
-        Ok(Reply::ok(Value::Array(list)))
+        Ok(Reply::ok(match shape {
+            CurrencyBalanceShape::Array => Value::Array(list),
+            CurrencyBalanceShape::Records => json!({ "records": list }),
+        }))
     })?
+}
+
+/// An amount as the schema's `number <double>`: the `amount` of its Money object.
+fn number(m: Money) -> Value {
+    m.to_whalet().get("amount").cloned().unwrap_or(Value::Null)
 }
 
 pub fn platform_balance(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
