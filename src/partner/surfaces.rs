@@ -158,7 +158,7 @@ impl PockytMerchant {
             .get("verifySign")
             .and_then(Value::as_str)
             .ok_or("the IPN has no verifySign")?;
-        pockyt::verify(&pockyt::params_of(&object), &self.token, sign).map_err(|e| e.msg)?;
+        pockyt::verify(&pockyt::params_of(&object), &self.token, sign, &[]).map_err(|e| e.msg)?;
         let mut params = object.clone();
         params.remove("verifySign");
         Ok(Value::Object(params))
