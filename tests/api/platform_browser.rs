@@ -251,3 +251,69 @@ async fn authorization_pages_carry_a_content_security_policy() {
     assert!(!csp.contains("script-src 'unsafe-inline'"), "{csp}");
     app.shutdown().await;
 }
+
+/// The bottom of `css` in CSS pixels, and the viewport's height.
+async fn bottom_and_height(b: &Browser, css: &str) -> (f64, f64) {
+    let v = b
+        .client
+        .execute(
+            "const e = document.querySelector(arguments[0]); return [e.getBoundingClientRect().bottom, window.innerHeight];",
+            vec![json!(css)],
+        )
+        .await
+        .unwrap();
+    (v[0].as_f64().unwrap(), v[1].as_f64().unwrap())
+}
+
+/// On a 1280×800 laptop screen the seller sees the demo credentials and the login button, then
+/// the Approve and Reject buttons, without scrolling.
+#[tokio::test]
+async fn a_laptop_screen_shows_the_demo_hint_and_the_decision_without_scrolling() {
+    let app = spawn_app().await;
+    let url = authorize_url(&app, "B2003", "889").await;
+    let Some(b) = browser::start(1280, 800).await else {
+        return;
+    };
+    // A viewport of 1280×800 (the window is that plus the browser's own frame).
+    let frame = b
+        .client
+        .execute(
+            "return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let frame = |i: usize| u32::try_from(frame[i].as_i64().unwrap().max(0)).unwrap();
+    b.client
+        .set_window_size(1280 + frame(0), 800 + frame(1))
+        .await
+        .unwrap();
+    b.client.goto(&url).await.unwrap();
+    let viewport = b
+        .client
+        .execute("return [window.innerWidth, window.innerHeight];", vec![])
+        .await
+        .unwrap();
+    assert_eq!(viewport, json!([1280, 800]));
+    text_of(&b, "#demo-credentials").await;
+    b.screenshot("platform-7-login-laptop").await;
+    for css in ["#demo-credentials", "#login-button"] {
+        let (bottom, height) = bottom_and_height(&b, css).await;
+        assert!(
+            bottom <= height,
+            "{css} ends at {bottom}px, below the {height}px viewport"
+        );
+    }
+    log_in(&b, PASSWORD).await;
+    text_of(&b, "#approve").await;
+    b.screenshot("platform-8-consent-laptop").await;
+    for css in ["#approve", "#reject"] {
+        let (bottom, height) = bottom_and_height(&b, css).await;
+        assert!(
+            bottom <= height,
+            "{css} ends at {bottom}px, below the {height}px viewport"
+        );
+    }
+    b.close().await;
+    app.shutdown().await;
+}

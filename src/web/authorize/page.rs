@@ -90,8 +90,10 @@ pub fn login(
         .unwrap_or_default();
     let body = format!(
         r#"{heading}
+<div class="layout"><div class="facts">
 {summary}
 <p class="muted">This link expires at {expires}.</p>
+</div><div class="act">
 <form method="post" action="/authorize/{token}/login" id="login-form">
 <h2 class="login-h">Log in to your {brand} account</h2>
 {error_html}
@@ -101,7 +103,8 @@ pub fn login(
 <input type="password" id="password" name="password" autocomplete="current-password" required>
 <div class="actions"><button type="submit" class="primary" id="login-button">Log in</button></div>
 </form>
-<div class="hint" id="demo-credentials">Demo seller: <code>{demo_login}</code> / <code>{demo_password}</code></div>"#,
+<div class="hint" id="demo-credentials">Demo seller: <code>{demo_login}</code> / <code>{demo_password}</code></div>
+</div></div>"#,
         heading = heading(req),
         summary = summary(req),
         expires = escape(&time_text(req.expires_at)),
@@ -119,7 +122,9 @@ pub fn consent(req: &AuthorizationRequest, session: &str, login: &str) -> SimRes
     let body = format!(
         r#"{heading}
 <p class="muted">Signed in as <strong id="signed-in">{login}</strong>.</p>
+<div class="layout"><div class="facts">
 {summary}
+</div><div class="act">
 <section class="panel" aria-labelledby="perm-h"><h2 id="perm-h">If you approve, {partner} can</h2>
 <ul class="perms"><li>pay this shop's earnings into your {brand} e-wallet;</li><li>share the shop's trade records with {brand}.</li></ul></section>
 <form method="post" action="/authorize/{token}/decision" id="decision-form">
@@ -130,7 +135,8 @@ pub fn consent(req: &AuthorizationRequest, session: &str, login: &str) -> SimRes
 <button type="submit" class="primary" name="decision" value="approve" id="approve">Approve</button>
 <button type="submit" class="secondary" name="decision" value="reject" id="reject">Reject</button>
 </div>
-</form>"#,
+</form>
+</div></div>"#,
         heading = heading(req),
         login = escape(login),
         summary = summary(req),

@@ -5,7 +5,8 @@
 (() => {
   const { h, api, badge, json, chinaTime, wallTime } = Dash;
 
-  const SUCCESS = new Set(["SUCCESS", "PROCESSING", "SUC-200", "000100"]);
+  // `OK` is a trigger the simulator carried out (the control plane's own answer).
+  const SUCCESS = new Set(["SUCCESS", "PROCESSING", "SUC-200", "000100", "OK"]);
 
   /** What to do about each result code, in the partner's terms. */
   const HINTS = {
@@ -106,6 +107,45 @@
       .map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v))));
   }
 
+  /**
+   * The command that sends this request again, for every surface: `whalet-sim call` in the
+   * surface's scheme (a fresh requestNo, signature and timestamp) or `whalet-sim trigger`.
+   * Every argument is quoted for the shell: operations and ids are partner-supplied text.
+   */
+  function sendAgain(e) {
+    const q = Dash.shellQuote;
+    const request = e.request;
+    if (!request || typeof request !== "object" || Array.isArray(request) || "head" in request) return null;
+    const id = (e.tenant || "").split(":").slice(1).join(":");
+    const url = ["--url", q(location.origin)];
+    const data = (body) => ["--data", q(JSON.stringify(body))];
+    switch (e.surface) {
+      case "whalet":
+      case "platform": {
+        const args = e.surface === "whalet"
+          ? ["whalet-sim call", q(e.operation), "--url", q(`${location.origin}/api`)]
+          : ["whalet-sim call", "--surface platform", q(e.operation), ...url];
+        if (id && id !== "202400000000001") args.push("--partner-id", q(id));
+        return [...args, ...data(request)].join(" ");
+      }
+      case "infinia": {
+        const args = ["whalet-sim call", "--surface infinia", q(e.operation), ...url];
+        if (id && id !== "demo-app") args.push("--app-id", q(id));
+        return [...args, ...data(request)].join(" ");
+      }
+      case "pockyt": {
+        // verifySign and timestamp are made afresh; merchantNo and storeNo travel in the body.
+        const params = Object.fromEntries(Object.entries(request).filter(([k]) => k !== "verifySign" && k !== "timestamp"));
+        return ["whalet-sim call", "--surface pockyt", q(e.operation.replace(/^\//, "")), ...url, ...data(params)].join(" ");
+      }
+      case "trigger":
+        return ["whalet-sim trigger", q(e.operation), ...url,
+          ...Object.entries(request).map(([k, v]) => q(`${k}=${typeof v === "string" ? v : JSON.stringify(v)}`))].join(" ");
+      default:
+        return null;
+    }
+  }
+
   function body(e) {
     const parts = [];
     if (failed(e)) {
@@ -127,15 +167,8 @@
     parts.push(h("div", { class: "panes" },
       h("section", { class: "pane" }, h("h3", {}, "Request (decrypted)"), json(e.request)),
       h("section", { class: "pane" }, h("h3", {}, "Reply"), json(e.reply))));
-    if (e.surface === "whalet" && e.request && typeof e.request === "object" && !("head" in e.request)) {
-      const partner = (e.tenant || "").split(":")[1];
-      // Every argument is quoted for the shell: an apiCode or partnerId is partner-supplied text.
-      const q = Dash.shellQuote;
-      const args = ["whalet-sim call", q(e.operation), "--url", q(`${location.origin}/api`)];
-      if (partner && partner !== "202400000000001") args.push("--partner-id", q(partner));
-      args.push("--data", q(JSON.stringify(e.request)));
-      parts.push(h("h3", { class: "pane-title" }, "Send it again"), Dash.command(args.join(" ")));
-    }
+    const again = sendAgain(e);
+    if (again) parts.push(h("h3", { class: "pane-title" }, "Send it again"), Dash.command(again));
     parts.push(h("p", { class: "permalink" }, h("a", { href: `/__sim/ui/requests/${e.id}` }, "Link to this request"),
       " · ", h("a", { href: `/__sim/requests/${e.id}` }, "JSON")));
     return h("div", {}, parts);

@@ -69,10 +69,16 @@
     return out;
   }
 
+  /** A state key as a column header: `out_user_id` and `outUserId` both read "Out user id". */
+  function header(key) {
+    const words = key.replace(/([a-z0-9])([A-Z])/g, "$1 $2").replace(/_/g, " ").trim().toLowerCase();
+    return words.charAt(0).toUpperCase() + words.slice(1);
+  }
+
   function entityTable(surfaceTitle, c) {
     const objects = c.rows.filter(([, v]) => v && typeof v === "object" && !Array.isArray(v) && !isMoney(v));
     if (objects.length !== c.rows.length) {
-      return table(`${surfaceTitle}: ${c.name}`, ["key", "value"], c.rows.map(([k, v]) => [k, cellText(v)]));
+      return table(`${surfaceTitle}: ${c.name}`, ["Key", "Value"], c.rows.map(([k, v]) => [k, cellText(v)]));
     }
     const keys = [];
     for (const [, v] of objects.slice(0, 20)) {
@@ -80,8 +86,14 @@
         if (!keys.includes(k) && (x === null || typeof x !== "object" || isMoney(x))) keys.push(k);
       }
     }
-    const cols = keys.slice(0, 6);
-    return table(`${surfaceTitle}: ${c.name}`, ["id", ...cols], objects.map(([k, v]) => [k, ...cols.map((c2) => cellText(v[c2]))]));
+    // A field that repeats the row's key in every row (the map is keyed by it) is not shown
+    // again beside it; neither is a second field with the same header.
+    const repeatsKey = (k) => objects.every(([key, v]) => String(v[k]) === key);
+    const idKey = keys.find(repeatsKey);
+    const headers = new Set();
+    const cols = keys.filter((k) => !repeatsKey(k) && !headers.has(header(k)) && headers.add(header(k))).slice(0, 6);
+    return table(`${surfaceTitle}: ${c.name}`, [idKey ? header(idKey) : "Key", ...cols.map(header)],
+      objects.map(([k, v]) => [k, ...cols.map((c2) => cellText(v[c2]))]));
   }
 
   function tenantCard(id, snap, verdict) {
@@ -106,7 +118,7 @@
     const ext = bal.filter((b) => b.account.startsWith("external:"));
     parts.push(h("h3", {}, "Balances"));
     parts.push(bal.length
-      ? table(`${id} balances`, ["account", "balance"], [
+      ? table(`${id} balances`, ["Account", "Balance"], [
         ...own.map((b) => [b.account, h("span", { class: "amount" + (b.minor < 0 ? " bad-text" : "") }, money(b.minor, b.currency))]),
         ...ext.map((b) => [h("span", { class: "muted" }, b.account), h("span", { class: "amount muted" }, money(b.minor, b.currency))]),
       ])
@@ -123,7 +135,7 @@
     const postings = (snap.ledger && snap.ledger.postings) || [];
     if (postings.length) {
       parts.push(h("h3", {}, "Recent postings ", h("span", { class: "muted" }, `(${postings.length})`)));
-      parts.push(table(`${id} postings`, ["#", "virtual time", "memo", "legs"], postings.slice(-20).reverse().map((p) => [
+      parts.push(table(`${id} postings`, ["#", "Virtual time", "Memo", "Legs"], postings.slice(-20).reverse().map((p) => [
         String(p.id), chinaTime(p.at), p.memo,
         (p.legs || []).map((l) => `${l.account} ${isMoney(l.amount) ? money(l.amount.minor, l.amount.currency) : ""}`).join("; "),
       ])));
