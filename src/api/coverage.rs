@@ -26,6 +26,24 @@ const WHALET_ENVELOPE: &[WhaletCode] = &[
     WhaletCode::UnauthenticatedError,
     WhaletCode::InterfaceUnauthorized,
 ];
+/// Whalet operations that accept a valid request with PROCESSING, never SUCCESS: the applies a
+/// review, a seller or a bank decides later (their result arrives as a notification). A test
+/// checks each name is in the tables; the full-coverage test sees the payout ones answer it.
+const WHALET_ACCEPTED_AS_PROCESSING: &[&str] = &[
+    "userOnboardingApply",
+    "cardHolderApply",
+    "cardHolderBeneficaryApply",
+    "b2bVirtualAccountApply",
+    "b2cVirtualAccountApply",
+    "b2cShopBind",
+    "b2cCardCancel",
+    "benificiaryAccountApply",
+    "payoutConfirm",
+    "payConfirm",
+    "eddReplenishSubmit",
+    "tradeReplenishSubmit",
+    "tradeOrderBindApply",
+];
 /// Infinia system codes about the request as a whole.
 const INFINIA_ENVELOPE: &[InfiniaCode] = &[
     InfiniaCode::InternalError,
@@ -93,6 +111,8 @@ pub fn sources(dispatch: &Dispatch, triggers: &[Trigger]) -> Sources {
         codes: codes.clone(),
         envelope: envelope.clone(),
         success: WhaletCode::Success.as_str(),
+        accepted_as_processing: WHALET_ACCEPTED_AS_PROCESSING.to_vec(),
+        processing: Some(WhaletCode::Processing.as_str()),
         channel: "whalet",
         notifications,
     };
@@ -106,6 +126,8 @@ pub fn sources(dispatch: &Dispatch, triggers: &[Trigger]) -> Sources {
         codes: codes.clone(),
         envelope: envelope.clone(),
         success: WhaletCode::Success.as_str(),
+        accepted_as_processing: Vec::new(),
+        processing: Some(WhaletCode::Processing.as_str()),
         channel: "whalet",
         notifications: platform::NOTIFICATIONS
             .iter()
@@ -119,6 +141,8 @@ pub fn sources(dispatch: &Dispatch, triggers: &[Trigger]) -> Sources {
         codes,
         envelope,
         success: WhaletCode::Success.as_str(),
+        accepted_as_processing: Vec::new(),
+        processing: None,
         channel: "file",
         notifications: Vec::new(),
     };
@@ -132,6 +156,8 @@ pub fn sources(dispatch: &Dispatch, triggers: &[Trigger]) -> Sources {
         codes: InfiniaCode::ALL.iter().map(|c| c.as_str()).collect(),
         envelope: INFINIA_ENVELOPE.iter().map(|c| c.as_str()).collect(),
         success: InfiniaCode::Success.as_str(),
+        accepted_as_processing: Vec::new(),
+        processing: None,
         channel: "infinia",
         notifications: vec![("notifications", infinia::sellers::TOPIC.to_owned())],
     };
@@ -145,6 +171,8 @@ pub fn sources(dispatch: &Dispatch, triggers: &[Trigger]) -> Sources {
         codes: RetCode::ALL.iter().map(|c| c.as_str()).collect(),
         envelope: POCKYT_ENVELOPE.iter().map(|c| c.as_str()).collect(),
         success: RetCode::Success.as_str(),
+        accepted_as_processing: Vec::new(),
+        processing: None,
         channel: "pockyt",
         notifications: [
             PayoutStatus::Success,
@@ -262,9 +290,11 @@ mod tests {
                 .filter(|i| i.surface == surface && i.operation == op && i.kind == Kind::Sync)
                 .collect();
             assert!(items.len() >= 2, "{surface} {op} has no sync items");
-            let success = items
-                .iter()
-                .any(|i| matches!(i.outcome.as_str(), "SUCCESS" | "SUC-200" | "000100"));
+            let asynchronous = WHALET_ACCEPTED_AS_PROCESSING.contains(&op);
+            let success = items.iter().any(|i| {
+                matches!(i.outcome.as_str(), "SUCCESS" | "SUC-200" | "000100")
+                    || (asynchronous && i.outcome == "PROCESSING")
+            });
             assert!(success, "{surface} {op} has no success item");
         }
         let mut ids = HashSet::new();
@@ -296,6 +326,22 @@ mod tests {
                 "{code}"
             );
         }
+    }
+
+    #[test]
+    fn asynchronous_applies_succeed_with_processing() {
+        let m = the_model();
+        for op in WHALET_ACCEPTED_AS_PROCESSING {
+            let in_tables = whalet::ops::OPERATIONS
+                .iter()
+                .flat_map(|g| g.iter())
+                .any(|o| o.name == *op);
+            assert!(in_tables, "{op} is in no operation table");
+            assert!(m.find(&format!("whalet.{op}.SUCCESS")).is_none(), "{op}");
+            let processing = m.find(&format!("whalet.{op}.PROCESSING")).unwrap();
+            assert_eq!(m.items[processing].hint, format!("a valid {op} request"));
+        }
+        assert!(m.find("whalet.payoutApply.SUCCESS").is_some());
     }
 
     #[test]
@@ -331,6 +377,7 @@ mod tests {
         for id in [
             "whalet.payoutApply.SUCCESS",
             "whalet.payoutConfirm.PROCESSING",
+            "whalet.payoutConfirm.IDEMPOTENT_ERROR",
             "whalet.collectionQuery.FAILURE",
             "whalet.envelope.UNAUTHENTICATED_ERROR",
             "whalet.envelope.DROPPED",

@@ -25,6 +25,11 @@ pub struct SurfaceSource {
     pub envelope: Vec<&'static str>,
     /// The success code.
     pub success: &'static str,
+    /// Operations that accept a valid request with `processing` instead (asynchronous applies
+    /// decided later): their success code is not an item, and `processing` is how they succeed.
+    pub accepted_as_processing: Vec<&'static str>,
+    /// The code such an operation accepts with.
+    pub processing: Option<&'static str>,
     /// The notification channel of the outbox.
     pub channel: &'static str,
     /// Notifications: group, topic as the delivery ledger shows it.
@@ -119,7 +124,9 @@ impl Model {
             for op in operations {
                 self.operations.push((s.surface, (*op).to_owned()));
                 let mut codes = Index::new();
-                for code in s.codes.iter().filter(|c| !s.envelope.contains(c)) {
+                let asynchronous = s.accepted_as_processing.contains(op);
+                let sync_codes = s.codes.iter().filter(|c| !s.envelope.contains(c));
+                for code in sync_codes.filter(|c| !(asynchronous && **c == s.success)) {
                     let at = self.push(Item {
                         id: format!("{}.{op}.{code}", s.surface),
                         surface: s.surface,
@@ -235,7 +242,8 @@ fn forced(op: &str, code: &str) -> String {
 
 /// How to provoke `code` from `op`: what does it naturally, then the rule that forces it.
 fn sync_hint(s: &SurfaceSource, op: &str, code: &str) -> String {
-    if code == s.success {
+    let asynchronous = s.accepted_as_processing.contains(&op);
+    if code == s.success || (asynchronous && Some(code) == s.processing) {
         return format!("a valid {op} request");
     }
     let natural = match code {
