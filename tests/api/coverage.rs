@@ -519,3 +519,83 @@ async fn full_coverage_scenario_covers_whalet_collections_and_payouts() {
     app.assert_invariants().await;
     app.shutdown().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The dashboard's Coverage tab, in headless Chromium (skipped without chromedriver outside CI).
+
+async fn page_text(c: &fantoccini::Client, css: &str) -> String {
+    match c.find(fantoccini::Locator::Css(css)).await {
+        Ok(e) => e.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Waits (bounded, wall time: the tab polls every 3 s) until `css` contains `needle`.
+async fn wait_for(c: &fantoccini::Client, css: &str, needle: &str) {
+    for _ in 0..200 {
+        if page_text(c, css).await.contains(needle) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "no {css} containing {needle:?}; the page shows:\n{}",
+        page_text(c, "main").await
+    );
+}
+
+#[tokio::test]
+async fn the_dashboard_tab_shows_bars_updates_live_and_links_to_triggers() {
+    let app = spawn_app().await;
+    let Some(browser) = crate::browser::start(1280, 900).await else {
+        return;
+    };
+    let c = &browser.client;
+    c.goto(&format!("{}/__sim/ui/coverage", app.url))
+        .await
+        .unwrap();
+    wait_for(c, "#coverage-summary", "exercised: 0 of").await;
+    // Traffic while the page is open appears without a reload, as a filled bar.
+    ping(&app).await;
+    wait_for(c, "#coverage-summary", "exercised: 1 of").await;
+    wait_for(c, "[data-op='whalet/connectivity']", "SUCCESS ×1").await;
+    let width = c
+        .execute(
+            "return document.querySelector(\"[data-op='whalet/connectivity'] .cov-fill\").style.width;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_ne!(width, json!("0%"), "the bar is filled");
+    // An unexercised state change links to its trigger's form.
+    let href = c
+        .execute(
+            "return document.querySelector(\"[data-item='whalet.state.payout.failed'] a\").getAttribute('href');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        href,
+        json!("/__sim/ui/triggers#trigger-whalet-payout-failed")
+    );
+    browser.screenshot("dashboard-coverage").await;
+    // Start over empties it.
+    c.find(fantoccini::Locator::Css("#coverage-reset"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(c, "#coverage-summary", "exercised: 0 of").await;
+    let errors = c
+        .execute(
+            "return window.dashErrors || ['core.js did not load'];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(errors, json!([]));
+    browser.close().await;
+    app.shutdown().await;
+}
