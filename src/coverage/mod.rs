@@ -236,3 +236,180 @@ impl Coverage {
 
 /// Item index by name: `HashMap<String, usize>` that answers `&str` lookups.
 pub(crate) type Index = HashMap<String, usize>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::behaviour::NotifyBehaviour;
+    use crate::notify::Attempt;
+    use crate::tenant::Provider;
+
+    fn model() -> Model {
+        Model::generate(&Sources {
+            surfaces: vec![SurfaceSource {
+                surface: "s",
+                groups: vec![("g", vec!["op"])],
+                aliases: Vec::new(),
+                codes: vec!["OK", "NO", "AUTH"],
+                envelope: vec!["AUTH"],
+                success: "OK",
+                accepted_as_processing: Vec::new(),
+                processing: None,
+                channel: "c",
+                notifications: vec![("g", "topic".to_owned())],
+            }],
+            triggers: Vec::new(),
+        })
+    }
+
+    fn tenant(id: &str) -> TenantId {
+        TenantId::new(Provider::Whalet, id)
+    }
+
+    #[test]
+    fn counts_are_exact_across_threads_overall_and_per_tenant() {
+        let c = Arc::new(Coverage::new(model()));
+        let ok = c.model().find("s.op.OK").unwrap();
+        std::thread::scope(|scope| {
+            for t in 0..8 {
+                let c = c.clone();
+                scope.spawn(move || {
+                    let me = tenant(&format!("t{}", t % 2));
+                    for _ in 0..5_000 {
+                        c.request("s", Some(&me), "op", "OK");
+                        c.request("s", None, "unknown", "AUTH");
+                    }
+                });
+            }
+        });
+        assert_eq!(c.hits(None)[ok], 40_000);
+        assert_eq!(c.hits(Some(&tenant("t0")))[ok], 20_000);
+        assert_eq!(c.hits(Some(&tenant("t1")))[ok], 20_000);
+        let auth = c.model().find("s.envelope.AUTH").unwrap();
+        assert_eq!(c.hits(None)[auth], 40_000);
+        assert_eq!(c.hits(Some(&tenant("t0")))[auth], 0);
+        c.reset();
+        assert!(c.hits(None).iter().all(|h| *h == 0));
+        assert!(c.hits(Some(&tenant("t0"))).iter().all(|h| *h == 0));
+    }
+
+    fn attempt(series: u32, ok: bool) -> Attempt {
+        Attempt {
+            number: 1,
+            series,
+            virtual_time: 0,
+            virtual_time_text: String::new(),
+            wall_time: 0,
+            finished_at: 0,
+            http_status: Some(if ok { 200 } else { 400 }),
+            latency_ms: 0,
+            response_excerpt: String::new(),
+            verdict: if ok {
+                "delivered".into()
+            } else {
+                "failed: no".into()
+            },
+            next_attempt_at: None,
+        }
+    }
+
+    fn notification(
+        status: Status,
+        series: u32,
+        attempts: Vec<Attempt>,
+        behaviour: NotifyBehaviour,
+    ) -> Notification {
+        Notification {
+            id: "ntf_000001".into(),
+            tenant: tenant("t0"),
+            channel: "c",
+            topic: "topic".into(),
+            business_id: None,
+            request_no: String::new(),
+            url: None,
+            payload: serde_json::Value::Null,
+            status,
+            created_at: 0,
+            next_attempt_at: None,
+            finished_at: None,
+            series,
+            attempts,
+            behaviour,
+            sealed: None,
+        }
+    }
+
+    #[test]
+    fn delivery_outcomes_follow_the_ledger() {
+        let c = Coverage::new(model());
+        let at = |o: &str| c.model().find(&format!("s.notify.topic.{o}")).unwrap();
+        let plain = NotifyBehaviour::default();
+        c.delivery(&notification(
+            Status::Delivered,
+            1,
+            vec![attempt(1, true)],
+            plain.clone(),
+        ));
+        c.delivery(&notification(
+            Status::Pending,
+            1,
+            vec![attempt(1, false)],
+            plain.clone(),
+        ));
+        c.delivery(&notification(
+            Status::Delivered,
+            1,
+            vec![attempt(1, false), attempt(1, true)],
+            plain.clone(),
+        ));
+        c.delivery(&notification(
+            Status::Exhausted,
+            1,
+            vec![attempt(1, false); 6],
+            plain,
+        ));
+        let dup = NotifyBehaviour {
+            duplicate: true,
+            reorder: true,
+            ..NotifyBehaviour::default()
+        };
+        c.delivery(&notification(
+            Status::Delivered,
+            2,
+            vec![attempt(1, true), attempt(2, true)],
+            dup,
+        ));
+        let corrupt = NotifyBehaviour {
+            corrupt_signature: true,
+            ..NotifyBehaviour::default()
+        };
+        c.delivery(&notification(
+            Status::Pending,
+            1,
+            vec![attempt(1, false)],
+            corrupt.clone(),
+        ));
+        c.delivery(&notification(
+            Status::Pending,
+            1,
+            vec![attempt(1, false), attempt(1, false)],
+            corrupt,
+        ));
+        let hits = c.hits(None);
+        assert_eq!(
+            hits[at("delivered_first_time")],
+            2,
+            "plain and the duplicate's second series"
+        );
+        assert_eq!(hits[at("delivered_after_retries")], 1);
+        assert_eq!(hits[at("exhausted")], 1);
+        assert_eq!(hits[at("duplicated")], 1);
+        assert_eq!(hits[at("out_of_order")], 1);
+        assert_eq!(
+            hits[at("corrupt_signature_refused")],
+            1,
+            "counted at the first refusal only"
+        );
+        assert_eq!(c.hits(Some(&tenant("t0")))[at("exhausted")], 1);
+    }
+}
