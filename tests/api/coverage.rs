@@ -516,6 +516,9 @@ async fn full_coverage_scenario_covers_whalet_collections_and_payouts() {
         assert_eq!(g["percent"], 100.0, "{}: missing {missing:#?}", g["group"]);
     }
     assert!(missing.is_empty(), "{missing:#?}");
+    // The upload that gave the invoice counts on its own surface.
+    let file = report(&app, "?surface=file").await;
+    assert_eq!(hits(&file, "file./file/upload.SUCCESS"), 1);
     app.assert_invariants().await;
     app.shutdown().await;
 }
