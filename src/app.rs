@@ -85,9 +85,8 @@ impl App {
                 key_enc_form: config.whalet.key_enc_form,
             }),
         );
-        surfaces.insert(Arc::new(api::whalet::Dispatch::new(
-            &config.whalet.api_codes,
-        )?));
+        let dispatch = Arc::new(api::whalet::Dispatch::new(&config.whalet.api_codes)?);
+        surfaces.insert(dispatch.clone());
         surfaces.insert(partners);
 
         let pockyt = Arc::new(api::pockyt::Merchants::from_config(
@@ -133,6 +132,10 @@ impl App {
         let journal = Journal::new(&config.journal);
         let scenarios = Scenarios::from_files(&clock, &options.scenario_files, &triggers)?;
         outbox.set_gate(scenarios.delivery_gate());
+        let coverage = api::coverage::coverage(&dispatch, &triggers);
+        let observer = coverage.clone();
+        outbox.set_observer(Arc::new(move |n| observer.delivery(n)));
+        surfaces.insert(coverage);
         let cpu = crate::core::cpu::CpuGate::new(config.server.cpu_parallelism);
         let core = Core::new(Parts {
             config,

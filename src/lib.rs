@@ -13,6 +13,7 @@ pub mod clock;
 pub mod config;
 pub mod control;
 pub mod core;
+pub mod coverage;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;

@@ -258,7 +258,7 @@ pub async fn handle<S: Scheme>(
     let entry = JournalEntry {
         id: 0,
         surface: S::SURFACE,
-        tenant: trace.tenant.map(|t| t.to_string()),
+        tenant: trace.tenant.as_ref().map(ToString::to_string),
         operation: trace.operation,
         request_no: trace.request_no,
         virtual_time,
@@ -279,6 +279,13 @@ pub async fn handle<S: Scheme>(
         code = %logged(Some(&entry.code)),
         latency_us = entry.latency_us,
         "request"
+    );
+    let coverage = core.surface::<crate::coverage::Coverage>();
+    coverage.request(
+        S::SURFACE,
+        trace.tenant.as_ref(),
+        &entry.operation,
+        &entry.code,
     );
     core.journal().record(entry);
     answer.response

@@ -3,6 +3,7 @@
 //! environment variable (`WHALET_SIM_*`, shown in `--help`); the exit codes are in `exit.rs`.
 
 mod call;
+mod coverage;
 pub mod exit;
 mod keygen;
 mod listen;
@@ -43,6 +44,8 @@ enum Command {
     Trigger(TriggerArgs),
     /// Load-test a simulator with N concurrent partners; report throughput, latency, CPU, memory.
     Bench(Box<crate::bench::BenchArgs>),
+    /// Report what a running simulator's traffic exercised, and what it never tried.
+    Coverage(coverage::CoverageArgs),
 }
 
 /// How `serve` writes its log (on stderr).
@@ -183,6 +186,7 @@ pub fn main() -> ExitCode {
             Command::Keygen(args) => keygen::run(args),
             Command::Trigger(args) => trigger(args).await,
             Command::Bench(args) => crate::bench::run(*args).await,
+            Command::Coverage(args) => coverage::run(args).await,
         }
     });
     match result {

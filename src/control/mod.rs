@@ -2,6 +2,7 @@
 //! the delivery ledger, the clock, state, reset, invariants and triggers. Product handlers never
 //! import this module; it only reads and drives the app through its handles.
 
+pub mod coverage;
 pub mod guard;
 pub mod openapi;
 pub mod scenarios;
@@ -71,6 +72,8 @@ pub async fn handle(core: &Core, req: &SimRequest, rest: &str) -> SimResponse {
         ("POST", ["scenarios", "explain"]) => scenarios::explain(core, req),
         ("GET", ["scenarios", name]) => scenarios::get(core, req, name),
         ("DELETE", ["scenarios", name]) => scenarios::remove(core, req, name),
+        ("GET", ["coverage"]) => coverage::report(core, req),
+        ("POST", ["coverage", "reset"]) => coverage::reset(core),
         ("GET", ["openapi.json"]) => ok(openapi::document(core)),
         _ => not_served(req, rest),
     }

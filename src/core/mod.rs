@@ -175,6 +175,11 @@ impl Core {
         let virtual_time = self.clock().now();
         let request = Value::Object(params.clone());
         let outcome = (def.run)(self.clone(), params.clone()).await;
+        if outcome.is_ok() {
+            let known = |t: &TenantId| self.store().with_tenant(t, |_| ()).is_some();
+            self.surface::<crate::coverage::Coverage>()
+                .fired(def.name, &params, known);
+        }
         let tenant = opt_param(&params, "tenant").map(str::to_owned);
         let (code, detail, reply, status) = match &outcome {
             Ok(v) => ("OK", String::new(), v.clone(), 200),

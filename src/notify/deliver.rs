@@ -194,6 +194,7 @@ impl Outbox {
     fn record(&self, seq: u64, series: u32, outcome: Outcome, delays: &[i64]) {
         let now = self.inner.clock.now();
         let mut follow_ups: Vec<(u64, Millis)> = Vec::new();
+        let observer = self.inner.observer.lock().clone();
         {
             let mut ledger = self.inner.ledger.lock();
             let Some(n) = ledger.items.get_mut(&seq) else {
@@ -247,6 +248,9 @@ impl Outbox {
                     true
                 }
             };
+            if let Some(observe) = &observer {
+                observe(n);
+            }
             if finished {
                 follow_ups.extend(ledger.finish(seq, now));
                 ledger.trim(self.inner.capacity);

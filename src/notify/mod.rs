@@ -166,8 +166,12 @@ pub struct Notification {
 /// (scenario outages of the partner's notify endpoint). Arguments: tenant, channel, now.
 pub type DeliveryGate = Arc<dyn Fn(&TenantId, &str, Millis) -> Option<String> + Send + Sync>;
 
+/// Told of a notification after each of its attempts is recorded (integration coverage).
+pub type DeliveryObserver = Arc<dyn Fn(&Notification) + Send + Sync>;
+
 struct Inner {
     gate: Mutex<Option<DeliveryGate>>,
+    observer: Mutex<Option<DeliveryObserver>>,
     clock: Clock,
     client: HttpClient,
     timeout: Duration,
@@ -194,6 +198,7 @@ impl Outbox {
         Self {
             inner: Arc::new(Inner {
                 gate: Mutex::new(None),
+                observer: Mutex::new(None),
                 clock,
                 client,
                 timeout,
@@ -219,6 +224,11 @@ impl Outbox {
         self.inner
             .instance
             .store(tag % 1_000_000, Ordering::Relaxed);
+    }
+
+    /// Installs the delivery observer (integration coverage).
+    pub fn set_observer(&self, observer: DeliveryObserver) {
+        *self.inner.observer.lock() = Some(observer);
     }
 
     /// Installs the delivery gate (the scenario engine's outages).

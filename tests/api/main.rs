@@ -16,6 +16,7 @@ mod connectivity;
 mod control;
 mod control_guard;
 mod control_input;
+mod coverage;
 mod dashboard;
 mod e2e_infinia_browser;
 mod e2e_rules;

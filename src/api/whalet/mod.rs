@@ -24,6 +24,8 @@ mod trade;
 pub mod transport;
 pub mod upload;
 
+pub use connectivity::OPERATIONS as CONNECTIVITY_OPERATIONS;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 

@@ -25,6 +25,30 @@ pub const OPERATIONS: &[&[Operation]] = &[
     replenish::OPERATIONS,
 ];
 
+/// The groups' names, in the order of [`OPERATIONS`] (coverage reports group by them).
+pub const GROUP_NAMES: &[&str] = &[
+    "onboarding",
+    "holders",
+    "accounts",
+    "collections",
+    "wallet",
+    "fx",
+    "payout",
+    "trade",
+    "replenish",
+];
+
+/// The groups' names, in the order of [`NOTIFICATIONS`] and [`TRIGGERS`].
+pub const EVENT_GROUP_NAMES: &[&str] = &[
+    "onboarding",
+    "holders",
+    "accounts",
+    "collections",
+    "payout",
+    "trade",
+    "replenish",
+];
+
 /// Canonical apiCodes of notifications, one list per group.
 pub const NOTIFICATIONS: &[&[&str]] = &[
     onboarding::NOTIFICATIONS,

@@ -46,6 +46,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript;charset=UTF-8",
         include_str!("triggers.js"),
     ),
+    (
+        "coverage.js",
+        "text/javascript;charset=UTF-8",
+        include_str!("coverage.js"),
+    ),
 ];
 
 /// One view of the dashboard.
@@ -80,6 +85,11 @@ const VIEWS: &[View] = &[
         slug: "triggers",
         title: "Triggers",
         lede: "Fire the events that happen outside your integration: a collection arrives, a seller approves.",
+    },
+    View {
+        slug: "coverage",
+        title: "Coverage",
+        lede: "What your test run exercised of every outcome, notification behaviour and state change the simulator can produce, and how to provoke the rest.",
     },
 ];
 

@@ -287,6 +287,11 @@ pub fn settle(
         c.settled_at = Some(now);
         Ok(view(c))
     })?;
+    let change =
+        ["whalet.collection.returned", "whalet.collection.settled"][usize::from(v.success)];
+    if _attempt.is_some() {
+        crate::api::coverage::state_changed(core, tenant, change);
+    }
     send(
         core,
         tenant,

@@ -180,6 +180,14 @@ pub fn decide<R: Review>(
             },
         )
     })?;
+    let change = if v.success {
+        R::KIND.approve.name
+    } else {
+        R::KIND.reject.name
+    };
+    if attempt.is_some() {
+        crate::api::coverage::state_changed(core, tenant, change);
+    }
     send(
         core,
         tenant,

@@ -102,6 +102,18 @@ pub fn complete(
         o.finished_at = Some(now);
         Ok((view(o), names(o.kind).notify))
     })?;
+    let change = format!(
+        "whalet.{}.{}",
+        if notify == "payResultNotify" {
+            "pay"
+        } else {
+            "payout"
+        },
+        if v.success { "succeeded" } else { "failed" }
+    );
+    if _attempt.is_some() {
+        crate::api::coverage::state_changed(core, tenant, &change);
+    }
     send(core, tenant, notify, &payload, id, v.notify);
     Ok(payload)
 }

@@ -1,0 +1,424 @@
+//! What the coverage model is generated from (`crate::coverage`): every surface's operation
+//! table, result codes, notifications and the trigger registry, read here so that a new operation,
+//! code, notification or trigger appears in the model without being listed anywhere else. Also
+//! the hooks the surfaces call where a state changes on the clock.
+
+use std::sync::Arc;
+
+use super::whalet::Dispatch;
+use super::{infinia, platform, pockyt, whalet};
+use crate::core::{Core, Trigger};
+use crate::coverage::{Coverage, Model, Sources, SurfaceSource, TriggerSource};
+use crate::store::pockyt::PayoutStatus;
+use crate::tenant::{Provider, TenantId};
+use crate::wire::infinia::Code as InfiniaCode;
+use crate::wire::pockyt::RetCode;
+use crate::wire::whalet::Code as WhaletCode;
+
+/// Whalet codes that refuse the envelope (or the partner) rather than answer an operation.
+const WHALET_ENVELOPE: &[WhaletCode] = &[
+    WhaletCode::TooManyRequests,
+    WhaletCode::PartnerNotExist,
+    WhaletCode::InternalError,
+    WhaletCode::ParamFormatError,
+    WhaletCode::RequestNoNotUnique,
+    WhaletCode::Unauthorized,
+    WhaletCode::UnauthenticatedError,
+    WhaletCode::InterfaceUnauthorized,
+];
+/// Whalet operations that accept a valid request with PROCESSING, never SUCCESS: the applies a
+/// review, a seller or a bank decides later (their result arrives as a notification). A test
+/// checks each name is in the tables; the full-coverage test sees the payout ones answer it.
+const WHALET_ACCEPTED_AS_PROCESSING: &[&str] = &[
+    "userOnboardingApply",
+    "cardHolderApply",
+    "cardHolderBeneficaryApply",
+    "b2bVirtualAccountApply",
+    "b2cVirtualAccountApply",
+    "b2cShopBind",
+    "b2cCardCancel",
+    "benificiaryAccountApply",
+    "payoutConfirm",
+    "payConfirm",
+    "eddReplenishSubmit",
+    "tradeReplenishSubmit",
+    "tradeOrderBindApply",
+];
+/// Infinia system codes about the request as a whole.
+const INFINIA_ENVELOPE: &[InfiniaCode] = &[
+    InfiniaCode::InternalError,
+    InfiniaCode::PayloadTooLarge,
+    InfiniaCode::Unavailable,
+];
+/// Pockyt codes about the request as a whole.
+const POCKYT_ENVELOPE: &[RetCode] = &[RetCode::SystemError, RetCode::AccessDenied];
+
+/// The file upload's operation as the journal names it (`POST /file/upload`).
+const UPLOAD_OPERATION: &str = "/file/upload";
+
+/// The model of this simulator: every surface's tables and `triggers` (the registry).
+pub fn model(dispatch: &Dispatch, triggers: &[Trigger]) -> Model {
+    Model::generate(&sources(dispatch, triggers))
+}
+
+/// The counters, registered with the core's surfaces.
+pub fn coverage(dispatch: &Dispatch, triggers: &[Trigger]) -> Arc<Coverage> {
+    Arc::new(Coverage::new(model(dispatch, triggers)))
+}
+
+fn whalet_codes() -> (Vec<&'static str>, Vec<&'static str>) {
+    (
+        WhaletCode::ALL.iter().map(|c| c.as_str()).collect(),
+        WHALET_ENVELOPE.iter().map(|c| c.as_str()).collect(),
+    )
+}
+
+pub fn sources(dispatch: &Dispatch, triggers: &[Trigger]) -> Sources {
+    let (codes, envelope) = whalet_codes();
+    let mut groups: Vec<(&'static str, Vec<&'static str>)> = vec![(
+        "connectivity",
+        whalet::CONNECTIVITY_OPERATIONS
+            .iter()
+            .map(|o| o.name)
+            .collect(),
+    )];
+    groups.extend(
+        whalet::ops::GROUP_NAMES
+            .iter()
+            .zip(whalet::ops::OPERATIONS)
+            .map(|(g, ops)| (*g, ops.iter().map(|o| o.name).collect())),
+    );
+    let mut notifications: Vec<(&'static str, String)> = whalet::NOTIFICATIONS
+        .iter()
+        .map(|n| ("connectivity", dispatch.wire_name(n)))
+        .collect();
+    notifications.extend(
+        whalet::ops::EVENT_GROUP_NAMES
+            .iter()
+            .zip(whalet::ops::NOTIFICATIONS)
+            .flat_map(|(g, names)| names.iter().map(move |n| (*g, dispatch.wire_name(n)))),
+    );
+    let aliases = dispatch
+        .names()
+        .iter()
+        .filter(|(canonical, wire)| canonical != wire)
+        .map(|(canonical, wire)| (wire.clone(), canonical.clone()))
+        .collect();
+    let whalet = SurfaceSource {
+        surface: "whalet",
+        groups,
+        aliases,
+        codes: codes.clone(),
+        envelope: envelope.clone(),
+        success: WhaletCode::Success.as_str(),
+        accepted_as_processing: WHALET_ACCEPTED_AS_PROCESSING.to_vec(),
+        processing: Some(WhaletCode::Processing.as_str()),
+        channel: "whalet",
+        notifications,
+    };
+    let platform = SurfaceSource {
+        surface: "platform",
+        groups: vec![(
+            "platform",
+            platform::OPERATIONS.iter().map(|o| o.name).collect(),
+        )],
+        aliases: Vec::new(),
+        codes: codes.clone(),
+        envelope: envelope.clone(),
+        success: WhaletCode::Success.as_str(),
+        accepted_as_processing: Vec::new(),
+        processing: Some(WhaletCode::Processing.as_str()),
+        channel: "whalet",
+        notifications: platform::NOTIFICATIONS
+            .iter()
+            .map(|n| ("notifications", (*n).to_owned()))
+            .collect(),
+    };
+    let file = SurfaceSource {
+        surface: "file",
+        groups: vec![("upload", vec![UPLOAD_OPERATION])],
+        aliases: Vec::new(),
+        codes,
+        envelope,
+        success: WhaletCode::Success.as_str(),
+        accepted_as_processing: Vec::new(),
+        processing: None,
+        channel: "file",
+        notifications: Vec::new(),
+    };
+    let infinia = SurfaceSource {
+        surface: "infinia",
+        groups: vec![(
+            "ecommerce",
+            infinia::OPERATIONS.iter().map(|o| o.name).collect(),
+        )],
+        aliases: Vec::new(),
+        codes: InfiniaCode::ALL.iter().map(|c| c.as_str()).collect(),
+        envelope: INFINIA_ENVELOPE.iter().map(|c| c.as_str()).collect(),
+        success: InfiniaCode::Success.as_str(),
+        accepted_as_processing: Vec::new(),
+        processing: None,
+        channel: "infinia",
+        notifications: vec![("notifications", infinia::sellers::TOPIC.to_owned())],
+    };
+    let pockyt = SurfaceSource {
+        surface: "pockyt",
+        groups: vec![(
+            "payouts",
+            pockyt::OPERATIONS.iter().map(|o| o.name).collect(),
+        )],
+        aliases: Vec::new(),
+        codes: RetCode::ALL.iter().map(|c| c.as_str()).collect(),
+        envelope: POCKYT_ENVELOPE.iter().map(|c| c.as_str()).collect(),
+        success: RetCode::Success.as_str(),
+        accepted_as_processing: Vec::new(),
+        processing: None,
+        channel: "pockyt",
+        notifications: [
+            PayoutStatus::Success,
+            PayoutStatus::Failed,
+            PayoutStatus::Returned,
+        ]
+        .iter()
+        .map(|s| ("notifications", format!("payout.{}", s.as_str())))
+        .collect(),
+    };
+    Sources {
+        surfaces: vec![whalet, platform, file, infinia, pockyt],
+        triggers: trigger_sources(triggers),
+    }
+}
+
+/// Every trigger but the simulator's own tools (`sim.*`), with its group: a Whalet trigger's is
+/// the group that declares it; others are grouped by the object they name.
+fn trigger_sources(triggers: &[Trigger]) -> Vec<TriggerSource> {
+    let whalet_group = |name: &str| {
+        whalet::ops::EVENT_GROUP_NAMES
+            .iter()
+            .zip(whalet::ops::TRIGGERS)
+            .find(|(_, ts)| ts.iter().any(|t| t.name == name))
+            .map(|(g, _)| (*g).to_owned())
+    };
+    triggers
+        .iter()
+        .filter(|t| !t.name.starts_with("sim."))
+        .map(|t| TriggerSource {
+            group: whalet_group(t.name)
+                .unwrap_or_else(|| t.name.split('.').nth(1).unwrap_or("events").to_owned()),
+            name: t.name,
+            description: t.description,
+            default_tenant: default_tenant(t.name),
+        })
+        .collect()
+}
+
+/// The tenant a trigger acts for when its parameters name none (each surface's demo tenant).
+fn default_tenant(name: &str) -> Option<TenantId> {
+    let surface = name.split('.').next().unwrap_or_default();
+    match surface {
+        "whalet" | "platform" => Some(TenantId::new(
+            Provider::Whalet,
+            whalet::partners::DEMO_PARTNER_ID,
+        )),
+        "infinia" => Some(TenantId::new(Provider::Infinia, infinia::apps::DEMO_APP_ID)),
+        _ => None,
+    }
+}
+
+/// A state change the clock made (a scheduled review, settlement or payout result), named by
+/// the trigger that makes the same change on demand. Changes made by a trigger are counted when
+/// it fires (`Core::fire`), so the callers count only their scheduled path.
+pub fn state_changed(core: &Core, tenant: &TenantId, trigger: &str) {
+    core.surface::<Coverage>().state(Some(tenant), trigger);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, HashSet};
+
+    use super::*;
+    use crate::coverage::Kind;
+
+    fn all_triggers() -> Vec<Trigger> {
+        let mut t = whalet::triggers();
+        t.extend(pockyt::triggers());
+        t.extend(platform::triggers());
+        t.extend(infinia::triggers());
+        t.extend(crate::core::timeline::triggers());
+        t
+    }
+
+    fn the_model() -> Model {
+        let dispatch = Dispatch::new(&BTreeMap::new()).unwrap();
+        model(&dispatch, &all_triggers())
+    }
+
+    #[test]
+    fn the_group_names_match_the_tables() {
+        assert_eq!(
+            whalet::ops::GROUP_NAMES.len(),
+            whalet::ops::OPERATIONS.len()
+        );
+        assert_eq!(
+            whalet::ops::EVENT_GROUP_NAMES.len(),
+            whalet::ops::NOTIFICATIONS.len()
+        );
+        assert_eq!(
+            whalet::ops::EVENT_GROUP_NAMES.len(),
+            whalet::ops::TRIGGERS.len()
+        );
+    }
+
+    /// Every operation of every table has sync items, among them its success; every code of
+    /// each scheme is an item somewhere; ids are unique.
+    #[test]
+    fn every_operation_of_every_table_has_items() {
+        let m = the_model();
+        let mut tables: Vec<(&str, &str)> = whalet::CONNECTIVITY_OPERATIONS
+            .iter()
+            .chain(whalet::ops::OPERATIONS.iter().flat_map(|g| g.iter()))
+            .map(|o| ("whalet", o.name))
+            .collect();
+        tables.extend(platform::OPERATIONS.iter().map(|o| ("platform", o.name)));
+        tables.extend(infinia::OPERATIONS.iter().map(|o| ("infinia", o.name)));
+        tables.extend(pockyt::OPERATIONS.iter().map(|o| ("pockyt", o.name)));
+        tables.push(("file", UPLOAD_OPERATION));
+        for (surface, op) in tables {
+            let items: Vec<_> = m
+                .items
+                .iter()
+                .filter(|i| i.surface == surface && i.operation == op && i.kind == Kind::Sync)
+                .collect();
+            assert!(items.len() >= 2, "{surface} {op} has no sync items");
+            let asynchronous = WHALET_ACCEPTED_AS_PROCESSING.contains(&op);
+            let success = items.iter().any(|i| {
+                matches!(i.outcome.as_str(), "SUCCESS" | "SUC-200" | "000100")
+                    || (asynchronous && i.outcome == "PROCESSING")
+            });
+            assert!(success, "{surface} {op} has no success item");
+        }
+        let mut ids = HashSet::new();
+        for i in &m.items {
+            assert!(ids.insert(i.id.as_str()), "{} twice", i.id);
+            assert!(!i.hint.is_empty(), "{} has no hint", i.id);
+        }
+        for code in WhaletCode::ALL {
+            assert!(
+                m.items
+                    .iter()
+                    .any(|i| i.surface == "whalet" && i.outcome == code.as_str()),
+                "{code}"
+            );
+        }
+        for code in InfiniaCode::ALL {
+            assert!(
+                m.items
+                    .iter()
+                    .any(|i| i.surface == "infinia" && i.outcome == code.as_str()),
+                "{code}"
+            );
+        }
+        for code in RetCode::ALL {
+            assert!(
+                m.items
+                    .iter()
+                    .any(|i| i.surface == "pockyt" && i.outcome == code.as_str()),
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn asynchronous_applies_succeed_with_processing() {
+        let m = the_model();
+        for op in WHALET_ACCEPTED_AS_PROCESSING {
+            let in_tables = whalet::ops::OPERATIONS
+                .iter()
+                .flat_map(|g| g.iter())
+                .any(|o| o.name == *op);
+            assert!(in_tables, "{op} is in no operation table");
+            assert!(m.find(&format!("whalet.{op}.SUCCESS")).is_none(), "{op}");
+            let processing = m.find(&format!("whalet.{op}.PROCESSING")).unwrap();
+            assert_eq!(m.items[processing].hint, format!("a valid {op} request"));
+        }
+        assert!(m.find("whalet.payoutApply.SUCCESS").is_some());
+    }
+
+    #[test]
+    fn every_notification_and_trigger_has_items() {
+        let m = the_model();
+        let topics = whalet::NOTIFICATIONS
+            .iter()
+            .chain(whalet::ops::NOTIFICATIONS.iter().flat_map(|g| g.iter()))
+            .chain(platform::NOTIFICATIONS);
+        for topic in topics {
+            let n = m
+                .items
+                .iter()
+                .filter(|i| i.kind == Kind::Notification && i.operation == *topic)
+                .count();
+            assert_eq!(n, 6, "{topic}");
+        }
+        for t in all_triggers()
+            .iter()
+            .filter(|t| !t.name.starts_with("sim."))
+        {
+            assert!(m.state_index(t.name).is_some(), "{}", t.name);
+        }
+        // Reviews are among them: each review kind's trigger pair is two state items.
+        assert!(m.state_index("whalet.beneficiary.approved").is_some());
+        assert!(m.state_index("whalet.payout.failed").is_some());
+    }
+
+    /// The ids a partner's CI may pin do not move.
+    #[test]
+    fn ids_are_stable() {
+        let m = the_model();
+        for id in [
+            "whalet.payoutApply.SUCCESS",
+            "whalet.payoutConfirm.PROCESSING",
+            "whalet.payoutConfirm.IDEMPOTENT_ERROR",
+            "whalet.collectionQuery.FAILURE",
+            "whalet.envelope.UNAUTHENTICATED_ERROR",
+            "whalet.envelope.DROPPED",
+            "whalet.notify.payoutResultNotify.exhausted",
+            "whalet.state.payout.failed",
+            "infinia.account-binding/request.SUC-200",
+            "pockyt./v3/payouts/pay.000040",
+        ] {
+            assert!(m.find(id).is_some(), "{id} is not in the model");
+        }
+    }
+
+    #[test]
+    fn operation_codes_and_envelope_codes_are_found_where_they_belong() {
+        let m = the_model();
+        let at = |s: &str, o: &str, c: &str| m.sync_index(s, o, c).map(|i| m.items[i].id.clone());
+        assert_eq!(
+            at("whalet", "payoutApply", "FAILURE").as_deref(),
+            Some("whalet.payoutApply.FAILURE")
+        );
+        assert_eq!(
+            at("whalet", "payoutApply", "REQUEST_NO_NOT_UNIQUE").as_deref(),
+            Some("whalet.envelope.REQUEST_NO_NOT_UNIQUE")
+        );
+        assert_eq!(
+            at("whalet", "noSuchApi", "INTERFACE_UNAUTHORIZED").as_deref(),
+            Some("whalet.envelope.INTERFACE_UNAUTHORIZED")
+        );
+        assert_eq!(at("whalet", "noSuchApi", "FAILURE"), None);
+        assert_eq!(
+            at("whalet", "payoutApply", "DROPPED").as_deref(),
+            Some("whalet.envelope.DROPPED")
+        );
+    }
+
+    #[test]
+    fn renamed_api_codes_count_for_their_operation() {
+        let renames = BTreeMap::from([("payoutApply".to_owned(), "payoutApplyV2".to_owned())]);
+        let dispatch = Dispatch::new(&renames).unwrap();
+        let m = model(&dispatch, &[]);
+        let i = m.sync_index("whalet", "payoutApplyV2", "SUCCESS").unwrap();
+        assert_eq!(m.items[i].id, "whalet.payoutApply.SUCCESS");
+    }
+}

@@ -1,0 +1,158 @@
+//! `whalet-sim coverage`: what a running simulator's traffic exercised (docs/COVERAGE.md), as
+//! text, JSON, JUnit XML or HTML; exits `5` (refused) below `--min` so CI can require coverage.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use super::exit;
+use crate::coverage::report::Report;
+
+/// Report formats.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Grouped by surface, group and operation, with hit counts and hints for what is missing.
+    #[default]
+    Text,
+    /// `GET /__sim/coverage` as it answers.
+    Json,
+    /// JUnit XML: each item a test case; never exercised = a failure.
+    Junit,
+    /// A standalone HTML page with a bar per operation.
+    Html,
+}
+
+#[derive(clap::Args)]
+#[command(after_help = exit::EXIT_CODES)]
+pub struct CoverageArgs {
+    /// The simulator's base URL.
+    #[arg(long, env = "WHALET_SIM_URL", default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Exit 5 when less than this share (percent, 0–100) of the selected items was exercised.
+    #[arg(long, value_parser = percent)]
+    min: Option<f64>,
+    /// Only this tenant's traffic (provider:id, e.g. whalet:202400000000001).
+    #[arg(long)]
+    tenant: Option<String>,
+    /// Only this surface (whalet, platform, file, infinia, pockyt).
+    #[arg(long)]
+    surface: Option<String>,
+    /// Only this operation group (e.g. payout, collections).
+    #[arg(long)]
+    group: Option<String>,
+    /// The simulator's admin token, if it was started with one.
+    #[arg(long, env = "WHALET_SIM_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+}
+
+fn percent(text: &str) -> Result<f64, String> {
+    match text.trim_end_matches('%').parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
+        _ => Err(format!("{text:?} is not a percentage from 0 to 100")),
+    }
+}
+
+/// Query text `key=value&...` for the given pairs (values percent-encoded).
+fn query(pairs: &[(&str, &Option<String>)]) -> String {
+    let parts: Vec<String> = pairs
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v))))
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
+    }
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The report is larger than the notification client reads (it caps answers at a partner
+/// acknowledgement's size), so this reads it with its own client, up to [`MAX_REPORT_BYTES`].
+async fn fetch(url: &str, token: Option<&str>) -> Result<(u16, Vec<u8>), String> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut request = client.get(url);
+    if let Some(token) = token.filter(|t| !t.is_empty()) {
+        request = request.bearer_auth(token);
+    }
+    let mut response = request.send().await.map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+        if body.len() + chunk.len() > MAX_REPORT_BYTES {
+            return Err(format!(
+                "the answer is longer than {MAX_REPORT_BYTES} bytes"
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((status, body))
+}
+
+/// The longest report read (a few hundred KiB today).
+const MAX_REPORT_BYTES: usize = 64 * 1024 * 1024;
+
+pub async fn run(args: CoverageArgs) -> anyhow::Result<ExitCode> {
+    let base = args.url.trim_end_matches('/');
+    let url = format!(
+        "{base}/__sim/coverage{}",
+        query(&[
+            ("tenant", &args.tenant),
+            ("surface", &args.surface),
+            ("group", &args.group)
+        ])
+    );
+    let (status, body) = match fetch(&url, args.admin_token.as_deref()).await {
+        Ok(answer) => answer,
+        Err(e) => {
+            eprintln!("error: GET {url}: {e}");
+            return Ok(exit::code(exit::TRANSPORT));
+        }
+    };
+    if status != 200 {
+        eprintln!(
+            "error: GET {url}: HTTP {status}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        return Ok(exit::code(exit::ERROR));
+    }
+    let report: Report = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: GET {url}: not a coverage report: {e}");
+            return Ok(exit::code(exit::ERROR));
+        }
+    };
+    match args.format {
+        Format::Text => print!("{}", report.text()),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Junit => print!("{}", report.junit()),
+        Format::Html => print!("{}", report.html()),
+    }
+    if let Some(min) = args.min {
+        if report.percent < min {
+            eprintln!(
+                "coverage {:.1}% is below --min {min}% ({} of {} items never exercised)",
+                report.percent,
+                report.items - report.exercised,
+                report.items
+            );
+            return Ok(exit::code(exit::REFUSED));
+        }
+    }
+    Ok(exit::code(exit::SUCCESS))
+}

@@ -1,0 +1,387 @@
+//! The coverage report: the model with its hit counts, grouped surface → group → operation, as
+//! `GET /__sim/coverage` answers it; and its renderings for people and CI (text, JUnit XML, HTML),
+//! which the CLI prints from that JSON.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Coverage, Kind};
+use crate::tenant::TenantId;
+
+/// One item with its hits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemHits {
+    pub id: String,
+    pub kind: String,
+    pub outcome: String,
+    pub hits: u64,
+    pub hint: String,
+}
+
+/// Items of one operation (or notification topic, stateful object, the envelope).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationReport {
+    pub operation: String,
+    pub items: usize,
+    pub exercised: usize,
+    pub percent: f64,
+    pub outcomes: Vec<ItemHits>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupReport {
+    pub group: String,
+    pub items: usize,
+    pub exercised: usize,
+    pub percent: f64,
+    pub operations: Vec<OperationReport>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SurfaceReport {
+    pub surface: String,
+    pub items: usize,
+    pub exercised: usize,
+    pub percent: f64,
+    pub groups: Vec<GroupReport>,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub tenant: Option<String>,
+    pub surface: Option<String>,
+    pub group: Option<String>,
+    pub items: usize,
+    pub exercised: usize,
+    pub percent: f64,
+    pub surfaces: Vec<SurfaceReport>,
+}
+
+/// Exercised share in percent, one decimal; an empty selection is complete.
+pub fn percent(exercised: usize, items: usize) -> f64 {
+    if items == 0 {
+        return 100.0;
+    }
+    (exercised as f64 * 1000.0 / items as f64).floor() / 10.0
+}
+
+fn kind_word(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Sync => "sync",
+        Kind::Envelope => "envelope",
+        Kind::Notification => "notification",
+        Kind::State => "state",
+    }
+}
+
+/// Which part of the model a report covers.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub tenant: Option<TenantId>,
+    pub surface: Option<String>,
+    pub group: Option<String>,
+}
+
+impl Coverage {
+    /// The report of `selection`: items in model order, grouped as they first appear.
+    pub fn report(&self, selection: &Selection) -> Report {
+        let hits = self.hits(selection.tenant.as_ref());
+        let mut surfaces: Vec<SurfaceReport> = Vec::new();
+        for (item, &count) in self.model.items.iter().zip(&hits) {
+            if selection
+                .surface
+                .as_deref()
+                .is_some_and(|s| s != item.surface)
+                || selection.group.as_deref().is_some_and(|g| g != item.group)
+            {
+                continue;
+            }
+            let surface = match surfaces.iter().position(|s| s.surface == item.surface) {
+                Some(i) => &mut surfaces[i],
+                None => {
+                    surfaces.push(SurfaceReport {
+                        surface: item.surface.to_owned(),
+                        items: 0,
+                        exercised: 0,
+                        percent: 0.0,
+                        groups: Vec::new(),
+                    });
+                    let last = surfaces.len() - 1;
+                    &mut surfaces[last]
+                }
+            };
+            let group = match surface.groups.iter().position(|g| g.group == item.group) {
+                Some(i) => &mut surface.groups[i],
+                None => {
+                    surface.groups.push(GroupReport {
+                        group: item.group.clone(),
+                        items: 0,
+                        exercised: 0,
+                        percent: 0.0,
+                        operations: Vec::new(),
+                    });
+                    let last = surface.groups.len() - 1;
+                    &mut surface.groups[last]
+                }
+            };
+            let operation = match group
+                .operations
+                .iter()
+                .position(|o| o.operation == item.operation)
+            {
+                Some(i) => &mut group.operations[i],
+                None => {
+                    group.operations.push(OperationReport {
+                        operation: item.operation.clone(),
+                        items: 0,
+                        exercised: 0,
+                        percent: 0.0,
+                        outcomes: Vec::new(),
+                    });
+                    let last = group.operations.len() - 1;
+                    &mut group.operations[last]
+                }
+            };
+            operation.outcomes.push(ItemHits {
+                id: item.id.clone(),
+                kind: kind_word(item.kind).to_owned(),
+                outcome: item.outcome.clone(),
+                hits: count,
+                hint: item.hint.clone(),
+            });
+        }
+        let (mut all, mut done) = (0, 0);
+        for s in &mut surfaces {
+            let (mut s_all, mut s_done) = (0, 0);
+            for g in &mut s.groups {
+                let (mut g_all, mut g_done) = (0, 0);
+                for o in &mut g.operations {
+                    o.items = o.outcomes.len();
+                    o.exercised = o.outcomes.iter().filter(|i| i.hits > 0).count();
+                    o.percent = percent(o.exercised, o.items);
+                    g_all += o.items;
+                    g_done += o.exercised;
+                }
+                (g.items, g.exercised, g.percent) = (g_all, g_done, percent(g_done, g_all));
+                s_all += g_all;
+                s_done += g_done;
+            }
+            (s.items, s.exercised, s.percent) = (s_all, s_done, percent(s_done, s_all));
+            all += s_all;
+            done += s_done;
+        }
+        Report {
+            tenant: selection.tenant.as_ref().map(ToString::to_string),
+            surface: selection.surface.clone(),
+            group: selection.group.clone(),
+            items: all,
+            exercised: done,
+            percent: percent(done, all),
+            surfaces,
+        }
+    }
+}
+
+impl Report {
+    /// Every item with where it is: (surface, group, operation, item).
+    pub fn items(&self) -> impl Iterator<Item = (&str, &str, &str, &ItemHits)> {
+        self.surfaces.iter().flat_map(|s| {
+            s.groups.iter().flat_map(move |g| {
+                g.operations.iter().flat_map(move |o| {
+                    o.outcomes.iter().map(move |i| {
+                        (
+                            s.surface.as_str(),
+                            g.group.as_str(),
+                            o.operation.as_str(),
+                            i,
+                        )
+                    })
+                })
+            })
+        })
+    }
+
+    /// For people: per surface, group and operation the share and hit counts, then every item
+    /// never exercised with its hint.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        let scope = match (&self.tenant, &self.surface) {
+            (Some(t), _) => format!("tenant {t}"),
+            (None, _) => "all tenants".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "coverage ({scope}): {}/{} items exercised ({:.1}%)",
+            self.exercised, self.items, self.percent
+        );
+        for s in &self.surfaces {
+            let _ = writeln!(
+                out,
+                "\n{}  {}/{} ({:.1}%)",
+                s.surface, s.exercised, s.items, s.percent
+            );
+            for g in &s.groups {
+                let _ = writeln!(
+                    out,
+                    "  {}  {}/{} ({:.1}%)",
+                    g.group, g.exercised, g.items, g.percent
+                );
+                for o in &g.operations {
+                    let hits: Vec<String> = o
+                        .outcomes
+                        .iter()
+                        .map(|i| format!("{}={}", i.outcome, i.hits))
+                        .collect();
+                    let _ = writeln!(
+                        out,
+                        "    {:<32} {:>3}/{:<3} {}",
+                        o.operation,
+                        o.exercised,
+                        o.items,
+                        hits.join(" ")
+                    );
+                }
+            }
+        }
+        let missing: Vec<_> = self.items().filter(|(.., i)| i.hits == 0).collect();
+        if !missing.is_empty() {
+            let _ = writeln!(out, "\nnever exercised ({}):", missing.len());
+            for (.., i) in missing {
+                let _ = writeln!(out, "  {}\n      how: {}", i.id, i.hint);
+            }
+        }
+        out
+    }
+
+    /// JUnit XML: one `testsuite` per surface and group, one `testcase` per item; an item never
+    /// exercised is a `failure` (its message is the hint), so CI shows it red.
+    pub fn junit(&self) -> String {
+        let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        let failures = self.items - self.exercised;
+        let _ = writeln!(
+            out,
+            "<testsuites name=\"whalet-sim coverage\" tests=\"{}\" failures=\"{failures}\" errors=\"0\">",
+            self.items
+        );
+        for s in &self.surfaces {
+            for g in &s.groups {
+                let _ = writeln!(
+                    out,
+                    "  <testsuite name=\"{}.{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\">",
+                    xml(&s.surface),
+                    xml(&g.group),
+                    g.items,
+                    g.items - g.exercised
+                );
+                for o in &g.operations {
+                    for i in &o.outcomes {
+                        let _ = write!(
+                            out,
+                            "    <testcase classname=\"{}.{}.{}\" name=\"{}\" time=\"0\"",
+                            xml(&s.surface),
+                            xml(&g.group),
+                            xml(&o.operation),
+                            xml(&i.outcome)
+                        );
+                        if i.hits > 0 {
+                            let _ = writeln!(
+                                out,
+                                "><system-out>{} hits ({})</system-out></testcase>",
+                                i.hits,
+                                xml(&i.id)
+                            );
+                        } else {
+                            let _ = writeln!(
+                                out,
+                                "><failure type=\"NotExercised\" message=\"never exercised: {}\">{}</failure></testcase>",
+                                xml(&i.id),
+                                xml(&i.hint)
+                            );
+                        }
+                    }
+                }
+                out.push_str("  </testsuite>\n");
+            }
+        }
+        out.push_str("</testsuites>\n");
+        out
+    }
+
+    /// A standalone HTML page: a bar per operation, the items never exercised with hints.
+    pub fn html(&self) -> String {
+        let mut out = String::from(
+            "<!doctype html><html><head><meta charset=\"utf-8\"><title>whalet-sim coverage</title>\
+<style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse}\
+td{padding:2px 8px;vertical-align:top}.bar{background:#eee;width:200px;height:12px}\
+.fill{background:#2a7;height:12px}.miss{color:#b33}</style></head><body>",
+        );
+        let _ = write!(
+            out,
+            "<h1>Coverage: {}/{} ({:.1}%)</h1>",
+            self.exercised, self.items, self.percent
+        );
+        for s in &self.surfaces {
+            let _ = write!(
+                out,
+                "<h2>{} {}/{} ({:.1}%)</h2><table>",
+                xml(&s.surface),
+                s.exercised,
+                s.items,
+                s.percent
+            );
+            for g in &s.groups {
+                for o in &g.operations {
+                    let missing: Vec<String> = o
+                        .outcomes
+                        .iter()
+                        .filter(|i| i.hits == 0)
+                        .map(|i| {
+                            format!(
+                                "<div class=\"miss\" title=\"{}\">{}</div>",
+                                xml(&i.hint),
+                                xml(&i.outcome)
+                            )
+                        })
+                        .collect();
+                    let _ = write!(
+                        out,
+                        "<tr><td>{}</td><td>{}</td><td><div class=\"bar\"><div class=\"fill\" style=\"width:{}%\"></div></div></td><td>{}/{}</td><td>{}</td></tr>",
+                        xml(&g.group),
+                        xml(&o.operation),
+                        o.percent,
+                        o.exercised,
+                        o.items,
+                        missing.join("")
+                    );
+                }
+            }
+            out.push_str("</table>");
+        }
+        out.push_str("</body></html>\n");
+        out
+    }
+}
+
+/// Text as XML/HTML character data or an attribute value.
+fn xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t') => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
