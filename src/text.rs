@@ -100,9 +100,69 @@ impl fmt::Debug for Echo<'_> {
     }
 }
 
+/// The accepted name `given` most likely meant: the same but for case, `_` or `-`, or at most
+/// two edits away (one for short names).
+pub fn nearest<'a>(given: &str, accepted: &[&'a str]) -> Option<&'a str> {
+    let norm = |s: &str| -> Vec<char> {
+        s.chars()
+            .filter(|c| !matches!(c, '_' | '-'))
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let g = norm(given);
+    if g.len() > 64 {
+        return None;
+    }
+    accepted
+        .iter()
+        .map(|a| {
+            let n = norm(a);
+            (edits(&g, &n), n.len(), *a)
+        })
+        .filter(|(d, len, _)| *d <= 2 && d * 3 <= *len)
+        .min_by_key(|(d, _, _)| *d)
+        .map(|(_, _, a)| a)
+}
+
+/// Levenshtein distance.
+fn edits(a: &[char], b: &[char]) -> usize {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (diagonal + usize::from(ca != cb))
+                .min(row[j] + 1)
+                .min(above + 1);
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_nearest_accepted_name_is_suggested_only_when_close() {
+        let accepted = ["tenant", "apiCode", "businessId", "timeoutMs", "timeout_ms"];
+        for (given, expected) in [
+            ("apicode", Some("apiCode")),
+            ("api_code", Some("apiCode")),
+            ("tennant", Some("tenant")),
+            ("businesId", Some("businessId")),
+            ("TIMEOUTMS", Some("timeoutMs")),
+            ("page", None),
+            ("x", None),
+            ("", None),
+        ] {
+            assert_eq!(nearest(given, &accepted), expected, "{given}");
+        }
+        let long = "a".repeat(10_000);
+        assert_eq!(nearest(&long, &accepted), None);
+    }
 
     #[test]
     fn short_text_is_kept_whole_and_not_copied() {

@@ -74,9 +74,32 @@ pub async fn handle(core: &Core, req: &SimRequest, rest: &str) -> SimResponse {
         ("DELETE", ["scenarios", name]) => scenarios::remove(core, req, name),
         ("GET", ["coverage"]) => coverage::report(core, req),
         ("POST", ["coverage", "reset"]) => coverage::reset(core),
+        ("GET", ["operations"]) => operations(core, req),
         ("GET", ["openapi.json"]) => ok(openapi::document(core)),
         _ => not_served(req, rest),
     }
+}
+
+/// Every operation of every surface (`?surface=` narrows it).
+fn operations(core: &Core, req: &SimRequest) -> SimResponse {
+    let wanted = req.query_param("surface");
+    let all = crate::api::catalog::operations(core);
+    let surfaces = ["whalet", "platform", "file", "infinia", "pockyt"];
+    if let Some(s) = wanted.as_deref().filter(|s| !surfaces.contains(s)) {
+        return error(
+            400,
+            format!(
+                "surface {:?} is not one of {}",
+                crate::text::bound(s, 64),
+                surfaces.join(", ")
+            ),
+        );
+    }
+    let listed: Vec<_> = all
+        .into_iter()
+        .filter(|op| wanted.as_deref().is_none_or(|w| w == op.surface))
+        .collect();
+    ok(json!({"count": listed.len(), "operations": listed}))
 }
 
 /// The one check of what a request brings against what its endpoint accepts (the route table in

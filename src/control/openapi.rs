@@ -30,6 +30,7 @@ const TENANT: (&str, &str) = ("tenant", "provider:id, e.g. whalet:20240000000000
 pub const ROUTES: &[Route] = &[
     Route { method: "GET", path: "health", tag: "health", summary: "200 {\"status\":\"ok\"} once ready", query: &[], body: None, fields: None },
     Route { method: "GET", path: "openapi.json", tag: "health", summary: "This document", query: &[], body: None, fields: None },
+    Route { method: "GET", path: "operations", tag: "health", summary: "Every operation of every surface: its surface, the name a partner uses (after configured renames) and the request that reaches it", query: &[("surface", "whalet, platform, file, infinia or pockyt")], body: None, fields: None },
     Route { method: "GET", path: "requests", tag: "journal", summary: "The request journal, newest first: every request answered (decrypted), its reply, code, deciding scenario rule; fired triggers appear as surface `trigger`. At most `[journal] max_bytes` in all; a field longer than `[journal] max_field_bytes` ends with `… N more bytes`", query: &[("surface", "whalet, platform, infinia, pockyt, file, trigger"), TENANT, ("partnerId", "the tenant's bare id"), ("apiCode", "operation (apiCode or path)"), ("operation", "same as apiCode"), ("code", "result code"), ("limit", "at most this many")], body: None, fields: None },
     Route { method: "GET", path: "requests/{id}", tag: "journal", summary: "One journal entry", query: &[], body: None, fields: None },
     Route { method: "DELETE", path: "requests", tag: "journal", summary: "Empties the journal", query: &[], body: None, fields: None },
@@ -97,7 +98,7 @@ impl Unknown {
             kind,
             name: crate::text::bound(name, crate::text::ECHO_BYTES).into_owned(),
             endpoint: format!("{} {}{}", route.method, super::PREFIX, route.path),
-            nearest: nearest(name, &accepted),
+            nearest: crate::text::nearest(name, &accepted),
             accepted,
         }
     }
@@ -154,47 +155,6 @@ impl Route {
             .find(|n| !accepted.contains(&n.as_str()))
             .map(|n| Unknown::new("field", n, self, accepted))
     }
-}
-
-/// The accepted name `given` most likely meant: the same but for case, `_` or `-`, or at most
-/// two edits away (one for short names).
-fn nearest(given: &str, accepted: &[&'static str]) -> Option<&'static str> {
-    let norm = |s: &str| -> Vec<char> {
-        s.chars()
-            .filter(|c| !matches!(c, '_' | '-'))
-            .flat_map(char::to_lowercase)
-            .collect()
-    };
-    let g = norm(given);
-    if g.len() > 64 {
-        return None;
-    }
-    accepted
-        .iter()
-        .map(|a| {
-            let n = norm(a);
-            (edits(&g, &n), n.len(), *a)
-        })
-        .filter(|(d, len, _)| *d <= 2 && d * 3 <= *len)
-        .min_by_key(|(d, _, _)| *d)
-        .map(|(_, _, a)| a)
-}
-
-/// Levenshtein distance.
-fn edits(a: &[char], b: &[char]) -> usize {
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (diagonal + usize::from(ca != cb))
-                .min(row[j] + 1)
-                .min(above + 1);
-            diagonal = above;
-        }
-    }
-    row[b.len()]
 }
 
 /// The OpenAPI 3.0 document of the whole control plane.
@@ -306,25 +266,6 @@ mod tests {
         assert_eq!(wait, Some("notifications/wait"));
         let one = route("GET", &["notifications", "ntf_000001"]).map(|r| r.path);
         assert_eq!(one, Some("notifications/{id}"));
-    }
-
-    #[test]
-    fn the_nearest_accepted_name_is_suggested_only_when_close() {
-        let accepted = ["tenant", "apiCode", "businessId", "timeoutMs", "timeout_ms"];
-        for (given, expected) in [
-            ("apicode", Some("apiCode")),
-            ("api_code", Some("apiCode")),
-            ("tennant", Some("tenant")),
-            ("businesId", Some("businessId")),
-            ("TIMEOUTMS", Some("timeoutMs")),
-            ("page", None),
-            ("x", None),
-            ("", None),
-        ] {
-            assert_eq!(nearest(given, &accepted), expected, "{given}");
-        }
-        let long = "a".repeat(10_000);
-        assert_eq!(nearest(&long, &accepted), None);
     }
 
     #[test]

@@ -30,6 +30,7 @@ mod infinia;
 mod journal;
 mod journal_bounds;
 mod notifications;
+mod operations;
 mod pipeline_panics;
 mod platform;
 mod platform_browser;

@@ -236,7 +236,9 @@ impl Scheme for EcommerceApi {
         let Some(operation) = infinia.by_wire.get(path).copied() else {
             let known: Vec<&str> = infinia.wire_paths.values().map(String::as_str).collect();
             let err = InfiniaError::invalid(format!(
-                "no operation at /api/v1/{path}; the operations are /api/v1/{}",
+                "no operation at /api/v1/{}; {}; the operations are /api/v1/{}",
+                crate::text::bound(path, 128),
+                crate::api::catalog::unknown(core, "infinia", path),
                 known.join(", /api/v1/")
             ));
             return Err(Refusal::with_status(err, 404));

@@ -169,7 +169,9 @@ impl Scheme for PlatformApi {
             let err = WhaletError::new(
                 Code::InterfaceUnauthorized,
                 format!(
-                    "{operation:?} is not an operation of whalet-platform; known: {}",
+                    "{:?} is not an operation of whalet-platform; {}; known: {}",
+                    crate::text::bound(operation, 64),
+                    crate::api::catalog::unknown(core, "platform", operation),
                     known.join(", ")
                 ),
             );

@@ -235,7 +235,9 @@ impl Scheme for PayoutsApi {
         let Some(operation) = OPERATIONS.iter().find(|o| o.name == path) else {
             let known: Vec<&str> = OPERATIONS.iter().map(|o| o.name).collect();
             let err = PockytError::no_info(format!(
-                "no Pockyt operation at POST {path}; known: {}",
+                "no Pockyt operation at POST {}; {}; known: {}",
+                crate::text::bound(path, 128),
+                crate::api::catalog::unknown(core, "pockyt", path),
                 known.join(", ")
             ));
             return Err(Refusal::with_status(err, 404));

@@ -147,7 +147,7 @@ pub struct Dispatch {
 }
 
 /// Every operation of the surface. Adding one = one file + one line in its group's table.
-fn all_operations() -> impl Iterator<Item = &'static Operation> {
+pub fn all_operations() -> impl Iterator<Item = &'static Operation> {
     connectivity::OPERATIONS
         .iter()
         .chain(ops::OPERATIONS.iter().flat_map(|group| group.iter()))
@@ -321,7 +321,11 @@ impl Scheme for OpenApi {
         let Some(operation) = core.whalet_ops().get(&echo.api_code) else {
             return Err(WhaletError::new(
                 Code::InterfaceUnauthorized,
-                format!("apiCode {:?} is not an interface of this API (see GET /__sim/openapi.json or docs/FIDELITY.md for the list)", echo.api_code),
+                format!(
+                    "apiCode {:?} is not an interface of this API; {}",
+                    crate::text::bound(&echo.api_code, 64),
+                    crate::api::catalog::unknown(core, "whalet", &echo.api_code)
+                ),
             )
             .into());
         };
