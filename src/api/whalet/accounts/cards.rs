@@ -6,11 +6,9 @@
 
 use serde_json::{json, Map, Value};
 
-use super::CARD_PARAMS;
 use crate::api::whalet::common::fields::Check;
-use crate::api::whalet::common::review::{
-    self, ensure_current, review_kind, Notice, Review, ReviewKind, Settle,
-};
+use crate::api::whalet::common::kinds::CancelReview;
+use crate::api::whalet::common::review::{self, ensure_current, Notice, Review, Settle};
 use crate::api::whalet::common::{failure, mint, mint_file_id, once, page};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::store::whalet::{
@@ -19,7 +17,6 @@ use crate::store::whalet::{
 use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
 
-pub const CANCEL_DELAY_MS: i64 = 10_000;
 const CARD_STATUSES: &[&str] = &["PROCESSING", "ACTIVE", "FAILURE", "CANCELLING", "CANCELLED"];
 
 /// The receiving bank details on the wire.
@@ -169,16 +166,7 @@ pub fn cancel(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     )
 }
 
-/// The bank's review of a card cancellation (`b2cCardCancelResultNotify`). A refused
-/// cancellation leaves the card ACTIVE; a cancelled card's shops are unbound with it.
-pub struct CancelReview;
-
 impl Review for CancelReview {
-    const KIND: ReviewKind = review_kind! { "card cancel", "cardId", CANCEL_DELAY_MS,
-        approve: "whalet.card.cancelled", CARD_PARAMS, "The bank closes a card being cancelled now (b2cCardCancelResultNotify SUCCESS)";
-        reject: "whalet.card.cancel_refused", CARD_PARAMS, "The bank refuses a pending card cancellation; the card stays ACTIVE (b2cCardCancelResultNotify FAILURE)";
-    };
-
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
         let (card_id, v) = (s.id, s.v);
         let w = &mut t.whalet;

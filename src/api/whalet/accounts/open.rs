@@ -6,19 +6,15 @@
 use serde_json::{json, Value};
 
 use super::catalogue::{self, Channel};
-use super::CARD_PARAMS;
 use crate::api::whalet::common::fields::Check;
-use crate::api::whalet::common::review::{
-    self, ensure_current, review_kind, Notice, Review, ReviewKind, Settle,
-};
+use crate::api::whalet::common::kinds::OpeningReview;
+use crate::api::whalet::common::review::{self, ensure_current, Notice, Review, Settle};
 use crate::api::whalet::common::{failure, mint, once};
 use crate::api::whalet::{Ctx, Reply};
 use crate::money::Currency;
 use crate::store::whalet::{BankAccount, Card, CardStatus, FundSource, ReviewStatus};
 use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
-
-pub const DEFAULT_DELAY_MS: i64 = 10_000;
 
 /// What differs between a B2B and a B2C application once the fields are read.
 struct Application<'a> {
@@ -240,16 +236,7 @@ pub(super) fn bank_account(t: &TenantState, card: &Card) -> BankAccount {
     }
 }
 
-/// The bank's review of a collection account application (`virtualAccountNotify`, with the
-/// receiving bank details once opened).
-pub struct OpeningReview;
-
 impl Review for OpeningReview {
-    const KIND: ReviewKind = review_kind! { "account", "cardId", DEFAULT_DELAY_MS,
-        approve: "whalet.account.opened", CARD_PARAMS, "The bank opens a collection account being applied for now (virtualAccountNotify SUCCESS)";
-        reject: "whalet.account.failed", CARD_PARAMS, "The bank refuses a collection account being applied for (virtualAccountNotify FAILURE)";
-    };
-
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
         let (card_id, v) = (s.id, s.v);
         let card = s.find(&t.whalet.cards, "a card")?;
@@ -302,6 +289,7 @@ impl Review for OpeningReview {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::whalet::common::review::Kind;
     use crate::api::whalet::common::testing::{decision, TestBed};
 
     #[tokio::test]
@@ -326,7 +314,7 @@ mod tests {
         bed.seed(None);
         let body = json!({"userId": "U1", "outCardId": "c8", "channelCode": "SIM_GB_LOCAL", "currency": "GBP"});
         bed.run(apply_b2b, &body, &Default::default()).unwrap();
-        bed.core.clock().advance(DEFAULT_DELAY_MS).await;
+        bed.core.clock().advance(OpeningReview::KIND.delay_ms).await;
         let sent = bed.sent("virtualAccountNotify");
         assert_eq!(sent[0]["status"], "SUCCESS");
         assert_eq!(sent[0]["bankCountry"], "GB");

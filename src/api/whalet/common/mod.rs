@@ -3,6 +3,7 @@
 //! deterministic ids, and finding the partner a trigger is about. No operation lives here.
 
 pub mod fields;
+pub mod kinds;
 pub mod review;
 #[cfg(test)]
 pub mod testing;

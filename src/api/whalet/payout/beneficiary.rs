@@ -9,17 +9,15 @@ use serde_json::{json, Value};
 
 use super::countries::{country, country_view, field_view, COUNTRIES};
 use crate::api::whalet::common::fields::{Check, ENTITY_TYPES};
+use crate::api::whalet::common::kinds::BeneficiaryReview;
 use crate::api::whalet::common::review::{
-    self, ensure_current, review_kind, review_params, submission, Notice, Review, ReviewKind,
-    Settle,
+    self, ensure_current, submission, Notice, Review, Settle,
 };
 use crate::api::whalet::common::{failure, once};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::store::whalet_trade::{BeneficiaryStatus, OutflowStatus, PayoutBeneficiary};
 use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
-
-pub const DEFAULT_DELAY_MS: i64 = 30_000;
 
 pub fn country_query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
@@ -217,15 +215,7 @@ pub fn view(b: &PayoutBeneficiary) -> Value {
     v
 }
 
-/// The review of a payout beneficiary account (`benificiaryAccountNotify`).
-pub struct BeneficiaryReview;
-
 impl Review for BeneficiaryReview {
-    const KIND: ReviewKind = review_kind! { "benificiary", "beneficiaryId", DEFAULT_DELAY_MS,
-        approve: "whalet.beneficiary.approved", PARAMS, "Approves a payout beneficiary account under review now (benificiaryAccountNotify)";
-        reject: "whalet.beneficiary.rejected", PARAMS, "Rejects a payout beneficiary account under review now (benificiaryAccountNotify)";
-    };
-
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
         let (id, v) = (s.id, s.v);
         let b = s.find_mut(&mut t.whalet_trade.beneficiaries, "a beneficiary account")?;
@@ -260,9 +250,6 @@ impl Review for BeneficiaryReview {
         })
     }
 }
-
-const PARAMS: &[(&str, &str)] =
-    review_params!("beneficiaryId", "the beneficiary account under review");
 
 /// `benificiaryAccountQuery`: the user's beneficiary accounts (one with `beneficiaryId` or
 /// `outBeneficiaryId`), deleted ones included with status DELETED.

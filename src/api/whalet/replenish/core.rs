@@ -4,9 +4,8 @@
 
 use serde_json::{json, Value};
 
-use crate::api::whalet::common::review::{
-    ensure_current, review_kind, review_params, Notice, Review, ReviewKind, Settle,
-};
+use crate::api::whalet::common::kinds::ReplenishReview;
+use crate::api::whalet::common::review::{ensure_current, Notice, Review, Settle};
 use crate::api::whalet::common::{mint, schedule, with_tenant, Verdict};
 use crate::api::whalet::payout::outflow;
 use crate::api::whalet::whalet_time;
@@ -16,9 +15,6 @@ use crate::money::Money;
 use crate::store::whalet::{wallet_account, Bucket, FundSource, EXTERNAL_BANK};
 use crate::store::whalet_trade::{Replenish, ReplenishKind, ReplenishStatus};
 use crate::store::{TenantId, TenantState};
-
-/// Default review time of submitted material (virtual).
-pub const REVIEW_MS: i64 = 30_000;
 
 /// What is being asked.
 pub struct Ask<'a> {
@@ -146,17 +142,7 @@ pub fn split_types(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// The review of submitted material (`eddReplenishResultNotify` / `tradeReplenishResultNotify`):
-/// frozen money is released (approved) or returned (rejected), and a payout held for the EDD
-/// resumes or fails.
-pub struct ReplenishReview;
-
 impl Review for ReplenishReview {
-    const KIND: ReviewKind = review_kind! { "replenish", "replenishId", REVIEW_MS,
-        approve: "whalet.replenish.approved", PARAMS, "Approves submitted material now (eddReplenishResultNotify / tradeReplenishResultNotify); frozen money is released";
-        reject: "whalet.replenish.rejected", PARAMS, "Rejects submitted material now; frozen money is returned (a held payout fails)";
-    };
-
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
         let (id, v) = (s.id, s.v);
         let r = s.find(&t.whalet_trade.replenishes, "a request for material")?;
@@ -248,5 +234,3 @@ impl Review for ReplenishReview {
         Ok(())
     }
 }
-
-const PARAMS: &[(&str, &str)] = review_params!("replenishId", "the submitted request for material");

@@ -1,6 +1,6 @@
 //! Triggers of requests for material: Whalet asks (EDD about a user, trade material about a
 //! collection). Whalet's decision on submitted material is the review lifecycle's
-//! ([`ReplenishReview`](super::core::ReplenishReview)).
+//! ([`ReplenishReview`](crate::api::whalet::common::kinds::ReplenishReview)).
 
 use serde_json::{Map, Value};
 

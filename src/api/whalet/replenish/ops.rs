@@ -6,9 +6,10 @@
 
 use serde_json::Value;
 
-use super::core::{view, ReplenishReview};
+use super::core::view;
 use crate::api::whalet::common::failure;
 use crate::api::whalet::common::fields::Check;
+use crate::api::whalet::common::kinds::ReplenishReview;
 use crate::api::whalet::common::review;
 use crate::api::whalet::{Ctx, Reply};
 use crate::store::whalet::FileRef;

@@ -9,9 +9,8 @@ use std::collections::HashSet;
 use serde_json::{json, Value};
 
 use crate::api::whalet::common::fields::Check;
-use crate::api::whalet::common::review::{
-    self, review_kind, review_params, Notice, Review, ReviewKind, Settle,
-};
+use crate::api::whalet::common::kinds::BindReview;
+use crate::api::whalet::common::review::{self, Notice, Review, Settle};
 use crate::api::whalet::common::{failure, mint};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::money::Money;
@@ -20,7 +19,6 @@ use crate::store::whalet_trade::{Binding, TradeOrderStatus};
 use crate::store::TenantState;
 use crate::wire::whalet::{json_type, WhaletError};
 
-pub const DEFAULT_DELAY_MS: i64 = 10_000;
 const MAX_ORDERS: usize = 50;
 
 struct Line<'a> {
@@ -178,16 +176,7 @@ fn view(b: &Binding) -> Value {
     })
 }
 
-/// The review of a collection-to-orders binding (`tradeOrderBindNotify`). On approval each
-/// order's bound amount grows and an order closes when asked or fully bound.
-pub struct BindReview;
-
 impl Review for BindReview {
-    const KIND: ReviewKind = review_kind! { "tradeOrderBind", "bindId", DEFAULT_DELAY_MS,
-        approve: "whalet.trade_bind.approved", PARAMS, "Approves a collection-to-orders binding under review now (tradeOrderBindNotify)";
-        reject: "whalet.trade_bind.rejected", PARAMS, "Rejects a collection-to-orders binding now; what it claimed is free again (tradeOrderBindNotify)";
-    };
-
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
         let (id, v) = (s.id, s.v);
         let b = s.find(&t.whalet_trade.bindings, "a binding")?;
@@ -227,8 +216,3 @@ impl Review for BindReview {
         })
     }
 }
-
-const PARAMS: &[(&str, &str)] = review_params!(
-    "bindId",
-    "the binding under review (from tradeOrderBindApply)"
-);
