@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::kinds::CancelReview;
 use crate::api::whalet::common::review::{self, ensure_current, Notice, Review, Settle};
-use crate::api::whalet::common::{failure, mint, mint_file_id, once, page};
+use crate::api::whalet::common::{failure, mint, mint_file_id, once};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::store::whalet::{
     BankAccount, BankLetter, Card, CardStatus, CollectionStatus, FileRef, ShopStatus, WhaletState,
@@ -82,8 +82,7 @@ pub fn detail(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
 pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
     let user_id = c.id("userId");
-    let page_num = c.count("pageNum", 1, u64::from(u32::MAX));
-    let page_size = c.count("pageSize", 10, 100);
+    let paging = c.paging();
     let platform = c.opt("platform");
     let currency = c.currency("currency", false);
     let status = c.one_of("status", CARD_STATUSES, false);
@@ -110,7 +109,7 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             .into_iter()
             .map(|c| view(&t.whalet, c, false))
             .collect();
-        Ok(Reply::ok(page(items, page_num, page_size)))
+        Ok(paging.reply(items))
     })?
 }
 
@@ -183,11 +182,7 @@ impl Review for CancelReview {
             card.attempt,
             "changed",
         )?;
-        card.status = if v.success {
-            CardStatus::Cancelled
-        } else {
-            CardStatus::Active
-        };
+        card.status = v.pick(CardStatus::Cancelled, CardStatus::Active);
         card.reported_status = card.status.as_str().to_owned();
         card.message = v.message("card cancelled", "cancellation refused");
         if v.success {

@@ -258,11 +258,7 @@ impl Review for OpeningReview {
             .cards
             .get_mut(card_id)
             .ok_or_else(|| format!("card {card_id} vanished"))?;
-        card.status = if v.success {
-            CardStatus::Active
-        } else {
-            CardStatus::Failure
-        };
+        card.status = v.pick(CardStatus::Active, CardStatus::Failure);
         card.reported_status = card.status.as_str().to_owned();
         card.message = v.message("account opened", "account opening refused");
         card.opened_at = v.success.then_some(s.now);

@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use super::{Paging, Period};
 use crate::money::{Currency, Money};
 use crate::store::whalet::FileRef;
 use crate::text::{echo, message};
@@ -28,6 +29,22 @@ pub struct Check<'a> {
 }
 
 impl<'a> Check<'a> {
+    /// `pageNum` (default 1) and `pageSize` (default 10, at most 100).
+    pub fn paging(&mut self) -> Paging {
+        Paging {
+            num: self.count("pageNum", 1, u64::from(u32::MAX)),
+            size: self.count("pageSize", 10, 100),
+        }
+    }
+
+    /// The optional time window `startTime` .. `endTime`.
+    pub fn period(&mut self) -> Period {
+        Period {
+            start: self.china_time("startTime"),
+            end: self.china_time("endTime"),
+        }
+    }
+
     /// An optional time filter in the Whalet format (`yyyy-MM-dd HH:mm:ss`, UTC+8), as epoch ms.
     pub fn china_time(&mut self, field: &str) -> Option<i64> {
         let text = self.opt(field)?;

@@ -86,6 +86,20 @@ impl Verdict {
     }
 
     /// The reason text: the scenario's, else a default for the outcome.
+    /// `approved` or `rejected`, by the verdict.
+    pub fn pick<T>(&self, approved: T, rejected: T) -> T {
+        if self.success {
+            approved
+        } else {
+            rejected
+        }
+    }
+
+    /// Why the object was refused ([`Verdict::message`], default `rejected`); empty when approved.
+    pub fn refusal(&self, rejected: &str) -> String {
+        self.pick(String::new(), self.message("", rejected))
+    }
+
     pub fn message(&self, approved: &str, rejected: &str) -> String {
         self.reason
             .clone()
@@ -263,9 +277,63 @@ pub fn failure(detail: impl Into<String>) -> WhaletError {
     WhaletError::failure(detail)
 }
 
+/// Refuses a request about a user this partner does not have (for lookups that read nothing
+/// else of the state).
+pub fn known_user(ctx: &Ctx<'_>, user_id: &str) -> Result<(), WhaletError> {
+    ctx.with_state(|t| t.whalet.user(user_id).map(|_| ()))??;
+    Ok(())
+}
+
 /// A trigger's required id parameter.
 pub fn id_param<'a>(params: &'a Map<String, Value>, name: &str) -> Result<&'a str, String> {
     crate::trigger::param(params, name)
+}
+
+/// The page a paged query asks for ([`Check::paging`](fields::Check::paging)): `pageNum` from 1,
+/// `pageSize` items.
+#[derive(Clone, Copy)]
+pub struct Paging {
+    pub num: u64,
+    pub size: u64,
+}
+
+impl Paging {
+    /// The page of `items` as the reply.
+    pub fn reply(self, items: Vec<Value>) -> Reply {
+        Reply::ok(page(items, self.num, self.size))
+    }
+}
+
+/// A query's optional time window ([`Check::period`](fields::Check::period)), both ends
+/// included.
+#[derive(Clone, Copy)]
+pub struct Period {
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+}
+
+impl Period {
+    pub fn contains(self, at: i64) -> bool {
+        self.start.is_none_or(|s| at >= s) && self.end.is_none_or(|e| at <= e)
+    }
+}
+
+/// A JSON array reply.
+pub fn list(items: impl IntoIterator<Item = Value>) -> Reply {
+    Reply::ok(Value::Array(items.into_iter().collect()))
+}
+
+/// A list reply about one user's objects: refuses a user this partner does not have, then `rows`
+/// reads them under the tenant lock.
+pub fn user_rows(
+    ctx: &Ctx<'_>,
+    user_id: &str,
+    rows: impl FnOnce(&TenantState) -> Vec<Value>,
+) -> Result<Reply, WhaletError> {
+    ctx.try_with_state(|t| {
+        t.whalet.user(user_id)?;
+        Ok(list(rows(t)))
+    })
 }
 
 /// One page of `items` in the vendor's page shape `{total, size, current, pages, records}`

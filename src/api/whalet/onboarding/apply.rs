@@ -94,7 +94,7 @@ impl Review for OnboardingReview {
         user.re_material = !v.success && v.value("reMaterial").as_deref() == Some("Y");
         user.material_type = v
             .value("materialType")
-            .unwrap_or_else(|| if v.success { "" } else { "Reject" }.to_owned());
+            .unwrap_or_else(|| v.pick("", "Reject").to_owned());
         Ok(Notice {
             api_code: "userOnboardingResultNotify",
             payload: json!({

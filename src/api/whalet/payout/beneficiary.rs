@@ -13,7 +13,7 @@ use crate::api::whalet::common::kinds::BeneficiaryReview;
 use crate::api::whalet::common::review::{
     self, ensure_current, submission, Notice, Review, Settle,
 };
-use crate::api::whalet::common::{failure, once};
+use crate::api::whalet::common::{failure, known_user, list, once, user_rows};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::store::whalet_trade::{BeneficiaryStatus, OutflowStatus, PayoutBeneficiary};
 use crate::store::TenantState;
@@ -25,19 +25,14 @@ pub fn country_query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> 
     let currency = c.currency("currency", false);
     c.finish()?;
     if let Some(user_id) = user_id {
-        ctx.try_with_state(|t| {
-            t.whalet
-                .user(user_id)
-                .map(|_| ())
-                .map_err(WhaletError::from)
-        })?;
+        known_user(ctx, user_id)?;
     }
-    let list: Vec<Value> = COUNTRIES
-        .iter()
-        .filter(|k| currency.is_none_or(|cur| k.currencies.contains(&cur.code())))
-        .map(country_view)
-        .collect();
-    Ok(Reply::ok(Value::Array(list)))
+    Ok(list(
+        COUNTRIES
+            .iter()
+            .filter(|k| currency.is_none_or(|cur| k.currencies.contains(&cur.code())))
+            .map(country_view),
+    ))
 }
 
 pub fn fields_query(_ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
@@ -231,11 +226,7 @@ impl Review for BeneficiaryReview {
             b.attempt,
             "was re-submitted",
         )?;
-        b.status = if v.success {
-            BeneficiaryStatus::Success
-        } else {
-            BeneficiaryStatus::Failure
-        };
+        b.status = v.pick(BeneficiaryStatus::Success, BeneficiaryStatus::Failure);
         b.message = v.message("approved", "rejected");
         b.decided_at = Some(s.now);
         Ok(Notice {
@@ -259,17 +250,14 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let id = c.opt("beneficiaryId");
     let out_id = c.opt("outBeneficiaryId");
     c.finish()?;
-    ctx.with_state(|t| {
-        t.whalet.user(user_id)?;
-        let list: Vec<Value> = t
-            .whalet_trade
+    user_rows(ctx, user_id, |t| {
+        t.whalet_trade
             .beneficiaries
             .values()
             .filter(|b| b.user_id == user_id)
             .filter(|b| id.is_none_or(|i| b.beneficiary_id == i))
             .filter(|b| out_id.is_none_or(|o| b.out_beneficiary_id == o))
             .map(view)
-            .collect();
-        Ok(Reply::ok(Value::Array(list)))
-    })?
+            .collect()
+    })
 }

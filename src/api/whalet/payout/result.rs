@@ -71,14 +71,13 @@ pub fn complete(
             ));
         }
         let frozen = wallet_account(&o.user_id, o.fund_source, Bucket::Frozen);
-        let (to, memo) = if v.success {
-            (EXTERNAL_PAYOUT.to_owned(), "paid out")
-        } else {
+        let (to, memo) = v.pick(
+            (EXTERNAL_PAYOUT.to_owned(), "paid out"),
             (
                 wallet_account(&o.user_id, o.fund_source, Bucket::Available),
                 "returned",
-            )
-        };
+            ),
+        );
         let amount = o.amount;
         t.ledger
             .transfer(now, format!("{id} {memo}"), &frozen, &to, amount)
@@ -88,17 +87,9 @@ pub fn complete(
             .outflows
             .get_mut(id)
             .ok_or_else(|| format!("{id} vanished"))?;
-        o.status = if v.success {
-            OutflowStatus::Success
-        } else {
-            OutflowStatus::Failure
-        };
+        o.status = v.pick(OutflowStatus::Success, OutflowStatus::Failure);
         o.reported_status = v.word("SUCCESS", "FAILURE");
-        o.reason = if v.success {
-            String::new()
-        } else {
-            v.message("", "refused by the receiving bank")
-        };
+        o.reason = v.refusal("refused by the receiving bank");
         o.finished_at = Some(now);
         Ok((view(o), names(o.kind).notify))
     })?;

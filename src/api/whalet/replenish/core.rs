@@ -160,14 +160,13 @@ impl Review for ReplenishReview {
         )?;
         if let Some((fund, amount)) = r.frozen {
             let frozen = wallet_account(&r.user_id, fund, Bucket::Frozen);
-            let (to, memo) = if v.success {
+            let (to, memo) = v.pick(
                 (
                     wallet_account(&r.user_id, fund, Bucket::Available),
                     "released",
-                )
-            } else {
-                (EXTERNAL_BANK.to_owned(), "returned to the payer")
-            };
+                ),
+                (EXTERNAL_BANK.to_owned(), "returned to the payer"),
+            );
             t.ledger
                 .transfer(
                     s.now,
@@ -183,11 +182,7 @@ impl Review for ReplenishReview {
             .replenishes
             .get_mut(id)
             .ok_or_else(|| format!("{id} vanished"))?;
-        r.status = if v.success {
-            ReplenishStatus::Success
-        } else {
-            ReplenishStatus::Failure
-        };
+        r.status = v.pick(ReplenishStatus::Success, ReplenishStatus::Failure);
         r.decided_at = Some(s.now);
         let mut payload = view(r);
         if let Some(map) = payload.as_object_mut() {
