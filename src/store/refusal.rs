@@ -79,6 +79,13 @@ impl From<Refusal> for String {
     }
 }
 
+/// The same for a ledger movement refused there (not enough available balance, overflow).
+impl From<LedgerError> for String {
+    fn from(e: LedgerError) -> Self {
+        e.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -133,6 +133,19 @@ mod tests {
     }
 
     #[test]
+    fn a_field_error_is_a_parameter_error_on_the_wire() {
+        let e = WhaletError::from(required(&json!({}), "shopId", "shopId").unwrap_err());
+        assert_eq!(e.code.as_str(), "PARAMETER_ERROR");
+        assert_eq!(e.detail, "shopId is required");
+        let e = WhaletError::from(currency("XXX", "materials[0].tradeCurrency").unwrap_err());
+        assert!(
+            e.detail.starts_with("materials[0].tradeCurrency: "),
+            "{}",
+            e.detail
+        );
+    }
+
+    #[test]
     fn field_errors_name_the_path() {
         let row = json!({"a": "", "b": 5});
         assert_eq!(

@@ -80,3 +80,27 @@ review_kinds! {
         approve "whalet.replenish.approved", review_params!("replenishId", "the submitted request for material"), "Approves submitted material now (eddReplenishResultNotify / tradeReplenishResultNotify); frozen money is released";
         reject "whalet.replenish.rejected", review_params!("replenishId", "the submitted request for material"), "Rejects submitted material now; frozen money is returned (a held payout fails)";
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_names_its_object_first_and_has_its_own_triggers() {
+        let mut names = std::collections::HashSet::new();
+        assert_eq!(KINDS.len(), 9);
+        for k in KINDS {
+            for t in [&k.approve, &k.reject] {
+                assert_eq!(
+                    t.params.first().map(|p| p.0),
+                    Some(k.id_param),
+                    "{}",
+                    t.name
+                );
+                assert!(t.name.starts_with("whalet."), "{}", t.name);
+                assert!(names.insert(t.name), "{} twice", t.name);
+            }
+            assert!(k.delay_ms > 0, "{}", k.label);
+        }
+    }
+}

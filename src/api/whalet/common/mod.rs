@@ -357,3 +357,52 @@ pub fn page(items: Vec<Value>, page_num: u64, page_size: u64) -> Value {
         "records": records,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_period_includes_both_ends_and_an_open_end_is_unbounded() {
+        let p = Period {
+            start: Some(10),
+            end: Some(20),
+        };
+        assert!(p.contains(10) && p.contains(20));
+        assert!(!p.contains(9) && !p.contains(21));
+        let open = Period {
+            start: Some(10),
+            end: None,
+        };
+        assert!(open.contains(i64::MAX) && !open.contains(9));
+    }
+
+    #[test]
+    fn a_refusal_reason_is_empty_when_approved_and_prefers_the_given_message() {
+        assert_eq!(Verdict::approve().refusal("returned"), "");
+        assert_eq!(Verdict::reject(None).refusal("returned"), "returned");
+        assert_eq!(
+            Verdict::reject(Some("no such account".into())).refusal("returned"),
+            "no such account"
+        );
+        assert_eq!(Verdict::approve().pick(1, 2), 1);
+        assert_eq!(Verdict::reject(None).pick(1, 2), 2);
+    }
+
+    #[test]
+    fn paging_reads_its_defaults_and_pages_the_items() {
+        let body = json!({"pageNum": "2", "pageSize": 2});
+        let mut c = fields::Check::new(&body).unwrap();
+        let paging = c.paging();
+        assert!(c.finish().is_ok());
+        let items = (0..5).map(|i| json!(i)).collect();
+        let reply = paging.reply(items);
+        let body = reply.body.unwrap_or_default();
+        assert_eq!(body["records"], json!([2, 3]));
+        assert_eq!(body["pages"], json!(3));
+        let empty = json!({});
+        let mut c = fields::Check::new(&empty).unwrap();
+        let d = c.paging();
+        assert_eq!((d.num, d.size), (1, 10));
+    }
+}

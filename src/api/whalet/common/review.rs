@@ -79,6 +79,10 @@ macro_rules! review_kinds {
                     };
             }
         )*
+
+        /// Every kind of the table, in its order.
+        pub const KINDS: &[$crate::api::whalet::common::review::ReviewKind] =
+            &[$(<$ty as $crate::api::whalet::common::review::Kind>::KIND),*];
     };
 }
 pub(crate) use review_kinds;

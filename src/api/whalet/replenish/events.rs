@@ -45,9 +45,7 @@ pub fn edd_requested(core: Core, params: Map<String, Value>) -> TriggerFuture {
             (ReplenishKind::Edd, None),
             defaults,
             |t| {
-                t.whalet
-                    .onboarded_user(&user_id)
-                    .map_err(|e| e.to_string())?;
+                t.whalet.onboarded_user(&user_id)?;
                 Ok((user_id.clone(), freeze))
             },
         )
