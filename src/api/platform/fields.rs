@@ -137,12 +137,8 @@ mod tests {
         let e = WhaletError::from(required(&json!({}), "shopId", "shopId").unwrap_err());
         assert_eq!(e.code.as_str(), "PARAMETER_ERROR");
         assert_eq!(e.detail, "shopId is required");
-        let e = WhaletError::from(currency("XXX", "materials[0].tradeCurrency").unwrap_err());
-        assert!(
-            e.detail.starts_with("materials[0].tradeCurrency: "),
-            "{}",
-            e.detail
-        );
+        let e = currency("XXX", "materials[0].tradeCurrency").unwrap_err();
+        assert!(e.starts_with("materials[0].tradeCurrency: "), "{e}");
     }
 
     #[test]
