@@ -170,18 +170,13 @@ impl Review for CancelReview {
         let (card_id, v) = (s.id, s.v);
         let w = &mut t.whalet;
         let card = s.find_mut(&mut w.cards, "a card")?;
-        if card.status != CardStatus::Cancelling {
-            return Err(format!(
-                "card {card_id} is not being cancelled (status {})",
-                card.status.as_str()
-            ));
-        }
-        ensure_current(
-            &format!("card {card_id}"),
-            s.attempt,
-            card.attempt,
-            "changed",
-        )?;
+        let busy = (
+            card.status == CardStatus::Cancelling,
+            "is not being cancelled",
+        );
+        let what = format!("card {card_id}");
+        s.expect(&what, busy, card.status.as_str(), None)?;
+        ensure_current(&what, s.attempt, card.attempt, "changed")?;
         card.status = v.pick(CardStatus::Cancelled, CardStatus::Active);
         card.reported_status = card.status.as_str().to_owned();
         card.message = v.message("card cancelled", "cancellation refused");

@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 use super::catalogue::{self, Channel};
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::kinds::OpeningReview;
-use crate::api::whalet::common::review::{self, ensure_current, Notice, Review, Settle};
-use crate::api::whalet::common::{failure, mint, once};
+use crate::api::whalet::common::review::{self, Notice, Review, Settle};
+use crate::api::whalet::common::{again, failure, mint, once};
 use crate::api::whalet::{Ctx, Reply};
 use crate::money::Currency;
 use crate::store::whalet::{BankAccount, Card, CardStatus, FundSource, ReviewStatus};
@@ -240,24 +240,11 @@ impl Review for OpeningReview {
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
         let (card_id, v) = (s.id, s.v);
         let card = s.find(&t.whalet.cards, "a card")?;
-        if card.status != CardStatus::Processing {
-            return Err(format!(
-                "card {card_id} is not being opened (status {})",
-                card.status.as_str()
-            ));
-        }
-        ensure_current(
-            &format!("card {card_id}"),
-            s.attempt,
-            card.attempt,
-            "was re-submitted",
-        )?;
+        let busy = (card.status == CardStatus::Processing, "is not being opened");
+        let what = format!("card {card_id}");
+        s.expect(&what, busy, card.status.as_str(), Some(card.attempt))?;
         let account = v.success.then(|| bank_account(t, card));
-        let card = t
-            .whalet
-            .cards
-            .get_mut(card_id)
-            .ok_or_else(|| format!("card {card_id} vanished"))?;
+        let card = again(&mut t.whalet.cards, card_id, &what)?;
         card.status = v.pick(CardStatus::Active, CardStatus::Failure);
         card.reported_status = card.status.as_str().to_owned();
         card.message = v.message("account opened", "account opening refused");

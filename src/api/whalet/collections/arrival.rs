@@ -8,7 +8,7 @@
 use serde_json::{json, Value};
 
 use crate::api::whalet::common::fields::Check;
-use crate::api::whalet::common::{failure, mint, schedule, send, with_tenant, Verdict};
+use crate::api::whalet::common::{again, failure, mint, schedule, send, with_tenant, Verdict};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::core::Core;
 use crate::money::{Currency, Money};
@@ -267,11 +267,11 @@ pub fn settle(
                 amount,
             )
             .map_err(|e| format!("collection {trade_id}: {e}"))?;
-        let c = t
-            .whalet
-            .collections
-            .get_mut(trade_id)
-            .ok_or_else(|| format!("collection {trade_id} vanished"))?;
+        let c = again(
+            &mut t.whalet.collections,
+            trade_id,
+            &format!("collection {trade_id}"),
+        )?;
         c.status = v.pick(CollectionStatus::Success, CollectionStatus::Failure);
         c.reported_status = v.word("SUCCESS", "FAILURE");
         c.reason = v.refusal("returned to the payer");

@@ -284,6 +284,16 @@ pub fn known_user(ctx: &Ctx<'_>, user_id: &str) -> Result<(), WhaletError> {
     Ok(())
 }
 
+/// Object `id` of `map` again, to change it: it was read a moment ago under the same tenant lock
+/// (its absence is a bug, said as `{what} vanished`).
+pub fn again<'m, T>(
+    map: &'m mut std::collections::BTreeMap<String, T>,
+    id: &str,
+    what: &str,
+) -> Result<&'m mut T, String> {
+    map.get_mut(id).ok_or_else(|| format!("{what} vanished"))
+}
+
 /// A trigger's required id parameter.
 pub fn id_param<'a>(params: &'a Map<String, Value>, name: &str) -> Result<&'a str, String> {
     crate::trigger::param(params, name)

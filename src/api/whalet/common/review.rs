@@ -123,6 +123,25 @@ impl Settle<'_> {
         map.get_mut(self.id).ok_or_else(|| self.missing(what))
     }
 
+    /// Fails unless the object is still what a decision settles: `pending` (else `{what}
+    /// {not_pending} (status {status})`) and, for a scheduled decision, the submission `current`
+    /// it was made for (else `{what} was re-submitted since`; `None`: no re-submissions).
+    pub fn expect(
+        &self,
+        what: &str,
+        (pending, not_pending): (bool, &str),
+        status: impl std::fmt::Display,
+        current: Option<u32>,
+    ) -> Result<(), String> {
+        if !pending {
+            return Err(format!("{what} {not_pending} (status {status})"));
+        }
+        match current {
+            Some(current) => ensure_current(what, self.attempt, current, "was re-submitted"),
+            None => Ok(()),
+        }
+    }
+
     fn missing(&self, what: &str) -> String {
         format!(
             "{} {:?} is not {what} of partner {}",

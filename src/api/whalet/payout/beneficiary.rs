@@ -10,9 +10,7 @@ use serde_json::{json, Value};
 use super::countries::{country, country_view, field_view, COUNTRIES};
 use crate::api::whalet::common::fields::{Check, ENTITY_TYPES};
 use crate::api::whalet::common::kinds::BeneficiaryReview;
-use crate::api::whalet::common::review::{
-    self, ensure_current, submission, Notice, Review, Settle,
-};
+use crate::api::whalet::common::review::{self, submission, Notice, Review, Settle};
 use crate::api::whalet::common::{failure, known_user, list, once, user_rows};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::store::whalet_trade::{BeneficiaryStatus, OutflowStatus, PayoutBeneficiary};
@@ -214,18 +212,12 @@ impl Review for BeneficiaryReview {
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
         let (id, v) = (s.id, s.v);
         let b = s.find_mut(&mut t.whalet_trade.beneficiaries, "a beneficiary account")?;
-        if b.status != BeneficiaryStatus::Processing {
-            return Err(format!(
-                "beneficiary account {id} is not under review (status {})",
-                b.status
-            ));
-        }
-        ensure_current(
-            &format!("beneficiary account {id}"),
-            s.attempt,
-            b.attempt,
-            "was re-submitted",
-        )?;
+        let busy = (
+            b.status == BeneficiaryStatus::Processing,
+            "is not under review",
+        );
+        let what = format!("beneficiary account {id}");
+        s.expect(&what, busy, b.status, Some(b.attempt))?;
         b.status = v.pick(BeneficiaryStatus::Success, BeneficiaryStatus::Failure);
         b.message = v.message("approved", "rejected");
         b.decided_at = Some(s.now);

@@ -5,7 +5,7 @@
 use serde_json::{json, Map, Value};
 
 use super::outflow::names;
-use crate::api::whalet::common::{id_param, send, trigger_tenant, with_tenant, Verdict};
+use crate::api::whalet::common::{again, id_param, send, trigger_tenant, with_tenant, Verdict};
 use crate::api::whalet::whalet_time;
 use crate::core::Core;
 use crate::store::whalet::{wallet_account, Bucket};
@@ -82,11 +82,7 @@ pub fn complete(
         t.ledger
             .transfer(now, format!("{id} {memo}"), &frozen, &to, amount)
             .map_err(|e| format!("{id}: {e}"))?;
-        let o = t
-            .whalet_trade
-            .outflows
-            .get_mut(id)
-            .ok_or_else(|| format!("{id} vanished"))?;
+        let o = again(&mut t.whalet_trade.outflows, id, id)?;
         o.status = v.pick(OutflowStatus::Success, OutflowStatus::Failure);
         o.reported_status = v.word("SUCCESS", "FAILURE");
         o.reason = v.refusal("refused by the receiving bank");

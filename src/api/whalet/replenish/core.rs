@@ -5,8 +5,8 @@
 use serde_json::{json, Value};
 
 use crate::api::whalet::common::kinds::ReplenishReview;
-use crate::api::whalet::common::review::{ensure_current, Notice, Review, Settle};
-use crate::api::whalet::common::{mint, schedule, with_tenant, Verdict};
+use crate::api::whalet::common::review::{Notice, Review, Settle};
+use crate::api::whalet::common::{again, mint, schedule, with_tenant, Verdict};
 use crate::api::whalet::payout::outflow;
 use crate::api::whalet::whalet_time;
 use crate::behaviour::NotifyBehaviour;
@@ -146,18 +146,11 @@ impl Review for ReplenishReview {
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
         let (id, v) = (s.id, s.v);
         let r = s.find(&t.whalet_trade.replenishes, "a request for material")?;
-        if r.status != ReplenishStatus::Processing {
-            return Err(format!(
-                "request {id} has no material under review (status {})",
-                r.status
-            ));
-        }
-        ensure_current(
-            &format!("request {id}"),
-            s.attempt,
-            r.attempt,
-            "was re-submitted",
-        )?;
+        let busy = (
+            r.status == ReplenishStatus::Processing,
+            "has no material under review",
+        );
+        s.expect(&format!("request {id}"), busy, r.status, Some(r.attempt))?;
         if let Some((fund, amount)) = r.frozen {
             let frozen = wallet_account(&r.user_id, fund, Bucket::Frozen);
             let (to, memo) = v.pick(
@@ -177,11 +170,7 @@ impl Review for ReplenishReview {
                 )
                 .map_err(|e| format!("{id}: {e}"))?;
         }
-        let r = t
-            .whalet_trade
-            .replenishes
-            .get_mut(id)
-            .ok_or_else(|| format!("{id} vanished"))?;
+        let r = again(&mut t.whalet_trade.replenishes, id, id)?;
         r.status = v.pick(ReplenishStatus::Success, ReplenishStatus::Failure);
         r.decided_at = Some(s.now);
         let mut payload = view(r);

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::kinds::BindReview;
 use crate::api::whalet::common::review::{self, Notice, Review, Settle};
-use crate::api::whalet::common::{failure, mint};
+use crate::api::whalet::common::{again, failure, mint};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::money::Money;
 use crate::store::whalet::{CollectionStatus, FundSource, ReviewStatus};
@@ -180,12 +180,8 @@ impl Review for BindReview {
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
         let (id, v) = (s.id, s.v);
         let b = s.find(&t.whalet_trade.bindings, "a binding")?;
-        if b.status != ReviewStatus::Processing {
-            return Err(format!(
-                "binding {id} is not under review (status {})",
-                b.status.as_str()
-            ));
-        }
+        let busy = (b.status == ReviewStatus::Processing, "is not under review");
+        s.expect(&format!("binding {id}"), busy, b.status.as_str(), None)?;
         let lines = b.orders.clone();
         if v.success {
             for (order_id, amount, auto_close) in &lines {
@@ -198,11 +194,7 @@ impl Review for BindReview {
                 }
             }
         }
-        let b = t
-            .whalet_trade
-            .bindings
-            .get_mut(id)
-            .ok_or_else(|| format!("binding {id} vanished"))?;
+        let b = again(&mut t.whalet_trade.bindings, id, &format!("binding {id}"))?;
         b.status = ReviewStatus::decided(v.success);
         b.message = v.message("bound", "the orders do not match the collection");
         b.decided_at = Some(s.now);
