@@ -93,30 +93,19 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
 pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
     let user_id = c.id("userId");
-    let id = c.opt("beneficaryId");
-    let out_id = c.opt("outBeneficaryId");
-    if id.is_none() && out_id.is_none() {
-        c.problem("beneficaryId or outBeneficaryId is required");
-    }
+    let ids = c.either_id("beneficaryId", "outBeneficaryId");
     c.finish()?;
     ctx.with_state(|t| {
         t.whalet.user(user_id)?;
-        t.whalet
-            .beneficaries
-            .values()
-            .find(|b| {
-                b.user_id == user_id
-                    && id.is_none_or(|i| b.beneficary_id == i)
-                    && out_id.is_none_or(|o| b.out_beneficary_id == o)
-            })
-            .map(|b| Reply::ok(view(b)))
-            .ok_or_else(|| {
-                failure(format!(
-                    "user {user_id} has no card holder bank account with beneficaryId {} / outBeneficaryId {}",
-                    id.unwrap_or("-"),
-                    out_id.unwrap_or("-")
-                ))
-            })
+        let mut mine = t.whalet.beneficaries.values().filter(|b| b.user_id == user_id);
+        let found = mine.find(|b| ids.matches(&b.beneficary_id, &b.out_beneficary_id));
+        found.map(|b| Reply::ok(view(b))).ok_or_else(|| {
+            failure(format!(
+                "user {user_id} has no card holder bank account with beneficaryId {} / outBeneficaryId {}",
+                ids.id.unwrap_or("-"),
+                ids.out.unwrap_or("-")
+            ))
+        })
     })?
 }
 

@@ -81,24 +81,16 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
 pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
     let user_id = c.id("userId");
-    let holder_id = c.opt("holderId");
-    let out_holder_id = c.opt("outHolderId");
-    if holder_id.is_none() && out_holder_id.is_none() {
-        c.problem("holderId or outHolderId is required");
-    }
+    let ids = c.either_id("holderId", "outHolderId");
     c.finish()?;
     ctx.with_state(|t| {
         t.whalet.user(user_id)?;
-        let found = t.whalet.holders.values().find(|h| {
-            h.user_id == user_id
-                && holder_id.is_none_or(|id| h.holder_id == id)
-                && out_holder_id.is_none_or(|id| h.out_holder_id == id)
-        });
-        match found {
+        let mut mine = t.whalet.holders.values().filter(|h| h.user_id == user_id);
+        match mine.find(|h| ids.matches(&h.holder_id, &h.out_holder_id)) {
             Some(h) => Ok(Reply::ok(view(h))),
             None => Err(failure(format!(
                 "user {user_id} has no card holder with {}",
-                describe(holder_id, out_holder_id)
+                describe(ids.id, ids.out)
             ))),
         }
     })?

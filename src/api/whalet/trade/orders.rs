@@ -97,29 +97,19 @@ pub fn view(w: &WhaletTradeState, o: &TradeOrder) -> Value {
 pub fn detail(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
     let user_id = c.id("userId");
-    let id = c.opt("orderId");
-    let out_no = c.opt("outOrderNo");
-    if id.is_none() && out_no.is_none() {
-        c.problem("orderId or outOrderNo is required");
-    }
+    let ids = c.either_id("orderId", "outOrderNo");
     c.finish()?;
     ctx.with_state(|t| {
         t.whalet.user(user_id)?;
         let w = &t.whalet_trade;
-        w.orders
-            .values()
-            .find(|o| {
-                o.user_id == user_id
-                    && id.is_none_or(|i| o.order_id == i)
-                    && out_no.is_none_or(|n| o.out_order_no == n)
-            })
-            .map(|o| Reply::ok(view(w, o)))
-            .ok_or_else(|| {
-                failure(format!(
-                    "user {user_id} has no trade order {}",
-                    id.or(out_no).unwrap_or("")
-                ))
-            })
+        let mut mine = w.orders.values().filter(|o| o.user_id == user_id);
+        let found = mine.find(|o| ids.matches(&o.order_id, &o.out_order_no));
+        found.map(|o| Reply::ok(view(w, o))).ok_or_else(|| {
+            failure(format!(
+                "user {user_id} has no trade order {}",
+                ids.id.or(ids.out).unwrap_or("")
+            ))
+        })
     })?
 }
 
