@@ -62,6 +62,21 @@ impl Refusal {
         }
     }
 
+    /// Object `id` of `map` when it belongs to `user_id` (`owner` reads its user), else why not:
+    /// `what` is the partner's field, the id and the kind of object (`("cardId", id, "a card")`).
+    pub fn owned_by<'m, T>(
+        map: &'m std::collections::BTreeMap<String, T>,
+        (what, id, kind): (&'static str, &str, &'static str),
+        user_id: &str,
+        owner: fn(&T) -> &str,
+    ) -> Result<&'m T, Refusal> {
+        match map.get(id) {
+            Some(object) if owner(object) == user_id => Ok(object),
+            Some(_) => Err(Refusal::not_owned(what, id, format!("user {user_id}"))),
+            None => Err(Refusal::not_found(what, id, kind)),
+        }
+    }
+
     pub fn wrong_state(text: impl Into<String>) -> Self {
         Refusal::WrongState(text.into())
     }
@@ -76,6 +91,13 @@ impl Refusal {
 impl From<Refusal> for String {
     fn from(r: Refusal) -> Self {
         r.to_string()
+    }
+}
+
+/// The same for a ledger movement refused there (not enough available balance, overflow).
+impl From<LedgerError> for String {
+    fn from(e: LedgerError) -> Self {
+        e.to_string()
     }
 }
 

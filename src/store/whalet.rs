@@ -340,27 +340,14 @@ impl WhaletState {
 
     /// The card, which must belong to `user_id`.
     pub fn card_of(&self, user_id: &str, card_id: &str) -> Result<&Card, Refusal> {
-        match self.cards.get(card_id) {
-            Some(card) if card.user_id == user_id => Ok(card),
-            Some(_) => Err(Refusal::not_owned(
-                "cardId",
-                card_id,
-                format!("user {user_id}"),
-            )),
-            None => Err(Refusal::not_found("cardId", card_id, "a card")),
-        }
+        Refusal::owned_by(&self.cards, ("cardId", card_id, "a card"), user_id, |c| {
+            &c.user_id
+        })
     }
 
     /// The holder, which must belong to `user_id`.
     pub fn holder_of(&self, user_id: &str, holder_id: &str) -> Result<&Holder, Refusal> {
-        match self.holders.get(holder_id) {
-            Some(h) if h.user_id == user_id => Ok(h),
-            Some(_) => Err(Refusal::not_owned(
-                "holderId",
-                holder_id,
-                format!("user {user_id}"),
-            )),
-            None => Err(Refusal::not_found("holderId", holder_id, "a card holder")),
-        }
+        let what = ("holderId", holder_id, "a card holder");
+        Refusal::owned_by(&self.holders, what, user_id, |h| &h.user_id)
     }
 }

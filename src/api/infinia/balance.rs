@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::fields::optional;
+use super::fields::optional_currency;
 use super::{Ctx, Operation};
 use crate::money::{Currency, Money};
 use crate::store::infinia::{SharingStatus, PLATFORM_ACCOUNT};
@@ -15,12 +15,7 @@ pub const OPERATION: Operation = Operation {
 };
 
 fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
-    let wanted = match optional(body, "currency", 3)? {
-        Some(code) => Some(
-            Currency::parse(code).map_err(|e| InfiniaError::format(format!("currency: {e}")))?,
-        ),
-        None => None,
-    };
+    let wanted = optional_currency(body, "currency")?;
     Ok(ctx.with_state(|t| {
         let mut currencies: Vec<Currency> = t
             .ledger

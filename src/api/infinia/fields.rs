@@ -37,8 +37,17 @@ pub fn optional<'a>(
 
 /// A required ISO 4217 currency code.
 pub fn currency(body: &Value, field: &str) -> Result<Currency, InfiniaError> {
-    let code = required(body, field, 3)?;
-    Currency::parse(code).map_err(|e| InfiniaError::format(format!("{field}: {e}")))
+    optional_currency(body, field)?
+        .ok_or_else(|| InfiniaError::missing(format!("{field} is required")))
+}
+
+/// An optional ISO 4217 currency code (absent, null or empty → None).
+pub fn optional_currency(body: &Value, field: &str) -> Result<Option<Currency>, InfiniaError> {
+    optional(body, field, 3)?
+        .map(|code| {
+            Currency::parse(code).map_err(|e| InfiniaError::format(format!("{field}: {e}")))
+        })
+        .transpose()
 }
 
 /// A required positive amount (decimal string) in `currency`.

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 
-use super::fields::{optional, required};
+use super::fields::{optional_currency, required};
 use super::{Ctx, Operation};
 use crate::money::{Currency, Money};
 use crate::store::infinia::SharingStatus;
@@ -20,12 +20,7 @@ pub const OPERATION: Operation = Operation {
 
 fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
     let seller_id = required(body, "sellerId", 64)?;
-    let wanted = match optional(body, "currency", 3)? {
-        Some(code) => Some(
-            Currency::parse(code).map_err(|e| InfiniaError::format(format!("currency: {e}")))?,
-        ),
-        None => None,
-    };
+    let wanted = optional_currency(body, "currency")?;
     Ok(ctx.with_state(|t| {
         let s = &t.infinia;
         let mut codes: BTreeSet<String> = s

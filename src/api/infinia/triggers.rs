@@ -121,15 +121,13 @@ fn fund(core: &Core, p: &Map<String, Value>) -> Result<Value, String> {
     let now = core.clock().now();
     core.with_tenant(&tenant, |t| {
         ensure_opened(t, &infinia_app, now);
-        t.ledger
-            .transfer(
-                now,
-                "platform account funded",
-                FUNDING_ACCOUNT,
-                PLATFORM_ACCOUNT,
-                amount,
-            )
-            .map_err(|e| e.to_string())?;
+        t.ledger.transfer(
+            now,
+            "platform account funded",
+            FUNDING_ACCOUNT,
+            PLATFORM_ACCOUNT,
+            amount,
+        )?;
         Ok(json!({
             "appId": tenant.id,
             "currency": currency.code(),

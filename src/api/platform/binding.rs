@@ -6,10 +6,10 @@
 
 use serde_json::{json, Value};
 
-use super::{duration_ms, max_len, optional, param, partner_name, required, Ctx};
+use super::fields::{self, FieldError};
+use super::{duration_ms, max_len, optional, partner_name, required, Ctx};
 use crate::authorize::{self, AuthorizationRequest, Decision, ShopDetails};
 use crate::core::Core;
-use crate::money::Currency;
 use crate::store::platform::{BindStatus, Binding, LegalEntity};
 use crate::store::{Replay, TenantId};
 use crate::wire::whalet::{Code, WhaletError};
@@ -32,7 +32,7 @@ struct BindRequest {
     legal_entity: LegalEntity,
 }
 
-fn parse(body: &Value) -> Result<BindRequest, String> {
+fn parse(body: &Value) -> Result<BindRequest, FieldError> {
     let bind_id = required(body, "bindId", "bindId")?;
     max_len(bind_id, 64, "bindId")?;
     let shop_id = required(body, "shopId", "shopId")?;
@@ -41,7 +41,7 @@ fn parse(body: &Value) -> Result<BindRequest, String> {
     max_len(shop_name, 128, "shopName")?;
     let currency = optional(body, "currency", "currency")?;
     if let Some(c) = currency {
-        Currency::parse(c).map_err(|e| format!("currency: {e}"))?;
+        fields::currency(c, "currency")?;
     }
     let entity = match body.get("legalEntity") {
         Some(v @ Value::Object(_)) => v,
@@ -52,7 +52,8 @@ fn parse(body: &Value) -> Result<BindRequest, String> {
     if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(format!(
             "legalEntity.countryCode must be an ISO 3166 alpha-2 code like CN, got {country:?}"
-        ));
+        )
+        .into());
     }
     let legal_entity = LegalEntity {
         entity_type: optional(entity, "type", "legalEntity.type")?
@@ -89,7 +90,7 @@ fn web_url(body: &Value, field: &'static str) -> Result<Option<String>, String> 
 
 /// `shopAccountBind` → `{bindId, authorizeUrl}`.
 pub fn shop_account_bind(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> {
-    let r = parse(body).map_err(param)?;
+    let r = parse(body)?;
     let now = ctx.now();
     let ttl_ms = ctx
         .decision
@@ -227,7 +228,7 @@ pub fn view(b: &Binding) -> Value {
 
 /// `shopAccountBindQuery {bindId}` → `{bindId, shopId, status, reason}`.
 pub fn shop_account_bind_query(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> {
-    let bind_id = required(body, "bindId", "bindId").map_err(param)?;
+    let bind_id = required(body, "bindId", "bindId")?;
     ctx.with_state(|t| t.platform.bindings.get(bind_id).map(view))?
         .ok_or_else(|| {
             WhaletError::failure(format!(

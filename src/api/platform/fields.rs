@@ -3,23 +3,68 @@
 
 use serde_json::Value;
 
+use crate::money::Currency;
 use crate::wire::whalet::{self as envelope, WhaletError};
 
+/// A field that is missing or malformed, said with its full path: a PARAMETER_ERROR on the wire
+/// (`?` in an operation), or one line of a batch's list of problems (`?` where messages are
+/// collected as text).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct FieldError(pub String);
+
+impl From<FieldError> for WhaletError {
+    fn from(e: FieldError) -> Self {
+        WhaletError::parameter(e.0)
+    }
+}
+
+impl From<FieldError> for String {
+    fn from(e: FieldError) -> Self {
+        e.0
+    }
+}
+
+impl From<String> for FieldError {
+    fn from(text: String) -> Self {
+        FieldError(text)
+    }
+}
+
+impl From<&str> for FieldError {
+    fn from(text: &str) -> Self {
+        FieldError(text.to_owned())
+    }
+}
+
+impl std::ops::Deref for FieldError {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Reads a required non-empty string field (dot path for the message); PARAMETER_ERROR otherwise.
-pub fn required<'a>(body: &'a Value, field: &str, path: &str) -> Result<&'a str, String> {
+pub fn required<'a>(body: &'a Value, field: &str, path: &str) -> Result<&'a str, FieldError> {
     match body.get(field) {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s),
-        Some(Value::String(_)) => Err(format!("{path} must not be empty")),
-        None | Some(Value::Null) => Err(format!("{path} is required")),
+        Some(Value::String(_)) => Err(format!("{path} must not be empty").into()),
+        None | Some(Value::Null) => Err(format!("{path} is required").into()),
         Some(other) => Err(format!(
             "{path} must be a string, got {}",
             envelope::json_type(other)
-        )),
+        )
+        .into()),
     }
 }
 
 /// Reads an optional string field (absent, null or empty → None).
-pub fn optional<'a>(body: &'a Value, field: &str, path: &str) -> Result<Option<&'a str>, String> {
+pub fn optional<'a>(
+    body: &'a Value,
+    field: &str,
+    path: &str,
+) -> Result<Option<&'a str>, FieldError> {
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
@@ -27,19 +72,23 @@ pub fn optional<'a>(body: &'a Value, field: &str, path: &str) -> Result<Option<&
         Some(other) => Err(format!(
             "{path} must be a string, got {}",
             envelope::json_type(other)
-        )),
+        )
+        .into()),
     }
 }
 
 /// Refuses a string longer than `max` characters.
-pub fn max_len(value: &str, max: usize, path: &str) -> Result<(), String> {
+pub fn max_len(value: &str, max: usize, path: &str) -> Result<(), FieldError> {
     let n = value.chars().count();
     if n > max {
-        return Err(format!(
-            "{path} is {n} characters long; at most {max} are allowed"
-        ));
+        return Err(format!("{path} is {n} characters long; at most {max} are allowed").into());
     }
     Ok(())
+}
+
+/// An ISO 4217 currency code (`path: why` when it is not one).
+pub fn currency(code: &str, path: &str) -> Result<Currency, FieldError> {
+    Currency::parse(code).map_err(|e| FieldError(format!("{path}: {e}")))
 }
 
 /// A PARAMETER_ERROR from a field message.
@@ -81,6 +130,15 @@ mod tests {
         assert_eq!(duration_ms(&json!("10 minutes")), None);
         assert_eq!(duration_ms(&json!("m")), None);
         assert_eq!(duration_ms(&json!(-1)), None);
+    }
+
+    #[test]
+    fn a_field_error_is_a_parameter_error_on_the_wire() {
+        let e = WhaletError::from(required(&json!({}), "shopId", "shopId").unwrap_err());
+        assert_eq!(e.code.as_str(), "PARAMETER_ERROR");
+        assert_eq!(e.detail, "shopId is required");
+        let e = currency("XXX", "materials[0].tradeCurrency").unwrap_err();
+        assert!(e.starts_with("materials[0].tradeCurrency: "), "{e}");
     }
 
     #[test]

@@ -8,9 +8,10 @@ use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
 
+use super::fields::{self, FieldError};
 use super::{max_len, optional, param, required, Ctx};
 use crate::clock::format;
-use crate::money::{Currency, Money};
+use crate::money::Money;
 use crate::store::platform::{MaterialSource, TradeMaterial};
 use crate::wire::whalet::WhaletError;
 
@@ -19,8 +20,8 @@ const MAX_REPORTED: usize = 10;
 
 /// `tradeMaterialsUpload {shopId, materials: [...]}` → `{}`.
 pub fn trade_materials_upload(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> {
-    let shop_id = required(body, "shopId", "shopId").map_err(param)?;
-    max_len(shop_id, 64, "shopId").map_err(param)?;
+    let shop_id = required(body, "shopId", "shopId")?;
+    max_len(shop_id, 64, "shopId")?;
     let rows = match body.get("materials") {
         Some(Value::Array(rows)) if !rows.is_empty() => rows,
         Some(Value::Array(_)) => return Err(param("materials must not be empty".into())),
@@ -34,7 +35,7 @@ pub fn trade_materials_upload(ctx: &Ctx<'_>, body: &Value) -> Result<Value, Whal
             rows.len()
         )));
     }
-    let materials = validate_batch(rows).map_err(param)?;
+    let materials = validate_batch(rows)?;
     let now = ctx.now();
     ctx.with_state(|t| {
         t.platform.materials.add(
@@ -49,7 +50,7 @@ pub fn trade_materials_upload(ctx: &Ctx<'_>, body: &Value) -> Result<Value, Whal
 }
 
 /// Validates every row; all the row-precise errors (up to ten) joined by `; `.
-pub fn validate_batch(rows: &[Value]) -> Result<Vec<TradeMaterial>, String> {
+pub fn validate_batch(rows: &[Value]) -> Result<Vec<TradeMaterial>, FieldError> {
     let mut errors = Vec::new();
     let mut materials = Vec::with_capacity(rows.len());
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -79,7 +80,7 @@ pub fn validate_batch(rows: &[Value]) -> Result<Vec<TradeMaterial>, String> {
     if total > MAX_REPORTED {
         detail.push_str(&format!("; and {} more errors", total - MAX_REPORTED));
     }
-    Err(detail)
+    Err(FieldError(detail))
 }
 
 fn integer(row: &Map<String, Value>, field: &str, path: &str) -> Result<Option<i64>, String> {
@@ -136,8 +137,7 @@ pub fn validate_material(index: usize, row: &Value) -> Result<TradeMaterial, Str
         ));
     }
     let trade_time = time(&req("tradeTime", 19)?, &at("tradeTime"))?;
-    let currency = Currency::parse(&req("tradeCurrency", 3)?)
-        .map_err(|e| format!("{}: {e}", at("tradeCurrency")))?;
+    let currency = fields::currency(&req("tradeCurrency", 3)?, &at("tradeCurrency"))?;
     let amount_value = map
         .get("tradeAmount")
         .filter(|v| !v.is_null())

@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 
+use super::fields::currency;
 use super::{max_len, optional, param, required, Ctx};
 use crate::api::whalet::whalet_time;
 use crate::behaviour::NotifyBehaviour;
@@ -36,11 +37,11 @@ fn payment_view(p: &Payment) -> Value {
 
 /// `paymentApply {amount, currency, shopId, paymentId}` → `{paymentId, status}`.
 pub fn payment_apply(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> {
-    let payment_id = required(body, "paymentId", "paymentId").map_err(param)?;
-    max_len(payment_id, 64, "paymentId").map_err(param)?;
-    let shop_id = required(body, "shopId", "shopId").map_err(param)?;
-    let code = required(body, "currency", "currency").map_err(param)?;
-    let currency = Currency::parse(code).map_err(|e| param(format!("currency: {e}")))?;
+    let payment_id = required(body, "paymentId", "paymentId")?;
+    max_len(payment_id, 64, "paymentId")?;
+    let shop_id = required(body, "shopId", "shopId")?;
+    let code = required(body, "currency", "currency")?;
+    let currency = currency(code, "currency")?;
     let amount = match body.get("amount") {
         None | Some(Value::Null) => return Err(param("amount is required".into())),
         Some(v) => Money::from_json(v, currency).map_err(|e| param(e.0))?,
@@ -51,7 +52,7 @@ pub fn payment_apply(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> 
             amount.to_decimal_string()
         )));
     }
-    optional(body, "memo", "memo").map_err(param)?;
+    optional(body, "memo", "memo")?;
     let now = ctx.now();
     let outcome = ctx.with_state(|t| {
         match t.idempotency.check("platform.paymentApply", payment_id, body) {
@@ -205,14 +206,14 @@ fn settle(
 
 /// `paymentQuery {paymentId}` → the payment with its status.
 pub fn payment_query(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> {
-    let payment_id = required(body, "paymentId", "paymentId").map_err(param)?;
+    let payment_id = required(body, "paymentId", "paymentId")?;
     ctx.with_state(|t| Ok(payment_view(t.platform.payment(payment_id)?)))?
 }
 
 /// `balanceQuery {currency?}` → `{balances: [{currency, availableAmount, inFlightAmount}]}`.
 pub fn balance_query(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> {
-    let wanted = match optional(body, "currency", "currency").map_err(param)? {
-        Some(code) => Some(Currency::parse(code).map_err(|e| param(format!("currency: {e}")))?),
+    let wanted = match optional(body, "currency", "currency")? {
+        Some(code) => Some(currency(code, "currency")?),
         None => None,
     };
     let balances = ctx.with_state(|t| {

@@ -5,12 +5,13 @@
 use serde_json::{json, Map, Value};
 
 use super::binding::decide_by_bind_id;
+use super::fields;
 use super::payment::receive_bulk_payment;
 use crate::api::whalet::partners::DEMO_PARTNER_ID;
 use crate::authorize::Decision;
 use crate::core::Core;
 use crate::core::Trigger;
-use crate::money::{Currency, Money};
+use crate::money::Money;
 use crate::tenant::{Provider, TenantId};
 use crate::trigger::{opt_param, param, TriggerFuture};
 
@@ -80,8 +81,7 @@ fn rejected(core: Core, params: Map<String, Value>) -> TriggerFuture {
 fn bulk_payment(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
         let tenant = tenant(&core, &params)?;
-        let currency =
-            Currency::parse(param(&params, "currency")?).map_err(|e| format!("currency: {e}"))?;
+        let currency = fields::currency(param(&params, "currency")?, "currency")?;
         let amount = params
             .get("amount")
             .ok_or_else(|| "parameter amount is required".to_owned())

@@ -257,6 +257,32 @@ const Dash = (() => {
     history.replaceState(null, "", location.pathname + (text ? "?" + text : ""));
   }
 
+  /** A labelled control of a filter bar. */
+  function field(label, control) {
+    return h("label", { class: "field" }, h("span", {}, label), control);
+  }
+
+  /** Filters kept in the address bar: fills `filters` from it and answers `onInput(key)`, the
+   * handler of one control (stores the value, updates the address bar, calls `changed`). */
+  function filterBar(filters, changed) {
+    const q = query();
+    for (const k of Object.keys(filters)) filters[k] = q.get(k) || "";
+    return (key) => (ev) => {
+      filters[key] = ev.target.value.trim();
+      setQuery(filters);
+      changed();
+    };
+  }
+
+  /** Scrolls to the row of `item` in `list` and focuses it; false when it is not there. */
+  function reveal(list, item) {
+    const target = list.querySelector(`[data-key="${CSS.escape(item)}"]`);
+    if (!target) return false;
+    target.scrollIntoView({ block: "start" });
+    target.querySelector(".row-head").focus();
+    return true;
+  }
+
   async function refreshClock() {
     const r = await api("GET", "/__sim/clock");
     const now = document.getElementById("clock-now");
@@ -348,6 +374,6 @@ const Dash = (() => {
 
   return {
     h, append, fill, clear, api, chinaTime, wallTime, relative, rel, duration, json, badge, command, shellQuote, empty,
-    notice, toast, patch, disclosure, setCount, query, setQuery, refresh, view, state,
+    notice, toast, patch, disclosure, setCount, query, setQuery, refresh, view, state, field, filterBar, reveal,
   };
 })();

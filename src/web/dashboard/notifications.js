@@ -22,26 +22,20 @@
     return "/__sim/notifications" + (text ? "?" + text : "");
   }
 
-  function field(label, control) {
-    return h("label", { class: "field" }, h("span", {}, label), control);
-  }
-
   function filterBar() {
-    const onInput = (key) => (ev) => {
-      filters[key] = ev.target.value.trim();
-      Dash.setQuery(filters);
+    const onInput = Dash.filterBar(filters, () => {
       lastSig = null;
       poll();
-    };
+    });
     return h("form", { class: "filters", role: "search", "aria-label": "Filter notifications", onsubmit: (e) => e.preventDefault() },
-      field("Status", h("select", { name: "status", onchange: onInput("status") },
+      Dash.field("Status", h("select", { name: "status", onchange: onInput("status") },
         ["", "pending", "queued", "delivered", "exhausted", "suppressed"].map((s) =>
           h("option", { value: s, selected: s === filters.status }, s || "All statuses")))),
-      field("Notification (apiCode)", h("input", {
+      Dash.field("Notification (apiCode)", h("input", {
         name: "apiCode", type: "search", value: filters.apiCode, placeholder: "connectivityNotify",
         autocomplete: "off", oninput: onInput("apiCode"),
       })),
-      field("Partner or tenant", h("input", {
+      Dash.field("Partner or tenant", h("input", {
         name: "tenant", type: "search", value: filters.tenant, placeholder: "202400000000001",
         autocomplete: "off", oninput: onInput("tenant"),
       })));
@@ -216,21 +210,13 @@
 
   Dash.view("notifications", {
     async mount(root, item) {
-      const q = Dash.query();
-      for (const k of Object.keys(filters)) filters[k] = q.get(k) || "";
       if (item) open.add(item);
       summary = h("div", { class: "summary", "aria-live": "polite" });
       list = h("div", { class: "rows", id: "notifications", "aria-label": "Notifications, newest first" });
       slot = h("div", { class: "empty-slot" });
       Dash.fill(root, filterBar(), summary, list, slot);
       await poll();
-      if (item) {
-        const target = list.querySelector(`[data-key="${CSS.escape(item)}"]`);
-        if (target) {
-          target.scrollIntoView({ block: "start" });
-          target.querySelector(".row-head").focus();
-        }
-      }
+      if (item) Dash.reveal(list, item);
     },
     poll,
   });

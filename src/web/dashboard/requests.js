@@ -46,17 +46,11 @@
     return "/__sim/requests?" + q.toString();
   }
 
-  function field(label, control) {
-    return h("label", { class: "field" }, h("span", {}, label), control);
-  }
-
   function filterBar() {
-    const onInput = (key) => (ev) => {
-      filters[key] = ev.target.value.trim();
-      Dash.setQuery(filters);
+    const onInput = Dash.filterBar(filters, () => {
       lastSig = null;
       poll();
-    };
+    });
     const surface = h("select", { name: "surface", onchange: onInput("surface") },
       ["", "whalet", "platform", "infinia", "pockyt", "file"].map((s) =>
         h("option", { value: s, selected: s === filters.surface }, s || "All surfaces")));
@@ -82,8 +76,8 @@
       },
     }, "Clear journal");
     return h("form", { class: "filters", role: "search", "aria-label": "Filter requests", onsubmit: (e) => e.preventDefault() },
-      field("Surface", surface), field("Partner or tenant", tenant), field("Operation", operation),
-      field("Result", result), h("div", { class: "filters-actions" }, clearBtn), seenList);
+      Dash.field("Surface", surface), Dash.field("Partner or tenant", tenant), Dash.field("Operation", operation),
+      Dash.field("Result", result), h("div", { class: "filters-actions" }, clearBtn), seenList);
   }
 
   function header(e) {
@@ -242,21 +236,13 @@
 
   Dash.view("requests", {
     async mount(root, item) {
-      const q = Dash.query();
-      for (const k of Object.keys(filters)) filters[k] = q.get(k) || "";
       if (item) open.add(item);
       summary = h("div", { class: "summary", "aria-live": "polite" });
       list = h("div", { class: "rows", id: "journal", "aria-label": "Requests, newest first" });
       Dash.fill(root, filterBar(), summary, list, h("div", { class: "empty-slot" }));
       await poll();
-      if (item) {
-        const target = list.querySelector(`[data-key="${CSS.escape(item)}"]`);
-        if (target) {
-          target.scrollIntoView({ block: "start" });
-          target.querySelector(".row-head").focus();
-        } else {
-          Dash.toast(`Request ${item} is not in the journal (it may have been cleared)`, "warn");
-        }
+      if (item && !Dash.reveal(list, item)) {
+        Dash.toast(`Request ${item} is not in the journal (it may have been cleared)`, "warn");
       }
     },
     poll,

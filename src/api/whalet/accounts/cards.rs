@@ -6,12 +6,10 @@
 
 use serde_json::{json, Map, Value};
 
-use super::CARD_PARAMS;
 use crate::api::whalet::common::fields::Check;
-use crate::api::whalet::common::review::{
-    self, ensure_current, review_kind, Notice, Review, ReviewKind, Settle,
-};
-use crate::api::whalet::common::{failure, mint, mint_file_id, once, page};
+use crate::api::whalet::common::kinds::CancelReview;
+use crate::api::whalet::common::review::{self, ensure_current, Notice, Review, Settle};
+use crate::api::whalet::common::{failure, mint, mint_file_id, once};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::store::whalet::{
     BankAccount, BankLetter, Card, CardStatus, CollectionStatus, FileRef, ShopStatus, WhaletState,
@@ -19,7 +17,6 @@ use crate::store::whalet::{
 use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
 
-pub const CANCEL_DELAY_MS: i64 = 10_000;
 const CARD_STATUSES: &[&str] = &["PROCESSING", "ACTIVE", "FAILURE", "CANCELLING", "CANCELLED"];
 
 /// The receiving bank details on the wire.
@@ -85,8 +82,7 @@ pub fn detail(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
 pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
     let user_id = c.id("userId");
-    let page_num = c.count("pageNum", 1, u64::from(u32::MAX));
-    let page_size = c.count("pageSize", 10, 100);
+    let paging = c.paging();
     let platform = c.opt("platform");
     let currency = c.currency("currency", false);
     let status = c.one_of("status", CARD_STATUSES, false);
@@ -113,7 +109,7 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             .into_iter()
             .map(|c| view(&t.whalet, c, false))
             .collect();
-        Ok(Reply::ok(page(items, page_num, page_size)))
+        Ok(paging.reply(items))
     })?
 }
 
@@ -169,37 +165,19 @@ pub fn cancel(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     )
 }
 
-/// The bank's review of a card cancellation (`b2cCardCancelResultNotify`). A refused
-/// cancellation leaves the card ACTIVE; a cancelled card's shops are unbound with it.
-pub struct CancelReview;
-
 impl Review for CancelReview {
-    const KIND: ReviewKind = review_kind! { "card cancel", "cardId", CANCEL_DELAY_MS,
-        approve: "whalet.card.cancelled", CARD_PARAMS, "The bank closes a card being cancelled now (b2cCardCancelResultNotify SUCCESS)";
-        reject: "whalet.card.cancel_refused", CARD_PARAMS, "The bank refuses a pending card cancellation; the card stays ACTIVE (b2cCardCancelResultNotify FAILURE)";
-    };
-
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
         let (card_id, v) = (s.id, s.v);
         let w = &mut t.whalet;
         let card = s.find_mut(&mut w.cards, "a card")?;
-        if card.status != CardStatus::Cancelling {
-            return Err(format!(
-                "card {card_id} is not being cancelled (status {})",
-                card.status.as_str()
-            ));
-        }
-        ensure_current(
-            &format!("card {card_id}"),
-            s.attempt,
-            card.attempt,
-            "changed",
-        )?;
-        card.status = if v.success {
-            CardStatus::Cancelled
-        } else {
-            CardStatus::Active
-        };
+        let busy = (
+            card.status == CardStatus::Cancelling,
+            "is not being cancelled",
+        );
+        let what = format!("card {card_id}");
+        s.expect(&what, busy, card.status.as_str(), None)?;
+        ensure_current(&what, s.attempt, card.attempt, "changed")?;
+        card.status = v.pick(CardStatus::Cancelled, CardStatus::Active);
         card.reported_status = card.status.as_str().to_owned();
         card.message = v.message("card cancelled", "cancellation refused");
         if v.success {

@@ -6,8 +6,8 @@
 use serde_json::{json, Value};
 
 use super::catalogue::catalogue;
-use crate::api::whalet::common::failure;
 use crate::api::whalet::common::fields::Check;
+use crate::api::whalet::common::{failure, known_user, list, user_rows};
 use crate::api::whalet::{Ctx, Reply};
 use crate::store::whalet::{CardStatus, ReviewStatus};
 use crate::wire::whalet::WhaletError;
@@ -17,62 +17,45 @@ pub fn channel_banks(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> 
     let user_id = c.id("userId");
     let currency = c.currency("currency", false);
     c.finish()?;
-    ctx.try_with_state(|t| {
-        t.whalet
-            .user(user_id)
-            .map(|_| ())
-            .map_err(WhaletError::from)
-    })?;
-    let channels: Vec<Value> = catalogue()
-        .channels
-        .iter()
-        .filter(|ch| currency.is_none_or(|cur| ch.offers(cur)))
-        .map(|ch| {
-            json!({
-                "channelCode": ch.channel_code,
-                "bankName": ch.bank_name,
-                "bankCountry": ch.bank_country,
-                "swiftCode": ch.swift_code,
-                "currencies": ch.currencies,
-            })
-        })
-        .collect();
-    Ok(Reply::ok(Value::Array(channels)))
+    known_user(ctx, user_id)?;
+    Ok(list(
+        catalogue()
+            .channels
+            .iter()
+            .filter(|ch| currency.is_none_or(|cur| ch.offers(cur)))
+            .map(|ch| {
+                json!({
+                    "channelCode": ch.channel_code,
+                    "bankName": ch.bank_name,
+                    "bankCountry": ch.bank_country,
+                    "swiftCode": ch.swift_code,
+                    "currencies": ch.currencies,
+                })
+            }),
+    ))
 }
 
 pub fn platforms(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
     let user_id = c.id("userId");
     c.finish()?;
-    ctx.try_with_state(|t| {
-        t.whalet
-            .user(user_id)
-            .map(|_| ())
-            .map_err(WhaletError::from)
-    })?;
-    let platforms: Vec<Value> = catalogue()
-        .platforms
-        .iter()
-        .map(|p| {
-            json!({
-                "platform": p.platform,
-                "platformName": p.platform_name,
-                "currencies": p.currencies,
-                "maxCards": p.max_cards,
-            })
+    known_user(ctx, user_id)?;
+    Ok(list(catalogue().platforms.iter().map(|p| {
+        json!({
+            "platform": p.platform,
+            "platformName": p.platform_name,
+            "currencies": p.currencies,
+            "maxCards": p.max_cards,
         })
-        .collect();
-    Ok(Reply::ok(Value::Array(platforms)))
+    })))
 }
 
 pub fn card_holders(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
     let user_id = c.id("userId");
     c.finish()?;
-    ctx.with_state(|t| {
-        t.whalet.user(user_id)?;
-        let holders: Vec<Value> = t
-            .whalet
+    user_rows(ctx, user_id, |t| {
+        t.whalet
             .holders
             .values()
             .filter(|h| h.user_id == user_id && h.status == ReviewStatus::Success)
@@ -85,9 +68,8 @@ pub fn card_holders(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                     "countryCode": h.country_code,
                 })
             })
-            .collect();
-        Ok(Reply::ok(Value::Array(holders)))
-    })?
+            .collect()
+    })
 }
 
 pub fn card_number(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
@@ -102,9 +84,8 @@ pub fn card_number(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             )));
         }
     }
-    ctx.with_state(|t| {
-        t.whalet.user(user_id)?;
-        let rows: Vec<Value> = catalogue()
+    user_rows(ctx, user_id, |t| {
+        catalogue()
             .platforms
             .iter()
             .filter(|p| platform.is_none_or(|wanted| p.platform == wanted))
@@ -128,7 +109,6 @@ pub fn card_number(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                     "remaining": p.max_cards.saturating_sub(held),
                 })
             })
-            .collect();
-        Ok(Reply::ok(Value::Array(rows)))
-    })?
+            .collect()
+    })
 }

@@ -8,7 +8,8 @@ mod open;
 mod ready;
 mod shops;
 
-use super::common::review::{self, review_params};
+use super::common::kinds::{CancelReview, OpeningReview, ShopReview};
+use super::common::review;
 use super::Operation;
 use crate::core::Trigger;
 
@@ -69,9 +70,6 @@ pub const NOTIFICATIONS: &[&str] = &[
     "b2cCardCancelResultNotify",
 ];
 
-/// The parameters of the card's review triggers (opening and cancellation).
-const CARD_PARAMS: &[(&str, &str)] = review_params!("cardId", "the card");
-
 pub const TRIGGERS: &[Trigger] = &[
     Trigger {
         name: "whalet.account.ready",
@@ -85,10 +83,10 @@ pub const TRIGGERS: &[Trigger] = &[
         ],
         run: ready::ready,
     },
-    review::approval::<open::OpeningReview>(),
-    review::rejection::<open::OpeningReview>(),
-    review::approval::<shops::ShopReview>(),
-    review::rejection::<shops::ShopReview>(),
-    review::approval::<cards::CancelReview>(),
-    review::rejection::<cards::CancelReview>(),
+    review::approval::<OpeningReview>(),
+    review::rejection::<OpeningReview>(),
+    review::approval::<ShopReview>(),
+    review::rejection::<ShopReview>(),
+    review::approval::<CancelReview>(),
+    review::rejection::<CancelReview>(),
 ];

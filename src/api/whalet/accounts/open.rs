@@ -6,19 +6,15 @@
 use serde_json::{json, Value};
 
 use super::catalogue::{self, Channel};
-use super::CARD_PARAMS;
 use crate::api::whalet::common::fields::Check;
-use crate::api::whalet::common::review::{
-    self, ensure_current, review_kind, Notice, Review, ReviewKind, Settle,
-};
-use crate::api::whalet::common::{failure, mint, once};
+use crate::api::whalet::common::kinds::OpeningReview;
+use crate::api::whalet::common::review::{self, Notice, Review, Settle};
+use crate::api::whalet::common::{again, failure, mint, once};
 use crate::api::whalet::{Ctx, Reply};
 use crate::money::Currency;
 use crate::store::whalet::{BankAccount, Card, CardStatus, FundSource, ReviewStatus};
 use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
-
-pub const DEFAULT_DELAY_MS: i64 = 10_000;
 
 /// What differs between a B2B and a B2C application once the fields are read.
 struct Application<'a> {
@@ -240,42 +236,16 @@ pub(super) fn bank_account(t: &TenantState, card: &Card) -> BankAccount {
     }
 }
 
-/// The bank's review of a collection account application (`virtualAccountNotify`, with the
-/// receiving bank details once opened).
-pub struct OpeningReview;
-
 impl Review for OpeningReview {
-    const KIND: ReviewKind = review_kind! { "account", "cardId", DEFAULT_DELAY_MS,
-        approve: "whalet.account.opened", CARD_PARAMS, "The bank opens a collection account being applied for now (virtualAccountNotify SUCCESS)";
-        reject: "whalet.account.failed", CARD_PARAMS, "The bank refuses a collection account being applied for (virtualAccountNotify FAILURE)";
-    };
-
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
         let (card_id, v) = (s.id, s.v);
         let card = s.find(&t.whalet.cards, "a card")?;
-        if card.status != CardStatus::Processing {
-            return Err(format!(
-                "card {card_id} is not being opened (status {})",
-                card.status.as_str()
-            ));
-        }
-        ensure_current(
-            &format!("card {card_id}"),
-            s.attempt,
-            card.attempt,
-            "was re-submitted",
-        )?;
+        let busy = (card.status == CardStatus::Processing, "is not being opened");
+        let what = format!("card {card_id}");
+        s.expect(&what, busy, card.status.as_str(), Some(card.attempt))?;
         let account = v.success.then(|| bank_account(t, card));
-        let card = t
-            .whalet
-            .cards
-            .get_mut(card_id)
-            .ok_or_else(|| format!("card {card_id} vanished"))?;
-        card.status = if v.success {
-            CardStatus::Active
-        } else {
-            CardStatus::Failure
-        };
+        let card = again(&mut t.whalet.cards, card_id, &what)?;
+        card.status = v.pick(CardStatus::Active, CardStatus::Failure);
         card.reported_status = card.status.as_str().to_owned();
         card.message = v.message("account opened", "account opening refused");
         card.opened_at = v.success.then_some(s.now);
@@ -302,6 +272,7 @@ impl Review for OpeningReview {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::whalet::common::review::Kind;
     use crate::api::whalet::common::testing::{decision, TestBed};
 
     #[tokio::test]
@@ -326,7 +297,7 @@ mod tests {
         bed.seed(None);
         let body = json!({"userId": "U1", "outCardId": "c8", "channelCode": "SIM_GB_LOCAL", "currency": "GBP"});
         bed.run(apply_b2b, &body, &Default::default()).unwrap();
-        bed.core.clock().advance(DEFAULT_DELAY_MS).await;
+        bed.core.clock().advance(OpeningReview::KIND.delay_ms).await;
         let sent = bed.sent("virtualAccountNotify");
         assert_eq!(sent[0]["status"], "SUCCESS");
         assert_eq!(sent[0]["bankCountry"], "GB");

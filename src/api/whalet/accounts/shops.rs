@@ -6,16 +6,14 @@
 use serde_json::{json, Value};
 
 use crate::api::whalet::common::fields::Check;
-use crate::api::whalet::common::review::{
-    self, ensure_current, review_kind, review_params, Notice, Review, ReviewKind, Settle,
-};
+use crate::api::whalet::common::kinds::ShopReview;
+use crate::api::whalet::common::review::{self, ensure_current, Notice, Review, Settle};
 use crate::api::whalet::common::{failure, once};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::store::whalet::{CardStatus, FundSource, Shop, ShopStatus};
 use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
 
-pub const DEFAULT_DELAY_MS: i64 = 10_000;
 const OPERATION_TYPES: &[&str] = &["BIND", "ADD", "UNBIND"];
 
 pub fn view(s: &Shop) -> Value {
@@ -178,15 +176,7 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     })?
 }
 
-/// The marketplace's review of a shop bind or unbind (`b2cShopBindResultNotify`).
-pub struct ShopReview;
-
 impl Review for ShopReview {
-    const KIND: ReviewKind = review_kind! { "shop", "bindId", DEFAULT_DELAY_MS,
-        approve: "whalet.shop.approved", PARAMS, "The marketplace confirms a pending shop bind or unbind now (b2cShopBindResultNotify SUCCESS)";
-        reject: "whalet.shop.rejected", PARAMS, "The marketplace refuses a pending shop bind or unbind (b2cShopBindResultNotify FAILURE)";
-    };
-
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
         let (bind_id, v) = (s.id, s.v);
         let shop = s.find_mut(&mut t.whalet.shops, "a shop binding")?;
@@ -221,8 +211,3 @@ impl Review for ShopReview {
         })
     }
 }
-
-const PARAMS: &[(&str, &str)] = review_params!(
-    "bindId",
-    "the shop binding with a bind or unbind under review"
-);

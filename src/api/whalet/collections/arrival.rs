@@ -8,7 +8,7 @@
 use serde_json::{json, Value};
 
 use crate::api::whalet::common::fields::Check;
-use crate::api::whalet::common::{failure, mint, schedule, send, with_tenant, Verdict};
+use crate::api::whalet::common::{again, failure, mint, schedule, send, with_tenant, Verdict};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::core::Core;
 use crate::money::{Currency, Money};
@@ -250,14 +250,13 @@ pub fn settle(
             ));
         }
         let pending = wallet_account(&c.user_id, c.fund_source, Bucket::Pending);
-        let (to, memo) = if v.success {
+        let (to, memo) = v.pick(
             (
                 wallet_account(&c.user_id, c.fund_source, Bucket::Available),
                 "settled",
-            )
-        } else {
-            (EXTERNAL_BANK.to_owned(), "returned")
-        };
+            ),
+            (EXTERNAL_BANK.to_owned(), "returned"),
+        );
         let amount = c.amount;
         t.ledger
             .transfer(
@@ -268,22 +267,14 @@ pub fn settle(
                 amount,
             )
             .map_err(|e| format!("collection {trade_id}: {e}"))?;
-        let c = t
-            .whalet
-            .collections
-            .get_mut(trade_id)
-            .ok_or_else(|| format!("collection {trade_id} vanished"))?;
-        c.status = if v.success {
-            CollectionStatus::Success
-        } else {
-            CollectionStatus::Failure
-        };
+        let c = again(
+            &mut t.whalet.collections,
+            trade_id,
+            &format!("collection {trade_id}"),
+        )?;
+        c.status = v.pick(CollectionStatus::Success, CollectionStatus::Failure);
         c.reported_status = v.word("SUCCESS", "FAILURE");
-        c.reason = if v.success {
-            String::new()
-        } else {
-            v.message("", "returned to the payer")
-        };
+        c.reason = v.refusal("returned to the payer");
         c.settled_at = Some(now);
         Ok(view(c))
     })?;

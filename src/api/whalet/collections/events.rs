@@ -42,7 +42,9 @@ pub fn received(core: Core, params: Map<String, Value>) -> TriggerFuture {
     })
 }
 
-pub fn settled(core: Core, params: Map<String, Value>) -> TriggerFuture {
+/// `whalet.collection.settled` (`SUCCESS = true`) and `whalet.collection.returned`: decides a
+/// received collection now.
+pub fn decided<const SUCCESS: bool>(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
         let tenant = trigger_tenant(&core, &params)?;
         let id = id_param(&params, "tradeId")?;
@@ -51,21 +53,7 @@ pub fn settled(core: Core, params: Map<String, Value>) -> TriggerFuture {
             &tenant,
             id,
             None,
-            Verdict::from_params(true, &params),
-        )
-    })
-}
-
-pub fn returned(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    Box::pin(async move {
-        let tenant = trigger_tenant(&core, &params)?;
-        let id = id_param(&params, "tradeId")?;
-        settle(
-            &core,
-            &tenant,
-            id,
-            None,
-            Verdict::from_params(false, &params),
+            Verdict::from_params(SUCCESS, &params),
         )
     })
 }

@@ -48,7 +48,7 @@ pub const TRIGGERS: &[Trigger] = &[
             ("tradeId", "the pending collection"),
             ("partnerId?", "default: the demo partner"),
         ],
-        run: events::settled,
+        run: events::decided::<true>,
     },
     Trigger {
         name: "whalet.collection.returned",
@@ -58,6 +58,6 @@ pub const TRIGGERS: &[Trigger] = &[
             ("reason?", "why it was returned"),
             ("partnerId?", "default: the demo partner"),
         ],
-        run: events::returned,
+        run: events::decided::<false>,
     },
 ];

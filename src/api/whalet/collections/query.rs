@@ -6,7 +6,6 @@ use serde_json::Value;
 
 use super::arrival::view;
 use crate::api::whalet::common::fields::Check;
-use crate::api::whalet::common::page;
 use crate::api::whalet::{Ctx, Reply};
 use crate::store::whalet::Collection;
 use crate::wire::whalet::WhaletError;
@@ -14,14 +13,12 @@ use crate::wire::whalet::WhaletError;
 pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
     let user_id = c.id("userId");
-    let page_num = c.count("pageNum", 1, u64::from(u32::MAX));
-    let page_size = c.count("pageSize", 10, 100);
+    let paging = c.paging();
     let card_id = c.opt("cardId");
     let currency = c.currency("currency", false);
     let status = c.one_of("status", &["PENDING", "SUCCESS", "FAILURE"], false);
     let fund = c.one_of("fundSource", &["B2B", "B2C"], false);
-    let start = c.china_time("startTime");
-    let end = c.china_time("endTime");
+    let period = c.period();
     c.finish()?;
     ctx.with_state(|t| {
         t.whalet.user(user_id)?;
@@ -34,8 +31,7 @@ pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             .filter(|c| currency.is_none_or(|cur| c.amount.currency == cur))
             .filter(|c| status.is_none_or(|s| c.status.as_str() == s))
             .filter(|c| fund.is_none_or(|f| c.fund_source.as_str() == f))
-            .filter(|c| start.is_none_or(|s| c.received_at >= s))
-            .filter(|c| end.is_none_or(|e| c.received_at <= e))
+            .filter(|c| period.contains(c.received_at))
             .collect();
         found.sort_by(|a, b| {
             b.received_at
@@ -43,6 +39,6 @@ pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                 .then(b.trade_id.cmp(&a.trade_id))
         });
         let items = found.into_iter().map(view).collect();
-        Ok(Reply::ok(page(items, page_num, page_size)))
+        Ok(paging.reply(items))
     })?
 }

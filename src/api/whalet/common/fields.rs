@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use super::{Paging, Period};
 use crate::money::{Currency, Money};
 use crate::store::whalet::FileRef;
 use crate::text::{echo, message};
@@ -18,6 +19,20 @@ pub const ENTITY_TYPES: &[&str] = &["INDIVIDUAL", "ENTERPRISE"];
 /// `certType` of users and holders.
 pub const CERT_TYPES: &[&str] = &["ID_CARD", "PASSPORT", "BUSINESS_LICENSE", "OTHER"];
 
+/// An object's id and the partner's id for it, as a query gave them ([`Check::either_id`]).
+#[derive(Clone, Copy)]
+pub struct EitherId<'a> {
+    pub id: Option<&'a str>,
+    pub out: Option<&'a str>,
+}
+
+impl EitherId<'_> {
+    /// Whether an object with these ids is the one asked for.
+    pub fn matches(&self, id: &str, out: &str) -> bool {
+        self.id.is_none_or(|i| i == id) && self.out.is_none_or(|o| o == out)
+    }
+}
+
 /// Collects field problems; [`Check::finish`] turns them into one PARAMETER_ERROR.
 pub struct Check<'a> {
     /// None when a nested object is missing (its required fields are reported by full name).
@@ -28,6 +43,35 @@ pub struct Check<'a> {
 }
 
 impl<'a> Check<'a> {
+    /// `pageNum` (default 1) and `pageSize` (default 10, at most 100).
+    pub fn paging(&mut self) -> Paging {
+        Paging {
+            num: self.count("pageNum", 1, u64::from(u32::MAX)),
+            size: self.count("pageSize", 10, 100),
+        }
+    }
+
+    /// The two ids an object is looked up by, the simulator's (`id`) and the partner's (`out`):
+    /// either will do, one is required.
+    pub fn either_id(&mut self, id: &str, out: &str) -> EitherId<'a> {
+        let ids = EitherId {
+            id: self.opt(id),
+            out: self.opt(out),
+        };
+        if ids.id.is_none() && ids.out.is_none() {
+            self.problem(format!("{id} or {out} is required"));
+        }
+        ids
+    }
+
+    /// The optional time window `startTime` .. `endTime`.
+    pub fn period(&mut self) -> Period {
+        Period {
+            start: self.china_time("startTime"),
+            end: self.china_time("endTime"),
+        }
+    }
+
     /// An optional time filter in the Whalet format (`yyyy-MM-dd HH:mm:ss`, UTC+8), as epoch ms.
     pub fn china_time(&mut self, field: &str) -> Option<i64> {
         let text = self.opt(field)?;

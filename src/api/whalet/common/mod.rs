@@ -3,6 +3,7 @@
 //! deterministic ids, and finding the partner a trigger is about. No operation lives here.
 
 pub mod fields;
+pub mod kinds;
 pub mod review;
 #[cfg(test)]
 pub mod testing;
@@ -85,6 +86,20 @@ impl Verdict {
     }
 
     /// The reason text: the scenario's, else a default for the outcome.
+    /// `approved` or `rejected`, by the verdict.
+    pub fn pick<T>(&self, approved: T, rejected: T) -> T {
+        if self.success {
+            approved
+        } else {
+            rejected
+        }
+    }
+
+    /// Why the object was refused ([`Verdict::message`], default `rejected`); empty when approved.
+    pub fn refusal(&self, rejected: &str) -> String {
+        self.pick(String::new(), self.message("", rejected))
+    }
+
     pub fn message(&self, approved: &str, rejected: &str) -> String {
         self.reason
             .clone()
@@ -262,9 +277,73 @@ pub fn failure(detail: impl Into<String>) -> WhaletError {
     WhaletError::failure(detail)
 }
 
+/// Refuses a request about a user this partner does not have (for lookups that read nothing
+/// else of the state).
+pub fn known_user(ctx: &Ctx<'_>, user_id: &str) -> Result<(), WhaletError> {
+    ctx.with_state(|t| t.whalet.user(user_id).map(|_| ()))??;
+    Ok(())
+}
+
+/// Object `id` of `map` again, to change it: it was read a moment ago under the same tenant lock
+/// (its absence is a bug, said as `{what} vanished`).
+pub fn again<'m, T>(
+    map: &'m mut std::collections::BTreeMap<String, T>,
+    id: &str,
+    what: &str,
+) -> Result<&'m mut T, String> {
+    map.get_mut(id).ok_or_else(|| format!("{what} vanished"))
+}
+
 /// A trigger's required id parameter.
 pub fn id_param<'a>(params: &'a Map<String, Value>, name: &str) -> Result<&'a str, String> {
     crate::trigger::param(params, name)
+}
+
+/// The page a paged query asks for ([`Check::paging`](fields::Check::paging)): `pageNum` from 1,
+/// `pageSize` items.
+#[derive(Clone, Copy)]
+pub struct Paging {
+    pub num: u64,
+    pub size: u64,
+}
+
+impl Paging {
+    /// The page of `items` as the reply.
+    pub fn reply(self, items: Vec<Value>) -> Reply {
+        Reply::ok(page(items, self.num, self.size))
+    }
+}
+
+/// A query's optional time window ([`Check::period`](fields::Check::period)), both ends
+/// included.
+#[derive(Clone, Copy)]
+pub struct Period {
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+}
+
+impl Period {
+    pub fn contains(self, at: i64) -> bool {
+        self.start.is_none_or(|s| at >= s) && self.end.is_none_or(|e| at <= e)
+    }
+}
+
+/// A JSON array reply.
+pub fn list(items: impl IntoIterator<Item = Value>) -> Reply {
+    Reply::ok(Value::Array(items.into_iter().collect()))
+}
+
+/// A list reply about one user's objects: refuses a user this partner does not have, then `rows`
+/// reads them under the tenant lock.
+pub fn user_rows(
+    ctx: &Ctx<'_>,
+    user_id: &str,
+    rows: impl FnOnce(&TenantState) -> Vec<Value>,
+) -> Result<Reply, WhaletError> {
+    ctx.try_with_state(|t| {
+        t.whalet.user(user_id)?;
+        Ok(list(rows(t)))
+    })
 }
 
 /// One page of `items` in the vendor's page shape `{total, size, current, pages, records}`
@@ -287,4 +366,53 @@ pub fn page(items: Vec<Value>, page_num: u64, page_size: u64) -> Value {
         "pages": pages,
         "records": records,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_period_includes_both_ends_and_an_open_end_is_unbounded() {
+        let p = Period {
+            start: Some(10),
+            end: Some(20),
+        };
+        assert!(p.contains(10) && p.contains(20));
+        assert!(!p.contains(9) && !p.contains(21));
+        let open = Period {
+            start: Some(10),
+            end: None,
+        };
+        assert!(open.contains(i64::MAX) && !open.contains(9));
+    }
+
+    #[test]
+    fn a_refusal_reason_is_empty_when_approved_and_prefers_the_given_message() {
+        assert_eq!(Verdict::approve().refusal("returned"), "");
+        assert_eq!(Verdict::reject(None).refusal("returned"), "returned");
+        assert_eq!(
+            Verdict::reject(Some("no such account".into())).refusal("returned"),
+            "no such account"
+        );
+        assert_eq!(Verdict::approve().pick(1, 2), 1);
+        assert_eq!(Verdict::reject(None).pick(1, 2), 2);
+    }
+
+    #[test]
+    fn paging_reads_its_defaults_and_pages_the_items() {
+        let body = json!({"pageNum": "2", "pageSize": 2});
+        let mut c = fields::Check::new(&body).unwrap();
+        let paging = c.paging();
+        assert!(c.finish().is_ok());
+        let items = (0..5).map(|i| json!(i)).collect();
+        let reply = paging.reply(items);
+        let body = reply.body.unwrap_or_default();
+        assert_eq!(body["records"], json!([2, 3]));
+        assert_eq!(body["pages"], json!(3));
+        let empty = json!({});
+        let mut c = fields::Check::new(&empty).unwrap();
+        let d = c.paging();
+        assert_eq!((d.num, d.size), (1, 10));
+    }
 }

@@ -40,37 +40,52 @@ pub struct ReviewKind {
     pub reject: TriggerText,
 }
 
-/// A [`ReviewKind`] in one declaration: label, id parameter and default delay, then the
-/// approving and the rejecting trigger (name, parameters, description):
+/// The table of reviewed objects ([`super::kinds`]): for each, a unit type and its [`Kind`]
+/// (label, id parameter, default delay, then the approving and the rejecting trigger: name,
+/// parameters, description):
 ///
 /// ```text
-/// review_kind! { "holder", "holderId", DEFAULT_DELAY_MS,
-///     approve: "whalet.holder.approved", PARAMS, "Approves a card holder ...";
-///     reject: "whalet.holder.rejected", PARAMS, "Rejects a card holder ...";
+/// review_kinds! {
+///     /// The review of a card holder application.
+///     HolderReview: "holder", "holderId", 30_000;
+///         approve "whalet.holder.approved", PARAMS, "Approves a card holder ...";
+///         reject "whalet.holder.rejected", PARAMS, "Rejects a card holder ...";
 /// }
 /// ```
-macro_rules! review_kind {
-    ($label:literal, $id:literal, $delay:expr,
-     approve: $an:literal, $ap:expr, $ad:literal;
-     reject: $rn:literal, $rp:expr, $rd:literal;) => {
-        $crate::api::whalet::common::review::ReviewKind {
-            label: $label,
-            id_param: $id,
-            delay_ms: $delay,
-            approve: $crate::api::whalet::common::review::TriggerText {
-                name: $an,
-                description: $ad,
-                params: $ap,
-            },
-            reject: $crate::api::whalet::common::review::TriggerText {
-                name: $rn,
-                description: $rd,
-                params: $rp,
-            },
-        }
+macro_rules! review_kinds {
+    ($($(#[$doc:meta])* $ty:ident: $label:literal, $id:literal, $delay:expr;
+       approve $an:literal, $ap:expr, $ad:literal;
+       reject $rn:literal, $rp:expr, $rd:literal;)*) => {
+        $(
+            $(#[$doc])*
+            pub struct $ty;
+
+            impl $crate::api::whalet::common::review::Kind for $ty {
+                const KIND: $crate::api::whalet::common::review::ReviewKind =
+                    $crate::api::whalet::common::review::ReviewKind {
+                        label: $label,
+                        id_param: $id,
+                        delay_ms: $delay,
+                        approve: $crate::api::whalet::common::review::TriggerText {
+                            name: $an,
+                            description: $ad,
+                            params: $ap,
+                        },
+                        reject: $crate::api::whalet::common::review::TriggerText {
+                            name: $rn,
+                            description: $rd,
+                            params: $rp,
+                        },
+                    };
+            }
+        )*
+
+        /// Every kind of the table, in its order.
+        pub const KINDS: &[$crate::api::whalet::common::review::ReviewKind] =
+            &[$(<$ty as $crate::api::whalet::common::review::Kind>::KIND),*];
     };
 }
-pub(crate) use review_kind;
+pub(crate) use review_kinds;
 
 /// A settled review: the notification to send.
 pub struct Notice {
@@ -108,6 +123,25 @@ impl Settle<'_> {
         map.get_mut(self.id).ok_or_else(|| self.missing(what))
     }
 
+    /// Fails unless the object is still what a decision settles: `pending` (else `{what}
+    /// {not_pending} (status {status})`) and, for a scheduled decision, the submission `current`
+    /// it was made for (else `{what} was re-submitted since`; `None`: no re-submissions).
+    pub fn expect(
+        &self,
+        what: &str,
+        (pending, not_pending): (bool, &str),
+        status: impl std::fmt::Display,
+        current: Option<u32>,
+    ) -> Result<(), String> {
+        if !pending {
+            return Err(format!("{what} {not_pending} (status {status})"));
+        }
+        match current {
+            Some(current) => ensure_current(what, self.attempt, current, "was re-submitted"),
+            None => Ok(()),
+        }
+    }
+
     fn missing(&self, what: &str) -> String {
         format!(
             "{} {:?} is not {what} of partner {}",
@@ -116,10 +150,13 @@ impl Settle<'_> {
     }
 }
 
-/// A reviewed object.
-pub trait Review: 'static {
+/// What the table of reviewed objects ([`super::kinds`]) says of one.
+pub trait Kind {
     const KIND: ReviewKind;
+}
 
+/// A reviewed object: its [`Kind`] and how a verdict settles it.
+pub trait Review: Kind + 'static {
     /// Applies the verdict to object `id` under the tenant lock: it must still be under review
     /// and, for a scheduled decision (`attempt` given), the same submission. Returns the
     /// notification, or why nothing was done.

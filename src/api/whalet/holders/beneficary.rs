@@ -6,16 +6,13 @@
 use serde_json::{json, Value};
 
 use crate::api::whalet::common::fields::Check;
-use crate::api::whalet::common::review::{
-    self, review_kind, review_params, settle_review, submission, Notice, Review, ReviewKind, Settle,
-};
+use crate::api::whalet::common::kinds::BeneficaryReview;
+use crate::api::whalet::common::review::{self, settle_review, submission, Notice, Review, Settle};
 use crate::api::whalet::common::{failure, once};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::store::whalet::{Beneficary, ReviewStatus};
 use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
-
-pub const DEFAULT_DELAY_MS: i64 = 30_000;
 
 pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
@@ -96,30 +93,19 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
 pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
     let user_id = c.id("userId");
-    let id = c.opt("beneficaryId");
-    let out_id = c.opt("outBeneficaryId");
-    if id.is_none() && out_id.is_none() {
-        c.problem("beneficaryId or outBeneficaryId is required");
-    }
+    let ids = c.either_id("beneficaryId", "outBeneficaryId");
     c.finish()?;
     ctx.with_state(|t| {
         t.whalet.user(user_id)?;
-        t.whalet
-            .beneficaries
-            .values()
-            .find(|b| {
-                b.user_id == user_id
-                    && id.is_none_or(|i| b.beneficary_id == i)
-                    && out_id.is_none_or(|o| b.out_beneficary_id == o)
-            })
-            .map(|b| Reply::ok(view(b)))
-            .ok_or_else(|| {
-                failure(format!(
-                    "user {user_id} has no card holder bank account with beneficaryId {} / outBeneficaryId {}",
-                    id.unwrap_or("-"),
-                    out_id.unwrap_or("-")
-                ))
-            })
+        let mut mine = t.whalet.beneficaries.values().filter(|b| b.user_id == user_id);
+        let found = mine.find(|b| ids.matches(&b.beneficary_id, &b.out_beneficary_id));
+        found.map(|b| Reply::ok(view(b))).ok_or_else(|| {
+            failure(format!(
+                "user {user_id} has no card holder bank account with beneficaryId {} / outBeneficaryId {}",
+                ids.id.unwrap_or("-"),
+                ids.out.unwrap_or("-")
+            ))
+        })
     })?
 }
 
@@ -141,15 +127,7 @@ fn view(b: &Beneficary) -> Value {
     })
 }
 
-/// The review of a card holder bank account (`cardHolderBeneficaryNotify`).
-pub struct BeneficaryReview;
-
 impl Review for BeneficaryReview {
-    const KIND: ReviewKind = review_kind! { "beneficary", "beneficaryId", DEFAULT_DELAY_MS,
-        approve: "whalet.beneficary.approved", PARAMS, "Approves a card holder bank account under review now (cardHolderBeneficaryNotify)";
-        reject: "whalet.beneficary.rejected", PARAMS, "Rejects a card holder bank account under review now (cardHolderBeneficaryNotify)";
-    };
-
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
         let (id, v) = (s.id, s.v);
         let b = s.find_mut(&mut t.whalet.beneficaries, "a holder bank account")?;
@@ -167,6 +145,3 @@ impl Review for BeneficaryReview {
         })
     }
 }
-
-const PARAMS: &[(&str, &str)] =
-    review_params!("beneficaryId", "the holder bank account under review");

@@ -7,16 +7,13 @@
 use serde_json::{json, Value};
 
 use crate::api::whalet::common::fields::{Check, CERT_TYPES, ENTITY_TYPES};
-use crate::api::whalet::common::review::{
-    self, review_kind, review_params, settle_review, submission, Notice, Review, ReviewKind, Settle,
-};
+use crate::api::whalet::common::kinds::HolderReview;
+use crate::api::whalet::common::review::{self, settle_review, submission, Notice, Review, Settle};
 use crate::api::whalet::common::{failure, once};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::store::whalet::{Holder, ReviewStatus};
 use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
-
-pub const DEFAULT_DELAY_MS: i64 = 30_000;
 
 pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
@@ -84,24 +81,16 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
 pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
     let user_id = c.id("userId");
-    let holder_id = c.opt("holderId");
-    let out_holder_id = c.opt("outHolderId");
-    if holder_id.is_none() && out_holder_id.is_none() {
-        c.problem("holderId or outHolderId is required");
-    }
+    let ids = c.either_id("holderId", "outHolderId");
     c.finish()?;
     ctx.with_state(|t| {
         t.whalet.user(user_id)?;
-        let found = t.whalet.holders.values().find(|h| {
-            h.user_id == user_id
-                && holder_id.is_none_or(|id| h.holder_id == id)
-                && out_holder_id.is_none_or(|id| h.out_holder_id == id)
-        });
-        match found {
+        let mut mine = t.whalet.holders.values().filter(|h| h.user_id == user_id);
+        match mine.find(|h| ids.matches(&h.holder_id, &h.out_holder_id)) {
             Some(h) => Ok(Reply::ok(view(h))),
             None => Err(failure(format!(
                 "user {user_id} has no card holder with {}",
-                describe(holder_id, out_holder_id)
+                describe(ids.id, ids.out)
             ))),
         }
     })?
@@ -132,15 +121,7 @@ pub fn view(h: &Holder) -> Value {
     })
 }
 
-/// The review of a card holder application (`cardHolderResultNotify`).
-pub struct HolderReview;
-
 impl Review for HolderReview {
-    const KIND: ReviewKind = review_kind! { "holder", "holderId", DEFAULT_DELAY_MS,
-        approve: "whalet.holder.approved", PARAMS, "Approves a card holder under review now (cardHolderResultNotify)";
-        reject: "whalet.holder.rejected", PARAMS, "Rejects a card holder under review now (cardHolderResultNotify)";
-    };
-
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
         let (holder_id, v) = (s.id, s.v);
         let h = s.find_mut(&mut t.whalet.holders, "a card holder")?;
@@ -157,5 +138,3 @@ impl Review for HolderReview {
         })
     }
 }
-
-const PARAMS: &[(&str, &str)] = review_params!("holderId", "the card holder under review");

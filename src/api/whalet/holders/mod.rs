@@ -4,6 +4,7 @@
 mod beneficary;
 mod holder;
 
+use super::common::kinds::{BeneficaryReview, HolderReview};
 use super::common::review;
 use super::Operation;
 use crate::core::Trigger;
@@ -30,8 +31,8 @@ pub const OPERATIONS: &[Operation] = &[
 pub const NOTIFICATIONS: &[&str] = &["cardHolderResultNotify", "cardHolderBeneficaryNotify"];
 
 pub const TRIGGERS: &[Trigger] = &[
-    review::approval::<holder::HolderReview>(),
-    review::rejection::<holder::HolderReview>(),
-    review::approval::<beneficary::BeneficaryReview>(),
-    review::rejection::<beneficary::BeneficaryReview>(),
+    review::approval::<HolderReview>(),
+    review::rejection::<HolderReview>(),
+    review::approval::<BeneficaryReview>(),
+    review::rejection::<BeneficaryReview>(),
 ];

@@ -7,16 +7,13 @@
 use serde_json::{json, Value};
 
 use crate::api::whalet::common::fields::{Check, CERT_TYPES, ENTITY_TYPES};
+use crate::api::whalet::common::kinds::OnboardingReview;
 use crate::api::whalet::common::once;
-use crate::api::whalet::common::review::{
-    self, review_kind, settle_review, submission, Notice, Review, ReviewKind, Settle,
-};
+use crate::api::whalet::common::review::{self, settle_review, submission, Notice, Review, Settle};
 use crate::api::whalet::{Ctx, Reply};
 use crate::store::whalet::{ReviewStatus, User};
 use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
-
-pub const DEFAULT_DELAY_MS: i64 = 60_000;
 
 pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
@@ -89,36 +86,7 @@ pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     )
 }
 
-/// The review of a user onboarding (`userOnboardingResultNotify`). A rejection with
-/// `reMaterial = Y` lets the partner re-submit.
-pub struct OnboardingReview;
-
-/// The parameters of `whalet.onboarding.approved`.
-const APPROVE_PARAMS: &[(&str, &str)] = &[
-    ("userId", "the user under review"),
-    ("partnerId?", "default: the demo partner"),
-    ("message?", "the message to report"),
-];
-
-/// The parameters of `whalet.onboarding.rejected`.
-const REJECT_PARAMS: &[(&str, &str)] = &[
-    ("userId", "the user under review"),
-    ("partnerId?", "default: the demo partner"),
-    ("message?", "the reason to report"),
-    (
-        "reMaterial?",
-        "Y = the partner may re-submit with the same outUserId (default N)",
-    ),
-    ("materialType?", "default Reject"),
-    ("status?", "status word to report instead of FAILURE"),
-];
-
 impl Review for OnboardingReview {
-    const KIND: ReviewKind = review_kind! { "onboarding", "userId", DEFAULT_DELAY_MS,
-        approve: "whalet.onboarding.approved", APPROVE_PARAMS, "Approves a user onboarding under review now and sends userOnboardingResultNotify";
-        reject: "whalet.onboarding.rejected", REJECT_PARAMS, "Rejects a user onboarding under review now; reMaterial=Y asks for a re-submission";
-    };
-
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
         let (user_id, v) = (s.id, s.v);
         let user = s.find_mut(&mut t.whalet.users, "a user")?;
@@ -126,7 +94,7 @@ impl Review for OnboardingReview {
         user.re_material = !v.success && v.value("reMaterial").as_deref() == Some("Y");
         user.material_type = v
             .value("materialType")
-            .unwrap_or_else(|| if v.success { "" } else { "Reject" }.to_owned());
+            .unwrap_or_else(|| v.pick("", "Reject").to_owned());
         Ok(Notice {
             api_code: "userOnboardingResultNotify",
             payload: json!({

@@ -3,6 +3,7 @@
 
 mod apply;
 
+use super::common::kinds::OnboardingReview;
 use super::common::review;
 use super::Operation;
 use crate::core::Trigger;
@@ -15,6 +16,6 @@ pub const OPERATIONS: &[Operation] = &[Operation {
 pub const NOTIFICATIONS: &[&str] = &["userOnboardingResultNotify"];
 
 pub const TRIGGERS: &[Trigger] = &[
-    review::approval::<apply::OnboardingReview>(),
-    review::rejection::<apply::OnboardingReview>(),
+    review::approval::<OnboardingReview>(),
+    review::rejection::<OnboardingReview>(),
 ];

@@ -9,17 +9,13 @@ use serde_json::{json, Value};
 
 use super::countries::{country, country_view, field_view, COUNTRIES};
 use crate::api::whalet::common::fields::{Check, ENTITY_TYPES};
-use crate::api::whalet::common::review::{
-    self, ensure_current, review_kind, review_params, submission, Notice, Review, ReviewKind,
-    Settle,
-};
-use crate::api::whalet::common::{failure, once};
+use crate::api::whalet::common::kinds::BeneficiaryReview;
+use crate::api::whalet::common::review::{self, submission, Notice, Review, Settle};
+use crate::api::whalet::common::{failure, known_user, list, once, user_rows};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::store::whalet_trade::{BeneficiaryStatus, OutflowStatus, PayoutBeneficiary};
 use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
-
-pub const DEFAULT_DELAY_MS: i64 = 30_000;
 
 pub fn country_query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
@@ -27,19 +23,14 @@ pub fn country_query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> 
     let currency = c.currency("currency", false);
     c.finish()?;
     if let Some(user_id) = user_id {
-        ctx.try_with_state(|t| {
-            t.whalet
-                .user(user_id)
-                .map(|_| ())
-                .map_err(WhaletError::from)
-        })?;
+        known_user(ctx, user_id)?;
     }
-    let list: Vec<Value> = COUNTRIES
-        .iter()
-        .filter(|k| currency.is_none_or(|cur| k.currencies.contains(&cur.code())))
-        .map(country_view)
-        .collect();
-    Ok(Reply::ok(Value::Array(list)))
+    Ok(list(
+        COUNTRIES
+            .iter()
+            .filter(|k| currency.is_none_or(|cur| k.currencies.contains(&cur.code())))
+            .map(country_view),
+    ))
 }
 
 pub fn fields_query(_ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
@@ -217,35 +208,17 @@ pub fn view(b: &PayoutBeneficiary) -> Value {
     v
 }
 
-/// The review of a payout beneficiary account (`benificiaryAccountNotify`).
-pub struct BeneficiaryReview;
-
 impl Review for BeneficiaryReview {
-    const KIND: ReviewKind = review_kind! { "benificiary", "beneficiaryId", DEFAULT_DELAY_MS,
-        approve: "whalet.beneficiary.approved", PARAMS, "Approves a payout beneficiary account under review now (benificiaryAccountNotify)";
-        reject: "whalet.beneficiary.rejected", PARAMS, "Rejects a payout beneficiary account under review now (benificiaryAccountNotify)";
-    };
-
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
         let (id, v) = (s.id, s.v);
         let b = s.find_mut(&mut t.whalet_trade.beneficiaries, "a beneficiary account")?;
-        if b.status != BeneficiaryStatus::Processing {
-            return Err(format!(
-                "beneficiary account {id} is not under review (status {})",
-                b.status
-            ));
-        }
-        ensure_current(
-            &format!("beneficiary account {id}"),
-            s.attempt,
-            b.attempt,
-            "was re-submitted",
-        )?;
-        b.status = if v.success {
-            BeneficiaryStatus::Success
-        } else {
-            BeneficiaryStatus::Failure
-        };
+        let busy = (
+            b.status == BeneficiaryStatus::Processing,
+            "is not under review",
+        );
+        let what = format!("beneficiary account {id}");
+        s.expect(&what, busy, b.status, Some(b.attempt))?;
+        b.status = v.pick(BeneficiaryStatus::Success, BeneficiaryStatus::Failure);
         b.message = v.message("approved", "rejected");
         b.decided_at = Some(s.now);
         Ok(Notice {
@@ -261,9 +234,6 @@ impl Review for BeneficiaryReview {
     }
 }
 
-const PARAMS: &[(&str, &str)] =
-    review_params!("beneficiaryId", "the beneficiary account under review");
-
 /// `benificiaryAccountQuery`: the user's beneficiary accounts (one with `beneficiaryId` or
 /// `outBeneficiaryId`), deleted ones included with status DELETED.
 pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
@@ -272,17 +242,14 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let id = c.opt("beneficiaryId");
     let out_id = c.opt("outBeneficiaryId");
     c.finish()?;
-    ctx.with_state(|t| {
-        t.whalet.user(user_id)?;
-        let list: Vec<Value> = t
-            .whalet_trade
+    user_rows(ctx, user_id, |t| {
+        t.whalet_trade
             .beneficiaries
             .values()
             .filter(|b| b.user_id == user_id)
             .filter(|b| id.is_none_or(|i| b.beneficiary_id == i))
             .filter(|b| out_id.is_none_or(|o| b.out_beneficiary_id == o))
             .map(view)
-            .collect();
-        Ok(Reply::ok(Value::Array(list)))
-    })?
+            .collect()
+    })
 }

@@ -8,6 +8,7 @@ pub(crate) mod outflow;
 pub(crate) mod query;
 mod result;
 
+use super::common::kinds::BeneficiaryReview;
 use super::common::review;
 use super::Operation;
 use crate::core::Trigger;
@@ -89,8 +90,8 @@ const PAY_PARAMS: &[(&str, &str)] = &[
 ];
 
 pub const TRIGGERS: &[Trigger] = &[
-    review::approval::<beneficiary::BeneficiaryReview>(),
-    review::rejection::<beneficiary::BeneficiaryReview>(),
+    review::approval::<BeneficiaryReview>(),
+    review::rejection::<BeneficiaryReview>(),
     Trigger {
         name: "whalet.payout.succeeded",
         description: "A confirmed payout leaves now (frozen → external:payout, payoutResultNotify SUCCESS)",

@@ -6,7 +6,6 @@ use serde_json::Value;
 
 use super::outflow::view;
 use crate::api::whalet::common::fields::Check;
-use crate::api::whalet::common::page;
 use crate::api::whalet::{Ctx, Reply};
 use crate::store::whalet_trade::{Outflow, OutflowKind};
 use crate::wire::whalet::WhaletError;
@@ -26,8 +25,7 @@ pub fn payment_query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> 
 fn query(ctx: &Ctx<'_>, body: &Value, kind: Option<OutflowKind>) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
     let user_id = c.id("userId");
-    let page_num = c.count("pageNum", 1, u64::from(u32::MAX));
-    let page_size = c.count("pageSize", 10, 100);
+    let paging = c.paging();
     let status = c.one_of("status", STATUSES, false);
     let currency = c.currency("currency", false);
     let fund = c.one_of("fundSource", &["B2B", "B2C", "Acquiring"], false);
@@ -35,8 +33,7 @@ fn query(ctx: &Ctx<'_>, body: &Value, kind: Option<OutflowKind>) -> Result<Reply
         Some(OutflowKind::Pay) => "payId",
         _ => "payoutId",
     });
-    let start = c.china_time("startTime");
-    let end = c.china_time("endTime");
+    let period = c.period();
     c.finish()?;
     ctx.with_state(|t| {
         t.whalet.user(user_id)?;
@@ -50,14 +47,9 @@ fn query(ctx: &Ctx<'_>, body: &Value, kind: Option<OutflowKind>) -> Result<Reply
             .filter(|o| status.is_none_or(|s| o.status.as_str() == s))
             .filter(|o| currency.is_none_or(|cur| o.amount.currency == cur))
             .filter(|o| fund.is_none_or(|f| o.fund_source.as_str() == f))
-            .filter(|o| start.is_none_or(|s| o.created_at >= s))
-            .filter(|o| end.is_none_or(|e| o.created_at <= e))
+            .filter(|o| period.contains(o.created_at))
             .collect();
         found.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
-        Ok(Reply::ok(page(
-            found.into_iter().map(view).collect(),
-            page_num,
-            page_size,
-        )))
+        Ok(paging.reply(found.into_iter().map(view).collect()))
     })?
 }

@@ -5,7 +5,7 @@
 use serde_json::{json, Map, Value};
 
 use super::outflow::names;
-use crate::api::whalet::common::{id_param, send, trigger_tenant, with_tenant, Verdict};
+use crate::api::whalet::common::{again, id_param, send, trigger_tenant, with_tenant, Verdict};
 use crate::api::whalet::whalet_time;
 use crate::core::Core;
 use crate::store::whalet::{wallet_account, Bucket};
@@ -71,34 +71,21 @@ pub fn complete(
             ));
         }
         let frozen = wallet_account(&o.user_id, o.fund_source, Bucket::Frozen);
-        let (to, memo) = if v.success {
-            (EXTERNAL_PAYOUT.to_owned(), "paid out")
-        } else {
+        let (to, memo) = v.pick(
+            (EXTERNAL_PAYOUT.to_owned(), "paid out"),
             (
                 wallet_account(&o.user_id, o.fund_source, Bucket::Available),
                 "returned",
-            )
-        };
+            ),
+        );
         let amount = o.amount;
         t.ledger
             .transfer(now, format!("{id} {memo}"), &frozen, &to, amount)
             .map_err(|e| format!("{id}: {e}"))?;
-        let o = t
-            .whalet_trade
-            .outflows
-            .get_mut(id)
-            .ok_or_else(|| format!("{id} vanished"))?;
-        o.status = if v.success {
-            OutflowStatus::Success
-        } else {
-            OutflowStatus::Failure
-        };
+        let o = again(&mut t.whalet_trade.outflows, id, id)?;
+        o.status = v.pick(OutflowStatus::Success, OutflowStatus::Failure);
         o.reported_status = v.word("SUCCESS", "FAILURE");
-        o.reason = if v.success {
-            String::new()
-        } else {
-            v.message("", "refused by the receiving bank")
-        };
+        o.reason = v.refusal("refused by the receiving bank");
         o.finished_at = Some(now);
         Ok((view(o), names(o.kind).notify))
     })?;

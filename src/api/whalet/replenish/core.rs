@@ -4,10 +4,9 @@
 
 use serde_json::{json, Value};
 
-use crate::api::whalet::common::review::{
-    ensure_current, review_kind, review_params, Notice, Review, ReviewKind, Settle,
-};
-use crate::api::whalet::common::{mint, schedule, with_tenant, Verdict};
+use crate::api::whalet::common::kinds::ReplenishReview;
+use crate::api::whalet::common::review::{Notice, Review, Settle};
+use crate::api::whalet::common::{again, mint, schedule, with_tenant, Verdict};
 use crate::api::whalet::payout::outflow;
 use crate::api::whalet::whalet_time;
 use crate::behaviour::NotifyBehaviour;
@@ -16,9 +15,6 @@ use crate::money::Money;
 use crate::store::whalet::{wallet_account, Bucket, FundSource, EXTERNAL_BANK};
 use crate::store::whalet_trade::{Replenish, ReplenishKind, ReplenishStatus};
 use crate::store::{TenantId, TenantState};
-
-/// Default review time of submitted material (virtual).
-pub const REVIEW_MS: i64 = 30_000;
 
 /// What is being asked.
 pub struct Ask<'a> {
@@ -146,42 +142,24 @@ pub fn split_types(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// The review of submitted material (`eddReplenishResultNotify` / `tradeReplenishResultNotify`):
-/// frozen money is released (approved) or returned (rejected), and a payout held for the EDD
-/// resumes or fails.
-pub struct ReplenishReview;
-
 impl Review for ReplenishReview {
-    const KIND: ReviewKind = review_kind! { "replenish", "replenishId", REVIEW_MS,
-        approve: "whalet.replenish.approved", PARAMS, "Approves submitted material now (eddReplenishResultNotify / tradeReplenishResultNotify); frozen money is released";
-        reject: "whalet.replenish.rejected", PARAMS, "Rejects submitted material now; frozen money is returned (a held payout fails)";
-    };
-
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
         let (id, v) = (s.id, s.v);
         let r = s.find(&t.whalet_trade.replenishes, "a request for material")?;
-        if r.status != ReplenishStatus::Processing {
-            return Err(format!(
-                "request {id} has no material under review (status {})",
-                r.status
-            ));
-        }
-        ensure_current(
-            &format!("request {id}"),
-            s.attempt,
-            r.attempt,
-            "was re-submitted",
-        )?;
+        let busy = (
+            r.status == ReplenishStatus::Processing,
+            "has no material under review",
+        );
+        s.expect(&format!("request {id}"), busy, r.status, Some(r.attempt))?;
         if let Some((fund, amount)) = r.frozen {
             let frozen = wallet_account(&r.user_id, fund, Bucket::Frozen);
-            let (to, memo) = if v.success {
+            let (to, memo) = v.pick(
                 (
                     wallet_account(&r.user_id, fund, Bucket::Available),
                     "released",
-                )
-            } else {
-                (EXTERNAL_BANK.to_owned(), "returned to the payer")
-            };
+                ),
+                (EXTERNAL_BANK.to_owned(), "returned to the payer"),
+            );
             t.ledger
                 .transfer(
                     s.now,
@@ -192,16 +170,8 @@ impl Review for ReplenishReview {
                 )
                 .map_err(|e| format!("{id}: {e}"))?;
         }
-        let r = t
-            .whalet_trade
-            .replenishes
-            .get_mut(id)
-            .ok_or_else(|| format!("{id} vanished"))?;
-        r.status = if v.success {
-            ReplenishStatus::Success
-        } else {
-            ReplenishStatus::Failure
-        };
+        let r = again(&mut t.whalet_trade.replenishes, id, id)?;
+        r.status = v.pick(ReplenishStatus::Success, ReplenishStatus::Failure);
         r.decided_at = Some(s.now);
         let mut payload = view(r);
         if let Some(map) = payload.as_object_mut() {
@@ -248,5 +218,3 @@ impl Review for ReplenishReview {
         Ok(())
     }
 }
-
-const PARAMS: &[(&str, &str)] = review_params!("replenishId", "the submitted request for material");

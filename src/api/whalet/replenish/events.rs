@@ -1,6 +1,6 @@
 //! Triggers of requests for material: Whalet asks (EDD about a user, trade material about a
 //! collection). Whalet's decision on submitted material is the review lifecycle's
-//! ([`ReplenishReview`](super::core::ReplenishReview)).
+//! ([`ReplenishReview`](crate::api::whalet::common::kinds::ReplenishReview)).
 
 use serde_json::{Map, Value};
 
@@ -11,6 +11,7 @@ use crate::core::Core;
 use crate::money::{Currency, Money};
 use crate::store::whalet::{CollectionStatus, FundSource};
 use crate::store::whalet_trade::{ReplenishKind, ReplenishStatus};
+use crate::store::{TenantId, TenantState};
 use crate::trigger::{opt_param, TriggerFuture};
 
 pub fn edd_requested(core: Core, params: Map<String, Value>) -> TriggerFuture {
@@ -33,39 +34,21 @@ pub fn edd_requested(core: Core, params: Map<String, Value>) -> TriggerFuture {
                 Some((fund, amount))
             }
         };
-        let now = core.clock().now();
-        let (id, api_code, payload) = with_tenant(&core, &tenant, |t| {
-            t.whalet
-                .onboarded_user(&user_id)
-                .map_err(|e| e.to_string())?;
-            ask(
-                t,
-                Ask {
-                    kind: ReplenishKind::Edd,
-                    user_id: &user_id,
-                    trade_id: None,
-                    outflow_id: None,
-                    material_types: split_types(
-                        opt_param(&params, "materialTypes")
-                            .unwrap_or("SOURCE_OF_FUNDS,BUSINESS_PROOF"),
-                    ),
-                    message: opt_param(&params, "message")
-                        .unwrap_or("enhanced due diligence: please submit the listed material")
-                        .to_owned(),
-                    freeze,
-                },
-                now,
-            )
-        })?;
-        send(
+        let defaults = (
+            "SOURCE_OF_FUNDS,BUSINESS_PROOF",
+            "enhanced due diligence: please submit the listed material",
+        );
+        ask_now(
             &core,
             &tenant,
-            api_code,
-            &payload,
-            &id,
-            NotifyBehaviour::default(),
-        );
-        Ok(payload)
+            &params,
+            (ReplenishKind::Edd, None),
+            defaults,
+            |t| {
+                t.whalet.onboarded_user(&user_id)?;
+                Ok((user_id.clone(), freeze))
+            },
+        )
     })
 }
 
@@ -73,8 +56,12 @@ pub fn trade_requested(core: Core, params: Map<String, Value>) -> TriggerFuture 
     Box::pin(async move {
         let tenant = trigger_tenant(&core, &params)?;
         let trade_id = id_param(&params, "tradeId")?.to_owned();
-        let now = core.clock().now();
-        let (id, api_code, payload) = with_tenant(&core, &tenant, |t| {
+        let defaults = (
+            "INVOICE,CONTRACT",
+            "please submit the trade documents of this collection",
+        );
+        let kind = (ReplenishKind::Trade, Some(trade_id.as_str()));
+        ask_now(&core, &tenant, &params, kind, defaults, |t| {
             let c = t.whalet.collections.get(&trade_id).ok_or_else(|| {
                 format!(
                     "tradeId {trade_id:?} is not a collection of partner {}",
@@ -98,33 +85,43 @@ pub fn trade_requested(core: Core, params: Map<String, Value>) -> TriggerFuture 
             }
             let freeze =
                 (c.status == CollectionStatus::Success).then_some((c.fund_source, c.amount));
-            let user_id = c.user_id.clone();
-            ask(
-                t,
-                Ask {
-                    kind: ReplenishKind::Trade,
-                    user_id: &user_id,
-                    trade_id: Some(&trade_id),
-                    outflow_id: None,
-                    material_types: split_types(
-                        opt_param(&params, "materialTypes").unwrap_or("INVOICE,CONTRACT"),
-                    ),
-                    message: opt_param(&params, "message")
-                        .unwrap_or("please submit the trade documents of this collection")
-                        .to_owned(),
-                    freeze,
-                },
-                now,
-            )
-        })?;
-        send(
-            &core,
-            &tenant,
-            api_code,
-            &payload,
-            &id,
-            NotifyBehaviour::default(),
-        );
-        Ok(payload)
+            Ok((c.user_id.clone(), freeze))
+        })
     })
+}
+
+/// Asks for material now (a trigger): `who` checks the state and names the user and what to
+/// freeze; `materialTypes` and `message` come from the parameters, else from `defaults`. Sends
+/// the request's notification and answers its payload.
+fn ask_now(
+    core: &Core,
+    tenant: &TenantId,
+    params: &Map<String, Value>,
+    (kind, trade_id): (ReplenishKind, Option<&str>),
+    (types, message): (&str, &str),
+    who: impl FnOnce(&TenantState) -> Result<(String, Option<(FundSource, Money)>), String>,
+) -> Result<Value, String> {
+    let now = core.clock().now();
+    let (id, api_code, payload) = with_tenant(core, tenant, |t| {
+        let (user_id, freeze) = who(t)?;
+        let ask_for = Ask {
+            kind,
+            user_id: &user_id,
+            trade_id,
+            outflow_id: None,
+            material_types: split_types(opt_param(params, "materialTypes").unwrap_or(types)),
+            message: opt_param(params, "message").unwrap_or(message).to_owned(),
+            freeze,
+        };
+        ask(t, ask_for, now)
+    })?;
+    send(
+        core,
+        tenant,
+        api_code,
+        &payload,
+        &id,
+        NotifyBehaviour::default(),
+    );
+    Ok(payload)
 }

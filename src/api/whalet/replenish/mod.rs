@@ -11,6 +11,7 @@ mod ops;
 
 pub use self::core::hold_outflow;
 
+use super::common::kinds::ReplenishReview;
 use super::common::review;
 use super::Operation;
 use crate::core::Trigger;
@@ -63,6 +64,6 @@ pub const TRIGGERS: &[Trigger] = &[
         ],
         run: events::trade_requested,
     },
-    review::approval::<self::core::ReplenishReview>(),
-    review::rejection::<self::core::ReplenishReview>(),
+    review::approval::<ReplenishReview>(),
+    review::rejection::<ReplenishReview>(),
 ];

@@ -6,10 +6,11 @@
 
 use serde_json::Value;
 
-use super::core::{view, ReplenishReview};
-use crate::api::whalet::common::failure;
+use super::core::view;
 use crate::api::whalet::common::fields::Check;
+use crate::api::whalet::common::kinds::ReplenishReview;
 use crate::api::whalet::common::review;
+use crate::api::whalet::common::{failure, user_rows};
 use crate::api::whalet::{Ctx, Reply};
 use crate::store::whalet::FileRef;
 use crate::store::whalet_trade::{Replenish, ReplenishKind, ReplenishStatus};
@@ -27,19 +28,16 @@ pub fn edd_query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         )
         .and_then(ReplenishStatus::parse);
     c.finish()?;
-    ctx.with_state(|t| {
-        t.whalet.user(user_id)?;
-        let list: Vec<Value> = t
-            .whalet_trade
+    user_rows(ctx, user_id, |t| {
+        t.whalet_trade
             .replenishes
             .values()
             .filter(|r| r.kind == ReplenishKind::Edd && r.user_id == user_id)
             .filter(|r| id.is_none_or(|i| r.replenish_id == i))
             .filter(|r| status.is_none_or(|s| r.status == s))
             .map(view)
-            .collect();
-        Ok(Reply::ok(Value::Array(list)))
-    })?
+            .collect()
+    })
 }
 
 /// `fileIds` as a list of ids.

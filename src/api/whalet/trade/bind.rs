@@ -9,10 +9,9 @@ use std::collections::HashSet;
 use serde_json::{json, Value};
 
 use crate::api::whalet::common::fields::Check;
-use crate::api::whalet::common::review::{
-    self, review_kind, review_params, Notice, Review, ReviewKind, Settle,
-};
-use crate::api::whalet::common::{failure, mint};
+use crate::api::whalet::common::kinds::BindReview;
+use crate::api::whalet::common::review::{self, Notice, Review, Settle};
+use crate::api::whalet::common::{again, failure, mint};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::money::Money;
 use crate::store::whalet::{CollectionStatus, FundSource, ReviewStatus};
@@ -20,7 +19,6 @@ use crate::store::whalet_trade::{Binding, TradeOrderStatus};
 use crate::store::TenantState;
 use crate::wire::whalet::{json_type, WhaletError};
 
-pub const DEFAULT_DELAY_MS: i64 = 10_000;
 const MAX_ORDERS: usize = 50;
 
 struct Line<'a> {
@@ -178,25 +176,12 @@ fn view(b: &Binding) -> Value {
     })
 }
 
-/// The review of a collection-to-orders binding (`tradeOrderBindNotify`). On approval each
-/// order's bound amount grows and an order closes when asked or fully bound.
-pub struct BindReview;
-
 impl Review for BindReview {
-    const KIND: ReviewKind = review_kind! { "tradeOrderBind", "bindId", DEFAULT_DELAY_MS,
-        approve: "whalet.trade_bind.approved", PARAMS, "Approves a collection-to-orders binding under review now (tradeOrderBindNotify)";
-        reject: "whalet.trade_bind.rejected", PARAMS, "Rejects a collection-to-orders binding now; what it claimed is free again (tradeOrderBindNotify)";
-    };
-
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
         let (id, v) = (s.id, s.v);
         let b = s.find(&t.whalet_trade.bindings, "a binding")?;
-        if b.status != ReviewStatus::Processing {
-            return Err(format!(
-                "binding {id} is not under review (status {})",
-                b.status.as_str()
-            ));
-        }
+        let busy = (b.status == ReviewStatus::Processing, "is not under review");
+        s.expect(&format!("binding {id}"), busy, b.status.as_str(), None)?;
         let lines = b.orders.clone();
         if v.success {
             for (order_id, amount, auto_close) in &lines {
@@ -209,11 +194,7 @@ impl Review for BindReview {
                 }
             }
         }
-        let b = t
-            .whalet_trade
-            .bindings
-            .get_mut(id)
-            .ok_or_else(|| format!("binding {id} vanished"))?;
+        let b = again(&mut t.whalet_trade.bindings, id, &format!("binding {id}"))?;
         b.status = ReviewStatus::decided(v.success);
         b.message = v.message("bound", "the orders do not match the collection");
         b.decided_at = Some(s.now);
@@ -227,8 +208,3 @@ impl Review for BindReview {
         })
     }
 }
-
-const PARAMS: &[(&str, &str)] = review_params!(
-    "bindId",
-    "the binding under review (from tradeOrderBindApply)"
-);

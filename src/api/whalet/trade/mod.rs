@@ -5,6 +5,7 @@ mod bind;
 mod orders;
 mod shop;
 
+use super::common::kinds::BindReview;
 use super::common::review;
 use super::Operation;
 use crate::core::Trigger;
@@ -35,6 +36,6 @@ pub const OPERATIONS: &[Operation] = &[
 pub const NOTIFICATIONS: &[&str] = &["tradeOrderBindNotify"];
 
 pub const TRIGGERS: &[Trigger] = &[
-    review::approval::<bind::BindReview>(),
-    review::rejection::<bind::BindReview>(),
+    review::approval::<BindReview>(),
+    review::rejection::<BindReview>(),
 ];

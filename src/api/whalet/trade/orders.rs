@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use crate::api::whalet::common::fields::Check;
-use crate::api::whalet::common::{failure, mint, once, page};
+use crate::api::whalet::common::{failure, mint, once};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::money::Money;
 use crate::store::whalet_trade::{TradeOrder, TradeOrderStatus, WhaletTradeState};
@@ -97,41 +97,29 @@ pub fn view(w: &WhaletTradeState, o: &TradeOrder) -> Value {
 pub fn detail(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
     let user_id = c.id("userId");
-    let id = c.opt("orderId");
-    let out_no = c.opt("outOrderNo");
-    if id.is_none() && out_no.is_none() {
-        c.problem("orderId or outOrderNo is required");
-    }
+    let ids = c.either_id("orderId", "outOrderNo");
     c.finish()?;
     ctx.with_state(|t| {
         t.whalet.user(user_id)?;
         let w = &t.whalet_trade;
-        w.orders
-            .values()
-            .find(|o| {
-                o.user_id == user_id
-                    && id.is_none_or(|i| o.order_id == i)
-                    && out_no.is_none_or(|n| o.out_order_no == n)
-            })
-            .map(|o| Reply::ok(view(w, o)))
-            .ok_or_else(|| {
-                failure(format!(
-                    "user {user_id} has no trade order {}",
-                    id.or(out_no).unwrap_or("")
-                ))
-            })
+        let mut mine = w.orders.values().filter(|o| o.user_id == user_id);
+        let found = mine.find(|o| ids.matches(&o.order_id, &o.out_order_no));
+        found.map(|o| Reply::ok(view(w, o))).ok_or_else(|| {
+            failure(format!(
+                "user {user_id} has no trade order {}",
+                ids.id.or(ids.out).unwrap_or("")
+            ))
+        })
     })?
 }
 
 pub fn list(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
     let user_id = c.id("userId");
-    let page_num = c.count("pageNum", 1, u64::from(u32::MAX));
-    let page_size = c.count("pageSize", 10, 100);
+    let paging = c.paging();
     let status = c.one_of("status", &["OPEN", "CLOSED"], false);
     let currency = c.currency("currency", false);
-    let start = c.china_time("startTime");
-    let end = c.china_time("endTime");
+    let period = c.period();
     c.finish()?;
     ctx.with_state(|t| {
         t.whalet.user(user_id)?;
@@ -142,8 +130,7 @@ pub fn list(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             .filter(|o| o.user_id == user_id)
             .filter(|o| status.is_none_or(|s| o.status.as_str() == s))
             .filter(|o| currency.is_none_or(|cur| o.amount.currency == cur))
-            .filter(|o| start.is_none_or(|s| o.created_at >= s))
-            .filter(|o| end.is_none_or(|e| o.created_at <= e))
+            .filter(|o| period.contains(o.created_at))
             .collect();
         found.sort_by(|a, b| {
             b.created_at
@@ -151,6 +138,6 @@ pub fn list(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                 .then(b.order_id.cmp(&a.order_id))
         });
         let items = found.into_iter().map(|o| view(w, o)).collect();
-        Ok(Reply::ok(page(items, page_num, page_size)))
+        Ok(paging.reply(items))
     })?
 }

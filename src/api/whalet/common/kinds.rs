@@ -1,0 +1,106 @@
+//! Every reviewed object of the Open API in one table: its type, how its scheduled decision is
+//! labelled on the clock, the trigger parameter naming it, its default review time (virtual ms)
+//! and its approving and rejecting trigger (name, parameters, description). The lifecycle is
+//! [`super::review`]; each object's `settle` (an `impl Review`) lives beside its operations.
+
+use super::review::{review_kinds, review_params};
+
+/// The parameters of `whalet.onboarding.approved`.
+const ONBOARDING_APPROVE: &[(&str, &str)] = &[
+    ("userId", "the user under review"),
+    ("partnerId?", "default: the demo partner"),
+    ("message?", "the message to report"),
+];
+
+/// The parameters of `whalet.onboarding.rejected`.
+const ONBOARDING_REJECT: &[(&str, &str)] = &[
+    ("userId", "the user under review"),
+    ("partnerId?", "default: the demo partner"),
+    ("message?", "the reason to report"),
+    (
+        "reMaterial?",
+        "Y = the partner may re-submit with the same outUserId (default N)",
+    ),
+    ("materialType?", "default Reject"),
+    ("status?", "status word to report instead of FAILURE"),
+];
+
+/// The parameters of the card's review triggers (opening and cancellation).
+const CARD: &[(&str, &str)] = review_params!("cardId", "the card");
+
+review_kinds! {
+    /// The review of a user onboarding (`userOnboardingResultNotify`). A rejection with
+    /// `reMaterial = Y` lets the partner re-submit.
+    OnboardingReview: "onboarding", "userId", 60_000;
+        approve "whalet.onboarding.approved", ONBOARDING_APPROVE, "Approves a user onboarding under review now and sends userOnboardingResultNotify";
+        reject "whalet.onboarding.rejected", ONBOARDING_REJECT, "Rejects a user onboarding under review now; reMaterial=Y asks for a re-submission";
+
+    /// The review of a card holder application (`cardHolderResultNotify`).
+    HolderReview: "holder", "holderId", 30_000;
+        approve "whalet.holder.approved", review_params!("holderId", "the card holder under review"), "Approves a card holder under review now (cardHolderResultNotify)";
+        reject "whalet.holder.rejected", review_params!("holderId", "the card holder under review"), "Rejects a card holder under review now (cardHolderResultNotify)";
+
+    /// The review of a card holder bank account (`cardHolderBeneficaryNotify`).
+    BeneficaryReview: "beneficary", "beneficaryId", 30_000;
+        approve "whalet.beneficary.approved", review_params!("beneficaryId", "the holder bank account under review"), "Approves a card holder bank account under review now (cardHolderBeneficaryNotify)";
+        reject "whalet.beneficary.rejected", review_params!("beneficaryId", "the holder bank account under review"), "Rejects a card holder bank account under review now (cardHolderBeneficaryNotify)";
+
+    /// The bank's review of a collection account application (`virtualAccountNotify`, with the
+    /// receiving bank details once opened).
+    OpeningReview: "account", "cardId", 10_000;
+        approve "whalet.account.opened", CARD, "The bank opens a collection account being applied for now (virtualAccountNotify SUCCESS)";
+        reject "whalet.account.failed", CARD, "The bank refuses a collection account being applied for (virtualAccountNotify FAILURE)";
+
+    /// The marketplace's review of a shop bind or unbind (`b2cShopBindResultNotify`).
+    ShopReview: "shop", "bindId", 10_000;
+        approve "whalet.shop.approved", review_params!("bindId", "the shop binding with a bind or unbind under review"), "The marketplace confirms a pending shop bind or unbind now (b2cShopBindResultNotify SUCCESS)";
+        reject "whalet.shop.rejected", review_params!("bindId", "the shop binding with a bind or unbind under review"), "The marketplace refuses a pending shop bind or unbind (b2cShopBindResultNotify FAILURE)";
+
+    /// The bank's review of a card cancellation (`b2cCardCancelResultNotify`). A refused
+    /// cancellation leaves the card ACTIVE; a cancelled card's shops are unbound with it.
+    CancelReview: "card cancel", "cardId", 10_000;
+        approve "whalet.card.cancelled", CARD, "The bank closes a card being cancelled now (b2cCardCancelResultNotify SUCCESS)";
+        reject "whalet.card.cancel_refused", CARD, "The bank refuses a pending card cancellation; the card stays ACTIVE (b2cCardCancelResultNotify FAILURE)";
+
+    /// The review of a payout beneficiary account (`benificiaryAccountNotify`).
+    BeneficiaryReview: "benificiary", "beneficiaryId", 30_000;
+        approve "whalet.beneficiary.approved", review_params!("beneficiaryId", "the beneficiary account under review"), "Approves a payout beneficiary account under review now (benificiaryAccountNotify)";
+        reject "whalet.beneficiary.rejected", review_params!("beneficiaryId", "the beneficiary account under review"), "Rejects a payout beneficiary account under review now (benificiaryAccountNotify)";
+
+    /// The review of a collection-to-orders binding (`tradeOrderBindNotify`). On approval each
+    /// order's bound amount grows and an order closes when asked or fully bound.
+    BindReview: "tradeOrderBind", "bindId", 10_000;
+        approve "whalet.trade_bind.approved", review_params!("bindId", "the binding under review (from tradeOrderBindApply)"), "Approves a collection-to-orders binding under review now (tradeOrderBindNotify)";
+        reject "whalet.trade_bind.rejected", review_params!("bindId", "the binding under review (from tradeOrderBindApply)"), "Rejects a collection-to-orders binding now; what it claimed is free again (tradeOrderBindNotify)";
+
+    /// The review of submitted material (`eddReplenishResultNotify` /
+    /// `tradeReplenishResultNotify`): frozen money is released (approved) or returned (rejected),
+    /// and a payout held for the EDD resumes or fails.
+    ReplenishReview: "replenish", "replenishId", 30_000;
+        approve "whalet.replenish.approved", review_params!("replenishId", "the submitted request for material"), "Approves submitted material now (eddReplenishResultNotify / tradeReplenishResultNotify); frozen money is released";
+        reject "whalet.replenish.rejected", review_params!("replenishId", "the submitted request for material"), "Rejects submitted material now; frozen money is returned (a held payout fails)";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_names_its_object_first_and_has_its_own_triggers() {
+        let mut names = std::collections::HashSet::new();
+        assert_eq!(KINDS.len(), 9);
+        for k in KINDS {
+            for t in [&k.approve, &k.reject] {
+                assert_eq!(
+                    t.params.first().map(|p| p.0),
+                    Some(k.id_param),
+                    "{}",
+                    t.name
+                );
+                assert!(t.name.starts_with("whalet."), "{}", t.name);
+                assert!(names.insert(t.name), "{} twice", t.name);
+            }
+            assert!(k.delay_ms > 0, "{}", k.label);
+        }
+    }
+}
