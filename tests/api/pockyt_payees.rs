@@ -411,3 +411,47 @@ async fn an_account_under_review_cannot_be_paid_until_activated() {
     );
     app.shutdown().await;
 }
+
+/// Like the Whalet surface, Pockyt names every problem of a request in one reply: the first
+/// problem's ret_code, every problem in the message.
+#[tokio::test]
+async fn every_field_problem_is_listed_at_once() {
+    let app = spawn_app().await;
+    let mut fields = payee_fields("many@example.com");
+    let map = fields.as_object_mut().unwrap();
+    map.remove("firstName");
+    map.remove("zip");
+    map.insert("countryCode".into(), json!("USA"));
+    map.insert("dateOfBirth".into(), json!("2020-01-01"));
+    let reply = call(&app, "/v3/payee/register", fields).await;
+    assert_eq!(reply["ret_code"], "000020", "{reply}");
+    let msg = reply["ret_msg"].as_str().unwrap();
+    for part in [
+        "firstName is required",
+        "zip is required",
+        "countryCode",
+        "18 years",
+    ] {
+        assert!(msg.contains(part), "{part}: {msg}");
+    }
+
+    let no = active_payee(&app, "acct@example.com").await;
+    let reply = call(
+        &app,
+        "/v3/customers/account/create/bank-account",
+        json!({"customerNo": no, "accountType": "BANK_ACCOUNT", "accountCountry": "US",
+               "accountCurrency": "USD", "bankAccountId": "000123455655",
+               "ipnUrl": "ftp://x", "clientIp": "127.0.0.1"}),
+    )
+    .await;
+    assert_eq!(reply["ret_code"], "000020", "{reply}");
+    let msg = reply["ret_msg"].as_str().unwrap();
+    for part in [
+        "accountTag is required",
+        "bankName is required",
+        "ipnUrl must be an http(s) URL",
+    ] {
+        assert!(msg.contains(part), "{part}: {msg}");
+    }
+    app.shutdown().await;
+}

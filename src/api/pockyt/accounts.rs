@@ -111,33 +111,49 @@ pub fn create(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
         }
         None => fields::one_of(f, "accountType", V2_TYPES, true)?.unwrap_or_default(),
     };
-    let customer_no = fields::required(f, "customerNo")?;
-    let country = fields::country(f, "accountCountry", true)?.unwrap_or_default();
-    let currency = fields::currency(f, "accountCurrency")?;
-    let tag = fields::required(f, "accountTag")?;
+    // Every field problem at once, in the order of the table.
+    let mut p = fields::Problems::default();
+    let customer_no = p.take(fields::required(f, "customerNo"));
+    let country = p
+        .take(fields::country(f, "accountCountry", true))
+        .flatten()
+        .unwrap_or_default();
+    let currency = p.take(fields::currency(f, "accountCurrency"));
+    let tag = p.take(fields::required(f, "accountTag"));
     let (number, bank_name, ipn_url) = if v3 {
         // The v3 table marks bankName M for every account type (PayPal and Venmo too).
         (
-            fields::required(f, "bankAccountId")?,
-            fields::required(f, "bankName")?,
-            Some(fields::required(f, "ipnUrl")?),
+            p.take(fields::required(f, "bankAccountId")),
+            p.take(fields::required(f, "bankName")),
+            p.take(fields::required(f, "ipnUrl")),
         )
     } else {
         (
-            fields::optional(f, "bankAccountId")?.unwrap_or_default(),
-            fields::optional(f, "bankName")?.unwrap_or_default(),
-            fields::optional(f, "ipnUrl")?,
+            p.take(fields::optional(f, "bankAccountId"))
+                .flatten()
+                .or_else(|| Some(String::new())),
+            p.take(fields::optional(f, "bankName"))
+                .flatten()
+                .or_else(|| Some(String::new())),
+            p.take(fields::optional(f, "ipnUrl")).flatten(),
         )
     };
     if let Some(ipn_url) = &ipn_url {
         if !ipn_url.starts_with("http://") && !ipn_url.starts_with("https://") {
-            return Err(PockytError::value(format!(
+            p.push(PockytError::value(format!(
                 "ipnUrl must be an http(s) URL, got {ipn_url:?}"
             )));
         }
     }
-    fields::required(f, "clientIp")?;
-    fields::one_of(f, "bankAccountPurpose", PURPOSES, false)?;
+    p.take(fields::required(f, "clientIp"));
+    p.take(fields::one_of(f, "bankAccountPurpose", PURPOSES, false));
+    p.finish()?;
+    // After finish every value read above is there.
+    let (Some(customer_no), Some(currency), Some(tag), Some(number), Some(bank_name)) =
+        (customer_no, currency, tag, number, bank_name)
+    else {
+        return Err(PockytError::internal("a checked field went missing"));
+    };
     let cfg = &ctx.core.config().pockyt;
     let delay = ctx.decision.delay_or(cfg.account_review_delay_ms);
     let decided = ctx.decision.result.as_ref();

@@ -22,6 +22,45 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
+/// Collects the problems of one request so that the reply lists them all at once, as the Whalet
+/// surface does: its `ret_code` is the first problem's (the one a partner fixing them in order
+/// meets first), its message every problem, joined by "; ".
+#[derive(Debug, Default)]
+pub struct Problems {
+    found: Vec<PockytError>,
+}
+
+impl Problems {
+    /// The value, or None with the problem noted.
+    pub fn take<T>(&mut self, read: Result<T, PockytError>) -> Option<T> {
+        match read {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.found.push(e);
+                None
+            }
+        }
+    }
+
+    pub fn push(&mut self, problem: PockytError) {
+        self.found.push(problem);
+    }
+
+    /// Ok when nothing was found; otherwise one refusal naming every problem.
+    pub fn finish(self) -> Result<(), PockytError> {
+        let mut found = self.found.into_iter();
+        let Some(first) = found.next() else {
+            return Ok(());
+        };
+        let mut msg = first.msg;
+        for other in found {
+            msg.push_str("; ");
+            msg.push_str(&other.msg);
+        }
+        Err(PockytError::new(first.code, msg))
+    }
+}
+
 /// A required non-blank string (numbers are accepted as their text).
 pub fn required(f: &Fields, name: &str) -> Result<String, PockytError> {
     match optional(f, name)? {

@@ -51,43 +51,49 @@ const PROFILE: &[&str] = &[
 
 /// Checks the profile fields; `full` = a registration (mandatory fields must be there).
 fn validate(f: &Fields, full: bool, now: i64) -> Result<(), PockytError> {
+    let mut p = fields::Problems::default();
     for name in PROFILE {
-        fields::optional(f, name)?;
+        p.take(fields::optional(f, name));
     }
-    let profile = fields::one_of(f, "profileType", PROFILE_TYPES, full)?;
+    let profile = p
+        .take(fields::one_of(f, "profileType", PROFILE_TYPES, full))
+        .flatten();
     if full {
         for name in ["firstName", "lastName", "state", "city", "street", "zip"] {
-            fields::required(f, name)?;
+            p.take(fields::required(f, name));
         }
         if profile.as_deref() == Some("BUSINESS") {
-            fields::required(f, "company")?;
+            p.take(fields::required(f, "company"));
         }
     }
-    fields::email(f, "email", full)?;
-    fields::country(f, "countryCode", full)?;
-    if let Some((y, m, d)) = fields::date(f, "dateOfBirth", full)? {
+    p.take(fields::email(f, "email", full));
+    p.take(fields::country(f, "countryCode", full));
+    if let Some((y, m, d)) = p.take(fields::date(f, "dateOfBirth", full)).flatten() {
         let today = time::OffsetDateTime::from_unix_timestamp(now / 1000)
             .map(|t| t.date())
             .unwrap_or(time::Date::MIN);
         let (ty, tm, td) = (today.year(), u8::from(today.month()), today.day());
         let age = ty - y - i32::from((tm, td) < (m, d));
         if age < 18 {
-            return Err(PockytError::value(format!(
+            p.push(PockytError::value(format!(
                 "the payee must be at least 18 years old; dateOfBirth {y:04}-{m:02}-{d:02} gives {age}"
             )));
         }
     }
-    let id_type = fields::one_of(f, "governmentIdType", ID_TYPES, false)?;
-    let id = fields::optional(f, "governmentId")?;
+    let id_type = p
+        .take(fields::one_of(f, "governmentIdType", ID_TYPES, false))
+        .flatten();
+    let id = p.take(fields::optional(f, "governmentId")).flatten();
     match (id_type, id) {
-        (Some(t), None) => Err(PockytError::null(format!(
+        (Some(t), None) => p.push(PockytError::null(format!(
             "governmentId is required when governmentIdType is {t}"
         ))),
-        (None, Some(_)) if full => Err(PockytError::null(
+        (None, Some(_)) if full => p.push(PockytError::null(
             "governmentIdType is required when governmentId is given",
         )),
-        _ => Ok(()),
+        _ => {}
     }
+    p.finish()
 }
 
 fn profile_of(f: &Fields) -> Result<BTreeMap<String, String>, PockytError> {
