@@ -24,7 +24,7 @@ RUN cargo build --release --locked --bin whalet-sim \
 
 FROM ${RUNTIME_IMAGE}
 # A fixed non-root user; the binary needs only glibc (TLS roots are built in).
-RUN useradd --system --uid 10001 --user-group --home-dir /opt/whalet-sim --no-create-home --shell /usr/sbin/nologin whalet
+RUN useradd --uid 10001 --user-group --home-dir /opt/whalet-sim --no-create-home --shell /usr/sbin/nologin whalet
 COPY --from=build /out/whalet-sim /usr/local/bin/whalet-sim
 COPY scripts/container-entrypoint.sh /usr/local/bin/whalet-sim-entrypoint
 COPY keys /opt/whalet-sim/keys

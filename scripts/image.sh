@@ -75,7 +75,10 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 ctr=$(bah from --pull=false "$tag")
 pid=""
 cleanup() {
-  [ -n "$pid" ] && kill -- "-$pid" 2>/dev/null; [ -n "$pid" ] && wait "$pid" 2>/dev/null
+  if [ -n "$pid" ]; then
+    kill -- "-$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
   bah rm "$ctr" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -106,4 +109,4 @@ by_other=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: elsewhere.example:$p
 [ "$by_name" = 200 ] && [ "$by_other" = 403 ] || { echo "image: Host whalet-sim -> $by_name, elsewhere -> $by_other" >&2; exit 1; }
 echo "control plane by the service name: $by_name; by another name: $by_other"
 grep -o 'whalet-sim ready on [^;]*' "$work/serve.log"
-echo "image: OK ($tag, $(bah inspect --type image --format '{{.Size}}' "$tag" 2>/dev/null || true) bytes; ${SECONDS}s)"
+echo "image: OK ($tag, $(bah images --format '{{.Size}}' "$tag" 2>/dev/null || true); ${SECONDS}s)"
