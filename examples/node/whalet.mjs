@@ -5,10 +5,14 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 
 const { RSA_PKCS1_PADDING, RSA_NO_PADDING } = crypto.constants;
 
-export function demoKeys(keysDir = process.env.KEYS_DIR ?? path.join(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), "..", "..", "keys")) {
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+// The demo partner's private key and Whalet's public key (KEYS_DIR, default the repository's keys/).
+export function demoKeys(keysDir = process.env.KEYS_DIR ?? path.join(here, "..", "..", "keys")) {
   return {
     key: crypto.createPrivateKey(fs.readFileSync(path.join(keysDir, "demo-partner", "private.pem"))),
     whalet: crypto.createPublicKey(fs.readFileSync(path.join(keysDir, "platform", "public.pem"))),

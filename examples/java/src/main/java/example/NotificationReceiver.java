@@ -26,10 +26,16 @@ public final class NotificationReceiver implements AutoCloseable {
     private final List<Notification> received = new ArrayList<>();
     private final List<String> rejected = new ArrayList<>();
 
+    /** Listens on 127.0.0.1:port. */
     public NotificationReceiver(int port, PrivateKey key, PublicKey whalet) throws IOException {
+        this("127.0.0.1", port, key, whalet);
+    }
+
+    /** Listens on host:port ("0.0.0.0" when the simulator runs in another container). */
+    public NotificationReceiver(String host, int port, PrivateKey key, PublicKey whalet) throws IOException {
         this.key = key;
         this.whalet = whalet;
-        server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 0);
+        server = HttpServer.create(new InetSocketAddress(host, port), 0);
         server.createContext("/", this::handle);
         server.setExecutor(Executors.newFixedThreadPool(4));
         server.start();
