@@ -1,0 +1,47 @@
+package example;
+
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/** The simulator's control plane (`/__sim/`, plain JSON): the manual clock and the wait API. */
+public final class Simulator {
+    private final String url;
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    public Simulator(String url) {
+        this.url = url.replaceAll("/$", "");
+    }
+
+    private Map<String, Object> send(HttpRequest.Builder b) throws Exception {
+        HttpResponse<String> res = http.send(b.timeout(Duration.ofSeconds(130)).build(),
+                HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+        if (res.statusCode() != 200) throw new IllegalStateException("HTTP " + res.statusCode() + ": " + res.body());
+        return Json.object(res.body());
+    }
+
+    public Map<String, Object> health() throws Exception {
+        return send(HttpRequest.newBuilder(URI.create(url + "/__sim/health")).GET());
+    }
+
+    /** Moves the manual clock; every timer that falls due runs, notification deliveries included. */
+    public void advance(int seconds) throws Exception {
+        send(HttpRequest.newBuilder(URI.create(url + "/__sim/clock/advance"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"seconds\":" + seconds + "}")));
+    }
+
+    /** Blocks until a matching notification is delivered, exhausted or suppressed; returns it. */
+    public Map<String, Object> waitNotification(Map<String, String> filter) throws Exception {
+        String q = filter.entrySet().stream()
+                .map(e -> e.getKey() + "=" + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8))
+                .collect(Collectors.joining("&"));
+        return send(HttpRequest.newBuilder(URI.create(url + "/__sim/notifications/wait?" + q + "&timeoutMs=10000")).GET());
+    }
+}

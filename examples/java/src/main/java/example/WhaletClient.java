@@ -1,0 +1,64 @@
+package example;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.UUID;
+
+/** Calls the Whalet Open API (`POST {url}/api`) as a partner: seals, signs, sends, verifies and
+ * opens the reply. */
+public final class WhaletClient {
+    /** A reply: head.code, head.detail and the decrypted body (null without one). */
+    public record Reply(String code, String detail, Object body) {}
+
+    private final String url;
+    private final String partnerId;
+    private final PrivateKey key;
+    private final PublicKey whalet;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+
+    public WhaletClient(String url, String partnerId, PrivateKey key, PublicKey whalet) {
+        this.url = url.replaceAll("/$", "");
+        this.partnerId = partnerId;
+        this.key = key;
+        this.whalet = whalet;
+    }
+
+    @SuppressWarnings("unchecked")
+    public Reply call(String apiCode, Map<String, Object> body) throws Exception {
+        Map<String, Object> head = new LinkedHashMap<>();
+        head.put("partnerId", partnerId);
+        head.put("apiCode", apiCode);
+        head.put("requestNo", UUID.randomUUID().toString().replace("-", "").substring(0, 24)); // at most 30
+        head.put("version", "1.0");
+        String[] sealed = WhaletCrypto.sealBody(Json.write(body), whalet);
+        head.put("sign", WhaletCrypto.sign(key, WhaletCrypto.requestSignString(head, sealed[0])));
+        head.put("keyEnc", sealed[1]);
+        String request = Json.write(Map.of("head", head, "body", Map.of("encrypt", sealed[0])));
+        HttpResponse<String> res = http.send(
+                HttpRequest.newBuilder(URI.create(url + "/api"))
+                        .timeout(Duration.ofSeconds(30))
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(request, StandardCharsets.UTF_8))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+        if (res.statusCode() != 200) throw new IllegalStateException(apiCode + ": HTTP " + res.statusCode());
+        Map<String, Object> reply = Json.object(res.body());
+        Map<String, Object> rhead = (Map<String, Object>) reply.get("head");
+        Map<String, Object> rbody = (Map<String, Object>) reply.get("body");
+        String encrypt = rbody == null ? null : (String) rbody.get("encrypt");
+        if (rhead.get("sign") != null
+                && !WhaletCrypto.verify(whalet, WhaletCrypto.replySignString(rhead, encrypt), rhead.get("sign"))) {
+            throw new SecurityException(apiCode + ": the reply's signature does not verify");
+        }
+        Object data = encrypt == null ? null : Json.parse(WhaletCrypto.openBody((String) rhead.get("keyEnc"), encrypt, key));
+        return new Reply((String) rhead.get("code"), (String) rhead.get("detail"), data);
+    }
+}

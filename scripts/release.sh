@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The release archive, and its test.
+#
+#   scripts/release.sh [--bin PATH] [--out DIR]   build dist/whalet-sim-<version>-x86_64-unknown-linux-gnu.tar.gz
+#                                                 (+ .sha256 beside it); without --bin it runs
+#                                                 `cargo build --release --locked` first
+#   scripts/release.sh --check ARCHIVE            unpack ARCHIVE into an empty temporary directory and run it
+#                                                 from there: checksums, --version, serve on free ports with a
+#                                                 packaged scenario, /__sim/health, `whalet-sim call
+#                                                 connectivity` with the packaged demo keys
+#
+# The archive holds one directory: the binary, README.md, docs/, keys/ (demo keys, test only),
+# scenarios/, samples/, examples/, and SHA256SUMS over all of them. The tarball is reproducible
+# (sorted, owner 0, mtime = the last commit's time).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+target=x86_64-unknown-linux-gnu
+
+check() {
+  local archive=$1
+  archive=$(cd "$(dirname "$archive")" && pwd)/$(basename "$archive")
+  [ -f "$archive" ] || { echo "release --check: no $archive" >&2; return 1; }
+  if [ -f "$archive.sha256" ]; then
+    (cd "$(dirname "$archive")" && sha256sum --quiet -c "$(basename "$archive").sha256")
+    echo "release --check: archive checksum ok"
+  fi
+  local dir; dir=$(mktemp -d)
+  local pid=""
+  # shellcheck disable=SC2064
+  trap "[ -n \"\$pid\" ] && kill \$pid 2>/dev/null; rm -rf '$dir'" RETURN
+  tar -xzf "$archive" -C "$dir"
+  local top; top=$(ls "$dir")
+  [ "$(echo "$top" | wc -l)" = 1 ] || { echo "release --check: expected one top directory, got: $top" >&2; return 1; }
+  cd "$dir/$top"
+  sha256sum --quiet -c SHA256SUMS
+  echo "release --check: SHA256SUMS ok ($(wc -l < SHA256SUMS) files)"
+  for f in whalet-sim README.md keys/demo-partner/private.pem keys/platform/public.pem scenarios/happy-path.toml docs/WIRE.md; do
+    [ -e "$f" ] || { echo "release --check: missing $f" >&2; return 1; }
+  done
+  ./whalet-sim --version
+  # Only the unpacked directory: no cargo, no source tree on PATH or in the working directory.
+  env -i PATH=/usr/bin:/bin HOME="$dir" ./whalet-sim serve --addr 127.0.0.1:0 --sftp-addr off --manual-clock \
+    --scenario scenarios/happy-path.toml 2>serve.log &
+  pid=$!
+  local url=""
+  for _ in $(seq 100); do
+    url=$(sed -n 's/.*ready on \([0-9.:]*\);.*/http:\/\/\1/p' serve.log | head -n 1)
+    [ -n "$url" ] && break
+    kill -0 "$pid" 2>/dev/null || { cat serve.log >&2; echo "release --check: serve exited" >&2; return 1; }
+    sleep 0.1
+  done
+  [ -n "$url" ] || { cat serve.log >&2; echo "release --check: no ready line" >&2; return 1; }
+  local health; health=$(curl -fsS "$url/__sim/health")
+  [ "$health" = '{"status":"ok"}' ] || { echo "release --check: health answered $health" >&2; return 1; }
+  echo "release --check: $url/__sim/health $health"
+  env -i PATH=/usr/bin:/bin HOME="$dir" ./whalet-sim call connectivity --url "$url" \
+    --key keys/demo-partner/private.pem --platform-key keys/platform/public.pem \
+    --data '{"notifyFlag":"N","responseFlag":"Y","responseMessage":"pong"}' > call.json
+  grep -q '"SUCCESS"' call.json || { cat call.json >&2; echo "release --check: connectivity did not succeed" >&2; return 1; }
+  grep -q 'scenarios/happy-path.toml' serve.log || { echo "release --check: the packaged scenario was not loaded" >&2; return 1; }
+  kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+  echo "release --check: OK ($(basename "$archive") ran from an empty directory: health, connectivity)"
+}
+
+build() {
+  local bin="" out="$root/dist"
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --bin) bin=$2; shift 2 ;;
+      --out) out=$2; shift 2 ;;
+      *) echo "usage: scripts/release.sh [--bin PATH] [--out DIR] | --check ARCHIVE" >&2; return 2 ;;
+    esac
+  done
+  cd "$root"
+  local version; version=$(sed -n '/^\[package\]/,/^\[/ s/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n 1)
+  if [ -z "$bin" ]; then
+    cargo build --release --locked --bin whalet-sim
+    bin=target/release/whalet-sim
+  fi
+  [ -x "$bin" ] || { echo "release: no binary at $bin" >&2; return 1; }
+  local name="whalet-sim-$version-$target"
+  local stage; stage=$(mktemp -d)
+  # shellcheck disable=SC2064
+  trap "rm -rf '$stage'" RETURN
+  mkdir -p "$stage/$name" "$out"
+  install -m 0755 "$bin" "$stage/$name/whalet-sim"
+  strip "$stage/$name/whalet-sim" 2>/dev/null || true
+  # tracked files only (no build output of the examples)
+  local files
+  if git rev-parse --git-dir >/dev/null 2>&1; then
+    files=$(git ls-files README.md docs keys scenarios samples examples)
+  else
+    files=$(find README.md docs keys scenarios samples examples -type f -not -path '*/build/*')
+  fi
+  echo "$files" | while read -r f; do
+    mkdir -p "$stage/$name/$(dirname "$f")"
+    cp -p "$f" "$stage/$name/$f"
+  done
+  (cd "$stage/$name" && find . -type f ! -name SHA256SUMS | sed 's|^\./||' | LC_ALL=C sort | xargs sha256sum > SHA256SUMS)
+  local mtime; mtime=$(git log -1 --format=%ct 2>/dev/null || date +%s)
+  local archive="$out/$name.tar.gz"
+  tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$mtime" -C "$stage" -cf - "$name" | gzip -n -9 > "$archive"
+  (cd "$out" && sha256sum "$name.tar.gz" > "$name.tar.gz.sha256")
+  echo "release: $archive ($(du -h "$archive" | cut -f1)); sha256 $(cut -d' ' -f1 "$archive.sha256")"
+}
+
+if [ "${1:-}" = "--check" ]; then
+  [ $# = 2 ] || { echo "usage: scripts/release.sh --check ARCHIVE" >&2; exit 2; }
+  check "$2"
+else
+  build "$@"
+fi
