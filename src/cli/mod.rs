@@ -95,6 +95,16 @@ struct ServeArgs {
     /// opened once as /?token=<token>.
     #[arg(long, env = "WHALET_SIM_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// Another Host name the control plane and the dashboard answer to besides loopback names,
+    /// e.g. a container's service name (repeatable; the variable takes a comma-separated list;
+    /// added to `[server] allowed_hosts`).
+    #[arg(
+        long = "allowed-host",
+        env = "WHALET_SIM_ALLOWED_HOSTS",
+        value_delimiter = ',',
+        value_name = "NAME"
+    )]
+    allowed_hosts: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -234,6 +244,21 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
+    for host in args
+        .allowed_hosts
+        .iter()
+        .map(|h| h.trim())
+        .filter(|h| !h.is_empty())
+    {
+        if !config
+            .server
+            .allowed_hosts
+            .iter()
+            .any(|known| known == host)
+        {
+            config.server.allowed_hosts.push(host.to_owned());
+        }
+    }
     if let Some(token) = args.admin_token.clone().filter(|t| !t.is_empty()) {
         config.server.admin_token = Some(token);
     }

@@ -698,3 +698,37 @@ fn serve_with_json_logs_writes_only_json_lines() {
         "{stderr}"
     );
 }
+
+/// `WHALET_SIM_ALLOWED_HOSTS` (a container's service name) opens the control plane to that Host
+/// name and to no other.
+#[test]
+fn serve_answers_the_control_plane_by_the_allowed_host_names_from_env() {
+    let mut command = bin();
+    command
+        .arg("serve")
+        .env("RUST_LOG", "info")
+        .env("WHALET_SIM_ADDR", "127.0.0.1:0")
+        .env("WHALET_SIM_SFTP_ADDR", "off")
+        .env("WHALET_SIM_ALLOWED_HOSTS", "whalet-sim, sim.internal");
+    let served = Served::start(command);
+    let lines = served.until("ready on");
+    let addr = ready_addr(lines.last().unwrap());
+    let get = |host: &str| {
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        write!(
+            stream,
+            "GET /__sim/clock HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).unwrap();
+        text
+    };
+    for host in ["whalet-sim:8080", "sim.internal"] {
+        let answer = get(host);
+        assert!(answer.starts_with("HTTP/1.1 200"), "{host}: {answer}");
+    }
+    let answer = get("evil.example");
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    served.stop();
+}
