@@ -141,6 +141,24 @@ fn edits(a: &[char], b: &[char]) -> usize {
     row[b.len()]
 }
 
+/// Text as HTML or XML character data or an attribute value: the five special characters as
+/// references, control characters other than newline and tab as spaces (XML 1.0 forbids them).
+pub fn markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t') => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

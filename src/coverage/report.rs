@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Coverage, Kind};
 use crate::tenant::TenantId;
+use crate::text::markup;
 
 /// One item with its hits.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -275,8 +276,8 @@ impl Report {
                 let _ = writeln!(
                     out,
                     "  <testsuite name=\"{}.{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\">",
-                    xml(&s.surface),
-                    xml(&g.group),
+                    markup(&s.surface),
+                    markup(&g.group),
                     g.items,
                     g.items - g.exercised
                 );
@@ -285,24 +286,24 @@ impl Report {
                         let _ = write!(
                             out,
                             "    <testcase classname=\"{}.{}.{}\" name=\"{}\" time=\"0\"",
-                            xml(&s.surface),
-                            xml(&g.group),
-                            xml(&o.operation),
-                            xml(&i.outcome)
+                            markup(&s.surface),
+                            markup(&g.group),
+                            markup(&o.operation),
+                            markup(&i.outcome)
                         );
                         if i.hits > 0 {
                             let _ = writeln!(
                                 out,
                                 "><system-out>{} hits ({})</system-out></testcase>",
                                 i.hits,
-                                xml(&i.id)
+                                markup(&i.id)
                             );
                         } else {
                             let _ = writeln!(
                                 out,
                                 "><failure type=\"NotExercised\" message=\"never exercised: {}\">{}</failure></testcase>",
-                                xml(&i.id),
-                                xml(&i.hint)
+                                markup(&i.id),
+                                markup(&i.hint)
                             );
                         }
                     }
@@ -331,7 +332,7 @@ td{padding:2px 8px;vertical-align:top}.bar{background:#eee;width:200px;height:12
             let _ = write!(
                 out,
                 "<h2>{} {}/{} ({:.1}%)</h2><table>",
-                xml(&s.surface),
+                markup(&s.surface),
                 s.exercised,
                 s.items,
                 s.percent
@@ -345,16 +346,16 @@ td{padding:2px 8px;vertical-align:top}.bar{background:#eee;width:200px;height:12
                         .map(|i| {
                             format!(
                                 "<div class=\"miss\" title=\"{}\">{}</div>",
-                                xml(&i.hint),
-                                xml(&i.outcome)
+                                markup(&i.hint),
+                                markup(&i.outcome)
                             )
                         })
                         .collect();
                     let _ = write!(
                         out,
                         "<tr><td>{}</td><td>{}</td><td><div class=\"bar\"><div class=\"fill\" style=\"width:{}%\"></div></div></td><td>{}/{}</td><td>{}</td></tr>",
-                        xml(&g.group),
-                        xml(&o.operation),
+                        markup(&g.group),
+                        markup(&o.operation),
                         o.percent,
                         o.exercised,
                         o.items,
@@ -367,21 +368,4 @@ td{padding:2px 8px;vertical-align:top}.bar{background:#eee;width:200px;height:12
         out.push_str("</body></html>\n");
         out
     }
-}
-
-/// Text as XML/HTML character data or an attribute value.
-fn xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t') => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
 }

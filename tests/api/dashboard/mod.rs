@@ -84,17 +84,7 @@ async fn a_partner_request_appears_decrypted_in_the_journal_without_reload() {
         command.starts_with("whalet-sim call connectivity --url "),
         "{command}"
     );
-    let shell = command.replacen("whalet-sim", env!("CARGO_BIN_EXE_whalet-sim"), 1);
-    // (off the runtime's thread: the simulator answers on this same thread)
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("sh")
-            .arg("-c")
-            .arg(&shell)
-            .output()
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    let out = run_command(&command).await;
     assert!(
         out.status.success(),
         "{command}: {}",
@@ -525,7 +515,8 @@ async fn the_dashboard_works_with_an_admin_token() {
     app.shutdown().await;
 }
 
-/// Runs a shell command line with `whalet-sim` replaced by the binary under test.
+/// Runs a shell command line with `whalet-sim` replaced by the binary under test (off the
+/// runtime's thread: the simulator answers on this same thread).
 async fn run_command(command: &str) -> std::process::Output {
     let shell = command.replacen("whalet-sim", env!("CARGO_BIN_EXE_whalet-sim"), 1);
     tokio::task::spawn_blocking(move || {
