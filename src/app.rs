@@ -152,6 +152,23 @@ impl App {
         })
     }
 
+    /// Replaces all state with the snapshot in `path` (`serve --snapshot FILE`), logging what
+    /// was restored. A file that is not a snapshot, of a newer schema or corrupt is refused
+    /// with a message naming it.
+    pub fn load_snapshot(&self, path: &std::path::Path) -> anyhow::Result<()> {
+        let snapshot = crate::persist::read_file(path).map_err(anyhow::Error::msg)?;
+        let restored = crate::persist::import(&self.core, snapshot, None)
+            .map_err(|e| anyhow::anyhow!("snapshot {}: {e}", path.display()))?;
+        tracing::info!(
+            tenants = restored.tenants,
+            notifications = restored.notifications,
+            pending = restored.pending_notifications,
+            "state restored from snapshot {}",
+            path.display()
+        );
+        Ok(())
+    }
+
     /// The core every surface stands on.
     pub fn core(&self) -> &Core {
         &self.core

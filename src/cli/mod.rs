@@ -92,6 +92,9 @@ struct ServeArgs {
     /// opened once as /?token=<token>.
     #[arg(long, env = "WHALET_SIM_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// Start from this snapshot (a file saved from GET /__sim/snapshot; docs/PERSISTENCE.md).
+    #[arg(long, env = "WHALET_SIM_SNAPSHOT", value_name = "FILE")]
+    snapshot: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -234,6 +237,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             scenario_files: args.scenarios.clone(),
         },
     )?;
+    if let Some(path) = &args.snapshot {
+        app.load_snapshot(path)?;
+    }
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.addr))?;

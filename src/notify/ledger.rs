@@ -109,6 +109,17 @@ impl Ledger {
         runnable.then_some(first_at)
     }
 
+    /// Puts back a notification read from a snapshot as it was (status and due time kept),
+    /// rejoining its line if it is not finished. Call in sequence order.
+    pub fn restore(&mut self, seq: u64, n: Notification) {
+        if n.status.is_final() {
+            self.finished.insert(seq);
+        } else if let Some(key) = line_key(&n) {
+            self.lines.entry(key).or_default().push_back(seq);
+        }
+        self.items.insert(seq, Box::new(n));
+    }
+
     /// Starts a new series of a finished notification (resend); it does not rejoin its line.
     pub fn restart(&mut self, seq: u64, now: Millis) -> Result<Notification, String> {
         let id = id_of(seq);

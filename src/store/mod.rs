@@ -9,6 +9,7 @@
 pub mod idempotency;
 pub mod infinia;
 pub mod ledger;
+pub mod persist;
 pub mod platform;
 pub mod pockyt;
 pub mod refusal;
@@ -20,7 +21,7 @@ use std::sync::Arc;
 
 use dashmap::DashMap;
 use parking_lot::Mutex;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use crate::tenant::{Provider, TenantId};
@@ -29,7 +30,7 @@ pub use ledger::{Ledger, LedgerError};
 pub use refusal::Refusal;
 
 /// Everything one tenant owns.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct TenantState {
     /// Whalet `requestNo`s already executed (REQUEST_NO_NOT_UNIQUE).
     pub request_nos: request_nos::RequestNos,
@@ -92,6 +93,12 @@ impl Store {
     /// A JSON snapshot of one tenant's state.
     pub fn snapshot(&self, id: &TenantId) -> Option<Value> {
         self.with_tenant(id, |t| serde_json::to_value(&*t).unwrap_or(Value::Null))
+    }
+
+    /// Replaces the tenant's state (creating the tenant if needed).
+    pub fn put_tenant(&self, id: &TenantId, state: TenantState) {
+        let cell = Arc::clone(self.tenants.entry(id.clone()).or_default().value());
+        *cell.lock() = state;
     }
 
     /// Empties one tenant's state (or every tenant's).

@@ -6,7 +6,7 @@
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// One heap copy of each number, shared by the set (lookups) and the queue (age order).
 #[derive(Debug, Default)]
@@ -57,6 +57,18 @@ impl RequestNos {
 impl Serialize for RequestNos {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(self.order.iter().map(|n| &**n))
+    }
+}
+
+/// Reads the list back, oldest first (a duplicate in the list is kept once).
+impl<'de> Deserialize<'de> for RequestNos {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let list = Vec::<String>::deserialize(d)?;
+        let mut nos = RequestNos::default();
+        for n in list {
+            nos.insert(n, usize::MAX);
+        }
+        Ok(nos)
     }
 }
 

@@ -27,6 +27,7 @@ mod infinia;
 mod journal;
 mod journal_bounds;
 mod notifications;
+mod persistence;
 mod pipeline_panics;
 mod platform;
 mod platform_browser;
