@@ -133,6 +133,15 @@ impl App {
         let scenarios = Scenarios::from_files(&clock, &options.scenario_files, &triggers)?;
         outbox.set_gate(scenarios.delivery_gate());
         let cpu = crate::core::cpu::CpuGate::new(config.server.cpu_parallelism);
+        let data_dir = match &config.store.data_dir {
+            Some(dir) => {
+                Some(crate::persist::sqlite::DataDir::open(dir).map_err(anyhow::Error::msg)?)
+            }
+            None => None,
+        };
+        if let Some(dir) = &data_dir {
+            surfaces.insert(Arc::new(crate::persist::sqlite::Handle(dir.clone())));
+        }
         let core = Core::new(Parts {
             config,
             clock,
@@ -146,6 +155,19 @@ impl App {
             surfaces,
             cpu,
         });
+        if let Some(dir) = &data_dir {
+            let restored = dir.attach(&core).map_err(anyhow::Error::msg)?;
+            tracing::info!(
+                data_dir = %dir.dir().display(),
+                tenants = restored.tenants,
+                entities = restored.entities,
+                postings = restored.postings,
+                request_nos = restored.request_nos,
+                notifications = restored.notifications,
+                pending_notifications = restored.pending_notifications,
+                "state restored from the data dir"
+            );
+        }
         Ok(Self {
             core,
             stop: CancellationToken::new(),
@@ -216,6 +238,9 @@ impl RunningApp {
             if let Err(e) = task.await {
                 tracing::error!(task = name, error = %e, "task ended abnormally");
             }
+        }
+        if let Some(dir) = crate::persist::sqlite::data_dir(&self.app) {
+            dir.close();
         }
     }
 

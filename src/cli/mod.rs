@@ -92,6 +92,10 @@ struct ServeArgs {
     /// opened once as /?token=<token>.
     #[arg(long, env = "WHALET_SIM_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// Keep all state in an SQLite database in DIR and resume from it on start (overrides
+    /// `[store] data_dir`; docs/PERSISTENCE.md).
+    #[arg(long, env = "WHALET_SIM_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
     /// Start from this snapshot (a file saved from GET /__sim/snapshot; docs/PERSISTENCE.md).
     #[arg(long, env = "WHALET_SIM_SNAPSHOT", value_name = "FILE")]
     snapshot: Option<PathBuf>,
@@ -203,6 +207,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(sftp) = args.sftp_addr.as_deref().map(str::trim) {
         config.infinia.sftp_addr = sftp_setting(sftp)?;
+    }
+    if let Some(dir) = &args.data_dir {
+        config.store.data_dir = Some(dir.clone());
     }
     let sftp_configured = !config.infinia.sftp_addr.trim().is_empty();
     let has_token = config.server.admin_token().is_some();

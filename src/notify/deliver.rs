@@ -196,6 +196,7 @@ impl Outbox {
         let mut follow_ups: Vec<(u64, Millis)> = Vec::new();
         {
             let mut ledger = self.inner.ledger.lock();
+            let track = ledger.track;
             let Some(n) = ledger.items.get_mut(&seq) else {
                 return;
             };
@@ -247,6 +248,9 @@ impl Outbox {
                     true
                 }
             };
+            if track {
+                ledger.touched.insert(seq);
+            }
             if finished {
                 follow_ups.extend(ledger.finish(seq, now));
                 ledger.trim(self.inner.capacity);
@@ -255,7 +259,7 @@ impl Outbox {
         for (seq, at) in follow_ups {
             self.schedule_attempt(seq, at);
         }
-        self.inner.changed.notify_waiters();
+        self.announce();
     }
 }
 

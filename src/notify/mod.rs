@@ -218,6 +218,8 @@ struct Inner {
     concurrency: AtomicUsize,
     /// A random tag in minted requestNos, so that two runs never reuse one.
     instance: std::sync::atomic::AtomicU32,
+    /// Told after every change of the ledger (a data directory).
+    sink: std::sync::OnceLock<Arc<dyn Fn() + Send + Sync>>,
     transports: Mutex<HashMap<&'static str, Arc<dyn Transport>>>,
     ledger: Mutex<Ledger>,
     destinations: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
@@ -243,6 +245,7 @@ impl Outbox {
                 capacity: capacity.max(1),
                 concurrency: AtomicUsize::new(DEFAULT_CONCURRENCY),
                 instance: std::sync::atomic::AtomicU32::new(rand::random::<u32>() % 1_000_000),
+                sink: std::sync::OnceLock::new(),
                 transports: Mutex::new(HashMap::new()),
                 ledger: Mutex::new(Ledger::default()),
                 destinations: Mutex::new(HashMap::new()),
@@ -315,7 +318,7 @@ impl Outbox {
         if let Some(at) = first {
             self.schedule_attempt(seq, at);
         }
-        self.inner.changed.notify_waiters();
+        self.announce();
         id
     }
 
@@ -330,7 +333,7 @@ impl Outbox {
             (seq, view)
         };
         self.schedule_attempt(seq, now);
-        self.inner.changed.notify_waiters();
+        self.announce();
         Ok(view)
     }
 
@@ -406,7 +409,37 @@ impl Outbox {
                 .clock
                 .cancel_where(|label| labels.contains(label));
         }
+        self.announce();
+    }
+
+    /// Wakes waiters and tells the change sink.
+    pub(crate) fn announce(&self) {
         self.inner.changed.notify_waiters();
+        if let Some(sink) = self.inner.sink.get() {
+            sink();
+        }
+    }
+
+    /// Tracks changes from now on and tells `sink` after each (a data directory).
+    pub fn set_change_sink(&self, sink: Arc<dyn Fn() + Send + Sync>) {
+        self.inner.ledger.lock().track = true;
+        let _ = self.inner.sink.set(sink);
+    }
+
+    /// The notifications changed since the last call: `(seq, Some(now))`, or `None` when it is
+    /// gone (reset, trimmed).
+    pub fn take_changes(&self) -> Vec<(u64, Option<Notification>)> {
+        let mut ledger = self.inner.ledger.lock();
+        let touched = std::mem::take(&mut ledger.touched);
+        touched
+            .into_iter()
+            .map(|seq| (seq, ledger.items.get(&seq).map(|n| (**n).clone())))
+            .collect()
+    }
+
+    /// The next sequence number to be minted.
+    pub fn next_seq(&self) -> u64 {
+        self.inner.next_id.load(Ordering::Relaxed)
     }
 
     /// Whether [`Outbox::import`] would take `state`: every channel has a transport here and
@@ -481,7 +514,7 @@ impl Outbox {
         for (seq, at) in due {
             self.schedule_attempt(seq, at);
         }
-        self.inner.changed.notify_waiters();
+        self.announce();
         Ok(count)
     }
 

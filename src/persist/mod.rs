@@ -6,6 +6,8 @@
 //! Boundary: this module reads and replaces state only through the handles of [`Core`] (the
 //! store, the outbox, the clock); it knows no surface.
 
+pub mod sqlite;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -60,7 +62,7 @@ pub fn export(core: &Core, tenant: Option<&TenantId>) -> Result<Vec<u8>, String>
             // Serialised under the tenant's lock: one consistent state per tenant.
             let value = core
                 .store()
-                .with_tenant(&id, |t| serde_json::to_value(&*t))
+                .read_tenant(&id, |t| serde_json::to_value(t))
                 .transpose()
                 .map_err(|e| format!("tenant {id} could not be written: {e}"))?;
             if let Some(value) = value {

@@ -53,10 +53,17 @@ impl TenantState {
     }
 }
 
+/// Told of every tenant whose state may have changed (its lock was taken): a data directory
+/// writes those tenants before the reply leaves.
+pub trait ChangeSink: Send + Sync {
+    fn changed(&self, tenant: &TenantId);
+}
+
 /// Handle to all tenants' state. Cheap to clone.
 #[derive(Clone, Default)]
 pub struct Store {
     tenants: Arc<DashMap<TenantId, Arc<Mutex<TenantState>>>>,
+    sink: Arc<std::sync::OnceLock<Arc<dyn ChangeSink>>>,
 }
 
 impl Store {
@@ -81,7 +88,29 @@ impl Store {
     ) -> Option<R> {
         let cell = self.tenants.get(id).map(|e| Arc::clone(e.value()))?;
         let mut state = cell.lock();
-        Some(f(&mut state))
+        let result = f(&mut state);
+        drop(state);
+        self.touched(id);
+        Some(result)
+    }
+
+    /// Runs `f` on the tenant's state without telling the change sink (reading it to write it
+    /// out).
+    pub fn read_tenant<R>(&self, id: &TenantId, f: impl FnOnce(&TenantState) -> R) -> Option<R> {
+        let cell = self.tenants.get(id).map(|e| Arc::clone(e.value()))?;
+        let state = cell.lock();
+        Some(f(&state))
+    }
+
+    /// Installs the sink told of every change (once; a data directory).
+    pub fn set_change_sink(&self, sink: Arc<dyn ChangeSink>) {
+        let _ = self.sink.set(sink);
+    }
+
+    fn touched(&self, id: &TenantId) {
+        if let Some(sink) = self.sink.get() {
+            sink.changed(id);
+        }
     }
 
     pub fn tenant_ids(&self) -> Vec<TenantId> {
@@ -99,6 +128,7 @@ impl Store {
     pub fn put_tenant(&self, id: &TenantId, state: TenantState) {
         let cell = Arc::clone(self.tenants.entry(id.clone()).or_default().value());
         *cell.lock() = state;
+        self.touched(id);
     }
 
     /// Empties one tenant's state (or every tenant's).
@@ -106,6 +136,7 @@ impl Store {
         for entry in self.tenants.iter() {
             if id.is_none_or(|wanted| wanted == entry.key()) {
                 *entry.value().lock() = TenantState::default();
+                self.touched(entry.key());
             }
         }
     }

@@ -45,6 +45,11 @@ impl RequestNos {
         self.seen.contains(request_no)
     }
 
+    /// The remembered numbers, oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &str> {
+        self.order.iter().map(|n| &**n)
+    }
+
     pub fn len(&self) -> usize {
         self.order.len()
     }

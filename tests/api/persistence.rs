@@ -361,3 +361,266 @@ async fn the_retrying_fixture_delivers_its_notification_on_the_fourth_attempt() 
     );
     app.shutdown().await;
 }
+
+// ---- the data directory (SQLite) ----
+
+fn data_dir_config(dir: &std::path::Path) -> String {
+    format!("[store]\ndata_dir = {:?}\n", dir.display().to_string())
+}
+
+#[tokio::test]
+async fn a_data_dir_keeps_state_across_a_restart_and_refuses_a_second_simulator() {
+    let dir = tempfile::tempdir().unwrap();
+    let setup = || Setup {
+        config: Some(data_dir_config(dir.path())),
+        ..Setup::default()
+    };
+    let app = spawn_with(setup()).await;
+    let (user_id, card_id) = settled_user(&app, "dir", "250.00").await;
+    let request_no = app.client.next_request_no();
+    let body = json!({"userId": user_id, "cardId": card_id});
+    let reply = app
+        .client
+        .call_with("b2cCardDetailQuery", &request_no, &body)
+        .await
+        .unwrap();
+    assert_eq!(reply.code, "SUCCESS", "{}", reply.detail);
+
+    // A second simulator on the same directory is refused while this one runs.
+    let mut config = whalet_sim::config::Config::default();
+    config.store.data_dir = Some(dir.path().to_owned());
+    let refused = whalet_sim::App::new(config.clone(), whalet_sim::Options::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        refused.contains("in use by another running simulator"),
+        "{refused}"
+    );
+
+    // Readable with any SQLite client: tables named after what they hold.
+    {
+        let db = rusqlite::Connection::open(dir.path().join("whalet-sim.db")).unwrap();
+        let users: i64 = db
+            .query_row(
+                "SELECT count(*) FROM entities WHERE kind = 'whalet.users'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(users, 1);
+        let remembered: i64 = db
+            .query_row(
+                "SELECT count(*) FROM request_nos WHERE request_no = ?1",
+                [&request_no],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(remembered, 1, "committed before the reply was sent");
+    }
+    app.shutdown().await;
+
+    let again = spawn_with(setup()).await;
+    let replay = again
+        .client
+        .call_with("b2cCardDetailQuery", &request_no, &body)
+        .await
+        .unwrap();
+    assert_eq!(replay.code, "REQUEST_NO_NOT_UNIQUE", "{}", replay.detail);
+    assert_eq!(available_cents(&again, &user_id).await, 25_000);
+    again.assert_invariants().await;
+    again.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_newer_or_corrupt_database_is_refused_naming_the_file() {
+    let newer = tempfile::tempdir().unwrap();
+    {
+        let db = rusqlite::Connection::open(newer.path().join("whalet-sim.db")).unwrap();
+        db.pragma_update(None, "user_version", 9).unwrap();
+    }
+    let mut config = whalet_sim::config::Config::default();
+    config.store.data_dir = Some(newer.path().to_owned());
+    let message = whalet_sim::App::new(config, whalet_sim::Options::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains("whalet-sim.db") && message.contains("schema version 9 is newer"),
+        "{message}"
+    );
+
+    let corrupt = tempfile::tempdir().unwrap();
+    std::fs::write(corrupt.path().join("whalet-sim.db"), vec![b'x'; 8192]).unwrap();
+    let mut config = whalet_sim::config::Config::default();
+    config.store.data_dir = Some(corrupt.path().to_owned());
+    let message = whalet_sim::App::new(config.clone(), whalet_sim::Options::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains("whalet-sim.db") && message.contains("not a readable SQLite database"),
+        "{message}"
+    );
+    // A refused start leaves no lock behind.
+    assert!(!corrupt.path().join("whalet-sim.lock").exists());
+}
+
+/// The binary on `dir` with a manual clock, answering on a free port; stderr goes to a file.
+async fn serve_child(
+    dir: &std::path::Path,
+    notify_url: &str,
+    log: &str,
+) -> (std::process::Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = std::fs::File::create(dir.join(log)).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_whalet-sim"))
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--manual-clock",
+            "--start-time",
+            crate::helpers::START,
+            "--sftp-addr",
+            "off",
+            "--notify-url",
+            notify_url,
+            "--data-dir",
+            &dir.join("data").display().to_string(),
+        ])
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let client = whalet_sim::http::client::HttpClient::new();
+    for _ in 0..400 {
+        if client
+            .get(&format!("{url}/__sim/health"), Duration::from_secs(1))
+            .await
+            .is_ok_and(|r| r.status == 200)
+        {
+            return (child, url);
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("the simulator did not become ready");
+}
+
+fn remote(url: &str, receiver: whalet_sim::partner::receiver::Receiver) -> TestApp {
+    TestApp {
+        client: whalet_sim::partner::WhaletClient::demo(url),
+        url: url.to_owned(),
+        running: None,
+        receiver,
+        http: whalet_sim::http::client::HttpClient::new(),
+    }
+}
+
+/// SIGKILL under concurrent load, restart on the same directory: every acknowledged requestNo
+/// and tradeId is there, the ledger balances, and the pending notifications (two failed
+/// attempts each) go on with their 2 s wait.
+#[tokio::test]
+async fn after_sigkill_under_load_every_acknowledged_request_survives() {
+    use whalet_sim::partner::receiver::Receiver;
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::demo(Mode::Ack { fail_first: 0 }).await.unwrap();
+    let (mut child, url) = serve_child(dir.path(), &receiver.url(), "first.log").await;
+    let first = remote(&url, receiver);
+    let (user_id, _, card) = b2c_ready(&first, "kill", "USD").await;
+    let card_id = card["cardId"].as_str().unwrap().to_owned();
+
+    // The partner's endpoint fails (HTTP 500): ten collection notices fail twice. (Not a
+    // stopped receiver: its port could be reused by another test's receiver.)
+    first.receiver.set_mode(Mode::Down);
+    let mut trade_ids = Vec::new();
+    for i in 0..10 {
+        let arrived = expect(
+            &first,
+            "mockPayeeNotify",
+            json!({"userId": user_id, "cardId": card_id, "amount": format!("{i}.25"),
+                   "currency": "USD", "payerName": "Amazon Payments, Inc."}),
+            "SUCCESS",
+        )
+        .await;
+        trade_ids.push(arrived["tradeId"].as_str().unwrap().to_owned());
+    }
+    first.advance(5.0).await;
+    first.advance(1.0).await;
+
+    // Concurrent load; the process is killed while it runs.
+    let acknowledged = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let mut load = Vec::new();
+    for i in 0..40 {
+        let client = first.client.clone();
+        let acknowledged = acknowledged.clone();
+        let body = json!({"userId": user_id, "cardId": card_id, "amount": "1.00",
+                          "currency": "USD", "payerName": format!("payer {i}")});
+        load.push(tokio::spawn(async move {
+            let request_no = client.next_request_no();
+            if let Ok(reply) = client
+                .call_with("mockPayeeNotify", &request_no, &body)
+                .await
+            {
+                if reply.code == "SUCCESS" {
+                    let trade = reply.body.unwrap()["tradeId"].as_str().unwrap().to_owned();
+                    acknowledged.lock().push((request_no, trade, body));
+                }
+            }
+        }));
+    }
+    while acknowledged.lock().len() < 10 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    for task in load {
+        let _ = task.await;
+    }
+    let acknowledged = acknowledged.lock().clone();
+    assert!(acknowledged.len() >= 10);
+
+    let receiver = Receiver::demo(Mode::Ack { fail_first: 0 }).await.unwrap();
+    let (mut child, url) = serve_child(dir.path(), &receiver.url(), "second.log").await;
+    let second = remote(&url, receiver);
+    let log = std::fs::read_to_string(dir.path().join("second.log")).unwrap();
+    assert!(log.contains("state restored from the data dir"), "{log}");
+    let state = second
+        .get_json(&format!("/__sim/state?tenant={PARTNER}"))
+        .await
+        .to_string();
+    for (request_no, trade_id, body) in &acknowledged {
+        assert!(state.contains(trade_id.as_str()), "{trade_id} is lost");
+        let replay = second
+            .client
+            .call_with("mockPayeeNotify", request_no, body)
+            .await
+            .unwrap();
+        assert_eq!(replay.code, "REQUEST_NO_NOT_UNIQUE", "{}", replay.detail);
+    }
+    second.assert_invariants().await;
+
+    // The retry series goes on: the third attempt is 2 s after the second.
+    second.advance(1.9).await;
+    assert!(received(&second, "collectionReceivedNotify").is_empty());
+    second.advance(0.1).await;
+    for trade_id in &trade_ids {
+        let n = second
+            .wait_notification(&format!(
+                "apiCode=collectionReceivedNotify&businessId={trade_id}"
+            ))
+            .await;
+        assert_eq!(n["status"], "delivered", "{n}");
+        assert_eq!(n["attempts"].as_array().unwrap().len(), 3, "{n}");
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
