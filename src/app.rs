@@ -137,6 +137,15 @@ impl App {
         outbox.set_observer(Arc::new(move |n| observer.delivery(n)));
         surfaces.insert(coverage);
         let cpu = crate::core::cpu::CpuGate::new(config.server.cpu_parallelism);
+        let data_dir = match &config.store.data_dir {
+            Some(dir) => {
+                Some(crate::persist::sqlite::DataDir::open(dir).map_err(anyhow::Error::msg)?)
+            }
+            None => None,
+        };
+        if let Some(dir) = &data_dir {
+            surfaces.insert(Arc::new(crate::persist::sqlite::Handle(dir.clone())));
+        }
         let core = Core::new(Parts {
             config,
             clock,
@@ -150,10 +159,40 @@ impl App {
             surfaces,
             cpu,
         });
+        if let Some(dir) = &data_dir {
+            let restored = dir.attach(&core).map_err(anyhow::Error::msg)?;
+            tracing::info!(
+                data_dir = %dir.dir().display(),
+                tenants = restored.tenants,
+                entities = restored.entities,
+                postings = restored.postings,
+                request_nos = restored.request_nos,
+                notifications = restored.notifications,
+                pending_notifications = restored.pending_notifications,
+                "state restored from the data dir"
+            );
+        }
         Ok(Self {
             core,
             stop: CancellationToken::new(),
         })
+    }
+
+    /// Replaces all state with the snapshot in `path` (`serve --snapshot FILE`), logging what
+    /// was restored. A file that is not a snapshot, of a newer schema or corrupt is refused
+    /// with a message naming it.
+    pub fn load_snapshot(&self, path: &std::path::Path) -> anyhow::Result<()> {
+        let snapshot = crate::persist::read_file(path).map_err(anyhow::Error::msg)?;
+        let restored = crate::persist::import(&self.core, snapshot, None)
+            .map_err(|e| anyhow::anyhow!("snapshot {}: {e}", path.display()))?;
+        tracing::info!(
+            tenants = restored.tenants,
+            notifications = restored.notifications,
+            pending = restored.pending_notifications,
+            "state restored from snapshot {}",
+            path.display()
+        );
+        Ok(())
     }
 
     /// The core every surface stands on.
@@ -203,6 +242,9 @@ impl RunningApp {
             if let Err(e) = task.await {
                 tracing::error!(task = name, error = %e, "task ended abnormally");
             }
+        }
+        if let Some(dir) = crate::persist::sqlite::data_dir(&self.app) {
+            dir.close();
         }
     }
 

@@ -163,6 +163,17 @@ impl Clock {
         self.inner.changed.notify_one();
     }
 
+    /// Puts virtual time at `now`, also backwards, keeping the mode (restoring a snapshot or a
+    /// data directory; pending timers are not touched).
+    pub fn restore_now(&self, now: Millis) {
+        {
+            let mut state = self.inner.state.lock();
+            state.anchor_virtual = now;
+            state.anchor_wall = Instant::now();
+        }
+        self.inner.changed.notify_one();
+    }
+
     /// Runs `job` at virtual time `due` (immediately if `due` is not in the future).
     pub fn schedule_at(&self, due: Millis, label: impl Into<String>, job: Job) -> u64 {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);

@@ -21,6 +21,7 @@ pub mod journal;
 pub mod money;
 pub mod notify;
 pub mod partner;
+pub mod persist;
 pub mod routes;
 pub mod scenario;
 pub mod sftp;

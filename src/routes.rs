@@ -39,7 +39,9 @@ impl Handler for Routes {
                 return refusal;
             }
         }
-        route(&self.0, req).await
+        let reply = route(&self.0, req).await;
+        crate::persist::sqlite::before_reply(&self.0).await; // a sent reply is durable
+        reply
     }
 }
 

@@ -105,6 +105,13 @@ struct ServeArgs {
         value_name = "NAME"
     )]
     allowed_hosts: Vec<String>,
+    /// Keep all state in an SQLite database in DIR and resume from it on start (overrides
+    /// `[store] data_dir`; docs/PERSISTENCE.md).
+    #[arg(long, env = "WHALET_SIM_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Start from this snapshot (a file saved from GET /__sim/snapshot; docs/PERSISTENCE.md).
+    #[arg(long, env = "WHALET_SIM_SNAPSHOT", value_name = "FILE")]
+    snapshot: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -265,6 +272,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(sftp) = args.sftp_addr.as_deref().map(str::trim) {
         config.infinia.sftp_addr = sftp_setting(sftp)?;
     }
+    if let Some(dir) = &args.data_dir {
+        config.store.data_dir = Some(dir.clone());
+    }
     let sftp_configured = !config.infinia.sftp_addr.trim().is_empty();
     let has_token = config.server.admin_token().is_some();
     let clock_mode = if args.manual_clock {
@@ -298,6 +308,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             scenario_files: args.scenarios.clone(),
         },
     )?;
+    if let Some(path) = &args.snapshot {
+        app.load_snapshot(path)?;
+    }
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.addr))?;

@@ -33,6 +33,17 @@ pub struct Config {
     pub journal: JournalConfig,
     #[serde(default)]
     pub server: ServerConfig,
+    #[serde(default)]
+    pub store: StoreConfig,
+}
+
+/// `[store]`: where state is kept (docs/PERSISTENCE.md).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// Keep all state in an SQLite database in this directory (created if missing) and resume
+    /// from it on start; `serve --data-dir` overrides it. Default: none (in memory only).
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 /// `[server]`: limits of the HTTP edge (docs/RELIABILITY.md lists every limit).

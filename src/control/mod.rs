@@ -6,6 +6,7 @@ pub mod coverage;
 pub mod guard;
 pub mod openapi;
 pub mod scenarios;
+pub mod snapshot;
 
 use std::time::Duration;
 
@@ -64,6 +65,8 @@ pub async fn handle(core: &Core, req: &SimRequest, rest: &str) -> SimResponse {
         ("GET", ["state"]) => state(core, req),
         ("GET", ["invariants"]) => invariants(core),
         ("POST", ["reset"]) => reset(core, req),
+        ("GET", ["snapshot"]) => snapshot::export(core, req),
+        ("POST", ["snapshot"]) => snapshot::import(core, req),
         ("GET", ["triggers"]) => ok(json!({"triggers": core.triggers()})),
         ("POST", ["trigger", name]) => trigger(core, req, name).await,
         ("GET", ["scenarios"]) => scenarios::list(core, req),

@@ -130,6 +130,15 @@ impl Core {
             })
     }
 
+    /// The handle registered under type `T`, if any (optional parts such as a data directory).
+    pub fn try_surface<T: Any + Send + Sync>(&self) -> Option<&T> {
+        self.inner
+            .surfaces
+            .0
+            .get(&TypeId::of::<T>())
+            .and_then(|handle| handle.downcast_ref::<T>())
+    }
+
     /// The one way to work on a tenant's state: `f` runs under that tenant's lock.
     pub fn with_tenant<R>(
         &self,

@@ -197,6 +197,7 @@ impl Outbox {
         let observer = self.inner.observer.lock().clone();
         {
             let mut ledger = self.inner.ledger.lock();
+            let track = ledger.track;
             let Some(n) = ledger.items.get_mut(&seq) else {
                 return;
             };
@@ -251,6 +252,9 @@ impl Outbox {
             if let Some(observe) = &observer {
                 observe(n);
             }
+            if track {
+                ledger.touched.insert(seq);
+            }
             if finished {
                 follow_ups.extend(ledger.finish(seq, now));
                 ledger.trim(self.inner.capacity);
@@ -259,7 +263,7 @@ impl Outbox {
         for (seq, at) in follow_ups {
             self.schedule_attempt(seq, at);
         }
-        self.inner.changed.notify_waiters();
+        self.announce();
     }
 }
 

@@ -80,12 +80,24 @@ pub(super) struct Ledger {
     lines: HashMap<String, VecDeque<u64>>,
     /// Finished notifications (trimmed oldest first when the ledger is over capacity).
     finished: BTreeSet<u64>,
+    /// Notifications added, changed or dropped since the data directory last wrote them
+    /// (tracked only when `track`).
+    pub touched: BTreeSet<u64>,
+    pub track: bool,
 }
 
 impl Ledger {
     /// Records a new notification; returns when its first attempt is due if it may start now
     /// (not suppressed, not queued behind an earlier one about the same object).
+    /// Notes that `seq` changed (for the data directory).
+    pub fn touch(&mut self, seq: u64) {
+        if self.track {
+            self.touched.insert(seq);
+        }
+    }
+
     pub fn admit(&mut self, seq: u64, mut n: Notification) -> Option<Millis> {
+        self.touch(seq);
         let first_at = n.created_at.saturating_add(n.behaviour.delay_ms.max(0));
         let runnable = if n.behaviour.suppress {
             n.status = Status::Suppressed;
@@ -109,8 +121,21 @@ impl Ledger {
         runnable.then_some(first_at)
     }
 
+    /// Puts back a notification read from a snapshot as it was (status and due time kept),
+    /// rejoining its line if it is not finished. Call in sequence order.
+    pub fn restore(&mut self, seq: u64, n: Notification) {
+        self.touch(seq);
+        if n.status.is_final() {
+            self.finished.insert(seq);
+        } else if let Some(key) = line_key(&n) {
+            self.lines.entry(key).or_default().push_back(seq);
+        }
+        self.items.insert(seq, Box::new(n));
+    }
+
     /// Starts a new series of a finished notification (resend); it does not rejoin its line.
     pub fn restart(&mut self, seq: u64, now: Millis) -> Result<Notification, String> {
+        self.touch(seq);
         let id = id_of(seq);
         let n = self
             .items
@@ -133,6 +158,7 @@ impl Ledger {
     /// Marks `seq` final at `now` (its status already set); returns the notification queued
     /// behind it about the same object, with when its first attempt is due.
     pub fn finish(&mut self, seq: u64, now: Millis) -> Option<(u64, Millis)> {
+        self.touch(seq);
         let n = self.items.get_mut(&seq)?;
         n.finished_at = Some(now);
         n.next_attempt_at = None;
@@ -155,6 +181,9 @@ impl Ledger {
         );
         next.status = Status::Pending;
         next.next_attempt_at = Some(at);
+        if self.track {
+            self.touched.extend(next_seq);
+        }
         next_seq.map(|s| (s, at))
     }
 
@@ -165,6 +194,7 @@ impl Ledger {
                 return;
             };
             self.items.remove(&oldest);
+            self.touch(oldest);
         }
     }
 
@@ -179,6 +209,9 @@ impl Ledger {
         for seq in &doomed {
             self.items.remove(seq);
             self.finished.remove(seq);
+            if self.track {
+                self.touched.insert(*seq);
+            }
         }
         let items = &self.items;
         for line in self.lines.values_mut() {

@@ -116,7 +116,7 @@ impl Status {
 }
 
 /// One try at delivering.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Attempt {
     pub number: u32,
@@ -138,12 +138,14 @@ pub struct Attempt {
 }
 
 /// A notification and its delivery history.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Notification {
     pub id: String,
+    #[serde(deserialize_with = "tenant_from_text")]
     pub tenant: TenantId,
-    pub channel: &'static str,
+    #[serde(deserialize_with = "interned_channel")]
+    pub channel: Channel,
     pub topic: String,
     pub business_id: Option<String>,
     pub request_no: String,
@@ -160,6 +162,47 @@ pub struct Notification {
     /// The sealed bytes, kept while a series runs so that retries resend the same bytes.
     #[serde(skip)]
     pub(crate) sealed: Option<Sealed>,
+}
+
+/// A transport's name. An alias, so that serde does not take the field for one borrowed from
+/// the input (the name is interned on reading instead).
+pub type Channel = &'static str;
+
+fn tenant_from_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<TenantId, D::Error> {
+    let text = String::deserialize(d)?;
+    TenantId::parse(&text).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "tenant {text:?} is not provider:id (whalet, infinia or pockyt)"
+        ))
+    })
+}
+
+/// Channel names read back from a snapshot, each kept once for the life of the process (there
+/// are as many as transports). An unregistered one is refused on import.
+fn interned_channel<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    let text = String::deserialize(d)?;
+    if text.len() > 64 {
+        return Err(serde::de::Error::custom(
+            "channel name longer than 64 bytes",
+        ));
+    }
+    let mut names = NAMES.lock();
+    if let Some(known) = names.iter().find(|n| **n == text) {
+        return Ok(known);
+    }
+    let leaked: &'static str = Box::leak(text.into_boxed_str());
+    names.push(leaked);
+    Ok(leaked)
+}
+
+/// The outbox as plain data, for snapshots and the data directory: every notification kept in
+/// the delivery ledger with its attempts, and the next sequence number.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxState {
+    pub next_seq: u64,
+    pub notifications: Vec<Notification>,
 }
 
 /// Consulted before each delivery attempt: `Some(why)` fails the attempt without sending it
@@ -179,6 +222,8 @@ struct Inner {
     concurrency: AtomicUsize,
     /// A random tag in minted requestNos, so that two runs never reuse one.
     instance: std::sync::atomic::AtomicU32,
+    /// Told after every change of the ledger (a data directory).
+    sink: std::sync::OnceLock<Arc<dyn Fn() + Send + Sync>>,
     transports: Mutex<HashMap<&'static str, Arc<dyn Transport>>>,
     ledger: Mutex<Ledger>,
     destinations: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
@@ -205,6 +250,7 @@ impl Outbox {
                 capacity: capacity.max(1),
                 concurrency: AtomicUsize::new(DEFAULT_CONCURRENCY),
                 instance: std::sync::atomic::AtomicU32::new(rand::random::<u32>() % 1_000_000),
+                sink: std::sync::OnceLock::new(),
                 transports: Mutex::new(HashMap::new()),
                 ledger: Mutex::new(Ledger::default()),
                 destinations: Mutex::new(HashMap::new()),
@@ -282,7 +328,7 @@ impl Outbox {
         if let Some(at) = first {
             self.schedule_attempt(seq, at);
         }
-        self.inner.changed.notify_waiters();
+        self.announce();
         id
     }
 
@@ -297,7 +343,7 @@ impl Outbox {
             (seq, view)
         };
         self.schedule_attempt(seq, now);
-        self.inner.changed.notify_waiters();
+        self.announce();
         Ok(view)
     }
 
@@ -373,7 +419,123 @@ impl Outbox {
                 .clock
                 .cancel_where(|label| labels.contains(label));
         }
+        self.announce();
+    }
+
+    /// Wakes waiters and tells the change sink.
+    pub(crate) fn announce(&self) {
         self.inner.changed.notify_waiters();
+        if let Some(sink) = self.inner.sink.get() {
+            sink();
+        }
+    }
+
+    /// Tracks changes from now on and tells `sink` after each (a data directory).
+    pub fn set_change_sink(&self, sink: Arc<dyn Fn() + Send + Sync>) {
+        self.inner.ledger.lock().track = true;
+        let _ = self.inner.sink.set(sink);
+    }
+
+    /// The notifications changed since the last call: `(seq, Some(now))`, or `None` when it is
+    /// gone (reset, trimmed).
+    pub fn take_changes(&self) -> Vec<(u64, Option<Notification>)> {
+        let mut ledger = self.inner.ledger.lock();
+        let touched = std::mem::take(&mut ledger.touched);
+        touched
+            .into_iter()
+            .map(|seq| (seq, ledger.items.get(&seq).map(|n| (**n).clone())))
+            .collect()
+    }
+
+    /// The next sequence number to be minted.
+    pub fn next_seq(&self) -> u64 {
+        self.inner.next_id.load(Ordering::Relaxed)
+    }
+
+    /// Whether [`Outbox::import`] would take `state`: every channel has a transport here and
+    /// every id is `ntf_<number>`.
+    pub fn check_import(&self, state: &OutboxState) -> Result<(), String> {
+        let transports = self.inner.transports.lock();
+        for n in &state.notifications {
+            if !transports.contains_key(n.channel) {
+                return Err(format!(
+                    "notification {} has channel {:?}, which no surface sends",
+                    n.id, n.channel
+                ));
+            }
+            if ledger::seq_of(&n.id).is_none() {
+                return Err(format!("notification id {:?} is not ntf_<number>", n.id));
+            }
+        }
+        Ok(())
+    }
+
+    /// The notifications of `tenant` (all when None), oldest first, and the next sequence number.
+    pub fn export(&self, tenant: Option<&TenantId>) -> OutboxState {
+        let ledger = self.inner.ledger.lock();
+        OutboxState {
+            next_seq: self.inner.next_id.load(Ordering::Relaxed),
+            notifications: ledger
+                .items
+                .values()
+                .filter(|n| tenant.is_none_or(|t| &n.tenant == t))
+                .map(|n| (**n).clone())
+                .collect(),
+        }
+    }
+
+    /// Replaces the notifications of `tenant` (all when None) with `state`'s: each pending one
+    /// gets its attempt timer back at its due time (at once when that has passed; an attempt
+    /// that was under way when the state was saved is sent again), queued ones wait behind the
+    /// first of their line. A notification whose id is taken by another tenant's gets a new one.
+    /// Refused, changing nothing, when a channel has no transport or an id is malformed.
+    pub fn import(&self, tenant: Option<&TenantId>, state: OutboxState) -> Result<usize, String> {
+        self.check_import(&state)?;
+        if let Some(t) = tenant {
+            if let Some(n) = state.notifications.iter().find(|n| &n.tenant != t) {
+                return Err(format!(
+                    "notification {} belongs to {}, not to the tenant imported",
+                    n.id, n.tenant
+                ));
+            }
+        }
+        self.reset(tenant);
+        let count = state.notifications.len();
+        let mut due = Vec::new();
+        {
+            let mut ledger = self.inner.ledger.lock();
+            let mut max_seq = 0;
+            for mut n in state.notifications {
+                let mut seq = ledger::seq_of(&n.id).unwrap_or(0);
+                if seq == 0 || ledger.items.contains_key(&seq) {
+                    seq = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+                    n.id = ledger::id_of(seq);
+                }
+                max_seq = max_seq.max(seq);
+                n.sealed = None;
+                if let (Status::Pending, Some(at)) = (n.status, n.next_attempt_at) {
+                    due.push((seq, at));
+                }
+                ledger.restore(seq, n);
+            }
+            let next = state.next_seq.max(max_seq + 1);
+            self.inner.next_id.fetch_max(next, Ordering::Relaxed);
+        }
+        for (seq, at) in due {
+            self.schedule_attempt(seq, at);
+        }
+        self.announce();
+        Ok(count)
+    }
+
+    /// Notifications waiting for an attempt (pending with a due time).
+    pub fn pending_count(&self) -> usize {
+        let ledger = self.inner.ledger.lock();
+        ledger
+            .items
+            .values()
+            .filter(|n| n.status == Status::Pending && n.next_attempt_at.is_some())
+            .count()
     }
 
     fn schedule_attempt(&self, seq: u64, at: Millis) {

@@ -1,14 +1,14 @@
 //! Business-id idempotency: the same id with the same content returns the original result; the
 //! same id with different content is a conflict (Whalet's IDEMPOTENT_ERROR, Pockyt's duplicate).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct IdempotencyTable {
-    entries: HashMap<String, (Value, Value)>,
+    entries: BTreeMap<String, (Value, Value)>,
 }
 
 /// What a repeated business id means.

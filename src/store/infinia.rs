@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::clock::Millis;
@@ -26,7 +26,7 @@ pub fn sharing_account(request_no: &str) -> String {
     format!("infinia:sharing:{request_no}")
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InfiniaState {
     /// The opening balances have been posted (again after a reset).
@@ -47,7 +47,7 @@ pub struct InfiniaState {
     pub sharings: BTreeMap<String, Sharing>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum BindingStatus {
     /// The link was issued; the seller has not decided.
@@ -56,7 +56,7 @@ pub enum BindingStatus {
     Rejected,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Binding {
     pub request_no: String,
@@ -74,7 +74,7 @@ pub struct Binding {
     pub notify: crate::behaviour::NotifyBehaviour,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum SellerStatus {
     Active,
@@ -90,7 +90,7 @@ impl SellerStatus {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Seller {
     pub seller_id: String,
@@ -99,10 +99,15 @@ pub struct Seller {
     pub updated_at: Millis,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredFile {
-    #[serde(skip)]
+    #[serde(
+        default,
+        skip_serializing_if = "super::persist::omit",
+        serialize_with = "super::persist::bytes_b64",
+        deserialize_with = "super::persist::vec_b64"
+    )]
     pub data: Vec<u8>,
     pub size: u64,
     pub modified_at: Millis,
@@ -110,7 +115,7 @@ pub struct StoredFile {
     pub writing: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum UploadStatus {
     Processing,
@@ -121,7 +126,7 @@ pub enum UploadStatus {
     Incomplete,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Upload {
     pub file_name: String,
@@ -136,11 +141,11 @@ pub struct Upload {
     /// Why the whole file failed (bad header, empty, not UTF-8), or was not processed.
     pub reason: Option<String>,
     /// Tells a newer upload of the same name from an older one.
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "super::persist::omit")]
     pub generation: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TradeType {
     Sale,
@@ -148,7 +153,7 @@ pub enum TradeType {
     Exchange,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Trade {
     pub trade_no: String,
@@ -164,7 +169,7 @@ pub struct Trade {
     pub file_name: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum SharingStatus {
     Processing,
@@ -182,14 +187,14 @@ impl SharingStatus {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ShareItem {
     pub seller_id: String,
     pub amount: Money,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Sharing {
     pub request_no: String,

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::clock::Millis;
 use crate::money::{Currency, Money};
@@ -25,13 +25,13 @@ pub enum LedgerError {
     Overflow,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Leg {
     pub account: String,
     pub amount: Money,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Posting {
     pub id: u64,
     pub at: Millis,
@@ -39,9 +39,12 @@ pub struct Posting {
     pub legs: Vec<Leg>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Ledger {
-    #[serde(serialize_with = "balances_as_list")]
+    #[serde(
+        serialize_with = "balances_as_list",
+        deserialize_with = "balances_from_list"
+    )]
     balances: BTreeMap<(String, Currency), i64>,
     postings: Vec<Posting>,
 }
@@ -63,6 +66,23 @@ fn balances_as_list<S: serde::Serializer>(
         }))?;
     }
     seq.end()
+}
+
+/// Reads the list [`balances_as_list`] writes (`amount` is only for people and is ignored).
+fn balances_from_list<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<(String, Currency), i64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Row {
+        account: String,
+        currency: Currency,
+        minor: i64,
+    }
+    let rows = Vec::<Row>::deserialize(d)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ((r.account, r.currency), r.minor))
+        .collect())
 }
 
 impl Ledger {

@@ -9,6 +9,7 @@
 pub mod idempotency;
 pub mod infinia;
 pub mod ledger;
+pub mod persist;
 pub mod platform;
 pub mod pockyt;
 pub mod refusal;
@@ -20,7 +21,7 @@ use std::sync::Arc;
 
 use dashmap::DashMap;
 use parking_lot::Mutex;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use crate::tenant::{Provider, TenantId};
@@ -29,7 +30,7 @@ pub use ledger::{Ledger, LedgerError};
 pub use refusal::Refusal;
 
 /// Everything one tenant owns.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct TenantState {
     /// Whalet `requestNo`s already executed (REQUEST_NO_NOT_UNIQUE).
     pub request_nos: request_nos::RequestNos,
@@ -52,10 +53,17 @@ impl TenantState {
     }
 }
 
+/// Told of every tenant whose state may have changed (its lock was taken): a data directory
+/// writes those tenants before the reply leaves.
+pub trait ChangeSink: Send + Sync {
+    fn changed(&self, tenant: &TenantId);
+}
+
 /// Handle to all tenants' state. Cheap to clone.
 #[derive(Clone, Default)]
 pub struct Store {
     tenants: Arc<DashMap<TenantId, Arc<Mutex<TenantState>>>>,
+    sink: Arc<std::sync::OnceLock<Arc<dyn ChangeSink>>>,
 }
 
 impl Store {
@@ -80,7 +88,29 @@ impl Store {
     ) -> Option<R> {
         let cell = self.tenants.get(id).map(|e| Arc::clone(e.value()))?;
         let mut state = cell.lock();
-        Some(f(&mut state))
+        let result = f(&mut state);
+        drop(state);
+        self.touched(id);
+        Some(result)
+    }
+
+    /// Runs `f` on the tenant's state without telling the change sink (reading it to write it
+    /// out).
+    pub fn read_tenant<R>(&self, id: &TenantId, f: impl FnOnce(&TenantState) -> R) -> Option<R> {
+        let cell = self.tenants.get(id).map(|e| Arc::clone(e.value()))?;
+        let state = cell.lock();
+        Some(f(&state))
+    }
+
+    /// Installs the sink told of every change (once; a data directory).
+    pub fn set_change_sink(&self, sink: Arc<dyn ChangeSink>) {
+        let _ = self.sink.set(sink);
+    }
+
+    fn touched(&self, id: &TenantId) {
+        if let Some(sink) = self.sink.get() {
+            sink.changed(id);
+        }
     }
 
     pub fn tenant_ids(&self) -> Vec<TenantId> {
@@ -94,11 +124,19 @@ impl Store {
         self.with_tenant(id, |t| serde_json::to_value(&*t).unwrap_or(Value::Null))
     }
 
+    /// Replaces the tenant's state (creating the tenant if needed).
+    pub fn put_tenant(&self, id: &TenantId, state: TenantState) {
+        let cell = Arc::clone(self.tenants.entry(id.clone()).or_default().value());
+        *cell.lock() = state;
+        self.touched(id);
+    }
+
     /// Empties one tenant's state (or every tenant's).
     pub fn reset(&self, id: Option<&TenantId>) {
         for entry in self.tenants.iter() {
             if id.is_none_or(|wanted| wanted == entry.key()) {
                 *entry.value().lock() = TenantState::default();
+                self.touched(entry.key());
             }
         }
     }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::behaviour::NotifyBehaviour;
 use crate::clock::Millis;
@@ -28,7 +28,7 @@ pub mod accounts {
 }
 
 /// Binding status words (`shopAccountBindQuery.status`, Shop Account Bind Notify).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum BindStatus {
     /// Waiting for the seller.
@@ -49,7 +49,7 @@ impl BindStatus {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LegalEntity {
     #[serde(rename = "type")]
@@ -60,7 +60,7 @@ pub struct LegalEntity {
     pub name: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Binding {
     pub bind_id: String,
@@ -79,11 +79,11 @@ pub struct Binding {
     pub expires_at: Millis,
     pub decided_at: Option<Millis>,
     /// How the scenario wants the Shop Account Bind Notify delivered.
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "super::persist::omit")]
     pub notify: NotifyBehaviour,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PaymentStatus {
     Processing,
@@ -101,7 +101,7 @@ impl PaymentStatus {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Payment {
     pub payment_id: String,
@@ -113,7 +113,7 @@ pub struct Payment {
     pub finished_at: Option<Millis>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BulkPayment {
     pub bulk_payment_id: String,
@@ -123,7 +123,7 @@ pub struct BulkPayment {
 }
 
 /// Where a trade material came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MaterialSource {
     Api,
@@ -131,7 +131,7 @@ pub enum MaterialSource {
 }
 
 /// One trade order backing a seller's payments (validated on the way in).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TradeMaterial {
     pub trade_order_id: String,
@@ -152,7 +152,7 @@ pub struct TradeMaterial {
     pub memo: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredMaterial {
     pub material: TradeMaterial,
@@ -163,14 +163,14 @@ pub struct StoredMaterial {
 }
 
 /// What one batch did to the store.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MaterialsOutcome {
     pub added: usize,
     pub replaced: usize,
 }
 
 /// Trade materials by shop, then by tradeOrderId (a later upload of the same order replaces it).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct MaterialStore {
     by_shop: BTreeMap<String, BTreeMap<String, StoredMaterial>>,
 }
@@ -215,7 +215,7 @@ impl MaterialStore {
     }
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct PlatformState {
     /// By bindId.
     pub bindings: BTreeMap<String, Binding>,

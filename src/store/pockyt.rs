@@ -7,14 +7,14 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::behaviour::NotifyBehaviour;
 use crate::clock::Millis;
 use crate::money::Money;
 use crate::store::Refusal;
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct PockytState {
     /// The starting balances were credited (again after a reset).
     pub seeded: bool,
@@ -112,7 +112,7 @@ fn no_payout(transaction_no: &str) -> Refusal {
 }
 
 /// `payeeStatus`: `Pending` → `Activated` | `Declined`; `Activated` → `Deactivated`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PayeeStatus {
     Pending,
     Activated,
@@ -149,7 +149,7 @@ impl PayeeStatus {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Payee {
     pub customer_no: String,
@@ -168,7 +168,7 @@ impl Payee {
 }
 
 /// `accountStatus`: `PENDING` → `ACTIVATED` | `INVALID`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AccountStatus {
     Pending,
     Activated,
@@ -194,7 +194,7 @@ impl AccountStatus {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PayoutAccount {
     pub account_token: String,
@@ -214,7 +214,7 @@ pub struct PayoutAccount {
 }
 
 /// `status` of a payout: `pending` → `success` | `failed`; `success` → `returned`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PayoutStatus {
     Pending,
@@ -234,7 +234,7 @@ impl PayoutStatus {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Payout {
     pub transaction_no: String,

@@ -6,7 +6,7 @@
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// One heap copy of each number, shared by the set (lookups) and the queue (age order).
 #[derive(Debug, Default)]
@@ -45,6 +45,11 @@ impl RequestNos {
         self.seen.contains(request_no)
     }
 
+    /// The remembered numbers, oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &str> {
+        self.order.iter().map(|n| &**n)
+    }
+
     pub fn len(&self) -> usize {
         self.order.len()
     }
@@ -57,6 +62,18 @@ impl RequestNos {
 impl Serialize for RequestNos {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(self.order.iter().map(|n| &**n))
+    }
+}
+
+/// Reads the list back, oldest first (a duplicate in the list is kept once).
+impl<'de> Deserialize<'de> for RequestNos {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let list = Vec::<String>::deserialize(d)?;
+        let mut nos = RequestNos::default();
+        for n in list {
+            nos.insert(n, usize::MAX);
+        }
+        Ok(nos)
     }
 }
 

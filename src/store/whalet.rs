@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 pub use review::{ReviewFields, ReviewStatus, UnderReview};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::clock::Millis;
@@ -22,7 +22,7 @@ use crate::money::{Currency, Money};
 pub const EXTERNAL_BANK: &str = "external:bank";
 
 /// The business line a wallet balance belongs to (`fundSource` on the wire).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum FundSource {
     B2B,
     B2C,
@@ -73,7 +73,7 @@ pub fn wallet_account(user_id: &str, fund: FundSource, bucket: Bucket) -> String
 }
 
 /// A file the simulator issued or was given: `{fileId, fileName, fileUrl}` on the wire.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileRef {
     pub file_id: String,
     pub file_name: String,
@@ -81,7 +81,7 @@ pub struct FileRef {
 }
 
 /// An onboarded (or onboarding) user.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct User {
     pub user_id: String,
     pub out_user_id: String,
@@ -103,7 +103,7 @@ pub struct User {
 }
 
 /// A card holder: the person or company that holds collection accounts.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Holder {
     pub holder_id: String,
     pub out_holder_id: String,
@@ -121,7 +121,7 @@ pub struct Holder {
 }
 
 /// A bank account of a card holder.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Beneficary {
     pub beneficary_id: String,
     pub out_beneficary_id: String,
@@ -140,7 +140,7 @@ pub struct Beneficary {
     pub decided_at: Option<Millis>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum CardStatus {
     Processing,
@@ -163,7 +163,7 @@ impl CardStatus {
 }
 
 /// The receiving bank details of an opened collection account.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BankAccount {
     pub account_no: String,
     pub account_name: String,
@@ -175,7 +175,7 @@ pub struct BankAccount {
 }
 
 /// A collection account ("收款卡", virtual account) for B2B or B2C.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Card {
     pub card_id: String,
     pub out_card_id: String,
@@ -199,7 +199,7 @@ pub struct Card {
     pub cancel_refusals: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ShopStatus {
     /// A bind (or add) request is under review.
@@ -236,7 +236,7 @@ impl ShopStatus {
 }
 
 /// A marketplace shop bound to a B2C collection account.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Shop {
     pub bind_id: String,
     pub user_id: String,
@@ -253,7 +253,7 @@ pub struct Shop {
     pub updated_at: Millis,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum CollectionStatus {
     /// Arrived; the money is in the pending balance.
@@ -275,7 +275,7 @@ impl CollectionStatus {
 }
 
 /// Money that arrived on a collection account.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Collection {
     pub trade_id: String,
     pub user_id: String,
@@ -296,7 +296,7 @@ pub struct Collection {
 }
 
 /// A bank letter (proof of account) issued for a collection account.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BankLetter {
     pub letter_id: String,
     pub user_id: String,
@@ -306,7 +306,7 @@ pub struct BankLetter {
 }
 
 /// Everything of the collections product for one partner, keyed by the ids Whalet issues.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct WhaletState {
     pub users: BTreeMap<String, User>,
     pub holders: BTreeMap<String, Holder>,

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::clock::Millis;
@@ -16,7 +16,7 @@ use crate::store::whalet::{FileRef, FundSource, ReviewStatus};
 pub const EXTERNAL_PAYOUT: &str = "external:payout";
 
 /// An FX quote from Rate Inquiry.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Quote {
     pub rate_id: String,
     pub user_id: String,
@@ -34,7 +34,7 @@ pub struct Quote {
 macro_rules! status_enum {
     ($(#[$doc:meta])* $name:ident { $($variant:ident = $word:literal),* $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
         pub enum $name {
             $(#[serde(rename = $word)] $variant),*
         }
@@ -117,7 +117,7 @@ impl ReplenishStatus {
 }
 
 /// A payout beneficiary's bank account (Benificiary Account Apply).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PayoutBeneficiary {
     pub beneficiary_id: String,
     pub out_beneficiary_id: String,
@@ -134,7 +134,7 @@ pub struct PayoutBeneficiary {
     pub decided_at: Option<Millis>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OutflowKind {
     /// 提现/付款 to a beneficiary bank account.
     Payout,
@@ -143,7 +143,7 @@ pub enum OutflowKind {
 }
 
 /// A payout or a supplier payment.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Outflow {
     pub id: String,
     pub kind: OutflowKind,
@@ -171,7 +171,7 @@ pub struct Outflow {
 }
 
 /// A B2B trade order (the contract a collection pays for).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TradeOrder {
     pub order_id: String,
     pub out_order_no: String,
@@ -190,7 +190,7 @@ pub struct TradeOrder {
 }
 
 /// A Trade Order Bind Apply: a collection linked to orders.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Binding {
     pub bind_id: String,
     pub trade_id: String,
@@ -204,7 +204,7 @@ pub struct Binding {
 }
 
 /// A B2C shop order batch (Shop Order Upload).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ShopOrder {
     pub upload_id: String,
     pub user_id: String,
@@ -215,7 +215,7 @@ pub struct ShopOrder {
 }
 
 /// A file uploaded through `POST /file/upload`; the bytes are served back at `fileUrl`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoredFile {
     pub file_id: String,
     pub file_name: String,
@@ -223,12 +223,17 @@ pub struct StoredFile {
     pub content_type: String,
     pub size: usize,
     pub uploaded_at: Millis,
-    #[serde(skip)]
+    #[serde(
+        default,
+        skip_serializing_if = "super::persist::omit",
+        serialize_with = "super::persist::bytes_b64",
+        deserialize_with = "super::persist::bytes_from_b64"
+    )]
     pub bytes: bytes::Bytes,
 }
 
 /// A request for more material (EDD about a user, or about one collection).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Replenish {
     pub replenish_id: String,
     pub kind: ReplenishKind,
@@ -249,7 +254,7 @@ pub struct Replenish {
     pub decided_at: Option<Millis>,
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct WhaletTradeState {
     pub quotes: BTreeMap<String, Quote>,
     pub beneficiaries: BTreeMap<String, PayoutBeneficiary>,

@@ -31,6 +31,7 @@ mod journal;
 mod journal_bounds;
 mod notifications;
 mod operations;
+mod persistence;
 mod pipeline_panics;
 mod platform;
 mod platform_browser;

@@ -2,14 +2,14 @@
 //! such a review carries ([`UnderReview`]): users (onboarding), card holders and their bank
 //! accounts. The lifecycle that moves them is `api::whalet::common::review`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Beneficary, Holder, User};
 use crate::clock::Millis;
 
 /// A review that ends in approval or rejection (onboarding, card holder, holder bank account,
 /// trade-order binding).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ReviewStatus {
     Processing,

@@ -1,0 +1,205 @@
+//! Durable state as data: the versioned snapshot document (`GET`/`POST /__sim/snapshot`,
+//! `serve --snapshot FILE`). A snapshot holds every tenant's state (entities, ledger, requestNo
+//! memory, idempotency records, uploaded files), the delivery ledger with each notification's
+//! attempts and due time, and the virtual time. docs/PERSISTENCE.md describes the format.
+//!
+//! Boundary: this module reads and replaces state only through the handles of [`Core`] (the
+//! store, the outbox, the clock); it knows no surface.
+
+pub mod sqlite;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::clock::Millis;
+use crate::core::Core;
+use crate::notify::OutboxState;
+use crate::store::{persist, TenantState};
+use crate::tenant::TenantId;
+
+/// The `format` field of every snapshot.
+pub const FORMAT: &str = "whalet-sim snapshot";
+/// The snapshot schema this simulator writes; it reads this one and every older one.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// One snapshot document.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Snapshot {
+    pub format: String,
+    pub schema_version: u64,
+    /// `all`, or the one tenant (`provider:id`) it was taken of.
+    pub scope: String,
+    /// Virtual time when it was taken (epoch ms).
+    pub now: Millis,
+    /// Every tenant's state, by `provider:id`.
+    pub tenants: BTreeMap<String, TenantState>,
+    /// The delivery ledger: notifications, their attempts, pending due times.
+    pub outbox: OutboxState,
+}
+
+/// What an import replaced.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Restored {
+    pub scope: String,
+    pub tenants: usize,
+    pub notifications: usize,
+    pub pending_notifications: usize,
+    pub now: Millis,
+}
+
+/// The snapshot of every tenant (or one) as JSON text; the same state gives the same bytes.
+pub fn export(core: &Core, tenant: Option<&TenantId>) -> Result<Vec<u8>, String> {
+    let mut tenants = BTreeMap::new();
+    let mut text = persist::full(|| -> Result<Vec<u8>, String> {
+        for id in core.store().tenant_ids() {
+            if tenant.is_some_and(|t| t != &id) {
+                continue;
+            }
+            // Serialised under the tenant's lock: one consistent state per tenant.
+            let value = core
+                .store()
+                .read_tenant(&id, |t| serde_json::to_value(t))
+                .transpose()
+                .map_err(|e| format!("tenant {id} could not be written: {e}"))?;
+            if let Some(value) = value {
+                tenants.insert(id.to_string(), value);
+            }
+        }
+        let doc = serde_json::json!({
+            "format": FORMAT,
+            "schemaVersion": SCHEMA_VERSION,
+            "scope": tenant.map_or("all".to_owned(), ToString::to_string),
+            "now": core.clock().now(),
+            "tenants": tenants,
+            "outbox": core.outbox().export(tenant),
+        });
+        serde_json::to_vec_pretty(&doc).map_err(|e| e.to_string())
+    })?;
+    text.push(b'\n');
+    Ok(text)
+}
+
+/// Reads a snapshot; `source` names it in every message (a file path, or the request).
+/// Refuses text that is not a snapshot, a newer schema, and state that does not read back.
+pub fn parse(bytes: &[u8], source: &str) -> Result<Snapshot, String> {
+    let fail = |what: String| format!("snapshot {source}: {what}");
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        fail(format!(
+            "not a JSON document ({e}); the file is corrupt or cut short"
+        ))
+    })?;
+    let Some(object) = value.as_object() else {
+        return Err(fail("not a JSON object".into()));
+    };
+    if object.get("format").and_then(Value::as_str) != Some(FORMAT) {
+        return Err(fail(format!(
+            "no \"format\": \"{FORMAT}\" field; this is not a simulator snapshot"
+        )));
+    }
+    let version = object
+        .get("schemaVersion")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| fail("no schemaVersion (a positive integer)".into()))?;
+    if version > SCHEMA_VERSION {
+        return Err(fail(format!(
+            "schema version {version} is newer than this simulator reads (up to {SCHEMA_VERSION}); use a newer whalet-sim"
+        )));
+    }
+    let value = migrate(value, version).map_err(fail)?;
+    let snapshot: Snapshot = serde_json::from_value(value).map_err(|e| fail(format!("{e}")))?;
+    for key in snapshot.tenants.keys() {
+        if TenantId::parse(key).is_none() {
+            return Err(fail(format!("tenant key {key:?} is not provider:id")));
+        }
+    }
+    Ok(snapshot)
+}
+
+/// Brings an older document up to [`SCHEMA_VERSION`], one version at a time. Version 1 is the
+/// first; a later schema adds its step here.
+fn migrate(value: Value, from: u64) -> Result<Value, String> {
+    match from {
+        0 => Err("schema version 0 does not exist (versions start at 1)".into()),
+        _ => Ok(value),
+    }
+}
+
+/// Replaces all state (`tenant` None) or one tenant's with the snapshot's. All state: every
+/// tenant, the delivery ledger, pending timers and authorization links are dropped first (as by
+/// `POST /__sim/reset`), then the snapshot's tenants, notifications and virtual time are put in.
+/// One tenant: only that tenant's state and notifications are replaced; the clock is untouched.
+/// Pending notifications get their timers back at their due times. Nothing changes when refused.
+pub fn import(
+    core: &Core,
+    snapshot: Snapshot,
+    tenant: Option<&TenantId>,
+) -> Result<Restored, String> {
+    let Snapshot {
+        tenants,
+        mut outbox,
+        now,
+        ..
+    } = snapshot;
+    let mut states: Vec<(TenantId, TenantState)> = Vec::new();
+    for (key, state) in tenants {
+        let Some(id) = TenantId::parse(&key) else {
+            return Err(format!("tenant key {key:?} is not provider:id"));
+        };
+        if tenant.is_none_or(|t| t == &id) {
+            states.push((id, state));
+        }
+    }
+    if let Some(t) = tenant {
+        if states.is_empty() {
+            return Err(format!("the snapshot has no tenant {t}"));
+        }
+        outbox.notifications.retain(|n| &n.tenant == t);
+    }
+    let pending = outbox
+        .notifications
+        .iter()
+        .filter(|n| n.status == crate::notify::Status::Pending && n.next_attempt_at.is_some())
+        .count();
+    let notifications = outbox.notifications.len();
+    // Checked before anything changes: the outbox refuses unknown channels up front.
+    core.outbox().check_import(&outbox)?;
+    match tenant {
+        None => {
+            core.store().reset(None);
+            core.scenarios().reset(None);
+            core.clock().cancel_matching("");
+            core.authorizations().clear();
+            core.clock().restore_now(now);
+        }
+        Some(t) => {
+            core.store().reset(Some(t));
+            core.scenarios().reset(Some(t));
+            core.clock().cancel_matching(&format!("{t}/"));
+            core.authorizations().clear_tenant(t);
+        }
+    }
+    let count = states.len();
+    for (id, state) in states {
+        core.store().put_tenant(&id, state);
+    }
+    core.outbox().import(tenant, outbox)?;
+    Ok(Restored {
+        scope: tenant.map_or("all".to_owned(), ToString::to_string),
+        tenants: count,
+        notifications,
+        pending_notifications: pending,
+        now: core.clock().now(),
+    })
+}
+
+/// Reads a snapshot file (`serve --snapshot FILE`): the message names the file.
+pub fn read_file(path: &std::path::Path) -> Result<Snapshot, String> {
+    let source = path.display().to_string();
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("snapshot {source}: cannot read it: {e}"))?;
+    parse(&bytes, &source)
+}

@@ -1,0 +1,848 @@
+//! `serve --data-dir DIR` (`[store] data_dir`): all state in one SQLite database,
+//! `DIR/whalet-sim.db` (bundled SQLite, WAL mode), in tables named after what they hold
+//! (docs/PERSISTENCE.md). A lock file, `DIR/whalet-sim.lock`, keeps a second simulator out.
+//!
+//! Writing: the store and the outbox tell a [`DataDir`] what changed (tenants whose lock was
+//! taken, notifications added or changed). Before a reply leaves, `routes` calls
+//! [`before_reply`], which waits until every change made so far is committed; one transaction
+//! commits the changes of every request waiting at that moment (group commit), on a blocking
+//! thread, after the reply was sealed (disk I/O is never on the RSA path). A background thread
+//! commits what timers change between requests, every 100 ms.
+//!
+//! Per tenant only changed rows are written: each entity's JSON is compared with what was last
+//! written (a hash), ledger postings and requestNos are appended (the forgotten oldest deleted).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs::File;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use rusqlite::{params, Connection};
+use serde_json::{json, Map, Value};
+
+use crate::clock::ClockMode;
+use crate::core::Core;
+use crate::notify::{Notification, OutboxState};
+use crate::store::{persist, ChangeSink, TenantState};
+use crate::tenant::TenantId;
+
+pub const DB_FILE: &str = "whalet-sim.db";
+pub const LOCK_FILE: &str = "whalet-sim.lock";
+/// The database schema this simulator writes (`PRAGMA user_version`).
+pub const DB_SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS tenants (
+    tenant TEXT PRIMARY KEY,
+    sequence INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS entities (
+    tenant TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    json TEXT NOT NULL,
+    PRIMARY KEY (tenant, kind, id)
+);
+CREATE TABLE IF NOT EXISTS ledger_postings (
+    tenant TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    memo TEXT NOT NULL,
+    legs TEXT NOT NULL,
+    PRIMARY KEY (tenant, id)
+);
+CREATE TABLE IF NOT EXISTS request_nos (
+    tenant TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    request_no TEXT NOT NULL,
+    PRIMARY KEY (tenant, seq)
+);
+CREATE TABLE IF NOT EXISTS notifications (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL,
+    tenant TEXT NOT NULL,
+    status TEXT NOT NULL,
+    next_attempt_at INTEGER,
+    json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS clock (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    mode TEXT NOT NULL,
+    now INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+";
+
+/// The sections of a tenant's state stored as entity rows (`kind` = `section.field`).
+const SECTIONS: [&str; 6] = [
+    "idempotency",
+    "whalet",
+    "whalet_trade",
+    "platform",
+    "infinia",
+    "pockyt",
+];
+
+fn section_value(t: &TenantState, section: &str) -> serde_json::Result<Value> {
+    match section {
+        "idempotency" => serde_json::to_value(&t.idempotency),
+        "whalet" => serde_json::to_value(&t.whalet),
+        "whalet_trade" => serde_json::to_value(&t.whalet_trade),
+        "platform" => serde_json::to_value(&t.platform),
+        "infinia" => serde_json::to_value(&t.infinia),
+        _ => serde_json::to_value(&t.pockyt),
+    }
+}
+
+/// What was last written of one tenant.
+#[derive(Default)]
+struct Written {
+    /// (kind, id) → hash of the JSON text.
+    rows: HashMap<(String, String), u64>,
+    postings: usize,
+    request_no_last: Option<String>,
+    request_no_next_seq: i64,
+    request_no_count: usize,
+    sequence: Option<u64>,
+}
+
+/// Changes not yet committed.
+#[derive(Default)]
+struct Marks {
+    dirty: Mutex<BTreeSet<TenantId>>,
+    generation: AtomicU64,
+}
+
+impl Marks {
+    fn bump(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+struct Sink(Arc<Marks>);
+
+impl ChangeSink for Sink {
+    fn changed(&self, tenant: &TenantId) {
+        self.0.dirty.lock().insert(tenant.clone());
+        self.0.bump();
+    }
+}
+
+/// An open data directory. Dropping it (or [`DataDir::close`]) releases the lock file.
+pub struct DataDir {
+    dir: PathBuf,
+    conn: Mutex<Option<(Connection, HashMap<TenantId, Written>)>>,
+    marks: Arc<Marks>,
+    committed: AtomicU64,
+    closed: AtomicBool,
+    core: OnceLock<Core>,
+    lock: Mutex<Option<PathBuf>>,
+}
+
+/// What a start found in the data directory.
+#[derive(Debug, Clone, Default)]
+pub struct Restored {
+    pub tenants: usize,
+    pub entities: usize,
+    pub postings: usize,
+    pub request_nos: usize,
+    pub notifications: usize,
+    pub pending_notifications: usize,
+}
+
+impl DataDir {
+    /// Opens (creating) `dir`: takes the lock file, opens the database in WAL mode and checks
+    /// its schema version. Refused, naming the file, when another simulator holds the lock, the
+    /// database is newer or is not a database.
+    pub fn open(dir: &Path) -> Result<Arc<Self>, String> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("data dir {}: cannot create it: {e}", dir.display()))?;
+        let lock_path = dir.join(LOCK_FILE);
+        let lock = take_lock(&lock_path).map_err(|e| format!("data dir {}: {e}", dir.display()))?;
+        let conn = match open_db(dir) {
+            Ok(conn) => conn,
+            Err(e) => {
+                let _ = std::fs::remove_file(&lock);
+                return Err(e);
+            }
+        };
+        Ok(Arc::new(Self {
+            dir: dir.to_owned(),
+            conn: Mutex::new(Some((conn, HashMap::new()))),
+            marks: Arc::new(Marks::default()),
+            committed: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
+            core: OnceLock::new(),
+            lock: Mutex::new(Some(lock)),
+        }))
+    }
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Restores what the database holds into `core` (state, notifications with their timers,
+    /// the clock), then starts tracking changes and the background writer.
+    pub fn attach(self: &Arc<Self>, core: &Core) -> Result<Restored, String> {
+        let mut restored = Restored::default();
+        {
+            let mut guard = self.conn.lock();
+            let Some((conn, written)) = guard.as_mut() else {
+                return Err("data dir is closed".into());
+            };
+            let loaded = load(conn, written, &mut restored)
+                .map_err(|e| format!("database {}: {e}", self.dir.join(DB_FILE).display()))?;
+            if let Some((snapshot, mode)) = loaded {
+                if let Some(mode) = mode {
+                    core.clock().set_mode(mode);
+                }
+                super::import(core, snapshot, None)?;
+            }
+        }
+        let _ = self.core.set(core.clone());
+        core.store()
+            .set_change_sink(Arc::new(Sink(self.marks.clone())));
+        let marks = self.marks.clone();
+        core.outbox()
+            .set_change_sink(Arc::new(move || marks.bump()));
+        // Everything restored counts as changed once (only what differs is written).
+        for id in core.store().tenant_ids() {
+            self.marks.dirty.lock().insert(id);
+        }
+        self.marks.bump();
+        self.commit()?;
+        let me = Arc::downgrade(self);
+        std::thread::Builder::new()
+            .name("data-dir writer".into())
+            .spawn(move || loop {
+                std::thread::sleep(Duration::from_millis(100));
+                let Some(dir) = me.upgrade() else { return };
+                if dir.closed.load(Ordering::Acquire) {
+                    return;
+                }
+                if dir.pending() {
+                    if let Err(e) = dir.commit() {
+                        tracing::error!(error = %e, "data dir write failed");
+                    }
+                }
+            })
+            .map_err(|e| format!("cannot start the data-dir writer: {e}"))?;
+        Ok(restored)
+    }
+
+    /// Changes not yet committed?
+    pub fn pending(&self) -> bool {
+        self.marks.generation.load(Ordering::Acquire) > self.committed.load(Ordering::Acquire)
+    }
+
+    /// Commits every change made before the call (blocking; one transaction for all changes
+    /// waiting at that moment).
+    pub fn commit(&self) -> Result<(), String> {
+        let target = self.marks.generation.load(Ordering::Acquire);
+        if self.committed.load(Ordering::Acquire) >= target {
+            return Ok(());
+        }
+        let Some(core) = self.core.get() else {
+            return Ok(());
+        };
+        let mut guard = self.conn.lock();
+        // Someone else's transaction may have covered us while we waited.
+        let target = self.marks.generation.load(Ordering::Acquire);
+        if self.committed.load(Ordering::Acquire) >= target {
+            return Ok(());
+        }
+        let Some((conn, written)) = guard.as_mut() else {
+            return Ok(());
+        };
+        let tenants = std::mem::take(&mut *self.marks.dirty.lock());
+        let notifications = core.outbox().take_changes();
+        let result = write(conn, written, core, &tenants, &notifications);
+        match result {
+            Ok(()) => {
+                self.committed.fetch_max(target, Ordering::AcqRel);
+                Ok(())
+            }
+            Err(e) => {
+                // Nothing was committed: write everything again next time.
+                self.marks.dirty.lock().extend(tenants);
+                written.clear();
+                Err(format!(
+                    "database {}: {e}",
+                    self.dir.join(DB_FILE).display()
+                ))
+            }
+        }
+    }
+
+    /// Commits, then stops writing and releases the lock file.
+    pub fn close(&self) {
+        if let Err(e) = self.commit() {
+            tracing::error!(error = %e, "data dir: last write failed");
+        }
+        self.closed.store(true, Ordering::Release);
+        *self.conn.lock() = None;
+        if let Some(lock) = self.lock.lock().take() {
+            let _ = std::fs::remove_file(lock);
+        }
+    }
+}
+
+/// Called by the route table before a reply leaves: waits until every change so far is
+/// committed (off the async workers). Nothing to do without a data directory.
+pub async fn before_reply(core: &Core) {
+    let Some(dir) = data_dir(core) else {
+        return;
+    };
+    if !dir.pending() {
+        return;
+    }
+    let result = tokio::task::spawn_blocking(move || dir.commit()).await;
+    match result {
+        Ok(Err(e)) => tracing::error!(error = %e, "data dir write failed"),
+        Err(e) => tracing::error!(error = %e, "data dir writer panicked"),
+        Ok(Ok(())) => {}
+    }
+}
+
+/// The data directory this core writes to, if any (registered as a surface handle).
+pub fn data_dir(core: &Core) -> Option<Arc<DataDir>> {
+    core.try_surface::<Handle>().map(|h| h.0.clone())
+}
+
+/// The core's handle to its data directory.
+pub struct Handle(pub Arc<DataDir>);
+
+/// Opens the database in WAL mode, checking and setting its schema version.
+fn open_db(dir: &Path) -> Result<Connection, String> {
+    let db_path = dir.join(DB_FILE);
+    let fail = |e: rusqlite::Error| format!("database {}: {e}", db_path.display());
+    let conn = Connection::open(&db_path).map_err(fail)?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| {
+            format!(
+                "database {}: not a readable SQLite database ({e})",
+                db_path.display()
+            )
+        })?;
+    if version > DB_SCHEMA_VERSION {
+        return Err(format!(
+                "database {}: schema version {version} is newer than this simulator reads (up to {DB_SCHEMA_VERSION}); use a newer whalet-sim",
+                db_path.display()
+            ));
+    }
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(fail)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(fail)?;
+    conn.execute_batch(SCHEMA).map_err(fail)?;
+    // Version 1 is the first schema; an older database (0: new) is brought up to it here.
+    conn.pragma_update(None, "user_version", DB_SCHEMA_VERSION)
+        .map_err(fail)?;
+    Ok(conn)
+}
+
+/// Creates the lock file holding this process's id. An existing one is refused while the
+/// process it names is alive (`/proc/<pid>`), and taken over otherwise (a simulator that was
+/// killed leaves its lock file behind).
+fn take_lock(path: &Path) -> Result<PathBuf, String> {
+    use std::io::Write;
+    for _ in 0..2 {
+        match File::options().write(true).create_new(true).open(path) {
+            Ok(mut file) => {
+                write!(file, "{}", std::process::id())
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                return Ok(path.to_owned());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let holder = std::fs::read_to_string(path).unwrap_or_default();
+                let pid = holder.trim();
+                let alive = !pid.is_empty()
+                    && pid.bytes().all(|b| b.is_ascii_digit())
+                    && Path::new("/proc").join(pid).exists();
+                if alive {
+                    return Err(format!(
+                        "in use by another running simulator (process {pid} holds {})",
+                        path.display()
+                    ));
+                }
+                tracing::warn!(lock = %path.display(), pid, "taking over the lock file of a simulator that is no longer running");
+                let _ = std::fs::remove_file(path);
+            }
+            Err(e) => return Err(format!("cannot create {}: {e}", path.display())),
+        }
+    }
+    Err(format!("cannot take {}", path.display()))
+}
+
+fn hash_text(text: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
+/// Rows of one section: a field holding a JSON object is one row per key, any other value one
+/// row with id "".
+fn section_rows(section: &str, value: &Value, out: &mut Vec<(String, String, String)>) {
+    let Some(fields) = value.as_object() else {
+        return;
+    };
+    for (field, v) in fields {
+        let kind = format!("{section}.{field}");
+        match v.as_object() {
+            Some(map) => {
+                for (id, item) in map {
+                    out.push((kind.clone(), id.clone(), item.to_string()));
+                }
+            }
+            None => out.push((kind, String::new(), v.to_string())),
+        }
+    }
+}
+
+fn write(
+    conn: &mut Connection,
+    written: &mut HashMap<TenantId, Written>,
+    core: &Core,
+    tenants: &BTreeSet<TenantId>,
+    notifications: &[(u64, Option<Notification>)],
+) -> Result<(), String> {
+    let tx = conn.transaction().map_err(|e| e.to_string())?;
+    for id in tenants {
+        let key = id.to_string();
+        let w = written.entry(id.clone()).or_default();
+        // Read under the tenant's lock, written after it is released.
+        let read = core.store().read_tenant(id, |t| {
+            persist::full(|| -> Result<_, String> {
+                let mut rows = Vec::new();
+                for section in SECTIONS {
+                    let v = section_value(t, section).map_err(|e| e.to_string())?;
+                    section_rows(section, &v, &mut rows);
+                }
+                let postings = t.ledger.postings();
+                let (reset_postings, new_postings) = if postings.len() < w.postings {
+                    (true, postings.to_vec())
+                } else {
+                    (false, postings[w.postings..].to_vec())
+                };
+                let mut fresh: Vec<&str> = Vec::new();
+                let mut found = w.request_no_last.is_none();
+                for n in t.request_nos.iter().rev() {
+                    if Some(n) == w.request_no_last.as_deref() {
+                        found = true;
+                        break;
+                    }
+                    fresh.push(n);
+                }
+                let reset_nos = !found;
+                let nos: Vec<String> = if reset_nos {
+                    t.request_nos.iter().map(str::to_owned).collect()
+                } else {
+                    fresh.into_iter().rev().map(str::to_owned).collect()
+                };
+                Ok((
+                    rows,
+                    reset_postings,
+                    new_postings,
+                    reset_nos,
+                    nos,
+                    t.request_nos.len(),
+                    t.sequence,
+                ))
+            })
+        });
+        let Some(read) = read else {
+            // The tenant is gone: drop its rows.
+            for table in ["tenants", "entities", "ledger_postings", "request_nos"] {
+                tx.execute(&format!("DELETE FROM {table} WHERE tenant = ?1"), [&key])
+                    .map_err(|e| e.to_string())?;
+            }
+            written.remove(id);
+            continue;
+        };
+        let (rows, reset_postings, new_postings, reset_nos, nos, nos_len, sequence) = read?;
+        if w.sequence != Some(sequence) {
+            tx.execute(
+                "INSERT INTO tenants (tenant, sequence) VALUES (?1, ?2)
+                 ON CONFLICT(tenant) DO UPDATE SET sequence = excluded.sequence",
+                params![key, sequence as i64],
+            )
+            .map_err(|e| e.to_string())?;
+            w.sequence = Some(sequence);
+        }
+        let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
+        {
+            let mut upsert = tx
+                .prepare_cached(
+                    "INSERT INTO entities (tenant, kind, id, json) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT(tenant, kind, id) DO UPDATE SET json = excluded.json",
+                )
+                .map_err(|e| e.to_string())?;
+            for (kind, rid, text) in rows {
+                let h = hash_text(&text);
+                let k = (kind, rid);
+                if w.rows.get(&k) != Some(&h) {
+                    upsert
+                        .execute(params![key, k.0, k.1, text])
+                        .map_err(|e| e.to_string())?;
+                    w.rows.insert(k.clone(), h);
+                }
+                seen.insert(k);
+            }
+        }
+        let gone: Vec<(String, String)> = w
+            .rows
+            .keys()
+            .filter(|k| !seen.contains(*k))
+            .cloned()
+            .collect();
+        for k in gone {
+            tx.execute(
+                "DELETE FROM entities WHERE tenant = ?1 AND kind = ?2 AND id = ?3",
+                params![key, k.0, k.1],
+            )
+            .map_err(|e| e.to_string())?;
+            w.rows.remove(&k);
+        }
+        if reset_postings {
+            tx.execute("DELETE FROM ledger_postings WHERE tenant = ?1", [&key])
+                .map_err(|e| e.to_string())?;
+            w.postings = 0;
+        }
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO ledger_postings (tenant, id, at, memo, legs)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(|e| e.to_string())?;
+            for p in &new_postings {
+                let legs = serde_json::to_string(&p.legs).map_err(|e| e.to_string())?;
+                insert
+                    .execute(params![key, p.id as i64, p.at, p.memo, legs])
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        w.postings += new_postings.len();
+        if reset_nos {
+            tx.execute("DELETE FROM request_nos WHERE tenant = ?1", [&key])
+                .map_err(|e| e.to_string())?;
+            w.request_no_next_seq = 0;
+        }
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO request_nos (tenant, seq, request_no) VALUES (?1, ?2, ?3)",
+                )
+                .map_err(|e| e.to_string())?;
+            for n in &nos {
+                insert
+                    .execute(params![key, w.request_no_next_seq, n])
+                    .map_err(|e| e.to_string())?;
+                w.request_no_next_seq += 1;
+            }
+        }
+        if let Some(last) = nos.last() {
+            w.request_no_last = Some(last.clone());
+        }
+        if nos_len < w.request_no_count + nos.len() || reset_nos {
+            // The oldest were forgotten: keep the rows of the remembered ones only.
+            tx.execute(
+                "DELETE FROM request_nos WHERE tenant = ?1 AND seq < ?2",
+                params![key, w.request_no_next_seq - nos_len as i64],
+            )
+            .map_err(|e| e.to_string())?;
+        }
+        w.request_no_count = nos_len;
+    }
+    {
+        let mut upsert = tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO notifications (seq, id, tenant, status, next_attempt_at, json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .map_err(|e| e.to_string())?;
+        let mut delete = tx
+            .prepare_cached("DELETE FROM notifications WHERE seq = ?1")
+            .map_err(|e| e.to_string())?;
+        for (seq, n) in notifications {
+            match n {
+                Some(n) => {
+                    let text = serde_json::to_string(n).map_err(|e| e.to_string())?;
+                    upsert
+                        .execute(params![
+                            *seq as i64,
+                            n.id,
+                            n.tenant.to_string(),
+                            n.status.as_str(),
+                            n.next_attempt_at,
+                            text
+                        ])
+                        .map_err(|e| e.to_string())?;
+                }
+                None => {
+                    delete.execute([*seq as i64]).map_err(|e| e.to_string())?;
+                }
+            }
+        }
+    }
+    let mode = serde_json::to_string(&core.clock().mode()).map_err(|e| e.to_string())?;
+    tx.execute(
+        "INSERT OR REPLACE INTO clock (id, mode, now) VALUES (1, ?1, ?2)",
+        params![mode, core.clock().now()],
+    )
+    .map_err(|e| e.to_string())?;
+    tx.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('next_notification_seq', ?1)",
+        [core.outbox().next_seq().to_string()],
+    )
+    .map_err(|e| e.to_string())?;
+    tx.commit().map_err(|e| e.to_string())
+}
+
+type Loaded = Option<(super::Snapshot, Option<ClockMode>)>;
+
+/// Reads the database into a snapshot (None when it holds no tenant yet) and fills `written`
+/// with what is there, so that the first write changes nothing.
+fn load(
+    conn: &Connection,
+    written: &mut HashMap<TenantId, Written>,
+    restored: &mut Restored,
+) -> Result<Loaded, String> {
+    let sql = |e: rusqlite::Error| e.to_string();
+    let clock: Option<(String, i64)> = conn
+        .query_row("SELECT mode, now FROM clock WHERE id = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .map(Some)
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })
+        .map_err(sql)?;
+    let mut tenants: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    let template = persist::full(|| serde_json::to_value(TenantState::default()))
+        .map_err(|e| e.to_string())?;
+    {
+        let mut stmt = conn
+            .prepare("SELECT tenant, sequence FROM tenants")
+            .map_err(sql)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(sql)?;
+        for row in rows {
+            let (tenant, sequence) = row.map_err(sql)?;
+            let id = TenantId::parse(&tenant)
+                .ok_or_else(|| format!("table tenants: {tenant:?} is not provider:id"))?;
+            let mut state = template.as_object().cloned().unwrap_or_default();
+            state.insert("sequence".into(), json!(sequence));
+            tenants.insert(tenant, state);
+            written.entry(id).or_default().sequence = Some(sequence as u64);
+        }
+    }
+    restored.tenants = tenants.len();
+    if tenants.is_empty() {
+        return Ok(None);
+    }
+    // Entities: kind = section.field; id "" holds a whole value.
+    let mut grouped: BTreeMap<(String, String), Vec<(String, String)>> = BTreeMap::new();
+    {
+        let mut stmt = conn
+            .prepare("SELECT tenant, kind, id, json FROM entities ORDER BY tenant, kind, id")
+            .map_err(sql)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(sql)?;
+        for row in rows {
+            let (tenant, kind, id, text) = row.map_err(sql)?;
+            restored.entities += 1;
+            if let Some(tid) = TenantId::parse(&tenant) {
+                written
+                    .entry(tid)
+                    .or_default()
+                    .rows
+                    .insert((kind.clone(), id.clone()), hash_text(&text));
+            }
+            grouped.entry((tenant, kind)).or_default().push((id, text));
+        }
+    }
+    for ((tenant, kind), items) in grouped {
+        let Some(state) = tenants.get_mut(&tenant) else {
+            continue;
+        };
+        let Some((section, field)) = kind.split_once('.') else {
+            return Err(format!(
+                "table entities: kind {kind:?} is not section.field"
+            ));
+        };
+        let parse = |text: &str| -> Result<Value, String> {
+            serde_json::from_str(text)
+                .map_err(|e| format!("table entities: {tenant} {kind}: not JSON: {e}"))
+        };
+        let value = if items.len() == 1 && items[0].0.is_empty() {
+            parse(&items[0].1)?
+        } else {
+            let mut map = Map::new();
+            for (id, text) in &items {
+                map.insert(id.clone(), parse(text)?);
+            }
+            Value::Object(map)
+        };
+        if let Some(Value::Object(s)) = state.get_mut(section) {
+            s.insert(field.to_owned(), value);
+        }
+    }
+    // Ledger postings, and the balances they sum to.
+    {
+        let mut stmt = conn
+            .prepare("SELECT tenant, id, at, memo, legs FROM ledger_postings ORDER BY tenant, id")
+            .map_err(sql)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })
+            .map_err(sql)?;
+        let mut postings: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        for row in rows {
+            let (tenant, id, at, memo, legs) = row.map_err(sql)?;
+            let legs: Value = serde_json::from_str(&legs)
+                .map_err(|e| format!("table ledger_postings: {tenant} {id}: {e}"))?;
+            postings
+                .entry(tenant)
+                .or_default()
+                .push(json!({"id": id, "at": at, "memo": memo, "legs": legs}));
+        }
+        for (tenant, list) in postings {
+            let mut sums: BTreeMap<(String, String), i64> = BTreeMap::new();
+            for p in &list {
+                for leg in p["legs"].as_array().into_iter().flatten() {
+                    let account = leg["account"].as_str().unwrap_or_default().to_owned();
+                    let currency = leg["amount"]["currency"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned();
+                    *sums.entry((account, currency)).or_default() +=
+                        leg["amount"]["minor"].as_i64().unwrap_or(0);
+                }
+            }
+            let balances: Vec<Value> = sums
+                .into_iter()
+                .map(|((account, currency), minor)| {
+                    json!({"account": account, "currency": currency, "minor": minor})
+                })
+                .collect();
+            restored.postings += list.len();
+            if let Some(tid) = TenantId::parse(&tenant) {
+                written.entry(tid).or_default().postings = list.len();
+            }
+            if let Some(state) = tenants.get_mut(&tenant) {
+                state.insert(
+                    "ledger".into(),
+                    json!({"balances": balances, "postings": list}),
+                );
+            }
+        }
+    }
+    // RequestNos, oldest first.
+    {
+        let mut stmt = conn
+            .prepare("SELECT tenant, seq, request_no FROM request_nos ORDER BY tenant, seq")
+            .map_err(sql)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(sql)?;
+        let mut nos: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        for row in rows {
+            let (tenant, seq, no) = row.map_err(sql)?;
+            if let Some(tid) = TenantId::parse(&tenant) {
+                let w = written.entry(tid).or_default();
+                w.request_no_next_seq = seq + 1;
+                w.request_no_last = Some(no.clone());
+                w.request_no_count += 1;
+            }
+            nos.entry(tenant).or_default().push(Value::String(no));
+        }
+        for (tenant, list) in nos {
+            restored.request_nos += list.len();
+            if let Some(state) = tenants.get_mut(&tenant) {
+                state.insert("request_nos".into(), Value::Array(list));
+            }
+        }
+    }
+    let mut states = BTreeMap::new();
+    for (tenant, state) in tenants {
+        let state: TenantState = serde_json::from_value(Value::Object(state))
+            .map_err(|e| format!("tenant {tenant} does not read back: {e}"))?;
+        states.insert(tenant, state);
+    }
+    // Notifications, in sequence order.
+    let mut notifications = Vec::new();
+    {
+        let mut stmt = conn
+            .prepare("SELECT json FROM notifications ORDER BY seq")
+            .map_err(sql)?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(sql)?;
+        for row in rows {
+            let text = row.map_err(sql)?;
+            let n: Notification =
+                serde_json::from_str(&text).map_err(|e| format!("table notifications: {e}"))?;
+            if n.status == crate::notify::Status::Pending && n.next_attempt_at.is_some() {
+                restored.pending_notifications += 1;
+            }
+            notifications.push(n);
+        }
+    }
+    restored.notifications = notifications.len();
+    let next_seq: u64 = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'next_notification_seq'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let (mode, now) = match clock {
+        Some((mode, now)) => (serde_json::from_str::<ClockMode>(&mode).ok(), now),
+        None => (None, crate::clock::system_now()),
+    };
+    Ok(Some((
+        super::Snapshot {
+            format: super::FORMAT.into(),
+            schema_version: super::SCHEMA_VERSION,
+            scope: "all".into(),
+            now,
+            tenants: states,
+            outbox: OutboxState {
+                next_seq,
+                notifications,
+            },
+        },
+        mode,
+    )))
+}

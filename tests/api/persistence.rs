@@ -1,0 +1,626 @@
+//! Snapshots (docs/PERSISTENCE.md): export → import → export gives the same bytes; a restored
+//! simulator remembers requestNos, entities, balances and pending notifications (which go on with
+//! their retry cadence); bad files are refused naming the file and the problem; the fixtures
+//! under fixtures/ start a flow from a prepared state.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use whalet_sim::partner::receiver::Mode;
+
+use crate::helpers::{repo_path, spawn_app, spawn_with, Setup, TestApp};
+use crate::whalet_support::*;
+
+async fn export(app: &TestApp, query: &str) -> Vec<u8> {
+    let r = app
+        .http
+        .get(
+            &format!("{}/__sim/snapshot{query}", app.url),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    r.body.to_vec()
+}
+
+async fn import(app: &TestApp, query: &str, bytes: Vec<u8>) -> (u16, Value) {
+    let (status, text) = app
+        .post_raw(
+            &format!("/__sim/snapshot{query}"),
+            "application/json",
+            bytes,
+        )
+        .await;
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// A user with an ACTIVE B2C USD card and `amount` USD settled; returns (userId, cardId).
+async fn settled_user(app: &TestApp, tag: &str, amount: &str) -> (String, String) {
+    let (user_id, _, card) = b2c_ready(app, tag, "USD").await;
+    let card_id = card["cardId"].as_str().unwrap().to_owned();
+    expect(
+        app,
+        "mockPayeeNotify",
+        json!({"userId": user_id, "cardId": card_id, "amount": amount, "currency": "USD",
+               "payerName": "Amazon Payments, Inc."}),
+        "SUCCESS",
+    )
+    .await;
+    app.advance(5.0).await;
+    (user_id, card_id)
+}
+
+/// A user with an ACTIVE B2C USD card, moved (by snapshot) into a simulator whose partner
+/// answers every notification with HTTP 500: (that simulator, userId, cardId).
+async fn ready_with_partner_down(tag: &str) -> (TestApp, String, String) {
+    let up = spawn_app().await;
+    let (user_id, _, card) = b2c_ready(&up, tag, "USD").await;
+    let snapshot = export(&up, "").await;
+    up.shutdown().await;
+    let down = spawn_with(Setup {
+        receiver: Some(Mode::Down),
+        ..Setup::default()
+    })
+    .await;
+    let (status, body) = import(&down, "", snapshot).await;
+    assert_eq!(status, 200, "{body}");
+    let card_id = card["cardId"].as_str().unwrap().to_owned();
+    (down, user_id, card_id)
+}
+
+async fn available_cents(app: &TestApp, user_id: &str) -> i64 {
+    balance(app, user_id, "B2C", "USD").await["balance"]["cent"]
+        .as_i64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn export_import_export_is_byte_identical() {
+    let app = spawn_app().await;
+    settled_user(&app, "bytes", "1000.00").await;
+    let first = export(&app, "").await;
+    let doc: Value = serde_json::from_slice(&first).unwrap();
+    assert_eq!(doc["format"], "whalet-sim snapshot");
+    assert_eq!(doc["schemaVersion"], 1);
+    assert!(!doc["outbox"]["notifications"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    // Into a fresh simulator, and back out.
+    let other = spawn_app().await;
+    let (status, body) = import(&other, "", first.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    let second = export(&other, "").await;
+    assert!(
+        first == second,
+        "export → import → export differs:\n{}\n----\n{}",
+        String::from_utf8_lossy(&first),
+        String::from_utf8_lossy(&second)
+    );
+    // One tenant's snapshot round-trips too.
+    let one = export(&app, &format!("?tenant={PARTNER}")).await;
+    let (status, body) = import(&other, &format!("?tenant={PARTNER}"), one.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(one == export(&other, &format!("?tenant={PARTNER}")).await);
+    app.shutdown().await;
+    other.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_restored_simulator_remembers_request_nos_entities_and_money() {
+    let app = spawn_app().await;
+    let (user_id, card_id) = settled_user(&app, "memo", "250.00").await;
+    let request_no = app.client.next_request_no();
+    let body = json!({"userId": user_id, "cardId": card_id});
+    let reply = app
+        .client
+        .call_with("b2cCardDetailQuery", &request_no, &body)
+        .await
+        .unwrap();
+    assert_eq!(reply.code, "SUCCESS", "{}", reply.detail);
+    let snapshot = export(&app, "").await;
+    app.shutdown().await;
+
+    let other = spawn_app().await;
+    let (status, body_json) = import(&other, "?file=memo.json", snapshot).await;
+    assert_eq!(status, 200, "{body_json}");
+    assert_eq!(
+        body_json["imported"]["tenants"].as_u64().map(|n| n >= 1),
+        Some(true)
+    );
+    let replay = other
+        .client
+        .call_with("b2cCardDetailQuery", &request_no, &body)
+        .await
+        .unwrap();
+    assert_eq!(replay.code, "REQUEST_NO_NOT_UNIQUE", "{}", replay.detail);
+    let detail = expect(&other, "b2cCardDetailQuery", body, "SUCCESS").await;
+    assert_eq!(detail["status"], "ACTIVE");
+    assert_eq!(available_cents(&other, &user_id).await, 25_000);
+    other.assert_invariants().await;
+    other.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_pending_notification_goes_on_with_its_retry_cadence_after_import() {
+    // The partner is down: the collection notice fails at +0 s and +1 s; the next try is 2 s
+    // after the second failure.
+    let (down, user_id, card_id) = ready_with_partner_down("cadence").await;
+    let arrived = expect(
+        &down,
+        "mockPayeeNotify",
+        json!({"userId": user_id, "cardId": card_id, "amount": "10.00", "currency": "USD",
+               "payerName": "Amazon Payments, Inc."}),
+        "SUCCESS",
+    )
+    .await;
+    let trade_id = arrived["tradeId"].as_str().unwrap().to_owned();
+    down.advance(5.0).await; // settles; first attempt fails
+    down.advance(1.0).await; // second attempt fails
+    let snapshot = export(&down, "").await;
+    down.shutdown().await;
+
+    let up = spawn_app().await;
+    let (status, body) = import(&up, "", snapshot).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["imported"]["pendingNotifications"].as_u64().unwrap() >= 1);
+    up.advance(1.9).await;
+    assert!(
+        received(&up, "collectionReceivedNotify").is_empty(),
+        "nothing before the 2 s wait is over"
+    );
+    up.advance(0.1).await;
+    let n = received_about(&up, "collectionReceivedNotify", "tradeId", &trade_id).await;
+    assert_eq!(n["status"], "SUCCESS");
+    let (_, list) = up
+        .get(&format!(
+            "/__sim/notifications?apiCode=collectionReceivedNotify&businessId={trade_id}"
+        ))
+        .await;
+    let attempts = list["notifications"][0]["attempts"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(attempts.len(), 3, "{list}");
+    assert_eq!(attempts[2]["verdict"], "delivered");
+    let gap =
+        attempts[2]["virtualTime"].as_i64().unwrap() - attempts[1]["virtualTime"].as_i64().unwrap();
+    assert_eq!(gap, 2_000);
+    up.shutdown().await;
+}
+
+#[tokio::test]
+async fn newer_corrupt_and_foreign_snapshots_are_refused_naming_the_problem() {
+    let app = spawn_app().await;
+    let (user_id, _) = settled_user(&app, "bad", "5.00").await;
+    let good = export(&app, "").await;
+    let mut newer: Value = serde_json::from_slice(&good).unwrap();
+    newer["schemaVersion"] = json!(99);
+
+    let (status, body) = import(
+        &app,
+        "?file=newer.json",
+        serde_json::to_vec(&newer).unwrap(),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let message = body["error"].as_str().unwrap();
+    assert!(
+        message.contains("newer.json") && message.contains("schema version 99 is newer"),
+        "{message}"
+    );
+
+    let (status, body) = import(&app, "?file=cut.json", good[..good.len() / 2].to_vec()).await;
+    assert_eq!(status, 400);
+    let message = body["error"].as_str().unwrap();
+    assert!(
+        message.contains("cut.json") && message.contains("corrupt"),
+        "{message}"
+    );
+
+    let (status, body) = import(&app, "", br#"{"hello": 1}"#.to_vec()).await;
+    assert_eq!(status, 400);
+    assert!(body["error"]
+        .as_str()
+        .unwrap()
+        .contains("not a simulator snapshot"));
+
+    let mut bad_field: Value = serde_json::from_slice(&good).unwrap();
+    bad_field["tenants"][PARTNER]["ledger"]["postings"] = json!("nope");
+    let (status, body) = import(&app, "", serde_json::to_vec(&bad_field).unwrap()).await;
+    assert_eq!(status, 400, "{body}");
+
+    // Nothing changed.
+    assert_eq!(available_cents(&app, &user_id).await, 500);
+
+    // The same checks at start-up, naming the file.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("future.json");
+    std::fs::write(&path, serde_json::to_vec(&newer).unwrap()).unwrap();
+    let message = app.app().load_snapshot(&path).unwrap_err().to_string();
+    assert!(
+        message.contains("future.json") && message.contains("schema version 99"),
+        "{message}"
+    );
+    let missing = dir.path().join("missing.json");
+    let message = app.app().load_snapshot(&missing).unwrap_err().to_string();
+    assert!(message.contains("missing.json"), "{message}");
+    app.shutdown().await;
+}
+
+/// Rewrites the fixtures from the flows that define them: `cargo test --test api
+/// persistence::write_fixtures -- --ignored`.
+#[tokio::test]
+#[ignore]
+async fn write_fixtures() {
+    let app = spawn_app().await;
+    settled_user(&app, "fixture", "1000.00").await;
+    std::fs::write(
+        repo_path("fixtures/onboarded-user.json"),
+        export(&app, "").await,
+    )
+    .unwrap();
+    app.shutdown().await;
+
+    let (down, user_id, card_id) = ready_with_partner_down("retrying").await;
+    expect(
+        &down,
+        "mockPayeeNotify",
+        json!({"userId": user_id, "cardId": card_id, "amount": "42.00",
+               "currency": "USD", "payerName": "Amazon Payments, Inc."}),
+        "SUCCESS",
+    )
+    .await;
+    down.advance(5.0).await;
+    down.advance(1.0).await;
+    down.advance(2.0).await;
+    std::fs::write(
+        repo_path("fixtures/notification-retrying.json"),
+        export(&down, "").await,
+    )
+    .unwrap();
+    down.shutdown().await;
+}
+
+fn fixture_user(path: &str) -> (String, String) {
+    let doc: Value = serde_json::from_slice(&std::fs::read(repo_path(path)).unwrap()).unwrap();
+    let whalet = &doc["tenants"][PARTNER]["whalet"];
+    let user = whalet["users"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    let card = whalet["cards"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    (user, card)
+}
+
+#[tokio::test]
+async fn the_onboarded_user_fixture_starts_with_1000_usd_settled_and_pays_on() {
+    let app = spawn_app().await;
+    app.app()
+        .load_snapshot(std::path::Path::new(&repo_path(
+            "fixtures/onboarded-user.json",
+        )))
+        .unwrap();
+    let (user_id, card_id) = fixture_user("fixtures/onboarded-user.json");
+    assert_eq!(available_cents(&app, &user_id).await, 100_000);
+    let detail = expect(
+        &app,
+        "b2cCardDetailQuery",
+        json!({"userId": user_id, "cardId": card_id}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(detail["status"], "ACTIVE");
+    // The flow goes on from there: more money arrives and settles.
+    expect(
+        &app,
+        "mockPayeeNotify",
+        json!({"userId": user_id, "cardId": card_id, "amount": "0.50", "currency": "USD",
+               "payerName": "Amazon Payments, Inc."}),
+        "SUCCESS",
+    )
+    .await;
+    app.advance(5.0).await;
+    assert_eq!(available_cents(&app, &user_id).await, 100_050);
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_retrying_fixture_delivers_its_notification_on_the_fourth_attempt() {
+    let app = spawn_app().await;
+    app.app()
+        .load_snapshot(std::path::Path::new(&repo_path(
+            "fixtures/notification-retrying.json",
+        )))
+        .unwrap();
+    let (user_id, _) = fixture_user("fixtures/notification-retrying.json");
+    // Three attempts failed (+0, +1, +3 s); the fourth is due 4 s after the third.
+    app.advance(3.9).await;
+    assert!(received(&app, "collectionReceivedNotify").is_empty());
+    app.advance(0.1).await;
+    let n = app
+        .wait_notification("apiCode=collectionReceivedNotify")
+        .await;
+    assert_eq!(n["status"], "delivered", "{n}");
+    assert_eq!(n["attempts"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        received(&app, "collectionReceivedNotify")[0]["userId"],
+        user_id.as_str()
+    );
+    app.shutdown().await;
+}
+
+// ---- the data directory (SQLite) ----
+
+fn data_dir_config(dir: &std::path::Path) -> String {
+    format!("[store]\ndata_dir = {:?}\n", dir.display().to_string())
+}
+
+#[tokio::test]
+async fn a_data_dir_keeps_state_across_a_restart_and_refuses_a_second_simulator() {
+    let dir = tempfile::tempdir().unwrap();
+    let setup = || Setup {
+        config: Some(data_dir_config(dir.path())),
+        ..Setup::default()
+    };
+    let app = spawn_with(setup()).await;
+    let (user_id, card_id) = settled_user(&app, "dir", "250.00").await;
+    let request_no = app.client.next_request_no();
+    let body = json!({"userId": user_id, "cardId": card_id});
+    let reply = app
+        .client
+        .call_with("b2cCardDetailQuery", &request_no, &body)
+        .await
+        .unwrap();
+    assert_eq!(reply.code, "SUCCESS", "{}", reply.detail);
+
+    // A second simulator on the same directory is refused while this one runs.
+    let mut config = whalet_sim::config::Config::default();
+    config.store.data_dir = Some(dir.path().to_owned());
+    let refused = whalet_sim::App::new(config.clone(), whalet_sim::Options::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        refused.contains("in use by another running simulator"),
+        "{refused}"
+    );
+
+    // Readable with any SQLite client: tables named after what they hold.
+    {
+        let db = rusqlite::Connection::open(dir.path().join("whalet-sim.db")).unwrap();
+        let users: i64 = db
+            .query_row(
+                "SELECT count(*) FROM entities WHERE kind = 'whalet.users'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(users, 1);
+        let remembered: i64 = db
+            .query_row(
+                "SELECT count(*) FROM request_nos WHERE request_no = ?1",
+                [&request_no],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(remembered, 1, "committed before the reply was sent");
+    }
+    app.shutdown().await;
+
+    let again = spawn_with(setup()).await;
+    let replay = again
+        .client
+        .call_with("b2cCardDetailQuery", &request_no, &body)
+        .await
+        .unwrap();
+    assert_eq!(replay.code, "REQUEST_NO_NOT_UNIQUE", "{}", replay.detail);
+    assert_eq!(available_cents(&again, &user_id).await, 25_000);
+    again.assert_invariants().await;
+    again.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_newer_or_corrupt_database_is_refused_naming_the_file() {
+    let newer = tempfile::tempdir().unwrap();
+    {
+        let db = rusqlite::Connection::open(newer.path().join("whalet-sim.db")).unwrap();
+        db.pragma_update(None, "user_version", 9).unwrap();
+    }
+    let mut config = whalet_sim::config::Config::default();
+    config.store.data_dir = Some(newer.path().to_owned());
+    let message = whalet_sim::App::new(config, whalet_sim::Options::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains("whalet-sim.db") && message.contains("schema version 9 is newer"),
+        "{message}"
+    );
+
+    let corrupt = tempfile::tempdir().unwrap();
+    std::fs::write(corrupt.path().join("whalet-sim.db"), vec![b'x'; 8192]).unwrap();
+    let mut config = whalet_sim::config::Config::default();
+    config.store.data_dir = Some(corrupt.path().to_owned());
+    let message = whalet_sim::App::new(config.clone(), whalet_sim::Options::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains("whalet-sim.db") && message.contains("not a readable SQLite database"),
+        "{message}"
+    );
+    // A refused start leaves no lock behind.
+    assert!(!corrupt.path().join("whalet-sim.lock").exists());
+}
+
+/// The binary on `dir` with a manual clock, answering on a free port; stderr goes to a file.
+async fn serve_child(
+    dir: &std::path::Path,
+    notify_url: &str,
+    log: &str,
+) -> (std::process::Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = std::fs::File::create(dir.join(log)).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_whalet-sim"))
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--manual-clock",
+            "--start-time",
+            crate::helpers::START,
+            "--sftp-addr",
+            "off",
+            "--notify-url",
+            notify_url,
+            "--data-dir",
+            &dir.join("data").display().to_string(),
+        ])
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let client = whalet_sim::http::client::HttpClient::new();
+    for _ in 0..400 {
+        if client
+            .get(&format!("{url}/__sim/health"), Duration::from_secs(1))
+            .await
+            .is_ok_and(|r| r.status == 200)
+        {
+            return (child, url);
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("the simulator did not become ready");
+}
+
+fn remote(url: &str, receiver: whalet_sim::partner::receiver::Receiver) -> TestApp {
+    TestApp {
+        client: whalet_sim::partner::WhaletClient::demo(url),
+        url: url.to_owned(),
+        running: None,
+        receiver,
+        http: whalet_sim::http::client::HttpClient::new(),
+    }
+}
+
+/// SIGKILL under concurrent load, restart on the same directory: every acknowledged requestNo
+/// and tradeId is there, the ledger balances, and the pending notifications (two failed
+/// attempts each) go on with their 2 s wait.
+#[tokio::test]
+async fn after_sigkill_under_load_every_acknowledged_request_survives() {
+    use whalet_sim::partner::receiver::Receiver;
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::demo(Mode::Ack { fail_first: 0 }).await.unwrap();
+    let (mut child, url) = serve_child(dir.path(), &receiver.url(), "first.log").await;
+    let first = remote(&url, receiver);
+    let (user_id, _, card) = b2c_ready(&first, "kill", "USD").await;
+    let card_id = card["cardId"].as_str().unwrap().to_owned();
+
+    // The partner's endpoint fails (HTTP 500): ten collection notices fail twice. (Not a
+    // stopped receiver: its port could be reused by another test's receiver.)
+    first.receiver.set_mode(Mode::Down);
+    let mut trade_ids = Vec::new();
+    for i in 0..10 {
+        let arrived = expect(
+            &first,
+            "mockPayeeNotify",
+            json!({"userId": user_id, "cardId": card_id, "amount": format!("{i}.25"),
+                   "currency": "USD", "payerName": "Amazon Payments, Inc."}),
+            "SUCCESS",
+        )
+        .await;
+        trade_ids.push(arrived["tradeId"].as_str().unwrap().to_owned());
+    }
+    first.advance(5.0).await;
+    first.advance(1.0).await;
+
+    // Concurrent load; the process is killed while it runs.
+    let acknowledged = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let mut load = Vec::new();
+    for i in 0..40 {
+        let client = first.client.clone();
+        let acknowledged = acknowledged.clone();
+        let body = json!({"userId": user_id, "cardId": card_id, "amount": "1.00",
+                          "currency": "USD", "payerName": format!("payer {i}")});
+        load.push(tokio::spawn(async move {
+            let request_no = client.next_request_no();
+            if let Ok(reply) = client
+                .call_with("mockPayeeNotify", &request_no, &body)
+                .await
+            {
+                if reply.code == "SUCCESS" {
+                    let trade = reply.body.unwrap()["tradeId"].as_str().unwrap().to_owned();
+                    acknowledged.lock().push((request_no, trade, body));
+                }
+            }
+        }));
+    }
+    while acknowledged.lock().len() < 10 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    for task in load {
+        let _ = task.await;
+    }
+    let acknowledged = acknowledged.lock().clone();
+    assert!(acknowledged.len() >= 10);
+
+    let receiver = Receiver::demo(Mode::Ack { fail_first: 0 }).await.unwrap();
+    let (mut child, url) = serve_child(dir.path(), &receiver.url(), "second.log").await;
+    let second = remote(&url, receiver);
+    let log = std::fs::read_to_string(dir.path().join("second.log")).unwrap();
+    assert!(log.contains("state restored from the data dir"), "{log}");
+    let state = second
+        .get_json(&format!("/__sim/state?tenant={PARTNER}"))
+        .await
+        .to_string();
+    for (request_no, trade_id, body) in &acknowledged {
+        assert!(state.contains(trade_id.as_str()), "{trade_id} is lost");
+        let replay = second
+            .client
+            .call_with("mockPayeeNotify", request_no, body)
+            .await
+            .unwrap();
+        assert_eq!(replay.code, "REQUEST_NO_NOT_UNIQUE", "{}", replay.detail);
+    }
+    second.assert_invariants().await;
+
+    // The retry series goes on: the third attempt is 2 s after the second.
+    second.advance(1.9).await;
+    assert!(received(&second, "collectionReceivedNotify").is_empty());
+    second.advance(0.1).await;
+    for trade_id in &trade_ids {
+        let n = second
+            .wait_notification(&format!(
+                "apiCode=collectionReceivedNotify&businessId={trade_id}"
+            ))
+            .await;
+        assert_eq!(n["status"], "delivered", "{n}");
+        assert_eq!(n["attempts"].as_array().unwrap().len(), 3, "{n}");
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
