@@ -1,5 +1,6 @@
 //! The business surfaces, one module each, one file per operation.
 
+pub mod catalog;
 pub mod infinia;
 pub mod pipeline;
 pub mod platform;

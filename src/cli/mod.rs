@@ -1,8 +1,10 @@
-//! The command line: `serve`, `call`, `listen`, `keygen`, `trigger`, `bench`. Thin: each command
-//! builds what it needs from the library and runs it. Every option a script or CI sets is also an
-//! environment variable (`WHALET_SIM_*`, shown in `--help`); the exit codes are in `exit.rs`.
+//! The command line: `serve`, `call`, `listen`, `keygen`, `trigger`, `bench`, `contract`. Thin:
+//! each command builds what it needs from the library and runs it. Every option a script or CI
+//! sets is also an environment variable (`WHALET_SIM_*`, shown in `--help`); the exit codes are in
+//! `exit.rs`.
 
 mod call;
+mod contract;
 pub mod exit;
 mod keygen;
 mod listen;
@@ -43,6 +45,8 @@ enum Command {
     Trigger(TriggerArgs),
     /// Load-test a simulator with N concurrent partners; report throughput, latency, CPU, memory.
     Bench(Box<crate::bench::BenchArgs>),
+    /// Contract overlays: `contract dump` prints the effective contract of every operation.
+    Contract(contract::ContractArgs),
 }
 
 /// How `serve` writes its log (on stderr).
@@ -92,6 +96,10 @@ struct ServeArgs {
     /// opened once as /?token=<token>.
     #[arg(long, env = "WHALET_SIM_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// Contract overlay file: the provider's field names, status words and codes
+    /// (docs/CONTRACTS.md; overrides `[contract] file`).
+    #[arg(long, env = "WHALET_SIM_CONTRACT")]
+    contract: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -183,6 +191,7 @@ pub fn main() -> ExitCode {
             Command::Keygen(args) => keygen::run(args),
             Command::Trigger(args) => trigger(args).await,
             Command::Bench(args) => crate::bench::run(*args).await,
+            Command::Contract(args) => contract::run(args),
         }
     });
     match result {
@@ -232,6 +241,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     if let Some(token) = args.admin_token.clone().filter(|t| !t.is_empty()) {
         config.server.admin_token = Some(token);
+    }
+    if let Some(file) = args.contract.clone() {
+        config.contract.file = Some(file);
     }
     if let Some(sftp) = args.sftp_addr.as_deref().map(str::trim) {
         config.infinia.sftp_addr = sftp_setting(sftp)?;

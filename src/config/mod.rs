@@ -2,6 +2,7 @@
 //! are errors naming the key (serde `deny_unknown_fields` everywhere). Every section is optional;
 //! with no file the embedded demo tenants are used (DESIGN.md §2).
 
+pub mod contract;
 pub mod infinia;
 pub mod platform;
 pub mod pockyt;
@@ -33,6 +34,8 @@ pub struct Config {
     pub journal: JournalConfig,
     #[serde(default)]
     pub server: ServerConfig,
+    #[serde(default)]
+    pub contract: contract::ContractConfig,
 }
 
 /// `[server]`: limits of the HTTP edge (docs/RELIABILITY.md lists every limit).
