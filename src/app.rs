@@ -133,7 +133,11 @@ impl App {
         let journal = Journal::new(&config.journal);
         let scenarios = Scenarios::from_files(&clock, &options.scenario_files, &triggers)?;
         outbox.set_gate(scenarios.delivery_gate());
-        surfaces.insert(api::catalog::install_contracts(&config, &outbox)?);
+        surfaces.insert(api::catalog::install_contracts(
+            &config,
+            &outbox,
+            &store.tenant_ids(),
+        )?);
         let cpu = crate::core::cpu::CpuGate::new(config.server.cpu_parallelism);
         let core = Core::new(Parts {
             config,

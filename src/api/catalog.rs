@@ -65,12 +65,15 @@ pub fn build(config: &Config) -> Catalog {
 pub fn install_contracts(
     config: &crate::config::Config,
     outbox: &crate::notify::Outbox,
+    tenants: &[crate::tenant::TenantId],
 ) -> anyhow::Result<Arc<crate::contract::Contracts>> {
     let catalog = build(config);
+    let known: Vec<String> = tenants.iter().map(ToString::to_string).collect();
     let contracts = Arc::new(crate::contract::Contracts::load(
         config.contract.file.as_deref(),
         &config.contract.tenants,
         &catalog,
+        &known,
     )?);
     if !contracts.is_empty() {
         let handle = contracts.clone();

@@ -405,11 +405,13 @@ pub struct Contracts {
 }
 
 impl Contracts {
-    /// Loads the default overlay `file` and the per-tenant ones.
+    /// Loads the default overlay `file` and the per-tenant ones; `known` are the configured
+    /// tenants (`provider:id`), which a per-tenant overlay must name.
     pub fn load(
         file: Option<&Path>,
         tenants: &BTreeMap<String, PathBuf>,
         catalog: &Catalog,
+        known: &[String],
     ) -> anyhow::Result<Self> {
         let default = file
             .map(|f| Contract::load(f, catalog).map(Arc::new))
@@ -424,6 +426,11 @@ impl Contracts {
             anyhow::ensure!(
                 ["whalet", "infinia", "pockyt"].contains(&provider) && !id.is_empty(),
                 "contract.tenants: {tenant:?} is not a tenant (provider whalet, infinia or pockyt, then :id)"
+            );
+            anyhow::ensure!(
+                known.contains(tenant),
+                "contract.tenants: no tenant {tenant:?} is configured (configured: {})",
+                known.join(", ")
             );
             by_tenant.insert(tenant.clone(), Arc::new(Contract::load(f, catalog)?));
         }

@@ -161,6 +161,16 @@ fn unknown_operations_notifications_and_keys_name_file_and_line() {
         assert!(err.contains(&at), "{text:?}: {err} should name {at}");
         assert!(err.contains(needle), "{text:?}: {err} should name {needle}");
     }
+    // A tenant overlay for a tenant that is not configured.
+    std::fs::write(&file, "").unwrap();
+    let err = load(&format!(
+        "[contract.tenants]\n\"whalet:999\" = \"{}\"\n",
+        file.display()
+    ));
+    assert!(
+        err.contains("no tenant \"whalet:999\" is configured"),
+        "{err}"
+    );
 }
 
 #[test]
