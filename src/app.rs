@@ -136,6 +136,11 @@ impl App {
         let observer = coverage.clone();
         outbox.set_observer(Arc::new(move |n| observer.delivery(n)));
         surfaces.insert(coverage);
+        surfaces.insert(api::catalog::install_contracts(
+            &config,
+            &outbox,
+            &store.tenant_ids(),
+        )?);
         let cpu = crate::core::cpu::CpuGate::new(config.server.cpu_parallelism);
         let data_dir = match &config.store.data_dir {
             Some(dir) => {

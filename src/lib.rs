@@ -11,6 +11,7 @@ pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod contract;
 pub mod control;
 pub mod core;
 pub mod coverage;

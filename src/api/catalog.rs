@@ -1,10 +1,15 @@
-//! Every operation of every surface in one list: its surface, the name a partner uses and the
-//! request that reaches it (`GET /__sim/operations`); and what a surface says when it is sent a
-//! name it does not serve: the nearest name it does serve, or the surface that serves this one
-//! ("shopAccountBind is a whalet-platform operation: POST /v1/platform/shopAccountBind").
+//! The simulator's operations and notifications, per surface, from the surfaces' own tables,
+//! in one place: what a contract overlay may name (`crate::contract`), what `whalet-sim
+//! contract dump` prints, what `GET /__sim/operations` lists, and what a surface says when it is
+//! sent a name it does not serve: the nearest name it does serve, or the surface that serves
+//! this one ("shopAccountBind is a whalet-platform operation: POST /v1/platform/shopAccountBind").
+
+use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::config::Config;
+use crate::contract::Catalog;
 use crate::core::Core;
 
 /// One operation as a partner reaches it.
@@ -20,39 +25,38 @@ pub struct Listed {
     pub request: String,
 }
 
-/// Every operation of every surface, in surface order, then by name.
+/// Every operation of every surface as a partner reaches it (wire names, after the configured
+/// renames), from [`build`]; Whalet's apiCodes sorted by name.
 pub fn operations(core: &Core) -> Vec<Listed> {
-    let mut out = Vec::new();
-    let dispatch = core.whalet_ops();
-    let mut whalet: Vec<String> = super::whalet::all_operations()
-        .map(|op| dispatch.wire_name(op.name))
+    let catalog = build(core.config());
+    let mut out: Vec<Listed> = catalog
+        .operations
+        .into_iter()
+        .map(|(surface, _canonical, name)| Listed {
+            surface,
+            request: match surface {
+                "whalet" => format!("POST /api (head.apiCode = {name}), or POST /api/{name}"),
+                "platform" => format!("POST /v1/platform/{name}"),
+                "infinia" => format!("POST /api/v1/{name}"),
+                _ => format!("POST {name}"),
+            },
+            name,
+        })
         .collect();
-    whalet.sort();
-    out.extend(whalet.into_iter().map(|name| Listed {
-        surface: "whalet",
-        request: format!("POST /api (head.apiCode = {name}), or POST /api/{name}"),
-        name,
-    }));
-    out.extend(super::platform::OPERATIONS.iter().map(|op| Listed {
-        surface: "platform",
-        name: op.name.to_owned(),
-        request: format!("POST /v1/platform/{}", op.name),
-    }));
-    out.push(Listed {
-        surface: "file",
-        name: "upload".to_owned(),
-        request: "POST /file/upload".to_owned(),
-    });
-    out.extend(core.infinia().paths().values().map(|path| Listed {
-        surface: "infinia",
-        name: path.clone(),
-        request: format!("POST /api/v1/{path}"),
-    }));
-    out.extend(super::pockyt::OPERATIONS.iter().map(|op| Listed {
-        surface: "pockyt",
-        name: op.name.to_owned(),
-        request: format!("POST {}", op.name),
-    }));
+    let whalet = out.iter().take_while(|op| op.surface == "whalet").count();
+    out[..whalet].sort_by(|a, b| a.name.cmp(&b.name));
+    let after_platform = out
+        .iter()
+        .position(|op| op.surface != "whalet" && op.surface != "platform")
+        .unwrap_or(out.len());
+    out.insert(
+        after_platform,
+        Listed {
+            surface: "file",
+            name: "upload".to_owned(),
+            request: "POST /file/upload".to_owned(),
+        },
+    );
     out
 }
 
@@ -93,4 +97,87 @@ pub fn surface_title(surface: &str) -> &'static str {
         "pockyt" => "Pockyt",
         _ => "simulator",
     }
+}
+
+/// Every operation (canonical name and wire name after the configured renames) and every
+/// notification of every surface.
+pub fn build(config: &Config) -> Catalog {
+    let mut catalog = Catalog::default();
+    let renames = &config.whalet.api_codes;
+    let wire = |name: &str| {
+        renames
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| name.to_owned())
+    };
+    for op in super::whalet::all_operations() {
+        catalog
+            .operations
+            .push(("whalet", op.name.to_owned(), wire(op.name)));
+    }
+    for op in super::platform::OPERATIONS {
+        catalog
+            .operations
+            .push(("platform", op.name.to_owned(), op.name.to_owned()));
+    }
+    let paths = &config.infinia.paths;
+    for op in super::infinia::OPERATIONS {
+        let wire_path = paths.get(op.name).map_or(op.name, String::as_str);
+        catalog.operations.push((
+            "infinia",
+            op.name.to_owned(),
+            wire_path.trim_matches('/').to_owned(),
+        ));
+    }
+    for op in super::pockyt::OPERATIONS {
+        catalog
+            .operations
+            .push(("pockyt", op.name.to_owned(), op.name.to_owned()));
+    }
+    let whalet_notifications = super::whalet::NOTIFICATIONS.iter().chain(
+        super::whalet::ops::NOTIFICATIONS
+            .iter()
+            .flat_map(|g| g.iter()),
+    );
+    // whalet-platform's notifications travel in the Whalet envelope, on the `whalet` channel.
+    let whalet_notifications = whalet_notifications.chain(super::platform::NOTIFICATIONS.iter());
+    for name in whalet_notifications {
+        catalog.notifications.push(("whalet", (*name).to_owned()));
+        catalog.whalet_wire.insert(wire(name), (*name).to_owned());
+    }
+    catalog
+        .notifications
+        .push(("infinia", super::infinia::sellers::TOPIC.to_owned()));
+    catalog.notifications.push(("pockyt", "payout".to_owned()));
+    catalog
+}
+
+/// Loads the configured overlays (`[contract]`) and installs the notification rewrite on the
+/// outbox; the returned handle is what the pipeline reads (`Core::surface::<Contracts>()`).
+pub fn install_contracts(
+    config: &crate::config::Config,
+    outbox: &crate::notify::Outbox,
+    tenants: &[crate::tenant::TenantId],
+) -> anyhow::Result<Arc<crate::contract::Contracts>> {
+    let catalog = build(config);
+    let known: Vec<String> = tenants.iter().map(ToString::to_string).collect();
+    let contracts = Arc::new(crate::contract::Contracts::load(
+        config.contract.file.as_deref(),
+        &config.contract.tenants,
+        &catalog,
+        &known,
+    )?);
+    if !contracts.is_empty() {
+        let handle = contracts.clone();
+        outbox.set_rewrite(Arc::new(move |tenant, channel, topic, payload| {
+            let name = catalog.notification_name(channel, topic);
+            if let Some(overlay) = handle
+                .for_tenant(tenant)
+                .and_then(|c| c.notification(channel, &name))
+            {
+                overlay.apply(payload);
+            }
+        }));
+    }
+    Ok(contracts)
 }

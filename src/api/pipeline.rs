@@ -27,6 +27,7 @@ use futures_util::FutureExt;
 use serde_json::Value;
 
 use crate::clock::{system_now, Millis};
+use crate::contract::{Contracts, RequestOutcome};
 use crate::core::{Core, TenantMissing};
 use crate::http::{SimRequest, SimResponse};
 use crate::journal::JournalEntry;
@@ -136,6 +137,23 @@ impl Answer {
     }
 }
 
+/// An operation's answer as a contract overlay ([`crate::contract`]) rewrites it before it is
+/// sealed.
+pub trait ReplyBody {
+    /// Runs `f` on the reply's business body (not at all when the reply has none).
+    fn with_body(&mut self, f: &mut dyn FnMut(&mut Value));
+    /// Sets the sync success code; `false` when the surface has no choice of success code.
+    fn set_code(&mut self, _code: &str) -> bool {
+        false
+    }
+}
+
+impl ReplyBody for Value {
+    fn with_body(&mut self, f: &mut dyn FnMut(&mut Value)) {
+        f(self)
+    }
+}
+
 /// A surface's error type: built from the pipeline's own refusals, and able to say whether it
 /// is a bug of ours (logged, and masked on the wire as [`Refused::Internal`]).
 pub trait WireError: From<Refused> + std::fmt::Display + Send {
@@ -153,7 +171,7 @@ pub trait Scheme: Send + Sync + 'static {
     /// The surface's error, mapped to its wire code in one place.
     type Error: WireError;
     /// What an operation answers.
-    type Reply: Send;
+    type Reply: Send + ReplyBody;
 
     /// The largest body this surface reads.
     fn body_limit(&self, core: &Core) -> usize;
@@ -358,7 +376,7 @@ async fn admit<S: Scheme>(
         return Err(scheme.seal_refusal(core, echo, Refused::TooLarge { limit }.into(), None));
     }
     trace.request = preview(&req.body);
-    let opened = match scheme.open(core, req, route, echo, trace).await {
+    let mut opened = match scheme.open(core, req, route, echo, trace).await {
         Ok(opened) => opened,
         Err(refusal) => return Err(scheme.seal_refusal(core, echo, refusal.error, refusal.status)),
     };
@@ -375,6 +393,11 @@ async fn admit<S: Scheme>(
             };
             return Err(scheme.seal_refusal(core, echo, err.into(), None));
         }
+    }
+    // After the requestNo memory, like an operation's own parameter check; before the
+    // scenario decision, whose predicates read the simulator's field names.
+    if let Some(err) = overlay_request::<S>(core, &mut opened, trace) {
+        return Err(scheme.seal_refusal(core, echo, err.into(), None));
     }
     let decision = core.scenarios().decide(OperationCtx {
         surface: S::SURFACE,
@@ -413,14 +436,71 @@ fn answer<S: Scheme>(
         session: &opened.session,
     };
     match scheme.run(&ctx, &opened.body) {
-        Ok(reply) => match scheme.seal_reply(core, echo, opened, reply, status.unwrap_or(200)) {
-            Ok(answer) => answer,
-            Err(err) => scheme.seal_refusal(core, echo, err, None),
-        },
+        Ok(mut reply) => {
+            overlay_reply::<S>(core, opened, &mut reply);
+            match scheme.seal_reply(core, echo, opened, reply, status.unwrap_or(200)) {
+                Ok(answer) => answer,
+                Err(err) => scheme.seal_refusal(core, echo, err, None),
+            }
+        }
         Err(err) if err.is_internal() => {
             tracing::error!(surface = S::SURFACE, operation = opened.operation, error = %err, "internal error");
             scheme.seal_refusal(core, echo, Refused::Internal.into(), status)
         }
         Err(err) => scheme.seal_refusal(core, echo, err, status),
     }
+}
+
+/// Applies the tenant's contract overlay of this operation to the opened request: a field the
+/// overlay requires is refused in the surface's parameter error; a rewritten body is journaled
+/// beside what came on the wire.
+fn overlay_request<S: Scheme>(
+    core: &Core,
+    opened: &mut Opened<S::Session>,
+    trace: &mut Trace,
+) -> Option<Refused> {
+    let contract = core.surface::<Contracts>().for_tenant(&opened.tenant)?;
+    let overlay = contract.operation(S::SURFACE, opened.operation)?;
+    let wire = opened.body.clone();
+    match overlay.apply_request(&mut opened.body) {
+        RequestOutcome::Unchanged => None,
+        RequestOutcome::Changed => {
+            trace.request = serde_json::json!({
+                "wire": wire,
+                "handler": opened.body,
+                "contract": contract.source,
+            });
+            None
+        }
+        RequestOutcome::Missing(field) => Some(Refused::Forced {
+            code: crate::contract::parameter_code(S::SURFACE).to_owned(),
+            detail: Some(format!(
+                "{field} is required (contract {})",
+                contract_name(&contract.source)
+            )),
+        }),
+    }
+}
+
+/// The file name of an overlay, without its directory (what a refusal tells the partner).
+fn contract_name(source: &str) -> &str {
+    std::path::Path::new(source)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or(source)
+}
+
+/// Applies the tenant's contract overlay of this operation to a successful reply.
+fn overlay_reply<S: Scheme>(core: &Core, opened: &Opened<S::Session>, reply: &mut S::Reply) {
+    let Some(overlay) = core
+        .surface::<Contracts>()
+        .for_tenant(&opened.tenant)
+        .and_then(|c| c.operation(S::SURFACE, opened.operation))
+    else {
+        return;
+    };
+    if let Some(code) = &overlay.code {
+        reply.set_code(code);
+    }
+    reply.with_body(&mut |body| overlay.apply_reply(body));
 }

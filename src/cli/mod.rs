@@ -1,8 +1,10 @@
-//! The command line: `serve`, `call`, `listen`, `keygen`, `trigger`, `bench`. Thin: each command
-//! builds what it needs from the library and runs it. Every option a script or CI sets is also an
-//! environment variable (`WHALET_SIM_*`, shown in `--help`); the exit codes are in `exit.rs`.
+//! The command line: `serve`, `call`, `listen`, `keygen`, `trigger`, `bench`, `contract`. Thin:
+//! each command builds what it needs from the library and runs it. Every option a script or CI
+//! sets is also an environment variable (`WHALET_SIM_*`, shown in `--help`); the exit codes are in
+//! `exit.rs`.
 
 mod call;
+mod contract;
 mod coverage;
 pub mod exit;
 mod keygen;
@@ -46,6 +48,8 @@ enum Command {
     Bench(Box<crate::bench::BenchArgs>),
     /// Report what a running simulator's traffic exercised, and what it never tried.
     Coverage(coverage::CoverageArgs),
+    /// Contract overlays: `contract dump` prints the effective contract of every operation.
+    Contract(contract::ContractArgs),
 }
 
 /// How `serve` writes its log (on stderr).
@@ -112,6 +116,10 @@ struct ServeArgs {
     /// Start from this snapshot (a file saved from GET /__sim/snapshot; docs/PERSISTENCE.md).
     #[arg(long, env = "WHALET_SIM_SNAPSHOT", value_name = "FILE")]
     snapshot: Option<PathBuf>,
+    /// Contract overlay file: the provider's field names, status words and codes
+    /// (docs/CONTRACTS.md; overrides `[contract] file`).
+    #[arg(long, env = "WHALET_SIM_CONTRACT")]
+    contract: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -204,6 +212,7 @@ pub fn main() -> ExitCode {
             Command::Trigger(args) => trigger(args).await,
             Command::Bench(args) => crate::bench::run(*args).await,
             Command::Coverage(args) => coverage::run(args).await,
+            Command::Contract(args) => contract::run(args),
         }
     });
     match result {
@@ -268,6 +277,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(token) = args.admin_token.clone().filter(|t| !t.is_empty()) {
         config.server.admin_token = Some(token);
+    }
+    if let Some(file) = args.contract.clone() {
+        config.contract.file = Some(file);
     }
     if let Some(sftp) = args.sftp_addr.as_deref().map(str::trim) {
         config.infinia.sftp_addr = sftp_setting(sftp)?;

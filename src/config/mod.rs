@@ -2,6 +2,7 @@
 //! are errors naming the key (serde `deny_unknown_fields` everywhere). Every section is optional;
 //! with no file the embedded demo tenants are used (DESIGN.md §2).
 
+pub mod contract;
 pub mod infinia;
 pub mod platform;
 pub mod pockyt;
@@ -35,6 +36,8 @@ pub struct Config {
     pub server: ServerConfig,
     #[serde(default)]
     pub store: StoreConfig,
+    #[serde(default)]
+    pub contract: contract::ContractConfig,
 }
 
 /// `[store]`: where state is kept (docs/PERSISTENCE.md).

@@ -53,6 +53,10 @@ pub struct NotificationSpec {
     pub behaviour: NotifyBehaviour,
 }
 
+/// A rewrite of a notification's payload (tenant, channel, topic, payload), applied when it is
+/// enqueued, so that the ledger, the dashboard and the partner all see the rewritten payload.
+pub type Rewrite = Arc<dyn Fn(&TenantId, &str, &str, &mut Value) + Send + Sync>;
+
 /// Bytes ready to POST.
 #[derive(Debug, Clone)]
 pub struct Sealed {
@@ -215,6 +219,7 @@ pub type DeliveryObserver = Arc<dyn Fn(&Notification) + Send + Sync>;
 struct Inner {
     gate: Mutex<Option<DeliveryGate>>,
     observer: Mutex<Option<DeliveryObserver>>,
+    rewrite: Mutex<Option<Rewrite>>,
     clock: Clock,
     client: HttpClient,
     timeout: Duration,
@@ -244,6 +249,7 @@ impl Outbox {
             inner: Arc::new(Inner {
                 gate: Mutex::new(None),
                 observer: Mutex::new(None),
+                rewrite: Mutex::new(None),
                 clock,
                 client,
                 timeout,
@@ -289,8 +295,17 @@ impl Outbox {
             .store(per_destination.max(1), Ordering::Relaxed);
     }
 
+    /// Installs the payload rewrite every notification passes when enqueued (contract overlays).
+    pub fn set_rewrite(&self, rewrite: Rewrite) {
+        *self.inner.rewrite.lock() = Some(rewrite);
+    }
+
     /// Records the notification and schedules its first attempt. Returns its id.
-    pub fn enqueue(&self, spec: NotificationSpec) -> String {
+    pub fn enqueue(&self, mut spec: NotificationSpec) -> String {
+        let rewrite = self.inner.rewrite.lock().clone();
+        if let Some(rewrite) = rewrite {
+            rewrite(&spec.tenant, spec.channel, &spec.topic, &mut spec.payload);
+        }
         let seq = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let now = self.inner.clock.now();
         let id = ledger::id_of(seq);

@@ -13,6 +13,7 @@ mod cli;
 mod cli_surfaces;
 mod clock;
 mod connectivity;
+mod contracts;
 mod control;
 mod control_guard;
 mod control_input;

@@ -33,6 +33,17 @@ pub struct Reply {
     pub payload: Map<String, Value>,
 }
 
+/// What a contract overlay rewrites: the payload keys (crate::contract).
+impl pipeline::ReplyBody for Reply {
+    fn with_body(&mut self, f: &mut dyn FnMut(&mut Value)) {
+        let mut body = Value::Object(std::mem::take(&mut self.payload));
+        f(&mut body);
+        if let Value::Object(map) = body {
+            self.payload = map;
+        }
+    }
+}
+
 impl Reply {
     pub fn new(msg: &str) -> Self {
         Self {

@@ -72,6 +72,24 @@ impl Reply {
     }
 }
 
+/// What a contract overlay rewrites: the body, and the sync success code (crate::contract).
+impl pipeline::ReplyBody for Reply {
+    fn with_body(&mut self, f: &mut dyn FnMut(&mut Value)) {
+        if let Some(body) = self.body.as_mut() {
+            f(body);
+        }
+    }
+    fn set_code(&mut self, code: &str) -> bool {
+        match Code::parse(code) {
+            Some(code @ (Code::Success | Code::Processing)) => {
+                self.code = code;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
 /// What an Open API operation has besides its body: the calling partner and the request head.
 pub struct Session {
     pub partner: Arc<Partner>,

@@ -1,0 +1,155 @@
+//! `whalet-sim contract dump`: the effective contract of every operation and notification (the
+//! simulator's names, paths, and what an overlay changes), as TOML or JSON, for a partner to
+//! diff against the provider's real document (docs/CONTRACTS.md).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand, ValueEnum};
+use serde::Serialize;
+
+use super::exit;
+use crate::config::Config;
+use crate::contract::{Catalog, Contract, NotificationOverlay, OperationOverlay};
+
+#[derive(Args)]
+#[command(after_help = exit::EXIT_CODES)]
+pub struct ContractArgs {
+    #[command(subcommand)]
+    command: ContractCommand,
+}
+
+#[derive(Subcommand)]
+enum ContractCommand {
+    /// Print the effective contract of every operation and notification.
+    Dump(DumpArgs),
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+enum Format {
+    #[default]
+    Toml,
+    Json,
+}
+
+#[derive(Args)]
+struct DumpArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Toml)]
+    format: Format,
+    /// TOML configuration (apiCode and path renames, `[contract]`).
+    #[arg(long, env = "WHALET_SIM_CONFIG")]
+    config: Option<PathBuf>,
+    /// Contract overlay file (overrides `[contract] file`).
+    #[arg(long, env = "WHALET_SIM_CONTRACT")]
+    contract: Option<PathBuf>,
+    /// Show the overlay in force for this tenant (`provider:id`) instead of the default one.
+    #[arg(long)]
+    tenant: Option<String>,
+}
+
+/// The dump: one entry per operation and per notification.
+#[derive(Serialize)]
+struct Dump {
+    /// The overlay shown (its file), or none.
+    contract: String,
+    /// What the simulator can and cannot list.
+    note: &'static str,
+    operation: Vec<OperationEntry>,
+    notification: Vec<NotificationEntry>,
+}
+
+#[derive(Serialize)]
+struct OperationEntry {
+    surface: &'static str,
+    /// Canonical name (what an overlay and scenario rules name).
+    name: String,
+    /// The name on the wire (after `[whalet.api_codes]` / `[infinia.paths]`).
+    wire_name: String,
+    /// Method and path.
+    path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    overlay: Option<OperationOverlay>,
+}
+
+#[derive(Serialize)]
+struct NotificationEntry {
+    channel: &'static str,
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    overlay: Option<NotificationOverlay>,
+}
+
+const NOTE: &str = "Field lists are not derived: handlers read their fields in code, not from a \
+table. Each overlay shows the changes a partner's document makes (request renames partner → \
+simulator; reply and notification renames simulator → partner).";
+
+pub fn run(args: ContractArgs) -> anyhow::Result<ExitCode> {
+    let ContractCommand::Dump(args) = args.command;
+    let mut config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    if let Some(file) = args.contract {
+        config.contract.file = Some(file);
+    }
+    let catalog = crate::api::catalog::build(&config);
+    let contract = match &args.tenant {
+        Some(tenant) => match config.contract.tenants.get(tenant) {
+            Some(file) => Some(Contract::load(file, &catalog)?),
+            None => default_contract(&config, &catalog)?,
+        },
+        None => default_contract(&config, &catalog)?,
+    };
+    let dump = dump(&catalog, contract.as_ref());
+    match args.format {
+        Format::Toml => print!("{}", toml::to_string(&dump)?),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&dump)?),
+    }
+    Ok(exit::code(exit::SUCCESS))
+}
+
+fn default_contract(config: &Config, catalog: &Catalog) -> anyhow::Result<Option<Contract>> {
+    config
+        .contract
+        .file
+        .as_deref()
+        .map(|f| Contract::load(f, catalog))
+        .transpose()
+}
+
+fn path_of(surface: &str, wire: &str) -> String {
+    match surface {
+        "whalet" => format!("POST /api/{wire}"),
+        "platform" => format!("POST /v1/platform/{wire}"),
+        "infinia" => format!("POST /api/v1/{wire}"),
+        _ => format!("POST {wire}"),
+    }
+}
+
+fn dump(catalog: &Catalog, contract: Option<&Contract>) -> Dump {
+    Dump {
+        contract: contract.map_or_else(|| "none".to_owned(), |c| c.source.clone()),
+        note: NOTE,
+        operation: catalog
+            .operations
+            .iter()
+            .map(|(surface, name, wire)| OperationEntry {
+                surface,
+                name: name.clone(),
+                wire_name: wire.clone(),
+                path: path_of(surface, wire),
+                overlay: contract.and_then(|c| c.operation(surface, name).cloned()),
+            })
+            .collect(),
+        notification: catalog
+            .notifications
+            .iter()
+            .map(|(channel, name)| NotificationEntry {
+                channel,
+                name: name.clone(),
+                overlay: contract.and_then(|c| c.notification(channel, name).cloned()),
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,529 @@
+//! Contract overlays: a partner who holds a provider's real field lists makes the simulator
+//! match them without code. An overlay is a TOML file (docs/CONTRACTS.md) with one table per
+//! operation (`[<surface>."<operation>"]`) and per notification (`[notification."<channel>.<name>"]`)
+//! that renames fields (request: partner's name → simulator's; reply and notification:
+//! simulator's → partner's; dotted paths), rewrites status words, marks fields required or
+//! optional (with the default filled before the handler), adds fixed fields to replies and
+//! changes an operation's sync success code.
+//!
+//! The pipeline (`api::pipeline`) applies an operation's overlay to the decrypted request before
+//! the handler and to the reply before it is sealed; the outbox applies a notification's overlay
+//! to its payload when it is enqueued. Loading checks every operation and notification name
+//! against the surfaces' tables ([`Catalog`]) and reports a mistake as `file:line: …`.
+//!
+//! Field names are not checked against what the handlers read: the handlers list their fields
+//! in code, not in a table the simulator could consult (docs/CONTRACTS.md says so).
+
+pub mod paths;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use toml::Spanned;
+
+use crate::tenant::TenantId;
+
+/// The surfaces whose operations an overlay may change (the pipeline's surface names).
+pub const SURFACES: &[&str] = &["whalet", "platform", "infinia", "pockyt"];
+
+/// The sync codes a Whalet operation's overlay may set as its success code.
+pub const WHALET_SYNC_CODES: &[&str] = &["SUCCESS", "PROCESSING"];
+
+/// What the simulator knows of its operations and notifications (built from the surfaces'
+/// tables by `api::catalog`).
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    /// (surface, canonical name, name on the wire).
+    pub operations: Vec<(&'static str, String, String)>,
+    /// (channel, name) of every notification; the overlay names it `channel.name`.
+    pub notifications: Vec<(&'static str, String)>,
+    /// Whalet notification apiCodes on the wire → canonical (after `[whalet.api_codes]`).
+    pub whalet_wire: HashMap<String, String>,
+}
+
+impl Catalog {
+    /// The catalog name of a notification the outbox carries as `channel`/`topic`: Whalet
+    /// topics are wire apiCodes (mapped back to canonical), Pockyt topics `payout.<status>`.
+    pub fn notification_name(&self, channel: &str, topic: &str) -> String {
+        match channel {
+            "whalet" => self
+                .whalet_wire
+                .get(topic)
+                .cloned()
+                .unwrap_or_else(|| topic.to_owned()),
+            "pockyt" => topic.split('.').next().unwrap_or(topic).to_owned(),
+            _ => topic.to_owned(),
+        }
+    }
+    fn has_operation(&self, surface: &str, name: &str) -> bool {
+        self.operations
+            .iter()
+            .any(|(s, n, _)| *s == surface && n == name)
+    }
+    fn has_notification(&self, key: &str) -> bool {
+        self.notifications
+            .iter()
+            .any(|(c, n)| key.split_once('.') == Some((c, n.as_str())))
+    }
+}
+
+/// One operation's overlay.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OperationOverlay {
+    /// Request fields: the partner's path → the simulator's path.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rename_request: BTreeMap<String, String>,
+    /// Reply fields: the simulator's path → the partner's path.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rename_reply: BTreeMap<String, String>,
+    /// Status words: the simulator's word → the partner's (replies; the reverse in requests).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub status: BTreeMap<String, String>,
+    /// Request fields (partner's paths) that must be present and not null.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required: Vec<String>,
+    /// Request fields (partner's paths) the partner may leave out: filled with this default.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub optional: BTreeMap<String, Value>,
+    /// Fixed fields (partner's paths) added to every successful reply.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, Value>,
+    /// The sync success code (Whalet operations: `SUCCESS` or `PROCESSING`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+/// One notification's overlay.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationOverlay {
+    /// Payload fields: the simulator's path → the partner's path.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rename: BTreeMap<String, String>,
+    /// Status words: the simulator's word → the partner's.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub status: BTreeMap<String, String>,
+    /// Fixed fields (partner's paths) added to the payload.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// The file as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContractFile {
+    #[serde(default)]
+    whalet: BTreeMap<String, Spanned<OperationOverlay>>,
+    #[serde(default)]
+    platform: BTreeMap<String, Spanned<OperationOverlay>>,
+    #[serde(default)]
+    infinia: BTreeMap<String, Spanned<OperationOverlay>>,
+    #[serde(default)]
+    pockyt: BTreeMap<String, Spanned<OperationOverlay>>,
+    #[serde(default)]
+    notification: BTreeMap<String, Spanned<NotificationOverlay>>,
+}
+
+/// A loaded, checked overlay.
+#[derive(Debug, Clone, Default)]
+pub struct Contract {
+    /// Where it came from (journal notes and the dump).
+    pub source: String,
+    /// surface → operation → overlay.
+    pub operations: HashMap<&'static str, BTreeMap<String, OperationOverlay>>,
+    /// `channel.name` → overlay.
+    pub notifications: BTreeMap<String, NotificationOverlay>,
+}
+
+/// A mistake in an overlay file, at `file:line`.
+fn at(file: &str, text: &str, offset: usize, message: impl std::fmt::Display) -> anyhow::Error {
+    let line = text[..offset.min(text.len())].matches('\n').count() + 1;
+    anyhow::anyhow!("{file}:{line}: {message}")
+}
+
+impl Contract {
+    /// Reads and checks the overlay at `path`.
+    pub fn load(path: &Path, catalog: &Catalog) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("contract {}: {e}", path.display()))?;
+        Self::parse(&path.display().to_string(), &text, catalog)
+    }
+
+    /// Parses and checks an overlay's text; `file` names it in errors.
+    pub fn parse(file: &str, text: &str, catalog: &Catalog) -> anyhow::Result<Self> {
+        let raw: ContractFile = toml::from_str(text).map_err(|e| {
+            let offset = e.span().map_or(0, |s| s.start);
+            at(file, text, offset, e.message().trim_end())
+        })?;
+        let mut contract = Contract {
+            source: file.to_owned(),
+            ..Contract::default()
+        };
+        let surfaces = [
+            ("whalet", raw.whalet),
+            ("platform", raw.platform),
+            ("infinia", raw.infinia),
+            ("pockyt", raw.pockyt),
+        ];
+        for (surface, table) in surfaces {
+            for (name, overlay) in table {
+                let offset = overlay.span().start;
+                let overlay = overlay.into_inner();
+                if !catalog.has_operation(surface, &name) {
+                    let known: Vec<&str> = catalog
+                        .operations
+                        .iter()
+                        .filter(|(s, _, _)| *s == surface)
+                        .map(|(_, n, _)| n.as_str())
+                        .collect();
+                    return Err(at(
+                        file,
+                        text,
+                        offset,
+                        format!(
+                            "{surface} has no operation {name:?}{} (known: {}; `whalet-sim contract dump` lists them)",
+                            did_you_mean(&name, &known),
+                            known.join(", ")
+                        ),
+                    ));
+                }
+                check_operation(surface, &overlay)
+                    .map_err(|m| at(file, text, offset, format!("{surface}.{name:?}: {m}")))?;
+                contract
+                    .operations
+                    .entry(surface)
+                    .or_default()
+                    .insert(name, overlay);
+            }
+        }
+        for (name, overlay) in raw.notification {
+            let offset = overlay.span().start;
+            let overlay = overlay.into_inner();
+            if !catalog.has_notification(&name) {
+                let known: Vec<String> = catalog
+                    .notifications
+                    .iter()
+                    .map(|(c, n)| format!("{c}.{n}"))
+                    .collect();
+                return Err(at(
+                    file,
+                    text,
+                    offset,
+                    format!(
+                        "no notification {name:?}{} (known: {})",
+                        did_you_mean(&name, &known),
+                        known.join(", ")
+                    ),
+                ));
+            }
+            check_notification(&overlay)
+                .map_err(|m| at(file, text, offset, format!("notification {name:?}: {m}")))?;
+            contract.notifications.insert(name, overlay);
+        }
+        Ok(contract)
+    }
+
+    /// The overlay of `surface`'s operation `name`, if any.
+    pub fn operation(&self, surface: &str, name: &str) -> Option<&OperationOverlay> {
+        self.operations.get(surface)?.get(name)
+    }
+
+    /// The overlay of notification `channel.name`, if any.
+    pub fn notification(&self, channel: &str, name: &str) -> Option<&NotificationOverlay> {
+        self.notifications.get(&format!("{channel}.{name}"))
+    }
+}
+
+/// `; did you mean "x"?` when one of `known` is within a few edits of `name`.
+fn did_you_mean<S: AsRef<str>>(name: &str, known: &[S]) -> String {
+    known
+        .iter()
+        .map(|k| (edits(name, k.as_ref()), k.as_ref()))
+        .filter(|(d, _)| *d <= 3)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| format!("; did you mean {k:?}?"))
+        .unwrap_or_default()
+}
+
+/// Levenshtein distance (names are short).
+fn edits(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(here + 1);
+            prev = here;
+        }
+    }
+    row[b.len()]
+}
+
+fn check_paths<'a>(what: &str, paths: impl Iterator<Item = &'a String>) -> Result<(), String> {
+    for p in paths {
+        paths::parse(p).map_err(|e| format!("{what}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn check_targets(what: &str, renames: &BTreeMap<String, String>) -> Result<(), String> {
+    check_paths(what, renames.keys().chain(renames.values()))?;
+    let mut seen = std::collections::HashSet::new();
+    for to in renames.values() {
+        if !seen.insert(to) {
+            return Err(format!("{what}: two fields are renamed to {to:?}"));
+        }
+    }
+    Ok(())
+}
+
+fn check_words(words: &BTreeMap<String, String>) -> Result<(), String> {
+    let mut seen = std::collections::HashSet::new();
+    for (from, to) in words {
+        if from.is_empty() || to.is_empty() {
+            return Err("status: a status word cannot be empty".into());
+        }
+        if !seen.insert(to) {
+            return Err(format!("status: two words become {to:?}"));
+        }
+    }
+    Ok(())
+}
+
+fn check_operation(surface: &str, o: &OperationOverlay) -> Result<(), String> {
+    check_targets("rename_request", &o.rename_request)?;
+    check_targets("rename_reply", &o.rename_reply)?;
+    check_paths("required", o.required.iter())?;
+    check_paths("optional", o.optional.keys())?;
+    check_paths("extra", o.extra.keys())?;
+    check_words(&o.status)?;
+    if let Some(p) = o.required.iter().find(|p| o.optional.contains_key(*p)) {
+        return Err(format!("{p:?} is both required and optional"));
+    }
+    if let Some(code) = &o.code {
+        if surface != "whalet" {
+            return Err(format!(
+                "code: only Whalet operations have a choice of sync success code, not {surface}"
+            ));
+        }
+        if !WHALET_SYNC_CODES.contains(&code.as_str()) {
+            return Err(format!(
+                "code {code:?} is not a sync success code (one of {})",
+                WHALET_SYNC_CODES.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_notification(o: &NotificationOverlay) -> Result<(), String> {
+    check_targets("rename", &o.rename)?;
+    check_paths("extra", o.extra.keys())?;
+    check_words(&o.status)
+}
+
+/// What applying an overlay to a request found.
+#[derive(Debug, PartialEq)]
+pub enum RequestOutcome {
+    /// Nothing changed.
+    Unchanged,
+    /// The body was rewritten for the handler.
+    Changed,
+    /// A field the overlay requires is missing (the partner's path).
+    Missing(String),
+}
+
+impl OperationOverlay {
+    /// Rewrites a request body for the handler: required fields checked, optional ones filled,
+    /// the partner's names moved to the simulator's, partner status words turned back into the
+    /// simulator's.
+    pub fn apply_request(&self, body: &mut Value) -> RequestOutcome {
+        if let Some(field) = paths::first_missing(body, &self.required) {
+            return RequestOutcome::Missing(field.to_owned());
+        }
+        let mut changed = false;
+        for (path, default) in &self.optional {
+            changed |= paths::fill(body, path, default);
+        }
+        for (partner, sim) in &self.rename_request {
+            changed |= paths::rename(body, partner, sim);
+        }
+        let back = |w: &str| {
+            self.status
+                .iter()
+                .find(|(_, partner)| partner.as_str() == w)
+                .map(|(sim, _)| sim.clone())
+        };
+        changed |= paths::rewrite_status(body, &back);
+        if changed {
+            RequestOutcome::Changed
+        } else {
+            RequestOutcome::Unchanged
+        }
+    }
+
+    /// Rewrites a reply body for the partner: fields renamed, status words, fixed fields.
+    pub fn apply_reply(&self, body: &mut Value) {
+        for (sim, partner) in &self.rename_reply {
+            paths::rename(body, sim, partner);
+        }
+        paths::rewrite_status(body, &|w| self.status.get(w).cloned());
+        for (path, value) in &self.extra {
+            paths::set(body, path, value);
+        }
+    }
+}
+
+impl NotificationOverlay {
+    /// Rewrites a notification payload for the partner.
+    pub fn apply(&self, payload: &mut Value) {
+        for (sim, partner) in &self.rename {
+            paths::rename(payload, sim, partner);
+        }
+        paths::rewrite_status(payload, &|w| self.status.get(w).cloned());
+        for (path, value) in &self.extra {
+            paths::set(payload, path, value);
+        }
+    }
+}
+
+/// The overlays in force: the default one and those of single tenants (which replace the
+/// default for that tenant). Registered in the core at start-up.
+#[derive(Debug, Default)]
+pub struct Contracts {
+    pub default: Option<Arc<Contract>>,
+    /// Tenant (`provider:id`) → its overlay.
+    pub tenants: HashMap<String, Arc<Contract>>,
+}
+
+impl Contracts {
+    /// Loads the default overlay `file` and the per-tenant ones; `known` are the configured
+    /// tenants (`provider:id`), which a per-tenant overlay must name.
+    pub fn load(
+        file: Option<&Path>,
+        tenants: &BTreeMap<String, PathBuf>,
+        catalog: &Catalog,
+        known: &[String],
+    ) -> anyhow::Result<Self> {
+        let default = file
+            .map(|f| Contract::load(f, catalog).map(Arc::new))
+            .transpose()?;
+        let mut by_tenant = HashMap::new();
+        for (tenant, f) in tenants {
+            let Some((provider, id)) = tenant.split_once(':') else {
+                anyhow::bail!(
+                    "contract.tenants: {tenant:?} is not a tenant (provider:id, e.g. \"whalet:P0001\")"
+                );
+            };
+            anyhow::ensure!(
+                ["whalet", "infinia", "pockyt"].contains(&provider) && !id.is_empty(),
+                "contract.tenants: {tenant:?} is not a tenant (provider whalet, infinia or pockyt, then :id)"
+            );
+            anyhow::ensure!(
+                known.contains(tenant),
+                "contract.tenants: no tenant {tenant:?} is configured (configured: {})",
+                known.join(", ")
+            );
+            by_tenant.insert(tenant.clone(), Arc::new(Contract::load(f, catalog)?));
+        }
+        Ok(Self {
+            default,
+            tenants: by_tenant,
+        })
+    }
+
+    /// The overlay in force for `tenant`.
+    pub fn for_tenant(&self, tenant: &TenantId) -> Option<&Contract> {
+        if self.tenants.is_empty() {
+            return self.default.as_deref();
+        }
+        self.tenants
+            .get(&tenant.to_string())
+            .or(self.default.as_ref())
+            .map(Arc::as_ref)
+    }
+
+    /// Whether no overlay is loaded at all.
+    pub fn is_empty(&self) -> bool {
+        self.default.is_none() && self.tenants.is_empty()
+    }
+}
+
+/// The surface's parameter-error code, in which a missing overlay-required field is refused.
+pub fn parameter_code(surface: &str) -> &'static str {
+    match surface {
+        "infinia" => "SYS-002",
+        "pockyt" => "000020",
+        _ => "PARAMETER_ERROR",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> Catalog {
+        Catalog {
+            operations: vec![("whalet", "createUser".into(), "createUser".into())],
+            notifications: vec![("whalet", "userNotify".into())],
+            whalet_wire: HashMap::new(),
+        }
+    }
+
+    #[test]
+    fn unknown_operation_field_and_notification_name_their_line() {
+        let text = "# a contract\n\n[whalet.createUser]\nrequired = [\"a\"]\n\n[whalet.nope]\nrequired = []\n";
+        let err = Contract::parse("c.toml", text, &catalog()).expect_err("an error");
+        assert!(err.to_string().starts_with("c.toml:6: "), "{err}");
+        let text = "[whalet.creatUser]\n";
+        let err = Contract::parse("c.toml", text, &catalog()).expect_err("an error");
+        assert!(
+            err.to_string().contains("did you mean \"createUser\"?"),
+            "{err}"
+        );
+        let text = "[whalet.createUser]\nrequired = [\"a\"]\nrenamed = {}\n";
+        let err = Contract::parse("c.toml", text, &catalog()).expect_err("an error");
+        assert!(err.to_string().starts_with("c.toml:3: "), "{err}");
+        let text =
+            "\n[notification.\"whalet.userNotify\"]\nrename = {}\n[notification.\"whalet.x\"]\n";
+        let err = Contract::parse("c.toml", text, &catalog()).expect_err("an error");
+        assert!(err.to_string().starts_with("c.toml:4: "), "{err}");
+        let text = "[platform.createUser]\n";
+        assert!(Contract::parse("c.toml", text, &catalog()).is_err());
+        let text = "[whalet.createUser]\ncode = \"DONE\"\n";
+        let err = Contract::parse("c.toml", text, &catalog()).expect_err("an error");
+        assert!(err.to_string().starts_with("c.toml:1: "), "{err}");
+    }
+
+    #[test]
+    fn an_overlay_rewrites_requests_and_replies() {
+        let text = "[whalet.createUser]\nrename_request = { fullName = \"name\" }\nrename_reply = { userId = \"customerId\" }\nstatus = { SUCCESS = \"SUCCEEDED\" }\nrequired = [\"purpose\"]\noptional = { channel = \"WEB\" }\nextra = { \"meta.version\" = 2 }\n";
+        let c = Contract::parse("c.toml", text, &catalog()).expect("parses");
+        let o = c.operation("whalet", "createUser").expect("parses");
+        let mut body = serde_json::json!({"fullName": "A"});
+        assert_eq!(
+            o.apply_request(&mut body),
+            RequestOutcome::Missing("purpose".into())
+        );
+        let mut body = serde_json::json!({"fullName": "A", "purpose": "x", "status": "SUCCEEDED"});
+        assert_eq!(o.apply_request(&mut body), RequestOutcome::Changed);
+        assert_eq!(
+            body,
+            serde_json::json!({"purpose": "x", "status": "SUCCESS", "channel": "WEB", "name": "A"})
+        );
+        let mut reply = serde_json::json!({"userId": "U1", "status": "SUCCESS"});
+        o.apply_reply(&mut reply);
+        assert_eq!(
+            reply,
+            serde_json::json!({"status": "SUCCEEDED", "customerId": "U1", "meta": {"version": 2}})
+        );
+    }
+}

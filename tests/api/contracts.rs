@@ -1,0 +1,218 @@
+//! Contract overlays (docs/CONTRACTS.md): the shipped overlay `contracts/partner-example.toml`
+//! renames request, reply and notification fields, rewrites status words, requires and defaults
+//! fields, adds fixed fields and changes a sync code; mistakes in an overlay name file:line; a
+//! tenant's overlay applies to that tenant only; `contract dump` prints TOML and JSON.
+
+use serde_json::{json, Value};
+use whalet_sim::config::Config;
+use whalet_sim::partner::WhaletClient;
+use whalet_sim::{App, Options};
+
+use crate::helpers::{repo_path, second_partner_config, spawn_with, Setup, SECOND_PARTNER};
+use crate::pockyt_support::{active_payee, bank_account, ok};
+use crate::whalet_support::{onboarding, received};
+
+const SHIPPED: &str = "contracts/partner-example.toml";
+
+fn with_shipped() -> Setup {
+    Setup {
+        config: Some(format!("[contract]\nfile = \"{}\"\n", repo_path(SHIPPED))),
+        ..Setup::default()
+    }
+}
+
+/// An onboarding application in the partner's names (see the shipped overlay): no countryCode
+/// (the overlay defaults it), `merchantUserId` and `legalEntity.legalName`.
+fn partner_application(merchant_user_id: &str) -> Value {
+    json!({
+        "merchantUserId": merchant_user_id,
+        "legalEntity": {"type": "ENTERPRISE", "legalName": "Example Trading",
+            "certType": "BUSINESS_LICENSE", "certNo": "91350200MA2Y000000"},
+        "email": "ops@example.com",
+    })
+}
+
+async fn apply(client: &WhaletClient, body: Value) -> (String, String, Value) {
+    let reply = client.call("userOnboardingApply", &body).await.unwrap();
+    (reply.code, reply.detail, reply.body.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn the_shipped_overlay_renames_fields_status_words_and_the_sync_code() {
+    let app = spawn_with(with_shipped()).await;
+    let (code, detail, body) = apply(&app.client, partner_application("m-1")).await;
+    assert_eq!(code, "SUCCESS", "the overlay's sync code: {detail} {body}");
+    let customer_id = body["customerId"].as_str().expect("customerId").to_owned();
+    assert!(body.get("userId").is_none(), "renamed away: {body}");
+    assert_eq!(body["outUserId"], "m-1");
+    assert_eq!(body["status"], "IN_REVIEW", "status word: {body}");
+    assert_eq!(body["reviewChannel"], "STANDARD", "fixed extra field");
+
+    // The journal shows the wire body and what the handler saw.
+    let journal = app.get_json("/__sim/requests").await;
+    let entry = &journal["requests"][0];
+    assert_eq!(entry["request"]["wire"]["merchantUserId"], "m-1", "{entry}");
+    assert_eq!(entry["request"]["handler"]["outUserId"], "m-1");
+    assert_eq!(
+        entry["request"]["handler"]["legalEntity"]["name"],
+        "Example Trading"
+    );
+    assert_eq!(
+        entry["request"]["handler"]["legalEntity"]["countryCode"], "CN",
+        "default filled"
+    );
+    assert!(entry["request"]["contract"]
+        .as_str()
+        .unwrap()
+        .ends_with(SHIPPED));
+    assert_eq!(entry["reply"]["customerId"], customer_id.as_str());
+
+    // The review's notification carries the partner's names and words.
+    app.advance(60.0).await;
+    app.wait_notification("apiCode=userOnboardingResultNotify")
+        .await;
+    let notes = received(&app, "userOnboardingResultNotify");
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0]["customerId"], customer_id.as_str(), "{}", notes[0]);
+    assert!(notes[0].get("userId").is_none());
+    assert_eq!(notes[0]["status"], "APPROVED");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_field_the_overlay_requires_is_refused_naming_it() {
+    let app = spawn_with(with_shipped()).await;
+    let mut body = partner_application("m-2");
+    body.as_object_mut().unwrap().remove("email");
+    let (code, detail, _) = apply(&app.client, body).await;
+    assert_eq!(code, "PARAMETER_ERROR");
+    assert!(detail.contains("email is required"), "{detail}");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_pockyt_reply_follows_the_overlay() {
+    let app = spawn_with(with_shipped()).await;
+    let no = active_payee(&app, "c@example.com").await;
+    bank_account(&app, &no, "https://example.com/ipn").await;
+    let list = ok(&app, "/v3/payee/payout-accounts", json!({"customerNo": no})).await;
+    let account = &list["accounts"][0];
+    assert!(account["createTime"].is_string(), "{list}");
+    assert!(account.get("createdAt").is_none(), "{list}");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_tenant_overlay_applies_to_that_tenant_only() {
+    let config = format!(
+        "{}\n[contract.tenants]\n\"whalet:{SECOND_PARTNER}\" = \"{}\"\n",
+        second_partner_config(),
+        repo_path(SHIPPED)
+    );
+    let app = spawn_with(Setup {
+        config: Some(config),
+        ..Setup::default()
+    })
+    .await;
+    // The demo partner has no overlay: the simulator's own names and codes.
+    let (code, _, body) = apply(&app.client, onboarding("m-3", "Example Trading")).await;
+    assert_eq!(code, "PROCESSING");
+    assert!(body["userId"].is_string(), "{body}");
+    assert_eq!(body["status"], "PROCESSING");
+    let (code, detail, _) = apply(&app.client, partner_application("m-4")).await;
+    assert_eq!(
+        code, "PARAMETER_ERROR",
+        "partner names mean nothing here: {detail}"
+    );
+    // The second partner's overlay.
+    let second = app.client_as(SECOND_PARTNER);
+    let (code, _, body) = apply(&second, partner_application("m-5")).await;
+    assert_eq!(code, "SUCCESS");
+    assert!(body["customerId"].is_string(), "{body}");
+    assert_eq!(body["status"], "IN_REVIEW");
+    app.shutdown().await;
+}
+
+fn load(config: &str) -> String {
+    let config = Config::parse(config).unwrap();
+    match App::new(config, Options::default()) {
+        Ok(_) => panic!("the overlay should be refused"),
+        Err(e) => format!("{e:#}"),
+    }
+}
+
+#[test]
+fn unknown_operations_notifications_and_keys_name_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    let config = format!("[contract]\nfile = \"{}\"\n", file.display());
+    let cases = [
+        ("[whalet.userOnboardingApply]\nrequired = [\"email\"]\n\n[whalet.noSuchApiCode]\nrequired = []\n", 4, "noSuchApiCode"),
+        ("[whalet.userOnboardingApply]\nrequired = [\"email\"]\nrenamed = {}\n", 3, "renamed"),
+        ("\n[notification.\"whalet.noSuchNotify\"]\nrename = {}\n", 2, "noSuchNotify"),
+        ("[pockyt.\"/v3/none\"]\n", 1, "/v3/none"),
+        ("[infinia.\"account-balance/query\"]\ncode = \"SUCCESS\"\n", 1, "only Whalet"),
+        ("[whalet.userOnboardingApply]\nrename_reply = { \"a..b\" = \"c\" }\n", 1, "a..b"),
+    ];
+    for (text, line, needle) in cases {
+        std::fs::write(&file, text).unwrap();
+        let err = load(&config);
+        let at = format!("{}:{line}: ", file.display());
+        assert!(err.contains(&at), "{text:?}: {err} should name {at}");
+        assert!(err.contains(needle), "{text:?}: {err} should name {needle}");
+    }
+    // A tenant overlay for a tenant that is not configured.
+    std::fs::write(&file, "").unwrap();
+    let err = load(&format!(
+        "[contract.tenants]\n\"whalet:999\" = \"{}\"\n",
+        file.display()
+    ));
+    assert!(
+        err.contains("no tenant \"whalet:999\" is configured"),
+        "{err}"
+    );
+}
+
+#[test]
+fn contract_dump_prints_toml_and_json_that_parse() {
+    let run = |format: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_whalet-sim"))
+            .args(["contract", "dump", "--format", format, "--contract"])
+            .arg(repo_path(SHIPPED))
+            .env_remove("WHALET_SIM_CONFIG")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let json: Value = serde_json::from_str(&run("json")).unwrap();
+    let toml_text = run("toml");
+    let toml: toml::Value = toml::from_str(&toml_text).unwrap();
+    let from_toml = serde_json::to_value(&toml).unwrap();
+    assert_eq!(json, from_toml, "both formats say the same");
+    let ops = json["operation"].as_array().unwrap();
+    for surface in ["whalet", "platform", "infinia", "pockyt"] {
+        assert!(ops.iter().any(|o| o["surface"] == surface), "{surface}");
+    }
+    let onboarding = ops
+        .iter()
+        .find(|o| o["name"] == "userOnboardingApply")
+        .unwrap();
+    assert_eq!(onboarding["path"], "POST /api/userOnboardingApply");
+    assert_eq!(
+        onboarding["overlay"]["rename_reply"]["userId"],
+        "customerId"
+    );
+    assert_eq!(onboarding["overlay"]["code"], "SUCCESS");
+    let note = json["notification"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "userOnboardingResultNotify")
+        .unwrap();
+    assert_eq!(note["overlay"]["status"]["SUCCESS"], "APPROVED");
+}
