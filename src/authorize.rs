@@ -28,8 +28,12 @@ use crate::tenant::TenantId;
 /// The reason a surface's callback receives when a link expires before the seller decided.
 pub const EXPIRED_REASON: &str = "the authorization link expired before the seller decided";
 
-/// The callback a surface registers: applies the seller's decision.
-pub type DecideFn<C> = fn(&C, &AuthorizationRequest, &Decision) -> Result<(), String>;
+/// The callback a surface registers: applies the seller's decision, taken `via` the page, a
+/// trigger, a scenario or the link's expiry ([`VIA_EXPIRY`]).
+pub type DecideFn<C> = fn(&C, &AuthorizationRequest, &Decision, &str) -> Result<(), String>;
+
+/// How a decision was taken when the link expired.
+pub const VIA_EXPIRY: &str = "expiry";
 
 /// The shop being bound, as shown to the seller.
 #[derive(Debug, Clone, Serialize)]
@@ -155,7 +159,7 @@ impl<C> Authorizations<C> {
                 reason: Some(EXPIRED_REASON.to_owned()),
             };
             // A surface that already decided by other means (a trigger, a scenario) refuses.
-            let _ = decide(ctx, &request, &expired);
+            let _ = decide(ctx, &request, &expired, VIA_EXPIRY);
         }
     }
 
@@ -220,7 +224,7 @@ impl<C> Authorizations<C> {
         };
         let callback = self.surfaces.read().get(request.surface).copied();
         let result = match callback {
-            Some(decide) => decide(ctx, &request, &decision),
+            Some(decide) => decide(ctx, &request, &decision, via),
             None => Err(format!("no surface {:?} is registered", request.surface)),
         };
         match result {

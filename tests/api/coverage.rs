@@ -203,6 +203,44 @@ async fn deliveries_and_state_changes_are_counted() {
     app.shutdown().await;
 }
 
+/// Pockyt's state changes made by the clock (a payee's review, a payout's result) count once;
+/// the same change made by a trigger counts once too (when it fires, not again in the hook).
+#[tokio::test]
+async fn pockyt_state_changes_on_the_clock_are_counted_once() {
+    use crate::pockyt_support::{bank_account, ok, payee_fields};
+    let app = spawn_app().await;
+    let reply = ok(&app, "/v3/payee/register", payee_fields("cov@example.com")).await;
+    let no = reply["customer"]["customerNo"].as_str().unwrap().to_owned();
+    assert_eq!(
+        hits(&report(&app, "").await, "pockyt.state.payee.activated"),
+        0
+    );
+    app.advance(10.0).await;
+    let all = report(&app, "").await;
+    assert_eq!(hits(&all, "pockyt.state.payee.activated"), 1, "the review");
+
+    let token = bank_account(&app, &no, "http://127.0.0.1:9/ipn").await;
+    ok(
+        &app,
+        "/v3/payouts/pay",
+        json!({"customerNo": no, "accountToken": token, "amount": "5.00",
+               "currency": "USD", "invoiceId": "INV-COV"}),
+    )
+    .await;
+    app.advance(3600.0).await;
+    let all = report(&app, "").await;
+    assert_eq!(hits(&all, "pockyt.state.payout.succeeded"), 1, "the result");
+
+    // A trigger: counted once.
+    let other = ok(&app, "/v3/payee/register", payee_fields("cov2@example.com")).await;
+    let other = other["customer"]["customerNo"].as_str().unwrap().to_owned();
+    trigger(&app, "pockyt.payee.activated", json!({"customerNo": other})).await;
+    app.advance(10.0).await;
+    let all = report(&app, "").await;
+    assert_eq!(hits(&all, "pockyt.state.payee.activated"), 2, "{}", all);
+    app.shutdown().await;
+}
+
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_whalet-sim"))
 }

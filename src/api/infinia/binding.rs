@@ -169,6 +169,7 @@ pub fn decide_from_page(
     core: &Core,
     request: &crate::authorize::AuthorizationRequest,
     d: &crate::authorize::Decision,
+    via: &str,
 ) -> Result<(), String> {
     decide(
         core,
@@ -176,8 +177,17 @@ pub fn decide_from_page(
         &request.token,
         d.approved,
         d.reason.as_deref(),
-    )
-    .map(|_| ())
+    )?;
+    // A trigger's change is counted when it fires; the page's, a scenario's and an expiry's here.
+    if via != "trigger" {
+        let change = if d.approved {
+            "infinia.binding.approved"
+        } else {
+            "infinia.binding.rejected"
+        };
+        crate::api::coverage::state_changed(core, &request.tenant, change);
+    }
+    Ok(())
 }
 
 /// The reply of the request and the query.

@@ -293,7 +293,12 @@ fn finish(
 }
 
 /// The decision callback registered with `web::authorize` for surface `platform`.
-pub fn decide_binding(core: &Core, req: &AuthorizationRequest, d: &Decision) -> Result<(), String> {
+pub fn decide_binding(
+    core: &Core,
+    req: &AuthorizationRequest,
+    d: &Decision,
+    via: &str,
+) -> Result<(), String> {
     let (status, reason) = if d.approved {
         (BindStatus::Success, String::new())
     } else {
@@ -304,7 +309,17 @@ pub fn decide_binding(core: &Core, req: &AuthorizationRequest, d: &Decision) -> 
                 .unwrap_or_else(|| REJECTED_REASON.to_owned()),
         )
     };
-    finish(core, &req.tenant, &req.business_id, status, reason)
+    finish(core, &req.tenant, &req.business_id, status, reason)?;
+    // A trigger's change is counted when it fires; the page's, a scenario's and an expiry's here.
+    if via != "trigger" {
+        let change = if d.approved {
+            "platform.binding.approved"
+        } else {
+            "platform.binding.rejected"
+        };
+        crate::api::coverage::state_changed(core, &req.tenant, change);
+    }
+    Ok(())
 }
 
 /// Decides a binding by its bindId (the API twin of the page).

@@ -214,7 +214,14 @@ pub fn create(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
             format!("{tenant}/account:{token}:review"),
             Box::new(move || {
                 Box::pin(async move {
-                    let _ = set_status(&core, &tenant, &token, target);
+                    if let Ok((_, true)) = set_status(&core, &tenant, &token, target, true) {
+                        let change = match target {
+                            AccountStatus::Activated => "pockyt.account.activated",
+                            AccountStatus::Invalid => "pockyt.account.invalid",
+                            AccountStatus::Pending => return,
+                        };
+                        crate::api::coverage::state_changed(&core, &tenant, change);
+                    }
                 })
             }),
         );
@@ -325,18 +332,24 @@ pub fn retrieve_v2(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     })
 }
 
-/// Moves an account to `to` (from `PENDING`, or `ACTIVATED` ↔ `INVALID` by trigger).
+/// Moves an account to `to` (from `PENDING`, or `ACTIVATED` ↔ `INVALID` by trigger); with
+/// `only_pending` (the scheduled review), only an account still under review. Answers the
+/// account and whether it changed.
 pub fn set_status(
     core: &Core,
     tenant: &TenantId,
     token: &str,
     to: AccountStatus,
-) -> Result<Value, String> {
+    only_pending: bool,
+) -> Result<(Value, bool), String> {
     let changed = core
-        .with_tenant(tenant, |t| -> Result<Value, Refusal> {
+        .with_tenant(tenant, |t| -> Result<(Value, bool), Refusal> {
             let a = t.pockyt.account_mut(token)?;
+            if only_pending && a.status != AccountStatus::Pending {
+                return Ok((listed(a, None), false));
+            }
             a.status = to;
-            Ok(listed(a, None))
+            Ok((listed(a, None), true))
         })
         .ok()
         .ok_or_else(|| format!("no tenant {tenant}"))?;
@@ -347,7 +360,7 @@ fn run(core: Core, params: Map<String, Value>, to: AccountStatus) -> TriggerFutu
     Box::pin(async move {
         let (_, tenant) = trigger_merchant(&core, &params)?;
         let token = param(&params, "accountToken")?;
-        set_status(&core, &tenant, token, to)
+        set_status(&core, &tenant, token, to, false).map(|(account, _)| account)
     })
 }
 

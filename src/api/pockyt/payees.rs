@@ -200,7 +200,15 @@ pub fn register(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
             format!("{tenant}/payee:{customer_no}:review"),
             Box::new(move || {
                 Box::pin(async move {
-                    let _ = set_status(&core, &tenant, &customer_no, target, true);
+                    if let Ok((_, true)) = set_status(&core, &tenant, &customer_no, target, true) {
+                        let change = match target {
+                            PayeeStatus::Activated => "pockyt.payee.activated",
+                            PayeeStatus::Declined => "pockyt.payee.declined",
+                            PayeeStatus::Deactivated => "pockyt.payee.deactivated",
+                            PayeeStatus::Pending => return,
+                        };
+                        crate::api::coverage::state_changed(&core, &tenant, change);
+                    }
                 })
             }),
         );
@@ -276,20 +284,21 @@ pub fn update(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     Ok(Reply::new("success").with("customer", payee))
 }
 
-/// Moves a payee to `to`; with `only_pending`, only a payee still under review.
+/// Moves a payee to `to`; with `only_pending`, only a payee still under review. Answers the
+/// payee and whether it changed.
 pub fn set_status(
     core: &Core,
     tenant: &TenantId,
     customer_no: &str,
     to: PayeeStatus,
     only_pending: bool,
-) -> Result<Value, String> {
+) -> Result<(Value, bool), String> {
     let now = core.clock().now();
     let changed = core
-        .with_tenant(tenant, |t| -> Result<Value, Refusal> {
+        .with_tenant(tenant, |t| -> Result<(Value, bool), Refusal> {
             let p = t.pockyt.payee_mut(customer_no)?;
             if only_pending && p.status != PayeeStatus::Pending {
-                return Ok(full(p));
+                return Ok((full(p), false));
             }
             let allowed = matches!(
                 (p.status, to),
@@ -307,7 +316,7 @@ pub fn set_status(
             }
             p.status = to;
             p.updated_at = now;
-            Ok(full(p))
+            Ok((full(p), true))
         })
         .ok()
         .ok_or_else(|| format!("no tenant {tenant}"))?;
@@ -318,7 +327,7 @@ fn run(core: Core, params: Map<String, Value>, to: PayeeStatus) -> TriggerFuture
     Box::pin(async move {
         let (_, tenant) = trigger_merchant(&core, &params)?;
         let customer_no = param(&params, "customerNo")?;
-        set_status(&core, &tenant, customer_no, to, false)
+        set_status(&core, &tenant, customer_no, to, false).map(|(payee, _)| payee)
     })
 }
 

@@ -35,8 +35,17 @@ pub fn schedule(
         format!("{tenant}/payout:{no}:{}", to.as_str()),
         Box::new(move || {
             Box::pin(async move {
-                if let Err(e) = finish(&core2, &tenant, &no2, to, reason) {
-                    tracing::debug!(error = %e, "scheduled payout step skipped");
+                match finish(&core2, &tenant, &no2, to, reason) {
+                    Ok(_) => {
+                        let change = match to {
+                            PayoutStatus::Success => "pockyt.payout.succeeded",
+                            PayoutStatus::Failed => "pockyt.payout.failed",
+                            PayoutStatus::Returned => "pockyt.payout.returned",
+                            PayoutStatus::Pending => return,
+                        };
+                        crate::api::coverage::state_changed(&core2, &tenant, change);
+                    }
+                    Err(e) => tracing::debug!(error = %e, "scheduled payout step skipped"),
                 }
             })
         }),
