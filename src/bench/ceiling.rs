@@ -43,6 +43,9 @@ pub enum Scheme<'a> {
         sample: &'a [u8],
         alg: SignatureHash,
     },
+    /// A Whalet notification as the simulator seals it: signed with the platform's key, the
+    /// session key encrypted to the partner's, the body encrypted with AES.
+    Notification,
 }
 
 const INFINIA_REPLY_OP: &str = "RSA encrypt responseData block (public)";
@@ -112,6 +115,7 @@ pub fn measure(each: Duration, scheme: Scheme<'_>) -> anyhow::Result<Ceiling> {
     match scheme {
         Scheme::Whalet => measure_whalet(each),
         Scheme::Infinia { sample, alg } => measure_infinia(each, sample, alg),
+        Scheme::Notification => measure_notification(each),
     }
 }
 
@@ -146,6 +150,30 @@ fn measure_infinia(each: Duration, sample: &[u8], alg: SignatureHash) -> anyhow:
         }),
     ];
     Ok(Ceiling::new("infinia", ops))
+}
+
+fn measure_notification(each: Duration) -> anyhow::Result<Ceiling> {
+    let platform = PrivateKey::parse(demo::PLATFORM_PRIVATE)?;
+    let partner = PrivateKey::parse(demo::PARTNER_PRIVATE)?;
+    let message = format!(
+        "{}|connectivityNotify|1.0|N1763770000000000001|{}",
+        "2024",
+        "ab".repeat(64)
+    );
+    let body = br#"{"notifyMessage":"bench 12345"}"#;
+    let session_key = crypto::random_key(16);
+    let ops = vec![
+        rate("RSA sign SHA1 (private)", 1, each, || {
+            !crypto::sign(&platform, SignatureHash::Sha1, message.as_bytes()).is_empty()
+        }),
+        rate("RSA encrypt keyEnc (public)", 1, each, || {
+            crypto::rsa_encrypt(partner.public(), b"MTIzNDU2Nzg5MDEyMzQ1Ng==").is_ok()
+        }),
+        rate("AES-128-ECB encrypt body", 1, each, || {
+            crypto::aes_ecb_encrypt(&session_key, body).is_ok()
+        }),
+    ];
+    Ok(Ceiling::new("notification", ops))
 }
 
 fn measure_whalet(each: Duration) -> anyhow::Result<Ceiling> {

@@ -9,6 +9,7 @@
 
 mod ceiling;
 mod load;
+mod notify;
 mod report;
 mod requests;
 mod server;
@@ -149,6 +150,14 @@ pub struct BenchArgs {
     /// How many times an unstable run is repeated before its result is kept, flagged.
     #[arg(long, default_value_t = 2)]
     drift_retries: usize,
+    /// Measure notification deliveries instead of requests: N signed notifications to local
+    /// receivers that acknowledge cheaply, against the sealing ceiling (spawns its own server).
+    #[arg(long, value_name = "N")]
+    notifications: Option<u64>,
+    /// With --notifications: how many destinations (partners, each its own receiver) share them;
+    /// a comma list runs each level in turn.
+    #[arg(long, default_value = "1,8,64", value_delimiter = ',')]
+    destinations: Vec<usize>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -179,6 +188,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if let Some(addr) = args.echo_server {
         server::echo_server(addr).await?;
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(n) = args.notifications {
+        return notifications(&args, n).await;
     }
     let duration = parse_duration(&args.duration)?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -336,6 +348,43 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .any(|r| r.ok < r.requests || !r.verify_errors.is_empty());
     Ok(crate::cli::exit::code(if failed {
+        crate::cli::exit::REFUSED
+    } else {
+        crate::cli::exit::SUCCESS
+    }))
+}
+
+/// `--notifications N`: each destination level in turn, then the report.
+async fn notifications(args: &BenchArgs, n: u64) -> anyhow::Result<ExitCode> {
+    let slice = match args.ceiling_slice.trim() {
+        "0" | "0s" | "0ms" => Duration::from_millis(200),
+        text => parse_duration(text)?,
+    };
+    let ceiling = ceiling::measure(
+        parse_duration(&args.ceiling_time)?,
+        ceiling::Scheme::Notification,
+    )?;
+    let mut runs = Vec::new();
+    for &d in &args.destinations {
+        eprintln!("notifications: {n} to {d} destinations...");
+        runs.push(notify::run(n, d, slice, &args.server_log).await?);
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "version": env!("CARGO_PKG_VERSION"),
+                "backend": crate::wire::crypto::backend(),
+                "optimized": !cfg!(debug_assertions),
+                "ceiling": ceiling,
+                "notifications": runs,
+            }))?
+        );
+    } else {
+        print!("{}", notify::table(&runs, Some(&ceiling)));
+    }
+    let lost = runs.iter().any(|r| r.delivered < r.notifications);
+    Ok(crate::cli::exit::code(if lost {
         crate::cli::exit::REFUSED
     } else {
         crate::cli::exit::SUCCESS

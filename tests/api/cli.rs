@@ -732,3 +732,40 @@ fn serve_answers_the_control_plane_by_the_allowed_host_names_from_env() {
     assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
     served.stop();
 }
+
+/// `bench --notifications` delivers every notification to its destinations and reports the
+/// sealing ceiling and the ratio per level.
+#[test]
+fn bench_notifications_delivers_every_one_and_reports_the_ceiling_ratio() {
+    let out = bin()
+        .args([
+            "bench",
+            "--notifications",
+            "24",
+            "--destinations",
+            "1,3",
+            "--ceiling-time",
+            "50ms",
+            "--ceiling-slice",
+            "20ms",
+            "--server-log",
+            "warn",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ceiling"]["scheme"], "notification");
+    let runs = report["notifications"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    for (run, destinations) in runs.iter().zip([1, 3]) {
+        assert_eq!(run["destinations"], destinations);
+        assert_eq!(run["delivered"], 24, "{run}");
+        assert!(run["ceiling_ratio"].as_f64().unwrap() > 0.0, "{run}");
+    }
+}

@@ -1,0 +1,305 @@
+//! `whalet-sim bench --notifications N`: how fast the simulator delivers signed notifications,
+//! against the sealing ceiling of the build. Each destination is one partner whose notify URL is
+//! a receiver in this process that acknowledges cheaply (it echoes the notification's head with
+//! `SUCCESS` and does no RSA), so the simulator's side is what is measured: one private-key
+//! signature, one public-key encryption of the session key and AES per notification.
+//!
+//! The notifications are made by the control plane's `whalet.connectivity.notify` trigger (no RSA
+//! on the way in), round robin over the destinations; the run ends when every one was
+//! acknowledged. The ceiling is measured right before and right after the run, as for requests.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde::Serialize;
+use serde_json::{json, Value};
+use tokio::sync::Notify;
+
+use super::ceiling::{self, Ceiling};
+use super::server;
+use crate::http::client::HttpClient;
+use crate::wire::keys::demo;
+
+/// One run: `destinations` partners sharing `notifications` deliveries.
+#[derive(Debug, Clone, Serialize)]
+pub struct NotifyRun {
+    pub destinations: usize,
+    pub notifications: u64,
+    pub delivered: u64,
+    pub elapsed_s: f64,
+    pub deliveries_per_sec: f64,
+    pub server_cpu_s: Option<f64>,
+    pub server_cpu_us_per_delivery: Option<f64>,
+    /// The sealing ceiling's crypto time per notification (mean of the slices before and after).
+    pub ceiling_us: f64,
+    pub ceiling_before_us: f64,
+    pub ceiling_after_us: f64,
+    /// Deliveries per server CPU-second ÷ notifications per core the ceiling allows.
+    pub ceiling_ratio: Option<f64>,
+}
+
+/// A receiver that acknowledges every Whalet notification by echoing its head.
+struct Receiver {
+    addr: SocketAddr,
+}
+
+async fn receiver(acked: Arc<AtomicU64>, arrived: Arc<Notify>) -> anyhow::Result<Receiver> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let counter = acked.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (counter, arrived) = (counter.clone(), arrived.clone());
+            tokio::spawn(async move {
+                let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let (counter, arrived) = (counter.clone(), arrived.clone());
+                    async move {
+                        let body = req
+                            .into_body()
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
+                        let ack = ack_for(&body);
+                        counter.fetch_add(1, Ordering::Relaxed);
+                        arrived.notify_one();
+                        Ok::<_, Infallible>(hyper::Response::new(Full::new(ack)))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .keep_alive(true)
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    Ok(Receiver { addr })
+}
+
+/// The acknowledgement of a notification: its head echoed with `SUCCESS` (unsigned).
+fn ack_for(body: &[u8]) -> Bytes {
+    let head = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("head").cloned())
+        .unwrap_or(Value::Null);
+    let field = |name: &str| head.get(name).cloned().unwrap_or(Value::Null);
+    Bytes::from(
+        json!({"head": {
+            "partnerId": field("partnerId"), "apiCode": field("apiCode"),
+            "requestNo": field("requestNo"), "version": field("version"),
+            "code": "SUCCESS", "detail": "成功",
+        }})
+        .to_string(),
+    )
+}
+
+/// The configuration of `count` partners, each with the demo keys and its own notify URL.
+fn config(urls: &[String]) -> String {
+    let mut out = String::from("[whalet]\ndemo_partner = false\n");
+    for (i, url) in urls.iter().enumerate() {
+        out.push_str(&format!(
+            "[[whalet.partners]]\npartner_id = \"{}\"\npublic_key = \"\"\"{}\"\"\"\nnotify_url = \"{url}\"\n",
+            partner_id(i),
+            demo::PARTNER_PUBLIC
+        ));
+    }
+    out
+}
+
+fn partner_id(i: usize) -> String {
+    format!("2024000009{i:05}")
+}
+
+/// Runs one level: `destinations` receivers, a spawned simulator, `n` notifications.
+pub async fn run(
+    n: u64,
+    destinations: usize,
+    slice: Duration,
+    server_log: &str,
+) -> anyhow::Result<NotifyRun> {
+    anyhow::ensure!(
+        n > 0 && destinations > 0,
+        "--notifications and the destinations must be positive"
+    );
+    let acked = Arc::new(AtomicU64::new(0));
+    let arrived = Arc::new(Notify::new());
+    let mut receivers = Vec::with_capacity(destinations);
+    for _ in 0..destinations {
+        receivers.push(receiver(acked.clone(), arrived.clone()).await?);
+    }
+    let urls: Vec<String> = receivers
+        .iter()
+        .map(|r| format!("http://{}/notify", r.addr))
+        .collect();
+    let path = std::env::temp_dir().join(format!(
+        "whalet-sim-bench-{}-{destinations}.toml",
+        std::process::id()
+    ));
+    std::fs::write(&path, config(&urls))?;
+    let serve = vec![
+        "serve".to_owned(),
+        "--addr".to_owned(),
+        "{addr}".to_owned(),
+        "--sftp-addr".to_owned(),
+        "off".to_owned(),
+        "--config".to_owned(),
+        path.display().to_string(),
+    ];
+    let spawned = server::spawn_self(&serve, "/__sim/health", server_log).await;
+    let _ = std::fs::remove_file(&path);
+    let spawned = spawned?;
+    let pid = spawned.child.id();
+    let base = format!("http://{}", spawned.addr);
+
+    let before = ceiling::measure(slice, ceiling::Scheme::Notification)?;
+    let cpu_before = server::cpu_seconds(pid);
+    let started = Instant::now();
+    let next = Arc::new(AtomicU64::new(0));
+    let firers: Vec<_> = (0..16)
+        .map(|_| {
+            let (next, base) = (next.clone(), base.clone());
+            tokio::spawn(async move {
+                let client = HttpClient::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        return Ok::<(), String>(());
+                    }
+                    let body = json!({
+                        "partnerId": partner_id(usize::try_from(i).unwrap_or(0) % destinations),
+                        "notifyMessage": format!("bench {i}"),
+                    });
+                    let r = client
+                        .post(
+                            &format!("{base}/__sim/trigger/whalet.connectivity.notify"),
+                            "application/json",
+                            Bytes::from(body.to_string()),
+                            Duration::from_secs(30),
+                        )
+                        .await?;
+                    if r.status != 200 {
+                        return Err(format!(
+                            "the trigger answered HTTP {}: {}",
+                            r.status,
+                            String::from_utf8_lossy(&r.body)
+                        ));
+                    }
+                }
+            })
+        })
+        .collect();
+    for f in firers {
+        f.await
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .map_err(anyhow::Error::msg)?;
+    }
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while acked.load(Ordering::Relaxed) < n && Instant::now() < deadline {
+        let _ = tokio::time::timeout(Duration::from_millis(200), arrived.notified()).await;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu = match (cpu_before, server::cpu_seconds(pid)) {
+        (Some(a), Some(b)) => Some(b - a),
+        _ => None,
+    };
+    let after = ceiling::measure(slice, ceiling::Scheme::Notification)?;
+    drop(spawned);
+    let delivered = acked.load(Ordering::Relaxed);
+    let mean = before.mean_with(&after);
+    let per_delivery = cpu
+        .filter(|_| delivered > 0)
+        .map(|c| c * 1e6 / delivered as f64);
+    Ok(NotifyRun {
+        destinations,
+        notifications: n,
+        delivered,
+        elapsed_s: elapsed,
+        deliveries_per_sec: delivered as f64 / elapsed.max(1e-9),
+        server_cpu_s: cpu,
+        server_cpu_us_per_delivery: per_delivery,
+        ceiling_us: mean.us_per_request,
+        ceiling_before_us: before.us_per_request,
+        ceiling_after_us: after.us_per_request,
+        ceiling_ratio: per_delivery
+            .filter(|us| *us > 0.0)
+            .map(|us| mean.us_per_request / us),
+    })
+}
+
+/// The report of every level, as a table.
+pub fn table(runs: &[NotifyRun], ceiling: Option<&Ceiling>) -> String {
+    let mut s = String::new();
+    if let Some(c) = ceiling {
+        s.push_str("notification sealing ceiling (one core, in-process):\n");
+        for op in &c.ops {
+            s.push_str(&format!(
+                "  {:<40} {:>10.0} ops/s  {:>8.1} us\n",
+                op.op, op.ops_per_sec, op.us_per_op
+            ));
+        }
+        s.push_str(&format!(
+            "  => {:.1} us of crypto per notification = {:.0} notifications/s per core\n\n",
+            c.us_per_request, c.requests_per_sec_per_core
+        ));
+    }
+    s.push_str(&format!(
+        "{:>12} {:>10} {:>10} {:>12} {:>12} {:>14} {:>7}\n",
+        "destinations", "sent", "acked", "deliveries/s", "cpu us/dlv", "ceiling us", "ratio"
+    ));
+    for r in runs {
+        s.push_str(&format!(
+            "{:>12} {:>10} {:>10} {:>12.1} {:>12} {:>14} {:>7}\n",
+            r.destinations,
+            r.notifications,
+            r.delivered,
+            r.deliveries_per_sec,
+            r.server_cpu_us_per_delivery
+                .map_or("-".to_owned(), |v| format!("{v:.0}")),
+            format!(
+                "{:.0} ({:.0}/{:.0})",
+                r.ceiling_us, r.ceiling_before_us, r.ceiling_after_us
+            ),
+            r.ceiling_ratio
+                .map_or("-".to_owned(), |v| format!("{v:.2}")),
+        ));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ack_echoes_the_head_with_success() {
+        let body = br#"{"head":{"partnerId":"P","apiCode":"connectivityNotify","requestNo":"N1","version":"1.0","sign":"x"},"encrypt":"e"}"#;
+        let ack: Value = serde_json::from_slice(&ack_for(body)).unwrap();
+        assert_eq!(
+            ack["head"],
+            json!({"partnerId": "P", "apiCode": "connectivityNotify", "requestNo": "N1",
+                   "version": "1.0", "code": "SUCCESS", "detail": "成功"})
+        );
+    }
+
+    #[test]
+    fn the_configuration_names_every_destination() {
+        let text = config(&["http://a/notify".into(), "http://b/notify".into()]);
+        let parsed = crate::config::Config::parse(&text).unwrap();
+        assert_eq!(parsed.whalet.partners.len(), 2);
+        assert_eq!(
+            parsed.whalet.partners[1].notify_url.as_deref(),
+            Some("http://b/notify")
+        );
+        assert_ne!(
+            parsed.whalet.partners[0].partner_id,
+            parsed.whalet.partners[1].partner_id
+        );
+    }
+}
