@@ -48,6 +48,9 @@ pub struct ListenArgs {
     /// Infinia signature hash of the app: sha256 or sha1.
     #[arg(long, default_value = "sha256")]
     infinia_alg: String,
+    /// Largest Infinia webhook or Pockyt IPN body read; a larger one is answered 413.
+    #[arg(long, default_value_t = 1024 * 1024)]
+    max_body_bytes: usize,
     /// Pockyt API token (checks `verifySign`).
     #[arg(long, env = "WHALET_SIM_POCKYT_TOKEN", default_value = crate::config::pockyt::DEMO_TOKEN)]
     token: String,
@@ -127,21 +130,19 @@ impl Verifier {
     }
 }
 
-/// The largest webhook this listener reads.
-const MAX_WEBHOOK_BYTES: usize = 1024 * 1024;
-
 /// Verifies, prints one line, acknowledges; fails the first N attempts of each notification
 /// (recognised by its verified content).
 #[derive(Clone)]
 struct WebhookListener {
     verifier: Arc<Verifier>,
+    max_body_bytes: usize,
     fail_first: u32,
     attempts: Arc<Mutex<HashMap<String, u32>>>,
 }
 
 impl Handler for WebhookListener {
     fn body_limit(&self, _method: &str, _path: &str) -> usize {
-        MAX_WEBHOOK_BYTES
+        self.max_body_bytes
     }
 
     async fn call(&self, req: SimRequest) -> SimResponse {
@@ -155,7 +156,10 @@ impl WebhookListener {
     fn answer(&self, req: &SimRequest) -> (SimResponse, Value) {
         let surface = self.verifier.surface();
         if req.too_large {
-            let error = format!("the body is over {MAX_WEBHOOK_BYTES} bytes");
+            let error = format!(
+                "the body is over {} bytes (--max-body-bytes)",
+                self.max_body_bytes
+            );
             return (
                 SimResponse::text(413, error.clone()),
                 json!({"surface": surface, "path": req.path, "answered": 413, "error": error}),
@@ -222,6 +226,7 @@ async fn webhooks(args: ListenArgs, listener: tokio::net::TcpListener) -> anyhow
     );
     let handler = WebhookListener {
         verifier: Arc::new(verifier),
+        max_body_bytes: args.max_body_bytes,
         fail_first: args.fail_first,
         attempts: Arc::default(),
     };
