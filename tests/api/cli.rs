@@ -8,11 +8,7 @@ use std::time::Duration;
 
 use whalet_sim::wire::keys::{PrivateKey, PublicKey};
 
-use crate::helpers::spawn_app;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_whalet-sim"))
-}
+use crate::helpers::{bin, spawn_app};
 
 #[test]
 fn keygen_writes_both_forms_and_prints_the_fingerprint() {
@@ -569,10 +565,15 @@ fn ready_addr(line: &str) -> std::net::SocketAddr {
 }
 
 fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
+    http_get_as(addr, "127.0.0.1", path)
+}
+
+/// A GET with this `Host` header.
+fn http_get_as(addr: std::net::SocketAddr, host: &str, path: &str) -> String {
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut text = String::new();
@@ -713,17 +714,7 @@ fn serve_answers_the_control_plane_by_the_allowed_host_names_from_env() {
     let served = Served::start(command);
     let lines = served.until("ready on");
     let addr = ready_addr(lines.last().unwrap());
-    let get = |host: &str| {
-        let mut stream = std::net::TcpStream::connect(addr).unwrap();
-        write!(
-            stream,
-            "GET /__sim/clock HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut text = String::new();
-        stream.read_to_string(&mut text).unwrap();
-        text
-    };
+    let get = |host: &str| http_get_as(addr, host, "/__sim/clock");
     for host in ["whalet-sim:8080", "sim.internal"] {
         let answer = get(host);
         assert!(answer.starts_with("HTTP/1.1 200"), "{host}: {answer}");

@@ -3,7 +3,7 @@
 //! Pockyt IPNs the way each provider expects, refusing what does not verify.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -12,11 +12,7 @@ use whalet_sim::wire::infinia;
 use whalet_sim::wire::keys::{demo, PrivateKey};
 use whalet_sim::wire::pockyt;
 
-use crate::helpers::spawn_app;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_whalet-sim"))
-}
+use crate::helpers::{bin, spawn_app};
 
 async fn call(url: &str, args: &[&str]) -> Output {
     let mut command = bin();

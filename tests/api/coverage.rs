@@ -8,7 +8,7 @@ use std::process::Command;
 use serde_json::{json, Value};
 use whalet_sim::partner::receiver::Mode;
 
-use crate::helpers::{python, repo_path, spawn_app, spawn_with, Setup, TestApp};
+use crate::helpers::{bin, python, repo_path, spawn_app, spawn_with, Setup, TestApp};
 use crate::whalet2_support::{funded_user, upload};
 use crate::whalet_support::{expect, trigger, PARTNER};
 
@@ -239,10 +239,6 @@ async fn pockyt_state_changes_on_the_clock_are_counted_once() {
     let all = report(&app, "").await;
     assert_eq!(hits(&all, "pockyt.state.payee.activated"), 2, "{}", all);
     app.shutdown().await;
-}
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_whalet-sim"))
 }
 
 #[tokio::test]

@@ -292,3 +292,8 @@ impl TestApp {
         (r.status, String::from_utf8_lossy(&r.body).into_owned())
     }
 }
+
+/// The `whalet-sim` binary under test, as a command.
+pub fn bin() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_whalet-sim"))
+}
