@@ -339,9 +339,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     report.ceiling = ceiling;
     report.summarise();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        crate::cli::out(serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", report.table());
+        crate::cli::write_out(format_args!("{}", report.table()));
     }
     let failed = report
         .runs
@@ -370,7 +370,7 @@ async fn notifications(args: &BenchArgs, n: u64) -> anyhow::Result<ExitCode> {
         runs.push(notify::run(n, d, slice, &args.server_log).await?);
     }
     if args.json {
-        println!(
+        crate::cli::out(format_args!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "version": env!("CARGO_PKG_VERSION"),
@@ -379,9 +379,9 @@ async fn notifications(args: &BenchArgs, n: u64) -> anyhow::Result<ExitCode> {
                 "ceiling": ceiling,
                 "notifications": runs,
             }))?
-        );
+        ));
     } else {
-        print!("{}", notify::table(&runs, Some(&ceiling)));
+        crate::cli::write_out(format_args!("{}", notify::table(&runs, Some(&ceiling))));
     }
     let lost = runs.iter().any(|r| r.delivered < r.notifications);
     Ok(crate::cli::exit::code(if lost {

@@ -103,8 +103,8 @@ pub fn run(args: ContractArgs) -> anyhow::Result<ExitCode> {
     };
     let dump = dump(&catalog, contract.as_ref());
     match args.format {
-        Format::Toml => print!("{}", toml::to_string(&dump)?),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&dump)?),
+        Format::Toml => super::write_out(format_args!("{}", toml::to_string(&dump)?)),
+        Format::Json => super::out(serde_json::to_string_pretty(&dump)?),
     }
     Ok(exit::code(exit::SUCCESS))
 }

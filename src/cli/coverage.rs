@@ -138,10 +138,10 @@ pub async fn run(args: CoverageArgs) -> anyhow::Result<ExitCode> {
         }
     };
     match args.format {
-        Format::Text => print!("{}", report.text()),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Format::Junit => print!("{}", report.junit()),
-        Format::Html => print!("{}", report.html()),
+        Format::Text => super::write_out(format_args!("{}", report.text())),
+        Format::Json => super::out(serde_json::to_string_pretty(&report)?),
+        Format::Junit => super::write_out(format_args!("{}", report.junit())),
+        Format::Html => super::write_out(format_args!("{}", report.html())),
     }
     if let Some(min) = args.min {
         if report.percent < min {

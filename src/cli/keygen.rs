@@ -32,8 +32,11 @@ pub fn run(args: KeygenArgs) -> anyhow::Result<ExitCode> {
     for (name, content) in files {
         let path = args.out.join(name);
         std::fs::write(&path, content)?;
-        println!("wrote {}", path.display());
+        super::out(format_args!("wrote {}", path.display()));
     }
-    println!("public key fingerprint: {}", key.public().fingerprint());
+    super::out(format_args!(
+        "public key fingerprint: {}",
+        key.public().fingerprint()
+    ));
     Ok(ExitCode::SUCCESS)
 }

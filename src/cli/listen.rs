@@ -90,7 +90,7 @@ async fn whalet(args: ListenArgs, listener: tokio::net::TcpListener) -> anyhow::
                         "apiCode": r.api_code, "requestNo": r.request_no, "partnerId": r.partner_id,
                         "attempt": r.attempt, "answered": r.answered, "body": r.body, "error": r.error,
                     });
-                    println!("{line}");
+                    super::out(line);
                 }
                 seen = log.len();
             }
@@ -147,7 +147,7 @@ impl Handler for WebhookListener {
 
     async fn call(&self, req: SimRequest) -> SimResponse {
         let (answer, line) = self.answer(&req);
-        println!("{line}");
+        super::out(line);
         answer
     }
 }

@@ -144,13 +144,31 @@ struct TriggerArgs {
     get: Option<String>,
 }
 
+/// Prints one line on stdout. A reader that went away (`whalet-sim call ... | head -1`) ends the
+/// command quietly with 141, the status a shell gives a process killed by SIGPIPE, instead of a
+/// panic.
+pub fn out(text: impl std::fmt::Display) {
+    write_out(format_args!("{text}\n"));
+}
+
+/// [`out`] without the newline.
+pub fn write_out(text: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(text).and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
+    }
+}
+
 /// Prints an answer: the whole JSON document pretty, or with `get` the value at that dot path
 /// (`body.userId`, `records.0.tradeId`), a string without quotes, so that a shell can capture
 /// it: `USER=$(whalet-sim call ... --get body.userId)`. A path that is not there is an error
 /// (the whole answer is printed on stderr to show what was there).
 pub fn print_answer(answer: &serde_json::Value, get: Option<&str>) -> anyhow::Result<()> {
     let Some(path) = get else {
-        println!("{}", serde_json::to_string_pretty(answer)?);
+        out(serde_json::to_string_pretty(answer)?);
         return Ok(());
     };
     let mut at = answer;
@@ -170,8 +188,8 @@ pub fn print_answer(answer: &serde_json::Value, get: Option<&str>) -> anyhow::Re
         };
     }
     match at {
-        serde_json::Value::String(s) => println!("{s}"),
-        other => println!("{other}"),
+        serde_json::Value::String(s) => out(s),
+        other => out(other),
     }
     Ok(())
 }
@@ -450,8 +468,15 @@ async fn trigger(args: TriggerArgs) -> anyhow::Result<ExitCode> {
                         .map(|n| format!("{n}=..."))
                 })
                 .collect();
-            println!("{} {}", t["name"].as_str().unwrap_or(""), params.join(" "));
-            println!("    {}", t["description"].as_str().unwrap_or(""));
+            out(format_args!(
+                "{} {}",
+                t["name"].as_str().unwrap_or(""),
+                params.join(" ")
+            ));
+            out(format_args!(
+                "    {}",
+                t["description"].as_str().unwrap_or("")
+            ));
         }
         return Ok(exit::code(exit::SUCCESS));
     };
@@ -481,7 +506,7 @@ async fn trigger(args: TriggerArgs) -> anyhow::Result<ExitCode> {
     };
     match serde_json::from_slice::<serde_json::Value>(&response.body) {
         Ok(answer) if response.status == 200 => print_answer(&answer, args.get.as_deref())?,
-        _ => println!("{}", String::from_utf8_lossy(&response.body)),
+        _ => out(String::from_utf8_lossy(&response.body)),
     }
     // The control plane answers a refusal (unknown event, bad parameter, missing token) with
     // a 4xx status and a JSON reason.

@@ -760,3 +760,31 @@ fn bench_notifications_delivers_every_one_and_reports_the_ceiling_ratio() {
         assert!(run["ceiling_ratio"].as_f64().unwrap() > 0.0, "{run}");
     }
 }
+
+/// A reader that goes away early (`whalet-sim coverage | head -c 10`) ends the command quietly
+/// with 141, as SIGPIPE would, not with a panic.
+#[tokio::test]
+async fn a_closed_stdout_ends_a_command_quietly() {
+    let app = spawn_app().await;
+    let url = app.url.clone();
+    let (status, stderr) = tokio::task::spawn_blocking(move || {
+        let mut child = bin()
+            .args(["coverage", "--format", "html", "--url", &url])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 10];
+        child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(status.code(), Some(141), "{stderr}");
+    app.shutdown().await;
+}
