@@ -372,26 +372,31 @@ impl OperationOverlay {
 
     /// Rewrites a reply body for the partner: fields renamed, status words, fixed fields.
     pub fn apply_reply(&self, body: &mut Value) {
-        for (sim, partner) in &self.rename_reply {
-            paths::rename(body, sim, partner);
-        }
-        paths::rewrite_status(body, &|w| self.status.get(w).cloned());
-        for (path, value) in &self.extra {
-            paths::set(body, path, value);
-        }
+        outgoing(body, &self.rename_reply, &self.status, &self.extra);
+    }
+}
+
+/// What goes to the partner, a reply or a notification: the simulator's names moved to the
+/// partner's, its status words turned into the partner's, the fixed fields added.
+fn outgoing(
+    body: &mut Value,
+    rename: &BTreeMap<String, String>,
+    status: &BTreeMap<String, String>,
+    extra: &BTreeMap<String, Value>,
+) {
+    for (sim, partner) in rename {
+        paths::rename(body, sim, partner);
+    }
+    paths::rewrite_status(body, &|w| status.get(w).cloned());
+    for (path, value) in extra {
+        paths::set(body, path, value);
     }
 }
 
 impl NotificationOverlay {
     /// Rewrites a notification payload for the partner.
     pub fn apply(&self, payload: &mut Value) {
-        for (sim, partner) in &self.rename {
-            paths::rename(payload, sim, partner);
-        }
-        paths::rewrite_status(payload, &|w| self.status.get(w).cloned());
-        for (path, value) in &self.extra {
-            paths::set(payload, path, value);
-        }
+        outgoing(payload, &self.rename, &self.status, &self.extra);
     }
 }
 

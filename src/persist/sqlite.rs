@@ -27,7 +27,8 @@ use serde_json::{json, Map, Value};
 use crate::clock::ClockMode;
 use crate::core::Core;
 use crate::notify::{Notification, OutboxState};
-use crate::store::{persist, ChangeSink, TenantState};
+use crate::store::ledger::{Leg, Posting};
+use crate::store::{persist, ChangeSink, Ledger, TenantState};
 use crate::tenant::TenantId;
 
 pub const DB_FILE: &str = "whalet-sim.db";
@@ -721,43 +722,28 @@ fn load(
                 ))
             })
             .map_err(sql)?;
-        let mut postings: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        let mut postings: BTreeMap<String, Vec<Posting>> = BTreeMap::new();
         for row in rows {
             let (tenant, id, at, memo, legs) = row.map_err(sql)?;
-            let legs: Value = serde_json::from_str(&legs)
+            let legs: Vec<Leg> = serde_json::from_str(&legs)
                 .map_err(|e| format!("table ledger_postings: {tenant} {id}: {e}"))?;
+            let id = u64::try_from(id)
+                .map_err(|_| format!("table ledger_postings: {tenant}: id {id} is negative"))?;
             postings
                 .entry(tenant)
                 .or_default()
-                .push(json!({"id": id, "at": at, "memo": memo, "legs": legs}));
+                .push(Posting { id, at, memo, legs });
         }
         for (tenant, list) in postings {
-            let mut sums: BTreeMap<(String, String), i64> = BTreeMap::new();
-            for p in &list {
-                for leg in p["legs"].as_array().into_iter().flatten() {
-                    let account = leg["account"].as_str().unwrap_or_default().to_owned();
-                    let currency = leg["amount"]["currency"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned();
-                    *sums.entry((account, currency)).or_default() +=
-                        leg["amount"]["minor"].as_i64().unwrap_or(0);
-                }
-            }
-            let balances: Vec<Value> = sums
-                .into_iter()
-                .map(|((account, currency), minor)| {
-                    json!({"account": account, "currency": currency, "minor": minor})
-                })
-                .collect();
             restored.postings += list.len();
             if let Some(tid) = TenantId::parse(&tenant) {
                 written.entry(tid).or_default().postings = list.len();
             }
             if let Some(state) = tenants.get_mut(&tenant) {
+                let ledger = Ledger::from_postings(list);
                 state.insert(
                     "ledger".into(),
-                    json!({"balances": balances, "postings": list}),
+                    serde_json::to_value(&ledger).map_err(|e| e.to_string())?,
                 );
             }
         }

@@ -175,24 +175,30 @@ impl Ledger {
         &self.postings
     }
 
+    /// A ledger rebuilt from its postings alone (a data directory keeps only the postings; the
+    /// balances are what they sum to).
+    pub fn from_postings(postings: Vec<Posting>) -> Ledger {
+        Ledger {
+            balances: sums(&postings),
+            postings,
+        }
+    }
+
     /// Recomputes every balance from the postings and checks each posting balances.
     pub fn verify(&self) -> Result<(), String> {
-        let mut recomputed: BTreeMap<(String, Currency), i64> = BTreeMap::new();
         for posting in &self.postings {
-            let mut sums: BTreeMap<Currency, i64> = BTreeMap::new();
+            let mut by_currency: BTreeMap<Currency, i64> = BTreeMap::new();
             for leg in &posting.legs {
-                *sums.entry(leg.amount.currency).or_default() += leg.amount.minor;
-                *recomputed
-                    .entry((leg.account.clone(), leg.amount.currency))
-                    .or_default() += leg.amount.minor;
+                *by_currency.entry(leg.amount.currency).or_default() += leg.amount.minor;
             }
-            if let Some((c, s)) = sums.iter().find(|(_, s)| **s != 0) {
+            if let Some((c, s)) = by_currency.iter().find(|(_, s)| **s != 0) {
                 return Err(format!(
                     "posting {} ({}) is off by {s} minor units of {c}",
                     posting.id, posting.memo
                 ));
             }
         }
+        let recomputed = sums(&self.postings);
         for (key, value) in &self.balances {
             let expected = recomputed.get(key).copied().unwrap_or(0);
             if *value != expected {
@@ -212,6 +218,16 @@ impl Ledger {
         }
         Ok(())
     }
+}
+
+/// What the postings sum to, per account and currency.
+fn sums(postings: &[Posting]) -> BTreeMap<(String, Currency), i64> {
+    let mut out: BTreeMap<(String, Currency), i64> = BTreeMap::new();
+    for leg in postings.iter().flat_map(|p| &p.legs) {
+        *out.entry((leg.account.clone(), leg.amount.currency))
+            .or_default() += leg.amount.minor;
+    }
+    out
 }
 
 #[cfg(test)]
