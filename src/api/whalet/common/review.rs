@@ -11,13 +11,15 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::{mint, schedule, send, trigger_tenant, with_tenant, Verdict};
-use crate::api::whalet::Ctx;
+use super::{mint, once, schedule, send, trigger_tenant, with_tenant, Verdict};
+use crate::api::whalet::{Ctx, Reply};
 use crate::clock::Millis;
 use crate::core::{Core, Trigger};
-use crate::store::whalet::{ReviewFields, ReviewStatus, UnderReview};
+use crate::store::whalet::{Beneficary, Holder, ReviewFields, ReviewStatus, UnderReview, User};
+use crate::store::whalet_trade::{BeneficiaryStatus, PayoutBeneficiary};
 use crate::store::{TenantId, TenantState};
 use crate::trigger::TriggerFuture;
+use crate::wire::whalet::WhaletError;
 
 /// What one trigger of a review's pair shows in `GET /__sim/triggers`.
 pub struct TriggerText {
@@ -313,6 +315,119 @@ pub fn submission(
         Some((id, attempt)) => (id, attempt + 1),
         None => (mint(t, prefix, now), 1),
     }
+}
+
+/// An object a partner applies for under an id of its own (`outUserId`, `outHolderId`, ...), whose
+/// rejection lets the partner send the application again under that id: the object keeps the id
+/// the simulator minted and its submission number goes up.
+pub trait Application: Sized {
+    /// What the object is called in messages (`user`, `card holder`, ...).
+    const WHAT: &'static str;
+    /// The prefix of the ids the simulator mints for it (`U`, `H`, ...).
+    const PREFIX: &'static str;
+    /// The tenant's objects of this kind, by the simulator's id.
+    fn all(t: &TenantState) -> &BTreeMap<String, Self>;
+    fn all_mut(t: &mut TenantState) -> &mut BTreeMap<String, Self>;
+    fn id(&self) -> &str;
+    fn attempt(&self) -> u32;
+    fn status_word(&self) -> &'static str;
+    /// Whether an application under the same partner id replaces this one (it was rejected, and
+    /// for onboarding the rejection asked for new material).
+    fn replaceable(&self) -> bool;
+}
+
+/// Implements [`Application`]: `type, what, prefix, path.to.map, id_field, |x| replaceable`.
+macro_rules! application {
+    ($($t:ty, $what:literal, $prefix:literal, $($map:ident).+, $id:ident, |$x:ident| $replaceable:expr;)*) => {$(
+        impl Application for $t {
+            const WHAT: &'static str = $what;
+            const PREFIX: &'static str = $prefix;
+            fn all(t: &TenantState) -> &BTreeMap<String, Self> {
+                &t.$($map).+
+            }
+            fn all_mut(t: &mut TenantState) -> &mut BTreeMap<String, Self> {
+                &mut t.$($map).+
+            }
+            fn id(&self) -> &str {
+                &self.$id
+            }
+            fn attempt(&self) -> u32 {
+                self.attempt
+            }
+            fn status_word(&self) -> &'static str {
+                self.status.as_str()
+            }
+            fn replaceable(&self) -> bool {
+                let $x = self;
+                $replaceable
+            }
+        }
+    )*};
+}
+
+application! {
+    User, "user", "U", whalet.users, user_id,
+        |u| u.status == ReviewStatus::Failure && u.re_material;
+    Holder, "card holder", "H", whalet.holders, holder_id,
+        |h| h.status == ReviewStatus::Failure;
+    Beneficary, "card holder bank account", "BA", whalet.beneficaries, beneficary_id,
+        |b| b.status == ReviewStatus::Failure;
+    PayoutBeneficiary, "beneficiary account", "PB", whalet_trade.beneficiaries, beneficiary_id,
+        |b| b.status == BeneficiaryStatus::Failure;
+}
+
+/// One application of an [`Application`] object under the partner's id.
+pub struct Apply<'a, T> {
+    /// The scope of the partner id's idempotency (`cardHolderApply U1`).
+    pub scope: &'a str,
+    /// The partner id's field (`outHolderId`) and value.
+    pub out_field: &'static str,
+    pub out_id: &'a str,
+    pub body: &'a Value,
+    /// Whether an existing object is the partner's earlier application under that id.
+    pub same: &'a dyn Fn(&T) -> bool,
+}
+
+/// Applies for object `T` with review `R`: the same content under the same partner id replays the
+/// first answer; other content is refused unless the earlier application is [`replaceable`]
+/// (`Application::replaceable`). `admit` checks what must exist first (under the tenant lock),
+/// `build` makes the object from its id and submission number, `reply` answers with its id; the
+/// review is then scheduled and the reply is PROCESSING.
+pub fn apply<R: Review, T: Application>(
+    ctx: &Ctx<'_>,
+    a: Apply<'_, T>,
+    admit: impl FnOnce(&TenantState) -> Result<(), WhaletError>,
+    build: impl FnOnce(String, u32) -> T,
+    reply: impl FnOnce(&str) -> Value,
+) -> Result<Reply, WhaletError> {
+    let same = a.same;
+    once(
+        ctx,
+        a.scope,
+        a.out_field,
+        a.out_id,
+        a.body,
+        |t| T::all(t).values().any(|x| same(x) && x.replaceable()),
+        |t| {
+            admit(t)?;
+            let existing = T::all(t).values().find(|x| same(x));
+            if let Some(x) = existing.filter(|x| !x.replaceable()) {
+                return Err(WhaletError::idempotent(format!(
+                    "{} {:?} already belongs to {} {} (status {})",
+                    a.out_field,
+                    a.out_id,
+                    T::WHAT,
+                    x.id(),
+                    x.status_word()
+                )));
+            }
+            let existing = existing.map(|x| (x.id().to_owned(), x.attempt()));
+            let (id, attempt) = submission(t, existing, T::PREFIX, ctx.now());
+            T::all_mut(t).insert(id.clone(), build(id.clone(), attempt));
+            begin::<R>(ctx, &id, attempt);
+            Ok(Reply::processing(reply(&id)))
+        },
+    )
 }
 
 /// Applies a verdict to an approve/reject review (`what` names the object in errors, e.g.

@@ -5,10 +5,10 @@
 
 use serde_json::{json, Value};
 
+use crate::api::whalet::common::failure;
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::kinds::BeneficaryReview;
-use crate::api::whalet::common::review::{self, settle_review, submission, Notice, Review, Settle};
-use crate::api::whalet::common::{failure, once};
+use crate::api::whalet::common::review::{self, settle_review, Apply, Notice, Review, Settle};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::store::whalet::{Beneficary, ReviewStatus};
 use crate::store::TenantState;
@@ -33,18 +33,14 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     };
 
     let now = ctx.now();
-    let find = |b: &&Beneficary| b.user_id == user_id && b.out_beneficary_id == out_id;
-    once(
+    review::apply::<BeneficaryReview, Beneficary>(
         ctx,
-        &format!("cardHolderBeneficaryApply {user_id}"),
-        "outBeneficaryId",
-        out_id,
-        body,
-        |t| {
-            t.whalet
-                .beneficaries
-                .values()
-                .any(|b| find(&b) && b.status == ReviewStatus::Failure)
+        Apply {
+            scope: &format!("cardHolderBeneficaryApply {user_id}"),
+            out_field: "outBeneficaryId",
+            out_id,
+            body,
+            same: &|b| b.user_id == user_id && b.out_beneficary_id == out_id,
         },
         |t| {
             t.whalet.user(user_id)?;
@@ -55,37 +51,33 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                     holder.status.as_str()
                 )));
             }
-            let existing = t.whalet.beneficaries.values().find(find);
-            let existing = existing.map(|b| (b.beneficary_id.clone(), b.attempt));
-            let (id, attempt) = submission(t, existing, "BA", now);
-            t.whalet.beneficaries.insert(
-                id.clone(),
-                Beneficary {
-                    beneficary_id: id.clone(),
-                    out_beneficary_id: out_id.to_owned(),
-                    user_id: user_id.to_owned(),
-                    holder_id: holder_id.to_owned(),
-                    account_name: account_name.to_owned(),
-                    account_no: account_no.to_owned(),
-                    bank_name: bank_name.to_owned(),
-                    bank_country: bank_country.to_owned(),
-                    currency,
-                    status: ReviewStatus::Processing,
-                    reported_status: "PROCESSING".into(),
-                    message: String::new(),
-                    attempt,
-                    applied_at: now,
-                    decided_at: None,
-                },
-            );
-            review::begin::<BeneficaryReview>(ctx, &id, attempt);
-            Ok(Reply::processing(json!({
+            Ok(())
+        },
+        |beneficary_id, attempt| Beneficary {
+            beneficary_id,
+            out_beneficary_id: out_id.to_owned(),
+            user_id: user_id.to_owned(),
+            holder_id: holder_id.to_owned(),
+            account_name: account_name.to_owned(),
+            account_no: account_no.to_owned(),
+            bank_name: bank_name.to_owned(),
+            bank_country: bank_country.to_owned(),
+            currency,
+            status: ReviewStatus::Processing,
+            reported_status: "PROCESSING".into(),
+            message: String::new(),
+            attempt,
+            applied_at: now,
+            decided_at: None,
+        },
+        |id| {
+            json!({
                 "userId": user_id,
                 "holderId": holder_id,
                 "beneficaryId": id,
                 "outBeneficaryId": out_id,
                 "status": "PROCESSING",
-            })))
+            })
         },
     )
 }

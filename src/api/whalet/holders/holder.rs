@@ -6,10 +6,10 @@
 
 use serde_json::{json, Value};
 
+use crate::api::whalet::common::failure;
 use crate::api::whalet::common::fields::{Check, CERT_TYPES, ENTITY_TYPES};
 use crate::api::whalet::common::kinds::HolderReview;
-use crate::api::whalet::common::review::{self, settle_review, submission, Notice, Review, Settle};
-use crate::api::whalet::common::{failure, once};
+use crate::api::whalet::common::review::{self, settle_review, Apply, Notice, Review, Settle};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::store::whalet::{Holder, ReviewStatus};
 use crate::store::TenantState;
@@ -31,49 +31,43 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     c.finish()?;
 
     let now = ctx.now();
-    let find = |h: &&Holder| h.user_id == user_id && h.out_holder_id == out_holder_id;
-    once(
+    review::apply::<HolderReview, Holder>(
         ctx,
-        &format!("cardHolderApply {user_id}"),
-        "outHolderId",
-        out_holder_id,
-        body,
-        |t| {
-            t.whalet
-                .holders
-                .values()
-                .any(|h| find(&h) && h.status == ReviewStatus::Failure)
+        Apply {
+            scope: &format!("cardHolderApply {user_id}"),
+            out_field: "outHolderId",
+            out_id: out_holder_id,
+            body,
+            same: &|h| h.user_id == user_id && h.out_holder_id == out_holder_id,
         },
         |t| {
-            t.whalet.onboarded_user(user_id)?;
-            let existing = t.whalet.holders.values().find(find);
-            let existing = existing.map(|h| (h.holder_id.clone(), h.attempt));
-            let (holder_id, attempt) = submission(t, existing, "H", now);
-            t.whalet.holders.insert(
-                holder_id.clone(),
-                Holder {
-                    holder_id: holder_id.clone(),
-                    out_holder_id: out_holder_id.to_owned(),
-                    user_id: user_id.to_owned(),
-                    holder_type: holder_type.to_owned(),
-                    name: name.to_owned(),
-                    country_code: country.to_owned(),
-                    status: ReviewStatus::Processing,
-                    reported_status: "PROCESSING".into(),
-                    message: String::new(),
-                    attempt,
-                    applied_at: now,
-                    decided_at: None,
-                    application: body.clone(),
-                },
-            );
-            review::begin::<HolderReview>(ctx, &holder_id, attempt);
-            Ok(Reply::processing(json!({
+            t.whalet
+                .onboarded_user(user_id)
+                .map(drop)
+                .map_err(Into::into)
+        },
+        |holder_id, attempt| Holder {
+            holder_id,
+            out_holder_id: out_holder_id.to_owned(),
+            user_id: user_id.to_owned(),
+            holder_type: holder_type.to_owned(),
+            name: name.to_owned(),
+            country_code: country.to_owned(),
+            status: ReviewStatus::Processing,
+            reported_status: "PROCESSING".into(),
+            message: String::new(),
+            attempt,
+            applied_at: now,
+            decided_at: None,
+            application: body.clone(),
+        },
+        |holder_id| {
+            json!({
                 "userId": user_id,
                 "holderId": holder_id,
                 "outHolderId": out_holder_id,
                 "status": "PROCESSING",
-            })))
+            })
         },
     )
 }

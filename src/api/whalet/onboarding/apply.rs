@@ -8,8 +8,7 @@ use serde_json::{json, Value};
 
 use crate::api::whalet::common::fields::{Check, CERT_TYPES, ENTITY_TYPES};
 use crate::api::whalet::common::kinds::OnboardingReview;
-use crate::api::whalet::common::once;
-use crate::api::whalet::common::review::{self, settle_review, submission, Notice, Review, Settle};
+use crate::api::whalet::common::review::{self, settle_review, Apply, Notice, Review, Settle};
 use crate::api::whalet::{Ctx, Reply};
 use crate::store::whalet::{ReviewStatus, User};
 use crate::store::TenantState;
@@ -32,56 +31,38 @@ pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     c.finish()?;
 
     let now = ctx.now();
-    let resubmittable = |u: &User| {
-        u.out_user_id == out_user_id && u.status == ReviewStatus::Failure && u.re_material
-    };
-    once(
+    review::apply::<OnboardingReview, User>(
         ctx,
-        "userOnboardingApply",
-        "outUserId",
-        out_user_id,
-        body,
-        |t| t.whalet.users.values().any(resubmittable),
-        |t| {
-            let existing = t
-                .whalet
-                .users
-                .values()
-                .find(|u| u.out_user_id == out_user_id);
-            if let Some(u) = existing.filter(|u| !resubmittable(u)) {
-                return Err(WhaletError::idempotent(format!(
-                    "outUserId {out_user_id:?} already belongs to user {} (status {})",
-                    u.user_id,
-                    u.status.as_str()
-                )));
-            }
-            let existing = existing.map(|u| (u.user_id.clone(), u.attempt));
-            let (user_id, attempt) = submission(t, existing, "U", now);
-            t.whalet.users.insert(
-                user_id.clone(),
-                User {
-                    user_id: user_id.clone(),
-                    out_user_id: out_user_id.to_owned(),
-                    user_type: user_type.to_owned(),
-                    name: name.to_owned(),
-                    country_code: country.to_owned(),
-                    status: ReviewStatus::Processing,
-                    reported_status: "PROCESSING".into(),
-                    message: String::new(),
-                    re_material: false,
-                    material_type: String::new(),
-                    attempt,
-                    applied_at: now,
-                    decided_at: None,
-                    application: body.clone(),
-                },
-            );
-            review::begin::<OnboardingReview>(ctx, &user_id, attempt);
-            Ok(Reply::processing(json!({
+        Apply {
+            scope: "userOnboardingApply",
+            out_field: "outUserId",
+            out_id: out_user_id,
+            body,
+            same: &|u| u.out_user_id == out_user_id,
+        },
+        |_| Ok(()),
+        |user_id, attempt| User {
+            user_id,
+            out_user_id: out_user_id.to_owned(),
+            user_type: user_type.to_owned(),
+            name: name.to_owned(),
+            country_code: country.to_owned(),
+            status: ReviewStatus::Processing,
+            reported_status: "PROCESSING".into(),
+            message: String::new(),
+            re_material: false,
+            material_type: String::new(),
+            attempt,
+            applied_at: now,
+            decided_at: None,
+            application: body.clone(),
+        },
+        |user_id| {
+            json!({
                 "userId": user_id,
                 "outUserId": out_user_id,
                 "status": "PROCESSING",
-            })))
+            })
         },
     )
 }

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use super::countries::{country, country_view, field_view, COUNTRIES};
 use crate::api::whalet::common::fields::{Check, ENTITY_TYPES};
 use crate::api::whalet::common::kinds::BeneficiaryReview;
-use crate::api::whalet::common::review::{self, submission, Notice, Review, Settle};
-use crate::api::whalet::common::{failure, known_user, list, once, user_rows};
+use crate::api::whalet::common::review::{self, Apply, Notice, Review, Settle};
+use crate::api::whalet::common::{failure, known_user, list, user_rows};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::store::whalet_trade::{BeneficiaryStatus, OutflowStatus, PayoutBeneficiary};
 use crate::store::TenantState;
@@ -99,48 +99,42 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         return Err(WhaletError::parameter("currency is required"));
     };
     let now = ctx.now();
-    let find = |b: &&PayoutBeneficiary| b.user_id == user_id && b.out_beneficiary_id == out_id;
-    once(
+    review::apply::<BeneficiaryReview, PayoutBeneficiary>(
         ctx,
-        &format!("benificiaryAccountApply {user_id}"),
-        "outBeneficiaryId",
-        out_id,
-        body,
-        |t| {
-            t.whalet_trade
-                .beneficiaries
-                .values()
-                .any(|b| find(&b) && b.status == BeneficiaryStatus::Failure)
+        Apply {
+            scope: &format!("benificiaryAccountApply {user_id}"),
+            out_field: "outBeneficiaryId",
+            out_id,
+            body,
+            same: &|b| b.user_id == user_id && b.out_beneficiary_id == out_id,
         },
         |t| {
-            t.whalet.onboarded_user(user_id)?;
-            let existing = t.whalet_trade.beneficiaries.values().find(find);
-            let existing = existing.map(|b| (b.beneficiary_id.clone(), b.attempt));
-            let (id, attempt) = submission(t, existing, "PB", now);
-            t.whalet_trade.beneficiaries.insert(
-                id.clone(),
-                PayoutBeneficiary {
-                    beneficiary_id: id.clone(),
-                    out_beneficiary_id: out_id.to_owned(),
-                    user_id: user_id.to_owned(),
-                    country: code.to_owned(),
-                    currency,
-                    account_type: account_type.to_owned(),
-                    fields: fields.clone(),
-                    status: BeneficiaryStatus::Processing,
-                    message: String::new(),
-                    attempt,
-                    applied_at: now,
-                    decided_at: None,
-                },
-            );
-            review::begin::<BeneficiaryReview>(ctx, &id, attempt);
-            Ok(Reply::processing(json!({
+            t.whalet
+                .onboarded_user(user_id)
+                .map(drop)
+                .map_err(Into::into)
+        },
+        |beneficiary_id, attempt| PayoutBeneficiary {
+            beneficiary_id,
+            out_beneficiary_id: out_id.to_owned(),
+            user_id: user_id.to_owned(),
+            country: code.to_owned(),
+            currency,
+            account_type: account_type.to_owned(),
+            fields: fields.clone(),
+            status: BeneficiaryStatus::Processing,
+            message: String::new(),
+            attempt,
+            applied_at: now,
+            decided_at: None,
+        },
+        |id| {
+            json!({
                 "userId": user_id,
                 "beneficiaryId": id,
                 "outBeneficiaryId": out_id,
                 "status": "PROCESSING",
-            })))
+            })
         },
     )
 }
