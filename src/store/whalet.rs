@@ -10,7 +10,7 @@ mod review;
 use crate::store::Refusal;
 use std::collections::BTreeMap;
 
-pub use review::{ReviewFields, ReviewStatus, UnderReview};
+pub use review::{ReviewStatus, Reviewed, UnderReview};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -88,16 +88,10 @@ pub struct User {
     pub user_type: String,
     pub name: String,
     pub country_code: String,
-    pub status: ReviewStatus,
-    /// The status word last reported (a scenario may choose another than SUCCESS/FAILURE).
-    pub reported_status: String,
-    pub message: String,
+    #[serde(flatten)]
+    pub review: Reviewed,
     pub re_material: bool,
     pub material_type: String,
-    /// Bumped by every (re)submission; a stale scheduled decision is ignored.
-    pub attempt: u32,
-    pub applied_at: Millis,
-    pub decided_at: Option<Millis>,
     /// The application as last sent.
     pub application: Value,
 }
@@ -111,12 +105,8 @@ pub struct Holder {
     pub holder_type: String,
     pub name: String,
     pub country_code: String,
-    pub status: ReviewStatus,
-    pub reported_status: String,
-    pub message: String,
-    pub attempt: u32,
-    pub applied_at: Millis,
-    pub decided_at: Option<Millis>,
+    #[serde(flatten)]
+    pub review: Reviewed,
     pub application: Value,
 }
 
@@ -132,12 +122,8 @@ pub struct Beneficary {
     pub bank_name: String,
     pub bank_country: String,
     pub currency: Currency,
-    pub status: ReviewStatus,
-    pub reported_status: String,
-    pub message: String,
-    pub attempt: u32,
-    pub applied_at: Millis,
-    pub decided_at: Option<Millis>,
+    #[serde(flatten)]
+    pub review: Reviewed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -329,7 +315,7 @@ impl WhaletState {
     /// The user, which must have passed onboarding.
     pub fn onboarded_user(&self, user_id: &str) -> Result<&User, Refusal> {
         let user = self.user(user_id)?;
-        match user.status {
+        match user.review.status {
             ReviewStatus::Success => Ok(user),
             other => Err(Refusal::wrong_state(format!(
                 "user {user_id} has not passed onboarding (status {})",

@@ -36,32 +36,61 @@ impl ReviewStatus {
     }
 }
 
-/// The review fields that users, card holders and their bank accounts share.
-pub struct ReviewFields<'a> {
-    pub status: &'a mut ReviewStatus,
-    pub reported_status: &'a mut String,
-    pub message: &'a mut String,
-    /// Which submission is under review (re-submissions count up).
+/// Where an approve/reject review of one object stands: what users, card holders and their bank
+/// accounts carry (flattened into their JSON, so snapshots keep the same fields).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Reviewed {
+    pub status: ReviewStatus,
+    /// The status word last reported (a scenario may choose another than SUCCESS/FAILURE).
+    pub reported_status: String,
+    pub message: String,
+    /// Bumped by every (re)submission; a stale scheduled decision is ignored.
     pub attempt: u32,
-    pub decided_at: &'a mut Option<Millis>,
+    pub applied_at: Millis,
+    pub decided_at: Option<Millis>,
+}
+
+impl Reviewed {
+    /// Submission `attempt`, sent at `now`: under review.
+    pub fn submitted(attempt: u32, now: Millis) -> Self {
+        Self {
+            status: ReviewStatus::Processing,
+            reported_status: ReviewStatus::Processing.as_str().to_owned(),
+            message: String::new(),
+            attempt,
+            applied_at: now,
+            decided_at: None,
+        }
+    }
+
+    /// Approved at `now` on the first submission (objects a trigger creates ready).
+    pub fn approved(now: Millis) -> Self {
+        Self {
+            status: ReviewStatus::Success,
+            reported_status: ReviewStatus::Success.as_str().to_owned(),
+            message: "approved".to_owned(),
+            attempt: 1,
+            applied_at: now,
+            decided_at: Some(now),
+        }
+    }
+
+    /// When it last changed: decided, else applied for.
+    pub fn updated_at(&self) -> Millis {
+        self.decided_at.unwrap_or(self.applied_at)
+    }
 }
 
 /// An object reviewed by Whalet (onboarding, card holder, holder bank account).
 pub trait UnderReview {
-    fn review(&mut self) -> ReviewFields<'_>;
+    fn review(&mut self) -> &mut Reviewed;
 }
 
 macro_rules! under_review {
     ($($t:ty),*) => {$(
         impl UnderReview for $t {
-            fn review(&mut self) -> ReviewFields<'_> {
-                ReviewFields {
-                    status: &mut self.status,
-                    reported_status: &mut self.reported_status,
-                    message: &mut self.message,
-                    attempt: self.attempt,
-                    decided_at: &mut self.decided_at,
-                }
+            fn review(&mut self) -> &mut Reviewed {
+                &mut self.review
             }
         }
     )*};

@@ -58,7 +58,7 @@ pub fn card_holders(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         t.whalet
             .holders
             .values()
-            .filter(|h| h.user_id == user_id && h.status == ReviewStatus::Success)
+            .filter(|h| h.user_id == user_id && h.review.status == ReviewStatus::Success)
             .map(|h| {
                 json!({
                     "holderId": h.holder_id,

@@ -101,10 +101,10 @@ fn admissible(t: &TenantState, a: &Application<'_>) -> Result<&'static Channel, 
     }
     let holder_id = a.holder_id.unwrap_or("");
     let holder = t.whalet.holder_of(a.user_id, holder_id)?;
-    if holder.status != ReviewStatus::Success {
+    if holder.review.status != ReviewStatus::Success {
         return Err(failure(format!(
             "card holder {holder_id} is not approved (status {})",
-            holder.status.as_str()
+            holder.review.status.as_str()
         )));
     }
     let code = a.platform.unwrap_or("");

@@ -9,7 +9,7 @@ use super::open::bank_account;
 use crate::api::whalet::common::{mint, trigger_tenant, with_tenant};
 use crate::core::Core;
 use crate::money::Currency;
-use crate::store::whalet::{Card, CardStatus, FundSource, Holder, ReviewStatus, User};
+use crate::store::whalet::{Card, CardStatus, FundSource, Holder, Reviewed, User};
 use crate::trigger::{opt_param, TriggerFuture};
 
 pub fn ready(core: Core, params: Map<String, Value>) -> TriggerFuture {
@@ -42,14 +42,9 @@ pub fn ready(core: Core, params: Map<String, Value>) -> TriggerFuture {
                     user_type: "ENTERPRISE".into(),
                     name: name.to_owned(),
                     country_code: "CN".into(),
-                    status: ReviewStatus::Success,
-                    reported_status: "SUCCESS".into(),
-                    message: "approved".into(),
+                    review: Reviewed::approved(now),
                     re_material: false,
                     material_type: String::new(),
-                    attempt: 1,
-                    applied_at: now,
-                    decided_at: Some(now),
                     application: Value::Null,
                 },
             );
@@ -62,12 +57,7 @@ pub fn ready(core: Core, params: Map<String, Value>) -> TriggerFuture {
                     holder_type: "ENTERPRISE".into(),
                     name: name.to_owned(),
                     country_code: "CN".into(),
-                    status: ReviewStatus::Success,
-                    reported_status: "SUCCESS".into(),
-                    message: "approved".into(),
-                    attempt: 1,
-                    applied_at: now,
-                    decided_at: Some(now),
+                    review: Reviewed::approved(now),
                     application: Value::Null,
                 },
             );

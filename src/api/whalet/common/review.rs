@@ -15,7 +15,7 @@ use super::{mint, once, schedule, send, trigger_tenant, with_tenant, Verdict};
 use crate::api::whalet::{Ctx, Reply};
 use crate::clock::Millis;
 use crate::core::{Core, Trigger};
-use crate::store::whalet::{Beneficary, Holder, ReviewFields, ReviewStatus, UnderReview, User};
+use crate::store::whalet::{Beneficary, Holder, ReviewStatus, Reviewed, UnderReview, User};
 use crate::store::whalet_trade::{BeneficiaryStatus, PayoutBeneficiary};
 use crate::store::{TenantId, TenantState};
 use crate::trigger::TriggerFuture;
@@ -338,7 +338,8 @@ pub trait Application: Sized {
 
 /// Implements [`Application`]: `type, what, prefix, path.to.map, id_field, |x| replaceable`.
 macro_rules! application {
-    ($($t:ty, $what:literal, $prefix:literal, $($map:ident).+, $id:ident, |$x:ident| $replaceable:expr;)*) => {$(
+    ($($t:ty, $what:literal, $prefix:literal, $($map:ident).+, $id:ident, $($review:ident).*,
+       |$x:ident| $replaceable:expr;)*) => {$(
         impl Application for $t {
             const WHAT: &'static str = $what;
             const PREFIX: &'static str = $prefix;
@@ -352,10 +353,10 @@ macro_rules! application {
                 &self.$id
             }
             fn attempt(&self) -> u32 {
-                self.attempt
+                self$(.$review)*.attempt
             }
             fn status_word(&self) -> &'static str {
-                self.status.as_str()
+                self$(.$review)*.status.as_str()
             }
             fn replaceable(&self) -> bool {
                 let $x = self;
@@ -366,13 +367,13 @@ macro_rules! application {
 }
 
 application! {
-    User, "user", "U", whalet.users, user_id,
-        |u| u.status == ReviewStatus::Failure && u.re_material;
-    Holder, "card holder", "H", whalet.holders, holder_id,
-        |h| h.status == ReviewStatus::Failure;
-    Beneficary, "card holder bank account", "BA", whalet.beneficaries, beneficary_id,
-        |b| b.status == ReviewStatus::Failure;
-    PayoutBeneficiary, "beneficiary account", "PB", whalet_trade.beneficiaries, beneficiary_id,
+    User, "user", "U", whalet.users, user_id, review,
+        |u| u.review.status == ReviewStatus::Failure && u.re_material;
+    Holder, "card holder", "H", whalet.holders, holder_id, review,
+        |h| h.review.status == ReviewStatus::Failure;
+    Beneficary, "card holder bank account", "BA", whalet.beneficaries, beneficary_id, review,
+        |b| b.review.status == ReviewStatus::Failure;
+    PayoutBeneficiary, "beneficiary account", "PB", whalet_trade.beneficiaries, beneficiary_id, ,
         |b| b.status == BeneficiaryStatus::Failure;
 }
 
@@ -439,12 +440,13 @@ pub fn settle_review(
     v: &Verdict,
     now: Millis,
 ) -> Result<(), String> {
-    let ReviewFields {
+    let Reviewed {
         status,
         reported_status,
         message,
         attempt: current,
         decided_at,
+        ..
     } = object.review();
     if *status != ReviewStatus::Processing {
         return Err(format!(
@@ -452,7 +454,7 @@ pub fn settle_review(
             status.as_str()
         ));
     }
-    ensure_current(what, attempt, current, "was re-submitted")?;
+    ensure_current(what, attempt, *current, "was re-submitted")?;
     *status = ReviewStatus::decided(v.success);
     *reported_status = v.word("SUCCESS", "FAILURE");
     *message = v.message("approved", "rejected");

@@ -14,7 +14,7 @@ use crate::core::Core;
 use crate::money::Currency;
 use crate::notify::NotificationFilter;
 use crate::scenario::{AsyncResult, Decision, Outcome};
-use crate::store::whalet::{BankAccount, Card, CardStatus, FundSource, Holder, ReviewStatus, User};
+use crate::store::whalet::{BankAccount, Card, CardStatus, FundSource, Holder, Reviewed, User};
 use crate::tenant::{Provider, TenantId};
 use crate::wire::whalet::{Echo, WhaletError};
 
@@ -106,7 +106,7 @@ impl TestBed {
     pub fn user_status(&self, user_id: &str) -> String {
         self.core
             .with_tenant(&self.tenant, |t| {
-                t.whalet.users[user_id].status.as_str().to_owned()
+                t.whalet.users[user_id].review.status.as_str().to_owned()
             })
             .ok()
             .unwrap()
@@ -126,14 +126,9 @@ impl TestBed {
                         user_type: "ENTERPRISE".into(),
                         name: "Acme".into(),
                         country_code: "CN".into(),
-                        status: ReviewStatus::Success,
-                        reported_status: "SUCCESS".into(),
-                        message: String::new(),
+                        review: Reviewed::approved(0),
                         re_material: false,
                         material_type: String::new(),
-                        attempt: 1,
-                        applied_at: 0,
-                        decided_at: Some(0),
                         application: Value::Null,
                     },
                 );
@@ -146,12 +141,7 @@ impl TestBed {
                         holder_type: "ENTERPRISE".into(),
                         name: "Acme".into(),
                         country_code: "CN".into(),
-                        status: ReviewStatus::Success,
-                        reported_status: "SUCCESS".into(),
-                        message: String::new(),
-                        attempt: 1,
-                        applied_at: 0,
-                        decided_at: Some(0),
+                        review: Reviewed::approved(0),
                         application: Value::Null,
                     },
                 );

@@ -10,7 +10,7 @@ use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::kinds::BeneficaryReview;
 use crate::api::whalet::common::review::{self, settle_review, Apply, Notice, Review, Settle};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
-use crate::store::whalet::{Beneficary, ReviewStatus};
+use crate::store::whalet::{Beneficary, ReviewStatus, Reviewed};
 use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
 
@@ -45,10 +45,10 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         |t| {
             t.whalet.user(user_id)?;
             let holder = t.whalet.holder_of(user_id, holder_id)?;
-            if holder.status != ReviewStatus::Success {
+            if holder.review.status != ReviewStatus::Success {
                 return Err(failure(format!(
                     "card holder {holder_id} is not approved (status {})",
-                    holder.status.as_str()
+                    holder.review.status.as_str()
                 )));
             }
             Ok(())
@@ -63,12 +63,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             bank_name: bank_name.to_owned(),
             bank_country: bank_country.to_owned(),
             currency,
-            status: ReviewStatus::Processing,
-            reported_status: "PROCESSING".into(),
-            message: String::new(),
-            attempt,
-            applied_at: now,
-            decided_at: None,
+            review: Reviewed::submitted(attempt, now),
         },
         |id| {
             json!({
@@ -112,10 +107,10 @@ fn view(b: &Beneficary) -> Value {
         "bankName": b.bank_name,
         "bankCountry": b.bank_country,
         "currency": b.currency.code(),
-        "status": b.reported_status,
-        "message": b.message,
-        "createTime": whalet_time(b.applied_at),
-        "updateTime": whalet_time(b.decided_at.unwrap_or(b.applied_at)),
+        "status": b.review.reported_status,
+        "message": b.review.message,
+        "createTime": whalet_time(b.review.applied_at),
+        "updateTime": whalet_time(b.review.updated_at()),
     })
 }
 
@@ -131,8 +126,8 @@ impl Review for BeneficaryReview {
                 "holderId": b.holder_id,
                 "beneficaryId": b.beneficary_id,
                 "outBeneficaryId": b.out_beneficary_id,
-                "status": b.reported_status,
-                "message": b.message,
+                "status": b.review.reported_status,
+                "message": b.review.message,
             }),
         })
     }

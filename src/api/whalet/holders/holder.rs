@@ -11,7 +11,7 @@ use crate::api::whalet::common::fields::{Check, CERT_TYPES, ENTITY_TYPES};
 use crate::api::whalet::common::kinds::HolderReview;
 use crate::api::whalet::common::review::{self, settle_review, Apply, Notice, Review, Settle};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
-use crate::store::whalet::{Holder, ReviewStatus};
+use crate::store::whalet::{Holder, Reviewed};
 use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
 
@@ -53,12 +53,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             holder_type: holder_type.to_owned(),
             name: name.to_owned(),
             country_code: country.to_owned(),
-            status: ReviewStatus::Processing,
-            reported_status: "PROCESSING".into(),
-            message: String::new(),
-            attempt,
-            applied_at: now,
-            decided_at: None,
+            review: Reviewed::submitted(attempt, now),
             application: body.clone(),
         },
         |holder_id| {
@@ -108,10 +103,10 @@ pub fn view(h: &Holder) -> Value {
         "holderType": h.holder_type,
         "name": h.name,
         "countryCode": h.country_code,
-        "status": h.reported_status,
-        "message": h.message,
-        "createTime": whalet_time(h.applied_at),
-        "updateTime": whalet_time(h.decided_at.unwrap_or(h.applied_at)),
+        "status": h.review.reported_status,
+        "message": h.review.message,
+        "createTime": whalet_time(h.review.applied_at),
+        "updateTime": whalet_time(h.review.updated_at()),
     })
 }
 
@@ -126,8 +121,8 @@ impl Review for HolderReview {
                 "userId": h.user_id,
                 "holderId": h.holder_id,
                 "outHolderId": h.out_holder_id,
-                "status": h.reported_status,
-                "message": h.message,
+                "status": h.review.reported_status,
+                "message": h.review.message,
             }),
         })
     }

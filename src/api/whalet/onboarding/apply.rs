@@ -10,7 +10,7 @@ use crate::api::whalet::common::fields::{Check, CERT_TYPES, ENTITY_TYPES};
 use crate::api::whalet::common::kinds::OnboardingReview;
 use crate::api::whalet::common::review::{self, settle_review, Apply, Notice, Review, Settle};
 use crate::api::whalet::{Ctx, Reply};
-use crate::store::whalet::{ReviewStatus, User};
+use crate::store::whalet::{Reviewed, User};
 use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
 
@@ -47,14 +47,9 @@ pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             user_type: user_type.to_owned(),
             name: name.to_owned(),
             country_code: country.to_owned(),
-            status: ReviewStatus::Processing,
-            reported_status: "PROCESSING".into(),
-            message: String::new(),
+            review: Reviewed::submitted(attempt, now),
             re_material: false,
             material_type: String::new(),
-            attempt,
-            applied_at: now,
-            decided_at: None,
             application: body.clone(),
         },
         |user_id| {
@@ -80,8 +75,8 @@ impl Review for OnboardingReview {
             api_code: "userOnboardingResultNotify",
             payload: json!({
                 "userId": user.user_id,
-                "status": user.reported_status,
-                "message": user.message,
+                "status": user.review.reported_status,
+                "message": user.review.message,
                 "reMaterial": if user.re_material { "Y" } else { "N" },
                 "materialType": user.material_type,
             }),
