@@ -15,15 +15,17 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::clock::Millis;
+use crate::clock::{format, Millis};
 use crate::config::JournalConfig;
 use crate::text::{bound_string, ECHO_BYTES};
 
 /// Bytes of the listing that are not entries: `{"requests":[` … `]}`, with room to spare.
 const LISTING_OVERHEAD: usize = 32;
 
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// One answered request. Its JSON (the listing, one entry, the size the journal counts) is in
+/// camelCase with both forms of each time: `virtualTime`/`wallTime` in epoch ms and
+/// `virtualTimeUtc`/`wallTimeUtc` in ISO-8601 UTC (see the `Serialize` impl below).
+#[derive(Debug, Clone)]
 pub struct JournalEntry {
     pub id: u64,
     /// `whalet`, `platform`, `infinia`, `pockyt`, `file`.
@@ -47,6 +49,30 @@ pub struct JournalEntry {
     /// Which scenario rule decided the outcome, if any.
     pub rule: Option<String>,
     pub latency_us: u64,
+}
+
+impl Serialize for JournalEntry {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut m = s.serialize_struct("JournalEntry", 17)?;
+        m.serialize_field("id", &self.id)?;
+        m.serialize_field("surface", self.surface)?;
+        m.serialize_field("tenant", &self.tenant)?;
+        m.serialize_field("operation", &self.operation)?;
+        m.serialize_field("requestNo", &self.request_no)?;
+        m.serialize_field("virtualTime", &self.virtual_time)?;
+        m.serialize_field("virtualTimeUtc", &format::utc_z(self.virtual_time))?;
+        m.serialize_field("wallTime", &self.wall_time)?;
+        m.serialize_field("wallTimeUtc", &format::utc_z(self.wall_time))?;
+        m.serialize_field("httpStatus", &self.http_status)?;
+        m.serialize_field("code", &self.code)?;
+        m.serialize_field("detail", &self.detail)?;
+        m.serialize_field("request", &self.request)?;
+        m.serialize_field("reply", &self.reply)?;
+        m.serialize_field("rule", &self.rule)?;
+        m.serialize_field("latencyUs", &self.latency_us)?;
+        m.end()
+    }
 }
 
 /// What a journal query filters on.

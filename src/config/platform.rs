@@ -43,6 +43,11 @@ pub struct PlatformConfig {
     /// `Partner {partnerId}`; the demo partner is `Demo Marketplace`.
     #[serde(default)]
     pub partner_names: std::collections::BTreeMap<String, String>,
+    /// SFTP passwords of partners (trade materials over SFTP): partnerId → password. A partner
+    /// not listed logs in with its configured public key only; the demo partner's password is
+    /// `demo-password` unless listed here.
+    #[serde(default)]
+    pub sftp_passwords: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for PlatformConfig {
@@ -56,6 +61,7 @@ impl Default for PlatformConfig {
             payment_delay_secs: default_payment_delay(),
             max_materials: default_max_materials(),
             partner_names: Default::default(),
+            sftp_passwords: Default::default(),
         }
     }
 }

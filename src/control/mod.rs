@@ -2,6 +2,7 @@
 //! the delivery ledger, the clock, state, reset, invariants and triggers. Product handlers never
 //! import this module; it only reads and drives the app through its handles.
 
+pub mod camel;
 pub mod coverage;
 pub mod guard;
 pub mod openapi;
@@ -340,12 +341,22 @@ async fn wait(core: &Core, req: &SimRequest) -> SimResponse {
 
 pub fn clock_view(core: &Core) -> Value {
     let now = core.clock().now();
+    let pending: Vec<Value> = core
+        .clock()
+        .pending()
+        .iter()
+        .map(|timer| {
+            let mut timer = json!(timer);
+            add_utc(&mut timer, &["due"]);
+            timer
+        })
+        .collect();
     json!({
         "mode": core.clock().mode(),
         "now": now,
         "nowText": format::china(now),
         "nowUtc": format::utc_z(now),
-        "pending": core.clock().pending(),
+        "pending": pending,
         "inFlight": core.clock().in_flight(),
     })
 }
@@ -430,8 +441,9 @@ fn state(core: &Core, req: &SimRequest) -> SimResponse {
         if wanted.as_ref().is_some_and(|w| w != &id) {
             continue;
         }
-        if let Some(snapshot) = core.store().snapshot(&id) {
-            tenants.insert(id.to_string(), snapshot);
+        // The store's types in the control plane's camelCase view (the snapshot keeps serde's).
+        if let Some(view) = core.store().read_tenant(&id, camel::to_value) {
+            tenants.insert(id.to_string(), view.unwrap_or(Value::Null));
         }
     }
     if let Some(w) = wanted {

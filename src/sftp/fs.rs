@@ -1,6 +1,7 @@
-//! One SFTP session's view of its app's folders: `/upload` (the platform writes trade-details
-//! files here) and `/error` (read-only: error files to download). File bytes live in the app's
-//! state. A file in `/upload` is handed to processing only once complete: when its write handle
+//! One SFTP session's view of its account's folders: `/upload` (an Infinia app writes
+//! trade-details files here, a whalet-platform partner trade-materials files) and the read-only
+//! folder of reports to download (`/error` for an app, `/result` for a partner; see
+//! [`Area`]). File bytes live in the account's tenant state. A file in `/upload` is handed to processing only once complete: when its write handle
 //! is closed, or when it is renamed to its final name; names ending in `.part`, `.tmp`,
 //! `.filepart` or starting with `.` are in progress and never processed. A session that ends with
 //! a file still open leaves it unprocessed (INCOMPLETE).
@@ -22,7 +23,7 @@ use crate::core::Core;
 use crate::store::infinia::StoredFile;
 use crate::tenant::TenantId;
 
-pub use super::paths::{ERROR_DIR, UPLOAD_DIR};
+pub use super::paths::{Area, ERROR_DIR, RESULT_DIR, UPLOAD_DIR};
 
 /// Bytes allocated for an app's SFTP files: what `[infinia] sftp_max_bytes` bounds.
 pub fn bytes_held(files: &BTreeMap<String, StoredFile>) -> usize {
@@ -58,18 +59,20 @@ enum Open {
 pub struct SftpFs {
     core: Core,
     tenant: TenantId,
+    area: Area,
     handles: HashMap<String, Open>,
     next: u64,
 }
 
-use super::paths::{denied, dir_attrs, file_attrs, is_dir, missing, ok, split};
+use super::paths::{denied, dir_attrs, file_attrs, missing, ok};
 pub use super::paths::{in_progress, normalize};
 
 impl SftpFs {
-    pub fn new(core: Core, tenant: TenantId) -> Self {
+    pub fn new(core: Core, tenant: TenantId, area: Area) -> Self {
         Self {
             core,
             tenant,
+            area,
             handles: HashMap::new(),
             next: 1,
         }
@@ -93,19 +96,27 @@ impl SftpFs {
     }
 
     fn attrs_of(&self, path: &str) -> Result<FileAttributes, StatusReply> {
-        if is_dir(path) {
+        if self.area.is_dir(path) {
             return Ok(dir_attrs());
         }
-        let read_only = path.starts_with(ERROR_DIR);
-        self.state(|t| t.infinia.files.get(path).map(|f| file_attrs(f, read_only)))?
+        let read_only = path.starts_with(self.area.out_dir());
+        let area = self.area;
+        self.state(|t| area.files(t).get(path).map(|f| file_attrs(f, read_only)))?
             .ok_or_else(|| missing(path))
+    }
+
+    fn fixed(&self) -> StatusReply {
+        denied(&format!(
+            "the folders are fixed: /upload and {}",
+            self.area.out_dir()
+        ))
     }
 
     /// A file in `/upload` became complete under `name`: process it.
     fn complete(&self, path: &str) {
-        if let Some((UPLOAD_DIR, name)) = split(path) {
+        if let Some((UPLOAD_DIR, name)) = self.area.split(path) {
             if !in_progress(name) {
-                process::upload_complete(&self.core, &self.tenant, name);
+                process::upload_complete(&self.core, &self.tenant, self.area, name);
             }
         }
     }
@@ -118,7 +129,7 @@ impl Drop for SftpFs {
                 path, write: true, ..
             } = open
             {
-                process::upload_interrupted(&self.core, &self.tenant, path);
+                process::upload_interrupted(&self.core, &self.tenant, self.area, path);
             }
         }
     }
@@ -184,7 +195,7 @@ impl russh_sftp::server::Handler for SftpFs {
 
     async fn opendir(&mut self, id: u32, path: String) -> Result<Handle, Self::Error> {
         let path = normalize(&path);
-        if !is_dir(&path) {
+        if !self.area.is_dir(&path) {
             return Err(missing(&path));
         }
         let handle = self.handle(Open::Dir {
@@ -204,15 +215,18 @@ impl russh_sftp::server::Handler for SftpFs {
         *listed = true;
         let path = path.clone();
         let mut files = vec![File::new(".", dir_attrs()), File::new("..", dir_attrs())];
+        let area = self.area;
         if path == "/" {
             files.push(File::new("upload", dir_attrs()));
-            files.push(File::new("error", dir_attrs()));
+            files.push(File::new(
+                area.out_dir().trim_start_matches('/'),
+                dir_attrs(),
+            ));
         } else {
             let prefix = format!("{path}/");
-            let read_only = path == ERROR_DIR;
+            let read_only = path == area.out_dir();
             let listed: Vec<File> = self.state(|t| {
-                t.infinia
-                    .files
+                area.files(t)
                     .iter()
                     .filter_map(|(p, f)| {
                         let name = p.strip_prefix(&prefix)?;
@@ -233,23 +247,28 @@ impl russh_sftp::server::Handler for SftpFs {
         _attrs: FileAttributes,
     ) -> Result<Handle, Self::Error> {
         let path = normalize(&filename);
-        let Some((dir, _)) = split(&path) else {
-            return Err(denied(
-                "files live directly in /upload (trade details) or /error (error files)",
-            ));
+        let area = self.area;
+        let Some((dir, _)) = area.split(&path) else {
+            return Err(denied(&format!(
+                "files live directly in /upload ({}) or {} (reports)",
+                area.what(),
+                area.out_dir()
+            )));
         };
         let write = pflags.intersects(
             OpenFlags::WRITE | OpenFlags::APPEND | OpenFlags::CREATE | OpenFlags::TRUNCATE,
         );
-        if write && dir == ERROR_DIR {
-            return Err(denied(
-                "/error is read-only; upload trade details to /upload",
-            ));
+        if write && dir == area.out_dir() {
+            return Err(denied(&format!(
+                "{} is read-only; upload {} to /upload",
+                area.out_dir(),
+                area.what()
+            )));
         }
         let now = self.core.clock().now();
         let max_files = self.core.infinia().apps.config.sftp_max_files;
         self.state(|t| {
-            let files = &mut t.infinia.files;
+            let files = area.files(t);
             match files.get_mut(&path) {
                 Some(_) if write && pflags.contains(OpenFlags::EXCLUDE) => {
                     Err(StatusCode::Failure.with_message(format!("{path} already exists")))
@@ -313,13 +332,13 @@ impl russh_sftp::server::Handler for SftpFs {
         let config = &self.core.infinia().apps.config;
         let (max_file, max_bytes) = (config.sftp_max_file_bytes, config.sftp_max_bytes);
         let now = self.core.clock().now();
+        let area = self.area;
         let written = self
             .core
             .with_tenant(&self.tenant, |t| {
-                let used = bytes_held(&t.infinia.files);
-                let f = t
-                    .infinia
-                    .files
+                let files = area.files(t);
+                let used = bytes_held(files);
+                let f = files
                     .get_mut(&path)
                     .ok_or_else(|| missing(&path))?;
                 let start = usize::try_from(offset).unwrap_or(usize::MAX);
@@ -382,8 +401,9 @@ impl russh_sftp::server::Handler for SftpFs {
             return Err(StatusCode::Failure.with_message("not a file handle"));
         };
         let path = path.clone();
+        let area = self.area;
         self.state(|t| {
-            let f = t.infinia.files.get(&path).ok_or_else(|| missing(&path))?;
+            let f = area.files(t).get(&path).ok_or_else(|| missing(&path))?;
             let start = usize::try_from(offset).unwrap_or(usize::MAX);
             if start >= f.data.len() {
                 return Err(StatusCode::Eof.into());
@@ -404,7 +424,7 @@ impl russh_sftp::server::Handler for SftpFs {
         }) = self.handles.remove(&handle)
         {
             if let Some(why) = broken {
-                process::upload_broken(&self.core, &self.tenant, &path, &why);
+                process::upload_broken(&self.core, &self.tenant, self.area, &path, &why);
                 return Ok(ok(id));
             }
             let still_writing = self
@@ -412,8 +432,9 @@ impl russh_sftp::server::Handler for SftpFs {
                 .values()
                 .any(|h| matches!(h, Open::File { path: p, write: true, .. } if *p == path));
             if !still_writing {
+                let area = self.area;
                 self.state(|t| {
-                    if let Some(f) = t.infinia.files.get_mut(&path) {
+                    if let Some(f) = area.files(t).get_mut(&path) {
                         f.writing = false;
                         f.data.shrink_to_fit();
                     }
@@ -426,10 +447,11 @@ impl russh_sftp::server::Handler for SftpFs {
 
     async fn remove(&mut self, id: u32, filename: String) -> Result<Status, Self::Error> {
         let path = normalize(&filename);
-        self.state(|t| match t.infinia.files.get(&path) {
+        let area = self.area;
+        self.state(|t| match area.files(t).get(&path) {
             Some(f) if f.writing => Err(denied("the file is still being written")),
             Some(_) => {
-                t.infinia.files.remove(&path);
+                area.files(t).remove(&path);
                 Ok(ok(id))
             }
             None => Err(missing(&path)),
@@ -443,8 +465,9 @@ impl russh_sftp::server::Handler for SftpFs {
         newpath: String,
     ) -> Result<Status, Self::Error> {
         let (from, to) = (normalize(&oldpath), normalize(&newpath));
+        let area = self.area;
         if !matches!(
-            (split(&from), split(&to)),
+            (area.split(&from), area.split(&to)),
             (Some((UPLOAD_DIR, _)), Some((UPLOAD_DIR, _)))
         ) {
             return Err(denied(
@@ -452,16 +475,13 @@ impl russh_sftp::server::Handler for SftpFs {
             ));
         }
         let writing = self.state(|t| {
-            if t.infinia.files.contains_key(&to) {
+            let files = area.files(t);
+            if files.contains_key(&to) {
                 return Err(StatusCode::Failure.with_message(format!("{to} already exists")));
             }
-            let f = t
-                .infinia
-                .files
-                .remove(&from)
-                .ok_or_else(|| missing(&from))?;
+            let f = files.remove(&from).ok_or_else(|| missing(&from))?;
             let writing = f.writing;
-            t.infinia.files.insert(to.clone(), f);
+            files.insert(to.clone(), f);
             Ok(writing)
         })??;
         for open in self.handles.values_mut() {
@@ -483,10 +503,10 @@ impl russh_sftp::server::Handler for SftpFs {
         _path: String,
         _attrs: FileAttributes,
     ) -> Result<Status, Self::Error> {
-        Err(denied("the folders are fixed: /upload and /error"))
+        Err(self.fixed())
     }
 
     async fn rmdir(&mut self, _id: u32, _path: String) -> Result<Status, Self::Error> {
-        Err(denied("the folders are fixed: /upload and /error"))
+        Err(self.fixed())
     }
 }

@@ -1,6 +1,7 @@
-//! The SFTP server for Infinia trade-detail files (russh + russh-sftp): listens on
-//! `[infinia] sftp_addr` (127.0.0.1:2222 by default, port 0 picks one, `""` turns it off), one
-//! account per appId, an in-memory `/upload` and `/error` folder per app. The accept loop is a
+//! The SFTP server (russh + russh-sftp) for Infinia trade-detail files and whalet-platform trade
+//! materials: listens on `[infinia] sftp_addr` (127.0.0.1:2222 by default, port 0 picks one,
+//! `""` turns it off), one account per Infinia appId (in-memory `/upload` and `/error`) and per
+//! Whalet partnerId (`/upload` and `/result`, [`materials`]). The accept loop is a
 //! task owned by `RunningApp`; on shutdown it stops accepting and disconnects every session.
 //!
 //! A connection is bounded from accept to end (docs/RELIABILITY.md): at most
@@ -12,6 +13,7 @@
 
 pub mod auth;
 pub mod fs;
+pub mod materials;
 mod paths;
 pub mod process;
 mod session;

@@ -1,13 +1,72 @@
-//! Paths and attributes of the SFTP folders: `/`, `/upload`, `/error`, files directly inside the
-//! last two; the SFTP status replies the file system uses.
+//! Paths and attributes of the SFTP folders: `/`, `/upload` and the read-only folder of what
+//! the simulator writes back (`/error` for an Infinia app, `/result` for a whalet-platform
+//! partner), files directly inside the last two; where each account's files live in its
+//! tenant's state; the SFTP status replies the file system uses.
+
+use std::collections::BTreeMap;
 
 use russh_sftp::protocol::{FileAttributes, Status, StatusCode};
 use russh_sftp::server::StatusReply;
 
-use crate::store::infinia::StoredFile;
+use crate::store::infinia::{StoredFile, Upload};
+use crate::store::TenantState;
 
 pub const UPLOAD_DIR: &str = "/upload";
 pub const ERROR_DIR: &str = "/error";
+pub const RESULT_DIR: &str = "/result";
+
+/// Whose folders a session sees: an Infinia app's (trade details) or a whalet-platform
+/// partner's (trade materials).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Area {
+    Infinia,
+    Platform,
+}
+
+impl Area {
+    /// The read-only folder the simulator writes its reports to.
+    pub fn out_dir(self) -> &'static str {
+        match self {
+            Area::Infinia => ERROR_DIR,
+            Area::Platform => RESULT_DIR,
+        }
+    }
+
+    /// What `/upload` takes, for messages.
+    pub fn what(self) -> &'static str {
+        match self {
+            Area::Infinia => "trade details",
+            Area::Platform => "trade materials",
+        }
+    }
+
+    /// The files of this area in the tenant's state.
+    pub fn files(self, t: &mut TenantState) -> &mut BTreeMap<String, StoredFile> {
+        match self {
+            Area::Infinia => &mut t.infinia.files,
+            Area::Platform => &mut t.platform.files,
+        }
+    }
+
+    /// The upload records of this area in the tenant's state.
+    pub fn uploads(self, t: &mut TenantState) -> &mut BTreeMap<String, Upload> {
+        match self {
+            Area::Infinia => &mut t.infinia.uploads,
+            Area::Platform => &mut t.platform.uploads,
+        }
+    }
+
+    /// `(folder, name)` of a file path directly inside `/upload` or the out folder.
+    pub fn split(self, path: &str) -> Option<(&str, &str)> {
+        let (dir, name) = path.rsplit_once('/')?;
+        let dir = if dir.is_empty() { "/" } else { dir };
+        ([UPLOAD_DIR, self.out_dir()].contains(&dir) && !name.is_empty()).then_some((dir, name))
+    }
+
+    pub fn is_dir(self, path: &str) -> bool {
+        ["/", UPLOAD_DIR, self.out_dir()].contains(&path)
+    }
+}
 
 /// True for names the platform uses while a file is still being written.
 pub fn in_progress(name: &str) -> bool {
@@ -30,17 +89,6 @@ pub fn normalize(path: &str) -> String {
         }
     }
     format!("/{}", parts.join("/"))
-}
-
-/// `(folder, name)` of a file path directly inside `/upload` or `/error`.
-pub fn split(path: &str) -> Option<(&str, &str)> {
-    let (dir, name) = path.rsplit_once('/')?;
-    let dir = if dir.is_empty() { "/" } else { dir };
-    ([UPLOAD_DIR, ERROR_DIR].contains(&dir) && !name.is_empty()).then_some((dir, name))
-}
-
-pub fn is_dir(path: &str) -> bool {
-    ["/", UPLOAD_DIR, ERROR_DIR].contains(&path)
 }
 
 pub fn dir_attrs() -> FileAttributes {
@@ -87,10 +135,17 @@ mod tests {
         assert_eq!(normalize("upload/../upload/./a.csv"), "/upload/a.csv");
         assert_eq!(normalize("../../etc/passwd"), "/etc/passwd");
         assert_eq!(normalize(""), "/");
+        let split = |p| Area::Infinia.split(p);
         assert_eq!(split("/upload/a.csv"), Some((UPLOAD_DIR, "a.csv")));
         assert_eq!(split("/etc/passwd"), None);
         assert_eq!(split("/upload/sub/a.csv"), None);
         assert_eq!(split("/upload"), None);
+        assert_eq!(split("/result/a.csv"), None);
+        assert_eq!(
+            Area::Platform.split("/result/a.csv"),
+            Some((RESULT_DIR, "a.csv"))
+        );
+        assert_eq!(Area::Platform.split("/error/a.csv"), None);
     }
 
     #[test]

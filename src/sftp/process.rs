@@ -5,9 +5,11 @@
 //! it is not kept and the upload's reason says so). A scenario `result = "failure"` fails the
 //! whole file.
 
+use std::collections::BTreeMap;
+
 use serde_json::json;
 
-use super::fs::{ERROR_DIR, UPLOAD_DIR};
+use super::fs::{Area, ERROR_DIR, UPLOAD_DIR};
 use super::trade_details;
 use crate::clock::Millis;
 use crate::core::Core;
@@ -28,7 +30,7 @@ pub fn error_file_path(name: &str) -> String {
 }
 
 /// A file just received, not processed yet.
-fn received(
+pub(super) fn received(
     name: &str,
     status: UploadStatus,
     now: Millis,
@@ -49,8 +51,12 @@ fn received(
     }
 }
 
-/// `/upload/{name}` is complete: record it PROCESSING and schedule its processing.
-pub fn upload_complete(core: &Core, tenant: &TenantId, name: &str) {
+/// `/upload/{name}` is complete: an Infinia file is recorded PROCESSING and its processing
+/// scheduled; a whalet-platform file is processed at once (`sftp::materials`).
+pub fn upload_complete(core: &Core, tenant: &TenantId, area: Area, name: &str) {
+    if area == Area::Platform {
+        return super::materials::process(core, tenant, name);
+    }
     let decision = core.scenarios().decide(OperationCtx {
         surface: "infinia",
         tenant,
@@ -69,7 +75,7 @@ pub fn upload_complete(core: &Core, tenant: &TenantId, name: &str) {
     };
     journal(
         core,
-        tenant,
+        (tenant, Area::Infinia),
         name,
         "PROCESSING",
         "upload complete; processing",
@@ -133,45 +139,15 @@ pub fn process(
         let mut error_file = None;
         if !outcome.errors.is_empty() {
             let path = error_file_path(name);
-            let mut data = outcome.error_csv();
-            data.shrink_to_fit(); // held until removed: no spare capacity against the quota
-            // The error file counts against the app's quotas like an upload (else renaming an
-            // upload again and again would pile up error files without bound).
-            let replaced = s.files.get(&path).map(|f| f.data.capacity());
-            let others = super::fs::bytes_held(&s.files).saturating_sub(replaced.unwrap_or(0));
-            let refused = if replaced.is_none() && s.files.len() >= max_files {
-                Some(format!(
-                    "the app already has {} files ([infinia] sftp_max_files)",
-                    s.files.len()
-                ))
-            } else if others.saturating_add(data.len()) > max_bytes {
-                Some(format!(
-                    "its {} bytes would take the app's files over {max_bytes} bytes ([infinia] sftp_max_bytes)",
-                    data.len()
-                ))
-            } else {
-                None
-            };
-            match refused {
-                Some(why) => {
-                    let note = format!("the error file was not kept: {why}; remove files or reset the app");
+            let data = outcome.error_csv();
+            match keep_output(&mut s.files, &path, data, now, (max_files, max_bytes)) {
+                Err(note) => {
                     reason = Some(match reason {
                         Some(r) => format!("{r}; {note}"),
                         None => note,
                     });
                 }
-                None => {
-                    s.files.insert(
-                        path.clone(),
-                        StoredFile {
-                            size: data.len() as u64,
-                            data,
-                            modified_at: now,
-                            writing: false,
-                        },
-                    );
-                    error_file = Some(path);
-                }
+                Ok(()) => error_file = Some(path),
             }
         }
         let detail = format!(
@@ -184,7 +160,7 @@ pub fn process(
             .unwrap_or_default();
         journal(
             core,
-            tenant,
+            (tenant, Area::Infinia),
             name,
             &code,
             reason.as_deref().unwrap_or(&detail),
@@ -201,11 +177,60 @@ pub fn process(
     });
 }
 
+/// Stores a report the simulator writes (`data` at `path`) within the account's file and byte
+/// quotas (`[infinia] sftp_max_files`, `sftp_max_bytes`: it counts like an upload, else
+/// renaming an upload again and again would pile reports up without bound). `Err` says why it
+/// was not kept.
+pub fn keep_output(
+    files: &mut BTreeMap<String, StoredFile>,
+    path: &str,
+    mut data: Vec<u8>,
+    now: Millis,
+    (max_files, max_bytes): (usize, usize),
+) -> Result<(), String> {
+    data.shrink_to_fit(); // held until removed: no spare capacity against the quota
+    let replaced = files.get(path).map(|f| f.data.capacity());
+    let others = super::fs::bytes_held(files).saturating_sub(replaced.unwrap_or(0));
+    let refused = if replaced.is_none() && files.len() >= max_files {
+        Some(format!(
+            "the account already has {} files ([infinia] sftp_max_files)",
+            files.len()
+        ))
+    } else if others.saturating_add(data.len()) > max_bytes {
+        Some(format!(
+            "its {} bytes would take the account's files over {max_bytes} bytes ([infinia] sftp_max_bytes)",
+            data.len()
+        ))
+    } else {
+        None
+    };
+    if let Some(why) = refused {
+        return Err(format!(
+            "the {} file was not kept: {why}; remove files or reset the account",
+            if path.starts_with(ERROR_DIR) {
+                "error"
+            } else {
+                "result"
+            }
+        ));
+    }
+    files.insert(
+        path.to_owned(),
+        StoredFile {
+            size: data.len() as u64,
+            data,
+            modified_at: now,
+            writing: false,
+        },
+    );
+    Ok(())
+}
+
 /// The session ended with `path` still open for writing: the partial file is not processed.
-pub fn upload_interrupted(core: &Core, tenant: &TenantId, path: &str) {
+pub fn upload_interrupted(core: &Core, tenant: &TenantId, area: Area, path: &str) {
     upload_abandoned(
         core,
-        tenant,
+        (tenant, area),
         path,
         "the SFTP session ended with the file still open",
         "the SFTP session ended before the file was closed; the partial file was not processed — upload it again",
@@ -214,19 +239,24 @@ pub fn upload_interrupted(core: &Core, tenant: &TenantId, path: &str) {
 
 /// `path` was closed after a refused write: what was stored is not the whole file, so it is
 /// recorded INCOMPLETE with `why` instead of being processed.
-pub fn upload_broken(core: &Core, tenant: &TenantId, path: &str, why: &str) {
+pub fn upload_broken(core: &Core, tenant: &TenantId, area: Area, path: &str, why: &str) {
     let reason = format!(
         "a write was refused ({}); the partial file was not processed — upload it again",
         crate::text::message(why)
     );
-    upload_abandoned(core, tenant, path, why, &reason);
+    upload_abandoned(core, (tenant, area), path, why, &reason);
 }
 
-fn upload_abandoned(core: &Core, tenant: &TenantId, path: &str, detail: &str, reason: &str) {
+fn upload_abandoned(
+    core: &Core,
+    (tenant, area): (&TenantId, Area),
+    path: &str,
+    detail: &str,
+    reason: &str,
+) {
     let now = core.clock().now();
     let _gone = core.with_tenant(tenant, |t| {
-        let s = &mut t.infinia;
-        if let Some(f) = s.files.get_mut(path) {
+        if let Some(f) = area.files(t).get_mut(path) {
             f.writing = false;
             f.data.shrink_to_fit();
         }
@@ -236,7 +266,7 @@ fn upload_abandoned(core: &Core, tenant: &TenantId, path: &str, detail: &str, re
         if super::fs::in_progress(name) {
             return;
         }
-        journal(core, tenant, name, "INCOMPLETE", detail);
+        journal(core, (tenant, area), name, "INCOMPLETE", detail);
         let generation = t.next_seq();
         let upload = received(
             name,
@@ -245,18 +275,29 @@ fn upload_abandoned(core: &Core, tenant: &TenantId, path: &str, detail: &str, re
             generation,
             Some(reason.into()),
         );
-        t.infinia.uploads.insert(name.to_owned(), upload);
+        area.uploads(t).insert(name.to_owned(), upload);
     });
 }
 
-/// Records an SFTP event in the request journal (`surface=infinia`, operation
-/// `trade-details/upload`), so uploads show up beside the API calls.
-fn journal(core: &Core, tenant: &TenantId, name: &str, code: &str, detail: &str) {
+/// Records an SFTP event in the request journal, so uploads show up beside the API calls:
+/// `surface=infinia`, operation `trade-details/upload` for an app; `surface=platform`,
+/// operation `tradeMaterialsUpload` for a partner.
+pub(super) fn journal(
+    core: &Core,
+    (tenant, area): (&TenantId, Area),
+    name: &str,
+    code: &str,
+    detail: &str,
+) {
+    let (surface, operation) = match area {
+        Area::Infinia => ("infinia", OPERATION),
+        Area::Platform => ("platform", super::materials::OPERATION),
+    };
     core.journal().record(crate::journal::JournalEntry {
         id: 0,
-        surface: "infinia",
+        surface,
         tenant: Some(tenant.to_string()),
-        operation: OPERATION.to_owned(),
+        operation: operation.to_owned(),
         request_no: None,
         virtual_time: core.clock().now(),
         wall_time: crate::clock::system_now(),

@@ -1,21 +1,18 @@
-//! One SSH connection: authenticates the app's account, accepts session channels and starts the
+//! One SSH connection: authenticates the account (an Infinia app or a whalet-platform partner), accepts session channels and starts the
 //! `sftp` subsystem on them (shell, exec and other subsystems are refused). Refused logins are
 //! counted: the last one allowed (`[infinia] sftp_max_auth_attempts`) leaves the client no
 //! method to try, every later attempt is refused unchecked, and the connection task is told to
 //! disconnect (the SSH library itself does not enforce a maximum).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use russh::server::{Auth, Msg, Session};
 use russh::{Channel, ChannelId, MethodSet};
 use tokio::sync::watch;
 
-use super::auth;
+use super::auth::Account;
 use super::fs::SftpFs;
-use crate::api::infinia::apps::InfiniaApp;
 use crate::core::Core;
-use crate::tenant::{Provider, TenantId};
 
 /// Where the connection's login stands (watched by the connection task).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,7 +25,7 @@ pub enum Login {
 
 pub struct SshSession {
     core: Core,
-    user: Option<Arc<InfiniaApp>>,
+    user: Option<Account>,
     channels: HashMap<ChannelId, Channel<Msg>>,
     login: watch::Sender<Login>,
     refusals: usize,
@@ -47,8 +44,8 @@ impl SshSession {
         }
     }
 
-    fn account(&self, user: &str) -> Option<Arc<InfiniaApp>> {
-        self.core.infinia().apps.get(user)
+    fn account(&self, user: &str) -> Option<Account> {
+        Account::find(&self.core, user)
     }
 
     /// No attempt left: the answer to any further login, without looking at it.
@@ -88,8 +85,8 @@ impl russh::server::Handler for SshSession {
             return Ok(no_more_methods());
         }
         match self.account(user) {
-            Some(app) if auth::password_ok(&app, password) => {
-                self.user = Some(app);
+            Some(account) if account.password_ok(&self.core, password) => {
+                self.user = Some(account);
                 Ok(Auth::Accept)
             }
             _ => Ok(self.refuse(user, "password")),
@@ -106,7 +103,7 @@ impl russh::server::Handler for SshSession {
             return Ok(no_more_methods());
         }
         Ok(match self.account(user) {
-            Some(app) if auth::key_ok(&app, key) => Auth::Accept,
+            Some(account) if account.key_ok(key) => Auth::Accept,
             _ => self.refuse(user, "public-key"),
         })
     }
@@ -120,8 +117,8 @@ impl russh::server::Handler for SshSession {
             return Ok(no_more_methods());
         }
         match self.account(user) {
-            Some(app) if auth::key_ok(&app, key) => {
-                self.user = Some(app);
+            Some(account) if account.key_ok(key) => {
+                self.user = Some(account);
                 Ok(Auth::Accept)
             }
             _ => Ok(self.refuse(user, "public-key")),
@@ -163,8 +160,7 @@ impl russh::server::Handler for SshSession {
             return session.channel_failure(channel_id);
         };
         session.channel_success(channel_id)?;
-        let tenant = TenantId::new(Provider::Infinia, user.app_id.clone());
-        let fs = SftpFs::new(self.core.clone(), tenant);
+        let fs = SftpFs::new(self.core.clone(), user.tenant(), user.area());
         russh_sftp::server::run(channel.into_stream(), fs).await;
         Ok(())
     }

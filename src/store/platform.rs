@@ -223,6 +223,13 @@ pub struct PlatformState {
     pub payments: BTreeMap<String, Payment>,
     pub bulk_payments: Vec<BulkPayment>,
     pub materials: MaterialStore,
+    /// The partner's SFTP folders (`/upload`, `/result`): absolute path → file. Left out of
+    /// the JSON while empty, so states without SFTP files keep their earlier shape.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<String, super::infinia::StoredFile>,
+    /// Trade-materials files by file name (as uploaded to `/upload`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub uploads: BTreeMap<String, super::infinia::Upload>,
 }
 
 impl PlatformState {

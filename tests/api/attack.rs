@@ -583,7 +583,7 @@ async fn junk_requests_do_not_use_up_a_partners_rate_limit() {
     let state = app
         .get_json(&format!("/__sim/state?tenant=whalet:{SECOND_PARTNER}"))
         .await;
-    let remembered = &state["tenants"][format!("whalet:{SECOND_PARTNER}")]["request_nos"];
+    let remembered = &state["tenants"][format!("whalet:{SECOND_PARTNER}")]["requestNos"];
     assert_eq!(
         remembered.as_array().map(Vec::len),
         Some(real),

@@ -413,7 +413,7 @@ async fn upload_panic_is_a_masked_internal_error_nothing_is_stored_and_serving_g
     let entry = journaled(&app, "file", "INTERNAL_ERROR", MASKED).await;
     assert_eq!(entry["operation"], "/file/upload");
     assert_eq!(entry["request"]["fileName"], "orders.csv");
-    let stored = state(&app).await["whalet_trade"]["files"]
+    let stored = state(&app).await["whaletTrade"]["files"]
         .as_object()
         .map_or(0, |m| m.len());
     assert_eq!(stored, 0, "the panicking upload stored nothing");

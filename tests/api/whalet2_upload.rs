@@ -13,7 +13,7 @@ use crate::whalet2_support::{file_token, multipart, now_ms, upload, upload_with,
 use crate::whalet_support::state;
 
 async fn files(app: &crate::helpers::TestApp) -> usize {
-    state(app).await["whalet_trade"]["files"]
+    state(app).await["whaletTrade"]["files"]
         .as_object()
         .map_or(0, |m| m.len())
 }

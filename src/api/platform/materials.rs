@@ -1,8 +1,10 @@
-//! Trade Materials Upload: the trade orders behind a seller's payments. Each material is
-//! validated on its own ([`validate_material`], reusable by an SFTP drop that parses rows into
-//! the same JSON shape); errors name the row and the field (`materials[3].tradeTime: ...`), and
-//! one bad row refuses the whole upload, leaving the store unchanged. Accepted batches land in
-//! the tenant's `MaterialStore` (`store::platform`), tagged with their source.
+//! Trade Materials Upload: the trade orders behind a seller's payments. The rows are checked by
+//! [`check_rows`] (each material by [`validate_material`], then repeated orders), which the API
+//! and the SFTP drop (`sftp::materials`, rows of a CSV file in the same JSON shape) both call;
+//! errors name the row and the field (`materials[3].tradeTime: ...`). Over the API one bad row
+//! refuses the whole upload, leaving the store unchanged; over SFTP the good rows are kept and
+//! the bad ones listed in the file's result report. Accepted materials land in the tenant's
+//! `MaterialStore` (`store::platform`), tagged with their source.
 
 use std::collections::HashMap;
 
@@ -20,21 +22,14 @@ const MAX_REPORTED: usize = 10;
 
 /// `tradeMaterialsUpload {shopId, materials: [...]}` → `{}`.
 pub fn trade_materials_upload(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> {
-    let shop_id = required(body, "shopId", "shopId")?;
-    max_len(shop_id, 64, "shopId")?;
+    let shop_id = shop_id(body, "shopId")?;
     let rows = match body.get("materials") {
         Some(Value::Array(rows)) if !rows.is_empty() => rows,
         Some(Value::Array(_)) => return Err(param("materials must not be empty".into())),
         None | Some(Value::Null) => return Err(param("materials is required".into())),
         Some(_) => return Err(param("materials must be an array of objects".into())),
     };
-    let max = ctx.core.config().platform.max_materials;
-    if rows.len() > max {
-        return Err(param(format!(
-            "materials has {} entries; at most {max} are accepted in one upload",
-            rows.len()
-        )));
-    }
+    check_count(rows.len(), ctx.core.config().platform.max_materials)?;
     let materials = validate_batch(rows)?;
     let now = ctx.now();
     ctx.with_state(|t| {
@@ -49,22 +44,74 @@ pub fn trade_materials_upload(ctx: &Ctx<'_>, body: &Value) -> Result<Value, Whal
     Ok(json!({}))
 }
 
+/// The fields of one material, in the documented order (also the columns of an SFTP file).
+pub const FIELDS: &[&str] = &[
+    "tradeOrderId",
+    "tradeOrderNo",
+    "tradeType",
+    "tradeTime",
+    "tradeCurrency",
+    "tradeAmount",
+    "tradeName",
+    "tradeCount",
+    "tradeUnit",
+    "payerName",
+    "payerCountryCode",
+    "goodsCarrier",
+    "goodsLogisticsNo",
+    "serviceDetail",
+    "serviceTime",
+    "hsCode",
+    "memo",
+];
+
+/// The shop the materials belong to (`path` names it in the message).
+pub fn shop_id<'a>(body: &'a Value, path: &str) -> Result<&'a str, FieldError> {
+    let shop_id = required(body, "shopId", path)?;
+    max_len(shop_id, 64, path)?;
+    Ok(shop_id)
+}
+
+/// Refuses more than `[platform] max_materials` materials in one upload.
+pub fn check_count(rows: usize, max: usize) -> Result<(), FieldError> {
+    if rows > max {
+        return Err(format!(
+            "materials has {rows} entries; at most {max} are accepted in one upload"
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Checks every row of one upload: each `(shop, material)` on its own, then a tradeOrderId
+/// given twice for the same shop (the later row is refused). One verdict per row, in order.
+pub fn check_rows<'a>(
+    rows: impl IntoIterator<Item = (&'a str, &'a Value)>,
+) -> Vec<Result<TradeMaterial, String>> {
+    let mut seen: HashMap<(&str, String), usize> = HashMap::new();
+    let mut verdicts = Vec::new();
+    for (i, (shop, row)) in rows.into_iter().enumerate() {
+        let verdict = validate_material(i, row).and_then(|m| {
+            match seen.insert((shop, m.trade_order_id.clone()), i) {
+                Some(first) => Err(format!(
+                    "materials[{i}].tradeOrderId: {:?} appears again (first at materials[{first}])",
+                    m.trade_order_id
+                )),
+                None => Ok(m),
+            }
+        });
+        verdicts.push(verdict);
+    }
+    verdicts
+}
+
 /// Validates every row; all the row-precise errors (up to ten) joined by `; `.
 pub fn validate_batch(rows: &[Value]) -> Result<Vec<TradeMaterial>, FieldError> {
     let mut errors = Vec::new();
     let mut materials = Vec::with_capacity(rows.len());
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for (i, row) in rows.iter().enumerate() {
-        match validate_material(i, row) {
-            Ok(m) => {
-                if let Some(first) = seen.insert(m.trade_order_id.clone(), i) {
-                    errors.push(format!(
-                        "materials[{i}].tradeOrderId: {:?} appears again (first at materials[{first}])",
-                        m.trade_order_id
-                    ));
-                }
-                materials.push(m);
-            }
+    for verdict in check_rows(rows.iter().map(|row| ("", row))) {
+        match verdict {
+            Ok(m) => materials.push(m),
             Err(e) => errors.push(e),
         }
     }

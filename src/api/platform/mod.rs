@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 use crate::api::pipeline::{self, Answer, Opened, Refusal, Scheme, Trace};
 use crate::api::whalet::partners::DEMO_PARTNER_ID;
+use crate::api::whalet::{seal_refusal_by, Head, DIAGNOSTIC_HEADER};
 use crate::config::platform::PlatformAuth;
 use crate::core::{Core, Trigger};
 use crate::http::{SimRequest, SimResponse};
@@ -100,7 +101,9 @@ impl PlatformApi {
 
 impl Scheme for PlatformApi {
     const SURFACE: &'static str = "platform";
-    type Echo = Echo;
+    /// The request head as far as it was read, and the partner once its signature verified:
+    /// the Open API's [`Head`], so refusals are signed under the same rule.
+    type Echo = Head;
     type Session = Session;
     type Error = WhaletError;
     type Reply = Value;
@@ -114,14 +117,14 @@ impl Scheme for PlatformApi {
         core: &Core,
         req: &SimRequest,
         operation: &str,
-        echo: &mut Echo,
+        head: &mut Head,
         trace: &mut Trace,
     ) -> Result<Opened<Session>, Refusal<WhaletError>> {
-        echo.api_code = operation.to_owned();
+        head.echo.api_code = operation.to_owned();
         let (partner, body, keys) = if self.plain {
             let partner_id = req.header("partnerId").unwrap_or(DEMO_PARTNER_ID);
-            echo.partner_id = partner_id.to_owned();
-            echo.request_no = req.header("requestNo").unwrap_or("").to_owned();
+            head.echo.partner_id = partner_id.to_owned();
+            head.echo.request_no = req.header("requestNo").unwrap_or("").to_owned();
             let body: Value = serde_json::from_slice(&req.body)
                 .map_err(|e| WhaletError::format(format!("the body is not JSON: {e}")))?;
             let partner = crate::api::whalet::find_partner(core, partner_id).map_err(|e| {
@@ -130,7 +133,7 @@ impl Scheme for PlatformApi {
             (partner, body, None)
         } else {
             let sealed = envelope::parse_request(&req.body).map_err(|(partial, err)| {
-                *echo = Echo {
+                head.echo = Echo {
                     api_code: if partial.api_code.is_empty() {
                         operation.to_owned()
                     } else {
@@ -140,18 +143,20 @@ impl Scheme for PlatformApi {
                 };
                 err
             })?;
-            *echo = sealed.echo.clone();
-            trace.request_no = Some(echo.request_no.clone());
-            let partner = crate::api::whalet::find_partner(core, &echo.partner_id)?;
-            if echo.api_code != operation {
+            head.echo = sealed.echo.clone();
+            trace.request_no = Some(head.echo.request_no.clone());
+            let partner = crate::api::whalet::find_partner(core, &head.echo.partner_id)?;
+            if head.echo.api_code != operation {
                 return Err(WhaletError::parameter(format!(
                     "the path says operation {operation:?} but head.apiCode is {:?}; they must be the same",
-                    echo.api_code
+                    head.echo.api_code
                 ))
                 .into());
             }
             // Only an authenticated request counts against the partner's rate limit.
             sealed.verify(&partner.public_key)?;
+            // Authenticated: from here on, refusals are signed head-only replies.
+            head.signer = Some(partner.clone());
             crate::api::whalet::admit(&partner)?;
             let opened = sealed.decrypt(&partner.platform_key)?;
             let keys = Some((partner.platform_key.clone(), partner.public_key.clone()));
@@ -197,11 +202,11 @@ impl Scheme for PlatformApi {
             .into());
         }
         // Plain mode may omit requestNo: one is made up and not checked for uniqueness.
-        let checked = !(self.plain && echo.request_no.is_empty());
+        let checked = !(self.plain && head.echo.request_no.is_empty());
         if !checked {
-            echo.request_no = format!("P{}", core.clock().now());
+            head.echo.request_no = format!("P{}", core.clock().now());
         }
-        trace.request_no = Some(echo.request_no.clone());
+        trace.request_no = Some(head.echo.request_no.clone());
         let host = req.header("host").unwrap_or("127.0.0.1:8080");
         let base_url = core
             .config()
@@ -213,10 +218,10 @@ impl Scheme for PlatformApi {
             tenant,
             operation: canonical,
             body,
-            request_no: checked.then(|| echo.request_no.clone()),
+            request_no: checked.then(|| head.echo.request_no.clone()),
             session: Session {
                 partner_id: partner.id.clone(),
-                request_no: echo.request_no.clone(),
+                request_no: head.echo.request_no.clone(),
                 base_url: base_url.trim_end_matches('/').to_owned(),
                 keys,
                 handler,
@@ -231,11 +236,12 @@ impl Scheme for PlatformApi {
     fn seal_reply(
         &self,
         core: &Core,
-        echo: &Echo,
+        head: &Head,
         opened: &Opened<Session>,
         reply: Value,
         status: u16,
     ) -> Result<Answer, WhaletError> {
+        let echo = &head.echo;
         let response = match &opened.session.keys {
             None if self.plain => SimResponse::json_value(status, &reply),
             keys => SimResponse::json(
@@ -261,24 +267,38 @@ impl Scheme for PlatformApi {
     fn seal_refusal(
         &self,
         core: &Core,
-        echo: &Echo,
+        head: &Head,
         err: WhaletError,
         status: Option<u16>,
     ) -> Answer {
-        let reply = json!({"code": err.code.as_str(), "detail": err.detail});
-        let mut answer = if self.plain {
-            let status = status.unwrap_or_else(|| plain_status(err.code));
-            Answer {
-                response: SimResponse::json_value(status, &reply),
-                code: err.code.to_string(),
-                detail: err.detail,
-                reply: Value::Null,
-            }
-        } else {
-            crate::api::whalet::seal_refusal(core, echo, err, status)
-        };
-        answer.reply = reply;
-        answer
+        if !self.plain {
+            // The Open API's rule: signed head-only once the partner's signature verified.
+            let signer = head
+                .signer
+                .as_ref()
+                .map(|p| (&p.platform_key, &p.public_key));
+            let mut answer = seal_refusal_by(core, &head.echo, signer, err, status);
+            answer.reply = json!({"code": answer.code, "detail": answer.detail});
+            return answer;
+        }
+        // Plain JSON: the same documented `detail` width and diagnostic header as the envelope.
+        let cfg = &core.config().whalet;
+        let (wire_detail, cut) = envelope::wire_detail(&err.detail, cfg.detail_max_chars);
+        let status = status.unwrap_or_else(|| plain_status(err.code));
+        let wire = json!({"code": err.code.as_str(), "detail": wire_detail});
+        let mut response = SimResponse::json_value(status, &wire);
+        if cut {
+            response = response.header(
+                DIAGNOSTIC_HEADER,
+                envelope::header_safe(&err.detail, cfg.diagnostic_header_max_bytes),
+            );
+        }
+        Answer {
+            response,
+            reply: json!({"code": err.code.as_str(), "detail": err.detail}),
+            code: err.code.to_string(),
+            detail: err.detail,
+        }
     }
 }
 

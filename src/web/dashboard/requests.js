@@ -151,7 +151,7 @@
     parts.push(meta([
       ["Journal id", String(e.id)],
       ["requestNo", e.requestNo],
-      ["Virtual time", chinaTime(e.virtualTime) + " (UTC+8)"],
+      ["Virtual time", chinaTime(e.virtualTime) + " (UTC+8)" + (e.virtualTimeUtc ? ` · ${e.virtualTimeUtc}` : "")],
       ["Wall time", wallTime(e.wallTime)],
       ["HTTP status", String(e.httpStatus)],
       ["Latency", `${(e.latencyUs / 1000).toFixed(2)} ms`],

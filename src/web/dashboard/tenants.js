@@ -6,7 +6,7 @@
 (() => {
   const { h, api, badge, json, chinaTime } = Dash;
 
-  const SURFACES = [["whalet", "Whalet Open API"], ["whalet_trade", "Whalet trade & payouts"],
+  const SURFACES = [["whalet", "Whalet Open API"], ["whaletTrade", "Whalet trade & payouts"],
     ["platform", "whalet-platform"], ["infinia", "Infinia Pay"], ["pockyt", "Pockyt payouts"]];
   const EXPONENT = { JPY: 0, KRW: 0, VND: 0, KWD: 3, BHD: 3 };
   let root = null;
@@ -83,7 +83,8 @@
     const keys = [];
     for (const [, v] of objects.slice(0, 20)) {
       for (const [k, x] of Object.entries(v)) {
-        if (!keys.includes(k) && (x === null || typeof x !== "object" || isMoney(x))) keys.push(k);
+        // `createdAtUtc` repeats `createdAt` (shown as a time already): not a column of its own.
+        if (!keys.includes(k) && !k.endsWith("AtUtc") && (x === null || typeof x !== "object" || isMoney(x))) keys.push(k);
       }
     }
     // A field that repeats the row's key in every row (the map is keyed by it) is not shown
@@ -140,7 +141,7 @@
         (p.legs || []).map((l) => `${l.account} ${isMoney(l.amount) ? money(l.amount.minor, l.amount.currency) : ""}`).join("; "),
       ])));
     }
-    const used = Array.isArray(snap.request_nos) ? snap.request_nos.length : 0;
+    const used = Array.isArray(snap.requestNos) ? snap.requestNos.length : 0;
     parts.push(h("details", { class: "raw" }, h("summary", {}, `Raw state (${used} requestNo${used === 1 ? "" : "s"} used)`), json(snap)));
     return h("section", { class: "card", "aria-label": id }, parts);
   }

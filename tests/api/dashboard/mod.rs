@@ -1,7 +1,8 @@
 //! The dashboard in real headless Chromium: requests appear decrypted in the journal without a
 //! reload, a failing notification's attempts appear and Resend delivers it, advancing the clock
 //! from the page delivers a pending retry, a trigger fired from the page sends its notification,
-//! and every view reads on a 390 px screen. Screenshots go to `target/screenshots/dashboard-*`.
+//! every view reads on a 390 px screen, and the tenants view reads the camelCase state.
+//! Screenshots go to `target/screenshots/dashboard-*`.
 
 mod support;
 
@@ -641,6 +642,27 @@ async fn send_it_again_works_on_every_surface_and_triggers_are_no_failures() {
         }
     }
     browser.screenshot("dashboard-tenants-headers").await;
+    browser.close().await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_tenants_view_reads_the_camel_case_state() {
+    let app = spawn_app().await;
+    let ready =
+        crate::whalet_support::trigger(&app, "whalet.account.ready", json!({"currency": "USD"}))
+            .await;
+    let user = ready["userId"].as_str().unwrap().to_owned();
+    crate::whalet2_support::approved_beneficiary(&app, &user, "ben-dash-1", "USD").await;
+    let Some(browser) = browser::start(1280, 900).await else {
+        return;
+    };
+    let c = &browser.client;
+    open(&browser, &app, "/__sim/ui/tenants").await;
+    // The `whaletTrade` section and the `requestNos` count (one Open API call).
+    wait_text(c, "main", "Whalet trade & payouts").await;
+    wait_text(c, "section.card", "(1 requestNo used)").await;
+    assert_no_script_errors(c, "tenants").await;
     browser.close().await;
     app.shutdown().await;
 }

@@ -1,0 +1,115 @@
+//! whalet-platform refusals follow the Open API's rules (docs/FIDELITY.md): in envelope mode a
+//! refusal after the partner's signature verified is a signed head-only reply (unsigned before);
+//! in plain-JSON mode the wire `detail` is cut to `[whalet] detail_max_chars` with the whole
+//! diagnostic in `X-Whalet-Sim-Diagnostic`.
+
+use serde_json::{json, Value};
+use whalet_sim::wire::crypto;
+use whalet_sim::wire::keys::{demo, PublicKey};
+use whalet_sim::wire::whalet::{self as envelope, Echo};
+
+use crate::helpers::{platform_client, spawn_app, spawn_with, Setup, TestApp};
+
+/// Posts `body` to `/v1/platform/{operation}`; returns status, diagnostic header, reply JSON.
+async fn post(app: &TestApp, operation: &str, body: Vec<u8>) -> (u16, Option<String>, Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/platform/{operation}", app.url))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let header = r
+        .headers()
+        .get("x-whalet-sim-diagnostic")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let json = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    (status, header, json)
+}
+
+/// The head's signature verifies with the platform's public key over the head-only string.
+fn signed_head_only(reply: &Value) -> bool {
+    let head = &reply["head"];
+    let text = |n: &str| head[n].as_str().unwrap_or_default().to_owned();
+    let echo = Echo {
+        partner_id: text("partnerId"),
+        api_code: text("apiCode"),
+        request_no: text("requestNo"),
+        version: text("version"),
+    };
+    let Some(sign) = head["sign"].as_str() else {
+        return false;
+    };
+    let string = envelope::reply_sign_string(&echo, &text("code"), &text("detail"), None);
+    crypto::verify(
+        &PublicKey::parse(demo::PLATFORM_PUBLIC).unwrap(),
+        crypto::SignatureHash::Sha1,
+        string.as_bytes(),
+        &hex::decode(sign).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn authenticated_platform_refusals_are_signed_head_only() {
+    let app = spawn_app().await;
+    let op = "tradeMaterialsUpload";
+    let client = platform_client(&app, op);
+    // Authenticated, refused by the operation.
+    let sealed = client.seal(op, "PF-SIGNED-1", &json!({"shopId": "1", "materials": []}));
+    let (_, _, reply) = post(&app, op, sealed).await;
+    assert_eq!(reply["head"]["code"], "PARAMETER_ERROR", "{reply}");
+    assert!(reply.get("body").is_none(), "{reply}");
+    assert!(signed_head_only(&reply), "{reply}");
+    // Authenticated, refused by the pipeline (the same requestNo again).
+    let sealed = client.seal(op, "PF-SIGNED-1", &json!({"shopId": "1", "materials": []}));
+    let (_, _, reply) = post(&app, op, sealed).await;
+    assert_eq!(reply["head"]["code"], "REQUEST_NO_NOT_UNIQUE", "{reply}");
+    assert!(signed_head_only(&reply), "{reply}");
+    // Not authenticated (a forged signature, an unknown partner): unsigned.
+    let sealed = client.seal(op, "PF-SIGNED-2", &json!({}));
+    let (_, _, reply) = post(&app, op, envelope::corrupt_sign(&sealed)).await;
+    assert_eq!(reply["head"]["code"], "UNAUTHENTICATED_ERROR", "{reply}");
+    assert!(reply["head"].get("sign").is_none(), "{reply}");
+    let mut stranger = client.clone();
+    stranger.partner_id = "999".into();
+    let (_, _, reply) = post(&app, op, stranger.seal(op, "PF-SIGNED-3", &json!({}))).await;
+    assert_eq!(reply["head"]["code"], "PARTNER_NOT_EXIST", "{reply}");
+    assert!(reply["head"].get("sign").is_none(), "{reply}");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn plain_json_refusals_cut_detail_and_send_the_diagnostic_header() {
+    let app = spawn_with(Setup {
+        config: Some("[platform]\nauth = \"none\"\n".into()),
+        ..Setup::default()
+    })
+    .await;
+    // Ten bad rows: a diagnostic far over 256 characters.
+    let rows: Vec<Value> = (0..10)
+        .map(|i| json!({"tradeOrderId": format!("T{i}")}))
+        .collect();
+    let body = serde_json::to_vec(&json!({"shopId": "1", "materials": rows})).unwrap();
+    let (status, header, reply) = post(&app, "tradeMaterialsUpload", body).await;
+    assert_eq!((status, &reply["code"]), (400, &json!("PARAMETER_ERROR")));
+    let wire = reply["detail"].as_str().unwrap();
+    assert_eq!(wire.chars().count(), 256, "{wire}");
+    assert!(wire.ends_with('…'), "{wire}");
+    let journal = app.get_json("/__sim/requests?surface=platform").await;
+    let full = journal["requests"][0]["detail"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(full.chars().count() > 256 && full.starts_with(wire.trim_end_matches('…')));
+    let header = header.expect("the diagnostic header");
+    assert!(
+        header.starts_with("materials[0].tradeOrderNo is required"),
+        "{header}"
+    );
+    // A short refusal goes out whole, without the header.
+    let (status, header, reply) = post(&app, "tradeMaterialsUpload", b"{}".to_vec()).await;
+    assert_eq!((status, header), (400, None));
+    assert_eq!(reply["detail"], "shopId is required");
+    app.shutdown().await;
+}
