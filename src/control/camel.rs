@@ -159,8 +159,15 @@ impl ser::Serializer for Camel {
     ) -> Result<Variant<Seq>, Error> {
         Ok(Variant(variant, self.serialize_seq(Some(len))?))
     }
-    fn serialize_map(self, _: Option<usize>) -> Result<MapOut, Error> {
-        Ok(MapOut(Map::new(), None))
+    /// A map of unknown length is how serde's derive writes a struct with a `#[serde(flatten)]`
+    /// field (e.g. a user's `Reviewed` record): its keys are field names. Real maps (`BTreeMap`,
+    /// `HashMap`) always tell their length.
+    fn serialize_map(self, len: Option<usize>) -> Result<MapOut, Error> {
+        Ok(MapOut {
+            out: Struct(Map::new()),
+            key: None,
+            fields: len.is_none(),
+        })
     }
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Struct, Error> {
         Ok(Struct(Map::new()))
@@ -218,8 +225,13 @@ impl ser::SerializeTupleStruct for Seq {
     }
 }
 
-/// A map: keys as the plain serializer writes them (never renamed), values in this view.
-struct MapOut(Map<String, Value>, Option<String>);
+/// A map: keys as the plain serializer writes them (never renamed), values in this view; or the
+/// fields of a struct with a flattened part (`fields`), named as [`Struct`] names them.
+struct MapOut {
+    out: Struct,
+    key: Option<String>,
+    fields: bool,
+}
 
 impl ser::SerializeMap for MapOut {
     type Ok = Value;
@@ -229,16 +241,19 @@ impl ser::SerializeMap for MapOut {
             Value::String(s) => s,
             other => other.to_string(),
         };
-        self.1 = Some(key);
+        self.key = Some(key);
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
-        let key = self.1.take().unwrap_or_default();
-        self.0.insert(key, v.serialize(Camel)?);
+        let key = self.key.take().unwrap_or_default();
+        if self.fields {
+            return self.out.field(&key, v);
+        }
+        self.out.0.insert(key, v.serialize(Camel)?);
         Ok(())
     }
     fn end(self) -> Result<Value, Error> {
-        Ok(Value::Object(self.0))
+        Ok(Value::Object(self.out.0))
     }
 }
 
@@ -361,6 +376,33 @@ mod tests {
         );
         // Plain serde (the snapshot format) is untouched.
         assert!(serde_json::to_value(&outer).unwrap()["bulk_payments"].is_array());
+    }
+
+    #[derive(Serialize)]
+    struct Flattened {
+        user_id: String,
+        #[serde(flatten)]
+        inner: Inner,
+        by_shop: BTreeMap<String, u8>,
+    }
+
+    #[test]
+    fn a_flattened_part_is_named_like_the_struct_it_is_in() {
+        let value = Flattened {
+            user_id: "U1".into(),
+            inner: Inner {
+                out_user_id: "m_1".into(),
+                created_at: 0,
+                finished_at: None,
+            },
+            by_shop: BTreeMap::from([("shop_1".to_owned(), 1)]),
+        };
+        assert_eq!(
+            to_value(&value).unwrap(),
+            json!({"userId": "U1", "outUserId": "m_1", "createdAt": 0,
+                "createdAtUtc": "1970-01-01T00:00:00Z", "finishedAt": null,
+                "finishedAtUtc": null, "byShop": {"shop_1": 1}})
+        );
     }
 
     #[test]

@@ -69,21 +69,21 @@ pub fn spawn(core: &Core, stop: CancellationToken) -> Option<JoinHandle<()>> {
     {
         Ok(l) => l,
         Err(e) => {
-            tracing::warn!(addr = %addr, error = %e, "Infinia SFTP server not started (set [infinia] sftp_addr)");
+            tracing::warn!(addr = %addr, error = %e, "SFTP server (Infinia trade details, platform trade materials) not started (set [infinia] sftp_addr)");
             return None;
         }
     };
     let host_key = match auth::host_key() {
         Ok(k) => k,
         Err(e) => {
-            tracing::error!(error = %e, "Infinia SFTP server not started");
+            tracing::error!(error = %e, "SFTP server not started");
             return None;
         }
     };
     let bound = listener.local_addr().ok();
     core.infinia().apps.set_sftp_addr(bound);
     if let Some(bound) = bound {
-        tracing::info!(addr = %bound, "Infinia SFTP server listening");
+        tracing::info!(addr = %bound, "SFTP server listening (Infinia trade details, platform trade materials)");
     }
     let idle = settings.sftp_idle_timeout_ms;
     let limits = Limits::of(settings);
@@ -162,7 +162,7 @@ async fn accept_loop(
     if drained.is_err() {
         sessions.abort_all();
     }
-    tracing::info!("Infinia SFTP server stopped");
+    tracing::info!("SFTP server stopped");
 }
 
 /// A connection taken from the listener, with its slot (released when the task ends).
