@@ -166,6 +166,7 @@ impl App {
             cpu,
         });
         api::catalog::describe_all(&core);
+        api::catalog::check_contract_fields(&core)?;
         if let Some(dir) = &data_dir {
             let restored = dir.attach(&core).map_err(anyhow::Error::msg)?;
             tracing::info!(

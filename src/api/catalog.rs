@@ -69,6 +69,39 @@ pub fn describe_all(core: &Core) {
     let _ = core.surface::<Descriptions>().0.set(all);
 }
 
+/// Checks the configured contract overlays against what each operation reads: an overlay that
+/// renames to, or defaults, a request field the operation's handler does not read is refused
+/// with its file and line (the overlays were loaded before the operations could be described;
+/// this loads them again, now knowing the fields).
+pub fn check_contract_fields(core: &Core) -> anyhow::Result<()> {
+    let config = core.config();
+    if config.contract.file.is_none() && config.contract.tenants.is_empty() {
+        return Ok(());
+    }
+    let mut catalog = build(config);
+    if let Some(all) = core.surface::<Descriptions>().0.get() {
+        for ((surface, name), d) in all {
+            let fields = d.fields.iter().map(|f| describe::dotted(&f.name)).collect();
+            catalog
+                .request_fields
+                .insert((*surface, (*name).to_owned()), fields);
+        }
+    }
+    let tenants: Vec<String> = core
+        .store()
+        .tenant_ids()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    crate::contract::Contracts::load(
+        config.contract.file.as_deref(),
+        &config.contract.tenants,
+        &catalog,
+        &tenants,
+    )?;
+    Ok(())
+}
+
 /// Which operation makes the id a field names, per surface (and, where one name means different
 /// things, per operation that takes it), and what it is: the source of the example's
 /// placeholders and of "needs". The operation that makes an id (`b2cShopBind`'s `shopId`) does not
@@ -225,7 +258,15 @@ fn described(core: &Core, surface: &str, canonical: &str) -> (Vec<Field>, Value,
         return (Vec::new(), Value::Null, Vec::new());
     };
     let made_by = |leaf: &str| producer(surface, canonical, leaf).map(|(by, _)| by.to_owned());
-    let example = describe::example_for(canonical, &d.fields, Some(&made_by));
+    let mut example = describe::example_for(canonical, &d.fields, Some(&made_by));
+    let mut fields = d.fields.clone();
+    let overlay = core.surface::<crate::contract::Contracts>().default.clone();
+    if let Some(o) = overlay
+        .as_deref()
+        .and_then(|c| c.operation(surface, canonical))
+    {
+        for_partner(o, &mut fields, &mut example);
+    }
     let mut needs: Vec<String> = Vec::new();
     for f in &d.fields {
         let leaf = describe::leaf_name(&f.name);
@@ -243,7 +284,48 @@ fn described(core: &Core, surface: &str, canonical: &str) -> (Vec<Field>, Value,
             }
         }
     }
-    (d.fields.clone(), example, needs)
+    (fields, example, needs)
+}
+
+/// The fields and example in the names of the default contract overlay (docs/CONTRACTS.md):
+/// renamed fields under the partner's name, its optional fields optional, its required fields
+/// added.
+fn for_partner(
+    o: &crate::contract::OperationOverlay,
+    fields: &mut Vec<Field>,
+    example: &mut Value,
+) {
+    o.request_for_partner(example);
+    for f in fields.iter_mut() {
+        let dotted = describe::dotted(&f.name);
+        if let Some((partner, _)) = o.rename_request.iter().find(|(_, sim)| **sim == dotted) {
+            if dotted == f.name {
+                f.name = partner.clone();
+            }
+        }
+        if o.optional.contains_key(&f.name) {
+            f.required = false;
+        }
+    }
+    for path in &o.required {
+        let at = match fields.iter().position(|f| &f.name == path) {
+            Some(i) => i,
+            None => {
+                fields.push(Field {
+                    name: path.clone(),
+                    kind: "string",
+                    required: true,
+                    allowed: Vec::new(),
+                    or: None,
+                });
+                fields.len() - 1
+            }
+        };
+        fields[at].required = true;
+        if describe::lookup(example, path).is_none() {
+            describe::put(example, path, describe::value_of(&fields[at]));
+        }
+    }
 }
 
 /// Every operation of every surface as a partner reaches it (wire names, after the configured

@@ -159,26 +159,24 @@ const MAX_ROUNDS: usize = 64;
 pub fn run(mut call: impl FnMut(&Value)) -> (Vec<Field>, Value) {
     let mut body = json!({});
     let mut fields = Vec::new();
-    for round in 0..MAX_ROUNDS {
-        if round + 1 == MAX_ROUNDS {
-            tracing::warn!(
-                rounds = MAX_ROUNDS,
-                "an operation's description did not settle"
-            );
-        }
+    for _ in 0..MAX_ROUNDS {
         let recording = Recording::start();
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call(&body)));
         let seen = recording.take();
         if outcome.is_err() {
-            break;
+            return (fields, body);
         }
         let next = example(&seen, None);
         fields = seen;
         if next == body {
-            break;
+            return (fields, body);
         }
         body = next;
     }
+    tracing::warn!(
+        rounds = MAX_ROUNDS,
+        "an operation's description did not settle; its example may lack fields"
+    );
     (fields, body)
 }
 
@@ -259,7 +257,7 @@ pub fn leaf_name(name: &str) -> &str {
 
 /// Sets `path` (`a.b`, `a[0].b`) in `body`, creating objects and arrays on the way; a value
 /// already there is kept when the new one is an empty container.
-fn put(body: &mut Value, path: &str, value: Value) {
+pub fn put(body: &mut Value, path: &str, value: Value) {
     let mut at = body;
     let parts: Vec<&str> = path.split('.').collect();
     for (i, part) in parts.iter().enumerate() {
@@ -297,6 +295,20 @@ fn put(body: &mut Value, path: &str, value: Value) {
             *at = Value::Object(Map::new());
         }
     }
+}
+
+/// The example value of a field (as in [`example`]).
+pub fn value_of(f: &Field) -> Value {
+    value_for(f, 100)
+}
+
+/// A field's path as a contract overlay names it: `materials.tradeTime` for
+/// `materials[0].tradeTime`.
+pub fn dotted(name: &str) -> String {
+    name.split('.')
+        .map(|part| part.split_once('[').map_or(part, |(key, _)| key))
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// A realistic value for a field, from its kind and then its name.

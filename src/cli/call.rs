@@ -206,11 +206,16 @@ fn example(args: &CallArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .find(|op| op.surface == surface && op.name.trim_matches('/') == wanted)
     else {
+        // Pockyt names are paths: compared with their leading slash, as the server does.
+        let given = match args.surface {
+            Surface::Pockyt => format!("/{wanted}"),
+            _ => args.api_code.clone(),
+        };
         eprintln!(
             "error: {} is not a {} operation: {}",
             args.api_code,
             crate::api::catalog::surface_title(surface),
-            crate::api::catalog::unknown(app.core(), surface, &args.api_code)
+            crate::api::catalog::unknown(app.core(), surface, &given)
         );
         return Ok(exit::code(exit::USAGE));
     };
@@ -234,18 +239,27 @@ pub fn example_text(op: &crate::api::catalog::Listed) -> anyhow::Result<String> 
         .max()
         .unwrap_or(5)
         .max(5);
+    let presence = op
+        .fields
+        .iter()
+        .map(|f| f.presence().len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
     text.push_str(&format!(
-        "{:<width$}  {:<16}  {:<9}  allowed\n",
+        "{:<width$}  {:<presence$}  {:<9}  allowed\n",
         "field", "presence", "kind"
     ));
     for f in &op.fields {
-        text.push_str(&format!(
-            "{:<width$}  {:<16}  {:<9}  {}\n",
+        let line = format!(
+            "{:<width$}  {:<presence$}  {:<9}  {}",
             f.name,
             f.presence(),
             f.kind,
             f.allowed.join(", ")
-        ));
+        );
+        text.push_str(line.trim_end());
+        text.push('\n');
     }
     if op.needs.is_empty() {
         text.push_str("needs: nothing before it");

@@ -447,9 +447,20 @@ async fn call_example_prints_the_body_the_fields_and_what_comes_first() {
         assert_eq!(&printed, listed, "{surface} {name}");
     }
 
-    let out = run(&["call", "cardHolderAply", "--example"]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("did you mean `cardHolderApply`?"), "{err}");
+    for (args, near) in [
+        (
+            &["call", "cardHolderAply", "--example"][..],
+            "cardHolderApply",
+        ),
+        (
+            &["call", "--surface", "pockyt", "v3/payouts/pya", "--example"][..],
+            "/v3/payouts/pay",
+        ),
+    ] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains(&format!("did you mean `{near}`?")), "{err}");
+    }
     app.shutdown().await;
 }
