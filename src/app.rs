@@ -136,6 +136,7 @@ impl App {
         let observer = coverage.clone();
         outbox.set_observer(Arc::new(move |n| observer.delivery(n)));
         surfaces.insert(coverage);
+        surfaces.insert(Arc::new(api::catalog::Descriptions::default()));
         surfaces.insert(api::catalog::install_contracts(
             &config,
             &outbox,
@@ -164,6 +165,8 @@ impl App {
             surfaces,
             cpu,
         });
+        api::catalog::describe_all(&core);
+        api::catalog::check_contract_fields(&core)?;
         if let Some(dir) = &data_dir {
             let restored = dir.attach(&core).map_err(anyhow::Error::msg)?;
             tracing::info!(

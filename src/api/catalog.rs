@@ -4,9 +4,13 @@
 //! sent a name it does not serve: the nearest name it does serve, or the surface that serves
 //! this one ("shopAccountBind is a whalet-platform operation: POST /v1/platform/shopAccountBind").
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
+use serde_json::Value;
+
+use super::describe::{self, Described, Field};
 
 use crate::config::Config;
 use crate::contract::Catalog;
@@ -23,6 +27,305 @@ pub struct Listed {
     pub name: String,
     /// The request: `POST /api` (apiCode in `head.apiCode`), `POST /v1/platform/paymentQuery`, ...
     pub request: String,
+    /// The body's fields in the order the operation reads them ([`describe`]).
+    pub fields: Vec<Field>,
+    /// A body it accepts once the operations in `needs` made the ids it names
+    /// (`<userId from userOnboardingApply>`).
+    pub example: Value,
+    /// What must exist first: "an approved user: userOnboardingApply".
+    pub needs: Vec<String>,
+}
+
+/// Every operation's description, made once when the simulator starts ([`describe_all`]) and
+/// read by `GET /__sim/operations` and `whalet-sim call --example`.
+#[derive(Default)]
+pub struct Descriptions(OnceLock<HashMap<(&'static str, &'static str), Described>>);
+
+impl Descriptions {
+    fn get(&self, surface: &str, canonical: &str) -> Option<&Described> {
+        self.0
+            .get()?
+            .iter()
+            .find_map(|((s, n), d)| (*s == surface && *n == canonical).then_some(d))
+    }
+}
+
+/// Describes every operation of every surface (each handler run once per field in describe
+/// mode, against a tenant that does not exist) and keeps the result in the core.
+pub fn describe_all(core: &Core) {
+    let mut all = HashMap::new();
+    type Describe = fn(&Core) -> Vec<Described>;
+    let surfaces: [(&'static str, Describe); 4] = [
+        ("whalet", super::whalet::describe),
+        ("platform", super::platform::describe),
+        ("infinia", super::infinia::describe),
+        ("pockyt", super::pockyt::describe),
+    ];
+    for (surface, describe) in surfaces {
+        for d in describe(core) {
+            all.insert((surface, d.name), d);
+        }
+    }
+    let _ = core.surface::<Descriptions>().0.set(all);
+}
+
+/// Checks the configured contract overlays against what each operation reads: an overlay that
+/// renames to, or defaults, a request field the operation's handler does not read is refused
+/// with its file and line (the overlays were loaded before the operations could be described;
+/// this loads them again, now knowing the fields).
+pub fn check_contract_fields(core: &Core) -> anyhow::Result<()> {
+    let config = core.config();
+    if config.contract.file.is_none() && config.contract.tenants.is_empty() {
+        return Ok(());
+    }
+    let mut catalog = build(config);
+    if let Some(all) = core.surface::<Descriptions>().0.get() {
+        for ((surface, name), d) in all {
+            let fields = d.fields.iter().map(|f| describe::dotted(&f.name)).collect();
+            catalog
+                .request_fields
+                .insert((*surface, (*name).to_owned()), fields);
+        }
+    }
+    let tenants: Vec<String> = core
+        .store()
+        .tenant_ids()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    crate::contract::Contracts::load(
+        config.contract.file.as_deref(),
+        &config.contract.tenants,
+        &catalog,
+        &tenants,
+    )?;
+    Ok(())
+}
+
+/// Which operation makes the id a field names, per surface (and, where one name means different
+/// things, per operation that takes it), and what it is: the source of the example's
+/// placeholders and of "needs". The operation that makes an id (`b2cShopBind`'s `shopId`) does not
+/// need itself.
+const PRODUCERS: &[(&str, &str, &str, &str, &str)] = &[
+    // (surface, field, only for this operation or "", made by, what it is)
+    (
+        "whalet",
+        "userId",
+        "",
+        "userOnboardingApply",
+        "an approved user",
+    ),
+    (
+        "whalet",
+        "holderId",
+        "",
+        "cardHolderApply",
+        "an approved card holder",
+    ),
+    (
+        "whalet",
+        "cardId",
+        "",
+        "b2cVirtualAccountApply",
+        "an opened collection account",
+    ),
+    (
+        "whalet",
+        "shopId",
+        "",
+        "b2cShopBind",
+        "an approved shop binding",
+    ),
+    (
+        "whalet",
+        "beneficiaryId",
+        "",
+        "benificiaryAccountApply",
+        "an approved payout beneficiary",
+    ),
+    (
+        "whalet",
+        "beneficaryId",
+        "",
+        "cardHolderBeneficaryApply",
+        "an approved holder bank account",
+    ),
+    ("whalet", "rateId", "", "rateInquiry", "a rate quote"),
+    ("whalet", "payoutId", "", "payoutApply", "a payout"),
+    ("whalet", "payId", "", "payApply", "a pay order"),
+    ("whalet", "orderId", "", "tradeOrderApply", "a trade order"),
+    (
+        "whalet",
+        "tradeId",
+        "tradeOrderBindApply",
+        "trigger whalet.collection.received on a B2B card",
+        "a collection on a B2B account",
+    ),
+    (
+        "whalet",
+        "tradeId",
+        "tradeReplenishSubmit",
+        "trigger whalet.trade_replenish.requested",
+        "a collection with a request for material",
+    ),
+    (
+        "whalet",
+        "tradeId",
+        "",
+        "trigger whalet.collection.received",
+        "a collection",
+    ),
+    (
+        "whalet",
+        "replenishId",
+        "",
+        "trigger whalet.edd.requested",
+        "an EDD request",
+    ),
+    (
+        "platform",
+        "bindId",
+        "",
+        "shopAccountBind",
+        "a shop binding",
+    ),
+    (
+        "platform",
+        "shopId",
+        "",
+        "shopAccountBind",
+        "a shop binding the seller approved",
+    ),
+    ("platform", "paymentId", "", "paymentApply", "a payment"),
+    (
+        "infinia",
+        "sellerId",
+        "",
+        "account-binding/request",
+        "a seller bound to the app",
+    ),
+    (
+        "infinia",
+        "requestNo",
+        "account-binding/query",
+        "account-binding/request",
+        "a binding request",
+    ),
+    (
+        "infinia",
+        "requestNo",
+        "revenue-sharing/query",
+        "revenue-sharing/request",
+        "a revenue sharing",
+    ),
+    (
+        "pockyt",
+        "customerNo",
+        "",
+        "/v3/payee/register",
+        "an active payee",
+    ),
+    (
+        "pockyt",
+        "accountToken",
+        "",
+        "/v3/payee/account/create/bank-account",
+        "an active payout account",
+    ),
+    ("pockyt", "transactionNo", "", "/v3/payouts/pay", "a payout"),
+    (
+        "pockyt",
+        "invoiceId",
+        "/v3/payouts/inquiry",
+        "/v3/payouts/pay",
+        "a payout",
+    ),
+];
+
+/// The operation that makes `field` for operation `op` of `surface`, unless it is `op` itself.
+pub fn producer(surface: &str, op: &str, field: &str) -> Option<(&'static str, &'static str)> {
+    PRODUCERS
+        .iter()
+        .find(|(s, f, only, by, _)| {
+            *s == surface && *f == field && (only.is_empty() || *only == op) && *by != op
+        })
+        .map(|(_, _, _, by, what)| (*by, *what))
+}
+
+/// The listing's fields, example and needs of one operation.
+fn described(core: &Core, surface: &str, canonical: &str) -> (Vec<Field>, Value, Vec<String>) {
+    let Some(d) = core.surface::<Descriptions>().get(surface, canonical) else {
+        return (Vec::new(), Value::Null, Vec::new());
+    };
+    let made_by = |leaf: &str| producer(surface, canonical, leaf).map(|(by, _)| by.to_owned());
+    let mut example = describe::example_for(canonical, &d.fields, Some(&made_by));
+    let mut fields = d.fields.clone();
+    let overlay = core.surface::<crate::contract::Contracts>().default.clone();
+    if let Some(o) = overlay
+        .as_deref()
+        .and_then(|c| c.operation(surface, canonical))
+    {
+        for_partner(o, &mut fields, &mut example);
+    }
+    let mut needs: Vec<String> = Vec::new();
+    for f in &d.fields {
+        let leaf = describe::leaf_name(&f.name);
+        let in_example = crate::api::describe::lookup(&example, &f.name).is_some();
+        if in_example && matches!(f.kind, "files" | "fileIds") {
+            let line = "an uploaded file: POST /file/upload".to_owned();
+            if !needs.contains(&line) {
+                needs.push(line);
+            }
+        }
+        if let Some((by, what)) = producer(surface, canonical, leaf).filter(|_| in_example) {
+            let line = format!("{what}: {by}");
+            if !needs.contains(&line) {
+                needs.push(line);
+            }
+        }
+    }
+    (fields, example, needs)
+}
+
+/// The fields and example in the names of the default contract overlay (docs/CONTRACTS.md):
+/// renamed fields under the partner's name, its optional fields optional, its required fields
+/// added.
+fn for_partner(
+    o: &crate::contract::OperationOverlay,
+    fields: &mut Vec<Field>,
+    example: &mut Value,
+) {
+    o.request_for_partner(example);
+    for f in fields.iter_mut() {
+        let dotted = describe::dotted(&f.name);
+        if let Some((partner, _)) = o.rename_request.iter().find(|(_, sim)| **sim == dotted) {
+            if dotted == f.name {
+                f.name = partner.clone();
+            }
+        }
+        if o.optional.contains_key(&f.name) {
+            f.required = false;
+        }
+    }
+    for path in &o.required {
+        let at = match fields.iter().position(|f| &f.name == path) {
+            Some(i) => i,
+            None => {
+                fields.push(Field {
+                    name: path.clone(),
+                    kind: "string",
+                    required: true,
+                    allowed: Vec::new(),
+                    or: None,
+                });
+                fields.len() - 1
+            }
+        };
+        fields[at].required = true;
+        if describe::lookup(example, path).is_none() {
+            describe::put(example, path, describe::value_of(&fields[at]));
+        }
+    }
 }
 
 /// Every operation of every surface as a partner reaches it (wire names, after the configured
@@ -32,15 +335,23 @@ pub fn operations(core: &Core) -> Vec<Listed> {
     let mut out: Vec<Listed> = catalog
         .operations
         .into_iter()
-        .map(|(surface, _canonical, name)| Listed {
-            surface,
-            request: match surface {
-                "whalet" => format!("POST /api (head.apiCode = {name}), or POST /api/{name}"),
-                "platform" => format!("POST /v1/platform/{name}"),
-                "infinia" => format!("POST /api/v1/{name}"),
-                _ => format!("POST {name}"),
-            },
-            name,
+        .map(|(surface, canonical, name)| {
+            let (fields, example, needs) = described(core, surface, &canonical);
+            Listed {
+                surface,
+                request: match surface {
+                    "whalet" => {
+                        format!("POST /api (head.apiCode = {name}), or POST /api/{name}")
+                    }
+                    "platform" => format!("POST /v1/platform/{name}"),
+                    "infinia" => format!("POST /api/v1/{name}"),
+                    _ => format!("POST {name}"),
+                },
+                name,
+                fields,
+                example,
+                needs,
+            }
         })
         .collect();
     let whalet = out.iter().take_while(|op| op.surface == "whalet").count();
@@ -55,6 +366,10 @@ pub fn operations(core: &Core) -> Vec<Listed> {
             surface: "file",
             name: "upload".to_owned(),
             request: "POST /file/upload".to_owned(),
+            // multipart/form-data, not a JSON body: docs/FIDELITY.md describes its parts.
+            fields: Vec::new(),
+            example: Value::Null,
+            needs: Vec::new(),
         },
     );
     out

@@ -2,6 +2,7 @@
 
 pub mod catalog;
 pub mod coverage;
+pub mod describe;
 pub mod infinia;
 pub mod pipeline;
 pub mod platform;

@@ -72,6 +72,13 @@ pub struct CallArgs {
     /// `ret_code`), a string without quotes, for `VAR=$(whalet-sim call ...)`.
     #[arg(long, value_name = "PATH")]
     get: Option<String>,
+    /// Send nothing: print an example body of the operation, its fields (required or optional,
+    /// kind, allowed values) and the operations that must come before it.
+    #[arg(long)]
+    example: bool,
+    /// With --example: print it as JSON (the entry of `GET /__sim/operations`).
+    #[arg(long, requires = "example")]
+    json: bool,
     /// Pockyt API token (signs `verifySign`).
     #[arg(long, env = "WHALET_SIM_POCKYT_TOKEN", default_value = crate::config::pockyt::DEMO_TOKEN)]
     token: String,
@@ -116,6 +123,9 @@ fn error_exit(e: &CallError) -> u8 {
 }
 
 pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
+    if args.example {
+        return example(&args);
+    }
     let body_text = match args.data.strip_prefix('@') {
         Some(path) => {
             std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {path}: {e}"))?
@@ -175,6 +185,88 @@ fn finish(json: &serde_json::Value, code: u8, get: Option<&str>) -> anyhow::Resu
         super::print_answer(json, get)?;
     }
     Ok(exit::code(code))
+}
+
+/// `--example`: the operation as the simulator describes it (`crate::api::describe`), from a
+/// simulator built here with the default configuration; nothing is sent.
+fn example(args: &CallArgs) -> anyhow::Result<ExitCode> {
+    let app = crate::app::App::new(
+        crate::config::Config::default(),
+        crate::app::Options::default(),
+    )?;
+    let surface = match args.surface {
+        Surface::Whalet => "whalet",
+        Surface::Platform => "platform",
+        Surface::Infinia => "infinia",
+        Surface::Pockyt => "pockyt",
+    };
+    let wanted = args.api_code.trim_matches('/');
+    let all = crate::api::catalog::operations(app.core());
+    let Some(op) = all
+        .iter()
+        .find(|op| op.surface == surface && op.name.trim_matches('/') == wanted)
+    else {
+        // Pockyt names are paths: compared with their leading slash, as the server does.
+        let given = match args.surface {
+            Surface::Pockyt => format!("/{wanted}"),
+            _ => args.api_code.clone(),
+        };
+        eprintln!(
+            "error: {} is not a {} operation: {}",
+            args.api_code,
+            crate::api::catalog::surface_title(surface),
+            crate::api::catalog::unknown(app.core(), surface, &given)
+        );
+        return Ok(exit::code(exit::USAGE));
+    };
+    if args.json {
+        super::out(serde_json::to_string_pretty(op)?);
+    } else {
+        super::out(example_text(op)?);
+    }
+    Ok(exit::code(exit::SUCCESS))
+}
+
+/// The human form of `--example`: the request, the body, a table of the fields, what it needs.
+pub fn example_text(op: &crate::api::catalog::Listed) -> anyhow::Result<String> {
+    let mut text = format!("{}\n", op.request);
+    text.push_str(&serde_json::to_string_pretty(&op.example)?);
+    text.push_str("\n\n");
+    let width = op
+        .fields
+        .iter()
+        .map(|f| f.name.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let presence = op
+        .fields
+        .iter()
+        .map(|f| f.presence().len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    text.push_str(&format!(
+        "{:<width$}  {:<presence$}  {:<9}  allowed\n",
+        "field", "presence", "kind"
+    ));
+    for f in &op.fields {
+        let line = format!(
+            "{:<width$}  {:<presence$}  {:<9}  {}",
+            f.name,
+            f.presence(),
+            f.kind,
+            f.allowed.join(", ")
+        );
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    if op.needs.is_empty() {
+        text.push_str("needs: nothing before it");
+    } else {
+        text.push_str(&format!("needs: {}", op.needs.join("; ")));
+    }
+    Ok(text)
 }
 
 fn own_key(args: &CallArgs, default: &str) -> anyhow::Result<PrivateKey> {

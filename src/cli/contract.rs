@@ -80,8 +80,9 @@ struct NotificationEntry {
     overlay: Option<NotificationOverlay>,
 }
 
-const NOTE: &str = "Field lists are not derived: handlers read their fields in code, not from a \
-table. Each overlay shows the changes a partner's document makes (request renames partner → \
+const NOTE: &str = "Request fields are not in this dump: `whalet-sim call <operation> --example` \
+and GET /__sim/operations list them (read from the handlers' own checks), and `serve` refuses an \
+overlay naming a request field the operation does not read. Each overlay shows the changes a partner's document makes (request renames partner → \
 simulator; reply and notification renames simulator → partner).";
 
 pub fn run(args: ContractArgs) -> anyhow::Result<ExitCode> {

@@ -42,6 +42,9 @@ pub struct Catalog {
     pub notifications: Vec<(&'static str, String)>,
     /// Whalet notification apiCodes on the wire → canonical (after `[whalet.api_codes]`).
     pub whalet_wire: HashMap<String, String>,
+    /// (surface, canonical name) → the request fields its handler reads (dot paths, as an
+    /// overlay names them; `api::describe`). An operation not listed is not checked.
+    pub request_fields: HashMap<(&'static str, String), Vec<String>>,
 }
 
 impl Catalog {
@@ -193,6 +196,15 @@ impl Contract {
                 }
                 check_operation(surface, &overlay)
                     .map_err(|m| at(file, text, offset, format!("{surface}.{name:?}: {m}")))?;
+                if let Some(fields) = catalog.request_fields.get(&(surface, name.clone())) {
+                    check_request_fields(&overlay, fields).map_err(|(path, m)| {
+                        let line = text[offset..]
+                            .find(&format!("\"{path}\""))
+                            .or_else(|| text[offset..].find(path.as_str()))
+                            .map_or(offset, |i| offset + i);
+                        at(file, text, line, format!("{surface}.{name:?}: {m}"))
+                    })?;
+                }
                 contract
                     .operations
                     .entry(surface)
@@ -324,6 +336,30 @@ fn check_operation(surface: &str, o: &OperationOverlay) -> Result<(), String> {
     Ok(())
 }
 
+/// The simulator's request fields an overlay names must be ones the operation reads: the targets
+/// of `rename_request` and the `optional` fields (after renaming). On a mistake: the path as the
+/// file spells it, and the message.
+fn check_request_fields(o: &OperationOverlay, fields: &[String]) -> Result<(), (String, String)> {
+    let unknown = |key: &str, path: &str| {
+        format!(
+            "{key} names {path:?}, a field this operation does not read (it reads: {})",
+            fields.join(", ")
+        )
+    };
+    for sim in o.rename_request.values() {
+        if !fields.contains(sim) {
+            return Err((sim.clone(), unknown("rename_request", sim)));
+        }
+    }
+    for path in o.optional.keys() {
+        let sim = o.rename_request.get(path).unwrap_or(path);
+        if !fields.contains(sim) {
+            return Err((path.clone(), unknown("optional", path)));
+        }
+    }
+    Ok(())
+}
+
 fn check_notification(o: &NotificationOverlay) -> Result<(), String> {
     check_targets("rename", &o.rename)?;
     check_paths("extra", o.extra.keys())?;
@@ -367,6 +403,14 @@ impl OperationOverlay {
             RequestOutcome::Changed
         } else {
             RequestOutcome::Unchanged
+        }
+    }
+
+    /// A request body in the simulator's names (an example) in the partner's: the reverse of
+    /// `rename_request`.
+    pub fn request_for_partner(&self, body: &mut Value) {
+        for (partner, sim) in &self.rename_request {
+            paths::rename(body, sim, partner);
         }
     }
 
@@ -480,6 +524,7 @@ mod tests {
             operations: vec![("whalet", "createUser".into(), "createUser".into())],
             notifications: vec![("whalet", "userNotify".into())],
             whalet_wire: HashMap::new(),
+            request_fields: HashMap::new(),
         }
     }
 

@@ -153,6 +153,9 @@ fn unknown_operations_notifications_and_keys_name_file_and_line() {
         ("[pockyt.\"/v3/none\"]\n", 1, "/v3/none"),
         ("[infinia.\"account-balance/query\"]\ncode = \"SUCCESS\"\n", 1, "only Whalet"),
         ("[whalet.userOnboardingApply]\nrename_reply = { \"a..b\" = \"c\" }\n", 1, "a..b"),
+        // A request field the operation does not read (its description, `api::describe`).
+        ("[whalet.userOnboardingApply]\nrequired = [\"email\"]\nrename_request = { merchantUserId = \"outUserID\" }\n", 3, "\"outUserID\", a field this operation does not read"),
+        ("[platform.paymentApply]\n\noptional = { \"memmo\" = \"x\" }\n", 3, "optional names \"memmo\""),
     ];
     for (text, line, needle) in cases {
         std::fs::write(&file, text).unwrap();
@@ -215,4 +218,45 @@ fn contract_dump_prints_toml_and_json_that_parse() {
         .find(|n| n["name"] == "userOnboardingResultNotify")
         .unwrap();
     assert_eq!(note["overlay"]["status"]["SUCCESS"], "APPROVED");
+}
+
+/// `GET /__sim/operations` shows an operation in the overlay's names: its example is what the
+/// partner's document would send, and it succeeds as sent.
+#[tokio::test]
+async fn the_listed_example_follows_the_overlay_and_succeeds() {
+    let app = spawn_with(with_shipped()).await;
+    let all = app.get_json("/__sim/operations?surface=whalet").await;
+    let op = all["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "userOnboardingApply")
+        .unwrap()
+        .clone();
+    let example = &op["example"];
+    assert!(example.get("merchantUserId").is_some(), "{example}");
+    assert!(example.get("outUserId").is_none(), "{example}");
+    assert!(
+        example["legalEntity"].get("legalName").is_some(),
+        "{example}"
+    );
+    assert!(
+        example.get("email").is_some(),
+        "required by the overlay: {example}"
+    );
+    let field = |name: &str| {
+        op["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} not in {}", op["fields"]))
+    };
+    assert_eq!(field("merchantUserId")["required"], true);
+    assert_eq!(field("email")["required"], true);
+    assert_eq!(field("legalEntity.countryCode")["required"], false);
+    let (code, detail, body) = apply(&app.client, example.clone()).await;
+    assert_eq!(code, "SUCCESS", "{detail} {body}");
+    app.shutdown().await;
 }

@@ -24,6 +24,7 @@ mod e2e_rules;
 mod e2e_scenarios;
 mod edge_limits;
 mod envelope_errors;
+mod examples;
 mod fidelity_whalet;
 mod fuzz_smoke;
 mod independent_client;

@@ -128,3 +128,125 @@ async fn a_name_from_another_surface_or_a_typo_is_answered_with_where_it_is() {
     );
     app.shutdown().await;
 }
+
+/// Operations that truly take no field (none today; `file upload` is multipart, excused in
+/// tests/api/examples.rs).
+const NO_FIELDS: &[(&str, &str)] = &[("file", "upload")];
+
+#[tokio::test]
+async fn every_operation_lists_its_fields_an_example_and_what_it_needs() {
+    let app = spawn_app().await;
+    let all = app.get_json("/__sim/operations").await;
+    let ops = all["operations"].as_array().unwrap();
+    let mut undescribed = Vec::new();
+    for op in ops {
+        let (surface, name) = (
+            op["surface"].as_str().unwrap(),
+            op["name"].as_str().unwrap(),
+        );
+        let fields = op["fields"].as_array().unwrap();
+        if NO_FIELDS.contains(&(surface, name)) {
+            continue;
+        }
+        if fields.is_empty() || !op["example"].is_object() {
+            undescribed.push(format!("{surface} {name}"));
+            continue;
+        }
+        // Every required top-level field is in the example, and the example names no field the
+        // operation does not read.
+        for f in fields {
+            let field = f["name"].as_str().unwrap();
+            if f["required"] == true && !field.contains(['.', '[']) {
+                assert!(
+                    op["example"].get(field).is_some(),
+                    "{surface} {name}: required {field} missing from {}",
+                    op["example"]
+                );
+            }
+        }
+        for key in op["example"].as_object().unwrap().keys() {
+            assert!(
+                fields.iter().any(|f| f["name"] == key.as_str()),
+                "{surface} {name}: example field {key} is not among its fields"
+            );
+        }
+    }
+    assert!(
+        undescribed.is_empty(),
+        "without a description: {undescribed:?}"
+    );
+
+    let find = |surface: &str, name: &str| -> Value {
+        ops.iter()
+            .find(|o| o["surface"] == surface && o["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    let holder = find("whalet", "cardHolderApply");
+    let holder_type = holder["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "holderType")
+        .unwrap();
+    assert_eq!(holder_type["kind"], "enum");
+    assert_eq!(holder_type["allowed"], json!(["INDIVIDUAL", "ENTERPRISE"]));
+    assert_eq!(
+        holder["example"]["userId"],
+        "<userId from userOnboardingApply>"
+    );
+    assert_eq!(
+        holder["needs"],
+        json!(["an approved user: userOnboardingApply"])
+    );
+    // Nested fields, and an either-or pair.
+    let onboarding = find("whalet", "userOnboardingApply");
+    assert_eq!(onboarding["example"]["legalEntity"]["countryCode"], "US");
+    assert_eq!(onboarding["needs"], json!([]));
+    let query = find("whalet", "cardHolderQuery");
+    let or: Vec<&Value> = query["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f.get("or").is_some())
+        .collect();
+    assert_eq!(or.len(), 2, "{query}");
+    // Other surfaces: a Pockyt account on its path takes its own accountType.
+    let bank = find("pockyt", "/v3/payee/account/create/bank-account");
+    assert_eq!(bank["example"]["accountType"], "BANK_ACCOUNT");
+    assert!(bank["needs"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("an active payee: /v3/payee/register")));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn describing_every_operation_changes_nothing() {
+    let app = spawn_app().await;
+    // Some state to keep: a user under review, and a notification on its way.
+    let reply = app
+        .client
+        .call(
+            "userOnboardingApply",
+            &json!({"outUserId": "u-1", "legalEntity": {"type": "ENTERPRISE", "name": "Acme",
+                     "certType": "BUSINESS_LICENSE", "certNo": "1", "countryCode": "CN"}}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.code, "PROCESSING", "{}", reply.detail);
+    let look = || async {
+        (
+            app.get_json("/__sim/state").await,
+            app.get_json("/__sim/notifications").await,
+            app.get_json("/__sim/clock").await,
+            app.get_json("/__sim/invariants").await,
+        )
+    };
+    let before = look().await;
+    // Every handler of every surface, in describe mode, once per field (as at start-up).
+    whalet_sim::api::catalog::describe_all(app.app().core());
+    let after = look().await;
+    assert_eq!(before, after);
+    app.shutdown().await;
+}

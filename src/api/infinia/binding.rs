@@ -39,6 +39,7 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
             }
         }
     }
+    crate::api::describe::record("entityType", "enum", true, ENTITY_TYPES);
     let entity = required(body, "entityType", 32)?;
     if !ENTITY_TYPES.iter().any(|e| e.eq_ignore_ascii_case(entity)) {
         return Err(InfiniaError::range(format!(

@@ -14,6 +14,7 @@ pub const OPERATION: Operation = Operation {
 };
 
 fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
+    crate::api::describe::record_either("requestNo", "sellerId");
     let request_no = optional(body, "requestNo", 64)?;
     let seller_id = optional(body, "sellerId", 64)?;
     if request_no.is_none() && seller_id.is_none() {

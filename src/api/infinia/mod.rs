@@ -357,3 +357,34 @@ pub fn base_url(req: &SimRequest) -> String {
     };
     format!("{scheme}://{host}")
 }
+
+/// Every operation's fields and example (`crate::api::describe`), by canonical path: each
+/// handler run in describe mode as the first configured app, against a tenant that does not
+/// exist. Empty when no app is configured.
+pub fn describe(core: &Core) -> Vec<crate::api::describe::Described> {
+    let apps = &core.infinia().apps;
+    let Some(infinia_app) = apps.ids().first().and_then(|id| apps.get(id)) else {
+        return Vec::new();
+    };
+    let tenant = crate::api::describe::nobody(Provider::Infinia);
+    let decision = crate::scenario::Decision::default();
+    OPERATIONS
+        .iter()
+        .map(|operation| {
+            let session = Session {
+                infinia_app: infinia_app.clone(),
+                base_url: "http://127.0.0.1:8080".to_owned(),
+                operation,
+            };
+            let ctx = Ctx {
+                core,
+                tenant: &tenant,
+                decision: &decision,
+                session: &session,
+            };
+            crate::api::describe::Described::of(operation.name, |body| {
+                let _ = (operation.handler)(&ctx, body);
+            })
+        })
+        .collect()
+}

@@ -43,6 +43,7 @@ fn parse(body: &Value) -> Result<BindRequest, FieldError> {
     if let Some(c) = currency {
         fields::currency(c, "currency")?;
     }
+    crate::api::describe::record("legalEntity", "object", true, &[]);
     let entity = match body.get("legalEntity") {
         Some(v @ Value::Object(_)) => v,
         None | Some(Value::Null) => return Err("legalEntity is required".into()),

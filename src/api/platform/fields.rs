@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use crate::api::describe;
 use crate::money::Currency;
 use crate::wire::whalet::{self as envelope, WhaletError};
 
@@ -47,6 +48,7 @@ impl std::ops::Deref for FieldError {
 
 /// Reads a required non-empty string field (dot path for the message); PARAMETER_ERROR otherwise.
 pub fn required<'a>(body: &'a Value, field: &str, path: &str) -> Result<&'a str, FieldError> {
+    describe::record(path, "string", true, &[]);
     match body.get(field) {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s),
         Some(Value::String(_)) => Err(format!("{path} must not be empty").into()),
@@ -65,6 +67,7 @@ pub fn optional<'a>(
     field: &str,
     path: &str,
 ) -> Result<Option<&'a str>, FieldError> {
+    describe::record(path, "string", false, &[]);
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
@@ -88,6 +91,7 @@ pub fn max_len(value: &str, max: usize, path: &str) -> Result<(), FieldError> {
 
 /// An ISO 4217 currency code (`path: why` when it is not one).
 pub fn currency(code: &str, path: &str) -> Result<Currency, FieldError> {
+    describe::record(path, "currency", false, &[]);
     Currency::parse(code).map_err(|e| FieldError(format!("{path}: {e}")))
 }
 

@@ -23,6 +23,7 @@ const MAX_REPORTED: usize = 10;
 /// `tradeMaterialsUpload {shopId, materials: [...]}` → `{}`.
 pub fn trade_materials_upload(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> {
     let shop_id = shop_id(body, "shopId")?;
+    crate::api::describe::record("materials", "array", true, &[]);
     let rows = match body.get("materials") {
         Some(Value::Array(rows)) if !rows.is_empty() => rows,
         Some(Value::Array(_)) => return Err(param("materials must not be empty".into())),
@@ -175,6 +176,7 @@ pub fn validate_material(index: usize, row: &Value) -> Result<TradeMaterial, Str
     };
     let trade_order_id = req("tradeOrderId", 64)?;
     let trade_order_no = req("tradeOrderNo", 64)?;
+    crate::api::describe::record(&at("tradeType"), "integer", true, &["0", "1"]);
     let trade_type = integer(map, "tradeType", &at("tradeType"))?
         .ok_or_else(|| format!("{} is required (0 = goods, 1 = service)", at("tradeType")))?;
     if !matches!(trade_type, 0 | 1) {
@@ -185,6 +187,7 @@ pub fn validate_material(index: usize, row: &Value) -> Result<TradeMaterial, Str
     }
     let trade_time = time(&req("tradeTime", 19)?, &at("tradeTime"))?;
     let currency = fields::currency(&req("tradeCurrency", 3)?, &at("tradeCurrency"))?;
+    crate::api::describe::record(&at("tradeAmount"), "amount", true, &[]);
     let amount_value = map
         .get("tradeAmount")
         .filter(|v| !v.is_null())
@@ -195,6 +198,7 @@ pub fn validate_material(index: usize, row: &Value) -> Result<TradeMaterial, Str
         return Err(format!("{} must be greater than zero", at("tradeAmount")));
     }
     let trade_name = req("tradeName", 256)?;
+    crate::api::describe::record(&at("tradeCount"), "integer", true, &[]);
     let trade_count = integer(map, "tradeCount", &at("tradeCount"))?
         .ok_or_else(|| format!("{} is required", at("tradeCount")))?;
     if trade_count < 1 {

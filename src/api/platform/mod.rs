@@ -314,3 +314,31 @@ fn plain_status(code: Code) -> u16 {
         _ => 500,
     }
 }
+
+/// Every operation's fields and example (`crate::api::describe`): each handler run in describe
+/// mode against a tenant that does not exist.
+pub fn describe(core: &Core) -> Vec<crate::api::describe::Described> {
+    let tenant = crate::api::describe::nobody(Provider::Whalet);
+    let decision = crate::scenario::Decision::default();
+    OPERATIONS
+        .iter()
+        .map(|op| {
+            let session = Session {
+                partner_id: DEMO_PARTNER_ID.to_owned(),
+                request_no: "describe".to_owned(),
+                base_url: "http://127.0.0.1:8080".to_owned(),
+                keys: None,
+                handler: op.handler,
+            };
+            let ctx = Ctx {
+                core,
+                tenant: &tenant,
+                decision: &decision,
+                session: &session,
+            };
+            crate::api::describe::Described::of(op.name, |body| {
+                let _ = (op.handler)(&ctx, body);
+            })
+        })
+        .collect()
+}

@@ -42,6 +42,7 @@ pub fn payment_apply(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> 
     let shop_id = required(body, "shopId", "shopId")?;
     let code = required(body, "currency", "currency")?;
     let currency = currency(code, "currency")?;
+    crate::api::describe::record("amount", "amount", true, &[]);
     let amount = match body.get("amount") {
         None | Some(Value::Null) => return Err(param("amount is required".into())),
         Some(v) => Money::from_json(v, currency).map_err(|e| param(e.0))?,

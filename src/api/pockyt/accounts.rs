@@ -100,6 +100,7 @@ pub fn create(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
                 .find(|(s, _)| *s == suffix)
                 .map(|(_, t)| *t)
                 .ok_or_else(|| PockytError::internal("unknown account path"))?;
+            crate::api::describe::record("accountType", "enum", true, &[expected]);
             let given = fields::required(f, "accountType")?;
             if given != expected {
                 return Err(PockytError::mismatch(format!(
@@ -313,6 +314,7 @@ pub fn delete(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
 
 /// Legacy v2: one account by `accountToken` (or `customerNo` + `accountTag`).
 pub fn retrieve_v2(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
+    crate::api::describe::record_either("accountToken", "customerNo");
     let token = fields::optional(f, "accountToken")?;
     let tag = fields::optional(f, "accountTag")?;
     let customer_no = fields::optional(f, "customerNo")?;

@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::api::describe;
 use crate::clock::format;
 use crate::clock::Millis;
 use crate::money::{Currency, Money};
@@ -46,8 +47,12 @@ impl Problems {
         self.found.push(problem);
     }
 
-    /// Ok when nothing was found; otherwise one refusal naming every problem.
+    /// Ok when nothing was found; otherwise one refusal naming every problem. In describe mode
+    /// (`crate::api::describe`) the operation ends here: nothing past validation runs.
     pub fn finish(self) -> Result<(), PockytError> {
+        if describe::active() {
+            return Err(PockytError::value("described".to_owned()));
+        }
         let mut found = self.found.into_iter();
         let Some(first) = found.next() else {
             return Ok(());
@@ -63,7 +68,13 @@ impl Problems {
 
 /// A required non-blank string (numbers are accepted as their text).
 pub fn required(f: &Fields, name: &str) -> Result<String, PockytError> {
-    match optional(f, name)? {
+    describe::record(name, "string", true, &[]);
+    must(f, name)
+}
+
+/// [`required`] without noting the field (for the readers below, which note their own kind).
+fn must(f: &Fields, name: &str) -> Result<String, PockytError> {
+    match may(f, name)? {
         Some(v) => Ok(v),
         None => Err(PockytError::null(format!("{name} is required"))),
     }
@@ -71,6 +82,12 @@ pub fn required(f: &Fields, name: &str) -> Result<String, PockytError> {
 
 /// An optional string: absent, null or blank → None.
 pub fn optional(f: &Fields, name: &str) -> Result<Option<String>, PockytError> {
+    describe::record(name, "string", false, &[]);
+    may(f, name)
+}
+
+/// [`optional`] without noting the field.
+fn may(f: &Fields, name: &str) -> Result<Option<String>, PockytError> {
     match f.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
@@ -90,10 +107,11 @@ pub fn one_of(
     allowed: &[&str],
     required_field: bool,
 ) -> Result<Option<String>, PockytError> {
+    describe::record(name, "enum", required_field, allowed);
     let value = if required_field {
-        Some(required(f, name)?)
+        Some(must(f, name)?)
     } else {
-        optional(f, name)?
+        may(f, name)?
     };
     match value {
         Some(v) if !allowed.contains(&v.as_str()) => Err(PockytError::value(format!(
@@ -107,10 +125,11 @@ pub fn one_of(
 
 /// `timestamp`: required, `yyyy-MM-ddTHH:mm:ssZ` (UTC).
 pub fn timestamp(f: &Fields, required_field: bool) -> Result<Option<Millis>, PockytError> {
+    describe::record("timestamp", "timestamp", required_field, &[]);
     let text = if required_field {
-        Some(required(f, "timestamp")?)
+        Some(must(f, "timestamp")?)
     } else {
-        optional(f, "timestamp")?
+        may(f, "timestamp")?
     };
     let Some(text) = text else { return Ok(None) };
     let well_formed = text.len() == 20 && text.as_bytes().get(10) == Some(&b'T');
@@ -129,10 +148,11 @@ pub fn country(
     name: &str,
     required_field: bool,
 ) -> Result<Option<String>, PockytError> {
+    describe::record(name, "country", required_field, &[]);
     let value = if required_field {
-        Some(required(f, name)?)
+        Some(must(f, name)?)
     } else {
-        optional(f, name)?
+        may(f, name)?
     };
     match value {
         Some(v) if v.len() != 2 || !v.bytes().all(|b| b.is_ascii_uppercase()) => {
@@ -147,10 +167,11 @@ pub fn country(
 
 /// A plausible e-mail address.
 pub fn email(f: &Fields, name: &str, required_field: bool) -> Result<Option<String>, PockytError> {
+    describe::record(name, "email", required_field, &[]);
     let value = if required_field {
-        Some(required(f, name)?)
+        Some(must(f, name)?)
     } else {
-        optional(f, name)?
+        may(f, name)?
     };
     if let Some(v) = &value {
         let ok = v.split_once('@').is_some_and(|(user, domain)| {
@@ -171,13 +192,15 @@ pub fn email(f: &Fields, name: &str, required_field: bool) -> Result<Option<Stri
 
 /// A currency code known to the simulator.
 pub fn currency(f: &Fields, name: &str) -> Result<Currency, PockytError> {
-    let code = required(f, name)?;
+    describe::record(name, "currency", true, &[]);
+    let code = must(f, name)?;
     Currency::parse(&code).map_err(|e| PockytError::value(format!("{name}: {}", message(e))))
 }
 
 /// A positive decimal amount in `currency`.
 pub fn amount(f: &Fields, name: &str, currency: Currency) -> Result<Money, PockytError> {
-    let text = required(f, name)?;
+    describe::record(name, "amount", true, &[]);
+    let text = must(f, name)?;
     let money = Money::parse(&text, currency)
         .map_err(|e| PockytError::value(format!("{name}: {}", message(e))))?;
     if !money.is_positive() {
@@ -195,10 +218,11 @@ pub fn date(
     name: &str,
     required_field: bool,
 ) -> Result<Option<(i32, u8, u8)>, PockytError> {
+    describe::record(name, "date", required_field, &[]);
     let value = if required_field {
-        Some(required(f, name)?)
+        Some(must(f, name)?)
     } else {
-        optional(f, name)?
+        may(f, name)?
     };
     let Some(v) = value else { return Ok(None) };
     let fmt = time::macros::format_description!("[year]-[month]-[day]");

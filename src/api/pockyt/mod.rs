@@ -413,3 +413,39 @@ pub fn trigger_merchant<'a>(
     core.with_tenant(&tenant, |t| seed(t, merchant, now)).ok();
     Ok((merchant, tenant))
 }
+
+/// Every operation's fields and example (`crate::api::describe`): each handler run in describe
+/// mode as the first configured merchant, against a tenant that does not exist. Empty when no
+/// merchant is configured.
+pub fn describe(core: &Core) -> Vec<crate::api::describe::Described> {
+    let merchants = core.pockyt();
+    let Some(merchant) = merchants
+        .iter()
+        .next()
+        .and_then(|m| merchants.get(&m.merchant_no))
+    else {
+        return Vec::new();
+    };
+    let tenant = crate::api::describe::nobody(Provider::Pockyt);
+    let decision = crate::scenario::Decision::default();
+    let empty = Fields::new();
+    OPERATIONS
+        .iter()
+        .map(|operation| {
+            let session = Session {
+                merchant: merchant.clone(),
+                path: operation.name,
+                operation,
+            };
+            let ctx = Ctx {
+                core,
+                tenant: &tenant,
+                decision: &decision,
+                session: &session,
+            };
+            crate::api::describe::Described::of(operation.name, |body| {
+                let _ = (operation.handler)(&ctx, body.as_object().unwrap_or(&empty));
+            })
+        })
+        .collect()
+}

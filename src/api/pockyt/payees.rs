@@ -240,6 +240,8 @@ fn find<'a>(t: &'a crate::store::TenantState, f: &Fields) -> Result<&'a Payee, P
 }
 
 pub fn retrieve(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
+    // `find` reads its fields under the lock; what it takes, for describe mode:
+    crate::api::describe::record_either("customerNo", "email");
     let payee = ctx.try_with_state(|t| find(t, f).map(full))?;
     Ok(Reply::new("query success").with("customer", payee))
 }

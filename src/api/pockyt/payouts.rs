@@ -197,6 +197,7 @@ pub fn pay(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
 }
 
 pub fn inquiry(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
+    crate::api::describe::record_either("invoiceId", "transactionNo");
     let invoice = fields::optional(f, "invoiceId")?;
     let number = fields::optional(f, "transactionNo")?;
     ctx.try_with_state(|t| {

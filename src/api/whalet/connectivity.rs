@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::common::fields::{optional_str, yes_no};
+use super::common::fields::{done, optional_str, yes_no};
 use super::{Ctx, Operation, Reply};
 use crate::wire::whalet::WhaletError;
 
@@ -18,6 +18,7 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let respond = yes_no(body, "responseFlag", true)?.unwrap_or(false);
     let notify_message = optional_str(body, "notifyMessage")?.unwrap_or("");
     let response_message = optional_str(body, "responseMessage")?.unwrap_or("");
+    done()?;
     if notify {
         ctx.notify(
             "connectivityNotify",

@@ -549,3 +549,38 @@ fn unsealable(partner: &Partner, err: WhaletError) -> WhaletError {
 pub fn whalet_time(ms: i64) -> String {
     format::china(ms)
 }
+
+/// Every operation's fields and example (`crate::api::describe`), by canonical apiCode: each
+/// handler run in describe mode as the first configured partner, against a tenant that does not
+/// exist. Empty when no partner is configured.
+pub fn describe(core: &Core) -> Vec<crate::api::describe::Described> {
+    let partners = core.partners();
+    let Some(partner) = partners.ids().first().and_then(|id| partners.get(id)) else {
+        return Vec::new();
+    };
+    let tenant = crate::api::describe::nobody(Provider::Whalet);
+    let decision = crate::scenario::Decision::default();
+    all_operations()
+        .map(|op| {
+            let session = Session {
+                partner: partner.clone(),
+                echo: Echo {
+                    partner_id: partner.id.clone(),
+                    api_code: op.name.to_owned(),
+                    request_no: "describe".to_owned(),
+                    version: "1.0".to_owned(),
+                },
+                handler: op.handler,
+            };
+            let ctx = Ctx {
+                core,
+                tenant: &tenant,
+                decision: &decision,
+                session: &session,
+            };
+            crate::api::describe::Described::of(op.name, |body| {
+                let _ = (op.handler)(&ctx, body);
+            })
+        })
+        .collect()
+}

@@ -32,6 +32,12 @@ pub fn apply_b2b(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let user_id = c.id("userId");
     let out_card_id = c.id("outCardId");
     let channel_code = c.id("channelCode");
+    let codes: Vec<&str> = catalogue::catalogue()
+        .channels
+        .iter()
+        .map(|ch| ch.channel_code.as_str())
+        .collect();
+    crate::api::describe::record("channelCode", "enum", true, &codes);
     let currency = c.currency("currency", true);
     c.opt("accountName");
     c.finish()?;
@@ -60,6 +66,12 @@ pub fn apply_b2c(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let out_card_id = c.id("outCardId");
     let holder_id = c.id("holderId");
     let platform = c.id("platform");
+    let codes: Vec<&str> = catalogue::catalogue()
+        .platforms
+        .iter()
+        .map(|p| p.platform.as_str())
+        .collect();
+    crate::api::describe::record("platform", "enum", true, &codes);
     let currency = c.currency("currency", true);
     c.finish()?;
     let Some(currency) = currency else {

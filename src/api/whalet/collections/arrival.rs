@@ -46,11 +46,15 @@ pub(super) fn read<'a>(body: &'a Value, strict: bool) -> Result<Incoming<'a>, Wh
     };
     let card_id = c.opt("cardId");
     let account_no = c.opt("accountNo");
+    if strict {
+        crate::api::describe::record_either("cardId", "accountNo");
+    }
     if strict && card_id.is_none() && account_no.is_none() {
         c.problem("cardId or accountNo is required");
     }
     let currency = c.currency("currency", strict);
     let fund = c.one_of("fundSource", &["B2B", "B2C"], false);
+    crate::api::describe::record("amount", "amount", true, &[]);
     let amount = body.get("amount").unwrap_or(&Value::Null);
     if amount.is_null() {
         c.problem("amount is required");

@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::{Paging, Period};
+use crate::api::describe;
 use crate::money::{Currency, Money};
 use crate::store::whalet::FileRef;
 use crate::text::{echo, message};
@@ -54,9 +55,12 @@ impl<'a> Check<'a> {
     /// The two ids an object is looked up by, the simulator's (`id`) and the partner's (`out`):
     /// either will do, one is required.
     pub fn either_id(&mut self, id: &str, out: &str) -> EitherId<'a> {
+        describe::record(&self.name(id), "id", false, &[]);
+        describe::record(&self.name(out), "id", false, &[]);
+        describe::record_either(&self.name(id), &self.name(out));
         let ids = EitherId {
-            id: self.opt(id),
-            out: self.opt(out),
+            id: self.string(id, false, MAX_TEXT),
+            out: self.string(out, false, MAX_TEXT),
         };
         if ids.id.is_none() && ids.out.is_none() {
             self.problem(format!("{id} or {out} is required"));
@@ -74,7 +78,8 @@ impl<'a> Check<'a> {
 
     /// An optional time filter in the Whalet format (`yyyy-MM-dd HH:mm:ss`, UTC+8), as epoch ms.
     pub fn china_time(&mut self, field: &str) -> Option<i64> {
-        let text = self.opt(field)?;
+        describe::record(&self.name(field), "time", false, &[]);
+        let text = self.string(field, false, MAX_TEXT)?;
         let parsed = crate::clock::format::parse_china(text);
         if parsed.is_none() {
             self.problem(format!(
@@ -115,6 +120,7 @@ impl<'a> Check<'a> {
     /// The fields of a nested object; merge its problems back with [`Check::absorb`].
     pub fn object(&mut self, field: &str, required: bool) -> Check<'a> {
         let name = format!("{}{field}", self.prefix);
+        describe::record(&name, "object", required, &[]);
         let body = match self.get(field) {
             Some(Value::Object(map)) => Some(map),
             None | Some(Value::Null) => {
@@ -176,21 +182,25 @@ impl<'a> Check<'a> {
 
     /// A required string of at most [`MAX_ID`] characters ("" when missing; the problem is noted).
     pub fn id(&mut self, field: &str) -> &'a str {
+        describe::record(&self.name(field), "id", true, &[]);
         self.string(field, true, MAX_ID).unwrap_or("")
     }
 
     /// A required text of at most [`MAX_TEXT`] characters.
     pub fn text(&mut self, field: &str) -> &'a str {
+        describe::record(&self.name(field), "text", true, &[]);
         self.string(field, true, MAX_TEXT).unwrap_or("")
     }
 
     /// An optional string (absent, null or empty → None).
     pub fn opt(&mut self, field: &str) -> Option<&'a str> {
+        describe::record(&self.name(field), "string", false, &[]);
         self.string(field, false, MAX_TEXT)
     }
 
     /// A string that must be one of `allowed`.
     pub fn one_of(&mut self, field: &str, allowed: &[&str], required: bool) -> Option<&'a str> {
+        describe::record(&self.name(field), "enum", required, allowed);
         let value = self.string(field, required, MAX_TEXT)?;
         let field = &self.name(field);
         if allowed.contains(&value) {
@@ -207,6 +217,7 @@ impl<'a> Check<'a> {
 
     /// An ISO 3166 alpha-2 country code.
     pub fn country(&mut self, field: &str, required: bool) -> Option<&'a str> {
+        describe::record(&self.name(field), "country", required, &[]);
         let value = self.string(field, required, MAX_TEXT)?;
         let field = &self.name(field);
         if value.len() == 2 && value.bytes().all(|b| b.is_ascii_uppercase()) {
@@ -222,6 +233,7 @@ impl<'a> Check<'a> {
 
     /// An ISO 4217 currency code.
     pub fn currency(&mut self, field: &str, required: bool) -> Option<Currency> {
+        describe::record(&self.name(field), "currency", required, &[]);
         let value = self.string(field, required, MAX_TEXT)?;
         let field = &self.name(field);
         match Currency::parse(value) {
@@ -235,6 +247,7 @@ impl<'a> Check<'a> {
 
     /// A positive decimal amount (string or number) in `currency` (checked only when known).
     pub fn amount(&mut self, field: &str, currency: Option<Currency>) -> Option<Money> {
+        describe::record(&self.name(field), "amount", true, &[]);
         let value = match self.get(field) {
             None | Some(Value::Null) => {
                 self.problem(format!("{field} is required"));
@@ -258,6 +271,7 @@ impl<'a> Check<'a> {
 
     /// A positive integer given as a JSON number or digit string, within `1..=max`.
     pub fn count(&mut self, field: &str, default: u64, max: u64) -> u64 {
+        describe::record(&self.name(field), "integer", false, &[]);
         let parsed = match self.get(field) {
             None | Some(Value::Null) => return default,
             Some(Value::Number(n)) => n.as_u64(),
@@ -276,6 +290,7 @@ impl<'a> Check<'a> {
 
     /// An optional array of file references `{fileId, fileName, fileUrl}`.
     pub fn files(&mut self, field: &str) -> Vec<FileRef> {
+        describe::record(&self.name(field), "files", false, &[]);
         let items = match self.get(field) {
             None | Some(Value::Null) => return Vec::new(),
             Some(Value::Array(items)) => items,
@@ -304,8 +319,12 @@ impl<'a> Check<'a> {
         files
     }
 
-    /// Ok when no problem was found, else one PARAMETER_ERROR listing them all.
+    /// Ok when no problem was found, else one PARAMETER_ERROR listing them all. In describe mode
+    /// (`crate::api::describe`) the operation ends here: nothing past validation runs.
     pub fn finish(self) -> Result<(), WhaletError> {
+        if describe::active() {
+            return Err(WhaletError::parameter("described"));
+        }
         if self.problems.is_empty() {
             Ok(())
         } else {
@@ -314,8 +333,18 @@ impl<'a> Check<'a> {
     }
 }
 
+/// The end of an operation's field reading where it has no [`Check`]: in describe mode
+/// (`crate::api::describe`) the operation ends here, before it does anything.
+pub fn done() -> Result<(), WhaletError> {
+    if describe::active() {
+        return Err(WhaletError::parameter("described"));
+    }
+    Ok(())
+}
+
 /// Reads an optional string field (absent, null or empty → None).
 pub fn optional_str<'a>(body: &'a Value, field: &str) -> Result<Option<&'a str>, WhaletError> {
+    describe::record(field, "string", false, &[]);
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.is_empty() => Ok(None),
@@ -329,6 +358,7 @@ pub fn optional_str<'a>(body: &'a Value, field: &str) -> Result<Option<&'a str>,
 
 /// Reads a Y/N flag.
 pub fn yes_no(body: &Value, field: &str, required: bool) -> Result<Option<bool>, WhaletError> {
+    describe::record(field, "flag", required, &["Y", "N"]);
     match optional_str(body, field)? {
         Some("Y") => Ok(Some(true)),
         Some("N") => Ok(Some(false)),

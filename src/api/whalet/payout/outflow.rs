@@ -197,6 +197,7 @@ fn confirm(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whal
     let credentials = match n.kind {
         OutflowKind::Payout => Vec::new(),
         OutflowKind::Pay => {
+            crate::api::describe::record("tradeCredential", "files", true, &[]);
             let files = c.files("tradeCredential");
             if files.is_empty() {
                 c.problem("tradeCredential must list at least one uploaded file {fileId, fileName, fileUrl}");

@@ -42,6 +42,7 @@ pub fn edd_query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
 
 /// `fileIds` as a list of ids.
 fn file_ids(c: &mut Check<'_>, body: &Value) -> Vec<FileRef> {
+    crate::api::describe::record("fileIds", "fileIds", true, &[]);
     match body.get("fileIds") {
         Some(Value::Array(items)) if !items.is_empty() => items
             .iter()
@@ -99,6 +100,7 @@ pub fn trade_submit(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let user_id = c.id("userId");
     let trade_id = c.id("tradeId");
     let files = c.files("attaches");
+    crate::api::describe::record_either("attaches", "memo");
     if files.is_empty() && c.opt("memo").is_none() {
         c.problem("attaches must list at least one uploaded file {fileId, fileName, fileUrl}");
     }

@@ -28,6 +28,7 @@ struct Line<'a> {
 }
 
 fn lines<'a>(c: &mut Check<'a>, body: &'a Value) -> Vec<Line<'a>> {
+    crate::api::describe::record("orders", "array", true, &[]);
     let items = match body.get("orders") {
         Some(Value::Array(items)) if !items.is_empty() && items.len() <= MAX_ORDERS => items,
         Some(Value::Array(_)) => {
@@ -46,6 +47,11 @@ fn lines<'a>(c: &mut Check<'a>, body: &'a Value) -> Vec<Line<'a>> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
+        // What a row reads, for describe mode (`crate::api::describe`).
+        let at = |field: &str| format!("orders[{i}].{field}");
+        crate::api::describe::record(&at("orderId"), "id", true, &[]);
+        crate::api::describe::record(&at("amount"), "amount", true, &[]);
+        crate::api::describe::record(&at("autoClose"), "flag", false, &["Y", "N"]);
         let order_id = item.get("orderId").and_then(Value::as_str).unwrap_or("");
         if order_id.is_empty() {
             c.problem(format!("orders[{i}].orderId is required"));

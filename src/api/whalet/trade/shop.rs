@@ -24,10 +24,26 @@ pub fn upload(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let shop_id = c.id("shopId");
     let mut total = 0usize;
     let mut normalized = Vec::new();
+    crate::api::describe::record("orders", "array", true, &[]);
     match body.get("orders") {
         Some(Value::Array(items)) if !items.is_empty() && items.len() <= MAX_ORDERS => {
             let mut seen = HashSet::new();
             for (i, item) in items.iter().enumerate() {
+                // What the rows below read, for describe mode (`crate::api::describe`).
+                for (field, kind, required) in [
+                    ("orderNo", "id", true),
+                    ("currency", "currency", true),
+                    ("amount", "amount", true),
+                    ("orderTime", "time", true),
+                    ("goodsName", "string", false),
+                ] {
+                    crate::api::describe::record(
+                        &format!("orders[{i}].{field}"),
+                        kind,
+                        required,
+                        &[],
+                    );
+                }
                 let text = |k: &str| {
                     item.get(k)
                         .and_then(Value::as_str)
