@@ -34,17 +34,6 @@ pub struct Field {
     pub or: Option<String>,
 }
 
-impl Field {
-    /// `required`, `optional` or `one of a, b` as a person reads it.
-    pub fn presence(&self) -> String {
-        match (&self.or, self.required) {
-            (Some(other), _) => format!("this or {other}"),
-            (None, true) => "required".into(),
-            (None, false) => "optional".into(),
-        }
-    }
-}
-
 /// One operation as its handler reads it: the fields, in reading order, and an example body
 /// (ids as the handler would accept them; the catalog swaps in placeholders).
 #[derive(Debug, Clone)]

@@ -124,7 +124,7 @@ fn error_exit(e: &CallError) -> u8 {
 
 pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
     if args.example {
-        return example(&args);
+        return example(&args).await;
     }
     let body_text = match args.data.strip_prefix('@') {
         Some(path) => {
@@ -187,13 +187,11 @@ fn finish(json: &serde_json::Value, code: u8, get: Option<&str>) -> anyhow::Resu
     Ok(exit::code(code))
 }
 
-/// `--example`: the operation as the simulator describes it (`crate::api::describe`), from a
-/// simulator built here with the default configuration; nothing is sent.
-fn example(args: &CallArgs) -> anyhow::Result<ExitCode> {
-    let app = crate::app::App::new(
-        crate::config::Config::default(),
-        crate::app::Options::default(),
-    )?;
+/// `--example`: the operation as the simulator at `--url` describes it (`GET
+/// /__sim/operations`, so its configured names and contract overlay apply); when no simulator
+/// answers there, as a simulator built here with the default configuration describes it
+/// (`crate::api::describe`). Nothing is sent.
+async fn example(args: &CallArgs) -> anyhow::Result<ExitCode> {
     let surface = match args.surface {
         Surface::Whalet => "whalet",
         Surface::Platform => "platform",
@@ -201,70 +199,148 @@ fn example(args: &CallArgs) -> anyhow::Result<ExitCode> {
         Surface::Pockyt => "pockyt",
     };
     let wanted = args.api_code.trim_matches('/');
-    let all = crate::api::catalog::operations(app.core());
-    let Some(op) = all
-        .iter()
-        .find(|op| op.surface == surface && op.name.trim_matches('/') == wanted)
-    else {
-        // Pockyt names are paths: compared with their leading slash, as the server does.
+    let named = |op: &serde_json::Value| {
+        op["surface"] == surface && op["name"].as_str().map(|n| n.trim_matches('/')) == Some(wanted)
+    };
+    let op = match remote_operations(&args.url, surface).await {
+        Some(listed) => listed.into_iter().find(named),
+        None => {
+            eprintln!(
+                "note: no simulator answered at {}; the example is the default configuration's",
+                args.url
+            );
+            let app = crate::app::App::new(
+                crate::config::Config::default(),
+                crate::app::Options::default(),
+            )?;
+            let all = crate::api::catalog::operations(app.core());
+            let listed = serde_json::to_value(&all)?;
+            let found = listed.as_array().into_iter().flatten().find(|op| named(op));
+            let Some(op) = found.cloned() else {
+                // Pockyt names are paths: compared with their leading slash, as the server does.
+                let given = match args.surface {
+                    Surface::Pockyt => format!("/{wanted}"),
+                    _ => args.api_code.clone(),
+                };
+                eprintln!(
+                    "error: {} is not a {} operation: {}",
+                    args.api_code,
+                    crate::api::catalog::surface_title(surface),
+                    crate::api::catalog::unknown(app.core(), surface, &given)
+                );
+                return Ok(exit::code(exit::USAGE));
+            };
+            Some(op)
+        }
+    };
+    let Some(op) = op else {
+        // Only a listing from the simulator at --url gets here: name its nearest operation.
+        let listed = remote_operations(&args.url, surface)
+            .await
+            .unwrap_or_default();
+        let names: Vec<&str> = listed.iter().filter_map(|op| op["name"].as_str()).collect();
         let given = match args.surface {
             Surface::Pockyt => format!("/{wanted}"),
             _ => args.api_code.clone(),
         };
+        let hint = crate::text::nearest(&given, &names)
+            .map(|near| format!("did you mean `{near}`? "))
+            .unwrap_or_default();
         eprintln!(
-            "error: {} is not a {} operation: {}",
+            "error: {} is not a {} operation of the simulator at {}: {hint}GET /__sim/operations lists them",
             args.api_code,
             crate::api::catalog::surface_title(surface),
-            crate::api::catalog::unknown(app.core(), surface, &given)
+            args.url
         );
         return Ok(exit::code(exit::USAGE));
     };
     if args.json {
-        super::out(serde_json::to_string_pretty(op)?);
+        super::out(serde_json::to_string_pretty(&op)?);
     } else {
-        super::out(example_text(op)?);
+        super::out(example_text(&op)?);
     }
     Ok(exit::code(exit::SUCCESS))
 }
 
-/// The human form of `--example`: the request, the body, a table of the fields, what it needs.
-pub fn example_text(op: &crate::api::catalog::Listed) -> anyhow::Result<String> {
-    let mut text = format!("{}\n", op.request);
-    text.push_str(&serde_json::to_string_pretty(&op.example)?);
+/// The operations of `surface` that the simulator at `url` lists, or None when nothing there
+/// answers as a simulator does (within 2 s).
+async fn remote_operations(url: &str, surface: &str) -> Option<Vec<serde_json::Value>> {
+    let base = url.trim_end_matches('/').trim_end_matches("/api");
+    let url = format!("{base}/__sim/operations?surface={surface}");
+    let client = crate::http::client::HttpClient::new();
+    let response = client
+        .get(&url, std::time::Duration::from_secs(2))
+        .await
+        .ok()?;
+    if response.status != 200 {
+        return None;
+    }
+    let mut listing: serde_json::Value = serde_json::from_slice(&response.body).ok()?;
+    match listing.get_mut("operations")?.take() {
+        serde_json::Value::Array(ops) => Some(ops),
+        _ => None,
+    }
+}
+
+/// The human form of `--example` (from the JSON form, an entry of `GET /__sim/operations`): the
+/// request, the body, a table of the fields, what it needs.
+pub fn example_text(op: &serde_json::Value) -> anyhow::Result<String> {
+    let text_of = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    let fields: Vec<[String; 4]> = op["fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| {
+            let presence = match (f["or"].as_str(), f["required"].as_bool()) {
+                (Some(other), _) => format!("this or {other}"),
+                (None, Some(true)) => "required".to_owned(),
+                (None, _) => "optional".to_owned(),
+            };
+            let allowed: Vec<String> = f["allowed"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(text_of)
+                .collect();
+            [
+                text_of(&f["name"]),
+                presence,
+                text_of(&f["kind"]),
+                allowed.join(", "),
+            ]
+        })
+        .collect();
+    let mut text = format!("{}\n", text_of(&op["request"]));
+    text.push_str(&serde_json::to_string_pretty(&op["example"])?);
     text.push_str("\n\n");
-    let width = op
-        .fields
-        .iter()
-        .map(|f| f.name.len())
-        .max()
-        .unwrap_or(5)
-        .max(5);
-    let presence = op
-        .fields
-        .iter()
-        .map(|f| f.presence().len())
-        .max()
-        .unwrap_or(8)
-        .max(8);
+    let width = |i: usize, least: usize| {
+        fields
+            .iter()
+            .map(|f| f[i].chars().count())
+            .max()
+            .unwrap_or(least)
+            .max(least)
+    };
+    let (name_w, presence_w) = (width(0, 5), width(1, 8));
     text.push_str(&format!(
-        "{:<width$}  {:<presence$}  {:<9}  allowed\n",
+        "{:<name_w$}  {:<presence_w$}  {:<9}  allowed\n",
         "field", "presence", "kind"
     ));
-    for f in &op.fields {
-        let line = format!(
-            "{:<width$}  {:<presence$}  {:<9}  {}",
-            f.name,
-            f.presence(),
-            f.kind,
-            f.allowed.join(", ")
-        );
+    for [name, presence, kind, allowed] in &fields {
+        let line = format!("{name:<name_w$}  {presence:<presence_w$}  {kind:<9}  {allowed}");
         text.push_str(line.trim_end());
         text.push('\n');
     }
-    if op.needs.is_empty() {
+    let needs: Vec<String> = op["needs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(text_of)
+        .collect();
+    if needs.is_empty() {
         text.push_str("needs: nothing before it");
     } else {
-        text.push_str(&format!("needs: {}", op.needs.join("; ")));
+        text.push_str(&format!("needs: {}", needs.join("; ")));
     }
     Ok(text)
 }

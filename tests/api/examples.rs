@@ -397,7 +397,14 @@ async fn every_example_succeeds_once_what_it_needs_exists() {
 async fn call_example_prints_the_body_the_fields_and_what_comes_first() {
     let app = spawn_app().await;
     let listing = app.get_json("/__sim/operations").await;
-    let run = |args: &[&str]| crate::helpers::bin().args(args).output().unwrap();
+    // Asked with no simulator at --url: described by a simulator built with the defaults.
+    let run = |args: &[&str]| {
+        crate::helpers::bin()
+            .args(args)
+            .env("WHALET_SIM_URL", "http://127.0.0.1:9")
+            .output()
+            .unwrap()
+    };
 
     let out = run(&["call", "cardHolderApply", "--example"]);
     assert_eq!(out.status.code(), Some(0));
@@ -462,5 +469,41 @@ async fn call_example_prints_the_body_the_fields_and_what_comes_first() {
         let err = String::from_utf8(out.stderr).unwrap();
         assert!(err.contains(&format!("did you mean `{near}`?")), "{err}");
     }
+    app.shutdown().await;
+}
+
+/// With a simulator at `--url`, `call --example` describes that simulator: its renamed apiCodes
+/// and contract overlay apply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_example_asks_the_simulator_at_the_url() {
+    let app = crate::helpers::spawn_with(crate::helpers::Setup {
+        config: Some("[whalet.api_codes]\ncardHolderApply = \"holderApplyV2\"\n".into()),
+        ..Default::default()
+    })
+    .await;
+    let url = app.url.clone();
+    let run = |args: &[&str]| crate::helpers::bin().args(args).output().unwrap();
+
+    let out = run(&[
+        "call",
+        "--url",
+        &url,
+        "holderApplyV2",
+        "--example",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed["name"], "holderApplyV2", "{printed}");
+    assert!(printed["request"]
+        .as_str()
+        .unwrap()
+        .contains("holderApplyV2"));
+
+    // The default name is not an operation of this simulator; the nearest one is named.
+    let out = run(&["call", "--url", &url, "holderApplyV", "--example"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("did you mean `holderApplyV2`?"), "{err}");
     app.shutdown().await;
 }
