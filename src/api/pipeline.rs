@@ -16,10 +16,11 @@
 //!
 //! The two stages that do RSA work (everything up to the scenario decision, and the operation
 //! with its sealing) pass through the core's CPU gate ([`crate::core::cpu`]), so a flood of
-//! expensive requests waits its turn instead of taking every async worker.
+//! expensive requests waits its turn instead of taking every async worker; they pass it in one
+//! go unless a scenario latency falls between them.
 
 use std::future::Future;
-use std::ops::Deref;
+use std::ops::{ControlFlow, Deref};
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
@@ -342,16 +343,30 @@ async fn process<S: Scheme>(
 ) -> Answer {
     let Incoming { scheme, core, .. } = incoming;
     // Opening (RSA decryption) and sealing (RSA signature) are the heavy stages: they pass
-    // through the core's CPU gate, so a flood of them cannot take every async worker.
-    let admitted = match core.cpu().run(admit(incoming, echo, trace)).await {
-        Ok(admitted) => admitted,
-        Err(answer) => return answer,
+    // through the core's CPU gate, so a flood of them cannot take every async worker. Without a
+    // scenario latency between them they pass it once: each pass moves the request off the async
+    // worker and back, which costs more CPU than the JSON, journal and log line of the request
+    // together (docs/PERFORMANCE.md).
+    let staged = core
+        .cpu()
+        .run(async {
+            let admitted = match admit(incoming, echo, trace).await {
+                Ok(admitted) => admitted,
+                Err(answer) => return ControlFlow::Break(answer),
+            };
+            rule.clone_from(&admitted.decision.rule);
+            if admitted.decision.latency_ms > 0 {
+                return ControlFlow::Continue(admitted);
+            }
+            let Admitted { opened, decision } = admitted;
+            ControlFlow::Break(answer(scheme, core, echo, &opened, &decision))
+        })
+        .await;
+    let Admitted { opened, decision } = match staged {
+        ControlFlow::Continue(delayed) => delayed,
+        ControlFlow::Break(answer) => return answer,
     };
-    let Admitted { opened, decision } = admitted;
-    rule.clone_from(&decision.rule);
-    if decision.latency_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(decision.latency_ms)).await;
-    }
+    tokio::time::sleep(Duration::from_millis(decision.latency_ms)).await;
     core.cpu()
         .run(async { answer(scheme, core, echo, &opened, &decision) })
         .await

@@ -32,9 +32,13 @@ pub struct Ceiling {
     /// reply block).
     pub us_per_request: f64,
     pub requests_per_sec_per_core: f64,
+    /// Threads that measured at once (each operation's time is their mean): measured on every
+    /// core, the ceiling sees the same core budget as a server keeping every core busy.
+    pub threads: usize,
 }
 
 /// The envelope whose server-side crypto is measured.
+#[derive(Clone, Copy)]
 pub enum Scheme<'a> {
     Whalet,
     /// A sample sealed request (its `requestData` decides the blocks to decrypt) and the
@@ -58,6 +62,7 @@ impl Ceiling {
             ops,
             us_per_request: 0.0,
             requests_per_sec_per_core: 0.0,
+            threads: 1,
         };
         c.total();
         c
@@ -74,6 +79,37 @@ impl Ceiling {
         } else {
             0.0
         };
+    }
+
+    /// The mean of measurements of the same scheme taken at once on several threads.
+    fn mean_of(all: &[Ceiling]) -> Option<Ceiling> {
+        let first = all.first()?;
+        let n = all.len() as f64;
+        let ops = first
+            .ops
+            .iter()
+            .map(|op| {
+                let us = all
+                    .iter()
+                    .map(|c| {
+                        c.ops
+                            .iter()
+                            .find(|o| o.op == op.op)
+                            .map_or(op.us_per_op, |o| o.us_per_op)
+                    })
+                    .sum::<f64>()
+                    / n;
+                OpRate {
+                    op: op.op,
+                    ops_per_sec: if us > 0.0 { 1e6 / us } else { 0.0 },
+                    us_per_op: us,
+                    per_request: op.per_request,
+                }
+            })
+            .collect();
+        let mut c = Ceiling::new(first.scheme, ops);
+        c.threads = all.len();
+        Some(c)
     }
 
     /// The mean of two measurements of the same scheme (each operation's time averaged).
@@ -96,7 +132,9 @@ impl Ceiling {
                 }
             })
             .collect();
-        Ceiling::new(self.scheme, ops)
+        let mut c = Ceiling::new(self.scheme, ops);
+        c.threads = self.threads;
+        c
     }
 
     /// Infinia: the blocks of the replies actually seen (the ceiling assumes one until then).
@@ -108,6 +146,31 @@ impl Ceiling {
         }
         self.total();
     }
+}
+
+/// [`measure`] on `threads` threads at once (`0`: one per core); each operation's time is the
+/// mean of the threads' (per second of each thread's own CPU time).
+pub fn measure_on(each: Duration, scheme: Scheme<'_>, threads: usize) -> anyhow::Result<Ceiling> {
+    let threads = match threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    if threads == 1 {
+        return measure(each, scheme);
+    }
+    let all = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| s.spawn(move || measure(each, scheme)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("a ceiling thread panicked"))?
+            })
+            .collect::<anyhow::Result<Vec<Ceiling>>>()
+    })?;
+    Ceiling::mean_of(&all).ok_or_else(|| anyhow::anyhow!("no ceiling measured"))
 }
 
 /// Runs each operation of `scheme` for about `each` and returns the rates.

@@ -87,7 +87,7 @@ pub async fn run(addr: SocketAddr, plan: Plan, partners: usize, limits: Limits) 
     total
 }
 
-async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>, String> {
+pub(super) async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>, String> {
     let stream = tokio::net::TcpStream::connect(addr)
         .await
         .map_err(|e| format!("connect: {e}"))?;
@@ -130,7 +130,7 @@ async fn worker(shared: Arc<Shared>) -> Outcome {
         };
         let mut conn = conn;
         let sent = Instant::now();
-        let result = send(&mut conn, &shared, body).await;
+        let result = send(&mut conn, &shared.plan, &shared.host, body).await;
         let latency = sent.elapsed();
         match result {
             Ok((status, reply)) => {
@@ -157,17 +157,18 @@ async fn worker(shared: Arc<Shared>) -> Outcome {
     out
 }
 
-async fn send(
+pub(super) async fn send(
     conn: &mut SendRequest<Full<Bytes>>,
-    shared: &Shared,
+    plan: &Plan,
+    host: &str,
     body: Bytes,
 ) -> Result<(u16, Bytes), String> {
     conn.ready().await.map_err(|e| e.to_string())?;
     let request = hyper::Request::builder()
-        .method(shared.plan.method.clone())
-        .uri(shared.plan.path.as_str())
-        .header(hyper::header::HOST, shared.host.as_str())
-        .header(hyper::header::CONTENT_TYPE, shared.plan.content_type)
+        .method(plan.method.clone())
+        .uri(plan.path.as_str())
+        .header(hyper::header::HOST, host)
+        .header(hyper::header::CONTENT_TYPE, plan.content_type)
         .body(Full::new(body))
         .map_err(|e| e.to_string())?;
     let response = conn
@@ -185,7 +186,7 @@ async fn send(
 }
 
 /// The result code a partner would act on.
-fn classify(judge: Judge, status: u16, body: &[u8]) -> String {
+pub(super) fn classify(judge: Judge, status: u16, body: &[u8]) -> String {
     let from_json = |pointer: &str| -> Option<String> {
         let value: Value = serde_json::from_slice(body).ok()?;
         value.pointer(pointer)?.as_str().map(str::to_owned)
@@ -205,7 +206,7 @@ fn classify(judge: Judge, status: u16, body: &[u8]) -> String {
 
 /// Verifies and decrypts a reply as the partner would (Whalet: signature and body; Infinia:
 /// `responseData`, and its signature when the reply carries one).
-fn open_fully(plan: &Plan, reply: &[u8], out: &mut Outcome) {
+pub(super) fn open_fully(plan: &Plan, reply: &[u8], out: &mut Outcome) {
     match &plan.opener {
         None => {}
         Some(Opener::Whalet { key, platform }) => {

@@ -10,6 +10,7 @@
 mod ceiling;
 mod load;
 mod notify;
+mod open;
 mod report;
 mod requests;
 mod server;
@@ -28,7 +29,7 @@ use crate::config::key_text;
 use crate::wire::crypto::SignatureHash;
 use crate::wire::keys::{demo, PrivateKey, PublicKey};
 use load::Limits;
-use report::{Report, RunReport};
+use report::{Latency, OpenLoopReport, Report, RunReport};
 use requests::{Judge, Opener, Plan, Pool};
 
 pub use ceiling::{measure as measure_ceiling, Ceiling};
@@ -143,6 +144,10 @@ pub struct BenchArgs {
     /// measured once at the start).
     #[arg(long, default_value = "200ms")]
     ceiling_slice: String,
+    /// Threads measuring the ceiling at once, each on its own core (0 = one per core, the core
+    /// budget of a server that keeps every core busy; 1 = one core while the others idle).
+    #[arg(long, default_value_t = 0)]
+    ceiling_threads: usize,
     /// Largest drift between a run's before and after ceilings, |before - after| / mean; a run
     /// over it is flagged unstable (the machine changed speed during it) and repeated.
     #[arg(long, default_value_t = 0.10)]
@@ -158,9 +163,38 @@ pub struct BenchArgs {
     /// a comma list runs each level in turn.
     #[arg(long, default_value = "1,8,64", value_delimiter = ',')]
     destinations: Vec<usize>,
+    /// Open loop: send requests at this fixed rate (requests/s) whatever the replies do, with
+    /// latency counted from each request's scheduled send time; `half` first measures the
+    /// closed-loop maximum with the same settings, then runs at half of it. Each --partners level
+    /// pre-opens that many connections; --duration is the schedule's length.
+    #[arg(long, value_name = "R|half")]
+    rate: Option<String>,
+    /// Open loop: requests outstanding at once; a request due beyond it is not sent and is
+    /// counted as dropped.
+    #[arg(long, default_value_t = 1000)]
+    max_in_flight: usize,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// `--rate`: a fixed arrival rate, or half of the closed-loop maximum.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Rate {
+    Fixed(f64),
+    Half,
+}
+
+fn parse_rate(text: &str) -> anyhow::Result<Rate> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("half") {
+        return Ok(Rate::Half);
+    }
+    let r: f64 = text
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--rate `{text}` is not a number of requests/s or `half`"))?;
+    anyhow::ensure!(r.is_finite() && r > 0.0, "--rate must be positive");
+    Ok(Rate::Fixed(r))
 }
 
 /// Parses `10s`, `500ms`, `2m`, `1h` (a bare number is seconds).
@@ -198,6 +232,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         args.partners.iter().all(|&p| p > 0),
         "--partners must be positive"
     );
+    let rate = args.rate.as_deref().map(parse_rate).transpose()?;
+    anyhow::ensure!(args.max_in_flight > 0, "--max-in-flight must be positive");
     let plan = plan(&args)?;
     // The sample request an Infinia ceiling decrypts (its blocks decide the cost).
     let sample = plan.sealer.as_ref().map(|sealer| sealer.seal(0, 0));
@@ -209,7 +245,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             Some(Opener::Infinia { alg, .. }) => ceiling::Scheme::Infinia { sample, alg: *alg },
             _ => ceiling::Scheme::Whalet,
         };
-        Ok(Some(ceiling::measure(each, scheme)?))
+        Ok(Some(ceiling::measure_on(
+            each,
+            scheme,
+            args.ceiling_threads,
+        )?))
     };
     if !args.no_ceiling && sample.is_some() {
         eprintln!("measuring the crypto ceiling of this build...");
@@ -259,6 +299,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         ceiling: None,
         runs: Vec::new(),
         summary: Vec::new(),
+        open_loop: Vec::new(),
     };
     let limits = Limits {
         duration: args.requests.is_none().then_some(duration),
@@ -266,7 +307,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     };
     // Sealed requests a run did not use are still unused requestNos: the next run starts with them.
     let mut leftover: Vec<Bytes> = Vec::new();
-    for &partners in &args.partners {
+    let closed_levels: &[usize] = match rate {
+        Some(Rate::Fixed(_)) => &[],
+        _ => &args.partners,
+    };
+    for &partners in closed_levels {
         for repeat in 1..=args.repeat.max(1) {
             for attempt in 0..=args.drift_retries {
                 let plan = with_pool(
@@ -275,6 +320,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                     ceiling.as_ref(),
                     cores,
                     duration,
+                    None,
                     &mut leftover,
                 )?;
                 let sealed = match &plan.pool {
@@ -336,6 +382,77 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    if let Some(rate) = rate {
+        for &partners in &args.partners {
+            let (mode, max, per_sec) = match rate {
+                Rate::Fixed(r) => ("fixed", None, r),
+                Rate::Half => {
+                    let level = || {
+                        report
+                            .runs
+                            .iter()
+                            .filter(move |r| r.target == "simulator" && r.partners == partners)
+                    };
+                    let max = level()
+                        .filter(|r| !r.unstable)
+                        .map(|r| r.throughput_rps)
+                        .reduce(f64::max)
+                        .or_else(|| level().map(|r| r.throughput_rps).reduce(f64::max))
+                        .unwrap_or(0.0);
+                    ("half", Some(max), max / 2.0)
+                }
+            };
+            anyhow::ensure!(
+                per_sec > 0.0,
+                "no closed-loop rate measured to take half of"
+            );
+            let schedule = open::Schedule {
+                rate: per_sec,
+                duration,
+                max_in_flight: args.max_in_flight,
+                connections: partners,
+                grace: duration.clamp(Duration::from_secs(1), Duration::from_secs(10)),
+            };
+            let count = usize::try_from(schedule.total())?.saturating_add(16);
+            let plan = with_pool(
+                &args,
+                &plan,
+                ceiling.as_ref(),
+                cores,
+                duration,
+                Some(count),
+                &mut leftover,
+            )?;
+            let sealed = match &plan.pool {
+                Pool::Sealed(all) => Some(all.clone()),
+                _ => None,
+            };
+            eprintln!("open loop: {per_sec:.1} req/s for {duration:?}, {partners} connections...");
+            let before = slice.map(&ceiling_now).transpose()?.flatten();
+            let cpu_before = pid.and_then(server::cpu_seconds);
+            let out = open::run(addr, plan, schedule).await;
+            let cpu = match (cpu_before, pid.and_then(server::cpu_seconds)) {
+                (Some(a), Some(b)) => Some(b - a),
+                _ => None,
+            };
+            let after = slice.map(&ceiling_now).transpose()?.flatten();
+            if let Some(all) = sealed {
+                let used = usize::try_from(out.replies.consumed).unwrap_or(usize::MAX);
+                leftover = all.get(used..).map(<[Bytes]>::to_vec).unwrap_or_default();
+            }
+            let interleaved =
+                Interleaved::new(before, after, out.replies.reply_blocks, args.max_drift);
+            report.open_loop.push(open_report(
+                out,
+                schedule,
+                partners,
+                (mode, max),
+                cpu,
+                interleaved.mean.as_ref().or(ceiling.as_ref()),
+                &interleaved,
+            ));
+        }
+    }
     report.ceiling = ceiling;
     report.summarise();
     if args.json {
@@ -346,7 +463,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let failed = report
         .runs
         .iter()
-        .any(|r| r.ok < r.requests || !r.verify_errors.is_empty());
+        .any(|r| r.ok < r.requests || !r.verify_errors.is_empty())
+        || report
+            .open_loop
+            .iter()
+            .any(|o| o.ok < o.sent || !o.verify_errors.is_empty());
     Ok(crate::cli::exit::code(if failed {
         crate::cli::exit::REFUSED
     } else {
@@ -360,14 +481,15 @@ async fn notifications(args: &BenchArgs, n: u64) -> anyhow::Result<ExitCode> {
         "0" | "0s" | "0ms" => Duration::from_millis(200),
         text => parse_duration(text)?,
     };
-    let ceiling = ceiling::measure(
+    let ceiling = ceiling::measure_on(
         parse_duration(&args.ceiling_time)?,
         ceiling::Scheme::Notification,
+        args.ceiling_threads,
     )?;
     let mut runs = Vec::new();
     for &d in &args.destinations {
         eprintln!("notifications: {n} to {d} destinations...");
-        runs.push(notify::run(n, d, slice, &args.server_log).await?);
+        runs.push(notify::run(n, d, slice, args.ceiling_threads, &args.server_log).await?);
     }
     if args.json {
         crate::cli::out(format_args!(
@@ -553,12 +675,13 @@ fn with_pool(
     ceiling: Option<&Ceiling>,
     cores: usize,
     duration: Duration,
+    exactly: Option<usize>,
     leftover: &mut Vec<Bytes>,
 ) -> anyhow::Result<Plan> {
     let Some(sealer) = plan.sealer.clone() else {
         return Ok(plan.clone());
     };
-    let count = match (args.pool, args.requests) {
+    let count = match (exactly.or(args.pool), args.requests) {
         (Some(n), _) => n,
         (None, Some(n)) => usize::try_from(n)?,
         (None, None) => {
@@ -576,6 +699,56 @@ fn with_pool(
     let mut plan = plan.clone();
     plan.pool = Pool::Sealed(Arc::new(sealed));
     Ok(plan)
+}
+
+/// The report of one open-loop run.
+fn open_report(
+    out: open::OpenOutcome,
+    schedule: open::Schedule,
+    partners: usize,
+    (rate_mode, closed_loop_max_rps): (&'static str, Option<f64>),
+    server_cpu_s: Option<f64>,
+    ceiling: Option<&Ceiling>,
+    interleaved: &Interleaved,
+) -> OpenLoopReport {
+    let completed = out.replies.latencies_us.len() as u64;
+    let elapsed = out.elapsed.as_secs_f64().max(1e-9);
+    let per_request = server_cpu_s
+        .filter(|_| completed > 0)
+        .map(|cpu| cpu * 1e6 / completed as f64);
+    OpenLoopReport {
+        target: "simulator",
+        partners,
+        rate_mode,
+        closed_loop_max_rps,
+        target_rate_rps: schedule.rate,
+        duration_s: schedule.duration.as_secs_f64(),
+        scheduled: out.scheduled,
+        sent: out.sent,
+        dropped: out.dropped,
+        unfinished: out.unfinished,
+        completed,
+        ok: out.replies.ok,
+        achieved_rps: completed as f64 / elapsed,
+        max_in_flight: schedule.max_in_flight,
+        peak_in_flight: out.peak_in_flight,
+        connections: out.connections,
+        max_send_lag_ms: out.max_send_lag.as_secs_f64() * 1000.0,
+        latency: Latency::of(out.replies.latencies_us),
+        codes: out.replies.codes,
+        verified_replies: out.replies.verified,
+        verify_errors: out.replies.verify_errors.into_iter().take(5).collect(),
+        server_cpu_us_per_request: per_request,
+        server_cores_busy: server_cpu_s.map(|cpu| cpu / elapsed),
+        ceiling_ratio: match (per_request, ceiling) {
+            (Some(us), Some(c)) if us > 0.0 => Some(c.us_per_request / us),
+            _ => None,
+        },
+        ceiling_before_us: interleaved.before_us,
+        ceiling_after_us: interleaved.after_us,
+        ceiling_drift: interleaved.drift,
+        unstable: interleaved.unstable,
+    }
 }
 
 /// The ceiling slices measured right before and right after one run.
@@ -718,6 +891,32 @@ async fn measured(
 mod tests {
     use super::*;
 
+    /// The ceiling measured on two threads at once reports both and averages their times.
+    #[test]
+    fn a_ceiling_measured_on_every_core_says_so() {
+        let each = Duration::from_millis(5);
+        let two = ceiling::measure_on(each, ceiling::Scheme::Notification, 2).unwrap();
+        assert_eq!(two.threads, 2);
+        assert_eq!(two.ops.len(), 3);
+        let sum: f64 = two
+            .ops
+            .iter()
+            .map(|o| o.us_per_op * o.per_request as f64)
+            .sum();
+        assert!(two.us_per_request > 0.0 && (two.us_per_request - sum).abs() < 1e-6);
+        let one = ceiling::measure_on(each, ceiling::Scheme::Notification, 1).unwrap();
+        assert_eq!(one.threads, 1);
+    }
+
+    #[test]
+    fn rates_parse() {
+        assert_eq!(parse_rate("half").unwrap(), Rate::Half);
+        assert_eq!(parse_rate(" 250.5 ").unwrap(), Rate::Fixed(250.5));
+        assert!(parse_rate("0").is_err());
+        assert!(parse_rate("-3").is_err());
+        assert!(parse_rate("fast").is_err());
+    }
+
     #[test]
     fn durations_parse() {
         assert_eq!(parse_duration("10s").unwrap(), Duration::from_secs(10));
@@ -803,7 +1002,11 @@ mod tests {
             duration: None,
             requests: Some(12),
         };
+        let passes = running.app.core().cpu().passes();
         let first = load::run(running.addr, plan.clone(), 3, limits).await;
+        // One pass through the CPU gate per request: opening and sealing share it when no
+        // scenario latency separates them (each pass is a thread hand-off).
+        assert_eq!(running.app.core().cpu().passes() - passes, 12);
         assert_eq!(first.codes.get("SUCCESS"), Some(&12), "{:?}", first.codes);
         assert_eq!((first.ok, first.verified), (12, 3));
         assert!(first.verify_errors.is_empty(), "{:?}", first.verify_errors);

@@ -122,6 +122,7 @@ pub async fn run(
     n: u64,
     destinations: usize,
     slice: Duration,
+    ceiling_threads: usize,
     server_log: &str,
 ) -> anyhow::Result<NotifyRun> {
     anyhow::ensure!(
@@ -158,7 +159,7 @@ pub async fn run(
     let pid = spawned.child.id();
     let base = format!("http://{}", spawned.addr);
 
-    let before = ceiling::measure(slice, ceiling::Scheme::Notification)?;
+    let before = ceiling::measure_on(slice, ceiling::Scheme::Notification, ceiling_threads)?;
     let cpu_before = server::cpu_seconds(pid);
     let started = Instant::now();
     let next = Arc::new(AtomicU64::new(0));
@@ -209,7 +210,7 @@ pub async fn run(
         (Some(a), Some(b)) => Some(b - a),
         _ => None,
     };
-    let after = ceiling::measure(slice, ceiling::Scheme::Notification)?;
+    let after = ceiling::measure_on(slice, ceiling::Scheme::Notification, ceiling_threads)?;
     drop(spawned);
     let delivered = acked.load(Ordering::Relaxed);
     let mean = before.mean_with(&after);

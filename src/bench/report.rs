@@ -196,6 +196,71 @@ pub struct Report {
     pub ceiling: Option<Ceiling>,
     pub runs: Vec<RunReport>,
     pub summary: Vec<Summary>,
+    /// Open-loop runs (`--rate`), after the closed-loop ones.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub open_loop: Vec<OpenLoopReport>,
+}
+
+/// One open-loop run: a fixed arrival rate, latency from each request's scheduled send time.
+#[derive(Debug, Clone, Serialize)]
+pub struct OpenLoopReport {
+    pub target: &'static str,
+    /// Connections opened before the schedule started (`--partners`).
+    pub partners: usize,
+    /// `fixed` (`--rate R`) or `half` (half of the closed-loop maximum measured just before).
+    pub rate_mode: &'static str,
+    /// With `half`: the best closed-loop requests/s at the same settings.
+    pub closed_loop_max_rps: Option<f64>,
+    pub target_rate_rps: f64,
+    pub duration_s: f64,
+    pub scheduled: u64,
+    pub sent: u64,
+    /// Due while `max_in_flight` requests were outstanding: never sent.
+    pub dropped: u64,
+    /// Sent, not answered within the grace period after the schedule.
+    pub unfinished: u64,
+    pub completed: u64,
+    pub ok: u64,
+    /// Replies per second, from the start of the schedule to the last reply.
+    pub achieved_rps: f64,
+    pub max_in_flight: usize,
+    pub peak_in_flight: usize,
+    pub connections: u64,
+    /// The generator's largest delay between a request's due time and its sending (already
+    /// inside the latencies).
+    pub max_send_lag_ms: f64,
+    /// From the scheduled send time to the end of the reply.
+    pub latency: Latency,
+    pub codes: BTreeMap<String, u64>,
+    pub verified_replies: u64,
+    pub verify_errors: Vec<String>,
+    pub server_cpu_us_per_request: Option<f64>,
+    pub server_cores_busy: Option<f64>,
+    pub ceiling_ratio: Option<f64>,
+    pub ceiling_before_us: Option<f64>,
+    pub ceiling_after_us: Option<f64>,
+    pub ceiling_drift: Option<f64>,
+    pub unstable: bool,
+}
+
+impl Latency {
+    /// Percentiles of unsorted microsecond latencies.
+    pub fn of(mut us: Vec<u32>) -> Latency {
+        us.sort_unstable();
+        let ms = |v: u32| f64::from(v) / 1000.0;
+        let mean_ms = if us.is_empty() {
+            0.0
+        } else {
+            us.iter().map(|&u| f64::from(u)).sum::<f64>() / us.len() as f64 / 1000.0
+        };
+        Latency {
+            p50_ms: ms(percentile(&us, 0.50)),
+            p90_ms: ms(percentile(&us, 0.90)),
+            p99_ms: ms(percentile(&us, 0.99)),
+            max_ms: ms(us.last().copied().unwrap_or(0)),
+            mean_ms,
+        }
+    }
 }
 
 impl Report {
@@ -356,6 +421,27 @@ impl Report {
                 },
                 m.vs_echo.map_or(String::new(), |r| format!(", {r:.2} of the echo server")),
             );
+        }
+        for o in &self.open_loop {
+            let _ = writeln!(
+                s,
+                "\nopen loop, {} partners: {:.1} req/s scheduled ({}{}) for {:.1} s: {} sent, {} dropped \
+                 (cap {} in flight, peak {}), {} unfinished, {:.1} replies/s\n  latency from the \
+                 scheduled send time: p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms \
+                 (generator lag up to {:.2} ms) | server cpu {} us/rq, ratio {}{}",
+                o.partners, o.target_rate_rps, o.rate_mode,
+                o.closed_loop_max_rps.map_or(String::new(), |m| format!(" of {m:.1} req/s closed-loop")),
+                o.duration_s, o.sent, o.dropped, o.max_in_flight, o.peak_in_flight, o.unfinished,
+                o.achieved_rps, o.latency.p50_ms, o.latency.p90_ms, o.latency.p99_ms,
+                o.latency.max_ms, o.max_send_lag_ms, opt(o.server_cpu_us_per_request, 0),
+                opt(o.ceiling_ratio, 2),
+                match (o.ceiling_before_us, o.ceiling_after_us) {
+                    (Some(b), Some(a)) => format!(", ceiling {b:.0} us before, {a:.0} us after"),
+                    _ => String::new(),
+                },
+            );
+            let codes: Vec<String> = o.codes.iter().map(|(c, n)| format!("{c}={n}")).collect();
+            let _ = writeln!(s, "  codes: {}", codes.join(" "));
         }
         s
     }

@@ -15,6 +15,8 @@ use tokio::sync::Semaphore;
 /// Bounds the request stages that do RSA work (see the module docs).
 pub struct CpuGate {
     permits: Semaphore,
+    /// Stages run through the gate so far (each one a hand-off off the async worker and back).
+    passes: std::sync::atomic::AtomicU64,
 }
 
 impl CpuGate {
@@ -27,7 +29,13 @@ impl CpuGate {
         };
         Self {
             permits: Semaphore::new(size),
+            passes: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// How many stages have passed the gate.
+    pub fn passes(&self) -> u64 {
+        self.passes.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Runs the heavy stage `work` once a permit is free. On a multi-threaded runtime it runs
@@ -37,6 +45,8 @@ impl CpuGate {
         // The semaphore is never closed, so acquiring cannot fail; if it somehow did, running
         // unbounded is better than refusing the request.
         let _permit = self.permits.acquire().await.ok();
+        self.passes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match Handle::try_current() {
             Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
                 tokio::task::block_in_place(|| handle.block_on(work))

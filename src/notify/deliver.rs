@@ -355,6 +355,109 @@ mod tests {
         );
     }
 
+    /// A partner that acknowledges every notification at its own local receiver.
+    struct Acking(String);
+
+    impl Transport for Acking {
+        fn url(&self, _: &TenantId) -> Option<String> {
+            Some(self.0.clone())
+        }
+        fn seal(&self, n: &Notification, _: bool) -> Result<Sealed, String> {
+            Ok(Sealed {
+                content_type: "application/json",
+                body: serde_json::to_vec(&n.payload).unwrap().into(),
+            })
+        }
+        fn judge(&self, _: &Notification, status: u16, _: &[u8]) -> Result<(), String> {
+            (status == 200)
+                .then_some(())
+                .ok_or(format!("HTTP {status}"))
+        }
+        fn retry_delays(&self) -> Vec<i64> {
+            vec![500, 250]
+        }
+    }
+
+    /// Answers `200 ok` to every request on a local port; returns its URL.
+    async fn ack_receiver() -> String {
+        use http_body_util::{BodyExt, Full};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(
+                        |req: hyper::Request<hyper::body::Incoming>| async move {
+                            let _ = req.into_body().collect().await;
+                            Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                                bytes::Bytes::from_static(b"ok"),
+                            )))
+                        },
+                    );
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        format!("http://{addr}/notify")
+    }
+
+    fn spec(channel: &'static str, merchant: &str, n: u64) -> NotificationSpec {
+        NotificationSpec {
+            tenant: TenantId::new(Provider::Pockyt, merchant),
+            channel,
+            topic: "payout".into(),
+            payload: serde_json::json!({"n": n}),
+            business_id: None,
+            url: None,
+            request_no: None,
+            behaviour: NotifyBehaviour::default(),
+        }
+    }
+
+    /// While one destination takes a burst of notifications (more than its concurrent
+    /// attempts), another partner's failing notification keeps its retry cadence: its attempts
+    /// fall at 0, 500 and 750 ms of virtual time, each a prompt connection failure (it did not
+    /// wait behind the burst until a timeout), and every notification of the burst is delivered.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_burst_to_one_destination_keeps_another_partners_retry_cadence() {
+        const BURST: u64 = 300;
+        let clock = Clock::new(ClockMode::Manual, Some(0));
+        let outbox = Outbox::new(
+            clock.clone(),
+            HttpClient::new(),
+            Duration::from_secs(5),
+            1000,
+        );
+        outbox.register("burst", Arc::new(Acking(ack_receiver().await)));
+        outbox.register("other", Arc::new(Unreachable));
+        let failing = outbox.enqueue(spec("other", "m-failing", 0));
+        clock.advance(100).await;
+        let burst: Vec<String> = (0..BURST)
+            .map(|i| outbox.enqueue(spec("burst", "m-burst", i)))
+            .collect();
+        clock.advance(10_000).await;
+
+        let n = outbox.get(&failing).unwrap();
+        let times: Vec<Millis> = n.attempts.iter().map(|a| a.virtual_time).collect();
+        assert_eq!(times, [0, 500, 750]);
+        for a in &n.attempts {
+            assert!(
+                a.verdict.starts_with("failed: connection failed"),
+                "{}",
+                a.verdict
+            );
+            assert!(a.latency_ms < 1000, "attempt waited {} ms", a.latency_ms);
+        }
+        for id in &burst {
+            let b = outbox.get(id).unwrap();
+            assert_eq!(b.status, Status::Delivered, "{id}: {:?}", b.attempts);
+            assert_eq!(b.attempts.len(), 1);
+            assert_eq!(b.attempts[0].virtual_time, 100);
+        }
+    }
+
     #[test]
     fn excerpts_are_bounded_and_lossy() {
         assert_eq!(excerpt(b"ok"), "ok");

@@ -8,6 +8,7 @@ mod browser;
 mod helpers;
 
 mod attack;
+mod bench_open_loop;
 mod browser_smoke;
 mod cli;
 mod cli_surfaces;

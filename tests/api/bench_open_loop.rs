@@ -1,0 +1,104 @@
+//! `bench --rate`: the open-loop mode through the binary (a fixed arrival rate, latency from
+//! each request's scheduled send time, the in-flight cap and what it dropped).
+
+use crate::helpers::bin;
+
+fn bench(args: &[&str]) -> serde_json::Value {
+    let out = bin()
+        .arg("bench")
+        .args(args)
+        .args(["--server-log", "warn", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `--rate half` measures the closed-loop maximum first, then schedules half of it; the report
+/// carries the open-loop run with its rate, counts and percentiles, and every reply succeeded.
+#[test]
+fn rate_half_runs_open_loop_at_half_the_closed_loop_maximum() {
+    let report = bench(&[
+        "--surface",
+        "whalet",
+        "--spawn-server",
+        "--partners",
+        "2",
+        "--duration",
+        "500ms",
+        "--rate",
+        "half",
+        "--ceiling-time",
+        "20ms",
+        "--ceiling-slice",
+        "10ms",
+        // One closed-loop run, never repeated for drift: its rate is the maximum.
+        "--max-drift",
+        "5",
+    ]);
+    let closed = report["runs"][0]["throughput_rps"].as_f64().unwrap();
+    let open = &report["open_loop"][0];
+    assert_eq!(open["rate_mode"], "half", "{open}");
+    assert_eq!(open["closed_loop_max_rps"].as_f64(), Some(closed));
+    let rate = open["target_rate_rps"].as_f64().unwrap();
+    assert!((rate - closed / 2.0).abs() < 1e-6, "{rate} vs {closed}");
+    let scheduled = open["scheduled"].as_u64().unwrap();
+    assert_eq!(scheduled, (rate * 0.5).round() as u64);
+    let (sent, dropped) = (
+        open["sent"].as_u64().unwrap(),
+        open["dropped"].as_u64().unwrap(),
+    );
+    assert_eq!(sent + dropped, scheduled, "{open}");
+    assert_eq!(open["ok"].as_u64(), Some(sent), "{open}");
+    assert_eq!(open["completed"].as_u64(), Some(sent), "{open}");
+    assert_eq!(open["unfinished"], 0, "{open}");
+    assert_eq!(open["verified_replies"], 1, "{open}");
+    let lat = &open["latency"];
+    let p = |k: &str| lat[k].as_f64().unwrap();
+    assert!(p("p50_ms") > 0.0 && p("p50_ms") <= p("p90_ms"), "{lat}");
+    assert!(
+        p("p90_ms") <= p("p99_ms") && p("p99_ms") <= p("max_ms"),
+        "{lat}"
+    );
+    assert!(open["achieved_rps"].as_f64().unwrap() > 0.0);
+    assert!(open["ceiling_before_us"].as_f64().unwrap() > 0.0, "{open}");
+    assert!(open["server_cpu_us_per_request"].as_f64().unwrap() > 0.0);
+}
+
+/// `--rate R` alone runs no closed-loop level; the cap bounds what is outstanding, and what fell
+/// due beyond it is reported as dropped rather than sent late.
+#[test]
+fn a_fixed_rate_is_held_and_the_cap_is_reported() {
+    let report = bench(&[
+        "--surface",
+        "pockyt",
+        "--spawn-server",
+        "--partners",
+        "2",
+        "--duration",
+        "1s",
+        "--rate",
+        "40",
+        "--max-in-flight",
+        "64",
+    ]);
+    assert_eq!(report["runs"].as_array().map(Vec::len), Some(0));
+    let open = &report["open_loop"][0];
+    assert_eq!(open["rate_mode"], "fixed");
+    assert_eq!(open["target_rate_rps"], 40.0);
+    assert!(open["closed_loop_max_rps"].is_null());
+    assert_eq!(open["scheduled"], 40);
+    assert_eq!(open["sent"], 40, "{open}");
+    assert_eq!(open["dropped"], 0);
+    assert_eq!(open["ok"], 40, "{open}");
+    assert_eq!(open["max_in_flight"], 64);
+    assert!(open["peak_in_flight"].as_u64().unwrap() >= 1);
+    assert!(open["codes"]["000100"] == 40, "{open}");
+    // 40 requests due over one second: the run cannot finish much sooner than the schedule.
+    let achieved = open["achieved_rps"].as_f64().unwrap();
+    assert!(achieved > 20.0 && achieved <= 41.0, "{achieved}");
+}
