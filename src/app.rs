@@ -163,6 +163,19 @@ impl App {
             authorizations,
             surfaces,
             cpu,
+            timer_kinds: vec![
+                crate::core::AUTHORIZATION_EXPIRY,
+                crate::core::timeline::TIMELINE_EVENT,
+                api::whalet::common::REVIEW_TIMER,
+                api::platform::binding::AUTO_DECISION,
+                api::platform::payment::PAYMENT_SETTLE,
+                api::infinia::binding::SCENARIO_DECISION,
+                api::infinia::sharing::SHARING_FINISH,
+                api::pockyt::PAYOUT_STEP,
+                api::pockyt::PAYEE_REVIEW,
+                api::pockyt::ACCOUNT_REVIEW,
+                crate::sftp::process::PROCESS_FILE,
+            ],
         });
         if let Some(dir) = &data_dir {
             let restored = dir.attach(&core).map_err(anyhow::Error::msg)?;
@@ -174,6 +187,7 @@ impl App {
                 request_nos = restored.request_nos,
                 notifications = restored.notifications,
                 pending_notifications = restored.pending_notifications,
+                timers = restored.timers,
                 "state restored from the data dir"
             );
         }
@@ -194,6 +208,7 @@ impl App {
             tenants = restored.tenants,
             notifications = restored.notifications,
             pending = restored.pending_notifications,
+            timers = restored.timers,
             "state restored from snapshot {}",
             path.display()
         );

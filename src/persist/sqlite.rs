@@ -24,7 +24,7 @@ use parking_lot::Mutex;
 use rusqlite::{params, Connection};
 use serde_json::{json, Map, Value};
 
-use crate::clock::ClockMode;
+use crate::clock::{ClockMode, TimerRecord};
 use crate::core::Core;
 use crate::notify::{Notification, OutboxState};
 use crate::store::ledger::{Leg, Posting};
@@ -34,7 +34,7 @@ use crate::tenant::TenantId;
 pub const DB_FILE: &str = "whalet-sim.db";
 pub const LOCK_FILE: &str = "whalet-sim.lock";
 /// The database schema this simulator writes (`PRAGMA user_version`).
-pub const DB_SCHEMA_VERSION: i64 = 1;
+pub const DB_SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS tenants (
@@ -74,6 +74,15 @@ CREATE TABLE IF NOT EXISTS clock (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     mode TEXT NOT NULL,
     now INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS timers (
+    id INTEGER PRIMARY KEY,
+    due INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    tenant TEXT,
+    key TEXT NOT NULL,
+    label TEXT NOT NULL,
+    params TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
@@ -142,6 +151,10 @@ pub struct DataDir {
     conn: Mutex<Option<(Connection, HashMap<TenantId, Written>)>>,
     marks: Arc<Marks>,
     committed: AtomicU64,
+    /// Write the whole `timers` table again at the next commit (after a restore or a failure).
+    rewrite_timers: AtomicBool,
+    /// The virtual time last written.
+    written_now: std::sync::atomic::AtomicI64,
     closed: AtomicBool,
     core: OnceLock<Core>,
     lock: Mutex<Option<PathBuf>>,
@@ -156,6 +169,7 @@ pub struct Restored {
     pub request_nos: usize,
     pub notifications: usize,
     pub pending_notifications: usize,
+    pub timers: usize,
 }
 
 impl DataDir {
@@ -179,6 +193,8 @@ impl DataDir {
             conn: Mutex::new(Some((conn, HashMap::new()))),
             marks: Arc::new(Marks::default()),
             committed: AtomicU64::new(0),
+            rewrite_timers: AtomicBool::new(true),
+            written_now: std::sync::atomic::AtomicI64::new(i64::MIN),
             closed: AtomicBool::new(false),
             core: OnceLock::new(),
             lock: Mutex::new(Some(lock)),
@@ -212,6 +228,9 @@ impl DataDir {
         let marks = self.marks.clone();
         core.outbox()
             .set_change_sink(Arc::new(move || marks.bump()));
+        let marks = self.marks.clone();
+        core.clock().track_records(Arc::new(move || marks.bump()));
+        self.rewrite_timers.store(true, Ordering::Release);
         // Everything restored counts as changed once (only what differs is written).
         for id in core.store().tenant_ids() {
             self.marks.dirty.lock().insert(id);
@@ -237,16 +256,25 @@ impl DataDir {
         Ok(restored)
     }
 
-    /// Changes not yet committed?
+    /// Changes not yet committed? A manual clock that was moved counts as a change (an
+    /// advance that ran no timer still moves the virtual time a restart resumes from).
     pub fn pending(&self) -> bool {
         self.marks.generation.load(Ordering::Acquire) > self.committed.load(Ordering::Acquire)
+            || self.clock_moved()
+    }
+
+    fn clock_moved(&self) -> bool {
+        self.core.get().is_some_and(|core| {
+            core.clock().mode() == ClockMode::Manual
+                && core.clock().now() != self.written_now.load(Ordering::Acquire)
+        })
     }
 
     /// Commits every change made before the call (blocking; one transaction for all changes
     /// waiting at that moment).
     pub fn commit(&self) -> Result<(), String> {
         let target = self.marks.generation.load(Ordering::Acquire);
-        if self.committed.load(Ordering::Acquire) >= target {
+        if self.committed.load(Ordering::Acquire) >= target && !self.clock_moved() {
             return Ok(());
         }
         let Some(core) = self.core.get() else {
@@ -255,24 +283,33 @@ impl DataDir {
         let mut guard = self.conn.lock();
         // Someone else's transaction may have covered us while we waited.
         let target = self.marks.generation.load(Ordering::Acquire);
-        if self.committed.load(Ordering::Acquire) >= target {
+        if self.committed.load(Ordering::Acquire) >= target && !self.clock_moved() {
             return Ok(());
         }
+        let now = core.clock().now();
         let Some((conn, written)) = guard.as_mut() else {
             return Ok(());
         };
         let tenants = std::mem::take(&mut *self.marks.dirty.lock());
         let notifications = core.outbox().take_changes();
-        let result = write(conn, written, core, &tenants, &notifications);
+        let timer_changes = core.clock().take_record_changes();
+        let timers = if self.rewrite_timers.swap(false, Ordering::AcqRel) {
+            TimerWrite::All(core.clock().records_with_ids())
+        } else {
+            TimerWrite::Changes(timer_changes)
+        };
+        let result = write(conn, written, core, &tenants, &notifications, &timers);
         match result {
             Ok(()) => {
                 self.committed.fetch_max(target, Ordering::AcqRel);
+                self.written_now.store(now, Ordering::Release);
                 Ok(())
             }
             Err(e) => {
                 // Nothing was committed: write everything again next time.
                 self.marks.dirty.lock().extend(tenants);
                 written.clear();
+                self.rewrite_timers.store(true, Ordering::Release);
                 Err(format!(
                     "database {}: {e}",
                     self.dir.join(DB_FILE).display()
@@ -342,8 +379,9 @@ fn open_db(dir: &Path) -> Result<Connection, String> {
         .map_err(fail)?;
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(fail)?;
+    // Version 1 is the first schema; version 2 added the `timers` table. An older database
+    // (0: new) is brought up to date here: the statements create only the tables it lacks.
     conn.execute_batch(SCHEMA).map_err(fail)?;
-    // Version 1 is the first schema; an older database (0: new) is brought up to it here.
     conn.pragma_update(None, "user_version", DB_SCHEMA_VERSION)
         .map_err(fail)?;
     Ok(conn)
@@ -407,14 +445,100 @@ fn section_rows(section: &str, value: &Value, out: &mut Vec<(String, String, Str
     }
 }
 
+/// What to write of the pending durable timers.
+enum TimerWrite {
+    /// The whole table (by the clock's timer ids).
+    All(Vec<(u64, TimerRecord)>),
+    /// Timers added (`Some`) or gone (`None`) since the last commit.
+    Changes(Vec<(u64, Option<TimerRecord>)>),
+}
+
+fn write_timers(tx: &rusqlite::Transaction<'_>, timers: &TimerWrite) -> Result<(), String> {
+    let changes: Vec<(u64, Option<&TimerRecord>)> = match timers {
+        TimerWrite::All(all) => {
+            tx.execute("DELETE FROM timers", [])
+                .map_err(|e| e.to_string())?;
+            all.iter().map(|(id, r)| (*id, Some(r))).collect()
+        }
+        TimerWrite::Changes(changes) => changes.iter().map(|(id, r)| (*id, r.as_ref())).collect(),
+    };
+    let mut upsert = tx
+        .prepare_cached(
+            "INSERT OR REPLACE INTO timers (id, due, kind, tenant, key, label, params)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .map_err(|e| e.to_string())?;
+    let mut delete = tx
+        .prepare_cached("DELETE FROM timers WHERE id = ?1")
+        .map_err(|e| e.to_string())?;
+    for (id, record) in changes {
+        let id = i64::try_from(id).map_err(|e| e.to_string())?;
+        match record {
+            Some(r) => {
+                upsert
+                    .execute(params![
+                        id,
+                        r.due,
+                        r.kind,
+                        r.tenant,
+                        r.key,
+                        r.label,
+                        r.params.to_string()
+                    ])
+                    .map_err(|e| e.to_string())?;
+            }
+            None => {
+                delete.execute([id]).map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads the pending durable timers, in due order.
+fn load_timers(conn: &Connection) -> Result<Vec<TimerRecord>, String> {
+    let mut stmt = conn
+        .prepare("SELECT due, kind, tenant, key, label, params FROM timers ORDER BY due, id")
+        .map_err(|e| e.to_string())?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+            ))
+        })
+        .map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (due, kind, tenant, key, label, params) = row.map_err(|e| e.to_string())?;
+        let params = serde_json::from_str(&params)
+            .map_err(|e| format!("table timers: {label}: params are not JSON: {e}"))?;
+        out.push(TimerRecord {
+            due,
+            label,
+            kind,
+            tenant,
+            key,
+            params,
+        });
+    }
+    Ok(out)
+}
+
 fn write(
     conn: &mut Connection,
     written: &mut HashMap<TenantId, Written>,
     core: &Core,
     tenants: &BTreeSet<TenantId>,
     notifications: &[(u64, Option<Notification>)],
+    timers: &TimerWrite,
 ) -> Result<(), String> {
     let tx = conn.transaction().map_err(|e| e.to_string())?;
+    write_timers(&tx, timers)?;
     for id in tenants {
         let key = id.to_string();
         let w = written.entry(id.clone()).or_default();
@@ -804,6 +928,8 @@ fn load(
         }
     }
     restored.notifications = notifications.len();
+    let timers = load_timers(conn)?;
+    restored.timers = timers.len();
     let next_seq: u64 = conn
         .query_row(
             "SELECT value FROM meta WHERE key = 'next_notification_seq'",
@@ -828,6 +954,7 @@ fn load(
                 next_seq,
                 notifications,
             },
+            timers,
         },
         mode,
     )))

@@ -82,7 +82,7 @@ async fn export_import_export_is_byte_identical() {
     let first = export(&app, "").await;
     let doc: Value = serde_json::from_slice(&first).unwrap();
     assert_eq!(doc["format"], "whalet-sim snapshot");
-    assert_eq!(doc["schemaVersion"], 1);
+    assert_eq!(doc["schemaVersion"], 2);
     assert!(!doc["outbox"]["notifications"]
         .as_array()
         .unwrap()
@@ -623,4 +623,155 @@ async fn after_sigkill_under_load_every_acknowledged_request_survives() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+// ---- pending timers as data ----
+
+/// A data-dir simulator on `dir` (manual clock, fresh receiver).
+async fn on_dir(dir: &std::path::Path) -> TestApp {
+    spawn_with(Setup {
+        config: Some(data_dir_config(dir)),
+        ..Setup::default()
+    })
+    .await
+}
+
+/// The onboarding review of `user_id` is decided 60 s after its application, wherever the
+/// simulator was in between: 20 s passed before the move, the remaining 40 s pass in `after`.
+async fn review_decided_after_move(after: &TestApp, user_id: &str) {
+    after.advance(39.0).await;
+    assert!(
+        received(after, "userOnboardingResultNotify").is_empty(),
+        "decided before its due time"
+    );
+    after.advance(1.0).await;
+    let n = received_about(after, "userOnboardingResultNotify", "userId", user_id).await;
+    assert_eq!(n["status"], "SUCCESS");
+}
+
+#[tokio::test]
+async fn a_pending_review_is_decided_after_a_data_dir_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = on_dir(dir.path()).await;
+    let user_id = apply_user(&app, "timer-restart").await;
+    app.advance(20.0).await;
+    {
+        let db = rusqlite::Connection::open(dir.path().join("whalet-sim.db")).unwrap();
+        let (kind, key): (String, String) = db
+            .query_row("SELECT kind, key FROM timers", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(
+            (kind.as_str(), key.as_str()),
+            ("whalet.review", user_id.as_str())
+        );
+    }
+    app.shutdown().await;
+
+    let again = on_dir(dir.path()).await;
+    let (_, timers) = again.get("/__sim/clock").await;
+    assert!(timers.to_string().contains(&user_id), "{timers}");
+    review_decided_after_move(&again, &user_id).await;
+    again.shutdown().await;
+    // Decided: the timer is gone from the table.
+    let db = rusqlite::Connection::open(dir.path().join("whalet-sim.db")).unwrap();
+    let left: i64 = db
+        .query_row("SELECT count(*) FROM timers", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 0);
+}
+
+#[tokio::test]
+async fn a_pending_review_is_decided_after_a_snapshot_import() {
+    let app = spawn_app().await;
+    let user_id = apply_user(&app, "timer-snapshot").await;
+    app.advance(20.0).await;
+    let snapshot = export(&app, "").await;
+    let doc: Value = serde_json::from_slice(&snapshot).unwrap();
+    assert_eq!(
+        doc["timers"][0]["kind"], "whalet.review",
+        "{}",
+        doc["timers"]
+    );
+    assert_eq!(doc["timers"][0]["key"], user_id.as_str());
+
+    let other = spawn_app().await;
+    let (status, body) = import(&other, "", snapshot.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["imported"]["timers"], 1, "{body}");
+    // Export → import → export stays byte-identical with a pending timer.
+    assert!(snapshot == export(&other, "").await);
+    review_decided_after_move(&other, &user_id).await;
+    assert!(received(&app, "userOnboardingResultNotify").is_empty());
+    app.shutdown().await;
+    other.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_overdue_review_is_decided_at_once_on_import() {
+    let app = spawn_app().await;
+    let user_id = apply_user(&app, "timer-overdue").await;
+    let mut doc: Value = serde_json::from_slice(&export(&app, "").await).unwrap();
+    app.shutdown().await;
+    // The document's clock is 2 minutes on: the 60 s review is overdue.
+    doc["now"] = json!(doc["now"].as_i64().unwrap() + 120_000);
+    let other = spawn_app().await;
+    let (status, body) = import(&other, "", serde_json::to_vec(&doc).unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    other.advance(0.0).await;
+    let n = received_about(&other, "userOnboardingResultNotify", "userId", &user_id).await;
+    assert_eq!(n["status"], "SUCCESS");
+    other.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_version_1_snapshot_reads_with_no_timers_and_an_unknown_kind_is_refused() {
+    let app = spawn_app().await;
+    apply_user(&app, "timer-v1").await;
+    let mut doc: Value = serde_json::from_slice(&export(&app, "").await).unwrap();
+    let mut v1 = doc.clone();
+    v1["schemaVersion"] = json!(1);
+    v1.as_object_mut().unwrap().remove("timers");
+    let (status, body) = import(&app, "", serde_json::to_vec(&v1).unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["imported"]["timers"], 0, "{body}");
+    doc["timers"][0]["kind"] = json!("no.such.kind");
+    let (status, body) = import(&app, "?file=odd.json", serde_json::to_vec(&doc).unwrap()).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("no.such.kind"), "{body}");
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_pockyt_payout_settles_after_a_data_dir_restart() {
+    use crate::pockyt_support::{active_payee, bank_account, ok, IpnReceiver};
+    let dir = tempfile::tempdir().unwrap();
+    let ipn = IpnReceiver::start(0).await;
+    let app = on_dir(dir.path()).await;
+    let no = active_payee(&app, "restart@example.com").await;
+    let token = bank_account(&app, &no, &ipn.url()).await;
+    let reply = ok(
+        &app,
+        "/v3/payouts/pay",
+        json!({"customerNo": no, "accountToken": token, "amount": "20", "currency": "USD",
+               "invoiceId": "INV-R"}),
+    )
+    .await;
+    let txn = reply["result"]["transactionNo"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.advance(10.0).await;
+    app.shutdown().await;
+
+    let again = on_dir(dir.path()).await;
+    again.advance(19.0).await;
+    assert!(ipn.received().is_empty(), "settled before its due time");
+    again.advance(1.0).await;
+    let n = again.wait_notification(&format!("businessId={txn}")).await;
+    assert_eq!(n["topic"], "payout.success", "{n}");
+    assert_eq!(ipn.wait_for(1).await.len(), 1);
+    again.assert_invariants().await;
+    again.shutdown().await;
 }
