@@ -188,6 +188,9 @@ impl App {
                 notifications = restored.notifications,
                 pending_notifications = restored.pending_notifications,
                 timers = restored.timers,
+                authorizations = restored.authorizations,
+                scenarios = restored.scenarios,
+                journal = restored.journal,
                 "state restored from the data dir"
             );
         }

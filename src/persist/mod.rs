@@ -13,9 +13,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::authorize::LinkRecord;
 use crate::clock::{Millis, TimerRecord};
 use crate::core::Core;
 use crate::notify::OutboxState;
+use crate::scenario::persist::ScenariosRecord;
 use crate::store::{persist, TenantState};
 use crate::tenant::TenantId;
 
@@ -40,6 +42,16 @@ pub struct Snapshot {
     pub outbox: OutboxState,
     /// Pending work kept as data (reviews, settlements, expiries, timeline events), due order.
     pub timers: Vec<TimerRecord>,
+    /// Seller authorization links, by token.
+    #[serde(default)]
+    pub authorizations: Vec<LinkRecord>,
+    /// The loaded scenarios with their counters (absent in a version 1 document: the loaded
+    /// scenarios are then left as they are).
+    #[serde(default)]
+    pub scenarios: Option<ScenariosRecord>,
+    /// The request journal, oldest first (only in a snapshot of all state).
+    #[serde(default)]
+    pub journal: Vec<Value>,
 }
 
 /// What an import replaced.
@@ -80,6 +92,9 @@ pub fn export(core: &Core, tenant: Option<&TenantId>) -> Result<Vec<u8>, String>
             "tenants": tenants,
             "outbox": core.outbox().export(tenant),
             "timers": timers_of(core, tenant),
+            "authorizations": core.authorizations().export(tenant),
+            "scenarios": core.scenarios().export(tenant),
+            "journal": if tenant.is_none() { journal_of(core) } else { Vec::new() },
         });
         serde_json::to_vec_pretty(&doc).map_err(|e| e.to_string())
     })?;
@@ -94,6 +109,15 @@ fn timers_of(core: &Core, tenant: Option<&TenantId>) -> Vec<TimerRecord> {
         .records()
         .into_iter()
         .filter(|r| key.is_none() || r.tenant == key)
+        .collect()
+}
+
+/// The journal, oldest first.
+fn journal_of(core: &Core) -> Vec<Value> {
+    let (entries, _) = core.journal().since(0);
+    entries
+        .into_iter()
+        .filter_map(|(_, text)| serde_json::from_str(&text).ok())
         .collect()
 }
 
@@ -162,6 +186,9 @@ pub fn import(
         tenants,
         mut outbox,
         mut timers,
+        authorizations,
+        scenarios,
+        journal,
         now,
         ..
     } = snapshot;
@@ -196,6 +223,16 @@ pub fn import(
     let notifications = outbox.notifications.len();
     // Checked before anything changes: the outbox refuses unknown channels up front.
     core.outbox().check_import(&outbox)?;
+    if let Some(record) = &scenarios {
+        // Parsed once to check; the engine is replaced below.
+        crate::scenario::Scenarios::new().import(record.clone(), tenant, core.triggers())?;
+    }
+    let key = tenant.map(ToString::to_string);
+    let links: Vec<LinkRecord> = authorizations
+        .into_iter()
+        .filter(|l| key.is_none() || Some(&l.tenant) == key.as_ref())
+        .collect();
+    core.authorizations().check(&links)?;
     match tenant {
         None => {
             core.store().reset(None);
@@ -212,6 +249,9 @@ pub fn import(
             core.clock()
                 .cancel_records(|r| r.tenant.as_deref() == Some(key.as_str()));
             core.authorizations().clear_tenant(t);
+            if scenarios.is_some() {
+                core.scenarios().remove_all(Some(t));
+            }
         }
     }
     let count = states.len();
@@ -219,6 +259,20 @@ pub fn import(
         core.store().put_tenant(&id, state);
     }
     core.outbox().import(tenant, outbox)?;
+    core.authorizations().import(links)?;
+    if let Some(record) = scenarios {
+        let moved = core.scenarios().import(record, tenant, core.triggers())?;
+        // A tenant's scenarios got fresh generations: their timeline timers follow.
+        for r in timers.iter_mut().filter(|r| r.kind == "scenario.timeline") {
+            let old = r.params.get("generation").and_then(Value::as_u64);
+            if let Some((_, new)) = moved.iter().find(|(o, _)| Some(*o) == old) {
+                r.params["generation"] = Value::from(*new);
+            }
+        }
+    }
+    if tenant.is_none() && !journal.is_empty() {
+        core.journal().restore(journal)?;
+    }
     let timer_count = timers.len();
     timers.sort_by_key(|r| r.due);
     for record in timers {

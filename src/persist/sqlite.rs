@@ -24,9 +24,11 @@ use parking_lot::Mutex;
 use rusqlite::{params, Connection};
 use serde_json::{json, Map, Value};
 
+use crate::authorize::LinkRecord;
 use crate::clock::{ClockMode, TimerRecord};
 use crate::core::Core;
 use crate::notify::{Notification, OutboxState};
+use crate::scenario::persist::{CounterRecord, LoadedRecord, ScenariosRecord};
 use crate::store::ledger::{Leg, Posting};
 use crate::store::{persist, ChangeSink, Ledger, TenantState};
 use crate::tenant::TenantId;
@@ -83,6 +85,37 @@ CREATE TABLE IF NOT EXISTS timers (
     key TEXT NOT NULL,
     label TEXT NOT NULL,
     params TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS authorizations (
+    token TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    surface TEXT NOT NULL,
+    business_id TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS scenarios (
+    generation INTEGER PRIMARY KEY,
+    tenant TEXT,
+    name TEXT NOT NULL,
+    loaded_at INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    text TEXT NOT NULL,
+    fired TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS scenario_counters (
+    generation INTEGER NOT NULL,
+    rule INTEGER NOT NULL,
+    tenant TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    window_start INTEGER NOT NULL,
+    PRIMARY KEY (generation, rule, tenant)
+);
+CREATE TABLE IF NOT EXISTS journal (
+    id INTEGER PRIMARY KEY,
+    tenant TEXT,
+    operation TEXT NOT NULL,
+    json TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
@@ -155,6 +188,10 @@ pub struct DataDir {
     rewrite_timers: AtomicBool,
     /// The virtual time last written.
     written_now: std::sync::atomic::AtomicI64,
+    /// The versions of the links and the scenarios last written, the newest journal id written.
+    written_links: AtomicU64,
+    written_scenarios: AtomicU64,
+    written_journal: AtomicU64,
     closed: AtomicBool,
     core: OnceLock<Core>,
     lock: Mutex<Option<PathBuf>>,
@@ -170,6 +207,9 @@ pub struct Restored {
     pub notifications: usize,
     pub pending_notifications: usize,
     pub timers: usize,
+    pub authorizations: usize,
+    pub scenarios: usize,
+    pub journal: usize,
 }
 
 impl DataDir {
@@ -195,6 +235,9 @@ impl DataDir {
             committed: AtomicU64::new(0),
             rewrite_timers: AtomicBool::new(true),
             written_now: std::sync::atomic::AtomicI64::new(i64::MIN),
+            written_links: AtomicU64::new(u64::MAX),
+            written_scenarios: AtomicU64::new(u64::MAX),
+            written_journal: AtomicU64::new(0),
             closed: AtomicBool::new(false),
             core: OnceLock::new(),
             lock: Mutex::new(Some(lock)),
@@ -219,7 +262,15 @@ impl DataDir {
                 if let Some(mode) = mode {
                     core.clock().set_mode(mode);
                 }
+                // Scenario files given at this start load over what the directory held.
+                let given = core.scenarios().export(None).loaded;
                 super::import(core, snapshot, None)?;
+                for l in given {
+                    let scope = l.tenant.as_deref().and_then(TenantId::parse);
+                    let file = crate::scenario::load::parse(&l.text, &l.source, core.triggers())
+                        .map_err(|e| e.to_string())?;
+                    core.scenarios().load(file, scope, &l.source);
+                }
             }
         }
         let _ = self.core.set(core.clone());
@@ -265,8 +316,11 @@ impl DataDir {
 
     fn clock_moved(&self) -> bool {
         self.core.get().is_some_and(|core| {
-            core.clock().mode() == ClockMode::Manual
-                && core.clock().now() != self.written_now.load(Ordering::Acquire)
+            (core.clock().mode() == ClockMode::Manual
+                && core.clock().now() != self.written_now.load(Ordering::Acquire))
+                || core.authorizations().version() != self.written_links.load(Ordering::Acquire)
+                || core.scenarios().version() != self.written_scenarios.load(Ordering::Acquire)
+                || core.journal().last_id() != self.written_journal.load(Ordering::Acquire)
         })
     }
 
@@ -287,6 +341,21 @@ impl DataDir {
             return Ok(());
         }
         let now = core.clock().now();
+        let extras = Extras {
+            links: (core.authorizations().version() != self.written_links.load(Ordering::Acquire))
+                .then(|| {
+                    (
+                        core.authorizations().version(),
+                        core.authorizations().export(None),
+                    )
+                }),
+            scenarios: (core.scenarios().version()
+                != self.written_scenarios.load(Ordering::Acquire))
+            .then(|| (core.scenarios().version(), core.scenarios().export(None))),
+            journal: core
+                .journal()
+                .since(self.written_journal.load(Ordering::Acquire)),
+        };
         let Some((conn, written)) = guard.as_mut() else {
             return Ok(());
         };
@@ -298,11 +367,21 @@ impl DataDir {
         } else {
             TimerWrite::Changes(timer_changes)
         };
-        let result = write(conn, written, core, &tenants, &notifications, &timers);
+        let result = write(conn, written, core, &tenants, &notifications, &timers)
+            .and_then(|()| write_extras(conn, &extras));
         match result {
             Ok(()) => {
                 self.committed.fetch_max(target, Ordering::AcqRel);
                 self.written_now.store(now, Ordering::Release);
+                if let Some((v, _)) = &extras.links {
+                    self.written_links.store(*v, Ordering::Release);
+                }
+                if let Some((v, _)) = &extras.scenarios {
+                    self.written_scenarios.store(*v, Ordering::Release);
+                }
+                if let Some((id, _)) = extras.journal.0.last() {
+                    self.written_journal.store(*id, Ordering::Release);
+                }
                 Ok(())
             }
             Err(e) => {
@@ -310,6 +389,8 @@ impl DataDir {
                 self.marks.dirty.lock().extend(tenants);
                 written.clear();
                 self.rewrite_timers.store(true, Ordering::Release);
+                self.written_links.store(u64::MAX, Ordering::Release);
+                self.written_scenarios.store(u64::MAX, Ordering::Release);
                 Err(format!(
                     "database {}: {e}",
                     self.dir.join(DB_FILE).display()
@@ -443,6 +524,220 @@ fn section_rows(section: &str, value: &Value, out: &mut Vec<(String, String, Str
             None => out.push((kind, String::new(), v.to_string())),
         }
     }
+}
+
+/// The links, scenarios (each with its version, when changed) and new journal entries to write.
+struct Extras {
+    links: Option<(u64, Vec<LinkRecord>)>,
+    scenarios: Option<(u64, ScenariosRecord)>,
+    journal: (Vec<(u64, String)>, Option<u64>),
+}
+
+/// Writes what changed of the links, the scenarios and the journal (one transaction).
+fn write_extras(conn: &mut Connection, extras: &Extras) -> Result<(), String> {
+    let e = |e: rusqlite::Error| e.to_string();
+    let tx = conn.transaction().map_err(e)?;
+    if let Some((_, links)) = &extras.links {
+        tx.execute("DELETE FROM authorizations", []).map_err(e)?;
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT INTO authorizations (token, tenant, surface, business_id, expires_at, json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .map_err(e)?;
+        for l in links {
+            let json = serde_json::to_string(l).map_err(|e| e.to_string())?;
+            insert
+                .execute(params![
+                    l.token,
+                    l.tenant,
+                    l.surface,
+                    l.business_id,
+                    l.expires_at,
+                    json
+                ])
+                .map_err(e)?;
+        }
+    }
+    if let Some((_, record)) = &extras.scenarios {
+        tx.execute("DELETE FROM scenarios", []).map_err(e)?;
+        tx.execute("DELETE FROM scenario_counters", []).map_err(e)?;
+        for l in &record.loaded {
+            let fired = serde_json::to_string(&l.fired).map_err(|e| e.to_string())?;
+            tx.execute(
+                "INSERT INTO scenarios (generation, tenant, name, loaded_at, source, text, fired)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    i64::try_from(l.generation).unwrap_or(i64::MAX),
+                    l.tenant,
+                    l.name,
+                    l.loaded_at,
+                    l.source,
+                    l.text,
+                    fired
+                ],
+            )
+            .map_err(e)?;
+        }
+        for c in &record.counters {
+            tx.execute(
+                "INSERT INTO scenario_counters (generation, rule, tenant, count, window_start)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    i64::try_from(c.generation).unwrap_or(i64::MAX),
+                    i64::try_from(c.rule).unwrap_or(i64::MAX),
+                    c.tenant,
+                    i64::try_from(c.count).unwrap_or(i64::MAX),
+                    c.window_start
+                ],
+            )
+            .map_err(e)?;
+        }
+        // Draws, outages and the generation counter are small: one JSON value in `meta`.
+        let rest = json!({"nextGeneration": record.next_generation, "draws": record.draws,
+                          "outages": record.outages});
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('scenario_state', ?1)",
+            [rest.to_string()],
+        )
+        .map_err(e)?;
+    }
+    let (entries, oldest) = &extras.journal;
+    {
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO journal (id, tenant, operation, json) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .map_err(e)?;
+        for (id, text) in entries {
+            let v: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+            insert
+                .execute(params![
+                    i64::try_from(*id).unwrap_or(i64::MAX),
+                    v.get("tenant").and_then(Value::as_str),
+                    v.get("operation").and_then(Value::as_str).unwrap_or(""),
+                    text
+                ])
+                .map_err(e)?;
+        }
+    }
+    if !entries.is_empty() {
+        // Entries the journal's bounds dropped are dropped here too.
+        let keep_from = oldest.map_or(i64::MAX, |o| i64::try_from(o).unwrap_or(i64::MAX));
+        tx.execute("DELETE FROM journal WHERE id < ?1", [keep_from])
+            .map_err(e)?;
+    }
+    tx.commit().map_err(e)
+}
+
+/// The links, the scenarios (None: never written) and the journal entries, as read back.
+type LoadedExtras = (Vec<LinkRecord>, Option<ScenariosRecord>, Vec<Value>);
+
+/// Reads the links, the scenarios and the journal back.
+fn load_extras(
+    conn: &Connection,
+) -> Result<LoadedExtras, String> {
+    let e = |e: rusqlite::Error| e.to_string();
+    let mut links = Vec::new();
+    {
+        let mut stmt = conn
+            .prepare("SELECT json FROM authorizations ORDER BY token")
+            .map_err(e)?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(e)?;
+        for row in rows {
+            let text = row.map_err(e)?;
+            links.push(
+                serde_json::from_str(&text).map_err(|e| format!("table authorizations: {e}"))?,
+            );
+        }
+    }
+    let rest: Option<String> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'scenario_state'",
+            [],
+            |r| r.get(0),
+        )
+        .ok();
+    let scenarios = match rest {
+        None => None,
+        Some(rest) => {
+            let rest: Value =
+                serde_json::from_str(&rest).map_err(|e| format!("meta scenario_state: {e}"))?;
+            let mut record = ScenariosRecord {
+                next_generation: rest["nextGeneration"].as_u64().unwrap_or(0),
+                draws: serde_json::from_value(rest["draws"].clone())
+                    .map_err(|e| format!("meta scenario_state: {e}"))?,
+                outages: serde_json::from_value(rest["outages"].clone())
+                    .map_err(|e| format!("meta scenario_state: {e}"))?,
+                ..ScenariosRecord::default()
+            };
+            let mut stmt = conn
+                .prepare(
+                    "SELECT generation, tenant, name, loaded_at, source, text, fired
+                     FROM scenarios ORDER BY generation",
+                )
+                .map_err(e)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, String>(5)?,
+                        r.get::<_, String>(6)?,
+                    ))
+                })
+                .map_err(e)?;
+            for row in rows {
+                let (generation, tenant, name, loaded_at, source, text, fired) = row.map_err(e)?;
+                record.loaded.push(LoadedRecord {
+                    name,
+                    tenant,
+                    source,
+                    text,
+                    loaded_at,
+                    generation: u64::try_from(generation).unwrap_or(0),
+                    fired: serde_json::from_str(&fired)
+                        .map_err(|e| format!("table scenarios: {e}"))?,
+                });
+            }
+            let mut stmt = conn
+                .prepare(
+                    "SELECT generation, rule, tenant, count, window_start FROM scenario_counters
+                     ORDER BY generation, rule, tenant",
+                )
+                .map_err(e)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok(CounterRecord {
+                        generation: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+                        rule: usize::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                        tenant: r.get(2)?,
+                        count: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
+                        window_start: r.get(4)?,
+                    })
+                })
+                .map_err(e)?;
+            for row in rows {
+                record.counters.push(row.map_err(e)?);
+            }
+            Some(record)
+        }
+    };
+    let mut journal = Vec::new();
+    {
+        let mut stmt = conn
+            .prepare("SELECT json FROM journal ORDER BY id")
+            .map_err(e)?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(e)?;
+        for row in rows {
+            let text = row.map_err(e)?;
+            journal.push(serde_json::from_str(&text).map_err(|e| format!("table journal: {e}"))?);
+        }
+    }
+    Ok((links, scenarios, journal))
 }
 
 /// What to write of the pending durable timers.
@@ -930,6 +1225,10 @@ fn load(
     restored.notifications = notifications.len();
     let timers = load_timers(conn)?;
     restored.timers = timers.len();
+    let (authorizations, scenarios, journal) = load_extras(conn)?;
+    restored.authorizations = authorizations.len();
+    restored.scenarios = scenarios.as_ref().map_or(0, |s| s.loaded.len());
+    restored.journal = journal.len();
     let next_seq: u64 = conn
         .query_row(
             "SELECT value FROM meta WHERE key = 'next_notification_seq'",
@@ -955,6 +1254,9 @@ fn load(
                 notifications,
             },
             timers,
+            authorizations,
+            scenarios,
+            journal,
         },
         mode,
     )))

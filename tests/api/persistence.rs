@@ -775,3 +775,156 @@ async fn a_pending_pockyt_payout_settles_after_a_data_dir_restart() {
     again.assert_invariants().await;
     again.shutdown().await;
 }
+
+// ---- authorization links, scenarios and the journal ----
+
+#[tokio::test]
+async fn an_authorization_link_survives_a_restart_and_expires_on_time() {
+    use crate::helpers::platform_call;
+    use crate::platform::bind_body;
+    let dir = tempfile::tempdir().unwrap();
+    let app = on_dir(dir.path()).await;
+    let (_, _, body) = platform_call(&app, "shopAccountBind", &bind_body("B-DUR", "77")).await;
+    let url = body["authorizeUrl"].as_str().unwrap().to_owned();
+    let path = &url[url.find("/authorize/").unwrap()..];
+    app.advance(10.0 * 60.0).await;
+    app.shutdown().await;
+
+    let again = on_dir(dir.path()).await;
+    let page = again
+        .http
+        .get(&format!("{}{path}", again.url), Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(page.status, 200, "the link is still open after the restart");
+    again.advance(19.0 * 60.0).await;
+    assert!(again.receiver.received().is_empty());
+    again.advance(60.0).await;
+    again
+        .wait_notification("apiCode=shopAccountBindNotify")
+        .await;
+    let n = again.receiver.received()[0].body.clone().unwrap();
+    assert_eq!(n["status"], "FAILURE");
+    assert!(n["reason"].as_str().unwrap().contains("expired"), "{n}");
+    let page = again
+        .http
+        .get(&format!("{}{path}", again.url), Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(page.status, 410);
+    again.shutdown().await;
+}
+
+async fn ping(app: &TestApp) -> String {
+    app.client
+        .call(
+            "connectivity",
+            &json!({"notifyFlag": "N", "responseFlag": "N"}),
+        )
+        .await
+        .unwrap()
+        .code
+}
+
+const EVERY_SECOND_FAILS: &str =
+    "name = \"every-second\"\n[[rule]]\nnth = 2\n[rule.then]\ncode = \"FAILURE\"\n";
+
+#[tokio::test]
+async fn scenarios_their_counters_and_the_journal_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = on_dir(dir.path()).await;
+    assert_eq!(app.load_scenario(EVERY_SECOND_FAILS, "").await.0, 200);
+    assert_eq!(ping(&app).await, "SUCCESS");
+    let journal = app.get_json("/__sim/requests").await["requests"].clone();
+    assert_eq!(journal.as_array().unwrap().len(), 1, "{journal}");
+    app.shutdown().await;
+
+    let again = on_dir(dir.path()).await;
+    let list = again.get_json("/__sim/scenarios").await["scenarios"].clone();
+    assert_eq!(list[0]["name"], "every-second", "{list}");
+    // The rule's count went on from 1: this is the second call.
+    assert_eq!(ping(&again).await, "FAILURE");
+    assert_eq!(ping(&again).await, "SUCCESS");
+    let after = again.get_json("/__sim/requests").await["requests"].clone();
+    let ids: Vec<u64> = after
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![3, 2, 1],
+        "the restored entry and two new ones: {after}"
+    );
+    assert_eq!(after[2]["operation"], journal[0]["operation"]);
+    again.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_snapshot_carries_links_scenarios_and_the_journal() {
+    use crate::helpers::platform_call;
+    use crate::platform::bind_body;
+    let app = spawn_app().await;
+    let (_, _, body) = platform_call(&app, "shopAccountBind", &bind_body("B-SNAP", "78")).await;
+    let url = body["authorizeUrl"].as_str().unwrap().to_owned();
+    let path = url[url.find("/authorize/").unwrap()..].to_owned();
+    assert_eq!(app.load_scenario(EVERY_SECOND_FAILS, "").await.0, 200);
+    assert_eq!(ping(&app).await, "SUCCESS");
+    let snapshot = export(&app, "").await;
+    app.shutdown().await;
+
+    let other = spawn_app().await;
+    let (status, body) = import(&other, "", snapshot.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(snapshot == export(&other, "").await, "byte-identical");
+    assert_eq!(ping(&other).await, "FAILURE", "the counter went on");
+    let page = other
+        .http
+        .get(&format!("{}{path}", other.url), Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(page.status, 200);
+    let journal = other.get_json("/__sim/requests").await["requests"].clone();
+    assert!(journal.as_array().unwrap().len() >= 3, "{journal}");
+    other.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_version_1_database_is_migrated_and_keeps_its_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = on_dir(dir.path()).await;
+    let user_id = onboarded_user(&app, "migrate").await;
+    app.shutdown().await;
+    {
+        // What a version 1 database looked like: none of the tables version 2 added.
+        let db = rusqlite::Connection::open(dir.path().join("whalet-sim.db")).unwrap();
+        for table in [
+            "timers",
+            "authorizations",
+            "scenarios",
+            "scenario_counters",
+            "journal",
+        ] {
+            db.execute(&format!("DROP TABLE {table}"), []).unwrap();
+        }
+        db.execute("DELETE FROM meta WHERE key = 'scenario_state'", [])
+            .unwrap();
+        db.pragma_update(None, "user_version", 1).unwrap();
+    }
+    let again = on_dir(dir.path()).await;
+    let state = state(&again).await;
+    assert!(state.to_string().contains(&user_id), "{state}");
+    // The new tables are there and written to.
+    apply_user(&again, "migrate-2").await;
+    again.shutdown().await;
+    let db = rusqlite::Connection::open(dir.path().join("whalet-sim.db")).unwrap();
+    let version: i64 = db
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+    let timers: i64 = db
+        .query_row("SELECT count(*) FROM timers", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(timers, 1);
+}
