@@ -117,6 +117,15 @@ CREATE TABLE IF NOT EXISTS journal (
     operation TEXT NOT NULL,
     json TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS files (
+    tenant TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    status TEXT,
+    PRIMARY KEY (tenant, kind, id)
+);
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -256,7 +265,8 @@ impl DataDir {
             let Some((conn, written)) = guard.as_mut() else {
                 return Err("data dir is closed".into());
             };
-            let loaded = load(conn, written, &mut restored)
+            collect_garbage(conn, &self.dir);
+            let loaded = load(conn, &self.dir, written, &mut restored)
                 .map_err(|e| format!("database {}: {e}", self.dir.join(DB_FILE).display()))?;
             if let Some((snapshot, mode)) = loaded {
                 if let Some(mode) = mode {
@@ -367,8 +377,16 @@ impl DataDir {
         } else {
             TimerWrite::Changes(timer_changes)
         };
-        let result = write(conn, written, core, &tenants, &notifications, &timers)
-            .and_then(|()| write_extras(conn, &extras));
+        let result = write(
+            conn,
+            written,
+            core,
+            &self.dir,
+            &tenants,
+            &notifications,
+            &timers,
+        )
+        .and_then(|()| write_extras(conn, &extras));
         match result {
             Ok(()) => {
                 self.committed.fetch_max(target, Ordering::AcqRel);
@@ -526,6 +544,102 @@ fn section_rows(section: &str, value: &Value, out: &mut Vec<(String, String, Str
     }
 }
 
+/// The directory under DIR holding file contents, each named by its SHA-256.
+pub const FILES_DIR: &str = "files";
+
+/// The field holding a file's bytes (Base64 in a snapshot), for the entity kinds that are files.
+fn file_field(kind: &str) -> Option<&'static str> {
+    match kind {
+        "infinia.files" => Some("data"),
+        "whalet_trade.files" => Some("bytes"),
+        _ => None,
+    }
+}
+
+/// The upload an SFTP file's path belongs to: its last segment.
+fn upload_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Moves a file entity's bytes out of its JSON into `DIR/files/<sha256>` (written once per
+/// content, through a temporary file and a rename); the JSON keeps `sha256` instead. Returns
+/// the JSON to store, the digest and the size.
+fn file_out(dir: &Path, text: &str, field: &str) -> Result<(String, String, i64), String> {
+    use base64::Engine;
+    use sha2::Digest;
+    let mut value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let Some(object) = value.as_object_mut() else {
+        return Ok((text.to_owned(), String::new(), 0));
+    };
+    let b64 = object
+        .remove(field)
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|e| format!("file bytes are not Base64: {e}"))?;
+    let sha = hex::encode(sha2::Sha256::digest(&bytes));
+    let files = dir.join(FILES_DIR);
+    let path = files.join(&sha);
+    if !path.exists() {
+        std::fs::create_dir_all(&files)
+            .map_err(|e| format!("cannot create {}: {e}", files.display()))?;
+        let tmp = files.join(format!("{sha}.tmp"));
+        std::fs::write(&tmp, &bytes).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+        std::fs::rename(&tmp, &path)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    object.insert("sha256".into(), Value::String(sha.clone()));
+    let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
+    Ok((value.to_string(), sha, size))
+}
+
+/// Puts a file entity's bytes back into its JSON (as Base64 in `field`) from
+/// `DIR/files/<sha256>`.
+fn file_in(dir: &Path, text: &str, field: &str) -> Result<String, String> {
+    use base64::Engine;
+    let mut value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let Some(object) = value.as_object_mut() else {
+        return Ok(text.to_owned());
+    };
+    let Some(sha) = object.remove("sha256") else {
+        return Ok(text.to_owned());
+    };
+    let sha = sha.as_str().unwrap_or_default().to_owned();
+    if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!("sha256 {sha:?} is not a SHA-256 digest"));
+    }
+    let path = dir.join(FILES_DIR).join(&sha);
+    let bytes =
+        std::fs::read(&path).map_err(|e| format!("file {} is missing: {e}", path.display()))?;
+    object.insert(
+        field.into(),
+        Value::String(base64::engine::general_purpose::STANDARD.encode(bytes)),
+    );
+    Ok(value.to_string())
+}
+
+/// Removes files under `DIR/files` that no row names any more (content of deleted uploads,
+/// temporary files of a write cut short).
+fn collect_garbage(conn: &Connection, dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir.join(FILES_DIR)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let used: bool = conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM files WHERE sha256 = ?1)",
+                [&name],
+                |r| r.get(0),
+            )
+            .unwrap_or(true);
+        if !used {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// The links, scenarios (each with its version, when changed) and new journal entries to write.
 struct Extras {
     links: Option<(u64, Vec<LinkRecord>)>,
@@ -634,9 +748,7 @@ fn write_extras(conn: &mut Connection, extras: &Extras) -> Result<(), String> {
 type LoadedExtras = (Vec<LinkRecord>, Option<ScenariosRecord>, Vec<Value>);
 
 /// Reads the links, the scenarios and the journal back.
-fn load_extras(
-    conn: &Connection,
-) -> Result<LoadedExtras, String> {
+fn load_extras(conn: &Connection) -> Result<LoadedExtras, String> {
     let e = |e: rusqlite::Error| e.to_string();
     let mut links = Vec::new();
     {
@@ -828,6 +940,7 @@ fn write(
     conn: &mut Connection,
     written: &mut HashMap<TenantId, Written>,
     core: &Core,
+    dir: &Path,
     tenants: &BTreeSet<TenantId>,
     notifications: &[(u64, Option<Notification>)],
     timers: &TimerWrite,
@@ -879,7 +992,13 @@ fn write(
         });
         let Some(read) = read else {
             // The tenant is gone: drop its rows.
-            for table in ["tenants", "entities", "ledger_postings", "request_nos"] {
+            for table in [
+                "tenants",
+                "entities",
+                "ledger_postings",
+                "request_nos",
+                "files",
+            ] {
                 tx.execute(&format!("DELETE FROM {table} WHERE tenant = ?1"), [&key])
                     .map_err(|e| e.to_string())?;
             }
@@ -908,9 +1027,37 @@ fn write(
                 let h = hash_text(&text);
                 let k = (kind, rid);
                 if w.rows.get(&k) != Some(&h) {
+                    let text = match file_field(&k.0) {
+                        Some(field) => {
+                            let (text, sha, size) = file_out(dir, &text, field)?;
+                            tx.execute(
+                                "INSERT INTO files (tenant, kind, id, sha256, size, status)
+                                 VALUES (?1, ?2, ?3, ?4, ?5,
+                                   (SELECT json_extract(json, '$.status') FROM entities
+                                    WHERE tenant = ?1 AND kind = 'infinia.uploads' AND id = ?6))
+                                 ON CONFLICT(tenant, kind, id) DO UPDATE SET
+                                   sha256 = excluded.sha256, size = excluded.size,
+                                   status = excluded.status",
+                                params![key, k.0, k.1, sha, size, upload_name(&k.1)],
+                            )
+                            .map_err(|e| e.to_string())?;
+                            text
+                        }
+                        None => text,
+                    };
                     upsert
                         .execute(params![key, k.0, k.1, text])
                         .map_err(|e| e.to_string())?;
+                    if k.0 == "infinia.uploads" {
+                        // The processing status of the upload's file follows its upload.
+                        tx.execute(
+                            "UPDATE files SET status = json_extract(?3, '$.status')
+                             WHERE tenant = ?1 AND kind = 'infinia.files'
+                               AND (id = ?2 OR id LIKE '%/' || ?2)",
+                            params![key, k.1, text],
+                        )
+                        .map_err(|e| e.to_string())?;
+                    }
                     w.rows.insert(k.clone(), h);
                 }
                 seen.insert(k);
@@ -925,6 +1072,11 @@ fn write(
         for k in gone {
             tx.execute(
                 "DELETE FROM entities WHERE tenant = ?1 AND kind = ?2 AND id = ?3",
+                params![key, k.0, k.1],
+            )
+            .map_err(|e| e.to_string())?;
+            tx.execute(
+                "DELETE FROM files WHERE tenant = ?1 AND kind = ?2 AND id = ?3",
                 params![key, k.0, k.1],
             )
             .map_err(|e| e.to_string())?;
@@ -1032,6 +1184,7 @@ type Loaded = Option<(super::Snapshot, Option<ClockMode>)>;
 /// with what is there, so that the first write changes nothing.
 fn load(
     conn: &Connection,
+    dir: &Path,
     written: &mut HashMap<TenantId, Written>,
     restored: &mut Restored,
 ) -> Result<Loaded, String> {
@@ -1089,6 +1242,11 @@ fn load(
         for row in rows {
             let (tenant, kind, id, text) = row.map_err(sql)?;
             restored.entities += 1;
+            let text = match file_field(&kind) {
+                Some(field) => file_in(dir, &text, field)
+                    .map_err(|e| format!("table entities: {tenant} {kind} {id}: {e}"))?,
+                None => text,
+            };
             if let Some(tid) = TenantId::parse(&tenant) {
                 written
                     .entry(tid)

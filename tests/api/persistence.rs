@@ -928,3 +928,55 @@ async fn a_version_1_database_is_migrated_and_keeps_its_state() {
         .unwrap();
     assert_eq!(timers, 1);
 }
+
+#[tokio::test]
+async fn uploaded_files_are_files_in_the_data_dir_and_come_back_after_a_restart() {
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let app = on_dir(dir.path()).await;
+    let content = b"name,amount\nlamp,12.50\n";
+    let info = crate::whalet2_support::upload(&app, "lamps.csv", content).await;
+    let url = info["fileUrl"].as_str().unwrap().to_owned();
+    let path = url[url.find("/file/").unwrap()..].to_owned();
+    let sha = hex::encode(sha2::Sha256::digest(content));
+    assert_eq!(
+        std::fs::read(dir.path().join("files").join(&sha)).unwrap(),
+        content
+    );
+    {
+        let db = rusqlite::Connection::open(dir.path().join("whalet-sim.db")).unwrap();
+        let (json, size): (String, i64) = db
+            .query_row(
+                "SELECT e.json, f.size FROM files f JOIN entities e
+                 ON e.tenant = f.tenant AND e.kind = f.kind AND e.id = f.id
+                 WHERE f.sha256 = ?1",
+                [&sha],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(size, content.len() as i64);
+        let entity: Value = serde_json::from_str(&json).unwrap();
+        assert!(
+            entity.get("bytes").is_none(),
+            "no Base64 in the row: {json}"
+        );
+        assert_eq!(entity["sha256"], sha.as_str());
+    }
+    app.shutdown().await;
+
+    let again = on_dir(dir.path()).await;
+    let got = again
+        .http
+        .get(&format!("{}{path}", again.url), Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(got.status, 200);
+    assert_eq!(&got.body[..], content);
+    // A snapshot still carries the bytes (as Base64).
+    let doc = String::from_utf8(export(&again, "").await).unwrap();
+    assert!(
+        doc.contains("bmFtZSxhbW91bnQKbGFtcCwxMi41MAo="),
+        "bytes in the snapshot"
+    );
+    again.shutdown().await;
+}
