@@ -260,6 +260,7 @@ impl DataDir {
     /// the clock), then starts tracking changes and the background writer.
     pub fn attach(self: &Arc<Self>, core: &Core) -> Result<Restored, String> {
         let mut restored = Restored::default();
+        let from_db: BTreeSet<TenantId>;
         {
             let mut guard = self.conn.lock();
             let Some((conn, written)) = guard.as_mut() else {
@@ -268,6 +269,7 @@ impl DataDir {
             collect_garbage(conn, &self.dir);
             let loaded = load(conn, &self.dir, written, &mut restored)
                 .map_err(|e| format!("database {}: {e}", self.dir.join(DB_FILE).display()))?;
+            from_db = written.keys().cloned().collect();
             if let Some((snapshot, mode)) = loaded {
                 if let Some(mode) = mode {
                     core.clock().set_mode(mode);
@@ -292,9 +294,12 @@ impl DataDir {
         let marks = self.marks.clone();
         core.clock().track_records(Arc::new(move || marks.bump()));
         self.rewrite_timers.store(true, Ordering::Release);
-        // Everything restored counts as changed once (only what differs is written).
+        // A tenant the database did not hold is written once; the rows of the others are
+        // known (their hashes were taken while reading) and are written when they change.
         for id in core.store().tenant_ids() {
-            self.marks.dirty.lock().insert(id);
+            if !from_db.contains(&id) {
+                self.marks.dirty.lock().insert(id);
+            }
         }
         self.marks.bump();
         self.commit()?;
