@@ -164,6 +164,19 @@ impl App {
             authorizations,
             surfaces,
             cpu,
+            timer_kinds: vec![
+                crate::core::AUTHORIZATION_EXPIRY,
+                crate::core::timeline::TIMELINE_EVENT,
+                api::whalet::common::REVIEW_TIMER,
+                api::platform::binding::AUTO_DECISION,
+                api::platform::payment::PAYMENT_SETTLE,
+                api::infinia::binding::SCENARIO_DECISION,
+                api::infinia::sharing::SHARING_FINISH,
+                api::pockyt::PAYOUT_STEP,
+                api::pockyt::PAYEE_REVIEW,
+                api::pockyt::ACCOUNT_REVIEW,
+                crate::sftp::process::PROCESS_FILE,
+            ],
         });
         api::catalog::describe_all(&core);
         api::catalog::check_contract_fields(&core)?;
@@ -177,6 +190,10 @@ impl App {
                 request_nos = restored.request_nos,
                 notifications = restored.notifications,
                 pending_notifications = restored.pending_notifications,
+                timers = restored.timers,
+                authorizations = restored.authorizations,
+                scenarios = restored.scenarios,
+                journal = restored.journal,
                 "state restored from the data dir"
             );
         }
@@ -197,6 +214,7 @@ impl App {
             tenants = restored.tenants,
             notifications = restored.notifications,
             pending = restored.pending_notifications,
+            timers = restored.timers,
             "state restored from snapshot {}",
             path.display()
         );

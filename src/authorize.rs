@@ -20,7 +20,7 @@
 use std::collections::HashMap;
 
 use parking_lot::{Mutex, RwLock};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::clock::{format, Millis};
 use crate::tenant::TenantId;
@@ -36,7 +36,7 @@ pub type DecideFn<C> = fn(&C, &AuthorizationRequest, &Decision, &str) -> Result<
 pub const VIA_EXPIRY: &str = "expiry";
 
 /// The shop being bound, as shown to the seller.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShopDetails {
     pub id: String,
     pub name: String,
@@ -108,6 +108,8 @@ struct Entry {
 /// receive (the simulator's `Core`). Held by the core.
 pub struct Authorizations<C> {
     entries: Mutex<HashMap<String, Entry>>,
+    /// Counts changes to the links (the data directory writes them when it moved).
+    version: std::sync::atomic::AtomicU64,
     surfaces: RwLock<HashMap<&'static str, DecideFn<C>>>,
     login: String,
     password: String,
@@ -123,6 +125,7 @@ impl<C> Authorizations<C> {
     pub fn new(login: &str, password: &str) -> Self {
         Self {
             entries: Mutex::new(HashMap::new()),
+            version: std::sync::atomic::AtomicU64::new(0),
             surfaces: RwLock::new(HashMap::new()),
             login: login.to_owned(),
             password: password.to_owned(),
@@ -135,6 +138,7 @@ impl<C> Authorizations<C> {
 
     /// Opens a link. The caller schedules [`Authorizations::expire`] at `request.expires_at`.
     pub fn insert(&self, request: AuthorizationRequest) {
+        self.bump();
         self.entries.lock().insert(
             request.token.clone(),
             Entry {
@@ -222,6 +226,7 @@ impl<C> Authorizations<C> {
             entry.decided = Some((decision.approved, now, via.to_owned()));
             entry.request.clone()
         };
+        self.bump();
         let callback = self.surfaces.read().get(request.surface).copied();
         let result = match callback {
             Some(decide) => decide(ctx, &request, &decision, via),
@@ -233,6 +238,7 @@ impl<C> Authorizations<C> {
                 if let Some(entry) = self.entries.lock().get_mut(token) {
                     entry.decided = None;
                 }
+                self.bump();
                 Err(AuthorizeError::Surface(e))
             }
         }
@@ -241,6 +247,7 @@ impl<C> Authorizations<C> {
     /// Forgets every link (control-plane reset).
     pub fn clear(&self) {
         self.entries.lock().clear();
+        self.bump();
     }
 
     /// Forgets the links of one tenant (control-plane reset of that tenant).
@@ -248,7 +255,131 @@ impl<C> Authorizations<C> {
         self.entries
             .lock()
             .retain(|_, e| &e.request.tenant != tenant);
+        self.bump();
     }
+
+    fn bump(&self) {
+        self.version
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// Counts every change to the links.
+    pub fn version(&self) -> u64 {
+        self.version.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Every link (or one tenant's) as data, by token. Login sessions are not kept: a seller
+    /// logs in again.
+    pub fn export(&self, tenant: Option<&TenantId>) -> Vec<LinkRecord> {
+        let mut out: Vec<LinkRecord> = self
+            .entries
+            .lock()
+            .values()
+            .filter(|e| tenant.is_none_or(|t| &e.request.tenant == t))
+            .map(|e| {
+                let r = &e.request;
+                LinkRecord {
+                    token: r.token.clone(),
+                    surface: r.surface.to_owned(),
+                    provider_name: r.provider_name.clone(),
+                    tenant: r.tenant.to_string(),
+                    business_id: r.business_id.clone(),
+                    partner_name: r.partner_name.clone(),
+                    shop: r.shop.clone(),
+                    legal_entity: r.legal_entity.clone(),
+                    expires_at: r.expires_at,
+                    backlink_url: r.backlink_url.clone(),
+                    decided: e.decided.as_ref().map(|(approved, at, via)| DecidedRecord {
+                        approved: *approved,
+                        at: *at,
+                        via: via.clone(),
+                    }),
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| a.token.cmp(&b.token));
+        out
+    }
+
+    /// Checks links before an import: each tenant reads as `provider:id` and each surface is
+    /// registered.
+    pub fn check(&self, records: &[LinkRecord]) -> Result<(), String> {
+        self.entries_of(records.to_vec()).map(|_| ())
+    }
+
+    fn entries_of(&self, records: Vec<LinkRecord>) -> Result<Vec<Entry>, String> {
+        let surfaces = self.surfaces.read();
+        let mut entries = Vec::new();
+        for r in records {
+            let Some(tenant) = TenantId::parse(&r.tenant) else {
+                return Err(format!(
+                    "authorization link: tenant {:?} is not provider:id",
+                    r.tenant
+                ));
+            };
+            let Some((&surface, _)) = surfaces.get_key_value(r.surface.as_str()) else {
+                return Err(format!("authorization link: no surface {:?}", r.surface));
+            };
+            entries.push(Entry {
+                request: AuthorizationRequest {
+                    token: r.token,
+                    surface,
+                    provider_name: r.provider_name,
+                    tenant,
+                    business_id: r.business_id,
+                    partner_name: r.partner_name,
+                    shop: r.shop,
+                    legal_entity: r.legal_entity,
+                    expires_at: r.expires_at,
+                    backlink_url: r.backlink_url,
+                },
+                decided: r.decided.map(|d| (d.approved, d.at, d.via)),
+                sessions: Vec::new(),
+            });
+        }
+        Ok(entries)
+    }
+
+    /// Puts links back (a snapshot import, a restart), after checking every one
+    /// ([`Authorizations::check`]). Nothing changes when refused.
+    pub fn import(&self, records: Vec<LinkRecord>) -> Result<usize, String> {
+        let entries = self.entries_of(records)?;
+        let count = entries.len();
+        let mut map = self.entries.lock();
+        for entry in entries {
+            map.insert(entry.request.token.clone(), entry);
+        }
+        drop(map);
+        self.bump();
+        Ok(count)
+    }
+}
+
+/// One authorization link as data (snapshots, the data directory's `authorizations` table).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LinkRecord {
+    pub token: String,
+    pub surface: String,
+    pub provider_name: String,
+    pub tenant: String,
+    pub business_id: String,
+    pub partner_name: String,
+    pub shop: ShopDetails,
+    pub legal_entity: Vec<(String, String)>,
+    pub expires_at: Millis,
+    pub backlink_url: Option<String>,
+    /// The decision taken, if any.
+    pub decided: Option<DecidedRecord>,
+}
+
+/// A link's decision: approved or not, when, and how (`page`, `trigger`, `scenario`, `expiry`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecidedRecord {
+    pub approved: bool,
+    pub at: Millis,
+    pub via: String,
 }
 
 fn state_of(entry: &Entry, now: Millis) -> LinkState {

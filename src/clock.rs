@@ -96,7 +96,34 @@ impl State {
 struct Timer {
     label: String,
     job: Job,
+    /// Set for a timer kept as data (see [`TimerRecord`]).
+    record: Option<TimerRecord>,
 }
+
+/// A timer kept as data rather than code: the registered `kind` of work (the core keeps the one
+/// table of kinds), what it is about and with what parameters. Such timers are in snapshots and
+/// the data directory; on restore the core rebuilds each job from its record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TimerRecord {
+    /// Virtual time the work falls due.
+    pub due: Millis,
+    /// The label shown on the control plane (a reset cancels timers by label prefix).
+    pub label: String,
+    /// The registered kind of work (e.g. `whalet.review`).
+    pub kind: String,
+    /// The tenant (`provider:id`) it is about, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// The object it is about (an id or a token).
+    pub key: String,
+    /// The kind's parameters (verdict, target status, ...).
+    #[serde(default)]
+    pub params: serde_json::Value,
+}
+
+/// Durable timers added (`Some`) or gone (`None`) since last taken, by timer id.
+pub type RecordChange = (u64, Option<TimerRecord>);
 
 /// A pending timer as shown on the control plane.
 #[derive(Debug, Clone, Serialize)]
@@ -114,6 +141,10 @@ struct Inner {
     idle: Notify,
     changed: Notify,
     advancing: tokio::sync::Mutex<()>,
+    /// Whether durable timer changes are logged (a data directory is attached).
+    tracking: std::sync::atomic::AtomicBool,
+    record_log: Mutex<Vec<RecordChange>>,
+    on_record_change: Mutex<Option<Arc<dyn Fn() + Send + Sync>>>,
 }
 
 /// Cloneable handle to the clock and its timer queue.
@@ -139,6 +170,9 @@ impl Clock {
                 idle: Notify::new(),
                 changed: Notify::new(),
                 advancing: tokio::sync::Mutex::new(()),
+                tracking: std::sync::atomic::AtomicBool::new(false),
+                record_log: Mutex::new(Vec::new()),
+                on_record_change: Mutex::new(None),
             }),
         }
     }
@@ -176,16 +210,69 @@ impl Clock {
 
     /// Runs `job` at virtual time `due` (immediately if `due` is not in the future).
     pub fn schedule_at(&self, due: Millis, label: impl Into<String>, job: Job) -> u64 {
+        self.insert(due, label.into(), job, None)
+    }
+
+    /// Runs `job` at `record.due`, keeping `record` as the timer's data (exported by
+    /// [`Clock::records`]); `job` must be what the record's kind builds from it.
+    pub fn schedule_record(&self, record: TimerRecord, job: Job) -> u64 {
+        self.insert(record.due, record.label.clone(), job, Some(record))
+    }
+
+    fn insert(&self, due: Millis, label: String, job: Job, record: Option<TimerRecord>) -> u64 {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-        self.inner.timers.lock().insert(
-            (due, id),
-            Timer {
-                label: label.into(),
-                job,
-            },
-        );
+        if let Some(r) = &record {
+            self.log_record(id, Some(r.clone()));
+        }
+        self.inner
+            .timers
+            .lock()
+            .insert((due, id), Timer { label, job, record });
         self.inner.changed.notify_one();
         id
+    }
+
+    /// Pending durable timers, earliest first.
+    pub fn records(&self) -> Vec<TimerRecord> {
+        self.inner
+            .timers
+            .lock()
+            .values()
+            .filter_map(|t| t.record.clone())
+            .collect()
+    }
+
+    /// Pending durable timers with their timer ids, earliest first.
+    pub fn records_with_ids(&self) -> Vec<(u64, TimerRecord)> {
+        self.inner
+            .timers
+            .lock()
+            .iter()
+            .filter_map(|(&(_, id), t)| t.record.clone().map(|r| (id, r)))
+            .collect()
+    }
+
+    /// Starts logging durable timer changes and calls `hook` after each (a data directory
+    /// attaching); [`Clock::take_record_changes`] hands them over.
+    pub fn track_records(&self, hook: Arc<dyn Fn() + Send + Sync>) {
+        *self.inner.on_record_change.lock() = Some(hook);
+        self.inner.tracking.store(true, Ordering::Release);
+    }
+
+    /// Durable timers scheduled (`Some`) or finished or cancelled (`None`) since the last call.
+    pub fn take_record_changes(&self) -> Vec<RecordChange> {
+        std::mem::take(&mut *self.inner.record_log.lock())
+    }
+
+    fn log_record(&self, id: u64, record: Option<TimerRecord>) {
+        if !self.inner.tracking.load(Ordering::Acquire) {
+            return;
+        }
+        self.inner.record_log.lock().push((id, record));
+        let hook = self.inner.on_record_change.lock().clone();
+        if let Some(hook) = hook {
+            hook();
+        }
     }
 
     /// Runs `job` `delay_ms` of virtual time from now.
@@ -220,10 +307,39 @@ impl Clock {
 
     /// Drops every pending timer whose label satisfies `doomed`. Started jobs are not affected.
     pub fn cancel_where(&self, doomed: impl Fn(&str) -> bool) -> usize {
-        let mut timers = self.inner.timers.lock();
-        let before = timers.len();
-        timers.retain(|_, t| !doomed(&t.label));
-        before - timers.len()
+        let mut gone = Vec::new();
+        let mut count = 0;
+        self.inner.timers.lock().retain(|&(_, id), t| {
+            let keep = !doomed(&t.label);
+            if !keep {
+                count += 1;
+                if t.record.is_some() {
+                    gone.push(id);
+                }
+            }
+            keep
+        });
+        for id in gone {
+            self.log_record(id, None);
+        }
+        count
+    }
+
+    /// Drops every pending durable timer whose record satisfies `doomed` (a one-tenant import).
+    pub fn cancel_records(&self, doomed: impl Fn(&TimerRecord) -> bool) -> usize {
+        let mut gone = Vec::new();
+        self.inner.timers.lock().retain(|&(_, id), t| {
+            let drop_it = t.record.as_ref().is_some_and(&doomed);
+            if drop_it {
+                gone.push(id);
+            }
+            !drop_it
+        });
+        let count = gone.len();
+        for id in gone {
+            self.log_record(id, None);
+        }
+        count
     }
 
     /// Moves virtual time forward by `ms` (at most [`MAX_ADVANCE_MS`]), running every timer that
@@ -257,7 +373,7 @@ impl Clock {
     /// Takes every timer at the earliest due time if it is <= `limit`, stepping the clock there.
     /// The taken timers count as in flight from this moment (under the same lock), so nobody
     /// can observe "no timers, nothing in flight" in between.
-    fn take_due_batch(&self, limit: Millis) -> Vec<Timer> {
+    fn take_due_batch(&self, limit: Millis) -> Vec<(u64, Timer)> {
         let mut timers = self.inner.timers.lock();
         let Some((&(due, _), _)) = timers.iter().next() else {
             return Vec::new();
@@ -269,7 +385,10 @@ impl Clock {
             .range((due, 0)..=(due, u64::MAX))
             .map(|(k, _)| *k)
             .collect();
-        let batch: Vec<Timer> = keys.iter().filter_map(|k| timers.remove(k)).collect();
+        let batch: Vec<(u64, Timer)> = keys
+            .iter()
+            .filter_map(|k| timers.remove(k).map(|t| (k.1, t)))
+            .collect();
         self.inner
             .in_flight
             .fetch_add(batch.len(), Ordering::AcqRel);
@@ -281,17 +400,22 @@ impl Clock {
     }
 
     /// Takes every timer due at or before `now`, counting them in flight under the lock.
-    fn take_due_now(&self, now: Millis) -> Vec<Timer> {
+    fn take_due_now(&self, now: Millis) -> Vec<(u64, Timer)> {
         let mut timers = self.inner.timers.lock();
         let keys: Vec<_> = timers.range(..=(now, u64::MAX)).map(|(k, _)| *k).collect();
-        let due: Vec<Timer> = keys.iter().filter_map(|k| timers.remove(k)).collect();
+        let due: Vec<(u64, Timer)> = keys
+            .iter()
+            .filter_map(|k| timers.remove(k).map(|t| (k.1, t)))
+            .collect();
         self.inner.in_flight.fetch_add(due.len(), Ordering::AcqRel);
         due
     }
 
-    /// Spawns a taken timer's job; the in-flight count drops when it ends, even by a panic.
-    fn start(&self, timer: Timer) -> tokio::task::JoinHandle<()> {
-        let guard = InFlight(self.clone());
+    /// Spawns a taken timer's job; the in-flight count drops when it ends, even by a panic. A
+    /// durable timer's record is logged as gone when its job ends (a process killed meanwhile
+    /// runs it again on restart: at least once).
+    fn start(&self, (id, timer): (u64, Timer)) -> tokio::task::JoinHandle<()> {
+        let guard = InFlight(self.clone(), timer.record.is_some().then_some(id));
         let fut = (timer.job)();
         tokio::spawn(async move {
             let _guard = guard;
@@ -336,10 +460,13 @@ impl Clock {
 }
 
 /// One started job; dropping it (normally, by a panic or by cancellation) ends it.
-struct InFlight(Clock);
+struct InFlight(Clock, Option<u64>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
+        if let Some(id) = self.1 {
+            self.0.log_record(id, None);
+        }
         if self.0.inner.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.0.inner.idle.notify_waiters();
         }

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::clock::{format, Millis};
@@ -72,6 +72,56 @@ impl Serialize for JournalEntry {
         m.serialize_field("rule", &self.rule)?;
         m.serialize_field("latencyUs", &self.latency_us)?;
         m.end()
+    }
+}
+
+/// A journal entry read back; the surface is one of the names the simulator records.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredEntry {
+    id: u64,
+    surface: String,
+    tenant: Option<String>,
+    operation: String,
+    request_no: Option<String>,
+    virtual_time: Millis,
+    wall_time: Millis,
+    http_status: u16,
+    code: String,
+    detail: String,
+    request: Value,
+    reply: Value,
+    rule: Option<String>,
+    latency_us: u64,
+}
+
+/// The names an entry's `surface` takes.
+const SURFACES: [&str; 7] = [
+    "whalet", "platform", "infinia", "pockyt", "file", "trigger", "sftp",
+];
+
+impl StoredEntry {
+    fn into_entry(self) -> JournalEntry {
+        JournalEntry {
+            id: self.id,
+            surface: SURFACES
+                .iter()
+                .find(|s| **s == self.surface)
+                .copied()
+                .unwrap_or("other"),
+            tenant: self.tenant,
+            operation: self.operation,
+            request_no: self.request_no,
+            virtual_time: self.virtual_time,
+            wall_time: self.wall_time,
+            http_status: self.http_status,
+            code: self.code,
+            detail: self.detail,
+            request: self.request,
+            reply: self.reply,
+            rule: self.rule,
+            latency_us: self.latency_us,
+        }
     }
 }
 
@@ -205,6 +255,48 @@ impl Journal {
     pub fn clear(&self) {
         let old = std::mem::take(&mut *self.entries.lock());
         drop(old);
+    }
+
+    /// The id of the newest entry ever recorded (0: none yet).
+    pub fn last_id(&self) -> u64 {
+        self.next_id.load(Ordering::Acquire).saturating_sub(1)
+    }
+
+    /// The entries newer than `after_id`, oldest first, as their JSON text, and the id of the
+    /// oldest entry kept (the data directory appends the first and forgets older rows).
+    pub fn since(&self, after_id: u64) -> (Vec<(u64, String)>, Option<u64>) {
+        let entries = self.entries.lock();
+        let oldest = entries.list.front().map(|(_, e)| e.id);
+        let fresh = entries
+            .list
+            .iter()
+            .filter(|(_, e)| e.id > after_id)
+            .map(|(_, e)| (e.id, serde_json::to_string(e).unwrap_or_default()))
+            .collect();
+        (fresh, oldest)
+    }
+
+    /// Replaces the entries with `entries` (JSON, oldest first: a snapshot's or the data
+    /// directory's), within the configured bounds; ids go on after the newest. Fields an entry
+    /// has beyond the ones read here are ignored.
+    pub fn restore(&self, entries: Vec<Value>) -> Result<usize, String> {
+        let mut read = Vec::with_capacity(entries.len());
+        for value in entries {
+            let e: StoredEntry =
+                serde_json::from_value(value).map_err(|e| format!("journal entry: {e}"))?;
+            read.push(e.into_entry());
+        }
+        self.clear();
+        let count = read.len();
+        let mut last = 0;
+        for entry in read {
+            let id = entry.id;
+            last = last.max(id);
+            self.next_id.store(id, Ordering::Release);
+            self.record(entry);
+        }
+        self.next_id.store(last + 1, Ordering::Release);
+        Ok(count)
     }
 
     pub fn len(&self) -> usize {

@@ -10,6 +10,7 @@
 
 pub mod cpu;
 pub mod timeline;
+pub mod timers;
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
@@ -57,6 +58,8 @@ pub struct Parts {
     pub surfaces: Surfaces,
     /// Bounds the request stages that do RSA work.
     pub cpu: CpuGate,
+    /// Every kind of pending work kept as data ([`timers`]).
+    pub timer_kinds: Vec<timers::TimerKind>,
 }
 
 /// Handle to the simulator's shared parts. Cheap to clone.
@@ -64,6 +67,12 @@ pub struct Parts {
 pub struct Core {
     inner: Arc<Parts>,
 }
+
+/// A seller authorization link's expiry (key: the link's token).
+pub const AUTHORIZATION_EXPIRY: timers::TimerKind = timers::TimerKind {
+    name: "authorization.expire",
+    run: |core, record| Box::pin(async move { core.authorizations().expire(&core, &record.key) }),
+};
 
 /// A tenant's state vanished between lookup and use (a reset raced the request).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -155,12 +164,17 @@ impl Core {
             "{}/{}.binding.expire {}",
             request.tenant, request.surface, request.business_id
         );
+        let tenant = request.tenant.clone();
         self.authorizations().insert(request);
-        let core = self.clone();
-        self.clock().schedule_at(
+        self.schedule_timer(
+            &AUTHORIZATION_EXPIRY,
             expires_at,
-            label,
-            Box::new(move || Box::pin(async move { core.authorizations().expire(&core, &token) })),
+            timers::Pending {
+                label,
+                tenant: Some(&tenant),
+                key: &token,
+                params: Value::Null,
+            },
         );
     }
 

@@ -36,28 +36,58 @@ pub fn schedule_pending(core: &Core) {
             ) {
                 add_tenant_params(def, t, &mut params);
             }
-            let (core2, name2, event_name) = (core.clone(), name.clone(), event.event.clone());
-            core.clock().schedule_at(
+            core.schedule_timer(
+                &TIMELINE_EVENT,
                 loaded_at + event.at.0,
-                label,
-                Box::new(move || {
-                    Box::pin(async move {
-                        if !core2.scenarios().is_current(generation) {
-                            return;
-                        }
-                        let at = core2.clock().now();
-                        let via = Some(format!("timeline of scenario {name2}"));
-                        let outcome = core2.fire(&event_name, params, via).await;
-                        let entry = match outcome {
-                            Ok(result) => json!({"index": index + 1, "event": event_name, "at": at, "ok": true, "result": result}),
-                            Err(e) => json!({"index": index + 1, "event": event_name, "at": at, "ok": false, "error": e.message()}),
-                        };
-                        core2.scenarios().record_fired(generation, entry);
-                    })
-                }),
+                super::timers::Pending {
+                    label,
+                    tenant: scope.as_ref(),
+                    key: &name,
+                    params: json!({"generation": generation, "index": index + 1, "event": event.event, "params": params}),
+                },
             );
         }
     }
+}
+
+/// One event of a scenario's timeline (key: the scenario's name): fires its trigger unless the
+/// scenario was reloaded or reset meanwhile.
+pub const TIMELINE_EVENT: super::timers::TimerKind = super::timers::TimerKind {
+    name: "scenario.timeline",
+    run: run_event,
+};
+
+fn run_event(core: Core, record: crate::clock::TimerRecord) -> crate::clock::JobFuture {
+    use super::timers::{param, skip};
+    let read = || -> Result<(u64, usize, String, Map<String, Value>), String> {
+        Ok((
+            param(&record, "generation")?,
+            param(&record, "index")?,
+            param(&record, "event")?,
+            param(&record, "params")?,
+        ))
+    };
+    let (generation, index, event_name, params) = match read() {
+        Ok(read) => read,
+        Err(why) => return skip(&record, &why),
+    };
+    Box::pin(async move {
+        if !core.scenarios().is_current(generation) {
+            return;
+        }
+        let at = core.clock().now();
+        let via = Some(format!("timeline of scenario {}", record.key));
+        let outcome = core.fire(&event_name, params, via).await;
+        let entry = match outcome {
+            Ok(result) => {
+                json!({"index": index, "event": event_name, "at": at, "ok": true, "result": result})
+            }
+            Err(e) => {
+                json!({"index": index, "event": event_name, "at": at, "ok": false, "error": e.message()})
+            }
+        };
+        core.scenarios().record_fired(generation, entry);
+    })
 }
 
 /// The simulator's own triggers.

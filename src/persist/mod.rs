@@ -13,16 +13,18 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::clock::Millis;
+use crate::authorize::LinkRecord;
+use crate::clock::{Millis, TimerRecord};
 use crate::core::Core;
 use crate::notify::OutboxState;
+use crate::scenario::persist::ScenariosRecord;
 use crate::store::{persist, TenantState};
 use crate::tenant::TenantId;
 
 /// The `format` field of every snapshot.
 pub const FORMAT: &str = "whalet-sim snapshot";
 /// The snapshot schema this simulator writes; it reads this one and every older one.
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// One snapshot document.
 #[derive(Debug, Serialize, Deserialize)]
@@ -38,6 +40,18 @@ pub struct Snapshot {
     pub tenants: BTreeMap<String, TenantState>,
     /// The delivery ledger: notifications, their attempts, pending due times.
     pub outbox: OutboxState,
+    /// Pending work kept as data (reviews, settlements, expiries, timeline events), due order.
+    pub timers: Vec<TimerRecord>,
+    /// Seller authorization links, by token.
+    #[serde(default)]
+    pub authorizations: Vec<LinkRecord>,
+    /// The loaded scenarios with their counters (absent in a version 1 document: the loaded
+    /// scenarios are then left as they are).
+    #[serde(default)]
+    pub scenarios: Option<ScenariosRecord>,
+    /// The request journal, oldest first (only in a snapshot of all state).
+    #[serde(default)]
+    pub journal: Vec<Value>,
 }
 
 /// What an import replaced.
@@ -48,6 +62,7 @@ pub struct Restored {
     pub tenants: usize,
     pub notifications: usize,
     pub pending_notifications: usize,
+    pub timers: usize,
     pub now: Millis,
 }
 
@@ -76,11 +91,34 @@ pub fn export(core: &Core, tenant: Option<&TenantId>) -> Result<Vec<u8>, String>
             "now": core.clock().now(),
             "tenants": tenants,
             "outbox": core.outbox().export(tenant),
+            "timers": timers_of(core, tenant),
+            "authorizations": core.authorizations().export(tenant),
+            "scenarios": core.scenarios().export(tenant),
+            "journal": if tenant.is_none() { journal_of(core) } else { Vec::new() },
         });
         serde_json::to_vec_pretty(&doc).map_err(|e| e.to_string())
     })?;
     text.push(b'\n');
     Ok(text)
+}
+
+/// The pending durable timers of every tenant (or one), in due order.
+fn timers_of(core: &Core, tenant: Option<&TenantId>) -> Vec<TimerRecord> {
+    let key = tenant.map(ToString::to_string);
+    core.clock()
+        .records()
+        .into_iter()
+        .filter(|r| key.is_none() || r.tenant == key)
+        .collect()
+}
+
+/// The journal, oldest first.
+fn journal_of(core: &Core) -> Vec<Value> {
+    let (entries, _) = core.journal().since(0);
+    entries
+        .into_iter()
+        .filter_map(|(_, text)| serde_json::from_str(&text).ok())
+        .collect()
 }
 
 /// Reads a snapshot; `source` names it in every message (a file path, or the request).
@@ -120,12 +158,18 @@ pub fn parse(bytes: &[u8], source: &str) -> Result<Snapshot, String> {
 }
 
 /// Brings an older document up to [`SCHEMA_VERSION`], one version at a time. Version 1 is the
-/// first; a later schema adds its step here.
-fn migrate(value: Value, from: u64) -> Result<Value, String> {
-    match from {
-        0 => Err("schema version 0 does not exist (versions start at 1)".into()),
-        _ => Ok(value),
+/// first; version 2 added `timers` (pending work as data; a version 1 document has none).
+fn migrate(mut value: Value, from: u64) -> Result<Value, String> {
+    if from == 0 {
+        return Err("schema version 0 does not exist (versions start at 1)".into());
     }
+    if from < 2 {
+        if let Some(object) = value.as_object_mut() {
+            object.insert("timers".into(), Value::Array(Vec::new()));
+            object.insert("schemaVersion".into(), Value::from(2));
+        }
+    }
+    Ok(value)
 }
 
 /// Replaces all state (`tenant` None) or one tenant's with the snapshot's. All state: every
@@ -141,6 +185,10 @@ pub fn import(
     let Snapshot {
         tenants,
         mut outbox,
+        mut timers,
+        authorizations,
+        scenarios,
+        journal,
         now,
         ..
     } = snapshot;
@@ -158,6 +206,14 @@ pub fn import(
             return Err(format!("the snapshot has no tenant {t}"));
         }
         outbox.notifications.retain(|n| &n.tenant == t);
+        let key = Some(t.to_string());
+        timers.retain(|r| r.tenant == key);
+    }
+    if let Some(r) = timers.iter().find(|r| !core.knows_timer_kind(&r.kind)) {
+        return Err(format!(
+            "timer {:?} has kind {:?}, which this simulator does not know",
+            r.label, r.kind
+        ));
     }
     let pending = outbox
         .notifications
@@ -167,6 +223,16 @@ pub fn import(
     let notifications = outbox.notifications.len();
     // Checked before anything changes: the outbox refuses unknown channels up front.
     core.outbox().check_import(&outbox)?;
+    if let Some(record) = &scenarios {
+        // Parsed once to check; the engine is replaced below.
+        crate::scenario::Scenarios::new().import(record.clone(), tenant, core.triggers())?;
+    }
+    let key = tenant.map(ToString::to_string);
+    let links: Vec<LinkRecord> = authorizations
+        .into_iter()
+        .filter(|l| key.is_none() || Some(&l.tenant) == key.as_ref())
+        .collect();
+    core.authorizations().check(&links)?;
     match tenant {
         None => {
             core.store().reset(None);
@@ -179,7 +245,13 @@ pub fn import(
             core.store().reset(Some(t));
             core.scenarios().reset(Some(t));
             core.clock().cancel_matching(&format!("{t}/"));
+            let key = t.to_string();
+            core.clock()
+                .cancel_records(|r| r.tenant.as_deref() == Some(key.as_str()));
             core.authorizations().clear_tenant(t);
+            if scenarios.is_some() {
+                core.scenarios().remove_all(Some(t));
+            }
         }
     }
     let count = states.len();
@@ -187,11 +259,31 @@ pub fn import(
         core.store().put_tenant(&id, state);
     }
     core.outbox().import(tenant, outbox)?;
+    core.authorizations().import(links)?;
+    if let Some(record) = scenarios {
+        let moved = core.scenarios().import(record, tenant, core.triggers())?;
+        // A tenant's scenarios got fresh generations: their timeline timers follow.
+        for r in timers.iter_mut().filter(|r| r.kind == "scenario.timeline") {
+            let old = r.params.get("generation").and_then(Value::as_u64);
+            if let Some((_, new)) = moved.iter().find(|(o, _)| Some(*o) == old) {
+                r.params["generation"] = Value::from(*new);
+            }
+        }
+    }
+    if tenant.is_none() && !journal.is_empty() {
+        core.journal().restore(journal)?;
+    }
+    let timer_count = timers.len();
+    timers.sort_by_key(|r| r.due);
+    for record in timers {
+        core.restore_timer(record)?;
+    }
     Ok(Restored {
         scope: tenant.map_or("all".to_owned(), ToString::to_string),
         tenants: count,
         notifications,
         pending_notifications: pending,
+        timers: timer_count,
         now: core.clock().now(),
     })
 }

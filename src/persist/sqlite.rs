@@ -24,9 +24,11 @@ use parking_lot::Mutex;
 use rusqlite::{params, Connection};
 use serde_json::{json, Map, Value};
 
-use crate::clock::ClockMode;
+use crate::authorize::LinkRecord;
+use crate::clock::{ClockMode, TimerRecord};
 use crate::core::Core;
 use crate::notify::{Notification, OutboxState};
+use crate::scenario::persist::{CounterRecord, LoadedRecord, ScenariosRecord};
 use crate::store::ledger::{Leg, Posting};
 use crate::store::{persist, ChangeSink, Ledger, TenantState};
 use crate::tenant::TenantId;
@@ -34,7 +36,7 @@ use crate::tenant::TenantId;
 pub const DB_FILE: &str = "whalet-sim.db";
 pub const LOCK_FILE: &str = "whalet-sim.lock";
 /// The database schema this simulator writes (`PRAGMA user_version`).
-pub const DB_SCHEMA_VERSION: i64 = 1;
+pub const DB_SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS tenants (
@@ -74,6 +76,55 @@ CREATE TABLE IF NOT EXISTS clock (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     mode TEXT NOT NULL,
     now INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS timers (
+    id INTEGER PRIMARY KEY,
+    due INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    tenant TEXT,
+    key TEXT NOT NULL,
+    label TEXT NOT NULL,
+    params TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS authorizations (
+    token TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    surface TEXT NOT NULL,
+    business_id TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS scenarios (
+    generation INTEGER PRIMARY KEY,
+    tenant TEXT,
+    name TEXT NOT NULL,
+    loaded_at INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    text TEXT NOT NULL,
+    fired TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS scenario_counters (
+    generation INTEGER NOT NULL,
+    rule INTEGER NOT NULL,
+    tenant TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    window_start INTEGER NOT NULL,
+    PRIMARY KEY (generation, rule, tenant)
+);
+CREATE TABLE IF NOT EXISTS journal (
+    id INTEGER PRIMARY KEY,
+    tenant TEXT,
+    operation TEXT NOT NULL,
+    json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS files (
+    tenant TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    status TEXT,
+    PRIMARY KEY (tenant, kind, id)
 );
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
@@ -142,6 +193,14 @@ pub struct DataDir {
     conn: Mutex<Option<(Connection, HashMap<TenantId, Written>)>>,
     marks: Arc<Marks>,
     committed: AtomicU64,
+    /// Write the whole `timers` table again at the next commit (after a restore or a failure).
+    rewrite_timers: AtomicBool,
+    /// The virtual time last written.
+    written_now: std::sync::atomic::AtomicI64,
+    /// The versions of the links and the scenarios last written, the newest journal id written.
+    written_links: AtomicU64,
+    written_scenarios: AtomicU64,
+    written_journal: AtomicU64,
     closed: AtomicBool,
     core: OnceLock<Core>,
     lock: Mutex<Option<PathBuf>>,
@@ -156,6 +215,10 @@ pub struct Restored {
     pub request_nos: usize,
     pub notifications: usize,
     pub pending_notifications: usize,
+    pub timers: usize,
+    pub authorizations: usize,
+    pub scenarios: usize,
+    pub journal: usize,
 }
 
 impl DataDir {
@@ -179,6 +242,11 @@ impl DataDir {
             conn: Mutex::new(Some((conn, HashMap::new()))),
             marks: Arc::new(Marks::default()),
             committed: AtomicU64::new(0),
+            rewrite_timers: AtomicBool::new(true),
+            written_now: std::sync::atomic::AtomicI64::new(i64::MIN),
+            written_links: AtomicU64::new(u64::MAX),
+            written_scenarios: AtomicU64::new(u64::MAX),
+            written_journal: AtomicU64::new(0),
             closed: AtomicBool::new(false),
             core: OnceLock::new(),
             lock: Mutex::new(Some(lock)),
@@ -192,18 +260,29 @@ impl DataDir {
     /// the clock), then starts tracking changes and the background writer.
     pub fn attach(self: &Arc<Self>, core: &Core) -> Result<Restored, String> {
         let mut restored = Restored::default();
+        let from_db: BTreeSet<TenantId>;
         {
             let mut guard = self.conn.lock();
             let Some((conn, written)) = guard.as_mut() else {
                 return Err("data dir is closed".into());
             };
-            let loaded = load(conn, written, &mut restored)
+            collect_garbage(conn, &self.dir);
+            let loaded = load(conn, &self.dir, written, &mut restored)
                 .map_err(|e| format!("database {}: {e}", self.dir.join(DB_FILE).display()))?;
+            from_db = written.keys().cloned().collect();
             if let Some((snapshot, mode)) = loaded {
                 if let Some(mode) = mode {
                     core.clock().set_mode(mode);
                 }
+                // Scenario files given at this start load over what the directory held.
+                let given = core.scenarios().export(None).loaded;
                 super::import(core, snapshot, None)?;
+                for l in given {
+                    let scope = l.tenant.as_deref().and_then(TenantId::parse);
+                    let file = crate::scenario::load::parse(&l.text, &l.source, core.triggers())
+                        .map_err(|e| e.to_string())?;
+                    core.scenarios().load(file, scope, &l.source);
+                }
             }
         }
         let _ = self.core.set(core.clone());
@@ -212,9 +291,15 @@ impl DataDir {
         let marks = self.marks.clone();
         core.outbox()
             .set_change_sink(Arc::new(move || marks.bump()));
-        // Everything restored counts as changed once (only what differs is written).
+        let marks = self.marks.clone();
+        core.clock().track_records(Arc::new(move || marks.bump()));
+        self.rewrite_timers.store(true, Ordering::Release);
+        // A tenant the database did not hold is written once; the rows of the others are
+        // known (their hashes were taken while reading) and are written when they change.
         for id in core.store().tenant_ids() {
-            self.marks.dirty.lock().insert(id);
+            if !from_db.contains(&id) {
+                self.marks.dirty.lock().insert(id);
+            }
         }
         self.marks.bump();
         self.commit()?;
@@ -237,16 +322,28 @@ impl DataDir {
         Ok(restored)
     }
 
-    /// Changes not yet committed?
+    /// Changes not yet committed? A manual clock that was moved counts as a change (an
+    /// advance that ran no timer still moves the virtual time a restart resumes from).
     pub fn pending(&self) -> bool {
         self.marks.generation.load(Ordering::Acquire) > self.committed.load(Ordering::Acquire)
+            || self.clock_moved()
+    }
+
+    fn clock_moved(&self) -> bool {
+        self.core.get().is_some_and(|core| {
+            (core.clock().mode() == ClockMode::Manual
+                && core.clock().now() != self.written_now.load(Ordering::Acquire))
+                || core.authorizations().version() != self.written_links.load(Ordering::Acquire)
+                || core.scenarios().version() != self.written_scenarios.load(Ordering::Acquire)
+                || core.journal().last_id() != self.written_journal.load(Ordering::Acquire)
+        })
     }
 
     /// Commits every change made before the call (blocking; one transaction for all changes
     /// waiting at that moment).
     pub fn commit(&self) -> Result<(), String> {
         let target = self.marks.generation.load(Ordering::Acquire);
-        if self.committed.load(Ordering::Acquire) >= target {
+        if self.committed.load(Ordering::Acquire) >= target && !self.clock_moved() {
             return Ok(());
         }
         let Some(core) = self.core.get() else {
@@ -255,24 +352,68 @@ impl DataDir {
         let mut guard = self.conn.lock();
         // Someone else's transaction may have covered us while we waited.
         let target = self.marks.generation.load(Ordering::Acquire);
-        if self.committed.load(Ordering::Acquire) >= target {
+        if self.committed.load(Ordering::Acquire) >= target && !self.clock_moved() {
             return Ok(());
         }
+        let now = core.clock().now();
+        let extras = Extras {
+            links: (core.authorizations().version() != self.written_links.load(Ordering::Acquire))
+                .then(|| {
+                    (
+                        core.authorizations().version(),
+                        core.authorizations().export(None),
+                    )
+                }),
+            scenarios: (core.scenarios().version()
+                != self.written_scenarios.load(Ordering::Acquire))
+            .then(|| (core.scenarios().version(), core.scenarios().export(None))),
+            journal: core
+                .journal()
+                .since(self.written_journal.load(Ordering::Acquire)),
+        };
         let Some((conn, written)) = guard.as_mut() else {
             return Ok(());
         };
         let tenants = std::mem::take(&mut *self.marks.dirty.lock());
         let notifications = core.outbox().take_changes();
-        let result = write(conn, written, core, &tenants, &notifications);
+        let timer_changes = core.clock().take_record_changes();
+        let timers = if self.rewrite_timers.swap(false, Ordering::AcqRel) {
+            TimerWrite::All(core.clock().records_with_ids())
+        } else {
+            TimerWrite::Changes(timer_changes)
+        };
+        let result = write(
+            conn,
+            written,
+            core,
+            &self.dir,
+            &tenants,
+            &notifications,
+            &timers,
+        )
+        .and_then(|()| write_extras(conn, &extras));
         match result {
             Ok(()) => {
                 self.committed.fetch_max(target, Ordering::AcqRel);
+                self.written_now.store(now, Ordering::Release);
+                if let Some((v, _)) = &extras.links {
+                    self.written_links.store(*v, Ordering::Release);
+                }
+                if let Some((v, _)) = &extras.scenarios {
+                    self.written_scenarios.store(*v, Ordering::Release);
+                }
+                if let Some((id, _)) = extras.journal.0.last() {
+                    self.written_journal.store(*id, Ordering::Release);
+                }
                 Ok(())
             }
             Err(e) => {
                 // Nothing was committed: write everything again next time.
                 self.marks.dirty.lock().extend(tenants);
                 written.clear();
+                self.rewrite_timers.store(true, Ordering::Release);
+                self.written_links.store(u64::MAX, Ordering::Release);
+                self.written_scenarios.store(u64::MAX, Ordering::Release);
                 Err(format!(
                     "database {}: {e}",
                     self.dir.join(DB_FILE).display()
@@ -342,8 +483,9 @@ fn open_db(dir: &Path) -> Result<Connection, String> {
         .map_err(fail)?;
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(fail)?;
+    // Version 1 is the first schema; version 2 added the `timers` table. An older database
+    // (0: new) is brought up to date here: the statements create only the tables it lacks.
     conn.execute_batch(SCHEMA).map_err(fail)?;
-    // Version 1 is the first schema; an older database (0: new) is brought up to it here.
     conn.pragma_update(None, "user_version", DB_SCHEMA_VERSION)
         .map_err(fail)?;
     Ok(conn)
@@ -407,14 +549,409 @@ fn section_rows(section: &str, value: &Value, out: &mut Vec<(String, String, Str
     }
 }
 
+/// The directory under DIR holding file contents, each named by its SHA-256.
+pub const FILES_DIR: &str = "files";
+
+/// The field holding a file's bytes (Base64 in a snapshot), for the entity kinds that are files.
+fn file_field(kind: &str) -> Option<&'static str> {
+    match kind {
+        "infinia.files" => Some("data"),
+        "whalet_trade.files" => Some("bytes"),
+        _ => None,
+    }
+}
+
+/// The upload an SFTP file's path belongs to: its last segment.
+fn upload_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Moves a file entity's bytes out of its JSON into `DIR/files/<sha256>` (written once per
+/// content, through a temporary file and a rename); the JSON keeps `sha256` instead. Returns
+/// the JSON to store, the digest and the size.
+fn file_out(dir: &Path, text: &str, field: &str) -> Result<(String, String, i64), String> {
+    use base64::Engine;
+    use sha2::Digest;
+    let mut value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let Some(object) = value.as_object_mut() else {
+        return Ok((text.to_owned(), String::new(), 0));
+    };
+    let b64 = object
+        .remove(field)
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|e| format!("file bytes are not Base64: {e}"))?;
+    let sha = hex::encode(sha2::Sha256::digest(&bytes));
+    let files = dir.join(FILES_DIR);
+    let path = files.join(&sha);
+    if !path.exists() {
+        std::fs::create_dir_all(&files)
+            .map_err(|e| format!("cannot create {}: {e}", files.display()))?;
+        let tmp = files.join(format!("{sha}.tmp"));
+        std::fs::write(&tmp, &bytes).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+        std::fs::rename(&tmp, &path)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    object.insert("sha256".into(), Value::String(sha.clone()));
+    let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
+    Ok((value.to_string(), sha, size))
+}
+
+/// Puts a file entity's bytes back into its JSON (as Base64 in `field`) from
+/// `DIR/files/<sha256>`.
+fn file_in(dir: &Path, text: &str, field: &str) -> Result<String, String> {
+    use base64::Engine;
+    let mut value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let Some(object) = value.as_object_mut() else {
+        return Ok(text.to_owned());
+    };
+    let Some(sha) = object.remove("sha256") else {
+        return Ok(text.to_owned());
+    };
+    let sha = sha.as_str().unwrap_or_default().to_owned();
+    if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!("sha256 {sha:?} is not a SHA-256 digest"));
+    }
+    let path = dir.join(FILES_DIR).join(&sha);
+    let bytes =
+        std::fs::read(&path).map_err(|e| format!("file {} is missing: {e}", path.display()))?;
+    object.insert(
+        field.into(),
+        Value::String(base64::engine::general_purpose::STANDARD.encode(bytes)),
+    );
+    Ok(value.to_string())
+}
+
+/// Removes files under `DIR/files` that no row names any more (content of deleted uploads,
+/// temporary files of a write cut short).
+fn collect_garbage(conn: &Connection, dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir.join(FILES_DIR)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let used: bool = conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM files WHERE sha256 = ?1)",
+                [&name],
+                |r| r.get(0),
+            )
+            .unwrap_or(true);
+        if !used {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The links, scenarios (each with its version, when changed) and new journal entries to write.
+struct Extras {
+    links: Option<(u64, Vec<LinkRecord>)>,
+    scenarios: Option<(u64, ScenariosRecord)>,
+    journal: (Vec<(u64, String)>, Option<u64>),
+}
+
+/// Writes what changed of the links, the scenarios and the journal (one transaction).
+fn write_extras(conn: &mut Connection, extras: &Extras) -> Result<(), String> {
+    let e = |e: rusqlite::Error| e.to_string();
+    let tx = conn.transaction().map_err(e)?;
+    if let Some((_, links)) = &extras.links {
+        tx.execute("DELETE FROM authorizations", []).map_err(e)?;
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT INTO authorizations (token, tenant, surface, business_id, expires_at, json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .map_err(e)?;
+        for l in links {
+            let json = serde_json::to_string(l).map_err(|e| e.to_string())?;
+            insert
+                .execute(params![
+                    l.token,
+                    l.tenant,
+                    l.surface,
+                    l.business_id,
+                    l.expires_at,
+                    json
+                ])
+                .map_err(e)?;
+        }
+    }
+    if let Some((_, record)) = &extras.scenarios {
+        tx.execute("DELETE FROM scenarios", []).map_err(e)?;
+        tx.execute("DELETE FROM scenario_counters", []).map_err(e)?;
+        for l in &record.loaded {
+            let fired = serde_json::to_string(&l.fired).map_err(|e| e.to_string())?;
+            tx.execute(
+                "INSERT INTO scenarios (generation, tenant, name, loaded_at, source, text, fired)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    i64::try_from(l.generation).unwrap_or(i64::MAX),
+                    l.tenant,
+                    l.name,
+                    l.loaded_at,
+                    l.source,
+                    l.text,
+                    fired
+                ],
+            )
+            .map_err(e)?;
+        }
+        for c in &record.counters {
+            tx.execute(
+                "INSERT INTO scenario_counters (generation, rule, tenant, count, window_start)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    i64::try_from(c.generation).unwrap_or(i64::MAX),
+                    i64::try_from(c.rule).unwrap_or(i64::MAX),
+                    c.tenant,
+                    i64::try_from(c.count).unwrap_or(i64::MAX),
+                    c.window_start
+                ],
+            )
+            .map_err(e)?;
+        }
+        // Draws, outages and the generation counter are small: one JSON value in `meta`.
+        let rest = json!({"nextGeneration": record.next_generation, "draws": record.draws,
+                          "outages": record.outages});
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('scenario_state', ?1)",
+            [rest.to_string()],
+        )
+        .map_err(e)?;
+    }
+    let (entries, oldest) = &extras.journal;
+    {
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO journal (id, tenant, operation, json) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .map_err(e)?;
+        for (id, text) in entries {
+            let v: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+            insert
+                .execute(params![
+                    i64::try_from(*id).unwrap_or(i64::MAX),
+                    v.get("tenant").and_then(Value::as_str),
+                    v.get("operation").and_then(Value::as_str).unwrap_or(""),
+                    text
+                ])
+                .map_err(e)?;
+        }
+    }
+    if !entries.is_empty() {
+        // Entries the journal's bounds dropped are dropped here too.
+        let keep_from = oldest.map_or(i64::MAX, |o| i64::try_from(o).unwrap_or(i64::MAX));
+        tx.execute("DELETE FROM journal WHERE id < ?1", [keep_from])
+            .map_err(e)?;
+    }
+    tx.commit().map_err(e)
+}
+
+/// The links, the scenarios (None: never written) and the journal entries, as read back.
+type LoadedExtras = (Vec<LinkRecord>, Option<ScenariosRecord>, Vec<Value>);
+
+/// Reads the links, the scenarios and the journal back.
+fn load_extras(conn: &Connection) -> Result<LoadedExtras, String> {
+    let e = |e: rusqlite::Error| e.to_string();
+    let mut links = Vec::new();
+    {
+        let mut stmt = conn
+            .prepare("SELECT json FROM authorizations ORDER BY token")
+            .map_err(e)?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(e)?;
+        for row in rows {
+            let text = row.map_err(e)?;
+            links.push(
+                serde_json::from_str(&text).map_err(|e| format!("table authorizations: {e}"))?,
+            );
+        }
+    }
+    let rest: Option<String> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'scenario_state'",
+            [],
+            |r| r.get(0),
+        )
+        .ok();
+    let scenarios = match rest {
+        None => None,
+        Some(rest) => {
+            let rest: Value =
+                serde_json::from_str(&rest).map_err(|e| format!("meta scenario_state: {e}"))?;
+            let mut record = ScenariosRecord {
+                next_generation: rest["nextGeneration"].as_u64().unwrap_or(0),
+                draws: serde_json::from_value(rest["draws"].clone())
+                    .map_err(|e| format!("meta scenario_state: {e}"))?,
+                outages: serde_json::from_value(rest["outages"].clone())
+                    .map_err(|e| format!("meta scenario_state: {e}"))?,
+                ..ScenariosRecord::default()
+            };
+            let mut stmt = conn
+                .prepare(
+                    "SELECT generation, tenant, name, loaded_at, source, text, fired
+                     FROM scenarios ORDER BY generation",
+                )
+                .map_err(e)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, String>(5)?,
+                        r.get::<_, String>(6)?,
+                    ))
+                })
+                .map_err(e)?;
+            for row in rows {
+                let (generation, tenant, name, loaded_at, source, text, fired) = row.map_err(e)?;
+                record.loaded.push(LoadedRecord {
+                    name,
+                    tenant,
+                    source,
+                    text,
+                    loaded_at,
+                    generation: u64::try_from(generation).unwrap_or(0),
+                    fired: serde_json::from_str(&fired)
+                        .map_err(|e| format!("table scenarios: {e}"))?,
+                });
+            }
+            let mut stmt = conn
+                .prepare(
+                    "SELECT generation, rule, tenant, count, window_start FROM scenario_counters
+                     ORDER BY generation, rule, tenant",
+                )
+                .map_err(e)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok(CounterRecord {
+                        generation: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+                        rule: usize::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                        tenant: r.get(2)?,
+                        count: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
+                        window_start: r.get(4)?,
+                    })
+                })
+                .map_err(e)?;
+            for row in rows {
+                record.counters.push(row.map_err(e)?);
+            }
+            Some(record)
+        }
+    };
+    let mut journal = Vec::new();
+    {
+        let mut stmt = conn
+            .prepare("SELECT json FROM journal ORDER BY id")
+            .map_err(e)?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(e)?;
+        for row in rows {
+            let text = row.map_err(e)?;
+            journal.push(serde_json::from_str(&text).map_err(|e| format!("table journal: {e}"))?);
+        }
+    }
+    Ok((links, scenarios, journal))
+}
+
+/// What to write of the pending durable timers.
+enum TimerWrite {
+    /// The whole table (by the clock's timer ids).
+    All(Vec<(u64, TimerRecord)>),
+    /// Timers added (`Some`) or gone (`None`) since the last commit.
+    Changes(Vec<(u64, Option<TimerRecord>)>),
+}
+
+fn write_timers(tx: &rusqlite::Transaction<'_>, timers: &TimerWrite) -> Result<(), String> {
+    let changes: Vec<(u64, Option<&TimerRecord>)> = match timers {
+        TimerWrite::All(all) => {
+            tx.execute("DELETE FROM timers", [])
+                .map_err(|e| e.to_string())?;
+            all.iter().map(|(id, r)| (*id, Some(r))).collect()
+        }
+        TimerWrite::Changes(changes) => changes.iter().map(|(id, r)| (*id, r.as_ref())).collect(),
+    };
+    let mut upsert = tx
+        .prepare_cached(
+            "INSERT OR REPLACE INTO timers (id, due, kind, tenant, key, label, params)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .map_err(|e| e.to_string())?;
+    let mut delete = tx
+        .prepare_cached("DELETE FROM timers WHERE id = ?1")
+        .map_err(|e| e.to_string())?;
+    for (id, record) in changes {
+        let id = i64::try_from(id).map_err(|e| e.to_string())?;
+        match record {
+            Some(r) => {
+                upsert
+                    .execute(params![
+                        id,
+                        r.due,
+                        r.kind,
+                        r.tenant,
+                        r.key,
+                        r.label,
+                        r.params.to_string()
+                    ])
+                    .map_err(|e| e.to_string())?;
+            }
+            None => {
+                delete.execute([id]).map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads the pending durable timers, in due order.
+fn load_timers(conn: &Connection) -> Result<Vec<TimerRecord>, String> {
+    let mut stmt = conn
+        .prepare("SELECT due, kind, tenant, key, label, params FROM timers ORDER BY due, id")
+        .map_err(|e| e.to_string())?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+            ))
+        })
+        .map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (due, kind, tenant, key, label, params) = row.map_err(|e| e.to_string())?;
+        let params = serde_json::from_str(&params)
+            .map_err(|e| format!("table timers: {label}: params are not JSON: {e}"))?;
+        out.push(TimerRecord {
+            due,
+            label,
+            kind,
+            tenant,
+            key,
+            params,
+        });
+    }
+    Ok(out)
+}
+
 fn write(
     conn: &mut Connection,
     written: &mut HashMap<TenantId, Written>,
     core: &Core,
+    dir: &Path,
     tenants: &BTreeSet<TenantId>,
     notifications: &[(u64, Option<Notification>)],
+    timers: &TimerWrite,
 ) -> Result<(), String> {
     let tx = conn.transaction().map_err(|e| e.to_string())?;
+    write_timers(&tx, timers)?;
     for id in tenants {
         let key = id.to_string();
         let w = written.entry(id.clone()).or_default();
@@ -460,7 +997,13 @@ fn write(
         });
         let Some(read) = read else {
             // The tenant is gone: drop its rows.
-            for table in ["tenants", "entities", "ledger_postings", "request_nos"] {
+            for table in [
+                "tenants",
+                "entities",
+                "ledger_postings",
+                "request_nos",
+                "files",
+            ] {
                 tx.execute(&format!("DELETE FROM {table} WHERE tenant = ?1"), [&key])
                     .map_err(|e| e.to_string())?;
             }
@@ -489,9 +1032,37 @@ fn write(
                 let h = hash_text(&text);
                 let k = (kind, rid);
                 if w.rows.get(&k) != Some(&h) {
+                    let text = match file_field(&k.0) {
+                        Some(field) => {
+                            let (text, sha, size) = file_out(dir, &text, field)?;
+                            tx.execute(
+                                "INSERT INTO files (tenant, kind, id, sha256, size, status)
+                                 VALUES (?1, ?2, ?3, ?4, ?5,
+                                   (SELECT json_extract(json, '$.status') FROM entities
+                                    WHERE tenant = ?1 AND kind = 'infinia.uploads' AND id = ?6))
+                                 ON CONFLICT(tenant, kind, id) DO UPDATE SET
+                                   sha256 = excluded.sha256, size = excluded.size,
+                                   status = excluded.status",
+                                params![key, k.0, k.1, sha, size, upload_name(&k.1)],
+                            )
+                            .map_err(|e| e.to_string())?;
+                            text
+                        }
+                        None => text,
+                    };
                     upsert
                         .execute(params![key, k.0, k.1, text])
                         .map_err(|e| e.to_string())?;
+                    if k.0 == "infinia.uploads" {
+                        // The processing status of the upload's file follows its upload.
+                        tx.execute(
+                            "UPDATE files SET status = json_extract(?3, '$.status')
+                             WHERE tenant = ?1 AND kind = 'infinia.files'
+                               AND (id = ?2 OR id LIKE '%/' || ?2)",
+                            params![key, k.1, text],
+                        )
+                        .map_err(|e| e.to_string())?;
+                    }
                     w.rows.insert(k.clone(), h);
                 }
                 seen.insert(k);
@@ -506,6 +1077,11 @@ fn write(
         for k in gone {
             tx.execute(
                 "DELETE FROM entities WHERE tenant = ?1 AND kind = ?2 AND id = ?3",
+                params![key, k.0, k.1],
+            )
+            .map_err(|e| e.to_string())?;
+            tx.execute(
+                "DELETE FROM files WHERE tenant = ?1 AND kind = ?2 AND id = ?3",
                 params![key, k.0, k.1],
             )
             .map_err(|e| e.to_string())?;
@@ -613,6 +1189,7 @@ type Loaded = Option<(super::Snapshot, Option<ClockMode>)>;
 /// with what is there, so that the first write changes nothing.
 fn load(
     conn: &Connection,
+    dir: &Path,
     written: &mut HashMap<TenantId, Written>,
     restored: &mut Restored,
 ) -> Result<Loaded, String> {
@@ -670,6 +1247,11 @@ fn load(
         for row in rows {
             let (tenant, kind, id, text) = row.map_err(sql)?;
             restored.entities += 1;
+            let text = match file_field(&kind) {
+                Some(field) => file_in(dir, &text, field)
+                    .map_err(|e| format!("table entities: {tenant} {kind} {id}: {e}"))?,
+                None => text,
+            };
             if let Some(tid) = TenantId::parse(&tenant) {
                 written
                     .entry(tid)
@@ -804,6 +1386,12 @@ fn load(
         }
     }
     restored.notifications = notifications.len();
+    let timers = load_timers(conn)?;
+    restored.timers = timers.len();
+    let (authorizations, scenarios, journal) = load_extras(conn)?;
+    restored.authorizations = authorizations.len();
+    restored.scenarios = scenarios.as_ref().map_or(0, |s| s.loaded.len());
+    restored.journal = journal.len();
     let next_seq: u64 = conn
         .query_row(
             "SELECT value FROM meta WHERE key = 'next_notification_seq'",
@@ -828,6 +1416,10 @@ fn load(
                 next_seq,
                 notifications,
             },
+            timers,
+            authorizations,
+            scenarios,
+            journal,
         },
         mode,
     )))

@@ -74,9 +74,9 @@ fn rule_label(rule: &format::RuleSpec, index: usize) -> String {
 
 /// How often a rule's selectors matched, per tenant (for `nth`, `first`, `after`, `window`).
 #[derive(Default, Clone, Copy)]
-struct Counter {
-    count: u64,
-    window_start: Millis,
+pub(super) struct Counter {
+    pub(super) count: u64,
+    pub(super) window_start: Millis,
 }
 
 /// An outage started by the `sim.notify.down` trigger.
@@ -88,10 +88,12 @@ pub(super) struct ManualOutage {
 #[derive(Default)]
 pub(super) struct State {
     pub(super) loaded: Vec<Loaded>,
-    counters: HashMap<(u64, usize, TenantId), Counter>,
-    draws: HashMap<(TenantId, String), u64>,
+    pub(super) counters: HashMap<(u64, usize, TenantId), Counter>,
+    pub(super) draws: HashMap<(TenantId, String), u64>,
     pub(super) outages: HashMap<Option<TenantId>, ManualOutage>,
-    next_generation: u64,
+    pub(super) next_generation: u64,
+    /// Counts changes (loads, counters, draws, outages), for the data directory.
+    pub(super) version: u64,
 }
 
 impl State {
@@ -125,6 +127,7 @@ impl State {
         let counter = self.draws.get(&key).copied().unwrap_or(0);
         if commit {
             self.draws.insert(key, counter + 1);
+            self.version += 1;
         }
         random::draw(seed, tenant, purpose, counter)
     }
@@ -233,6 +236,7 @@ impl Scenarios {
                 let n = counter.count;
                 if commit {
                     state.counters.insert(key, counter);
+                    state.version += 1;
                 }
                 if winner.is_some() {
                     continue;
@@ -273,6 +277,7 @@ impl Scenarios {
         let replaced = self.remove(&name, scope.as_ref());
         let mut state = self.state.lock();
         state.next_generation += 1;
+        state.version += 1;
         let loaded = Loaded {
             file,
             scope,
@@ -295,6 +300,7 @@ impl Scenarios {
             state
                 .loaded
                 .retain(|l| !(l.file.name.0 == name && l.scope.as_ref() == scope));
+            state.version += 1;
             before != state.loaded.len()
         };
         if removed {
@@ -370,6 +376,7 @@ impl Scenarios {
     /// Loaded scenarios stay loaded.
     pub fn reset(&self, tenant: Option<&TenantId>) {
         let mut state = self.state.lock();
+        state.version += 1;
         let keep = |t: &TenantId| tenant.is_some_and(|wanted| wanted != t);
         state.counters.retain(|(_, _, t), _| keep(t));
         state.draws.retain(|(t, _), _| keep(t));

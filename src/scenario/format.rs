@@ -31,6 +31,10 @@ pub struct ScenarioFile {
     pub timeline: Vec<TimelineSpec>,
     #[serde(default)]
     pub outage: Vec<OutageSpec>,
+    /// The text it was parsed from (kept so that a snapshot or the data directory can load it
+    /// again).
+    #[serde(skip)]
+    pub text: String,
 }
 
 /// One `[[rule]]`: what it matches and what it decides.

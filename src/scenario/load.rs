@@ -46,7 +46,7 @@ pub fn parse<C>(
             reason,
         }
     };
-    let parsed: ScenarioFile = if text.trim_start().starts_with('{') {
+    let mut parsed: ScenarioFile = if text.trim_start().starts_with('{') {
         serde_json::from_str(text).map_err(|e| LoadError {
             file: file.to_owned(),
             line: e.line(),
@@ -66,6 +66,7 @@ pub fn parse<C>(
     };
     check(&parsed, triggers)
         .map_err(|(needle, nth, reason)| at(find_nth(text, &needle, nth).unwrap_or(0), reason))?;
+    parsed.text = text.to_owned();
     Ok(parsed)
 }
 

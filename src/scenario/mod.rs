@@ -11,6 +11,7 @@ mod engine;
 pub mod format;
 pub mod load;
 pub mod matcher;
+pub mod persist;
 pub mod random;
 pub mod timeline;
 

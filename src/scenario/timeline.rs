@@ -95,6 +95,7 @@ impl Scenarios {
         if let Some(l) = state.loaded.iter_mut().find(|l| l.generation == generation) {
             l.fired.push(entry);
         }
+        state.version += 1;
     }
 
     /// Why a delivery to `tenant` over `channel` at `now` must fail, if an outage covers it.
@@ -122,14 +123,15 @@ impl Scenarios {
 
     /// Starts an outage for `tenant` (None = every tenant) until `until` (None = until ended).
     pub fn start_outage(&self, tenant: Option<TenantId>, until: Option<Millis>, reason: String) {
-        self.state
-            .lock()
-            .outages
-            .insert(tenant, ManualOutage { until, reason });
+        let mut state = self.state.lock();
+        state.outages.insert(tenant, ManualOutage { until, reason });
+        state.version += 1;
     }
 
     /// Ends the trigger-started outage of `tenant` (None = the one for every tenant).
     pub fn end_outage(&self, tenant: Option<&TenantId>) -> bool {
-        self.state.lock().outages.remove(&tenant.cloned()).is_some()
+        let mut state = self.state.lock();
+        state.version += 1;
+        state.outages.remove(&tenant.cloned()).is_some()
     }
 }

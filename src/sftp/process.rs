@@ -94,15 +94,15 @@ pub fn upload_complete(core: &Core, tenant: &TenantId, area: Area, name: &str) {
             .unwrap_or("the file was rejected by Infinia Pay (scenario)")
             .to_owned()
     });
-    let (job_core, job_tenant, job_name) = (core.clone(), tenant.clone(), name.to_owned());
-    core.clock().schedule_in(
+    core.schedule_timer_in(
+        &PROCESS_FILE,
         decision.delay_or(default_ms),
-        format!("{tenant}/trade-details:{name}"),
-        Box::new(move || {
-            Box::pin(async move {
-                process(&job_core, &job_tenant, &job_name, generation, failure);
-            })
-        }),
+        crate::core::timers::Pending {
+            label: format!("{tenant}/trade-details:{name}"),
+            tenant: Some(tenant),
+            key: name,
+            params: serde_json::json!({"generation": generation, "failure": failure}),
+        },
     );
 }
 
@@ -309,4 +309,27 @@ pub(super) fn journal(
         rule: None,
         latency_us: 0,
     });
+}
+
+/// An uploaded trade-details file's processing (key: the file name).
+pub const PROCESS_FILE: crate::core::timers::TimerKind = crate::core::timers::TimerKind {
+    name: "infinia.sftp.process",
+    run: run_process,
+};
+
+fn run_process(core: Core, record: crate::clock::TimerRecord) -> crate::clock::JobFuture {
+    use crate::core::timers::{param, skip, tenant_of};
+    let Some(tenant) = tenant_of(&record) else {
+        return skip(&record, "no tenant");
+    };
+    let read = || -> Result<(u64, Option<String>), String> {
+        Ok((param(&record, "generation")?, param(&record, "failure")?))
+    };
+    let (generation, failure) = match read() {
+        Ok(read) => read,
+        Err(why) => return skip(&record, &why),
+    };
+    Box::pin(async move {
+        process(&core, &tenant, &record.key, generation, failure);
+    })
 }

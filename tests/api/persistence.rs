@@ -82,7 +82,7 @@ async fn export_import_export_is_byte_identical() {
     let first = export(&app, "").await;
     let doc: Value = serde_json::from_slice(&first).unwrap();
     assert_eq!(doc["format"], "whalet-sim snapshot");
-    assert_eq!(doc["schemaVersion"], 1);
+    assert_eq!(doc["schemaVersion"], 2);
     assert!(!doc["outbox"]["notifications"]
         .as_array()
         .unwrap()
@@ -623,4 +623,360 @@ async fn after_sigkill_under_load_every_acknowledged_request_survives() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+// ---- pending timers as data ----
+
+/// A data-dir simulator on `dir` (manual clock, fresh receiver).
+async fn on_dir(dir: &std::path::Path) -> TestApp {
+    spawn_with(Setup {
+        config: Some(data_dir_config(dir)),
+        ..Setup::default()
+    })
+    .await
+}
+
+/// The onboarding review of `user_id` is decided 60 s after its application, wherever the
+/// simulator was in between: 20 s passed before the move, the remaining 40 s pass in `after`.
+async fn review_decided_after_move(after: &TestApp, user_id: &str) {
+    after.advance(39.0).await;
+    assert!(
+        received(after, "userOnboardingResultNotify").is_empty(),
+        "decided before its due time"
+    );
+    after.advance(1.0).await;
+    let n = received_about(after, "userOnboardingResultNotify", "userId", user_id).await;
+    assert_eq!(n["status"], "SUCCESS");
+}
+
+#[tokio::test]
+async fn a_pending_review_is_decided_after_a_data_dir_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = on_dir(dir.path()).await;
+    let user_id = apply_user(&app, "timer-restart").await;
+    app.advance(20.0).await;
+    {
+        let db = rusqlite::Connection::open(dir.path().join("whalet-sim.db")).unwrap();
+        let (kind, key): (String, String) = db
+            .query_row("SELECT kind, key FROM timers", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(
+            (kind.as_str(), key.as_str()),
+            ("whalet.review", user_id.as_str())
+        );
+    }
+    app.shutdown().await;
+
+    let again = on_dir(dir.path()).await;
+    let (_, timers) = again.get("/__sim/clock").await;
+    assert!(timers.to_string().contains(&user_id), "{timers}");
+    review_decided_after_move(&again, &user_id).await;
+    again.shutdown().await;
+    // Decided: the timer is gone from the table.
+    let db = rusqlite::Connection::open(dir.path().join("whalet-sim.db")).unwrap();
+    let left: i64 = db
+        .query_row("SELECT count(*) FROM timers", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 0);
+}
+
+#[tokio::test]
+async fn a_pending_review_is_decided_after_a_snapshot_import() {
+    let app = spawn_app().await;
+    let user_id = apply_user(&app, "timer-snapshot").await;
+    app.advance(20.0).await;
+    let snapshot = export(&app, "").await;
+    let doc: Value = serde_json::from_slice(&snapshot).unwrap();
+    assert_eq!(
+        doc["timers"][0]["kind"], "whalet.review",
+        "{}",
+        doc["timers"]
+    );
+    assert_eq!(doc["timers"][0]["key"], user_id.as_str());
+
+    let other = spawn_app().await;
+    let (status, body) = import(&other, "", snapshot.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["imported"]["timers"], 1, "{body}");
+    // Export → import → export stays byte-identical with a pending timer.
+    assert!(snapshot == export(&other, "").await);
+    review_decided_after_move(&other, &user_id).await;
+    assert!(received(&app, "userOnboardingResultNotify").is_empty());
+    app.shutdown().await;
+    other.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_overdue_review_is_decided_at_once_on_import() {
+    let app = spawn_app().await;
+    let user_id = apply_user(&app, "timer-overdue").await;
+    let mut doc: Value = serde_json::from_slice(&export(&app, "").await).unwrap();
+    app.shutdown().await;
+    // The document's clock is 2 minutes on: the 60 s review is overdue.
+    doc["now"] = json!(doc["now"].as_i64().unwrap() + 120_000);
+    let other = spawn_app().await;
+    let (status, body) = import(&other, "", serde_json::to_vec(&doc).unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    other.advance(0.0).await;
+    let n = received_about(&other, "userOnboardingResultNotify", "userId", &user_id).await;
+    assert_eq!(n["status"], "SUCCESS");
+    other.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_version_1_snapshot_reads_with_no_timers_and_an_unknown_kind_is_refused() {
+    let app = spawn_app().await;
+    apply_user(&app, "timer-v1").await;
+    let mut doc: Value = serde_json::from_slice(&export(&app, "").await).unwrap();
+    let mut v1 = doc.clone();
+    v1["schemaVersion"] = json!(1);
+    v1.as_object_mut().unwrap().remove("timers");
+    let (status, body) = import(&app, "", serde_json::to_vec(&v1).unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["imported"]["timers"], 0, "{body}");
+    doc["timers"][0]["kind"] = json!("no.such.kind");
+    let (status, body) = import(&app, "?file=odd.json", serde_json::to_vec(&doc).unwrap()).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("no.such.kind"), "{body}");
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_pockyt_payout_settles_after_a_data_dir_restart() {
+    use crate::pockyt_support::{active_payee, bank_account, ok, IpnReceiver};
+    let dir = tempfile::tempdir().unwrap();
+    let ipn = IpnReceiver::start(0).await;
+    let app = on_dir(dir.path()).await;
+    let no = active_payee(&app, "restart@example.com").await;
+    let token = bank_account(&app, &no, &ipn.url()).await;
+    let reply = ok(
+        &app,
+        "/v3/payouts/pay",
+        json!({"customerNo": no, "accountToken": token, "amount": "20", "currency": "USD",
+               "invoiceId": "INV-R"}),
+    )
+    .await;
+    let txn = reply["result"]["transactionNo"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.advance(10.0).await;
+    app.shutdown().await;
+
+    let again = on_dir(dir.path()).await;
+    again.advance(19.0).await;
+    assert!(ipn.received().is_empty(), "settled before its due time");
+    again.advance(1.0).await;
+    let n = again.wait_notification(&format!("businessId={txn}")).await;
+    assert_eq!(n["topic"], "payout.success", "{n}");
+    assert_eq!(ipn.wait_for(1).await.len(), 1);
+    again.assert_invariants().await;
+    again.shutdown().await;
+}
+
+// ---- authorization links, scenarios and the journal ----
+
+#[tokio::test]
+async fn an_authorization_link_survives_a_restart_and_expires_on_time() {
+    use crate::helpers::platform_call;
+    use crate::platform::bind_body;
+    let dir = tempfile::tempdir().unwrap();
+    let app = on_dir(dir.path()).await;
+    let (_, _, body) = platform_call(&app, "shopAccountBind", &bind_body("B-DUR", "77")).await;
+    let url = body["authorizeUrl"].as_str().unwrap().to_owned();
+    let path = &url[url.find("/authorize/").unwrap()..];
+    app.advance(10.0 * 60.0).await;
+    app.shutdown().await;
+
+    let again = on_dir(dir.path()).await;
+    let page = again
+        .http
+        .get(&format!("{}{path}", again.url), Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(page.status, 200, "the link is still open after the restart");
+    again.advance(19.0 * 60.0).await;
+    assert!(again.receiver.received().is_empty());
+    again.advance(60.0).await;
+    again
+        .wait_notification("apiCode=shopAccountBindNotify")
+        .await;
+    let n = again.receiver.received()[0].body.clone().unwrap();
+    assert_eq!(n["status"], "FAILURE");
+    assert!(n["reason"].as_str().unwrap().contains("expired"), "{n}");
+    let page = again
+        .http
+        .get(&format!("{}{path}", again.url), Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(page.status, 410);
+    again.shutdown().await;
+}
+
+async fn ping(app: &TestApp) -> String {
+    app.client
+        .call(
+            "connectivity",
+            &json!({"notifyFlag": "N", "responseFlag": "N"}),
+        )
+        .await
+        .unwrap()
+        .code
+}
+
+const EVERY_SECOND_FAILS: &str =
+    "name = \"every-second\"\n[[rule]]\nnth = 2\n[rule.then]\ncode = \"FAILURE\"\n";
+
+#[tokio::test]
+async fn scenarios_their_counters_and_the_journal_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = on_dir(dir.path()).await;
+    assert_eq!(app.load_scenario(EVERY_SECOND_FAILS, "").await.0, 200);
+    assert_eq!(ping(&app).await, "SUCCESS");
+    let journal = app.get_json("/__sim/requests").await["requests"].clone();
+    assert_eq!(journal.as_array().unwrap().len(), 1, "{journal}");
+    app.shutdown().await;
+
+    let again = on_dir(dir.path()).await;
+    let list = again.get_json("/__sim/scenarios").await["scenarios"].clone();
+    assert_eq!(list[0]["name"], "every-second", "{list}");
+    // The rule's count went on from 1: this is the second call.
+    assert_eq!(ping(&again).await, "FAILURE");
+    assert_eq!(ping(&again).await, "SUCCESS");
+    let after = again.get_json("/__sim/requests").await["requests"].clone();
+    let ids: Vec<u64> = after
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![3, 2, 1],
+        "the restored entry and two new ones: {after}"
+    );
+    assert_eq!(after[2]["operation"], journal[0]["operation"]);
+    again.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_snapshot_carries_links_scenarios_and_the_journal() {
+    use crate::helpers::platform_call;
+    use crate::platform::bind_body;
+    let app = spawn_app().await;
+    let (_, _, body) = platform_call(&app, "shopAccountBind", &bind_body("B-SNAP", "78")).await;
+    let url = body["authorizeUrl"].as_str().unwrap().to_owned();
+    let path = url[url.find("/authorize/").unwrap()..].to_owned();
+    assert_eq!(app.load_scenario(EVERY_SECOND_FAILS, "").await.0, 200);
+    assert_eq!(ping(&app).await, "SUCCESS");
+    let snapshot = export(&app, "").await;
+    app.shutdown().await;
+
+    let other = spawn_app().await;
+    let (status, body) = import(&other, "", snapshot.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(snapshot == export(&other, "").await, "byte-identical");
+    assert_eq!(ping(&other).await, "FAILURE", "the counter went on");
+    let page = other
+        .http
+        .get(&format!("{}{path}", other.url), Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(page.status, 200);
+    let journal = other.get_json("/__sim/requests").await["requests"].clone();
+    assert!(journal.as_array().unwrap().len() >= 3, "{journal}");
+    other.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_version_1_database_is_migrated_and_keeps_its_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = on_dir(dir.path()).await;
+    let user_id = onboarded_user(&app, "migrate").await;
+    app.shutdown().await;
+    {
+        // What a version 1 database looked like: none of the tables version 2 added.
+        let db = rusqlite::Connection::open(dir.path().join("whalet-sim.db")).unwrap();
+        for table in [
+            "timers",
+            "authorizations",
+            "scenarios",
+            "scenario_counters",
+            "journal",
+        ] {
+            db.execute(&format!("DROP TABLE {table}"), []).unwrap();
+        }
+        db.execute("DELETE FROM meta WHERE key = 'scenario_state'", [])
+            .unwrap();
+        db.pragma_update(None, "user_version", 1).unwrap();
+    }
+    let again = on_dir(dir.path()).await;
+    let state = state(&again).await;
+    assert!(state.to_string().contains(&user_id), "{state}");
+    // The new tables are there and written to.
+    apply_user(&again, "migrate-2").await;
+    again.shutdown().await;
+    let db = rusqlite::Connection::open(dir.path().join("whalet-sim.db")).unwrap();
+    let version: i64 = db
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+    let timers: i64 = db
+        .query_row("SELECT count(*) FROM timers", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(timers, 1);
+}
+
+#[tokio::test]
+async fn uploaded_files_are_files_in_the_data_dir_and_come_back_after_a_restart() {
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let app = on_dir(dir.path()).await;
+    let content = b"name,amount\nlamp,12.50\n";
+    let info = crate::whalet2_support::upload(&app, "lamps.csv", content).await;
+    let url = info["fileUrl"].as_str().unwrap().to_owned();
+    let path = url[url.find("/file/").unwrap()..].to_owned();
+    let sha = hex::encode(sha2::Sha256::digest(content));
+    assert_eq!(
+        std::fs::read(dir.path().join("files").join(&sha)).unwrap(),
+        content
+    );
+    {
+        let db = rusqlite::Connection::open(dir.path().join("whalet-sim.db")).unwrap();
+        let (json, size): (String, i64) = db
+            .query_row(
+                "SELECT e.json, f.size FROM files f JOIN entities e
+                 ON e.tenant = f.tenant AND e.kind = f.kind AND e.id = f.id
+                 WHERE f.sha256 = ?1",
+                [&sha],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(size, content.len() as i64);
+        let entity: Value = serde_json::from_str(&json).unwrap();
+        assert!(
+            entity.get("bytes").is_none(),
+            "no Base64 in the row: {json}"
+        );
+        assert_eq!(entity["sha256"], sha.as_str());
+    }
+    app.shutdown().await;
+
+    let again = on_dir(dir.path()).await;
+    let got = again
+        .http
+        .get(&format!("{}{path}", again.url), Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(got.status, 200);
+    assert_eq!(&got.body[..], content);
+    // A snapshot still carries the bytes (as Base64).
+    let doc = String::from_utf8(export(&again, "").await).unwrap();
+    assert!(
+        doc.contains("bmFtZSxhbW91bnQKbGFtcCwxMi41MAo="),
+        "bytes in the snapshot"
+    );
+    again.shutdown().await;
 }

@@ -99,21 +99,18 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
     if fresh {
         register_link(ctx, body, &binding);
         if let Some(result) = &ctx.decision.result {
-            let approved = result.outcome == crate::scenario::Outcome::Success;
-            let reason = result.reason.clone();
-            let (core, tenant, token) =
-                (ctx.core.clone(), ctx.tenant.clone(), binding.token.clone());
-            ctx.core.clock().schedule_in(
+            ctx.core.schedule_timer_in(
+                &SCENARIO_DECISION,
                 ctx.decision.delay_or(0),
-                format!("{}/binding:{}", ctx.tenant, binding.request_no),
-                Box::new(move || {
-                    Box::pin(async move {
-                        if let Err(e) = decide(&core, &tenant, &token, approved, reason.as_deref())
-                        {
-                            tracing::warn!(error = %e, "scenario binding decision not applied");
-                        }
-                    })
-                }),
+                crate::core::timers::Pending {
+                    label: format!("{}/binding:{}", ctx.tenant, binding.request_no),
+                    tenant: Some(ctx.tenant),
+                    key: &binding.token,
+                    params: serde_json::json!({
+                        "approved": result.outcome == crate::scenario::Outcome::Success,
+                        "reason": result.reason,
+                    }),
+                },
             );
         }
     }
@@ -287,4 +284,29 @@ pub fn decide(
         );
     }
     Ok(view(&decided))
+}
+
+/// A scenario's decision on a binding (key: the link's token).
+pub const SCENARIO_DECISION: crate::core::timers::TimerKind = crate::core::timers::TimerKind {
+    name: "infinia.binding.decide",
+    run: run_scenario_decision,
+};
+
+fn run_scenario_decision(core: Core, record: crate::clock::TimerRecord) -> crate::clock::JobFuture {
+    use crate::core::timers::{param, skip, tenant_of};
+    let Some(tenant) = tenant_of(&record) else {
+        return skip(&record, "no tenant");
+    };
+    let read = || -> Result<(bool, Option<String>), String> {
+        Ok((param(&record, "approved")?, param(&record, "reason")?))
+    };
+    let (approved, reason) = match read() {
+        Ok(read) => read,
+        Err(why) => return skip(&record, &why),
+    };
+    Box::pin(async move {
+        if let Err(e) = decide(&core, &tenant, &record.key, approved, reason.as_deref()) {
+            tracing::warn!(error = %e, "scenario binding decision not applied");
+        }
+    })
 }

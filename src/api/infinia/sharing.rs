@@ -166,17 +166,15 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
         .unwrap_or(i64::MAX);
         let success = ctx.decision.succeeds();
         let reason = ctx.decision.reason().map(str::to_owned);
-        let (core, tenant, no) = (ctx.core.clone(), ctx.tenant.clone(), request_no.to_owned());
-        ctx.core.clock().schedule_in(
+        ctx.core.schedule_timer_in(
+            &SHARING_FINISH,
             ctx.decision.delay_or(default_ms),
-            format!("{tenant}/sharing:{no}"),
-            Box::new(move || {
-                Box::pin(async move {
-                    if let Err(e) = finish(&core, &tenant, &no, success, reason.as_deref()) {
-                        tracing::warn!(error = %e, "revenue sharing not finished");
-                    }
-                })
-            }),
+            crate::core::timers::Pending {
+                label: format!("{}/sharing:{request_no}", ctx.tenant),
+                tenant: Some(ctx.tenant),
+                key: request_no,
+                params: json!({"success": success, "reason": reason}),
+            },
         );
     }
     Ok(reply)
@@ -246,5 +244,30 @@ pub fn view(s: &Sharing) -> Value {
         "shareDetails": s.items.iter().map(|i| json!({"sellerId": i.seller_id, "amount": i.amount.to_decimal_string()})).collect::<Vec<_>>(),
         "createTime": format::china(s.created_at),
         "finishTime": s.finished_at.map(format::china),
+    })
+}
+
+/// A revenue sharing's scheduled end (key: its requestNo).
+pub const SHARING_FINISH: crate::core::timers::TimerKind = crate::core::timers::TimerKind {
+    name: "infinia.sharing.finish",
+    run: run_finish,
+};
+
+fn run_finish(core: Core, record: crate::clock::TimerRecord) -> crate::clock::JobFuture {
+    use crate::core::timers::{param, skip, tenant_of};
+    let Some(tenant) = tenant_of(&record) else {
+        return skip(&record, "no tenant");
+    };
+    let read = || -> Result<(bool, Option<String>), String> {
+        Ok((param(&record, "success")?, param(&record, "reason")?))
+    };
+    let (success, reason) = match read() {
+        Ok(read) => read,
+        Err(why) => return skip(&record, &why),
+    };
+    Box::pin(async move {
+        if let Err(e) = finish(&core, &tenant, &record.key, success, reason.as_deref()) {
+            tracing::warn!(error = %e, "revenue sharing not finished");
+        }
     })
 }

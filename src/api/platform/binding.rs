@@ -186,27 +186,18 @@ pub fn shop_account_bind(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletErr
         backlink_url: r.backlink.clone(),
     });
     if let Some(result) = &ctx.decision.result {
-        let decision = Decision {
-            approved: result.outcome == crate::scenario::Outcome::Success,
-            reason: result.reason.clone(),
-        };
-        let core = ctx.core.clone();
-        ctx.core.clock().schedule_in(
+        ctx.core.schedule_timer_in(
+            &AUTO_DECISION,
             ctx.decision.delay_or(AUTO_DECISION_MS),
-            format!("{}/platform.binding.auto {}", ctx.tenant, r.bind_id),
-            Box::new(move || {
-                Box::pin(async move {
-                    if let Err(e) = core.authorizations().decide(
-                        &core,
-                        core.clock().now(),
-                        &token,
-                        decision,
-                        "scenario",
-                    ) {
-                        tracing::info!(error = %e, "scenario seller decision not applied");
-                    }
-                })
-            }),
+            crate::core::timers::Pending {
+                label: format!("{}/platform.binding.auto {}", ctx.tenant, r.bind_id),
+                tenant: Some(ctx.tenant),
+                key: &token,
+                params: serde_json::json!({
+                    "approved": result.outcome == crate::scenario::Outcome::Success,
+                    "reason": result.reason,
+                }),
+            },
         );
     }
     Ok(reply)
@@ -344,4 +335,36 @@ pub fn decide_by_bind_id(
         .ok()
         .flatten()
         .ok_or_else(|| WhaletError::new(Code::InternalError, "binding vanished").detail)
+}
+
+/// A scenario's seller decision on a binding (key: the link's token).
+pub const AUTO_DECISION: crate::core::timers::TimerKind = crate::core::timers::TimerKind {
+    name: "platform.binding.decide",
+    run: run_auto_decision,
+};
+
+fn run_auto_decision(
+    core: crate::core::Core,
+    record: crate::clock::TimerRecord,
+) -> crate::clock::JobFuture {
+    use crate::core::timers::{param, skip};
+    let read = || -> Result<Decision, String> {
+        Ok(Decision {
+            approved: param(&record, "approved")?,
+            reason: param(&record, "reason")?,
+        })
+    };
+    let decision = match read() {
+        Ok(d) => d,
+        Err(why) => return skip(&record, &why),
+    };
+    Box::pin(async move {
+        let now = core.clock().now();
+        if let Err(e) = core
+            .authorizations()
+            .decide(&core, now, &record.key, decision, "scenario")
+        {
+            tracing::info!(error = %e, "scenario seller decision not applied");
+        }
+    })
 }

@@ -129,17 +129,15 @@ pub fn payment_apply(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> 
     let succeed = ctx.decision.succeeds();
     let reason = ctx.decision.reason().map(str::to_owned);
     let behaviour = ctx.decision.notify.clone();
-    let (core, tenant, id) = (ctx.core.clone(), ctx.tenant.clone(), payment_id.to_owned());
-    ctx.core.clock().schedule_in(
+    ctx.core.schedule_timer_in(
+        &PAYMENT_SETTLE,
         ctx.decision.delay_or(default_ms),
-        format!("{}/platform.payment.settle {payment_id}", ctx.tenant),
-        Box::new(move || {
-            Box::pin(async move {
-                if let Err(e) = settle(&core, &tenant, &id, succeed, reason, behaviour) {
-                    tracing::error!(payment = %id, error = %e, "payment not settled");
-                }
-            })
-        }),
+        crate::core::timers::Pending {
+            label: format!("{}/platform.payment.settle {payment_id}", ctx.tenant),
+            tenant: Some(ctx.tenant),
+            key: payment_id,
+            params: json!({"succeed": succeed, "reason": reason, "notify": behaviour}),
+        },
     );
     Ok(reply)
 }
@@ -313,4 +311,33 @@ pub fn receive_bulk_payment(
         NotifyBehaviour::default(),
     );
     Ok(json!({"bulkPayment": payload, "notification": notification}))
+}
+
+/// A payment's scheduled settlement (key: the paymentId).
+pub const PAYMENT_SETTLE: crate::core::timers::TimerKind = crate::core::timers::TimerKind {
+    name: "platform.payment.settle",
+    run: run_settle,
+};
+
+fn run_settle(core: Core, record: crate::clock::TimerRecord) -> crate::clock::JobFuture {
+    use crate::core::timers::{param, skip, tenant_of};
+    let Some(tenant) = tenant_of(&record) else {
+        return skip(&record, "no tenant");
+    };
+    let read = || -> Result<(bool, Option<String>, NotifyBehaviour), String> {
+        Ok((
+            param(&record, "succeed")?,
+            param(&record, "reason")?,
+            param(&record, "notify")?,
+        ))
+    };
+    let (succeed, reason, behaviour) = match read() {
+        Ok(read) => read,
+        Err(why) => return skip(&record, &why),
+    };
+    Box::pin(async move {
+        if let Err(e) = settle(&core, &tenant, &record.key, succeed, reason, behaviour) {
+            tracing::error!(payment = %record.key, error = %e, "payment not settled");
+        }
+    })
 }

@@ -208,23 +208,15 @@ pub fn create(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     })?;
     let (token, reply) = result;
     if delay > 0 && target != AccountStatus::Pending {
-        let core = ctx.core.clone();
-        let tenant = ctx.tenant.clone();
-        ctx.core.clock().schedule_in(
+        ctx.core.schedule_timer_in(
+            &ACCOUNT_REVIEW,
             delay,
-            format!("{tenant}/account:{token}:review"),
-            Box::new(move || {
-                Box::pin(async move {
-                    if let Ok((_, true)) = set_status(&core, &tenant, &token, target, true) {
-                        let change = match target {
-                            AccountStatus::Activated => "pockyt.account.activated",
-                            AccountStatus::Invalid => "pockyt.account.invalid",
-                            AccountStatus::Pending => return,
-                        };
-                        crate::api::coverage::state_changed(&core, &tenant, change);
-                    }
-                })
-            }),
+            crate::core::timers::Pending {
+                label: format!("{}/account:{token}:review", ctx.tenant),
+                tenant: Some(ctx.tenant),
+                key: &token,
+                params: serde_json::json!({ "target": target }),
+            },
         );
     }
     Ok(Reply::new("success").with("result", reply))
@@ -385,3 +377,33 @@ pub const TRIGGERS: &[Trigger] = &[
         run: |core, p| run(core, p, AccountStatus::Invalid),
     },
 ];
+
+/// An account's scheduled review (key: its accountToken).
+pub const ACCOUNT_REVIEW: crate::core::timers::TimerKind = crate::core::timers::TimerKind {
+    name: "pockyt.account.review",
+    run: run_review,
+};
+
+fn run_review(
+    core: crate::core::Core,
+    record: crate::clock::TimerRecord,
+) -> crate::clock::JobFuture {
+    use crate::core::timers::{param, skip, tenant_of};
+    let Some(tenant) = tenant_of(&record) else {
+        return skip(&record, "no tenant");
+    };
+    let target: AccountStatus = match param(&record, "target") {
+        Ok(t) => t,
+        Err(why) => return skip(&record, &why),
+    };
+    Box::pin(async move {
+        if let Ok((_, true)) = set_status(&core, &tenant, &record.key, target, true) {
+            let change = match target {
+                AccountStatus::Activated => "pockyt.account.activated",
+                AccountStatus::Invalid => "pockyt.account.invalid",
+                AccountStatus::Pending => return,
+            };
+            crate::api::coverage::state_changed(&core, &tenant, change);
+        }
+    })
+}

@@ -13,6 +13,8 @@ mod payouts;
 mod settle;
 pub mod transport;
 
+pub(crate) use {accounts::ACCOUNT_REVIEW, payees::PAYEE_REVIEW, settle::PAYOUT_STEP};
+
 use std::sync::Arc;
 
 use serde_json::{Map, Value};

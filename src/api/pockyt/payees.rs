@@ -192,25 +192,15 @@ pub fn register(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
         Ok(payee)
     })?;
     if delay > 0 && target != PayeeStatus::Pending {
-        let core = ctx.core.clone();
-        let tenant = ctx.tenant.clone();
-        let customer_no = payee.customer_no.clone();
-        ctx.core.clock().schedule_in(
+        ctx.core.schedule_timer_in(
+            &PAYEE_REVIEW,
             delay,
-            format!("{tenant}/payee:{customer_no}:review"),
-            Box::new(move || {
-                Box::pin(async move {
-                    if let Ok((_, true)) = set_status(&core, &tenant, &customer_no, target, true) {
-                        let change = match target {
-                            PayeeStatus::Activated => "pockyt.payee.activated",
-                            PayeeStatus::Declined => "pockyt.payee.declined",
-                            PayeeStatus::Deactivated => "pockyt.payee.deactivated",
-                            PayeeStatus::Pending => return,
-                        };
-                        crate::api::coverage::state_changed(&core, &tenant, change);
-                    }
-                })
-            }),
+            crate::core::timers::Pending {
+                label: format!("{}/payee:{}:review", ctx.tenant, payee.customer_no),
+                tenant: Some(ctx.tenant),
+                key: &payee.customer_no,
+                params: serde_json::json!({ "target": target }),
+            },
         );
     }
     Ok(Reply::new("success").with("customer", brief(&payee)))
@@ -358,3 +348,34 @@ pub const TRIGGERS: &[Trigger] = &[
         run: |core, p| run(core, p, PayeeStatus::Deactivated),
     },
 ];
+
+/// A payee's scheduled review (key: its customerNo).
+pub const PAYEE_REVIEW: crate::core::timers::TimerKind = crate::core::timers::TimerKind {
+    name: "pockyt.payee.review",
+    run: run_review,
+};
+
+fn run_review(
+    core: crate::core::Core,
+    record: crate::clock::TimerRecord,
+) -> crate::clock::JobFuture {
+    use crate::core::timers::{param, skip, tenant_of};
+    let Some(tenant) = tenant_of(&record) else {
+        return skip(&record, "no tenant");
+    };
+    let target: PayeeStatus = match param(&record, "target") {
+        Ok(t) => t,
+        Err(why) => return skip(&record, &why),
+    };
+    Box::pin(async move {
+        if let Ok((_, true)) = set_status(&core, &tenant, &record.key, target, true) {
+            let change = match target {
+                PayeeStatus::Activated => "pockyt.payee.activated",
+                PayeeStatus::Declined => "pockyt.payee.declined",
+                PayeeStatus::Deactivated => "pockyt.payee.deactivated",
+                PayeeStatus::Pending => return,
+            };
+            crate::api::coverage::state_changed(&core, &tenant, change);
+        }
+    })
+}

@@ -29,27 +29,50 @@ pub fn schedule(
     to: PayoutStatus,
     reason: Option<String>,
 ) {
-    let (core2, tenant, no2) = (core.clone(), tenant.clone(), no.to_owned());
-    core.clock().schedule_in(
+    core.schedule_timer_in(
+        &PAYOUT_STEP,
         delay,
-        format!("{tenant}/payout:{no}:{}", to.as_str()),
-        Box::new(move || {
-            Box::pin(async move {
-                match finish(&core2, &tenant, &no2, to, reason) {
-                    Ok(_) => {
-                        let change = match to {
-                            PayoutStatus::Success => "pockyt.payout.succeeded",
-                            PayoutStatus::Failed => "pockyt.payout.failed",
-                            PayoutStatus::Returned => "pockyt.payout.returned",
-                            PayoutStatus::Pending => return,
-                        };
-                        crate::api::coverage::state_changed(&core2, &tenant, change);
-                    }
-                    Err(e) => tracing::debug!(error = %e, "scheduled payout step skipped"),
-                }
-            })
-        }),
+        crate::core::timers::Pending {
+            label: format!("{tenant}/payout:{no}:{}", to.as_str()),
+            tenant: Some(tenant),
+            key: no,
+            params: json!({"to": to, "reason": reason}),
+        },
     );
+}
+
+/// A payout's scheduled status change (key: the payout's number).
+pub const PAYOUT_STEP: crate::core::timers::TimerKind = crate::core::timers::TimerKind {
+    name: "pockyt.payout.step",
+    run: run_step,
+};
+
+fn run_step(core: Core, record: crate::clock::TimerRecord) -> crate::clock::JobFuture {
+    use crate::core::timers::{param, skip, tenant_of};
+    let Some(tenant) = tenant_of(&record) else {
+        return skip(&record, "no tenant");
+    };
+    let read = || -> Result<(PayoutStatus, Option<String>), String> {
+        Ok((param(&record, "to")?, param(&record, "reason")?))
+    };
+    let (to, reason) = match read() {
+        Ok(read) => read,
+        Err(why) => return skip(&record, &why),
+    };
+    Box::pin(async move {
+        match finish(&core, &tenant, &record.key, to, reason) {
+            Ok(_) => {
+                let change = match to {
+                    PayoutStatus::Success => "pockyt.payout.succeeded",
+                    PayoutStatus::Failed => "pockyt.payout.failed",
+                    PayoutStatus::Returned => "pockyt.payout.returned",
+                    PayoutStatus::Pending => return,
+                };
+                crate::api::coverage::state_changed(&core, &tenant, change);
+            }
+            Err(e) => tracing::debug!(error = %e, "scheduled payout step skipped"),
+        }
+    })
 }
 
 /// Applies one status change with its ledger posting, then sends the IPN.

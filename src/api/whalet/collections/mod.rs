@@ -5,6 +5,8 @@ mod arrival;
 mod events;
 mod query;
 
+pub(crate) use arrival::settle;
+
 use super::Operation;
 use crate::core::Trigger;
 

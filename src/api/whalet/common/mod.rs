@@ -133,20 +133,101 @@ pub fn schedule(
     verdict: Verdict,
     complete: Completion,
 ) {
-    let (job_core, job_tenant, job_key) = (core.clone(), tenant.clone(), key.to_owned());
+    let Some(name) = completion_name(complete) else {
+        tracing::error!(
+            what,
+            key,
+            "review completion is not in the table; decision not scheduled"
+        );
+        return;
+    };
     let label = format!("{tenant} {what} {key}");
-    core.clock().schedule_in(
+    core.schedule_timer_in(
+        &REVIEW_TIMER,
         delay_ms,
-        label,
-        Box::new(move || {
-            Box::pin(async move {
-                if let Err(why) = complete(&job_core, &job_tenant, &job_key, Some(attempt), verdict)
-                {
-                    tracing::debug!(key = %job_key, why, "scheduled decision not applied");
-                }
-            })
-        }),
+        crate::core::timers::Pending {
+            label,
+            tenant: Some(tenant),
+            key,
+            params: json!({"completion": name, "attempt": attempt, "verdict": {
+                "success": verdict.success, "status": verdict.status, "reason": verdict.reason,
+                "values": verdict.values, "notify": verdict.notify}}),
+        },
     );
+}
+
+/// A scheduled Whalet decision (key: the object's id): runs its completion, by name.
+pub const REVIEW_TIMER: crate::core::timers::TimerKind = crate::core::timers::TimerKind {
+    name: "whalet.review",
+    run: run_review,
+};
+
+/// Every completion a scheduled decision runs, by the name its timer record carries.
+fn completions() -> [(&'static str, Completion); 11] {
+    use kinds::*;
+    use review::decide;
+    [
+        ("onboarding", decide::<OnboardingReview>),
+        ("holder", decide::<HolderReview>),
+        ("beneficary", decide::<BeneficaryReview>),
+        ("account", decide::<OpeningReview>),
+        ("shop", decide::<ShopReview>),
+        ("card cancel", decide::<CancelReview>),
+        ("benificiary", decide::<BeneficiaryReview>),
+        ("tradeOrderBind", decide::<BindReview>),
+        ("replenish", decide::<ReplenishReview>),
+        ("outflow", crate::api::whalet::payout::outflow::complete),
+        ("collection", crate::api::whalet::collections::settle),
+    ]
+}
+
+fn completion_name(complete: Completion) -> Option<&'static str> {
+    completions()
+        .into_iter()
+        .find(|(_, f)| *f as usize == complete as usize)
+        .map(|(name, _)| name)
+}
+
+fn run_review(core: Core, record: crate::clock::TimerRecord) -> crate::clock::JobFuture {
+    use crate::core::timers::{param, skip, tenant_of};
+    let Some(tenant) = tenant_of(&record) else {
+        return skip(&record, "no tenant");
+    };
+    let read = || -> Result<(String, u32, Value), String> {
+        Ok((
+            param(&record, "completion")?,
+            param(&record, "attempt")?,
+            param(&record, "verdict")?,
+        ))
+    };
+    let (name, attempt, v) = match read() {
+        Ok(read) => read,
+        Err(why) => return skip(&record, &why),
+    };
+    let Some((_, complete)) = completions().into_iter().find(|(n, _)| *n == name) else {
+        return skip(&record, "unknown completion");
+    };
+    let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    let verdict = Verdict {
+        success: v.get("success").and_then(Value::as_bool).unwrap_or(false),
+        status: text("status"),
+        reason: text("reason"),
+        values: v
+            .get("values")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default(),
+        notify: v
+            .get("notify")
+            .cloned()
+            .and_then(|n| serde_json::from_value(n).ok())
+            .unwrap_or_default(),
+    };
+    Box::pin(async move {
+        if let Err(why) = complete(&core, &tenant, &record.key, Some(attempt), verdict) {
+            tracing::debug!(key = %record.key, why, "scheduled decision not applied");
+        }
+    })
 }
 
 /// An id Whalet issues: `prefix` + `yyyyMMdd` (virtual, UTC+8) + the tenant's sequence (8 digits).

@@ -1,0 +1,241 @@
+//! The loaded scenarios as data, for snapshots and the data directory: each scenario with the
+//! text it was loaded from, its tenant, load time, generation and what its timeline fired; the
+//! rules' occurrence counters (`nth`, `first`, `after`, `window`), the seeded draws and the
+//! outages started by `sim.notify.down`. Restoring parses each text again.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::engine::{Counter, Loaded, ManualOutage};
+use super::Scenarios;
+use crate::clock::Millis;
+use crate::tenant::TenantId;
+use crate::trigger::TriggerDef;
+
+/// Everything the engine holds, as data.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScenariosRecord {
+    pub next_generation: u64,
+    pub loaded: Vec<LoadedRecord>,
+    pub counters: Vec<CounterRecord>,
+    pub draws: Vec<DrawRecord>,
+    pub outages: Vec<OutageRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoadedRecord {
+    pub name: String,
+    pub tenant: Option<String>,
+    /// Where it was loaded from (a file name, or the control plane).
+    pub source: String,
+    /// The scenario text (TOML or JSON).
+    pub text: String,
+    pub loaded_at: Millis,
+    pub generation: u64,
+    pub fired: Vec<Value>,
+}
+
+/// How often rule `rule` of the scenario loaded as `generation` matched for `tenant`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CounterRecord {
+    pub generation: u64,
+    pub rule: usize,
+    pub tenant: String,
+    pub count: u64,
+    pub window_start: Millis,
+}
+
+/// How many seeded values `tenant` drew for `purpose`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DrawRecord {
+    pub tenant: String,
+    pub purpose: String,
+    pub count: u64,
+}
+
+/// An outage started by `sim.notify.down` (tenant None: every tenant).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OutageRecord {
+    pub tenant: Option<String>,
+    pub until: Option<Millis>,
+    pub reason: String,
+}
+
+fn parse_tenant(text: &str) -> Result<TenantId, String> {
+    TenantId::parse(text).ok_or_else(|| format!("scenarios: tenant {text:?} is not provider:id"))
+}
+
+impl Scenarios {
+    /// Counts every change (loads, counters, draws, outages, fired timeline events).
+    pub fn version(&self) -> u64 {
+        self.state.lock().version
+    }
+
+    /// The engine's state as data; `tenant` keeps only what is scoped to that tenant. Sorted,
+    /// so the same state gives the same record.
+    pub fn export(&self, tenant: Option<&TenantId>) -> ScenariosRecord {
+        let state = self.state.lock();
+        let wanted = |t: Option<&TenantId>| tenant.is_none() || t == tenant;
+        let loaded = state
+            .loaded
+            .iter()
+            .filter(|l| wanted(l.scope.as_ref()))
+            .map(|l| LoadedRecord {
+                name: l.file.name.0.clone(),
+                tenant: l.scope.as_ref().map(ToString::to_string),
+                source: l.source.clone(),
+                text: l.file.text.clone(),
+                loaded_at: l.loaded_at,
+                generation: l.generation,
+                fired: l.fired.clone(),
+            })
+            .collect();
+        let mut counters: Vec<CounterRecord> = state
+            .counters
+            .iter()
+            .filter(|((_, _, t), _)| wanted(Some(t)))
+            .map(|((generation, rule, t), c)| CounterRecord {
+                generation: *generation,
+                rule: *rule,
+                tenant: t.to_string(),
+                count: c.count,
+                window_start: c.window_start,
+            })
+            .collect();
+        counters.sort_by(|a, b| {
+            (a.generation, a.rule, &a.tenant).cmp(&(b.generation, b.rule, &b.tenant))
+        });
+        let mut draws: Vec<DrawRecord> = state
+            .draws
+            .iter()
+            .filter(|((t, _), _)| wanted(Some(t)))
+            .map(|((t, purpose), count)| DrawRecord {
+                tenant: t.to_string(),
+                purpose: purpose.clone(),
+                count: *count,
+            })
+            .collect();
+        draws.sort_by(|a, b| (&a.tenant, &a.purpose).cmp(&(&b.tenant, &b.purpose)));
+        let mut outages: Vec<OutageRecord> = state
+            .outages
+            .iter()
+            .filter(|(t, _)| tenant.is_none() || t.as_ref() == tenant)
+            .map(|(t, o)| OutageRecord {
+                tenant: t.as_ref().map(ToString::to_string),
+                until: o.until,
+                reason: o.reason.clone(),
+            })
+            .collect();
+        outages.sort_by(|a, b| a.tenant.cmp(&b.tenant));
+        ScenariosRecord {
+            next_generation: state.next_generation,
+            loaded,
+            counters,
+            draws,
+            outages,
+        }
+    }
+
+    /// Replaces the engine's state (`tenant` None) or adds one tenant's scenarios, counters,
+    /// draws and outages (after the caller removed that tenant's), parsing each text again with
+    /// `triggers`. A tenant's scenarios get fresh generations; the returned pairs (old, new) let
+    /// the caller move pending timeline timers along. Checked before anything changes.
+    pub fn import<C>(
+        &self,
+        record: ScenariosRecord,
+        tenant: Option<&TenantId>,
+        triggers: &[TriggerDef<C>],
+    ) -> Result<Vec<(u64, u64)>, String> {
+        let mut loaded = Vec::new();
+        for l in &record.loaded {
+            let file = super::load::parse(&l.text, &l.source, triggers)
+                .map_err(|e| format!("scenario {:?}: {e}", l.name))?;
+            let scope = l.tenant.as_deref().map(parse_tenant).transpose()?;
+            if tenant.is_some() && scope.as_ref() != tenant {
+                continue;
+            }
+            loaded.push((l, file, scope));
+        }
+        let mut counters = Vec::new();
+        for c in &record.counters {
+            counters.push((c, parse_tenant(&c.tenant)?));
+        }
+        let mut draws = Vec::new();
+        for d in &record.draws {
+            draws.push((d, parse_tenant(&d.tenant)?));
+        }
+        let mut outages = Vec::new();
+        for o in &record.outages {
+            outages.push((o, o.tenant.as_deref().map(parse_tenant).transpose()?));
+        }
+        let mut state = self.state.lock();
+        let mut moved = Vec::new();
+        if tenant.is_none() {
+            state.loaded.clear();
+            state.counters.clear();
+            state.draws.clear();
+            state.outages.clear();
+            state.next_generation = state.next_generation.max(record.next_generation);
+        }
+        for (l, file, scope) in loaded {
+            let generation = match tenant {
+                None => l.generation,
+                Some(_) => {
+                    state.next_generation += 1;
+                    moved.push((l.generation, state.next_generation));
+                    state.next_generation
+                }
+            };
+            state.loaded.push(Loaded {
+                file,
+                scope,
+                source: l.source.clone(),
+                loaded_at: l.loaded_at,
+                generation,
+                scheduled: true,
+                fired: l.fired.clone(),
+            });
+        }
+        let new_generation = |g: u64| match tenant {
+            None => Some(g),
+            Some(_) => moved.iter().find(|(old, _)| *old == g).map(|(_, new)| *new),
+        };
+        for (c, t) in counters {
+            if tenant.is_some_and(|wanted| wanted != &t) {
+                continue;
+            }
+            if let Some(g) = new_generation(c.generation) {
+                state.counters.insert(
+                    (g, c.rule, t),
+                    Counter {
+                        count: c.count,
+                        window_start: c.window_start,
+                    },
+                );
+            }
+        }
+        for (d, t) in draws {
+            if tenant.is_none_or(|wanted| wanted == &t) {
+                state.draws.insert((t, d.purpose.clone()), d.count);
+            }
+        }
+        for (o, t) in outages {
+            if tenant.is_none() || t.as_ref() == tenant {
+                state.outages.insert(
+                    t,
+                    ManualOutage {
+                        until: o.until,
+                        reason: o.reason.clone(),
+                    },
+                );
+            }
+        }
+        state.version += 1;
+        Ok(moved)
+    }
+}
