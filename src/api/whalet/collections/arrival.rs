@@ -226,7 +226,7 @@ pub fn mock_payee_notify(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletErr
         delay,
         ("collection", &trade_id, 1),
         verdict,
-        settle,
+        crate::api::whalet::common::COLLECTION,
     );
     Ok(Reply::ok(v))
 }

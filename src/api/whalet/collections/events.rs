@@ -36,7 +36,7 @@ pub fn received(core: Core, params: Map<String, Value>) -> TriggerFuture {
             delay,
             ("collection", &trade_id, 1),
             Verdict::from_decision(&decision),
-            settle,
+            crate::api::whalet::common::COLLECTION,
         );
         Ok(v)
     })

@@ -120,7 +120,27 @@ impl Verdict {
 /// Completes a review: applies the verdict to object `key` (if it is still waiting, and — when
 /// `attempt` is given — still at that attempt) and sends its notification. Returns the
 /// notification payload, or why nothing was done.
-pub type Completion = fn(&Core, &TenantId, &str, Option<u32>, Verdict) -> Result<Value, String>;
+pub type CompletionFn = fn(&Core, &TenantId, &str, Option<u32>, Verdict) -> Result<Value, String>;
+
+/// A completion and the name a scheduled decision's timer record carries for it (the record is
+/// data: it names its completion, and [`completions`] finds it again after a restart).
+#[derive(Clone, Copy)]
+pub struct Completion {
+    pub name: &'static str,
+    pub run: CompletionFn,
+}
+
+/// A payout or payment finishing (`payoutApply`, `payApply`, a payout held for EDD).
+pub const OUTFLOW: Completion = Completion {
+    name: "outflow",
+    run: crate::api::whalet::payout::outflow::complete,
+};
+
+/// A collection settling into the available balance (or returned).
+pub const COLLECTION: Completion = Completion {
+    name: "collection",
+    run: crate::api::whalet::collections::settle,
+};
 
 /// Runs `complete` after `delay_ms` of virtual time for `(what, key, attempt)` (e.g.
 /// `("onboarding", userId, 1)`). A stale job (the object was decided by a trigger or re-submitted
@@ -133,14 +153,11 @@ pub fn schedule(
     verdict: Verdict,
     complete: Completion,
 ) {
-    let Some(name) = completion_name(complete) else {
-        tracing::error!(
-            what,
-            key,
-            "review completion is not in the table; decision not scheduled"
-        );
-        return;
-    };
+    let name = complete.name;
+    debug_assert!(
+        completions().iter().any(|c| c.name == name),
+        "completion {name} is not in the table"
+    );
     let label = format!("{tenant} {what} {key}");
     core.schedule_timer_in(
         &REVIEW_TIMER,
@@ -163,29 +180,22 @@ pub const REVIEW_TIMER: crate::core::timers::TimerKind = crate::core::timers::Ti
 };
 
 /// Every completion a scheduled decision runs, by the name its timer record carries.
-fn completions() -> [(&'static str, Completion); 11] {
+fn completions() -> [Completion; 11] {
     use kinds::*;
-    use review::decide;
+    use review::completion;
     [
-        ("onboarding", decide::<OnboardingReview>),
-        ("holder", decide::<HolderReview>),
-        ("beneficary", decide::<BeneficaryReview>),
-        ("account", decide::<OpeningReview>),
-        ("shop", decide::<ShopReview>),
-        ("card cancel", decide::<CancelReview>),
-        ("benificiary", decide::<BeneficiaryReview>),
-        ("tradeOrderBind", decide::<BindReview>),
-        ("replenish", decide::<ReplenishReview>),
-        ("outflow", crate::api::whalet::payout::outflow::complete),
-        ("collection", crate::api::whalet::collections::settle),
+        completion::<OnboardingReview>(),
+        completion::<HolderReview>(),
+        completion::<BeneficaryReview>(),
+        completion::<OpeningReview>(),
+        completion::<ShopReview>(),
+        completion::<CancelReview>(),
+        completion::<BeneficiaryReview>(),
+        completion::<BindReview>(),
+        completion::<ReplenishReview>(),
+        OUTFLOW,
+        COLLECTION,
     ]
-}
-
-fn completion_name(complete: Completion) -> Option<&'static str> {
-    completions()
-        .into_iter()
-        .find(|(_, f)| *f as usize == complete as usize)
-        .map(|(name, _)| name)
 }
 
 fn run_review(core: Core, record: crate::clock::TimerRecord) -> crate::clock::JobFuture {
@@ -204,7 +214,8 @@ fn run_review(core: Core, record: crate::clock::TimerRecord) -> crate::clock::Jo
         Ok(read) => read,
         Err(why) => return skip(&record, &why),
     };
-    let Some((_, complete)) = completions().into_iter().find(|(n, _)| *n == name) else {
+    let Some(Completion { run: complete, .. }) = completions().into_iter().find(|c| c.name == name)
+    else {
         return skip(&record, "unknown completion");
     };
     let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
@@ -495,5 +506,20 @@ mod tests {
         let mut c = fields::Check::new(&empty).unwrap();
         let d = c.paging();
         assert_eq!((d.num, d.size), (1, 10));
+    }
+}
+
+#[cfg(test)]
+mod completion_tests {
+    use super::*;
+
+    /// A timer record names its completion: two with one name would run the wrong one after a
+    /// restart.
+    #[test]
+    fn every_completion_has_its_own_name() {
+        let all = completions();
+        let names: std::collections::BTreeSet<_> = all.iter().map(|c| c.name).collect();
+        assert_eq!(names.len(), all.len());
+        assert!(names.contains(OUTFLOW.name) && names.contains(COLLECTION.name));
     }
 }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::{mint, once, schedule, send, trigger_tenant, with_tenant, Verdict};
+use super::{mint, once, schedule, send, trigger_tenant, with_tenant, Completion, Verdict};
 use crate::api::whalet::{Ctx, Reply};
 use crate::clock::Millis;
 use crate::core::{Core, Trigger};
@@ -193,8 +193,16 @@ pub fn schedule_decision<R: Review>(
         delay_ms,
         (R::KIND.label, id, attempt),
         verdict,
-        decide::<R>,
+        completion::<R>(),
     );
+}
+
+/// The completion of review `R` (named by its label) for a scheduled decision.
+pub const fn completion<R: Review>() -> Completion {
+    Completion {
+        name: R::KIND.label,
+        run: decide::<R>,
+    }
 }
 
 /// Settles object `id` with `v` and sends its notification; returns the notification payload.

@@ -282,7 +282,7 @@ fn confirm(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whal
                     delay,
                     (n.apply, id, 1),
                     verdict,
-                    complete,
+                    crate::api::whalet::common::OUTFLOW,
                 );
             }
             Ok(Reply::processing(v))

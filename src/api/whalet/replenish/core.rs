@@ -205,7 +205,7 @@ impl Review for ReplenishReview {
                 outflow::DEFAULT_DELAY_MS,
                 ("outflow after EDD", &outflow_id, 1),
                 Verdict::approve(),
-                outflow::complete,
+                crate::api::whalet::common::OUTFLOW,
             );
         } else {
             let reason = format!("EDD {id} rejected");
