@@ -234,6 +234,13 @@ const PRODUCERS: &[(&str, &str, &str, &str, &str)] = &[
     ),
     ("pockyt", "transactionNo", "", "/v3/payouts/pay", "a payout"),
     (
+        "infinia",
+        "fileName",
+        "trade-details/query",
+        SFTP_TRADE_DETAILS,
+        "a trade-details file uploaded over SFTP",
+    ),
+    (
         "pockyt",
         "invoiceId",
         "/v3/payouts/inquiry",
@@ -241,6 +248,17 @@ const PRODUCERS: &[(&str, &str, &str, &str, &str)] = &[
         "a payout",
     ),
 ];
+
+/// How an Infinia merchant hands in trade details: a CSV file over SFTP (docs/WALKTHROUGH.md,
+/// `samples/infinia-trade-details.csv`); the example's file name is this one's.
+pub const SFTP_TRADE_DETAILS: &str = "SFTP put trade-details.csv /upload/";
+
+/// What an operation needs besides the ids its fields name.
+const ALSO_NEEDS: &[(&str, &str, &str)] = &[(
+    "infinia",
+    "revenue-sharing/request",
+    "revenue of the seller from trade details: SFTP put trade-details.csv /upload/ (rows naming the sellerId)",
+)];
 
 /// The operation that makes `field` for operation `op` of `surface`, unless it is `op` itself.
 pub fn producer(surface: &str, op: &str, field: &str) -> Option<(&'static str, &'static str)> {
@@ -284,6 +302,12 @@ fn described(core: &Core, surface: &str, canonical: &str) -> (Vec<Field>, Value,
             }
         }
     }
+    needs.extend(
+        ALSO_NEEDS
+            .iter()
+            .filter(|(s, op, _)| *s == surface && *op == canonical)
+            .map(|(_, _, line)| (*line).to_owned()),
+    );
     (fields, example, needs)
 }
 

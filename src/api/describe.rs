@@ -342,6 +342,8 @@ fn value_for(f: &Field, serial: u32) -> Value {
         ("bankaccountid", "000123455655"),
         ("bankcode", "004"),
         ("bankname", "Example Bank"),
+        // Infinia's trade-details file, as uploaded over SFTP into /upload/.
+        ("filename", "trade-details.csv"),
         ("accountname", "Example Trading Co., Ltd."),
         ("shopname", "Example Store"),
         ("company", "Example Trading Co., Ltd."),

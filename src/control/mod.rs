@@ -493,11 +493,7 @@ fn reset(core: &Core, req: &SimRequest) -> SimResponse {
             core.clock().cancel_matching("");
             core.authorizations().clear();
         }
-        // Timers of one tenant are labelled `<tenant>/...` (scenario timelines).
-        Some(t) => {
-            core.clock().cancel_matching(&format!("{t}/"));
-            core.authorizations().clear_tenant(t);
-        }
+        Some(t) => core.cancel_tenant_work(t),
     }
     ok(json!({"reset": tenant.map_or("all".to_owned(), |t| t.to_string())}))
 }

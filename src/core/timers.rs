@@ -54,6 +54,16 @@ impl Core {
         self.schedule_record(kind.run, record)
     }
 
+    /// Drops the pending work of tenant `t` (a tenant reset or import): its durable timers and
+    /// the timers labelled `<tenant>/...`, and its open authorization links.
+    pub fn cancel_tenant_work(&self, t: &TenantId) {
+        self.clock().cancel_matching(&format!("{t}/"));
+        let key = t.to_string();
+        self.clock()
+            .cancel_records(|r| r.tenant.as_deref() == Some(key.as_str()));
+        self.authorizations().clear_tenant(t);
+    }
+
     /// Schedules `kind` `delay_ms` of virtual time from now.
     pub fn schedule_timer_in(&self, kind: &TimerKind, delay_ms: i64, pending: Pending<'_>) -> u64 {
         let due = self.clock().now().saturating_add(delay_ms.max(0));
@@ -99,6 +109,28 @@ pub fn param<T: DeserializeOwned>(record: &TimerRecord, name: &str) -> Result<T,
     let value = record.params.get(name).cloned().unwrap_or(Value::Null);
     serde_json::from_value(value)
         .map_err(|e| format!("timer {:?}: parameter {name}: {e}", record.label))
+}
+
+/// Runs a tenant's record: its tenant, its key and the parameters `names`, read in that order as
+/// the tuple `P`, are handed to `run`; a record whose tenant or parameters do not read back is
+/// logged and skipped.
+pub fn for_tenant<P, F, Fut>(core: Core, record: TimerRecord, names: &[&str], run: F) -> JobFuture
+where
+    P: DeserializeOwned,
+    F: FnOnce(Core, TenantId, String, P) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let Some(tenant) = tenant_of(&record) else {
+        return skip(&record, "no tenant");
+    };
+    let values: Vec<Value> = names
+        .iter()
+        .map(|n| record.params.get(*n).cloned().unwrap_or(Value::Null))
+        .collect();
+    match serde_json::from_value::<P>(Value::Array(values)) {
+        Ok(params) => Box::pin(run(core, tenant, record.key, params)),
+        Err(e) => skip(&record, &format!("parameters {}: {e}", names.join(", "))),
+    }
 }
 
 /// A record that cannot run (its tenant or a parameter does not read back): logged, skipped.

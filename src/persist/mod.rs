@@ -244,11 +244,7 @@ pub fn import(
         Some(t) => {
             core.store().reset(Some(t));
             core.scenarios().reset(Some(t));
-            core.clock().cancel_matching(&format!("{t}/"));
-            let key = t.to_string();
-            core.clock()
-                .cancel_records(|r| r.tenant.as_deref() == Some(key.as_str()));
-            core.authorizations().clear_tenant(t);
+            core.cancel_tenant_work(t);
             if scenarios.is_some() {
                 core.scenarios().remove_all(Some(t));
             }

@@ -318,18 +318,12 @@ pub const PROCESS_FILE: crate::core::timers::TimerKind = crate::core::timers::Ti
 };
 
 fn run_process(core: Core, record: crate::clock::TimerRecord) -> crate::clock::JobFuture {
-    use crate::core::timers::{param, skip, tenant_of};
-    let Some(tenant) = tenant_of(&record) else {
-        return skip(&record, "no tenant");
-    };
-    let read = || -> Result<(u64, Option<String>), String> {
-        Ok((param(&record, "generation")?, param(&record, "failure")?))
-    };
-    let (generation, failure) = match read() {
-        Ok(read) => read,
-        Err(why) => return skip(&record, &why),
-    };
-    Box::pin(async move {
-        process(&core, &tenant, &record.key, generation, failure);
-    })
+    crate::core::timers::for_tenant(
+        core,
+        record,
+        &["generation", "failure"],
+        |core, tenant, key, (generation, failure): (u64, Option<String>)| async move {
+            process(&core, &tenant, &key, generation, failure);
+        },
+    )
 }

@@ -12,29 +12,11 @@ use crate::helpers::{platform_call, spawn_app, TestApp};
 use crate::infinia::support::Merchant as InfiniaMerchant;
 
 /// Operations whose example cannot succeed on its own, and why.
-const EXCUSED: &[(&str, &str, &str)] = &[
-    (
-        "file",
-        "upload",
-        "multipart/form-data with a file, not a JSON body (tests/api/whalet2_upload.rs)",
-    ),
-    (
-        "infinia",
-        "trade-details/query",
-        "needs a trade-details file uploaded over SFTP (tests/api/infinia/sftp.rs)",
-    ),
-    (
-        "infinia",
-        "revenue-sharing/request",
-        "a seller earns a revenue share only from trade details uploaded over SFTP \
-         (tests/api/infinia/revenue.rs)",
-    ),
-    (
-        "infinia",
-        "revenue-sharing/query",
-        "needs a revenue sharing, which needs an SFTP upload (see revenue-sharing/request)",
-    ),
-];
+const EXCUSED: &[(&str, &str, &str)] = &[(
+    "file",
+    "upload",
+    "multipart/form-data with a file, not a JSON body: sent as such at the start of this test",
+)];
 
 /// What the provider does after an operation succeeded (approve a review, open an account,
 /// end a payout): the trigger, with the id field it names.
@@ -170,6 +152,32 @@ fn strings_of(v: &Value, out: &mut Vec<String>) {
         Value::Object(map) => map.values().for_each(|x| strings_of(x, out)),
         _ => {}
     }
+}
+
+/// What `trade-details/query` and `revenue-sharing/request` need: a trade-details file over SFTP
+/// with a sale by the bound seller, processed. Returns the file's name.
+async fn trade_details_over_sftp(app: &TestApp, seller: &str) -> String {
+    use crate::infinia::support::{sftp_batch, sftp_port};
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("trade-details.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "tradeNo,tradeType,orderNo,sellerId,originalTradeNo,tradeTime,currency,amount,productName,quantity\n\
+             T-EXAMPLE-1,SALE,ORD-EXAMPLE-1,{seller},,2024-12-31 10:00:00,USD,500.00,Desk lamp,1\n"
+        ),
+    )
+    .unwrap();
+    let (ok, out) = sftp_batch(
+        sftp_port(app),
+        dir.path(),
+        whalet_sim::api::infinia::apps::DEMO_APP_ID,
+        &format!("put {} /upload/trade-details.csv\n", csv.display()),
+    )
+    .await;
+    assert!(ok, "{out}");
+    app.advance(5.0).await;
+    "trade-details.csv".to_owned()
 }
 
 async fn trigger(app: &TestApp, name: &str, params: Value) -> Value {
@@ -353,6 +361,17 @@ async fn every_example_succeeds_once_what_it_needs_exists() {
                     let id = first(&reply, &body, field).unwrap();
                     trigger(&app, t, json!({ *field: id })).await;
                 }
+            }
+            if (surface, name) == ("infinia", "account-binding/request") {
+                let seller = first(&reply, &body, "sellerId").unwrap();
+                let file = trade_details_over_sftp(&app, &seller).await;
+                ids.insert(
+                    format!(
+                        "<fileName from {}>",
+                        whalet_sim::api::catalog::SFTP_TRADE_DETAILS
+                    ),
+                    file,
+                );
             }
             if surface == "whalet" {
                 events_after(&app, name, &reply, &mut ids).await;

@@ -347,3 +347,25 @@ async fn unbinding_a_shop() {
     assert_eq!(shops[0]["shopName"], "Shop");
     app.shutdown().await;
 }
+
+/// A tenant reset drops that tenant's scheduled review decisions: the same ids made again after
+/// the reset are decided only by their own review, never by a decision scheduled before it.
+#[tokio::test]
+async fn a_tenant_reset_cancels_its_scheduled_reviews() {
+    let app = spawn_app().await;
+    let first = apply_user(&app, "m-reset").await;
+    app.advance(30.0).await;
+    let (status, body) = app
+        .post("/__sim/reset", &json!({"tenant": "whalet:202400000000001"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // The tenant starts over, so the same application gets the same userId.
+    let again = apply_user(&app, "m-reset").await;
+    assert_eq!(again, first);
+    // The first review would have decided at 60 s (35 s from now); the new one decides at 90 s.
+    app.advance(35.0).await;
+    assert!(received(&app, "userOnboardingResultNotify").is_empty());
+    app.advance(30.0).await;
+    assert_eq!(received(&app, "userOnboardingResultNotify").len(), 1);
+    app.shutdown().await;
+}

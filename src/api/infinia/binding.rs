@@ -293,20 +293,14 @@ pub const SCENARIO_DECISION: crate::core::timers::TimerKind = crate::core::timer
 };
 
 fn run_scenario_decision(core: Core, record: crate::clock::TimerRecord) -> crate::clock::JobFuture {
-    use crate::core::timers::{param, skip, tenant_of};
-    let Some(tenant) = tenant_of(&record) else {
-        return skip(&record, "no tenant");
-    };
-    let read = || -> Result<(bool, Option<String>), String> {
-        Ok((param(&record, "approved")?, param(&record, "reason")?))
-    };
-    let (approved, reason) = match read() {
-        Ok(read) => read,
-        Err(why) => return skip(&record, &why),
-    };
-    Box::pin(async move {
-        if let Err(e) = decide(&core, &tenant, &record.key, approved, reason.as_deref()) {
-            tracing::warn!(error = %e, "scenario binding decision not applied");
-        }
-    })
+    crate::core::timers::for_tenant(
+        core,
+        record,
+        &["approved", "reason"],
+        |core, tenant, key, (approved, reason): (bool, Option<String>)| async move {
+            if let Err(e) = decide(&core, &tenant, &key, approved, reason.as_deref()) {
+                tracing::warn!(error = %e, "scenario binding decision not applied");
+            }
+        },
+    )
 }

@@ -254,20 +254,14 @@ pub const SHARING_FINISH: crate::core::timers::TimerKind = crate::core::timers::
 };
 
 fn run_finish(core: Core, record: crate::clock::TimerRecord) -> crate::clock::JobFuture {
-    use crate::core::timers::{param, skip, tenant_of};
-    let Some(tenant) = tenant_of(&record) else {
-        return skip(&record, "no tenant");
-    };
-    let read = || -> Result<(bool, Option<String>), String> {
-        Ok((param(&record, "success")?, param(&record, "reason")?))
-    };
-    let (success, reason) = match read() {
-        Ok(read) => read,
-        Err(why) => return skip(&record, &why),
-    };
-    Box::pin(async move {
-        if let Err(e) = finish(&core, &tenant, &record.key, success, reason.as_deref()) {
-            tracing::warn!(error = %e, "revenue sharing not finished");
-        }
-    })
+    crate::core::timers::for_tenant(
+        core,
+        record,
+        &["success", "reason"],
+        |core, tenant, key, (success, reason): (bool, Option<String>)| async move {
+            if let Err(e) = finish(&core, &tenant, &key, success, reason.as_deref()) {
+                tracing::warn!(error = %e, "revenue sharing not finished");
+            }
+        },
+    )
 }

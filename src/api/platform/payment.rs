@@ -320,24 +320,17 @@ pub const PAYMENT_SETTLE: crate::core::timers::TimerKind = crate::core::timers::
 };
 
 fn run_settle(core: Core, record: crate::clock::TimerRecord) -> crate::clock::JobFuture {
-    use crate::core::timers::{param, skip, tenant_of};
-    let Some(tenant) = tenant_of(&record) else {
-        return skip(&record, "no tenant");
-    };
-    let read = || -> Result<(bool, Option<String>, NotifyBehaviour), String> {
-        Ok((
-            param(&record, "succeed")?,
-            param(&record, "reason")?,
-            param(&record, "notify")?,
-        ))
-    };
-    let (succeed, reason, behaviour) = match read() {
-        Ok(read) => read,
-        Err(why) => return skip(&record, &why),
-    };
-    Box::pin(async move {
-        if let Err(e) = settle(&core, &tenant, &record.key, succeed, reason, behaviour) {
-            tracing::error!(payment = %record.key, error = %e, "payment not settled");
-        }
-    })
+    crate::core::timers::for_tenant(
+        core,
+        record,
+        &["succeed", "reason", "notify"],
+        |core,
+         tenant,
+         key,
+         (succeed, reason, behaviour): (bool, Option<String>, NotifyBehaviour)| async move {
+            if let Err(e) = settle(&core, &tenant, &key, succeed, reason, behaviour) {
+                tracing::error!(payment = %key, error = %e, "payment not settled");
+            }
+        },
+    )
 }

@@ -388,22 +388,19 @@ fn run_review(
     core: crate::core::Core,
     record: crate::clock::TimerRecord,
 ) -> crate::clock::JobFuture {
-    use crate::core::timers::{param, skip, tenant_of};
-    let Some(tenant) = tenant_of(&record) else {
-        return skip(&record, "no tenant");
-    };
-    let target: AccountStatus = match param(&record, "target") {
-        Ok(t) => t,
-        Err(why) => return skip(&record, &why),
-    };
-    Box::pin(async move {
-        if let Ok((_, true)) = set_status(&core, &tenant, &record.key, target, true) {
-            let change = match target {
-                AccountStatus::Activated => "pockyt.account.activated",
-                AccountStatus::Invalid => "pockyt.account.invalid",
-                AccountStatus::Pending => return,
-            };
-            crate::api::coverage::state_changed(&core, &tenant, change);
-        }
-    })
+    crate::core::timers::for_tenant(
+        core,
+        record,
+        &["target"],
+        |core, tenant, key, (target,): (AccountStatus,)| async move {
+            if let Ok((_, true)) = set_status(&core, &tenant, &key, target, true) {
+                let change = match target {
+                    AccountStatus::Activated => "pockyt.account.activated",
+                    AccountStatus::Invalid => "pockyt.account.invalid",
+                    AccountStatus::Pending => return,
+                };
+                crate::api::coverage::state_changed(&core, &tenant, change);
+            }
+        },
+    )
 }

@@ -48,31 +48,25 @@ pub const PAYOUT_STEP: crate::core::timers::TimerKind = crate::core::timers::Tim
 };
 
 fn run_step(core: Core, record: crate::clock::TimerRecord) -> crate::clock::JobFuture {
-    use crate::core::timers::{param, skip, tenant_of};
-    let Some(tenant) = tenant_of(&record) else {
-        return skip(&record, "no tenant");
-    };
-    let read = || -> Result<(PayoutStatus, Option<String>), String> {
-        Ok((param(&record, "to")?, param(&record, "reason")?))
-    };
-    let (to, reason) = match read() {
-        Ok(read) => read,
-        Err(why) => return skip(&record, &why),
-    };
-    Box::pin(async move {
-        match finish(&core, &tenant, &record.key, to, reason) {
-            Ok(_) => {
-                let change = match to {
-                    PayoutStatus::Success => "pockyt.payout.succeeded",
-                    PayoutStatus::Failed => "pockyt.payout.failed",
-                    PayoutStatus::Returned => "pockyt.payout.returned",
-                    PayoutStatus::Pending => return,
-                };
-                crate::api::coverage::state_changed(&core, &tenant, change);
+    crate::core::timers::for_tenant(
+        core,
+        record,
+        &["to", "reason"],
+        |core, tenant, key, (to, reason): (PayoutStatus, Option<String>)| async move {
+            match finish(&core, &tenant, &key, to, reason) {
+                Ok(_) => {
+                    let change = match to {
+                        PayoutStatus::Success => "pockyt.payout.succeeded",
+                        PayoutStatus::Failed => "pockyt.payout.failed",
+                        PayoutStatus::Returned => "pockyt.payout.returned",
+                        PayoutStatus::Pending => return,
+                    };
+                    crate::api::coverage::state_changed(&core, &tenant, change);
+                }
+                Err(e) => tracing::debug!(error = %e, "scheduled payout step skipped"),
             }
-            Err(e) => tracing::debug!(error = %e, "scheduled payout step skipped"),
-        }
-    })
+        },
+    )
 }
 
 /// Applies one status change with its ledger posting, then sends the IPN.

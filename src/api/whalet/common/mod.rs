@@ -199,46 +199,36 @@ fn completions() -> [Completion; 11] {
 }
 
 fn run_review(core: Core, record: crate::clock::TimerRecord) -> crate::clock::JobFuture {
-    use crate::core::timers::{param, skip, tenant_of};
-    let Some(tenant) = tenant_of(&record) else {
-        return skip(&record, "no tenant");
-    };
-    let read = || -> Result<(String, u32, Value), String> {
-        Ok((
-            param(&record, "completion")?,
-            param(&record, "attempt")?,
-            param(&record, "verdict")?,
-        ))
-    };
-    let (name, attempt, v) = match read() {
-        Ok(read) => read,
-        Err(why) => return skip(&record, &why),
-    };
-    let Some(Completion { run: complete, .. }) = completions().into_iter().find(|c| c.name == name)
-    else {
-        return skip(&record, "unknown completion");
-    };
-    let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
-    let verdict = Verdict {
-        success: v.get("success").and_then(Value::as_bool).unwrap_or(false),
-        status: text("status"),
-        reason: text("reason"),
-        values: v
-            .get("values")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default(),
-        notify: v
-            .get("notify")
-            .cloned()
-            .and_then(|n| serde_json::from_value(n).ok())
-            .unwrap_or_default(),
-    };
-    Box::pin(async move {
-        if let Err(why) = complete(&core, &tenant, &record.key, Some(attempt), verdict) {
-            tracing::debug!(key = %record.key, why, "scheduled decision not applied");
-        }
-    })
+    crate::core::timers::for_tenant(
+        core,
+        record,
+        &["completion", "attempt", "verdict"],
+        |core, tenant, key, (name, attempt, v): (String, u32, Value)| async move {
+            let Some(completion) = completions().into_iter().find(|c| c.name == name) else {
+                tracing::warn!(key, completion = name, "timer skipped: unknown completion");
+                return;
+            };
+            let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+            let verdict = Verdict {
+                success: v.get("success").and_then(Value::as_bool).unwrap_or(false),
+                status: text("status"),
+                reason: text("reason"),
+                values: v
+                    .get("values")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default(),
+                notify: v
+                    .get("notify")
+                    .cloned()
+                    .and_then(|n| serde_json::from_value(n).ok())
+                    .unwrap_or_default(),
+            };
+            if let Err(why) = (completion.run)(&core, &tenant, &key, Some(attempt), verdict) {
+                tracing::debug!(key = %key, why, "scheduled decision not applied");
+            }
+        },
+    )
 }
 
 /// An id Whalet issues: `prefix` + `yyyyMMdd` (virtual, UTC+8) + the tenant's sequence (8 digits).
