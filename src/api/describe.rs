@@ -56,6 +56,26 @@ impl Described {
     }
 }
 
+/// Describes one operation of a surface: `call` runs its handler with `session`, for a tenant no
+/// configuration can name ([`nobody`]) and no scenario decision, once per example tried.
+pub fn handler<S>(
+    core: &crate::core::Core,
+    provider: crate::tenant::Provider,
+    name: &'static str,
+    session: S,
+    mut call: impl FnMut(&crate::api::pipeline::Ctx<'_, S>, &Value),
+) -> Described {
+    let tenant = nobody(provider);
+    let decision = crate::scenario::Decision::default();
+    let ctx = crate::api::pipeline::Ctx {
+        core,
+        tenant: &tenant,
+        decision: &decision,
+        session: &session,
+    };
+    Described::of(name, |body| call(&ctx, body))
+}
+
 /// A tenant no configuration can name: a described handler that reaches the state finds nothing
 /// there and stops.
 pub fn nobody(provider: crate::tenant::Provider) -> crate::tenant::TenantId {

@@ -100,23 +100,10 @@ impl Checked {
 
 /// Checks a whole file (pure: no state, no clock). `max_rows` is `[platform] max_materials`.
 pub fn check(bytes: &[u8], max_rows: usize) -> Checked {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    if let Err(e) = std::str::from_utf8(bytes) {
-        return Checked::refused(format!("the file is not UTF-8 ({})", message(e)));
-    }
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(bytes);
-    let header: Vec<String> = match reader.headers() {
-        Ok(h) => h.iter().map(str::to_owned).collect(),
-        Err(e) => {
-            return Checked::refused(format!("the header row cannot be read: {}", message(e)))
-        }
+    let (mut reader, header) = match super::trade_details::open_csv(bytes) {
+        Ok(opened) => opened,
+        Err(why) => return Checked::refused(why),
     };
-    if header.iter().all(String::is_empty) {
-        return Checked::refused("the file is empty; the first row must be the header".into());
-    }
     for (i, name) in header.iter().enumerate() {
         if name != SHOP_COLUMN && !FIELDS.contains(&name.as_str()) {
             return Checked::refused(format!(

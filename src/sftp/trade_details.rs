@@ -77,6 +77,28 @@ impl Outcome {
     }
 }
 
+/// An uploaded CSV file (SFTP trade details, platform trade materials) opened for its rows: a
+/// UTF-8 byte-order mark skipped, cells trimmed, and its header row; or why the file as a whole
+/// is refused (not UTF-8, an unreadable or empty header).
+pub fn open_csv(bytes: &[u8]) -> Result<(csv::Reader<&[u8]>, Vec<String>), String> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Err(e) = std::str::from_utf8(bytes) {
+        return Err(format!("the file is not UTF-8 ({})", message(e)));
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
+    let header: Vec<String> = match reader.headers() {
+        Ok(h) => h.iter().map(str::to_owned).collect(),
+        Err(e) => return Err(format!("the header row cannot be read: {}", message(e))),
+    };
+    if header.iter().all(String::is_empty) {
+        return Err("the file is empty; the first row must be the header".into());
+    }
+    Ok((reader, header))
+}
+
 /// Validates `bytes` and applies the good rows to `state`. At most `max_error_rows` row errors
 /// are listed (the error file would otherwise grow with every bad row, to many times the
 /// upload); the rest are counted in a last line.
@@ -86,21 +108,10 @@ pub fn apply(
     bytes: &[u8],
     max_error_rows: usize,
 ) -> Outcome {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    if let Err(e) = std::str::from_utf8(bytes) {
-        return Outcome::failed(format!("the file is not UTF-8 ({})", message(e)));
-    }
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(bytes);
-    let header: Vec<String> = match reader.headers() {
-        Ok(h) => h.iter().map(str::to_owned).collect(),
-        Err(e) => return Outcome::failed(format!("the header row cannot be read: {}", message(e))),
+    let (mut reader, header) = match open_csv(bytes) {
+        Ok(opened) => opened,
+        Err(why) => return Outcome::failed(why),
     };
-    if header.iter().all(String::is_empty) {
-        return Outcome::failed("the file is empty; the first row must be the header".into());
-    }
     let mut index: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, name) in header.iter().enumerate() {
         match COLUMNS.iter().find(|c| **c == name) {

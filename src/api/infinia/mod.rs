@@ -366,8 +366,6 @@ pub fn describe(core: &Core) -> Vec<crate::api::describe::Described> {
     let Some(infinia_app) = apps.ids().first().and_then(|id| apps.get(id)) else {
         return Vec::new();
     };
-    let tenant = crate::api::describe::nobody(Provider::Infinia);
-    let decision = crate::scenario::Decision::default();
     OPERATIONS
         .iter()
         .map(|operation| {
@@ -376,15 +374,15 @@ pub fn describe(core: &Core) -> Vec<crate::api::describe::Described> {
                 base_url: "http://127.0.0.1:8080".to_owned(),
                 operation,
             };
-            let ctx = Ctx {
+            crate::api::describe::handler(
                 core,
-                tenant: &tenant,
-                decision: &decision,
-                session: &session,
-            };
-            crate::api::describe::Described::of(operation.name, |body| {
-                let _ = (operation.handler)(&ctx, body);
-            })
+                Provider::Infinia,
+                operation.name,
+                session,
+                |ctx, body| {
+                    let _ = (operation.handler)(ctx, body);
+                },
+            )
         })
         .collect()
 }

@@ -318,8 +318,6 @@ fn plain_status(code: Code) -> u16 {
 /// Every operation's fields and example (`crate::api::describe`): each handler run in describe
 /// mode against a tenant that does not exist.
 pub fn describe(core: &Core) -> Vec<crate::api::describe::Described> {
-    let tenant = crate::api::describe::nobody(Provider::Whalet);
-    let decision = crate::scenario::Decision::default();
     OPERATIONS
         .iter()
         .map(|op| {
@@ -330,14 +328,8 @@ pub fn describe(core: &Core) -> Vec<crate::api::describe::Described> {
                 keys: None,
                 handler: op.handler,
             };
-            let ctx = Ctx {
-                core,
-                tenant: &tenant,
-                decision: &decision,
-                session: &session,
-            };
-            crate::api::describe::Described::of(op.name, |body| {
-                let _ = (op.handler)(&ctx, body);
+            crate::api::describe::handler(core, Provider::Whalet, op.name, session, |ctx, body| {
+                let _ = (op.handler)(ctx, body);
             })
         })
         .collect()

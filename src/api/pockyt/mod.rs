@@ -428,8 +428,6 @@ pub fn describe(core: &Core) -> Vec<crate::api::describe::Described> {
     else {
         return Vec::new();
     };
-    let tenant = crate::api::describe::nobody(Provider::Pockyt);
-    let decision = crate::scenario::Decision::default();
     let empty = Fields::new();
     OPERATIONS
         .iter()
@@ -439,15 +437,15 @@ pub fn describe(core: &Core) -> Vec<crate::api::describe::Described> {
                 path: operation.name,
                 operation,
             };
-            let ctx = Ctx {
+            crate::api::describe::handler(
                 core,
-                tenant: &tenant,
-                decision: &decision,
-                session: &session,
-            };
-            crate::api::describe::Described::of(operation.name, |body| {
-                let _ = (operation.handler)(&ctx, body.as_object().unwrap_or(&empty));
-            })
+                Provider::Pockyt,
+                operation.name,
+                session,
+                |ctx, body| {
+                    let _ = (operation.handler)(ctx, body.as_object().unwrap_or(&empty));
+                },
+            )
         })
         .collect()
 }

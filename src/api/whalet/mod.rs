@@ -558,8 +558,6 @@ pub fn describe(core: &Core) -> Vec<crate::api::describe::Described> {
     let Some(partner) = partners.ids().first().and_then(|id| partners.get(id)) else {
         return Vec::new();
     };
-    let tenant = crate::api::describe::nobody(Provider::Whalet);
-    let decision = crate::scenario::Decision::default();
     all_operations()
         .map(|op| {
             let session = Session {
@@ -572,14 +570,8 @@ pub fn describe(core: &Core) -> Vec<crate::api::describe::Described> {
                 },
                 handler: op.handler,
             };
-            let ctx = Ctx {
-                core,
-                tenant: &tenant,
-                decision: &decision,
-                session: &session,
-            };
-            crate::api::describe::Described::of(op.name, |body| {
-                let _ = (op.handler)(&ctx, body);
+            crate::api::describe::handler(core, Provider::Whalet, op.name, session, |ctx, body| {
+                let _ = (op.handler)(ctx, body);
             })
         })
         .collect()
