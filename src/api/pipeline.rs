@@ -342,6 +342,7 @@ async fn process<S: Scheme>(
     rule: &mut Option<String>,
 ) -> Answer {
     let Incoming { scheme, core, .. } = incoming;
+    let bytes = incoming.req.body.len();
     // Opening (RSA decryption) and sealing (RSA signature) are the heavy stages: they pass
     // through the core's CPU gate, so a flood of them cannot take every async worker. Without a
     // scenario latency between them they pass it once: each pass moves the request off the async
@@ -349,7 +350,7 @@ async fn process<S: Scheme>(
     // together (docs/PERFORMANCE.md).
     let staged = core
         .cpu()
-        .run(async {
+        .run(bytes, async {
             let admitted = match admit(incoming, echo, trace).await {
                 Ok(admitted) => admitted,
                 Err(answer) => return ControlFlow::Break(answer),
@@ -368,7 +369,9 @@ async fn process<S: Scheme>(
     };
     tokio::time::sleep(Duration::from_millis(decision.latency_ms)).await;
     core.cpu()
-        .run(async { answer(scheme, core, echo, &opened, &decision) })
+        .run(bytes, async {
+            answer(scheme, core, echo, &opened, &decision)
+        })
         .await
 }
 

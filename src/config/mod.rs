@@ -70,6 +70,9 @@ pub struct ServerConfig {
     /// Request stages doing RSA work (opening, sealing) that run at once; `0` means one per
     /// core. The rest wait their turn, so the control plane always has a thread.
     pub cpu_parallelism: usize,
+    /// A request whose body is at most this many bytes does its RSA stage on the async worker
+    /// instead of handing the worker off (`src/core/cpu.rs`); larger ones are handed off.
+    pub cpu_inline_bytes: usize,
     /// When set (and not empty), every `/__sim/` request except `GET /__sim/health` must carry
     /// it (`Authorization: Bearer …`, or the dashboard's cookie); `serve --admin-token` and
     /// `WHALET_SIM_ADMIN_TOKEN` override it. Default: none.
@@ -87,6 +90,7 @@ impl Default for ServerConfig {
             other_body_limit_bytes: 64 * 1024,
             allowed_hosts: Vec::new(),
             cpu_parallelism: 0,
+            cpu_inline_bytes: 4096,
             admin_token: None,
         }
     }
