@@ -163,6 +163,10 @@ pub struct BenchArgs {
     /// a comma list runs each level in turn.
     #[arg(long, default_value = "1,8,64", value_delimiter = ',')]
     destinations: Vec<usize>,
+    /// With --notifications: how many notifications one trigger request asks for (default: enough
+    /// requests for each destination to get 16; 1 = one request per notification).
+    #[arg(long, value_name = "K")]
+    burst: Option<u64>,
     /// Open loop: send requests at this fixed rate (requests/s) whatever the replies do, with
     /// latency counted from each request's scheduled send time; `half` first measures the
     /// closed-loop maximum with the same settings, then runs at half of it. Each --partners level
@@ -489,7 +493,8 @@ async fn notifications(args: &BenchArgs, n: u64) -> anyhow::Result<ExitCode> {
     let mut runs = Vec::new();
     for &d in &args.destinations {
         eprintln!("notifications: {n} to {d} destinations...");
-        runs.push(notify::run(n, d, slice, args.ceiling_threads, &args.server_log).await?);
+        let burst = args.burst.unwrap_or_else(|| notify::default_burst(n, d));
+        runs.push(notify::run(n, d, burst, slice, args.ceiling_threads, &args.server_log).await?);
     }
     if args.json {
         crate::cli::out(format_args!(

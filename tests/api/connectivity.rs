@@ -1,6 +1,6 @@
 //! `connectivity` end to end: the sync echo and the connectivityNotify half.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::spawn_app;
 
@@ -73,5 +73,70 @@ async fn the_path_form_dispatches_too() {
         .await
         .unwrap();
     assert_eq!(reply.code, "SUCCESS");
+    app.shutdown().await;
+}
+
+/// The connectivity trigger sends `count` notifications at once (a burst for load tests) and
+/// refuses a count outside 1..=[notify] ledger_capacity without sending anything.
+#[tokio::test]
+async fn the_connectivity_trigger_sends_a_burst_of_count_notifications() {
+    let app = crate::helpers::spawn_with(crate::helpers::Setup {
+        config: Some("[notify]\nledger_capacity = 5\n".into()),
+        ..Default::default()
+    })
+    .await;
+    let path = "/__sim/trigger/whalet.connectivity.notify";
+    let partner = "202400000000001";
+    for (count, bad) in [
+        (json!(0), "0"),
+        (json!(6), "6"),
+        (json!("many"), "\"many\""),
+    ] {
+        let (status, body) = app
+            .post(path, &json!({"partnerId": partner, "count": count}))
+            .await;
+        assert_eq!(status, 422, "{body}");
+        let error = body["error"].as_str().unwrap();
+        assert!(
+            error.contains("from 1 to 5") && error.ends_with(&format!("not {bad}")),
+            "{error}"
+        );
+    }
+    let listed = app.get_json("/__sim/notifications").await;
+    assert_eq!(
+        listed["notifications"],
+        json!([]),
+        "a refused burst sent nothing"
+    );
+
+    let (status, body) = app
+        .post(
+            path,
+            &json!({"partnerId": partner, "count": 3, "notifyMessage": "burst"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let ids = body["result"]["notifications"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(ids.len(), 3, "{body}");
+    for id in &ids {
+        let path = format!("/__sim/notifications/{}", id.as_str().unwrap());
+        let mut status = Value::Null;
+        for _ in 0..200 {
+            status = app.get_json(&path).await["status"].clone();
+            if status == "delivered" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(status, "delivered", "{id}");
+    }
+    let received = app.receiver.received();
+    assert_eq!(received.len(), 3);
+    assert!(received
+        .iter()
+        .all(|r| r.body == Some(json!({"notifyMessage": "burst"}))));
     app.shutdown().await;
 }

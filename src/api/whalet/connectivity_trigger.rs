@@ -25,6 +25,10 @@ pub fn triggers() -> Vec<Trigger> {
                 "notifyMessage?",
                 "text carried in the notification's notifyMessage",
             ),
+            (
+                "count?",
+                "how many to send at once, 1 to [notify] ledger_capacity (default 1; a burst for load tests)",
+            ),
         ],
         run,
     }]
@@ -43,14 +47,32 @@ fn send(core: &Core, params: &Map<String, Value>) -> Result<Value, String> {
         ));
     }
     let message = opt_param(params, "notifyMessage").unwrap_or("");
+    let most = core.config().notify.ledger_capacity;
+    let count = match params.get("count") {
+        None => 1,
+        Some(v) => v
+            .as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            .filter(|n| (1..=most as u64).contains(n))
+            .ok_or_else(|| {
+                format!("parameter count must be a whole number from 1 to {most} ([notify] ledger_capacity), not {v}")
+            })?,
+    };
     let tenant = TenantId::new(Provider::Whalet, partner_id);
-    let id = crate::api::whalet::notify(
-        core,
-        &tenant,
-        "connectivityNotify",
-        json!({ "notifyMessage": message }),
-        None,
-        NotifyBehaviour::default(),
-    );
-    Ok(json!({ "notification": id, "tenant": tenant.to_string() }))
+    let ids: Vec<String> = (0..count)
+        .map(|_| {
+            crate::api::whalet::notify(
+                core,
+                &tenant,
+                "connectivityNotify",
+                json!({ "notifyMessage": message }),
+                None,
+                NotifyBehaviour::default(),
+            )
+        })
+        .collect();
+    if let [id] = ids.as_slice() {
+        return Ok(json!({ "notification": id, "tenant": tenant.to_string() }));
+    }
+    Ok(json!({ "notifications": ids, "tenant": tenant.to_string() }))
 }
