@@ -288,6 +288,15 @@ impl<'a> Check<'a> {
         }
     }
 
+    /// A party's optional contact details and documents (`email`, `phone`, `address`,
+    /// `attaches`), as the onboarding and the card holder applications take them.
+    pub fn contact(&mut self) {
+        self.opt("email");
+        self.opt("phone");
+        self.opt("address");
+        self.files("attaches");
+    }
+
     /// An optional array of file references `{fileId, fileName, fileUrl}`.
     pub fn files(&mut self, field: &str) -> Vec<FileRef> {
         describe::record(&self.name(field), "files", false, &[]);
