@@ -35,7 +35,7 @@ pub fn apply_b2b(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let channel_code = listed(&mut c, "channelCode", channels.map(|ch| &*ch.channel_code));
     let currency = c.currency("currency", true);
     c.opt("accountName");
-    let currency = finish(c, currency)?;
+    let currency = c.finish_with("currency", currency)?;
     open(
         ctx,
         "b2bVirtualAccountApply",
@@ -60,7 +60,7 @@ pub fn apply_b2c(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let platforms = catalogue::catalogue().platforms.iter();
     let platform = listed(&mut c, "platform", platforms.map(|p| &*p.platform));
     let currency = c.currency("currency", true);
-    let currency = finish(c, currency)?;
+    let currency = c.finish_with("currency", currency)?;
     open(
         ctx,
         "b2cVirtualAccountApply",
@@ -87,13 +87,6 @@ fn listed<'a>(
     let codes: Vec<&str> = codes.collect();
     crate::api::describe::record(field, "enum", true, &codes);
     value
-}
-
-/// The end of both applications' fields: what is wrong with them, else the currency, which both
-/// require.
-fn finish(c: Check<'_>, currency: Option<Currency>) -> Result<Currency, WhaletError> {
-    c.finish()?;
-    currency.ok_or_else(|| WhaletError::parameter("currency is required"))
 }
 
 /// The business rules of an application; Ok(the bank that will open the account).

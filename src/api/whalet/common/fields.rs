@@ -328,6 +328,13 @@ impl<'a> Check<'a> {
         files
     }
 
+    /// [`Check::finish`], then the reading of the required field `field`, which is there when
+    /// nothing was wrong.
+    pub fn finish_with<T>(self, field: &str, value: Option<T>) -> Result<T, WhaletError> {
+        self.finish()?;
+        value.ok_or_else(|| WhaletError::parameter(format!("{field} is required")))
+    }
+
     /// Ok when no problem was found, else one PARAMETER_ERROR listing them all. In describe mode
     /// (`crate::api::describe`) the operation ends here: nothing past validation runs.
     pub fn finish(self) -> Result<(), WhaletError> {

@@ -22,10 +22,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let amount = c.amount("amount", currency);
     let contract_no = c.opt("contractNo").unwrap_or("");
     let attaches = c.files("attaches");
-    c.finish()?;
-    let Some(amount) = amount else {
-        return Err(WhaletError::parameter("amount is required"));
-    };
+    let amount = c.finish_with("amount", amount)?;
     let now = ctx.now();
     once(
         ctx,
