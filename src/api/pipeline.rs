@@ -157,8 +157,126 @@ impl ReplyBody for Value {
 
 /// A surface's error type: built from the pipeline's own refusals, and able to say whether it
 /// is a bug of ours (logged, and masked on the wire as [`Refused::Internal`]).
-pub trait WireError: From<Refused> + std::fmt::Display + Send {
+pub trait WireError: std::fmt::Display + Send + Sized {
+    /// The pipeline's refusal in the surface's code and message.
+    fn refused(refused: Refused) -> Self;
     fn is_internal(&self) -> bool;
+}
+
+/// An error made of one of the surface's result codes and a message: it names the codes the
+/// pipeline's refusals take, and is a [`WireError`] by that.
+pub trait CodedError: std::fmt::Display + Send + Sized {
+    type Code: Copy + PartialEq + std::fmt::Display;
+    /// A bug of ours.
+    const INTERNAL: Self::Code;
+    /// A body over the limit.
+    const TOO_LARGE: Self::Code;
+    /// What a scenario's forced code becomes when it is not one of the surface's.
+    const FORCED_FALLBACK: Self::Code;
+    /// What the partner reads for a bug of ours.
+    const INTERNAL_MESSAGE: &'static str = "internal error; see the simulator log";
+
+    fn new(code: Self::Code, message: String) -> Self;
+    fn code(&self) -> Self::Code;
+    /// The code written `text` on the wire.
+    fn parse_code(text: &str) -> Option<Self::Code>;
+    /// The refusal of a requestNo the tenant already used.
+    fn duplicate(request_no: String, tenant: TenantId) -> Self;
+    /// The code of a refusal of the state (the message is the refusal's).
+    fn state_code(refusal: &crate::store::Refusal) -> Self::Code;
+
+    /// Whether the message of a forced code that is not one of the surface's names the rule's
+    /// code as written (else the fallback code).
+    const FORCED_NAMED_AS_WRITTEN: bool = false;
+
+    /// A scenario rule's forced code (the fallback code when it is not one of the surface's),
+    /// with its detail or `{code} (scenario rule)`.
+    fn forced(text: &str, detail: Option<String>) -> Self {
+        let code = Self::parse_code(text).unwrap_or(Self::FORCED_FALLBACK);
+        let message = detail.unwrap_or_else(|| {
+            let named = if Self::FORCED_NAMED_AS_WRITTEN {
+                text.to_owned()
+            } else {
+                code.to_string()
+            };
+            format!("{named} (scenario rule)")
+        });
+        Self::new(code, message)
+    }
+}
+
+/// A [`CodedError`] impl for an error that is a struct of a code field (of a `wire_codes!` type)
+/// and a message field, with the parts that follow from that shape written here once (and the
+/// conversions of a refusal of the state, in its code, and of a missing tenant, a bug of ours);
+/// the block gives the codes and the duplicate refusal:
+///
+/// ```text
+/// coded_error! {
+///     impl CodedError for WhaletError { code: Code, detail } {
+///         const INTERNAL: Code = Code::InternalError;
+///         ...
+///     }
+/// }
+/// ```
+macro_rules! coded_error {
+    ($(#[$doc:meta])*
+     impl CodedError for $error:ident { $code:ident: $code_ty:ident, $message:ident } {
+        $($rest:tt)*
+    }) => {
+        $(#[$doc])*
+        impl $crate::api::pipeline::CodedError for $error {
+            type Code = $code_ty;
+
+            fn new($code: $code_ty, $message: String) -> Self {
+                Self { $code, $message }
+            }
+
+            fn code(&self) -> $code_ty {
+                self.$code
+            }
+
+            fn parse_code(text: &str) -> Option<$code_ty> {
+                $code_ty::parse(text)
+            }
+
+            $($rest)*
+        }
+
+        impl From<$crate::store::Refusal> for $error {
+            fn from(r: $crate::store::Refusal) -> Self {
+                let code = <Self as $crate::api::pipeline::CodedError>::state_code(&r);
+                <Self as $crate::api::pipeline::CodedError>::new(code, r.to_string())
+            }
+        }
+
+        impl From<$crate::core::TenantMissing> for $error {
+            fn from(e: $crate::core::TenantMissing) -> Self {
+                <Self as $crate::api::pipeline::CodedError>::new(
+                    <Self as $crate::api::pipeline::CodedError>::INTERNAL,
+                    e.to_string(),
+                )
+            }
+        }
+    };
+}
+pub(crate) use coded_error;
+
+impl<E: CodedError> WireError for E {
+    fn refused(refused: Refused) -> Self {
+        match refused {
+            Refused::TooLarge { limit } => E::new(
+                E::TOO_LARGE,
+                format!("the request body exceeds the limit of {limit} bytes"),
+            ),
+            Refused::DuplicateRequestNo { request_no, tenant } => E::duplicate(request_no, tenant),
+            Refused::Forced { code, detail } => E::forced(&code, detail),
+            Refused::Internal => E::new(E::INTERNAL, E::INTERNAL_MESSAGE.to_owned()),
+        }
+    }
+
+    fn is_internal(&self) -> bool {
+        self.code() == E::INTERNAL
+    }
 }
 
 /// A surface's wire scheme and operation table, plugged into the pipeline.
@@ -272,7 +390,7 @@ pub async fn handle<S: Scheme>(
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "a non-text panic".to_owned());
         tracing::error!(surface = S::SURFACE, operation = %trace.operation, panic = %what, "the operation panicked");
-        scheme.seal_refusal(core, &echo, Refused::Internal.into(), None)
+        scheme.seal_refusal(core, &echo, S::Error::refused(Refused::Internal), None)
     });
     let entry = JournalEntry {
         id: 0,
@@ -391,7 +509,12 @@ async fn admit<S: Scheme>(
     let limit = scheme.body_limit(core);
     if req.too_large || req.body.len() > limit {
         trace.request = Value::String(format!("<more than {limit} bytes, not kept>"));
-        return Err(scheme.seal_refusal(core, echo, Refused::TooLarge { limit }.into(), None));
+        return Err(scheme.seal_refusal(
+            core,
+            echo,
+            S::Error::refused(Refused::TooLarge { limit }),
+            None,
+        ));
     }
     trace.request = preview(&req.body);
     let mut opened = match scheme.open(core, req, route, echo, trace).await {
@@ -409,13 +532,13 @@ async fn admit<S: Scheme>(
                 request_no: no.clone(),
                 tenant: opened.tenant.clone(),
             };
-            return Err(scheme.seal_refusal(core, echo, err.into(), None));
+            return Err(scheme.seal_refusal(core, echo, S::Error::refused(err), None));
         }
     }
     // After the requestNo memory, like an operation's own parameter check; before the
     // scenario decision, whose predicates read the simulator's field names.
     if let Some(err) = overlay_request::<S>(core, &mut opened, trace) {
-        return Err(scheme.seal_refusal(core, echo, err.into(), None));
+        return Err(scheme.seal_refusal(core, echo, S::Error::refused(err), None));
     }
     let decision = core.scenarios().decide(OperationCtx {
         surface: S::SURFACE,
@@ -444,7 +567,7 @@ fn answer<S: Scheme>(
                 code: code.clone(),
                 detail: sync.detail.clone(),
             };
-            return scheme.seal_refusal(core, echo, err.into(), status);
+            return scheme.seal_refusal(core, echo, S::Error::refused(err), status);
         }
     }
     let ctx = Ctx {
@@ -463,7 +586,7 @@ fn answer<S: Scheme>(
         }
         Err(err) if err.is_internal() => {
             tracing::error!(surface = S::SURFACE, operation = opened.operation, error = %err, "internal error");
-            scheme.seal_refusal(core, echo, Refused::Internal.into(), status)
+            scheme.seal_refusal(core, echo, S::Error::refused(Refused::Internal), status)
         }
         Err(err) => scheme.seal_refusal(core, echo, err, status),
     }

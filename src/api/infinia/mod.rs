@@ -22,7 +22,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::api::pipeline::{self, Answer, Opened, Refusal, Refused, Scheme, Trace};
-use crate::core::{Core, TenantMissing};
+use crate::core::Core;
 use crate::http::{SimRequest, SimResponse};
 use crate::store::infinia::{FUNDING_ACCOUNT, PLATFORM_ACCOUNT};
 use crate::store::TenantState;
@@ -43,54 +43,32 @@ pub struct Session {
 /// What an operation gets (the pipeline's context with this surface's [`Session`]).
 pub type Ctx<'a> = pipeline::Ctx<'a, Session>;
 
-impl pipeline::WireError for InfiniaError {
-    fn is_internal(&self) -> bool {
-        self.code == Code::InternalError
-    }
-}
+pipeline::coded_error! {
+    /// The pipeline's refusals in Infinia's codes; a forced code that is not one of them is
+    /// `UNAVAILABLE`.
+    impl CodedError for InfiniaError { code: Code, message } {
+        const INTERNAL: Code = Code::InternalError;
+        const TOO_LARGE: Code = Code::PayloadTooLarge;
+        const FORCED_FALLBACK: Code = Code::Unavailable;
 
-/// The pipeline's refusals in Infinia's codes.
-impl From<Refused> for InfiniaError {
-    fn from(refused: Refused) -> Self {
-        match refused {
-            Refused::TooLarge { limit } => InfiniaError::new(
-                Code::PayloadTooLarge,
-                format!("the request body exceeds the limit of {limit} bytes"),
-            ),
-            Refused::DuplicateRequestNo { request_no, .. } => {
-                InfiniaError::invalid(format!("requestNo {request_no:?} was already used"))
+        /// A refusal of the state, with the code Infinia gives it: whatever the state refuses (an
+        /// unknown sharing, a seller not bound or frozen, a requestNo reused) is
+        /// `INVALID_PARAMETER`; missing money `OUT_OF_RANGE`; a broken posting an internal error.
+        fn state_code(r: &crate::store::Refusal) -> Code {
+            use crate::store::{LedgerError, Refusal as R};
+            match r {
+                R::Funds(LedgerError::Insufficient { .. }) => Code::OutOfRange,
+                R::Funds(_) => Code::InternalError,
+                R::NotFound { .. }
+                | R::Unknown { .. }
+                | R::NotOwned { .. }
+                | R::WrongState(_)
+                | R::Conflict(_) => Code::InvalidParameter,
             }
-            Refused::Forced { code, detail } => {
-                let code = Code::parse(&code).unwrap_or(Code::Unavailable);
-                let message = detail.unwrap_or_else(|| format!("{code} (scenario rule)"));
-                InfiniaError::new(code, message)
-            }
-            Refused::Internal => InfiniaError::internal("internal error; see the simulator log"),
         }
-    }
-}
 
-impl From<TenantMissing> for InfiniaError {
-    fn from(e: TenantMissing) -> Self {
-        InfiniaError::internal(e.to_string())
-    }
-}
-
-/// A refusal of the state, with the code Infinia gives it: whatever the state refuses (an unknown
-/// sharing, a seller not bound or frozen, a requestNo reused) is `INVALID_PARAMETER`; missing money
-/// `OUT_OF_RANGE`; a broken posting an internal error.
-impl From<crate::store::Refusal> for InfiniaError {
-    fn from(r: crate::store::Refusal) -> Self {
-        use crate::store::{LedgerError, Refusal as R};
-        let message = r.to_string();
-        match r {
-            R::Funds(LedgerError::Insufficient { .. }) => InfiniaError::range(message),
-            R::Funds(_) => InfiniaError::internal(message),
-            R::NotFound { .. }
-            | R::Unknown { .. }
-            | R::NotOwned { .. }
-            | R::WrongState(_)
-            | R::Conflict(_) => InfiniaError::invalid(message),
+        fn duplicate(request_no: String, _tenant: TenantId) -> Self {
+            InfiniaError::invalid(format!("requestNo {request_no:?} was already used"))
         }
     }
 }
@@ -317,7 +295,7 @@ impl Scheme for EcommerceApi {
         .inspect_err(
             |err| tracing::error!(app = %infinia_app.app_id, error = %err, "cannot seal the reply"),
         )
-        .map_err(|_| InfiniaError::from(Refused::Internal))?;
+        .map_err(|_| <InfiniaError as pipeline::WireError>::refused(Refused::Internal))?;
         Ok(Answer {
             response: SimResponse::json(status, bytes),
             code: Code::Success.to_string(),

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use crate::api::pipeline::{self, Answer, Opened, Refusal, Scheme, Trace};
 use crate::api::whalet::partners::DEMO_PARTNER_ID;
-use crate::api::whalet::{seal_refusal_by, Head, DIAGNOSTIC_HEADER};
+use crate::api::whalet::{Head, DIAGNOSTIC_HEADER};
 use crate::config::platform::PlatformAuth;
 use crate::core::{Core, Trigger};
 use crate::http::{SimRequest, SimResponse};
@@ -153,12 +153,7 @@ impl Scheme for PlatformApi {
                 ))
                 .into());
             }
-            // Only an authenticated request counts against the partner's rate limit.
-            sealed.verify(&partner.public_key)?;
-            // Authenticated: from here on, refusals are signed head-only replies.
-            head.signer = Some(partner.clone());
-            crate::api::whalet::admit(&partner)?;
-            let opened = sealed.decrypt(&partner.platform_key)?;
+            let opened = head.authenticate(&sealed, &partner)?;
             let keys = Some((partner.platform_key.clone(), partner.public_key.clone()));
             (partner, opened.body, keys)
         };
@@ -273,11 +268,7 @@ impl Scheme for PlatformApi {
     ) -> Answer {
         if !self.plain {
             // The Open API's rule: signed head-only once the partner's signature verified.
-            let signer = head
-                .signer
-                .as_ref()
-                .map(|p| (&p.platform_key, &p.public_key));
-            let mut answer = seal_refusal_by(core, &head.echo, signer, err, status);
+            let mut answer = head.seal_refusal(core, err, status);
             answer.reply = json!({"code": answer.code, "detail": answer.detail});
             return answer;
         }

@@ -20,7 +20,7 @@ pub const TRIGGERS: &[Trigger] = &[
         name: "platform.binding.approved",
         description: "The seller approves a pending shop binding, as on the authorization page; sends shopAccountBindNotify SUCCESS",
         params: &[("bindId", "the binding"), ("partnerId?", "default: the demo partner")],
-        run: approved,
+        run: decide::<true>,
     },
     Trigger {
         name: "platform.binding.rejected",
@@ -30,7 +30,7 @@ pub const TRIGGERS: &[Trigger] = &[
             ("reason?", "default: rejected by the seller"),
             ("partnerId?", "default: the demo partner"),
         ],
-        run: rejected,
+        run: decide::<false>,
     },
     Trigger {
         name: "platform.bulk_payment.received",
@@ -54,25 +54,18 @@ fn tenant(core: &Core, params: &Map<String, Value>) -> Result<TenantId, String> 
         .ok_or_else(|| format!("no partner with partnerId {id:?}"))
 }
 
-fn approved(core: Core, params: Map<String, Value>) -> TriggerFuture {
+/// The seller's decision on a pending binding (`APPROVED`: approves it; else rejects it, with
+/// the trigger's `reason` if given).
+fn decide<const APPROVED: bool>(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
         let tenant = tenant(&core, &params)?;
         let bind_id = param(&params, "bindId")?;
         let decision = Decision {
-            approved: true,
-            reason: None,
-        };
-        decide_by_bind_id(&core, &tenant, bind_id, decision).map(|b| json!({"binding": b}))
-    })
-}
-
-fn rejected(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    Box::pin(async move {
-        let tenant = tenant(&core, &params)?;
-        let bind_id = param(&params, "bindId")?;
-        let decision = Decision {
-            approved: false,
-            reason: opt_param(&params, "reason").map(str::to_owned),
+            approved: APPROVED,
+            reason: match APPROVED {
+                true => None,
+                false => opt_param(&params, "reason").map(str::to_owned),
+            },
         };
         decide_by_bind_id(&core, &tenant, bind_id, decision).map(|b| json!({"binding": b}))
     })

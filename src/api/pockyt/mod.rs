@@ -19,8 +19,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::api::pipeline::{self, Answer, Opened, Refusal, Refused, Scheme, Trace};
-use crate::core::{Core, TenantMissing, Trigger};
+use crate::api::pipeline::{self, Answer, Opened, Refusal, Scheme, Trace};
+use crate::core::{Core, Trigger};
 use crate::http::{SimRequest, SimResponse};
 use crate::money::Currency;
 use crate::store::{Store, TenantState};
@@ -70,54 +70,36 @@ pub struct Session {
 /// What an operation gets (the pipeline's context with this surface's [`Session`]).
 pub type Ctx<'a> = pipeline::Ctx<'a, Session>;
 
-impl pipeline::WireError for PockytError {
-    fn is_internal(&self) -> bool {
-        self.code == RetCode::SystemError
-    }
-}
+pipeline::coded_error! {
+    /// The pipeline's refusals in Pockyt's `ret_code`s.
+    impl CodedError for PockytError { code: RetCode, msg } {
+        const INTERNAL: RetCode = RetCode::SystemError;
+        const TOO_LARGE: RetCode = RetCode::ParameterValueError;
+        /// An unscoped rule's code that is no ret_code: the generic system error.
+        const FORCED_FALLBACK: RetCode = RetCode::SystemError;
+        const INTERNAL_MESSAGE: &'static str = "system error; see the simulator log";
+        /// Pockyt's message names the rule's code as written, even when it is no ret_code.
+        const FORCED_NAMED_AS_WRITTEN: bool = true;
 
-/// The pipeline's refusals in Pockyt's `ret_code`s.
-impl From<Refused> for PockytError {
-    fn from(refused: Refused) -> Self {
-        match refused {
-            Refused::TooLarge { limit } => PockytError::value(format!(
-                "the request body exceeds the limit of {limit} bytes"
-            )),
-            Refused::DuplicateRequestNo { request_no, .. } => {
-                PockytError::value(format!("{request_no:?} was already used"))
+        /// A refusal of the state, with the `ret_code` Pockyt gives it: an unknown payee, account
+        /// or payout is `NO_RELATED_INFORMATION`; one owned by another or an id reused with other
+        /// content `PARAMETERS_DO_NOT_MATCH`; a payee or account in the wrong state, like missing
+        /// money, `BALANCE_NOT_SUFFICIENT` (Pockyt's refusal of a payout); a broken posting a
+        /// system error.
+        fn state_code(r: &crate::store::Refusal) -> RetCode {
+            use crate::store::{LedgerError, Refusal as R};
+            match r {
+                R::NotFound { .. } | R::Unknown { .. } => RetCode::NoRelatedInformation,
+                R::NotOwned { .. } | R::Conflict(_) => RetCode::ParametersDoNotMatch,
+                R::WrongState(_) | R::Funds(LedgerError::Insufficient { .. }) => {
+                    RetCode::BalanceNotSufficient
+                }
+                R::Funds(_) => RetCode::SystemError,
             }
-            Refused::Forced { code, detail } => {
-                // An unscoped rule's code that is no ret_code: the generic system error.
-                let ret_code = RetCode::parse(&code).unwrap_or(RetCode::SystemError);
-                let msg = detail.unwrap_or_else(|| format!("{code} (scenario rule)"));
-                PockytError::new(ret_code, msg)
-            }
-            Refused::Internal => PockytError::internal("system error; see the simulator log"),
         }
-    }
-}
 
-impl From<TenantMissing> for PockytError {
-    fn from(e: TenantMissing) -> Self {
-        PockytError::internal(e.to_string())
-    }
-}
-
-/// A refusal of the state, with the `ret_code` Pockyt gives it: an unknown payee, account or
-/// payout is `NO_RELATED_INFORMATION`; one owned by another or an id reused with other content
-/// `PARAMETERS_DO_NOT_MATCH`; a payee or account in the wrong state, like missing money,
-/// `BALANCE_NOT_SUFFICIENT` (Pockyt's refusal of a payout); a broken posting a system error.
-impl From<crate::store::Refusal> for PockytError {
-    fn from(r: crate::store::Refusal) -> Self {
-        use crate::store::{LedgerError, Refusal as R};
-        let msg = r.to_string();
-        match r {
-            R::NotFound { .. } | R::Unknown { .. } => PockytError::no_info(msg),
-            R::NotOwned { .. } | R::Conflict(_) => PockytError::mismatch(msg),
-            R::WrongState(_) | R::Funds(LedgerError::Insufficient { .. }) => {
-                PockytError::rejected(msg)
-            }
-            R::Funds(_) => PockytError::internal(msg),
+        fn duplicate(request_no: String, _tenant: TenantId) -> Self {
+            PockytError::value(format!("{request_no:?} was already used"))
         }
     }
 }

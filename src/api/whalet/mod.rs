@@ -31,9 +31,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::api::pipeline::{self, Answer, Opened, Refusal, Refused, Scheme, Trace};
+use crate::api::pipeline::{self, Answer, Opened, Refusal, Scheme, Trace};
 use crate::clock::format;
-use crate::core::{Core, TenantMissing, Trigger};
+use crate::core::{Core, Trigger};
 use crate::http::{SimRequest, SimResponse};
 use crate::notify::NotificationSpec;
 use crate::tenant::{Provider, TenantId};
@@ -116,19 +116,6 @@ impl Ctx<'_> {
             business_id,
             self.decision.notify.clone(),
         )
-    }
-}
-
-/// A refusal of the state is a business FAILURE with its message.
-impl From<crate::store::Refusal> for WhaletError {
-    fn from(r: crate::store::Refusal) -> Self {
-        WhaletError::failure(r.to_string())
-    }
-}
-
-impl From<TenantMissing> for WhaletError {
-    fn from(e: TenantMissing) -> Self {
-        WhaletError::new(Code::InternalError, e.to_string())
     }
 }
 
@@ -264,6 +251,29 @@ pub struct Head {
 }
 
 impl Head {
+    /// Authenticates `sealed` as `partner`'s request: checks its signature (only an
+    /// authenticated request counts against the partner's rate limit), makes the refusals from
+    /// here on signed head-only replies, admits it under the rate limit and decrypts it.
+    pub fn authenticate(
+        &mut self,
+        sealed: &envelope::SealedRequest,
+        partner: &Arc<Partner>,
+    ) -> Result<envelope::OpenedRequest, WhaletError> {
+        sealed.verify(&partner.public_key)?;
+        self.signer = Some(partner.clone());
+        admit(partner)?;
+        sealed.decrypt(&partner.platform_key)
+    }
+
+    /// A head-only refusal, signed once the partner's signature verified.
+    pub fn seal_refusal(&self, core: &Core, err: WhaletError, status: Option<u16>) -> Answer {
+        let signer = self
+            .signer
+            .as_ref()
+            .map(|p| (&p.platform_key, &p.public_key));
+        seal_refusal_by(core, &self.echo, signer, err, status)
+    }
+
     /// What the journal adds to the detail: the `keyEnc` form when it is not the default one.
     fn journal_note(&self) -> Option<String> {
         match self.key_enc_form {
@@ -327,12 +337,7 @@ impl Scheme for OpenApi {
             ))
             .into());
         }
-        // Only an authenticated request counts against the partner's rate limit.
-        sealed.verify(&partner.public_key)?;
-        // Authenticated: from here on, refusals are signed head-only replies.
-        head.signer = Some(partner.clone());
-        admit(&partner)?;
-        let opened = sealed.decrypt(&partner.platform_key)?;
+        let opened = head.authenticate(&sealed, &partner)?;
         head.key_enc_form = Some(opened.key_enc_form);
         let echo = &head.echo;
         trace.request = opened.body.clone();
@@ -403,11 +408,7 @@ impl Scheme for OpenApi {
         err: WhaletError,
         status: Option<u16>,
     ) -> Answer {
-        let signer = head
-            .signer
-            .as_ref()
-            .map(|p| (&p.platform_key, &p.public_key));
-        let mut answer = seal_refusal_by(core, &head.echo, signer, err, status);
+        let mut answer = head.seal_refusal(core, err, status);
         if let Some(note) = head.journal_note() {
             answer.detail = format!("{} {note}", answer.detail);
         }
@@ -498,35 +499,27 @@ pub fn enabled(partner: &Partner, canonical: &str, wire: &str) -> Result<(), Wha
     ))
 }
 
-impl pipeline::WireError for WhaletError {
-    fn is_internal(&self) -> bool {
-        self.code == Code::InternalError
-    }
-}
+pipeline::coded_error! {
+    /// The pipeline's refusals in the Whalet envelope (Open API and whalet-platform); a forced code
+    /// that is not a Whalet code is FAILURE.
+    impl CodedError for WhaletError { code: Code, detail } {
+        const INTERNAL: Code = Code::InternalError;
+        const TOO_LARGE: Code = Code::ParamFormatError;
+        const FORCED_FALLBACK: Code = Code::Failure;
 
-/// The pipeline's refusals in the Whalet envelope (Open API and whalet-platform).
-impl From<Refused> for WhaletError {
-    fn from(refused: Refused) -> Self {
-        match refused {
-            Refused::TooLarge { limit } => WhaletError::format(format!(
-                "the request body exceeds the limit of {limit} bytes"
-            )),
-            Refused::DuplicateRequestNo { request_no, tenant } => WhaletError::new(
+        /// A refusal of the state is a business FAILURE with its message.
+        fn state_code(_: &crate::store::Refusal) -> Code {
+            Code::Failure
+        }
+
+        fn duplicate(request_no: String, tenant: TenantId) -> Self {
+            WhaletError::new(
                 Code::RequestNoNotUnique,
                 format!(
                     "requestNo {request_no:?} was already used by partner {}; every request needs a new one",
                     tenant.id
                 ),
-            ),
-            Refused::Forced { code, detail } => {
-                // A code that is not a Whalet code is FAILURE.
-                let code = Code::parse(&code).unwrap_or(Code::Failure);
-                let detail = detail.unwrap_or_else(|| format!("{code} (scenario rule)"));
-                WhaletError::new(code, detail)
-            }
-            Refused::Internal => {
-                WhaletError::new(Code::InternalError, "internal error; see the simulator log")
-            }
+            )
         }
     }
 }

@@ -90,7 +90,7 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     c.finish()?;
     ctx.with_state(|t| {
         t.whalet.user(user_id)?;
-        let mut cards: Vec<&Card> = t
+        let cards: Vec<&Card> = t
             .whalet
             .cards
             .values()
@@ -100,16 +100,11 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             .filter(|c| status.is_none_or(|s| c.status.as_str() == s))
             .filter(|c| fund.is_none_or(|f| c.fund_source.as_str() == f))
             .collect();
-        cards.sort_by(|a, b| {
-            b.applied_at
-                .cmp(&a.applied_at)
-                .then(b.card_id.cmp(&a.card_id))
-        });
-        let items = cards
-            .into_iter()
-            .map(|c| view(&t.whalet, c, false))
-            .collect();
-        Ok(paging.reply(items))
+        Ok(paging.newest_first(
+            cards,
+            |c| (c.applied_at, c.card_id.as_str()),
+            |c| view(&t.whalet, c, false),
+        ))
     })?
 }
 

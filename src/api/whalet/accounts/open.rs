@@ -31,19 +31,11 @@ pub fn apply_b2b(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
     let user_id = c.id("userId");
     let out_card_id = c.id("outCardId");
-    let channel_code = c.id("channelCode");
-    let codes: Vec<&str> = catalogue::catalogue()
-        .channels
-        .iter()
-        .map(|ch| ch.channel_code.as_str())
-        .collect();
-    crate::api::describe::record("channelCode", "enum", true, &codes);
+    let channels = catalogue::catalogue().channels.iter();
+    let channel_code = listed(&mut c, "channelCode", channels.map(|ch| &*ch.channel_code));
     let currency = c.currency("currency", true);
     c.opt("accountName");
-    c.finish()?;
-    let Some(currency) = currency else {
-        return Err(WhaletError::parameter("currency is required"));
-    };
+    let currency = c.finish_with("currency", currency)?;
     open(
         ctx,
         "b2bVirtualAccountApply",
@@ -65,18 +57,10 @@ pub fn apply_b2c(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let user_id = c.id("userId");
     let out_card_id = c.id("outCardId");
     let holder_id = c.id("holderId");
-    let platform = c.id("platform");
-    let codes: Vec<&str> = catalogue::catalogue()
-        .platforms
-        .iter()
-        .map(|p| p.platform.as_str())
-        .collect();
-    crate::api::describe::record("platform", "enum", true, &codes);
+    let platforms = catalogue::catalogue().platforms.iter();
+    let platform = listed(&mut c, "platform", platforms.map(|p| &*p.platform));
     let currency = c.currency("currency", true);
-    c.finish()?;
-    let Some(currency) = currency else {
-        return Err(WhaletError::parameter("currency is required"));
-    };
+    let currency = c.finish_with("currency", currency)?;
     open(
         ctx,
         "b2cVirtualAccountApply",
@@ -91,6 +75,18 @@ pub fn apply_b2c(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             channel_code: None,
         },
     )
+}
+
+/// The id `field`, which the catalogue lists as `codes` (the operation's description shows them).
+fn listed<'a>(
+    c: &mut Check<'a>,
+    field: &str,
+    codes: impl Iterator<Item = &'static str>,
+) -> &'a str {
+    let value = c.id(field);
+    let codes: Vec<&str> = codes.collect();
+    crate::api::describe::record(field, "enum", true, &codes);
+    value
 }
 
 /// The business rules of an application; Ok(the bank that will open the account).

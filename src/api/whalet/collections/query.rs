@@ -22,7 +22,7 @@ pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     c.finish()?;
     ctx.with_state(|t| {
         t.whalet.user(user_id)?;
-        let mut found: Vec<&Collection> = t
+        let found: Vec<&Collection> = t
             .whalet
             .collections
             .values()
@@ -33,12 +33,6 @@ pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             .filter(|c| fund.is_none_or(|f| c.fund_source.as_str() == f))
             .filter(|c| period.contains(c.received_at))
             .collect();
-        found.sort_by(|a, b| {
-            b.received_at
-                .cmp(&a.received_at)
-                .then(b.trade_id.cmp(&a.trade_id))
-        });
-        let items = found.into_iter().map(view).collect();
-        Ok(paging.reply(items))
+        Ok(paging.newest_first(found, |c| (c.received_at, c.trade_id.as_str()), view))
     })?
 }

@@ -288,6 +288,15 @@ impl<'a> Check<'a> {
         }
     }
 
+    /// A party's optional contact details and documents (`email`, `phone`, `address`,
+    /// `attaches`), as the onboarding and the card holder applications take them.
+    pub fn contact(&mut self) {
+        self.opt("email");
+        self.opt("phone");
+        self.opt("address");
+        self.files("attaches");
+    }
+
     /// An optional array of file references `{fileId, fileName, fileUrl}`.
     pub fn files(&mut self, field: &str) -> Vec<FileRef> {
         describe::record(&self.name(field), "files", false, &[]);
@@ -317,6 +326,13 @@ impl<'a> Check<'a> {
             }
         }
         files
+    }
+
+    /// [`Check::finish`], then the reading of the required field `field`, which is there when
+    /// nothing was wrong.
+    pub fn finish_with<T>(self, field: &str, value: Option<T>) -> Result<T, WhaletError> {
+        self.finish()?;
+        value.ok_or_else(|| WhaletError::parameter(format!("{field} is required")))
     }
 
     /// Ok when no problem was found, else one PARAMETER_ERROR listing them all. In describe mode

@@ -31,54 +31,54 @@ const CARD: &[(&str, &str)] = review_params!("cardId", "the card");
 review_kinds! {
     /// The review of a user onboarding (`userOnboardingResultNotify`). A rejection with
     /// `reMaterial = Y` lets the partner re-submit.
-    OnboardingReview: "onboarding", "userId", 60_000;
-        approve "whalet.onboarding.approved", ONBOARDING_APPROVE, "Approves a user onboarding under review now and sends userOnboardingResultNotify";
-        reject "whalet.onboarding.rejected", ONBOARDING_REJECT, "Rejects a user onboarding under review now; reMaterial=Y asks for a re-submission";
+    OnboardingReview: "onboarding", "userId", 60_000, ONBOARDING_APPROVE;
+        approve "whalet.onboarding.approved", "Approves a user onboarding under review now and sends userOnboardingResultNotify";
+        reject "whalet.onboarding.rejected", "Rejects a user onboarding under review now; reMaterial=Y asks for a re-submission", params ONBOARDING_REJECT;
 
     /// The review of a card holder application (`cardHolderResultNotify`).
-    HolderReview: "holder", "holderId", 30_000;
-        approve "whalet.holder.approved", review_params!("holderId", "the card holder under review"), "Approves a card holder under review now (cardHolderResultNotify)";
-        reject "whalet.holder.rejected", review_params!("holderId", "the card holder under review"), "Rejects a card holder under review now (cardHolderResultNotify)";
+    HolderReview: "holder", "holderId", 30_000, review_params!("holderId", "the card holder under review");
+        approve "whalet.holder.approved", "Approves a card holder under review now (cardHolderResultNotify)";
+        reject "whalet.holder.rejected", "Rejects a card holder under review now (cardHolderResultNotify)";
 
     /// The review of a card holder bank account (`cardHolderBeneficaryNotify`).
-    BeneficaryReview: "beneficary", "beneficaryId", 30_000;
-        approve "whalet.beneficary.approved", review_params!("beneficaryId", "the holder bank account under review"), "Approves a card holder bank account under review now (cardHolderBeneficaryNotify)";
-        reject "whalet.beneficary.rejected", review_params!("beneficaryId", "the holder bank account under review"), "Rejects a card holder bank account under review now (cardHolderBeneficaryNotify)";
+    BeneficaryReview: "beneficary", "beneficaryId", 30_000, review_params!("beneficaryId", "the holder bank account under review");
+        approve "whalet.beneficary.approved", "Approves a card holder bank account under review now (cardHolderBeneficaryNotify)";
+        reject "whalet.beneficary.rejected", "Rejects a card holder bank account under review now (cardHolderBeneficaryNotify)";
 
     /// The bank's review of a collection account application (`virtualAccountNotify`, with the
     /// receiving bank details once opened).
-    OpeningReview: "account", "cardId", 10_000;
-        approve "whalet.account.opened", CARD, "The bank opens a collection account being applied for now (virtualAccountNotify SUCCESS)";
-        reject "whalet.account.failed", CARD, "The bank refuses a collection account being applied for (virtualAccountNotify FAILURE)";
+    OpeningReview: "account", "cardId", 10_000, CARD;
+        approve "whalet.account.opened", "The bank opens a collection account being applied for now (virtualAccountNotify SUCCESS)";
+        reject "whalet.account.failed", "The bank refuses a collection account being applied for (virtualAccountNotify FAILURE)";
 
     /// The marketplace's review of a shop bind or unbind (`b2cShopBindResultNotify`).
-    ShopReview: "shop", "bindId", 10_000;
-        approve "whalet.shop.approved", review_params!("bindId", "the shop binding with a bind or unbind under review"), "The marketplace confirms a pending shop bind or unbind now (b2cShopBindResultNotify SUCCESS)";
-        reject "whalet.shop.rejected", review_params!("bindId", "the shop binding with a bind or unbind under review"), "The marketplace refuses a pending shop bind or unbind (b2cShopBindResultNotify FAILURE)";
+    ShopReview: "shop", "bindId", 10_000, review_params!("bindId", "the shop binding with a bind or unbind under review");
+        approve "whalet.shop.approved", "The marketplace confirms a pending shop bind or unbind now (b2cShopBindResultNotify SUCCESS)";
+        reject "whalet.shop.rejected", "The marketplace refuses a pending shop bind or unbind (b2cShopBindResultNotify FAILURE)";
 
     /// The bank's review of a card cancellation (`b2cCardCancelResultNotify`). A refused
     /// cancellation leaves the card ACTIVE; a cancelled card's shops are unbound with it.
-    CancelReview: "card cancel", "cardId", 10_000;
-        approve "whalet.card.cancelled", CARD, "The bank closes a card being cancelled now (b2cCardCancelResultNotify SUCCESS)";
-        reject "whalet.card.cancel_refused", CARD, "The bank refuses a pending card cancellation; the card stays ACTIVE (b2cCardCancelResultNotify FAILURE)";
+    CancelReview: "card cancel", "cardId", 10_000, CARD;
+        approve "whalet.card.cancelled", "The bank closes a card being cancelled now (b2cCardCancelResultNotify SUCCESS)";
+        reject "whalet.card.cancel_refused", "The bank refuses a pending card cancellation; the card stays ACTIVE (b2cCardCancelResultNotify FAILURE)";
 
     /// The review of a payout beneficiary account (`benificiaryAccountNotify`).
-    BeneficiaryReview: "benificiary", "beneficiaryId", 30_000;
-        approve "whalet.beneficiary.approved", review_params!("beneficiaryId", "the beneficiary account under review"), "Approves a payout beneficiary account under review now (benificiaryAccountNotify)";
-        reject "whalet.beneficiary.rejected", review_params!("beneficiaryId", "the beneficiary account under review"), "Rejects a payout beneficiary account under review now (benificiaryAccountNotify)";
+    BeneficiaryReview: "benificiary", "beneficiaryId", 30_000, review_params!("beneficiaryId", "the beneficiary account under review");
+        approve "whalet.beneficiary.approved", "Approves a payout beneficiary account under review now (benificiaryAccountNotify)";
+        reject "whalet.beneficiary.rejected", "Rejects a payout beneficiary account under review now (benificiaryAccountNotify)";
 
     /// The review of a collection-to-orders binding (`tradeOrderBindNotify`). On approval each
     /// order's bound amount grows and an order closes when asked or fully bound.
-    BindReview: "tradeOrderBind", "bindId", 10_000;
-        approve "whalet.trade_bind.approved", review_params!("bindId", "the binding under review (from tradeOrderBindApply)"), "Approves a collection-to-orders binding under review now (tradeOrderBindNotify)";
-        reject "whalet.trade_bind.rejected", review_params!("bindId", "the binding under review (from tradeOrderBindApply)"), "Rejects a collection-to-orders binding now; what it claimed is free again (tradeOrderBindNotify)";
+    BindReview: "tradeOrderBind", "bindId", 10_000, review_params!("bindId", "the binding under review (from tradeOrderBindApply)");
+        approve "whalet.trade_bind.approved", "Approves a collection-to-orders binding under review now (tradeOrderBindNotify)";
+        reject "whalet.trade_bind.rejected", "Rejects a collection-to-orders binding now; what it claimed is free again (tradeOrderBindNotify)";
 
     /// The review of submitted material (`eddReplenishResultNotify` /
     /// `tradeReplenishResultNotify`): frozen money is released (approved) or returned (rejected),
     /// and a payout held for the EDD resumes or fails.
-    ReplenishReview: "replenish", "replenishId", 30_000;
-        approve "whalet.replenish.approved", review_params!("replenishId", "the submitted request for material"), "Approves submitted material now (eddReplenishResultNotify / tradeReplenishResultNotify); frozen money is released";
-        reject "whalet.replenish.rejected", review_params!("replenishId", "the submitted request for material"), "Rejects submitted material now; frozen money is returned (a held payout fails)";
+    ReplenishReview: "replenish", "replenishId", 30_000, review_params!("replenishId", "the submitted request for material");
+        approve "whalet.replenish.approved", "Approves submitted material now (eddReplenishResultNotify / tradeReplenishResultNotify); frozen money is released";
+        reject "whalet.replenish.rejected", "Rejects submitted material now; frozen money is returned (a held payout fails)";
 }
 
 #[cfg(test)]

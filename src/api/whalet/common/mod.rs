@@ -394,6 +394,18 @@ impl Paging {
     pub fn reply(self, items: Vec<Value>) -> Reply {
         Reply::ok(page(items, self.num, self.size))
     }
+
+    /// The page of a query's matches, newest first by `key` (a time, then an id for equal times),
+    /// each shown by `view`.
+    pub fn newest_first<T>(
+        self,
+        mut found: Vec<&T>,
+        key: impl Fn(&T) -> (i64, &str),
+        view: impl FnMut(&T) -> Value,
+    ) -> Reply {
+        found.sort_by(|a, b| key(b).cmp(&key(a)));
+        self.reply(found.into_iter().map(view).collect())
+    }
 }
 
 /// A query's optional time window ([`Check::period`](fields::Check::period)), both ends

@@ -43,21 +43,28 @@ pub struct ReviewKind {
 }
 
 /// The table of reviewed objects ([`super::kinds`]): for each, a unit type and its [`Kind`]
-/// (label, id parameter, default delay, then the approving and the rejecting trigger: name,
-/// parameters, description):
+/// (label, id parameter, default delay, the triggers' parameters, then the approving and the
+/// rejecting trigger: name, description, and the rejecting one's own parameters when they
+/// differ):
 ///
 /// ```text
 /// review_kinds! {
 ///     /// The review of a card holder application.
-///     HolderReview: "holder", "holderId", 30_000;
-///         approve "whalet.holder.approved", PARAMS, "Approves a card holder ...";
-///         reject "whalet.holder.rejected", PARAMS, "Rejects a card holder ...";
+///     HolderReview: "holder", "holderId", 30_000, PARAMS;
+///         approve "whalet.holder.approved", "Approves a card holder ...";
+///         reject "whalet.holder.rejected", "Rejects a card holder ...";
 /// }
 /// ```
 macro_rules! review_kinds {
-    ($($(#[$doc:meta])* $ty:ident: $label:literal, $id:literal, $delay:expr;
-       approve $an:literal, $ap:expr, $ad:literal;
-       reject $rn:literal, $rp:expr, $rd:literal;)*) => {
+    (@or $given:expr, $default:expr) => {
+        $given
+    };
+    (@or , $default:expr) => {
+        $default
+    };
+    ($($(#[$doc:meta])* $ty:ident: $label:literal, $id:literal, $delay:expr, $ap:expr;
+       approve $an:literal, $ad:literal;
+       reject $rn:literal, $rd:literal $(, params $rp:expr)?;)*) => {
         $(
             $(#[$doc])*
             pub struct $ty;
@@ -76,7 +83,7 @@ macro_rules! review_kinds {
                         reject: $crate::api::whalet::common::review::TriggerText {
                             name: $rn,
                             description: $rd,
-                            params: $rp,
+                            params: $crate::api::whalet::common::review::review_kinds!(@or $($rp)?, $ap),
                         },
                     };
             }

@@ -27,10 +27,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     c.opt("swiftCode");
     c.opt("bankCode");
     c.opt("bankAddress");
-    c.finish()?;
-    let Some(currency) = currency else {
-        return Err(WhaletError::parameter("currency is required"));
-    };
+    let currency = c.finish_with("currency", currency)?;
 
     let now = ctx.now();
     review::apply::<BeneficaryReview, Beneficary>(

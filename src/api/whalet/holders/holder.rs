@@ -24,10 +24,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let country = c.country("countryCode", true).unwrap_or("");
     c.one_of("certType", CERT_TYPES, true);
     c.id("certNo");
-    c.opt("email");
-    c.opt("phone");
-    c.opt("address");
-    c.files("attaches");
+    c.contact();
     c.finish()?;
 
     let now = ctx.now();

@@ -24,10 +24,7 @@ pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     entity.id("certNo");
     let country = entity.country("countryCode", true).unwrap_or("");
     c.absorb(entity);
-    c.opt("email");
-    c.opt("phone");
-    c.opt("address");
-    c.files("attaches");
+    c.contact();
     c.finish()?;
 
     let now = ctx.now();

@@ -94,10 +94,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             "country: payouts to {code} are not offered (see beneficiaryCountryQuery)"
         ));
     }
-    c.finish()?;
-    let Some(currency) = currency else {
-        return Err(WhaletError::parameter("currency is required"));
-    };
+    let currency = c.finish_with("currency", currency)?;
     let now = ctx.now();
     review::apply::<BeneficiaryReview, PayoutBeneficiary>(
         ctx,

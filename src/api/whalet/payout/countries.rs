@@ -67,6 +67,32 @@ impl Format {
     }
 }
 
+/// A field the country's accounts must carry ([`FieldSpec::optional`] for one they may carry).
+const fn field(
+    name: &'static str,
+    label: &'static str,
+    format: Format,
+    example: &'static str,
+) -> FieldSpec {
+    FieldSpec {
+        name,
+        label,
+        required: true,
+        format,
+        example,
+    }
+}
+
+impl FieldSpec {
+    /// The field, one the country's accounts may leave out.
+    const fn optional(self) -> Self {
+        Self {
+            required: false,
+            ..self
+        }
+    }
+}
+
 pub struct Country {
     pub code: &'static str,
     pub name: &'static str,
@@ -74,50 +100,35 @@ pub struct Country {
     pub fields: &'static [FieldSpec],
 }
 
-const NAME: FieldSpec = FieldSpec {
-    name: "accountName",
-    label: "Account holder name",
-    required: true,
-    format: Format::Text,
-    example: "Example Trading Ltd",
-};
-const BANK: FieldSpec = FieldSpec {
-    name: "bankName",
-    label: "Bank name",
-    required: true,
-    format: Format::Text,
-    example: "Example Bank",
-};
-const SWIFT_REQ: FieldSpec = FieldSpec {
-    name: "swiftCode",
-    label: "SWIFT/BIC",
-    required: true,
-    format: Format::Swift,
-    example: "EXAMHKHH",
-};
-const SWIFT_OPT: FieldSpec = FieldSpec {
-    name: "swiftCode",
-    label: "SWIFT/BIC",
-    required: false,
-    format: Format::Swift,
-    example: "EXAMUS33",
-};
-const IBAN: FieldSpec = FieldSpec {
-    name: "iban",
-    label: "IBAN",
-    required: true,
-    format: Format::Iban,
-    example: "DE89370400440532013000",
-};
-const ADDRESS: FieldSpec = FieldSpec {
-    name: "address",
-    label: "Beneficiary address",
-    required: false,
-    format: Format::Text,
-    example: "1 Example Street",
-};
+const NAME: FieldSpec = field(
+    "accountName",
+    "Account holder name",
+    Format::Text,
+    "Example Trading Ltd",
+);
+const BANK: FieldSpec = field("bankName", "Bank name", Format::Text, "Example Bank");
+const SWIFT_REQ: FieldSpec = field("swiftCode", "SWIFT/BIC", Format::Swift, "EXAMHKHH");
+const SWIFT_OPT: FieldSpec = field("swiftCode", "SWIFT/BIC", Format::Swift, "EXAMUS33").optional();
+const IBAN: FieldSpec = field("iban", "IBAN", Format::Iban, "DE89370400440532013000");
+const ADDRESS: FieldSpec = field(
+    "address",
+    "Beneficiary address",
+    Format::Text,
+    "1 Example Street",
+)
+.optional();
 
 const EU_FIELDS: &[FieldSpec] = &[NAME, IBAN, SWIFT_REQ, BANK, ADDRESS];
+
+/// A euro-area country: EUR accounts with the IBAN fields.
+const fn eurozone(code: &'static str, name: &'static str) -> Country {
+    Country {
+        code,
+        name,
+        currencies: &["EUR"],
+        fields: EU_FIELDS,
+    }
+}
 
 pub const COUNTRIES: &[Country] = &[
     Country {
@@ -126,28 +137,26 @@ pub const COUNTRIES: &[Country] = &[
         currencies: &["CNY"],
         fields: &[
             NAME,
-            FieldSpec {
-                name: "accountNo",
-                label: "Account number",
-                required: true,
-                format: Format::Digits(8, 30),
-                example: "6222020200112345678",
-            },
+            field(
+                "accountNo",
+                "Account number",
+                Format::Digits(8, 30),
+                "6222020200112345678",
+            ),
             BANK,
-            FieldSpec {
-                name: "cnapsCode",
-                label: "CNAPS bank code",
-                required: true,
-                format: Format::Digits(12, 12),
-                example: "102100099996",
-            },
-            FieldSpec {
-                name: "idNo",
-                label: "Resident ID or unified social credit code",
-                required: false,
-                format: Format::Text,
-                example: "91350200MA2Y000000",
-            },
+            field(
+                "cnapsCode",
+                "CNAPS bank code",
+                Format::Digits(12, 12),
+                "102100099996",
+            ),
+            field(
+                "idNo",
+                "Resident ID or unified social credit code",
+                Format::Text,
+                "91350200MA2Y000000",
+            )
+            .optional(),
         ],
     },
     Country {
@@ -156,21 +165,14 @@ pub const COUNTRIES: &[Country] = &[
         currencies: &["HKD", "USD", "CNY"],
         fields: &[
             NAME,
-            FieldSpec {
-                name: "accountNo",
-                label: "Account number",
-                required: true,
-                format: Format::Digits(6, 16),
-                example: "012345678901",
-            },
+            field(
+                "accountNo",
+                "Account number",
+                Format::Digits(6, 16),
+                "012345678901",
+            ),
             BANK,
-            FieldSpec {
-                name: "bankCode",
-                label: "Bank code",
-                required: true,
-                format: Format::Digits(3, 3),
-                example: "004",
-            },
+            field("bankCode", "Bank code", Format::Digits(3, 3), "004"),
             SWIFT_REQ,
             ADDRESS,
         ],
@@ -181,36 +183,33 @@ pub const COUNTRIES: &[Country] = &[
         currencies: &["USD"],
         fields: &[
             NAME,
-            FieldSpec {
-                name: "accountNo",
-                label: "Account number",
-                required: true,
-                format: Format::Digits(4, 17),
-                example: "000123456789",
-            },
-            FieldSpec {
-                name: "routingNo",
-                label: "ABA routing number",
-                required: true,
-                format: Format::Digits(9, 9),
-                example: "021000021",
-            },
-            FieldSpec {
-                name: "accountType",
-                label: "CHECKING or SAVINGS",
-                required: false,
-                format: Format::Text,
-                example: "CHECKING",
-            },
+            field(
+                "accountNo",
+                "Account number",
+                Format::Digits(4, 17),
+                "000123456789",
+            ),
+            field(
+                "routingNo",
+                "ABA routing number",
+                Format::Digits(9, 9),
+                "021000021",
+            ),
+            field(
+                "accountType",
+                "CHECKING or SAVINGS",
+                Format::Text,
+                "CHECKING",
+            )
+            .optional(),
             BANK,
             SWIFT_OPT,
-            FieldSpec {
-                name: "address",
-                label: "Beneficiary address",
-                required: true,
-                format: Format::Text,
-                example: "1 Example Street, New York, NY",
-            },
+            field(
+                "address",
+                "Beneficiary address",
+                Format::Text,
+                "1 Example Street, New York, NY",
+            ),
         ],
     },
     Country {
@@ -219,67 +218,25 @@ pub const COUNTRIES: &[Country] = &[
         currencies: &["GBP", "EUR", "USD"],
         fields: &[
             NAME,
-            FieldSpec {
-                name: "accountNo",
-                label: "Account number",
-                required: true,
-                format: Format::Digits(8, 8),
-                example: "31926819",
-            },
-            FieldSpec {
-                name: "sortCode",
-                label: "Sort code",
-                required: true,
-                format: Format::Digits(6, 6),
-                example: "601613",
-            },
+            field(
+                "accountNo",
+                "Account number",
+                Format::Digits(8, 8),
+                "31926819",
+            ),
+            field("sortCode", "Sort code", Format::Digits(6, 6), "601613"),
             BANK,
             SWIFT_OPT,
             ADDRESS,
         ],
     },
-    Country {
-        code: "DE",
-        name: "Germany",
-        currencies: &["EUR"],
-        fields: EU_FIELDS,
-    },
-    Country {
-        code: "FR",
-        name: "France",
-        currencies: &["EUR"],
-        fields: EU_FIELDS,
-    },
-    Country {
-        code: "NL",
-        name: "Netherlands",
-        currencies: &["EUR"],
-        fields: EU_FIELDS,
-    },
-    Country {
-        code: "IT",
-        name: "Italy",
-        currencies: &["EUR"],
-        fields: EU_FIELDS,
-    },
-    Country {
-        code: "ES",
-        name: "Spain",
-        currencies: &["EUR"],
-        fields: EU_FIELDS,
-    },
-    Country {
-        code: "IE",
-        name: "Ireland",
-        currencies: &["EUR"],
-        fields: EU_FIELDS,
-    },
-    Country {
-        code: "BE",
-        name: "Belgium",
-        currencies: &["EUR"],
-        fields: EU_FIELDS,
-    },
+    eurozone("DE", "Germany"),
+    eurozone("FR", "France"),
+    eurozone("NL", "Netherlands"),
+    eurozone("IT", "Italy"),
+    eurozone("ES", "Spain"),
+    eurozone("IE", "Ireland"),
+    eurozone("BE", "Belgium"),
 ];
 
 pub fn country(code: &str) -> Option<&'static Country> {

@@ -37,7 +37,7 @@ fn query(ctx: &Ctx<'_>, body: &Value, kind: Option<OutflowKind>) -> Result<Reply
     c.finish()?;
     ctx.with_state(|t| {
         t.whalet.user(user_id)?;
-        let mut found: Vec<&Outflow> = t
+        let found: Vec<&Outflow> = t
             .whalet_trade
             .outflows
             .values()
@@ -49,7 +49,6 @@ fn query(ctx: &Ctx<'_>, body: &Value, kind: Option<OutflowKind>) -> Result<Reply
             .filter(|o| fund.is_none_or(|f| o.fund_source.as_str() == f))
             .filter(|o| period.contains(o.created_at))
             .collect();
-        found.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
-        Ok(paging.reply(found.into_iter().map(view).collect()))
+        Ok(paging.newest_first(found, |o| (o.created_at, o.id.as_str()), view))
     })?
 }

@@ -22,10 +22,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let amount = c.amount("amount", currency);
     let contract_no = c.opt("contractNo").unwrap_or("");
     let attaches = c.files("attaches");
-    c.finish()?;
-    let Some(amount) = amount else {
-        return Err(WhaletError::parameter("amount is required"));
-    };
+    let amount = c.finish_with("amount", amount)?;
     let now = ctx.now();
     once(
         ctx,
@@ -124,7 +121,7 @@ pub fn list(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     ctx.with_state(|t| {
         t.whalet.user(user_id)?;
         let w = &t.whalet_trade;
-        let mut found: Vec<&TradeOrder> = w
+        let found: Vec<&TradeOrder> = w
             .orders
             .values()
             .filter(|o| o.user_id == user_id)
@@ -132,12 +129,10 @@ pub fn list(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             .filter(|o| currency.is_none_or(|cur| o.amount.currency == cur))
             .filter(|o| period.contains(o.created_at))
             .collect();
-        found.sort_by(|a, b| {
-            b.created_at
-                .cmp(&a.created_at)
-                .then(b.order_id.cmp(&a.order_id))
-        });
-        let items = found.into_iter().map(|o| view(w, o)).collect();
-        Ok(paging.reply(items))
+        Ok(paging.newest_first(
+            found,
+            |o| (o.created_at, o.order_id.as_str()),
+            |o| view(w, o),
+        ))
     })?
 }

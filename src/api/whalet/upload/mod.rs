@@ -63,15 +63,9 @@ fn refuse(code: &str, detail: impl Into<String>) -> UploadError {
     }
 }
 
-impl pipeline::WireError for UploadError {
-    fn is_internal(&self) -> bool {
-        self.code == "INTERNAL_ERROR"
-    }
-}
-
 /// The pipeline's refusals in the upload's `{code, detail}`.
-impl From<Refused> for UploadError {
-    fn from(refused: Refused) -> Self {
+impl pipeline::WireError for UploadError {
+    fn refused(refused: Refused) -> Self {
         match refused {
             Refused::TooLarge { .. } => refuse(
                 "PARAMETER_ERROR",
@@ -87,6 +81,10 @@ impl From<Refused> for UploadError {
             }
             Refused::Internal => refuse("INTERNAL_ERROR", "internal error; see the simulator log"),
         }
+    }
+
+    fn is_internal(&self) -> bool {
+        self.code == "INTERNAL_ERROR"
     }
 }
 
