@@ -270,19 +270,20 @@ pub fn producer(surface: &str, op: &str, field: &str) -> Option<(&'static str, &
         .map(|(_, _, _, by, what)| (*by, *what))
 }
 
-/// The listing's fields, example and needs of one operation.
-fn described(core: &Core, surface: &str, canonical: &str) -> (Vec<Field>, Value, Vec<String>) {
+/// The listing's fields, example and needs of one operation, in the names of `overlay`.
+fn described(
+    core: &Core,
+    surface: &str,
+    canonical: &str,
+    overlay: Option<&crate::contract::Contract>,
+) -> (Vec<Field>, Value, Vec<String>) {
     let Some(d) = core.surface::<Descriptions>().get(surface, canonical) else {
         return (Vec::new(), Value::Null, Vec::new());
     };
     let made_by = |leaf: &str| producer(surface, canonical, leaf).map(|(by, _)| by.to_owned());
     let mut example = describe::example_for(canonical, &d.fields, Some(&made_by));
     let mut fields = d.fields.clone();
-    let overlay = core.surface::<crate::contract::Contracts>().default.clone();
-    if let Some(o) = overlay
-        .as_deref()
-        .and_then(|c| c.operation(surface, canonical))
-    {
+    if let Some(o) = overlay.and_then(|c| c.operation(surface, canonical)) {
         for_partner(o, &mut fields, &mut example);
     }
     let mut needs: Vec<String> = Vec::new();
@@ -353,14 +354,26 @@ fn for_partner(
 }
 
 /// Every operation of every surface as a partner reaches it (wire names, after the configured
-/// renames), from [`build`]; Whalet's apiCodes sorted by name.
+/// renames), from [`build`]; Whalet's apiCodes sorted by name. Fields and examples are in the
+/// names of the default contract overlay.
 pub fn operations(core: &Core) -> Vec<Listed> {
+    operations_for(core, None)
+}
+
+/// [`operations`], with fields and examples in the names of the overlay in force for `tenant`
+/// (its own, else the default one).
+pub fn operations_for(core: &Core, tenant: Option<&crate::tenant::TenantId>) -> Vec<Listed> {
+    let contracts = core.surface::<crate::contract::Contracts>();
+    let overlay = match tenant {
+        Some(t) => contracts.for_tenant(t),
+        None => contracts.default.as_deref(),
+    };
     let catalog = build(core.config());
     let mut out: Vec<Listed> = catalog
         .operations
         .into_iter()
         .map(|(surface, canonical, name)| {
-            let (fields, example, needs) = described(core, surface, &canonical);
+            let (fields, example, needs) = described(core, surface, &canonical, overlay);
             Listed {
                 surface,
                 request: match surface {
@@ -442,6 +455,9 @@ pub fn surface_title(surface: &str) -> &'static str {
 /// notification of every surface.
 pub fn build(config: &Config) -> Catalog {
     let mut catalog = Catalog::default();
+    if config.contract.check_sent_fields {
+        catalog.sent = crate::contract::SentFields::shipped();
+    }
     let renames = &config.whalet.api_codes;
     let wire = |name: &str| {
         renames

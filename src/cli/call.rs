@@ -202,7 +202,13 @@ async fn example(args: &CallArgs) -> anyhow::Result<ExitCode> {
     let named = |op: &serde_json::Value| {
         op["surface"] == surface && op["name"].as_str().map(|n| n.trim_matches('/')) == Some(wanted)
     };
-    let op = match remote_operations(&args.url, surface).await {
+    // The partner this call acts as: the listing is in the names of its contract overlay.
+    let tenant = match args.surface {
+        Surface::Whalet | Surface::Platform => format!("whalet:{}", args.partner_id),
+        Surface::Infinia => format!("infinia:{}", args.app_id),
+        Surface::Pockyt => format!("pockyt:{}", args.merchant_no),
+    };
+    let op = match remote_operations(&args.url, surface, Some(&tenant)).await {
         Some(listed) => listed.into_iter().find(named),
         None => {
             eprintln!(
@@ -235,7 +241,7 @@ async fn example(args: &CallArgs) -> anyhow::Result<ExitCode> {
     };
     let Some(op) = op else {
         // Only a listing from the simulator at --url gets here: name its nearest operation.
-        let listed = remote_operations(&args.url, surface)
+        let listed = remote_operations(&args.url, surface, Some(&tenant))
             .await
             .unwrap_or_default();
         let names: Vec<&str> = listed.iter().filter_map(|op| op["name"].as_str()).collect();
@@ -262,16 +268,33 @@ async fn example(args: &CallArgs) -> anyhow::Result<ExitCode> {
     Ok(exit::code(exit::SUCCESS))
 }
 
-/// The operations of `surface` that the simulator at `url` lists, or None when nothing there
-/// answers as a simulator does (within 2 s).
-async fn remote_operations(url: &str, surface: &str) -> Option<Vec<serde_json::Value>> {
+/// The operations of `surface` that the simulator at `url` lists, in the names of `tenant`'s
+/// contract overlay (the default overlay's when that tenant is not configured there), or None
+/// when nothing there answers as a simulator does (within 2 s).
+async fn remote_operations(
+    url: &str,
+    surface: &str,
+    tenant: Option<&str>,
+) -> Option<Vec<serde_json::Value>> {
     let base = url.trim_end_matches('/').trim_end_matches("/api");
     let url = format!("{base}/__sim/operations?surface={surface}");
     let client = crate::http::client::HttpClient::new();
-    let response = client
-        .get(&url, std::time::Duration::from_secs(2))
-        .await
-        .ok()?;
+    let get = |url: String| {
+        let client = &client;
+        async move {
+            client
+                .get(&url, std::time::Duration::from_secs(2))
+                .await
+                .ok()
+        }
+    };
+    let mut response = match tenant {
+        Some(t) => get(format!("{url}&tenant={t}")).await?,
+        None => get(url.clone()).await?,
+    };
+    if response.status == 404 && tenant.is_some() {
+        response = get(url).await?;
+    }
     if response.status != 200 {
         return None;
     }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 /// `[contract]`: the overlay every tenant gets, and overlays of single tenants.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ContractConfig {
     /// The overlay file for every tenant (`serve --contract` overrides it); none by default.
@@ -15,4 +15,23 @@ pub struct ContractConfig {
     /// replaces `file` for that tenant.
     #[serde(default)]
     pub tenants: BTreeMap<String, PathBuf>,
+    /// Check the reply and notification fields an overlay renames against the fields the
+    /// simulator sends (`src/contract/fields.json`); `false` skips that check (for a field the
+    /// simulator sends only in a state its examples never reach). Default: true.
+    #[serde(default = "yes")]
+    pub check_sent_fields: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for ContractConfig {
+    fn default() -> Self {
+        Self {
+            file: None,
+            tenants: BTreeMap::new(),
+            check_sent_fields: true,
+        }
+    }
 }

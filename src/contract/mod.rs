@@ -11,8 +11,10 @@
 //! to its payload when it is enqueued. Loading checks every operation and notification name
 //! against the surfaces' tables ([`Catalog`]) and reports a mistake as `file:line: …`.
 //!
-//! Field names are not checked against what the handlers read: the handlers list their fields
-//! in code, not in a table the simulator could consult (docs/CONTRACTS.md says so).
+//! Request field names are checked against what the handlers read (their descriptions,
+//! `api::describe`, by `api::catalog::check_contract_fields`); reply and notification field
+//! names against what the simulator sends ([`SentFields`], recorded by the examples test).
+//! `required` fields are not checked (docs/CONTRACTS.md).
 
 pub mod paths;
 
@@ -45,6 +47,36 @@ pub struct Catalog {
     /// (surface, canonical name) → the request fields its handler reads (dot paths, as an
     /// overlay names them; `api::describe`). An operation not listed is not checked.
     pub request_fields: HashMap<(&'static str, String), Vec<String>>,
+    /// `surface.operation` → the paths of its successful reply body, and `channel.name` → the
+    /// paths of a notification's payload, as the simulator sends them ([`SentFields`]). One not
+    /// listed is not checked.
+    pub sent: SentFields,
+}
+
+/// The fields the simulator sends, by reply and by notification: recorded from what it really
+/// sent by the examples test (`tests/api/examples.rs`, which checks this table against what it
+/// sees and rewrites it with `UPDATE_CONTRACT_FIELDS=1`; docs/CONTRACTS.md).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+pub struct SentFields {
+    /// What this table is.
+    #[serde(default)]
+    pub about: String,
+    /// `surface.operation` → paths of the successful reply body.
+    pub replies: BTreeMap<String, Vec<String>>,
+    /// `channel.name` → paths of the notification payload.
+    pub notifications: BTreeMap<String, Vec<String>>,
+}
+
+/// The table of sent fields shipped with this build (`src/contract/fields.json`).
+pub const SENT_FIELDS_JSON: &str = include_str!("fields.json");
+
+impl SentFields {
+    /// The shipped table.
+    pub fn shipped() -> Self {
+        // The file is checked by the examples test; a broken one is a build of ours to fix, and
+        // an empty table only turns the checks off.
+        serde_json::from_str(SENT_FIELDS_JSON).unwrap_or_default()
+    }
 }
 
 impl Catalog {
@@ -196,14 +228,20 @@ impl Contract {
                 }
                 check_operation(surface, &overlay)
                     .map_err(|m| at(file, text, offset, format!("{surface}.{name:?}: {m}")))?;
+                let refuse = |(path, m): (String, String)| {
+                    at(
+                        file,
+                        text,
+                        line_of(text, offset, &path),
+                        format!("{surface}.{name:?}: {m}"),
+                    )
+                };
                 if let Some(fields) = catalog.request_fields.get(&(surface, name.clone())) {
-                    check_request_fields(&overlay, fields).map_err(|(path, m)| {
-                        let line = text[offset..]
-                            .find(&format!("\"{path}\""))
-                            .or_else(|| text[offset..].find(path.as_str()))
-                            .map_or(offset, |i| offset + i);
-                        at(file, text, line, format!("{surface}.{name:?}: {m}"))
-                    })?;
+                    check_request_fields(&overlay, fields).map_err(refuse)?;
+                }
+                if let Some(fields) = catalog.sent.replies.get(&format!("{surface}.{name}")) {
+                    check_sent("rename_reply", "reply", overlay.rename_reply.keys(), fields)
+                        .map_err(refuse)?;
                 }
                 contract
                     .operations
@@ -234,6 +272,18 @@ impl Contract {
             }
             check_notification(&overlay)
                 .map_err(|m| at(file, text, offset, format!("notification {name:?}: {m}")))?;
+            if let Some(fields) = catalog.sent.notifications.get(&name) {
+                check_sent("rename", "payload", overlay.rename.keys(), fields).map_err(
+                    |(path, m)| {
+                        at(
+                            file,
+                            text,
+                            line_of(text, offset, &path),
+                            format!("notification {name:?}: {m}"),
+                        )
+                    },
+                )?;
+            }
             contract.notifications.insert(name, overlay);
         }
         Ok(contract)
@@ -358,6 +408,38 @@ fn check_request_fields(o: &OperationOverlay, fields: &[String]) -> Result<(), (
         }
     }
     Ok(())
+}
+
+/// The simulator's fields a rename of what it sends names (`paths`, the rename's keys) must be
+/// ones it sends: a path of `fields` (an object's path moves the whole object). On a mistake:
+/// the path, and the message.
+fn check_sent<'a>(
+    key: &str,
+    what: &str,
+    mut paths: impl Iterator<Item = &'a String>,
+    fields: &[String],
+) -> Result<(), (String, String)> {
+    match paths.find(|p| !fields.contains(p)) {
+        None => Ok(()),
+        Some(path) => Err((
+            path.clone(),
+            format!(
+                "{key} names {path:?}, a field not in the simulator's {what}{} (it sends: {})",
+                did_you_mean(path, fields),
+                fields.join(", ")
+            ),
+        )),
+    }
+}
+
+/// Where `path` is first written after `offset` (quoted, else bare), for an error's line.
+fn line_of(text: &str, offset: usize, path: &str) -> usize {
+    let after = &text[offset..];
+    [format!("\"{path}\""), format!("{path} ="), format!("{path}=")]
+        .iter()
+        .find_map(|written| after.find(written.as_str()))
+        .or_else(|| after.find(path))
+        .map_or(offset, |i| offset + i)
 }
 
 fn check_notification(o: &NotificationOverlay) -> Result<(), String> {
@@ -525,7 +607,36 @@ mod tests {
             notifications: vec![("whalet", "userNotify".into())],
             whalet_wire: HashMap::new(),
             request_fields: HashMap::new(),
+            sent: SentFields::default(),
         }
+    }
+
+    /// Renamed reply and notification fields must be ones the simulator sends (when the table
+    /// lists the operation or notification), with the line of the bad key.
+    #[test]
+    fn renamed_sent_fields_are_checked_against_what_is_sent() {
+        let mut catalog = catalog();
+        catalog.sent.replies.insert(
+            "whalet.createUser".into(),
+            vec!["user".into(), "user.userId".into(), "status".into()],
+        );
+        catalog
+            .sent
+            .notifications
+            .insert("whalet.userNotify".into(), vec!["userId".into()]);
+        let good = "[whalet.createUser]\nrename_reply = { \"user.userId\" = \"user.id\", user = \"customer\" }\n\n[notification.\"whalet.userNotify\"]\nrename = { userId = \"id\" }\n";
+        assert!(Contract::parse("c.toml", good, &catalog).is_ok());
+        let bad = "[whalet.createUser]\n\nrename_reply = { \"user.userID\" = \"id\" }\n";
+        let err = Contract::parse("c.toml", bad, &catalog).expect_err("an error");
+        let err = err.to_string();
+        assert!(err.starts_with("c.toml:3: "), "{err}");
+        assert!(err.contains("did you mean \"user.userId\"?"), "{err}");
+        let bad = "[notification.\"whalet.userNotify\"]\nrename = { user = \"id\" }\n";
+        let err = Contract::parse("c.toml", bad, &catalog).expect_err("an error");
+        assert!(err.to_string().starts_with("c.toml:2: "), "{err}");
+        // Not listed: not checked.
+        catalog.sent = SentFields::default();
+        assert!(Contract::parse("c.toml", bad, &catalog).is_ok());
     }
 
     #[test]

@@ -121,6 +121,29 @@ fn take(v: &mut Value, path: &[&str]) -> Option<Value> {
     take(map.get_mut(*first)?, rest)
 }
 
+/// Every path of `v` as an overlay names it: each object key, joined by `.`, arrays crossed
+/// (so `records.amount` for the `amount` of any record). Paths of objects are included too.
+pub fn all_paths(v: &Value, out: &mut std::collections::BTreeSet<String>) {
+    fn walk(v: &Value, prefix: &str, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            Value::Array(items) => items.iter().for_each(|i| walk(i, prefix, out)),
+            Value::Object(map) => {
+                for (key, child) in map {
+                    let path = if prefix.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{prefix}.{key}")
+                    };
+                    walk(child, &path, out);
+                    out.insert(path);
+                }
+            }
+            _ => {}
+        }
+    }
+    walk(v, "", out);
+}
+
 /// Whether a key holds a status word: `status`, or a key ending in `Status` or `_status`.
 pub fn is_status_key(key: &str) -> bool {
     key == "status" || key.ends_with("Status") || key.ends_with("_status")
@@ -182,6 +205,15 @@ mod tests {
         assert_eq!(v["list"][0]["status"], "SUCCEEDED");
         assert_eq!(v["list"][1]["payStatus"], "FAILED");
         assert!(parse("a..b").is_err());
+        let mut all = std::collections::BTreeSet::new();
+        all_paths(
+            &json!({"r": [{"x": 1}, {"y": {"z": 2}}], "k": "v"}),
+            &mut all,
+        );
+        assert_eq!(
+            all.into_iter().collect::<Vec<_>>(),
+            ["k", "r", "r.x", "r.y", "r.y.z"]
+        );
         assert!(parse("a b").is_err());
     }
 }

@@ -87,7 +87,28 @@ pub async fn handle(core: &Core, req: &SimRequest, rest: &str) -> SimResponse {
 /// Every operation of every surface (`?surface=` narrows it).
 fn operations(core: &Core, req: &SimRequest) -> SimResponse {
     let wanted = req.query_param("surface");
-    let all = crate::api::catalog::operations(core);
+    let tenant = match tenant_param(req, None) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    if let Some(t) = tenant
+        .as_ref()
+        .filter(|t| !core.store().tenant_ids().contains(t))
+    {
+        return error(
+            404,
+            format!(
+                "no tenant {t} is configured (configured: {})",
+                core.store()
+                    .tenant_ids()
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
+    let all = crate::api::catalog::operations_for(core, tenant.as_ref());
     let surfaces = ["whalet", "platform", "file", "infinia", "pockyt"];
     if let Some(s) = wanted.as_deref().filter(|s| !surfaces.contains(s)) {
         return error(

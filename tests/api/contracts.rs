@@ -156,6 +156,9 @@ fn unknown_operations_notifications_and_keys_name_file_and_line() {
         // A request field the operation does not read (its description, `api::describe`).
         ("[whalet.userOnboardingApply]\nrequired = [\"email\"]\nrename_request = { merchantUserId = \"outUserID\" }\n", 3, "\"outUserID\", a field this operation does not read"),
         ("[platform.paymentApply]\n\noptional = { \"memmo\" = \"x\" }\n", 3, "optional names \"memmo\""),
+        // A reply or notification field the simulator does not send (src/contract/fields.json).
+        ("[whalet.userOnboardingApply]\n\nrename_reply = { userID = \"customerId\" }\n", 3, "rename_reply names \"userID\", a field not in the simulator's reply; did you mean \"userId\"?"),
+        ("[notification.\"whalet.userOnboardingResultNotify\"]\nrename = { stauts = \"state\" }\n", 2, "rename names \"stauts\", a field not in the simulator's payload; did you mean \"status\"?"),
     ];
     for (text, line, needle) in cases {
         std::fs::write(&file, text).unwrap();
@@ -164,6 +167,15 @@ fn unknown_operations_notifications_and_keys_name_file_and_line() {
         assert!(err.contains(&at), "{text:?}: {err} should name {at}");
         assert!(err.contains(needle), "{text:?}: {err} should name {needle}");
     }
+    // `check_sent_fields = false` lets a reply field the table does not list through.
+    std::fs::write(
+        &file,
+        "[whalet.userOnboardingApply]\nrename_reply = { userID = \"customerId\" }\n",
+    )
+    .unwrap();
+    let lenient = format!("{config}check_sent_fields = false\n");
+    let app = App::new(Config::parse(&lenient).unwrap(), Options::default());
+    assert!(app.is_ok(), "{:#}", app.err().unwrap());
     // A tenant overlay for a tenant that is not configured.
     std::fs::write(&file, "").unwrap();
     let err = load(&format!(
@@ -258,5 +270,62 @@ async fn the_listed_example_follows_the_overlay_and_succeeds() {
     assert_eq!(field("legalEntity.countryCode")["required"], false);
     let (code, detail, body) = apply(&app.client, example.clone()).await;
     assert_eq!(code, "SUCCESS", "{detail} {body}");
+    app.shutdown().await;
+}
+
+/// `GET /__sim/operations?tenant=` lists fields and examples through that tenant's own overlay;
+/// without it, and for the other tenants, the simulator's names stay. An unknown or malformed
+/// tenant is refused.
+#[tokio::test]
+async fn the_listing_for_a_tenant_follows_its_own_overlay() {
+    let config = format!(
+        "{}\n[contract.tenants]\n\"whalet:{SECOND_PARTNER}\" = \"{}\"\n",
+        second_partner_config(),
+        repo_path(SHIPPED)
+    );
+    let app = spawn_with(Setup {
+        config: Some(config),
+        ..Setup::default()
+    })
+    .await;
+    let onboarding_example = |listing: &Value| {
+        listing["operations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"] == "userOnboardingApply")
+            .map(|o| o["example"].clone())
+            .unwrap()
+    };
+    let second = app
+        .get_json(&format!(
+            "/__sim/operations?surface=whalet&tenant=whalet:{SECOND_PARTNER}"
+        ))
+        .await;
+    let example = onboarding_example(&second);
+    assert!(example.get("merchantUserId").is_some(), "{example}");
+    assert!(example.get("outUserId").is_none(), "{example}");
+    for query in ["", "&tenant=whalet:202400000000001"] {
+        let listing = app
+            .get_json(&format!("/__sim/operations?surface=whalet{query}"))
+            .await;
+        let example = onboarding_example(&listing);
+        assert!(example.get("outUserId").is_some(), "{query}: {example}");
+        assert!(
+            example.get("merchantUserId").is_none(),
+            "{query}: {example}"
+        );
+    }
+    let (status, body) = app.get("/__sim/operations?tenant=whalet:999").await;
+    assert_eq!(status, 404, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("no tenant whalet:999"),
+        "{body}"
+    );
+    let (status, _) = app.get("/__sim/operations?tenant=P0001").await;
+    assert_eq!(status, 400);
     app.shutdown().await;
 }

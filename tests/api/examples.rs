@@ -8,6 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
+use whalet_sim::contract::SentFields;
+
 use crate::helpers::{platform_call, spawn_app, TestApp};
 use crate::infinia::support::Merchant as InfiniaMerchant;
 
@@ -325,6 +327,8 @@ async fn every_example_succeeds_once_what_it_needs_exists() {
     )
     .await;
 
+    // What the simulator sends: every successful reply's body and every notification payload.
+    let mut sent = SentFields::default();
     let mut done: BTreeSet<String> = BTreeSet::new();
     let mut last_failure: BTreeMap<String, Value> = BTreeMap::new();
     for round in 0..16 {
@@ -348,6 +352,11 @@ async fn every_example_succeeds_once_what_it_needs_exists() {
             let (surface, name) = (
                 op["surface"].as_str().unwrap(),
                 op["name"].as_str().unwrap(),
+            );
+            sent_paths(
+                &mut sent.replies,
+                &format!("{surface}.{name}"),
+                &reply_body(surface, &reply),
             );
             for (field, by) in &makers {
                 if by == name {
@@ -407,7 +416,87 @@ async fn every_example_succeeds_once_what_it_needs_exists() {
             "{s} {n} is excused but not listed"
         );
     }
+    // Every notification made on the way has had its first attempt (the receiver acknowledges).
+    for _ in 0..200 {
+        let listed = app.get_json("/__sim/notifications").await;
+        let pending = listed["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["status"] == "pending");
+        if !pending {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    for received in app.receiver.received() {
+        if let Some(body) = &received.body {
+            sent_paths(
+                &mut sent.notifications,
+                &format!("whalet.{}", received.api_code),
+                body,
+            );
+        }
+    }
+    check_sent_fields(sent);
     app.shutdown().await;
+}
+
+/// The part of a reply a contract overlay's `rename_reply` rewrites (as `send` shows it).
+fn reply_body(surface: &str, shown: &Value) -> Value {
+    match surface {
+        "whalet" | "platform" => shown["body"].clone(),
+        "infinia" => shown["data"].clone(),
+        _ => {
+            let mut payload = shown.clone();
+            if let Some(map) = payload.as_object_mut() {
+                map.remove("ret_code");
+                map.remove("ret_msg");
+            }
+            payload
+        }
+    }
+}
+
+/// Adds the paths of `body` to `key`'s list (sorted, each once). A body without fields (a head-only
+/// reply, an empty list) adds nothing: its operation stays unlisted, so unchecked.
+fn sent_paths(table: &mut BTreeMap<String, Vec<String>>, key: &str, body: &Value) {
+    let mut all: BTreeSet<String> = table.remove(key).unwrap_or_default().into_iter().collect();
+    whalet_sim::contract::paths::all_paths(body, &mut all);
+    if !all.is_empty() {
+        table.insert(key.to_owned(), all.into_iter().collect());
+    }
+}
+
+/// The shipped table of sent fields (`src/contract/fields.json`, which contract overlays are
+/// checked against) must be what this run saw; `UPDATE_CONTRACT_FIELDS=1` rewrites it.
+fn check_sent_fields(mut seen: SentFields) {
+    seen.about = SentFields::shipped().about;
+    let path = format!("{}/src/contract/fields.json", env!("CARGO_MANIFEST_DIR"));
+    if std::env::var_os("UPDATE_CONTRACT_FIELDS").is_some() {
+        let text = serde_json::to_string_pretty(&seen).unwrap() + "\n";
+        std::fs::write(&path, text).unwrap();
+        return;
+    }
+    let shipped = SentFields::shipped();
+    let mut differences = Vec::new();
+    for (kind, seen, shipped) in [
+        ("reply", &seen.replies, &shipped.replies),
+        ("notification", &seen.notifications, &shipped.notifications),
+    ] {
+        for key in seen.keys().chain(shipped.keys()).collect::<BTreeSet<_>>() {
+            let (a, b) = (seen.get(key), shipped.get(key));
+            if a != b {
+                differences.push(format!("{kind} {key}: sent {a:?}, table {b:?}"));
+            }
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "src/contract/fields.json is not what the simulator sends (UPDATE_CONTRACT_FIELDS=1 \
+         cargo test --test api every_example rewrites it):\n{}",
+        differences.join("\n")
+    );
 }
 
 /// `whalet-sim call OP --example`: the body, a table of the fields, what it needs; `--json` is
