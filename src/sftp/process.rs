@@ -311,19 +311,10 @@ pub(super) fn journal(
     });
 }
 
-/// An uploaded trade-details file's processing (key: the file name).
-pub const PROCESS_FILE: crate::core::timers::TimerKind = crate::core::timers::TimerKind {
-    name: "infinia.sftp.process",
-    run: run_process,
-};
-
-fn run_process(core: Core, record: crate::clock::TimerRecord) -> crate::clock::JobFuture {
-    crate::core::timers::for_tenant(
-        core,
-        record,
-        &["generation", "failure"],
-        |core, tenant, key, (generation, failure): (u64, Option<String>)| async move {
-            process(&core, &tenant, &key, generation, failure);
-        },
-    )
+crate::core::timers::timer_kind! {
+    /// An uploaded trade-details file's processing (key: the file name).
+    pub PROCESS_FILE = "infinia.sftp.process",
+    |core, tenant, key, generation: u64 = "generation", failure: Option<String> = "failure"| {
+        process(&core, &tenant, &key, generation, failure);
+    }
 }
