@@ -20,13 +20,16 @@ use crate::tenant::TenantId;
 /// Scenario operation name of trade-details processing.
 pub const OPERATION: &str = "trade-details/upload";
 
+/// An uploaded file's name without its `.csv` (or `.CSV`) ending.
+pub fn csv_stem(name: &str) -> &str {
+    name.strip_suffix(".csv")
+        .or_else(|| name.strip_suffix(".CSV"))
+        .unwrap_or(name)
+}
+
 /// The error file's SFTP path for an uploaded file name.
 pub fn error_file_path(name: &str) -> String {
-    let stem = name
-        .strip_suffix(".csv")
-        .or_else(|| name.strip_suffix(".CSV"))
-        .unwrap_or(name);
-    format!("{ERROR_DIR}/{stem}_error_file.csv")
+    format!("{ERROR_DIR}/{}_error_file.csv", csv_stem(name))
 }
 
 /// A file just received, not processed yet.
