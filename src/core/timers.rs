@@ -154,23 +154,23 @@ where
 /// ```
 macro_rules! timer_kind {
     (
+        @declare $(#[$meta:meta])* $vis:vis $id:ident = $name:literal, $runner:ident
+        [$($param:literal),*] $run:expr
+    ) => {
+        $(#[$meta])*
+        $vis const $id: $crate::core::timers::TimerKind = $crate::core::timers::TimerKind {
+            name: $name,
+            run: |core, record| $crate::core::timers::$runner(core, record, &[$($param),*], $run),
+        };
+    };
+    (
         $(#[$meta:meta])*
         $vis:vis $id:ident = $name:literal,
         |$core:ident, $tenant:ident, $key:ident $(, $var:ident: $ty:ty = $param:literal)* $(,)?|
         $body:block
     ) => {
-        $(#[$meta])*
-        $vis const $id: $crate::core::timers::TimerKind = $crate::core::timers::TimerKind {
-            name: $name,
-            run: |core, record| {
-                $crate::core::timers::for_tenant(
-                    core,
-                    record,
-                    &[$($param),*],
-                    |$core, $tenant, $key, ($($var,)*): ($($ty,)*)| async move $body,
-                )
-            },
-        };
+        $crate::core::timers::timer_kind!(@declare $(#[$meta])* $vis $id = $name, for_tenant
+            [$($param),*] |$core, $tenant, $key, ($($var,)*): ($($ty,)*)| async move $body);
     };
     (
         $(#[$meta:meta])*
@@ -178,18 +178,8 @@ macro_rules! timer_kind {
         |$core:ident, $key:ident $(, $var:ident: $ty:ty = $param:literal)* $(,)?|
         $body:block
     ) => {
-        $(#[$meta])*
-        $vis const $id: $crate::core::timers::TimerKind = $crate::core::timers::TimerKind {
-            name: $name,
-            run: |core, record| {
-                $crate::core::timers::for_record(
-                    core,
-                    record,
-                    &[$($param),*],
-                    |$core, $key, ($($var,)*): ($($ty,)*)| async move $body,
-                )
-            },
-        };
+        $crate::core::timers::timer_kind!(@declare $(#[$meta])* $vis $id = $name, for_record
+            [$($param),*] |$core, $key, ($($var,)*): ($($ty,)*)| async move $body);
     };
 }
 pub(crate) use timer_kind;

@@ -788,7 +788,7 @@ fn load_extras(conn: &Connection) -> Result<LoadedExtras, String> {
                     .map_err(|e| format!("meta scenario_state: {e}"))?,
                 ..ScenariosRecord::default()
             };
-            let rows: Vec<(i64, Option<String>, String, i64, String, String, String)> = table_rows(
+            let rows: Vec<ScenarioRow> = table_rows(
                 conn,
                 "SELECT generation, tenant, name, loaded_at, source, text, fired
                      FROM scenarios ORDER BY generation",
@@ -891,6 +891,9 @@ fn write_timers(tx: &rusqlite::Transaction<'_>, timers: &TimerWrite) -> Result<(
     }
     Ok(())
 }
+
+/// A row of the `scenarios` table: generation, tenant, name, loaded_at, source, text, fired.
+type ScenarioRow = (i64, Option<String>, String, i64, String, String, String);
 
 /// Every row `query` returns, each read as the tuple `T` (one element per column).
 fn table_rows<T>(conn: &Connection, query: &str) -> Result<Vec<T>, String>
