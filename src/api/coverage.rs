@@ -302,29 +302,19 @@ mod tests {
             assert!(ids.insert(i.id.as_str()), "{} twice", i.id);
             assert!(!i.hint.is_empty(), "{} has no hint", i.id);
         }
+        let listed = |surface: &str, outcome: &str| {
+            m.items
+                .iter()
+                .any(|i| i.surface == surface && i.outcome == outcome)
+        };
         for code in WhaletCode::ALL {
-            assert!(
-                m.items
-                    .iter()
-                    .any(|i| i.surface == "whalet" && i.outcome == code.as_str()),
-                "{code}"
-            );
+            assert!(listed("whalet", code.as_str()), "{code}");
         }
         for code in InfiniaCode::ALL {
-            assert!(
-                m.items
-                    .iter()
-                    .any(|i| i.surface == "infinia" && i.outcome == code.as_str()),
-                "{code}"
-            );
+            assert!(listed("infinia", code.as_str()), "{code}");
         }
         for code in RetCode::ALL {
-            assert!(
-                m.items
-                    .iter()
-                    .any(|i| i.surface == "pockyt" && i.outcome == code.as_str()),
-                "{code}"
-            );
+            assert!(listed("pockyt", code.as_str()), "{code}");
         }
     }
 

@@ -114,25 +114,8 @@ impl Ceiling {
 
     /// The mean of two measurements of the same scheme (each operation's time averaged).
     pub fn mean_with(&self, other: &Ceiling) -> Ceiling {
-        let ops = self
-            .ops
-            .iter()
-            .map(|op| {
-                let theirs = other
-                    .ops
-                    .iter()
-                    .find(|o| o.op == op.op)
-                    .map_or(op.us_per_op, |o| o.us_per_op);
-                let us = (op.us_per_op + theirs) / 2.0;
-                OpRate {
-                    op: op.op,
-                    ops_per_sec: if us > 0.0 { 1e6 / us } else { 0.0 },
-                    us_per_op: us,
-                    per_request: op.per_request,
-                }
-            })
-            .collect();
-        let mut c = Ceiling::new(self.scheme, ops);
+        let both = [self.clone(), other.clone()];
+        let mut c = Ceiling::mean_of(&both).unwrap_or_else(|| self.clone());
         c.threads = self.threads;
         c
     }

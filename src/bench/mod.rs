@@ -29,7 +29,7 @@ use crate::config::key_text;
 use crate::wire::crypto::SignatureHash;
 use crate::wire::keys::{demo, PrivateKey, PublicKey};
 use load::Limits;
-use report::{Latency, OpenLoopReport, Report, RunReport};
+use report::{CeilingCheck, Latency, OpenLoopReport, Report, RunReport};
 use requests::{Judge, Opener, Plan, Pool};
 
 pub use ceiling::{measure as measure_ceiling, Ceiling};
@@ -354,7 +354,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                 }
                 let mut record = run.finish(interleaved.mean.as_ref().or(ceiling.as_ref()));
                 interleaved.annotate(&mut record);
-                let unstable = record.unstable;
+                let unstable = record.ceiling.unstable;
                 report.runs.push(record);
                 if let Some(echo) = &echo {
                     let mut plan = plan;
@@ -398,7 +398,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                             .filter(move |r| r.target == "simulator" && r.partners == partners)
                     };
                     let max = level()
-                        .filter(|r| !r.unstable)
+                        .filter(|r| !r.ceiling.unstable)
                         .map(|r| r.throughput_rps)
                         .reduce(f64::max)
                         .or_else(|| level().map(|r| r.throughput_rps).reduce(f64::max))
@@ -745,14 +745,10 @@ fn open_report(
         verify_errors: out.replies.verify_errors.into_iter().take(5).collect(),
         server_cpu_us_per_request: per_request,
         server_cores_busy: server_cpu_s.map(|cpu| cpu / elapsed),
-        ceiling_ratio: match (per_request, ceiling) {
+        ceiling: interleaved.check(match (per_request, ceiling) {
             (Some(us), Some(c)) if us > 0.0 => Some(c.us_per_request / us),
             _ => None,
-        },
-        ceiling_before_us: interleaved.before_us,
-        ceiling_after_us: interleaved.after_us,
-        ceiling_drift: interleaved.drift,
-        unstable: interleaved.unstable,
+        }),
     }
 }
 
@@ -798,10 +794,18 @@ impl Interleaved {
     }
 
     fn annotate(&self, run: &mut RunReport) {
-        run.ceiling_before_us = self.before_us;
-        run.ceiling_after_us = self.after_us;
-        run.ceiling_drift = self.drift;
-        run.unstable = self.unstable;
+        run.ceiling = self.check(run.ceiling.ceiling_ratio);
+    }
+
+    /// The run's standing against these slices, with its ratio.
+    fn check(&self, ceiling_ratio: Option<f64>) -> CeilingCheck {
+        CeilingCheck {
+            ceiling_ratio,
+            ceiling_before_us: self.before_us,
+            ceiling_after_us: self.after_us,
+            ceiling_drift: self.drift,
+            unstable: self.unstable,
+        }
     }
 }
 

@@ -39,6 +39,14 @@ pub struct RunReport {
     pub server_cores_busy: Option<f64>,
     pub server_rss_max_kib: Option<u64>,
     pub generator_cpu_s: Option<f64>,
+    #[serde(flatten)]
+    pub ceiling: CeilingCheck,
+}
+
+/// A run against the envelope's crypto ceiling, flattened into each run report (its fields
+/// keep their names in the `--json` output).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CeilingCheck {
     /// Requests per server CPU-second ÷ the envelope's crypto ceiling per core (the mean of the
     /// slices measured right before and right after this run, when they were).
     pub ceiling_ratio: Option<f64>,
@@ -105,11 +113,10 @@ impl RunReport {
             server_cores_busy: server_cpu_s.map(|cpu| cpu / elapsed_s),
             server_rss_max_kib,
             generator_cpu_s,
-            ceiling_ratio,
-            ceiling_before_us: None,
-            ceiling_after_us: None,
-            ceiling_drift: None,
-            unstable: false,
+            ceiling: CeilingCheck {
+                ceiling_ratio,
+                ..CeilingCheck::default()
+            },
         }
     }
 }
@@ -146,14 +153,16 @@ struct Ratios {
 impl Ratios {
     fn of<'a>(runs: impl Iterator<Item = &'a RunReport>) -> Ratios {
         let runs: Vec<&RunReport> = runs.collect();
-        let unstable = runs.iter().filter(|r| r.unstable).count();
+        let unstable = runs.iter().filter(|r| r.ceiling.unstable).count();
         let stable: Vec<f64> = runs
             .iter()
-            .filter(|r| !r.unstable)
-            .filter_map(|r| r.ceiling_ratio)
+            .filter(|r| !r.ceiling.unstable)
+            .filter_map(|r| r.ceiling.ceiling_ratio)
             .collect();
         let mut ratios = if stable.is_empty() {
-            runs.iter().filter_map(|r| r.ceiling_ratio).collect()
+            runs.iter()
+                .filter_map(|r| r.ceiling.ceiling_ratio)
+                .collect()
         } else {
             stable
         };
@@ -236,11 +245,8 @@ pub struct OpenLoopReport {
     pub verify_errors: Vec<String>,
     pub server_cpu_us_per_request: Option<f64>,
     pub server_cores_busy: Option<f64>,
-    pub ceiling_ratio: Option<f64>,
-    pub ceiling_before_us: Option<f64>,
-    pub ceiling_after_us: Option<f64>,
-    pub ceiling_drift: Option<f64>,
-    pub unstable: bool,
+    #[serde(flatten)]
+    pub ceiling: CeilingCheck,
 }
 
 impl Latency {
@@ -305,7 +311,7 @@ impl Report {
                         .runs
                         .iter()
                         .filter(|r| r.target == target && r.partners == partners)
-                        .filter_map(|r| r.ceiling_ratio)
+                        .filter_map(|r| r.ceiling.ceiling_ratio)
                         .reduce(f64::max),
                     vs_echo: echo.map(|e| top.throughput_rps / e.throughput_rps.max(1e-9)),
                     median_ceiling_ratio: ratios.median,
@@ -373,18 +379,20 @@ impl Report {
                 r.target, r.partners, r.repeat, r.requests, r.ok, r.throughput_rps, r.latency.p50_ms,
                 r.latency.p90_ms, r.latency.p99_ms, r.latency.max_ms,
                 opt(r.server_cpu_us_per_request, 0), opt(r.server_cores_busy, 2),
-                opt(r.ceiling_ratio, 2), kib(r.server_rss_max_kib)
+                opt(r.ceiling.ceiling_ratio, 2), kib(r.server_rss_max_kib)
             );
             let codes: Vec<String> = r.codes.iter().map(|(c, n)| format!("{c}={n}")).collect();
             let mut notes = format!("    codes: {}", codes.join(" "));
-            if let (Some(b), Some(a), Some(d)) =
-                (r.ceiling_before_us, r.ceiling_after_us, r.ceiling_drift)
-            {
+            if let (Some(b), Some(a), Some(d)) = (
+                r.ceiling.ceiling_before_us,
+                r.ceiling.ceiling_after_us,
+                r.ceiling.ceiling_drift,
+            ) {
                 let _ = write!(
                     notes,
                     " | ceiling {b:.0} us before, {a:.0} us after (drift {:.1}%){}",
                     d * 100.0,
-                    if r.unstable { " UNSTABLE" } else { "" }
+                    if r.ceiling.unstable { " UNSTABLE" } else { "" }
                 );
             }
             if r.verified_replies > 0 {
@@ -434,8 +442,8 @@ impl Report {
                 o.duration_s, o.sent, o.dropped, o.max_in_flight, o.peak_in_flight, o.unfinished,
                 o.achieved_rps, o.latency.p50_ms, o.latency.p90_ms, o.latency.p99_ms,
                 o.latency.max_ms, o.max_send_lag_ms, opt(o.server_cpu_us_per_request, 0),
-                opt(o.ceiling_ratio, 2),
-                match (o.ceiling_before_us, o.ceiling_after_us) {
+                opt(o.ceiling.ceiling_ratio, 2),
+                match (o.ceiling.ceiling_before_us, o.ceiling.ceiling_after_us) {
                     (Some(b), Some(a)) => format!(", ceiling {b:.0} us before, {a:.0} us after"),
                     _ => String::new(),
                 },
@@ -462,8 +470,8 @@ mod tests {
             None,
             None,
         );
-        r.ceiling_ratio = Some(ratio);
-        r.unstable = unstable;
+        r.ceiling.ceiling_ratio = Some(ratio);
+        r.ceiling.unstable = unstable;
         r
     }
 
@@ -484,5 +492,33 @@ mod tests {
         let all_unstable = [run(0.5, true), run(0.7, true)];
         assert_eq!(Ratios::of(all_unstable.iter()).median, Some(0.6));
         assert_eq!(median(&[]), None);
+    }
+
+    /// The ceiling fields stand at the top level of a run's JSON, after the generator's CPU, in
+    /// the order the performance document's script reads them.
+    #[test]
+    fn a_runs_ceiling_fields_stay_at_the_top_level() {
+        let json = serde_json::to_value(run(0.9, true)).unwrap();
+        let keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let tail = &keys[keys.len() - 6..];
+        assert_eq!(
+            tail,
+            [
+                "generator_cpu_s",
+                "ceiling_ratio",
+                "ceiling_before_us",
+                "ceiling_after_us",
+                "ceiling_drift",
+                "unstable"
+            ]
+        );
+        assert_eq!(json["ceiling_ratio"], 0.9);
+        assert_eq!(json["unstable"], true);
+        assert!(json["ceiling_drift"].is_null());
     }
 }

@@ -44,6 +44,17 @@ struct Camel;
 type Error = serde_json::Error;
 type Plain = serde_json::value::Serializer;
 
+/// Scalars hold no field names: they serialize as plain `serde_json` does.
+macro_rules! plain_scalars {
+    ($($method:ident($ty:ty)),* $(,)?) => {
+        $(
+            fn $method(self, v: $ty) -> Result<Value, Error> {
+                ser::Serializer::$method(Plain {}, v)
+            }
+        )*
+    };
+}
+
 impl ser::Serializer for Camel {
     type Ok = Value;
     type Error = Error;
@@ -55,53 +66,23 @@ impl ser::Serializer for Camel {
     type SerializeStruct = Struct;
     type SerializeStructVariant = Variant<Struct>;
 
-    fn serialize_bool(self, v: bool) -> Result<Value, Error> {
-        Ok(Value::Bool(v))
-    }
-    fn serialize_i8(self, v: i8) -> Result<Value, Error> {
-        Ok(v.into())
-    }
-    fn serialize_i16(self, v: i16) -> Result<Value, Error> {
-        Ok(v.into())
-    }
-    fn serialize_i32(self, v: i32) -> Result<Value, Error> {
-        Ok(v.into())
-    }
-    fn serialize_i64(self, v: i64) -> Result<Value, Error> {
-        Ok(v.into())
-    }
-    fn serialize_i128(self, v: i128) -> Result<Value, Error> {
-        ser::Serializer::serialize_i128(Plain {}, v)
-    }
-    fn serialize_u8(self, v: u8) -> Result<Value, Error> {
-        Ok(v.into())
-    }
-    fn serialize_u16(self, v: u16) -> Result<Value, Error> {
-        Ok(v.into())
-    }
-    fn serialize_u32(self, v: u32) -> Result<Value, Error> {
-        Ok(v.into())
-    }
-    fn serialize_u64(self, v: u64) -> Result<Value, Error> {
-        Ok(v.into())
-    }
-    fn serialize_u128(self, v: u128) -> Result<Value, Error> {
-        ser::Serializer::serialize_u128(Plain {}, v)
-    }
-    fn serialize_f32(self, v: f32) -> Result<Value, Error> {
-        ser::Serializer::serialize_f32(Plain {}, v)
-    }
-    fn serialize_f64(self, v: f64) -> Result<Value, Error> {
-        ser::Serializer::serialize_f64(Plain {}, v)
-    }
-    fn serialize_char(self, v: char) -> Result<Value, Error> {
-        Ok(Value::String(v.to_string()))
-    }
-    fn serialize_str(self, v: &str) -> Result<Value, Error> {
-        Ok(Value::String(v.to_owned()))
-    }
-    fn serialize_bytes(self, v: &[u8]) -> Result<Value, Error> {
-        ser::Serializer::serialize_bytes(Plain {}, v)
+    plain_scalars! {
+        serialize_bool(bool),
+        serialize_i8(i8),
+        serialize_i16(i16),
+        serialize_i32(i32),
+        serialize_i64(i64),
+        serialize_i128(i128),
+        serialize_u8(u8),
+        serialize_u16(u16),
+        serialize_u32(u32),
+        serialize_u64(u64),
+        serialize_u128(u128),
+        serialize_f32(f32),
+        serialize_f64(f64),
+        serialize_char(char),
+        serialize_str(&str),
+        serialize_bytes(&[u8]),
     }
     fn serialize_none(self) -> Result<Value, Error> {
         Ok(Value::Null)

@@ -50,33 +50,21 @@ pub fn schedule_pending(core: &Core) {
     }
 }
 
-/// One event of a scenario's timeline (key: the scenario's name): fires its trigger unless the
-/// scenario was reloaded or reset meanwhile.
-pub const TIMELINE_EVENT: super::timers::TimerKind = super::timers::TimerKind {
-    name: "scenario.timeline",
-    run: run_event,
-};
-
-fn run_event(core: Core, record: crate::clock::TimerRecord) -> crate::clock::JobFuture {
-    use super::timers::{param, skip};
-    let read = || -> Result<(u64, usize, String, Map<String, Value>), String> {
-        Ok((
-            param(&record, "generation")?,
-            param(&record, "index")?,
-            param(&record, "event")?,
-            param(&record, "params")?,
-        ))
-    };
-    let (generation, index, event_name, params) = match read() {
-        Ok(read) => read,
-        Err(why) => return skip(&record, &why),
-    };
-    Box::pin(async move {
+super::timers::timer_kind! {
+    /// One event of a scenario's timeline (key: the scenario's name): fires its trigger unless
+    /// the scenario was reloaded or reset meanwhile.
+    pub TIMELINE_EVENT = "scenario.timeline",
+    |core,
+     key,
+     generation: u64 = "generation",
+     index: usize = "index",
+     event_name: String = "event",
+     params: Map<String, Value> = "params"| {
         if !core.scenarios().is_current(generation) {
             return;
         }
         let at = core.clock().now();
-        let via = Some(format!("timeline of scenario {}", record.key));
+        let via = Some(format!("timeline of scenario {key}"));
         let outcome = core.fire(&event_name, params, via).await;
         let entry = match outcome {
             Ok(result) => {
@@ -87,7 +75,7 @@ fn run_event(core: Core, record: crate::clock::TimerRecord) -> crate::clock::Job
             }
         };
         core.scenarios().record_fired(generation, entry);
-    })
+    }
 }
 
 /// The simulator's own triggers.

@@ -104,13 +104,6 @@ pub fn tenant_of(record: &TimerRecord) -> Option<TenantId> {
     record.tenant.as_deref().and_then(TenantId::parse)
 }
 
-/// Parameter `name` of a record, read as `T` (a missing one reads as JSON null).
-pub fn param<T: DeserializeOwned>(record: &TimerRecord, name: &str) -> Result<T, String> {
-    let value = record.params.get(name).cloned().unwrap_or(Value::Null);
-    serde_json::from_value(value)
-        .map_err(|e| format!("timer {:?}: parameter {name}: {e}", record.label))
-}
-
 /// Runs a tenant's record: its tenant, its key and the parameters `names`, read in that order as
 /// the tuple `P`, are handed to `run`; a record whose tenant or parameters do not read back is
 /// logged and skipped.
@@ -123,15 +116,73 @@ where
     let Some(tenant) = tenant_of(&record) else {
         return skip(&record, "no tenant");
     };
+    for_record(core, record, names, |core, key, params| {
+        run(core, tenant, key, params)
+    })
+}
+
+/// Runs a record whatever its tenant: its key and the parameters `names`, read in that order as
+/// the tuple `P`, are handed to `run`; a record whose parameters do not read back is logged and
+/// skipped.
+pub fn for_record<P, F, Fut>(core: Core, record: TimerRecord, names: &[&str], run: F) -> JobFuture
+where
+    P: DeserializeOwned,
+    F: FnOnce(Core, String, P) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let values: Vec<Value> = names
         .iter()
         .map(|n| record.params.get(*n).cloned().unwrap_or(Value::Null))
         .collect();
     match serde_json::from_value::<P>(Value::Array(values)) {
-        Ok(params) => Box::pin(run(core, tenant, record.key, params)),
+        Ok(params) => Box::pin(run(core, record.key, params)),
         Err(e) => skip(&record, &format!("parameters {}: {e}", names.join(", "))),
     }
 }
+
+/// Declares a [`TimerKind`]: its record name and the body run on a due record. The closure-like
+/// head names the core, the tenant (omitted for a kind whose records need none), the key, then
+/// each parameter as `variable: Type = "name in the record"`; a record whose tenant or
+/// parameters do not read back is logged and skipped (see [`for_tenant`], [`for_record`]).
+///
+/// ```ignore
+/// timer_kind! {
+///     /// A payout's scheduled status change (key: the payout's number).
+///     pub PAYOUT_STEP = "pockyt.payout.step",
+///     |core, tenant, key, to: PayoutStatus = "to", reason: Option<String> = "reason"| { ... }
+/// }
+/// ```
+macro_rules! timer_kind {
+    (
+        @declare $(#[$meta:meta])* $vis:vis $id:ident = $name:literal, $runner:ident
+        [$($param:literal),*] $run:expr
+    ) => {
+        $(#[$meta])*
+        $vis const $id: $crate::core::timers::TimerKind = $crate::core::timers::TimerKind {
+            name: $name,
+            run: |core, record| $crate::core::timers::$runner(core, record, &[$($param),*], $run),
+        };
+    };
+    (
+        $(#[$meta:meta])*
+        $vis:vis $id:ident = $name:literal,
+        |$core:ident, $tenant:ident, $key:ident $(, $var:ident: $ty:ty = $param:literal)* $(,)?|
+        $body:block
+    ) => {
+        $crate::core::timers::timer_kind!(@declare $(#[$meta])* $vis $id = $name, for_tenant
+            [$($param),*] |$core, $tenant, $key, ($($var,)*): ($($ty,)*)| async move $body);
+    };
+    (
+        $(#[$meta:meta])*
+        $vis:vis $id:ident = $name:literal,
+        |$core:ident, $key:ident $(, $var:ident: $ty:ty = $param:literal)* $(,)?|
+        $body:block
+    ) => {
+        $crate::core::timers::timer_kind!(@declare $(#[$meta])* $vis $id = $name, for_record
+            [$($param),*] |$core, $key, ($($var,)*): ($($ty,)*)| async move $body);
+    };
+}
+pub(crate) use timer_kind;
 
 /// A record that cannot run (its tenant or a parameter does not read back): logged, skipped.
 pub fn skip(record: &TimerRecord, why: &str) -> JobFuture {

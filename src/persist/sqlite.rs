@@ -788,27 +788,12 @@ fn load_extras(conn: &Connection) -> Result<LoadedExtras, String> {
                     .map_err(|e| format!("meta scenario_state: {e}"))?,
                 ..ScenariosRecord::default()
             };
-            let mut stmt = conn
-                .prepare(
-                    "SELECT generation, tenant, name, loaded_at, source, text, fired
+            let rows: Vec<ScenarioRow> = table_rows(
+                conn,
+                "SELECT generation, tenant, name, loaded_at, source, text, fired
                      FROM scenarios ORDER BY generation",
-                )
-                .map_err(e)?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, i64>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, String>(5)?,
-                        r.get::<_, String>(6)?,
-                    ))
-                })
-                .map_err(e)?;
-            for row in rows {
-                let (generation, tenant, name, loaded_at, source, text, fired) = row.map_err(e)?;
+            )?;
+            for (generation, tenant, name, loaded_at, source, text, fired) in rows {
                 record.loaded.push(LoadedRecord {
                     name,
                     tenant,
@@ -907,26 +892,29 @@ fn write_timers(tx: &rusqlite::Transaction<'_>, timers: &TimerWrite) -> Result<(
     Ok(())
 }
 
+/// A row of the `scenarios` table: generation, tenant, name, loaded_at, source, text, fired.
+type ScenarioRow = (i64, Option<String>, String, i64, String, String, String);
+
+/// Every row `query` returns, each read as the tuple `T` (one element per column).
+fn table_rows<T>(conn: &Connection, query: &str) -> Result<Vec<T>, String>
+where
+    T: for<'a> TryFrom<&'a rusqlite::Row<'a>, Error = rusqlite::Error>,
+{
+    let mut stmt = conn.prepare(query).map_err(|e| e.to_string())?;
+    let rows = stmt
+        .query_map([], |r| T::try_from(r))
+        .map_err(|e| e.to_string())?;
+    rows.collect::<Result<_, _>>().map_err(|e| e.to_string())
+}
+
 /// Reads the pending durable timers, in due order.
 fn load_timers(conn: &Connection) -> Result<Vec<TimerRecord>, String> {
-    let mut stmt = conn
-        .prepare("SELECT due, kind, tenant, key, label, params FROM timers ORDER BY due, id")
-        .map_err(|e| e.to_string())?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-            ))
-        })
-        .map_err(|e| e.to_string())?;
+    let rows: Vec<(i64, String, Option<String>, String, String, String)> = table_rows(
+        conn,
+        "SELECT due, kind, tenant, key, label, params FROM timers ORDER BY due, id",
+    )?;
     let mut out = Vec::new();
-    for row in rows {
-        let (due, kind, tenant, key, label, params) = row.map_err(|e| e.to_string())?;
+    for (due, kind, tenant, key, label, params) in rows {
         let params = serde_json::from_str(&params)
             .map_err(|e| format!("table timers: {label}: params are not JSON: {e}"))?;
         out.push(TimerRecord {
@@ -1208,14 +1196,8 @@ fn load(
     let template = persist::full(|| serde_json::to_value(TenantState::default()))
         .map_err(|e| e.to_string())?;
     {
-        let mut stmt = conn
-            .prepare("SELECT tenant, sequence FROM tenants")
-            .map_err(sql)?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-            .map_err(sql)?;
-        for row in rows {
-            let (tenant, sequence) = row.map_err(sql)?;
+        let rows: Vec<(String, i64)> = table_rows(conn, "SELECT tenant, sequence FROM tenants")?;
+        for (tenant, sequence) in rows {
             let id = TenantId::parse(&tenant)
                 .ok_or_else(|| format!("table tenants: {tenant:?} is not provider:id"))?;
             let mut state = template.as_object().cloned().unwrap_or_default();
@@ -1231,21 +1213,11 @@ fn load(
     // Entities: kind = section.field; id "" holds a whole value.
     let mut grouped: BTreeMap<(String, String), Vec<(String, String)>> = BTreeMap::new();
     {
-        let mut stmt = conn
-            .prepare("SELECT tenant, kind, id, json FROM entities ORDER BY tenant, kind, id")
-            .map_err(sql)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })
-            .map_err(sql)?;
-        for row in rows {
-            let (tenant, kind, id, text) = row.map_err(sql)?;
+        let rows: Vec<(String, String, String, String)> = table_rows(
+            conn,
+            "SELECT tenant, kind, id, json FROM entities ORDER BY tenant, kind, id",
+        )?;
+        for (tenant, kind, id, text) in rows {
             restored.entities += 1;
             let text = match file_field(&kind) {
                 Some(field) => file_in(dir, &text, field)
@@ -1290,23 +1262,12 @@ fn load(
     }
     // Ledger postings, and the balances they sum to.
     {
-        let mut stmt = conn
-            .prepare("SELECT tenant, id, at, memo, legs FROM ledger_postings ORDER BY tenant, id")
-            .map_err(sql)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                ))
-            })
-            .map_err(sql)?;
+        let rows: Vec<(String, i64, i64, String, String)> = table_rows(
+            conn,
+            "SELECT tenant, id, at, memo, legs FROM ledger_postings ORDER BY tenant, id",
+        )?;
         let mut postings: BTreeMap<String, Vec<Posting>> = BTreeMap::new();
-        for row in rows {
-            let (tenant, id, at, memo, legs) = row.map_err(sql)?;
+        for (tenant, id, at, memo, legs) in rows {
             let legs: Vec<Leg> = serde_json::from_str(&legs)
                 .map_err(|e| format!("table ledger_postings: {tenant} {id}: {e}"))?;
             let id = u64::try_from(id)
@@ -1332,21 +1293,12 @@ fn load(
     }
     // RequestNos, oldest first.
     {
-        let mut stmt = conn
-            .prepare("SELECT tenant, seq, request_no FROM request_nos ORDER BY tenant, seq")
-            .map_err(sql)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
-            })
-            .map_err(sql)?;
+        let rows: Vec<(String, i64, String)> = table_rows(
+            conn,
+            "SELECT tenant, seq, request_no FROM request_nos ORDER BY tenant, seq",
+        )?;
         let mut nos: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-        for row in rows {
-            let (tenant, seq, no) = row.map_err(sql)?;
+        for (tenant, seq, no) in rows {
             if let Some(tid) = TenantId::parse(&tenant) {
                 let w = written.entry(tid).or_default();
                 w.request_no_next_seq = seq + 1;

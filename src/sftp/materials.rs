@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::fs::{Area, RESULT_DIR, UPLOAD_DIR};
-use super::process::{journal, keep_output, received};
+use super::process::{csv_stem, journal, keep_output, received};
 use crate::api::platform::materials::{check_count, check_rows, shop_id, FIELDS};
 use crate::core::Core;
 use crate::store::infinia::UploadStatus;
@@ -29,11 +29,7 @@ pub const SHOP_COLUMN: &str = "shopId";
 
 /// The result report's SFTP path for an uploaded file name.
 pub fn result_file_path(name: &str) -> String {
-    let stem = name
-        .strip_suffix(".csv")
-        .or_else(|| name.strip_suffix(".CSV"))
-        .unwrap_or(name);
-    format!("{RESULT_DIR}/{stem}_result.csv")
+    format!("{RESULT_DIR}/{}_result.csv", csv_stem(name))
 }
 
 /// One line of the result report.

@@ -20,13 +20,16 @@ use crate::tenant::TenantId;
 /// Scenario operation name of trade-details processing.
 pub const OPERATION: &str = "trade-details/upload";
 
+/// An uploaded file's name without its `.csv` (or `.CSV`) ending.
+pub fn csv_stem(name: &str) -> &str {
+    name.strip_suffix(".csv")
+        .or_else(|| name.strip_suffix(".CSV"))
+        .unwrap_or(name)
+}
+
 /// The error file's SFTP path for an uploaded file name.
 pub fn error_file_path(name: &str) -> String {
-    let stem = name
-        .strip_suffix(".csv")
-        .or_else(|| name.strip_suffix(".CSV"))
-        .unwrap_or(name);
-    format!("{ERROR_DIR}/{stem}_error_file.csv")
+    format!("{ERROR_DIR}/{}_error_file.csv", csv_stem(name))
 }
 
 /// A file just received, not processed yet.
@@ -311,19 +314,10 @@ pub(super) fn journal(
     });
 }
 
-/// An uploaded trade-details file's processing (key: the file name).
-pub const PROCESS_FILE: crate::core::timers::TimerKind = crate::core::timers::TimerKind {
-    name: "infinia.sftp.process",
-    run: run_process,
-};
-
-fn run_process(core: Core, record: crate::clock::TimerRecord) -> crate::clock::JobFuture {
-    crate::core::timers::for_tenant(
-        core,
-        record,
-        &["generation", "failure"],
-        |core, tenant, key, (generation, failure): (u64, Option<String>)| async move {
-            process(&core, &tenant, &key, generation, failure);
-        },
-    )
+crate::core::timers::timer_kind! {
+    /// An uploaded trade-details file's processing (key: the file name).
+    pub PROCESS_FILE = "infinia.sftp.process",
+    |core, tenant, key, generation: u64 = "generation", failure: Option<String> = "failure"| {
+        process(&core, &tenant, &key, generation, failure);
+    }
 }

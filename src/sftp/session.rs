@@ -70,6 +70,32 @@ impl SshSession {
     }
 }
 
+impl SshSession {
+    /// One login attempt by `how`: refused outright once the attempts are used up, accepted when
+    /// `user` is an account that `ok` admits (and, with `log_in`, kept as the session's user),
+    /// otherwise refused and counted.
+    fn attempt(
+        &mut self,
+        user: &str,
+        how: &str,
+        log_in: bool,
+        ok: impl FnOnce(&Account, &Core) -> bool,
+    ) -> Auth {
+        if self.exhausted() {
+            return no_more_methods();
+        }
+        match self.account(user) {
+            Some(account) if ok(&account, &self.core) => {
+                if log_in {
+                    self.user = Some(account);
+                }
+                Auth::Accept
+            }
+            _ => self.refuse(user, how),
+        }
+    }
+}
+
 fn no_more_methods() -> Auth {
     Auth::Reject {
         proceed_with_methods: Some(MethodSet::empty()),
@@ -81,16 +107,9 @@ impl russh::server::Handler for SshSession {
     type Error = russh::Error;
 
     async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, Self::Error> {
-        if self.exhausted() {
-            return Ok(no_more_methods());
-        }
-        match self.account(user) {
-            Some(account) if account.password_ok(&self.core, password) => {
-                self.user = Some(account);
-                Ok(Auth::Accept)
-            }
-            _ => Ok(self.refuse(user, "password")),
-        }
+        Ok(self.attempt(user, "password", true, |account, core| {
+            account.password_ok(core, password)
+        }))
     }
 
     /// A key offered without a signature; a refusal counts (as in OpenSSH's `MaxAuthTries`).
@@ -99,13 +118,7 @@ impl russh::server::Handler for SshSession {
         user: &str,
         key: &russh::keys::PublicKey,
     ) -> Result<Auth, Self::Error> {
-        if self.exhausted() {
-            return Ok(no_more_methods());
-        }
-        Ok(match self.account(user) {
-            Some(account) if account.key_ok(key) => Auth::Accept,
-            _ => self.refuse(user, "public-key"),
-        })
+        Ok(self.attempt(user, "public-key", false, |account, _| account.key_ok(key)))
     }
 
     async fn auth_publickey(
@@ -113,16 +126,7 @@ impl russh::server::Handler for SshSession {
         user: &str,
         key: &russh::keys::PublicKey,
     ) -> Result<Auth, Self::Error> {
-        if self.exhausted() {
-            return Ok(no_more_methods());
-        }
-        match self.account(user) {
-            Some(account) if account.key_ok(key) => {
-                self.user = Some(account);
-                Ok(Auth::Accept)
-            }
-            _ => Ok(self.refuse(user, "public-key")),
-        }
+        Ok(self.attempt(user, "public-key", true, |account, _| account.key_ok(key)))
     }
 
     async fn auth_succeeded(&mut self, _session: &mut Session) -> Result<(), Self::Error> {

@@ -286,21 +286,12 @@ pub fn decide(
     Ok(view(&decided))
 }
 
-/// A scenario's decision on a binding (key: the link's token).
-pub const SCENARIO_DECISION: crate::core::timers::TimerKind = crate::core::timers::TimerKind {
-    name: "infinia.binding.decide",
-    run: run_scenario_decision,
-};
-
-fn run_scenario_decision(core: Core, record: crate::clock::TimerRecord) -> crate::clock::JobFuture {
-    crate::core::timers::for_tenant(
-        core,
-        record,
-        &["approved", "reason"],
-        |core, tenant, key, (approved, reason): (bool, Option<String>)| async move {
-            if let Err(e) = decide(&core, &tenant, &key, approved, reason.as_deref()) {
-                tracing::warn!(error = %e, "scenario binding decision not applied");
-            }
-        },
-    )
+crate::core::timers::timer_kind! {
+    /// A scenario's decision on a binding (key: the link's token).
+    pub SCENARIO_DECISION = "infinia.binding.decide",
+    |core, tenant, key, approved: bool = "approved", reason: Option<String> = "reason"| {
+        if let Err(e) = decide(&core, &tenant, &key, approved, reason.as_deref()) {
+            tracing::warn!(error = %e, "scenario binding decision not applied");
+        }
+    }
 }

@@ -247,21 +247,12 @@ pub fn view(s: &Sharing) -> Value {
     })
 }
 
-/// A revenue sharing's scheduled end (key: its requestNo).
-pub const SHARING_FINISH: crate::core::timers::TimerKind = crate::core::timers::TimerKind {
-    name: "infinia.sharing.finish",
-    run: run_finish,
-};
-
-fn run_finish(core: Core, record: crate::clock::TimerRecord) -> crate::clock::JobFuture {
-    crate::core::timers::for_tenant(
-        core,
-        record,
-        &["success", "reason"],
-        |core, tenant, key, (success, reason): (bool, Option<String>)| async move {
-            if let Err(e) = finish(&core, &tenant, &key, success, reason.as_deref()) {
-                tracing::warn!(error = %e, "revenue sharing not finished");
-            }
-        },
-    )
+crate::core::timers::timer_kind! {
+    /// A revenue sharing's scheduled end (key: its requestNo).
+    pub SHARING_FINISH = "infinia.sharing.finish",
+    |core, tenant, key, success: bool = "success", reason: Option<String> = "reason"| {
+        if let Err(e) = finish(&core, &tenant, &key, success, reason.as_deref()) {
+            tracing::warn!(error = %e, "revenue sharing not finished");
+        }
+    }
 }

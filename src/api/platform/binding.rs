@@ -337,34 +337,17 @@ pub fn decide_by_bind_id(
         .ok_or_else(|| WhaletError::new(Code::InternalError, "binding vanished").detail)
 }
 
-/// A scenario's seller decision on a binding (key: the link's token).
-pub const AUTO_DECISION: crate::core::timers::TimerKind = crate::core::timers::TimerKind {
-    name: "platform.binding.decide",
-    run: run_auto_decision,
-};
-
-fn run_auto_decision(
-    core: crate::core::Core,
-    record: crate::clock::TimerRecord,
-) -> crate::clock::JobFuture {
-    use crate::core::timers::{param, skip};
-    let read = || -> Result<Decision, String> {
-        Ok(Decision {
-            approved: param(&record, "approved")?,
-            reason: param(&record, "reason")?,
-        })
-    };
-    let decision = match read() {
-        Ok(d) => d,
-        Err(why) => return skip(&record, &why),
-    };
-    Box::pin(async move {
+crate::core::timers::timer_kind! {
+    /// A scenario's seller decision on a binding (key: the link's token).
+    pub AUTO_DECISION = "platform.binding.decide",
+    |core, key, approved: bool = "approved", reason: Option<String> = "reason"| {
         let now = core.clock().now();
+        let decision = Decision { approved, reason };
         if let Err(e) = core
             .authorizations()
-            .decide(&core, now, &record.key, decision, "scenario")
+            .decide(&core, now, &key, decision, "scenario")
         {
             tracing::info!(error = %e, "scenario seller decision not applied");
         }
-    })
+    }
 }

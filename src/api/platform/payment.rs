@@ -313,24 +313,17 @@ pub fn receive_bulk_payment(
     Ok(json!({"bulkPayment": payload, "notification": notification}))
 }
 
-/// A payment's scheduled settlement (key: the paymentId).
-pub const PAYMENT_SETTLE: crate::core::timers::TimerKind = crate::core::timers::TimerKind {
-    name: "platform.payment.settle",
-    run: run_settle,
-};
-
-fn run_settle(core: Core, record: crate::clock::TimerRecord) -> crate::clock::JobFuture {
-    crate::core::timers::for_tenant(
-        core,
-        record,
-        &["succeed", "reason", "notify"],
-        |core,
-         tenant,
-         key,
-         (succeed, reason, behaviour): (bool, Option<String>, NotifyBehaviour)| async move {
-            if let Err(e) = settle(&core, &tenant, &key, succeed, reason, behaviour) {
-                tracing::error!(payment = %key, error = %e, "payment not settled");
-            }
-        },
-    )
+crate::core::timers::timer_kind! {
+    /// A payment's scheduled settlement (key: the paymentId).
+    pub PAYMENT_SETTLE = "platform.payment.settle",
+    |core,
+     tenant,
+     key,
+     succeed: bool = "succeed",
+     reason: Option<String> = "reason",
+     behaviour: NotifyBehaviour = "notify"| {
+        if let Err(e) = settle(&core, &tenant, &key, succeed, reason, behaviour) {
+            tracing::error!(payment = %key, error = %e, "payment not settled");
+        }
+    }
 }

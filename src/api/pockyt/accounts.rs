@@ -378,29 +378,17 @@ pub const TRIGGERS: &[Trigger] = &[
     },
 ];
 
-/// An account's scheduled review (key: its accountToken).
-pub const ACCOUNT_REVIEW: crate::core::timers::TimerKind = crate::core::timers::TimerKind {
-    name: "pockyt.account.review",
-    run: run_review,
-};
-
-fn run_review(
-    core: crate::core::Core,
-    record: crate::clock::TimerRecord,
-) -> crate::clock::JobFuture {
-    crate::core::timers::for_tenant(
-        core,
-        record,
-        &["target"],
-        |core, tenant, key, (target,): (AccountStatus,)| async move {
-            if let Ok((_, true)) = set_status(&core, &tenant, &key, target, true) {
-                let change = match target {
-                    AccountStatus::Activated => "pockyt.account.activated",
-                    AccountStatus::Invalid => "pockyt.account.invalid",
-                    AccountStatus::Pending => return,
-                };
-                crate::api::coverage::state_changed(&core, &tenant, change);
-            }
-        },
-    )
+crate::core::timers::timer_kind! {
+    /// An account's scheduled review (key: its accountToken).
+    pub ACCOUNT_REVIEW = "pockyt.account.review",
+    |core, tenant, key, target: AccountStatus = "target"| {
+        if let Ok((_, true)) = set_status(&core, &tenant, &key, target, true) {
+            let change = match target {
+                AccountStatus::Activated => "pockyt.account.activated",
+                AccountStatus::Invalid => "pockyt.account.invalid",
+                AccountStatus::Pending => return,
+            };
+            crate::api::coverage::state_changed(&core, &tenant, change);
+        }
+    }
 }

@@ -349,30 +349,18 @@ pub const TRIGGERS: &[Trigger] = &[
     },
 ];
 
-/// A payee's scheduled review (key: its customerNo).
-pub const PAYEE_REVIEW: crate::core::timers::TimerKind = crate::core::timers::TimerKind {
-    name: "pockyt.payee.review",
-    run: run_review,
-};
-
-fn run_review(
-    core: crate::core::Core,
-    record: crate::clock::TimerRecord,
-) -> crate::clock::JobFuture {
-    crate::core::timers::for_tenant(
-        core,
-        record,
-        &["target"],
-        |core, tenant, key, (target,): (PayeeStatus,)| async move {
-            if let Ok((_, true)) = set_status(&core, &tenant, &key, target, true) {
-                let change = match target {
-                    PayeeStatus::Activated => "pockyt.payee.activated",
-                    PayeeStatus::Declined => "pockyt.payee.declined",
-                    PayeeStatus::Deactivated => "pockyt.payee.deactivated",
-                    PayeeStatus::Pending => return,
-                };
-                crate::api::coverage::state_changed(&core, &tenant, change);
-            }
-        },
-    )
+crate::core::timers::timer_kind! {
+    /// A payee's scheduled review (key: its customerNo).
+    pub PAYEE_REVIEW = "pockyt.payee.review",
+    |core, tenant, key, target: PayeeStatus = "target"| {
+        if let Ok((_, true)) = set_status(&core, &tenant, &key, target, true) {
+            let change = match target {
+                PayeeStatus::Activated => "pockyt.payee.activated",
+                PayeeStatus::Declined => "pockyt.payee.declined",
+                PayeeStatus::Deactivated => "pockyt.payee.deactivated",
+                PayeeStatus::Pending => return,
+            };
+            crate::api::coverage::state_changed(&core, &tenant, change);
+        }
+    }
 }

@@ -41,32 +41,23 @@ pub fn schedule(
     );
 }
 
-/// A payout's scheduled status change (key: the payout's number).
-pub const PAYOUT_STEP: crate::core::timers::TimerKind = crate::core::timers::TimerKind {
-    name: "pockyt.payout.step",
-    run: run_step,
-};
-
-fn run_step(core: Core, record: crate::clock::TimerRecord) -> crate::clock::JobFuture {
-    crate::core::timers::for_tenant(
-        core,
-        record,
-        &["to", "reason"],
-        |core, tenant, key, (to, reason): (PayoutStatus, Option<String>)| async move {
-            match finish(&core, &tenant, &key, to, reason) {
-                Ok(_) => {
-                    let change = match to {
-                        PayoutStatus::Success => "pockyt.payout.succeeded",
-                        PayoutStatus::Failed => "pockyt.payout.failed",
-                        PayoutStatus::Returned => "pockyt.payout.returned",
-                        PayoutStatus::Pending => return,
-                    };
-                    crate::api::coverage::state_changed(&core, &tenant, change);
-                }
-                Err(e) => tracing::debug!(error = %e, "scheduled payout step skipped"),
+crate::core::timers::timer_kind! {
+    /// A payout's scheduled status change (key: the payout's number).
+    pub PAYOUT_STEP = "pockyt.payout.step",
+    |core, tenant, key, to: PayoutStatus = "to", reason: Option<String> = "reason"| {
+        match finish(&core, &tenant, &key, to, reason) {
+            Ok(_) => {
+                let change = match to {
+                    PayoutStatus::Success => "pockyt.payout.succeeded",
+                    PayoutStatus::Failed => "pockyt.payout.failed",
+                    PayoutStatus::Returned => "pockyt.payout.returned",
+                    PayoutStatus::Pending => return,
+                };
+                crate::api::coverage::state_changed(&core, &tenant, change);
             }
-        },
-    )
+            Err(e) => tracing::debug!(error = %e, "scheduled payout step skipped"),
+        }
+    }
 }
 
 /// Applies one status change with its ledger posting, then sends the IPN.

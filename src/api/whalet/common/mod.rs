@@ -173,12 +173,6 @@ pub fn schedule(
     );
 }
 
-/// A scheduled Whalet decision (key: the object's id): runs its completion, by name.
-pub const REVIEW_TIMER: crate::core::timers::TimerKind = crate::core::timers::TimerKind {
-    name: "whalet.review",
-    run: run_review,
-};
-
 /// Every completion a scheduled decision runs, by the name its timer record carries.
 fn completions() -> [Completion; 11] {
     use kinds::*;
@@ -198,37 +192,39 @@ fn completions() -> [Completion; 11] {
     ]
 }
 
-fn run_review(core: Core, record: crate::clock::TimerRecord) -> crate::clock::JobFuture {
-    crate::core::timers::for_tenant(
-        core,
-        record,
-        &["completion", "attempt", "verdict"],
-        |core, tenant, key, (name, attempt, v): (String, u32, Value)| async move {
-            let Some(completion) = completions().into_iter().find(|c| c.name == name) else {
-                tracing::warn!(key, completion = name, "timer skipped: unknown completion");
-                return;
-            };
-            let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
-            let verdict = Verdict {
-                success: v.get("success").and_then(Value::as_bool).unwrap_or(false),
-                status: text("status"),
-                reason: text("reason"),
-                values: v
-                    .get("values")
-                    .and_then(Value::as_object)
-                    .cloned()
-                    .unwrap_or_default(),
-                notify: v
-                    .get("notify")
-                    .cloned()
-                    .and_then(|n| serde_json::from_value(n).ok())
-                    .unwrap_or_default(),
-            };
-            if let Err(why) = (completion.run)(&core, &tenant, &key, Some(attempt), verdict) {
-                tracing::debug!(key = %key, why, "scheduled decision not applied");
-            }
-        },
-    )
+crate::core::timers::timer_kind! {
+    /// A scheduled Whalet decision (key: the object's id): runs its completion, by name.
+    pub REVIEW_TIMER = "whalet.review",
+    |core,
+     tenant,
+     key,
+     name: String = "completion",
+     attempt: u32 = "attempt",
+     v: Value = "verdict"| {
+        let Some(completion) = completions().into_iter().find(|c| c.name == name) else {
+            tracing::warn!(key, completion = name, "timer skipped: unknown completion");
+            return;
+        };
+        let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+        let verdict = Verdict {
+            success: v.get("success").and_then(Value::as_bool).unwrap_or(false),
+            status: text("status"),
+            reason: text("reason"),
+            values: v
+                .get("values")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
+            notify: v
+                .get("notify")
+                .cloned()
+                .and_then(|n| serde_json::from_value(n).ok())
+                .unwrap_or_default(),
+        };
+        if let Err(why) = (completion.run)(&core, &tenant, &key, Some(attempt), verdict) {
+            tracing::debug!(key = %key, why, "scheduled decision not applied");
+        }
+    }
 }
 
 /// An id Whalet issues: `prefix` + `yyyyMMdd` (virtual, UTC+8) + the tenant's sequence (8 digits).
