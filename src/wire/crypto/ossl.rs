@@ -7,7 +7,6 @@
 //! answers a wrong key with a synthetic plaintext ("implicit rejection") instead of an error, and
 //! the envelope's diagnostics need to know that the key was wrong.
 
-use openssl::error::ErrorStack;
 use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private, Public};
 use openssl::pkey_ctx::PkeyCtx;
@@ -28,47 +27,29 @@ fn digest(hash: SignatureHash) -> MessageDigest {
     }
 }
 
-type Step<T> = fn(&mut PkeyCtx<T>) -> Result<(), ErrorStack>;
-type Apply<T> = fn(&mut PkeyCtx<T>, &[u8], &mut Vec<u8>) -> Result<usize, ErrorStack>;
-
-/// One RSA operation through an EVP context: `init` (encrypt or decrypt), the padding, then
-/// `apply` over `input`.
-fn rsa_run<T>(
-    key: &PKey<T>,
-    init: Step<T>,
-    padding: Padding,
-    apply: Apply<T>,
-    input: &[u8],
-) -> Result<Vec<u8>, ErrorStack> {
-    let mut ctx = PkeyCtx::new(key)?;
-    init(&mut ctx)?;
-    ctx.set_rsa_padding(padding)?;
-    let mut out = Vec::with_capacity(key.size());
-    apply(&mut ctx, input, &mut out)?;
-    Ok(out)
-}
-
 pub fn rsa_encrypt(key: &PKey<Public>, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    rsa_run(
-        key,
-        PkeyCtx::encrypt_init,
-        Padding::PKCS1,
-        PkeyCtx::encrypt_to_vec,
-        plaintext,
-    )
-    .map_err(|e| CryptoError::RsaEncrypt(e.to_string()))
+    let run = || -> Result<Vec<u8>, openssl::error::ErrorStack> {
+        let mut ctx = PkeyCtx::new(key)?;
+        ctx.encrypt_init()?;
+        ctx.set_rsa_padding(Padding::PKCS1)?;
+        let mut out = Vec::with_capacity(key.size());
+        ctx.encrypt_to_vec(plaintext, &mut out)?;
+        Ok(out)
+    };
+    run().map_err(|e| CryptoError::RsaEncrypt(e.to_string()))
 }
 
 /// The caller has checked that `ciphertext` is as long as the modulus.
 pub fn rsa_decrypt(key: &PKey<Private>, ciphertext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    let encoded = rsa_run(
-        key,
-        PkeyCtx::decrypt_init,
-        Padding::NONE,
-        PkeyCtx::decrypt_to_vec,
-        ciphertext,
-    )
-    .map_err(|_| CryptoError::RsaDecrypt)?;
+    let run = || -> Result<Vec<u8>, openssl::error::ErrorStack> {
+        let mut ctx = PkeyCtx::new(key)?;
+        ctx.decrypt_init()?;
+        ctx.set_rsa_padding(Padding::NONE)?;
+        let mut out = Vec::with_capacity(key.size());
+        ctx.decrypt_to_vec(ciphertext, &mut out)?;
+        Ok(out)
+    };
+    let encoded = run().map_err(|_| CryptoError::RsaDecrypt)?;
     unpad_pkcs1_type2(&encoded, key.size()).ok_or(CryptoError::RsaDecrypt)
 }
 
