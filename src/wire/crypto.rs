@@ -133,73 +133,59 @@ fn rust_rsa_decrypt(key: &PrivateKey, ciphertext: &[u8]) -> Result<Vec<u8>, Cryp
         .map_err(|_| CryptoError::RsaDecrypt)
 }
 
+/// The PKCS#1 v1.5 signature scheme for `hash` and the digest of `message` under it.
+fn pkcs1v15(hash: SignatureHash, message: &[u8]) -> (Pkcs1v15Sign, Vec<u8>) {
+    match hash {
+        SignatureHash::Sha1 => (
+            Pkcs1v15Sign::new::<sha1::Sha1>(),
+            sha1::Sha1::digest(message).to_vec(),
+        ),
+        SignatureHash::Sha256 => (
+            Pkcs1v15Sign::new::<sha2::Sha256>(),
+            sha2::Sha256::digest(message).to_vec(),
+        ),
+    }
+}
+
 fn rust_sign(key: &PrivateKey, hash: SignatureHash, message: &[u8]) -> Vec<u8> {
     // Signing with the precomputed CRT key through a reference: no clone of the key per call.
-    let result = match hash {
-        SignatureHash::Sha1 => key.inner.sign(
-            Pkcs1v15Sign::new::<sha1::Sha1>(),
-            &sha1::Sha1::digest(message),
-        ),
-        SignatureHash::Sha256 => key.inner.sign(
-            Pkcs1v15Sign::new::<sha2::Sha256>(),
-            &sha2::Sha256::digest(message),
-        ),
-    };
+    let (scheme, digest) = pkcs1v15(hash, message);
     // Signing with a valid key and a supported digest cannot fail.
-    result.unwrap_or_default()
+    key.inner.sign(scheme, &digest).unwrap_or_default()
 }
 
 fn rust_verify(key: &PublicKey, hash: SignatureHash, message: &[u8], signature: &[u8]) -> bool {
-    match hash {
-        SignatureHash::Sha1 => key
-            .inner
-            .verify(
-                Pkcs1v15Sign::new::<sha1::Sha1>(),
-                &sha1::Sha1::digest(message),
-                signature,
-            )
-            .is_ok(),
-        SignatureHash::Sha256 => key
-            .inner
-            .verify(
-                Pkcs1v15Sign::new::<sha2::Sha256>(),
-                &sha2::Sha256::digest(message),
-                signature,
-            )
-            .is_ok(),
-    }
+    let (scheme, digest) = pkcs1v15(hash, message);
+    key.inner.verify(scheme, &digest, signature).is_ok()
+}
+
+/// Runs one ECB operation (`Encryptor`/`encrypt_padded_vec_mut` or `Decryptor`/
+/// `decrypt_padded_vec_mut`) with the AES variant the key length selects.
+macro_rules! aes_ecb {
+    ($mode:ident, $op:ident, $key:expr, $data:expr) => {
+        match $key.len() {
+            16 => ecb::$mode::<aes::Aes128>::new_from_slice($key)
+                .map_err(|_| CryptoError::AesKeyLength(16))?
+                .$op::<Pkcs7>($data),
+            24 => ecb::$mode::<aes::Aes192>::new_from_slice($key)
+                .map_err(|_| CryptoError::AesKeyLength(24))?
+                .$op::<Pkcs7>($data),
+            32 => ecb::$mode::<aes::Aes256>::new_from_slice($key)
+                .map_err(|_| CryptoError::AesKeyLength(32))?
+                .$op::<Pkcs7>($data),
+            n => return Err(CryptoError::AesKeyLength(n)),
+        }
+    };
 }
 
 #[cfg_attr(feature = "openssl", allow(dead_code))]
 fn rust_aes_ecb_encrypt(key: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    Ok(match key.len() {
-        16 => ecb::Encryptor::<aes::Aes128>::new_from_slice(key)
-            .map_err(|_| CryptoError::AesKeyLength(16))?
-            .encrypt_padded_vec_mut::<Pkcs7>(plaintext),
-        24 => ecb::Encryptor::<aes::Aes192>::new_from_slice(key)
-            .map_err(|_| CryptoError::AesKeyLength(24))?
-            .encrypt_padded_vec_mut::<Pkcs7>(plaintext),
-        32 => ecb::Encryptor::<aes::Aes256>::new_from_slice(key)
-            .map_err(|_| CryptoError::AesKeyLength(32))?
-            .encrypt_padded_vec_mut::<Pkcs7>(plaintext),
-        n => return Err(CryptoError::AesKeyLength(n)),
-    })
+    Ok(aes_ecb!(Encryptor, encrypt_padded_vec_mut, key, plaintext))
 }
 
 #[cfg_attr(feature = "openssl", allow(dead_code))]
 fn rust_aes_ecb_decrypt(key: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    let out = match key.len() {
-        16 => ecb::Decryptor::<aes::Aes128>::new_from_slice(key)
-            .map_err(|_| CryptoError::AesKeyLength(16))?
-            .decrypt_padded_vec_mut::<Pkcs7>(ciphertext),
-        24 => ecb::Decryptor::<aes::Aes192>::new_from_slice(key)
-            .map_err(|_| CryptoError::AesKeyLength(24))?
-            .decrypt_padded_vec_mut::<Pkcs7>(ciphertext),
-        32 => ecb::Decryptor::<aes::Aes256>::new_from_slice(key)
-            .map_err(|_| CryptoError::AesKeyLength(32))?
-            .decrypt_padded_vec_mut::<Pkcs7>(ciphertext),
-        n => return Err(CryptoError::AesKeyLength(n)),
-    };
+    let out = aes_ecb!(Decryptor, decrypt_padded_vec_mut, key, ciphertext);
     out.map_err(|_| CryptoError::AesPadding)
 }
 

@@ -350,13 +350,8 @@ pub fn verify_signature(
             alg_name(other),
             alg_name(alg)
         );
-    } else if raw.len() != key.size() {
-        hint = format!(
-            " Hint: the signature is {} bytes; an RSA-{} signature is {} bytes.",
-            raw.len(),
-            key.size() * 8,
-            key.size()
-        );
+    } else if let Some(length) = key.length_hint(raw.len()) {
+        hint = length;
     }
     Err(InfiniaError::invalid(format!(
         "the signature does not verify: expected {} (standard Base64) over the UTF-8 bytes of \

@@ -778,13 +778,8 @@ fn verify_hex_signature(
     let mut hint = String::new();
     if crypto::verify(key, SignatureHash::Sha256, signed.as_bytes(), &signature) {
         hint = " Hint: the signature is SHA256withRSA; the scheme uses SHA1withRSA.".into();
-    } else if signature.len() != key.size() {
-        hint = format!(
-            " Hint: the signature is {} bytes; an RSA-{} signature is {} bytes.",
-            signature.len(),
-            key.size() * 8,
-            key.size()
-        );
+    } else if let Some(length) = key.length_hint(signature.len()) {
+        hint = length;
     }
     Err(WhaletError::unauthenticated(format!(
         "the {what} signature does not verify: expected SHA1withRSA (hex) over the UTF-8 string \"{}\", \

@@ -8,14 +8,14 @@
 use serde_json::{json, Map, Value};
 
 use super::fields::{self, mask, Fields};
-use super::{trigger_merchant, Ctx, Reply};
+use super::{Ctx, Reply};
 use crate::clock::format::utc_z;
 use crate::core::Core;
 use crate::core::Trigger;
 use crate::scenario::Outcome;
 use crate::store::pockyt::{AccountStatus, Payee, PayeeStatus, PayoutAccount};
 use crate::store::{Refusal, TenantId, TenantState};
-use crate::trigger::{param, TriggerFuture};
+use crate::trigger::TriggerFuture;
 use crate::wire::pockyt::PockytError;
 
 /// Types the v3 paths accept, by path suffix.
@@ -351,11 +351,7 @@ pub fn set_status(
 }
 
 fn run(core: Core, params: Map<String, Value>, to: AccountStatus) -> TriggerFuture {
-    Box::pin(async move {
-        let (_, tenant) = trigger_merchant(&core, &params)?;
-        let token = param(&params, "accountToken")?;
-        set_status(&core, &tenant, token, to, false).map(|(account, _)| account)
-    })
+    super::payees::review_trigger(core, params, "accountToken", to, set_status)
 }
 
 const PARAMS: &[(&str, &str)] = &[

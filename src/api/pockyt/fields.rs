@@ -9,19 +9,9 @@ use crate::clock::Millis;
 use crate::money::{Currency, Money};
 use crate::text::{echo, message};
 use crate::wire::pockyt::PockytError;
+use crate::wire::whalet::json_type;
 
 pub type Fields = Map<String, Value>;
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
 
 /// Collects the problems of one request so that the reply lists them all at once, as the Whalet
 /// surface does: its `ret_code` is the first problem's (the one a partner fixing them in order
@@ -95,7 +85,7 @@ fn may(f: &Fields, name: &str) -> Result<Option<String>, PockytError> {
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
         Some(other) => Err(PockytError::value(format!(
             "{name} must be a string, got {}",
-            type_name(other)
+            json_type(other)
         ))),
     }
 }

@@ -315,12 +315,29 @@ pub fn set_status(
     Ok(changed?)
 }
 
-fn run(core: Core, params: Map<String, Value>, to: PayeeStatus) -> TriggerFuture {
+/// A status change of a reviewed record (a payee, a payout account), as `set_status` in this
+/// module and in `accounts.rs` make it: (tenant, record key, new status, only while pending) →
+/// the record and whether it changed.
+pub(super) type SetStatus<S> = fn(&Core, &TenantId, &str, S, bool) -> Result<(Value, bool), String>;
+
+/// The review trigger of a record named by the parameter `key`: moves it to `to` now, whatever
+/// its status (the change itself refuses a move it does not allow).
+pub(super) fn review_trigger<S: Send + 'static>(
+    core: Core,
+    params: Map<String, Value>,
+    key: &'static str,
+    to: S,
+    set: SetStatus<S>,
+) -> TriggerFuture {
     Box::pin(async move {
         let (_, tenant) = trigger_merchant(&core, &params)?;
-        let customer_no = param(&params, "customerNo")?;
-        set_status(&core, &tenant, customer_no, to, false).map(|(payee, _)| payee)
+        let record = param(&params, key)?;
+        set(&core, &tenant, record, to, false).map(|(value, _)| value)
     })
+}
+
+fn run(core: Core, params: Map<String, Value>, to: PayeeStatus) -> TriggerFuture {
+    review_trigger(core, params, "customerNo", to, set_status)
 }
 
 const PARAMS: &[(&str, &str)] = &[
