@@ -142,10 +142,7 @@ impl App {
             &outbox,
             &store.tenant_ids(),
         )?);
-        let cpu = crate::core::cpu::CpuGate::new(
-            config.server.cpu_parallelism,
-            config.server.cpu_inline_bytes,
-        );
+        let cpu = crate::core::cpu::CpuGate::new(config.server.cpu_parallelism);
         let data_dir = match &config.store.data_dir {
             Some(dir) => {
                 Some(crate::persist::sqlite::DataDir::open(dir).map_err(anyhow::Error::msg)?)

@@ -283,6 +283,11 @@ impl<E: CodedError> WireError for E {
 pub trait Scheme: Send + Sync + 'static {
     /// The surface's name in the journal and for scenario rules.
     const SURFACE: &'static str;
+    /// Whether the private-key work of opening a request grows with its body (Infinia: one RSA
+    /// operation per block). Such requests are always handed off the async worker; the others
+    /// (a fixed number of RSA operations) run on it when their body is at most
+    /// `[server] cpu_inline_bytes` (`core::cpu`).
+    const RSA_PER_BLOCK: bool = false;
     /// What a refusal echoes back (e.g. the Whalet head); filled by `open` as far as it gets.
     type Echo: Default + Send;
     /// What an opened request carries besides the body (see [`Opened::session`]).
@@ -460,7 +465,8 @@ async fn process<S: Scheme>(
     rule: &mut Option<String>,
 ) -> Answer {
     let Incoming { scheme, core, .. } = incoming;
-    let bytes = incoming.req.body.len();
+    let in_place =
+        !S::RSA_PER_BLOCK && incoming.req.body.len() <= core.config().server.cpu_inline_bytes;
     // Opening (RSA decryption) and sealing (RSA signature) are the heavy stages: they pass
     // through the core's CPU gate, so a flood of them cannot take every async worker. Without a
     // scenario latency between them they pass it once: each pass moves the request off the async
@@ -468,7 +474,7 @@ async fn process<S: Scheme>(
     // together (docs/PERFORMANCE.md).
     let staged = core
         .cpu()
-        .run(bytes, async {
+        .run(in_place, async {
             let admitted = match admit(incoming, echo, trace).await {
                 Ok(admitted) => admitted,
                 Err(answer) => return ControlFlow::Break(answer),
@@ -487,7 +493,7 @@ async fn process<S: Scheme>(
     };
     tokio::time::sleep(Duration::from_millis(decision.latency_ms)).await;
     core.cpu()
-        .run(bytes, async {
+        .run(in_place, async {
             answer(scheme, core, echo, &opened, &decision)
         })
         .await

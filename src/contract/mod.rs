@@ -435,11 +435,15 @@ fn check_sent<'a>(
 /// Where `path` is first written after `offset` (quoted, else bare), for an error's line.
 fn line_of(text: &str, offset: usize, path: &str) -> usize {
     let after = &text[offset..];
-    [format!("\"{path}\""), format!("{path} ="), format!("{path}=")]
-        .iter()
-        .find_map(|written| after.find(written.as_str()))
-        .or_else(|| after.find(path))
-        .map_or(offset, |i| offset + i)
+    [
+        format!("\"{path}\""),
+        format!("{path} ="),
+        format!("{path}="),
+    ]
+    .iter()
+    .find_map(|written| after.find(written.as_str()))
+    .or_else(|| after.find(path))
+    .map_or(offset, |i| offset + i)
 }
 
 fn check_notification(o: &NotificationOverlay) -> Result<(), String> {

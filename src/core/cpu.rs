@@ -8,12 +8,13 @@
 //! to run on (`GET /__sim/health` stays fast while a flood of RSA work is in flight).
 //!
 //! A hand-off costs CPU of its own (a thread woken to take over the worker's queue, futex
-//! wake-ups, the blocking pool's bookkeeping): with OpenSSL's fast RSA it was about 6 % of the
-//! server's CPU per request (docs/PERFORMANCE.md). So a stage whose request body is at most
-//! `inline_bytes` (a fixed, small number of RSA operations: at most a few milliseconds even in a
-//! debug build) runs on the async worker itself, still holding its permit: with one permit per
-//! core the workers are never all taken for longer than one such stage. Larger bodies (an Infinia
-//! request is one RSA operation per block) are handed off as before.
+//! wake-ups, the work moving between threads and caches): with OpenSSL's fast RSA it was about
+//! 9 % of the server's CPU per Whalet request (docs/PERFORMANCE.md). So the caller may run a
+//! stage in place, on the async worker, still holding its permit: the pipeline does for a
+//! request of a fixed, small number of RSA operations (a body of at most `[server]
+//! cpu_inline_bytes` on a surface whose RSA work does not grow with the body). With one permit
+//! per core no worker is held for longer than such a stage. Infinia requests (one RSA operation
+//! per block) and large bodies are handed off as before.
 
 use std::future::Future;
 
@@ -23,8 +24,6 @@ use tokio::sync::Semaphore;
 /// Bounds the request stages that do RSA work (see the module docs).
 pub struct CpuGate {
     permits: Semaphore,
-    /// Stages for bodies of at most this many bytes run on the async worker (no hand-off).
-    inline_bytes: usize,
     /// Stages run through the gate so far (each one a hand-off off the async worker and back).
     passes: std::sync::atomic::AtomicU64,
     /// Of those, the stages handed off the async worker.
@@ -32,9 +31,8 @@ pub struct CpuGate {
 }
 
 impl CpuGate {
-    /// A gate with `permits` slots (`0` means one per core) that runs stages for bodies of at
-    /// most `inline_bytes` on the async worker.
-    pub fn new(permits: usize, inline_bytes: usize) -> Self {
+    /// A gate with `permits` slots; `0` means one per core.
+    pub fn new(permits: usize) -> Self {
         let size = if permits == 0 {
             std::thread::available_parallelism().map_or(2, |n| n.get())
         } else {
@@ -42,7 +40,6 @@ impl CpuGate {
         };
         Self {
             permits: Semaphore::new(size),
-            inline_bytes,
             passes: std::sync::atomic::AtomicU64::new(0),
             handoffs: std::sync::atomic::AtomicU64::new(0),
         }
@@ -58,20 +55,17 @@ impl CpuGate {
         self.handoffs.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Runs the heavy stage `work` for a request body of `bytes` once a permit is free. On a
-    /// multi-threaded runtime a stage for a body over `inline_bytes` runs off the async worker
-    /// (`block_in_place`); a smaller one, or any on a single-threaded runtime, runs in place.
-    pub async fn run<F: Future>(&self, bytes: usize, work: F) -> F::Output {
+    /// Runs the heavy stage `work` once a permit is free. On a multi-threaded runtime it runs off
+    /// the async worker (`block_in_place`) unless `in_place`; on a single-threaded one (a test
+    /// runtime) always in place.
+    pub async fn run<F: Future>(&self, in_place: bool, work: F) -> F::Output {
         // The semaphore is never closed, so acquiring cannot fail; if it somehow did, running
         // unbounded is better than refusing the request.
         let _permit = self.permits.acquire().await.ok();
         self.passes
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match Handle::try_current() {
-            Ok(handle)
-                if bytes > self.inline_bytes
-                    && handle.runtime_flavor() == RuntimeFlavor::MultiThread =>
-            {
+            Ok(handle) if !in_place && handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
                 self.handoffs
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tokio::task::block_in_place(|| handle.block_on(work))
@@ -91,14 +85,14 @@ mod tests {
     /// At most `permits` stages run at once, however many are started.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn at_most_permits_stages_run_at_once() {
-        let gate = Arc::new(CpuGate::new(2, 100));
+        let gate = Arc::new(CpuGate::new(2));
         let running = Arc::new(AtomicUsize::new(0));
         let most = Arc::new(AtomicUsize::new(0));
         let mut tasks = Vec::new();
         for _ in 0..8 {
             let (gate, running, most) = (gate.clone(), running.clone(), most.clone());
             tasks.push(tokio::spawn(async move {
-                gate.run(1000, async {
+                gate.run(false, async {
                     let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                     most.fetch_max(now, Ordering::SeqCst);
                     std::thread::sleep(Duration::from_millis(20));
@@ -117,12 +111,12 @@ mod tests {
     /// still runs promptly: the workers are not held by the heavy work.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn cheap_tasks_run_while_heavy_stages_block() {
-        let gate = Arc::new(CpuGate::new(2, 100));
+        let gate = Arc::new(CpuGate::new(2));
         let mut heavy = Vec::new();
         for _ in 0..6 {
             let gate = gate.clone();
             heavy.push(tokio::spawn(async move {
-                gate.run(1000, async {
+                gate.run(false, async {
                     std::thread::sleep(Duration::from_millis(150))
                 })
                 .await
@@ -143,14 +137,13 @@ mod tests {
         }
     }
 
-    /// A stage for a body within `inline_bytes` runs on the worker; a larger one is handed off.
+    /// A stage asked to run in place runs on the worker; any other is handed off.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn small_bodies_run_in_place_and_large_ones_are_handed_off() {
-        let gate = CpuGate::new(2, 4096);
-        assert_eq!(gate.run(4096, async { 1 }).await, 1);
-        assert_eq!(gate.run(10, async { 2 }).await, 2);
-        assert_eq!((gate.passes(), gate.handoffs()), (2, 0));
-        assert_eq!(gate.run(4097, async { 3 }).await, 3);
-        assert_eq!((gate.passes(), gate.handoffs()), (3, 1));
+    async fn stages_run_in_place_only_when_asked() {
+        let gate = CpuGate::new(2);
+        assert_eq!(gate.run(true, async { 1 }).await, 1);
+        assert_eq!((gate.passes(), gate.handoffs()), (1, 0));
+        assert_eq!(gate.run(false, async { 2 }).await, 2);
+        assert_eq!((gate.passes(), gate.handoffs()), (2, 1));
     }
 }

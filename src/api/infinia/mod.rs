@@ -175,6 +175,7 @@ pub struct EcommerceApi;
 
 impl Scheme for EcommerceApi {
     const SURFACE: &'static str = "infinia";
+    const RSA_PER_BLOCK: bool = true;
     /// The appId a refusal names.
     type Echo = String;
     type Session = Session;
