@@ -14,6 +14,18 @@ use crate::whalet_support::{onboarding, received};
 
 const SHIPPED: &str = "contracts/partner-example.toml";
 
+/// The second partner with the shipped overlay as its own; the demo partner without one.
+fn second_partner_with_shipped() -> Setup {
+    Setup {
+        config: Some(format!(
+            "{}\n[contract.tenants]\n\"whalet:{SECOND_PARTNER}\" = \"{}\"\n",
+            second_partner_config(),
+            repo_path(SHIPPED)
+        )),
+        ..Setup::default()
+    }
+}
+
 fn with_shipped() -> Setup {
     Setup {
         config: Some(format!("[contract]\nfile = \"{}\"\n", repo_path(SHIPPED))),
@@ -104,16 +116,7 @@ async fn a_pockyt_reply_follows_the_overlay() {
 
 #[tokio::test]
 async fn a_tenant_overlay_applies_to_that_tenant_only() {
-    let config = format!(
-        "{}\n[contract.tenants]\n\"whalet:{SECOND_PARTNER}\" = \"{}\"\n",
-        second_partner_config(),
-        repo_path(SHIPPED)
-    );
-    let app = spawn_with(Setup {
-        config: Some(config),
-        ..Setup::default()
-    })
-    .await;
+    let app = spawn_with(second_partner_with_shipped()).await;
     // The demo partner has no overlay: the simulator's own names and codes.
     let (code, _, body) = apply(&app.client, onboarding("m-3", "Example Trading")).await;
     assert_eq!(code, "PROCESSING");
@@ -278,16 +281,7 @@ async fn the_listed_example_follows_the_overlay_and_succeeds() {
 /// tenant is refused.
 #[tokio::test]
 async fn the_listing_for_a_tenant_follows_its_own_overlay() {
-    let config = format!(
-        "{}\n[contract.tenants]\n\"whalet:{SECOND_PARTNER}\" = \"{}\"\n",
-        second_partner_config(),
-        repo_path(SHIPPED)
-    );
-    let app = spawn_with(Setup {
-        config: Some(config),
-        ..Setup::default()
-    })
-    .await;
+    let app = spawn_with(second_partner_with_shipped()).await;
     let onboarding_example = |listing: &Value| {
         listing["operations"]
             .as_array()
