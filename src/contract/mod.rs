@@ -50,7 +50,7 @@ pub struct Catalog {
     /// `surface.operation` → the paths of its successful reply body, and `channel.name` → the
     /// paths of a notification's payload, as the simulator sends them ([`SentFields`]). One not
     /// listed is not checked.
-    pub sent: SentFields,
+    pub sent: Arc<SentFields>,
 }
 
 /// The fields the simulator sends, by reply and by notification: recorded from what it really
@@ -71,11 +71,14 @@ pub struct SentFields {
 pub const SENT_FIELDS_JSON: &str = include_str!("fields.json");
 
 impl SentFields {
-    /// The shipped table.
-    pub fn shipped() -> Self {
+    /// The shipped table, read once per process.
+    pub fn shipped() -> Arc<Self> {
+        static SHIPPED: std::sync::OnceLock<Arc<SentFields>> = std::sync::OnceLock::new();
         // The file is checked by the examples test; a broken one is a build of ours to fix, and
         // an empty table only turns the checks off.
-        serde_json::from_str(SENT_FIELDS_JSON).unwrap_or_default()
+        SHIPPED
+            .get_or_init(|| Arc::new(serde_json::from_str(SENT_FIELDS_JSON).unwrap_or_default()))
+            .clone()
     }
 }
 
@@ -611,7 +614,7 @@ mod tests {
             notifications: vec![("whalet", "userNotify".into())],
             whalet_wire: HashMap::new(),
             request_fields: HashMap::new(),
-            sent: SentFields::default(),
+            sent: Arc::default(),
         }
     }
 
@@ -620,14 +623,14 @@ mod tests {
     #[test]
     fn renamed_sent_fields_are_checked_against_what_is_sent() {
         let mut catalog = catalog();
-        catalog.sent.replies.insert(
+        let mut sent = SentFields::default();
+        sent.replies.insert(
             "whalet.createUser".into(),
             vec!["user".into(), "user.userId".into(), "status".into()],
         );
-        catalog
-            .sent
-            .notifications
+        sent.notifications
             .insert("whalet.userNotify".into(), vec!["userId".into()]);
+        catalog.sent = Arc::new(sent);
         let good = "[whalet.createUser]\nrename_reply = { \"user.userId\" = \"user.id\", user = \"customer\" }\n\n[notification.\"whalet.userNotify\"]\nrename = { userId = \"id\" }\n";
         assert!(Contract::parse("c.toml", good, &catalog).is_ok());
         let bad = "[whalet.createUser]\n\nrename_reply = { \"user.userID\" = \"id\" }\n";
@@ -639,7 +642,7 @@ mod tests {
         let err = Contract::parse("c.toml", bad, &catalog).expect_err("an error");
         assert!(err.to_string().starts_with("c.toml:2: "), "{err}");
         // Not listed: not checked.
-        catalog.sent = SentFields::default();
+        catalog.sent = Arc::default();
         assert!(Contract::parse("c.toml", bad, &catalog).is_ok());
     }
 

@@ -471,7 +471,7 @@ fn sent_paths(table: &mut BTreeMap<String, Vec<String>>, key: &str, body: &Value
 /// The shipped table of sent fields (`src/contract/fields.json`, which contract overlays are
 /// checked against) must be what this run saw; `UPDATE_CONTRACT_FIELDS=1` rewrites it.
 fn check_sent_fields(mut seen: SentFields) {
-    seen.about = SentFields::shipped().about;
+    seen.about = SentFields::shipped().about.clone();
     let path = format!("{}/src/contract/fields.json", env!("CARGO_MANIFEST_DIR"));
     if std::env::var_os("UPDATE_CONTRACT_FIELDS").is_some() {
         let text = serde_json::to_string_pretty(&seen).unwrap() + "\n";
