@@ -3,15 +3,15 @@
 //! (Linux only; elsewhere those figures are simply absent), and the minimal hyper echo server the
 //! Pockyt figures are compared with.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::service::service_fn;
+use http_body_util::Full;
 use hyper_util::rt::TokioIo;
+
+use crate::http::peer;
 
 /// CPU time (user + system) of a process, in seconds, from `/proc/<pid>/stat`.
 pub fn cpu_seconds(pid: u32) -> Option<f64> {
@@ -164,30 +164,12 @@ pub async fn get_status(addr: SocketAddr, path: &str) -> Option<u16> {
 pub async fn echo_server(addr: SocketAddr) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     eprintln!("echo server on http://{}", listener.local_addr()?);
-    loop {
-        let (stream, _) = match listener.accept().await {
-            Ok(pair) => pair,
-            Err(_) => continue,
-        };
-        let _ = stream.set_nodelay(true);
-        tokio::spawn(async move {
-            let service = service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
-                let body = req
-                    .into_body()
-                    .collect()
-                    .await
-                    .map(|c| c.to_bytes())
-                    .unwrap_or_default();
-                let mut response = hyper::Response::new(Full::new(body));
-                response.headers_mut().insert(
-                    hyper::header::CONTENT_TYPE,
-                    hyper::header::HeaderValue::from_static("application/json"),
-                );
-                Ok::<_, Infallible>(response)
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
+    let forever = tokio_util::sync::CancellationToken::new();
+    peer::serve_bodies(
+        listener,
+        forever,
+        |body| async move { peer::Answer::json(body) },
+    )
+    .await;
+    Ok(())
 }

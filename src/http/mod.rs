@@ -4,6 +4,7 @@
 //! converted back. Knows nothing of the simulator. Connections drain on shutdown.
 
 pub mod client;
+pub mod peer;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

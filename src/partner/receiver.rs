@@ -9,15 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use parking_lot::Mutex;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::http::peer::{serve_bodies, Answer};
 use crate::wire::keys::{PrivateKey, PublicKey};
 use crate::wire::whalet::{self as envelope, SUCCESS_DETAIL};
 use crate::wire::HexCase;
@@ -138,41 +136,19 @@ impl Receiver {
     }
 
     async fn accept_loop(self, listener: TcpListener) {
-        loop {
-            let stream = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => stream,
-                    Err(_) => continue,
-                },
-                _ = self.stop.cancelled() => return,
-            };
+        let stop = self.stop.clone();
+        serve_bodies(listener, stop, move |body| {
             let me = self.clone();
-            let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                let me = me.clone();
-                async move {
-                    let body = req
-                        .into_body()
-                        .collect()
-                        .await
-                        .map(|c| c.to_bytes())
-                        .unwrap_or_default();
-                    let (status, reply) = me.answer(&body).await;
-                    let mut response = hyper::Response::new(Full::new(reply));
-                    *response.status_mut() =
-                        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::OK);
-                    response.headers_mut().insert(
-                        hyper::header::CONTENT_TYPE,
-                        hyper::header::HeaderValue::from_static("application/json;charset=UTF-8"),
-                    );
-                    Ok::<_, std::convert::Infallible>(response)
+            async move {
+                let (status, body) = me.answer(&body).await;
+                Answer {
+                    status,
+                    content_type: "application/json;charset=UTF-8",
+                    body,
                 }
-            });
-            tokio::spawn(async move {
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
+            }
+        })
+        .await;
     }
 
     async fn answer(&self, body: &Bytes) -> (u16, Bytes) {
