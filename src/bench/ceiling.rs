@@ -83,22 +83,44 @@ impl Ceiling {
 
     /// The mean of measurements of the same scheme taken at once on several threads.
     fn mean_of(all: &[Ceiling]) -> Option<Ceiling> {
-        let first = all.first()?;
-        let n = all.len() as f64;
+        let weighted: Vec<(&Ceiling, f64)> = all.iter().map(|c| (c, 1.0)).collect();
+        let mut c = Ceiling::weighted_mean(&weighted)?;
+        c.threads = all.len();
+        Some(c)
+    }
+
+    /// The mean of two measurements of the same scheme (each operation's time averaged).
+    pub fn mean_with(&self, other: &Ceiling) -> Ceiling {
+        Ceiling::weighted_mean(&[(self, 1.0), (other, 1.0)]).unwrap_or_else(|| self.clone())
+    }
+
+    /// Each operation's time averaged over measurements of the same scheme, each counted by its
+    /// weight (all weights zero: counted alike). The threads are the first measurement's.
+    pub fn weighted_mean(all: &[(&Ceiling, f64)]) -> Option<Ceiling> {
+        let (first, _) = all.first()?;
+        let total: f64 = all.iter().map(|(_, w)| w.max(0.0)).sum();
+        let weight = |w: f64| {
+            if total > 0.0 {
+                w.max(0.0) / total
+            } else {
+                1.0 / all.len() as f64
+            }
+        };
         let ops = first
             .ops
             .iter()
             .map(|op| {
                 let us = all
                     .iter()
-                    .map(|c| {
-                        c.ops
+                    .map(|(c, w)| {
+                        let us = c
+                            .ops
                             .iter()
                             .find(|o| o.op == op.op)
-                            .map_or(op.us_per_op, |o| o.us_per_op)
+                            .map_or(op.us_per_op, |o| o.us_per_op);
+                        us * weight(*w)
                     })
-                    .sum::<f64>()
-                    / n;
+                    .sum::<f64>();
                 OpRate {
                     op: op.op,
                     ops_per_sec: if us > 0.0 { 1e6 / us } else { 0.0 },
@@ -108,16 +130,8 @@ impl Ceiling {
             })
             .collect();
         let mut c = Ceiling::new(first.scheme, ops);
-        c.threads = all.len();
+        c.threads = first.threads;
         Some(c)
-    }
-
-    /// The mean of two measurements of the same scheme (each operation's time averaged).
-    pub fn mean_with(&self, other: &Ceiling) -> Ceiling {
-        let both = [self.clone(), other.clone()];
-        let mut c = Ceiling::mean_of(&both).unwrap_or_else(|| self.clone());
-        c.threads = self.threads;
-        c
     }
 
     /// Infinia: the blocks of the replies actually seen (the ceiling assumes one until then).

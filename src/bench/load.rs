@@ -45,6 +45,23 @@ pub struct Outcome {
     pub reply_blocks: Option<usize>,
 }
 
+impl Outcome {
+    /// Adds the outcome of a later segment of the same run.
+    pub fn absorb(&mut self, later: Outcome) {
+        self.elapsed += later.elapsed;
+        self.latencies_us.extend(later.latencies_us);
+        for (code, n) in later.codes {
+            *self.codes.entry(code).or_default() += n;
+        }
+        self.ok += later.ok;
+        self.verified += later.verified;
+        self.verify_errors.extend(later.verify_errors);
+        self.pool_exhausted |= later.pool_exhausted;
+        self.consumed += later.consumed;
+        self.reply_blocks = self.reply_blocks.max(later.reply_blocks);
+    }
+}
+
 struct Shared {
     plan: Plan,
     addr: SocketAddr,

@@ -148,8 +148,14 @@ pub struct BenchArgs {
     /// budget of a server that keeps every core busy; 1 = one core while the others idle).
     #[arg(long, default_value_t = 0)]
     ceiling_threads: usize,
-    /// Largest drift between a run's before and after ceilings, |before - after| / mean; a run
-    /// over it is flagged unstable (the machine changed speed during it) and repeated.
+    /// Closed-loop runs are cut into this many segments of equal length with a ceiling slice
+    /// between each two (1 = one slice before the run and one after it); each segment's
+    /// requests are counted against the mean of the slices around it.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=100))]
+    segments: u32,
+    /// Largest drift between two neighbouring ceiling slices of a run, |a - b| / their mean; a
+    /// run over it is flagged unstable (the machine changed speed within one segment) and
+    /// repeated.
     #[arg(long, default_value_t = 0.10)]
     max_drift: f64,
     /// How many times an unstable run is repeated before its result is kept, flagged.
@@ -163,10 +169,16 @@ pub struct BenchArgs {
     /// a comma list runs each level in turn.
     #[arg(long, default_value = "1,8,64", value_delimiter = ',')]
     destinations: Vec<usize>,
-    /// With --notifications: how many notifications one trigger request asks for (default: enough
-    /// requests for each destination to get 16; 1 = one request per notification).
+    /// With --notifications: how many notifications one trigger request asks for (default: each
+    /// destination's share in two requests, at most 1,000 a request; 1 = one request per
+    /// notification).
     #[arg(long, value_name = "K")]
     burst: Option<u64>,
+    /// With --notifications: notifications each destination takes, untimed, before the measured
+    /// window, so the simulator's connections to it are open as in steady state (default: the
+    /// simulator's concurrent attempts per destination, 32; 0 = none).
+    #[arg(long, value_name = "K")]
+    warm_up: Option<u64>,
     /// Open loop: send requests at this fixed rate (requests/s) whatever the replies do, with
     /// latency counted from each request's scheduled send time; `half` first measures the
     /// closed-loop maximum with the same settings, then runs at half of it. Each --partners level
@@ -315,6 +327,15 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         Some(Rate::Fixed(_)) => &[],
         _ => &args.partners,
     };
+    // Segments only where there is a ceiling to slice and a duration to cut.
+    let segments = match (slice, &sample, args.no_ceiling, limits.duration) {
+        (Some(_), Some(_), false, Some(_)) => args.segments.max(1),
+        _ => 1,
+    };
+    let segment_limits = Limits {
+        duration: limits.duration.map(|d| d / segments),
+        ..limits
+    };
     for &partners in closed_levels {
         for repeat in 1..=args.repeat.max(1) {
             for attempt in 0..=args.drift_retries {
@@ -327,28 +348,44 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                     None,
                     &mut leftover,
                 )?;
-                let sealed = match &plan.pool {
-                    Pool::Sealed(all) => Some(all.clone()),
-                    _ => None,
-                };
-                let before = slice.map(&ceiling_now).transpose()?.flatten();
-                let run = measured(
-                    addr,
-                    pid,
-                    plan.clone(),
-                    partners,
-                    limits,
-                    repeat,
-                    "simulator",
-                )
-                .await;
-                let after = slice.map(&ceiling_now).transpose()?.flatten();
-                if let Some(all) = sealed {
-                    let used = usize::try_from(run.outcome.consumed).unwrap_or(usize::MAX);
-                    leftover = all.get(used..).map(<[Bytes]>::to_vec).unwrap_or_default();
+                // The run in segments, a ceiling slice before each and after the last: the
+                // ratio follows the machine's speed through the run, not only at its ends.
+                let mut plan = plan;
+                let mut slices: Vec<Ceiling> = Vec::new();
+                slices.extend(slice.map(&ceiling_now).transpose()?.flatten());
+                let mut served = Vec::with_capacity(segments as usize);
+                let mut run: Option<Measured> = None;
+                for _ in 0..segments {
+                    let part = measured(
+                        addr,
+                        pid,
+                        plan.clone(),
+                        partners,
+                        segment_limits,
+                        repeat,
+                        "simulator",
+                    )
+                    .await;
+                    slices.extend(slice.map(&ceiling_now).transpose()?.flatten());
+                    served.push(part.outcome.latencies_us.len() as u64);
+                    if let Pool::Sealed(all) = &plan.pool {
+                        let used = usize::try_from(part.outcome.consumed).unwrap_or(usize::MAX);
+                        leftover = all.get(used..).map(<[Bytes]>::to_vec).unwrap_or_default();
+                        plan.pool = Pool::Sealed(Arc::new(leftover.clone()));
+                    }
+                    run = Some(match run {
+                        Some(mut whole) => {
+                            whole.absorb(part);
+                            whole
+                        }
+                        None => part,
+                    });
                 }
+                let Some(run) = run else {
+                    anyhow::bail!("no segment ran");
+                };
                 let blocks = run.outcome.reply_blocks;
-                let interleaved = Interleaved::new(before, after, blocks, args.max_drift);
+                let interleaved = Interleaved::new(slices, &served, blocks, args.max_drift);
                 if let (Some(c), Some(blocks)) = (ceiling.as_mut(), blocks) {
                     c.set_reply_blocks(blocks);
                 }
@@ -445,7 +482,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                 leftover = all.get(used..).map(<[Bytes]>::to_vec).unwrap_or_default();
             }
             let interleaved =
-                Interleaved::new(before, after, out.replies.reply_blocks, args.max_drift);
+                Interleaved::around(before, after, out.replies.reply_blocks, args.max_drift);
             report.open_loop.push(open_report(
                 out,
                 schedule,
@@ -494,7 +531,20 @@ async fn notifications(args: &BenchArgs, n: u64) -> anyhow::Result<ExitCode> {
     for &d in &args.destinations {
         eprintln!("notifications: {n} to {d} destinations...");
         let burst = args.burst.unwrap_or_else(|| notify::default_burst(n, d));
-        runs.push(notify::run(n, d, burst, slice, args.ceiling_threads, &args.server_log).await?);
+        let warm_up = args
+            .warm_up
+            .unwrap_or(crate::notify::DEFAULT_CONCURRENCY as u64);
+        runs.push(
+            notify::run(
+                n,
+                d,
+                (burst, warm_up),
+                slice,
+                args.ceiling_threads,
+                &args.server_log,
+            )
+            .await?,
+        );
     }
     if args.json {
         crate::cli::out(format_args!(
@@ -752,45 +802,69 @@ fn open_report(
     }
 }
 
-/// The ceiling slices measured right before and right after one run.
+/// The ceiling slices measured around one run: right before it, between its segments and right
+/// after it.
 struct Interleaved {
-    before_us: Option<f64>,
-    after_us: Option<f64>,
-    /// A ceiling whose cost per request is the mean of the two slices.
+    /// Crypto microseconds per request of each slice, in the order measured.
+    slices_us: Vec<f64>,
+    /// A ceiling whose cost per request is, for each segment, the mean of the two slices around
+    /// it, weighted by the requests the segment served.
     mean: Option<Ceiling>,
+    /// The largest drift between two neighbouring slices.
     drift: Option<f64>,
     unstable: bool,
 }
 
 impl Interleaved {
+    /// `slices[i]` and `slices[i + 1]` stand around segment `i`, which served `served[i]`
+    /// requests (a missing count is zero; all zero: the segments count alike). Fewer than two
+    /// slices: nothing to compare, no ratio of its own.
     fn new(
+        mut slices: Vec<Ceiling>,
+        served: &[u64],
+        reply_blocks: Option<usize>,
+        max_drift: f64,
+    ) -> Self {
+        if slices.len() < 2 {
+            return Self {
+                slices_us: Vec::new(),
+                mean: None,
+                drift: None,
+                unstable: false,
+            };
+        }
+        if let Some(blocks) = reply_blocks {
+            for slice in &mut slices {
+                slice.set_reply_blocks(blocks);
+            }
+        }
+        let segments: Vec<Ceiling> = slices.windows(2).map(|w| w[0].mean_with(&w[1])).collect();
+        let weighted: Vec<(&Ceiling, f64)> = segments
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c, served.get(i).copied().unwrap_or(0) as f64))
+            .collect();
+        let drift = slices
+            .windows(2)
+            .map(|w| drift(w[0].us_per_request, w[1].us_per_request))
+            .fold(0.0, f64::max);
+        Self {
+            slices_us: slices.iter().map(|c| c.us_per_request).collect(),
+            mean: Ceiling::weighted_mean(&weighted),
+            drift: Some(drift),
+            unstable: drift > max_drift,
+        }
+    }
+
+    /// One slice right before and one right after a run that was not cut into segments.
+    fn around(
         before: Option<Ceiling>,
         after: Option<Ceiling>,
         reply_blocks: Option<usize>,
         max_drift: f64,
     ) -> Self {
-        let (Some(mut before), Some(mut after)) = (before, after) else {
-            return Self {
-                before_us: None,
-                after_us: None,
-                mean: None,
-                drift: None,
-                unstable: false,
-            };
-        };
-        if let Some(blocks) = reply_blocks {
-            before.set_reply_blocks(blocks);
-            after.set_reply_blocks(blocks);
-        }
-        let (b, a) = (before.us_per_request, after.us_per_request);
-        let drift = drift(b, a);
-        Self {
-            before_us: Some(b),
-            after_us: Some(a),
-            mean: Some(before.mean_with(&after)),
-            drift: Some(drift),
-            unstable: drift > max_drift,
-        }
+        let slices: Vec<Ceiling> = before.into_iter().chain(after).collect();
+        Self::new(slices, &[1], reply_blocks, max_drift)
     }
 
     fn annotate(&self, run: &mut RunReport) {
@@ -801,8 +875,9 @@ impl Interleaved {
     fn check(&self, ceiling_ratio: Option<f64>) -> CeilingCheck {
         CeilingCheck {
             ceiling_ratio,
-            ceiling_before_us: self.before_us,
-            ceiling_after_us: self.after_us,
+            ceiling_before_us: self.slices_us.first().copied(),
+            ceiling_after_us: self.slices_us.last().copied(),
+            ceiling_slices_us: self.slices_us.clone(),
             ceiling_drift: self.drift,
             unstable: self.unstable,
         }
@@ -831,6 +906,15 @@ struct Measured {
 }
 
 impl Measured {
+    /// Adds a later segment of the same run.
+    fn absorb(&mut self, later: Measured) {
+        self.outcome.absorb(later.outcome);
+        let sum = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a + b);
+        self.cpu = sum(self.cpu, later.cpu);
+        self.generator_cpu = sum(self.generator_cpu, later.generator_cpu);
+        self.rss_max = self.rss_max.max(later.rss_max);
+    }
+
     fn finish(self, ceiling: Option<&Ceiling>) -> RunReport {
         RunReport::new(
             self.target,
@@ -952,17 +1036,69 @@ mod tests {
         assert!((drift(2.0, 1.0) - 2.0 / 3.0).abs() < 1e-9);
         assert_eq!(drift(0.0, 0.0), 0.0);
 
-        let i = Interleaved::new(Some(slow.clone()), Some(fast.clone()), None, 0.10);
+        let i = Interleaved::around(Some(slow.clone()), Some(fast.clone()), None, 0.10);
         assert!(i.unstable);
         let mean = i.mean.as_ref().unwrap();
         let expected = (slow.us_per_request + fast.us_per_request) / 2.0;
         assert!((mean.us_per_request - expected).abs() < 1e-6);
 
-        let steady = Interleaved::new(Some(slow.clone()), Some(slow.clone()), None, 0.10);
+        let steady = Interleaved::around(Some(slow.clone()), Some(slow.clone()), None, 0.10);
         assert!(!steady.unstable);
         assert_eq!(steady.drift, Some(0.0));
-        let none = Interleaved::new(None, Some(slow), None, 0.10);
+        let none = Interleaved::around(None, Some(slow), None, 0.10);
         assert!(!none.unstable && none.mean.is_none());
+    }
+
+    /// A run cut into segments counts each segment's requests against the two slices around it,
+    /// and its drift is the largest step between neighbouring slices, not the first against the
+    /// last.
+    #[test]
+    fn a_segmented_run_weighs_each_segment_by_its_requests() {
+        let each = Duration::from_millis(5);
+        let base = ceiling::measure(each, ceiling::Scheme::Whalet).unwrap();
+        let scaled = |k: f64| {
+            let mut c = base.clone();
+            for op in &mut c.ops {
+                op.us_per_op *= k;
+            }
+            c.mean_with(&c)
+        };
+        let us = base.us_per_request;
+        // Slices at 1x, 1x, 1.5x: the first segment (300 requests) ran at 1x, the second (100
+        // requests) between 1x and 1.5x.
+        let i = Interleaved::new(
+            vec![scaled(1.0), scaled(1.0), scaled(1.5)],
+            &[300, 100],
+            None,
+            0.5,
+        );
+        let expected = (300.0 * us + 100.0 * 1.25 * us) / 400.0;
+        let mean = i.mean.as_ref().unwrap();
+        assert!((mean.us_per_request - expected).abs() < 1e-6 * us);
+        assert_eq!(i.slices_us.len(), 3);
+        assert!((i.drift.unwrap() - 0.4).abs() < 1e-9);
+        assert!(!i.unstable);
+        let report = i.check(Some(1.0));
+        assert_eq!(report.ceiling_before_us, Some(i.slices_us[0]));
+        assert_eq!(report.ceiling_after_us, Some(i.slices_us[2]));
+
+        // A slow start and end around a fast middle: the ends agree, the steps do not.
+        let dip = Interleaved::new(
+            vec![scaled(1.0), scaled(0.5), scaled(1.0)],
+            &[1, 1],
+            None,
+            0.5,
+        );
+        assert!(dip.unstable, "drift {:?}", dip.drift);
+        // No requests served: the segments count alike.
+        let idle = Interleaved::new(
+            vec![scaled(1.0), scaled(2.0), scaled(3.0)],
+            &[0, 0],
+            None,
+            9.0,
+        );
+        let mean = idle.mean.unwrap();
+        assert!((mean.us_per_request - 2.0 * us).abs() < 1e-6 * us);
     }
 
     /// A simulator with the default configuration on a manual clock, on a free port.

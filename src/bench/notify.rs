@@ -8,16 +8,12 @@
 //! on the way in), `--burst` per trigger request (its `count`), round robin over the
 //! destinations; the run ends when every one was acknowledged. The ceiling is measured right before and right after the run, as for requests.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::sync::Notify;
@@ -25,7 +21,9 @@ use tokio::sync::Notify;
 use super::ceiling::{self, Ceiling};
 use super::server;
 use crate::http::client::HttpClient;
+use crate::http::peer::{serve_bodies, Answer};
 use crate::wire::keys::demo;
+use tokio_util::sync::CancellationToken;
 
 /// One run: `destinations` partners sharing `notifications` deliveries.
 #[derive(Debug, Clone, Serialize)]
@@ -34,6 +32,8 @@ pub struct NotifyRun {
     pub notifications: u64,
     /// Notifications per trigger request.
     pub burst: u64,
+    /// Notifications each destination took before the measured window (not counted).
+    pub warm_up: u64,
     pub delivered: u64,
     pub elapsed_s: f64,
     pub deliveries_per_sec: f64,
@@ -55,33 +55,16 @@ struct Receiver {
 async fn receiver(acked: Arc<AtomicU64>, arrived: Arc<Notify>) -> anyhow::Result<Receiver> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let counter = acked.clone();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let (counter, arrived) = (counter.clone(), arrived.clone());
-            tokio::spawn(async move {
-                let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                    let (counter, arrived) = (counter.clone(), arrived.clone());
-                    async move {
-                        let body = req
-                            .into_body()
-                            .collect()
-                            .await
-                            .map(|b| b.to_bytes())
-                            .unwrap_or_default();
-                        let ack = ack_for(&body);
-                        counter.fetch_add(1, Ordering::Relaxed);
-                        arrived.notify_one();
-                        Ok::<_, Infallible>(hyper::Response::new(Full::new(ack)))
-                    }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .keep_alive(true)
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
+    let answer = move |body: Bytes| {
+        let (acked, arrived) = (acked.clone(), arrived.clone());
+        async move {
+            let ack = ack_for(&body);
+            acked.fetch_add(1, Ordering::Relaxed);
+            arrived.notify_one();
+            Answer::json(ack)
         }
-    });
+    };
+    tokio::spawn(serve_bodies(listener, CancellationToken::new(), answer));
     Ok(Receiver { addr })
 }
 
@@ -119,19 +102,20 @@ fn partner_id(i: usize) -> String {
     format!("2024000009{i:05}")
 }
 
-/// Notifications one trigger request asks for when `--burst` is not given: enough requests for
-/// every destination to get sixteen, so the trigger's own HTTP round trips weigh little
-/// against the deliveries measured.
+/// Notifications one trigger request asks for when `--burst` is not given: each destination's
+/// share in two requests (at most 1,000 a request), so the trigger's own HTTP round trips weigh
+/// little against the deliveries measured while the deliveries still overlap the requests.
 pub fn default_burst(n: u64, destinations: usize) -> u64 {
-    (n / (destinations as u64 * 16)).max(1)
+    n.div_ceil((destinations as u64).max(1) * 2).clamp(1, 1000)
 }
 
-/// Runs one level: `destinations` receivers, a spawned simulator, `n` notifications asked for
-/// `burst` at a time (the trigger's `count`).
+/// Runs one level: `destinations` receivers, a spawned simulator, `warm_up` notifications to
+/// each destination untimed, then `n` notifications asked for `burst` at a time (the trigger's
+/// `count`).
 pub async fn run(
     n: u64,
     destinations: usize,
-    burst: u64,
+    (burst, warm_up): (u64, u64),
     slice: Duration,
     ceiling_threads: usize,
     server_log: &str,
@@ -170,13 +154,60 @@ pub async fn run(
     let pid = spawned.child.id();
     let base = format!("http://{}", spawned.addr);
 
+    // Untimed: every destination first takes `warm_up` at once, so the connections the simulator
+    // pools to it are open before the measured window, as they are in steady state.
+    let warm = warm_up.saturating_mul(destinations as u64);
+    if warm > 0 {
+        eprintln!("notifications: warming up with {warm}...");
+        fire(&base, warm, warm_up, destinations).await?;
+        wait_for(&acked, &arrived, warm).await;
+    }
+    let already = acked.load(Ordering::Relaxed);
+
     let before = ceiling::measure_on(slice, ceiling::Scheme::Notification, ceiling_threads)?;
     let cpu_before = server::cpu_seconds(pid);
     let started = Instant::now();
+    fire(&base, n, burst, destinations).await?;
+    wait_for(&acked, &arrived, already + n).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu = match (cpu_before, server::cpu_seconds(pid)) {
+        (Some(a), Some(b)) => Some(b - a),
+        _ => None,
+    };
+    let after = ceiling::measure_on(slice, ceiling::Scheme::Notification, ceiling_threads)?;
+    drop(spawned);
+    let delivered = acked.load(Ordering::Relaxed) - already;
+    let mean = before.mean_with(&after);
+    let per_delivery = cpu
+        .filter(|_| delivered > 0)
+        .map(|c| c * 1e6 / delivered as f64);
+    Ok(NotifyRun {
+        destinations,
+        notifications: n,
+        burst,
+        warm_up,
+        delivered,
+        elapsed_s: elapsed,
+        deliveries_per_sec: delivered as f64 / elapsed.max(1e-9),
+        server_cpu_s: cpu,
+        server_cpu_us_per_delivery: per_delivery,
+        ceiling_us: mean.us_per_request,
+        ceiling_before_us: before.us_per_request,
+        ceiling_after_us: after.us_per_request,
+        ceiling_ratio: per_delivery
+            .filter(|us| *us > 0.0)
+            .map(|us| mean.us_per_request / us),
+    })
+}
+
+/// Asks the simulator for `n` notifications, `burst` per trigger request, round robin over the
+/// destinations, from 16 concurrent requesters.
+async fn fire(base: &str, n: u64, burst: u64, destinations: usize) -> anyhow::Result<()> {
     let next = Arc::new(AtomicU64::new(0));
+    let burst = burst.max(1);
     let firers: Vec<_> = (0..16)
         .map(|_| {
-            let (next, base) = (next.clone(), base.clone());
+            let (next, base) = (next.clone(), base.to_owned());
             tokio::spawn(async move {
                 let client = HttpClient::new();
                 loop {
@@ -214,38 +245,15 @@ pub async fn run(
             .map_err(|e| anyhow::anyhow!("{e}"))?
             .map_err(anyhow::Error::msg)?;
     }
+    Ok(())
+}
+
+/// Waits until `acked` reaches `target` (at most five minutes).
+async fn wait_for(acked: &AtomicU64, arrived: &Notify, target: u64) {
     let deadline = Instant::now() + Duration::from_secs(300);
-    while acked.load(Ordering::Relaxed) < n && Instant::now() < deadline {
+    while acked.load(Ordering::Relaxed) < target && Instant::now() < deadline {
         let _ = tokio::time::timeout(Duration::from_millis(200), arrived.notified()).await;
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    let cpu = match (cpu_before, server::cpu_seconds(pid)) {
-        (Some(a), Some(b)) => Some(b - a),
-        _ => None,
-    };
-    let after = ceiling::measure_on(slice, ceiling::Scheme::Notification, ceiling_threads)?;
-    drop(spawned);
-    let delivered = acked.load(Ordering::Relaxed);
-    let mean = before.mean_with(&after);
-    let per_delivery = cpu
-        .filter(|_| delivered > 0)
-        .map(|c| c * 1e6 / delivered as f64);
-    Ok(NotifyRun {
-        destinations,
-        notifications: n,
-        burst,
-        delivered,
-        elapsed_s: elapsed,
-        deliveries_per_sec: delivered as f64 / elapsed.max(1e-9),
-        server_cpu_s: cpu,
-        server_cpu_us_per_delivery: per_delivery,
-        ceiling_us: mean.us_per_request,
-        ceiling_before_us: before.us_per_request,
-        ceiling_after_us: after.us_per_request,
-        ceiling_ratio: per_delivery
-            .filter(|us| *us > 0.0)
-            .map(|us| mean.us_per_request / us),
-    })
 }
 
 /// The report of every level, as a table.

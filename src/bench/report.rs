@@ -54,7 +54,10 @@ pub struct CeilingCheck {
     pub ceiling_before_us: Option<f64>,
     /// ... and right after it.
     pub ceiling_after_us: Option<f64>,
-    /// |before - after| / their mean: how much the machine's speed moved during the run.
+    /// Every slice in the order measured: before the run, between its segments, after it.
+    pub ceiling_slices_us: Vec<f64>,
+    /// The largest |a - b| / their mean of two neighbouring slices: how much the machine's speed
+    /// moved during one segment of the run.
     pub ceiling_drift: Option<f64>,
     /// The drift was over `--max-drift`: the run's ratio is not to be trusted (it was repeated).
     pub unstable: bool,
@@ -388,12 +391,23 @@ impl Report {
                 r.ceiling.ceiling_after_us,
                 r.ceiling.ceiling_drift,
             ) {
-                let _ = write!(
-                    notes,
-                    " | ceiling {b:.0} us before, {a:.0} us after (drift {:.1}%){}",
-                    d * 100.0,
-                    if r.ceiling.unstable { " UNSTABLE" } else { "" }
-                );
+                let flag = if r.ceiling.unstable { " UNSTABLE" } else { "" };
+                let slices = &r.ceiling.ceiling_slices_us;
+                if slices.len() > 2 {
+                    let each: Vec<String> = slices.iter().map(|us| format!("{us:.0}")).collect();
+                    let _ = write!(
+                        notes,
+                        " | ceiling slices {} us (largest step {:.1}%){flag}",
+                        each.join(" / "),
+                        d * 100.0
+                    );
+                } else {
+                    let _ = write!(
+                        notes,
+                        " | ceiling {b:.0} us before, {a:.0} us after (drift {:.1}%){flag}",
+                        d * 100.0
+                    );
+                }
             }
             if r.verified_replies > 0 {
                 let _ = write!(notes, " | replies fully verified: {}", r.verified_replies);
@@ -505,7 +519,7 @@ mod tests {
             .keys()
             .map(String::as_str)
             .collect();
-        let tail = &keys[keys.len() - 6..];
+        let tail = &keys[keys.len() - 7..];
         assert_eq!(
             tail,
             [
@@ -513,6 +527,7 @@ mod tests {
                 "ceiling_ratio",
                 "ceiling_before_us",
                 "ceiling_after_us",
+                "ceiling_slices_us",
                 "ceiling_drift",
                 "unstable"
             ]
