@@ -344,57 +344,33 @@ mod tests {
         let c = Coverage::new(model());
         let at = |o: &str| c.model().find(&format!("s.notify.topic.{o}")).unwrap();
         let plain = NotifyBehaviour::default();
-        c.delivery(&notification(
-            Status::Delivered,
-            1,
-            vec![attempt(1, true)],
-            plain.clone(),
-        ));
-        c.delivery(&notification(
-            Status::Pending,
-            1,
-            vec![attempt(1, false)],
-            plain.clone(),
-        ));
-        c.delivery(&notification(
-            Status::Delivered,
-            1,
-            vec![attempt(1, false), attempt(1, true)],
-            plain.clone(),
-        ));
-        c.delivery(&notification(
-            Status::Exhausted,
-            1,
-            vec![attempt(1, false); 6],
-            plain,
-        ));
         let dup = NotifyBehaviour {
             duplicate: true,
             reorder: true,
             ..NotifyBehaviour::default()
         };
-        c.delivery(&notification(
-            Status::Delivered,
-            2,
-            vec![attempt(1, true), attempt(2, true)],
-            dup,
-        ));
         let corrupt = NotifyBehaviour {
             corrupt_signature: true,
             ..NotifyBehaviour::default()
         };
-        c.delivery(&notification(
-            Status::Pending,
-            1,
-            vec![attempt(1, false)],
-            corrupt.clone(),
-        ));
-        c.delivery(&notification(
-            Status::Pending,
-            1,
-            vec![attempt(1, false), attempt(1, false)],
-            corrupt,
-        ));
+        let (ok, failed) = (attempt(1, true), attempt(1, false));
+        let deliveries = [
+            (Status::Delivered, 1, vec![ok.clone()], &plain),
+            (Status::Pending, 1, vec![failed.clone()], &plain),
+            (
+                Status::Delivered,
+                1,
+                vec![failed.clone(), ok.clone()],
+                &plain,
+            ),
+            (Status::Exhausted, 1, vec![failed.clone(); 6], &plain),
+            (Status::Delivered, 2, vec![ok, attempt(2, true)], &dup),
+            (Status::Pending, 1, vec![failed.clone()], &corrupt),
+            (Status::Pending, 1, vec![failed.clone(), failed], &corrupt),
+        ];
+        for (status, series, attempts, behaviour) in deliveries {
+            c.delivery(&notification(status, series, attempts, behaviour.clone()));
+        }
         let hits = c.hits(None);
         assert_eq!(
             hits[at("delivered_first_time")],
