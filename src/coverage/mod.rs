@@ -340,6 +340,37 @@ mod tests {
     }
 
     #[test]
+    fn report_json_keeps_its_fields_in_order() {
+        let c = Coverage::new(model());
+        c.request("s", None, "op", "OK");
+        let report = serde_json::to_value(c.report(&report::Selection::default())).unwrap();
+        let keys = |v: &serde_json::Value| -> Vec<String> {
+            v.as_object().unwrap().keys().cloned().collect()
+        };
+        // The name first, then the counts, then the parts.
+        let expect = |name: &str, inner: &str| -> Vec<String> {
+            [name, "items", "exercised", "percent", inner]
+                .map(str::to_owned)
+                .to_vec()
+        };
+        let mut top = vec!["tenant".to_owned(), "surface".to_owned()];
+        top.extend(expect("group", "surfaces"));
+        assert_eq!(keys(&report), top);
+        let surface = &report["surfaces"][0];
+        assert_eq!(keys(surface), expect("surface", "groups"));
+        let group = &surface["groups"][0];
+        assert_eq!(keys(group), expect("group", "operations"));
+        let operation = &group["operations"][0];
+        assert_eq!(keys(operation), expect("operation", "outcomes"));
+        let items = operation["outcomes"].as_array().unwrap().len();
+        assert_eq!(operation["items"], items);
+        assert_eq!(operation["exercised"], 1);
+        assert_eq!(operation["percent"], report::percent(1, items));
+        let back: report::Report = serde_json::from_value(report.clone()).unwrap();
+        assert_eq!(serde_json::to_value(back).unwrap(), report);
+    }
+
+    #[test]
     fn delivery_outcomes_follow_the_ledger() {
         let c = Coverage::new(model());
         let at = |o: &str| c.model().find(&format!("s.notify.topic.{o}")).unwrap();

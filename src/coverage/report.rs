@@ -49,6 +49,17 @@ impl Tally {
     }
 }
 
+/// `exercised/items (percent%)`.
+impl std::fmt::Display for Tally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}/{} ({:.1}%)",
+            self.exercised, self.items, self.percent
+        )
+    }
+}
+
 /// Items of one operation (or notification topic, stateful object, the envelope).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -234,17 +245,9 @@ impl Report {
             self.tally.exercised, self.tally.items, self.tally.percent
         );
         for s in &self.surfaces {
-            let _ = writeln!(
-                out,
-                "\n{}  {}/{} ({:.1}%)",
-                s.surface, s.tally.exercised, s.tally.items, s.tally.percent
-            );
+            let _ = writeln!(out, "\n{}  {}", s.surface, s.tally);
             for g in &s.groups {
-                let _ = writeln!(
-                    out,
-                    "  {}  {}/{} ({:.1}%)",
-                    g.group, g.tally.exercised, g.tally.items, g.tally.percent
-                );
+                let _ = writeln!(out, "  {}  {}", g.group, g.tally);
                 for o in &g.operations {
                     let hits: Vec<String> = o
                         .outcomes
@@ -334,20 +337,9 @@ impl Report {
 td{padding:2px 8px;vertical-align:top}.bar{background:#eee;width:200px;height:12px}\
 .fill{background:#2a7;height:12px}.miss{color:#b33}</style></head><body>",
         );
-        let _ = write!(
-            out,
-            "<h1>Coverage: {}/{} ({:.1}%)</h1>",
-            self.tally.exercised, self.tally.items, self.tally.percent
-        );
+        let _ = write!(out, "<h1>Coverage: {}</h1>", self.tally);
         for s in &self.surfaces {
-            let _ = write!(
-                out,
-                "<h2>{} {}/{} ({:.1}%)</h2><table>",
-                markup(&s.surface),
-                s.tally.exercised,
-                s.tally.items,
-                s.tally.percent
-            );
+            let _ = write!(out, "<h2>{} {}</h2><table>", markup(&s.surface), s.tally);
             for g in &s.groups {
                 for o in &g.operations {
                     let missing: Vec<String> = o
