@@ -28,13 +28,16 @@ fn digest(hash: SignatureHash) -> MessageDigest {
     }
 }
 
+/// Writes a context's output for an input (`encrypt_to_vec`, `decrypt_to_vec`).
+type Run<T> = fn(&mut PkeyCtxRef<T>, &[u8], &mut Vec<u8>) -> Result<usize, ErrorStack>;
+
 /// One raw RSA operation in a fresh context: `init` picks the direction, then the padding is
 /// set and `run` writes the output (at most the modulus width).
 fn rsa_op<T>(
     key: &PKey<T>,
     init: fn(&mut PkeyCtxRef<T>) -> Result<(), ErrorStack>,
     padding: Padding,
-    run: fn(&mut PkeyCtxRef<T>, &[u8], &mut Vec<u8>) -> Result<usize, ErrorStack>,
+    run: Run<T>,
     input: &[u8],
 ) -> Result<Vec<u8>, ErrorStack> {
     let mut ctx = PkeyCtx::new(key)?;
