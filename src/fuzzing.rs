@@ -229,6 +229,12 @@ fn check_answer(target: &str, surface: &str, response: &SimResponse, input: &[u8
     }
 }
 
+/// Posts the JSON `body` to `path`, then checks the answer as [`check_answer`] does.
+fn post_json(target: &str, surface: &str, path: &str, body: Vec<u8>, input: &[u8]) {
+    let response = post(path, "application/json", &[], body);
+    check_answer(target, surface, &response, input);
+}
+
 static RECORD: AtomicBool = AtomicBool::new(false);
 static OUTCOMES: parking_lot::Mutex<BTreeMap<String, u64>> =
     parking_lot::Mutex::new(BTreeMap::new());
@@ -277,8 +283,7 @@ pub fn whalet_envelope(data: &[u8]) {
         let h = harness();
         let _ = sealed.open(&h.platform_key, h.partner_key.public());
     }
-    let response = post("/api", "application/json", &[], data.to_vec());
-    check_answer("whalet_envelope", "whalet", &response, data);
+    post_json("whalet_envelope", "whalet", "/api", data.to_vec(), data);
 }
 
 /// `<apiCode>\n<plaintext>`: the plaintext AES-encrypted under a session key wrapped for the
@@ -314,8 +319,7 @@ pub fn whalet_sealed(data: &[u8]) {
         "body": { "encrypt": encrypt },
     });
     let body = serde_json::to_vec(&envelope).unwrap_or_default();
-    let response = post("/api", "application/json", &[], body);
-    check_answer("whalet_sealed", "whalet", &response, data);
+    post_json("whalet_sealed", "whalet", "/api", body, data);
 }
 
 /// `<path>\n<body>`: the raw body to `POST /api/v1/<path>`: the Infinia request opener.
@@ -324,13 +328,8 @@ pub fn infinia_envelope(data: &[u8]) {
     if let Ok(sealed) = infinia::parse_request(body) {
         let _ = sealed.blocks(256);
     }
-    let response = post(
-        &format!("/api/v1/{path}"),
-        "application/json",
-        &[],
-        body.to_vec(),
-    );
-    check_answer("infinia_envelope", "infinia", &response, data);
+    let path = format!("/api/v1/{path}");
+    post_json("infinia_envelope", "infinia", &path, body.to_vec(), data);
 }
 
 /// `<path>\n<plaintext>`: the plaintext (at most 4 RSA blocks) encrypted to Infinia and signed
@@ -350,13 +349,8 @@ pub fn infinia_sealed(data: &[u8]) {
         request_data,
         signature,
     };
-    let response = post(
-        &format!("/api/v1/{path}"),
-        "application/json",
-        &[],
-        envelope.to_json(),
-    );
-    check_answer("infinia_sealed", "infinia", &response, data);
+    let path = format!("/api/v1/{path}");
+    post_json("infinia_sealed", "infinia", &path, envelope.to_json(), data);
 }
 
 /// Pockyt's content type for a body: a form unless it starts like JSON.

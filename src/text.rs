@@ -124,6 +124,13 @@ pub fn nearest<'a>(given: &str, accepted: &[&'a str]) -> Option<&'a str> {
         .map(|(_, _, a)| a)
 }
 
+/// Levenshtein distance between two texts, in characters.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    edits(&a, &b)
+}
+
 /// Levenshtein distance.
 fn edits(a: &[char], b: &[char]) -> usize {
     let mut row: Vec<usize> = (0..=b.len()).collect();

@@ -144,12 +144,12 @@ pub async fn run(args: CoverageArgs) -> anyhow::Result<ExitCode> {
         Format::Html => super::write_out(format_args!("{}", report.html())),
     }
     if let Some(min) = args.min {
-        if report.percent < min {
+        if report.tally.percent < min {
             eprintln!(
                 "coverage {:.1}% is below --min {min}% ({} of {} items never exercised)",
-                report.percent,
-                report.items - report.exercised,
-                report.items
+                report.tally.percent,
+                report.tally.items - report.tally.exercised,
+                report.tally.items
             );
             return Ok(exit::code(exit::REFUSED));
         }

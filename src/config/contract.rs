@@ -18,12 +18,8 @@ pub struct ContractConfig {
     /// Check the reply and notification fields an overlay renames against the fields the
     /// simulator sends (`src/contract/fields.json`); `false` skips that check (for a field the
     /// simulator sends only in a state its examples never reach). Default: true.
-    #[serde(default = "yes")]
+    #[serde(default = "super::yes")]
     pub check_sent_fields: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 impl Default for ContractConfig {

@@ -12,7 +12,7 @@ use crate::wire::crypto::SignatureHash;
 #[serde(deny_unknown_fields)]
 pub struct InfiniaConfig {
     /// Keep the embedded demo app (`demo-app`) besides configured ones.
-    #[serde(default = "yes")]
+    #[serde(default = "super::yes")]
     pub demo_app: bool,
     /// Infinia's own private key; default: the embedded demo key (keys/infinia/).
     pub infinia_private_key: Option<String>,
@@ -60,7 +60,7 @@ pub struct InfiniaConfig {
     #[serde(default)]
     pub sign_responses: bool,
     /// Sign webhooks with Infinia's key (the documents do not say; the example shows none).
-    #[serde(default = "yes")]
+    #[serde(default = "super::yes")]
     pub sign_webhooks: bool,
     /// `appId` written in webhook envelopes (the documented example shows `infinia`).
     #[serde(default = "default_webhook_app_id")]
@@ -72,7 +72,7 @@ pub struct InfiniaConfig {
     #[serde(default = "default_retries")]
     pub webhook_retry_seconds: Vec<u64>,
     /// Send a seller status notification (ACTIVE) when a binding is approved.
-    #[serde(default = "yes")]
+    #[serde(default = "super::yes")]
     pub notify_on_binding: bool,
     /// Virtual seconds an uploaded trade-details file stays PROCESSING.
     #[serde(default = "default_processing")]
@@ -140,9 +140,6 @@ pub struct AppConfig {
     pub opening_balances: BTreeMap<String, String>,
 }
 
-fn yes() -> bool {
-    true
-}
 fn default_alg() -> SignatureHash {
     SignatureHash::Sha256
 }

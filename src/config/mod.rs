@@ -318,6 +318,7 @@ fn default_request_no_memory() -> usize {
 fn default_body_limit() -> usize {
     1024 * 1024
 }
+/// The default of a switch that is on unless turned off.
 fn yes() -> bool {
     true
 }

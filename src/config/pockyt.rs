@@ -16,7 +16,7 @@ pub const DEMO_TOKEN: &str = "demo-token";
 #[serde(deny_unknown_fields)]
 pub struct PockytConfig {
     /// Keep the embedded demo merchant besides configured ones.
-    #[serde(default = "yes")]
+    #[serde(default = "super::yes")]
     pub demo_merchant: bool,
     #[serde(default)]
     pub merchants: Vec<MerchantConfig>,
@@ -129,9 +129,6 @@ pub enum IpnFormat {
     Json,
 }
 
-fn yes() -> bool {
-    true
-}
 fn default_payee_review() -> i64 {
     10_000
 }

@@ -307,29 +307,11 @@ impl Contract {
 fn did_you_mean<S: AsRef<str>>(name: &str, known: &[S]) -> String {
     known
         .iter()
-        .map(|k| (edits(name, k.as_ref()), k.as_ref()))
+        .map(|k| (crate::text::edit_distance(name, k.as_ref()), k.as_ref()))
         .filter(|(d, _)| *d <= 3)
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| format!("; did you mean {k:?}?"))
         .unwrap_or_default()
-}
-
-/// Levenshtein distance (names are short).
-fn edits(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let here = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(here + 1);
-            prev = here;
-        }
-    }
-    row[b.len()]
 }
 
 fn check_paths<'a>(what: &str, paths: impl Iterator<Item = &'a String>) -> Result<(), String> {

@@ -249,21 +249,6 @@ impl Struct {
     }
 }
 
-impl ser::SerializeStruct for Struct {
-    type Ok = Value;
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        v: &T,
-    ) -> Result<(), Error> {
-        self.field(key, v)
-    }
-    fn end(self) -> Result<Value, Error> {
-        Ok(Value::Object(self.0))
-    }
-}
-
 /// An enum variant holding a tuple or a struct: `{variant: ...}`.
 struct Variant<S>(&'static str, S);
 
@@ -286,19 +271,32 @@ impl ser::SerializeTupleVariant for Variant<Seq> {
     }
 }
 
-impl ser::SerializeStructVariant for Variant<Struct> {
-    type Ok = Value;
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        v: &T,
-    ) -> Result<(), Error> {
-        self.1.field(key, v)
-    }
-    fn end(self) -> Result<Value, Error> {
-        Ok(Self::wrap(self.0, Value::Object(self.1 .0)))
-    }
+/// The struct forms: a struct's fields become a JSON object, alone or as `{variant: {...}}`.
+/// `|it| fields => value`: where `it`'s fields are collected, and the finished value.
+macro_rules! struct_forms {
+    ($($form:ident for $ty:ty: |$it:ident| $fields:expr => $end:expr;)*) => {$(
+        impl ser::$form for $ty {
+            type Ok = Value;
+            type Error = Error;
+            fn serialize_field<T: Serialize + ?Sized>(
+                &mut self,
+                key: &'static str,
+                v: &T,
+            ) -> Result<(), Error> {
+                let $it = self;
+                $fields.field(key, v)
+            }
+            fn end(self) -> Result<Value, Error> {
+                let $it = self;
+                Ok($end)
+            }
+        }
+    )*};
+}
+
+struct_forms! {
+    SerializeStruct for Struct: |s| s => Value::Object(s.0);
+    SerializeStructVariant for Variant<Struct>: |s| s.1 => Self::wrap(s.0, Value::Object(s.1 .0));
 }
 
 #[cfg(test)]

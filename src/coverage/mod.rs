@@ -340,61 +340,68 @@ mod tests {
     }
 
     #[test]
+    fn report_json_keeps_its_fields_in_order() {
+        let c = Coverage::new(model());
+        c.request("s", None, "op", "OK");
+        let report = serde_json::to_value(c.report(&report::Selection::default())).unwrap();
+        let keys = |v: &serde_json::Value| -> Vec<String> {
+            v.as_object().unwrap().keys().cloned().collect()
+        };
+        // The name first, then the counts, then the parts.
+        let expect = |name: &str, inner: &str| -> Vec<String> {
+            [name, "items", "exercised", "percent", inner]
+                .map(str::to_owned)
+                .to_vec()
+        };
+        let mut top = vec!["tenant".to_owned(), "surface".to_owned()];
+        top.extend(expect("group", "surfaces"));
+        assert_eq!(keys(&report), top);
+        let surface = &report["surfaces"][0];
+        assert_eq!(keys(surface), expect("surface", "groups"));
+        let group = &surface["groups"][0];
+        assert_eq!(keys(group), expect("group", "operations"));
+        let operation = &group["operations"][0];
+        assert_eq!(keys(operation), expect("operation", "outcomes"));
+        let items = operation["outcomes"].as_array().unwrap().len();
+        assert_eq!(operation["items"], items);
+        assert_eq!(operation["exercised"], 1);
+        assert_eq!(operation["percent"], report::percent(1, items));
+        let back: report::Report = serde_json::from_value(report.clone()).unwrap();
+        assert_eq!(serde_json::to_value(back).unwrap(), report);
+    }
+
+    #[test]
     fn delivery_outcomes_follow_the_ledger() {
         let c = Coverage::new(model());
         let at = |o: &str| c.model().find(&format!("s.notify.topic.{o}")).unwrap();
         let plain = NotifyBehaviour::default();
-        c.delivery(&notification(
-            Status::Delivered,
-            1,
-            vec![attempt(1, true)],
-            plain.clone(),
-        ));
-        c.delivery(&notification(
-            Status::Pending,
-            1,
-            vec![attempt(1, false)],
-            plain.clone(),
-        ));
-        c.delivery(&notification(
-            Status::Delivered,
-            1,
-            vec![attempt(1, false), attempt(1, true)],
-            plain.clone(),
-        ));
-        c.delivery(&notification(
-            Status::Exhausted,
-            1,
-            vec![attempt(1, false); 6],
-            plain,
-        ));
         let dup = NotifyBehaviour {
             duplicate: true,
             reorder: true,
             ..NotifyBehaviour::default()
         };
-        c.delivery(&notification(
-            Status::Delivered,
-            2,
-            vec![attempt(1, true), attempt(2, true)],
-            dup,
-        ));
         let corrupt = NotifyBehaviour {
             corrupt_signature: true,
             ..NotifyBehaviour::default()
         };
-        c.delivery(&notification(
-            Status::Pending,
-            1,
-            vec![attempt(1, false)],
-            corrupt.clone(),
-        ));
-        c.delivery(&notification(
-            Status::Pending,
-            1,
-            vec![attempt(1, false), attempt(1, false)],
-            corrupt,
-        ));
+        let (ok, failed) = (attempt(1, true), attempt(1, false));
+        let deliveries = [
+            (Status::Delivered, 1, vec![ok.clone()], &plain),
+            (Status::Pending, 1, vec![failed.clone()], &plain),
+            (
+                Status::Delivered,
+                1,
+                vec![failed.clone(), ok.clone()],
+                &plain,
+            ),
+            (Status::Exhausted, 1, vec![failed.clone(); 6], &plain),
+            (Status::Delivered, 2, vec![ok, attempt(2, true)], &dup),
+            (Status::Pending, 1, vec![failed.clone()], &corrupt),
+            (Status::Pending, 1, vec![failed.clone(), failed], &corrupt),
+        ];
+        for (status, series, attempts, behaviour) in deliveries {
+            c.delivery(&notification(status, series, attempts, behaviour.clone()));
+        }
         let hits = c.hits(None);
         assert_eq!(
             hits[at("delivered_first_time")],

@@ -21,14 +21,52 @@ pub struct ItemHits {
     pub hint: String,
 }
 
+/// How many items a part of the report holds and how many of them were exercised (flattened
+/// into each part's JSON, after its name).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tally {
+    pub items: usize,
+    pub exercised: usize,
+    pub percent: f64,
+}
+
+impl Tally {
+    fn of(items: usize, exercised: usize) -> Self {
+        Self {
+            items,
+            exercised,
+            percent: percent(exercised, items),
+        }
+    }
+
+    /// The tally of the parts together.
+    fn sum(parts: impl IntoIterator<Item = Tally>) -> Self {
+        let (items, exercised) = parts
+            .into_iter()
+            .fold((0, 0), |(a, d), t| (a + t.items, d + t.exercised));
+        Self::of(items, exercised)
+    }
+}
+
+/// `exercised/items (percent%)`.
+impl std::fmt::Display for Tally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}/{} ({:.1}%)",
+            self.exercised, self.items, self.percent
+        )
+    }
+}
+
 /// Items of one operation (or notification topic, stateful object, the envelope).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OperationReport {
     pub operation: String,
-    pub items: usize,
-    pub exercised: usize,
-    pub percent: f64,
+    #[serde(flatten)]
+    pub tally: Tally,
     pub outcomes: Vec<ItemHits>,
 }
 
@@ -36,9 +74,8 @@ pub struct OperationReport {
 #[serde(rename_all = "camelCase")]
 pub struct GroupReport {
     pub group: String,
-    pub items: usize,
-    pub exercised: usize,
-    pub percent: f64,
+    #[serde(flatten)]
+    pub tally: Tally,
     pub operations: Vec<OperationReport>,
 }
 
@@ -46,9 +83,8 @@ pub struct GroupReport {
 #[serde(rename_all = "camelCase")]
 pub struct SurfaceReport {
     pub surface: String,
-    pub items: usize,
-    pub exercised: usize,
-    pub percent: f64,
+    #[serde(flatten)]
+    pub tally: Tally,
     pub groups: Vec<GroupReport>,
 }
 
@@ -59,9 +95,8 @@ pub struct Report {
     pub tenant: Option<String>,
     pub surface: Option<String>,
     pub group: Option<String>,
-    pub items: usize,
-    pub exercised: usize,
-    pub percent: f64,
+    #[serde(flatten)]
+    pub tally: Tally,
     pub surfaces: Vec<SurfaceReport>,
 }
 
@@ -104,52 +139,9 @@ impl Coverage {
             {
                 continue;
             }
-            let surface = match surfaces.iter().position(|s| s.surface == item.surface) {
-                Some(i) => &mut surfaces[i],
-                None => {
-                    surfaces.push(SurfaceReport {
-                        surface: item.surface.to_owned(),
-                        items: 0,
-                        exercised: 0,
-                        percent: 0.0,
-                        groups: Vec::new(),
-                    });
-                    let last = surfaces.len() - 1;
-                    &mut surfaces[last]
-                }
-            };
-            let group = match surface.groups.iter().position(|g| g.group == item.group) {
-                Some(i) => &mut surface.groups[i],
-                None => {
-                    surface.groups.push(GroupReport {
-                        group: item.group.clone(),
-                        items: 0,
-                        exercised: 0,
-                        percent: 0.0,
-                        operations: Vec::new(),
-                    });
-                    let last = surface.groups.len() - 1;
-                    &mut surface.groups[last]
-                }
-            };
-            let operation = match group
-                .operations
-                .iter()
-                .position(|o| o.operation == item.operation)
-            {
-                Some(i) => &mut group.operations[i],
-                None => {
-                    group.operations.push(OperationReport {
-                        operation: item.operation.clone(),
-                        items: 0,
-                        exercised: 0,
-                        percent: 0.0,
-                        outcomes: Vec::new(),
-                    });
-                    let last = group.operations.len() - 1;
-                    &mut group.operations[last]
-                }
-            };
+            let surface = entry(&mut surfaces, item.surface);
+            let group = entry(&mut surface.groups, &item.group);
+            let operation = entry(&mut group.operations, &item.operation);
             operation.outcomes.push(ItemHits {
                 id: item.id.clone(),
                 kind: kind_word(item.kind).to_owned(),
@@ -158,34 +150,64 @@ impl Coverage {
                 hint: item.hint.clone(),
             });
         }
-        let (mut all, mut done) = (0, 0);
         for s in &mut surfaces {
-            let (mut s_all, mut s_done) = (0, 0);
             for g in &mut s.groups {
-                let (mut g_all, mut g_done) = (0, 0);
                 for o in &mut g.operations {
-                    o.items = o.outcomes.len();
-                    o.exercised = o.outcomes.iter().filter(|i| i.hits > 0).count();
-                    o.percent = percent(o.exercised, o.items);
-                    g_all += o.items;
-                    g_done += o.exercised;
+                    let exercised = o.outcomes.iter().filter(|i| i.hits > 0).count();
+                    o.tally = Tally::of(o.outcomes.len(), exercised);
                 }
-                (g.items, g.exercised, g.percent) = (g_all, g_done, percent(g_done, g_all));
-                s_all += g_all;
-                s_done += g_done;
+                g.tally = Tally::sum(g.operations.iter().map(|o| o.tally));
             }
-            (s.items, s.exercised, s.percent) = (s_all, s_done, percent(s_done, s_all));
-            all += s_all;
-            done += s_done;
+            s.tally = Tally::sum(s.groups.iter().map(|g| g.tally));
         }
         Report {
             tenant: selection.tenant.as_ref().map(ToString::to_string),
             surface: selection.surface.clone(),
             group: selection.group.clone(),
-            items: all,
-            exercised: done,
-            percent: percent(done, all),
+            tally: Tally::sum(surfaces.iter().map(|s| s.tally)),
             surfaces,
+        }
+    }
+}
+
+/// A named part of the report, holding smaller parts.
+trait Part {
+    fn named(name: &str) -> Self;
+    fn name(&self) -> &str;
+}
+
+/// `Part` for the report's levels: the field holding the name and the one holding the parts.
+macro_rules! parts {
+    ($($ty:ident { $name:ident, $inner:ident })*) => {$(
+        impl Part for $ty {
+            fn named(name: &str) -> Self {
+                Self {
+                    $name: name.to_owned(),
+                    tally: Tally::default(),
+                    $inner: Vec::new(),
+                }
+            }
+            fn name(&self) -> &str {
+                &self.$name
+            }
+        }
+    )*};
+}
+
+parts! {
+    SurfaceReport { surface, groups }
+    GroupReport { group, operations }
+    OperationReport { operation, outcomes }
+}
+
+/// The part of `list` called `name`, added at the end if there is none.
+fn entry<'a, T: Part>(list: &'a mut Vec<T>, name: &str) -> &'a mut T {
+    match list.iter().position(|p| p.name() == name) {
+        Some(i) => &mut list[i],
+        None => {
+            list.push(T::named(name));
+            let last = list.len() - 1;
+            &mut list[last]
         }
     }
 }
@@ -220,20 +242,12 @@ impl Report {
         let _ = writeln!(
             out,
             "coverage ({scope}): {}/{} items exercised ({:.1}%)",
-            self.exercised, self.items, self.percent
+            self.tally.exercised, self.tally.items, self.tally.percent
         );
         for s in &self.surfaces {
-            let _ = writeln!(
-                out,
-                "\n{}  {}/{} ({:.1}%)",
-                s.surface, s.exercised, s.items, s.percent
-            );
+            let _ = writeln!(out, "\n{}  {}", s.surface, s.tally);
             for g in &s.groups {
-                let _ = writeln!(
-                    out,
-                    "  {}  {}/{} ({:.1}%)",
-                    g.group, g.exercised, g.items, g.percent
-                );
+                let _ = writeln!(out, "  {}  {}", g.group, g.tally);
                 for o in &g.operations {
                     let hits: Vec<String> = o
                         .outcomes
@@ -244,8 +258,8 @@ impl Report {
                         out,
                         "    {:<32} {:>3}/{:<3} {}",
                         o.operation,
-                        o.exercised,
-                        o.items,
+                        o.tally.exercised,
+                        o.tally.items,
                         hits.join(" ")
                     );
                 }
@@ -265,11 +279,11 @@ impl Report {
     /// exercised is a `failure` (its message is the hint), so CI shows it red.
     pub fn junit(&self) -> String {
         let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        let failures = self.items - self.exercised;
+        let failures = self.tally.items - self.tally.exercised;
         let _ = writeln!(
             out,
             "<testsuites name=\"whalet-sim coverage\" tests=\"{}\" failures=\"{failures}\" errors=\"0\">",
-            self.items
+            self.tally.items
         );
         for s in &self.surfaces {
             for g in &s.groups {
@@ -278,8 +292,8 @@ impl Report {
                     "  <testsuite name=\"{}.{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\">",
                     markup(&s.surface),
                     markup(&g.group),
-                    g.items,
-                    g.items - g.exercised
+                    g.tally.items,
+                    g.tally.items - g.tally.exercised
                 );
                 for o in &g.operations {
                     for i in &o.outcomes {
@@ -323,20 +337,9 @@ impl Report {
 td{padding:2px 8px;vertical-align:top}.bar{background:#eee;width:200px;height:12px}\
 .fill{background:#2a7;height:12px}.miss{color:#b33}</style></head><body>",
         );
-        let _ = write!(
-            out,
-            "<h1>Coverage: {}/{} ({:.1}%)</h1>",
-            self.exercised, self.items, self.percent
-        );
+        let _ = write!(out, "<h1>Coverage: {}</h1>", self.tally);
         for s in &self.surfaces {
-            let _ = write!(
-                out,
-                "<h2>{} {}/{} ({:.1}%)</h2><table>",
-                markup(&s.surface),
-                s.exercised,
-                s.items,
-                s.percent
-            );
+            let _ = write!(out, "<h2>{} {}</h2><table>", markup(&s.surface), s.tally);
             for g in &s.groups {
                 for o in &g.operations {
                     let missing: Vec<String> = o
@@ -356,9 +359,9 @@ td{padding:2px 8px;vertical-align:top}.bar{background:#eee;width:200px;height:12
                         "<tr><td>{}</td><td>{}</td><td><div class=\"bar\"><div class=\"fill\" style=\"width:{}%\"></div></div></td><td>{}/{}</td><td>{}</td></tr>",
                         markup(&g.group),
                         markup(&o.operation),
-                        o.percent,
-                        o.exercised,
-                        o.items,
+                        o.tally.percent,
+                        o.tally.exercised,
+                        o.tally.items,
                         missing.join("")
                     );
                 }

@@ -658,60 +658,61 @@ fn write_extras(conn: &mut Connection, extras: &Extras) -> Result<(), String> {
     let tx = conn.transaction().map_err(e)?;
     if let Some((_, links)) = &extras.links {
         tx.execute("DELETE FROM authorizations", []).map_err(e)?;
-        let mut insert = tx
-            .prepare_cached(
-                "INSERT INTO authorizations (token, tenant, surface, business_id, expires_at, json)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )
-            .map_err(e)?;
-        for l in links {
-            let json = serde_json::to_string(l).map_err(|e| e.to_string())?;
-            insert
-                .execute(params![
-                    l.token,
-                    l.tenant,
-                    l.surface,
-                    l.business_id,
+        insert_rows(
+            &tx,
+            "INSERT INTO authorizations (token, tenant, surface, business_id, expires_at, json)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            links,
+            |l| {
+                let json = serde_json::to_string(l).map_err(|e| e.to_string())?;
+                Ok((
+                    &l.token,
+                    &l.tenant,
+                    &l.surface,
+                    &l.business_id,
                     l.expires_at,
-                    json
-                ])
-                .map_err(e)?;
-        }
+                    json,
+                ))
+            },
+        )?;
     }
     if let Some((_, record)) = &extras.scenarios {
         tx.execute("DELETE FROM scenarios", []).map_err(e)?;
         tx.execute("DELETE FROM scenario_counters", []).map_err(e)?;
-        for l in &record.loaded {
-            let fired = serde_json::to_string(&l.fired).map_err(|e| e.to_string())?;
-            tx.execute(
-                "INSERT INTO scenarios (generation, tenant, name, loaded_at, source, text, fired)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    i64::try_from(l.generation).unwrap_or(i64::MAX),
-                    l.tenant,
-                    l.name,
+        insert_rows(
+            &tx,
+            "INSERT INTO scenarios (generation, tenant, name, loaded_at, source, text, fired)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            &record.loaded,
+            |l| {
+                let fired = serde_json::to_string(&l.fired).map_err(|e| e.to_string())?;
+                let generation = i64::try_from(l.generation).unwrap_or(i64::MAX);
+                Ok((
+                    generation,
+                    &l.tenant,
+                    &l.name,
                     l.loaded_at,
-                    l.source,
-                    l.text,
-                    fired
-                ],
-            )
-            .map_err(e)?;
-        }
-        for c in &record.counters {
-            tx.execute(
-                "INSERT INTO scenario_counters (generation, rule, tenant, count, window_start)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
+                    &l.source,
+                    &l.text,
+                    fired,
+                ))
+            },
+        )?;
+        insert_rows(
+            &tx,
+            "INSERT INTO scenario_counters (generation, rule, tenant, count, window_start)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            &record.counters,
+            |c| {
+                Ok((
                     i64::try_from(c.generation).unwrap_or(i64::MAX),
                     i64::try_from(c.rule).unwrap_or(i64::MAX),
-                    c.tenant,
+                    &c.tenant,
                     i64::try_from(c.count).unwrap_or(i64::MAX),
-                    c.window_start
-                ],
-            )
-            .map_err(e)?;
-        }
+                    c.window_start,
+                ))
+            },
+        )?;
         // Draws, outages and the generation counter are small: one JSON value in `meta`.
         let rest = json!({"nextGeneration": record.next_generation, "draws": record.draws,
                           "outages": record.outages});
@@ -722,24 +723,22 @@ fn write_extras(conn: &mut Connection, extras: &Extras) -> Result<(), String> {
         .map_err(e)?;
     }
     let (entries, oldest) = &extras.journal;
-    {
-        let mut insert = tx
-            .prepare_cached(
-                "INSERT OR REPLACE INTO journal (id, tenant, operation, json) VALUES (?1, ?2, ?3, ?4)",
-            )
-            .map_err(e)?;
-        for (id, text) in entries {
+    insert_rows(
+        &tx,
+        "INSERT OR REPLACE INTO journal (id, tenant, operation, json) VALUES (?1, ?2, ?3, ?4)",
+        entries,
+        |(id, text)| {
             let v: Value = serde_json::from_str(text).unwrap_or(Value::Null);
-            insert
-                .execute(params![
-                    i64::try_from(*id).unwrap_or(i64::MAX),
-                    v.get("tenant").and_then(Value::as_str),
-                    v.get("operation").and_then(Value::as_str).unwrap_or(""),
-                    text
-                ])
-                .map_err(e)?;
-        }
-    }
+            let tenant = v.get("tenant").and_then(Value::as_str).map(str::to_owned);
+            let operation = v.get("operation").and_then(Value::as_str).unwrap_or("");
+            Ok((
+                i64::try_from(*id).unwrap_or(i64::MAX),
+                tenant,
+                operation.to_owned(),
+                text,
+            ))
+        },
+    )?;
     if !entries.is_empty() {
         // Entries the journal's bounds dropped are dropped here too.
         let keep_from = oldest.map_or(i64::MAX, |o| i64::try_from(o).unwrap_or(i64::MAX));
@@ -754,20 +753,7 @@ type LoadedExtras = (Vec<LinkRecord>, Option<ScenariosRecord>, Vec<Value>);
 
 /// Reads the links, the scenarios and the journal back.
 fn load_extras(conn: &Connection) -> Result<LoadedExtras, String> {
-    let e = |e: rusqlite::Error| e.to_string();
-    let mut links = Vec::new();
-    {
-        let mut stmt = conn
-            .prepare("SELECT json FROM authorizations ORDER BY token")
-            .map_err(e)?;
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(e)?;
-        for row in rows {
-            let text = row.map_err(e)?;
-            links.push(
-                serde_json::from_str(&text).map_err(|e| format!("table authorizations: {e}"))?,
-            );
-        }
-    }
+    let links = json_rows(conn, "authorizations", "ORDER BY token")?;
     let rest: Option<String> = conn
         .query_row(
             "SELECT value FROM meta WHERE key = 'scenario_state'",
@@ -805,40 +791,24 @@ fn load_extras(conn: &Connection) -> Result<LoadedExtras, String> {
                         .map_err(|e| format!("table scenarios: {e}"))?,
                 });
             }
-            let mut stmt = conn
-                .prepare(
-                    "SELECT generation, rule, tenant, count, window_start FROM scenario_counters
+            let rows: Vec<(i64, i64, String, i64, _)> = table_rows(
+                conn,
+                "SELECT generation, rule, tenant, count, window_start FROM scenario_counters
                      ORDER BY generation, rule, tenant",
-                )
-                .map_err(e)?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok(CounterRecord {
-                        generation: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
-                        rule: usize::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
-                        tenant: r.get(2)?,
-                        count: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
-                        window_start: r.get(4)?,
-                    })
-                })
-                .map_err(e)?;
-            for row in rows {
-                record.counters.push(row.map_err(e)?);
+            )?;
+            for (generation, rule, tenant, count, window_start) in rows {
+                record.counters.push(CounterRecord {
+                    generation: u64::try_from(generation).unwrap_or(0),
+                    rule: usize::try_from(rule).unwrap_or(0),
+                    tenant,
+                    count: u64::try_from(count).unwrap_or(0),
+                    window_start,
+                });
             }
             Some(record)
         }
     };
-    let mut journal = Vec::new();
-    {
-        let mut stmt = conn
-            .prepare("SELECT json FROM journal ORDER BY id")
-            .map_err(e)?;
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(e)?;
-        for row in rows {
-            let text = row.map_err(e)?;
-            journal.push(serde_json::from_str(&text).map_err(|e| format!("table journal: {e}"))?);
-        }
-    }
+    let journal = json_rows(conn, "journal", "ORDER BY id")?;
     Ok((links, scenarios, journal))
 }
 
@@ -892,6 +862,20 @@ fn write_timers(tx: &rusqlite::Transaction<'_>, timers: &TimerWrite) -> Result<(
     Ok(())
 }
 
+/// Runs the (cached) statement `sql` once per row, with the parameters `bind` makes of it.
+fn insert_rows<R, P: rusqlite::Params>(
+    conn: &Connection,
+    sql: &str,
+    rows: impl IntoIterator<Item = R>,
+    mut bind: impl FnMut(R) -> Result<P, String>,
+) -> Result<(), String> {
+    let mut stmt = conn.prepare_cached(sql).map_err(|e| e.to_string())?;
+    for row in rows {
+        stmt.execute(bind(row)?).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 /// A row of the `scenarios` table: generation, tenant, name, loaded_at, source, text, fired.
 type ScenarioRow = (i64, Option<String>, String, i64, String, String, String);
 
@@ -905,6 +889,19 @@ where
         .query_map([], |r| T::try_from(r))
         .map_err(|e| e.to_string())?;
     rows.collect::<Result<_, _>>().map_err(|e| e.to_string())
+}
+
+/// The `json` column of every row of `table` (`order` sorts them), each read as a `T`.
+fn json_rows<T: serde::de::DeserializeOwned>(
+    conn: &Connection,
+    table: &str,
+    order: &str,
+) -> Result<Vec<T>, String> {
+    let texts: Vec<(String,)> = table_rows(conn, &format!("SELECT json FROM {table} {order}"))?;
+    texts
+        .iter()
+        .map(|(text,)| serde_json::from_str(text).map_err(|e| format!("table {table}: {e}")))
+        .collect()
 }
 
 /// Reads the pending durable timers, in due order.
@@ -1080,39 +1077,29 @@ fn write(
                 .map_err(|e| e.to_string())?;
             w.postings = 0;
         }
-        {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO ledger_postings (tenant, id, at, memo, legs)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                )
-                .map_err(|e| e.to_string())?;
-            for p in &new_postings {
+        insert_rows(
+            &tx,
+            "INSERT OR REPLACE INTO ledger_postings (tenant, id, at, memo, legs)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            &new_postings,
+            |p| {
                 let legs = serde_json::to_string(&p.legs).map_err(|e| e.to_string())?;
-                insert
-                    .execute(params![key, p.id as i64, p.at, p.memo, legs])
-                    .map_err(|e| e.to_string())?;
-            }
-        }
+                Ok((&key, p.id as i64, p.at, &p.memo, legs))
+            },
+        )?;
         w.postings += new_postings.len();
         if reset_nos {
             tx.execute("DELETE FROM request_nos WHERE tenant = ?1", [&key])
                 .map_err(|e| e.to_string())?;
             w.request_no_next_seq = 0;
         }
-        {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO request_nos (tenant, seq, request_no) VALUES (?1, ?2, ?3)",
-                )
-                .map_err(|e| e.to_string())?;
-            for n in &nos {
-                insert
-                    .execute(params![key, w.request_no_next_seq, n])
-                    .map_err(|e| e.to_string())?;
-                w.request_no_next_seq += 1;
-            }
-        }
+        insert_rows(
+            &tx,
+            "INSERT OR REPLACE INTO request_nos (tenant, seq, request_no) VALUES (?1, ?2, ?3)",
+            nos.iter().zip(w.request_no_next_seq..),
+            |(n, seq)| Ok((&key, seq, n)),
+        )?;
+        w.request_no_next_seq += nos.len() as i64;
         if let Some(last) = nos.last() {
             w.request_no_last = Some(last.clone());
         }
@@ -1321,22 +1308,11 @@ fn load(
         states.insert(tenant, state);
     }
     // Notifications, in sequence order.
-    let mut notifications = Vec::new();
-    {
-        let mut stmt = conn
-            .prepare("SELECT json FROM notifications ORDER BY seq")
-            .map_err(sql)?;
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(sql)?;
-        for row in rows {
-            let text = row.map_err(sql)?;
-            let n: Notification =
-                serde_json::from_str(&text).map_err(|e| format!("table notifications: {e}"))?;
-            if n.status == crate::notify::Status::Pending && n.next_attempt_at.is_some() {
-                restored.pending_notifications += 1;
-            }
-            notifications.push(n);
-        }
-    }
+    let notifications: Vec<Notification> = json_rows(conn, "notifications", "ORDER BY seq")?;
+    restored.pending_notifications += notifications
+        .iter()
+        .filter(|n| n.status == crate::notify::Status::Pending && n.next_attempt_at.is_some())
+        .count();
     restored.notifications = notifications.len();
     let timers = load_timers(conn)?;
     restored.timers = timers.len();

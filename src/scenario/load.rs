@@ -94,31 +94,19 @@ fn check<C>(s: &ScenarioFile, triggers: &[TriggerDef<C>]) -> Result<(), (String,
             .name
             .clone()
             .unwrap_or_else(|| format!("rule {}", i + 1));
-        let locate = ("[[rule]]".to_owned(), i);
+        let refuse = |why: &str| Err(("[[rule]]".to_owned(), i, format!("rule {label:?}: {why}")));
         if rule.nth.is_some() && (rule.first.is_some() || rule.after.is_some()) {
-            return Err((
-                locate.0.clone(),
-                locate.1,
-                format!("rule {label:?}: nth cannot be combined with first or after"),
-            ));
+            return refuse("nth cannot be combined with first or after");
         }
         if rule.window.is_some()
             && rule.nth.is_none()
             && rule.first.is_none()
             && rule.after.is_none()
         {
-            return Err((
-                locate.0.clone(),
-                locate.1,
-                format!("rule {label:?}: window only makes sense with nth, first or after"),
-            ));
+            return refuse("window only makes sense with nth, first or after");
         }
         if rule.window.is_some_and(|w| w.0 <= 0) {
-            return Err((
-                locate.0.clone(),
-                locate.1,
-                format!("rule {label:?}: window must be longer than 0s"),
-            ));
+            return refuse("window must be longer than 0s");
         }
         for (path, p) in &rule.when {
             p.check().map_err(|e| {
@@ -131,17 +119,15 @@ fn check<C>(s: &ScenarioFile, triggers: &[TriggerDef<C>]) -> Result<(), (String,
         }
         let then = &rule.then;
         if (then.status.is_some() || then.reason.is_some()) && then.result.is_none() {
-            return Err((locate.0.clone(), locate.1, format!("rule {label:?}: status and reason describe the async result; add result = \"success\" or \"failure\"")));
+            return refuse("status and reason describe the async result; add result = \"success\" or \"failure\"");
         }
         if rule.surface == Some(Surface::Whalet)
             && then.http_status.is_some()
             && then.code.is_none()
         {
-            return Err((
-                locate.0.clone(),
-                locate.1,
-                format!("rule {label:?}: on the Whalet surface http_status goes with a code (e.g. code = \"FAILURE\")"),
-            ));
+            return refuse(
+                "on the Whalet surface http_status goes with a code (e.g. code = \"FAILURE\")",
+            );
         }
         if let (Some(surface), Some(code)) = (rule.surface, &then.code) {
             let (known, scheme) = surface_codes(surface);
@@ -157,7 +143,7 @@ fn check<C>(s: &ScenarioFile, triggers: &[TriggerDef<C>]) -> Result<(), (String,
             }
         }
         if then.drop_connection && (then.code.is_some() || then.http_status.is_some()) {
-            return Err((locate.0.clone(), locate.1, format!("rule {label:?}: drop_connection sends no answer, so code and http_status cannot apply")));
+            return refuse("drop_connection sends no answer, so code and http_status cannot apply");
         }
     }
     for (i, event) in s.timeline.iter().enumerate() {
@@ -238,28 +224,11 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 /// The synchronous answer codes a `surface`-scoped rule may name, and how to call them: Whalet
 /// codes for Whalet and whalet-platform, SUC-200/SYS-xxx for Infinia, ret_codes for Pockyt.
 fn surface_codes(surface: Surface) -> (Vec<&'static str>, &'static str) {
+    use crate::wire::{infinia, pockyt, whalet};
     match surface {
-        Surface::Whalet | Surface::Platform => (
-            crate::wire::whalet::Code::ALL
-                .iter()
-                .map(|c| c.as_str())
-                .collect(),
-            "a Whalet code",
-        ),
-        Surface::Infinia => (
-            crate::wire::infinia::Code::ALL
-                .iter()
-                .map(|c| c.as_str())
-                .collect(),
-            "an Infinia code",
-        ),
-        Surface::Pockyt => (
-            crate::wire::pockyt::RetCode::ALL
-                .iter()
-                .map(|c| c.as_str())
-                .collect(),
-            "a Pockyt ret_code",
-        ),
+        Surface::Whalet | Surface::Platform => (whalet::Code::WORDS.to_vec(), "a Whalet code"),
+        Surface::Infinia => (infinia::Code::WORDS.to_vec(), "an Infinia code"),
+        Surface::Pockyt => (pockyt::RetCode::WORDS.to_vec(), "a Pockyt ret_code"),
     }
 }
 

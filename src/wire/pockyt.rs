@@ -31,42 +31,16 @@ wire_codes! {
     }
 }
 
-/// A refusal: the `ret_code` and the precise `ret_msg`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{code}: {msg}")]
-pub struct PockytError {
-    pub code: RetCode,
-    pub msg: String,
-}
-
-impl PockytError {
-    pub fn new(code: RetCode, msg: impl Into<String>) -> Self {
-        Self {
-            code,
-            msg: msg.into(),
-        }
-    }
-    pub fn null(msg: impl Into<String>) -> Self {
-        Self::new(RetCode::ParameterNull, msg)
-    }
-    pub fn value(msg: impl Into<String>) -> Self {
-        Self::new(RetCode::ParameterValueError, msg)
-    }
-    pub fn no_info(msg: impl Into<String>) -> Self {
-        Self::new(RetCode::NoRelatedInformation, msg)
-    }
-    pub fn mismatch(msg: impl Into<String>) -> Self {
-        Self::new(RetCode::ParametersDoNotMatch, msg)
-    }
-    pub fn denied(msg: impl Into<String>) -> Self {
-        Self::new(RetCode::AccessDenied, msg)
-    }
-    pub fn rejected(msg: impl Into<String>) -> Self {
-        Self::new(RetCode::BalanceNotSufficient, msg)
-    }
-    pub fn internal(msg: impl Into<String>) -> Self {
-        Self::new(RetCode::SystemError, msg)
-    }
+wire_error! {
+    /// A refusal: the `ret_code` and the precise `ret_msg`.
+    pub struct PockytError { pub code: RetCode, pub msg: String }
+    null => ParameterNull,
+    value => ParameterValueError,
+    no_info => NoRelatedInformation,
+    mismatch => ParametersDoNotMatch,
+    denied => AccessDenied,
+    rejected => BalanceNotSufficient,
+    internal => SystemError,
 }
 
 /// The reply body: `ret_code`, `ret_msg`, then the payload keys (`customer`, `result`, ...).
@@ -272,6 +246,7 @@ pub fn corrupt(sign: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::testing::assert_mentions;
 
     fn vectors() -> Value {
         serde_json::from_str(include_str!("../../tests/vectors/pockyt.json")).unwrap()
@@ -300,7 +275,7 @@ mod tests {
             if dropped != case["verify_sign"] {
                 // Not the documented convention: refused unless enabled.
                 let err = verify(&p, token, dropped, &[]).unwrap_err();
-                assert!(err.msg.contains("lenient_sign_readings"), "{}", err.msg);
+                assert_mentions(&err.msg, "lenient_sign_readings");
             }
         }
     }
@@ -333,14 +308,8 @@ mod tests {
             assert_eq!(verify(&p, "t", &s, ALL), Ok(reading), "{text}");
             assert_eq!(verify(&p, "t", &s, &[reading]), Ok(reading), "{text}");
             let err = verify(&p, "t", &s, &[]).unwrap_err();
-            assert!(
-                err.msg.contains(&format!(
-                    "lenient_sign_readings = [\"{}\"]",
-                    reading.as_str()
-                )),
-                "{}",
-                err.msg
-            );
+            let wanted = format!("lenient_sign_readings = [\"{}\"]", reading.as_str());
+            assert_mentions(&err.msg, &wanted);
         }
     }
 
@@ -351,7 +320,7 @@ mod tests {
         let p = params(&serde_json::json!({"b": "2", "a": ""}));
         let err = verify(&p, "secret-token", "00000000000000000000000000000000", &[]).unwrap_err();
         assert_eq!(err.code, RetCode::AccessDenied);
-        assert!(err.msg.contains("\"a=&b=2&{md5(token)}\""), "{}", err.msg);
+        assert_mentions(&err.msg, "\"a=&b=2&{md5(token)}\"");
         assert!(!err.msg.contains("secret-token"));
         assert!(!err.msg.contains(&md5_hex("secret-token")));
         let upper = sign(&p, "secret-token").to_uppercase();

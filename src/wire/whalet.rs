@@ -111,36 +111,14 @@ wire_codes! {
     }
 }
 
-/// A refusal in the Whalet scheme: the code and the precise detail the partner sees.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{code}: {detail}")]
-pub struct WhaletError {
-    pub code: Code,
-    pub detail: String,
-}
-
-impl WhaletError {
-    pub fn new(code: Code, detail: impl Into<String>) -> Self {
-        Self {
-            code,
-            detail: detail.into(),
-        }
-    }
-    pub fn format(detail: impl Into<String>) -> Self {
-        Self::new(Code::ParamFormatError, detail)
-    }
-    pub fn parameter(detail: impl Into<String>) -> Self {
-        Self::new(Code::ParameterError, detail)
-    }
-    pub fn failure(detail: impl Into<String>) -> Self {
-        Self::new(Code::Failure, detail)
-    }
-    pub fn unauthenticated(detail: impl Into<String>) -> Self {
-        Self::new(Code::UnauthenticatedError, detail)
-    }
-    pub fn idempotent(detail: impl Into<String>) -> Self {
-        Self::new(Code::IdempotentError, detail)
-    }
+wire_error! {
+    /// A refusal in the Whalet scheme: the code and the precise detail the partner sees.
+    pub struct WhaletError { pub code: Code, pub detail: String }
+    format => ParamFormatError,
+    parameter => ParameterError,
+    failure => Failure,
+    unauthenticated => UnauthenticatedError,
+    idempotent => IdempotentError,
 }
 
 /// Head fields as far as they could be read, echoed in every reply (also error replies).
@@ -432,33 +410,16 @@ pub fn seal_reply(
     keys: Option<(&PrivateKey, &PublicKey)>,
     case: HexCase,
 ) -> Vec<u8> {
-    try_seal_reply(echo, code, detail, body, keys, case).unwrap_or_else(|e| {
+    let form = KeyEncForm::Base64;
+    try_seal_reply_as(echo, code, detail, body, keys, case, form).unwrap_or_else(|e| {
         let detail = format!("the reply could not be sealed: {}", e.detail);
-        try_seal_reply(
-            echo,
-            Code::InternalError.as_str(),
-            &detail,
-            None,
-            None,
-            case,
-        )
-        .unwrap_or_default()
+        let internal = Code::InternalError.as_str();
+        try_seal_reply_as(echo, internal, &detail, None, None, case, form).unwrap_or_default()
     })
 }
 
-/// [`seal_reply`] that reports a sealing failure instead of answering INTERNAL_ERROR.
-pub fn try_seal_reply(
-    echo: &Echo,
-    code: &str,
-    detail: &str,
-    body: Option<&Value>,
-    keys: Option<(&PrivateKey, &PublicKey)>,
-    case: HexCase,
-) -> Result<Vec<u8>, WhaletError> {
-    try_seal_reply_as(echo, code, detail, body, keys, case, KeyEncForm::Base64)
-}
-
-/// [`try_seal_reply`] with the `keyEnc` plaintext in the given form.
+/// [`seal_reply`] with the `keyEnc` plaintext in the given form, reporting a sealing failure
+/// instead of answering INTERNAL_ERROR.
 pub fn try_seal_reply_as(
     echo: &Echo,
     code: &str,

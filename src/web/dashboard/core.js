@@ -249,12 +249,17 @@ const Dash = (() => {
     return new URLSearchParams(location.search);
   }
 
-  /** Writes filter values into the address bar (shareable links), without reloading. */
-  function setQuery(values) {
+  /** `base` with the values that are set as its query string. */
+  function withQuery(base, values) {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(values)) if (v) q.set(k, v);
     const text = q.toString();
-    history.replaceState(null, "", location.pathname + (text ? "?" + text : ""));
+    return base + (text ? "?" + text : "");
+  }
+
+  /** Writes filter values into the address bar (shareable links), without reloading. */
+  function setQuery(values) {
+    history.replaceState(null, "", withQuery(location.pathname, values));
   }
 
   /** A labelled control of a filter bar. */
@@ -374,6 +379,7 @@ const Dash = (() => {
 
   return {
     h, append, fill, clear, api, chinaTime, wallTime, relative, rel, duration, json, badge, command, shellQuote, empty,
-    notice, toast, patch, disclosure, setCount, query, setQuery, refresh, view, state, field, filterBar, reveal,
+    notice, toast, patch, disclosure, setCount, query, setQuery, withQuery, refresh, view, state, field, filterBar,
+    reveal,
   };
 })();

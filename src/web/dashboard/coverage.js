@@ -12,11 +12,10 @@
   let surfaceSelect = null;
 
   function path() {
-    const q = new URLSearchParams();
-    if (tenantSelect && tenantSelect.value) q.set("tenant", tenantSelect.value);
-    if (surfaceSelect && surfaceSelect.value) q.set("surface", surfaceSelect.value);
-    const text = q.toString();
-    return "/__sim/coverage" + (text ? "?" + text : "");
+    return Dash.withQuery("/__sim/coverage", {
+      tenant: tenantSelect && tenantSelect.value,
+      surface: surfaceSelect && surfaceSelect.value,
+    });
   }
 
   function bar(percent) {

@@ -16,10 +16,7 @@
   let lastSig = null;
 
   function path() {
-    const q = new URLSearchParams();
-    for (const [k, v] of Object.entries(filters)) if (v) q.set(k, v);
-    const text = q.toString();
-    return "/__sim/notifications" + (text ? "?" + text : "");
+    return Dash.withQuery("/__sim/notifications", filters);
   }
 
   function filterBar() {

@@ -7,9 +7,10 @@
 //! answers a wrong key with a synthetic plaintext ("implicit rejection") instead of an error, and
 //! the envelope's diagnostics need to know that the key was wrong.
 
+use openssl::error::ErrorStack;
 use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private, Public};
-use openssl::pkey_ctx::PkeyCtx;
+use openssl::pkey_ctx::{PkeyCtx, PkeyCtxRef};
 use openssl::rsa::Padding;
 use openssl::sign::{Signer, Verifier};
 use openssl::symm::Cipher;
@@ -27,29 +28,49 @@ fn digest(hash: SignatureHash) -> MessageDigest {
     }
 }
 
+/// Writes a context's output for an input (`encrypt_to_vec`, `decrypt_to_vec`).
+type Run<T> = fn(&mut PkeyCtxRef<T>, &[u8], &mut Vec<u8>) -> Result<usize, ErrorStack>;
+
+/// One raw RSA operation in a fresh context: `init` picks the direction, then the padding is
+/// set and `run` writes the output (at most the modulus width).
+fn rsa_op<T>(
+    key: &PKey<T>,
+    init: fn(&mut PkeyCtxRef<T>) -> Result<(), ErrorStack>,
+    padding: Padding,
+    run: Run<T>,
+    input: &[u8],
+) -> Result<Vec<u8>, ErrorStack> {
+    let mut ctx = PkeyCtx::new(key)?;
+    init(&mut ctx)?;
+    ctx.set_rsa_padding(padding)?;
+    let mut out = Vec::with_capacity(key.size());
+    run(&mut ctx, input, &mut out)?;
+    Ok(out)
+}
+
 pub fn rsa_encrypt(key: &PKey<Public>, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    let run = || -> Result<Vec<u8>, openssl::error::ErrorStack> {
-        let mut ctx = PkeyCtx::new(key)?;
-        ctx.encrypt_init()?;
-        ctx.set_rsa_padding(Padding::PKCS1)?;
-        let mut out = Vec::with_capacity(key.size());
-        ctx.encrypt_to_vec(plaintext, &mut out)?;
-        Ok(out)
-    };
-    run().map_err(|e| CryptoError::RsaEncrypt(e.to_string()))
+    let init = PkeyCtxRef::encrypt_init;
+    rsa_op(
+        key,
+        init,
+        Padding::PKCS1,
+        PkeyCtxRef::encrypt_to_vec,
+        plaintext,
+    )
+    .map_err(|e| CryptoError::RsaEncrypt(e.to_string()))
 }
 
 /// The caller has checked that `ciphertext` is as long as the modulus.
 pub fn rsa_decrypt(key: &PKey<Private>, ciphertext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    let run = || -> Result<Vec<u8>, openssl::error::ErrorStack> {
-        let mut ctx = PkeyCtx::new(key)?;
-        ctx.decrypt_init()?;
-        ctx.set_rsa_padding(Padding::NONE)?;
-        let mut out = Vec::with_capacity(key.size());
-        ctx.decrypt_to_vec(ciphertext, &mut out)?;
-        Ok(out)
-    };
-    let encoded = run().map_err(|_| CryptoError::RsaDecrypt)?;
+    let init = PkeyCtxRef::decrypt_init;
+    let encoded = rsa_op(
+        key,
+        init,
+        Padding::NONE,
+        PkeyCtxRef::decrypt_to_vec,
+        ciphertext,
+    )
+    .map_err(|_| CryptoError::RsaDecrypt)?;
     unpad_pkcs1_type2(&encoded, key.size()).ok_or(CryptoError::RsaDecrypt)
 }
 

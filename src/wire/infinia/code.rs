@@ -28,34 +28,12 @@ wire_codes! {
     }
 }
 
-/// A refusal in the Infinia scheme: the code and the precise message the partner sees.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{code}: {message}")]
-pub struct InfiniaError {
-    pub code: Code,
-    pub message: String,
-}
-
-impl InfiniaError {
-    pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
-    }
-    pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new(Code::InvalidParameter, message)
-    }
-    pub fn missing(message: impl Into<String>) -> Self {
-        Self::new(Code::MissingParameter, message)
-    }
-    pub fn format(message: impl Into<String>) -> Self {
-        Self::new(Code::InvalidFormat, message)
-    }
-    pub fn range(message: impl Into<String>) -> Self {
-        Self::new(Code::OutOfRange, message)
-    }
-    pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(Code::InternalError, message)
-    }
+wire_error! {
+    /// A refusal in the Infinia scheme: the code and the precise message the partner sees.
+    pub struct InfiniaError { pub code: Code, pub message: String }
+    invalid => InvalidParameter,
+    missing => MissingParameter,
+    format => InvalidFormat,
+    range => OutOfRange,
+    internal => InternalError,
 }

@@ -1,12 +1,10 @@
 use super::*;
 use crate::wire::keys::demo;
+use crate::wire::testing::{assert_mentions, key_pair};
 use serde_json::json;
 
 fn keys() -> (PrivateKey, PrivateKey) {
-    (
-        PrivateKey::parse(demo::INFINIA_MERCHANT_PRIVATE).unwrap(),
-        PrivateKey::parse(demo::INFINIA_PRIVATE).unwrap(),
-    )
+    key_pair(demo::INFINIA_MERCHANT_PRIVATE, demo::INFINIA_PRIVATE)
 }
 
 fn blocks(b64: &str) -> usize {
@@ -98,21 +96,9 @@ fn wrong_algorithm_is_named() {
         .open(&infinia, merchant.public(), SignatureHash::Sha256)
         .unwrap_err();
     assert_eq!(err.code, Code::InvalidParameter);
-    assert!(
-        err.message.contains("the signature is SHA1withRSA"),
-        "{}",
-        err.message
-    );
-    assert!(
-        err.message.contains(merchant.public().fingerprint()),
-        "{}",
-        err.message
-    );
-    assert!(
-        err.message.contains(&sealed.request_data[..40]),
-        "{}",
-        err.message
-    );
+    assert_mentions(&err.message, "the signature is SHA1withRSA");
+    assert_mentions(&err.message, merchant.public().fingerprint());
+    assert_mentions(&err.message, &sealed.request_data[..40]);
 }
 
 #[test]
@@ -136,11 +122,7 @@ fn signing_the_plaintext_is_diagnosed() {
     let err = sealed
         .open(&infinia, merchant.public(), SignatureHash::Sha256)
         .unwrap_err();
-    assert!(
-        err.message.contains("over the decrypted business JSON"),
-        "{}",
-        err.message
-    );
+    assert_mentions(&err.message, "over the decrypted business JSON");
 }
 
 #[test]
@@ -148,30 +130,17 @@ fn decryption_failures_say_which_step() {
     let (merchant, infinia) = keys();
     let err = decrypt_data("requestData", "abc-_", &infinia).unwrap_err();
     assert_eq!(err.code, Code::InvalidFormat);
-    assert!(err.message.contains("URL-safe"), "{}", err.message);
+    assert_mentions(&err.message, "URL-safe");
     let err = decrypt_data("requestData", "AAAA", &infinia).unwrap_err();
-    assert!(
-        err.message
-            .contains("3 bytes, not a positive multiple of 256"),
-        "{}",
-        err.message
-    );
+    assert_mentions(&err.message, "3 bytes, not a positive multiple of 256");
     // Encrypted to the merchant's key instead of Infinia's.
     let wrong = encrypt_data(&json!({"a": 1}), merchant.public()).unwrap();
     let err = decrypt_data("requestData", &wrong, &infinia).unwrap_err();
-    assert!(err.message.contains("block 1 of 1"), "{}", err.message);
-    assert!(
-        err.message.contains(infinia.public().fingerprint()),
-        "{}",
-        err.message
-    );
+    assert_mentions(&err.message, "block 1 of 1");
+    assert_mentions(&err.message, infinia.public().fingerprint());
     let array = encrypt_bytes(b"[1,2]", infinia.public()).unwrap();
     let err = decrypt_data("requestData", &array, &infinia).unwrap_err();
-    assert!(
-        err.message.contains("must hold a JSON object"),
-        "{}",
-        err.message
-    );
+    assert_mentions(&err.message, "must hold a JSON object");
 }
 
 #[test]
