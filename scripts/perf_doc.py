@@ -67,13 +67,19 @@ def state(m):
     )
 
 
+def slices(run):
+    """Every ceiling slice of a run (a report without the list: its first and last)."""
+    each = run.get("ceiling_slices_us") or [run["ceiling_before_us"], run["ceiling_after_us"]]
+    return " / ".join(num(us) for us in each)
+
+
 def ratio_section(r, m):
     lines = [
         f"**Ratio to the crypto ceiling** ({r['surface']}, "
         f"{', '.join(str(p) for p in sorted({x['partners'] for x in r['runs']}))} partners; "
         f"{state(m)})",
         "",
-        "| run | req/s | p99 ms | server CPU µs/req | cores busy | ceiling µs before / after (drift) | ratio |",
+        "| run | req/s | p99 ms | server CPU µs/req | cores busy | ceiling µs slices (largest step) | ratio |",
         "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for x in r["runs"]:
@@ -83,8 +89,7 @@ def ratio_section(r, m):
         lines.append(
             f"| {x['repeat']} | {num(x['throughput_rps'])} | {num(x['latency']['p99_ms'], 2)} "
             f"| {num(x['server_cpu_us_per_request'])} | {num(x['server_cores_busy'], 2)} "
-            f"| {num(x['ceiling_before_us'])} / {num(x['ceiling_after_us'])} "
-            f"({pct(x['ceiling_drift'])}){flag} | {num(x['ceiling_ratio'], 3)} |"
+            f"| {slices(x)} ({pct(x['ceiling_drift'])}){flag} | {num(x['ceiling_ratio'], 3)} |"
         )
     for s in r["summary"]:
         if s["target"] != "simulator":
@@ -129,13 +134,14 @@ def notify_section(r, m):
         f"**Notifications against the sealing ceiling** (ceiling at the start "
         f"{num(c.get('us_per_request'))} µs per notification; {state(m)})",
         "",
-        "| destinations | notifications | acknowledged | deliveries/s | server CPU µs/delivery "
-        "| ceiling µs before / after | ratio |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| destinations | notifications | per trigger request / warm-up | acknowledged "
+        "| deliveries/s | server CPU µs/delivery | ceiling µs before / after | ratio |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for n in r.get("notifications", []):
         lines.append(
-            f"| {n['destinations']} | {n['notifications']:,} | {n['delivered']:,} "
+            f"| {n['destinations']} | {n['notifications']:,} "
+            f"| {n.get('burst', '–')} / {n.get('warm_up', 0)} | {n['delivered']:,} "
             f"| {num(n['deliveries_per_sec'])} | {num(n['server_cpu_us_per_delivery'])} "
             f"| {num(n['ceiling_before_us'])} / {num(n['ceiling_after_us'])} "
             f"| {num(n['ceiling_ratio'], 3)} |"

@@ -46,7 +46,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// Adds the outcome of a later segment of the same run.
+    /// Adds the outcome of another partner of the same run, or of a later segment of it.
     pub fn absorb(&mut self, later: Outcome) {
         self.elapsed += later.elapsed;
         self.latencies_us.extend(later.latencies_us);
@@ -88,15 +88,7 @@ pub async fn run(addr: SocketAddr, plan: Plan, partners: usize, limits: Limits) 
     let mut total = Outcome::default();
     for w in workers {
         if let Ok(part) = w.await {
-            total.latencies_us.extend(part.latencies_us);
-            for (code, n) in part.codes {
-                *total.codes.entry(code).or_default() += n;
-            }
-            total.ok += part.ok;
-            total.verified += part.verified;
-            total.verify_errors.extend(part.verify_errors);
-            total.pool_exhausted |= part.pool_exhausted;
-            total.reply_blocks = total.reply_blocks.max(part.reply_blocks);
+            total.absorb(part);
         }
     }
     total.elapsed = started.elapsed();

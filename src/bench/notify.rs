@@ -6,7 +6,9 @@
 //!
 //! The notifications are made by the control plane's `whalet.connectivity.notify` trigger (no RSA
 //! on the way in), `--burst` per trigger request (its `count`), round robin over the
-//! destinations; the run ends when every one was acknowledged. The ceiling is measured right before and right after the run, as for requests.
+//! destinations; the run ends when every one was acknowledged. Before it, every destination
+//! takes `--warm-up` notifications untimed, so the simulator's connections to the receivers are
+//! open as in steady state. The ceiling is measured right before and right after the run.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
