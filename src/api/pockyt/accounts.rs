@@ -359,31 +359,21 @@ const PARAMS: &[(&str, &str)] = &[
     ("merchantNo?", "default 202333"),
 ];
 
-pub const TRIGGERS: &[Trigger] = &[
-    Trigger {
-        name: "pockyt.account.activated",
-        description: "account review passed: the payout account becomes ACTIVATED",
-        params: PARAMS,
-        run: |core, p| run(core, p, AccountStatus::Activated),
-    },
-    Trigger {
-        name: "pockyt.account.invalid",
-        description: "the payout account's details are bad: it becomes INVALID (payouts refused)",
-        params: PARAMS,
-        run: |core, p| run(core, p, AccountStatus::Invalid),
-    },
-];
+super::payees::status_triggers! {
+    AccountStatus, PARAMS, run;
+    AccountStatus::Activated => "pockyt.account.activated",
+        "account review passed: the payout account becomes ACTIVATED";
+    AccountStatus::Invalid => "pockyt.account.invalid",
+        "the payout account's details are bad: it becomes INVALID (payouts refused)";
+}
 
 crate::core::timers::timer_kind! {
     /// An account's scheduled review (key: its accountToken).
     pub ACCOUNT_REVIEW = "pockyt.account.review",
     |core, tenant, key, target: AccountStatus = "target"| {
-        if let Ok((_, true)) = set_status(&core, &tenant, &key, target, true) {
-            let change = match target {
-                AccountStatus::Activated => "pockyt.account.activated",
-                AccountStatus::Invalid => "pockyt.account.invalid",
-                AccountStatus::Pending => return,
-            };
+        if let (Ok((_, true)), Some(change)) =
+            (set_status(&core, &tenant, &key, target, true), change_of(target))
+        {
             crate::api::coverage::state_changed(&core, &tenant, change);
         }
     }

@@ -336,6 +336,32 @@ pub(super) fn review_trigger<S: Send + 'static>(
     })
 }
 
+/// The triggers that move one kind of record to a status now, one a status: `TRIGGERS`, each
+/// calling `run(core, params, status)`, and `change_of`, the trigger whose change a scheduled
+/// move to a status is (for coverage; None where no trigger moves there).
+macro_rules! status_triggers {
+    ($status_type:ty, $params:expr, $run:ident;
+     $($status:path => $name:literal, $description:literal;)*) => {
+        pub const TRIGGERS: &[Trigger] = &[$(
+            Trigger {
+                name: $name,
+                description: $description,
+                params: $params,
+                run: |core, p| $run(core, p, $status),
+            },
+        )*];
+
+        /// The trigger whose change a scheduled move to `status` is.
+        fn change_of(status: $status_type) -> Option<&'static str> {
+            match status {
+                $($status => Some($name),)*
+                _ => None,
+            }
+        }
+    };
+}
+pub(super) use status_triggers;
+
 fn run(core: Core, params: Map<String, Value>, to: PayeeStatus) -> TriggerFuture {
     review_trigger(core, params, "customerNo", to, set_status)
 }
@@ -345,38 +371,23 @@ const PARAMS: &[(&str, &str)] = &[
     ("merchantNo?", "default 202333"),
 ];
 
-pub const TRIGGERS: &[Trigger] = &[
-    Trigger {
-        name: "pockyt.payee.activated",
-        description: "compliance review passed: the payee becomes Activated",
-        params: PARAMS,
-        run: |core, p| run(core, p, PayeeStatus::Activated),
-    },
-    Trigger {
-        name: "pockyt.payee.declined",
-        description: "compliance review failed: a Pending payee becomes Declined",
-        params: PARAMS,
-        run: |core, p| run(core, p, PayeeStatus::Declined),
-    },
-    Trigger {
-        name: "pockyt.payee.deactivated",
-        description: "an Activated payee becomes Deactivated (payouts to it are refused)",
-        params: PARAMS,
-        run: |core, p| run(core, p, PayeeStatus::Deactivated),
-    },
-];
+status_triggers! {
+    PayeeStatus, PARAMS, run;
+    PayeeStatus::Activated => "pockyt.payee.activated",
+        "compliance review passed: the payee becomes Activated";
+    PayeeStatus::Declined => "pockyt.payee.declined",
+        "compliance review failed: a Pending payee becomes Declined";
+    PayeeStatus::Deactivated => "pockyt.payee.deactivated",
+        "an Activated payee becomes Deactivated (payouts to it are refused)";
+}
 
 crate::core::timers::timer_kind! {
     /// A payee's scheduled review (key: its customerNo).
     pub PAYEE_REVIEW = "pockyt.payee.review",
     |core, tenant, key, target: PayeeStatus = "target"| {
-        if let Ok((_, true)) = set_status(&core, &tenant, &key, target, true) {
-            let change = match target {
-                PayeeStatus::Activated => "pockyt.payee.activated",
-                PayeeStatus::Declined => "pockyt.payee.declined",
-                PayeeStatus::Deactivated => "pockyt.payee.deactivated",
-                PayeeStatus::Pending => return,
-            };
+        if let (Ok((_, true)), Some(change)) =
+            (set_status(&core, &tenant, &key, target, true), change_of(target))
+        {
             crate::api::coverage::state_changed(&core, &tenant, change);
         }
     }
