@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::kinds::CancelReview;
+use crate::api::whalet::common::owned::user_page;
 use crate::api::whalet::common::review::{self, ensure_current, Notice, Review, Settle};
 use crate::api::whalet::common::{failure, mint, mint_file_id, once};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
@@ -88,24 +89,19 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let status = c.one_of("status", CARD_STATUSES, false);
     let fund = c.one_of("fundSource", &["B2B", "B2C"], false);
     c.finish()?;
-    ctx.with_state(|t| {
-        t.whalet.user(user_id)?;
-        let cards: Vec<&Card> = t
-            .whalet
-            .cards
-            .values()
-            .filter(|c| c.user_id == user_id)
-            .filter(|c| platform.is_none_or(|p| c.platform.as_deref() == Some(p)))
-            .filter(|c| currency.is_none_or(|cur| c.currency == cur))
-            .filter(|c| status.is_none_or(|s| c.status.as_str() == s))
-            .filter(|c| fund.is_none_or(|f| c.fund_source.as_str() == f))
-            .collect();
-        Ok(paging.newest_first(
-            cards,
-            |c| (c.applied_at, c.card_id.as_str()),
-            |c| view(&t.whalet, c, false),
-        ))
-    })?
+    user_page(
+        ctx,
+        (user_id, paging),
+        |t| &t.whalet.cards,
+        |c: &Card| {
+            platform.is_none_or(|p| c.platform.as_deref() == Some(p))
+                && currency.is_none_or(|cur| c.currency == cur)
+                && status.is_none_or(|s| c.status.as_str() == s)
+                && fund.is_none_or(|f| c.fund_source.as_str() == f)
+        },
+        |c| (c.applied_at, c.card_id.as_str()),
+        |t, c| view(&t.whalet, c, false),
+    )
 }
 
 pub fn cancel(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {

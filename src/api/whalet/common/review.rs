@@ -234,14 +234,8 @@ pub fn decide<R: Review>(
             },
         )
     })?;
-    let change = if v.success {
-        R::KIND.approve.name
-    } else {
-        R::KIND.reject.name
-    };
-    if attempt.is_some() {
-        crate::api::coverage::state_changed(core, tenant, change);
-    }
+    let changes = (R::KIND.approve.name, R::KIND.reject.name);
+    crate::api::coverage::decided(core, tenant, attempt.is_none(), v.success, changes);
     send(
         core,
         tenant,
@@ -340,6 +334,8 @@ pub trait Application: Sized {
     const WHAT: &'static str;
     /// The prefix of the ids the simulator mints for it (`U`, `H`, ...).
     const PREFIX: &'static str;
+    /// The field of the simulator's id in replies (`userId`, `holderId`, ...).
+    const ID_FIELD: &'static str;
     /// The tenant's objects of this kind, by the simulator's id.
     fn all(t: &TenantState) -> &BTreeMap<String, Self>;
     fn all_mut(t: &mut TenantState) -> &mut BTreeMap<String, Self>;
@@ -351,13 +347,15 @@ pub trait Application: Sized {
     fn replaceable(&self) -> bool;
 }
 
-/// Implements [`Application`]: `type, what, prefix, path.to.map, id_field, |x| replaceable`.
+/// Implements [`Application`]: `type, what, prefix, path.to.map, id_field = "idField",
+/// review, |x| replaceable`.
 macro_rules! application {
-    ($($t:ty, $what:literal, $prefix:literal, $($map:ident).+, $id:ident, $($review:ident).*,
-       |$x:ident| $replaceable:expr;)*) => {$(
+    ($($t:ty, $what:literal, $prefix:literal, $($map:ident).+, $id:ident = $id_name:literal,
+       $($review:ident).*, |$x:ident| $replaceable:expr;)*) => {$(
         impl Application for $t {
             const WHAT: &'static str = $what;
             const PREFIX: &'static str = $prefix;
+            const ID_FIELD: &'static str = $id_name;
             fn all(t: &TenantState) -> &BTreeMap<String, Self> {
                 &t.$($map).+
             }
@@ -382,13 +380,15 @@ macro_rules! application {
 }
 
 application! {
-    User, "user", "U", whalet.users, user_id, review,
+    User, "user", "U", whalet.users, user_id = "userId", review,
         |u| u.review.status == ReviewStatus::Failure && u.re_material;
-    Holder, "card holder", "H", whalet.holders, holder_id, review,
+    Holder, "card holder", "H", whalet.holders, holder_id = "holderId", review,
         |h| h.review.status == ReviewStatus::Failure;
-    Beneficary, "card holder bank account", "BA", whalet.beneficaries, beneficary_id, review,
+    Beneficary, "card holder bank account", "BA", whalet.beneficaries,
+        beneficary_id = "beneficaryId", review,
         |b| b.review.status == ReviewStatus::Failure;
-    PayoutBeneficiary, "beneficiary account", "PB", whalet_trade.beneficiaries, beneficiary_id, ,
+    PayoutBeneficiary, "beneficiary account", "PB", whalet_trade.beneficiaries,
+        beneficiary_id = "beneficiaryId", ,
         |b| b.status == BeneficiaryStatus::Failure;
 }
 
@@ -399,6 +399,8 @@ pub struct Apply<'a, T> {
     /// The partner id's field (`outHolderId`) and value.
     pub out_field: &'static str,
     pub out_id: &'a str,
+    /// The fields the reply names first, before the object's ids (`userId`, ...).
+    pub owner: &'a [(&'static str, &'a str)],
     pub body: &'a Value,
     /// Whether an existing object is the partner's earlier application under that id.
     pub same: &'a dyn Fn(&T) -> bool,
@@ -407,14 +409,13 @@ pub struct Apply<'a, T> {
 /// Applies for object `T` with review `R`: the same content under the same partner id replays the
 /// first answer; other content is refused unless the earlier application is [`replaceable`]
 /// (`Application::replaceable`). `admit` checks what must exist first (under the tenant lock),
-/// `build` makes the object from its id and submission number, `reply` answers with its id; the
-/// review is then scheduled and the reply is PROCESSING.
+/// `build` makes the object from its id and submission number; the review is then scheduled and
+/// the reply is PROCESSING: `{owner fields, <ID_FIELD>: id, <out_field>: out_id, status}`.
 pub fn apply<R: Review, T: Application>(
     ctx: &Ctx<'_>,
     a: Apply<'_, T>,
     admit: impl FnOnce(&TenantState) -> Result<(), WhaletError>,
     build: impl FnOnce(String, u32) -> T,
-    reply: impl FnOnce(&str) -> Value,
 ) -> Result<Reply, WhaletError> {
     let same = a.same;
     once(
@@ -441,7 +442,15 @@ pub fn apply<R: Review, T: Application>(
             let (id, attempt) = submission(t, existing, T::PREFIX, ctx.now());
             T::all_mut(t).insert(id.clone(), build(id.clone(), attempt));
             begin::<R>(ctx, &id, attempt);
-            Ok(Reply::processing(reply(&id)))
+            let mut reply: Map<String, Value> = a
+                .owner
+                .iter()
+                .map(|&(field, value)| (field.to_owned(), Value::from(value)))
+                .collect();
+            reply.insert(T::ID_FIELD.to_owned(), Value::from(id));
+            reply.insert(a.out_field.to_owned(), Value::from(a.out_id));
+            reply.insert("status".to_owned(), Value::from("PROCESSING"));
+            Ok(Reply::processing(Value::Object(reply)))
         },
     )
 }

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use crate::api::whalet::common::failure;
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::kinds::BeneficaryReview;
+use crate::api::whalet::common::owned::query_one;
 use crate::api::whalet::common::review::{self, settle_review, Apply, Notice, Review, Settle};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::store::whalet::{Beneficary, ReviewStatus, Reviewed};
@@ -36,6 +37,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             scope: &format!("cardHolderBeneficaryApply {user_id}"),
             out_field: "outBeneficaryId",
             out_id,
+            owner: &[("userId", user_id), ("holderId", holder_id)],
             body,
             same: &|b| b.user_id == user_id && b.out_beneficary_id == out_id,
         },
@@ -62,35 +64,20 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             currency,
             review: Reviewed::submitted(attempt, now),
         },
-        |id| {
-            json!({
-                "userId": user_id,
-                "holderId": holder_id,
-                "beneficaryId": id,
-                "outBeneficaryId": out_id,
-                "status": "PROCESSING",
-            })
-        },
     )
 }
 
 pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
-    let mut c = Check::new(body)?;
-    let user_id = c.id("userId");
-    let ids = c.either_id("beneficaryId", "outBeneficaryId");
-    c.finish()?;
-    ctx.with_state(|t| {
-        t.whalet.user(user_id)?;
-        let mut mine = t.whalet.beneficaries.values().filter(|b| b.user_id == user_id);
-        let found = mine.find(|b| ids.matches(&b.beneficary_id, &b.out_beneficary_id));
-        found.map(|b| Reply::ok(view(b))).ok_or_else(|| {
-            failure(format!(
-                "user {user_id} has no card holder bank account with beneficaryId {} / outBeneficaryId {}",
-                ids.id.unwrap_or("-"),
-                ids.out.unwrap_or("-")
-            ))
-        })
-    })?
+    let ids = ("beneficaryId", "outBeneficaryId");
+    let what = "card holder bank account";
+    query_one(
+        ctx,
+        body,
+        ids,
+        what,
+        |t| &t.whalet.beneficaries,
+        |_, b| view(b),
+    )
 }
 
 fn view(b: &Beneficary) -> Value {

@@ -6,9 +6,9 @@
 
 use serde_json::{json, Value};
 
-use crate::api::whalet::common::failure;
 use crate::api::whalet::common::fields::{Check, CERT_TYPES, ENTITY_TYPES};
 use crate::api::whalet::common::kinds::HolderReview;
+use crate::api::whalet::common::owned::query_one;
 use crate::api::whalet::common::review::{self, settle_review, Apply, Notice, Review, Settle};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::store::whalet::{Holder, Reviewed};
@@ -34,6 +34,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             scope: &format!("cardHolderApply {user_id}"),
             out_field: "outHolderId",
             out_id: out_holder_id,
+            owner: &[("userId", user_id)],
             body,
             same: &|h| h.user_id == user_id && h.out_holder_id == out_holder_id,
         },
@@ -53,42 +54,19 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             review: Reviewed::submitted(attempt, now),
             application: body.clone(),
         },
-        |holder_id| {
-            json!({
-                "userId": user_id,
-                "holderId": holder_id,
-                "outHolderId": out_holder_id,
-                "status": "PROCESSING",
-            })
-        },
     )
 }
 
 pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
-    let mut c = Check::new(body)?;
-    let user_id = c.id("userId");
-    let ids = c.either_id("holderId", "outHolderId");
-    c.finish()?;
-    ctx.with_state(|t| {
-        t.whalet.user(user_id)?;
-        let mut mine = t.whalet.holders.values().filter(|h| h.user_id == user_id);
-        match mine.find(|h| ids.matches(&h.holder_id, &h.out_holder_id)) {
-            Some(h) => Ok(Reply::ok(view(h))),
-            None => Err(failure(format!(
-                "user {user_id} has no card holder with {}",
-                describe(ids.id, ids.out)
-            ))),
-        }
-    })?
-}
-
-fn describe(holder_id: Option<&str>, out_holder_id: Option<&str>) -> String {
-    match (holder_id, out_holder_id) {
-        (Some(h), Some(o)) => format!("holderId {h:?} and outHolderId {o:?}"),
-        (Some(h), None) => format!("holderId {h:?}"),
-        (None, Some(o)) => format!("outHolderId {o:?}"),
-        (None, None) => "no id".into(),
-    }
+    let ids = ("holderId", "outHolderId");
+    query_one(
+        ctx,
+        body,
+        ids,
+        "card holder",
+        |t| &t.whalet.holders,
+        |_, h| view(h),
+    )
 }
 
 /// The holder as the partner sees it.

@@ -34,6 +34,7 @@ pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             scope: "userOnboardingApply",
             out_field: "outUserId",
             out_id: out_user_id,
+            owner: &[],
             body,
             same: &|u| u.out_user_id == out_user_id,
         },
@@ -48,13 +49,6 @@ pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             re_material: false,
             material_type: String::new(),
             application: body.clone(),
-        },
-        |user_id| {
-            json!({
-                "userId": user_id,
-                "outUserId": out_user_id,
-                "status": "PROCESSING",
-            })
         },
     )
 }
