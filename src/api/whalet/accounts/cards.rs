@@ -82,8 +82,7 @@ pub fn detail(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
 
 pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
-    let user_id = c.id("userId");
-    let paging = c.paging();
+    let page = c.page_of_user();
     let platform = c.opt("platform");
     let currency = c.currency("currency", false);
     let status = c.one_of("status", CARD_STATUSES, false);
@@ -91,7 +90,7 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     c.finish()?;
     user_page(
         ctx,
-        (user_id, paging),
+        page,
         |t| &t.whalet.cards,
         |c: &Card| {
             platform.is_none_or(|p| c.platform.as_deref() == Some(p))
@@ -102,6 +101,23 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         |c| (c.applied_at, c.card_id.as_str()),
         |t, c| view(&t.whalet, c, false),
     )
+}
+
+/// The user's card, which must be ACTIVE (else a FAILURE saying its status and what `needs` it).
+fn active_card<'t>(
+    t: &'t TenantState,
+    (user_id, card_id): (&str, &str),
+    needs: &str,
+) -> Result<&'t Card, WhaletError> {
+    t.whalet.user(user_id)?;
+    let card = t.whalet.card_of(user_id, card_id)?;
+    if card.status != CardStatus::Active {
+        return Err(failure(format!(
+            "card {card_id} is not active (status {}); {needs}",
+            card.status.as_str()
+        )));
+    }
+    Ok(card)
 }
 
 pub fn cancel(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
@@ -119,14 +135,11 @@ pub fn cancel(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         body,
         |_| false,
         |t| {
-            t.whalet.user(user_id)?;
-            let card = t.whalet.card_of(user_id, card_id)?;
-            if card.status != CardStatus::Active {
-                return Err(failure(format!(
-                    "card {card_id} is not active (status {}); only an ACTIVE card can be cancelled",
-                    card.status.as_str()
-                )));
-            }
+            active_card(
+                t,
+                (user_id, card_id),
+                "only an ACTIVE card can be cancelled",
+            )?;
             let pending = t
                 .whalet
                 .collections
@@ -209,14 +222,7 @@ pub fn bank_letter(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     c.finish()?;
     let now = ctx.now();
     ctx.with_state(|t| {
-        t.whalet.user(user_id)?;
-        let card = t.whalet.card_of(user_id, card_id)?;
-        if card.status != CardStatus::Active {
-            return Err(failure(format!(
-                "card {card_id} is not active (status {}); a bank letter needs an ACTIVE card",
-                card.status.as_str()
-            )));
-        }
+        active_card(t, (user_id, card_id), "a bank letter needs an ACTIVE card")?;
         let letter_id = mint(t, "BL", now);
         let file_id = mint_file_id(t, now);
         let file = FileRef {

@@ -13,8 +13,7 @@ use crate::wire::whalet::WhaletError;
 
 pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
-    let user_id = c.id("userId");
-    let paging = c.paging();
+    let page = c.page_of_user();
     let card_id = c.opt("cardId");
     let currency = c.currency("currency", false);
     let status = c.one_of("status", &["PENDING", "SUCCESS", "FAILURE"], false);
@@ -23,7 +22,7 @@ pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     c.finish()?;
     user_page(
         ctx,
-        (user_id, paging),
+        page,
         |t| &t.whalet.collections,
         |c: &Collection| {
             card_id.is_none_or(|id| c.card_id == id)

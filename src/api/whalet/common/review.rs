@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::{mint, once, schedule, send, trigger_tenant, with_tenant, Completion, Verdict};
-use crate::api::whalet::{Ctx, Reply};
+use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::clock::Millis;
 use crate::core::{Core, Trigger};
 use crate::store::whalet::{Beneficary, Holder, ReviewStatus, Reviewed, UnderReview, User};
@@ -334,8 +334,6 @@ pub trait Application: Sized {
     const WHAT: &'static str;
     /// The prefix of the ids the simulator mints for it (`U`, `H`, ...).
     const PREFIX: &'static str;
-    /// The field of the simulator's id in replies (`userId`, `holderId`, ...).
-    const ID_FIELD: &'static str;
     /// The tenant's objects of this kind, by the simulator's id.
     fn all(t: &TenantState) -> &BTreeMap<String, Self>;
     fn all_mut(t: &mut TenantState) -> &mut BTreeMap<String, Self>;
@@ -345,17 +343,19 @@ pub trait Application: Sized {
     /// Whether an application under the same partner id replaces this one (it was rejected, and
     /// for onboarding the rejection asked for new material).
     fn replaceable(&self) -> bool;
+    /// The fields that name the object in the apply reply and its notification (its user, the
+    /// simulator's id, the partner's id, ...).
+    fn ids(&self) -> Value;
 }
 
-/// Implements [`Application`]: `type, what, prefix, path.to.map, id_field = "idField",
-/// review, |x| replaceable`.
+/// Implements [`Application`]: `type, what, prefix, path.to.map, id_field, review,
+/// {"field": field, ...} (its ids), |x| replaceable`.
 macro_rules! application {
-    ($($t:ty, $what:literal, $prefix:literal, $($map:ident).+, $id:ident = $id_name:literal,
-       $($review:ident).*, |$x:ident| $replaceable:expr;)*) => {$(
+    ($($t:ty, $what:literal, $prefix:literal, $($map:ident).+, $id:ident, $($review:ident).*,
+       {$($name:literal: $field:ident),*}, |$x:ident| $replaceable:expr;)*) => {$(
         impl Application for $t {
             const WHAT: &'static str = $what;
             const PREFIX: &'static str = $prefix;
-            const ID_FIELD: &'static str = $id_name;
             fn all(t: &TenantState) -> &BTreeMap<String, Self> {
                 &t.$($map).+
             }
@@ -375,20 +375,34 @@ macro_rules! application {
                 let $x = self;
                 $replaceable
             }
+            fn ids(&self) -> Value {
+                serde_json::json!({$($name: self.$field),*})
+            }
         }
     )*};
 }
 
 application! {
-    User, "user", "U", whalet.users, user_id = "userId", review,
+    User, "user", "U", whalet.users, user_id, review,
+        {"userId": user_id, "outUserId": out_user_id},
         |u| u.review.status == ReviewStatus::Failure && u.re_material;
-    Holder, "card holder", "H", whalet.holders, holder_id = "holderId", review,
+    Holder, "card holder", "H", whalet.holders, holder_id, review,
+        {"userId": user_id, "holderId": holder_id, "outHolderId": out_holder_id},
         |h| h.review.status == ReviewStatus::Failure;
-    Beneficary, "card holder bank account", "BA", whalet.beneficaries,
-        beneficary_id = "beneficaryId", review,
+    Beneficary, "card holder bank account", "BA", whalet.beneficaries, beneficary_id, review,
+        {
+            "userId": user_id,
+            "holderId": holder_id,
+            "beneficaryId": beneficary_id,
+            "outBeneficaryId": out_beneficary_id
+        },
         |b| b.review.status == ReviewStatus::Failure;
-    PayoutBeneficiary, "beneficiary account", "PB", whalet_trade.beneficiaries,
-        beneficiary_id = "beneficiaryId", ,
+    PayoutBeneficiary, "beneficiary account", "PB", whalet_trade.beneficiaries, beneficiary_id, ,
+        {
+            "userId": user_id,
+            "beneficiaryId": beneficiary_id,
+            "outBeneficiaryId": out_beneficiary_id
+        },
         |b| b.status == BeneficiaryStatus::Failure;
 }
 
@@ -399,8 +413,6 @@ pub struct Apply<'a, T> {
     /// The partner id's field (`outHolderId`) and value.
     pub out_field: &'static str,
     pub out_id: &'a str,
-    /// The fields the reply names first, before the object's ids (`userId`, ...).
-    pub owner: &'a [(&'static str, &'a str)],
     pub body: &'a Value,
     /// Whether an existing object is the partner's earlier application under that id.
     pub same: &'a dyn Fn(&T) -> bool,
@@ -410,7 +422,7 @@ pub struct Apply<'a, T> {
 /// first answer; other content is refused unless the earlier application is [`replaceable`]
 /// (`Application::replaceable`). `admit` checks what must exist first (under the tenant lock),
 /// `build` makes the object from its id and submission number; the review is then scheduled and
-/// the reply is PROCESSING: `{owner fields, <ID_FIELD>: id, <out_field>: out_id, status}`.
+/// the reply is PROCESSING: the object's [`Application::ids`] and its status.
 pub fn apply<R: Review, T: Application>(
     ctx: &Ctx<'_>,
     a: Apply<'_, T>,
@@ -440,19 +452,56 @@ pub fn apply<R: Review, T: Application>(
             }
             let existing = existing.map(|x| (x.id().to_owned(), x.attempt()));
             let (id, attempt) = submission(t, existing, T::PREFIX, ctx.now());
-            T::all_mut(t).insert(id.clone(), build(id.clone(), attempt));
+            let object = build(id.clone(), attempt);
+            let mut reply = object.ids();
+            T::all_mut(t).insert(id.clone(), object);
             begin::<R>(ctx, &id, attempt);
-            let mut reply: Map<String, Value> = a
-                .owner
-                .iter()
-                .map(|&(field, value)| (field.to_owned(), Value::from(value)))
-                .collect();
-            reply.insert(T::ID_FIELD.to_owned(), Value::from(id));
-            reply.insert(a.out_field.to_owned(), Value::from(a.out_id));
-            reply.insert("status".to_owned(), Value::from("PROCESSING"));
-            Ok(Reply::processing(Value::Object(reply)))
+            reply["status"] = Value::from("PROCESSING");
+            Ok(Reply::processing(reply))
         },
     )
+}
+
+/// Settles an [`Application`] under an approve/reject review ([`settle_review`]) and says so with
+/// `api_code`: the object's [`Application::ids`], then its reported status and message.
+pub fn settle_application<T: Application + UnderReview>(
+    t: &mut TenantState,
+    s: Settle<'_>,
+    api_code: &'static str,
+) -> Result<Notice, String> {
+    let x = s.find_mut(T::all_mut(t), &format!("a {}", T::WHAT))?;
+    let what = format!("{} {}", T::WHAT, s.id);
+    settle_review(x, &what, s.attempt, s.v, s.now)?;
+    let mut payload = x.ids();
+    let r = x.review();
+    if let Value::Object(map) = &mut payload {
+        map.insert("status".into(), Value::from(r.reported_status.as_str()));
+        map.insert("message".into(), Value::from(r.message.as_str()));
+    }
+    Ok(Notice { api_code, payload })
+}
+
+/// An object under review as the partner sees it: `fields` (an object), then its reported
+/// status, message, and the times it was applied for and last changed.
+pub fn reviewed_view(mut fields: Value, r: &Reviewed) -> Value {
+    if let Value::Object(map) = &mut fields {
+        map.insert("status".into(), Value::from(r.reported_status.as_str()));
+        map.insert("message".into(), Value::from(r.message.as_str()));
+        map.insert("createTime".into(), Value::from(whalet_time(r.applied_at)));
+        map.insert(
+            "updateTime".into(),
+            Value::from(whalet_time(r.updated_at())),
+        );
+    }
+    fields
+}
+
+/// The `admit` of an application that needs only that its user passed onboarding.
+pub fn onboarded(user_id: &str) -> impl FnOnce(&TenantState) -> Result<(), WhaletError> + '_ {
+    move |t| {
+        t.whalet.onboarded_user(user_id)?;
+        Ok(())
+    }
 }
 
 /// Applies a verdict to an approve/reject review (`what` names the object in errors, e.g.

@@ -9,8 +9,10 @@ use crate::api::whalet::common::failure;
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::kinds::BeneficaryReview;
 use crate::api::whalet::common::owned::query_one;
-use crate::api::whalet::common::review::{self, settle_review, Apply, Notice, Review, Settle};
-use crate::api::whalet::{whalet_time, Ctx, Reply};
+use crate::api::whalet::common::review::{
+    self, reviewed_view, settle_application, Application, Apply, Notice, Review, Settle,
+};
+use crate::api::whalet::{Ctx, Reply};
 use crate::store::whalet::{Beneficary, ReviewStatus, Reviewed};
 use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
@@ -37,7 +39,6 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             scope: &format!("cardHolderBeneficaryApply {user_id}"),
             out_field: "outBeneficaryId",
             out_id,
-            owner: &[("userId", user_id), ("holderId", holder_id)],
             body,
             same: &|b| b.user_id == user_id && b.out_beneficary_id == out_id,
         },
@@ -81,38 +82,17 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
 }
 
 fn view(b: &Beneficary) -> Value {
-    json!({
-        "userId": b.user_id,
-        "holderId": b.holder_id,
-        "beneficaryId": b.beneficary_id,
-        "outBeneficaryId": b.out_beneficary_id,
-        "accountName": b.account_name,
-        "accountNo": b.account_no,
-        "bankName": b.bank_name,
-        "bankCountry": b.bank_country,
-        "currency": b.currency.code(),
-        "status": b.review.reported_status,
-        "message": b.review.message,
-        "createTime": whalet_time(b.review.applied_at),
-        "updateTime": whalet_time(b.review.updated_at()),
-    })
+    let mut fields = b.ids();
+    fields["accountName"] = json!(b.account_name);
+    fields["accountNo"] = json!(b.account_no);
+    fields["bankName"] = json!(b.bank_name);
+    fields["bankCountry"] = json!(b.bank_country);
+    fields["currency"] = json!(b.currency.code());
+    reviewed_view(fields, &b.review)
 }
 
 impl Review for BeneficaryReview {
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
-        let (id, v) = (s.id, s.v);
-        let b = s.find_mut(&mut t.whalet.beneficaries, "a holder bank account")?;
-        settle_review(b, &format!("holder bank account {id}"), s.attempt, v, s.now)?;
-        Ok(Notice {
-            api_code: "cardHolderBeneficaryNotify",
-            payload: json!({
-                "userId": b.user_id,
-                "holderId": b.holder_id,
-                "beneficaryId": b.beneficary_id,
-                "outBeneficaryId": b.out_beneficary_id,
-                "status": b.review.reported_status,
-                "message": b.review.message,
-            }),
-        })
+        settle_application::<Beneficary>(t, s, "cardHolderBeneficaryNotify")
     }
 }

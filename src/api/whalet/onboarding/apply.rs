@@ -34,7 +34,6 @@ pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             scope: "userOnboardingApply",
             out_field: "outUserId",
             out_id: out_user_id,
-            owner: &[],
             body,
             same: &|u| u.out_user_id == out_user_id,
         },

@@ -103,16 +103,10 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             scope: &format!("benificiaryAccountApply {user_id}"),
             out_field: "outBeneficiaryId",
             out_id,
-            owner: &[("userId", user_id)],
             body,
             same: &|b| b.user_id == user_id && b.out_beneficiary_id == out_id,
         },
-        |t| {
-            t.whalet
-                .onboarded_user(user_id)
-                .map(drop)
-                .map_err(Into::into)
-        },
+        review::onboarded(user_id),
         |beneficiary_id, attempt| PayoutBeneficiary {
             beneficiary_id,
             out_beneficiary_id: out_id.to_owned(),

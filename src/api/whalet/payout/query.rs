@@ -25,8 +25,7 @@ pub fn payment_query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> 
 
 fn query(ctx: &Ctx<'_>, body: &Value, kind: Option<OutflowKind>) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
-    let user_id = c.id("userId");
-    let paging = c.paging();
+    let page = c.page_of_user();
     let status = c.one_of("status", STATUSES, false);
     let currency = c.currency("currency", false);
     let fund = c.one_of("fundSource", &["B2B", "B2C", "Acquiring"], false);
@@ -38,7 +37,7 @@ fn query(ctx: &Ctx<'_>, body: &Value, kind: Option<OutflowKind>) -> Result<Reply
     c.finish()?;
     user_page(
         ctx,
-        (user_id, paging),
+        page,
         |t| &t.whalet_trade.outflows,
         |o: &Outflow| {
             kind.is_none_or(|k| o.kind == k)

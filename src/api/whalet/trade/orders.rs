@@ -108,15 +108,14 @@ pub fn detail(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
 
 pub fn list(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
-    let user_id = c.id("userId");
-    let paging = c.paging();
+    let page = c.page_of_user();
     let status = c.one_of("status", &["OPEN", "CLOSED"], false);
     let currency = c.currency("currency", false);
     let period = c.period();
     c.finish()?;
     user_page(
         ctx,
-        (user_id, paging),
+        page,
         |t| &t.whalet_trade.orders,
         |o| {
             status.is_none_or(|s| o.status.as_str() == s)
