@@ -350,31 +350,12 @@ pub fn set_status(
     Ok(changed?)
 }
 
-fn run(core: Core, params: Map<String, Value>, to: AccountStatus) -> TriggerFuture {
-    super::payees::review_trigger(core, params, "accountToken", to, set_status)
-}
-
-const PARAMS: &[(&str, &str)] = &[
-    ("accountToken", "the payout account"),
-    ("merchantNo?", "default 202333"),
-];
-
-super::payees::status_triggers! {
-    AccountStatus, PARAMS, run;
+super::payees::reviewed_status! {
+    AccountStatus, "accountToken", "the payout account", set_status;
+    /// An account's scheduled review (key: its accountToken).
+    ACCOUNT_REVIEW = "pockyt.account.review";
     AccountStatus::Activated => "pockyt.account.activated",
         "account review passed: the payout account becomes ACTIVATED";
     AccountStatus::Invalid => "pockyt.account.invalid",
         "the payout account's details are bad: it becomes INVALID (payouts refused)";
-}
-
-crate::core::timers::timer_kind! {
-    /// An account's scheduled review (key: its accountToken).
-    pub ACCOUNT_REVIEW = "pockyt.account.review",
-    |core, tenant, key, target: AccountStatus = "target"| {
-        if let (Ok((_, true)), Some(change)) =
-            (set_status(&core, &tenant, &key, target, true), change_of(target))
-        {
-            crate::api::coverage::state_changed(&core, &tenant, change);
-        }
-    }
 }

@@ -362,33 +362,47 @@ macro_rules! status_triggers {
 }
 pub(super) use status_triggers;
 
-fn run(core: Core, params: Map<String, Value>, to: PayeeStatus) -> TriggerFuture {
-    review_trigger(core, params, "customerNo", to, set_status)
+/// A record under a scheduled review, named by the trigger parameter `key`, whose status
+/// `set` changes: its status triggers ([`status_triggers`], each a [`review_trigger`]) and the
+/// timer of its scheduled review (parameter `target`), which counts the change it makes.
+macro_rules! reviewed_status {
+    ($status_type:ty, $key:literal, $key_doc:literal, $set:ident;
+     $(#[$doc:meta])* $timer:ident = $label:literal;
+     $($status:path => $name:literal, $description:literal;)*) => {
+        fn run(core: Core, params: Map<String, Value>, to: $status_type) -> TriggerFuture {
+            super::payees::review_trigger(core, params, $key, to, $set)
+        }
+
+        const PARAMS: &[(&str, &str)] = &[($key, $key_doc), ("merchantNo?", "default 202333")];
+
+        super::payees::status_triggers! {
+            $status_type, PARAMS, run;
+            $($status => $name, $description;)*
+        }
+
+        crate::core::timers::timer_kind! {
+            $(#[$doc])*
+            pub $timer = $label,
+            |core, tenant, key, target: $status_type = "target"| {
+                if let (Ok((_, true)), Some(change)) =
+                    ($set(&core, &tenant, &key, target, true), change_of(target))
+                {
+                    crate::api::coverage::state_changed(&core, &tenant, change);
+                }
+            }
+        }
+    };
 }
+pub(super) use reviewed_status;
 
-const PARAMS: &[(&str, &str)] = &[
-    ("customerNo", "the payee"),
-    ("merchantNo?", "default 202333"),
-];
-
-status_triggers! {
-    PayeeStatus, PARAMS, run;
+reviewed_status! {
+    PayeeStatus, "customerNo", "the payee", set_status;
+    /// A payee's scheduled review (key: its customerNo).
+    PAYEE_REVIEW = "pockyt.payee.review";
     PayeeStatus::Activated => "pockyt.payee.activated",
         "compliance review passed: the payee becomes Activated";
     PayeeStatus::Declined => "pockyt.payee.declined",
         "compliance review failed: a Pending payee becomes Declined";
     PayeeStatus::Deactivated => "pockyt.payee.deactivated",
         "an Activated payee becomes Deactivated (payouts to it are refused)";
-}
-
-crate::core::timers::timer_kind! {
-    /// A payee's scheduled review (key: its customerNo).
-    pub PAYEE_REVIEW = "pockyt.payee.review",
-    |core, tenant, key, target: PayeeStatus = "target"| {
-        if let (Ok((_, true)), Some(change)) =
-            (set_status(&core, &tenant, &key, target, true), change_of(target))
-        {
-            crate::api::coverage::state_changed(&core, &tenant, change);
-        }
-    }
 }
