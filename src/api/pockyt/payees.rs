@@ -26,18 +26,8 @@ const ID_TYPES: &[&str] = &[
     "DRIVER_LICENSE",
     "BUSINESS_REGISTRATION_CERT",
 ];
-/// Profile fields stored as sent (validated first).
-const PROFILE: &[&str] = &[
-    "customerCode",
-    "profileType",
-    "firstName",
-    "lastName",
-    "company",
-    "email",
-    "phone",
-    "dateOfBirth",
-    "governmentIdType",
-    "governmentId",
+/// The payee's address fields (part of its profile, shown in full).
+const ADDRESS: &[&str] = &[
     "countryCode",
     "country",
     "state",
@@ -45,14 +35,32 @@ const PROFILE: &[&str] = &[
     "street",
     "street2",
     "zip",
-    "lang",
-    "payorNo",
 ];
+
+/// Profile fields stored as sent (validated first): who the payee is, its [`ADDRESS`], then
+/// its language and payor.
+fn profile() -> impl Iterator<Item = &'static str> {
+    let who = [
+        "customerCode",
+        "profileType",
+        "firstName",
+        "lastName",
+        "company",
+        "email",
+        "phone",
+        "dateOfBirth",
+        "governmentIdType",
+        "governmentId",
+    ];
+    who.into_iter()
+        .chain(ADDRESS.iter().copied())
+        .chain(["lang", "payorNo"])
+}
 
 /// Checks the profile fields; `full` = a registration (mandatory fields must be there).
 fn validate(f: &Fields, full: bool, now: i64) -> Result<(), PockytError> {
     let mut p = fields::Problems::default();
-    for name in PROFILE {
+    for name in profile() {
         p.take(fields::optional(f, name));
     }
     let profile = p
@@ -98,9 +106,9 @@ fn validate(f: &Fields, full: bool, now: i64) -> Result<(), PockytError> {
 
 fn profile_of(f: &Fields) -> Result<BTreeMap<String, String>, PockytError> {
     let mut out = BTreeMap::new();
-    for name in PROFILE {
+    for name in profile() {
         if let Some(v) = fields::optional(f, name)? {
-            out.insert((*name).to_owned(), v);
+            out.insert(name.to_owned(), v);
         }
     }
     Ok(out)
@@ -122,7 +130,7 @@ fn brief(p: &Payee) -> Value {
 pub fn full(p: &Payee) -> Value {
     let mut out = Map::new();
     out.insert("customerNo".into(), json!(p.customer_no));
-    for name in [
+    let who = [
         "customerCode",
         "firstName",
         "lastName",
@@ -130,15 +138,9 @@ pub fn full(p: &Payee) -> Value {
         "phone",
         "profileType",
         "dateOfBirth",
-        "countryCode",
-        "country",
-        "state",
-        "city",
-        "street",
-        "street2",
-        "zip",
-    ] {
-        out.insert(name.into(), json!(p.field(name)));
+    ];
+    for name in who.iter().chain(ADDRESS) {
+        out.insert((*name).into(), json!(p.field(name)));
     }
     let lang = match p.field("lang") {
         "" => "en",
