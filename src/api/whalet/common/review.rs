@@ -346,12 +346,17 @@ pub trait Application: Sized {
     /// The fields that name the object in the apply reply and its notification (its user, the
     /// simulator's id, the partner's id, ...).
     fn ids(&self) -> Value;
+    /// The partner's id for the object (`outHolderId`, ...).
+    fn out_id(&self) -> &str;
+    /// The user the object belongs to (None: the object is the user).
+    fn owner(&self) -> Option<&str>;
 }
 
-/// Implements [`Application`]: `type, what, prefix, path.to.map, id_field, review,
-/// {"field": field, ...} (its ids), |x| replaceable`.
+/// Implements [`Application`]: `type, what, prefix, path.to.map, id_field, out_id_field
+/// [owner owner_field], review, {"field": field, ...} (its ids), |x| replaceable`.
 macro_rules! application {
-    ($($t:ty, $what:literal, $prefix:literal, $($map:ident).+, $id:ident, $($review:ident).*,
+    ($($t:ty, $what:literal, $prefix:literal, $($map:ident).+, $id:ident, $out:ident
+       $(owner $owner:ident)?, $($review:ident).*,
        {$($name:literal: $field:ident),*}, |$x:ident| $replaceable:expr;)*) => {$(
         impl Application for $t {
             const WHAT: &'static str = $what;
@@ -378,18 +383,25 @@ macro_rules! application {
             fn ids(&self) -> Value {
                 serde_json::json!({$($name: self.$field),*})
             }
+            fn out_id(&self) -> &str {
+                &self.$out
+            }
+            fn owner(&self) -> Option<&str> {
+                None$(.or(Some(&self.$owner)))?
+            }
         }
     )*};
 }
 
 application! {
-    User, "user", "U", whalet.users, user_id, review,
+    User, "user", "U", whalet.users, user_id, out_user_id, review,
         {"userId": user_id, "outUserId": out_user_id},
         |u| u.review.status == ReviewStatus::Failure && u.re_material;
-    Holder, "card holder", "H", whalet.holders, holder_id, review,
+    Holder, "card holder", "H", whalet.holders, holder_id, out_holder_id owner user_id, review,
         {"userId": user_id, "holderId": holder_id, "outHolderId": out_holder_id},
         |h| h.review.status == ReviewStatus::Failure;
-    Beneficary, "card holder bank account", "BA", whalet.beneficaries, beneficary_id, review,
+    Beneficary, "card holder bank account", "BA", whalet.beneficaries,
+        beneficary_id, out_beneficary_id owner user_id, review,
         {
             "userId": user_id,
             "holderId": holder_id,
@@ -397,7 +409,8 @@ application! {
             "outBeneficaryId": out_beneficary_id
         },
         |b| b.review.status == ReviewStatus::Failure;
-    PayoutBeneficiary, "beneficiary account", "PB", whalet_trade.beneficiaries, beneficiary_id, ,
+    PayoutBeneficiary, "beneficiary account", "PB", whalet_trade.beneficiaries,
+        beneficiary_id, out_beneficiary_id owner user_id, ,
         {
             "userId": user_id,
             "beneficiaryId": beneficiary_id,
@@ -407,15 +420,31 @@ application! {
 }
 
 /// One application of an [`Application`] object under the partner's id.
-pub struct Apply<'a, T> {
-    /// The scope of the partner id's idempotency (`cardHolderApply U1`).
-    pub scope: &'a str,
+pub struct Apply<'a> {
+    /// The operation (`cardHolderApply`).
+    pub api: &'static str,
+    /// The user applying (None: onboarding, which applies for the user itself). The partner's
+    /// ids are unique per user.
+    pub user: Option<&'a str>,
     /// The partner id's field (`outHolderId`) and value.
     pub out_field: &'static str,
     pub out_id: &'a str,
     pub body: &'a Value,
-    /// Whether an existing object is the partner's earlier application under that id.
-    pub same: &'a dyn Fn(&T) -> bool,
+}
+
+impl Apply<'_> {
+    /// The scope of the partner id's idempotency (`cardHolderApply U1`).
+    fn scope(&self) -> String {
+        match self.user {
+            Some(user) => format!("{} {user}", self.api),
+            None => self.api.to_owned(),
+        }
+    }
+
+    /// Whether an existing object is the partner's earlier application under the same id.
+    fn same<T: Application>(&self, x: &T) -> bool {
+        x.out_id() == self.out_id && x.owner() == self.user
+    }
 }
 
 /// Applies for object `T` with review `R`: the same content under the same partner id replays the
@@ -425,14 +454,14 @@ pub struct Apply<'a, T> {
 /// the reply is PROCESSING: the object's [`Application::ids`] and its status.
 pub fn apply<R: Review, T: Application>(
     ctx: &Ctx<'_>,
-    a: Apply<'_, T>,
+    a: Apply<'_>,
     admit: impl FnOnce(&TenantState) -> Result<(), WhaletError>,
     build: impl FnOnce(String, u32) -> T,
 ) -> Result<Reply, WhaletError> {
-    let same = a.same;
+    let same = |x: &T| a.same(x);
     once(
         ctx,
-        a.scope,
+        &a.scope(),
         a.out_field,
         a.out_id,
         a.body,

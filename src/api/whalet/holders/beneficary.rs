@@ -36,11 +36,11 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     review::apply::<BeneficaryReview, Beneficary>(
         ctx,
         Apply {
-            scope: &format!("cardHolderBeneficaryApply {user_id}"),
+            api: "cardHolderBeneficaryApply",
+            user: Some(user_id),
             out_field: "outBeneficaryId",
             out_id,
             body,
-            same: &|b| b.user_id == user_id && b.out_beneficary_id == out_id,
         },
         |t| {
             t.whalet.user(user_id)?;

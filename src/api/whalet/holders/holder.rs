@@ -33,11 +33,11 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     review::apply::<HolderReview, Holder>(
         ctx,
         Apply {
-            scope: &format!("cardHolderApply {user_id}"),
+            api: "cardHolderApply",
+            user: Some(user_id),
             out_field: "outHolderId",
             out_id: out_holder_id,
             body,
-            same: &|h| h.user_id == user_id && h.out_holder_id == out_holder_id,
         },
         review::onboarded(user_id),
         |holder_id, attempt| Holder {

@@ -100,11 +100,11 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     review::apply::<BeneficiaryReview, PayoutBeneficiary>(
         ctx,
         Apply {
-            scope: &format!("benificiaryAccountApply {user_id}"),
+            api: "benificiaryAccountApply",
+            user: Some(user_id),
             out_field: "outBeneficiaryId",
             out_id,
             body,
-            same: &|b| b.user_id == user_id && b.out_beneficiary_id == out_id,
         },
         review::onboarded(user_id),
         |beneficiary_id, attempt| PayoutBeneficiary {
