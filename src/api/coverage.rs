@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use super::pipeline::Operation;
 use super::whalet::Dispatch;
 use super::{infinia, platform, pockyt, whalet};
 use crate::core::{Core, Trigger};
@@ -66,27 +67,25 @@ pub fn coverage(dispatch: &Dispatch, triggers: &[Trigger]) -> Arc<Coverage> {
     Arc::new(Coverage::new(model(dispatch, triggers)))
 }
 
-fn whalet_codes() -> (Vec<&'static str>, Vec<&'static str>) {
-    (
-        WhaletCode::ALL.iter().map(|c| c.as_str()).collect(),
-        WHALET_ENVELOPE.iter().map(|c| c.as_str()).collect(),
-    )
+/// A scheme's codes as the model names them: all of them, and those refusing the envelope.
+fn code_names<C: Copy>(
+    all: &[C],
+    envelope: &[C],
+    name: fn(C) -> &'static str,
+) -> (Vec<&'static str>, Vec<&'static str>) {
+    let names = |codes: &[C]| codes.iter().map(|&c| name(c)).collect();
+    (names(all), names(envelope))
 }
 
 pub fn sources(dispatch: &Dispatch, triggers: &[Trigger]) -> Sources {
-    let (codes, envelope) = whalet_codes();
-    let mut groups: Vec<(&'static str, Vec<&'static str>)> = vec![(
-        "connectivity",
-        whalet::CONNECTIVITY_OPERATIONS
-            .iter()
-            .map(|o| o.name)
-            .collect(),
-    )];
+    let (codes, envelope) = code_names(&WhaletCode::ALL, WHALET_ENVELOPE, WhaletCode::as_str);
+    let mut groups: Vec<(&'static str, Vec<&'static str>)> =
+        vec![("connectivity", names(whalet::CONNECTIVITY_OPERATIONS))];
     groups.extend(
         whalet::ops::GROUP_NAMES
             .iter()
             .zip(whalet::ops::OPERATIONS)
-            .map(|(g, ops)| (*g, ops.iter().map(|o| o.name).collect())),
+            .map(|(g, ops)| (*g, names(ops))),
     );
     let mut notifications: Vec<(&'static str, String)> = whalet::NOTIFICATIONS
         .iter()
@@ -116,65 +115,39 @@ pub fn sources(dispatch: &Dispatch, triggers: &[Trigger]) -> Sources {
         channel: "whalet",
         notifications,
     };
-    let platform = SurfaceSource {
-        surface: "platform",
-        groups: vec![(
-            "platform",
-            platform::OPERATIONS.iter().map(|o| o.name).collect(),
-        )],
-        aliases: Vec::new(),
-        codes: codes.clone(),
-        envelope: envelope.clone(),
-        success: WhaletCode::Success.as_str(),
-        accepted_as_processing: Vec::new(),
-        processing: Some(WhaletCode::Processing.as_str()),
-        channel: "whalet",
-        notifications: platform::NOTIFICATIONS
+    let platform = one_group(
+        ("platform", "whalet"),
+        ("platform", names(platform::OPERATIONS)),
+        (codes.clone(), envelope.clone()),
+        (
+            WhaletCode::Success.as_str(),
+            Some(WhaletCode::Processing.as_str()),
+        ),
+        platform::NOTIFICATIONS
             .iter()
             .map(|n| ("notifications", (*n).to_owned()))
             .collect(),
-    };
-    let file = SurfaceSource {
-        surface: "file",
-        groups: vec![("upload", vec![UPLOAD_OPERATION])],
-        aliases: Vec::new(),
-        codes,
-        envelope,
-        success: WhaletCode::Success.as_str(),
-        accepted_as_processing: Vec::new(),
-        processing: None,
-        channel: "file",
-        notifications: Vec::new(),
-    };
-    let infinia = SurfaceSource {
-        surface: "infinia",
-        groups: vec![(
-            "ecommerce",
-            infinia::OPERATIONS.iter().map(|o| o.name).collect(),
-        )],
-        aliases: Vec::new(),
-        codes: InfiniaCode::ALL.iter().map(|c| c.as_str()).collect(),
-        envelope: INFINIA_ENVELOPE.iter().map(|c| c.as_str()).collect(),
-        success: InfiniaCode::Success.as_str(),
-        accepted_as_processing: Vec::new(),
-        processing: None,
-        channel: "infinia",
-        notifications: vec![("notifications", infinia::sellers::TOPIC.to_owned())],
-    };
-    let pockyt = SurfaceSource {
-        surface: "pockyt",
-        groups: vec![(
-            "payouts",
-            pockyt::OPERATIONS.iter().map(|o| o.name).collect(),
-        )],
-        aliases: Vec::new(),
-        codes: RetCode::ALL.iter().map(|c| c.as_str()).collect(),
-        envelope: POCKYT_ENVELOPE.iter().map(|c| c.as_str()).collect(),
-        success: RetCode::Success.as_str(),
-        accepted_as_processing: Vec::new(),
-        processing: None,
-        channel: "pockyt",
-        notifications: [
+    );
+    let file = one_group(
+        ("file", "file"),
+        ("upload", vec![UPLOAD_OPERATION]),
+        (codes, envelope),
+        (WhaletCode::Success.as_str(), None),
+        Vec::new(),
+    );
+    let infinia = one_group(
+        ("infinia", "infinia"),
+        ("ecommerce", names(infinia::OPERATIONS)),
+        code_names(&InfiniaCode::ALL, INFINIA_ENVELOPE, InfiniaCode::as_str),
+        (InfiniaCode::Success.as_str(), None),
+        vec![("notifications", infinia::sellers::TOPIC.to_owned())],
+    );
+    let pockyt = one_group(
+        ("pockyt", "pockyt"),
+        ("payouts", names(pockyt::OPERATIONS)),
+        code_names(&RetCode::ALL, POCKYT_ENVELOPE, RetCode::as_str),
+        (RetCode::Success.as_str(), None),
+        [
             PayoutStatus::Success,
             PayoutStatus::Failed,
             PayoutStatus::Returned,
@@ -182,10 +155,39 @@ pub fn sources(dispatch: &Dispatch, triggers: &[Trigger]) -> Sources {
         .iter()
         .map(|s| ("notifications", format!("payout.{}", s.as_str())))
         .collect(),
-    };
+    );
     Sources {
         surfaces: vec![whalet, platform, file, infinia, pockyt],
         triggers: trigger_sources(triggers),
+    }
+}
+
+/// The names of a surface's operations.
+fn names<H>(operations: &[Operation<H>]) -> Vec<&'static str> {
+    operations.iter().map(|o| o.name).collect()
+}
+
+/// A surface with one group of operations, none of them renamed or accepting with the
+/// processing code: its name and notification channel, the group, its codes (all, and those
+/// refusing the envelope), its success and processing codes, its notifications.
+fn one_group(
+    (surface, channel): (&'static str, &'static str),
+    group: (&'static str, Vec<&'static str>),
+    (codes, envelope): (Vec<&'static str>, Vec<&'static str>),
+    (success, processing): (&'static str, Option<&'static str>),
+    notifications: Vec<(&'static str, String)>,
+) -> SurfaceSource {
+    SurfaceSource {
+        surface,
+        groups: vec![group],
+        aliases: Vec::new(),
+        codes,
+        envelope,
+        success,
+        accepted_as_processing: Vec::new(),
+        processing,
+        channel,
+        notifications,
     }
 }
 
@@ -230,6 +232,21 @@ fn default_tenant(name: &str) -> Option<TenantId> {
 /// it fires (`Core::fire`), so the callers count only their scheduled path.
 pub fn state_changed(core: &Core, tenant: &TenantId, trigger: &str) {
     core.surface::<Coverage>().state(Some(tenant), trigger);
+}
+
+/// A decision with two outcomes, counted as the change of the trigger that makes the same one on
+/// demand (`approved` or `rejected`, by `success`) unless a trigger made it (`by_trigger`: it
+/// was counted when it fired).
+pub fn decided(
+    core: &Core,
+    tenant: &TenantId,
+    by_trigger: bool,
+    success: bool,
+    (approved, rejected): (&str, &str),
+) {
+    if !by_trigger {
+        state_changed(core, tenant, if success { approved } else { rejected });
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod coverage;
 pub mod describe;
 pub mod infinia;
+pub mod notify_url;
 pub mod pipeline;
 pub mod platform;
 pub mod pockyt;

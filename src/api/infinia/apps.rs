@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
+use crate::api::notify_url::NotifyUrl;
 use crate::config::infinia::InfiniaConfig;
 use crate::config::key_text;
 use crate::money::{Currency, Money};
@@ -28,21 +29,11 @@ pub struct InfiniaApp {
     pub app_id: String,
     pub merchant_public: PublicKey,
     pub alg: SignatureHash,
-    notify_url: RwLock<Option<String>>,
+    pub notify_url: NotifyUrl,
     pub sftp_password: Option<String>,
     /// OpenSSH public key lines allowed to log in over SFTP.
     pub sftp_authorized_keys: Vec<String>,
     pub opening_balances: Vec<Money>,
-}
-
-impl InfiniaApp {
-    pub fn notify_url(&self) -> Option<String> {
-        self.notify_url.read().clone()
-    }
-
-    pub fn set_notify_url(&self, url: Option<String>) {
-        *self.notify_url.write() = url;
-    }
 }
 
 /// All apps plus the simulator-wide Infinia settings.
@@ -78,7 +69,7 @@ impl Apps {
                     app_id: DEMO_APP_ID.to_owned(),
                     merchant_public: PublicKey::parse(demo::INFINIA_MERCHANT_PUBLIC)?,
                     alg: cfg.signature_alg,
-                    notify_url: RwLock::new(notify_url.map(str::to_owned)),
+                    notify_url: NotifyUrl::new(notify_url.map(str::to_owned)),
                     sftp_password: Some(DEMO_SFTP_PASSWORD.to_owned()),
                     sftp_authorized_keys: vec![DEMO_SFTP_PUBLIC.trim().to_owned()],
                     opening_balances: opening,
@@ -110,7 +101,7 @@ impl Apps {
                     app_id: a.app_id.clone(),
                     merchant_public,
                     alg: a.signature_alg.unwrap_or(cfg.signature_alg),
-                    notify_url: RwLock::new(
+                    notify_url: NotifyUrl::new(
                         a.notify_url
                             .clone()
                             .or_else(|| notify_url.map(str::to_owned)),

@@ -177,14 +177,9 @@ pub fn decide_from_page(
         d.reason.as_deref(),
     )?;
     // A trigger's change is counted when it fires; the page's, a scenario's and an expiry's here.
-    if via != "trigger" {
-        let change = if d.approved {
-            "infinia.binding.approved"
-        } else {
-            "infinia.binding.rejected"
-        };
-        crate::api::coverage::state_changed(core, &request.tenant, change);
-    }
+    let changes = ("infinia.binding.approved", "infinia.binding.rejected");
+    let by_trigger = via == "trigger";
+    crate::api::coverage::decided(core, &request.tenant, by_trigger, d.approved, changes);
     Ok(())
 }
 

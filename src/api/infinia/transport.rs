@@ -20,7 +20,7 @@ pub struct InfiniaTransport {
 
 impl Transport for InfiniaTransport {
     fn url(&self, tenant: &TenantId) -> Option<String> {
-        self.apps.get(&tenant.id)?.notify_url()
+        self.apps.get(&tenant.id)?.notify_url.get()
     }
 
     fn seal(&self, n: &Notification, corrupt: bool) -> Result<Sealed, String> {

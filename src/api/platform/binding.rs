@@ -303,14 +303,9 @@ pub fn decide_binding(
     };
     finish(core, &req.tenant, &req.business_id, status, reason)?;
     // A trigger's change is counted when it fires; the page's, a scenario's and an expiry's here.
-    if via != "trigger" {
-        let change = if d.approved {
-            "platform.binding.approved"
-        } else {
-            "platform.binding.rejected"
-        };
-        crate::api::coverage::state_changed(core, &req.tenant, change);
-    }
+    let changes = ("platform.binding.approved", "platform.binding.rejected");
+    let by_trigger = via == "trigger";
+    crate::api::coverage::decided(core, &req.tenant, by_trigger, d.approved, changes);
     Ok(())
 }
 

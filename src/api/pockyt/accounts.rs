@@ -350,41 +350,12 @@ pub fn set_status(
     Ok(changed?)
 }
 
-fn run(core: Core, params: Map<String, Value>, to: AccountStatus) -> TriggerFuture {
-    super::payees::review_trigger(core, params, "accountToken", to, set_status)
-}
-
-const PARAMS: &[(&str, &str)] = &[
-    ("accountToken", "the payout account"),
-    ("merchantNo?", "default 202333"),
-];
-
-pub const TRIGGERS: &[Trigger] = &[
-    Trigger {
-        name: "pockyt.account.activated",
-        description: "account review passed: the payout account becomes ACTIVATED",
-        params: PARAMS,
-        run: |core, p| run(core, p, AccountStatus::Activated),
-    },
-    Trigger {
-        name: "pockyt.account.invalid",
-        description: "the payout account's details are bad: it becomes INVALID (payouts refused)",
-        params: PARAMS,
-        run: |core, p| run(core, p, AccountStatus::Invalid),
-    },
-];
-
-crate::core::timers::timer_kind! {
+super::payees::reviewed_status! {
+    AccountStatus, "accountToken", "the payout account", set_status;
     /// An account's scheduled review (key: its accountToken).
-    pub ACCOUNT_REVIEW = "pockyt.account.review",
-    |core, tenant, key, target: AccountStatus = "target"| {
-        if let Ok((_, true)) = set_status(&core, &tenant, &key, target, true) {
-            let change = match target {
-                AccountStatus::Activated => "pockyt.account.activated",
-                AccountStatus::Invalid => "pockyt.account.invalid",
-                AccountStatus::Pending => return,
-            };
-            crate::api::coverage::state_changed(&core, &tenant, change);
-        }
-    }
+    ACCOUNT_REVIEW = "pockyt.account.review";
+    AccountStatus::Activated => "pockyt.account.activated",
+        "account review passed: the payout account becomes ACTIVATED";
+    AccountStatus::Invalid => "pockyt.account.invalid",
+        "the payout account's details are bad: it becomes INVALID (payouts refused)";
 }

@@ -5,8 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use parking_lot::RwLock;
-
+use crate::api::notify_url::NotifyUrl;
 use crate::config::key_text;
 use crate::config::pockyt::{
     FeeModel, IpnFormat, PockytConfig, DEMO_MERCHANT_NO, DEMO_STORE_NO, DEMO_TOKEN,
@@ -17,21 +16,13 @@ pub struct Merchant {
     pub merchant_no: String,
     pub store_no: String,
     pub token: String,
-    notify_url: RwLock<Option<String>>,
+    pub notify_url: NotifyUrl,
     pub balances: Vec<Money>,
     pub fee: FeeModel,
     pub ipn_format: IpnFormat,
 }
 
 impl Merchant {
-    pub fn notify_url(&self) -> Option<String> {
-        self.notify_url.read().clone()
-    }
-
-    pub fn set_notify_url(&self, url: Option<String>) {
-        *self.notify_url.write() = url;
-    }
-
     /// The fee of a payout of `amount` on `channel` (rounded half up to the minor unit).
     pub fn fee_for(&self, amount: Money, channel: &str) -> Result<Money, String> {
         let (fixed, percent) = match self.fee.channels.get(channel) {
@@ -96,7 +87,7 @@ impl Merchants {
                     merchant_no: DEMO_MERCHANT_NO.into(),
                     store_no: DEMO_STORE_NO.into(),
                     token: DEMO_TOKEN.into(),
-                    notify_url: RwLock::new(notify_url.map(str::to_owned)),
+                    notify_url: NotifyUrl::new(notify_url.map(str::to_owned)),
                     balances: vec![Money::new(1_000_000, Currency::parse("USD")?)],
                     fee: cfg.fee.clone(),
                     ipn_format: cfg.ipn_format,
@@ -119,7 +110,7 @@ impl Merchants {
                 merchant_no: m.merchant_no.clone(),
                 store_no: m.store_no.clone(),
                 token: key_text(&m.token)?.trim().to_owned(),
-                notify_url: RwLock::new(m.notify_url.clone()),
+                notify_url: NotifyUrl::new(m.notify_url.clone()),
                 balances,
                 fee,
                 ipn_format: m.ipn_format.unwrap_or(cfg.ipn_format),

@@ -26,18 +26,8 @@ const ID_TYPES: &[&str] = &[
     "DRIVER_LICENSE",
     "BUSINESS_REGISTRATION_CERT",
 ];
-/// Profile fields stored as sent (validated first).
-const PROFILE: &[&str] = &[
-    "customerCode",
-    "profileType",
-    "firstName",
-    "lastName",
-    "company",
-    "email",
-    "phone",
-    "dateOfBirth",
-    "governmentIdType",
-    "governmentId",
+/// The payee's address fields (part of its profile, shown in full).
+const ADDRESS: &[&str] = &[
     "countryCode",
     "country",
     "state",
@@ -45,14 +35,32 @@ const PROFILE: &[&str] = &[
     "street",
     "street2",
     "zip",
-    "lang",
-    "payorNo",
 ];
+
+/// Profile fields stored as sent (validated first): who the payee is, its [`ADDRESS`], then
+/// its language and payor.
+fn profile() -> impl Iterator<Item = &'static str> {
+    let who = [
+        "customerCode",
+        "profileType",
+        "firstName",
+        "lastName",
+        "company",
+        "email",
+        "phone",
+        "dateOfBirth",
+        "governmentIdType",
+        "governmentId",
+    ];
+    who.into_iter()
+        .chain(ADDRESS.iter().copied())
+        .chain(["lang", "payorNo"])
+}
 
 /// Checks the profile fields; `full` = a registration (mandatory fields must be there).
 fn validate(f: &Fields, full: bool, now: i64) -> Result<(), PockytError> {
     let mut p = fields::Problems::default();
-    for name in PROFILE {
+    for name in profile() {
         p.take(fields::optional(f, name));
     }
     let profile = p
@@ -98,9 +106,9 @@ fn validate(f: &Fields, full: bool, now: i64) -> Result<(), PockytError> {
 
 fn profile_of(f: &Fields) -> Result<BTreeMap<String, String>, PockytError> {
     let mut out = BTreeMap::new();
-    for name in PROFILE {
+    for name in profile() {
         if let Some(v) = fields::optional(f, name)? {
-            out.insert((*name).to_owned(), v);
+            out.insert(name.to_owned(), v);
         }
     }
     Ok(out)
@@ -122,7 +130,7 @@ fn brief(p: &Payee) -> Value {
 pub fn full(p: &Payee) -> Value {
     let mut out = Map::new();
     out.insert("customerNo".into(), json!(p.customer_no));
-    for name in [
+    let who = [
         "customerCode",
         "firstName",
         "lastName",
@@ -130,15 +138,9 @@ pub fn full(p: &Payee) -> Value {
         "phone",
         "profileType",
         "dateOfBirth",
-        "countryCode",
-        "country",
-        "state",
-        "city",
-        "street",
-        "street2",
-        "zip",
-    ] {
-        out.insert(name.into(), json!(p.field(name)));
+    ];
+    for name in who.iter().chain(ADDRESS) {
+        out.insert((*name).into(), json!(p.field(name)));
     }
     let lang = match p.field("lang") {
         "" => "en",
@@ -336,48 +338,73 @@ pub(super) fn review_trigger<S: Send + 'static>(
     })
 }
 
-fn run(core: Core, params: Map<String, Value>, to: PayeeStatus) -> TriggerFuture {
-    review_trigger(core, params, "customerNo", to, set_status)
-}
+/// The triggers that move one kind of record to a status now, one a status: `TRIGGERS`, each
+/// calling `run(core, params, status)`, and `change_of`, the trigger whose change a scheduled
+/// move to a status is (for coverage; None where no trigger moves there).
+macro_rules! status_triggers {
+    ($status_type:ty, $params:expr, $run:ident;
+     $($status:path => $name:literal, $description:literal;)*) => {
+        pub const TRIGGERS: &[Trigger] = &[$(
+            Trigger {
+                name: $name,
+                description: $description,
+                params: $params,
+                run: |core, p| $run(core, p, $status),
+            },
+        )*];
 
-const PARAMS: &[(&str, &str)] = &[
-    ("customerNo", "the payee"),
-    ("merchantNo?", "default 202333"),
-];
-
-pub const TRIGGERS: &[Trigger] = &[
-    Trigger {
-        name: "pockyt.payee.activated",
-        description: "compliance review passed: the payee becomes Activated",
-        params: PARAMS,
-        run: |core, p| run(core, p, PayeeStatus::Activated),
-    },
-    Trigger {
-        name: "pockyt.payee.declined",
-        description: "compliance review failed: a Pending payee becomes Declined",
-        params: PARAMS,
-        run: |core, p| run(core, p, PayeeStatus::Declined),
-    },
-    Trigger {
-        name: "pockyt.payee.deactivated",
-        description: "an Activated payee becomes Deactivated (payouts to it are refused)",
-        params: PARAMS,
-        run: |core, p| run(core, p, PayeeStatus::Deactivated),
-    },
-];
-
-crate::core::timers::timer_kind! {
-    /// A payee's scheduled review (key: its customerNo).
-    pub PAYEE_REVIEW = "pockyt.payee.review",
-    |core, tenant, key, target: PayeeStatus = "target"| {
-        if let Ok((_, true)) = set_status(&core, &tenant, &key, target, true) {
-            let change = match target {
-                PayeeStatus::Activated => "pockyt.payee.activated",
-                PayeeStatus::Declined => "pockyt.payee.declined",
-                PayeeStatus::Deactivated => "pockyt.payee.deactivated",
-                PayeeStatus::Pending => return,
-            };
-            crate::api::coverage::state_changed(&core, &tenant, change);
+        /// The trigger whose change a scheduled move to `status` is.
+        fn change_of(status: $status_type) -> Option<&'static str> {
+            match status {
+                $($status => Some($name),)*
+                _ => None,
+            }
         }
-    }
+    };
+}
+pub(super) use status_triggers;
+
+/// A record under a scheduled review, named by the trigger parameter `key`, whose status
+/// `set` changes: its status triggers ([`status_triggers`], each a [`review_trigger`]) and the
+/// timer of its scheduled review (parameter `target`), which counts the change it makes.
+macro_rules! reviewed_status {
+    ($status_type:ty, $key:literal, $key_doc:literal, $set:ident;
+     $(#[$doc:meta])* $timer:ident = $label:literal;
+     $($status:path => $name:literal, $description:literal;)*) => {
+        fn run(core: Core, params: Map<String, Value>, to: $status_type) -> TriggerFuture {
+            super::payees::review_trigger(core, params, $key, to, $set)
+        }
+
+        const PARAMS: &[(&str, &str)] = &[($key, $key_doc), ("merchantNo?", "default 202333")];
+
+        super::payees::status_triggers! {
+            $status_type, PARAMS, run;
+            $($status => $name, $description;)*
+        }
+
+        crate::core::timers::timer_kind! {
+            $(#[$doc])*
+            pub $timer = $label,
+            |core, tenant, key, target: $status_type = "target"| {
+                if let (Ok((_, true)), Some(change)) =
+                    ($set(&core, &tenant, &key, target, true), change_of(target))
+                {
+                    crate::api::coverage::state_changed(&core, &tenant, change);
+                }
+            }
+        }
+    };
+}
+pub(super) use reviewed_status;
+
+reviewed_status! {
+    PayeeStatus, "customerNo", "the payee", set_status;
+    /// A payee's scheduled review (key: its customerNo).
+    PAYEE_REVIEW = "pockyt.payee.review";
+    PayeeStatus::Activated => "pockyt.payee.activated",
+        "compliance review passed: the payee becomes Activated";
+    PayeeStatus::Declined => "pockyt.payee.declined",
+        "compliance review failed: a Pending payee becomes Declined";
+    PayeeStatus::Deactivated => "pockyt.payee.deactivated",
+        "an Activated payee becomes Deactivated (payouts to it are refused)";
 }

@@ -47,13 +47,9 @@ crate::core::timers::timer_kind! {
     |core, tenant, key, to: PayoutStatus = "to", reason: Option<String> = "reason"| {
         match finish(&core, &tenant, &key, to, reason) {
             Ok(_) => {
-                let change = match to {
-                    PayoutStatus::Success => "pockyt.payout.succeeded",
-                    PayoutStatus::Failed => "pockyt.payout.failed",
-                    PayoutStatus::Returned => "pockyt.payout.returned",
-                    PayoutStatus::Pending => return,
-                };
-                crate::api::coverage::state_changed(&core, &tenant, change);
+                if let Some(change) = change_of(to) {
+                    crate::api::coverage::state_changed(&core, &tenant, change);
+                }
             }
             Err(e) => tracing::debug!(error = %e, "scheduled payout step skipped"),
         }
@@ -200,23 +196,12 @@ const PARAMS: &[(&str, &str)] = &[
     ("merchantNo?", "default 202333"),
 ];
 
-pub const TRIGGERS: &[Trigger] = &[
-    Trigger {
-        name: "pockyt.payout.succeeded",
-        description: "a pending payout is credited to the payee now (IPN status success)",
-        params: PARAMS,
-        run: |core, p| run(core, p, PayoutStatus::Success),
-    },
-    Trigger {
-        name: "pockyt.payout.failed",
-        description: "a pending payout fails; amount and fee go back to the balance (IPN status failed)",
-        params: PARAMS,
-        run: |core, p| run(core, p, PayoutStatus::Failed),
-    },
-    Trigger {
-        name: "pockyt.payout.returned",
-        description: "a successful payout is returned by the payee's bank; the amount goes back to the balance (IPN status returned)",
-        params: PARAMS,
-        run: |core, p| run(core, p, PayoutStatus::Returned),
-    },
-];
+super::payees::status_triggers! {
+    PayoutStatus, PARAMS, run;
+    PayoutStatus::Success => "pockyt.payout.succeeded",
+        "a pending payout is credited to the payee now (IPN status success)";
+    PayoutStatus::Failed => "pockyt.payout.failed",
+        "a pending payout fails; amount and fee go back to the balance (IPN status failed)";
+    PayoutStatus::Returned => "pockyt.payout.returned",
+        "a successful payout is returned by the payee's bank; the amount goes back to the balance (IPN status returned)";
+}

@@ -19,7 +19,7 @@ pub struct PockytTransport {
 
 impl Transport for PockytTransport {
     fn url(&self, tenant: &TenantId) -> Option<String> {
-        self.merchants.get(&tenant.id)?.notify_url()
+        self.merchants.get(&tenant.id)?.notify_url.get()
     }
 
     fn seal(&self, n: &Notification, corrupt: bool) -> Result<Sealed, String> {

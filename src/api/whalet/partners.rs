@@ -5,8 +5,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 
+use crate::api::notify_url::NotifyUrl;
 use crate::config::{key_text, WhaletConfig};
 use crate::wire::keys::{demo, PrivateKey, PublicKey};
 
@@ -18,7 +19,7 @@ pub struct Partner {
     pub public_key: PublicKey,
     /// The platform key pair this partner talks to.
     pub platform_key: PrivateKey,
-    notify_url: RwLock<Option<String>>,
+    pub notify_url: NotifyUrl,
     /// Canonical apiCodes enabled; None = all.
     pub enabled: Option<HashSet<String>>,
     pub rate_limit: Option<u32>,
@@ -30,14 +31,6 @@ pub struct Partner {
 }
 
 impl Partner {
-    pub fn notify_url(&self) -> Option<String> {
-        self.notify_url.read().clone()
-    }
-
-    pub fn set_notify_url(&self, url: Option<String>) {
-        *self.notify_url.write() = url;
-    }
-
     pub fn is_enabled(&self, canonical_api_code: &str) -> bool {
         self.enabled
             .as_ref()
@@ -79,7 +72,7 @@ impl Partners {
                     id: DEMO_PARTNER_ID.to_owned(),
                     public_key: PublicKey::parse(demo::PARTNER_PUBLIC)?,
                     platform_key: default_platform_key.clone(),
-                    notify_url: RwLock::new(notify_url.map(str::to_owned)),
+                    notify_url: NotifyUrl::new(notify_url.map(str::to_owned)),
                     enabled: None,
                     rate_limit: None,
                     window: Mutex::new((Instant::now(), 0)),
@@ -106,7 +99,7 @@ impl Partners {
                     id: p.partner_id.clone(),
                     public_key,
                     platform_key,
-                    notify_url: RwLock::new(
+                    notify_url: NotifyUrl::new(
                         p.notify_url
                             .clone()
                             .or_else(|| notify_url.map(str::to_owned)),

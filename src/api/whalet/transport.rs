@@ -22,7 +22,7 @@ pub struct WhaletTransport {
 
 impl Transport for WhaletTransport {
     fn url(&self, tenant: &TenantId) -> Option<String> {
-        self.partners.get(&tenant.id)?.notify_url()
+        self.partners.get(&tenant.id)?.notify_url.get()
     }
 
     fn seal(&self, n: &Notification, corrupt: bool) -> Result<Sealed, String> {

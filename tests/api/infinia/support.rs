@@ -211,7 +211,8 @@ pub fn set_hook_url(app: &TestApp, url: &str) {
         .apps
         .get("demo-app")
         .unwrap()
-        .set_notify_url(Some(url.to_owned()));
+        .notify_url
+        .set(Some(url.to_owned()));
 }
 
 /// The bound SFTP port.

@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::kinds::CancelReview;
+use crate::api::whalet::common::owned::user_page;
 use crate::api::whalet::common::review::{self, ensure_current, Notice, Review, Settle};
 use crate::api::whalet::common::{failure, mint, mint_file_id, once};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
@@ -81,31 +82,42 @@ pub fn detail(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
 
 pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
-    let user_id = c.id("userId");
-    let paging = c.paging();
+    let page = c.page_of_user();
     let platform = c.opt("platform");
     let currency = c.currency("currency", false);
     let status = c.one_of("status", CARD_STATUSES, false);
     let fund = c.one_of("fundSource", &["B2B", "B2C"], false);
     c.finish()?;
-    ctx.with_state(|t| {
-        t.whalet.user(user_id)?;
-        let cards: Vec<&Card> = t
-            .whalet
-            .cards
-            .values()
-            .filter(|c| c.user_id == user_id)
-            .filter(|c| platform.is_none_or(|p| c.platform.as_deref() == Some(p)))
-            .filter(|c| currency.is_none_or(|cur| c.currency == cur))
-            .filter(|c| status.is_none_or(|s| c.status.as_str() == s))
-            .filter(|c| fund.is_none_or(|f| c.fund_source.as_str() == f))
-            .collect();
-        Ok(paging.newest_first(
-            cards,
-            |c| (c.applied_at, c.card_id.as_str()),
-            |c| view(&t.whalet, c, false),
-        ))
-    })?
+    user_page(
+        ctx,
+        page,
+        |t| &t.whalet.cards,
+        |c: &Card| {
+            platform.is_none_or(|p| c.platform.as_deref() == Some(p))
+                && currency.is_none_or(|cur| c.currency == cur)
+                && status.is_none_or(|s| c.status.as_str() == s)
+                && fund.is_none_or(|f| c.fund_source.as_str() == f)
+        },
+        |c| (c.applied_at, c.card_id.as_str()),
+        |t, c| view(&t.whalet, c, false),
+    )
+}
+
+/// The user's card, which must be ACTIVE (else a FAILURE saying its status and what `needs` it).
+fn active_card<'t>(
+    t: &'t TenantState,
+    (user_id, card_id): (&str, &str),
+    needs: &str,
+) -> Result<&'t Card, WhaletError> {
+    t.whalet.user(user_id)?;
+    let card = t.whalet.card_of(user_id, card_id)?;
+    if card.status != CardStatus::Active {
+        return Err(failure(format!(
+            "card {card_id} is not active (status {}); {needs}",
+            card.status.as_str()
+        )));
+    }
+    Ok(card)
 }
 
 pub fn cancel(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
@@ -123,14 +135,11 @@ pub fn cancel(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         body,
         |_| false,
         |t| {
-            t.whalet.user(user_id)?;
-            let card = t.whalet.card_of(user_id, card_id)?;
-            if card.status != CardStatus::Active {
-                return Err(failure(format!(
-                    "card {card_id} is not active (status {}); only an ACTIVE card can be cancelled",
-                    card.status.as_str()
-                )));
-            }
+            active_card(
+                t,
+                (user_id, card_id),
+                "only an ACTIVE card can be cancelled",
+            )?;
             let pending = t
                 .whalet
                 .collections
@@ -213,14 +222,7 @@ pub fn bank_letter(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     c.finish()?;
     let now = ctx.now();
     ctx.with_state(|t| {
-        t.whalet.user(user_id)?;
-        let card = t.whalet.card_of(user_id, card_id)?;
-        if card.status != CardStatus::Active {
-            return Err(failure(format!(
-                "card {card_id} is not active (status {}); a bank letter needs an ACTIVE card",
-                card.status.as_str()
-            )));
-        }
+        active_card(t, (user_id, card_id), "a bank letter needs an ACTIVE card")?;
         let letter_id = mint(t, "BL", now);
         let file_id = mint_file_id(t, now);
         let file = FileRef {

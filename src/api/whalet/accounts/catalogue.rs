@@ -37,16 +37,59 @@ pub struct Catalogue {
     pub platforms: Vec<Platform>,
 }
 
-impl Channel {
-    pub fn offers(&self, currency: Currency) -> bool {
-        self.currencies.iter().any(|c| c == currency.code())
+/// An entry of the catalogue that offers some currencies: a channel or a platform.
+pub trait Offering: Sized + 'static {
+    /// The partner's field naming one (`channelCode`), what it is (`B2B channel`), the lookup
+    /// listing them (`b2bChannelBanksQuery`) and how a currency is offered (`by channel`).
+    const NAMING: [&'static str; 4];
+    fn all(catalogue: &'static Catalogue) -> &'static [Self];
+    fn code(&self) -> &str;
+    fn currencies(&self) -> &[String];
+
+    fn offers(&self, currency: Currency) -> bool {
+        self.currencies().iter().any(|c| c == currency.code())
     }
 }
 
-impl Platform {
-    pub fn offers(&self, currency: Currency) -> bool {
-        self.currencies.iter().any(|c| c == currency.code())
+/// Implements [`Offering`]: `type, list of the catalogue, code field, naming`.
+macro_rules! offering {
+    ($($t:ty, $all:ident, $code:ident, $naming:expr;)*) => {$(
+        impl Offering for $t {
+            const NAMING: [&'static str; 4] = $naming;
+            fn all(catalogue: &'static Catalogue) -> &'static [Self] {
+                &catalogue.$all
+            }
+            fn code(&self) -> &str {
+                &self.$code
+            }
+            fn currencies(&self) -> &[String] {
+                &self.currencies
+            }
+        }
+    )*};
+}
+
+offering! {
+    Channel, channels, channel_code,
+        ["channelCode", "B2B channel", "b2bChannelBanksQuery", "by channel"];
+    Platform, platforms, platform,
+        ["platform", "B2C platform", "b2cPlatformQuery", "for platform"];
+}
+
+/// Entry `code` of the catalogue when it offers `currency`, else why not: `channelCode "X" is
+/// not a B2B channel (see b2bChannelBanksQuery)`, `currency EUR is not offered by channel X
+/// (offered: USD)`.
+pub fn offering<T: Offering>(code: &str, currency: Currency) -> Result<&'static T, String> {
+    let [field, kind, lookup, offered_by] = T::NAMING;
+    let entry = entry::<T>(code)
+        .ok_or_else(|| format!("{field} {code:?} is not a {kind} (see {lookup})"))?;
+    if !entry.offers(currency) {
+        return Err(format!(
+            "currency {currency} is not offered {offered_by} {code} (offered: {})",
+            entry.currencies().join(", ")
+        ));
     }
+    Ok(entry)
 }
 
 pub fn catalogue() -> &'static Catalogue {
@@ -59,12 +102,9 @@ pub fn catalogue() -> &'static Catalogue {
     })
 }
 
-pub fn channel(code: &str) -> Option<&'static Channel> {
-    catalogue().channels.iter().find(|c| c.channel_code == code)
-}
-
-pub fn platform(code: &str) -> Option<&'static Platform> {
-    catalogue().platforms.iter().find(|p| p.platform == code)
+/// Entry `code` of the catalogue (a channel or a platform).
+pub fn entry<T: Offering>(code: &str) -> Option<&'static T> {
+    T::all(catalogue()).iter().find(|e| e.code() == code)
 }
 
 /// The bank a B2C card in `currency` is opened at: the first channel offering it.

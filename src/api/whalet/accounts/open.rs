@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::catalogue::{self, Channel};
+use super::catalogue::{self, offering, Channel, Platform};
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::kinds::OpeningReview;
 use crate::api::whalet::common::review::{self, Notice, Review, Settle};
@@ -93,19 +93,7 @@ fn listed<'a>(
 fn admissible(t: &TenantState, a: &Application<'_>) -> Result<&'static Channel, WhaletError> {
     t.whalet.onboarded_user(a.user_id)?;
     if let Some(code) = a.channel_code {
-        let channel = catalogue::channel(code).ok_or_else(|| {
-            failure(format!(
-                "channelCode {code:?} is not a B2B channel (see b2bChannelBanksQuery)"
-            ))
-        })?;
-        if !channel.offers(a.currency) {
-            return Err(failure(format!(
-                "currency {} is not offered by channel {code} (offered: {})",
-                a.currency,
-                channel.currencies.join(", ")
-            )));
-        }
-        return Ok(channel);
+        return offering::<Channel>(code, a.currency).map_err(failure);
     }
     let holder_id = a.holder_id.unwrap_or("");
     let holder = t.whalet.holder_of(a.user_id, holder_id)?;
@@ -116,18 +104,7 @@ fn admissible(t: &TenantState, a: &Application<'_>) -> Result<&'static Channel, 
         )));
     }
     let code = a.platform.unwrap_or("");
-    let platform = catalogue::platform(code).ok_or_else(|| {
-        failure(format!(
-            "platform {code:?} is not a B2C platform (see b2cPlatformQuery)"
-        ))
-    })?;
-    if !platform.offers(a.currency) {
-        return Err(failure(format!(
-            "currency {} is not offered for platform {code} (offered: {})",
-            a.currency,
-            platform.currencies.join(", ")
-        )));
-    }
+    let platform = offering::<Platform>(code, a.currency).map_err(failure)?;
     let held = t
         .whalet
         .cards
@@ -213,7 +190,7 @@ pub(super) fn bank_account(t: &TenantState, card: &Card) -> BankAccount {
     let channel = card
         .channel_code
         .as_deref()
-        .and_then(catalogue::channel)
+        .and_then(catalogue::entry::<Channel>)
         .or_else(|| catalogue::channel_for(card.currency));
     let digits: String = card.card_id.chars().filter(char::is_ascii_digit).collect();
     let tail = digits.get(digits.len().saturating_sub(8)..).unwrap_or("0");

@@ -18,14 +18,7 @@ pub fn ready(core: Core, params: Map<String, Value>) -> TriggerFuture {
         let code = opt_param(&params, "currency").unwrap_or("USD");
         let currency = Currency::parse(code).map_err(|e| e.to_string())?;
         let platform = opt_param(&params, "platform").unwrap_or("AMAZON");
-        let offered = catalogue::platform(platform)
-            .ok_or_else(|| format!("platform {platform:?} is not a B2C platform"))?;
-        if !offered.offers(currency) {
-            return Err(format!(
-                "currency {currency} is not offered for platform {platform} (offered: {})",
-                offered.currencies.join(", ")
-            ));
-        }
+        catalogue::offering::<catalogue::Platform>(platform, currency)?;
         let name = opt_param(&params, "name").unwrap_or("Demo Trading Co., Ltd.");
         let now = core.clock().now();
         with_tenant(&core, &tenant, |t| {

@@ -236,7 +236,7 @@ pub fn settle(
     core: &Core,
     tenant: &TenantId,
     trade_id: &str,
-    _attempt: Option<u32>,
+    attempt: Option<u32>,
     v: Verdict,
 ) -> Result<Value, String> {
     let now = core.clock().now();
@@ -282,11 +282,8 @@ pub fn settle(
         c.settled_at = Some(now);
         Ok(view(c))
     })?;
-    let change =
-        ["whalet.collection.returned", "whalet.collection.settled"][usize::from(v.success)];
-    if _attempt.is_some() {
-        crate::api::coverage::state_changed(core, tenant, change);
-    }
+    let changes = ("whalet.collection.settled", "whalet.collection.returned");
+    crate::api::coverage::decided(core, tenant, attempt.is_none(), v.success, changes);
     send(
         core,
         tenant,

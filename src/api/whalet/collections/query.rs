@@ -6,33 +6,32 @@ use serde_json::Value;
 
 use super::arrival::view;
 use crate::api::whalet::common::fields::Check;
+use crate::api::whalet::common::owned::user_page;
 use crate::api::whalet::{Ctx, Reply};
 use crate::store::whalet::Collection;
 use crate::wire::whalet::WhaletError;
 
 pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
-    let user_id = c.id("userId");
-    let paging = c.paging();
+    let page = c.page_of_user();
     let card_id = c.opt("cardId");
     let currency = c.currency("currency", false);
     let status = c.one_of("status", &["PENDING", "SUCCESS", "FAILURE"], false);
     let fund = c.one_of("fundSource", &["B2B", "B2C"], false);
     let period = c.period();
     c.finish()?;
-    ctx.with_state(|t| {
-        t.whalet.user(user_id)?;
-        let found: Vec<&Collection> = t
-            .whalet
-            .collections
-            .values()
-            .filter(|c| c.user_id == user_id)
-            .filter(|c| card_id.is_none_or(|id| c.card_id == id))
-            .filter(|c| currency.is_none_or(|cur| c.amount.currency == cur))
-            .filter(|c| status.is_none_or(|s| c.status.as_str() == s))
-            .filter(|c| fund.is_none_or(|f| c.fund_source.as_str() == f))
-            .filter(|c| period.contains(c.received_at))
-            .collect();
-        Ok(paging.newest_first(found, |c| (c.received_at, c.trade_id.as_str()), view))
-    })?
+    user_page(
+        ctx,
+        page,
+        |t| &t.whalet.collections,
+        |c: &Collection| {
+            card_id.is_none_or(|id| c.card_id == id)
+                && currency.is_none_or(|cur| c.amount.currency == cur)
+                && status.is_none_or(|s| c.status.as_str() == s)
+                && fund.is_none_or(|f| c.fund_source.as_str() == f)
+                && period.contains(c.received_at)
+        },
+        |c| (c.received_at, c.trade_id.as_str()),
+        |_, c| view(c),
+    )
 }

@@ -52,6 +52,13 @@ impl<'a> Check<'a> {
         }
     }
 
+    /// What a paged query about one user's records starts with: `userId`, then the page
+    /// ([`Check::paging`]), as [`user_page`](super::owned::user_page) takes them.
+    pub fn page_of_user(&mut self) -> (&'a str, Paging) {
+        let user_id = self.id("userId");
+        (user_id, self.paging())
+    }
+
     /// The two ids an object is looked up by, the simulator's (`id`) and the partner's (`out`):
     /// either will do, one is required.
     pub fn either_id(&mut self, id: &str, out: &str) -> EitherId<'a> {

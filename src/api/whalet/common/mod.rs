@@ -4,6 +4,7 @@
 
 pub mod fields;
 pub mod kinds;
+pub mod owned;
 pub mod review;
 #[cfg(test)]
 pub mod testing;

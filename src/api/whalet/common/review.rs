@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::{mint, once, schedule, send, trigger_tenant, with_tenant, Completion, Verdict};
-use crate::api::whalet::{Ctx, Reply};
+use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::clock::Millis;
 use crate::core::{Core, Trigger};
 use crate::store::whalet::{Beneficary, Holder, ReviewStatus, Reviewed, UnderReview, User};
@@ -234,14 +234,8 @@ pub fn decide<R: Review>(
             },
         )
     })?;
-    let change = if v.success {
-        R::KIND.approve.name
-    } else {
-        R::KIND.reject.name
-    };
-    if attempt.is_some() {
-        crate::api::coverage::state_changed(core, tenant, change);
-    }
+    let changes = (R::KIND.approve.name, R::KIND.reject.name);
+    crate::api::coverage::decided(core, tenant, attempt.is_none(), v.success, changes);
     send(
         core,
         tenant,
@@ -349,12 +343,21 @@ pub trait Application: Sized {
     /// Whether an application under the same partner id replaces this one (it was rejected, and
     /// for onboarding the rejection asked for new material).
     fn replaceable(&self) -> bool;
+    /// The fields that name the object in the apply reply and its notification (its user, the
+    /// simulator's id, the partner's id, ...).
+    fn ids(&self) -> Value;
+    /// The partner's id for the object (`outHolderId`, ...).
+    fn out_id(&self) -> &str;
+    /// The user the object belongs to (None: the object is the user).
+    fn owner(&self) -> Option<&str>;
 }
 
-/// Implements [`Application`]: `type, what, prefix, path.to.map, id_field, |x| replaceable`.
+/// Implements [`Application`]: `type, what, prefix, path.to.map, id_field, out_id_field
+/// [owner owner_field], review, {"field": field, ...} (its ids), |x| replaceable`.
 macro_rules! application {
-    ($($t:ty, $what:literal, $prefix:literal, $($map:ident).+, $id:ident, $($review:ident).*,
-       |$x:ident| $replaceable:expr;)*) => {$(
+    ($($t:ty, $what:literal, $prefix:literal, $($map:ident).+, $id:ident, $out:ident
+       $(owner $owner:ident)?, $($review:ident).*,
+       {$($name:literal: $field:ident),*}, |$x:ident| $replaceable:expr;)*) => {$(
         impl Application for $t {
             const WHAT: &'static str = $what;
             const PREFIX: &'static str = $prefix;
@@ -377,49 +380,88 @@ macro_rules! application {
                 let $x = self;
                 $replaceable
             }
+            fn ids(&self) -> Value {
+                serde_json::json!({$($name: self.$field),*})
+            }
+            fn out_id(&self) -> &str {
+                &self.$out
+            }
+            fn owner(&self) -> Option<&str> {
+                None$(.or(Some(&self.$owner)))?
+            }
         }
     )*};
 }
 
 application! {
-    User, "user", "U", whalet.users, user_id, review,
+    User, "user", "U", whalet.users, user_id, out_user_id, review,
+        {"userId": user_id, "outUserId": out_user_id},
         |u| u.review.status == ReviewStatus::Failure && u.re_material;
-    Holder, "card holder", "H", whalet.holders, holder_id, review,
+    Holder, "card holder", "H", whalet.holders, holder_id, out_holder_id owner user_id, review,
+        {"userId": user_id, "holderId": holder_id, "outHolderId": out_holder_id},
         |h| h.review.status == ReviewStatus::Failure;
-    Beneficary, "card holder bank account", "BA", whalet.beneficaries, beneficary_id, review,
+    Beneficary, "card holder bank account", "BA", whalet.beneficaries,
+        beneficary_id, out_beneficary_id owner user_id, review,
+        {
+            "userId": user_id,
+            "holderId": holder_id,
+            "beneficaryId": beneficary_id,
+            "outBeneficaryId": out_beneficary_id
+        },
         |b| b.review.status == ReviewStatus::Failure;
-    PayoutBeneficiary, "beneficiary account", "PB", whalet_trade.beneficiaries, beneficiary_id, ,
+    PayoutBeneficiary, "beneficiary account", "PB", whalet_trade.beneficiaries,
+        beneficiary_id, out_beneficiary_id owner user_id, ,
+        {
+            "userId": user_id,
+            "beneficiaryId": beneficiary_id,
+            "outBeneficiaryId": out_beneficiary_id
+        },
         |b| b.status == BeneficiaryStatus::Failure;
 }
 
 /// One application of an [`Application`] object under the partner's id.
-pub struct Apply<'a, T> {
-    /// The scope of the partner id's idempotency (`cardHolderApply U1`).
-    pub scope: &'a str,
+pub struct Apply<'a> {
+    /// The operation (`cardHolderApply`).
+    pub api: &'static str,
+    /// The user applying (None: onboarding, which applies for the user itself). The partner's
+    /// ids are unique per user.
+    pub user: Option<&'a str>,
     /// The partner id's field (`outHolderId`) and value.
     pub out_field: &'static str,
     pub out_id: &'a str,
     pub body: &'a Value,
-    /// Whether an existing object is the partner's earlier application under that id.
-    pub same: &'a dyn Fn(&T) -> bool,
+}
+
+impl Apply<'_> {
+    /// The scope of the partner id's idempotency (`cardHolderApply U1`).
+    fn scope(&self) -> String {
+        match self.user {
+            Some(user) => format!("{} {user}", self.api),
+            None => self.api.to_owned(),
+        }
+    }
+
+    /// Whether an existing object is the partner's earlier application under the same id.
+    fn same<T: Application>(&self, x: &T) -> bool {
+        x.out_id() == self.out_id && x.owner() == self.user
+    }
 }
 
 /// Applies for object `T` with review `R`: the same content under the same partner id replays the
 /// first answer; other content is refused unless the earlier application is [`replaceable`]
 /// (`Application::replaceable`). `admit` checks what must exist first (under the tenant lock),
-/// `build` makes the object from its id and submission number, `reply` answers with its id; the
-/// review is then scheduled and the reply is PROCESSING.
+/// `build` makes the object from its id and submission number; the review is then scheduled and
+/// the reply is PROCESSING: the object's [`Application::ids`] and its status.
 pub fn apply<R: Review, T: Application>(
     ctx: &Ctx<'_>,
-    a: Apply<'_, T>,
+    a: Apply<'_>,
     admit: impl FnOnce(&TenantState) -> Result<(), WhaletError>,
     build: impl FnOnce(String, u32) -> T,
-    reply: impl FnOnce(&str) -> Value,
 ) -> Result<Reply, WhaletError> {
-    let same = a.same;
+    let same = |x: &T| a.same(x);
     once(
         ctx,
-        a.scope,
+        &a.scope(),
         a.out_field,
         a.out_id,
         a.body,
@@ -439,11 +481,56 @@ pub fn apply<R: Review, T: Application>(
             }
             let existing = existing.map(|x| (x.id().to_owned(), x.attempt()));
             let (id, attempt) = submission(t, existing, T::PREFIX, ctx.now());
-            T::all_mut(t).insert(id.clone(), build(id.clone(), attempt));
+            let object = build(id.clone(), attempt);
+            let mut reply = object.ids();
+            T::all_mut(t).insert(id.clone(), object);
             begin::<R>(ctx, &id, attempt);
-            Ok(Reply::processing(reply(&id)))
+            reply["status"] = Value::from("PROCESSING");
+            Ok(Reply::processing(reply))
         },
     )
+}
+
+/// Settles an [`Application`] under an approve/reject review ([`settle_review`]) and says so with
+/// `api_code`: the object's [`Application::ids`], then its reported status and message.
+pub fn settle_application<T: Application + UnderReview>(
+    t: &mut TenantState,
+    s: Settle<'_>,
+    api_code: &'static str,
+) -> Result<Notice, String> {
+    let x = s.find_mut(T::all_mut(t), &format!("a {}", T::WHAT))?;
+    let what = format!("{} {}", T::WHAT, s.id);
+    settle_review(x, &what, s.attempt, s.v, s.now)?;
+    let mut payload = x.ids();
+    let r = x.review();
+    if let Value::Object(map) = &mut payload {
+        map.insert("status".into(), Value::from(r.reported_status.as_str()));
+        map.insert("message".into(), Value::from(r.message.as_str()));
+    }
+    Ok(Notice { api_code, payload })
+}
+
+/// An object under review as the partner sees it: `fields` (an object), then its reported
+/// status, message, and the times it was applied for and last changed.
+pub fn reviewed_view(mut fields: Value, r: &Reviewed) -> Value {
+    if let Value::Object(map) = &mut fields {
+        map.insert("status".into(), Value::from(r.reported_status.as_str()));
+        map.insert("message".into(), Value::from(r.message.as_str()));
+        map.insert("createTime".into(), Value::from(whalet_time(r.applied_at)));
+        map.insert(
+            "updateTime".into(),
+            Value::from(whalet_time(r.updated_at())),
+        );
+    }
+    fields
+}
+
+/// The `admit` of an application that needs only that its user passed onboarding.
+pub fn onboarded(user_id: &str) -> impl FnOnce(&TenantState) -> Result<(), WhaletError> + '_ {
+    move |t| {
+        t.whalet.onboarded_user(user_id)?;
+        Ok(())
+    }
 }
 
 /// Applies a verdict to an approve/reject review (`what` names the object in errors, e.g.

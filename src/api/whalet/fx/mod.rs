@@ -6,6 +6,7 @@
 use serde_json::{json, Value};
 
 use super::common::fields::Check;
+use super::common::owned::user_record;
 use super::common::{failure, mint};
 use super::Operation;
 use crate::api::whalet::{whalet_time, Ctx, Reply};
@@ -164,16 +165,9 @@ pub fn usable_quote(
     to: Currency,
     now: i64,
 ) -> Result<String, WhaletError> {
-    let q = t
-        .whalet_trade
-        .quotes
-        .get(rate_id)
-        .filter(|q| q.user_id == user_id)
-        .ok_or_else(|| {
-            failure(format!(
-                "rateId {rate_id:?} is not a quote of user {user_id} (ask rateInquiry)"
-            ))
-        })?;
+    let what = ("rateId", rate_id, "quote");
+    let q = user_record(&t.whalet_trade.quotes, what, user_id)
+        .map_err(|e| failure(format!("{} (ask rateInquiry)", e.detail)))?;
     if now > q.expire_at {
         return Err(failure(format!(
             "rateId {rate_id} expired at {}; ask rateInquiry for a new rate",

@@ -8,8 +8,11 @@ use serde_json::{json, Value};
 use crate::api::whalet::common::failure;
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::kinds::BeneficaryReview;
-use crate::api::whalet::common::review::{self, settle_review, Apply, Notice, Review, Settle};
-use crate::api::whalet::{whalet_time, Ctx, Reply};
+use crate::api::whalet::common::owned::query_one;
+use crate::api::whalet::common::review::{
+    self, reviewed_view, settle_application, Application, Apply, Notice, Review, Settle,
+};
+use crate::api::whalet::{Ctx, Reply};
 use crate::store::whalet::{Beneficary, ReviewStatus, Reviewed};
 use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
@@ -33,11 +36,11 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     review::apply::<BeneficaryReview, Beneficary>(
         ctx,
         Apply {
-            scope: &format!("cardHolderBeneficaryApply {user_id}"),
+            api: "cardHolderBeneficaryApply",
+            user: Some(user_id),
             out_field: "outBeneficaryId",
             out_id,
             body,
-            same: &|b| b.user_id == user_id && b.out_beneficary_id == out_id,
         },
         |t| {
             t.whalet.user(user_id)?;
@@ -62,70 +65,34 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             currency,
             review: Reviewed::submitted(attempt, now),
         },
-        |id| {
-            json!({
-                "userId": user_id,
-                "holderId": holder_id,
-                "beneficaryId": id,
-                "outBeneficaryId": out_id,
-                "status": "PROCESSING",
-            })
-        },
     )
 }
 
 pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
-    let mut c = Check::new(body)?;
-    let user_id = c.id("userId");
-    let ids = c.either_id("beneficaryId", "outBeneficaryId");
-    c.finish()?;
-    ctx.with_state(|t| {
-        t.whalet.user(user_id)?;
-        let mut mine = t.whalet.beneficaries.values().filter(|b| b.user_id == user_id);
-        let found = mine.find(|b| ids.matches(&b.beneficary_id, &b.out_beneficary_id));
-        found.map(|b| Reply::ok(view(b))).ok_or_else(|| {
-            failure(format!(
-                "user {user_id} has no card holder bank account with beneficaryId {} / outBeneficaryId {}",
-                ids.id.unwrap_or("-"),
-                ids.out.unwrap_or("-")
-            ))
-        })
-    })?
+    let ids = ("beneficaryId", "outBeneficaryId");
+    let what = "card holder bank account";
+    query_one(
+        ctx,
+        body,
+        ids,
+        what,
+        |t| &t.whalet.beneficaries,
+        |_, b| view(b),
+    )
 }
 
 fn view(b: &Beneficary) -> Value {
-    json!({
-        "userId": b.user_id,
-        "holderId": b.holder_id,
-        "beneficaryId": b.beneficary_id,
-        "outBeneficaryId": b.out_beneficary_id,
-        "accountName": b.account_name,
-        "accountNo": b.account_no,
-        "bankName": b.bank_name,
-        "bankCountry": b.bank_country,
-        "currency": b.currency.code(),
-        "status": b.review.reported_status,
-        "message": b.review.message,
-        "createTime": whalet_time(b.review.applied_at),
-        "updateTime": whalet_time(b.review.updated_at()),
-    })
+    let mut fields = b.ids();
+    fields["accountName"] = json!(b.account_name);
+    fields["accountNo"] = json!(b.account_no);
+    fields["bankName"] = json!(b.bank_name);
+    fields["bankCountry"] = json!(b.bank_country);
+    fields["currency"] = json!(b.currency.code());
+    reviewed_view(fields, &b.review)
 }
 
 impl Review for BeneficaryReview {
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
-        let (id, v) = (s.id, s.v);
-        let b = s.find_mut(&mut t.whalet.beneficaries, "a holder bank account")?;
-        settle_review(b, &format!("holder bank account {id}"), s.attempt, v, s.now)?;
-        Ok(Notice {
-            api_code: "cardHolderBeneficaryNotify",
-            payload: json!({
-                "userId": b.user_id,
-                "holderId": b.holder_id,
-                "beneficaryId": b.beneficary_id,
-                "outBeneficaryId": b.out_beneficary_id,
-                "status": b.review.reported_status,
-                "message": b.review.message,
-            }),
-        })
+        settle_application::<Beneficary>(t, s, "cardHolderBeneficaryNotify")
     }
 }

@@ -6,11 +6,13 @@
 
 use serde_json::{json, Value};
 
-use crate::api::whalet::common::failure;
 use crate::api::whalet::common::fields::{Check, CERT_TYPES, ENTITY_TYPES};
 use crate::api::whalet::common::kinds::HolderReview;
-use crate::api::whalet::common::review::{self, settle_review, Apply, Notice, Review, Settle};
-use crate::api::whalet::{whalet_time, Ctx, Reply};
+use crate::api::whalet::common::owned::query_one;
+use crate::api::whalet::common::review::{
+    self, reviewed_view, settle_application, Application, Apply, Notice, Review, Settle,
+};
+use crate::api::whalet::{Ctx, Reply};
 use crate::store::whalet::{Holder, Reviewed};
 use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
@@ -31,18 +33,13 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     review::apply::<HolderReview, Holder>(
         ctx,
         Apply {
-            scope: &format!("cardHolderApply {user_id}"),
+            api: "cardHolderApply",
+            user: Some(user_id),
             out_field: "outHolderId",
             out_id: out_holder_id,
             body,
-            same: &|h| h.user_id == user_id && h.out_holder_id == out_holder_id,
         },
-        |t| {
-            t.whalet
-                .onboarded_user(user_id)
-                .map(drop)
-                .map_err(Into::into)
-        },
+        review::onboarded(user_id),
         |holder_id, attempt| Holder {
             holder_id,
             out_holder_id: out_holder_id.to_owned(),
@@ -53,74 +50,32 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             review: Reviewed::submitted(attempt, now),
             application: body.clone(),
         },
-        |holder_id| {
-            json!({
-                "userId": user_id,
-                "holderId": holder_id,
-                "outHolderId": out_holder_id,
-                "status": "PROCESSING",
-            })
-        },
     )
 }
 
 pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
-    let mut c = Check::new(body)?;
-    let user_id = c.id("userId");
-    let ids = c.either_id("holderId", "outHolderId");
-    c.finish()?;
-    ctx.with_state(|t| {
-        t.whalet.user(user_id)?;
-        let mut mine = t.whalet.holders.values().filter(|h| h.user_id == user_id);
-        match mine.find(|h| ids.matches(&h.holder_id, &h.out_holder_id)) {
-            Some(h) => Ok(Reply::ok(view(h))),
-            None => Err(failure(format!(
-                "user {user_id} has no card holder with {}",
-                describe(ids.id, ids.out)
-            ))),
-        }
-    })?
-}
-
-fn describe(holder_id: Option<&str>, out_holder_id: Option<&str>) -> String {
-    match (holder_id, out_holder_id) {
-        (Some(h), Some(o)) => format!("holderId {h:?} and outHolderId {o:?}"),
-        (Some(h), None) => format!("holderId {h:?}"),
-        (None, Some(o)) => format!("outHolderId {o:?}"),
-        (None, None) => "no id".into(),
-    }
+    let ids = ("holderId", "outHolderId");
+    query_one(
+        ctx,
+        body,
+        ids,
+        "card holder",
+        |t| &t.whalet.holders,
+        |_, h| view(h),
+    )
 }
 
 /// The holder as the partner sees it.
 pub fn view(h: &Holder) -> Value {
-    json!({
-        "userId": h.user_id,
-        "holderId": h.holder_id,
-        "outHolderId": h.out_holder_id,
-        "holderType": h.holder_type,
-        "name": h.name,
-        "countryCode": h.country_code,
-        "status": h.review.reported_status,
-        "message": h.review.message,
-        "createTime": whalet_time(h.review.applied_at),
-        "updateTime": whalet_time(h.review.updated_at()),
-    })
+    let mut fields = h.ids();
+    fields["holderType"] = json!(h.holder_type);
+    fields["name"] = json!(h.name);
+    fields["countryCode"] = json!(h.country_code);
+    reviewed_view(fields, &h.review)
 }
 
 impl Review for HolderReview {
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
-        let (holder_id, v) = (s.id, s.v);
-        let h = s.find_mut(&mut t.whalet.holders, "a card holder")?;
-        settle_review(h, &format!("card holder {holder_id}"), s.attempt, v, s.now)?;
-        Ok(Notice {
-            api_code: "cardHolderResultNotify",
-            payload: json!({
-                "userId": h.user_id,
-                "holderId": h.holder_id,
-                "outHolderId": h.out_holder_id,
-                "status": h.review.reported_status,
-                "message": h.review.message,
-            }),
-        })
+        settle_application::<Holder>(t, s, "cardHolderResultNotify")
     }
 }

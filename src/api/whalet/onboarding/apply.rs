@@ -31,11 +31,11 @@ pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     review::apply::<OnboardingReview, User>(
         ctx,
         Apply {
-            scope: "userOnboardingApply",
+            api: "userOnboardingApply",
+            user: None,
             out_field: "outUserId",
             out_id: out_user_id,
             body,
-            same: &|u| u.out_user_id == out_user_id,
         },
         |_| Ok(()),
         |user_id, attempt| User {
@@ -48,13 +48,6 @@ pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             re_material: false,
             material_type: String::new(),
             application: body.clone(),
-        },
-        |user_id| {
-            json!({
-                "userId": user_id,
-                "outUserId": out_user_id,
-                "status": "PROCESSING",
-            })
         },
     )
 }

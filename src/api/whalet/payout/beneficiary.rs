@@ -10,8 +10,9 @@ use serde_json::{json, Value};
 use super::countries::{country, country_view, field_view, COUNTRIES};
 use crate::api::whalet::common::fields::{Check, ENTITY_TYPES};
 use crate::api::whalet::common::kinds::BeneficiaryReview;
+use crate::api::whalet::common::owned::{user_list, user_record, Records};
 use crate::api::whalet::common::review::{self, Apply, Notice, Review, Settle};
-use crate::api::whalet::common::{failure, known_user, list, user_rows};
+use crate::api::whalet::common::{again, failure, known_user, list};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::store::whalet_trade::{BeneficiaryStatus, OutflowStatus, PayoutBeneficiary};
 use crate::store::TenantState;
@@ -99,18 +100,13 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     review::apply::<BeneficiaryReview, PayoutBeneficiary>(
         ctx,
         Apply {
-            scope: &format!("benificiaryAccountApply {user_id}"),
+            api: "benificiaryAccountApply",
+            user: Some(user_id),
             out_field: "outBeneficiaryId",
             out_id,
             body,
-            same: &|b| b.user_id == user_id && b.out_beneficiary_id == out_id,
         },
-        |t| {
-            t.whalet
-                .onboarded_user(user_id)
-                .map(drop)
-                .map_err(Into::into)
-        },
+        review::onboarded(user_id),
         |beneficiary_id, attempt| PayoutBeneficiary {
             beneficiary_id,
             out_beneficiary_id: out_id.to_owned(),
@@ -124,14 +120,6 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             attempt,
             applied_at: now,
             decided_at: None,
-        },
-        |id| {
-            json!({
-                "userId": user_id,
-                "beneficiaryId": id,
-                "outBeneficiaryId": out_id,
-                "status": "PROCESSING",
-            })
         },
     )
 }
@@ -151,16 +139,8 @@ pub fn delete(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                     OutflowStatus::WaitConfirm | OutflowStatus::Processing
                 )
         });
-        let b = t
-            .whalet_trade
-            .beneficiaries
-            .get_mut(id)
-            .filter(|b| b.user_id == user_id)
-            .ok_or_else(|| {
-                failure(format!(
-                    "beneficiaryId {id:?} is not a beneficiary account of user {user_id}"
-                ))
-            })?;
+        let what = ("beneficiaryId", id, "beneficiary account");
+        let b = user_record(&t.whalet_trade.beneficiaries, what, user_id)?;
         if b.status == BeneficiaryStatus::Deleted {
             return Err(failure(format!(
                 "beneficiary account {id} is already deleted"
@@ -171,6 +151,8 @@ pub fn delete(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                 "beneficiary account {id} has a payout in progress; it cannot be deleted now"
             )));
         }
+        let b =
+            again(&mut t.whalet_trade.beneficiaries, id, "beneficiary account").map_err(failure)?;
         b.status = BeneficiaryStatus::Deleted;
         b.decided_at = Some(now);
         Ok(Reply::ok(
@@ -233,14 +215,9 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let id = c.opt("beneficiaryId");
     let out_id = c.opt("outBeneficiaryId");
     c.finish()?;
-    user_rows(ctx, user_id, |t| {
-        t.whalet_trade
-            .beneficiaries
-            .values()
-            .filter(|b| b.user_id == user_id)
-            .filter(|b| id.is_none_or(|i| b.beneficiary_id == i))
-            .filter(|b| out_id.is_none_or(|o| b.out_beneficiary_id == o))
-            .map(view)
-            .collect()
-    })
+    let records: Records<PayoutBeneficiary> = |t| &t.whalet_trade.beneficiaries;
+    let keep = |b: &PayoutBeneficiary| {
+        id.is_none_or(|i| b.beneficiary_id == i) && out_id.is_none_or(|o| b.out_beneficiary_id == o)
+    };
+    user_list(ctx, user_id, records, keep, view)
 }

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 pub use super::result::{complete, view};
 use crate::api::whalet::common::fields::Check;
+use crate::api::whalet::common::owned::user_record;
 use crate::api::whalet::common::{failure, mint, once, schedule, send, Verdict};
 use crate::api::whalet::fx::{convert, usable_quote};
 use crate::api::whalet::replenish::hold_outflow;
@@ -125,12 +126,8 @@ fn apply(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whalet
             let mut payee = payee_name.to_owned();
             let to = match beneficiary_id {
                 Some(bid) => {
-                    let b = t
-                    .whalet_trade
-                    .beneficiaries
-                    .get(bid)
-                    .filter(|b| b.user_id == user_id)
-                    .ok_or_else(|| failure(format!("beneficiaryId {bid:?} is not a beneficiary account of user {user_id}")))?;
+                    let what = ("beneficiaryId", bid, "beneficiary account");
+                    let b = user_record(&t.whalet_trade.beneficiaries, what, user_id)?;
                     if b.status != BeneficiaryStatus::Success {
                         return Err(failure(format!(
                             "beneficiary account {bid} is not approved (status {})",

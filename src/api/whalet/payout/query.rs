@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::outflow::view;
 use crate::api::whalet::common::fields::Check;
+use crate::api::whalet::common::owned::user_page;
 use crate::api::whalet::{Ctx, Reply};
 use crate::store::whalet_trade::{Outflow, OutflowKind};
 use crate::wire::whalet::WhaletError;
@@ -24,8 +25,7 @@ pub fn payment_query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> 
 
 fn query(ctx: &Ctx<'_>, body: &Value, kind: Option<OutflowKind>) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
-    let user_id = c.id("userId");
-    let paging = c.paging();
+    let page = c.page_of_user();
     let status = c.one_of("status", STATUSES, false);
     let currency = c.currency("currency", false);
     let fund = c.one_of("fundSource", &["B2B", "B2C", "Acquiring"], false);
@@ -35,20 +35,19 @@ fn query(ctx: &Ctx<'_>, body: &Value, kind: Option<OutflowKind>) -> Result<Reply
     });
     let period = c.period();
     c.finish()?;
-    ctx.with_state(|t| {
-        t.whalet.user(user_id)?;
-        let found: Vec<&Outflow> = t
-            .whalet_trade
-            .outflows
-            .values()
-            .filter(|o| o.user_id == user_id)
-            .filter(|o| kind.is_none_or(|k| o.kind == k))
-            .filter(|o| id.is_none_or(|i| o.id == i))
-            .filter(|o| status.is_none_or(|s| o.status.as_str() == s))
-            .filter(|o| currency.is_none_or(|cur| o.amount.currency == cur))
-            .filter(|o| fund.is_none_or(|f| o.fund_source.as_str() == f))
-            .filter(|o| period.contains(o.created_at))
-            .collect();
-        Ok(paging.newest_first(found, |o| (o.created_at, o.id.as_str()), view))
-    })?
+    user_page(
+        ctx,
+        page,
+        |t| &t.whalet_trade.outflows,
+        |o: &Outflow| {
+            kind.is_none_or(|k| o.kind == k)
+                && id.is_none_or(|i| o.id == i)
+                && status.is_none_or(|s| o.status.as_str() == s)
+                && currency.is_none_or(|cur| o.amount.currency == cur)
+                && fund.is_none_or(|f| o.fund_source.as_str() == f)
+                && period.contains(o.created_at)
+        },
+        |o| (o.created_at, o.id.as_str()),
+        |_, o| view(o),
+    )
 }

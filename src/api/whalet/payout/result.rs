@@ -54,7 +54,7 @@ pub fn complete(
     core: &Core,
     tenant: &TenantId,
     id: &str,
-    _attempt: Option<u32>,
+    attempt: Option<u32>,
     v: Verdict,
 ) -> Result<Value, String> {
     let now = core.clock().now();
@@ -89,18 +89,17 @@ pub fn complete(
         o.finished_at = Some(now);
         Ok((view(o), names(o.kind).notify))
     })?;
-    let change = format!(
-        "whalet.{}.{}",
-        if notify == "payResultNotify" {
-            "pay"
-        } else {
-            "payout"
-        },
-        if v.success { "succeeded" } else { "failed" }
+    let what = if notify == "payResultNotify" {
+        "pay"
+    } else {
+        "payout"
+    };
+    let changes: (&str, &str) = (
+        &format!("whalet.{what}.succeeded"),
+        &format!("whalet.{what}.failed"),
     );
-    if _attempt.is_some() {
-        crate::api::coverage::state_changed(core, tenant, &change);
-    }
+    let by_trigger = attempt.is_none();
+    crate::api::coverage::decided(core, tenant, by_trigger, v.success, changes);
     send(core, tenant, notify, &payload, id, v.notify);
     Ok(payload)
 }

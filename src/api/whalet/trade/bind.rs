@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::kinds::BindReview;
+use crate::api::whalet::common::owned::user_record;
 use crate::api::whalet::common::review::{self, Notice, Review, Settle};
 use crate::api::whalet::common::{again, failure, mint};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
@@ -93,12 +94,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let now = ctx.now();
     ctx.with_state(|t| {
         t.whalet.user(user_id)?;
-        let col = t
-            .whalet
-            .collections
-            .get(trade_id)
-            .filter(|col| col.user_id == user_id)
-            .ok_or_else(|| failure(format!("tradeId {trade_id:?} is not a collection of user {user_id}")))?;
+        let col = user_record(&t.whalet.collections, ("tradeId", trade_id, "collection"), user_id)?;
         if col.fund_source != FundSource::B2B {
             return Err(failure(format!("collection {trade_id} is {}; trade orders bind B2B collections only", col.fund_source.as_str())));
         }
@@ -114,12 +110,8 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                 Ok(_) => return Err(WhaletError::parameter(format!("orders[{i}].amount must be greater than zero"))),
                 Err(e) => return Err(WhaletError::parameter(format!("orders[{i}].amount: {e}"))),
             };
-            let order = t
-                .whalet_trade
-                .orders
-                .get(line.order_id)
-                .filter(|o| o.user_id == user_id)
-                .ok_or_else(|| failure(format!("orders[{i}].orderId {:?} is not a trade order of user {user_id}", line.order_id)))?;
+            let field = format!("orders[{i}].orderId");
+            let order = user_record(&t.whalet_trade.orders, (&field, line.order_id, "trade order"), user_id)?;
             if order.status != TradeOrderStatus::Open {
                 return Err(failure(format!("trade order {} is {}", order.order_id, order.status)));
             }

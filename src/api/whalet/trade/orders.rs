@@ -5,10 +5,12 @@
 use serde_json::{json, Value};
 
 use crate::api::whalet::common::fields::Check;
+use crate::api::whalet::common::owned::{query_one, user_page};
 use crate::api::whalet::common::{failure, mint, once};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::money::Money;
 use crate::store::whalet_trade::{TradeOrder, TradeOrderStatus, WhaletTradeState};
+use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
 
 pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
@@ -92,47 +94,35 @@ pub fn view(w: &WhaletTradeState, o: &TradeOrder) -> Value {
 }
 
 pub fn detail(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
-    let mut c = Check::new(body)?;
-    let user_id = c.id("userId");
-    let ids = c.either_id("orderId", "outOrderNo");
-    c.finish()?;
-    ctx.with_state(|t| {
-        t.whalet.user(user_id)?;
-        let w = &t.whalet_trade;
-        let mut mine = w.orders.values().filter(|o| o.user_id == user_id);
-        let found = mine.find(|o| ids.matches(&o.order_id, &o.out_order_no));
-        found.map(|o| Reply::ok(view(w, o))).ok_or_else(|| {
-            failure(format!(
-                "user {user_id} has no trade order {}",
-                ids.id.or(ids.out).unwrap_or("")
-            ))
-        })
-    })?
+    let ids = ("orderId", "outOrderNo");
+    let show = |t: &TenantState, o: &TradeOrder| view(&t.whalet_trade, o);
+    query_one(
+        ctx,
+        body,
+        ids,
+        "trade order",
+        |t| &t.whalet_trade.orders,
+        show,
+    )
 }
 
 pub fn list(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
-    let user_id = c.id("userId");
-    let paging = c.paging();
+    let page = c.page_of_user();
     let status = c.one_of("status", &["OPEN", "CLOSED"], false);
     let currency = c.currency("currency", false);
     let period = c.period();
     c.finish()?;
-    ctx.with_state(|t| {
-        t.whalet.user(user_id)?;
-        let w = &t.whalet_trade;
-        let found: Vec<&TradeOrder> = w
-            .orders
-            .values()
-            .filter(|o| o.user_id == user_id)
-            .filter(|o| status.is_none_or(|s| o.status.as_str() == s))
-            .filter(|o| currency.is_none_or(|cur| o.amount.currency == cur))
-            .filter(|o| period.contains(o.created_at))
-            .collect();
-        Ok(paging.newest_first(
-            found,
-            |o| (o.created_at, o.order_id.as_str()),
-            |o| view(w, o),
-        ))
-    })?
+    user_page(
+        ctx,
+        page,
+        |t| &t.whalet_trade.orders,
+        |o| {
+            status.is_none_or(|s| o.status.as_str() == s)
+                && currency.is_none_or(|cur| o.amount.currency == cur)
+                && period.contains(o.created_at)
+        },
+        |o| (o.created_at, o.order_id.as_str()),
+        |t, o| view(&t.whalet_trade, o),
+    )
 }
