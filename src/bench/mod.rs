@@ -415,8 +415,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                 }
                 if attempt < args.drift_retries {
                     eprintln!(
-                        "the crypto ceiling drifted more than {:.0}% during the run (the machine \
-                         changed speed); repeating it",
+                        "the crypto ceiling moved more than {:.0}% between two neighbouring slices \
+                         (the machine changed speed within a segment); repeating the run",
                         args.max_drift * 100.0
                     );
                 }
