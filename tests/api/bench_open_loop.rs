@@ -1,5 +1,6 @@
 //! `bench --rate`: the open-loop mode through the binary (a fixed arrival rate, latency from
-//! each request's scheduled send time, the in-flight cap and what it dropped).
+//! each request's scheduled send time, the in-flight cap and what it dropped); and the closed
+//! loop's segments, each between two ceiling slices.
 
 use crate::helpers::bin;
 
@@ -101,4 +102,51 @@ fn a_fixed_rate_is_held_and_the_cap_is_reported() {
     // 40 requests due over one second: the run cannot finish much sooner than the schedule.
     let achieved = open["achieved_rps"].as_f64().unwrap();
     assert!(achieved > 20.0 && achieved <= 41.0, "{achieved}");
+}
+
+/// A closed-loop run cut into segments measures a ceiling slice before each segment and after
+/// the last, reports them all, and counts every segment's requests in the one run.
+#[test]
+fn a_segmented_run_reports_a_slice_around_every_segment() {
+    for segments in [3usize, 1] {
+        let report = bench(&[
+            "--surface",
+            "whalet",
+            "--spawn-server",
+            "--partners",
+            "2",
+            "--duration",
+            "600ms",
+            "--segments",
+            &segments.to_string(),
+            "--ceiling-time",
+            "20ms",
+            "--ceiling-slice",
+            "10ms",
+            "--max-drift",
+            "5",
+        ]);
+        let runs = report["runs"].as_array().unwrap();
+        assert_eq!(runs.len(), 1, "{report}");
+        let run = &runs[0];
+        let slices: Vec<f64> = run["ceiling_slices_us"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(slices.len(), segments + 1, "{run}");
+        assert!(slices.iter().all(|&us| us > 0.0), "{run}");
+        assert_eq!(run["ceiling_before_us"].as_f64(), Some(slices[0]));
+        assert_eq!(run["ceiling_after_us"].as_f64(), slices.last().copied());
+        let requests = run["requests"].as_u64().unwrap();
+        assert!(
+            requests > 0 && run["ok"].as_u64() == Some(requests),
+            "{run}"
+        );
+        assert_eq!(run["codes"]["SUCCESS"].as_u64(), Some(requests), "{run}");
+        // Every segment's partners verify one reply each.
+        assert_eq!(run["verified_replies"].as_u64(), Some(2 * segments as u64));
+        assert!(run["ceiling_ratio"].as_f64().unwrap() > 0.0, "{run}");
+    }
 }

@@ -257,63 +257,6 @@ fn bench_reports_json_and_exits_by_outcome() {
     assert_eq!(report["runs"][0]["codes"]["SYS-005"], 3);
 }
 
-/// A closed-loop run cut into segments measures a ceiling slice before each segment and after
-/// the last, reports them all, and counts every segment's requests in the one run.
-#[test]
-fn a_segmented_bench_run_reports_a_slice_around_every_segment() {
-    for segments in [3usize, 1] {
-        let out = bin()
-            .args([
-                "bench",
-                "--surface",
-                "whalet",
-                "--spawn-server",
-                "--partners",
-                "2",
-            ])
-            .args(["--duration", "600ms", "--segments", &segments.to_string()])
-            .args([
-                "--ceiling-time",
-                "20ms",
-                "--ceiling-slice",
-                "10ms",
-                "--max-drift",
-                "5",
-            ])
-            .args(["--server-log", "warn", "--json"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let runs = report["runs"].as_array().unwrap();
-        assert_eq!(runs.len(), 1, "{report}");
-        let run = &runs[0];
-        let slices: Vec<f64> = run["ceiling_slices_us"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
-        assert_eq!(slices.len(), segments + 1, "{run}");
-        assert!(slices.iter().all(|&us| us > 0.0), "{run}");
-        assert_eq!(run["ceiling_before_us"].as_f64(), Some(slices[0]));
-        assert_eq!(run["ceiling_after_us"].as_f64(), slices.last().copied());
-        let requests = run["requests"].as_u64().unwrap();
-        assert!(
-            requests > 0 && run["ok"].as_u64() == Some(requests),
-            "{run}"
-        );
-        assert_eq!(run["codes"]["SUCCESS"].as_u64(), Some(requests), "{run}");
-        // Every segment's partners verify one reply each.
-        assert_eq!(run["verified_replies"].as_u64(), Some(2 * segments as u64));
-        assert!(run["ceiling_ratio"].as_f64().unwrap() > 0.0, "{run}");
-    }
-}
-
 /// A port nothing listens on (bound, then released).
 fn closed_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

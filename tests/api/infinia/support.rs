@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+use whalet_sim::http::peer::{serve_bodies, Answer};
 use whalet_sim::wire::crypto::SignatureHash;
 use whalet_sim::wire::infinia::{self as envelope, OpenedReply};
 use whalet_sim::wire::keys::{demo, PrivateKey, PublicKey};
@@ -134,44 +134,23 @@ impl HookReceiver {
             url,
             log: log.clone(),
         };
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
+        let answer = move |body: Bytes| {
+            let (log, answers) = (log.clone(), answers.clone());
+            async move {
+                let n = {
+                    let mut log = log.lock();
+                    log.push(open_hook(&body));
+                    log.len()
                 };
-                let (log, answers) = (log.clone(), answers.clone());
-                let service = hyper::service::service_fn(
-                    move |req: hyper::Request<hyper::body::Incoming>| {
-                        let (log, answers) = (log.clone(), answers.clone());
-                        async move {
-                            let body = req
-                                .into_body()
-                                .collect()
-                                .await
-                                .map(|c| c.to_bytes())
-                                .unwrap_or_default();
-                            let n = {
-                                let mut log = log.lock();
-                                log.push(open_hook(&body));
-                                log.len()
-                            };
-                            let (status, text) =
-                                answers.get(n - 1).copied().unwrap_or((200, "SUCCESS"));
-                            let mut r = hyper::Response::new(Full::new(Bytes::from_static(
-                                text.as_bytes(),
-                            )));
-                            *r.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
-                            Ok::<_, std::convert::Infallible>(r)
-                        }
-                    },
-                );
-                tokio::spawn(async move {
-                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
+                let (status, text) = answers.get(n - 1).copied().unwrap_or((200, "SUCCESS"));
+                Answer {
+                    status,
+                    content_type: "text/plain;charset=UTF-8",
+                    body: Bytes::from_static(text.as_bytes()),
+                }
             }
-        });
+        };
+        tokio::spawn(serve_bodies(listener, CancellationToken::new(), answer));
         me
     }
 
