@@ -354,6 +354,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                 let mut slices: Vec<Ceiling> = Vec::new();
                 slices.extend(slice.map(&ceiling_now).transpose()?.flatten());
                 let mut served = Vec::with_capacity(segments as usize);
+                let mut segment_cpu = Vec::with_capacity(segments as usize);
                 let mut run: Option<Measured> = None;
                 for _ in 0..segments {
                     let part = measured(
@@ -368,6 +369,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                     .await;
                     slices.extend(slice.map(&ceiling_now).transpose()?.flatten());
                     served.push(part.outcome.latencies_us.len() as u64);
+                    segment_cpu.push(part.cpu);
                     if let Pool::Sealed(all) = &plan.pool {
                         let used = usize::try_from(part.outcome.consumed).unwrap_or(usize::MAX);
                         leftover = all.get(used..).map(<[Bytes]>::to_vec).unwrap_or_default();
@@ -391,6 +393,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                 }
                 let mut record = run.finish(interleaved.mean.as_ref().or(ceiling.as_ref()));
                 interleaved.annotate(&mut record);
+                if segments > 1 {
+                    record.ceiling.segment_requests = served;
+                    record.ceiling.segment_server_cpu_s = segment_cpu;
+                }
                 let unstable = record.ceiling.unstable;
                 report.runs.push(record);
                 if let Some(echo) = &echo {
@@ -880,6 +886,7 @@ impl Interleaved {
             ceiling_slices_us: self.slices_us.clone(),
             ceiling_drift: self.drift,
             unstable: self.unstable,
+            ..CeilingCheck::default()
         }
     }
 }

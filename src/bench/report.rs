@@ -59,6 +59,13 @@ pub struct CeilingCheck {
     /// The largest |a - b| / their mean of two neighbouring slices: how much the machine's speed
     /// moved during one segment of the run.
     pub ceiling_drift: Option<f64>,
+    /// Requests each segment of a segmented run served, in order (empty: one segment).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub segment_requests: Vec<u64>,
+    /// Server CPU seconds of each segment, beside `segment_requests`: with the slices around it,
+    /// each segment's own ratio (what moved, the server or the ceiling, shows here).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub segment_server_cpu_s: Vec<Option<f64>>,
     /// The drift was over `--max-drift`: the run's ratio is not to be trusted (it was repeated).
     pub unstable: bool,
 }
