@@ -59,6 +59,11 @@ pub struct Operation<H> {
     pub handler: H,
 }
 
+/// One line of an operation table.
+pub const fn op<H>(name: &'static str, handler: H) -> Operation<H> {
+    Operation { name, handler }
+}
+
 /// An operation's handler as the pipeline (and describe mode) runs it on a request's body: a
 /// handler of the body, or of its fields (the body's JSON object; an empty one when it is not an
 /// object).

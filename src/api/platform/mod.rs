@@ -13,7 +13,7 @@ mod triggers;
 
 use serde_json::{json, Value};
 
-use crate::api::pipeline::{self, Answer, Opened, Refusal, Scheme, Trace};
+use crate::api::pipeline::{self, op, Answer, Opened, Refusal, Scheme, Trace};
 use crate::api::whalet::partners::DEMO_PARTNER_ID;
 use crate::api::whalet::Head;
 use crate::config::platform::PlatformAuth;
@@ -54,10 +54,6 @@ pub const OPERATIONS: &[Operation] = &[
     op("balanceQuery", payment::balance_query),
     op("tradeMaterialsUpload", materials::trade_materials_upload),
 ];
-
-const fn op(name: &'static str, handler: Handler) -> Operation {
-    Operation { name, handler }
-}
 
 /// The notifications this surface sends (canonical names, as `head.apiCode`).
 pub const NOTIFICATIONS: &[&str] = &[

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::api::pipeline::{self, Answer, Handler as _, Opened, Refusal, Scheme, Trace};
+use crate::api::pipeline::{self, op, Answer, Handler as _, Opened, Refusal, Scheme, Trace};
 use crate::core::{Core, Trigger};
 use crate::http::{SimRequest, SimResponse};
 use crate::money::Currency;
@@ -131,10 +131,6 @@ pub const OPERATIONS: &[Operation] = &[
     op("/v2/customers/account/create", accounts::create),
     op("/v2/customers/account/retrieve", accounts::retrieve_v2),
 ];
-
-const fn op(name: &'static str, handler: Handler) -> Operation {
-    Operation { name, handler }
-}
 
 /// `timestamp` is mandatory on every v3 operation; the legacy v2 ones only validate it.
 fn timestamp_required(path: &str) -> bool {
