@@ -56,24 +56,32 @@ impl Described {
     }
 }
 
-/// Describes one operation of a surface: `call` runs its handler with `session`, for a tenant no
-/// configuration can name ([`nobody`]) and no scenario decision, once per example tried.
-pub fn handler<S>(
+/// Describes every operation of a surface's table: each handler runs with the session
+/// `session_of` makes for it, for a tenant no configuration can name ([`nobody`]) and no scenario
+/// decision, once per example tried.
+pub fn operations<S, H: crate::api::pipeline::Handler<S>>(
     core: &crate::core::Core,
     provider: crate::tenant::Provider,
-    name: &'static str,
-    session: S,
-    mut call: impl FnMut(&crate::api::pipeline::Ctx<'_, S>, &Value),
-) -> Described {
+    table: impl IntoIterator<Item = &'static crate::api::pipeline::Operation<H>>,
+    session_of: impl Fn(&'static crate::api::pipeline::Operation<H>) -> S,
+) -> Vec<Described> {
     let tenant = nobody(provider);
     let decision = crate::scenario::Decision::default();
-    let ctx = crate::api::pipeline::Ctx {
-        core,
-        tenant: &tenant,
-        decision: &decision,
-        session: &session,
-    };
-    Described::of(name, |body| call(&ctx, body))
+    table
+        .into_iter()
+        .map(|op| {
+            let session = session_of(op);
+            let ctx = crate::api::pipeline::Ctx {
+                core,
+                tenant: &tenant,
+                decision: &decision,
+                session: &session,
+            };
+            Described::of(op.name, |body| {
+                let _ = op.handler.call(&ctx, body);
+            })
+        })
+        .collect()
 }
 
 /// A tenant no configuration can name: a described handler that reaches the state finds nothing

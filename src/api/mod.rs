@@ -8,4 +8,5 @@ pub mod notify_url;
 pub mod pipeline;
 pub mod platform;
 pub mod pockyt;
+pub mod roster;
 pub mod whalet;

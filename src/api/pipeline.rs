@@ -59,6 +59,41 @@ pub struct Operation<H> {
     pub handler: H,
 }
 
+/// One line of an operation table.
+pub const fn op<H>(name: &'static str, handler: H) -> Operation<H> {
+    Operation { name, handler }
+}
+
+/// An operation's handler as the pipeline (and describe mode) runs it on a request's body: a
+/// handler of the body, or of its fields (the body's JSON object; an empty one when it is not an
+/// object).
+pub trait Handler<S>: Copy + Send + Sync + 'static {
+    type Reply;
+    type Error;
+    fn call(self, ctx: &Ctx<'_, S>, body: &Value) -> Result<Self::Reply, Self::Error>;
+}
+
+impl<S: 'static, R: 'static, E: 'static> Handler<S> for fn(&Ctx<'_, S>, &Value) -> Result<R, E> {
+    type Reply = R;
+    type Error = E;
+    fn call(self, ctx: &Ctx<'_, S>, body: &Value) -> Result<R, E> {
+        self(ctx, body)
+    }
+}
+
+impl<S: 'static, R: 'static, E: 'static> Handler<S>
+    for fn(&Ctx<'_, S>, &serde_json::Map<String, Value>) -> Result<R, E>
+{
+    type Reply = R;
+    type Error = E;
+    fn call(self, ctx: &Ctx<'_, S>, body: &Value) -> Result<R, E> {
+        match body {
+            Value::Object(fields) => self(ctx, fields),
+            _ => self(ctx, &serde_json::Map::new()),
+        }
+    }
+}
+
 /// An authenticated request, ready for its operation.
 pub struct Opened<S> {
     pub tenant: TenantId,
@@ -297,8 +332,10 @@ pub trait Scheme: Send + Sync + 'static {
     /// What an operation answers.
     type Reply: Send + ReplyBody;
 
-    /// The largest body this surface reads.
-    fn body_limit(&self, core: &Core) -> usize;
+    /// The largest body this surface reads: its entry in [`body_limit`].
+    fn body_limit(&self, core: &Core) -> usize {
+        body_limit(core, Self::SURFACE)
+    }
     /// Parses and authenticates the request addressed at `route` (the path's operation part).
     fn open(
         &self,
@@ -327,6 +364,19 @@ pub trait Scheme: Send + Sync + 'static {
         err: Self::Error,
         status: Option<u16>,
     ) -> Answer;
+}
+
+/// The largest body each surface reads, by its name (a scheme's [`Scheme::SURFACE`]): the Open
+/// API and whalet-platform share `[whalet] body_limit_bytes`, Pockyt and Infinia have their own
+/// `body_limit_bytes`, and the file upload reads what the HTTP edge lets through
+/// ([`crate::http::MAX_BODY`]).
+pub fn body_limit(core: &Core, surface: &str) -> usize {
+    match surface {
+        "whalet" | "platform" => core.config().whalet.body_limit_bytes,
+        "pockyt" => core.config().pockyt.body_limit_bytes,
+        "infinia" => core.infinia().apps.config.body_limit_bytes,
+        _ => crate::http::MAX_BODY,
+    }
 }
 
 /// What an operation gets: the core, the tenant, the scenario's decision and the surface's own

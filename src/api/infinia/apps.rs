@@ -4,11 +4,13 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::ops::Deref;
 use std::sync::Arc;
 
 use parking_lot::RwLock;
 
 use crate::api::notify_url::NotifyUrl;
+use crate::api::roster::{self, Roster};
 use crate::config::infinia::InfiniaConfig;
 use crate::config::key_text;
 use crate::money::{Currency, Money};
@@ -38,7 +40,7 @@ pub struct InfiniaApp {
 
 /// All apps plus the simulator-wide Infinia settings.
 pub struct Apps {
-    by_id: HashMap<String, Arc<InfiniaApp>>,
+    roster: Roster<InfiniaApp>,
     pub infinia_key: PrivateKey,
     pub config: InfiniaConfig,
     sftp_bound: RwLock<Option<SocketAddr>>,
@@ -47,8 +49,7 @@ pub struct Apps {
 impl Apps {
     pub fn from_config(cfg: &InfiniaConfig, notify_url: Option<&str>) -> anyhow::Result<Self> {
         let infinia_key = match &cfg.infinia_private_key {
-            Some(k) => PrivateKey::parse(&key_text(k)?)
-                .map_err(|e| anyhow::anyhow!("infinia.infinia_private_key: {e}"))?,
+            Some(k) => roster::key(k, "infinia.infinia_private_key", PrivateKey::parse)?,
             None => PrivateKey::parse(demo::INFINIA_PRIVATE)?,
         };
         if cfg.webhook_retry_seconds.len() > 5 {
@@ -81,8 +82,11 @@ impl Apps {
             if a.app_id.is_empty() || a.app_id.chars().count() > 64 {
                 anyhow::bail!("{where_}.app_id must be 1 to 64 characters");
             }
-            let merchant_public = PublicKey::parse(&key_text(&a.merchant_public_key)?)
-                .map_err(|e| anyhow::anyhow!("{where_}.merchant_public_key: {e}"))?;
+            let merchant_public = roster::key(
+                &a.merchant_public_key,
+                &format!("{where_}.merchant_public_key"),
+                PublicKey::parse,
+            )?;
             let mut keys = Vec::new();
             for line in &a.sftp_authorized_keys {
                 let line = key_text(line)?.trim().to_owned();
@@ -113,21 +117,11 @@ impl Apps {
             );
         }
         Ok(Self {
-            by_id,
+            roster: Roster::new(by_id),
             infinia_key,
             config: cfg.clone(),
             sftp_bound: RwLock::new(None),
         })
-    }
-
-    pub fn get(&self, id: &str) -> Option<Arc<InfiniaApp>> {
-        self.by_id.get(id).cloned()
-    }
-
-    pub fn ids(&self) -> Vec<String> {
-        let mut ids: Vec<_> = self.by_id.keys().cloned().collect();
-        ids.sort();
-        ids
     }
 
     /// Where the SFTP server listens, once bound (port 0 resolved).
@@ -146,6 +140,14 @@ impl Apps {
             .iter()
             .map(|s| i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX))
             .collect()
+    }
+}
+
+/// `get`, `ids` and `iter` of the apps.
+impl Deref for Apps {
+    type Target = Roster<InfiniaApp>;
+    fn deref(&self) -> &Roster<InfiniaApp> {
+        &self.roster
     }
 }
 

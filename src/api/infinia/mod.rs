@@ -182,10 +182,6 @@ impl Scheme for EcommerceApi {
     type Error = InfiniaError;
     type Reply = Value;
 
-    fn body_limit(&self, core: &Core) -> usize {
-        core.infinia().apps.config.body_limit_bytes
-    }
-
     async fn open(
         &self,
         core: &Core,
@@ -341,27 +337,12 @@ pub fn base_url(req: &SimRequest) -> String {
 /// handler run in describe mode as the first configured app, against a tenant that does not
 /// exist. Empty when no app is configured.
 pub fn describe(core: &Core) -> Vec<crate::api::describe::Described> {
-    let apps = &core.infinia().apps;
-    let Some(infinia_app) = apps.ids().first().and_then(|id| apps.get(id)) else {
+    let Some(infinia_app) = core.infinia().apps.first() else {
         return Vec::new();
     };
-    OPERATIONS
-        .iter()
-        .map(|operation| {
-            let session = Session {
-                infinia_app: infinia_app.clone(),
-                base_url: "http://127.0.0.1:8080".to_owned(),
-                operation,
-            };
-            crate::api::describe::handler(
-                core,
-                Provider::Infinia,
-                operation.name,
-                session,
-                |ctx, body| {
-                    let _ = (operation.handler)(ctx, body);
-                },
-            )
-        })
-        .collect()
+    crate::api::describe::operations(core, Provider::Infinia, OPERATIONS, |operation| Session {
+        infinia_app: infinia_app.clone(),
+        base_url: "http://127.0.0.1:8080".to_owned(),
+        operation,
+    })
 }

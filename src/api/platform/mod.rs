@@ -13,9 +13,9 @@ mod triggers;
 
 use serde_json::{json, Value};
 
-use crate::api::pipeline::{self, Answer, Opened, Refusal, Scheme, Trace};
+use crate::api::pipeline::{self, op, Answer, Opened, Refusal, Scheme, Trace};
 use crate::api::whalet::partners::DEMO_PARTNER_ID;
-use crate::api::whalet::{Head, DIAGNOSTIC_HEADER};
+use crate::api::whalet::Head;
 use crate::config::platform::PlatformAuth;
 use crate::core::{Core, Trigger};
 use crate::http::{SimRequest, SimResponse};
@@ -54,10 +54,6 @@ pub const OPERATIONS: &[Operation] = &[
     op("balanceQuery", payment::balance_query),
     op("tradeMaterialsUpload", materials::trade_materials_upload),
 ];
-
-const fn op(name: &'static str, handler: Handler) -> Operation {
-    Operation { name, handler }
-}
 
 /// The notifications this surface sends (canonical names, as `head.apiCode`).
 pub const NOTIFICATIONS: &[&str] = &[
@@ -107,10 +103,6 @@ impl Scheme for PlatformApi {
     type Session = Session;
     type Error = WhaletError;
     type Reply = Value;
-
-    fn body_limit(&self, core: &Core) -> usize {
-        core.config().whalet.body_limit_bytes
-    }
 
     async fn open(
         &self,
@@ -268,28 +260,17 @@ impl Scheme for PlatformApi {
     ) -> Answer {
         if !self.plain {
             // The Open API's rule: signed head-only once the partner's signature verified.
-            let mut answer = head.seal_refusal(core, err, status);
-            answer.reply = json!({"code": answer.code, "detail": answer.detail});
-            return answer;
+            return head.seal_refusal(core, err, status);
         }
         // Plain JSON: the same documented `detail` width and diagnostic header as the envelope.
-        let cfg = &core.config().whalet;
-        let (wire_detail, cut) = envelope::wire_detail(&err.detail, cfg.detail_max_chars);
         let status = status.unwrap_or_else(|| plain_status(err.code));
-        let wire = json!({"code": err.code.as_str(), "detail": wire_detail});
-        let mut response = SimResponse::json_value(status, &wire);
-        if cut {
-            response = response.header(
-                DIAGNOSTIC_HEADER,
-                envelope::header_safe(&err.detail, cfg.diagnostic_header_max_bytes),
-            );
-        }
-        Answer {
-            response,
-            reply: json!({"code": err.code.as_str(), "detail": err.detail}),
-            code: err.code.to_string(),
-            detail: err.detail,
-        }
+        let code = err.code;
+        crate::api::whalet::refusal_answer(core, err, |wire_detail| {
+            SimResponse::json_value(
+                status,
+                &json!({"code": code.as_str(), "detail": wire_detail}),
+            )
+        })
     }
 }
 
@@ -309,19 +290,11 @@ fn plain_status(code: Code) -> u16 {
 /// Every operation's fields and example (`crate::api::describe`): each handler run in describe
 /// mode against a tenant that does not exist.
 pub fn describe(core: &Core) -> Vec<crate::api::describe::Described> {
-    OPERATIONS
-        .iter()
-        .map(|op| {
-            let session = Session {
-                partner_id: DEMO_PARTNER_ID.to_owned(),
-                request_no: "describe".to_owned(),
-                base_url: "http://127.0.0.1:8080".to_owned(),
-                keys: None,
-                handler: op.handler,
-            };
-            crate::api::describe::handler(core, Provider::Whalet, op.name, session, |ctx, body| {
-                let _ = (op.handler)(ctx, body);
-            })
-        })
-        .collect()
+    crate::api::describe::operations(core, Provider::Whalet, OPERATIONS, |op| Session {
+        partner_id: DEMO_PARTNER_ID.to_owned(),
+        request_no: "describe".to_owned(),
+        base_url: "http://127.0.0.1:8080".to_owned(),
+        keys: None,
+        handler: op.handler,
+    })
 }

@@ -3,9 +3,11 @@
 //! `[[pockyt.merchants]]`; `--notify-url` sets the demo merchant's notify URL.
 
 use std::collections::BTreeMap;
+use std::ops::Deref;
 use std::sync::Arc;
 
 use crate::api::notify_url::NotifyUrl;
+use crate::api::roster::Roster;
 use crate::config::key_text;
 use crate::config::pockyt::{
     FeeModel, IpnFormat, PockytConfig, DEMO_MERCHANT_NO, DEMO_STORE_NO, DEMO_TOKEN,
@@ -74,7 +76,7 @@ pub fn fee(amount: Money, fixed: &str, percent: &str) -> Result<Money, String> {
 
 /// All merchants, by merchantNo.
 pub struct Merchants {
-    by_no: BTreeMap<String, Arc<Merchant>>,
+    roster: Roster<Merchant>,
 }
 
 impl Merchants {
@@ -129,16 +131,18 @@ impl Merchants {
             demo.fee_for(probe, "")
                 .map_err(|e| anyhow::anyhow!("pockyt.fee: {e}"))?;
         }
-        let by_no = by_no.into_iter().map(|(k, m)| (k, Arc::new(m))).collect();
-        Ok(Self { by_no })
+        let by_no = by_no.into_iter().map(|(k, m)| (k, Arc::new(m)));
+        Ok(Self {
+            roster: Roster::new(by_no),
+        })
     }
+}
 
-    pub fn get(&self, merchant_no: &str) -> Option<&Arc<Merchant>> {
-        self.by_no.get(merchant_no)
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &Merchant> {
-        self.by_no.values().map(|m| &**m)
+/// `get`, `ids` and `iter` of the merchants.
+impl Deref for Merchants {
+    type Target = Roster<Merchant>;
+    fn deref(&self) -> &Roster<Merchant> {
+        &self.roster
     }
 }
 

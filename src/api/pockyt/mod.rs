@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::api::pipeline::{self, Answer, Opened, Refusal, Scheme, Trace};
+use crate::api::pipeline::{self, op, Answer, Handler as _, Opened, Refusal, Scheme, Trace};
 use crate::core::{Core, Trigger};
 use crate::http::{SimRequest, SimResponse};
 use crate::money::Currency;
@@ -132,10 +132,6 @@ pub const OPERATIONS: &[Operation] = &[
     op("/v2/customers/account/retrieve", accounts::retrieve_v2),
 ];
 
-const fn op(name: &'static str, handler: Handler) -> Operation {
-    Operation { name, handler }
-}
-
 /// `timestamp` is mandatory on every v3 operation; the legacy v2 ones only validate it.
 fn timestamp_required(path: &str) -> bool {
     path.starts_with("/v3/")
@@ -215,10 +211,6 @@ impl Scheme for PayoutsApi {
     type Error = PockytError;
     type Reply = Reply;
 
-    fn body_limit(&self, core: &Core) -> usize {
-        core.config().pockyt.body_limit_bytes
-    }
-
     async fn open(
         &self,
         core: &Core,
@@ -280,7 +272,7 @@ impl Scheme for PayoutsApi {
         fields::timestamp(&fields, timestamp_required(operation.name))?;
         let now = core.clock().now();
         core.store().ensure_tenant(&tenant);
-        core.with_tenant(&tenant, |t| seed(t, merchant, now))
+        core.with_tenant(&tenant, |t| seed(t, &merchant, now))
             .map_err(PockytError::from)?;
         Ok(Opened {
             tenant,
@@ -288,7 +280,7 @@ impl Scheme for PayoutsApi {
             body: Value::Object(fields),
             request_no: None,
             session: Session {
-                merchant: merchant.clone(),
+                merchant,
                 path: operation.name,
                 operation,
             },
@@ -296,9 +288,7 @@ impl Scheme for PayoutsApi {
     }
 
     fn run(&self, ctx: &Ctx<'_>, body: &Value) -> Result<Reply, PockytError> {
-        let empty = Fields::new();
-        let fields = body.as_object().unwrap_or(&empty);
-        (ctx.operation.handler)(ctx, fields)
+        ctx.operation.handler.call(ctx, body)
     }
 
     fn seal_reply(
@@ -381,10 +371,10 @@ fn form_fields(body: &[u8]) -> Result<Fields, PockytError> {
 }
 
 /// The merchant a trigger names (`merchantNo`, default the demo merchant).
-pub fn trigger_merchant<'a>(
-    core: &'a Core,
+pub fn trigger_merchant(
+    core: &Core,
     params: &Map<String, Value>,
-) -> Result<(&'a Merchant, TenantId), String> {
+) -> Result<(Arc<Merchant>, TenantId), String> {
     let no = crate::trigger::opt_param(params, "merchantNo")
         .unwrap_or(crate::config::pockyt::DEMO_MERCHANT_NO);
     let merchant = core
@@ -394,7 +384,7 @@ pub fn trigger_merchant<'a>(
     let tenant = TenantId::new(Provider::Pockyt, merchant.merchant_no.clone());
     core.store().ensure_tenant(&tenant);
     let now = core.clock().now();
-    core.with_tenant(&tenant, |t| seed(t, merchant, now)).ok();
+    core.with_tenant(&tenant, |t| seed(t, &merchant, now)).ok();
     Ok((merchant, tenant))
 }
 
@@ -402,32 +392,12 @@ pub fn trigger_merchant<'a>(
 /// mode as the first configured merchant, against a tenant that does not exist. Empty when no
 /// merchant is configured.
 pub fn describe(core: &Core) -> Vec<crate::api::describe::Described> {
-    let merchants = core.pockyt();
-    let Some(merchant) = merchants
-        .iter()
-        .next()
-        .and_then(|m| merchants.get(&m.merchant_no))
-    else {
+    let Some(merchant) = core.pockyt().first() else {
         return Vec::new();
     };
-    let empty = Fields::new();
-    OPERATIONS
-        .iter()
-        .map(|operation| {
-            let session = Session {
-                merchant: merchant.clone(),
-                path: operation.name,
-                operation,
-            };
-            crate::api::describe::handler(
-                core,
-                Provider::Pockyt,
-                operation.name,
-                session,
-                |ctx, body| {
-                    let _ = (operation.handler)(ctx, body.as_object().unwrap_or(&empty));
-                },
-            )
-        })
-        .collect()
+    crate::api::describe::operations(core, Provider::Pockyt, OPERATIONS, |operation| Session {
+        merchant: merchant.clone(),
+        path: operation.name,
+        operation,
+    })
 }

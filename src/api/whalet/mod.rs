@@ -303,10 +303,6 @@ impl Scheme for OpenApi {
     type Error = WhaletError;
     type Reply = Reply;
 
-    fn body_limit(&self, core: &Core) -> usize {
-        core.config().whalet.body_limit_bytes
-    }
-
     async fn open(
         &self,
         core: &Core,
@@ -409,6 +405,8 @@ impl Scheme for OpenApi {
         status: Option<u16>,
     ) -> Answer {
         let mut answer = head.seal_refusal(core, err, status);
+        // The journal shows the Open API's refusal as the head it is.
+        answer.reply = serde_json::json!({ "head": answer.reply });
         if let Some(note) = head.journal_note() {
             answer.detail = format!("{} {note}", answer.detail);
         }
@@ -425,10 +423,8 @@ pub fn seal_refusal(core: &Core, echo: &Echo, err: WhaletError, status: Option<u
     seal_refusal_by(core, echo, None, err, status)
 }
 
-/// A head-only Whalet refusal, signed when `signer` = (platform key, partner key) is given.
-/// The wire `detail` is at most `[whalet] detail_max_chars` characters; a longer diagnostic is
-/// cut there, and sent whole (header-safe, bounded) in [`DIAGNOSTIC_HEADER`]; the journal keeps
-/// it whole.
+/// A head-only Whalet refusal, signed when `signer` = (platform key, partner key) is given
+/// (its wire `detail` as [`refusal_answer`] bounds it).
 pub fn seal_refusal_by(
     core: &Core,
     echo: &Echo,
@@ -439,17 +435,32 @@ pub fn seal_refusal_by(
     err: WhaletError,
     status: Option<u16>,
 ) -> Answer {
+    let code = err.code;
+    refusal_answer(core, err, |wire_detail| {
+        let bytes = envelope::seal_reply(
+            echo,
+            code.as_str(),
+            wire_detail,
+            None,
+            signer,
+            core.hex_case(),
+        );
+        SimResponse::json(status.unwrap_or(200), bytes)
+    })
+}
+
+/// A Whalet refusal (the Open API's and whalet-platform's, enveloped or plain): `respond` makes
+/// the response from the wire `detail`, which is at most `[whalet] detail_max_chars` characters;
+/// a longer diagnostic is cut there, and sent whole (header-safe, bounded) in
+/// [`DIAGNOSTIC_HEADER`]. The journal keeps it whole, in the reply `{code, detail}`.
+pub fn refusal_answer(
+    core: &Core,
+    err: WhaletError,
+    respond: impl FnOnce(&str) -> SimResponse,
+) -> Answer {
     let cfg = &core.config().whalet;
     let (wire_detail, cut) = envelope::wire_detail(&err.detail, cfg.detail_max_chars);
-    let bytes = envelope::seal_reply(
-        echo,
-        err.code.as_str(),
-        &wire_detail,
-        None,
-        signer,
-        core.hex_case(),
-    );
-    let mut response = SimResponse::json(status.unwrap_or(200), bytes);
+    let mut response = respond(&wire_detail);
     if cut {
         response = response.header(
             DIAGNOSTIC_HEADER,
@@ -458,7 +469,7 @@ pub fn seal_refusal_by(
     }
     Answer {
         response,
-        reply: serde_json::json!({"head": {"code": err.code.as_str(), "detail": err.detail}}),
+        reply: serde_json::json!({"code": err.code.as_str(), "detail": err.detail}),
         code: err.code.to_string(),
         detail: err.detail,
     }
@@ -547,25 +558,17 @@ pub fn whalet_time(ms: i64) -> String {
 /// handler run in describe mode as the first configured partner, against a tenant that does not
 /// exist. Empty when no partner is configured.
 pub fn describe(core: &Core) -> Vec<crate::api::describe::Described> {
-    let partners = core.partners();
-    let Some(partner) = partners.ids().first().and_then(|id| partners.get(id)) else {
+    let Some(partner) = core.partners().first() else {
         return Vec::new();
     };
-    all_operations()
-        .map(|op| {
-            let session = Session {
-                partner: partner.clone(),
-                echo: Echo {
-                    partner_id: partner.id.clone(),
-                    api_code: op.name.to_owned(),
-                    request_no: "describe".to_owned(),
-                    version: "1.0".to_owned(),
-                },
-                handler: op.handler,
-            };
-            crate::api::describe::handler(core, Provider::Whalet, op.name, session, |ctx, body| {
-                let _ = (op.handler)(ctx, body);
-            })
-        })
-        .collect()
+    crate::api::describe::operations(core, Provider::Whalet, all_operations(), |op| Session {
+        partner: partner.clone(),
+        echo: Echo {
+            partner_id: partner.id.clone(),
+            api_code: op.name.to_owned(),
+            request_no: "describe".to_owned(),
+            version: "1.0".to_owned(),
+        },
+        handler: op.handler,
+    })
 }

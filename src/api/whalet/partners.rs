@@ -2,13 +2,15 @@
 //! notifications go. Built from the embedded demo partner and `[[whalet.partners]]`.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Instant;
 
 use parking_lot::Mutex;
 
 use crate::api::notify_url::NotifyUrl;
-use crate::config::{key_text, WhaletConfig};
+use crate::api::roster::{self, Roster};
+use crate::config::WhaletConfig;
 use crate::wire::keys::{demo, PrivateKey, PublicKey};
 
 /// The embedded demo partner (DESIGN.md §2).
@@ -53,15 +55,14 @@ impl Partner {
 
 /// All Whalet partners, by partnerId.
 pub struct Partners {
-    by_id: HashMap<String, Arc<Partner>>,
+    roster: Roster<Partner>,
     pub default_platform_key: PrivateKey,
 }
 
 impl Partners {
     pub fn from_config(cfg: &WhaletConfig, notify_url: Option<&str>) -> anyhow::Result<Self> {
         let default_platform_key = match &cfg.platform_private_key {
-            Some(k) => PrivateKey::parse(&key_text(k)?)
-                .map_err(|e| anyhow::anyhow!("whalet.platform_private_key: {e}"))?,
+            Some(k) => roster::key(k, "whalet.platform_private_key", PrivateKey::parse)?,
             None => PrivateKey::parse(demo::PLATFORM_PRIVATE)?,
         };
         let mut by_id = HashMap::new();
@@ -83,11 +84,17 @@ impl Partners {
         }
         for p in &cfg.partners {
             let where_ = format!("whalet.partners[partner_id = {:?}]", p.partner_id);
-            let public_key = PublicKey::parse(&key_text(&p.public_key)?)
-                .map_err(|e| anyhow::anyhow!("{where_}.public_key: {e}"))?;
+            let public_key = roster::key(
+                &p.public_key,
+                &format!("{where_}.public_key"),
+                PublicKey::parse,
+            )?;
             let platform_key = match &p.platform_private_key {
-                Some(k) => PrivateKey::parse(&key_text(k)?)
-                    .map_err(|e| anyhow::anyhow!("{where_}.platform_private_key: {e}"))?,
+                Some(k) => roster::key(
+                    k,
+                    &format!("{where_}.platform_private_key"),
+                    PrivateKey::parse,
+                )?,
                 None => default_platform_key.clone(),
             };
             if p.partner_id.is_empty() || p.partner_id.len() > 30 {
@@ -113,18 +120,16 @@ impl Partners {
             );
         }
         Ok(Self {
-            by_id,
+            roster: Roster::new(by_id),
             default_platform_key,
         })
     }
+}
 
-    pub fn get(&self, id: &str) -> Option<Arc<Partner>> {
-        self.by_id.get(id).cloned()
-    }
-
-    pub fn ids(&self) -> Vec<String> {
-        let mut ids: Vec<_> = self.by_id.keys().cloned().collect();
-        ids.sort();
-        ids
+/// `get`, `ids` and `iter` of the partners.
+impl Deref for Partners {
+    type Target = Roster<Partner>;
+    fn deref(&self) -> &Roster<Partner> {
+        &self.roster
     }
 }
