@@ -332,10 +332,8 @@ pub trait Scheme: Send + Sync + 'static {
     /// What an operation answers.
     type Reply: Send + ReplyBody;
 
-    /// The largest body this surface reads: its entry in [`body_limit`].
-    fn body_limit(&self, core: &Core) -> usize {
-        body_limit(core, Self::SURFACE)
-    }
+    /// The largest body this surface reads.
+    fn body_limit(&self, core: &Core) -> usize;
     /// Parses and authenticates the request addressed at `route` (the path's operation part).
     fn open(
         &self,
@@ -364,19 +362,6 @@ pub trait Scheme: Send + Sync + 'static {
         err: Self::Error,
         status: Option<u16>,
     ) -> Answer;
-}
-
-/// The largest body each surface reads, by its name (a scheme's [`Scheme::SURFACE`]): the Open
-/// API and whalet-platform share `[whalet] body_limit_bytes`, Pockyt and Infinia have their own
-/// `body_limit_bytes`, and the file upload reads what the HTTP edge lets through
-/// ([`crate::http::MAX_BODY`]).
-pub fn body_limit(core: &Core, surface: &str) -> usize {
-    match surface {
-        "whalet" | "platform" => core.config().whalet.body_limit_bytes,
-        "pockyt" => core.config().pockyt.body_limit_bytes,
-        "infinia" => core.infinia().apps.config.body_limit_bytes,
-        _ => crate::http::MAX_BODY,
-    }
 }
 
 /// What an operation gets: the core, the tenant, the scenario's decision and the surface's own

@@ -182,6 +182,10 @@ impl Scheme for EcommerceApi {
     type Error = InfiniaError;
     type Reply = Value;
 
+    fn body_limit(&self, core: &Core) -> usize {
+        core.infinia().apps.config.body_limit_bytes
+    }
+
     async fn open(
         &self,
         core: &Core,

@@ -104,6 +104,10 @@ impl Scheme for PlatformApi {
     type Error = WhaletError;
     type Reply = Value;
 
+    fn body_limit(&self, core: &Core) -> usize {
+        core.config().whalet.body_limit_bytes
+    }
+
     async fn open(
         &self,
         core: &Core,

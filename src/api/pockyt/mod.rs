@@ -211,6 +211,10 @@ impl Scheme for PayoutsApi {
     type Error = PockytError;
     type Reply = Reply;
 
+    fn body_limit(&self, core: &Core) -> usize {
+        core.config().pockyt.body_limit_bytes
+    }
+
     async fn open(
         &self,
         core: &Core,

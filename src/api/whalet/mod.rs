@@ -303,6 +303,10 @@ impl Scheme for OpenApi {
     type Error = WhaletError;
     type Reply = Reply;
 
+    fn body_limit(&self, core: &Core) -> usize {
+        core.config().whalet.body_limit_bytes
+    }
+
     async fn open(
         &self,
         core: &Core,

@@ -194,6 +194,10 @@ impl Scheme for FileUpload {
     type Error = UploadError;
     type Reply = Value;
 
+    fn body_limit(&self, _core: &Core) -> usize {
+        crate::http::MAX_BODY
+    }
+
     async fn open(
         &self,
         core: &Core,
