@@ -7,18 +7,16 @@ use serde::Deserialize;
 
 /// `[contract]`: the overlay every tenant gets, and overlays of single tenants.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct ContractConfig {
     /// The overlay file for every tenant (`serve --contract` overrides it); none by default.
     pub file: Option<PathBuf>,
     /// Tenant (`provider:id`, e.g. `"whalet:202400000000001"`) → its own overlay file, which
     /// replaces `file` for that tenant.
-    #[serde(default)]
     pub tenants: BTreeMap<String, PathBuf>,
     /// Check the reply and notification fields an overlay renames against the fields the
     /// simulator sends (`src/contract/fields.json`); `false` skips that check (for a field the
     /// simulator sends only in a state its examples never reach). Default: true.
-    #[serde(default = "super::yes")]
     pub check_sent_fields: bool,
 }
 

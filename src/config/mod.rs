@@ -124,13 +124,11 @@ pub struct ClockConfig {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct NotifyConfig {
     /// Wall-clock time an attempt may take before it counts as failed.
-    #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
     /// Finished notifications kept in the delivery ledger (oldest finished dropped first).
-    #[serde(default = "default_ledger_capacity")]
     pub ledger_capacity: usize,
     /// The 6-digit run tag in minted notification requestNos; default random per process (so
     /// requestNos never repeat across runs). Fix it to make transcripts byte-identical.
@@ -140,34 +138,24 @@ pub struct NotifyConfig {
 impl Default for NotifyConfig {
     fn default() -> Self {
         Self {
-            timeout_ms: default_timeout_ms(),
-            ledger_capacity: default_ledger_capacity(),
+            timeout_ms: 5_000,
+            ledger_capacity: 10_000,
             run_tag: None,
         }
     }
 }
 
-fn default_timeout_ms() -> u64 {
-    5_000
-}
-fn default_ledger_capacity() -> usize {
-    10_000
-}
-
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct JournalConfig {
     /// Requests kept in the journal (oldest dropped first).
-    #[serde(default = "default_journal_capacity")]
     pub capacity: usize,
     /// Bytes one field of an entry may take (a text's bytes; a request or reply body's bytes as
     /// JSON); a longer field is cut and ends with `… N more bytes`.
-    #[serde(default = "default_journal_max_field_bytes")]
     pub max_field_bytes: usize,
     /// Bytes the whole journal may take, as `GET /__sim/requests` returns it (JSON); the oldest
     /// entries are dropped to stay under it. At least
     /// [`JournalConfig::FIELDS_PER_ENTRY`] × `max_field_bytes` + [`JournalConfig::ENTRY_OVERHEAD`].
-    #[serde(default = "default_journal_max_bytes")]
     pub max_bytes: usize,
 }
 
@@ -213,65 +201,42 @@ impl JournalConfig {
 impl Default for JournalConfig {
     fn default() -> Self {
         Self {
-            capacity: default_journal_capacity(),
-            max_field_bytes: default_journal_max_field_bytes(),
-            max_bytes: default_journal_max_bytes(),
+            capacity: 2_000,
+            max_field_bytes: 64 * 1024,
+            max_bytes: 64 * 1024 * 1024,
         }
     }
 }
 
-fn default_journal_capacity() -> usize {
-    2_000
-}
-
-fn default_journal_max_field_bytes() -> usize {
-    64 * 1024
-}
-
-fn default_journal_max_bytes() -> usize {
-    64 * 1024 * 1024
-}
-
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct WhaletConfig {
     /// Letter case of hex the simulator writes (`lower` by default; input accepts both).
-    #[serde(default)]
     pub hex_case: HexCase,
     /// Largest request body accepted on `/api`, in bytes.
-    #[serde(default = "default_body_limit")]
     pub body_limit_bytes: usize,
     /// Keep the embedded demo partner (202400000000001) besides configured ones.
-    #[serde(default = "yes")]
     pub demo_partner: bool,
     /// RequestNos remembered per partner for `REQUEST_NO_NOT_UNIQUE`; beyond it the oldest is
     /// forgotten (memory: about 110 bytes each).
-    #[serde(default = "default_request_no_memory")]
     pub request_no_memory: usize,
     /// The simulator's own (platform) private key; default: the embedded demo key.
     pub platform_private_key: Option<String>,
     /// Renames: canonical apiCode (as listed in docs/FIDELITY.md) → the name on the wire.
-    #[serde(default)]
     pub api_codes: BTreeMap<String, String>,
     /// Longest reply `detail` on the wire, in characters (documented: 256; 0 = no limit). A
     /// longer diagnostic is cut; the whole text is in the journal and a response header.
-    #[serde(default = "default_detail_max_chars")]
     pub detail_max_chars: usize,
     /// Longest `X-Whalet-Sim-Diagnostic` header value, in bytes (percent-encoded text).
-    #[serde(default = "default_diagnostic_header_max_bytes")]
     pub diagnostic_header_max_bytes: usize,
     /// The `keyEnc` plaintext the simulator writes: `base64` (the documents' decryption steps)
     /// or `hex_base64` (their encryption steps). Both are accepted on input.
-    #[serde(default)]
     pub key_enc_form: crate::wire::whalet::KeyEncForm,
     /// `queryCurrencyBalance` reply: `array` (the documented example) or `records`.
-    #[serde(default)]
     pub currency_balance_shape: CurrencyBalanceShape,
     /// Notification acks are checked as documented (complete, echoing head; signature verified
     /// when present). `false`: any HTTP 2xx with `head.code = SUCCESS`. Per partner overridable.
-    #[serde(default = "yes")]
     pub strict_ack: bool,
-    #[serde(default)]
     pub partners: Vec<PartnerConfig>,
 }
 
@@ -290,37 +255,19 @@ impl Default for WhaletConfig {
     fn default() -> Self {
         Self {
             hex_case: HexCase::default(),
-            body_limit_bytes: default_body_limit(),
+            body_limit_bytes: 1024 * 1024,
             demo_partner: true,
-            request_no_memory: default_request_no_memory(),
+            request_no_memory: crate::store::request_nos::RequestNos::DEFAULT_CAPACITY,
             platform_private_key: None,
             api_codes: BTreeMap::new(),
-            detail_max_chars: default_detail_max_chars(),
-            diagnostic_header_max_bytes: default_diagnostic_header_max_bytes(),
+            detail_max_chars: crate::wire::whalet::DETAIL_MAX_CHARS,
+            diagnostic_header_max_bytes: 4096,
             key_enc_form: Default::default(),
             currency_balance_shape: CurrencyBalanceShape::default(),
             strict_ack: true,
             partners: Vec::new(),
         }
     }
-}
-
-fn default_detail_max_chars() -> usize {
-    crate::wire::whalet::DETAIL_MAX_CHARS
-}
-fn default_diagnostic_header_max_bytes() -> usize {
-    4096
-}
-
-fn default_request_no_memory() -> usize {
-    crate::store::request_nos::RequestNos::DEFAULT_CAPACITY
-}
-fn default_body_limit() -> usize {
-    1024 * 1024
-}
-/// The default of a switch that is on unless turned off.
-fn yes() -> bool {
-    true
 }
 
 /// One Whalet partner.
@@ -381,6 +328,23 @@ mod tests {
             .to_string();
         assert!(err.contains("hex_kase"), "{err}");
         assert!(err.contains("line 2"), "{err}");
+    }
+
+    /// A section's keys default one by one: an empty section, or one giving a single key, reads
+    /// as the section's `Default` (with that key).
+    #[test]
+    fn an_empty_section_reads_as_the_defaults() {
+        let sections = "[notify]\n[journal]\n[whalet]\n[platform]\n[infinia]\n[pockyt]\n\
+                        [pockyt.fee]\n[server]\n[store]\n[contract]\n";
+        let empty = Config::parse(sections).unwrap();
+        assert_eq!(format!("{empty:?}"), format!("{:?}", Config::default()));
+
+        let one =
+            Config::parse("[infinia]\nsftp_max_files = 5\n[pockyt.fee]\nfixed = \"2\"\n").unwrap();
+        let mut expected = Config::default();
+        expected.infinia.sftp_max_files = 5;
+        expected.pockyt.fee.fixed = "2".into();
+        assert_eq!(format!("{one:?}"), format!("{expected:?}"));
     }
 
     #[test]

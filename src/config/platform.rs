@@ -18,35 +18,27 @@ pub enum PlatformAuth {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct PlatformConfig {
-    #[serde(default)]
     pub auth: PlatformAuth,
     /// Base of the `authorizeUrl` handed to partners (e.g. `https://sim.example.com`); default:
     /// `http://` + the `Host` header of the shopAccountBind request.
     pub public_url: Option<String>,
     /// Virtual seconds an authorization link stays valid (scenario `values.linkTtl` overrides).
-    #[serde(default = "default_link_ttl")]
     pub link_ttl_secs: i64,
     /// The seller login shown on the authorization page.
-    #[serde(default = "default_login")]
     pub seller_login: String,
-    #[serde(default = "default_password")]
     pub seller_password: String,
     /// Virtual seconds from paymentApply until the seller's wallet is credited.
-    #[serde(default = "default_payment_delay")]
     pub payment_delay_secs: i64,
     /// Most materials accepted in one tradeMaterialsUpload.
-    #[serde(default = "default_max_materials")]
     pub max_materials: usize,
     /// Display names of partners on the authorization page: partnerId → name. Default
     /// `Partner {partnerId}`; the demo partner is `Demo Marketplace`.
-    #[serde(default)]
     pub partner_names: std::collections::BTreeMap<String, String>,
     /// SFTP passwords of partners (trade materials over SFTP): partnerId → password. A partner
     /// not listed logs in with its configured public key only; the demo partner's password is
     /// `demo-password` unless listed here.
-    #[serde(default)]
     pub sftp_passwords: std::collections::BTreeMap<String, String>,
 }
 
@@ -55,29 +47,13 @@ impl Default for PlatformConfig {
         Self {
             auth: PlatformAuth::default(),
             public_url: None,
-            link_ttl_secs: default_link_ttl(),
-            seller_login: default_login(),
-            seller_password: default_password(),
-            payment_delay_secs: default_payment_delay(),
-            max_materials: default_max_materials(),
+            link_ttl_secs: 30 * 60,
+            seller_login: "seller@demo.whalet.test".into(),
+            seller_password: "demo-seller".into(),
+            payment_delay_secs: 5,
+            max_materials: 1000,
             partner_names: Default::default(),
             sftp_passwords: Default::default(),
         }
     }
-}
-
-fn default_link_ttl() -> i64 {
-    30 * 60
-}
-fn default_login() -> String {
-    "seller@demo.whalet.test".into()
-}
-fn default_password() -> String {
-    "demo-seller".into()
-}
-fn default_payment_delay() -> i64 {
-    5
-}
-fn default_max_materials() -> usize {
-    1000
 }

@@ -13,41 +13,30 @@ pub const DEMO_STORE_NO: &str = "301854";
 pub const DEMO_TOKEN: &str = "demo-token";
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct PockytConfig {
     /// Keep the embedded demo merchant besides configured ones.
-    #[serde(default = "super::yes")]
     pub demo_merchant: bool,
-    #[serde(default)]
     pub merchants: Vec<MerchantConfig>,
     /// A registered payee is `Pending` this long, then `Activated` (10 s).
-    #[serde(default = "default_payee_review")]
     pub payee_review_delay_ms: i64,
     /// A new payout account is `PENDING` this long; 0 (default) = `ACTIVATED` in the reply.
-    #[serde(default)]
     pub account_review_delay_ms: i64,
     /// A payout is `pending` this long before its final status (30 s).
-    #[serde(default = "default_settle")]
     pub payout_settle_delay_ms: i64,
     /// A payout a scenario marks `returned` is returned this long after its success (60 s).
-    #[serde(default = "default_return_after")]
     pub return_after_ms: i64,
     /// Refund the fee too when a successful payout is returned (default: only the amount).
-    #[serde(default)]
     pub refund_fee_on_return: bool,
     /// Largest request body accepted, in bytes.
-    #[serde(default = "default_body_limit")]
     pub body_limit_bytes: usize,
     /// Default fee model (merchants may override).
-    #[serde(default)]
     pub fee: FeeModel,
     /// Default IPN body format (merchants may override).
-    #[serde(default)]
     pub ipn_format: IpnFormat,
     /// `verifySign` readings of empty and null values accepted besides the documented one
     /// (`name=` kept): any of `drop_null`, `drop_empty`, `null_text`. Default none; a request
     /// verified by one is flagged in the journal.
-    #[serde(default)]
     pub lenient_sign_readings: Vec<crate::wire::pockyt::Reading>,
 }
 
@@ -56,12 +45,12 @@ impl Default for PockytConfig {
         Self {
             demo_merchant: true,
             merchants: Vec::new(),
-            payee_review_delay_ms: default_payee_review(),
+            payee_review_delay_ms: 10_000,
             account_review_delay_ms: 0,
-            payout_settle_delay_ms: default_settle(),
-            return_after_ms: default_return_after(),
+            payout_settle_delay_ms: 30_000,
+            return_after_ms: 60_000,
             refund_fee_on_return: false,
-            body_limit_bytes: default_body_limit(),
+            body_limit_bytes: 256 * 1024,
             fee: FeeModel::default(),
             ipn_format: IpnFormat::default(),
             lenient_sign_readings: Vec::new(),
@@ -89,15 +78,12 @@ pub struct MerchantConfig {
 /// The payout fee: `fixed + amount × percent / 100`, in the payout currency, rounded half up to
 /// its minor unit. `channels` overrides both per `processingChannel`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct FeeModel {
     /// Decimal text in major units, e.g. `"1.00"`.
-    #[serde(default = "default_fixed")]
     pub fixed: String,
     /// Decimal text, e.g. `"0.5"` for 0.5 %.
-    #[serde(default = "default_percent")]
     pub percent: String,
-    #[serde(default)]
     pub channels: BTreeMap<String, ChannelFee>,
 }
 
@@ -111,8 +97,8 @@ pub struct ChannelFee {
 impl Default for FeeModel {
     fn default() -> Self {
         Self {
-            fixed: default_fixed(),
-            percent: default_percent(),
+            fixed: "1.00".into(),
+            percent: "0.5".into(),
             channels: BTreeMap::new(),
         }
     }
@@ -127,25 +113,6 @@ pub enum IpnFormat {
     Form,
     /// `application/json`.
     Json,
-}
-
-fn default_payee_review() -> i64 {
-    10_000
-}
-fn default_settle() -> i64 {
-    30_000
-}
-fn default_return_after() -> i64 {
-    60_000
-}
-fn default_body_limit() -> usize {
-    256 * 1024
-}
-fn default_fixed() -> String {
-    "1.00".into()
-}
-fn default_percent() -> String {
-    "0.5".into()
 }
 
 #[cfg(test)]

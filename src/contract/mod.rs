@@ -218,33 +218,23 @@ impl Contract {
                         .filter(|(s, _, _)| *s == surface)
                         .map(|(_, n, _)| n.as_str())
                         .collect();
-                    return Err(at(
-                        file,
-                        text,
-                        offset,
-                        format!(
-                            "{surface} has no operation {name:?}{} (known: {}; `whalet-sim contract dump` lists them)",
-                            did_you_mean(&name, &known),
-                            known.join(", ")
-                        ),
-                    ));
+                    let lead = format!("{surface} has no operation");
+                    let dump = "; `whalet-sim contract dump` lists them";
+                    return Err(at(file, text, offset, unknown(&lead, &name, &known, dump)));
                 }
-                check_operation(surface, &overlay)
-                    .map_err(|m| at(file, text, offset, format!("{surface}.{name:?}: {m}")))?;
-                let refuse = |(path, m): (String, String)| {
-                    at(
-                        file,
-                        text,
-                        line_of(text, offset, &path),
-                        format!("{surface}.{name:?}: {m}"),
-                    )
+                let mistake = Mistake {
+                    file,
+                    text,
+                    offset,
+                    what: format!("{surface}.{name:?}"),
                 };
+                check_operation(surface, &overlay).map_err(|m| mistake.here(m))?;
                 if let Some(fields) = catalog.request_fields.get(&(surface, name.clone())) {
-                    check_request_fields(&overlay, fields).map_err(refuse)?;
+                    check_request_fields(&overlay, fields).map_err(|e| mistake.at_path(e))?;
                 }
                 if let Some(fields) = catalog.sent.replies.get(&format!("{surface}.{name}")) {
                     check_sent("rename_reply", "reply", overlay.rename_reply.keys(), fields)
-                        .map_err(refuse)?;
+                        .map_err(|e| mistake.at_path(e))?;
                 }
                 contract
                     .operations
@@ -262,30 +252,19 @@ impl Contract {
                     .iter()
                     .map(|(c, n)| format!("{c}.{n}"))
                     .collect();
-                return Err(at(
-                    file,
-                    text,
-                    offset,
-                    format!(
-                        "no notification {name:?}{} (known: {})",
-                        did_you_mean(&name, &known),
-                        known.join(", ")
-                    ),
-                ));
+                let message = unknown("no notification", &name, &known, "");
+                return Err(at(file, text, offset, message));
             }
-            check_notification(&overlay)
-                .map_err(|m| at(file, text, offset, format!("notification {name:?}: {m}")))?;
+            let mistake = Mistake {
+                file,
+                text,
+                offset,
+                what: format!("notification {name:?}"),
+            };
+            check_notification(&overlay).map_err(|m| mistake.here(m))?;
             if let Some(fields) = catalog.sent.notifications.get(&name) {
-                check_sent("rename", "payload", overlay.rename.keys(), fields).map_err(
-                    |(path, m)| {
-                        at(
-                            file,
-                            text,
-                            line_of(text, offset, &path),
-                            format!("notification {name:?}: {m}"),
-                        )
-                    },
-                )?;
+                check_sent("rename", "payload", overlay.rename.keys(), fields)
+                    .map_err(|e| mistake.at_path(e))?;
             }
             contract.notifications.insert(name, overlay);
         }
@@ -301,6 +280,48 @@ impl Contract {
     pub fn notification(&self, channel: &str, name: &str) -> Option<&NotificationOverlay> {
         self.notifications.get(&format!("{channel}.{name}"))
     }
+}
+
+/// A mistake in one entry of an overlay file: the entry (`what`) starts at `offset` of `text`.
+struct Mistake<'a> {
+    file: &'a str,
+    text: &'a str,
+    offset: usize,
+    what: String,
+}
+
+impl Mistake<'_> {
+    /// `message` about the entry as a whole, at the entry's line.
+    fn here(&self, message: String) -> anyhow::Error {
+        at(
+            self.file,
+            self.text,
+            self.offset,
+            format!("{}: {message}", self.what),
+        )
+    }
+
+    /// `message` about the entry's `path`, at the line naming it.
+    fn at_path(&self, (path, message): (String, String)) -> anyhow::Error {
+        let offset = line_of(self.text, self.offset, &path);
+        at(
+            self.file,
+            self.text,
+            offset,
+            format!("{}: {message}", self.what),
+        )
+    }
+}
+
+/// `{lead} "name"` that the catalogue does not have: with a did-you-mean, the `known` names, and
+/// `more` at the end of the parenthesis.
+fn unknown<S: AsRef<str>>(lead: &str, name: &str, known: &[S], more: &str) -> String {
+    let names: Vec<&str> = known.iter().map(AsRef::as_ref).collect();
+    format!(
+        "{lead} {name:?}{} (known: {}{more})",
+        did_you_mean(name, known),
+        names.join(", ")
+    )
 }
 
 /// `; did you mean "x"?` when one of `known` is within a few edits of `name`.

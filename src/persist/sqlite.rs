@@ -876,6 +876,31 @@ fn insert_rows<R, P: rusqlite::Params>(
     Ok(())
 }
 
+/// Deletes all of tenant `key`'s rows of `table`.
+fn delete_tenant_rows(conn: &Connection, table: &str, key: &str) -> Result<(), String> {
+    conn.execute(&format!("DELETE FROM {table} WHERE tenant = ?1"), [key])
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+/// Adds tenant `key`'s new rows to a log table (`ledger_postings`, `request_nos`) with
+/// [`insert_rows`]; with `reset` (the log was cut or replaced since it was last written), all of
+/// the tenant's rows there are deleted first.
+fn append_log<R, P: rusqlite::Params>(
+    conn: &Connection,
+    key: &str,
+    table: &str,
+    reset: bool,
+    sql: &str,
+    rows: impl IntoIterator<Item = R>,
+    bind: impl FnMut(R) -> Result<P, String>,
+) -> Result<(), String> {
+    if reset {
+        delete_tenant_rows(conn, table, key)?;
+    }
+    insert_rows(conn, sql, rows, bind)
+}
+
 /// A row of the `scenarios` table: generation, tenant, name, loaded_at, source, text, fired.
 type ScenarioRow = (i64, Option<String>, String, i64, String, String, String);
 
@@ -989,8 +1014,7 @@ fn write(
                 "request_nos",
                 "files",
             ] {
-                tx.execute(&format!("DELETE FROM {table} WHERE tenant = ?1"), [&key])
-                    .map_err(|e| e.to_string())?;
+                delete_tenant_rows(&tx, table, &key)?;
             }
             written.remove(id);
             continue;
@@ -1073,12 +1097,13 @@ fn write(
             w.rows.remove(&k);
         }
         if reset_postings {
-            tx.execute("DELETE FROM ledger_postings WHERE tenant = ?1", [&key])
-                .map_err(|e| e.to_string())?;
             w.postings = 0;
         }
-        insert_rows(
+        append_log(
             &tx,
+            &key,
+            "ledger_postings",
+            reset_postings,
             "INSERT OR REPLACE INTO ledger_postings (tenant, id, at, memo, legs)
              VALUES (?1, ?2, ?3, ?4, ?5)",
             &new_postings,
@@ -1089,12 +1114,13 @@ fn write(
         )?;
         w.postings += new_postings.len();
         if reset_nos {
-            tx.execute("DELETE FROM request_nos WHERE tenant = ?1", [&key])
-                .map_err(|e| e.to_string())?;
             w.request_no_next_seq = 0;
         }
-        insert_rows(
+        append_log(
             &tx,
+            &key,
+            "request_nos",
+            reset_nos,
             "INSERT OR REPLACE INTO request_nos (tenant, seq, request_no) VALUES (?1, ?2, ?3)",
             nos.iter().zip(w.request_no_next_seq..),
             |(n, seq)| Ok((&key, seq, n)),

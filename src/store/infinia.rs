@@ -208,18 +208,9 @@ pub struct Sharing {
 }
 
 impl InfiniaState {
-    /// The revenue sharing `request_no`.
-    pub fn sharing(&self, request_no: &str) -> Result<&Sharing, Refusal> {
-        self.sharings
-            .get(request_no)
-            .ok_or_else(|| no_sharing(request_no))
-    }
-
-    /// The revenue sharing `request_no`, to change.
-    pub fn sharing_mut(&mut self, request_no: &str) -> Result<&mut Sharing, Refusal> {
-        self.sharings
-            .get_mut(request_no)
-            .ok_or_else(|| no_sharing(request_no))
+    lookups! {
+        "revenue sharing": sharing, sharing_mut(request_no) in sharings -> Sharing,
+            else no_sharing;
     }
 
     /// Revenue a seller may still receive in `currency`: earned from processed trade details,

@@ -238,12 +238,18 @@ mod tests {
         Money::new(minor, Currency::parse("USD").unwrap())
     }
 
-    #[test]
-    fn transfer_moves_money_and_refuses_overdraft_atomically() {
+    /// A ledger whose only posting brings `minor` US cents from the bank to `wallet:u1`.
+    fn collected(minor: i64) -> Ledger {
         let mut ledger = Ledger::default();
         ledger
-            .transfer(0, "collection", "external:bank", "wallet:u1", usd(1000))
+            .transfer(0, "collection", "external:bank", "wallet:u1", usd(minor))
             .unwrap();
+        ledger
+    }
+
+    #[test]
+    fn transfer_moves_money_and_refuses_overdraft_atomically() {
+        let mut ledger = collected(1000);
         let err = ledger
             .transfer(0, "payout", "wallet:u1", "external:payout", usd(1001))
             .unwrap_err();
@@ -265,10 +271,7 @@ mod tests {
 
     #[test]
     fn balances_serialise_as_a_list() {
-        let mut ledger = Ledger::default();
-        ledger
-            .transfer(0, "collection", "external:bank", "wallet:u1", usd(1050))
-            .unwrap();
+        let ledger = collected(1050);
         let v = serde_json::to_value(&ledger).unwrap();
         let balances = v["balances"].as_array().unwrap();
         let wallet = balances

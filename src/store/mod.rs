@@ -6,6 +6,30 @@
 //! State types are plain data (serde-serialisable), one module per surface, so that a data
 //! directory or a snapshot can be added without redesign.
 
+/// A state's lookups of one record by key: `$get` reads it, `$get_mut` hands it out to change.
+/// Both look in the map `$map`, keep only what the optional `where` test lets through, and refuse
+/// with `$missing(key)` when there is nothing.
+macro_rules! lookups {
+    ($($what:literal: $get:ident, $get_mut:ident ($key:ident) in $map:ident -> $ty:ty
+        $(where $live:expr)?, else $missing:path;)*) => {$(
+        #[doc = concat!("The ", $what, " `", stringify!($key), "`.")]
+        pub fn $get(&self, $key: &str) -> Result<&$ty, Refusal> {
+            self.$map
+                .get($key)
+                $(.filter($live))?
+                .ok_or_else(|| $missing($key))
+        }
+
+        #[doc = concat!("The ", $what, " `", stringify!($key), "`, to change.")]
+        pub fn $get_mut(&mut self, $key: &str) -> Result<&mut $ty, Refusal> {
+            self.$map
+                .get_mut($key)
+                $(.filter($live))?
+                .ok_or_else(|| $missing($key))
+        }
+    )*};
+}
+
 pub mod idempotency;
 pub mod infinia;
 pub mod ledger;

@@ -29,48 +29,11 @@ pub struct PockytState {
 }
 
 impl PockytState {
-    /// The payee `customer_no`.
-    pub fn payee(&self, customer_no: &str) -> Result<&Payee, Refusal> {
-        self.payees
-            .get(customer_no)
-            .ok_or_else(|| no_payee(customer_no))
-    }
-
-    /// The payee `customer_no`, to change.
-    pub fn payee_mut(&mut self, customer_no: &str) -> Result<&mut Payee, Refusal> {
-        self.payees
-            .get_mut(customer_no)
-            .ok_or_else(|| no_payee(customer_no))
-    }
-
-    /// The live (not deleted) payout account `token`.
-    pub fn account(&self, token: &str) -> Result<&PayoutAccount, Refusal> {
-        self.accounts
-            .get(token)
-            .filter(|a| !a.deleted)
-            .ok_or_else(|| no_account(token))
-    }
-
-    /// The live (not deleted) payout account `token`, to change.
-    pub fn account_mut(&mut self, token: &str) -> Result<&mut PayoutAccount, Refusal> {
-        self.accounts
-            .get_mut(token)
-            .filter(|a| !a.deleted)
-            .ok_or_else(|| no_account(token))
-    }
-
-    /// The payout `transaction_no`.
-    pub fn payout(&self, transaction_no: &str) -> Result<&Payout, Refusal> {
-        self.payouts
-            .get(transaction_no)
-            .ok_or_else(|| no_payout(transaction_no))
-    }
-
-    /// The payout `transaction_no`, to change.
-    pub fn payout_mut(&mut self, transaction_no: &str) -> Result<&mut Payout, Refusal> {
-        self.payouts
-            .get_mut(transaction_no)
-            .ok_or_else(|| no_payout(transaction_no))
+    lookups! {
+        "payee": payee, payee_mut(customer_no) in payees -> Payee, else no_payee;
+        "live (not deleted) payout account": account, account_mut(token) in accounts
+            -> PayoutAccount where |a| !a.deleted, else no_account;
+        "payout": payout, payout_mut(transaction_no) in payouts -> Payout, else no_payout;
     }
 
     /// The transactionNo of the payout paid for `invoice_id`.
