@@ -148,5 +148,24 @@ fn a_segmented_run_reports_a_slice_around_every_segment() {
         // Every segment's partners verify one reply each.
         assert_eq!(run["verified_replies"].as_u64(), Some(2 * segments as u64));
         assert!(run["ceiling_ratio"].as_f64().unwrap() > 0.0, "{run}");
+        // Each segment's requests and server CPU, beside the slices; none for one segment.
+        if segments > 1 {
+            let served: Vec<u64> = run["segment_requests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap())
+                .collect();
+            assert_eq!(served.len(), segments, "{run}");
+            assert_eq!(served.iter().sum::<u64>(), requests, "{run}");
+            let cpu = run["segment_server_cpu_s"].as_array().unwrap();
+            assert_eq!(cpu.len(), segments, "{run}");
+            let total: f64 = cpu.iter().map(|v| v.as_f64().unwrap()).sum();
+            let whole = run["server_cpu_s"].as_f64().unwrap();
+            assert!((total - whole).abs() < 1e-6, "{run}");
+        } else {
+            assert!(run.get("segment_requests").is_none(), "{run}");
+            assert!(run.get("segment_server_cpu_s").is_none(), "{run}");
+        }
     }
 }
