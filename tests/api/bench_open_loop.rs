@@ -129,12 +129,7 @@ fn a_segmented_run_reports_a_slice_around_every_segment() {
         let runs = report["runs"].as_array().unwrap();
         assert_eq!(runs.len(), 1, "{report}");
         let run = &runs[0];
-        let slices: Vec<f64> = run["ceiling_slices_us"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
+        let slices = numbers(&run["ceiling_slices_us"]);
         assert_eq!(slices.len(), segments + 1, "{run}");
         assert!(slices.iter().all(|&us| us > 0.0), "{run}");
         assert_eq!(run["ceiling_before_us"].as_f64(), Some(slices[0]));
@@ -150,17 +145,12 @@ fn a_segmented_run_reports_a_slice_around_every_segment() {
         assert!(run["ceiling_ratio"].as_f64().unwrap() > 0.0, "{run}");
         // Each segment's requests and server CPU, beside the slices; none for one segment.
         if segments > 1 {
-            let served: Vec<u64> = run["segment_requests"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_u64().unwrap())
-                .collect();
+            let served = numbers(&run["segment_requests"]);
             assert_eq!(served.len(), segments, "{run}");
-            assert_eq!(served.iter().sum::<u64>(), requests, "{run}");
-            let cpu = run["segment_server_cpu_s"].as_array().unwrap();
+            assert_eq!(served.iter().sum::<f64>(), requests as f64, "{run}");
+            let cpu = numbers(&run["segment_server_cpu_s"]);
             assert_eq!(cpu.len(), segments, "{run}");
-            let total: f64 = cpu.iter().map(|v| v.as_f64().unwrap()).sum();
+            let total: f64 = cpu.iter().sum();
             let whole = run["server_cpu_s"].as_f64().unwrap();
             assert!((total - whole).abs() < 1e-6, "{run}");
         } else {
@@ -168,4 +158,10 @@ fn a_segmented_run_reports_a_slice_around_every_segment() {
             assert!(run.get("segment_server_cpu_s").is_none(), "{run}");
         }
     }
+}
+
+/// A JSON array of numbers (panics, failing the test, on anything else).
+fn numbers(v: &serde_json::Value) -> Vec<f64> {
+    let all = v.as_array().unwrap_or_else(|| panic!("not an array: {v}"));
+    all.iter().map(|n| n.as_f64().unwrap()).collect()
 }
