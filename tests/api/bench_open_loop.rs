@@ -19,28 +19,34 @@ fn bench(args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// `--rate half` measures the closed-loop maximum first, then schedules half of it; the report
-/// carries the open-loop run with its rate, counts and percentiles, and every reply succeeded.
-#[test]
-fn rate_half_runs_open_loop_at_half_the_closed_loop_maximum() {
-    let report = bench(&[
+/// `bench` of the Whalet envelope against a spawned server: 2 partners for `duration`, short
+/// ceiling measurements, and a drift bound no run crosses (a run is never repeated).
+fn whalet_bench(duration: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
         "--surface",
         "whalet",
         "--spawn-server",
         "--partners",
         "2",
         "--duration",
-        "500ms",
-        "--rate",
-        "half",
+        duration,
         "--ceiling-time",
         "20ms",
         "--ceiling-slice",
         "10ms",
-        // One closed-loop run, never repeated for drift: its rate is the maximum.
         "--max-drift",
         "5",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    bench(&args)
+}
+
+/// `--rate half` measures the closed-loop maximum first, then schedules half of it; the report
+/// carries the open-loop run with its rate, counts and percentiles, and every reply succeeded.
+#[test]
+fn rate_half_runs_open_loop_at_half_the_closed_loop_maximum() {
+    // One closed-loop run, never repeated for drift: its rate is the maximum.
+    let report = whalet_bench("500ms", &["--rate", "half"]);
     let closed = report["runs"][0]["throughput_rps"].as_f64().unwrap();
     let open = &report["open_loop"][0];
     assert_eq!(open["rate_mode"], "half", "{open}");
@@ -109,23 +115,7 @@ fn a_fixed_rate_is_held_and_the_cap_is_reported() {
 #[test]
 fn a_segmented_run_reports_a_slice_around_every_segment() {
     for segments in [3usize, 1] {
-        let report = bench(&[
-            "--surface",
-            "whalet",
-            "--spawn-server",
-            "--partners",
-            "2",
-            "--duration",
-            "600ms",
-            "--segments",
-            &segments.to_string(),
-            "--ceiling-time",
-            "20ms",
-            "--ceiling-slice",
-            "10ms",
-            "--max-drift",
-            "5",
-        ]);
+        let report = whalet_bench("600ms", &["--segments", &segments.to_string()]);
         let runs = report["runs"].as_array().unwrap();
         assert_eq!(runs.len(), 1, "{report}");
         let run = &runs[0];

@@ -422,11 +422,6 @@ impl Scheme for OpenApi {
 /// `detail` had to be cut to its documented width.
 pub const DIAGNOSTIC_HEADER: &str = "X-Whalet-Sim-Diagnostic";
 
-/// An unsigned head-only Whalet refusal (shared with whalet-platform).
-pub fn seal_refusal(core: &Core, echo: &Echo, err: WhaletError, status: Option<u16>) -> Answer {
-    seal_refusal_by(core, echo, None, err, status)
-}
-
 /// A head-only Whalet refusal, signed when `signer` = (platform key, partner key) is given
 /// (its wire `detail` as [`refusal_answer`] bounds it).
 pub fn seal_refusal_by(
