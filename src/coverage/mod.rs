@@ -241,7 +241,7 @@ pub(crate) type Index = HashMap<String, usize>;
 mod tests {
     use super::*;
     use crate::behaviour::NotifyBehaviour;
-    use crate::notify::Attempt;
+    use crate::notify::{Attempt, NotificationSpec};
     use crate::tenant::Provider;
 
     fn model() -> Model {
@@ -319,23 +319,15 @@ mod tests {
         attempts: Vec<Attempt>,
         behaviour: NotifyBehaviour,
     ) -> Notification {
+        let spec = NotificationSpec {
+            behaviour,
+            ..NotificationSpec::new(tenant("t0"), "c", "topic".into(), serde_json::Value::Null)
+        };
         Notification {
-            id: "ntf_000001".into(),
-            tenant: tenant("t0"),
-            channel: "c",
-            topic: "topic".into(),
-            business_id: None,
-            request_no: String::new(),
-            url: None,
-            payload: serde_json::Value::Null,
             status,
-            created_at: 0,
-            next_attempt_at: None,
-            finished_at: None,
             series,
             attempts,
-            behaviour,
-            sealed: None,
+            ..Notification::pending("ntf_000001".into(), String::new(), spec, 0)
         }
     }
 

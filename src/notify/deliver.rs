@@ -300,7 +300,7 @@ mod tests {
     use super::*;
     use crate::clock::{Clock, ClockMode};
     use crate::http::client::HttpClient;
-    use crate::notify::{NotificationSpec, NotifyBehaviour};
+    use crate::notify::NotificationSpec;
     use crate::tenant::{Provider, TenantId};
 
     /// A surface with its own schedule whose partner is never reachable.
@@ -330,14 +330,8 @@ mod tests {
         let outbox = Outbox::new(clock.clone(), HttpClient::new(), Duration::from_secs(5), 10);
         outbox.register("other", Arc::new(Unreachable));
         let id = outbox.enqueue(NotificationSpec {
-            tenant: TenantId::new(Provider::Pockyt, "m1"),
-            channel: "other",
-            topic: "payout".into(),
-            payload: serde_json::json!({"n": 1}),
-            business_id: None,
-            url: None,
             request_no: Some("R1".into()),
-            behaviour: NotifyBehaviour::default(),
+            ..spec("other", "m1", 1)
         });
         clock.advance(10_000).await;
         let n = outbox.get(&id).unwrap();
@@ -404,16 +398,13 @@ mod tests {
     }
 
     fn spec(channel: &'static str, merchant: &str, n: u64) -> NotificationSpec {
-        NotificationSpec {
-            tenant: TenantId::new(Provider::Pockyt, merchant),
+        let tenant = TenantId::new(Provider::Pockyt, merchant);
+        NotificationSpec::new(
+            tenant,
             channel,
-            topic: "payout".into(),
-            payload: serde_json::json!({"n": n}),
-            business_id: None,
-            url: None,
-            request_no: None,
-            behaviour: NotifyBehaviour::default(),
-        }
+            "payout".into(),
+            serde_json::json!({"n": n}),
+        )
     }
 
     /// While one destination takes a burst of notifications (more than its concurrent

@@ -226,28 +226,16 @@ impl Ledger {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::behaviour::NotifyBehaviour;
+    use crate::notify::NotificationSpec;
     use crate::tenant::Provider;
 
     fn n(seq: u64, business: Option<&str>) -> Notification {
-        Notification {
-            id: id_of(seq),
-            tenant: TenantId::new(Provider::Whalet, "P1"),
-            channel: "whalet",
-            topic: "t".into(),
+        let tenant = TenantId::new(Provider::Whalet, "P1");
+        let spec = NotificationSpec {
             business_id: business.map(str::to_owned),
-            request_no: format!("N{seq}"),
-            url: None,
-            payload: serde_json::Value::Null,
-            status: Status::Pending,
-            created_at: 100,
-            next_attempt_at: None,
-            finished_at: None,
-            series: 1,
-            attempts: Vec::new(),
-            behaviour: NotifyBehaviour::default(),
-            sealed: None,
-        }
+            ..NotificationSpec::new(tenant, "whalet", "t".into(), serde_json::Value::Null)
+        };
+        Notification::pending(id_of(seq), format!("N{seq}"), spec, 100)
     }
 
     fn finish(ledger: &mut Ledger, seq: u64, status: Status, now: Millis) -> Option<(u64, Millis)> {

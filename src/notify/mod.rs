@@ -53,6 +53,23 @@ pub struct NotificationSpec {
     pub behaviour: NotifyBehaviour,
 }
 
+impl NotificationSpec {
+    /// A notification of `topic` to `tenant` over `channel`: no business object, the tenant's own
+    /// notify URL, a minted request number, the default delivery behaviour.
+    pub fn new(tenant: TenantId, channel: &'static str, topic: String, payload: Value) -> Self {
+        Self {
+            tenant,
+            channel,
+            topic,
+            payload,
+            business_id: None,
+            url: None,
+            request_no: None,
+            behaviour: NotifyBehaviour::default(),
+        }
+    }
+}
+
 /// A rewrite of a notification's payload (tenant, channel, topic, payload), applied when it is
 /// enqueued, so that the ledger, the dashboard and the partner all see the rewritten payload.
 pub type Rewrite = Arc<dyn Fn(&TenantId, &str, &str, &mut Value) + Send + Sync>;
@@ -166,6 +183,30 @@ pub struct Notification {
     /// The sealed bytes, kept while a series runs so that retries resend the same bytes.
     #[serde(skip)]
     pub(crate) sealed: Option<Sealed>,
+}
+
+impl Notification {
+    /// The notification `spec` asks for, recorded at `now` before its first attempt.
+    pub fn pending(id: String, request_no: String, spec: NotificationSpec, now: Millis) -> Self {
+        Self {
+            id,
+            tenant: spec.tenant,
+            channel: spec.channel,
+            topic: spec.topic,
+            business_id: spec.business_id,
+            request_no,
+            url: spec.url,
+            payload: spec.payload,
+            status: Status::Pending,
+            created_at: now,
+            next_attempt_at: None,
+            finished_at: None,
+            series: 1,
+            attempts: Vec::new(),
+            behaviour: spec.behaviour,
+            sealed: None,
+        }
+    }
 }
 
 /// A transport's name. An alias, so that serde does not take the field for one borrowed from
@@ -309,31 +350,14 @@ impl Outbox {
         let seq = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let now = self.inner.clock.now();
         let id = ledger::id_of(seq);
-        let request_no = spec.request_no.unwrap_or_else(|| {
+        let request_no = spec.request_no.take().unwrap_or_else(|| {
             let stamp = format::china(now).replace(['-', ' ', ':'], "");
             format!(
                 "N{stamp}{:06}{seq:06}",
                 self.inner.instance.load(Ordering::Relaxed)
             )
         });
-        let notification = Notification {
-            id: id.clone(),
-            tenant: spec.tenant,
-            channel: spec.channel,
-            topic: spec.topic,
-            business_id: spec.business_id,
-            request_no,
-            url: spec.url,
-            payload: spec.payload,
-            status: Status::Pending,
-            created_at: now,
-            next_attempt_at: None,
-            finished_at: None,
-            series: 1,
-            attempts: Vec::new(),
-            behaviour: spec.behaviour,
-            sealed: None,
-        };
+        let notification = Notification::pending(id.clone(), request_no, spec, now);
         let first = {
             let mut ledger = self.inner.ledger.lock();
             let first = ledger.admit(seq, notification);

@@ -101,7 +101,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::config::{Config, WhaletConfig};
-    use crate::notify::{NotifyBehaviour, Status};
+    use crate::notify::NotificationSpec;
     use crate::tenant::Provider;
     use crate::wire::keys::{demo, PrivateKey, PublicKey};
 
@@ -125,24 +125,13 @@ mod tests {
     }
 
     fn notification() -> Notification {
-        Notification {
-            id: "ntf_000001".into(),
-            tenant: TenantId::new(Provider::Whalet, "P1"),
-            channel: "whalet",
-            topic: "connectivityNotify".into(),
-            business_id: None,
-            request_no: "N1".into(),
-            url: None,
-            payload: serde_json::json!({"notifyMessage": "x"}),
-            status: Status::Pending,
-            created_at: 0,
-            next_attempt_at: None,
-            finished_at: None,
-            series: 1,
-            attempts: Vec::new(),
-            behaviour: NotifyBehaviour::default(),
-            sealed: None,
-        }
+        let spec = NotificationSpec::new(
+            TenantId::new(Provider::Whalet, "P1"),
+            "whalet",
+            "connectivityNotify".into(),
+            serde_json::json!({"notifyMessage": "x"}),
+        );
+        Notification::pending("ntf_000001".into(), "N1".into(), spec, 0)
     }
 
     fn ack(signer: &str, request_no: &str) -> Vec<u8> {
