@@ -1,6 +1,7 @@
 //! Criterion benchmark of the Whalet envelope on the server's side: open one request (parse,
 //! verify SHA1withRSA, RSA-decrypt keyEnc, AES-decrypt the body) and seal its reply (AES-encrypt,
-//! RSA-encrypt keyEnc, sign). Throughput is reported in pairs per second; run it once per backend:
+//! RSA-encrypt keyEnc, sign), also with the server's crypto account on; and the partner's side.
+//! Throughput is reported in pairs per second; run it once per backend:
 //!
 //!     cargo bench --bench envelope
 //!     cargo bench --bench envelope --features openssl
@@ -31,22 +32,22 @@ fn envelope_pair(c: &mut Criterion) {
         .expect("seal");
     let backend = whalet_sim::wire::crypto::backend();
 
+    let serve = || {
+        let sealed = envelope::parse_request(&request).expect("parse");
+        let opened = sealed.open(&platform, partner.public()).expect("open");
+        envelope::seal_reply(
+            &opened.echo,
+            "SUCCESS",
+            envelope::SUCCESS_DETAIL,
+            Some(&reply),
+            Some((&platform, partner.public())),
+            HexCase::Lower,
+        )
+    };
+
     let mut group = c.benchmark_group(format!("envelope [{backend}]"));
     group.throughput(Throughput::Elements(1));
-    group.bench_function("server: open request + seal reply", |b| {
-        b.iter(|| {
-            let sealed = envelope::parse_request(&request).expect("parse");
-            let opened = sealed.open(&platform, partner.public()).expect("open");
-            envelope::seal_reply(
-                &opened.echo,
-                "SUCCESS",
-                envelope::SUCCESS_DETAIL,
-                Some(&reply),
-                Some((&platform, partner.public())),
-                HexCase::Lower,
-            )
-        })
-    });
+    group.bench_function("server: open request + seal reply", |b| b.iter(&serve));
     let answer = envelope::seal_reply(
         &echo,
         "SUCCESS",
@@ -63,6 +64,12 @@ fn envelope_pair(c: &mut Criterion) {
             let opened = envelope::open_reply(&answer, &partner, platform.public()).expect("open");
             (bytes, opened)
         })
+    });
+    // Last: the crypto account, once on, stays on for the process (`serve --account-crypto`).
+    // The difference from the first case is what counting costs a request.
+    whalet_sim::wire::crypto::account::enable();
+    group.bench_function("server: open request + seal reply, crypto counted", |b| {
+        b.iter(&serve)
     });
     group.finish();
 }

@@ -79,8 +79,9 @@ def ratio_section(r, m):
         f"{', '.join(str(p) for p in sorted({x['partners'] for x in r['runs']}))} partners; "
         f"{state(m)})",
         "",
-        "| run | req/s | p99 ms | server CPU µs/req | cores busy | ceiling µs slices (largest step) | ratio |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| run | req/s | p99 ms | server CPU µs/req | cores busy | ceiling µs slices (largest step) "
+        "| ratio | server's crypto µs/req | crypto share |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for x in r["runs"]:
         if x["target"] != "simulator":
@@ -89,7 +90,8 @@ def ratio_section(r, m):
         lines.append(
             f"| {x['repeat']} | {num(x['throughput_rps'])} | {num(x['latency']['p99_ms'], 2)} "
             f"| {num(x['server_cpu_us_per_request'])} | {num(x['server_cores_busy'], 2)} "
-            f"| {slices(x)} ({pct(x['ceiling_drift'])}){flag} | {num(x['ceiling_ratio'], 3)} |"
+            f"| {slices(x)} ({pct(x['ceiling_drift'])}){flag} | {num(x['ceiling_ratio'], 3)} "
+            f"| {num(x.get('server_crypto_us_per_request'))} | {num(x.get('crypto_share'), 3)} |"
         )
     for s in r["summary"]:
         if s["target"] != "simulator":
@@ -105,6 +107,15 @@ def ratio_section(r, m):
             f"{s['unstable_runs']} run(s) flagged unstable and left out; "
             f"req/s {num(s['worst_rps'])}–{num(s['best_rps'])}.",
         ]
+        share, share_spread = s.get("median_crypto_share"), s.get("crypto_share_spread")
+        if share is not None:
+            verdict = " (within ±5%)" if share_spread <= 0.05 else " (**over ±5%**)"
+            lines += [
+                "",
+                f"{s['partners']} partners: the server's own count puts its crypto at a median "
+                f"**{num(share, 3)}** of its CPU, every run within ±{pct(share_spread)} of it"
+                f"{verdict}.",
+            ]
     return lines
 
 
@@ -135,8 +146,8 @@ def notify_section(r, m):
         f"{num(c.get('us_per_request'))} µs per notification; {state(m)})",
         "",
         "| destinations | notifications | per trigger request / warm-up | acknowledged "
-        "| deliveries/s | server CPU µs/delivery | ceiling µs before / after | ratio |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| deliveries/s | server CPU µs/delivery | ceiling µs before / after | ratio | crypto share |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for n in r.get("notifications", []):
         lines.append(
@@ -144,7 +155,7 @@ def notify_section(r, m):
             f"| {n.get('burst', '–')} / {n.get('warm_up', 0)} | {n['delivered']:,} "
             f"| {num(n['deliveries_per_sec'])} | {num(n['server_cpu_us_per_delivery'])} "
             f"| {num(n['ceiling_before_us'])} / {num(n['ceiling_after_us'])} "
-            f"| {num(n['ceiling_ratio'], 3)} |"
+            f"| {num(n['ceiling_ratio'], 3)} | {num(n.get('crypto_share'), 3)} |"
         )
     return lines
 

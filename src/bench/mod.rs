@@ -276,7 +276,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         text => Some(parse_duration(text)?),
     };
     let spawned = if args.spawn_server {
-        let mut serve = vec!["serve".to_owned(), "--addr".to_owned(), "{addr}".to_owned()];
+        let mut serve = vec![
+            "serve".to_owned(),
+            "--addr".to_owned(),
+            "{addr}".to_owned(),
+            "--account-crypto".to_owned(),
+        ];
         serve.extend(args.server_args.iter().cloned());
         Some(server::spawn_self(&serve, "/__sim/health", &args.server_log).await?)
     } else {
@@ -910,6 +915,8 @@ struct Measured {
     cpu: Option<f64>,
     rss_max: Option<u64>,
     generator_cpu: Option<f64>,
+    /// The server's own crypto CPU seconds (when it counts them, `serve --account-crypto`).
+    crypto_cpu: Option<f64>,
 }
 
 impl Measured {
@@ -919,6 +926,7 @@ impl Measured {
         let sum = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a + b);
         self.cpu = sum(self.cpu, later.cpu);
         self.generator_cpu = sum(self.generator_cpu, later.generator_cpu);
+        self.crypto_cpu = sum(self.crypto_cpu, later.crypto_cpu);
         self.rss_max = self.rss_max.max(later.rss_max);
     }
 
@@ -933,6 +941,7 @@ impl Measured {
             self.generator_cpu,
             ceiling,
         )
+        .with_crypto(self.crypto_cpu)
     }
 }
 
@@ -947,6 +956,8 @@ async fn measured(
 ) -> Measured {
     eprintln!("{target}: {partners} partners, run {repeat}...");
     let me = std::process::id();
+    // Read outside the CPU window: the server's crypto count does not move while it answers.
+    let crypto_before = server::crypto_cpu_ns(addr).await;
     let cpu_before = pid.and_then(server::cpu_seconds);
     let gen_before = server::cpu_seconds(me);
     let done = Arc::new(AtomicBool::new(false));
@@ -975,6 +986,10 @@ async fn measured(
         (Some(a), Some(b)) if pid != Some(me) => Some(b - a),
         _ => None,
     };
+    let crypto_cpu = match (crypto_before, server::crypto_cpu_ns(addr).await) {
+        (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64 / 1e9),
+        _ => None,
+    };
     let rss = rss_max.load(Ordering::Relaxed);
     Measured {
         partners,
@@ -984,6 +999,7 @@ async fn measured(
         cpu,
         rss_max: (rss > 0).then_some(rss),
         generator_cpu,
+        crypto_cpu,
     }
 }
 

@@ -41,6 +41,10 @@ pub struct NotifyRun {
     pub deliveries_per_sec: f64,
     pub server_cpu_s: Option<f64>,
     pub server_cpu_us_per_delivery: Option<f64>,
+    /// The server's own count of its crypto CPU time in the window (`serve --account-crypto`).
+    pub server_crypto_cpu_s: Option<f64>,
+    /// `server_crypto_cpu_s / server_cpu_s`, on the same threads at the same moments.
+    pub crypto_share: Option<f64>,
     /// The sealing ceiling's crypto time per notification (mean of the slices before and after).
     pub ceiling_us: f64,
     pub ceiling_before_us: f64,
@@ -149,6 +153,7 @@ pub async fn run(
         "off".to_owned(),
         "--config".to_owned(),
         path.display().to_string(),
+        "--account-crypto".to_owned(),
     ];
     let spawned = server::spawn_self(&serve, "/__sim/health", server_log).await;
     let _ = std::fs::remove_file(&path);
@@ -167,6 +172,7 @@ pub async fn run(
     let already = acked.load(Ordering::Relaxed);
 
     let before = ceiling::measure_on(slice, ceiling::Scheme::Notification, ceiling_threads)?;
+    let crypto_before = server::crypto_cpu_ns(spawned.addr).await;
     let cpu_before = server::cpu_seconds(pid);
     let started = Instant::now();
     fire(&base, n, burst, destinations).await?;
@@ -174,6 +180,10 @@ pub async fn run(
     let elapsed = started.elapsed().as_secs_f64();
     let cpu = match (cpu_before, server::cpu_seconds(pid)) {
         (Some(a), Some(b)) => Some(b - a),
+        _ => None,
+    };
+    let crypto = match (crypto_before, server::crypto_cpu_ns(spawned.addr).await) {
+        (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64 / 1e9),
         _ => None,
     };
     let after = ceiling::measure_on(slice, ceiling::Scheme::Notification, ceiling_threads)?;
@@ -193,6 +203,8 @@ pub async fn run(
         deliveries_per_sec: delivered as f64 / elapsed.max(1e-9),
         server_cpu_s: cpu,
         server_cpu_us_per_delivery: per_delivery,
+        server_crypto_cpu_s: crypto,
+        crypto_share: super::report::crypto_share(crypto, cpu),
         ceiling_us: mean.us_per_request,
         ceiling_before_us: before.us_per_request,
         ceiling_after_us: after.us_per_request,
@@ -275,12 +287,19 @@ pub fn table(runs: &[NotifyRun], ceiling: Option<&Ceiling>) -> String {
         ));
     }
     s.push_str(&format!(
-        "{:>12} {:>10} {:>10} {:>12} {:>12} {:>14} {:>7}\n",
-        "destinations", "sent", "acked", "deliveries/s", "cpu us/dlv", "ceiling us", "ratio"
+        "{:>12} {:>10} {:>10} {:>12} {:>12} {:>14} {:>7} {:>8}\n",
+        "destinations",
+        "sent",
+        "acked",
+        "deliveries/s",
+        "cpu us/dlv",
+        "ceiling us",
+        "ratio",
+        "crypto %"
     ));
     for r in runs {
         s.push_str(&format!(
-            "{:>12} {:>10} {:>10} {:>12.1} {:>12} {:>14} {:>7}\n",
+            "{:>12} {:>10} {:>10} {:>12.1} {:>12} {:>14} {:>7} {:>8}\n",
             r.destinations,
             r.notifications,
             r.delivered,
@@ -293,6 +312,8 @@ pub fn table(runs: &[NotifyRun], ceiling: Option<&Ceiling>) -> String {
             ),
             r.ceiling_ratio
                 .map_or("-".to_owned(), |v| format!("{v:.2}")),
+            r.crypto_share
+                .map_or("-".to_owned(), |v| format!("{:.1}", v * 100.0)),
         ));
     }
     s

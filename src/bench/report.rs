@@ -39,6 +39,16 @@ pub struct RunReport {
     pub server_cores_busy: Option<f64>,
     pub server_rss_max_kib: Option<u64>,
     pub generator_cpu_s: Option<f64>,
+    /// The server's own count of its crypto CPU time during the run (`serve --account-crypto`,
+    /// which `--spawn-server` sets), on the threads that served the load.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_crypto_cpu_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_crypto_us_per_request: Option<f64>,
+    /// `server_crypto_cpu_s / server_cpu_s`: the share of the server's CPU its crypto took,
+    /// measured on the same threads at the same moments, so the machine's speed cancels out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crypto_share: Option<f64>,
     #[serde(flatten)]
     pub ceiling: CeilingCheck,
 }
@@ -123,12 +133,33 @@ impl RunReport {
             server_cores_busy: server_cpu_s.map(|cpu| cpu / elapsed_s),
             server_rss_max_kib,
             generator_cpu_s,
+            server_crypto_cpu_s: None,
+            server_crypto_us_per_request: None,
+            crypto_share: None,
             ceiling: CeilingCheck {
                 ceiling_ratio,
                 ..CeilingCheck::default()
             },
         }
     }
+
+    /// Sets the server's own crypto CPU seconds during the run beside its whole CPU time.
+    pub fn with_crypto(mut self, crypto_cpu_s: Option<f64>) -> Self {
+        self.server_crypto_cpu_s = crypto_cpu_s;
+        self.server_crypto_us_per_request = crypto_cpu_s
+            .filter(|_| self.requests > 0)
+            .map(|s| s * 1e6 / self.requests as f64);
+        self.crypto_share = crypto_share(crypto_cpu_s, self.server_cpu_s);
+        self
+    }
+}
+
+/// The share of the server's CPU seconds its own crypto count took.
+pub fn crypto_share(crypto_cpu_s: Option<f64>, server_cpu_s: Option<f64>) -> Option<f64> {
+    crypto_cpu_s
+        .zip(server_cpu_s)
+        .filter(|&(_, all)| all > 0.0)
+        .map(|(crypto, all)| crypto / all)
 }
 
 /// The best run of one concurrency level and how far the repeats spread.
@@ -149,6 +180,12 @@ pub struct Summary {
     pub ratio_spread: Option<f64>,
     /// Runs flagged unstable (ceiling drift over `--max-drift`), not counted above.
     pub unstable_runs: usize,
+    /// The median `crypto_share` of all runs (it needs no ceiling, so none is left out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub median_crypto_share: Option<f64>,
+    /// The largest distance of a run's `crypto_share` from that median, relative to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crypto_share_spread: Option<f64>,
     /// Best simulator req/s ÷ best echo req/s at the same concurrency.
     pub vs_echo: Option<f64>,
 }
@@ -169,24 +206,30 @@ impl Ratios {
             .filter(|r| !r.ceiling.unstable)
             .filter_map(|r| r.ceiling.ceiling_ratio)
             .collect();
-        let mut ratios = if stable.is_empty() {
+        let ratios = if stable.is_empty() {
             runs.iter()
                 .filter_map(|r| r.ceiling.ceiling_ratio)
                 .collect()
         } else {
             stable
         };
-        ratios.sort_by(f64::total_cmp);
-        let median = median(&ratios);
-        let spread = median
-            .filter(|m| *m > 0.0)
-            .map(|m| ratios.iter().map(|r| (r - m).abs() / m).fold(0.0, f64::max));
+        let (median, spread) = median_and_spread(ratios);
         Ratios {
             median,
             spread,
             unstable,
         }
     }
+}
+
+/// The median of `values` and the largest distance of one from it, relative to it.
+fn median_and_spread(mut values: Vec<f64>) -> (Option<f64>, Option<f64>) {
+    values.sort_by(f64::total_cmp);
+    let median = median(&values);
+    let spread = median
+        .filter(|m| *m > 0.0)
+        .map(|m| values.iter().map(|r| (r - m).abs() / m).fold(0.0, f64::max));
+    (median, spread)
 }
 
 /// The median of sorted values.
@@ -304,11 +347,14 @@ impl Report {
                     .map(|r| r.throughput_rps)
                     .fold(f64::INFINITY, f64::min);
                 let echo = best(&self.runs, "echo", partners).filter(|_| target != "echo");
-                let ratios = Ratios::of(
+                let level = || {
                     self.runs
                         .iter()
-                        .filter(|r| r.target == target && r.partners == partners),
-                );
+                        .filter(move |r| r.target == target && r.partners == partners)
+                };
+                let ratios = Ratios::of(level());
+                let (median_crypto_share, crypto_share_spread) =
+                    median_and_spread(level().filter_map(|r| r.crypto_share).collect());
                 Some(Summary {
                     target,
                     partners,
@@ -327,6 +373,8 @@ impl Report {
                     median_ceiling_ratio: ratios.median,
                     ratio_spread: ratios.spread,
                     unstable_runs: ratios.unstable,
+                    median_crypto_share,
+                    crypto_share_spread,
                 })
             })
             .collect();
@@ -450,6 +498,17 @@ impl Report {
                 },
                 m.vs_echo.map_or(String::new(), |r| format!(", {r:.2} of the echo server")),
             );
+            if let (Some(share), Some(sp)) = (m.median_crypto_share, m.crypto_share_spread) {
+                let _ = writeln!(
+                    s,
+                    "  {:<9} {:>3} partners: crypto {:.1}% of server CPU (median, by the server's \
+                     own count; spread ±{:.1}%)",
+                    m.target,
+                    m.partners,
+                    share * 100.0,
+                    sp * 100.0
+                );
+            }
         }
         for o in &self.open_loop {
             let _ = writeln!(

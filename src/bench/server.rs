@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 
 use crate::http::peer;
@@ -144,6 +144,22 @@ pub async fn spawn_self(args: &[String], ready_path: &str, log: &str) -> anyhow:
 
 /// One GET on a fresh connection; None on any failure.
 pub async fn get_status(addr: SocketAddr, path: &str) -> Option<u16> {
+    get(addr, path).await.map(|(status, _)| status)
+}
+
+/// The CPU nanoseconds the server's crypto has taken so far (`GET /__sim/crypto`), when it
+/// counts them (`serve --account-crypto`).
+pub async fn crypto_cpu_ns(addr: SocketAddr) -> Option<u64> {
+    let (status, body) = get(addr, "/__sim/crypto").await?;
+    let totals: serde_json::Value = serde_json::from_slice(&body).ok()?;
+    if status != 200 || totals["accounting"] != true {
+        return None;
+    }
+    totals["cpuNs"].as_u64()
+}
+
+/// One GET on a fresh connection: the status and the whole body; None on any failure.
+async fn get(addr: SocketAddr, path: &str) -> Option<(u16, Bytes)> {
     let stream = tokio::net::TcpStream::connect(addr).await.ok()?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
@@ -156,7 +172,9 @@ pub async fn get_status(addr: SocketAddr, path: &str) -> Option<u16> {
         .body(Full::new(Bytes::new()))
         .ok()?;
     let response = sender.send_request(request).await.ok()?;
-    Some(response.status().as_u16())
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await.ok()?.to_bytes();
+    Some((status, body))
 }
 
 /// A plain hyper HTTP/1.1 server that answers every request with its own body (200,

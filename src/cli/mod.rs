@@ -120,6 +120,11 @@ struct ServeArgs {
     /// (docs/CONTRACTS.md; overrides `[contract] file`).
     #[arg(long, env = "WHALET_SIM_CONTRACT")]
     contract: Option<PathBuf>,
+    /// Count the CPU time of every RSA and AES call on the calling thread and serve the totals
+    /// at GET /__sim/crypto (`bench --spawn-server` sets it; docs/PERFORMANCE.md). Off, the
+    /// count costs nothing; on, about 1 µs a call.
+    #[arg(long)]
+    account_crypto: bool,
 }
 
 #[derive(clap::Args)]
@@ -274,6 +279,9 @@ fn init_tracing(format: LogFormat) {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    if args.account_crypto {
+        crate::wire::crypto::account::enable();
+    }
     let mut config = match &args.config {
         Some(path) => Config::load(path)?,
         None => Config::default(),

@@ -80,6 +80,7 @@ pub async fn handle(core: &Core, req: &SimRequest, rest: &str) -> SimResponse {
         ("POST", ["coverage", "reset"]) => coverage::reset(core),
         ("GET", ["operations"]) => operations(core, req),
         ("GET", ["openapi.json"]) => ok(openapi::document(core)),
+        ("GET", ["crypto"]) => ok(json!(crate::wire::crypto::account::totals())),
         _ => not_served(req, rest),
     }
 }

@@ -7,6 +7,7 @@
 //! the RSA private-key operations; results are identical (signatures byte for byte, a unit test
 //! cross-checks both backends), and a key without an OpenSSL handle falls back to the `rsa` crate.
 
+pub mod account;
 #[cfg(feature = "openssl")]
 mod ossl;
 
@@ -65,11 +66,13 @@ fn rust_describe() -> String {
 
 /// RSA/ECB/PKCS1Padding encryption (random padding: two calls give different ciphertexts).
 pub fn rsa_encrypt(key: &PublicKey, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    #[cfg(feature = "openssl")]
-    if let Some(pkey) = &key.ossl {
-        return ossl::rsa_encrypt(pkey, plaintext);
-    }
-    rust_rsa_encrypt(key, plaintext)
+    account::timed(|| {
+        #[cfg(feature = "openssl")]
+        if let Some(pkey) = &key.ossl {
+            return ossl::rsa_encrypt(pkey, plaintext);
+        }
+        rust_rsa_encrypt(key, plaintext)
+    })
 }
 
 /// RSA/ECB/PKCS1Padding decryption; the ciphertext must be exactly the modulus size.
@@ -81,35 +84,41 @@ pub fn rsa_decrypt(key: &PrivateKey, ciphertext: &[u8]) -> Result<Vec<u8>, Crypt
             key: size,
         });
     }
-    #[cfg(feature = "openssl")]
-    if let Some(pkey) = &key.ossl {
-        return ossl::rsa_decrypt(pkey, ciphertext);
-    }
-    rust_rsa_decrypt(key, ciphertext)
+    account::timed(|| {
+        #[cfg(feature = "openssl")]
+        if let Some(pkey) = &key.ossl {
+            return ossl::rsa_decrypt(pkey, ciphertext);
+        }
+        rust_rsa_decrypt(key, ciphertext)
+    })
 }
 
 /// RSASSA-PKCS1-v1_5 signature (deterministic) over `message` hashed with `hash`.
 pub fn sign(key: &PrivateKey, hash: SignatureHash, message: &[u8]) -> Vec<u8> {
-    #[cfg(feature = "openssl")]
-    if let Some(pkey) = &key.ossl {
-        if let Some(signature) = ossl::sign(pkey, hash, message) {
-            return signature;
+    account::timed(|| {
+        #[cfg(feature = "openssl")]
+        if let Some(pkey) = &key.ossl {
+            if let Some(signature) = ossl::sign(pkey, hash, message) {
+                return signature;
+            }
         }
-    }
-    rust_sign(key, hash, message)
+        rust_sign(key, hash, message)
+    })
 }
 
 pub fn verify(key: &PublicKey, hash: SignatureHash, message: &[u8], signature: &[u8]) -> bool {
-    #[cfg(feature = "openssl")]
-    if let Some(pkey) = &key.ossl {
-        return ossl::verify(pkey, hash, message, signature);
-    }
-    rust_verify(key, hash, message, signature)
+    account::timed(|| {
+        #[cfg(feature = "openssl")]
+        if let Some(pkey) = &key.ossl {
+            return ossl::verify(pkey, hash, message, signature);
+        }
+        rust_verify(key, hash, message, signature)
+    })
 }
 
 /// AES/ECB/PKCS5Padding encryption with a 16, 24 or 32 byte key.
 pub fn aes_ecb_encrypt(key: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    aes_encrypt_impl(key, plaintext)
+    account::timed(|| aes_encrypt_impl(key, plaintext))
 }
 
 /// AES/ECB/PKCS5Padding decryption; bad padding is [`CryptoError::AesPadding`].
@@ -117,7 +126,7 @@ pub fn aes_ecb_decrypt(key: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, CryptoE
     if ciphertext.is_empty() || ciphertext.len() % 16 != 0 {
         return Err(CryptoError::AesLength(ciphertext.len()));
     }
-    aes_decrypt_impl(key, ciphertext)
+    account::timed(|| aes_decrypt_impl(key, ciphertext))
 }
 
 fn rust_rsa_encrypt(key: &PublicKey, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {

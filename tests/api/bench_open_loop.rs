@@ -1,6 +1,7 @@
 //! `bench --rate`: the open-loop mode through the binary (a fixed arrival rate, latency from
 //! each request's scheduled send time, the in-flight cap and what it dropped); and the closed
-//! loop's segments, each between two ceiling slices.
+//! loop's segments, each between two ceiling slices; and the spawned server's own count of its
+//! crypto time.
 
 use crate::helpers::bin;
 
@@ -133,6 +134,23 @@ fn a_segmented_run_reports_a_slice_around_every_segment() {
         // Every segment's partners verify one reply each.
         assert_eq!(run["verified_replies"].as_u64(), Some(2 * segments as u64));
         assert!(run["ceiling_ratio"].as_f64().unwrap() > 0.0, "{run}");
+        // The spawned server counts its own crypto: a share of its CPU, and per request at least
+        // half of what the ceiling slices say the envelope's crypto costs (the same calls).
+        let crypto = run["server_crypto_cpu_s"].as_f64().unwrap();
+        let share = run["crypto_share"].as_f64().unwrap();
+        assert!(share > 0.0 && share <= 1.0, "{run}");
+        let whole = run["server_cpu_s"].as_f64().unwrap();
+        assert!((crypto / whole - share).abs() < 1e-9, "{run}");
+        let per_request = run["server_crypto_us_per_request"].as_f64().unwrap();
+        let ceiling = slices.iter().sum::<f64>() / slices.len() as f64;
+        assert!(
+            per_request > 0.5 * ceiling,
+            "{per_request} vs {ceiling}: {run}"
+        );
+        assert_eq!(
+            report["summary"][0]["median_crypto_share"].as_f64(),
+            Some(share)
+        );
         // Each segment's requests and server CPU, beside the slices; none for one segment.
         if segments > 1 {
             let served = numbers(&run["segment_requests"]);

@@ -725,7 +725,7 @@ fn serve_answers_the_control_plane_by_the_allowed_host_names_from_env() {
 }
 
 /// `bench --notifications` delivers every notification to its destinations and reports the
-/// sealing ceiling and the ratio per level.
+/// sealing ceiling, the ratio and the server's own crypto share per level.
 #[test]
 fn bench_notifications_delivers_every_one_and_reports_the_ceiling_ratio() {
     let out = bin()
@@ -762,6 +762,9 @@ fn bench_notifications_delivers_every_one_and_reports_the_ceiling_ratio() {
         assert_eq!(run["delivered"], 24, "{run}");
         assert_eq!(run["warm_up"], 2, "{run}");
         assert!(run["ceiling_ratio"].as_f64().unwrap() > 0.0, "{run}");
+        // The server counted its own sealing: part, not all, of its CPU in the window.
+        let share = run["crypto_share"].as_f64().unwrap();
+        assert!(share > 0.0 && share < 1.0, "{run}");
     }
 }
 

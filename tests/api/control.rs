@@ -86,6 +86,18 @@ async fn every_documented_route_is_served_and_nothing_else() {
     app.shutdown().await;
 }
 
+/// A server not started with `--account-crypto` says so and counts nothing, however much crypto
+/// it has done.
+#[tokio::test]
+async fn the_crypto_account_is_off_unless_asked_for() {
+    let app = spawn_app().await;
+    let body = json!({"notifyFlag": "N", "responseFlag": "Y"});
+    let reply = app.client.call("connectivity", &body).await.unwrap();
+    assert_eq!(reply.code, "SUCCESS", "{}", reply.detail);
+    let totals = app.get_json("/__sim/crypto").await;
+    assert_eq!(totals, json!({"accounting": false, "calls": 0, "cpuNs": 0}));
+}
+
 #[tokio::test]
 async fn triggers_check_their_parameters_and_are_journaled() {
     let app = spawn_app().await;
