@@ -65,11 +65,18 @@ fn envelope_pair(c: &mut Criterion) {
             (bytes, opened)
         })
     });
+    // One cheap primitive, whose time the count's two clock reads would show in.
+    let key = [7u8; 16];
+    let aes = || whalet_sim::wire::crypto::aes_ecb_encrypt(&key, b"{\"messge\":\"bench\"}");
+    group.bench_function("AES-ECB encrypt (one block)", |b| b.iter(aes));
     // Last: the crypto account, once on, stays on for the process (`serve --account-crypto`).
-    // The difference from the first case is what counting costs a request.
+    // The difference from the cases above is what counting costs.
     whalet_sim::wire::crypto::account::enable();
     group.bench_function("server: open request + seal reply, crypto counted", |b| {
         b.iter(&serve)
+    });
+    group.bench_function("AES-ECB encrypt (one block), crypto counted", |b| {
+        b.iter(aes)
     });
     group.finish();
 }

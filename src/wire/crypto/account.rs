@@ -5,8 +5,8 @@
 //! the crypto took, which a change of the machine's speed moves on both sides alike.
 //!
 //! Off, it costs one relaxed atomic load a call. On, it costs two reads of the thread's CPU
-//! clock a call (about 0.6 µs each on the 2-core VM of docs/PERFORMANCE.md); about half of that
-//! lands inside the timed span.
+//! clock a call (1.3 µs for both on the 2-core VM of docs/PERFORMANCE.md, `cargo bench --bench
+//! envelope -- AES`); about half of that lands inside the timed span.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
