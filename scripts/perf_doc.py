@@ -97,26 +97,29 @@ def ratio_section(r, m):
         if s["target"] != "simulator":
             continue
         spread = s.get("ratio_spread")
-        verdict = ""
-        if spread is not None:
-            verdict = " (within ±5%)" if spread <= 0.05 else " (**over ±5%**)"
         lines += [
             "",
             f"{s['partners']} partners: median ratio **{num(s['median_ceiling_ratio'], 3)}**, "
-            f"every stable run within ±{pct(spread)} of it{verdict}; "
+            f"every stable run within ±{pct(spread)} of it{verdict(spread)}; "
             f"{s['unstable_runs']} run(s) flagged unstable and left out; "
             f"req/s {num(s['worst_rps'])}–{num(s['best_rps'])}.",
         ]
         share, share_spread = s.get("median_crypto_share"), s.get("crypto_share_spread")
         if share is not None:
-            verdict = " (within ±5%)" if share_spread <= 0.05 else " (**over ±5%**)"
             lines += [
                 "",
                 f"{s['partners']} partners: the server's own count puts its crypto at a median "
                 f"**{num(share, 3)}** of its CPU, every run within ±{pct(share_spread)} of it"
-                f"{verdict}.",
+                f"{verdict(share_spread)}.",
             ]
     return lines
+
+
+def verdict(spread):
+    """Against the ten-repeat goal of ±5 % of the median."""
+    if spread is None:
+        return ""
+    return " (within ±5%)" if spread <= 0.05 else " (**over ±5%**)"
 
 
 def latency_section(r, m):
