@@ -986,10 +986,7 @@ async fn measured(
         (Some(a), Some(b)) if pid != Some(me) => Some(b - a),
         _ => None,
     };
-    let crypto_cpu = match (crypto_before, server::crypto_cpu_ns(addr).await) {
-        (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64 / 1e9),
-        _ => None,
-    };
+    let crypto_cpu = server::crypto_cpu_s_since(addr, crypto_before).await;
     let rss = rss_max.load(Ordering::Relaxed);
     Measured {
         partners,

@@ -182,10 +182,7 @@ pub async fn run(
         (Some(a), Some(b)) => Some(b - a),
         _ => None,
     };
-    let crypto = match (crypto_before, server::crypto_cpu_ns(spawned.addr).await) {
-        (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64 / 1e9),
-        _ => None,
-    };
+    let crypto = server::crypto_cpu_s_since(spawned.addr, crypto_before).await;
     let after = ceiling::measure_on(slice, ceiling::Scheme::Notification, ceiling_threads)?;
     drop(spawned);
     let delivered = acked.load(Ordering::Relaxed) - already;

@@ -148,14 +148,21 @@ pub async fn get_status(addr: SocketAddr, path: &str) -> Option<u16> {
 }
 
 /// The CPU nanoseconds the server's crypto has taken so far (`GET /__sim/crypto`), when it
-/// counts them (`serve --account-crypto`).
+/// counts them (`serve --account-crypto`) and answers within 2 s.
 pub async fn crypto_cpu_ns(addr: SocketAddr) -> Option<u64> {
-    let (status, body) = get(addr, "/__sim/crypto").await?;
+    let answer = tokio::time::timeout(Duration::from_secs(2), get(addr, "/__sim/crypto"));
+    let (status, body) = answer.await.ok()??;
     let totals: serde_json::Value = serde_json::from_slice(&body).ok()?;
     if status != 200 || totals["accounting"] != true {
         return None;
     }
     totals["cpuNs"].as_u64()
+}
+
+/// The server's crypto CPU seconds since `before`, an earlier [`crypto_cpu_ns`].
+pub async fn crypto_cpu_s_since(addr: SocketAddr, before: Option<u64>) -> Option<f64> {
+    let after = crypto_cpu_ns(addr).await?;
+    Some(after.saturating_sub(before?) as f64 / 1e9)
 }
 
 /// One GET on a fresh connection: the status and the whole body; None on any failure.
