@@ -596,7 +596,8 @@ pub fn check_ack(
             ))
         }
     };
-    let signature = hex::decode(sign).map_err(|e| format!("{WHY}: head.sign is not hex: {e}"))?;
+    let signature = super::hex_to_bytes(sign.as_bytes())
+        .map_err(|e| format!("{WHY}: head.sign is not hex: {e}"))?;
     let encrypt = reply.pointer("/body/encrypt").and_then(Value::as_str);
     let signed = reply_sign_string(&echo, text("code"), text("detail"), encrypt);
     if crypto::verify(
@@ -714,7 +715,7 @@ fn unwrap_session_key(wrapped: &[u8]) -> Option<(Vec<u8>, KeyEncForm)> {
         return Some((key.clone(), KeyEncForm::Base64));
     }
     let text = std::str::from_utf8(wrapped).ok()?.trim();
-    if let Some(key) = hex::decode(text)
+    if let Some(key) = super::hex_to_bytes(text.as_bytes())
         .ok()
         .and_then(|b64| base64_decode(&b64))
         .filter(aes)
@@ -769,7 +770,7 @@ fn abbreviate(s: &str) -> String {
 }
 
 fn decode_hex(field: &str, value: &str) -> Result<Vec<u8>, WhaletError> {
-    hex::decode(value).map_err(|e| {
+    super::hex_to_bytes(value.as_bytes()).map_err(|e| {
         let why = match e {
             hex::FromHexError::InvalidHexCharacter { c, index } => {
                 format!("invalid character {c:?} at position {index}")
