@@ -128,15 +128,11 @@ pub fn notify(
     business_id: Option<String>,
     behaviour: crate::behaviour::NotifyBehaviour,
 ) -> String {
+    let topic = core.whalet_ops().wire_name(canonical_api_code);
     core.outbox().enqueue(NotificationSpec {
-        tenant: tenant.clone(),
-        channel: "whalet",
-        topic: core.whalet_ops().wire_name(canonical_api_code),
-        payload,
         business_id,
-        url: None,
-        request_no: None,
         behaviour,
+        ..NotificationSpec::new(tenant.clone(), "whalet", topic, payload)
     })
 }
 

@@ -78,12 +78,13 @@ mod tests {
     /// signature is far above the clock's own cost.
     #[test]
     fn an_enabled_account_counts_each_primitive_and_its_time() {
+        use crate::wire::crypto::{sign, SignatureHash};
         use crate::wire::keys::{demo, PrivateKey};
         let key = PrivateKey::parse(demo::PLATFORM_PRIVATE).unwrap();
         enable();
         let before = totals();
         assert!(before.accounting, "{before:?}");
-        let signature = super::super::sign(&key, super::super::SignatureHash::Sha256, b"abc");
+        let signature = sign(&key, SignatureHash::Sha256, b"abc");
         let after = totals();
         assert!(!signature.is_empty());
         // Other tests in this process may run primitives at the same time: at least ours.
