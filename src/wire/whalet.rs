@@ -539,7 +539,7 @@ pub fn check_ack(
     sign_required: bool,
 ) -> Result<(), String> {
     const WHY: &str = "ack rejected (strict_ack)";
-    let head = |name: &str| reply.pointer(&format!("/head/{name}"));
+    let head = |name: &str| reply.get("head").and_then(|h| h.get(name));
     for name in [
         "partnerId",
         "apiCode",

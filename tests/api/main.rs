@@ -45,6 +45,7 @@ mod pockyt_payees;
 mod pockyt_payouts;
 mod pockyt_sign;
 mod pockyt_support;
+mod profile_split;
 mod scenarios;
 mod sim_views;
 mod vectors;
