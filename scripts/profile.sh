@@ -52,11 +52,13 @@ case "$kind" in
 esac
 "$bin" bench "${load[@]}" --json >"$out/$kind.bench.json" 2>"$out/$kind.bench.log" &
 bench=$!
-trap 'kill $bench 2>/dev/null || true' EXIT
+server=""
+# On any early exit, stop the bench and the server it spawned (a signal to the bench alone would
+# leave its server running).
+trap 'kill $bench ${server:-} 2>/dev/null || true' EXIT
 
 # The spawned server, once the timed part of the load has begun (at most 3 minutes: sealing the
 # requests beforehand takes a while).
-server=""
 for _ in $(seq 1 360); do
     server=$(pgrep -n -f "$bin serve" || true)
     if [[ -n $server ]] && grep -q "$ready" "$out/$kind.bench.log"; then
@@ -70,7 +72,11 @@ sleep 1
 
 echo "recording the server (pid $server) for 6 s..." >&2
 perf record -e cpu-clock -F 2000 -g -p "$server" -o "$out/$kind.perf.data" -- sleep 6 \
-    2>"$out/$kind.perf.log"
+    2>"$out/$kind.perf.log" || {
+    cat "$out/$kind.perf.log" >&2
+    echo "profile.sh: perf record failed (it needs root, or kernel.perf_event_paranoid <= 1)" >&2
+    exit 1
+}
 echo "counting its system calls for 3 s..." >&2
 timeout -s INT 3 strace -c -f -p "$server" -o "$out/$kind.strace.txt" 2>/dev/null || true
 wait $bench || true
