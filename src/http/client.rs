@@ -1,5 +1,10 @@
 //! Outgoing HTTP (notifications to partners, the `call` and `bench` commands): one pooled client,
 //! a wall-clock timeout per request, and errors as plain text for the delivery ledger.
+//!
+//! A proxy named in the environment (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, with `NO_PROXY`) is
+//! used for other hosts, never for this machine (`localhost`, `127.0.0.0/8`, `::1`): a partner's
+//! receiver or a simulator on loopback is reached directly, as a corporate proxy could not
+//! reach it anyway.
 
 use std::time::{Duration, Instant};
 
@@ -25,7 +30,12 @@ pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 /// A cloneable, pooled HTTP client.
 #[derive(Clone)]
 pub struct HttpClient {
+    /// For other hosts: honours the proxy settings of the environment.
     inner: reqwest::Client,
+    /// For loopback destinations: never a proxy.
+    direct: reqwest::Client,
+    /// A proxy is set in the environment (named in connection errors to other hosts).
+    proxied: bool,
     /// Sent as `Authorization: Bearer …` with every request (the CLI's admin token).
     bearer: Option<String>,
 }
@@ -38,16 +48,53 @@ impl Default for HttpClient {
 
 impl HttpClient {
     pub fn new() -> Self {
-        let inner = reqwest::Client::builder()
-            // A redirect answer is the partner's answer: judged (a failed attempt), not followed.
-            .redirect(reqwest::redirect::Policy::none())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .tcp_nodelay(true)
-            .build()
-            .unwrap_or_default();
+        Self::build(None)
+    }
+
+    /// With `proxy`, other hosts go through it instead of the environment's proxy.
+    fn build(proxy: Option<reqwest::Proxy>) -> Self {
+        let builder = || {
+            reqwest::Client::builder()
+                // A redirect answer is the partner's answer: judged (a failed attempt), not followed.
+                .redirect(reqwest::redirect::Policy::none())
+                .pool_idle_timeout(Duration::from_secs(30))
+                .tcp_nodelay(true)
+        };
+        let proxied = proxy.is_some()
+            || PROXY_VARIABLES
+                .iter()
+                .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
+        let inner = match proxy {
+            Some(proxy) => builder().proxy(proxy),
+            None => builder(),
+        };
         Self {
-            inner,
+            inner: inner.build().unwrap_or_default(),
+            direct: builder().no_proxy().build().unwrap_or_default(),
+            proxied,
             bearer: None,
+        }
+    }
+
+    /// The client for `url`: direct to a loopback host, else through the environment's proxy.
+    fn for_url(&self, url: &str) -> &reqwest::Client {
+        if is_loopback(url) {
+            &self.direct
+        } else {
+            &self.inner
+        }
+    }
+
+    /// What a transport failure on the way to `url` says, naming the proxy if one was in the way.
+    fn failure(&self, url: &str, e: &reqwest::Error, timeout: Duration) -> String {
+        let why = describe(e, timeout);
+        if self.proxied && !is_loopback(url) && (e.is_connect() || e.is_timeout()) {
+            format!(
+                "{why} (through the proxy set in the environment: HTTP_PROXY, HTTPS_PROXY or \
+                 ALL_PROXY; hosts in NO_PROXY are reached directly)"
+            )
+        } else {
+            why
         }
     }
 
@@ -76,57 +123,96 @@ impl HttpClient {
     ) -> Result<ClientResponse, String> {
         let started = Instant::now();
         let sent = self
-            .authorize(self.inner.post(url))
+            .authorize(self.for_url(url).post(url))
             .header("content-type", content_type)
             .body(body)
             .timeout(timeout)
             .send();
-        read(sent.await, started, timeout).await
+        self.read(url, sent.await, started, timeout).await
     }
 
     /// GET, for the CLI and tests.
     pub async fn get(&self, url: &str, timeout: Duration) -> Result<ClientResponse, String> {
         let started = Instant::now();
         let sent = self
-            .authorize(self.inner.get(url))
+            .authorize(self.for_url(url).get(url))
             .timeout(timeout)
             .send()
             .await;
-        read(sent, started, timeout).await
+        self.read(url, sent, started, timeout).await
+    }
+
+    /// Reads the answer to a request to `url` sent at `started`.
+    async fn read(
+        &self,
+        url: &str,
+        sent: Result<reqwest::Response, reqwest::Error>,
+        started: Instant,
+        timeout: Duration,
+    ) -> Result<ClientResponse, String> {
+        let mut response = sent.map_err(|e| self.failure(url, &e, timeout))?;
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let mut body = Vec::new();
+        let mut truncated = false;
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.failure(url, &e, timeout))?
+        {
+            let room = MAX_ANSWER_BYTES - body.len();
+            if chunk.len() > room {
+                body.extend_from_slice(&chunk[..room]);
+                truncated = true;
+                break;
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(ClientResponse {
+            status,
+            body: body.into(),
+            latency: started.elapsed(),
+            location,
+            truncated,
+        })
     }
 }
 
-/// Reads the answer to a request sent at `started`.
-async fn read(
-    sent: Result<reqwest::Response, reqwest::Error>,
-    started: Instant,
-    timeout: Duration,
-) -> Result<ClientResponse, String> {
-    let mut response = sent.map_err(|e| describe(&e, timeout))?;
-    let status = response.status().as_u16();
-    let location = response
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let mut body = Vec::new();
-    let mut truncated = false;
-    while let Some(chunk) = response.chunk().await.map_err(|e| describe(&e, timeout))? {
-        let room = MAX_ANSWER_BYTES - body.len();
-        if chunk.len() > room {
-            body.extend_from_slice(&chunk[..room]);
-            truncated = true;
-            break;
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(ClientResponse {
-        status,
-        body: body.into(),
-        latency: started.elapsed(),
-        location,
-        truncated,
-    })
+/// The environment variables that set a proxy for reqwest (either case).
+const PROXY_VARIABLES: [&str; 6] = [
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
+/// Whether `url`'s host is this machine: `localhost` (or a name under it), an address in
+/// `127.0.0.0/8`, or `::1`.
+fn is_loopback(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => host_port.split(':').next().unwrap_or(host_port),
+    };
+    let host = host.trim_end_matches('.');
+    const UNDER: &str = ".localhost";
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .len()
+            .checked_sub(UNDER.len())
+            .and_then(|at| host.get(at..))
+            .is_some_and(|tail| tail.eq_ignore_ascii_case(UNDER))
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn describe(e: &reqwest::Error, timeout: Duration) -> String {
@@ -145,4 +231,113 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
         cause = next;
     }
     cause.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[test]
+    fn loopback_hosts_are_told_apart_from_others() {
+        for url in [
+            "http://127.0.0.1:8080/notify",
+            "http://127.9.8.7/x",
+            "http://localhost/",
+            "https://LOCALHOST.:9443",
+            "http://api.localhost:81/a?b",
+            "http://[::1]:8080/notify",
+            "http://user:secret@127.0.0.1:1/x",
+            "http://Api.LocalHost/",
+        ] {
+            assert!(is_loopback(url), "{url} is this machine");
+        }
+        for url in [
+            "https://test-open.whalet.com/api",
+            "http://10.0.0.2:8080/notify",
+            "http://[2001:db8::1]:80/",
+            "http://localhost.example.com/",
+            "http://127.0.0.1.example.com/",
+            "http://evil.com#@127.0.0.1/",
+            "http://xn--localhost-é.com/",
+            "http://é.localhos/",
+            "http://localhostx/",
+        ] {
+            assert!(!is_loopback(url), "{url} is another host");
+        }
+    }
+
+    /// An HTTP server on loopback that answers every request with `text` and the request line
+    /// it received.
+    async fn answering(text: &'static str) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 4096];
+                    let n = stream.read(&mut buf).await.unwrap_or(0);
+                    let head = String::from_utf8_lossy(&buf[..n]);
+                    let line = head.lines().next().unwrap_or_default().to_owned();
+                    let body = format!("{text} {line}");
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = stream.write_all(reply.as_bytes()).await;
+                });
+            }
+        });
+        addr
+    }
+
+    /// A loopback destination is reached directly although a proxy is set; another host goes
+    /// through the proxy (here a local stand-in that answers for it).
+    #[tokio::test]
+    async fn a_proxy_serves_other_hosts_and_never_loopback() {
+        let proxy = answering("proxied").await;
+        let target = answering("direct").await;
+        let client = HttpClient::build(Some(
+            reqwest::Proxy::all(format!("http://{proxy}")).unwrap(),
+        ));
+        let timeout = Duration::from_secs(5);
+
+        let local = client
+            .get(&format!("http://{target}/notify"), timeout)
+            .await
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&local.body),
+            "direct GET /notify HTTP/1.1"
+        );
+
+        let remote = client
+            .get("http://partner.example/notify", timeout)
+            .await
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&remote.body),
+            "proxied GET http://partner.example/notify HTTP/1.1"
+        );
+    }
+
+    /// When the proxy cannot be reached, the failure says a proxy was in the way.
+    #[tokio::test]
+    async fn a_failed_proxy_is_named_in_the_error() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let client = HttpClient::build(Some(
+            reqwest::Proxy::all(format!("http://127.0.0.1:{port}")).unwrap(),
+        ));
+        let why = client
+            .get("http://partner.example/notify", Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert!(why.contains("connection failed"), "{why}");
+        assert!(
+            why.contains("through the proxy set in the environment"),
+            "{why}"
+        );
+    }
 }

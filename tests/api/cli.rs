@@ -92,6 +92,39 @@ async fn call_prints_the_decrypted_reply_and_exits_by_code() {
     app.shutdown().await;
 }
 
+/// A proxy in the environment (as on many company machines) is not used for a simulator on
+/// this machine: the call reaches it directly instead of failing at a proxy that cannot.
+#[tokio::test]
+async fn call_reaches_a_local_simulator_past_a_proxy_in_the_environment() {
+    let app = spawn_app().await;
+    let url = format!("{}/api", app.url);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let out = tokio::task::spawn_blocking(move || {
+        bin()
+            .args(["call", "connectivity", "--url", &url])
+            .args(["--data", r#"{"notifyFlag":"N","responseFlag":"Y"}"#])
+            .env("HTTP_PROXY", &proxy)
+            .env("http_proxy", &proxy)
+            .env("ALL_PROXY", &proxy)
+            .env_remove("NO_PROXY")
+            .env_remove("no_proxy")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed["head"]["code"], "SUCCESS");
+    app.shutdown().await;
+}
+
 #[test]
 fn call_reports_an_unreachable_server() {
     // No server needed to see the failure path: nothing listens on this port.
