@@ -101,25 +101,15 @@ async fn call_reaches_a_local_simulator_past_a_proxy_in_the_environment() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let proxy = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let out = tokio::task::spawn_blocking(move || {
-        bin()
-            .args(["call", "connectivity", "--url", &url])
-            .args(["--data", r#"{"notifyFlag":"N","responseFlag":"Y"}"#])
-            .env("HTTP_PROXY", &proxy)
-            .env("http_proxy", &proxy)
-            .env("ALL_PROXY", &proxy)
-            .env_remove("NO_PROXY")
-            .env_remove("no_proxy")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let mut call = bin();
+    call.args(["call", "connectivity", "--url", &url])
+        .args(["--data", r#"{"notifyFlag":"N","responseFlag":"Y"}"#])
+        .env("HTTP_PROXY", &proxy)
+        .env("http_proxy", &proxy)
+        .env("ALL_PROXY", &proxy)
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy");
+    let out = crate::helpers::run_ok(call).await;
     let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(printed["head"]["code"], "SUCCESS");
     app.shutdown().await;

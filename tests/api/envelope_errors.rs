@@ -352,27 +352,17 @@ async fn a_decrypted_body_that_is_not_json_is_named() {
     let app = spawn_app().await;
     // The Python implementation seals arbitrary text (no JSON check) with a valid signature.
     let url = format!("{}/api", app.url);
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(crate::helpers::python())
-            .arg(crate::helpers::repo_path("scripts/whalet_envelope.py"))
-            .args([
-                "seal-request",
-                "--api-code",
-                "connectivity",
-                "--data-raw",
-                "{not json",
-            ])
-            .current_dir(crate::helpers::repo_path(""))
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let mut seal = std::process::Command::new(crate::helpers::python());
+    seal.arg(crate::helpers::repo_path("scripts/whalet_envelope.py"))
+        .args([
+            "seal-request",
+            "--api-code",
+            "connectivity",
+            "--data-raw",
+            "{not json",
+        ])
+        .current_dir(crate::helpers::repo_path(""));
+    let out = crate::helpers::run_ok(seal).await;
     let (_, body) = app.post_raw("/api", "application/json", out.stdout).await;
     let h = head(&body);
     assert_eq!(h["code"], "PARAM_FORMAT_ERROR", "{url} {h}");

@@ -297,3 +297,18 @@ impl TestApp {
 pub fn bin() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_whalet-sim"))
 }
+
+/// Runs `cmd` off the async threads (a test server may be serving on them) and asserts that it
+/// succeeded, showing its standard error if not.
+pub async fn run_ok(mut cmd: std::process::Command) -> std::process::Output {
+    let shown = format!("{cmd:?}");
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{shown} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
