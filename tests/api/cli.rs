@@ -47,38 +47,21 @@ fn keygen_writes_both_forms_and_prints_the_fingerprint() {
 async fn call_prints_the_decrypted_reply_and_exits_by_code() {
     let app = spawn_app().await;
     let url = format!("{}/api", app.url);
-    let (ok, bad) = tokio::task::spawn_blocking(move || {
-        let ok = bin()
-            .args([
-                "call",
-                "connectivity",
-                "--url",
-                &url,
-                "--data",
-                r#"{"notifyFlag":"N","responseFlag":"Y","responseMessage":"cli"}"#,
-            ])
+    let mut ok = bin();
+    ok.args(["call", "connectivity", "--url", &url]).args([
+        "--data",
+        r#"{"notifyFlag":"N","responseFlag":"Y","responseMessage":"cli"}"#,
+    ]);
+    let ok = crate::helpers::run_ok(ok).await;
+    let bad = tokio::task::spawn_blocking(move || {
+        bin()
+            .args(["call", "connectivity", "--url", &url])
+            .args(["--data", r#"{"notifyFlag":"N"}"#])
             .output()
-            .unwrap();
-        let bad = bin()
-            .args([
-                "call",
-                "connectivity",
-                "--url",
-                &url,
-                "--data",
-                r#"{"notifyFlag":"N"}"#,
-            ])
-            .output()
-            .unwrap();
-        (ok, bad)
+            .unwrap()
     })
     .await
     .unwrap();
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
     let printed: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
     assert_eq!(printed["head"]["code"], "SUCCESS");
     assert_eq!(printed["body"]["messge"], "cli");
