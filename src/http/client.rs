@@ -34,8 +34,8 @@ pub struct HttpClient {
     inner: reqwest::Client,
     /// For loopback destinations: never a proxy.
     direct: reqwest::Client,
-    /// A proxy is set in the environment (named in connection errors to other hosts).
-    proxied: bool,
+    /// The proxy variables set in the environment (named in connection errors to other hosts).
+    proxy_variables: Vec<&'static str>,
     /// Sent as `Authorization: Bearer …` with every request (the CLI's admin token).
     bearer: Option<String>,
 }
@@ -51,7 +51,8 @@ impl HttpClient {
         Self::build(None)
     }
 
-    /// With `proxy`, other hosts go through it instead of the environment's proxy.
+    /// With `proxy`, other hosts go through it instead of the environment's proxy, as if it
+    /// were set in `ALL_PROXY`.
     fn build(proxy: Option<reqwest::Proxy>) -> Self {
         let builder = || {
             reqwest::Client::builder()
@@ -60,10 +61,13 @@ impl HttpClient {
                 .pool_idle_timeout(Duration::from_secs(30))
                 .tcp_nodelay(true)
         };
-        let proxied = proxy.is_some()
-            || PROXY_VARIABLES
-                .iter()
-                .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
+        let proxy_variables = match proxy {
+            Some(_) => vec!["ALL_PROXY"],
+            None => PROXY_VARIABLES
+                .into_iter()
+                .filter(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
+                .collect(),
+        };
         let inner = match proxy {
             Some(proxy) => builder().proxy(proxy),
             None => builder(),
@@ -71,7 +75,7 @@ impl HttpClient {
         Self {
             inner: inner.build().unwrap_or_default(),
             direct: builder().no_proxy().build().unwrap_or_default(),
-            proxied,
+            proxy_variables,
             bearer: None,
         }
     }
@@ -85,17 +89,28 @@ impl HttpClient {
         }
     }
 
-    /// What a transport failure on the way to `url` says, naming the proxy if one was in the way.
+    /// What a transport failure on the way to `url` says, naming the proxy variables that apply
+    /// to it (those of its scheme and `ALL_PROXY`), if any is set.
     fn failure(&self, url: &str, e: &reqwest::Error, timeout: Duration) -> String {
         let why = describe(e, timeout);
-        if self.proxied && !is_loopback(url) && (e.is_connect() || e.is_timeout()) {
-            format!(
-                "{why} (through the proxy set in the environment: HTTP_PROXY, HTTPS_PROXY or \
-                 ALL_PROXY; hosts in NO_PROXY are reached directly)"
-            )
-        } else {
-            why
+        let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
+        let applying: Vec<&str> = self
+            .proxy_variables
+            .iter()
+            .copied()
+            .filter(|name| {
+                let name = name.to_ascii_lowercase();
+                name == "all_proxy" || name.strip_suffix("_proxy") == Some(scheme)
+            })
+            .collect();
+        if applying.is_empty() || is_loopback(url) || !(e.is_connect() || e.is_timeout()) {
+            return why;
         }
+        format!(
+            "{why} (the environment sets a proxy, {}: unless NO_PROXY names this host, the \
+             connection went through it)",
+            applying.join(", ")
+        )
     }
 
     /// The same client, sending `Authorization: Bearer {token}` with every request.
@@ -336,7 +351,7 @@ mod tests {
             .unwrap_err();
         assert!(why.contains("connection failed"), "{why}");
         assert!(
-            why.contains("through the proxy set in the environment"),
+            why.contains("the environment sets a proxy, ALL_PROXY: unless NO_PROXY"),
             "{why}"
         );
     }

@@ -98,6 +98,35 @@ async fn call_reaches_a_local_simulator_past_a_proxy_in_the_environment() {
     app.shutdown().await;
 }
 
+/// A call to another host through a proxy that cannot be reached names the variable that set it.
+#[test]
+fn call_through_a_dead_proxy_names_the_variable() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let out = bin()
+        .args([
+            "call",
+            "connectivity",
+            "--url",
+            "http://partner.example/api",
+        ])
+        .env("HTTP_PROXY", &proxy)
+        .env_remove("http_proxy")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("the environment sets a proxy, HTTP_PROXY: unless NO_PROXY"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn call_reports_an_unreachable_server() {
     // No server needed to see the failure path: nothing listens on this port.
