@@ -34,8 +34,9 @@ pub struct HttpClient {
     inner: reqwest::Client,
     /// For loopback destinations: never a proxy.
     direct: reqwest::Client,
-    /// The proxy variables set in the environment (named in connection errors to other hosts).
-    proxy_variables: Vec<&'static str>,
+    /// The proxy variables set in the environment, with the scheme each is for (named in
+    /// connection errors to other hosts).
+    proxy_variables: Vec<ProxyVariable>,
     /// Sent as `Authorization: Bearer …` with every request (the CLI's admin token).
     bearer: Option<String>,
 }
@@ -62,10 +63,10 @@ impl HttpClient {
                 .tcp_nodelay(true)
         };
         let proxy_variables = match proxy {
-            Some(_) => vec!["ALL_PROXY"],
+            Some(_) => vec![("ALL_PROXY", None)],
             None => PROXY_VARIABLES
                 .into_iter()
-                .filter(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
+                .filter(|(name, _)| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
                 .collect(),
         };
         let inner = match proxy {
@@ -97,11 +98,8 @@ impl HttpClient {
         let applying: Vec<&str> = self
             .proxy_variables
             .iter()
-            .copied()
-            .filter(|name| {
-                let name = name.to_ascii_lowercase();
-                name == "all_proxy" || name.strip_suffix("_proxy") == Some(scheme)
-            })
+            .filter(|(_, only)| only.is_none_or(|only| only == scheme))
+            .map(|(name, _)| *name)
             .collect();
         if applying.is_empty() || is_loopback(url) || !(e.is_connect() || e.is_timeout()) {
             return why;
@@ -197,14 +195,17 @@ impl HttpClient {
     }
 }
 
+/// An environment variable that sets a proxy, and the URL scheme it is for (None: every scheme).
+type ProxyVariable = (&'static str, Option<&'static str>);
+
 /// The environment variables that set a proxy for reqwest (either case).
-const PROXY_VARIABLES: [&str; 6] = [
-    "HTTP_PROXY",
-    "http_proxy",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "ALL_PROXY",
-    "all_proxy",
+const PROXY_VARIABLES: [ProxyVariable; 6] = [
+    ("HTTP_PROXY", Some("http")),
+    ("http_proxy", Some("http")),
+    ("HTTPS_PROXY", Some("https")),
+    ("https_proxy", Some("https")),
+    ("ALL_PROXY", None),
+    ("all_proxy", None),
 ];
 
 /// Whether `url`'s host is this machine: `localhost` (or a name under it), an address in
@@ -339,12 +340,8 @@ mod tests {
     /// When the proxy cannot be reached, the failure says a proxy was in the way.
     #[tokio::test]
     async fn a_failed_proxy_is_named_in_the_error() {
-        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = closed.local_addr().unwrap().port();
-        drop(closed);
-        let client = HttpClient::build(Some(
-            reqwest::Proxy::all(format!("http://127.0.0.1:{port}")).unwrap(),
-        ));
+        // Nothing listens on port 9.
+        let client = HttpClient::build(Some(reqwest::Proxy::all("http://127.0.0.1:9").unwrap()));
         let why = client
             .get("http://partner.example/notify", Duration::from_secs(5))
             .await

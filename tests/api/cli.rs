@@ -81,15 +81,14 @@ async fn call_prints_the_decrypted_reply_and_exits_by_code() {
 async fn call_reaches_a_local_simulator_past_a_proxy_in_the_environment() {
     let app = spawn_app().await;
     let url = format!("{}/api", app.url);
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let proxy = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
+    // Nothing listens on port 9 (as in `call_reports_an_unreachable_server`).
+    let proxy = "http://127.0.0.1:9";
     let mut call = bin();
     call.args(["call", "connectivity", "--url", &url])
         .args(["--data", r#"{"notifyFlag":"N","responseFlag":"Y"}"#])
-        .env("HTTP_PROXY", &proxy)
-        .env("http_proxy", &proxy)
-        .env("ALL_PROXY", &proxy)
+        .env("HTTP_PROXY", proxy)
+        .env("http_proxy", proxy)
+        .env("ALL_PROXY", proxy)
         .env_remove("NO_PROXY")
         .env_remove("no_proxy");
     let out = crate::helpers::run_ok(call).await;
@@ -101,9 +100,8 @@ async fn call_reaches_a_local_simulator_past_a_proxy_in_the_environment() {
 /// A call to another host through a proxy that cannot be reached names the variable that set it.
 #[test]
 fn call_through_a_dead_proxy_names_the_variable() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let proxy = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
+    // Nothing listens on port 9 (as in `call_reports_an_unreachable_server`).
+    let proxy = "http://127.0.0.1:9";
     let out = bin()
         .args([
             "call",
@@ -111,7 +109,7 @@ fn call_through_a_dead_proxy_names_the_variable() {
             "--url",
             "http://partner.example/api",
         ])
-        .env("HTTP_PROXY", &proxy)
+        .env("HTTP_PROXY", proxy)
         .env_remove("http_proxy")
         .env_remove("ALL_PROXY")
         .env_remove("all_proxy")
