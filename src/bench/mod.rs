@@ -957,7 +957,7 @@ async fn measured(
     eprintln!("{target}: {partners} partners, run {repeat}...");
     let me = std::process::id();
     // Read outside the CPU window: the server's crypto count does not move while it answers.
-    let crypto_before = server::crypto_cpu_ns(addr).await;
+    let crypto_before = server::crypto_totals(addr).await;
     let cpu_before = pid.and_then(server::cpu_seconds);
     let gen_before = server::cpu_seconds(me);
     let done = Arc::new(AtomicBool::new(false));

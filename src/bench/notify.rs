@@ -172,7 +172,7 @@ pub async fn run(
     let already = acked.load(Ordering::Relaxed);
 
     let before = ceiling::measure_on(slice, ceiling::Scheme::Notification, ceiling_threads)?;
-    let crypto_before = server::crypto_cpu_ns(spawned.addr).await;
+    let crypto_before = server::crypto_totals(spawned.addr).await;
     let cpu_before = server::cpu_seconds(pid);
     let started = Instant::now();
     fire(&base, n, burst, destinations).await?;

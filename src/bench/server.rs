@@ -12,6 +12,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 
 use crate::http::peer;
+use crate::wire::crypto::account::Totals;
 
 /// CPU time (user + system) of a process, in seconds, from `/proc/<pid>/stat`.
 pub fn cpu_seconds(pid: u32) -> Option<f64> {
@@ -147,22 +148,19 @@ pub async fn get_status(addr: SocketAddr, path: &str) -> Option<u16> {
     get(addr, path).await.map(|(status, _)| status)
 }
 
-/// The CPU nanoseconds the server's crypto has taken so far (`GET /__sim/crypto`), when it
-/// counts them (`serve --account-crypto`) and answers within 2 s.
-pub async fn crypto_cpu_ns(addr: SocketAddr) -> Option<u64> {
+/// The server's crypto counts so far (`GET /__sim/crypto`), when it counts them (`serve
+/// --account-crypto`) and answers within 2 s.
+pub async fn crypto_totals(addr: SocketAddr) -> Option<Totals> {
     let answer = tokio::time::timeout(Duration::from_secs(2), get(addr, "/__sim/crypto"));
     let (status, body) = answer.await.ok()??;
-    let totals: serde_json::Value = serde_json::from_slice(&body).ok()?;
-    if status != 200 || totals["accounting"] != true {
-        return None;
-    }
-    totals["cpuNs"].as_u64()
+    let totals: Totals = serde_json::from_slice(&body).ok()?;
+    (status == 200 && totals.accounting).then_some(totals)
 }
 
-/// The server's crypto CPU seconds since `before`, an earlier [`crypto_cpu_ns`].
-pub async fn crypto_cpu_s_since(addr: SocketAddr, before: Option<u64>) -> Option<f64> {
-    let after = crypto_cpu_ns(addr).await?;
-    Some(after.saturating_sub(before?) as f64 / 1e9)
+/// The server's crypto CPU seconds since `before`, an earlier [`crypto_totals`].
+pub async fn crypto_cpu_s_since(addr: SocketAddr, before: Option<Totals>) -> Option<f64> {
+    let after = crypto_totals(addr).await?;
+    Some(after.cpu_ns_since(Some(&before?)) as f64 / 1e9)
 }
 
 /// One GET on a fresh connection: the status and the whole body; None on any failure.

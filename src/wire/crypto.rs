@@ -8,6 +8,7 @@
 //! cross-checks both backends), and a key without an OpenSSL handle falls back to the `rsa` crate.
 
 pub mod account;
+use account::Primitive;
 #[cfg(feature = "openssl")]
 mod ossl;
 
@@ -66,7 +67,7 @@ fn rust_describe() -> String {
 
 /// RSA/ECB/PKCS1Padding encryption (random padding: two calls give different ciphertexts).
 pub fn rsa_encrypt(key: &PublicKey, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    account::timed(|| {
+    account::timed(Primitive::RsaEncrypt, key.size(), || {
         #[cfg(feature = "openssl")]
         if let Some(pkey) = &key.ossl {
             return ossl::rsa_encrypt(pkey, plaintext);
@@ -84,7 +85,7 @@ pub fn rsa_decrypt(key: &PrivateKey, ciphertext: &[u8]) -> Result<Vec<u8>, Crypt
             key: size,
         });
     }
-    account::timed(|| {
+    account::timed(Primitive::RsaDecrypt, size, || {
         #[cfg(feature = "openssl")]
         if let Some(pkey) = &key.ossl {
             return ossl::rsa_decrypt(pkey, ciphertext);
@@ -95,7 +96,7 @@ pub fn rsa_decrypt(key: &PrivateKey, ciphertext: &[u8]) -> Result<Vec<u8>, Crypt
 
 /// RSASSA-PKCS1-v1_5 signature (deterministic) over `message` hashed with `hash`.
 pub fn sign(key: &PrivateKey, hash: SignatureHash, message: &[u8]) -> Vec<u8> {
-    account::timed(|| {
+    account::timed(Primitive::Sign, key.public().size(), || {
         #[cfg(feature = "openssl")]
         if let Some(pkey) = &key.ossl {
             if let Some(signature) = ossl::sign(pkey, hash, message) {
@@ -107,7 +108,7 @@ pub fn sign(key: &PrivateKey, hash: SignatureHash, message: &[u8]) -> Vec<u8> {
 }
 
 pub fn verify(key: &PublicKey, hash: SignatureHash, message: &[u8], signature: &[u8]) -> bool {
-    account::timed(|| {
+    account::timed(Primitive::Verify, key.size(), || {
         #[cfg(feature = "openssl")]
         if let Some(pkey) = &key.ossl {
             return ossl::verify(pkey, hash, message, signature);
@@ -118,7 +119,9 @@ pub fn verify(key: &PublicKey, hash: SignatureHash, message: &[u8], signature: &
 
 /// AES/ECB/PKCS5Padding encryption with a 16, 24 or 32 byte key.
 pub fn aes_ecb_encrypt(key: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    account::timed(|| aes_encrypt_impl(key, plaintext))
+    account::timed(Primitive::AesEncrypt, plaintext.len(), || {
+        aes_encrypt_impl(key, plaintext)
+    })
 }
 
 /// AES/ECB/PKCS5Padding decryption; bad padding is [`CryptoError::AesPadding`].
@@ -126,7 +129,9 @@ pub fn aes_ecb_decrypt(key: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, CryptoE
     if ciphertext.is_empty() || ciphertext.len() % 16 != 0 {
         return Err(CryptoError::AesLength(ciphertext.len()));
     }
-    account::timed(|| aes_decrypt_impl(key, ciphertext))
+    account::timed(Primitive::AesDecrypt, ciphertext.len(), || {
+        aes_decrypt_impl(key, ciphertext)
+    })
 }
 
 fn rust_rsa_encrypt(key: &PublicKey, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {

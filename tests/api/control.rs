@@ -95,7 +95,10 @@ async fn the_crypto_account_is_off_unless_asked_for() {
     let reply = app.client.call("connectivity", &body).await.unwrap();
     assert_eq!(reply.code, "SUCCESS", "{}", reply.detail);
     let totals = app.get_json("/__sim/crypto").await;
-    assert_eq!(totals, json!({"accounting": false, "calls": 0, "cpuNs": 0}));
+    assert_eq!(
+        totals,
+        json!({"accounting": false, "calls": 0, "cpuNs": 0, "sampleOneIn": 8, "strata": []})
+    );
 }
 
 #[tokio::test]
