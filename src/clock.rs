@@ -501,19 +501,40 @@ pub mod format {
     }
 
     pub fn china(ms: Millis) -> String {
-        at(ms, 8)
-            .format(format_description!(
-                "[year]-[month]-[day] [hour]:[minute]:[second]"
-            ))
-            .unwrap_or_default()
+        written(at(ms, 8), ' ', "").unwrap_or_else(|| {
+            at(ms, 8)
+                .format(format_description!(
+                    "[year]-[month]-[day] [hour]:[minute]:[second]"
+                ))
+                .unwrap_or_default()
+        })
     }
 
     pub fn utc_z(ms: Millis) -> String {
-        at(ms, 0)
-            .format(format_description!(
-                "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
-            ))
-            .unwrap_or_default()
+        written(at(ms, 0), 'T', "Z").unwrap_or_else(|| {
+            at(ms, 0)
+                .format(format_description!(
+                    "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+                ))
+                .unwrap_or_default()
+        })
+    }
+
+    /// `yyyy-MM-dd{sep}HH:mm:ss{end}` written directly (every journal entry takes two, and the
+    /// format descriptions cost a microsecond a request); None for a year outside 0–9999, which
+    /// the format descriptions write.
+    fn written(t: OffsetDateTime, sep: char, end: &str) -> Option<String> {
+        let year = t.year();
+        (0..=9999).contains(&year).then(|| {
+            format!(
+                "{year:04}-{:02}-{:02}{sep}{:02}:{:02}:{:02}{end}",
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            )
+        })
     }
 
     /// Parses `yyyy-MM-dd HH:mm:ss` in China Standard Time.
@@ -699,5 +720,47 @@ mod tests {
         assert_eq!(format::utc_z(ms), "2024-05-01T04:45:15Z");
         assert_eq!(format::parse_utc_z("2024-05-01T04:45:15Z"), Some(ms));
         assert_eq!(format::parse_utc_z("2024-05-01 04:45:15"), None);
+    }
+
+    /// The direct writing agrees with the format descriptions over 600 years either side of
+    /// the epoch, leap days and the ends of days included, and before year 0 it leaves the
+    /// writing to them.
+    #[test]
+    fn the_direct_formats_agree_with_the_format_descriptions() {
+        use time::{macros::format_description, OffsetDateTime, UtcOffset};
+        let reference = |ms: Millis, offset: i8, with_z: bool| {
+            let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+                .unwrap()
+                .to_offset(UtcOffset::from_hms(offset, 0, 0).unwrap());
+            if with_z {
+                t.format(format_description!(
+                    "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+                ))
+            } else {
+                t.format(format_description!(
+                    "[year]-[month]-[day] [hour]:[minute]:[second]"
+                ))
+            }
+            .unwrap()
+        };
+        let step: Millis = 86_399_999 * 37 + 1_234;
+        let mut ms: Millis = -19_000_000_000_000;
+        while ms < 19_000_000_000_000 {
+            assert_eq!(format::utc_z(ms), reference(ms, 0, true), "{ms}");
+            assert_eq!(format::china(ms), reference(ms, 8, false), "{ms}");
+            ms += step;
+        }
+        // Leap days, the end of a day, just before the epoch, and a year before 0 (written by
+        // the format descriptions).
+        for ms in [
+            951_782_400_000,
+            951_868_799_999,
+            1_709_164_799_000,
+            -1,
+            -70_000_000_000_000,
+        ] {
+            assert_eq!(format::utc_z(ms), reference(ms, 0, true), "{ms}");
+            assert_eq!(format::china(ms), reference(ms, 8, false), "{ms}");
+        }
     }
 }

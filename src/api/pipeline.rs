@@ -48,8 +48,10 @@ pub struct Trace {
     /// apiCode or path, as the journal shows it.
     pub operation: String,
     pub request_no: Option<String>,
-    /// The decrypted request, or what could be read of it.
-    pub request: Value,
+    /// The decrypted request, or what could be read of it; None until a scheme reads more than
+    /// the raw body, whose first [`RAW_PREVIEW_BYTES`] the journal then keeps (made only when
+    /// needed: a request that opens never pays for it).
+    pub request: Option<Value>,
 }
 
 /// One line of a surface's operation table: the operation's name (an apiCode, or a path) and
@@ -443,7 +445,7 @@ pub async fn handle<S: Scheme>(
         http_status: answer.response.status(),
         code: answer.code,
         detail: answer.detail,
-        request: trace.request,
+        request: trace.request.unwrap_or_else(|| preview(&req.body)),
         reply: answer.reply,
         rule,
         latency_us: started.elapsed().as_micros() as u64,
@@ -549,7 +551,9 @@ async fn admit<S: Scheme>(
     } = incoming;
     let limit = scheme.body_limit(core);
     if req.too_large || req.body.len() > limit {
-        trace.request = Value::String(format!("<more than {limit} bytes, not kept>"));
+        trace.request = Some(Value::String(format!(
+            "<more than {limit} bytes, not kept>"
+        )));
         return Err(scheme.seal_refusal(
             core,
             echo,
@@ -557,7 +561,6 @@ async fn admit<S: Scheme>(
             None,
         ));
     }
-    trace.request = preview(&req.body);
     let mut opened = match scheme.open(core, req, route, echo, trace).await {
         Ok(opened) => opened,
         Err(refusal) => return Err(scheme.seal_refusal(core, echo, refusal.error, refusal.status)),
@@ -647,11 +650,11 @@ fn overlay_request<S: Scheme>(
     match overlay.apply_request(&mut opened.body) {
         RequestOutcome::Unchanged => None,
         RequestOutcome::Changed => {
-            trace.request = serde_json::json!({
+            trace.request = Some(serde_json::json!({
                 "wire": wire,
                 "handler": opened.body,
                 "contract": contract.source,
-            });
+            }));
             None
         }
         RequestOutcome::Missing(field) => Some(Refused::Forced {

@@ -233,7 +233,7 @@ pub fn parse_request(bytes: &[u8]) -> Result<SealedRequest, (Echo, WhaletError)>
             WhaletError::format(format!("the request body is not a JSON envelope: {e}")),
         )
     })?;
-    let head = match envelope.head {
+    let mut head = match envelope.head {
         Some(Value::Object(head)) => head,
         Some(_) => {
             return Err((
@@ -294,13 +294,13 @@ pub fn parse_request(bytes: &[u8]) -> Result<SealedRequest, (Echo, WhaletError)>
     }
     let encrypt = match envelope.body {
         None | Some(Value::Null) => None,
-        Some(Value::Object(body)) => match body.get("encrypt") {
+        Some(Value::Object(mut body)) => match body.swap_remove("encrypt") {
             None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::String(s)) => Some(s),
             Some(other) => {
                 return fail(format!(
                     "body.encrypt must be a hex string, got {}",
-                    json_type(other)
+                    json_type(&other)
                 ))
             }
         },
@@ -311,9 +311,14 @@ pub fn parse_request(bytes: &[u8]) -> Result<SealedRequest, (Echo, WhaletError)>
             ))
         }
     };
+    // The two long fields move out of the parsed head (checked above to be strings).
+    let mut take = |name: &str| match head.swap_remove(name) {
+        Some(Value::String(s)) => s,
+        _ => String::new(),
+    };
     Ok(SealedRequest {
-        sign: text("sign").unwrap_or_default(),
-        key_enc: text("keyEnc").unwrap_or_default(),
+        sign: take("sign"),
+        key_enc: take("keyEnc"),
         echo,
         encrypt,
     })

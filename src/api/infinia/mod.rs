@@ -201,7 +201,9 @@ impl Scheme for EcommerceApi {
             err
         })?;
         echo.clone_from(&sealed.app_id);
-        trace.request = serde_json::json!({"version": sealed.version, "appId": sealed.app_id, "requestData": "<not decrypted>"});
+        trace.request = Some(
+            serde_json::json!({"version": sealed.version, "appId": sealed.app_id, "requestData": "<not decrypted>"}),
+        );
         let Some(infinia_app) = infinia.apps.get(&sealed.app_id) else {
             return Err(InfiniaError::invalid(format!(
                 "no app with appId {:?} is configured",
@@ -247,7 +249,7 @@ impl Scheme for EcommerceApi {
             &infinia_app.merchant_public,
             infinia_app.alg,
         )?;
-        trace.request = data.clone();
+        trace.request = Some(data.clone());
         trace.request_no = data
             .get("requestNo")
             .and_then(Value::as_str)

@@ -153,7 +153,7 @@ impl Scheme for PlatformApi {
             let keys = Some((partner.platform_key.clone(), partner.public_key.clone()));
             (partner, opened.body, keys)
         };
-        trace.request = body.clone();
+        trace.request = Some(body.clone());
         let tenant = TenantId::new(Provider::Whalet, partner.id.clone());
         trace.tenant = Some(tenant.clone());
         let Some(&Operation {

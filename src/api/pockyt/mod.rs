@@ -241,7 +241,7 @@ impl Scheme for PayoutsApi {
         } else {
             json_fields(&req.body)
         }?;
-        trace.request = Value::Object(fields.clone());
+        trace.request = Some(Value::Object(fields.clone()));
         trace.request_no = fields::optional(&fields, "invoiceId").ok().flatten();
         let merchant_no = fields::required(&fields, "merchantNo")?;
         let Some(merchant) = core.pockyt().get(&merchant_no) else {

@@ -322,7 +322,9 @@ impl Scheme for OpenApi {
         let echo = &head.echo;
         trace.operation = echo.api_code.clone();
         trace.request_no = Some(echo.request_no.clone());
-        trace.request = serde_json::json!({"head": {"partnerId": echo.partner_id, "apiCode": echo.api_code, "requestNo": echo.request_no}, "body": "<not decrypted>"});
+        trace.request = Some(
+            serde_json::json!({"head": {"partnerId": echo.partner_id, "apiCode": echo.api_code, "requestNo": echo.request_no}, "body": "<not decrypted>"}),
+        );
         let partner = find_partner(core, &echo.partner_id)?;
         let tenant = TenantId::new(Provider::Whalet, partner.id.clone());
         trace.tenant = Some(tenant.clone());
@@ -336,7 +338,7 @@ impl Scheme for OpenApi {
         let opened = head.authenticate(&sealed, &partner)?;
         head.key_enc_form = Some(opened.key_enc_form);
         let echo = &head.echo;
-        trace.request = opened.body.clone();
+        trace.request = Some(opened.body.clone());
         let Some(operation) = core.whalet_ops().get(&echo.api_code) else {
             return Err(WhaletError::new(
                 Code::InterfaceUnauthorized,

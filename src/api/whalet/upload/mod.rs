@@ -206,7 +206,7 @@ impl Scheme for FileUpload {
         _echo: &mut (),
         trace: &mut Trace,
     ) -> Result<Opened<Session>, Refusal<UploadError>> {
-        trace.request = Value::String(format!("<{} bytes>", req.body.len()));
+        trace.request = Some(Value::String(format!("<{} bytes>", req.body.len())));
         let form = read_form(req).await?;
         let partner_id = form.partner_id.filter(|p| !p.is_empty()).ok_or_else(|| {
             refuse(
@@ -277,7 +277,7 @@ impl Scheme for FileUpload {
             return Err(refuse("PARAMETER_ERROR", "the file is empty").into());
         }
         let body = json!({"partnerId": partner_id, "timestamp": timestamp, "fileName": name, "size": data.len()});
-        trace.request = body.clone();
+        trace.request = Some(body.clone());
         Ok(Opened {
             tenant,
             operation: "/file/upload",
