@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::wire::crypto::account::thread_cpu_ns;
 use crate::wire::crypto::{self, SignatureHash};
 use crate::wire::keys::{demo, PrivateKey, PublicKey};
 
@@ -280,8 +281,8 @@ fn measure_whalet(each: Duration) -> anyhow::Result<Ceiling> {
     Ok(Ceiling::new("whalet", ops))
 }
 
-/// Rates are per second of this thread's CPU time (`/proc/thread-self/schedstat`, nanoseconds)
-/// where Linux provides it, so that other processes competing for the cores do not lower the
+/// Rates are per second of this thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`, nanoseconds)
+/// where the platform provides it, so that other processes competing for the cores do not lower the
 /// ceiling; elsewhere they are per wall-clock second.
 fn rate(
     op: &'static str,
@@ -309,14 +310,4 @@ fn rate(
         us_per_op: secs * 1e6 / n as f64,
         per_request,
     }
-}
-
-/// CPU time this thread has run, in nanoseconds (Linux).
-fn thread_cpu_ns() -> Option<u64> {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
 }

@@ -274,7 +274,8 @@ fn sample() -> bool {
     })
 }
 
-/// This thread's CPU time in nanoseconds (`CLOCK_THREAD_CPUTIME_ID`).
+/// This thread's CPU time in nanoseconds (`CLOCK_THREAD_CPUTIME_ID`); the bench's ceiling
+/// reads it too.
 #[cfg(unix)]
 pub(crate) fn thread_cpu_ns() -> Option<u64> {
     let ts = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
