@@ -282,8 +282,8 @@ fn measure_whalet(each: Duration) -> anyhow::Result<Ceiling> {
 }
 
 /// Rates are per second of this thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`, nanoseconds)
-/// where the platform provides it, so that other processes competing for the cores do not lower the
-/// ceiling; elsewhere they are per wall-clock second.
+/// where the platform provides it, so that other processes competing for the cores do not lower
+/// the ceiling; elsewhere they are per wall-clock second.
 fn rate(
     op: &'static str,
     per_request: usize,

@@ -544,7 +544,8 @@ pub fn check_ack(
     sign_required: bool,
 ) -> Result<(), String> {
     const WHY: &str = "ack rejected (strict_ack)";
-    let head = |name: &str| reply.get("head").and_then(|h| h.get(name));
+    let head_object = reply.get("head");
+    let head = |name: &str| head_object.and_then(|h| h.get(name));
     for name in [
         "partnerId",
         "apiCode",
