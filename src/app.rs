@@ -66,6 +66,7 @@ impl App {
             Duration::from_millis(config.notify.timeout_ms),
             config.notify.ledger_capacity,
         );
+        outbox.set_concurrency(config.notify.concurrency_per_destination);
         if let Some(tag) = config.notify.run_tag {
             outbox.set_run_tag(tag);
         }

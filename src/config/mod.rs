@@ -133,6 +133,9 @@ pub struct NotifyConfig {
     /// The 6-digit run tag in minted notification requestNos; default random per process (so
     /// requestNos never repeat across runs). Fix it to make transcripts byte-identical.
     pub run_tag: Option<u32>,
+    /// Attempts open at once to one destination (scheme, host and port); further attempts wait
+    /// their turn, so a slow or hung receiver holds only its own share.
+    pub concurrency_per_destination: usize,
 }
 
 impl Default for NotifyConfig {
@@ -141,7 +144,22 @@ impl Default for NotifyConfig {
             timeout_ms: 5_000,
             ledger_capacity: 10_000,
             run_tag: None,
+            concurrency_per_destination: crate::notify::DEFAULT_CONCURRENCY,
         }
+    }
+}
+
+impl NotifyConfig {
+    /// Refuses a bound under which nothing could be delivered.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.concurrency_per_destination == 0 {
+            anyhow::bail!(
+                "[notify] concurrency_per_destination = 0 would never deliver: at least 1 attempt \
+                 at a time per destination (default {})",
+                crate::notify::DEFAULT_CONCURRENCY
+            );
+        }
+        Ok(())
     }
 }
 
@@ -304,6 +322,7 @@ impl Config {
     pub fn parse(text: &str) -> anyhow::Result<Self> {
         let config: Self = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
         config.journal.check()?;
+        config.notify.check()?;
         Ok(config)
     }
 }
@@ -345,6 +364,17 @@ mod tests {
         expected.infinia.sftp_max_files = 5;
         expected.pockyt.fee.fixed = "2".into();
         assert_eq!(format!("{one:?}"), format!("{expected:?}"));
+    }
+
+    #[test]
+    fn a_destination_needs_at_least_one_attempt_at_a_time() {
+        let two = Config::parse("[notify]\nconcurrency_per_destination = 2\n").unwrap();
+        assert_eq!(two.notify.concurrency_per_destination, 2);
+        let err = Config::parse("[notify]\nconcurrency_per_destination = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("concurrency_per_destination = 0"), "{err}");
+        assert!(err.contains("at least 1"), "{err}");
     }
 
     #[test]

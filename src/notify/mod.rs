@@ -30,7 +30,8 @@ use crate::tenant::TenantId;
 use ledger::Ledger;
 pub use ledger::NotificationFilter;
 
-/// Concurrent attempts per destination (scheme + host + port) unless [`Outbox::set_concurrency`].
+/// Concurrent attempts per destination (scheme + host + port) unless [`Outbox::set_concurrency`]
+/// (`[notify] concurrency_per_destination`).
 pub const DEFAULT_CONCURRENCY: usize = 32;
 
 pub use crate::behaviour::NotifyBehaviour;

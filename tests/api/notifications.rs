@@ -173,6 +173,36 @@ async fn a_hung_receiver_times_out_and_the_timeout_never_eats_the_interval() {
     app.shutdown().await;
 }
 
+/// `[notify] concurrency_per_destination` bounds the attempts open at once to one receiver:
+/// with 2, five notifications to a receiver that never answers reach it two at a time, the
+/// next two only when the first two have timed out.
+#[tokio::test]
+async fn a_destination_has_at_most_its_configured_attempts_open() {
+    use std::time::Duration;
+    let app = spawn_with(Setup {
+        receiver: Some(Mode::Hang),
+        config: Some("[notify]\ntimeout_ms = 1000\nconcurrency_per_destination = 2\n".into()),
+        ..Setup::default()
+    })
+    .await;
+    for i in 0..5 {
+        ping(&app, &format!("n{i}")).await;
+    }
+    app.receiver.wait_for(2, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        app.receiver.received().len(),
+        2,
+        "two attempts open at most"
+    );
+    // The first two time out after 1 s (their retries are due in virtual time, which stands
+    // still); their places go to the next two.
+    app.receiver.wait_for(4, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(app.receiver.received().len(), 4, "still two at a time");
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn the_ack_must_be_2xx_with_head_code_success() {
     let cases: [(Mode, &str); 5] = [
