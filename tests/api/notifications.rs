@@ -144,14 +144,20 @@ async fn a_receiver_that_recovers_mid_series_gets_the_notification_at_7_seconds(
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_hung_receiver_times_out_and_the_timeout_never_eats_the_interval() {
-    let app = spawn_with(Setup {
+/// A simulator whose partner's receiver takes every request and never answers, with `[notify]`
+/// keys `notify` (TOML lines).
+async fn with_a_hung_receiver(notify: &str) -> TestApp {
+    spawn_with(Setup {
         receiver: Some(Mode::Hang),
-        config: Some("[notify]\ntimeout_ms = 300\n".into()),
+        config: Some(format!("[notify]\n{notify}")),
         ..Setup::default()
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn a_hung_receiver_times_out_and_the_timeout_never_eats_the_interval() {
+    let app = with_a_hung_receiver("timeout_ms = 300\n").await;
     let id = ping(&app, "anyone?").await;
     // The first attempt is in flight (it reached the receiver, which never answers).
     app.receiver
@@ -179,12 +185,7 @@ async fn a_hung_receiver_times_out_and_the_timeout_never_eats_the_interval() {
 #[tokio::test]
 async fn a_destination_has_at_most_its_configured_attempts_open() {
     use std::time::Duration;
-    let app = spawn_with(Setup {
-        receiver: Some(Mode::Hang),
-        config: Some("[notify]\ntimeout_ms = 1000\nconcurrency_per_destination = 2\n".into()),
-        ..Setup::default()
-    })
-    .await;
+    let app = with_a_hung_receiver("timeout_ms = 1000\nconcurrency_per_destination = 2\n").await;
     for i in 0..5 {
         ping(&app, &format!("n{i}")).await;
     }
