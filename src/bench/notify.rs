@@ -10,7 +10,6 @@
 //! takes `--warm-up` notifications untimed, so the simulator's connections to the receivers are
 //! open as in steady state. The ceiling is measured right before and right after the run.
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -53,25 +52,64 @@ pub struct NotifyRun {
     pub ceiling_ratio: Option<f64>,
 }
 
-/// A receiver that acknowledges every Whalet notification by echoing its head.
-struct Receiver {
-    addr: SocketAddr,
+/// The acknowledgements counted, and a wake-up for whoever waits, once, when the count reaches
+/// the goal (not at every acknowledgement: a wake-up per delivery would be a cost of the bench
+/// paid on the cores the simulator is measured on).
+struct Acks {
+    count: AtomicU64,
+    goal: AtomicU64,
+    reached: Notify,
 }
 
-async fn receiver(acked: Arc<AtomicU64>, arrived: Arc<Notify>) -> anyhow::Result<Receiver> {
+impl Acks {
+    fn new() -> Self {
+        Self {
+            count: AtomicU64::new(0),
+            goal: AtomicU64::new(u64::MAX),
+            reached: Notify::new(),
+        }
+    }
+
+    // Sequentially consistent: the waiter stores the goal and then reads the count, an
+    // acknowledgement adds to the count and then reads the goal; at least one sees the other.
+    fn ack(&self) {
+        let count = self.count.fetch_add(1, Ordering::SeqCst) + 1;
+        if count == self.goal.load(Ordering::SeqCst) {
+            self.reached.notify_one();
+        }
+    }
+
+    fn count(&self) -> u64 {
+        self.count.load(Ordering::SeqCst)
+    }
+
+    /// Waits until the count reaches `goal` (at most five minutes; the count is read again every
+    /// 200 ms whatever happens).
+    async fn wait_for(&self, goal: u64) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+        self.goal.store(goal, Ordering::SeqCst);
+        // Checked after the goal is set: an acknowledgement counted before it cannot be missed,
+        // and one counted after it notifies (a stored permit if nobody waits yet).
+        while self.count() < goal && tokio::time::Instant::now() < deadline {
+            let _ = tokio::time::timeout(Duration::from_millis(200), self.reached.notified()).await;
+        }
+    }
+}
+
+/// A receiver that acknowledges every Whalet notification by echoing its head, until `stop`.
+async fn receiver(acks: Arc<Acks>, stop: CancellationToken) -> anyhow::Result<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let answer = move |body: Bytes| {
-        let (acked, arrived) = (acked.clone(), arrived.clone());
+        let acks = acks.clone();
         async move {
             let ack = ack_for(&body);
-            acked.fetch_add(1, Ordering::Relaxed);
-            arrived.notify_one();
+            acks.ack();
             Answer::json(ack)
         }
     };
-    tokio::spawn(serve_bodies(listener, CancellationToken::new(), answer));
-    Ok(Receiver { addr })
+    tokio::spawn(serve_bodies(listener, stop, answer));
+    Ok(format!("http://{addr}/notify"))
 }
 
 /// The acknowledgement of a notification: its head echoed with `SUCCESS` (unsigned).
@@ -130,16 +168,14 @@ pub async fn run(
         n > 0 && destinations > 0,
         "--notifications and the destinations must be positive"
     );
-    let acked = Arc::new(AtomicU64::new(0));
-    let arrived = Arc::new(Notify::new());
-    let mut receivers = Vec::with_capacity(destinations);
+    let acks = Arc::new(Acks::new());
+    // The level's receivers stop listening when it ends, however it ends.
+    let stop = CancellationToken::new();
+    let _stop_receivers = stop.clone().drop_guard();
+    let mut urls = Vec::with_capacity(destinations);
     for _ in 0..destinations {
-        receivers.push(receiver(acked.clone(), arrived.clone()).await?);
+        urls.push(receiver(acks.clone(), stop.clone()).await?);
     }
-    let urls: Vec<String> = receivers
-        .iter()
-        .map(|r| format!("http://{}/notify", r.addr))
-        .collect();
     let path = std::env::temp_dir().join(format!(
         "whalet-sim-bench-{}-{destinations}.toml",
         std::process::id()
@@ -167,16 +203,16 @@ pub async fn run(
     if warm > 0 {
         eprintln!("notifications: warming up with {warm}...");
         fire(&base, warm, warm_up, destinations).await?;
-        wait_for(&acked, &arrived, warm).await;
+        acks.wait_for(warm).await;
     }
-    let already = acked.load(Ordering::Relaxed);
+    let already = acks.count();
 
     let before = ceiling::measure_on(slice, ceiling::Scheme::Notification, ceiling_threads)?;
     let crypto_before = server::crypto_totals(spawned.addr).await;
     let cpu_before = server::cpu_seconds(pid);
     let started = Instant::now();
     fire(&base, n, burst, destinations).await?;
-    wait_for(&acked, &arrived, already + n).await;
+    acks.wait_for(already + n).await;
     let elapsed = started.elapsed().as_secs_f64();
     let cpu = match (cpu_before, server::cpu_seconds(pid)) {
         (Some(a), Some(b)) => Some(b - a),
@@ -185,7 +221,7 @@ pub async fn run(
     let crypto = server::crypto_cpu_s_since(spawned.addr, crypto_before).await;
     let after = ceiling::measure_on(slice, ceiling::Scheme::Notification, ceiling_threads)?;
     drop(spawned);
-    let delivered = acked.load(Ordering::Relaxed) - already;
+    let delivered = acks.count() - already;
     let mean = before.mean_with(&after);
     let per_delivery = cpu
         .filter(|_| delivered > 0)
@@ -259,14 +295,6 @@ async fn fire(base: &str, n: u64, burst: u64, destinations: usize) -> anyhow::Re
     Ok(())
 }
 
-/// Waits until `acked` reaches `target` (at most five minutes).
-async fn wait_for(acked: &AtomicU64, arrived: &Notify, target: u64) {
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while acked.load(Ordering::Relaxed) < target && Instant::now() < deadline {
-        let _ = tokio::time::timeout(Duration::from_millis(200), arrived.notified()).await;
-    }
-}
-
 /// The report of every level, as a table.
 pub fn table(runs: &[NotifyRun], ceiling: Option<&Ceiling>) -> String {
     let mut s = String::new();
@@ -319,6 +347,32 @@ pub fn table(runs: &[NotifyRun], ceiling: Option<&Ceiling>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The waiter is woken by the acknowledgement that reaches its goal, not by its 200 ms
+    /// re-reading (the clock is paused: only the re-reading would move it), and a goal already
+    /// passed returns at once.
+    #[tokio::test(start_paused = true)]
+    async fn the_goal_wakes_the_waiter() {
+        let acks = Arc::new(Acks::new());
+        let waiter = {
+            let acks = acks.clone();
+            tokio::spawn(async move {
+                let started = tokio::time::Instant::now();
+                acks.wait_for(5).await;
+                started.elapsed()
+            })
+        };
+        tokio::task::yield_now().await;
+        for _ in 0..5 {
+            acks.ack();
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(waiter.await.unwrap(), Duration::ZERO);
+        let started = tokio::time::Instant::now();
+        acks.wait_for(3).await;
+        assert_eq!(started.elapsed(), Duration::ZERO);
+        assert_eq!(acks.count(), 5);
+    }
 
     #[test]
     fn the_ack_echoes_the_head_with_success() {
