@@ -481,12 +481,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             };
             eprintln!("open loop: {per_sec:.1} req/s for {duration:?}, {partners} connections...");
             let before = slice.map(&ceiling_now).transpose()?.flatten();
-            let cpu_before = pid.and_then(server::cpu_seconds);
+            let reading = server::read(addr, pid).await;
             let out = open::run(addr, plan, schedule).await;
-            let cpu = match (cpu_before, pid.and_then(server::cpu_seconds)) {
-                (Some(a), Some(b)) => Some(b - a),
-                _ => None,
-            };
+            let cpu = server::read(addr, pid).await.cpu_s_since(&reading);
             let after = slice.map(&ceiling_now).transpose()?.flatten();
             if let Some(all) = sealed {
                 let used = usize::try_from(out.replies.consumed).unwrap_or(usize::MAX);
@@ -956,9 +953,7 @@ async fn measured(
 ) -> Measured {
     eprintln!("{target}: {partners} partners, run {repeat}...");
     let me = std::process::id();
-    // Read outside the CPU window: the server's crypto count does not move while it answers.
-    let crypto_before = server::crypto_totals(addr).await;
-    let cpu_before = pid.and_then(server::cpu_seconds);
+    let reading = server::read(addr, pid).await;
     let gen_before = server::cpu_seconds(me);
     let done = Arc::new(AtomicBool::new(false));
     let rss_max = Arc::new(AtomicU64::new(0));
@@ -978,15 +973,13 @@ async fn measured(
     if let Some(s) = sampler {
         let _ = s.await;
     }
-    let cpu = match (cpu_before, pid.and_then(server::cpu_seconds)) {
-        (Some(a), Some(b)) => Some(b - a),
-        _ => None,
-    };
     let generator_cpu = match (gen_before, server::cpu_seconds(me)) {
         (Some(a), Some(b)) if pid != Some(me) => Some(b - a),
         _ => None,
     };
-    let crypto_cpu = server::crypto_cpu_s_since(addr, crypto_before).await;
+    let later = server::read(addr, pid).await;
+    let cpu = later.cpu_s_since(&reading);
+    let crypto_cpu = later.crypto_s_since(&reading);
     let rss = rss_max.load(Ordering::Relaxed);
     Measured {
         partners,

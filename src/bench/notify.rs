@@ -208,17 +208,14 @@ pub async fn run(
     let already = acks.count();
 
     let before = ceiling::measure_on(slice, ceiling::Scheme::Notification, ceiling_threads)?;
-    let crypto_before = server::crypto_totals(spawned.addr).await;
-    let cpu_before = server::cpu_seconds(pid);
+    let reading = server::read(spawned.addr, Some(pid)).await;
     let started = Instant::now();
     fire(&base, n, burst, destinations).await?;
     acks.wait_for(already + n).await;
     let elapsed = started.elapsed().as_secs_f64();
-    let cpu = match (cpu_before, server::cpu_seconds(pid)) {
-        (Some(a), Some(b)) => Some(b - a),
-        _ => None,
-    };
-    let crypto = server::crypto_cpu_s_since(spawned.addr, crypto_before).await;
+    let later = server::read(spawned.addr, Some(pid)).await;
+    let cpu = later.cpu_s_since(&reading);
+    let crypto = later.crypto_s_since(&reading);
     let after = ceiling::measure_on(slice, ceiling::Scheme::Notification, ceiling_threads)?;
     drop(spawned);
     let delivered = acks.count() - already;

@@ -148,19 +148,47 @@ pub async fn get_status(addr: SocketAddr, path: &str) -> Option<u16> {
     get(addr, path).await.map(|(status, _)| status)
 }
 
-/// The server's crypto counts so far (`GET /__sim/crypto`), when it counts them (`serve
-/// --account-crypto`) and answers within 2 s.
-pub async fn crypto_totals(addr: SocketAddr) -> Option<Totals> {
-    let answer = tokio::time::timeout(Duration::from_secs(2), get(addr, "/__sim/crypto"));
-    let (status, body) = answer.await.ok()??;
-    let totals: Totals = serde_json::from_slice(&body).ok()?;
-    (status == 200 && totals.accounting).then_some(totals)
+/// The server's CPU time and crypto counts at one moment; two readings give a window's figures.
+#[derive(Debug, Clone, Default)]
+pub struct Reading {
+    /// The server's own process clock (`processCpuNs` of `GET /__sim/crypto`), exact.
+    process_cpu_ns: Option<u64>,
+    /// From `/proc/<pid>/stat`, in ticks of 10 ms: for a server that does not give its own.
+    proc_cpu_s: Option<f64>,
+    /// The crypto counts, when the server counts them (`serve --account-crypto`).
+    crypto: Option<Totals>,
 }
 
-/// The server's crypto CPU seconds since `before`, an earlier [`crypto_totals`].
-pub async fn crypto_cpu_s_since(addr: SocketAddr, before: Option<Totals>) -> Option<f64> {
-    let after = crypto_totals(addr).await?;
-    Some(after.cpu_ns_since(Some(&before?)) as f64 / 1e9)
+/// Reads the server at `addr` (process `pid`, when known): `GET /__sim/crypto` answered within
+/// 2 s, and `/proc`.
+pub async fn read(addr: SocketAddr, pid: Option<u32>) -> Reading {
+    let answer = tokio::time::timeout(Duration::from_secs(2), get(addr, "/__sim/crypto"));
+    let totals = match answer.await {
+        Ok(Some((200, body))) => serde_json::from_slice::<Totals>(&body).ok(),
+        _ => None,
+    };
+    Reading {
+        process_cpu_ns: totals.as_ref().and_then(|t| t.process_cpu_ns),
+        proc_cpu_s: pid.and_then(cpu_seconds),
+        crypto: totals.filter(|t| t.accounting),
+    }
+}
+
+impl Reading {
+    /// The server's CPU seconds from `before` to this reading: by its own clock when both
+    /// readings have it (a window of a few milliseconds is then still right), else by `/proc`.
+    pub fn cpu_s_since(&self, before: &Reading) -> Option<f64> {
+        match (before.process_cpu_ns, self.process_cpu_ns) {
+            (Some(then), Some(now)) => Some(now.saturating_sub(then) as f64 / 1e9),
+            _ => Some(self.proc_cpu_s? - before.proc_cpu_s?),
+        }
+    }
+
+    /// The server's crypto CPU seconds from `before` to this reading, when it counts them.
+    pub fn crypto_s_since(&self, before: &Reading) -> Option<f64> {
+        let now = self.crypto.as_ref()?;
+        Some(now.cpu_ns_since(Some(before.crypto.as_ref()?)) as f64 / 1e9)
+    }
 }
 
 /// One GET on a fresh connection: the status and the whole body; None on any failure.
@@ -195,4 +223,30 @@ pub async fn echo_server(addr: SocketAddr) -> anyhow::Result<()> {
     )
     .await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Reading;
+
+    fn reading(process_cpu_ns: Option<u64>, proc_cpu_s: Option<f64>) -> Reading {
+        Reading {
+            process_cpu_ns,
+            proc_cpu_s,
+            crypto: None,
+        }
+    }
+
+    /// A window's CPU comes from the server's own clock when both readings carry it, and from
+    /// `/proc` only otherwise: never the one at the start and the other at the end.
+    #[test]
+    fn the_servers_own_clock_goes_before_proc() {
+        let before = reading(Some(1_000_000_000), Some(1.0));
+        let after = reading(Some(1_054_000_000), Some(1.1));
+        assert_eq!(after.cpu_s_since(&before), Some(0.054));
+        let old_server = reading(None, Some(1.1));
+        assert_eq!(old_server.cpu_s_since(&before), Some(1.1 - 1.0));
+        assert_eq!(reading(None, None).cpu_s_since(&before), None);
+        assert_eq!(after.crypto_s_since(&before), None);
+    }
 }

@@ -765,7 +765,7 @@ fn bench_notifications_delivers_every_one_and_reports_the_ceiling_ratio() {
         .args([
             "bench",
             "--notifications",
-            "24",
+            "160",
             "--destinations",
             "1,3",
             "--ceiling-time",
@@ -773,7 +773,7 @@ fn bench_notifications_delivers_every_one_and_reports_the_ceiling_ratio() {
             "--ceiling-slice",
             "20ms",
             "--warm-up",
-            "2",
+            "8",
             "--server-log",
             "warn",
             "--json",
@@ -791,9 +791,9 @@ fn bench_notifications_delivers_every_one_and_reports_the_ceiling_ratio() {
     assert_eq!(runs.len(), 2);
     for (run, destinations) in runs.iter().zip([1, 3]) {
         assert_eq!(run["destinations"], destinations);
-        // The warm-up's deliveries (two per destination) are not counted.
-        assert_eq!(run["delivered"], 24, "{run}");
-        assert_eq!(run["warm_up"], 2, "{run}");
+        // The warm-up's deliveries (eight per destination) are not counted.
+        assert_eq!(run["delivered"], 160, "{run}");
+        assert_eq!(run["warm_up"], 8, "{run}");
         assert!(run["ceiling_ratio"].as_f64().unwrap() > 0.0, "{run}");
         // The server counted its own sealing: part, not all, of its CPU in the window.
         let share = run["crypto_share"].as_f64().unwrap();

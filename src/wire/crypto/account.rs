@@ -19,6 +19,10 @@
 //! whose error comes only from how much calls of one stratum differ from each other, not from
 //! how many happened to be sampled.
 //!
+//! A stratum's first call is timed whatever the draw, so that a stratum with calls always has a
+//! mean: a short stretch of a few calls would otherwise count nothing for a stratum none of whose
+//! calls happened to be drawn.
+//!
 //! Off, it costs one relaxed atomic load a call.
 
 use std::cell::Cell;
@@ -143,6 +147,7 @@ impl Account {
             cpu_ns: 0,
             sample_one_in: SAMPLE_ONE_IN,
             strata,
+            process_cpu_ns: process_cpu_ns(),
         };
         totals.cpu_ns = totals.cpu_ns_since(None);
         totals
@@ -169,7 +174,7 @@ impl Account {
         }
         let stratum = &self.strata[primitive.stratum(size)];
         stratum.calls.fetch_add(1, Relaxed);
-        if !sample() {
+        if !sample() && stratum.sampled.load(Relaxed) > 0 {
             return f();
         }
         let start = clock();
@@ -215,6 +220,11 @@ pub struct Totals {
     pub sample_one_in: u64,
     /// The counts the estimate is made of, per stratum that has seen a call.
     pub strata: Vec<StratumTotals>,
+    /// The whole process's CPU time (every thread, those that have ended too) at this reading,
+    /// nanoseconds, whether or not the crypto is counted: the bench sets the crypto beside it.
+    /// Its clock is exact, where `/proc/<pid>/stat` counts in ticks of 10 ms.
+    #[serde(default)]
+    pub process_cpu_ns: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -289,6 +299,21 @@ pub(crate) fn thread_cpu_ns() -> Option<u64> {
     None
 }
 
+/// The CPU time of the whole process so far, nanoseconds (None where the platform has no such
+/// clock).
+#[cfg(unix)]
+pub fn process_cpu_ns() -> Option<u64> {
+    let ts = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    let secs = u64::try_from(ts.tv_sec).ok()?;
+    let nanos = u64::try_from(ts.tv_nsec).ok()?;
+    Some(secs * 1_000_000_000 + nanos)
+}
+
+#[cfg(not(unix))]
+pub fn process_cpu_ns() -> Option<u64> {
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,6 +334,7 @@ mod tests {
             cpu_ns: 0,
             sample_one_in: SAMPLE_ONE_IN,
             strata,
+            process_cpu_ns: None,
         }
     }
 
@@ -395,6 +421,52 @@ mod tests {
         assert_eq!(totals.calls, 800);
         assert!(totals.strata[0].sampled > 0, "{totals:?}");
         assert_eq!(totals.cpu_ns, 800 * 2_000, "{totals:?}");
+    }
+
+    /// The first call of every stratum is timed, whatever the draw says: one call in each of the
+    /// 24 strata leaves each with one sample (by the draw alone, all 24 would be sampled about
+    /// once in 8^24 tries).
+    #[test]
+    fn a_strata_first_call_is_always_timed() {
+        let now = Cell::new(0u64);
+        let read = || Some(now.get());
+        let account = Account::new();
+        account.enable();
+        for (primitive, _) in PRIMITIVES {
+            let sizes = match primitive {
+                Primitive::AesEncrypt | Primitive::AesDecrypt => [16, 4096, 65536, 65537],
+                _ => [128, 256, 384, 512],
+            };
+            for size in sizes {
+                account.timed_on(read, primitive, size, || now.set(now.get() + 1_000));
+            }
+        }
+        let totals = account.totals();
+        assert_eq!(totals.strata.len(), STRATA, "{totals:?}");
+        for s in &totals.strata {
+            assert_eq!((s.calls, s.sampled, s.sampled_ns), (1, 1, 1_000), "{s:?}");
+        }
+        assert_eq!(totals.cpu_ns, STRATA as u64 * 1_000);
+    }
+
+    /// The reading carries the process's CPU clock, which moves with work on any thread.
+    #[test]
+    fn a_reading_carries_the_process_cpu_clock() {
+        let Some(start) = totals().process_cpu_ns else {
+            return;
+        };
+        // 30 ms of CPU on a thread that then ends: they stay in the process's clock.
+        let worker = std::thread::spawn(|| {
+            let began = thread_cpu_ns().unwrap();
+            let mut x = 0u64;
+            while thread_cpu_ns().unwrap() - began < 30_000_000 {
+                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(1));
+            }
+            x
+        });
+        worker.join().unwrap();
+        let end = totals().process_cpu_ns.unwrap();
+        assert!(end - start >= 30_000_000, "{start} -> {end}");
     }
 
     /// Against the thread's own CPU clock around the whole loop, the sampled estimate of 800
