@@ -149,7 +149,7 @@ pub async fn get_status(addr: SocketAddr, path: &str) -> Option<u16> {
 }
 
 /// The server's CPU time and crypto counts at one moment; two readings give a window's figures.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug)]
 pub struct Reading {
     /// The server's own process clock (`processCpuNs` of `GET /__sim/crypto`), exact.
     process_cpu_ns: Option<u64>,

@@ -286,31 +286,38 @@ fn sample() -> bool {
 
 /// This thread's CPU time in nanoseconds (`CLOCK_THREAD_CPUTIME_ID`); the bench's ceiling
 /// reads it too.
-#[cfg(unix)]
+#[inline]
 pub(crate) fn thread_cpu_ns() -> Option<u64> {
-    let ts = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    cpu_clock_ns(CpuClock::Thread)
+}
+
+/// The CPU time of the whole process so far, every thread (ended ones too), nanoseconds
+/// (`CLOCK_PROCESS_CPUTIME_ID`).
+fn process_cpu_ns() -> Option<u64> {
+    cpu_clock_ns(CpuClock::Process)
+}
+
+enum CpuClock {
+    Thread,
+    Process,
+}
+
+/// A CPU clock's reading in nanoseconds; None where the platform has no such clock.
+#[cfg(unix)]
+#[inline]
+fn cpu_clock_ns(clock: CpuClock) -> Option<u64> {
+    use rustix::time::ClockId;
+    let ts = rustix::time::clock_gettime(match clock {
+        CpuClock::Thread => ClockId::ThreadCPUTime,
+        CpuClock::Process => ClockId::ProcessCPUTime,
+    });
     let secs = u64::try_from(ts.tv_sec).ok()?;
     let nanos = u64::try_from(ts.tv_nsec).ok()?;
     Some(secs * 1_000_000_000 + nanos)
 }
 
 #[cfg(not(unix))]
-pub(crate) fn thread_cpu_ns() -> Option<u64> {
-    None
-}
-
-/// The CPU time of the whole process so far, nanoseconds (None where the platform has no such
-/// clock).
-#[cfg(unix)]
-pub fn process_cpu_ns() -> Option<u64> {
-    let ts = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
-    let secs = u64::try_from(ts.tv_sec).ok()?;
-    let nanos = u64::try_from(ts.tv_nsec).ok()?;
-    Some(secs * 1_000_000_000 + nanos)
-}
-
-#[cfg(not(unix))]
-pub fn process_cpu_ns() -> Option<u64> {
+fn cpu_clock_ns(_: CpuClock) -> Option<u64> {
     None
 }
 
