@@ -82,6 +82,17 @@ pub struct Sealed {
     pub body: Bytes,
 }
 
+impl Sealed {
+    /// `value` as a JSON body, sent as `content_type` (each surface writes its own).
+    pub fn json(content_type: &'static str, value: &impl Serialize) -> Result<Self, String> {
+        let body = serde_json::to_vec(value).map_err(|e| e.to_string())?;
+        Ok(Self {
+            content_type,
+            body: body.into(),
+        })
+    }
+}
+
 /// A surface's way of sending notifications.
 pub trait Transport: Send + Sync + 'static {
     /// The tenant's configured notify URL.
@@ -92,6 +103,16 @@ pub trait Transport: Send + Sync + 'static {
     fn judge(&self, n: &Notification, status: u16, body: &[u8]) -> Result<(), String>;
     /// Delays before each retry, in virtual ms.
     fn retry_delays(&self) -> Vec<i64>;
+}
+
+/// The first check of every surface's [`Transport::judge`]: an answer that is not HTTP 2xx
+/// acknowledges nothing, whatever its body.
+pub fn judge_status(status: u16) -> Result<(), String> {
+    if (200..300).contains(&status) {
+        Ok(())
+    } else {
+        Err(format!("HTTP {status}"))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

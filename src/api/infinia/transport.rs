@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use crate::api::infinia::apps::Apps;
-use crate::notify::{Notification, Sealed, Transport};
+use crate::notify::{judge_status, Notification, Sealed, Transport};
 use crate::tenant::TenantId;
 use crate::wire::infinia as envelope;
 
@@ -49,18 +49,11 @@ impl Transport for InfiniaTransport {
                 map.remove("signature");
             }
         }
-        Ok(Sealed {
-            content_type: "application/json; charset=UTF-8",
-            body: serde_json::to_vec(&value)
-                .map_err(|e| e.to_string())?
-                .into(),
-        })
+        Sealed::json("application/json; charset=UTF-8", &value)
     }
 
     fn judge(&self, _n: &Notification, status: u16, body: &[u8]) -> Result<(), String> {
-        if !(200..300).contains(&status) {
-            return Err(format!("HTTP {status}"));
-        }
+        judge_status(status)?;
         if body == ACK {
             return Ok(());
         }

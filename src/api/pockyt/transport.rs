@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::api::pockyt::Merchants;
 use crate::config::pockyt::IpnFormat;
-use crate::notify::{schedule, Notification, Sealed, Transport};
+use crate::notify::{judge_status, schedule, Notification, Sealed, Transport};
 use crate::tenant::TenantId;
 use crate::wire::pockyt as wire;
 
@@ -37,30 +37,23 @@ impl Transport for PockytTransport {
                 *sign = wire::corrupt(sign);
             }
         }
-        Ok(match merchant.ipn_format {
-            IpnFormat::Form => Sealed {
+        match merchant.ipn_format {
+            IpnFormat::Form => Ok(Sealed {
                 content_type: "application/x-www-form-urlencoded",
                 body: wire::form_encode(&pairs).into(),
-            },
+            }),
             IpnFormat::Json => {
                 let object: serde_json::Map<String, Value> = pairs
                     .into_iter()
                     .map(|(k, v)| (k, Value::String(v)))
                     .collect();
-                Sealed {
-                    content_type: "application/json",
-                    body: serde_json::to_vec(&object)
-                        .map_err(|e| e.to_string())?
-                        .into(),
-                }
+                Sealed::json("application/json", &object)
             }
-        })
+        }
     }
 
     fn judge(&self, _n: &Notification, status: u16, body: &[u8]) -> Result<(), String> {
-        if !(200..300).contains(&status) {
-            return Err(format!("HTTP {status}"));
-        }
+        judge_status(status)?;
         let text = String::from_utf8_lossy(body);
         if text.trim() == "success" {
             Ok(())

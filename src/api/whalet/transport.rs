@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use crate::api::whalet::partners::Partners;
-use crate::notify::{schedule, Notification, Sealed, Transport};
+use crate::api::whalet::partners::{Partner, Partners};
+use crate::notify::{judge_status, schedule, Notification, Sealed, Transport};
 use crate::tenant::TenantId;
 use serde_json::Value;
 
@@ -20,24 +20,34 @@ pub struct WhaletTransport {
     pub key_enc_form: KeyEncForm,
 }
 
+impl WhaletTransport {
+    /// The partner a notification goes to.
+    fn partner(&self, n: &Notification) -> Result<Arc<Partner>, String> {
+        self.partners
+            .get(&n.tenant.id)
+            .ok_or_else(|| format!("tenant {} is not a configured Whalet partner", n.tenant))
+    }
+}
+
+/// The head a notification to `partner` carries, which its ack must echo.
+fn notification_head(partner: &Partner, n: &Notification) -> Echo {
+    Echo {
+        partner_id: partner.id.clone(),
+        api_code: n.topic.clone(),
+        request_no: n.request_no.clone(),
+        version: VERSION.into(),
+    }
+}
+
 impl Transport for WhaletTransport {
     fn url(&self, tenant: &TenantId) -> Option<String> {
         self.partners.get(&tenant.id)?.notify_url.get()
     }
 
     fn seal(&self, n: &Notification, corrupt: bool) -> Result<Sealed, String> {
-        let partner = self
-            .partners
-            .get(&n.tenant.id)
-            .ok_or_else(|| format!("tenant {} is not a configured Whalet partner", n.tenant))?;
-        let echo = Echo {
-            partner_id: partner.id.clone(),
-            api_code: n.topic.clone(),
-            request_no: n.request_no.clone(),
-            version: VERSION.into(),
-        };
+        let partner = self.partner(n)?;
         let mut body = envelope::seal_request_as(
-            &echo,
+            &notification_head(&partner, n),
             &n.payload,
             &partner.platform_key,
             &partner.public_key,
@@ -55,9 +65,7 @@ impl Transport for WhaletTransport {
     }
 
     fn judge(&self, n: &Notification, status: u16, body: &[u8]) -> Result<(), String> {
-        if !(200..300).contains(&status) {
-            return Err(format!("HTTP {status}"));
-        }
+        judge_status(status)?;
         let value: Value = serde_json::from_slice(body)
             .map_err(|e| format!("the answer is not a Whalet reply (not JSON: {e})"))?;
         let head = value
@@ -70,20 +78,11 @@ impl Transport for WhaletTransport {
             let detail = text("detail").unwrap_or_default();
             return Err(format!("ack head.code is {code:?} ({detail}), not SUCCESS"));
         }
-        let partner = self
-            .partners
-            .get(&n.tenant.id)
-            .ok_or_else(|| format!("tenant {} is not a configured Whalet partner", n.tenant))?;
+        let partner = self.partner(n)?;
         if partner.strict_ack {
-            let notification = Echo {
-                partner_id: partner.id.clone(),
-                api_code: n.topic.clone(),
-                request_no: n.request_no.clone(),
-                version: VERSION.into(),
-            };
             envelope::check_ack(
                 &value,
-                &notification,
+                &notification_head(&partner, n),
                 &partner.public_key,
                 partner.ack_sign_required,
             )?;
@@ -154,6 +153,14 @@ mod tests {
         )
     }
 
+    /// Asserts that `t` refuses `body`, answered with HTTP 200, as the ack of `n`, for a reason
+    /// that says `why`.
+    #[track_caller]
+    fn assert_refused(t: &WhaletTransport, n: &Notification, body: &[u8], why: &str) {
+        let refusal = t.judge(n, 200, body).unwrap_err();
+        assert!(refusal.contains(why), "{refusal}");
+    }
+
     #[test]
     fn strict_ack_accepts_the_partners_signature_and_refuses_any_other() {
         let (strict, lenient, n) = (transport(true), transport(false), notification());
@@ -162,24 +169,21 @@ mod tests {
             Ok(())
         );
         let forged = ack(demo::PLATFORM_PRIVATE, "N1");
-        let why = strict.judge(&n, 200, &forged).unwrap_err();
-        assert!(
-            why.contains("does not verify with the partner's public key"),
-            "{why}"
+        assert_refused(
+            &strict,
+            &n,
+            &forged,
+            "does not verify with the partner's public key",
         );
         assert_eq!(lenient.judge(&n, 200, &forged), Ok(()));
-        let why = strict
-            .judge(&n, 200, &ack(demo::PARTNER_PRIVATE, "N2"))
-            .unwrap_err();
-        assert!(why.contains("head.requestNo is \"N2\""), "{why}");
-        let why = strict
-            .judge(
-                &n,
-                200,
-                br#"{"head":{"partnerId":"P1","apiCode":"connectivityNotify","requestNo":"N1","version":"1.0","code":"SUCCESS","detail":"","sign":"zz"}}"#,
-            )
-            .unwrap_err();
-        assert!(why.contains("not hex"), "{why}");
+        assert_refused(
+            &strict,
+            &n,
+            &ack(demo::PARTNER_PRIVATE, "N2"),
+            "head.requestNo is \"N2\"",
+        );
+        let sign_not_hex = br#"{"head":{"partnerId":"P1","apiCode":"connectivityNotify","requestNo":"N1","version":"1.0","code":"SUCCESS","detail":"","sign":"zz"}}"#;
+        assert_refused(&strict, &n, sign_not_hex, "not hex");
     }
 
     #[test]
@@ -190,38 +194,39 @@ mod tests {
         let complete = r#""partnerId":"P1","apiCode":"connectivityNotify","requestNo":"N1","version":"1.0","code":"SUCCESS","detail":"成功""#;
         // Unsigned but complete: accepted (the documents make the reply's sign optional).
         assert_eq!(strict.judge(&n, 200, &head(complete)), Ok(()));
-        let why = strict
-            .judge(&n, 200, br#"{"head":{"code":"SUCCESS"}}"#)
-            .unwrap_err();
-        assert!(why.contains("head.partnerId is missing"), "{why}");
-        let why = strict
-            .judge(
-                &n,
-                200,
-                &head(&complete.replace("connectivityNotify", "other")),
-            )
-            .unwrap_err();
-        assert!(
-            why.contains("head.apiCode is \"other\", the notification's is \"connectivityNotify\""),
-            "{why}"
+        assert_refused(
+            &strict,
+            &n,
+            br#"{"head":{"code":"SUCCESS"}}"#,
+            "head.partnerId is missing",
         );
-        let why = strict
-            .judge(
-                &n,
-                200,
-                &head(&complete.replace(r#""version":"1.0""#, r#""version":1"#)),
-            )
-            .unwrap_err();
-        assert!(why.contains("head.version must be a string"), "{why}");
+        assert_refused(
+            &strict,
+            &n,
+            &head(&complete.replace("connectivityNotify", "other")),
+            "head.apiCode is \"other\", the notification's is \"connectivityNotify\"",
+        );
+        assert_refused(
+            &strict,
+            &n,
+            &head(&complete.replace(r#""version":"1.0""#, r#""version":1"#)),
+            "head.version must be a string",
+        );
         // A signature, when present, must verify.
-        let why = strict
-            .judge(&n, 200, &ack(demo::PLATFORM_PRIVATE, "N1"))
-            .unwrap_err();
-        assert!(why.contains("does not verify"), "{why}");
+        assert_refused(
+            &strict,
+            &n,
+            &ack(demo::PLATFORM_PRIVATE, "N1"),
+            "does not verify",
+        );
         // ack_sign_required: unsigned is refused, signed by the partner accepted.
         let signed_only = transport_with("ack_sign_required = true\n");
-        let why = signed_only.judge(&n, 200, &head(complete)).unwrap_err();
-        assert!(why.contains("the ack has no head.sign"), "{why}");
+        assert_refused(
+            &signed_only,
+            &n,
+            &head(complete),
+            "the ack has no head.sign",
+        );
         assert_eq!(
             signed_only.judge(&n, 200, &ack(demo::PARTNER_PRIVATE, "N1")),
             Ok(())
