@@ -18,7 +18,6 @@ mod server;
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,7 +50,6 @@ pub enum Surface {
 }
 
 #[derive(clap::Args, Debug)]
-#[command(after_help = crate::cli::exit::EXIT_CODES)]
 pub struct BenchArgs {
     /// Surface to load.
     #[arg(long, value_enum, default_value = "whalet")]
@@ -234,10 +232,22 @@ pub fn parse_duration(text: &str) -> anyhow::Result<Duration> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+/// What a bench run has to show: its report (the JSON or the table, as it goes on stdout) and
+/// whether every request succeeded and every notification arrived. The command line prints it
+/// and picks the exit code from it.
+#[derive(Debug)]
+pub struct Finished {
+    pub report: String,
+    pub complete: bool,
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<Finished> {
     if let Some(addr) = args.echo_server {
         server::echo_server(addr).await?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Finished {
+            report: String::new(),
+            complete: true,
+        });
     }
     if let Some(n) = args.notifications {
         return notifications(&args, n).await;
@@ -504,28 +514,24 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     report.ceiling = ceiling;
     report.summarise();
-    if args.json {
-        crate::cli::out(serde_json::to_string_pretty(&report)?);
-    } else {
-        crate::cli::write_out(format_args!("{}", report.table()));
-    }
-    let failed = report
+    let complete = report
         .runs
         .iter()
-        .any(|r| r.ok < r.requests || !r.verify_errors.is_empty())
-        || report
+        .all(|r| r.ok >= r.requests && r.verify_errors.is_empty())
+        && report
             .open_loop
             .iter()
-            .any(|o| o.ok < o.sent || !o.verify_errors.is_empty());
-    Ok(crate::cli::exit::code(if failed {
-        crate::cli::exit::REFUSED
+            .all(|o| o.ok >= o.sent && o.verify_errors.is_empty());
+    let report = if args.json {
+        format!("{}\n", serde_json::to_string_pretty(&report)?)
     } else {
-        crate::cli::exit::SUCCESS
-    }))
+        report.table()
+    };
+    Ok(Finished { report, complete })
 }
 
 /// `--notifications N`: each destination level in turn, then the report.
-async fn notifications(args: &BenchArgs, n: u64) -> anyhow::Result<ExitCode> {
+async fn notifications(args: &BenchArgs, n: u64) -> anyhow::Result<Finished> {
     let slice = match args.ceiling_slice.trim() {
         "0" | "0s" | "0ms" => Duration::from_millis(200),
         text => parse_duration(text)?,
@@ -554,26 +560,20 @@ async fn notifications(args: &BenchArgs, n: u64) -> anyhow::Result<ExitCode> {
             .await?,
         );
     }
-    if args.json {
-        crate::cli::out(format_args!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "version": env!("CARGO_PKG_VERSION"),
-                "backend": crate::wire::crypto::backend(),
-                "optimized": !cfg!(debug_assertions),
-                "ceiling": ceiling,
-                "notifications": runs,
-            }))?
-        ));
+    let report = if args.json {
+        let json = serde_json::json!({
+            "version": env!("CARGO_PKG_VERSION"),
+            "backend": crate::wire::crypto::backend(),
+            "optimized": !cfg!(debug_assertions),
+            "ceiling": ceiling,
+            "notifications": runs,
+        });
+        format!("{}\n", serde_json::to_string_pretty(&json)?)
     } else {
-        crate::cli::write_out(format_args!("{}", notify::table(&runs, Some(&ceiling))));
-    }
-    let lost = runs.iter().any(|r| r.delivered < r.notifications);
-    Ok(crate::cli::exit::code(if lost {
-        crate::cli::exit::REFUSED
-    } else {
-        crate::cli::exit::SUCCESS
-    }))
+        notify::table(&runs, Some(&ceiling))
+    };
+    let complete = runs.iter().all(|r| r.delivered >= r.notifications);
+    Ok(Finished { report, complete })
 }
 
 fn resolve(url: &str) -> anyhow::Result<SocketAddr> {

@@ -45,6 +45,7 @@ enum Command {
     /// Fire an external event on a running simulator (`key=value` parameters).
     Trigger(TriggerArgs),
     /// Load-test a simulator with N concurrent partners; report throughput, latency, CPU, memory.
+    #[command(after_help = exit::EXIT_CODES)]
     Bench(Box<crate::bench::BenchArgs>),
     /// Report what a running simulator's traffic exercised, and what it never tried.
     Coverage(coverage::CoverageArgs),
@@ -150,6 +151,18 @@ struct TriggerArgs {
     get: Option<String>,
 }
 
+/// `bench`: the run, its report on stdout, and `REFUSED` when a request failed or a notification
+/// was lost.
+async fn bench(args: crate::bench::BenchArgs) -> anyhow::Result<ExitCode> {
+    let finished = crate::bench::run(args).await?;
+    write_out(format_args!("{}", finished.report));
+    Ok(exit::code(if finished.complete {
+        exit::SUCCESS
+    } else {
+        exit::REFUSED
+    }))
+}
+
 /// Prints one line on stdout. A reader that went away (`whalet-sim call ... | head -1`) ends the
 /// command quietly with 141, the status a shell gives a process killed by SIGPIPE, instead of a
 /// panic.
@@ -234,7 +247,7 @@ pub fn main() -> ExitCode {
             Command::Listen(args) => listen::run(args).await,
             Command::Keygen(args) => keygen::run(args),
             Command::Trigger(args) => trigger(args).await,
-            Command::Bench(args) => crate::bench::run(*args).await,
+            Command::Bench(args) => bench(*args).await,
             Command::Coverage(args) => coverage::run(args).await,
             Command::Contract(args) => contract::run(args),
         }
