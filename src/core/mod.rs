@@ -157,6 +157,17 @@ impl Core {
         self.inner.store.with_tenant(tenant, f).ok_or(TenantMissing)
     }
 
+    /// [`Core::with_tenant`] for triggers and timers, whose refusals are text: a tenant that is
+    /// gone reads `no tenant {id}`.
+    pub fn with_tenant_text<R>(
+        &self,
+        tenant: &TenantId,
+        f: impl FnOnce(&mut TenantState) -> R,
+    ) -> Result<R, String> {
+        self.with_tenant(tenant, f)
+            .map_err(|_| format!("no tenant {tenant}"))
+    }
+
     /// Opens a seller authorization link and schedules its expiry on the virtual clock.
     pub fn open_authorization(&self, request: AuthorizationRequest) {
         let (token, expires_at) = (request.token.clone(), request.expires_at);

@@ -74,19 +74,11 @@ pub struct Binding {
     pub notify: crate::behaviour::NotifyBehaviour,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum SellerStatus {
-    Active,
-    Frozen,
-}
-
-impl SellerStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SellerStatus::Active => "ACTIVE",
-            SellerStatus::Frozen => "FROZEN",
-        }
+status_enum! {
+    /// Whether a bound seller may receive revenue sharing (seller status notifications).
+    SellerStatus {
+        Active = "ACTIVE",
+        Frozen = "FROZEN",
     }
 }
 
@@ -169,21 +161,12 @@ pub struct Trade {
     pub file_name: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum SharingStatus {
-    Processing,
-    Success,
-    Failed,
-}
-
-impl SharingStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SharingStatus::Processing => "PROCESSING",
-            SharingStatus::Success => "SUCCESS",
-            SharingStatus::Failed => "FAILED",
-        }
+status_enum! {
+    /// Where a revenue sharing stands: its total is reserved while PROCESSING.
+    SharingStatus {
+        Processing = "PROCESSING",
+        Success = "SUCCESS",
+        Failed = "FAILED",
     }
 }
 
@@ -231,6 +214,27 @@ impl InfiniaState {
             .map(|i| i.amount.minor)
             .sum();
         earned.saturating_sub(shared).max(0)
+    }
+}
+
+/// Infinia is idempotent on `requestNo`: the record an earlier request with this number made in
+/// `records`, when `body` repeats the fields it was made with (`sent` reads them), so that the
+/// caller answers it again; None for a new number. A number reused with other fields is refused;
+/// `kind` names the request in that refusal (`a binding request`).
+pub fn repeated<'a, T>(
+    records: &'a BTreeMap<String, T>,
+    request_no: &str,
+    body: &Value,
+    sent: fn(&T) -> &Value,
+    kind: &str,
+) -> Result<Option<&'a T>, Refusal> {
+    match records.get(request_no) {
+        None => Ok(None),
+        Some(earlier) if sent(earlier) == body => Ok(Some(earlier)),
+        Some(_) => Err(Refusal::conflict(format!(
+            "requestNo {request_no:?} was already used for {kind} with other fields; use a new \
+             requestNo"
+        ))),
     }
 }
 

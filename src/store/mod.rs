@@ -30,6 +30,41 @@ macro_rules! lookups {
     )*};
 }
 
+/// Declares a status enum with each variant's wire word written once: it serializes,
+/// deserializes and displays as that word (`as_str`), reads it back (`parse`), and lists its
+/// variants (`ALL`).
+macro_rules! status_enum {
+    ($(#[$doc:meta])* $name:ident {
+        $($(#[$variant_doc:meta])* $variant:ident = $word:literal),* $(,)?
+    }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+        pub enum $name {
+            $($(#[$variant_doc])* #[serde(rename = $word)] $variant),*
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $word),*
+                }
+            }
+
+            pub fn parse(word: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|s| s.as_str() == word)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
 pub mod idempotency;
 pub mod infinia;
 pub mod ledger;
@@ -74,6 +109,33 @@ impl TenantState {
     pub fn next_seq(&mut self) -> u64 {
         self.sequence += 1;
         self.sequence
+    }
+
+    /// Runs `execute` once per business `id` of `operation` and records its reply against the
+    /// request's `content`: a repeat with the same content gets the recorded reply again without
+    /// running it (`false`: not fresh). One with other content is refused with what `conflict`
+    /// says, looking at the state; `None` lets the re-submission run and replace the record. A
+    /// refused `execute` records nothing, so the id stays free.
+    pub fn once<E>(
+        &mut self,
+        (operation, id): (&str, &str),
+        content: &Value,
+        conflict: impl FnOnce(&Self) -> Option<E>,
+        execute: impl FnOnce(&mut Self) -> Result<Value, E>,
+    ) -> Result<(Value, bool), E> {
+        match self.idempotency.check(operation, id, content) {
+            Replay::Same(recorded) => return Ok((recorded, false)),
+            Replay::Conflict => {
+                if let Some(refusal) = conflict(self) {
+                    return Err(refusal);
+                }
+            }
+            Replay::New => {}
+        }
+        let reply = execute(self)?;
+        self.idempotency
+            .record(operation, id, content.clone(), reply.clone());
+        Ok((reply, true))
     }
 }
 

@@ -27,25 +27,15 @@ pub mod accounts {
     }
 }
 
-/// Binding status words (`shopAccountBindQuery.status`, Shop Account Bind Notify).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum BindStatus {
-    /// Waiting for the seller.
-    Processing,
-    /// The seller approved: payments to this shop go through Whalet.
-    Success,
-    /// Rejected by the seller, or the link expired (see `reason`).
-    Failure,
-}
-
-impl BindStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BindStatus::Processing => "PROCESSING",
-            BindStatus::Success => "SUCCESS",
-            BindStatus::Failure => "FAILURE",
-        }
+status_enum! {
+    /// Binding status words (`shopAccountBindQuery.status`, Shop Account Bind Notify).
+    BindStatus {
+        /// Waiting for the seller.
+        Processing = "PROCESSING",
+        /// The seller approved: payments to this shop go through Whalet.
+        Success = "SUCCESS",
+        /// Rejected by the seller, or the link expired (see `reason`).
+        Failure = "FAILURE",
     }
 }
 
@@ -83,21 +73,12 @@ pub struct Binding {
     pub notify: NotifyBehaviour,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum PaymentStatus {
-    Processing,
-    Success,
-    Failure,
-}
-
-impl PaymentStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentStatus::Processing => "PROCESSING",
-            PaymentStatus::Success => "SUCCESS",
-            PaymentStatus::Failure => "FAILURE",
-        }
+status_enum! {
+    /// Where a payment to a seller stands (`paymentQuery.status`, Payment Apply Notify).
+    PaymentStatus {
+        Processing = "PROCESSING",
+        Success = "SUCCESS",
+        Failure = "FAILURE",
     }
 }
 

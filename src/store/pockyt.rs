@@ -176,24 +176,13 @@ pub struct PayoutAccount {
     pub created_at: Millis,
 }
 
-/// `status` of a payout: `pending` → `success` | `failed`; `success` → `returned`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PayoutStatus {
-    Pending,
-    Success,
-    Failed,
-    Returned,
-}
-
-impl PayoutStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PayoutStatus::Pending => "pending",
-            PayoutStatus::Success => "success",
-            PayoutStatus::Failed => "failed",
-            PayoutStatus::Returned => "returned",
-        }
+status_enum! {
+    /// `status` of a payout: `pending` → `success` | `failed`; `success` → `returned`.
+    PayoutStatus {
+        Pending = "pending",
+        Success = "success",
+        Failed = "failed",
+        Returned = "returned",
     }
 }
 

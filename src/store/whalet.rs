@@ -126,25 +126,14 @@ pub struct Beneficary {
     pub review: Reviewed,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum CardStatus {
-    Processing,
-    Active,
-    Failure,
-    Cancelling,
-    Cancelled,
-}
-
-impl CardStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CardStatus::Processing => "PROCESSING",
-            CardStatus::Active => "ACTIVE",
-            CardStatus::Failure => "FAILURE",
-            CardStatus::Cancelling => "CANCELLING",
-            CardStatus::Cancelled => "CANCELLED",
-        }
+status_enum! {
+    /// Where a collection account stands, from its opening to its cancellation.
+    CardStatus {
+        Processing = "PROCESSING",
+        Active = "ACTIVE",
+        Failure = "FAILURE",
+        Cancelling = "CANCELLING",
+        Cancelled = "CANCELLED",
     }
 }
 
@@ -185,29 +174,20 @@ pub struct Card {
     pub cancel_refusals: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ShopStatus {
-    /// A bind (or add) request is under review.
-    Binding,
-    Bound,
-    /// The bind was refused.
-    Failure,
-    Unbinding,
-    Unbound,
+status_enum! {
+    /// Where a shop's binding to a B2C collection account stands.
+    ShopStatus {
+        /// A bind (or add) request is under review.
+        Binding = "BINDING",
+        Bound = "BOUND",
+        /// The bind was refused.
+        Failure = "FAILURE",
+        Unbinding = "UNBINDING",
+        Unbound = "UNBOUND",
+    }
 }
 
 impl ShopStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ShopStatus::Binding => "BINDING",
-            ShopStatus::Bound => "BOUND",
-            ShopStatus::Failure => "FAILURE",
-            ShopStatus::Unbinding => "UNBINDING",
-            ShopStatus::Unbound => "UNBOUND",
-        }
-    }
-
     /// Where the marketplace's verdict moves a binding under review (None: nothing is).
     /// A refused unbind leaves the shop BOUND.
     pub fn decided(self, approved: bool) -> Option<Self> {
@@ -239,24 +219,15 @@ pub struct Shop {
     pub updated_at: Millis,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum CollectionStatus {
-    /// Arrived; the money is in the pending balance.
-    Pending,
-    /// Settled into the available balance.
-    Success,
-    /// Returned to the sender.
-    Failure,
-}
-
-impl CollectionStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CollectionStatus::Pending => "PENDING",
-            CollectionStatus::Success => "SUCCESS",
-            CollectionStatus::Failure => "FAILURE",
-        }
+status_enum! {
+    /// Where money that arrived on a collection account stands.
+    CollectionStatus {
+        /// Arrived; the money is in the pending balance.
+        Pending = "PENDING",
+        /// Settled into the available balance.
+        Success = "SUCCESS",
+        /// Returned to the sender.
+        Failure = "FAILURE",
     }
 }
 

@@ -29,39 +29,6 @@ pub struct Quote {
     pub expire_at: Millis,
 }
 
-/// Declares a status enum: its variants with their wire words; it serializes and displays as the
-/// word, and compares with a word (for callers not yet matching on the variants).
-macro_rules! status_enum {
-    ($(#[$doc:meta])* $name:ident { $($variant:ident = $word:literal),* $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-        pub enum $name {
-            $(#[serde(rename = $word)] $variant),*
-        }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),*];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $word),*
-                }
-            }
-
-            pub fn parse(word: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|s| s.as_str() == word)
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-    };
-}
-
 status_enum! {
     /// Where a payout beneficiary account stands.
     BeneficiaryStatus {

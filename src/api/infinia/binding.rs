@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::fields::{currency, optional, required};
 use super::{sellers, Ctx, Operation};
 use crate::core::Core;
-use crate::store::infinia::{Binding, BindingStatus, Seller, SellerStatus};
+use crate::store::infinia::{repeated, Binding, BindingStatus, Seller, SellerStatus};
 use crate::tenant::{Provider, TenantId};
 use crate::wire::infinia::InfiniaError;
 
@@ -60,15 +60,9 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
     let redirect_url = format!("{}/authorize/{token}", ctx.base_url);
     let created = ctx.with_state(|t| {
         let s = &mut t.infinia;
-        if let Some(existing) = s.bindings.get(request_no) {
-            return if existing.request == *body {
-                Ok((existing.clone(), false))
-            } else {
-                Err(InfiniaError::invalid(format!(
-                    "requestNo {request_no:?} was already used for a binding request with other \
-                     fields; use a new requestNo"
-                )))
-            };
+        let sent: fn(&Binding) -> &Value = |b| &b.request;
+        if let Some(earlier) = repeated(&s.bindings, request_no, body, sent, "a binding request")? {
+            return Ok((earlier.clone(), false));
         }
         if let Some(bound) = s
             .bindings
@@ -230,45 +224,42 @@ pub fn decide(
         return Err(format!("{tenant} is not an Infinia app"));
     }
     let now = core.clock().now();
-    let decided = core
-        .with_tenant(tenant, |t| {
-            let s = &mut t.infinia;
-            let binding = s
-                .bindings
-                .values_mut()
-                .find(|b| b.token == token)
-                .ok_or_else(|| format!("no binding with token {token:?} in {tenant}"))?;
-            if binding.status != BindingStatus::Pending {
-                return Err(format!(
-                    "binding {} is already {:?}",
-                    binding.request_no, binding.status
-                ));
-            }
-            binding.status = if approved {
-                BindingStatus::Bound
-            } else {
-                BindingStatus::Rejected
-            };
-            binding.decided_at = Some(now);
-            binding.reason = reason.map(str::to_owned).or_else(|| {
-                (!approved).then(|| "the seller declined the authorization".to_owned())
-            });
-            let binding = binding.clone();
-            if approved {
-                s.sellers
-                    .entry(binding.seller_id.clone())
-                    .and_modify(|seller| seller.binding_request_no = binding.request_no.clone())
-                    .or_insert_with(|| Seller {
-                        seller_id: binding.seller_id.clone(),
-                        status: SellerStatus::Active,
-                        binding_request_no: binding.request_no.clone(),
-                        updated_at: now,
-                    });
-            }
-            Ok(binding)
-        })
-        .ok()
-        .ok_or_else(|| format!("no tenant {tenant}"))??;
+    let decided = core.with_tenant_text(tenant, |t| {
+        let s = &mut t.infinia;
+        let binding = s
+            .bindings
+            .values_mut()
+            .find(|b| b.token == token)
+            .ok_or_else(|| format!("no binding with token {token:?} in {tenant}"))?;
+        if binding.status != BindingStatus::Pending {
+            return Err(format!(
+                "binding {} is already {:?}",
+                binding.request_no, binding.status
+            ));
+        }
+        binding.status = if approved {
+            BindingStatus::Bound
+        } else {
+            BindingStatus::Rejected
+        };
+        binding.decided_at = Some(now);
+        binding.reason = reason
+            .map(str::to_owned)
+            .or_else(|| (!approved).then(|| "the seller declined the authorization".to_owned()));
+        let binding = binding.clone();
+        if approved {
+            s.sellers
+                .entry(binding.seller_id.clone())
+                .and_modify(|seller| seller.binding_request_no = binding.request_no.clone())
+                .or_insert_with(|| Seller {
+                    seller_id: binding.seller_id.clone(),
+                    status: SellerStatus::Active,
+                    binding_request_no: binding.request_no.clone(),
+                    updated_at: now,
+                });
+        }
+        Ok(binding)
+    })??;
     if approved && core.infinia().apps.config.notify_on_binding {
         sellers::notify_status(
             core,

@@ -41,18 +41,15 @@ pub fn set_status(
     status: SellerStatus,
 ) -> Result<Value, String> {
     let now = core.clock().now();
-    let previous = core
-        .with_tenant(tenant, |t| {
-            let seller = t.infinia.sellers.get_mut(seller_id).ok_or_else(|| {
-                format!("seller {seller_id:?} is not bound to {tenant} (approve a binding first)")
-            })?;
-            let previous = seller.status;
-            seller.status = status;
-            seller.updated_at = now;
-            Ok::<_, String>(previous)
-        })
-        .ok()
-        .ok_or_else(|| format!("no tenant {tenant}"))??;
+    let previous = core.with_tenant_text(tenant, |t| {
+        let seller = t.infinia.sellers.get_mut(seller_id).ok_or_else(|| {
+            format!("seller {seller_id:?} is not bound to {tenant} (approve a binding first)")
+        })?;
+        let previous = seller.status;
+        seller.status = status;
+        seller.updated_at = now;
+        Ok::<_, String>(previous)
+    })??;
     let notification = (previous != status)
         .then(|| notify_status(core, tenant, seller_id, status, NotifyBehaviour::default()));
     Ok(json!({

@@ -13,7 +13,7 @@ use crate::clock::format;
 use crate::core::Core;
 use crate::money::{Currency, Money};
 use crate::store::infinia::{
-    seller_account, sharing_account, BindingStatus, SellerStatus, ShareItem, Sharing,
+    repeated, seller_account, sharing_account, BindingStatus, SellerStatus, ShareItem, Sharing,
     SharingStatus, PLATFORM_ACCOUNT,
 };
 use crate::store::{LedgerError, Refusal, TenantId};
@@ -79,15 +79,10 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
         .ok_or_else(|| InfiniaError::range("the total amount overflows"))?;
     let now = ctx.now();
     let created = ctx.with_state(|t| {
-        if let Some(existing) = t.infinia.sharings.get(request_no) {
-            return if existing.request == *body {
-                Ok((view(existing), false))
-            } else {
-                Err(InfiniaError::invalid(format!(
-                    "requestNo {request_no:?} was already used for a revenue sharing with other \
-                     fields; use a new requestNo"
-                )))
-            };
+        let sharings = &t.infinia.sharings;
+        let sent: fn(&Sharing) -> &Value = |s| &s.request;
+        if let Some(earlier) = repeated(sharings, request_no, body, sent, "a revenue sharing")? {
+            return Ok((view(earlier), false));
         }
         for item in &items {
             let s = &t.infinia;
@@ -189,48 +184,45 @@ pub fn finish(
     reason: Option<&str>,
 ) -> Result<Value, String> {
     let now = core.clock().now();
-    let finished = core
-        .with_tenant(tenant, |t| -> Result<Value, Refusal> {
-            let sharing = t.infinia.sharing_mut(request_no)?;
-            if sharing.status != SharingStatus::Processing {
-                return Err(Refusal::wrong_state(format!(
-                    "revenue sharing {request_no} is already {}",
-                    sharing.status.as_str()
-                )));
-            }
-            let from = sharing_account(request_no);
-            let debit = Money::new(-sharing.total.minor, sharing.total.currency);
-            let accounts: Vec<(String, Money)> = if success {
-                sharing
-                    .items
-                    .iter()
-                    .map(|i| (seller_account(&i.seller_id), i.amount))
-                    .collect()
-            } else {
-                vec![(PLATFORM_ACCOUNT.to_owned(), sharing.total)]
-            };
-            let mut legs: Vec<(&str, Money)> = vec![(from.as_str(), debit)];
-            legs.extend(accounts.iter().map(|(a, m)| (a.as_str(), *m)));
-            let memo = format!(
-                "revenue sharing {request_no} {}",
-                if success { "paid" } else { "returned" }
-            );
-            t.ledger.post(now, memo, &legs)?;
-            sharing.status = if success {
-                SharingStatus::Success
-            } else {
-                SharingStatus::Failed
-            };
-            sharing.reason = (!success).then(|| {
-                reason
-                    .unwrap_or("declined by Infinia Pay (scenario)")
-                    .to_owned()
-            });
-            sharing.finished_at = Some(now);
-            Ok(view(sharing))
-        })
-        .ok()
-        .ok_or_else(|| format!("no tenant {tenant}"))?;
+    let finished = core.with_tenant_text(tenant, |t| -> Result<Value, Refusal> {
+        let sharing = t.infinia.sharing_mut(request_no)?;
+        if sharing.status != SharingStatus::Processing {
+            return Err(Refusal::wrong_state(format!(
+                "revenue sharing {request_no} is already {}",
+                sharing.status.as_str()
+            )));
+        }
+        let from = sharing_account(request_no);
+        let debit = Money::new(-sharing.total.minor, sharing.total.currency);
+        let accounts: Vec<(String, Money)> = if success {
+            sharing
+                .items
+                .iter()
+                .map(|i| (seller_account(&i.seller_id), i.amount))
+                .collect()
+        } else {
+            vec![(PLATFORM_ACCOUNT.to_owned(), sharing.total)]
+        };
+        let mut legs: Vec<(&str, Money)> = vec![(from.as_str(), debit)];
+        legs.extend(accounts.iter().map(|(a, m)| (a.as_str(), *m)));
+        let memo = format!(
+            "revenue sharing {request_no} {}",
+            if success { "paid" } else { "returned" }
+        );
+        t.ledger.post(now, memo, &legs)?;
+        sharing.status = if success {
+            SharingStatus::Success
+        } else {
+            SharingStatus::Failed
+        };
+        sharing.reason = (!success).then(|| {
+            reason
+                .unwrap_or("declined by Infinia Pay (scenario)")
+                .to_owned()
+        });
+        sharing.finished_at = Some(now);
+        Ok(view(sharing))
+    })?;
     Ok(finished?)
 }
 

@@ -119,7 +119,7 @@ fn fund(core: &Core, p: &Map<String, Value>) -> Result<Value, String> {
         return Err("amount must be greater than zero".into());
     }
     let now = core.clock().now();
-    core.with_tenant(&tenant, |t| {
+    core.with_tenant_text(&tenant, |t| {
         ensure_opened(t, &infinia_app, now);
         t.ledger.transfer(
             now,
@@ -133,7 +133,5 @@ fn fund(core: &Core, p: &Map<String, Value>) -> Result<Value, String> {
             "currency": currency.code(),
             "availableBalance": t.ledger.balance(PLATFORM_ACCOUNT, currency).to_decimal_string(),
         }))
-    })
-    .ok()
-    .ok_or_else(|| format!("no tenant {tenant}"))?
+    })?
 }

@@ -11,7 +11,7 @@ use super::{duration_ms, max_len, optional, partner_name, required, Ctx};
 use crate::authorize::{self, AuthorizationRequest, Decision, ShopDetails};
 use crate::core::Core;
 use crate::store::platform::{BindStatus, Binding, LegalEntity};
-use crate::store::{Replay, TenantId};
+use crate::store::{TenantId, TenantState};
 use crate::wire::whalet::{Code, WhaletError};
 
 const BIND_NOTIFY: &str = "shopAccountBindNotify";
@@ -125,17 +125,14 @@ pub fn shop_account_bind(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletErr
         notify: ctx.decision.notify.clone(),
     };
     let reply = json!({"bindId": r.bind_id, "authorizeUrl": authorize_url});
-    let stored = ctx.with_state(|t| {
-        match t.idempotency.check("platform.shopAccountBind", &r.bind_id, body) {
-            Replay::Same(previous) => return Ok(Some(previous)),
-            Replay::Conflict => {
-                return Err(WhaletError::idempotent(format!(
-                    "bindId {:?} was already used with different content",
-                    r.bind_id
-                )))
-            }
-            Replay::New => {}
-        }
+    let conflict = |_: &TenantState| {
+        Some(WhaletError::idempotent(format!(
+            "bindId {:?} was already used with different content",
+            r.bind_id
+        )))
+    };
+    let key = ("platform.shopAccountBind", r.bind_id.as_str());
+    let (reply, fresh) = ctx.with_state(|t| t.once(key, body, conflict, |t| {
         if let Some(existing) = t.platform.bindings.get(&r.bind_id) {
             return Err(WhaletError::idempotent(format!(
                 "bindId {:?} already exists (shop {})",
@@ -162,12 +159,10 @@ pub fn shop_account_bind(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletErr
             }
         }
         t.platform.bindings.insert(r.bind_id.clone(), binding.clone());
-        t.idempotency
-            .record("platform.shopAccountBind", &r.bind_id, body.clone(), reply.clone());
-        Ok(None)
-    })??;
-    if let Some(previous) = stored {
-        return Ok(previous);
+        Ok(reply)
+    }))??;
+    if !fresh {
+        return Ok(reply);
     }
     ctx.core.open_authorization(AuthorizationRequest {
         token: token.clone(),

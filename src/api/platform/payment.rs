@@ -16,7 +16,7 @@ use crate::behaviour::NotifyBehaviour;
 use crate::core::Core;
 use crate::money::{Currency, Money};
 use crate::store::platform::{accounts, BindStatus, BulkPayment, Payment, PaymentStatus};
-use crate::store::{Refusal, Replay, TenantId};
+use crate::store::{Refusal, TenantId, TenantState};
 use crate::wire::whalet::{Code, WhaletError};
 
 const APPLY_NOTIFY: &str = "paymentApplyNotify";
@@ -55,16 +55,13 @@ pub fn payment_apply(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> 
     }
     optional(body, "memo", "memo")?;
     let now = ctx.now();
-    let outcome = ctx.with_state(|t| {
-        match t.idempotency.check("platform.paymentApply", payment_id, body) {
-            Replay::Same(previous) => return Ok(Err(previous)),
-            Replay::Conflict => {
-                return Err(WhaletError::idempotent(format!(
-                    "paymentId {payment_id:?} was already used with different content"
-                )))
-            }
-            Replay::New => {}
-        }
+    let conflict = |_: &TenantState| {
+        Some(WhaletError::idempotent(format!(
+            "paymentId {payment_id:?} was already used with different content"
+        )))
+    };
+    let key = ("platform.paymentApply", payment_id);
+    let (reply, fresh) = ctx.with_state(|t| t.once(key, body, conflict, |t| {
         match t.platform.binding_for_shop(shop_id) {
             Some(b) if b.status == BindStatus::Success => {}
             Some(b) => {
@@ -110,16 +107,12 @@ pub fn payment_apply(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> 
             created_at: now,
             finished_at: None,
         };
-        let reply = json!({"paymentId": payment_id, "status": "PROCESSING"});
         t.platform.payments.insert(payment_id.to_owned(), payment);
-        t.idempotency
-            .record("platform.paymentApply", payment_id, body.clone(), reply.clone());
-        Ok(Ok(reply))
-    })??;
-    let reply = match outcome {
-        Err(previous) => return Ok(previous),
-        Ok(reply) => reply,
-    };
+        Ok(json!({"paymentId": payment_id, "status": "PROCESSING"}))
+    }))??;
+    if !fresh {
+        return Ok(reply);
+    }
     let default_ms = ctx
         .core
         .config()
@@ -253,51 +246,48 @@ pub fn receive_bulk_payment(
         ));
     }
     let now = core.clock().now();
-    let payload = core
-        .with_tenant(tenant, |t| -> Result<Value, Refusal> {
-            let id = match bulk_payment_id {
-                Some(id) => id.to_owned(),
-                None => format!("BP{:08}", t.next_seq()),
-            };
-            if t.platform
-                .bulk_payments
-                .iter()
-                .any(|b| b.bulk_payment_id == id)
-            {
-                return Err(Refusal::conflict(format!(
-                    "bulk payment {id:?} was already received"
-                )));
+    let payload = core.with_tenant_text(tenant, |t| -> Result<Value, Refusal> {
+        let id = match bulk_payment_id {
+            Some(id) => id.to_owned(),
+            None => format!("BP{:08}", t.next_seq()),
+        };
+        if t.platform
+            .bulk_payments
+            .iter()
+            .any(|b| b.bulk_payment_id == id)
+        {
+            return Err(Refusal::conflict(format!(
+                "bulk payment {id:?} was already received"
+            )));
+        }
+        t.ledger.transfer(
+            now,
+            format!("bulk payment {id}"),
+            accounts::BULK,
+            accounts::BALANCE,
+            amount,
+        )?;
+        t.platform.bulk_payments.push(BulkPayment {
+            bulk_payment_id: id.clone(),
+            amount,
+            payer_name: payer_name.map(str::to_owned),
+            received_at: now,
+        });
+        let mut payload = json!({
+            "bulkPaymentId": id,
+            "amount": amount.to_decimal_string(),
+            "currency": amount.currency.code(),
+            "balance": t.ledger.balance(accounts::BALANCE, amount.currency).to_decimal_string(),
+            "payerName": payer_name,
+            "receivedTime": whalet_time(now),
+        });
+        if payer_name.is_none() {
+            if let Some(map) = payload.as_object_mut() {
+                map.remove("payerName");
             }
-            t.ledger.transfer(
-                now,
-                format!("bulk payment {id}"),
-                accounts::BULK,
-                accounts::BALANCE,
-                amount,
-            )?;
-            t.platform.bulk_payments.push(BulkPayment {
-                bulk_payment_id: id.clone(),
-                amount,
-                payer_name: payer_name.map(str::to_owned),
-                received_at: now,
-            });
-            let mut payload = json!({
-                "bulkPaymentId": id,
-                "amount": amount.to_decimal_string(),
-                "currency": amount.currency.code(),
-                "balance": t.ledger.balance(accounts::BALANCE, amount.currency).to_decimal_string(),
-                "payerName": payer_name,
-                "receivedTime": whalet_time(now),
-            });
-            if payer_name.is_none() {
-                if let Some(map) = payload.as_object_mut() {
-                    map.remove("payerName");
-                }
-            }
-            Ok(payload)
-        })
-        .ok()
-        .ok_or_else(|| format!("no tenant {tenant}"))??;
+        }
+        Ok(payload)
+    })??;
     let id = payload["bulkPaymentId"]
         .as_str()
         .unwrap_or_default()

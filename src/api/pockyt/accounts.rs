@@ -207,18 +207,7 @@ pub fn create(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
         Ok((token, reply))
     })?;
     let (token, reply) = result;
-    if delay > 0 && target != AccountStatus::Pending {
-        ctx.core.schedule_timer_in(
-            &ACCOUNT_REVIEW,
-            delay,
-            crate::core::timers::Pending {
-                label: format!("{}/account:{token}:review", ctx.tenant),
-                tenant: Some(ctx.tenant),
-                key: &token,
-                params: serde_json::json!({ "target": target }),
-            },
-        );
-    }
+    schedule_review(ctx, "account", &token, delay, target);
     Ok(Reply::new("success").with("result", reply))
 }
 
@@ -336,17 +325,14 @@ pub fn set_status(
     to: AccountStatus,
     only_pending: bool,
 ) -> Result<(Value, bool), String> {
-    let changed = core
-        .with_tenant(tenant, |t| -> Result<(Value, bool), Refusal> {
-            let a = t.pockyt.account_mut(token)?;
-            if only_pending && a.status != AccountStatus::Pending {
-                return Ok((listed(a, None), false));
-            }
-            a.status = to;
-            Ok((listed(a, None), true))
-        })
-        .ok()
-        .ok_or_else(|| format!("no tenant {tenant}"))?;
+    let changed = core.with_tenant_text(tenant, |t| -> Result<(Value, bool), Refusal> {
+        let a = t.pockyt.account_mut(token)?;
+        if only_pending && a.status != AccountStatus::Pending {
+            return Ok((listed(a, None), false));
+        }
+        a.status = to;
+        Ok((listed(a, None), true))
+    })?;
     Ok(changed?)
 }
 

@@ -52,19 +52,16 @@ fn funded(core: Core, params: Map<String, Value>) -> TriggerFuture {
             return Err("amount must be greater than zero".into());
         }
         let now = core.clock().now();
-        let funded = core
-            .with_tenant(&tenant, |t| -> Result<Value, Refusal> {
-                t.ledger.transfer(
-                    now,
-                    "pockyt funding",
-                    "external:funding",
-                    &available(currency),
-                    amount,
-                )?;
-                Ok(view(t, currency))
-            })
-            .ok()
-            .ok_or_else(|| format!("no tenant {tenant}"))?;
+        let funded = core.with_tenant_text(&tenant, |t| -> Result<Value, Refusal> {
+            t.ledger.transfer(
+                now,
+                "pockyt funding",
+                "external:funding",
+                &available(currency),
+                amount,
+            )?;
+            Ok(view(t, currency))
+        })?;
         Ok(funded?)
     })
 }

@@ -76,6 +76,23 @@ pub fn optional(f: &Fields, name: &str) -> Result<Option<String>, PockytError> {
     may(f, name)
 }
 
+/// A field of `kind` (noted for describe mode, with the values `allowed` if it is an enum),
+/// read as [`required`] when `required_field`, else as [`optional`]: for the readers below.
+fn read(
+    f: &Fields,
+    name: &str,
+    kind: &'static str,
+    required_field: bool,
+    allowed: &[&str],
+) -> Result<Option<String>, PockytError> {
+    describe::record(name, kind, required_field, allowed);
+    if required_field {
+        must(f, name).map(Some)
+    } else {
+        may(f, name)
+    }
+}
+
 /// [`optional`] without noting the field.
 fn may(f: &Fields, name: &str) -> Result<Option<String>, PockytError> {
     match f.get(name) {
@@ -97,13 +114,7 @@ pub fn one_of(
     allowed: &[&str],
     required_field: bool,
 ) -> Result<Option<String>, PockytError> {
-    describe::record(name, "enum", required_field, allowed);
-    let value = if required_field {
-        Some(must(f, name)?)
-    } else {
-        may(f, name)?
-    };
-    match value {
+    match read(f, name, "enum", required_field, allowed)? {
         Some(v) if !allowed.contains(&v.as_str()) => Err(PockytError::value(format!(
             "{name} must be one of {}, got {}",
             allowed.join(", "),
@@ -115,13 +126,9 @@ pub fn one_of(
 
 /// `timestamp`: required, `yyyy-MM-ddTHH:mm:ssZ` (UTC).
 pub fn timestamp(f: &Fields, required_field: bool) -> Result<Option<Millis>, PockytError> {
-    describe::record("timestamp", "timestamp", required_field, &[]);
-    let text = if required_field {
-        Some(must(f, "timestamp")?)
-    } else {
-        may(f, "timestamp")?
+    let Some(text) = read(f, "timestamp", "timestamp", required_field, &[])? else {
+        return Ok(None);
     };
-    let Some(text) = text else { return Ok(None) };
     let well_formed = text.len() == 20 && text.as_bytes().get(10) == Some(&b'T');
     match format::parse_utc_z(&text).filter(|_| well_formed) {
         Some(ms) => Ok(Some(ms)),
@@ -138,13 +145,7 @@ pub fn country(
     name: &str,
     required_field: bool,
 ) -> Result<Option<String>, PockytError> {
-    describe::record(name, "country", required_field, &[]);
-    let value = if required_field {
-        Some(must(f, name)?)
-    } else {
-        may(f, name)?
-    };
-    match value {
+    match read(f, name, "country", required_field, &[])? {
         Some(v) if v.len() != 2 || !v.bytes().all(|b| b.is_ascii_uppercase()) => {
             Err(PockytError::value(format!(
                 "{name} must be an ISO 3166 two-letter country code such as US or CN, got {}",
@@ -157,12 +158,7 @@ pub fn country(
 
 /// A plausible e-mail address.
 pub fn email(f: &Fields, name: &str, required_field: bool) -> Result<Option<String>, PockytError> {
-    describe::record(name, "email", required_field, &[]);
-    let value = if required_field {
-        Some(must(f, name)?)
-    } else {
-        may(f, name)?
-    };
+    let value = read(f, name, "email", required_field, &[])?;
     if let Some(v) = &value {
         let ok = v.split_once('@').is_some_and(|(user, domain)| {
             !user.is_empty()
@@ -208,13 +204,9 @@ pub fn date(
     name: &str,
     required_field: bool,
 ) -> Result<Option<(i32, u8, u8)>, PockytError> {
-    describe::record(name, "date", required_field, &[]);
-    let value = if required_field {
-        Some(must(f, name)?)
-    } else {
-        may(f, name)?
+    let Some(v) = read(f, name, "date", required_field, &[])? else {
+        return Ok(None);
     };
-    let Some(v) = value else { return Ok(None) };
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
     match time::Date::parse(&v, fmt) {
         Ok(d) if v.len() == 10 => Ok(Some((d.year(), u8::from(d.month()), d.day()))),

@@ -193,18 +193,7 @@ pub fn register(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
         t.pockyt.payees.insert(customer_no, payee.clone());
         Ok(payee)
     })?;
-    if delay > 0 && target != PayeeStatus::Pending {
-        ctx.core.schedule_timer_in(
-            &PAYEE_REVIEW,
-            delay,
-            crate::core::timers::Pending {
-                label: format!("{}/payee:{}:review", ctx.tenant, payee.customer_no),
-                tenant: Some(ctx.tenant),
-                key: &payee.customer_no,
-                params: serde_json::json!({ "target": target }),
-            },
-        );
-    }
+    schedule_review(ctx, "payee", &payee.customer_no, delay, target);
     Ok(Reply::new("success").with("customer", brief(&payee)))
 }
 
@@ -288,32 +277,29 @@ pub fn set_status(
     only_pending: bool,
 ) -> Result<(Value, bool), String> {
     let now = core.clock().now();
-    let changed = core
-        .with_tenant(tenant, |t| -> Result<(Value, bool), Refusal> {
-            let p = t.pockyt.payee_mut(customer_no)?;
-            if only_pending && p.status != PayeeStatus::Pending {
-                return Ok((full(p), false));
-            }
-            let allowed = matches!(
-                (p.status, to),
-                (PayeeStatus::Pending, _)
-                    | (PayeeStatus::Activated, PayeeStatus::Deactivated)
-                    | (PayeeStatus::Deactivated, PayeeStatus::Activated)
-                    | (PayeeStatus::Declined, PayeeStatus::Activated)
-            );
-            if !allowed && p.status != to {
-                return Err(Refusal::wrong_state(format!(
-                    "payee {customer_no} is {}; it cannot become {}",
-                    p.status.as_str(),
-                    to.as_str()
-                )));
-            }
-            p.status = to;
-            p.updated_at = now;
-            Ok((full(p), true))
-        })
-        .ok()
-        .ok_or_else(|| format!("no tenant {tenant}"))?;
+    let changed = core.with_tenant_text(tenant, |t| -> Result<(Value, bool), Refusal> {
+        let p = t.pockyt.payee_mut(customer_no)?;
+        if only_pending && p.status != PayeeStatus::Pending {
+            return Ok((full(p), false));
+        }
+        let allowed = matches!(
+            (p.status, to),
+            (PayeeStatus::Pending, _)
+                | (PayeeStatus::Activated, PayeeStatus::Deactivated)
+                | (PayeeStatus::Deactivated, PayeeStatus::Activated)
+                | (PayeeStatus::Declined, PayeeStatus::Activated)
+        );
+        if !allowed && p.status != to {
+            return Err(Refusal::wrong_state(format!(
+                "payee {customer_no} is {}; it cannot become {}",
+                p.status.as_str(),
+                to.as_str()
+            )));
+        }
+        p.status = to;
+        p.updated_at = now;
+        Ok((full(p), true))
+    })?;
     Ok(changed?)
 }
 
@@ -365,8 +351,9 @@ macro_rules! status_triggers {
 pub(super) use status_triggers;
 
 /// A record under a scheduled review, named by the trigger parameter `key`, whose status
-/// `set` changes: its status triggers ([`status_triggers`], each a [`review_trigger`]) and the
-/// timer of its scheduled review (parameter `target`), which counts the change it makes.
+/// `set` changes: its status triggers ([`status_triggers`], each a [`review_trigger`]), the
+/// timer of its scheduled review (parameter `target`), which counts the change it makes, and
+/// `schedule_review`, which sets that timer for a new record.
 macro_rules! reviewed_status {
     ($status_type:ty, $key:literal, $key_doc:literal, $set:ident;
      $(#[$doc:meta])* $timer:ident = $label:literal;
@@ -380,6 +367,30 @@ macro_rules! reviewed_status {
         super::payees::status_triggers! {
             $status_type, PARAMS, run;
             $($status => $name, $description;)*
+        }
+
+        /// Schedules the review of the new record `key` (`record` names its kind in the timer's
+        /// label): after `delay` the timer moves it to `target`. None when it was decided at once
+        /// or stays pending.
+        fn schedule_review(
+            ctx: &super::Ctx<'_>,
+            record: &str,
+            key: &str,
+            delay: i64,
+            target: $status_type,
+        ) {
+            if delay > 0 && target != <$status_type>::Pending {
+                ctx.core.schedule_timer_in(
+                    &$timer,
+                    delay,
+                    crate::core::timers::Pending {
+                        label: format!("{}/{record}:{key}:review", ctx.tenant),
+                        tenant: Some(ctx.tenant),
+                        key,
+                        params: serde_json::json!({ "target": target }),
+                    },
+                );
+            }
         }
 
         crate::core::timers::timer_kind! {

@@ -66,10 +66,7 @@ pub fn finish(
 ) -> Result<Value, String> {
     let now = core.clock().now();
     let refund_fee = core.config().pockyt.refund_fee_on_return;
-    let payout = core
-        .with_tenant(tenant, |t| apply(t, no, to, reason, now, refund_fee))
-        .ok()
-        .ok_or_else(|| format!("no tenant {tenant}"))??;
+    let payout = core.with_tenant_text(tenant, |t| apply(t, no, to, reason, now, refund_fee))??;
     let payload = json!({
         "accountToken": payout.account_token,
         "amount": payout.amount.to_decimal_string(),

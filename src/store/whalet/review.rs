@@ -7,25 +7,17 @@ use serde::{Deserialize, Serialize};
 use super::{Beneficary, Holder, User};
 use crate::clock::Millis;
 
-/// A review that ends in approval or rejection (onboarding, card holder, holder bank account,
-/// trade-order binding).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ReviewStatus {
-    Processing,
-    Success,
-    Failure,
+status_enum! {
+    /// A review that ends in approval or rejection (onboarding, card holder, holder bank account,
+    /// trade-order binding).
+    ReviewStatus {
+        Processing = "PROCESSING",
+        Success = "SUCCESS",
+        Failure = "FAILURE",
+    }
 }
 
 impl ReviewStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReviewStatus::Processing => "PROCESSING",
-            ReviewStatus::Success => "SUCCESS",
-            ReviewStatus::Failure => "FAILURE",
-        }
-    }
-
     /// Where a verdict moves a review: SUCCESS if approved, else FAILURE.
     pub fn decided(approved: bool) -> Self {
         if approved {

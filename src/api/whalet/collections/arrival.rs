@@ -8,18 +8,17 @@
 use serde_json::{json, Value};
 
 use crate::api::whalet::common::fields::Check;
-use crate::api::whalet::common::{again, failure, mint, schedule, send, with_tenant, Verdict};
+use crate::api::whalet::common::kinds::CollectionReview;
+use crate::api::whalet::common::review::{self, Notice, Review, Settle};
+use crate::api::whalet::common::{again, failure, mint};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
-use crate::core::Core;
 use crate::money::{Currency, Money};
 use crate::store::whalet::{
     wallet_account, Bucket, CardStatus, Collection, CollectionStatus, FundSource, ShopStatus,
     EXTERNAL_BANK,
 };
-use crate::store::{TenantId, TenantState};
+use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
-
-pub const SETTLE_DELAY_MS: i64 = 5_000;
 
 /// A payment on its way to a collection account, as read from a request or trigger.
 pub(super) struct Incoming<'a> {
@@ -217,42 +216,19 @@ pub fn view(c: &Collection) -> Value {
 pub fn mock_payee_notify(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let incoming = read(body, true)?;
     let now = ctx.now();
-    let verdict = Verdict::from_decision(ctx.decision);
-    let delay = ctx.decision.delay_or(SETTLE_DELAY_MS);
     let (trade_id, v) = ctx.with_state(|t| arrive(t, &incoming, now))??;
-    schedule(
-        ctx.core,
-        ctx.tenant,
-        delay,
-        ("collection", &trade_id, 1),
-        verdict,
-        crate::api::whalet::common::COLLECTION,
-    );
+    review::begin::<CollectionReview>(ctx, &trade_id, 1);
     Ok(Reply::ok(v))
 }
 
-/// Settles (or returns) a pending collection and sends `collectionReceivedNotify`.
-pub fn settle(
-    core: &Core,
-    tenant: &TenantId,
-    trade_id: &str,
-    attempt: Option<u32>,
-    v: Verdict,
-) -> Result<Value, String> {
-    let now = core.clock().now();
-    let payload = with_tenant(core, tenant, |t| {
-        let c = t.whalet.collections.get(trade_id).ok_or_else(|| {
-            format!(
-                "tradeId {trade_id:?} is not a collection of partner {}",
-                tenant.id
-            )
-        })?;
-        if c.status != CollectionStatus::Pending {
-            return Err(format!(
-                "collection {trade_id} is not pending (status {})",
-                c.status.as_str()
-            ));
-        }
+impl Review for CollectionReview {
+    /// Settles (or returns) a pending collection: `collectionReceivedNotify`.
+    fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
+        let (trade_id, v) = (s.id, s.v);
+        let c = s.find(&t.whalet.collections, "a collection")?;
+        let what = format!("collection {trade_id}");
+        let waiting = (c.status == CollectionStatus::Pending, "is not pending");
+        s.expect(&what, waiting, c.status.as_str(), None)?;
         let pending = wallet_account(&c.user_id, c.fund_source, Bucket::Pending);
         let (to, memo) = v.pick(
             (
@@ -263,42 +239,27 @@ pub fn settle(
         );
         let amount = c.amount;
         t.ledger
-            .transfer(
-                now,
-                format!("collection {trade_id} {memo}"),
-                &pending,
-                &to,
-                amount,
-            )
-            .map_err(|e| format!("collection {trade_id}: {e}"))?;
-        let c = again(
-            &mut t.whalet.collections,
-            trade_id,
-            &format!("collection {trade_id}"),
-        )?;
+            .transfer(s.now, format!("{what} {memo}"), &pending, &to, amount)
+            .map_err(|e| format!("{what}: {e}"))?;
+        let c = again(&mut t.whalet.collections, trade_id, &what)?;
         c.status = v.pick(CollectionStatus::Success, CollectionStatus::Failure);
         c.reported_status = v.word("SUCCESS", "FAILURE");
         c.reason = v.refusal("returned to the payer");
-        c.settled_at = Some(now);
-        Ok(view(c))
-    })?;
-    let changes = ("whalet.collection.settled", "whalet.collection.returned");
-    crate::api::coverage::decided(core, tenant, attempt.is_none(), v.success, changes);
-    send(
-        core,
-        tenant,
-        "collectionReceivedNotify",
-        &payload,
-        trade_id,
-        v.notify,
-    );
-    Ok(payload)
+        c.settled_at = Some(s.now);
+        Ok(Notice {
+            api_code: "collectionReceivedNotify",
+            payload: view(c),
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::whalet::common::review::Kind;
     use crate::api::whalet::common::testing::{decision, TestBed};
+
+    const SETTLE_DELAY_MS: i64 = CollectionReview::KIND.delay_ms;
 
     #[tokio::test]
     async fn a_scenario_failure_returns_the_money_after_its_delay() {

@@ -1,11 +1,13 @@
-//! The external events of collections, as triggers (and so as scenario timeline events):
-//! `whalet.collection.received` (a payment arrives, like `mockPayeeNotify`),
-//! `whalet.collection.settled` and `whalet.collection.returned` (decide a pending one now).
+//! The external event of collections, as a trigger (and so as a scenario timeline event):
+//! `whalet.collection.received` (a payment arrives, like `mockPayeeNotify`). Deciding a pending
+//! one now (`whalet.collection.settled` / `returned`) is its review's trigger pair.
 
 use serde_json::{Map, Value};
 
-use super::arrival::{arrive, read, settle, SETTLE_DELAY_MS};
-use crate::api::whalet::common::{id_param, schedule, trigger_tenant, Verdict};
+use super::arrival::{arrive, read};
+use crate::api::whalet::common::kinds::CollectionReview;
+use crate::api::whalet::common::review::{self, Kind};
+use crate::api::whalet::common::{trigger_tenant, Verdict};
 use crate::core::Core;
 use crate::scenario::OperationCtx;
 use crate::trigger::TriggerFuture;
@@ -25,35 +27,11 @@ pub fn received(core: Core, params: Map<String, Value>) -> TriggerFuture {
         });
         let now = core.clock().now();
         let (trade_id, v) = core
-            .with_tenant(&tenant, |t| arrive(t, &incoming, now))
-            .ok()
-            .ok_or_else(|| format!("no tenant {tenant}"))?
+            .with_tenant_text(&tenant, |t| arrive(t, &incoming, now))?
             .map_err(|e| e.detail)?;
-        let delay = decision.delay_or(SETTLE_DELAY_MS);
-        schedule(
-            &core,
-            &tenant,
-            delay,
-            ("collection", &trade_id, 1),
-            Verdict::from_decision(&decision),
-            crate::api::whalet::common::COLLECTION,
-        );
+        let delay = decision.delay_or(CollectionReview::KIND.delay_ms);
+        let verdict = Verdict::from_decision(&decision);
+        review::schedule_decision::<CollectionReview>(&core, &tenant, delay, &trade_id, 1, verdict);
         Ok(v)
-    })
-}
-
-/// `whalet.collection.settled` (`SUCCESS = true`) and `whalet.collection.returned`: decides a
-/// received collection now.
-pub fn decided<const SUCCESS: bool>(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    Box::pin(async move {
-        let tenant = trigger_tenant(&core, &params)?;
-        let id = id_param(&params, "tradeId")?;
-        settle(
-            &core,
-            &tenant,
-            id,
-            None,
-            Verdict::from_params(SUCCESS, &params),
-        )
     })
 }

@@ -5,8 +5,8 @@ mod arrival;
 mod events;
 mod query;
 
-pub(crate) use arrival::settle;
-
+use super::common::kinds::CollectionReview;
+use super::common::review;
 use super::Operation;
 use crate::core::Trigger;
 
@@ -43,23 +43,6 @@ pub const TRIGGERS: &[Trigger] = &[
         ],
         run: events::received,
     },
-    Trigger {
-        name: "whalet.collection.settled",
-        description: "A pending collection settles into the available balance now (collectionReceivedNotify SUCCESS)",
-        params: &[
-            ("tradeId", "the pending collection"),
-            ("partnerId?", "default: the demo partner"),
-        ],
-        run: events::decided::<true>,
-    },
-    Trigger {
-        name: "whalet.collection.returned",
-        description: "A pending collection is returned to the payer (collectionReceivedNotify FAILURE); the pending balance goes back to the bank",
-        params: &[
-            ("tradeId", "the pending collection"),
-            ("reason?", "why it was returned"),
-            ("partnerId?", "default: the demo partner"),
-        ],
-        run: events::decided::<false>,
-    },
+    review::approval::<CollectionReview>(),
+    review::rejection::<CollectionReview>(),
 ];

@@ -28,6 +28,19 @@ const ONBOARDING_REJECT: &[(&str, &str)] = &[
 /// The parameters of the card's review triggers (opening and cancellation).
 const CARD: &[(&str, &str)] = review_params!("cardId", "the card");
 
+/// The parameters of `whalet.collection.settled`.
+const COLLECTION_SETTLE: &[(&str, &str)] = &[
+    ("tradeId", "the pending collection"),
+    ("partnerId?", "default: the demo partner"),
+];
+
+/// The parameters of `whalet.collection.returned`.
+const COLLECTION_RETURN: &[(&str, &str)] = &[
+    ("tradeId", "the pending collection"),
+    ("reason?", "why it was returned"),
+    ("partnerId?", "default: the demo partner"),
+];
+
 review_kinds! {
     /// The review of a user onboarding (`userOnboardingResultNotify`). A rejection with
     /// `reMaterial = Y` lets the partner re-submit.
@@ -79,6 +92,12 @@ review_kinds! {
     ReplenishReview: "replenish", "replenishId", 30_000, review_params!("replenishId", "the submitted request for material");
         approve "whalet.replenish.approved", "Approves submitted material now (eddReplenishResultNotify / tradeReplenishResultNotify); frozen money is released";
         reject "whalet.replenish.rejected", "Rejects submitted material now; frozen money is returned (a held payout fails)";
+
+    /// The settlement of a collection that arrived (`collectionReceivedNotify`): its pending
+    /// money goes into the available balance (settled) or back to the payer's bank (returned).
+    CollectionReview: "collection", "tradeId", 5_000, COLLECTION_SETTLE;
+        approve "whalet.collection.settled", "A pending collection settles into the available balance now (collectionReceivedNotify SUCCESS)";
+        reject "whalet.collection.returned", "A pending collection is returned to the payer (collectionReceivedNotify FAILURE); the pending balance goes back to the bank", params COLLECTION_RETURN;
 }
 
 #[cfg(test)]
@@ -88,7 +107,7 @@ mod tests {
     #[test]
     fn every_kind_names_its_object_first_and_has_its_own_triggers() {
         let mut names = std::collections::HashSet::new();
-        assert_eq!(KINDS.len(), 9);
+        assert_eq!(KINDS.len(), 10);
         for k in KINDS {
             for t in [&k.approve, &k.reject] {
                 assert_eq!(

@@ -16,7 +16,7 @@ use crate::behaviour::NotifyBehaviour;
 use crate::clock::format;
 use crate::core::Core;
 use crate::scenario::Decision;
-use crate::store::{Provider, Replay, TenantId, TenantState};
+use crate::store::{Provider, TenantId, TenantState};
 use crate::trigger::opt_param;
 use crate::wire::whalet::{Code, WhaletError};
 
@@ -137,12 +137,6 @@ pub const OUTFLOW: Completion = Completion {
     run: crate::api::whalet::payout::outflow::complete,
 };
 
-/// A collection settling into the available balance (or returned).
-pub const COLLECTION: Completion = Completion {
-    name: "collection",
-    run: crate::api::whalet::collections::settle,
-};
-
 /// Runs `complete` after `delay_ms` of virtual time for `(what, key, attempt)` (e.g.
 /// `("onboarding", userId, 1)`). A stale job (the object was decided by a trigger or re-submitted
 /// meanwhile) does nothing.
@@ -188,8 +182,8 @@ fn completions() -> [Completion; 11] {
         completion::<BeneficiaryReview>(),
         completion::<BindReview>(),
         completion::<ReplenishReview>(),
+        completion::<CollectionReview>(),
         OUTFLOW,
-        COLLECTION,
     ]
 }
 
@@ -269,25 +263,24 @@ pub fn once(
     execute: impl FnOnce(&mut TenantState) -> Result<Reply, WhaletError>,
 ) -> Result<Reply, WhaletError> {
     ctx.with_state(|t| {
-        match t.idempotency.check(operation, business_id, body) {
-            Replay::Same(recorded) => return Ok(replayed(&recorded)),
-            Replay::Conflict if !may_replace(t) => {
-                return Err(WhaletError::idempotent(format!(
+        let conflict = |t: &TenantState| {
+            (!may_replace(t)).then(|| {
+                WhaletError::idempotent(format!(
                     "{id_field} {business_id:?} was already used with different content; \
                      send the original content to get the original result, or use a new {id_field}"
-                )))
-            }
-            Replay::Conflict | Replay::New => {}
-        }
-        let reply = execute(t)?;
-        let recorded = json!({"code": reply.code.as_str(), "body": reply.body});
-        t.idempotency
-            .record(operation, business_id, body.clone(), recorded);
-        Ok(reply)
+                ))
+            })
+        };
+        let (recorded, _) = t.once((operation, business_id), body, conflict, |t| {
+            let reply = execute(t)?;
+            Ok(json!({"code": reply.code.as_str(), "body": reply.body}))
+        })?;
+        Ok(replayed(recorded))
     })?
 }
 
-fn replayed(recorded: &Value) -> Reply {
+/// A reply as [`once`] recorded it (`{"code", "body"}`).
+fn replayed(mut recorded: Value) -> Reply {
     let code = recorded
         .get("code")
         .and_then(Value::as_str)
@@ -295,7 +288,10 @@ fn replayed(recorded: &Value) -> Reply {
         .unwrap_or(Code::Success);
     Reply {
         code,
-        body: recorded.get("body").cloned().filter(|b| !b.is_null()),
+        body: recorded
+            .get_mut("body")
+            .map(Value::take)
+            .filter(|b| !b.is_null()),
     }
 }
 
@@ -347,8 +343,7 @@ pub fn with_tenant<R>(
     tenant: &TenantId,
     f: impl FnOnce(&mut TenantState) -> Result<R, String>,
 ) -> Result<R, String> {
-    core.with_tenant(tenant, f)
-        .unwrap_or_else(|_| Err(format!("no tenant {tenant}")))
+    core.with_tenant_text(tenant, f)?
 }
 
 /// A FAILURE for a business rule violation.
@@ -519,6 +514,6 @@ mod completion_tests {
         let all = completions();
         let names: std::collections::BTreeSet<_> = all.iter().map(|c| c.name).collect();
         assert_eq!(names.len(), all.len());
-        assert!(names.contains(OUTFLOW.name) && names.contains(COLLECTION.name));
+        assert!(names.contains(OUTFLOW.name));
     }
 }

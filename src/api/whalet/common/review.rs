@@ -3,15 +3,18 @@
 //! the decision settles the object under the tenant lock, and the result goes out as a
 //! notification. Every reviewed object — onboarding, card holders and their bank accounts,
 //! collection accounts and their cancellation, shop bindings, payout beneficiaries, requests for
-//! material and trade-order bindings — is one [`Review`] implementation: a [`ReviewKind`] (its
-//! label, id parameter, default delay and trigger pair) and a `settle` function. The
-//! approved/rejected trigger pair of every kind is generated here ([`approval`], [`rejection`]).
+//! material, trade-order bindings and collections settling — is one [`Review`] implementation: a
+//! [`ReviewKind`] (its label, id parameter, default delay and trigger pair) and a `settle`
+//! function. The approved/rejected trigger pair of every kind is generated here ([`approval`],
+//! [`rejection`]); how any decision ends, payouts' too, is [`conclude`].
 
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::{mint, once, schedule, send, trigger_tenant, with_tenant, Completion, Verdict};
+use super::{
+    mint, once, schedule, send, trigger_tenant, with_tenant, Completion, CompletionFn, Verdict,
+};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::clock::Millis;
 use crate::core::{Core, Trigger};
@@ -220,8 +223,8 @@ pub fn decide<R: Review>(
     attempt: Option<u32>,
     v: Verdict,
 ) -> Result<Value, String> {
-    let now = core.clock().now();
-    let notice = with_tenant(core, tenant, |t| {
+    let changes = |_: &Notice| (R::KIND.approve.name, R::KIND.reject.name);
+    let payload = conclude(core, tenant, (id, attempt), &v, changes, |t, now| {
         R::settle(
             t,
             Settle {
@@ -234,7 +237,25 @@ pub fn decide<R: Review>(
             },
         )
     })?;
-    let changes = (R::KIND.approve.name, R::KIND.reject.name);
+    R::after(core, tenant, id, &v)?;
+    Ok(payload)
+}
+
+/// How every decision ends, reviewed or not: `settle` applies it to object `id` under the tenant
+/// lock (at the virtual time it is given) and says what to notify; a scheduled decision (`attempt`
+/// given) counts for coverage as the approving or the rejecting change `changes` names for that
+/// notification; the notification goes out with the verdict's behaviour. Returns its payload.
+pub fn conclude(
+    core: &Core,
+    tenant: &TenantId,
+    (id, attempt): (&str, Option<u32>),
+    v: &Verdict,
+    changes: impl FnOnce(&Notice) -> (&'static str, &'static str),
+    settle: impl FnOnce(&mut TenantState, Millis) -> Result<Notice, String>,
+) -> Result<Value, String> {
+    let now = core.clock().now();
+    let notice = with_tenant(core, tenant, |t| settle(t, now))?;
+    let changes = changes(&notice);
     crate::api::coverage::decided(core, tenant, attempt.is_none(), v.success, changes);
     send(
         core,
@@ -244,22 +265,33 @@ pub fn decide<R: Review>(
         id,
         v.notify.clone(),
     );
-    R::after(core, tenant, id, &v)?;
     Ok(notice.payload)
 }
 
-fn fire<R: Review, const APPROVE: bool>(core: Core, params: Map<String, Value>) -> TriggerFuture {
+/// Decides an object now, as a trigger: `complete` with the trigger's verdict (`success`, and
+/// its words) on the object its parameter `id_param` names, of the partner it is about.
+pub fn decide_now(
+    core: Core,
+    params: Map<String, Value>,
+    id_param: &'static str,
+    success: bool,
+    complete: CompletionFn,
+) -> TriggerFuture {
     Box::pin(async move {
         let tenant = trigger_tenant(&core, &params)?;
-        let id = crate::trigger::param(&params, R::KIND.id_param)?;
-        decide::<R>(
+        let id = crate::trigger::param(&params, id_param)?;
+        complete(
             &core,
             &tenant,
             id,
             None,
-            Verdict::from_params(APPROVE, &params),
+            Verdict::from_params(success, &params),
         )
     })
+}
+
+fn fire<R: Review, const APPROVE: bool>(core: Core, params: Map<String, Value>) -> TriggerFuture {
+    decide_now(core, params, R::KIND.id_param, APPROVE, decide::<R>)
 }
 
 /// The kind's trigger that approves a review now.

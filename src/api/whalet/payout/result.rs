@@ -5,7 +5,8 @@
 use serde_json::{json, Map, Value};
 
 use super::outflow::names;
-use crate::api::whalet::common::{again, id_param, send, trigger_tenant, with_tenant, Verdict};
+use crate::api::whalet::common::review::{conclude, decide_now, Notice};
+use crate::api::whalet::common::{again, Verdict};
 use crate::api::whalet::whalet_time;
 use crate::core::Core;
 use crate::store::whalet::{wallet_account, Bucket};
@@ -57,8 +58,7 @@ pub fn complete(
     attempt: Option<u32>,
     v: Verdict,
 ) -> Result<Value, String> {
-    let now = core.clock().now();
-    let (payload, notify) = with_tenant(core, tenant, |t| {
+    conclude(core, tenant, (id, attempt), &v, changes, |t, now| {
         let o = t
             .whalet_trade
             .outflows
@@ -87,51 +87,32 @@ pub fn complete(
         o.reported_status = v.word("SUCCESS", "FAILURE");
         o.reason = v.refusal("refused by the receiving bank");
         o.finished_at = Some(now);
-        Ok((view(o), names(o.kind).notify))
-    })?;
-    let what = if notify == "payResultNotify" {
-        "pay"
-    } else {
-        "payout"
-    };
-    let changes: (&str, &str) = (
-        &format!("whalet.{what}.succeeded"),
-        &format!("whalet.{what}.failed"),
-    );
-    let by_trigger = attempt.is_none();
-    crate::api::coverage::decided(core, tenant, by_trigger, v.success, changes);
-    send(core, tenant, notify, &payload, id, v.notify);
-    Ok(payload)
-}
-
-fn decide(
-    core: Core,
-    params: Map<String, Value>,
-    field: &'static str,
-    success: bool,
-) -> TriggerFuture {
-    Box::pin(async move {
-        let tenant = trigger_tenant(&core, &params)?;
-        let id = id_param(&params, field)?;
-        complete(
-            &core,
-            &tenant,
-            id,
-            None,
-            Verdict::from_params(success, &params),
-        )
+        Ok(Notice {
+            api_code: names(o.kind).notify,
+            payload: view(o),
+        })
     })
 }
 
+/// What an outflow's result counts for coverage (the succeeded and the failed change), by the
+/// notification it sends.
+fn changes(n: &Notice) -> (&'static str, &'static str) {
+    if n.api_code == names(OutflowKind::Pay).notify {
+        ("whalet.pay.succeeded", "whalet.pay.failed")
+    } else {
+        ("whalet.payout.succeeded", "whalet.payout.failed")
+    }
+}
+
 pub fn payout_succeeded(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    decide(core, params, "payoutId", true)
+    decide_now(core, params, "payoutId", true, complete)
 }
 pub fn payout_failed(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    decide(core, params, "payoutId", false)
+    decide_now(core, params, "payoutId", false, complete)
 }
 pub fn pay_succeeded(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    decide(core, params, "payId", true)
+    decide_now(core, params, "payId", true, complete)
 }
 pub fn pay_failed(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    decide(core, params, "payId", false)
+    decide_now(core, params, "payId", false, complete)
 }
