@@ -57,12 +57,28 @@ macro_rules! status_enum {
             }
         }
 
+        impl $crate::store::StatusWords for $name {
+            const WORDS: &'static [&'static str] = &[$($word),*];
+
+            fn parse(word: &str) -> Option<Self> {
+                $name::parse(word)
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
     };
+}
+
+/// A status enum as a request names it: its words, and the variant a word names. Every
+/// [`status_enum!`] is one, so a query reads a status filter as the enum, not as text.
+pub trait StatusWords: Sized + Copy {
+    /// Every word, in the order the variants are declared.
+    const WORDS: &'static [&'static str];
+    fn parse(word: &str) -> Option<Self>;
 }
 
 pub mod idempotency;

@@ -18,8 +18,6 @@ use crate::store::whalet::{
 use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
 
-const CARD_STATUSES: &[&str] = &["PROCESSING", "ACTIVE", "FAILURE", "CANCELLING", "CANCELLED"];
-
 /// The receiving bank details on the wire.
 pub fn account_fields(a: &BankAccount) -> Map<String, Value> {
     let v = json!({
@@ -85,7 +83,7 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let page = c.page_of_user();
     let platform = c.opt("platform");
     let currency = c.currency("currency", false);
-    let status = c.one_of("status", CARD_STATUSES, false);
+    let status = c.status::<CardStatus>("status", false);
     let fund = c.one_of("fundSource", &["B2B", "B2C"], false);
     c.finish()?;
     user_page(
@@ -95,7 +93,7 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         |c: &Card| {
             platform.is_none_or(|p| c.platform.as_deref() == Some(p))
                 && currency.is_none_or(|cur| c.currency == cur)
-                && status.is_none_or(|s| c.status.as_str() == s)
+                && status.is_none_or(|s| c.status == s)
                 && fund.is_none_or(|f| c.fund_source.as_str() == f)
         },
         |c| (c.applied_at, c.card_id.as_str()),

@@ -8,7 +8,7 @@ use super::arrival::view;
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::owned::user_page;
 use crate::api::whalet::{Ctx, Reply};
-use crate::store::whalet::Collection;
+use crate::store::whalet::{Collection, CollectionStatus};
 use crate::wire::whalet::WhaletError;
 
 pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
@@ -16,7 +16,7 @@ pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let page = c.page_of_user();
     let card_id = c.opt("cardId");
     let currency = c.currency("currency", false);
-    let status = c.one_of("status", &["PENDING", "SUCCESS", "FAILURE"], false);
+    let status = c.status::<CollectionStatus>("status", false);
     let fund = c.one_of("fundSource", &["B2B", "B2C"], false);
     let period = c.period();
     c.finish()?;
@@ -27,7 +27,7 @@ pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         |c: &Collection| {
             card_id.is_none_or(|id| c.card_id == id)
                 && currency.is_none_or(|cur| c.amount.currency == cur)
-                && status.is_none_or(|s| c.status.as_str() == s)
+                && status.is_none_or(|s| c.status == s)
                 && fund.is_none_or(|f| c.fund_source.as_str() == f)
                 && period.contains(c.received_at)
         },

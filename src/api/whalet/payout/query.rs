@@ -8,10 +8,8 @@ use super::outflow::view;
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::owned::user_page;
 use crate::api::whalet::{Ctx, Reply};
-use crate::store::whalet_trade::{Outflow, OutflowKind};
+use crate::store::whalet_trade::{Outflow, OutflowKind, OutflowStatus};
 use crate::wire::whalet::WhaletError;
-
-pub const STATUSES: &[&str] = &["WAIT_CONFIRM", "PROCESSING", "SUCCESS", "FAILURE"];
 
 pub fn withdraw_query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     query(ctx, body, Some(OutflowKind::Payout))
@@ -26,7 +24,7 @@ pub fn payment_query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> 
 fn query(ctx: &Ctx<'_>, body: &Value, kind: Option<OutflowKind>) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
     let page = c.page_of_user();
-    let status = c.one_of("status", STATUSES, false);
+    let status = c.status::<OutflowStatus>("status", false);
     let currency = c.currency("currency", false);
     let fund = c.one_of("fundSource", &["B2B", "B2C", "Acquiring"], false);
     let id = c.opt(match kind {
@@ -42,7 +40,7 @@ fn query(ctx: &Ctx<'_>, body: &Value, kind: Option<OutflowKind>) -> Result<Reply
         |o: &Outflow| {
             kind.is_none_or(|k| o.kind == k)
                 && id.is_none_or(|i| o.id == i)
-                && status.is_none_or(|s| o.status.as_str() == s)
+                && status.is_none_or(|s| o.status == s)
                 && currency.is_none_or(|cur| o.amount.currency == cur)
                 && fund.is_none_or(|f| o.fund_source.as_str() == f)
                 && period.contains(o.created_at)

@@ -109,7 +109,7 @@ pub fn detail(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
 pub fn list(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
     let page = c.page_of_user();
-    let status = c.one_of("status", &["OPEN", "CLOSED"], false);
+    let status = c.status::<TradeOrderStatus>("status", false);
     let currency = c.currency("currency", false);
     let period = c.period();
     c.finish()?;
@@ -118,7 +118,7 @@ pub fn list(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         page,
         |t| &t.whalet_trade.orders,
         |o| {
-            status.is_none_or(|s| o.status.as_str() == s)
+            status.is_none_or(|s| o.status == s)
                 && currency.is_none_or(|cur| o.amount.currency == cur)
                 && period.contains(o.created_at)
         },
