@@ -254,3 +254,54 @@ impl Store {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const KEY: (&str, &str) = ("test.apply", "A1");
+
+    /// Runs `once` for KEY with `content`; the execution counts itself and answers `reply`,
+    /// or is refused when `reply` is None. A conflict is refused unless `replace`.
+    fn apply(
+        t: &mut TenantState,
+        content: Value,
+        replace: bool,
+        reply: Option<Value>,
+        runs: &mut u32,
+    ) -> Result<(Value, bool), String> {
+        let conflict = |_: &TenantState| (!replace).then(|| "conflict".to_owned());
+        t.once(KEY, &content, conflict, |_| {
+            *runs += 1;
+            reply.ok_or_else(|| "refused".to_owned())
+        })
+    }
+
+    #[test]
+    fn once_replays_refuses_a_conflict_and_records_only_a_success() {
+        let (mut t, mut runs) = (TenantState::default(), 0);
+        let (a, b) = (json!({"amount": 1}), json!({"amount": 2}));
+        // A refused execution records nothing: the id stays free.
+        let refused = apply(&mut t, a.clone(), false, None, &mut runs);
+        assert_eq!(refused, Err("refused".to_owned()));
+        assert_eq!(t.idempotency.check(KEY.0, KEY.1, &a), Replay::New);
+        let first = apply(&mut t, a.clone(), false, Some(json!("r1")), &mut runs);
+        assert_eq!(first, Ok((json!("r1"), true)));
+        // The same content: the recorded reply, without running again.
+        let again = apply(&mut t, a.clone(), false, Some(json!("other")), &mut runs);
+        assert_eq!(again, Ok((json!("r1"), false)));
+        assert_eq!(runs, 2);
+        // Other content: refused, unless the conflict check lets it replace the record.
+        let other = apply(&mut t, b.clone(), false, Some(json!("r2")), &mut runs);
+        assert_eq!(other, Err("conflict".to_owned()));
+        assert_eq!(runs, 2);
+        let replaced = apply(&mut t, b.clone(), true, Some(json!("r2")), &mut runs);
+        assert_eq!(replaced, Ok((json!("r2"), true)));
+        assert_eq!(
+            t.idempotency.check(KEY.0, KEY.1, &b),
+            Replay::Same(json!("r2"))
+        );
+    }
+}

@@ -31,6 +31,23 @@ async fn text_of(b: &Browser, css: &str) -> String {
         .unwrap()
 }
 
+/// What `#page-title` reads once it reads `expected`, or after 10 s whatever it last read: just
+/// after a form is submitted, the old page's title can still be found, or go stale while the
+/// next page loads.
+async fn title_once_it_reads(b: &Browser, expected: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let seen = match b.client.find(Locator::Css("#page-title")).await {
+            Ok(title) => title.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if seen == expected || std::time::Instant::now() > deadline {
+            return seen;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// Logs in through the keyboard only: type, Tab, type, Enter.
 async fn log_in(b: &Browser, password: &str) {
     let login = b.client.find(Locator::Css("#login")).await.unwrap();
@@ -221,7 +238,7 @@ async fn an_expired_link_shows_a_clear_page() {
     app.advance(31.0 * 60.0).await;
     // The seller submits the login form after the link expired.
     log_in(&b, PASSWORD).await;
-    let title = text_of(&b, "#page-title").await;
+    let title = title_once_it_reads(&b, "This link has expired").await;
     assert_eq!(title, "This link has expired");
     b.screenshot("platform-6-expired-phone").await;
     app.wait_notification("apiCode=shopAccountBindNotify").await;
