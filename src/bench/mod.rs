@@ -517,11 +517,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Finished> {
     let complete = report
         .runs
         .iter()
-        .all(|r| r.ok >= r.requests && r.verify_errors.is_empty())
+        .all(|r| r.ok >= r.requests && r.replies.verify_errors.is_empty())
         && report
             .open_loop
             .iter()
-            .all(|o| o.ok >= o.sent && o.verify_errors.is_empty());
+            .all(|o| o.ok >= o.sent && o.replies.verify_errors.is_empty());
     let report = if args.json {
         format!("{}\n", serde_json::to_string_pretty(&report)?)
     } else {
@@ -766,7 +766,7 @@ fn with_pool(
 
 /// The report of one open-loop run.
 fn open_report(
-    out: open::OpenOutcome,
+    mut out: open::OpenOutcome,
     schedule: open::Schedule,
     partners: usize,
     (rate_mode, closed_loop_max_rps): (&'static str, Option<f64>),
@@ -776,9 +776,8 @@ fn open_report(
 ) -> OpenLoopReport {
     let completed = out.replies.latencies_us.len() as u64;
     let elapsed = out.elapsed.as_secs_f64().max(1e-9);
-    let per_request = server_cpu_s
-        .filter(|_| completed > 0)
-        .map(|cpu| cpu * 1e6 / completed as f64);
+    let per_request = report::us_each(server_cpu_s, completed);
+    let replies = report::Replies::take(&mut out.replies);
     OpenLoopReport {
         target: "simulator",
         partners,
@@ -798,15 +797,11 @@ fn open_report(
         connections: out.connections,
         max_send_lag_ms: out.max_send_lag.as_secs_f64() * 1000.0,
         latency: Latency::of(out.replies.latencies_us),
-        codes: out.replies.codes,
-        verified_replies: out.replies.verified,
-        verify_errors: out.replies.verify_errors.into_iter().take(5).collect(),
+        replies,
         server_cpu_us_per_request: per_request,
         server_cores_busy: server_cpu_s.map(|cpu| cpu / elapsed),
-        ceiling: interleaved.check(match (per_request, ceiling) {
-            (Some(us), Some(c)) if us > 0.0 => Some(c.us_per_request / us),
-            _ => None,
-        }),
+        ceiling: interleaved
+            .check(ceiling.and_then(|c| report::ratio_to(c.us_per_request, per_request))),
     }
 }
 

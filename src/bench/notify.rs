@@ -220,9 +220,7 @@ pub async fn run(
     drop(spawned);
     let delivered = acks.count() - already;
     let mean = before.mean_with(&after);
-    let per_delivery = cpu
-        .filter(|_| delivered > 0)
-        .map(|c| c * 1e6 / delivered as f64);
+    let per_delivery = super::report::us_each(cpu, delivered);
     Ok(NotifyRun {
         destinations,
         notifications: n,
@@ -238,9 +236,7 @@ pub async fn run(
         ceiling_us: mean.us_per_request,
         ceiling_before_us: before.us_per_request,
         ceiling_after_us: after.us_per_request,
-        ceiling_ratio: per_delivery
-            .filter(|us| *us > 0.0)
-            .map(|us| mean.us_per_request / us),
+        ceiling_ratio: super::report::ratio_to(mean.us_per_request, per_delivery),
     })
 }
 

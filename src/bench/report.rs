@@ -18,6 +18,42 @@ pub struct Latency {
     pub mean_ms: f64,
 }
 
+/// What a run's replies said, flattened into each run report (its fields keep their names in
+/// the `--json` output).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Replies {
+    /// Replies by code (a transport failure by its error).
+    pub codes: BTreeMap<String, u64>,
+    /// Replies whose signature verified and whose body opened.
+    pub verified_replies: u64,
+    /// The first five replies that did not verify, and why.
+    pub verify_errors: Vec<String>,
+}
+
+impl Replies {
+    /// Takes them out of a load's outcome.
+    pub fn take(outcome: &mut Outcome) -> Self {
+        Self {
+            codes: std::mem::take(&mut outcome.codes),
+            verified_replies: outcome.verified,
+            verify_errors: outcome.verify_errors.drain(..).take(5).collect(),
+        }
+    }
+}
+
+/// `seconds` shared out over `count` items, in microseconds each (none without items).
+pub fn us_each(seconds: Option<f64>, count: u64) -> Option<f64> {
+    seconds
+        .filter(|_| count > 0)
+        .map(|s| s * 1e6 / count as f64)
+}
+
+/// The crypto ceiling's microseconds a request ÷ what the server spent on one: how close to
+/// its ceiling the server ran.
+pub fn ratio_to(ceiling_us: f64, server_us: Option<f64>) -> Option<f64> {
+    server_us.filter(|us| *us > 0.0).map(|us| ceiling_us / us)
+}
+
 /// One timed run against one target.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
@@ -29,9 +65,8 @@ pub struct RunReport {
     pub elapsed_s: f64,
     pub throughput_rps: f64,
     pub latency: Latency,
-    pub codes: BTreeMap<String, u64>,
-    pub verified_replies: u64,
-    pub verify_errors: Vec<String>,
+    #[serde(flatten)]
+    pub replies: Replies,
     pub pool_exhausted: bool,
     pub server_cpu_s: Option<f64>,
     pub server_cpu_us_per_request: Option<f64>,
@@ -93,6 +128,7 @@ impl RunReport {
         ceiling: Option<&Ceiling>,
     ) -> Self {
         outcome.latencies_us.sort_unstable();
+        let replies = Replies::take(&mut outcome);
         let lat = &outcome.latencies_us;
         let ms = |us: u32| f64::from(us) / 1000.0;
         let requests = lat.len() as u64;
@@ -102,13 +138,8 @@ impl RunReport {
         } else {
             lat.iter().map(|&u| f64::from(u)).sum::<f64>() / lat.len() as f64 / 1000.0
         };
-        let per_request = server_cpu_s
-            .filter(|_| requests > 0)
-            .map(|cpu| cpu * 1e6 / requests as f64);
-        let ceiling_ratio = match (per_request, ceiling) {
-            (Some(us), Some(c)) if us > 0.0 => Some(c.us_per_request / us),
-            _ => None,
-        };
+        let per_request = us_each(server_cpu_s, requests);
+        let ceiling_ratio = ceiling.and_then(|c| ratio_to(c.us_per_request, per_request));
         Self {
             target,
             partners,
@@ -124,9 +155,7 @@ impl RunReport {
                 max_ms: ms(lat.last().copied().unwrap_or(0)),
                 mean_ms,
             },
-            codes: outcome.codes,
-            verified_replies: outcome.verified,
-            verify_errors: outcome.verify_errors.into_iter().take(5).collect(),
+            replies,
             pool_exhausted: outcome.pool_exhausted,
             server_cpu_s,
             server_cpu_us_per_request: per_request,
@@ -146,9 +175,7 @@ impl RunReport {
     /// Sets the server's own crypto CPU seconds during the run beside its whole CPU time.
     pub fn with_crypto(mut self, crypto_cpu_s: Option<f64>) -> Self {
         self.server_crypto_cpu_s = crypto_cpu_s;
-        self.server_crypto_us_per_request = crypto_cpu_s
-            .filter(|_| self.requests > 0)
-            .map(|s| s * 1e6 / self.requests as f64);
+        self.server_crypto_us_per_request = us_each(crypto_cpu_s, self.requests);
         self.crypto_share = crypto_share(crypto_cpu_s, self.server_cpu_s);
         self
     }
@@ -293,9 +320,8 @@ pub struct OpenLoopReport {
     pub max_send_lag_ms: f64,
     /// From the scheduled send time to the end of the reply.
     pub latency: Latency,
-    pub codes: BTreeMap<String, u64>,
-    pub verified_replies: u64,
-    pub verify_errors: Vec<String>,
+    #[serde(flatten)]
+    pub replies: Replies,
     pub server_cpu_us_per_request: Option<f64>,
     pub server_cores_busy: Option<f64>,
     #[serde(flatten)]
@@ -439,7 +465,12 @@ impl Report {
                 opt(r.server_cpu_us_per_request, 0), opt(r.server_cores_busy, 2),
                 opt(r.ceiling.ceiling_ratio, 2), kib(r.server_rss_max_kib)
             );
-            let codes: Vec<String> = r.codes.iter().map(|(c, n)| format!("{c}={n}")).collect();
+            let codes: Vec<String> = r
+                .replies
+                .codes
+                .iter()
+                .map(|(c, n)| format!("{c}={n}"))
+                .collect();
             let mut notes = format!("    codes: {}", codes.join(" "));
             if let (Some(b), Some(a), Some(d)) = (
                 r.ceiling.ceiling_before_us,
@@ -464,13 +495,17 @@ impl Report {
                     );
                 }
             }
-            if r.verified_replies > 0 {
-                let _ = write!(notes, " | replies fully verified: {}", r.verified_replies);
+            if r.replies.verified_replies > 0 {
+                let _ = write!(
+                    notes,
+                    " | replies fully verified: {}",
+                    r.replies.verified_replies
+                );
             }
             if r.pool_exhausted {
                 notes.push_str(" | POOL OF SEALED REQUESTS EXHAUSTED (raise --pool)");
             }
-            for e in &r.verify_errors {
+            for e in &r.replies.verify_errors {
                 let _ = write!(notes, "\n    verify error: {e}");
             }
             let _ = writeln!(s, "{notes}");
@@ -528,7 +563,12 @@ impl Report {
                     _ => String::new(),
                 },
             );
-            let codes: Vec<String> = o.codes.iter().map(|(c, n)| format!("{c}={n}")).collect();
+            let codes: Vec<String> = o
+                .replies
+                .codes
+                .iter()
+                .map(|(c, n)| format!("{c}={n}"))
+                .collect();
             let _ = writeln!(s, "  codes: {}", codes.join(" "));
         }
         s
