@@ -294,10 +294,10 @@ fn notification_filter(req: &SimRequest) -> Result<NotificationFilter, SimRespon
     let status = req.query_param("status");
     if let Some(s) = &status {
         if Status::parse(s).is_none() {
-            let known: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+            let known = <Status as crate::store::Words>::WORDS.join(", ");
             return Err(error(
                 400,
-                format!("status must be one of {}, got {s:?}", known.join(", ")),
+                format!("status must be one of {known}, got {s:?}"),
             ));
         }
     }

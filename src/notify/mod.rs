@@ -115,46 +115,25 @@ pub fn judge_status(status: u16) -> Result<(), String> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// Waiting for an earlier notification about the same business object.
-    Queued,
-    /// An attempt is scheduled or under way.
-    Pending,
-    Delivered,
-    Exhausted,
-    Suppressed,
+crate::store::word_enum! {
+    /// Where a notification stands in its delivery.
+    Status {
+        /// Waiting for an earlier notification about the same business object.
+        Queued = "queued",
+        /// An attempt is scheduled or under way.
+        Pending = "pending",
+        Delivered = "delivered",
+        Exhausted = "exhausted",
+        Suppressed = "suppressed",
+    }
 }
 
 impl Status {
-    pub const ALL: [Status; 5] = [
-        Status::Queued,
-        Status::Pending,
-        Status::Delivered,
-        Status::Exhausted,
-        Status::Suppressed,
-    ];
-
     pub fn is_final(self) -> bool {
         matches!(
             self,
             Status::Delivered | Status::Exhausted | Status::Suppressed
         )
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Queued => "queued",
-            Status::Pending => "pending",
-            Status::Delivered => "delivered",
-            Status::Exhausted => "exhausted",
-            Status::Suppressed => "suppressed",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|s| s.as_str() == text)
     }
 }
 

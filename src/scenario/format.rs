@@ -151,24 +151,13 @@ impl<'de> Deserialize<'de> for Tenant {
     }
 }
 
-/// The surfaces a rule can name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Surface {
-    Whalet,
-    Platform,
-    Infinia,
-    Pockyt,
-}
-
-impl Surface {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Surface::Whalet => "whalet",
-            Surface::Platform => "platform",
-            Surface::Infinia => "infinia",
-            Surface::Pockyt => "pockyt",
-        }
+crate::store::word_enum! {
+    /// The surfaces a rule can name.
+    Surface {
+        Whalet = "whalet",
+        Platform = "platform",
+        Infinia = "infinia",
+        Pockyt = "pockyt",
     }
 }
 

@@ -74,7 +74,7 @@ pub struct Binding {
     pub notify: crate::behaviour::NotifyBehaviour,
 }
 
-status_enum! {
+word_enum! {
     /// Whether a bound seller may receive revenue sharing (seller status notifications).
     SellerStatus {
         Active = "ACTIVE",
@@ -161,7 +161,7 @@ pub struct Trade {
     pub file_name: String,
 }
 
-status_enum! {
+word_enum! {
     /// Where a revenue sharing stands: its total is reserved while PROCESSING.
     SharingStatus {
         Processing = "PROCESSING",

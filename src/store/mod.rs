@@ -30,10 +30,11 @@ macro_rules! lookups {
     )*};
 }
 
-/// Declares a status enum with each variant's wire word written once: it serializes,
-/// deserializes and displays as that word (`as_str`), reads it back (`parse`), and lists its
-/// variants (`ALL`).
-macro_rules! status_enum {
+/// Declares an enum whose variants are words on the wire (a status, a fund source, a surface),
+/// each word written once: it serializes, deserializes and displays as that word (`as_str`),
+/// reads it back (`parse`), and lists its variants (`ALL`). Further derives go with the doc
+/// comment (`#[derive(PartialOrd, Ord)]`).
+macro_rules! word_enum {
     ($(#[$doc:meta])* $name:ident {
         $($(#[$variant_doc:meta])* $variant:ident = $word:literal),* $(,)?
     }) => {
@@ -57,7 +58,7 @@ macro_rules! status_enum {
             }
         }
 
-        impl $crate::store::StatusWords for $name {
+        impl $crate::store::Words for $name {
             const WORDS: &'static [&'static str] = &[$($word),*];
 
             fn parse(word: &str) -> Option<Self> {
@@ -72,10 +73,11 @@ macro_rules! status_enum {
         }
     };
 }
+pub(crate) use word_enum;
 
-/// A status enum as a request names it: its words, and the variant a word names. Every
-/// [`status_enum!`] is one, so a query reads a status filter as the enum, not as text.
-pub trait StatusWords: Sized + Copy {
+/// An enum as a request names it: its words, and the variant a word names. Every
+/// [`word_enum!`] is one, so a query reads a status filter as the enum, not as text.
+pub trait Words: Sized + Copy {
     /// Every word, in the order the variants are declared.
     const WORDS: &'static [&'static str];
     fn parse(word: &str) -> Option<Self>;

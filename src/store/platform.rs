@@ -27,7 +27,7 @@ pub mod accounts {
     }
 }
 
-status_enum! {
+word_enum! {
     /// Binding status words (`shopAccountBindQuery.status`, Shop Account Bind Notify).
     BindStatus {
         /// Waiting for the seller.
@@ -73,7 +73,7 @@ pub struct Binding {
     pub notify: NotifyBehaviour,
 }
 
-status_enum! {
+word_enum! {
     /// Where a payment to a seller stands (`paymentQuery.status`, Payment Apply Notify).
     PaymentStatus {
         Processing = "PROCESSING",

@@ -176,7 +176,7 @@ pub struct PayoutAccount {
     pub created_at: Millis,
 }
 
-status_enum! {
+word_enum! {
     /// `status` of a payout: `pending` → `success` | `failed`; `success` → `returned`.
     PayoutStatus {
         Pending = "pending",

@@ -21,27 +21,13 @@ use crate::money::{Currency, Money};
 /// Where money comes from in the outside world: the bank side of every collection.
 pub const EXTERNAL_BANK: &str = "external:bank";
 
-/// The business line a wallet balance belongs to (`fundSource` on the wire).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum FundSource {
-    B2B,
-    B2C,
-    Acquiring,
-}
-
-impl FundSource {
-    pub const ALL: [FundSource; 3] = [FundSource::B2B, FundSource::B2C, FundSource::Acquiring];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FundSource::B2B => "B2B",
-            FundSource::B2C => "B2C",
-            FundSource::Acquiring => "Acquiring",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|f| f.as_str() == text)
+word_enum! {
+    /// The business line a wallet balance belongs to (`fundSource` on the wire).
+    #[derive(PartialOrd, Ord)]
+    FundSource {
+        B2B = "B2B",
+        B2C = "B2C",
+        Acquiring = "Acquiring",
     }
 }
 
@@ -126,7 +112,7 @@ pub struct Beneficary {
     pub review: Reviewed,
 }
 
-status_enum! {
+word_enum! {
     /// Where a collection account stands, from its opening to its cancellation.
     CardStatus {
         Processing = "PROCESSING",
@@ -174,7 +160,7 @@ pub struct Card {
     pub cancel_refusals: u32,
 }
 
-status_enum! {
+word_enum! {
     /// Where a shop's binding to a B2C collection account stands.
     ShopStatus {
         /// A bind (or add) request is under review.
@@ -219,7 +205,7 @@ pub struct Shop {
     pub updated_at: Millis,
 }
 
-status_enum! {
+word_enum! {
     /// Where money that arrived on a collection account stands.
     CollectionStatus {
         /// Arrived; the money is in the pending balance.

@@ -29,7 +29,7 @@ pub struct Quote {
     pub expire_at: Millis,
 }
 
-status_enum! {
+word_enum! {
     /// Where a payout beneficiary account stands.
     BeneficiaryStatus {
         Processing = "PROCESSING",
@@ -39,7 +39,7 @@ status_enum! {
     }
 }
 
-status_enum! {
+word_enum! {
     /// Where a payout or pay stands (the word reported may be a scenario's, see
     /// `Outflow::reported_status`).
     OutflowStatus {
@@ -50,7 +50,7 @@ status_enum! {
     }
 }
 
-status_enum! {
+word_enum! {
     /// Whether a trade order still takes bindings.
     TradeOrderStatus {
         Open = "OPEN",
@@ -58,7 +58,7 @@ status_enum! {
     }
 }
 
-status_enum! {
+word_enum! {
     /// What a request for material is about: the user (EDD) or one collection (trade).
     ReplenishKind {
         Edd = "EDD",
@@ -66,7 +66,7 @@ status_enum! {
     }
 }
 
-status_enum! {
+word_enum! {
     /// Where a request for material stands.
     ReplenishStatus {
         WaitSubmit = "WAIT_SUBMIT",

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{Beneficary, Holder, User};
 use crate::clock::Millis;
 
-status_enum! {
+word_enum! {
     /// A review that ends in approval or rejection (onboarding, card holder, holder bank account,
     /// trade-order binding).
     ReviewStatus {

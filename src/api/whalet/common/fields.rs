@@ -8,7 +8,7 @@ use super::{Paging, Period};
 use crate::api::describe;
 use crate::money::{Currency, Money};
 use crate::store::whalet::FileRef;
-use crate::store::StatusWords;
+use crate::store::Words;
 use crate::text::{echo, message};
 use crate::wire::whalet::{json_type, WhaletError};
 
@@ -224,7 +224,7 @@ impl<'a> Check<'a> {
     }
 
     /// [`Check::one_of`] the words of status enum `S`, read as `S`.
-    pub fn status<S: StatusWords>(&mut self, field: &str, required: bool) -> Option<S> {
+    pub fn status<S: Words>(&mut self, field: &str, required: bool) -> Option<S> {
         self.one_of(field, S::WORDS, required).and_then(S::parse)
     }
 
