@@ -39,6 +39,12 @@ impl Replies {
             verify_errors: outcome.verify_errors.drain(..).take(5).collect(),
         }
     }
+
+    /// The codes as the table prints them: `code=count`, space-separated.
+    pub fn codes_text(&self) -> String {
+        let codes: Vec<String> = self.codes.iter().map(|(c, n)| format!("{c}={n}")).collect();
+        codes.join(" ")
+    }
 }
 
 /// `seconds` shared out over `count` items, in microseconds each (none without items).
@@ -465,13 +471,7 @@ impl Report {
                 opt(r.server_cpu_us_per_request, 0), opt(r.server_cores_busy, 2),
                 opt(r.ceiling.ceiling_ratio, 2), kib(r.server_rss_max_kib)
             );
-            let codes: Vec<String> = r
-                .replies
-                .codes
-                .iter()
-                .map(|(c, n)| format!("{c}={n}"))
-                .collect();
-            let mut notes = format!("    codes: {}", codes.join(" "));
+            let mut notes = format!("    codes: {}", r.replies.codes_text());
             if let (Some(b), Some(a), Some(d)) = (
                 r.ceiling.ceiling_before_us,
                 r.ceiling.ceiling_after_us,
@@ -563,13 +563,7 @@ impl Report {
                     _ => String::new(),
                 },
             );
-            let codes: Vec<String> = o
-                .replies
-                .codes
-                .iter()
-                .map(|(c, n)| format!("{c}={n}"))
-                .collect();
-            let _ = writeln!(s, "  codes: {}", codes.join(" "));
+            let _ = writeln!(s, "  codes: {}", o.replies.codes_text());
         }
         s
     }
@@ -578,6 +572,16 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_codes_line_counts_each_code_in_order() {
+        let replies = Replies {
+            codes: BTreeMap::from([("SYS-005".to_owned(), 1), ("SUCCESS".to_owned(), 3)]),
+            ..Replies::default()
+        };
+        assert_eq!(replies.codes_text(), "SUCCESS=3 SYS-005=1");
+        assert_eq!(Replies::default().codes_text(), "");
+    }
 
     fn run(ratio: f64, unstable: bool) -> RunReport {
         let mut r = RunReport::new(
