@@ -242,9 +242,10 @@ pub fn decide<R: Review>(
 }
 
 /// How every decision ends, reviewed or not: `settle` applies it to object `id` under the tenant
-/// lock (at the virtual time it is given) and says what to notify; a scheduled decision (`attempt`
-/// given) counts for coverage as the approving or the rejecting change `changes` names for that
-/// notification; the notification goes out with the verdict's behaviour. Returns its payload.
+/// lock (at the virtual time it is given) and says what to notify; the decision counts for
+/// coverage as the approving or the rejecting change `changes` names for that notification (as a
+/// trigger's when no `attempt` is given, else as a scheduled one's); the notification goes out
+/// with the verdict's behaviour. Returns its payload.
 pub fn conclude(
     core: &Core,
     tenant: &TenantId,
