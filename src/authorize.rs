@@ -21,6 +21,7 @@ use std::collections::HashMap;
 
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use crate::clock::{format, Millis};
 use crate::tenant::TenantId;
@@ -43,13 +44,15 @@ pub struct ShopDetails {
     pub url: Option<String>,
 }
 
-/// One authorization waiting for a seller.
-#[derive(Debug, Clone, Serialize)]
+/// One authorization waiting for a seller, as the surface opens it and as it is kept (snapshots,
+/// the data directory's `authorizations` table: [`LinkRecord`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuthorizationRequest {
     /// Unguessable, single-use; the link is `/authorize/{token}`.
     pub token: String,
     /// The registered surface whose callback decides (`platform`, `infinia`).
-    pub surface: &'static str,
+    pub surface: String,
     /// Brand on the page (`Whalet`, `Infinia Pay`).
     pub provider_name: String,
     pub tenant: TenantId,
@@ -100,7 +103,7 @@ pub enum AuthorizeError {
 
 struct Entry {
     request: AuthorizationRequest,
-    decided: Option<(bool, Millis, String)>,
+    decided: Option<DecidedRecord>,
     sessions: Vec<String>,
 }
 
@@ -156,7 +159,7 @@ impl<C> Authorizations<C> {
             Some(entry) if entry.decided.is_none() => entry.request.clone(),
             _ => return,
         };
-        let callback = self.surfaces.read().get(request.surface).copied();
+        let callback = self.surfaces.read().get(request.surface.as_str()).copied();
         if let Some(decide) = callback {
             let expired = Decision {
                 approved: false,
@@ -223,11 +226,15 @@ impl<C> Authorizations<C> {
                     })
                 }
             }
-            entry.decided = Some((decision.approved, now, via.to_owned()));
+            entry.decided = Some(DecidedRecord {
+                approved: decision.approved,
+                at: now,
+                via: via.to_owned(),
+            });
             entry.request.clone()
         };
         self.bump();
-        let callback = self.surfaces.read().get(request.surface).copied();
+        let callback = self.surfaces.read().get(request.surface.as_str()).copied();
         let result = match callback {
             Some(decide) => decide(ctx, &request, &decision, via),
             None => Err(format!("no surface {:?} is registered", request.surface)),
@@ -276,28 +283,13 @@ impl<C> Authorizations<C> {
             .lock()
             .values()
             .filter(|e| tenant.is_none_or(|t| &e.request.tenant == t))
-            .map(|e| {
-                let r = &e.request;
-                LinkRecord {
-                    token: r.token.clone(),
-                    surface: r.surface.to_owned(),
-                    provider_name: r.provider_name.clone(),
-                    tenant: r.tenant.to_string(),
-                    business_id: r.business_id.clone(),
-                    partner_name: r.partner_name.clone(),
-                    shop: r.shop.clone(),
-                    legal_entity: r.legal_entity.clone(),
-                    expires_at: r.expires_at,
-                    backlink_url: r.backlink_url.clone(),
-                    decided: e.decided.as_ref().map(|(approved, at, via)| DecidedRecord {
-                        approved: *approved,
-                        at: *at,
-                        via: via.clone(),
-                    }),
-                }
+            .map(|e| LinkRecord {
+                request: e.request.clone(),
+                decided: e.decided.clone(),
+                unknown: Map::new(),
             })
             .collect();
-        out.sort_by(|a, b| a.token.cmp(&b.token));
+        out.sort_by(|a, b| a.request.token.cmp(&b.request.token));
         out
     }
 
@@ -311,29 +303,21 @@ impl<C> Authorizations<C> {
         let surfaces = self.surfaces.read();
         let mut entries = Vec::new();
         for r in records {
-            let Some(tenant) = TenantId::parse(&r.tenant) else {
+            let token = &r.request.token;
+            if let Some(field) = r.unknown.keys().next() {
                 return Err(format!(
-                    "authorization link: tenant {:?} is not provider:id",
-                    r.tenant
+                    "authorization link {token}: unknown field `{field}`"
                 ));
-            };
-            let Some((&surface, _)) = surfaces.get_key_value(r.surface.as_str()) else {
-                return Err(format!("authorization link: no surface {:?}", r.surface));
-            };
+            }
+            if !surfaces.contains_key(r.request.surface.as_str()) {
+                return Err(format!(
+                    "authorization link {token}: no surface {:?}",
+                    r.request.surface
+                ));
+            }
             entries.push(Entry {
-                request: AuthorizationRequest {
-                    token: r.token,
-                    surface,
-                    provider_name: r.provider_name,
-                    tenant,
-                    business_id: r.business_id,
-                    partner_name: r.partner_name,
-                    shop: r.shop,
-                    legal_entity: r.legal_entity,
-                    expires_at: r.expires_at,
-                    backlink_url: r.backlink_url,
-                },
-                decided: r.decided.map(|d| (d.approved, d.at, d.via)),
+                request: r.request,
+                decided: r.decided,
                 sessions: Vec::new(),
             });
         }
@@ -355,22 +339,19 @@ impl<C> Authorizations<C> {
     }
 }
 
-/// One authorization link as data (snapshots, the data directory's `authorizations` table).
+/// One authorization link as data (snapshots, the data directory's `authorizations` table): the
+/// request's fields and its decision, if any.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct LinkRecord {
-    pub token: String,
-    pub surface: String,
-    pub provider_name: String,
-    pub tenant: String,
-    pub business_id: String,
-    pub partner_name: String,
-    pub shop: ShopDetails,
-    pub legal_entity: Vec<(String, String)>,
-    pub expires_at: Millis,
-    pub backlink_url: Option<String>,
+    #[serde(flatten)]
+    pub request: AuthorizationRequest,
     /// The decision taken, if any.
     pub decided: Option<DecidedRecord>,
+    /// Fields neither of the above knows: an import refuses a link that has any (serde cannot
+    /// deny unknown fields through a flattened struct, so they are collected here).
+    #[serde(flatten, skip_serializing)]
+    pub unknown: Map<String, Value>,
 }
 
 /// A link's decision: approved or not, when, and how (`page`, `trigger`, `scenario`, `expiry`).
@@ -384,10 +365,10 @@ pub struct DecidedRecord {
 
 fn state_of(entry: &Entry, now: Millis) -> LinkState {
     match &entry.decided {
-        Some((approved, at, via)) => LinkState::Decided {
-            approved: *approved,
-            at: *at,
-            via: via.clone(),
+        Some(d) => LinkState::Decided {
+            approved: d.approved,
+            at: d.at,
+            via: d.via.clone(),
         },
         None if now >= entry.request.expires_at => LinkState::Expired,
         None => LinkState::Open,
@@ -397,4 +378,91 @@ fn state_of(entry: &Entry, now: Millis) -> LinkState {
 /// `2025-01-01 08:30:00 (UTC+8)`: a time as the seller reads it on the page and in refusals.
 pub fn time_text(ms: Millis) -> String {
     format!("{} (UTC+8)", format::china(ms))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tenant::Provider;
+
+    fn approve(_: &(), _: &AuthorizationRequest, _: &Decision, _: &str) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn registry() -> Authorizations<()> {
+        let r = Authorizations::new("seller", "secret");
+        r.register_surface("platform", approve);
+        r
+    }
+
+    fn link(token: &str) -> AuthorizationRequest {
+        AuthorizationRequest {
+            token: token.into(),
+            surface: "platform".into(),
+            provider_name: "Whalet".into(),
+            tenant: TenantId::new(Provider::Whalet, "202400000000001"),
+            business_id: "B1".into(),
+            partner_name: "Marketplace".into(),
+            shop: ShopDetails {
+                id: "S1".into(),
+                name: "Shop".into(),
+                url: None,
+            },
+            legal_entity: vec![("Name".into(), "ACME".into())],
+            expires_at: 1_000,
+            backlink_url: Some("https://example.test/back".into()),
+        }
+    }
+
+    #[test]
+    fn links_survive_their_json_and_an_import_refuses_what_it_does_not_know() {
+        let from = registry();
+        from.insert(link("t1"));
+        from.insert(link("t2"));
+        from.decide(
+            &(),
+            10,
+            "t2",
+            Decision {
+                approved: true,
+                reason: None,
+            },
+            "page",
+        )
+        .unwrap();
+        let json = serde_json::to_value(from.export(None)).unwrap();
+        assert_eq!(json[1]["tenant"], "whalet:202400000000001", "{json}");
+        assert_eq!(json[1]["decided"]["via"], "page", "{json}");
+
+        let to = registry();
+        let records: Vec<LinkRecord> = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(to.import(records).unwrap(), 2);
+        assert_eq!(to.export(None), from.export(None));
+
+        let mut typo = json.clone();
+        typo[0]["backlinkURL"] = "https://example.test/x".into();
+        let records: Vec<LinkRecord> = serde_json::from_value(typo).unwrap();
+        assert_eq!(
+            registry().import(records).unwrap_err(),
+            "authorization link t1: unknown field `backlinkURL`"
+        );
+
+        let mut elsewhere = json.clone();
+        elsewhere[0]["surface"] = "nowhere".into();
+        let records: Vec<LinkRecord> = serde_json::from_value(elsewhere).unwrap();
+        assert_eq!(
+            registry().import(records).unwrap_err(),
+            "authorization link t1: no surface \"nowhere\""
+        );
+
+        let mut stranger = json;
+        stranger[0]["tenant"] = "acme:1".into();
+        let refused = serde_json::from_value::<Vec<LinkRecord>>(stranger).unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .contains("tenant \"acme:1\" is not provider:id"),
+            "{refused}"
+        );
+    }
 }

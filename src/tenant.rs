@@ -63,3 +63,14 @@ impl Serialize for TenantId {
         s.collect_str(self)
     }
 }
+
+impl<'de> Deserialize<'de> for TenantId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Self::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "tenant {text:?} is not provider:id (whalet, infinia or pockyt)"
+            ))
+        })
+    }
+}

@@ -164,7 +164,6 @@ pub struct Attempt {
 #[serde(rename_all = "camelCase")]
 pub struct Notification {
     pub id: String,
-    #[serde(deserialize_with = "tenant_from_text")]
     pub tenant: TenantId,
     #[serde(deserialize_with = "interned_channel")]
     pub channel: Channel,
@@ -213,15 +212,6 @@ impl Notification {
 /// A transport's name. An alias, so that serde does not take the field for one borrowed from
 /// the input (the name is interned on reading instead).
 pub type Channel = &'static str;
-
-fn tenant_from_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<TenantId, D::Error> {
-    let text = String::deserialize(d)?;
-    TenantId::parse(&text).ok_or_else(|| {
-        serde::de::Error::custom(format!(
-            "tenant {text:?} is not provider:id (whalet, infinia or pockyt)"
-        ))
-    })
-}
 
 /// Channel names read back from a snapshot, each kept once for the life of the process (there
 /// are as many as transports). An unregistered one is refused on import.

@@ -227,10 +227,9 @@ pub fn import(
         // Parsed once to check; the engine is replaced below.
         crate::scenario::Scenarios::new().import(record.clone(), tenant, core.triggers())?;
     }
-    let key = tenant.map(ToString::to_string);
     let links: Vec<LinkRecord> = authorizations
         .into_iter()
-        .filter(|l| key.is_none() || Some(&l.tenant) == key.as_ref())
+        .filter(|l| tenant.is_none_or(|t| &l.request.tenant == t))
         .collect();
     core.authorizations().check(&links)?;
     match tenant {

@@ -665,12 +665,13 @@ fn write_extras(conn: &mut Connection, extras: &Extras) -> Result<(), String> {
             links,
             |l| {
                 let json = serde_json::to_string(l).map_err(|e| e.to_string())?;
+                let r = &l.request;
                 Ok((
-                    &l.token,
-                    &l.tenant,
-                    &l.surface,
-                    &l.business_id,
-                    l.expires_at,
+                    &r.token,
+                    r.tenant.to_string(),
+                    &r.surface,
+                    &r.business_id,
+                    r.expires_at,
                     json,
                 ))
             },

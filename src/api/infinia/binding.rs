@@ -135,7 +135,7 @@ fn register_link(ctx: &Ctx<'_>, body: &Value, binding: &Binding) {
         .unwrap_or(ttl_ms);
     ctx.core.open_authorization(AuthorizationRequest {
         token: binding.token.clone(),
-        surface: "infinia",
+        surface: "infinia".into(),
         provider_name: "Infinia Pay".into(),
         tenant: ctx.tenant.clone(),
         business_id: binding.request_no.clone(),

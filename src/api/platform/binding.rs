@@ -166,7 +166,7 @@ pub fn shop_account_bind(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletErr
     }
     ctx.core.open_authorization(AuthorizationRequest {
         token: token.clone(),
-        surface: "platform",
+        surface: "platform".into(),
         provider_name: "Whalet".into(),
         tenant: ctx.tenant.clone(),
         business_id: r.bind_id.clone(),
