@@ -56,6 +56,8 @@ pub struct ServerConfig {
     /// Time a client has to send a request's headers, and the longest a keep-alive connection
     /// may sit idle between requests.
     pub header_read_timeout_ms: u64,
+    /// Time a client has to send a request's body once its headers are in (408 and close).
+    pub body_read_timeout_ms: u64,
     /// Connections served at once; more are answered 503 and closed.
     pub max_connections: usize,
     /// Bytes of request bodies held in memory at once, over all connections.
@@ -84,6 +86,7 @@ impl Default for ServerConfig {
         let edge = crate::http::Limits::default();
         Self {
             header_read_timeout_ms: edge.header_read_timeout.as_millis() as u64,
+            body_read_timeout_ms: edge.body_read_timeout.as_millis() as u64,
             max_connections: edge.max_connections,
             max_body_bytes_in_flight: edge.max_body_bytes_in_flight,
             control_body_limit_bytes: 1024 * 1024,
@@ -106,6 +109,7 @@ impl ServerConfig {
     pub fn limits(&self) -> crate::http::Limits {
         crate::http::Limits {
             header_read_timeout: std::time::Duration::from_millis(self.header_read_timeout_ms),
+            body_read_timeout: std::time::Duration::from_millis(self.body_read_timeout_ms),
             max_connections: self.max_connections,
             max_body_bytes_in_flight: self.max_body_bytes_in_flight,
         }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -182,10 +182,13 @@ pub struct Limits {
     /// Time a client has to send a request's headers; also the longest a keep-alive connection
     /// may sit idle between requests.
     pub header_read_timeout: Duration,
+    /// Time a client has to send a request's body once its headers are in; a body still
+    /// incomplete by then is answered 408 and the connection closed.
+    pub body_read_timeout: Duration,
     /// Connections served at once; a connection beyond it is answered 503 and closed.
     pub max_connections: usize,
-    /// Bytes of request bodies held in memory at once, over all connections; a request whose
-    /// body does not fit is answered 503 without being read.
+    /// Bytes of request bodies held in memory at once, over all connections, counted as they
+    /// arrive; a body that does not fit is answered 503 and the rest of it not read.
     pub max_body_bytes_in_flight: usize,
 }
 
@@ -193,6 +196,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
             max_connections: 1024,
             max_body_bytes_in_flight: 256 * 1024 * 1024,
         }
@@ -232,9 +236,10 @@ pub async fn serve<H: Handler>(
             continue;
         };
         let (handler, bodies) = (handler.clone(), bodies.clone());
+        let body_timeout = limits.body_read_timeout;
         let service = service_fn(move |req| {
             let (handler, bodies) = (handler.clone(), bodies.clone());
-            async move { handle(handler, bodies, req, remote).await }
+            async move { handle(handler, bodies, body_timeout, req, remote).await }
         });
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
@@ -289,42 +294,107 @@ impl BodyBudget {
         ))
     }
 
-    /// Reserves room for a body of up to `bytes`, or None when the budget is spent.
+    /// Reserves room for `bytes` more of a body, or None when the budget is spent.
     fn reserve(&self, bytes: usize) -> Option<tokio::sync::SemaphorePermit<'_>> {
         let kib = u32::try_from(bytes.div_ceil(1024).max(1)).unwrap_or(u32::MAX);
         self.0.try_acquire_many(kib).ok()
     }
 }
 
-type HyperResponse = hyper::Response<Full<Bytes>>;
+/// The least a body reserves ahead of what has arrived (the room then doubles as it fills): a
+/// small body takes one reservation, and a client that declares a large body and then stalls
+/// holds no more than this beyond what it sent.
+const RESERVE_AHEAD: usize = 64 * 1024;
 
-/// 400 when the body could not be read to its end (the client broke off, bad chunking).
-fn unreadable_body(why: &str) -> HyperResponse {
-    let text = serde_json::json!({ "error": format!("the request body could not be read: {why}") });
-    let mut r = hyper::Response::new(Full::new(Bytes::from(text.to_string())));
-    *r.status_mut() = hyper::StatusCode::BAD_REQUEST;
-    r.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/json"),
-    );
-    r
+/// Why a body was not handed on.
+#[derive(Debug)]
+enum BodyRefusal {
+    /// The budget of bodies in flight is spent.
+    Busy,
+    /// The client broke off or sent bad chunking.
+    Unreadable(String),
+    /// The body did not arrive within the body-read timeout.
+    TimedOut(Duration),
 }
 
-/// 503 when the bodies in flight already use the whole budget.
-fn busy_bodies() -> HyperResponse {
-    let mut r = hyper::Response::new(Full::new(Bytes::from_static(
-        b"{\"error\":\"too many request bodies in flight; retry later\"}",
-    )));
-    *r.status_mut() = hyper::StatusCode::SERVICE_UNAVAILABLE;
-    r.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/json"),
-    );
-    r.headers_mut().insert(
-        hyper::header::RETRY_AFTER,
-        hyper::header::HeaderValue::from_static("1"),
-    );
-    r
+/// Reads a request body of at most `limit` bytes (`Ok(None)`: larger, the rest not read), holding
+/// its memory in `budget` as it arrives, and giving up after `timeout`.
+async fn read_body(
+    body: Incoming,
+    declared: Option<u64>,
+    limit: usize,
+    budget: &BodyBudget,
+    timeout: Duration,
+) -> Result<Option<Bytes>, BodyRefusal> {
+    let reading = async {
+        let mut body = body;
+        let mut reserved = Vec::new();
+        let mut room = 0usize;
+        let ahead = declared.map_or(0, |n| (n as usize).min(RESERVE_AHEAD));
+        let mut chunks: Vec<Bytes> = Vec::new();
+        let mut total = 0usize;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| BodyRefusal::Unreadable(e.to_string()))?;
+            let Ok(data) = frame.into_data() else {
+                continue; // trailers
+            };
+            total += data.len();
+            if total > limit {
+                return Ok(None);
+            }
+            if total > room {
+                let want = (total - room).max(ahead).max(room).min(limit - room);
+                reserved.push(budget.reserve(want).ok_or(BodyRefusal::Busy)?);
+                room += want;
+            }
+            chunks.push(data);
+        }
+        Ok(Some(match chunks.len() {
+            0 => Bytes::new(),
+            1 => chunks.swap_remove(0),
+            _ => Bytes::from(chunks.concat()),
+        }))
+    };
+    tokio::time::timeout(timeout, reading)
+        .await
+        .map_err(|_| BodyRefusal::TimedOut(timeout))?
+}
+
+type HyperResponse = hyper::Response<Full<Bytes>>;
+
+impl BodyRefusal {
+    /// The edge's own answer: 503 (busy, with `retry-after`), 400 (unreadable) or 408 (too slow),
+    /// each closing the connection, whose unread rest of the body cannot be skipped.
+    fn answer(self) -> HyperResponse {
+        let (status, error) = match self {
+            Self::Busy => (
+                hyper::StatusCode::SERVICE_UNAVAILABLE,
+                "too many request bodies in flight; retry later".to_owned(),
+            ),
+            Self::Unreadable(why) => (
+                hyper::StatusCode::BAD_REQUEST,
+                format!("the request body could not be read: {why}"),
+            ),
+            Self::TimedOut(after) => (
+                hyper::StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the request body did not arrive within {} ms ([server] body_read_timeout_ms)",
+                    after.as_millis()
+                ),
+            ),
+        };
+        let text = serde_json::json!({ "error": error });
+        let mut r = hyper::Response::new(Full::new(Bytes::from(text.to_string())));
+        *r.status_mut() = status;
+        let headers = r.headers_mut();
+        use hyper::header::{HeaderValue, CONNECTION, CONTENT_TYPE, RETRY_AFTER};
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(CONNECTION, HeaderValue::from_static("close"));
+        if status == hyper::StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        r
+    }
 }
 
 /// Returned to hyper to close the connection without an answer.
@@ -342,6 +412,7 @@ impl std::error::Error for DroppedByScenario {}
 async fn handle<H: Handler>(
     handler: H,
     bodies: Arc<BodyBudget>,
+    body_timeout: Duration,
     req: hyper::Request<Incoming>,
     _remote: SocketAddr,
 ) -> Result<HyperResponse, DroppedByScenario> {
@@ -358,18 +429,12 @@ async fn handle<H: Handler>(
     let (body, too_large) = match declared {
         // Over the limit before a byte of it is read: not read at all.
         Some(n) if n > limit as u64 => (Bytes::new(), true),
-        _ => {
-            let room = declared.map_or(limit, |n| n as usize);
-            let Some(_reserved) = bodies.reserve(room) else {
-                return Ok(busy_bodies());
-            };
-            match Limited::new(body, limit).collect().await {
-                Ok(collected) => (collected.to_bytes(), false),
-                Err(e) if e.is::<http_body_util::LengthLimitError>() => (Bytes::new(), true),
-                // A body that broke off is never handed on as if it were empty.
-                Err(e) => return Ok(unreadable_body(&e.to_string())),
-            }
-        }
+        // A body that broke off is never handed on as if it were empty.
+        _ => match read_body(body, declared, limit, &bodies, body_timeout).await {
+            Ok(Some(bytes)) => (bytes, false),
+            Ok(None) => (Bytes::new(), true),
+            Err(refusal) => return Ok(refusal.answer()),
+        },
     };
     let request = SimRequest {
         method: parts.method.as_str().to_owned(),

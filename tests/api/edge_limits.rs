@@ -159,3 +159,65 @@ async fn a_control_body_over_its_limit_is_413() {
     assert!(body.contains("control_body_limit_bytes"), "{body}");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_body_that_stalls_is_a_408_after_the_body_read_timeout() {
+    let config = "[server]\nbody_read_timeout_ms = 300\n";
+    let app = spawn_with(Setup {
+        config: Some(config.into()),
+        ..Setup::default()
+    })
+    .await;
+    // Headers and the first chunk of a body, then nothing: not a slow header, so only the body
+    // timeout can end it.
+    let mut stalled = TcpStream::connect(addr(&app.url)).await.unwrap();
+    let head = "POST /__sim/reset HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n3\r\n{\"t\r\n";
+    stalled.write_all(head.as_bytes()).await.unwrap();
+    let answer = read_to_close(&mut stalled, Duration::from_secs(5))
+        .await
+        .expect("a stalled body must be answered and the connection closed");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("body_read_timeout_ms"), "{answer}");
+    let (status, _) = app.get("/__sim/health").await;
+    assert_eq!(status, 200);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn stalled_bodies_hold_only_what_they_sent_of_the_in_flight_budget() {
+    // Four stalled bodies that could each claim about 1 MiB (a declared length, or chunked to a
+    // path whose limit is 1 MiB) against a budget of 4 MiB, and a body timeout long enough not
+    // to help: the others must still be served.
+    let config = "[server]\nmax_body_bytes_in_flight = 4194304\nbody_read_timeout_ms = 60000\n";
+    let app = spawn_with(Setup {
+        config: Some(config.into()),
+        ..Setup::default()
+    })
+    .await;
+    let mut stalled = Vec::new();
+    for i in 0..4 {
+        let length = if i % 2 == 0 {
+            "content-length: 1000000"
+        } else {
+            "transfer-encoding: chunked"
+        };
+        let mut s = TcpStream::connect(addr(&app.url)).await.unwrap();
+        let head = format!("POST /__sim/scenarios HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n{length}\r\n\r\n");
+        s.write_all(head.as_bytes()).await.unwrap();
+        stalled.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (status, body) = app.get("/__sim/health").await;
+    assert_eq!(status, 200, "{body}");
+    let reply = app
+        .client
+        .call(
+            "connectivity",
+            &serde_json::json!({"notifyFlag": "N", "responseFlag": "Y"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.code, "SUCCESS", "{reply:?}");
+    drop(stalled);
+    app.shutdown().await;
+}
