@@ -198,6 +198,7 @@ fn post(path: &str, content_type: &str, headers: &[(&str, &str)], body: Vec<u8>)
         headers: all,
         body: Bytes::from(body),
         too_large: false,
+        local_addr: None,
     })
 }
 
@@ -504,6 +505,7 @@ pub fn assert_invariants() {
         headers: Vec::new(),
         body: Bytes::new(),
         too_large: false,
+        local_addr: None,
     });
     let body: Value = serde_json::from_slice(response.body()).unwrap_or(Value::Null);
     assert_eq!(body["ok"], true, "ledger invariant broken: {body}");

@@ -1,5 +1,6 @@
 //! The business surfaces, one module each, one file per operation.
 
+pub mod base_url;
 pub mod catalog;
 pub mod coverage;
 pub mod describe;

@@ -72,7 +72,7 @@ fn browser_body_refusal(req: &SimRequest) -> Option<SimResponse> {
             )));
         }
     }
-    let from_browser = site.is_some() || req.header("origin").is_some();
+    let from_browser = req.header("origin").is_some() || sends_fetch_metadata(req);
     if !from_browser || req.body.is_empty() {
         return None;
     }
@@ -99,6 +99,16 @@ fn browser_body_refusal(req: &SimRequest) -> Option<SimResponse> {
             "a browser must send control-plane bodies as application/json (or application/toml for scenario files), not {shown}"
         ) }),
     ))
+}
+
+/// Whether the request carries any Fetch Metadata header (`Sec-Fetch-Site`, `-Mode`, `-Dest`,
+/// `-User`…): only browsers send them, and a page cannot set or remove them (the `Sec-` prefix
+/// is forbidden to scripts), so any one of them marks a browser even without `Origin`.
+fn sends_fetch_metadata(req: &SimRequest) -> bool {
+    req.headers.iter().any(|(name, _)| {
+        name.get(..10)
+            .is_some_and(|prefix| prefix.eq_ignore_ascii_case("sec-fetch-"))
+    })
 }
 
 /// The cookie that carries the admin token for the dashboard's own requests (hex of the token,
@@ -234,6 +244,7 @@ mod tests {
                 .collect(),
             body: bytes::Bytes::new(),
             too_large: false,
+            local_addr: None,
         };
         let cookie = format!("a=b; {COOKIE}={}", hex::encode("s3cret"));
         assert!(carries_token(

@@ -36,6 +36,8 @@ pub struct SimRequest {
     pub body: Bytes,
     /// The body exceeded the path's limit ([`Handler::body_limit`]); `body` is empty then.
     pub too_large: bool,
+    /// The address the client's connection reached (None: a request made in-process).
+    pub local_addr: Option<SocketAddr>,
 }
 
 impl SimRequest {
@@ -219,7 +221,7 @@ pub async fn serve<H: Handler>(
     let bodies = Arc::new(BodyBudget::new(limits.max_body_bytes_in_flight));
     let mut accept_errors = AcceptErrors::default();
     loop {
-        let (stream, remote) = tokio::select! {
+        let (stream, _) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
                 Err(e) => {
@@ -231,6 +233,7 @@ pub async fn serve<H: Handler>(
             _ = shutdown.cancelled() => break,
         };
         let _ = stream.set_nodelay(true);
+        let local = stream.local_addr().ok();
         let Ok(permit) = connections.clone().try_acquire_owned() else {
             tokio::spawn(refuse_busy(stream));
             continue;
@@ -239,7 +242,7 @@ pub async fn serve<H: Handler>(
         let body_timeout = limits.body_read_timeout;
         let service = service_fn(move |req| {
             let (handler, bodies) = (handler.clone(), bodies.clone());
-            async move { handle(handler, bodies, body_timeout, req, remote).await }
+            async move { handle(handler, bodies, body_timeout, req, local).await }
         });
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
@@ -414,7 +417,7 @@ async fn handle<H: Handler>(
     bodies: Arc<BodyBudget>,
     body_timeout: Duration,
     req: hyper::Request<Incoming>,
-    _remote: SocketAddr,
+    local_addr: Option<SocketAddr>,
 ) -> Result<HyperResponse, DroppedByScenario> {
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_owned();
@@ -447,6 +450,7 @@ async fn handle<H: Handler>(
             .collect(),
         body,
         too_large,
+        local_addr,
     };
     match handler.call(request).await {
         SimResponse::Reply {

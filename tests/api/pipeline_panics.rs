@@ -118,6 +118,7 @@ fn post(app: &TestApp, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> S
         headers: all,
         body: Bytes::from(body),
         too_large: false,
+        local_addr: None,
     }
 }
 

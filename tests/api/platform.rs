@@ -414,3 +414,39 @@ async fn only_web_links_are_accepted_for_the_sellers_page() {
     assert_eq!(code, "SUCCESS", "{detail}");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_authorize_url_takes_only_a_plain_host_header() {
+    let app = spawn_with(Setup {
+        config: Some("[platform]\nauth = \"none\"\n".into()),
+        ..Setup::default()
+    })
+    .await;
+    let bind = |bind_id: &'static str, host: &'static str| {
+        let url = format!("{}/v1/platform/shopAccountBind", app.url);
+        async move {
+            let reply = reqwest::Client::new()
+                .post(url)
+                .header("host", host)
+                .header("content-type", "application/json")
+                .body(bind_body(bind_id, &format!("SHOP-{bind_id}")).to_string())
+                .send()
+                .await
+                .unwrap();
+            let body: Value = serde_json::from_str(&reply.text().await.unwrap()).unwrap();
+            body["authorizeUrl"].as_str().unwrap_or_default().to_owned()
+        }
+    };
+    let named = bind("H1", "whalet-sim:8080").await;
+    assert!(
+        named.starts_with("http://whalet-sim:8080/authorize/"),
+        "{named}"
+    );
+    // Not a plain host: the link carries the address the connection reached.
+    let crafted = bind("H2", "evil.example/x?y=").await;
+    assert!(
+        crafted.starts_with(&format!("{}/authorize/", app.url)),
+        "{crafted}"
+    );
+    app.shutdown().await;
+}

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::fields::{currency, optional, required};
 use super::{sellers, Ctx, Operation};
 use crate::core::Core;
-use crate::store::infinia::{repeated, Binding, BindingStatus, Seller, SellerStatus};
+use crate::store::infinia::{repeated, Binding, BindingStatus, InfiniaState, Seller, SellerStatus};
 use crate::tenant::{Provider, TenantId};
 use crate::wire::infinia::InfiniaError;
 
@@ -64,15 +64,8 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
         if let Some(earlier) = repeated(&s.bindings, request_no, body, sent, "a binding request")? {
             return Ok((earlier.clone(), false));
         }
-        if let Some(bound) = s
-            .bindings
-            .values()
-            .find(|b| b.seller_id == seller_id && b.status == BindingStatus::Bound)
-        {
-            return Err(InfiniaError::invalid(format!(
-                "seller {seller_id:?} is already bound (requestNo {:?})",
-                bound.request_no
-            )));
+        if let Some(bound) = bound_binding(s, seller_id) {
+            return Err(InfiniaError::invalid(already_bound(bound)));
         }
         let binding = Binding {
             request_no: request_no.to_owned(),
@@ -211,8 +204,27 @@ pub fn find(core: &Core, token: &str) -> Option<(TenantId, Binding)> {
     })
 }
 
+/// The seller's BOUND binding, if any: a seller is bound at most once per app.
+pub fn bound_binding<'a>(s: &'a InfiniaState, seller_id: &str) -> Option<&'a Binding> {
+    s.bindings
+        .values()
+        .find(|b| b.seller_id == seller_id && b.status == BindingStatus::Bound)
+}
+
+/// Why a seller cannot be bound again: names the binding that holds it.
+fn already_bound(bound: &Binding) -> String {
+    format!(
+        "seller {:?} is already bound (requestNo {:?})",
+        bound.seller_id, bound.request_no
+    )
+}
+
 /// The seller's decision on the authorization page (also used by triggers and scenarios).
-/// Approval binds the seller (ACTIVE) and, unless disabled, notifies the platform.
+/// Approval binds the seller and, unless disabled, notifies the platform of the seller's status
+/// (ACTIVE for a seller bound for the first time). Approving a binding of a seller that another
+/// binding already holds is refused, with the binding left PENDING (the page keeps the link open
+/// so the seller can decline it; unanswered, it expires as REJECTED): the same rule as at request
+/// time, checked again because two requests can be pending for one seller.
 pub fn decide(
     core: &Core,
     tenant: &TenantId,
@@ -226,17 +238,29 @@ pub fn decide(
     let now = core.clock().now();
     let decided = core.with_tenant_text(tenant, |t| {
         let s = &mut t.infinia;
-        let binding = s
+        let pending = s
             .bindings
-            .values_mut()
+            .values()
             .find(|b| b.token == token)
             .ok_or_else(|| format!("no binding with token {token:?} in {tenant}"))?;
-        if binding.status != BindingStatus::Pending {
+        if pending.status != BindingStatus::Pending {
             return Err(format!(
                 "binding {} is already {:?}",
-                binding.request_no, binding.status
+                pending.request_no, pending.status
             ));
         }
+        if let Some(bound) = bound_binding(s, &pending.seller_id).filter(|_| approved) {
+            return Err(format!(
+                "{}: binding {:?} cannot be approved; reject it instead",
+                already_bound(bound),
+                pending.request_no
+            ));
+        }
+        let request_no = pending.request_no.clone();
+        let binding = s
+            .bindings
+            .get_mut(&request_no)
+            .ok_or_else(|| format!("binding {request_no} vanished"))?;
         binding.status = if approved {
             BindingStatus::Bound
         } else {
@@ -247,29 +271,34 @@ pub fn decide(
             .map(str::to_owned)
             .or_else(|| (!approved).then(|| "the seller declined the authorization".to_owned()));
         let binding = binding.clone();
-        if approved {
-            s.sellers
-                .entry(binding.seller_id.clone())
-                .and_modify(|seller| seller.binding_request_no = binding.request_no.clone())
-                .or_insert_with(|| Seller {
-                    seller_id: binding.seller_id.clone(),
-                    status: SellerStatus::Active,
-                    binding_request_no: binding.request_no.clone(),
-                    updated_at: now,
-                });
-        }
-        Ok(binding)
+        let seller_status = approved.then(|| bind_seller(s, &binding, now));
+        Ok((binding, seller_status))
     })??;
-    if approved && core.infinia().apps.config.notify_on_binding {
-        sellers::notify_status(
-            core,
-            tenant,
-            &decided.seller_id,
-            SellerStatus::Active,
-            decided.notify.clone(),
-        );
+    let (decided, seller_status) = decided;
+    if let Some(status) = seller_status {
+        if core.infinia().apps.config.notify_on_binding {
+            let behaviour = decided.notify.clone();
+            sellers::notify_status(core, tenant, &decided.seller_id, status, behaviour);
+        }
     }
     Ok(view(&decided))
+}
+
+/// Records the seller as bound by `binding` and returns the seller's status, which the
+/// notification then reports: ACTIVE for a new seller; a seller already known keeps the status
+/// Infinia gave it (a FROZEN seller stays FROZEN and is announced so).
+fn bind_seller(s: &mut InfiniaState, binding: &Binding, now: crate::clock::Millis) -> SellerStatus {
+    let seller = s
+        .sellers
+        .entry(binding.seller_id.clone())
+        .or_insert_with(|| Seller {
+            seller_id: binding.seller_id.clone(),
+            status: SellerStatus::Active,
+            binding_request_no: binding.request_no.clone(),
+            updated_at: now,
+        });
+    seller.binding_request_no = binding.request_no.clone();
+    seller.status
 }
 
 crate::core::timers::timer_kind! {

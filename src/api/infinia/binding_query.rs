@@ -1,5 +1,6 @@
 //! `account-binding/query` (inferred path, spec §2.4): the binding's status by `requestNo`, or
-//! the latest binding of a `sellerId`. Statuses: PENDING, BOUND, REJECTED; a bound seller also
+//! by `sellerId` the seller's BOUND binding (a later request for a bound seller never hides it),
+//! else the seller's latest binding. Statuses: PENDING, BOUND, REJECTED; a bound seller also
 //! has a `sellerStatus` (ACTIVE / FROZEN).
 
 use serde_json::Value;
@@ -26,11 +27,14 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
         let s = &t.infinia;
         let found = match request_no {
             Some(no) => s.bindings.get(no),
-            None => s
-                .bindings
-                .values()
-                .filter(|b| Some(b.seller_id.as_str()) == seller_id)
-                .max_by_key(|b| (b.created_at, b.request_no.clone())),
+            None => seller_id.and_then(|seller| {
+                binding::bound_binding(s, seller).or_else(|| {
+                    s.bindings
+                        .values()
+                        .filter(|b| b.seller_id == seller)
+                        .max_by_key(|b| (b.created_at, b.request_no.clone()))
+                })
+            }),
         };
         let Some(b) = found else {
             return Err(InfiniaError::invalid(match request_no {

@@ -35,7 +35,7 @@ pub use triggers::triggers;
 /// What an Infinia operation has besides its body.
 pub struct Session {
     pub infinia_app: Arc<InfiniaApp>,
-    /// `http://host:port` the partner called, for links it hands to sellers.
+    /// The base of links it hands to sellers (`crate::api::base_url`).
     pub base_url: String,
     operation: &'static Operation,
 }
@@ -264,7 +264,10 @@ impl Scheme for EcommerceApi {
             request_no: None,
             session: Session {
                 infinia_app,
-                base_url: base_url(req),
+                base_url: crate::api::base_url::base_url(
+                    req,
+                    core.config().platform.public_url.as_deref(),
+                ),
                 operation,
             },
         })
@@ -325,20 +328,6 @@ impl Scheme for EcommerceApi {
     }
 }
 
-/// `http://{Host}` of the request (the address the partner reached the simulator at).
-pub fn base_url(req: &SimRequest) -> String {
-    let host = req
-        .header("x-forwarded-host")
-        .or_else(|| req.header("host"))
-        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
-        .unwrap_or("127.0.0.1:8080");
-    let scheme = match req.header("x-forwarded-proto") {
-        Some("https") => "https",
-        _ => "http",
-    };
-    format!("{scheme}://{host}")
-}
-
 /// Every operation's fields and example (`crate::api::describe`), by canonical path: each
 /// handler run in describe mode as the first configured app, against a tenant that does not
 /// exist. Empty when no app is configured.
@@ -348,7 +337,7 @@ pub fn describe(core: &Core) -> Vec<crate::api::describe::Described> {
     };
     crate::api::describe::operations(core, Provider::Infinia, OPERATIONS, |operation| Session {
         infinia_app: infinia_app.clone(),
-        base_url: "http://127.0.0.1:8080".to_owned(),
+        base_url: crate::api::base_url::FALLBACK.to_owned(),
         operation,
     })
 }

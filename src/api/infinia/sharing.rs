@@ -1,9 +1,9 @@
 //! `revenue-sharing/request` (inferred path, spec §2.7): the platform distributes money from its
 //! Infinia Pay account to bound, ACTIVE sellers. `{requestNo, currency, shareDetails: [{sellerId,
-//! amount}]}` (or one `sellerId` + `amount`). Each amount must fit the seller's available revenue
-//! share, the total the platform balance; the total is reserved at once (PROCESSING) and moves to
-//! the sellers (SUCCESS) or back (FAILED) after the delay, as the scenario decides. Idempotent on
-//! `requestNo`.
+//! amount}]}` (or one `sellerId` + `amount`, never both). Each amount must fit the seller's
+//! available revenue share, the total the platform balance; the total is reserved at once
+//! (PROCESSING) and moves to the sellers (SUCCESS) or back (FAILED) after the delay, as the
+//! scenario decides. Idempotent on `requestNo`.
 
 use serde_json::{json, Value};
 
@@ -13,8 +13,8 @@ use crate::clock::format;
 use crate::core::Core;
 use crate::money::{Currency, Money};
 use crate::store::infinia::{
-    repeated, seller_account, sharing_account, BindingStatus, SellerStatus, ShareItem, Sharing,
-    SharingStatus, PLATFORM_ACCOUNT,
+    repeated, seller_account, sharing_account, SellerStatus, ShareItem, Sharing, SharingStatus,
+    PLATFORM_ACCOUNT,
 };
 use crate::store::{LedgerError, Refusal, TenantId};
 use crate::wire::infinia::InfiniaError;
@@ -36,7 +36,10 @@ fn items(body: &Value, c: Currency) -> Result<Vec<ShareItem>, InfiniaError> {
                 amount: amount(body, "amount", c)?,
             }])
         }
-        Some(Value::Array(list)) => list,
+        Some(Value::Array(list)) => {
+            single_fields_absent(body)?;
+            list
+        }
         Some(_) => {
             return Err(InfiniaError::format(
                 "shareDetails must be an array of {sellerId, amount}",
@@ -68,6 +71,22 @@ fn items(body: &Value, c: Currency) -> Result<Vec<ShareItem>, InfiniaError> {
     Ok(out)
 }
 
+/// `shareDetails` and the single `sellerId` + `amount` are alternatives: a request giving both
+/// is refused rather than one silently winning.
+fn single_fields_absent(body: &Value) -> Result<(), InfiniaError> {
+    let given: Vec<&str> = ["sellerId", "amount"]
+        .into_iter()
+        .filter(|k| body.get(k).is_some_and(|v| !v.is_null()))
+        .collect();
+    if given.is_empty() {
+        return Ok(());
+    }
+    Err(InfiniaError::invalid(format!(
+        "give either shareDetails or one sellerId and amount, not both: remove {} or shareDetails",
+        given.join(" and ")
+    )))
+}
+
 fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
     let request_no = required(body, "requestNo", 64)?;
     let c = currency(body, "currency")?;
@@ -86,10 +105,7 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
         }
         for item in &items {
             let s = &t.infinia;
-            let bound = s
-                .bindings
-                .values()
-                .any(|b| b.seller_id == item.seller_id && b.status == BindingStatus::Bound);
+            let bound = super::binding::bound_binding(s, &item.seller_id).is_some();
             match s.sellers.get(&item.seller_id) {
                 Some(seller) if bound && seller.status == SellerStatus::Active => {}
                 Some(seller) if bound => {

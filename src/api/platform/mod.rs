@@ -144,8 +144,9 @@ impl Scheme for PlatformApi {
             let partner = crate::api::whalet::find_partner(core, &head.echo.partner_id)?;
             if head.echo.api_code != operation {
                 return Err(WhaletError::parameter(format!(
-                    "the path says operation {operation:?} but head.apiCode is {:?}; they must be the same",
-                    head.echo.api_code
+                    "the path says operation {} but head.apiCode is {}; they must be the same",
+                    crate::text::echo(operation),
+                    crate::text::echo(&head.echo.api_code)
                 ))
                 .into());
             }
@@ -198,13 +199,8 @@ impl Scheme for PlatformApi {
             head.echo.request_no = format!("P{}", core.clock().now());
         }
         trace.request_no = Some(head.echo.request_no.clone());
-        let host = req.header("host").unwrap_or("127.0.0.1:8080");
-        let base_url = core
-            .config()
-            .platform
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{host}"));
+        let public_url = core.config().platform.public_url.as_deref();
+        let base_url = crate::api::base_url::base_url(req, public_url);
         Ok(Opened {
             tenant,
             operation: canonical,
@@ -213,7 +209,7 @@ impl Scheme for PlatformApi {
             session: Session {
                 partner_id: partner.id.clone(),
                 request_no: head.echo.request_no.clone(),
-                base_url: base_url.trim_end_matches('/').to_owned(),
+                base_url,
                 keys,
                 handler,
             },
@@ -297,7 +293,7 @@ pub fn describe(core: &Core) -> Vec<crate::api::describe::Described> {
     crate::api::describe::operations(core, Provider::Whalet, OPERATIONS, |op| Session {
         partner_id: DEMO_PARTNER_ID.to_owned(),
         request_no: "describe".to_owned(),
-        base_url: "http://127.0.0.1:8080".to_owned(),
+        base_url: crate::api::base_url::FALLBACK.to_owned(),
         keys: None,
         handler: op.handler,
     })

@@ -1,5 +1,6 @@
-//! Account binding: the redirect link, the query, the seller's decision (trigger and the function
-//! the authorization page calls), idempotency on requestNo.
+//! Account binding: the redirect link and its base (Host, `public_url`), the query, the seller's
+//! decision (trigger and the function the authorization page calls), a seller bound once,
+//! idempotency on requestNo.
 
 use serde_json::json;
 use whalet_sim::store::{Provider, TenantId};
@@ -169,5 +170,238 @@ async fn a_link_nobody_answers_expires_and_the_binding_is_rejected() {
         .await;
     assert_eq!(again["bindingStatus"], "PENDING");
     assert_ne!(again["redirectUrl"], first["redirectUrl"]);
+    app.shutdown().await;
+}
+
+/// The seller status notifications enqueued so far, oldest first: `(sellerId, status)`.
+async fn seller_statuses(app: &crate::helpers::TestApp) -> Vec<(String, String)> {
+    let list = app
+        .get_json("/__sim/notifications?apiCode=sellerStatus")
+        .await;
+    let mut rows: Vec<(u64, String, String)> = list["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["id"].as_str().unwrap()["ntf_".len()..].parse().unwrap(),
+                n["payload"]["sellerId"].as_str().unwrap().to_owned(),
+                n["payload"]["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows.into_iter().map(|(_, s, st)| (s, st)).collect()
+}
+
+#[tokio::test]
+async fn a_second_binding_of_a_bound_seller_cannot_be_approved_and_no_webhook_contradicts_the_query(
+) {
+    let app = spawn_infinia("").await;
+    let m = Merchant::demo();
+    for no in ["B4", "B5"] {
+        let reply = m
+            .ok(&app, "account-binding/request", &binding_request(no, "S2"))
+            .await;
+        assert_eq!(reply["bindingStatus"], "PENDING");
+    }
+    let approve = |no: &'static str| {
+        let app = &app;
+        async move {
+            app.post(
+                "/__sim/trigger/infinia.binding.approved",
+                &json!({ "requestNo": no }),
+            )
+            .await
+        }
+    };
+    let (status, body) = approve("B4").await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .post(
+            "/__sim/trigger/infinia.seller.frozen",
+            &json!({"sellerId": "S2"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // The page's, a trigger's and a scenario's approvals all go through `binding::decide`.
+    let (status, body) = approve("B5").await;
+    assert_ne!(status, 200, "{body}");
+    let error = body.to_string();
+    assert!(
+        error.contains("already bound") && error.contains("B4") && error.contains("reject it"),
+        "{error}"
+    );
+    let token = |q: &serde_json::Value| {
+        q["redirectUrl"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let b5 = m
+        .ok(&app, "account-binding/query", &json!({"requestNo": "B5"}))
+        .await;
+    assert_eq!(
+        b5["bindingStatus"], "PENDING",
+        "a refused approval changes nothing"
+    );
+    let now = app.app().clock().now();
+    let (_, link) = app.app().authorizations().get(&token(&b5), now).unwrap();
+    assert_eq!(
+        link,
+        whalet_sim::authorize::LinkState::Open,
+        "the seller may still decline"
+    );
+    // By sellerId the query shows the binding that holds the seller, FROZEN as notified.
+    let q = m
+        .ok(&app, "account-binding/query", &json!({"sellerId": "S2"}))
+        .await;
+    assert_eq!(
+        (
+            q["requestNo"].as_str(),
+            q["bindingStatus"].as_str(),
+            q["sellerStatus"].as_str()
+        ),
+        (Some("B4"), Some("BOUND"), Some("FROZEN"))
+    );
+    let expected = |list: &[&str]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|s| ("S2".to_owned(), (*s).to_owned()))
+            .collect()
+    };
+    assert_eq!(seller_statuses(&app).await, expected(&["ACTIVE", "FROZEN"]));
+    // Declining the second request is allowed and sends nothing.
+    let (status, body) = app
+        .post(
+            "/__sim/trigger/infinia.binding.rejected",
+            &json!({"requestNo": "B5"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let b5 = m
+        .ok(&app, "account-binding/query", &json!({"requestNo": "B5"}))
+        .await;
+    assert_eq!(b5["bindingStatus"], "REJECTED");
+    assert_eq!(seller_statuses(&app).await, expected(&["ACTIVE", "FROZEN"]));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_scenario_approving_a_retried_binding_leaves_the_seller_bound_once() {
+    let app = crate::helpers::spawn_with(crate::helpers::Setup {
+        config: Some(super::support::SFTP_CONFIG.to_owned()),
+        scenario_files: vec![
+            crate::helpers::repo_path("scenarios/infinia-seller-lifecycle.toml").into(),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let m = Merchant::demo();
+    m.ok(
+        &app,
+        "account-binding/request",
+        &binding_request("ABR-1", "SELLER-123456"),
+    )
+    .await;
+    app.advance(5.0).await;
+    // The client retries under a new requestNo before the seller (the scenario) answers.
+    m.ok(
+        &app,
+        "account-binding/request",
+        &binding_request("ABR-2", "SELLER-123456"),
+    )
+    .await;
+    app.advance(40.0).await;
+    let status = |no: &'static str| {
+        let (app, m) = (&app, &m);
+        async move {
+            m.ok(app, "account-binding/query", &json!({ "requestNo": no }))
+                .await["bindingStatus"]
+                .clone()
+        }
+    };
+    assert_eq!(status("ABR-1").await, "BOUND");
+    assert_eq!(status("ABR-2").await, "PENDING");
+    let q = m
+        .ok(
+            &app,
+            "account-binding/query",
+            &json!({"sellerId": "SELLER-123456"}),
+        )
+        .await;
+    assert_eq!(q["requestNo"], "ABR-1");
+    let statuses = seller_statuses(&app).await;
+    assert_eq!(
+        statuses,
+        vec![("SELLER-123456".to_owned(), "ACTIVE".to_owned())],
+        "one binding, one ACTIVE notification"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_link_base_is_a_plain_host_or_the_configured_public_url() {
+    let app = spawn_infinia("").await;
+    let m = Merchant::demo();
+    let link = |no: &'static str, headers: &'static [(&'static str, &'static str)]| {
+        let (app, m) = (&app, &m);
+        async move {
+            let reply = m
+                .ok_with_headers(
+                    app,
+                    "account-binding/request",
+                    &binding_request(no, &format!("SELLER-{no}")),
+                    headers,
+                )
+                .await;
+            reply["redirectUrl"].as_str().unwrap().to_owned()
+        }
+    };
+    let own = link("H1", &[]).await;
+    assert!(own.starts_with(&format!("{}/authorize/", app.url)), "{own}");
+    let named = link("H2", &[("host", "whalet-sim:8080")]).await;
+    assert!(
+        named.starts_with("http://whalet-sim:8080/authorize/"),
+        "{named}"
+    );
+    // A Host with a path and query is not a host: the link carries the address the
+    // connection reached instead.
+    let crafted = link("H3", &[("host", "evil.example/x?y=")]).await;
+    assert!(
+        crafted.starts_with(&format!("{}/authorize/", app.url)),
+        "{crafted}"
+    );
+    // Forwarding headers are anyone's to set: not trusted.
+    let forwarded = link(
+        "H4",
+        &[
+            ("x-forwarded-host", "evil.example"),
+            ("x-forwarded-proto", "https"),
+        ],
+    )
+    .await;
+    assert!(
+        forwarded.starts_with(&format!("{}/authorize/", app.url)),
+        "{forwarded}"
+    );
+    app.shutdown().await;
+
+    let app = spawn_infinia("[platform]\npublic_url = \"https://sim.example.com/\"\n").await;
+    let reply = m
+        .ok_with_headers(
+            &app,
+            "account-binding/request",
+            &binding_request("H5", "SELLER-H5"),
+            &[("host", "evil.example/x?y=")],
+        )
+        .await;
+    let url = reply["redirectUrl"].as_str().unwrap();
+    assert!(
+        url.starts_with("https://sim.example.com/authorize/"),
+        "{url}"
+    );
     app.shutdown().await;
 }

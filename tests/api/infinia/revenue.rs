@@ -188,3 +188,32 @@ async fn a_failed_sharing_returns_the_money_and_frozen_sellers_receive_nothing()
     app.assert_invariants().await;
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn share_details_and_a_single_seller_at_once_are_refused() {
+    let (app, m) = small_app().await;
+    bind(&app, &m, "SELLER-123456").await;
+    let both = json!({
+        "requestNo": "RS11", "currency": "USD", "sellerId": "SELLER-123456", "amount": "1.00",
+        "shareDetails": [{"sellerId": "SELLER-123456", "amount": "2.00"}],
+    });
+    let r = m.call(&app, "revenue-sharing/request", &both).await;
+    assert_eq!(r.code, "SYS-002", "{}", r.message);
+    assert!(
+        r.message.contains("not both") && r.message.contains("remove sellerId and amount"),
+        "{}",
+        r.message
+    );
+    let mut amount_only = both.clone();
+    amount_only.as_object_mut().unwrap().remove("sellerId");
+    let r = m.call(&app, "revenue-sharing/request", &amount_only).await;
+    assert_eq!(r.code, "SYS-002", "{}", r.message);
+    assert!(r.message.contains("remove amount or"), "{}", r.message);
+    // Nothing was reserved and the requestNo is still free.
+    assert_eq!(balance(&app, &m).await, ("120.00".into(), "0.00".into()));
+    let q = m
+        .call(&app, "revenue-sharing/query", &json!({"requestNo": "RS11"}))
+        .await;
+    assert_eq!(q.code, "SYS-002", "{}", q.message);
+    app.shutdown().await;
+}

@@ -66,6 +66,44 @@ impl Merchant {
         envelope::open_reply(text.as_bytes(), &self.key, &self.infinia, self.alg).unwrap()
     }
 
+    /// Seals `data` and posts it to `/api/v1/{path}` with extra request `headers` (e.g. a `host`
+    /// of the test's choosing); expects SUC-200 and returns the decrypted data.
+    pub async fn ok_with_headers(
+        &self,
+        app: &TestApp,
+        path: &str,
+        data: &Value,
+        headers: &[(&str, &str)],
+    ) -> Value {
+        let sealed = envelope::seal_request(
+            "1.0",
+            &self.app_id,
+            data,
+            &self.key,
+            &self.infinia,
+            self.alg,
+        )
+        .unwrap();
+        let mut request = reqwest::Client::new()
+            .post(format!("{}/api/v1/{path}", app.url))
+            .header("content-type", "application/json");
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let text = request
+            .body(sealed.to_json())
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let reply =
+            envelope::open_reply(text.as_bytes(), &self.key, &self.infinia, self.alg).unwrap();
+        assert_eq!(reply.code, "SUC-200", "{path}: {}", reply.message);
+        reply.data.unwrap()
+    }
+
     /// Calls and expects SUC-200; returns the decrypted data.
     pub async fn ok(&self, app: &TestApp, path: &str, data: &Value) -> Value {
         let reply = self.call(app, path, data).await;
