@@ -33,7 +33,9 @@ pub fn param<'a>(params: &'a Map<String, Value>, name: &str) -> Result<&'a str, 
     }
 }
 
-/// Reads an optional string parameter.
+/// Reads an optional string parameter: `None` when it is absent. A present value that is not a
+/// non-empty string never gets here ([`check_params`] refuses it), so `None` cannot stand for a
+/// value of the wrong type and send the trigger to its default (the demo tenant).
 pub fn opt_param<'a>(params: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
     params
         .get(name)
@@ -41,8 +43,30 @@ pub fn opt_param<'a>(params: &'a Map<String, Value>, name: &str) -> Option<&'a s
         .filter(|s| !s.is_empty())
 }
 
-/// Checks `params` against the trigger's declared parameters: every required one present, no
-/// unknown names (a typo would otherwise be ignored silently).
+/// The parameters that take a whole number, as a JSON number or its decimal text (how many
+/// notifications a burst sends); every other parameter is text.
+const NUMBER_PARAMS: &[&str] = &["count"];
+
+/// Why the value given for parameter `name` cannot be used, if it cannot: a parameter is a
+/// non-empty string (or, for [`NUMBER_PARAMS`], a number). Leaving a parameter out is how to ask
+/// for its default; `null`, `""` or a value of another type is refused, not read as "absent".
+fn bad_value(name: &str, value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if s.is_empty() => Some(format!(
+            "parameter {name} is empty; give a value, or leave it out for the default"
+        )),
+        Value::String(_) => None,
+        Value::Number(_) if NUMBER_PARAMS.contains(&name) => None,
+        other => Some(format!(
+            "parameter {name} must be a string, got {}",
+            crate::text::bound(&other.to_string(), crate::text::ECHO_BYTES)
+        )),
+    }
+}
+
+/// Checks `params` against the trigger's declared parameters: no unknown names (a typo would
+/// otherwise be ignored silently), every value given a non-empty string ([`bad_value`]), every
+/// required one present.
 pub fn check_params<C>(def: &TriggerDef<C>, params: &Map<String, Value>) -> Result<(), String> {
     let declared: Vec<(&str, bool)> = def
         .params
@@ -66,8 +90,14 @@ pub fn check_params<C>(def: &TriggerDef<C>, params: &Map<String, Value>) -> Resu
             ));
         }
     }
+    if let Some(problem) = params
+        .iter()
+        .find_map(|(name, value)| bad_value(name, value))
+    {
+        return Err(format!("{}: {problem}", def.name));
+    }
     for (name, required) in &declared {
-        if *required && params.get(*name).is_none_or(Value::is_null) {
+        if *required && !params.contains_key(*name) {
             return Err(format!("{} needs parameter {name}", def.name));
         }
     }
@@ -110,5 +140,88 @@ impl<C> Clone for TriggerDef<C> {
             params: self.params,
             run: self.run,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn run((): (), _: Map<String, Value>) -> TriggerFuture {
+        Box::pin(async { Ok(Value::Null) })
+    }
+
+    const DEF: TriggerDef<()> = TriggerDef {
+        name: "x.funded",
+        description: "",
+        params: &[("amount", ""), ("merchantNo?", ""), ("count?", "")],
+        run,
+    };
+
+    fn check(params: Value) -> Result<(), String> {
+        let Value::Object(params) = params else {
+            panic!("an object");
+        };
+        check_params(&DEF, &params)
+    }
+
+    #[test]
+    fn an_absent_optional_parameter_is_the_default_and_a_given_one_must_be_text() {
+        assert_eq!(check(json!({"amount": "1.00"})), Ok(()));
+        assert_eq!(
+            check(json!({"amount": "1.00", "merchantNo": "999"})),
+            Ok(())
+        );
+        for (bad, got) in [
+            (json!(999), "999"),
+            (json!(null), "null"),
+            (json!(true), "true"),
+            (json!({"a": 1}), "{\"a\":1}"),
+        ] {
+            assert_eq!(
+                check(json!({"amount": "1.00", "merchantNo": bad})),
+                Err(format!(
+                    "x.funded: parameter merchantNo must be a string, got {got}"
+                ))
+            );
+        }
+        assert_eq!(
+            check(json!({"amount": "1.00", "merchantNo": ""})),
+            Err("x.funded: parameter merchantNo is empty; give a value, or leave it out for the default".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_required_parameter_must_be_given_as_text() {
+        assert_eq!(
+            check(json!({})),
+            Err("x.funded needs parameter amount".to_owned())
+        );
+        assert_eq!(
+            check(json!({"amount": 1})),
+            Err("x.funded: parameter amount must be a string, got 1".to_owned())
+        );
+        assert_eq!(
+            check(json!({"amount": null})),
+            Err("x.funded: parameter amount must be a string, got null".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_count_may_be_a_number() {
+        assert_eq!(check(json!({"amount": "1", "count": 3})), Ok(()));
+        assert_eq!(check(json!({"amount": "1", "count": "3"})), Ok(()));
+        assert!(check(json!({"amount": "1", "count": null})).is_err());
+    }
+
+    #[test]
+    fn a_long_value_is_echoed_bounded() {
+        let long = json!(vec!["x"; 10_000]);
+        let Err(e) = check(json!({"amount": long})) else {
+            panic!("refused");
+        };
+        assert!(e.len() < 1_000, "{} bytes", e.len());
     }
 }

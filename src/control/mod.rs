@@ -130,15 +130,18 @@ fn operations(core: &Core, req: &SimRequest) -> SimResponse {
 
 /// The one check of what a request brings against what its endpoint accepts (the route table in
 /// openapi.rs, which also documents it): an unknown query parameter, or an unknown field of a
-/// JSON body the endpoint's row lists fields for, is a `400` naming it, the endpoint, the
-/// accepted names and the nearest one. Ignoring it would answer something else (a misspelt
-/// `wait?apicode=` filter waits for any notification).
+/// JSON body the endpoint's row lists fields for (or of any body sent to an endpoint that takes
+/// none), is a `400` naming it, the endpoint, the accepted names and the nearest one. Ignoring
+/// it would answer something else (a misspelt `wait?apicode=` filter waits for any
+/// notification; a resend with a body looks as if the body mattered).
 fn unknown_input(route: &openapi::Route, req: &SimRequest) -> Option<SimResponse> {
     let names = req.query_pairs().into_iter().map(|(name, _)| name);
     let unknown = match route.unknown_query(names) {
         Some(unknown) => unknown,
         None => {
-            route.fields?;
+            if !route.checks_fields() {
+                return None;
+            }
             let body = match body_json(req) {
                 Ok(body) => body,
                 Err(refusal) => return Some(refusal),
@@ -252,7 +255,10 @@ fn requests(core: &Core, req: &SimRequest) -> SimResponse {
             .query_param("apiCode")
             .or_else(|| req.query_param("operation")),
         code: req.query_param("code"),
-        limit: req.query_param("limit").and_then(|l| l.parse().ok()),
+        limit: match limit_param(req) {
+            Ok(limit) => limit,
+            Err(r) => return r,
+        },
     };
     // Serialized straight from the entries, without an intermediate JSON tree: the listing can
     // be `[journal] max_bytes` long.
@@ -275,10 +281,9 @@ fn notifications(core: &Core, req: &SimRequest) -> SimResponse {
         Ok(f) => f,
         Err(r) => return r,
     };
-    let limit = match req.query_param("limit").map(|l| l.parse::<usize>()) {
-        None => usize::MAX,
-        Some(Ok(l)) => l,
-        Some(Err(_)) => return error(400, "limit must be a non-negative integer"),
+    let limit = match limit_param(req) {
+        Ok(limit) => limit.unwrap_or(usize::MAX),
+        Err(r) => return r,
     };
     let list: Vec<Value> = core
         .outbox()
@@ -288,6 +293,23 @@ fn notifications(core: &Core, req: &SimRequest) -> SimResponse {
         .map(notification_json)
         .collect();
     ok(json!({"notifications": list}))
+}
+
+/// The `limit` query parameter of a listing: `None` when absent, a `400` when it is not a
+/// non-negative integer (a `limit=ten` once listed everything).
+fn limit_param(req: &SimRequest) -> Result<Option<usize>, SimResponse> {
+    match req.query_param("limit") {
+        None => Ok(None),
+        Some(l) => l.parse().map(Some).map_err(|_| {
+            error(
+                400,
+                format!(
+                    "limit must be a non-negative integer, got {}",
+                    crate::text::echo(&l)
+                ),
+            )
+        }),
+    }
 }
 
 fn notification_filter(req: &SimRequest) -> Result<NotificationFilter, SimResponse> {
@@ -433,21 +455,46 @@ fn set_clock(core: &Core, req: &SimRequest) -> SimResponse {
     ok(clock_view(core))
 }
 
+/// The string field `name` of a JSON body: `None` when it is absent, a `400` naming it when it
+/// is there but not a string (`null`, a number, an object…), so a value of the wrong type is
+/// never taken for "not given" (a `{"tenant": null}` reset once reset every tenant).
+pub(crate) fn body_str<'a>(
+    body: &'a Map<String, Value>,
+    name: &str,
+) -> Result<Option<&'a str>, SimResponse> {
+    match body.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(error(
+            400,
+            format!(
+                "{name} must be a string, got {}",
+                crate::text::bound(&other.to_string(), crate::text::ECHO_BYTES)
+            ),
+        )),
+    }
+}
+
+/// The `tenant` of a request: the query parameter, else the body's field (which must be a
+/// string); `None` when neither is given. Anything that is not `provider:id` is a `400`.
 pub(crate) fn tenant_param(
     req: &SimRequest,
     body: Option<&Map<String, Value>>,
 ) -> Result<Option<TenantId>, SimResponse> {
-    let text = req.query_param("tenant").or_else(|| {
-        body.and_then(|b| b.get("tenant"))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    });
+    let text = match (req.query_param("tenant"), body) {
+        (Some(t), _) => Some(t),
+        (None, Some(body)) => body_str(body, "tenant")?.map(str::to_owned),
+        (None, None) => None,
+    };
     match text {
         None => Ok(None),
         Some(t) => TenantId::parse(&t).map(Some).ok_or_else(|| {
             error(
                 400,
-                format!("tenant must be provider:id (e.g. whalet:202400000000001), got {t:?}"),
+                format!(
+                    "tenant must be provider:id (e.g. whalet:202400000000001), got {}",
+                    crate::text::echo(&t)
+                ),
             )
         }),
     }

@@ -20,7 +20,8 @@ pub struct Route {
     pub body: Option<&'static str>,
     /// The fields of a JSON-object body, when the control plane checks them before the endpoint
     /// runs (any other field is refused); `None` = the endpoint reads its body itself (scenario
-    /// files, trigger parameters) or takes none.
+    /// files, trigger parameters: `body` is set) or takes none (`body` is `None`: any field is
+    /// refused, an empty body or `{}` is fine).
     pub fields: Option<&'static [(&'static str, &'static str)]>,
 }
 
@@ -112,8 +113,9 @@ impl Unknown {
             _ => format!("for {}", self.endpoint),
         };
         let mut text = format!("unknown {} `{}` {place}", self.kind, self.name);
-        if let Some(n) = self.nearest {
-            text.push_str(&format!("; did you mean `{n}`?"));
+        match self.nearest {
+            Some(n) => text.push_str(&format!("; did you mean `{n}`?")),
+            None => text.push('.'),
         }
         if self.accepted.is_empty() {
             text.push_str(&format!(" It accepts no {}s.", self.kind));
@@ -146,13 +148,26 @@ impl Route {
             .map(|n| Unknown::new("query parameter", &n, self, accepted))
     }
 
+    /// Whether the control plane checks this endpoint's body fields before it runs: it lists
+    /// them, or it takes no body at all (so no field is accepted).
+    pub fn checks_fields(&self) -> bool {
+        self.fields.is_some() || self.body.is_none()
+    }
+
     /// The first body field this endpoint does not accept, if it checks its body's fields.
     pub fn unknown_field<'a>(
         &self,
         names: impl IntoIterator<Item = &'a String>,
     ) -> Option<Unknown> {
-        let fields = self.fields?;
-        let accepted: Vec<&'static str> = fields.iter().map(|(n, _)| *n).collect();
+        if !self.checks_fields() {
+            return None;
+        }
+        let accepted: Vec<&'static str> = self
+            .fields
+            .unwrap_or_default()
+            .iter()
+            .map(|(n, _)| *n)
+            .collect();
         names
             .into_iter()
             .find(|n| !accepted.contains(&n.as_str()))
@@ -285,6 +300,30 @@ mod tests {
         assert!(
             wait.unknown_field(std::iter::empty()).is_none(),
             "wait reads no body"
+        );
+    }
+
+    #[test]
+    fn an_endpoint_without_a_body_accepts_no_field_and_one_that_reads_its_own_any() {
+        let Some(resend) = route("POST", &["notifications", "ntf_000001", "resend"]) else {
+            panic!("resend is documented");
+        };
+        let x = "x".to_owned();
+        let Some(unknown) = resend.unknown_field([&x]) else {
+            panic!("a field of a body-less endpoint is refused");
+        };
+        assert!(unknown.accepted.is_empty());
+        assert!(
+            unknown.message().ends_with("It accepts no fields."),
+            "{}",
+            unknown.message()
+        );
+        let Some(trigger) = route("POST", &["trigger", "x.y"]) else {
+            panic!("trigger is documented");
+        };
+        assert!(
+            trigger.unknown_field([&x]).is_none(),
+            "triggers check their own parameters"
         );
     }
 

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::{add_utc, body_json, camel_keys, error, ok, tenant_param};
+use super::{add_utc, body_json, body_str, camel_keys, error, ok, tenant_param};
 use crate::core::Core;
 use crate::http::{SimRequest, SimResponse};
 use crate::scenario::{format, Decision, OperationCtx};
@@ -136,8 +136,11 @@ pub fn explain(core: &Core, req: &SimRequest) -> SimResponse {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let text = |k: &str| body.get(k).and_then(Value::as_str);
-    let surface = match text("surface") {
+    let (surface, operation) = match (body_str(&body, "surface"), body_str(&body, "operation")) {
+        (Ok(s), Ok(o)) => (s, o),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let surface = match surface {
         Some("whalet") => "whalet",
         Some("platform") => "platform",
         Some("infinia") => "infinia",
@@ -145,20 +148,39 @@ pub fn explain(core: &Core, req: &SimRequest) -> SimResponse {
         other => {
             return error(
                 400,
-                format!("surface must be whalet, platform, infinia or pockyt, not {other:?}"),
+                format!(
+                    "surface must be whalet, platform, infinia or pockyt, not {}",
+                    other.map_or("none".to_owned(), |s| crate::text::echo(s).to_string())
+                ),
             )
         }
     };
-    let Some(tenant) = text("tenant").and_then(TenantId::parse) else {
-        return error(
-            400,
-            "tenant must be provider:id (e.g. whalet:202400000000001)",
-        );
+    let tenant = match tenant_param(req, Some(&body)) {
+        Ok(Some(t)) => t,
+        Ok(None) => {
+            return error(
+                400,
+                "tenant is required: provider:id (e.g. whalet:202400000000001)",
+            )
+        }
+        Err(r) => return r,
     };
-    let Some(operation) = text("operation") else {
+    let Some(operation) = operation else {
         return error(400, "operation is required (apiCode or path)");
     };
-    let fields = body.get("fields").cloned().unwrap_or_else(|| json!({}));
+    let fields = match body.get("fields") {
+        None => json!({}),
+        Some(fields @ Value::Object(_)) => fields.clone(),
+        Some(other) => {
+            return error(
+                400,
+                format!(
+                    "fields must be a JSON object of business fields, got {}",
+                    crate::text::bound(&other.to_string(), crate::text::ECHO_BYTES)
+                ),
+            )
+        }
+    };
     let decision = core.scenarios().explain(OperationCtx {
         surface,
         tenant: &tenant,

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+use super::model::Model;
 use super::{Coverage, Kind};
 use crate::tenant::TenantId;
 use crate::text::markup;
@@ -100,10 +101,11 @@ pub struct Report {
     pub surfaces: Vec<SurfaceReport>,
 }
 
-/// Exercised share in percent, one decimal; an empty selection is complete.
+/// Exercised share in percent, one decimal. An empty selection is `0`, never complete: nothing
+/// was shown to work, so no `--min` gate passes on it by accident.
 pub fn percent(exercised: usize, items: usize) -> f64 {
     if items == 0 {
-        return 100.0;
+        return 0.0;
     }
     (exercised as f64 * 1000.0 / items as f64).floor() / 10.0
 }
@@ -123,6 +125,56 @@ pub struct Selection {
     pub tenant: Option<TenantId>,
     pub surface: Option<String>,
     pub group: Option<String>,
+}
+
+impl Selection {
+    /// Why this selection names nothing in `model`, if it does not: an unknown surface, or a
+    /// group that is not one of the model's (of that surface, when one is named). The message
+    /// lists the known names, so a misspelt `--group payouts` is an error, not an empty report
+    /// that a CI gate reads as passed.
+    pub fn check(&self, model: &Model) -> Result<(), String> {
+        let in_surface = |s: &str| self.surface.as_deref().is_none_or(|wanted| wanted == s);
+        if let Some(surface) = &self.surface {
+            if !model.items.iter().any(|i| i.surface == surface) {
+                let known = sorted_names(model.items.iter().map(|i| i.surface));
+                return Err(format!(
+                    "no surface {}; known: {}",
+                    crate::text::echo(surface),
+                    known.join(", ")
+                ));
+            }
+        }
+        if let Some(group) = &self.group {
+            let mut groups = model.items.iter().filter(|i| in_surface(i.surface));
+            if !groups.any(|i| &i.group == group) {
+                let known = sorted_names(
+                    model
+                        .items
+                        .iter()
+                        .filter(|i| in_surface(i.surface))
+                        .map(|i| i.group.as_str()),
+                );
+                let place = self
+                    .surface
+                    .as_deref()
+                    .map_or_else(String::new, |s| format!(" in surface {s}"));
+                return Err(format!(
+                    "no group {}{place}; known: {}",
+                    crate::text::echo(group),
+                    known.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The distinct names among `names`, sorted.
+fn sorted_names<'a>(names: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut known: Vec<&str> = names.collect();
+    known.sort_unstable();
+    known.dedup();
+    known
 }
 
 impl Coverage {
@@ -370,5 +422,86 @@ td{padding:2px 8px;vertical-align:top}.bar{background:#eee;width:200px;height:12
         }
         out.push_str("</body></html>\n");
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coverage::{Sources, SurfaceSource};
+
+    fn surface(
+        name: &'static str,
+        groups: Vec<(&'static str, Vec<&'static str>)>,
+    ) -> SurfaceSource {
+        SurfaceSource {
+            surface: name,
+            groups,
+            aliases: Vec::new(),
+            codes: vec!["OK", "NO"],
+            envelope: Vec::new(),
+            success: "OK",
+            accepted_as_processing: Vec::new(),
+            processing: None,
+            channel: name,
+            notifications: Vec::new(),
+        }
+    }
+
+    fn model() -> Model {
+        Model::generate(&Sources {
+            surfaces: vec![
+                surface("a", vec![("payout", vec!["pay"]), ("fx", vec!["quote"])]),
+                surface("b", vec![("b", vec!["go"])]),
+            ],
+            triggers: Vec::new(),
+        })
+    }
+
+    fn selection(surface: Option<&str>, group: Option<&str>) -> Selection {
+        Selection {
+            tenant: None,
+            surface: surface.map(str::to_owned),
+            group: group.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_selection_must_name_a_known_surface_and_group() {
+        let m = model();
+        for (s, g) in [
+            (None, None),
+            (Some("a"), None),
+            (Some("a"), Some("payout")),
+            (None, Some("b")),
+        ] {
+            assert_eq!(selection(s, g).check(&m), Ok(()), "{s:?} {g:?}");
+        }
+        let Err(e) = selection(Some("a"), Some("payouts")).check(&m) else {
+            panic!("a misspelt group is refused");
+        };
+        assert_eq!(
+            e,
+            "no group \"payouts\" in surface a; known: envelope, fx, payout"
+        );
+        let Err(e) = selection(Some("b"), Some("payout")).check(&m) else {
+            panic!("a group of another surface is refused");
+        };
+        assert_eq!(e, "no group \"payout\" in surface b; known: b, envelope");
+        let Err(e) = selection(None, Some("nope")).check(&m) else {
+            panic!("an unknown group is refused");
+        };
+        assert_eq!(e, "no group \"nope\"; known: b, envelope, fx, payout");
+        let Err(e) = selection(Some("c"), None).check(&m) else {
+            panic!("an unknown surface is refused");
+        };
+        assert_eq!(e, "no surface \"c\"; known: a, b");
+    }
+
+    #[test]
+    fn an_empty_selection_is_not_complete() {
+        assert_eq!(percent(0, 0), 0.0);
+        assert_eq!(percent(1, 1), 100.0);
+        assert_eq!(percent(9999, 10000), 99.9);
     }
 }

@@ -301,3 +301,141 @@ async fn explain_names_the_rule_without_counting() {
     assert_eq!(status, 400, "{body}");
     app.shutdown().await;
 }
+
+/// A `tenant` that is not a string (`null`, a number…) used to read as "no tenant" and reset
+/// every tenant, the journal, the timers and the links; it is a 400 and nothing changes.
+#[tokio::test]
+async fn reset_with_a_tenant_that_is_not_a_string_changes_nothing() {
+    let app = spawn_app().await;
+    app.client
+        .call(
+            "connectivity",
+            &json!({"notifyFlag": "N", "responseFlag": "Y"}),
+        )
+        .await
+        .unwrap();
+    let state = app.get_json("/__sim/state").await;
+    let journal = app.get_json("/__sim/requests").await;
+    for (tenant, shown) in [
+        (json!(null), "null"),
+        (json!(5), "5"),
+        (json!(true), "true"),
+        (json!({"id": DEMO}), "{\"id\":\"whalet:202400000000001\"}"),
+    ] {
+        let (status, body) = app.post("/__sim/reset", &json!({ "tenant": tenant })).await;
+        assert_eq!(status, 400, "{tenant}: {body}");
+        assert_eq!(
+            body["error"],
+            format!("tenant must be a string, got {shown}")
+        );
+    }
+    let (status, body) = app.post("/__sim/reset", &json!({"tenant": ""})).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(app.get_json("/__sim/state").await, state);
+    assert_eq!(app.get_json("/__sim/requests").await, journal);
+    // Explain reads its fields the same way.
+    let (status, body) = app
+        .post(
+            "/__sim/scenarios/explain",
+            &json!({"surface": "whalet", "tenant": 5, "operation": "connectivity"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("tenant must be a string, got 5"))
+    );
+    let (status, body) = app
+        .post(
+            "/__sim/scenarios/explain",
+            &json!({"surface": "whalet", "tenant": DEMO, "operation": 7}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("operation must be a string, got 7"))
+    );
+    let (status, body) = app
+        .post(
+            "/__sim/scenarios/explain",
+            &json!({"surface": "whalet", "tenant": DEMO, "operation": "connectivity", "fields": 1}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    // A journal limit that is not a number used to list everything.
+    let (status, body) = app.get("/__sim/requests?limit=ten").await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["error"],
+        "limit must be a non-negative integer, got \"ten\""
+    );
+    app.shutdown().await;
+}
+
+/// A trigger parameter given as `null`, `""` or a number used to read as absent, so the trigger
+/// acted on its default (the demo merchant or app got the money); it is a 400 naming the
+/// parameter, and nothing changes.
+#[tokio::test]
+async fn a_trigger_parameter_that_is_not_text_never_falls_back_to_the_demo_tenant() {
+    let app = spawn_app().await;
+    let state = app.get_json("/__sim/state").await;
+    let cases = [
+        ("pockyt.balance.funded", "merchantNo", json!(999), "999"),
+        ("pockyt.balance.funded", "merchantNo", json!(null), "null"),
+        ("infinia.platform.funded", "appId", json!(null), "null"),
+        (
+            "infinia.platform.funded",
+            "appId",
+            json!(["demo-app"]),
+            "[\"demo-app\"]",
+        ),
+    ];
+    for (event, param, value, shown) in cases {
+        let params = json!({"currency": "USD", "amount": "1.00", param: value});
+        let (status, body) = app.post(&format!("/__sim/trigger/{event}"), &params).await;
+        assert_eq!(status, 400, "{event} {params}: {body}");
+        assert_eq!(
+            body["error"],
+            format!("{event}: parameter {param} must be a string, got {shown}")
+        );
+    }
+    let (status, body) = app
+        .post(
+            "/__sim/trigger/pockyt.balance.funded",
+            &json!({"currency": "USD", "amount": "1.00", "merchantNo": ""}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("merchantNo is empty"),
+        "{body}"
+    );
+    assert_eq!(
+        app.get_json("/__sim/state").await,
+        state,
+        "nobody was credited"
+    );
+    assert_eq!(
+        app.get_json("/__sim/requests?surface=trigger").await["requests"],
+        json!([]),
+        "refused before firing"
+    );
+    // Left out, the parameter takes its default; given as text, it is used.
+    let (status, body) = app
+        .post(
+            "/__sim/trigger/pockyt.balance.funded",
+            &json!({"currency": "USD", "amount": "1.00"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .post(
+            "/__sim/trigger/pockyt.balance.funded",
+            &json!({"currency": "USD", "amount": "1.00", "merchantNo": "999"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    app.shutdown().await;
+}

@@ -117,6 +117,43 @@ async fn a_browser_must_send_json_and_be_same_site() {
     app.shutdown().await;
 }
 
+/// Any Fetch Metadata header marks a browser, not only `Sec-Fetch-Site`: a `no-cors` fetch that
+/// says only `Sec-Fetch-Mode` (or `-Dest`) cannot reset state with a text body either.
+#[tokio::test]
+async fn any_sec_fetch_header_marks_a_browser() {
+    let app = spawn_app().await;
+    app.client
+        .call(
+            "connectivity",
+            &json!({"notifyFlag": "N", "responseFlag": "Y"}),
+        )
+        .await
+        .unwrap();
+    let journal = app.get_json("/__sim/requests").await;
+    for header in [
+        ("sec-fetch-mode", "no-cors"),
+        ("Sec-Fetch-Dest", "empty"),
+        ("sec-fetch-user", "?1"),
+    ] {
+        let headers = [header, ("content-type", "text/plain")];
+        let (status, body) = send(&app.url, "POST", "/__sim/reset", &headers, "{}").await;
+        assert_eq!(status, 415, "{header:?}: {body}");
+    }
+    assert_eq!(
+        app.get_json("/__sim/requests").await,
+        journal,
+        "nothing was reset"
+    );
+    // The same header with a JSON body is a browser doing it right.
+    let own = [
+        ("sec-fetch-mode", "cors"),
+        ("content-type", "application/json"),
+    ];
+    let (status, body) = send(&app.url, "POST", "/__sim/reset", &own, "{}").await;
+    assert_eq!(status, 200, "{body}");
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_foreign_host_name_cannot_read_the_journal_unless_allowed() {
     let app = spawn_app().await;

@@ -197,6 +197,49 @@ async fn json_bodies_with_unknown_fields_are_refused_before_anything_changes() {
     app.shutdown().await;
 }
 
+/// An endpoint that takes no body refuses one with fields (it used to ignore them, so a resend
+/// with a body started a new series as if the body mattered); an empty body or `{}` is fine.
+#[tokio::test]
+async fn an_endpoint_without_a_body_refuses_body_fields() {
+    let app = spawn_app().await;
+    let id = delivered_ping(&app).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let resend = format!("/__sim/notifications/{id}/resend");
+    let (status, body) = app.post(&resend, &json!({"x": 1})).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        error_text(&body),
+        "unknown field `x` in the JSON body of POST /__sim/notifications/{id}/resend. It accepts no fields."
+    );
+    assert_eq!(body["in"], "body");
+    let series = |n: &Value| n["series"].clone();
+    let before = app.get_json(&format!("/__sim/notifications/{id}")).await;
+    let (status, body) = app.post("/__sim/coverage/reset", &json!({"x": 1})).await;
+    assert_eq!((status, &body["unknown"]), (400, &json!("x")), "{body}");
+    let http = reqwest::Client::new();
+    let cleared = http
+        .delete(format!("{}/__sim/requests", app.url))
+        .body(r#"{"surface": "whalet"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cleared.status().as_u16(), 400);
+    assert!(!app.get_json("/__sim/requests").await["requests"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    // Nothing was resent; an empty body and `{}` still work.
+    let after = app.get_json(&format!("/__sim/notifications/{id}")).await;
+    assert_eq!(series(&after), series(&before));
+    let (status, body) = app.post_raw(&resend, "application/json", Vec::new()).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app.post("/__sim/coverage/reset", &json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn answers_are_camel_case_with_iso_times_beside_epoch_ms() {
     let app = spawn_app().await;

@@ -136,6 +136,70 @@ async fn unknown_or_bad_query_parameters_are_refused() {
     app.shutdown().await;
 }
 
+/// A misspelt group used to answer an empty report at 100%, so `--group payouts --min 100`
+/// passed in CI with no test case; it is a 400 listing the groups, and the CLI fails.
+#[tokio::test]
+async fn an_unknown_group_is_refused_and_the_ci_gate_fails() {
+    let app = spawn_app().await;
+    let (status, body) = app
+        .get("/__sim/coverage?surface=whalet&group=payouts")
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let text = body["error"].as_str().unwrap();
+    assert!(
+        text.starts_with("no group \"payouts\" in surface whalet; known: "),
+        "{body}"
+    );
+    for group in ["payout", "collections", "connectivity"] {
+        assert!(text.contains(group), "{group}: {body}");
+    }
+    // A group of another surface is not one of this surface's.
+    let (status, body) = app
+        .get("/__sim/coverage?surface=pockyt&group=collections")
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = app.get("/__sim/coverage?group=nope").await;
+    assert_eq!(status, 400, "{body}");
+    // An empty name is not "every group" either.
+    let (status, body) = app.get("/__sim/coverage?surface=whalet&group=").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().starts_with("no group \"\""),
+        "{body}"
+    );
+    // The right name answers the group, at 0% before any traffic.
+    let payout = report(&app, "?surface=whalet&group=payout").await;
+    assert!(payout["items"].as_u64().unwrap() > 0, "{payout}");
+    assert_eq!(payout["percent"], 0.0);
+    let url = app.url.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        bin()
+            .args([
+                "coverage",
+                "--url",
+                &url,
+                "--surface",
+                "whalet",
+                "--group",
+                "payouts",
+            ])
+            .args(["--min", "100", "--format", "junit"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no group \\\"payouts\\\""), "{stderr}");
+    assert!(
+        out.stdout.is_empty(),
+        "no report: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn counts_are_exact_under_concurrency() {
     let app = spawn_app().await;
