@@ -284,7 +284,9 @@ def pockyt_section(p):
         "the merchant's API token is the shared secret (demo: `demo-token`).\n",
         "| step | rule |\n|---|---|",
         "| sort | every parameter except `verifySign`, by name in byte order (`Z` < `_` < `a`) |",
-        "| join | `name=value&` for each, values raw (no URL encoding), **empty values kept** (`street2=&`) |",
+        "| join | `name=value&` for each, values raw (no URL encoding), **empty values kept** (`street2=&`); "
+        "in a JSON body a number, object or array is joined as the characters sent (`100.10` stays `100.10`), "
+        "an object or array without the white space between its tokens |",
         "| append | lower-case hex MD5 of the token |",
         "| `verifySign` | lower-case hex MD5 of the UTF-8 bytes of that string |\n",
         "The simulator's IPNs (payout results) carry a `verifySign` made the same way with the merchant's "

@@ -154,10 +154,12 @@ impl Money {
         let exp = currency.exponent() as usize;
         let frac_trimmed = frac.trim_end_matches('0');
         if frac_trimmed.len() > exp {
+            let places = match frac.len() {
+                1 => "1 decimal place".to_owned(),
+                n => format!("{n} decimal places"),
+            };
             return Err(MoneyError(format!(
-                "amount {text:?} has {} decimal places; {} has {exp}",
-                frac_trimmed.len(),
-                currency
+                "amount {text:?} has {places}; {currency} has {exp}"
             )));
         }
         let mut digits = String::with_capacity(int.len() + exp);
@@ -174,8 +176,12 @@ impl Money {
         Ok(Self::new(minor, currency))
     }
 
-    /// Reads an amount given either as a JSON string or a JSON number (using its exact text).
+    /// Reads an amount given either as a JSON string or a JSON number (using its text; a number
+    /// too large or too small for that text to be what the client wrote is refused as such).
     pub fn from_json(value: &Value, currency: Currency) -> Result<Self, MoneyError> {
+        if let Some(problem) = inexact_number(value) {
+            return Err(problem);
+        }
         match value {
             Value::String(s) => Self::parse(s, currency),
             Value::Number(n) => Self::parse(&n.to_string(), currency),
@@ -245,6 +251,32 @@ impl fmt::Display for Money {
     }
 }
 
+/// Largest magnitude below which every integer is exact in an `f64` (2^53).
+const EXACT_F64: f64 = 9_007_199_254_740_992.0;
+
+/// Why a JSON number cannot be read as an amount exactly, if it cannot. serde_json keeps an
+/// integer up to `u64::MAX` exact but reads any other number as an `f64`, whose text is not what
+/// the client sent when it is this large or small (`99999999999999999999` prints as `1e+20`):
+/// such a number is refused without echoing a text the client never wrote.
+fn inexact_number(value: &Value) -> Option<MoneyError> {
+    let n = value.as_number().filter(|n| n.is_f64())?;
+    let magnitude = n.as_f64()?.abs();
+    let text = n.to_string();
+    let exponent = text.contains(['e', 'E']);
+    let advice = "send amounts as decimal strings like \"100.25\"";
+    if magnitude >= EXACT_F64 || (exponent && magnitude >= 1.0) {
+        Some(MoneyError(format!(
+            "amount is too large to be read exactly as a JSON number; {advice}"
+        )))
+    } else if exponent {
+        Some(MoneyError(format!(
+            "amount has too many decimal places to be read exactly as a JSON number; {advice}"
+        )))
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,6 +297,15 @@ mod tests {
             .unwrap_err()
             .0
             .contains("JPY has 0"));
+        assert_eq!(
+            Money::parse("1.5", jpy).unwrap_err().0,
+            "amount \"1.5\" has 1 decimal place; JPY has 0"
+        );
+        // The places counted are the ones written, trailing zeros included.
+        assert_eq!(
+            Money::parse("100.50", jpy).unwrap_err().0,
+            "amount \"100.50\" has 2 decimal places; JPY has 0"
+        );
         for bad in [
             "",
             "-1",
@@ -276,6 +317,23 @@ mod tests {
             "99999999999999999999",
         ] {
             assert!(Money::parse(bad, usd()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_json_number_is_read_only_when_its_text_is_what_was_sent() {
+        let usd = Currency::parse("USD").unwrap();
+        let read = |json: &str| Money::from_json(&serde_json::from_str(json).unwrap(), usd);
+        assert_eq!(read("10.5").unwrap().to_decimal_string(), "10.50");
+        assert_eq!(read("7").unwrap().to_decimal_string(), "7.00");
+        for (json, problem) in [
+            ("99999999999999999999", "too large"),
+            ("1e300", "too large"),
+            ("0.0000001", "too many decimal places"),
+        ] {
+            let refused = read(json).unwrap_err().0;
+            assert!(refused.contains(problem), "{json}: {refused}");
+            assert!(!refused.contains("e+"), "{json}: {refused}");
         }
     }
 

@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 
 use md5::{Digest, Md5};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 wire_codes! {
@@ -56,8 +57,9 @@ pub fn reply(code: RetCode, msg: &str, payload: Map<String, Value>) -> Value {
 pub type Params = BTreeMap<String, Option<String>>;
 
 /// Reads a JSON object into signing parameters. Strings are raw; numbers and booleans are
-/// their JSON text; objects and arrays are compact JSON text (as the SDKs send `goodsInfo`);
-/// null stays distinguishable. `verifySign` is left out.
+/// their JSON text as serde_json prints it; objects and arrays are compact JSON text (as the SDKs
+/// send `goodsInfo`); null stays distinguishable. `verifySign` is left out. A request body is read
+/// through [`params_of_json`], which keeps the client's own text of numbers, objects and arrays.
 pub fn params_of(body: &Map<String, Value>) -> Params {
     body.iter()
         .filter(|(k, _)| k.as_str() != "verifySign")
@@ -70,6 +72,49 @@ pub fn params_of(body: &Map<String, Value>) -> Params {
             (k.clone(), text)
         })
         .collect()
+}
+
+/// The signing parameters of a JSON request: `fields` (the body as parsed) read as
+/// [`params_of`], except that a number, object or array is signed as the characters the client
+/// sent (an object or array without the whitespace between its tokens): serde rewrites numbers
+/// (`100.10` → `100.1`, `1e2` → `100.0`), and the client signed its own text. Only a body with
+/// such a value is scanned again; the usual all-string body costs nothing more.
+pub fn params_of_json(fields: &Map<String, Value>, body: &[u8]) -> Params {
+    let mut params = params_of(fields);
+    let rewritten = |v: &Value| matches!(v, Value::Number(_) | Value::Object(_) | Value::Array(_));
+    if !fields.values().any(rewritten) {
+        return params;
+    }
+    // Parsed already, so this cannot fail; a later duplicate name wins, as in `fields`.
+    let raw: BTreeMap<String, &RawValue> = serde_json::from_slice(body).unwrap_or_default();
+    for (name, raw) in raw {
+        if fields.get(&name).is_some_and(rewritten) {
+            params.insert(name, Some(compact(raw.get().as_bytes())));
+        }
+    }
+    params
+}
+
+/// `raw` (one valid JSON value) without the whitespace between its tokens; strings as sent.
+fn compact(raw: &[u8]) -> String {
+    let mut out = Vec::with_capacity(raw.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in raw {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+            continue;
+        }
+        out.push(b);
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// How empty and null values are read when signing.
@@ -328,6 +373,25 @@ mod tests {
             .unwrap_err()
             .msg
             .contains("lower-case"));
+    }
+
+    #[test]
+    fn numbers_objects_and_arrays_are_signed_as_sent() {
+        let body = br#" { "amount" : 100.10, "big": 1e2, "e": 1.5E1, "n": -0.0,
+            "goods": [ {"q": 1.50, "s": "a \" , b"} ], "s": "x y", "amount": 100.10 } "#;
+        let fields: Map<String, Value> = serde_json::from_slice(body).unwrap();
+        let p = params_of_json(&fields, body);
+        let text = |k: &str| p[k].clone().unwrap();
+        assert_eq!(text("amount"), "100.10");
+        assert_eq!(text("big"), "1e2");
+        assert_eq!(text("e"), "1.5E1");
+        assert_eq!(text("n"), "-0.0");
+        assert_eq!(text("goods"), r#"[{"q":1.50,"s":"a \" , b"}]"#);
+        assert_eq!(text("s"), "x y");
+        // A body of strings only is read as parsed, without a second look.
+        let plain = br#"{"a":"1.10"}"#;
+        let fields: Map<String, Value> = serde_json::from_slice(plain).unwrap();
+        assert_eq!(params_of_json(&fields, plain), params_of(&fields));
     }
 
     #[test]

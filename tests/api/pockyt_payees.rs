@@ -449,9 +449,99 @@ async fn every_field_problem_is_listed_at_once() {
     for part in [
         "accountTag is required",
         "bankName is required",
-        "ipnUrl must be an http(s) URL",
+        "ipnUrl must be an absolute http:// or https:// URL with a host",
     ] {
         assert!(msg.contains(part), "{part}: {msg}");
     }
+    app.shutdown().await;
+}
+
+/// Every operation names all its missing fields at once (the account's type among them).
+#[tokio::test]
+async fn every_missing_field_of_an_operation_is_named_at_once() {
+    let app = spawn_app().await;
+    let reply = call(&app, "/v3/customers/account/create/venmo", json!({})).await;
+    assert_eq!(reply["ret_code"], "000020", "{reply}");
+    let msg = reply["ret_msg"].as_str().unwrap();
+    for name in [
+        "accountType",
+        "customerNo",
+        "accountCountry",
+        "accountCurrency",
+        "accountTag",
+        "bankAccountId",
+        "bankName",
+        "ipnUrl",
+        "clientIp",
+    ] {
+        assert!(
+            msg.contains(&format!("{name} is required")),
+            "{name}: {msg}"
+        );
+    }
+    let reply = call(&app, "/v3/payee/account/delete", json!({})).await;
+    let msg = reply["ret_msg"].as_str().unwrap();
+    assert!(
+        msg.contains("customerNo is required") && msg.contains("accountToken is required"),
+        "{msg}"
+    );
+    let reply = call(&app, "/v3/payee/update", json!({"email": "not-an-email"})).await;
+    let msg = reply["ret_msg"].as_str().unwrap();
+    assert!(
+        msg.contains("customerNo is required") && msg.contains("email is not an e-mail"),
+        "{msg}"
+    );
+    app.shutdown().await;
+}
+
+/// A well-formed date that is no calendar day is said to be so.
+#[tokio::test]
+async fn a_date_that_does_not_exist_is_named_as_such() {
+    let app = spawn_app().await;
+    let mut fields = payee_fields("leap@example.com");
+    fields["dateOfBirth"] = json!("2001-02-29");
+    let reply = call(&app, "/v3/payee/register", fields).await;
+    assert_eq!(
+        reply,
+        json!({"ret_code": "000023", "ret_msg": "dateOfBirth \"2001-02-29\" is no calendar date (its month has no such day, or there is no such month)"})
+    );
+    app.shutdown().await;
+}
+
+/// Every status trigger follows its object's lifecycle (docs/FIDELITY.md): a move it does not
+/// have is refused naming the current status and the allowed ones, and changes nothing.
+#[tokio::test]
+async fn status_triggers_refuse_moves_outside_the_lifecycle() {
+    let app = spawn_app().await;
+    let no = active_payee(&app, "life@example.com").await;
+    let token = bank_account(&app, &no, "http://127.0.0.1:9/ipn").await;
+    let fire = |name: &'static str, params: serde_json::Value| {
+        let app = &app;
+        async move { app.post(&format!("/__sim/trigger/{name}"), &params).await }
+    };
+    let (status, body) = fire("pockyt.payee.declined", json!({"customerNo": no})).await;
+    assert_eq!(status, 422, "{body}");
+    let text = body.to_string();
+    assert!(
+        text.contains("is Activated; it cannot become Declined (from Activated it can only become Deactivated)"),
+        "{text}"
+    );
+    let (status, _) = fire("pockyt.payee.deactivated", json!({"customerNo": no})).await;
+    assert_eq!(status, 200);
+    let (status, body) = fire("pockyt.payee.activated", json!({"customerNo": no})).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("Deactivated is final"), "{body}");
+    let got = ok(&app, "/v3/payee/retrieve", json!({"customerNo": no})).await;
+    assert_eq!(got["customer"]["payeeStatus"], "Deactivated");
+
+    let (status, _) = fire("pockyt.account.invalid", json!({"accountToken": token})).await;
+    assert_eq!(status, 200);
+    let (status, body) = fire("pockyt.account.activated", json!({"accountToken": token})).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body.to_string()
+            .contains("is INVALID; it cannot become ACTIVATED (INVALID is final)"),
+        "{body}"
+    );
     app.shutdown().await;
 }

@@ -444,3 +444,60 @@ fn cents(text: &str) -> i64 {
     let (whole, frac) = text.split_once('.').unwrap_or((text, "00"));
     whole.parse::<i64>().unwrap() * 100 + frac.parse::<i64>().unwrap()
 }
+
+/// A pay request names every missing field at once.
+#[tokio::test]
+async fn pay_names_every_missing_field_at_once() {
+    let app = spawn_app().await;
+    let ipn = IpnReceiver::start(0).await;
+    let (no, _) = setup(&app, "fields@example.com", &ipn).await;
+    let reply = call(&app, "/v3/payouts/pay", json!({"customerNo": no})).await;
+    assert_eq!(reply["ret_code"], "000020", "{reply}");
+    let msg = reply["ret_msg"].as_str().unwrap();
+    for name in ["accountToken", "currency", "amount", "invoiceId"] {
+        assert!(
+            msg.contains(&format!("{name} is required")),
+            "{name}: {msg}"
+        );
+    }
+    app.shutdown().await;
+}
+
+/// The decimal places counted are the ones sent, trailing zeros included.
+#[tokio::test]
+async fn too_many_decimal_places_are_counted_as_sent() {
+    let app = spawn_app().await;
+    let ipn = IpnReceiver::start(0).await;
+    let (no, token) = setup(&app, "places@example.com", &ipn).await;
+    let mut krw = pay(&no, &token, "100.50", "I-KRW");
+    krw["currency"] = json!("KRW");
+    let reply = call(&app, "/v3/payouts/pay", krw).await;
+    assert_eq!(
+        reply,
+        json!({"ret_code": "000023", "ret_msg": "amount: amount \"100.50\" has 2 decimal places; KRW has 0"})
+    );
+    app.shutdown().await;
+}
+
+/// An ipnUrl no IPN could reach is refused at request time, before anything is debited.
+#[tokio::test]
+async fn pay_refuses_an_ipn_url_without_a_host() {
+    let app = spawn_app().await;
+    let ipn = IpnReceiver::start(0).await;
+    let (no, token) = setup(&app, "url@example.com", &ipn).await;
+    for url in ["http://", "https:///ipn", "mailto:a@b.c"] {
+        let mut body = pay(&no, &token, "1.00", "I-URL");
+        body["ipnUrl"] = json!(url);
+        let reply = call(&app, "/v3/payouts/pay", body).await;
+        assert_eq!(reply["ret_code"], "000023", "{url}: {reply}");
+        assert!(
+            reply["ret_msg"]
+                .as_str()
+                .unwrap()
+                .contains("ipnUrl must be an absolute http:// or https:// URL with a host"),
+            "{url}: {reply}"
+        );
+    }
+    assert_eq!(balance(&app).await, "10000.00");
+    app.shutdown().await;
+}

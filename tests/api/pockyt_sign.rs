@@ -347,3 +347,118 @@ async fn odd_shapes_on_every_path_get_documented_codes_and_never_break_the_serve
     app.assert_invariants().await;
     app.shutdown().await;
 }
+
+/// The signed fields of a balance query with `amount` as the text `amount_text` (a JSON number
+/// in the body), and that body as sent: the verifySign is computed over `amount=<text>`.
+fn with_number(amount_text: &str) -> Vec<u8> {
+    let text = signed(json!({"currency": "USD", "amount": amount_text})).to_string();
+    text.replace(
+        &format!("\"amount\":\"{amount_text}\""),
+        &format!("\"amount\": {amount_text}"),
+    )
+    .into_bytes()
+}
+
+/// docs/FIDELITY.md: numbers are signed as their JSON text, the characters the client sent, not
+/// as a JSON library writes them back (`100.10` is not `100.1`, `1e2` not `100.0`).
+#[tokio::test]
+async fn json_numbers_are_signed_as_the_client_wrote_them() {
+    let app = spawn_app().await;
+    for number in ["100.10", "1e2", "1.5E1", "7"] {
+        let body = with_number(number);
+        let (status, text) = app
+            .post_raw("/v3/payouts/balance", "application/json", body)
+            .await;
+        assert_eq!(status, 200);
+        let reply: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(reply["ret_code"], "000100", "{number}: {reply}");
+    }
+    // A wrong signature names the number as sent.
+    let body = String::from_utf8(with_number("100.10"))
+        .unwrap()
+        .replace("\"verifySign\":\"", "\"verifySign\":\"0");
+    let (_, text) = app
+        .post_raw("/v3/payouts/balance", "application/json", body.into_bytes())
+        .await;
+    assert!(
+        text.contains("000030") && text.contains("amount=100.10&"),
+        "{text}"
+    );
+    app.shutdown().await;
+}
+
+/// A JSON body sent with curl's default form type (`curl -d`) is told apart, naming the type.
+#[tokio::test]
+async fn json_sent_as_a_form_is_named() {
+    let app = spawn_app().await;
+    let json_body = signed(json!({"currency": "USD"})).to_string().into_bytes();
+    let (status, text) = app
+        .post_raw(
+            "/v3/payouts/balance",
+            "application/x-www-form-urlencoded",
+            json_body,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let reply: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(reply["ret_code"], "000023", "{reply}");
+    let msg = reply["ret_msg"].as_str().unwrap();
+    for part in [
+        "read as a form",
+        "\"application/x-www-form-urlencoded\"",
+        "looks like JSON",
+        "Content-Type: application/json",
+    ] {
+        assert!(msg.contains(part), "{part}: {msg}");
+    }
+    app.shutdown().await;
+}
+
+/// A form's Content-Type is a media type: any case, parameters aside (RFC 9110).
+#[tokio::test]
+async fn a_form_content_type_is_read_as_a_media_type() {
+    let app = spawn_app().await;
+    let fields = signed(json!({"currency": "USD"}));
+    let form: Vec<String> = fields
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap().replace(':', "%3A")))
+        .collect();
+    let form = form.join("&");
+    for content_type in [
+        "Application/X-WWW-Form-Urlencoded",
+        "application/x-www-form-urlencoded; charset=utf-8",
+    ] {
+        let (_, text) = app
+            .post_raw(
+                "/v3/payouts/balance",
+                content_type,
+                form.clone().into_bytes(),
+            )
+            .await;
+        assert!(text.contains("000100"), "{content_type}: {text}");
+    }
+    app.shutdown().await;
+}
+
+/// docs/FIDELITY.md's order of checks: the path is known before the body's size matters.
+#[tokio::test]
+async fn an_unknown_path_is_404_whatever_the_body_size() {
+    let app = spawn_app().await;
+    let big = vec![b' '; 300_000];
+    let (status, text) = app
+        .post_raw("/v3/nope", "application/json", big.clone())
+        .await;
+    assert_eq!(status, 404, "{text}");
+    assert!(text.contains("000021"), "{text}");
+    let (status, text) = app
+        .post_raw("/v3/payouts/balance", "application/json", big)
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        text.contains("000023") && text.contains("exceeds the limit"),
+        "{text}"
+    );
+    app.shutdown().await;
+}

@@ -284,7 +284,7 @@ mod tests {
             (
                 "tradeAmount",
                 json!("12.5"),
-                "materials[7].tradeAmount: amount \"12.5\" has 1 decimal places; JPY has 0",
+                "materials[7].tradeAmount: amount \"12.5\" has 1 decimal place; JPY has 0",
             ),
             (
                 "tradeAmount",

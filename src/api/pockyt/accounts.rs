@@ -93,27 +93,9 @@ pub fn create(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     // accountType, accountTag, clientIp, customerNo, accountCountry and accountCurrency;
     // bankAccountId, bankName and ipnUrl are optional there.
     let v3 = ctx.path.contains("/create/");
-    let account_type = match ctx.path.rsplit_once("/create/") {
-        Some((_, suffix)) => {
-            let expected = V3_TYPES
-                .iter()
-                .find(|(s, _)| *s == suffix)
-                .map(|(_, t)| *t)
-                .ok_or_else(|| PockytError::internal("unknown account path"))?;
-            crate::api::describe::record("accountType", "enum", true, &[expected]);
-            let given = fields::required(f, "accountType")?;
-            if given != expected {
-                return Err(PockytError::mismatch(format!(
-                    "accountType {given} does not match the path {} (which takes {expected})",
-                    ctx.path
-                )));
-            }
-            given
-        }
-        None => fields::one_of(f, "accountType", V2_TYPES, true)?.unwrap_or_default(),
-    };
     // Every field problem at once, in the order of the table.
     let mut p = fields::Problems::default();
+    let account_type = p.take(account_type(ctx.path, f)).flatten();
     let customer_no = p.take(fields::required(f, "customerNo"));
     let country = p
         .take(fields::country(f, "accountCountry", true))
@@ -121,12 +103,11 @@ pub fn create(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
         .unwrap_or_default();
     let currency = p.take(fields::currency(f, "accountCurrency"));
     let tag = p.take(fields::required(f, "accountTag"));
-    let (number, bank_name, ipn_url) = if v3 {
+    let (number, bank_name) = if v3 {
         // The v3 table marks bankName M for every account type (PayPal and Venmo too).
         (
             p.take(fields::required(f, "bankAccountId")),
             p.take(fields::required(f, "bankName")),
-            p.take(fields::required(f, "ipnUrl")),
         )
     } else {
         (
@@ -136,22 +117,21 @@ pub fn create(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
             p.take(fields::optional(f, "bankName"))
                 .flatten()
                 .or_else(|| Some(String::new())),
-            p.take(fields::optional(f, "ipnUrl")).flatten(),
         )
     };
-    if let Some(ipn_url) = &ipn_url {
-        if !ipn_url.starts_with("http://") && !ipn_url.starts_with("https://") {
-            p.push(PockytError::value(format!(
-                "ipnUrl must be an http(s) URL, got {ipn_url:?}"
-            )));
-        }
-    }
+    let ipn_url = p.take(fields::web_url(f, "ipnUrl", v3)).flatten();
     p.take(fields::required(f, "clientIp"));
     p.take(fields::one_of(f, "bankAccountPurpose", PURPOSES, false));
     p.finish()?;
     // After finish every value read above is there.
-    let (Some(customer_no), Some(currency), Some(tag), Some(number), Some(bank_name)) =
-        (customer_no, currency, tag, number, bank_name)
+    let (
+        Some(account_type),
+        Some(customer_no),
+        Some(currency),
+        Some(tag),
+        Some(number),
+        Some(bank_name),
+    ) = (account_type, customer_no, currency, tag, number, bank_name)
     else {
         return Err(PockytError::internal("a checked field went missing"));
     };
@@ -211,6 +191,27 @@ pub fn create(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     Ok(Reply::new("success").with("result", reply))
 }
 
+/// `accountType`: on a v3 path, the type the path takes (another is `000022`); on the legacy v2
+/// path, one of [`V2_TYPES`].
+fn account_type(path: &str, f: &Fields) -> Result<Option<String>, PockytError> {
+    let Some((_, suffix)) = path.rsplit_once("/create/") else {
+        return fields::one_of(f, "accountType", V2_TYPES, true);
+    };
+    let expected = V3_TYPES
+        .iter()
+        .find(|(s, _)| *s == suffix)
+        .map(|(_, t)| *t)
+        .ok_or_else(|| PockytError::internal("unknown account path"))?;
+    crate::api::describe::record("accountType", "enum", true, &[expected]);
+    let given = fields::required(f, "accountType")?;
+    if given != expected {
+        return Err(PockytError::mismatch(format!(
+            "accountType {given} does not match the path {path} (which takes {expected})"
+        )));
+    }
+    Ok(Some(given))
+}
+
 /// The live account a request names by `accountToken` or `accountTag`, of payee `customer_no`.
 fn find<'a>(
     t: &'a TenantState,
@@ -248,9 +249,12 @@ fn find<'a>(
 }
 
 pub fn list(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
-    let customer_no = fields::required(f, "customerNo")?;
-    let token = fields::optional(f, "accountToken")?;
-    let tag = fields::optional(f, "accountTag")?;
+    let mut p = fields::Problems::default();
+    let customer_no = p.take(fields::required(f, "customerNo"));
+    let token = p.take(fields::optional(f, "accountToken")).flatten();
+    let tag = p.take(fields::optional(f, "accountTag")).flatten();
+    p.finish()?;
+    let customer_no = fields::checked(customer_no)?;
     ctx.try_with_state(|t| {
         let owner = t.pockyt.payee(&customer_no)?;
         require_active(owner)?;
@@ -281,8 +285,11 @@ pub fn list(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
 }
 
 pub fn delete(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
-    let customer_no = fields::required(f, "customerNo")?;
-    let token = fields::required(f, "accountToken")?;
+    let mut p = fields::Problems::default();
+    let customer_no = p.take(fields::required(f, "customerNo"));
+    let token = p.take(fields::required(f, "accountToken"));
+    p.finish()?;
+    let (customer_no, token) = (fields::checked(customer_no)?, fields::checked(token)?);
     ctx.try_with_state(|t| {
         t.pockyt.payee(&customer_no)?;
         find(t, &customer_no, Some(&token), None)?;
@@ -296,9 +303,11 @@ pub fn delete(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
 /// Legacy v2: one account by `accountToken` (or `customerNo` + `accountTag`).
 pub fn retrieve_v2(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     crate::api::describe::record_either("accountToken", "customerNo");
-    let token = fields::optional(f, "accountToken")?;
-    let tag = fields::optional(f, "accountTag")?;
-    let customer_no = fields::optional(f, "customerNo")?;
+    let mut p = fields::Problems::default();
+    let token = p.take(fields::optional(f, "accountToken")).flatten();
+    let tag = p.take(fields::optional(f, "accountTag")).flatten();
+    let customer_no = p.take(fields::optional(f, "customerNo")).flatten();
+    p.finish()?;
     ctx.try_with_state(|t| {
         let customer_no = match (&customer_no, &token) {
             (Some(c), _) => c.clone(),
@@ -315,9 +324,10 @@ pub fn retrieve_v2(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     })
 }
 
-/// Moves an account to `to` (from `PENDING`, or `ACTIVATED` ↔ `INVALID` by trigger); with
-/// `only_pending` (the scheduled review), only an account still under review. Answers the
-/// account and whether it changed.
+/// Moves an account to `to` along its lifecycle (`PENDING` → `ACTIVATED` / `INVALID`, and
+/// `ACTIVATED` → `INVALID` by trigger); with `only_pending` (the scheduled review), only an
+/// account still under review. Answers the account and whether it changed (not when it already
+/// has that status).
 pub fn set_status(
     core: &Core,
     tenant: &TenantId,
@@ -327,9 +337,17 @@ pub fn set_status(
 ) -> Result<(Value, bool), String> {
     let changed = core.with_tenant_text(tenant, |t| -> Result<(Value, bool), Refusal> {
         let a = t.pockyt.account_mut(token)?;
-        if only_pending && a.status != AccountStatus::Pending {
+        if (only_pending && a.status != AccountStatus::Pending) || a.status == to {
             return Ok((listed(a, None), false));
         }
+        let record = format!("payout account {token}");
+        super::payees::lifecycle_step(
+            &record,
+            a.status,
+            to,
+            next_of(a.status),
+            AccountStatus::upper,
+        )?;
         a.status = to;
         Ok((listed(a, None), true))
     })?;
@@ -340,6 +358,10 @@ super::payees::reviewed_status! {
     AccountStatus, "accountToken", "the payout account", set_status;
     /// An account's scheduled review (key: its accountToken).
     ACCOUNT_REVIEW = "pockyt.account.review";
+    lifecycle {
+        AccountStatus::Pending => [AccountStatus::Activated, AccountStatus::Invalid];
+        AccountStatus::Activated => [AccountStatus::Invalid];
+    }
     AccountStatus::Activated => "pockyt.account.activated",
         "account review passed: the payout account becomes ACTIVATED";
     AccountStatus::Invalid => "pockyt.account.invalid",

@@ -56,6 +56,12 @@ impl Problems {
     }
 }
 
+/// A value read through [`Problems`] once `finish` passed: always there; its absence would be
+/// a bug of the handler (an internal error, never a panic).
+pub fn checked<T>(value: Option<T>) -> Result<T, PockytError> {
+    value.ok_or_else(|| PockytError::internal("a checked field went missing"))
+}
+
 /// A required non-blank string (numbers are accepted as their text).
 pub fn required(f: &Fields, name: &str) -> Result<String, PockytError> {
     describe::record(name, "string", true, &[]);
@@ -183,10 +189,18 @@ pub fn currency(f: &Fields, name: &str) -> Result<Currency, PockytError> {
     Currency::parse(&code).map_err(|e| PockytError::value(format!("{name}: {}", message(e))))
 }
 
-/// A positive decimal amount in `currency`.
-pub fn amount(f: &Fields, name: &str, currency: Currency) -> Result<Money, PockytError> {
+/// A positive decimal amount in `currency`; when the currency is not known (itself refused),
+/// only its presence is checked, so that a request missing both hears of both at once.
+pub fn amount(
+    f: &Fields,
+    name: &str,
+    currency: Option<Currency>,
+) -> Result<Option<Money>, PockytError> {
     describe::record(name, "amount", true, &[]);
     let text = must(f, name)?;
+    let Some(currency) = currency else {
+        return Ok(None);
+    };
     let money = Money::parse(&text, currency)
         .map_err(|e| PockytError::value(format!("{name}: {}", message(e))))?;
     if !money.is_positive() {
@@ -195,7 +209,7 @@ pub fn amount(f: &Fields, name: &str, currency: Currency) -> Result<Money, Pocky
             echo(&text)
         )));
     }
-    Ok(money)
+    Ok(Some(money))
 }
 
 /// `yyyy-MM-dd`; returns (year, month, day).
@@ -207,13 +221,40 @@ pub fn date(
     let Some(v) = read(f, name, "date", required_field, &[])? else {
         return Ok(None);
     };
-    let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    match time::Date::parse(&v, fmt) {
-        Ok(d) if v.len() == 10 => Ok(Some((d.year(), u8::from(d.month()), d.day()))),
-        _ => Err(PockytError::value(format!(
+    let well_formed = v.len() == 10
+        && v.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    if !well_formed {
+        return Err(PockytError::value(format!(
             "{name} must be a date in the form yyyy-MM-dd (e.g. 1999-01-01), got {}",
             echo(&v)
+        )));
+    }
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    match time::Date::parse(&v, fmt) {
+        Ok(d) => Ok(Some((d.year(), u8::from(d.month()), d.day()))),
+        Err(_) => Err(PockytError::value(format!(
+            "{name} {} is no calendar date (its month has no such day, or there is no such month)",
+            echo(&v)
         ))),
+    }
+}
+
+/// A URL the simulator will send to (an IPN address): absolute `http://` or `https://` with a
+/// host, refused at request time rather than by every delivery attempt failing later.
+pub fn web_url(
+    f: &Fields,
+    name: &str,
+    required_field: bool,
+) -> Result<Option<String>, PockytError> {
+    match read(f, name, "string", required_field, &[])? {
+        Some(v) if !crate::http::is_web_url(&v) => Err(PockytError::value(format!(
+            "{name} must be an absolute http:// or https:// URL with a host, got {}",
+            echo(&v)
+        ))),
+        v => Ok(v),
     }
 }
 

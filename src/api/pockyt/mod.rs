@@ -195,9 +195,21 @@ pub fn fees(c: Currency) -> String {
 }
 
 /// Entry point for `POST /v3/...` and `POST /v2/customers/account/...`.
-pub async fn handle(core: &Core, req: SimRequest) -> SimResponse {
+///
+/// The path is checked before the body's size (docs/FIDELITY.md, order of checks): for a path
+/// no operation serves, an oversize body, which the edge did not read (`too_large`, an empty
+/// body), is not refused as such, so that `open` answers 404 `000021` for the path.
+pub async fn handle(core: &Core, mut req: SimRequest) -> SimResponse {
     let path = req.path.clone();
+    if operation(&path).is_none() {
+        req.too_large = false;
+    }
     pipeline::handle(&PayoutsApi, core, req, &path).await
+}
+
+/// The operation at `path`.
+fn operation(path: &str) -> Option<&'static Operation> {
+    OPERATIONS.iter().find(|o| o.name == path)
 }
 
 /// Pockyt's scheme: JSON or form fields signed with an MD5 `verifySign`, the path table.
@@ -223,7 +235,7 @@ impl Scheme for PayoutsApi {
         lenient: &mut Option<wire::Reading>,
         trace: &mut Trace,
     ) -> Result<Opened<Session>, Refusal<PockytError>> {
-        let Some(operation) = OPERATIONS.iter().find(|o| o.name == path) else {
+        let Some(operation) = operation(path) else {
             let known: Vec<&str> = OPERATIONS.iter().map(|o| o.name).collect();
             let err = PockytError::no_info(format!(
                 "no Pockyt operation at POST {}; {}; known: {}",
@@ -233,11 +245,10 @@ impl Scheme for PayoutsApi {
             ));
             return Err(Refusal::with_status(err, 404));
         };
-        let form = req
-            .header("content-type")
-            .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+        let content_type = req.header("content-type");
+        let form = content_type.is_some_and(is_form);
         let fields = if form {
-            form_fields(&req.body)
+            form_fields(&req.body, content_type.unwrap_or_default())
         } else {
             json_fields(&req.body)
         }?;
@@ -266,8 +277,13 @@ impl Scheme for PayoutsApi {
             }
             Some(_) => return Err(PockytError::value("verifySign must be a string").into()),
         };
+        let params = if form {
+            wire::params_of(&fields)
+        } else {
+            wire::params_of_json(&fields, &req.body)
+        };
         let reading = wire::verify(
-            &wire::params_of(&fields),
+            &params,
             &merchant.token,
             verify_sign,
             &core.config().pockyt.lenient_sign_readings,
@@ -365,10 +381,28 @@ fn json_fields(body: &[u8]) -> Result<Fields, PockytError> {
     }
 }
 
-/// A form body (`application/x-www-form-urlencoded`): every value a string, signed decoded.
-fn form_fields(body: &[u8]) -> Result<Fields, PockytError> {
+/// Whether a `Content-Type` names a form: its media type, compared without regard to case
+/// (RFC 9110 §8.3.1), parameters such as `; charset=utf-8` aside.
+fn is_form(content_type: &str) -> bool {
+    let media_type = content_type.split(';').next().unwrap_or_default();
+    media_type
+        .trim()
+        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+}
+
+/// A form body (`application/x-www-form-urlencoded`): every value a string, signed decoded. A
+/// body that looks like JSON is refused, naming the `Content-Type` that made it read as a form
+/// (curl's `-d` sends that type unless told otherwise).
+fn form_fields(body: &[u8], content_type: &str) -> Result<Fields, PockytError> {
     let text =
         std::str::from_utf8(body).map_err(|_| PockytError::value("the form body is not UTF-8"))?;
+    if text.trim_start().starts_with(['{', '[']) {
+        return Err(PockytError::value(format!(
+            "the body was read as a form because its Content-Type is {}, but it looks like \
+             JSON: send it with Content-Type: application/json",
+            crate::text::echo(content_type)
+        )));
+    }
     Ok(crate::http::query_pairs(text.trim())
         .map(|(k, v)| (k, Value::String(v)))
         .collect())

@@ -57,9 +57,8 @@ fn profile() -> impl Iterator<Item = &'static str> {
         .chain(["lang", "payorNo"])
 }
 
-/// Checks the profile fields; `full` = a registration (mandatory fields must be there).
-fn validate(f: &Fields, full: bool, now: i64) -> Result<(), PockytError> {
-    let mut p = fields::Problems::default();
+/// Checks the profile fields into `p`; `full` = a registration (mandatory fields must be there).
+fn validate(p: &mut fields::Problems, f: &Fields, full: bool, now: i64) {
     for name in profile() {
         p.take(fields::optional(f, name));
     }
@@ -101,7 +100,6 @@ fn validate(f: &Fields, full: bool, now: i64) -> Result<(), PockytError> {
         )),
         _ => {}
     }
-    p.finish()
 }
 
 fn profile_of(f: &Fields) -> Result<BTreeMap<String, String>, PockytError> {
@@ -155,7 +153,9 @@ pub fn full(p: &Payee) -> Value {
 
 pub fn register(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     let now = ctx.now();
-    validate(f, true, now)?;
+    let mut p = fields::Problems::default();
+    validate(&mut p, f, true, now);
+    p.finish()?;
     let profile = profile_of(f)?;
     let email = fields::required(f, "email")?;
     // What the review decides: a scenario status wins; a failure outcome declines.
@@ -228,9 +228,12 @@ pub fn retrieve(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
 }
 
 pub fn update(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
-    let customer_no = fields::required(f, "customerNo")?;
     let now = ctx.now();
-    validate(f, false, now)?;
+    let mut p = fields::Problems::default();
+    let customer_no = p.take(fields::required(f, "customerNo"));
+    validate(&mut p, f, false, now);
+    p.finish()?;
+    let customer_no = fields::checked(customer_no)?;
     let changes = profile_of(f)?;
     let payee = ctx.try_with_state(|t| {
         t.pockyt.payee(&customer_no)?;
@@ -279,28 +282,54 @@ pub fn set_status(
     let now = core.clock().now();
     let changed = core.with_tenant_text(tenant, |t| -> Result<(Value, bool), Refusal> {
         let p = t.pockyt.payee_mut(customer_no)?;
-        if only_pending && p.status != PayeeStatus::Pending {
+        if (only_pending && p.status != PayeeStatus::Pending) || p.status == to {
             return Ok((full(p), false));
         }
-        let allowed = matches!(
-            (p.status, to),
-            (PayeeStatus::Pending, _)
-                | (PayeeStatus::Activated, PayeeStatus::Deactivated)
-                | (PayeeStatus::Deactivated, PayeeStatus::Activated)
-                | (PayeeStatus::Declined, PayeeStatus::Activated)
-        );
-        if !allowed && p.status != to {
-            return Err(Refusal::wrong_state(format!(
-                "payee {customer_no} is {}; it cannot become {}",
-                p.status.as_str(),
-                to.as_str()
-            )));
-        }
+        let record = format!("payee {customer_no}");
+        lifecycle_step(
+            &record,
+            p.status,
+            to,
+            next_of(p.status),
+            PayeeStatus::as_str,
+        )?;
         p.status = to;
         p.updated_at = now;
         Ok((full(p), true))
     })?;
     Ok(changed?)
+}
+
+/// The one lifecycle rule of every status trigger and scheduled status change: `record` (e.g.
+/// `payee 2000…`) may move from `from` only to a status of `next`, its lifecycle's steps from
+/// there (the `lifecycle` of its [`status_triggers`] table). The refusal names the current status
+/// and the ones it may become.
+pub(super) fn lifecycle_step<S: Copy + PartialEq>(
+    record: &str,
+    from: S,
+    to: S,
+    next: &[S],
+    word: fn(S) -> &'static str,
+) -> Result<(), Refusal> {
+    if next.contains(&to) {
+        return Ok(());
+    }
+    let allowed = match next {
+        [] => format!("{} is final", word(from)),
+        _ => {
+            let words: Vec<&str> = next.iter().map(|s| word(*s)).collect();
+            format!(
+                "from {} it can only become {}",
+                word(from),
+                words.join(" or ")
+            )
+        }
+    };
+    Err(Refusal::wrong_state(format!(
+        "{record} is {}; it cannot become {} ({allowed})",
+        word(from),
+        word(to)
+    )))
 }
 
 /// A status change of a reviewed record (a payee, a payout account), as `set_status` in this
@@ -325,11 +354,22 @@ pub(super) fn review_trigger<S: Send + 'static>(
 }
 
 /// The triggers that move one kind of record to a status now, one a status: `TRIGGERS`, each
-/// calling `run(core, params, status)`, and `change_of`, the trigger whose change a scheduled
-/// move to a status is (for coverage; None where no trigger moves there).
+/// calling `run(core, params, status)`; `change_of`, the trigger whose change a scheduled
+/// move to a status is (for coverage; None where no trigger moves there); and `next_of`, the
+/// record's lifecycle (`lifecycle { from => [to, ...]; }`), which every move is checked against.
 macro_rules! status_triggers {
     ($status_type:ty, $params:expr, $run:ident;
+     lifecycle { $($from:path => [$($next:path),*];)* }
      $($status:path => $name:literal, $description:literal;)*) => {
+        /// The statuses a record in `from` may move to: its lifecycle, one row a status
+        /// (none from a final status), checked by [`super::payees::lifecycle_step`].
+        fn next_of(from: $status_type) -> &'static [$status_type] {
+            $(if from == $from {
+                return &[$($next),*];
+            })*
+            &[]
+        }
+
         pub const TRIGGERS: &[Trigger] = &[$(
             Trigger {
                 name: $name,
@@ -357,6 +397,7 @@ pub(super) use status_triggers;
 macro_rules! reviewed_status {
     ($status_type:ty, $key:literal, $key_doc:literal, $set:ident;
      $(#[$doc:meta])* $timer:ident = $label:literal;
+     lifecycle { $($from:path => [$($next:path),*];)* }
      $($status:path => $name:literal, $description:literal;)*) => {
         fn run(core: Core, params: Map<String, Value>, to: $status_type) -> TriggerFuture {
             super::payees::review_trigger(core, params, $key, to, $set)
@@ -366,6 +407,7 @@ macro_rules! reviewed_status {
 
         super::payees::status_triggers! {
             $status_type, PARAMS, run;
+            lifecycle { $($from => [$($next),*];)* }
             $($status => $name, $description;)*
         }
 
@@ -412,6 +454,10 @@ reviewed_status! {
     PayeeStatus, "customerNo", "the payee", set_status;
     /// A payee's scheduled review (key: its customerNo).
     PAYEE_REVIEW = "pockyt.payee.review";
+    lifecycle {
+        PayeeStatus::Pending => [PayeeStatus::Activated, PayeeStatus::Declined];
+        PayeeStatus::Activated => [PayeeStatus::Deactivated];
+    }
     PayeeStatus::Activated => "pockyt.payee.activated",
         "compliance review passed: the payee becomes Activated";
     PayeeStatus::Declined => "pockyt.payee.declined",

@@ -64,25 +64,31 @@ fn duration_ms(v: &Value) -> Option<i64> {
 }
 
 pub fn pay(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
-    let customer_no = fields::required(f, "customerNo")?;
-    let token = fields::required(f, "accountToken")?;
-    let code = fields::one_of(f, "currency", CURRENCIES, true)?.unwrap_or_default();
-    let currency = Currency::parse(&code).map_err(|e| PockytError::value(e.0))?;
-    let amount = fields::amount(f, "amount", currency)?;
-    let invoice = fields::required(f, "invoiceId")?;
-    let ipn_url = fields::optional(f, "ipnUrl")?;
-    if let Some(url) = &ipn_url {
-        if !url.starts_with("http://") && !url.starts_with("https://") {
-            return Err(PockytError::value(format!(
-                "ipnUrl must be an http(s) URL, got {url:?}"
-            )));
-        }
-    }
-    let channel = fields::one_of(f, "processingChannel", CHANNELS, false)?
+    // Every field problem at once.
+    let mut p = fields::Problems::default();
+    let customer_no = p.take(fields::required(f, "customerNo"));
+    let token = p.take(fields::required(f, "accountToken"));
+    let currency = p
+        .take(fields::one_of(f, "currency", CURRENCIES, true))
+        .flatten()
+        .and_then(|code| p.take(Currency::parse(&code).map_err(|e| PockytError::value(e.0))));
+    let amount = p.take(fields::amount(f, "amount", currency)).flatten();
+    let invoice = p.take(fields::required(f, "invoiceId"));
+    let ipn_url = p.take(fields::web_url(f, "ipnUrl", false)).flatten();
+    let channel = p
+        .take(fields::one_of(f, "processingChannel", CHANNELS, false))
+        .flatten()
         .unwrap_or_else(|| "STANDARD_ACH".into());
     for name in ["description", "note", "subject"] {
-        fields::optional(f, name)?;
+        p.take(fields::optional(f, name));
     }
+    p.finish()?;
+    // After finish every value read above is there.
+    let (Some(customer_no), Some(token), Some(currency), Some(amount), Some(invoice)) =
+        (customer_no, token, currency, amount, invoice)
+    else {
+        return Err(PockytError::internal("a checked field went missing"));
+    };
     let fee = ctx
         .merchant
         .fee_for(amount, &channel)
@@ -198,8 +204,10 @@ pub fn pay(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
 
 pub fn inquiry(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     crate::api::describe::record_either("invoiceId", "transactionNo");
-    let invoice = fields::optional(f, "invoiceId")?;
-    let number = fields::optional(f, "transactionNo")?;
+    let mut p = fields::Problems::default();
+    let invoice = p.take(fields::optional(f, "invoiceId")).flatten();
+    let number = p.take(fields::optional(f, "transactionNo")).flatten();
+    p.finish()?;
     ctx.try_with_state(|t| {
         let by_invoice = invoice
             .as_ref()

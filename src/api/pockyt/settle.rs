@@ -113,6 +113,14 @@ fn apply(
     refund_fee: bool,
 ) -> Result<Payout, Refusal> {
     let p = t.pockyt.payout(no)?;
+    let record = format!("payout {no}");
+    super::payees::lifecycle_step(
+        &record,
+        p.status,
+        to,
+        next_of(p.status),
+        PayoutStatus::as_str,
+    )?;
     let (c, amount, fee) = (p.amount.currency, p.amount, p.fee);
     let neg = |m: Money| Money::new(-m.minor, m.currency);
     let memo = format!("pockyt payout {} {}", p.invoice_id, to.as_str());
@@ -143,9 +151,10 @@ fn apply(
             t.ledger
                 .transfer(now, memo, "external:payout", &available(c), amount)
         }
+        // Every step of the lifecycle has its posting above.
         (from, to) => {
             return Err(Refusal::wrong_state(format!(
-                "payout {no} is {}; it cannot become {}",
+                "payout {no}: no posting moves it from {} to {}",
                 from.as_str(),
                 to.as_str()
             )))
@@ -195,6 +204,10 @@ const PARAMS: &[(&str, &str)] = &[
 
 super::payees::status_triggers! {
     PayoutStatus, PARAMS, run;
+    lifecycle {
+        PayoutStatus::Pending => [PayoutStatus::Success, PayoutStatus::Failed];
+        PayoutStatus::Success => [PayoutStatus::Returned];
+    }
     PayoutStatus::Success => "pockyt.payout.succeeded",
         "a pending payout is credited to the payee now (IPN status success)";
     PayoutStatus::Failed => "pockyt.payout.failed",
