@@ -342,6 +342,7 @@ fn for_partner(
                     required: true,
                     allowed: Vec::new(),
                     or: None,
+                    when: None,
                 });
                 fields.len() - 1
             }

@@ -32,6 +32,10 @@ pub struct Field {
     /// The other field of an either-or pair (one of the two is required).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub or: Option<String>,
+    /// When a required field is required only in some requests: the condition, e.g.
+    /// `operationType is BIND or ADD` (the example is one of those requests).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
 }
 
 /// One operation as its handler reads it: the fields, in reading order, and an example body
@@ -121,8 +125,15 @@ pub fn record(name: &str, kind: &'static str, required: bool, allowed: &[&str]) 
             required,
             allowed: allowed.iter().map(|s| (*s).to_owned()).collect(),
             or: None,
+            when: None,
         });
     });
+}
+
+/// Notes that field `name`, read as required, is required only when `condition` holds (the
+/// handler reads it as optional in the other requests).
+pub fn record_when(name: &str, condition: &str) {
+    amend(name, |f| f.when = Some(condition.to_owned()));
 }
 
 /// Notes a pair of which one is required (`holderId` or `outHolderId`); the example has the
@@ -130,16 +141,21 @@ pub fn record(name: &str, kind: &'static str, required: bool, allowed: &[&str]) 
 pub fn record_either(first: &str, second: &str) {
     for (name, other) in [(first, second), (second, first)] {
         record(name, "string", false, &[]);
-        RECORDING.with(|r| {
-            if let Some(f) = r
-                .borrow_mut()
-                .as_mut()
-                .and_then(|fields| fields.iter_mut().find(|f| f.name == name))
-            {
-                f.or = Some(other.to_owned());
-            }
-        });
+        amend(name, |f| f.or = Some(other.to_owned()));
     }
+}
+
+/// Changes the recorded field `name`, if it was recorded (nothing outside describe mode).
+fn amend(name: &str, change: impl FnOnce(&mut Field)) {
+    RECORDING.with(|r| {
+        if let Some(f) = r
+            .borrow_mut()
+            .as_mut()
+            .and_then(|fields| fields.iter_mut().find(|f| f.name == name))
+        {
+            change(f);
+        }
+    });
 }
 
 /// Turns recording off when dropped (also when the handler panics).
@@ -427,6 +443,7 @@ mod tests {
             required,
             allowed: Vec::new(),
             or: None,
+            when: None,
         }
     }
 

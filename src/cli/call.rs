@@ -316,7 +316,10 @@ pub fn example_text(op: &serde_json::Value) -> anyhow::Result<String> {
         .map(|f| {
             let presence = match (f["or"].as_str(), f["required"].as_bool()) {
                 (Some(other), _) => format!("this or {other}"),
-                (None, Some(true)) => "required".to_owned(),
+                (None, Some(true)) => match f["when"].as_str() {
+                    Some(condition) => format!("required if {condition}"),
+                    None => "required".to_owned(),
+                },
                 (None, _) => "optional".to_owned(),
             };
             let allowed: Vec<String> = f["allowed"]
@@ -427,6 +430,32 @@ mod tests {
             endpoint("http://h:1/api/connectivity"),
             "http://h:1/api/connectivity"
         );
+    }
+
+    #[test]
+    fn a_conditionally_required_field_says_when() {
+        let op = serde_json::json!({
+            "request": "POST /api b2cShopBind",
+            "example": {"operationType": "BIND", "shopName": "Shop"},
+            "fields": [
+                {"name": "operationType", "kind": "enum", "required": true,
+                 "allowed": ["BIND", "ADD", "UNBIND"]},
+                {"name": "shopName", "kind": "text", "required": true,
+                 "when": "operationType is BIND or ADD"},
+            ],
+        });
+        let text = example_text(&op).unwrap();
+        let line = |name: &str| {
+            text.lines()
+                .find(|l| l.starts_with(name))
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert!(
+            line("shopName").contains("required if operationType is BIND or ADD"),
+            "{text}"
+        );
+        assert!(line("operationType").contains("required "), "{text}");
     }
 
     #[test]

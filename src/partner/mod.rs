@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::clock::system_now;
+use crate::clock::{system_now, Millis};
 use crate::http::client::HttpClient;
 use crate::wire::keys::{PrivateKey, PublicKey};
 use crate::wire::whalet::{self as envelope, Echo, OpenedReply, VERSION};
@@ -25,7 +25,6 @@ pub struct WhaletClient {
     pub platform_public: PublicKey,
     pub hex_case: HexCase,
     http: HttpClient,
-    counter: std::sync::Arc<AtomicU64>,
 }
 
 /// Why a call failed before a verified reply was had.
@@ -48,7 +47,6 @@ impl WhaletClient {
             platform_public,
             hex_case: HexCase::Lower,
             http: HttpClient::new(),
-            counter: Default::default(),
         }
     }
 
@@ -66,10 +64,11 @@ impl WhaletClient {
         )
     }
 
-    /// A fresh requestNo (unique per client, at most 30 characters).
+    /// A fresh requestNo, unique across the clients of this process and across processes
+    /// running at the same time (see [`request_no`]).
     pub fn next_request_no(&self) -> String {
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        format!("R{}{:06}", system_now(), n % 1_000_000)
+        let seq = REQUEST_SEQUENCE.fetch_add(1, Ordering::Relaxed);
+        request_no(system_now(), std::process::id(), seq)
     }
 
     /// Seals a request body.
@@ -123,6 +122,18 @@ impl WhaletClient {
     }
 }
 
+/// The process-wide requestNo sequence: every client of one process draws from it, so two
+/// clients created in the same millisecond never share a number.
+static REQUEST_SEQUENCE: AtomicU64 = AtomicU64::new(0);
+
+/// `R{wall-clock ms}-{process id}-{sequence}`, e.g. `R1733390000000-48213-000001`: at most 29
+/// characters (the head allows 30). The millisecond alone repeats when processes start together
+/// (`xargs -P`), so the process id, unique among the processes running at once on a host, keeps
+/// their numbers apart; the sequence (six digits, wrapping) keeps one process's apart.
+fn request_no(millis: Millis, process: u32, seq: u64) -> String {
+    format!("R{millis}-{}-{:06}", process % 10_000_000, seq % 1_000_000)
+}
+
 fn unreachable_key() -> PrivateKey {
     // The embedded demo key always parses (a unit test checks it); generating one keeps this
     // path panic-free all the same.
@@ -142,4 +153,42 @@ pub fn reply_json(reply: &OpenedReply) -> Value {
         },
         "body": reply.body,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_no_is_readable_and_fits_the_head() {
+        let longest = request_no(9_999_999_999_999, u32::MAX, 999_999_999);
+        assert_eq!(longest, "R9999999999999-4967295-999999");
+        assert!(
+            longest.len() <= 30,
+            "{longest} is {} characters",
+            longest.len()
+        );
+        assert_eq!(
+            request_no(1_733_390_000_000, 48_213, 1),
+            "R1733390000000-48213-000001"
+        );
+    }
+
+    #[test]
+    fn two_processes_in_the_same_millisecond_do_not_collide() {
+        // Two processes started together: same clock, each its own sequence from 0.
+        let millis = 1_733_390_000_000;
+        let first: Vec<_> = (0..1000).map(|n| request_no(millis, 4242, n)).collect();
+        let second: Vec<_> = (0..1000).map(|n| request_no(millis, 4243, n)).collect();
+        assert!(first.iter().all(|no| !second.contains(no)));
+    }
+
+    #[test]
+    fn two_clients_of_one_process_do_not_collide() {
+        let a = WhaletClient::demo("http://127.0.0.1:1");
+        let b = WhaletClient::demo("http://127.0.0.1:1");
+        let from_a: Vec<_> = (0..100).map(|_| a.next_request_no()).collect();
+        let from_b: Vec<_> = (0..100).map(|_| b.next_request_no()).collect();
+        assert!(from_a.iter().all(|no| !from_b.contains(no)));
+    }
 }

@@ -131,6 +131,24 @@ pub struct Echo {
     pub version: String,
 }
 
+impl Echo {
+    /// The head as a refusal echoes it: each field cut to [`crate::text::ECHO_BYTES`] (ending
+    /// `… N more bytes`), so that a request with a huge head value (or path) does not get a reply
+    /// as huge. Only a refused request can carry one: an accepted head's fields are at most 30
+    /// characters.
+    pub fn bounded(mut self) -> Self {
+        for field in [
+            &mut self.partner_id,
+            &mut self.api_code,
+            &mut self.request_no,
+            &mut self.version,
+        ] {
+            crate::text::bound_string(field, crate::text::ECHO_BYTES);
+        }
+        self
+    }
+}
+
 /// A request envelope whose JSON shape is valid; nothing cryptographic is checked yet.
 #[derive(Debug, Clone)]
 pub struct SealedRequest {
@@ -288,8 +306,8 @@ pub fn parse_request(bytes: &[u8]) -> Result<SealedRequest, (Echo, WhaletError)>
     }
     if echo.version != VERSION {
         return fail(format!(
-            "head.version is \"{}\"; it must be \"{VERSION}\"",
-            echo.version
+            "head.version is {}; it must be \"{VERSION}\"",
+            crate::text::echo(&echo.version)
         ));
     }
     let encrypt = match envelope.body {

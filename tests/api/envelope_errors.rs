@@ -459,3 +459,43 @@ rate_limit = 2
     })
     .await
 }
+
+/// A refusal echoes a huge head value cut to the diagnostic cap (256 bytes), on the Open API and
+/// the platform API alike: an 800 KB head (or a 20 KB path) does not come back as a reply as large.
+#[tokio::test]
+async fn a_refusal_does_not_echo_a_huge_head_value_whole() {
+    let app = spawn_app().await;
+    let huge = "7".repeat(400_000);
+    for path in ["/api", "/v1/platform/balanceQuery"] {
+        let sealed = app.client.seal("balanceQuery", "R-1", &json!({}));
+        let mut envelope: Value = serde_json::from_slice(&sealed).unwrap();
+        envelope["head"]["requestNo"] = json!(huge);
+        envelope["head"]["apiCode"] = json!(huge);
+        let bytes = serde_json::to_vec(&envelope).unwrap();
+        let (status, body) = app.post_raw(path, "application/json", bytes).await;
+        assert_eq!(status, 200, "{path}: {}", &body[..body.len().min(300)]);
+        assert!(body.len() < 4096, "{path}: a {} byte reply", body.len());
+        let head = head(&body);
+        assert_eq!(head["code"], "PARAM_FORMAT_ERROR", "{path}: {head}");
+        for field in ["requestNo", "apiCode"] {
+            let echoed = head[field].as_str().unwrap();
+            assert!(echoed.starts_with("777"), "{path}: {head}");
+            assert!(echoed.ends_with("more bytes"), "{path}: {head}");
+            assert!(echoed.len() <= 256, "{path}: {head}");
+        }
+    }
+    // The platform echoes the operation of its path when the head cannot be read.
+    let path = format!("/v1/platform/{}", "A".repeat(20_000));
+    let (_, body) = app
+        .post_raw(&path, "application/json", b"{not json".to_vec())
+        .await;
+    assert!(body.len() < 4096, "a {} byte reply", body.len());
+    assert!(
+        head(&body)["apiCode"]
+            .as_str()
+            .unwrap()
+            .ends_with("more bytes"),
+        "{body}"
+    );
+    app.shutdown().await;
+}

@@ -182,6 +182,24 @@ async fn every_operation_lists_its_fields_an_example_and_what_it_needs() {
             .cloned()
             .unwrap()
     };
+    // A field required in some requests only says when.
+    let bind = find("whalet", "b2cShopBind");
+    let shop_name = bind["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "shopName")
+        .unwrap();
+    assert_eq!(shop_name["required"], true, "{shop_name}");
+    assert_eq!(
+        shop_name["when"], "operationType is BIND or ADD",
+        "{shop_name}"
+    );
+    assert!(find("whalet", "cardHolderApply")["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f.get("when").is_none()));
     let holder = find("whalet", "cardHolderApply");
     let holder_type = holder["fields"]
         .as_array()

@@ -105,6 +105,26 @@ fn the_walkthrough_runs_as_written() {
         );
     }
     let whalet = std::fs::read_to_string(dir.path().join("whalet-notifications.jsonl")).unwrap();
+    // The page's count of notifications by apiCode, run again on the final file (later
+    // deliveries included), names every apiCode the listener saw.
+    let count = script
+        .lines()
+        .find(|l| l.starts_with("grep -o '\"apiCode\""))
+        .expect("the page counts notifications by apiCode");
+    let counted = Command::new("bash")
+        .args(["-c", count])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let counted = String::from_utf8_lossy(&counted.stdout);
+    for line in whalet.lines() {
+        let line: serde_json::Value = serde_json::from_str(line).unwrap();
+        let api_code = format!("\"apiCode\":\"{}\"", line["apiCode"].as_str().unwrap());
+        assert!(
+            counted.lines().any(|l| l.ends_with(&api_code)),
+            "{count} misses {api_code}:\n{counted}"
+        );
+    }
     for api_code in [
         "userOnboardingResultNotify",
         "virtualAccountNotify",

@@ -199,3 +199,81 @@ async fn an_edd_freeze_is_released_by_approval() {
     app.assert_invariants().await;
     app.shutdown().await;
 }
+
+/// Trade material asked about a collection that has not settled holds it pending (not frozen):
+/// it does not settle when due; a rejection returns it to the payer, an approval settles it.
+#[tokio::test]
+async fn trade_material_holds_a_pending_collection_until_it_is_decided() {
+    let app = spawn_app().await;
+    let ready = trigger(&app, "whalet.account.ready", json!({"currency": "USD"})).await;
+    let user = ready["userId"].as_str().unwrap();
+    let mut asked = Vec::new();
+    for amount in ["5", "7"] {
+        let c = trigger(
+            &app,
+            "whalet.collection.received",
+            json!({"cardId": ready["cardId"], "amount": amount}),
+        )
+        .await;
+        let trade_id = c["tradeId"].as_str().unwrap().to_owned();
+        let ask = trigger(
+            &app,
+            "whalet.trade_replenish.requested",
+            json!({"tradeId": trade_id}),
+        )
+        .await;
+        assert_eq!(
+            ask["freezeAmount"],
+            json!(null),
+            "a pending collection is not frozen"
+        );
+        let rid = ask["replenishId"].as_str().unwrap().to_owned();
+        let invoice = upload(&app, "invoice.png", b"\x89PNG invoice").await;
+        expect(
+            &app,
+            "tradeReplenishSubmit",
+            json!({"userId": user, "tradeId": trade_id, "attaches": [invoice]}),
+            "PROCESSING",
+        )
+        .await;
+        asked.push((trade_id, rid));
+    }
+    app.advance(5.0).await;
+    let pending = crate::whalet_support::balance(&app, user, "B2C", "USD").await;
+    assert_eq!(
+        (
+            pending["balance"]["cent"].clone(),
+            pending["pendingAmount"]["cent"].clone()
+        ),
+        (json!(0), json!(1_200)),
+        "held: neither settles when due"
+    );
+    assert!(received(&app, "collectionReceivedNotify").is_empty());
+    let (rejected, approved) = (&asked[0], &asked[1]);
+    trigger(
+        &app,
+        "whalet.replenish.rejected",
+        json!({"replenishId": rejected.1}),
+    )
+    .await;
+    let n = received_about(&app, "collectionReceivedNotify", "tradeId", &rejected.0).await;
+    assert_eq!(n["status"], "FAILURE");
+    assert!(
+        n["reason"].as_str().unwrap().contains(rejected.1.as_str()),
+        "{n}"
+    );
+    trigger(
+        &app,
+        "whalet.replenish.approved",
+        json!({"replenishId": approved.1}),
+    )
+    .await;
+    let n = received_about(&app, "collectionReceivedNotify", "tradeId", &approved.0).await;
+    assert_eq!(n["status"], "SUCCESS");
+    assert_eq!(cents(&app, user, "B2C", "USD").await, (700, 0));
+    let row = crate::whalet_support::balance(&app, user, "B2C", "USD").await;
+    assert_eq!(row["pendingAmount"]["cent"], 0);
+    app.advance(60.0).await;
+    app.assert_invariants().await;
+    app.shutdown().await;
+}

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::helpers::spawn_app;
 use crate::whalet_support::{
-    balance, business_state, expect, onboarded_user, received_about, refused, trigger,
+    balance, business_state, expect, onboarded_user, received, received_about, refused, trigger,
 };
 
 #[tokio::test]
@@ -195,5 +195,124 @@ async fn shop_orders_need_a_bound_shop_and_valid_lines() {
         again["uploadId"], up["uploadId"],
         "the same batchNo replays"
     );
+    app.shutdown().await;
+}
+
+/// Returning a collection ends its bindings: an approved one's amounts leave the orders (an
+/// order it closed by binding it fully is OPEN again, `orderQuota` counts the money again), a
+/// pending one is rejected; each gets a FAILURE `tradeOrderBindNotify` saying why, the returned
+/// collection has no settleTime, and the money adds up.
+#[tokio::test]
+async fn a_returned_collection_releases_its_bindings() {
+    let app = spawn_app().await;
+    let user = onboarded_user(&app, "b2b-ret").await;
+    let card = expect(&app, "b2bVirtualAccountApply",
+        json!({"userId": user, "outCardId": "c-r", "channelCode": "SIM_US_LOCAL", "currency": "USD"}), "PROCESSING").await;
+    app.advance(10.0).await;
+    let col = trigger(
+        &app,
+        "whalet.collection.received",
+        json!({"cardId": card["cardId"], "amount": "10"}),
+    )
+    .await;
+    let trade_id = col["tradeId"].as_str().unwrap();
+    let order = |out: &str, amount: &str| {
+        json!({"userId": user, "outOrderNo": out, "buyerName": "Berlin Imports GmbH",
+        "buyerCountry": "DE", "goodsName": "LED panels", "currency": "USD", "amount": amount})
+    };
+    let mut ids = Vec::new();
+    for (out, amount) in [("o-80", "80"), ("o-2", "2"), ("o-20", "20")] {
+        let o = expect(&app, "tradeOrderApply", order(out, amount), "SUCCESS").await;
+        ids.push(o["orderId"].as_str().unwrap().to_owned());
+    }
+    let (big, small, other) = (&ids[0], &ids[1], &ids[2]);
+    let approved = expect(&app, "tradeOrderBindApply", json!({"userId": user, "tradeId": trade_id,
+        "orders": [{"orderId": big, "amount": "5", "autoClose": "N"}, {"orderId": small, "amount": "2"}]}),
+        "PROCESSING").await;
+    let approved = approved["bindId"].as_str().unwrap();
+    trigger(
+        &app,
+        "whalet.trade_bind.approved",
+        json!({"bindId": approved}),
+    )
+    .await;
+    let pending = expect(
+        &app,
+        "tradeOrderBindApply",
+        json!({"userId": user, "tradeId": trade_id,
+        "orders": [{"orderId": other, "amount": "3"}]}),
+        "PROCESSING",
+    )
+    .await;
+    let pending = pending["bindId"].as_str().unwrap();
+    let detail = |id: &str| json!({"userId": user, "orderId": id});
+    let small_detail = expect(&app, "tradeOrderQueryDetail", detail(small), "SUCCESS").await;
+    assert_eq!(small_detail["status"], "CLOSED", "fully bound");
+    let quota = |b: serde_json::Value| b["orderQuota"]["cent"].clone();
+    assert_eq!(quota(balance(&app, &user, "B2B", "USD").await), 9_500);
+
+    trigger(
+        &app,
+        "whalet.collection.returned",
+        json!({"tradeId": trade_id}),
+    )
+    .await;
+    let returned = received_about(&app, "collectionReceivedNotify", "tradeId", trade_id).await;
+    assert_eq!(returned["status"], "FAILURE");
+    assert_eq!(
+        returned["settleTime"],
+        serde_json::Value::Null,
+        "{returned}"
+    );
+    // One FAILURE tradeOrderBindNotify per binding the return ended.
+    let mut ended = Vec::new();
+    for _ in 0..200 {
+        ended = received(&app, "tradeOrderBindNotify")
+            .into_iter()
+            .filter(|b| b["status"] == "FAILURE")
+            .collect();
+        if ended.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(ended.len(), 2, "{ended:?}");
+    for bind_id in [approved, pending] {
+        let n = ended.iter().find(|b| b["bindId"] == bind_id).unwrap();
+        assert!(
+            n["message"]
+                .as_str()
+                .unwrap()
+                .contains("returned to the payer"),
+            "{n}"
+        );
+    }
+    for id in [big, small] {
+        let d = expect(&app, "tradeOrderQueryDetail", detail(id), "SUCCESS").await;
+        assert_eq!(
+            (d["boundAmount"]["cent"].clone(), d["status"].clone()),
+            (json!(0), json!("OPEN")),
+            "{d}"
+        );
+    }
+    assert_eq!(quota(balance(&app, &user, "B2B", "USD").await), 10_200);
+    // What the bindings claimed is free, but a returned collection cannot be bound again.
+    refused(
+        &app,
+        "tradeOrderBindApply",
+        json!({"userId": user, "tradeId": trade_id,
+        "orders": [{"orderId": big, "amount": "1"}]}),
+        "FAILURE",
+        "was returned",
+    )
+    .await;
+    // The pending binding's own review, when due, finds nothing to decide.
+    app.advance(10.0).await;
+    let late: Vec<_> = received(&app, "tradeOrderBindNotify")
+        .into_iter()
+        .filter(|b| b["bindId"] == pending)
+        .collect();
+    assert_eq!(late.len(), 1, "{late:?}");
+    app.assert_invariants().await;
     app.shutdown().await;
 }

@@ -87,3 +87,28 @@ async fn an_independent_python_client_opens_the_balance_array() {
     );
     app.shutdown().await;
 }
+
+/// A JSON number too large to read exactly is refused as too large, without a text the client
+/// never sent (serde_json would print it `1e+20`), and nothing arrives.
+#[tokio::test]
+async fn a_huge_json_number_amount_is_refused_as_too_large() {
+    let app = spawn_app().await;
+    let ready = trigger(&app, "whalet.account.ready", json!({})).await;
+    let mut body =
+        json!({"userId": ready["userId"], "accountNo": ready["accountNo"], "currency": "USD"});
+    body["amount"] = serde_json::from_str("99999999999999999999").unwrap();
+    let before = business_state(&app).await;
+    refused(
+        &app,
+        "mockPayeeNotify",
+        body.clone(),
+        "PARAMETER_ERROR",
+        "amount is too large",
+    )
+    .await;
+    let reply = call(&app, "mockPayeeNotify", body).await;
+    assert!(!reply.detail.contains("e+"), "{}", reply.detail);
+    assert!(reply.detail.contains("decimal strings"), "{}", reply.detail);
+    assert_eq!(business_state(&app).await["whalet"], before["whalet"]);
+    app.shutdown().await;
+}

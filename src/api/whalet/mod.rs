@@ -1,8 +1,9 @@
 //! The Whalet Open API surface: `POST /api` (operation = `head.apiCode`) and `POST /api/{apiCode}`.
 //! This module is the pipeline every operation shares: read the envelope, find the partner,
-//! admit (rate limit), verify and decrypt, check the apiCode is enabled and the requestNo is new,
-//! ask the scenario engine, run the operation, seal the reply, journal it. Operations live one per
-//! file and are listed in [`Dispatch`]'s table.
+//! verify the signature, admit (rate limit: only an authenticated request counts), decrypt, check
+//! the apiCode is enabled and the requestNo is new, ask the scenario engine, run the operation,
+//! seal the reply, journal it. Operations live one per file and are listed in [`Dispatch`]'s
+//! table.
 
 mod connectivity;
 mod connectivity_trigger;
@@ -330,8 +331,9 @@ impl Scheme for OpenApi {
         trace.tenant = Some(tenant.clone());
         if !path_api_code.is_empty() && path_api_code != echo.api_code {
             return Err(WhaletError::parameter(format!(
-                "the path says apiCode {path_api_code:?} but head.apiCode is {:?}",
-                echo.api_code
+                "the path says apiCode {} but head.apiCode is {}",
+                crate::text::echo(path_api_code),
+                crate::text::echo(&echo.api_code)
             ))
             .into());
         }
@@ -421,7 +423,8 @@ impl Scheme for OpenApi {
 pub const DIAGNOSTIC_HEADER: &str = "X-Whalet-Sim-Diagnostic";
 
 /// A head-only Whalet refusal, signed when `signer` = (platform key, partner key) is given
-/// (its wire `detail` as [`refusal_answer`] bounds it).
+/// (its wire `detail` as [`refusal_answer`] bounds it; the echoed head as [`Echo::bounded`]
+/// does, for the Open API and the platform API alike).
 pub fn seal_refusal_by(
     core: &Core,
     echo: &Echo,
@@ -433,9 +436,10 @@ pub fn seal_refusal_by(
     status: Option<u16>,
 ) -> Answer {
     let code = err.code;
+    let echo = echo.clone().bounded();
     refusal_answer(core, err, |wire_detail| {
         let bytes = envelope::seal_reply(
-            echo,
+            &echo,
             code.as_str(),
             wire_detail,
             None,

@@ -165,3 +165,32 @@ fn both_key_enc_forms_open_and_are_told_apart() {
         assert_eq!(opened.key_enc_form, form);
     }
 }
+
+#[test]
+fn a_refusal_echoes_a_huge_head_value_cut_to_the_diagnostic_cap() {
+    let huge = "9".repeat(900_000);
+    let echo = Echo {
+        partner_id: "1".into(),
+        api_code: huge.clone(),
+        request_no: huge.clone(),
+        version: huge,
+    }
+    .bounded();
+    for field in [&echo.api_code, &echo.request_no, &echo.version] {
+        assert!(
+            field.len() <= crate::text::ECHO_BYTES,
+            "{} bytes",
+            field.len()
+        );
+        assert!(
+            field.starts_with("999") && field.ends_with("more bytes"),
+            "{field}"
+        );
+    }
+    assert_eq!(echo.partner_id, "1");
+    assert_eq!(
+        self::echo().bounded(),
+        self::echo(),
+        "a head that fits is echoed whole"
+    );
+}

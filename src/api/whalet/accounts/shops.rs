@@ -45,6 +45,7 @@ pub fn bind(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     } else {
         c.text("shopName")
     };
+    crate::api::describe::record_when("shopName", "operationType is BIND or ADD");
     let shop_url = c.opt("shopUrl").unwrap_or("");
     c.finish()?;
     let now = ctx.now();

@@ -3,21 +3,26 @@
 //! amount is posted from `external:bank` to the user's pending balance at once; after 5 s of
 //! virtual time by default (scenario `delay` on `mockPayeeNotify`) it settles into the available
 //! balance — or, when the scenario's result is `failure`, goes back to the bank — and
-//! `collectionReceivedNotify` tells the partner.
+//! `collectionReceivedNotify` tells the partner. A returned collection's trade-order bindings end
+//! with it; trade material asked about a pending collection holds it until decided.
 
 use serde_json::{json, Value};
 
-use crate::api::whalet::common::fields::Check;
+use crate::api::whalet::common::fields::{positive_amount, Check};
 use crate::api::whalet::common::kinds::CollectionReview;
 use crate::api::whalet::common::review::{self, Notice, Review, Settle};
-use crate::api::whalet::common::{again, failure, mint};
+use crate::api::whalet::common::{again, failure, mint, send, with_tenant, Verdict};
+use crate::api::whalet::trade::release_returned;
 use crate::api::whalet::{whalet_time, Ctx, Reply};
-use crate::money::{Currency, Money};
+use crate::behaviour::NotifyBehaviour;
+use crate::core::Core;
+use crate::money::Currency;
 use crate::store::whalet::{
     wallet_account, Bucket, CardStatus, Collection, CollectionStatus, FundSource, ShopStatus,
     EXTERNAL_BANK,
 };
-use crate::store::TenantState;
+use crate::store::whalet_trade::{ReplenishKind, ReplenishStatus};
+use crate::store::{TenantId, TenantState};
 use crate::wire::whalet::WhaletError;
 
 /// A payment on its way to a collection account, as read from a request or trigger.
@@ -135,11 +140,8 @@ pub(super) fn arrive(
             card.card_id, card.currency
         )));
     }
-    let amount = match Money::from_json(p.amount, card.currency) {
-        Ok(m) if m.is_positive() => m,
-        Ok(_) => return Err(WhaletError::parameter("amount must be greater than zero")),
-        Err(e) => return Err(WhaletError::parameter(format!("amount: {e}"))),
-    };
+    let amount =
+        positive_amount("amount", p.amount, card.currency).map_err(WhaletError::parameter)?;
     if let Some(shop_id) = p.shop_id {
         let bound = w.shops.values().any(|s| {
             s.card_id == card.card_id && s.shop_id == shop_id && s.status == ShopStatus::Bound
@@ -222,13 +224,20 @@ pub fn mock_payee_notify(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletErr
 }
 
 impl Review for CollectionReview {
-    /// Settles (or returns) a pending collection: `collectionReceivedNotify`.
+    /// Settles (or returns) a pending collection: `collectionReceivedNotify`. A collection with
+    /// trade material requested does not settle until the material is decided
+    /// ([`held_for_material`]); it may be returned meanwhile.
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
         let (trade_id, v) = (s.id, s.v);
         let c = s.find(&t.whalet.collections, "a collection")?;
         let what = format!("collection {trade_id}");
         let waiting = (c.status == CollectionStatus::Pending, "is not pending");
         s.expect(&what, waiting, c.status.as_str(), None)?;
+        if let Some(replenish_id) = held_for_material(t, trade_id).filter(|_| v.success) {
+            return Err(format!(
+                "{what} is held until the trade material of request {replenish_id} is decided"
+            ));
+        }
         let pending = wallet_account(&c.user_id, c.fund_source, Bucket::Pending);
         let (to, memo) = v.pick(
             (
@@ -245,12 +254,51 @@ impl Review for CollectionReview {
         c.status = v.pick(CollectionStatus::Success, CollectionStatus::Failure);
         c.reported_status = v.word("SUCCESS", "FAILURE");
         c.reason = v.refusal("returned to the payer");
-        c.settled_at = Some(s.now);
+        // A returned collection never settled: no settleTime.
+        c.settled_at = v.success.then_some(s.now);
         Ok(Notice {
             api_code: "collectionReceivedNotify",
             payload: view(c),
         })
     }
+
+    /// A returned collection's bindings to trade orders end ([`release_returned`]), each said
+    /// with its own `tradeOrderBindNotify`.
+    fn after(core: &Core, tenant: &TenantId, trade_id: &str, v: &Verdict) -> Result<(), String> {
+        if v.success {
+            return Ok(());
+        }
+        let now = core.clock().now();
+        let released = with_tenant(core, tenant, |t| Ok(release_returned(t, trade_id, now)))?;
+        for (bind_id, payload) in released {
+            send(
+                core,
+                tenant,
+                "tradeOrderBindNotify",
+                &payload,
+                &bind_id,
+                NotifyBehaviour::default(),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The open request for trade material (WAIT_SUBMIT or PROCESSING) about collection
+/// `trade_id`, if any: a pending collection waits for its decision before it settles.
+pub fn held_for_material(t: &TenantState, trade_id: &str) -> Option<String> {
+    t.whalet_trade
+        .replenishes
+        .values()
+        .find(|r| {
+            r.kind == ReplenishKind::Trade
+                && r.trade_id.as_deref() == Some(trade_id)
+                && matches!(
+                    r.status,
+                    ReplenishStatus::WaitSubmit | ReplenishStatus::Processing
+                )
+        })
+        .map(|r| r.replenish_id.clone())
 }
 
 #[cfg(test)]

@@ -269,14 +269,10 @@ impl<'a> Check<'a> {
             Some(v) => v,
         };
         let currency = currency?;
-        match Money::from_json(value, currency) {
-            Ok(m) if m.is_positive() => Some(m),
-            Ok(_) => {
-                self.problem(format!("{field} must be greater than zero"));
-                None
-            }
-            Err(e) => {
-                self.problem(format!("{field}: {}", message(e)));
+        match positive_amount(field, value, currency) {
+            Ok(m) => Some(m),
+            Err(problem) => {
+                self.problem(problem);
                 None
             }
         }
@@ -371,6 +367,16 @@ pub fn done() -> Result<(), WhaletError> {
     Ok(())
 }
 
+/// A positive amount in `currency`, given as a decimal string or a JSON number, or the problem
+/// with it, starting with `field`. Every Whalet amount is read here.
+pub fn positive_amount(field: &str, value: &Value, currency: Currency) -> Result<Money, String> {
+    match Money::from_json(value, currency) {
+        Ok(m) if m.is_positive() => Ok(m),
+        Ok(_) => Err(format!("{field} must be greater than zero")),
+        Err(e) => Err(format!("{field}: {}", message(e))),
+    }
+}
+
 /// Reads an optional string field (absent, null or empty → None).
 pub fn optional_str<'a>(body: &'a Value, field: &str) -> Result<Option<&'a str>, WhaletError> {
     describe::record(field, "string", false, &[]);
@@ -452,6 +458,26 @@ mod tests {
             detail.contains("q must be an integer from 1 to 100"),
             "{detail}"
         );
+    }
+
+    #[test]
+    fn a_number_that_cannot_be_read_exactly_is_refused_without_an_invented_text() {
+        let usd = Currency::parse("USD").unwrap_or_else(|_| unreachable!());
+        let body: Value = serde_json::from_str(
+            r#"{"big": 99999999999999999999, "huge": 1e300, "tiny": 0.0000001, "ok": 10.5, "int": 7}"#,
+        )
+        .unwrap();
+        let read = |f: &str| positive_amount(f, &body[f], usd);
+        for field in ["big", "huge"] {
+            let problem = read(field).unwrap_err();
+            assert!(problem.contains("too large"), "{problem}");
+            assert!(!problem.contains("e+"), "{problem}");
+        }
+        let problem = read("tiny").unwrap_err();
+        assert!(problem.contains("too many decimal places"), "{problem}");
+        assert!(!problem.contains("e-"), "{problem}");
+        assert_eq!(read("ok").map(|m| m.minor), Ok(1050));
+        assert_eq!(read("int").map(|m| m.minor), Ok(700));
     }
 
     #[test]

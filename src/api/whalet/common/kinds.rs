@@ -94,10 +94,11 @@ review_kinds! {
         reject "whalet.replenish.rejected", "Rejects submitted material now; frozen money is returned (a held payout fails)";
 
     /// The settlement of a collection that arrived (`collectionReceivedNotify`): its pending
-    /// money goes into the available balance (settled) or back to the payer's bank (returned).
+    /// money goes into the available balance (settled) or back to the payer's bank (returned,
+    /// ending its trade-order bindings). Trade material asked about it holds it until decided.
     CollectionReview: "collection", "tradeId", 5_000, COLLECTION_SETTLE;
         approve "whalet.collection.settled", "A pending collection settles into the available balance now (collectionReceivedNotify SUCCESS)";
-        reject "whalet.collection.returned", "A pending collection is returned to the payer (collectionReceivedNotify FAILURE); the pending balance goes back to the bank", params COLLECTION_RETURN;
+        reject "whalet.collection.returned", "A pending collection is returned to the payer (collectionReceivedNotify FAILURE); the pending balance goes back to the bank and its trade-order bindings end (tradeOrderBindNotify FAILURE)", params COLLECTION_RETURN;
 }
 
 #[cfg(test)]

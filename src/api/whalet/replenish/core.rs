@@ -4,15 +4,15 @@
 
 use serde_json::{json, Value};
 
-use crate::api::whalet::common::kinds::ReplenishReview;
-use crate::api::whalet::common::review::{Notice, Review, Settle};
+use crate::api::whalet::common::kinds::{CollectionReview, ReplenishReview};
+use crate::api::whalet::common::review::{self, Notice, Review, Settle};
 use crate::api::whalet::common::{again, mint, schedule, with_tenant, Verdict};
 use crate::api::whalet::payout::outflow;
 use crate::api::whalet::whalet_time;
 use crate::behaviour::NotifyBehaviour;
 use crate::core::Core;
 use crate::money::Money;
-use crate::store::whalet::{wallet_account, Bucket, FundSource, EXTERNAL_BANK};
+use crate::store::whalet::{wallet_account, Bucket, CollectionStatus, FundSource, EXTERNAL_BANK};
 use crate::store::whalet_trade::{Replenish, ReplenishKind, ReplenishStatus};
 use crate::store::{TenantId, TenantState};
 
@@ -134,6 +134,17 @@ pub fn hold_outflow(
     )
 }
 
+/// The collection trade request `r` holds: one still pending (a settled one's amount was
+/// frozen instead, and is released or returned by the review itself).
+fn held_collection(t: &TenantState, r: &Replenish) -> Option<String> {
+    let trade_id = r
+        .trade_id
+        .as_deref()
+        .filter(|_| r.kind == ReplenishKind::Trade)?;
+    let c = t.whalet.collections.get(trade_id)?;
+    (c.status == CollectionStatus::Pending).then(|| trade_id.to_owned())
+}
+
 pub fn split_types(text: &str) -> Vec<String> {
     text.split(',')
         .map(str::trim)
@@ -187,14 +198,25 @@ impl Review for ReplenishReview {
         })
     }
 
-    /// A payout held for this EDD resumes (approved) or fails (rejected).
+    /// A payout held for this EDD resumes (approved) or fails (rejected); a pending collection
+    /// held for this trade material settles now (approved) or is returned (rejected).
     fn after(core: &Core, tenant: &TenantId, id: &str, v: &Verdict) -> Result<(), String> {
-        let held = with_tenant(core, tenant, |t| {
-            Ok(t.whalet_trade
-                .replenishes
-                .get(id)
-                .and_then(|r| r.outflow_id.clone()))
+        let (held, collection) = with_tenant(core, tenant, |t| {
+            let r = t.whalet_trade.replenishes.get(id);
+            Ok((
+                r.and_then(|r| r.outflow_id.clone()),
+                r.and_then(|r| held_collection(t, r)),
+            ))
         })?;
+        if let Some(trade_id) = collection {
+            let verdict = match v.success {
+                true => Verdict::approve(),
+                false => Verdict::reject(Some(format!(
+                    "returned to the payer: the trade material of request {id} was rejected"
+                ))),
+            };
+            review::decide::<CollectionReview>(core, tenant, &trade_id, None, verdict)?;
+        }
         let Some(outflow_id) = held else {
             return Ok(());
         };

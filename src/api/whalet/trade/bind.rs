@@ -3,17 +3,19 @@
 //! `tradeOrderBindNotify`. What PROCESSING and SUCCESS bindings claim of a collection never
 //! exceeds its amount, nor of an order its amount. On success each order's bound amount grows;
 //! an order with `autoClose = Y` closes after this binding, any order closes once fully bound.
+//! Returning the collection ends its bindings ([`release_returned`]).
 
 use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
-use crate::api::whalet::common::fields::Check;
+use crate::api::whalet::common::fields::{positive_amount, Check};
 use crate::api::whalet::common::kinds::BindReview;
 use crate::api::whalet::common::owned::user_record;
 use crate::api::whalet::common::review::{self, Notice, Review, Settle};
 use crate::api::whalet::common::{again, failure, mint};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
+use crate::clock::Millis;
 use crate::money::Money;
 use crate::store::whalet::{CollectionStatus, FundSource, ReviewStatus};
 use crate::store::whalet_trade::{Binding, TradeOrderStatus};
@@ -105,11 +107,8 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         let col_amount = col.amount;
         let mut orders = Vec::new();
         for (i, line) in lines.iter().enumerate() {
-            let amount = match Money::from_json(line.amount, currency) {
-                Ok(m) if m.is_positive() => m,
-                Ok(_) => return Err(WhaletError::parameter(format!("orders[{i}].amount must be greater than zero"))),
-                Err(e) => return Err(WhaletError::parameter(format!("orders[{i}].amount: {e}"))),
-            };
+            let amount = positive_amount(&format!("orders[{i}].amount"), line.amount, currency)
+                .map_err(WhaletError::parameter)?;
             let field = format!("orders[{i}].orderId");
             let order = user_record(&t.whalet_trade.orders, (&field, line.order_id, "trade order"), user_id)?;
             if order.status != TradeOrderStatus::Open {
@@ -172,6 +171,68 @@ fn view(b: &Binding) -> Value {
         "message": b.message,
         "applyTime": whalet_time(b.applied_at),
     })
+}
+
+/// Why a returned collection's bindings ended, in their `message`.
+fn returned_message(trade_id: &str, approved: bool) -> String {
+    match approved {
+        true => format!(
+            "collection {trade_id} was returned to the payer; its bound amounts were released from the orders"
+        ),
+        false => format!("collection {trade_id} was returned to the payer"),
+    }
+}
+
+/// What returning collection `trade_id` does to its bindings (its money went back to the payer,
+/// so none of it can stay bound): a binding under review is rejected, freeing its claim; an
+/// approved one is undone, its amounts leaving the orders' bound amounts, and an order that
+/// only it closed is OPEN again. Each ends FAILURE saying why; returns their notifications
+/// (`tradeOrderBindNotify`), by bindId.
+pub fn release_returned(t: &mut TenantState, trade_id: &str, now: Millis) -> Vec<(String, Value)> {
+    let affected: Vec<(String, bool)> = t
+        .whalet_trade
+        .bindings
+        .values()
+        .filter(|b| b.trade_id == trade_id)
+        .filter(|b| matches!(b.status, ReviewStatus::Processing | ReviewStatus::Success))
+        .map(|b| (b.bind_id.clone(), b.status == ReviewStatus::Success))
+        .collect();
+    let mut notices = Vec::new();
+    for (bind_id, approved) in affected {
+        let Some(b) = t.whalet_trade.bindings.get_mut(&bind_id) else {
+            continue;
+        };
+        b.status = ReviewStatus::Failure;
+        b.message = returned_message(trade_id, approved);
+        b.decided_at = Some(now);
+        let (payload, lines) = (view(b), b.orders.clone());
+        if approved {
+            for (order_id, amount, _) in &lines {
+                unbind(t, order_id, *amount, now);
+            }
+        }
+        notices.push((bind_id, payload));
+    }
+    notices
+}
+
+/// Takes `amount` off order `order_id`'s bound amount; the order is OPEN again unless it stays
+/// fully bound or another approved binding asked to close it (what closes an order).
+fn unbind(t: &mut TenantState, order_id: &str, amount: Money, now: Millis) {
+    let asked_to_close = t.whalet_trade.bindings.values().any(|b| {
+        b.status == ReviewStatus::Success
+            && b.orders
+                .iter()
+                .any(|(id, _, close)| id == order_id && *close)
+    });
+    let Some(o) = t.whalet_trade.orders.get_mut(order_id) else {
+        return;
+    };
+    o.bound = o.bound.checked_sub(amount).unwrap_or(o.bound);
+    if o.bound.minor < o.amount.minor && !asked_to_close {
+        o.status = TradeOrderStatus::Open;
+    }
+    o.updated_at = now;
 }
 
 impl Review for BindReview {

@@ -5,6 +5,8 @@ mod bind;
 mod orders;
 mod shop;
 
+pub(super) use bind::release_returned;
+
 use super::common::kinds::BindReview;
 use super::common::review;
 use super::Operation;

@@ -6,11 +6,11 @@ use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
-use crate::api::whalet::common::fields::Check;
+use crate::api::whalet::common::fields::{positive_amount, Check};
 use crate::api::whalet::common::{failure, mint, once};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::clock::format::parse_china;
-use crate::money::{Currency, Money};
+use crate::money::Currency;
 use crate::store::whalet::ShopStatus;
 use crate::store::whalet_trade::ShopOrder;
 use crate::wire::whalet::{json_type, WhaletError};
@@ -72,17 +72,15 @@ pub fn upload(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                         c.problem(format!("orders[{i}].amount is required"));
                         None
                     }
-                    (Some(v), Some(cur)) => match Money::from_json(v, cur) {
-                        Ok(m) if m.is_positive() => Some(m),
-                        Ok(_) => {
-                            c.problem(format!("orders[{i}].amount must be greater than zero"));
-                            None
+                    (Some(v), Some(cur)) => {
+                        match positive_amount(&format!("orders[{i}].amount"), v, cur) {
+                            Ok(m) => Some(m),
+                            Err(problem) => {
+                                c.problem(problem);
+                                None
+                            }
                         }
-                        Err(e) => {
-                            c.problem(format!("orders[{i}].amount: {e}"));
-                            None
-                        }
-                    },
+                    }
                     _ => None,
                 };
                 match text("orderTime") {
