@@ -186,13 +186,7 @@ async fn snapshot(app: &TestApp) -> (Value, usize) {
 /// Some state a reset or a stray request would visibly change: one request in the journal and
 /// the demo Pockyt merchant's balance topped up.
 async fn some_state(app: &TestApp) {
-    app.client
-        .call(
-            "connectivity",
-            &json!({"notifyFlag": "N", "responseFlag": "Y"}),
-        )
-        .await
-        .unwrap();
+    app.connectivity().await;
     let (status, body) = app
         .post(
             "/__sim/trigger/pockyt.balance.funded",

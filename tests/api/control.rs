@@ -307,13 +307,7 @@ async fn explain_names_the_rule_without_counting() {
 #[tokio::test]
 async fn reset_with_a_tenant_that_is_not_a_string_changes_nothing() {
     let app = spawn_app().await;
-    app.client
-        .call(
-            "connectivity",
-            &json!({"notifyFlag": "N", "responseFlag": "Y"}),
-        )
-        .await
-        .unwrap();
+    app.connectivity().await;
     let state = app.get_json("/__sim/state").await;
     let journal = app.get_json("/__sim/requests").await;
     for (tenant, shown) in [

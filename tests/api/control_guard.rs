@@ -27,13 +27,7 @@ async fn send(
 #[tokio::test]
 async fn a_cross_site_post_cannot_reset_or_credit() {
     let app = spawn_app().await;
-    app.client
-        .call(
-            "connectivity",
-            &json!({"notifyFlag": "N", "responseFlag": "Y"}),
-        )
-        .await
-        .unwrap();
+    app.connectivity().await;
     let evil = [
         ("origin", "http://evil.example"),
         ("content-type", "text/plain"),
@@ -76,13 +70,7 @@ async fn a_cross_site_post_cannot_reset_or_credit() {
 #[tokio::test]
 async fn a_browser_must_send_json_and_be_same_site() {
     let app = spawn_app().await;
-    app.client
-        .call(
-            "connectivity",
-            &json!({"notifyFlag": "N", "responseFlag": "Y"}),
-        )
-        .await
-        .unwrap();
+    app.connectivity().await;
     let journal_len = |j: &serde_json::Value| j["requests"].as_array().unwrap().len();
     let before = journal_len(&app.get_json("/__sim/requests").await);
     for content_type in ["text/plain", "application/x-www-form-urlencoded", ""] {
@@ -122,13 +110,7 @@ async fn a_browser_must_send_json_and_be_same_site() {
 #[tokio::test]
 async fn any_sec_fetch_header_marks_a_browser() {
     let app = spawn_app().await;
-    app.client
-        .call(
-            "connectivity",
-            &json!({"notifyFlag": "N", "responseFlag": "Y"}),
-        )
-        .await
-        .unwrap();
+    app.connectivity().await;
     let journal = app.get_json("/__sim/requests").await;
     for header in [
         ("sec-fetch-mode", "no-cors"),

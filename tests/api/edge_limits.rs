@@ -115,13 +115,7 @@ async fn connections_beyond_the_cap_get_a_503_and_the_simulator_keeps_serving() 
 async fn a_body_that_breaks_off_is_a_400_and_changes_nothing() {
     let app = spawn_with(Setup::default()).await;
     // Make some state, so that a reset would be visible.
-    app.client
-        .call(
-            "connectivity",
-            &serde_json::json!({"notifyFlag": "N", "responseFlag": "Y"}),
-        )
-        .await
-        .unwrap();
+    app.connectivity().await;
     let before = app.get_json("/__sim/requests").await["requests"]
         .as_array()
         .unwrap()
@@ -209,15 +203,7 @@ async fn stalled_bodies_hold_only_what_they_sent_of_the_in_flight_budget() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let (status, body) = app.get("/__sim/health").await;
     assert_eq!(status, 200, "{body}");
-    let reply = app
-        .client
-        .call(
-            "connectivity",
-            &serde_json::json!({"notifyFlag": "N", "responseFlag": "Y"}),
-        )
-        .await
-        .unwrap();
-    assert_eq!(reply.code, "SUCCESS", "{reply:?}");
+    app.connectivity().await;
     drop(stalled);
     app.shutdown().await;
 }

@@ -182,12 +182,6 @@ async fn trade_details_over_sftp(app: &TestApp, seller: &str) -> String {
     "trade-details.csv".to_owned()
 }
 
-async fn trigger(app: &TestApp, name: &str, params: Value) -> Value {
-    let (status, body) = app.post(&format!("/__sim/trigger/{name}"), &params).await;
-    assert_eq!(status, 200, "{name} {params}: {body}");
-    body["result"].clone()
-}
-
 /// Sends one example on its surface: (succeeded, what came back).
 async fn send(app: &TestApp, infinia: &InfiniaMerchant, op: &Value, body: &Value) -> (bool, Value) {
     let name = op["name"].as_str().unwrap();
@@ -222,14 +216,15 @@ async fn send(app: &TestApp, infinia: &InfiniaMerchant, op: &Value, body: &Value
 
 /// A collection of 5,000.00 on `card`, settled; its tradeId.
 async fn collect(app: &TestApp, card: &str) -> String {
-    let received = trigger(
-        app,
-        "whalet.collection.received",
-        json!({"cardId": card, "amount": "5000.00"}),
-    )
-    .await;
+    let received = app
+        .trigger_ok(
+            "whalet.collection.received",
+            json!({"cardId": card, "amount": "5000.00"}),
+        )
+        .await;
     let trade = received["tradeId"].as_str().unwrap().to_owned();
-    trigger(app, "whalet.collection.settled", json!({"tradeId": trade})).await;
+    app.trigger_ok("whalet.collection.settled", json!({"tradeId": trade}))
+        .await;
     trade
 }
 
@@ -250,8 +245,7 @@ async fn events_after(
                 trade,
             );
             let other = collect(app, &card).await;
-            trigger(
-                app,
+            app.trigger_ok(
                 "whalet.trade_replenish.requested",
                 json!({"tradeId": other}),
             )
@@ -261,7 +255,9 @@ async fn events_after(
                 other,
             );
             let user = first(reply, &Value::Null, "userId").unwrap();
-            let edd = trigger(app, "whalet.edd.requested", json!({"userId": user})).await;
+            let edd = app
+                .trigger_ok("whalet.edd.requested", json!({"userId": user}))
+                .await;
             let id = first(&edd, &Value::Null, "replenishId").unwrap();
             ids.insert("<replenishId from trigger whalet.edd.requested>".into(), id);
         }
@@ -276,7 +272,8 @@ async fn events_after(
         // A test collection is settled, so that its card may be cancelled later.
         "mockPayeeNotify" => {
             if let Some(trade) = first(reply, &Value::Null, "tradeId") {
-                trigger(app, "whalet.collection.settled", json!({"tradeId": trade})).await;
+                app.trigger_ok("whalet.collection.settled", json!({"tradeId": trade}))
+                    .await;
             }
         }
         _ => {}
@@ -320,8 +317,7 @@ async fn every_example_succeeds_once_what_it_needs_exists() {
         file["fileId"].as_str().unwrap().to_owned(),
     );
     // The platform partner pays from its own balance (money a marketplace sent it).
-    trigger(
-        &app,
+    app.trigger_ok(
         "platform.bulk_payment.received",
         json!({"amount": "5000.00", "currency": "USD"}),
     )
@@ -368,7 +364,7 @@ async fn every_example_succeeds_once_what_it_needs_exists() {
             for (s, o, t, field) in AFTER {
                 if *s == surface && *o == name {
                     let id = first(&reply, &body, field).unwrap();
-                    trigger(&app, t, json!({ *field: id })).await;
+                    app.trigger_ok(t, json!({ *field: id })).await;
                 }
             }
             if (surface, name) == ("infinia", "account-binding/request") {

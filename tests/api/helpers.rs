@@ -78,6 +78,27 @@ impl TestApp {
         &self.running.as_ref().unwrap().app
     }
 
+    /// Fires trigger `name` with `params`, expects 200 and returns its `result`.
+    pub async fn trigger_ok(&self, name: &str, params: Value) -> Value {
+        let (status, body) = self.post(&format!("/__sim/trigger/{name}"), &params).await;
+        assert_eq!(status, 200, "trigger {name} {params}: {body}");
+        body["result"].clone()
+    }
+
+    /// One successful Whalet `connectivity` request (no notification): state a reset or a stray
+    /// request would visibly change (the journal).
+    pub async fn connectivity(&self) {
+        let reply = self
+            .client
+            .call(
+                "connectivity",
+                &serde_json::json!({"notifyFlag": "N", "responseFlag": "Y"}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(reply.code, "SUCCESS", "{reply:?}");
+    }
+
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let r = self
             .http

@@ -71,9 +71,7 @@ pub async fn received_about(app: &TestApp, api_code: &str, field: &str, id: &str
 }
 
 pub async fn trigger(app: &TestApp, name: &str, params: Value) -> Value {
-    let (status, body) = app.post(&format!("/__sim/trigger/{name}"), &params).await;
-    assert_eq!(status, 200, "trigger {name}: {body}");
-    body["result"].clone()
+    app.trigger_ok(name, params).await
 }
 
 pub fn onboarding(out_user_id: &str, name: &str) -> Value {

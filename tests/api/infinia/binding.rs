@@ -217,13 +217,8 @@ async fn a_second_binding_of_a_bound_seller_cannot_be_approved_and_no_webhook_co
     };
     let (status, body) = approve("B4").await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) = app
-        .post(
-            "/__sim/trigger/infinia.seller.frozen",
-            &json!({"sellerId": "S2"}),
-        )
+    app.trigger_ok("infinia.seller.frozen", json!({"sellerId": "S2"}))
         .await;
-    assert_eq!(status, 200, "{body}");
     // The page's, a trigger's and a scenario's approvals all go through `binding::decide`.
     let (status, body) = approve("B5").await;
     assert_ne!(status, 200, "{body}");
@@ -274,13 +269,8 @@ async fn a_second_binding_of_a_bound_seller_cannot_be_approved_and_no_webhook_co
     };
     assert_eq!(seller_statuses(&app).await, expected(&["ACTIVE", "FROZEN"]));
     // Declining the second request is allowed and sends nothing.
-    let (status, body) = app
-        .post(
-            "/__sim/trigger/infinia.binding.rejected",
-            &json!({"requestNo": "B5"}),
-        )
+    app.trigger_ok("infinia.binding.rejected", json!({"requestNo": "B5"}))
         .await;
-    assert_eq!(status, 200, "{body}");
     let b5 = m
         .ok(&app, "account-binding/query", &json!({"requestNo": "B5"}))
         .await;

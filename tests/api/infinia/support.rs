@@ -44,9 +44,9 @@ impl Merchant {
         }
     }
 
-    /// Seals `data`, posts it to `/api/v1/{path}`, opens the reply.
-    pub async fn call(&self, app: &TestApp, path: &str, data: &Value) -> OpenedReply {
-        let sealed = envelope::seal_request(
+    /// `data` sealed as this merchant's request envelope (JSON bytes).
+    fn seal(&self, data: &Value) -> Vec<u8> {
+        envelope::seal_request(
             "1.0",
             &self.app_id,
             data,
@@ -54,12 +54,17 @@ impl Merchant {
             &self.infinia,
             self.alg,
         )
-        .unwrap();
+        .unwrap()
+        .to_json()
+    }
+
+    /// Seals `data`, posts it to `/api/v1/{path}`, opens the reply.
+    pub async fn call(&self, app: &TestApp, path: &str, data: &Value) -> OpenedReply {
         let (status, text) = app
             .post_raw(
                 &format!("/api/v1/{path}"),
                 "application/json",
-                sealed.to_json(),
+                self.seal(data),
             )
             .await;
         assert_eq!(status, 200, "{text}");
@@ -75,15 +80,6 @@ impl Merchant {
         data: &Value,
         headers: &[(&str, &str)],
     ) -> Value {
-        let sealed = envelope::seal_request(
-            "1.0",
-            &self.app_id,
-            data,
-            &self.key,
-            &self.infinia,
-            self.alg,
-        )
-        .unwrap();
         let mut request = reqwest::Client::new()
             .post(format!("{}/api/v1/{path}", app.url))
             .header("content-type", "application/json");
@@ -91,7 +87,7 @@ impl Merchant {
             request = request.header(*k, *v);
         }
         let text = request
-            .body(sealed.to_json())
+            .body(self.seal(data))
             .send()
             .await
             .unwrap()
