@@ -336,6 +336,12 @@ pub trait Scheme: Send + Sync + 'static {
 
     /// The largest body this surface reads.
     fn body_limit(&self, core: &Core) -> usize;
+    /// Whether the surface checks `route` before the body's size: false for a route it knows
+    /// serves nothing, so that [`Scheme::open`] refuses the route itself (Pockyt's 404 for an
+    /// unknown path comes before its body limit). Default: the size is checked first.
+    fn refuses_route_first(&self, _route: &str) -> bool {
+        false
+    }
     /// Parses and authenticates the request addressed at `route` (the path's operation part).
     fn open(
         &self,
@@ -550,7 +556,8 @@ async fn admit<S: Scheme>(
         route,
     } = incoming;
     let limit = scheme.body_limit(core);
-    if req.too_large || req.body.len() > limit {
+    let oversize = req.too_large || req.body.len() > limit;
+    if oversize && !scheme.refuses_route_first(route) {
         trace.request = Some(Value::String(format!(
             "<more than {limit} bytes, not kept>"
         )));

@@ -195,15 +195,8 @@ pub fn fees(c: Currency) -> String {
 }
 
 /// Entry point for `POST /v3/...` and `POST /v2/customers/account/...`.
-///
-/// The path is checked before the body's size (docs/FIDELITY.md, order of checks): for a path
-/// no operation serves, an oversize body, which the edge did not read (`too_large`, an empty
-/// body), is not refused as such, so that `open` answers 404 `000021` for the path.
-pub async fn handle(core: &Core, mut req: SimRequest) -> SimResponse {
+pub async fn handle(core: &Core, req: SimRequest) -> SimResponse {
     let path = req.path.clone();
-    if operation(&path).is_none() {
-        req.too_large = false;
-    }
     pipeline::handle(&PayoutsApi, core, req, &path).await
 }
 
@@ -225,6 +218,12 @@ impl Scheme for PayoutsApi {
 
     fn body_limit(&self, core: &Core) -> usize {
         core.config().pockyt.body_limit_bytes
+    }
+
+    /// The path is checked before the body's size (docs/FIDELITY.md, order of checks): an
+    /// unknown path is 404 `000021` whatever the body.
+    fn refuses_route_first(&self, path: &str) -> bool {
+        operation(path).is_none()
     }
 
     async fn open(
