@@ -95,8 +95,8 @@ struct StoredEntry {
     latency_us: u64,
 }
 
-/// The names an entry's `surface` takes.
-const SURFACES: [&str; 7] = [
+/// The names an entry's `surface` takes (what `GET /__sim/requests?surface=` accepts).
+pub const SURFACES: [&str; 7] = [
     "whalet", "platform", "infinia", "pockyt", "file", "trigger", "sftp",
 ];
 

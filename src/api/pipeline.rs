@@ -52,6 +52,10 @@ pub struct Trace {
     /// the raw body, whose first [`RAW_PREVIEW_BYTES`] the journal then keeps (made only when
     /// needed: a request that opens never pays for it).
     pub request: Option<Value>,
+    /// The code the operation answered when a contract overlay sent the partner another one
+    /// (`code = "SUCCESS"` over a review's `PROCESSING`): coverage counts the simulator's own
+    /// outcome, the journal what the partner read.
+    pub answered_code: Option<String>,
 }
 
 /// One line of a surface's operation table: the operation's name (an apiCode, or a path) and
@@ -180,9 +184,10 @@ impl Answer {
 pub trait ReplyBody {
     /// Runs `f` on the reply's business body (not at all when the reply has none).
     fn with_body(&mut self, f: &mut dyn FnMut(&mut Value));
-    /// Sets the sync success code; `false` when the surface has no choice of success code.
-    fn set_code(&mut self, _code: &str) -> bool {
-        false
+    /// Sets the sync success code and answers the one it replaced (what the operation answered,
+    /// which coverage counts); `None` when the surface has no choice of success code.
+    fn set_code(&mut self, _code: &str) -> Option<String> {
+        None
     }
 }
 
@@ -470,7 +475,7 @@ pub async fn handle<S: Scheme>(
         S::SURFACE,
         trace.tenant.as_ref(),
         &entry.operation,
-        &entry.code,
+        trace.answered_code.as_deref().unwrap_or(&entry.code),
     );
     core.journal().record(entry);
     answer.response
@@ -527,7 +532,7 @@ async fn process<S: Scheme>(
                 return ControlFlow::Continue(admitted);
             }
             let Admitted { opened, decision } = admitted;
-            ControlFlow::Break(answer(scheme, core, echo, &opened, &decision))
+            ControlFlow::Break(answer(scheme, core, echo, &opened, &decision, trace))
         })
         .await;
     let Admitted { opened, decision } = match staged {
@@ -537,7 +542,7 @@ async fn process<S: Scheme>(
     tokio::time::sleep(Duration::from_millis(decision.latency_ms)).await;
     core.cpu()
         .run(in_place, async {
-            answer(scheme, core, echo, &opened, &decision)
+            answer(scheme, core, echo, &opened, &decision, trace)
         })
         .await
 }
@@ -600,13 +605,15 @@ async fn admit<S: Scheme>(
     Ok(Admitted { opened, decision })
 }
 
-/// The scenario's forced outcome, or the operation's answer, sealed.
+/// The scenario's forced outcome, or the operation's answer, sealed; `trace` learns the code
+/// the operation answered when the contract overlay sealed another.
 fn answer<S: Scheme>(
     scheme: &S,
     core: &Core,
     echo: &S::Echo,
     opened: &Opened<S::Session>,
     decision: &Decision,
+    trace: &mut Trace,
 ) -> Answer {
     let status = decision.sync.as_ref().and_then(|s| s.http_status);
     if let Some(sync) = &decision.sync {
@@ -629,9 +636,12 @@ fn answer<S: Scheme>(
     };
     match scheme.run(&ctx, &opened.body) {
         Ok(mut reply) => {
-            overlay_reply::<S>(core, opened, &mut reply);
+            let answered_code = overlay_reply::<S>(core, opened, &mut reply);
             match scheme.seal_reply(core, echo, opened, reply, status.unwrap_or(200)) {
-                Ok(answer) => answer,
+                Ok(answer) => {
+                    trace.answered_code = answered_code;
+                    answer
+                }
                 Err(err) => scheme.seal_refusal(core, echo, err, None),
             }
         }
@@ -682,17 +692,20 @@ fn contract_name(source: &str) -> &str {
         .unwrap_or(source)
 }
 
-/// Applies the tenant's contract overlay of this operation to a successful reply.
-fn overlay_reply<S: Scheme>(core: &Core, opened: &Opened<S::Session>, reply: &mut S::Reply) {
-    let Some(overlay) = core
+/// Applies the tenant's contract overlay of this operation to a successful reply; answers the
+/// code the operation answered when the overlay set another.
+fn overlay_reply<S: Scheme>(
+    core: &Core,
+    opened: &Opened<S::Session>,
+    reply: &mut S::Reply,
+) -> Option<String> {
+    let overlay = core
         .surface::<Contracts>()
         .for_tenant(&opened.tenant)
-        .and_then(|c| c.operation(S::SURFACE, opened.operation))
-    else {
-        return;
-    };
-    if let Some(code) = &overlay.code {
-        reply.set_code(code);
-    }
+        .and_then(|c| c.operation(S::SURFACE, opened.operation))?;
     reply.with_body(&mut |body| overlay.apply_reply(body));
+    overlay
+        .code
+        .as_deref()
+        .and_then(|code| reply.set_code(code))
 }

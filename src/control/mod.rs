@@ -87,7 +87,10 @@ pub async fn handle(core: &Core, req: &SimRequest, rest: &str) -> SimResponse {
 
 /// Every operation of every surface (`?surface=` narrows it).
 fn operations(core: &Core, req: &SimRequest) -> SimResponse {
-    let wanted = req.query_param("surface");
+    let wanted = match surface_param(req, &["whalet", "platform", "file", "infinia", "pockyt"]) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
     let tenant = match tenant_param(req, None) {
         Ok(t) => t,
         Err(r) => return r,
@@ -110,17 +113,6 @@ fn operations(core: &Core, req: &SimRequest) -> SimResponse {
         );
     }
     let all = crate::api::catalog::operations_for(core, tenant.as_ref());
-    let surfaces = ["whalet", "platform", "file", "infinia", "pockyt"];
-    if let Some(s) = wanted.as_deref().filter(|s| !surfaces.contains(s)) {
-        return error(
-            400,
-            format!(
-                "surface {:?} is not one of {}",
-                crate::text::bound(s, 64),
-                surfaces.join(", ")
-            ),
-        );
-    }
     let listed: Vec<_> = all
         .into_iter()
         .filter(|op| wanted.as_deref().is_none_or(|w| w == op.surface))
@@ -248,7 +240,10 @@ pub(crate) fn body_json(req: &SimRequest) -> Result<Map<String, Value>, SimRespo
 
 fn requests(core: &Core, req: &SimRequest) -> SimResponse {
     let filter = JournalFilter {
-        surface: req.query_param("surface"),
+        surface: match surface_param(req, &crate::journal::SURFACES) {
+            Ok(s) => s,
+            Err(r) => return r,
+        },
         tenant: req.query_param("tenant"),
         partner_id: req.query_param("partnerId"),
         operation: req
@@ -293,6 +288,22 @@ fn notifications(core: &Core, req: &SimRequest) -> SimResponse {
         .map(notification_json)
         .collect();
     ok(json!({"notifications": list}))
+}
+
+/// The `surface` query parameter: `None` when absent, a `400` listing `known` when it is none of
+/// them (a misspelt surface once answered an empty journal, as if nothing had been sent).
+fn surface_param(req: &SimRequest, known: &[&str]) -> Result<Option<String>, SimResponse> {
+    match req.query_param("surface") {
+        Some(s) if !known.contains(&s.as_str()) => Err(error(
+            400,
+            format!(
+                "surface {} is not one of {}",
+                crate::text::echo(&s),
+                known.join(", ")
+            ),
+        )),
+        surface => Ok(surface),
+    }
 }
 
 /// The `limit` query parameter of a listing: `None` when absent, a `400` when it is not a

@@ -131,7 +131,9 @@ impl Selection {
     /// Why this selection names nothing in `model`, if it does not: an unknown surface, or a
     /// group that is not one of the model's (of that surface, when one is named). The message
     /// lists the known names, so a misspelt `--group payouts` is an error, not an empty report
-    /// that a CI gate reads as passed.
+    /// that a CI gate reads as passed. A group without a surface must be one surface's: a name
+    /// several surfaces use (`payout`, `envelope`) would measure all of them at once, which is
+    /// not what a gate on one of them meant.
     pub fn check(&self, model: &Model) -> Result<(), String> {
         let in_surface = |s: &str| self.surface.as_deref().is_none_or(|wanted| wanted == s);
         if let Some(surface) = &self.surface {
@@ -164,9 +166,31 @@ impl Selection {
                     known.join(", ")
                 ));
             }
+            if self.surface.is_none() {
+                return one_surface_has(model, group);
+            }
         }
         Ok(())
     }
+}
+
+/// `Ok` when `group` is a group of one surface only; else the refusal naming its surfaces.
+fn one_surface_has(model: &Model, group: &str) -> Result<(), String> {
+    let surfaces = sorted_names(
+        model
+            .items
+            .iter()
+            .filter(|i| i.group == group)
+            .map(|i| i.surface),
+    );
+    if surfaces.len() < 2 {
+        return Ok(());
+    }
+    Err(format!(
+        "group {} is a group of several surfaces ({}): name one with surface= (--surface)",
+        crate::text::echo(group),
+        surfaces.join(", ")
+    ))
 }
 
 /// The distinct names among `names`, sorted.
@@ -496,6 +520,37 @@ mod tests {
             panic!("an unknown surface is refused");
         };
         assert_eq!(e, "no surface \"c\"; known: a, b");
+    }
+
+    /// A group name two surfaces use, asked for without a surface, would measure both: it is
+    /// refused naming them; with a surface it is that surface's.
+    #[test]
+    fn a_group_of_several_surfaces_needs_a_surface() {
+        let m = Model::generate(&Sources {
+            surfaces: vec![
+                surface("a", vec![("payout", vec!["pay"])]),
+                surface(
+                    "b",
+                    vec![("payouts", vec!["go"]), ("payout", vec!["result"])],
+                ),
+            ],
+            triggers: Vec::new(),
+        });
+        let Err(e) = selection(None, Some("payout")).check(&m) else {
+            panic!("an ambiguous group is refused");
+        };
+        assert_eq!(
+            e,
+            "group \"payout\" is a group of several surfaces (a, b): name one with surface= (--surface)"
+        );
+        assert!(selection(None, Some("envelope")).check(&m).is_err());
+        for (s, g) in [
+            (Some("a"), "payout"),
+            (Some("b"), "payout"),
+            (None, "payouts"),
+        ] {
+            assert_eq!(selection(s, Some(g)).check(&m), Ok(()), "{s:?} {g}");
+        }
     }
 
     #[test]

@@ -56,7 +56,9 @@ async fn the_shipped_overlay_renames_fields_status_words_and_the_sync_code() {
     assert_eq!(code, "SUCCESS", "the overlay's sync code: {detail} {body}");
     let customer_id = body["customerId"].as_str().expect("customerId").to_owned();
     assert!(body.get("userId").is_none(), "renamed away: {body}");
-    assert_eq!(body["outUserId"], "m-1");
+    // The merchant's own id comes back under the name the partner sent it.
+    assert_eq!(body["merchantUserId"], "m-1", "{body}");
+    assert!(body.get("outUserId").is_none(), "renamed away: {body}");
     assert_eq!(body["status"], "IN_REVIEW", "status word: {body}");
     assert_eq!(body["reviewChannel"], "STANDARD", "fixed extra field");
 
@@ -133,6 +135,38 @@ async fn a_tenant_overlay_applies_to_that_tenant_only() {
     assert_eq!(code, "SUCCESS");
     assert!(body["customerId"].is_string(), "{body}");
     assert_eq!(body["status"], "IN_REVIEW");
+    app.shutdown().await;
+}
+
+/// An overlay's `code = "SUCCESS"` changes what the partner reads, not what the simulator did:
+/// coverage counts the application's own `PROCESSING` (its "valid request" item), the journal
+/// shows the `SUCCESS` the partner read. (Coverage once counted the overlay's code, an item
+/// this operation does not have, so the application counted for nothing.)
+#[tokio::test]
+async fn coverage_counts_what_the_operation_answered_under_an_overlay_code() {
+    let app = spawn_with(second_partner_with_shipped()).await;
+    let second = app.client_as(SECOND_PARTNER);
+    let (code, detail, _) = apply(&second, partner_application("m-6")).await;
+    assert_eq!(code, "SUCCESS", "{detail}");
+    let journal = app.get_json("/__sim/requests").await;
+    assert_eq!(journal["requests"][0]["code"], "SUCCESS", "{journal}");
+    let report = app
+        .get_json(&format!(
+            "/__sim/coverage?tenant=whalet:{SECOND_PARTNER}&surface=whalet&group=onboarding"
+        ))
+        .await;
+    let hits = |id: &str| {
+        report["surfaces"][0]["groups"][0]["operations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|o| o["outcomes"].as_array().unwrap())
+            .find(|i| i["id"] == id)
+            .unwrap_or_else(|| panic!("{id} not in {report}"))["hits"]
+            .clone()
+    };
+    assert_eq!(hits("whalet.userOnboardingApply.PROCESSING"), 1, "{report}");
+    assert_eq!(report["exercised"], 1, "{report}");
     app.shutdown().await;
 }
 

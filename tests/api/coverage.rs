@@ -136,6 +136,54 @@ async fn unknown_or_bad_query_parameters_are_refused() {
     app.shutdown().await;
 }
 
+/// `payout` is Whalet's payout operations and Pockyt's payout results: without a surface the
+/// report once measured both at once. A group several surfaces have needs a surface; one
+/// surface's group does not.
+#[tokio::test]
+async fn a_group_of_several_surfaces_is_refused_without_a_surface() {
+    let app = spawn_app().await;
+    let (status, body) = app.get("/__sim/coverage?group=payout").await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["error"],
+        "group \"payout\" is a group of several surfaces (pockyt, whalet): name one with surface= (--surface)"
+    );
+    let (status, body) = app.get("/__sim/coverage?group=envelope").await;
+    assert_eq!(status, 400, "{body}");
+    let pockyt = report(&app, "?group=payouts").await;
+    assert_eq!(pockyt["surfaces"][0]["surface"], "pockyt", "{pockyt}");
+    let whalet = report(&app, "?surface=whalet&group=payout").await;
+    assert_eq!(whalet["surfaces"].as_array().unwrap().len(), 1);
+    app.shutdown().await;
+}
+
+/// docs/COVERAGE.md lists every surface's groups: the list is the model's.
+#[tokio::test]
+async fn the_documented_groups_are_the_models() {
+    let app = spawn_app().await;
+    let all = report(&app, "").await;
+    let doc = std::fs::read_to_string(repo_path("docs/COVERAGE.md")).unwrap();
+    for surface in all["surfaces"].as_array().unwrap() {
+        let name = surface["surface"].as_str().unwrap();
+        let mut groups: Vec<&str> = surface["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["group"].as_str().unwrap())
+            .collect();
+        let row = doc
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{name}` | ")))
+            .unwrap_or_else(|| panic!("docs/COVERAGE.md has no row for {name}"));
+        let cell = row.splitn(3, '|').nth(2).unwrap();
+        let mut documented: Vec<&str> = cell.split('`').skip(1).step_by(2).collect();
+        groups.sort_unstable();
+        documented.sort_unstable();
+        assert_eq!(documented, groups, "{name}: {row}");
+    }
+    app.shutdown().await;
+}
+
 /// A misspelt group used to answer an empty report at 100%, so `--group payouts --min 100`
 /// passed in CI with no test case; it is a 400 listing the groups, and the CLI fails.
 #[tokio::test]

@@ -74,3 +74,30 @@ async fn the_journal_is_bounded() {
     assert_eq!(list[2]["request"]["responseMessage"], "2");
     app.shutdown().await;
 }
+
+/// An unknown surface is a 400 listing the journal's surfaces, as the other listings refuse an
+/// unknown value (it once answered an empty list, as if nothing had been sent); a known one
+/// filters.
+#[tokio::test]
+async fn an_unknown_surface_is_refused_naming_the_known_ones() {
+    let app = spawn_app().await;
+    app.client
+        .call("connectivity", &json!({"notifyFlag": "N"}))
+        .await
+        .unwrap();
+    let (status, body) = app.get("/__sim/requests?surface=nope").await;
+    assert_eq!(status, 400, "{body}");
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("surface \"nope\" is not one of "),
+        "{error}"
+    );
+    for known in ["whalet", "platform", "infinia", "pockyt", "file", "trigger"] {
+        assert!(error.contains(known), "{known}: {error}");
+    }
+    let whalet = app.get_json("/__sim/requests?surface=whalet").await;
+    assert_eq!(whalet["requests"].as_array().unwrap().len(), 1);
+    let pockyt = app.get_json("/__sim/requests?surface=pockyt").await;
+    assert_eq!(pockyt["requests"], json!([]));
+    app.shutdown().await;
+}

@@ -80,13 +80,12 @@ impl pipeline::ReplyBody for Reply {
             f(body);
         }
     }
-    fn set_code(&mut self, code: &str) -> bool {
+    fn set_code(&mut self, code: &str) -> Option<String> {
         match Code::parse(code) {
             Some(code @ (Code::Success | Code::Processing)) => {
-                self.code = code;
-                true
+                Some(std::mem::replace(&mut self.code, code).to_string())
             }
-            _ => false,
+            _ => None,
         }
     }
 }

@@ -102,13 +102,24 @@
   }
 
   /**
+   * What the partner sent. A request a contract overlay rewrote is journaled as
+   * `{wire, handler, contract}` (docs/CONTRACTS.md): the partner sent `wire`; `handler` is in the
+   * simulator's names, which the overlay would refuse.
+   */
+  function sentBody(request) {
+    const overlaid = request && typeof request === "object" && !Array.isArray(request) &&
+      typeof request.contract === "string" && "wire" in request && "handler" in request;
+    return overlaid ? request.wire : request;
+  }
+
+  /**
    * The command that sends this request again, for every surface: `whalet-sim call` in the
    * surface's scheme (a fresh requestNo, signature and timestamp) or `whalet-sim trigger`.
    * Every argument is quoted for the shell: operations and ids are partner-supplied text.
    */
   function sendAgain(e) {
     const q = Dash.shellQuote;
-    const request = e.request;
+    const request = sentBody(e.request);
     if (!request || typeof request !== "object" || Array.isArray(request) || "head" in request) return null;
     const id = (e.tenant || "").split(":").slice(1).join(":");
     const url = ["--url", q(location.origin)];

@@ -57,14 +57,33 @@
         h("tbody", {}, rows.map((r) => h("tr", {}, r.map((c, i) => h(i ? "td" : "th", i ? {} : { scope: "row" }, c)))))));
   }
 
+  function isPlainObject(v) {
+    return v && typeof v === "object" && !Array.isArray(v) && !isMoney(v);
+  }
+
+  /** A map of maps rather than an entity: every value is itself a plain object (an empty object
+   *  too). An entity has at least one field of its own (a scalar, a list or an amount). */
+  function isMap(v) {
+    return isPlainObject(v) && Object.values(v).every(isPlainObject);
+  }
+
+  /** The entities of a state value as `[key, entity]` rows. Nested maps (`materials: {byShop:
+   *  {shop: {order: material}}}`) are flattened, their keys joined by " / ", so that a table
+   *  counts entities, never the maps that hold them (an empty `byShop` is no row). */
+  function entityRows(value, prefix) {
+    if (Array.isArray(value)) return value.map((v, i) => [prefix + String(i + 1), v]);
+    if (!isPlainObject(value)) return [];
+    const entries = Object.entries(value);
+    if (entries.length && !entries.every(([, v]) => isMap(v))) return entries.map(([k, v]) => [prefix + k, v]);
+    return entries.flatMap(([k, v]) => entityRows(v, `${prefix}${k} / `));
+  }
+
   /** Turns a surface's state object into collections of entities (tables) and scalar facts. */
   function collections(state) {
     const out = [];
     for (const [name, value] of Object.entries(state || {})) {
-      let rows = null;
-      if (Array.isArray(value)) rows = value.map((v, i) => [String(i + 1), v]);
-      else if (value && typeof value === "object") rows = Object.entries(value);
-      if (rows && rows.length) out.push({ name, rows });
+      const rows = entityRows(value, "");
+      if (rows.length) out.push({ name, rows });
     }
     return out;
   }

@@ -13,7 +13,9 @@ use serde_json::json;
 use whalet_sim::partner::receiver::Mode;
 
 use crate::browser;
-use crate::helpers::{spawn_app, spawn_with, Setup};
+use crate::helpers::{
+    platform_call, repo_path, second_partner_config, spawn_app, spawn_with, Setup, SECOND_PARTNER,
+};
 use support::{
     assert_no_horizontal_scroll, assert_no_script_errors, connectivity, open, wait_text, ENTER, TAB,
 };
@@ -471,6 +473,66 @@ async fn send_it_again_quotes_a_hostile_api_code_for_the_shell() {
     app.shutdown().await;
 }
 
+/// A request a contract overlay rewrote is journaled as `{wire, handler, contract}`; "send it
+/// again" once sent that whole object as `--data`, which the overlay refused (the partner's
+/// required `email` was not at the top). The command sends what the partner sent.
+#[tokio::test]
+async fn send_it_again_sends_what_the_partner_sent_under_an_overlay() {
+    let app = spawn_with(Setup {
+        config: Some(format!(
+            "{}\n[contract.tenants]\n\"whalet:{SECOND_PARTNER}\" = \"{}\"\n",
+            second_partner_config(),
+            repo_path("contracts/partner-example.toml")
+        )),
+        ..Setup::default()
+    })
+    .await;
+    let rule = "name = \"refuse\"\n[[rule]]\noperation = \"userOnboardingApply\"\n[rule.then]\ncode = \"FAILURE\"\n";
+    assert_eq!(app.load_scenario(rule, "").await.0, 200);
+    let Some(browser) = browser::start(1280, 900).await else {
+        return;
+    };
+    let c = &browser.client;
+    let sent = json!({"merchantUserId": "m9", "email": "a@b.c", "legalEntity": {"type": "INDIVIDUAL",
+        "legalName": "Z", "certType": "ID_CARD", "certNo": "C1"}});
+    let second = app.client_as(SECOND_PARTNER);
+    let reply = second.call("userOnboardingApply", &sent).await.unwrap();
+    assert_eq!(reply.code, "FAILURE", "{}", reply.detail);
+    let journal = app.get_json("/__sim/requests").await;
+    let id = journal["requests"][0]["id"].as_u64().unwrap();
+    assert_eq!(journal["requests"][0]["request"]["wire"], sent, "{journal}");
+
+    open(&browser, &app, &format!("/__sim/ui/requests/{id}")).await;
+    let command = wait_text(c, ".command code", "whalet-sim call")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let data = command
+        .split("--data '")
+        .nth(1)
+        .and_then(|rest| rest.strip_suffix('\''))
+        .unwrap_or_else(|| panic!("no --data in {command}"));
+    let data: serde_json::Value = serde_json::from_str(data).unwrap();
+    assert_eq!(data, sent, "{command}");
+    assert!(
+        command.contains(&format!("--partner-id {SECOND_PARTNER}")),
+        "{command}"
+    );
+    let out = run_command(&command).await;
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The rule answers it, as it did the first time; the overlay does not refuse it.
+    assert!(printed.contains("FAILURE"), "{command}: {printed}");
+    assert!(!printed.contains("PARAMETER_ERROR"), "{command}: {printed}");
+    assert_no_script_errors(c, "request page").await;
+    browser.close().await;
+    app.shutdown().await;
+}
+
 /// With an admin token, the page opened without it says how to sign in; opened once with
 /// `?token=`, it drops the token from the address bar and every view works (reads and actions).
 #[tokio::test]
@@ -662,6 +724,62 @@ async fn the_tenants_view_reads_the_camel_case_state() {
     // The `whaletTrade` section and the `requestNos` count (one Open API call).
     wait_text(c, "main", "Whalet trade & payouts").await;
     wait_text(c, "section.card", "(1 requestNo used)").await;
+    assert_no_script_errors(c, "tenants").await;
+    browser.close().await;
+    app.shutdown().await;
+}
+
+/// The platform's materials are a map of maps in the state (`materials: {byShop: {shop:
+/// {order: material}}}`); the page once counted the wrapper, showing "materials (1)" with a row
+/// `byShop` on every tenant. It counts the materials, and shows none where there are none.
+#[tokio::test]
+async fn the_tenants_view_counts_entities_of_nested_maps() {
+    let app = spawn_app().await;
+    let material = |order: &str| {
+        json!({
+            "tradeOrderId": order, "tradeOrderNo": format!("OR{order}"), "tradeType": 0,
+            "tradeTime": "2024-12-30 10:15:00", "tradeCurrency": "CNY", "tradeAmount": "39.68",
+            "tradeName": "Desk lamp", "tradeCount": 2, "tradeUnit": "piece",
+            "payerName": "buyer-77", "payerCountryCode": "RU", "goodsCarrier": "CDEK",
+            "goodsLogisticsNo": "CD123", "serviceDetail": "", "serviceTime": "",
+            "hsCode": "7323990000", "memo": ""
+        })
+    };
+    let upload = json!({"shopId": "1686214", "materials": [material("1"), material("2")]});
+    let (code, detail, _) = platform_call(&app, "tradeMaterialsUpload", &upload).await;
+    assert_eq!(code, "SUCCESS", "{detail}");
+    let Some(browser) = browser::start(1280, 900).await else {
+        return;
+    };
+    let c = &browser.client;
+    open(&browser, &app, "/__sim/ui/tenants").await;
+    wait_text(c, "section.card", "whalet:202400000000001").await;
+    let headings = c
+        .execute(
+            "return Array.from(document.querySelectorAll('section.card')).map(c => \
+             [c.getAttribute('aria-label'), Array.from(c.querySelectorAll('h3')).map(h => h.textContent)]);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let cards = headings.as_array().unwrap();
+    assert!(cards.len() > 1, "{headings}");
+    for card in cards {
+        let tenant = card[0].as_str().unwrap();
+        let materials: Vec<&str> = card[1]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|h| h.as_str())
+            .filter(|h| h.contains("materials") || h.contains("byShop"))
+            .collect();
+        if tenant == "whalet:202400000000001" {
+            assert_eq!(materials, ["whalet-platform · materials (2)"], "{tenant}");
+        } else {
+            assert!(materials.is_empty(), "{tenant}: {materials:?}");
+        }
+    }
+    wait_text(c, "section.card th", "byShop / 1686214 / 2").await;
     assert_no_script_errors(c, "tenants").await;
     browser.close().await;
     app.shutdown().await;
