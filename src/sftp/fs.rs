@@ -4,7 +4,9 @@
 //! [`Area`]). File bytes live in the account's tenant state. A file in `/upload` is handed to processing only once complete: when its write handle
 //! is closed, or when it is renamed to its final name; names ending in `.part`, `.tmp`,
 //! `.filepart` or starting with `.` are in progress and never processed. A session that ends with
-//! a file still open leaves it unprocessed (INCOMPLETE).
+//! a file still open leaves it unprocessed (INCOMPLETE). SETSTAT can change the size of a file in
+//! `/upload` (within the limits below; a complete file so changed is processed again); the
+//! permissions and times it carries are accepted and not kept.
 //!
 //! Memory: an app holds at most `[infinia] sftp_max_files` files and `sftp_max_bytes` bytes,
 //! counted as the bytes allocated ([`bytes_held`]), not the files' sizes: a truncated file gives
@@ -19,6 +21,7 @@ use russh_sftp::protocol::{
 use russh_sftp::server::StatusReply;
 
 use super::process;
+use crate::clock::Millis;
 use crate::core::Core;
 use crate::store::infinia::StoredFile;
 use crate::tenant::TenantId;
@@ -41,6 +44,83 @@ fn reply_text(reply: &StatusReply) -> String {
         .error_message
         .clone()
         .unwrap_or_else(|| format!("{:?}", reply.status_code))
+}
+
+/// The limits a write or a size change must stay within (`[infinia] sftp_max_file_bytes`,
+/// `sftp_max_bytes`).
+#[derive(Clone, Copy)]
+struct Limits {
+    max_file: usize,
+    max_bytes: usize,
+}
+
+impl Limits {
+    fn of(core: &Core) -> Self {
+        let config = &core.infinia().apps.config;
+        Self {
+            max_file: config.sftp_max_file_bytes,
+            max_bytes: config.sftp_max_bytes,
+        }
+    }
+}
+
+/// `path`'s file with room allocated for `end` bytes, refused past the file limit or the
+/// account's quota. Grows geometrically (few copies while a file streams in) but never past
+/// the file limit, and only as much as needed when the quota is near.
+fn make_room<'a>(
+    files: &'a mut BTreeMap<String, StoredFile>,
+    path: &str,
+    end: usize,
+    Limits {
+        max_file,
+        max_bytes,
+    }: Limits,
+) -> Result<&'a mut StoredFile, StatusReply> {
+    let used = bytes_held(files);
+    let f = files.get_mut(path).ok_or_else(|| missing(path))?;
+    if end > max_file {
+        return Err(refused(format!(
+            "files are limited to {max_file} bytes ([infinia] sftp_max_file_bytes)"
+        )));
+    }
+    if end > f.data.capacity() {
+        let others = used.saturating_sub(f.data.capacity());
+        let roomy = f.data.capacity().saturating_mul(2).min(max_file).max(end);
+        let capacity = if others.saturating_add(roomy) <= max_bytes {
+            roomy
+        } else {
+            end
+        };
+        if others.saturating_add(capacity) > max_bytes {
+            return Err(refused(format!(
+                "the app's SFTP files would exceed {max_bytes} bytes ([infinia] sftp_max_bytes); remove files or reset the app"
+            )));
+        }
+        f.data.reserve_exact(capacity.saturating_sub(f.data.len()));
+    }
+    Ok(f)
+}
+
+/// Sets `path`'s size (a SETSTAT size): cut, or extended with zero bytes within the limits, and
+/// its allocation trimmed to the new size. True when a complete file (no handle writing it)
+/// changed: like a rewrite, it is to be processed again.
+fn resize(
+    files: &mut BTreeMap<String, StoredFile>,
+    path: &str,
+    size: u64,
+    limits: Limits,
+    now: Millis,
+) -> Result<bool, StatusReply> {
+    if files.get(path).ok_or_else(|| missing(path))?.size == size {
+        return Ok(false);
+    }
+    let size = usize::try_from(size).unwrap_or(usize::MAX);
+    let f = make_room(files, path, size, limits)?;
+    f.data.resize(size, 0);
+    f.data.shrink_to_fit();
+    f.size = f.data.len() as u64;
+    f.modified_at = now;
+    Ok(!f.writing)
 }
 
 enum Open {
@@ -120,6 +200,48 @@ impl SftpFs {
             }
         }
     }
+
+    /// SETSTAT and FSETSTAT on `path`. Only files in `/upload` can change: a size is applied
+    /// ([`resize`]; a complete file that changes is processed again), permissions, owner and
+    /// times are accepted and not kept (clients send them after an upload). The folders and
+    /// the read-only folder's files are refused, a file that does not exist is not found.
+    fn set_attrs(
+        &self,
+        id: u32,
+        path: &str,
+        attrs: &FileAttributes,
+    ) -> Result<Status, StatusReply> {
+        let area = self.area;
+        match area.split(path) {
+            Some((UPLOAD_DIR, _)) => {}
+            _ if area.is_dir(path) => return Err(self.fixed()),
+            Some(_) => {
+                return Err(denied(&format!(
+                    "{} is read-only: its files cannot be changed",
+                    area.out_dir()
+                )))
+            }
+            None => {
+                return Err(denied(&format!(
+                    "files live directly in /upload or {}",
+                    area.out_dir()
+                )))
+            }
+        }
+        let (limits, now) = (Limits::of(&self.core), self.core.clock().now());
+        let changed = self.state(|t| {
+            let files = area.files(t);
+            match attrs.size {
+                Some(size) => resize(files, path, size, limits, now),
+                None if files.contains_key(path) => Ok(false),
+                None => Err(missing(path)),
+            }
+        })??;
+        if changed {
+            self.complete(path);
+        }
+        Ok(ok(id))
+    }
 }
 
 impl Drop for SftpFs {
@@ -178,19 +300,24 @@ impl russh_sftp::server::Handler for SftpFs {
     async fn setstat(
         &mut self,
         id: u32,
-        _path: String,
-        _attrs: FileAttributes,
+        path: String,
+        attrs: FileAttributes,
     ) -> Result<Status, Self::Error> {
-        Ok(ok(id))
+        self.set_attrs(id, &normalize(&path), &attrs)
     }
 
     async fn fsetstat(
         &mut self,
         id: u32,
-        _handle: String,
-        _attrs: FileAttributes,
+        handle: String,
+        attrs: FileAttributes,
     ) -> Result<Status, Self::Error> {
-        Ok(ok(id))
+        let path = match self.handles.get(&handle) {
+            Some(Open::File { path, .. }) => path.clone(),
+            Some(Open::Dir { .. }) => return Err(self.fixed()),
+            None => return Err(StatusCode::Failure.with_message("unknown handle")),
+        };
+        self.set_attrs(id, &path, &attrs)
     }
 
     async fn opendir(&mut self, id: u32, path: String) -> Result<Handle, Self::Error> {
@@ -329,50 +456,24 @@ impl russh_sftp::server::Handler for SftpFs {
             return Err(denied("the handle is not open for writing"));
         };
         let path = path.clone();
-        let config = &self.core.infinia().apps.config;
-        let (max_file, max_bytes) = (config.sftp_max_file_bytes, config.sftp_max_bytes);
+        let limits = Limits::of(&self.core);
         let now = self.core.clock().now();
         let area = self.area;
         let written = self
             .core
             .with_tenant(&self.tenant, |t| {
                 let files = area.files(t);
-                let used = bytes_held(files);
-                let f = files
-                    .get_mut(&path)
-                    .ok_or_else(|| missing(&path))?;
+                let len = files.get(&path).ok_or_else(|| missing(&path))?.data.len();
                 let start = usize::try_from(offset).unwrap_or(usize::MAX);
                 // Writes extend the file in order: a write past the end would have to allocate
                 // the gap (a 1-byte write at 32 MiB used to cost 32 MiB).
-                if start > f.data.len() {
+                if start > len {
                     return Err(refused(format!(
-                        "write at offset {start} leaves a gap after the file's {} bytes; write files in order",
-                        f.data.len()
+                        "write at offset {start} leaves a gap after the file's {len} bytes; write files in order"
                     )));
                 }
                 let end = start.saturating_add(data.len());
-                if end > max_file {
-                    return Err(refused(format!(
-                        "files are limited to {max_file} bytes ([infinia] sftp_max_file_bytes)"
-                    )));
-                }
-                if end > f.data.capacity() {
-                    // Grow geometrically (few copies while a file streams in) but never past
-                    // the file limit, and only as much as needed when the quota is near.
-                    let others = used.saturating_sub(f.data.capacity());
-                    let roomy = f.data.capacity().saturating_mul(2).min(max_file).max(end);
-                    let capacity = if others.saturating_add(roomy) <= max_bytes {
-                        roomy
-                    } else {
-                        end
-                    };
-                    if others.saturating_add(capacity) > max_bytes {
-                        return Err(refused(format!(
-                            "the app's SFTP files would exceed {max_bytes} bytes ([infinia] sftp_max_bytes); remove files or reset the app"
-                        )));
-                    }
-                    f.data.reserve_exact(capacity.saturating_sub(f.data.len()));
-                }
+                let f = make_room(files, &path, end, limits)?;
                 if f.data.len() < end {
                     f.data.resize(end, 0);
                 }

@@ -95,6 +95,8 @@ pub fn spawn(core: &Core, stop: CancellationToken) -> Option<JoinHandle<()>> {
         inactivity_timeout: (idle > 0).then(|| Duration::from_millis(idle)),
         // Informational: the library does not enforce it; `session::SshSession` does.
         max_auth_attempts: limits.max_auth_attempts,
+        // Not the library's default (every method, hostbased and keyboard-interactive too).
+        methods: session::served_methods(),
         ..Default::default()
     });
     Some(tokio::spawn(accept_loop(

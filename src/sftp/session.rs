@@ -1,13 +1,16 @@
 //! One SSH connection: authenticates the account (an Infinia app or a whalet-platform partner), accepts session channels and starts the
-//! `sftp` subsystem on them (shell, exec and other subsystems are refused). Refused logins are
-//! counted: the last one allowed (`[infinia] sftp_max_auth_attempts`) leaves the client no
+//! `sftp` subsystem on them (shell, exec and other subsystems are refused). The server offers
+//! exactly the methods it serves, [`served_methods`] (password and public key). Refused logins
+//! are counted: until the last one allowed (`[infinia] sftp_max_auth_attempts`) a refusal offers
+//! both methods again (the SSH library's default refusal would withdraw the method just refused,
+//! leaving a client that mistyped its password no second try); the last one leaves the client no
 //! method to try, every later attempt is refused unchecked, and the connection task is told to
 //! disconnect (the SSH library itself does not enforce a maximum).
 
 use std::collections::HashMap;
 
 use russh::server::{Auth, Msg, Session};
-use russh::{Channel, ChannelId, MethodSet};
+use russh::{Channel, ChannelId, MethodKind, MethodSet};
 use tokio::sync::watch;
 
 use super::auth::Account;
@@ -53,12 +56,16 @@ impl SshSession {
         self.refusals >= self.max_refusals
     }
 
-    /// Counts a refused login; the last one allowed offers the client no method to go on with.
+    /// Counts a refused login: the client may go on with either method, except after the last
+    /// one allowed, which offers it no method to go on with.
     fn refuse(&mut self, user: &str, how: &str) -> Auth {
         self.refusals += 1;
         tracing::info!(user, attempt = self.refusals, "sftp {how} login refused");
         if !self.exhausted() {
-            return Auth::reject();
+            return Auth::Reject {
+                proceed_with_methods: Some(served_methods()),
+                partial_success: false,
+            };
         }
         tracing::warn!(
             user,
@@ -94,6 +101,12 @@ impl SshSession {
             _ => self.refuse(user, how),
         }
     }
+}
+
+/// The login methods the server serves: what it advertises (`russh::server::Config::methods`)
+/// and offers again after a refusal.
+pub fn served_methods() -> MethodSet {
+    MethodSet::from(&[MethodKind::Password, MethodKind::PublicKey][..])
 }
 
 fn no_more_methods() -> Auth {

@@ -169,6 +169,36 @@ async fn a_good_file_stores_the_same_materials_as_the_api() {
     app.shutdown().await;
 }
 
+/// Regression: SETSTAT answered OK on any path and did nothing. OpenSSH `put -p` (times and
+/// permissions after the upload) and `chmod` in `/upload` are accepted; `/result` is read-only.
+#[tokio::test]
+async fn setstat_is_accepted_in_upload_and_refused_in_result() {
+    let app = spawn("").await;
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("good.csv");
+    std::fs::write(&local, format!("{HEADER}{}", csv_row("SHOP-P", "1"))).unwrap();
+    let (ok, out) = sftp_batch(
+        &app,
+        dir.path(),
+        &format!(
+            "put -p {} /upload/materials-p.csv
+chmod 600 /upload/materials-p.csv
+-chmod 600 /result/materials-p_result.csv
+",
+            local.display()
+        ),
+    )
+    .await;
+    assert!(ok, "{out}");
+    assert!(out.contains("Permission denied"), "{out}");
+    assert_eq!(
+        upload_status(&app, "materials-p.csv"),
+        Some((UploadStatus::Success, 1, 0))
+    );
+    assert_eq!(stored(&app, "SHOP-P").len(), 1, "stored once");
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn bad_rows_are_named_in_the_result_report_and_not_stored() {
     let app = spawn("").await;

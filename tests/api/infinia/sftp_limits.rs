@@ -163,6 +163,89 @@ async fn a_client_that_keeps_guessing_passwords_is_disconnected() {
     app.shutdown().await;
 }
 
+/// The methods a refusal lets the client go on with (sorted), or None for a success.
+fn remaining(answer: &client::AuthResult) -> Option<Vec<russh::MethodKind>> {
+    match answer {
+        client::AuthResult::Failure {
+            remaining_methods, ..
+        } => {
+            let mut methods = remaining_methods.to_vec();
+            methods.sort_by_key(|m| <&str>::from(m));
+            Some(methods)
+        }
+        client::AuthResult::Success => None,
+    }
+}
+
+/// A key `demo-app` does not accept (the simulator's host key).
+fn stranger_key() -> russh::keys::PrivateKeyWithHashAlg {
+    let key = russh::keys::load_secret_key(
+        crate::helpers::repo_path("keys/infinia/sftp_host_ed25519"),
+        None,
+    )
+    .unwrap();
+    russh::keys::PrivateKeyWithHashAlg::new(Arc::new(key), None)
+}
+
+/// Regression: a refused password was withdrawn from the methods offered (russh's default
+/// refusal), so OpenSSH gave up after one of its password prompts; and the server advertised
+/// `hostbased` and `keyboard-interactive`, which it does not serve.
+#[tokio::test]
+async fn a_mistyped_password_can_be_retried_on_the_same_connection() {
+    use russh::MethodKind::{Password, PublicKey};
+    let app = spawn_infinia("").await;
+    let mut ssh = connect(&app).await.unwrap();
+    // What the server advertises: the `none` probe's refusal.
+    let probe = ssh.authenticate_none("demo-app").await.unwrap();
+    assert_eq!(remaining(&probe), Some(vec![Password, PublicKey]));
+    let wrong = ssh
+        .authenticate_password("demo-app", "demo-passwrod")
+        .await
+        .unwrap();
+    assert_eq!(remaining(&wrong), Some(vec![Password, PublicKey]));
+    // A refused key leaves both methods too.
+    let key = ssh
+        .authenticate_publickey("demo-app", stranger_key())
+        .await
+        .unwrap();
+    assert_eq!(remaining(&key), Some(vec![Password, PublicKey]));
+    let right = ssh
+        .authenticate_password("demo-app", "demo-password")
+        .await
+        .unwrap();
+    assert!(right.success(), "{right:?}");
+    assert!(sftp(&ssh).await.metadata("/upload").await.unwrap().is_dir());
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn six_refused_logins_are_allowed_per_connection_and_a_seventh_attempt_is_not() {
+    let app = spawn_infinia("").await;
+    let mut ssh = connect(&app).await.unwrap();
+    for attempt in 1..=6 {
+        let answer = if attempt % 2 == 0 {
+            ssh.authenticate_publickey("demo-app", stranger_key()).await
+        } else {
+            ssh.authenticate_password("demo-app", format!("guess-{attempt}"))
+                .await
+        };
+        let left = remaining(&answer.unwrap()).expect("a wrong login was accepted");
+        // Both methods until the sixth refusal, which leaves none.
+        let expected = match attempt {
+            6 => vec![],
+            _ => vec![russh::MethodKind::Password, russh::MethodKind::PublicKey],
+        };
+        assert_eq!(left, expected, "attempt {attempt}");
+    }
+    let seventh = ssh.authenticate_password("demo-app", "demo-password").await;
+    assert!(
+        !seventh.is_ok_and(|a| a.success()),
+        "the 7th attempt was let in"
+    );
+    assert!(eventually(|| ssh.is_closed()).await, "still connected");
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn connections_over_the_cap_are_closed_and_the_others_keep_working() {
     let app = spawn_infinia("sftp_max_connections = 2\n").await;
@@ -340,6 +423,131 @@ async fn a_reset_releases_the_apps_sftp_bytes() {
             .unwrap();
         let (status, body) = app.post("/__sim/reset", &reset).await;
         assert_eq!(status, 200, "{body}");
+    }
+    app.shutdown().await;
+}
+
+/// The status code of a refused SFTP request, with its message.
+fn refusal<T: std::fmt::Debug>(
+    answer: Result<T, russh_sftp::client::error::Error>,
+) -> (StatusCode, String) {
+    match answer {
+        Err(russh_sftp::client::error::Error::Status(status)) => {
+            (status.status_code, status.error_message)
+        }
+        other => panic!("not a refusal: {other:?}"),
+    }
+}
+
+fn size_only(size: u64) -> russh_sftp::protocol::FileAttributes {
+    russh_sftp::protocol::FileAttributes {
+        size: Some(size),
+        ..russh_sftp::protocol::FileAttributes::empty()
+    }
+}
+
+fn upload_generation(app: &TestApp, name: &str) -> Option<u64> {
+    app.app()
+        .store()
+        .with_tenant(&demo_tenant(), |t| {
+            t.infinia.uploads.get(name).map(|u| u.generation)
+        })
+        .unwrap()
+}
+
+/// Regression: SETSTAT and FSETSTAT answered OK and did nothing (a truncate left the size as it
+/// was, on any path).
+#[tokio::test]
+async fn setstat_changes_the_size_of_an_upload_within_the_limits() {
+    let app = spawn_infinia("sftp_max_file_bytes = 64\nsftp_max_bytes = 100\n").await;
+    let ssh = login(&app).await;
+    let files = sftp(&ssh).await;
+    let path = "/upload/mid.csv.part";
+    put(&files, path, b"0123456789abcdefgh", 1024)
+        .await
+        .unwrap();
+    files.set_metadata(path, size_only(5)).await.unwrap();
+    assert_eq!(files.metadata(path).await.unwrap().size, Some(5));
+    assert_eq!(files.read(path).await.unwrap(), b"01234");
+    // Extended with zero bytes, the allocation trimmed to the size.
+    files.set_metadata(path, size_only(8)).await.unwrap();
+    assert_eq!(files.read(path).await.unwrap(), b"01234\0\0\0");
+    assert_eq!(held(&app), 8);
+    // Not past the file limit: refused, the file unchanged.
+    let (code, why) = refusal(files.set_metadata(path, size_only(65)).await);
+    assert_eq!(code, StatusCode::Failure);
+    assert!(why.contains("sftp_max_file_bytes"), "{why}");
+    assert_eq!(files.metadata(path).await.unwrap().size, Some(8));
+    // Permissions and times are accepted and leave the file as it is.
+    let mut stamp = russh_sftp::protocol::FileAttributes::empty();
+    stamp.permissions = Some(0o600);
+    stamp.atime = Some(1_700_000_000);
+    stamp.mtime = Some(1_700_000_000);
+    files.set_metadata(path, stamp).await.unwrap();
+    assert_eq!(files.read(path).await.unwrap(), b"01234\0\0\0");
+    // Through a handle open for writing (FSETSTAT): applied too.
+    let file = files
+        .open_with_flags(path, russh_sftp::protocol::OpenFlags::WRITE)
+        .await
+        .unwrap();
+    file.set_metadata(size_only(2)).await.unwrap();
+    assert_eq!(file.metadata().await.unwrap().size, Some(2));
+    drop(file);
+    assert!(eventually(|| held(&app) == 2).await, "held {}", held(&app));
+    // Nor past the app's quota.
+    put(&files, "/upload/big.csv.part", &[b'b'; 60], 1024)
+        .await
+        .unwrap();
+    let (code, why) = refusal(files.set_metadata(path, size_only(50)).await);
+    assert_eq!(code, StatusCode::Failure);
+    assert!(why.contains("sftp_max_bytes"), "{why}");
+    assert_eq!(held(&app), 62);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_complete_upload_whose_size_changes_is_processed_again() {
+    let app = spawn_infinia("").await;
+    let ssh = login(&app).await;
+    let files = sftp(&ssh).await;
+    put(&files, "/upload/mid.csv", b"0123456789abcdefgh", 1024)
+        .await
+        .unwrap();
+    let first = upload_generation(&app, "mid.csv").expect("the upload was not processed");
+    // The same size: nothing changed, nothing processed.
+    files
+        .set_metadata("/upload/mid.csv", size_only(18))
+        .await
+        .unwrap();
+    assert_eq!(upload_generation(&app, "mid.csv"), Some(first));
+    files
+        .set_metadata("/upload/mid.csv", size_only(5))
+        .await
+        .unwrap();
+    let again = upload_generation(&app, "mid.csv");
+    assert!(again.is_some_and(|g| g > first), "{again:?} after {first}");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn setstat_refuses_what_cannot_change() {
+    let app = spawn_infinia("").await;
+    let ssh = login(&app).await;
+    let files = sftp(&ssh).await;
+    let times = || {
+        let mut attrs = russh_sftp::protocol::FileAttributes::empty();
+        attrs.mtime = Some(1_700_000_000);
+        attrs.atime = Some(1_700_000_000);
+        attrs
+    };
+    for attrs in [size_only(5), times()] {
+        let (code, why) = refusal(files.set_metadata("/upload/nope.csv", attrs.clone()).await);
+        assert_eq!(code, StatusCode::NoSuchFile, "{why}");
+        assert!(why.contains("/upload/nope.csv"), "{why}");
+        for path in ["/error/mid.csv", "/error", "/upload", "/", "/etc/passwd"] {
+            let (code, why) = refusal(files.set_metadata(path, attrs.clone()).await);
+            assert_eq!(code, StatusCode::PermissionDenied, "{path}: {why}");
+        }
     }
     app.shutdown().await;
 }
