@@ -8,8 +8,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::exit;
-use crate::partner::surfaces::{signature_hash, Answered, InfiniaMerchant, PockytMerchant};
-use crate::partner::{reply_json, CallError, WhaletClient};
+use crate::partner::surfaces::{
+    infinia_path, pockyt_path, signature_hash, InfiniaMerchant, PockytMerchant,
+};
+use crate::partner::{is_success, Answered, CallError, WhaletClient};
 use crate::wire::keys::{demo, PrivateKey, PublicKey};
 
 /// The API a command speaks to.
@@ -114,6 +116,17 @@ pub fn code_exit(code: &str) -> u8 {
     }
 }
 
+/// The exit code of a verified reply: its code decides (a refusal is 5 whatever the HTTP
+/// status), except that a success code under a status other than 2xx is not taken as a success:
+/// the providers answer 2xx, so that status is a transport failure (a gateway's 503 in front of
+/// a reply, a scenario's `http_status`).
+fn answer_exit(answered: &Answered) -> u8 {
+    match code_exit(&answered.code) {
+        exit::SUCCESS if !is_success(answered.status) => exit::TRANSPORT,
+        by_code => by_code,
+    }
+}
+
 /// The exit code of a call that got no verified reply.
 fn error_exit(e: &CallError) -> u8 {
     match e {
@@ -135,15 +148,21 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
     let body: serde_json::Value =
         serde_json::from_str(&body_text).map_err(|e| anyhow::anyhow!("--data is not JSON: {e}"))?;
     let base = args.url.trim_end_matches('/').to_owned();
-    let answered = match args.surface {
-        Surface::Whalet => return whalet(&args, &endpoint(&args.url), &body).await,
+    let (target, answered) = match args.surface {
+        Surface::Whalet => {
+            let url = endpoint(&args.url);
+            let answered = whalet(&args, &url, &body).await?;
+            (url, answered)
+        }
         Surface::Platform => {
             let url = format!("{base}/v1/platform/{}", args.api_code);
-            return whalet(&args, &url, &body).await;
+            let answered = whalet(&args, &url, &body).await?;
+            (url, answered)
         }
         Surface::Infinia => {
             let key = own_key(&args, demo::INFINIA_MERCHANT_PRIVATE)?;
             let infinia_public = provider_key(&args, demo::INFINIA_PUBLIC)?;
+            let url = format!("{base}{}", infinia_path(&args.api_code));
             let merchant = InfiniaMerchant {
                 base_url: base,
                 app_id: args.app_id.clone(),
@@ -152,9 +171,10 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
                 infinia_public,
                 alg: signature_hash(&args.infinia_alg).map_err(anyhow::Error::msg)?,
             };
-            merchant.call(&args.api_code, &body).await
+            (url, merchant.call(&args.api_code, &body).await)
         }
         Surface::Pockyt => {
+            let url = format!("{base}{}", pockyt_path(&args.api_code));
             let merchant = PockytMerchant {
                 base_url: base,
                 merchant_no: args.merchant_no.clone(),
@@ -164,25 +184,37 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
             if !body.is_object() {
                 anyhow::bail!("--data for Pockyt is a JSON object of parameters");
             }
-            merchant.call(&args.api_code, &body).await
+            (url, merchant.call(&args.api_code, &body).await)
         }
     };
     match answered {
-        Ok(Answered { code, json }) => finish(&json, code_exit(&code), args.get.as_deref()),
+        Ok(answered) => finish(&answered, &target, args.get.as_deref()),
         Err(e) => {
-            eprintln!("error: {e} ({})", args.url);
+            eprintln!("error: {e} ({target})");
             Ok(exit::code(error_exit(&e)))
         }
     }
 }
 
-/// Prints a verified reply and exits by its code. With `--get`, a refusal is printed whole on
-/// stderr (the field asked for is not there): a script sees an empty capture and exit code 5.
-fn finish(json: &serde_json::Value, code: u8, get: Option<&str>) -> anyhow::Result<ExitCode> {
+/// Prints a verified reply and exits by it (`answer_exit`). A status other than 2xx is named on
+/// stderr, whatever the reply says. With `--get`, a reply that is not a success is printed whole
+/// on stderr (the field asked for is not there): a script sees an empty capture and the code.
+fn finish(answered: &Answered, target: &str, get: Option<&str>) -> anyhow::Result<ExitCode> {
+    let code = answer_exit(answered);
+    if !is_success(answered.status) {
+        let verdict = match code {
+            exit::TRANSPORT => "the provider answers 2xx, so this is a transport failure",
+            _ => "the provider's refusal",
+        };
+        eprintln!(
+            "error: HTTP {} with the reply code {} ({target}): {verdict}",
+            answered.status, answered.code
+        );
+    }
     if code != exit::SUCCESS && get.is_some() {
-        eprintln!("{}", serde_json::to_string_pretty(json)?);
+        eprintln!("{}", serde_json::to_string_pretty(&answered.json)?);
     } else {
-        super::print_answer(json, get)?;
+        super::print_answer(&answered.json, get)?;
     }
     Ok(exit::code(code))
 }
@@ -387,25 +419,19 @@ fn provider_key(args: &CallArgs, default: &str) -> anyhow::Result<PublicKey> {
     Ok(PublicKey::parse(&text)?)
 }
 
-/// A Whalet-envelope call (Open API or platform) to `url`.
-async fn whalet(args: &CallArgs, url: &str, body: &serde_json::Value) -> anyhow::Result<ExitCode> {
+/// A Whalet-envelope call (Open API or platform) to `url`; Err when a key cannot be read.
+async fn whalet(
+    args: &CallArgs,
+    url: &str,
+    body: &serde_json::Value,
+) -> anyhow::Result<Result<Answered, CallError>> {
     let (key, platform) = super::partner_keys(args.key.as_deref(), args.platform_key.as_deref())?;
     let client = WhaletClient::new(url, &args.partner_id, key, platform);
     let request_no = args
         .request_no
         .clone()
         .unwrap_or_else(|| client.next_request_no());
-    match client.call_with(&args.api_code, &request_no, body).await {
-        Ok(reply) => finish(
-            &reply_json(&reply),
-            reply_exit(&reply.code),
-            args.get.as_deref(),
-        ),
-        Err(e) => {
-            eprintln!("error: {e} ({})", client.url);
-            Ok(exit::code(error_exit(&e)))
-        }
-    }
+    Ok(client.exchange(&args.api_code, &request_no, body).await)
 }
 
 #[cfg(test)]
@@ -456,6 +482,20 @@ mod tests {
             "{text}"
         );
         assert!(line("operationType").contains("required "), "{text}");
+    }
+
+    #[test]
+    fn a_status_other_than_2xx_turns_only_a_success_into_a_transport_failure() {
+        let answered = |status, code: &str| Answered {
+            status,
+            code: code.to_owned(),
+            json: serde_json::Value::Null,
+        };
+        assert_eq!(answer_exit(&answered(200, "SUC-200")), exit::SUCCESS);
+        assert_eq!(answer_exit(&answered(503, "SUC-200")), exit::TRANSPORT);
+        assert_eq!(answer_exit(&answered(502, "PROCESSING")), exit::TRANSPORT);
+        assert_eq!(answer_exit(&answered(429, "000040")), exit::REFUSED);
+        assert_eq!(answer_exit(&answered(500, "INTERNAL_ERROR")), exit::REFUSED);
     }
 
     #[test]

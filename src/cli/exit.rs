@@ -13,25 +13,34 @@ pub const ERROR: u8 = 1;
 /// The command line is wrong (clap's own code).
 pub const USAGE: u8 = 2;
 /// No answer from the provider: connection refused, timeout, or an HTTP status other than 2xx
-/// where the provider always answers 2xx (a proxy's 502). Often worth a retry.
+/// (the providers answer 2xx) without the provider's refusal in it: a proxy's 502, a success
+/// reply under a 503. Often worth a retry.
 pub const TRANSPORT: u8 = 3;
 /// An answer arrived but is not a valid envelope: its signature does not verify, it cannot be
 /// decrypted or parsed (usually the wrong `--key` or `--platform-key`).
 pub const WIRE: u8 = 4;
-/// The provider refused: a verified reply with a code other than `SUCCESS`/`PROCESSING`; for
-/// `trigger`, the simulator refused the event; for `bench`, some requests did not succeed.
+/// The provider refused: a verified reply with a code other than `SUCCESS`/`PROCESSING`,
+/// whatever its HTTP status; for
+/// `trigger`, the simulator refused the event; for `bench`, some requests did not succeed; for
+/// `coverage`, less than `--min` percent was exercised.
 pub const REFUSED: u8 = 5;
+/// Stdout was closed by its reader (`whalet-sim coverage | head`): the status a shell gives a
+/// process killed by SIGPIPE (128 + 13), ended quietly instead of with a panic (`super::out`).
+pub const CLOSED_STDOUT: u8 = 141;
 
 /// The table shown at the end of `whalet-sim --help` and each command's `--help`.
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0  success (a PROCESSING answer is a success; serve: stopped cleanly)
   1  other error (unreadable file or key, bad configuration, address in use)
-  2  usage error (unknown flag, missing argument)
-  3  transport failure: no answer (connection refused, timeout, HTTP status not 2xx)
+  2  usage error (unknown flag, missing argument, invalid value)
+  3  transport failure: no answer (connection refused, timeout, HTTP status not 2xx
+     without a refusal code)
   4  wire error: the answer is not a valid envelope (bad signature, cannot decrypt)
-  5  refused: the provider answered with a refusal code (trigger: the event was refused;
-     bench: some requests did not succeed)";
+  5  refused: the provider answered with a refusal code, whatever the HTTP status (trigger:
+     the event was refused; bench: some requests did not succeed; coverage: less than --min
+     percent exercised)
+141  stdout was closed by its reader (`... | head`): stopped quietly, as on SIGPIPE";
 
 /// `code` as the process's exit code.
 pub fn code(code: u8) -> ExitCode {
@@ -42,15 +51,48 @@ pub fn code(code: u8) -> ExitCode {
 mod tests {
     use super::*;
 
+    const ALL: [u8; 7] = [
+        SUCCESS,
+        ERROR,
+        USAGE,
+        TRANSPORT,
+        WIRE,
+        REFUSED,
+        CLOSED_STDOUT,
+    ];
+
+    /// The codes the help text lists, in order (`  N  meaning` lines, N right-aligned).
+    fn listed_in_help() -> Vec<u8> {
+        EXIT_CODES
+            .lines()
+            .filter_map(|line| line.split_whitespace().next()?.parse().ok())
+            .collect()
+    }
+
     #[test]
     fn codes_are_distinct_and_listed() {
-        let all = [SUCCESS, ERROR, USAGE, TRANSPORT, WIRE, REFUSED];
-        for (i, a) in all.iter().enumerate() {
-            assert!(all[i + 1..].iter().all(|b| b != a), "{a} is used twice");
-            assert!(
-                EXIT_CODES.contains(&format!("\n  {a}  ")),
-                "{a} is not in the help text"
-            );
+        for (i, a) in ALL.iter().enumerate() {
+            assert!(ALL[i + 1..].iter().all(|b| b != a), "{a} is used twice");
         }
+        assert_eq!(listed_in_help(), ALL, "{EXIT_CODES}");
+    }
+
+    /// docs/CLI.md's table of exit codes and the help text list the same codes, so that neither
+    /// tells a script of a code the other leaves out.
+    #[test]
+    fn the_docs_list_the_same_codes_as_the_help() {
+        let docs = include_str!("../../docs/CLI.md");
+        let table = docs
+            .split("## Exit codes")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .expect("docs/CLI.md has an Exit codes section");
+        let in_docs: Vec<u8> = table
+            .lines()
+            .filter_map(|line| line.strip_prefix("| ")?.split(' ').next()?.parse().ok())
+            .collect();
+        assert_eq!(in_docs, listed_in_help(), "docs/CLI.md: {table}");
+        assert!(EXIT_CODES.contains("coverage: less than --min"));
+        assert!(table.contains("`coverage`: less than `--min`"));
     }
 }

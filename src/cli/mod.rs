@@ -79,8 +79,8 @@ struct ServeArgs {
     #[arg(long, env = "WHALET_SIM_TIME_SCALE")]
     time_scale: Option<f64>,
     /// Freeze the clock; advance it with POST /__sim/clock/advance (the variable takes
-    /// true/false, 1/0, yes/no).
-    #[arg(long, env = "WHALET_SIM_MANUAL_CLOCK", conflicts_with = "time_scale")]
+    /// true/1/yes/on; false/0/no/off or empty mean not). Not with --time-scale.
+    #[arg(long, env = "WHALET_SIM_MANUAL_CLOCK", value_parser = env_flag)]
     manual_clock: bool,
     /// Virtual start time (RFC 3339, e.g. 2025-01-01T00:00:00Z).
     #[arg(long, env = "WHALET_SIM_START_TIME")]
@@ -129,6 +129,38 @@ struct ServeArgs {
     account_crypto: bool,
 }
 
+impl ServeArgs {
+    /// `--manual-clock` and `--time-scale` exclude each other. Checked here, on the parsed
+    /// values, rather than with clap's `conflicts_with`, which counts a flag set by its variable
+    /// as present even when the variable says "not" (`WHALET_SIM_MANUAL_CLOCK=0`).
+    fn check_clock(&self) -> Result<(), clap::Error> {
+        if self.manual_clock && self.time_scale.is_some() {
+            let mut cli = <Cli as clap::CommandFactory>::command();
+            cli.build();
+            let mut command = cli.find_subcommand("serve").cloned().unwrap_or(cli);
+            return Err(command.error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "--manual-clock (or WHALET_SIM_MANUAL_CLOCK) cannot be used with --time-scale \
+                 (or WHALET_SIM_TIME_SCALE): a frozen clock has no speed",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The value of an on/off flag's environment variable, as a shell script writes it: `true`,
+/// `1`, `yes`, `on` (also `t`, `y`) are on; `false`, `0`, `no`, `off` (also `f`, `n`) and the
+/// empty string are off; any case. Anything else is refused rather than guessed, so that a
+/// typo does not silently turn the flag on. Clap's own parser for a flag takes only
+/// `true`/`false` and refuses the empty string.
+fn env_flag(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" | "t" | "y" => Ok(true),
+        "false" | "0" | "no" | "off" | "f" | "n" | "" => Ok(false),
+        _ => Err("expected true, 1, yes or on; or false, 0, no, off or empty".to_owned()),
+    }
+}
+
 #[derive(clap::Args)]
 #[command(after_help = exit::EXIT_CODES)]
 struct TriggerArgs {
@@ -146,7 +178,8 @@ struct TriggerArgs {
     /// The simulator's admin token, if it was started with one.
     #[arg(long, env = "WHALET_SIM_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
-    /// Print only this field of the answer (a dot path, e.g. `tradeId`); see `call --get`.
+    /// Print only this field of the answer `{trigger, result}`: a dot path into `result`
+    /// (`tradeId`, `amount.cent`) or from the top (`result.tradeId`, `trigger`); see `call --get`.
     #[arg(long, value_name = "PATH")]
     get: Option<String>,
 }
@@ -164,8 +197,8 @@ async fn bench(args: crate::bench::BenchArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Prints one line on stdout. A reader that went away (`whalet-sim call ... | head -1`) ends the
-/// command quietly with 141, the status a shell gives a process killed by SIGPIPE, instead of a
-/// panic.
+/// command quietly with [`exit::CLOSED_STDOUT`] (141), the status a shell gives a process killed
+/// by SIGPIPE, instead of a panic.
 pub fn out(text: impl std::fmt::Display) {
     write_out(format_args!("{text}\n"));
 }
@@ -176,7 +209,7 @@ pub fn write_out(text: std::fmt::Arguments<'_>) {
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout.write_fmt(text).and_then(|()| stdout.flush()) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(141);
+            std::process::exit(exit::CLOSED_STDOUT.into());
         }
     }
 }
@@ -228,6 +261,11 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 /// Runs the command line; the exit code says how it ended (`exit.rs`).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Serve(args) = &cli.command {
+        if let Err(e) = args.check_clock() {
+            e.exit();
+        }
+    }
     let log_format = match &cli.command {
         Command::Serve(args) => args.log_format,
         _ => LogFormat::Text,
@@ -527,7 +565,10 @@ async fn trigger(args: TriggerArgs) -> anyhow::Result<ExitCode> {
         }
     };
     match serde_json::from_slice::<serde_json::Value>(&response.body) {
-        Ok(answer) if response.status == 200 => print_answer(&answer, args.get.as_deref())?,
+        Ok(answer) if response.status == 200 => {
+            let path = args.get.as_deref().map(|p| trigger_path(&answer, p));
+            print_answer(&answer, path.as_deref())?
+        }
         _ => out(String::from_utf8_lossy(&response.body)),
     }
     // The control plane answers a refusal (unknown event, bad parameter, missing token) with
@@ -537,6 +578,18 @@ async fn trigger(args: TriggerArgs) -> anyhow::Result<ExitCode> {
     } else {
         exit::REFUSED
     }))
+}
+
+/// The dot path `trigger --get` reads in the answer `{trigger, result}`: a path whose first step
+/// is a key of the answer is taken from the top (`result.tradeId`, `trigger`), any other from
+/// the event's `result` (`tradeId`), where every field worth capturing is.
+fn trigger_path(answer: &serde_json::Value, path: &str) -> String {
+    let first = path.split('.').find(|s| !s.is_empty()).unwrap_or_default();
+    if answer.get(first).is_some() || answer.get("result").is_none() {
+        path.to_owned()
+    } else {
+        format!("result.{path}")
+    }
 }
 
 /// The partner's private key and Whalet's public key from `--key` / `--platform-key` files
@@ -556,4 +609,24 @@ pub fn partner_keys(
         None => PublicKey::parse(demo::PLATFORM_PUBLIC)?,
     };
     Ok((key, platform))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trigger_get_reads_the_result_unless_the_path_starts_at_the_top() {
+        let answer = serde_json::json!({
+            "trigger": "whalet.collection.received",
+            "result": {"tradeId": "T1", "amount": {"cent": 1000}},
+        });
+        assert_eq!(trigger_path(&answer, "tradeId"), "result.tradeId");
+        assert_eq!(trigger_path(&answer, "amount.cent"), "result.amount.cent");
+        assert_eq!(trigger_path(&answer, "result.tradeId"), "result.tradeId");
+        assert_eq!(trigger_path(&answer, "trigger"), "trigger");
+        assert_eq!(trigger_path(&answer, "nope"), "result.nope");
+        let plain = serde_json::json!({"ok": true});
+        assert_eq!(trigger_path(&plain, "ok"), "ok");
+    }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::clock::{system_now, Millis};
-use crate::http::client::HttpClient;
+use crate::http::client::{ClientResponse, HttpClient};
 use crate::wire::keys::{PrivateKey, PublicKey};
 use crate::wire::whalet::{self as envelope, Echo, OpenedReply, VERSION};
 use crate::wire::HexCase;
@@ -36,6 +36,43 @@ pub enum CallError {
     Http { status: u16, body: String },
     #[error("reply rejected: {0}")]
     Reply(String),
+}
+
+/// What one call answered, as `whalet-sim call` prints it: a reply opened and verified in the
+/// surface's scheme, whatever the HTTP status it came with (the providers answer 2xx, so
+/// `call` names any other status; `cli/call.rs` decides the exit code).
+#[derive(Debug, Clone)]
+pub struct Answered {
+    /// The HTTP status of the answer.
+    pub status: u16,
+    /// The provider's result code (`SUCCESS`, `SUC-200`, `000100`, ...).
+    pub code: String,
+    /// The reply as printed: for Whalet the decrypted head and body, for Infinia the decrypted
+    /// data in place of `responseData`.
+    pub json: Value,
+}
+
+/// Whether `status` is a 2xx.
+pub fn is_success(status: u16) -> bool {
+    (200..300).contains(&status)
+}
+
+/// The error of an answer from which no reply could be opened: a status other than 2xx
+/// without the provider's reply in it is an HTTP failure (a proxy's 502), a 2xx one a reply
+/// that does not open (`why`).
+fn unopened(status: u16, body: &[u8], why: String) -> CallError {
+    if is_success(status) {
+        CallError::Reply(why)
+    } else {
+        http_error(status, body)
+    }
+}
+
+fn http_error(status: u16, body: &[u8]) -> CallError {
+    CallError::Http {
+        status,
+        body: String::from_utf8_lossy(body).into_owned(),
+    }
 }
 
 impl WhaletClient {
@@ -99,10 +136,37 @@ impl WhaletClient {
         self.send_raw(sealed).await
     }
 
-    /// Posts already-sealed bytes and opens the reply.
+    /// Sends one request and opens the reply whatever its HTTP status (`whalet-sim call`: a
+    /// verified refusal under a 500 is still the provider's refusal, and the status is named).
+    pub async fn exchange(
+        &self,
+        api_code: &str,
+        request_no: &str,
+        body: &Value,
+    ) -> Result<Answered, CallError> {
+        let response = self.post(self.seal(api_code, request_no, body)).await?;
+        match envelope::open_reply(&response.body, &self.key, &self.platform_public) {
+            Ok(reply) => Ok(Answered {
+                status: response.status,
+                code: reply.code.clone(),
+                json: reply_json(&reply),
+            }),
+            Err(e) => Err(unopened(response.status, &response.body, e.to_string())),
+        }
+    }
+
+    /// Posts already-sealed bytes and opens the reply; a status other than 2xx is an error.
     pub async fn send_raw(&self, bytes: Vec<u8>) -> Result<OpenedReply, CallError> {
-        let response = self
-            .http
+        let response = self.post(bytes).await?;
+        if !is_success(response.status) {
+            return Err(http_error(response.status, &response.body));
+        }
+        envelope::open_reply(&response.body, &self.key, &self.platform_public)
+            .map_err(|e| CallError::Reply(e.to_string()))
+    }
+
+    async fn post(&self, bytes: Vec<u8>) -> Result<ClientResponse, CallError> {
+        self.http
             .post(
                 &self.url,
                 "application/json;charset=UTF-8",
@@ -110,15 +174,7 @@ impl WhaletClient {
                 Duration::from_secs(30),
             )
             .await
-            .map_err(CallError::Transport)?;
-        if !(200..300).contains(&response.status) {
-            return Err(CallError::Http {
-                status: response.status,
-                body: String::from_utf8_lossy(&response.body).into_owned(),
-            });
-        }
-        envelope::open_reply(&response.body, &self.key, &self.platform_public)
-            .map_err(|e| CallError::Reply(e.to_string()))
+            .map_err(CallError::Transport)
     }
 }
 

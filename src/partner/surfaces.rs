@@ -13,16 +13,9 @@ use crate::wire::infinia;
 use crate::wire::keys::{PrivateKey, PublicKey};
 use crate::wire::pockyt;
 
-use super::CallError;
+use crate::http::client::ClientResponse;
 
-/// What one call answered, as `whalet-sim call` prints it.
-#[derive(Debug, Clone)]
-pub struct Answered {
-    /// The provider's result code (`SUC-200`, `000100`, ...).
-    pub code: String,
-    /// The reply as printed: for Infinia the decrypted data in place of `responseData`.
-    pub json: Value,
-}
+use super::{unopened, Answered, CallError};
 
 /// An Infinia merchant app: requests are RSA-block encrypted to Infinia's key and signed with
 /// the merchant's.
@@ -48,13 +41,14 @@ impl InfiniaMerchant {
         )
         .map_err(|e| CallError::Reply(e.message))?;
         let url = format!("{}{}", self.base_url, infinia_path(operation));
-        let bytes = post(&url, "application/json;charset=UTF-8", sealed.to_json()).await?;
-        if let Some(refusal) = plain_refusal(&bytes, "code") {
+        let response = post(&url, "application/json;charset=UTF-8", sealed.to_json()).await?;
+        if let Some(refusal) = plain_refusal(&response, "code") {
             return Ok(refusal);
         }
-        let reply = infinia::open_reply(&bytes, &self.key, &self.infinia_public, self.alg)
-            .map_err(|e| CallError::Reply(e.message))?;
+        let reply = infinia::open_reply(&response.body, &self.key, &self.infinia_public, self.alg)
+            .map_err(|e| unopened(response.status, &response.body, e.message))?;
         Ok(Answered {
+            status: response.status,
             code: reply.code.clone(),
             json: serde_json::json!({
                 "appId": reply.app_id,
@@ -106,17 +100,19 @@ impl PockytMerchant {
     pub async fn call(&self, operation: &str, body: &Value) -> Result<Answered, CallError> {
         let signed = self.sign(body).map_err(CallError::Reply)?;
         let url = format!("{}{}", self.base_url, pockyt_path(operation));
-        let bytes = post(
+        let response = post(
             &url,
             "application/json",
             serde_json::to_vec(&signed).unwrap_or_default(),
         )
         .await?;
-        plain_refusal(&bytes, "ret_code").ok_or_else(|| {
-            CallError::Reply(format!(
+        plain_refusal(&response, "ret_code").ok_or_else(|| {
+            let body = &response.body;
+            let why = format!(
                 "the reply is not a JSON object with a ret_code: {}",
-                String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
-            ))
+                String::from_utf8_lossy(&body[..body.len().min(200)])
+            );
+            unopened(response.status, body, why)
         })
     }
 
@@ -209,32 +205,31 @@ fn form_decode(body: &[u8]) -> Result<Vec<(String, String)>, String> {
 }
 
 /// A reply in clear JSON with its result code under `code_field` (a Pockyt reply; an Infinia
-/// refusal, which carries no `responseData`).
-fn plain_refusal(bytes: &[u8], code_field: &str) -> Option<Answered> {
-    let json: Value = serde_json::from_slice(bytes).ok()?;
+/// refusal, which carries no `responseData`), with the status it came with.
+fn plain_refusal(response: &ClientResponse, code_field: &str) -> Option<Answered> {
+    let json: Value = serde_json::from_slice(&response.body).ok()?;
     if json.get("responseData").is_some_and(|d| !d.is_null()) {
         return None;
     }
     let code = json.get(code_field)?.as_str()?.to_owned();
-    Some(Answered { code, json })
+    Some(Answered {
+        status: response.status,
+        code,
+        json,
+    })
 }
 
-/// Posts and returns the body. A non-2xx answer is a transport failure unless it is the
-/// provider's own JSON refusal (Infinia answers an unknown path with 404 and a `code`).
-async fn post(url: &str, content_type: &'static str, body: Vec<u8>) -> Result<Vec<u8>, CallError> {
-    let response = HttpClient::new()
+/// Posts and returns the answer, whatever its status: the caller opens the provider's reply
+/// from it (Infinia answers an unknown path with 404 and a `code`) or reports the status.
+async fn post(
+    url: &str,
+    content_type: &'static str,
+    body: Vec<u8>,
+) -> Result<ClientResponse, CallError> {
+    HttpClient::new()
         .post(url, content_type, body.into(), Duration::from_secs(30))
         .await
-        .map_err(CallError::Transport)?;
-    let provider_json = serde_json::from_slice::<Value>(&response.body)
-        .is_ok_and(|v| v.get("code").or_else(|| v.get("ret_code")).is_some());
-    if !(200..300).contains(&response.status) && !provider_json {
-        return Err(CallError::Http {
-            status: response.status,
-            body: String::from_utf8_lossy(&response.body).into_owned(),
-        });
-    }
-    Ok(response.body.to_vec())
+        .map_err(CallError::Transport)
 }
 
 #[cfg(test)]

@@ -183,6 +183,54 @@ async fn trigger_reports_unknown_events_with_the_list() {
     app.shutdown().await;
 }
 
+/// `trigger --get` reads a path in the event's `result` (`cardId`), or from the top of the
+/// answer `{trigger, result}` when its first step is there (`result.cardId`, `trigger`); a path
+/// in neither exits 1 with the answer on stderr.
+#[tokio::test]
+async fn trigger_get_reads_the_result_or_the_whole_answer() {
+    let app = spawn_app().await;
+    let url = app.url.clone();
+    let outs = tokio::task::spawn_blocking(move || {
+        ["cardId", "result.cardId", "trigger", "noSuchField"].map(|path| {
+            bin()
+                .args(["trigger", "whalet.account.ready", "--url", &url])
+                .args(["--get", path])
+                .output()
+                .unwrap()
+        })
+    })
+    .await
+    .unwrap();
+    let text = |o: &std::process::Output| {
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).trim().to_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    for out in &outs[..2] {
+        let (code, stdout, stderr) = text(out);
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(
+            stdout.starts_with("VA") && !stdout.contains('"'),
+            "{stdout}"
+        );
+    }
+    let (code, stdout, stderr) = text(&outs[2]);
+    assert_eq!(
+        (code, stdout.as_str()),
+        (Some(0), "whalet.account.ready"),
+        "{stderr}"
+    );
+    let (code, stdout, stderr) = text(&outs[3]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stderr.contains("noSuchField") && stderr.contains("\"cardId\""),
+        "{stderr}"
+    );
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn serve_shuts_down_cleanly_on_sigterm() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -679,6 +727,63 @@ fn serve_ready_line_lists_dashboard_surfaces_sftp_and_scenarios_from_env() {
         ready.ends_with("scenarios: none"),
         "nothing after the list: {ready}"
     );
+    served.stop();
+}
+
+/// `WHALET_SIM_MANUAL_CLOCK` takes what a shell script writes: `1`, `yes`, `true` freeze the
+/// clock; `0`, `no`, `false` and empty mean not; anything else is a usage error naming the value.
+/// Probed through clap's real parsing without starting a server: with `--time-scale` a frozen
+/// clock is a usage conflict (exit 2), and a clock that is not frozen goes on to read the
+/// missing config (exit 1). Then one server started with `1` really runs the manual clock.
+#[test]
+fn serve_reads_the_manual_clock_variable_as_a_shell_writes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.toml");
+    let probe = |value: &str| {
+        let out = bin()
+            .args(["serve", "--addr", "127.0.0.1:0", "--sftp-addr", "off"])
+            .args(["--time-scale", "0.5", "--config"])
+            .arg(&missing)
+            .env("WHALET_SIM_MANUAL_CLOCK", value)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    for on in ["1", "yes", "true", "TRUE", "on"] {
+        let (code, stderr) = probe(on);
+        assert_eq!(code, Some(2), "{on:?}: {stderr}");
+        assert!(
+            stderr.contains("--manual-clock")
+                && stderr.contains("cannot be used with --time-scale"),
+            "{on:?}: {stderr}"
+        );
+    }
+    for off in ["0", "no", "false", "off", ""] {
+        let (code, stderr) = probe(off);
+        assert_eq!(code, Some(1), "{off:?} means not: {stderr}");
+        assert!(stderr.contains("missing.toml"), "{off:?}: {stderr}");
+    }
+    let (code, stderr) = probe("maybe");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("'maybe'") && stderr.contains("false, 0, no"),
+        "{stderr}"
+    );
+
+    let mut command = bin();
+    command
+        .args(["serve", "--addr", "127.0.0.1:0", "--sftp-addr", "off"])
+        .env("RUST_LOG", "info")
+        .env("WHALET_SIM_MANUAL_CLOCK", "1")
+        .env_remove("WHALET_SIM_SCENARIO")
+        .env_remove("WHALET_SIM_TIME_SCALE");
+    let served = Served::start(command);
+    let addr = ready_addr(&served.until("ready on").pop().unwrap());
+    let clock = http_get(addr, "/__sim/clock");
+    assert!(clock.contains(r#""mode":"manual""#), "{clock}");
     served.stop();
 }
 

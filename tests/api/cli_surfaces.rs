@@ -109,6 +109,85 @@ async fn call_speaks_infinia_pockyt_and_platform_and_exits_by_their_codes() {
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
 
+/// An answer whose HTTP status is not 2xx (here forced by scenario rules) is named on stderr on
+/// every surface, and the exit code follows one rule: a verified refusal is "refused" (5)
+/// whatever the status; a success code under such a status is a transport failure (3), since
+/// the providers answer 2xx.
+#[tokio::test]
+async fn call_names_a_status_other_than_2xx_on_every_surface() {
+    let app = spawn_app().await;
+    let scenario = r#"
+name = "statuses"
+[[rule]]
+surface = "infinia"
+operation = "account-balance/query"
+[rule.then]
+http_status = 503
+[[rule]]
+surface = "pockyt"
+operation = "/v3/payouts/balance"
+[rule.then]
+code = "000040"
+http_status = 429
+[[rule]]
+surface = "whalet"
+operation = "connectivity"
+[rule.then]
+code = "INTERNAL_ERROR"
+http_status = 500
+"#;
+    let (status, loaded) = app.load_scenario(scenario, "").await;
+    assert_eq!(status, 200, "{loaded}");
+    let url = app.url.clone();
+    let cases: [(&[&str], i32, u16, &str, &str); 4] = [
+        (
+            &[
+                "--surface",
+                "infinia",
+                "account-balance/query",
+                "--data",
+                r#"{"currency":"USD"}"#,
+            ],
+            3,
+            503,
+            "code",
+            "SUC-200",
+        ),
+        (
+            &["--surface", "pockyt", "v3/payouts/balance"],
+            5,
+            429,
+            "ret_code",
+            "000040",
+        ),
+        (&["connectivity"], 5, 500, "", "INTERNAL_ERROR"),
+        // The provider's own 404 for an unknown path stays its refusal, status named.
+        (
+            &["--surface", "infinia", "no/such"],
+            5,
+            404,
+            "code",
+            "SYS-002",
+        ),
+    ];
+    for (args, exit, http, field, code) in cases {
+        let out = call(&url, args).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(exit), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("HTTP {http} ")) && stderr.contains(code),
+            "{args:?}: the status is not named: {stderr}"
+        );
+        let reply = printed(&out);
+        let printed_code = match field {
+            "" => &reply["head"]["code"],
+            field => &reply[field],
+        };
+        assert_eq!(printed_code, code, "{args:?}: {reply}");
+    }
+    app.shutdown().await;
+}
+
 /// A running `listen` child and its stdout lines.
 struct Listening {
     child: Child,
