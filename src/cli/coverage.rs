@@ -39,7 +39,8 @@ pub struct CoverageArgs {
     /// Only this surface (whalet, platform, file, infinia, pockyt).
     #[arg(long)]
     surface: Option<String>,
-    /// Only this operation group (e.g. payout, collections).
+    /// Only this operation group (e.g. payout, collections); a group name several surfaces
+    /// have (payout, envelope, notifications, ...) needs --surface.
     #[arg(long)]
     group: Option<String>,
     /// The simulator's admin token, if it was started with one.

@@ -174,8 +174,8 @@ impl Receiver {
             .and_then(|sealed| sealed.open(&self.inner.key, &self.inner.platform_public));
         let (echo, body_value, error) = match (&opened, envelope::parse_request(body)) {
             (Ok(o), _) => (o.echo.clone(), Some(o.body.clone()), None),
-            (Err(e), Ok(sealed)) => (sealed.echo, None, Some(e.to_string())),
-            (Err(e), Err((echo, _))) => (echo, None, Some(e.to_string())),
+            (Err(e), Ok(sealed)) => (sealed.echo, None, Some(e.clone())),
+            (Err(e), Err((echo, _))) => (echo, None, Some(e.clone())),
         };
         let attempt = {
             let mut counts = self.inner.counts.lock();
@@ -189,11 +189,13 @@ impl Receiver {
                 503,
                 Bytes::from_static(b"{\"error\":\"failing on purpose\"}"),
             ),
+            // The refusal's own code: a body that is no envelope is a format error, a bad
+            // signature an authentication error.
             (_, Some(e)) => {
                 let bytes = envelope::seal_reply(
                     &echo,
-                    "UNAUTHENTICATED_ERROR",
-                    e,
+                    e.code.as_str(),
+                    &e.detail,
                     None,
                     Some((&self.inner.key, &self.inner.platform_public)),
                     HexCase::Lower,
@@ -218,7 +220,7 @@ impl Receiver {
             request_no: echo.request_no.clone(),
             partner_id: echo.partner_id.clone(),
             body: body_value,
-            error,
+            error: error.as_ref().map(ToString::to_string),
             attempt,
             answered: status,
             raw: body.clone(),
@@ -250,5 +252,29 @@ impl Receiver {
             raw: body.clone(),
         });
         self.inner.arrived.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The receiver answers a refusal with its own code: a body that is no envelope is a format
+    /// error, not an authentication error whose detail says otherwise.
+    #[tokio::test]
+    async fn a_refusal_carries_its_own_code() {
+        let receiver = Receiver::demo(Mode::Ack { fail_first: 0 }).await.unwrap();
+        let (status, reply) = receiver.answer(&Bytes::from_static(b"garbage")).await;
+        assert_eq!(status, 200);
+        let reply: Value = serde_json::from_slice(&reply).unwrap();
+        assert_eq!(reply["head"]["code"], "PARAM_FORMAT_ERROR", "{reply}");
+        assert!(
+            reply["head"]["detail"]
+                .as_str()
+                .unwrap()
+                .contains("not a JSON envelope"),
+            "{reply}"
+        );
+        receiver.stop();
     }
 }
