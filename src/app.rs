@@ -331,8 +331,9 @@ impl ShutdownSignal {
     }
 }
 
+/// The configured clock mode, its scale checked as the control plane checks it.
 fn clock_mode_from(config: &Config) -> anyhow::Result<ClockMode> {
-    Ok(match config.clock.mode.as_deref() {
+    let mode = match config.clock.mode.as_deref() {
         None | Some("real") => match config.clock.scale {
             Some(scale) => ClockMode::Scaled { scale },
             None => ClockMode::Real,
@@ -342,7 +343,8 @@ fn clock_mode_from(config: &Config) -> anyhow::Result<ClockMode> {
         },
         Some("manual") => ClockMode::Manual,
         Some(other) => anyhow::bail!("clock.mode must be real, scaled or manual, not {other:?}"),
-    })
+    };
+    mode.validate().map_err(|e| anyhow::anyhow!("[clock] {e}"))
 }
 
 /// Parses an RFC 3339 time into epoch milliseconds.

@@ -372,11 +372,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     } else {
         args.time_scale.map(|scale| ClockMode::Scaled { scale })
     };
-    if let Some(ClockMode::Scaled { scale }) = clock_mode {
-        anyhow::ensure!(
-            scale > 0.0 && scale.is_finite(),
-            "--time-scale must be a positive number"
-        );
+    if let Some(mode) = clock_mode {
+        mode.validate()
+            .map_err(|e| anyhow::anyhow!("--time-scale: {e}"))?;
     }
     let start_time = args
         .start_time

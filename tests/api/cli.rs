@@ -933,3 +933,42 @@ async fn a_closed_stdout_ends_a_command_quietly() {
     assert_eq!(status.code(), Some(141), "{stderr}");
     app.shutdown().await;
 }
+
+/// A clock scale outside the range the control plane accepts is refused at start, from the flag
+/// and from the config alike (it used to start and run at a silently clamped speed).
+#[test]
+fn serve_refuses_a_clock_scale_out_of_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("clock.toml");
+    std::fs::write(&config, "[clock]\nmode = \"scaled\"\nscale = 0.0\n").unwrap();
+    // A taken address, so that a server that wrongly accepted the scale exits instead of serving.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let start = |args: &[&str]| {
+        let out = bin()
+            .args(["serve", "--addr", &addr, "--sftp-addr", "off"])
+            .args(args)
+            .env_remove("WHALET_SIM_MANUAL_CLOCK")
+            .env_remove("WHALET_SIM_TIME_SCALE")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    for scale in ["1e-300", "1e300"] {
+        let (code, stderr) = start(&["--time-scale", scale]);
+        assert_eq!(code, Some(1), "{scale}: {stderr}");
+        assert!(
+            stderr.contains("--time-scale") && stderr.contains("scale must be a number from"),
+            "{scale}: {stderr}"
+        );
+    }
+    let (code, stderr) = start(&["--config", config.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("[clock] scale must be a number from"),
+        "{stderr}"
+    );
+}
