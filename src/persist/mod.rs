@@ -6,6 +6,7 @@
 //! Boundary: this module reads and replaces state only through the handles of [`Core`] (the
 //! store, the outbox, the clock); it knows no surface.
 
+mod check;
 pub mod sqlite;
 
 use std::collections::BTreeMap;
@@ -33,7 +34,7 @@ pub struct Snapshot {
     pub format: String,
     pub schema_version: u64,
     /// `all`, or the one tenant (`provider:id`) it was taken of.
-    pub scope: String,
+    pub scope: Scope,
     /// Virtual time when it was taken (epoch ms).
     pub now: Millis,
     /// Every tenant's state, by `provider:id`.
@@ -52,6 +53,39 @@ pub struct Snapshot {
     /// The request journal, oldest first (only in a snapshot of all state).
     #[serde(default)]
     pub journal: Vec<Value>,
+}
+
+/// What a snapshot holds: all state, or the one tenant it was taken of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Scope {
+    All,
+    Tenant(TenantId),
+}
+
+impl TryFrom<String> for Scope {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        if text == "all" {
+            return Ok(Scope::All);
+        }
+        TenantId::parse(&text).map(Scope::Tenant).ok_or_else(|| {
+            format!(
+                "scope {} is neither \"all\" nor a tenant (provider:id)",
+                crate::text::echo(&text)
+            )
+        })
+    }
+}
+
+impl From<Scope> for String {
+    fn from(scope: Scope) -> String {
+        match scope {
+            Scope::All => "all".to_owned(),
+            Scope::Tenant(t) => t.to_string(),
+        }
+    }
 }
 
 /// What an import replaced.
@@ -147,12 +181,21 @@ pub fn parse(bytes: &[u8], source: &str) -> Result<Snapshot, String> {
             "schema version {version} is newer than this simulator reads (up to {SCHEMA_VERSION}); use a newer whalet-sim"
         )));
     }
-    let value = migrate(value, version).map_err(fail)?;
-    let snapshot: Snapshot = serde_json::from_value(value).map_err(|e| fail(format!("{e}")))?;
-    for key in snapshot.tenants.keys() {
-        if TenantId::parse(key).is_none() {
+    let mut value = migrate(value, version).map_err(fail)?;
+    // The tenants are read one by one, as strictly as the rest ([`check::tenant`]).
+    let tenants = match value.get_mut("tenants").map(Value::take) {
+        Some(Value::Object(tenants)) => tenants,
+        Some(_) => return Err(fail("tenants: not a JSON object (tenant → state)".into())),
+        None => return Err(fail("missing field `tenants`".into())),
+    };
+    value["tenants"] = Value::Object(serde_json::Map::new());
+    let mut snapshot: Snapshot = serde_json::from_value(value).map_err(|e| fail(format!("{e}")))?;
+    for (key, state) in tenants {
+        if TenantId::parse(&key).is_none() {
             return Err(fail(format!("tenant key {key:?} is not provider:id")));
         }
+        let state = check::tenant(&key, &state).map_err(fail)?;
+        snapshot.tenants.insert(key, state);
     }
     Ok(snapshot)
 }
@@ -232,6 +275,43 @@ pub fn import(
         .filter(|l| tenant.is_none_or(|t| &l.request.tenant == t))
         .collect();
     core.authorizations().check(&links)?;
+    let count = states.len();
+    let timer_count = timers.len();
+    let replaced = replace(
+        core,
+        tenant,
+        (states, outbox, links),
+        scenarios,
+        journal,
+        timers,
+        now,
+    );
+    // Even a replacement refused half-way changed the state: the data directory rewrites it.
+    sqlite::state_replaced(core);
+    replaced?;
+    Ok(Restored {
+        scope: tenant.map_or("all".to_owned(), ToString::to_string),
+        tenants: count,
+        notifications,
+        pending_notifications: pending,
+        timers: timer_count,
+        now: core.clock().now(),
+    })
+}
+
+/// The parts of a snapshot put in by [`replace`]: tenant states, the delivery ledger, links.
+type Parts = (Vec<(TenantId, TenantState)>, OutboxState, Vec<LinkRecord>);
+
+/// Drops what `tenant` (None: all) had and puts the checked snapshot parts in.
+fn replace(
+    core: &Core,
+    tenant: Option<&TenantId>,
+    (states, outbox, links): Parts,
+    scenarios: Option<ScenariosRecord>,
+    journal: Vec<Value>,
+    mut timers: Vec<TimerRecord>,
+    now: Millis,
+) -> Result<(), String> {
     match tenant {
         None => {
             core.store().reset(None);
@@ -249,7 +329,6 @@ pub fn import(
             }
         }
     }
-    let count = states.len();
     for (id, state) in states {
         core.store().put_tenant(&id, state);
     }
@@ -265,22 +344,15 @@ pub fn import(
             }
         }
     }
-    if tenant.is_none() && !journal.is_empty() {
+    if tenant.is_none() {
+        // All state: the journal is the snapshot's, even an empty one.
         core.journal().restore(journal)?;
     }
-    let timer_count = timers.len();
     timers.sort_by_key(|r| r.due);
     for record in timers {
         core.restore_timer(record)?;
     }
-    Ok(Restored {
-        scope: tenant.map_or("all".to_owned(), ToString::to_string),
-        tenants: count,
-        notifications,
-        pending_notifications: pending,
-        timers: timer_count,
-        now: core.clock().now(),
-    })
+    Ok(())
 }
 
 /// Reads a snapshot file (`serve --snapshot FILE`): the message names the file.

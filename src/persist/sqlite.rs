@@ -11,6 +11,10 @@
 //!
 //! Per tenant only changed rows are written: each entity's JSON is compared with what was last
 //! written (a hash), ledger postings and requestNos are appended (the forgotten oldest deleted).
+//! After the state was replaced wholesale ([`state_replaced`]: a snapshot import) or a failed
+//! write, the next commit rewrites every table instead. An SFTP file still open for writing is
+//! not stored until it is closed; a file content no row names any more is deleted once the
+//! commit that stopped naming it is done.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
@@ -159,6 +163,8 @@ struct Written {
     /// (kind, id) → hash of the JSON text.
     rows: HashMap<(String, String), u64>,
     postings: usize,
+    /// The fingerprint of the newest posting written ([`posting_hash`]).
+    last_posting: Option<u64>,
     request_no_last: Option<String>,
     request_no_next_seq: i64,
     request_no_count: usize,
@@ -193,8 +199,14 @@ pub struct DataDir {
     conn: Mutex<Option<(Connection, HashMap<TenantId, Written>)>>,
     marks: Arc<Marks>,
     committed: AtomicU64,
-    /// Write the whole `timers` table again at the next commit (after a restore or a failure).
+    /// Write the whole `timers` table again at the next commit (after a restore: the clock's
+    /// timer ids are new).
     rewrite_timers: AtomicBool,
+    /// Bumped when the state was replaced wholesale (a snapshot import, a reset) or a write
+    /// failed: the next commit rewrites every table instead of appending to what is there.
+    replaced: AtomicU64,
+    /// The value of `replaced` the database was last fully rewritten for.
+    written_replaced: AtomicU64,
     /// The virtual time last written.
     written_now: std::sync::atomic::AtomicI64,
     /// The versions of the links and the scenarios last written, the newest journal id written.
@@ -203,7 +215,7 @@ pub struct DataDir {
     written_journal: AtomicU64,
     closed: AtomicBool,
     core: OnceLock<Core>,
-    lock: Mutex<Option<PathBuf>>,
+    lock: Mutex<Option<DirLock>>,
 }
 
 /// What a start found in the data directory.
@@ -233,7 +245,7 @@ impl DataDir {
         let conn = match open_db(dir) {
             Ok(conn) => conn,
             Err(e) => {
-                let _ = std::fs::remove_file(&lock);
+                drop(lock);
                 return Err(e);
             }
         };
@@ -243,6 +255,8 @@ impl DataDir {
             marks: Arc::new(Marks::default()),
             committed: AtomicU64::new(0),
             rewrite_timers: AtomicBool::new(true),
+            replaced: AtomicU64::new(0),
+            written_replaced: AtomicU64::new(0),
             written_now: std::sync::atomic::AtomicI64::new(i64::MIN),
             written_links: AtomicU64::new(u64::MAX),
             written_scenarios: AtomicU64::new(u64::MAX),
@@ -277,6 +291,9 @@ impl DataDir {
                 // Scenario files given at this start load over what the directory held.
                 let given = core.scenarios().export(None).loaded;
                 super::import(core, snapshot, None)?;
+                // The import marked the state replaced; the database already holds it.
+                self.written_replaced
+                    .store(self.replaced.load(Ordering::Acquire), Ordering::Release);
                 for l in given {
                     let scope = l.tenant.as_deref().and_then(TenantId::parse);
                     let file = crate::scenario::load::parse(&l.text, &l.source, core.triggers())
@@ -327,6 +344,18 @@ impl DataDir {
     pub fn pending(&self) -> bool {
         self.marks.generation.load(Ordering::Acquire) > self.committed.load(Ordering::Acquire)
             || self.clock_moved()
+            || self.must_rewrite()
+    }
+
+    /// The state was replaced (or a write failed) since the database was last fully written.
+    fn must_rewrite(&self) -> bool {
+        self.replaced.load(Ordering::Acquire) != self.written_replaced.load(Ordering::Acquire)
+    }
+
+    /// Notes that the state was replaced wholesale: the next commit rewrites every table.
+    fn mark_replaced(&self) {
+        self.replaced.fetch_add(1, Ordering::AcqRel);
+        self.marks.bump();
     }
 
     fn clock_moved(&self) -> bool {
@@ -340,10 +369,10 @@ impl DataDir {
     }
 
     /// Commits every change made before the call (blocking; one transaction for all changes
-    /// waiting at that moment).
+    /// waiting at that moment). After the state was replaced (an import, a reset) or a failed
+    /// write, the transaction rewrites every table instead.
     pub fn commit(&self) -> Result<(), String> {
-        let target = self.marks.generation.load(Ordering::Acquire);
-        if self.committed.load(Ordering::Acquire) >= target && !self.clock_moved() {
+        if !self.pending() {
             return Ok(());
         }
         let Some(core) = self.core.get() else {
@@ -351,74 +380,84 @@ impl DataDir {
         };
         let mut guard = self.conn.lock();
         // Someone else's transaction may have covered us while we waited.
-        let target = self.marks.generation.load(Ordering::Acquire);
-        if self.committed.load(Ordering::Acquire) >= target && !self.clock_moved() {
+        if !self.pending() {
             return Ok(());
         }
+        let target = self.marks.generation.load(Ordering::Acquire);
+        let epoch = self.replaced.load(Ordering::Acquire);
+        let full = epoch != self.written_replaced.load(Ordering::Acquire);
         let now = core.clock().now();
-        let extras = Extras {
-            links: (core.authorizations().version() != self.written_links.load(Ordering::Acquire))
-                .then(|| {
-                    (
-                        core.authorizations().version(),
-                        core.authorizations().export(None),
-                    )
-                }),
-            scenarios: (core.scenarios().version()
-                != self.written_scenarios.load(Ordering::Acquire))
-            .then(|| (core.scenarios().version(), core.scenarios().export(None))),
-            journal: core
-                .journal()
-                .since(self.written_journal.load(Ordering::Acquire)),
-        };
         let Some((conn, written)) = guard.as_mut() else {
             return Ok(());
         };
-        let tenants = std::mem::take(&mut *self.marks.dirty.lock());
-        let notifications = core.outbox().take_changes();
+        let mut tenants = std::mem::take(&mut *self.marks.dirty.lock());
+        let mut notifications = core.outbox().take_changes();
         let timer_changes = core.clock().take_record_changes();
-        let timers = if self.rewrite_timers.swap(false, Ordering::AcqRel) {
+        if full {
+            written.clear();
+            tenants.extend(core.store().tenant_ids());
+            notifications = all_notifications(core);
+        }
+        let timers = if self.rewrite_timers.swap(false, Ordering::AcqRel) || full {
             TimerWrite::All(core.clock().records_with_ids())
         } else {
             TimerWrite::Changes(timer_changes)
         };
-        let result = write(
-            conn,
-            written,
-            core,
-            &self.dir,
-            &tenants,
-            &notifications,
-            &timers,
-        )
-        .and_then(|()| write_extras(conn, &extras));
+        let batch = Batch {
+            full,
+            tenants: &tenants,
+            notifications: &notifications,
+            timers: &timers,
+            extras: self.extras(core, full),
+        };
+        let result = write(conn, written, core, &self.dir, &batch);
         match result {
-            Ok(()) => {
+            Ok(superseded) => {
+                remove_unused_contents(conn, &self.dir, superseded);
                 self.committed.fetch_max(target, Ordering::AcqRel);
+                self.written_replaced.store(epoch, Ordering::Release);
                 self.written_now.store(now, Ordering::Release);
+                let extras = &batch.extras;
                 if let Some((v, _)) = &extras.links {
                     self.written_links.store(*v, Ordering::Release);
                 }
                 if let Some((v, _)) = &extras.scenarios {
                     self.written_scenarios.store(*v, Ordering::Release);
                 }
-                if let Some((id, _)) = extras.journal.0.last() {
-                    self.written_journal.store(*id, Ordering::Release);
-                }
+                self.written_journal
+                    .store(extras.journal_last, Ordering::Release);
                 Ok(())
             }
             Err(e) => {
                 // Nothing was committed: write everything again next time.
                 self.marks.dirty.lock().extend(tenants);
-                written.clear();
-                self.rewrite_timers.store(true, Ordering::Release);
-                self.written_links.store(u64::MAX, Ordering::Release);
-                self.written_scenarios.store(u64::MAX, Ordering::Release);
+                self.mark_replaced();
                 Err(format!(
                     "database {}: {e}",
                     self.dir.join(DB_FILE).display()
                 ))
             }
+        }
+    }
+
+    /// What to write of the links, the scenarios and the journal: what changed since the last
+    /// commit, or all of it (`full`).
+    fn extras(&self, core: &Core, full: bool) -> Extras {
+        let links = core.authorizations().version();
+        let scenarios = core.scenarios().version();
+        let journal_last = core.journal().last_id();
+        let after = if full {
+            0
+        } else {
+            self.written_journal.load(Ordering::Acquire)
+        };
+        Extras {
+            links: (full || links != self.written_links.load(Ordering::Acquire))
+                .then(|| (links, core.authorizations().export(None))),
+            scenarios: (full || scenarios != self.written_scenarios.load(Ordering::Acquire))
+                .then(|| (scenarios, core.scenarios().export(None))),
+            journal: core.journal().since(after),
+            journal_last,
         }
     }
 
@@ -429,9 +468,7 @@ impl DataDir {
         }
         self.closed.store(true, Ordering::Release);
         *self.conn.lock() = None;
-        if let Some(lock) = self.lock.lock().take() {
-            let _ = std::fs::remove_file(lock);
-        }
+        drop(self.lock.lock().take());
     }
 }
 
@@ -457,14 +494,25 @@ pub fn data_dir(core: &Core) -> Option<Arc<DataDir>> {
     core.try_surface::<Handle>().map(|h| h.0.clone())
 }
 
+/// Tells the data directory, if there is one, that the state was replaced wholesale (a snapshot
+/// import, a reset): its next commit rewrites every table, so that no row of the state that is
+/// gone (a posting, a journal entry with the same id as a new one) outlives it.
+pub fn state_replaced(core: &Core) {
+    if let Some(dir) = data_dir(core) {
+        dir.mark_replaced();
+    }
+}
+
 /// The core's handle to its data directory.
 pub struct Handle(pub Arc<DataDir>);
 
-/// Opens the database in WAL mode, checking and setting its schema version.
+/// Opens the database in WAL mode, checking and setting its schema version. A database this
+/// simulator did not create (tables without a schema version), a newer one or a file that is
+/// not a database is refused before anything is written to it.
 fn open_db(dir: &Path) -> Result<Connection, String> {
     let db_path = dir.join(DB_FILE);
     let fail = |e: rusqlite::Error| format!("database {}: {e}", db_path.display());
-    let conn = Connection::open(&db_path).map_err(fail)?;
+    let mut conn = Connection::open(&db_path).map_err(fail)?;
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(|e| {
@@ -479,37 +527,82 @@ fn open_db(dir: &Path) -> Result<Connection, String> {
                 db_path.display()
             ));
     }
+    if version == 0 {
+        refuse_foreign_tables(&conn).map_err(|e| format!("database {}: {e}", db_path.display()))?;
+    }
     conn.pragma_update(None, "journal_mode", "WAL")
         .map_err(fail)?;
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(fail)?;
     // Version 1 is the first schema; version 2 added the `timers` table. An older database
-    // (0: new) is brought up to date here: the statements create only the tables it lacks.
-    conn.execute_batch(SCHEMA).map_err(fail)?;
-    conn.pragma_update(None, "user_version", DB_SCHEMA_VERSION)
+    // (0: new) is brought up to date here: the statements create only the tables it lacks, in
+    // one transaction with the version (a start that fails leaves the file as it was).
+    let tx = conn.transaction().map_err(fail)?;
+    tx.execute_batch(SCHEMA).map_err(fail)?;
+    tx.pragma_update(None, "user_version", DB_SCHEMA_VERSION)
         .map_err(fail)?;
+    tx.commit().map_err(fail)?;
     Ok(conn)
 }
 
-/// Creates the lock file holding this process's id. An existing one is refused while the
-/// process it names is alive (`/proc/<pid>`), and taken over otherwise (a simulator that was
-/// killed leaves its lock file behind).
-fn take_lock(path: &Path) -> Result<PathBuf, String> {
+/// A database without a schema version is new (this simulator sets the version in the
+/// transaction that creates its tables): one that has tables belongs to something else.
+fn refuse_foreign_tables(conn: &Connection) -> Result<(), String> {
+    let tables: Vec<(String,)> = table_rows(
+        conn,
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+         ORDER BY name",
+    )
+    .map_err(|e| format!("not a readable SQLite database ({e})"))?;
+    if tables.is_empty() {
+        return Ok(());
+    }
+    const SHOWN: usize = 5;
+    let mut names: Vec<String> = tables
+        .iter()
+        .take(SHOWN)
+        .map(|(n,)| crate::text::echo(n).to_string())
+        .collect();
+    if tables.len() > SHOWN {
+        names.push(format!("{} more", tables.len() - SHOWN));
+    }
+    Err(format!(
+        "not a whalet-sim database (it has tables {} and no whalet-sim schema version); \
+         use an empty or new data dir",
+        names.join(", ")
+    ))
+}
+
+/// The data directory's lock file, `DIR/whalet-sim.lock`: it names the simulator using the
+/// directory by its process id and start time ([`this_process`]). Dropping it removes the file.
+struct DirLock {
+    path: PathBuf,
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Creates the lock file naming this process. An existing one is refused while the process it
+/// names still runs ([`still_running`]), and taken over with a warning otherwise (a simulator
+/// that was killed leaves its lock file behind).
+fn take_lock(path: &Path) -> Result<DirLock, String> {
     use std::io::Write;
     for _ in 0..2 {
         match File::options().write(true).create_new(true).open(path) {
             Ok(mut file) => {
-                write!(file, "{}", std::process::id())
+                file.write_all(this_process().as_bytes())
                     .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-                return Ok(path.to_owned());
+                return Ok(DirLock {
+                    path: path.to_owned(),
+                });
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 let holder = std::fs::read_to_string(path).unwrap_or_default();
-                let pid = holder.trim();
-                let alive = !pid.is_empty()
-                    && pid.bytes().all(|b| b.is_ascii_digit())
-                    && Path::new("/proc").join(pid).exists();
-                if alive {
+                let pid = holder.split_whitespace().next().unwrap_or("");
+                if still_running(&holder) {
                     return Err(format!(
                         "in use by another running simulator (process {pid} holds {})",
                         path.display()
@@ -522,6 +615,53 @@ fn take_lock(path: &Path) -> Result<PathBuf, String> {
         }
     }
     Err(format!("cannot take {}", path.display()))
+}
+
+/// What the lock file says of this process: `<pid> <start time>`.
+fn this_process() -> String {
+    let pid = std::process::id();
+    match process_state(&pid.to_string()) {
+        Some((_, started)) => format!("{pid} {started}"),
+        None => pid.to_string(),
+    }
+}
+
+/// Whether the process a lock file names (`<pid> <start time>`, or `<pid>` as older versions
+/// wrote) still runs. A process id alone does not tell: in a container every simulator is
+/// process 1, and a killed process stays a zombie for a moment. So the process must exist, not
+/// be a zombie, and have the start time written; a file without one counts only for a process
+/// other than this one.
+fn still_running(holder: &str) -> bool {
+    let mut words = holder.split_whitespace();
+    let Some(pid) = words
+        .next()
+        .filter(|p| p.bytes().all(|b| b.is_ascii_digit()))
+    else {
+        return false;
+    };
+    let Some((state, started)) = process_state(pid) else {
+        return false;
+    };
+    if matches!(state, 'Z' | 'X') {
+        return false;
+    }
+    match words.next() {
+        Some(written) => written.parse() == Ok(started),
+        None => pid != std::process::id().to_string(),
+    }
+}
+
+/// A process's state letter and start time (clock ticks after boot) from `/proc/<pid>/stat`;
+/// None when there is no such process (or no `/proc`).
+fn process_state(pid: &str) -> Option<(char, u64)> {
+    let stat = std::fs::read_to_string(Path::new("/proc").join(pid).join("stat")).ok()?;
+    // `pid (comm) state ppid …`: the command may hold spaces and parentheses.
+    let after = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let state = fields.first()?.chars().next()?;
+    // Field 22 of the line is the start time; `after` begins at field 3.
+    let started = fields.get(22 - 3)?.parse().ok()?;
+    Some((state, started))
 }
 
 fn hash_text(text: &str) -> u64 {
@@ -555,10 +695,32 @@ pub const FILES_DIR: &str = "files";
 /// The field holding a file's bytes (Base64 in a snapshot), for the entity kinds that are files.
 fn file_field(kind: &str) -> Option<&'static str> {
     match kind {
-        "infinia.files" => Some("data"),
+        "infinia.files" | "platform.files" => Some("data"),
         "whalet_trade.files" => Some("bytes"),
         _ => None,
     }
+}
+
+/// The SFTP file kinds and the entity kind of their uploads (whose status a file's row shows).
+const SFTP_UPLOADS: [(&str, &str); 2] = [
+    ("infinia.files", "infinia.uploads"),
+    ("platform.files", "platform.uploads"),
+];
+
+/// The upload kind of an SFTP file kind (`""`: the files of that kind have no uploads).
+fn uploads_of(files_kind: &str) -> &'static str {
+    SFTP_UPLOADS
+        .iter()
+        .find(|(files, _)| *files == files_kind)
+        .map_or("", |(_, uploads)| uploads)
+}
+
+/// The SFTP file kind of an upload kind, if it is one.
+fn files_of(uploads_kind: &str) -> Option<&'static str> {
+    SFTP_UPLOADS
+        .iter()
+        .find(|(_, uploads)| *uploads == uploads_kind)
+        .map(|(files, _)| *files)
 }
 
 /// The upload an SFTP file's path belongs to: its last segment.
@@ -649,17 +811,20 @@ fn collect_garbage(conn: &Connection, dir: &Path) {
 struct Extras {
     links: Option<(u64, Vec<LinkRecord>)>,
     scenarios: Option<(u64, ScenariosRecord)>,
+    /// The entries to write and the id of the oldest one the journal keeps (None: it is empty).
     journal: (Vec<(u64, String)>, Option<u64>),
+    /// The newest journal id when the entries were read.
+    journal_last: u64,
 }
 
-/// Writes what changed of the links, the scenarios and the journal (one transaction).
-fn write_extras(conn: &mut Connection, extras: &Extras) -> Result<(), String> {
+/// Writes what changed of the links, the scenarios and the journal (in the commit's
+/// transaction).
+fn write_extras(tx: &rusqlite::Transaction<'_>, extras: &Extras) -> Result<(), String> {
     let e = |e: rusqlite::Error| e.to_string();
-    let tx = conn.transaction().map_err(e)?;
     if let Some((_, links)) = &extras.links {
         tx.execute("DELETE FROM authorizations", []).map_err(e)?;
         insert_rows(
-            &tx,
+            tx,
             "INSERT INTO authorizations (token, tenant, surface, business_id, expires_at, json)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             links,
@@ -681,7 +846,7 @@ fn write_extras(conn: &mut Connection, extras: &Extras) -> Result<(), String> {
         tx.execute("DELETE FROM scenarios", []).map_err(e)?;
         tx.execute("DELETE FROM scenario_counters", []).map_err(e)?;
         insert_rows(
-            &tx,
+            tx,
             "INSERT INTO scenarios (generation, tenant, name, loaded_at, source, text, fired)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             &record.loaded,
@@ -700,7 +865,7 @@ fn write_extras(conn: &mut Connection, extras: &Extras) -> Result<(), String> {
             },
         )?;
         insert_rows(
-            &tx,
+            tx,
             "INSERT INTO scenario_counters (generation, rule, tenant, count, window_start)
              VALUES (?1, ?2, ?3, ?4, ?5)",
             &record.counters,
@@ -725,7 +890,7 @@ fn write_extras(conn: &mut Connection, extras: &Extras) -> Result<(), String> {
     }
     let (entries, oldest) = &extras.journal;
     insert_rows(
-        &tx,
+        tx,
         "INSERT OR REPLACE INTO journal (id, tenant, operation, json) VALUES (?1, ?2, ?3, ?4)",
         entries,
         |(id, text)| {
@@ -740,13 +905,13 @@ fn write_extras(conn: &mut Connection, extras: &Extras) -> Result<(), String> {
             ))
         },
     )?;
-    if !entries.is_empty() {
-        // Entries the journal's bounds dropped are dropped here too.
+    if !entries.is_empty() || oldest.is_none() {
+        // Entries the journal's bounds dropped (or a reset cleared) are dropped here too.
         let keep_from = oldest.map_or(i64::MAX, |o| i64::try_from(o).unwrap_or(i64::MAX));
         tx.execute("DELETE FROM journal WHERE id < ?1", [keep_from])
             .map_err(e)?;
     }
-    tx.commit().map_err(e)
+    Ok(())
 }
 
 /// The links, the scenarios (None: never written) and the journal entries, as read back.
@@ -811,6 +976,20 @@ fn load_extras(conn: &Connection) -> Result<LoadedExtras, String> {
     };
     let journal = json_rows(conn, "journal", "ORDER BY id")?;
     Ok((links, scenarios, journal))
+}
+
+/// Every notification of the outbox, by sequence number (an id is `ntf_<seq>`: the outbox
+/// mints them so and refuses any other on import).
+fn all_notifications(core: &Core) -> Vec<(u64, Option<Notification>)> {
+    core.outbox()
+        .export(None)
+        .notifications
+        .into_iter()
+        .filter_map(|n| {
+            let seq = n.id.strip_prefix("ntf_")?.parse().ok()?;
+            Some((seq, Some(n)))
+        })
+        .collect()
 }
 
 /// What to write of the pending durable timers.
@@ -952,225 +1131,52 @@ fn load_timers(conn: &Connection) -> Result<Vec<TimerRecord>, String> {
     Ok(out)
 }
 
+/// One commit's worth of changes.
+struct Batch<'a> {
+    /// Rewrite every table (the state was replaced, or a write failed).
+    full: bool,
+    tenants: &'a BTreeSet<TenantId>,
+    /// Notifications added or changed (`Some`) or gone (`None`), by sequence number.
+    notifications: &'a [(u64, Option<Notification>)],
+    timers: &'a TimerWrite,
+    extras: Extras,
+}
+
+/// The tables a full rewrite empties first (`timers`, the links and the scenarios are
+/// rewritten whole by their own writers; `notifications` by [`write_notifications`]).
+const REWRITTEN_TABLES: [&str; 7] = [
+    "tenants",
+    "entities",
+    "ledger_postings",
+    "request_nos",
+    "files",
+    "journal",
+    "notifications",
+];
+
+/// Writes `batch` in one transaction. Returns the contents under `DIR/files` whose rows were
+/// replaced or removed: once committed, those no row names any more are deleted.
 fn write(
     conn: &mut Connection,
     written: &mut HashMap<TenantId, Written>,
     core: &Core,
     dir: &Path,
-    tenants: &BTreeSet<TenantId>,
-    notifications: &[(u64, Option<Notification>)],
-    timers: &TimerWrite,
-) -> Result<(), String> {
+    batch: &Batch<'_>,
+) -> Result<Vec<String>, String> {
     let tx = conn.transaction().map_err(|e| e.to_string())?;
-    write_timers(&tx, timers)?;
-    for id in tenants {
-        let key = id.to_string();
-        let w = written.entry(id.clone()).or_default();
-        // Read under the tenant's lock, written after it is released.
-        let read = core.store().read_tenant(id, |t| {
-            persist::full(|| -> Result<_, String> {
-                let mut rows = Vec::new();
-                for section in SECTIONS {
-                    let v = section_value(t, section).map_err(|e| e.to_string())?;
-                    section_rows(section, &v, &mut rows);
-                }
-                let postings = t.ledger.postings();
-                let (reset_postings, new_postings) = if postings.len() < w.postings {
-                    (true, postings.to_vec())
-                } else {
-                    (false, postings[w.postings..].to_vec())
-                };
-                let mut fresh: Vec<&str> = Vec::new();
-                let mut found = w.request_no_last.is_none();
-                for n in t.request_nos.iter().rev() {
-                    if Some(n) == w.request_no_last.as_deref() {
-                        found = true;
-                        break;
-                    }
-                    fresh.push(n);
-                }
-                let reset_nos = !found;
-                let nos: Vec<String> = if reset_nos {
-                    t.request_nos.iter().map(str::to_owned).collect()
-                } else {
-                    fresh.into_iter().rev().map(str::to_owned).collect()
-                };
-                Ok((
-                    rows,
-                    reset_postings,
-                    new_postings,
-                    reset_nos,
-                    nos,
-                    t.request_nos.len(),
-                    t.sequence,
-                ))
-            })
-        });
-        let Some(read) = read else {
-            // The tenant is gone: drop its rows.
-            for table in [
-                "tenants",
-                "entities",
-                "ledger_postings",
-                "request_nos",
-                "files",
-            ] {
-                delete_tenant_rows(&tx, table, &key)?;
-            }
-            written.remove(id);
-            continue;
-        };
-        let (rows, reset_postings, new_postings, reset_nos, nos, nos_len, sequence) = read?;
-        if w.sequence != Some(sequence) {
-            tx.execute(
-                "INSERT INTO tenants (tenant, sequence) VALUES (?1, ?2)
-                 ON CONFLICT(tenant) DO UPDATE SET sequence = excluded.sequence",
-                params![key, sequence as i64],
-            )
-            .map_err(|e| e.to_string())?;
-            w.sequence = Some(sequence);
-        }
-        let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
-        {
-            let mut upsert = tx
-                .prepare_cached(
-                    "INSERT INTO entities (tenant, kind, id, json) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT(tenant, kind, id) DO UPDATE SET json = excluded.json",
-                )
+    let mut superseded = Vec::new();
+    if batch.full {
+        superseded = contents_of(&tx, "SELECT sha256 FROM files", [])?;
+        for table in REWRITTEN_TABLES {
+            tx.execute(&format!("DELETE FROM {table}"), [])
                 .map_err(|e| e.to_string())?;
-            for (kind, rid, text) in rows {
-                let h = hash_text(&text);
-                let k = (kind, rid);
-                if w.rows.get(&k) != Some(&h) {
-                    let text = match file_field(&k.0) {
-                        Some(field) => {
-                            let (text, sha, size) = file_out(dir, &text, field)?;
-                            tx.execute(
-                                "INSERT INTO files (tenant, kind, id, sha256, size, status)
-                                 VALUES (?1, ?2, ?3, ?4, ?5,
-                                   (SELECT json_extract(json, '$.status') FROM entities
-                                    WHERE tenant = ?1 AND kind = 'infinia.uploads' AND id = ?6))
-                                 ON CONFLICT(tenant, kind, id) DO UPDATE SET
-                                   sha256 = excluded.sha256, size = excluded.size,
-                                   status = excluded.status",
-                                params![key, k.0, k.1, sha, size, upload_name(&k.1)],
-                            )
-                            .map_err(|e| e.to_string())?;
-                            text
-                        }
-                        None => text,
-                    };
-                    upsert
-                        .execute(params![key, k.0, k.1, text])
-                        .map_err(|e| e.to_string())?;
-                    if k.0 == "infinia.uploads" {
-                        // The processing status of the upload's file follows its upload.
-                        tx.execute(
-                            "UPDATE files SET status = json_extract(?3, '$.status')
-                             WHERE tenant = ?1 AND kind = 'infinia.files'
-                               AND (id = ?2 OR id LIKE '%/' || ?2)",
-                            params![key, k.1, text],
-                        )
-                        .map_err(|e| e.to_string())?;
-                    }
-                    w.rows.insert(k.clone(), h);
-                }
-                seen.insert(k);
-            }
-        }
-        let gone: Vec<(String, String)> = w
-            .rows
-            .keys()
-            .filter(|k| !seen.contains(*k))
-            .cloned()
-            .collect();
-        for k in gone {
-            tx.execute(
-                "DELETE FROM entities WHERE tenant = ?1 AND kind = ?2 AND id = ?3",
-                params![key, k.0, k.1],
-            )
-            .map_err(|e| e.to_string())?;
-            tx.execute(
-                "DELETE FROM files WHERE tenant = ?1 AND kind = ?2 AND id = ?3",
-                params![key, k.0, k.1],
-            )
-            .map_err(|e| e.to_string())?;
-            w.rows.remove(&k);
-        }
-        if reset_postings {
-            w.postings = 0;
-        }
-        append_log(
-            &tx,
-            &key,
-            "ledger_postings",
-            reset_postings,
-            "INSERT OR REPLACE INTO ledger_postings (tenant, id, at, memo, legs)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            &new_postings,
-            |p| {
-                let legs = serde_json::to_string(&p.legs).map_err(|e| e.to_string())?;
-                Ok((&key, p.id as i64, p.at, &p.memo, legs))
-            },
-        )?;
-        w.postings += new_postings.len();
-        if reset_nos {
-            w.request_no_next_seq = 0;
-        }
-        append_log(
-            &tx,
-            &key,
-            "request_nos",
-            reset_nos,
-            "INSERT OR REPLACE INTO request_nos (tenant, seq, request_no) VALUES (?1, ?2, ?3)",
-            nos.iter().zip(w.request_no_next_seq..),
-            |(n, seq)| Ok((&key, seq, n)),
-        )?;
-        w.request_no_next_seq += nos.len() as i64;
-        if let Some(last) = nos.last() {
-            w.request_no_last = Some(last.clone());
-        }
-        if nos_len < w.request_no_count + nos.len() || reset_nos {
-            // The oldest were forgotten: keep the rows of the remembered ones only.
-            tx.execute(
-                "DELETE FROM request_nos WHERE tenant = ?1 AND seq < ?2",
-                params![key, w.request_no_next_seq - nos_len as i64],
-            )
-            .map_err(|e| e.to_string())?;
-        }
-        w.request_no_count = nos_len;
-    }
-    {
-        let mut upsert = tx
-            .prepare_cached(
-                "INSERT OR REPLACE INTO notifications (seq, id, tenant, status, next_attempt_at, json)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )
-            .map_err(|e| e.to_string())?;
-        let mut delete = tx
-            .prepare_cached("DELETE FROM notifications WHERE seq = ?1")
-            .map_err(|e| e.to_string())?;
-        for (seq, n) in notifications {
-            match n {
-                Some(n) => {
-                    let text = serde_json::to_string(n).map_err(|e| e.to_string())?;
-                    upsert
-                        .execute(params![
-                            *seq as i64,
-                            n.id,
-                            n.tenant.to_string(),
-                            n.status.as_str(),
-                            n.next_attempt_at,
-                            text
-                        ])
-                        .map_err(|e| e.to_string())?;
-                }
-                None => {
-                    delete.execute([*seq as i64]).map_err(|e| e.to_string())?;
-                }
-            }
         }
     }
+    write_timers(&tx, batch.timers)?;
+    for id in batch.tenants {
+        write_tenant(&tx, written, core, dir, id, &mut superseded)?;
+    }
+    write_notifications(&tx, batch.notifications)?;
     let mode = serde_json::to_string(&core.clock().mode()).map_err(|e| e.to_string())?;
     tx.execute(
         "INSERT OR REPLACE INTO clock (id, mode, now) VALUES (1, ?1, ?2)",
@@ -1182,7 +1188,393 @@ fn write(
         [core.outbox().next_seq().to_string()],
     )
     .map_err(|e| e.to_string())?;
-    tx.commit().map_err(|e| e.to_string())
+    write_extras(&tx, &batch.extras)?;
+    tx.commit().map_err(|e| e.to_string())?;
+    Ok(superseded)
+}
+
+/// The `sha256` column of the `files` rows `query` selects.
+fn contents_of<P: rusqlite::Params>(
+    conn: &Connection,
+    query: &str,
+    params: P,
+) -> Result<Vec<String>, String> {
+    let mut stmt = conn.prepare_cached(query).map_err(|e| e.to_string())?;
+    let rows = stmt
+        .query_map(params, |r| r.get::<_, String>(0))
+        .map_err(|e| e.to_string())?;
+    rows.collect::<Result<_, _>>().map_err(|e| e.to_string())
+}
+
+/// Deletes each of `candidates` from `DIR/files` that no row of `files` names (after the
+/// transaction that stopped naming it committed: a crash before leaves it in place).
+fn remove_unused_contents(conn: &Connection, dir: &Path, candidates: Vec<String>) {
+    let unique: BTreeSet<String> = candidates.into_iter().collect();
+    for sha in unique {
+        let used: bool = conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM files WHERE sha256 = ?1)",
+                [&sha],
+                |r| r.get(0),
+            )
+            .unwrap_or(true);
+        if !used && is_digest(&sha) {
+            let _ = std::fs::remove_file(dir.join(FILES_DIR).join(&sha));
+        }
+    }
+}
+
+/// A SHA-256 digest in hex (the only names under `DIR/files`).
+fn is_digest(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// What one tenant's state has that its rows do not: read under its lock.
+struct TenantRead {
+    rows: Vec<(String, String, String)>,
+    reset_postings: bool,
+    new_postings: Vec<Posting>,
+    /// The fingerprint of the newest posting (None: no posting).
+    last_posting: Option<u64>,
+    reset_nos: bool,
+    nos: Vec<String>,
+    nos_len: usize,
+    sequence: u64,
+}
+
+/// A posting's fingerprint: tells a posting from another one with the same id (a ledger that
+/// was replaced since it was last written).
+fn posting_hash(p: &Posting) -> u64 {
+    hash_text(&serde_json::to_string(p).unwrap_or_default())
+}
+
+/// Reads what changed in `t` since `w` was written.
+fn read_tenant(t: &TenantState, w: &Written) -> Result<TenantRead, String> {
+    persist::full(|| {
+        let mut rows = Vec::new();
+        for section in SECTIONS {
+            let v = section_value(t, section).map_err(|e| e.to_string())?;
+            section_rows(section, &v, &mut rows);
+        }
+        let postings = t.ledger.postings();
+        // The rows hold a prefix of the postings only if the newest one written is unchanged.
+        let prefix_kept = w.postings <= postings.len()
+            && (w.postings == 0 || Some(posting_hash(&postings[w.postings - 1])) == w.last_posting);
+        let (reset_postings, new_postings) = if prefix_kept {
+            (false, postings[w.postings..].to_vec())
+        } else {
+            (true, postings.to_vec())
+        };
+        let mut fresh: Vec<&str> = Vec::new();
+        let mut found = w.request_no_last.is_none();
+        for n in t.request_nos.iter().rev() {
+            if Some(n) == w.request_no_last.as_deref() {
+                found = true;
+                break;
+            }
+            fresh.push(n);
+        }
+        let reset_nos = !found;
+        let nos: Vec<String> = if reset_nos {
+            t.request_nos.iter().map(str::to_owned).collect()
+        } else {
+            fresh.into_iter().rev().map(str::to_owned).collect()
+        };
+        Ok(TenantRead {
+            rows,
+            reset_postings,
+            new_postings,
+            last_posting: postings.last().map(posting_hash),
+            reset_nos,
+            nos,
+            nos_len: t.request_nos.len(),
+            sequence: t.sequence,
+        })
+    })
+}
+
+/// Writes what changed of one tenant (or deletes its rows when it is gone); the contents its
+/// replaced or removed file rows named are added to `superseded`.
+fn write_tenant(
+    tx: &rusqlite::Transaction<'_>,
+    written: &mut HashMap<TenantId, Written>,
+    core: &Core,
+    dir: &Path,
+    id: &TenantId,
+    superseded: &mut Vec<String>,
+) -> Result<(), String> {
+    let key = id.to_string();
+    let w = written.entry(id.clone()).or_default();
+    // Read under the tenant's lock, written after it is released.
+    let Some(read) = core.store().read_tenant(id, |t| read_tenant(t, w)) else {
+        // The tenant is gone: drop its rows.
+        superseded.extend(contents_of(
+            tx,
+            "SELECT sha256 FROM files WHERE tenant = ?1",
+            [&key],
+        )?);
+        for table in [
+            "tenants",
+            "entities",
+            "ledger_postings",
+            "request_nos",
+            "files",
+        ] {
+            delete_tenant_rows(tx, table, &key)?;
+        }
+        written.remove(id);
+        return Ok(());
+    };
+    let mut read = read?;
+    if w.sequence != Some(read.sequence) {
+        tx.execute(
+            "INSERT INTO tenants (tenant, sequence) VALUES (?1, ?2)
+             ON CONFLICT(tenant) DO UPDATE SET sequence = excluded.sequence",
+            params![key, read.sequence as i64],
+        )
+        .map_err(|e| e.to_string())?;
+        w.sequence = Some(read.sequence);
+    }
+    write_entities(tx, w, dir, &key, std::mem::take(&mut read.rows), superseded)?;
+    write_postings(tx, w, &key, &read)?;
+    write_request_nos(tx, w, &key, &read)
+}
+
+/// Upserts the entity rows whose JSON changed and deletes those that are gone. A file's bytes
+/// go to `DIR/files` ([`file_out`]); a file still open for writing is left as last stored.
+fn write_entities(
+    tx: &rusqlite::Transaction<'_>,
+    w: &mut Written,
+    dir: &Path,
+    key: &str,
+    rows: Vec<(String, String, String)>,
+    superseded: &mut Vec<String>,
+) -> Result<(), String> {
+    let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
+    {
+        let mut upsert = tx
+            .prepare_cached(
+                "INSERT INTO entities (tenant, kind, id, json) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(tenant, kind, id) DO UPDATE SET json = excluded.json",
+            )
+            .map_err(|e| e.to_string())?;
+        for (kind, rid, text) in rows {
+            let h = hash_text(&text);
+            let k = (kind, rid);
+            if w.rows.get(&k) != Some(&h) {
+                let text = match file_field(&k.0) {
+                    Some(_) if still_writing(&text) => {
+                        // Its content is still changing: stored once it is closed.
+                        seen.insert(k);
+                        continue;
+                    }
+                    Some(field) => write_file_row(tx, dir, key, &k, &text, field, superseded)?,
+                    None => text,
+                };
+                upsert
+                    .execute(params![key, k.0, k.1, text])
+                    .map_err(|e| e.to_string())?;
+                if let Some(files) = files_of(&k.0) {
+                    // The processing status of the upload's file follows its upload.
+                    tx.execute(
+                        "UPDATE files SET status = json_extract(?3, '$.status')
+                         WHERE tenant = ?1 AND kind = ?4
+                           AND (id = ?2 OR id LIKE '%/' || ?2)",
+                        params![key, k.1, text, files],
+                    )
+                    .map_err(|e| e.to_string())?;
+                }
+                w.rows.insert(k.clone(), h);
+            }
+            seen.insert(k);
+        }
+    }
+    let gone: Vec<(String, String)> = w
+        .rows
+        .keys()
+        .filter(|k| !seen.contains(*k))
+        .cloned()
+        .collect();
+    for k in gone {
+        tx.execute(
+            "DELETE FROM entities WHERE tenant = ?1 AND kind = ?2 AND id = ?3",
+            params![key, k.0, k.1],
+        )
+        .map_err(|e| e.to_string())?;
+        superseded.extend(stored_content(tx, key, &k)?);
+        tx.execute(
+            "DELETE FROM files WHERE tenant = ?1 AND kind = ?2 AND id = ?3",
+            params![key, k.0, k.1],
+        )
+        .map_err(|e| e.to_string())?;
+        w.rows.remove(&k);
+    }
+    Ok(())
+}
+
+/// An SFTP file still open for writing (`"writing": true`): its bytes change with every write.
+fn still_writing(text: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Open {
+        #[serde(default)]
+        writing: bool,
+    }
+    serde_json::from_str::<Open>(text).is_ok_and(|f| f.writing)
+}
+
+/// The content a `files` row names, if there is one.
+fn stored_content(
+    tx: &rusqlite::Transaction<'_>,
+    key: &str,
+    (kind, id): &(String, String),
+) -> Result<Option<String>, String> {
+    Ok(contents_of(
+        tx,
+        "SELECT sha256 FROM files WHERE tenant = ?1 AND kind = ?2 AND id = ?3",
+        params![key, kind, id],
+    )?
+    .pop())
+}
+
+/// Stores a file entity's bytes under `DIR/files` and its `files` row; returns the entity JSON
+/// to store (without the bytes). The content the row named before is added to `superseded`.
+fn write_file_row(
+    tx: &rusqlite::Transaction<'_>,
+    dir: &Path,
+    key: &str,
+    k: &(String, String),
+    text: &str,
+    field: &str,
+    superseded: &mut Vec<String>,
+) -> Result<String, String> {
+    let (text, sha, size) = file_out(dir, text, field)?;
+    if let Some(old) = stored_content(tx, key, k)? {
+        if old != sha {
+            superseded.push(old);
+        }
+    }
+    tx.execute(
+        "INSERT INTO files (tenant, kind, id, sha256, size, status)
+         VALUES (?1, ?2, ?3, ?4, ?5,
+           (SELECT json_extract(json, '$.status') FROM entities
+            WHERE tenant = ?1 AND kind = ?7 AND id = ?6))
+         ON CONFLICT(tenant, kind, id) DO UPDATE SET
+           sha256 = excluded.sha256, size = excluded.size,
+           status = excluded.status",
+        params![
+            key,
+            k.0,
+            k.1,
+            sha,
+            size,
+            upload_name(&k.1),
+            uploads_of(&k.0)
+        ],
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(text)
+}
+
+/// Appends the new postings (all of them again when the ledger was replaced).
+fn write_postings(
+    tx: &rusqlite::Transaction<'_>,
+    w: &mut Written,
+    key: &str,
+    read: &TenantRead,
+) -> Result<(), String> {
+    if read.reset_postings {
+        w.postings = 0;
+    }
+    append_log(
+        tx,
+        key,
+        "ledger_postings",
+        read.reset_postings,
+        "INSERT OR REPLACE INTO ledger_postings (tenant, id, at, memo, legs)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        &read.new_postings,
+        |p| {
+            let legs = serde_json::to_string(&p.legs).map_err(|e| e.to_string())?;
+            Ok((key, p.id as i64, p.at, &p.memo, legs))
+        },
+    )?;
+    w.postings += read.new_postings.len();
+    w.last_posting = read.last_posting;
+    Ok(())
+}
+
+/// Appends the new requestNos and deletes the forgotten oldest (all of them again when the
+/// memory was replaced).
+fn write_request_nos(
+    tx: &rusqlite::Transaction<'_>,
+    w: &mut Written,
+    key: &str,
+    read: &TenantRead,
+) -> Result<(), String> {
+    let nos = &read.nos;
+    if read.reset_nos {
+        w.request_no_next_seq = 0;
+    }
+    append_log(
+        tx,
+        key,
+        "request_nos",
+        read.reset_nos,
+        "INSERT OR REPLACE INTO request_nos (tenant, seq, request_no) VALUES (?1, ?2, ?3)",
+        nos.iter().zip(w.request_no_next_seq..),
+        |(n, seq)| Ok((key, seq, n)),
+    )?;
+    w.request_no_next_seq += nos.len() as i64;
+    if let Some(last) = nos.last() {
+        w.request_no_last = Some(last.clone());
+    }
+    if read.nos_len < w.request_no_count + nos.len() || read.reset_nos {
+        // The oldest were forgotten: keep the rows of the remembered ones only.
+        tx.execute(
+            "DELETE FROM request_nos WHERE tenant = ?1 AND seq < ?2",
+            params![key, w.request_no_next_seq - read.nos_len as i64],
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    w.request_no_count = read.nos_len;
+    Ok(())
+}
+
+/// Writes the notifications added or changed, deletes those gone.
+fn write_notifications(
+    tx: &rusqlite::Transaction<'_>,
+    notifications: &[(u64, Option<Notification>)],
+) -> Result<(), String> {
+    let mut upsert = tx
+        .prepare_cached(
+            "INSERT OR REPLACE INTO notifications (seq, id, tenant, status, next_attempt_at, json)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .map_err(|e| e.to_string())?;
+    let mut delete = tx
+        .prepare_cached("DELETE FROM notifications WHERE seq = ?1")
+        .map_err(|e| e.to_string())?;
+    for (seq, n) in notifications {
+        match n {
+            Some(n) => {
+                let text = serde_json::to_string(n).map_err(|e| e.to_string())?;
+                upsert
+                    .execute(params![
+                        *seq as i64,
+                        n.id,
+                        n.tenant.to_string(),
+                        n.status.as_str(),
+                        n.next_attempt_at,
+                        text
+                    ])
+                    .map_err(|e| e.to_string())?;
+            }
+            None => {
+                delete.execute([*seq as i64]).map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    Ok(())
 }
 
 type Loaded = Option<(super::Snapshot, Option<ClockMode>)>;
@@ -1294,7 +1686,9 @@ fn load(
         for (tenant, list) in postings {
             restored.postings += list.len();
             if let Some(tid) = TenantId::parse(&tenant) {
-                written.entry(tid).or_default().postings = list.len();
+                let w = written.entry(tid).or_default();
+                w.postings = list.len();
+                w.last_posting = list.last().map(posting_hash);
             }
             if let Some(state) = tenants.get_mut(&tenant) {
                 let ledger = Ledger::from_postings(list);
@@ -1364,7 +1758,7 @@ fn load(
         super::Snapshot {
             format: super::FORMAT.into(),
             schema_version: super::SCHEMA_VERSION,
-            scope: "all".into(),
+            scope: super::Scope::All,
             now,
             tenants: states,
             outbox: OutboxState {
@@ -1378,4 +1772,72 @@ fn load(
         },
         mode,
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_lock_file_of_a_process_that_no_longer_runs_is_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LOCK_FILE);
+        let (_, started) = process_state(&std::process::id().to_string()).unwrap();
+        // This process id (a simulator in a container is process 1 every time) written by an
+        // earlier process, with its start time or without; process 1 started at another time.
+        for stale in [
+            format!("{} {}", std::process::id(), started + 1),
+            std::process::id().to_string(),
+            "1 123456789012".to_owned(),
+        ] {
+            std::fs::write(&path, &stale).unwrap();
+            let lock = take_lock(&path).unwrap();
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), this_process());
+            drop(lock);
+            assert!(!path.exists(), "released: the file is removed");
+        }
+    }
+
+    #[test]
+    fn a_lock_held_by_a_running_simulator_is_refused_naming_its_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LOCK_FILE);
+        let held = take_lock(&path).unwrap();
+        let refused = take_lock(&path).err().unwrap();
+        assert_eq!(
+            refused,
+            format!(
+                "in use by another running simulator (process {} holds {})",
+                std::process::id(),
+                path.display()
+            )
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            this_process(),
+            "a refused attempt leaves the holder's file alone"
+        );
+        drop(held);
+        assert!(take_lock(&path).is_ok(), "free again once released");
+    }
+
+    #[test]
+    fn a_zombie_does_not_hold_a_lock() {
+        // A child that exited and was not waited for yet is a zombie.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id().to_string();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while process_state(&pid).map(|(s, _)| s) != Some('Z') {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the child became a zombie"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let (_, started) = process_state(&pid).unwrap();
+        assert!(!still_running(&format!("{pid} {started}")));
+        assert!(!still_running(&pid));
+        child.wait().unwrap();
+    }
 }

@@ -232,6 +232,40 @@ async fn newer_corrupt_and_foreign_snapshots_are_refused_naming_the_problem() {
     let (status, body) = import(&app, "", serde_json::to_vec(&bad_field).unwrap()).await;
     assert_eq!(status, 400, "{body}");
 
+    // Inside a tenant as strict as around it: each refusal names the path.
+    let tenant = format!("tenants[{PARTNER:?}]");
+    type Spoil = fn(&mut Value);
+    let cases: [(&str, Spoil, String); 4] = [
+        (
+            "unknown field",
+            |v| v["tenants"][PARTNER]["bogus"] = json!(1),
+            format!("{tenant}.bogus: unknown field"),
+        ),
+        (
+            "scope",
+            |v| v["scope"] = json!("banana"),
+            r#"scope "banana" is neither "all" nor a tenant"#.to_owned(),
+        ),
+        (
+            "amount",
+            |v| v["tenants"][PARTNER]["ledger"]["balances"][0]["amount"] = json!("-4.00"),
+            format!("{tenant}.ledger.balances[0]: amount \"-4.00\" disagrees with minor -500"),
+        ),
+        (
+            "legs",
+            |v| v["tenants"][PARTNER]["ledger"]["postings"][0]["legs"] = json!([]),
+            format!("{tenant}.ledger.postings[0]: posting 1 has 0 leg(s)"),
+        ),
+    ];
+    for (what, spoil, expected) in cases {
+        let mut doc: Value = serde_json::from_slice(&good).unwrap();
+        spoil(&mut doc);
+        let (status, body) = import(&app, "", serde_json::to_vec(&doc).unwrap()).await;
+        assert_eq!(status, 400, "{what}: {body}");
+        let message = body["error"].as_str().unwrap();
+        assert!(message.contains(&expected), "{what}: {message}");
+    }
+
     // Nothing changed.
     assert_eq!(available_cents(&app, &user_id).await, 500);
 
@@ -464,6 +498,39 @@ async fn a_newer_or_corrupt_database_is_refused_naming_the_file() {
     );
     // A refused start leaves no lock behind.
     assert!(!corrupt.path().join("whalet-sim.lock").exists());
+}
+
+#[tokio::test]
+async fn a_database_of_something_else_is_refused_and_left_as_it_was() {
+    for foreign in ["CREATE TABLE foo(x)", "CREATE TABLE tenants(a, b, c)"] {
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join("whalet-sim.db");
+        rusqlite::Connection::open(&db_path)
+            .unwrap()
+            .execute_batch(foreign)
+            .unwrap();
+        let before = std::fs::read(&db_path).unwrap();
+        let mut config = whalet_sim::config::Config::default();
+        config.store.data_dir = Some(dir.path().to_owned());
+        let message = whalet_sim::App::new(config, whalet_sim::Options::default())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            message.contains("whalet-sim.db") && message.contains("not a whalet-sim database"),
+            "{foreign}: {message}"
+        );
+        assert_eq!(
+            std::fs::read(&db_path).unwrap(),
+            before,
+            "{foreign}: not a byte changed"
+        );
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["whalet-sim.db"], "{foreign}: no WAL, no lock left");
+    }
 }
 
 /// The binary on `dir` with a manual clock, answering on a free port; stderr goes to a file.
@@ -979,4 +1046,163 @@ async fn uploaded_files_are_files_in_the_data_dir_and_come_back_after_a_restart(
         "bytes in the snapshot"
     );
     again.shutdown().await;
+}
+
+/// The ledger, the requestNo memory and the journal of a snapshot document (what an import
+/// must replace, row for row).
+fn ledger_and_journal(doc: &[u8]) -> Value {
+    let v: Value = serde_json::from_slice(doc).unwrap();
+    let tenants: serde_json::Map<String, Value> = v["tenants"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(id, t)| {
+            let kept = json!({"ledger": t["ledger"], "request_nos": t["request_nos"]});
+            (id.clone(), kept)
+        })
+        .collect();
+    json!({"tenants": tenants, "journal": v["journal"]})
+}
+
+#[tokio::test]
+async fn an_import_over_a_state_with_as_many_postings_is_what_a_restart_reads_back() {
+    let elsewhere = spawn_app().await;
+    let (user_a, _) = settled_user(&elsewhere, "state-a", "1000.00").await;
+    let snapshot_a = export(&elsewhere, "").await;
+    elsewhere.shutdown().await;
+    // State B, written to the directory, has the same posting, requestNo and journal ids as
+    // A, with other amounts.
+    let dir = tempfile::tempdir().unwrap();
+    let app = on_dir(dir.path()).await;
+    settled_user(&app, "state-b", "100.00").await;
+    let (status, body) = import(&app, "", snapshot_a.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(available_cents(&app, &user_a).await, 100_000);
+    let before = export(&app, "").await;
+    app.shutdown().await;
+
+    let again = on_dir(dir.path()).await;
+    let restored = export(&again, "").await;
+    assert_eq!(
+        ledger_and_journal(&restored),
+        ledger_and_journal(&before),
+        "the restart reads back the imported ledger, requestNos and journal (and the query after)"
+    );
+    assert_eq!(available_cents(&again, &user_a).await, 100_000);
+    again.assert_invariants().await;
+    // A reset is what a restart reads back too: no posting, no journal entry.
+    assert_eq!(again.post("/__sim/reset", &json!({})).await.0, 200);
+    again.shutdown().await;
+    let third = on_dir(dir.path()).await;
+    let after_reset: Value = serde_json::from_slice(&export(&third, "").await).unwrap();
+    assert_eq!(after_reset["journal"], json!([]));
+    assert_eq!(
+        after_reset["tenants"][PARTNER]["ledger"]["postings"],
+        json!([])
+    );
+    assert_eq!(after_reset["tenants"][PARTNER]["request_nos"], json!([]));
+    third.shutdown().await;
+}
+
+/// The contents under `DIR/files`, by name.
+fn stored_contents(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("files"))
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn a_file_keeps_one_stored_copy_however_often_it_changes() {
+    use sha2::Digest;
+    use whalet_sim::store::infinia::StoredFile;
+    use whalet_sim::store::{Provider, TenantId};
+    let dir = tempfile::tempdir().unwrap();
+    let app = on_dir(dir.path()).await;
+    let tenant = TenantId::new(Provider::Infinia, "demo-app");
+    let data_dir = whalet_sim::persist::sqlite::data_dir(app.app()).unwrap();
+    let path = "/upload/big.csv.part";
+    // As an SFTP upload does: the file grows, write after write, with commits in between.
+    let put = |data: Vec<u8>, writing: bool| {
+        app.app().store().with_tenant(&tenant, |t| {
+            let size = data.len() as u64;
+            let file = StoredFile {
+                data,
+                size,
+                modified_at: 0,
+                writing,
+            };
+            t.infinia.files.insert(path.to_owned(), file);
+        });
+        data_dir.commit().unwrap();
+    };
+    let mut data = Vec::new();
+    for i in 0..20u8 {
+        data.extend(std::iter::repeat_n(b'a' + i, 1000));
+        put(data.clone(), true);
+    }
+    assert_eq!(
+        stored_contents(dir.path()),
+        Vec::<String>::new(),
+        "open: not stored yet"
+    );
+    put(data.clone(), false);
+    let sha = |bytes: &[u8]| hex::encode(sha2::Sha256::digest(bytes));
+    assert_eq!(
+        stored_contents(dir.path()),
+        [sha(&data)],
+        "closed: stored once"
+    );
+    // Written again (a second upload of the same name): the old content goes.
+    let second = b"name,amount\nlamp,12.50\n".to_vec();
+    put(second.clone(), true);
+    assert_eq!(
+        stored_contents(dir.path()),
+        [sha(&data)],
+        "the closed one stays while open"
+    );
+    put(second.clone(), false);
+    assert_eq!(stored_contents(dir.path()), [sha(&second)]);
+    drop(data_dir);
+    app.shutdown().await;
+
+    let again = on_dir(dir.path()).await;
+    let back = again
+        .app()
+        .store()
+        .with_tenant(&tenant, |t| {
+            t.infinia.files.get(path).map(|f| f.data.clone())
+        })
+        .unwrap();
+    assert_eq!(back, Some(second));
+    // Removed: its content goes at once, not at the next start.
+    again
+        .app()
+        .store()
+        .with_tenant(&tenant, |t| t.infinia.files.remove(path));
+    whalet_sim::persist::sqlite::data_dir(again.app())
+        .unwrap()
+        .commit()
+        .unwrap();
+    assert_eq!(stored_contents(dir.path()), Vec::<String>::new());
+    again.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_import_of_all_state_replaces_the_journal_even_with_an_empty_one() {
+    let app = spawn_app().await;
+    let empty = export(&app, "").await;
+    assert_eq!(ping(&app).await, "SUCCESS");
+    let journal = app.get_json("/__sim/requests").await["requests"].clone();
+    assert_eq!(journal.as_array().unwrap().len(), 1, "{journal}");
+    let (status, body) = import(&app, "", empty).await;
+    assert_eq!(status, 200, "{body}");
+    let journal = app.get_json("/__sim/requests").await["requests"].clone();
+    assert_eq!(journal, json!([]), "the snapshot's journal, which is empty");
+    app.shutdown().await;
 }

@@ -1,0 +1,212 @@
+//! Reading one tenant of a snapshot as strictly as the document around it: a field the
+//! simulator does not read, a balance whose `amount` says another sum than its `minor`, and a
+//! posting that does not move money between at least two accounts are refused, each naming
+//! its path (`tenants["whalet:…"].ledger.postings[3]`). The store's types are read as they
+//! are; what they would silently drop is found by writing the state back (every field, as a
+//! snapshot does) and comparing.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::money::{Currency, Money};
+use crate::store::ledger::Ledger;
+use crate::store::{persist, TenantState};
+
+/// Reads the state of tenant `key` from `value`, refusing what it would not keep.
+pub(super) fn tenant(key: &str, value: &Value) -> Result<TenantState, String> {
+    let path = format!("tenants[{key:?}]");
+    balances(&path, value)?;
+    let state = TenantState::deserialize(value).map_err(|e| format!("{path}: {e}"))?;
+    postings(&path, &state.ledger)?;
+    let written = persist::full(|| serde_json::to_value(&state))
+        .map_err(|e| format!("{path}: cannot be written back: {e}"))?;
+    unread(&path, value, &written)?;
+    Ok(state)
+}
+
+/// Every balance's `amount` (written for people) must say the same sum as its `minor` (read).
+fn balances(path: &str, tenant: &Value) -> Result<(), String> {
+    let Some(rows) = tenant.pointer("/ledger/balances").and_then(Value::as_array) else {
+        return Ok(());
+    };
+    for (i, row) in rows.iter().enumerate() {
+        let (Some(amount), Some(minor), Some(code)) = (
+            row.get("amount").and_then(Value::as_str),
+            row.get("minor").and_then(Value::as_i64),
+            row.get("currency").and_then(Value::as_str),
+        ) else {
+            continue; // an absent amount is fine; a wrong shape is refused when read
+        };
+        let Ok(currency) = Currency::parse(code) else {
+            continue;
+        };
+        let expected = Money::new(minor, currency);
+        if signed_amount(amount, currency) != Some(minor) {
+            return Err(format!(
+                "{path}.ledger.balances[{i}]: amount {} disagrees with minor {minor} ({} {code}); \
+                 correct one of them (minor is the balance)",
+                crate::text::echo(amount),
+                expected.to_decimal_string()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A decimal amount with an optional leading minus, in minor units.
+fn signed_amount(text: &str, currency: Currency) -> Option<i64> {
+    let text = text.trim();
+    match text.strip_prefix('-') {
+        Some(rest) => Money::parse(rest, currency)
+            .ok()
+            .and_then(|m| m.minor.checked_neg()),
+        None => Money::parse(text, currency).ok().map(|m| m.minor),
+    }
+}
+
+/// Every posting moves money between at least two legs, and its legs balance (the ledger's
+/// own invariant check, [`Ledger::verify`], on the postings).
+fn postings(path: &str, ledger: &Ledger) -> Result<(), String> {
+    for (i, posting) in ledger.postings().iter().enumerate() {
+        if posting.legs.len() < 2 {
+            return Err(format!(
+                "{path}.ledger.postings[{i}]: posting {} has {} leg(s); a posting moves money \
+                 between at least two accounts",
+                posting.id,
+                posting.legs.len()
+            ));
+        }
+    }
+    Ledger::from_postings(ledger.postings().to_vec())
+        .verify()
+        .map_err(|e| format!("{path}.ledger.postings: {e}"))
+}
+
+/// Refuses a field of `given` that the state read from it does not have (`written`).
+fn unread(path: &str, given: &Value, written: &Value) -> Result<(), String> {
+    match (given, written) {
+        (Value::Object(g), Value::Object(w)) => {
+            for (key, value) in g {
+                let inner = format!("{path}.{key}");
+                match w.get(key) {
+                    Some(back) => unread(&inner, value, back)?,
+                    // A map left out of the state's JSON while empty is read, not unknown.
+                    None if is_empty(value) => {}
+                    None => {
+                        return Err(format!(
+                            "{inner}: unknown field; the simulator does not read it (a typo, or \
+                             a snapshot of another version?)"
+                        ))
+                    }
+                }
+            }
+            Ok(())
+        }
+        (Value::Array(g), Value::Array(w)) if g.len() == w.len() => g
+            .iter()
+            .zip(w)
+            .enumerate()
+            .try_for_each(|(i, (g, w))| unread(&format!("{path}[{i}]"), g, w)),
+        _ => Ok(()),
+    }
+}
+
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Object(m) => m.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use serde_json::json;
+
+    use super::*;
+
+    fn usd() -> Value {
+        json!({"account": "wallet:U1:B2C:available", "currency": "USD", "minor": 100000,
+               "amount": "1000.00"})
+    }
+
+    fn state(ledger: Value) -> Value {
+        let mut v = persist::full(|| serde_json::to_value(TenantState::default())).unwrap();
+        v["ledger"] = ledger;
+        v
+    }
+
+    fn posting(legs: Value) -> Value {
+        json!({"id": 1, "at": 0, "memo": "m", "legs": legs})
+    }
+
+    fn leg(account: &str, minor: i64) -> Value {
+        json!({"account": account, "amount": {"minor": minor, "currency": "USD"}})
+    }
+
+    #[test]
+    fn a_default_state_and_a_balanced_ledger_read() {
+        let legs = json!([
+            leg("external:bank", -100000),
+            leg("wallet:U1:B2C:available", 100000)
+        ]);
+        let ledger = json!({"balances": [usd()], "postings": [posting(legs)]});
+        assert!(tenant("whalet:1", &state(ledger)).is_ok());
+        let negative = json!({"account": "external:bank", "currency": "USD", "minor": -5,
+                              "amount": "-0.05"});
+        let ledger = json!({"balances": [negative], "postings": []});
+        assert!(tenant("whalet:1", &state(ledger)).is_ok());
+    }
+
+    #[test]
+    fn an_unknown_field_is_refused_naming_its_path() {
+        let mut v = state(json!({"balances": [], "postings": []}));
+        v["bogus"] = json!(1);
+        let e = tenant("whalet:1", &v).err().unwrap();
+        assert!(
+            e.starts_with(r#"tenants["whalet:1"].bogus: unknown field"#),
+            "{e}"
+        );
+        let mut v = state(json!({"balances": [], "postings": []}));
+        v["whalet"]["users"] = json!({});
+        v["whalet"]["userz"] = json!({"U1": {}});
+        let e = tenant("whalet:1", &v).err().unwrap();
+        assert!(
+            e.starts_with(r#"tenants["whalet:1"].whalet.userz: unknown"#),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_amount_that_disagrees_with_minor_is_refused() {
+        let mut row = usd();
+        row["amount"] = json!("100.00");
+        let v = state(json!({"balances": [row], "postings": []}));
+        let e = tenant("whalet:1", &v).err().unwrap();
+        assert!(
+            e.starts_with(
+                r#"tenants["whalet:1"].ledger.balances[0]: amount "100.00" disagrees with minor 100000 (1000.00 USD)"#
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_posting_without_two_balancing_legs_is_refused() {
+        let v = state(json!({"balances": [], "postings": [posting(json!([]))]}));
+        let e = tenant("whalet:1", &v).err().unwrap();
+        assert!(
+            e.starts_with(r#"tenants["whalet:1"].ledger.postings[0]: posting 1 has 0 leg(s)"#),
+            "{e}"
+        );
+        let legs = json!([leg("external:bank", -5), leg("wallet:U1:B2C:available", 4)]);
+        let v = state(json!({"balances": [], "postings": [posting(legs)]}));
+        let e = tenant("whalet:1", &v).err().unwrap();
+        assert!(
+            e.starts_with(r#"tenants["whalet:1"].ledger.postings: posting 1 (m) is off by -1"#),
+            "{e}"
+        );
+    }
+}
