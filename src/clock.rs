@@ -9,13 +9,23 @@
 //! taken off the timer queue (under the queue's lock) until its future ends, however it ends;
 //! `advance` never moves time while a job is in flight, so work started at an instant (e.g. a
 //! delivery attempt waiting for a partner's answer) finishes at that instant in virtual time.
+//!
+//! Jobs start one at a time in a fixed order, due time then scheduling order (a timeline's file
+//! order), and a job runs up to its first wait before the next starts: the state changes a job
+//! makes before it waits (a trigger, a review's decision) are applied in that order, so the same
+//! timers give the same ids and outcomes every run. What a job does after a wait (a delivery's
+//! HTTP exchange and its recording) is handed off to a task of its own and runs alongside the
+//! later jobs, so a slow partner never holds the other timers back.
+//!
 //! Boundary: the clock knows nothing of what jobs do; the outbox and surfaces schedule them.
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
@@ -27,7 +37,8 @@ use tokio_util::sync::CancellationToken;
 pub type Millis = i64;
 
 pub type JobFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
-/// Work to run when it falls due.
+/// Work to run when it falls due. Its part up to its first wait runs in order with the other
+/// jobs (see the module's doc); the rest runs in a task of its own.
 pub type Job = Box<dyn FnOnce() -> JobFuture + Send>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -141,8 +152,11 @@ struct Inner {
     idle: Notify,
     changed: Notify,
     advancing: tokio::sync::Mutex<()>,
+    /// Set (under the `timers` lock) while an advance runs: the driver then starts nothing, so
+    /// every job of the advance starts in order from one place.
+    held: AtomicBool,
     /// Whether durable timer changes are logged (a data directory is attached).
-    tracking: std::sync::atomic::AtomicBool,
+    tracking: AtomicBool,
     record_log: Mutex<Vec<RecordChange>>,
     on_record_change: Mutex<Option<Arc<dyn Fn() + Send + Sync>>>,
 }
@@ -170,7 +184,8 @@ impl Clock {
                 idle: Notify::new(),
                 changed: Notify::new(),
                 advancing: tokio::sync::Mutex::new(()),
-                tracking: std::sync::atomic::AtomicBool::new(false),
+                held: AtomicBool::new(false),
+                tracking: AtomicBool::new(false),
                 record_log: Mutex::new(Vec::new()),
                 on_record_change: Mutex::new(None),
             }),
@@ -343,84 +358,100 @@ impl Clock {
     }
 
     /// Moves virtual time forward by `ms` (at most [`MAX_ADVANCE_MS`]), running every timer that
-    /// falls due, in due order, each with `now()` at its due time; timers due at the same instant
-    /// run concurrently. Before time moves past an instant, every job started at or before it
-    /// has finished (so a delivery attempt's answer, or its timeout, is recorded at the virtual
-    /// time it was sent; a hung partner costs wall time, never virtual time). Returns how many
-    /// timers ran. Advances are serialised.
+    /// falls due, each with `now()` at its due time, one at a time in due order and, at the same
+    /// instant, in scheduling order (see the module's doc). Before time moves past an instant,
+    /// every job started at or before it has finished (so a delivery attempt's answer, or its
+    /// timeout, is recorded at the virtual time it was sent; a hung partner costs wall time,
+    /// never virtual time). Returns how many timers ran. Advances are serialised.
     pub async fn advance(&self, ms: i64) -> usize {
         let _guard = self.inner.advancing.lock().await;
+        let _held = Held::new(self);
         self.wait_idle().await;
         let target = self.now().saturating_add(ms.clamp(0, MAX_ADVANCE_MS));
         let mut ran = 0;
         loop {
-            let batch = self.take_due_batch(target);
-            if batch.is_empty() {
-                break;
+            match self.take_next(target) {
+                Next::Done => break,
+                Next::Settle => self.wait_idle().await,
+                Next::Run(timer) => {
+                    ran += 1;
+                    self.start(*timer);
+                }
             }
-            ran += batch.len();
-            let handles: Vec<_> = batch.into_iter().map(|t| self.start(t)).collect();
-            for handle in handles {
-                let _ = handle.await;
-            }
-            // Jobs the driver started meanwhile (due at this same instant) settle too.
-            self.wait_idle().await;
         }
+        self.wait_idle().await;
         self.set_virtual(target);
         ran
     }
 
-    /// Takes every timer at the earliest due time if it is <= `limit`, stepping the clock there.
-    /// The taken timers count as in flight from this moment (under the same lock), so nobody
-    /// can observe "no timers, nothing in flight" in between.
-    fn take_due_batch(&self, limit: Millis) -> Vec<(u64, Timer)> {
+    /// Takes the earliest timer if it is due at or before `limit`, stepping the clock to its due
+    /// time; [`Next::Settle`] instead when that would move time while a job is in flight, or
+    /// when nothing is due but a job in flight may still schedule something. The
+    /// taken timer counts as in flight from this moment (under the same lock), so nobody can
+    /// observe "no timers, nothing in flight" in between.
+    fn take_next(&self, limit: Millis) -> Next {
         let mut timers = self.inner.timers.lock();
-        let Some((&(due, _), _)) = timers.iter().next() else {
-            return Vec::new();
+        let busy = self.inner.in_flight.load(Ordering::Acquire) > 0;
+        let next = timers
+            .keys()
+            .next()
+            .copied()
+            .filter(|&(due, _)| due <= limit);
+        let Some((due, id)) = next else {
+            // A job still in flight may schedule more (a delivery's retry).
+            return if busy { Next::Settle } else { Next::Done };
         };
-        if due > limit {
-            return Vec::new();
+        if due > self.now() && busy {
+            return Next::Settle;
         }
-        let keys: Vec<_> = timers
-            .range((due, 0)..=(due, u64::MAX))
-            .map(|(k, _)| *k)
-            .collect();
-        let batch: Vec<(u64, Timer)> = keys
-            .iter()
-            .filter_map(|k| timers.remove(k).map(|t| (k.1, t)))
-            .collect();
-        self.inner
-            .in_flight
-            .fetch_add(batch.len(), Ordering::AcqRel);
+        let Some(timer) = timers.remove(&(due, id)) else {
+            return Next::Done;
+        };
+        self.inner.in_flight.fetch_add(1, Ordering::AcqRel);
         drop(timers);
-        if due > self.now() {
-            self.set_virtual(due);
-        }
-        batch
+        self.set_virtual(due);
+        Next::Run(Box::new((id, timer)))
     }
 
-    /// Takes every timer due at or before `now`, counting them in flight under the lock.
-    fn take_due_now(&self, now: Millis) -> Vec<(u64, Timer)> {
+    /// Takes the earliest timer if it is due at or before `now` and no advance holds the queue,
+    /// counting it in flight under the lock.
+    fn take_due_now(&self, now: Millis) -> Option<(u64, Timer)> {
         let mut timers = self.inner.timers.lock();
-        let keys: Vec<_> = timers.range(..=(now, u64::MAX)).map(|(k, _)| *k).collect();
-        let due: Vec<(u64, Timer)> = keys
-            .iter()
-            .filter_map(|k| timers.remove(k).map(|t| (k.1, t)))
-            .collect();
-        self.inner.in_flight.fetch_add(due.len(), Ordering::AcqRel);
-        due
+        if self.inner.held.load(Ordering::Acquire) {
+            return None;
+        }
+        let key = *timers.keys().next().filter(|&&(due, _)| due <= now)?;
+        let timer = timers.remove(&key)?;
+        self.inner.in_flight.fetch_add(1, Ordering::AcqRel);
+        Some((key.1, timer))
     }
 
-    /// Spawns a taken timer's job; the in-flight count drops when it ends, even by a panic. A
-    /// durable timer's record is logged as gone when its job ends (a process killed meanwhile
-    /// runs it again on restart: at least once).
-    fn start(&self, (id, timer): (u64, Timer)) -> tokio::task::JoinHandle<()> {
+    /// Runs a taken timer's job up to its first wait here, then hands the rest (if any) to a
+    /// task of its own; the in-flight count drops when the job ends, even by a panic (logged,
+    /// and the clock goes on). A durable timer's record is logged as gone when its job ends (a
+    /// process killed meanwhile runs it again on restart: at least once).
+    fn start(&self, (id, timer): (u64, Timer)) {
         let guard = InFlight(self.clone(), timer.record.is_some().then_some(id));
-        let fut = (timer.job)();
-        tokio::spawn(async move {
-            let _guard = guard;
-            fut.await;
-        })
+        let Timer { label, job, .. } = timer;
+        let first = std::panic::catch_unwind(AssertUnwindSafe(move || {
+            let mut future = job();
+            match future
+                .as_mut()
+                .poll(&mut Context::from_waker(Waker::noop()))
+            {
+                Poll::Ready(()) => None,
+                Poll::Pending => Some(future),
+            }
+        }));
+        match first {
+            Ok(None) => {}
+            // Polled again at once by its task, which registers the real waker.
+            Ok(Some(rest)) => drop(tokio::spawn(async move {
+                let _guard = guard;
+                rest.await;
+            })),
+            Err(_) => tracing::error!(label, "a timer's job panicked"),
+        }
     }
 
     fn set_virtual(&self, to: Millis) {
@@ -445,8 +476,8 @@ impl Clock {
     pub async fn run_driver(self, stop: CancellationToken) {
         loop {
             let changed = self.inner.changed.notified();
-            for timer in self.take_due_now(self.now()) {
-                drop(self.start(timer));
+            while let Some(timer) = self.take_due_now(self.now()) {
+                self.start(timer);
             }
             let next_due = self.inner.timers.lock().keys().next().map(|k| k.0);
             let wait = next_due.and_then(|due| self.inner.state.lock().wall_until(due));
@@ -456,6 +487,37 @@ impl Clock {
                 _ = sleep_opt(wait) => {}
             }
         }
+    }
+}
+
+/// What [`Clock::take_next`] found.
+enum Next {
+    /// A timer to run now.
+    Run(Box<(u64, Timer)>),
+    /// The jobs in flight finish first (the next timer is at a later instant, or none is due).
+    Settle,
+    /// Nothing falls due within the advance.
+    Done,
+}
+
+/// An advance's hold on the queue (see `Inner::held`); released however the advance ends.
+struct Held(Clock);
+
+impl Held {
+    fn new(clock: &Clock) -> Self {
+        let _timers = clock.inner.timers.lock();
+        clock.inner.held.store(true, Ordering::Release);
+        Self(clock.clone())
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let timers = self.0.inner.timers.lock();
+        self.0.inner.held.store(false, Ordering::Release);
+        drop(timers);
+        // Timers that fell due meanwhile (real or scaled time) are the driver's again.
+        self.0.inner.changed.notify_one();
     }
 }
 
@@ -587,6 +649,123 @@ mod tests {
             vec![(1_001_000, "a"), (1_002_000, "b"), (1_003_000, "c")]
         );
         assert_eq!(clock.pending().len(), 1);
+    }
+
+    /// Schedules `count` jobs at `at`, each a read-modify-write of one counter with a pause in
+    /// between (no await: a state change under a lock), logging its name and what it read.
+    fn racers(clock: &Clock, at: Millis, count: usize) -> Arc<StdMutex<Vec<(usize, usize)>>> {
+        let log = Arc::new(StdMutex::new(Vec::new()));
+        let counter = Arc::new(AtomicUsize::new(0));
+        for name in 0..count {
+            let (l, c) = (log.clone(), counter.clone());
+            clock.schedule_at(
+                at,
+                format!("racer {name}"),
+                Box::new(move || {
+                    Box::pin(async move {
+                        let seen = c.load(Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_millis(2));
+                        c.store(seen + 1, Ordering::SeqCst);
+                        l.lock().unwrap().push((name, seen));
+                    })
+                }),
+            );
+        }
+        log
+    }
+
+    fn in_order(count: usize) -> Vec<(usize, usize)> {
+        (0..count).map(|n| (n, n)).collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn timers_due_at_the_same_instant_run_one_after_another_in_scheduling_order() {
+        let clock = Clock::new(ClockMode::Manual, Some(0));
+        let log = racers(&clock, 1_000, 12);
+        assert_eq!(clock.advance(2_000).await, 12);
+        assert_eq!(*log.lock().unwrap(), in_order(12));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn the_driver_starts_timers_due_at_the_same_instant_in_order_too() {
+        let clock = Clock::new(ClockMode::Scaled { scale: 0.001 }, Some(0));
+        let log = racers(&clock, 1_000, 12);
+        let stop = CancellationToken::new();
+        tokio::spawn(clock.clone().run_driver(stop.clone()));
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while log.lock().unwrap().len() < 12 || clock.in_flight() > 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(*log.lock().unwrap(), in_order(12));
+        stop.cancel();
+    }
+
+    /// A job waiting at an instant (a delivery for its partner's answer) lets the next job of
+    /// that instant start; time moves on only once both have ended.
+    #[tokio::test]
+    async fn a_waiting_job_does_not_hold_back_the_next_one() {
+        let clock = Clock::new(ClockMode::Manual, Some(0));
+        let log = Arc::new(StdMutex::new(Vec::new()));
+        let (answer, answered) = tokio::sync::oneshot::channel::<()>();
+        let (c, l) = (clock.clone(), log.clone());
+        clock.schedule_at(
+            1_000,
+            "waits",
+            Box::new(move || {
+                Box::pin(async move {
+                    l.lock().unwrap().push((c.now(), "sent"));
+                    let _ = answered.await;
+                    l.lock().unwrap().push((c.now(), "answered"));
+                })
+            }),
+        );
+        let l = log.clone();
+        clock.schedule_at(
+            1_000,
+            "answers",
+            Box::new(move || {
+                Box::pin(async move {
+                    l.lock().unwrap().push((1_000, "next"));
+                    let _ = answer.send(());
+                })
+            }),
+        );
+        recorder(&clock, &log, 2_000, "later");
+        let ran = tokio::time::timeout(Duration::from_secs(5), clock.advance(5_000)).await;
+        assert_eq!(ran, Ok(3));
+        assert_eq!(
+            *log.lock().unwrap(),
+            vec![
+                (1_000, "sent"),
+                (1_000, "next"),
+                (1_000, "answered"),
+                (2_000, "later")
+            ]
+        );
+    }
+
+    /// A delivery that fails after waiting for its partner schedules its retry: the retry runs
+    /// within the same advance, at its own due time.
+    #[tokio::test]
+    async fn what_a_waiting_job_schedules_runs_within_the_same_advance() {
+        let clock = Clock::new(ClockMode::Manual, Some(0));
+        let log = Arc::new(StdMutex::new(Vec::new()));
+        let (c, l) = (clock.clone(), log.clone());
+        clock.schedule_at(
+            1_000,
+            "attempt",
+            Box::new(move || {
+                Box::pin(async move {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    recorder(&c, &l, c.now() + 2_000, "retry");
+                })
+            }),
+        );
+        assert_eq!(clock.advance(10_000).await, 2);
+        assert_eq!(*log.lock().unwrap(), vec![(3_000, "retry")]);
     }
 
     #[tokio::test]

@@ -182,10 +182,15 @@ impl<'de> Deserialize<'de> for OneOrMany {
 
 impl OneOrMany {
     pub fn matches(&self, operation: &str) -> bool {
-        self.0.iter().any(|p| match p.strip_suffix('*') {
-            Some(prefix) => operation.starts_with(prefix),
-            None => p == operation,
-        })
+        self.0.iter().any(|p| pattern_matches(p, operation))
+    }
+}
+
+/// Whether one `operation` entry (a name, or a prefix with a trailing `*`) matches `operation`.
+pub fn pattern_matches(pattern: &str, operation: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => operation.starts_with(prefix),
+        None => pattern == operation,
     }
 }
 

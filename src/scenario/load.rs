@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::format::{ScenarioFile, Surface, Tenant};
+use super::format::{pattern_matches, RuleSpec, ScenarioFile, Surface, Tenant};
 use crate::trigger::TriggerDef;
 
 /// Where a scenario came from and why it could not be loaded.
@@ -31,11 +31,28 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
-/// Parses and checks one scenario. JSON when the text starts with `{`, TOML otherwise.
+/// The operations a scenario's rules may name: (surface, canonical name) of each operation the
+/// simulator decides through the scenario engine (`contract::Catalog::operations` lists them).
+pub type Operations<'a> = &'a [(&'a str, &'a str)];
+
+/// Parses and checks one scenario, without the list of operations to check rule operations
+/// against (see [`parse_checked`]).
 pub fn parse<C>(
     text: &str,
     file: &str,
     triggers: &[TriggerDef<C>],
+) -> Result<ScenarioFile, LoadError> {
+    parse_checked(text, file, triggers, &[])
+}
+
+/// Parses and checks one scenario. JSON when the text starts with `{`, TOML otherwise. A rule's
+/// `operation` must name (or, with a trailing `*`, match) one of `operations` on the rule's
+/// surface; an empty `operations` leaves operation names unchecked.
+pub fn parse_checked<C>(
+    text: &str,
+    file: &str,
+    triggers: &[TriggerDef<C>],
+    operations: Operations<'_>,
 ) -> Result<ScenarioFile, LoadError> {
     let at = |offset: usize, reason: String| {
         let (line, column) = line_col(text, offset);
@@ -47,16 +64,10 @@ pub fn parse<C>(
         }
     };
     let mut parsed: ScenarioFile = if text.trim_start().starts_with('{') {
-        serde_json::from_str(text).map_err(|e| LoadError {
-            file: file.to_owned(),
-            line: e.line(),
-            column: e.column(),
-            reason: e
-                .to_string()
-                .split(" at line ")
-                .next()
-                .unwrap_or("")
-                .to_owned(),
+        serde_json::from_str(text).map_err(|e| {
+            let reason = e.to_string();
+            let reason = reason.split(" at line ").next().unwrap_or("");
+            at(super::json_span::error_offset(text, &e), reason.to_owned())
         })?
     } else {
         toml::from_str(text).map_err(|e| {
@@ -64,8 +75,13 @@ pub fn parse<C>(
             at(offset, e.message().trim().to_owned())
         })?
     };
-    check(&parsed, triggers)
-        .map_err(|(needle, nth, reason)| at(find_nth(text, &needle, nth).unwrap_or(0), reason))?;
+    check(&parsed, triggers, operations).map_err(|(needle, nth, reason)| {
+        // A TOML value may be in single quotes.
+        let offset = find_nth(text, &needle, nth)
+            .or_else(|| find_nth(text, &needle.replace('"', "'"), nth))
+            .unwrap_or(0);
+        at(offset, reason)
+    })?;
     parsed.text = text.to_owned();
     Ok(parsed)
 }
@@ -75,7 +91,11 @@ pub fn parse<C>(
 /// At most this many rules, timeline events or outages in one scenario.
 pub const MAX_ENTRIES: usize = 1000;
 
-fn check<C>(s: &ScenarioFile, triggers: &[TriggerDef<C>]) -> Result<(), (String, usize, String)> {
+fn check<C>(
+    s: &ScenarioFile,
+    triggers: &[TriggerDef<C>],
+    operations: Operations<'_>,
+) -> Result<(), (String, usize, String)> {
     for (what, header, count) in [
         ("rules", "[[rule]]", s.rules.len()),
         ("timeline events", "[[timeline]]", s.timeline.len()),
@@ -129,18 +149,16 @@ fn check<C>(s: &ScenarioFile, triggers: &[TriggerDef<C>]) -> Result<(), (String,
                 "on the Whalet surface http_status goes with a code (e.g. code = \"FAILURE\")",
             );
         }
-        if let (Some(surface), Some(code)) = (rule.surface, &then.code) {
-            let (known, scheme) = surface_codes(surface);
-            if !known.contains(&code.as_str()) {
-                return Err((
-                    format!("\"{code}\""),
-                    0,
-                    format!(
-                        "rule {label:?}: {code:?} is not {scheme}; one of {}",
-                        known.join(", ")
-                    ),
-                ));
-            }
+        check_operations(rule, operations).map_err(|(pattern, why)| {
+            (
+                format!("\"{pattern}\""),
+                0,
+                format!("rule {label:?}: {why}"),
+            )
+        })?;
+        if let Some(code) = &then.code {
+            check_code(rule, code, operations)
+                .map_err(|why| (format!("\"{code}\""), 0, format!("rule {label:?}: {why}")))?;
         }
         if then.drop_connection && (then.code.is_some() || then.http_status.is_some()) {
             return refuse("drop_connection sends no answer, so code and http_status cannot apply");
@@ -196,6 +214,102 @@ fn check<C>(s: &ScenarioFile, triggers: &[TriggerDef<C>]) -> Result<(), (String,
     Ok(())
 }
 
+/// Each of the rule's operation patterns must match an operation of its surface (of any surface
+/// when it names none). On error: the pattern and why.
+fn check_operations(rule: &RuleSpec, operations: Operations<'_>) -> Result<(), (String, String)> {
+    let (Some(patterns), false) = (&rule.operation, operations.is_empty()) else {
+        return Ok(());
+    };
+    let surface = rule.surface.map(Surface::as_str);
+    let known: Vec<&str> = operations
+        .iter()
+        .filter(|(s, _)| surface.is_none_or(|want| *s == want))
+        .map(|(_, name)| *name)
+        .collect();
+    for pattern in &patterns.0 {
+        if known.iter().any(|name| pattern_matches(pattern, name)) {
+            continue;
+        }
+        let lead = match surface {
+            Some(s) => format!("surface {s} has no operation"),
+            None => "no surface has an operation".to_owned(),
+        };
+        let near = crate::text::nearest(pattern.trim_end_matches('*'), &known)
+            .map(|n| format!("; did you mean {n:?}?"))
+            .unwrap_or_default();
+        let how = if pattern.ends_with('*') {
+            "starting with"
+        } else {
+            "named"
+        };
+        return Err((
+            pattern.clone(),
+            format!(
+                "{lead} {how} {:?}{near} (`GET /__sim/operations` lists them)",
+                pattern.trim_end_matches('*')
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A rule's sync `code` must be its surface's own. A rule without a surface answers with the
+/// scheme of whichever surface it matches, so its code must belong to every surface its
+/// operations are on, or, when it names no operation, to some surface.
+fn check_code(rule: &RuleSpec, code: &str, operations: Operations<'_>) -> Result<(), String> {
+    let surfaces: Vec<Surface> = match (rule.surface, &rule.operation) {
+        (Some(surface), _) => vec![surface],
+        (None, Some(patterns)) if !operations.is_empty() => Surface::ALL
+            .iter()
+            .copied()
+            .filter(|s| {
+                operations
+                    .iter()
+                    .any(|(on, name)| *on == s.as_str() && patterns.matches(name))
+            })
+            .collect(),
+        (None, _) => {
+            let fits = Surface::ALL
+                .iter()
+                .any(|s| surface_codes(*s).0.contains(&code));
+            return if fits {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{code:?} is no surface's code; {}",
+                    Surface::ALL
+                        .iter()
+                        .filter(|s| **s != Surface::Platform)
+                        .map(|s| codes_of(*s))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ))
+            };
+        }
+    };
+    for surface in surfaces {
+        let (known, scheme) = surface_codes(surface);
+        if !known.contains(&code) {
+            let on = if rule.surface.is_some() {
+                String::new()
+            } else {
+                format!(" (the rule's operations are on {})", surface.as_str())
+            };
+            return Err(format!(
+                "{code:?} is not {scheme}{on}; one of {}",
+                known.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `a Whalet code: A, B, ...`.
+fn codes_of(surface: Surface) -> String {
+    let (known, scheme) = surface_codes(surface);
+    format!("{scheme}: {}", known.join(", "))
+}
+
 /// How many earlier timeline events name the same trigger (to find the right line).
 fn same_before(s: &ScenarioFile, i: usize) -> usize {
     let name = s.timeline.get(i).map(|e| e.event.as_str());
@@ -246,6 +360,76 @@ mod tests {
         assert_eq!(e.line, 2, "{e}");
         let e = parse::<()>("{\"name\": \"x\",\n \"seed\": \"no\"}", "b.json", &[]).unwrap_err();
         assert_eq!(e.line, 2, "{e}");
+    }
+
+    const OPERATIONS: Operations<'static> = &[
+        ("whalet", "connectivity"),
+        ("whalet", "payoutApply"),
+        ("platform", "connectivity"),
+        ("pockyt", "/v3/payouts"),
+        ("pockyt", "/v3/payouts/query"),
+    ];
+
+    fn rule(body: &str) -> Result<ScenarioFile, LoadError> {
+        let text = format!("name = \"t\"\n[[rule]]\n{body}");
+        parse_checked::<()>(&text, "t.toml", &[], OPERATIONS)
+    }
+
+    #[test]
+    fn an_operation_no_surface_serves_is_refused_with_the_nearest_name() {
+        let e = rule("surface = \"pockyt\"\noperation = \"/v3/payout/pay\"\n").unwrap_err();
+        assert_eq!((e.line, e.column), (4, 13), "{e}");
+        assert!(
+            e.reason
+                .contains("surface pockyt has no operation named \"/v3/payout/pay\""),
+            "{e}"
+        );
+        let e = rule("surface = \"whalet\"\noperation = [\"payoutApply\", \"connectivty\"]\n")
+            .unwrap_err();
+        assert!(e.reason.contains("did you mean \"connectivity\"?"), "{e}");
+        assert_eq!((e.line, e.column), (4, 29), "{e}");
+        let e = rule("operation = 'withdraw'\n").unwrap_err();
+        assert!(
+            e.reason
+                .contains("no surface has an operation named \"withdraw\""),
+            "{e}"
+        );
+        assert_eq!((e.line, e.column), (3, 13), "{e}");
+        let e = rule("operation = \"/v3/payee*\"\n").unwrap_err();
+        assert!(e.reason.contains("starting with \"/v3/payee\""), "{e}");
+        // Another surface's operation is no operation of this one.
+        assert!(rule("surface = \"infinia\"\noperation = \"connectivity\"\n").is_err());
+        for fine in [
+            "operation = [\"connectivity\", \"/v3/payouts*\"]\n",
+            "surface = \"pockyt\"\noperation = \"/v3/payouts*\"\n",
+            "surface = \"platform\"\noperation = \"connectivity\"\n",
+        ] {
+            assert!(rule(fine).is_ok(), "{fine}");
+        }
+    }
+
+    #[test]
+    fn a_rule_without_a_surface_still_answers_with_a_surface_code() {
+        let e = rule("[rule.then]\ncode = \"NOPE\"\n").unwrap_err();
+        assert!(e.reason.contains("\"NOPE\" is no surface's code"), "{e}");
+        assert_eq!(e.line, 4, "{e}");
+        let e = parse::<()>(
+            "name = \"t\"\n[[rule]]\nthen = { code = \"NOPE\" }\n",
+            "t",
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.reason.contains("no surface's code"), "{e}");
+        assert!(rule("[rule.then]\ncode = \"FAILURE\"\n").is_ok());
+        // Operations on Pockyt only: the code must be a Pockyt ret_code.
+        let e = rule("operation = \"/v3/payouts\"\n[rule.then]\ncode = \"FAILURE\"\n").unwrap_err();
+        assert!(
+            e.reason
+                .contains("not a Pockyt ret_code (the rule's operations are on pockyt)"),
+            "{e}"
+        );
+        // On Whalet and whalet-platform: a Whalet code fits both.
+        assert!(rule("operation = \"connectivity\"\n[rule.then]\ncode = \"FAILURE\"\n").is_ok());
     }
 
     #[test]

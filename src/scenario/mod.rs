@@ -9,6 +9,7 @@
 
 mod engine;
 pub mod format;
+mod json_span;
 pub mod load;
 pub mod matcher;
 pub mod persist;

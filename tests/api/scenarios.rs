@@ -188,6 +188,43 @@ async fn every_shipped_scenario_loads() {
     app.shutdown().await;
 }
 
+/// docs/SCENARIOS.md lists every shipped scenario with the tests that run it, and those tests
+/// exist.
+#[test]
+fn the_shipped_scenarios_table_lists_every_file_and_real_tests() {
+    let doc = std::fs::read_to_string(repo_path("docs/SCENARIOS.md")).unwrap();
+    let table = doc.split("## A complete example").next().unwrap();
+    let mut listed = Vec::new();
+    for row in table.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = row.split(" | ").collect();
+        listed.push(
+            cells[0]
+                .trim_start_matches("| ")
+                .trim_matches('`')
+                .to_owned(),
+        );
+        let tests = cells.last().unwrap().trim_end_matches(" |");
+        for test in tests.split(", ").map(|t| t.trim_matches('`')) {
+            let (module, name) = test.split_once("::").expect(row);
+            let source = std::fs::read_to_string(repo_path(&format!("tests/api/{module}.rs")))
+                .unwrap_or_else(|e| panic!("{test}: {e}"));
+            let wanted = format!("fn {}", name.trim_end_matches('*'));
+            assert!(source.contains(&wanted), "{test} (in {row}) is no test");
+        }
+    }
+    let mut shipped: Vec<String> = std::fs::read_dir(repo_path("scenarios"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".toml"))
+        .collect();
+    shipped.sort();
+    listed.sort();
+    assert_eq!(
+        listed, shipped,
+        "docs/SCENARIOS.md's table of shipped scenarios"
+    );
+}
+
 #[tokio::test]
 async fn a_broken_scenario_file_stops_startup_naming_file_line_and_reason() {
     let dir = tempfile::tempdir().unwrap();
@@ -242,6 +279,60 @@ async fn a_broken_scenario_posted_at_run_time_is_rejected_and_changes_nothing() 
         app.get_json("/__sim/scenarios").await["scenarios"],
         json!([])
     );
+    app.shutdown().await;
+}
+
+/// A rule without a surface answers with the code of whichever surface it matches: a code that
+/// is no surface's is refused at load, as it is for a rule with a surface.
+#[tokio::test]
+async fn a_code_no_surface_has_is_refused_without_a_surface_too() {
+    let app = spawn_app().await;
+    let text = "name = \"t12\"\n[[rule]]\n[rule.then]\ncode = \"NOPE\"\n";
+    let (status, body) = app.load_scenario(text, "").await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        (body["line"].clone(), body["column"].clone()),
+        (json!(4), json!(8)),
+        "{body}"
+    );
+    assert!(
+        body["reason"]
+            .as_str()
+            .unwrap()
+            .contains("\"NOPE\" is no surface's code"),
+        "{body}"
+    );
+    let text = "name = \"t12\"\n[[rule]]\n[rule.then]\ncode = \"SYS-008\"\n";
+    assert_eq!(app.load_scenario(text, "").await.0, 200);
+    app.shutdown().await;
+}
+
+/// JSON errors name the line and column where the offending key or value starts, as TOML's do.
+#[tokio::test]
+async fn json_scenario_errors_name_the_column_of_the_offending_text() {
+    let app = spawn_app().await;
+    for (text, line, column) in [
+        ("{\"name\":\"j3\",\n\"rule\":[{\"nth\":0}]}", 2, 16),
+        (
+            "{\"name\":\"j3\",\n\"rule\":[{\"nth\":1, \"bogus\": true}]}",
+            2,
+            19,
+        ),
+        ("{\"name\":\"j3\", \"seed\": \"no\"}", 1, 23),
+        (
+            "{\"name\":\"j3\",\n\"rule\":[{\"window\":\"5 sec\"}]}",
+            2,
+            19,
+        ),
+    ] {
+        let (status, body) = app.load_scenario(text, "").await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(
+            (body["line"].clone(), body["column"].clone()),
+            (json!(line), json!(column)),
+            "{text}: {body}"
+        );
+    }
     app.shutdown().await;
 }
 
@@ -626,5 +717,65 @@ async fn rule_outcomes_reach_the_partner_as_written() {
         received.iter().any(|r| r.error.is_some()),
         "the corrupted signature is refused by the receiver"
     );
+    app.shutdown().await;
+}
+
+/// Three timeline events at the same instant, whose outcomes and ids depend on their order: a USD
+/// account, an EUR account, then a USD payment to "the newest ACTIVE account".
+const SAME_INSTANT: &str = r#"
+name = "race"
+tenant = "whalet:202400000000001"
+[[timeline]]
+at = "1s"
+event = "whalet.account.ready"
+params = { currency = "USD", outUserId = "first" }
+[[timeline]]
+at = "1s"
+event = "whalet.account.ready"
+params = { currency = "EUR", outUserId = "second" }
+[[timeline]]
+at = "1s"
+event = "whalet.collection.received"
+params = { amount = "1.00", currency = "USD", fundSource = "B2C" }
+"#;
+
+/// Loads [`SAME_INSTANT`], fires it and returns what fired, times made relative to the load.
+async fn race_once(app: &TestApp) -> Vec<Value> {
+    let loaded_at = app.get_json("/__sim/clock").await["now"].as_i64().unwrap();
+    assert_eq!(app.load_scenario(SAME_INSTANT, "").await.0, 200);
+    app.advance(2.0).await;
+    let fired = app.get_json("/__sim/scenarios/race").await["fired"].clone();
+    app.post("/__sim/reset", &json!({})).await;
+    app.delete("/__sim/scenarios").await;
+    fired
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let mut f = f.clone();
+            f["at"] = json!(f["at"].as_i64().unwrap() - loaded_at);
+            f
+        })
+        .collect()
+}
+
+// Several workers, as in the server: timers started together really run at the same time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn timeline_events_at_the_same_instant_fire_in_file_order_every_run() {
+    let app = spawn_app().await;
+    let first = race_once(&app).await;
+    let outcomes: Vec<(i64, bool)> = first
+        .iter()
+        .map(|f| (f["index"].as_i64().unwrap(), f["ok"] == true))
+        .collect();
+    // The payment goes to the newest account, the EUR one, which refuses USD.
+    assert_eq!(
+        outcomes,
+        vec![(1, true), (2, true), (3, false)],
+        "{first:?}"
+    );
+    for _ in 0..10 {
+        assert_eq!(race_once(&app).await, first);
+    }
     app.shutdown().await;
 }
