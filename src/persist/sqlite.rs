@@ -573,95 +573,57 @@ fn refuse_foreign_tables(conn: &Connection) -> Result<(), String> {
     ))
 }
 
-/// The data directory's lock file, `DIR/whalet-sim.lock`: it names the simulator using the
-/// directory by its process id and start time ([`this_process`]). Dropping it removes the file.
+/// The data directory's lock file, `DIR/whalet-sim.lock`, held with an exclusive `flock` for as
+/// long as the simulator uses the directory. The kernel releases the lock when the process ends
+/// however it ends (`kill -9` included), so whether another simulator holds it never depends on
+/// process ids (in a container every simulator is process 1). The file names the holder's process
+/// id for the refusal's message; it is emptied on release and left in place (removing it would
+/// let a third simulator lock a new file while a second still holds the old one).
 struct DirLock {
-    path: PathBuf,
+    file: File,
 }
 
 impl Drop for DirLock {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        let _ = self.file.set_len(0);
     }
 }
 
-/// Creates the lock file naming this process. An existing one is refused while the process it
-/// names still runs ([`still_running`]), and taken over with a warning otherwise (a simulator
-/// that was killed leaves its lock file behind).
+/// Takes the lock file: refused, naming the holder's process, while another simulator holds it;
+/// a file left by a simulator that no longer runs (it names a process) is taken over with a
+/// warning.
 fn take_lock(path: &Path) -> Result<DirLock, String> {
-    use std::io::Write;
-    for _ in 0..2 {
-        match File::options().write(true).create_new(true).open(path) {
-            Ok(mut file) => {
-                file.write_all(this_process().as_bytes())
-                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-                return Ok(DirLock {
-                    path: path.to_owned(),
-                });
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let holder = std::fs::read_to_string(path).unwrap_or_default();
-                let pid = holder.split_whitespace().next().unwrap_or("");
-                if still_running(&holder) {
-                    return Err(format!(
-                        "in use by another running simulator (process {pid} holds {})",
-                        path.display()
-                    ));
-                }
-                tracing::warn!(lock = %path.display(), pid, "taking over the lock file of a simulator that is no longer running");
-                let _ = std::fs::remove_file(path);
-            }
-            Err(e) => return Err(format!("cannot create {}: {e}", path.display())),
+    use rustix::fs::{flock, FlockOperation};
+    use std::io::{Read, Seek, Write};
+    let mut file = File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let mut holder = String::new();
+    let _ = file.read_to_string(&mut holder);
+    let pid = holder.split_whitespace().next().unwrap_or("?").to_owned();
+    match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => {}
+        Err(rustix::io::Errno::WOULDBLOCK) => {
+            return Err(format!(
+                "in use by another running simulator (process {pid} holds {})",
+                path.display()
+            ))
         }
+        Err(e) => return Err(format!("cannot lock {}: {e}", path.display())),
     }
-    Err(format!("cannot take {}", path.display()))
-}
-
-/// What the lock file says of this process: `<pid> <start time>`.
-fn this_process() -> String {
-    let pid = std::process::id();
-    match process_state(&pid.to_string()) {
-        Some((_, started)) => format!("{pid} {started}"),
-        None => pid.to_string(),
+    if !holder.trim().is_empty() {
+        tracing::warn!(lock = %path.display(), pid, "taking over the lock file of a simulator that is no longer running");
     }
-}
-
-/// Whether the process a lock file names (`<pid> <start time>`, or `<pid>` as older versions
-/// wrote) still runs. A process id alone does not tell: in a container every simulator is
-/// process 1, and a killed process stays a zombie for a moment. So the process must exist, not
-/// be a zombie, and have the start time written; a file without one counts only for a process
-/// other than this one.
-fn still_running(holder: &str) -> bool {
-    let mut words = holder.split_whitespace();
-    let Some(pid) = words
-        .next()
-        .filter(|p| p.bytes().all(|b| b.is_ascii_digit()))
-    else {
-        return false;
-    };
-    let Some((state, started)) = process_state(pid) else {
-        return false;
-    };
-    if matches!(state, 'Z' | 'X') {
-        return false;
-    }
-    match words.next() {
-        Some(written) => written.parse() == Ok(started),
-        None => pid != std::process::id().to_string(),
-    }
-}
-
-/// A process's state letter and start time (clock ticks after boot) from `/proc/<pid>/stat`;
-/// None when there is no such process (or no `/proc`).
-fn process_state(pid: &str) -> Option<(char, u64)> {
-    let stat = std::fs::read_to_string(Path::new("/proc").join(pid).join("stat")).ok()?;
-    // `pid (comm) state ppid …`: the command may hold spaces and parentheses.
-    let after = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let state = fields.first()?.chars().next()?;
-    // Field 22 of the line is the start time; `after` begins at field 3.
-    let started = fields.get(22 - 3)?.parse().ok()?;
-    Some((state, started))
+    let written = file
+        .set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| file.write_all(std::process::id().to_string().as_bytes()));
+    written.map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(DirLock { file })
 }
 
 fn hash_text(text: &str) -> u64 {
@@ -1783,19 +1745,25 @@ mod tests {
     fn a_lock_file_of_a_process_that_no_longer_runs_is_taken_over() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(LOCK_FILE);
-        let (_, started) = process_state(&std::process::id().to_string()).unwrap();
-        // This process id (a simulator in a container is process 1 every time) written by an
-        // earlier process, with its start time or without; process 1 started at another time.
+        // What a simulator killed with `kill -9` leaves: a file naming it, and no lock (the
+        // kernel released it). Process 1 (a container's), this very process, or any other.
         for stale in [
-            format!("{} {}", std::process::id(), started + 1),
+            "1".to_owned(),
             std::process::id().to_string(),
-            "1 123456789012".to_owned(),
+            "4242 99".to_owned(),
         ] {
             std::fs::write(&path, &stale).unwrap();
             let lock = take_lock(&path).unwrap();
-            assert_eq!(std::fs::read_to_string(&path).unwrap(), this_process());
+            assert_eq!(
+                std::fs::read_to_string(&path).unwrap(),
+                std::process::id().to_string()
+            );
             drop(lock);
-            assert!(!path.exists(), "released: the file is removed");
+            assert_eq!(
+                std::fs::read_to_string(&path).unwrap(),
+                "",
+                "released: emptied"
+            );
         }
     }
 
@@ -1804,6 +1772,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(LOCK_FILE);
         let held = take_lock(&path).unwrap();
+        // Another open file description of the same file: as another process would see it.
         let refused = take_lock(&path).err().unwrap();
         assert_eq!(
             refused,
@@ -1815,29 +1784,10 @@ mod tests {
         );
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
-            this_process(),
+            std::process::id().to_string(),
             "a refused attempt leaves the holder's file alone"
         );
         drop(held);
         assert!(take_lock(&path).is_ok(), "free again once released");
-    }
-
-    #[test]
-    fn a_zombie_does_not_hold_a_lock() {
-        // A child that exited and was not waited for yet is a zombie.
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let pid = child.id().to_string();
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while process_state(&pid).map(|(s, _)| s) != Some('Z') {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the child became a zombie"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let (_, started) = process_state(&pid).unwrap();
-        assert!(!still_running(&format!("{pid} {started}")));
-        assert!(!still_running(&pid));
-        child.wait().unwrap();
     }
 }

@@ -496,8 +496,9 @@ async fn a_newer_or_corrupt_database_is_refused_naming_the_file() {
         message.contains("whalet-sim.db") && message.contains("not a readable SQLite database"),
         "{message}"
     );
-    // A refused start leaves no lock behind.
-    assert!(!corrupt.path().join("whalet-sim.lock").exists());
+    // A refused start leaves no lock behind: the file, if any, is released and names nobody.
+    let lock = std::fs::read_to_string(corrupt.path().join("whalet-sim.lock")).unwrap_or_default();
+    assert_eq!(lock, "", "released");
 }
 
 #[tokio::test]
@@ -525,11 +526,18 @@ async fn a_database_of_something_else_is_refused_and_left_as_it_was() {
             before,
             "{foreign}: not a byte changed"
         );
-        let names: Vec<String> = std::fs::read_dir(dir.path())
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names, ["whalet-sim.db"], "{foreign}: no WAL, no lock left");
+        names.sort();
+        assert_eq!(
+            names,
+            ["whalet-sim.db", "whalet-sim.lock"],
+            "{foreign}: no WAL"
+        );
+        let lock = std::fs::read_to_string(dir.path().join("whalet-sim.lock")).unwrap();
+        assert_eq!(lock, "", "{foreign}: the lock is released and names nobody");
     }
 }
 
