@@ -575,6 +575,8 @@ fn reset(core: &Core, req: &SimRequest) -> SimResponse {
         }
         Some(t) => core.cancel_tenant_work(t),
     }
+    // The data directory, if any, rewrites every table at its next commit.
+    crate::persist::sqlite::state_replaced(core);
     ok(json!({"reset": tenant.map_or("all".to_owned(), |t| t.to_string())}))
 }
 
