@@ -57,6 +57,23 @@ pub const MIN_SCALE: f64 = 1e-6;
 pub const MAX_SCALE: f64 = 1e6;
 /// The largest single advance: ten years of virtual time.
 pub const MAX_ADVANCE_MS: i64 = 10 * 365 * 24 * 3_600_000;
+/// The latest virtual time, 9999-12-30 00:00:00 UTC: a day short of the calendar's end, so every
+/// time the simulator writes (UTC+8 included) has a four-digit year. Virtual time runs from the
+/// epoch to here; the clock stops at it.
+pub const MAX_TIME: Millis = 253_402_128_000_000;
+
+/// Checks that `ms` is a virtual time the clock can hold (from the epoch to [`MAX_TIME`]); the
+/// message names `what` and the range.
+pub fn check_time(ms: Millis, what: &str) -> Result<Millis, String> {
+    if (0..=MAX_TIME).contains(&ms) {
+        Ok(ms)
+    } else {
+        Err(format!(
+            "{what} {ms} is outside the virtual time the simulator keeps: 0 (1970-01-01) to \
+             {MAX_TIME} (9999-12-30 00:00:00 UTC), in milliseconds"
+        ))
+    }
+}
 const YEAR: Duration = Duration::from_secs(365 * 24 * 3600);
 
 impl ClockMode {
@@ -82,13 +99,14 @@ impl State {
     fn now(&self) -> Millis {
         let elapsed = self.anchor_wall.elapsed().as_secs_f64() * 1000.0;
         // `as` saturates, so a tiny scale cannot overflow.
-        match self.mode {
+        let now = match self.mode {
             ClockMode::Manual => self.anchor_virtual,
             ClockMode::Real => self.anchor_virtual.saturating_add(elapsed as i64),
             ClockMode::Scaled { scale } => self
                 .anchor_virtual
                 .saturating_add((elapsed / scale.clamp(MIN_SCALE, MAX_SCALE)) as i64),
-        }
+        };
+        now.min(MAX_TIME)
     }
 
     /// Wall time until virtual time `due`, or None when it never comes by itself (manual).
@@ -170,7 +188,7 @@ pub struct Clock {
 impl Clock {
     /// A clock starting at `start` (virtual) or the system time.
     pub fn new(mode: ClockMode, start: Option<Millis>) -> Self {
-        let start = start.unwrap_or_else(system_now);
+        let start = start.unwrap_or_else(system_now).clamp(0, MAX_TIME);
         Self {
             inner: Arc::new(Inner {
                 state: Mutex::new(State {
@@ -217,7 +235,7 @@ impl Clock {
     pub fn restore_now(&self, now: Millis) {
         {
             let mut state = self.inner.state.lock();
-            state.anchor_virtual = now;
+            state.anchor_virtual = now.clamp(0, MAX_TIME);
             state.anchor_wall = Instant::now();
         }
         self.inner.changed.notify_one();
@@ -367,7 +385,10 @@ impl Clock {
         let _guard = self.inner.advancing.lock().await;
         let _held = Held::new(self);
         self.wait_idle().await;
-        let target = self.now().saturating_add(ms.clamp(0, MAX_ADVANCE_MS));
+        let target = self
+            .now()
+            .saturating_add(ms.clamp(0, MAX_ADVANCE_MS))
+            .min(MAX_TIME);
         let mut ran = 0;
         loop {
             match self.take_next(target) {
@@ -555,11 +576,13 @@ pub mod format {
     use super::Millis;
     use time::{macros::format_description, OffsetDateTime, UtcOffset};
 
+    /// `ms` at the offset; a time the calendar cannot hold there (past the year 9999, which the
+    /// clock never reaches: [`super::MAX_TIME`]) stays at UTC rather than panicking.
     fn at(ms: Millis, offset_hours: i8) -> OffsetDateTime {
         let offset = UtcOffset::from_hms(offset_hours, 0, 0).unwrap_or(UtcOffset::UTC);
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-            .to_offset(offset)
+        let utc = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        utc.checked_to_offset(offset).unwrap_or(utc)
     }
 
     pub fn china(ms: Millis) -> String {
@@ -878,7 +901,11 @@ mod tests {
         clock.schedule_in(i64::MAX, "far", Box::new(|| Box::pin(async {})));
         assert_eq!(clock.pending()[0].due, i64::MAX);
         clock.advance(i64::MAX).await;
-        assert_eq!(clock.now(), i64::MAX);
+        assert_eq!(
+            clock.now(),
+            MAX_TIME,
+            "the clock stops at the end of the calendar"
+        );
         let scaled = Clock::new(ClockMode::Scaled { scale: 1e-300 }, Some(0));
         assert!(scaled.now() >= 0);
         assert!(ClockMode::Scaled { scale: 0.0 }.validate().is_err());
@@ -890,6 +917,34 @@ mod tests {
             anchor_wall: Instant::now(),
         };
         assert_eq!(state.wall_until(i64::MAX), Some(YEAR));
+    }
+
+    /// Virtual time stays between the epoch and MAX_TIME, and formatting a time past the end of
+    /// the calendar at UTC+8 does not panic (it once did, answering no request at all).
+    #[tokio::test]
+    async fn virtual_time_stops_at_the_end_of_the_calendar() {
+        assert!(check_time(MAX_TIME, "now").is_ok());
+        assert!(check_time(0, "now").is_ok());
+        let refused = check_time(MAX_TIME + 1, "the snapshot's now").unwrap_err();
+        assert!(
+            refused.starts_with("the snapshot's now 253402128000001 is outside"),
+            "{refused}"
+        );
+        assert!(check_time(-1, "now").is_err());
+        let last_hours = 253_402_290_000_000; // 9999-12-31 21:00 UTC: past the year at UTC+8
+        assert_eq!(
+            format::china(last_hours),
+            "9999-12-31 21:00:00",
+            "at UTC, not a panic"
+        );
+        let clock = Clock::new(ClockMode::Manual, Some(last_hours));
+        assert_eq!(clock.now(), MAX_TIME);
+        clock.restore_now(i64::MAX);
+        assert_eq!(clock.now(), MAX_TIME);
+        clock.restore_now(MAX_TIME - 1_000);
+        clock.advance(MAX_ADVANCE_MS).await;
+        assert_eq!(clock.now(), MAX_TIME);
+        assert_eq!(format::china(clock.now()), "9999-12-30 08:00:00");
     }
 
     #[test]

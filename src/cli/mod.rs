@@ -380,11 +380,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .start_time
         .as_deref()
         .map(|t| {
-            parse_rfc3339(t).map_err(|_| {
+            let ms = parse_rfc3339(t).map_err(|_| {
                 anyhow::anyhow!(
                     "--start-time `{t}` is not an RFC 3339 time (e.g. 2025-01-01T00:00:00Z)"
                 )
-            })
+            })?;
+            crate::clock::check_time(ms, "--start-time").map_err(anyhow::Error::msg)
         })
         .transpose()?;
     let app = App::new(

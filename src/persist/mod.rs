@@ -235,6 +235,7 @@ pub fn import(
         now,
         ..
     } = snapshot;
+    crate::clock::check_time(now, "the snapshot's now")?;
     let mut states: Vec<(TenantId, TenantState)> = Vec::new();
     for (key, state) in tenants {
         let Some(id) = TenantId::parse(&key) else {
