@@ -131,7 +131,10 @@ impl App {
         triggers.extend(api::infinia::triggers());
         triggers.extend(crate::core::timeline::triggers());
         let journal = Journal::new(&config.journal);
-        let scenarios = Scenarios::from_files(&clock, &options.scenario_files, &triggers)?;
+        let mut operations = api::catalog::scenario_operations(&config);
+        operations.push(("infinia", crate::sftp::process::OPERATION.to_owned()));
+        let scenarios =
+            Scenarios::from_files(&clock, &options.scenario_files, &triggers, operations)?;
         outbox.set_gate(scenarios.delivery_gate());
         let coverage = api::coverage::coverage(&dispatch, &triggers);
         let observer = coverage.clone();

@@ -510,6 +510,19 @@ pub fn build(config: &Config) -> Catalog {
 
 /// Loads the configured overlays (`[contract]`) and installs the notification rewrite on the
 /// outbox; the returned handle is what the pipeline reads (`Core::surface::<Contracts>()`).
+/// Every operation a scenario rule may name, as (surface, canonical name): the surfaces'
+/// operation tables and the Open API's file upload. Operations decided outside the surfaces
+/// (SFTP processing) are added by whoever builds the engine.
+pub fn scenario_operations(config: &Config) -> Vec<(&'static str, String)> {
+    let mut operations: Vec<(&'static str, String)> = build(config)
+        .operations
+        .into_iter()
+        .map(|(surface, name, _)| (surface, name))
+        .collect();
+    operations.push(("whalet", super::whalet::upload::OPERATION.to_owned()));
+    operations
+}
+
 pub fn install_contracts(
     config: &crate::config::Config,
     outbox: &crate::notify::Outbox,

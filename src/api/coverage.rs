@@ -55,7 +55,7 @@ const INFINIA_ENVELOPE: &[InfiniaCode] = &[
 const POCKYT_ENVELOPE: &[RetCode] = &[RetCode::SystemError, RetCode::AccessDenied];
 
 /// The file upload's operation as the journal names it (`POST /file/upload`).
-const UPLOAD_OPERATION: &str = "/file/upload";
+const UPLOAD_OPERATION: &str = whalet::upload::OPERATION;
 
 /// The model of this simulator: every surface's tables and `triggers` (the registry).
 pub fn model(dispatch: &Dispatch, triggers: &[Trigger]) -> Model {

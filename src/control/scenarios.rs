@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use super::{add_utc, body_json, body_str, camel_keys, error, ok, tenant_param};
 use crate::core::Core;
 use crate::http::{SimRequest, SimResponse};
-use crate::scenario::{format, Decision, OperationCtx};
+use crate::scenario::{Decision, OperationCtx};
 use crate::tenant::TenantId;
 
 pub fn list(core: &Core, req: &SimRequest) -> SimResponse {
@@ -40,7 +40,7 @@ pub async fn load(core: &Core, req: &SimRequest) -> SimResponse {
             "the body is empty; send a scenario file (TOML, or JSON of the same shape)",
         );
     }
-    let file = match format::parse(text, &source, core.triggers()) {
+    let file = match core.scenarios().parse(text, &source, core.triggers()) {
         Ok(file) => file,
         Err(e) => {
             return SimResponse::json_value(

@@ -138,6 +138,8 @@ impl State {
 pub struct Scenarios {
     pub(super) state: Arc<Mutex<State>>,
     pub(super) clock: Clock,
+    /// (surface, canonical name) of every operation a rule may name; empty: names unchecked.
+    operations: Arc<Vec<(&'static str, String)>>,
 }
 
 impl Default for Scenarios {
@@ -163,26 +165,47 @@ impl Scenarios {
         Self {
             state: Arc::new(Mutex::new(State::default())),
             clock,
+            operations: Arc::new(Vec::new()),
         }
     }
 
-    /// The engine with the `--scenario` files loaded, in order. An unreadable or broken file is
-    /// an error naming the file, line and reason. Timelines start when the core schedules them.
+    /// The engine with the `--scenario` files loaded, in order, each rule's operations checked
+    /// against `operations` (surface, canonical name). An unreadable or broken file is an error
+    /// naming the file, line and reason. Timelines start when the core schedules them.
     pub fn from_files<C>(
         clock: &Clock,
         paths: &[std::path::PathBuf],
         triggers: &[crate::trigger::TriggerDef<C>],
+        operations: Vec<(&'static str, String)>,
     ) -> anyhow::Result<Self> {
-        let engine = Self::with_clock(clock.clone());
+        let mut engine = Self::with_clock(clock.clone());
+        engine.operations = Arc::new(operations);
         for path in paths {
             let source = path.display().to_string();
             let text = std::fs::read_to_string(path)
                 .map_err(|e| anyhow::anyhow!("cannot read scenario file {source}: {e}"))?;
-            let file = format::parse(&text, &source, triggers)
+            let file = engine
+                .parse(&text, &source, triggers)
                 .map_err(|e| anyhow::anyhow!("scenario rejected: {e}"))?;
             engine.load(file, None, &source);
         }
         Ok(engine)
+    }
+
+    /// Parses and checks a scenario file for loading: its trigger names and parameters, and the
+    /// operations its rules name (against the engine's list; see [`super::load::parse_checked`]).
+    pub fn parse<C>(
+        &self,
+        text: &str,
+        source: &str,
+        triggers: &[crate::trigger::TriggerDef<C>],
+    ) -> Result<ScenarioFile, format::LoadError> {
+        let operations: Vec<(&str, &str)> = self
+            .operations
+            .iter()
+            .map(|(surface, name)| (*surface, name.as_str()))
+            .collect();
+        super::load::parse_checked(text, source, triggers, &operations)
     }
 
     /// The outbox's delivery gate: fails attempts during an outage.

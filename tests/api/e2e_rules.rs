@@ -434,17 +434,31 @@ async fn a_sync_code_must_be_the_surfaces_own_and_unscoped_codes_fall_back() {
             "{surface}: {body}"
         );
     }
-    for (surface, code) in [
-        ("whalet", "FAILURE"),
-        ("platform", "IDEMPOTENT_ERROR"),
-        ("infinia", "SYS-001"),
-        ("pockyt", "000030"),
+    for (surface, operation, code) in [
+        ("whalet", "queryCurrencyBalance", "FAILURE"),
+        ("platform", "balanceQuery", "IDEMPOTENT_ERROR"),
+        ("infinia", "trade-details/query", "SYS-001"),
+        ("pockyt", "/v3/payee/retrieve", "000030"),
     ] {
         let text = format!(
-            "name = \"good-{surface}\"\n[[rule]]\nsurface = \"{surface}\"\noperation = \"none\"\n[rule.then]\ncode = \"{code}\"\n"
+            "name = \"good-{surface}\"\n[[rule]]\nsurface = \"{surface}\"\noperation = \"{operation}\"\n[rule.then]\ncode = \"{code}\"\n"
         );
         let (status, body) = app.load_scenario(&text, "").await;
         assert_eq!(status, 200, "{surface}: {body}");
+    }
+    // An operation the rule's surface does not have is a typo, refused with the nearest name.
+    for (surface, operation, nearest) in [
+        ("pockyt", "/v3/payout/pay", "/v3/payouts/pay"),
+        ("whalet", "connectivty", "connectivity"),
+    ] {
+        let text = format!(
+            "name = \"typo\"\n[[rule]]\nsurface = \"{surface}\"\noperation = \"{operation}\"\n[rule.then]\nresult = \"failure\"\n"
+        );
+        let (status, body) = app.load_scenario(&text, "").await;
+        assert_eq!(status, 400, "{operation}: {body}");
+        assert_eq!(body["line"], 4, "{body}");
+        let reason = body["reason"].as_str().unwrap();
+        assert!(reason.contains(nearest), "{operation}: {reason}");
     }
     // A rule for every surface with a Whalet code: Pockyt answers its generic system error.
     load(

@@ -22,6 +22,8 @@ use crate::tenant::{Provider, TenantId};
 
 /// The documented per-file limit (10 MB).
 pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
+/// The upload's operation name (journal, scenario rules, coverage).
+pub const OPERATION: &str = "/file/upload";
 /// What one partner may keep in memory in all.
 pub const MAX_STORED_BYTES: usize = 256 * 1024 * 1024;
 /// The documented file types, by extension.
@@ -280,7 +282,7 @@ impl Scheme for FileUpload {
         trace.request = Some(body.clone());
         Ok(Opened {
             tenant,
-            operation: "/file/upload",
+            operation: OPERATION,
             body,
             request_no: None,
             session: Session {
