@@ -27,7 +27,7 @@ pub fn refuse(core: &Core, req: &SimRequest, local: SocketAddr) -> Option<SimRes
     let host = req.header("host").unwrap_or("");
     if !host.is_empty() && !host_allowed(host, local, &core.config().server.allowed_hosts) {
         return Some(forbidden(format!(
-            "Host {host:?} is not a name of this simulator; add it to [server] allowed_hosts to reach the control plane and dashboard by that name"
+            "Host {host:?} is not a name of this simulator; allow it with `serve --allowed-host`, WHALET_SIM_ALLOWED_HOSTS or [server] allowed_hosts to reach the control plane and dashboard by that name"
         )));
     }
     let changes_state = !matches!(req.method.as_str(), "GET" | "HEAD" | "OPTIONS");
