@@ -55,7 +55,10 @@ impl App {
         };
         let start = match (options.start_time, &config.clock.start) {
             (Some(t), _) => Some(t),
-            (None, Some(text)) => Some(parse_rfc3339(text)?),
+            (None, Some(text)) => Some(
+                crate::clock::check_time(parse_rfc3339(text)?, "[clock] start")
+                    .map_err(anyhow::Error::msg)?,
+            ),
             (None, None) => None,
         };
         let clock = Clock::new(mode, start);

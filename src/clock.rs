@@ -252,7 +252,10 @@ impl Clock {
         self.insert(record.due, record.label.clone(), job, Some(record))
     }
 
+    /// Queues a timer. A due time past [`MAX_TIME`] (a long delay near the end of the calendar)
+    /// is due at `MAX_TIME`, so that it still runs when the clock gets there.
     fn insert(&self, due: Millis, label: String, job: Job, record: Option<TimerRecord>) -> u64 {
+        let due = due.min(MAX_TIME);
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         if let Some(r) = &record {
             self.log_record(id, Some(r.clone()));
@@ -381,25 +384,34 @@ impl Clock {
     /// every job started at or before it has finished (so a delivery attempt's answer, or its
     /// timeout, is recorded at the virtual time it was sent; a hung partner costs wall time,
     /// never virtual time). Returns how many timers ran. Advances are serialised.
+    ///
+    /// The advance holds the queue (the driver starts nothing) only while it starts timers, never
+    /// while it waits for jobs in flight: with a real or scaled clock, the driver keeps starting
+    /// what falls due meanwhile, so a hung receiver holds back no other partner's timers.
     pub async fn advance(&self, ms: i64) -> usize {
         let _guard = self.inner.advancing.lock().await;
-        let _held = Held::new(self);
         self.wait_idle().await;
         let target = self
             .now()
             .saturating_add(ms.clamp(0, MAX_ADVANCE_MS))
             .min(MAX_TIME);
         let mut ran = 0;
+        let mut held = Some(Held::new(self));
         loop {
             match self.take_next(target) {
                 Next::Done => break,
-                Next::Settle => self.wait_idle().await,
+                Next::Settle => {
+                    drop(held.take());
+                    self.wait_idle().await;
+                    held = Some(Held::new(self));
+                }
                 Next::Run(timer) => {
                     ran += 1;
                     self.start(*timer);
                 }
             }
         }
+        drop(held);
         self.wait_idle().await;
         self.set_virtual(target);
         ran
@@ -501,7 +513,10 @@ impl Clock {
                 self.start(timer);
             }
             let next_due = self.inner.timers.lock().keys().next().map(|k| k.0);
-            let wait = next_due.and_then(|due| self.inner.state.lock().wall_until(due));
+            // While an advance holds the queue, its release (`changed`) is what to wait for.
+            let wait = next_due
+                .filter(|_| !self.inner.held.load(Ordering::Acquire))
+                .and_then(|due| self.inner.state.lock().wall_until(due));
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = changed => {}
@@ -574,14 +589,20 @@ pub fn system_now() -> Millis {
 /// (`yyyy-MM-dd HH:mm:ss`, UTC+8); Pockyt writes UTC (`yyyy-MM-ddTHH:mm:ssZ`).
 pub mod format {
     use super::Millis;
-    use time::{macros::format_description, OffsetDateTime, UtcOffset};
+    use time::{macros::format_description, OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
     /// `ms` at the offset; a time the calendar cannot hold there (past the year 9999, which the
     /// clock never reaches: [`super::MAX_TIME`]) stays at UTC rather than panicking.
     fn at(ms: Millis, offset_hours: i8) -> OffsetDateTime {
         let offset = UtcOffset::from_hms(offset_hours, 0, 0).unwrap_or(UtcOffset::UTC);
+        // A time beyond the calendar's ends reads as the end it passed, never as 1970.
+        let end = if ms < 0 {
+            PrimitiveDateTime::MIN
+        } else {
+            PrimitiveDateTime::MAX
+        };
         let utc = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+            .unwrap_or(end.assume_utc());
         utc.checked_to_offset(offset).unwrap_or(utc)
     }
 
@@ -895,11 +916,60 @@ mod tests {
         stop.cancel();
     }
 
+    /// With a real clock, an advance waiting for a hung job does not hold the driver back: a
+    /// timer falling due meanwhile (another partner's retry) still runs on time.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_advance_waiting_for_a_hung_job_holds_back_no_other_timer() {
+        let clock = Clock::new(ClockMode::Real, None);
+        let stop = CancellationToken::new();
+        tokio::spawn(clock.clone().run_driver(stop.clone()));
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
+        clock.schedule_in(
+            0,
+            "hung",
+            Box::new(move || {
+                Box::pin(async move {
+                    let _ = started_tx.send(());
+                    let _ = released.await;
+                })
+            }),
+        );
+        started.await.unwrap();
+        let advancing = tokio::spawn({
+            let clock = clock.clone();
+            async move { clock.advance(1).await }
+        });
+        let (fired_tx, fired) = tokio::sync::oneshot::channel::<()>();
+        clock.schedule_in(
+            50,
+            "other",
+            Box::new(move || {
+                Box::pin(async move {
+                    let _ = fired_tx.send(());
+                })
+            }),
+        );
+        let on_time = tokio::time::timeout(Duration::from_secs(2), fired).await;
+        assert!(on_time.is_ok(), "the other timer waited for the hung job");
+        assert!(
+            !advancing.is_finished(),
+            "the advance still waits for the hung job"
+        );
+        release.send(()).unwrap();
+        advancing.await.unwrap();
+        stop.cancel();
+    }
+
     #[tokio::test]
     async fn extreme_values_saturate_instead_of_overflowing() {
         let clock = Clock::new(ClockMode::Manual, Some(i64::MAX - 10));
         clock.schedule_in(i64::MAX, "far", Box::new(|| Box::pin(async {})));
-        assert_eq!(clock.pending()[0].due, i64::MAX);
+        assert_eq!(
+            clock.pending()[0].due,
+            MAX_TIME,
+            "due at the end of the calendar"
+        );
         clock.advance(i64::MAX).await;
         assert_eq!(
             clock.now(),
@@ -937,6 +1007,7 @@ mod tests {
             "9999-12-31 21:00:00",
             "at UTC, not a panic"
         );
+        assert_eq!(format::utc_z(i64::MAX), "9999-12-31T23:59:59Z", "not 1970");
         let clock = Clock::new(ClockMode::Manual, Some(last_hours));
         assert_eq!(clock.now(), MAX_TIME);
         clock.restore_now(i64::MAX);

@@ -259,6 +259,15 @@ pub fn import(
             r.label, r.kind
         ));
     }
+    // Every time in the snapshot within the clock's range, not only its `now`.
+    for r in &timers {
+        crate::clock::check_time(r.due, &format!("timer {:?}: due", r.label))?;
+    }
+    for n in &outbox.notifications {
+        if let Some(at) = n.next_attempt_at {
+            crate::clock::check_time(at, &format!("notification {}: nextAttemptAt", n.id))?;
+        }
+    }
     let pending = outbox
         .notifications
         .iter()

@@ -235,7 +235,12 @@ async fn newer_corrupt_and_foreign_snapshots_are_refused_naming_the_problem() {
     // Inside a tenant as strict as around it: each refusal names the path.
     let tenant = format!("tenants[{PARTNER:?}]");
     type Spoil = fn(&mut Value);
-    let cases: [(&str, Spoil, String); 4] = [
+    let cases: [(&str, Spoil, String); 5] = [
+        (
+            "now",
+            |v| v["now"] = json!(253_402_128_000_001_i64),
+            "the snapshot's now 253402128000001 is outside the virtual time".to_owned(),
+        ),
         (
             "unknown field",
             |v| v["tenants"][PARTNER]["bogus"] = json!(1),

@@ -69,9 +69,13 @@ fn refuse(code: &str, detail: impl Into<String>) -> UploadError {
 impl pipeline::WireError for UploadError {
     fn refused(refused: Refused) -> Self {
         match refused {
-            Refused::TooLarge { .. } => refuse(
+            // The request body's limit: the file's own (10 MB) is checked once it is read.
+            Refused::TooLarge { limit } => refuse(
                 "PARAMETER_ERROR",
-                format!("the file exceeds the limit of {MAX_FILE_BYTES} bytes (10 MB)"),
+                format!(
+                    "the request body exceeds the limit of {limit} bytes (a file of at most \
+                     {MAX_FILE_BYTES} bytes (10 MB) plus the multipart framing)"
+                ),
             ),
             Refused::DuplicateRequestNo { request_no, .. } => refuse(
                 "REQUEST_NO_NOT_UNIQUE",
