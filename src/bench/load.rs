@@ -46,6 +46,14 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// Counts one request that was attempted: its latency (to its reply or to its failure) and
+    /// its result code. Every request number taken goes through here exactly once.
+    fn record(&mut self, latency: Duration, code: String) {
+        self.latencies_us
+            .push(u32::try_from(latency.as_micros()).unwrap_or(u32::MAX));
+        *self.codes.entry(code).or_default() += 1;
+    }
+
     /// Adds the outcome of another partner of the same run, or of a later segment of it.
     pub fn absorb(&mut self, later: Outcome) {
         self.elapsed += later.elapsed;
@@ -126,41 +134,37 @@ async fn worker(shared: Arc<Shared>) -> Outcome {
             out.pool_exhausted = true;
             break;
         };
-        let conn = match sender.take() {
+        let sent = Instant::now();
+        let mut conn = match sender.take() {
             Some(s) if !s.is_closed() => s,
             _ => match connect(shared.addr).await {
                 Ok(s) => s,
                 Err(e) => {
-                    *out.codes.entry(format!("transport: {e}")).or_default() += 1;
+                    // The request number is spent: a request that could not connect is a
+                    // failed request, counted like any other (else a run where nothing got
+                    // through would report no request and no failure).
+                    out.record(sent.elapsed(), format!("transport: {e}"));
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             },
         };
-        let mut conn = conn;
-        let sent = Instant::now();
         let result = send(&mut conn, &shared.plan, &shared.host, body).await;
         let latency = sent.elapsed();
         match result {
             Ok((status, reply)) => {
                 sender = Some(conn);
-                out.latencies_us
-                    .push(u32::try_from(latency.as_micros()).unwrap_or(u32::MAX));
                 let code = classify(shared.plan.judge, status, &reply);
                 if shared.plan.success.contains(&code) {
                     out.ok += 1;
                 }
-                *out.codes.entry(code).or_default() += 1;
+                out.record(latency, code);
                 if !opened_one {
                     opened_one = true;
                     open_fully(&shared.plan, &reply, &mut out);
                 }
             }
-            Err(e) => {
-                out.latencies_us
-                    .push(u32::try_from(latency.as_micros()).unwrap_or(u32::MAX));
-                *out.codes.entry(format!("transport: {e}")).or_default() += 1;
-            }
+            Err(e) => out.record(latency, format!("transport: {e}")),
         }
     }
     out

@@ -13,18 +13,16 @@ mod notify;
 mod open;
 mod report;
 mod requests;
-mod server;
+pub(crate) mod server;
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::config::key_text;
 use crate::wire::crypto::SignatureHash;
 use crate::wire::keys::{demo, PrivateKey, PublicKey};
 use load::Limits;
@@ -109,12 +107,14 @@ pub struct BenchArgs {
     /// Infinia signature hash of the app: sha256 or sha1.
     #[arg(long, default_value = "sha256")]
     infinia_alg: String,
-    /// The partner's (Infinia: the merchant's) private key (default: the demo one).
-    #[arg(long)]
-    key: Option<PathBuf>,
-    /// The provider's public key: Whalet's or Infinia's (default: the demo one).
-    #[arg(long)]
-    platform_key: Option<PathBuf>,
+    /// The partner's (Infinia: the merchant's) private key: a file path, @path, or the key
+    /// itself (PEM or bare Base64 DER) (default: the demo one).
+    #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
+    key: Option<String>,
+    /// The provider's public key: Whalet's or Infinia's, in the same forms as --key (default:
+    /// the demo one).
+    #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
+    platform_key: Option<String>,
     /// Requests sealed before each run, Whalet and Infinia (default: enough for the ceiling ×
     /// cores × duration).
     #[arg(long)]
@@ -517,11 +517,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Finished> {
     let complete = report
         .runs
         .iter()
-        .all(|r| r.ok >= r.requests && r.replies.verify_errors.is_empty())
+        .all(|r| r.requests > 0 && r.ok >= r.requests && r.replies.verify_errors.is_empty())
         && report
             .open_loop
             .iter()
-            .all(|o| o.ok >= o.sent && o.replies.verify_errors.is_empty());
+            .all(|o| o.sent > 0 && o.ok >= o.sent && o.replies.verify_errors.is_empty());
     let report = if args.json {
         format!("{}\n", serde_json::to_string_pretty(&report)?)
     } else {
@@ -711,14 +711,12 @@ fn keys(
     own_default: &str,
     provider_default: &str,
 ) -> anyhow::Result<(PrivateKey, PublicKey)> {
-    let key = match &args.key {
-        Some(p) => PrivateKey::parse(&key_text(&format!("@{}", p.display()))?)?,
-        None => PrivateKey::parse(own_default)?,
-    };
-    let provider = match &args.platform_key {
-        Some(p) => PublicKey::parse(&key_text(&format!("@{}", p.display()))?)?,
-        None => PublicKey::parse(provider_default)?,
-    };
+    let key = crate::cli::private_key_flag("key", args.key.as_deref(), own_default)?;
+    let provider = crate::cli::public_key_flag(
+        "platform-key",
+        args.platform_key.as_deref(),
+        provider_default,
+    )?;
     Ok((key, provider))
 }
 

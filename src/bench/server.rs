@@ -97,7 +97,8 @@ pub fn free_port() -> anyhow::Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-/// A child process that is killed when dropped.
+/// A child process that is killed when dropped (and, on Linux, when this process dies
+/// however it dies: see [`exit_with_parent`]).
 pub struct Spawned {
     pub child: Child,
     pub addr: SocketAddr,
@@ -111,20 +112,29 @@ impl Drop for Spawned {
     }
 }
 
+/// The last lines a spawned server wrote to stderr, kept to say why it failed to start.
+const STDERR_LINES: usize = 20;
+/// ... each cut to this many characters.
+const STDERR_LINE_CHARS: usize = 300;
+
 /// Starts this binary with `args` (plus `--addr`/an address) and waits until `ready_path`
-/// answers 200, at most 30 s. `log` is the child's RUST_LOG.
+/// answers 200, at most 30 s. `log` is the child's RUST_LOG. When the child exits or never
+/// answers, the error carries the last lines of its stderr.
 pub async fn spawn_self(args: &[String], ready_path: &str, log: &str) -> anyhow::Result<Spawned> {
     let exe = std::env::current_exe()?;
     let port = free_port()?;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let started = Instant::now();
-    let child = Command::new(exe)
+    let mut child = Command::new(exe)
+        .arg("--exit-with-parent")
+        .arg(std::process::id().to_string())
         .args(args.iter().map(|a| a.replace("{addr}", &addr.to_string())))
         .env("RUST_LOG", log)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()?;
+    let tail = child.stderr.take().map(StderrTail::drain);
     let mut spawned = Spawned {
         child,
         addr,
@@ -136,12 +146,73 @@ pub async fn spawn_self(args: &[String], ready_path: &str, log: &str) -> anyhow:
             return Ok(spawned);
         }
         if let Ok(Some(status)) = spawned.child.try_wait() {
-            anyhow::bail!("the server exited during startup ({status})");
+            anyhow::bail!(
+                "the server exited during startup ({status}){}",
+                StderrTail::finish(tail)
+            );
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    anyhow::bail!("the server did not answer GET {ready_path} within 30 s")
+    drop(spawned);
+    anyhow::bail!(
+        "the server did not answer GET {ready_path} within 30 s{}",
+        StderrTail::finish(tail)
+    )
 }
+
+/// Reads a child's stderr to its end on a thread of its own (so the child never blocks on a
+/// full pipe), keeping only its last [`STDERR_LINES`] lines.
+struct StderrTail {
+    reader: std::thread::JoinHandle<std::collections::VecDeque<String>>,
+}
+
+impl StderrTail {
+    fn drain(stderr: std::process::ChildStderr) -> Self {
+        use std::io::BufRead;
+        let reader = std::thread::spawn(move || {
+            let mut last = std::collections::VecDeque::with_capacity(STDERR_LINES);
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if last.len() == STDERR_LINES {
+                    last.pop_front();
+                }
+                last.push_back(line.chars().take(STDERR_LINE_CHARS).collect());
+            }
+            last
+        });
+        Self { reader }
+    }
+
+    /// The kept lines as the end of an error message (`:` and one indented line each), once the
+    /// child has exited (its stderr is then closed); empty when it wrote nothing.
+    fn finish(tail: Option<Self>) -> String {
+        let lines = tail.and_then(|t| t.reader.join().ok()).unwrap_or_default();
+        if lines.is_empty() {
+            return String::new();
+        }
+        let body: Vec<String> = lines.iter().map(|l| format!("  {l}")).collect();
+        format!("; its stderr ended with:\n{}", body.join("\n"))
+    }
+}
+
+/// Run first thing by a process `spawn_self` started (`--exit-with-parent PID`): on Linux, has
+/// the kernel send it SIGTERM when the bench dies, so a bench killed by a signal (which skips
+/// `Drop for Spawned`) leaves no server behind. A bench that died before the request took effect
+/// would never send it, so a process whose parent is already another one exits at once.
+#[cfg(target_os = "linux")]
+pub fn exit_with_parent(parent: u32) {
+    use rustix::process::{getppid, set_parent_process_death_signal, Pid, Signal};
+    let armed = set_parent_process_death_signal(Some(Signal::TERM)).is_ok();
+    let orphaned =
+        getppid().map(Pid::as_raw_nonzero).map(|p| p.get()) != i32::try_from(parent).ok();
+    if armed && orphaned {
+        std::process::exit(crate::cli::exit::ERROR.into());
+    }
+}
+
+/// Elsewhere only `Drop for Spawned` stops the child.
+#[cfg(not(target_os = "linux"))]
+pub fn exit_with_parent(_parent: u32) {}
 
 /// One GET on a fresh connection; None on any failure.
 pub async fn get_status(addr: SocketAddr, path: &str) -> Option<u16> {

@@ -4,7 +4,6 @@
 //! unchanged against the real test environment: only `--url` and the keys differ. The exit code
 //! says how it ended (`super::exit`).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::exit;
@@ -48,13 +47,14 @@ pub struct CallArgs {
     /// Whalet and platform partnerId.
     #[arg(long, default_value = crate::api::whalet::partners::DEMO_PARTNER_ID)]
     partner_id: String,
-    /// The caller's private key (PEM or bare Base64 DER): the partner's, or the Infinia
-    /// merchant's; default: the demo one.
-    #[arg(long)]
-    key: Option<PathBuf>,
-    /// The provider's public key: Whalet's or Infinia's; default: the simulator's demo key.
-    #[arg(long)]
-    platform_key: Option<PathBuf>,
+    /// The caller's private key: the partner's, or the Infinia merchant's; a file path, @path,
+    /// or the key itself (PEM or bare Base64 DER); default: the demo one.
+    #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
+    key: Option<String>,
+    /// The provider's public key: Whalet's or Infinia's; a file path, @path, or the key itself
+    /// (PEM or bare Base64 DER); default: the simulator's demo key.
+    #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
+    platform_key: Option<String>,
     /// Use this requestNo instead of a fresh one (Whalet and platform).
     #[arg(long)]
     request_no: Option<String>,
@@ -404,19 +404,11 @@ pub fn example_text(op: &serde_json::Value) -> anyhow::Result<String> {
 }
 
 fn own_key(args: &CallArgs, default: &str) -> anyhow::Result<PrivateKey> {
-    let text = match &args.key {
-        Some(p) => crate::config::key_text(&format!("@{}", p.display()))?,
-        None => default.to_owned(),
-    };
-    Ok(PrivateKey::parse(&text)?)
+    super::private_key_flag("key", args.key.as_deref(), default)
 }
 
 fn provider_key(args: &CallArgs, default: &str) -> anyhow::Result<PublicKey> {
-    let text = match &args.platform_key {
-        Some(p) => crate::config::key_text(&format!("@{}", p.display()))?,
-        None => default.to_owned(),
-    };
-    Ok(PublicKey::parse(&text)?)
+    super::public_key_flag("platform-key", args.platform_key.as_deref(), default)
 }
 
 /// A Whalet-envelope call (Open API or platform) to `url`; Err when a key cannot be read.

@@ -13,7 +13,6 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +25,7 @@ use super::call::Surface;
 use crate::http::{Handler, Limits, SimRequest, SimResponse};
 use crate::partner::receiver::{Mode, Receiver};
 use crate::partner::surfaces::{signature_hash, InfiniaMerchant, PockytMerchant};
-use crate::wire::keys::{demo, PrivateKey, PublicKey};
+use crate::wire::keys::demo;
 
 #[derive(clap::Args)]
 pub struct ListenArgs {
@@ -38,13 +37,14 @@ pub struct ListenArgs {
     /// Answer the first N attempts of each notification with HTTP 503.
     #[arg(long, default_value_t = 0)]
     fail_first: u32,
-    /// The receiver's private key (the partner's, or the Infinia merchant's); default: the demo
-    /// one.
-    #[arg(long)]
-    key: Option<PathBuf>,
-    /// The provider's public key (Whalet's or Infinia's); default: the demo one.
-    #[arg(long)]
-    platform_key: Option<PathBuf>,
+    /// The receiver's private key (the partner's, or the Infinia merchant's): a file path,
+    /// @path, or the key itself (PEM or bare Base64 DER); default: the demo one.
+    #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
+    key: Option<String>,
+    /// The provider's public key (Whalet's or Infinia's), in the same forms as --key; default:
+    /// the demo one.
+    #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
+    platform_key: Option<String>,
     /// Infinia signature hash of the app: sha256 or sha1.
     #[arg(long, default_value = "sha256")]
     infinia_alg: String,
@@ -194,24 +194,22 @@ impl WebhookListener {
 
 async fn webhooks(args: ListenArgs, listener: tokio::net::TcpListener) -> anyhow::Result<ExitCode> {
     let verifier = match args.surface {
-        Surface::Infinia => {
-            let key = match &args.key {
-                Some(p) => crate::config::key_text(&format!("@{}", p.display()))?,
-                None => demo::INFINIA_MERCHANT_PRIVATE.to_owned(),
-            };
-            let infinia = match &args.platform_key {
-                Some(p) => crate::config::key_text(&format!("@{}", p.display()))?,
-                None => demo::INFINIA_PUBLIC.to_owned(),
-            };
-            Verifier::Infinia(InfiniaMerchant {
-                base_url: String::new(),
-                app_id: String::new(),
-                version: String::new(),
-                key: PrivateKey::parse(&key)?,
-                infinia_public: PublicKey::parse(&infinia)?,
-                alg: signature_hash(&args.infinia_alg).map_err(anyhow::Error::msg)?,
-            })
-        }
+        Surface::Infinia => Verifier::Infinia(InfiniaMerchant {
+            base_url: String::new(),
+            app_id: String::new(),
+            version: String::new(),
+            key: super::private_key_flag(
+                "key",
+                args.key.as_deref(),
+                demo::INFINIA_MERCHANT_PRIVATE,
+            )?,
+            infinia_public: super::public_key_flag(
+                "platform-key",
+                args.platform_key.as_deref(),
+                demo::INFINIA_PUBLIC,
+            )?,
+            alg: signature_hash(&args.infinia_alg).map_err(anyhow::Error::msg)?,
+        }),
         _ => Verifier::Pockyt(PockytMerchant {
             base_url: String::new(),
             merchant_no: String::new(),

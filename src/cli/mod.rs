@@ -30,6 +30,9 @@ use crate::config::Config;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Internal: this process was started by `bench` (pid given) and is to end when it does.
+    #[arg(long, global = true, hide = true, value_name = "PID")]
+    exit_with_parent: Option<u32>,
 }
 
 #[derive(Subcommand)]
@@ -261,6 +264,9 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 /// Runs the command line; the exit code says how it ended (`exit.rs`).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(parent) = cli.exit_with_parent {
+        crate::bench::server::exit_with_parent(parent);
+    }
     if let Command::Serve(args) = &cli.command {
         if let Err(e) = args.check_clock() {
             e.exit();
@@ -591,23 +597,91 @@ fn trigger_path(answer: &serde_json::Value, path: &str) -> String {
     }
 }
 
-/// The partner's private key and Whalet's public key from `--key` / `--platform-key` files
-/// (PEM or bare Base64 DER); the demo keys when a flag is absent.
+/// The partner's private key and Whalet's public key from `--key` / `--platform-key` (see
+/// [`key_flag_text`] for the forms); the demo keys when a flag is absent.
 pub fn partner_keys(
-    key: Option<&std::path::Path>,
-    platform_key: Option<&std::path::Path>,
+    key: Option<&str>,
+    platform_key: Option<&str>,
 ) -> anyhow::Result<(crate::wire::keys::PrivateKey, crate::wire::keys::PublicKey)> {
-    use crate::config::key_text;
-    use crate::wire::keys::{demo, PrivateKey, PublicKey};
-    let key = match key {
-        Some(p) => PrivateKey::parse(&key_text(&format!("@{}", p.display()))?)?,
-        None => PrivateKey::parse(demo::PARTNER_PRIVATE)?,
-    };
-    let platform = match platform_key {
-        Some(p) => PublicKey::parse(&key_text(&format!("@{}", p.display()))?)?,
-        None => PublicKey::parse(demo::PLATFORM_PUBLIC)?,
-    };
-    Ok((key, platform))
+    use crate::wire::keys::demo;
+    Ok((
+        private_key_flag("key", key, demo::PARTNER_PRIVATE)?,
+        public_key_flag("platform-key", platform_key, demo::PLATFORM_PUBLIC)?,
+    ))
+}
+
+/// The private key given to `--<flag>` (any form of [`key_flag_text`]), else `default`.
+pub fn private_key_flag(
+    flag: &str,
+    value: Option<&str>,
+    default: &str,
+) -> anyhow::Result<crate::wire::keys::PrivateKey> {
+    let text = value.map_or_else(|| Ok(default.to_owned()), |v| key_flag_text(flag, v))?;
+    crate::wire::keys::PrivateKey::parse(&text).map_err(|e| anyhow::anyhow!("--{flag}: {e}"))
+}
+
+/// The public key given to `--<flag>` (any form of [`key_flag_text`]), else `default`.
+pub fn public_key_flag(
+    flag: &str,
+    value: Option<&str>,
+    default: &str,
+) -> anyhow::Result<crate::wire::keys::PublicKey> {
+    let text = value.map_or_else(|| Ok(default.to_owned()), |v| key_flag_text(flag, v))?;
+    crate::wire::keys::PublicKey::parse(&text).map_err(|e| anyhow::anyhow!("--{flag}: {e}"))
+}
+
+/// The text of a key given to a key flag in the forms the config accepts: a file path, `@path`,
+/// or the key itself (PEM, or bare Base64 DER as Java exports it). One reader for every key flag
+/// of every command, so they all take the same forms; an error names the flag and never echoes
+/// key material (at most a short prefix of a value that looks like a path).
+pub fn key_flag_text(flag: &str, value: &str) -> anyhow::Result<String> {
+    if let Some(path) = value.strip_prefix('@') {
+        anyhow::ensure!(
+            !looks_like_key(path),
+            "--{flag}: @ is followed by a key, not a path (give the key without the @)"
+        );
+        return crate::config::key_text(value).map_err(|e| anyhow::anyhow!("--{flag}: {e}"));
+    }
+    if std::path::Path::new(value).is_file() {
+        return std::fs::read_to_string(value)
+            .map_err(|e| anyhow::anyhow!("--{flag}: cannot read key file {}: {e}", shown(value)));
+    }
+    if looks_like_key(value) {
+        return Ok(value.to_owned());
+    }
+    anyhow::bail!(
+        "--{flag}: {} is neither a readable file nor a key (give a path, @path, a PEM key or \
+         bare Base64 DER)",
+        shown(value)
+    )
+}
+
+/// Inline key text: a PEM block, or Base64 long enough to be a DER key (a 1024-bit public key
+/// is over 200 characters; a path this long of only Base64 characters is no real path).
+fn looks_like_key(value: &str) -> bool {
+    let text = value.trim();
+    text.starts_with("-----BEGIN")
+        || (text.len() >= 128
+            && text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+/=".contains(c) || c.is_whitespace()))
+}
+
+/// A flag value as an error may show it: a short path in quotes, else a bounded prefix that
+/// cannot carry a key (a PEM header or whole lines are never shown).
+fn shown(value: &str) -> String {
+    const MAX: usize = 40;
+    if value.contains("-----") || value.contains('\n') {
+        return "the value".to_owned();
+    }
+    match value.char_indices().nth(MAX) {
+        None => format!("{value:?}"),
+        Some((end, _)) => format!(
+            "{:?}… ({} characters)",
+            &value[..end],
+            value.chars().count()
+        ),
+    }
 }
 
 #[cfg(test)]

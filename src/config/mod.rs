@@ -334,8 +334,12 @@ impl Config {
 /// Reads a key given inline or as `@path`.
 pub fn key_text(value: &str) -> anyhow::Result<String> {
     match value.strip_prefix('@') {
-        Some(path) => std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("cannot read key file {path}: {e}")),
+        Some(path) => std::fs::read_to_string(path).map_err(|e| {
+            // A bounded prefix: a key pasted after the `@` by mistake is not echoed whole.
+            let shown: String = path.chars().take(40).collect();
+            let more = if shown.len() < path.len() { "…" } else { "" };
+            anyhow::anyhow!("cannot read key file {shown}{more}: {e}")
+        }),
         None => Ok(value.to_owned()),
     }
 }

@@ -972,3 +972,229 @@ fn serve_refuses_a_clock_scale_out_of_range() {
         "{stderr}"
     );
 }
+
+/// A closed-loop bench where no request gets through counts every attempt as a failed request
+/// and exits 5, as the docs say: not an empty table and 0.
+#[test]
+fn bench_counts_requests_that_cannot_connect_as_failed() {
+    let url = format!("http://127.0.0.1:{}", closed_port());
+    let out = bin()
+        .args([
+            "bench",
+            "--url",
+            &url,
+            "--requests",
+            "5",
+            "--no-ceiling",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run = &report["runs"][0];
+    assert_eq!(
+        (run["requests"].as_u64(), run["ok"].as_u64()),
+        (Some(5), Some(0)),
+        "{run}"
+    );
+}
+
+/// The `serve` a bench spawned ends when the bench is killed by a signal sent to it alone
+/// (no `Drop` runs then): no orphaned server is left behind.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_spawned_server_ends_with_a_killed_bench() {
+    let mut bench = bin()
+        .args([
+            "bench",
+            "--spawn-server",
+            "--surface",
+            "raw",
+            "--duration",
+            "60s",
+        ])
+        .args(["--no-ceiling", "--server-log", "warn"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let children = format!("/proc/{0}/task/{0}/children", bench.id());
+    let mut serve = None;
+    for _ in 0..400 {
+        let text = std::fs::read_to_string(&children).unwrap_or_default();
+        if let Some(pid) = text.split_whitespace().next() {
+            serve = Some(pid.to_owned());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let serve = serve.expect("the bench started no server");
+    std::thread::sleep(Duration::from_millis(500));
+    let status = Command::new("kill")
+        .args(["-TERM", &bench.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    bench.wait().unwrap();
+    // Gone, or a zombie waiting for its new parent to reap it: either way no longer running.
+    let running = || {
+        std::fs::read_to_string(format!("/proc/{serve}/stat")).is_ok_and(|stat| {
+            stat.rsplit_once(") ")
+                .is_some_and(|(_, r)| !r.starts_with('Z'))
+        })
+    };
+    for _ in 0..200 {
+        if !running() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let _ = Command::new("kill").args(["-KILL", &serve]).status();
+    panic!("the spawned server {serve} outlived its bench");
+}
+
+/// A spawned server that fails to start: the bench's error carries why (its stderr).
+#[test]
+fn bench_says_why_its_spawned_server_did_not_start() {
+    let out = bin()
+        .args([
+            "bench",
+            "--spawn-server",
+            "--server-arg=--config=no-such-config.toml",
+        ])
+        .args(["--requests", "2", "--no-ceiling"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("exited during startup"), "{err}");
+    assert!(
+        err.contains("cannot read config no-such-config.toml"),
+        "{err}"
+    );
+}
+
+/// `--key` and `--platform-key` take what the config takes: a path, `@path`, or the key itself
+/// (bare Base64 DER or PEM); a value that is none of them is refused naming the flag, and no
+/// error echoes key material.
+#[test]
+fn key_flags_take_a_path_or_the_key_and_never_echo_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["keygen", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+    let (b64, pem) = (read("private.b64"), read("private.pem"));
+    let path = dir.path().join("private.pem").display().to_string();
+    let url = format!("http://127.0.0.1:{}", closed_port());
+    let call = |key: &str| {
+        bin()
+            .args([
+                "call",
+                "account-balance/query",
+                "--surface",
+                "infinia",
+                "--url",
+                &url,
+            ])
+            .args(["--key", key])
+            .output()
+            .unwrap()
+    };
+    // Accepted: the call gets as far as the (closed) server, exit 3.
+    for key in [b64.trim(), pem.as_str(), path.as_str(), &format!("@{path}")] {
+        let out = call(key);
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    }
+    let secret = &b64.trim()[60..120];
+    for (key, says) in [
+        (
+            "no/such/key.pem",
+            "\"no/such/key.pem\" is neither a readable file nor a key",
+        ),
+        (
+            &format!("@{}", b64.trim()),
+            "@ is followed by a key, not a path",
+        ),
+        (&b64.trim()[..1200], "--key: "),
+    ] {
+        let out = call(key);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains("--key") && err.contains(says), "{err}");
+        assert!(!err.contains(secret), "key material in: {err}");
+    }
+}
+
+/// `keygen` refuses to replace an existing pair (naming the file) unless `--force`, writes the
+/// private key files owner-only, names a path it cannot use, and `--bits` out of range is a
+/// usage error.
+#[test]
+fn keygen_keeps_an_existing_pair_and_the_private_key_owner_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let keygen = |extra: &[&str]| {
+        bin()
+            .args(["keygen", "--out"])
+            .arg(dir.path())
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    assert!(keygen(&[]).status.success());
+    let first = std::fs::read_to_string(dir.path().join("private.pem")).unwrap();
+    let again = keygen(&[]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains(&format!(
+            "{} already exists",
+            dir.path().join("private.pem").display()
+        )),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("private.pem")).unwrap(),
+        first
+    );
+    assert!(keygen(&["--force"]).status.success());
+    assert_ne!(
+        std::fs::read_to_string(dir.path().join("private.pem")).unwrap(),
+        first
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |name: &str| {
+            std::fs::metadata(dir.path().join(name))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!((mode("private.pem"), mode("private.b64")), (0o600, 0o600));
+        assert_eq!(
+            mode("public.pem") & 0o044,
+            0o044,
+            "public keys stay readable"
+        );
+    }
+    let file = dir.path().join("afile");
+    std::fs::write(&file, "x").unwrap();
+    let out = bin().args(["keygen", "--out"]).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&file.display().to_string()),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(keygen(&["--force", "--bits", "100"]).status.code(), Some(2));
+}
+
+/// A command's stderr as text.
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
