@@ -189,6 +189,15 @@ impl App {
         api::catalog::check_contract_fields(&core)?;
         if let Some(dir) = &data_dir {
             let restored = dir.attach(&core).map_err(anyhow::Error::msg)?;
+            // The directory's clock wins over the start's: say so rather than ignore a flag.
+            let clock_given = options.clock_mode.is_some() || options.start_time.is_some();
+            if restored.clock && clock_given {
+                tracing::warn!(
+                    data_dir = %dir.dir().display(),
+                    "the clock's mode and virtual time are the data dir's; --time-scale, \
+                     --manual-clock and --start-time apply to a new data dir only"
+                );
+            }
             tracing::info!(
                 data_dir = %dir.dir().display(),
                 tenants = restored.tenants,

@@ -221,6 +221,8 @@ pub struct DataDir {
 /// What a start found in the data directory.
 #[derive(Debug, Clone, Default)]
 pub struct Restored {
+    /// The clock's mode and virtual time came from the directory (it held state).
+    pub clock: bool,
     pub tenants: usize,
     pub entities: usize,
     pub postings: usize,
@@ -285,6 +287,7 @@ impl DataDir {
                 .map_err(|e| format!("database {}: {e}", self.dir.join(DB_FILE).display()))?;
             from_db = written.keys().cloned().collect();
             if let Some((snapshot, mode)) = loaded {
+                restored.clock = true;
                 if let Some(mode) = mode {
                     core.clock().set_mode(mode);
                 }
