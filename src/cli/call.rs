@@ -404,11 +404,11 @@ pub fn example_text(op: &serde_json::Value) -> anyhow::Result<String> {
 }
 
 fn own_key(args: &CallArgs, default: &str) -> anyhow::Result<PrivateKey> {
-    super::private_key_flag("key", args.key.as_deref(), default)
+    super::key_flag("key", args.key.as_deref(), default)
 }
 
 fn provider_key(args: &CallArgs, default: &str) -> anyhow::Result<PublicKey> {
-    super::public_key_flag("platform-key", args.platform_key.as_deref(), default)
+    super::key_flag("platform-key", args.platform_key.as_deref(), default)
 }
 
 /// A Whalet-envelope call (Open API or platform) to `url`; Err when a key cannot be read.

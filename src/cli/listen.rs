@@ -198,12 +198,8 @@ async fn webhooks(args: ListenArgs, listener: tokio::net::TcpListener) -> anyhow
             base_url: String::new(),
             app_id: String::new(),
             version: String::new(),
-            key: super::private_key_flag(
-                "key",
-                args.key.as_deref(),
-                demo::INFINIA_MERCHANT_PRIVATE,
-            )?,
-            infinia_public: super::public_key_flag(
+            key: super::key_flag("key", args.key.as_deref(), demo::INFINIA_MERCHANT_PRIVATE)?,
+            infinia_public: super::key_flag(
                 "platform-key",
                 args.platform_key.as_deref(),
                 demo::INFINIA_PUBLIC,

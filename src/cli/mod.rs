@@ -605,29 +605,32 @@ pub fn partner_keys(
 ) -> anyhow::Result<(crate::wire::keys::PrivateKey, crate::wire::keys::PublicKey)> {
     use crate::wire::keys::demo;
     Ok((
-        private_key_flag("key", key, demo::PARTNER_PRIVATE)?,
-        public_key_flag("platform-key", platform_key, demo::PLATFORM_PUBLIC)?,
+        key_flag("key", key, demo::PARTNER_PRIVATE)?,
+        key_flag("platform-key", platform_key, demo::PLATFORM_PUBLIC)?,
     ))
 }
 
-/// The private key given to `--<flag>` (any form of [`key_flag_text`]), else `default`.
-pub fn private_key_flag(
-    flag: &str,
-    value: Option<&str>,
-    default: &str,
-) -> anyhow::Result<crate::wire::keys::PrivateKey> {
-    let text = value.map_or_else(|| Ok(default.to_owned()), |v| key_flag_text(flag, v))?;
-    crate::wire::keys::PrivateKey::parse(&text).map_err(|e| anyhow::anyhow!("--{flag}: {e}"))
+/// A key type a key flag gives.
+pub trait FlagKey: Sized {
+    fn from_text(text: &str) -> Result<Self, String>;
 }
 
-/// The public key given to `--<flag>` (any form of [`key_flag_text`]), else `default`.
-pub fn public_key_flag(
-    flag: &str,
-    value: Option<&str>,
-    default: &str,
-) -> anyhow::Result<crate::wire::keys::PublicKey> {
+impl FlagKey for crate::wire::keys::PrivateKey {
+    fn from_text(text: &str) -> Result<Self, String> {
+        Self::parse(text).map_err(|e| e.to_string())
+    }
+}
+
+impl FlagKey for crate::wire::keys::PublicKey {
+    fn from_text(text: &str) -> Result<Self, String> {
+        Self::parse(text).map_err(|e| e.to_string())
+    }
+}
+
+/// The key given to `--<flag>` (any form of [`key_flag_text`]), else `default`.
+pub fn key_flag<K: FlagKey>(flag: &str, value: Option<&str>, default: &str) -> anyhow::Result<K> {
     let text = value.map_or_else(|| Ok(default.to_owned()), |v| key_flag_text(flag, v))?;
-    crate::wire::keys::PublicKey::parse(&text).map_err(|e| anyhow::anyhow!("--{flag}: {e}"))
+    K::from_text(&text).map_err(|e| anyhow::anyhow!("--{flag}: {e}"))
 }
 
 /// The text of a key given to a key flag in the forms the config accepts: a file path, `@path`,
