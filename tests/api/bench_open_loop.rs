@@ -138,7 +138,9 @@ fn a_segmented_run_reports_a_slice_around_every_segment() {
         // half of what the ceiling slices say the envelope's crypto costs (the same calls).
         let crypto = run["server_crypto_cpu_s"].as_f64().unwrap();
         let share = run["crypto_share"].as_f64().unwrap();
-        assert!(share > 0.0 && share <= 1.0, "{run}");
+        // The crypto time is an estimate (one call in eight timed, docs/PERFORMANCE.md), so in a
+        // run this short it can overshoot the whole CPU by its sampling error (1.02 was seen).
+        assert!(share > 0.0 && share <= 1.1, "{run}");
         let whole = run["server_cpu_s"].as_f64().unwrap();
         assert!((crypto / whole - share).abs() < 1e-9, "{run}");
         let per_request = run["server_crypto_us_per_request"].as_f64().unwrap();
