@@ -13,11 +13,7 @@ use crate::helpers::{bin, spawn_app};
 #[test]
 fn keygen_writes_both_forms_and_prints_the_fingerprint() {
     let dir = tempfile::tempdir().unwrap();
-    let out = bin()
-        .args(["keygen", "--out"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out = keygen(dir.path(), &[]);
     assert!(
         out.status.success(),
         "{}",
@@ -1081,11 +1077,7 @@ fn bench_says_why_its_spawned_server_did_not_start() {
 #[test]
 fn key_flags_take_a_path_or_the_key_and_never_echo_it() {
     let dir = tempfile::tempdir().unwrap();
-    let out = bin()
-        .args(["keygen", "--out"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out = keygen(dir.path(), &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
     let (b64, pem) = (read("private.b64"), read("private.pem"));
@@ -1136,14 +1128,7 @@ fn key_flags_take_a_path_or_the_key_and_never_echo_it() {
 #[test]
 fn keygen_keeps_an_existing_pair_and_the_private_key_owner_only() {
     let dir = tempfile::tempdir().unwrap();
-    let keygen = |extra: &[&str]| {
-        bin()
-            .args(["keygen", "--out"])
-            .arg(dir.path())
-            .args(extra)
-            .output()
-            .unwrap()
-    };
+    let keygen = |extra: &[&str]| keygen(dir.path(), extra);
     assert!(keygen(&[]).status.success());
     let first = std::fs::read_to_string(dir.path().join("private.pem")).unwrap();
     let again = keygen(&[]);
@@ -1195,6 +1180,16 @@ fn keygen_keeps_an_existing_pair_and_the_private_key_owner_only() {
 }
 
 /// A command's stderr as text.
+/// `whalet-sim keygen --out DIR` with `extra` arguments.
+fn keygen(dir: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    bin()
+        .args(["keygen", "--out"])
+        .arg(dir)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
