@@ -77,7 +77,7 @@ pub struct BenchArgs {
     #[arg(long)]
     requests: Option<u64>,
     /// Runs per concurrency level (the report gives the best and the spread).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     repeat: usize,
     /// Also run the same load against a plain hyper echo server (a spawned process) in this run.
     #[arg(long)]
@@ -352,7 +352,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Finished> {
         ..limits
     };
     for &partners in closed_levels {
-        for repeat in 1..=args.repeat.max(1) {
+        for repeat in 1..=args.repeat {
             for attempt in 0..=args.drift_retries {
                 let plan = with_pool(
                     &args,
@@ -532,15 +532,21 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Finished> {
 
 /// `--notifications N`: each destination level in turn, then the report.
 async fn notifications(args: &BenchArgs, n: u64) -> anyhow::Result<Finished> {
-    let slice = match args.ceiling_slice.trim() {
-        "0" | "0s" | "0ms" => Duration::from_millis(200),
-        text => parse_duration(text)?,
+    // `--no-ceiling` measures no crypto at all; `--ceiling-slice 0` keeps the ceiling measured
+    // once at the start, which every level's ratio is then taken against.
+    let slice = match (args.no_ceiling, args.ceiling_slice.trim()) {
+        (true, _) | (_, "0" | "0s" | "0ms") => None,
+        (false, text) => Some(parse_duration(text)?),
     };
-    let ceiling = ceiling::measure_on(
-        parse_duration(&args.ceiling_time)?,
-        ceiling::Scheme::Notification,
-        args.ceiling_threads,
-    )?;
+    let ceiling = if args.no_ceiling {
+        None
+    } else {
+        Some(ceiling::measure_on(
+            parse_duration(&args.ceiling_time)?,
+            ceiling::Scheme::Notification,
+            args.ceiling_threads,
+        )?)
+    };
     let mut runs = Vec::new();
     for &d in &args.destinations {
         eprintln!("notifications: {n} to {d} destinations...");
@@ -553,7 +559,7 @@ async fn notifications(args: &BenchArgs, n: u64) -> anyhow::Result<Finished> {
                 n,
                 d,
                 (burst, warm_up),
-                slice,
+                (slice, ceiling.as_ref()),
                 args.ceiling_threads,
                 &args.server_log,
             )
@@ -570,7 +576,7 @@ async fn notifications(args: &BenchArgs, n: u64) -> anyhow::Result<Finished> {
         });
         format!("{}\n", serde_json::to_string_pretty(&json)?)
     } else {
-        notify::table(&runs, Some(&ceiling))
+        notify::table(&runs, ceiling.as_ref())
     };
     let complete = runs.iter().all(|r| r.delivered >= r.notifications);
     Ok(Finished { report, complete })

@@ -44,10 +44,12 @@ pub struct NotifyRun {
     pub server_crypto_cpu_s: Option<f64>,
     /// `server_crypto_cpu_s / server_cpu_s`, on the same threads at the same moments.
     pub crypto_share: Option<f64>,
-    /// The sealing ceiling's crypto time per notification (mean of the slices before and after).
-    pub ceiling_us: f64,
-    pub ceiling_before_us: f64,
-    pub ceiling_after_us: f64,
+    /// The sealing ceiling's crypto time per notification: the mean of the slices before and
+    /// after, or the ceiling measured once at the start without slices (none with
+    /// `--no-ceiling`).
+    pub ceiling_us: Option<f64>,
+    pub ceiling_before_us: Option<f64>,
+    pub ceiling_after_us: Option<f64>,
     /// Deliveries per server CPU-second ÷ notifications per core the ceiling allows.
     pub ceiling_ratio: Option<f64>,
 }
@@ -155,12 +157,14 @@ pub fn default_burst(n: u64, destinations: usize) -> u64 {
 
 /// Runs one level: `destinations` receivers, a spawned simulator, `warm_up` notifications to
 /// each destination untimed, then `n` notifications asked for `burst` at a time (the trigger's
-/// `count`).
+/// `count`). With a `slice`, the ceiling is measured for that long right before and right after
+/// the measured window; without one, the ratio is taken against `whole` (the ceiling measured
+/// once at the start), if any.
 pub async fn run(
     n: u64,
     destinations: usize,
     (burst, warm_up): (u64, u64),
-    slice: Duration,
+    (slice, whole): (Option<Duration>, Option<&Ceiling>),
     ceiling_threads: usize,
     server_log: &str,
 ) -> anyhow::Result<NotifyRun> {
@@ -207,7 +211,12 @@ pub async fn run(
     }
     let already = acks.count();
 
-    let before = ceiling::measure_on(slice, ceiling::Scheme::Notification, ceiling_threads)?;
+    let slice_now = || {
+        slice
+            .map(|each| ceiling::measure_on(each, ceiling::Scheme::Notification, ceiling_threads))
+            .transpose()
+    };
+    let before = slice_now()?;
     let reading = server::read(spawned.addr, Some(pid)).await;
     let started = Instant::now();
     fire(&base, n, burst, destinations).await?;
@@ -216,10 +225,13 @@ pub async fn run(
     let later = server::read(spawned.addr, Some(pid)).await;
     let cpu = later.cpu_s_since(&reading);
     let crypto = later.crypto_s_since(&reading);
-    let after = ceiling::measure_on(slice, ceiling::Scheme::Notification, ceiling_threads)?;
+    let after = slice_now()?;
     drop(spawned);
     let delivered = acks.count() - already;
-    let mean = before.mean_with(&after);
+    let ceiling_us = match (&before, &after) {
+        (Some(before), Some(after)) => Some(before.mean_with(after).us_per_request),
+        _ => whole.map(|c| c.us_per_request),
+    };
     let per_delivery = super::report::us_each(cpu, delivered);
     Ok(NotifyRun {
         destinations,
@@ -233,10 +245,10 @@ pub async fn run(
         server_cpu_us_per_delivery: per_delivery,
         server_crypto_cpu_s: crypto,
         crypto_share: super::report::crypto_share(crypto, cpu),
-        ceiling_us: mean.us_per_request,
-        ceiling_before_us: before.us_per_request,
-        ceiling_after_us: after.us_per_request,
-        ceiling_ratio: super::report::ratio_to(mean.us_per_request, per_delivery),
+        ceiling_us,
+        ceiling_before_us: before.map(|c| c.us_per_request),
+        ceiling_after_us: after.map(|c| c.us_per_request),
+        ceiling_ratio: ceiling_us.and_then(|us| super::report::ratio_to(us, per_delivery)),
     })
 }
 
@@ -324,10 +336,13 @@ pub fn table(runs: &[NotifyRun], ceiling: Option<&Ceiling>) -> String {
             r.deliveries_per_sec,
             r.server_cpu_us_per_delivery
                 .map_or("-".to_owned(), |v| format!("{v:.0}")),
-            format!(
-                "{:.0} ({:.0}/{:.0})",
-                r.ceiling_us, r.ceiling_before_us, r.ceiling_after_us
-            ),
+            match (r.ceiling_us, r.ceiling_before_us, r.ceiling_after_us) {
+                (Some(mean), Some(before), Some(after)) => {
+                    format!("{mean:.0} ({before:.0}/{after:.0})")
+                }
+                (Some(once), _, _) => format!("{once:.0}"),
+                _ => "-".to_owned(),
+            },
             r.ceiling_ratio
                 .map_or("-".to_owned(), |v| format!("{v:.2}")),
             r.crypto_share

@@ -902,6 +902,35 @@ fn bench_notifications_delivers_every_one_and_reports_the_ceiling_ratio() {
     }
 }
 
+/// `--no-ceiling` measures no crypto in `--notifications` mode either: no ceiling, no slices, no
+/// ratio, and every notification still delivered and counted.
+#[test]
+fn bench_notifications_without_the_ceiling_measures_no_crypto() {
+    let out = bin()
+        .args(["bench", "--notifications", "20", "--destinations", "1"])
+        .args(["--warm-up", "2", "--no-ceiling", "--server-log", "warn", "--json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["ceiling"].is_null(), "{report}");
+    let run = &report["notifications"][0];
+    assert_eq!(run["delivered"], 20, "{run}");
+    for field in ["ceiling_us", "ceiling_before_us", "ceiling_after_us", "ceiling_ratio"] {
+        assert!(run[field].is_null(), "{field}: {run}");
+    }
+}
+
+/// `--repeat 0` is refused by name (it used to run once).
+#[test]
+fn bench_refuses_zero_repeats() {
+    let out = bin().args(["bench", "--repeat", "0"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--repeat"), "{stderr}");
+}
+
 /// A reader that goes away early (`whalet-sim coverage | head -c 10`) ends the command quietly
 /// with 141, as SIGPIPE would, not with a panic.
 #[tokio::test]
