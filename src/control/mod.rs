@@ -433,7 +433,7 @@ async fn advance(core: &Core, req: &SimRequest) -> SimResponse {
     let Some(ms) = ms else {
         return error(
             400,
-            format!("give {{\"seconds\": n}} (a number from 0 to {max_s}) or {{\"ms\": n}} (an integer), not both"),
+            format!("give {{\"seconds\": n}} (a number from 0 to {max_s}) or {{\"ms\": n}} (an integer from 0 to {MAX_ADVANCE_MS}), not both"),
         );
     };
     let ran = core.clock().advance(ms).await;
