@@ -23,6 +23,9 @@ pub enum LedgerError {
     Unbalanced(Currency),
     #[error("amount overflow")]
     Overflow,
+    /// Money moves between accounts: a posting of one leg (or none) moves nothing anywhere.
+    #[error("a posting moves money between at least two accounts; this one has {0} leg(s)")]
+    TooFewLegs(usize),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -93,6 +96,9 @@ impl Ledger {
         memo: impl Into<String>,
         legs: &[(&str, Money)],
     ) -> Result<u64, LedgerError> {
+        if legs.len() < 2 {
+            return Err(LedgerError::TooFewLegs(legs.len()));
+        }
         let mut sums: BTreeMap<Currency, i64> = BTreeMap::new();
         let mut next: BTreeMap<(String, Currency), i64> = BTreeMap::new();
         for (account, amount) in legs {
@@ -184,9 +190,18 @@ impl Ledger {
         }
     }
 
-    /// Recomputes every balance from the postings and checks each posting balances.
+    /// Recomputes every balance from the postings and checks each posting has two legs or more
+    /// and balances.
     pub fn verify(&self) -> Result<(), String> {
         for posting in &self.postings {
+            if posting.legs.len() < 2 {
+                return Err(format!(
+                    "posting {} ({}): {}",
+                    posting.id,
+                    posting.memo,
+                    LedgerError::TooFewLegs(posting.legs.len())
+                ));
+            }
             let mut by_currency: BTreeMap<Currency, i64> = BTreeMap::new();
             for leg in &posting.legs {
                 *by_currency.entry(leg.amount.currency).or_default() += leg.amount.minor;
@@ -281,5 +296,31 @@ mod tests {
         assert_eq!(wallet["amount"], "10.50");
         assert_eq!(wallet["minor"], 1050);
         assert_eq!(wallet["currency"], "USD");
+    }
+
+    /// One leg moves nothing anywhere: `post` refuses it, and `verify` finds one that came in
+    /// by another way (a snapshot).
+    #[test]
+    fn a_posting_needs_two_legs() {
+        let mut ledger = Ledger::default();
+        assert!(matches!(
+            ledger.post(0, "one", &[("external:bank", usd(0))]),
+            Err(LedgerError::TooFewLegs(1))
+        ));
+        assert!(ledger.postings().is_empty());
+        let single = Posting {
+            id: 1,
+            at: 0,
+            memo: "one".into(),
+            legs: vec![Leg {
+                account: "wallet:U1:B2C:available".into(),
+                amount: usd(0),
+            }],
+        };
+        let e = Ledger::from_postings(vec![single]).verify().unwrap_err();
+        assert_eq!(
+            e,
+            "posting 1 (one): a posting moves money between at least two accounts; this one has 1 leg(s)"
+        );
     }
 }

@@ -908,7 +908,14 @@ fn bench_notifications_delivers_every_one_and_reports_the_ceiling_ratio() {
 fn bench_notifications_without_the_ceiling_measures_no_crypto() {
     let out = bin()
         .args(["bench", "--notifications", "20", "--destinations", "1"])
-        .args(["--warm-up", "2", "--no-ceiling", "--server-log", "warn", "--json"])
+        .args([
+            "--warm-up",
+            "2",
+            "--no-ceiling",
+            "--server-log",
+            "warn",
+            "--json",
+        ])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -917,7 +924,12 @@ fn bench_notifications_without_the_ceiling_measures_no_crypto() {
     assert!(report["ceiling"].is_null(), "{report}");
     let run = &report["notifications"][0];
     assert_eq!(run["delivered"], 20, "{run}");
-    for field in ["ceiling_us", "ceiling_before_us", "ceiling_after_us", "ceiling_ratio"] {
+    for field in [
+        "ceiling_us",
+        "ceiling_before_us",
+        "ceiling_after_us",
+        "ceiling_ratio",
+    ] {
         assert!(run[field].is_null(), "{field}: {run}");
     }
 }

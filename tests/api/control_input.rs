@@ -148,9 +148,7 @@ async fn json_bodies_with_unknown_fields_are_refused_before_anything_changes() {
     assert_eq!(body["unknown"], "until");
     assert_eq!(app.get_json("/__sim/clock").await["now"], before);
     // A value out of range names the range of the field it was given in.
-    let (status, body) = app
-        .post("/__sim/clock/advance", &json!({"ms": -1}))
-        .await;
+    let (status, body) = app.post("/__sim/clock/advance", &json!({"ms": -1})).await;
     assert_eq!(status, 400, "{body}");
     assert!(
         error_text(&body).contains("an integer from 0 to 315360000000"),
