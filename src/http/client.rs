@@ -21,6 +21,20 @@ pub struct ClientResponse {
     pub location: Option<String>,
     /// The body was longer than [`MAX_ANSWER_BYTES`]; the rest was not read.
     pub truncated: bool,
+    /// Why the body broke off after the status came (the peer closed early, a malformed chunk,
+    /// the timeout); `body` holds what came before. Only [`HttpClient::post_keeping_status`]
+    /// answers with it; the other methods make it their error.
+    pub broken: Option<String>,
+}
+
+impl ClientResponse {
+    /// The response if its body came whole, else why it broke off.
+    fn whole(self) -> Result<Self, String> {
+        match self.broken {
+            Some(why) => Err(why),
+            None => Ok(self),
+        }
+    }
 }
 
 /// How much of an answer is read: a partner's acknowledgement is a few hundred bytes, and a
@@ -134,6 +148,21 @@ impl HttpClient {
         body: Bytes,
         timeout: Duration,
     ) -> Result<ClientResponse, String> {
+        self.post_keeping_status(url, content_type, body, timeout)
+            .await
+            .and_then(ClientResponse::whole)
+    }
+
+    /// [`post`](Self::post), but a body that breaks off after the status came is still an
+    /// answer, with its status and [`ClientResponse::broken`] set: a notification attempt
+    /// records the status the receiver sent before it failed.
+    pub async fn post_keeping_status(
+        &self,
+        url: &str,
+        content_type: &str,
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<ClientResponse, String> {
         let started = Instant::now();
         let sent = self
             .authorize(self.for_url(url).post(url))
@@ -152,7 +181,9 @@ impl HttpClient {
             .timeout(timeout)
             .send()
             .await;
-        self.read(url, sent, started, timeout).await
+        self.read(url, sent, started, timeout)
+            .await
+            .and_then(ClientResponse::whole)
     }
 
     /// Reads the answer to a request to `url` sent at `started`.
@@ -172,11 +203,16 @@ impl HttpClient {
             .map(str::to_owned);
         let mut body = Vec::new();
         let mut truncated = false;
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| self.failure(url, &e, timeout))?
-        {
+        let mut broken = None;
+        loop {
+            let chunk = match response.chunk().await {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                Err(e) => {
+                    broken = Some(self.failure(url, &e, timeout));
+                    break;
+                }
+            };
             let room = MAX_ANSWER_BYTES - body.len();
             if chunk.len() > room {
                 body.extend_from_slice(&chunk[..room]);
@@ -191,6 +227,7 @@ impl HttpClient {
             latency: started.elapsed(),
             location,
             truncated,
+            broken,
         })
     }
 }
@@ -335,6 +372,36 @@ mod tests {
             String::from_utf8_lossy(&remote.body),
             "proxied GET http://partner.example/notify HTTP/1.1"
         );
+    }
+
+    /// A body that stops short of its `Content-Length`: `post` fails with why, and
+    /// `post_keeping_status` keeps the status and what came.
+    #[tokio::test]
+    async fn a_body_cut_short_keeps_its_status_only_where_asked() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/notify", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut buf = vec![0u8; 4096];
+                let _ = stream.read(&mut buf).await;
+                let reply = "HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nSUCC";
+                let _ = stream.write_all(reply.as_bytes()).await;
+            }
+        });
+        let client = HttpClient::new();
+        let timeout = Duration::from_secs(5);
+        let body = || Bytes::from_static(b"{}");
+        let why = client
+            .post(&url, "application/json", body(), timeout)
+            .await
+            .unwrap_err();
+        let kept = client
+            .post_keeping_status(&url, "application/json", body(), timeout)
+            .await
+            .unwrap();
+        assert_eq!(kept.status, 200);
+        assert_eq!(&kept.body[..], b"SUCC");
+        assert_eq!(kept.broken.as_deref(), Some(why.as_str()));
     }
 
     /// When the proxy cannot be reached, the failure says a proxy was in the way.

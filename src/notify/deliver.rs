@@ -116,7 +116,7 @@ impl Outbox {
         let response = self
             .inner
             .client
-            .post(url, sealed.content_type, sealed.body, self.inner.timeout)
+            .post_keeping_status(url, sealed.content_type, sealed.body, self.inner.timeout)
             .await;
         match response {
             Ok(r) => Outcome {
@@ -125,9 +125,13 @@ impl Outbox {
                 http_status: Some(r.status),
                 latency_ms: r.latency.as_millis() as u64,
                 excerpt: excerpt(&r.body),
-                verdict: match (&r.location, r.status) {
-                    (Some(to), 300..=399) => Err(format!(
+                verdict: match (&r.location, r.status, &r.broken) {
+                    (Some(to), 300..=399, _) => Err(format!(
                         "HTTP {} redirect to {to}: redirects are not followed; answer at the notify URL itself",
+                        r.status
+                    )),
+                    (_, _, Some(why)) => Err(format!(
+                        "HTTP {}, then the answer broke off: {why}",
                         r.status
                     )),
                     _ if r.truncated => Err(format!(

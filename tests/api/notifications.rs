@@ -501,9 +501,12 @@ async fn a_redirect_or_an_endless_answer_is_a_failed_attempt() {
             .to_vec();
     huge.extend(std::iter::repeat_n(b' ', 2_000_000));
     let endless = raw_endpoint(huge).await;
+    // A 200 whose body stops short: the attempt keeps the status the receiver sent.
+    let cut = raw_endpoint(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nSUCC".to_vec()).await;
     for (url, expected) in [
         (redirect, "redirect to http://127.0.0.1:9/elsewhere"),
         (endless, "longer than 65536 bytes"),
+        (cut, "HTTP 200, then the answer broke off: "),
     ] {
         let config = format!(
             "[[whalet.partners]]\npartner_id = \"202400000000001\"\n\
@@ -520,6 +523,7 @@ async fn a_redirect_or_an_endless_answer_is_a_failed_attempt() {
         let verdict = n["attempts"][0]["verdict"].as_str().unwrap();
         assert!(verdict.starts_with("failed: "), "{verdict}");
         assert!(verdict.contains(expected), "{verdict}");
+        assert!(n["attempts"][0]["httpStatus"].is_u64(), "{n}");
         assert_eq!(n["status"], "pending", "a failed attempt is retried");
         app.shutdown().await;
     }
