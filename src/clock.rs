@@ -33,6 +33,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::cut::Cut;
+
 /// Milliseconds since the Unix epoch, virtual.
 pub type Millis = i64;
 
@@ -177,6 +179,9 @@ struct Inner {
     tracking: AtomicBool,
     record_log: Mutex<Vec<RecordChange>>,
     on_record_change: Mutex<Option<Arc<dyn Fn() + Send + Sync>>>,
+    /// Taking a timer off the queue and its job's first step are one unit of work, as is each
+    /// later poll of the job: a snapshot sees the timer or what its job did, never neither.
+    cut: Cut,
 }
 
 /// Cloneable handle to the clock and its timer queue.
@@ -206,12 +211,25 @@ impl Clock {
                 tracking: AtomicBool::new(false),
                 record_log: Mutex::new(Vec::new()),
                 on_record_change: Mutex::new(None),
+                cut: Cut::default(),
             }),
         }
     }
 
     pub fn now(&self) -> Millis {
         self.inner.state.lock().now()
+    }
+
+    /// The cut every unit of work shares and a snapshot takes alone (see [`crate::cut`]).
+    pub fn cut(&self) -> &Cut {
+        &self.inner.cut
+    }
+
+    /// Waits for a running advance to end and keeps others from starting while the guard
+    /// lives: an import or a reset replaces the state an advance would otherwise go on running
+    /// timers over (and moving the time of).
+    pub async fn hold_advances(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.inner.advancing.lock().await
     }
 
     pub fn mode(&self) -> ClockMode {
@@ -398,17 +416,22 @@ impl Clock {
         let mut ran = 0;
         let mut held = Some(Held::new(self));
         loop {
-            match self.take_next(target) {
-                Next::Done => break,
-                Next::Settle => {
+            let next = self.inner.cut.work(|| match self.take_next(target) {
+                Next::Run(timer) => {
+                    self.start(*timer);
+                    None
+                }
+                other => Some(other),
+            });
+            match next {
+                Some(Next::Done) => break,
+                Some(Next::Settle) => {
                     drop(held.take());
                     self.wait_idle().await;
                     held = Some(Held::new(self));
                 }
-                Next::Run(timer) => {
-                    ran += 1;
-                    self.start(*timer);
-                }
+                // Started inside the unit above.
+                Some(Next::Run(_)) | None => ran += 1,
             }
         }
         drop(held);
@@ -479,10 +502,13 @@ impl Clock {
         match first {
             Ok(None) => {}
             // Polled again at once by its task, which registers the real waker.
-            Ok(Some(rest)) => drop(tokio::spawn(async move {
-                let _guard = guard;
-                rest.await;
-            })),
+            Ok(Some(rest)) => {
+                let rest = self.inner.cut.polls(rest);
+                drop(tokio::spawn(async move {
+                    let _guard = guard;
+                    rest.await;
+                }))
+            }
             Err(_) => tracing::error!(label, "a timer's job panicked"),
         }
     }
@@ -509,9 +535,10 @@ impl Clock {
     pub async fn run_driver(self, stop: CancellationToken) {
         loop {
             let changed = self.inner.changed.notified();
-            while let Some(timer) = self.take_due_now(self.now()) {
-                self.start(timer);
-            }
+            while self.inner.cut.work(|| {
+                let timer = self.take_due_now(self.now());
+                timer.map(|timer| self.start(timer)).is_some()
+            }) {}
             let next_due = self.inner.timers.lock().keys().next().map(|k| k.0);
             // While an advance holds the queue, its release (`changed`) is what to wait for.
             let wait = next_due

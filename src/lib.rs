@@ -15,6 +15,7 @@ pub mod contract;
 pub mod control;
 pub mod core;
 pub mod coverage;
+pub mod cut;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;

@@ -634,7 +634,9 @@ fn answer<S: Scheme>(
         decision,
         session: &opened.session,
     };
-    match scheme.run(&ctx, &opened.body) {
+    // One unit of work: the state it changes and the timers it schedules are seen together.
+    let ran = core.clock().cut().work(|| scheme.run(&ctx, &opened.body));
+    match ran {
         Ok(mut reply) => {
             let answered_code = overlay_reply::<S>(core, opened, &mut reply);
             match scheme.seal_reply(core, echo, opened, reply, status.unwrap_or(200)) {

@@ -65,9 +65,16 @@ pub async fn handle(core: &Core, req: &SimRequest, rest: &str) -> SimResponse {
         ("POST", ["clock"]) => set_clock(core, req),
         ("GET", ["state"]) => state(core, req),
         ("GET", ["invariants"]) => invariants(core),
-        ("POST", ["reset"]) => reset(core, req),
+        // A running advance ends first: it would go on running timers over the new state.
+        ("POST", ["reset"]) => {
+            let _advances = core.clock().hold_advances().await;
+            reset(core, req)
+        }
         ("GET", ["snapshot"]) => snapshot::export(core, req),
-        ("POST", ["snapshot"]) => snapshot::import(core, req),
+        ("POST", ["snapshot"]) => {
+            let _advances = core.clock().hold_advances().await;
+            snapshot::import(core, req)
+        }
         ("GET", ["triggers"]) => ok(json!({"triggers": core.triggers()})),
         ("POST", ["trigger", name]) => trigger(core, req, name).await,
         ("GET", ["scenarios"]) => scenarios::list(core, req),
@@ -564,17 +571,20 @@ fn reset(core: &Core, req: &SimRequest) -> SimResponse {
             return error(404, format!("no tenant {t}"));
         }
     }
-    core.store().reset(tenant.as_ref());
-    core.outbox().reset(tenant.as_ref());
-    core.scenarios().reset(tenant.as_ref());
-    match &tenant {
-        None => {
-            core.journal().clear();
-            core.clock().cancel_matching("");
-            core.authorizations().clear();
+    // While no unit of work runs (`crate::cut`): none is left half in the old state.
+    core.clock().cut().still(|| {
+        core.store().reset(tenant.as_ref());
+        core.outbox().reset(tenant.as_ref());
+        core.scenarios().reset(tenant.as_ref());
+        match &tenant {
+            None => {
+                core.journal().clear();
+                core.clock().cancel_matching("");
+                core.authorizations().clear();
+            }
+            Some(t) => core.cancel_tenant_work(t),
         }
-        Some(t) => core.cancel_tenant_work(t),
-    }
+    });
     // The data directory, if any, rewrites every table at its next commit.
     crate::persist::sqlite::state_replaced(core);
     ok(json!({"reset": tenant.map_or("all".to_owned(), |t| t.to_string())}))

@@ -208,7 +208,11 @@ impl Core {
         let started = std::time::Instant::now();
         let virtual_time = self.clock().now();
         let request = Value::Object(params.clone());
-        let outcome = (def.run)(self.clone(), params.clone()).await;
+        let outcome = self
+            .clock()
+            .cut()
+            .polls((def.run)(self.clone(), params.clone()))
+            .await;
         if outcome.is_ok() {
             let known = |t: &TenantId| self.store().with_tenant(t, |_| ()).is_some();
             self.surface::<crate::coverage::Coverage>()

@@ -101,34 +101,41 @@ pub struct Restored {
 }
 
 /// The snapshot of every tenant (or one) as JSON text; the same state gives the same bytes.
+/// Everything in it is read while no unit of work runs (`crate::cut`): a payout pending in a
+/// tenant's state comes with the timer that settles it, and no timer comes without its object.
 pub fn export(core: &Core, tenant: Option<&TenantId>) -> Result<Vec<u8>, String> {
-    let mut tenants = BTreeMap::new();
     let mut text = persist::full(|| -> Result<Vec<u8>, String> {
-        for id in core.store().tenant_ids() {
-            if tenant.is_some_and(|t| t != &id) {
-                continue;
+        let mut doc = core.clock().cut().still(|| -> Result<Value, String> {
+            let mut tenants = BTreeMap::new();
+            for id in core.store().tenant_ids() {
+                if tenant.is_some_and(|t| t != &id) {
+                    continue;
+                }
+                let value = core
+                    .store()
+                    .read_tenant(&id, |t| serde_json::to_value(t))
+                    .transpose()
+                    .map_err(|e| format!("tenant {id} could not be written: {e}"))?;
+                if let Some(value) = value {
+                    tenants.insert(id.to_string(), value);
+                }
             }
-            // Serialised under the tenant's lock: one consistent state per tenant.
-            let value = core
-                .store()
-                .read_tenant(&id, |t| serde_json::to_value(t))
-                .transpose()
-                .map_err(|e| format!("tenant {id} could not be written: {e}"))?;
-            if let Some(value) = value {
-                tenants.insert(id.to_string(), value);
-            }
-        }
-        let doc = serde_json::json!({
-            "format": FORMAT,
-            "schemaVersion": SCHEMA_VERSION,
-            "scope": tenant.map_or("all".to_owned(), ToString::to_string),
-            "now": core.clock().now(),
-            "tenants": tenants,
-            "outbox": core.outbox().export(tenant),
-            "timers": timers_of(core, tenant),
-            "authorizations": core.authorizations().export(tenant),
-            "scenarios": core.scenarios().export(tenant),
-            "journal": if tenant.is_none() { journal_of(core) } else { Vec::new() },
+            Ok(serde_json::json!({
+                "format": FORMAT,
+                "schemaVersion": SCHEMA_VERSION,
+                "scope": tenant.map_or("all".to_owned(), ToString::to_string),
+                "now": core.clock().now(),
+                "tenants": tenants,
+                "outbox": core.outbox().export(tenant),
+                "timers": timers_of(core, tenant),
+                "authorizations": core.authorizations().export(tenant),
+                "scenarios": core.scenarios().export(tenant),
+            }))
+        })?;
+        doc["journal"] = Value::Array(if tenant.is_none() {
+            journal_of(core)
+        } else {
+            Vec::new()
         });
         serde_json::to_vec_pretty(&doc).map_err(|e| e.to_string())
     })?;
@@ -287,15 +294,18 @@ pub fn import(
     core.authorizations().check(&links)?;
     let count = states.len();
     let timer_count = timers.len();
-    let replaced = replace(
-        core,
-        tenant,
-        (states, outbox, links),
-        scenarios,
-        journal,
-        timers,
-        now,
-    );
+    // While no unit of work runs (`crate::cut`): none is left half in the old state.
+    let replaced = core.clock().cut().still(|| {
+        replace(
+            core,
+            tenant,
+            (states, outbox, links),
+            scenarios,
+            journal,
+            timers,
+            now,
+        )
+    });
     // Even a replacement refused half-way changed the state: the data directory rewrites it.
     sqlite::state_replaced(core);
     replaced?;

@@ -393,27 +393,43 @@ impl DataDir {
         let Some((conn, written)) = guard.as_mut() else {
             return Ok(());
         };
-        let mut tenants = std::mem::take(&mut *self.marks.dirty.lock());
-        let mut notifications = core.outbox().take_changes();
-        let timer_changes = core.clock().take_record_changes();
         if full {
             written.clear();
-            tenants.extend(core.store().tenant_ids());
-            notifications = all_notifications(core);
         }
-        let timers = if self.rewrite_timers.swap(false, Ordering::AcqRel) || full {
-            TimerWrite::All(core.clock().records_with_ids())
-        } else {
-            TimerWrite::Changes(timer_changes)
-        };
+        // Read while no unit of work runs (`crate::cut`): the tenants, timers and notifications
+        // of one commit are one consistent cut, so a restart after `kill -9` never finds a
+        // pending object without its timer. Written to disk after the cut is released.
+        let (tenants, reads, notifications, timers, extras) = core.clock().cut().still(|| {
+            let mut tenants = std::mem::take(&mut *self.marks.dirty.lock());
+            let mut notifications = core.outbox().take_changes();
+            let timer_changes = core.clock().take_record_changes();
+            if full {
+                tenants.extend(core.store().tenant_ids());
+                notifications = all_notifications(core);
+            }
+            let timers = if self.rewrite_timers.swap(false, Ordering::AcqRel) || full {
+                TimerWrite::All(core.clock().records_with_ids())
+            } else {
+                TimerWrite::Changes(timer_changes)
+            };
+            let reads = tenants
+                .iter()
+                .map(|id| {
+                    let w = written.entry(id.clone()).or_default();
+                    core.store().read_tenant(id, |t| read_tenant(t, w))
+                })
+                .collect::<Vec<_>>();
+            let extras = self.extras(core, full);
+            (tenants, reads, notifications, timers, extras)
+        });
         let batch = Batch {
             full,
             tenants: &tenants,
             notifications: &notifications,
             timers: &timers,
-            extras: self.extras(core, full),
+            extras,
         };
-        let result = write(conn, written, core, &self.dir, &batch);
+        let result = write(conn, written, core, &self.dir, (&batch, reads));
         match result {
             Ok(superseded) => {
                 remove_unused_contents(conn, &self.dir, superseded);
@@ -1126,7 +1142,7 @@ fn write(
     written: &mut HashMap<TenantId, Written>,
     core: &Core,
     dir: &Path,
-    batch: &Batch<'_>,
+    (batch, reads): (&Batch<'_>, Vec<TenantReading>),
 ) -> Result<Vec<String>, String> {
     let tx = conn.transaction().map_err(|e| e.to_string())?;
     let mut superseded = Vec::new();
@@ -1138,8 +1154,8 @@ fn write(
         }
     }
     write_timers(&tx, batch.timers)?;
-    for id in batch.tenants {
-        write_tenant(&tx, written, core, dir, id, &mut superseded)?;
+    for (id, read) in batch.tenants.iter().zip(reads) {
+        write_tenant(&tx, written, dir, (id, read), &mut superseded)?;
     }
     write_notifications(&tx, batch.notifications)?;
     let mode = serde_json::to_string(&core.clock().mode()).map_err(|e| e.to_string())?;
@@ -1213,6 +1229,9 @@ fn posting_hash(p: &Posting) -> u64 {
     hash_text(&serde_json::to_string(p).unwrap_or_default())
 }
 
+/// What changed of one tenant, read in a commit's cut (None: the tenant is gone).
+type TenantReading = Option<Result<TenantRead, String>>;
+
 /// Reads what changed in `t` since `w` was written.
 fn read_tenant(t: &TenantState, w: &Written) -> Result<TenantRead, String> {
     persist::full(|| {
@@ -1263,15 +1282,13 @@ fn read_tenant(t: &TenantState, w: &Written) -> Result<TenantRead, String> {
 fn write_tenant(
     tx: &rusqlite::Transaction<'_>,
     written: &mut HashMap<TenantId, Written>,
-    core: &Core,
     dir: &Path,
-    id: &TenantId,
+    (id, read): (&TenantId, TenantReading),
     superseded: &mut Vec<String>,
 ) -> Result<(), String> {
     let key = id.to_string();
     let w = written.entry(id.clone()).or_default();
-    // Read under the tenant's lock, written after it is released.
-    let Some(read) = core.store().read_tenant(id, |t| read_tenant(t, w)) else {
+    let Some(read) = read else {
         // The tenant is gone: drop its rows.
         superseded.extend(contents_of(
             tx,

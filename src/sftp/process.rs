@@ -55,8 +55,15 @@ pub(super) fn received(
 }
 
 /// `/upload/{name}` is complete: an Infinia file is recorded PROCESSING and its processing
-/// scheduled; a whalet-platform file is processed at once (`sftp::materials`).
+/// scheduled; a whalet-platform file is processed at once (`sftp::materials`). One unit of work
+/// (`crate::cut`): a snapshot holds the PROCESSING record with its timer, or neither.
 pub fn upload_complete(core: &Core, tenant: &TenantId, area: Area, name: &str) {
+    core.clock()
+        .cut()
+        .work(|| complete(core, tenant, area, name))
+}
+
+fn complete(core: &Core, tenant: &TenantId, area: Area, name: &str) {
     if area == Area::Platform {
         return super::materials::process(core, tenant, name);
     }

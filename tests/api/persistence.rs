@@ -259,7 +259,10 @@ async fn newer_corrupt_and_foreign_snapshots_are_refused_naming_the_problem() {
         (
             "legs",
             |v| v["tenants"][PARTNER]["ledger"]["postings"][0]["legs"] = json!([]),
-            format!("{tenant}.ledger.postings[0]: posting 1 has 0 leg(s)"),
+            format!(
+                "{tenant}.ledger.postings: posting 1 (collection T2025010100000004 received): a \
+                 posting moves money between at least two accounts; this one has 0 leg(s)"
+            ),
         ),
     ];
     for (what, spoil, expected) in cases {
@@ -1217,5 +1220,121 @@ async fn an_import_of_all_state_replaces_the_journal_even_with_an_empty_one() {
     assert_eq!(status, 200, "{body}");
     let journal = app.get_json("/__sim/requests").await["requests"].clone();
     assert_eq!(journal, json!([]), "the snapshot's journal, which is empty");
+    app.shutdown().await;
+}
+
+/// The PENDING collections of a snapshot, and the collections its review timers would settle.
+fn pending_and_timed(doc: &Value) -> (Vec<String>, Vec<String>) {
+    let collections = &doc["tenants"]["whalet:202400000000001"]["whalet"]["collections"];
+    let mut pending: Vec<String> = collections
+        .as_object()
+        .map(|c| {
+            c.values()
+                .filter(|c| c["status"] == "PENDING")
+                .map(|c| c["trade_id"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut timed: Vec<String> = doc["timers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["params"]["completion"] == "collection")
+        .map(|t| t["key"].as_str().unwrap().to_owned())
+        .collect();
+    pending.sort();
+    timed.sort();
+    (pending, timed)
+}
+
+/// Regression: a snapshot read each tenant under its lock and the timers afterwards, while
+/// triggers and timer jobs ran in between. Imported, it held a collection (a payout, …) pending
+/// with no timer left to settle it, or a timer for a collection it did not hold. Every snapshot
+/// taken while collections arrive and settle now holds each pending one with its timer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_snapshot_taken_under_load_holds_each_pending_object_with_its_timer() {
+    let app = spawn_app().await;
+    let card = app.trigger_ok("whalet.account.ready", json!({})).await["cardId"].clone();
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(1500);
+    let arrive = || async {
+        while tokio::time::Instant::now() < deadline {
+            let params = json!({"cardId": card, "amount": "1.00"});
+            app.trigger_ok("whalet.collection.received", params).await;
+        }
+    };
+    let settle = async {
+        while tokio::time::Instant::now() < deadline {
+            app.advance(5.0).await;
+        }
+    };
+    let snapshots = async {
+        let mut torn = Vec::new();
+        let mut taken = 0;
+        while tokio::time::Instant::now() < deadline {
+            // Read whole: it outgrows the test client's 64 KiB answers.
+            let url = format!("{}/__sim/snapshot", app.url);
+            let body = reqwest::get(url).await.unwrap().bytes().await.unwrap();
+            let doc: Value = serde_json::from_slice(&body).unwrap();
+            let (pending, timed) = pending_and_timed(&doc);
+            taken += 1;
+            if pending != timed {
+                torn.push((pending, timed));
+            }
+        }
+        (taken, torn)
+    };
+    let ((taken, torn), (), (), ()) = tokio::join!(snapshots, arrive(), arrive(), settle);
+    assert!(taken >= 5, "only {taken} snapshots were taken");
+    assert!(
+        torn.is_empty(),
+        "{} of {taken} snapshots torn, e.g. {:?}",
+        torn.len(),
+        torn[0]
+    );
+    app.shutdown().await;
+}
+
+/// Regression: an import that came while an advance waited for a hung receiver was then
+/// advanced by it (the imported collection settled, the clock a day past the snapshot's time).
+/// The import now waits for the advance to end, and what it put in stays as it was.
+#[tokio::test]
+async fn an_import_waits_for_a_running_advance_and_is_not_advanced_by_it() {
+    let app = spawn_with(Setup {
+        receiver: Some(Mode::Hang),
+        config: Some("[notify]\ntimeout_ms = 200\n".into()),
+        ..Setup::default()
+    })
+    .await;
+    let card = app.trigger_ok("whalet.account.ready", json!({})).await["cardId"].clone();
+    let collection = app
+        .trigger_ok(
+            "whalet.collection.received",
+            json!({"cardId": card, "amount": "1.00"}),
+        )
+        .await;
+    let saved = export(&app, "").await;
+    let then = app.get_json("/__sim/clock").await["now"].clone();
+    // A notification to the hung receiver: the advance waits for each attempt's timeout.
+    app.trigger_ok(
+        "whalet.connectivity.notify",
+        json!({"partnerId": "202400000000001"}),
+    )
+    .await;
+    let import_later = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        import(&app, "", saved).await
+    };
+    let (_, (status, body)) = tokio::join!(app.advance(86_400.0), import_later);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(app.get_json("/__sim/clock").await["now"], then);
+    let trade_id = collection["tradeId"].as_str().unwrap();
+    let state = app.get_json("/__sim/state").await.to_string();
+    assert!(state.contains(trade_id), "{state}");
+    let doc: Value = serde_json::from_slice(&export(&app, "").await).unwrap();
+    let (pending, timed) = pending_and_timed(&doc);
+    assert_eq!(
+        (pending.clone(), timed),
+        (vec![trade_id.to_owned()], pending)
+    );
     app.shutdown().await;
 }

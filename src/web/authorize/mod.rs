@@ -67,7 +67,13 @@ pub fn handle(core: &Core, req: &SimRequest, token: &str, action: Option<&str>) 
                 }
             };
             let reason = Some(field("reason").trim().to_owned()).filter(|r| !r.is_empty());
-            match registry.decide(core, now, token, Decision { approved, reason }, "page") {
+            let decision = Decision { approved, reason };
+            // One unit of work (`crate::cut`): the decision and what the surface schedules.
+            let decided = core
+                .clock()
+                .cut()
+                .work(|| registry.decide(core, now, token, decision, "page"));
+            match decided {
                 Ok(request) => page::decided(&request, approved),
                 Err(e) => {
                     page::message(409, &request.provider_name, "Not completed", &e.to_string())
