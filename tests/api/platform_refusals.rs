@@ -113,3 +113,38 @@ async fn plain_json_refusals_cut_detail_and_send_the_diagnostic_header() {
     assert_eq!(reply["detail"], "shopId is required");
     app.shutdown().await;
 }
+
+/// A whole number past the `i64` range is refused as too large, naming the limit, and the
+/// number is never echoed as serde_json reformats it (`100000000000000000000` read as an `f64`
+/// prints `1e+20`, text the client never sent).
+#[tokio::test]
+async fn a_too_large_whole_number_is_refused_as_too_large_without_a_rewritten_echo() {
+    let app = spawn_with(Setup {
+        config: Some("[platform]\nauth = \"none\"\n".into()),
+        ..Setup::default()
+    })
+    .await;
+    let row = json!({"tradeOrderId": "1", "tradeOrderNo": "OR1", "tradeType": 0,
+        "tradeTime": "2024-12-30 10:15:00", "tradeCurrency": "CNY", "tradeAmount": "39.68",
+        "tradeName": "Desk lamp", "tradeCount": "COUNT", "payerName": "buyer-77",
+        "payerCountryCode": "RU"});
+    let template = json!({"shopId": "1", "materials": [row]}).to_string();
+    let too_large = "materials[0].tradeCount is too large: at most 9223372036854775807";
+    for count in [
+        "100000000000000000000",
+        "9223372036854775808",
+        "\"100000000000000000000\"",
+    ] {
+        let body = template.replace("\"COUNT\"", count);
+        let (status, _, reply) = post(&app, "tradeMaterialsUpload", body.into_bytes()).await;
+        assert_eq!((status, &reply["code"]), (400, &json!("PARAMETER_ERROR")));
+        assert_eq!(reply["detail"], too_large, "{count}");
+    }
+    let body = template.replace("\"COUNT\"", "2.50");
+    let (_, _, reply) = post(&app, "tradeMaterialsUpload", body.into_bytes()).await;
+    assert_eq!(
+        reply["detail"],
+        "materials[0].tradeCount must be a whole number, not a fraction"
+    );
+    app.shutdown().await;
+}

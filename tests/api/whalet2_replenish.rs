@@ -262,6 +262,15 @@ async fn trade_material_holds_a_pending_collection_until_it_is_decided() {
         n["reason"].as_str().unwrap().contains(rejected.1.as_str()),
         "{n}"
     );
+    let invoice = upload(&app, "invoice.png", b"\x89PNG invoice").await;
+    refused(
+        &app,
+        "tradeReplenishSubmit",
+        json!({"userId": user, "tradeId": rejected.0, "attaches": [invoice]}),
+        "FAILURE",
+        &format!("request {} is closed", rejected.1),
+    )
+    .await;
     trigger(
         &app,
         "whalet.replenish.approved",
@@ -274,6 +283,77 @@ async fn trade_material_holds_a_pending_collection_until_it_is_decided() {
     let row = crate::whalet_support::balance(&app, user, "B2C", "USD").await;
     assert_eq!(row["pendingAmount"]["cent"], 0);
     app.advance(60.0).await;
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
+
+/// Returning a collection ends the trade material asked about it, as it ends its bindings: the
+/// money is back with the payer, so the request (submitted or not) ends FAILURE with
+/// `tradeReplenishResultNotify` saying why, takes no more material and cannot be approved; its
+/// scheduled review does nothing.
+#[tokio::test]
+async fn returning_a_held_collection_ends_its_request_for_material() {
+    let app = spawn_app().await;
+    let ready = trigger(&app, "whalet.account.ready", json!({"currency": "USD"})).await;
+    let user = ready["userId"].as_str().unwrap();
+    let invoice = upload(&app, "invoice.png", b"\x89PNG invoice").await;
+    for submitted in [false, true] {
+        let c = trigger(
+            &app,
+            "whalet.collection.received",
+            json!({"cardId": ready["cardId"], "amount": "10.00"}),
+        )
+        .await;
+        let trade_id = c["tradeId"].as_str().unwrap();
+        let ask = trigger(
+            &app,
+            "whalet.trade_replenish.requested",
+            json!({"tradeId": trade_id}),
+        )
+        .await;
+        let rid = ask["replenishId"].as_str().unwrap();
+        let submit = json!({"userId": user, "tradeId": trade_id, "attaches": [invoice],
+            "memo": "docs"});
+        if submitted {
+            expect(&app, "tradeReplenishSubmit", submit.clone(), "PROCESSING").await;
+        }
+        trigger(
+            &app,
+            "whalet.collection.returned",
+            json!({"tradeId": trade_id}),
+        )
+        .await;
+        let n = received_about(&app, "tradeReplenishResultNotify", "replenishId", rid).await;
+        assert_eq!(n["status"], "FAILURE", "{n}");
+        let returned = format!("collection {trade_id} was returned to the payer");
+        assert!(n["message"].as_str().unwrap().starts_with(&returned), "{n}");
+        refused(
+            &app,
+            "tradeReplenishSubmit",
+            submit,
+            "FAILURE",
+            &format!("request {rid} is closed: {returned}"),
+        )
+        .await;
+        let (status, body) = app
+            .post(
+                "/__sim/trigger/whalet.replenish.approved",
+                &json!({"replenishId": rid}),
+            )
+            .await;
+        assert_ne!(status, 200, "{body}");
+        assert!(
+            body["error"].as_str().unwrap().contains("FAILURE"),
+            "{body}"
+        );
+    }
+    app.advance(60.0).await;
+    assert_eq!(
+        received(&app, "tradeReplenishResultNotify").len(),
+        2,
+        "the scheduled review of the submitted request does nothing"
+    );
+    assert_eq!(cents(&app, user, "B2C", "USD").await, (0, 0));
     app.assert_invariants().await;
     app.shutdown().await;
 }

@@ -7,6 +7,7 @@
 //! `MaterialStore` (`store::platform`), tagged with their source.
 
 use std::collections::HashMap;
+use std::num::{IntErrorKind, ParseIntError};
 
 use serde_json::{json, Map, Value};
 
@@ -15,6 +16,7 @@ use super::{max_len, optional, param, required, Ctx};
 use crate::clock::format;
 use crate::money::Money;
 use crate::store::platform::{MaterialSource, TradeMaterial};
+use crate::text::echo;
 use crate::wire::whalet::WhaletError;
 
 /// Errors reported in one reply at most (the rest are counted).
@@ -131,23 +133,57 @@ pub fn validate_batch(rows: &[Value]) -> Result<Vec<TradeMaterial>, FieldError> 
     Err(FieldError(detail))
 }
 
+/// A whole-number field, as a JSON integer or its decimal text; absent or null is None. It is
+/// read as an `i64`: a whole number past that range is refused as too large (or too small),
+/// naming the limit. A JSON number is never echoed: serde_json reads one with a fraction, an
+/// exponent or past the integer range as an `f64` and would print a text the client never sent
+/// (`100000000000000000000` as `1e+20`).
 fn integer(row: &Map<String, Value>, field: &str, path: &str) -> Result<Option<i64>, String> {
     match row.get(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .map(Some)
-            .ok_or_else(|| format!("{path} must be a whole number, got {n}")),
-        Some(Value::String(s)) => s
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| format!("{path} must be a whole number, got {s:?}")),
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(v) => Ok(Some(v)),
+            None => Err(not_an_i64(n, path)),
+        },
+        Some(Value::String(s)) => {
+            s.trim()
+                .parse()
+                .map(Some)
+                .map_err(|e: ParseIntError| match e.kind() {
+                    IntErrorKind::PosOverflow => too_large(path),
+                    IntErrorKind::NegOverflow => too_small(path),
+                    _ => format!("{path} must be a whole number, got {}", echo(s)),
+                })
+        }
         Some(other) => Err(format!(
             "{path} must be a whole number, got {}",
             crate::wire::whalet::json_type(other)
         )),
     }
+}
+
+/// Why JSON number `n`, which is no `i64`, is refused (without echoing it): a whole number out
+/// of range (a `u64` past `i64::MAX`, or a whole `f64` as large), else a fraction or an exponent.
+fn not_an_i64(n: &serde_json::Number, path: &str) -> String {
+    let whole = n.as_f64().filter(|f| f.is_finite() && f.fract() == 0.0);
+    match whole {
+        _ if n.is_u64() => too_large(path),
+        // `i64::MAX as f64` is 2^63, the first whole f64 past the range.
+        Some(f) if f >= i64::MAX as f64 => too_large(path),
+        Some(f) if f < i64::MIN as f64 => too_small(path),
+        Some(_) => {
+            format!("{path} must be a whole number written without a decimal point or exponent")
+        }
+        None => format!("{path} must be a whole number, not a fraction"),
+    }
+}
+
+fn too_large(path: &str) -> String {
+    format!("{path} is too large: at most {}", i64::MAX)
+}
+
+fn too_small(path: &str) -> String {
+    format!("{path} is too small: at least {}", i64::MIN)
 }
 
 fn time(value: &str, path: &str) -> Result<String, String> {
@@ -332,6 +368,50 @@ mod tests {
         assert_eq!(
             validate_material(2, &json!([1])).unwrap_err(),
             "materials[2] must be an object"
+        );
+    }
+
+    #[test]
+    fn a_whole_number_out_of_range_names_the_limit_and_no_rewritten_number() {
+        let cases = [
+            (
+                "100000000000000000000",
+                "is too large: at most 9223372036854775807",
+            ),
+            (
+                "18446744073709551615",
+                "is too large: at most 9223372036854775807",
+            ),
+            (
+                "\"99999999999999999999\"",
+                "is too large: at most 9223372036854775807",
+            ),
+            (
+                "-100000000000000000000",
+                "is too small: at least -9223372036854775808",
+            ),
+            (
+                "\"-99999999999999999999\"",
+                "is too small: at least -9223372036854775808",
+            ),
+            (
+                "1e3",
+                "must be a whole number written without a decimal point or exponent",
+            ),
+            ("2.50", "must be a whole number, not a fraction"),
+            ("\"two\"", "must be a whole number, got \"two\""),
+        ];
+        for (raw, expected) in cases {
+            let mut r = row();
+            r["tradeCount"] = serde_json::from_str(raw).unwrap();
+            let err = validate_material(0, &r).unwrap_err();
+            assert_eq!(err, format!("materials[0].tradeCount {expected}"), "{raw}");
+        }
+        let mut r = row();
+        r["tradeCount"] = serde_json::from_str("9223372036854775807").unwrap();
+        assert_eq!(
+            validate_material(0, &r).map(|m| m.trade_count),
+            Ok(i64::MAX)
         );
     }
 }

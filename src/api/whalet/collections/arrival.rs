@@ -3,8 +3,9 @@
 //! amount is posted from `external:bank` to the user's pending balance at once; after 5 s of
 //! virtual time by default (scenario `delay` on `mockPayeeNotify`) it settles into the available
 //! balance — or, when the scenario's result is `failure`, goes back to the bank — and
-//! `collectionReceivedNotify` tells the partner. A returned collection's trade-order bindings end
-//! with it; trade material asked about a pending collection holds it until decided.
+//! `collectionReceivedNotify` tells the partner. A returned collection's trade-order bindings and
+//! open request for trade material end with it; trade material asked about a pending collection
+//! holds it until decided.
 
 use serde_json::{json, Value};
 
@@ -12,6 +13,7 @@ use crate::api::whalet::common::fields::{positive_amount, Check};
 use crate::api::whalet::common::kinds::CollectionReview;
 use crate::api::whalet::common::review::{self, Notice, Review, Settle};
 use crate::api::whalet::common::{again, failure, mint, send, with_tenant, Verdict};
+use crate::api::whalet::replenish::{end_returned, open_about};
 use crate::api::whalet::trade::release_returned;
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::behaviour::NotifyBehaviour;
@@ -21,7 +23,6 @@ use crate::store::whalet::{
     wallet_account, Bucket, CardStatus, Collection, CollectionStatus, FundSource, ShopStatus,
     EXTERNAL_BANK,
 };
-use crate::store::whalet_trade::{ReplenishKind, ReplenishStatus};
 use crate::store::{TenantId, TenantState};
 use crate::wire::whalet::WhaletError;
 
@@ -226,7 +227,8 @@ pub fn mock_payee_notify(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletErr
 impl Review for CollectionReview {
     /// Settles (or returns) a pending collection: `collectionReceivedNotify`. A collection with
     /// trade material requested does not settle until the material is decided
-    /// ([`held_for_material`]); it may be returned meanwhile.
+    /// ([`held_for_material`]); it may be returned meanwhile, which ends the request
+    /// ([`Review::after`]).
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
         let (trade_id, v) = (s.id, s.v);
         let c = s.find(&t.whalet.collections, "a collection")?;
@@ -262,21 +264,33 @@ impl Review for CollectionReview {
         })
     }
 
-    /// A returned collection's bindings to trade orders end ([`release_returned`]), each said
-    /// with its own `tradeOrderBindNotify`.
+    /// What depends on a returned collection ends with it, each said with its own notification:
+    /// its bindings to trade orders ([`release_returned`], `tradeOrderBindNotify`) and an open
+    /// request for its trade material ([`end_returned`], `tradeReplenishResultNotify`).
     fn after(core: &Core, tenant: &TenantId, trade_id: &str, v: &Verdict) -> Result<(), String> {
         if v.success {
             return Ok(());
         }
         let now = core.clock().now();
-        let released = with_tenant(core, tenant, |t| Ok(release_returned(t, trade_id, now)))?;
-        for (bind_id, payload) in released {
+        let ended = with_tenant(core, tenant, |t| {
+            let bindings =
+                release_returned(t, trade_id, now)
+                    .into_iter()
+                    .map(|(bind_id, payload)| {
+                        let api_code = "tradeOrderBindNotify";
+                        (bind_id, Notice { api_code, payload })
+                    });
+            let mut ended: Vec<_> = bindings.collect();
+            ended.extend(end_returned(t, trade_id, now));
+            Ok(ended)
+        })?;
+        for (id, n) in ended {
             send(
                 core,
                 tenant,
-                "tradeOrderBindNotify",
-                &payload,
-                &bind_id,
+                n.api_code,
+                &n.payload,
+                &id,
                 NotifyBehaviour::default(),
             );
         }
@@ -287,17 +301,8 @@ impl Review for CollectionReview {
 /// The open request for trade material (WAIT_SUBMIT or PROCESSING) about collection
 /// `trade_id`, if any: a pending collection waits for its decision before it settles.
 pub fn held_for_material(t: &TenantState, trade_id: &str) -> Option<String> {
-    t.whalet_trade
-        .replenishes
-        .values()
-        .find(|r| {
-            r.kind == ReplenishKind::Trade
-                && r.trade_id.as_deref() == Some(trade_id)
-                && matches!(
-                    r.status,
-                    ReplenishStatus::WaitSubmit | ReplenishStatus::Processing
-                )
-        })
+    open_about(t, trade_id)
+        .next()
         .map(|r| r.replenish_id.clone())
 }
 

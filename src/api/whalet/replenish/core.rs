@@ -10,6 +10,7 @@ use crate::api::whalet::common::{again, mint, schedule, with_tenant, Verdict};
 use crate::api::whalet::payout::outflow;
 use crate::api::whalet::whalet_time;
 use crate::behaviour::NotifyBehaviour;
+use crate::clock::Millis;
 use crate::core::Core;
 use crate::money::Money;
 use crate::store::whalet::{wallet_account, Bucket, CollectionStatus, FundSource, EXTERNAL_BANK};
@@ -132,6 +133,68 @@ pub fn hold_outflow(
         },
         now,
     )
+}
+
+/// The open requests for trade material (WAIT_SUBMIT or PROCESSING) about collection
+/// `trade_id`: at most one, since a second is refused while one is open.
+pub fn open_about<'a>(
+    t: &'a TenantState,
+    trade_id: &'a str,
+) -> impl Iterator<Item = &'a Replenish> {
+    t.whalet_trade.replenishes.values().filter(move |r| {
+        r.kind == ReplenishKind::Trade
+            && r.trade_id.as_deref() == Some(trade_id)
+            && matches!(
+                r.status,
+                ReplenishStatus::WaitSubmit | ReplenishStatus::Processing
+            )
+    })
+}
+
+/// What returning collection `trade_id` does to the trade material asked about it, as it does
+/// to the collection's bindings: the money went back to the payer, so there is nothing left to
+/// decide and an open request ends FAILURE saying why (a scheduled decision on it then does
+/// nothing). Only a pending collection is returned, and material asked about one froze nothing,
+/// so no money moves. Returns each request's id and `tradeReplenishResultNotify`.
+pub fn end_returned(t: &mut TenantState, trade_id: &str, now: Millis) -> Vec<(String, Notice)> {
+    let open: Vec<String> = open_about(t, trade_id)
+        .map(|r| r.replenish_id.clone())
+        .collect();
+    let mut notices = Vec::new();
+    for id in open {
+        let Some(r) = t.whalet_trade.replenishes.get_mut(&id) else {
+            continue;
+        };
+        r.status = ReplenishStatus::Failure;
+        r.decided_at = Some(now);
+        let mut payload = view(r);
+        payload["message"] = Value::String(format!(
+            "{}; this request for material is closed",
+            returned(trade_id)
+        ));
+        let api_code = notify_names(r.kind).1;
+        notices.push((id, Notice { api_code, payload }));
+    }
+    notices
+}
+
+fn returned(trade_id: &str) -> String {
+    format!("collection {trade_id} was returned to the payer")
+}
+
+/// Why request `r` takes no more material although its status would (`awaits_submission`):
+/// it was rejected and its frozen money returned, or the collection it is about was returned.
+pub fn closed(t: &TenantState, r: &Replenish) -> Option<String> {
+    let id = &r.replenish_id;
+    if r.status == ReplenishStatus::Failure && r.frozen.is_some() {
+        return Some(format!(
+            "request {id} was rejected and its money returned; it is closed"
+        ));
+    }
+    let trade_id = r.trade_id.as_deref()?;
+    let c = t.whalet.collections.get(trade_id)?;
+    (c.status == CollectionStatus::Failure)
+        .then(|| format!("request {id} is closed: {}", returned(trade_id)))
 }
 
 /// The collection trade request `r` holds: one still pending (a settled one's amount was

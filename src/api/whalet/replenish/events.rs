@@ -4,13 +4,13 @@
 
 use serde_json::{Map, Value};
 
-use super::core::{ask, split_types, Ask};
+use super::core::{ask, open_about, split_types, Ask};
 use crate::api::whalet::common::{id_param, send, trigger_tenant, with_tenant};
 use crate::behaviour::NotifyBehaviour;
 use crate::core::Core;
 use crate::money::{Currency, Money};
 use crate::store::whalet::{CollectionStatus, FundSource};
-use crate::store::whalet_trade::{ReplenishKind, ReplenishStatus};
+use crate::store::whalet_trade::ReplenishKind;
 use crate::store::{TenantId, TenantState};
 use crate::trigger::{opt_param, TriggerFuture};
 
@@ -71,14 +71,7 @@ pub fn trade_requested(core: Core, params: Map<String, Value>) -> TriggerFuture 
             if c.status == CollectionStatus::Failure {
                 return Err(format!("collection {trade_id} was returned"));
             }
-            let open = t.whalet_trade.replenishes.values().any(|r| {
-                r.trade_id.as_deref() == Some(trade_id.as_str())
-                    && matches!(
-                        r.status,
-                        ReplenishStatus::WaitSubmit | ReplenishStatus::Processing
-                    )
-            });
-            if open {
+            if open_about(t, &trade_id).next().is_some() {
                 return Err(format!(
                     "collection {trade_id} already has a request for material open"
                 ));

@@ -9,7 +9,7 @@ mod core;
 mod events;
 mod ops;
 
-pub use self::core::hold_outflow;
+pub use self::core::{end_returned, hold_outflow, open_about};
 
 use super::common::kinds::ReplenishReview;
 use super::common::review;

@@ -2,15 +2,16 @@
 //! `eddReplenishSubmit` (`{userId, replenishId, fileIds[], memo}`) and `tradeReplenishSubmit`
 //! (`{userId, tradeId, attaches[], memo}`). Every file must have been uploaded by this partner.
 //! A submission is reviewed (30 s by default; scenario rules on the submit apiCode decide); a
-//! rejected request may be submitted again.
+//! rejected request may be submitted again unless it is closed (its frozen money or its
+//! collection went back to the payer).
 
 use serde_json::Value;
 
-use super::core::view;
+use super::core::{closed, view};
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::kinds::ReplenishReview;
 use crate::api::whalet::common::review;
-use crate::api::whalet::common::{failure, user_rows};
+use crate::api::whalet::common::{again, failure, user_rows};
 use crate::api::whalet::{Ctx, Reply};
 use crate::store::whalet::FileRef;
 use crate::store::whalet_trade::{Replenish, ReplenishKind, ReplenishStatus};
@@ -140,7 +141,7 @@ fn submit(
         let r = t
             .whalet_trade
             .replenishes
-            .values_mut()
+            .values()
             .find(|r| r.user_id == user_id && find(r))
             .ok_or_else(|| {
                 failure(format!(
@@ -153,12 +154,11 @@ fn submit(
                 r.replenish_id, r.status
             )));
         }
-        if r.status == ReplenishStatus::Failure && r.frozen.is_some() {
-            return Err(failure(format!(
-                "request {} was rejected and its money returned; it is closed",
-                r.replenish_id
-            )));
+        if let Some(why) = closed(t, r) {
+            return Err(failure(why));
         }
+        let id = r.replenish_id.clone();
+        let r = again(&mut t.whalet_trade.replenishes, &id, &id).map_err(failure)?;
         r.status = ReplenishStatus::Processing;
         r.files = resolved;
         r.memo = memo.to_owned();
