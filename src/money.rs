@@ -138,16 +138,16 @@ impl Money {
         if t.is_empty() {
             return bad("is empty");
         }
-        let (int, frac) = match t.split_once('.') {
-            Some((i, f)) => (i, f),
-            None => (t, ""),
-        };
-        if int.is_empty()
-            || !int.bytes().all(|b| b.is_ascii_digit())
-            || !frac.bytes().all(|b| b.is_ascii_digit())
-        {
+        if let Some(magnitude) = t.strip_prefix('-').filter(|m| plain_decimal(m)) {
+            return match magnitude.bytes().all(|b| b == b'0' || b == b'.') {
+                true => bad("is zero written with a minus sign; amounts are written without one"),
+                false => bad("is negative"),
+            };
+        }
+        if !plain_decimal(t) {
             return bad("is not a plain decimal number like 100.25");
         }
+        let (int, frac) = t.split_once('.').unwrap_or((t, ""));
         if t.ends_with('.') {
             return bad("ends with a decimal point");
         }
@@ -176,18 +176,38 @@ impl Money {
         Ok(Self::new(minor, currency))
     }
 
-    /// Reads an amount given either as a JSON string or a JSON number (using its text; a number
-    /// too large or too small for that text to be what the client wrote is refused as such).
-    pub fn from_json(value: &Value, currency: Currency) -> Result<Self, MoneyError> {
-        if let Some(problem) = inexact_number(value) {
-            return Err(problem);
+    /// Reads an amount from the JSON text of one value exactly as the client sent it: a string
+    /// (`"100.25"`) is read as its content, a number (`100.25`) as its characters, never through
+    /// an `f64`. The same text so gets the same answer whichever way it came: `1.0000000000000001`
+    /// has 16 decimal places and `1e2` is no plain decimal number, as strings or as numbers.
+    pub fn from_json_text(raw: &str, currency: Currency) -> Result<Self, MoneyError> {
+        let raw = raw.trim();
+        match raw.as_bytes().first() {
+            Some(b'"') => match serde_json::from_str::<String>(raw) {
+                Ok(text) => Self::parse(&text, currency),
+                Err(_) => Err(MoneyError(format!(
+                    "amount {} is not a JSON string",
+                    crate::text::echo(raw)
+                ))),
+            },
+            Some(b'-' | b'0'..=b'9') => Self::parse(raw, currency),
+            _ => Err(not_an_amount()),
         }
+    }
+
+    /// Reads an amount from a parsed JSON value: a string as its content, an integer exactly.
+    /// A number with a fraction or an exponent was parsed as an `f64`, which has lost the text
+    /// the client sent (`1.0000000000000001` is `1.0` by then): where the text is at hand, read
+    /// it with [`Money::from_json_text`] instead. Here such a number is read as the `f64`'s
+    /// shortest text, and refused when that text visibly is not the client's ([`rewritten`]).
+    pub fn from_json(value: &Value, currency: Currency) -> Result<Self, MoneyError> {
         match value {
             Value::String(s) => Self::parse(s, currency),
-            Value::Number(n) => Self::parse(&n.to_string(), currency),
-            _ => Err(MoneyError(
-                "amount must be a decimal string or number".into(),
-            )),
+            Value::Number(n) => match rewritten(n) {
+                Some(problem) => Err(problem),
+                None => Self::parse(&n.to_string(), currency),
+            },
+            _ => Err(not_an_amount()),
         }
     }
 
@@ -254,15 +274,25 @@ impl fmt::Display for Money {
 /// Largest magnitude below which every integer is exact in an `f64` (2^53).
 const EXACT_F64: f64 = 9_007_199_254_740_992.0;
 
-/// Why a JSON number cannot be read as an amount exactly, if it cannot. serde_json keeps an
-/// integer up to `u64::MAX` exact but reads any other number as an `f64`, whose text is not what
-/// the client sent when it is this large or small (`99999999999999999999` prints as `1e+20`):
-/// such a number is refused without echoing a text the client never wrote.
-fn inexact_number(value: &Value) -> Option<MoneyError> {
-    let n = value.as_number().filter(|n| n.is_f64())?;
-    let magnitude = n.as_f64()?.abs();
-    let text = n.to_string();
-    let exponent = text.contains(['e', 'E']);
+/// The refusal of a JSON value that is neither a string nor a number.
+fn not_an_amount() -> MoneyError {
+    MoneyError("amount must be a decimal string or number".into())
+}
+
+/// Whether `t` is digits, optionally a `.` and more digits (no sign, exponent or separator).
+fn plain_decimal(t: &str) -> bool {
+    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    !int.is_empty() && int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+}
+
+/// Why the text serde_json prints for a parsed number is certainly not the client's, when it
+/// certainly is not: an integer past 2^53 read as an `f64` (`99999999999999999999` prints as
+/// `1e20`), or any number it prints with an exponent. Such a number is refused without
+/// echoing a text the client never wrote. A rounded fraction (`1.0000000000000001` → `1.0`)
+/// cannot be seen here: only [`Money::from_json_text`] reads those exactly.
+fn rewritten(n: &serde_json::Number) -> Option<MoneyError> {
+    let magnitude = n.as_f64().filter(|_| n.is_f64())?.abs();
+    let exponent = n.to_string().contains(['e', 'E']);
     let advice = "send amounts as decimal strings like \"100.25\"";
     if magnitude >= EXACT_F64 || (exponent && magnitude >= 1.0) {
         Some(MoneyError(format!(
@@ -335,6 +365,58 @@ mod tests {
             assert!(refused.contains(problem), "{json}: {refused}");
             assert!(!refused.contains("e+"), "{json}: {refused}");
         }
+    }
+
+    #[test]
+    fn a_number_text_gets_the_answer_its_string_gets() {
+        let usd = usd();
+        for text in [
+            "1.0000000000000001",
+            "0.0099999999999999999",
+            "1e2",
+            "-0",
+            "-5",
+            "100.10",
+            "7",
+        ] {
+            let as_number = Money::from_json_text(text, usd);
+            let as_string = Money::from_json_text(&format!("\"{text}\""), usd);
+            assert_eq!(as_number, as_string, "{text}");
+            assert_eq!(as_number, Money::parse(text, usd), "{text}");
+        }
+        assert_eq!(
+            Money::from_json_text("1.0000000000000001", usd)
+                .unwrap_err()
+                .0,
+            "amount \"1.0000000000000001\" has 16 decimal places; USD has 2"
+        );
+        assert_eq!(Money::from_json_text(" 100.10 ", usd).unwrap().minor, 10010);
+        for other in ["null", "true", "{}", "[1]"] {
+            assert_eq!(
+                Money::from_json_text(other, usd).unwrap_err().0,
+                "amount must be a decimal string or number"
+            );
+        }
+    }
+
+    #[test]
+    fn a_negative_amount_is_named_as_negative() {
+        assert_eq!(
+            Money::parse("-5", usd()).unwrap_err().0,
+            "amount \"-5\" is negative"
+        );
+        assert_eq!(
+            Money::parse("-1.001", usd()).unwrap_err().0,
+            "amount \"-1.001\" is negative"
+        );
+        assert!(Money::parse("-0.00", usd())
+            .unwrap_err()
+            .0
+            .contains("zero written with a minus sign"));
+        assert!(Money::parse("--5", usd())
+            .unwrap_err()
+            .0
+            .contains("not a plain decimal number"));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{platform_call, spawn_app};
+use crate::helpers::{platform_call, spawn_app, spawn_with, Setup};
 use crate::platform::{bind_body, tenant, trigger};
 
 #[tokio::test]
@@ -137,5 +137,109 @@ async fn concurrent_payments_never_overdraw_the_balance() {
     assert_eq!(bal["balances"][0]["availableAmount"], "0.00");
     assert_eq!(bal["balances"][0]["inFlightAmount"], "0.00");
     app.assert_invariants().await;
+    app.shutdown().await;
+}
+
+/// A minted bulkPaymentId skips one a caller chose: receiving without an id never collides
+/// with an id the caller gave earlier.
+#[tokio::test]
+async fn a_minted_bulk_payment_id_skips_one_a_caller_chose() {
+    let app = spawn_app().await;
+    let bulk = |id: Option<&str>| {
+        let mut params = json!({"amount": "10.00", "currency": "USD"});
+        if let Some(id) = id {
+            params["bulkPaymentId"] = json!(id);
+        }
+        trigger(&app, "platform.bulk_payment.received", params)
+    };
+    let (status, first) = bulk(None).await;
+    assert_eq!(status, 200, "{first}");
+    let minted = first["result"]["bulkPayment"]["bulkPaymentId"]
+        .as_str()
+        .unwrap();
+    let n: u64 = minted.trim_start_matches("BP").parse().unwrap();
+    let chosen = format!("BP{:08}", n + 1);
+    let (status, body) = bulk(Some(&chosen)).await;
+    assert_eq!(status, 200, "{body}");
+    for _ in 0..2 {
+        let (status, body) = bulk(None).await;
+        assert_eq!(status, 200, "{body}");
+        assert_ne!(
+            body["result"]["bulkPayment"]["bulkPaymentId"],
+            chosen.as_str(),
+            "{body}"
+        );
+    }
+    let (_, _, bal) = platform_call(&app, "balanceQuery", &json!({"currency": "USD"})).await;
+    assert_eq!(bal["balances"][0]["availableAmount"], "40.00");
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
+
+/// In plain-JSON mode, a paymentApply amount sent as a JSON number is read as the characters
+/// sent, as the same string would be: never rounded through an `f64`.
+#[tokio::test]
+async fn a_payment_amount_sent_as_a_json_number_is_read_as_written() {
+    let app = spawn_with(Setup {
+        config: Some("[platform]\nauth = \"none\"\n".into()),
+        ..Setup::default()
+    })
+    .await;
+    trigger(
+        &app,
+        "platform.bulk_payment.received",
+        json!({"amount": "1000.00", "currency": "USD"}),
+    )
+    .await;
+    app.post("/v1/platform/shopAccountBind", &bind_body("B0300", "PS9"))
+        .await;
+    trigger(
+        &app,
+        "platform.binding.approved",
+        json!({"bindId": "B0300"}),
+    )
+    .await;
+    let apply = |id: &str, amount: &str| {
+        let body =
+            format!(r#"{{"paymentId":"{id}","shopId":"PS9","amount":{amount},"currency":"USD"}}"#);
+        app.post_raw(
+            "/v1/platform/paymentApply",
+            "application/json",
+            body.into_bytes(),
+        )
+    };
+    for (i, (number, detail)) in [
+        (
+            "1.0000000000000001",
+            "amount \"1.0000000000000001\" has 16 decimal places; USD has 2",
+        ),
+        (
+            "0.0099999999999999999",
+            "amount \"0.0099999999999999999\" has 19 decimal places; USD has 2",
+        ),
+        (
+            "1e2",
+            "amount \"1e2\" is not a plain decimal number like 100.25",
+        ),
+        ("-5", "amount \"-5\" is negative"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (status, text) = apply(&format!("PN{i}"), number).await;
+        assert_eq!(status, 400, "{number}: {text}");
+        let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            body,
+            json!({"code": "PARAMETER_ERROR", "detail": detail}),
+            "{number}"
+        );
+    }
+    let (status, text) = apply("PN-OK", "100.10").await;
+    assert_eq!(status, 200, "{text}");
+    let (_, bal) = app
+        .post("/v1/platform/balanceQuery", &json!({"currency": "USD"}))
+        .await;
+    assert_eq!(bal["balances"][0]["availableAmount"], "899.90", "{bal}");
     app.shutdown().await;
 }

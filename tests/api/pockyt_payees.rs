@@ -315,7 +315,7 @@ async fn invalid_payees_are_refused_naming_the_field_and_nothing_is_stored() {
     let reply = call(&app, "/v3/payee/register", business).await;
     assert_eq!(
         reply,
-        json!({"ret_code": "000020", "ret_msg": "company is required"})
+        json!({"ret_code": "000020", "ret_msg": "company is required for a BUSINESS payee"})
     );
     let none = call(
         &app,
@@ -543,5 +543,148 @@ async fn status_triggers_refuse_moves_outside_the_lifecycle() {
             .contains("is INVALID; it cannot become ACTIVATED (INVALID is final)"),
         "{body}"
     );
+    app.shutdown().await;
+}
+
+/// An update clears an optional field sent empty or null (the SDKs send `street2=` to clear);
+/// a mandatory field cannot be cleared, and a refused update changes nothing.
+#[tokio::test]
+async fn an_update_clears_optional_fields_sent_empty_and_refuses_clearing_mandatory_ones() {
+    let app = spawn_app().await;
+    let mut fields = payee_fields("clear@example.com");
+    fields["street2"] = json!("Apt 4");
+    fields["phone"] = json!("+1 555 0100");
+    fields["customerCode"] = json!("C-1");
+    let no = ok(&app, "/v3/payee/register", fields).await["customer"]["customerNo"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let upd = ok(
+        &app,
+        "/v3/payee/update",
+        json!({"customerNo": no, "street2": "", "phone": null, "city": "Albany"}),
+    )
+    .await;
+    assert_eq!(upd["customer"]["street2"], "", "{upd}");
+    assert_eq!(upd["customer"]["phone"], "", "{upd}");
+    let got = ok(&app, "/v3/payee/retrieve", json!({"customerNo": no})).await;
+    assert_eq!(got["customer"]["street2"], "");
+    assert_eq!(got["customer"]["phone"], "");
+    assert_eq!(got["customer"]["city"], "Albany");
+    assert_eq!(got["customer"]["customerCode"], "C-1");
+    let reply = call(
+        &app,
+        "/v3/payee/update",
+        json!({"customerNo": no, "firstName": "", "zip": null, "customerCode": ""}),
+    )
+    .await;
+    assert_eq!(
+        reply,
+        json!({"ret_code": "000023", "ret_msg": "firstName cannot be cleared: every payee has one; send a new value or leave firstName out; zip cannot be cleared: every payee has one; send a new value or leave zip out"})
+    );
+    let after = ok(&app, "/v3/payee/retrieve", json!({"customerNo": no})).await;
+    assert_eq!(after, got, "a refused update changes nothing");
+    app.shutdown().await;
+}
+
+/// governmentId and governmentIdType each require the other on the payee an update leaves, as
+/// at registration; a refused update changes nothing.
+#[tokio::test]
+async fn an_update_keeps_the_government_id_pair_rule() {
+    let app = spawn_app().await;
+    let no = ok(&app, "/v3/payee/register", payee_fields("gov@example.com")).await["customer"]
+        ["customerNo"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = ok(&app, "/v3/payee/retrieve", json!({"customerNo": no})).await;
+    let reply = call(
+        &app,
+        "/v3/payee/update",
+        json!({"customerNo": no, "governmentId": "123-45-6789", "city": "Albany"}),
+    )
+    .await;
+    assert_eq!(
+        reply,
+        json!({"ret_code": "000020", "ret_msg": "governmentIdType is required when governmentId is given"})
+    );
+    let after = ok(&app, "/v3/payee/retrieve", json!({"customerNo": no})).await;
+    assert_eq!(after, before);
+    ok(
+        &app,
+        "/v3/payee/update",
+        json!({"customerNo": no, "governmentId": "123-45-6789", "governmentIdType": "SSN"}),
+    )
+    .await;
+    let reply = call(
+        &app,
+        "/v3/payee/update",
+        json!({"customerNo": no, "governmentIdType": ""}),
+    )
+    .await;
+    assert_eq!(reply["ret_code"], "000020", "{reply}");
+    ok(
+        &app,
+        "/v3/payee/update",
+        json!({"customerNo": no, "governmentIdType": null, "governmentId": ""}),
+    )
+    .await;
+    app.shutdown().await;
+}
+
+/// A wrong governmentIdType is named alone (its pair is there), a birth date in the future is
+/// said to be so, and a US payee's state must be a US state code, at registration and update.
+#[tokio::test]
+async fn register_messages_name_the_actual_problem_and_us_states_are_checked() {
+    let app = spawn_app().await;
+    let mut fields = payee_fields("ssnx@example.com");
+    fields["governmentIdType"] = json!("SSNX");
+    fields["governmentId"] = json!("1");
+    let reply = call(&app, "/v3/payee/register", fields).await;
+    assert_eq!(
+        reply,
+        json!({"ret_code": "000023", "ret_msg": "governmentIdType must be one of ID_CARD, SSN, PASSPORT, DRIVER_LICENSE, BUSINESS_REGISTRATION_CERT, got \"SSNX\""})
+    );
+    let mut fields = payee_fields("future@example.com");
+    fields["dateOfBirth"] = json!("2030-01-01");
+    let reply = call(&app, "/v3/payee/register", fields).await;
+    assert_eq!(
+        reply,
+        json!({"ret_code": "000023", "ret_msg": "dateOfBirth 2030-01-01 is in the future (today is 2025-01-01)"})
+    );
+    let mut fields = payee_fields("nyc@example.com");
+    fields["state"] = json!("NYC");
+    let reply = call(&app, "/v3/payee/register", fields).await;
+    assert_eq!(
+        reply,
+        json!({"ret_code": "000023", "ret_msg": "state must be the 2-letter code of a US state (e.g. NY) when countryCode is US, got \"NYC\""})
+    );
+    let mut fields = payee_fields("cn@example.com");
+    fields["countryCode"] = json!("CN");
+    fields["state"] = json!("Guangdong");
+    let no = ok(&app, "/v3/payee/register", fields).await["customer"]["customerNo"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reply = call(
+        &app,
+        "/v3/payee/update",
+        json!({"customerNo": no, "countryCode": "US"}),
+    )
+    .await;
+    assert_eq!(reply["ret_code"], "000023", "{reply}");
+    assert!(
+        reply["ret_msg"]
+            .as_str()
+            .unwrap()
+            .contains("got \"Guangdong\""),
+        "{reply}"
+    );
+    ok(
+        &app,
+        "/v3/payee/update",
+        json!({"customerNo": no, "countryCode": "US", "state": "CA"}),
+    )
+    .await;
     app.shutdown().await;
 }

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{repo_path, spawn_app, spawn_with, Setup, TestApp};
 use crate::pockyt_support::{
-    active_payee, balance, bank_account, call, ok, pockyt_py, sign, IpnReceiver, TOKEN,
+    active_payee, balance, bank_account, call, ok, pockyt_py, sign, signed, IpnReceiver, TOKEN,
 };
 
 async fn setup(app: &TestApp, email: &str, ipn: &IpnReceiver) -> (String, String) {
@@ -258,6 +258,73 @@ async fn payouts_to_unusable_payees_or_accounts_are_refused() {
         json!({"ret_code": "000040", "ret_msg": "payee status Deactivated"})
     );
     assert_eq!(balance(&app).await, "10000.00");
+    app.shutdown().await;
+}
+
+/// `pay` signed with `amount` as the text `amount_text`, sent as a JSON number (the client's
+/// characters, signed as such).
+fn pay_with_number(no: &str, token: &str, amount_text: &str, invoice: &str) -> Vec<u8> {
+    let text = signed(pay(no, token, amount_text, invoice)).to_string();
+    text.replace(
+        &format!("\"amount\":\"{amount_text}\""),
+        &format!("\"amount\":{amount_text}"),
+    )
+    .into_bytes()
+}
+
+/// A JSON number amount is read as the characters sent, as the same string would be: more
+/// decimals than the currency has, an exponent or a sign are refused, never rounded or rewritten.
+#[tokio::test]
+async fn an_amount_sent_as_a_json_number_is_read_as_written() {
+    let app = spawn_app().await;
+    let ipn = IpnReceiver::start(0).await;
+    let (no, token) = setup(&app, "number@example.com", &ipn).await;
+    let cases = [
+        (
+            "1.0000000000000001",
+            "amount: amount \"1.0000000000000001\" has 16 decimal places; USD has 2",
+        ),
+        (
+            "0.0099999999999999999",
+            "amount: amount \"0.0099999999999999999\" has 19 decimal places; USD has 2",
+        ),
+        (
+            "1e2",
+            "amount: amount \"1e2\" is not a plain decimal number like 100.25",
+        ),
+        (
+            "-0",
+            "amount: amount \"-0\" is zero written with a minus sign; amounts are written without one",
+        ),
+        ("-5", "amount: amount \"-5\" is negative"),
+    ];
+    for (i, (number, msg)) in cases.into_iter().enumerate() {
+        for as_number in [true, false] {
+            let invoice = format!("N{i}{as_number}");
+            let reply = if as_number {
+                let body = pay_with_number(&no, &token, number, &invoice);
+                let (status, text) = app
+                    .post_raw("/v3/payouts/pay", "application/json", body)
+                    .await;
+                assert_eq!(status, 200, "{text}");
+                serde_json::from_str::<Value>(&text).unwrap()
+            } else {
+                call(&app, "/v3/payouts/pay", pay(&no, &token, number, &invoice)).await
+            };
+            assert_eq!(
+                reply,
+                json!({"ret_code": "000023", "ret_msg": msg}),
+                "{number} as a number: {as_number}"
+            );
+        }
+    }
+    assert_eq!(balance(&app).await, "10000.00");
+    let body = pay_with_number(&no, &token, "100.10", "N-OK");
+    let (_, text) = app
+        .post_raw("/v3/payouts/pay", "application/json", body)
+        .await;
+    let reply: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(reply["result"]["amount"], "100.10", "{reply}");
     app.shutdown().await;
 }
 

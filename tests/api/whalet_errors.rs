@@ -60,7 +60,7 @@ async fn missing_and_malformed_fields_are_all_named() {
         "mockPayeeNotify",
         json!({"userId": "U1", "cardId": "VA1", "amount": "-5", "currency": "USD"}),
         "PARAMETER_ERROR",
-        "amount: amount \"-5\" is not a plain decimal number",
+        "amount: amount \"-5\" is negative",
     )
     .await;
     refused(&app, "collectionQuery", json!({"userId": "U1", "pageSize": 500, "startTime": "2025/01/01"}), "PARAMETER_ERROR",

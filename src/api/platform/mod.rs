@@ -11,6 +11,9 @@ pub mod materials;
 pub mod payment;
 mod triggers;
 
+use std::collections::BTreeMap;
+
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use crate::api::pipeline::{self, op, Answer, Opened, Refusal, Scheme, Trace};
@@ -34,7 +37,21 @@ pub struct Session {
     pub base_url: String,
     /// The platform and partner keys of an enveloped request (None in plain-JSON mode).
     keys: Option<(PrivateKey, PublicKey)>,
+    /// The business body as the client wrote it, where it is at hand: in plain-JSON mode.
+    /// Enveloped requests have None until `wire::whalet` hands out the decrypted text.
+    body_text: Option<String>,
     handler: Handler,
+}
+
+impl Session {
+    /// The JSON text the client sent for the top-level field `name` (`100.10`, `"100.10"`),
+    /// where the body's text is at hand: a number's own characters, which the parsed body has
+    /// replaced by an `f64` (`1.0000000000000001` → `1.0`).
+    pub fn raw_field(&self, name: &str) -> Option<String> {
+        let text = self.body_text.as_deref()?;
+        let fields: BTreeMap<String, &RawValue> = serde_json::from_str(text).ok()?;
+        fields.get(name).map(|raw| raw.get().to_owned())
+    }
 }
 
 /// What an operation gets (the pipeline's context with this surface's [`Session`]).
@@ -117,7 +134,7 @@ impl Scheme for PlatformApi {
         trace: &mut Trace,
     ) -> Result<Opened<Session>, Refusal<WhaletError>> {
         head.echo.api_code = operation.to_owned();
-        let (partner, body, keys) = if self.plain {
+        let (partner, body, keys, body_text) = if self.plain {
             let partner_id = req.header("partnerId").unwrap_or(DEMO_PARTNER_ID);
             head.echo.partner_id = partner_id.to_owned();
             head.echo.request_no = req.header("requestNo").unwrap_or("").to_owned();
@@ -126,7 +143,8 @@ impl Scheme for PlatformApi {
             let partner = crate::api::whalet::find_partner(core, partner_id).map_err(|e| {
                 WhaletError::new(e.code, format!("{} (header partnerId)", e.detail))
             })?;
-            (partner, body, None)
+            let text = String::from_utf8(req.body.to_vec()).ok();
+            (partner, body, None, text)
         } else {
             let sealed = envelope::parse_request(&req.body).map_err(|(partial, err)| {
                 head.echo = Echo {
@@ -152,7 +170,7 @@ impl Scheme for PlatformApi {
             }
             let opened = head.authenticate(&sealed, &partner)?;
             let keys = Some((partner.platform_key.clone(), partner.public_key.clone()));
-            (partner, opened.body, keys)
+            (partner, opened.body, keys, None)
         };
         trace.request = Some(body.clone());
         let tenant = TenantId::new(Provider::Whalet, partner.id.clone());
@@ -211,6 +229,7 @@ impl Scheme for PlatformApi {
                 request_no: head.echo.request_no.clone(),
                 base_url,
                 keys,
+                body_text,
                 handler,
             },
         })
@@ -295,6 +314,7 @@ pub fn describe(core: &Core) -> Vec<crate::api::describe::Described> {
         request_no: "describe".to_owned(),
         base_url: crate::api::base_url::FALLBACK.to_owned(),
         keys: None,
+        body_text: None,
         handler: op.handler,
     })
 }

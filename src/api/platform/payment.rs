@@ -42,17 +42,7 @@ pub fn payment_apply(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> 
     let shop_id = required(body, "shopId", "shopId")?;
     let code = required(body, "currency", "currency")?;
     let currency = currency(code, "currency")?;
-    crate::api::describe::record("amount", "amount", true, &[]);
-    let amount = match body.get("amount") {
-        None | Some(Value::Null) => return Err(param("amount is required".into())),
-        Some(v) => Money::from_json(v, currency).map_err(|e| param(e.0))?,
-    };
-    if !amount.is_positive() {
-        return Err(param(format!(
-            "amount must be greater than zero, got {}",
-            amount.to_decimal_string()
-        )));
-    }
+    let amount = amount(ctx, body, currency)?;
     optional(body, "memo", "memo")?;
     let now = ctx.now();
     let conflict = |_: &TenantState| {
@@ -133,6 +123,26 @@ pub fn payment_apply(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> 
         },
     );
     Ok(reply)
+}
+
+/// The positive `amount` of `body` in `currency`: read from the characters the client sent
+/// where they are at hand ([`super::Session::raw_field`]), so that a JSON number is read as the
+/// same text in a string would be, never rounded through an `f64`.
+fn amount(ctx: &Ctx<'_>, body: &Value, currency: Currency) -> Result<Money, WhaletError> {
+    crate::api::describe::record("amount", "amount", true, &[]);
+    let read = match (body.get("amount"), ctx.raw_field("amount")) {
+        (None | Some(Value::Null), _) => return Err(param("amount is required".into())),
+        (Some(_), Some(raw)) => Money::from_json_text(&raw, currency),
+        (Some(value), None) => Money::from_json(value, currency),
+    };
+    let amount = read.map_err(|e| param(e.0))?;
+    if !amount.is_positive() {
+        return Err(param(format!(
+            "amount must be greater than zero, got {}",
+            amount.to_decimal_string()
+        )));
+    }
+    Ok(amount)
 }
 
 /// Credits the seller (or returns the money to the balance) and notifies.
@@ -249,13 +259,9 @@ pub fn receive_bulk_payment(
     let payload = core.with_tenant_text(tenant, |t| -> Result<Value, Refusal> {
         let id = match bulk_payment_id {
             Some(id) => id.to_owned(),
-            None => format!("BP{:08}", t.next_seq()),
+            None => fresh_bulk_payment_id(t),
         };
-        if t.platform
-            .bulk_payments
-            .iter()
-            .any(|b| b.bulk_payment_id == id)
-        {
+        if bulk_payment_taken(t, &id) {
             return Err(Refusal::conflict(format!(
                 "bulk payment {id:?} was already received"
             )));
@@ -301,6 +307,25 @@ pub fn receive_bulk_payment(
         NotifyBehaviour::default(),
     );
     Ok(json!({"bulkPayment": payload, "notification": notification}))
+}
+
+/// Whether a bulk payment `id` was already received.
+fn bulk_payment_taken(t: &TenantState, id: &str) -> bool {
+    t.platform
+        .bulk_payments
+        .iter()
+        .any(|b| b.bulk_payment_id == id)
+}
+
+/// A minted `BP` + 8-digit id no bulk payment has: a caller may have chosen the next one in
+/// sequence (`BP00000002`), which is then skipped rather than refused as a repeat.
+fn fresh_bulk_payment_id(t: &mut TenantState) -> String {
+    loop {
+        let id = format!("BP{:08}", t.next_seq());
+        if !bulk_payment_taken(t, &id) {
+            return id;
+        }
+    }
 }
 
 crate::core::timers::timer_kind! {

@@ -62,7 +62,8 @@ pub fn checked<T>(value: Option<T>) -> Result<T, PockytError> {
     value.ok_or_else(|| PockytError::internal("a checked field went missing"))
 }
 
-/// A required non-blank string (numbers are accepted as their text).
+/// A required non-blank string (numbers are accepted as their text: a request's numbers reach
+/// the operation as the characters the client sent, see `numbers_as_sent` in `mod.rs`).
 pub fn required(f: &Fields, name: &str) -> Result<String, PockytError> {
     describe::record(name, "string", true, &[]);
     must(f, name)

@@ -246,7 +246,7 @@ impl Scheme for PayoutsApi {
         };
         let content_type = req.header("content-type");
         let form = content_type.is_some_and(is_form);
-        let fields = if form {
+        let mut fields = if form {
             form_fields(&req.body, content_type.unwrap_or_default())
         } else {
             json_fields(&req.body)
@@ -288,6 +288,7 @@ impl Scheme for PayoutsApi {
             &core.config().pockyt.lenient_sign_readings,
         )?;
         *lenient = (reading != wire::Reading::KeepEmpty).then_some(reading);
+        numbers_as_sent(&mut fields, &params);
         fields::timestamp(&fields, timestamp_required(operation.name))?;
         let now = core.clock().now();
         core.store().ensure_tenant(&tenant);
@@ -377,6 +378,18 @@ fn json_fields(body: &[u8]) -> Result<Fields, PockytError> {
         Err(e) => Err(PockytError::value(format!(
             "the body is not JSON (Pockyt requests are application/json): {e}"
         ))),
+    }
+}
+
+/// Gives the operation each number of the body as the characters the client sent (the text it
+/// signed, from `params`), not as serde_json's `f64`: every field is read as text, and
+/// `1.0000000000000001` or `1e2` must be read as written, as the same string would be, never
+/// rounded to `1.0` or rewritten to `100.0` (docs/FIDELITY.md, non-string values).
+fn numbers_as_sent(fields: &mut Fields, params: &wire::Params) {
+    for (name, value) in fields.iter_mut().filter(|(_, v)| v.is_number()) {
+        if let Some(Some(text)) = params.get(name) {
+            *value = Value::String(text.clone());
+        }
     }
 }
 

@@ -15,6 +15,7 @@ use crate::scenario::Outcome;
 use crate::store::pockyt::{Payee, PayeeStatus};
 use crate::store::Refusal;
 use crate::tenant::TenantId;
+use crate::text::echo;
 use crate::trigger::{param, TriggerFuture};
 use crate::wire::pockyt::PockytError;
 
@@ -57,59 +58,147 @@ fn profile() -> impl Iterator<Item = &'static str> {
         .chain(["lang", "payorNo"])
 }
 
-/// Checks the profile fields into `p`; `full` = a registration (mandatory fields must be there).
+/// The fields every payee has: required at registration, never cleared by an update. The
+/// first four are read by a reader of their own kind in [`validate`], the rest as text.
+const MANDATORY: &[&str] = &[
+    "profileType",
+    "email",
+    "countryCode",
+    "dateOfBirth",
+    "firstName",
+    "lastName",
+    "state",
+    "city",
+    "street",
+    "zip",
+];
+
+/// The `state` codes of `countryCode` US (USPS): the states, DC, the inhabited territories and
+/// the military post codes. The vendor documents the US state as its 2-letter code.
+const US_STATES: &[&str] = &[
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS",
+    "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY",
+    "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV",
+    "WI", "WY", "DC", "AS", "GU", "MP", "PR", "VI", "AA", "AE", "AP",
+];
+
+/// Checks the format of each profile field given into `p`; `full` = a registration (mandatory
+/// fields must be there). The rules between fields are [`whole_profile_problems`]'.
 fn validate(p: &mut fields::Problems, f: &Fields, full: bool, now: i64) {
     for name in profile() {
         p.take(fields::optional(f, name));
     }
-    let profile = p
-        .take(fields::one_of(f, "profileType", PROFILE_TYPES, full))
-        .flatten();
+    p.take(fields::one_of(f, "profileType", PROFILE_TYPES, full));
     if full {
-        for name in ["firstName", "lastName", "state", "city", "street", "zip"] {
+        for name in &MANDATORY[4..] {
             p.take(fields::required(f, name));
-        }
-        if profile.as_deref() == Some("BUSINESS") {
-            p.take(fields::required(f, "company"));
         }
     }
     p.take(fields::email(f, "email", full));
     p.take(fields::country(f, "countryCode", full));
-    if let Some((y, m, d)) = p.take(fields::date(f, "dateOfBirth", full)).flatten() {
-        let today = time::OffsetDateTime::from_unix_timestamp(now / 1000)
-            .map(|t| t.date())
-            .unwrap_or(time::Date::MIN);
-        let (ty, tm, td) = (today.year(), u8::from(today.month()), today.day());
-        let age = ty - y - i32::from((tm, td) < (m, d));
-        if age < 18 {
-            p.push(PockytError::value(format!(
-                "the payee must be at least 18 years old; dateOfBirth {y:04}-{m:02}-{d:02} gives {age}"
-            )));
+    if let Some(born) = p.take(fields::date(f, "dateOfBirth", full)).flatten() {
+        if let Some(problem) = age_problem(born, now) {
+            p.push(problem);
         }
     }
-    let id_type = p
-        .take(fields::one_of(f, "governmentIdType", ID_TYPES, false))
-        .flatten();
-    let id = p.take(fields::optional(f, "governmentId")).flatten();
-    match (id_type, id) {
-        (Some(t), None) => p.push(PockytError::null(format!(
-            "governmentId is required when governmentIdType is {t}"
-        ))),
-        (None, Some(_)) if full => p.push(PockytError::null(
+    p.take(fields::one_of(f, "governmentIdType", ID_TYPES, false));
+}
+
+/// Why a payee born on `born` (year, month, day) cannot be registered on the virtual date
+/// `now`: a birth date in the future, or an age under 18.
+fn age_problem((y, m, d): (i32, u8, u8), now: i64) -> Option<PockytError> {
+    let today = time::OffsetDateTime::from_unix_timestamp(now / 1000)
+        .map(|t| t.date())
+        .unwrap_or(time::Date::MIN);
+    let today = (today.year(), u8::from(today.month()), today.day());
+    let born_text = format!("{y:04}-{m:02}-{d:02}");
+    if (y, m, d) > today {
+        return Some(PockytError::value(format!(
+            "dateOfBirth {born_text} is in the future (today is {:04}-{:02}-{:02})",
+            today.0, today.1, today.2
+        )));
+    }
+    let age = today.0 - y - i32::from((today.1, today.2) < (m, d));
+    (age < 18).then(|| {
+        PockytError::value(format!(
+            "the payee must be at least 18 years old; dateOfBirth {born_text} gives {age}"
+        ))
+    })
+}
+
+/// The rules a payee's profile keeps as a whole, checked on what a registration would store
+/// and on what an update would leave: `governmentId` and `governmentIdType` each require the
+/// other, a `BUSINESS` payee has a `company`, a US payee's `state` is a US state code.
+fn whole_profile_problems(profile: &BTreeMap<String, String>) -> Vec<PockytError> {
+    let get = |name: &str| profile.get(name).map(String::as_str);
+    let mut found = Vec::new();
+    match (get("governmentIdType"), get("governmentId")) {
+        (Some(t), None) => found.push(PockytError::null(match ID_TYPES.contains(&t) {
+            true => format!("governmentId is required when governmentIdType is {t}"),
+            false => "governmentId is required when governmentIdType is given".to_owned(),
+        })),
+        (None, Some(_)) => found.push(PockytError::null(
             "governmentIdType is required when governmentId is given",
         )),
         _ => {}
     }
-}
-
-fn profile_of(f: &Fields) -> Result<BTreeMap<String, String>, PockytError> {
-    let mut out = BTreeMap::new();
-    for name in profile() {
-        if let Some(v) = fields::optional(f, name)? {
-            out.insert(name.to_owned(), v);
+    if get("profileType") == Some("BUSINESS") && get("company").is_none() {
+        found.push(PockytError::null(
+            "company is required for a BUSINESS payee",
+        ));
+    }
+    if let (Some("US"), Some(state)) = (get("countryCode"), get("state")) {
+        if !US_STATES.contains(&state) {
+            found.push(PockytError::value(format!(
+                "state must be the 2-letter code of a US state (e.g. NY) when countryCode is US, got {}",
+                echo(state)
+            )));
         }
     }
-    Ok(out)
+    found
+}
+
+/// The profile fields a request gives (blank ones left out). Read after [`validate`], which
+/// reported a field that is no text; such a field is left out here.
+fn profile_of(f: &Fields) -> BTreeMap<String, String> {
+    profile()
+        .filter_map(|name| {
+            let value = fields::optional(f, name).ok().flatten()?;
+            Some((name.to_owned(), value))
+        })
+        .collect()
+}
+
+/// What an update asks of each profile field it names: a value sets it; an empty string or
+/// null clears it (the SDKs send `street2=` to clear a field), which only a field outside
+/// [`MANDATORY`] allows: clearing a mandatory one is noted in `p`.
+fn changes_of(p: &mut fields::Problems, f: &Fields) -> BTreeMap<&'static str, Option<String>> {
+    let mut out = BTreeMap::new();
+    for name in profile().filter(|name| f.contains_key(*name)) {
+        match fields::optional(f, name) {
+            Ok(Some(value)) => {
+                out.insert(name, Some(value));
+            }
+            Ok(None) if MANDATORY.contains(&name) => p.push(PockytError::value(format!(
+                "{name} cannot be cleared: every payee has one; send a new value or leave {name} out"
+            ))),
+            Ok(None) => {
+                out.insert(name, None);
+            }
+            // Noted by `validate`.
+            Err(_) => {}
+        }
+    }
+    out
+}
+
+/// One refusal naming every problem of `found`, if any.
+fn refuse_any(found: Vec<PockytError>) -> Result<(), PockytError> {
+    let mut p = fields::Problems::default();
+    for problem in found {
+        p.push(problem);
+    }
+    p.finish()
 }
 
 /// `customer` of the register reply.
@@ -155,8 +244,11 @@ pub fn register(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     let now = ctx.now();
     let mut p = fields::Problems::default();
     validate(&mut p, f, true, now);
+    let profile = profile_of(f);
+    for problem in whole_profile_problems(&profile) {
+        p.push(problem);
+    }
     p.finish()?;
-    let profile = profile_of(f)?;
     let email = fields::required(f, "email")?;
     // What the review decides: a scenario status wins; a failure outcome declines.
     let cfg = &ctx.core.config().pockyt;
@@ -227,17 +319,20 @@ pub fn retrieve(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     Ok(Reply::new("query success").with("customer", payee))
 }
 
+/// Changes the fields the request names (an empty or null optional field is cleared); the
+/// resulting profile must keep [`whole_profile_problems`]' rules, or nothing changes.
 pub fn update(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     let now = ctx.now();
     let mut p = fields::Problems::default();
     let customer_no = p.take(fields::required(f, "customerNo"));
     validate(&mut p, f, false, now);
+    let changes = changes_of(&mut p, f);
     p.finish()?;
     let customer_no = fields::checked(customer_no)?;
-    let changes = profile_of(f)?;
+    let new_email = changes.get("email").cloned().flatten();
     let payee = ctx.try_with_state(|t| {
         t.pockyt.payee(&customer_no)?;
-        if let Some(email) = changes.get("email") {
+        if let Some(email) = &new_email {
             if let Some(other) = t.pockyt.payee_by_email(email) {
                 if other.customer_no != customer_no {
                     return Err(PockytError::value(format!(
@@ -248,22 +343,18 @@ pub fn update(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
             }
         }
         let payee = t.pockyt.payee_mut(&customer_no)?;
-        if let Some(email) = changes.get("email") {
-            payee.email = email.clone();
+        let mut profile = payee.fields.clone();
+        for (name, change) in changes {
+            match change {
+                Some(value) => profile.insert(name.to_owned(), value),
+                None => profile.remove(name),
+            };
         }
-        let profile = changes
-            .get("profileType")
-            .map(String::as_str)
-            .unwrap_or(payee.field("profileType"));
-        if profile == "BUSINESS"
-            && payee.field("company").is_empty()
-            && !changes.contains_key("company")
-        {
-            return Err(PockytError::null(
-                "company is required for a BUSINESS payee",
-            ));
+        refuse_any(whole_profile_problems(&profile))?;
+        if let Some(email) = new_email {
+            payee.email = email;
         }
-        payee.fields.extend(changes);
+        payee.fields = profile;
         payee.updated_at = now;
         Ok(full(payee))
     })?;
