@@ -98,7 +98,7 @@ review_kinds! {
     /// ending its trade-order bindings). Trade material asked about it holds it until decided.
     CollectionReview: "collection", "tradeId", 5_000, COLLECTION_SETTLE;
         approve "whalet.collection.settled", "A pending collection settles into the available balance now (collectionReceivedNotify SUCCESS)";
-        reject "whalet.collection.returned", "A pending collection is returned to the payer (collectionReceivedNotify FAILURE); the pending balance goes back to the bank and its trade-order bindings end (tradeOrderBindNotify FAILURE)", params COLLECTION_RETURN;
+        reject "whalet.collection.returned", "A pending collection is returned to the payer (collectionReceivedNotify FAILURE); the pending balance goes back to the bank, its trade-order bindings end (tradeOrderBindNotify FAILURE) and an open request for its trade material ends (tradeReplenishResultNotify FAILURE)", params COLLECTION_RETURN;
 }
 
 #[cfg(test)]
