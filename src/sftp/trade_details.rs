@@ -252,15 +252,10 @@ fn check_row(
             ),
         );
     }
-    let trade_type = match get("tradeType").to_ascii_uppercase().as_str() {
-        "SALE" => Some(TradeType::Sale),
-        "RETURN" => Some(TradeType::Return),
-        "EXCHANGE" => Some(TradeType::Exchange),
-        other => {
-            bad(
-                "tradeType",
-                format!("{} is not SALE, RETURN or EXCHANGE", echo(other)),
-            );
+    let trade_type = match trade_type(get("tradeType")) {
+        Ok(t) => Some(t),
+        Err(why) => {
+            bad("tradeType", why);
             None
         }
     };
@@ -393,6 +388,30 @@ fn check_row(
         }),
         _ => Err((bound(trade_no, ECHO_BYTES).into_owned(), p)),
     }
+}
+
+/// The `tradeType` column: `SALE`, `RETURN` or `EXCHANGE` exactly, as documented; a value that
+/// differs only in case is told so rather than read as the word it resembles.
+fn trade_type(text: &str) -> Result<TradeType, String> {
+    const TYPES: [(&str, TradeType); 3] = [
+        ("SALE", TradeType::Sale),
+        ("RETURN", TradeType::Return),
+        ("EXCHANGE", TradeType::Exchange),
+    ];
+    if let Some((_, t)) = TYPES.iter().find(|(word, _)| *word == text) {
+        return Ok(*t);
+    }
+    let hint = match TYPES
+        .iter()
+        .find(|(word, _)| word.eq_ignore_ascii_case(text))
+    {
+        Some((word, _)) => format!(" (the case counts: write {word})"),
+        None => String::new(),
+    };
+    Err(format!(
+        "{} is not SALE, RETURN or EXCHANGE{hint}",
+        echo(text)
+    ))
 }
 
 fn accept(state: &mut InfiniaState, trade: Trade) {

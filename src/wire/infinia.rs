@@ -89,27 +89,34 @@ pub fn parse_request(bytes: &[u8]) -> Result<SealedRequest, (String, InfiniaErro
             request_data: field("requestData")?,
             signature: field("signature")?,
         };
-        if sealed.app_id.chars().count() > MAX_APP_ID {
-            return Err(InfiniaError::format(format!(
-                "appId is {} characters long; at most {MAX_APP_ID} are allowed",
-                sealed.app_id.chars().count()
-            )));
-        }
-        if sealed.version.chars().count() > MAX_VERSION {
-            return Err(InfiniaError::format(format!(
-                "version {:?} is longer than {MAX_VERSION} characters",
-                sealed.version
-            )));
-        }
-        if !sealed.data_type.eq_ignore_ascii_case(DATA_TYPE) {
-            return Err(InfiniaError::format(format!(
-                "dataType is {:?}; the only data format is \"{DATA_TYPE}\"",
-                sealed.data_type
-            )));
-        }
+        check_envelope_values(&sealed)?;
         Ok(sealed)
     };
     read().map_err(|e| (app_id.clone(), e))
+}
+
+/// The envelope's values once read as strings: too long or not an allowed value is SYS-006, as
+/// for business fields (docs/INFINIA.md "Codes"); a value that is not a string is SYS-005.
+fn check_envelope_values(sealed: &SealedRequest) -> Result<(), InfiniaError> {
+    let app_id = sealed.app_id.chars().count();
+    if app_id > MAX_APP_ID {
+        return Err(InfiniaError::range(format!(
+            "appId is {app_id} characters long; at most {MAX_APP_ID} are allowed"
+        )));
+    }
+    let version = sealed.version.chars().count();
+    if version > MAX_VERSION {
+        return Err(InfiniaError::range(format!(
+            "version is {version} characters long; at most {MAX_VERSION} are allowed (e.g. \"1.0\")"
+        )));
+    }
+    if !sealed.data_type.eq_ignore_ascii_case(DATA_TYPE) {
+        return Err(InfiniaError::range(format!(
+            "dataType {} is not an allowed value; the only data format is \"{DATA_TYPE}\"",
+            crate::text::echo(&sealed.data_type)
+        )));
+    }
+    Ok(())
 }
 
 impl SealedRequest {

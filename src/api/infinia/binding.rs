@@ -9,11 +9,12 @@
 use rand::RngCore;
 use serde_json::{json, Value};
 
-use super::fields::{currency, optional, required};
+use super::fields::{currency, optional, required, text};
 use super::{sellers, Ctx, Operation};
 use crate::core::Core;
 use crate::store::infinia::{repeated, Binding, BindingStatus, InfiniaState, Seller, SellerStatus};
 use crate::tenant::{Provider, TenantId};
+use crate::text::echo;
 use crate::wire::infinia::InfiniaError;
 
 pub const OPERATION: Operation = Operation {
@@ -40,13 +41,7 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
         }
     }
     crate::api::describe::record("entityType", "enum", true, ENTITY_TYPES);
-    let entity = required(body, "entityType", 32)?;
-    if !ENTITY_TYPES.iter().any(|e| e.eq_ignore_ascii_case(entity)) {
-        return Err(InfiniaError::range(format!(
-            "entityType {entity:?} is not one of {}",
-            ENTITY_TYPES.join(", ")
-        )));
-    }
+    entity_type(required(body, "entityType", 32)?)?;
     let country = required(body, "country", 3)?;
     if !(2..=3).contains(&country.len()) || !country.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(InfiniaError::format(format!(
@@ -102,6 +97,23 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
         }
     }
     Ok(view(&binding))
+}
+
+/// `entityType` must be one of [`ENTITY_TYPES`] exactly, as documented: the case counts, and a
+/// value differing only in case is told so.
+fn entity_type(entity: &str) -> Result<(), InfiniaError> {
+    if ENTITY_TYPES.contains(&entity) {
+        return Ok(());
+    }
+    let hint = match ENTITY_TYPES.iter().find(|e| e.eq_ignore_ascii_case(entity)) {
+        Some(exact) => format!(" (the case counts: write {exact:?})"),
+        None => String::new(),
+    };
+    Err(InfiniaError::range(format!(
+        "entityType {} is not one of {}{hint}",
+        echo(entity),
+        ENTITY_TYPES.join(", ")
+    )))
 }
 
 /// Puts the binding on the shared authorization page (`/authorize/{token}`), valid for the
@@ -170,15 +182,17 @@ pub fn decide_from_page(
     Ok(())
 }
 
-/// The reply of the request and the query.
+/// The reply of the request and the query; a field without a value is `""` (every field of
+/// this API is a string: [`super::fields::text`]).
 pub fn view(b: &Binding) -> Value {
+    let bound = b.decided_at.filter(|_| b.status == BindingStatus::Bound);
     json!({
         "requestNo": b.request_no,
         "sellerId": b.seller_id,
         "redirectUrl": b.redirect_url,
         "bindingStatus": b.status,
-        "reason": b.reason,
-        "bindTime": b.decided_at.filter(|_| b.status == BindingStatus::Bound).map(crate::clock::format::china),
+        "reason": text(b.reason.as_deref()),
+        "bindTime": text(bound.map(crate::clock::format::china)),
     })
 }
 

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::fields::optional;
+use super::fields::{optional, text};
 use super::{binding, Ctx, Operation};
 use crate::wire::infinia::InfiniaError;
 
@@ -59,7 +59,7 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
             .get(&b.seller_id)
             .filter(|_| b.status == crate::store::infinia::BindingStatus::Bound)
             .map(|x| x.status.as_str());
-        view["sellerStatus"] = status.map_or(Value::Null, |s| Value::String(s.into()));
+        view["sellerStatus"] = text(status).into();
         Ok(view)
     })?
 }

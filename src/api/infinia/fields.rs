@@ -1,10 +1,12 @@
 //! Reading business fields. Every parameter of this API is a string (spec §2.0); a missing one is
-//! SYS-004, a wrongly typed or shaped one SYS-005, naming the field.
+//! SYS-004, a wrongly typed or shaped one SYS-005, one too long or out of range SYS-006, naming
+//! the field.
 
 use serde_json::Value;
 
 use crate::api::describe;
-use crate::money::{Currency, Money};
+use crate::money::{Currency, Money, MoneyError};
+use crate::text::echo;
 use crate::wire::infinia::{json_type, InfiniaError};
 
 /// A required non-empty string of at most `max` characters.
@@ -38,6 +40,12 @@ pub fn optional<'a>(
     }
 }
 
+/// A reply field's value: every field of this API is a string (spec §2.0), so one without a
+/// value (no reason, not yet finished) is `""`, never `null`.
+pub fn text<S: Into<String>>(value: Option<S>) -> String {
+    value.map(Into::into).unwrap_or_default()
+}
+
 /// A required ISO 4217 currency code.
 pub fn currency(body: &Value, field: &str) -> Result<Currency, InfiniaError> {
     describe::record(field, "currency", true, &[]);
@@ -55,16 +63,88 @@ pub fn optional_currency(body: &Value, field: &str) -> Result<Option<Currency>, 
         .transpose()
 }
 
-/// A required positive amount (decimal string) in `currency`.
+/// A required positive amount (decimal string) in `currency`. Refused under the documented
+/// codes: a text that is not a decimal of the currency's precision is SYS-005; zero, a negative
+/// or a too large number (or a text over 32 characters) is SYS-006.
 pub fn amount(body: &Value, field: &str, currency: Currency) -> Result<Money, InfiniaError> {
     describe::record(field, "amount", true, &[]);
     let text = required(body, field, 32)?;
     let money =
-        Money::parse(text, currency).map_err(|e| InfiniaError::format(format!("{field}: {e}")))?;
+        Money::parse(text, currency).map_err(|e| refused_amount(field, text, currency, e))?;
     if !money.is_positive() {
         return Err(InfiniaError::range(format!(
             "{field} must be greater than zero"
         )));
     }
     Ok(money)
+}
+
+/// The refusal of an amount `Money::parse` did not take. `MoneyError` does not say whether the
+/// format or the value was wrong, so the text's shape tells: a well-formed decimal of the
+/// currency's precision was refused for its value (out of range, SYS-006), anything else for its
+/// format (SYS-005). A signed decimal gets its own message: amounts here are positive.
+fn refused_amount(field: &str, text: &str, currency: Currency, e: MoneyError) -> InfiniaError {
+    let trimmed = text.trim();
+    match trimmed.strip_prefix('-') {
+        Some(unsigned) if is_decimal(unsigned, currency) => InfiniaError::range(format!(
+            "{field} {} has a minus sign; it must be greater than zero",
+            echo(text)
+        )),
+        None if is_decimal(trimmed, currency) => InfiniaError::range(format!("{field}: {e}")),
+        _ => InfiniaError::format(format!("{field}: {e}")),
+    }
+}
+
+/// Whether `text` is a plain decimal (`100`, `100.25`) with no more significant fraction digits
+/// than `currency` has.
+fn is_decimal(text: &str, currency: Currency) -> bool {
+    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let places = frac.trim_end_matches('0').len();
+    !int.is_empty()
+        && digits(int)
+        && digits(frac)
+        && !text.ends_with('.')
+        && u32::try_from(places).is_ok_and(|p| p <= currency.exponent())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::wire::infinia::Code;
+
+    fn amount_code(text: &str) -> Result<i64, (Code, String)> {
+        let usd = Currency::parse("USD").unwrap();
+        amount(&json!({ "amount": text }), "amount", usd)
+            .map(|m| m.minor)
+            .map_err(|e| (e.code, e.message))
+    }
+
+    /// A wrong format is SYS-005; a well-formed number out of range SYS-006 (docs/INFINIA.md).
+    #[test]
+    fn amounts_are_refused_under_the_documented_codes() {
+        assert_eq!(amount_code("100.50"), Ok(10_050));
+        assert_eq!(amount_code("1.000"), Ok(100));
+        for format in ["1e2", "1.001", "ten", "1.", ".5", "1,000.00", "-1e2", "--1"] {
+            let (code, message) = amount_code(format).unwrap_err();
+            assert_eq!(code, Code::InvalidFormat, "{format}: {message}");
+        }
+        for range in [&"9".repeat(30), "-1.00", "-5", "0", "0.00", &"9".repeat(33)] {
+            let (code, message) = amount_code(range).unwrap_err();
+            assert_eq!(code, Code::OutOfRange, "{range}: {message}");
+        }
+        let (_, message) = amount_code("-1.00").unwrap_err();
+        assert_eq!(
+            message,
+            "amount \"-1.00\" has a minus sign; it must be greater than zero"
+        );
+    }
+
+    #[test]
+    fn a_reply_field_without_a_value_is_an_empty_string() {
+        assert_eq!(text(None::<&str>), "");
+        assert_eq!(text(Some("FROZEN")), "FROZEN");
+    }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 
-use super::fields::{optional_currency, required};
+use super::fields::{optional_currency, required, text};
 use super::{Ctx, Operation};
 use crate::money::{Currency, Money};
 use crate::store::infinia::SharingStatus;
@@ -57,7 +57,7 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
             .collect();
         json!({
             "sellerId": seller_id,
-            "sellerStatus": s.sellers.get(seller_id).map(|x| x.status.as_str()),
+            "sellerStatus": text(s.sellers.get(seller_id).map(|x| x.status.as_str())),
             "revenues": revenues,
         })
     })?)

@@ -7,7 +7,7 @@
 
 use serde_json::{json, Value};
 
-use super::fields::{amount, currency, optional, required};
+use super::fields::{amount, currency, optional, required, text};
 use super::{Ctx, Operation};
 use crate::clock::format;
 use crate::core::Core;
@@ -25,17 +25,13 @@ pub const OPERATION: Operation = Operation {
 };
 
 const MAX_ITEMS: usize = 100;
+const MAX_SELLER_ID: usize = 64;
 
+/// The sellers and amounts: `shareDetails`, or else the single `sellerId` + `amount`.
 fn items(body: &Value, c: Currency) -> Result<Vec<ShareItem>, InfiniaError> {
+    describe_forms();
     let list = match body.get("shareDetails") {
-        None | Some(Value::Null) => {
-            return Ok(vec![ShareItem {
-                seller_id: required(body, "sellerId", 64)
-                    .map_err(|_| InfiniaError::missing("give shareDetails or sellerId and amount"))?
-                    .to_owned(),
-                amount: amount(body, "amount", c)?,
-            }])
-        }
+        None | Some(Value::Null) => return Ok(vec![single(body, c)?]),
         Some(Value::Array(list)) => {
             single_fields_absent(body)?;
             list
@@ -56,7 +52,7 @@ fn items(body: &Value, c: Currency) -> Result<Vec<ShareItem>, InfiniaError> {
     for (i, item) in list.iter().enumerate() {
         let at =
             |e: InfiniaError| InfiniaError::new(e.code, format!("shareDetails[{i}].{}", e.message));
-        let seller_id = required(item, "sellerId", 64).map_err(at)?;
+        let seller_id = required(item, "sellerId", MAX_SELLER_ID).map_err(at)?;
         let amount = amount(item, "amount", c).map_err(at)?;
         if out.iter().any(|x| x.seller_id == seller_id) {
             return Err(InfiniaError::invalid(format!(
@@ -69,6 +65,34 @@ fn items(body: &Value, c: Currency) -> Result<Vec<ShareItem>, InfiniaError> {
         });
     }
     Ok(out)
+}
+
+/// The single form: one `sellerId` and its `amount`. Only a seller given nowhere is SYS-004;
+/// a `sellerId` of the wrong type or too long gets its own code.
+fn single(body: &Value, c: Currency) -> Result<ShareItem, InfiniaError> {
+    let Some(seller_id) = optional(body, "sellerId", MAX_SELLER_ID)? else {
+        return Err(InfiniaError::missing(
+            "give shareDetails [{sellerId, amount}] or one sellerId and amount",
+        ));
+    };
+    Ok(ShareItem {
+        seller_id: seller_id.to_owned(),
+        amount: amount(body, "amount", c)?,
+    })
+}
+
+/// What describe mode lists (`call --example`, `GET /__sim/operations`): the two forms, each
+/// under the condition it holds in. The example is the single form; `shareDetails` and its items
+/// are recorded here, as the example never reaches the loop that reads them.
+fn describe_forms() {
+    use crate::api::describe::{record, record_either, record_when};
+    record("sellerId", "string", false, &[]);
+    record("amount", "amount", true, &[]);
+    record_when("amount", "sellerId is given");
+    record_either("sellerId", "shareDetails");
+    record("shareDetails", "array", false, &[]);
+    record("shareDetails[0].sellerId", "string", true, &[]);
+    record("shareDetails[0].amount", "amount", true, &[]);
 }
 
 /// `shareDetails` and the single `sellerId` + `amount` are alternatives: a request giving both
@@ -248,10 +272,10 @@ pub fn view(s: &Sharing) -> Value {
         "currency": s.total.currency.code(),
         "totalAmount": s.total.to_decimal_string(),
         "status": s.status.as_str(),
-        "reason": s.reason,
+        "reason": text(s.reason.as_deref()),
         "shareDetails": s.items.iter().map(|i| json!({"sellerId": i.seller_id, "amount": i.amount.to_decimal_string()})).collect::<Vec<_>>(),
         "createTime": format::china(s.created_at),
-        "finishTime": s.finished_at.map(format::china),
+        "finishTime": text(s.finished_at.map(format::china)),
     })
 }
 

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::fields::required;
+use super::fields::{required, text};
 use super::{Ctx, Operation};
 use crate::clock::format;
 use crate::store::infinia::Upload;
@@ -35,9 +35,9 @@ pub fn view(u: &Upload) -> Value {
         "totalCount": u.total_rows.to_string(),
         "successCount": u.success_rows.to_string(),
         "failedCount": u.failed_rows.to_string(),
-        "errorFile": u.error_file,
-        "reason": u.reason,
+        "errorFile": text(u.error_file.as_deref()),
+        "reason": text(u.reason.as_deref()),
         "receivedTime": format::china(u.received_at),
-        "processedTime": u.processed_at.map(format::china),
+        "processedTime": text(u.processed_at.map(format::china)),
     })
 }

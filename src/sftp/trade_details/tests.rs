@@ -21,6 +21,30 @@ fn the_sample_file_is_valid() {
     assert_eq!(state.trades["T20250101-0001"].returned_minor, 6_000);
 }
 
+/// `tradeType` is `SALE`, `RETURN` or `EXCHANGE` exactly (docs/INFINIA.md); a row that differs
+/// only in case is refused with a reason that says so.
+#[test]
+fn trade_types_are_case_sensitive() {
+    let mut state = InfiniaState::default();
+    let text = "tradeNo,tradeType,orderNo,sellerId,originalTradeNo,tradeTime,currency,amount\n\
+        C1,sale,O1,S1,,2025-01-01 10:00:00,USD,10.00\n\
+        C2,Refund,O2,S1,,2025-01-01 10:00:00,USD,10.00\n\
+        C3,SALE,O3,S1,,2025-01-01 10:00:00,USD,10.00\n";
+    let out = apply(&mut state, "f.csv", text.as_bytes(), 1000);
+    assert_eq!((out.success_rows, out.failed_rows), (1, 2));
+    let reason = |row: u64| {
+        let e = out.errors.iter().find(|e| e.row == row).unwrap();
+        assert_eq!(e.column, "tradeType");
+        e.reason.clone()
+    };
+    assert_eq!(
+        reason(2),
+        "\"sale\" is not SALE, RETURN or EXCHANGE (the case counts: write SALE)"
+    );
+    assert_eq!(reason(3), "\"Refund\" is not SALE, RETURN or EXCHANGE");
+    assert_eq!(earned(&state, "S1"), 1000);
+}
+
 #[test]
 fn bad_rows_are_reported_with_row_column_and_reason() {
     let mut state = InfiniaState::default();

@@ -157,12 +157,50 @@ fn envelope_shape_errors_use_sys_codes() {
         br#"{"appId":"a","version":"1.0","dataType":"XML","requestData":"x","signature":"y"}"#,
     )
     .unwrap_err();
-    assert_eq!(err.code, Code::InvalidFormat);
+    assert_eq!(err.code, Code::OutOfRange, "{}", err.message);
+    assert_mentions(&err.message, "\"XML\" is not an allowed value");
     let (_, err) = parse_request(
         br#"{"appId":1,"version":"1.0","dataType":"JSON","requestData":"x","signature":"y"}"#,
     )
     .unwrap_err();
     assert_eq!(err.message, "appId must be a string, got a number");
+}
+
+/// Too long or not an allowed value is SYS-006 in the envelope as in the business fields; a
+/// value of the wrong type stays SYS-005.
+#[test]
+fn envelope_values_out_of_range_are_sys_006() {
+    let envelope = |app_id: &str, version: &str, data_type: &str| {
+        serde_json::to_vec(
+            &json!({"appId": app_id, "version": version, "dataType": data_type,
+                                   "requestData": "x", "signature": "y"}),
+        )
+        .unwrap()
+    };
+    let long_app = "a".repeat(65);
+    let cases = [
+        (
+            envelope(&long_app, "1.0", "JSON"),
+            "appId is 65 characters long",
+        ),
+        (
+            envelope("a", "1.0.0.0.0", "JSON"),
+            "version is 9 characters long",
+        ),
+        (envelope("a", "1.0", "XML"), "dataType \"XML\""),
+    ];
+    for (bytes, says) in cases {
+        let (_, err) = parse_request(&bytes).unwrap_err();
+        assert_eq!(err.code, Code::OutOfRange, "{}", err.message);
+        assert_mentions(&err.message, says);
+    }
+    assert!(parse_request(&envelope(&"a".repeat(64), "1.0.0.00", "json")).is_ok());
+    let wrong_type =
+        br#"{"appId":"a","version":1,"dataType":"JSON","requestData":"x","signature":"y"}"#;
+    assert_eq!(
+        parse_request(wrong_type).unwrap_err().1.code,
+        Code::InvalidFormat
+    );
 }
 
 #[test]

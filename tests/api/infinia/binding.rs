@@ -5,7 +5,9 @@
 use serde_json::json;
 use whalet_sim::store::{Provider, TenantId};
 
-use super::support::{binding_request, set_hook_url, spawn_infinia, HookReceiver, Merchant};
+use super::support::{
+    assert_no_nulls, binding_request, set_hook_url, spawn_infinia, HookReceiver, Merchant,
+};
 
 #[tokio::test]
 async fn a_binding_link_is_pending_until_the_seller_approves() {
@@ -37,9 +39,16 @@ async fn a_binding_link_is_pending_until_the_seller_approves() {
             &json!({"requestNo": "ABR-20250903-0001"}),
         )
         .await;
+    // Every field is a string: no value yet is "" (never null).
     assert_eq!(
         (q["bindingStatus"].as_str(), q["sellerStatus"].as_str()),
-        (Some("PENDING"), None)
+        (Some("PENDING"), Some(""))
+    );
+    assert_no_nulls("account-binding/query", &q);
+    assert_no_nulls("account-binding/request", &first);
+    assert_eq!(
+        (first["reason"].as_str(), first["bindTime"].as_str()),
+        (Some(""), Some(""))
     );
 
     // What the authorization page calls when the seller clicks "approve".

@@ -5,6 +5,7 @@
 mod binding;
 mod envelope;
 mod measure;
+mod refusals;
 mod revenue;
 mod scenario;
 mod sftp;

@@ -5,7 +5,7 @@
 use serde_json::json;
 use whalet_sim::store::{Provider, TenantId};
 
-use super::support::{bind, sftp_batch, sftp_port, spawn_infinia, Merchant};
+use super::support::{assert_no_nulls, bind, sftp_batch, sftp_port, spawn_infinia, Merchant};
 use crate::helpers::{repo_path, TestApp};
 
 const SMALL_APP: &str = "[[infinia.apps]]\napp_id = \"small-app\"\nmerchant_public_key = \"@keys/demo-infinia-merchant/public.pem\"\nsftp_authorized_keys = [\"@keys/demo-infinia-merchant/sftp_ed25519.pub\"]\nopening_balances = { USD = \"120.00\" }\n";
@@ -84,7 +84,17 @@ async fn revenue_sharing_is_bounded_by_revenue_and_balance_and_idempotent() {
 
     let first = share(&app, &m, "RS-1", "SELLER-123456", "100.00").await;
     assert_eq!(first.code, "SUC-200", "{}", first.message);
-    assert_eq!(first.data.as_ref().unwrap()["status"], "PROCESSING");
+    let processing = first.data.as_ref().unwrap();
+    assert_eq!(processing["status"], "PROCESSING");
+    // Not finished, no reason: "" (every field is a string, never null).
+    assert_eq!(
+        (
+            processing["reason"].as_str(),
+            processing["finishTime"].as_str()
+        ),
+        (Some(""), Some(""))
+    );
+    assert_no_nulls("revenue-sharing/request", processing);
     assert_eq!(balance(&app, &m).await, ("20.00".into(), "100.00".into()));
     assert_eq!(available(&app, &m, "SELLER-123456").await, "45.50");
     // Replaying the same request changes nothing; other fields under the same requestNo: refused.
@@ -124,6 +134,8 @@ async fn revenue_sharing_is_bounded_by_revenue_and_balance_and_idempotent() {
         (q["status"].as_str(), q["totalAmount"].as_str()),
         (Some("SUCCESS"), Some("100.00"))
     );
+    assert_eq!(q["reason"], "", "{q}");
+    assert_no_nulls("revenue-sharing/query", &q);
     assert_eq!(balance(&app, &m).await, ("90.00".into(), "0.00".into()));
     assert_eq!(available(&app, &m, "SELLER-123456").await, "15.50");
     let tenant = TenantId::new(Provider::Infinia, "small-app");

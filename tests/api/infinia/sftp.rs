@@ -10,7 +10,8 @@ use whalet_sim::store::infinia::UploadStatus;
 use whalet_sim::store::{Provider, TenantId};
 
 use super::support::{
-    client_key, eventually, sftp_batch, sftp_port, spawn_infinia, ssh_options, Merchant,
+    assert_no_nulls, client_key, eventually, sftp_batch, sftp_port, spawn_infinia, ssh_options,
+    Merchant,
 };
 use crate::helpers::repo_path;
 
@@ -47,7 +48,11 @@ async fn a_valid_file_is_processed_after_it_is_closed() {
         ),
         (Some("5"), Some("5"), Some("0"))
     );
-    assert_eq!(s["errorFile"], Value::Null);
+    assert_eq!(
+        (s["errorFile"].as_str(), s["reason"].as_str()),
+        (Some(""), Some(""))
+    );
+    assert_no_nulls("trade-details/query", &s);
     let r = m
         .ok(
             &app,

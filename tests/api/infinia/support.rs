@@ -301,6 +301,30 @@ pub async fn sftp_batch(port: u16, dir: &Path, user: &str, commands: &str) -> (b
     (out.status.success(), text)
 }
 
+/// Fails unless `reply` holds no JSON `null` at any depth: every field of this API is a string,
+/// `""` when it has no value.
+pub fn assert_no_nulls(what: &str, reply: &Value) {
+    fn nulls(v: &Value, at: &str, found: &mut Vec<String>) {
+        match v {
+            Value::Null => found.push(at.to_owned()),
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    nulls(item, &format!("{at}[{i}]"), found);
+                }
+            }
+            Value::Object(map) => {
+                for (k, item) in map {
+                    nulls(item, &format!("{at}.{k}"), found);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    nulls(reply, "", &mut found);
+    assert!(found.is_empty(), "{what}: null at {found:?} in {reply}");
+}
+
 /// Polls (wall time, bounded) until `check` holds: for things that happen on another
 /// connection (an SSH session ending), not for business time.
 pub async fn eventually<F: FnMut() -> bool>(mut check: F) -> bool {
