@@ -1338,3 +1338,84 @@ async fn an_import_waits_for_a_running_advance_and_is_not_advanced_by_it() {
     );
     app.shutdown().await;
 }
+
+/// The PENDING collections a data directory's database holds, and the collections its review
+/// timers would settle, read in one transaction (None: the database was busy).
+fn pending_and_timed_in_db(path: &std::path::Path) -> Option<(Vec<String>, Vec<String>)> {
+    use rusqlite::OpenFlags;
+    let mut conn =
+        rusqlite::Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
+    let tx = conn.transaction().ok()?;
+    let column = |sql: &str, keep: &dyn Fn(&Value) -> bool| -> Option<Vec<String>> {
+        let mut stmt = tx.prepare(sql).ok()?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .ok()?;
+        let mut out: Vec<String> = rows
+            .filter_map(Result::ok)
+            .filter(|(_, json)| keep(&serde_json::from_str(json).unwrap_or(Value::Null)))
+            .map(|(id, _)| id)
+            .collect();
+        out.sort();
+        Some(out)
+    };
+    let pending = column(
+        "SELECT id, json FROM entities WHERE kind = 'whalet.collections'",
+        &|c| c["status"] == "PENDING",
+    )?;
+    let timed = column(
+        "SELECT key, params FROM timers WHERE kind = 'whalet.review'",
+        &|p| p["completion"] == "collection",
+    )?;
+    Some((pending, timed))
+}
+
+/// Regression: each data-directory commit read the tenants and the timers at different
+/// moments, so a restart after `kill -9` could find a collection pending without the timer that
+/// settles it. Every committed state now holds each pending collection with its timer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_data_dir_commit_holds_each_pending_object_with_its_timer() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = on_dir(dir.path()).await;
+    let db = dir.path().join("whalet-sim.db");
+    let card = app.trigger_ok("whalet.account.ready", json!({})).await["cardId"].clone();
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(2000);
+    let arrive = || async {
+        while tokio::time::Instant::now() < deadline {
+            let params = json!({"cardId": card, "amount": "1.00"});
+            app.trigger_ok("whalet.collection.received", params).await;
+        }
+    };
+    let settle = async {
+        while tokio::time::Instant::now() < deadline {
+            app.advance(5.0).await;
+        }
+    };
+    let read = async {
+        let (mut read, mut torn) = (0, Vec::new());
+        while tokio::time::Instant::now() < deadline {
+            let db = db.clone();
+            if let Some((pending, timed)) =
+                tokio::task::spawn_blocking(move || pending_and_timed_in_db(&db))
+                    .await
+                    .unwrap()
+            {
+                read += 1;
+                if pending != timed {
+                    torn.push((pending, timed));
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(15)).await;
+        }
+        (read, torn)
+    };
+    let ((read, torn), (), (), ()) = tokio::join!(read, arrive(), arrive(), settle);
+    assert!(read >= 10, "only {read} reads of the database");
+    assert!(
+        torn.is_empty(),
+        "{} of {read} commits torn, e.g. {:?}",
+        torn.len(),
+        torn[0]
+    );
+    app.shutdown().await;
+}
