@@ -186,19 +186,28 @@ def whalet_section(w):
                                "Whalet notifies the demo partner (`connectivityNotify`)"),
         "### The acknowledgement a partner returns\n",
         "Answer the notification with HTTP 200 and a Whalet **reply** to it: echo `partnerId`, `apiCode`, "
-        "`version` and `requestNo` of the notification, `code` = `SUCCESS`, sign it with the partner's "
-        "private key, and (optionally) encrypt a body `{}` to Whalet's public key. The simulator counts "
-        "the attempt as delivered when the HTTP status is 2xx and `head.code` is `SUCCESS`; with "
-        "`strict_ack = true` for the partner it also requires the echoed `requestNo` and verifies "
-        "`head.sign` over the reply string to sign. Anything else is retried 1, 2, 4, 8 and 16 s later.\n",
+        "`version` and `requestNo` of the notification, `code` = `SUCCESS`, a `detail` (e.g. `成功`), "
+        "sign it with the partner's private key, and (optionally) encrypt a body `{}` to Whalet's public "
+        "key. The simulator counts the attempt as delivered when the HTTP status is 2xx, the answer is "
+        "JSON with a `head` object whose `code` is `SUCCESS` and, by default (`[whalet] strict_ack = "
+        "true`), that head is complete (`partnerId`, `apiCode`, `requestNo`, `version`, `code` and "
+        "`detail`, all text), echoes the notification's `partnerId`, `apiCode`, `requestNo` and "
+        "`version` exactly, and carries a `head.sign` that verifies (SHA1withRSA by the partner's key "
+        "over the reply string to sign) if it carries one. An unsigned ack is accepted unless the "
+        "partner has `ack_sign_required = true`; the ack's body is not decrypted. `strict_ack = false`, "
+        "globally or per partner, accepts any 2xx JSON answer whose `head.code` is `SUCCESS`. Anything "
+        "else is a failed attempt, retried 1, 2, 4, 8 and 16 s after it (docs/NOTIFICATIONS.md).\n",
         whalet_reply_example(ack, "Worked example: the ack of the notification above",
                              "the demo partner acknowledges `NTF20240501000001`; private key "
                              "`keys/demo-partner/private.pem`, body encrypted to `keys/platform/public.pem`"),
         "## The file upload token\n",
         "`POST /file/upload` is multipart (`partnerId`, `timestamp`, `token`, `file`), not an envelope. "
         "`timestamp` is the current time in epoch milliseconds (13 digits) and the token is "
-        "hex(SHA1withRSA(partner's private key, UTF-8 of `partnerId|timestamp`)); it is accepted for "
-        "30 minutes around the simulator's clock.\n",
+        "hex(SHA1withRSA(partner's private key, UTF-8 of `partnerId|timestamp`)). Against the "
+        "simulator's clock it is accepted, and may be reused, while `timestamp` is at most 30 minutes "
+        "behind the clock and at most 5 minutes ahead of it (both bounds included); an older one is "
+        "refused as expired, a later one as ahead of the clock (`UNAUTHENTICATED_ERROR`, "
+        "`invalid token: …`).\n",
         "Worked example (demo partner, key `keys/demo-partner/private.pem`; the same function as "
         "`scripts/whalet_envelope.py file-token --timestamp "
         f"{UPLOAD_TIMESTAMP_MS}`, which tests/api/whalet2_upload.rs checks against the simulator):\n",
@@ -239,8 +248,14 @@ def infinia_example(c, title):
 def infinia_section(i):
     return "\n".join([
         "## Infinia Pay envelope\n",
-        "Requests and responses are `{\"version\":\"1.0\",\"appId\",\"dataType\":\"JSON\",\"requestData\","
-        "\"signature\"}` (responses: `responseData` and a `code`/`message`). The merchant holds its own "
+        "A request is `{\"version\":\"1.0\",\"appId\",\"dataType\":\"JSON\",\"requestData\","
+        "\"signature\"}`. A reply is `{\"appId\",\"code\",\"message\",\"responseData\"}`: on success "
+        "`code` is `SUC-200` and `responseData` is the reply JSON encrypted by the recipe below to the "
+        "merchant's public key; an error reply is `appId`, `code` and `message` only, without "
+        "`responseData`. Replies carry no `version`, `dataType` or `signature`: they are unsigned unless "
+        "the simulator runs with `[infinia] sign_responses = true`, which adds `signature` over "
+        "`responseData` (the request recipe, with Infinia's private key and the app's signature "
+        "algorithm) to every reply that has `responseData`. The merchant holds its own "
         "private key (demo: `keys/demo-infinia-merchant/private.pem`) and Infinia's public key "
         "(demo: `keys/infinia/public.pem`).\n",
         "| step | rule |\n|---|---|",

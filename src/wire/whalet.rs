@@ -241,16 +241,31 @@ pub fn reply_sign_string(echo: &Echo, code: &str, detail: &str, encrypt: Option<
     s
 }
 
+/// `bytes` as a `{head, body}` object. Anything else is refused in the partner's terms: JSON
+/// that is not an object is named by its type (serde would read a two-element array as the
+/// struct, and name our Rust types for any other), text that is not JSON by serde's syntax
+/// error, which says where.
+fn read_envelope(bytes: &[u8], what: &str) -> Result<WireEnvelope, WhaletError> {
+    let refuse = |why: String| WhaletError::format(format!("{what} is not a JSON envelope: {why}"));
+    let first = bytes.iter().find(|b| !b" \t\r\n".contains(b));
+    if first != Some(&b'{') {
+        let why = match serde_json::from_slice::<Value>(bytes) {
+            Ok(value) => format!(
+                "it is {}; send a JSON object {{\"head\": {{…}}, \"body\": {{\"encrypt\": \"…\"}}}}",
+                json_type(&value)
+            ),
+            Err(e) => e.to_string(),
+        };
+        return Err(refuse(why));
+    }
+    serde_json::from_slice(bytes).map_err(|e| refuse(e.to_string()))
+}
+
 /// Reads the envelope's JSON shape. Errors carry whatever head fields could be read, so that the
 /// error reply can echo them (a cold path: the size of the error does not matter).
 #[allow(clippy::result_large_err)]
 pub fn parse_request(bytes: &[u8]) -> Result<SealedRequest, (Echo, WhaletError)> {
-    let envelope: WireEnvelope = serde_json::from_slice(bytes).map_err(|e| {
-        (
-            Echo::default(),
-            WhaletError::format(format!("the request body is not a JSON envelope: {e}")),
-        )
-    })?;
+    let envelope = read_envelope(bytes, "the request body").map_err(|e| (Echo::default(), e))?;
     let mut head = match envelope.head {
         Some(Value::Object(head)) => head,
         Some(_) => {
@@ -500,8 +515,7 @@ pub fn open_reply(
     receiver: &PrivateKey,
     sender: &PublicKey,
 ) -> Result<OpenedReply, WhaletError> {
-    let envelope: WireEnvelope = serde_json::from_slice(bytes)
-        .map_err(|e| WhaletError::format(format!("the reply is not a JSON envelope: {e}")))?;
+    let envelope = read_envelope(bytes, "the reply")?;
     let Some(Value::Object(head)) = envelope.head else {
         return Err(WhaletError::format("the reply has no `head` object"));
     };
@@ -603,7 +617,9 @@ pub fn check_ack(
     ] {
         if got != want {
             return Err(format!(
-                "{WHY}: head.{name} is {got:?}, the notification's is {want:?}"
+                "{WHY}: head.{name} is {}, the notification's is {}",
+                crate::text::echo(got),
+                crate::text::echo(want)
             ));
         }
     }
@@ -696,22 +712,16 @@ fn decrypt_body(
             receiver.public().fingerprint()
         )),
     })?;
-    let (session_key, form) = unwrap_session_key(&wrapped).ok_or_else(|| {
-        WhaletError::format(format!(
-            "head.keyEnc decrypted to {} bytes that are not Base64; the RSA plaintext must be \
-             the Base64 text of the AES session key (24 characters for AES-128), or that text \
-             as hex (48 characters)",
-            wrapped.len()
-        ))
-    })?;
-    if ![16, 24, 32].contains(&session_key.len()) {
-        return Err(WhaletError::format(format!(
-            "the session key in head.keyEnc is {} bytes; AES needs 16, 24 or 32",
-            session_key.len()
-        )));
-    }
+    let (session_key, form) = read_session_key(&wrapped)?;
     let ciphertext = decode_hex("body.encrypt", encrypt)?;
-    let plaintext = crypto::aes_ecb_decrypt(&session_key, &ciphertext).map_err(|e| match e {
+    let body = open_body(&session_key, &ciphertext)
+        .map_err(|err| hex_key_mistake(&wrapped, &ciphertext).unwrap_or(err))?;
+    Ok((body, form))
+}
+
+/// AES-decrypts `ciphertext` with `session_key` and parses the UTF-8 JSON inside.
+fn open_body(session_key: &[u8], ciphertext: &[u8]) -> Result<Value, WhaletError> {
+    let plaintext = crypto::aes_ecb_decrypt(session_key, ciphertext).map_err(|e| match e {
         crypto::CryptoError::AesLength(n) => WhaletError::format(format!(
             "body.encrypt decodes to {n} bytes, not a positive multiple of the 16-byte AES block"
         )),
@@ -723,9 +733,42 @@ fn decrypt_body(
     })?;
     let text = std::str::from_utf8(&plaintext)
         .map_err(|e| WhaletError::format(format!("the decrypted body is not UTF-8: {e}")))?;
-    let body: Value = serde_json::from_str(text)
-        .map_err(|e| WhaletError::format(format!("the decrypted body is not JSON: {e}")))?;
-    Ok((body, form))
+    serde_json::from_str(text)
+        .map_err(|e| WhaletError::format(format!("the decrypted body is not JSON: {e}")))
+}
+
+/// The session key in a `keyEnc` plaintext and its form, or the refusal that says what the
+/// plaintext is instead: white space around or in the Base64 text (which Java's
+/// standard `Base64.getDecoder()` refuses), the hex of a key (no documented form), not
+/// Base64, or not an AES key size.
+fn read_session_key(wrapped: &[u8]) -> Result<(Vec<u8>, KeyEncForm), WhaletError> {
+    if let Some(index) = wrapped.iter().position(u8::is_ascii_whitespace) {
+        return Err(WhaletError::format(format!(
+            "head.keyEnc decrypted to text with white space ({:?} at position {index} of {} bytes); \
+             the RSA plaintext must be the Base64 text of the AES session key alone, without line \
+             breaks or spaces (Python's base64.encodebytes appends \"\\n\": use b64encode)",
+            char::from(wrapped[index]),
+            wrapped.len()
+        )));
+    }
+    let Some((session_key, form)) = unwrap_session_key(wrapped) else {
+        return Err(WhaletError::format(format!(
+            "head.keyEnc decrypted to {} bytes that are not Base64; the RSA plaintext must be \
+             the Base64 text of the AES session key (24 characters for AES-128), or that text \
+             as hex (48 characters)",
+            wrapped.len()
+        )));
+    };
+    if [16, 24, 32].contains(&session_key.len()) {
+        return Ok((session_key, form));
+    }
+    if hex_session_key(wrapped).is_some() {
+        return Err(hex_key_refusal(wrapped.len()));
+    }
+    Err(WhaletError::format(format!(
+        "the session key in head.keyEnc is {} bytes; AES needs 16, 24 or 32",
+        session_key.len()
+    )))
 }
 
 /// The session key in a `keyEnc` plaintext, and its form. Base64 of an AES key (16, 24 or 32
@@ -738,8 +781,7 @@ fn unwrap_session_key(wrapped: &[u8]) -> Option<(Vec<u8>, KeyEncForm)> {
     if let Some(key) = direct.as_ref().filter(|k| aes(k)) {
         return Some((key.clone(), KeyEncForm::Base64));
     }
-    let text = std::str::from_utf8(wrapped).ok()?.trim();
-    if let Some(key) = super::hex_to_bytes(text.as_bytes())
+    if let Some(key) = super::hex_to_bytes(wrapped)
         .ok()
         .and_then(|b64| base64_decode(&b64))
         .filter(aes)
@@ -748,6 +790,34 @@ fn unwrap_session_key(wrapped: &[u8]) -> Option<(Vec<u8>, KeyEncForm)> {
     }
     // Not an AES key either way: report the key size from the plain Base64 reading.
     direct.map(|k| (k, KeyEncForm::Base64))
+}
+
+/// The key a `keyEnc` plaintext holds if it is the hex text of an AES key (32, 48 or 64 hex
+/// digits), a form no document describes: a partner's likely mistake.
+fn hex_session_key(wrapped: &[u8]) -> Option<Vec<u8>> {
+    if ![32, 48, 64].contains(&wrapped.len()) || !wrapped.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    super::hex_to_bytes(wrapped).ok()
+}
+
+/// The refusal for a body that did not open under the Base64 reading of a `keyEnc` plaintext
+/// of 32 hex digits (which is also Base64 of a 24-byte key) when it decrypts under those
+/// digits read as the hex of a 16-byte key: the mistake is in `keyEnc`, not in the body.
+fn hex_key_mistake(wrapped: &[u8], ciphertext: &[u8]) -> Option<WhaletError> {
+    let key = hex_session_key(wrapped)?;
+    crypto::aes_ecb_decrypt(&key, ciphertext).ok()?;
+    Some(hex_key_refusal(wrapped.len()))
+}
+
+fn hex_key_refusal(hex_len: usize) -> WhaletError {
+    let key_len = hex_len / 2;
+    WhaletError::format(format!(
+        "head.keyEnc decrypted to {hex_len} hex digits, the hex of a {key_len}-byte AES key; the \
+         RSA plaintext must be the Base64 text of the session key ({} characters for a \
+         {key_len}-byte key), not its hex",
+        key_len.div_ceil(3) * 4
+    ))
 }
 
 fn verify_hex_signature(
@@ -813,10 +883,7 @@ fn base64_encode(bytes: &[u8]) -> String {
 
 fn base64_decode(bytes: &[u8]) -> Option<Vec<u8>> {
     use base64::Engine;
-    let text = std::str::from_utf8(bytes).ok()?;
-    base64::engine::general_purpose::STANDARD
-        .decode(text.trim())
-        .ok()
+    base64::engine::general_purpose::STANDARD.decode(bytes).ok()
 }
 
 pub(crate) fn json_type(v: &Value) -> &'static str {

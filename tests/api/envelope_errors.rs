@@ -499,3 +499,147 @@ async fn a_refusal_does_not_echo_a_huge_head_value_whole() {
     );
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_json_body_that_is_not_an_object_is_named_by_its_type() {
+    let app = spawn_app().await;
+    let sealed: Value =
+        serde_json::from_slice(&app.client.seal("connectivity", "ARR-1", &ok_body())).unwrap();
+    // serde would read a two-element array as the envelope struct: refused like any array.
+    let as_array = serde_json::to_vec(&json!([sealed["head"], sealed["body"]])).unwrap();
+    for (body, kind) in [
+        (b"[]".to_vec(), "an array"),
+        (as_array, "an array"),
+        (b" 12".to_vec(), "a number"),
+        (br#""head""#.to_vec(), "a string"),
+        (b"null".to_vec(), "null"),
+    ] {
+        let (status, reply) = app.post_raw("/api", "application/json", body).await;
+        assert_eq!(status, 200, "{reply}");
+        let h = head(&reply);
+        assert_eq!(h["code"], "PARAM_FORMAT_ERROR", "{h}");
+        assert!(
+            detail(&h).starts_with(&format!(
+                "the request body is not a JSON envelope: it is {kind}; send a JSON object {{\"head\""
+            )),
+            "{h}"
+        );
+        assert!(!detail(&h).contains("WireEnvelope"), "{h}");
+    }
+    // The array with a valid envelope's parts did not use up its requestNo.
+    let reply = app
+        .client
+        .call_with("connectivity", "ARR-1", &ok_body())
+        .await
+        .unwrap();
+    assert_eq!(reply.code, "SUCCESS", "{}", reply.detail);
+    app.shutdown().await;
+}
+
+/// A connectivity request by the demo partner, correctly signed and encrypted under a fresh
+/// 16-byte session key, whose `keyEnc` RSA plaintext is `wrap(session key)`.
+fn sealed_with_key_enc_plaintext(
+    app: &crate::helpers::TestApp,
+    request_no: &str,
+    wrap: impl Fn(&[u8]) -> Vec<u8>,
+) -> Vec<u8> {
+    use whalet_sim::wire::crypto::{self, SignatureHash};
+    use whalet_sim::wire::whalet::{request_sign_string, Echo, VERSION};
+    let key = crypto::random_key(16);
+    let plaintext = serde_json::to_vec(&ok_body()).unwrap();
+    let encrypt = hex::encode(crypto::aes_ecb_encrypt(&key, &plaintext).unwrap());
+    let key_enc =
+        hex::encode(crypto::rsa_encrypt(&app.client.platform_public, &wrap(&key)).unwrap());
+    let echo = Echo {
+        partner_id: app.client.partner_id.clone(),
+        api_code: "connectivity".into(),
+        request_no: request_no.into(),
+        version: VERSION.into(),
+    };
+    let signed = request_sign_string(&echo, &encrypt);
+    let sign = hex::encode(crypto::sign(
+        &app.client.key,
+        SignatureHash::Sha1,
+        signed.as_bytes(),
+    ));
+    serde_json::to_vec(&json!({
+        "head": {"partnerId": echo.partner_id, "apiCode": "connectivity", "requestNo": request_no,
+                 "version": VERSION, "sign": sign, "keyEnc": key_enc},
+        "body": {"encrypt": encrypt},
+    }))
+    .unwrap()
+}
+
+fn base64_text(key: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(key)
+}
+
+#[tokio::test]
+async fn a_key_enc_plaintext_in_hex_or_with_white_space_is_refused_naming_key_enc() {
+    let app = spawn_app().await;
+    // The documented plaintext opens (the helper itself is right).
+    let ok = sealed_with_key_enc_plaintext(&app, "KEYTXT-0", |k| base64_text(k).into_bytes());
+    assert_eq!(app.client.send_raw(ok).await.unwrap().code, "SUCCESS");
+    type Wrap = fn(&[u8]) -> Vec<u8>;
+    let cases: [(&str, Wrap, &str); 5] = [
+        // The key's hex: 32 characters that are also Base64 of a 24-byte key.
+        (
+            "KEYTXT-1",
+            |k| hex::encode(k).into_bytes(),
+            "head.keyEnc decrypted to 32 hex digits",
+        ),
+        (
+            "KEYTXT-2",
+            |k| format!("{}\n", base64_text(k)).into_bytes(),
+            "white space ('\\n' at position 24",
+        ),
+        (
+            "KEYTXT-3",
+            |k| format!("{}\r\n", base64_text(k)).into_bytes(),
+            "white space ('\\r' at position 24",
+        ),
+        (
+            "KEYTXT-4",
+            |k| format!(" {}", base64_text(k)).into_bytes(),
+            "white space (' ' at position 0",
+        ),
+        (
+            "KEYTXT-5",
+            |k| format!("{}\n", hex::encode(base64_text(k))).into_bytes(),
+            "white space ('\\n' at position 48",
+        ),
+    ];
+    for (request_no, wrap, expected) in cases {
+        let reply = app
+            .client
+            .send_raw(sealed_with_key_enc_plaintext(&app, request_no, wrap))
+            .await
+            .unwrap();
+        assert_eq!(
+            reply.code, "PARAM_FORMAT_ERROR",
+            "{request_no}: {}",
+            reply.detail
+        );
+        assert!(
+            reply.detail.contains(expected),
+            "{request_no}: {}",
+            reply.detail
+        );
+        assert!(!reply.detail.contains("body.encrypt"), "{}", reply.detail);
+        let fix = if request_no == "KEYTXT-1" {
+            "not its hex"
+        } else {
+            "without line breaks or spaces"
+        };
+        assert!(reply.detail.contains(fix), "{request_no}: {}", reply.detail);
+        // Refused before the operation: the requestNo is still free.
+        let retry = app
+            .client
+            .call_with("connectivity", request_no, &ok_body())
+            .await
+            .unwrap();
+        assert_eq!(retry.code, "SUCCESS", "{request_no}: {}", retry.detail);
+    }
+    app.shutdown().await;
+}

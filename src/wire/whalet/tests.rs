@@ -113,6 +113,121 @@ fn malformed_envelopes_are_format_errors_with_the_field_named() {
 }
 
 #[test]
+fn json_that_is_not_an_object_is_named_by_its_type_not_ours() {
+    let cases: [(&[u8], &str); 5] = [
+        (b"[]", "it is an array"),
+        (b"[1, 2]", "it is an array"),
+        (b"5", "it is a number"),
+        (br#""x""#, "it is a string"),
+        (b"null", "it is null"),
+    ];
+    for (input, expected) in cases {
+        let (_, err) = parse_request(input).unwrap_err();
+        assert_eq!(err.code, Code::ParamFormatError);
+        assert_mentions(&err.detail, "the request body is not a JSON envelope: ");
+        assert_mentions(&err.detail, expected);
+        assert_mentions(&err.detail, r#"send a JSON object {"head""#);
+        assert!(!err.detail.contains("WireEnvelope"), "{}", err.detail);
+        let (partner, platform) = keys();
+        let err = open_reply(input, &partner, platform.public()).unwrap_err();
+        assert_mentions(&err.detail, "the reply is not a JSON envelope: ");
+        assert_mentions(&err.detail, expected);
+    }
+    // A sealed request's head and body as a two-element array (serde reads such an array
+    // as the struct) are refused too.
+    let (partner, platform) = keys();
+    let bytes = seal_request(
+        &echo(),
+        &json!({}),
+        &partner,
+        platform.public(),
+        HexCase::Lower,
+    );
+    let envelope: Value = serde_json::from_slice(&bytes.unwrap()).unwrap();
+    let array = serde_json::to_vec(&json!([envelope["head"], envelope["body"]])).unwrap();
+    let (_, err) = parse_request(&array).unwrap_err();
+    assert_mentions(&err.detail, "it is an array");
+}
+
+/// A request body `{"a":1}` encrypted under `session_key`, its `keyEnc` plaintext `wrapped`
+/// encrypted to the platform, opened by the platform (the signature is not the point here).
+fn open_with_key_enc_plaintext(session_key: &[u8], wrapped: &[u8]) -> Result<Value, WhaletError> {
+    let (_, platform) = keys();
+    let encrypt = crypto::aes_ecb_encrypt(session_key, br#"{"a":1}"#).unwrap();
+    let key_enc = crypto::rsa_encrypt(platform.public(), wrapped).unwrap();
+    let sealed = SealedRequest {
+        echo: echo(),
+        sign: String::new(),
+        key_enc: hex::encode(key_enc),
+        encrypt: Some(hex::encode(encrypt)),
+    };
+    sealed.decrypt(&platform).map(|opened| opened.body)
+}
+
+#[test]
+fn the_hex_of_the_session_key_in_key_enc_is_refused_naming_key_enc() {
+    let b64 = |k: &[u8]| base64_encode(k).into_bytes();
+    for len in [16, 24, 32] {
+        let key: Vec<u8> = (0..len as u8).map(|i| i.wrapping_mul(37) ^ 0x5a).collect();
+        // The documented forms open.
+        assert_eq!(
+            open_with_key_enc_plaintext(&key, &b64(&key)).unwrap(),
+            json!({"a": 1})
+        );
+        let hexed = hex::encode(b64(&key)).into_bytes();
+        assert_eq!(
+            open_with_key_enc_plaintext(&key, &hexed).unwrap(),
+            json!({"a": 1})
+        );
+        // The key's own hex (32 digits are also Base64 of 24 bytes: the body is what tells).
+        for wrapped in [hex::encode(&key), hex::encode_upper(&key)] {
+            let err = open_with_key_enc_plaintext(&key, wrapped.as_bytes()).unwrap_err();
+            assert_eq!(err.code, Code::ParamFormatError, "{len}: {}", err.detail);
+            assert_mentions(
+                &err.detail,
+                &format!("head.keyEnc decrypted to {} hex digits", 2 * len),
+            );
+            assert_mentions(&err.detail, "must be the Base64 text of the session key");
+            assert_mentions(&err.detail, "not its hex");
+            assert!(!err.detail.contains("body.encrypt"), "{}", err.detail);
+        }
+    }
+    // 32 hex digits that are the Base64 of a 24-byte key under which the body does open.
+    let b64_key = b"0123456789abcdef0123456789abcdef";
+    let key = base64_decode(b64_key).unwrap();
+    assert_eq!(
+        open_with_key_enc_plaintext(&key, b64_key).unwrap(),
+        json!({"a": 1})
+    );
+    // A body that opens under neither reading keeps the body's diagnostic.
+    let err = open_with_key_enc_plaintext(&[7; 16], b64_key).unwrap_err();
+    assert_mentions(&err.detail, "body.encrypt did not decrypt");
+}
+
+#[test]
+fn white_space_around_the_key_enc_base64_is_refused_naming_it() {
+    let key = [9u8; 16];
+    let b64 = base64_encode(&key);
+    for wrapped in [
+        format!("{b64}\n"),
+        format!("{b64}\r\n"),
+        format!(" {b64}"),
+        format!("{b64}\t"),
+        format!("{}\n", hex::encode(&b64)),
+    ] {
+        let err = open_with_key_enc_plaintext(&key, wrapped.as_bytes()).unwrap_err();
+        assert_eq!(err.code, Code::ParamFormatError, "{wrapped:?}");
+        assert_mentions(
+            &err.detail,
+            "head.keyEnc decrypted to text with white space",
+        );
+        assert_mentions(&err.detail, "without line breaks or spaces");
+    }
+    let err = open_with_key_enc_plaintext(&key, format!("{b64}\n").as_bytes()).unwrap_err();
+    assert_mentions(&err.detail, "('\\n' at position 24 of 25 bytes)");
+}
+
+#[test]
 fn bad_hex_in_sign_is_unauthenticated_with_position() {
     let (partner, platform) = keys();
     let mut sealed = sealed(&json!({}), &partner, platform.public());
@@ -193,4 +308,21 @@ fn a_refusal_echoes_a_huge_head_value_cut_to_the_diagnostic_cap() {
         self::echo(),
         "a head that fits is echoed whole"
     );
+}
+
+#[test]
+fn an_ack_echoing_a_huge_request_no_is_refused_with_the_value_cut() {
+    let (partner, _) = keys();
+    let huge = "7".repeat(60_000);
+    let ack = json!({"head": {
+        "partnerId": "202400000000001", "apiCode": "connectivity", "requestNo": huge,
+        "version": VERSION, "code": "SUCCESS", "detail": "ok"}});
+    let why = check_ack(&ack, &echo(), partner.public(), false).unwrap_err();
+    assert!(
+        why.len() < 2 * crate::text::ECHO_BYTES,
+        "{} bytes",
+        why.len()
+    );
+    assert!(why.contains("head.requestNo is \"777"), "{why}");
+    assert!(why.ends_with("the notification's is \"REQ-1\""), "{why}");
 }
