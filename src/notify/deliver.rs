@@ -10,9 +10,12 @@ use std::time::Instant;
 
 use tokio::sync::Semaphore;
 
-use super::{schedule, Attempt, Notification, Outbox, Sealed, Status, Transport};
+use super::{schedule, Attempt, Notification, Outbox, Sealed, Status, Transport, VERDICT_BYTES};
 use crate::clock::{format, system_now, Millis};
 use crate::http::client::MAX_ANSWER_BYTES;
+
+/// What a failed attempt's verdict starts with.
+const FAILED: &str = "failed: ";
 
 /// What one attempt came to.
 struct Outcome {
@@ -34,6 +37,16 @@ impl Outcome {
             excerpt: String::new(),
             verdict: Err(why),
         }
+    }
+
+    /// Cuts the reason of a failure so that its recorded verdict (`failed: why`) takes at most
+    /// [`VERDICT_BYTES`]: every surface's reasons, whatever text the receiver put in them, are
+    /// bounded here once, before the ledger or the offline notice sees them.
+    fn bounded(mut self) -> Self {
+        if let Err(why) = &mut self.verdict {
+            crate::text::bound_string(why, VERDICT_BYTES - FAILED.len());
+        }
+        self
     }
 }
 
@@ -196,6 +209,7 @@ impl Outbox {
 
     /// Writes the attempt into the ledger and schedules what follows from it.
     fn record(&self, seq: u64, series: u32, outcome: Outcome, delays: &[i64]) {
+        let outcome = outcome.bounded();
         let now = self.inner.clock.now();
         let mut follow_ups: Vec<(u64, Millis)> = Vec::new();
         let observer = self.inner.observer.lock().clone();
@@ -227,7 +241,7 @@ impl Outbox {
                 response_excerpt: outcome.excerpt,
                 verdict: match &outcome.verdict {
                     Ok(()) => "delivered".into(),
-                    Err(why) => format!("failed: {why}"),
+                    Err(why) => format!("{FAILED}{why}"),
                 },
                 next_attempt_at: next,
             });
@@ -451,6 +465,78 @@ mod tests {
             assert_eq!(b.attempts.len(), 1);
             assert_eq!(b.attempts[0].virtual_time, 100);
         }
+    }
+
+    /// A partner that refuses every notification with a 60,000-byte reason, as a receiver's
+    /// long `detail` or echoed `requestNo` makes one.
+    struct Verbose(String);
+
+    impl Transport for Verbose {
+        fn url(&self, _: &TenantId) -> Option<String> {
+            Some(self.0.clone())
+        }
+        fn seal(&self, n: &Notification, _: bool) -> Result<Sealed, String> {
+            Acking(self.0.clone()).seal(n, false)
+        }
+        fn judge(&self, _: &Notification, _: u16, _: &[u8]) -> Result<(), String> {
+            Err(format!("refused ({})", "d".repeat(60_000)))
+        }
+        fn retry_delays(&self) -> Vec<i64> {
+            vec![500, 250]
+        }
+    }
+
+    /// Log lines written while it is the thread's subscriber.
+    #[derive(Clone, Default)]
+    struct Logs(Arc<parking_lot::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Logs {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_receivers_long_reason_is_cut_in_every_verdict_and_the_offline_notice() {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .finish();
+        let _logging = tracing::subscriber::set_default(subscriber);
+        let clock = Clock::new(ClockMode::Manual, Some(0));
+        let outbox = Outbox::new(clock.clone(), HttpClient::new(), Duration::from_secs(5), 10);
+        outbox.register("other", Arc::new(Verbose(ack_receiver().await)));
+        let id = outbox.enqueue(spec("other", "m1", 1));
+        clock.advance(10_000).await;
+
+        let n = outbox.get(&id).unwrap();
+        assert_eq!(n.status, Status::Exhausted);
+        assert_eq!(n.attempts.len(), 3);
+        for a in &n.attempts {
+            assert!(
+                a.verdict.len() <= VERDICT_BYTES,
+                "{} bytes",
+                a.verdict.len()
+            );
+            assert!(
+                a.verdict.starts_with("failed: refused (ddd"),
+                "{}",
+                a.verdict
+            );
+            assert!(a.verdict.ends_with(" more bytes"), "{}", a.verdict);
+        }
+        let logged = String::from_utf8(logs.0.lock().clone()).unwrap();
+        assert!(logged.contains("offline notice"), "{logged}");
+        assert!(
+            logged.len() < 2 * VERDICT_BYTES,
+            "{} bytes logged",
+            logged.len()
+        );
     }
 
     #[test]

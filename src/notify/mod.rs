@@ -34,6 +34,12 @@ pub use ledger::NotificationFilter;
 /// (`[notify] concurrency_per_destination`).
 pub const DEFAULT_CONCURRENCY: usize = 32;
 
+/// Longest verdict recorded for one attempt, in bytes, and longest last error the offline notice
+/// logs. A receiver's answer can put any text into a verdict (a Whalet ack's `detail`, an echoed
+/// `head.requestNo`, a `Location`), and the ledger keeps every attempt of up to
+/// `[notify] ledger_capacity` notifications: a longer verdict is cut (`… N more bytes`).
+pub const VERDICT_BYTES: usize = crate::text::MESSAGE_BYTES;
+
 pub use crate::behaviour::NotifyBehaviour;
 
 /// What a handler asks the outbox to send.
@@ -154,7 +160,7 @@ pub struct Attempt {
     /// Wall milliseconds from sending to the answer (or the failure).
     pub latency_ms: u64,
     pub response_excerpt: String,
-    /// `delivered` or `failed: why`.
+    /// `delivered` or `failed: why`, at most [`VERDICT_BYTES`] long.
     pub verdict: String,
     pub next_attempt_at: Option<Millis>,
 }

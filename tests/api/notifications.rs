@@ -7,7 +7,7 @@ mod behaviours;
 mod partner_side;
 
 use serde_json::{json, Value};
-use whalet_sim::notify::{NotificationSpec, NotifyBehaviour};
+use whalet_sim::notify::{NotificationSpec, NotifyBehaviour, Status, VERDICT_BYTES};
 use whalet_sim::partner::receiver::Mode;
 use whalet_sim::store::{Provider, TenantId};
 
@@ -525,6 +525,52 @@ async fn a_redirect_or_an_endless_answer_is_a_failed_attempt() {
         assert!(verdict.contains(expected), "{verdict}");
         assert!(n["attempts"][0]["httpStatus"].is_u64(), "{n}");
         assert_eq!(n["status"], "pending", "a failed attempt is retried");
+        app.shutdown().await;
+    }
+}
+
+/// Regression: a receiver's text was copied whole into every attempt's verdict (and the offline
+/// notice): a 60,000-character `detail` made each of the six verdicts 60,050 characters and the
+/// ledger entry about 366 KB; an echoed 60,000-character `head.requestNo` did the same through the
+/// strict ack check.
+#[tokio::test]
+async fn a_receivers_huge_detail_or_echoed_request_no_leaves_the_verdicts_bounded() {
+    let huge = "x".repeat(60_000);
+    let failure = json!({"head": {"code": "FAILURE", "detail": huge}});
+    let echoed = json!({"head": {
+        "partnerId": "202400000000001", "apiCode": "connectivityNotify", "requestNo": huge,
+        "version": "1.0", "code": "SUCCESS", "detail": "ok"}});
+    for (answer, expected) in [
+        (failure, "failed: ack head.code is \"FAILURE\" (xxx"),
+        (
+            echoed,
+            "failed: ack rejected (strict_ack): head.requestNo is \"xxx",
+        ),
+    ] {
+        let body: &'static str = Box::leak(answer.to_string().into_boxed_str());
+        let app = spawn_with(Setup {
+            receiver: Some(Mode::Raw { status: 200, body }),
+            ..Setup::default()
+        })
+        .await;
+        let id = ping(&app, "verbose").await;
+        app.advance(30.0).await;
+        app.advance(1.0).await;
+        // Read in process: the control plane's answer is what the ledger holds, and unbounded
+        // it would be longer than a test client reads.
+        let n = app.app().outbox().get(&id).unwrap();
+        assert_eq!(n.status, Status::Exhausted, "{:?}", n.attempts.len());
+        assert_eq!(n.attempts.len(), CADENCE_MS.len());
+        for a in &n.attempts {
+            assert!(a.verdict.starts_with(expected), "{:.300}", a.verdict);
+            assert!(
+                a.verdict.len() <= VERDICT_BYTES,
+                "{} bytes",
+                a.verdict.len()
+            );
+        }
+        let entry = serde_json::to_string(&n).unwrap().len();
+        assert!(entry < 16 * 1024, "the ledger entry is {entry} bytes");
         app.shutdown().await;
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::api::whalet::partners::{Partner, Partners};
 use crate::notify::{judge_status, schedule, Notification, Sealed, Transport};
 use crate::tenant::TenantId;
+use crate::text::{bound, echo, ECHO_BYTES};
 use serde_json::Value;
 
 use crate::wire::whalet::{self as envelope, Echo, KeyEncForm, VERSION};
@@ -75,8 +76,12 @@ impl Transport for WhaletTransport {
         let text = |name: &str| head.get(name).and_then(Value::as_str);
         let code = text("code").ok_or("the answer has no head.code")?;
         if code != "SUCCESS" {
-            let detail = text("detail").unwrap_or_default();
-            return Err(format!("ack head.code is {code:?} ({detail}), not SUCCESS"));
+            // The receiver's words, cut like any echoed value so that the verdict stays short.
+            let detail = bound(text("detail").unwrap_or_default(), ECHO_BYTES);
+            return Err(format!(
+                "ack head.code is {} ({detail}), not SUCCESS",
+                echo(code)
+            ));
         }
         let partner = self.partner(n)?;
         if partner.strict_ack {
@@ -236,6 +241,18 @@ mod tests {
             transport(false).judge(&n, 200, br#"{"head":{"code":"SUCCESS"}}"#),
             Ok(())
         );
+    }
+
+    #[test]
+    fn a_refusing_acks_huge_code_and_detail_are_cut_in_the_reason() {
+        let (t, n) = (transport(false), notification());
+        let (code, detail) = ("C".repeat(60_000), "d".repeat(60_000));
+        let answer = serde_json::json!({"head": {"code": code, "detail": detail}});
+        let why = t.judge(&n, 200, answer.to_string().as_bytes()).unwrap_err();
+        assert!(why.len() < 3 * ECHO_BYTES, "{} bytes", why.len());
+        assert!(why.starts_with("ack head.code is \"CCC"), "{why}");
+        assert!(why.contains(" more bytes (ddd"), "{why}");
+        assert!(why.ends_with(" more bytes), not SUCCESS"), "{why}");
     }
 
     #[test]
