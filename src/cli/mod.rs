@@ -75,19 +75,20 @@ struct ServeArgs {
     /// TOML configuration (tenants, keys, notify URLs, apiCode names, policies).
     #[arg(long, env = "WHALET_SIM_CONFIG")]
     config: Option<PathBuf>,
-    /// Notification URL of every demo tenant.
-    #[arg(long, env = "WHALET_SIM_NOTIFY_URL")]
+    /// Notification URL of every demo tenant (http:// or https:// with a host).
+    #[arg(long, env = "WHALET_SIM_NOTIFY_URL", value_name = "URL", value_parser = notify_url)]
     notify_url: Option<String>,
-    /// Run virtual time at this fraction of real time (0.01 = 100x faster).
-    #[arg(long, env = "WHALET_SIM_TIME_SCALE")]
+    /// Wall seconds per virtual second, from 0.000001 to 1000000 (0.01 runs virtual time 100x
+    /// faster, 2 half as fast).
+    #[arg(long, env = "WHALET_SIM_TIME_SCALE", value_name = "SECONDS", value_parser = time_scale)]
     time_scale: Option<f64>,
     /// Freeze the clock; advance it with POST /__sim/clock/advance (the variable takes
     /// true/1/yes/on; false/0/no/off or empty mean not). Not with --time-scale.
     #[arg(long, env = "WHALET_SIM_MANUAL_CLOCK", value_parser = env_flag)]
     manual_clock: bool,
     /// Virtual start time (RFC 3339, e.g. 2025-01-01T00:00:00Z).
-    #[arg(long, env = "WHALET_SIM_START_TIME")]
-    start_time: Option<String>,
+    #[arg(long, env = "WHALET_SIM_START_TIME", value_name = "TIME", value_parser = start_time)]
+    start_time: Option<i64>,
     /// Scenario file to load (repeatable; the variable takes a comma-separated list).
     #[arg(long = "scenario", env = "WHALET_SIM_SCENARIO", value_delimiter = ',')]
     scenarios: Vec<PathBuf>,
@@ -162,6 +163,37 @@ fn env_flag(value: &str) -> Result<bool, String> {
         "false" | "0" | "no" | "off" | "f" | "n" | "" => Ok(false),
         _ => Err("expected true, 1, yes or on; or false, 0, no, off or empty".to_owned()),
     }
+}
+
+/// `--notify-url`: a URL notifications can be sent to (a usage error otherwise, before start).
+fn notify_url(value: &str) -> Result<String, String> {
+    crate::config::check_notify_url(value)?;
+    Ok(value.to_owned())
+}
+
+/// `--time-scale`: a number in the range `POST /__sim/clock` takes. Clap's message shows the
+/// value as given, so the range is all this adds (never the number spelled out in full).
+fn time_scale(value: &str) -> Result<f64, String> {
+    let range = format!(
+        "wall seconds per virtual second, from {} to {} (0.01 runs 100x faster)",
+        crate::clock::MIN_SCALE,
+        crate::clock::MAX_SCALE
+    );
+    let scale: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("not a number; expected {range}"))?;
+    ClockMode::Scaled { scale }
+        .validate()
+        .map_err(|_| format!("out of range; expected {range}"))?;
+    Ok(scale)
+}
+
+/// `--start-time`: an RFC 3339 time within the virtual time the simulator keeps, in milliseconds.
+fn start_time(value: &str) -> Result<i64, String> {
+    let ms = parse_rfc3339(value.trim())
+        .map_err(|e| format!("expected an RFC 3339 time such as 2025-01-01T00:00:00Z ({e:#})"))?;
+    crate::clock::check_time(ms, "the time")
 }
 
 #[derive(clap::Args)]
@@ -378,28 +410,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     } else {
         args.time_scale.map(|scale| ClockMode::Scaled { scale })
     };
-    if let Some(mode) = clock_mode {
-        mode.validate()
-            .map_err(|e| anyhow::anyhow!("--time-scale: {e}"))?;
-    }
-    let start_time = args
-        .start_time
-        .as_deref()
-        .map(|t| {
-            let ms = parse_rfc3339(t).map_err(|_| {
-                anyhow::anyhow!(
-                    "--start-time `{t}` is not an RFC 3339 time (e.g. 2025-01-01T00:00:00Z)"
-                )
-            })?;
-            crate::clock::check_time(ms, "--start-time").map_err(anyhow::Error::msg)
-        })
-        .transpose()?;
     let app = App::new(
         config,
         Options {
             notify_url: args.notify_url.clone(),
             clock_mode,
-            start_time,
+            start_time: args.start_time,
             scenario_files: args.scenarios.clone(),
         },
     )?;

@@ -302,6 +302,8 @@ pub struct PartnerConfig {
     /// Platform key pair used for this partner (Whalet issues one per partner); default: the
     /// simulator-wide platform key.
     pub platform_private_key: Option<String>,
+    /// Where this partner's notifications go (default `--notify-url`); one no notification could
+    /// reach stops `serve` at start.
     pub notify_url: Option<String>,
     /// Enabled apiCodes (canonical names); default all. `INTERFACE_UNAUTHORIZED` otherwise.
     pub api_codes: Option<Vec<String>>,
@@ -327,8 +329,41 @@ impl Config {
         let config: Self = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
         config.journal.check()?;
         config.notify.check()?;
+        config.check_notify_urls()?;
         Ok(config)
     }
+
+    /// Refuses, at start, a notify URL that every delivery would fail on (`notaurl`,
+    /// `ftp://x/y`, a port out of range), naming the entry and the key.
+    fn check_notify_urls(&self) -> anyhow::Result<()> {
+        let partners = self.whalet.partners.iter().map(|p| {
+            let entry = format!("[[whalet.partners]] partner_id = {:?}", p.partner_id);
+            (entry, &p.notify_url)
+        });
+        let apps = self.infinia.apps.iter().map(|a| {
+            let entry = format!("[[infinia.apps]] app_id = {:?}", a.app_id);
+            (entry, &a.notify_url)
+        });
+        let merchants = self.pockyt.merchants.iter().map(|m| {
+            let entry = format!("[[pockyt.merchants]] merchant_no = {:?}", m.merchant_no);
+            (entry, &m.notify_url)
+        });
+        for (entry, url) in partners.chain(apps).chain(merchants) {
+            if let Some(url) = url {
+                check_notify_url(url).map_err(|e| {
+                    anyhow::anyhow!("{entry}: notify_url = {} {e}", crate::text::echo(url))
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Refuses a notification URL that no notification could be delivered to; one check for the
+/// configuration and `serve --notify-url`. The error follows the key or flag that gave the URL.
+pub fn check_notify_url(url: &str) -> Result<(), String> {
+    crate::http::check_web_url(url)
+        .map_err(|why| format!("must be an absolute http:// or https:// URL with a host; {why}"))
 }
 
 /// Reads a key given inline or as `@path`.
@@ -386,6 +421,41 @@ mod tests {
             "[notify]\nconcurrency_per_destination = 0\n",
             &["concurrency_per_destination = 0", "at least 1"],
         );
+    }
+
+    /// A notify URL every delivery would fail on is refused at start, naming the entry, the key
+    /// and what is wrong, in each section that takes one.
+    #[test]
+    fn notify_urls_are_checked_where_they_are_given() {
+        let sections = [
+            (
+                "[[whalet.partners]]\npartner_id = \"p1\"\npublic_key = \"k\"\n",
+                "partner_id = \"p1\"",
+            ),
+            (
+                "[[infinia.apps]]\napp_id = \"a1\"\nmerchant_public_key = \"k\"\n",
+                "app_id = \"a1\"",
+            ),
+            (
+                "[[pockyt.merchants]]\nmerchant_no = \"m1\"\nstore_no = \"s\"\ntoken = \"t\"\n",
+                "merchant_no = \"m1\"",
+            ),
+        ];
+        for (entry, named) in sections {
+            let good = format!("{entry}notify_url = \"http://127.0.0.1:9000/notify\"\n");
+            assert!(Config::parse(&good).is_ok(), "{good}");
+            for (url, why) in [
+                ("notaurl", "does not start with http:// or https://"),
+                ("ftp://x/y", "scheme is \"ftp\""),
+                ("http://127.0.0.1:99999/x", "invalid port number"),
+            ] {
+                let toml = format!("{entry}notify_url = \"{url}\"\n");
+                refused(
+                    &toml,
+                    &[named, "notify_url = ", url, "must be an absolute", why],
+                );
+            }
+        }
     }
 
     #[test]

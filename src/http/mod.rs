@@ -62,12 +62,58 @@ impl SimRequest {
 
 /// Whether a partner-supplied link is a web URL (`http://` or `https://` with a host): the only
 /// kind the simulator stores and puts in a page (a `javascript:` link would run on its origin).
+/// See [`check_web_url`] for what is wrong with one that is not.
 pub fn is_web_url(url: &str) -> bool {
-    let lower = url.trim().to_ascii_lowercase();
-    let rest = lower
-        .strip_prefix("http://")
-        .or_else(|| lower.strip_prefix("https://"));
-    rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'))
+    check_web_url(url).is_ok()
+}
+
+/// Checks a link the simulator will send to (a notify URL, an IPN URL) or put in a page: written
+/// as `http://` or `https://` followed by a host, and parsed the way the notification client
+/// (reqwest, through the `url` crate) will parse it, so that a URL accepted here is never one
+/// that every delivery attempt then fails on (`invalid port number`, `invalid IPv4 address`,
+/// `invalid international domain name`). Port 0, which no receiver can listen on, is refused
+/// too. The error is a clause saying what is wrong ("its scheme is \"ftp\"…", "it is not a valid
+/// URL: invalid port number"), for a message such as "notify_url must be an absolute http:// or
+/// https:// URL with a host; …".
+pub fn check_web_url(url: &str) -> Result<(), String> {
+    // What the `url` crate trims before parsing: leading and trailing controls and spaces.
+    let text = url.trim_matches(|c: char| c <= ' ');
+    let scheme_len = ["http://", "https://"]
+        .into_iter()
+        .find(|prefix| {
+            text.get(..prefix.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+        })
+        .map(str::len);
+    let Some(scheme_len) = scheme_len else {
+        return Err(match text.split_once(':') {
+            Some((scheme, _))
+                if is_scheme(scheme)
+                    && !["http", "https"]
+                        .iter()
+                        .any(|w| scheme.eq_ignore_ascii_case(w)) =>
+            {
+                format!("its scheme is {scheme:?}, not http:// or https://")
+            }
+            _ => "it does not start with http:// or https://".to_owned(),
+        });
+    };
+    // The `url` crate reads `http:///x` or `http:\\x` as the host `x`; as written it has none.
+    if text[scheme_len..].starts_with(['/', '\\']) || text.len() == scheme_len {
+        return Err("it has no host after the //".to_owned());
+    }
+    let parsed = reqwest::Url::parse(text).map_err(|e| format!("it is not a valid URL: {e}"))?;
+    if parsed.port() == Some(0) {
+        return Err("its port is 0, which no receiver can listen on".to_owned());
+    }
+    Ok(())
+}
+
+/// A URL scheme as RFC 3986 writes one: a letter, then letters, digits, `+`, `-` or `.`.
+fn is_scheme(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
 }
 
 /// Splits `a=1&b=x%20y` into decoded pairs (`+` is a space, as in forms).
@@ -472,5 +518,43 @@ async fn handle<H: Handler>(
             }))
         }
         SimResponse::Drop => Err(DroppedByScenario),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_web_url_is_http_or_https_with_a_host_as_the_client_parses_it() {
+        for good in [
+            "http://127.0.0.1:9/ipn",
+            "HTTPS://Example.com",
+            " https://example.com/a?b=c#d ",
+            "http://[::1]:65535/x",
+            "http://user:pw@example.com/",
+        ] {
+            assert_eq!(check_web_url(good), Ok(()), "{good}");
+        }
+        for (bad, why) in [
+            ("http://127.0.0.1:99999/x", "invalid port number"),
+            ("http://exa mple.com/", "invalid international domain name"),
+            ("http://256.1.1.1/x", "invalid IPv4 address"),
+            ("http://127.0.0.1:0/x", "port is 0"),
+            ("http://", "no host"),
+            ("https:///ipn", "no host"),
+            (
+                "http:\\\\example.com",
+                "does not start with http:// or https://",
+            ),
+            ("notaurl", "does not start with http:// or https://"),
+            ("ftp://x/y", "scheme is \"ftp\""),
+            ("javascript:alert(1)", "scheme is \"javascript\""),
+            ("mailto:a@b.c", "scheme is \"mailto\""),
+        ] {
+            let err = check_web_url(bad).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
+            assert!(!is_web_url(bad), "{bad}");
+        }
     }
 }

@@ -996,9 +996,9 @@ fn serve_refuses_a_clock_scale_out_of_range() {
     };
     for scale in ["1e-300", "1e300"] {
         let (code, stderr) = start(&["--time-scale", scale]);
-        assert_eq!(code, Some(1), "{scale}: {stderr}");
+        assert_eq!(code, Some(2), "{scale}: {stderr}");
         assert!(
-            stderr.contains("--time-scale") && stderr.contains("scale must be a number from"),
+            stderr.contains("--time-scale") && stderr.contains("from 0.000001 to 1000000"),
             "{scale}: {stderr}"
         );
     }
@@ -1233,4 +1233,112 @@ fn keygen(dir: &std::path::Path, extra: &[&str]) -> std::process::Output {
 
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// `serve` with `args` on a taken address (so that one wrongly accepted exits instead of
+/// serving), the clock variables unset: its exit code and stderr.
+fn serve_refusal(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = bin()
+        .args(["serve", "--addr", &addr, "--sftp-addr", "off"])
+        .args(args)
+        .env_remove("WHALET_SIM_MANUAL_CLOCK")
+        .env_remove("WHALET_SIM_TIME_SCALE")
+        .env_remove("WHALET_SIM_START_TIME")
+        .env_remove("WHALET_SIM_NOTIFY_URL")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (out.status.code(), stderr(&out))
+}
+
+/// An invalid `--time-scale` or `--start-time` (flag or variable) is a usage error (exit 2, as
+/// `--time-scale abc` always was) naming the flag and the range, with the value as given:
+/// never `1e300` spelled out in 301 digits.
+#[test]
+fn serve_refuses_invalid_clock_flags_as_usage_errors() {
+    for scale in ["0", "NaN", "1e300", "inf", "abc"] {
+        for (args, env) in [
+            (vec!["--time-scale", scale], vec![]),
+            (vec![], vec![("WHALET_SIM_TIME_SCALE", scale)]),
+        ] {
+            let (code, stderr) = serve_refusal(&args, &env);
+            assert_eq!(code, Some(2), "{scale}: {stderr}");
+            assert!(
+                stderr.contains(&format!("'{scale}'"))
+                    && stderr.contains("--time-scale")
+                    && stderr.contains("from 0.000001 to 1000000"),
+                "{scale}: {stderr}"
+            );
+            assert!(!stderr.contains("00000000000"), "{scale}: {stderr}");
+        }
+    }
+    for time in ["yesterday", "2025-13-01T00:00:00Z", "0000-01-01T00:00:00Z"] {
+        let (code, stderr) = serve_refusal(&["--start-time", time], &[]);
+        assert_eq!(code, Some(2), "{time}: {stderr}");
+        assert!(
+            stderr.contains("--start-time") && stderr.contains(&format!("'{time}'")),
+            "{time}: {stderr}"
+        );
+    }
+}
+
+/// `serve --help` says what `--time-scale` is as docs/CLI.md does: wall seconds per virtual
+/// second (0.01 runs 100x faster), not a fraction of real time.
+#[test]
+fn serve_help_describes_the_time_scale_as_wall_seconds_per_virtual_second() {
+    let out = bin().args(["serve", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains("Wall seconds per virtual second") && help.contains("0.01 runs virtual time"),
+        "{help}"
+    );
+    assert!(!help.contains("fraction of real time"), "{help}");
+}
+
+/// A notify URL every notification would fail on (`relative URL without a base`, `URL scheme is
+/// not allowed`, `invalid port number`) stops `serve` at start: `--notify-url` (or its variable)
+/// as a usage error, a configured `notify_url` as a bad configuration naming its entry.
+#[test]
+fn serve_refuses_a_notify_url_no_notification_could_reach() {
+    let cases = [
+        ("notaurl", "does not start with http:// or https://"),
+        ("ftp://x/y", "scheme is \"ftp\""),
+        ("http://127.0.0.1:99999/x", "invalid port number"),
+    ];
+    for (url, why) in cases {
+        for (args, env) in [
+            (vec!["--notify-url", url], vec![]),
+            (vec![], vec![("WHALET_SIM_NOTIFY_URL", url)]),
+        ] {
+            let (code, stderr) = serve_refusal(&args, &env);
+            assert_eq!(code, Some(2), "{url}: {stderr}");
+            assert!(
+                stderr.contains("--notify-url") && stderr.contains(why),
+                "{url}: {stderr}"
+            );
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("urls.toml");
+    for (url, why) in cases {
+        std::fs::write(
+            &config,
+            format!(
+                "[[pockyt.merchants]]\nmerchant_no = \"m1\"\nstore_no = \"s1\"\n\
+                 token = \"t\"\nnotify_url = \"{url}\"\n"
+            ),
+        )
+        .unwrap();
+        let (code, stderr) = serve_refusal(&["--config", config.to_str().unwrap()], &[]);
+        assert_eq!(code, Some(1), "{url}: {stderr}");
+        assert!(
+            stderr.contains("urls.toml")
+                && stderr.contains("merchant_no = \"m1\"")
+                && stderr.contains("notify_url")
+                && stderr.contains(why),
+            "{url}: {stderr}"
+        );
+    }
 }

@@ -33,6 +33,7 @@ mod infinia;
 mod journal;
 mod journal_bounds;
 mod notifications;
+mod notify_urls;
 mod operations;
 mod persistence;
 mod pipeline_panics;
