@@ -114,7 +114,7 @@ async fn rejected_edd_material_fails_the_held_payout_and_returns_the_money() {
 #[tokio::test]
 async fn trade_material_freezes_a_collection_and_a_rejection_returns_it() {
     let app = spawn_app().await;
-    let (user, _, trade_id) = funded_user_trade(&app, "USD", "250").await;
+    let (user, card, trade_id) = funded_user_trade(&app, "USD", "250").await;
     let ask = trigger(
         &app,
         "whalet.trade_replenish.requested",
@@ -160,6 +160,31 @@ async fn trade_material_freezes_a_collection_and_a_rejection_returns_it() {
         "returned to the payer"
     );
     app.advance(60.0).await;
+    // Regression: the same collection could be asked about again, freezing (and on a second
+    // rejection sending back) another collection's money.
+    trigger(
+        &app,
+        "whalet.collection.received",
+        json!({"cardId": card, "amount": "250"}),
+    )
+    .await;
+    app.advance(5.0).await;
+    assert_eq!(cents(&app, &user, "B2C", "USD").await, (25_000, 0));
+    let (status, body) = app
+        .post(
+            "/__sim/trigger/whalet.trade_replenish.requested",
+            &json!({"tradeId": trade_id}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("went back to the payer when request {rid} was rejected")),
+        "{body}"
+    );
+    assert_eq!(cents(&app, &user, "B2C", "USD").await, (25_000, 0));
     app.assert_invariants().await;
     app.shutdown().await;
 }

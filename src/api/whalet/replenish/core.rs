@@ -182,6 +182,27 @@ fn returned(trade_id: &str) -> String {
     format!("collection {trade_id} was returned to the payer")
 }
 
+/// Why settled collection `trade_id` has no money left to freeze or bind: a request for its
+/// trade material was rejected and the amount it froze went back to the payer. Asking for its
+/// material again, or binding it to trade orders, would take other collections' money.
+pub fn money_returned(t: &TenantState, trade_id: &str) -> Option<String> {
+    t.whalet_trade
+        .replenishes
+        .values()
+        .find(|r| {
+            r.kind == ReplenishKind::Trade
+                && r.trade_id.as_deref() == Some(trade_id)
+                && r.status == ReplenishStatus::Failure
+                && r.frozen.is_some()
+        })
+        .map(|r| {
+            format!(
+                "the money of collection {trade_id} went back to the payer when request {} was rejected",
+                r.replenish_id
+            )
+        })
+}
+
 /// Why request `r` takes no more material although its status would (`awaits_submission`):
 /// it was rejected and its frozen money returned, or the collection it is about was returned.
 pub fn closed(t: &TenantState, r: &Replenish) -> Option<String> {

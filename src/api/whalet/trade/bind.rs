@@ -103,6 +103,9 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         if col.status == CollectionStatus::Failure {
             return Err(failure(format!("collection {trade_id} was returned; it cannot be bound")));
         }
+        if let Some(why) = crate::api::whalet::replenish::money_returned(t, trade_id) {
+            return Err(failure(format!("{why}; it cannot be bound")));
+        }
         let currency = col.amount.currency;
         let col_amount = col.amount;
         let mut orders = Vec::new();
