@@ -74,6 +74,11 @@ impl App {
             outbox.set_run_tag(tag);
         }
         let notify_url = options.notify_url.as_deref();
+        // The CLI checks its flag; a program building an App directly gets the same check.
+        if let Some(url) = notify_url {
+            crate::config::check_notify_url(url)
+                .map_err(|why| anyhow::anyhow!("notify URL {}: {why}", crate::text::echo(url)))?;
+        }
         let store = Store::new();
         let mut surfaces = Surfaces::default();
 

@@ -83,7 +83,7 @@ impl ClockMode {
     pub fn validate(self) -> Result<Self, String> {
         match self {
             ClockMode::Scaled { scale } if !(MIN_SCALE..=MAX_SCALE).contains(&scale) => Err(format!(
-                "scale must be a number from {MIN_SCALE} to {MAX_SCALE} (wall seconds per virtual second), got {scale}"
+                "scale must be a number from {MIN_SCALE} to {MAX_SCALE} (wall seconds per virtual second), got {scale:?}"
             )),
             mode => Ok(mode),
         }

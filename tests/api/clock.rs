@@ -85,6 +85,11 @@ async fn the_mode_can_be_switched_and_bad_modes_are_refused() {
         let (status, reply) = app.post("/__sim/clock", &body).await;
         assert_eq!(status, 400, "{body}: {reply}");
     }
+    // A huge scale is named as written short, not in 301 digits.
+    let (_, reply) = app
+        .post("/__sim/clock", &json!({"mode": "scaled", "scale": 1e300}))
+        .await;
+    assert!(reply.to_string().contains("got 1e300"), "{reply}");
     let (status, reply) = app
         .post("/__sim/clock", &json!({"mode": "scaled", "scale": 0.5}))
         .await;

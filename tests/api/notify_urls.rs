@@ -53,3 +53,20 @@ async fn pockyt_refuses_an_ipn_url_no_delivery_could_use() {
     assert_eq!(balance(&app).await, "10000.00", "nothing was debited");
     app.shutdown().await;
 }
+
+/// A program building an `App` itself gets the flag's check of the notify URL.
+#[test]
+fn an_app_built_directly_refuses_a_notify_url_no_notification_could_reach() {
+    let options = whalet_sim::Options {
+        notify_url: Some("notaurl".into()),
+        ..whalet_sim::Options::default()
+    };
+    let err = whalet_sim::App::new(whalet_sim::config::Config::default(), options)
+        .err()
+        .expect("refused");
+    assert!(
+        err.to_string()
+            .starts_with("notify URL \"notaurl\": must be an absolute http:// or https:// URL"),
+        "{err}"
+    );
+}
