@@ -67,6 +67,17 @@ pub fn is_web_url(url: &str) -> bool {
     check_web_url(url).is_ok()
 }
 
+/// The refusal of `url`, given in field `field`, if it is no web URL ([`check_web_url`]): the
+/// one message every surface refuses such a link with, naming what is wrong.
+pub fn web_url_refusal(field: &str, url: &str) -> Option<String> {
+    check_web_url(url).err().map(|why| {
+        format!(
+            "{field} must be an absolute http:// or https:// URL with a host, got {}: {why}",
+            crate::text::echo(url)
+        )
+    })
+}
+
 /// Checks a link the simulator will send to (a notify URL, an IPN URL) or put in a page: written
 /// as `http://` or `https://` followed by a host, and parsed the way the notification client
 /// (reqwest, through the `url` crate) will parse it, so that a URL accepted here is never one

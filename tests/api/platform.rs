@@ -404,7 +404,9 @@ async fn only_web_links_are_accepted_for_the_sellers_page() {
         let (code, detail, _) = crate::helpers::platform_call(&app, "shopAccountBind", &body).await;
         assert_eq!(code, "PARAMETER_ERROR", "{field}={url}: {detail}");
         assert!(
-            detail.contains("must be an http:// or https:// URL"),
+            detail.contains(&format!(
+                "{field} must be an absolute http:// or https:// URL with a host, got "
+            )),
             "{detail}"
         );
     }

@@ -81,11 +81,10 @@ fn parse(body: &Value) -> Result<BindRequest, FieldError> {
 
 /// An optional link the seller's page will show: only `http://` or `https://`.
 fn web_url(body: &Value, field: &'static str) -> Result<Option<String>, String> {
-    match optional(body, field, field)? {
-        Some(url) if !crate::http::is_web_url(url) => Err(format!(
-            "{field} must be an http:// or https:// URL, got {url:?}"
-        )),
-        url => Ok(url.map(str::to_owned)),
+    let url = optional(body, field, field)?;
+    match url.and_then(|url| crate::http::web_url_refusal(field, url)) {
+        Some(refusal) => Err(refusal),
+        None => Ok(url.map(str::to_owned)),
     }
 }
 
