@@ -163,6 +163,9 @@ pub struct SealedRequest {
 pub struct OpenedRequest {
     pub echo: Echo,
     pub body: Value,
+    /// The decrypted body as the partner wrote it: a number's exact text (`1.0000000000000001`,
+    /// which `body` holds as the nearest double) is read from here.
+    pub text: String,
     /// Which `keyEnc` plaintext the sender used.
     pub key_enc_form: KeyEncForm,
 }
@@ -380,7 +383,7 @@ impl SealedRequest {
         let Some(encrypt) = self.encrypt.as_deref() else {
             return Err(WhaletError::format("body.encrypt is missing"));
         };
-        let (body, key_enc_form) = decrypt_body(&self.key_enc, encrypt, receiver)?;
+        let (body, text, key_enc_form) = decrypt_body(&self.key_enc, encrypt, receiver)?;
         // A request body is an object; a reply body may also be an array (queryCurrencyBalance).
         if !body.is_object() {
             return Err(WhaletError::format(format!(
@@ -391,6 +394,7 @@ impl SealedRequest {
         Ok(OpenedRequest {
             echo: self.echo.clone(),
             body,
+            text,
             key_enc_form,
         })
     }
@@ -695,11 +699,12 @@ fn encrypt_body(
     Ok((case.encode(&encrypt), case.encode(&key_enc)))
 }
 
+/// The decrypted body, parsed and as text, and the form of its session key.
 fn decrypt_body(
     key_enc: &str,
     encrypt: &str,
     receiver: &PrivateKey,
-) -> Result<(Value, KeyEncForm), WhaletError> {
+) -> Result<(Value, String, KeyEncForm), WhaletError> {
     let key_enc_bytes = decode_hex("head.keyEnc", key_enc)?;
     let wrapped = crypto::rsa_decrypt(receiver, &key_enc_bytes).map_err(|e| match e {
         crypto::CryptoError::RsaLength { got, key } => WhaletError::format(format!(
@@ -714,13 +719,14 @@ fn decrypt_body(
     })?;
     let (session_key, form) = read_session_key(&wrapped)?;
     let ciphertext = decode_hex("body.encrypt", encrypt)?;
-    let body = open_body(&session_key, &ciphertext)
+    let (body, text) = open_body(&session_key, &ciphertext)
         .map_err(|err| hex_key_mistake(&wrapped, &ciphertext).unwrap_or(err))?;
-    Ok((body, form))
+    Ok((body, text, form))
 }
 
-/// AES-decrypts `ciphertext` with `session_key` and parses the UTF-8 JSON inside.
-fn open_body(session_key: &[u8], ciphertext: &[u8]) -> Result<Value, WhaletError> {
+/// AES-decrypts `ciphertext` with `session_key` and parses the UTF-8 JSON inside; returns it
+/// parsed and as text.
+fn open_body(session_key: &[u8], ciphertext: &[u8]) -> Result<(Value, String), WhaletError> {
     let plaintext = crypto::aes_ecb_decrypt(session_key, ciphertext).map_err(|e| match e {
         crypto::CryptoError::AesLength(n) => WhaletError::format(format!(
             "body.encrypt decodes to {n} bytes, not a positive multiple of the 16-byte AES block"
@@ -731,10 +737,12 @@ fn open_body(session_key: &[u8], ciphertext: &[u8]) -> Result<Value, WhaletError
             session_key.len() * 8
         )),
     })?;
-    let text = std::str::from_utf8(&plaintext)
-        .map_err(|e| WhaletError::format(format!("the decrypted body is not UTF-8: {e}")))?;
-    serde_json::from_str(text)
-        .map_err(|e| WhaletError::format(format!("the decrypted body is not JSON: {e}")))
+    let text = String::from_utf8(plaintext).map_err(|e| {
+        WhaletError::format(format!("the decrypted body is not UTF-8: {}", e.utf8_error()))
+    })?;
+    let body = serde_json::from_str(&text)
+        .map_err(|e| WhaletError::format(format!("the decrypted body is not JSON: {e}")))?;
+    Ok((body, text))
 }
 
 /// The session key in a `keyEnc` plaintext and its form, or the refusal that says what the

@@ -543,31 +543,8 @@ fn sealed_with_key_enc_plaintext(
     request_no: &str,
     wrap: impl Fn(&[u8]) -> Vec<u8>,
 ) -> Vec<u8> {
-    use whalet_sim::wire::crypto::{self, SignatureHash};
-    use whalet_sim::wire::whalet::{request_sign_string, Echo, VERSION};
-    let key = crypto::random_key(16);
     let plaintext = serde_json::to_vec(&ok_body()).unwrap();
-    let encrypt = hex::encode(crypto::aes_ecb_encrypt(&key, &plaintext).unwrap());
-    let key_enc =
-        hex::encode(crypto::rsa_encrypt(&app.client.platform_public, &wrap(&key)).unwrap());
-    let echo = Echo {
-        partner_id: app.client.partner_id.clone(),
-        api_code: "connectivity".into(),
-        request_no: request_no.into(),
-        version: VERSION.into(),
-    };
-    let signed = request_sign_string(&echo, &encrypt);
-    let sign = hex::encode(crypto::sign(
-        &app.client.key,
-        SignatureHash::Sha1,
-        signed.as_bytes(),
-    ));
-    serde_json::to_vec(&json!({
-        "head": {"partnerId": echo.partner_id, "apiCode": "connectivity", "requestNo": request_no,
-                 "version": VERSION, "sign": sign, "keyEnc": key_enc},
-        "body": {"encrypt": encrypt},
-    }))
-    .unwrap()
+    crate::helpers::seal_text(app, ("connectivity", request_no), &plaintext, wrap)
 }
 
 fn base64_text(key: &[u8]) -> String {

@@ -222,6 +222,41 @@ pub async fn platform_call(
     (reply.code, reply.detail, reply.body.unwrap_or(Value::Null))
 }
 
+/// A request `(apiCode, requestNo)` by the demo partner whose decrypted body is `plaintext` byte
+/// for byte (a number's text, white space, invalid JSON), correctly signed and encrypted under a
+/// fresh 16-byte session key whose `keyEnc` RSA plaintext is `wrap(session key)`.
+pub fn seal_text(
+    app: &TestApp,
+    (api_code, request_no): (&str, &str),
+    plaintext: &[u8],
+    wrap: impl Fn(&[u8]) -> Vec<u8>,
+) -> Vec<u8> {
+    use whalet_sim::wire::crypto::{self, SignatureHash};
+    use whalet_sim::wire::whalet::{request_sign_string, Echo, VERSION};
+    let key = crypto::random_key(16);
+    let encrypt = hex::encode(crypto::aes_ecb_encrypt(&key, plaintext).unwrap());
+    let key_enc =
+        hex::encode(crypto::rsa_encrypt(&app.client.platform_public, &wrap(&key)).unwrap());
+    let echo = Echo {
+        partner_id: app.client.partner_id.clone(),
+        api_code: api_code.into(),
+        request_no: request_no.into(),
+        version: VERSION.into(),
+    };
+    let signed = request_sign_string(&echo, &encrypt);
+    let sign = hex::encode(crypto::sign(
+        &app.client.key,
+        SignatureHash::Sha1,
+        signed.as_bytes(),
+    ));
+    serde_json::to_vec(&serde_json::json!({
+        "head": {"partnerId": echo.partner_id, "apiCode": api_code, "requestNo": request_no,
+                 "version": VERSION, "sign": sign, "keyEnc": key_enc},
+        "body": {"encrypt": encrypt},
+    }))
+    .unwrap()
+}
+
 /// A second Whalet partner (same demo key pair) for isolation tests.
 pub const SECOND_PARTNER: &str = "202400000000002";
 

@@ -243,3 +243,60 @@ async fn a_payment_amount_sent_as_a_json_number_is_read_as_written() {
     assert_eq!(bal["balances"][0]["availableAmount"], "899.90", "{bal}");
     app.shutdown().await;
 }
+
+/// The same in the default envelope mode: the amount's text is read from the decrypted body as
+/// the partner wrote it (it was rounded through an `f64`: `1.0000000000000001` paid 1.00).
+#[tokio::test]
+async fn an_enveloped_payment_amount_sent_as_a_json_number_is_read_as_written() {
+    let app = spawn_app().await;
+    trigger(
+        &app,
+        "platform.bulk_payment.received",
+        json!({"amount": "1000.00", "currency": "USD"}),
+    )
+    .await;
+    platform_call(&app, "shopAccountBind", &bind_body("B0310", "PS9")).await;
+    trigger(
+        &app,
+        "platform.binding.approved",
+        json!({"bindId": "B0310"}),
+    )
+    .await;
+    let apply = |id: &str, amount: &str| {
+        let text =
+            format!(r#"{{"paymentId":"{id}","shopId":"PS9","amount":{amount},"currency":"USD"}}"#);
+        let sealed = crate::helpers::seal_text(&app, ("paymentApply", id), text.as_bytes(), |k| {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD
+                .encode(k)
+                .into_bytes()
+        });
+        app.post_raw("/v1/platform/paymentApply", "application/json", sealed)
+    };
+    for (id, number, detail) in [
+        (
+            "PE1",
+            "1.0000000000000001",
+            "amount \"1.0000000000000001\" has 16 decimal places; USD has 2",
+        ),
+        (
+            "PE2",
+            "1e2",
+            "amount \"1e2\" is not a plain decimal number like 100.25",
+        ),
+    ] {
+        let (_, text) = apply(id, number).await;
+        let reply: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            reply["head"]["code"], "PARAMETER_ERROR",
+            "{number}: {reply}"
+        );
+        assert_eq!(reply["head"]["detail"], detail, "{number}");
+    }
+    let (_, text) = apply("PE-OK", "100.10").await;
+    let reply: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(reply["head"]["code"], "SUCCESS", "{reply}");
+    let (_, _, bal) = platform_call(&app, "balanceQuery", &json!({"currency": "USD"})).await;
+    assert_eq!(bal["balances"][0]["availableAmount"], "899.90", "{bal}");
+    app.shutdown().await;
+}

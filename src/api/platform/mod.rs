@@ -170,7 +170,7 @@ impl Scheme for PlatformApi {
             }
             let opened = head.authenticate(&sealed, &partner)?;
             let keys = Some((partner.platform_key.clone(), partner.public_key.clone()));
-            (partner, opened.body, keys, None)
+            (partner, opened.body, keys, Some(opened.text))
         };
         trace.request = Some(body.clone());
         let tenant = TenantId::new(Provider::Whalet, partner.id.clone());
