@@ -1247,15 +1247,10 @@ fn pending_and_timed(doc: &Value) -> (Vec<String>, Vec<String>) {
     (pending, timed)
 }
 
-/// Regression: a snapshot read each tenant under its lock and the timers afterwards, while
-/// triggers and timer jobs ran in between. Imported, it held a collection (a payout, …) pending
-/// with no timer left to settle it, or a timer for a collection it did not hold. Every snapshot
-/// taken while collections arrive and settle now holds each pending one with its timer.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_snapshot_taken_under_load_holds_each_pending_object_with_its_timer() {
-    let app = spawn_app().await;
+/// Until `deadline`: collections arrive on a fresh card (two triggers at a time) while the
+/// clock settles them (5 s advances), so state and timers change together all the time.
+async fn collections_come_and_go(app: &TestApp, deadline: tokio::time::Instant) {
     let card = app.trigger_ok("whalet.account.ready", json!({})).await["cardId"].clone();
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(1500);
     let arrive = || async {
         while tokio::time::Instant::now() < deadline {
             let params = json!({"cardId": card, "amount": "1.00"});
@@ -1267,6 +1262,17 @@ async fn a_snapshot_taken_under_load_holds_each_pending_object_with_its_timer() 
             app.advance(5.0).await;
         }
     };
+    tokio::join!(arrive(), arrive(), settle);
+}
+
+/// Regression: a snapshot read each tenant under its lock and the timers afterwards, while
+/// triggers and timer jobs ran in between. Imported, it held a collection (a payout, …) pending
+/// with no timer left to settle it, or a timer for a collection it did not hold. Every snapshot
+/// taken while collections arrive and settle now holds each pending one with its timer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_snapshot_taken_under_load_holds_each_pending_object_with_its_timer() {
+    let app = spawn_app().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(1500);
     let snapshots = async {
         let mut torn = Vec::new();
         let mut taken = 0;
@@ -1283,7 +1289,7 @@ async fn a_snapshot_taken_under_load_holds_each_pending_object_with_its_timer() 
         }
         (taken, torn)
     };
-    let ((taken, torn), (), (), ()) = tokio::join!(snapshots, arrive(), arrive(), settle);
+    let ((taken, torn), ()) = tokio::join!(snapshots, collections_come_and_go(&app, deadline));
     assert!(taken >= 5, "only {taken} snapshots were taken");
     assert!(
         torn.is_empty(),
@@ -1378,19 +1384,7 @@ async fn every_data_dir_commit_holds_each_pending_object_with_its_timer() {
     let dir = tempfile::tempdir().unwrap();
     let app = on_dir(dir.path()).await;
     let db = dir.path().join("whalet-sim.db");
-    let card = app.trigger_ok("whalet.account.ready", json!({})).await["cardId"].clone();
     let deadline = tokio::time::Instant::now() + Duration::from_millis(2000);
-    let arrive = || async {
-        while tokio::time::Instant::now() < deadline {
-            let params = json!({"cardId": card, "amount": "1.00"});
-            app.trigger_ok("whalet.collection.received", params).await;
-        }
-    };
-    let settle = async {
-        while tokio::time::Instant::now() < deadline {
-            app.advance(5.0).await;
-        }
-    };
     let read = async {
         let (mut read, mut torn) = (0, Vec::new());
         while tokio::time::Instant::now() < deadline {
@@ -1409,7 +1403,7 @@ async fn every_data_dir_commit_holds_each_pending_object_with_its_timer() {
         }
         (read, torn)
     };
-    let ((read, torn), (), (), ()) = tokio::join!(read, arrive(), arrive(), settle);
+    let ((read, torn), ()) = tokio::join!(read, collections_come_and_go(&app, deadline));
     assert!(read >= 10, "only {read} reads of the database");
     assert!(
         torn.is_empty(),
