@@ -71,9 +71,10 @@ impl Currency {
                 }
             })
             .ok_or_else(|| {
-                MoneyError(format!(
-                    "unknown currency {code:?} (ISO 4217 code expected)"
-                ))
+                MoneyError(
+                    format!("unknown currency {code:?} (ISO 4217 code expected)"),
+                    MoneyErrorKind::UnknownCurrency,
+                )
             })
     }
 
@@ -110,9 +111,31 @@ impl fmt::Display for Currency {
     }
 }
 
+/// Why a currency code or an amount was refused: `.0` says what to fix (the text every surface
+/// shows), `.1` what kind of refusal it is, so that a surface whose codes tell a wrong format
+/// from a value out of range (Infinia's SYS-005 and SYS-006) maps the kind rather than judging
+/// the text's shape again.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct MoneyError(pub String);
+pub struct MoneyError(pub String, pub MoneyErrorKind);
+
+/// The refusals of [`Currency::parse`] and of the amount readers of [`Money`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoneyErrorKind {
+    /// Not an amount's text: empty, not a plain decimal (a sign other than one leading minus,
+    /// an exponent, a separator, a point with no digit before it), a trailing point, or a JSON
+    /// value that is neither a string nor a number.
+    Format,
+    /// A decimal with more decimal places than the currency has (or a JSON number too small
+    /// to be read exactly).
+    TooManyPlaces,
+    /// A plain decimal with a minus sign, `-0` included: amounts are written without one.
+    Negative,
+    /// More than 10^18 minor units (or a JSON number too large to be read exactly).
+    TooLarge,
+    /// A currency code the simulator does not know.
+    UnknownCurrency,
+}
 
 /// An amount in minor units of a currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -134,22 +157,28 @@ impl Money {
     /// has, signs, exponents and empty text are refused with a reason.
     pub fn parse(text: &str, currency: Currency) -> Result<Self, MoneyError> {
         let t = text.trim();
-        let bad = |why: &str| Err(MoneyError(format!("amount {text:?} {why}")));
+        let bad = |kind, why: &str| Err(MoneyError(format!("amount {text:?} {why}"), kind));
         if t.is_empty() {
-            return bad("is empty");
+            return bad(MoneyErrorKind::Format, "is empty");
         }
         if let Some(magnitude) = t.strip_prefix('-').filter(|m| plain_decimal(m)) {
             return match magnitude.bytes().all(|b| b == b'0' || b == b'.') {
-                true => bad("is zero written with a minus sign; amounts are written without one"),
-                false => bad("is negative"),
+                true => bad(
+                    MoneyErrorKind::Negative,
+                    "is zero written with a minus sign; amounts are written without one",
+                ),
+                false => bad(MoneyErrorKind::Negative, "is negative"),
             };
         }
         if !plain_decimal(t) {
-            return bad("is not a plain decimal number like 100.25");
+            return bad(
+                MoneyErrorKind::Format,
+                "is not a plain decimal number like 100.25",
+            );
         }
         let (int, frac) = t.split_once('.').unwrap_or((t, ""));
         if t.ends_with('.') {
-            return bad("ends with a decimal point");
+            return bad(MoneyErrorKind::Format, "ends with a decimal point");
         }
         let exp = currency.exponent() as usize;
         let frac_trimmed = frac.trim_end_matches('0');
@@ -158,9 +187,10 @@ impl Money {
                 1 => "1 decimal place".to_owned(),
                 n => format!("{n} decimal places"),
             };
-            return Err(MoneyError(format!(
-                "amount {text:?} has {places}; {currency} has {exp}"
-            )));
+            return bad(
+                MoneyErrorKind::TooManyPlaces,
+                &format!("has {places}; {currency} has {exp}"),
+            );
         }
         let mut digits = String::with_capacity(int.len() + exp);
         digits.push_str(int);
@@ -172,7 +202,12 @@ impl Money {
             .parse()
             .ok()
             .filter(|v: &i64| *v <= 1_000_000_000_000_000)
-            .ok_or_else(|| MoneyError(format!("amount {text:?} is too large")))?;
+            .ok_or_else(|| {
+                MoneyError(
+                    format!("amount {text:?} is too large"),
+                    MoneyErrorKind::TooLarge,
+                )
+            })?;
         Ok(Self::new(minor, currency))
     }
 
@@ -185,10 +220,10 @@ impl Money {
         match raw.as_bytes().first() {
             Some(b'"') => match serde_json::from_str::<String>(raw) {
                 Ok(text) => Self::parse(&text, currency),
-                Err(_) => Err(MoneyError(format!(
-                    "amount {} is not a JSON string",
-                    crate::text::echo(raw)
-                ))),
+                Err(_) => Err(MoneyError(
+                    format!("amount {} is not a JSON string", crate::text::echo(raw)),
+                    MoneyErrorKind::Format,
+                )),
             },
             Some(b'-' | b'0'..=b'9') => Self::parse(raw, currency),
             _ => Err(not_an_amount()),
@@ -276,7 +311,10 @@ const EXACT_F64: f64 = 9_007_199_254_740_992.0;
 
 /// The refusal of a JSON value that is neither a string nor a number.
 fn not_an_amount() -> MoneyError {
-    MoneyError("amount must be a decimal string or number".into())
+    MoneyError(
+        "amount must be a decimal string or number".into(),
+        MoneyErrorKind::Format,
+    )
 }
 
 /// Whether `t` is digits, optionally a `.` and more digits (no sign, exponent or separator).
@@ -295,13 +333,17 @@ fn rewritten(n: &serde_json::Number) -> Option<MoneyError> {
     let exponent = n.to_string().contains(['e', 'E']);
     let advice = "send amounts as decimal strings like \"100.25\"";
     if magnitude >= EXACT_F64 || (exponent && magnitude >= 1.0) {
-        Some(MoneyError(format!(
-            "amount is too large to be read exactly as a JSON number; {advice}"
-        )))
+        Some(MoneyError(
+            format!("amount is too large to be read exactly as a JSON number; {advice}"),
+            MoneyErrorKind::TooLarge,
+        ))
     } else if exponent {
-        Some(MoneyError(format!(
-            "amount has too many decimal places to be read exactly as a JSON number; {advice}"
-        )))
+        Some(MoneyError(
+            format!(
+                "amount has too many decimal places to be read exactly as a JSON number; {advice}"
+            ),
+            MoneyErrorKind::TooManyPlaces,
+        ))
     } else {
         None
     }
@@ -417,6 +459,40 @@ mod tests {
             .unwrap_err()
             .0
             .contains("not a plain decimal number"));
+    }
+
+    /// Each refusal names its kind, so that a surface maps kinds to codes without re-reading
+    /// the text (Infinia: docs/INFINIA.md).
+    #[test]
+    fn every_refusal_names_its_kind() {
+        use MoneyErrorKind::*;
+        let kind = |text: &str| Money::parse(text, usd()).unwrap_err().1;
+        for (text, expected) in [
+            ("", Format),
+            ("1e2", Format),
+            ("--5", Format),
+            ("-1e2", Format),
+            ("1.", Format),
+            (".5", Format),
+            ("1,000.00", Format),
+            ("1.001", TooManyPlaces),
+            ("-5", Negative),
+            ("-1.001", Negative),
+            ("-0.00", Negative),
+            ("99999999999999999999", TooLarge),
+        ] {
+            assert_eq!(kind(text), expected, "{text:?}");
+        }
+        let from_json = |json: &str| {
+            Money::from_json(&serde_json::from_str(json).unwrap(), usd())
+                .unwrap_err()
+                .1
+        };
+        assert_eq!(from_json("1e300"), TooLarge);
+        assert_eq!(from_json("0.0000001"), TooManyPlaces);
+        assert_eq!(from_json("null"), Format);
+        assert_eq!(Money::from_json_text("\"1", usd()).unwrap_err().1, Format);
+        assert_eq!(Currency::parse("XXX").unwrap_err().1, UnknownCurrency);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::api::describe;
-use crate::money::{Currency, Money, MoneyError};
+use crate::money::{Currency, Money, MoneyError, MoneyErrorKind};
 use crate::text::echo;
 use crate::wire::infinia::{json_type, InfiniaError};
 
@@ -69,8 +69,7 @@ pub fn optional_currency(body: &Value, field: &str) -> Result<Option<Currency>, 
 pub fn amount(body: &Value, field: &str, currency: Currency) -> Result<Money, InfiniaError> {
     describe::record(field, "amount", true, &[]);
     let text = required(body, field, 32)?;
-    let money =
-        Money::parse(text, currency).map_err(|e| refused_amount(field, text, currency, e))?;
+    let money = Money::parse(text, currency).map_err(|e| refused_amount(field, text, e))?;
     if !money.is_positive() {
         return Err(InfiniaError::range(format!(
             "{field} must be greater than zero"
@@ -79,33 +78,20 @@ pub fn amount(body: &Value, field: &str, currency: Currency) -> Result<Money, In
     Ok(money)
 }
 
-/// The refusal of an amount `Money::parse` did not take. `MoneyError` does not say whether the
-/// format or the value was wrong, so the text's shape tells: a well-formed decimal of the
-/// currency's precision was refused for its value (out of range, SYS-006), anything else for its
-/// format (SYS-005). A signed decimal gets its own message: amounts here are positive.
-fn refused_amount(field: &str, text: &str, currency: Currency, e: MoneyError) -> InfiniaError {
-    let trimmed = text.trim();
-    match trimmed.strip_prefix('-') {
-        Some(unsigned) if is_decimal(unsigned, currency) => InfiniaError::range(format!(
+/// The refusal of an amount `Money::parse` did not take, under the code of its kind: a wrong
+/// format or too many decimal places is SYS-005, a value out of range SYS-006. A signed decimal
+/// gets its own message: amounts here are positive.
+fn refused_amount(field: &str, text: &str, e: MoneyError) -> InfiniaError {
+    match e.1 {
+        MoneyErrorKind::Negative => InfiniaError::range(format!(
             "{field} {} has a minus sign; it must be greater than zero",
             echo(text)
         )),
-        None if is_decimal(trimmed, currency) => InfiniaError::range(format!("{field}: {e}")),
-        _ => InfiniaError::format(format!("{field}: {e}")),
+        MoneyErrorKind::TooLarge => InfiniaError::range(format!("{field}: {e}")),
+        MoneyErrorKind::Format
+        | MoneyErrorKind::TooManyPlaces
+        | MoneyErrorKind::UnknownCurrency => InfiniaError::format(format!("{field}: {e}")),
     }
-}
-
-/// Whether `text` is a plain decimal (`100`, `100.25`) with no more significant fraction digits
-/// than `currency` has.
-fn is_decimal(text: &str, currency: Currency) -> bool {
-    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
-    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    let places = frac.trim_end_matches('0').len();
-    !int.is_empty()
-        && digits(int)
-        && digits(frac)
-        && !text.ends_with('.')
-        && u32::try_from(places).is_ok_and(|p| p <= currency.exponent())
 }
 
 #[cfg(test)]
@@ -122,16 +108,29 @@ mod tests {
             .map_err(|e| (e.code, e.message))
     }
 
-    /// A wrong format is SYS-005; a well-formed number out of range SYS-006 (docs/INFINIA.md).
+    /// A wrong format is SYS-005; a number out of range SYS-006 (docs/INFINIA.md), a negative
+    /// one whatever else is wrong with it, as its message says.
     #[test]
     fn amounts_are_refused_under_the_documented_codes() {
         assert_eq!(amount_code("100.50"), Ok(10_050));
         assert_eq!(amount_code("1.000"), Ok(100));
-        for format in ["1e2", "1.001", "ten", "1.", ".5", "1,000.00", "-1e2", "--1"] {
+        for format in [
+            "1e2", "1.001", "ten", "1.", ".5", "1,000.00", "-1e2", "--1", "1.5e0",
+        ] {
             let (code, message) = amount_code(format).unwrap_err();
             assert_eq!(code, Code::InvalidFormat, "{format}: {message}");
         }
-        for range in [&"9".repeat(30), "-1.00", "-5", "0", "0.00", &"9".repeat(33)] {
+        for range in [
+            &"9".repeat(30),
+            "-1.00",
+            "-5",
+            "-1.001",
+            "-1.",
+            "-0",
+            "0",
+            "0.00",
+            &"9".repeat(33),
+        ] {
             let (code, message) = amount_code(range).unwrap_err();
             assert_eq!(code, Code::OutOfRange, "{range}: {message}");
         }

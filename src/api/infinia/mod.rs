@@ -92,6 +92,8 @@ pub const OPERATIONS: &[Operation] = &[
 /// The surface: apps and the path table. Built once in `App::new`.
 pub struct Infinia {
     pub apps: Arc<Apps>,
+    /// The requestNos of the notifications: unique across resets and runs.
+    pub request_nos: sellers::RequestNos,
     by_wire: HashMap<String, &'static Operation>,
     wire_paths: BTreeMap<String, String>,
 }
@@ -119,6 +121,7 @@ impl Infinia {
             .collect();
         Ok(Self {
             apps,
+            request_nos: sellers::RequestNos::default(),
             by_wire,
             wire_paths,
         })

@@ -2,6 +2,9 @@
 //! trigger or a scenario timeline) changes the status and sends the platform a seller status
 //! notification `{requestNo, sellerId, status}`; a FROZEN seller cannot receive revenue sharing.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
 use serde_json::{json, Value};
 
 use crate::core::Core;
@@ -20,7 +23,7 @@ pub fn notify_status(
     status: SellerStatus,
     behaviour: NotifyBehaviour,
 ) -> String {
-    let request_no = uuid_v4(core, tenant);
+    let request_no = core.infinia().request_nos.mint(core, tenant);
     core.outbox().enqueue(NotificationSpec {
         tenant: tenant.clone(),
         channel: "infinia",
@@ -60,19 +63,62 @@ pub fn set_status(
     }))
 }
 
-/// A random RFC 4122 version 4 UUID, the form of the documented example requestNo, drawn from
-/// the tenant's seeded generator (the same scenario and requests give the same requestNos).
-pub fn uuid_v4(core: &Core, tenant: &TenantId) -> String {
-    let mut b = [0u8; 16];
-    for half in b.chunks_mut(8) {
-        let draw = core
+/// The requestNos of Infinia's notifications: RFC 4122 version 4 UUIDs (the form of the
+/// documented example) that never repeat, across a reset and across runs, because the merchant
+/// deduplicates on them. Each is made of the run tag (`[notify] run_tag`, else random per
+/// process), a sequence no reset takes back, and a draw from the tenant's seeded generator (so
+/// that, with a fixed run tag, the same scenario and requests give the same requestNos).
+#[derive(Debug, Default)]
+pub struct RequestNos {
+    /// The run tag (its low 48 bits show), chosen on first use.
+    tag: OnceLock<u64>,
+    /// The next sequence number (at least the outbox's next one, see [`RequestNos::mint`]).
+    next: AtomicU64,
+}
+
+/// Bits of the run tag and of the sequence in a requestNo (12 hex digits each).
+const TAG_AND_SEQUENCE_BITS: u32 = 48;
+
+impl RequestNos {
+    /// A new requestNo for a notification of `tenant`.
+    pub fn mint(&self, core: &Core, tenant: &TenantId) -> String {
+        let tag = *self.tag.get_or_init(|| {
+            core.config()
+                .notify
+                .run_tag
+                .map_or_else(rand::random, u64::from)
+        });
+        let seeded = core
             .scenarios()
             .random_u64(tenant, "infinia.sellerStatus.requestNo");
-        half.copy_from_slice(&draw.to_be_bytes());
+        uuid_v4(tag, seeded, self.next_seq(core.outbox().next_seq()))
     }
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
+
+    /// The next sequence number, never below `floor`: the outbox's sequence, which neither a
+    /// reset nor a restart from a data directory takes back, so that a fixed run tag does not
+    /// repeat a previous run's requestNos either (each of them was followed by a notification).
+    fn next_seq(&self, floor: u64) -> u64 {
+        let bump = |seq: u64| Some(seq.max(floor) + 1);
+        let previous = self
+            .next
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, bump)
+            .unwrap_or_else(|seq| seq);
+        previous.max(floor)
+    }
+}
+
+/// A version 4 UUID: the run tag in the first 12 hex digits, the sequence in the last 12 (so
+/// two differ wherever either does), 26 bits of the seeded draw between them.
+fn uuid_v4(tag: u64, seeded: u64, seq: u64) -> String {
+    let low = |v: u64| v & ((1 << TAG_AND_SEQUENCE_BITS) - 1);
+    let middle = seeded >> (64 - 26);
+    let value = (u128::from(low(tag)) << 80)
+        | (0x4 << 76)
+        | (u128::from(middle >> 14) << 64)
+        | (0b10 << 62)
+        | (u128::from(middle & 0x3fff) << 48)
+        | u128::from(low(seq));
+    let h = format!("{value:032x}");
     format!(
         "{}-{}-{}-{}-{}",
         &h[..8],
@@ -81,4 +127,41 @@ pub fn uuid_v4(core: &Core, tenant: &TenantId) -> String {
         &h[16..20],
         &h[20..]
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_no_is_a_version_4_uuid_with_the_tag_and_the_sequence_in_place() {
+        let no = uuid_v4(0xabcd_ef01_2345, u64::MAX, 7);
+        assert_eq!(no, "abcdef01-2345-4fff-bfff-000000000007");
+        let no = uuid_v4(1, 0, 0x1234);
+        assert_eq!(no, "00000000-0001-4000-8000-000000001234");
+        assert_ne!(
+            uuid_v4(1, 0, 1),
+            uuid_v4(2, 0, 1),
+            "the tag tells runs apart"
+        );
+        assert_ne!(
+            uuid_v4(1, 0, 1),
+            uuid_v4(1, 0, 2),
+            "the sequence tells notifications apart"
+        );
+        assert_ne!(uuid_v4(1, 0, 1), uuid_v4(1, u64::MAX, 1), "the seed shows");
+    }
+
+    #[test]
+    fn the_sequence_never_goes_back_and_never_falls_below_the_floor() {
+        let nos = RequestNos::default();
+        assert_eq!(nos.next_seq(1), 1);
+        assert_eq!(nos.next_seq(1), 2);
+        assert_eq!(
+            nos.next_seq(10),
+            10,
+            "a restored outbox's sequence lifts it"
+        );
+        assert_eq!(nos.next_seq(3), 11, "a lower floor does not take it back");
+    }
 }

@@ -3,7 +3,8 @@
 
 use serde_json::json;
 
-use super::support::{bind, set_hook_url, spawn_infinia, HookReceiver, Merchant};
+use super::support::{bind, set_hook_url, spawn_infinia, HookReceiver, Merchant, SFTP_CONFIG};
+use crate::helpers::{spawn_with, Setup, TestApp};
 
 #[tokio::test]
 async fn freezing_a_seller_notifies_with_retries_until_exactly_success() {
@@ -137,4 +138,85 @@ async fn more_than_five_retry_intervals_is_a_configuration_error() {
         .unwrap()
         .to_string();
     assert!(err.contains("at most 5"), "{err}");
+}
+
+/// The simulator with `[notify] run_tag` fixed to `tag` (or random per process when None).
+async fn spawn_tagged(tag: Option<u32>) -> TestApp {
+    let notify = tag.map_or(String::new(), |t| format!("[notify]\nrun_tag = {t}\n"));
+    spawn_with(Setup {
+        config: Some(format!("{notify}{SFTP_CONFIG}")),
+        ..Default::default()
+    })
+    .await
+}
+
+/// Binds `seller` (which notifies its ACTIVE status) and returns that notification's requestNo,
+/// checked to be a version 4 UUID.
+async fn bind_and_read_request_no(app: &TestApp, seller: &str) -> String {
+    bind(app, &Merchant::demo(), seller).await;
+    app.advance(0.0).await;
+    let ledger = app
+        .get_json("/__sim/notifications?apiCode=sellerStatus")
+        .await;
+    let mine: Vec<&serde_json::Value> = ledger["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["payload"]["sellerId"] == seller)
+        .collect();
+    assert_eq!(mine.len(), 1, "{ledger}");
+    let no = mine[0]["requestNo"].as_str().unwrap().to_owned();
+    assert_eq!(
+        mine[0]["payload"]["requestNo"], no,
+        "the ledger shows the payload's"
+    );
+    let shape: Vec<usize> = no.split('-').map(str::len).collect();
+    assert_eq!(shape, [8, 4, 4, 4, 12], "a UUID: {no}");
+    assert!(
+        no.chars().all(|c| c == '-' || c.is_ascii_hexdigit()),
+        "{no}"
+    );
+    assert_eq!(&no[14..15], "4", "version 4: {no}");
+    assert!("89ab".contains(&no[19..20]), "RFC 4122 variant: {no}");
+    no
+}
+
+/// The merchant deduplicates on requestNo (docs/INFINIA.md): a reset must not hand a new
+/// notification an old one's requestNo, even with a fixed run tag.
+#[tokio::test]
+async fn seller_status_request_nos_do_not_repeat_after_a_reset() {
+    let app = spawn_tagged(Some(1)).await;
+    let first = bind_and_read_request_no(&app, "SELLER-A").await;
+    let (status, body) = app.post("/__sim/reset", &json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let second = bind_and_read_request_no(&app, "SELLER-B").await;
+    assert_ne!(first, second, "another seller's notification after a reset");
+    app.shutdown().await;
+}
+
+/// Two runs (a restart, or the next test run against the same receiver) never share a
+/// requestNo; with `[notify] run_tag` fixed the same seed and requests give the same one, and
+/// the seed still shows in it.
+#[tokio::test]
+async fn seller_status_request_nos_differ_across_runs_unless_the_run_tag_is_fixed() {
+    let mut seen = Vec::new();
+    for (tag, seed) in [
+        (None, 7),
+        (None, 7),
+        (Some(1), 7),
+        (Some(1), 7),
+        (Some(1), 8),
+    ] {
+        let app = spawn_tagged(tag).await;
+        let scenario = format!("name = \"seeded\"\nseed = {seed}\n");
+        assert_eq!(app.load_scenario(&scenario, "").await.0, 200);
+        seen.push(bind_and_read_request_no(&app, "SELLER-RUN").await);
+        app.shutdown().await;
+    }
+    assert_ne!(seen[0], seen[1], "two runs, two requestNos");
+    assert_eq!(
+        seen[2], seen[3],
+        "a fixed run tag and seed: the same requestNo"
+    );
+    assert_ne!(seen[3], seen[4], "another seed, another requestNo");
 }
