@@ -738,7 +738,10 @@ fn open_body(session_key: &[u8], ciphertext: &[u8]) -> Result<(Value, String), W
         )),
     })?;
     let text = String::from_utf8(plaintext).map_err(|e| {
-        WhaletError::format(format!("the decrypted body is not UTF-8: {}", e.utf8_error()))
+        WhaletError::format(format!(
+            "the decrypted body is not UTF-8: {}",
+            e.utf8_error()
+        ))
     })?;
     let body = serde_json::from_str(&text)
         .map_err(|e| WhaletError::format(format!("the decrypted body is not JSON: {e}")))?;

@@ -178,10 +178,9 @@ async fn trade_material_freezes_a_collection_and_a_rejection_returns_it() {
         .await;
     assert_eq!(status, 422, "{body}");
     assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("went back to the payer when request {rid} was rejected")),
+        body["error"].as_str().unwrap().contains(&format!(
+            "went back to the payer when request {rid} was rejected"
+        )),
         "{body}"
     );
     assert_eq!(cents(&app, &user, "B2C", "USD").await, (25_000, 0));
