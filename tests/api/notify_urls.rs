@@ -27,11 +27,12 @@ async fn pockyt_refuses_an_ipn_url_no_delivery_could_use() {
                          "currency": "USD", "invoiceId": "I-URL", "ipnUrl": url});
         let reply = call(&app, "/v3/payouts/pay", pay).await;
         assert_eq!(reply["ret_code"], "000023", "{url}: {reply}");
+        // The refusal says what is wrong with the URL, after it.
+        let message = reply["ret_msg"].as_str().unwrap();
         assert!(
-            reply["ret_msg"]
-                .as_str()
-                .unwrap()
-                .contains("ipnUrl must be"),
+            message
+                .contains("ipnUrl must be an absolute http:// or https:// URL with a host, got ")
+                && message.contains("\": "),
             "{url}: {reply}"
         );
 

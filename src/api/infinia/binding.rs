@@ -32,12 +32,9 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
     required(body, "sellerName", 256)?;
     optional(body, "storeName", 256)?;
     for url_field in ["storeUrl", "backlinkUrl"] {
-        if let Some(url) = optional(body, url_field, 512)? {
-            if !crate::http::is_web_url(url) {
-                return Err(InfiniaError::format(format!(
-                    "{url_field} must be an http:// or https:// URL, got {url:?}"
-                )));
-            }
+        let url = optional(body, url_field, 512)?;
+        if let Some(refusal) = url.and_then(|url| crate::http::web_url_refusal(url_field, url)) {
+            return Err(InfiniaError::format(refusal));
         }
     }
     crate::api::describe::record("entityType", "enum", true, ENTITY_TYPES);

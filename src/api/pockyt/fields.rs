@@ -250,12 +250,10 @@ pub fn web_url(
     name: &str,
     required_field: bool,
 ) -> Result<Option<String>, PockytError> {
-    match read(f, name, "string", required_field, &[])? {
-        Some(v) if !crate::http::is_web_url(&v) => Err(PockytError::value(format!(
-            "{name} must be an absolute http:// or https:// URL with a host, got {}",
-            echo(&v)
-        ))),
-        v => Ok(v),
+    let url = read(f, name, "string", required_field, &[])?;
+    match url.as_deref().and_then(|v| crate::http::web_url_refusal(name, v)) {
+        Some(refusal) => Err(PockytError::value(refusal)),
+        None => Ok(url),
     }
 }
 
