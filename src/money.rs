@@ -211,30 +211,12 @@ impl Money {
         Ok(Self::new(minor, currency))
     }
 
-    /// Reads an amount from the JSON text of one value exactly as the client sent it: a string
-    /// (`"100.25"`) is read as its content, a number (`100.25`) as its characters, never through
-    /// an `f64`. The same text so gets the same answer whichever way it came: `1.0000000000000001`
-    /// has 16 decimal places and `1e2` is no plain decimal number, as strings or as numbers.
-    pub fn from_json_text(raw: &str, currency: Currency) -> Result<Self, MoneyError> {
-        let raw = raw.trim();
-        match raw.as_bytes().first() {
-            Some(b'"') => match serde_json::from_str::<String>(raw) {
-                Ok(text) => Self::parse(&text, currency),
-                Err(_) => Err(MoneyError(
-                    format!("amount {} is not a JSON string", crate::text::echo(raw)),
-                    MoneyErrorKind::Format,
-                )),
-            },
-            Some(b'-' | b'0'..=b'9') => Self::parse(raw, currency),
-            _ => Err(not_an_amount()),
-        }
-    }
-
     /// Reads an amount from a parsed JSON value: a string as its content, an integer exactly.
-    /// A number with a fraction or an exponent was parsed as an `f64`, which has lost the text
-    /// the client sent (`1.0000000000000001` is `1.0` by then): where the text is at hand, read
-    /// it with [`Money::from_json_text`] instead. Here such a number is read as the `f64`'s
-    /// shortest text, and refused when that text visibly is not the client's ([`rewritten`]).
+    /// A number with a fraction or an exponent was parsed as an `f64`, which may have lost the
+    /// text the client sent (`1.0000000000000001` is `1.0` by then): a body parsed with its text
+    /// at hand goes through [`keep_number_texts`] first, which leaves such a number as its text.
+    /// Here a number is read as the `f64`'s shortest text, and refused when that text visibly is
+    /// not the client's ([`rewritten`]).
     pub fn from_json(value: &Value, currency: Currency) -> Result<Self, MoneyError> {
         match value {
             Value::String(s) => Self::parse(s, currency),
@@ -317,6 +299,84 @@ fn not_an_amount() -> MoneyError {
     )
 }
 
+/// Replaces, in `value` parsed from the JSON `text`, every number a double does not hold as
+/// written by its text as a string: one with an exponent (`1e2`) or with more digits than a
+/// double keeps (`1.0000000000000001`, parsed as `1.0`). An amount read from it then gets the
+/// answer the same characters sent as a string get (`1.0000000000000001` has 16 decimal
+/// places), as a server reading the number's text exactly (Java's `BigDecimal`) would give.
+/// Every other number, integers included, stays as it is: `100.10` is the double `100.1`.
+pub fn keep_number_texts(text: &str, value: &mut Value) {
+    if !has_fraction(value) {
+        return;
+    }
+    if let Ok(raw) = serde_json::from_str::<&serde_json::value::RawValue>(text) {
+        keep_texts(raw, value);
+    }
+}
+
+/// Whether `value` holds a number parsed as an `f64` (the only ones whose text may be lost).
+fn has_fraction(value: &Value) -> bool {
+    match value {
+        Value::Number(n) => n.is_f64(),
+        Value::Array(items) => items.iter().any(has_fraction),
+        Value::Object(map) => map.values().any(has_fraction),
+        _ => false,
+    }
+}
+
+/// [`keep_number_texts`] on one value and the raw text it was parsed from.
+fn keep_texts(raw: &serde_json::value::RawValue, value: &mut Value) {
+    use serde_json::value::RawValue;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let text = raw.get().trim();
+            let held = n.as_f64().map(|f| f.to_string());
+            let as_written = !text.contains(['e', 'E'])
+                && held.is_some_and(|held| decimal_digits(&held) == decimal_digits(text));
+            if !as_written {
+                *value = Value::String(text.to_owned());
+            }
+        }
+        Value::Array(items) if items.iter().any(has_fraction) => {
+            if let Ok(raws) = serde_json::from_str::<Vec<&RawValue>>(raw.get()) {
+                items
+                    .iter_mut()
+                    .zip(raws)
+                    .for_each(|(v, r)| keep_texts(r, v));
+            }
+        }
+        Value::Object(map) if map.values().any(has_fraction) => {
+            let raws =
+                serde_json::from_str::<std::collections::HashMap<String, &RawValue>>(raw.get());
+            for (key, v) in map.iter_mut() {
+                if let Some(r) = raws.as_ref().ok().and_then(|raws| raws.get(key)) {
+                    keep_texts(r, v);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A plain decimal number's value as (negative, significant digits, power of ten): `100.10`
+/// and `100.1` give the same, `1.0000000000000001` and `1` do not. Zero is `(false, "", 0)`.
+fn decimal_digits(text: &str) -> (bool, String, i64) {
+    let (negative, rest) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (int, frac) = rest.split_once('.').unwrap_or((rest, ""));
+    let all: String = int.chars().chain(frac.chars()).collect();
+    let power = -(frac.len() as i64);
+    let digits = all.trim_start_matches('0');
+    let kept = digits.trim_end_matches('0');
+    if kept.is_empty() {
+        return (false, String::new(), 0);
+    }
+    let power = power + (digits.len() - kept.len()) as i64;
+    (negative, kept.to_owned(), power)
+}
+
 /// Whether `t` is digits, optionally a `.` and more digits (no sign, exponent or separator).
 fn plain_decimal(t: &str) -> bool {
     let (int, frac) = t.split_once('.').unwrap_or((t, ""));
@@ -327,7 +387,7 @@ fn plain_decimal(t: &str) -> bool {
 /// certainly is not: an integer past 2^53 read as an `f64` (`99999999999999999999` prints as
 /// `1e20`), or any number it prints with an exponent. Such a number is refused without
 /// echoing a text the client never wrote. A rounded fraction (`1.0000000000000001` → `1.0`)
-/// cannot be seen here: only [`Money::from_json_text`] reads those exactly.
+/// cannot be seen here: [`keep_number_texts`] keeps those as the client's text.
 fn rewritten(n: &serde_json::Number) -> Option<MoneyError> {
     let magnitude = n.as_f64().filter(|_| n.is_f64())?.abs();
     let exponent = n.to_string().contains(['e', 'E']);
@@ -409,6 +469,15 @@ mod tests {
         }
     }
 
+    /// An amount in a body parsed with [`keep_number_texts`]: the value at `/a/0/amount`.
+    fn read_in_body(number: &str, usd: Currency) -> Result<Money, MoneyError> {
+        let text = format!(r#"{{"a": [{{"amount": {number}, "n": 1.5}}], "b": 2}}"#);
+        let mut body: Value = serde_json::from_str(&text).unwrap();
+        keep_number_texts(&text, &mut body);
+        assert_eq!((&body["a"][0]["n"], &body["b"]), (&json!(1.5), &json!(2)));
+        Money::from_json(&body["a"][0]["amount"], usd)
+    }
+
     #[test]
     fn a_number_text_gets_the_answer_its_string_gets() {
         let usd = usd();
@@ -416,26 +485,25 @@ mod tests {
             "1.0000000000000001",
             "0.0099999999999999999",
             "1e2",
-            "-0",
             "-5",
             "100.10",
             "7",
+            "0.1",
+            "123456.78",
         ] {
-            let as_number = Money::from_json_text(text, usd);
-            let as_string = Money::from_json_text(&format!("\"{text}\""), usd);
+            let as_number = read_in_body(text, usd);
+            let as_string = read_in_body(&format!("\"{text}\""), usd);
             assert_eq!(as_number, as_string, "{text}");
             assert_eq!(as_number, Money::parse(text, usd), "{text}");
         }
         assert_eq!(
-            Money::from_json_text("1.0000000000000001", usd)
-                .unwrap_err()
-                .0,
+            read_in_body("1.0000000000000001", usd).unwrap_err().0,
             "amount \"1.0000000000000001\" has 16 decimal places; USD has 2"
         );
-        assert_eq!(Money::from_json_text(" 100.10 ", usd).unwrap().minor, 10010);
+        assert_eq!(read_in_body(" 100.10 ", usd).unwrap().minor, 10010);
         for other in ["null", "true", "{}", "[1]"] {
             assert_eq!(
-                Money::from_json_text(other, usd).unwrap_err().0,
+                read_in_body(other, usd).unwrap_err().0,
                 "amount must be a decimal string or number"
             );
         }
@@ -491,7 +559,6 @@ mod tests {
         assert_eq!(from_json("1e300"), TooLarge);
         assert_eq!(from_json("0.0000001"), TooManyPlaces);
         assert_eq!(from_json("null"), Format);
-        assert_eq!(Money::from_json_text("\"1", usd()).unwrap_err().1, Format);
         assert_eq!(Currency::parse("XXX").unwrap_err().1, UnknownCurrency);
     }
 

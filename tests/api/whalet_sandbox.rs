@@ -88,27 +88,59 @@ async fn an_independent_python_client_opens_the_balance_array() {
     app.shutdown().await;
 }
 
-/// A JSON number too large to read exactly is refused as too large, without a text the client
-/// never sent (serde_json would print it `1e+20`), and nothing arrives.
+/// Regression: an amount sent as a JSON number with more digits than a double holds was read
+/// rounded (`1.0000000000000001` as 1.00); it is now read as the characters sent, as the same
+/// text in a string is. A huge one is too large, echoed as sent (never as `1e+20`), and nothing
+/// arrives.
 #[tokio::test]
-async fn a_huge_json_number_amount_is_refused_as_too_large() {
+async fn an_amount_number_is_read_as_the_characters_sent() {
     let app = spawn_app().await;
     let ready = trigger(&app, "whalet.account.ready", json!({})).await;
-    let mut body =
-        json!({"userId": ready["userId"], "accountNo": ready["accountNo"], "currency": "USD"});
-    body["amount"] = serde_json::from_str("99999999999999999999").unwrap();
+    let (user, account) = (&ready["userId"], &ready["accountNo"]);
+    let send = |no: &str, amount: &str| {
+        let text = format!(
+            r#"{{"userId":{user},"accountNo":{account},"currency":"USD","amount":{amount}}}"#
+        );
+        let sealed =
+            crate::helpers::seal_text(&app, ("mockPayeeNotify", no), text.as_bytes(), |k| {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD
+                    .encode(k)
+                    .into_bytes()
+            });
+        app.post_raw("/api", "application/json", sealed)
+    };
     let before = business_state(&app).await;
-    refused(
-        &app,
-        "mockPayeeNotify",
-        body.clone(),
-        "PARAMETER_ERROR",
-        "amount is too large",
-    )
-    .await;
-    let reply = call(&app, "mockPayeeNotify", body).await;
-    assert!(!reply.detail.contains("e+"), "{}", reply.detail);
-    assert!(reply.detail.contains("decimal strings"), "{}", reply.detail);
+    for (no, amount, says) in [
+        // A huge number is too large, and no text the partner never wrote (`1e+20`) is echoed.
+        (
+            "N0",
+            "99999999999999999999",
+            "amount \"99999999999999999999\" is too large",
+        ),
+        (
+            "N1",
+            "1.0000000000000001",
+            "amount \"1.0000000000000001\" has 16 decimal places; USD has 2",
+        ),
+        (
+            "N2",
+            "0.0099999999999999999",
+            "has 19 decimal places; USD has 2",
+        ),
+    ] {
+        let (_, text) = send(no, amount).await;
+        let reply: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            reply["head"]["code"], "PARAMETER_ERROR",
+            "{amount}: {reply}"
+        );
+        let detail = reply["head"]["detail"].as_str().unwrap();
+        assert!(detail.contains(says), "{amount}: {detail}");
+    }
     assert_eq!(business_state(&app).await["whalet"], before["whalet"]);
+    let (_, text) = send("N3", "100.10").await;
+    let reply: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(reply["head"]["code"], "SUCCESS", "{reply}");
     app.shutdown().await;
 }

@@ -11,9 +11,6 @@ pub mod materials;
 pub mod payment;
 mod triggers;
 
-use std::collections::BTreeMap;
-
-use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use crate::api::pipeline::{self, op, Answer, Opened, Refusal, Scheme, Trace};
@@ -37,21 +34,7 @@ pub struct Session {
     pub base_url: String,
     /// The platform and partner keys of an enveloped request (None in plain-JSON mode).
     keys: Option<(PrivateKey, PublicKey)>,
-    /// The business body as the client wrote it, where it is at hand: in plain-JSON mode.
-    /// Enveloped requests have None until `wire::whalet` hands out the decrypted text.
-    body_text: Option<String>,
     handler: Handler,
-}
-
-impl Session {
-    /// The JSON text the client sent for the top-level field `name` (`100.10`, `"100.10"`),
-    /// where the body's text is at hand: a number's own characters, which the parsed body has
-    /// replaced by an `f64` (`1.0000000000000001` → `1.0`).
-    pub fn raw_field(&self, name: &str) -> Option<String> {
-        let text = self.body_text.as_deref()?;
-        let fields: BTreeMap<String, &RawValue> = serde_json::from_str(text).ok()?;
-        fields.get(name).map(|raw| raw.get().to_owned())
-    }
 }
 
 /// What an operation gets (the pipeline's context with this surface's [`Session`]).
@@ -134,7 +117,7 @@ impl Scheme for PlatformApi {
         trace: &mut Trace,
     ) -> Result<Opened<Session>, Refusal<WhaletError>> {
         head.echo.api_code = operation.to_owned();
-        let (partner, body, keys, body_text) = if self.plain {
+        let (partner, mut body, keys, text) = if self.plain {
             let partner_id = req.header("partnerId").unwrap_or(DEMO_PARTNER_ID);
             head.echo.partner_id = partner_id.to_owned();
             head.echo.request_no = req.header("requestNo").unwrap_or("").to_owned();
@@ -143,7 +126,7 @@ impl Scheme for PlatformApi {
             let partner = crate::api::whalet::find_partner(core, partner_id).map_err(|e| {
                 WhaletError::new(e.code, format!("{} (header partnerId)", e.detail))
             })?;
-            let text = String::from_utf8(req.body.to_vec()).ok();
+            let text = String::from_utf8_lossy(&req.body).into_owned();
             (partner, body, None, text)
         } else {
             let sealed = envelope::parse_request(&req.body).map_err(|(partial, err)| {
@@ -170,9 +153,11 @@ impl Scheme for PlatformApi {
             }
             let opened = head.authenticate(&sealed, &partner)?;
             let keys = Some((partner.platform_key.clone(), partner.public_key.clone()));
-            (partner, opened.body, keys, Some(opened.text))
+            (partner, opened.body, keys, opened.text)
         };
         trace.request = Some(body.clone());
+        // After the journal's copy: amounts are read from the characters the partner wrote.
+        crate::money::keep_number_texts(&text, &mut body);
         let tenant = TenantId::new(Provider::Whalet, partner.id.clone());
         trace.tenant = Some(tenant.clone());
         let Some(&Operation {
@@ -229,7 +214,6 @@ impl Scheme for PlatformApi {
                 request_no: head.echo.request_no.clone(),
                 base_url,
                 keys,
-                body_text,
                 handler,
             },
         })
@@ -314,7 +298,6 @@ pub fn describe(core: &Core) -> Vec<crate::api::describe::Described> {
         request_no: "describe".to_owned(),
         base_url: crate::api::base_url::FALLBACK.to_owned(),
         keys: None,
-        body_text: None,
         handler: op.handler,
     })
 }

@@ -42,7 +42,7 @@ pub fn payment_apply(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> 
     let shop_id = required(body, "shopId", "shopId")?;
     let code = required(body, "currency", "currency")?;
     let currency = currency(code, "currency")?;
-    let amount = amount(ctx, body, currency)?;
+    let amount = amount(body, currency)?;
     optional(body, "memo", "memo")?;
     let now = ctx.now();
     let conflict = |_: &TenantState| {
@@ -125,15 +125,13 @@ pub fn payment_apply(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> 
     Ok(reply)
 }
 
-/// The positive `amount` of `body` in `currency`: read from the characters the client sent
-/// where they are at hand ([`super::Session::raw_field`]), so that a JSON number is read as the
-/// same text in a string would be, never rounded through an `f64`.
-fn amount(ctx: &Ctx<'_>, body: &Value, currency: Currency) -> Result<Money, WhaletError> {
+/// The positive `amount` of `body` in `currency`; a JSON number is read as the characters the
+/// partner wrote (the pipeline kept those a double does not hold, `money::keep_number_texts`).
+fn amount(body: &Value, currency: Currency) -> Result<Money, WhaletError> {
     crate::api::describe::record("amount", "amount", true, &[]);
-    let read = match (body.get("amount"), ctx.raw_field("amount")) {
-        (None | Some(Value::Null), _) => return Err(param("amount is required".into())),
-        (Some(_), Some(raw)) => Money::from_json_text(&raw, currency),
-        (Some(value), None) => Money::from_json(value, currency),
+    let read = match body.get("amount") {
+        None | Some(Value::Null) => return Err(param("amount is required".into())),
+        Some(value) => Money::from_json(value, currency),
     };
     let amount = read.map_err(|e| param(e.0))?;
     if !amount.is_positive() {

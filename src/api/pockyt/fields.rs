@@ -251,7 +251,10 @@ pub fn web_url(
     required_field: bool,
 ) -> Result<Option<String>, PockytError> {
     let url = read(f, name, "string", required_field, &[])?;
-    match url.as_deref().and_then(|v| crate::http::web_url_refusal(name, v)) {
+    match url
+        .as_deref()
+        .and_then(|v| crate::http::web_url_refusal(name, v))
+    {
         Some(refusal) => Err(PockytError::value(refusal)),
         None => Ok(url),
     }

@@ -336,10 +336,12 @@ impl Scheme for OpenApi {
             ))
             .into());
         }
-        let opened = head.authenticate(&sealed, &partner)?;
+        let mut opened = head.authenticate(&sealed, &partner)?;
         head.key_enc_form = Some(opened.key_enc_form);
         let echo = &head.echo;
         trace.request = Some(opened.body.clone());
+        // After the journal's copy: amounts are read from the characters the partner wrote.
+        crate::money::keep_number_texts(&opened.text, &mut opened.body);
         let Some(operation) = core.whalet_ops().get(&echo.api_code) else {
             return Err(WhaletError::new(
                 Code::InterfaceUnauthorized,
