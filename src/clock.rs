@@ -182,6 +182,9 @@ struct Inner {
     /// Taking a timer off the queue and its job's first step are one unit of work, as is each
     /// later poll of the job: a snapshot sees the timer or what its job did, never neither.
     cut: Cut,
+    /// Bumped when all state and the time were replaced (an import): a running advance then
+    /// starts nothing more and does not move time to its target.
+    replaced: AtomicU64,
 }
 
 /// Cloneable handle to the clock and its timer queue.
@@ -212,6 +215,7 @@ impl Clock {
                 record_log: Mutex::new(Vec::new()),
                 on_record_change: Mutex::new(None),
                 cut: Cut::default(),
+                replaced: AtomicU64::new(0),
             }),
         }
     }
@@ -225,11 +229,11 @@ impl Clock {
         &self.inner.cut
     }
 
-    /// Waits for a running advance to end and keeps others from starting while the guard
-    /// lives: an import or a reset replaces the state an advance would otherwise go on running
-    /// timers over (and moving the time of).
-    pub async fn hold_advances(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.inner.advancing.lock().await
+    /// Ends a running advance where it is, without waiting for it: all state and the time were
+    /// replaced (an import, under [`Cut::still`]), so it starts no more timers and does not
+    /// move the new time to its target. Its jobs in flight finish on their own.
+    pub fn end_advances(&self) {
+        self.inner.replaced.fetch_add(1, Ordering::AcqRel);
     }
 
     pub fn mode(&self) -> ClockMode {
@@ -407,6 +411,9 @@ impl Clock {
     /// while it waits for jobs in flight: with a real or scaled clock, the driver keeps starting
     /// what falls due meanwhile, so a hung receiver holds back no other partner's timers.
     pub async fn advance(&self, ms: i64) -> usize {
+        // An import from now on ends this advance, even one that came while it waited to start.
+        let epoch = self.inner.replaced.load(Ordering::Acquire);
+        let current = || self.inner.replaced.load(Ordering::Acquire) == epoch;
         let _guard = self.inner.advancing.lock().await;
         self.wait_idle().await;
         let target = self
@@ -416,12 +423,17 @@ impl Clock {
         let mut ran = 0;
         let mut held = Some(Held::new(self));
         loop {
-            let next = self.inner.cut.work(|| match self.take_next(target) {
-                Next::Run(timer) => {
-                    self.start(*timer);
-                    None
+            let next = self.inner.cut.work(|| {
+                if !current() {
+                    return Some(Next::Done);
                 }
-                other => Some(other),
+                match self.take_next(target) {
+                    Next::Run(timer) => {
+                        self.start(*timer);
+                        None
+                    }
+                    other => Some(other),
+                }
             });
             match next {
                 Some(Next::Done) => break,
@@ -436,7 +448,11 @@ impl Clock {
         }
         drop(held);
         self.wait_idle().await;
-        self.set_virtual(target);
+        self.inner.cut.work(|| {
+            if current() {
+                self.set_virtual(target);
+            }
+        });
         ran
     }
 

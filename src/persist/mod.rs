@@ -338,6 +338,8 @@ fn replace(
             core.scenarios().reset(None);
             core.clock().cancel_matching("");
             core.authorizations().clear();
+            // A running advance stops here rather than go on over the new state and time.
+            core.clock().end_advances();
             core.clock().restore_now(now);
         }
         Some(t) => {

@@ -1302,12 +1302,13 @@ async fn a_snapshot_taken_under_load_holds_each_pending_object_with_its_timer() 
 
 /// Regression: an import that came while an advance waited for a hung receiver was then
 /// advanced by it (the imported collection settled, the clock a day past the snapshot's time).
-/// The import now waits for the advance to end, and what it put in stays as it was.
+/// The advance now stops where the import replaced its world, and the import does not wait for
+/// it (a first fix made it wait: half a minute behind a hung receiver).
 #[tokio::test]
-async fn an_import_waits_for_a_running_advance_and_is_not_advanced_by_it() {
+async fn an_import_during_an_advance_neither_waits_for_it_nor_is_advanced_by_it() {
     let app = spawn_with(Setup {
         receiver: Some(Mode::Hang),
-        config: Some("[notify]\ntimeout_ms = 200\n".into()),
+        config: Some("[notify]\ntimeout_ms = 1000\n".into()),
         ..Setup::default()
     })
     .await;
@@ -1326,12 +1327,21 @@ async fn an_import_waits_for_a_running_advance_and_is_not_advanced_by_it() {
         json!({"partnerId": "202400000000001"}),
     )
     .await;
+    let advancing = async {
+        app.advance(86_400.0).await;
+        tokio::time::Instant::now()
+    };
     let import_later = async {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        import(&app, "", saved).await
+        let answer = import(&app, "", saved).await;
+        (answer, tokio::time::Instant::now())
     };
-    let (_, (status, body)) = tokio::join!(app.advance(86_400.0), import_later);
+    let (advanced_at, ((status, body), imported_at)) = tokio::join!(advancing, import_later);
     assert_eq!(status, 200, "{body}");
+    assert!(
+        imported_at < advanced_at,
+        "the import waited for the advance (its attempt hangs for 1 s)"
+    );
     assert_eq!(app.get_json("/__sim/clock").await["now"], then);
     let trade_id = collection["tradeId"].as_str().unwrap();
     let state = app.get_json("/__sim/state").await.to_string();
@@ -1411,5 +1421,37 @@ async fn every_data_dir_commit_holds_each_pending_object_with_its_timer() {
         torn.len(),
         torn[0]
     );
+    app.shutdown().await;
+}
+
+/// A reset during an advance that waits for a hung receiver answers at once (a first fix of the
+/// import race made it wait for the whole advance) and cancels the pending retries.
+#[tokio::test]
+async fn a_reset_during_an_advance_does_not_wait_for_it() {
+    let app = spawn_with(Setup {
+        receiver: Some(Mode::Hang),
+        config: Some("[notify]\ntimeout_ms = 1000\n".into()),
+        ..Setup::default()
+    })
+    .await;
+    app.trigger_ok(
+        "whalet.connectivity.notify",
+        json!({"partnerId": "202400000000001"}),
+    )
+    .await;
+    let advancing = async {
+        app.advance(31.0).await;
+        tokio::time::Instant::now()
+    };
+    let reset_later = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let answer = app.post("/__sim/reset", &json!({})).await;
+        (answer, tokio::time::Instant::now())
+    };
+    let (advanced_at, ((status, body), reset_at)) = tokio::join!(advancing, reset_later);
+    assert_eq!(status, 200, "{body}");
+    assert!(reset_at < advanced_at, "the reset waited for the advance");
+    let notifications = app.get_json("/__sim/notifications").await;
+    assert_eq!(notifications["notifications"], json!([]), "{notifications}");
     app.shutdown().await;
 }
