@@ -14,6 +14,7 @@ pub mod config;
 pub mod contract;
 pub mod control;
 pub mod core;
+pub mod country;
 pub mod coverage;
 pub mod cut;
 #[doc(hidden)]

@@ -148,3 +148,46 @@ async fn a_too_large_whole_number_is_refused_as_too_large_without_a_rewritten_ec
     );
     app.shutdown().await;
 }
+
+/// A country code of the right shape that ISO 3166-1 does not assign (`XX`, `UK`) is refused
+/// like any malformed field, naming the field and the value; the refused binding or upload stores
+/// nothing, and the real code (`GB`) then goes through.
+#[tokio::test]
+async fn a_country_code_that_iso_3166_does_not_assign_is_refused() {
+    use crate::helpers::platform_call;
+    let app = spawn_app().await;
+    let mut bind = crate::platform::bind_body("B-COUNTRY", "SHOP-COUNTRY");
+    for code in ["XX", "UK"] {
+        bind["legalEntity"]["countryCode"] = json!(code);
+        let (reply, detail, _) = platform_call(&app, "shopAccountBind", &bind).await;
+        assert_eq!(reply, "PARAMETER_ERROR", "{code}: {detail}");
+        assert_eq!(
+            detail,
+            format!(
+                "legalEntity.countryCode \"{code}\" is not an ISO 3166-1 country code \
+                 (use an assigned one, such as CN)"
+            )
+        );
+    }
+    // Nothing was stored: the same bindId with other content is a first request, not a conflict.
+    bind["legalEntity"]["countryCode"] = json!("GB");
+    let (reply, detail, _) = platform_call(&app, "shopAccountBind", &bind).await;
+    assert_eq!(reply, "SUCCESS", "{detail}");
+
+    let mut row = json!({"tradeOrderId": "T-COUNTRY", "tradeOrderNo": "OR1", "tradeType": 0,
+        "tradeTime": "2024-12-30 10:15:00", "tradeCurrency": "CNY", "tradeAmount": "39.68",
+        "tradeName": "Desk lamp", "tradeCount": 1, "payerName": "buyer-77",
+        "payerCountryCode": "ZZ"});
+    let upload = |row: &Value| json!({"shopId": "SHOP-COUNTRY", "materials": [row]});
+    let (reply, detail, _) = platform_call(&app, "tradeMaterialsUpload", &upload(&row)).await;
+    assert_eq!(reply, "PARAMETER_ERROR", "{detail}");
+    assert_eq!(
+        detail,
+        "materials[0].payerCountryCode \"ZZ\" is not an ISO 3166-1 country code \
+         (use an assigned one, such as RU)"
+    );
+    row["payerCountryCode"] = json!("GB");
+    let (reply, detail, _) = platform_call(&app, "tradeMaterialsUpload", &upload(&row)).await;
+    assert_eq!(reply, "SUCCESS", "{detail}");
+    app.shutdown().await;
+}

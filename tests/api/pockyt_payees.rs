@@ -688,3 +688,54 @@ async fn register_messages_name_the_actual_problem_and_us_states_are_checked() {
     .await;
     app.shutdown().await;
 }
+
+/// A well-shaped country code that ISO 3166-1 does not assign (`XX`, `ZZ`, `UK`) is a value
+/// error (000023) naming the field, on a payee and on an account; nothing refused is stored or
+/// changed, and the real code (`GB`) is taken.
+#[tokio::test]
+async fn a_country_code_that_iso_3166_does_not_assign_is_refused() {
+    let app = spawn_app().await;
+    let not_assigned = |field: &str, code: &str| {
+        json!({"ret_code": "000023", "ret_msg": format!(
+            "{field} \"{code}\" is not an ISO 3166-1 country code (use an assigned one, such as US)"
+        )})
+    };
+    let mut fields = payee_fields("xx@example.com");
+    fields["countryCode"] = json!("XX");
+    fields["state"] = json!("Nowhere");
+    let reply = call(&app, "/v3/payee/register", fields.clone()).await;
+    assert_eq!(reply, not_assigned("countryCode", "XX"));
+    let none = call(
+        &app,
+        "/v3/payee/retrieve",
+        json!({"email": "xx@example.com"}),
+    )
+    .await;
+    assert_eq!(none["ret_code"], "000021", "{none}");
+    fields["countryCode"] = json!("GB");
+    fields["state"] = json!("London");
+    let no = ok(&app, "/v3/payee/register", fields).await["customer"]["customerNo"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reply = call(
+        &app,
+        "/v3/payee/update",
+        json!({"customerNo": no, "countryCode": "ZZ"}),
+    )
+    .await;
+    assert_eq!(reply, not_assigned("countryCode", "ZZ"));
+    let got = ok(&app, "/v3/payee/retrieve", json!({"customerNo": no})).await;
+    assert_eq!(got["customer"]["countryCode"], "GB", "{got}");
+
+    let active = active_payee(&app, "uk@example.com").await;
+    let account = |country: &str| {
+        json!({"customerNo": active, "accountType": "PAYPAL", "accountCountry": country,
+               "accountCurrency": "USD", "accountTag": "uk-1", "clientIp": "1.2.3.4"})
+    };
+    let reply = call(&app, "/v2/customers/account/create", account("UK")).await;
+    assert_eq!(reply, not_assigned("accountCountry", "UK"));
+    let created = ok(&app, "/v2/customers/account/create", account("GB")).await;
+    assert_eq!(created["result"]["accountStatus"], "ACTIVATED", "{created}");
+    app.shutdown().await;
+}

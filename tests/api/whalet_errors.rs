@@ -310,3 +310,37 @@ async fn bodies_of_any_shape_get_a_precise_refusal_never_an_internal_error() {
     app.assert_invariants().await;
     app.shutdown().await;
 }
+
+/// A well-shaped country code that ISO 3166-1 does not assign (`XX`, `UK`) is a
+/// PARAMETER_ERROR naming the field, in every field the shared reader checks; nothing refused
+/// is stored, and the real code (`GB`) is taken.
+#[tokio::test]
+async fn a_country_code_that_iso_3166_does_not_assign_is_refused() {
+    let app = spawn_app().await;
+    let before = business_state(&app).await;
+    let not_assigned = |field: &str, code: &str| {
+        format!(
+            "{field} \"{code}\" is not an ISO 3166-1 country code (use an assigned one, such as US)"
+        )
+    };
+    let mut user = onboarding("OUT-COUNTRY", "Country Trading");
+    for code in ["XX", "UK"] {
+        user["legalEntity"]["countryCode"] = json!(code);
+        let reply = call(&app, "userOnboardingApply", user.clone()).await;
+        assert_eq!(reply.code, "PARAMETER_ERROR", "{}", reply.detail);
+        assert_eq!(reply.detail, not_assigned("legalEntity.countryCode", code));
+    }
+    let mut card_holder = holder("U-NOBODY", "OUT-HOLDER-COUNTRY");
+    card_holder["countryCode"] = json!("ZZ");
+    let reply = call(&app, "cardHolderApply", card_holder).await;
+    assert_eq!(reply.code, "PARAMETER_ERROR", "{}", reply.detail);
+    assert_eq!(reply.detail, not_assigned("countryCode", "ZZ"));
+    assert_eq!(
+        business_state(&app).await,
+        before,
+        "refused requests change nothing"
+    );
+    user["legalEntity"]["countryCode"] = json!("GB");
+    expect(&app, "userOnboardingApply", user, "PROCESSING").await;
+    app.shutdown().await;
+}

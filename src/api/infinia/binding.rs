@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use super::fields::{currency, optional, required, text};
 use super::{sellers, Ctx, Operation};
 use crate::core::Core;
+use crate::country::{self, Fault, Form};
 use crate::store::infinia::{repeated, Binding, BindingStatus, InfiniaState, Seller, SellerStatus};
 use crate::tenant::{Provider, TenantId};
 use crate::text::echo;
@@ -40,10 +41,19 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
     crate::api::describe::record("entityType", "enum", true, ENTITY_TYPES);
     entity_type(required(body, "entityType", 32)?)?;
     let country = required(body, "country", 3)?;
-    if !(2..=3).contains(&country.len()) || !country.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(InfiniaError::format(format!(
-            "country {country:?} must be an ISO 3166-1 code such as CHN"
-        )));
+    match country::check(country, Form::Alpha2Or3) {
+        Ok(()) => {}
+        Err(Fault::Shape) => {
+            return Err(InfiniaError::format(format!(
+                "country {country:?} must be an ISO 3166-1 code such as CHN"
+            )))
+        }
+        // Well formed but not one of the assigned codes: an allowed-values refusal (SYS-006).
+        Err(Fault::Unassigned) => {
+            return Err(InfiniaError::range(country::not_assigned(
+                "country", country, "CHN",
+            )))
+        }
     }
     currency(body, "currency")?;
     optional(body, "note", 256)?;

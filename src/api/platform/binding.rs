@@ -10,6 +10,7 @@ use super::fields::{self, FieldError};
 use super::{duration_ms, max_len, optional, partner_name, required, Ctx};
 use crate::authorize::{self, AuthorizationRequest, Decision, ShopDetails};
 use crate::core::Core;
+use crate::country::{self, Fault, Form};
 use crate::store::platform::{BindStatus, Binding, LegalEntity};
 use crate::store::{TenantId, TenantState};
 use crate::wire::whalet::{Code, WhaletError};
@@ -50,11 +51,17 @@ fn parse(body: &Value) -> Result<BindRequest, FieldError> {
         Some(_) => return Err("legalEntity must be an object".into()),
     };
     let country = required(entity, "countryCode", "legalEntity.countryCode")?;
-    if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(format!(
-            "legalEntity.countryCode must be an ISO 3166 alpha-2 code like CN, got {country:?}"
-        )
-        .into());
+    match country::check(country, Form::Alpha2) {
+        Ok(()) => {}
+        Err(Fault::Shape) => {
+            return Err(format!(
+                "legalEntity.countryCode must be an ISO 3166 alpha-2 code like CN, got {country:?}"
+            )
+            .into())
+        }
+        Err(Fault::Unassigned) => {
+            return Err(country::not_assigned("legalEntity.countryCode", country, "CN").into())
+        }
     }
     let legal_entity = LegalEntity {
         entity_type: optional(entity, "type", "legalEntity.type")?

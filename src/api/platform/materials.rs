@@ -14,6 +14,7 @@ use serde_json::{json, Map, Value};
 use super::fields::{self, FieldError};
 use super::{max_len, optional, param, required, Ctx};
 use crate::clock::format;
+use crate::country::{self, Fault, Form};
 use crate::money::Money;
 use crate::store::platform::{MaterialSource, TradeMaterial};
 use crate::text::echo;
@@ -245,12 +246,18 @@ pub fn validate_material(index: usize, row: &Value) -> Result<TradeMaterial, Str
     }
     let payer_name = req("payerName", 128)?;
     let payer_country_code = req("payerCountryCode", 2)?;
-    if payer_country_code.len() != 2 || !payer_country_code.bytes().all(|b| b.is_ascii_uppercase())
-    {
-        return Err(format!(
-            "{} must be an ISO 3166 alpha-2 code like RU, got {payer_country_code:?}",
-            at("payerCountryCode")
-        ));
+    match country::check(&payer_country_code, Form::Alpha2) {
+        Ok(()) => {}
+        Err(Fault::Shape) => {
+            return Err(format!(
+                "{} must be an ISO 3166 alpha-2 code like RU, got {payer_country_code:?}",
+                at("payerCountryCode")
+            ))
+        }
+        Err(Fault::Unassigned) => {
+            let field = at("payerCountryCode");
+            return Err(country::not_assigned(&field, &payer_country_code, "RU"));
+        }
     }
     let service_detail = opt("serviceDetail", 512)?;
     let service_time = match opt("serviceTime", 19)? {

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use crate::api::describe;
 use crate::clock::format;
 use crate::clock::Millis;
+use crate::country::{self, Fault, Form};
 use crate::money::{Currency, Money};
 use crate::text::{echo, message};
 use crate::wire::pockyt::PockytError;
@@ -146,20 +147,23 @@ pub fn timestamp(f: &Fields, required_field: bool) -> Result<Option<Millis>, Poc
     }
 }
 
-/// An ISO 3166 alpha-2 code (two upper-case letters).
+/// An officially assigned ISO 3166-1 alpha-2 code.
 pub fn country(
     f: &Fields,
     name: &str,
     required_field: bool,
 ) -> Result<Option<String>, PockytError> {
-    match read(f, name, "country", required_field, &[])? {
-        Some(v) if v.len() != 2 || !v.bytes().all(|b| b.is_ascii_uppercase()) => {
-            Err(PockytError::value(format!(
-                "{name} must be an ISO 3166 two-letter country code such as US or CN, got {}",
-                echo(&v)
-            )))
-        }
-        v => Ok(v),
+    let value = read(f, name, "country", required_field, &[])?;
+    let Some(v) = &value else {
+        return Ok(value);
+    };
+    match country::check(v, Form::Alpha2) {
+        Ok(()) => Ok(value),
+        Err(Fault::Shape) => Err(PockytError::value(format!(
+            "{name} must be an ISO 3166 two-letter country code such as US or CN, got {}",
+            echo(v)
+        ))),
+        Err(Fault::Unassigned) => Err(PockytError::value(country::not_assigned(name, v, "US"))),
     }
 }
 

@@ -225,3 +225,39 @@ async fn the_sharing_description_lists_both_forms_and_its_example_is_accepted() 
     assert!(message.contains("is not bound"), "{message}");
     app.shutdown().await;
 }
+
+/// `country` takes 2 or 3 letters, but only a code ISO 3166-1 assigns: a well-formed made-up
+/// one (`XYZ`, `XX`) is not one of the allowed values (SYS-006), a wrong shape stays a format
+/// error (SYS-005); nothing refused is stored, and real codes of both lengths are taken.
+#[tokio::test]
+async fn a_country_code_that_iso_3166_does_not_assign_is_sys_006() {
+    let app = spawn_infinia("").await;
+    let m = Merchant::demo();
+    let mut data = binding_request("ABR-COUNTRY", "SELLER-COUNTRY");
+    for code in ["XYZ", "XX", "UK"] {
+        data["country"] = json!(code);
+        let (reply, message) = answer(&app, &m, "account-binding/request", &data).await;
+        assert_eq!(reply, "SYS-006", "{code}: {message}");
+        assert_eq!(
+            message,
+            format!(
+                "country \"{code}\" is not an ISO 3166-1 country code (use an assigned one, such as CHN)"
+            )
+        );
+    }
+    data["country"] = json!("chn");
+    let (reply, message) = answer(&app, &m, "account-binding/request", &data).await;
+    assert_eq!(reply, "SYS-005", "{message}");
+    let tenant = TenantId::new(Provider::Infinia, "demo-app");
+    let stored = app
+        .app()
+        .store()
+        .with_tenant(&tenant, |t| t.infinia.bindings.len());
+    assert_eq!(stored, Some(0));
+    data["country"] = json!("GBR");
+    m.ok(&app, "account-binding/request", &data).await;
+    let mut two_letters = binding_request("ABR-COUNTRY-2", "SELLER-COUNTRY-2");
+    two_letters["country"] = json!("GB");
+    m.ok(&app, "account-binding/request", &two_letters).await;
+    app.shutdown().await;
+}

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use super::{Paging, Period};
 use crate::api::describe;
+use crate::country::{self, Fault, Form};
 use crate::money::{Currency, Money};
 use crate::store::whalet::FileRef;
 use crate::store::Words;
@@ -228,20 +229,21 @@ impl<'a> Check<'a> {
         self.one_of(field, S::WORDS, required).and_then(S::parse)
     }
 
-    /// An ISO 3166 alpha-2 country code.
+    /// An officially assigned ISO 3166-1 alpha-2 country code.
     pub fn country(&mut self, field: &str, required: bool) -> Option<&'a str> {
         describe::record(&self.name(field), "country", required, &[]);
         let value = self.string(field, required, MAX_TEXT)?;
         let field = &self.name(field);
-        if value.len() == 2 && value.bytes().all(|b| b.is_ascii_uppercase()) {
-            Some(value)
-        } else {
-            self.problem(format!(
+        let problem = match country::check(value, Form::Alpha2) {
+            Ok(()) => return Some(value),
+            Err(Fault::Shape) => format!(
                 "{field} must be an ISO 3166 two-letter country code such as US, got {}",
                 echo(value)
-            ));
-            None
-        }
+            ),
+            Err(Fault::Unassigned) => country::not_assigned(field, value, "US"),
+        };
+        self.problem(problem);
+        None
     }
 
     /// An ISO 4217 currency code.
