@@ -753,7 +753,16 @@ fn open_body(session_key: &[u8], ciphertext: &[u8]) -> Result<(Value, String), W
 /// standard `Base64.getDecoder()` refuses), the hex of a key (no documented form), not
 /// Base64, or not an AES key size.
 fn read_session_key(wrapped: &[u8]) -> Result<(Vec<u8>, KeyEncForm), WhaletError> {
-    if let Some(index) = wrapped.iter().position(u8::is_ascii_whitespace) {
+    // White space is named only in text: a raw key's bytes (no documented form) hold a tab or
+    // a newline byte one time in four, and are "not Base64" below.
+    let text = wrapped
+        .iter()
+        .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace());
+    if let Some(index) = wrapped
+        .iter()
+        .position(u8::is_ascii_whitespace)
+        .filter(|_| text)
+    {
         return Err(WhaletError::format(format!(
             "head.keyEnc decrypted to text with white space ({:?} at position {index} of {} bytes); \
              the RSA plaintext must be the Base64 text of the AES session key alone, without line \

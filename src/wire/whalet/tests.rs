@@ -227,6 +227,19 @@ fn white_space_around_the_key_enc_base64_is_refused_naming_it() {
     assert_mentions(&err.detail, "('\\n' at position 24 of 25 bytes)");
 }
 
+/// Regression: a raw session key (bytes, not text) holding a tab byte was refused as "text with
+/// white space"; it is "not Base64", which points at the fix.
+#[test]
+fn a_raw_key_with_a_white_space_byte_is_not_called_text() {
+    let key: Vec<u8> = (0u8..16).collect();
+    let err = open_with_key_enc_plaintext(&key, &key).unwrap_err();
+    assert_eq!(err.code, Code::ParamFormatError);
+    assert_mentions(
+        &err.detail,
+        "head.keyEnc decrypted to 16 bytes that are not Base64",
+    );
+}
+
 #[test]
 fn bad_hex_in_sign_is_unauthenticated_with_position() {
     let (partner, platform) = keys();
