@@ -300,8 +300,9 @@ fn not_an_amount() -> MoneyError {
 }
 
 /// Replaces, in `value` parsed from the JSON `text`, every number a double does not hold as
-/// written by its text as a string: one with an exponent (`1e2`) or with more digits than a
-/// double keeps (`1.0000000000000001`, parsed as `1.0`). An amount read from it then gets the
+/// written by its text as a string: one with an exponent (`1e2`), with more digits than a
+/// double keeps (`1.0000000000000001`, parsed as `1.0`), or an integer read as a double (`-0`,
+/// `99999999999999999999`). An amount read from it then gets the
 /// answer the same characters sent as a string get (`1.0000000000000001` has 16 decimal
 /// places), as a server reading the number's text exactly (Java's `BigDecimal`) would give.
 /// Every other number, integers included, stays as it is: `100.10` is the double `100.1`.
@@ -331,7 +332,10 @@ fn keep_texts(raw: &serde_json::value::RawValue, value: &mut Value) {
         Value::Number(n) if n.is_f64() => {
             let text = raw.get().trim();
             let held = n.as_f64().map(|f| f.to_string());
+            // An integer text read as a double (`-0`, or one past 64 bits) prints as another
+            // text (`-0.0`, `1e20`): kept as written too.
             let as_written = !text.contains(['e', 'E'])
+                && text.contains('.')
                 && held.is_some_and(|held| decimal_digits(&held) == decimal_digits(text));
             if !as_written {
                 *value = Value::String(text.to_owned());
@@ -486,6 +490,8 @@ mod tests {
             "0.0099999999999999999",
             "1e2",
             "-5",
+            "-0",
+            "99999999999999999999",
             "100.10",
             "7",
             "0.1",

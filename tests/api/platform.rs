@@ -452,3 +452,53 @@ async fn the_authorize_url_takes_only_a_plain_host_header() {
     );
     app.shutdown().await;
 }
+
+/// Regression: a material's `tradeAmount` sent as a JSON number was read through a double
+/// (`1e2` and `1.0000000000000001` accepted, `-0` echoed as `-0.0`); it is read as the
+/// characters sent, as on `paymentApply`.
+#[tokio::test]
+async fn a_material_amount_number_is_read_as_the_characters_sent() {
+    let app = spawn_app().await;
+    for (i, (number, says)) in [
+        ("1e2", "\"1e2\" is not a plain decimal number"),
+        ("1.0000000000000001", "has 16 decimal places"),
+        ("-0", "\"-0\" is zero written with a minus sign"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut row = material(&format!("N{i}"));
+        row["tradeAmount"] = json!("AMOUNT");
+        let text = json!({"shopId": "1686214", "materials": [row]})
+            .to_string()
+            .replace("\"AMOUNT\"", number);
+        let no = format!("MAT-N{i}");
+        let sealed =
+            crate::helpers::seal_text(&app, ("tradeMaterialsUpload", &no), text.as_bytes(), |k| {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD
+                    .encode(k)
+                    .into_bytes()
+            });
+        let (_, answer) = app
+            .post_raw(
+                "/v1/platform/tradeMaterialsUpload",
+                "application/json",
+                sealed,
+            )
+            .await;
+        let reply: Value = serde_json::from_str(&answer).unwrap();
+        assert_eq!(
+            reply["head"]["code"], "PARAMETER_ERROR",
+            "{number}: {reply}"
+        );
+        let journal = app.get_json("/__sim/requests?surface=platform").await;
+        let detail = journal["requests"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(detail.contains(says), "{number}: {detail}");
+    }
+    assert_eq!(materials_count(&app), 0);
+    app.shutdown().await;
+}
