@@ -92,7 +92,16 @@ fn decide(core: &Core, p: &Map<String, Value>, approved: bool) -> Result<Value, 
     // Through the authorization page's registry when the link is there, so that the page shows
     // the link as used; directly otherwise.
     let now = core.clock().now();
-    if core.authorizations().get(&token, now).is_some() {
+    if let Some((link, _)) = core.authorizations().get(&token, now) {
+        // A token names a link of any surface and tenant: this trigger decides its app's only.
+        if link.surface != "infinia" || link.tenant != tenant {
+            return Err(format!(
+                "token {} is not a binding link of {tenant} (it is {}'s, surface {})",
+                crate::text::echo(&token),
+                link.tenant,
+                link.surface
+            ));
+        }
         let decision = crate::authorize::Decision {
             approved,
             reason: reason.map(str::to_owned),

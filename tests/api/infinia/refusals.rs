@@ -261,3 +261,39 @@ async fn a_country_code_that_iso_3166_does_not_assign_is_sys_006() {
     m.ok(&app, "account-binding/request", &two_letters).await;
     app.shutdown().await;
 }
+
+/// Regression: `infinia.binding.approved {token}` decided any link, a whalet-platform shop
+/// binding included (sending its `shopAccountBindNotify SUCCESS`). It decides its app's links
+/// only; the other binding stays in PROCESSING.
+#[tokio::test]
+async fn an_infinia_trigger_refuses_a_link_of_another_surface() {
+    let app = spawn_infinia("").await;
+    let (code, _, body) = crate::helpers::platform_call(
+        &app,
+        "shopAccountBind",
+        &crate::platform::bind_body("B-X", "S-X"),
+    )
+    .await;
+    assert_eq!(code, "SUCCESS", "{body}");
+    let url = body["authorizeUrl"].as_str().unwrap();
+    let token = url.rsplit('/').next().unwrap();
+    let (status, reply) = app
+        .post(
+            "/__sim/trigger/infinia.binding.approved",
+            &json!({"token": token}),
+        )
+        .await;
+    assert_eq!(status, 422, "{reply}");
+    assert!(
+        reply["error"]
+            .as_str()
+            .unwrap()
+            .contains("is not a binding link of infinia:demo-app"),
+        "{reply}"
+    );
+    let (_, _, query) =
+        crate::helpers::platform_call(&app, "shopAccountBindQuery", &json!({"bindId": "B-X"}))
+            .await;
+    assert_eq!(query["status"], "PROCESSING", "{query}");
+    app.shutdown().await;
+}
