@@ -33,8 +33,9 @@ pub struct CallArgs {
     /// path after /api/v1/ (e.g. account-balance/query) or a Pockyt path (e.g.
     /// v3/payouts/balance).
     api_code: String,
-    /// The business body as JSON, or @file (Pockyt: the parameters as a JSON object;
-    /// merchantNo, storeNo and verifySign are added).
+    /// The business body as JSON, or @file, sent as written (a number arrives as its own
+    /// characters: `1e2` stays `1e2`). Pockyt: the parameters as a JSON object; merchantNo,
+    /// storeNo and timestamp are added where missing, and verifySign.
     #[arg(long, default_value = "{}")]
     data: String,
     /// Which API the operation belongs to.
@@ -132,6 +133,7 @@ fn error_exit(e: &CallError) -> u8 {
     match e {
         CallError::Transport(_) | CallError::Http { .. } => exit::TRANSPORT,
         CallError::Reply(_) => exit::WIRE,
+        CallError::Seal(_) => exit::ERROR,
     }
 }
 
@@ -145,18 +147,18 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
         }
         None => args.data.clone(),
     };
-    let body: serde_json::Value =
-        serde_json::from_str(&body_text).map_err(|e| anyhow::anyhow!("--data is not JSON: {e}"))?;
+    // Checked, not rewritten: the body is sent as its own characters (`business_body`).
+    let body = business_body(&body_text, args.surface)?;
     let base = args.url.trim_end_matches('/').to_owned();
     let (target, answered) = match args.surface {
         Surface::Whalet => {
             let url = endpoint(&args.url);
-            let answered = whalet(&args, &url, &body).await?;
+            let answered = whalet(&args, &url, body).await?;
             (url, answered)
         }
         Surface::Platform => {
             let url = format!("{base}/v1/platform/{}", args.api_code);
-            let answered = whalet(&args, &url, &body).await?;
+            let answered = whalet(&args, &url, body).await?;
             (url, answered)
         }
         Surface::Infinia => {
@@ -171,7 +173,7 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
                 infinia_public,
                 alg: signature_hash(&args.infinia_alg).map_err(anyhow::Error::msg)?,
             };
-            (url, merchant.call(&args.api_code, &body).await)
+            (url, merchant.call(&args.api_code, body).await)
         }
         Surface::Pockyt => {
             let url = format!("{base}{}", pockyt_path(&args.api_code));
@@ -181,10 +183,7 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
                 store_no: args.store_no.clone(),
                 token: args.token.clone(),
             };
-            if !body.is_object() {
-                anyhow::bail!("--data for Pockyt is a JSON object of parameters");
-            }
-            (url, merchant.call(&args.api_code, &body).await)
+            (url, merchant.call(&args.api_code, body).await)
         }
     };
     match answered {
@@ -194,6 +193,18 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
             Ok(exit::code(error_exit(&e)))
         }
     }
+}
+
+/// `--data` checked to be JSON (for Pockyt, a JSON object of parameters), returned as written:
+/// it is sealed and signed as these characters, never parsed and printed again, which would
+/// send numbers the user did not write (`1e2` as `100.0`, `1.0000000000000001` as `1.0`).
+fn business_body(text: &str, surface: Surface) -> anyhow::Result<&str> {
+    let body: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| anyhow::anyhow!("--data is not JSON: {e}"))?;
+    if surface == Surface::Pockyt && !body.is_object() {
+        anyhow::bail!("--data for Pockyt is a JSON object of parameters");
+    }
+    Ok(text)
 }
 
 /// Prints a verified reply and exits by it (`answer_exit`). A status other than 2xx is named on
@@ -415,7 +426,7 @@ fn provider_key(args: &CallArgs, default: &str) -> anyhow::Result<PublicKey> {
 async fn whalet(
     args: &CallArgs,
     url: &str,
-    body: &serde_json::Value,
+    body: &str,
 ) -> anyhow::Result<Result<Answered, CallError>> {
     let (key, platform) = super::partner_keys(args.key.as_deref(), args.platform_key.as_deref())?;
     let client = WhaletClient::new(url, &args.partner_id, key, platform);

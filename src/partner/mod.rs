@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::clock::{system_now, Millis};
 use crate::http::client::{ClientResponse, HttpClient};
+use crate::wire::crypto::{self, SignatureHash};
 use crate::wire::keys::{PrivateKey, PublicKey};
 use crate::wire::whalet::{self as envelope, Echo, OpenedReply, VERSION};
 use crate::wire::HexCase;
@@ -36,6 +37,10 @@ pub enum CallError {
     Http { status: u16, body: String },
     #[error("reply rejected: {0}")]
     Reply(String),
+    /// The request could not be sealed, so nothing was sent (a provider key too small to wrap
+    /// the session key, a Pockyt body that is not an object).
+    #[error("cannot seal the request: {0}")]
+    Seal(String),
 }
 
 /// What one call answered, as `whalet-sim call` prints it: a reply opened and verified in the
@@ -120,6 +125,50 @@ impl WhaletClient {
             .unwrap_or_default()
     }
 
+    /// Seals a request whose body is `text` byte for byte: the AES plaintext is the partner's
+    /// own characters (`1e2`, `100.10`, its white space), not a `Value` printed again, which
+    /// would rewrite numbers (`1e2` → `100.0`) and send amounts the partner never wrote
+    /// (`whalet-sim call --data`). The envelope is [`envelope::seal_request`]'s, `keyEnc`
+    /// wrapping the Base64 of the session key.
+    pub fn seal_text(
+        &self,
+        api_code: &str,
+        request_no: &str,
+        text: &str,
+    ) -> Result<Vec<u8>, String> {
+        use base64::Engine;
+        let session_key = crypto::random_key(16);
+        let encrypt =
+            crypto::aes_ecb_encrypt(&session_key, text.as_bytes()).map_err(|e| e.to_string())?;
+        let wrapped = base64::engine::general_purpose::STANDARD.encode(&session_key);
+        let key_enc = crypto::rsa_encrypt(&self.platform_public, wrapped.as_bytes())
+            .map_err(|e| e.to_string())?;
+        let encrypt = self.hex_case.encode(&encrypt);
+        let echo = Echo {
+            partner_id: self.partner_id.clone(),
+            api_code: api_code.to_owned(),
+            request_no: request_no.to_owned(),
+            version: VERSION.to_owned(),
+        };
+        let sign = crypto::sign(
+            &self.key,
+            SignatureHash::Sha1,
+            envelope::request_sign_string(&echo, &encrypt).as_bytes(),
+        );
+        let sealed = serde_json::json!({
+            "head": {
+                "partnerId": echo.partner_id,
+                "apiCode": echo.api_code,
+                "requestNo": echo.request_no,
+                "version": echo.version,
+                "sign": self.hex_case.encode(&sign),
+                "keyEnc": self.hex_case.encode(&key_enc),
+            },
+            "body": {"encrypt": encrypt},
+        });
+        Ok(sealed.to_string().into_bytes())
+    }
+
     /// Sends one request with a fresh requestNo and opens the reply.
     pub async fn call(&self, api_code: &str, body: &Value) -> Result<OpenedReply, CallError> {
         let request_no = self.next_request_no();
@@ -136,15 +185,19 @@ impl WhaletClient {
         self.send_raw(sealed).await
     }
 
-    /// Sends one request and opens the reply whatever its HTTP status (`whalet-sim call`: a
-    /// verified refusal under a 500 is still the provider's refusal, and the status is named).
+    /// Sends one request whose body is `text` as written ([`Self::seal_text`]) and opens the
+    /// reply whatever its HTTP status (`whalet-sim call`: a verified refusal under a 500 is
+    /// still the provider's refusal, and the status is named).
     pub async fn exchange(
         &self,
         api_code: &str,
         request_no: &str,
-        body: &Value,
+        text: &str,
     ) -> Result<Answered, CallError> {
-        let response = self.post(self.seal(api_code, request_no, body)).await?;
+        let sealed = self
+            .seal_text(api_code, request_no, text)
+            .map_err(CallError::Seal)?;
+        let response = self.post(sealed).await?;
         match envelope::open_reply(&response.body, &self.key, &self.platform_public) {
             Ok(reply) => Ok(Answered {
                 status: response.status,
@@ -237,6 +290,22 @@ mod tests {
         let first: Vec<_> = (0..1000).map(|n| request_no(millis, 4242, n)).collect();
         let second: Vec<_> = (0..1000).map(|n| request_no(millis, 4243, n)).collect();
         assert!(first.iter().all(|no| !second.contains(no)));
+    }
+
+    #[test]
+    fn a_body_sealed_as_text_opens_to_the_same_characters() {
+        use crate::wire::keys::demo;
+        let client = WhaletClient::demo("http://127.0.0.1:1");
+        let platform = PrivateKey::parse(demo::PLATFORM_PRIVATE).unwrap();
+        let text = r#"{"amount": 1e2, "fee":100.10, "tiny":0.0000001, "zero":-0}"#;
+        let sealed = client.seal_text("paymentApply", "R1", text).unwrap();
+        let opened = envelope::parse_request(&sealed)
+            .unwrap()
+            .open(&platform, client.key.public())
+            .unwrap();
+        assert_eq!(opened.text, text);
+        assert_eq!(opened.echo.api_code, "paymentApply");
+        assert_eq!(opened.key_enc_form, envelope::KeyEncForm::Base64);
     }
 
     #[test]

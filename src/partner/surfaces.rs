@@ -2,8 +2,10 @@
 //! `whalet-sim listen --surface`: seal a request and open its reply as a merchant would, and
 //! verify a webhook (Infinia seller status) or an IPN (Pockyt) and say what to answer.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::clock::{format, system_now};
@@ -29,17 +31,11 @@ pub struct InfiniaMerchant {
 }
 
 impl InfiniaMerchant {
-    /// Posts `body` to `operation` (`account-balance/query`, or a full `/api/v1/...` path).
-    pub async fn call(&self, operation: &str, body: &Value) -> Result<Answered, CallError> {
-        let sealed = infinia::seal_request(
-            &self.version,
-            &self.app_id,
-            body,
-            &self.key,
-            &self.infinia_public,
-            self.alg,
-        )
-        .map_err(|e| CallError::Reply(e.message))?;
+    /// Posts `data` to `operation` (`account-balance/query`, or a full `/api/v1/...` path):
+    /// the RSA blocks hold `data`'s own characters, so a number arrives as it was written
+    /// (`1e2`, `100.10`), not as a `Value` would print it again.
+    pub async fn call(&self, operation: &str, data: &str) -> Result<Answered, CallError> {
+        let sealed = self.seal(data).map_err(|e| CallError::Seal(e.message))?;
         let url = format!("{}{}", self.base_url, infinia_path(operation));
         let response = post(&url, "application/json;charset=UTF-8", sealed.to_json()).await?;
         if let Some(refusal) = plain_refusal(&response, "code") {
@@ -56,6 +52,20 @@ impl InfiniaMerchant {
                 "message": reply.message,
                 "data": reply.data,
             }),
+        })
+    }
+
+    /// `data` (the business JSON as text) as a request: [`infinia::seal_request`]'s envelope,
+    /// the blocks encrypting these bytes as they are.
+    fn seal(&self, data: &str) -> Result<infinia::SealedRequest, infinia::InfiniaError> {
+        let request_data = infinia::encrypt_bytes(data.as_bytes(), &self.infinia_public)?;
+        let signature = infinia::sign(&self.key, self.alg, &request_data);
+        Ok(infinia::SealedRequest {
+            version: self.version.clone(),
+            app_id: self.app_id.clone(),
+            data_type: infinia::DATA_TYPE.to_owned(),
+            request_data,
+            signature,
         })
     }
 
@@ -95,17 +105,13 @@ pub struct PockytMerchant {
 }
 
 impl PockytMerchant {
-    /// Posts `body` (a JSON object; `merchantNo`, `storeNo` and `verifySign` are added) to
-    /// `operation` (`v3/payouts/balance` or `/v3/payouts/balance`).
-    pub async fn call(&self, operation: &str, body: &Value) -> Result<Answered, CallError> {
-        let signed = self.sign(body).map_err(CallError::Reply)?;
+    /// Posts `body` (a JSON object as text; `merchantNo`, `storeNo`, `timestamp` and
+    /// `verifySign` are added, [`Self::sign`]) to `operation` (`v3/payouts/balance` or
+    /// `/v3/payouts/balance`).
+    pub async fn call(&self, operation: &str, body: &str) -> Result<Answered, CallError> {
+        let signed = self.sign(body).map_err(CallError::Seal)?;
         let url = format!("{}{}", self.base_url, pockyt_path(operation));
-        let response = post(
-            &url,
-            "application/json",
-            serde_json::to_vec(&signed).unwrap_or_default(),
-        )
-        .await?;
+        let response = post(&url, "application/json", signed.into_bytes()).await?;
         plain_refusal(&response, "ret_code").ok_or_else(|| {
             let body = &response.body;
             let why = format!(
@@ -116,24 +122,44 @@ impl PockytMerchant {
         })
     }
 
-    /// `body` with the merchant's numbers and its `verifySign`.
-    pub fn sign(&self, body: &Value) -> Result<Value, String> {
-        let Value::Object(given) = body else {
-            return Err("a Pockyt body is a JSON object of parameters".into());
+    /// `body` (a JSON object as text) with the merchant's numbers and timestamp where it has
+    /// none, and its `verifySign` (any it had is replaced). Each value the partner wrote is
+    /// written back as its own characters: Pockyt signs a number as the text sent, so `1e2`
+    /// must arrive and be signed as `1e2`, never as a `Value` prints it (`100.0`).
+    pub fn sign(&self, body: &str) -> Result<String, String> {
+        let given = match serde_json::from_str::<Value>(body) {
+            Ok(Value::Object(given)) => given,
+            Ok(_) => return Err("a Pockyt body is a JSON object of parameters".into()),
+            Err(e) => return Err(format!("a Pockyt body is not JSON: {e}")),
         };
-        let mut object: Map<String, Value> = given.clone();
-        object
-            .entry("merchantNo")
-            .or_insert_with(|| Value::String(self.merchant_no.clone()));
-        object
-            .entry("storeNo")
-            .or_insert_with(|| Value::String(self.store_no.clone()));
-        object
-            .entry("timestamp")
-            .or_insert_with(|| Value::String(format::utc_z(system_now())));
-        let sign = pockyt::sign(&pockyt::params_of(&object), &self.token);
-        object.insert("verifySign".into(), Value::String(sign));
-        Ok(Value::Object(object))
+        // The same text read again for each value's characters; a later duplicate name wins,
+        // as in `given` (whose order, the partner's, is kept).
+        let raw: BTreeMap<String, Box<RawValue>> =
+            serde_json::from_str(body).map_err(|e| format!("a Pockyt body is not JSON: {e}"))?;
+        let mut members: Vec<(String, String)> = given
+            .keys()
+            .filter(|name| name.as_str() != "verifySign")
+            .filter_map(|name| Some((name.clone(), raw.get(name)?.get().to_owned())))
+            .collect();
+        let timestamp = format::utc_z(system_now());
+        for (name, value) in [
+            ("merchantNo", self.merchant_no.as_str()),
+            ("storeNo", self.store_no.as_str()),
+            ("timestamp", timestamp.as_str()),
+        ] {
+            if !given.contains_key(name) {
+                members.push((name.to_owned(), Value::from(value).to_string()));
+            }
+        }
+        let unsigned = object_text(&members);
+        let fields = match serde_json::from_str::<Value>(&unsigned) {
+            Ok(Value::Object(fields)) => fields,
+            _ => return Err("the body with the merchant's fields is no JSON object".into()),
+        };
+        let params = pockyt::params_of_json(&fields, unsigned.as_bytes());
+        let sign = pockyt::sign(&params, &self.token);
+        members.push(("verifySign".to_owned(), Value::from(sign).to_string()));
+        Ok(object_text(&members))
     }
 
     /// Verifies an IPN (form or JSON): Ok(its parameters, `verifySign` left out).
@@ -159,6 +185,15 @@ impl PockytMerchant {
         params.remove("verifySign");
         Ok(Value::Object(params))
     }
+}
+
+/// A JSON object of `members`: each name quoted, each value's text as given.
+fn object_text(members: &[(String, String)]) -> String {
+    let members: Vec<String> = members
+        .iter()
+        .map(|(name, value)| format!("{}:{value}", Value::from(name.as_str())))
+        .collect();
+    format!("{{{}}}", members.join(","))
 }
 
 /// The path of a Pockyt operation: `v3/payouts/balance` → `/v3/payouts/balance`.
@@ -260,9 +295,9 @@ mod tests {
     #[test]
     fn a_signed_pockyt_body_verifies_as_form_and_as_json_and_a_changed_one_does_not() {
         let m = pockyt();
-        let signed = m
-            .sign(&serde_json::json!({"amount": "1.00", "note": "a b&c"}))
-            .unwrap();
+        let signed: Value =
+            serde_json::from_str(&m.sign(r#"{"amount": "1.00", "note": "a b&c"}"#).unwrap())
+                .unwrap();
         let json = serde_json::to_vec(&signed).unwrap();
         let opened = m.open_ipn("application/json", &json).unwrap();
         assert_eq!(opened["merchantNo"], "202333");
@@ -285,7 +320,36 @@ mod tests {
             .open_ipn("application/x-www-form-urlencoded", tampered.as_bytes())
             .unwrap_err()
             .contains("verifySign"));
-        assert!(m.sign(&serde_json::json!([1])).is_err());
+        assert!(m.sign("[1]").is_err());
+        assert!(m.sign("{").is_err());
+    }
+
+    #[test]
+    fn a_signed_pockyt_body_keeps_each_value_as_written_and_verifies_as_the_server_reads_it() {
+        let m = pockyt();
+        let body = r#"{"amount": 1e2, "fee":100.10, "tiny":0.0000001, "zero":-0,
+                       "goods": [ {"n": 1.50} ], "note":"x", "verifySign":"old"}"#;
+        let signed = m.sign(body).unwrap();
+        for written in [
+            r#""amount":1e2"#,
+            r#""fee":100.10"#,
+            r#""tiny":0.0000001"#,
+            r#""zero":-0"#,
+            r#""goods":[ {"n": 1.50} ]"#,
+            r#""merchantNo":"202333""#,
+        ] {
+            assert!(signed.contains(written), "{written} in {signed}");
+        }
+        assert!(!signed.contains("old"), "{signed}");
+        // The partner's order, the added fields after it.
+        assert!(signed.starts_with(r#"{"amount":1e2,"fee""#), "{signed}");
+        let Value::Object(fields) = serde_json::from_str(&signed).unwrap() else {
+            panic!("{signed}")
+        };
+        let params = pockyt::params_of_json(&fields, signed.as_bytes());
+        assert_eq!(params["amount"].as_deref(), Some("1e2"));
+        let sign = fields["verifySign"].as_str().unwrap();
+        pockyt::verify(&params, "demo-token", sign, &[]).unwrap();
     }
 
     #[test]

@@ -328,3 +328,101 @@ fn listen_verifies_and_acknowledges_pockyt_ipns_as_form_and_json() {
         "{line}"
     );
 }
+
+/// `call --surface <surface> <operation> --data <body>`.
+async fn call_data(url: &str, surface: &str, operation: &str, body: &str) -> Output {
+    call(url, &["--surface", surface, operation, "--data", body]).await
+}
+
+/// `call --data` sends the body as written: a number arrives as its own characters, so an amount
+/// no other client may send (`1e2`, `1.0000000000000001`) is refused through `call` too, where it
+/// used to be parsed and printed again (`100.0`, `1.0`) and paid (docs/FIDELITY.md, "request
+/// amounts" and Pockyt's "non-string values"); `100.10` still pays 100.10.
+#[tokio::test]
+async fn call_sends_the_numbers_of_data_as_written_on_pockyt_and_platform() {
+    use crate::platform::{bind_body, trigger};
+    use crate::pockyt_support::{active_payee, balance, bank_account, IpnReceiver};
+    let app = spawn_app().await;
+    let url = app.url.clone();
+    let refused = [
+        (
+            "1e2",
+            "amount \"1e2\" is not a plain decimal number like 100.25",
+        ),
+        (
+            "1.0000000000000001",
+            "amount \"1.0000000000000001\" has 16 decimal places; USD has 2",
+        ),
+    ];
+
+    // Pockyt: verifySign over the characters sent; the amount read as them.
+    let ipn = IpnReceiver::start(0).await;
+    let no = active_payee(&app, "cli-number@example.com").await;
+    let token = bank_account(&app, &no, &ipn.url()).await;
+    let pay = |amount: &str, invoice: &str| {
+        format!(
+            r#"{{"customerNo":"{no}","accountToken":"{token}","amount":{amount},"currency":"USD","invoiceId":"{invoice}"}}"#
+        )
+    };
+    for (i, (amount, msg)) in refused.iter().enumerate() {
+        let out = call_data(
+            &url,
+            "pockyt",
+            "v3/payouts/pay",
+            &pay(amount, &format!("CLI{i}")),
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(5), "{amount}: {out:?}");
+        assert_eq!(
+            printed(&out),
+            json!({"ret_code": "000023", "ret_msg": format!("amount: {msg}")}),
+            "{amount}"
+        );
+    }
+    assert_eq!(balance(&app).await, "10000.00");
+    let out = call_data(&url, "pockyt", "v3/payouts/pay", &pay("100.10", "CLI-OK")).await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(printed(&out)["result"]["amount"], "100.10");
+
+    // Platform: the Whalet envelope encrypts the characters written.
+    let (status, body) = trigger(
+        &app,
+        "platform.bulk_payment.received",
+        json!({"amount": "1000.00", "currency": "USD"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let bind = bind_body("B-CLI", "PS-CLI").to_string();
+    let out = call_data(&url, "platform", "shopAccountBind", &bind).await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    trigger(
+        &app,
+        "platform.binding.approved",
+        json!({"bindId": "B-CLI"}),
+    )
+    .await;
+    let apply = |amount: &str, id: &str| {
+        format!(r#"{{"paymentId":"{id}","shopId":"PS-CLI","amount":{amount},"currency":"USD"}}"#)
+    };
+    for (i, (amount, detail)) in refused.iter().enumerate() {
+        let out = call_data(
+            &url,
+            "platform",
+            "paymentApply",
+            &apply(amount, &format!("PC{i}")),
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(5), "{amount}: {out:?}");
+        let head = &printed(&out)["head"];
+        assert_eq!(head["code"], "PARAMETER_ERROR", "{amount}: {head}");
+        assert_eq!(head["detail"], *detail, "{amount}");
+    }
+    let out = call_data(&url, "platform", "paymentApply", &apply("100.10", "PC-OK")).await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = call_data(&url, "platform", "balanceQuery", r#"{"currency":"USD"}"#).await;
+    assert_eq!(
+        printed(&out)["body"]["balances"][0]["availableAmount"],
+        "899.90"
+    );
+    app.shutdown().await;
+}
