@@ -9,7 +9,9 @@ use crate::core::Core;
 use crate::http::{SimRequest, SimResponse};
 use crate::persist;
 
-pub fn export(core: &Core, req: &SimRequest) -> SimResponse {
+/// Exports off the async workers: a large state takes a while to write, and the other
+/// requests (`GET /__sim/health` among them) go on meanwhile.
+pub async fn export(core: &Core, req: &SimRequest) -> SimResponse {
     let tenant = match tenant_param(req, None) {
         Ok(t) => t,
         Err(r) => return r,
@@ -19,13 +21,16 @@ pub fn export(core: &Core, req: &SimRequest) -> SimResponse {
             return error(404, format!("no tenant {t}"));
         }
     }
-    match persist::export(core, tenant.as_ref()) {
-        Ok(bytes) => SimResponse::json(200, bytes),
-        Err(e) => error(500, e),
+    let core = core.clone();
+    match tokio::task::spawn_blocking(move || persist::export(&core, tenant.as_ref())).await {
+        Ok(Ok(bytes)) => SimResponse::json(200, bytes),
+        Ok(Err(e)) => error(500, e),
+        Err(e) => error(500, format!("the export failed: {e}")),
     }
 }
 
-pub fn import(core: &Core, req: &SimRequest) -> SimResponse {
+/// Reads and imports off the async workers, as [`export`] writes.
+pub async fn import(core: &Core, req: &SimRequest) -> SimResponse {
     let tenant = match tenant_param(req, None) {
         Ok(t) => t,
         Err(r) => return r,
@@ -34,11 +39,14 @@ pub fn import(core: &Core, req: &SimRequest) -> SimResponse {
         || "(request body)".to_owned(),
         |f| crate::text::bound(&f, 256).into_owned(),
     );
-    let snapshot = match persist::parse(&req.body, &source) {
-        Ok(s) => s,
-        Err(e) => return error(400, e),
-    };
-    match persist::import(core, snapshot, tenant.as_ref()) {
+    let (core, body, named) = (core.clone(), req.body.clone(), source.clone());
+    let imported = tokio::task::spawn_blocking(move || {
+        let snapshot = persist::parse(&body, &named).map_err(|e| (true, e))?;
+        persist::import(&core, snapshot, tenant.as_ref()).map_err(|e| (false, e))
+    })
+    .await
+    .unwrap_or_else(|e| Err((false, format!("the import failed: {e}"))));
+    match imported {
         Ok(restored) => {
             tracing::info!(
                 scope = %restored.scope,
@@ -49,6 +57,8 @@ pub fn import(core: &Core, req: &SimRequest) -> SimResponse {
             );
             ok(json!({ "imported": restored }))
         }
-        Err(e) => error(400, format!("snapshot {source}: {e}")),
+        // A document that does not parse says so in its own words; a refused import names it.
+        Err((true, e)) => error(400, e),
+        Err((false, e)) => error(400, format!("snapshot {source}: {e}")),
     }
 }
