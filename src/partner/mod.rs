@@ -12,7 +12,6 @@ use serde_json::Value;
 
 use crate::clock::{system_now, Millis};
 use crate::http::client::{ClientResponse, HttpClient};
-use crate::wire::crypto::{self, SignatureHash};
 use crate::wire::keys::{PrivateKey, PublicKey};
 use crate::wire::whalet::{self as envelope, Echo, OpenedReply, VERSION};
 use crate::wire::HexCase;
@@ -136,37 +135,20 @@ impl WhaletClient {
         request_no: &str,
         text: &str,
     ) -> Result<Vec<u8>, String> {
-        use base64::Engine;
-        let session_key = crypto::random_key(16);
-        let encrypt =
-            crypto::aes_ecb_encrypt(&session_key, text.as_bytes()).map_err(|e| e.to_string())?;
-        let wrapped = base64::engine::general_purpose::STANDARD.encode(&session_key);
-        let key_enc = crypto::rsa_encrypt(&self.platform_public, wrapped.as_bytes())
-            .map_err(|e| e.to_string())?;
-        let encrypt = self.hex_case.encode(&encrypt);
         let echo = Echo {
             partner_id: self.partner_id.clone(),
             api_code: api_code.to_owned(),
             request_no: request_no.to_owned(),
             version: VERSION.to_owned(),
         };
-        let sign = crypto::sign(
+        envelope::seal_request_text(
+            &echo,
+            text.as_bytes(),
             &self.key,
-            SignatureHash::Sha1,
-            envelope::request_sign_string(&echo, &encrypt).as_bytes(),
-        );
-        let sealed = serde_json::json!({
-            "head": {
-                "partnerId": echo.partner_id,
-                "apiCode": echo.api_code,
-                "requestNo": echo.request_no,
-                "version": echo.version,
-                "sign": self.hex_case.encode(&sign),
-                "keyEnc": self.hex_case.encode(&key_enc),
-            },
-            "body": {"encrypt": encrypt},
-        });
-        Ok(sealed.to_string().into_bytes())
+            &self.platform_public,
+            self.hex_case,
+        )
+        .map_err(|e| e.detail)
     }
 
     /// Sends one request with a fresh requestNo and opens the reply.

@@ -58,15 +58,13 @@ impl InfiniaMerchant {
     /// `data` (the business JSON as text) as a request: [`infinia::seal_request`]'s envelope,
     /// the blocks encrypting these bytes as they are.
     fn seal(&self, data: &str) -> Result<infinia::SealedRequest, infinia::InfiniaError> {
-        let request_data = infinia::encrypt_bytes(data.as_bytes(), &self.infinia_public)?;
-        let signature = infinia::sign(&self.key, self.alg, &request_data);
-        Ok(infinia::SealedRequest {
-            version: self.version.clone(),
-            app_id: self.app_id.clone(),
-            data_type: infinia::DATA_TYPE.to_owned(),
-            request_data,
-            signature,
-        })
+        infinia::seal_request_bytes(
+            (&self.version, &self.app_id),
+            data.as_bytes(),
+            &self.key,
+            &self.infinia_public,
+            self.alg,
+        )
     }
 
     /// Verifies and decrypts a seller-status webhook: Ok(the business data).

@@ -174,7 +174,20 @@ pub fn seal_request(
     receiver: &PublicKey,
     alg: SignatureHash,
 ) -> Result<SealedRequest, InfiniaError> {
-    let request_data = encrypt_data(data, receiver)?;
+    let text = serde_json::to_vec(data).map_err(|e| InfiniaError::internal(e.to_string()))?;
+    seal_request_bytes((version, app_id), &text, sender, receiver, alg)
+}
+
+/// [`seal_request`] of business data given as its JSON text, encrypted byte for byte as
+/// written (the CLI's `--data`).
+pub fn seal_request_bytes(
+    (version, app_id): (&str, &str),
+    text: &[u8],
+    sender: &PrivateKey,
+    receiver: &PublicKey,
+    alg: SignatureHash,
+) -> Result<SealedRequest, InfiniaError> {
+    let request_data = encrypt_bytes(text, receiver)?;
     let signature = sign(sender, alg, &request_data);
     Ok(SealedRequest {
         version: version.to_owned(),

@@ -420,7 +420,31 @@ pub fn seal_request_as(
     case: HexCase,
     form: KeyEncForm,
 ) -> Result<Vec<u8>, WhaletError> {
-    let (encrypt, key_enc) = encrypt_body(body, receiver, case, 16, form)?;
+    let text = serde_json::to_vec(body)
+        .map_err(|e| WhaletError::new(Code::InternalError, e.to_string()))?;
+    seal_text_as(echo, &text, (sender, receiver), case, form)
+}
+
+/// [`seal_request`] of a body given as its JSON text, encrypted byte for byte as written (the
+/// CLI's `--data`: `1e2` stays `1e2`).
+pub fn seal_request_text(
+    echo: &Echo,
+    text: &[u8],
+    sender: &PrivateKey,
+    receiver: &PublicKey,
+    case: HexCase,
+) -> Result<Vec<u8>, WhaletError> {
+    seal_text_as(echo, text, (sender, receiver), case, KeyEncForm::Base64)
+}
+
+fn seal_text_as(
+    echo: &Echo,
+    text: &[u8],
+    (sender, receiver): (&PrivateKey, &PublicKey),
+    case: HexCase,
+    form: KeyEncForm,
+) -> Result<Vec<u8>, WhaletError> {
+    let (encrypt, key_enc) = encrypt_text(text, receiver, case, 16, form)?;
     let sign = case.encode(&crypto::sign(
         sender,
         SignatureHash::Sha1,
@@ -687,8 +711,20 @@ fn encrypt_body(
 ) -> Result<(String, String), WhaletError> {
     let plaintext = serde_json::to_vec(body)
         .map_err(|e| WhaletError::new(Code::InternalError, e.to_string()))?;
+    encrypt_text(&plaintext, receiver, case, key_len, form)
+}
+
+/// Encrypts `plaintext` under a fresh session key and wraps the key for `receiver`: the
+/// `(encrypt, keyEnc)` hex pair.
+fn encrypt_text(
+    plaintext: &[u8],
+    receiver: &PublicKey,
+    case: HexCase,
+    key_len: usize,
+    form: KeyEncForm,
+) -> Result<(String, String), WhaletError> {
     let session_key = crypto::random_key(key_len);
-    let encrypt = crypto::aes_ecb_encrypt(&session_key, &plaintext)
+    let encrypt = crypto::aes_ecb_encrypt(&session_key, plaintext)
         .map_err(|e| WhaletError::new(Code::InternalError, e.to_string()))?;
     let wrapped = match form {
         KeyEncForm::Base64 => base64_encode(&session_key),

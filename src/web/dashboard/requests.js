@@ -1,5 +1,6 @@
 // The request journal: newest first, filters, each request decrypted with its reply and, for
-// failures, the diagnostic and what to fix. Data: GET /__sim/requests, DELETE /__sim/requests.
+// failures, the diagnostic and what to fix. Data: GET /__sim/requests, GET /__sim/requests/{id},
+// DELETE /__sim/requests.
 "use strict";
 
 (() => {
@@ -24,10 +25,20 @@
     DROPPED: "A scenario rule closed the connection without an answer. Your client should treat this as a timeout and query before retrying.",
   };
 
+  /** Rows shown at first, and added by each "Show older". */
+  const PAGE = 200;
+  /** How often "Failures only" reads the whole journal again, between the reads of what is new
+   *  (so that failures the journal has since dropped or cleared leave the view). */
+  const RESCAN_MS = 30000;
+
   const filters = { surface: "", tenant: "", operation: "", result: "" };
   const open = new Set();
   let list = null;
   let summary = null;
+  let linked = null;
+  let linkedId = null;
+  let shown = PAGE;
+  let scan = null;
   let lastSig = null;
   let lastProbe = null;
   let seenList = null;
@@ -37,8 +48,12 @@
     return !SUCCESS.has(e.code) || e.httpStatus >= 400;
   }
 
-  function path() {
-    const q = new URLSearchParams({ limit: "200" });
+  /** The journal query for the filters the control plane applies itself; `limit` is optional.
+   *  "Failures only" is no code of its own (every code but the successful ones): it is applied
+   *  here, on what the query returns. */
+  function path(limit) {
+    const q = new URLSearchParams();
+    if (limit !== undefined) q.set("limit", String(limit));
     if (filters.surface) q.set("surface", filters.surface);
     if (filters.tenant) q.set(filters.tenant.includes(":") ? "tenant" : "partnerId", filters.tenant);
     if (filters.operation) q.set("operation", filters.operation);
@@ -49,6 +64,7 @@
   function filterBar() {
     const onInput = Dash.filterBar(filters, () => {
       lastSig = null;
+      shown = PAGE;
       poll();
     });
     const surface = h("select", { name: "surface", onchange: onInput("surface") },
@@ -72,6 +88,7 @@
         const r = await api("DELETE", "/__sim/requests");
         Dash.toast(r.ok ? "Journal cleared" : (r.data && r.data.error) || "Could not clear", r.ok ? "ok" : "bad");
         lastSig = null;
+        scan = null;
         poll();
       },
     }, "Clear journal");
@@ -199,39 +216,116 @@
       h("p", { class: "muted" }, "Requests from your own integration appear here too, decrypted, as soon as they arrive."));
   }
 
-  /** Cheap check first: the newest journal id; the full list only when it changed. */
+  /** Cheap check first: the newest journal id; the list only when it (or a filter) changed. */
   async function poll() {
     const probe = await api("GET", "/__sim/requests?limit=1");
-    const newest = probe.ok ? String(((probe.data && probe.data.requests) || [])[0]?.id ?? "none") : "error";
+    const newest = probe.ok ? ((probe.data && probe.data.requests) || [])[0]?.id ?? "none" : "error";
     const key = newest + "|" + JSON.stringify(filters);
     if (key === lastProbe) return;
     lastProbe = key;
-    await load();
+    await load(newest);
   }
 
-  async function load() {
-    const r = await api("GET", path());
-    if (!r.ok) {
-      lastProbe = null;
-      Dash.clear(summary).appendChild(Dash.notice((r.data && r.data.error) || `HTTP ${r.status}`, "bad"));
-      return;
-    }
-    let entries = r.data.requests || [];
+  /** Operations seen, offered by the operation filter. */
+  function remember(entries) {
     const before = seen.size;
     for (const e of entries) if (e.operation) seen.add(e.operation);
     if (seen.size !== before && seenList) {
       Dash.clear(seenList);
       for (const op of Array.from(seen).sort()) seenList.appendChild(h("option", { value: op }));
     }
-    if (filters.result === "failures") entries = entries.filter(failed);
-    const sig = entries.map((e) => e.id).join(",");
+  }
+
+  /** Reads the journal; null (with the error shown) when it cannot be read. */
+  async function fetchEntries(query) {
+    const r = await api("GET", query);
+    if (!r.ok) {
+      lastProbe = null;
+      Dash.clear(summary).appendChild(Dash.notice((r.data && r.data.error) || `HTTP ${r.status}`, "bad"));
+      return null;
+    }
+    const entries = (r.data && r.data.requests) || [];
+    remember(entries);
+    return entries;
+  }
+
+  /** The newest `shown` requests matching the filters, and whether the journal holds older ones. */
+  async function newestPage() {
+    const entries = await fetchEntries(path(shown + 1));
+    if (!entries) return null;
+    return { entries: entries.slice(0, shown), more: entries.length > shown, total: null };
+  }
+
+  /**
+   * Every failure in the journal that matches the other filters, newest first. The control plane
+   * filters by an exact code only, so the journal (bounded by `[journal] capacity` and
+   * `max_bytes`) is read whole once, then only what is newer than that read: a read of what is
+   * new is trusted when it reaches back to the last one (it returned fewer than it asked for, or
+   * its oldest entry is one already seen); otherwise, and every RESCAN_MS, the whole is read again.
+   */
+  async function failurePage(newest) {
+    const key = JSON.stringify(filters);
+    const incremental = scan && scan.key === key && typeof newest === "number" &&
+      newest >= scan.upTo && Date.now() - scan.at < RESCAN_MS;
+    if (!incremental || newest > scan.upTo) {
+      const limit = incremental ? 2 * (newest - scan.upTo) + 50 : undefined;
+      const entries = await fetchEntries(path(limit));
+      if (!entries) return null;
+      const reaches = !incremental || entries.length < limit ||
+        (entries.length && entries[entries.length - 1].id <= scan.upTo);
+      if (!reaches) {
+        scan = null;
+        return failurePage(newest);
+      }
+      const upTo = Math.max(typeof newest === "number" ? newest : 0, ...entries.map((e) => e.id));
+      if (incremental) {
+        scan.failures = entries.filter((e) => e.id > scan.upTo && failed(e)).concat(scan.failures);
+        scan.upTo = upTo;
+      } else {
+        scan = { key, upTo, at: Date.now(), failures: entries.filter(failed) };
+      }
+    }
+    const all = scan.failures;
+    return { entries: all.slice(0, shown), more: all.length > shown, total: all.length };
+  }
+
+  /** "Show older": PAGE more rows. */
+  function showOlder() {
+    return h("button", {
+      type: "button", class: "btn btn-small", id: "show-older", onclick: () => {
+        shown += PAGE;
+        lastSig = null;
+        load(scan ? scan.upTo : undefined);
+      },
+    }, `Show ${PAGE} older`);
+  }
+
+  function summarize(page) {
+    const { entries, more, total } = page;
+    const failures = entries.filter(failed).length;
+    const count = total ?? entries.length;
+    const scope = total !== null
+      ? (more ? `every failure in the journal; showing the newest ${entries.length}` : "every failure in the journal")
+      : (more ? `the newest ${entries.length}; the journal holds older requests` : null);
+    Dash.fill(Dash.clear(summary),
+      h("span", {}, h("strong", {}, String(count)), count === 1 ? " request" : " requests"),
+      failures ? h("span", { class: "sum-bad" }, h("strong", {}, String(total ?? failures)), " failed") : null,
+      scope ? h("span", { class: "muted" }, scope) : null,
+      more ? showOlder() : null);
+  }
+
+  async function load(newest) {
+    const page = filters.result === "failures" ? await failurePage(newest) : await newestPage();
+    if (!page) return;
+    const { entries, more } = page;
+    const sig = entries.map((e) => e.id).join(",") + "|" + more + "|" + page.total;
     if (sig === lastSig) return;
     lastSig = sig;
-    const failures = entries.filter(failed).length;
-    Dash.fill(Dash.clear(summary), 
-      h("span", {}, h("strong", {}, String(entries.length)), entries.length === 1 ? " request" : " requests"),
-      failures ? h("span", { class: "sum-bad" }, h("strong", {}, String(failures)), " failed") : null,
-      entries.length >= 200 ? h("span", { class: "muted" }, "showing the newest 200") : null);
+    summarize(page);
+    if (linkedId !== null && entries.some((e) => String(e.id) === linkedId)) {
+      Dash.clear(linked);
+      linkedId = null;
+    }
     const anyFilter = Object.values(filters).some(Boolean);
     if (!entries.length) {
       list.hidden = true;
@@ -245,16 +339,34 @@
     Dash.patch(list, entries, (e) => e.id, (e) => String(e.id), render);
   }
 
+  /**
+   * A deep link to a request the list does not show (older than its page, or outside the
+   * filters): read by its id and shown above the list. Only a 404 means it is not in the journal.
+   */
+  async function showLinked(item) {
+    const r = await api("GET", `/__sim/requests/${encodeURIComponent(item)}`);
+    if (r.ok && r.data) {
+      const row = render(r.data);
+      row.dataset.key = String(r.data.id);
+      linkedId = String(r.data.id);
+      Dash.fill(Dash.clear(linked), h("h2", { class: "linked-title" }, "Linked request"), row);
+      Dash.reveal(linked, linkedId);
+    } else if (r.status === 404) {
+      Dash.toast(`Request ${item} is not in the journal (it may have been cleared)`, "warn");
+    } else {
+      Dash.toast(`Request ${item} could not be read: ${(r.data && r.data.error) || `HTTP ${r.status}`}`, "bad");
+    }
+  }
+
   Dash.view("requests", {
     async mount(root, item) {
       if (item) open.add(item);
       summary = h("div", { class: "summary", "aria-live": "polite" });
+      linked = h("div", { class: "linked", id: "linked" });
       list = h("div", { class: "rows", id: "journal", "aria-label": "Requests, newest first" });
-      Dash.fill(root, filterBar(), summary, list, h("div", { class: "empty-slot" }));
+      Dash.fill(root, filterBar(), summary, linked, list, h("div", { class: "empty-slot" }));
       await poll();
-      if (item && !Dash.reveal(list, item)) {
-        Dash.toast(`Request ${item} is not in the journal (it may have been cleared)`, "warn");
-      }
+      if (item && !Dash.reveal(list, item)) await showLinked(item);
     },
     poll,
   });

@@ -32,6 +32,20 @@
     return String(v);
   }
 
+  /** True when `entity[key]` is a time: the control plane writes an ISO-8601 UTC copy
+   *  (`createdAtUtc`) beside every epoch-ms time field (`createdAt`). */
+  function isTime(entity, key) {
+    return typeof entity[key] === "number" && typeof entity[key + "Utc"] === "string";
+  }
+
+  /** One field of an entity as a cell: a time as every virtual time on the dashboard (UTC+8,
+   *  the Whalet format; the UTC text as its tooltip), anything else by `cellText`. */
+  function fieldCell(entity, key) {
+    if (!isTime(entity, key)) return cellText(entity[key]);
+    const utc = entity[key + "Utc"];
+    return h("time", { datetime: utc, title: `${utc} (UTC)` }, chinaTime(entity[key]));
+  }
+
   /** Balances per account and currency, recomputed from the postings (the ledger's truth). */
   function balances(ledger) {
     const sums = new Map();
@@ -102,7 +116,7 @@
     const keys = [];
     for (const [, v] of objects.slice(0, 20)) {
       for (const [k, x] of Object.entries(v)) {
-        // `createdAtUtc` repeats `createdAt` (shown as a time already): not a column of its own.
+        // `createdAtUtc` repeats `createdAt` (shown as a time by `fieldCell`): not a column of its own.
         if (!keys.includes(k) && !k.endsWith("AtUtc") && (x === null || typeof x !== "object" || isMoney(x))) keys.push(k);
       }
     }
@@ -112,8 +126,9 @@
     const idKey = keys.find(repeatsKey);
     const headers = new Set();
     const cols = keys.filter((k) => !repeatsKey(k) && !headers.has(header(k)) && headers.add(header(k))).slice(0, 6);
-    return table(`${surfaceTitle}: ${c.name}`, [idKey ? header(idKey) : "Key", ...cols.map(header)],
-      objects.map(([k, v]) => [k, ...cols.map((c2) => cellText(v[c2]))]));
+    const title = (k) => objects.some(([, v]) => isTime(v, k)) ? `${header(k)} (UTC+8)` : header(k);
+    return table(`${surfaceTitle}: ${c.name}`, [idKey ? header(idKey) : "Key", ...cols.map(title)],
+      objects.map(([k, v]) => [k, ...cols.map((c2) => fieldCell(v, c2))]));
   }
 
   function tenantCard(id, snap, verdict) {
