@@ -784,3 +784,100 @@ async fn the_tenants_view_counts_entities_of_nested_maps() {
     browser.close().await;
     app.shutdown().await;
 }
+
+/// "Failures only" once filtered the newest 200 requests in the browser: a failure older than
+/// them matched nothing, and its own permalink said it was "not in the journal" though
+/// `GET /__sim/requests/{id}` had it. The filter reads the whole journal, a deep link outside
+/// the page is read by its id, and only a real 404 says "not in the journal".
+#[tokio::test]
+async fn failures_only_and_deep_links_reach_past_the_newest_page() {
+    let app = spawn_app().await;
+    let bad = json!({"notifyFlag": "Q"});
+    assert_eq!(connectivity(&app, bad).await, "PARAMETER_ERROR");
+    let failure = app.get_json("/__sim/requests?limit=1").await["requests"][0]["id"]
+        .as_u64()
+        .unwrap();
+    for _ in 0..210 {
+        crate::pockyt_support::ok(&app, "/v3/payouts/balance", json!({"currency": "USD"})).await;
+    }
+    let Some(browser) = browser::start(1280, 900).await else {
+        return;
+    };
+    let c = &browser.client;
+    open(&browser, &app, "/").await;
+    wait_text(c, "#journal .row", "000100").await;
+
+    // Failures only, chosen on the page: the failure older than the newest 200 is found.
+    c.find(Locator::Css("select[name=result]"))
+        .await
+        .unwrap()
+        .select_by_value("failures")
+        .await
+        .unwrap();
+    wait_text(c, "#journal .row", "PARAMETER_ERROR").await;
+    wait_text(c, ".summary", "every failure in the journal").await;
+    wait_text(c, ".summary", "1 request").await;
+    let rows = c.find_all(Locator::Css("#journal .row")).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    // A new failure arrives by live update (the read of what is new).
+    let bad = json!({"notifyFlag": "maybe"});
+    assert_eq!(connectivity(&app, bad).await, "PARAMETER_ERROR");
+    wait_text(c, ".summary", "2 requests").await;
+    assert_no_script_errors(c, "failures only").await;
+
+    // Its permalink opens it, read by id.
+    open(&browser, &app, &format!("/__sim/ui/requests/{failure}")).await;
+    let linked = wait_text(c, "#linked .row-body", "What to fix").await;
+    assert!(linked.text().await.unwrap().contains("notifyFlag"));
+    let toast = c.find(Locator::Css("#toast")).await.unwrap();
+    assert!(!toast.text().await.unwrap().contains("not in the journal"));
+    // An id the journal does not hold is "not in the journal".
+    open(&browser, &app, "/__sim/ui/requests/99999").await;
+    wait_text(c, "#toast", "Request 99999 is not in the journal").await;
+
+    // "Show older" pages back through the rest.
+    open(&browser, &app, "/").await;
+    wait_text(c, ".summary", "the journal holds older requests").await;
+    c.find(Locator::Css("#show-older"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(c, ".summary", "212 requests").await;
+    let rows = c.find_all(Locator::Css("#journal .row")).await.unwrap();
+    assert_eq!(rows.len(), 212);
+    assert_no_script_errors(c, "requests").await;
+    browser.close().await;
+    app.shutdown().await;
+}
+
+/// The tenants view once printed every time field as raw epoch milliseconds ("Received at
+/// 1735689600000"); it shows them as every virtual time on the dashboard, in UTC+8.
+#[tokio::test]
+async fn the_tenants_view_shows_times_in_utc_plus_8() {
+    let app = spawn_app().await;
+    app.trigger_ok(
+        "platform.bulk_payment.received",
+        json!({"amount": "1000.00", "currency": "USD"}),
+    )
+    .await;
+    let Some(browser) = browser::start(1280, 900).await else {
+        return;
+    };
+    let c = &browser.client;
+    open(&browser, &app, "/__sim/ui/tenants").await;
+    wait_text(c, "section.card th", "Received at (UTC+8)").await;
+    wait_text(c, "section.card td time", "2025-01-01 08:00:00").await;
+    let raw = c
+        .execute(
+            "return Array.from(document.querySelectorAll('.card td')).map(td => td.textContent).filter(t => /^\\d{13}$/.test(t));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(raw, json!([]), "epoch milliseconds shown as they are");
+    assert_no_script_errors(c, "tenants").await;
+    browser.close().await;
+    app.shutdown().await;
+}
