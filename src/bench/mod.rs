@@ -105,8 +105,8 @@ pub struct BenchArgs {
     #[arg(long, default_value = crate::api::infinia::apps::DEMO_APP_ID)]
     app_id: String,
     /// Infinia signature hash of the app: sha256 or sha1.
-    #[arg(long, default_value = "sha256")]
-    infinia_alg: String,
+    #[arg(long, default_value = "sha256", value_parser = crate::partner::surfaces::signature_hash_arg)]
+    infinia_alg: SignatureHash,
     /// The partner's (Infinia: the merchant's) private key: a file path, @path, or the key
     /// itself (PEM or bare Base64 DER) (default: the demo one).
     #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
@@ -647,7 +647,7 @@ fn plan(args: &BenchArgs) -> anyhow::Result<Plan> {
         }
         Surface::Infinia => {
             let (key, infinia) = keys(args, demo::INFINIA_MERCHANT_PRIVATE, demo::INFINIA_PUBLIC)?;
-            let alg = infinia_alg(&args.infinia_alg)?;
+            let alg = args.infinia_alg;
             let body = match &args.data {
                 Some(text) => json_arg(text)?,
                 None => serde_json::json!({"currency": "USD"}),
@@ -728,10 +728,6 @@ fn keys(
 
 fn json_arg(text: &str) -> anyhow::Result<serde_json::Value> {
     serde_json::from_str(text).map_err(|e| anyhow::anyhow!("--data is not JSON: {e}"))
-}
-
-fn infinia_alg(text: &str) -> anyhow::Result<SignatureHash> {
-    crate::partner::surfaces::signature_hash(text).map_err(anyhow::Error::msg)
 }
 
 /// Envelope schemes: seals a fresh pool of distinct requests for one run (outside the timed

@@ -8,9 +8,10 @@ use std::process::ExitCode;
 
 use super::exit;
 use crate::partner::surfaces::{
-    infinia_path, pockyt_path, signature_hash, InfiniaMerchant, PockytMerchant,
+    infinia_path, pockyt_path, signature_hash_arg, InfiniaMerchant, PockytMerchant,
 };
 use crate::partner::{is_success, Answered, CallError, WhaletClient};
+use crate::wire::crypto::SignatureHash;
 use crate::wire::keys::{demo, PrivateKey, PublicKey};
 
 /// The API a command speaks to.
@@ -63,8 +64,8 @@ pub struct CallArgs {
     #[arg(long, default_value = crate::api::infinia::apps::DEMO_APP_ID)]
     app_id: String,
     /// Infinia signature hash of the app: sha256 or sha1.
-    #[arg(long, default_value = "sha256")]
-    infinia_alg: String,
+    #[arg(long, default_value = "sha256", value_parser = signature_hash_arg)]
+    infinia_alg: SignatureHash,
     /// Pockyt merchantNo.
     #[arg(long, default_value = crate::config::pockyt::DEMO_MERCHANT_NO)]
     merchant_no: String,
@@ -82,6 +83,10 @@ pub struct CallArgs {
     /// With --example: print it as JSON (the entry of `GET /__sim/operations`).
     #[arg(long, requires = "example")]
     json: bool,
+    /// With --example: the simulator's admin token, if it was started with one (sent only to
+    /// its control plane, `GET /__sim/operations`; never with the request itself).
+    #[arg(long, env = "WHALET_SIM_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
     /// Pockyt API token (signs `verifySign`).
     #[arg(long, env = "WHALET_SIM_POCKYT_TOKEN", default_value = crate::config::pockyt::DEMO_TOKEN)]
     token: String,
@@ -133,7 +138,7 @@ fn error_exit(e: &CallError) -> u8 {
     match e {
         CallError::Transport(_) | CallError::Http { .. } => exit::TRANSPORT,
         CallError::Reply(_) => exit::WIRE,
-        CallError::Seal(_) => exit::ERROR,
+        CallError::Seal(_) | CallError::TooLong(_) => exit::ERROR,
     }
 }
 
@@ -171,7 +176,7 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
                 version: "1.0".into(),
                 key,
                 infinia_public,
-                alg: signature_hash(&args.infinia_alg).map_err(anyhow::Error::msg)?,
+                alg: args.infinia_alg,
             };
             (url, merchant.call(&args.api_code, body).await)
         }
@@ -231,9 +236,11 @@ fn finish(answered: &Answered, target: &str, get: Option<&str>) -> anyhow::Resul
 }
 
 /// `--example`: the operation as the simulator at `--url` describes it (`GET
-/// /__sim/operations`, so its configured names and contract overlay apply); when no simulator
-/// answers there, as a simulator built here with the default configuration describes it
-/// (`crate::api::describe`). Nothing is sent.
+/// /__sim/operations`, sent with `--admin-token`, so its configured names and contract overlay
+/// apply); when no simulator answers there, as a simulator built here with the default
+/// configuration describes it (`crate::api::describe`). Nothing is sent. A simulator that
+/// answers but will not describe its operations (no or a wrong admin token, a Host it does not
+/// answer to) ends the command (exit 1): the default description could name what it refuses.
 async fn example(args: &CallArgs) -> anyhow::Result<ExitCode> {
     let surface = match args.surface {
         Surface::Whalet => "whalet",
@@ -241,66 +248,29 @@ async fn example(args: &CallArgs) -> anyhow::Result<ExitCode> {
         Surface::Infinia => "infinia",
         Surface::Pockyt => "pockyt",
     };
-    let wanted = args.api_code.trim_matches('/');
-    let named = |op: &serde_json::Value| {
-        op["surface"] == surface && op["name"].as_str().map(|n| n.trim_matches('/')) == Some(wanted)
-    };
     // The partner this call acts as: the listing is in the names of its contract overlay.
     let tenant = match args.surface {
         Surface::Whalet | Surface::Platform => format!("whalet:{}", args.partner_id),
         Surface::Infinia => format!("infinia:{}", args.app_id),
         Surface::Pockyt => format!("pockyt:{}", args.merchant_no),
     };
-    let op = match remote_operations(&args.url, surface, Some(&tenant)).await {
-        Some(listed) => listed.into_iter().find(named),
-        None => {
+    let token = args.admin_token.as_deref().filter(|t| !t.is_empty());
+    let op = match remote_operations(&args.url, token, surface, &tenant).await {
+        Listing::Listed(listed) => listed_operation(args, surface, &listed),
+        Listing::Refused(why) => {
+            eprintln!("error: {why}");
+            return Ok(exit::code(exit::ERROR));
+        }
+        Listing::NoSimulator(why) => {
             eprintln!(
-                "note: no simulator answered at {}; the example is the default configuration's",
+                "note: no simulator answered at {} ({why}); the example is the default \
+                 configuration's",
                 args.url
             );
-            let app = crate::app::App::new(
-                crate::config::Config::default(),
-                crate::app::Options::default(),
-            )?;
-            let all = crate::api::catalog::operations(app.core());
-            let listed = serde_json::to_value(&all)?;
-            let found = listed.as_array().into_iter().flatten().find(|op| named(op));
-            let Some(op) = found.cloned() else {
-                // Pockyt names are paths: compared with their leading slash, as the server does.
-                let given = match args.surface {
-                    Surface::Pockyt => format!("/{wanted}"),
-                    _ => args.api_code.clone(),
-                };
-                eprintln!(
-                    "error: {} is not a {} operation: {}",
-                    args.api_code,
-                    crate::api::catalog::surface_title(surface),
-                    crate::api::catalog::unknown(app.core(), surface, &given)
-                );
-                return Ok(exit::code(exit::USAGE));
-            };
-            Some(op)
+            default_operation(args, surface)?
         }
     };
     let Some(op) = op else {
-        // Only a listing from the simulator at --url gets here: name its nearest operation.
-        let listed = remote_operations(&args.url, surface, Some(&tenant))
-            .await
-            .unwrap_or_default();
-        let names: Vec<&str> = listed.iter().filter_map(|op| op["name"].as_str()).collect();
-        let given = match args.surface {
-            Surface::Pockyt => format!("/{wanted}"),
-            _ => args.api_code.clone(),
-        };
-        let hint = crate::text::nearest(&given, &names)
-            .map(|near| format!("did you mean `{near}`? "))
-            .unwrap_or_default();
-        eprintln!(
-            "error: {} is not a {} operation of the simulator at {}: {hint}GET /__sim/operations lists them",
-            args.api_code,
-            crate::api::catalog::surface_title(surface),
-            args.url
-        );
         return Ok(exit::code(exit::USAGE));
     };
     if args.json {
@@ -311,40 +281,173 @@ async fn example(args: &CallArgs) -> anyhow::Result<ExitCode> {
     Ok(exit::code(exit::SUCCESS))
 }
 
-/// The operations of `surface` that the simulator at `url` lists, in the names of `tenant`'s
-/// contract overlay (the default overlay's when that tenant is not configured there), or None
-/// when nothing there answers as a simulator does (within 2 s).
-async fn remote_operations(
-    url: &str,
+/// Whether `op`, an entry of `GET /__sim/operations`, is the operation `args` names.
+fn is_named(args: &CallArgs, surface: &str, op: &serde_json::Value) -> bool {
+    let wanted = args.api_code.trim_matches('/');
+    op["surface"] == surface && op["name"].as_str().map(|n| n.trim_matches('/')) == Some(wanted)
+}
+
+/// The operation as `--api-code` names it in an error: Pockyt names are paths, compared with
+/// their leading slash, as the server does.
+fn given_name(args: &CallArgs) -> String {
+    match args.surface {
+        Surface::Pockyt => format!("/{}", args.api_code.trim_matches('/')),
+        _ => args.api_code.clone(),
+    }
+}
+
+/// The operation in the listing of the simulator at `--url`; None (said on stderr, naming its
+/// nearest operation) when it serves none by that name.
+fn listed_operation(
+    args: &CallArgs,
     surface: &str,
-    tenant: Option<&str>,
-) -> Option<Vec<serde_json::Value>> {
-    let base = url.trim_end_matches('/').trim_end_matches("/api");
-    let url = format!("{base}/__sim/operations?surface={surface}");
-    let client = crate::http::client::HttpClient::new();
-    let get = |url: String| {
-        let client = &client;
-        async move {
-            client
-                .get(&url, std::time::Duration::from_secs(2))
-                .await
-                .ok()
+    listed: &[serde_json::Value],
+) -> Option<serde_json::Value> {
+    if let Some(op) = listed.iter().find(|op| is_named(args, surface, op)) {
+        return Some(op.clone());
+    }
+    let names: Vec<&str> = listed.iter().filter_map(|op| op["name"].as_str()).collect();
+    let given = given_name(args);
+    let hint = crate::text::nearest(&given, &names)
+        .map(|near| format!("did you mean `{near}`? "))
+        .unwrap_or_default();
+    eprintln!(
+        "error: {} is not a {} operation of the simulator at {}: {}{hint}GET /__sim/operations \
+         lists them",
+        args.api_code,
+        crate::api::catalog::surface_title(surface),
+        args.url,
+        renamed_note(args, surface),
+    );
+    None
+}
+
+/// When the name given is a default name of the surface that the simulator does not list, it
+/// serves that operation under the name its configuration gives it (`[whalet.api_codes]`,
+/// `[infinia] paths`): the sentence that says so, else nothing.
+fn renamed_note(args: &CallArgs, surface: &str) -> &'static str {
+    let wanted = args.api_code.trim_matches('/');
+    let default = crate::api::catalog::build(&crate::config::Config::default());
+    let is_default_name = default
+        .operations
+        .iter()
+        .any(|(s, canonical, _)| *s == surface && canonical.trim_matches('/') == wanted);
+    match (is_default_name, surface) {
+        (true, "whalet") => {
+            "it is a default apiCode that this simulator's configuration renames \
+                             ([whalet.api_codes]), and a request must name it as renamed; "
         }
-    };
-    let mut response = match tenant {
-        Some(t) => get(format!("{url}&tenant={t}")).await?,
-        None => get(url.clone()).await?,
-    };
-    if response.status == 404 && tenant.is_some() {
-        response = get(url).await?;
+        (true, "infinia") => {
+            "it is a default path that this simulator's configuration moves \
+                              ([infinia] paths), and a request must use the path configured; "
+        }
+        _ => "",
     }
-    if response.status != 200 {
-        return None;
+}
+
+/// The operation as a simulator built here with the default configuration describes it; None
+/// (said on stderr, naming its nearest operation) when it has none by that name.
+fn default_operation(args: &CallArgs, surface: &str) -> anyhow::Result<Option<serde_json::Value>> {
+    let app = crate::app::App::new(
+        crate::config::Config::default(),
+        crate::app::Options::default(),
+    )?;
+    let listed = serde_json::to_value(crate::api::catalog::operations(app.core()))?;
+    let found = listed
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|op| is_named(args, surface, op));
+    if found.is_none() {
+        eprintln!(
+            "error: {} is not a {} operation: {}",
+            args.api_code,
+            crate::api::catalog::surface_title(surface),
+            crate::api::catalog::unknown(app.core(), surface, &given_name(args))
+        );
     }
-    let mut listing: serde_json::Value = serde_json::from_slice(&response.body).ok()?;
-    match listing.get_mut("operations")?.take() {
-        serde_json::Value::Array(ops) => Some(ops),
-        _ => None,
+    Ok(found.cloned())
+}
+
+/// What the simulator at `--url` answered when asked for its operations.
+enum Listing {
+    /// Its operations of the surface.
+    Listed(Vec<serde_json::Value>),
+    /// Nothing there answered as a simulator does (why): the default description stands in.
+    NoSimulator(String),
+    /// A simulator answered but did not list its operations (why, and what to do).
+    Refused(String),
+}
+
+/// The operations of `surface` that the simulator at `url` lists (asked with the admin
+/// `token`), in the names of `tenant`'s contract overlay (the default overlay's when that
+/// tenant is not configured there). Waits at most 2 s for an answer.
+async fn remote_operations(url: &str, token: Option<&str>, surface: &str, tenant: &str) -> Listing {
+    let base = url.trim_end_matches('/').trim_end_matches("/api");
+    let listing_url = format!("{base}/__sim/operations?surface={surface}");
+    let mut client = crate::partner::reply_client();
+    if let Some(token) = token {
+        client = client.with_bearer(token);
+    }
+    let timeout = std::time::Duration::from_secs(2);
+    let mut response = match client
+        .get(&format!("{listing_url}&tenant={tenant}"), timeout)
+        .await
+    {
+        Ok(response) => response,
+        Err(why) => return Listing::NoSimulator(why),
+    };
+    if response.status == 404 {
+        response = match client.get(&listing_url, timeout).await {
+            Ok(response) => response,
+            Err(why) => return Listing::NoSimulator(why),
+        };
+    }
+    match response.status {
+        200 => {}
+        401 | 403 => return Listing::Refused(refused_listing(url, token, &response)),
+        status => return Listing::NoSimulator(format!("HTTP {status}")),
+    }
+    if response.truncated {
+        return Listing::Refused(format!(
+            "the simulator at {url} lists its operations in more than {} bytes, the most this \
+             command reads",
+            client.answer_limit()
+        ));
+    }
+    let listing: Option<serde_json::Value> = serde_json::from_slice(&response.body).ok();
+    match listing.and_then(|mut l| l.get_mut("operations").map(serde_json::Value::take)) {
+        Some(serde_json::Value::Array(ops)) => Listing::Listed(ops),
+        _ => Listing::NoSimulator("its answer is not a list of operations".to_owned()),
+    }
+}
+
+/// Why the simulator at `url` would not list its operations (HTTP 401 or 403) and what to do:
+/// give its admin token (401), or reach it by a name it answers to (403, its own reason).
+fn refused_listing(
+    url: &str,
+    token: Option<&str>,
+    response: &crate::http::client::ClientResponse,
+) -> String {
+    match (response.status, token) {
+        (401, None) => format!(
+            "the simulator at {url} requires its admin token to describe its operations (HTTP \
+             401): give it with --admin-token or WHALET_SIM_ADMIN_TOKEN"
+        ),
+        (401, Some(_)) => format!(
+            "the simulator at {url} refuses the admin token given (--admin-token or \
+             WHALET_SIM_ADMIN_TOKEN) to describe its operations (HTTP 401): give its own"
+        ),
+        (status, _) => {
+            let body = serde_json::from_slice::<serde_json::Value>(&response.body).ok();
+            let reason = match body.as_ref().and_then(|v| v["error"].as_str()) {
+                Some(error) => crate::text::message(error),
+                None => crate::text::message(String::from_utf8_lossy(&response.body)),
+            };
+            format!(
+                "the simulator at {url} refused GET /__sim/operations (HTTP {status}): {reason}"
+            )
+        }
     }
 }
 

@@ -79,34 +79,6 @@ fn encode(text: &str) -> String {
         .collect()
 }
 
-/// The report is larger than the notification client reads (it caps answers at a partner
-/// acknowledgement's size), so this reads it with its own client, up to [`MAX_REPORT_BYTES`].
-async fn fetch(url: &str, token: Option<&str>) -> Result<(u16, Vec<u8>), String> {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| e.to_string())?;
-    let mut request = client.get(url);
-    if let Some(token) = token.filter(|t| !t.is_empty()) {
-        request = request.bearer_auth(token);
-    }
-    let mut response = request.send().await.map_err(|e| e.to_string())?;
-    let status = response.status().as_u16();
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
-        if body.len() + chunk.len() > MAX_REPORT_BYTES {
-            return Err(format!(
-                "the answer is longer than {MAX_REPORT_BYTES} bytes"
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok((status, body))
-}
-
-/// The longest report read (a few hundred KiB today).
-const MAX_REPORT_BYTES: usize = 64 * 1024 * 1024;
-
 pub async fn run(args: CoverageArgs) -> anyhow::Result<ExitCode> {
     let base = args.url.trim_end_matches('/');
     let url = format!(
@@ -117,13 +89,17 @@ pub async fn run(args: CoverageArgs) -> anyhow::Result<ExitCode> {
             ("group", &args.group)
         ])
     );
-    let (status, body) = match fetch(&url, args.admin_token.as_deref()).await {
-        Ok(answer) => answer,
-        Err(e) => {
-            eprintln!("error: GET {url}: {e}");
-            return Ok(exit::code(exit::TRANSPORT));
-        }
-    };
+    // The report (a few hundred KiB) is read up to the limit of every partner-side command.
+    let mut client = crate::partner::reply_client();
+    if let Some(token) = args.admin_token.as_deref().filter(|t| !t.is_empty()) {
+        client = client.with_bearer(token);
+    }
+    let sent = client.get(&url, Duration::from_secs(30)).await;
+    let (status, body) =
+        match super::whole_answer(&format!("GET {url}"), sent, client.answer_limit()) {
+            Ok(response) => (response.status, response.body),
+            Err(code) => return Ok(code),
+        };
     if status != 200 {
         eprintln!(
             "error: GET {url}: HTTP {status}: {}",

@@ -8,7 +8,8 @@ use std::process::ExitCode;
 /// the event fired, every bench request succeeded, the server stopped cleanly.
 pub const SUCCESS: u8 = 0;
 /// Anything else that went wrong: an unreadable `--data` file or key, a bad configuration, an
-/// address that cannot be bound.
+/// address that cannot be bound, an answer longer than a command reads
+/// (`partner::MAX_REPLY_BYTES`: not the provider's fault, nor worth a retry).
 pub const ERROR: u8 = 1;
 /// The command line is wrong (clap's own code).
 pub const USAGE: u8 = 2;
@@ -32,7 +33,8 @@ pub const CLOSED_STDOUT: u8 = 141;
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0  success (a PROCESSING answer is a success; serve: stopped cleanly)
-  1  other error (unreadable file or key, bad configuration, address in use)
+  1  other error (unreadable file or key, bad configuration, address in use, a reply
+     over 64 MiB)
   2  usage error (unknown flag, missing argument, invalid value)
   3  transport failure: no answer (connection refused, timeout, HTTP status not 2xx
      without a refusal code)

@@ -24,7 +24,8 @@ use tokio_util::sync::CancellationToken;
 use super::call::Surface;
 use crate::http::{Handler, Limits, SimRequest, SimResponse};
 use crate::partner::receiver::{Mode, Receiver};
-use crate::partner::surfaces::{signature_hash, InfiniaMerchant, PockytMerchant};
+use crate::partner::surfaces::{signature_hash_arg, InfiniaMerchant, PockytMerchant};
+use crate::wire::crypto::SignatureHash;
 use crate::wire::keys::demo;
 
 #[derive(clap::Args)]
@@ -46,8 +47,8 @@ pub struct ListenArgs {
     #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
     platform_key: Option<String>,
     /// Infinia signature hash of the app: sha256 or sha1.
-    #[arg(long, default_value = "sha256")]
-    infinia_alg: String,
+    #[arg(long, default_value = "sha256", value_parser = signature_hash_arg)]
+    infinia_alg: SignatureHash,
     /// Largest Infinia webhook or Pockyt IPN body read; a larger one is answered 413.
     #[arg(long, default_value_t = 1024 * 1024)]
     max_body_bytes: usize,
@@ -204,7 +205,7 @@ async fn webhooks(args: ListenArgs, listener: tokio::net::TcpListener) -> anyhow
                 args.platform_key.as_deref(),
                 demo::INFINIA_PUBLIC,
             )?,
-            alg: signature_hash(&args.infinia_alg).map_err(anyhow::Error::msg)?,
+            alg: args.infinia_alg,
         }),
         _ => Verifier::Pockyt(PockytMerchant {
             base_url: String::new(),

@@ -139,10 +139,8 @@ impl ServeArgs {
     /// as present even when the variable says "not" (`WHALET_SIM_MANUAL_CLOCK=0`).
     fn check_clock(&self) -> Result<(), clap::Error> {
         if self.manual_clock && self.time_scale.is_some() {
-            let mut cli = <Cli as clap::CommandFactory>::command();
-            cli.build();
-            let mut command = cli.find_subcommand("serve").cloned().unwrap_or(cli);
-            return Err(command.error(
+            return Err(usage_error(
+                "serve",
                 clap::error::ErrorKind::ArgumentConflict,
                 "--manual-clock (or WHALET_SIM_MANUAL_CLOCK) cannot be used with --time-scale \
                  (or WHALET_SIM_TIME_SCALE): a frozen clock has no speed",
@@ -205,8 +203,9 @@ struct TriggerArgs {
     /// List the events the simulator serves, with their parameters.
     #[arg(long)]
     list: bool,
-    /// Parameters as key=value.
-    params: Vec<String>,
+    /// Parameters as key=value, each key once.
+    #[arg(value_parser = key_value)]
+    params: Vec<(String, String)>,
     /// The simulator's base URL.
     #[arg(long, env = "WHALET_SIM_URL", default_value = "http://127.0.0.1:8080")]
     url: String,
@@ -217,6 +216,43 @@ struct TriggerArgs {
     /// (`tradeId`, `amount.cent`) or from the top (`result.tradeId`, `trigger`); see `call --get`.
     #[arg(long, value_name = "PATH")]
     get: Option<String>,
+}
+
+impl TriggerArgs {
+    /// A parameter given twice is refused (a usage error naming it) rather than one of its
+    /// values silently kept.
+    fn check_params(&self) -> Result<(), clap::Error> {
+        for (i, (key, _)) in self.params.iter().enumerate() {
+            if self.params[..i].iter().any(|(earlier, _)| earlier == key) {
+                return Err(usage_error(
+                    "trigger",
+                    clap::error::ErrorKind::ArgumentConflict,
+                    format!("parameter `{key}` is given twice: give each parameter once"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A usage error of `command` (exit 2, with its usage line), for a check clap cannot make.
+fn usage_error(
+    command: &str,
+    kind: clap::error::ErrorKind,
+    message: impl std::fmt::Display,
+) -> clap::Error {
+    let mut cli = <Cli as clap::CommandFactory>::command();
+    cli.build();
+    let mut sub = cli.find_subcommand(command).cloned().unwrap_or(cli);
+    sub.error(kind, message)
+}
+
+/// A trigger parameter, `key=value` (the value may be empty and may hold `=`).
+fn key_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => Err("expected key=value, e.g. userId=U1".to_owned()),
+    }
 }
 
 /// `bench`: the run, its report on stdout, and `REFUSED` when a request failed or a notification
@@ -299,10 +335,13 @@ pub fn main() -> ExitCode {
     if let Some(parent) = cli.exit_with_parent {
         crate::bench::server::exit_with_parent(parent);
     }
-    if let Command::Serve(args) = &cli.command {
-        if let Err(e) = args.check_clock() {
-            e.exit();
-        }
+    let checked = match &cli.command {
+        Command::Serve(args) => args.check_clock(),
+        Command::Trigger(args) => args.check_params(),
+        _ => Ok(()),
+    };
+    if let Err(e) = checked {
+        e.exit();
     }
     let log_format = match &cli.command {
         Command::Serve(args) => args.log_format,
@@ -515,19 +554,17 @@ fn ready_line(addr: SocketAddr, sftp: Sftp, scenarios: &[PathBuf]) -> String {
 }
 
 async fn trigger(args: TriggerArgs) -> anyhow::Result<ExitCode> {
-    let mut client = crate::http::client::HttpClient::new();
+    let mut client = crate::partner::reply_client();
     if let Some(token) = args.admin_token.as_deref().filter(|t| !t.is_empty()) {
         client = client.with_bearer(token);
     }
     let base = args.url.trim_end_matches('/');
     let Some(event) = args.event.as_deref().filter(|_| !args.list) else {
         let url = format!("{base}/__sim/triggers");
-        let response = match client.get(&url, std::time::Duration::from_secs(30)).await {
+        let sent = client.get(&url, std::time::Duration::from_secs(30)).await;
+        let response = match whole_answer(&format!("GET {url}"), sent, client.answer_limit()) {
             Ok(r) => r,
-            Err(e) => {
-                eprintln!("error: GET {url}: {e}");
-                return Ok(exit::code(exit::TRANSPORT));
-            }
+            Err(code) => return Ok(code),
         };
         if response.status != 200 {
             eprintln!(
@@ -561,13 +598,11 @@ async fn trigger(args: TriggerArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(exit::code(exit::SUCCESS));
     };
-    let mut params = serde_json::Map::new();
-    for p in &args.params {
-        let (k, v) = p
-            .split_once('=')
-            .ok_or_else(|| anyhow::anyhow!("parameter `{p}` is not key=value"))?;
-        params.insert(k.to_owned(), serde_json::Value::String(v.to_owned()));
-    }
+    let params: serde_json::Map<String, serde_json::Value> = args
+        .params
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect();
     let url = format!("{base}/__sim/trigger/{event}");
     let body = serde_json::to_vec(&params)?;
     let response = client
@@ -578,12 +613,9 @@ async fn trigger(args: TriggerArgs) -> anyhow::Result<ExitCode> {
             std::time::Duration::from_secs(30),
         )
         .await;
-    let response = match response {
+    let response = match whole_answer(&format!("POST {url}"), response, client.answer_limit()) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: POST {url}: {e}");
-            return Ok(exit::code(exit::TRANSPORT));
-        }
+        Err(code) => return Ok(code),
     };
     match serde_json::from_slice::<serde_json::Value>(&response.body) {
         Ok(answer) if response.status == 200 => {
@@ -599,6 +631,27 @@ async fn trigger(args: TriggerArgs) -> anyhow::Result<ExitCode> {
     } else {
         exit::REFUSED
     }))
+}
+
+/// The answer to `request` (`POST url`) if it came whole; else the error is said on stderr and
+/// the exit code returned: no answer is a transport failure, one longer than `limit` (the most
+/// the command reads) a local error.
+fn whole_answer(
+    request: &str,
+    sent: Result<crate::http::client::ClientResponse, String>,
+    limit: usize,
+) -> Result<crate::http::client::ClientResponse, ExitCode> {
+    match sent {
+        Err(e) => {
+            eprintln!("error: {request}: {e}");
+            Err(exit::code(exit::TRANSPORT))
+        }
+        Ok(response) if response.truncated => {
+            eprintln!("error: {request}: {}", crate::partner::too_long(limit));
+            Err(exit::code(exit::ERROR))
+        }
+        Ok(response) => Ok(response),
+    }
 }
 
 /// The dot path `trigger --get` reads in the answer `{trigger, result}`: a path whose first step

@@ -14,12 +14,13 @@ use bytes::Bytes;
 #[derive(Debug, Clone)]
 pub struct ClientResponse {
     pub status: u16,
-    /// The answer's body, at most [`MAX_ANSWER_BYTES`] of it.
+    /// The answer's body, at most the client's answer limit of it ([`MAX_ANSWER_BYTES`] unless
+    /// [`HttpClient::with_answer_limit`] set another).
     pub body: Bytes,
     pub latency: Duration,
     /// The `Location` of a redirect (redirects are never followed).
     pub location: Option<String>,
-    /// The body was longer than [`MAX_ANSWER_BYTES`]; the rest was not read.
+    /// The body was longer than the client's answer limit; the rest was not read.
     pub truncated: bool,
     /// Why the body broke off after the status came (the peer closed early, a malformed chunk,
     /// the timeout); `body` holds what came before. Only [`HttpClient::post_keeping_status`]
@@ -37,8 +38,9 @@ impl ClientResponse {
     }
 }
 
-/// How much of an answer is read: a partner's acknowledgement is a few hundred bytes, and a
-/// hostile or broken endpoint must not make the simulator buffer more.
+/// How much of an answer is read by default: a partner's acknowledgement is a few hundred bytes,
+/// and a hostile or broken endpoint must not make the simulator buffer more. A client that reads
+/// the provider's replies (the CLI) sets its own limit with [`HttpClient::with_answer_limit`].
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
 /// A cloneable, pooled HTTP client.
@@ -53,6 +55,8 @@ pub struct HttpClient {
     proxy_variables: Vec<ProxyVariable>,
     /// Sent as `Authorization: Bearer …` with every request (the CLI's admin token).
     bearer: Option<String>,
+    /// The most bytes of an answer's body read ([`ClientResponse::truncated`] past it).
+    answer_limit: usize,
 }
 
 impl Default for HttpClient {
@@ -92,6 +96,7 @@ impl HttpClient {
             direct: builder().no_proxy().build().unwrap_or_default(),
             proxy_variables,
             bearer: None,
+            answer_limit: MAX_ANSWER_BYTES,
         }
     }
 
@@ -131,6 +136,21 @@ impl HttpClient {
             bearer: Some(format!("Bearer {token}")),
             ..self
         }
+    }
+
+    /// The same client, reading at most `bytes` of an answer's body instead of
+    /// [`MAX_ANSWER_BYTES`]: a provider's reply (a page of 100 records, a long message echoed)
+    /// is far longer than a partner's acknowledgement.
+    pub fn with_answer_limit(self, bytes: usize) -> Self {
+        Self {
+            answer_limit: bytes,
+            ..self
+        }
+    }
+
+    /// The most bytes of an answer's body this client reads.
+    pub fn answer_limit(&self) -> usize {
+        self.answer_limit
     }
 
     fn authorize(&self, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
@@ -213,7 +233,7 @@ impl HttpClient {
                     break;
                 }
             };
-            let room = MAX_ANSWER_BYTES - body.len();
+            let room = self.answer_limit.saturating_sub(body.len());
             if chunk.len() > room {
                 body.extend_from_slice(&chunk[..room]);
                 truncated = true;
@@ -402,6 +422,31 @@ mod tests {
         assert_eq!(kept.status, 200);
         assert_eq!(&kept.body[..], b"SUCC");
         assert_eq!(kept.broken.as_deref(), Some(why.as_str()));
+    }
+
+    /// An answer past the client's limit is cut there and marked truncated: the default limit
+    /// is a partner acknowledgement's, and `with_answer_limit` reads a longer one whole.
+    #[tokio::test]
+    async fn an_answer_is_read_up_to_the_clients_limit() {
+        let long: &'static str = Box::leak("x".repeat(MAX_ANSWER_BYTES + 100).into_boxed_str());
+        let url = format!("http://{}/reply", answering(long).await);
+        let timeout = Duration::from_secs(5);
+        let cut = HttpClient::new().get(&url, timeout).await.unwrap();
+        assert!(cut.truncated);
+        assert_eq!(cut.body.len(), MAX_ANSWER_BYTES);
+        let client = HttpClient::new().with_answer_limit(1024 * 1024);
+        assert_eq!(client.answer_limit(), 1024 * 1024);
+        let whole = client.get(&url, timeout).await.unwrap();
+        assert!(!whole.truncated);
+        assert!(
+            whole.body.len() > MAX_ANSWER_BYTES + 100,
+            "{}",
+            whole.body.len()
+        );
+        let small = HttpClient::new().with_answer_limit(10);
+        let cut = small.get(&url, timeout).await.unwrap();
+        assert!(cut.truncated);
+        assert_eq!(&cut.body[..], b"xxxxxxxxxx");
     }
 
     /// When the proxy cannot be reached, the failure says a proxy was in the way.

@@ -16,6 +16,19 @@ use crate::wire::keys::{PrivateKey, PublicKey};
 use crate::wire::whalet::{self as envelope, Echo, OpenedReply, VERSION};
 use crate::wire::HexCase;
 
+/// The most bytes of an answer the partner-side commands read (`call`, `call --example`,
+/// `trigger`, `coverage`): 64 MiB, as long as the simulator's longest answer by default (the
+/// journal listing, `[journal] max_bytes`), so a reply the simulator sends (a page of 100
+/// records, a long message echoed) is read whole. The notification client keeps the short
+/// [`crate::http::client::MAX_ANSWER_BYTES`] of a partner's acknowledgement.
+pub const MAX_REPLY_BYTES: usize = 64 * 1024 * 1024;
+
+/// The HTTP client of the partner-side commands: the shared client, reading answers up to
+/// [`MAX_REPLY_BYTES`].
+pub fn reply_client() -> HttpClient {
+    HttpClient::new().with_answer_limit(MAX_REPLY_BYTES)
+}
+
 /// A Whalet partner client.
 #[derive(Clone)]
 pub struct WhaletClient {
@@ -40,6 +53,29 @@ pub enum CallError {
     /// the session key, a Pockyt body that is not an object).
     #[error("cannot seal the request: {0}")]
     Seal(String),
+    /// The answer was longer than the client reads ([`MAX_REPLY_BYTES`]): what came was
+    /// neither verified nor printed. Not the provider's refusal, nor a broken envelope.
+    #[error("{}", too_long(*.0))]
+    TooLong(usize),
+}
+
+/// What a command says of an answer longer than `limit` bytes, the most it reads.
+pub fn too_long(limit: usize) -> String {
+    format!(
+        "the reply is longer than {limit} bytes ({} MiB), the most this command reads of one; \
+         the rest was not read, so it was neither checked nor printed (the request itself was \
+         sent, and may have been carried out)",
+        limit / (1024 * 1024)
+    )
+}
+
+/// `response` if its body came whole, else [`CallError::TooLong`].
+pub fn whole_reply(response: ClientResponse, limit: usize) -> Result<ClientResponse, CallError> {
+    if response.truncated {
+        Err(CallError::TooLong(limit))
+    } else {
+        Ok(response)
+    }
 }
 
 /// What one call answered, as `whalet-sim call` prints it: a reply opened and verified in the
@@ -87,7 +123,7 @@ impl WhaletClient {
             key,
             platform_public,
             hex_case: HexCase::Lower,
-            http: HttpClient::new(),
+            http: reply_client(),
         }
     }
 
@@ -201,7 +237,8 @@ impl WhaletClient {
     }
 
     async fn post(&self, bytes: Vec<u8>) -> Result<ClientResponse, CallError> {
-        self.http
+        let response = self
+            .http
             .post(
                 &self.url,
                 "application/json;charset=UTF-8",
@@ -209,7 +246,8 @@ impl WhaletClient {
                 Duration::from_secs(30),
             )
             .await
-            .map_err(CallError::Transport)
+            .map_err(CallError::Transport)?;
+        whole_reply(response, self.http.answer_limit())
     }
 }
 

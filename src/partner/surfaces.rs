@@ -9,7 +9,6 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::clock::{format, system_now};
-use crate::http::client::HttpClient;
 use crate::wire::crypto::SignatureHash;
 use crate::wire::infinia;
 use crate::wire::keys::{PrivateKey, PublicKey};
@@ -17,7 +16,7 @@ use crate::wire::pockyt;
 
 use crate::http::client::ClientResponse;
 
-use super::{unopened, Answered, CallError};
+use super::{reply_client, unopened, whole_reply, Answered, CallError};
 
 /// An Infinia merchant app: requests are RSA-block encrypted to Infinia's key and signed with
 /// the merchant's.
@@ -83,6 +82,12 @@ pub fn signature_hash(text: &str) -> Result<SignatureHash, String> {
         "sha1" | "sha1withrsa" => Ok(SignatureHash::Sha1),
         _ => Err(format!("--infinia-alg `{text}`: expected sha256 or sha1")),
     }
+}
+
+/// `--infinia-alg` as the command line parses it ([`signature_hash`]): a value that is neither
+/// is a usage error (exit 2), clap naming the flag and the value.
+pub fn signature_hash_arg(text: &str) -> Result<SignatureHash, String> {
+    signature_hash(text).map_err(|_| "expected sha256 or sha1".to_owned())
 }
 
 /// The path of an Infinia operation: `account-balance/query` → `/api/v1/account-balance/query`.
@@ -259,10 +264,12 @@ async fn post(
     content_type: &'static str,
     body: Vec<u8>,
 ) -> Result<ClientResponse, CallError> {
-    HttpClient::new()
+    let client = reply_client();
+    let response = client
         .post(url, content_type, body.into(), Duration::from_secs(30))
         .await
-        .map_err(CallError::Transport)
+        .map_err(CallError::Transport)?;
+    whole_reply(response, client.answer_limit())
 }
 
 #[cfg(test)]

@@ -1342,3 +1342,198 @@ fn serve_refuses_a_notify_url_no_notification_could_reach() {
         );
     }
 }
+
+/// An HTTP server that answers every request with `200` and a body of `length` spaces (streamed,
+/// never held whole), as a provider whose reply is longer than a command reads.
+fn long_reply(length: usize) -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            std::thread::spawn(move || {
+                let mut reader = std::io::BufReader::new(stream);
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                    line.clear();
+                }
+                let stream = reader.get_mut();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                     content-length: {length}\r\nconnection: close\r\n\r\n"
+                );
+                let chunk = vec![b' '; 1 << 20];
+                let mut left = length;
+                while left > 0 {
+                    let n = left.min(chunk.len());
+                    if stream.write_all(&chunk[..n]).is_err() {
+                        return;
+                    }
+                    left -= n;
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// A reply longer than a partner's notification acknowledgement (64 KiB) is read whole: the
+/// connectivity echo of a 40,000-character message comes hex-encrypted in over 80 KiB and is a
+/// success, not a wire error. A reply longer than the 64 MiB a command reads is a local error
+/// (exit 1) that says so, for `call` on every scheme, `trigger` and `coverage` alike.
+#[tokio::test]
+async fn call_reads_long_replies_whole_and_names_one_past_its_limit() {
+    let app = spawn_app().await;
+    let url = app.url.clone();
+    let message = "a".repeat(40_000);
+    let data = serde_json::json!({
+        "notifyFlag": "N", "responseFlag": "Y", "responseMessage": message,
+    })
+    .to_string();
+    let long = tokio::task::spawn_blocking(move || {
+        bin()
+            .args(["call", "connectivity", "--url", &url, "--data", &data])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(long.status.code(), Some(0), "{}", stderr(&long));
+    let printed: serde_json::Value = serde_json::from_slice(&long.stdout).unwrap();
+    assert_eq!(printed["head"]["code"], "SUCCESS");
+    assert_eq!(printed["body"]["messge"], message.as_str());
+
+    let endless = format!("http://{}", long_reply(64 * 1024 * 1024 + 1));
+    let outs = tokio::task::spawn_blocking(move || {
+        let run = |args: &[&str]| {
+            bin()
+                .args(args)
+                .args(["--url", &endless])
+                .env_remove("WHALET_SIM_ADMIN_TOKEN")
+                .output()
+                .unwrap()
+        };
+        vec![
+            run(&["call", "connectivity"]),
+            run(&["call", "--surface", "infinia", "account-balance/query"]),
+            run(&["call", "--surface", "pockyt", "v3/payouts/balance"]),
+            run(&["trigger", "whalet.connectivity.notify"]),
+            run(&["coverage"]),
+        ]
+    })
+    .await
+    .unwrap();
+    for out in &outs {
+        let stderr = stderr(out);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("the reply is longer than 67108864 bytes (64 MiB)"),
+            "{stderr}"
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    app.shutdown().await;
+}
+
+/// `call --example` asks a simulator started with an admin token with the token
+/// (`WHALET_SIM_ADMIN_TOKEN` or `--admin-token`), so it describes that simulator's renamed
+/// apiCode under the name it accepts; without the token, or with a wrong one, it says the
+/// simulator needs it (exit 1) rather than that none answered; the default name of a renamed
+/// apiCode is a usage error saying it is renamed.
+#[tokio::test]
+async fn call_example_asks_with_the_admin_token_and_describes_renamed_api_codes() {
+    let app = crate::helpers::spawn_with(crate::helpers::Setup {
+        config: Some(
+            "[server]\nadmin_token = \"s3cret\"\n\n[whalet.api_codes]\n\
+             cardHolderApply = \"holderApply\"\n"
+                .to_owned(),
+        ),
+        ..Default::default()
+    })
+    .await;
+    let url = app.url.clone();
+    let outs = tokio::task::spawn_blocking(move || {
+        let run = |operation: &str, token: Option<&str>, flag: Option<&str>| {
+            let mut command = bin();
+            command
+                .args(["call", operation, "--example", "--url", &url])
+                .env_remove("WHALET_SIM_ADMIN_TOKEN");
+            if let Some(token) = token {
+                command.env("WHALET_SIM_ADMIN_TOKEN", token);
+            }
+            if let Some(token) = flag {
+                command.args(["--admin-token", token]);
+            }
+            command.output().unwrap()
+        };
+        [
+            run("holderApply", None, None),
+            run("holderApply", Some("wrong"), None),
+            run("holderApply", Some("s3cret"), None),
+            run("holderApply", None, Some("s3cret")),
+            run("cardHolderApply", Some("s3cret"), None),
+        ]
+    })
+    .await
+    .unwrap();
+    let [without, wrong, by_env, by_flag, default_name] = &outs;
+    for (out, says) in [
+        (without, "requires its admin token"),
+        (wrong, "refuses the admin token given"),
+    ] {
+        let stderr = stderr(out);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(says)
+                && stderr.contains("WHALET_SIM_ADMIN_TOKEN")
+                && !stderr.contains("no simulator answered"),
+            "{stderr}"
+        );
+    }
+    for out in [by_env, by_flag] {
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("head.apiCode = holderApply"), "{text}");
+    }
+    let stderr = stderr(default_name);
+    assert_eq!(default_name.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cardHolderApply is not a Whalet Open API operation of the simulator")
+            && stderr.contains("[whalet.api_codes]"),
+        "{stderr}"
+    );
+    app.shutdown().await;
+}
+
+/// A trigger parameter that is not key=value, or one given twice, is a usage error (exit 2)
+/// naming it, before anything is sent: the second value is never silently kept.
+#[test]
+fn trigger_refuses_a_parameter_that_is_not_key_value_or_given_twice() {
+    let closed = format!("http://127.0.0.1:{}", closed_port());
+    let run = |params: &[&str]| {
+        bin()
+            .args(["trigger", "whalet.onboarding.approved", "--url", &closed])
+            .args(params)
+            .output()
+            .unwrap()
+    };
+    let not_pair = run(&["userId"]);
+    assert_eq!(not_pair.status.code(), Some(2), "{}", stderr(&not_pair));
+    assert!(
+        stderr(&not_pair).contains("'userId'") && stderr(&not_pair).contains("key=value"),
+        "{}",
+        stderr(&not_pair)
+    );
+    let twice = run(&["userId=U1", "userId=U2"]);
+    assert_eq!(twice.status.code(), Some(2), "{}", stderr(&twice));
+    assert!(
+        stderr(&twice).contains("parameter `userId` is given twice"),
+        "{}",
+        stderr(&twice)
+    );
+}

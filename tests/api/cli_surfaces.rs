@@ -426,3 +426,50 @@ async fn call_sends_the_numbers_of_data_as_written_on_pockyt_and_platform() {
     );
     app.shutdown().await;
 }
+
+/// `--infinia-alg` other than sha256 or sha1 is a usage error (exit 2) naming the flag, for
+/// `call`, `listen` and `bench` alike, before anything is sent or bound.
+#[test]
+fn an_unknown_infinia_alg_is_a_usage_error() {
+    let closed = "http://127.0.0.1:9";
+    for args in [
+        &[
+            "call",
+            "--surface",
+            "infinia",
+            "--infinia-alg",
+            "md5",
+            "account-balance/query",
+            "--url",
+            closed,
+        ][..],
+        &[
+            "listen",
+            "--surface",
+            "infinia",
+            "--infinia-alg",
+            "md5",
+            "--addr",
+            "127.0.0.1:0",
+        ][..],
+        &[
+            "bench",
+            "--surface",
+            "infinia",
+            "--infinia-alg",
+            "md5",
+            "--url",
+            closed,
+        ][..],
+    ] {
+        let out = bin().args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("'md5'")
+                && stderr.contains("--infinia-alg")
+                && stderr.contains("sha256 or sha1"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
