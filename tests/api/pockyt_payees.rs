@@ -637,28 +637,30 @@ async fn an_update_keeps_the_government_id_pair_rule() {
 #[tokio::test]
 async fn register_messages_name_the_actual_problem_and_us_states_are_checked() {
     let app = spawn_app().await;
-    let mut fields = payee_fields("ssnx@example.com");
-    fields["governmentIdType"] = json!("SSNX");
-    fields["governmentId"] = json!("1");
-    let reply = call(&app, "/v3/payee/register", fields).await;
-    assert_eq!(
-        reply,
-        json!({"ret_code": "000023", "ret_msg": "governmentIdType must be one of ID_CARD, SSN, PASSPORT, DRIVER_LICENSE, BUSINESS_REGISTRATION_CERT, got \"SSNX\""})
-    );
-    let mut fields = payee_fields("future@example.com");
-    fields["dateOfBirth"] = json!("2030-01-01");
-    let reply = call(&app, "/v3/payee/register", fields).await;
-    assert_eq!(
-        reply,
-        json!({"ret_code": "000023", "ret_msg": "dateOfBirth 2030-01-01 is in the future (today is 2025-01-01)"})
-    );
-    let mut fields = payee_fields("nyc@example.com");
-    fields["state"] = json!("NYC");
-    let reply = call(&app, "/v3/payee/register", fields).await;
-    assert_eq!(
-        reply,
-        json!({"ret_code": "000023", "ret_msg": "state must be the 2-letter code of a US state (e.g. NY) when countryCode is US, got \"NYC\""})
-    );
+    for (email, changes, message) in [
+        (
+            "ssnx@example.com",
+            json!({"governmentIdType": "SSNX", "governmentId": "1"}),
+            "governmentIdType must be one of ID_CARD, SSN, PASSPORT, DRIVER_LICENSE, BUSINESS_REGISTRATION_CERT, got \"SSNX\"",
+        ),
+        (
+            "future@example.com",
+            json!({"dateOfBirth": "2030-01-01"}),
+            "dateOfBirth 2030-01-01 is in the future (today is 2025-01-01)",
+        ),
+        (
+            "nyc@example.com",
+            json!({"state": "NYC"}),
+            "state must be the 2-letter code of a US state (e.g. NY) when countryCode is US, got \"NYC\"",
+        ),
+    ] {
+        let mut fields = payee_fields(email);
+        for (name, value) in changes.as_object().unwrap() {
+            fields[name] = value.clone();
+        }
+        let reply = call(&app, "/v3/payee/register", fields).await;
+        assert_eq!(reply, json!({"ret_code": "000023", "ret_msg": message}));
+    }
     let mut fields = payee_fields("cn@example.com");
     fields["countryCode"] = json!("CN");
     fields["state"] = json!("Guangdong");
