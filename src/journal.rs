@@ -19,12 +19,14 @@ use crate::clock::{format, Millis};
 use crate::config::JournalConfig;
 use crate::text::{bound_string, ECHO_BYTES};
 
-/// Bytes of the listing that are not entries: `{"requests":[` … `]}`, with room to spare.
+/// Bytes of the listing that are not entries: `{"requests":[` … `],"more":false}`, with room to
+/// spare.
 const LISTING_OVERHEAD: usize = 32;
 
 /// One answered request. Its JSON (the listing, one entry, the size the journal counts) is in
 /// camelCase with both forms of each time: `virtualTime`/`wallTime` in epoch ms and
-/// `virtualTimeUtc`/`wallTimeUtc` in ISO-8601 UTC (see the `Serialize` impl below).
+/// `virtualTimeUtc`/`wallTimeUtc` in ISO-8601 UTC, and `failed` ([`JournalEntry::failed`]: the
+/// dashboard marks failures by it) (see the `Serialize` impl below).
 #[derive(Debug, Clone)]
 pub struct JournalEntry {
     pub id: u64,
@@ -66,12 +68,26 @@ impl Serialize for JournalEntry {
         m.serialize_field("wallTimeUtc", &format::utc_z(self.wall_time))?;
         m.serialize_field("httpStatus", &self.http_status)?;
         m.serialize_field("code", &self.code)?;
+        m.serialize_field("failed", &self.failed())?;
         m.serialize_field("detail", &self.detail)?;
         m.serialize_field("request", &self.request)?;
         m.serialize_field("reply", &self.reply)?;
         m.serialize_field("rule", &self.rule)?;
         m.serialize_field("latencyUs", &self.latency_us)?;
         m.end()
+    }
+}
+
+/// The result codes of a request that succeeded (or was accepted): each scheme's success
+/// (`SUCCESS`, Infinia's `SUC-200`, Pockyt's `000100`), Whalet's `PROCESSING`, and `OK`, a
+/// trigger the simulator carried out.
+const SUCCESS_CODES: [&str; 5] = ["SUCCESS", "PROCESSING", "SUC-200", "000100", "OK"];
+
+impl JournalEntry {
+    /// Whether the request failed: any code but the successful ones, or an HTTP status of 400
+    /// or more. The one rule for `GET /__sim/requests?failed=true` and the dashboard's marks.
+    pub fn failed(&self) -> bool {
+        !SUCCESS_CODES.contains(&self.code.as_str()) || self.http_status >= 400
     }
 }
 
@@ -133,7 +149,44 @@ pub struct JournalFilter {
     pub partner_id: Option<String>,
     pub operation: Option<String>,
     pub code: Option<String>,
+    /// Only the entries that [failed](JournalEntry::failed).
+    pub failed: bool,
+    /// Only the entries older than this id (the next page of a listing).
+    pub before: Option<u64>,
     pub limit: Option<usize>,
+}
+
+impl JournalFilter {
+    /// Whether `e` passes every filter but `limit`.
+    fn matches(&self, e: &JournalEntry) -> bool {
+        let tenant_id = || {
+            e.tenant
+                .as_deref()
+                .and_then(|t| t.split_once(':'))
+                .map(|(_, id)| id)
+        };
+        self.surface.as_deref().is_none_or(|s| e.surface == s)
+            && self
+                .tenant
+                .as_deref()
+                .is_none_or(|t| e.tenant.as_deref() == Some(t))
+            && self
+                .partner_id
+                .as_deref()
+                .is_none_or(|p| tenant_id() == Some(p))
+            && self.operation.as_deref().is_none_or(|o| e.operation == o)
+            && self.code.as_deref().is_none_or(|c| e.code == c)
+            && (!self.failed || e.failed())
+            && self.before.is_none_or(|b| e.id < b)
+    }
+}
+
+/// One page of a journal query: the entries, newest first, and whether more entries match
+/// beyond it (the next page is `before` the oldest id of this one). It is the listing's JSON.
+#[derive(Debug, Serialize)]
+pub struct JournalPage {
+    pub requests: Vec<JournalEntry>,
+    pub more: bool,
 }
 
 #[derive(Clone)]
@@ -212,35 +265,20 @@ impl Journal {
         self.entries.lock().bytes
     }
 
-    /// Newest first.
-    pub fn query(&self, filter: &JournalFilter) -> Vec<JournalEntry> {
+    /// The entries matching `filter`, newest first, at most `limit` of them, and whether more
+    /// match.
+    pub fn query(&self, filter: &JournalFilter) -> JournalPage {
+        let limit = filter.limit.unwrap_or(usize::MAX);
         let entries = self.entries.lock();
-        entries
+        let mut matching = entries
             .list
             .iter()
             .rev()
             .map(|(_, e)| e)
-            .filter(|e| filter.surface.as_deref().is_none_or(|s| e.surface == s))
-            .filter(|e| {
-                filter
-                    .tenant
-                    .as_deref()
-                    .is_none_or(|t| e.tenant.as_deref() == Some(t))
-            })
-            .filter(|e| {
-                filter.partner_id.as_deref().is_none_or(|p| {
-                    e.tenant
-                        .as_deref()
-                        .and_then(|t| t.split_once(':'))
-                        .map(|(_, id)| id)
-                        == Some(p)
-                })
-            })
-            .filter(|e| filter.operation.as_deref().is_none_or(|o| e.operation == o))
-            .filter(|e| filter.code.as_deref().is_none_or(|c| e.code == c))
-            .take(filter.limit.unwrap_or(usize::MAX))
-            .cloned()
-            .collect()
+            .filter(|e| filter.matches(e));
+        let requests: Vec<JournalEntry> = matching.by_ref().take(limit).cloned().collect();
+        let more = matching.next().is_some();
+        JournalPage { requests, more }
     }
 
     pub fn get(&self, id: u64) -> Option<JournalEntry> {
@@ -399,8 +437,7 @@ mod tests {
 
     /// The listing as the control plane serializes it.
     fn listing_len(journal: &Journal) -> usize {
-        let all = journal.query(&JournalFilter::default());
-        serde_json::to_vec(&json!({ "requests": all }))
+        serde_json::to_vec(&journal.query(&JournalFilter::default()))
             .unwrap()
             .len()
     }
@@ -421,7 +458,7 @@ mod tests {
         // Far fewer than the 200 recorded (the entry-count bound is 10,000), the newest kept.
         let kept = journal.len();
         assert!((10..200).contains(&kept), "{kept} entries kept");
-        let all = journal.query(&JournalFilter::default());
+        let all = journal.query(&JournalFilter::default()).requests;
         assert_eq!(all[0].request["n"], 199);
         assert_eq!(all[kept - 1].request["n"], 200 - kept as i64);
         // The running count is exactly the entries' JSON plus one comma each, and the journal
@@ -431,7 +468,7 @@ mod tests {
         assert!(exact + json_len(&all[0]) + 1 > max_bytes - LISTING_OVERHEAD);
         assert_eq!(
             listing_len(&journal),
-            exact - 1 + r#"{"requests":[]}"#.len()
+            exact - 1 + r#"{"requests":[],"more":false}"#.len()
         );
         journal.clear();
         assert_eq!((journal.len(), journal.bytes()), (0, 0));
@@ -502,10 +539,43 @@ mod tests {
             journal.record(entry("", json!(i)));
         }
         assert_eq!(journal.len(), 3);
-        let all = journal.query(&JournalFilter::default());
+        let all = journal.query(&JournalFilter::default()).requests;
         let requests: Vec<Value> = all.iter().map(|e| e.request.clone()).collect();
         assert_eq!(requests, [json!(4), json!(3), json!(2)]);
         let exact: usize = all.iter().map(|e| json_len(e) + 1).sum();
         assert_eq!(journal.bytes(), exact);
+    }
+
+    #[test]
+    fn failed_before_and_more_page_through_the_failures() {
+        let journal = Journal::new(&config(100, 4096, 1 << 20));
+        for (code, status) in [
+            ("SUCCESS", 200),
+            ("PARAMETER_ERROR", 200),
+            ("000100", 200),
+            ("SUCCESS", 500),
+            ("OK", 200),
+            ("SYS-005", 200),
+        ] {
+            let mut e = entry("", Value::Null);
+            e.code = code.into();
+            e.http_status = status;
+            journal.record(e);
+        }
+        let ids = |page: &JournalPage| page.requests.iter().map(|e| e.id).collect::<Vec<_>>();
+        let mut filter = JournalFilter {
+            failed: true,
+            limit: Some(2),
+            ..Default::default()
+        };
+        let first = journal.query(&filter);
+        assert_eq!((ids(&first), first.more), (vec![6, 4], true));
+        filter.before = Some(4);
+        let second = journal.query(&filter);
+        assert_eq!((ids(&second), second.more), (vec![2], false));
+        let all = journal.query(&JournalFilter::default());
+        assert_eq!((all.requests.len(), all.more), (6, false));
+        let json = serde_json::to_value(&all.requests[0]).unwrap();
+        assert_eq!(json["failed"], true);
     }
 }

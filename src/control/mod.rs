@@ -238,6 +238,8 @@ pub(crate) fn body_json(req: &SimRequest) -> Result<Map<String, Value>, SimRespo
     }
 }
 
+/// `GET /__sim/requests[?surface&tenant&partnerId&apiCode&code&failed&before&limit]`: a page of
+/// the journal, newest first, and whether more entries match beyond it.
 fn requests(core: &Core, req: &SimRequest) -> SimResponse {
     let filter = JournalFilter {
         surface: match surface_param(req, &crate::journal::SURFACES) {
@@ -250,6 +252,14 @@ fn requests(core: &Core, req: &SimRequest) -> SimResponse {
             .query_param("apiCode")
             .or_else(|| req.query_param("operation")),
         code: req.query_param("code"),
+        failed: match bool_param(req, "failed") {
+            Ok(failed) => failed,
+            Err(r) => return r,
+        },
+        before: match before_param(req) {
+            Ok(before) => before,
+            Err(r) => return r,
+        },
         limit: match limit_param(req) {
             Ok(limit) => limit,
             Err(r) => return r,
@@ -257,14 +267,7 @@ fn requests(core: &Core, req: &SimRequest) -> SimResponse {
     };
     // Serialized straight from the entries, without an intermediate JSON tree: the listing can
     // be `[journal] max_bytes` long.
-    #[derive(serde::Serialize)]
-    struct Listing {
-        requests: Vec<crate::journal::JournalEntry>,
-    }
-    let listing = Listing {
-        requests: core.journal().query(&filter),
-    };
-    match serde_json::to_vec(&listing) {
+    match serde_json::to_vec(&core.journal().query(&filter)) {
         Ok(body) => SimResponse::json(200, body),
         Err(e) => error(500, format!("the journal cannot be serialized: {e}")),
     }
@@ -303,6 +306,38 @@ fn surface_param(req: &SimRequest, known: &[&str]) -> Result<Option<String>, Sim
             ),
         )),
         surface => Ok(surface),
+    }
+}
+
+/// A boolean query parameter: `false` when absent, a `400` naming `true` and `false` when it is
+/// neither (a `failed=yes` must not list every entry, as if it were no filter).
+fn bool_param(req: &SimRequest, name: &str) -> Result<bool, SimResponse> {
+    match req.query_param(name).as_deref() {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(error(
+            400,
+            format!(
+                "{name} must be true or false, got {}",
+                crate::text::echo(other)
+            ),
+        )),
+    }
+}
+
+/// The `before` query parameter of the journal listing: a journal id (entries older than it).
+fn before_param(req: &SimRequest) -> Result<Option<u64>, SimResponse> {
+    match req.query_param("before") {
+        None => Ok(None),
+        Some(b) => b.parse().map(Some).map_err(|_| {
+            error(
+                400,
+                format!(
+                    "before must be a journal id (a non-negative integer), got {}",
+                    crate::text::echo(&b)
+                ),
+            )
+        }),
     }
 }
 

@@ -101,3 +101,76 @@ async fn an_unknown_surface_is_refused_naming_the_known_ones() {
     assert_eq!(pockyt["requests"], json!([]));
     app.shutdown().await;
 }
+
+/// `failed=true` lists only failures (the rule the dashboard marks them by, each entry's
+/// `failed`), `before` pages back from a journal id, and `more` says whether more entries match
+/// beyond the page: the dashboard's "Failures only" once read the whole journal to find them.
+#[tokio::test]
+async fn failed_before_and_more_page_through_the_failures() {
+    let app = spawn_app().await;
+    for flag in ["N", "Z", "N", "Q", "N", "W"] {
+        app.client
+            .call(
+                "connectivity",
+                &json!({"notifyFlag": flag, "responseFlag": "Y", "responseMessage": "m"}),
+            )
+            .await
+            .unwrap();
+    }
+    let ids = |page: &serde_json::Value| -> Vec<u64> {
+        page["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_u64().unwrap())
+            .collect()
+    };
+    let all = app.get_json("/__sim/requests").await;
+    assert_eq!(all["more"], false);
+    let every = ids(&all);
+    assert_eq!(every.len(), 6);
+    let failed: Vec<bool> = all["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["failed"].as_bool().unwrap())
+        .collect();
+    assert_eq!(failed, [true, false, true, false, true, false]);
+
+    let first = app.get_json("/__sim/requests?failed=true&limit=2").await;
+    assert_eq!(ids(&first), [every[0], every[2]]);
+    assert_eq!(first["more"], true);
+    assert!(first["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["code"] == "PARAMETER_ERROR"));
+    let next = app
+        .get_json(&format!(
+            "/__sim/requests?failed=true&limit=2&before={}",
+            every[2]
+        ))
+        .await;
+    assert_eq!(ids(&next), [every[4]]);
+    assert_eq!(next["more"], false);
+    let older = app
+        .get_json(&format!("/__sim/requests?before={}&limit=1", every[4]))
+        .await;
+    assert_eq!(
+        (ids(&older), &older["more"]),
+        (vec![every[5]], &json!(false))
+    );
+    let everything = app.get_json("/__sim/requests?failed=false").await;
+    assert_eq!(ids(&everything), every);
+
+    for (query, named) in [
+        ("failed=yes", "failed must be true or false, got \"yes\""),
+        ("before=abc", "before must be a journal id"),
+    ] {
+        let (status, body) = app.get(&format!("/__sim/requests?{query}")).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        let error = body["error"].as_str().unwrap();
+        assert!(error.contains(named), "{query}: {error}");
+    }
+    app.shutdown().await;
+}

@@ -6,9 +6,6 @@
 (() => {
   const { h, api, badge, json, chinaTime, wallTime } = Dash;
 
-  // `OK` is a trigger the simulator carried out (the control plane's own answer).
-  const SUCCESS = new Set(["SUCCESS", "PROCESSING", "SUC-200", "000100", "OK"]);
-
   /** What to do about each result code, in the partner's terms. */
   const HINTS = {
     PARAM_FORMAT_ERROR: "The envelope could not be read. Send JSON {head, body}; hex-encode body.encrypt and head.keyEnc; encrypt the AES key with Whalet's (the platform's) public key, and the body with AES/ECB/PKCS5Padding.",
@@ -27,8 +24,8 @@
 
   /** Rows shown at first, and added by each "Show older". */
   const PAGE = 200;
-  /** How often "Failures only" reads the whole journal again, between the reads of what is new
-   *  (so that failures the journal has since dropped or cleared leave the view). */
+  /** How often the rows shown are read again whole, between the reads of the newest page (so
+   *  that requests the journal has since dropped leave the view). */
   const RESCAN_MS = 30000;
 
   const filters = { surface: "", tenant: "", operation: "", result: "" };
@@ -38,26 +35,29 @@
   let linked = null;
   let linkedId = null;
   let shown = PAGE;
-  let scan = null;
+  /** The rows shown: `{key, at, entries, more}` (`more`: the journal holds older matches). */
+  let rows = null;
   let lastSig = null;
   let lastProbe = null;
   let seenList = null;
   const seen = new Set();
 
+  /** Whether the request failed: the control plane's answer (its rule, in one place). */
   function failed(e) {
-    return !SUCCESS.has(e.code) || e.httpStatus >= 400;
+    return e.failed === true;
   }
 
-  /** The journal query for the filters the control plane applies itself; `limit` is optional.
-   *  "Failures only" is no code of its own (every code but the successful ones): it is applied
-   *  here, on what the query returns. */
-  function path(limit) {
+  /** The journal query for the filters, all applied by the control plane ("Failures only" is
+   *  its `failed=true`): at most `limit` entries, older than `before` when given. */
+  function path(limit, before) {
     const q = new URLSearchParams();
-    if (limit !== undefined) q.set("limit", String(limit));
+    q.set("limit", String(limit));
+    if (before !== undefined) q.set("before", String(before));
     if (filters.surface) q.set("surface", filters.surface);
     if (filters.tenant) q.set(filters.tenant.includes(":") ? "tenant" : "partnerId", filters.tenant);
     if (filters.operation) q.set("operation", filters.operation);
-    if (filters.result && filters.result !== "failures") q.set("code", filters.result);
+    if (filters.result === "failures") q.set("failed", "true");
+    else if (filters.result) q.set("code", filters.result);
     return "/__sim/requests?" + q.toString();
   }
 
@@ -88,7 +88,7 @@
         const r = await api("DELETE", "/__sim/requests");
         Dash.toast(r.ok ? "Journal cleared" : (r.data && r.data.error) || "Could not clear", r.ok ? "ok" : "bad");
         lastSig = null;
-        scan = null;
+        rows = null;
         poll();
       },
     }, "Clear journal");
@@ -223,7 +223,7 @@
     const key = newest + "|" + JSON.stringify(filters);
     if (key === lastProbe) return;
     lastProbe = key;
-    await load(newest);
+    await load();
   }
 
   /** Operations seen, offered by the operation filter. */
@@ -236,8 +236,9 @@
     }
   }
 
-  /** Reads the journal; null (with the error shown) when it cannot be read. */
-  async function fetchEntries(query) {
+  /** Reads one page of the journal: `{entries, more}`; null (with the error shown) when it
+   *  cannot be read. */
+  async function fetchPage(query) {
     const r = await api("GET", query);
     if (!r.ok) {
       lastProbe = null;
@@ -246,79 +247,74 @@
     }
     const entries = (r.data && r.data.requests) || [];
     remember(entries);
-    return entries;
-  }
-
-  /** The newest `shown` requests matching the filters, and whether the journal holds older ones. */
-  async function newestPage() {
-    const entries = await fetchEntries(path(shown + 1));
-    if (!entries) return null;
-    return { entries: entries.slice(0, shown), more: entries.length > shown, total: null };
+    return { entries, more: Boolean(r.data && r.data.more) };
   }
 
   /**
-   * Every failure in the journal that matches the other filters, newest first. The control plane
-   * filters by an exact code only, so the journal (bounded by `[journal] capacity` and
-   * `max_bytes`) is read whole once, then only what is newer than that read: a read of what is
-   * new is trusted when it reaches back to the last one (it returned fewer than it asked for, or
-   * its oldest entry is one already seen); otherwise, and every RESCAN_MS, the whole is read again.
+   * The newest `shown` requests matching the filters. Only the newest page is read when the
+   * rows are fresh and it reaches back to them (it holds every match, or its oldest entry is
+   * one shown); otherwise, and every RESCAN_MS, the `shown` rows are read again.
    */
-  async function failurePage(newest) {
+  async function refresh() {
     const key = JSON.stringify(filters);
-    const incremental = scan && scan.key === key && typeof newest === "number" &&
-      newest >= scan.upTo && Date.now() - scan.at < RESCAN_MS;
-    if (!incremental || newest > scan.upTo) {
-      const limit = incremental ? 2 * (newest - scan.upTo) + 50 : undefined;
-      const entries = await fetchEntries(path(limit));
-      if (!entries) return null;
-      const reaches = !incremental || entries.length < limit ||
-        (entries.length && entries[entries.length - 1].id <= scan.upTo);
-      if (!reaches) {
-        scan = null;
-        return failurePage(newest);
-      }
-      const upTo = Math.max(typeof newest === "number" ? newest : 0, ...entries.map((e) => e.id));
-      if (incremental) {
-        scan.failures = entries.filter((e) => e.id > scan.upTo && failed(e)).concat(scan.failures);
-        scan.upTo = upTo;
-      } else {
-        scan = { key, upTo, at: Date.now(), failures: entries.filter(failed) };
+    const fresh = rows && rows.key === key && Date.now() - rows.at < RESCAN_MS && rows.entries.length;
+    if (fresh) {
+      const head = await fetchPage(path(PAGE));
+      if (!head) return null;
+      if (!head.more) return Object.assign(rows, head);
+      const oldest = head.entries[head.entries.length - 1].id;
+      if (oldest <= rows.entries[0].id) {
+        const older = rows.entries.filter((e) => e.id < oldest);
+        const joined = head.entries.concat(older);
+        rows.entries = joined.slice(0, shown);
+        rows.more = joined.length > shown || (older.length ? rows.more : true);
+        return rows;
       }
     }
-    const all = scan.failures;
-    return { entries: all.slice(0, shown), more: all.length > shown, total: all.length };
+    const page = await fetchPage(path(shown));
+    if (!page) return null;
+    rows = { key, at: Date.now(), ...page };
+    return rows;
   }
 
-  /** "Show older": PAGE more rows. */
+  /** "Show older": the PAGE requests older than the oldest row, read by `before`. */
   function showOlder() {
     return h("button", {
-      type: "button", class: "btn btn-small", id: "show-older", onclick: () => {
-        shown += PAGE;
-        lastSig = null;
-        load(scan ? scan.upTo : undefined);
+      type: "button", class: "btn btn-small", id: "show-older", onclick: async () => {
+        const oldest = rows.entries[rows.entries.length - 1].id;
+        const page = await fetchPage(path(PAGE, oldest));
+        if (!page) return;
+        shown = rows.entries.length + PAGE;
+        rows.entries = rows.entries.concat(page.entries);
+        rows.more = page.more;
+        show(rows);
       },
     }, `Show ${PAGE} older`);
   }
 
   function summarize(page) {
-    const { entries, more, total } = page;
+    const { entries, more } = page;
     const failures = entries.filter(failed).length;
-    const count = total ?? entries.length;
-    const scope = total !== null
-      ? (more ? `every failure in the journal; showing the newest ${entries.length}` : "every failure in the journal")
-      : (more ? `the newest ${entries.length}; the journal holds older requests` : null);
+    const count = entries.length;
+    const scope = filters.result === "failures"
+      ? (more ? `the newest ${count} failures; the journal holds older ones` : "every failure in the journal")
+      : (more ? `the newest ${count}; the journal holds older requests` : null);
     Dash.fill(Dash.clear(summary),
       h("span", {}, h("strong", {}, String(count)), count === 1 ? " request" : " requests"),
-      failures ? h("span", { class: "sum-bad" }, h("strong", {}, String(total ?? failures)), " failed") : null,
+      failures ? h("span", { class: "sum-bad" }, h("strong", {}, String(failures)), " failed") : null,
       scope ? h("span", { class: "muted" }, scope) : null,
       more ? showOlder() : null);
   }
 
-  async function load(newest) {
-    const page = filters.result === "failures" ? await failurePage(newest) : await newestPage();
-    if (!page) return;
+  async function load() {
+    const page = await refresh();
+    if (page) show(page);
+  }
+
+  /** Shows `page` (`{entries, more}`), unless it is what is shown already. */
+  function show(page) {
     const { entries, more } = page;
-    const sig = entries.map((e) => e.id).join(",") + "|" + more + "|" + page.total;
+    const sig = entries.map((e) => e.id).join(",") + "|" + more + "|" + JSON.stringify(filters);
     if (sig === lastSig) return;
     lastSig = sig;
     summarize(page);
