@@ -69,7 +69,7 @@ impl Outbox {
             (transport, url, (**n).clone())
         };
         let (transport, url, snapshot) = prepared;
-        let series = snapshot.series;
+        let series = (snapshot.series, snapshot.incarnation);
         let now = self.inner.clock.now();
         let gate = self.inner.gate.lock().clone();
         let closed = gate.and_then(|g| g(&snapshot.tenant, snapshot.channel, now));
@@ -208,7 +208,9 @@ impl Outbox {
     }
 
     /// Writes the attempt into the ledger and schedules what follows from it.
-    fn record(&self, seq: u64, series: u32, outcome: Outcome, delays: &[i64]) {
+    /// `(series, incarnation)` name the copy the attempt was made on: one an import replaced
+    /// meanwhile gets nothing.
+    fn record(&self, seq: u64, (series, incarnation): (u32, u64), outcome: Outcome, delays: &[i64]) {
         let outcome = outcome.bounded();
         let now = self.inner.clock.now();
         let mut follow_ups: Vec<(u64, Millis)> = Vec::new();
@@ -219,7 +221,7 @@ impl Outbox {
             let Some(n) = ledger.items.get_mut(&seq) else {
                 return;
             };
-            if n.series != series || n.status != Status::Pending {
+            if n.series != series || n.incarnation != incarnation || n.status != Status::Pending {
                 return;
             }
             let in_series = n.attempts.iter().filter(|a| a.series == series).count();

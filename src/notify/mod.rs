@@ -189,7 +189,15 @@ pub struct Notification {
     /// The sealed bytes, kept while a series runs so that retries resend the same bytes.
     #[serde(skip)]
     pub(crate) sealed: Option<Sealed>,
+    /// Which copy of the notification this is: an import puts in new ones, and an attempt
+    /// started on the copy it replaced is not recorded into them (it would run a second retry
+    /// series beside the one the import schedules). Not kept in snapshots.
+    #[serde(skip)]
+    pub(crate) incarnation: u64,
 }
+
+/// The next [`Notification::incarnation`] an import gives.
+static INCARNATIONS: AtomicU64 = AtomicU64::new(1);
 
 impl Notification {
     /// The notification `spec` asks for, recorded at `now` before its first attempt.
@@ -211,6 +219,7 @@ impl Notification {
             attempts: Vec::new(),
             behaviour: spec.behaviour,
             sealed: None,
+            incarnation: 0,
         }
     }
 }
@@ -549,6 +558,7 @@ impl Outbox {
                 }
                 max_seq = max_seq.max(seq);
                 n.sealed = None;
+                n.incarnation = INCARNATIONS.fetch_add(1, Ordering::Relaxed);
                 if let (Status::Pending, Some(at)) = (n.status, n.next_attempt_at) {
                     due.push((seq, at));
                 }

@@ -1455,3 +1455,42 @@ async fn a_reset_during_an_advance_does_not_wait_for_it() {
     assert_eq!(notifications["notifications"], json!([]), "{notifications}");
     app.shutdown().await;
 }
+
+/// Regression: an import that came while a delivery attempt waited on a hung receiver got that
+/// attempt written into the imported notification when it timed out, beside the attempt the
+/// import scheduled: two retry series ran at once (duplicate deliveries, the series exhausted
+/// twice as fast). The attempt made on the copy the import replaced is now dropped.
+#[tokio::test]
+async fn an_attempt_in_flight_during_an_import_does_not_start_a_second_series() {
+    let app = spawn_with(Setup {
+        receiver: Some(Mode::Hang),
+        config: Some("[notify]\ntimeout_ms = 500\n".into()),
+        ..Setup::default()
+    })
+    .await;
+    app.trigger_ok(
+        "whalet.connectivity.notify",
+        json!({"partnerId": "202400000000001"}),
+    )
+    .await;
+    // The first attempt is in flight (the receiver never answers) while the snapshot goes in.
+    let saved = export(&app, "").await;
+    let (status, body) = import(&app, "", saved).await;
+    assert_eq!(status, 200, "{body}");
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let clock = app.get_json("/__sim/clock").await;
+    let attempts_due = clock["pending"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["label"].as_str().unwrap_or("").starts_with("notify:"))
+        .count();
+    assert_eq!(attempts_due, 1, "one series, one next attempt: {clock}");
+    let ledger = app.get_json("/__sim/notifications").await;
+    let n = &ledger["notifications"][0];
+    assert!(
+        n["attempts"].as_array().unwrap().len() <= 1,
+        "the replaced copy's attempt was recorded: {n}"
+    );
+    app.shutdown().await;
+}
