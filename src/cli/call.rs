@@ -33,6 +33,7 @@ pub struct CallArgs {
     /// The operation: a Whalet or platform apiCode (e.g. connectivity, balanceQuery), an Infinia
     /// path after /api/v1/ (e.g. account-balance/query) or a Pockyt path (e.g.
     /// v3/payouts/balance).
+    #[arg(value_parser = operation_name)]
     api_code: String,
     /// The business body as JSON, or @file, sent as written (a number arrives as its own
     /// characters: `1e2` stays `1e2`). Pockyt: the parameters as a JSON object; merchantNo,
@@ -538,6 +539,23 @@ async fn whalet(
         .clone()
         .unwrap_or_else(|| client.next_request_no());
     Ok(client.exchange(&args.api_code, &request_no, body).await)
+}
+
+/// An operation as the path names it: letters, digits, `.`, `_`, `-` and `/`, with no `.` or
+/// `..` segment. It goes into the URL's path, so `../../__sim/reset` must not reach another
+/// endpoint.
+fn operation_name(text: &str) -> Result<String, String> {
+    let fine = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/');
+    let dots = text.split('/').any(|segment| segment == "." || segment == "..");
+    if !text.is_empty() && text.chars().all(fine) && !dots {
+        Ok(text.to_owned())
+    } else {
+        Err(
+            "an operation is an apiCode or a path of letters, digits, '.', '_', '-' and '/', \
+             without '.' or '..' segments"
+                .into(),
+        )
+    }
 }
 
 #[cfg(test)]

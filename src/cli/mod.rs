@@ -198,7 +198,7 @@ fn start_time(value: &str) -> Result<i64, String> {
 #[command(after_help = exit::EXIT_CODES)]
 struct TriggerArgs {
     /// Event name (`--list` shows them).
-    #[arg(required_unless_present = "list")]
+    #[arg(required_unless_present = "list", value_parser = event_name)]
     event: Option<String>,
     /// List the events the simulator serves, with their parameters.
     #[arg(long)]
@@ -232,6 +232,17 @@ impl TriggerArgs {
             }
         }
         Ok(())
+    }
+}
+
+/// An event name as the control plane names events: letters, digits, `.`, `_` and `-`. It goes
+/// into the URL's path, so `../reset` or `x?y=1` must not reach another endpoint.
+fn event_name(text: &str) -> Result<String, String> {
+    let fine = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if !text.is_empty() && text.chars().all(fine) && !text.starts_with('.') {
+        Ok(text.to_owned())
+    } else {
+        Err("an event name has letters, digits, '.', '_' and '-' only (`trigger --list` shows them)".into())
     }
 }
 

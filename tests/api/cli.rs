@@ -1537,3 +1537,52 @@ fn trigger_refuses_a_parameter_that_is_not_key_value_or_given_twice() {
         stderr(&twice)
     );
 }
+
+/// Regression: `trigger ../reset` wiped every tenant and exited 0 (the event name went into the
+/// URL's path as written), and `call --surface pockyt ../../__sim/reset` reached the control
+/// plane. A name that is no event or operation is a usage error, and nothing is sent.
+#[tokio::test]
+async fn names_that_would_leave_their_path_are_usage_errors() {
+    let app = spawn_app().await;
+    app.connectivity().await;
+    let url = app.url.clone();
+    let runs = tokio::task::spawn_blocking(move || {
+        [
+            vec!["trigger", "--url", &url, "../reset"],
+            vec!["trigger", "--url", &url, "whalet.onboarding.approved?x=1"],
+            vec![
+                "call",
+                "--surface",
+                "pockyt",
+                "--url",
+                &url,
+                "../../__sim/reset",
+            ],
+            vec![
+                "call",
+                "--surface",
+                "infinia",
+                "--url",
+                &url,
+                "account-balance/../../x",
+            ],
+        ]
+        .into_iter()
+        .map(|args| (args.join(" "), bin().args(&args).output().unwrap()))
+        .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    for (args, out) in runs {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args}: {stderr}");
+    }
+    // The journal still holds the connectivity call: nothing was reset.
+    let journal = app.get_json("/__sim/requests?surface=whalet").await;
+    assert_eq!(
+        journal["requests"].as_array().unwrap().len(),
+        1,
+        "{journal}"
+    );
+    app.shutdown().await;
+}
