@@ -280,7 +280,13 @@ fn described(
     let Some(d) = core.surface::<Descriptions>().get(surface, canonical) else {
         return (Vec::new(), Value::Null, Vec::new());
     };
-    let made_by = |leaf: &str| producer(surface, canonical, leaf).map(|(by, _)| by.to_owned());
+    // The producer under the name this simulator serves it ([whalet.api_codes] renames).
+    let served = |by: &str| match surface {
+        "whalet" => core.config().whalet.api_codes.get(by).cloned(),
+        _ => None,
+    }
+    .unwrap_or_else(|| by.to_owned());
+    let made_by = |leaf: &str| producer(surface, canonical, leaf).map(|(by, _)| served(by));
     let mut example = describe::example_for(canonical, &d.fields, Some(&made_by));
     let mut fields = d.fields.clone();
     if let Some(o) = overlay.and_then(|c| c.operation(surface, canonical)) {
@@ -297,7 +303,7 @@ fn described(
             }
         }
         if let Some((by, what)) = producer(surface, canonical, leaf).filter(|_| in_example) {
-            let line = format!("{what}: {by}");
+            let line = format!("{what}: {}", served(by));
             if !needs.contains(&line) {
                 needs.push(line);
             }

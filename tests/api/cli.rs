@@ -1450,7 +1450,7 @@ async fn call_example_asks_with_the_admin_token_and_describes_renamed_api_codes(
     let app = crate::helpers::spawn_with(crate::helpers::Setup {
         config: Some(
             "[server]\nadmin_token = \"s3cret\"\n\n[whalet.api_codes]\n\
-             cardHolderApply = \"holderApply\"\n"
+             cardHolderApply = \"holderApply\"\nuserOnboardingApply = \"onb\"\n"
                 .to_owned(),
         ),
         ..Default::default()
@@ -1499,6 +1499,12 @@ async fn call_example_asks_with_the_admin_token_and_describes_renamed_api_codes(
         assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("head.apiCode = holderApply"), "{text}");
+        // What it needs, and the example's placeholders, name the producer as served too.
+        assert!(
+            text.contains("an approved user: onb") && text.contains("from onb"),
+            "{text}"
+        );
+        assert!(!text.contains("userOnboardingApply"), "{text}");
     }
     let stderr = stderr(default_name);
     assert_eq!(default_name.status.code(), Some(2), "{stderr}");
