@@ -281,11 +281,13 @@ fn described(
         return (Vec::new(), Value::Null, Vec::new());
     };
     // The producer under the name this simulator serves it ([whalet.api_codes] renames).
-    let served = |by: &str| match surface {
-        "whalet" => core.config().whalet.api_codes.get(by).cloned(),
-        _ => None,
-    }
-    .unwrap_or_else(|| by.to_owned());
+    let served = |by: &str| {
+        match surface {
+            "whalet" => core.config().whalet.api_codes.get(by).cloned(),
+            _ => None,
+        }
+        .unwrap_or_else(|| by.to_owned())
+    };
     let made_by = |leaf: &str| producer(surface, canonical, leaf).map(|(by, _)| served(by));
     let mut example = describe::example_for(canonical, &d.fields, Some(&made_by));
     let mut fields = d.fields.clone();

@@ -86,7 +86,7 @@ pub struct CallArgs {
     json: bool,
     /// With --example: the simulator's admin token, if it was started with one (sent only to
     /// its control plane, `GET /__sim/operations`; never with the request itself).
-    #[arg(long, env = "WHALET_SIM_ADMIN_TOKEN", hide_env_values = true)]
+    #[arg(long, env = "WHALET_SIM_ADMIN_TOKEN", hide_env_values = true, value_parser = crate::cli::admin_token)]
     admin_token: Option<String>,
     /// Pockyt API token (signs `verifySign`).
     #[arg(long, env = "WHALET_SIM_POCKYT_TOKEN", default_value = crate::config::pockyt::DEMO_TOKEN)]
@@ -546,7 +546,9 @@ async fn whalet(
 /// endpoint.
 fn operation_name(text: &str) -> Result<String, String> {
     let fine = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/');
-    let dots = text.split('/').any(|segment| segment == "." || segment == "..");
+    let dots = text
+        .split('/')
+        .any(|segment| segment == "." || segment == "..");
     if !text.is_empty() && text.chars().all(fine) && !dots {
         Ok(text.to_owned())
     } else {

@@ -44,7 +44,7 @@ pub struct CoverageArgs {
     #[arg(long)]
     group: Option<String>,
     /// The simulator's admin token, if it was started with one.
-    #[arg(long, env = "WHALET_SIM_ADMIN_TOKEN", hide_env_values = true)]
+    #[arg(long, env = "WHALET_SIM_ADMIN_TOKEN", hide_env_values = true, value_parser = crate::cli::admin_token)]
     admin_token: Option<String>,
 }
 

@@ -102,7 +102,7 @@ struct ServeArgs {
     /// Require this token on every /__sim/ request except GET /__sim/health (overrides
     /// `[server] admin_token`). Clients send `Authorization: Bearer <token>`; the dashboard is
     /// opened once as /?token=<token>.
-    #[arg(long, env = "WHALET_SIM_ADMIN_TOKEN", hide_env_values = true)]
+    #[arg(long, env = "WHALET_SIM_ADMIN_TOKEN", hide_env_values = true, value_parser = crate::cli::admin_token)]
     admin_token: Option<String>,
     /// Another Host name the control plane and the dashboard answer to besides loopback names,
     /// e.g. a container's service name (repeatable; the variable takes a comma-separated list;
@@ -210,7 +210,7 @@ struct TriggerArgs {
     #[arg(long, env = "WHALET_SIM_URL", default_value = "http://127.0.0.1:8080")]
     url: String,
     /// The simulator's admin token, if it was started with one.
-    #[arg(long, env = "WHALET_SIM_ADMIN_TOKEN", hide_env_values = true)]
+    #[arg(long, env = "WHALET_SIM_ADMIN_TOKEN", hide_env_values = true, value_parser = crate::cli::admin_token)]
     admin_token: Option<String>,
     /// Print only this field of the answer `{trigger, result}`: a dot path into `result`
     /// (`tradeId`, `amount.cent`) or from the top (`result.tradeId`, `trigger`); see `call --get`.
@@ -232,6 +232,20 @@ impl TriggerArgs {
             }
         }
         Ok(())
+    }
+}
+
+/// An admin token as it can travel in an `Authorization: Bearer` header: visible ASCII, no
+/// control characters (a token read with its line end, `s3cret\n`, would otherwise fail every
+/// request as "no answer").
+pub fn admin_token(text: &str) -> Result<String, String> {
+    if text.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(text.to_owned())
+    } else {
+        Err(
+            "an admin token has visible ASCII characters only (no spaces, tabs or line ends)"
+                .into(),
+        )
     }
 }
 

@@ -210,7 +210,13 @@ impl Outbox {
     /// Writes the attempt into the ledger and schedules what follows from it.
     /// `(series, incarnation)` name the copy the attempt was made on: one an import replaced
     /// meanwhile gets nothing.
-    fn record(&self, seq: u64, (series, incarnation): (u32, u64), outcome: Outcome, delays: &[i64]) {
+    fn record(
+        &self,
+        seq: u64,
+        (series, incarnation): (u32, u64),
+        outcome: Outcome,
+        delays: &[i64],
+    ) {
         let outcome = outcome.bounded();
         let now = self.inner.clock.now();
         let mut follow_ups: Vec<(u64, Millis)> = Vec::new();

@@ -1592,3 +1592,25 @@ async fn names_that_would_leave_their_path_are_usage_errors() {
     );
     app.shutdown().await;
 }
+
+/// An admin token that cannot travel in a header (a line end read with it) is a usage error
+/// naming the rule, on every command that takes one; it was "no simulator answered" (call
+/// --example fell back to the default configuration) or "no answer" (exit 3).
+#[test]
+fn an_admin_token_with_a_line_end_is_a_usage_error() {
+    let closed = format!("http://127.0.0.1:{}", closed_port());
+    for args in [
+        vec!["call", "connectivity", "--example"],
+        vec!["trigger", "whalet.connectivity.notify"],
+        vec!["coverage"],
+    ] {
+        let out = bin()
+            .args(&args)
+            .args(["--url", &closed, "--admin-token", "s3cret\n"])
+            .output()
+            .unwrap();
+        let stderr = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("visible ASCII"), "{args:?}: {stderr}");
+    }
+}
