@@ -33,7 +33,6 @@ pub struct CallArgs {
     /// The operation: a Whalet or platform apiCode (e.g. connectivity, balanceQuery), an Infinia
     /// path after /api/v1/ (e.g. account-balance/query) or a Pockyt path (e.g.
     /// v3/payouts/balance).
-    #[arg(value_parser = operation_name)]
     api_code: String,
     /// The business body as JSON, or @file, sent as written (a number arrives as its own
     /// characters: `1e2` stays `1e2`). Pockyt: the parameters as a JSON object; merchantNo,
@@ -541,22 +540,32 @@ async fn whalet(
     Ok(client.exchange(&args.api_code, &request_no, body).await)
 }
 
-/// An operation as the path names it: letters, digits, `.`, `_`, `-` and `/`, with no `.` or
-/// `..` segment. It goes into the URL's path, so `../../__sim/reset` must not reach another
-/// endpoint.
-fn operation_name(text: &str) -> Result<String, String> {
-    let fine = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/');
-    let dots = text
-        .split('/')
-        .any(|segment| segment == "." || segment == "..");
-    if !text.is_empty() && text.chars().all(fine) && !dots {
-        Ok(text.to_owned())
-    } else {
-        Err(
-            "an operation is an apiCode or a path of letters, digits, '.', '_', '-' and '/', \
-             without '.' or '..' segments"
-                .into(),
-        )
+impl CallArgs {
+    /// An operation that goes into the URL's path (platform, Infinia, Pockyt) is letters,
+    /// digits, `.`, `_`, `-` and `/`, with no `.` or `..` segment, so `../../__sim/reset` cannot
+    /// reach another endpoint (a usage error). A Whalet apiCode travels in the sealed head and
+    /// may be anything the partner wants to try.
+    pub(super) fn check_operation(&self) -> Result<(), clap::Error> {
+        if matches!(self.surface, Surface::Whalet) {
+            return Ok(());
+        }
+        let fine = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/');
+        let text = &self.api_code;
+        let dots = text
+            .split('/')
+            .any(|segment| segment == "." || segment == "..");
+        if !text.is_empty() && text.chars().all(fine) && !dots {
+            return Ok(());
+        }
+        Err(super::usage_error(
+            "call",
+            clap::error::ErrorKind::InvalidValue,
+            format!(
+                "operation {} would leave its path: an operation is an apiCode or a path of \
+                 letters, digits, '.', '_', '-' and '/', without '.' or '..' segments",
+                crate::text::echo(text)
+            ),
+        ))
     }
 }
 

@@ -363,6 +363,7 @@ pub fn main() -> ExitCode {
     let checked = match &cli.command {
         Command::Serve(args) => args.check_clock(),
         Command::Trigger(args) => args.check_params(),
+        Command::Call(args) => args.check_operation(),
         _ => Ok(()),
     };
     if let Err(e) = checked {
