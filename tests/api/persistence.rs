@@ -1265,6 +1265,52 @@ async fn collections_come_and_go(app: &TestApp, deadline: tokio::time::Instant) 
     tokio::join!(arrive(), arrive(), settle);
 }
 
+/// Reads `cut` (the pending collections and the collections timers would settle) again and
+/// again, `pause` apart, while collections come and go until `deadline`; at least `least` reads
+/// (a `None` is a read skipped) and every one holds each pending collection with its timer.
+async fn every_cut_is_whole<F, Fut>(
+    app: &TestApp,
+    deadline: tokio::time::Instant,
+    (what, least, pause): (&str, usize, Duration),
+    cut: F,
+) where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<(Vec<String>, Vec<String>)>>,
+{
+    let reads = async {
+        let (mut read, mut torn) = (0, Vec::new());
+        while tokio::time::Instant::now() < deadline {
+            if let Some((pending, timed)) = cut().await {
+                read += 1;
+                if pending != timed {
+                    torn.push((pending, timed));
+                }
+            }
+            tokio::time::sleep(pause).await;
+        }
+        (read, torn)
+    };
+    let ((read, torn), ()) = tokio::join!(reads, collections_come_and_go(app, deadline));
+    assert!(read >= least, "only {read} {what} were read");
+    assert!(
+        torn.is_empty(),
+        "{} of {read} {what} torn, e.g. {:?}",
+        torn.len(),
+        torn[0]
+    );
+}
+
+/// The simulator with a receiver that never answers and attempts timing out after
+/// `timeout_ms`: an advance waits for each attempt it starts.
+async fn with_a_hung_receiver(timeout_ms: u64) -> TestApp {
+    spawn_with(Setup {
+        receiver: Some(Mode::Hang),
+        config: Some(format!("[notify]\ntimeout_ms = {timeout_ms}\n")),
+        ..Setup::default()
+    })
+    .await
+}
+
 /// Regression: a snapshot read each tenant under its lock and the timers afterwards, while
 /// triggers and timer jobs ran in between. Imported, it held a collection (a payout, …) pending
 /// with no timer left to settle it, or a timer for a collection it did not hold. Every snapshot
@@ -1273,30 +1319,14 @@ async fn collections_come_and_go(app: &TestApp, deadline: tokio::time::Instant) 
 async fn a_snapshot_taken_under_load_holds_each_pending_object_with_its_timer() {
     let app = spawn_app().await;
     let deadline = tokio::time::Instant::now() + Duration::from_millis(1500);
-    let snapshots = async {
-        let mut torn = Vec::new();
-        let mut taken = 0;
-        while tokio::time::Instant::now() < deadline {
-            // Read whole: it outgrows the test client's 64 KiB answers.
-            let url = format!("{}/__sim/snapshot", app.url);
-            let body = reqwest::get(url).await.unwrap().bytes().await.unwrap();
-            let doc: Value = serde_json::from_slice(&body).unwrap();
-            let (pending, timed) = pending_and_timed(&doc);
-            taken += 1;
-            if pending != timed {
-                torn.push((pending, timed));
-            }
-        }
-        (taken, torn)
+    let snapshot = || async {
+        // Read whole: it outgrows the test client's 64 KiB answers.
+        let url = format!("{}/__sim/snapshot", app.url);
+        let body = reqwest::get(url).await.unwrap().bytes().await.unwrap();
+        let doc: Value = serde_json::from_slice(&body).unwrap();
+        Some(pending_and_timed(&doc))
     };
-    let ((taken, torn), ()) = tokio::join!(snapshots, collections_come_and_go(&app, deadline));
-    assert!(taken >= 5, "only {taken} snapshots were taken");
-    assert!(
-        torn.is_empty(),
-        "{} of {taken} snapshots torn, e.g. {:?}",
-        torn.len(),
-        torn[0]
-    );
+    every_cut_is_whole(&app, deadline, ("snapshots", 5, Duration::ZERO), snapshot).await;
     app.shutdown().await;
 }
 
@@ -1306,12 +1336,7 @@ async fn a_snapshot_taken_under_load_holds_each_pending_object_with_its_timer() 
 /// it (a first fix made it wait: half a minute behind a hung receiver).
 #[tokio::test]
 async fn an_import_during_an_advance_neither_waits_for_it_nor_is_advanced_by_it() {
-    let app = spawn_with(Setup {
-        receiver: Some(Mode::Hang),
-        config: Some("[notify]\ntimeout_ms = 1000\n".into()),
-        ..Setup::default()
-    })
-    .await;
+    let app = with_a_hung_receiver(1000).await;
     let card = app.trigger_ok("whalet.account.ready", json!({})).await["cardId"].clone();
     let collection = app
         .trigger_ok(
@@ -1395,32 +1420,16 @@ async fn every_data_dir_commit_holds_each_pending_object_with_its_timer() {
     let app = on_dir(dir.path()).await;
     let db = dir.path().join("whalet-sim.db");
     let deadline = tokio::time::Instant::now() + Duration::from_millis(2000);
-    let read = async {
-        let (mut read, mut torn) = (0, Vec::new());
-        while tokio::time::Instant::now() < deadline {
-            let db = db.clone();
-            if let Some((pending, timed)) =
-                tokio::task::spawn_blocking(move || pending_and_timed_in_db(&db))
-                    .await
-                    .unwrap()
-            {
-                read += 1;
-                if pending != timed {
-                    torn.push((pending, timed));
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(15)).await;
+    let commit = || {
+        let db = db.clone();
+        async move {
+            tokio::task::spawn_blocking(move || pending_and_timed_in_db(&db))
+                .await
+                .unwrap()
         }
-        (read, torn)
     };
-    let ((read, torn), ()) = tokio::join!(read, collections_come_and_go(&app, deadline));
-    assert!(read >= 10, "only {read} reads of the database");
-    assert!(
-        torn.is_empty(),
-        "{} of {read} commits torn, e.g. {:?}",
-        torn.len(),
-        torn[0]
-    );
+    let pause = Duration::from_millis(15);
+    every_cut_is_whole(&app, deadline, ("commits", 10, pause), commit).await;
     app.shutdown().await;
 }
 
@@ -1428,12 +1437,7 @@ async fn every_data_dir_commit_holds_each_pending_object_with_its_timer() {
 /// import race made it wait for the whole advance) and cancels the pending retries.
 #[tokio::test]
 async fn a_reset_during_an_advance_does_not_wait_for_it() {
-    let app = spawn_with(Setup {
-        receiver: Some(Mode::Hang),
-        config: Some("[notify]\ntimeout_ms = 1000\n".into()),
-        ..Setup::default()
-    })
-    .await;
+    let app = with_a_hung_receiver(1000).await;
     app.trigger_ok(
         "whalet.connectivity.notify",
         json!({"partnerId": "202400000000001"}),
@@ -1462,12 +1466,7 @@ async fn a_reset_during_an_advance_does_not_wait_for_it() {
 /// twice as fast). The attempt made on the copy the import replaced is now dropped.
 #[tokio::test]
 async fn an_attempt_in_flight_during_an_import_does_not_start_a_second_series() {
-    let app = spawn_with(Setup {
-        receiver: Some(Mode::Hang),
-        config: Some("[notify]\ntimeout_ms = 500\n".into()),
-        ..Setup::default()
-    })
-    .await;
+    let app = with_a_hung_receiver(500).await;
     app.trigger_ok(
         "whalet.connectivity.notify",
         json!({"partnerId": "202400000000001"}),
