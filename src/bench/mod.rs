@@ -286,12 +286,15 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Finished> {
         text => Some(parse_duration(text)?),
     };
     let spawned = if args.spawn_server {
-        let mut serve = vec![
-            "serve".to_owned(),
-            "--addr".to_owned(),
-            "{addr}".to_owned(),
-            "--account-crypto".to_owned(),
-        ];
+        let mut serve = vec!["serve".to_owned(), "--addr".to_owned(), "{addr}".to_owned()];
+        // The server counts its crypto; a `--server-arg=--account-crypto=N` sets how finely.
+        if !args
+            .server_args
+            .iter()
+            .any(|a| a == "--account-crypto" || a.starts_with("--account-crypto="))
+        {
+            serve.push("--account-crypto".to_owned());
+        }
         serve.extend(args.server_args.iter().cloned());
         Some(server::spawn_self(&serve, "/__sim/health", &args.server_log).await?)
     } else {

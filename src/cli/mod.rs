@@ -125,12 +125,20 @@ struct ServeArgs {
     /// (docs/CONTRACTS.md; overrides `[contract] file`).
     #[arg(long, env = "WHALET_SIM_CONTRACT")]
     contract: Option<PathBuf>,
-    /// Count every RSA and AES call, time one in eight on the calling thread's CPU clock, and
+    /// Count every RSA and AES call, time one in ONE_IN (8 when not given; 1 times every call,
+    /// an exact count at two more clock reads a call) on the calling thread's CPU clock, and
     /// serve the counts and the estimated CPU time at GET /__sim/crypto (`bench --spawn-server`
     /// sets it; docs/PERFORMANCE.md). Off, the count costs one atomic load a call; on, about
     /// 0.25 µs a call.
-    #[arg(long)]
-    account_crypto: bool,
+    #[arg(
+        long,
+        value_name = "ONE_IN",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "8",
+        value_parser = clap::value_parser!(u64).range(1..=1_000_000)
+    )]
+    account_crypto: Option<u64>,
 }
 
 impl ServeArgs {
@@ -434,8 +442,8 @@ fn init_tracing(format: LogFormat) {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    if args.account_crypto {
-        crate::wire::crypto::account::enable();
+    if let Some(one_in) = args.account_crypto {
+        crate::wire::crypto::account::enable(one_in);
     }
     let mut config = match &args.config {
         Some(path) => Config::load(path)?,

@@ -30,7 +30,8 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
 
 use serde::{Deserialize, Serialize};
 
-/// One call in this many is timed, on average.
+/// One call in this many is timed, on average, unless `serve --account-crypto=N` says otherwise
+/// (1 times every call: an exact count, at two more clock reads a call).
 pub const SAMPLE_ONE_IN: u64 = 8;
 
 /// What a timed call is.
@@ -105,6 +106,8 @@ struct Stratum {
 /// A set of counts (the process has one, [`GLOBAL`]; tests make their own).
 pub(crate) struct Account {
     on: AtomicBool,
+    /// One call in this many is timed.
+    one_in: AtomicU64,
     strata: [Stratum; STRATA],
 }
 
@@ -114,6 +117,7 @@ impl Account {
     pub(crate) const fn new() -> Self {
         Self {
             on: AtomicBool::new(false),
+            one_in: AtomicU64::new(SAMPLE_ONE_IN),
             strata: [const {
                 Stratum {
                     calls: AtomicU64::new(0),
@@ -124,7 +128,8 @@ impl Account {
         }
     }
 
-    fn enable(&self) {
+    fn enable(&self, one_in: u64) {
+        self.one_in.store(one_in.max(1), Relaxed);
         self.on.store(true, Relaxed);
     }
 
@@ -145,7 +150,7 @@ impl Account {
             accounting: self.on.load(Relaxed) && thread_cpu_ns().is_some(),
             calls: strata.iter().map(|s| s.calls).sum(),
             cpu_ns: 0,
-            sample_one_in: SAMPLE_ONE_IN,
+            sample_one_in: self.one_in.load(Relaxed),
             strata,
             process_cpu_ns: process_cpu_ns(),
         };
@@ -174,7 +179,7 @@ impl Account {
         }
         let stratum = &self.strata[primitive.stratum(size)];
         stratum.calls.fetch_add(1, Relaxed);
-        if !sample() && stratum.sampled.load(Relaxed) > 0 {
+        if !sample(self.one_in.load(Relaxed)) && stratum.sampled.load(Relaxed) > 0 {
             return f();
         }
         let start = clock();
@@ -190,9 +195,10 @@ impl Account {
     }
 }
 
-/// Starts counting (for the rest of the process's life).
-pub fn enable() {
-    GLOBAL.enable();
+/// Starts counting (for the rest of the process's life), timing one call in `one_in` (1: every
+/// call).
+pub fn enable(one_in: u64) {
+    GLOBAL.enable(one_in);
 }
 
 /// What has been counted since [`enable`]; `accounting` is false (and the counts zero) when it
@@ -271,16 +277,16 @@ thread_local! {
     static DRAW: Cell<u64> = Cell::new(rand::random::<u64>() | 1);
 }
 
-/// Whether to time this call: true one time in [`SAMPLE_ONE_IN`], independently of every
+/// Whether to time this call: true one time in `one_in` (always for 1), independently of every
 /// other call.
-fn sample() -> bool {
+fn sample(one_in: u64) -> bool {
     DRAW.with(|state| {
         let mut x = state.get();
         x ^= x >> 12;
         x ^= x << 25;
         x ^= x >> 27;
         state.set(x);
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32 < (1u64 << 32) / SAMPLE_ONE_IN
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32 < (1u64 << 32) / one_in.max(1)
     })
 }
 
@@ -398,7 +404,7 @@ mod tests {
     /// About one call in eight is drawn, with no pattern a fixed order of calls could follow.
     #[test]
     fn one_call_in_eight_is_sampled() {
-        let draws: Vec<bool> = (0..80_000).map(|_| sample()).collect();
+        let draws: Vec<bool> = (0..80_000).map(|_| sample(SAMPLE_ONE_IN)).collect();
         let hits = draws.iter().filter(|&&d| d).count();
         // Binomial(80,000, 1/8): mean 10,000, standard deviation 94.
         assert!((9_500..=10_500).contains(&hits), "{hits} of 80,000");
@@ -407,6 +413,33 @@ mod tests {
             let n = draws.iter().skip(phase).step_by(6).filter(|&&d| d).count();
             assert!((1_450..=1_890).contains(&n), "phase {phase}: {n}");
         }
+    }
+
+    /// `--account-crypto=1` times every call: each is sampled, and the totals say one in one.
+    #[test]
+    fn one_in_one_times_every_call() {
+        assert!((0..10_000).all(|_| sample(1)));
+        let now = Cell::new(0u64);
+        let read = || Some(now.get());
+        let account = Account::new();
+        account.enable(1);
+        for i in 0..100u64 {
+            account.timed_on(read, Primitive::Sign, 256, || {
+                now.set(now.get() + 1_000 + i)
+            });
+        }
+        let totals = account.totals();
+        assert_eq!(totals.sample_one_in, 1);
+        assert_eq!(
+            (totals.calls, totals.strata[0].sampled),
+            (100, 100),
+            "{totals:?}"
+        );
+        assert_eq!(
+            totals.cpu_ns,
+            100 * 1_000 + (0..100).sum::<u64>(),
+            "{totals:?}"
+        );
     }
 
     /// On a clock whose every read costs 500 ns with its sample taken halfway, each sampled
@@ -420,7 +453,7 @@ mod tests {
             Some(now.get() - 250)
         };
         let account = Account::new();
-        account.enable();
+        account.enable(SAMPLE_ONE_IN);
         for _ in 0..800 {
             account.timed_on(read, Primitive::Sign, 256, || now.set(now.get() + 2_000));
         }
@@ -438,7 +471,7 @@ mod tests {
         let now = Cell::new(0u64);
         let read = || Some(now.get());
         let account = Account::new();
-        account.enable();
+        account.enable(SAMPLE_ONE_IN);
         for (primitive, _) in PRIMITIVES {
             let sizes = match primitive {
                 Primitive::AesEncrypt | Primitive::AesDecrypt => [16, 4096, 65536, 65537],
@@ -491,7 +524,7 @@ mod tests {
             x
         };
         let account = Account::new();
-        account.enable();
+        account.enable(SAMPLE_ONE_IN);
         let start = thread_cpu_ns().unwrap();
         for _ in 0..800 {
             account.timed(Primitive::Sign, 256, || spin(20_000));
@@ -515,7 +548,7 @@ mod tests {
         use crate::wire::crypto::{sign, SignatureHash};
         use crate::wire::keys::{demo, PrivateKey};
         let key = PrivateKey::parse(demo::PLATFORM_PRIVATE).unwrap();
-        enable();
+        enable(SAMPLE_ONE_IN);
         let before = totals();
         assert!(before.accounting, "{before:?}");
         for i in 0..120u8 {
