@@ -9,18 +9,18 @@
 //!
 //! ```text
 //!  SimRequest ─▶ body limit ─▶ Scheme::open ─▶ requestNo memory ─▶ scenario decision
-//!      (latency · drop · forced code) ─▶ Scheme::run (the operation) ─▶ Scheme::seal_reply
+//!      (drop · forced code) ─▶ Scheme::run (the operation) ─▶ Scheme::seal_reply ─▶ latency
 //!  any refusal on the way ─▶ Scheme::seal_refusal;  a panic anywhere ─▶ the surface's
 //!  internal error;  at the end: one journal entry and one log line
 //! ```
 //!
 //! The two stages that do RSA work (everything up to the scenario decision, and the operation
-//! with its sealing) pass through the core's CPU gate ([`crate::core::cpu`]), so a flood of
-//! expensive requests waits its turn instead of taking every async worker; they pass it in one
-//! go unless a scenario latency falls between them.
+//! with its sealing) pass through the core's CPU gate ([`crate::core::cpu`]) in one go, so a
+//! flood of expensive requests waits its turn instead of taking every async worker. A scenario
+//! latency comes after them: it holds the answer back, not the operation.
 
 use std::future::Future;
-use std::ops::{ControlFlow, Deref};
+use std::ops::Deref;
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
@@ -516,35 +516,30 @@ async fn process<S: Scheme>(
     let in_place =
         !S::RSA_PER_BLOCK && incoming.req.body.len() <= core.config().server.cpu_inline_bytes;
     // Opening (RSA decryption) and sealing (RSA signature) are the heavy stages: they pass
-    // through the core's CPU gate, so a flood of them cannot take every async worker. Without a
-    // scenario latency between them they pass it once: each pass moves the request off the async
-    // worker and back, which costs more CPU than the JSON, journal and log line of the request
-    // together (docs/PERFORMANCE.md).
+    // through the core's CPU gate together, so a flood of them cannot take every async worker;
+    // one pass, since each moves the request off the async worker and back, which costs more
+    // CPU than the JSON, journal and log line of the request together (docs/PERFORMANCE.md).
     let staged = core
         .cpu()
         .run(in_place, async {
-            let admitted = match admit(incoming, echo, trace).await {
-                Ok(admitted) => admitted,
-                Err(answer) => return ControlFlow::Break(answer),
-            };
-            rule.clone_from(&admitted.decision.rule);
-            if admitted.decision.latency_ms > 0 {
-                return ControlFlow::Continue(admitted);
-            }
-            let Admitted { opened, decision } = admitted;
-            ControlFlow::Break(answer(scheme, core, echo, &opened, &decision, trace))
+            let Admitted { opened, decision } = admit(incoming, echo, trace).await?;
+            rule.clone_from(&decision.rule);
+            let answer = answer(scheme, core, echo, &opened, &decision, trace);
+            Ok((answer, decision.latency_ms))
         })
         .await;
-    let Admitted { opened, decision } = match staged {
-        ControlFlow::Continue(delayed) => delayed,
-        ControlFlow::Break(answer) => return answer,
-    };
-    tokio::time::sleep(Duration::from_millis(decision.latency_ms)).await;
-    core.cpu()
-        .run(in_place, async {
-            answer(scheme, core, echo, &opened, &decision, trace)
-        })
-        .await
+    // A scenario latency holds the answer back, not the operation: the requestNo is taken and
+    // the effect made at once (a status query meanwhile sees it, as with a provider that
+    // answers late), so the state never holds one without the other.
+    match staged {
+        Ok((answer, latency_ms)) => {
+            if latency_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(latency_ms)).await;
+            }
+            answer
+        }
+        Err(answer) => answer,
+    }
 }
 
 /// Body limit, opening, requestNo memory and the scenario decision; a refusal comes back as

@@ -720,6 +720,46 @@ async fn rule_outcomes_reach_the_partner_as_written() {
     app.shutdown().await;
 }
 
+/// A latency holds the answer back, not the operation: while the partner still waits, the
+/// requestNo's effect (here the connectivity check's notification) is already in the state, so
+/// a snapshot or a status query taken meanwhile never holds the requestNo without it.
+#[tokio::test]
+async fn a_latency_delays_the_answer_after_the_operation_took_effect() {
+    let app = spawn_app().await;
+    let slow = r#"
+name = "slow-answers"
+[[rule]]
+name = "slow"
+[rule.when]
+responseMessage = "slow"
+[rule.then]
+latency_ms = 1500
+"#;
+    let loaded = app.load_scenario(slow, "").await;
+    assert_eq!(loaded.0, 200, "{}", loaded.1);
+    let started = std::time::Instant::now();
+    let (code, seen) = tokio::join!(call(&app, "during", "slow"), async {
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        let notes = app.get_json("/__sim/notifications").await["notifications"].clone();
+        (started.elapsed(), notes)
+    });
+    let (looked_at, notes) = seen;
+    assert_eq!(code.unwrap(), "SUCCESS");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(1500));
+    assert!(
+        looked_at < std::time::Duration::from_millis(1500),
+        "{looked_at:?}"
+    );
+    let during = notes
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["payload"]["notifyMessage"] == "during")
+        .count();
+    assert_eq!(during, 1, "made before the answer: {notes}");
+    app.shutdown().await;
+}
+
 /// Three timeline events at the same instant, whose outcomes and ids depend on their order: a USD
 /// account, an EUR account, then a USD payment to "the newest ACTIVE account".
 const SAME_INSTANT: &str = r#"
