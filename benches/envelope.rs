@@ -71,7 +71,7 @@ fn envelope_pair(c: &mut Criterion) {
     group.bench_function("AES-ECB encrypt (one block)", |b| b.iter(aes));
     // Last: the crypto account, once on, stays on for the process (`serve --account-crypto`).
     // The difference from the cases above is what counting costs.
-    whalet_sim::wire::crypto::account::enable();
+    whalet_sim::wire::crypto::account::enable(whalet_sim::wire::crypto::account::SAMPLE_ONE_IN);
     group.bench_function("server: open request + seal reply, crypto counted", |b| {
         b.iter(&serve)
     });
