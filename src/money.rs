@@ -58,11 +58,21 @@ const CURRENCIES: &[(&str, u8)] = &[
 ];
 
 impl Currency {
+    /// Reads a code as sent: surrounding whitespace is refused, as any other character that
+    /// is not the code (a Java server compares the string it received).
     pub fn parse(code: &str) -> Result<Self, MoneyError> {
-        let upper = code.trim();
+        if code.trim() != code && CURRENCIES.iter().any(|(c, _)| *c == code.trim()) {
+            return Err(MoneyError(
+                format!(
+                    "currency {code:?} has whitespace around the code; send {:?}",
+                    code.trim()
+                ),
+                MoneyErrorKind::UnknownCurrency,
+            ));
+        }
         CURRENCIES
             .iter()
-            .find(|(c, _)| *c == upper)
+            .find(|(c, _)| *c == code)
             .map(|(c, e)| {
                 let b = c.as_bytes();
                 Currency {
@@ -131,11 +141,17 @@ pub enum MoneyErrorKind {
     TooManyPlaces,
     /// A plain decimal with a minus sign, `-0` included: amounts are written without one.
     Negative,
-    /// More than 10^18 minor units (or a JSON number too large to be read exactly).
+    /// More than [`MAX_MINOR`] (10^15) minor units (or a JSON number too large to be read
+    /// exactly).
     TooLarge,
     /// A currency code the simulator does not know.
     UnknownCurrency,
 }
+
+/// The largest amount the simulator takes or computes, in minor units (10^15: 10^13 USD). Below
+/// it every amount's decimal text has at most 15 significant digits, which the double behind
+/// the Whalet Money object's `amount` ([`Money::to_whalet`]) holds exactly.
+pub const MAX_MINOR: i64 = 1_000_000_000_000_000;
 
 /// An amount in minor units of a currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -153,15 +169,21 @@ impl Money {
         Self::new(0, currency)
     }
 
-    /// Parses a decimal text such as `"100.5"` exactly. More fraction digits than the currency
-    /// has, signs, exponents and empty text are refused with a reason.
+    /// Parses a decimal text such as `"100.5"` exactly, as the characters sent (as Java's
+    /// `BigDecimal` reads a string). More fraction digits than the currency has, signs,
+    /// exponents, whitespace and empty text are refused with a reason.
     pub fn parse(text: &str, currency: Currency) -> Result<Self, MoneyError> {
-        let t = text.trim();
         let bad = |kind, why: &str| Err(MoneyError(format!("amount {text:?} {why}"), kind));
-        if t.is_empty() {
+        if text.is_empty() {
             return bad(MoneyErrorKind::Format, "is empty");
         }
-        if let Some(magnitude) = t.strip_prefix('-').filter(|m| plain_decimal(m)) {
+        if text.trim() != text {
+            return bad(
+                MoneyErrorKind::Format,
+                "has whitespace around the number; send the digits only, like \"100.25\"",
+            );
+        }
+        if let Some(magnitude) = text.strip_prefix('-').filter(|m| plain_decimal(m)) {
             return match magnitude.bytes().all(|b| b == b'0' || b == b'.') {
                 true => bad(
                     MoneyErrorKind::Negative,
@@ -170,14 +192,14 @@ impl Money {
                 false => bad(MoneyErrorKind::Negative, "is negative"),
             };
         }
-        if !plain_decimal(t) {
+        if !plain_decimal(text) {
             return bad(
                 MoneyErrorKind::Format,
                 "is not a plain decimal number like 100.25",
             );
         }
-        let (int, frac) = t.split_once('.').unwrap_or((t, ""));
-        if t.ends_with('.') {
+        let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+        if text.ends_with('.') {
             return bad(MoneyErrorKind::Format, "ends with a decimal point");
         }
         let exp = currency.exponent() as usize;
@@ -201,10 +223,13 @@ impl Money {
         let minor: i64 = digits
             .parse()
             .ok()
-            .filter(|v: &i64| *v <= 1_000_000_000_000_000)
+            .filter(|v: &i64| *v <= MAX_MINOR)
             .ok_or_else(|| {
                 MoneyError(
-                    format!("amount {text:?} is too large"),
+                    format!(
+                        "amount {text:?} is too large; the largest is {} {currency} (10^15 minor units)",
+                        Money::new(MAX_MINOR, currency).to_decimal_string()
+                    ),
                     MoneyErrorKind::TooLarge,
                 )
             })?;
@@ -265,6 +290,9 @@ impl Money {
 
     /// Whalet's Money object: `{amount, cent, centFactor, currency}`; `amount` a JSON number in
     /// major units written without trailing zeros (`29870`, `2477.92`), as in the vendor example.
+    /// A whole `amount` is an integer, exact at any size; one with a fraction is a double, exact
+    /// up to 15 significant digits, so for every amount up to [`MAX_MINOR`] but not for a larger
+    /// sum (a balance), whose `amount` may differ from `cent` in its last digits; `cent` is exact.
     pub fn to_whalet(&self) -> Value {
         let text = self.to_decimal_string();
         let trimmed = if text.contains('.') {
@@ -566,6 +594,67 @@ mod tests {
         assert_eq!(from_json("0.0000001"), TooManyPlaces);
         assert_eq!(from_json("null"), Format);
         assert_eq!(Currency::parse("XXX").unwrap_err().1, UnknownCurrency);
+    }
+
+    /// Amounts and codes are read as the characters sent: whitespace around them is refused,
+    /// naming it, as Java's `BigDecimal` refuses it.
+    #[test]
+    fn whitespace_around_an_amount_or_a_code_is_refused() {
+        for text in ["\t1.00 \n", " 1", "1 ", "\u{a0}1"] {
+            let refused = Money::parse(text, usd()).unwrap_err();
+            assert_eq!(refused.1, MoneyErrorKind::Format, "{text:?}");
+            assert!(
+                refused.0.contains("has whitespace around the number"),
+                "{text:?}: {}",
+                refused.0
+            );
+        }
+        assert!(Money::parse("1 000", usd())
+            .unwrap_err()
+            .0
+            .contains("not a plain decimal"));
+        let refused = Currency::parse(" USD ").unwrap_err();
+        assert_eq!(
+            refused.0,
+            "currency \" USD \" has whitespace around the code; send \"USD\""
+        );
+        assert_eq!(refused.1, MoneyErrorKind::UnknownCurrency);
+        assert!(Currency::parse("USD\n").is_err());
+        assert!(Currency::parse(" XYZ")
+            .unwrap_err()
+            .0
+            .contains("unknown currency"));
+    }
+
+    #[test]
+    fn the_largest_amount_is_named_when_refused() {
+        assert_eq!(
+            Money::parse("10000000000000", usd()).unwrap().minor,
+            MAX_MINOR
+        );
+        assert_eq!(
+            Money::parse("10000000000000.01", usd()).unwrap_err().0,
+            "amount \"10000000000000.01\" is too large; the largest is 10000000000000.00 USD (10^15 minor units)"
+        );
+    }
+
+    /// Every amount up to [`MAX_MINOR`] shows in `amount` exactly what `cent` holds.
+    #[test]
+    fn the_whalet_amount_is_exact_up_to_the_largest_amount() {
+        for code in ["USD", "KWD", "JPY"] {
+            let c = Currency::parse(code).unwrap();
+            for minor in [
+                MAX_MINOR,
+                MAX_MINOR - 1,
+                999_999_999_999_987,
+                123_456_789_012_345,
+            ] {
+                let m = Money::new(minor, c);
+                let shown = m.to_whalet()["amount"].to_string();
+                let back = Money::parse(&shown, c).unwrap();
+                assert_eq!(back, m, "{code} {minor}: amount {shown}");
+            }
+        }
     }
 
     #[test]

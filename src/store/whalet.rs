@@ -174,6 +174,11 @@ word_enum! {
 }
 
 impl ShopStatus {
+    /// Whether a bind or an unbind waits for the marketplace (its result notification is owed).
+    pub fn under_review(self) -> bool {
+        matches!(self, ShopStatus::Binding | ShopStatus::Unbinding)
+    }
+
     /// Where the marketplace's verdict moves a binding under review (None: nothing is).
     /// A refused unbind leaves the shop BOUND.
     pub fn decided(self, approved: bool) -> Option<Self> {
@@ -203,6 +208,10 @@ pub struct Shop {
     pub message: String,
     pub attempt: u32,
     pub updated_at: Millis,
+    /// Unbinds the marketplace refused so far: an unbind asked again after a refusal is a new
+    /// request (absent from snapshots written before it was counted: none).
+    #[serde(default)]
+    pub unbind_refusals: u32,
 }
 
 word_enum! {

@@ -2,11 +2,11 @@
 //! payout that returns the money, an overdraft refused with nothing changed, an expired quote,
 //! and a supplier payment with uploaded trade credentials. The ledger invariant holds after each.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::{repo_path, spawn_app, spawn_with, Setup};
 use crate::whalet2_support::{approved_beneficiary, cents, funded_user, upload};
-use crate::whalet_support::{business_state, expect, received_about, refused, trigger};
+use crate::whalet_support::{business_state, expect, received, received_about, refused, trigger};
 
 #[tokio::test]
 async fn quote_beneficiary_payout_success() {
@@ -330,6 +330,327 @@ async fn pay_a_supplier_with_trade_credentials() {
     .await;
     assert_eq!(all["total"], 1);
     app.advance(60.0).await;
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
+
+/// Regression: a rateId was ignored when the payee receives the currency paid (no toCurrency,
+/// or a beneficiary in that currency): an unknown one, or one quoting another pair, passed.
+/// A rateId given is now checked whatever the currencies, and refused with nothing changed.
+#[tokio::test]
+async fn a_rate_id_is_checked_whatever_the_currencies() {
+    let app = spawn_app().await;
+    let (user, _) = funded_user(&app, "USD", "100").await;
+    let bid = approved_beneficiary(&app, &user, "sup-1", "USD").await;
+    let quote = |to: &'static str| json!({"userId": user, "currency": "USD", "toCurrency": to, "fundSource": "B2C"});
+    let jpy = expect(&app, "rateInquiry", quote("JPY"), "SUCCESS").await;
+    let pay = |rate_id: &str| {
+        json!({"userId": user, "outPayId": "y-1", "fundSource": "B2C", "currency": "USD",
+        "amount": "10", "payeeName": "Factory", "rateId": rate_id})
+    };
+    let before = business_state(&app).await;
+    refused(
+        &app,
+        "payApply",
+        pay("NO-SUCH-QUOTE"),
+        "FAILURE",
+        "NO-SUCH-QUOTE",
+    )
+    .await;
+    refused(
+        &app,
+        "payApply",
+        pay(jpy["rateId"].as_str().unwrap()),
+        "FAILURE",
+        "quotes USD to JPY, not USD to USD (the payee receives USD: leave rateId out, \
+         or have the payee receive JPY)",
+    )
+    .await;
+    refused(
+        &app,
+        "payoutApply",
+        json!({"userId": user, "outPayoutId": "p-1", "fundSource": "B2C", "currency": "USD",
+        "amount": "10", "beneficiaryId": bid, "rateId": "BOGUS"}),
+        "FAILURE",
+        "BOGUS",
+    )
+    .await;
+    assert_eq!(business_state(&app).await, before);
+    // A quote for the same currency is a quote like any other: used and recorded.
+    let usd = expect(&app, "rateInquiry", quote("USD"), "SUCCESS").await;
+    let applied = expect(
+        &app,
+        "payApply",
+        pay(usd["rateId"].as_str().unwrap()),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(applied["rateId"], usd["rateId"]);
+    assert_eq!(applied["rate"], json!(1));
+    assert_eq!(applied["toAmount"]["cent"], 1_000);
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
+
+/// Regression: `rate` was a string ("150.0000") in payout and pay replies, queries and
+/// notifications while `rateInquiry` gave a number. It is the quote's number everywhere
+/// (`7.1200` is `7.12`).
+#[tokio::test]
+async fn the_rate_is_a_number_on_every_reply_and_notification() {
+    let app = spawn_app().await;
+    let (user, _) = funded_user(&app, "USD", "100").await;
+    let bid = approved_beneficiary(&app, &user, "sup-1", "CNY").await;
+    let quote = expect(
+        &app,
+        "rateInquiry",
+        json!({"userId": user, "currency": "USD", "toCurrency": "CNY", "fundSource": "B2C"}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(quote["rate"], json!(7.12));
+    let rate_id = quote["rateId"].as_str().unwrap();
+    let paid = expect(
+        &app,
+        "payApply",
+        json!({"userId": user, "outPayId": "y-1", "fundSource": "B2C", "currency": "USD",
+        "amount": "10", "payeeName": "Factory", "toCurrency": "CNY", "rateId": rate_id}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(paid["rate"], json!(7.12), "payApply");
+    assert_eq!(paid["toAmount"]["cent"], 7_120);
+    let applied = expect(
+        &app,
+        "payoutApply",
+        json!({"userId": user, "outPayoutId": "p-1", "fundSource": "B2C", "currency": "USD",
+        "amount": "10", "beneficiaryId": bid, "rateId": rate_id}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(applied["rate"], json!(7.12), "payoutApply");
+    let payout_id = applied["payoutId"].as_str().unwrap();
+    let confirmed = expect(
+        &app,
+        "payoutConfirm",
+        json!({"userId": user, "payoutId": payout_id}),
+        "PROCESSING",
+    )
+    .await;
+    assert_eq!(confirmed["rate"], json!(7.12), "payoutConfirm");
+    app.advance(30.0).await;
+    let n = received_about(&app, "payoutResultNotify", "payoutId", payout_id).await;
+    assert_eq!(n["rate"], json!(7.12), "payoutResultNotify");
+    let page = expect(&app, "withdrawQuery", json!({"userId": user}), "SUCCESS").await;
+    assert_eq!(page["records"][0]["rate"], json!(7.12), "withdrawQuery");
+    let page = expect(&app, "payQuery", json!({"userId": user}), "SUCCESS").await;
+    assert_eq!(page["records"][0]["rate"], json!(7.12), "payQuery");
+    app.shutdown().await;
+}
+
+/// Regression: a conversion past the largest amount was refused as "less than one minor unit".
+/// It is now refused as too large, naming the largest amount, with nothing changed.
+#[tokio::test]
+async fn a_conversion_too_large_is_named_as_too_large() {
+    let app = spawn_app().await;
+    let (status, body) = app.load_scenario(
+        "name = \"huge-rate\"\n[[rule]]\nname = \"rate\"\noperation = \"rateInquiry\"\n[rule.then]\nvalues = { rate = \"999999999999\" }\n",
+        "").await;
+    assert_eq!(status, 200, "{body}");
+    let (user, _) = funded_user(&app, "USD", "10").await;
+    let quote = expect(
+        &app,
+        "rateInquiry",
+        json!({"userId": user, "currency": "USD", "toCurrency": "JPY", "fundSource": "B2C"}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(quote["rate"], json!(999999999999u64));
+    let before = business_state(&app).await;
+    refused(
+        &app,
+        "payApply",
+        json!({"userId": user, "outPayId": "y-1", "fundSource": "B2C", "currency": "USD",
+        "amount": "10000000.00", "payeeName": "Factory", "toCurrency": "JPY",
+        "rateId": quote["rateId"]}),
+        "FAILURE",
+        "10000000.00 USD at rate 999999999999 is more than the largest amount of JPY, \
+         1000000000000000 JPY (10^15 minor units)",
+    )
+    .await;
+    assert_eq!(business_state(&app).await, before);
+    app.shutdown().await;
+}
+
+/// A trigger `POST /__sim/trigger/{name}` that must be refused (422) with `needle` in its error.
+async fn trigger_refused(app: &crate::helpers::TestApp, name: &str, params: Value, needle: &str) {
+    let (status, body) = app.post(&format!("/__sim/trigger/{name}"), &params).await;
+    assert_eq!(status, 422, "{name} {params}: {body}");
+    let error = body["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains(needle),
+        "{name}: {error:?} should contain {needle:?}"
+    );
+}
+
+/// Regression: `whalet.pay.succeeded` completed a payout (and the payout triggers a pay). Each
+/// trigger now decides only its own kind of order; the other is refused, nothing changed.
+#[tokio::test]
+async fn a_result_trigger_decides_only_its_own_kind_of_order() {
+    let app = spawn_app().await;
+    let (user, _) = funded_user(&app, "USD", "100").await;
+    let bid = approved_beneficiary(&app, &user, "sup-1", "USD").await;
+    let invoice = upload(&app, "invoice.pdf", b"%PDF invoice").await;
+    let p = expect(
+        &app,
+        "payoutApply",
+        json!({"userId": user, "outPayoutId": "p-1", "fundSource": "B2C", "currency": "USD",
+        "amount": "10", "beneficiaryId": bid}),
+        "SUCCESS",
+    )
+    .await;
+    let payout_id = p["payoutId"].as_str().unwrap();
+    expect(
+        &app,
+        "payoutConfirm",
+        json!({"userId": user, "payoutId": payout_id}),
+        "PROCESSING",
+    )
+    .await;
+    let y = expect(
+        &app,
+        "payApply",
+        json!({"userId": user, "outPayId": "y-1", "fundSource": "B2C", "currency": "USD",
+        "amount": "20", "payeeName": "Factory"}),
+        "SUCCESS",
+    )
+    .await;
+    let pay_id = y["payId"].as_str().unwrap();
+    expect(
+        &app,
+        "payConfirm",
+        json!({"userId": user, "payId": pay_id, "tradeCredential": [invoice]}),
+        "PROCESSING",
+    )
+    .await;
+    let before = business_state(&app).await;
+    for name in ["whalet.pay.succeeded", "whalet.pay.failed"] {
+        trigger_refused(
+            &app,
+            name,
+            json!({"payId": payout_id}),
+            &format!("{payout_id} is a payout, not a supplier payment: decide it with whalet.payout.succeeded or whalet.payout.failed"),
+        )
+        .await;
+    }
+    for name in ["whalet.payout.succeeded", "whalet.payout.failed"] {
+        trigger_refused(
+            &app,
+            name,
+            json!({"payoutId": pay_id}),
+            &format!("{pay_id} is a supplier payment, not a payout: decide it with whalet.pay.succeeded or whalet.pay.failed"),
+        )
+        .await;
+    }
+    assert_eq!(business_state(&app).await, before);
+    assert!(received(&app, "payoutResultNotify").is_empty());
+    assert!(received(&app, "payResultNotify").is_empty());
+    let n = trigger(
+        &app,
+        "whalet.payout.succeeded",
+        json!({"payoutId": payout_id}),
+    )
+    .await;
+    assert_eq!(n["status"], "SUCCESS");
+    let n = trigger(&app, "whalet.pay.failed", json!({"payId": pay_id})).await;
+    assert_eq!(n["status"], "FAILURE");
+    assert_eq!(cents(&app, &user, "B2C", "USD").await, (9_000, 0));
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
+
+/// Regression: a payout held for EDD could be completed by `whalet.payout.succeeded` while the
+/// EDD was undecided. The triggers are now refused until the EDD is decided; then they work.
+#[tokio::test]
+async fn a_payout_held_for_edd_takes_no_result_until_the_edd_is_decided() {
+    let app = spawn_with(Setup {
+        scenario_files: vec![repo_path("scenarios/edd-requested.toml").into()],
+        ..Setup::default()
+    })
+    .await;
+    let (user, _) = funded_user(&app, "USD", "100").await;
+    let bid = approved_beneficiary(&app, &user, "sup-1", "USD").await;
+    let p = expect(
+        &app,
+        "payoutApply",
+        json!({"userId": user, "outPayoutId": "p-1", "fundSource": "B2C", "currency": "USD",
+        "amount": "40", "beneficiaryId": bid}),
+        "SUCCESS",
+    )
+    .await;
+    let payout_id = p["payoutId"].as_str().unwrap();
+    expect(
+        &app,
+        "payoutConfirm",
+        json!({"userId": user, "payoutId": payout_id}),
+        "PROCESSING",
+    )
+    .await;
+    let n = app.wait_notification("apiCode=eddReplenishNotify").await;
+    assert_eq!(n["status"], "delivered", "{n}");
+    let ask = received(&app, "eddReplenishNotify");
+    assert_eq!(ask[0]["relatedId"], payout_id);
+    let rid = ask[0]["replenishId"].as_str().unwrap();
+    let before = business_state(&app).await;
+    for name in ["whalet.payout.succeeded", "whalet.payout.failed"] {
+        trigger_refused(
+            &app,
+            name,
+            json!({"payoutId": payout_id}),
+            &format!("payout {payout_id} is held for EDD {rid} (status WAIT_SUBMIT) and ends only when that EDD is decided"),
+        )
+        .await;
+    }
+    assert_eq!(business_state(&app).await, before);
+    let file = upload(&app, "statement.pdf", b"%PDF statement").await;
+    expect(
+        &app,
+        "eddReplenishSubmit",
+        json!({"userId": user, "replenishId": rid, "fileIds": [file["fileId"]], "memo": "ok"}),
+        "PROCESSING",
+    )
+    .await;
+    trigger_refused(
+        &app,
+        "whalet.payout.succeeded",
+        json!({"payoutId": payout_id}),
+        "(status PROCESSING)",
+    )
+    .await;
+    assert_eq!(business_state(&app).await, before, "the money stays frozen");
+    let listed = expect(&app, "withdrawQuery", json!({"userId": user}), "SUCCESS").await;
+    assert_eq!(listed["records"][0]["status"], "PROCESSING");
+    assert!(received(&app, "payoutResultNotify").is_empty());
+    assert_eq!(cents(&app, &user, "B2C", "USD").await, (6_000, 4_000));
+    trigger(
+        &app,
+        "whalet.replenish.approved",
+        json!({"replenishId": rid}),
+    )
+    .await;
+    let n = trigger(
+        &app,
+        "whalet.payout.succeeded",
+        json!({"payoutId": payout_id}),
+    )
+    .await;
+    assert_eq!(n["status"], "SUCCESS");
+    assert_eq!(cents(&app, &user, "B2C", "USD").await, (6_000, 0));
+    app.advance(60.0).await;
+    assert_eq!(
+        received(&app, "payoutResultNotify").len(),
+        1,
+        "decided once"
+    );
     app.assert_invariants().await;
     app.shutdown().await;
 }

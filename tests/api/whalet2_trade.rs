@@ -316,3 +316,136 @@ async fn a_returned_collection_releases_its_bindings() {
     app.assert_invariants().await;
     app.shutdown().await;
 }
+
+/// Rejected trade material sends a settled collection's money back to the payer: the collection
+/// reads as returned (FAILURE, the reason naming the request, its settleTime kept) and its
+/// approved binding is undone as a returned collection's is (amounts leave the order, which is
+/// OPEN again), ending FAILURE with its own `tradeOrderBindNotify`.
+#[tokio::test]
+async fn rejected_trade_material_on_a_settled_collection_ends_its_bindings() {
+    let app = spawn_app().await;
+    let user = onboarded_user(&app, "b2b-tm").await;
+    let card = expect(&app, "b2bVirtualAccountApply",
+        json!({"userId": user, "outCardId": "c-tm", "channelCode": "SIM_US_LOCAL", "currency": "USD"}), "PROCESSING").await;
+    app.advance(10.0).await;
+    let col = trigger(
+        &app,
+        "whalet.collection.received",
+        json!({"cardId": card["cardId"], "amount": "500.00"}),
+    )
+    .await;
+    let trade_id = col["tradeId"].as_str().unwrap();
+    let order = expect(
+        &app,
+        "tradeOrderApply",
+        json!({"userId": user, "outOrderNo": "o-300",
+        "buyerName": "Berlin Imports GmbH", "buyerCountry": "DE", "goodsName": "LED panels",
+        "currency": "USD", "amount": "300.00"}),
+        "SUCCESS",
+    )
+    .await;
+    let order_id = order["orderId"].as_str().unwrap();
+    let bind = expect(
+        &app,
+        "tradeOrderBindApply",
+        json!({"userId": user, "tradeId": trade_id,
+        "orders": [{"orderId": order_id, "amount": "300.00"}]}),
+        "PROCESSING",
+    )
+    .await;
+    let bind_id = bind["bindId"].as_str().unwrap();
+    app.advance(11.0).await;
+    let n = received_about(&app, "tradeOrderBindNotify", "bindId", bind_id).await;
+    assert_eq!(n["status"], "SUCCESS", "{n}");
+    let detail = json!({"userId": user, "orderId": order_id});
+    let d = expect(&app, "tradeOrderQueryDetail", detail.clone(), "SUCCESS").await;
+    assert_eq!(
+        (d["boundAmount"]["cent"].clone(), d["status"].clone()),
+        (json!(30_000), json!("CLOSED"))
+    );
+
+    let ask = trigger(
+        &app,
+        "whalet.trade_replenish.requested",
+        json!({"tradeId": trade_id}),
+    )
+    .await;
+    let rid = ask["replenishId"].as_str().unwrap();
+    assert_eq!(ask["freezeAmount"]["cent"], 50_000);
+    let invoice = crate::whalet2_support::upload(&app, "invoice.png", b"\x89PNG invoice").await;
+    expect(
+        &app,
+        "tradeReplenishSubmit",
+        json!({"userId": user, "tradeId": trade_id, "attaches": [invoice]}),
+        "PROCESSING",
+    )
+    .await;
+    trigger(
+        &app,
+        "whalet.replenish.rejected",
+        json!({"replenishId": rid}),
+    )
+    .await;
+
+    let n = received_about(&app, "tradeReplenishResultNotify", "replenishId", rid).await;
+    assert_eq!(n["status"], "FAILURE");
+    let mut ended = Vec::new();
+    for _ in 0..200 {
+        ended = received(&app, "tradeOrderBindNotify")
+            .into_iter()
+            .filter(|b| b["bindId"] == bind_id && b["status"] == "FAILURE")
+            .collect();
+        if !ended.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        ended.len(),
+        1,
+        "one tradeOrderBindNotify FAILURE for the binding"
+    );
+    let message = ended[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("collection {trade_id} was returned to the payer")),
+        "{message}"
+    );
+    let d = expect(&app, "tradeOrderQueryDetail", detail, "SUCCESS").await;
+    assert_eq!(
+        (d["boundAmount"]["cent"].clone(), d["status"].clone()),
+        (json!(0), json!("OPEN")),
+        "{d}"
+    );
+    let listed = expect(&app, "collectionQuery", json!({"userId": user}), "SUCCESS").await;
+    let c = &listed["records"][0];
+    assert_eq!(c["tradeId"], trade_id);
+    assert_eq!(c["status"], "FAILURE", "{c}");
+    assert!(c["reason"].as_str().unwrap().contains(rid), "{c}");
+    assert!(
+        c["settleTime"].is_string(),
+        "it did settle before it went back: {c}"
+    );
+    let b = balance(&app, &user, "B2B", "USD").await;
+    assert_eq!(
+        (
+            b["balance"]["cent"].clone(),
+            b["freezeAmount"]["cent"].clone()
+        ),
+        (json!(0), json!(0))
+    );
+    assert_eq!(
+        b["orderQuota"]["cent"], 30_000,
+        "the order counts its whole amount again"
+    );
+    refused(
+        &app,
+        "tradeOrderBindApply",
+        json!({"userId": user, "tradeId": trade_id,
+        "orders": [{"orderId": order_id, "amount": "1.00"}]}),
+        "FAILURE",
+        &format!("the trade material of request {rid} was rejected)"),
+    )
+    .await;
+    app.assert_invariants().await;
+    app.shutdown().await;
+}

@@ -229,6 +229,271 @@ async fn the_same_business_id_replays_or_conflicts() {
     app.shutdown().await;
 }
 
+/// Idempotency compares what the operation reads: a field it ignores, a null or a blank where the
+/// first request left a field out, or another order of the keys is the same request.
+#[tokio::test]
+async fn a_retry_with_an_ignored_field_or_a_null_is_the_same_request() {
+    let app = spawn_app().await;
+    let first = onboarding("m-same", "Example Trading");
+    let original = expect(&app, "userOnboardingApply", first.clone(), "PROCESSING").await;
+    let mut retry = first.clone();
+    retry["traceId"] = json!("abc");
+    retry["phone"] = Value::Null;
+    retry["address"] = json!("  ");
+    retry["attaches"] = json!([]);
+    retry["legalEntity"]["extra"] = json!({"x": 1});
+    let again = expect(&app, "userOnboardingApply", retry, "PROCESSING").await;
+    assert_eq!(again, original, "the original answer");
+    let mut changed = first.clone();
+    changed["email"] = json!("other@example.com");
+    refused(
+        &app,
+        "userOnboardingApply",
+        changed,
+        "IDEMPOTENT_ERROR",
+        "outUserId \"m-same\" was already used with different content",
+    )
+    .await;
+    app.advance(60.0).await;
+    assert_eq!(
+        received(&app, "userOnboardingResultNotify").len(),
+        1,
+        "one review only"
+    );
+
+    let user_id = original["userId"].as_str().unwrap_or_default().to_owned();
+    let mut apply = holder(&user_id, "h-same");
+    apply["attaches"] = json!([{"fileId": "F1", "fileName": "a.pdf"}]);
+    let one = expect(&app, "cardHolderApply", apply.clone(), "PROCESSING").await;
+    apply["email"] = Value::Null;
+    apply["attaches"][0]["note"] = json!("ignored");
+    apply["requestedBy"] = json!("ops");
+    let two = expect(&app, "cardHolderApply", apply.clone(), "PROCESSING").await;
+    assert_eq!(one, two);
+    apply["attaches"][0]["fileName"] = json!("b.pdf");
+    refused(
+        &app,
+        "cardHolderApply",
+        apply,
+        "IDEMPOTENT_ERROR",
+        "outHolderId \"h-same\"",
+    )
+    .await;
+    app.advance(30.0).await;
+    assert_eq!(
+        received(&app, "cardHolderResultNotify").len(),
+        1,
+        "one review only"
+    );
+    app.shutdown().await;
+}
+
+/// `body` with `fields` set (added, or replaced).
+fn with(body: &Value, fields: Value) -> Value {
+    let mut out = body.clone();
+    if let (Value::Object(out), Value::Object(fields)) = (&mut out, fields) {
+        out.extend(fields);
+    }
+    out
+}
+
+/// Sends `body` to `api` (answered `code`), then `retry`, which differs only in what the
+/// operation does not read: the original answer; then `changed` under the same id:
+/// IDEMPOTENT_ERROR naming `needle`. Returns the answer.
+async fn replayed_not_changed(
+    app: &crate::helpers::TestApp,
+    api: &str,
+    (body, code): (Value, &str),
+    retry: Value,
+    (changed, needle): (Value, &str),
+) -> Value {
+    let first = expect(app, api, body, code).await;
+    let again = call(app, api, retry).await;
+    assert_eq!(
+        (again.code.as_str(), again.body.as_ref()),
+        (code, Some(&first)),
+        "{api}: a retry with an ignored field and a null is the original answer: {}",
+        again.detail
+    );
+    refused(app, api, changed, "IDEMPOTENT_ERROR", needle).await;
+    first
+}
+
+/// Every operation with a business id compares what it reads, not the body as sent: accounts,
+/// cancellations, shop bindings, shop orders (their lines included), trade orders, payout
+/// beneficiaries, payouts and their confirmation.
+#[tokio::test]
+async fn every_business_id_compares_what_the_operation_reads() {
+    let app = spawn_app().await;
+    let ready = trigger(&app, "whalet.account.ready", json!({"currency": "USD"})).await;
+    let user = ready["userId"].as_str().unwrap_or_default().to_owned();
+    let card_id = ready["cardId"].as_str().unwrap_or_default().to_owned();
+    let noise = |body: &Value, null: &str| with(body, json!({"traceId": "t-1", null: null}));
+
+    // Money for the payout, before the card is cancelled.
+    trigger(
+        &app,
+        "whalet.collection.received",
+        json!({"cardId": card_id, "amount": "100"}),
+    )
+    .await;
+    app.advance(5.0).await;
+
+    let b2b = json!({"userId": user, "outCardId": "c-n", "channelCode": "SIM_US_LOCAL",
+        "currency": "USD"});
+    replayed_not_changed(
+        &app,
+        "b2bVirtualAccountApply",
+        (b2b.clone(), "PROCESSING"),
+        noise(&b2b, "accountName"),
+        (with(&b2b, json!({"accountName": "Other"})), "outCardId"),
+    )
+    .await;
+
+    let bind = json!({"userId": user, "cardId": card_id, "bindId": "b-n", "operationType": "BIND",
+        "shopId": "S-N", "shopName": "Shop"});
+    replayed_not_changed(
+        &app,
+        "b2cShopBind",
+        (bind.clone(), "PROCESSING"),
+        noise(&bind, "shopUrl"),
+        (with(&bind, json!({"shopName": "Other"})), "bindId \"b-n\""),
+    )
+    .await;
+    app.advance(10.0).await;
+
+    let line = json!({"orderNo": "114-1", "amount": "12.5", "currency": "USD",
+        "orderTime": "2025-01-01 10:00:00"});
+    let batch = json!({"userId": user, "batchNo": "batch-n", "shopId": "S-N", "orders": [line]});
+    let quiet = with(
+        &batch,
+        json!({"traceId": "t-1",
+        "orders": [with(&line, json!({"goodsName": null, "note": "ignored"}))]}),
+    );
+    let other = with(
+        &batch,
+        json!({"orders": [with(&line, json!({"amount": "13"}))]}),
+    );
+    replayed_not_changed(
+        &app,
+        "shopOrderUpload",
+        (batch, "SUCCESS"),
+        quiet,
+        (other, "batchNo \"batch-n\""),
+    )
+    .await;
+
+    let cancel = json!({"userId": user, "cardId": card_id});
+    replayed_not_changed(
+        &app,
+        "b2cCardCancel",
+        (cancel.clone(), "PROCESSING"),
+        noise(&cancel, "reason"),
+        (
+            with(&cancel, json!({"reason": "closing"})),
+            "the cancellation of card",
+        ),
+    )
+    .await;
+
+    let order = json!({"userId": user, "outOrderNo": "o-n", "buyerName": "Berlin Imports GmbH",
+        "buyerCountry": "DE", "goodsName": "LED panels", "currency": "USD", "amount": "600"});
+    replayed_not_changed(
+        &app,
+        "tradeOrderApply",
+        (order.clone(), "SUCCESS"),
+        noise(&order, "contractNo"),
+        (with(&order, json!({"amount": "601"})), "outOrderNo \"o-n\""),
+    )
+    .await;
+
+    let payee = json!({"userId": user, "outBeneficiaryId": "p-n", "country": "HK",
+        "currency": "USD", "accountName": "Supplier Ltd", "accountNo": "012345678901",
+        "bankName": "Example Bank HK", "bankCode": "004", "swiftCode": "EXAMHKHH"});
+    let applied = replayed_not_changed(
+        &app,
+        "benificiaryAccountApply",
+        (payee.clone(), "PROCESSING"),
+        noise(&payee, "beneficiaryType"),
+        (
+            with(&payee, json!({"accountName": "Other Ltd"})),
+            "outBeneficiaryId \"p-n\"",
+        ),
+    )
+    .await;
+    app.advance(30.0).await;
+
+    let payout = json!({"userId": user, "outPayoutId": "po-n", "fundSource": "B2C",
+        "currency": "USD", "amount": "20", "beneficiaryId": applied["beneficiaryId"]});
+    let applied = replayed_not_changed(
+        &app,
+        "payoutApply",
+        (payout.clone(), "SUCCESS"),
+        noise(&payout, "remark"),
+        (
+            with(&payout, json!({"amount": "21"})),
+            "outPayoutId \"po-n\"",
+        ),
+    )
+    .await;
+    let confirm = json!({"userId": user, "payoutId": applied["payoutId"]});
+    replayed_not_changed(
+        &app,
+        "payoutConfirm",
+        (confirm.clone(), "PROCESSING"),
+        noise(&confirm, "tradeCredential"),
+        (with(&confirm, json!({"userId": "U-other"})), "payoutId"),
+    )
+    .await;
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
+
+/// A file reference is read like every other field: an item that is not an object, or a field
+/// of the wrong type, is named as such (not as a missing fileId), and nothing is created.
+#[tokio::test]
+async fn file_references_of_the_wrong_shape_are_named_precisely() {
+    let app = spawn_app().await;
+    let before = business_state(&app).await;
+    let mut body = onboarding("m-files", "Example Trading");
+    body["attaches"] = json!([{"fileId": 123}, "str", null]);
+    refused(
+        &app,
+        "userOnboardingApply",
+        body.clone(),
+        "PARAMETER_ERROR",
+        "attaches[0].fileId must be a string, got a number; \
+         attaches[1] must be an object {fileId, fileName, fileUrl}, got a string; \
+         attaches[2] must be an object {fileId, fileName, fileUrl}, got null",
+    )
+    .await;
+    body["attaches"] = json!([{"fileId": "f", "fileName": 5, "fileUrl": []}, {}]);
+    refused(
+        &app,
+        "userOnboardingApply",
+        body,
+        "PARAMETER_ERROR",
+        "attaches[0].fileName must be a string, got a number; \
+         attaches[0].fileUrl must be a string, got an array; attaches[1].fileId is required",
+    )
+    .await;
+    assert_eq!(business_state(&app).await, before, "nothing created");
+    let ready = trigger(&app, "whalet.account.ready", json!({})).await;
+    let before_holder = business_state(&app).await;
+    let mut apply = holder(ready["userId"].as_str().unwrap_or_default(), "h-files");
+    apply["attaches"] = json!([{"fileId": "f", "fileName": "x".repeat(257)}]);
+    refused(
+        &app,
+        "cardHolderApply",
+        apply,
+        "PARAMETER_ERROR",
+        "attaches[0].fileName is longer than 256 characters",
+    )
+    .await;
+    assert_eq!(business_state(&app).await, before_holder);
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn api_codes_and_notifications_can_be_renamed() {
     let app = spawn_with(Setup {

@@ -91,7 +91,10 @@ async fn the_b2c_flow_from_onboarding_to_a_settled_balance() {
         "PROCESSING",
     )
     .await;
-    assert_eq!(bound["status"], "PROCESSING");
+    assert_eq!(
+        bound["status"], "BINDING",
+        "the binding waits for the marketplace"
+    );
     app.advance(10.0).await;
     let n = received_about(&app, "b2cShopBindResultNotify", "bindId", "bind-001").await;
     assert_eq!(n["status"], "SUCCESS");
@@ -346,6 +349,85 @@ async fn a_cancelled_card_unbinds_its_shops_and_receives_no_more_money() {
         "is not active (status CANCELLED)",
     )
     .await;
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
+
+/// A card is not cancelled while a shop bind or unbind waits for the marketplace (its
+/// b2cShopBindResultNotify is owed): the cancellation is refused, as with a collection pending,
+/// and the binding ends with its own notification.
+#[tokio::test]
+async fn a_card_with_a_shop_binding_under_review_is_not_cancelled() {
+    let app = spawn_app().await;
+    let (user_id, _, card) = b2c_ready(&app, "cancel-busy", "USD").await;
+    let card_id = card["cardId"].as_str().unwrap();
+    let cancel = json!({"userId": user_id, "cardId": card_id});
+    expect(
+        &app,
+        "b2cShopBind",
+        json!({"userId": user_id, "cardId": card_id, "bindId": "b-r",
+        "operationType": "BIND", "shopId": "S-R", "shopName": "Shop"}),
+        "PROCESSING",
+    )
+    .await;
+    refused(
+        &app,
+        "b2cCardCancel",
+        cancel.clone(),
+        "FAILURE",
+        &format!("card {card_id} has shop binding(s) under review by the marketplace: bindId b-r (BINDING)"),
+    )
+    .await;
+    app.advance(10.0).await;
+    expect(
+        &app,
+        "b2cShopBind",
+        json!({"userId": user_id, "cardId": card_id, "bindId": "b-r",
+        "operationType": "UNBIND", "shopId": "S-R"}),
+        "PROCESSING",
+    )
+    .await;
+    refused(
+        &app,
+        "b2cCardCancel",
+        cancel.clone(),
+        "FAILURE",
+        "bindId b-r (UNBINDING)",
+    )
+    .await;
+    let detail = expect(&app, "b2cCardDetailQuery", cancel.clone(), "SUCCESS").await;
+    assert_eq!(
+        detail["status"], "ACTIVE",
+        "a refused cancel changes nothing"
+    );
+    app.advance(10.0).await;
+    let notes = received(&app, "b2cShopBindResultNotify");
+    assert_eq!(
+        notes.len(),
+        2,
+        "every bind and unbind is notified: {notes:?}"
+    );
+    assert_eq!(notes[1]["shopStatus"], "UNBOUND");
+    expect(&app, "b2cCardCancel", cancel.clone(), "PROCESSING").await;
+    // Other content for the same cancellation: there is no other cardId to use.
+    let reply = call(
+        &app,
+        "b2cCardCancel",
+        json!({"userId": user_id, "cardId": card_id, "reason": "other"}),
+    )
+    .await;
+    assert_eq!(reply.code, "IDEMPOTENT_ERROR", "{}", reply.detail);
+    assert!(
+        reply
+            .detail
+            .contains(&format!("the cancellation of card {card_id}"))
+            && !reply.detail.contains("new cardId"),
+        "{}",
+        reply.detail
+    );
+    app.advance(10.0).await;
+    let n = received_about(&app, "b2cCardCancelResultNotify", "cardId", card_id).await;
+    assert_eq!(n["status"], "SUCCESS");
     app.assert_invariants().await;
     app.shutdown().await;
 }

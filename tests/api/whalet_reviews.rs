@@ -56,6 +56,37 @@ async fn a_rejected_onboarding_with_re_material_can_be_resubmitted() {
     app.shutdown().await;
 }
 
+/// `reMaterial` is a flag: a value other than Y or N is refused (422), not read as N (which would
+/// close the user for good), and the user stays under review.
+#[tokio::test]
+async fn a_rejection_trigger_refuses_a_re_material_that_is_not_y_or_n() {
+    let app = spawn_app().await;
+    let user_id = apply_user(&app, "m-flag").await;
+    let before = business_state(&app).await;
+    for bad in ["yes", "y", "NO"] {
+        let (status, body) = app
+            .post(
+                "/__sim/trigger/whalet.onboarding.rejected",
+                &json!({"userId": user_id, "reMaterial": bad}),
+            )
+            .await;
+        assert_eq!(status, 422, "{bad}: {body}");
+        assert_eq!(
+            body["error"],
+            format!("parameter reMaterial must be \"Y\" or \"N\", got \"{bad}\"")
+        );
+    }
+    assert_eq!(business_state(&app).await, before, "nothing decided");
+    let result = trigger(
+        &app,
+        "whalet.onboarding.rejected",
+        json!({"userId": user_id, "reMaterial": "Y"}),
+    )
+    .await;
+    assert_eq!(result["reMaterial"], "Y");
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_rejection_without_re_material_is_final() {
     let app = spawn_app().await;
@@ -348,6 +379,154 @@ async fn unbinding_a_shop() {
     app.shutdown().await;
 }
 
+/// The payloads of every `b2cShopBindResultNotify` sent about `bind_id` (sent, whether or not
+/// delivered yet), oldest first.
+async fn shop_notices(app: &crate::helpers::TestApp, bind_id: &str) -> Vec<serde_json::Value> {
+    let list = app
+        .get_json(&format!(
+            "/__sim/notifications?apiCode=b2cShopBindResultNotify&businessId={bind_id}"
+        ))
+        .await;
+    let mut notes: Vec<_> = list["notifications"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    notes.sort_by_key(|n| n["id"].as_str().map(str::to_owned));
+    notes.into_iter().map(|n| n["payload"].clone()).collect()
+}
+
+/// Checks that `b2cShopQuery` and the card's `b2cCardDetailQuery` both report the card's only
+/// shop as `status`.
+async fn shop_seen_as(app: &crate::helpers::TestApp, user_id: &str, card_id: &str, status: &str) {
+    let shops = expect(
+        app,
+        "b2cShopQuery",
+        json!({"userId": user_id, "cardId": card_id}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(shops[0]["status"], status, "b2cShopQuery: {shops}");
+    let detail = expect(
+        app,
+        "b2cCardDetailQuery",
+        json!({"userId": user_id, "cardId": card_id}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(
+        detail["shops"][0]["status"], status,
+        "b2cCardDetailQuery: {detail}"
+    );
+}
+
+/// A binding waiting for the marketplace is BINDING or UNBINDING, in the reply, the shop query
+/// and the card's detail alike.
+#[tokio::test]
+async fn a_binding_under_review_says_binding_or_unbinding() {
+    let app = spawn_app().await;
+    let (user_id, _, card) = b2c_ready(&app, "shop-words", "USD").await;
+    let card_id = card["cardId"].as_str().unwrap();
+    let seen = |status| shop_seen_as(&app, &user_id, card_id, status);
+    let reply = expect(
+        &app,
+        "b2cShopBind",
+        json!({"userId": user_id, "cardId": card_id, "bindId": "b-w",
+        "operationType": "BIND", "shopId": "S-W", "shopName": "Shop"}),
+        "PROCESSING",
+    )
+    .await;
+    assert_eq!(reply["status"], "BINDING");
+    seen("BINDING").await;
+    app.advance(10.0).await;
+    seen("BOUND").await;
+    let reply = expect(
+        &app,
+        "b2cShopBind",
+        json!({"userId": user_id, "cardId": card_id, "bindId": "b-w",
+        "operationType": "UNBIND", "shopId": "S-W"}),
+        "PROCESSING",
+    )
+    .await;
+    assert_eq!(reply["status"], "UNBINDING");
+    seen("UNBINDING").await;
+    app.advance(10.0).await;
+    seen("UNBOUND").await;
+    app.shutdown().await;
+}
+
+/// An unbind the marketplace refuses leaves the shop BOUND; the same unbind asked again is a new
+/// request, reviewed and notified, while a repetition before the verdict answers as the first.
+#[tokio::test]
+async fn a_refused_unbind_can_be_asked_again() {
+    let app = spawn_app().await;
+    let (user_id, _, card) = b2c_ready(&app, "unbind-again", "USD").await;
+    let card_id = card["cardId"].as_str().unwrap();
+    expect(
+        &app,
+        "b2cShopBind",
+        json!({"userId": user_id, "cardId": card_id, "bindId": "b-u",
+        "operationType": "BIND", "shopId": "S-U", "shopName": "Shop"}),
+        "PROCESSING",
+    )
+    .await;
+    app.advance(10.0).await;
+    let unbind = json!({"userId": user_id, "cardId": card_id, "bindId": "b-u",
+        "operationType": "UNBIND", "shopId": "S-U"});
+    let first = expect(&app, "b2cShopBind", unbind.clone(), "PROCESSING").await;
+    assert_eq!(
+        expect(&app, "b2cShopBind", unbind.clone(), "PROCESSING").await,
+        first,
+        "a replay"
+    );
+    let other = json!({"userId": user_id, "cardId": card_id, "bindId": "b-u",
+        "operationType": "UNBIND", "shopId": "S-U", "shopName": "Renamed"});
+    let reply = call(&app, "b2cShopBind", other).await;
+    assert_eq!(reply.code, "IDEMPOTENT_ERROR", "{}", reply.detail);
+    assert!(
+        reply.detail.contains("the unbind of bindId b-u") && !reply.detail.contains("new bindId"),
+        "an unbind has no other bindId to use: {}",
+        reply.detail
+    );
+    let refusal = trigger(&app, "whalet.shop.rejected", json!({"bindId": "b-u"})).await;
+    assert_eq!(
+        (refusal["status"].as_str(), refusal["shopStatus"].as_str()),
+        (Some("FAILURE"), Some("BOUND"))
+    );
+    app.advance(30.0).await;
+    assert_eq!(
+        shop_notices(&app, "b-u").await.len(),
+        2,
+        "the scheduled decision is stale"
+    );
+
+    // Asked again: a new request with its own review and notification.
+    let again = expect(&app, "b2cShopBind", unbind.clone(), "PROCESSING").await;
+    assert_eq!(again["status"], "UNBINDING");
+    let shops = expect(
+        &app,
+        "b2cShopQuery",
+        json!({"userId": user_id, "bindId": "b-u"}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(shops[0]["status"], "UNBINDING");
+    app.advance(10.0).await;
+    let notes = shop_notices(&app, "b-u").await;
+    assert_eq!(notes.len(), 3, "{notes:?}");
+    assert_eq!(
+        (notes[2]["status"].as_str(), notes[2]["shopStatus"].as_str()),
+        (Some("SUCCESS"), Some("UNBOUND"))
+    );
+    // Once unbound, the same unbind replays its answer and reviews nothing.
+    assert_eq!(
+        expect(&app, "b2cShopBind", unbind, "PROCESSING").await,
+        again
+    );
+    app.advance(30.0).await;
+    assert_eq!(shop_notices(&app, "b-u").await.len(), 3);
+    app.shutdown().await;
+}
+
 /// A tenant reset drops that tenant's scheduled review decisions: the same ids made again after
 /// the reset are decided only by their own review, never by a decision scheduled before it.
 #[tokio::test]
@@ -367,5 +546,146 @@ async fn a_tenant_reset_cancels_its_scheduled_reviews() {
     assert!(received(&app, "userOnboardingResultNotify").is_empty());
     app.advance(30.0).await;
     assert_eq!(received(&app, "userOnboardingResultNotify").len(), 1);
+    app.shutdown().await;
+}
+
+/// The `createTime` and `updateTime` `api` shows of the one object `query` asks for (a list
+/// query's only row, or the object itself).
+async fn times(
+    app: &crate::helpers::TestApp,
+    api: &str,
+    query: serde_json::Value,
+) -> (String, String) {
+    let view = expect(app, api, query, "SUCCESS").await;
+    let row = if view.is_array() { &view[0] } else { &view };
+    let text = |field: &str| row[field].as_str().unwrap_or_default().to_owned();
+    (text("createTime"), text("updateTime"))
+}
+
+/// A rejected application sent again keeps its id, so it keeps its creation time: `createTime`
+/// stays the first submission's while `updateTime` moves (holders, holder bank accounts and
+/// payout beneficiaries alike).
+#[tokio::test]
+async fn a_re_submission_keeps_the_creation_time() {
+    use crate::whalet2_support::now_ms;
+    use whalet_sim::api::whalet::whalet_time;
+
+    let app = spawn_app().await;
+    let user_id = onboarded_user(&app, "m-created").await;
+    let good = approved_holder(&app, &user_id, "h-good").await;
+    let bank = |no: &str| {
+        json!({"userId": user_id, "holderId": good, "outBeneficaryId": "b-ct",
+        "accountName": "Example Trading", "accountNo": no, "bankName": "Bank of Example",
+        "bankCountry": "CN", "currency": "CNY"})
+    };
+    let payee = |name: &str| {
+        json!({"userId": user_id, "outBeneficiaryId": "p-ct", "country": "HK",
+        "currency": "USD", "accountName": name, "accountNo": "012345678901",
+        "bankName": "Example Bank HK", "bankCode": "004", "swiftCode": "EXAMHKHH"})
+    };
+    let first = now_ms(&app).await;
+    let holder_id = expect(
+        &app,
+        "cardHolderApply",
+        holder(&user_id, "h-ct"),
+        "PROCESSING",
+    )
+    .await["holderId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bank_id = expect(
+        &app,
+        "cardHolderBeneficaryApply",
+        bank("6222020000000001"),
+        "PROCESSING",
+    )
+    .await["beneficaryId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let payee_id = expect(
+        &app,
+        "benificiaryAccountApply",
+        payee("Supplier Ltd"),
+        "PROCESSING",
+    )
+    .await["beneficiaryId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Rejected before the default 30 s review decides.
+    trigger(
+        &app,
+        "whalet.holder.rejected",
+        json!({"holderId": holder_id}),
+    )
+    .await;
+    trigger(
+        &app,
+        "whalet.beneficary.rejected",
+        json!({"beneficaryId": bank_id}),
+    )
+    .await;
+    trigger(
+        &app,
+        "whalet.beneficiary.rejected",
+        json!({"beneficiaryId": payee_id}),
+    )
+    .await;
+    app.advance(40.0).await;
+    let again = now_ms(&app).await;
+    let mut corrected = holder(&user_id, "h-ct");
+    corrected["name"] = json!("Xiamen Example Trading Co.");
+    let reply = expect(&app, "cardHolderApply", corrected, "PROCESSING").await;
+    assert_eq!(reply["holderId"], holder_id.as_str());
+    let reply = expect(
+        &app,
+        "cardHolderBeneficaryApply",
+        bank("6222020000000002"),
+        "PROCESSING",
+    )
+    .await;
+    assert_eq!(reply["beneficaryId"], bank_id.as_str());
+    let reply = expect(
+        &app,
+        "benificiaryAccountApply",
+        payee("Supplier Limited"),
+        "PROCESSING",
+    )
+    .await;
+    assert_eq!(reply["beneficiaryId"], payee_id.as_str());
+
+    let (created, updated) = (whalet_time(first), whalet_time(again));
+    assert_ne!(created, updated);
+    let holder_times = times(
+        &app,
+        "cardHolderQuery",
+        json!({"userId": user_id, "holderId": holder_id}),
+    )
+    .await;
+    assert_eq!(
+        holder_times,
+        (created.clone(), updated.clone()),
+        "cardHolderQuery"
+    );
+    let bank_times = times(
+        &app,
+        "cardHolderBeneficaryQuery",
+        json!({"userId": user_id, "beneficaryId": bank_id}),
+    )
+    .await;
+    assert_eq!(
+        bank_times,
+        (created.clone(), updated),
+        "cardHolderBeneficaryQuery"
+    );
+    let (payee_created, _) = times(
+        &app,
+        "benificiaryAccountQuery",
+        json!({"userId": user_id, "beneficiaryId": payee_id}),
+    )
+    .await;
+    assert_eq!(payee_created, created, "benificiaryAccountQuery");
     app.shutdown().await;
 }

@@ -42,6 +42,64 @@ async fn a_ready_account_in_one_trigger_receives_money() {
     app.shutdown().await;
 }
 
+/// The shortcut keeps the rules `userOnboardingApply` keeps: an `outUserId` names one user, ids
+/// and names have their lengths. A refusal is a 422 that says why and creates nothing.
+#[tokio::test]
+async fn a_ready_account_obeys_the_onboarding_rules() {
+    let app = spawn_app().await;
+    let user_id = apply_user(&app, "seller-1").await;
+    let before = business_state(&app).await;
+    let refusals = [
+        (
+            json!({"outUserId": "seller-1"}),
+            format!("outUserId \"seller-1\" already belongs to user {user_id} (status PROCESSING)"),
+        ),
+        (
+            json!({"outUserId": "x".repeat(65)}),
+            "outUserId is longer than 64 characters".to_owned(),
+        ),
+        (
+            json!({"name": "n".repeat(257)}),
+            "name is longer than 256 characters".to_owned(),
+        ),
+    ];
+    for (params, needle) in refusals {
+        let (status, body) = app
+            .post("/__sim/trigger/whalet.account.ready", &params)
+            .await;
+        assert_eq!(status, 422, "{params}: {body}");
+        let error = body["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains(&needle),
+            "{error:?} should contain {needle:?}"
+        );
+    }
+    assert_eq!(
+        business_state(&app).await,
+        before,
+        "refusals create nothing"
+    );
+    let ready = trigger(
+        &app,
+        "whalet.account.ready",
+        json!({"outUserId": "y".repeat(64), "name": "n".repeat(256)}),
+    )
+    .await;
+    let ready_user = ready["userId"].as_str().unwrap_or_default().to_owned();
+    // The API sees the same rule from the other side.
+    let mut again = onboarding(&"y".repeat(64), "Example Trading");
+    again["legalEntity"]["name"] = json!("Other");
+    refused(
+        &app,
+        "userOnboardingApply",
+        again,
+        "IDEMPOTENT_ERROR",
+        &format!("already belongs to user {ready_user}"),
+    )
+    .await;
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn an_independent_python_client_opens_the_balance_array() {
     let app = spawn_app().await;
@@ -142,5 +200,43 @@ async fn an_amount_number_is_read_as_the_characters_sent() {
     let (_, text) = send("N3", "100.10").await;
     let reply: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(reply["head"]["code"], "SUCCESS", "{reply}");
+    app.shutdown().await;
+}
+
+/// Regression: an amount or currency padded with whitespace (`"\t1.00 \n"`, `" USD "`) was
+/// trimmed and accepted. They are read as the characters sent (as Java's `BigDecimal` reads
+/// them): refused, naming the whitespace, and nothing arrives.
+#[tokio::test]
+async fn an_amount_or_currency_padded_with_whitespace_is_refused() {
+    let app = spawn_app().await;
+    let ready = trigger(&app, "whalet.account.ready", json!({})).await;
+    let body = |amount: &str, currency: &str| {
+        json!({"userId": ready["userId"], "cardId": ready["cardId"], "amount": amount,
+               "currency": currency})
+    };
+    let before = business_state(&app).await;
+    for (amount, currency, says) in [
+        (
+            "\t1.00 \n",
+            "USD",
+            "amount \"\\t1.00 \\n\" has whitespace around the number",
+        ),
+        (
+            "1.00",
+            " USD ",
+            "currency \" USD \" has whitespace around the code; send \"USD\"",
+        ),
+    ] {
+        refused(
+            &app,
+            "mockPayeeNotify",
+            body(amount, currency),
+            "PARAMETER_ERROR",
+            says,
+        )
+        .await;
+    }
+    assert_eq!(business_state(&app).await["whalet"], before["whalet"]);
+    expect(&app, "mockPayeeNotify", body("1.00", "USD"), "SUCCESS").await;
     app.shutdown().await;
 }

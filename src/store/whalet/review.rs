@@ -38,12 +38,18 @@ pub struct Reviewed {
     pub message: String,
     /// Bumped by every (re)submission; a stale scheduled decision is ignored.
     pub attempt: u32,
+    /// When the last submission was sent.
     pub applied_at: Millis,
+    /// When the object was first applied for: it keeps its id through re-submissions, and so
+    /// its creation time. Absent in snapshots from before it was kept: then `applied_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<Millis>,
     pub decided_at: Option<Millis>,
 }
 
 impl Reviewed {
-    /// Submission `attempt`, sent at `now`: under review.
+    /// Submission `attempt`, sent at `now`: under review. A re-submission keeps the object's
+    /// creation time, which the lifecycle carries over ([`Reviewed::created_at`]).
     pub fn submitted(attempt: u32, now: Millis) -> Self {
         Self {
             status: ReviewStatus::Processing,
@@ -51,6 +57,7 @@ impl Reviewed {
             message: String::new(),
             attempt,
             applied_at: now,
+            created_at: Some(now),
             decided_at: None,
         }
     }
@@ -63,8 +70,14 @@ impl Reviewed {
             message: "approved".to_owned(),
             attempt: 1,
             applied_at: now,
+            created_at: Some(now),
             decided_at: Some(now),
         }
+    }
+
+    /// When the object was first applied for (its `createTime`).
+    pub fn created_at(&self) -> Millis {
+        self.created_at.unwrap_or(self.applied_at)
     }
 
     /// When it last changed: decided, else applied for.
@@ -89,3 +102,21 @@ macro_rules! under_review {
 }
 
 under_review!(User, Holder, Beneficary);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A snapshot from before the creation time was kept reads it as the last submission's.
+    #[test]
+    fn an_older_snapshot_falls_back_to_the_submission_time() {
+        let old = serde_json::json!({"status": "FAILURE", "reported_status": "FAILURE",
+            "message": "rejected", "attempt": 2, "applied_at": 40, "decided_at": 50});
+        let r: Reviewed = serde_json::from_value(old.clone()).unwrap();
+        assert_eq!((r.created_at(), r.updated_at()), (40, 50));
+        assert_eq!(serde_json::to_value(&r).unwrap(), old, "written as read");
+        let mut again = Reviewed::submitted(3, 90);
+        again.created_at = Some(r.created_at());
+        assert_eq!((again.created_at(), again.updated_at()), (40, 90));
+    }
+}

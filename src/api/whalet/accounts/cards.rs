@@ -1,6 +1,7 @@
 //! Collection accounts once opened: `b2cCardDetailQuery`, `b2cCardQuery` (paged),
 //! `b2cCardCancel` (closed by the bank in 10 s of virtual time by default, result in
-//! `b2cCardCancelResultNotify`; bound shops are unbound with it) and `b2cBankLetterApply` (a
+//! `b2cCardCancelResultNotify`; bound shops are unbound with it; refused while a collection or a
+//! shop bind/unbind waits for its decision) and `b2cBankLetterApply` (a
 //! proof-of-account letter, issued at once as a file reference). The queries answer for B2B
 //! accounts too.
 
@@ -10,7 +11,7 @@ use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::kinds::CancelReview;
 use crate::api::whalet::common::owned::user_page;
 use crate::api::whalet::common::review::{self, ensure_current, Notice, Review, Settle};
-use crate::api::whalet::common::{failure, mint, mint_file_id, once};
+use crate::api::whalet::common::{failure, mint, mint_file_id};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::store::whalet::{
     BankAccount, BankLetter, Card, CardStatus, CollectionStatus, FileRef, ShopStatus, WhaletState,
@@ -123,32 +124,24 @@ pub fn cancel(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let user_id = c.id("userId");
     let card_id = c.id("cardId");
     c.opt("reason");
+    let content = c.content();
     c.finish()?;
-    let round = ctx.with_state(|t| t.whalet.cards.get(card_id).map_or(0, |c| c.cancel_refusals))?;
-    once(
+    super::again_after_refusal(
         ctx,
-        &format!("b2cCardCancel {user_id} {round}"),
-        "cardId",
-        card_id,
-        body,
-        |_| false,
+        (
+            &format!("b2cCardCancel {user_id}"),
+            &format!("the cancellation of card {card_id}"),
+        ),
+        ("cardId", card_id),
+        &content,
+        |t| t.whalet.cards.get(card_id).map_or(0, |c| c.cancel_refusals),
         |t| {
             active_card(
                 t,
                 (user_id, card_id),
                 "only an ACTIVE card can be cancelled",
             )?;
-            let pending = t
-                .whalet
-                .collections
-                .values()
-                .filter(|c| c.card_id == card_id && c.status == CollectionStatus::Pending)
-                .count();
-            if pending > 0 {
-                return Err(failure(format!(
-                    "card {card_id} has {pending} collection(s) not yet settled; cancel it after they settle"
-                )));
-            }
+            nothing_pending(&t.whalet, card_id)?;
             let card = t
                 .whalet
                 .cards
@@ -165,6 +158,36 @@ pub fn cancel(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             })))
         },
     )
+}
+
+/// Refuses a cancellation while something on the card waits for a decision: collections not yet
+/// settled, and shop binds or unbinds the marketplace has not decided (their result notification
+/// is still owed, and the cancellation would end them without one).
+fn nothing_pending(w: &WhaletState, card_id: &str) -> Result<(), WhaletError> {
+    let pending = w
+        .collections
+        .values()
+        .filter(|c| c.card_id == card_id && c.status == CollectionStatus::Pending)
+        .count();
+    if pending > 0 {
+        return Err(failure(format!(
+            "card {card_id} has {pending} collection(s) not yet settled; cancel it after they settle"
+        )));
+    }
+    let reviewed: Vec<String> = w
+        .shops
+        .values()
+        .filter(|s| s.card_id == card_id && s.status.under_review())
+        .map(|s| format!("{} ({})", s.bind_id, s.status.as_str()))
+        .collect();
+    if !reviewed.is_empty() {
+        return Err(failure(format!(
+            "card {card_id} has shop binding(s) under review by the marketplace: bindId {}; \
+             cancel it after b2cShopBindResultNotify decides them",
+            reviewed.join(", ")
+        )));
+    }
+    Ok(())
 }
 
 impl Review for CancelReview {
@@ -194,13 +217,12 @@ impl Review for CancelReview {
             "message": card.message,
         });
         if v.success {
+            // No bind or unbind is under review: `cancel` refuses while one is, and binds need
+            // an ACTIVE card.
             for shop in w.shops.values_mut().filter(|s| s.card_id == card_id) {
-                if matches!(
-                    shop.status,
-                    ShopStatus::Bound | ShopStatus::Binding | ShopStatus::Unbinding
-                ) {
+                if shop.status == ShopStatus::Bound {
                     shop.status = ShopStatus::Unbound;
-                    shop.reported_status = "UNBOUND".into();
+                    shop.reported_status = ShopStatus::Unbound.as_str().to_owned();
                     shop.message = "card cancelled".into();
                     shop.updated_at = s.now;
                 }

@@ -8,10 +8,14 @@ mod open;
 mod ready;
 mod shops;
 
+use serde_json::Value;
+
 use super::common::kinds::{CancelReview, OpeningReview, ShopReview};
-use super::common::review;
-use super::Operation;
+use super::common::{once, review};
+use super::{Ctx, Operation, Reply};
 use crate::core::Trigger;
+use crate::store::TenantState;
+use crate::wire::whalet::{Code, WhaletError};
 
 pub const OPERATIONS: &[Operation] = &[
     Operation {
@@ -77,8 +81,14 @@ pub const TRIGGERS: &[Trigger] = &[
         params: &[
             ("currency?", "default USD"),
             ("platform?", "default AMAZON"),
-            ("name?", "the user's and holder's name"),
-            ("outUserId?", "the partner's id for the user"),
+            (
+                "name?",
+                "the user's and holder's name, at most 256 characters (as userOnboardingApply's legalEntity.name)",
+            ),
+            (
+                "outUserId?",
+                "the partner's id for the user, at most 64 characters and not already a user's (as userOnboardingApply's)",
+            ),
             ("partnerId?", "default: the demo partner"),
         ],
         run: ready::ready,
@@ -90,3 +100,66 @@ pub const TRIGGERS: &[Trigger] = &[
     review::approval::<CancelReview>(),
     review::rejection::<CancelReview>(),
 ];
+
+/// Runs `execute` once per request, as [`once`] does, for a change the provider reviews and may
+/// refuse, which the partner then asks for again under the same id (a card's cancellation under
+/// its `cardId`, a shop's unbind under its `bindId`: there is no new id to use). The idempotency
+/// key carries `refusals`, the refusals so far (read from the state), so the same request after a
+/// refusal is a new one, while a repetition before the verdict or after a success answers as the
+/// first time. `content` is what was read of the request ([`Check::content`]); `what` names the
+/// request in the refusal of other content under the same key.
+///
+/// [`Check::content`]: super::common::fields::Check::content
+fn again_after_refusal(
+    ctx: &Ctx<'_>,
+    (operation, what): (&str, &str),
+    (id_field, id): (&str, &str),
+    content: &Value,
+    refusals: impl FnOnce(&TenantState) -> u32,
+    execute: impl FnOnce(&mut TenantState) -> Result<Reply, WhaletError>,
+) -> Result<Reply, WhaletError> {
+    let round = ctx.with_state(|t| refusals(t))?;
+    let mut executed = false;
+    let key = format!("{operation} {round}");
+    let run = |t: &mut TenantState| {
+        executed = true;
+        execute(t)
+    };
+    once(ctx, &key, id_field, id, content, |_| false, run).map_err(|e| {
+        if executed || e.code != Code::IdempotentError {
+            return e;
+        }
+        WhaletError::idempotent(format!(
+            "{what} was already asked for with different content; send the original content to \
+             get the original answer (it may be asked for again, with any content, once it is refused)"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TRIGGERS;
+    use crate::api::whalet::common::fields::{MAX_ID, MAX_TEXT};
+
+    /// `whalet.account.ready` says the limits its `outUserId` and `name` are checked against.
+    #[test]
+    fn the_ready_trigger_states_its_limits() {
+        let ready = TRIGGERS.iter().find(|t| t.name == "whalet.account.ready");
+        let said = |param: &str| {
+            ready
+                .and_then(|t| t.params.iter().find(|(p, _)| *p == param))
+                .map_or("", |(_, text)| *text)
+        };
+        assert!(
+            said("outUserId?").contains(&format!("at most {MAX_ID} characters"))
+                && said("outUserId?").contains("not already a user's"),
+            "{}",
+            said("outUserId?")
+        );
+        assert!(
+            said("name?").contains(&format!("at most {MAX_TEXT} characters")),
+            "{}",
+            said("name?")
+        );
+    }
+}

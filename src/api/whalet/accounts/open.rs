@@ -35,11 +35,12 @@ pub fn apply_b2b(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let channel_code = listed(&mut c, "channelCode", channels.map(|ch| &*ch.channel_code));
     let currency = c.currency("currency", true);
     c.opt("accountName");
+    let content = c.content();
     let currency = c.finish_with("currency", currency)?;
     open(
         ctx,
         "b2bVirtualAccountApply",
-        body,
+        &content,
         Application {
             user_id,
             out_card_id,
@@ -60,11 +61,12 @@ pub fn apply_b2c(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let platforms = catalogue::catalogue().platforms.iter();
     let platform = listed(&mut c, "platform", platforms.map(|p| &*p.platform));
     let currency = c.currency("currency", true);
+    let content = c.content();
     let currency = c.finish_with("currency", currency)?;
     open(
         ctx,
         "b2cVirtualAccountApply",
-        body,
+        &content,
         Application {
             user_id,
             out_card_id,
@@ -122,10 +124,12 @@ fn admissible(t: &TenantState, a: &Application<'_>) -> Result<&'static Channel, 
         .ok_or_else(|| failure(format!("no bank offers {} accounts", a.currency)))
 }
 
+/// Opens the account `a` applies for, once per `outCardId` of the user: `content` is what was
+/// read of the request ([`Check::content`]), which a retry must repeat.
 fn open(
     ctx: &Ctx<'_>,
     operation: &str,
-    body: &Value,
+    content: &Value,
     a: Application<'_>,
 ) -> Result<Reply, WhaletError> {
     let now = ctx.now();
@@ -134,7 +138,7 @@ fn open(
         &format!("{operation} {}", a.user_id),
         "outCardId",
         a.out_card_id,
-        body,
+        content,
         |_| false,
         |t| {
             let channel = admissible(t, &a)?;

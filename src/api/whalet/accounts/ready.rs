@@ -1,11 +1,15 @@
 //! `whalet.account.ready`: a shortcut for demos and tests that start from a working account. It
 //! creates, in one step and without notifications, an onboarded user, an approved card holder and
-//! an ACTIVE B2C collection account, exactly as the normal flow would leave them.
+//! an ACTIVE B2C collection account, exactly as the normal flow would leave them. Its `outUserId`
+//! and `name` obey the rules `userOnboardingApply` checks (length, and an `outUserId` names one
+//! user only).
 
 use serde_json::{json, Map, Value};
 
 use super::catalogue;
 use super::open::bank_account;
+use crate::api::whalet::common::fields::Check;
+use crate::api::whalet::common::review::{claimed, taken};
 use crate::api::whalet::common::{mint, trigger_tenant, with_tenant};
 use crate::core::Core;
 use crate::money::Currency;
@@ -19,9 +23,17 @@ pub fn ready(core: Core, params: Map<String, Value>) -> TriggerFuture {
         let currency = Currency::parse(code).map_err(|e| e.to_string())?;
         let platform = opt_param(&params, "platform").unwrap_or("AMAZON");
         catalogue::offering::<catalogue::Platform>(platform, currency)?;
-        let name = opt_param(&params, "name").unwrap_or("Demo Trading Co., Ltd.");
+        let (out_user_id, name) = names(&params)?;
+        let name = name.as_deref().unwrap_or("Demo Trading Co., Ltd.");
         let now = core.clock().now();
         with_tenant(&core, &tenant, |t| {
+            if let Some(taken_by) = out_user_id
+                .as_deref()
+                .and_then(|out| claimed::<User>(t, None, out))
+            {
+                let out = out_user_id.as_deref().unwrap_or_default();
+                return Err(taken("outUserId", out, taken_by));
+            }
             let user_id = mint(t, "U", now);
             let holder_id = mint(t, "H", now);
             let card_id = mint(t, "VA", now);
@@ -30,8 +42,7 @@ pub fn ready(core: Core, params: Map<String, Value>) -> TriggerFuture {
                 user_id.clone(),
                 User {
                     user_id: user_id.clone(),
-                    out_user_id: opt_param(&params, "outUserId")
-                        .map_or_else(|| out("ready"), str::to_owned),
+                    out_user_id: out_user_id.clone().unwrap_or_else(|| out("ready")),
                     user_type: "ENTERPRISE".into(),
                     name: name.to_owned(),
                     country_code: "CN".into(),
@@ -87,4 +98,15 @@ pub fn ready(core: Core, params: Map<String, Value>) -> TriggerFuture {
             }))
         })
     })
+}
+
+/// The trigger's `outUserId` and `name`, read by the checks `userOnboardingApply` reads them with
+/// (an id of at most 64 characters, a name of at most 256).
+fn names(params: &Map<String, Value>) -> Result<(Option<String>, Option<String>), String> {
+    let given = Value::Object(params.clone());
+    let mut c = Check::new(&given).map_err(|e| e.detail)?;
+    let out_user_id = c.opt_id("outUserId").map(str::to_owned);
+    let name = c.opt("name").map(str::to_owned);
+    c.finish().map_err(|e| format!("parameter {}", e.detail))?;
+    Ok((out_user_id, name))
 }

@@ -253,24 +253,65 @@ impl Review for CollectionReview {
             .transfer(s.now, format!("{what} {memo}"), &pending, &to, amount)
             .map_err(|e| format!("{what}: {e}"))?;
         let c = again(&mut t.whalet.collections, trade_id, &what)?;
-        c.status = v.pick(CollectionStatus::Success, CollectionStatus::Failure);
-        c.reported_status = v.word("SUCCESS", "FAILURE");
-        c.reason = v.refusal("returned to the payer");
-        // A returned collection never settled: no settleTime.
-        c.settled_at = v.success.then_some(s.now);
+        if v.success {
+            c.status = CollectionStatus::Success;
+            c.reported_status = v.word("SUCCESS", "FAILURE");
+            c.settled_at = Some(s.now);
+        } else {
+            // A returned collection never settled: no settleTime.
+            read_returned(
+                c,
+                v.word("SUCCESS", "FAILURE"),
+                v.refusal("returned to the payer"),
+            );
+        }
         Ok(Notice {
             api_code: "collectionReceivedNotify",
             payload: view(c),
         })
     }
 
-    /// What depends on a returned collection ends with it, each said with its own notification:
-    /// its bindings to trade orders ([`release_returned`], `tradeOrderBindNotify`) and an open
-    /// request for its trade material ([`end_returned`], `tradeReplenishResultNotify`).
+    /// What depends on a returned collection ends with it
+    /// ([`CollectionReview::end_dependents`]).
     fn after(core: &Core, tenant: &TenantId, trade_id: &str, v: &Verdict) -> Result<(), String> {
         if v.success {
             return Ok(());
         }
+        Self::end_dependents(core, tenant, trade_id)
+    }
+}
+
+/// How a collection returned to the payer reads: FAILURE (or the word a scenario gives) and why.
+fn read_returned(c: &mut Collection, word: String, reason: String) {
+    c.status = CollectionStatus::Failure;
+    c.reported_status = word;
+    c.reason = reason;
+}
+
+/// The one returned-collection path, for a pending collection returned ([`Review::after`]) and
+/// for a settled one whose money a rejected request for its trade material sent back.
+impl CollectionReview {
+    /// Settled collection `trade_id` went back to the payer (its amount, frozen for trade
+    /// material, was returned by the caller under the same lock): it reads as a returned pending
+    /// one does, FAILURE with `reason`; it keeps its settleTime, since it did settle. Nothing
+    /// happens to a collection that is not settled. What depends on it ends afterwards
+    /// ([`CollectionReview::end_dependents`]).
+    pub fn returned_after_settling(t: &mut TenantState, trade_id: &str, reason: String) {
+        if let Some(c) = t
+            .whalet
+            .collections
+            .get_mut(trade_id)
+            .filter(|c| c.status == CollectionStatus::Success)
+        {
+            read_returned(c, "FAILURE".to_owned(), reason);
+        }
+    }
+
+    /// What depends on returned collection `trade_id` ends with it, each said with its own
+    /// notification: its bindings to trade orders ([`release_returned`], `tradeOrderBindNotify`)
+    /// and an open request for its trade material ([`end_returned`],
+    /// `tradeReplenishResultNotify`).
+    pub fn end_dependents(core: &Core, tenant: &TenantId, trade_id: &str) -> Result<(), String> {
         let now = core.clock().now();
         let ended = with_tenant(core, tenant, |t| {
             let bindings =

@@ -1,6 +1,10 @@
 //! Reading a request body: [`Check`] collects every problem with the fields (missing, empty, wrong
 //! type, not one of the allowed values, too long, bad currency or amount) and reports them all
-//! at once as one PARAMETER_ERROR naming each field. Business rules are not checked here.
+//! at once as one PARAMETER_ERROR naming each field. Business rules are not checked here. It
+//! also keeps what it read ([`Check::content`]): the request as the operation sees it, which is
+//! what business-id idempotency compares.
+
+use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
@@ -43,6 +47,9 @@ pub struct Check<'a> {
     /// `legalEntity.` for fields of a nested object.
     prefix: String,
     problems: Vec<String>,
+    /// Every field read, by full path (`legalEntity.name`, `attaches[0].fileId`), with its value as
+    /// given; a field absent, null or blank is not here (every reader takes those alike).
+    read: BTreeMap<String, &'a Value>,
 }
 
 impl<'a> Check<'a> {
@@ -87,12 +94,18 @@ impl<'a> Check<'a> {
 
     /// An optional time filter in the Whalet format (`yyyy-MM-dd HH:mm:ss`, UTC+8), as epoch ms.
     pub fn china_time(&mut self, field: &str) -> Option<i64> {
-        describe::record(&self.name(field), "time", false, &[]);
-        let text = self.string(field, false, MAX_TEXT)?;
+        self.time(field, false)
+    }
+
+    /// A time in the Whalet format (`yyyy-MM-dd HH:mm:ss`, UTC+8), as epoch ms.
+    pub fn time(&mut self, field: &str, required: bool) -> Option<i64> {
+        describe::record(&self.name(field), "time", required, &[]);
+        let text = self.string(field, required, MAX_TEXT)?;
         let parsed = crate::clock::format::parse_china(text);
         if parsed.is_none() {
             self.problem(format!(
-                "{field} must be yyyy-MM-dd HH:mm:ss (UTC+8), got {}",
+                "{} must be yyyy-MM-dd HH:mm:ss (UTC+8), got {}",
+                self.name(field),
                 echo(text)
             ));
         }
@@ -102,11 +115,7 @@ impl<'a> Check<'a> {
     /// The body must be a JSON object.
     pub fn new(body: &'a Value) -> Result<Self, WhaletError> {
         match body {
-            Value::Object(map) => Ok(Self {
-                body: Some(map),
-                prefix: String::new(),
-                problems: Vec::new(),
-            }),
+            Value::Object(map) => Ok(Self::nested(Some(map), String::new())),
             other => Err(WhaletError::parameter(format!(
                 "the body must be a JSON object, got {}",
                 json_type(other)
@@ -114,16 +123,50 @@ impl<'a> Check<'a> {
         }
     }
 
+    /// The check of an object's fields, named `prefix` + field.
+    fn nested(body: Option<&'a Map<String, Value>>, prefix: String) -> Self {
+        Self {
+            body,
+            prefix,
+            problems: Vec::new(),
+            read: BTreeMap::new(),
+        }
+    }
+
+    /// What the operation read of the request: each field it knows, by full path, with its value
+    /// as given; unknown fields are not in it, and a null, blank or absent field is the same (not
+    /// there). Two requests with equal content are the same request to the operation, which is
+    /// what business-id idempotency ([`super::once`]) compares.
+    pub fn content(&self) -> Value {
+        Value::Object(
+            self.read
+                .iter()
+                .map(|(path, value)| (path.clone(), (*value).clone()))
+                .collect(),
+        )
+    }
+
     pub fn problem(&mut self, text: impl Into<String>) {
         self.problems.push(text.into());
     }
 
-    fn name(&self, field: &str) -> String {
+    /// The full name of `field` (with its object's path, `orders[0].orderNo`), as problems say it.
+    pub fn name(&self, field: &str) -> String {
         format!("{}{field}", self.prefix)
     }
 
     fn get(&self, field: &str) -> Option<&'a Value> {
         self.body.and_then(|b| b.get(field))
+    }
+
+    /// [`Check::get`] for a reader of a value (not of a nested object, whose readers note its
+    /// fields): notes what was given ([`Check::content`]).
+    fn read(&mut self, field: &str) -> Option<&'a Value> {
+        let value = self.get(field);
+        if let Some(v) = value.filter(|v| !blank(v)) {
+            self.read.insert(self.name(field), v);
+        }
+        value
     }
 
     /// The fields of a nested object; merge its problems back with [`Check::absorb`].
@@ -146,20 +189,54 @@ impl<'a> Check<'a> {
                 None
             }
         };
-        Check {
-            body,
-            prefix: format!("{name}."),
-            problems: Vec::new(),
-        }
+        Check::nested(body, format!("{name}."))
     }
 
-    /// Takes over the problems of a nested object's check.
+    /// The items of the required array of objects `field`, 1 to `max` of them: a nested check of
+    /// each (its fields named `field[i].…`), to read as any object's and merge back with
+    /// [`Check::absorb`], so that they are in [`Check::content`] too. An item that is not an
+    /// object is a problem and has no check.
+    pub fn items(&mut self, field: &str, max: usize) -> Vec<Check<'a>> {
+        let name = self.name(field);
+        describe::record(&name, "array", true, &[]);
+        let items = match self.get(field) {
+            Some(Value::Array(items)) if (1..=max).contains(&items.len()) => items,
+            Some(Value::Array(_)) => {
+                self.problem(format!("{name} must list 1 to {max} items"));
+                return Vec::new();
+            }
+            None | Some(Value::Null) => {
+                self.problem(format!("{name} is required"));
+                return Vec::new();
+            }
+            Some(other) => {
+                self.problem(format!("{name} must be an array, got {}", json_type(other)));
+                return Vec::new();
+            }
+        };
+        let mut checks = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            match item {
+                Value::Object(map) => {
+                    checks.push(Check::nested(Some(map), format!("{name}[{i}].")))
+                }
+                other => self.problem(format!(
+                    "{name}[{i}] must be an object, got {}",
+                    json_type(other)
+                )),
+            }
+        }
+        checks
+    }
+
+    /// Takes over the problems (and what was read) of a nested object's check.
     pub fn absorb(&mut self, child: Check<'a>) {
         self.problems.extend(child.problems);
+        self.read.extend(child.read);
     }
 
     fn string(&mut self, field: &str, required: bool, max: usize) -> Option<&'a str> {
-        let value = self.get(field);
+        let value = self.read(field);
         let field = &format!("{}{field}", self.prefix);
         match value {
             None | Some(Value::Null) => {
@@ -193,6 +270,12 @@ impl<'a> Check<'a> {
     pub fn id(&mut self, field: &str) -> &'a str {
         describe::record(&self.name(field), "id", true, &[]);
         self.string(field, true, MAX_ID).unwrap_or("")
+    }
+
+    /// An optional id (absent, null or empty → None) of at most [`MAX_ID`] characters.
+    pub fn opt_id(&mut self, field: &str) -> Option<&'a str> {
+        describe::record(&self.name(field), "id", false, &[]);
+        self.string(field, false, MAX_ID)
     }
 
     /// A required text of at most [`MAX_TEXT`] characters.
@@ -262,16 +345,17 @@ impl<'a> Check<'a> {
 
     /// A positive decimal amount (string or number) in `currency` (checked only when known).
     pub fn amount(&mut self, field: &str, currency: Option<Currency>) -> Option<Money> {
-        describe::record(&self.name(field), "amount", true, &[]);
-        let value = match self.get(field) {
+        let name = self.name(field);
+        describe::record(&name, "amount", true, &[]);
+        let value = match self.read(field) {
             None | Some(Value::Null) => {
-                self.problem(format!("{field} is required"));
+                self.problem(format!("{name} is required"));
                 return None;
             }
             Some(v) => v,
         };
         let currency = currency?;
-        match positive_amount(field, value, currency) {
+        match positive_amount(&name, value, currency) {
             Ok(m) => Some(m),
             Err(problem) => {
                 self.problem(problem);
@@ -283,7 +367,7 @@ impl<'a> Check<'a> {
     /// A positive integer given as a JSON number or digit string, within `1..=max`.
     pub fn count(&mut self, field: &str, default: u64, max: u64) -> u64 {
         describe::record(&self.name(field), "integer", false, &[]);
-        let parsed = match self.get(field) {
+        let parsed = match self.read(field) {
             None | Some(Value::Null) => return default,
             Some(Value::Number(n)) => n.as_u64(),
             Some(Value::String(s)) if s.is_empty() => return default,
@@ -308,15 +392,18 @@ impl<'a> Check<'a> {
         self.files("attaches");
     }
 
-    /// An optional array of file references `{fileId, fileName, fileUrl}`.
+    /// An optional array of file references `{fileId, fileName, fileUrl}`: each item an object
+    /// whose fields are read as every other field is (`fileId` an id, `fileName` a text, `fileUrl`
+    /// a string of any length, as the simulator's own links may be long).
     pub fn files(&mut self, field: &str) -> Vec<FileRef> {
-        describe::record(&self.name(field), "files", false, &[]);
+        let name = self.name(field);
+        describe::record(&name, "files", false, &[]);
         let items = match self.get(field) {
             None | Some(Value::Null) => return Vec::new(),
             Some(Value::Array(items)) => items,
             Some(other) => {
                 self.problem(format!(
-                    "{field} must be an array of {{fileId, fileName, fileUrl}}, got {}",
+                    "{name} must be an array of {{fileId, fileName, fileUrl}}, got {}",
                     json_type(other)
                 ));
                 return Vec::new();
@@ -324,16 +411,26 @@ impl<'a> Check<'a> {
         };
         let mut files = Vec::new();
         for (i, item) in items.iter().enumerate() {
-            let get = |k: &str| item.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
-            let file = FileRef {
-                file_id: get("fileId"),
-                file_name: get("fileName"),
-                file_url: get("fileUrl"),
+            let at = format!("{name}[{i}]");
+            let Value::Object(map) = item else {
+                self.problem(format!(
+                    "{at} must be an object {{fileId, fileName, fileUrl}}, got {}",
+                    json_type(item)
+                ));
+                continue;
             };
-            if file.file_id.is_empty() {
-                self.problem(format!("{field}[{i}].fileId is required"));
-            } else {
-                files.push(file);
+            let mut c = Check::nested(Some(map), format!("{at}."));
+            let file_id = c.string("fileId", true, MAX_ID);
+            let file_name = c.string("fileName", false, MAX_TEXT);
+            let file_url = c.string("fileUrl", false, usize::MAX);
+            let sound = c.problems.is_empty();
+            self.absorb(c);
+            if let Some(file_id) = file_id.filter(|_| sound) {
+                files.push(FileRef {
+                    file_id: file_id.to_owned(),
+                    file_name: file_name.unwrap_or_default().to_owned(),
+                    file_url: file_url.unwrap_or_default().to_owned(),
+                });
             }
         }
         files
@@ -376,6 +473,15 @@ pub fn positive_amount(field: &str, value: &Value, currency: Currency) -> Result
         Ok(m) if m.is_positive() => Ok(m),
         Ok(_) => Err(format!("{field} must be greater than zero")),
         Err(e) => Err(format!("{field}: {}", message(e))),
+    }
+}
+
+/// Whether a value reads as absent: null, or a string with nothing but spaces.
+fn blank(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        _ => false,
     }
 }
 
@@ -480,6 +586,83 @@ mod tests {
         assert!(!problem.contains("e-"), "{problem}");
         assert_eq!(read("ok").map(|m| m.minor), Ok(1050));
         assert_eq!(read("int").map(|m| m.minor), Ok(700));
+    }
+
+    /// What idempotency compares: the fields read, not the ones ignored; null, blank and absent
+    /// alike; nested fields by their full path.
+    #[test]
+    fn the_content_is_what_was_read() {
+        let read = |body: Value| {
+            let mut c = Check::new(&body).unwrap();
+            c.id("outUserId");
+            let mut entity = c.object("legalEntity", true);
+            entity.text("name");
+            c.absorb(entity);
+            c.contact();
+            let content = c.content();
+            assert!(c.finish().is_ok(), "{body}");
+            content
+        };
+        let plain = read(json!({"outUserId": "m", "legalEntity": {"name": "A"}}));
+        assert_eq!(plain, json!({"outUserId": "m", "legalEntity.name": "A"}));
+        let noisy = read(
+            json!({"outUserId": "m", "traceId": "t", "email": null, "phone": " ",
+            "attaches": [], "legalEntity": {"name": "A", "extra": 1}}),
+        );
+        assert_eq!(noisy, plain);
+        let files = read(json!({"outUserId": "m", "legalEntity": {"name": "A"},
+            "attaches": [{"fileId": "f", "note": "x"}]}));
+        assert_eq!(files["attaches[0].fileId"], "f");
+        assert_eq!(files.as_object().map(Map::len), Some(3));
+    }
+
+    /// An array of objects: each item read by its full name, into the content too.
+    #[test]
+    fn items_are_read_by_their_full_name() {
+        let body = json!({"orders": [{"orderNo": "1", "amount": "1.5", "x": 1}, 7, {"amount": 2}],
+            "none": [], "text": "a"});
+        let mut c = Check::new(&body).unwrap();
+        let items = c.items("orders", 3);
+        assert_eq!(items.len(), 2);
+        for mut item in items {
+            item.id("orderNo");
+            item.amount("amount", Currency::parse("USD").ok());
+            c.absorb(item);
+        }
+        assert!(c.items("none", 3).is_empty() && c.items("text", 3).is_empty());
+        assert!(c.items("absent", 3).is_empty());
+        assert_eq!(
+            c.content(),
+            json!({"orders[0].orderNo": "1", "orders[0].amount": "1.5", "orders[2].amount": 2})
+        );
+        assert_eq!(
+            c.finish().unwrap_err().detail,
+            "orders[1] must be an object, got a number; orders[2].orderNo is required; \
+             none must list 1 to 3 items; text must be an array, got a string; absent is required"
+        );
+    }
+
+    #[test]
+    fn a_file_reference_is_checked_like_any_field() {
+        let body = json!({"a": [{"fileId": 123}, "str", null, {"fileId": "f", "fileName": 5,
+            "fileUrl": []}, {"fileId": "g", "fileName": "g.pdf", "fileUrl": "u"}]});
+        let mut c = Check::new(&body).unwrap();
+        let files = c.files("a");
+        assert_eq!(
+            files,
+            vec![FileRef {
+                file_id: "g".into(),
+                file_name: "g.pdf".into(),
+                file_url: "u".into()
+            }]
+        );
+        assert_eq!(
+            c.finish().unwrap_err().detail,
+            "a[0].fileId must be a string, got a number; \
+             a[1] must be an object {fileId, fileName, fileUrl}, got a string; \
+             a[2] must be an object {fileId, fileName, fileUrl}, got null; \
+             a[3].fileName must be a string, got a number; a[3].fileUrl must be a string, got an array"
+        );
     }
 
     #[test]

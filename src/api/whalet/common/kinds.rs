@@ -19,7 +19,7 @@ const ONBOARDING_REJECT: &[(&str, &str)] = &[
     ("message?", "the reason to report"),
     (
         "reMaterial?",
-        "Y = the partner may re-submit with the same outUserId (default N)",
+        "Y or N (default N); Y = the partner may re-submit with the same outUserId",
     ),
     ("materialType?", "default Reject"),
     ("status?", "status word to report instead of FAILURE"),

@@ -249,16 +249,18 @@ pub fn mint_file_id(t: &mut TenantState, _now: i64) -> String {
 }
 
 /// Runs `execute` once per business id (`operation` may carry a scope, e.g. the userId, when the
-/// id is unique per user only): the same id with the same body returns the recorded
-/// reply; with a different body it is IDEMPOTENT_ERROR unless `may_replace` (looking at the state)
-/// allows a re-submission. Everything happens under the tenant lock; a refused request changes
-/// nothing and is not recorded.
+/// id is unique per user only): the same id with the same `content` returns the recorded
+/// reply; with different content it is IDEMPOTENT_ERROR unless `may_replace` (looking at the
+/// state) allows a re-submission. `content` is what the operation read of the request
+/// ([`Check::content`](fields::Check::content)), so a field it ignores, or a null where the
+/// first request left the field out, does not make a retry a different request. Everything
+/// happens under the tenant lock; a refused request changes nothing and is not recorded.
 pub fn once(
     ctx: &Ctx<'_>,
     operation: &str,
     id_field: &str,
     business_id: &str,
-    body: &Value,
+    content: &Value,
     may_replace: impl FnOnce(&TenantState) -> bool,
     execute: impl FnOnce(&mut TenantState) -> Result<Reply, WhaletError>,
 ) -> Result<Reply, WhaletError> {
@@ -271,7 +273,7 @@ pub fn once(
                 ))
             })
         };
-        let (recorded, _) = t.once((operation, business_id), body, conflict, |t| {
+        let (recorded, _) = t.once((operation, business_id), content, conflict, |t| {
             let reply = execute(t)?;
             Ok(json!({"code": reply.code.as_str(), "body": reply.body}))
         })?;

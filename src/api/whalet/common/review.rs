@@ -178,6 +178,13 @@ pub trait Review: Kind + 'static {
     fn after(_core: &Core, _tenant: &TenantId, _id: &str, _v: &Verdict) -> Result<(), String> {
         Ok(())
     }
+
+    /// Refuses a trigger's parameter whose value the kind's `settle` could not read (a flag that
+    /// is not `Y` or `N`, ...), before anything is decided: a wrong value must not quietly mean
+    /// the default. [`crate::trigger::check_params`] has already checked names and types.
+    fn check_trigger(_params: &Map<String, Value>) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Schedules the decision of submission `attempt` of object `id`: the scenario's verdict after
@@ -292,6 +299,9 @@ pub fn decide_now(
 }
 
 fn fire<R: Review, const APPROVE: bool>(core: Core, params: Map<String, Value>) -> TriggerFuture {
+    if let Err(problem) = R::check_trigger(&params) {
+        return Box::pin(async move { Err(problem) });
+    }
     decide_now(core, params, R::KIND.id_param, APPROVE, decide::<R>)
 }
 
@@ -383,14 +393,20 @@ pub trait Application: Sized {
     fn out_id(&self) -> &str;
     /// The user the object belongs to (None: the object is the user).
     fn owner(&self) -> Option<&str>;
+    /// When the object was first applied for: its `createTime`, which a re-submission keeps.
+    fn created_at(&self) -> Millis;
+    /// Sets that time (a re-submission takes over the earlier application's).
+    fn set_created_at(&mut self, at: Millis);
 }
 
 /// Implements [`Application`]: `type, what, prefix, path.to.map, id_field, out_id_field
-/// [owner owner_field], review, {"field": field, ...} (its ids), |x| replaceable`.
+/// [owner owner_field], review, {"field": field, ...} (its ids), |x| replaceable, created
+/// |x| creation time, |x, at| setting it`.
 macro_rules! application {
     ($($t:ty, $what:literal, $prefix:literal, $($map:ident).+, $id:ident, $out:ident
        $(owner $owner:ident)?, $($review:ident).*,
-       {$($name:literal: $field:ident),*}, |$x:ident| $replaceable:expr;)*) => {$(
+       {$($name:literal: $field:ident),*}, |$x:ident| $replaceable:expr,
+       created |$c:ident| $created:expr, |$s:ident, $at:ident| $set:expr;)*) => {$(
         impl Application for $t {
             const WHAT: &'static str = $what;
             const PREFIX: &'static str = $prefix;
@@ -422,6 +438,14 @@ macro_rules! application {
             fn owner(&self) -> Option<&str> {
                 None$(.or(Some(&self.$owner)))?
             }
+            fn created_at(&self) -> Millis {
+                let $c = self;
+                $created
+            }
+            fn set_created_at(&mut self, $at: Millis) {
+                let $s = self;
+                $set
+            }
         }
     )*};
 }
@@ -429,10 +453,12 @@ macro_rules! application {
 application! {
     User, "user", "U", whalet.users, user_id, out_user_id, review,
         {"userId": user_id, "outUserId": out_user_id},
-        |u| u.review.status == ReviewStatus::Failure && u.re_material;
+        |u| u.review.status == ReviewStatus::Failure && u.re_material,
+        created |u| u.review.created_at(), |u, at| u.review.created_at = Some(at);
     Holder, "card holder", "H", whalet.holders, holder_id, out_holder_id owner user_id, review,
         {"userId": user_id, "holderId": holder_id, "outHolderId": out_holder_id},
-        |h| h.review.status == ReviewStatus::Failure;
+        |h| h.review.status == ReviewStatus::Failure,
+        created |h| h.review.created_at(), |h, at| h.review.created_at = Some(at);
     Beneficary, "card holder bank account", "BA", whalet.beneficaries,
         beneficary_id, out_beneficary_id owner user_id, review,
         {
@@ -441,7 +467,8 @@ application! {
             "beneficaryId": beneficary_id,
             "outBeneficaryId": out_beneficary_id
         },
-        |b| b.review.status == ReviewStatus::Failure;
+        |b| b.review.status == ReviewStatus::Failure,
+        created |b| b.review.created_at(), |b, at| b.review.created_at = Some(at);
     PayoutBeneficiary, "beneficiary account", "PB", whalet_trade.beneficiaries,
         beneficiary_id, out_beneficiary_id owner user_id, ,
         {
@@ -449,7 +476,8 @@ application! {
             "beneficiaryId": beneficiary_id,
             "outBeneficiaryId": out_beneficiary_id
         },
-        |b| b.status == BeneficiaryStatus::Failure;
+        |b| b.status == BeneficiaryStatus::Failure,
+        created |b| b.applied_at, |b, at| b.applied_at = at;
 }
 
 /// One application of an [`Application`] object under the partner's id.
@@ -462,6 +490,8 @@ pub struct Apply<'a> {
     /// The partner id's field (`outHolderId`) and value.
     pub out_field: &'static str,
     pub out_id: &'a str,
+    /// What the idempotency of the partner's id compares: what the operation read of the request
+    /// ([`Check::content`](super::fields::Check::content)).
     pub body: &'a Value,
 }
 
@@ -473,16 +503,34 @@ impl Apply<'_> {
             None => self.api.to_owned(),
         }
     }
+}
 
-    /// Whether an existing object is the partner's earlier application under the same id.
-    fn same<T: Application>(&self, x: &T) -> bool {
-        x.out_id() == self.out_id && x.owner() == self.user
-    }
+/// The object of kind `T` that partner id `out_id` already names (among `owner`'s objects; None:
+/// users), if any: the partner's earlier application under that id.
+pub fn claimed<'t, T: Application>(
+    t: &'t TenantState,
+    owner: Option<&str>,
+    out_id: &str,
+) -> Option<&'t T> {
+    T::all(t)
+        .values()
+        .find(|x| x.out_id() == out_id && x.owner() == owner)
+}
+
+/// Why partner id `out_id` (field `out_field`) cannot name a new object: `x` has it.
+pub fn taken<T: Application>(out_field: &str, out_id: &str, x: &T) -> String {
+    format!(
+        "{out_field} {out_id:?} already belongs to {} {} (status {})",
+        T::WHAT,
+        x.id(),
+        x.status_word()
+    )
 }
 
 /// Applies for object `T` with review `R`: the same content under the same partner id replays the
 /// first answer; other content is refused unless the earlier application is [`replaceable`]
-/// (`Application::replaceable`). `admit` checks what must exist first (under the tenant lock),
+/// (`Application::replaceable`), which the new one then replaces under the same id and creation
+/// time. `admit` checks what must exist first (under the tenant lock),
 /// `build` makes the object from its id and submission number; the review is then scheduled and
 /// the reply is PROCESSING: the object's [`Application::ids`] and its status.
 pub fn apply<R: Review, T: Application>(
@@ -491,30 +539,26 @@ pub fn apply<R: Review, T: Application>(
     admit: impl FnOnce(&TenantState) -> Result<(), WhaletError>,
     build: impl FnOnce(String, u32) -> T,
 ) -> Result<Reply, WhaletError> {
-    let same = |x: &T| a.same(x);
     once(
         ctx,
         &a.scope(),
         a.out_field,
         a.out_id,
         a.body,
-        |t| T::all(t).values().any(|x| same(x) && x.replaceable()),
+        |t| claimed::<T>(t, a.user, a.out_id).is_some_and(T::replaceable),
         |t| {
             admit(t)?;
-            let existing = T::all(t).values().find(|x| same(x));
+            let existing = claimed::<T>(t, a.user, a.out_id);
             if let Some(x) = existing.filter(|x| !x.replaceable()) {
-                return Err(WhaletError::idempotent(format!(
-                    "{} {:?} already belongs to {} {} (status {})",
-                    a.out_field,
-                    a.out_id,
-                    T::WHAT,
-                    x.id(),
-                    x.status_word()
-                )));
+                return Err(WhaletError::idempotent(taken(a.out_field, a.out_id, x)));
             }
+            let created = existing.map(T::created_at);
             let existing = existing.map(|x| (x.id().to_owned(), x.attempt()));
             let (id, attempt) = submission(t, existing, T::PREFIX, ctx.now());
-            let object = build(id.clone(), attempt);
+            let mut object = build(id.clone(), attempt);
+            if let Some(at) = created {
+                object.set_created_at(at);
+            }
             let mut reply = object.ids();
             T::all_mut(t).insert(id.clone(), object);
             begin::<R>(ctx, &id, attempt);
@@ -544,12 +588,15 @@ pub fn settle_application<T: Application + UnderReview>(
 }
 
 /// An object under review as the partner sees it: `fields` (an object), then its reported
-/// status, message, and the times it was applied for and last changed.
+/// status, message, and the times it was first applied for and last changed.
 pub fn reviewed_view(mut fields: Value, r: &Reviewed) -> Value {
     if let Value::Object(map) = &mut fields {
         map.insert("status".into(), Value::from(r.reported_status.as_str()));
         map.insert("message".into(), Value::from(r.message.as_str()));
-        map.insert("createTime".into(), Value::from(whalet_time(r.applied_at)));
+        map.insert(
+            "createTime".into(),
+            Value::from(whalet_time(r.created_at())),
+        );
         map.insert(
             "updateTime".into(),
             Value::from(whalet_time(r.updated_at())),

@@ -10,7 +10,7 @@ use super::common::owned::user_record;
 use super::common::{failure, mint};
 use super::Operation;
 use crate::api::whalet::{whalet_time, Ctx, Reply};
-use crate::money::{Currency, Money};
+use crate::money::{Currency, Money, MAX_MINOR};
 use crate::store::whalet::FundSource;
 use crate::store::whalet_trade::Quote;
 use crate::store::TenantState;
@@ -45,30 +45,100 @@ pub fn default_rate(from: &str, to: &str) -> Option<String> {
     Some(format!("{}.{:04}", scaled / 10_000, scaled % 10_000))
 }
 
-/// A positive decimal rate as (digits, decimal places); None if not such a number.
-fn parse_rate(text: &str) -> Option<(i128, u32)> {
+/// Most significant digits a rate may have: a JSON number (a double) carries up to 15 exactly,
+/// and `rate` goes on the wire as a number ([`rate_number`]) with the digits the order was
+/// priced at.
+const RATE_DIGITS: usize = 15;
+
+/// A positive decimal rate as (digits, decimal places), or what is wrong with its text.
+fn parse_rate(text: &str) -> Result<(i128, u32), String> {
     let (int, frac) = text.split_once('.').unwrap_or((text, ""));
-    if int.is_empty()
-        || frac.len() > 10
-        || !(int.bytes().chain(frac.bytes())).all(|b| b.is_ascii_digit())
-    {
-        return None;
+    if int.is_empty() || !(int.bytes().chain(frac.bytes())).all(|b| b.is_ascii_digit()) {
+        return Err("is not a positive decimal number like 7.12".into());
     }
-    let digits: i128 = format!("{int}{frac}").parse().ok()?;
-    (digits > 0 && int.len() <= 12).then_some((digits, frac.len() as u32))
+    if frac.len() > 10 {
+        return Err(format!(
+            "has {} decimal places; a rate has at most 10",
+            frac.len()
+        ));
+    }
+    if int.len() > 12 {
+        return Err(format!(
+            "has {} digits before the point; a rate has at most 12",
+            int.len()
+        ));
+    }
+    let significant = format!("{int}{frac}");
+    let significant = significant.trim_start_matches('0').trim_end_matches('0');
+    if significant.len() > RATE_DIGITS {
+        return Err(format!(
+            "has {} significant digits; a rate has at most {RATE_DIGITS} (a JSON number carries no more exactly)",
+            significant.len()
+        ));
+    }
+    let digits: i128 = format!("{int}{frac}")
+        .parse()
+        .map_err(|_| "is not a positive decimal number like 7.12".to_owned())?;
+    if digits == 0 {
+        return Err("is zero; a rate must be positive".into());
+    }
+    Ok((digits, frac.len() as u32))
 }
 
-/// `amount` converted at `rate` into `to`, rounded half up to `to`'s minor unit.
-pub fn convert(amount: Money, rate: &str, to: Currency) -> Option<Money> {
-    let (digits, places) = parse_rate(rate)?;
+/// Why an amount has no price in the other currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unconvertible {
+    /// The rate is not a positive decimal (only a stored rate read back could be).
+    NotARate,
+    /// The converted amount rounds to zero minor units.
+    BelowMinorUnit,
+    /// The converted amount is more than one amount may be ([`MAX_MINOR`] minor units).
+    TooLarge,
+}
+
+impl Unconvertible {
+    /// What to tell the partner about converting `amount` at `rate` into `to`.
+    pub fn message(self, amount: Money, rate: &str, to: Currency) -> String {
+        match self {
+            Unconvertible::NotARate => format!("rate {rate:?} is not a positive decimal number"),
+            Unconvertible::BelowMinorUnit => {
+                format!("{amount} at rate {rate} is less than one minor unit of {to}")
+            }
+            Unconvertible::TooLarge => format!(
+                "{amount} at rate {rate} is more than the largest amount of {to}, {} \
+                 (10^15 minor units); send a smaller amount",
+                Money::new(MAX_MINOR, to)
+            ),
+        }
+    }
+}
+
+/// `amount` converted at `rate` into `to`, rounded half up to `to`'s minor unit: a positive
+/// amount of at most [`MAX_MINOR`] minor units, or why there is none.
+pub fn convert(amount: Money, rate: &str, to: Currency) -> Result<Money, Unconvertible> {
+    let (digits, places) = parse_rate(rate).map_err(|_| Unconvertible::NotARate)?;
+    let too_large = Unconvertible::TooLarge;
     let num = i128::from(amount.minor)
-        .checked_mul(digits)?
-        .checked_mul(i128::from(to.factor()))?;
+        .checked_mul(digits)
+        .and_then(|n| n.checked_mul(i128::from(to.factor())))
+        .and_then(|n| n.checked_mul(2))
+        .ok_or(too_large)?;
     let den = 10i128
-        .checked_pow(places)?
-        .checked_mul(i128::from(amount.currency.factor()))?;
-    let minor = num.checked_mul(2)?.checked_add(den)? / den.checked_mul(2)?;
-    i64::try_from(minor).ok().map(|m| Money::new(m, to))
+        .checked_pow(places)
+        .and_then(|d| d.checked_mul(i128::from(amount.currency.factor())))
+        .ok_or(too_large)?;
+    // Half up: (2·num + den) / (2·den).
+    let minor = num
+        .checked_add(den)
+        .zip(den.checked_mul(2))
+        .map(|(n, d)| n / d)
+        .ok_or(too_large)?;
+    match i64::try_from(minor) {
+        Ok(m) if m > MAX_MINOR => Err(too_large),
+        Ok(m) if m > 0 => Ok(Money::new(m, to)),
+        Ok(_) => Err(Unconvertible::BelowMinorUnit),
+        Err(_) => Err(too_large),
+    }
 }
 
 /// The scenario's rate (`values.rate`, text or number), checked.
@@ -80,9 +150,9 @@ fn scenario_rate(ctx: &Ctx<'_>) -> Result<Option<String>, WhaletError> {
         Some(other) => other.to_string(),
     };
     match parse_rate(&text) {
-        Some(_) => Ok(Some(text)),
-        None => Err(failure(format!(
-            "the scenario rule's values.rate {text:?} is not a positive decimal number"
+        Ok(_) => Ok(Some(text)),
+        Err(why) => Err(failure(format!(
+            "the scenario rule's values.rate {text:?} {why}"
         ))),
     }
 }
@@ -149,8 +219,11 @@ pub fn rate_inquiry(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     })?
 }
 
-/// The rate as a JSON number (the vendor example shows `7.8989`).
-fn rate_number(rate: &str) -> Value {
+/// The rate as a JSON number (the vendor example shows `7.8989`), on every reply and
+/// notification that carries one. A checked rate has at most 15 significant digits, which a
+/// double holds exactly, so the number is the rate the order was priced at (`7.1200` is `7.12`);
+/// a stored text that is no number (only a hand-edited snapshot could hold one) stays text.
+pub fn rate_number(rate: &str) -> Value {
     serde_json::from_str::<serde_json::Number>(rate)
         .map(Value::Number)
         .unwrap_or_else(|_| Value::String(rate.to_owned()))
@@ -182,8 +255,15 @@ pub fn usable_quote(
         )));
     }
     if q.currency != from || q.to_currency != to {
+        let hint = match from == to {
+            true => format!(
+                " (the payee receives {to}: leave rateId out, or have the payee receive {})",
+                q.to_currency
+            ),
+            false => String::new(),
+        };
         return Err(failure(format!(
-            "rateId {rate_id} quotes {} to {}, not {from} to {to}",
+            "rateId {rate_id} quotes {} to {}, not {from} to {to}{hint}",
             q.currency, q.to_currency
         )));
     }
@@ -212,7 +292,79 @@ mod tests {
             convert(Money::new(101, usd), "150", jpy).unwrap().minor,
             152
         );
-        assert!(convert(Money::new(1, usd), "-1", cny).is_none());
-        assert!(convert(Money::new(1, usd), "1e3", cny).is_none());
+        assert_eq!(
+            convert(Money::new(1, usd), "-1", cny),
+            Err(Unconvertible::NotARate)
+        );
+        assert_eq!(
+            convert(Money::new(1, usd), "1e3", cny),
+            Err(Unconvertible::NotARate)
+        );
+    }
+
+    /// Too small and too large are told apart, and too large is named with the limit.
+    #[test]
+    fn a_conversion_out_of_range_says_which_way() {
+        let usd = Currency::parse("USD").unwrap();
+        let jpy = Currency::parse("JPY").unwrap();
+        assert_eq!(
+            convert(Money::new(1, jpy), "0.0049", usd),
+            Err(Unconvertible::BelowMinorUnit)
+        );
+        let big = Money::new(1_000_000_000, usd);
+        assert_eq!(
+            convert(big, "999999999999", jpy),
+            Err(Unconvertible::TooLarge)
+        );
+        assert_eq!(
+            Unconvertible::TooLarge.message(big, "999999999999", jpy),
+            "10000000.00 USD at rate 999999999999 is more than the largest amount of JPY, \
+             1000000000000000 JPY (10^15 minor units); send a smaller amount"
+        );
+        // The largest amount itself converts; one minor unit more does not.
+        assert_eq!(
+            convert(Money::new(MAX_MINOR, jpy), "1", jpy).map(|m| m.minor),
+            Ok(MAX_MINOR)
+        );
+        assert_eq!(
+            convert(Money::new(MAX_MINOR, usd), "1.0000000000", usd).map(|m| m.minor),
+            Ok(MAX_MINOR)
+        );
+        assert_eq!(
+            convert(Money::new(MAX_MINOR, usd), "1.01", usd),
+            Err(Unconvertible::TooLarge)
+        );
+    }
+
+    /// A rate goes on the wire as a JSON number with the value it priced the order at.
+    #[test]
+    fn a_rate_is_a_number_with_the_quotes_digits() {
+        for (text, wire) in [
+            ("150.0000", "150.0"),
+            ("0.0067", "0.0067"),
+            ("7.1200", "7.12"),
+            ("1", "1"),
+            ("999999999999", "999999999999"),
+            ("123456789012.123", "123456789012.123"),
+            ("0.0000000001", "1e-10"),
+        ] {
+            assert!(parse_rate(text).is_ok(), "{text}");
+            let number = rate_number(text);
+            assert!(number.is_number(), "{text}");
+            assert_eq!(number.to_string(), wire, "{text}");
+        }
+        assert_eq!(
+            parse_rate("123456789012.1234").unwrap_err(),
+            "has 16 significant digits; a rate has at most 15 (a JSON number carries no more exactly)"
+        );
+        assert_eq!(
+            parse_rate("1.12345678901").unwrap_err(),
+            "has 11 decimal places; a rate has at most 10"
+        );
+        assert_eq!(
+            parse_rate("0.00").unwrap_err(),
+            "is zero; a rate must be positive"
+        );
+        assert!(parse_rate(" 7.1").is_err());
     }
 }

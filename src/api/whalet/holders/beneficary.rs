@@ -30,6 +30,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     c.opt("swiftCode");
     c.opt("bankCode");
     c.opt("bankAddress");
+    let content = c.content();
     let currency = c.finish_with("currency", currency)?;
 
     let now = ctx.now();
@@ -40,7 +41,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             user: Some(user_id),
             out_field: "outBeneficaryId",
             out_id,
-            body,
+            body: &content,
         },
         |t| {
             t.whalet.user(user_id)?;

@@ -27,6 +27,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     c.one_of("certType", CERT_TYPES, true);
     c.id("certNo");
     c.contact();
+    let content = c.content();
     c.finish()?;
 
     let now = ctx.now();
@@ -37,7 +38,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             user: Some(user_id),
             out_field: "outHolderId",
             out_id: out_holder_id,
-            body,
+            body: &content,
         },
         review::onboarded(user_id),
         |holder_id, attempt| Holder {

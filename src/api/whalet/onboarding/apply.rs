@@ -4,9 +4,9 @@
 //! materialType}`. A rejection with `reMaterial = Y` lets the partner re-submit corrected material
 //! under the same `outUserId`; the user keeps its `userId`.
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
-use crate::api::whalet::common::fields::{Check, CERT_TYPES, ENTITY_TYPES};
+use crate::api::whalet::common::fields::{yes_no, Check, CERT_TYPES, ENTITY_TYPES};
 use crate::api::whalet::common::kinds::OnboardingReview;
 use crate::api::whalet::common::review::{self, settle_review, Apply, Notice, Review, Settle};
 use crate::api::whalet::{Ctx, Reply};
@@ -25,6 +25,7 @@ pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let country = entity.country("countryCode", true).unwrap_or("");
     c.absorb(entity);
     c.contact();
+    let content = c.content();
     c.finish()?;
 
     let now = ctx.now();
@@ -35,7 +36,7 @@ pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             user: None,
             out_field: "outUserId",
             out_id: out_user_id,
-            body,
+            body: &content,
         },
         |_| Ok(()),
         |user_id, attempt| User {
@@ -53,6 +54,15 @@ pub fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
 }
 
 impl Review for OnboardingReview {
+    /// `reMaterial` is `Y` or `N` (read as the API reads a flag): anything else would quietly
+    /// mean `N` and close the user for good.
+    fn check_trigger(params: &Map<String, Value>) -> Result<(), String> {
+        let params = Value::Object(params.clone());
+        yes_no(&params, "reMaterial", false)
+            .map(drop)
+            .map_err(|e| format!("parameter {}", e.detail))
+    }
+
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
         let (user_id, v) = (s.id, s.v);
         let user = s.find_mut(&mut t.whalet.users, "a user")?;

@@ -95,6 +95,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             "country: payouts to {code} are not offered (see beneficiaryCountryQuery)"
         ));
     }
+    let content = c.content();
     let currency = c.finish_with("currency", currency)?;
     let now = ctx.now();
     review::apply::<BeneficiaryReview, PayoutBeneficiary>(
@@ -104,7 +105,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             user: Some(user_id),
             out_field: "outBeneficiaryId",
             out_id,
-            body,
+            body: &content,
         },
         review::onboarded(user_id),
         |beneficiary_id, attempt| PayoutBeneficiary {

@@ -71,7 +71,10 @@ pub const NOTIFICATIONS: &[&str] = &[
 ];
 
 const PAYOUT_PARAMS: &[(&str, &str)] = &[
-    ("payoutId", "the confirmed (PROCESSING) payout"),
+    (
+        "payoutId",
+        "the confirmed (PROCESSING) payout, not one held for an undecided EDD",
+    ),
     ("partnerId?", "default: the demo partner"),
     ("reason?", "why it failed"),
     (
@@ -80,7 +83,10 @@ const PAYOUT_PARAMS: &[(&str, &str)] = &[
     ),
 ];
 const PAY_PARAMS: &[(&str, &str)] = &[
-    ("payId", "the confirmed (PROCESSING) payment"),
+    (
+        "payId",
+        "the confirmed (PROCESSING) supplier payment, not one held for an undecided EDD",
+    ),
     ("partnerId?", "default: the demo partner"),
     ("reason?", "why it failed"),
     (

@@ -32,6 +32,10 @@ pub(super) struct Names {
     pub(super) prefix: &'static str,
     pub(super) apply: &'static str,
     pub(super) notify: &'static str,
+    /// What the partner calls it, in messages.
+    pub(super) what: &'static str,
+    /// The prefix of the triggers that decide it (`….succeeded`, `….failed`).
+    pub(super) trigger: &'static str,
 }
 
 const PAYOUT: Names = Names {
@@ -41,6 +45,8 @@ const PAYOUT: Names = Names {
     prefix: "PO",
     apply: "payoutApply",
     notify: "payoutResultNotify",
+    what: "payout",
+    trigger: "whalet.payout",
 };
 const PAY: Names = Names {
     kind: OutflowKind::Pay,
@@ -49,6 +55,8 @@ const PAY: Names = Names {
     prefix: "PY",
     apply: "payApply",
     notify: "payResultNotify",
+    what: "supplier payment",
+    trigger: "whalet.pay",
 };
 
 pub(super) fn names(kind: OutflowKind) -> &'static Names {
@@ -109,6 +117,7 @@ fn apply(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whalet
         OutflowKind::Payout => (Some(c.id("beneficiaryId")), "", None),
         OutflowKind::Pay => (None, c.text("payeeName"), c.currency("toCurrency", false)),
     };
+    let content = c.content();
     c.finish()?;
     let (Some(fund), Some(amount)) = (fund, amount) else {
         return Err(WhaletError::parameter("fundSource and amount are required"));
@@ -119,7 +128,7 @@ fn apply(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whalet
         &format!("{} {user_id}", n.apply),
         n.out_id,
         out_id,
-        body,
+        &content,
         |_| false,
         |t| {
             t.whalet.onboarded_user(user_id)?;
@@ -139,22 +148,28 @@ fn apply(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whalet
                 }
                 None => to_currency.unwrap_or(amount.currency),
             };
-            let (to_amount, rate) = if to == amount.currency {
-                (amount, None)
-            } else {
-                let rid = rate_id.ok_or_else(|| {
-                failure(format!("the payee receives {to}: rateId is required (ask rateInquiry for {} to {to})", amount.currency))
-            })?;
-                let rate = usable_quote(t, rid, (user_id, fund), amount.currency, to, now)?;
-                let converted = convert(amount, &rate, to)
-                    .filter(Money::is_positive)
-                    .ok_or_else(|| {
-                        failure(format!(
-                            "{} at rate {rate} is less than one minor unit of {to}",
-                            amount
-                        ))
-                    })?;
-                (converted, Some(rate))
+            // A rateId given is checked whatever the currencies; one is needed to convert.
+            let rate = match rate_id {
+                Some(rid) => Some(usable_quote(
+                    t,
+                    rid,
+                    (user_id, fund),
+                    amount.currency,
+                    to,
+                    now,
+                )?),
+                None if to == amount.currency => None,
+                None => {
+                    return Err(failure(format!(
+                    "the payee receives {to}: rateId is required (ask rateInquiry for {} to {to})",
+                    amount.currency
+                )))
+                }
+            };
+            let to_amount = match &rate {
+                Some(rate) => convert(amount, rate, to)
+                    .map_err(|why| failure(why.message(amount, rate, to)))?,
+                None => amount,
             };
             available(t, user_id, fund, amount)?;
             let id = mint(t, n.prefix, now);
@@ -166,7 +181,7 @@ fn apply(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whalet
                 fund_source: fund,
                 amount,
                 to_amount,
-                rate_id: rate.as_ref().and(rate_id.map(str::to_owned)),
+                rate_id: rate_id.map(str::to_owned),
                 rate,
                 beneficiary_id: beneficiary_id.map(str::to_owned),
                 payee_name: payee,
@@ -202,6 +217,7 @@ fn confirm(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whal
             files
         }
     };
+    let content = c.content();
     c.finish()?;
     let now = ctx.now();
     let verdict = Verdict::from_decision(ctx.decision);
@@ -213,7 +229,7 @@ fn confirm(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whal
         &scope,
         n.id,
         id,
-        body,
+        &content,
         |_| false,
         |t| {
             t.whalet.user(user_id)?;

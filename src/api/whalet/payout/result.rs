@@ -7,10 +7,14 @@ use serde_json::{json, Map, Value};
 use super::outflow::names;
 use crate::api::whalet::common::review::{conclude, decide_now, Notice};
 use crate::api::whalet::common::{again, Verdict};
+use crate::api::whalet::fx::rate_number;
 use crate::api::whalet::whalet_time;
 use crate::core::Core;
 use crate::store::whalet::{wallet_account, Bucket};
-use crate::store::whalet_trade::{Outflow, OutflowKind, OutflowStatus, EXTERNAL_PAYOUT};
+use crate::store::whalet_trade::{
+    Outflow, OutflowKind, OutflowStatus, Replenish, ReplenishKind, ReplenishStatus, EXTERNAL_PAYOUT,
+};
+use crate::store::TenantState;
 use crate::tenant::TenantId;
 use crate::trigger::TriggerFuture;
 
@@ -27,7 +31,7 @@ pub fn view(o: &Outflow) -> Value {
         "toAmount": o.to_amount.to_whalet(),
         "toCurrency": o.to_amount.currency.code(),
         "rateId": o.rate_id,
-        "rate": o.rate,
+        "rate": o.rate.as_deref().map(rate_number),
         "payeeName": o.payee_name,
         "purpose": o.purpose,
         "remark": o.remark,
@@ -50,7 +54,8 @@ pub fn view(o: &Outflow) -> Value {
     v
 }
 
-/// Ends a PROCESSING outflow: out to the payee, or back to the available balance.
+/// Ends a PROCESSING outflow of either kind: out to the payee, or back to the available
+/// balance. The completion of a scheduled result and of a decided EDD.
 pub fn complete(
     core: &Core,
     tenant: &TenantId,
@@ -58,16 +63,65 @@ pub fn complete(
     attempt: Option<u32>,
     v: Verdict,
 ) -> Result<Value, String> {
+    finish(core, tenant, (id, attempt), v, None)
+}
+
+/// [`complete`] for a payout only: the completion of the `whalet.payout.*` triggers.
+fn complete_payout(
+    core: &Core,
+    tenant: &TenantId,
+    id: &str,
+    attempt: Option<u32>,
+    v: Verdict,
+) -> Result<Value, String> {
+    finish(core, tenant, (id, attempt), v, Some(OutflowKind::Payout))
+}
+
+/// [`complete`] for a supplier payment only: the completion of the `whalet.pay.*` triggers.
+fn complete_pay(
+    core: &Core,
+    tenant: &TenantId,
+    id: &str,
+    attempt: Option<u32>,
+    v: Verdict,
+) -> Result<Value, String> {
+    finish(core, tenant, (id, attempt), v, Some(OutflowKind::Pay))
+}
+
+/// Ends outflow `id` (of `kind` when given) with the verdict, unless an EDD still holds it.
+fn finish(
+    core: &Core,
+    tenant: &TenantId,
+    (id, attempt): (&str, Option<u32>),
+    v: Verdict,
+    kind: Option<OutflowKind>,
+) -> Result<Value, String> {
     conclude(core, tenant, (id, attempt), &v, changes, |t, now| {
-        let o = t
-            .whalet_trade
-            .outflows
-            .get(id)
-            .ok_or_else(|| format!("{id:?} is not a payout or pay of partner {}", tenant.id))?;
+        let o = t.whalet_trade.outflows.get(id).ok_or_else(|| {
+            let what = kind.map_or("payout or supplier payment", |k| names(k).what);
+            format!("{id:?} is not a {what} of partner {}", tenant.id)
+        })?;
+        if let Some(kind) = kind.filter(|k| *k != o.kind) {
+            let (asked, is) = (names(kind), names(o.kind));
+            return Err(format!(
+                "{id} is a {}, not a {}: decide it with {}.succeeded or {}.failed",
+                is.what, asked.what, is.trigger, is.trigger
+            ));
+        }
         if o.status != OutflowStatus::Processing {
             return Err(format!(
                 "{id} is not processing (status {})",
                 o.reported_status
+            ));
+        }
+        if let Some(edd) = holding_edd(t, id) {
+            return Err(format!(
+                "{} {id} is held for EDD {} (status {}) and ends only when that EDD is decided: \
+                 submit its material (eddReplenishSubmit) and decide it \
+                 (whalet.replenish.approved or whalet.replenish.rejected)",
+                names(o.kind).what,
+                edd.replenish_id,
+                edd.status
             ));
         }
         let frozen = wallet_account(&o.user_id, o.fund_source, Bucket::Frozen);
@@ -94,6 +148,19 @@ pub fn complete(
     })
 }
 
+/// The undecided EDD (asked or submitted, not yet decided) that holds outflow `id`: until it
+/// is decided the order has no result (docs/FIDELITY.md, EDD).
+fn holding_edd<'a>(t: &'a TenantState, id: &str) -> Option<&'a Replenish> {
+    t.whalet_trade.replenishes.values().find(|r| {
+        r.kind == ReplenishKind::Edd
+            && r.outflow_id.as_deref() == Some(id)
+            && matches!(
+                r.status,
+                ReplenishStatus::WaitSubmit | ReplenishStatus::Processing
+            )
+    })
+}
+
 /// What an outflow's result counts for coverage (the succeeded and the failed change), by the
 /// notification it sends.
 fn changes(n: &Notice) -> (&'static str, &'static str) {
@@ -105,14 +172,14 @@ fn changes(n: &Notice) -> (&'static str, &'static str) {
 }
 
 pub fn payout_succeeded(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    decide_now(core, params, "payoutId", true, complete)
+    decide_now(core, params, "payoutId", true, complete_payout)
 }
 pub fn payout_failed(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    decide_now(core, params, "payoutId", false, complete)
+    decide_now(core, params, "payoutId", false, complete_payout)
 }
 pub fn pay_succeeded(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    decide_now(core, params, "payId", true, complete)
+    decide_now(core, params, "payId", true, complete_pay)
 }
 pub fn pay_failed(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    decide_now(core, params, "payId", false, complete)
+    decide_now(core, params, "payId", false, complete_pay)
 }

@@ -14,7 +14,7 @@ use crate::clock::Millis;
 use crate::core::Core;
 use crate::money::Money;
 use crate::store::whalet::{wallet_account, Bucket, CollectionStatus, FundSource, EXTERNAL_BANK};
-use crate::store::whalet_trade::{Replenish, ReplenishKind, ReplenishStatus};
+use crate::store::whalet_trade::{OutflowStatus, Replenish, ReplenishKind, ReplenishStatus};
 use crate::store::{TenantId, TenantState};
 
 /// What is being asked.
@@ -153,9 +153,11 @@ pub fn open_about<'a>(
 
 /// What returning collection `trade_id` does to the trade material asked about it, as it does
 /// to the collection's bindings: the money went back to the payer, so there is nothing left to
-/// decide and an open request ends FAILURE saying why (a scheduled decision on it then does
-/// nothing). Only a pending collection is returned, and material asked about one froze nothing,
-/// so no money moves. Returns each request's id and `tradeReplenishResultNotify`.
+/// decide and an open request ends FAILURE saying why, in its `message` (a scheduled decision on
+/// it then does nothing). A collection with material open about it is returned only while
+/// pending (a settled one goes back by the rejection of that material, which is then decided),
+/// and material asked about a pending one froze nothing, so no money moves. Returns each
+/// request's id and `tradeReplenishResultNotify`.
 pub fn end_returned(t: &mut TenantState, trade_id: &str, now: Millis) -> Vec<(String, Notice)> {
     let open: Vec<String> = open_about(t, trade_id)
         .map(|r| r.replenish_id.clone())
@@ -166,13 +168,13 @@ pub fn end_returned(t: &mut TenantState, trade_id: &str, now: Millis) -> Vec<(St
             continue;
         };
         r.status = ReplenishStatus::Failure;
-        r.decided_at = Some(now);
-        let mut payload = view(r);
-        payload["message"] = Value::String(format!(
+        r.message = format!(
             "{}; this request for material is closed",
             returned(trade_id)
-        ));
+        );
+        r.decided_at = Some(now);
         let api_code = notify_names(r.kind).1;
+        let payload = view(r);
         notices.push((id, Notice { api_code, payload }));
     }
     notices
@@ -180,27 +182,6 @@ pub fn end_returned(t: &mut TenantState, trade_id: &str, now: Millis) -> Vec<(St
 
 fn returned(trade_id: &str) -> String {
     format!("collection {trade_id} was returned to the payer")
-}
-
-/// Why settled collection `trade_id` has no money left to freeze or bind: a request for its
-/// trade material was rejected and the amount it froze went back to the payer. Asking for its
-/// material again, or binding it to trade orders, would take other collections' money.
-pub fn money_returned(t: &TenantState, trade_id: &str) -> Option<String> {
-    t.whalet_trade
-        .replenishes
-        .values()
-        .find(|r| {
-            r.kind == ReplenishKind::Trade
-                && r.trade_id.as_deref() == Some(trade_id)
-                && r.status == ReplenishStatus::Failure
-                && r.frozen.is_some()
-        })
-        .map(|r| {
-            format!(
-                "the money of collection {trade_id} went back to the payer when request {} was rejected",
-                r.replenish_id
-            )
-        })
 }
 
 /// Why request `r` takes no more material although its status would (`awaits_submission`):
@@ -237,7 +218,69 @@ pub fn split_types(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// What request `r` decides besides itself (and its own frozen money, which the decision
+/// releases or returns).
+enum Holds {
+    /// An EDD request holding nothing else.
+    Nothing,
+    /// A confirmed payout/pay held for this EDD: it resumes (approved) or fails (rejected).
+    Outflow(String),
+    /// A pending collection held for this trade material: it settles (approved) or is
+    /// returned to the payer (rejected).
+    Pending(String),
+    /// A settled collection whose amount this trade material froze: rejected, that amount goes
+    /// back to the payer and the collection is returned with it.
+    Settled(String),
+}
+
+fn holds(t: &TenantState, r: &Replenish) -> Holds {
+    if let Some(outflow_id) = &r.outflow_id {
+        return Holds::Outflow(outflow_id.clone());
+    }
+    match (&r.trade_id, r.frozen) {
+        (Some(trade_id), Some(_)) if r.kind == ReplenishKind::Trade => {
+            Holds::Settled(trade_id.clone())
+        }
+        _ => held_collection(t, r).map_or(Holds::Nothing, Holds::Pending),
+    }
+}
+
+/// Why a collection held for request `id` went back to the payer (its `reason`).
+fn rejected_material(id: &str) -> String {
+    format!("returned to the payer: the trade material of request {id} was rejected")
+}
+
+/// Refuses a decision on request `id` that could not take its full effect, before anything
+/// changes: a rejection fails the payout held for the EDD, which must still be PROCESSING.
+fn check_effect(t: &TenantState, id: &str, held: &Holds, v: &Verdict) -> Result<(), String> {
+    let Holds::Outflow(outflow_id) = held else {
+        return Ok(());
+    };
+    if v.success {
+        return Ok(());
+    }
+    let status = t
+        .whalet_trade
+        .outflows
+        .get(outflow_id)
+        .map(|o| (o.status, o.reported_status.as_str()));
+    match status {
+        Some((OutflowStatus::Processing, _)) => Ok(()),
+        Some((_, word)) => Err(format!(
+            "request {id} cannot be rejected: {outflow_id}, the order it holds, is no longer processing (status {word}), so rejecting the EDD could not fail it"
+        )),
+        None => Err(format!(
+            "request {id} cannot be rejected: {outflow_id}, the order it holds, is not a payout or pay of this partner"
+        )),
+    }
+}
+
 impl Review for ReplenishReview {
+    /// Decides the material under review: its frozen money is released (approved) or returned
+    /// to the payer (rejected; a settled collection whose amount was frozen is then returned),
+    /// and the request keeps the decision's message and time, as its notification says them.
+    /// Whatever could refuse is checked first ([`check_effect`]): a refused decision changes
+    /// nothing.
     fn settle(t: &mut TenantState, s: Settle<'_>) -> Result<Notice, String> {
         let (id, v) = (s.id, s.v);
         let r = s.find(&t.whalet_trade.replenishes, "a request for material")?;
@@ -246,6 +289,8 @@ impl Review for ReplenishReview {
             "has no material under review",
         );
         s.expect(&format!("request {id}"), busy, r.status, Some(r.attempt))?;
+        let held = holds(t, r);
+        check_effect(t, id, &held, v)?;
         if let Some((fund, amount)) = r.frozen {
             let frozen = wallet_account(&r.user_id, fund, Bucket::Frozen);
             let (to, memo) = v.pick(
@@ -265,62 +310,116 @@ impl Review for ReplenishReview {
                 )
                 .map_err(|e| format!("{id}: {e}"))?;
         }
+        if let (Holds::Settled(trade_id), false) = (&held, v.success) {
+            CollectionReview::returned_after_settling(t, trade_id, rejected_material(id));
+        }
         let r = again(&mut t.whalet_trade.replenishes, id, id)?;
         r.status = v.pick(ReplenishStatus::Success, ReplenishStatus::Failure);
+        r.message = v.message("material accepted", "material rejected");
         r.decided_at = Some(s.now);
         let mut payload = view(r);
-        if let Some(map) = payload.as_object_mut() {
-            map.insert("status".into(), Value::String(v.word("SUCCESS", "FAILURE")));
-            map.insert(
-                "message".into(),
-                Value::String(v.message("material accepted", "material rejected")),
-            );
-        }
+        payload["status"] = Value::String(v.word("SUCCESS", "FAILURE"));
         Ok(Notice {
             api_code: notify_names(r.kind).1,
             payload,
         })
     }
 
-    /// A payout held for this EDD resumes (approved) or fails (rejected); a pending collection
-    /// held for this trade material settles now (approved) or is returned (rejected).
+    /// What the request held follows its decision ([`Holds`]): a held payout resumes or fails;
+    /// a held pending collection settles now or is returned; a settled collection returned by
+    /// the rejection ends what depends on it as any returned collection does
+    /// ([`CollectionReview::end_dependents`]).
     fn after(core: &Core, tenant: &TenantId, id: &str, v: &Verdict) -> Result<(), String> {
-        let (held, collection) = with_tenant(core, tenant, |t| {
-            let r = t.whalet_trade.replenishes.get(id);
-            Ok((
-                r.and_then(|r| r.outflow_id.clone()),
-                r.and_then(|r| held_collection(t, r)),
-            ))
+        let held = with_tenant(core, tenant, |t| {
+            Ok(t.whalet_trade
+                .replenishes
+                .get(id)
+                .map_or(Holds::Nothing, |r| holds(t, r)))
         })?;
-        if let Some(trade_id) = collection {
-            let verdict = match v.success {
-                true => Verdict::approve(),
-                false => Verdict::reject(Some(format!(
-                    "returned to the payer: the trade material of request {id} was rejected"
-                ))),
-            };
-            review::decide::<CollectionReview>(core, tenant, &trade_id, None, verdict)?;
+        match held {
+            Holds::Nothing => Ok(()),
+            Holds::Pending(trade_id) => {
+                let verdict = match v.success {
+                    true => Verdict::approve(),
+                    false => Verdict::reject(Some(rejected_material(id))),
+                };
+                review::decide::<CollectionReview>(core, tenant, &trade_id, None, verdict).map(drop)
+            }
+            Holds::Settled(trade_id) if !v.success => {
+                CollectionReview::end_dependents(core, tenant, &trade_id)
+            }
+            Holds::Settled(_) => Ok(()),
+            Holds::Outflow(outflow_id) => {
+                resume_or_fail(core, tenant, id, &outflow_id, v);
+                Ok(())
+            }
         }
-        let Some(outflow_id) = held else {
-            return Ok(());
-        };
-        if v.success {
-            schedule(
-                core,
-                tenant,
-                outflow::DEFAULT_DELAY_MS,
-                ("outflow after EDD", &outflow_id, 1),
-                Verdict::approve(),
-                crate::api::whalet::common::OUTFLOW,
-            );
-        } else {
-            let reason = format!("EDD {id} rejected");
-            let verdict = Verdict {
-                notify: NotifyBehaviour::default(),
-                ..Verdict::reject(Some(reason))
-            };
-            outflow::complete(core, tenant, &outflow_id, None, verdict)?;
-        }
-        Ok(())
+    }
+}
+
+/// The payout/pay held for EDD `id` resumes (approved: it completes after its usual delay) or
+/// fails now (rejected; [`check_effect`] made sure it is still processing).
+fn resume_or_fail(core: &Core, tenant: &TenantId, id: &str, outflow_id: &str, v: &Verdict) {
+    if v.success {
+        schedule(
+            core,
+            tenant,
+            outflow::DEFAULT_DELAY_MS,
+            ("outflow after EDD", outflow_id, 1),
+            Verdict::approve(),
+            crate::api::whalet::common::OUTFLOW,
+        );
+        return;
+    }
+    let verdict = Verdict {
+        notify: NotifyBehaviour::default(),
+        ..Verdict::reject(Some(format!("EDD {id} rejected")))
+    };
+    if let Err(e) = outflow::complete(core, tenant, outflow_id, None, verdict) {
+        tracing::warn!(replenish = id, outflow = outflow_id, "{e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::whalet::common::testing::TestBed;
+
+    /// A rejection that could not fail the payout its EDD holds (here there is no such payout)
+    /// is refused before anything changes: the request stays under review, nothing is sent.
+    #[tokio::test]
+    async fn a_refused_decision_changes_nothing() {
+        let bed = TestBed::new();
+        bed.seed(Some("USD"));
+        let id = bed
+            .core
+            .with_tenant(&bed.tenant, |t| {
+                let (id, _, _) = hold_outflow(t, "U1", "PO404", &Default::default(), 0).unwrap();
+                let r = t.whalet_trade.replenishes.get_mut(&id).unwrap();
+                r.status = ReplenishStatus::Processing;
+                r.attempt = 1;
+                id
+            })
+            .ok()
+            .unwrap();
+        let err = review::decide::<ReplenishReview>(
+            &bed.core,
+            &bed.tenant,
+            &id,
+            None,
+            Verdict::reject(None),
+        )
+        .unwrap_err();
+        assert!(err.contains("PO404"), "{err}");
+        let (status, decided) = bed
+            .core
+            .with_tenant(&bed.tenant, |t| {
+                let r = &t.whalet_trade.replenishes[&id];
+                (r.status, r.decided_at)
+            })
+            .ok()
+            .unwrap();
+        assert_eq!((status, decided), (ReplenishStatus::Processing, None));
+        assert!(bed.sent("eddReplenishResultNotify").is_empty());
     }
 }

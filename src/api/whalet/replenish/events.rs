@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::core::{ask, money_returned, open_about, split_types, Ask};
+use super::core::{ask, open_about, split_types, Ask};
 use crate::api::whalet::common::{id_param, send, trigger_tenant, with_tenant};
 use crate::behaviour::NotifyBehaviour;
 use crate::core::Core;
@@ -69,10 +69,10 @@ pub fn trade_requested(core: Core, params: Map<String, Value>) -> TriggerFuture 
                 )
             })?;
             if c.status == CollectionStatus::Failure {
-                return Err(format!("collection {trade_id} was returned"));
-            }
-            if let Some(why) = money_returned(t, &trade_id) {
-                return Err(why);
+                return Err(format!(
+                    "collection {trade_id} was returned ({}); its money is no longer here",
+                    c.reason
+                ));
             }
             if open_about(t, &trade_id).next().is_some() {
                 return Err(format!(

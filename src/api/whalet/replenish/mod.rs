@@ -9,7 +9,7 @@ mod core;
 mod events;
 mod ops;
 
-pub use self::core::{end_returned, hold_outflow, money_returned, open_about};
+pub use self::core::{end_returned, hold_outflow, open_about};
 
 use super::common::kinds::ReplenishReview;
 use super::common::review;

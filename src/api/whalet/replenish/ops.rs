@@ -164,6 +164,8 @@ fn submit(
         r.memo = memo.to_owned();
         r.attempt += 1;
         r.submitted_at = Some(now);
+        // Under review again: an earlier decision no longer stands.
+        r.decided_at = None;
         Ok((r.replenish_id.clone(), r.attempt, view(r)))
     })??;
     review::begin::<ReplenishReview>(ctx, &id, attempt);

@@ -101,10 +101,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             return Err(failure(format!("collection {trade_id} is {}; trade orders bind B2B collections only", col.fund_source.as_str())));
         }
         if col.status == CollectionStatus::Failure {
-            return Err(failure(format!("collection {trade_id} was returned; it cannot be bound")));
-        }
-        if let Some(why) = crate::api::whalet::replenish::money_returned(t, trade_id) {
-            return Err(failure(format!("{why}; it cannot be bound")));
+            return Err(failure(format!("collection {trade_id} was returned ({}); it cannot be bound", col.reason)));
         }
         let currency = col.amount.currency;
         let col_amount = col.amount;

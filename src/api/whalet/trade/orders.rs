@@ -24,6 +24,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let amount = c.amount("amount", currency);
     let contract_no = c.opt("contractNo").unwrap_or("");
     let attaches = c.files("attaches");
+    let content = c.content();
     let amount = c.finish_with("amount", amount)?;
     let now = ctx.now();
     once(
@@ -31,7 +32,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         &format!("tradeOrderApply {user_id}"),
         "outOrderNo",
         out_no,
-        body,
+        &content,
         |_| false,
         |t| {
             t.whalet.onboarded_user(user_id)?;

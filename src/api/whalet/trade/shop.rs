@@ -6,14 +6,12 @@ use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
-use crate::api::whalet::common::fields::{positive_amount, Check};
+use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::{failure, mint, once};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
-use crate::clock::format::parse_china;
-use crate::money::Currency;
 use crate::store::whalet::ShopStatus;
 use crate::store::whalet_trade::ShopOrder;
-use crate::wire::whalet::{json_type, WhaletError};
+use crate::wire::whalet::WhaletError;
 
 const MAX_ORDERS: usize = 500;
 
@@ -22,90 +20,16 @@ pub fn upload(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let user_id = c.id("userId");
     let batch_no = c.id("batchNo");
     let shop_id = c.id("shopId");
-    let mut total = 0usize;
+    let mut seen = HashSet::new();
     let mut normalized = Vec::new();
-    crate::api::describe::record("orders", "array", true, &[]);
-    match body.get("orders") {
-        Some(Value::Array(items)) if !items.is_empty() && items.len() <= MAX_ORDERS => {
-            let mut seen = HashSet::new();
-            for (i, item) in items.iter().enumerate() {
-                // What the rows below read, for describe mode (`crate::api::describe`).
-                for (field, kind, required) in [
-                    ("orderNo", "id", true),
-                    ("currency", "currency", true),
-                    ("amount", "amount", true),
-                    ("orderTime", "time", true),
-                    ("goodsName", "string", false),
-                ] {
-                    crate::api::describe::record(
-                        &format!("orders[{i}].{field}"),
-                        kind,
-                        required,
-                        &[],
-                    );
-                }
-                let text = |k: &str| {
-                    item.get(k)
-                        .and_then(Value::as_str)
-                        .filter(|s| !s.trim().is_empty())
-                };
-                let Some(order_no) = text("orderNo") else {
-                    c.problem(format!("orders[{i}].orderNo is required"));
-                    continue;
-                };
-                if !seen.insert(order_no) {
-                    c.problem(format!("orders[{i}].orderNo {order_no:?} is listed twice"));
-                }
-                let currency = match text("currency").map(Currency::parse) {
-                    Some(Ok(cur)) => Some(cur),
-                    Some(Err(e)) => {
-                        c.problem(format!("orders[{i}].currency: {e}"));
-                        None
-                    }
-                    None => {
-                        c.problem(format!("orders[{i}].currency is required"));
-                        None
-                    }
-                };
-                let amount = match (item.get("amount"), currency) {
-                    (None | Some(Value::Null), _) => {
-                        c.problem(format!("orders[{i}].amount is required"));
-                        None
-                    }
-                    (Some(v), Some(cur)) => {
-                        match positive_amount(&format!("orders[{i}].amount"), v, cur) {
-                            Ok(m) => Some(m),
-                            Err(problem) => {
-                                c.problem(problem);
-                                None
-                            }
-                        }
-                    }
-                    _ => None,
-                };
-                match text("orderTime") {
-                    Some(t) if parse_china(t).is_some() => {}
-                    Some(t) => c.problem(format!(
-                        "orders[{i}].orderTime must be yyyy-MM-dd HH:mm:ss (UTC+8), got {t:?}"
-                    )),
-                    None => c.problem(format!("orders[{i}].orderTime is required")),
-                }
-                if let Some(m) = amount {
-                    total += 1;
-                    normalized.push(json!({
-                        "orderNo": order_no,
-                        "amount": m.to_whalet(),
-                        "currency": m.currency.code(),
-                        "orderTime": text("orderTime"),
-                        "goodsName": text("goodsName"),
-                    }));
-                }
-            }
+    for mut item in c.items("orders", MAX_ORDERS) {
+        if let Some(order) = order(&mut item, &mut seen) {
+            normalized.push(order);
         }
-        Some(Value::Array(_)) => c.problem(format!("orders must list 1 to {MAX_ORDERS} orders")),
-        None | Some(Value::Null) => c.problem("orders is required"),
-        Some(other) => c.problem(format!("orders must be an array, got {}", json_type(other))),
+        c.absorb(item);
     }
+    let total = normalized.len();
+    let content = c.content();
     c.finish()?;
     let now = ctx.now();
     once(
@@ -113,7 +37,7 @@ pub fn upload(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         &format!("shopOrderUpload {user_id}"),
         "batchNo",
         batch_no,
-        body,
+        &content,
         |_| false,
         |t| {
             t.whalet.onboarded_user(user_id)?;
@@ -147,4 +71,28 @@ pub fn upload(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             })))
         },
     )
+}
+
+/// One order of the batch as recorded (None when a field is wrong: the problem is noted); `seen`
+/// holds the order numbers listed before it, which it must not repeat.
+fn order<'a>(item: &mut Check<'a>, seen: &mut HashSet<&'a str>) -> Option<Value> {
+    let order_no = item.id("orderNo");
+    if !order_no.is_empty() && !seen.insert(order_no) {
+        item.problem(format!(
+            "{} {order_no:?} is listed twice",
+            item.name("orderNo")
+        ));
+    }
+    let currency = item.currency("currency", true);
+    let amount = item.amount("amount", currency);
+    let time = item.time("orderTime", true);
+    let goods_name = item.opt("goodsName");
+    let (m, time) = (amount?, time?);
+    Some(json!({
+        "orderNo": order_no,
+        "amount": m.to_whalet(),
+        "currency": m.currency.code(),
+        "orderTime": whalet_time(time),
+        "goodsName": goods_name,
+    }))
 }
