@@ -1,6 +1,7 @@
-//! Reading one tenant of a snapshot as strictly as the document around it: a field the
-//! simulator does not read, a balance whose `amount` says another sum than its `minor`, and a
-//! posting that does not move money between at least two accounts are refused, each naming
+//! Reading one tenant of a snapshot, or of a data directory, as strictly as the document
+//! around it: a field the simulator does not read, a balance whose `amount` says another sum
+//! than its `minor`, and a posting the ledger could not have made (fewer than two legs, a leg
+//! beyond the largest amount, legs that do not balance or overflow) are refused, each naming
 //! its path (`tenants["whalet:…"].ledger.postings[3]`). The store's types are read as they
 //! are; what they would silently drop is found by writing the state back (every field, as a
 //! snapshot does) and comparing.
@@ -64,12 +65,24 @@ fn signed_amount(text: &str, currency: Currency) -> Option<i64> {
     }
 }
 
-/// Every posting moves money between at least two legs, and its legs balance: the ledger's
-/// own invariant check, [`Ledger::verify`], on the postings.
+/// Every posting is one the ledger could have made: the ledger's own check,
+/// [`Ledger::check_postings`] (two legs or more, each within the largest amount, balancing
+/// per currency without overflow).
 fn postings(path: &str, ledger: &Ledger) -> Result<(), String> {
-    Ledger::from_postings(ledger.postings().to_vec())
-        .verify()
+    ledger
+        .check_postings()
         .map_err(|e| format!("{path}.ledger.postings: {e}"))
+}
+
+/// Reads tenant `key` of a data directory: its rows gathered as a snapshot's tenant, with the
+/// postings and no balances (the database keeps none), checked as [`tenant`] checks an
+/// import's; the balances are then what the postings sum to.
+pub(super) fn stored_tenant(key: &str, value: &Value) -> Result<TenantState, String> {
+    let mut state = tenant(key, value)?;
+    let postings = std::mem::take(&mut state.ledger).into_postings();
+    state.ledger = Ledger::from_postings(postings)
+        .map_err(|e| format!("tenants[{key:?}].ledger.postings: {e}"))?;
+    Ok(state)
 }
 
 /// Refuses a field of `given` that the state read from it does not have (`written`).

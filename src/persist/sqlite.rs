@@ -33,8 +33,8 @@ use crate::clock::{ClockMode, TimerRecord};
 use crate::core::Core;
 use crate::notify::{Notification, OutboxState};
 use crate::scenario::persist::{CounterRecord, LoadedRecord, ScenariosRecord};
-use crate::store::ledger::{Leg, Posting};
-use crate::store::{persist, ChangeSink, Ledger, TenantState};
+use crate::store::ledger::Posting;
+use crate::store::{persist, ChangeSink, TenantState};
 use crate::tenant::TenantId;
 
 pub const DB_FILE: &str = "whalet-sim.db";
@@ -240,6 +240,12 @@ impl DataDir {
     /// its schema version. Refused, naming the file, when another simulator holds the lock, the
     /// database is newer or is not a database.
     pub fn open(dir: &Path) -> Result<Arc<Self>, String> {
+        if dir.exists() && !dir.is_dir() {
+            return Err(format!(
+                "data dir {}: not a directory; name a directory (it is created if missing)",
+                dir.display()
+            ));
+        }
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("data dir {}: cannot create it: {e}", dir.display()))?;
         let lock_path = dir.join(LOCK_FILE);
@@ -293,7 +299,8 @@ impl DataDir {
                 }
                 // Scenario files given at this start load over what the directory held.
                 let given = core.scenarios().export(None).loaded;
-                super::import(core, snapshot, None)?;
+                super::import(core, snapshot, None)
+                    .map_err(|e| format!("database {}: {e}", self.dir.join(DB_FILE).display()))?;
                 // The import marked the state replaced; the database already holds it.
                 self.written_replaced
                     .store(self.replaced.load(Ordering::Acquire), Ordering::Release);
@@ -901,13 +908,7 @@ type LoadedExtras = (Vec<LinkRecord>, Option<ScenariosRecord>, Vec<Value>);
 /// Reads the links, the scenarios and the journal back.
 fn load_extras(conn: &Connection) -> Result<LoadedExtras, String> {
     let links = json_rows(conn, "authorizations", "ORDER BY token")?;
-    let rest: Option<String> = conn
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'scenario_state'",
-            [],
-            |r| r.get(0),
-        )
-        .ok();
+    let rest = meta_value(conn, "scenario_state")?;
     let scenarios = match rest {
         None => None,
         Some(rest) => {
@@ -1100,6 +1101,7 @@ fn load_timers(conn: &Connection) -> Result<Vec<TimerRecord>, String> {
     for (due, kind, tenant, key, label, params) in rows {
         let params = serde_json::from_str(&params)
             .map_err(|e| format!("table timers: {label}: params are not JSON: {e}"))?;
+        crate::clock::check_time(due, &format!("table timers: {label}: due"))?;
         out.push(TimerRecord {
             due,
             label,
@@ -1561,6 +1563,39 @@ fn write_notifications(
 
 type Loaded = Option<(super::Snapshot, Option<ClockMode>)>;
 
+/// Rows of `table` for a tenant the `tenants` table does not hold: refused rather than dropped.
+fn orphan(table: &str, tenant: &str) -> String {
+    format!(
+        "table {table}: rows of tenant {} that table tenants does not hold",
+        crate::text::echo(tenant)
+    )
+}
+
+/// The clock mode as stored (`{"mode": "manual"}`, …): refused, naming it, when it is not one
+/// (a restart never falls back silently to another clock).
+fn stored_mode(text: &str) -> Result<ClockMode, String> {
+    serde_json::from_str::<ClockMode>(text)
+        .map_err(|e| e.to_string())
+        .and_then(ClockMode::validate)
+        .map_err(|e| {
+            format!(
+                "table clock: mode {} is not a clock mode ({e}); expected {{\"mode\": \"real\"}}, \
+                 {{\"mode\": \"manual\"}} or {{\"mode\": \"scaled\", \"scale\": …}}",
+                crate::text::echo(text)
+            )
+        })
+}
+
+/// The `value` of `key` in table `meta` (None: no such row).
+fn meta_value(conn: &Connection, key: &str) -> Result<Option<String>, String> {
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .map(Some)
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(format!("table meta: {key}: {e}")),
+        })
+}
+
 /// Reads the database into a snapshot (None when it holds no tenant yet) and fills `written`
 /// with what is there, so that the first write changes nothing.
 fn load(
@@ -1623,9 +1658,9 @@ fn load(
         }
     }
     for ((tenant, kind), items) in grouped {
-        let Some(state) = tenants.get_mut(&tenant) else {
-            continue;
-        };
+        let state = tenants
+            .get_mut(&tenant)
+            .ok_or_else(|| orphan("entities", &tenant))?;
         let Some((section, field)) = kind.split_once('.') else {
             return Err(format!(
                 "table entities: kind {kind:?} is not section.field"
@@ -1644,8 +1679,18 @@ fn load(
             }
             Value::Object(map)
         };
-        if let Some(Value::Object(s)) = state.get_mut(section) {
-            s.insert(field.to_owned(), value);
+        // A field the section does not have is kept: the check refuses it, naming it.
+        match state.get_mut(section) {
+            Some(Value::Object(s)) if SECTIONS.contains(&section) => {
+                s.insert(field.to_owned(), value);
+            }
+            _ => {
+                return Err(format!(
+                    "table entities: {tenant} kind {kind:?}: {section:?} is not a section this \
+                     table holds ({})",
+                    SECTIONS.join(", ")
+                ))
+            }
         }
     }
     // Ledger postings, and the balances they sum to.
@@ -1654,31 +1699,26 @@ fn load(
             conn,
             "SELECT tenant, id, at, memo, legs FROM ledger_postings ORDER BY tenant, id",
         )?;
-        let mut postings: BTreeMap<String, Vec<Posting>> = BTreeMap::new();
+        // Each posting as a snapshot holds it, its legs as stored: read and checked with the
+        // rest of the tenant ([`check::stored_tenant`]).
+        let mut postings: BTreeMap<String, Vec<Value>> = BTreeMap::new();
         for (tenant, id, at, memo, legs) in rows {
-            let legs: Vec<Leg> = serde_json::from_str(&legs)
-                .map_err(|e| format!("table ledger_postings: {tenant} {id}: {e}"))?;
+            let legs: Value = serde_json::from_str(&legs).map_err(|e| {
+                format!("table ledger_postings: {tenant} {id}: legs are not JSON: {e}")
+            })?;
             let id = u64::try_from(id)
                 .map_err(|_| format!("table ledger_postings: {tenant}: id {id} is negative"))?;
             postings
                 .entry(tenant)
                 .or_default()
-                .push(Posting { id, at, memo, legs });
+                .push(json!({"id": id, "at": at, "memo": memo, "legs": legs}));
         }
         for (tenant, list) in postings {
             restored.postings += list.len();
-            if let Some(tid) = TenantId::parse(&tenant) {
-                let w = written.entry(tid).or_default();
-                w.postings = list.len();
-                w.last_posting = list.last().map(posting_hash);
-            }
-            if let Some(state) = tenants.get_mut(&tenant) {
-                let ledger = Ledger::from_postings(list);
-                state.insert(
-                    "ledger".into(),
-                    serde_json::to_value(&ledger).map_err(|e| e.to_string())?,
-                );
-            }
+            let state = tenants
+                .get_mut(&tenant)
+                .ok_or_else(|| orphan("ledger_postings", &tenant))?;
+            state.insert("ledger".into(), json!({"balances": [], "postings": list}));
         }
     }
     // RequestNos, oldest first.
@@ -1699,15 +1739,21 @@ fn load(
         }
         for (tenant, list) in nos {
             restored.request_nos += list.len();
-            if let Some(state) = tenants.get_mut(&tenant) {
-                state.insert("request_nos".into(), Value::Array(list));
-            }
+            let state = tenants
+                .get_mut(&tenant)
+                .ok_or_else(|| orphan("request_nos", &tenant))?;
+            state.insert("request_nos".into(), Value::Array(list));
         }
     }
+    // Each tenant read as strictly as a snapshot's, its balances what its postings sum to.
     let mut states = BTreeMap::new();
     for (tenant, state) in tenants {
-        let state: TenantState = serde_json::from_value(Value::Object(state))
-            .map_err(|e| format!("tenant {tenant} does not read back: {e}"))?;
+        let state = super::check::stored_tenant(&tenant, &Value::Object(state))?;
+        if let Some(tid) = TenantId::parse(&tenant) {
+            let w = written.entry(tid).or_default();
+            w.postings = state.ledger.postings().len();
+            w.last_posting = state.ledger.postings().last().map(posting_hash);
+        }
         states.insert(tenant, state);
     }
     // Notifications, in sequence order.
@@ -1723,17 +1769,20 @@ fn load(
     restored.authorizations = authorizations.len();
     restored.scenarios = scenarios.as_ref().map_or(0, |s| s.loaded.len());
     restored.journal = journal.len();
-    let next_seq: u64 = conn
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'next_notification_seq'",
-            [],
-            |r| r.get::<_, String>(0),
-        )
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1);
+    let next_seq: u64 = match meta_value(conn, "next_notification_seq")? {
+        None => 1,
+        Some(text) => text.parse().map_err(|_| {
+            format!(
+                "table meta: next_notification_seq {} is not a sequence number",
+                crate::text::echo(&text)
+            )
+        })?,
+    };
     let (mode, now) = match clock {
-        Some((mode, now)) => (serde_json::from_str::<ClockMode>(&mode).ok(), now),
+        Some((mode, now)) => (
+            Some(stored_mode(&mode)?),
+            crate::clock::check_time(now, "table clock: now")?,
+        ),
         None => (None, crate::clock::system_now()),
     };
     Ok(Some((

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Millis;
-use crate::money::{Currency, Money};
+use crate::money::{Currency, Money, MAX_MINOR};
 
 /// Why a posting was refused; nothing was applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,6 +23,10 @@ pub enum LedgerError {
     Unbalanced(Currency),
     #[error("amount overflow")]
     Overflow,
+    /// A leg beyond the largest amount ([`MAX_MINOR`]): no request takes one, and a ledger
+    /// holding one would not read back from a snapshot.
+    #[error("a leg of {0} is more than the largest amount the simulator moves")]
+    TooLarge(Money),
     /// Money moves between accounts: a posting of one leg (or none) moves nothing anywhere.
     #[error("a posting moves money between at least two accounts; this one has {0} leg(s)")]
     TooFewLegs(usize),
@@ -89,7 +93,8 @@ fn balances_from_list<'de, D: serde::Deserializer<'de>>(
 }
 
 impl Ledger {
-    /// Applies all legs or none. Non-external accounts may not go below zero.
+    /// Applies all legs or none. Non-external accounts may not go below zero; no leg moves more
+    /// than [`MAX_MINOR`].
     pub fn post(
         &mut self,
         at: Millis,
@@ -102,6 +107,9 @@ impl Ledger {
         let mut sums: BTreeMap<Currency, i64> = BTreeMap::new();
         let mut next: BTreeMap<(String, Currency), i64> = BTreeMap::new();
         for (account, amount) in legs {
+            if !within_cap(amount.minor) {
+                return Err(LedgerError::TooLarge(*amount));
+            }
             let sum = sums.entry(amount.currency).or_default();
             *sum = sum.checked_add(amount.minor).ok_or(LedgerError::Overflow)?;
             let key = ((*account).to_owned(), amount.currency);
@@ -181,39 +189,32 @@ impl Ledger {
         &self.postings
     }
 
-    /// A ledger rebuilt from its postings alone (a data directory keeps only the postings; the
-    /// balances are what they sum to).
-    pub fn from_postings(postings: Vec<Posting>) -> Ledger {
-        Ledger {
-            balances: sums(&postings),
-            postings,
-        }
+    /// The postings, without the balances (to rebuild those from them: [`Ledger::from_postings`]).
+    pub fn into_postings(self) -> Vec<Posting> {
+        self.postings
     }
 
-    /// Recomputes every balance from the postings and checks each posting has two legs or more
-    /// and balances.
+    /// A ledger rebuilt from its postings alone (a data directory keeps only the postings; the
+    /// balances are what they sum to). Refused, as [`Ledger::check_postings`] refuses, when a
+    /// posting is not one the ledger could have made or the sums overflow.
+    pub fn from_postings(postings: Vec<Posting>) -> Result<Ledger, String> {
+        Ok(Ledger {
+            balances: sums(&postings)?,
+            postings,
+        })
+    }
+
+    /// Checks what [`Ledger::post`] guarantees of every posting: two legs or more, each within
+    /// the largest amount ([`MAX_MINOR`]), summing to zero per currency. The sums are checked,
+    /// so a posting read from outside (a snapshot, a database) cannot pass by wrapping around.
+    pub fn check_postings(&self) -> Result<(), String> {
+        self.postings.iter().try_for_each(check_posting)
+    }
+
+    /// [`Ledger::check_postings`], then every balance recomputed from the postings.
     pub fn verify(&self) -> Result<(), String> {
-        for posting in &self.postings {
-            if posting.legs.len() < 2 {
-                return Err(format!(
-                    "posting {} ({}): {}",
-                    posting.id,
-                    posting.memo,
-                    LedgerError::TooFewLegs(posting.legs.len())
-                ));
-            }
-            let mut by_currency: BTreeMap<Currency, i64> = BTreeMap::new();
-            for leg in &posting.legs {
-                *by_currency.entry(leg.amount.currency).or_default() += leg.amount.minor;
-            }
-            if let Some((c, s)) = by_currency.iter().find(|(_, s)| **s != 0) {
-                return Err(format!(
-                    "posting {} ({}) is off by {s} minor units of {c}",
-                    posting.id, posting.memo
-                ));
-            }
-        }
-        let recomputed = sums(&self.postings);
+        self.check_postings()?;
+        let recomputed = sums(&self.postings)?;
         for (key, value) in &self.balances {
             let expected = recomputed.get(key).copied().unwrap_or(0);
             if *value != expected {
@@ -235,14 +236,56 @@ impl Ledger {
     }
 }
 
-/// What the postings sum to, per account and currency.
-fn sums(postings: &[Posting]) -> BTreeMap<(String, Currency), i64> {
+/// Is `minor` an amount a leg may move ([`MAX_MINOR`] either way)?
+fn within_cap(minor: i64) -> bool {
+    minor.unsigned_abs() <= MAX_MINOR.unsigned_abs()
+}
+
+/// One posting as [`Ledger::check_postings`] checks it.
+fn check_posting(posting: &Posting) -> Result<(), String> {
+    let name = format!("posting {} ({})", posting.id, posting.memo);
+    if posting.legs.len() < 2 {
+        return Err(format!(
+            "{name}: {}",
+            LedgerError::TooFewLegs(posting.legs.len())
+        ));
+    }
+    let mut by_currency: BTreeMap<Currency, i64> = BTreeMap::new();
+    for (i, leg) in posting.legs.iter().enumerate() {
+        let Money { minor, currency } = leg.amount;
+        if !within_cap(minor) {
+            return Err(format!(
+                "{name}: leg {i} ({}) moves {minor} minor units of {currency}, more than the \
+                 largest amount ({MAX_MINOR})",
+                leg.account
+            ));
+        }
+        let sum = by_currency.entry(currency).or_default();
+        *sum = sum
+            .checked_add(minor)
+            .ok_or_else(|| format!("{name}: its legs in {currency} overflow when summed"))?;
+    }
+    match by_currency.iter().find(|(_, s)| **s != 0) {
+        Some((c, s)) => Err(format!("{name} is off by {s} minor units of {c}")),
+        None => Ok(()),
+    }
+}
+
+/// What the postings sum to, per account and currency; refused when a sum overflows.
+fn sums(postings: &[Posting]) -> Result<BTreeMap<(String, Currency), i64>, String> {
     let mut out: BTreeMap<(String, Currency), i64> = BTreeMap::new();
     for leg in postings.iter().flat_map(|p| &p.legs) {
-        *out.entry((leg.account.clone(), leg.amount.currency))
-            .or_default() += leg.amount.minor;
+        let sum = out
+            .entry((leg.account.clone(), leg.amount.currency))
+            .or_default();
+        *sum = sum.checked_add(leg.amount.minor).ok_or_else(|| {
+            format!(
+                "the postings of {} {} overflow when summed",
+                leg.account, leg.amount.currency
+            )
+        })?;
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -317,10 +360,83 @@ mod tests {
                 amount: usd(0),
             }],
         };
-        let e = Ledger::from_postings(vec![single]).verify().unwrap_err();
+        let e = Ledger::from_postings(vec![single])
+            .unwrap()
+            .verify()
+            .unwrap_err();
         assert_eq!(
             e,
             "posting 1 (one): a posting moves money between at least two accounts; this one has 1 leg(s)"
         );
+    }
+
+    fn leg(account: &str, minor: i64) -> Leg {
+        Leg {
+            account: account.into(),
+            amount: usd(minor),
+        }
+    }
+
+    fn one_posting(legs: Vec<Leg>) -> Vec<Posting> {
+        vec![Posting {
+            id: 1,
+            at: 0,
+            memo: "wrap".into(),
+            legs,
+        }]
+    }
+
+    /// Legs that wrap around i64 to zero (the tester's money from nothing): refused, never
+    /// a panic, never balanced.
+    #[test]
+    fn legs_whose_sum_overflows_are_refused_not_wrapped() {
+        let max = i64::MAX;
+        let postings = one_posting(vec![leg("x", max), leg("y", max), leg("z", 2)]);
+        let ledger = Ledger {
+            balances: BTreeMap::new(),
+            postings,
+        };
+        let e = ledger.verify().unwrap_err();
+        assert!(
+            e.starts_with("posting 1 (wrap): leg 0 (x) moves 9223372036854775807"),
+            "{e}"
+        );
+        // Within the cap per leg, the sum of many legs overflows: refused too.
+        let many = vec![leg("x", MAX_MINOR); 9300];
+        let e = Ledger {
+            balances: BTreeMap::new(),
+            postings: one_posting(many),
+        }
+        .check_postings()
+        .unwrap_err();
+        assert_eq!(e, "posting 1 (wrap): its legs in USD overflow when summed");
+    }
+
+    /// Two postings each within the cap whose balances overflow an account: refused.
+    #[test]
+    fn balances_that_overflow_are_refused() {
+        let big = |id| Posting {
+            id,
+            at: 0,
+            memo: "big".into(),
+            legs: vec![leg("external:bank", -MAX_MINOR), leg("wallet:a", MAX_MINOR)],
+        };
+        let postings: Vec<Posting> = (1..=9300).map(big).collect();
+        let e = Ledger::from_postings(postings).err().unwrap();
+        assert_eq!(e, "the postings of external:bank USD overflow when summed");
+    }
+
+    #[test]
+    fn a_leg_beyond_the_largest_amount_is_refused() {
+        let mut ledger = Ledger::default();
+        let e = ledger
+            .transfer(0, "big", "external:bank", "wallet:a", usd(MAX_MINOR + 1))
+            .unwrap_err();
+        assert!(matches!(e, LedgerError::TooLarge(_)), "{e}");
+        assert!(ledger.postings().is_empty());
+        ledger
+            .transfer(0, "cap", "external:bank", "wallet:a", usd(MAX_MINOR))
+            .unwrap();
+        ledger.verify().unwrap();
     }
 }

@@ -96,7 +96,7 @@ pub mod whalet_trade;
 
 use std::sync::Arc;
 
-use dashmap::DashMap;
+use dashmap::{DashMap, DashSet};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -167,6 +167,9 @@ pub trait ChangeSink: Send + Sync {
 #[derive(Clone, Default)]
 pub struct Store {
     tenants: Arc<DashMap<TenantId, Arc<Mutex<TenantState>>>>,
+    /// The tenants the configuration defines (made by [`Store::ensure_tenant`]); any other came
+    /// with an import only, and a reset drops it rather than keep it empty.
+    configured: Arc<DashSet<TenantId>>,
     sink: Arc<std::sync::OnceLock<Arc<dyn ChangeSink>>>,
 }
 
@@ -175,8 +178,10 @@ impl Store {
         Self::default()
     }
 
-    /// Creates the tenant's empty state if it does not exist yet.
+    /// Creates the tenant's empty state if it does not exist yet; the tenant is a configured
+    /// one from now on (a reset empties it, never drops it).
     pub fn ensure_tenant(&self, id: &TenantId) {
+        self.configured.insert(id.clone());
         self.tenants.entry(id.clone()).or_default();
     }
 
@@ -235,13 +240,22 @@ impl Store {
         self.touched(id);
     }
 
-    /// Empties one tenant's state (or every tenant's).
+    /// Empties one tenant's state (or every tenant's). A tenant the configuration does not
+    /// define (only an import brought it) is dropped instead: what a reset or a full import
+    /// leaves is the configured tenants, empty (docs/PERSISTENCE.md).
     pub fn reset(&self, id: Option<&TenantId>) {
-        for entry in self.tenants.iter() {
-            if id.is_none_or(|wanted| wanted == entry.key()) {
-                *entry.value().lock() = TenantState::default();
-                self.touched(entry.key());
+        for tenant in self.tenant_ids() {
+            if id.is_some_and(|wanted| wanted != &tenant) {
+                continue;
             }
+            if self.configured.contains(&tenant) {
+                if let Some(cell) = self.tenants.get(&tenant).map(|e| Arc::clone(e.value())) {
+                    *cell.lock() = TenantState::default();
+                }
+            } else {
+                self.tenants.remove(&tenant);
+            }
+            self.touched(&tenant);
         }
     }
 

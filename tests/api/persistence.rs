@@ -235,7 +235,7 @@ async fn newer_corrupt_and_foreign_snapshots_are_refused_naming_the_problem() {
     // Inside a tenant as strict as around it: each refusal names the path.
     let tenant = format!("tenants[{PARTNER:?}]");
     type Spoil = fn(&mut Value);
-    let cases: [(&str, Spoil, String); 5] = [
+    let cases: [(&str, Spoil, String); 7] = [
         (
             "now",
             |v| v["now"] = json!(253_402_128_000_001_i64),
@@ -262,6 +262,34 @@ async fn newer_corrupt_and_foreign_snapshots_are_refused_naming_the_problem() {
             format!(
                 "{tenant}.ledger.postings: posting 1 (collection T2025010100000004 received): a \
                  posting moves money between at least two accounts; this one has 0 leg(s)"
+            ),
+        ),
+        (
+            // Sums to 0 mod 2^64: refused, never a panic nor balanced by wrapping around.
+            "overflow",
+            |v| {
+                let legs = [("x", i64::MAX), ("y", i64::MAX), ("z", 2)]
+                    .map(|(a, m)| json!({"account": a, "amount": {"minor": m, "currency": "USD"}}));
+                v["tenants"][PARTNER]["ledger"]["postings"][0]["legs"] = json!(legs);
+            },
+            format!(
+                "{tenant}.ledger.postings: posting 1 (collection T2025010100000004 received): leg \
+                 0 (x) moves 9223372036854775807 minor units of USD, more than the largest amount"
+            ),
+        ),
+        (
+            "beyond the largest amount",
+            |v| {
+                let legs = [
+                    ("external:x", -1_000_000_000_000_001_i64),
+                    ("y", 1_000_000_000_000_001),
+                ]
+                .map(|(a, m)| json!({"account": a, "amount": {"minor": m, "currency": "USD"}}));
+                v["tenants"][PARTNER]["ledger"]["postings"][0]["legs"] = json!(legs);
+            },
+            format!(
+                "{tenant}.ledger.postings: posting 1 (collection T2025010100000004 received): leg \
+                 0 (external:x) moves -1000000000000001 minor units of USD"
             ),
         ),
     ];
@@ -547,6 +575,241 @@ async fn a_database_of_something_else_is_refused_and_left_as_it_was() {
         let lock = std::fs::read_to_string(dir.path().join("whalet-sim.lock")).unwrap();
         assert_eq!(lock, "", "{foreign}: the lock is released and names nobody");
     }
+}
+
+/// The tenants of a snapshot document, by key.
+fn tenant_keys(doc: &[u8]) -> Vec<String> {
+    let doc: Value = serde_json::from_slice(doc).unwrap();
+    doc["tenants"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect()
+}
+
+/// A full import replaces all state, and a reset empties it: a tenant the configuration does not
+/// define, which only an earlier import brought, is dropped by either (docs/PERSISTENCE.md), in
+/// memory and in the data dir. The tester's repro: `whalet:777` survived both.
+#[tokio::test]
+async fn a_tenant_only_an_import_brought_is_dropped_by_a_full_import_and_by_a_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = on_dir(dir.path()).await;
+    settled_user(&app, "extra", "3.00").await;
+    let original = export(&app, "").await;
+    let mut extra: Value = serde_json::from_slice(&original).unwrap();
+    extra["tenants"]["whalet:777"] = extra["tenants"][PARTNER].clone();
+    let extra = serde_json::to_vec(&extra).unwrap();
+    let rows_of_777 = || -> i64 {
+        rusqlite::Connection::open(dir.path().join("whalet-sim.db"))
+            .unwrap()
+            .query_row(
+                "SELECT count(*) FROM tenants WHERE tenant = 'whalet:777'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+
+    let (status, body) = import(&app, "", extra.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(tenant_keys(&export(&app, "").await).contains(&"whalet:777".to_owned()));
+    assert_eq!(rows_of_777(), 1);
+    // The original document again: what the extra one brought is gone.
+    let (status, body) = import(&app, "", original.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    let again = export(&app, "").await;
+    assert_eq!(tenant_keys(&again), tenant_keys(&original));
+    assert!(again == original, "export → import → export is identical");
+    assert_eq!(rows_of_777(), 0);
+
+    let (status, body) = import(&app, "", extra).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app.post("/__sim/reset", &json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let keys = tenant_keys(&export(&app, "").await);
+    assert!(!keys.contains(&"whalet:777".to_owned()), "{keys:?}");
+    assert!(
+        keys.contains(&PARTNER.to_owned()),
+        "a configured tenant is emptied, not dropped"
+    );
+    let (_, invariants) = app.get("/__sim/invariants").await;
+    assert!(
+        !invariants.to_string().contains("whalet:777"),
+        "{invariants}"
+    );
+    assert_eq!(rows_of_777(), 0);
+    app.shutdown().await;
+}
+
+/// Copies every file of the data dir `from` (the database with its WAL, `files/`) into `to`.
+fn copy_data_dir(from: &std::path::Path, to: &std::path::Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_data_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Why a simulator does not start on the data dir `dir` (None: it starts).
+fn refused_start(dir: &std::path::Path) -> Option<String> {
+    let mut config = whalet_sim::config::Config::default();
+    config.store.data_dir = Some(dir.to_owned());
+    whalet_sim::App::new(config, whalet_sim::Options::default())
+        .err()
+        .map(|e| e.to_string())
+}
+
+/// A database is read back as strictly as a snapshot is imported (docs/PERSISTENCE.md,
+/// "Resuming"): what an import refuses, a start refuses, naming the database and the item; a
+/// corrupt clock, timer or setting too. The tester's repros: a posting made unbalanced by one
+/// cent, legs that wrap around, one leg, an entity kind the simulator does not know.
+#[tokio::test]
+async fn a_database_holding_what_an_import_refuses_does_not_start() {
+    let base = tempfile::tempdir().unwrap();
+    let app = on_dir(base.path()).await;
+    settled_user(&app, "strict", "10.00").await;
+    app.shutdown().await;
+    let tenant = format!("tenants[{PARTNER:?}]");
+    let posting = format!("{tenant}.ledger.postings: posting 1 (");
+    let legs_of = |minors: &[(&str, i64)]| {
+        let legs: Vec<Value> = minors
+            .iter()
+            .map(|(a, m)| json!({"account": a, "amount": {"minor": m, "currency": "USD"}}))
+            .collect();
+        format!(
+            "UPDATE ledger_postings SET legs = '{}' WHERE tenant = '{PARTNER}' AND id = 1",
+            Value::Array(legs)
+        )
+    };
+    let cases: Vec<(&str, String, Vec<String>)> = vec![
+        (
+            "unbalanced",
+            legs_of(&[("external:bank", -1000), ("wallet:a", 1001)]),
+            vec![posting.clone(), ") is off by 1 minor units of USD".into()],
+        ),
+        (
+            "overflow",
+            legs_of(&[("x", i64::MAX), ("y", i64::MAX), ("z", 2)]),
+            vec![
+                posting.clone(),
+                "): leg 0 (x) moves 9223372036854775807 minor units of USD, more than the largest"
+                    .into(),
+            ],
+        ),
+        (
+            "one leg",
+            legs_of(&[("external:bank", 0)]),
+            vec![posting.clone(), "this one has 1 leg(s)".into()],
+        ),
+        (
+            "unknown kind",
+            format!(
+                "INSERT INTO entities (tenant, kind, id, json) VALUES ('{PARTNER}', \
+                 'whalet.bogus', 'B1', '{{\"a\": 1}}')"
+            ),
+            vec![format!("{tenant}.whalet.bogus: unknown field")],
+        ),
+        (
+            "unknown section",
+            format!(
+                "INSERT INTO entities (tenant, kind, id, json) VALUES ('{PARTNER}', \
+                 'bogus.things', 'B1', '{{\"a\": 1}}')"
+            ),
+            vec![format!(
+                r#"table entities: {PARTNER} kind "bogus.things": "bogus" is not a section this table holds"#
+            )],
+        ),
+        (
+            // The postings have a table of their own: a row here would be lost, not read.
+            "ledger entity",
+            format!(
+                "INSERT INTO entities (tenant, kind, id, json) VALUES ('{PARTNER}', \
+                 'ledger.postings', '9', '{{}}')"
+            ),
+            vec![r#"kind "ledger.postings": "ledger" is not a section this table holds"#.into()],
+        ),
+        (
+            "rows of no tenant",
+            "INSERT INTO entities (tenant, kind, id, json) VALUES ('whalet:999', \
+             'whalet.users', 'U1', '{}')"
+                .to_owned(),
+            vec![
+                r#"table entities: rows of tenant "whalet:999" that table tenants does not hold"#
+                    .into(),
+            ],
+        ),
+        (
+            "clock mode",
+            r#"UPDATE clock SET mode = '{"mode":"bogus"}'"#.to_owned(),
+            vec![r#"table clock: mode "{\"mode\":\"bogus\"}" is not a clock mode"#.into()],
+        ),
+        (
+            "clock scale",
+            r#"UPDATE clock SET mode = '{"mode":"scaled","scale":0}'"#.to_owned(),
+            vec!["table clock: mode".into(), "scale must be a number".into()],
+        ),
+        (
+            "clock now",
+            "UPDATE clock SET now = -5".to_owned(),
+            vec!["table clock: now -5 is outside the virtual time".into()],
+        ),
+        (
+            "timer kind",
+            "INSERT INTO timers (id, due, kind, tenant, key, label, params) VALUES \
+             (999, 0, 'nope', NULL, 'k', 'lbl', '{}')"
+                .to_owned(),
+            vec![r#"timer "lbl" has kind "nope", which this simulator does not know"#.into()],
+        ),
+        (
+            "notification sequence",
+            "UPDATE meta SET value = 'x' WHERE key = 'next_notification_seq'".to_owned(),
+            vec![r#"table meta: next_notification_seq "x" is not a sequence number"#.into()],
+        ),
+    ];
+    // Every case is tried; the failures are listed together.
+    let mut failures = Vec::new();
+    for (what, spoil, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        copy_data_dir(base.path(), dir.path());
+        let db_path = dir.path().join("whalet-sim.db");
+        rusqlite::Connection::open(&db_path)
+            .unwrap()
+            .execute_batch(&spoil)
+            .unwrap_or_else(|e| panic!("{what}: {spoil}: {e}"));
+        let Some(message) = refused_start(dir.path()) else {
+            failures.push(format!("{what}: started"));
+            continue;
+        };
+        let prefix = format!("database {}: ", db_path.display());
+        let mut rest = message.strip_prefix(&prefix);
+        for part in &expected {
+            rest = rest.and_then(|r| r.find(part.as_str()).map(|at| &r[at + part.len()..]));
+        }
+        if rest.is_none() {
+            failures.push(format!("{what}: {message} is not {prefix}{expected:?}"));
+        }
+    }
+    // A regular file where the directory should be.
+    let file = base.path().join("whalet-sim.lock");
+    let refused = refused_start(&file);
+    let expected = format!(
+        "data dir {}: not a directory; name a directory (it is created if missing)",
+        file.display()
+    );
+    if refused.as_ref() != Some(&expected) {
+        failures.push(format!("a regular file: {refused:?}"));
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    // The base itself starts: the checks refuse only what is wrong.
+    let again = on_dir(base.path()).await;
+    again.assert_invariants().await;
+    again.shutdown().await;
 }
 
 /// The binary on `dir` with a manual clock, answering on a free port; stderr goes to a file.
