@@ -60,8 +60,16 @@ pub struct ServerConfig {
     pub body_read_timeout_ms: u64,
     /// Connections served at once; more are answered 503 and closed.
     pub max_connections: usize,
-    /// Bytes of request bodies held in memory at once, over all connections.
+    /// Bytes of request bodies held in memory at once, over all connections; at least every
+    /// configured body limit (a larger body could never be held).
     pub max_body_bytes_in_flight: usize,
+    /// Time a response write may wait on a client that takes none of it; then the connection
+    /// is closed (a client that stops reading cannot hold its slot).
+    pub write_stall_timeout_ms: u64,
+    /// Header fields a request may carry (431 beyond).
+    pub max_header_fields: usize,
+    /// Bytes of a request's head, request line and header fields together (431 beyond).
+    pub max_header_bytes: usize,
     /// Largest body of a `/__sim/` request (scenario files, triggers, ...).
     pub control_body_limit_bytes: usize,
     /// Largest body of any other path that no surface owns (pages, unknown paths).
@@ -89,6 +97,9 @@ impl Default for ServerConfig {
             body_read_timeout_ms: edge.body_read_timeout.as_millis() as u64,
             max_connections: edge.max_connections,
             max_body_bytes_in_flight: edge.max_body_bytes_in_flight,
+            write_stall_timeout_ms: edge.write_stall_timeout.as_millis() as u64,
+            max_header_fields: edge.max_header_fields,
+            max_header_bytes: edge.max_header_bytes,
             control_body_limit_bytes: 1024 * 1024,
             other_body_limit_bytes: 64 * 1024,
             allowed_hosts: Vec::new(),
@@ -112,6 +123,52 @@ impl ServerConfig {
             body_read_timeout: std::time::Duration::from_millis(self.body_read_timeout_ms),
             max_connections: self.max_connections,
             max_body_bytes_in_flight: self.max_body_bytes_in_flight,
+            write_stall_timeout: std::time::Duration::from_millis(self.write_stall_timeout_ms),
+            max_header_fields: self.max_header_fields,
+            max_header_bytes: self.max_header_bytes,
+        }
+    }
+
+    /// The smallest `max_header_bytes`: a request line and a few header fields.
+    pub const MIN_HEADER_BYTES: usize = 1024;
+
+    /// Refuses edge limits under which no request could be served, naming the key.
+    fn check(&self) -> anyhow::Result<()> {
+        if self.write_stall_timeout_ms == 0 {
+            anyhow::bail!(
+                "[server] write_stall_timeout_ms = 0 would close every connection whose answer \
+                 does not go out at once: at least 1 (default {})",
+                ServerConfig::default().write_stall_timeout_ms
+            );
+        }
+        if self.max_header_fields == 0 {
+            anyhow::bail!(
+                "[server] max_header_fields = 0 would refuse every request carrying a header \
+                 (HTTP/1.1 needs Host): at least 1 (default {})",
+                ServerConfig::default().max_header_fields
+            );
+        }
+        if self.max_header_bytes < Self::MIN_HEADER_BYTES {
+            anyhow::bail!(
+                "[server] max_header_bytes = {} is below the minimum {} (default {})",
+                self.max_header_bytes,
+                Self::MIN_HEADER_BYTES,
+                ServerConfig::default().max_header_bytes
+            );
+        }
+        Ok(())
+    }
+
+    /// Refuses a body limit that the budget of bodies in flight could never hold: such a body
+    /// would always be answered 503 "retry later". `limits` are (key, bytes) pairs.
+    fn check_body_limits(&self, limits: &[(&str, usize)]) -> anyhow::Result<()> {
+        let budget = self.max_body_bytes_in_flight;
+        match limits.iter().find(|(_, bytes)| *bytes > budget) {
+            Some((key, bytes)) => anyhow::bail!(
+                "{key} = {bytes} is above [server] max_body_bytes_in_flight = {budget}: a body \
+                 that large could never be held; raise max_body_bytes_in_flight or lower {key}"
+            ),
+            None => Ok(()),
         }
     }
 }
@@ -329,8 +386,27 @@ impl Config {
         let config: Self = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
         config.journal.check()?;
         config.notify.check()?;
+        config.server.check()?;
+        config.server.check_body_limits(&config.body_limits())?;
         config.check_notify_urls()?;
         Ok(config)
+    }
+
+    /// Every configured body limit, with its key.
+    fn body_limits(&self) -> [(&'static str, usize); 5] {
+        [
+            ("[whalet] body_limit_bytes", self.whalet.body_limit_bytes),
+            ("[infinia] body_limit_bytes", self.infinia.body_limit_bytes),
+            ("[pockyt] body_limit_bytes", self.pockyt.body_limit_bytes),
+            (
+                "[server] control_body_limit_bytes",
+                self.server.control_body_limit_bytes,
+            ),
+            (
+                "[server] other_body_limit_bytes",
+                self.server.other_body_limit_bytes,
+            ),
+        ]
     }
 
     /// Refuses, at start, a notify URL that every delivery would fail on (`notaurl`,
@@ -480,5 +556,49 @@ mod tests {
         );
         refused("[journal]\nmax_bytes = 1000000\n", &["max_bytes = 1000000"]);
         refused("[journal]\nmax_field_bytes = 10\n", &["max_field_bytes"]);
+    }
+
+    /// Edge limits under which no request could be served are refused at start, naming the key.
+    #[test]
+    fn server_limits_have_minimums() {
+        let cfg = Config::parse(
+            "[server]\nmax_header_fields = 5\nmax_header_bytes = 2048\n\
+                                 write_stall_timeout_ms = 300\n",
+        )
+        .unwrap();
+        let limits = cfg.server.limits();
+        assert_eq!(
+            (limits.max_header_fields, limits.max_header_bytes),
+            (5, 2048)
+        );
+        assert_eq!(limits.write_stall_timeout.as_millis(), 300);
+        refused(
+            "[server]\nmax_header_fields = 0\n",
+            &["max_header_fields = 0", "at least 1"],
+        );
+        refused(
+            "[server]\nmax_header_bytes = 100\n",
+            &["max_header_bytes = 100", "1024"],
+        );
+        refused(
+            "[server]\nwrite_stall_timeout_ms = 0\n",
+            &["write_stall_timeout_ms = 0"],
+        );
+    }
+
+    /// A body limit no budget of bodies in flight could hold is refused, naming both keys.
+    #[test]
+    fn a_body_limit_must_fit_the_bodies_in_flight_budget() {
+        let big =
+            "[server]\nmax_body_bytes_in_flight = 2097152\n[whalet]\nbody_limit_bytes = 20971520\n";
+        refused(
+            big,
+            &[
+                "[whalet] body_limit_bytes = 20971520",
+                "[server] max_body_bytes_in_flight = 2097152",
+            ],
+        );
+        let fits = "[server]\ncontrol_body_limit_bytes = 20971520\n[whalet]\nbody_limit_bytes = 20971520\n";
+        assert!(Config::parse(fits).is_ok());
     }
 }

@@ -4,7 +4,9 @@
 //! converted back. Knows nothing of the simulator. Connections drain on shutdown.
 
 pub mod client;
+mod files;
 pub mod peer;
+mod stall;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,8 +24,9 @@ use tokio_util::sync::CancellationToken;
 
 use std::future::Future;
 
-/// Hard ceiling on any request body (the file upload's 10 MB limit plus multipart overhead).
-/// Each path has its own, smaller limit ([`Handler::body_limit`]), enforced before buffering.
+/// The body limit of the file upload (its 10 MB file plus multipart overhead), which is fixed.
+/// Every other path's limit is configured ([`Handler::body_limit`]) and honoured as given; the
+/// memory of bodies in flight is bounded by [`Limits::max_body_bytes_in_flight`] instead.
 pub const MAX_BODY: usize = 11 * 1024 * 1024;
 
 /// A request as handlers see it.
@@ -249,6 +252,13 @@ pub struct Limits {
     /// Bytes of request bodies held in memory at once, over all connections, counted as they
     /// arrive; a body that does not fit is answered 503 and the rest of it not read.
     pub max_body_bytes_in_flight: usize,
+    /// Time a response write may wait on a client that takes no byte of it (it stopped reading,
+    /// e.g. pipelining requests without reading the answers); then the connection is closed.
+    pub write_stall_timeout: Duration,
+    /// Header fields a request may carry; more are answered 431 and the connection closed.
+    pub max_header_fields: usize,
+    /// Bytes of a request's head (request line and header fields); more are answered 431.
+    pub max_header_bytes: usize,
 }
 
 impl Default for Limits {
@@ -258,9 +268,19 @@ impl Default for Limits {
             body_read_timeout: Duration::from_secs(10),
             max_connections: 1024,
             max_body_bytes_in_flight: 256 * 1024 * 1024,
+            write_stall_timeout: Duration::from_secs(10),
+            max_header_fields: HYPER_MAX_HEADERS,
+            max_header_bytes: 8192 + 4096 * 100,
         }
     }
 }
+
+/// hyper's own header-field bound; the builder is told another only when it differs, since an
+/// explicit one costs a heap allocation per request.
+const HYPER_MAX_HEADERS: usize = 100;
+
+/// hyper's smallest read buffer: a lower head limit is checked on the complete head instead.
+const HYPER_MIN_BUF: usize = 8192;
 
 /// The answer to a connection over [`Limits::max_connections`].
 const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: 67\r\nconnection: close\r\nretry-after: 1\r\n\r\n{\"error\":\"too many open connections to the simulator; retry later\"}";
@@ -273,8 +293,11 @@ pub async fn serve<H: Handler>(
     limits: Limits,
     shutdown: CancellationToken,
 ) {
+    files::ensure_open_file_limit(limits.max_connections);
     let graceful = GracefulShutdown::new();
     let connections = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let refusals = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let busy_wait = limits.header_read_timeout.min(BUSY_WAIT);
     let bodies = Arc::new(BodyBudget::new(limits.max_body_bytes_in_flight));
     let mut accept_errors = AcceptErrors::default();
     loop {
@@ -292,7 +315,12 @@ pub async fn serve<H: Handler>(
         let _ = stream.set_nodelay(true);
         let local = stream.local_addr().ok();
         let Ok(permit) = connections.clone().try_acquire_owned() else {
-            tokio::spawn(refuse_busy(stream));
+            match refusals.clone().try_acquire_owned() {
+                Ok(slot) => {
+                    tokio::spawn(refuse_busy(stream, busy_wait, slot));
+                }
+                Err(_) => refuse_busy_at_once(&stream),
+            }
             continue;
         };
         let (handler, bodies) = (handler.clone(), bodies.clone());
@@ -301,10 +329,8 @@ pub async fn serve<H: Handler>(
             let (handler, bodies) = (handler.clone(), bodies.clone());
             async move { handle(handler, bodies, body_timeout, req, local).await }
         });
-        let conn = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(limits.header_read_timeout)
-            .serve_connection(TokioIo::new(stream), service);
+        let stream = stall::StallGuarded::new(stream, limits.write_stall_timeout);
+        let conn = connection_builder(&limits).serve_connection(TokioIo::new(stream), service);
         let watched = graceful.watch(conn);
         tokio::spawn(async move {
             let _ = watched.await;
@@ -317,10 +343,83 @@ pub async fn serve<H: Handler>(
     }
 }
 
-/// Answers a connection over the limit with a 503 and closes it (bounded in time).
-async fn refuse_busy(mut stream: tokio::net::TcpStream) {
+/// hyper's settings for one connection: the header-read timeout and the head limits.
+fn connection_builder(limits: &Limits) -> hyper::server::conn::http1::Builder {
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_header_size(limits.max_header_bytes)
+        .max_buf_size(limits.max_header_bytes.max(HYPER_MIN_BUF));
+    if limits.max_header_fields != HYPER_MAX_HEADERS {
+        builder.max_headers(limits.max_header_fields);
+    }
+    builder
+}
+
+/// The longest an over-limit connection is waited on for its request head, for the 503 to be
+/// written, and for the client to close after it (each; a shorter header-read timeout wins).
+const BUSY_WAIT: Duration = Duration::from_secs(1);
+
+/// The most of a request head an over-limit connection is read for.
+const BUSY_HEAD_BYTES: usize = 8 * 1024;
+
+/// Answers a connection over the limit with a 503 and closes it, bounded in time and bytes. The
+/// request head is read first (at most [`BUSY_HEAD_BYTES`] within `wait`): an HTTP client that
+/// has its answer before it finished sending reports the connection as broken, not the 503.
+/// After the answer, what the client still sends is read and dropped until it closes (again
+/// within `wait`), so that unread bytes do not turn the close into a reset that loses the answer.
+/// `_slot` is one of the refusals that may wait at once.
+async fn refuse_busy(
+    mut stream: tokio::net::TcpStream,
+    wait: Duration,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+) {
     use tokio::io::AsyncWriteExt;
-    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(BUSY)).await;
+    let _ = tokio::time::timeout(wait, read_head(&mut stream)).await;
+    if tokio::time::timeout(wait, stream.write_all(BUSY))
+        .await
+        .is_ok_and(|written| written.is_ok())
+    {
+        let _ = stream.shutdown().await;
+        let _ = tokio::time::timeout(wait, drain(&mut stream)).await;
+    }
+}
+
+/// The answer to a connection over the limit while [`Limits::max_connections`] refusals are
+/// already waiting on their clients: the 503 as far as the socket takes it at once, then close.
+fn refuse_busy_at_once(stream: &tokio::net::TcpStream) {
+    let _ = stream.try_write(BUSY);
+}
+
+/// Reads until the end of a request head (a blank line), the end of the stream, or
+/// [`BUSY_HEAD_BYTES`].
+async fn read_head(stream: &mut tokio::net::TcpStream) {
+    use tokio::io::AsyncReadExt;
+    let mut head = Vec::with_capacity(1024);
+    let mut buf = [0u8; 1024];
+    while head.len() < BUSY_HEAD_BYTES {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+        if head.windows(4).any(|w| w == b"\r\n\r\n") {
+            return;
+        }
+    }
+}
+
+/// Reads and drops what the client sends until it closes (at most [`BUSY_HEAD_BYTES`] × 8).
+async fn drain(stream: &mut tokio::net::TcpStream) {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 1024];
+    let mut left = BUSY_HEAD_BYTES * 8;
+    while left > 0 {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => left = left.saturating_sub(n),
+        }
+    }
 }
 
 /// Accept errors (e.g. out of file descriptors), logged at most once a second with a count.
@@ -478,9 +577,7 @@ async fn handle<H: Handler>(
 ) -> Result<HyperResponse, DroppedByScenario> {
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_owned();
-    let limit = handler
-        .body_limit(parts.method.as_str(), &path)
-        .min(MAX_BODY);
+    let limit = handler.body_limit(parts.method.as_str(), &path);
     let declared = parts
         .headers
         .get(hyper::header::CONTENT_LENGTH)

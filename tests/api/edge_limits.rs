@@ -1,6 +1,9 @@
 //! The HTTP edge's limits (`[server]`): a body over a path's limit is refused from its
 //! `Content-Length` before anything is read; idle and half-sent connections are closed after the
-//! header-read timeout; connections beyond the cap get a 503 while the simulator keeps serving.
+//! header-read timeout; connections beyond the cap get a 503 (after their request head, so HTTP
+//! clients see it) while the simulator keeps serving; a client that stops reading its answers is
+//! cut off after the write-stall timeout; configured body and head limits are honoured as given;
+//! a low open-file limit is raised at start, or named in a warning.
 
 use std::time::Duration;
 
@@ -206,4 +209,224 @@ async fn stalled_bodies_hold_only_what_they_sent_of_the_in_flight_budget() {
     app.connectivity().await;
     drop(stalled);
     app.shutdown().await;
+}
+
+/// One `GET /__sim/health` on a fresh connection; the status line's code, or None when the
+/// connection was not answered within 2 s.
+async fn health_status(url: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect(addr(url)).await.ok()?;
+    let request = "GET /__sim/health HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n";
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let answer = read_to_close(&mut stream, Duration::from_secs(2)).await?;
+    answer.get(9..12)?.parse().ok()
+}
+
+/// A client that pipelines many requests and never reads the answers (its receive buffer
+/// small): once the server's writes to it make no progress for the write-stall timeout, its
+/// connection is closed, so a few such clients cannot hold every slot.
+#[tokio::test]
+async fn a_client_that_never_reads_is_cut_off_after_the_write_stall_timeout() {
+    let config = "[server]\nmax_connections = 2\nheader_read_timeout_ms = 1000\n\
+                  body_read_timeout_ms = 1000\nwrite_stall_timeout_ms = 300\n";
+    let app = spawn_with(Setup {
+        config: Some(config.into()),
+        ..Setup::default()
+    })
+    .await;
+    let request = "GET /__sim/openapi.json HTTP/1.1\r\nhost: localhost\r\n\r\n".repeat(400);
+    let mut silent = Vec::new();
+    for _ in 0..2 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let mut stream = socket
+            .connect(addr(&app.url).parse().unwrap())
+            .await
+            .unwrap();
+        let request = request.clone();
+        // Writes and holds the stream; never reads.
+        silent.push(tokio::spawn(async move {
+            let _ = stream.write_all(request.as_bytes()).await;
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            drop(stream);
+        }));
+    }
+    // Both slots are taken while the answers pile up.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    let mut status = None;
+    while started.elapsed() < Duration::from_secs(5) {
+        status = health_status(&app.url).await;
+        if status == Some(200) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        status,
+        Some(200),
+        "clients that never read still hold every connection slot"
+    );
+    for task in silent {
+        task.abort();
+    }
+    app.shutdown().await;
+}
+
+/// The 503 for a connection over the cap comes after the request head is read, so an HTTP
+/// client (hyper, as in `whalet-sim call`) sees it instead of a connection closed under it.
+#[tokio::test]
+async fn an_http_client_over_the_cap_sees_the_503() {
+    let config = "[server]\nmax_connections = 2\nheader_read_timeout_ms = 5000\n";
+    let app = spawn_with(Setup {
+        config: Some(config.into()),
+        ..Setup::default()
+    })
+    .await;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        held.push(TcpStream::connect(addr(&app.url)).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let client = whalet_sim::http::client::HttpClient::new();
+    let answer = client
+        .get(&format!("{}/__sim/health", app.url), Duration::from_secs(5))
+        .await
+        .expect("the client must get an answer, not a broken connection");
+    assert_eq!(answer.status, 503);
+    let body = String::from_utf8_lossy(&answer.body);
+    assert!(body.contains("too many open connections"), "{body}");
+    drop(held);
+    app.shutdown().await;
+}
+
+/// A body limit above the upload's 11 MiB is honoured as configured, and a body over it is
+/// refused naming the configured limit.
+#[tokio::test]
+async fn a_configured_body_limit_above_eleven_mib_is_honoured() {
+    let config = "[server]\ncontrol_body_limit_bytes = 20971520\n\
+                  [whalet]\nbody_limit_bytes = 20971520\n";
+    let app = spawn_with(Setup {
+        config: Some(config.into()),
+        ..Setup::default()
+    })
+    .await;
+    // 12 MiB: under the limit, so it reaches the surface, which finds it is no request.
+    let body = format!("{{\"pad\":\"{}\"}}", "x".repeat(12 * 1024 * 1024));
+    let (status, reply) = app
+        .post_raw("/api", "application/json", body.into_bytes())
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    assert!(!reply.contains("exceeds the limit"), "{reply}");
+    // 21 MiB declared: over it, refused naming the configured limit.
+    let mut stream = TcpStream::connect(addr(&app.url)).await.unwrap();
+    let head = "POST /api HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 22020096\r\n\r\n";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(
+        text.contains("exceeds the limit of 20971520 bytes"),
+        "{text}"
+    );
+    app.shutdown().await;
+}
+
+/// `[server] max_header_fields` and `max_header_bytes` bound a request's head: more is 431.
+#[tokio::test]
+async fn lowered_header_limits_take_effect() {
+    let config = "[server]\nmax_header_fields = 5\nmax_header_bytes = 2048\n";
+    let app = spawn_with(Setup {
+        config: Some(config.into()),
+        ..Setup::default()
+    })
+    .await;
+    let cases = [(3, 10, "200"), (8, 10, "431"), (2, 3000, "431")];
+    for (fields, value_bytes, expected) in cases {
+        let mut head = "GET /__sim/health HTTP/1.1\r\nhost: localhost\r\n".to_owned();
+        for i in 1..fields {
+            head.push_str(&format!("x-f{i}: {}\r\n", "v".repeat(value_bytes)));
+        }
+        head.push_str("\r\n");
+        let mut stream = TcpStream::connect(addr(&app.url)).await.unwrap();
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut buf = vec![0u8; 1024];
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        let text = String::from_utf8_lossy(&buf[..n]);
+        assert!(
+            text.starts_with(&format!("HTTP/1.1 {expected}")),
+            "{fields} fields of {value_bytes} bytes: {text}"
+        );
+    }
+    app.shutdown().await;
+}
+
+/// Started with a soft open-file limit below what `max_connections` needs, `serve` raises it
+/// (within the hard limit); with a hard limit below it too, it warns naming both numbers.
+#[cfg(target_os = "linux")]
+#[test]
+fn serve_raises_a_low_open_file_limit_or_warns() {
+    use std::io::BufRead;
+    let hard = hard_open_file_limit();
+    if hard < 2304 {
+        eprintln!("skipped: the hard open-file limit {hard} is below what the test needs");
+        return;
+    }
+    for (ulimits, warns) in [("ulimit -S -n 200", false), ("ulimit -n 300", true)] {
+        let script = format!("{ulimits} && exec \"$0\" serve --addr 127.0.0.1:0 --manual-clock");
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", &script, env!("CARGO_BIN_EXE_whalet-sim")])
+            .env("WHALET_SIM_SFTP_ADDR", "off")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut lines = Vec::new();
+        for line in stderr.lines() {
+            let line = line.unwrap();
+            let ready = line.contains("ready on");
+            lines.push(line);
+            if ready {
+                break;
+            }
+        }
+        let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
+        let _ = child.kill();
+        let _ = child.wait();
+        let soft: u64 = limits
+            .lines()
+            .find(|l| l.starts_with("Max open files"))
+            .and_then(|l| l.split_whitespace().nth(3))
+            .and_then(|v| v.parse().ok())
+            .unwrap();
+        let log = lines.join("\n");
+        if warns {
+            assert_eq!(soft, 300, "{log}");
+            assert!(
+                log.contains("open-file limit (300") && log.contains("2304"),
+                "{log}"
+            );
+        } else {
+            assert_eq!(soft, 2304, "the soft limit was not raised: {log}");
+            assert!(!log.contains("open-file limit ("), "{log}");
+        }
+    }
+}
+
+/// This process's hard open-file limit, as `/proc/self/limits` gives it.
+#[cfg(target_os = "linux")]
+fn hard_open_file_limit() -> u64 {
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
+    limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(4))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(u64::MAX)
 }
