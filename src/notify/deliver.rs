@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{schedule, Attempt, Notification, Outbox, Sealed, Status, Transport, VERDICT_BYTES};
 use crate::clock::{format, system_now, Millis};
@@ -69,7 +69,7 @@ impl Outbox {
             (transport, url, (**n).clone())
         };
         let (transport, url, snapshot) = prepared;
-        let series = (snapshot.series, snapshot.incarnation);
+        let copy = (snapshot.series, snapshot.incarnation);
         let now = self.inner.clock.now();
         let gate = self.inner.gate.lock().clone();
         let closed = gate.and_then(|g| g(&snapshot.tenant, snapshot.channel, now));
@@ -98,28 +98,36 @@ impl Outbox {
                 ),
                 t.retry_delays(),
             ),
-            (Some(t), Some(url)) => (self.send(seq, &t, &url, snapshot).await, t.retry_delays()),
+            (Some(t), Some(url)) => match self.send(seq, copy, &t, &url, snapshot).await {
+                Some(outcome) => (outcome, t.retry_delays()),
+                // Forgotten while it waited for its place: nothing was sent, nothing to record.
+                None => return,
+            },
         };
-        self.record(seq, series, outcome, &delays);
+        self.record(seq, copy, outcome, &delays);
     }
 
-    /// Seals (if needed) and POSTs under one of the destination's permits, then judges.
+    /// Seals (if needed) and POSTs under one of the destination's permits, then judges. `None`
+    /// when the notification was forgotten or replaced (`copy` is its series and incarnation)
+    /// before a permit came: then nothing is sent.
     async fn send(
         &self,
         seq: u64,
+        copy: (u32, u64),
         transport: &Arc<dyn Transport>,
         url: &str,
         snapshot: Notification,
-    ) -> Outcome {
-        let destination = self.destination(url);
-        // The semaphore is never closed; without a permit the attempt would still be bounded.
-        let _permit = destination.acquire_owned().await.ok();
+    ) -> Option<Outcome> {
+        let _permit = self.permit(self.destination(url), seq, copy).await?;
         let (snapshot, sealed) = match snapshot.sealed.clone() {
             Some(sealed) => (snapshot, sealed),
             None => match self.seal(seq, transport, snapshot).await {
                 Ok(done) => done,
                 Err(why) => {
-                    return Outcome::failed(self.inner.clock.now(), format!("cannot seal: {why}"))
+                    return Some(Outcome::failed(
+                        self.inner.clock.now(),
+                        format!("cannot seal: {why}"),
+                    ))
                 }
             },
         };
@@ -131,7 +139,7 @@ impl Outbox {
             .client
             .post_keeping_status(url, sealed.content_type, sealed.body, self.inner.timeout)
             .await;
-        match response {
+        Some(match response {
             Ok(r) => Outcome {
                 virtual_time,
                 wall_time,
@@ -140,8 +148,9 @@ impl Outbox {
                 excerpt: excerpt(&r.body),
                 verdict: match (&r.location, r.status, &r.broken) {
                     (Some(to), 300..=399, _) => Err(format!(
-                        "HTTP {} redirect to {to}: redirects are not followed; answer at the notify URL itself",
-                        r.status
+                        "HTTP {} redirect to {}: redirects are not followed; answer at the notify URL itself",
+                        r.status,
+                        crate::text::echo(to)
                     )),
                     (_, _, Some(why)) => Err(format!(
                         "HTTP {}, then the answer broke off: {why}",
@@ -161,7 +170,44 @@ impl Outbox {
                 excerpt: String::new(),
                 verdict: Err(why),
             },
+        })
+    }
+
+    /// One of `destination`'s permits, once the attempt's turn comes (the semaphore is never
+    /// closed; were it, the attempt would go without one, still bounded by its timeout). `None`
+    /// when notification `seq` is no longer the pending `copy` (series, incarnation) by then: a
+    /// reset or an import forgot or replaced it while it waited. Each of those wakes the waiting
+    /// attempts ([`Outbox::reset`]), so forgotten ones leave the queue at once instead of
+    /// sending later, or holding an advance, for work the ledger no longer has.
+    async fn permit(
+        &self,
+        destination: Arc<Semaphore>,
+        seq: u64,
+        copy: (u32, u64),
+    ) -> Option<Option<OwnedSemaphorePermit>> {
+        let acquire = destination.acquire_owned();
+        tokio::pin!(acquire);
+        loop {
+            let forgotten = self.inner.forgotten.notified();
+            tokio::pin!(forgotten);
+            forgotten.as_mut().enable();
+            if !self.is_current(seq, copy) {
+                return None;
+            }
+            tokio::select! {
+                biased;
+                permit = &mut acquire => return self.is_current(seq, copy).then_some(permit.ok()),
+                () = &mut forgotten => {}
+            }
         }
+    }
+
+    /// Whether notification `seq` is still pending as the `copy` (series, incarnation) an
+    /// attempt was started on.
+    fn is_current(&self, seq: u64, (series, incarnation): (u32, u64)) -> bool {
+        self.inner.ledger.lock().items.get(&seq).is_some_and(|n| {
+            n.series == series && n.incarnation == incarnation && n.status == Status::Pending
+        })
     }
 
     /// Seals on the blocking pool and keeps the bytes for the rest of the series.
@@ -321,6 +367,7 @@ fn excerpt(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
     use std::time::Duration;
 
     use super::*;
@@ -400,18 +447,29 @@ mod tests {
 
     /// Answers `200 ok` to every request on a local port; returns its URL.
     async fn ack_receiver() -> String {
+        counting_receiver(Duration::ZERO, Arc::default()).await
+    }
+
+    /// Answers `200 ok` to every request on a local port after `delay`, counting the requests
+    /// in `arrived`; returns its URL.
+    async fn counting_receiver(delay: Duration, arrived: Arc<AtomicUsize>) -> String {
         use http_body_util::{BodyExt, Full};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                let arrived = arrived.clone();
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(
-                        |req: hyper::Request<hyper::body::Incoming>| async move {
-                            let _ = req.into_body().collect().await;
-                            Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
-                                bytes::Bytes::from_static(b"ok"),
-                            )))
+                        move |req: hyper::Request<hyper::body::Incoming>| {
+                            arrived.fetch_add(1, AtomicOrdering::SeqCst);
+                            async move {
+                                let _ = req.into_body().collect().await;
+                                tokio::time::sleep(delay).await;
+                                Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                                    bytes::Bytes::from_static(b"ok"),
+                                )))
+                            }
                         },
                     );
                     let _ = hyper::server::conn::http1::Builder::new()
@@ -473,6 +531,56 @@ mod tests {
             assert_eq!(b.attempts.len(), 1);
             assert_eq!(b.attempts[0].virtual_time, 100);
         }
+    }
+
+    /// Regression: an attempt waiting for its destination's permit was not told that an
+    /// import (or a reset) had replaced its notification: it sent the old copy once its turn
+    /// came, beside the new copy's own attempt, and kept an advance waiting meanwhile. Here 20
+    /// notifications wait behind one place at a slow receiver; an import replaces them all, and
+    /// the receiver gets each copy the import scheduled once, plus at most the one old attempt
+    /// already sent.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn attempts_waiting_for_a_place_drop_out_when_an_import_replaces_their_notification() {
+        const COUNT: usize = 20;
+        let clock = Clock::new(ClockMode::Manual, Some(0));
+        let outbox = Outbox::new(
+            clock.clone(),
+            HttpClient::new(),
+            Duration::from_secs(5),
+            100,
+        );
+        outbox.set_concurrency(1);
+        let arrived = Arc::new(AtomicUsize::new(0));
+        let url = counting_receiver(Duration::from_millis(50), arrived.clone()).await;
+        outbox.register("slow", Arc::new(Acking(url)));
+        let ids: Vec<String> = (0..COUNT as u64)
+            .map(|i| outbox.enqueue(spec("slow", "m-slow", i)))
+            .collect();
+        let advancing = tokio::spawn({
+            let clock = clock.clone();
+            async move { clock.advance(0).await }
+        });
+        while arrived.load(AtomicOrdering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let state = outbox.export(None);
+        assert_eq!(outbox.import(None, state), Ok(COUNT));
+        tokio::time::timeout(Duration::from_secs(10), advancing)
+            .await
+            .expect("the advance ends")
+            .unwrap();
+
+        for id in &ids {
+            let n = outbox.get(id).unwrap();
+            assert_eq!(n.status, Status::Delivered, "{id}: {:?}", n.attempts);
+            assert_eq!(n.attempts.len(), 1, "{id}");
+        }
+        let sent = arrived.load(AtomicOrdering::SeqCst);
+        assert!(
+            sent <= COUNT + 1,
+            "{sent} requests for {COUNT} notifications"
+        );
+        assert_eq!(clock.in_flight(), 0);
     }
 
     /// A partner that refuses every notification with a 60,000-byte reason, as a receiver's

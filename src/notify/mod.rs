@@ -281,6 +281,9 @@ struct Inner {
     destinations: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
     next_id: AtomicU64,
     changed: Notify,
+    /// Woken when notifications are forgotten (a reset; an import begins with one): each
+    /// attempt waiting for a destination's permit looks whether its notification is still there.
+    forgotten: Notify,
 }
 
 /// Handle to the outbox and delivery ledger. Cheap to clone.
@@ -309,6 +312,7 @@ impl Outbox {
                 destinations: Mutex::new(HashMap::new()),
                 next_id: AtomicU64::new(1),
                 changed: Notify::new(),
+                forgotten: Notify::new(),
             }),
         }
     }
@@ -454,8 +458,9 @@ impl Outbox {
         }
     }
 
-    /// Forgets every notification of `tenant` (or all) and cancels their pending attempts; an
-    /// attempt already under way finishes unrecorded.
+    /// Forgets every notification of `tenant` (or all) and cancels their pending attempts: the
+    /// timers not started yet, and the attempts still waiting for a place at their destination
+    /// (they end without sending). An attempt already sent finishes unrecorded.
     pub fn reset(&self, tenant: Option<&TenantId>) {
         let removed = self.inner.ledger.lock().remove_tenant(tenant);
         let labels: HashSet<String> = removed.into_iter().map(ledger::timer_label).collect();
@@ -463,6 +468,7 @@ impl Outbox {
             self.inner
                 .clock
                 .cancel_where(|label| labels.contains(label));
+            self.inner.forgotten.notify_waiters();
         }
         self.announce();
     }

@@ -204,6 +204,50 @@ async fn a_destination_has_at_most_its_configured_attempts_open() {
     app.shutdown().await;
 }
 
+/// Regression: a reset cancelled only the attempts whose timers had not started; those waiting
+/// for a place at their destination kept their places and were sent later (about 3,000
+/// notifications reached the partner after a reset, and an advance waited for them). Here 300
+/// wait behind one hung attempt (one place): after the reset none is sent, and an advance
+/// waits only for the attempt already sent.
+#[tokio::test]
+async fn a_reset_drops_the_attempts_waiting_for_a_place_at_their_destination() {
+    use std::time::{Duration, Instant};
+    let app = with_a_hung_receiver("timeout_ms = 500\nconcurrency_per_destination = 1\n").await;
+    app.trigger_ok(
+        "whalet.connectivity.notify",
+        json!({"partnerId": "202400000000001", "count": 300}),
+    )
+    .await;
+    app.receiver.wait_for(1, Duration::from_secs(10)).await;
+    let (status, body) = app.post("/__sim/reset", &json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let at_reset = app.receiver.received().len();
+
+    let started = Instant::now();
+    let advanced = tokio::time::timeout(Duration::from_secs(5), app.advance(1.0))
+        .await
+        .expect("the advance waited for forgotten attempts");
+    assert_eq!(advanced["ran"], 0, "{advanced}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(app.get_json("/__sim/clock").await["inFlight"], 0);
+    // Three attempt timeouts later, nothing more has arrived.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let arrived = app.receiver.received().len() - at_reset;
+    assert!(
+        arrived <= 1,
+        "{arrived} notifications arrived after the reset"
+    );
+    assert_eq!(
+        app.get_json("/__sim/notifications").await["notifications"],
+        json!([])
+    );
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn the_ack_must_be_2xx_with_head_code_success() {
     let cases: [(Mode, &str); 5] = [
@@ -503,8 +547,20 @@ async fn a_redirect_or_an_endless_answer_is_a_failed_attempt() {
     let endless = raw_endpoint(huge).await;
     // A 200 whose body stops short: the attempt keeps the status the receiver sent.
     let cut = raw_endpoint(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nSUCC".to_vec()).await;
+    // Regression: a 3,020-byte Location filled the verdict's whole 1 KiB, and its own reason was
+    // cut off; it is echoed cut to 256 bytes like any value a receiver chose.
+    let location = format!("http://127.0.0.1:9/{}", "a".repeat(3_001));
+    let long_redirect = raw_endpoint(
+        format!("HTTP/1.1 302 Found\r\nlocation: {location}\r\ncontent-length: 0\r\n\r\n")
+            .into_bytes(),
+    )
+    .await;
     for (url, expected) in [
-        (redirect, "redirect to http://127.0.0.1:9/elsewhere"),
+        (redirect, "redirect to \"http://127.0.0.1:9/elsewhere\": "),
+        (
+            long_redirect,
+            "aaa\"… 2783 more bytes: redirects are not followed; answer at the notify URL itself",
+        ),
         (endless, "longer than 65536 bytes"),
         (cut, "HTTP 200, then the answer broke off: "),
     ] {
@@ -523,6 +579,7 @@ async fn a_redirect_or_an_endless_answer_is_a_failed_attempt() {
         let verdict = n["attempts"][0]["verdict"].as_str().unwrap();
         assert!(verdict.starts_with("failed: "), "{verdict}");
         assert!(verdict.contains(expected), "{verdict}");
+        assert!(verdict.len() < 400, "{} bytes: {verdict}", verdict.len());
         assert!(n["attempts"][0]["httpStatus"].is_u64(), "{n}");
         assert_eq!(n["status"], "pending", "a failed attempt is retried");
         app.shutdown().await;

@@ -386,6 +386,44 @@ async fn partner_text_is_escaped_on_the_page() {
     app.shutdown().await;
 }
 
+/// Regression: a login form over the pages' body limit (64 KiB) arrived empty and was answered
+/// "The login or password is not correct", though the credentials were right. It is refused as
+/// too large (413, the pages' own style), and the link still works.
+#[tokio::test]
+async fn a_form_over_the_body_limit_is_refused_as_too_large_on_the_page() {
+    let app = spawn_app().await;
+    let (_, _, reply) = platform_call(&app, "shopAccountBind", &bind_body("B0310", "X10")).await;
+    let path = reply["authorizeUrl"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches(&app.url)
+        .to_owned();
+    let form = "login=seller%40demo.whalet.test&password=demo-seller";
+    let padded = format!("{form}&pad={}", "x".repeat(70_000));
+    let (status, html) = app
+        .post_raw(
+            &format!("{path}/login"),
+            "application/x-www-form-urlencoded",
+            padded.into_bytes(),
+        )
+        .await;
+    assert_eq!(status, 413, "{html:.2000}");
+    assert!(html.contains("The form was too large"), "{html:.2000}");
+    assert!(html.contains("larger than 65536 bytes"), "{html:.2000}");
+    assert!(!html.contains("not correct"), "{html:.2000}");
+    assert!(html.contains("<style>"), "the pages' own template");
+    let (status, html) = app
+        .post_raw(
+            &format!("{path}/login"),
+            "application/x-www-form-urlencoded",
+            form.as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(status, 200, "{html:.2000}");
+    assert!(html.contains("decision-form"), "{html:.2000}");
+    app.shutdown().await;
+}
+
 /// Regression: a `redirectUrl` of `javascript:…` was stored and shown as the seller's "Return
 /// to…" link, a stored XSS on the simulator's origin. Only http(s) links are accepted.
 #[tokio::test]

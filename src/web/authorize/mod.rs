@@ -28,6 +28,9 @@ pub fn handle(core: &Core, req: &SimRequest, token: &str, action: Option<&str>) 
     if state == LinkState::Expired {
         return page::expired_link(&request);
     }
+    if req.too_large {
+        return page::too_large(&request, core.config().server.other_body_limit_bytes);
+    }
     let form: HashMap<String, String> = match std::str::from_utf8(&req.body) {
         Ok(text) => query_pairs(text).collect(),
         Err(_) => HashMap::new(),

@@ -219,6 +219,18 @@ pub fn expired_link(req: &AuthorizationRequest) -> SimResponse {
     render(410, &req.provider_name, "Link expired", &body)
 }
 
+/// A form over the body limit of the pages (`limit` bytes): it was not read, so neither the
+/// login nor the decision is judged; saying so beats "the password is not correct".
+pub fn too_large(req: &AuthorizationRequest, limit: usize) -> SimResponse {
+    let body = format!(
+        r#"<div class="status"><span class="badge no" aria-hidden="true">!</span><h1 id="page-title">The form was too large</h1></div>
+<p id="result" data-result="too-large">The form sent was larger than {limit} bytes ([server] other_body_limit_bytes), so it was not read and nothing was changed. Go back to the login and send the form as the page shows it.</p>
+<div class="actions"><a class="button primary" href="/authorize/{token}" id="again">Back to the login</a></div>"#,
+        token = escape(&req.token),
+    );
+    render(413, &req.provider_name, "Form too large", &body)
+}
+
 /// A token the simulator never issued.
 pub fn unknown_link() -> SimResponse {
     let body = r#"<div class="status"><span class="badge no" aria-hidden="true">!</span><h1 id="page-title">Link not valid</h1></div>
