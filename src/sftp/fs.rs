@@ -1,12 +1,19 @@
 //! One SFTP session's view of its account's folders: `/upload` (an Infinia app writes
 //! trade-details files here, a whalet-platform partner trade-materials files) and the read-only
 //! folder of reports to download (`/error` for an app, `/result` for a partner; see
-//! [`Area`]). File bytes live in the account's tenant state. A file in `/upload` is handed to processing only once complete: when its write handle
-//! is closed, or when it is renamed to its final name; names ending in `.part`, `.tmp`,
-//! `.filepart` or starting with `.` are in progress and never processed. A session that ends with
-//! a file still open leaves it unprocessed (INCOMPLETE). SETSTAT can change the size of a file in
-//! `/upload` (within the limits below; a complete file so changed is processed again); the
-//! permissions and times it carries are accepted and not kept.
+//! [`Area`]). File bytes live in the account's tenant state. A file in `/upload` is handed to
+//! processing only once complete: when its last write handle (of any session) is closed, or when
+//! it is renamed to its final name; names ending in `.part`, `.tmp`, `.filepart` or starting with
+//! `.` are in progress and never processed. A handle refers to the file it opened, wherever a
+//! rename by any session moves it; once the file is removed, or the app reset or imported, a
+//! write through the handle finds it gone ([`OpenFiles`]). A session that ends with a file still
+//! open leaves it unprocessed (INCOMPLETE). SETSTAT can change the size of a file in `/upload`
+//! (within the limits below; a complete file so changed is processed again); the permissions and
+//! times it carries are accepted and not kept. The reports in the read-only folder can be
+//! downloaded and removed, not written.
+//!
+//! A reply that changes a file (close, remove, rename, SETSTAT) leaves once the change is
+//! committed to the data directory, if there is one (as an HTTP reply does).
 //!
 //! Memory: an app holds at most `[infinia] sftp_max_files` files and `sftp_max_bytes` bytes,
 //! counted as the bytes allocated ([`bytes_held`]), not the files' sizes: a truncated file gives
@@ -14,12 +21,14 @@
 //! is trimmed to its size. A reset replaces the app's state, dropping every file.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use russh_sftp::protocol::{
     Attrs, Data, File, FileAttributes, Handle, Name, OpenFlags, Status, StatusCode, Version,
 };
 use russh_sftp::server::StatusReply;
 
+use super::open::{FileId, OpenFiles, Released};
 use super::process;
 use crate::clock::Millis;
 use crate::core::Core;
@@ -125,7 +134,7 @@ fn resize(
 
 enum Open {
     File {
-        path: String,
+        file: FileId,
         write: bool,
         /// A write through this handle was refused: on close the file is not processed.
         broken: Option<String>,
@@ -138,6 +147,7 @@ enum Open {
 
 pub struct SftpFs {
     core: Core,
+    open_files: Arc<OpenFiles>,
     tenant: TenantId,
     area: Area,
     handles: HashMap<String, Open>,
@@ -148,9 +158,10 @@ use super::paths::{denied, dir_attrs, file_attrs, missing, ok};
 pub use super::paths::{in_progress, normalize};
 
 impl SftpFs {
-    pub fn new(core: Core, tenant: TenantId, area: Area) -> Self {
+    pub fn new(core: Core, open_files: Arc<OpenFiles>, tenant: TenantId, area: Area) -> Self {
         Self {
             core,
+            open_files,
             tenant,
             area,
             handles: HashMap::new(),
@@ -166,6 +177,43 @@ impl SftpFs {
             .with_tenant(&self.tenant, f)
             .ok()
             .ok_or_else(|| StatusCode::Failure.with_message("the app's state is gone"))
+    }
+
+    /// Runs `f` on the file a handle opened, under the app's lock: its current path and the
+    /// area's files. A file that is gone (removed, or the app reset or imported since the handle
+    /// opened it) is not found.
+    fn on_file<R>(
+        &self,
+        file: FileId,
+        f: impl FnOnce(&str, &mut BTreeMap<String, StoredFile>) -> Result<R, StatusReply>,
+    ) -> Result<R, StatusReply> {
+        let area = self.area;
+        self.state(|t| {
+            let files = area.files(t);
+            match self.open_files.path(file, files) {
+                Some(path) => f(&path, files),
+                None => Err(StatusCode::NoSuchFile.with_message(
+                    "the file this handle opened is gone (removed, or the app was reset or imported); open it again",
+                )),
+            }
+        })?
+    }
+
+    /// Lets go of a handle on `file` (see [`OpenFiles::release`]); when the app's state is gone,
+    /// the handle is let go all the same.
+    fn release(&self, file: FileId, write: bool) -> Released {
+        let area = self.area;
+        self.core
+            .with_tenant(&self.tenant, |t| {
+                self.open_files.release(file, write, area.files(t))
+            })
+            .unwrap_or_else(|_| self.open_files.release(file, write, &mut BTreeMap::new()))
+    }
+
+    /// Waits until the changes made so far are committed to the data directory, if there is
+    /// one, so that the reply about to leave is durable (docs/PERSISTENCE.md).
+    async fn durable(&self) {
+        crate::persist::sqlite::before_reply(&self.core).await;
     }
 
     fn handle(&mut self, open: Open) -> String {
@@ -245,13 +293,16 @@ impl SftpFs {
 }
 
 impl Drop for SftpFs {
+    /// The session ended: its handles let go of their files, and a file it was still writing is
+    /// recorded INCOMPLETE.
     fn drop(&mut self) {
+        let area = self.area;
         for open in self.handles.values() {
-            if let Open::File {
-                path, write: true, ..
-            } = open
-            {
-                process::upload_interrupted(&self.core, &self.tenant, self.area, path);
+            let Open::File { file, write, .. } = *open else {
+                continue;
+            };
+            if let (true, Some(path)) = (write, self.release(file, write).path) {
+                process::upload_interrupted(&self.core, &self.tenant, area, &path);
             }
         }
     }
@@ -290,7 +341,8 @@ impl russh_sftp::server::Handler for SftpFs {
 
     async fn fstat(&mut self, id: u32, handle: String) -> Result<Attrs, Self::Error> {
         let path = match self.handles.get(&handle) {
-            Some(Open::File { path, .. } | Open::Dir { path, .. }) => path.clone(),
+            Some(Open::File { file, .. }) => self.on_file(*file, |path, _| Ok(path.to_owned()))?,
+            Some(Open::Dir { path, .. }) => path.clone(),
             None => return Err(StatusCode::Failure.with_message("unknown handle")),
         };
         let attrs = self.attrs_of(&path)?;
@@ -303,7 +355,9 @@ impl russh_sftp::server::Handler for SftpFs {
         path: String,
         attrs: FileAttributes,
     ) -> Result<Status, Self::Error> {
-        self.set_attrs(id, &normalize(&path), &attrs)
+        let set = self.set_attrs(id, &normalize(&path), &attrs)?;
+        self.durable().await;
+        Ok(set)
     }
 
     async fn fsetstat(
@@ -313,11 +367,13 @@ impl russh_sftp::server::Handler for SftpFs {
         attrs: FileAttributes,
     ) -> Result<Status, Self::Error> {
         let path = match self.handles.get(&handle) {
-            Some(Open::File { path, .. }) => path.clone(),
+            Some(Open::File { file, .. }) => self.on_file(*file, |path, _| Ok(path.to_owned()))?,
             Some(Open::Dir { .. }) => return Err(self.fixed()),
             None => return Err(StatusCode::Failure.with_message("unknown handle")),
         };
-        self.set_attrs(id, &path, &attrs)
+        let set = self.set_attrs(id, &path, &attrs)?;
+        self.durable().await;
+        Ok(set)
     }
 
     async fn opendir(&mut self, id: u32, path: String) -> Result<Handle, Self::Error> {
@@ -394,11 +450,11 @@ impl russh_sftp::server::Handler for SftpFs {
         }
         let now = self.core.clock().now();
         let max_files = self.core.infinia().apps.config.sftp_max_files;
-        self.state(|t| {
+        let file = self.state(|t| {
             let files = area.files(t);
             match files.get_mut(&path) {
                 Some(_) if write && pflags.contains(OpenFlags::EXCLUDE) => {
-                    Err(StatusCode::Failure.with_message(format!("{path} already exists")))
+                    return Err(StatusCode::Failure.with_message(format!("{path} already exists")))
                 }
                 Some(f) if write => {
                     if pflags.contains(OpenFlags::TRUNCATE) {
@@ -406,11 +462,9 @@ impl russh_sftp::server::Handler for SftpFs {
                         f.data = Vec::new();
                         f.size = 0;
                     }
-                    f.writing = true;
                     f.modified_at = now;
-                    Ok(())
                 }
-                Some(_) => Ok(()),
+                Some(_) => {}
                 None if write && pflags.contains(OpenFlags::CREATE) => {
                     if files.len() >= max_files {
                         return Err(refused(format!(
@@ -424,16 +478,18 @@ impl russh_sftp::server::Handler for SftpFs {
                             data: Vec::new(),
                             size: 0,
                             modified_at: now,
-                            writing: true,
+                            writing: false,
                         },
                     );
-                    Ok(())
                 }
-                None => Err(missing(&path)),
+                None => return Err(missing(&path)),
             }
+            Ok(self
+                .open_files
+                .open((&self.tenant, area), &path, files, write))
         })??;
         let handle = self.handle(Open::File {
-            path,
+            file,
             write,
             broken: None,
         });
@@ -448,45 +504,42 @@ impl russh_sftp::server::Handler for SftpFs {
         data: Vec<u8>,
     ) -> Result<Status, Self::Error> {
         let Some(Open::File {
-            path,
+            file,
             write: true,
             broken,
-        }) = self.handles.get_mut(&handle)
+        }) = self.handles.get(&handle)
         else {
             return Err(denied("the handle is not open for writing"));
         };
-        let path = path.clone();
+        let (file, was_broken) = (*file, broken.is_some());
         let limits = Limits::of(&self.core);
         let now = self.core.clock().now();
-        let area = self.area;
-        let written = self
-            .core
-            .with_tenant(&self.tenant, |t| {
-                let files = area.files(t);
-                let len = files.get(&path).ok_or_else(|| missing(&path))?.data.len();
-                let start = usize::try_from(offset).unwrap_or(usize::MAX);
-                // Writes extend the file in order: a write past the end would have to allocate
-                // the gap (a 1-byte write at 32 MiB used to cost 32 MiB).
-                if start > len {
-                    return Err(refused(format!(
-                        "write at offset {start} leaves a gap after the file's {len} bytes; write files in order"
-                    )));
-                }
-                let end = start.saturating_add(data.len());
-                let f = make_room(files, &path, end, limits)?;
-                if f.data.len() < end {
-                    f.data.resize(end, 0);
-                }
-                if let Some(dst) = f.data.get_mut(start..end) {
-                    dst.copy_from_slice(&data);
-                }
-                f.size = f.data.len() as u64;
-                f.modified_at = now;
-                Ok(ok(id))
-            })
-            .map_err(|_| StatusCode::Failure.with_message("the app's state is gone"))?;
-        if let Err(reply) = &written {
-            broken.get_or_insert_with(|| reply_text(reply));
+        let written = self.on_file(file, |path, files| {
+            let len = files.get(path).ok_or_else(|| missing(path))?.data.len();
+            let start = usize::try_from(offset).unwrap_or(usize::MAX);
+            // Writes extend the file in order: a write past the end would have to allocate
+            // the gap (a 1-byte write at 32 MiB used to cost 32 MiB).
+            if start > len {
+                return Err(refused(format!(
+                    "write at offset {start} leaves a gap after the file's {len} bytes; write files in order"
+                )));
+            }
+            let end = start.saturating_add(data.len());
+            let f = make_room(files, path, end, limits)?;
+            if f.data.len() < end {
+                f.data.resize(end, 0);
+            }
+            if let Some(dst) = f.data.get_mut(start..end) {
+                dst.copy_from_slice(&data);
+            }
+            f.size = f.data.len() as u64;
+            f.modified_at = now;
+            Ok(ok(id))
+        });
+        if let (Err(reply), false) = (&written, was_broken) {
+            if let Some(Open::File { broken, .. }) = self.handles.get_mut(&handle) {
+                *broken = Some(reply_text(reply));
+            }
         }
         written
     }
@@ -498,13 +551,11 @@ impl russh_sftp::server::Handler for SftpFs {
         offset: u64,
         len: u32,
     ) -> Result<Data, Self::Error> {
-        let Some(Open::File { path, .. }) = self.handles.get(&handle) else {
+        let Some(Open::File { file, .. }) = self.handles.get(&handle) else {
             return Err(StatusCode::Failure.with_message("not a file handle"));
         };
-        let path = path.clone();
-        let area = self.area;
-        self.state(|t| {
-            let f = area.files(t).get(&path).ok_or_else(|| missing(&path))?;
+        self.on_file(*file, |path, files| {
+            let f = files.get(path).ok_or_else(|| missing(path))?;
             let start = usize::try_from(offset).unwrap_or(usize::MAX);
             if start >= f.data.len() {
                 return Err(StatusCode::Eof.into());
@@ -514,49 +565,57 @@ impl russh_sftp::server::Handler for SftpFs {
                 id,
                 data: f.data.get(start..end).unwrap_or_default().to_vec(),
             })
-        })?
+        })
     }
 
+    /// Lets go of the handle's file. A refused write through it leaves the file INCOMPLETE;
+    /// otherwise the file's last writer (of any session) completes it. A writer's close is
+    /// answered once the file is committed (docs/PERSISTENCE.md: stored when it is closed).
     async fn close(&mut self, id: u32, handle: String) -> Result<Status, Self::Error> {
-        if let Some(Open::File {
-            path,
-            write: true,
+        let Some(Open::File {
+            file,
+            write,
             broken,
         }) = self.handles.remove(&handle)
-        {
-            if let Some(why) = broken {
+        else {
+            return Ok(ok(id));
+        };
+        let released = self.release(file, write);
+        match (released.path, broken) {
+            (Some(path), Some(why)) => {
                 process::upload_broken(&self.core, &self.tenant, self.area, &path, &why);
-                return Ok(ok(id));
             }
-            let still_writing = self
-                .handles
-                .values()
-                .any(|h| matches!(h, Open::File { path: p, write: true, .. } if *p == path));
-            if !still_writing {
-                let area = self.area;
-                self.state(|t| {
-                    if let Some(f) = area.files(t).get_mut(&path) {
-                        f.writing = false;
-                        f.data.shrink_to_fit();
-                    }
-                })?;
-                self.complete(&path);
-            }
+            (Some(path), None) if released.last_writer => self.complete(&path),
+            _ => {}
+        }
+        if write {
+            self.durable().await;
         }
         Ok(ok(id))
     }
 
+    /// Removes a file from `/upload` (not while it is being written) or a report from the
+    /// read-only folder; an upload's record that named that report no longer names it.
     async fn remove(&mut self, id: u32, filename: String) -> Result<Status, Self::Error> {
         let path = normalize(&filename);
         let area = self.area;
-        self.state(|t| match area.files(t).get(&path) {
-            Some(f) if f.writing => Err(denied("the file is still being written")),
-            Some(_) => {
-                area.files(t).remove(&path);
-                Ok(ok(id))
+        self.state(|t| {
+            match area.files(t).get(&path) {
+                Some(f) if f.writing => return Err(denied("the file is still being written")),
+                Some(_) => {}
+                None => return Err(missing(&path)),
             }
-            None => Err(missing(&path)),
-        })?
+            area.files(t).remove(&path);
+            self.open_files.removed((&self.tenant, area), &path);
+            for upload in area.uploads(t).values_mut() {
+                if upload.error_file.as_deref() == Some(path.as_str()) {
+                    upload.error_file = None;
+                }
+            }
+            Ok(())
+        })??;
+        self.durable().await;
+        Ok(ok(id))
     }
 
     async fn rename(
@@ -583,18 +642,13 @@ impl russh_sftp::server::Handler for SftpFs {
             let f = files.remove(&from).ok_or_else(|| missing(&from))?;
             let writing = f.writing;
             files.insert(to.clone(), f);
+            self.open_files.renamed((&self.tenant, area), &from, &to);
             Ok(writing)
         })??;
-        for open in self.handles.values_mut() {
-            if let Open::File { path, .. } = open {
-                if *path == from {
-                    path.clone_from(&to);
-                }
-            }
-        }
         if !writing {
             self.complete(&to);
         }
+        self.durable().await;
         Ok(ok(id))
     }
 

@@ -14,6 +14,7 @@
 pub mod auth;
 pub mod fs;
 pub mod materials;
+mod open;
 mod paths;
 pub mod process;
 mod session;
@@ -117,6 +118,8 @@ async fn accept_loop(
 ) {
     let mut sessions = JoinSet::new();
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    // Shared by every session: a file open in one is the same file in another.
+    let open_files = Arc::new(open::OpenFiles::default());
     loop {
         while sessions.try_join_next().is_some() {}
         let (stream, peer) = tokio::select! {
@@ -141,7 +144,12 @@ async fn accept_loop(
         };
         let _ = stream.set_nodelay(true);
         let (login, watch_login) = watch::channel(Login::Pending);
-        let handler = session::SshSession::new(core.clone(), login, limits.max_auth_attempts);
+        let handler = session::SshSession::new(
+            core.clone(),
+            Arc::clone(&open_files),
+            login,
+            limits.max_auth_attempts,
+        );
         sessions.spawn(connection(
             Accepted {
                 stream,

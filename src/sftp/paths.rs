@@ -17,7 +17,7 @@ pub const RESULT_DIR: &str = "/result";
 
 /// Whose folders a session sees: an Infinia app's (trade details) or a whalet-platform
 /// partner's (trade materials).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Area {
     Infinia,
     Platform,

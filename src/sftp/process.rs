@@ -2,8 +2,9 @@
 //! virtual delay (`[infinia] trade_details_processing_seconds`, or the scenario's `delay` for
 //! operation `trade-details/upload`) its rows are validated and applied; bad rows go to
 //! `/error/{stem}_error_file.csv` (within the app's file and byte quotas; when it does not fit
-//! it is not kept and the upload's reason says so). A scenario `result = "failure"` fails the
-//! whole file.
+//! it is not kept and the upload's reason says so). The error file an earlier upload of the name
+//! left is dropped when the name is processed again, whether or not the new one has errors. A
+//! scenario `result = "failure"` fails the whole file.
 
 use std::collections::BTreeMap;
 
@@ -147,8 +148,11 @@ pub fn process(
         };
         let mut reason = outcome.reason.clone();
         let mut error_file = None;
-        if !outcome.errors.is_empty() {
-            let path = error_file_path(name);
+        let path = error_file_path(name);
+        if outcome.errors.is_empty() {
+            // An earlier upload of the name left it; it would list errors this one does not have.
+            s.files.remove(&path);
+        } else {
             let data = outcome.error_csv();
             match keep_output(&mut s.files, &path, data, now, (max_files, max_bytes)) {
                 Err(note) => {
@@ -189,8 +193,9 @@ pub fn process(
 
 /// Stores a report the simulator writes (`data` at `path`) within the account's file and byte
 /// quotas (`[infinia] sftp_max_files`, `sftp_max_bytes`: it counts like an upload, else
-/// renaming an upload again and again would pile reports up without bound). `Err` says why it
-/// was not kept.
+/// renaming an upload again and again would pile reports up without bound). The report it
+/// replaces goes first, kept or not: it was about an earlier upload of the name. `Err` says
+/// why it was not kept.
 pub fn keep_output(
     files: &mut BTreeMap<String, StoredFile>,
     path: &str,
@@ -199,9 +204,9 @@ pub fn keep_output(
     (max_files, max_bytes): (usize, usize),
 ) -> Result<(), String> {
     data.shrink_to_fit(); // held until removed: no spare capacity against the quota
-    let replaced = files.get(path).map(|f| f.data.capacity());
-    let others = super::fs::bytes_held(files).saturating_sub(replaced.unwrap_or(0));
-    let refused = if replaced.is_none() && files.len() >= max_files {
+    files.remove(path);
+    let others = super::fs::bytes_held(files);
+    let refused = if files.len() >= max_files {
         Some(format!(
             "the account already has {} files ([infinia] sftp_max_files)",
             files.len()
@@ -266,10 +271,6 @@ fn upload_abandoned(
 ) {
     let now = core.clock().now();
     let _gone = core.with_tenant(tenant, |t| {
-        if let Some(f) = area.files(t).get_mut(path) {
-            f.writing = false;
-            f.data.shrink_to_fit();
-        }
         let Some(name) = path.strip_prefix(&format!("{UPLOAD_DIR}/")) else {
             return;
         };

@@ -8,6 +8,7 @@
 //! disconnect (the SSH library itself does not enforce a maximum).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use russh::server::{Auth, Msg, Session};
 use russh::{Channel, ChannelId, MethodKind, MethodSet};
@@ -15,6 +16,7 @@ use tokio::sync::watch;
 
 use super::auth::Account;
 use super::fs::SftpFs;
+use super::open::OpenFiles;
 use crate::core::Core;
 
 /// Where the connection's login stands (watched by the connection task).
@@ -28,6 +30,8 @@ pub enum Login {
 
 pub struct SshSession {
     core: Core,
+    /// The server's open files, shared by the file systems of every session.
+    open_files: Arc<OpenFiles>,
     user: Option<Account>,
     channels: HashMap<ChannelId, Channel<Msg>>,
     login: watch::Sender<Login>,
@@ -36,9 +40,15 @@ pub struct SshSession {
 }
 
 impl SshSession {
-    pub fn new(core: Core, login: watch::Sender<Login>, max_refusals: usize) -> Self {
+    pub fn new(
+        core: Core,
+        open_files: Arc<OpenFiles>,
+        login: watch::Sender<Login>,
+        max_refusals: usize,
+    ) -> Self {
         Self {
             core,
+            open_files,
             user: None,
             channels: HashMap::new(),
             login,
@@ -177,7 +187,12 @@ impl russh::server::Handler for SshSession {
             return session.channel_failure(channel_id);
         };
         session.channel_success(channel_id)?;
-        let fs = SftpFs::new(self.core.clone(), user.tenant(), user.area());
+        let fs = SftpFs::new(
+            self.core.clone(),
+            Arc::clone(&self.open_files),
+            user.tenant(),
+            user.area(),
+        );
         russh_sftp::server::run(channel.into_stream(), fs).await;
         Ok(())
     }

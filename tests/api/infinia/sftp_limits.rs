@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use russh::client::{self, Handle};
 use russh_sftp::client::SftpSession;
-use russh_sftp::protocol::StatusCode;
+use russh_sftp::protocol::{OpenFlags, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use whalet_sim::store::infinia::UploadStatus;
 use whalet_sim::store::{Provider, TenantId};
 
 use super::support::{eventually, sftp_port, spawn_infinia, Merchant};
@@ -549,5 +550,196 @@ async fn setstat_refuses_what_cannot_change() {
             assert_eq!(code, StatusCode::PermissionDenied, "{path}: {why}");
         }
     }
+    app.shutdown().await;
+}
+
+const HEADER: &str =
+    "tradeNo,tradeType,orderNo,sellerId,originalTradeNo,tradeTime,currency,amount\n";
+
+/// A trade-details file of one sale dated `time`.
+fn one_sale(time: &str) -> String {
+    format!("{HEADER}R1,SALE,O1,S1,,{time},USD,1.00\n")
+}
+
+fn upload_status(app: &TestApp, name: &str) -> Option<UploadStatus> {
+    app.app()
+        .store()
+        .with_tenant(&demo_tenant(), |t| {
+            t.infinia.uploads.get(name).map(|u| u.status)
+        })
+        .unwrap()
+}
+
+/// Writes `data` through an open handle and waits for the answer.
+async fn write(file: &mut russh_sftp::client::fs::File, data: &[u8]) -> std::io::Result<()> {
+    file.write_all(data).await?;
+    file.flush().await
+}
+
+/// Regression: handles were keyed by path, so an upload renamed by another session while it was
+/// open was never processed (its writer's close looked for the old name) and could never be
+/// removed; and a session's close completed a file another session was still writing.
+#[tokio::test]
+async fn a_file_is_complete_when_its_last_writer_closes_whichever_session_renamed_it() {
+    let app = spawn_infinia("").await;
+    let (ssh_a, ssh_b) = (login(&app).await, login(&app).await);
+    let (a, b) = (sftp(&ssh_a).await, sftp(&ssh_b).await);
+    let good = one_sale("2025-01-01 10:00:00");
+    let mut writer = a.create("/upload/r.csv.part").await.unwrap();
+    write(&mut writer, good.as_bytes()).await.unwrap();
+    b.rename("/upload/r.csv.part", "/upload/r.csv")
+        .await
+        .unwrap();
+    assert_eq!(upload_status(&app, "r.csv"), None, "A still writes it");
+    writer.shutdown().await.unwrap();
+    assert_eq!(upload_status(&app, "r.csv"), Some(UploadStatus::Processing));
+    app.advance(5.0).await;
+    assert_eq!(upload_status(&app, "r.csv"), Some(UploadStatus::Success));
+    b.remove_file("/upload/r.csv").await.unwrap();
+
+    // Two sessions write one file: it is complete when the second lets go, not before.
+    let mut first = a.create("/upload/two.csv").await.unwrap();
+    let mut second = b
+        .open_with_flags("/upload/two.csv", OpenFlags::WRITE)
+        .await
+        .unwrap();
+    write(&mut first, good.as_bytes()).await.unwrap();
+    first.shutdown().await.unwrap();
+    assert_eq!(upload_status(&app, "two.csv"), None, "B still writes it");
+    let (code, message) = refusal(a.remove_file("/upload/two.csv").await);
+    assert_eq!(code, StatusCode::PermissionDenied, "{message}");
+    second.shutdown().await.unwrap();
+    assert_eq!(
+        upload_status(&app, "two.csv"),
+        Some(UploadStatus::Processing)
+    );
+    app.shutdown().await;
+}
+
+/// Regression: a handle opened before `POST /__sim/reset` wrote into the file another session
+/// created under the same name after the reset.
+#[tokio::test]
+async fn a_handle_opened_before_a_reset_does_not_reach_the_file_created_after_it() {
+    let app = spawn_infinia("").await;
+    let (ssh_a, ssh_b) = (login(&app).await, login(&app).await);
+    let (a, b) = (sftp(&ssh_a).await, sftp(&ssh_b).await);
+    let mut old = a.create("/upload/rs.csv").await.unwrap();
+    write(&mut old, HEADER.as_bytes()).await.unwrap();
+    let (status, body) = app.post("/__sim/reset", &serde_json::json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let good = one_sale("2025-01-01 10:00:00");
+    put(&b, "/upload/rs.csv", good.as_bytes(), 1024)
+        .await
+        .unwrap();
+    let late = write(&mut old, b"RSX,SALE,O9,S1,,2025-01-01 10:00:00,USD,9.00\n").await;
+    assert!(late.is_err(), "the old handle wrote into the new file");
+    let _closed = old.shutdown().await;
+    drop(a);
+    drop(ssh_a);
+    assert_eq!(b.read("/upload/rs.csv").await.unwrap(), good.as_bytes());
+    assert_eq!(
+        upload_status(&app, "rs.csv"),
+        Some(UploadStatus::Processing)
+    );
+    app.shutdown().await;
+}
+
+/// Regression: a close was acknowledged before it was committed to the data directory, so a
+/// `kill -9` right after an upload lost it; an upload reopened for writing at once stayed out of
+/// the data directory while its record (PROCESSING) was in, and failed after a restart.
+#[tokio::test]
+async fn a_closed_upload_is_in_the_data_dir_before_the_close_is_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[store]\ndata_dir = {:?}\n",
+        dir.path().display().to_string()
+    );
+    let app = spawn_infinia(&config).await;
+    let ssh = login(&app).await;
+    let files = sftp(&ssh).await;
+    let db = dir.path().join("whalet-sim.db");
+    let stored = || -> Vec<i64> {
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .prepare("SELECT size FROM files WHERE kind = 'infinia.files' AND id = '/upload/a.csv'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let good = one_sale("2025-01-01 10:00:00");
+    let size = i64::try_from(good.len()).unwrap();
+    put(&files, "/upload/a.csv", good.as_bytes(), 1024)
+        .await
+        .unwrap();
+    assert_eq!(stored(), [size], "stored when the close is acknowledged");
+    // Rewritten at once: what was closed stays stored while the new content is written.
+    let mut again = files.create("/upload/a.csv").await.unwrap();
+    write(&mut again, HEADER.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(stored(), [size]);
+    app.shutdown().await;
+}
+
+/// Regression: a name uploaded again without errors kept the error file of its earlier upload
+/// (the upload said SUCCESS with no error file, `/error` still listed the old error).
+#[tokio::test]
+async fn a_corrected_upload_drops_the_error_file_of_the_earlier_one() {
+    let app = spawn_infinia("").await;
+    let ssh = login(&app).await;
+    let files = sftp(&ssh).await;
+    put(
+        &files,
+        "/upload/ru.csv",
+        one_sale("bad-time").as_bytes(),
+        1024,
+    )
+    .await
+    .unwrap();
+    app.advance(5.0).await;
+    assert_eq!(
+        upload_status(&app, "ru.csv"),
+        Some(UploadStatus::Failed),
+        "the bad file"
+    );
+    assert!(files.metadata("/error/ru_error_file.csv").await.is_ok());
+    let good = one_sale("2025-01-01 10:00:00");
+    put(&files, "/upload/ru.csv", good.as_bytes(), 1024)
+        .await
+        .unwrap();
+    app.advance(5.0).await;
+    assert_eq!(upload_status(&app, "ru.csv"), Some(UploadStatus::Success));
+    let (code, message) = refusal(files.metadata("/error/ru_error_file.csv").await);
+    assert_eq!(code, StatusCode::NoSuchFile, "{message}");
+    app.shutdown().await;
+}
+
+/// The error files in `/error` can be downloaded and removed (to make room under the quotas),
+/// not written: a removed one is no longer named by its upload's `errorFile`.
+#[tokio::test]
+async fn an_error_file_can_be_removed_and_its_upload_no_longer_names_it() {
+    let app = spawn_infinia("").await;
+    let m = Merchant::demo();
+    let ssh = login(&app).await;
+    let files = sftp(&ssh).await;
+    put(
+        &files,
+        "/upload/e.csv",
+        one_sale("bad-time").as_bytes(),
+        1024,
+    )
+    .await
+    .unwrap();
+    app.advance(5.0).await;
+    let query = serde_json::json!({"fileName": "e.csv"});
+    let before = m.ok(&app, "trade-details/query", &query).await;
+    assert_eq!(before["errorFile"], "/error/e_error_file.csv", "{before}");
+    let (code, _) = refusal(files.create("/error/e_error_file.csv").await.map(|_| ()));
+    assert_eq!(code, StatusCode::PermissionDenied);
+    files.remove_file("/error/e_error_file.csv").await.unwrap();
+    let after = m.ok(&app, "trade-details/query", &query).await;
+    assert_eq!(after["errorFile"], "", "{after}");
+    assert_eq!(after["status"], "FAILED", "{after}");
     app.shutdown().await;
 }
