@@ -169,14 +169,21 @@ def whalet_section(w):
         whalet_reply_example(reply, "Worked example: a reply with a body (Whalet → partner)",
                              "the reply echoes `partnerId`, `apiCode`, `version` and `requestNo` of the "
                              "request, adds `code` and `detail`, and encrypts its body under a new session "
-                             "key to the partner's public key"),
+                             "key to the partner's public key. After verifying `head.sign`, check that those "
+                             "four fields are the ones you sent: the signature says Whalet wrote the reply, "
+                             "not that it answers this request (a genuine reply to another request, replayed, "
+                             "verifies too)"),
         whalet_reply_example(nobody, "A reply without a body",
                              "signed, but no `keyEnc` and no `body`; the string to sign ends with `detail`"),
         whalet_reply_example(errsigned, "A signed error reply",
                              "an error reply carries no body; when signed, the same short string"),
         whalet_reply_example(err, "An unsigned error reply",
                              "refusals that happen before the partner is authenticated are the head only: "
-                             "nothing to verify, read `head.code` and `head.detail`"),
+                             "nothing to verify, read `head.code` and `head.detail`. Only such a refusal is "
+                             "unsigned: refuse an unsigned reply that has a `body` or says `SUCCESS` or "
+                             "`PROCESSING` (anyone could have written it). It echoes the head as far as "
+                             "it was read: a request refused before its head was read (a body over the "
+                             "limit) gets empty fields"),
         "### Notifications (Whalet → partner)\n",
         "A notification is a **request** sent by Whalet to the partner's notify URL: the same envelope "
         "with the roles swapped, signed with Whalet's private key and encrypted to the partner's public "

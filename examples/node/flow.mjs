@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // Runs real flows against a running whalet-sim (--manual-clock, --notify-url
 // http://127.0.0.1:$NOTIFY_PORT/notify): Whalet onboarding -> holder -> collection account ->
-// money -> balance, each notification verified, decrypted and acknowledged; Pockyt payee ->
-// account -> payout -> signed IPN -> balance. Env: SIM_URL, NOTIFY_PORT, KEYS_DIR. Exit 0 = OK.
+// money -> balance, each notification verified, decrypted and acknowledged; forged replies (a
+// body without head.sign, a genuine reply to another request) refused; Pockyt payee -> account
+// -> payout -> signed IPN -> balance. Env: SIM_URL, NOTIFY_PORT, KEYS_DIR. Exit 0 = OK.
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
+import http from "node:http";
 
 import { IpnReceiver, PockytClient } from "./pockyt.mjs";
 import { NotificationReceiver, WhaletClient, demoKeys } from "./whalet.mjs";
@@ -92,14 +94,72 @@ async function whaletFlow() {
   }
 }
 
+// Stands between the client and the simulator: forwards each request to `${SIM}/api` and hands
+// back the simulator's reply as `tamper(reply)` changes it (a JSON object).
+async function tamperingProxy(tamper) {
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", async () => {
+      const answer = await fetch(`${SIM}/api`, { method: "POST", headers: { "Content-Type": "application/json" }, body: Buffer.concat(chunks) });
+      const out = JSON.stringify(tamper(await answer.json()));
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.end(out);
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
+}
+
+// Asserts that `client.call` refuses the reply it gets, saying `why`.
+async function refused(client, apiCode, body, why) {
+  await assert.rejects(client.call(apiCode, body), (e) => {
+    assert.match(e.message, new RegExp(why));
+    console.log(`  ${apiCode}: refused (${e.message})`);
+    return true;
+  });
+}
+
+// A reply with a body but no head.sign, and a genuine signed reply to another request
+// (replayed), are refused: only what Whalet signed for this very request is believed.
+async function forgedRepliesAreRefused() {
+  const keys = demoKeys();
+  const ping = { notifyFlag: "N", responseFlag: "Y", responseMessage: "pong" };
+
+  console.log("whalet: a reply whose head.sign was taken out is refused");
+  let proxy = await tamperingProxy((reply) => {
+    delete reply.head.sign;
+    return reply;
+  });
+  try {
+    await refused(new WhaletClient(proxy.url, "202400000000001", keys), "connectivity", ping, "a body but no head.sign");
+  } finally {
+    proxy.close();
+  }
+
+  console.log("whalet: a genuine reply to another request (replayed) is refused");
+  const replies = [];
+  proxy = await tamperingProxy((reply) => {
+    replies.push(reply);
+    return replies[0];
+  });
+  try {
+    const client = new WhaletClient(proxy.url, "202400000000001", keys);
+    assert.equal((await client.call("connectivity", ping)).code, "SUCCESS");
+    await refused(client, "queryCurrencyBalance", { userId: "U1", currency: "USD", fundSource: "B2C" }, "does not answer this request");
+  } finally {
+    proxy.close();
+  }
+}
+
 async function pockytFlow() {
   const ipn = new IpnReceiver("demo-token");
   const port = await ipn.listen(0);
   const client = new PockytClient(SIM, "202333", "301854", "demo-token");
-  // the simulator checks the timestamp against its (virtual) clock
-  const now = async () => new Date((await control("GET", "clock")).now).toISOString().replace(/\.\d{3}Z$/, "Z");
+  // the timestamp every v3 request carries (its format is checked, not its skew)
+  const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
   const ok = async (path, fields) => {
-    const reply = await client.call(path, fields, await now());
+    const reply = await client.call(path, fields, now());
     assert.equal(reply.ret_code, "000100", `${path}: ${JSON.stringify(reply)}`);
     console.log(`  ${path}: ${reply.ret_code} ${reply.ret_msg ?? ""}`);
     return reply;
@@ -137,5 +197,6 @@ async function pockytFlow() {
 const health = await fetch(`${SIM}/__sim/health`);
 assert.equal(health.status, 200);
 await whaletFlow();
+await forgedRepliesAreRefused();
 await pockytFlow();
 console.log("node example: OK");

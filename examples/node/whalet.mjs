@@ -80,10 +80,31 @@ export class WhaletClient {
     if (!res.ok) throw new Error(`${apiCode}: HTTP ${res.status}`);
     const reply = await res.json();
     const rencrypt = reply.body?.encrypt;
-    if (reply.head.sign && !verify(this.whalet, replySignString(reply.head, rencrypt), reply.head.sign)) {
-      throw new Error(`${apiCode}: the reply's signature does not verify`);
-    }
+    checkReply(reply.head, rencrypt, head, this.whalet);
     return { code: reply.head.code, detail: reply.head.detail, body: rencrypt ? openBody(reply.head, rencrypt, this.key) : null };
+  }
+}
+
+// Throws unless the reply is Whalet's answer to the request whose head was `sent`: a signed reply
+// must verify and echo partnerId, apiCode, requestNo and version (a genuine reply to another
+// request verifies too); an unsigned one can only be a head-only refusal made before the partner
+// was authenticated, echoing the head as far as it was read (docs/WIRE.md).
+export function checkReply(rhead, encrypt, sent, whaletPublic) {
+  const signed = Boolean(rhead.sign);
+  if (signed && !verify(whaletPublic, replySignString(rhead, encrypt), rhead.sign)) {
+    throw new Error(`${sent.apiCode}: the reply's signature does not verify`);
+  }
+  if (!signed && encrypt) {
+    throw new Error(`${sent.apiCode}: the reply has a body but no head.sign: only a head-only refusal may be unsigned`);
+  }
+  if (!signed && ["SUCCESS", "PROCESSING"].includes(rhead.code)) {
+    throw new Error(`${sent.apiCode}: the reply says ${rhead.code} but has no head.sign: only a refusal may be unsigned`);
+  }
+  for (const field of ["partnerId", "apiCode", "requestNo", "version"]) {
+    const got = rhead[field];
+    if (got !== sent[field] && (signed || got)) {
+      throw new Error(`${sent.apiCode}: the reply does not answer this request: its head.${field} is ${JSON.stringify(got)}, the request's is ${JSON.stringify(sent[field])}`);
+    }
   }
 }
 

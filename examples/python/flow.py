@@ -4,6 +4,7 @@
 
   Whalet: connectivity, onboarding -> card holder -> collection account -> money arrives
           -> balance, every notification verified, decrypted and acknowledged by our receiver;
+          forged replies (a body without head.sign, a genuine reply to another request) refused;
   Pockyt: payee -> bank account -> payout -> signed IPN verified by our receiver -> balance.
 
 Environment: SIM_URL (http://127.0.0.1:8080), NOTIFY_PORT (9090), KEYS_DIR (the repository's keys/).
@@ -13,9 +14,12 @@ Exits 0 when every check passed.
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import sys
+import threading
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
@@ -114,13 +118,89 @@ def whalet_flow(tag):
         receiver.close()
 
 
+class TamperingProxy:
+    """Stands between the client and the simulator: forwards each request to `{SIM}/api` and
+    hands back the simulator's reply as `tamper(reply)` changes it (a JSON object)."""
+
+    def __init__(self, tamper):
+        self.tamper = tamper
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's name)
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                reply = requests.post(f"{SIM}/api", data=raw, timeout=30,
+                                      headers={"Content-Type": "application/json"}).json()
+                out = json.dumps(outer.tamper(reply)).encode("utf-8")
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+def refused(client, api_code, body, why):
+    """Asserts that `client.call` refuses the reply it gets, saying `why`."""
+    try:
+        got = client.call(api_code, body)
+    except ValueError as e:
+        assert why in str(e), e
+        print(f"  {api_code}: refused ({e})")
+        return
+    raise AssertionError(f"{api_code}: a forged reply was accepted: {got}")
+
+
+def forged_replies_are_refused():
+    """A reply with a body but no head.sign, and a genuine signed reply to another request
+    (replayed), are refused: only what Whalet signed for this very request is believed."""
+    key, whalet_pub = demo_keys()
+    ping = {"notifyFlag": "N", "responseFlag": "Y", "responseMessage": "pong"}
+
+    def strip_sign(reply):
+        del reply["head"]["sign"]
+        return reply
+
+    print("whalet: a reply whose head.sign was taken out is refused")
+    proxy = TamperingProxy(strip_sign)
+    try:
+        refused(WhaletClient(proxy.url, PARTNER_ID, key, whalet_pub), "connectivity", ping,
+                "a body but no head.sign")
+    finally:
+        proxy.close()
+
+    print("whalet: a genuine reply to another request (replayed) is refused")
+    replies = []
+
+    def replay_the_first(reply):
+        replies.append(reply)
+        return replies[0]
+
+    proxy = TamperingProxy(replay_the_first)
+    try:
+        client = WhaletClient(proxy.url, PARTNER_ID, key, whalet_pub)
+        expect(client, "connectivity", ping, "SUCCESS")
+        refused(client, "queryCurrencyBalance", {"userId": "U1", "currency": "USD", "fundSource": "B2C"},
+                "does not answer this request")
+    finally:
+        proxy.close()
+
+
 def pockyt_flow(tag):
     ipn = IpnReceiver(0, "demo-token")
     client = PockytClient(SIM, "202333", "301854", "demo-token")
 
-    def now():  # the simulator's (virtual) time, which checks the timestamp
-        ms = control("GET", "clock")["now"]
-        return datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    def now():  # the timestamp every v3 request carries (its format is checked, not its skew)
+        return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def ok(path, fields):
         reply = client.call(path, fields, now())
@@ -163,6 +243,7 @@ def main():
     tag = uuid.uuid4().hex[:8]
     requests.get(f"{SIM}/__sim/health", timeout=5).raise_for_status()
     whalet_flow(tag)
+    forged_replies_are_refused()
     pockyt_flow(tag)
     print("python example: OK")
 

@@ -92,12 +92,28 @@ class WhaletClient:
         reply = r.json()
         rhead = reply["head"]
         encrypt = (reply.get("body") or {}).get("encrypt")
-        if rhead.get("sign"):  # an unsigned reply is a head-only refusal
-            verify(self.whalet, reply_sign_string(rhead, encrypt), rhead["sign"])
-        if rhead.get("requestNo") not in (None, head["requestNo"]):
-            raise ValueError(f"reply echoes requestNo {rhead['requestNo']}, sent {head['requestNo']}")
+        check_reply(rhead, encrypt, head, self.whalet)
         data = open_body(rhead, encrypt, self.key) if encrypt else None
         return rhead["code"], rhead.get("detail"), data
+
+
+def check_reply(rhead, encrypt, sent, whalet_public):
+    """Raises unless the reply is Whalet's answer to the request whose head was `sent`: a signed
+    reply must verify and echo partnerId, apiCode, requestNo and version (a genuine reply to
+    another request verifies too); an unsigned one can only be a head-only refusal made before
+    the partner was authenticated, echoing the head as far as it was read (docs/WIRE.md)."""
+    signed = bool(rhead.get("sign"))
+    if signed:
+        verify(whalet_public, reply_sign_string(rhead, encrypt), rhead["sign"])
+    elif encrypt:
+        raise ValueError("the reply has a body but no head.sign: only a head-only refusal may be unsigned")
+    elif rhead.get("code") in ("SUCCESS", "PROCESSING"):
+        raise ValueError(f"the reply says {rhead.get('code')} but has no head.sign: only a refusal may be unsigned")
+    for field in ("partnerId", "apiCode", "requestNo", "version"):
+        got = rhead.get(field)
+        if got != sent[field] and (signed or got):
+            raise ValueError(f"the reply does not answer this request: its head.{field} is {got!r}, "
+                             f"the request's is {sent[field]!r}")
 
 
 class NotificationReceiver:

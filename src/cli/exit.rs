@@ -18,7 +18,8 @@ pub const USAGE: u8 = 2;
 /// reply under a 503. Often worth a retry.
 pub const TRANSPORT: u8 = 3;
 /// An answer arrived but is not a valid envelope: its signature does not verify, it cannot be
-/// decrypted or parsed (usually the wrong `--key` or `--platform-key`).
+/// decrypted or parsed (usually the wrong `--key` or `--platform-key`), or it is a genuine reply
+/// to another request (its head does not echo this one's).
 pub const WIRE: u8 = 4;
 /// The provider refused: a verified reply with a code other than `SUCCESS`/`PROCESSING`,
 /// whatever its HTTP status; for
@@ -38,7 +39,8 @@ Exit codes:
   2  usage error (unknown flag, missing argument, invalid value)
   3  transport failure: no answer (connection refused, timeout, HTTP status not 2xx
      without a refusal code)
-  4  wire error: the answer is not a valid envelope (bad signature, cannot decrypt)
+  4  wire error: the answer is not a valid envelope (bad signature, cannot decrypt, a
+     reply to another request)
   5  refused: the provider answered with a refusal code, whatever the HTTP status (trigger:
      the event was refused; bench: some requests did not succeed; coverage: less than --min
      percent exercised)

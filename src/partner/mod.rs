@@ -148,14 +148,19 @@ impl WhaletClient {
         request_no(system_now(), std::process::id(), seq)
     }
 
-    /// Seals a request body.
-    pub fn seal(&self, api_code: &str, request_no: &str, body: &Value) -> Vec<u8> {
-        let echo = Echo {
+    /// The head this client sends for `api_code` and `request_no`, which the reply must echo.
+    pub fn head(&self, api_code: &str, request_no: &str) -> Echo {
+        Echo {
             partner_id: self.partner_id.clone(),
             api_code: api_code.to_owned(),
             request_no: request_no.to_owned(),
             version: VERSION.to_owned(),
-        };
+        }
+    }
+
+    /// Seals a request body.
+    pub fn seal(&self, api_code: &str, request_no: &str, body: &Value) -> Vec<u8> {
+        let echo = self.head(api_code, request_no);
         envelope::seal_request(&echo, body, &self.key, &self.platform_public, self.hex_case)
             .unwrap_or_default()
     }
@@ -171,12 +176,7 @@ impl WhaletClient {
         request_no: &str,
         text: &str,
     ) -> Result<Vec<u8>, String> {
-        let echo = Echo {
-            partner_id: self.partner_id.clone(),
-            api_code: api_code.to_owned(),
-            request_no: request_no.to_owned(),
-            version: VERSION.to_owned(),
-        };
+        let echo = self.head(api_code, request_no);
         envelope::seal_request_text(
             &echo,
             text.as_bytes(),
@@ -193,6 +193,8 @@ impl WhaletClient {
         self.call_with(api_code, &request_no, body).await
     }
 
+    /// Sends one request with `request_no` and opens the reply, which must answer it (echo its
+    /// head: [`envelope::open_reply_to`]); a status other than 2xx is an error.
     pub async fn call_with(
         &self,
         api_code: &str,
@@ -200,12 +202,16 @@ impl WhaletClient {
         body: &Value,
     ) -> Result<OpenedReply, CallError> {
         let sealed = self.seal(api_code, request_no, body);
-        self.send_raw(sealed).await
+        let response = self.post_expecting_success(sealed).await?;
+        let sent = self.head(api_code, request_no);
+        envelope::open_reply_to(&response.body, &sent, &self.key, &self.platform_public)
+            .map_err(|e| CallError::Reply(e.to_string()))
     }
 
     /// Sends one request whose body is `text` as written ([`Self::seal_text`]) and opens the
     /// reply whatever its HTTP status (`whalet-sim call`: a verified refusal under a 500 is
-    /// still the provider's refusal, and the status is named).
+    /// still the provider's refusal, and the status is named). The reply must answer this
+    /// request: a signed reply to another one is refused ([`envelope::open_reply_to`]).
     pub async fn exchange(
         &self,
         api_code: &str,
@@ -216,7 +222,8 @@ impl WhaletClient {
             .seal_text(api_code, request_no, text)
             .map_err(CallError::Seal)?;
         let response = self.post(sealed).await?;
-        match envelope::open_reply(&response.body, &self.key, &self.platform_public) {
+        let sent = self.head(api_code, request_no);
+        match envelope::open_reply_to(&response.body, &sent, &self.key, &self.platform_public) {
             Ok(reply) => Ok(Answered {
                 status: response.status,
                 code: reply.code.clone(),
@@ -227,13 +234,21 @@ impl WhaletClient {
     }
 
     /// Posts already-sealed bytes and opens the reply; a status other than 2xx is an error.
+    /// The bytes may be anything (a test's hand-made envelope), so the reply is not compared
+    /// with a request head; [`Self::call_with`] does that.
     pub async fn send_raw(&self, bytes: Vec<u8>) -> Result<OpenedReply, CallError> {
+        let response = self.post_expecting_success(bytes).await?;
+        envelope::open_reply(&response.body, &self.key, &self.platform_public)
+            .map_err(|e| CallError::Reply(e.to_string()))
+    }
+
+    /// Posts and returns the answer; a status other than 2xx is an error.
+    async fn post_expecting_success(&self, bytes: Vec<u8>) -> Result<ClientResponse, CallError> {
         let response = self.post(bytes).await?;
         if !is_success(response.status) {
             return Err(http_error(response.status, &response.body));
         }
-        envelope::open_reply(&response.body, &self.key, &self.platform_public)
-            .map_err(|e| CallError::Reply(e.to_string()))
+        Ok(response)
     }
 
     async fn post(&self, bytes: Vec<u8>) -> Result<ClientResponse, CallError> {

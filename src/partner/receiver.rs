@@ -1,7 +1,8 @@
 //! A partner's notify endpoint: verifies and decrypts each Whalet notification, remembers it, and
 //! answers with a correctly signed SUCCESS reply, or fails the first N attempts of each
-//! notification (by requestNo) to exercise the retry schedule. Used by `whalet-sim listen` and
-//! by tests as the stand-in for the partner's server.
+//! notification (by its verified head, whose requestNo is the same on every retry) to exercise
+//! the retry schedule; a request that does not verify is refused with HTTP 400 and counts as no
+//! attempt. Used by `whalet-sim listen` and by tests as the stand-in for the partner's server.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -23,7 +24,8 @@ use crate::wire::HexCase;
 /// How the receiver answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// Verify, then acknowledge (failing the first `fail_first` attempts of each requestNo).
+    /// Verify, then acknowledge (failing the first `fail_first` attempts of each verified
+    /// notification); refuse what does not verify with HTTP 400.
     Ack { fail_first: u32 },
     /// Answer HTTP 500 to everything.
     Down,
@@ -43,7 +45,9 @@ pub struct Received {
     pub body: Option<Value>,
     /// Why it was rejected.
     pub error: Option<String>,
-    /// Attempt number for this requestNo (1-based).
+    /// Attempt number of this notification (1-based), counted by its verified head; 0 for a
+    /// refused request, which is no attempt of any notification (a forgery must not use up
+    /// another's `fail_first`). The modes that do not verify count by the head as it came.
     pub attempt: u32,
     /// What the receiver answered with (HTTP status).
     pub answered: u16,
@@ -177,11 +181,9 @@ impl Receiver {
             (Err(e), Ok(sealed)) => (sealed.echo, None, Some(e.clone())),
             (Err(e), Err((echo, _))) => (echo, None, Some(e.clone())),
         };
-        let attempt = {
-            let mut counts = self.inner.counts.lock();
-            let c = counts.entry(echo.request_no.clone()).or_insert(0);
-            *c += 1;
-            *c
+        let attempt = match error {
+            None => self.count_attempt(&echo),
+            Some(_) => 0,
         };
         let (status, reply) = match (mode, &error) {
             (Mode::Down, _) => (500, Bytes::from_static(b"{\"error\":\"receiver is down\"}")),
@@ -189,8 +191,9 @@ impl Receiver {
                 503,
                 Bytes::from_static(b"{\"error\":\"failing on purpose\"}"),
             ),
-            // The refusal's own code: a body that is no envelope is a format error, a bad
-            // signature an authentication error.
+            // HTTP 400, so that the sender sees a failed attempt (docs/CLI.md), with the
+            // refusal's own code in a signed head: a body that is no envelope is a format
+            // error, a bad signature an authentication error.
             (_, Some(e)) => {
                 let bytes = envelope::seal_reply(
                     &echo,
@@ -200,7 +203,7 @@ impl Receiver {
                     Some((&self.inner.key, &self.inner.platform_public)),
                     HexCase::Lower,
                 );
-                (200, Bytes::from(bytes))
+                (400, Bytes::from(bytes))
             }
             _ => {
                 let empty = Value::Object(Default::default());
@@ -229,18 +232,23 @@ impl Receiver {
         (status, reply)
     }
 
+    /// One more arrival of the notification whose head is `echo`: its attempt number. The
+    /// head (partnerId, apiCode, requestNo) names one notification on every retry.
+    fn count_attempt(&self, echo: &envelope::Echo) -> u32 {
+        let key = format!("{}|{}|{}", echo.partner_id, echo.api_code, echo.request_no);
+        let mut counts = self.inner.counts.lock();
+        let count = counts.entry(key).or_insert(0);
+        *count += 1;
+        *count
+    }
+
     /// Logs a request whose answer does not depend on its content (no crypto is done).
     fn log_unopened(&self, body: &Bytes, answered: u16) {
         let echo = match envelope::parse_request(body) {
             Ok(sealed) => sealed.echo,
             Err((echo, _)) => echo,
         };
-        let attempt = {
-            let mut counts = self.inner.counts.lock();
-            let c = counts.entry(echo.request_no.clone()).or_insert(0);
-            *c += 1;
-            *c
-        };
+        let attempt = self.count_attempt(&echo);
         self.inner.log.lock().push(Received {
             api_code: echo.api_code,
             request_no: echo.request_no,
@@ -265,7 +273,7 @@ mod tests {
     async fn a_refusal_carries_its_own_code() {
         let receiver = Receiver::demo(Mode::Ack { fail_first: 0 }).await.unwrap();
         let (status, reply) = receiver.answer(&Bytes::from_static(b"garbage")).await;
-        assert_eq!(status, 200);
+        assert_eq!(status, 400);
         let reply: Value = serde_json::from_slice(&reply).unwrap();
         assert_eq!(reply["head"]["code"], "PARAM_FORMAT_ERROR", "{reply}");
         assert!(

@@ -147,6 +147,25 @@ impl Echo {
         }
         self
     }
+
+    /// The head fields (`partnerId`, `apiCode`, `requestNo`, `version`, in that order) whose
+    /// value differs from `sent`'s, as (name, this value, sent value): an answer must echo all
+    /// four to be the answer to that message. The signature alone does not say so: a genuine
+    /// signed answer to another message verifies just as well.
+    pub fn differences<'a>(
+        &'a self,
+        sent: &'a Echo,
+    ) -> impl Iterator<Item = (&'static str, &'a str, &'a str)> {
+        [
+            ("partnerId", &self.partner_id, &sent.partner_id),
+            ("apiCode", &self.api_code, &sent.api_code),
+            ("requestNo", &self.request_no, &sent.request_no),
+            ("version", &self.version, &sent.version),
+        ]
+        .into_iter()
+        .filter(|(_, got, want)| got != want)
+        .map(|(name, got, want)| (name, got.as_str(), want.as_str()))
+    }
 }
 
 /// A request envelope whose JSON shape is valid; nothing cryptographic is checked yet.
@@ -537,9 +556,36 @@ pub fn try_seal_reply_as(
     serde_json::to_vec(&out).map_err(|e| WhaletError::new(Code::InternalError, e.to_string()))
 }
 
-/// Verifies and decrypts a reply (what a partner client or the notifier does with an answer).
+/// Verifies and decrypts a reply, whatever request it answers (the vectors, the load
+/// generator); a client that knows what it sent uses [`open_reply_to`].
 pub fn open_reply(
     bytes: &[u8],
+    receiver: &PrivateKey,
+    sender: &PublicKey,
+) -> Result<OpenedReply, WhaletError> {
+    open_checked(bytes, None, receiver, sender)
+}
+
+/// Verifies and decrypts the reply to the request whose head was `sent` (what a partner client
+/// does with an answer): besides [`open_reply`]'s checks, the reply must echo `sent`'s
+/// `partnerId`, `apiCode`, `requestNo` and `version`, so that a genuine signed reply to another
+/// request (replayed, or mixed up by a proxy) is refused before any private-key work. An
+/// unsigned refusal echoes the head only as far as the provider read it: a field it left empty
+/// is not compared.
+pub fn open_reply_to(
+    bytes: &[u8],
+    sent: &Echo,
+    receiver: &PrivateKey,
+    sender: &PublicKey,
+) -> Result<OpenedReply, WhaletError> {
+    open_checked(bytes, Some(sent), receiver, sender)
+}
+
+/// [`open_reply`], and when `sent` is given [`open_reply_to`]'s echo check, after the
+/// signature and before decrypting.
+fn open_checked(
+    bytes: &[u8],
+    sent: Option<&Echo>,
     receiver: &PrivateKey,
     sender: &PublicKey,
 ) -> Result<OpenedReply, WhaletError> {
@@ -562,18 +608,19 @@ pub fn open_reply(
         .and_then(|b| b.get("encrypt"))
         .and_then(Value::as_str)
         .map(str::to_owned);
-    let sign = text("sign");
-    match sign {
+    let signed = match text("sign") {
         Some(sign) => {
             let signed = reply_sign_string(&echo, &code, &detail, encrypt.as_deref());
             verify_hex_signature(&sign, &signed, sender, "reply")?;
+            true
         }
-        None if encrypt.is_some() => {
-            return Err(WhaletError::unauthenticated(
-                "the reply has a body but no head.sign",
-            ))
+        None => {
+            check_unsigned(&code, encrypt.is_some())?;
+            false
         }
-        None => {}
+    };
+    if let Some(sent) = sent {
+        check_echo(&echo, sent, signed)?;
     }
     let body = match encrypt {
         Some(encrypt) => {
@@ -589,6 +636,41 @@ pub fn open_reply(
         detail,
         body,
     })
+}
+
+/// What an unsigned reply may be: only a refusal made before the partner was authenticated,
+/// the head alone (docs/WIRE.md, "An unsigned error reply"). A body, or a success code,
+/// without a signature is anyone's.
+fn check_unsigned(code: &str, has_body: bool) -> Result<(), WhaletError> {
+    if has_body {
+        return Err(WhaletError::unauthenticated(
+            "the reply has a body but no head.sign; only a head-only refusal may be unsigned",
+        ));
+    }
+    if code == Code::Success.as_str() || code == Code::Processing.as_str() {
+        return Err(WhaletError::unauthenticated(format!(
+            "the reply says {code} but has no head.sign; only a refusal may be unsigned"
+        )));
+    }
+    Ok(())
+}
+
+/// That the reply's head echoes the request's (`sent`): every field of a signed reply; of an
+/// unsigned refusal, the fields it filled in (one refused before its head was read, a body
+/// over the limit, echoes none).
+fn check_echo(echo: &Echo, sent: &Echo, signed: bool) -> Result<(), WhaletError> {
+    match echo
+        .differences(sent)
+        .find(|(_, got, _)| signed || !got.is_empty())
+    {
+        None => Ok(()),
+        Some((name, got, want)) => Err(WhaletError::unauthenticated(format!(
+            "the reply does not answer this request: its head.{name} is {}, the request's is {} \
+             (a reply to another request, replayed or mixed up)",
+            crate::text::echo(got),
+            crate::text::echo(want)
+        ))),
+    }
 }
 
 /// Checks a partner's acknowledgement of a notification the documented way (`strict_ack`):
@@ -637,19 +719,12 @@ pub fn check_ack(
         request_no: text("requestNo").to_owned(),
         version: text("version").to_owned(),
     };
-    for (name, got, want) in [
-        ("partnerId", &echo.partner_id, &notification.partner_id),
-        ("apiCode", &echo.api_code, &notification.api_code),
-        ("requestNo", &echo.request_no, &notification.request_no),
-        ("version", &echo.version, &notification.version),
-    ] {
-        if got != want {
-            return Err(format!(
-                "{WHY}: head.{name} is {}, the notification's is {}",
-                crate::text::echo(got),
-                crate::text::echo(want)
-            ));
-        }
+    if let Some((name, got, want)) = echo.differences(notification).next() {
+        return Err(format!(
+            "{WHY}: head.{name} is {}, the notification's is {}",
+            crate::text::echo(got),
+            crate::text::echo(want)
+        ));
     }
     let sign = match head("sign") {
         None | Some(Value::Null) if sign_required => {

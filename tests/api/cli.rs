@@ -440,6 +440,70 @@ async fn call_exit_codes_tell_success_refusal_wire_transport_and_usage_apart() {
     app.shutdown().await;
 }
 
+/// A genuine signed reply of the simulator to another request (another apiCode, or the same
+/// apiCode with another requestNo), replayed by a provider stand-in, is refused by `call` as a
+/// wire error (exit 4) naming the head field that does not echo the request's.
+#[tokio::test]
+async fn call_refuses_a_genuine_reply_to_another_request() {
+    let app = spawn_app().await;
+    let genuine = |api_code: &'static str, request_no: &'static str, body: serde_json::Value| {
+        let sealed = app.client.seal(api_code, request_no, &body);
+        let url = format!("{}/api", app.url);
+        async move {
+            let reply = whalet_sim::http::client::HttpClient::new()
+                .post(
+                    &url,
+                    "application/json",
+                    sealed.into(),
+                    Duration::from_secs(10),
+                )
+                .await
+                .unwrap();
+            assert_eq!(reply.status, 200);
+            let text: &'static str = String::from_utf8(reply.body.to_vec()).unwrap().leak();
+            assert!(text.contains(r#""sign":"#), "{text}");
+            text
+        }
+    };
+    let balance = genuine(
+        "queryCurrencyBalance",
+        "R-REPLAY-1",
+        serde_json::json!({"userId": "U1", "currency": "USD", "fundSource": "B2C"}),
+    )
+    .await;
+    let ok = r#"{"notifyFlag":"N","responseFlag":"Y"}"#;
+    let pong = genuine(
+        "connectivity",
+        "R-REPLAY-2",
+        serde_json::from_str(ok).unwrap(),
+    )
+    .await;
+    let outs = tokio::task::spawn_blocking(move || {
+        let call = |reply: &'static str, request_no: &str| {
+            let url = format!("http://{}/api", one_reply(reply));
+            bin()
+                .args(["call", "connectivity", "--url", &url, "--data", ok])
+                .args(["--request-no", request_no])
+                .output()
+                .unwrap()
+        };
+        [call(balance, "R-MINE-1"), call(pong, "R-MINE-2")]
+    })
+    .await
+    .unwrap();
+    for (out, field) in outs.iter().zip(["apiCode", "requestNo"]) {
+        let err = stderr(out);
+        assert_eq!(out.status.code(), Some(4), "{err}");
+        assert!(
+            err.contains(&format!("head.{field} is"))
+                && err.contains("does not answer this request"),
+            "{field}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "nothing printed as the reply");
+    }
+    app.shutdown().await;
+}
+
 /// `call`, `trigger` and `bench` find the simulator through `WHALET_SIM_URL` (a base URL; `call`
 /// posts to its `/api`), and `--url` wins over it.
 #[tokio::test]
@@ -521,15 +585,30 @@ async fn client_commands_read_the_url_from_the_environment() {
     app.shutdown().await;
 }
 
-/// Every variable a command reads is shown in its `--help` and listed in the README; the help
-/// lists the exit codes.
+/// Every variable a command reads is shown in its `--help`, listed in the README, and its row of
+/// docs/CLI.md's table names the command; the help lists the exit codes.
 #[test]
 fn every_environment_variable_is_in_help_and_in_the_readme() {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let cli_doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/CLI.md")).unwrap();
     let mut seen = std::collections::BTreeSet::new();
-    for command in ["serve", "call", "listen", "keygen", "trigger", "bench"] {
-        let out = bin().args([command, "--help"]).output().unwrap();
+    for command in [
+        "serve",
+        "call",
+        "listen",
+        "keygen",
+        "trigger",
+        "bench",
+        "coverage",
+        "contract dump",
+    ] {
+        let out = bin()
+            .args(command.split(' '))
+            .arg("--help")
+            .output()
+            .unwrap();
         assert!(out.status.success());
         let help = String::from_utf8_lossy(&out.stdout);
         for (_, rest) in help
@@ -544,9 +623,19 @@ fn every_environment_variable_is_in_help_and_in_the_readme() {
                 readme.contains(&format!("`{name}`")),
                 "{name} ({command} --help) is not in README.md"
             );
+            let row = cli_doc
+                .lines()
+                .find(|line| line.starts_with(&format!("| `{name}` |")))
+                .unwrap_or_else(|| panic!("{name} ({command} --help) has no row in docs/CLI.md"));
+            let commands = row.split(" | ").nth(2).unwrap_or_default();
+            assert!(
+                commands.contains(&format!("`{command}`")),
+                "docs/CLI.md: the row of {name} does not name `{command}` ({command} --help \
+                 reads it): {row}"
+            );
             seen.insert((command, name));
         }
-        if command != "keygen" && command != "listen" {
+        if !["keygen", "listen", "contract dump"].contains(&command) {
             assert!(help.contains("Exit codes:"), "{command} --help: {help}");
         }
     }
@@ -579,6 +668,63 @@ fn every_environment_variable_is_in_help_and_in_the_readme() {
     ] {
         assert!(top.contains(line), "{line}: {top}");
     }
+}
+
+/// The README's "Scenarios and triggers" commands work as written, in order, on a fresh
+/// simulator: the test's app stands for its `serve` line (at `localhost:8080`'s place), and
+/// every other line runs in a shell from the repository root and exits 0.
+#[tokio::test]
+async fn the_readme_scenario_and_trigger_commands_work_on_a_fresh_simulator() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme
+        .split("\n## Scenarios and triggers\n")
+        .nth(1)
+        .unwrap();
+    let block = section.split("```sh\n").nth(1).unwrap();
+    let block = block.split("```").next().unwrap();
+    let app = spawn_app().await;
+    let address = app.url.trim_start_matches("http://").to_owned();
+    let commands: Vec<String> = block
+        .lines()
+        .filter(|line| !line.starts_with("whalet-sim serve"))
+        .map(|line| line.replace("localhost:8080", &address))
+        .collect();
+    assert!(
+        commands
+            .iter()
+            .any(|c| c.contains("whalet.collection.received")),
+        "{block}"
+    );
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_whalet-sim"))
+        .parent()
+        .unwrap()
+        .to_owned();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for command in commands {
+        let mut shell = Command::new("sh");
+        shell
+            .args(["-c", &command])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("PATH", &path)
+            .env("WHALET_SIM_URL", &app.url)
+            .env_remove("WHALET_SIM_ADMIN_TOKEN");
+        let out = tokio::task::spawn_blocking(move || shell.output().unwrap())
+            .await
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "README: `{command}` exited {:?}: {}{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            stderr(&out)
+        );
+    }
+    app.shutdown().await;
 }
 
 /// A `serve` child and its stderr lines as they come.

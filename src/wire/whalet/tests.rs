@@ -339,3 +339,129 @@ fn an_ack_echoing_a_huge_request_no_is_refused_with_the_value_cut() {
     assert!(why.contains("head.requestNo is \"777"), "{why}");
     assert!(why.ends_with("the notification's is \"REQ-1\""), "{why}");
 }
+
+/// A reply answers the request it echoes: a genuine signed reply to another request (each head
+/// field changed in turn) is refused by [`open_reply_to`], naming the field, though
+/// [`open_reply`] opens it.
+#[test]
+fn a_signed_reply_to_another_request_is_refused_naming_the_field() {
+    let (partner, platform) = keys();
+    let body = json!({"ok": true});
+    let reply = |echo: &Echo| {
+        seal_reply(
+            echo,
+            "SUCCESS",
+            SUCCESS_DETAIL,
+            Some(&body),
+            Some((&platform, partner.public())),
+            HexCase::Lower,
+        )
+    };
+    let sent = echo();
+    assert!(open_reply_to(&reply(&sent), &sent, &partner, platform.public()).is_ok());
+    let others = [
+        (
+            "partnerId",
+            Echo {
+                partner_id: "202400000000002".into(),
+                ..echo()
+            },
+        ),
+        (
+            "apiCode",
+            Echo {
+                api_code: "queryCurrencyBalance".into(),
+                ..echo()
+            },
+        ),
+        (
+            "requestNo",
+            Echo {
+                request_no: "REQ-0".into(),
+                ..echo()
+            },
+        ),
+        (
+            "version",
+            Echo {
+                version: "2.0".into(),
+                ..echo()
+            },
+        ),
+    ];
+    for (field, other) in others {
+        let bytes = reply(&other);
+        assert!(open_reply(&bytes, &partner, platform.public()).is_ok());
+        let err = open_reply_to(&bytes, &sent, &partner, platform.public()).unwrap_err();
+        assert_eq!(err.code, Code::UnauthenticatedError);
+        assert_mentions(&err.detail, &format!("its head.{field} is"));
+        assert_mentions(&err.detail, "does not answer this request");
+    }
+}
+
+/// An unsigned reply is only a head-only refusal: one with a body, or a success code, is
+/// refused; a refusal echoing the head as far as it was read (none of it, for a body over the
+/// limit) is opened, but one echoing another request is not.
+#[test]
+fn an_unsigned_reply_is_only_a_head_only_refusal() {
+    let (partner, platform) = keys();
+    let sent = echo();
+    let open = |bytes: &[u8]| open_reply_to(bytes, &sent, &partner, platform.public());
+    // A genuine signed reply with its head.sign taken out.
+    let signed = seal_reply(
+        &sent,
+        "SUCCESS",
+        SUCCESS_DETAIL,
+        Some(&json!({"x": 1})),
+        Some((&platform, partner.public())),
+        HexCase::Lower,
+    );
+    let mut unsigned: Value = serde_json::from_slice(&signed).unwrap();
+    unsigned["head"].as_object_mut().unwrap().remove("sign");
+    let forged_body = serde_json::to_vec(&unsigned).unwrap();
+    assert_mentions(
+        &open(&forged_body).unwrap_err().detail,
+        "a body but no head.sign",
+    );
+    for code in ["SUCCESS", "PROCESSING"] {
+        let bytes = seal_reply(&sent, code, "", None, None, HexCase::Lower);
+        assert_mentions(
+            &open(&bytes).unwrap_err().detail,
+            "only a refusal may be unsigned",
+        );
+    }
+    let refusal = seal_reply(
+        &sent,
+        "UNAUTHENTICATED_ERROR",
+        "sign invalid",
+        None,
+        None,
+        HexCase::Lower,
+    );
+    assert_eq!(open(&refusal).unwrap().code, "UNAUTHENTICATED_ERROR");
+    let unread = seal_reply(
+        &Echo::default(),
+        "PARAM_FORMAT_ERROR",
+        "too large",
+        None,
+        None,
+        HexCase::Lower,
+    );
+    assert_eq!(open(&unread).unwrap().code, "PARAM_FORMAT_ERROR");
+    let other = Echo {
+        request_no: "REQ-0".into(),
+        ..echo()
+    };
+    let elsewhere = seal_reply(
+        &other,
+        "UNAUTHENTICATED_ERROR",
+        "sign invalid",
+        None,
+        None,
+        HexCase::Lower,
+    );
+    assert_mentions(
+        &open(&elsewhere).unwrap_err().detail,
+        "its head.requestNo is",
+    );
+}

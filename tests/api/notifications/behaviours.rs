@@ -138,13 +138,16 @@ async fn a_corrupt_signature_is_refused_by_the_receiver_and_retried_to_exhaustio
     app.advance(31.0).await;
     let n = ledger_entry(&app, &id).await;
     assert_eq!(n["status"], "exhausted");
-    let verdict = n["attempts"][0]["verdict"].as_str().unwrap();
-    assert!(verdict.contains("UNAUTHENTICATED_ERROR"), "{verdict}");
+    // The receiver refuses with HTTP 400, its reason (the refusal's code) in the answer.
+    let attempt = &n["attempts"][0];
+    assert_eq!(attempt["httpStatus"], 400, "{attempt}");
+    let excerpt = attempt["responseExcerpt"].as_str().unwrap();
+    assert!(excerpt.contains("UNAUTHENTICATED_ERROR"), "{attempt}");
     let received = app.receiver.received();
     assert_eq!(received.len(), 6);
     assert!(received
         .iter()
-        .all(|r| r.error.is_some() && r.body.is_none()));
+        .all(|r| r.error.is_some() && r.body.is_none() && r.attempt == 0));
     app.shutdown().await;
 }
 

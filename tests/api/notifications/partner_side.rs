@@ -12,6 +12,8 @@ use whalet_sim::http::client::HttpClient;
 use whalet_sim::notify::NotifyBehaviour;
 use whalet_sim::partner::WhaletClient;
 use whalet_sim::wire::keys::{demo, PrivateKey, PublicKey};
+use whalet_sim::wire::whalet::{self as envelope, Echo, VERSION};
+use whalet_sim::wire::HexCase;
 
 use super::{enqueue, ledger_entry, ping};
 use crate::helpers::{python, repo_path, spawn_app};
@@ -132,6 +134,83 @@ fn port_in(line: &str) -> Option<u16> {
     let rest = &line[line.find("127.0.0.1:")? + "127.0.0.1:".len()..];
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
     digits.parse().ok()
+}
+
+/// `listen` answers a notification that does not verify with HTTP 400 and counts it as no
+/// attempt, so forgeries carrying a genuine notification's requestNo do not use up its
+/// `--fail-first`: the genuine one's first arrival is attempt 1 and still fails (503).
+#[tokio::test]
+async fn listen_refuses_forgeries_with_400_without_counting_them_as_attempts() {
+    let mut listen = start(&["listen", "--addr", "127.0.0.1:0", "--fail-first", "2"]);
+    let port = listen
+        .first_port
+        .recv_timeout(Duration::from_secs(20))
+        .unwrap();
+    let platform = PrivateKey::parse(demo::PLATFORM_PRIVATE).unwrap();
+    let partner = PublicKey::parse(demo::PARTNER_PUBLIC).unwrap();
+    let head = Echo {
+        partner_id: "202400000000001".into(),
+        api_code: "connectivityNotify".into(),
+        request_no: "N-FORGED-1".into(),
+        version: VERSION.into(),
+    };
+    let genuine = envelope::seal_request(
+        &head,
+        &json!({"notifyMessage": "genuine"}),
+        &platform,
+        &partner,
+        HexCase::Lower,
+    )
+    .unwrap();
+    let forged = envelope::corrupt_sign(&genuine);
+    let url = format!("http://127.0.0.1:{port}/notify");
+    let mut statuses = Vec::new();
+    for bytes in [&forged, &forged, &genuine, &genuine, &genuine] {
+        let answer = HttpClient::new()
+            .post(
+                &url,
+                "application/json",
+                bytes.clone().into(),
+                Duration::from_secs(10),
+            )
+            .await
+            .unwrap();
+        statuses.push(answer.status);
+    }
+    assert_eq!(statuses, [400, 400, 503, 503, 200]);
+
+    let stdout = BufReader::new(listen.child.stdout.take().unwrap());
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let printed: Vec<Value> = (0..5)
+        .map_while(|_| lines.recv_timeout(Duration::from_secs(10)).ok())
+        .map(|line| serde_json::from_str(&line).unwrap())
+        .collect();
+    let _ = listen.child.kill();
+    let _ = listen.child.wait();
+    let seen: Vec<(i64, i64)> = printed
+        .iter()
+        .map(|p| {
+            (
+                p["attempt"].as_i64().unwrap(),
+                p["answered"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [(0, 400), (0, 400), (1, 503), (2, 503), (3, 200)],
+        "{printed:?}"
+    );
+    assert!(printed[0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("UNAUTHENTICATED_ERROR"));
+    assert_eq!(printed[4]["body"], json!({"notifyMessage": "genuine"}));
 }
 
 #[tokio::test]

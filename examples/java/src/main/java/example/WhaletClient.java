@@ -54,11 +54,37 @@ public final class WhaletClient {
         Map<String, Object> rhead = (Map<String, Object>) reply.get("head");
         Map<String, Object> rbody = (Map<String, Object>) reply.get("body");
         String encrypt = rbody == null ? null : (String) rbody.get("encrypt");
-        if (rhead.get("sign") != null
-                && !WhaletCrypto.verify(whalet, WhaletCrypto.replySignString(rhead, encrypt), rhead.get("sign"))) {
-            throw new SecurityException(apiCode + ": the reply's signature does not verify");
-        }
+        checkReply(rhead, encrypt, head, whalet);
         Object data = encrypt == null ? null : Json.parse(WhaletCrypto.openBody((String) rhead.get("keyEnc"), encrypt, key));
         return new Reply((String) rhead.get("code"), (String) rhead.get("detail"), data);
+    }
+
+    /** Throws unless the reply is Whalet's answer to the request whose head was {@code sent}: a
+     * signed reply must verify and echo partnerId, apiCode, requestNo and version (a genuine reply
+     * to another request verifies too); an unsigned one can only be a head-only refusal made before
+     * the partner was authenticated, echoing the head as far as it was read (docs/WIRE.md). */
+    static void checkReply(Map<String, Object> rhead, String encrypt, Map<String, Object> sent, PublicKey whalet) {
+        String apiCode = (String) sent.get("apiCode");
+        boolean signed = rhead.get("sign") != null;
+        if (signed && !WhaletCrypto.verify(whalet, WhaletCrypto.replySignString(rhead, encrypt), rhead.get("sign"))) {
+            throw new SecurityException(apiCode + ": the reply's signature does not verify");
+        }
+        if (!signed && encrypt != null) {
+            throw new SecurityException(apiCode
+                    + ": the reply has a body but no head.sign: only a head-only refusal may be unsigned");
+        }
+        Object code = rhead.get("code");
+        if (!signed && ("SUCCESS".equals(code) || "PROCESSING".equals(code))) {
+            throw new SecurityException(apiCode + ": the reply says " + code
+                    + " but has no head.sign: only a refusal may be unsigned");
+        }
+        for (String field : new String[] {"partnerId", "apiCode", "requestNo", "version"}) {
+            Object got = rhead.get(field);
+            boolean echoed = (got == null || "".equals(got)) ? !signed : got.equals(sent.get(field));
+            if (!echoed) {
+                throw new SecurityException(apiCode + ": the reply does not answer this request: its head."
+                        + field + " is " + got + ", the request's is " + sent.get(field));
+            }
+        }
     }
 }
