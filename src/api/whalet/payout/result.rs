@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::outflow::names;
 use crate::api::whalet::common::review::{conclude, decide_now, Notice};
-use crate::api::whalet::common::{again, Verdict};
+use crate::api::whalet::common::{again, CompletionFn, Verdict};
 use crate::api::whalet::fx::rate_number;
 use crate::api::whalet::whalet_time;
 use crate::core::Core;
@@ -64,28 +64,6 @@ pub fn complete(
     v: Verdict,
 ) -> Result<Value, String> {
     finish(core, tenant, (id, attempt), v, None)
-}
-
-/// [`complete`] for a payout only: the completion of the `whalet.payout.*` triggers.
-fn complete_payout(
-    core: &Core,
-    tenant: &TenantId,
-    id: &str,
-    attempt: Option<u32>,
-    v: Verdict,
-) -> Result<Value, String> {
-    finish(core, tenant, (id, attempt), v, Some(OutflowKind::Payout))
-}
-
-/// [`complete`] for a supplier payment only: the completion of the `whalet.pay.*` triggers.
-fn complete_pay(
-    core: &Core,
-    tenant: &TenantId,
-    id: &str,
-    attempt: Option<u32>,
-    v: Verdict,
-) -> Result<Value, String> {
-    finish(core, tenant, (id, attempt), v, Some(OutflowKind::Pay))
 }
 
 /// Ends outflow `id` (of `kind` when given) with the verdict, unless an EDD still holds it.
@@ -171,15 +149,23 @@ fn changes(n: &Notice) -> (&'static str, &'static str) {
     }
 }
 
+/// The completion of the `whalet.payout.*` triggers: [`finish`] for a payout only.
+const COMPLETE_PAYOUT: CompletionFn = |core, tenant, id, attempt, v| {
+    finish(core, tenant, (id, attempt), v, Some(OutflowKind::Payout))
+};
+/// The completion of the `whalet.pay.*` triggers: [`finish`] for a supplier payment only.
+const COMPLETE_PAY: CompletionFn =
+    |core, tenant, id, attempt, v| finish(core, tenant, (id, attempt), v, Some(OutflowKind::Pay));
+
 pub fn payout_succeeded(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    decide_now(core, params, "payoutId", true, complete_payout)
+    decide_now(core, params, "payoutId", true, COMPLETE_PAYOUT)
 }
 pub fn payout_failed(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    decide_now(core, params, "payoutId", false, complete_payout)
+    decide_now(core, params, "payoutId", false, COMPLETE_PAYOUT)
 }
 pub fn pay_succeeded(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    decide_now(core, params, "payId", true, complete_pay)
+    decide_now(core, params, "payId", true, COMPLETE_PAY)
 }
 pub fn pay_failed(core: Core, params: Map<String, Value>) -> TriggerFuture {
-    decide_now(core, params, "payId", false, complete_pay)
+    decide_now(core, params, "payId", false, COMPLETE_PAY)
 }
