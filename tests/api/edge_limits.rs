@@ -10,10 +10,39 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{spawn_with, Setup};
+use crate::helpers::{spawn_app, spawn_config, TestApp};
 
 fn addr(url: &str) -> String {
     url.trim_start_matches("http://").to_owned()
+}
+
+/// A raw TCP connection to the simulator's HTTP port.
+async fn connect(app: &TestApp) -> TcpStream {
+    TcpStream::connect(addr(&app.url)).await.unwrap()
+}
+
+/// `n` raw connections held open without a request, then the moment the server needs to
+/// accept them all.
+async fn hold_connections(app: &TestApp, n: usize) -> Vec<TcpStream> {
+    let mut held = Vec::new();
+    for _ in 0..n {
+        held.push(connect(app).await);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    held
+}
+
+/// Sends `head` on a fresh raw connection and returns the first answer read (up to
+/// `buf_len` bytes), which must come within 5 s (so before any body the head announces).
+async fn answer_to_head(app: &TestApp, head: &str, buf_len: usize) -> String {
+    let mut stream = connect(app).await;
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; buf_len];
+    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+        .await
+        .expect("the answer must come within 5 s, before any body")
+        .unwrap();
+    String::from_utf8_lossy(&buf[..n]).into_owned()
 }
 
 /// Reads what the server sends until it closes the connection (bounded by `within`).
@@ -27,17 +56,10 @@ async fn read_to_close(stream: &mut TcpStream, within: Duration) -> Option<Strin
 
 #[tokio::test]
 async fn a_declared_body_over_the_limit_is_refused_without_being_sent() {
-    let app = spawn_with(Setup::default()).await;
-    let mut stream = TcpStream::connect(addr(&app.url)).await.unwrap();
+    let app = spawn_app().await;
     // 50 MB announced, not a byte of it sent: the answer must not wait for the body.
     let head = "POST /api HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 50000000\r\n\r\n";
-    stream.write_all(head.as_bytes()).await.unwrap();
-    let mut buf = vec![0u8; 4096];
-    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
-        .await
-        .expect("the refusal must come before the body")
-        .unwrap();
-    let text = String::from_utf8_lossy(&buf[..n]);
+    let text = answer_to_head(&app, head, 4096).await;
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     assert!(text.contains("PARAM_FORMAT_ERROR"), "{text}");
     assert!(
@@ -55,18 +77,14 @@ async fn a_declared_body_over_the_limit_is_refused_without_being_sent() {
 #[tokio::test]
 async fn a_silent_or_idle_connection_is_closed_after_the_header_read_timeout() {
     let config = "[server]\nheader_read_timeout_ms = 300\n";
-    let app = spawn_with(Setup {
-        config: Some(config.into()),
-        ..Setup::default()
-    })
-    .await;
+    let app = spawn_config(config).await;
     // Never sends a byte.
-    let mut silent = TcpStream::connect(addr(&app.url)).await.unwrap();
+    let mut silent = connect(&app).await;
     // Sends half a request line and stalls (slowloris).
-    let mut slow = TcpStream::connect(addr(&app.url)).await.unwrap();
+    let mut slow = connect(&app).await;
     slow.write_all(b"GET /__sim/health HT").await.unwrap();
     // One full request, then idles on keep-alive.
-    let mut idle = TcpStream::connect(addr(&app.url)).await.unwrap();
+    let mut idle = connect(&app).await;
     idle.write_all(b"GET /__sim/health HTTP/1.1\r\nhost: x\r\n\r\n")
         .await
         .unwrap();
@@ -82,18 +100,9 @@ async fn a_silent_or_idle_connection_is_closed_after_the_header_read_timeout() {
 #[tokio::test]
 async fn connections_beyond_the_cap_get_a_503_and_the_simulator_keeps_serving() {
     let config = "[server]\nmax_connections = 4\nheader_read_timeout_ms = 2000\n";
-    let app = spawn_with(Setup {
-        config: Some(config.into()),
-        ..Setup::default()
-    })
-    .await;
-    let mut held = Vec::new();
-    for _ in 0..4 {
-        held.push(TcpStream::connect(addr(&app.url)).await.unwrap());
-    }
-    // Give the server the moment it needs to accept the four.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let mut extra = TcpStream::connect(addr(&app.url)).await.unwrap();
+    let app = spawn_config(config).await;
+    let held = hold_connections(&app, 4).await;
+    let mut extra = connect(&app).await;
     let answer = read_to_close(&mut extra, Duration::from_secs(5))
         .await
         .expect("the extra connection must be answered and closed");
@@ -116,14 +125,14 @@ async fn connections_beyond_the_cap_get_a_503_and_the_simulator_keeps_serving() 
 
 #[tokio::test]
 async fn a_body_that_breaks_off_is_a_400_and_changes_nothing() {
-    let app = spawn_with(Setup::default()).await;
+    let app = spawn_app().await;
     // Make some state, so that a reset would be visible.
     app.connectivity().await;
     let before = app.get_json("/__sim/requests").await["requests"]
         .as_array()
         .unwrap()
         .len();
-    let mut stream = TcpStream::connect(addr(&app.url)).await.unwrap();
+    let mut stream = connect(&app).await;
     let head = "POST /__sim/reset HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"tenant\": \"whal";
     stream.write_all(head.as_bytes()).await.unwrap();
     stream.shutdown().await.unwrap();
@@ -143,11 +152,7 @@ async fn a_body_that_breaks_off_is_a_400_and_changes_nothing() {
 #[tokio::test]
 async fn a_control_body_over_its_limit_is_413() {
     let config = "[server]\ncontrol_body_limit_bytes = 64\n";
-    let app = spawn_with(Setup {
-        config: Some(config.into()),
-        ..Setup::default()
-    })
-    .await;
+    let app = spawn_config(config).await;
     let big = format!("{{\"tenant\": \"{}\"}}", "x".repeat(200));
     let (status, body) = app
         .post_raw("/__sim/reset", "application/json", big.into_bytes())
@@ -160,14 +165,10 @@ async fn a_control_body_over_its_limit_is_413() {
 #[tokio::test]
 async fn a_body_that_stalls_is_a_408_after_the_body_read_timeout() {
     let config = "[server]\nbody_read_timeout_ms = 300\n";
-    let app = spawn_with(Setup {
-        config: Some(config.into()),
-        ..Setup::default()
-    })
-    .await;
+    let app = spawn_config(config).await;
     // Headers and the first chunk of a body, then nothing: not a slow header, so only the body
     // timeout can end it.
-    let mut stalled = TcpStream::connect(addr(&app.url)).await.unwrap();
+    let mut stalled = connect(&app).await;
     let head = "POST /__sim/reset HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n3\r\n{\"t\r\n";
     stalled.write_all(head.as_bytes()).await.unwrap();
     let answer = read_to_close(&mut stalled, Duration::from_secs(5))
@@ -186,11 +187,7 @@ async fn stalled_bodies_hold_only_what_they_sent_of_the_in_flight_budget() {
     // path whose limit is 1 MiB) against a budget of 4 MiB, and a body timeout long enough not
     // to help: the others must still be served.
     let config = "[server]\nmax_body_bytes_in_flight = 4194304\nbody_read_timeout_ms = 60000\n";
-    let app = spawn_with(Setup {
-        config: Some(config.into()),
-        ..Setup::default()
-    })
-    .await;
+    let app = spawn_config(config).await;
     let mut stalled = Vec::new();
     for i in 0..4 {
         let length = if i % 2 == 0 {
@@ -198,7 +195,7 @@ async fn stalled_bodies_hold_only_what_they_sent_of_the_in_flight_budget() {
         } else {
             "transfer-encoding: chunked"
         };
-        let mut s = TcpStream::connect(addr(&app.url)).await.unwrap();
+        let mut s = connect(&app).await;
         let head = format!("POST /__sim/scenarios HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n{length}\r\n\r\n");
         s.write_all(head.as_bytes()).await.unwrap();
         stalled.push(s);
@@ -228,11 +225,7 @@ async fn health_status(url: &str) -> Option<u16> {
 async fn a_client_that_never_reads_is_cut_off_after_the_write_stall_timeout() {
     let config = "[server]\nmax_connections = 2\nheader_read_timeout_ms = 1000\n\
                   body_read_timeout_ms = 1000\nwrite_stall_timeout_ms = 300\n";
-    let app = spawn_with(Setup {
-        config: Some(config.into()),
-        ..Setup::default()
-    })
-    .await;
+    let app = spawn_config(config).await;
     let request = "GET /__sim/openapi.json HTTP/1.1\r\nhost: localhost\r\n\r\n".repeat(400);
     let mut silent = Vec::new();
     for _ in 0..2 {
@@ -277,16 +270,8 @@ async fn a_client_that_never_reads_is_cut_off_after_the_write_stall_timeout() {
 #[tokio::test]
 async fn an_http_client_over_the_cap_sees_the_503() {
     let config = "[server]\nmax_connections = 2\nheader_read_timeout_ms = 5000\n";
-    let app = spawn_with(Setup {
-        config: Some(config.into()),
-        ..Setup::default()
-    })
-    .await;
-    let mut held = Vec::new();
-    for _ in 0..2 {
-        held.push(TcpStream::connect(addr(&app.url)).await.unwrap());
-    }
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let app = spawn_config(config).await;
+    let held = hold_connections(&app, 2).await;
     let client = whalet_sim::http::client::HttpClient::new();
     let answer = client
         .get(&format!("{}/__sim/health", app.url), Duration::from_secs(5))
@@ -305,11 +290,7 @@ async fn an_http_client_over_the_cap_sees_the_503() {
 async fn a_configured_body_limit_above_eleven_mib_is_honoured() {
     let config = "[server]\ncontrol_body_limit_bytes = 20971520\n\
                   [whalet]\nbody_limit_bytes = 20971520\n";
-    let app = spawn_with(Setup {
-        config: Some(config.into()),
-        ..Setup::default()
-    })
-    .await;
+    let app = spawn_config(config).await;
     // 12 MiB: under the limit, so it reaches the surface, which finds it is no request.
     let body = format!("{{\"pad\":\"{}\"}}", "x".repeat(12 * 1024 * 1024));
     let (status, reply) = app
@@ -318,15 +299,8 @@ async fn a_configured_body_limit_above_eleven_mib_is_honoured() {
     assert_eq!(status, 200, "{reply}");
     assert!(!reply.contains("exceeds the limit"), "{reply}");
     // 21 MiB declared: over it, refused naming the configured limit.
-    let mut stream = TcpStream::connect(addr(&app.url)).await.unwrap();
     let head = "POST /api HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 22020096\r\n\r\n";
-    stream.write_all(head.as_bytes()).await.unwrap();
-    let mut buf = vec![0u8; 4096];
-    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
-        .await
-        .unwrap()
-        .unwrap();
-    let text = String::from_utf8_lossy(&buf[..n]);
+    let text = answer_to_head(&app, head, 4096).await;
     assert!(
         text.contains("exceeds the limit of 20971520 bytes"),
         "{text}"
@@ -338,11 +312,7 @@ async fn a_configured_body_limit_above_eleven_mib_is_honoured() {
 #[tokio::test]
 async fn lowered_header_limits_take_effect() {
     let config = "[server]\nmax_header_fields = 5\nmax_header_bytes = 2048\n";
-    let app = spawn_with(Setup {
-        config: Some(config.into()),
-        ..Setup::default()
-    })
-    .await;
+    let app = spawn_config(config).await;
     let cases = [(3, 10, "200"), (8, 10, "431"), (2, 3000, "431")];
     for (fields, value_bytes, expected) in cases {
         let mut head = "GET /__sim/health HTTP/1.1\r\nhost: localhost\r\n".to_owned();
@@ -350,14 +320,7 @@ async fn lowered_header_limits_take_effect() {
             head.push_str(&format!("x-f{i}: {}\r\n", "v".repeat(value_bytes)));
         }
         head.push_str("\r\n");
-        let mut stream = TcpStream::connect(addr(&app.url)).await.unwrap();
-        stream.write_all(head.as_bytes()).await.unwrap();
-        let mut buf = vec![0u8; 1024];
-        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
-            .await
-            .unwrap()
-            .unwrap();
-        let text = String::from_utf8_lossy(&buf[..n]);
+        let text = answer_to_head(&app, &head, 1024).await;
         assert!(
             text.starts_with(&format!("HTTP/1.1 {expected}")),
             "{fields} fields of {value_bytes} bytes: {text}"

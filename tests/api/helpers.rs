@@ -42,6 +42,15 @@ pub async fn spawn_app() -> TestApp {
     spawn_with(Setup::default()).await
 }
 
+/// The simulator started with `config` (TOML text) as its configuration.
+pub async fn spawn_config(config: &str) -> TestApp {
+    spawn_with(Setup {
+        config: Some(config.into()),
+        ..Setup::default()
+    })
+    .await
+}
+
 pub async fn spawn_with(setup: Setup) -> TestApp {
     let receiver = Receiver::demo(setup.receiver.unwrap_or(Mode::Ack { fail_first: 0 }))
         .await
@@ -178,6 +187,13 @@ impl TestApp {
     pub async fn assert_invariants(&self) {
         let body = self.get_json("/__sim/invariants").await;
         assert_eq!(body["ok"], true, "ledger invariant broken: {body}");
+    }
+
+    /// The end of a test that moved money: asserts the ledger invariant for every tenant
+    /// ([`TestApp::assert_invariants`]), then shuts the simulator down.
+    pub async fn finish(self) {
+        self.assert_invariants().await;
+        self.shutdown().await;
     }
 
     pub async fn shutdown(mut self) {

@@ -3,8 +3,8 @@
 
 use serde_json::json;
 
-use crate::helpers::spawn_app;
-use crate::whalet2_support::{approved_beneficiary, funded_user};
+use crate::helpers::{spawn_app, spawn_config};
+use crate::whalet2_support::{approved_beneficiary, confirmed_payout, funded_user, quote};
 use crate::whalet_support::{expect, refused};
 
 #[tokio::test]
@@ -15,13 +15,7 @@ async fn a_scenario_sets_the_rate() {
         "").await;
     assert_eq!(status, 200, "{body}");
     let (user, _) = funded_user(&app, "USD", "10").await;
-    let quote = expect(
-        &app,
-        "rateInquiry",
-        json!({"userId": user, "currency": "USD", "toCurrency": "CNY", "fundSource": "B2C"}),
-        "SUCCESS",
-    )
-    .await;
+    let quote = quote(&app, &user, "CNY").await;
     assert_eq!(quote["rate"], json!(7.5));
     assert_eq!(quote["expireTime"], "2025-01-01 08:01:05");
     app.shutdown().await;
@@ -98,19 +92,14 @@ async fn beneficiary_tables_and_validation() {
         "not approved (status DELETED)",
     )
     .await;
-    app.assert_invariants().await;
-    app.shutdown().await;
+    app.finish().await;
 }
 
 #[tokio::test]
 async fn part_two_api_codes_are_renamable() {
-    let app = crate::helpers::spawn_with(crate::helpers::Setup {
-        config: Some(
-            "[whalet.api_codes]\nrateInquiry = \"queryRate\"\npayoutResultNotify = \"withdrawNotify\"\n"
-                .into(),
-        ),
-        ..Default::default()
-    })
+    let app = spawn_config(
+        "[whalet.api_codes]\nrateInquiry = \"queryRate\"\npayoutResultNotify = \"withdrawNotify\"\n",
+    )
     .await;
     let (user, _) = funded_user(&app, "USD", "20").await;
     let body = json!({"userId": user, "currency": "USD", "toCurrency": "EUR", "fundSource": "B2C"});
@@ -125,29 +114,10 @@ async fn part_two_api_codes_are_renamable() {
     )
     .await;
     let bid = approved_beneficiary(&app, &user, "b-1", "USD").await;
-    let p = expect(
-        &app,
-        "payoutApply",
-        json!({"userId": user, "outPayoutId": "p", "fundSource": "B2C",
-        "currency": "USD", "amount": "5", "beneficiaryId": bid}),
-        "SUCCESS",
-    )
-    .await;
-    expect(
-        &app,
-        "payoutConfirm",
-        json!({"userId": user, "payoutId": p["payoutId"]}),
-        "PROCESSING",
-    )
-    .await;
+    let payout_id = confirmed_payout(&app, &user, "p", "5", &bid).await;
     app.advance(30.0).await;
-    let n = crate::whalet_support::received_about(
-        &app,
-        "withdrawNotify",
-        "payoutId",
-        p["payoutId"].as_str().unwrap(),
-    )
-    .await;
+    let n =
+        crate::whalet_support::received_about(&app, "withdrawNotify", "payoutId", &payout_id).await;
     assert_eq!(n["status"], "SUCCESS");
     app.shutdown().await;
 }

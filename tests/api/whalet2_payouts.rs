@@ -4,34 +4,23 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{repo_path, spawn_app, spawn_with, Setup};
-use crate::whalet2_support::{approved_beneficiary, cents, funded_user, upload};
+use crate::helpers::spawn_app;
+use crate::whalet2_support::{
+    apply_payout, cents, confirm_payout, confirmed_payout, edd_asked_for_payout, funded_user,
+    payout_succeeded, quote, spawn_scenario, submit_edd_file, upload, user_with_beneficiary,
+};
 use crate::whalet_support::{business_state, expect, received, received_about, refused, trigger};
 
 #[tokio::test]
 async fn quote_beneficiary_payout_success() {
     let app = spawn_app().await;
-    let (user, _) = funded_user(&app, "USD", "1000.00").await;
-    let bid = approved_beneficiary(&app, &user, "sup-1", "HKD").await;
-    let quote = expect(
-        &app,
-        "rateInquiry",
-        json!({"userId": user, "currency": "USD", "toCurrency": "HKD", "fundSource": "B2C"}),
-        "SUCCESS",
-    )
-    .await;
+    let (user, bid) = user_with_beneficiary(&app, "1000.00", "sup-1", "HKD").await;
+    let quote = quote(&app, &user, "HKD").await;
     assert_eq!(quote["rate"], json!(7.78));
     assert_eq!(quote["currency"], "USD");
     assert_eq!(quote["expireTime"], "2025-01-01 08:10:35");
     let rate_id = quote["rateId"].as_str().unwrap();
-    let applied = expect(
-        &app,
-        "payoutApply",
-        json!({"userId": user, "outPayoutId": "p-1", "fundSource": "B2C",
-        "currency": "USD", "amount": "100.50", "beneficiaryId": bid, "rateId": rate_id}),
-        "SUCCESS",
-    )
-    .await;
+    let applied = apply_payout(&app, &user, "p-1", "100.50", &bid, Some(rate_id)).await;
     assert_eq!(applied["status"], "WAIT_CONFIRM");
     assert_eq!(
         applied["toAmount"]["cent"], 78189,
@@ -43,13 +32,7 @@ async fn quote_beneficiary_payout_success() {
         "apply moves nothing"
     );
     let payout_id = applied["payoutId"].as_str().unwrap();
-    let confirmed = expect(
-        &app,
-        "payoutConfirm",
-        json!({"userId": user, "payoutId": payout_id}),
-        "PROCESSING",
-    )
-    .await;
+    let confirmed = confirm_payout(&app, &user, payout_id).await;
     assert_eq!(confirmed["status"], "PROCESSING");
     assert_eq!(
         cents(&app, &user, "B2C", "USD").await,
@@ -57,13 +40,7 @@ async fn quote_beneficiary_payout_success() {
         "confirm freezes"
     );
     // Confirming again with the same body replays the answer; nothing is frozen twice.
-    expect(
-        &app,
-        "payoutConfirm",
-        json!({"userId": user, "payoutId": payout_id}),
-        "PROCESSING",
-    )
-    .await;
+    confirm_payout(&app, &user, payout_id).await;
     assert_eq!(cents(&app, &user, "B2C", "USD").await, (89_950, 10_050));
     app.advance(30.0).await;
     let n = received_about(&app, "payoutResultNotify", "payoutId", payout_id).await;
@@ -91,38 +68,17 @@ async fn quote_beneficiary_payout_success() {
     )
     .await;
     assert_eq!(none["total"], 0);
-    app.assert_invariants().await;
-    app.shutdown().await;
+    app.finish().await;
 }
 
 #[tokio::test]
 async fn a_failed_payout_returns_the_money() {
-    let app = spawn_with(Setup {
-        scenario_files: vec![repo_path("scenarios/payout-fails.toml").into()],
-        ..Setup::default()
-    })
-    .await;
-    let (user, _) = funded_user(&app, "USD", "500").await;
-    let bid = approved_beneficiary(&app, &user, "sup-1", "USD").await;
-    let applied = expect(
-        &app,
-        "payoutApply",
-        json!({"userId": user, "outPayoutId": "p-1", "fundSource": "B2C",
-        "currency": "USD", "amount": 200, "beneficiaryId": bid}),
-        "SUCCESS",
-    )
-    .await;
-    let payout_id = applied["payoutId"].as_str().unwrap();
-    expect(
-        &app,
-        "payoutConfirm",
-        json!({"userId": user, "payoutId": payout_id}),
-        "PROCESSING",
-    )
-    .await;
+    let app = spawn_scenario("scenarios/payout-fails.toml").await;
+    let (user, bid) = user_with_beneficiary(&app, "500", "sup-1", "USD").await;
+    let payout_id = confirmed_payout(&app, &user, "p-1", 200, &bid).await;
     assert_eq!(cents(&app, &user, "B2C", "USD").await, (30_000, 20_000));
     app.advance(120.0).await;
-    let n = received_about(&app, "payoutResultNotify", "payoutId", payout_id).await;
+    let n = received_about(&app, "payoutResultNotify", "payoutId", &payout_id).await;
     assert_eq!(n["status"], "FAILURE");
     assert_eq!(n["reason"], "beneficiary account closed");
     assert_eq!(
@@ -130,15 +86,13 @@ async fn a_failed_payout_returns_the_money() {
         (50_000, 0),
         "refunded in full"
     );
-    app.assert_invariants().await;
-    app.shutdown().await;
+    app.finish().await;
 }
 
 #[tokio::test]
 async fn an_overdraft_is_refused_with_no_state_change() {
     let app = spawn_app().await;
-    let (user, _) = funded_user(&app, "USD", "50").await;
-    let bid = approved_beneficiary(&app, &user, "sup-1", "USD").await;
+    let (user, bid) = user_with_beneficiary(&app, "50", "sup-1", "USD").await;
     let before = business_state(&app).await;
     refused(
         &app,
@@ -160,29 +114,9 @@ async fn an_overdraft_is_refused_with_no_state_change() {
     .await;
     assert_eq!(business_state(&app).await, before);
     // Two payouts that each fit but not together: the second confirm is refused, nothing moves.
-    let a = expect(
-        &app,
-        "payoutApply",
-        json!({"userId": user, "outPayoutId": "p-2", "fundSource": "B2C",
-        "currency": "USD", "amount": "30", "beneficiaryId": bid}),
-        "SUCCESS",
-    )
-    .await;
-    let b = expect(
-        &app,
-        "payoutApply",
-        json!({"userId": user, "outPayoutId": "p-3", "fundSource": "B2C",
-        "currency": "USD", "amount": "30", "beneficiaryId": bid}),
-        "SUCCESS",
-    )
-    .await;
-    expect(
-        &app,
-        "payoutConfirm",
-        json!({"userId": user, "payoutId": a["payoutId"]}),
-        "PROCESSING",
-    )
-    .await;
+    let a = apply_payout(&app, &user, "p-2", "30", &bid, None).await;
+    let b = apply_payout(&app, &user, "p-3", "30", &bid, None).await;
+    confirm_payout(&app, &user, a["payoutId"].as_str().unwrap()).await;
     let before = business_state(&app).await;
     refused(
         &app,
@@ -194,15 +128,13 @@ async fn an_overdraft_is_refused_with_no_state_change() {
     .await;
     assert_eq!(business_state(&app).await, before);
     assert_eq!(cents(&app, &user, "B2C", "USD").await, (2_000, 3_000));
-    app.assert_invariants().await;
-    app.shutdown().await;
+    app.finish().await;
 }
 
 #[tokio::test]
 async fn an_expired_or_unknown_rate_is_refused() {
     let app = spawn_app().await;
-    let (user, _) = funded_user(&app, "USD", "100").await;
-    let bid = approved_beneficiary(&app, &user, "sup-1", "HKD").await;
+    let (user, bid) = user_with_beneficiary(&app, "100", "sup-1", "HKD").await;
     let payout = |rate_id: &str, out: &str| {
         json!({"userId": user, "outPayoutId": out, "fundSource": "B2C",
         "currency": "USD", "amount": "10", "beneficiaryId": bid, "rateId": rate_id})
@@ -240,13 +172,7 @@ async fn an_expired_or_unknown_rate_is_refused() {
         "rateId is required",
     )
     .await;
-    let quote = expect(
-        &app,
-        "rateInquiry",
-        json!({"userId": user, "currency": "USD", "toCurrency": "HKD", "fundSource": "B2C"}),
-        "SUCCESS",
-    )
-    .await;
+    let quote = quote(&app, &user, "HKD").await;
     let rate_id = quote["rateId"].as_str().unwrap();
     let applied = expect(&app, "payoutApply", payout(rate_id, "p-1"), "SUCCESS").await;
     app.advance(601.0).await;
@@ -269,8 +195,7 @@ async fn an_expired_or_unknown_rate_is_refused() {
     .await;
     assert_eq!(business_state(&app).await, before);
     assert_eq!(cents(&app, &user, "B2C", "USD").await, (10_000, 0));
-    app.assert_invariants().await;
-    app.shutdown().await;
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -330,8 +255,7 @@ async fn pay_a_supplier_with_trade_credentials() {
     .await;
     assert_eq!(all["total"], 1);
     app.advance(60.0).await;
-    app.assert_invariants().await;
-    app.shutdown().await;
+    app.finish().await;
 }
 
 /// Regression: a rateId was ignored when the payee receives the currency paid (no toCurrency,
@@ -340,10 +264,8 @@ async fn pay_a_supplier_with_trade_credentials() {
 #[tokio::test]
 async fn a_rate_id_is_checked_whatever_the_currencies() {
     let app = spawn_app().await;
-    let (user, _) = funded_user(&app, "USD", "100").await;
-    let bid = approved_beneficiary(&app, &user, "sup-1", "USD").await;
-    let quote = |to: &'static str| json!({"userId": user, "currency": "USD", "toCurrency": to, "fundSource": "B2C"});
-    let jpy = expect(&app, "rateInquiry", quote("JPY"), "SUCCESS").await;
+    let (user, bid) = user_with_beneficiary(&app, "100", "sup-1", "USD").await;
+    let jpy = quote(&app, &user, "JPY").await;
     let pay = |rate_id: &str| {
         json!({"userId": user, "outPayId": "y-1", "fundSource": "B2C", "currency": "USD",
         "amount": "10", "payeeName": "Factory", "rateId": rate_id})
@@ -377,7 +299,7 @@ async fn a_rate_id_is_checked_whatever_the_currencies() {
     .await;
     assert_eq!(business_state(&app).await, before);
     // A quote for the same currency is a quote like any other: used and recorded.
-    let usd = expect(&app, "rateInquiry", quote("USD"), "SUCCESS").await;
+    let usd = quote(&app, &user, "USD").await;
     let applied = expect(
         &app,
         "payApply",
@@ -388,8 +310,7 @@ async fn a_rate_id_is_checked_whatever_the_currencies() {
     assert_eq!(applied["rateId"], usd["rateId"]);
     assert_eq!(applied["rate"], json!(1));
     assert_eq!(applied["toAmount"]["cent"], 1_000);
-    app.assert_invariants().await;
-    app.shutdown().await;
+    app.finish().await;
 }
 
 /// Regression: `rate` was a string ("150.0000") in payout and pay replies, queries and
@@ -398,15 +319,8 @@ async fn a_rate_id_is_checked_whatever_the_currencies() {
 #[tokio::test]
 async fn the_rate_is_a_number_on_every_reply_and_notification() {
     let app = spawn_app().await;
-    let (user, _) = funded_user(&app, "USD", "100").await;
-    let bid = approved_beneficiary(&app, &user, "sup-1", "CNY").await;
-    let quote = expect(
-        &app,
-        "rateInquiry",
-        json!({"userId": user, "currency": "USD", "toCurrency": "CNY", "fundSource": "B2C"}),
-        "SUCCESS",
-    )
-    .await;
+    let (user, bid) = user_with_beneficiary(&app, "100", "sup-1", "CNY").await;
+    let quote = quote(&app, &user, "CNY").await;
     assert_eq!(quote["rate"], json!(7.12));
     let rate_id = quote["rateId"].as_str().unwrap();
     let paid = expect(
@@ -419,23 +333,10 @@ async fn the_rate_is_a_number_on_every_reply_and_notification() {
     .await;
     assert_eq!(paid["rate"], json!(7.12), "payApply");
     assert_eq!(paid["toAmount"]["cent"], 7_120);
-    let applied = expect(
-        &app,
-        "payoutApply",
-        json!({"userId": user, "outPayoutId": "p-1", "fundSource": "B2C", "currency": "USD",
-        "amount": "10", "beneficiaryId": bid, "rateId": rate_id}),
-        "SUCCESS",
-    )
-    .await;
+    let applied = apply_payout(&app, &user, "p-1", "10", &bid, Some(rate_id)).await;
     assert_eq!(applied["rate"], json!(7.12), "payoutApply");
     let payout_id = applied["payoutId"].as_str().unwrap();
-    let confirmed = expect(
-        &app,
-        "payoutConfirm",
-        json!({"userId": user, "payoutId": payout_id}),
-        "PROCESSING",
-    )
-    .await;
+    let confirmed = confirm_payout(&app, &user, payout_id).await;
     assert_eq!(confirmed["rate"], json!(7.12), "payoutConfirm");
     app.advance(30.0).await;
     let n = received_about(&app, "payoutResultNotify", "payoutId", payout_id).await;
@@ -457,13 +358,7 @@ async fn a_conversion_too_large_is_named_as_too_large() {
         "").await;
     assert_eq!(status, 200, "{body}");
     let (user, _) = funded_user(&app, "USD", "10").await;
-    let quote = expect(
-        &app,
-        "rateInquiry",
-        json!({"userId": user, "currency": "USD", "toCurrency": "JPY", "fundSource": "B2C"}),
-        "SUCCESS",
-    )
-    .await;
+    let quote = quote(&app, &user, "JPY").await;
     assert_eq!(quote["rate"], json!(999999999999u64));
     let before = business_state(&app).await;
     refused(
@@ -497,25 +392,9 @@ async fn trigger_refused(app: &crate::helpers::TestApp, name: &str, params: Valu
 #[tokio::test]
 async fn a_result_trigger_decides_only_its_own_kind_of_order() {
     let app = spawn_app().await;
-    let (user, _) = funded_user(&app, "USD", "100").await;
-    let bid = approved_beneficiary(&app, &user, "sup-1", "USD").await;
+    let (user, bid) = user_with_beneficiary(&app, "100", "sup-1", "USD").await;
     let invoice = upload(&app, "invoice.pdf", b"%PDF invoice").await;
-    let p = expect(
-        &app,
-        "payoutApply",
-        json!({"userId": user, "outPayoutId": "p-1", "fundSource": "B2C", "currency": "USD",
-        "amount": "10", "beneficiaryId": bid}),
-        "SUCCESS",
-    )
-    .await;
-    let payout_id = p["payoutId"].as_str().unwrap();
-    expect(
-        &app,
-        "payoutConfirm",
-        json!({"userId": user, "payoutId": payout_id}),
-        "PROCESSING",
-    )
-    .await;
+    let payout_id = &confirmed_payout(&app, &user, "p-1", "10", &bid).await;
     let y = expect(
         &app,
         "payApply",
@@ -554,52 +433,22 @@ async fn a_result_trigger_decides_only_its_own_kind_of_order() {
     assert_eq!(business_state(&app).await, before);
     assert!(received(&app, "payoutResultNotify").is_empty());
     assert!(received(&app, "payResultNotify").is_empty());
-    let n = trigger(
-        &app,
-        "whalet.payout.succeeded",
-        json!({"payoutId": payout_id}),
-    )
-    .await;
-    assert_eq!(n["status"], "SUCCESS");
+    payout_succeeded(&app, payout_id).await;
     let n = trigger(&app, "whalet.pay.failed", json!({"payId": pay_id})).await;
     assert_eq!(n["status"], "FAILURE");
     assert_eq!(cents(&app, &user, "B2C", "USD").await, (9_000, 0));
-    app.assert_invariants().await;
-    app.shutdown().await;
+    app.finish().await;
 }
 
 /// Regression: a payout held for EDD could be completed by `whalet.payout.succeeded` while the
 /// EDD was undecided. The triggers are now refused until the EDD is decided; then they work.
 #[tokio::test]
 async fn a_payout_held_for_edd_takes_no_result_until_the_edd_is_decided() {
-    let app = spawn_with(Setup {
-        scenario_files: vec![repo_path("scenarios/edd-requested.toml").into()],
-        ..Setup::default()
-    })
-    .await;
-    let (user, _) = funded_user(&app, "USD", "100").await;
-    let bid = approved_beneficiary(&app, &user, "sup-1", "USD").await;
-    let p = expect(
-        &app,
-        "payoutApply",
-        json!({"userId": user, "outPayoutId": "p-1", "fundSource": "B2C", "currency": "USD",
-        "amount": "40", "beneficiaryId": bid}),
-        "SUCCESS",
-    )
-    .await;
-    let payout_id = p["payoutId"].as_str().unwrap();
-    expect(
-        &app,
-        "payoutConfirm",
-        json!({"userId": user, "payoutId": payout_id}),
-        "PROCESSING",
-    )
-    .await;
-    let n = app.wait_notification("apiCode=eddReplenishNotify").await;
-    assert_eq!(n["status"], "delivered", "{n}");
-    let ask = received(&app, "eddReplenishNotify");
-    assert_eq!(ask[0]["relatedId"], payout_id);
-    let rid = ask[0]["replenishId"].as_str().unwrap();
+    let app = spawn_scenario("scenarios/edd-requested.toml").await;
+    let (user, bid) = user_with_beneficiary(&app, "100", "sup-1", "USD").await;
+    let payout_id = &confirmed_payout(&app, &user, "p-1", "40", &bid).await;
+    let ask = edd_asked_for_payout(&app, payout_id).await;
+    let rid = ask["replenishId"].as_str().unwrap();
     let before = business_state(&app).await;
     for name in ["whalet.payout.succeeded", "whalet.payout.failed"] {
         trigger_refused(
@@ -611,12 +460,13 @@ async fn a_payout_held_for_edd_takes_no_result_until_the_edd_is_decided() {
         .await;
     }
     assert_eq!(business_state(&app).await, before);
-    let file = upload(&app, "statement.pdf", b"%PDF statement").await;
-    expect(
+    submit_edd_file(
         &app,
-        "eddReplenishSubmit",
-        json!({"userId": user, "replenishId": rid, "fileIds": [file["fileId"]], "memo": "ok"}),
-        "PROCESSING",
+        &user,
+        rid,
+        "statement.pdf",
+        b"%PDF statement",
+        Some("ok"),
     )
     .await;
     trigger_refused(
@@ -637,13 +487,7 @@ async fn a_payout_held_for_edd_takes_no_result_until_the_edd_is_decided() {
         json!({"replenishId": rid}),
     )
     .await;
-    let n = trigger(
-        &app,
-        "whalet.payout.succeeded",
-        json!({"payoutId": payout_id}),
-    )
-    .await;
-    assert_eq!(n["status"], "SUCCESS");
+    payout_succeeded(&app, payout_id).await;
     assert_eq!(cents(&app, &user, "B2C", "USD").await, (6_000, 0));
     app.advance(60.0).await;
     assert_eq!(
@@ -651,6 +495,5 @@ async fn a_payout_held_for_edd_takes_no_result_until_the_edd_is_decided() {
         1,
         "decided once"
     );
-    app.assert_invariants().await;
-    app.shutdown().await;
+    app.finish().await;
 }

@@ -5,33 +5,18 @@
 
 use serde_json::json;
 
-use crate::helpers::{repo_path, spawn_app, spawn_with, Setup};
-use crate::whalet2_support::{approved_beneficiary, cents, funded_user, funded_user_trade, upload};
+use crate::helpers::spawn_app;
+use crate::whalet2_support::{
+    cents, collection, confirmed_payout, edd_asked_for_payout, edd_requested, funded_user,
+    funded_user_trade, spawn_scenario, submit_edd_file, submit_invoice, trade_material_requested,
+    upload, user_with_beneficiary,
+};
 use crate::whalet_support::{expect, received, received_about, refused, trigger};
 
 async fn held_payout(app: &crate::helpers::TestApp, memo: &str) -> (String, String, String) {
-    let (user, _) = funded_user(app, "USD", "100").await;
-    let bid = approved_beneficiary(app, &user, "sup-1", "USD").await;
-    let p = expect(
-        app,
-        "payoutApply",
-        json!({"userId": user, "outPayoutId": "p-1", "fundSource": "B2C",
-        "currency": "USD", "amount": "40", "beneficiaryId": bid}),
-        "SUCCESS",
-    )
-    .await;
-    let payout_id = p["payoutId"].as_str().unwrap().to_owned();
-    expect(
-        app,
-        "payoutConfirm",
-        json!({"userId": user, "payoutId": payout_id}),
-        "PROCESSING",
-    )
-    .await;
-    let n = app.wait_notification("apiCode=eddReplenishNotify").await;
-    assert_eq!(n["status"], "delivered", "{n}");
-    let ask = received(app, "eddReplenishNotify").pop().unwrap();
-    assert_eq!(ask["relatedId"], payout_id.as_str());
+    let (user, bid) = user_with_beneficiary(app, "100", "sup-1", "USD").await;
+    let payout_id = confirmed_payout(app, &user, "p-1", "40", &bid).await;
+    let ask = edd_asked_for_payout(app, &payout_id).await;
     assert_eq!(ask["materialTypes"], json!(["SOURCE_OF_FUNDS", "INVOICE"]));
     let rid = ask["replenishId"].as_str().unwrap().to_owned();
     app.advance(120.0).await;
@@ -56,27 +41,23 @@ async fn held_payout(app: &crate::helpers::TestApp, memo: &str) -> (String, Stri
         "was not uploaded by this partner",
     )
     .await;
-    let file = upload(app, "bank-statement.pdf", b"%PDF statement").await;
-    let sub = expect(
+    let statement = b"%PDF statement";
+    submit_edd_file(
         app,
-        "eddReplenishSubmit",
-        json!({"userId": user, "replenishId": rid,
-        "fileIds": [file["fileId"]], "memo": memo}),
-        "PROCESSING",
+        &user,
+        &rid,
+        "bank-statement.pdf",
+        statement,
+        Some(memo),
     )
     .await;
-    assert_eq!(sub["status"], "PROCESSING");
     app.advance(30.0).await;
     (user, payout_id, rid)
 }
 
 #[tokio::test]
 async fn a_scenario_holds_a_payout_for_edd_until_the_material_is_approved() {
-    let app = spawn_with(Setup {
-        scenario_files: vec![repo_path("scenarios/edd-requested.toml").into()],
-        ..Setup::default()
-    })
-    .await;
+    let app = spawn_scenario("scenarios/edd-requested.toml").await;
     let (user, payout_id, rid) = held_payout(&app, "as requested").await;
     let n = received_about(&app, "eddReplenishResultNotify", "replenishId", &rid).await;
     assert_eq!(n["status"], "SUCCESS");
@@ -89,17 +70,12 @@ async fn a_scenario_holds_a_payout_for_edd_until_the_material_is_approved() {
     let n = received_about(&app, "payoutResultNotify", "payoutId", &payout_id).await;
     assert_eq!(n["status"], "SUCCESS");
     assert_eq!(cents(&app, &user, "B2C", "USD").await, (6_000, 0));
-    app.assert_invariants().await;
-    app.shutdown().await;
+    app.finish().await;
 }
 
 #[tokio::test]
 async fn rejected_edd_material_fails_the_held_payout_and_returns_the_money() {
-    let app = spawn_with(Setup {
-        scenario_files: vec![repo_path("scenarios/edd-requested.toml").into()],
-        ..Setup::default()
-    })
-    .await;
+    let app = spawn_scenario("scenarios/edd-requested.toml").await;
     let (user, payout_id, rid) = held_payout(&app, "reject").await;
     let n = received_about(&app, "eddReplenishResultNotify", "replenishId", &rid).await;
     assert_eq!(n["status"], "FAILURE");
@@ -107,20 +83,14 @@ async fn rejected_edd_material_fails_the_held_payout_and_returns_the_money() {
     let n = received_about(&app, "payoutResultNotify", "payoutId", &payout_id).await;
     assert_eq!(n["status"], "FAILURE");
     assert_eq!(cents(&app, &user, "B2C", "USD").await, (10_000, 0));
-    app.assert_invariants().await;
-    app.shutdown().await;
+    app.finish().await;
 }
 
 #[tokio::test]
 async fn trade_material_freezes_a_collection_and_a_rejection_returns_it() {
     let app = spawn_app().await;
     let (user, card, trade_id) = funded_user_trade(&app, "USD", "250").await;
-    let ask = trigger(
-        &app,
-        "whalet.trade_replenish.requested",
-        json!({"tradeId": trade_id}),
-    )
-    .await;
+    let ask = trade_material_requested(&app, &trade_id).await;
     assert_eq!(ask["freezeAmount"]["cent"], 25_000);
     let rid = ask["replenishId"].as_str().unwrap();
     let n = received_about(&app, "tradeReplenishNotify", "replenishId", rid).await;
@@ -136,15 +106,7 @@ async fn trade_material_freezes_a_collection_and_a_rejection_returns_it() {
         "insufficient balance",
     )
     .await;
-    let invoice = upload(&app, "invoice.png", b"\x89PNG invoice").await;
-    expect(
-        &app,
-        "tradeReplenishSubmit",
-        json!({"userId": user, "tradeId": trade_id, "attaches": [invoice],
-        "memo": "invoice attached"}),
-        "PROCESSING",
-    )
-    .await;
+    submit_invoice(&app, &user, &trade_id, Some("invoice attached")).await;
     trigger(
         &app,
         "whalet.replenish.rejected",
@@ -162,12 +124,7 @@ async fn trade_material_freezes_a_collection_and_a_rejection_returns_it() {
     app.advance(60.0).await;
     // Regression: the same collection could be asked about again, freezing (and on a second
     // rejection sending back) another collection's money.
-    trigger(
-        &app,
-        "whalet.collection.received",
-        json!({"cardId": card, "amount": "250"}),
-    )
-    .await;
+    collection(&app, &card, "250").await;
     app.advance(5.0).await;
     assert_eq!(cents(&app, &user, "B2C", "USD").await, (25_000, 0));
     let (status, body) = app
@@ -184,30 +141,20 @@ async fn trade_material_freezes_a_collection_and_a_rejection_returns_it() {
         "{body}"
     );
     assert_eq!(cents(&app, &user, "B2C", "USD").await, (25_000, 0));
-    app.assert_invariants().await;
-    app.shutdown().await;
+    app.finish().await;
 }
 
 #[tokio::test]
 async fn an_edd_freeze_is_released_by_approval() {
     let app = spawn_app().await;
     let (user, _) = funded_user(&app, "USD", "80").await;
-    let ask = trigger(
+    let rid = &edd_requested(
         &app,
-        "whalet.edd.requested",
         json!({"userId": user, "amount": "30", "currency": "USD"}),
     )
     .await;
-    let rid = ask["replenishId"].as_str().unwrap();
     assert_eq!(cents(&app, &user, "B2C", "USD").await, (5_000, 3_000));
-    let file = upload(&app, "licence.jpg", b"\xff\xd8 licence").await;
-    expect(
-        &app,
-        "eddReplenishSubmit",
-        json!({"userId": user, "replenishId": rid, "fileIds": [file["fileId"]]}),
-        "PROCESSING",
-    )
-    .await;
+    let file = submit_edd_file(&app, &user, rid, "licence.jpg", b"\xff\xd8 licence", None).await;
     refused(
         &app,
         "eddReplenishSubmit",
@@ -220,8 +167,7 @@ async fn an_edd_freeze_is_released_by_approval() {
     let n = received_about(&app, "eddReplenishResultNotify", "replenishId", rid).await;
     assert_eq!(n["status"], "SUCCESS");
     assert_eq!(cents(&app, &user, "B2C", "USD").await, (8_000, 0));
-    app.assert_invariants().await;
-    app.shutdown().await;
+    app.finish().await;
 }
 
 /// Trade material asked about a collection that has not settled holds it pending (not frozen):
@@ -231,35 +177,18 @@ async fn trade_material_holds_a_pending_collection_until_it_is_decided() {
     let app = spawn_app().await;
     let ready = trigger(&app, "whalet.account.ready", json!({"currency": "USD"})).await;
     let user = ready["userId"].as_str().unwrap();
+    let card = ready["cardId"].as_str().unwrap();
     let mut asked = Vec::new();
     for amount in ["5", "7"] {
-        let c = trigger(
-            &app,
-            "whalet.collection.received",
-            json!({"cardId": ready["cardId"], "amount": amount}),
-        )
-        .await;
-        let trade_id = c["tradeId"].as_str().unwrap().to_owned();
-        let ask = trigger(
-            &app,
-            "whalet.trade_replenish.requested",
-            json!({"tradeId": trade_id}),
-        )
-        .await;
+        let trade_id = collection(&app, card, amount).await;
+        let ask = trade_material_requested(&app, &trade_id).await;
         assert_eq!(
             ask["freezeAmount"],
             json!(null),
             "a pending collection is not frozen"
         );
         let rid = ask["replenishId"].as_str().unwrap().to_owned();
-        let invoice = upload(&app, "invoice.png", b"\x89PNG invoice").await;
-        expect(
-            &app,
-            "tradeReplenishSubmit",
-            json!({"userId": user, "tradeId": trade_id, "attaches": [invoice]}),
-            "PROCESSING",
-        )
-        .await;
+        submit_invoice(&app, user, &trade_id, None).await;
         asked.push((trade_id, rid));
     }
     app.advance(5.0).await;
@@ -307,8 +236,7 @@ async fn trade_material_holds_a_pending_collection_until_it_is_decided() {
     let row = crate::whalet_support::balance(&app, user, "B2C", "USD").await;
     assert_eq!(row["pendingAmount"]["cent"], 0);
     app.advance(60.0).await;
-    app.assert_invariants().await;
-    app.shutdown().await;
+    app.finish().await;
 }
 
 /// Returning a collection ends the trade material asked about it, as it ends its bindings: the
@@ -320,21 +248,11 @@ async fn returning_a_held_collection_ends_its_request_for_material() {
     let app = spawn_app().await;
     let ready = trigger(&app, "whalet.account.ready", json!({"currency": "USD"})).await;
     let user = ready["userId"].as_str().unwrap();
+    let card = ready["cardId"].as_str().unwrap();
     let invoice = upload(&app, "invoice.png", b"\x89PNG invoice").await;
     for submitted in [false, true] {
-        let c = trigger(
-            &app,
-            "whalet.collection.received",
-            json!({"cardId": ready["cardId"], "amount": "10.00"}),
-        )
-        .await;
-        let trade_id = c["tradeId"].as_str().unwrap();
-        let ask = trigger(
-            &app,
-            "whalet.trade_replenish.requested",
-            json!({"tradeId": trade_id}),
-        )
-        .await;
+        let trade_id = &collection(&app, card, "10.00").await;
+        let ask = trade_material_requested(&app, trade_id).await;
         let rid = ask["replenishId"].as_str().unwrap();
         let submit = json!({"userId": user, "tradeId": trade_id, "attaches": [invoice],
             "memo": "docs"});
@@ -378,8 +296,7 @@ async fn returning_a_held_collection_ends_its_request_for_material() {
         "the scheduled review of the submitted request does nothing"
     );
     assert_eq!(cents(&app, user, "B2C", "USD").await, (0, 0));
-    app.assert_invariants().await;
-    app.shutdown().await;
+    app.finish().await;
 }
 
 /// A refused decision changes nothing: rejecting EDD material whose held payout has already
@@ -387,32 +304,10 @@ async fn returning_a_held_collection_ends_its_request_for_material() {
 /// review, with no result notification.
 #[tokio::test]
 async fn rejecting_edd_of_a_payout_no_longer_held_changes_nothing() {
-    let app = spawn_with(Setup {
-        scenario_files: vec![repo_path("scenarios/edd-requested.toml").into()],
-        ..Setup::default()
-    })
-    .await;
-    let (user, _) = funded_user(&app, "USD", "1000").await;
-    let bid = approved_beneficiary(&app, &user, "sup-9", "USD").await;
-    let p = expect(
-        &app,
-        "payoutApply",
-        json!({"userId": user, "outPayoutId": "p-9",
-        "fundSource": "B2C", "currency": "USD", "amount": "600.00", "beneficiaryId": bid}),
-        "SUCCESS",
-    )
-    .await;
-    let payout_id = p["payoutId"].as_str().unwrap();
-    expect(
-        &app,
-        "payoutConfirm",
-        json!({"userId": user, "payoutId": payout_id}),
-        "PROCESSING",
-    )
-    .await;
-    app.wait_notification("apiCode=eddReplenishNotify").await;
-    let ask = received(&app, "eddReplenishNotify").pop().unwrap();
-    assert_eq!(ask["relatedId"], payout_id);
+    let app = spawn_scenario("scenarios/edd-requested.toml").await;
+    let (user, bid) = user_with_beneficiary(&app, "1000", "sup-9", "USD").await;
+    let payout_id = &confirmed_payout(&app, &user, "p-9", "600.00", &bid).await;
+    let ask = edd_asked_for_payout(&app, payout_id).await;
     let rid = ask["replenishId"].as_str().unwrap();
     let (status, body) = app
         .post(
@@ -427,14 +322,7 @@ async fn rejecting_edd_of_a_payout_no_longer_held_changes_nothing() {
         app.shutdown().await;
         return;
     }
-    let file = upload(&app, "statement.pdf", b"%PDF statement").await;
-    expect(
-        &app,
-        "eddReplenishSubmit",
-        json!({"userId": user, "replenishId": rid, "fileIds": [file["fileId"]]}),
-        "PROCESSING",
-    )
-    .await;
+    submit_edd_file(&app, &user, rid, "statement.pdf", b"%PDF statement", None).await;
     let before = crate::whalet_support::business_state(&app).await;
     let (status, body) = app
         .post(
@@ -457,8 +345,7 @@ async fn rejecting_edd_of_a_payout_no_longer_held_changes_nothing() {
     .await;
     assert_eq!(listed[0]["status"], "PROCESSING", "{listed}");
     assert!(received(&app, "eddReplenishResultNotify").is_empty());
-    app.assert_invariants().await;
-    app.shutdown().await;
+    app.finish().await;
 }
 
 /// `eddReplenishQuery` shows what the last notification said: the decision's message and time;
@@ -467,13 +354,11 @@ async fn rejecting_edd_of_a_payout_no_longer_held_changes_nothing() {
 async fn the_edd_query_shows_the_decision_and_a_resubmission_has_no_decide_time() {
     let app = spawn_app().await;
     let (user, _) = funded_user(&app, "USD", "10").await;
-    let ask = trigger(
+    let rid = &edd_requested(
         &app,
-        "whalet.edd.requested",
         json!({"userId": user, "message": "please send your licence"}),
     )
     .await;
-    let rid = ask["replenishId"].as_str().unwrap();
     let query = json!({"userId": user, "replenishId": rid});
     let file = upload(&app, "licence.jpg", b"\xff\xd8 licence").await;
     let submit = json!({"userId": user, "replenishId": rid, "fileIds": [file["fileId"]]});

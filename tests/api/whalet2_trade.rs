@@ -5,25 +5,16 @@
 use serde_json::json;
 
 use crate::helpers::spawn_app;
+use crate::whalet2_support::{b2b_card, collection, submit_invoice, trade_material_requested};
 use crate::whalet_support::{
-    balance, business_state, expect, onboarded_user, received, received_about, refused, trigger,
+    balance, bind_shop, business_state, expect, received, received_about, refused, trigger,
 };
 
 #[tokio::test]
 async fn a_collection_cannot_be_bound_beyond_its_amount() {
     let app = spawn_app().await;
-    let user = onboarded_user(&app, "b2b-1").await;
-    let card = expect(&app, "b2bVirtualAccountApply",
-        json!({"userId": user, "outCardId": "c-1", "channelCode": "SIM_US_LOCAL", "currency": "USD"}), "PROCESSING").await;
-    let card_id = card["cardId"].as_str().unwrap();
-    app.advance(10.0).await;
-    let col = trigger(
-        &app,
-        "whalet.collection.received",
-        json!({"cardId": card_id, "amount": "1000"}),
-    )
-    .await;
-    let trade_id = col["tradeId"].as_str().unwrap();
+    let (user, card_id) = b2b_card(&app, "b2b-1", "c-1").await;
+    let trade_id = &collection(&app, &card_id, "1000").await;
     app.advance(5.0).await;
     let order = |out: &str, amount: &str| {
         json!({"userId": user, "outOrderNo": out, "buyerName": "Berlin Imports GmbH",
@@ -161,8 +152,7 @@ async fn a_collection_cannot_be_bound_beyond_its_amount() {
     )
     .await;
     assert_eq!(open["total"], 1);
-    app.assert_invariants().await;
-    app.shutdown().await;
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -176,14 +166,8 @@ async fn shop_orders_need_a_bound_shop_and_valid_lines() {
     refused(&app, "shopOrderUpload", json!({"userId": user, "batchNo": "b1", "shopId": "S1",
         "orders": [{"orderNo": "1", "amount": "12.5", "currency": "USD", "orderTime": "2025-01-01 10:00:00"}]}),
         "FAILURE", "shop S1 is not bound").await;
-    expect(
-        &app,
-        "b2cShopBind",
-        json!({"userId": user, "cardId": ready["cardId"], "bindId": "bind-1",
-        "operationType": "BIND", "shopId": "S1", "shopName": "Demo Store"}),
-        "PROCESSING",
-    )
-    .await;
+    let card_id = ready["cardId"].as_str().unwrap();
+    bind_shop(&app, user, card_id, "bind-1", "S1", "Demo Store").await;
     app.advance(10.0).await;
     let batch = json!({"userId": user, "batchNo": "b1", "shopId": "S1", "orders": [
         {"orderNo": "114-1", "amount": "12.5", "currency": "USD", "orderTime": "2025-01-01 10:00:00"},
@@ -205,17 +189,8 @@ async fn shop_orders_need_a_bound_shop_and_valid_lines() {
 #[tokio::test]
 async fn a_returned_collection_releases_its_bindings() {
     let app = spawn_app().await;
-    let user = onboarded_user(&app, "b2b-ret").await;
-    let card = expect(&app, "b2bVirtualAccountApply",
-        json!({"userId": user, "outCardId": "c-r", "channelCode": "SIM_US_LOCAL", "currency": "USD"}), "PROCESSING").await;
-    app.advance(10.0).await;
-    let col = trigger(
-        &app,
-        "whalet.collection.received",
-        json!({"cardId": card["cardId"], "amount": "10"}),
-    )
-    .await;
-    let trade_id = col["tradeId"].as_str().unwrap();
+    let (user, card_id) = b2b_card(&app, "b2b-ret", "c-r").await;
+    let trade_id = &collection(&app, &card_id, "10").await;
     let order = |out: &str, amount: &str| {
         json!({"userId": user, "outOrderNo": out, "buyerName": "Berlin Imports GmbH",
         "buyerCountry": "DE", "goodsName": "LED panels", "currency": "USD", "amount": amount})
@@ -313,8 +288,7 @@ async fn a_returned_collection_releases_its_bindings() {
         .filter(|b| b["bindId"] == pending)
         .collect();
     assert_eq!(late.len(), 1, "{late:?}");
-    app.assert_invariants().await;
-    app.shutdown().await;
+    app.finish().await;
 }
 
 /// Rejected trade material sends a settled collection's money back to the payer: the collection
@@ -324,17 +298,8 @@ async fn a_returned_collection_releases_its_bindings() {
 #[tokio::test]
 async fn rejected_trade_material_on_a_settled_collection_ends_its_bindings() {
     let app = spawn_app().await;
-    let user = onboarded_user(&app, "b2b-tm").await;
-    let card = expect(&app, "b2bVirtualAccountApply",
-        json!({"userId": user, "outCardId": "c-tm", "channelCode": "SIM_US_LOCAL", "currency": "USD"}), "PROCESSING").await;
-    app.advance(10.0).await;
-    let col = trigger(
-        &app,
-        "whalet.collection.received",
-        json!({"cardId": card["cardId"], "amount": "500.00"}),
-    )
-    .await;
-    let trade_id = col["tradeId"].as_str().unwrap();
+    let (user, card_id) = b2b_card(&app, "b2b-tm", "c-tm").await;
+    let trade_id = &collection(&app, &card_id, "500.00").await;
     let order = expect(
         &app,
         "tradeOrderApply",
@@ -364,22 +329,10 @@ async fn rejected_trade_material_on_a_settled_collection_ends_its_bindings() {
         (json!(30_000), json!("CLOSED"))
     );
 
-    let ask = trigger(
-        &app,
-        "whalet.trade_replenish.requested",
-        json!({"tradeId": trade_id}),
-    )
-    .await;
+    let ask = trade_material_requested(&app, trade_id).await;
     let rid = ask["replenishId"].as_str().unwrap();
     assert_eq!(ask["freezeAmount"]["cent"], 50_000);
-    let invoice = crate::whalet2_support::upload(&app, "invoice.png", b"\x89PNG invoice").await;
-    expect(
-        &app,
-        "tradeReplenishSubmit",
-        json!({"userId": user, "tradeId": trade_id, "attaches": [invoice]}),
-        "PROCESSING",
-    )
-    .await;
+    submit_invoice(&app, &user, trade_id, None).await;
     trigger(
         &app,
         "whalet.replenish.rejected",
@@ -418,7 +371,7 @@ async fn rejected_trade_material_on_a_settled_collection_ends_its_bindings() {
     );
     let listed = expect(&app, "collectionQuery", json!({"userId": user}), "SUCCESS").await;
     let c = &listed["records"][0];
-    assert_eq!(c["tradeId"], trade_id);
+    assert_eq!(c["tradeId"], trade_id.as_str());
     assert_eq!(c["status"], "FAILURE", "{c}");
     assert!(c["reason"].as_str().unwrap().contains(rid), "{c}");
     assert!(
@@ -446,6 +399,5 @@ async fn rejected_trade_material_on_a_settled_collection_ends_its_bindings() {
         &format!("the trade material of request {rid} was rejected)"),
     )
     .await;
-    app.assert_invariants().await;
-    app.shutdown().await;
+    app.finish().await;
 }

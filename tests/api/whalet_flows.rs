@@ -282,14 +282,7 @@ async fn a_cancelled_card_unbinds_its_shops_and_receives_no_more_money() {
     let app = spawn_app().await;
     let (user_id, _, card) = b2c_ready(&app, "cancel", "GBP").await;
     let card_id = card["cardId"].as_str().unwrap();
-    expect(
-        &app,
-        "b2cShopBind",
-        json!({"userId": user_id, "cardId": card_id, "bindId": "b-1",
-        "operationType": "BIND", "shopId": "S-1", "shopName": "UK shop"}),
-        "PROCESSING",
-    )
-    .await;
+    bind_shop(&app, &user_id, card_id, "b-1", "S-1", "UK shop").await;
     trigger(&app, "whalet.shop.approved", json!({"bindId": "b-1"})).await;
     let letter = expect(
         &app,
@@ -362,14 +355,7 @@ async fn a_card_with_a_shop_binding_under_review_is_not_cancelled() {
     let (user_id, _, card) = b2c_ready(&app, "cancel-busy", "USD").await;
     let card_id = card["cardId"].as_str().unwrap();
     let cancel = json!({"userId": user_id, "cardId": card_id});
-    expect(
-        &app,
-        "b2cShopBind",
-        json!({"userId": user_id, "cardId": card_id, "bindId": "b-r",
-        "operationType": "BIND", "shopId": "S-R", "shopName": "Shop"}),
-        "PROCESSING",
-    )
-    .await;
+    bind_shop(&app, &user_id, card_id, "b-r", "S-R", "Shop").await;
     refused(
         &app,
         "b2cCardCancel",

@@ -73,7 +73,9 @@ async fn a_rejection_trigger_refuses_a_re_material_that_is_not_y_or_n() {
         assert_eq!(status, 422, "{bad}: {body}");
         assert_eq!(
             body["error"],
-            format!("parameter reMaterial must be \"Y\" or \"N\", got \"{bad}\"")
+            format!(
+                "whalet.onboarding.rejected: parameter reMaterial must be \"Y\" or \"N\", got \"{bad}\""
+            )
         );
     }
     assert_eq!(business_state(&app).await, before, "nothing decided");
@@ -235,14 +237,7 @@ async fn refused_accounts_shops_collections_and_cancellations() {
     .await;
 
     // The marketplace refuses a shop.
-    expect(
-        &app,
-        "b2cShopBind",
-        json!({"userId": user_id, "cardId": card_id, "bindId": "b-x",
-        "operationType": "BIND", "shopId": "S-X", "shopName": "Refused"}),
-        "PROCESSING",
-    )
-    .await;
+    bind_shop(&app, &user_id, &card_id, "b-x", "S-X", "Refused").await;
     trigger(&app, "whalet.shop.rejected", json!({"bindId": "b-x"})).await;
     let n = received_about(&app, "b2cShopBindResultNotify", "bindId", "b-x").await;
     assert_eq!(
@@ -427,14 +422,7 @@ async fn a_binding_under_review_says_binding_or_unbinding() {
     let (user_id, _, card) = b2c_ready(&app, "shop-words", "USD").await;
     let card_id = card["cardId"].as_str().unwrap();
     let seen = |status| shop_seen_as(&app, &user_id, card_id, status);
-    let reply = expect(
-        &app,
-        "b2cShopBind",
-        json!({"userId": user_id, "cardId": card_id, "bindId": "b-w",
-        "operationType": "BIND", "shopId": "S-W", "shopName": "Shop"}),
-        "PROCESSING",
-    )
-    .await;
+    let reply = bind_shop(&app, &user_id, card_id, "b-w", "S-W", "Shop").await;
     assert_eq!(reply["status"], "BINDING");
     seen("BINDING").await;
     app.advance(10.0).await;
@@ -461,14 +449,7 @@ async fn a_refused_unbind_can_be_asked_again() {
     let app = spawn_app().await;
     let (user_id, _, card) = b2c_ready(&app, "unbind-again", "USD").await;
     let card_id = card["cardId"].as_str().unwrap();
-    expect(
-        &app,
-        "b2cShopBind",
-        json!({"userId": user_id, "cardId": card_id, "bindId": "b-u",
-        "operationType": "BIND", "shopId": "S-U", "shopName": "Shop"}),
-        "PROCESSING",
-    )
-    .await;
+    bind_shop(&app, &user_id, card_id, "b-u", "S-U", "Shop").await;
     app.advance(10.0).await;
     let unbind = json!({"userId": user_id, "cardId": card_id, "bindId": "b-u",
         "operationType": "UNBIND", "shopId": "S-U"});

@@ -206,3 +206,23 @@ pub async fn business_state(app: &TestApp) -> Value {
     let s = state(app).await;
     json!({"whalet": s["whalet"], "ledger": s["ledger"], "sequence": s["sequence"]})
 }
+
+/// A `b2cShopBind` BIND of shop `shop_id` (`shop_name`) to `card_id` as `bind_id`, answered
+/// PROCESSING (under review by the marketplace); returns the reply.
+pub async fn bind_shop(
+    app: &TestApp,
+    user_id: &str,
+    card_id: &str,
+    bind_id: &str,
+    shop_id: &str,
+    shop_name: &str,
+) -> Value {
+    expect(
+        app,
+        "b2cShopBind",
+        json!({"userId": user_id, "cardId": card_id, "bindId": bind_id,
+        "operationType": "BIND", "shopId": shop_id, "shopName": shop_name}),
+        "PROCESSING",
+    )
+    .await
+}
