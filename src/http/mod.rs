@@ -286,14 +286,25 @@ const HYPER_MIN_BUF: usize = 8192;
 const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: 67\r\nconnection: close\r\nretry-after: 1\r\n\r\n{\"error\":\"too many open connections to the simulator; retry later\"}";
 
 /// Serves `listener` with `handler` until `shutdown` is cancelled, then drains open connections
-/// (bounded).
-pub async fn serve<H: Handler>(
+/// (bounded). The open-file limit is raised for `max_connections` when this is called, before
+/// the future is spawned: its warning, if any, comes before the caller's ready line.
+pub fn serve<H: Handler>(
+    listener: TcpListener,
+    handler: H,
+    limits: Limits,
+    shutdown: CancellationToken,
+) -> impl std::future::Future<Output = ()> + Send {
+    files::ensure_open_file_limit(limits.max_connections);
+    accept_loop(listener, handler, limits, shutdown)
+}
+
+/// [`serve`]'s loop: accepts connections within the limits and serves each.
+async fn accept_loop<H: Handler>(
     listener: TcpListener,
     handler: H,
     limits: Limits,
     shutdown: CancellationToken,
 ) {
-    files::ensure_open_file_limit(limits.max_connections);
     let graceful = GracefulShutdown::new();
     let connections = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let refusals = Arc::new(Semaphore::new(limits.max_connections.max(1)));
