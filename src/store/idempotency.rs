@@ -1,14 +1,38 @@
 //! Business-id idempotency: the same id with the same content returns the original result; the
 //! same id with different content is a conflict (Whalet's IDEMPOTENT_ERROR, Pockyt's duplicate).
+//!
+//! The content is what the operation read of the request, by full path (`legalEntity.name`,
+//! `attaches[0].fileId`), a null, blank or absent field not in it ([`flatten`] is the rule). A
+//! record written before that (a snapshot or database of an older simulator) holds the raw body
+//! instead; it is read as such ([`Entry::Body`]) and compared by the same rule, so that the
+//! identical request still gets its original answer after an upgrade.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct IdempotencyTable {
-    entries: BTreeMap<String, (Value, Value)>,
+    entries: BTreeMap<String, Entry>,
+}
+
+/// One record: what was asked and the result. Serialized as an array, `[content, result,
+/// "content"]`; an older record is `[body, result]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+enum Entry {
+    /// The content the operation read ([`flatten`]'s form).
+    Content(Value, Value, Form),
+    /// The raw request body, as simulators before content comparison recorded it.
+    Body(Value, Value),
+}
+
+/// The marker of a record holding content (its third element).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Form {
+    Content,
 }
 
 /// What a repeated business id means.
@@ -27,16 +51,238 @@ impl IdempotencyTable {
         format!("{operation}\u{1f}{id}")
     }
 
+    /// The key an older simulator recorded a round-0 request under: an operation retried after
+    /// a refusal (`b2cShopBind UNBIND 0`) had no round suffix before rounds were counted.
+    fn legacy_key(operation: &str, id: &str) -> Option<String> {
+        operation
+            .strip_suffix(" 0")
+            .map(|before| Self::key(before, id))
+    }
+
+    /// The record of `operation`/`id`: under its key, else an older record under its legacy key.
+    fn find(&self, operation: &str, id: &str) -> Option<&Entry> {
+        self.entries.get(&Self::key(operation, id)).or_else(|| {
+            Self::legacy_key(operation, id)
+                .and_then(|key| self.entries.get(&key))
+                .filter(|e| matches!(e, Entry::Body(..)))
+        })
+    }
+
     pub fn check(&self, operation: &str, id: &str, content: &Value) -> Replay {
-        match self.entries.get(&Self::key(operation, id)) {
-            None => Replay::New,
-            Some((seen, result)) if seen == content => Replay::Same(result.clone()),
-            Some(_) => Replay::Conflict,
+        let (same, result) = match self.find(operation, id) {
+            None => return Replay::New,
+            Some(Entry::Content(seen, result, _)) => (seen == content, result),
+            Some(Entry::Body(body, result)) => (body_matches(body, content), result),
+        };
+        if same {
+            Replay::Same(result.clone())
+        } else {
+            Replay::Conflict
         }
     }
 
+    /// Records `content` and its `result` (replacing an older record under the legacy key).
     pub fn record(&mut self, operation: &str, id: &str, content: Value, result: Value) {
-        self.entries
-            .insert(Self::key(operation, id), (content, result));
+        if let Some(key) = Self::legacy_key(operation, id) {
+            if matches!(self.entries.get(&key), Some(Entry::Body(..))) {
+                self.entries.remove(&key);
+            }
+        }
+        self.entries.insert(
+            Self::key(operation, id),
+            Entry::Content(content, result, Form::Content),
+        );
+    }
+}
+
+/// Whether a value reads as absent: null, or a string with nothing but spaces. Every reader
+/// takes those alike, so content leaves them out.
+pub fn blank(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        _ => false,
+    }
+}
+
+/// A request body as content: every leaf by its full path (`legalEntity.name`,
+/// `attaches[0].fileId`; an array of values other than objects is one leaf), a null or blank
+/// leaf (and an empty object or array of objects) left out. The rule content follows, for a
+/// reader that does not note its reads as [`Check`](crate::api::whalet::common::fields::Check)
+/// does, and for an older record's body.
+pub fn flatten(body: &Value) -> Map<String, Value> {
+    let mut out = Map::new();
+    flatten_into(body, "", &mut out);
+    out
+}
+
+/// The content of `body` for an operation that reads the fields `paths` (full paths, as
+/// [`flatten`] names them): [`flatten`] without the fields it does not read.
+pub fn content_of(body: &Value, paths: &[&str]) -> Map<String, Value> {
+    let mut content = flatten(body);
+    content.retain(|path, _| paths.contains(&path.as_str()));
+    content
+}
+
+fn flatten_into(value: &Value, path: &str, out: &mut Map<String, Value>) {
+    let prefix = |path: &str| {
+        if path.is_empty() {
+            String::new()
+        } else {
+            format!("{path}.")
+        }
+    };
+    match value {
+        Value::Object(map) => {
+            for (field, v) in map {
+                flatten_into(v, &format!("{}{field}", prefix(path)), out);
+            }
+        }
+        Value::Array(items) if !items.is_empty() && items.iter().all(Value::is_object) => {
+            for (i, item) in items.iter().enumerate() {
+                flatten_into(item, &format!("{path}[{i}]"), out);
+            }
+        }
+        Value::Array(items) if items.is_empty() => {}
+        leaf if blank(leaf) || path.is_empty() => {}
+        leaf => {
+            out.insert(path.to_owned(), leaf.clone());
+        }
+    }
+}
+
+/// Whether an older record's raw `body` is the request whose content is `content`: every field
+/// the operation read has the value the body gave it. The body's other fields are not compared:
+/// what the operation ignored then cannot be told from what the retry leaves out, and the
+/// identical request must replay. Values compare as read: an amount or a count as the number it
+/// is (`"10.00"`, `"10"` and `10` alike), since content holds amounts in their canonical form.
+fn body_matches(body: &Value, content: &Value) -> bool {
+    let given = flatten(body);
+    let Some(read) = content.as_object() else {
+        return false;
+    };
+    read.iter()
+        .all(|(path, value)| given.get(path).is_some_and(|g| same_value(g, value)))
+}
+
+/// Equal, or the same decimal number written differently (a string or a JSON number).
+fn same_value(given: &Value, read: &Value) -> bool {
+    given == read || matches!((decimal(given), decimal(read)), (Some(a), Some(b)) if a == b)
+}
+
+/// A number's plain decimal text without trailing fractional zeros (`"10.50"` → `10.5`), if the
+/// value is one.
+fn decimal(value: &Value) -> Option<String> {
+    let text = match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(fraction) {
+        return None;
+    }
+    let whole = whole.trim_start_matches('0');
+    let fraction = fraction.trim_end_matches('0');
+    Some(format!(
+        "{}.{fraction}",
+        if whole.is_empty() { "0" } else { whole }
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn flatten_names_nested_fields_and_drops_blanks() {
+        let body = json!({"a": "1", "n": null, "b": " ", "o": {"x": 1, "y": null},
+            "f": [{"fileId": "f1"}], "ids": ["1", "2"], "e": [], "eo": {}});
+        assert_eq!(
+            Value::Object(flatten(&body)),
+            json!({"a": "1", "o.x": 1, "f[0].fileId": "f1", "ids": ["1", "2"]})
+        );
+    }
+
+    /// A record of an older simulator (`[body, result]`) still replays the identical request,
+    /// compared by the content rule; other content is still a conflict.
+    #[test]
+    fn an_older_record_of_the_raw_body_replays_the_same_request() {
+        let older = json!({"entries": {
+            "userOnboardingApply\u{1f}m": [
+                {"outUserId": "m", "legalEntity": {"name": "A", "type": "ENTERPRISE"},
+                 "email": "e", "traceId": "t", "amount": 10},
+                {"code": "PROCESSING"}
+            ]
+        }});
+        let table: IdempotencyTable = serde_json::from_value(older).unwrap();
+        let content = json!({"outUserId": "m", "legalEntity.name": "A",
+            "legalEntity.type": "ENTERPRISE", "email": "e", "amount": "10.00"});
+        assert_eq!(
+            table.check("userOnboardingApply", "m", &content),
+            Replay::Same(json!({"code": "PROCESSING"}))
+        );
+        let other = json!({"outUserId": "m", "legalEntity.name": "B"});
+        assert_eq!(
+            table.check("userOnboardingApply", "m", &other),
+            Replay::Conflict
+        );
+    }
+
+    /// A new record says which form it holds, and reads back as written.
+    #[test]
+    fn a_record_says_it_holds_content() {
+        let mut table = IdempotencyTable::default();
+        table.record("op", "1", json!({"a.b": 1}), json!("r"));
+        let written = serde_json::to_value(&table).unwrap();
+        assert_eq!(
+            written,
+            json!({"entries": {"op\u{1f}1": [{"a.b": 1}, "r", "content"]}})
+        );
+        let read: IdempotencyTable = serde_json::from_value(written).unwrap();
+        assert_eq!(
+            read.check("op", "1", &json!({"a.b": 1})),
+            Replay::Same(json!("r"))
+        );
+        // A content record compares exactly: its nested form is not flattened again.
+        assert_eq!(
+            read.check("op", "1", &json!({"a": {"b": 1}})),
+            Replay::Conflict
+        );
+    }
+
+    /// An unbind recorded before rounds were counted (no ` 0`) answers the same request of round
+    /// 0, and a new record replaces it.
+    #[test]
+    fn a_round_zero_request_finds_the_record_under_the_older_key() {
+        let older = json!({"entries": {
+            "b2cShopBind UNBIND\u{1f}B1": [{"bindId": "B1"}, "r"]
+        }});
+        let mut table: IdempotencyTable = serde_json::from_value(older).unwrap();
+        let content = json!({"bindId": "B1"});
+        assert_eq!(
+            table.check("b2cShopBind UNBIND 0", "B1", &content),
+            Replay::Same(json!("r"))
+        );
+        assert_eq!(
+            table.check("b2cShopBind UNBIND 1", "B1", &content),
+            Replay::New
+        );
+        table.record("b2cShopBind UNBIND 0", "B1", content.clone(), json!("r2"));
+        assert_eq!(table.entries.len(), 1);
+        assert_eq!(
+            table.check("b2cShopBind UNBIND 0", "B1", &content),
+            Replay::Same(json!("r2"))
+        );
+    }
+
+    #[test]
+    fn decimals_compare_as_numbers() {
+        assert!(same_value(&json!(10), &json!("10.00")));
+        assert!(same_value(&json!("010.50"), &json!("10.5")));
+        assert!(!same_value(&json!("10.01"), &json!("10.1")));
+        assert!(!same_value(&json!("1e1"), &json!("10")));
     }
 }

@@ -270,7 +270,11 @@ async fn a_retry_with_an_ignored_field_or_a_null_is_the_same_request() {
     apply["requestedBy"] = json!("ops");
     let two = expect(&app, "cardHolderApply", apply.clone(), "PROCESSING").await;
     assert_eq!(one, two);
+    // The simulator keeps its own fileName: another one is the same request.
     apply["attaches"][0]["fileName"] = json!("b.pdf");
+    let three = expect(&app, "cardHolderApply", apply.clone(), "PROCESSING").await;
+    assert_eq!(one, three);
+    apply["attaches"][0]["fileId"] = json!("F2");
     refused(
         &app,
         "cardHolderApply",
@@ -436,13 +440,21 @@ async fn every_business_id_compares_what_the_operation_reads() {
         ),
     )
     .await;
+    // A confirm reads only its key (the user and the payoutId, scoped per user): a retry with
+    // noise replays; another user's confirm is that user's own request, never a conflict.
     let confirm = json!({"userId": user, "payoutId": applied["payoutId"]});
-    replayed_not_changed(
+    let first = expect(&app, "payoutConfirm", confirm.clone(), "PROCESSING").await;
+    let retry = noise(&confirm, "tradeCredential");
+    assert_eq!(
+        expect(&app, "payoutConfirm", retry, "PROCESSING").await,
+        first
+    );
+    refused(
         &app,
         "payoutConfirm",
-        (confirm.clone(), "PROCESSING"),
-        noise(&confirm, "tradeCredential"),
-        (with(&confirm, json!({"userId": "U-other"})), "payoutId"),
+        with(&confirm, json!({"userId": "U-other"})),
+        "FAILURE",
+        "userId \"U-other\" is not a user of this partner",
     )
     .await;
     app.assert_invariants().await;

@@ -12,7 +12,7 @@ use crate::authorize::{self, AuthorizationRequest, Decision, ShopDetails};
 use crate::core::Core;
 use crate::country::{self, Fault, Form};
 use crate::store::platform::{BindStatus, Binding, LegalEntity};
-use crate::store::{TenantId, TenantState};
+use crate::store::{idempotency, TenantId, TenantState};
 use crate::wire::whalet::{Code, WhaletError};
 
 const BIND_NOTIFY: &str = "shopAccountBindNotify";
@@ -32,6 +32,23 @@ struct BindRequest {
     backlink: Option<String>,
     legal_entity: LegalEntity,
 }
+
+/// The fields [`parse`] reads: a bind's content, which the idempotency of its `bindId` compares
+/// ([`idempotency::content_of`]).
+const BIND_FIELDS: &[&str] = &[
+    "bindId",
+    "userId",
+    "shopId",
+    "shopName",
+    "shopUrl",
+    "currency",
+    "redirectUrl",
+    "legalEntity.type",
+    "legalEntity.certNo",
+    "legalEntity.certType",
+    "legalEntity.countryCode",
+    "legalEntity.name",
+];
 
 fn parse(body: &Value) -> Result<BindRequest, FieldError> {
     let bind_id = required(body, "bindId", "bindId")?;
@@ -138,7 +155,8 @@ pub fn shop_account_bind(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletErr
         )))
     };
     let key = ("platform.shopAccountBind", r.bind_id.as_str());
-    let (reply, fresh) = ctx.with_state(|t| t.once(key, body, conflict, |t| {
+    let content = Value::Object(idempotency::content_of(body, BIND_FIELDS));
+    let (reply, fresh) = ctx.with_state(|t| t.once(key, &content, conflict, |t| {
         if let Some(existing) = t.platform.bindings.get(&r.bind_id) {
             return Err(WhaletError::idempotent(format!(
                 "bindId {:?} already exists (shop {})",

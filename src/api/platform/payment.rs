@@ -16,7 +16,7 @@ use crate::behaviour::NotifyBehaviour;
 use crate::core::Core;
 use crate::money::{Currency, Money};
 use crate::store::platform::{accounts, BindStatus, BulkPayment, Payment, PaymentStatus};
-use crate::store::{Refusal, TenantId, TenantState};
+use crate::store::{idempotency, Refusal, TenantId, TenantState};
 use crate::wire::whalet::{Code, WhaletError};
 
 const APPLY_NOTIFY: &str = "paymentApplyNotify";
@@ -51,7 +51,8 @@ pub fn payment_apply(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> 
         )))
     };
     let key = ("platform.paymentApply", payment_id);
-    let (reply, fresh) = ctx.with_state(|t| t.once(key, body, conflict, |t| {
+    let content = payment_content(body, amount);
+    let (reply, fresh) = ctx.with_state(|t| t.once(key, &content, conflict, |t| {
         match t.platform.binding_for_shop(shop_id) {
             Some(b) if b.status == BindStatus::Success => {}
             Some(b) => {
@@ -123,6 +124,15 @@ pub fn payment_apply(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> 
         },
     );
     Ok(reply)
+}
+
+/// What the idempotency of a `paymentId` compares: the fields `paymentApply` uses
+/// ([`idempotency::content_of`]; `memo` is checked but not kept), the amount as the money read
+/// (`"10"`, `"10.00"` and `10.00` are one amount).
+fn payment_content(body: &Value, amount: Money) -> Value {
+    let mut content = idempotency::content_of(body, &["paymentId", "shopId", "currency", "amount"]);
+    content.insert("amount".into(), Value::from(amount.to_decimal_string()));
+    Value::Object(content)
 }
 
 /// The positive `amount` of `body` in `currency`; a JSON number is read as the characters the

@@ -12,6 +12,7 @@ use super::{Paging, Period};
 use crate::api::describe;
 use crate::country::{self, Fault, Form};
 use crate::money::{Currency, Money};
+use crate::store::idempotency::blank;
 use crate::store::whalet::FileRef;
 use crate::store::Words;
 use crate::text::{echo, message};
@@ -48,8 +49,9 @@ pub struct Check<'a> {
     prefix: String,
     problems: Vec<String>,
     /// Every field read, by full path (`legalEntity.name`, `attaches[0].fileId`), with its value as
-    /// given; a field absent, null or blank is not here (every reader takes those alike).
-    read: BTreeMap<String, &'a Value>,
+    /// read (an amount or a count in canonical form: [`Check::note`]); a field absent,
+    /// null or blank is not here (every reader takes those alike).
+    read: BTreeMap<String, Value>,
 }
 
 impl<'a> Check<'a> {
@@ -134,16 +136,29 @@ impl<'a> Check<'a> {
     }
 
     /// What the operation read of the request: each field it knows, by full path, with its value
-    /// as given; unknown fields are not in it, and a null, blank or absent field is the same (not
-    /// there). Two requests with equal content are the same request to the operation, which is
-    /// what business-id idempotency ([`super::once`]) compares.
+    /// as read (an amount as canonical money, `"10.00"` whether `"10"`, `"10.00"` or `10.00` was
+    /// sent); unknown fields and fields it checks but does not keep are not in it, and a null,
+    /// blank or absent field is the same (not there). Two requests with equal content are the
+    /// same request to the operation, which is what business-id idempotency ([`super::once`])
+    /// compares.
     pub fn content(&self) -> Value {
         Value::Object(
             self.read
                 .iter()
-                .map(|(path, value)| (path.clone(), (*value).clone()))
+                .map(|(path, value)| (path.clone(), value.clone()))
                 .collect(),
         )
+    }
+
+    /// Notes `field` as read with `value`, the form the operation uses (replacing the value as
+    /// given), so that two spellings of one value are the same content.
+    fn note(&mut self, field: &str, value: Value) {
+        self.read.insert(self.name(field), value);
+    }
+
+    /// Forgets that `field` was read: the operation checks it but does not use it.
+    fn unnote(&mut self, field: &str) {
+        self.read.remove(&self.name(field));
     }
 
     pub fn problem(&mut self, text: impl Into<String>) {
@@ -164,7 +179,7 @@ impl<'a> Check<'a> {
     fn read(&mut self, field: &str) -> Option<&'a Value> {
         let value = self.get(field);
         if let Some(v) = value.filter(|v| !blank(v)) {
-            self.read.insert(self.name(field), v);
+            self.read.insert(self.name(field), v.clone());
         }
         value
     }
@@ -356,7 +371,10 @@ impl<'a> Check<'a> {
         };
         let currency = currency?;
         match positive_amount(&name, value, currency) {
-            Ok(m) => Some(m),
+            Ok(m) => {
+                self.note(field, Value::from(m.to_decimal_string()));
+                Some(m)
+            }
             Err(problem) => {
                 self.problem(problem);
                 None
@@ -375,7 +393,10 @@ impl<'a> Check<'a> {
             Some(_) => None,
         };
         match parsed {
-            Some(v) if (1..=max).contains(&v) => v,
+            Some(v) if (1..=max).contains(&v) => {
+                self.note(field, Value::from(v));
+                v
+            }
             _ => {
                 self.problem(format!("{field} must be an integer from 1 to {max}"));
                 default
@@ -423,6 +444,10 @@ impl<'a> Check<'a> {
             let file_id = c.string("fileId", true, MAX_ID);
             let file_name = c.string("fileName", false, MAX_TEXT);
             let file_url = c.string("fileUrl", false, usize::MAX);
+            // Checked, but the simulator keeps its own name and link for an uploaded file: a
+            // retry that adds or drops them is the same request.
+            c.unnote("fileName");
+            c.unnote("fileUrl");
             let sound = c.problems.is_empty();
             self.absorb(c);
             if let Some(file_id) = file_id.filter(|_| sound) {
@@ -473,15 +498,6 @@ pub fn positive_amount(field: &str, value: &Value, currency: Currency) -> Result
         Ok(m) if m.is_positive() => Ok(m),
         Ok(_) => Err(format!("{field} must be greater than zero")),
         Err(e) => Err(format!("{field}: {}", message(e))),
-    }
-}
-
-/// Whether a value reads as absent: null, or a string with nothing but spaces.
-fn blank(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::String(s) => s.trim().is_empty(),
-        _ => false,
     }
 }
 
@@ -614,6 +630,38 @@ mod tests {
             "attaches": [{"fileId": "f", "note": "x"}]}));
         assert_eq!(files["attaches[0].fileId"], "f");
         assert_eq!(files.as_object().map(Map::len), Some(3));
+        // The simulator keeps its own name and link of a file: the ones sent are not content.
+        let named = read(json!({"outUserId": "m", "legalEntity": {"name": "A"},
+            "attaches": [{"fileId": "f", "fileName": "f.pdf", "fileUrl": "u"}]}));
+        assert_eq!(named, files);
+    }
+
+    /// A value is content as the operation reads it: an amount as canonical money, a count as
+    /// its number, however the request spelled them.
+    #[test]
+    fn the_content_holds_values_as_read() {
+        let read = |body: Value| {
+            let mut c = Check::new(&body).unwrap();
+            let currency = c.currency("currency", true);
+            c.amount("amount", currency);
+            c.count("pageSize", 10, 100);
+            let content = c.content();
+            assert!(c.finish().is_ok(), "{body}");
+            content
+        };
+        let canonical = json!({"currency": "USD", "amount": "10.00", "pageSize": 5});
+        for body in [
+            json!({"currency": "USD", "amount": "10.00", "pageSize": 5}),
+            json!({"currency": "USD", "amount": "10", "pageSize": "5"}),
+            json!({"currency": "USD", "amount": 10.00, "pageSize": 5}),
+            json!({"currency": "USD", "amount": 10, "pageSize": "5"}),
+        ] {
+            assert_eq!(read(body), canonical);
+        }
+        assert_ne!(
+            read(json!({"currency": "USD", "amount": "10.01"})),
+            read(json!({"currency": "USD", "amount": "10.1"}))
+        );
     }
 
     /// An array of objects: each item read by its full name, into the content too.
@@ -633,7 +681,7 @@ mod tests {
         assert!(c.items("absent", 3).is_empty());
         assert_eq!(
             c.content(),
-            json!({"orders[0].orderNo": "1", "orders[0].amount": "1.5", "orders[2].amount": 2})
+            json!({"orders[0].orderNo": "1", "orders[0].amount": "1.50", "orders[2].amount": "2.00"})
         );
         assert_eq!(
             c.finish().unwrap_err().detail,
