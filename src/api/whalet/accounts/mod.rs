@@ -83,11 +83,11 @@ pub const TRIGGERS: &[Trigger] = &[
             ("platform?", "default AMAZON"),
             (
                 "name?",
-                "the user's and holder's name, at most 256 characters (as userOnboardingApply's legalEntity.name)",
+                "the user's and holder's name, at most 256 characters and not blank (as userOnboardingApply's legalEntity.name)",
             ),
             (
                 "outUserId?",
-                "the partner's id for the user, at most 64 characters and not already a user's (as userOnboardingApply's)",
+                "the partner's id for the user, at most 64 characters, not blank and not already a user's (as userOnboardingApply's); default ready-{userId}, or ready-{userId}-2, -3, … if a user already has that",
             ),
             ("partnerId?", "default: the demo partner"),
         ],

@@ -14,7 +14,11 @@ use crate::api::whalet::common::{mint, trigger_tenant, with_tenant};
 use crate::core::Core;
 use crate::money::Currency;
 use crate::store::whalet::{Card, CardStatus, FundSource, Holder, Reviewed, User};
+use crate::store::TenantState;
 use crate::trigger::{opt_param, TriggerFuture};
+
+/// The trigger's name, which its parameter errors start with.
+const TRIGGER: &str = "whalet.account.ready";
 
 pub fn ready(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
@@ -38,11 +42,14 @@ pub fn ready(core: Core, params: Map<String, Value>) -> TriggerFuture {
             let holder_id = mint(t, "H", now);
             let card_id = mint(t, "VA", now);
             let out = |prefix: &str| format!("{prefix}-{user_id}");
+            let out_user_id = out_user_id
+                .clone()
+                .unwrap_or_else(|| free_out_user_id(t, &out("ready")));
             t.whalet.users.insert(
                 user_id.clone(),
                 User {
                     user_id: user_id.clone(),
-                    out_user_id: out_user_id.clone().unwrap_or_else(|| out("ready")),
+                    out_user_id,
                     user_type: "ENTERPRISE".into(),
                     name: name.to_owned(),
                     country_code: "CN".into(),
@@ -100,13 +107,37 @@ pub fn ready(core: Core, params: Map<String, Value>) -> TriggerFuture {
     })
 }
 
+/// The default `outUserId` of a new user: `base` (`ready-{userId}`), or if a partner already
+/// gave that id to a user of its own, the first of `base-2`, `base-3`, … that no user has (an
+/// `outUserId` names one user only). Each taken candidate is a distinct user, so this ends.
+fn free_out_user_id(t: &TenantState, base: &str) -> String {
+    std::iter::once(base.to_owned())
+        .chain((2..).map(|n| format!("{base}-{n}")))
+        .find(|candidate| claimed::<User>(t, None, candidate).is_none())
+        .unwrap_or_else(|| base.to_owned())
+}
+
 /// The trigger's `outUserId` and `name`, read by the checks `userOnboardingApply` reads them with
-/// (an id of at most 64 characters, a name of at most 256).
+/// (an id of at most 64 characters, a name of at most 256, neither blank: blanks are refused as
+/// `""` is, not read as "absent"). A refused value is named after the trigger, as
+/// [`crate::trigger::check_params`] names the others.
 fn names(params: &Map<String, Value>) -> Result<(Option<String>, Option<String>), String> {
+    let refused = |problem: &str| format!("{TRIGGER}: parameter {problem}");
+    for field in ["outUserId", "name"] {
+        if params
+            .get(field)
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.trim().is_empty())
+        {
+            return Err(refused(&format!(
+                "{field} is blank; give a value, or leave it out for the default"
+            )));
+        }
+    }
     let given = Value::Object(params.clone());
     let mut c = Check::new(&given).map_err(|e| e.detail)?;
     let out_user_id = c.opt_id("outUserId").map(str::to_owned);
     let name = c.opt("name").map(str::to_owned);
-    c.finish().map_err(|e| format!("parameter {}", e.detail))?;
+    c.finish().map_err(|e| refused(&e.detail))?;
     Ok((out_user_id, name))
 }

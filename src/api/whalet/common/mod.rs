@@ -216,8 +216,11 @@ crate::core::timers::timer_kind! {
                 .and_then(|n| serde_json::from_value(n).ok())
                 .unwrap_or_default(),
         };
+        // Mostly routine: a trigger decided the object first, or a re-submission made this
+        // attempt stale. A review that is still open yet cannot take its decision warns where
+        // it finds so (e.g. the EDD whose held order has ended).
         if let Err(why) = (completion.run)(&core, &tenant, &key, Some(attempt), verdict) {
-            tracing::debug!(key = %key, why, "scheduled decision not applied");
+            tracing::debug!(key = %key, completion = name, why, "scheduled decision not applied");
         }
     }
 }

@@ -298,9 +298,15 @@ pub fn decide_now(
     })
 }
 
+/// Runs the kind's approving or rejecting trigger; a parameter [`Review::check_trigger`] refuses
+/// is named after the trigger, as [`crate::trigger::check_params`] names the others.
 fn fire<R: Review, const APPROVE: bool>(core: Core, params: Map<String, Value>) -> TriggerFuture {
     if let Err(problem) = R::check_trigger(&params) {
-        return Box::pin(async move { Err(problem) });
+        let name = match APPROVE {
+            true => R::KIND.approve.name,
+            false => R::KIND.reject.name,
+        };
+        return Box::pin(async move { Err(format!("{name}: {problem}")) });
     }
     decide_now(core, params, R::KIND.id_param, APPROVE, decide::<R>)
 }

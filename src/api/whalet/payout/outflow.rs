@@ -222,7 +222,9 @@ fn confirm(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whal
     let now = ctx.now();
     let verdict = Verdict::from_decision(ctx.decision);
     let delay = ctx.decision.delay_or(DEFAULT_DELAY_MS);
-    let scope = format!("{} confirm", n.apply);
+    // Per user, as every business id: another user's order is "not a payout of user …", not a
+    // conflict that would reveal it exists.
+    let scope = format!("{} confirm {user_id}", n.apply);
     let mut held = None;
     let reply = once(
         ctx,

@@ -185,7 +185,8 @@ fn returned(trade_id: &str) -> String {
 }
 
 /// Why request `r` takes no more material although its status would (`awaits_submission`):
-/// it was rejected and its frozen money returned, or the collection it is about was returned.
+/// it was rejected and its frozen money returned, the order it held has ended (a decision on new
+/// material could neither resume nor fail it), or the collection it is about was returned.
 pub fn closed(t: &TenantState, r: &Replenish) -> Option<String> {
     let id = &r.replenish_id;
     if r.status == ReplenishStatus::Failure && r.frozen.is_some() {
@@ -193,10 +194,29 @@ pub fn closed(t: &TenantState, r: &Replenish) -> Option<String> {
             "request {id} was rejected and its money returned; it is closed"
         ));
     }
+    if let Some(why) = held_order_ended(t, r) {
+        return Some(format!("request {id} is closed: {why}"));
+    }
     let trade_id = r.trade_id.as_deref()?;
     let c = t.whalet.collections.get(trade_id)?;
     (c.status == CollectionStatus::Failure)
         .then(|| format!("request {id} is closed: {}", returned(trade_id)))
+}
+
+/// Why the payout/pay request `r` holds for EDD no longer waits for it, if it does not: it is
+/// no longer PROCESSING (the EDD's rejection failed it, or it completed).
+fn held_order_ended(t: &TenantState, r: &Replenish) -> Option<String> {
+    let outflow_id = r.outflow_id.as_deref()?;
+    match t.whalet_trade.outflows.get(outflow_id) {
+        Some(o) if o.status == OutflowStatus::Processing => None,
+        Some(o) => Some(format!(
+            "{outflow_id}, the order it held, has ended (status {}); there is nothing left to decide",
+            o.reported_status
+        )),
+        None => Some(format!(
+            "{outflow_id}, the order it held, is not a payout or pay of this partner"
+        )),
+    }
 }
 
 /// The collection trade request `r` holds: one still pending (a settled one's amount was
@@ -290,7 +310,15 @@ impl Review for ReplenishReview {
         );
         s.expect(&format!("request {id}"), busy, r.status, Some(r.attempt))?;
         let held = holds(t, r);
-        check_effect(t, id, &held, v)?;
+        if let Err(why) = check_effect(t, id, &held, v) {
+            // Under review, yet its decision cannot take effect: not a routine stale decision.
+            tracing::warn!(
+                request = id,
+                why,
+                "decision not applied to a request under review"
+            );
+            return Err(why);
+        }
         if let Some((fund, amount)) = r.frozen {
             let frozen = wallet_account(&r.user_id, fund, Bucket::Frozen);
             let (to, memo) = v.pick(
@@ -386,9 +414,20 @@ mod tests {
     use crate::api::whalet::common::testing::TestBed;
 
     /// A rejection that could not fail the payout its EDD holds (here there is no such payout)
-    /// is refused before anything changes: the request stays under review, nothing is sent.
+    /// is refused before anything changes: the request stays under review, nothing is sent,
+    /// and a warning says why (a scheduled decision's refusal was once dropped without a word
+    /// at the default log level; a routine stale decision stays at debug).
     #[tokio::test]
     async fn a_refused_decision_changes_nothing() {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _logging = tracing::subscriber::set_default(subscriber);
+        // A test met first with no subscriber may have cached the callsite as never wanted.
+        tracing::callsite::rebuild_interest_cache();
         let bed = TestBed::new();
         bed.seed(Some("USD"));
         let id = bed
@@ -421,5 +460,26 @@ mod tests {
             .unwrap();
         assert_eq!((status, decided), (ReplenishStatus::Processing, None));
         assert!(bed.sent("eddReplenishResultNotify").is_empty());
+        let logged = String::from_utf8(logs.0.lock().clone()).unwrap();
+        assert!(
+            logged.contains("WARN")
+                && logged.contains("decision not applied to a request under review")
+                && logged.contains("PO404"),
+            "{logged}"
+        );
+    }
+
+    /// Log lines written while it is the thread's subscriber.
+    #[derive(Clone, Default)]
+    struct Logs(std::sync::Arc<parking_lot::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Logs {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
     }
 }

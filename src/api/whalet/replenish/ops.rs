@@ -3,7 +3,7 @@
 //! (`{userId, tradeId, attaches[], memo}`). Every file must have been uploaded by this partner.
 //! A submission is reviewed (30 s by default; scenario rules on the submit apiCode decide); a
 //! rejected request may be submitted again unless it is closed (its frozen money or its
-//! collection went back to the payer).
+//! collection went back to the payer, or the payout/pay it held for EDD has ended).
 
 use serde_json::Value;
 
