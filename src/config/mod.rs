@@ -61,7 +61,8 @@ pub struct ServerConfig {
     /// Connections served at once; more are answered 503 and closed.
     pub max_connections: usize,
     /// Bytes of request bodies held in memory at once, over all connections; at least every
-    /// configured body limit (a larger body could never be held).
+    /// configured body limit and the file upload's fixed 11 MiB (a larger body could never be
+    /// held).
     pub max_body_bytes_in_flight: usize,
     /// Time a response write may wait on a client that takes none of it; then the connection
     /// is closed (a client that stops reading cannot hold its slot).
@@ -160,16 +161,26 @@ impl ServerConfig {
     }
 
     /// Refuses a body limit that the budget of bodies in flight could never hold: such a body
-    /// would always be answered 503 "retry later". `limits` are (key, bytes) pairs.
+    /// would always be answered 503 "retry later". `limits` are the configured (key, bytes)
+    /// pairs; the file upload's fixed limit ([`crate::http::MAX_BODY`]) must fit too.
     fn check_body_limits(&self, limits: &[(&str, usize)]) -> anyhow::Result<()> {
         let budget = self.max_body_bytes_in_flight;
-        match limits.iter().find(|(_, bytes)| *bytes > budget) {
-            Some((key, bytes)) => anyhow::bail!(
+        if let Some((key, bytes)) = limits.iter().find(|(_, bytes)| *bytes > budget) {
+            anyhow::bail!(
                 "{key} = {bytes} is above [server] max_body_bytes_in_flight = {budget}: a body \
                  that large could never be held; raise max_body_bytes_in_flight or lower {key}"
-            ),
-            None => Ok(()),
+            );
         }
+        let upload = crate::http::MAX_BODY;
+        if budget < upload {
+            anyhow::bail!(
+                "[server] max_body_bytes_in_flight = {budget} is below the fixed body limit of \
+                 POST /file/upload, {upload} bytes (its 10 MB file plus the multipart framing): \
+                 a larger upload could never be held and would be answered 503 forever; \
+                 raise max_body_bytes_in_flight to at least {upload}"
+            );
+        }
+        Ok(())
     }
 }
 
@@ -600,5 +611,20 @@ mod tests {
         );
         let fits = "[server]\ncontrol_body_limit_bytes = 20971520\n[whalet]\nbody_limit_bytes = 20971520\n";
         assert!(Config::parse(fits).is_ok());
+    }
+
+    /// A budget below the file upload's fixed body limit is refused, naming both numbers: every
+    /// upload over it would be answered 503 "retry later" forever.
+    #[test]
+    fn the_bodies_in_flight_budget_must_hold_an_upload() {
+        refused(
+            "[server]\nmax_body_bytes_in_flight = 2097152\n",
+            &[
+                "[server] max_body_bytes_in_flight = 2097152",
+                "POST /file/upload, 11534336 bytes",
+                "at least 11534336",
+            ],
+        );
+        assert!(Config::parse("[server]\nmax_body_bytes_in_flight = 11534336\n").is_ok());
     }
 }

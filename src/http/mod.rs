@@ -330,7 +330,7 @@ async fn accept_loop<H: Handler>(
                 Ok(slot) => {
                     tokio::spawn(refuse_busy(stream, busy_wait, slot));
                 }
-                Err(_) => refuse_busy_at_once(&stream),
+                Err(_) => refuse_busy_at_once(stream),
             }
             continue;
         };
@@ -398,10 +398,30 @@ async fn refuse_busy(
 }
 
 /// The answer to a connection over the limit while [`Limits::max_connections`] refusals are
-/// already waiting on their clients: the 503 as far as the socket takes it at once, then close.
-fn refuse_busy_at_once(stream: &tokio::net::TcpStream) {
-    let _ = stream.try_write(BUSY);
+/// already waiting on their clients: the 503 as far as the socket takes it at once, then close,
+/// never waiting. What the client already sent (its request head, most often) is read first,
+/// up to [`BUSY_AT_ONCE_INPUT`]: closing with unread input would make the kernel reset the
+/// connection, and a client reset may lose the 503 it was sent. The socket is used directly
+/// (not through the runtime's readiness, not yet known for a socket just accepted).
+fn refuse_busy_at_once(stream: tokio::net::TcpStream) {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = stream.into_std() else {
+        return;
+    };
+    let _ = stream.write(BUSY);
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let mut buf = [0u8; 4096];
+    let mut left = BUSY_AT_ONCE_INPUT;
+    while left > 0 {
+        match stream.read(&mut buf) {
+            Ok(n) if n > 0 => left = left.saturating_sub(n),
+            _ => return, // the end, nothing more yet (the socket does not block), or an error
+        }
+    }
 }
+
+/// The most of a client's input read before a connection is refused at once.
+const BUSY_AT_ONCE_INPUT: usize = 16 * 1024;
 
 /// Reads until the end of a request head (a blank line), the end of the stream, or
 /// [`BUSY_HEAD_BYTES`].
@@ -643,6 +663,32 @@ async fn handle<H: Handler>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A connection refused at once whose client had already sent its request head gets the
+    /// 503 and a clean close, not a reset (several times over: a reset is a race).
+    #[tokio::test]
+    async fn a_connection_refused_at_once_after_its_head_gets_the_503_not_a_reset() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        for _ in 0..5 {
+            let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+            client
+                .write_all(b"GET /__sim/health HTTP/1.1\r\nhost: x\r\n\r\n")
+                .await
+                .unwrap();
+            let (served, _) = listener.accept().await.unwrap();
+            tokio::time::sleep(Duration::from_millis(50)).await; // the head is in
+            refuse_busy_at_once(served);
+            let mut answer = Vec::new();
+            tokio::time::timeout(Duration::from_secs(5), client.read_to_end(&mut answer))
+                .await
+                .expect("closed within 5 s")
+                .expect("a clean close, not a reset");
+            let text = String::from_utf8_lossy(&answer);
+            assert!(text.starts_with("HTTP/1.1 503"), "{text}");
+        }
+    }
 
     #[test]
     fn a_web_url_is_http_or_https_with_a_host_as_the_client_parses_it() {

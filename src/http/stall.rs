@@ -1,6 +1,12 @@
 //! A served connection whose response writes may not stall: a client that stops reading (its
 //! receive window full, e.g. many pipelined requests and no reads) would otherwise hold its
 //! connection slot forever, since hyper's header-read timeout only runs while hyper reads.
+//!
+//! A waiting write is not proof of a stall: Linux reports a socket writable again only once a
+//! third of its (autotuned, up to megabytes) send buffer is free, which a slow but steady reader
+//! may take longer than the timeout to free. So when the timeout runs out the write is tried
+//! once more on the socket itself: the kernel takes bytes if the client took any since the
+//! queue filled, and only a queue that took none for the whole timeout is a stall.
 
 use std::future::Future;
 use std::io;
@@ -30,13 +36,17 @@ impl StallGuarded {
         }
     }
 
-    /// Passes on the outcome of a write-side poll, unless the write has waited `stall` without
-    /// progress: then the connection is reset (the client cannot read what is queued anyway,
-    /// so the kernel does not keep it) and the write fails.
+    /// Passes on the outcome of a write-side poll, unless the write has waited `stall`: then
+    /// `retry` tries it once more on the socket itself, bypassing the readiness the runtime
+    /// waits for (None: the kernel took nothing, the queue did not shrink). Taken bytes are
+    /// progress and start a new wait; none means the client took no byte for `stall`, and the
+    /// connection is reset (the client cannot read what is queued anyway, so the kernel does
+    /// not keep it) and the write fails. Nothing of this runs while writes are ready.
     fn watch<T>(
         &mut self,
         cx: &mut Context<'_>,
         polled: Poll<io::Result<T>>,
+        retry: impl FnOnce(&TcpStream) -> Option<io::Result<T>>,
     ) -> Poll<io::Result<T>> {
         if polled.is_ready() {
             self.deadline = None;
@@ -49,6 +59,10 @@ impl StallGuarded {
         if deadline.as_mut().poll(cx).is_pending() {
             return Poll::Pending;
         }
+        self.deadline = None;
+        if let Some(outcome) = retry(&self.inner) {
+            return Poll::Ready(outcome);
+        }
         let _ = self.inner.set_zero_linger();
         Poll::Ready(Err(io::Error::new(
             io::ErrorKind::TimedOut,
@@ -57,6 +71,17 @@ impl StallGuarded {
                 stall.as_millis()
             ),
         )))
+    }
+}
+
+/// The outcome of a write tried on the socket itself: None when it would block (the kernel
+/// took nothing: the client took nothing since the queue filled). A client gone fails with
+/// `EPIPE`, not a signal: Rust programs ignore `SIGPIPE`.
+fn taken(written: rustix::io::Result<usize>) -> Option<io::Result<usize>> {
+    match written {
+        Err(rustix::io::Errno::AGAIN) => None,
+        Err(errno) => Some(Err(errno.into())),
+        Ok(n) => Some(Ok(n)),
     }
 }
 
@@ -77,7 +102,7 @@ impl AsyncWrite for StallGuarded {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
-        self.watch(cx, polled)
+        self.watch(cx, polled, |socket| taken(rustix::io::write(socket, buf)))
     }
 
     fn poll_write_vectored(
@@ -86,7 +111,7 @@ impl AsyncWrite for StallGuarded {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        self.watch(cx, polled)
+        self.watch(cx, polled, |socket| taken(rustix::io::writev(socket, bufs)))
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -95,12 +120,12 @@ impl AsyncWrite for StallGuarded {
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let polled = Pin::new(&mut self.inner).poll_flush(cx);
-        self.watch(cx, polled)
+        self.watch(cx, polled, |_| None)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let polled = Pin::new(&mut self.inner).poll_shutdown(cx);
-        self.watch(cx, polled)
+        self.watch(cx, polled, |_| None)
     }
 }
 
@@ -132,5 +157,57 @@ mod tests {
         let err = outcome.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
         assert!(err.to_string().contains("write_stall_timeout_ms"), "{err}");
+    }
+
+    /// A listener whose accepted sockets have a send buffer of about `bytes` (the kernel
+    /// doubles it), and a client of it that reads `chunk` bytes every `pace` until the end.
+    async fn slow_reader_pair(
+        bytes: u32,
+        chunk: usize,
+        pace: Duration,
+    ) -> (TcpStream, tokio::task::JoinHandle<usize>) {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_send_buffer_size(bytes).unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = socket.listen(8).unwrap();
+        let peer = tokio::net::TcpSocket::new_v4().unwrap();
+        peer.set_recv_buffer_size(16 * 1024).unwrap();
+        let mut peer = peer.connect(listener.local_addr().unwrap()).await.unwrap();
+        let (served, _) = listener.accept().await.unwrap();
+        let reader = tokio::spawn(async move {
+            use tokio::io::AsyncReadExt;
+            let mut buf = vec![0u8; chunk];
+            let mut total = 0;
+            loop {
+                match peer.read(&mut buf).await {
+                    Ok(0) | Err(_) => return total,
+                    Ok(n) => total += n,
+                }
+                tokio::time::sleep(pace).await;
+            }
+        });
+        (served, reader)
+    }
+
+    /// A client reading steadily but slower than the stall bound lets a third of a large send
+    /// buffer free (when Linux would report the socket writable again) still gets the whole
+    /// answer: its progress restarts the wait.
+    #[tokio::test]
+    async fn a_slow_but_steady_reader_gets_the_whole_answer() {
+        // About 2 MiB of send buffer; 8 KiB every 5 ms frees well under a third of it per 200 ms.
+        let (served, reader) =
+            slow_reader_pair(1024 * 1024, 8 * 1024, Duration::from_millis(5)).await;
+        let mut guarded = StallGuarded::new(served, Duration::from_millis(200));
+        let answer = vec![7u8; 3 * 1024 * 1024];
+        let writing = async {
+            guarded.write_all(&answer).await?;
+            guarded.shutdown().await
+        };
+        tokio::time::timeout(Duration::from_secs(30), writing)
+            .await
+            .expect("the answer must be written within 30 s")
+            .expect("a reader that keeps reading must not be cut off");
+        drop(guarded);
+        assert_eq!(reader.await.unwrap(), answer.len());
     }
 }

@@ -183,15 +183,17 @@ async fn a_body_that_stalls_is_a_408_after_the_body_read_timeout() {
 
 #[tokio::test]
 async fn stalled_bodies_hold_only_what_they_sent_of_the_in_flight_budget() {
-    // Four stalled bodies that could each claim about 1 MiB (a declared length, or chunked to a
-    // path whose limit is 1 MiB) against a budget of 4 MiB, and a body timeout long enough not
-    // to help: the others must still be served.
-    let config = "[server]\nmax_body_bytes_in_flight = 4194304\nbody_read_timeout_ms = 60000\n";
+    // Four stalled bodies that could each claim a quarter of the budget (a declared length, or
+    // chunked to a path whose limit is that quarter) against the smallest budget (11 MiB, the
+    // upload's limit), and a body timeout long enough not to help: the others must still be
+    // served.
+    let config = "[server]\nmax_body_bytes_in_flight = 11534336\n\
+                  control_body_limit_bytes = 2883584\nbody_read_timeout_ms = 60000\n";
     let app = spawn_config(config).await;
     let mut stalled = Vec::new();
     for i in 0..4 {
         let length = if i % 2 == 0 {
-            "content-length: 1000000"
+            "content-length: 2883584"
         } else {
             "transfer-encoding: chunked"
         };
@@ -392,4 +394,28 @@ fn hard_open_file_limit() -> u64 {
         .and_then(|l| l.split_whitespace().nth(4))
         .and_then(|v| v.parse().ok())
         .unwrap_or(u64::MAX)
+}
+
+/// Trailers of a chunked body over `[server] max_header_bytes` arrive after the head was
+/// accepted: they are a body that could not be read (400), as docs/RELIABILITY.md says.
+#[tokio::test]
+async fn trailers_over_the_head_limit_are_a_400() {
+    let config = "[server]\nmax_header_bytes = 2048\n";
+    let app = spawn_config(config).await;
+    let mut stream = connect(&app).await;
+    let request = format!(
+        "POST /__sim/reset HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+         transfer-encoding: chunked\r\n\r\n2\r\n{{}}\r\n0\r\nx-pad: {}\r\n\r\n",
+        "v".repeat(4096)
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let answer = read_to_close(&mut stream, Duration::from_secs(5))
+        .await
+        .expect("answered and closed");
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(
+        answer.contains("the request body could not be read: error reading a body"),
+        "{answer}"
+    );
+    app.shutdown().await;
 }
