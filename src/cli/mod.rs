@@ -606,7 +606,7 @@ async fn trigger(args: TriggerArgs) -> anyhow::Result<ExitCode> {
                 response.status,
                 String::from_utf8_lossy(&response.body)
             );
-            return Ok(exit::code(exit::REFUSED));
+            return Ok(exit::code(control_exit(response.status, &response.body)));
         }
         let listing: serde_json::Value = serde_json::from_slice(&response.body)?;
         for t in listing["triggers"].as_array().into_iter().flatten() {
@@ -651,20 +651,41 @@ async fn trigger(args: TriggerArgs) -> anyhow::Result<ExitCode> {
         Ok(r) => r,
         Err(code) => return Ok(code),
     };
+    let code = control_exit(response.status, &response.body);
     match serde_json::from_slice::<serde_json::Value>(&response.body) {
-        Ok(answer) if response.status == 200 => {
+        Ok(answer) if code == exit::SUCCESS => {
             let path = args.get.as_deref().map(|p| trigger_path(&answer, p));
             print_answer(&answer, path.as_deref())?
         }
-        _ => out(String::from_utf8_lossy(&response.body)),
+        _ if code != exit::TRANSPORT => out(String::from_utf8_lossy(&response.body)),
+        _ => eprintln!(
+            "error: POST {url}: HTTP {} without the simulator's refusal (a transport failure): {}",
+            response.status,
+            String::from_utf8_lossy(&response.body)
+        ),
     }
-    // The control plane answers a refusal (unknown event, bad parameter, missing token) with
-    // a 4xx status and a JSON reason.
-    Ok(exit::code(if response.status == 200 {
-        exit::SUCCESS
-    } else {
-        exit::REFUSED
-    }))
+    Ok(exit::code(code))
+}
+
+/// The exit code of the control plane's answer (`trigger`): 200 is done; a 4xx with the
+/// simulator's JSON reason `{"error": …}` is its refusal (unknown event, bad parameter,
+/// missing token); any other status (a busy simulator's 503, a proxy's 502) is not an answer
+/// to the request but a transport failure, as `call` counts a status without a refusal.
+fn control_exit(status: u16, body: &[u8]) -> u8 {
+    let reason = || {
+        serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .is_some_and(|answer| {
+                answer
+                    .get("error")
+                    .is_some_and(serde_json::Value::is_string)
+            })
+    };
+    match status {
+        200 => exit::SUCCESS,
+        400..=499 if reason() => exit::REFUSED,
+        _ => exit::TRANSPORT,
+    }
 }
 
 /// The answer to `request` (`POST url`) if it came whole; else the error is said on stderr and
@@ -793,6 +814,29 @@ fn shown(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Only the control plane's own refusal (a 4xx with its JSON reason) is exit 5; a busy
+    /// simulator's 503 (the same JSON shape) or a proxy's answer is a transport failure.
+    #[test]
+    fn a_trigger_answer_is_refused_only_by_the_simulators_4xx_reason() {
+        let reason = br#"{"error":"unknown event whalet.nope"}"#;
+        assert_eq!(control_exit(200, br#"{"trigger":"x"}"#), exit::SUCCESS);
+        for status in [400, 401, 403, 404, 422, 429] {
+            assert_eq!(control_exit(status, reason), exit::REFUSED, "{status}");
+        }
+        let busy = br#"{"error":"too many open connections to the simulator; retry later"}"#;
+        assert_eq!(control_exit(503, busy), exit::TRANSPORT);
+        assert_eq!(
+            control_exit(502, b"<html>Bad Gateway</html>"),
+            exit::TRANSPORT
+        );
+        assert_eq!(
+            control_exit(407, b"Proxy Authentication Required"),
+            exit::TRANSPORT
+        );
+        assert_eq!(control_exit(404, br#"{"error":1}"#), exit::TRANSPORT);
+        assert_eq!(control_exit(302, b""), exit::TRANSPORT);
+    }
 
     #[test]
     fn trigger_get_reads_the_result_unless_the_path_starts_at_the_top() {

@@ -293,16 +293,30 @@ impl SftpFs {
 }
 
 impl Drop for SftpFs {
-    /// The session ended: its handles let go of their files, and a file it was still writing is
-    /// recorded INCOMPLETE.
+    /// The session ended: its handles let go of their files. A file it was the last to write
+    /// (no other session still writes it) is recorded INCOMPLETE, as is one a refused write
+    /// through its handle left partial (as `close` would); a file another session still
+    /// writes is left to that session, whose close completes it.
     fn drop(&mut self) {
         let area = self.area;
         for open in self.handles.values() {
-            let Open::File { file, write, .. } = *open else {
+            let Open::File {
+                file,
+                write,
+                ref broken,
+            } = *open
+            else {
                 continue;
             };
-            if let (true, Some(path)) = (write, self.release(file, write).path) {
-                process::upload_interrupted(&self.core, &self.tenant, area, &path);
+            let released = self.release(file, write);
+            match (released.path, broken) {
+                (Some(path), Some(why)) => {
+                    process::upload_broken(&self.core, &self.tenant, area, &path, why);
+                }
+                (Some(path), None) if released.last_writer => {
+                    process::upload_interrupted(&self.core, &self.tenant, area, &path);
+                }
+                _ => {}
             }
         }
     }

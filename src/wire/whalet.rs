@@ -571,7 +571,7 @@ pub fn open_reply(
 /// `partnerId`, `apiCode`, `requestNo` and `version`, so that a genuine signed reply to another
 /// request (replayed, or mixed up by a proxy) is refused before any private-key work. An
 /// unsigned refusal echoes the head only as far as the provider read it: a field it left empty
-/// is not compared.
+/// is not compared; a refusal echoes a value over [`crate::text::ECHO_BYTES`] cut.
 pub fn open_reply_to(
     bytes: &[u8],
     sent: &Echo,
@@ -620,7 +620,7 @@ fn open_checked(
         }
     };
     if let Some(sent) = sent {
-        check_echo(&echo, sent, signed)?;
+        check_echo(&echo, sent, signed, !is_accepted(&code))?;
     }
     let body = match encrypt {
         Some(encrypt) => {
@@ -647,7 +647,7 @@ fn check_unsigned(code: &str, has_body: bool) -> Result<(), WhaletError> {
             "the reply has a body but no head.sign; only a head-only refusal may be unsigned",
         ));
     }
-    if code == Code::Success.as_str() || code == Code::Processing.as_str() {
+    if is_accepted(code) {
         return Err(WhaletError::unauthenticated(format!(
             "the reply says {code} but has no head.sign; only a refusal may be unsigned"
         )));
@@ -655,13 +655,26 @@ fn check_unsigned(code: &str, has_body: bool) -> Result<(), WhaletError> {
     Ok(())
 }
 
+/// Whether a reply code accepts the request (`SUCCESS`, `PROCESSING`) rather than refuses it.
+fn is_accepted(code: &str) -> bool {
+    code == Code::Success.as_str() || code == Code::Processing.as_str()
+}
+
 /// That the reply's head echoes the request's (`sent`): every field of a signed reply; of an
 /// unsigned refusal, the fields it filled in (one refused before its head was read, a body
-/// over the limit, echoes none).
-fn check_echo(echo: &Echo, sent: &Echo, signed: bool) -> Result<(), WhaletError> {
+/// over the limit, echoes none). A refusal echoes a head value over
+/// [`crate::text::ECHO_BYTES`] cut the way [`Echo::bounded`] cuts it (docs/FIDELITY.md, "head
+/// field lengths"): that cut form, and only it, answers the value sent.
+fn check_echo(echo: &Echo, sent: &Echo, signed: bool, refusal: bool) -> Result<(), WhaletError> {
+    let cut = if refusal {
+        sent.clone().bounded()
+    } else {
+        sent.clone()
+    };
+    let unlike_cut: Vec<&str> = echo.differences(&cut).map(|(name, _, _)| name).collect();
     match echo
         .differences(sent)
-        .find(|(_, got, _)| signed || !got.is_empty())
+        .find(|(name, got, _)| (signed || !got.is_empty()) && unlike_cut.contains(name))
     {
         None => Ok(()),
         Some((name, got, want)) => Err(WhaletError::unauthenticated(format!(

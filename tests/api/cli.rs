@@ -170,7 +170,7 @@ async fn trigger_reports_unknown_events_with_the_list() {
     })
     .await
     .unwrap();
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(5), "a refusal of the event");
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("no trigger \\\"no.such.event\\\""),
         "{}",
@@ -345,6 +345,11 @@ fn closed_port() -> u16 {
 
 /// A one-connection HTTP server that answers the first request with `200` and `body`.
 fn one_reply(body: &'static str) -> std::net::SocketAddr {
+    one_answer("200 OK", body)
+}
+
+/// A one-connection HTTP server that answers the first request with `status` and `body`.
+fn one_answer(status: &'static str, body: &'static str) -> std::net::SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
@@ -368,7 +373,7 @@ fn one_reply(body: &'static str) -> std::net::SocketAddr {
         let _ = reader.read_exact(&mut request);
         let _ = write!(
             reader.get_mut(),
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
             body.len()
         );
     });
@@ -502,6 +507,88 @@ async fn call_refuses_a_genuine_reply_to_another_request() {
         assert!(out.stdout.is_empty(), "nothing printed as the reply");
     }
     app.shutdown().await;
+}
+
+/// Regression: a refusal that echoes a head value over 256 bytes cut (`… N more bytes`,
+/// docs/FIDELITY.md "head field lengths") was taken for a reply to another request (exit 4,
+/// the real PARAM_FORMAT_ERROR hidden): `call` prints it and exits 5, on the Open API (a long
+/// requestNo, apiCode or partnerId) and on the platform API.
+#[tokio::test]
+async fn call_prints_a_refusal_that_echoes_a_long_head_value_cut() {
+    let app = spawn_app().await;
+    let url = app.url.clone();
+    let outs = tokio::task::spawn_blocking(move || {
+        let ok = r#"{"notifyFlag":"N","responseFlag":"Y"}"#;
+        let long = |n: usize| "R".repeat(n);
+        let call = |args: &[&str]| {
+            bin()
+                .args(["call", "--url", &url])
+                .args(args)
+                .output()
+                .unwrap()
+        };
+        [
+            call(&["connectivity", "--data", ok, "--request-no", &long(257)]),
+            call(&[&long(257), "--data", ok]),
+            call(&["connectivity", "--data", ok, "--partner-id", &long(257)]),
+            call(&[
+                "--surface",
+                "platform",
+                "balanceQuery",
+                "--data",
+                "{}",
+                "--request-no",
+                &long(300),
+            ]),
+        ]
+    })
+    .await
+    .unwrap();
+    for out in &outs {
+        let (stdout, err) = (String::from_utf8_lossy(&out.stdout), stderr(out));
+        assert_eq!(out.status.code(), Some(5), "{err}\n{stdout}");
+        assert!(!err.contains("does not answer this request"), "{err}");
+        let reply: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert!(
+            reply["head"]["code"]
+                .as_str()
+                .is_some_and(|code| code != "SUCCESS"),
+            "{stdout}"
+        );
+    }
+    app.shutdown().await;
+}
+
+/// Regression: `trigger` exited 5 ("the simulator refused the event") on a busy simulator's 503,
+/// printing it on stdout: a status other than 2xx without the control plane's refusal (a 4xx
+/// with its JSON reason) is a transport failure, exit 3, named on stderr, as `call` counts it.
+#[tokio::test]
+async fn trigger_counts_a_busy_answer_as_a_transport_failure() {
+    let busy = one_answer(
+        "503 Service Unavailable",
+        r#"{"error":"too many open connections to the simulator; retry later"}"#,
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        bin()
+            .args([
+                "trigger",
+                "whalet.account.ready",
+                "partnerId=202400000000001",
+            ])
+            .args(["--url", &format!("http://{busy}")])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("HTTP 503"), "{err}");
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 /// `call`, `trigger` and `bench` find the simulator through `WHALET_SIM_URL` (a base URL; `call`

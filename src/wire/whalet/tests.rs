@@ -399,6 +399,75 @@ fn a_signed_reply_to_another_request_is_refused_naming_the_field() {
     }
 }
 
+/// A refusal echoes a head value over `ECHO_BYTES` cut (`… N more bytes`, docs/FIDELITY.md
+/// "head field lengths"), signed or not: that cut form answers the request, for each field; a
+/// success never carries it, and any other shortening (or a cut of another value) is refused.
+#[test]
+fn a_refusal_echoing_a_long_head_value_cut_answers_the_request() {
+    let (partner, platform) = keys();
+    let long = "R".repeat(crate::text::ECHO_BYTES + 1);
+    let longs = [
+        Echo {
+            partner_id: long.clone(),
+            ..echo()
+        },
+        Echo {
+            api_code: long.clone(),
+            ..echo()
+        },
+        Echo {
+            request_no: long.clone(),
+            ..echo()
+        },
+        Echo {
+            version: long.clone(),
+            ..echo()
+        },
+    ];
+    for sent in longs {
+        let cut = sent.clone().bounded();
+        assert_ne!(cut, sent);
+        let open = |echo: &Echo, code: &str, sign: bool| {
+            let signer = sign.then_some((&platform, partner.public()));
+            let bytes = seal_reply(echo, code, "too long", None, signer, HexCase::Lower);
+            open_reply_to(&bytes, &sent, &partner, platform.public())
+        };
+        for sign in [false, true] {
+            let opened = open(&cut, "PARAM_FORMAT_ERROR", sign).unwrap();
+            assert_eq!(opened.code, "PARAM_FORMAT_ERROR");
+        }
+        let err = open(&cut, "SUCCESS", true).unwrap_err();
+        assert_mentions(&err.detail, "does not answer this request");
+        // Another prefix of the value, or the cut of a different one, is not the echo.
+        let mut shorter = sent.clone();
+        for field in [
+            &mut shorter.partner_id,
+            &mut shorter.api_code,
+            &mut shorter.request_no,
+            &mut shorter.version,
+        ] {
+            if field.len() > 30 {
+                field.truncate(100);
+            }
+        }
+        let mut other = sent.clone();
+        for field in [
+            &mut other.partner_id,
+            &mut other.api_code,
+            &mut other.request_no,
+            &mut other.version,
+        ] {
+            if field.len() > 30 {
+                field.push('X');
+            }
+        }
+        let other = other.bounded();
+        assert!(open(&shorter, "PARAM_FORMAT_ERROR", true).is_err());
+        let err = open(&other, "PARAM_FORMAT_ERROR", true).unwrap_err();
+        assert_mentions(&err.detail, "does not answer this request");
+    }
+}
+
 /// An unsigned reply is only a head-only refusal: one with a body, or a success code, is
 /// refused; a refusal echoing the head as far as it was read (none of it, for a body over the
 /// limit) is opened, but one echoing another request is not.

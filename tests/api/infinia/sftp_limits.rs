@@ -743,3 +743,48 @@ async fn an_error_file_can_be_removed_and_its_upload_no_longer_names_it() {
     assert_eq!(after["status"], "FAILED", "{after}");
     app.shutdown().await;
 }
+
+/// Regression: a session that ended while another session still wrote the same file recorded it
+/// INCOMPLETE at once (`upload it again`), and the other session's close then processed it
+/// anyway. The file is complete when its last writer, of any session, is closed; a session
+/// ending with its handle open leaves INCOMPLETE only a file nobody else still writes.
+#[tokio::test]
+async fn a_session_ending_while_another_still_writes_the_file_leaves_it_to_that_session() {
+    let app = spawn_infinia("").await;
+    let (ssh_a, ssh_b) = (login(&app).await, login(&app).await);
+    let (a, b) = (sftp(&ssh_a).await, sftp(&ssh_b).await);
+    let good = one_sale("2025-01-01 10:00:00");
+    let mut shared = a.create("/upload/shared.csv").await.unwrap();
+    write(&mut shared, HEADER.as_bytes()).await.unwrap();
+    let mut alone = a.create("/upload/alone.csv").await.unwrap();
+    write(&mut alone, HEADER.as_bytes()).await.unwrap();
+    let mut other = b
+        .open_with_flags("/upload/shared.csv", OpenFlags::WRITE)
+        .await
+        .unwrap();
+    // A's connection ends with both handles open (dropping a handle would close it): the
+    // file only A wrote is INCOMPLETE...
+    ssh_a
+        .disconnect(russh::Disconnect::ByApplication, "", "en")
+        .await
+        .unwrap();
+    let noticed =
+        eventually(|| upload_status(&app, "alone.csv") == Some(UploadStatus::Incomplete)).await;
+    assert!(noticed, "the server never noticed A's session ended");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // ... the one B still writes is not.
+    assert_eq!(upload_status(&app, "shared.csv"), None, "B still writes it");
+    write(&mut other, good.as_bytes()).await.unwrap();
+    other.shutdown().await.unwrap();
+    assert_eq!(
+        upload_status(&app, "shared.csv"),
+        Some(UploadStatus::Processing)
+    );
+    app.advance(5.0).await;
+    assert_eq!(
+        upload_status(&app, "shared.csv"),
+        Some(UploadStatus::Success)
+    );
+    drop((shared, alone, a));
+    app.shutdown().await;
+}
