@@ -51,21 +51,25 @@ impl IdempotencyTable {
         format!("{operation}\u{1f}{id}")
     }
 
-    /// The key an older simulator recorded a round-0 request under: an operation retried after
-    /// a refusal (`b2cShopBind UNBIND 0`) had no round suffix before rounds were counted.
-    fn legacy_key(operation: &str, id: &str) -> Option<String> {
-        operation
-            .strip_suffix(" 0")
-            .map(|before| Self::key(before, id))
+    /// The older record `operation`/`id` answers to, if any: a raw-body record ([`Entry::Body`])
+    /// under the key an older simulator used ([`legacy_operation`]), whose body meets that key's
+    /// condition (another user's record is not this request's, nor a conflict with it).
+    fn find_legacy(&self, operation: &str, id: &str) -> Option<(String, &Entry)> {
+        let (older, user) = legacy_operation(operation)?;
+        let key = Self::key(older, id);
+        match self.entries.get(&key) {
+            Some(e @ Entry::Body(body, _)) if user.is_none_or(|u| body["userId"] == u) => {
+                Some((key, e))
+            }
+            _ => None,
+        }
     }
 
-    /// The record of `operation`/`id`: under its key, else an older record under its legacy key.
+    /// The record of `operation`/`id`: under its key, else an older record ([`Self::find_legacy`]).
     fn find(&self, operation: &str, id: &str) -> Option<&Entry> {
-        self.entries.get(&Self::key(operation, id)).or_else(|| {
-            Self::legacy_key(operation, id)
-                .and_then(|key| self.entries.get(&key))
-                .filter(|e| matches!(e, Entry::Body(..)))
-        })
+        self.entries
+            .get(&Self::key(operation, id))
+            .or_else(|| self.find_legacy(operation, id).map(|(_, e)| e))
     }
 
     pub fn check(&self, operation: &str, id: &str, content: &Value) -> Replay {
@@ -83,16 +87,25 @@ impl IdempotencyTable {
 
     /// Records `content` and its `result` (replacing an older record under the legacy key).
     pub fn record(&mut self, operation: &str, id: &str, content: Value, result: Value) {
-        if let Some(key) = Self::legacy_key(operation, id) {
-            if matches!(self.entries.get(&key), Some(Entry::Body(..))) {
-                self.entries.remove(&key);
-            }
+        if let Some((key, _)) = self.find_legacy(operation, id) {
+            self.entries.remove(&key);
         }
         self.entries.insert(
             Self::key(operation, id),
             Entry::Content(content, result, Form::Content),
         );
     }
+}
+
+/// The operation an older simulator recorded `operation` under, with the user its raw body must
+/// name (`userId`) to be this request's, if there was one:
+/// - a round-0 retry after a refusal (`b2cShopBind UNBIND 0`) had no round suffix before rounds
+///   were counted (`b2cShopBind UNBIND`);
+/// - a scope per user (`payApply confirm U1`, `cardHolderApply U1`) was the operation alone
+///   (`payApply confirm`) before it was per user; the user is the scope's last word.
+fn legacy_operation(operation: &str) -> Option<(&str, Option<&str>)> {
+    let (before, last) = operation.rsplit_once(' ')?;
+    Some((before, (last != "0").then_some(last)))
 }
 
 /// Whether a value reads as absent: null, or a string with nothing but spaces. Every reader
@@ -107,7 +120,9 @@ pub fn blank(value: &Value) -> bool {
 
 /// A request body as content: every leaf by its full path (`legalEntity.name`,
 /// `attaches[0].fileId`; an array of values other than objects is one leaf), a null or blank
-/// leaf (and an empty object or array of objects) left out. The rule content follows, for a
+/// leaf (and an empty object or array of objects) left out. A key holding `.` or `[` is no field
+/// any operation reads, and is left out too: the literal key `"legalEntity.name"` must not pass
+/// for the field `name` of `legalEntity`. The rule content follows, for a
 /// reader that does not note its reads as [`Check`](crate::api::whalet::common::fields::Check)
 /// does, and for an older record's body.
 pub fn flatten(body: &Value) -> Map<String, Value> {
@@ -134,7 +149,7 @@ fn flatten_into(value: &Value, path: &str, out: &mut Map<String, Value>) {
     };
     match value {
         Value::Object(map) => {
-            for (field, v) in map {
+            for (field, v) in map.iter().filter(|(field, _)| !field.contains(['.', '['])) {
                 flatten_into(v, &format!("{}{field}", prefix(path)), out);
             }
         }
@@ -154,20 +169,30 @@ fn flatten_into(value: &Value, path: &str, out: &mut Map<String, Value>) {
 /// Whether an older record's raw `body` is the request whose content is `content`: every field
 /// the operation read has the value the body gave it. The body's other fields are not compared:
 /// what the operation ignored then cannot be told from what the retry leaves out, and the
-/// identical request must replay. Values compare as read: an amount or a count as the number it
-/// is (`"10.00"`, `"10"` and `10` alike), since content holds amounts in their canonical form.
+/// identical request must replay. Values compare as read: an amount as the number it is
+/// (`"10.00"`, `"10"` and `10` alike), since content holds amounts in their canonical form;
+/// every other field exactly (`"0091"` is not the id `"91"`).
 fn body_matches(body: &Value, content: &Value) -> bool {
     let given = flatten(body);
     let Some(read) = content.as_object() else {
         return false;
     };
-    read.iter()
-        .all(|(path, value)| given.get(path).is_some_and(|g| same_value(g, value)))
+    read.iter().all(|(path, value)| {
+        given
+            .get(path)
+            .is_some_and(|g| g == value || amount_field(path) && same_number(g, value))
+    })
 }
 
-/// Equal, or the same decimal number written differently (a string or a JSON number).
-fn same_value(given: &Value, read: &Value) -> bool {
-    given == read || matches!((decimal(given), decimal(read)), (Some(a), Some(b)) if a == b)
+/// Whether `path` names an amount, the one kind of field content holds in a canonical form of
+/// its own (`amount`, `items[0].amount`: the name every amount reader takes).
+fn amount_field(path: &str) -> bool {
+    path.rsplit('.').next() == Some("amount")
+}
+
+/// The same decimal number written differently (a string or a JSON number).
+fn same_number(given: &Value, read: &Value) -> bool {
+    matches!((decimal(given), decimal(read)), (Some(a), Some(b)) if a == b)
 }
 
 /// A number's plain decimal text without trailing fractional zeros (`"10.50"` → `10.5`), if the
@@ -280,9 +305,78 @@ mod tests {
 
     #[test]
     fn decimals_compare_as_numbers() {
-        assert!(same_value(&json!(10), &json!("10.00")));
-        assert!(same_value(&json!("010.50"), &json!("10.5")));
-        assert!(!same_value(&json!("10.01"), &json!("10.1")));
-        assert!(!same_value(&json!("1e1"), &json!("10")));
+        assert!(same_number(&json!(10), &json!("10.00")));
+        assert!(same_number(&json!("010.50"), &json!("10.5")));
+        assert!(!same_number(&json!("10.01"), &json!("10.1")));
+        assert!(!same_number(&json!("1e1"), &json!("10")));
+    }
+
+    /// An older record compares an amount as a number, and every other field exactly: an id
+    /// of digits with leading zeros or a decimal point is another id.
+    #[test]
+    fn an_older_record_compares_only_amounts_as_numbers() {
+        let older = json!({"entries": {
+            "userOnboardingApply\u{1f}m": [
+                {"outUserId": "m", "legalEntity": {"certNo": "0091350200123"},
+                 "items": [{"amount": "010.50"}]},
+                "r"
+            ]
+        }});
+        let table: IdempotencyTable = serde_json::from_value(older).unwrap();
+        let content = |cert: &str| json!({"outUserId": "m", "legalEntity.certNo": cert, "items[0].amount": "10.50"});
+        assert_eq!(
+            table.check("userOnboardingApply", "m", &content("0091350200123")),
+            Replay::Same(json!("r"))
+        );
+        for other in ["91350200123", "0091350200123.000"] {
+            assert_eq!(
+                table.check("userOnboardingApply", "m", &content(other)),
+                Replay::Conflict,
+                "{other}"
+            );
+        }
+    }
+
+    /// A confirm recorded before its scope was per user (`payApply confirm`) answers the same
+    /// user's request under `payApply confirm U1`; another user's request is new to it, and
+    /// recording that one leaves it in place.
+    #[test]
+    fn a_per_user_scope_finds_the_users_record_under_the_older_key() {
+        let older = json!({"entries": {
+            "payApply confirm\u{1f}P1": [{"userId": "U1", "payId": "P1"}, "r"]
+        }});
+        let mut table: IdempotencyTable = serde_json::from_value(older).unwrap();
+        let content = |user: &str| json!({"userId": user, "payId": "P1"});
+        assert_eq!(
+            table.check("payApply confirm U1", "P1", &content("U1")),
+            Replay::Same(json!("r"))
+        );
+        assert_eq!(
+            table.check("payApply confirm U2", "P1", &content("U2")),
+            Replay::New
+        );
+        table.record("payApply confirm U2", "P1", content("U2"), json!("r2"));
+        assert_eq!(
+            table.check("payApply confirm U1", "P1", &content("U1")),
+            Replay::Same(json!("r"))
+        );
+        table.record("payApply confirm U1", "P1", content("U1"), json!("r1"));
+        assert_eq!(table.entries.len(), 2);
+    }
+
+    /// A literal key holding `.` or `[` is not the nested field it spells.
+    #[test]
+    fn a_dotted_key_is_not_a_nested_field() {
+        let body = json!({"legalEntity": {"name": "Bob"}, "legalEntity.name": "Alice",
+            "files[0].fileId": "f"});
+        assert_eq!(
+            Value::Object(flatten(&body)),
+            json!({"legalEntity.name": "Bob"})
+        );
+        let literal_only = json!({"legalEntity.name": "Alice"});
+        assert_eq!(
+            Value::Object(content_of(&literal_only, &["legalEntity.name"])),
+            json!({})
+        );
     }
 }

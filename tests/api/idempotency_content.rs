@@ -237,3 +237,90 @@ async fn the_platform_compares_content_as_the_open_api_does() {
     assert_eq!(bal["balances"][0]["availableAmount"], "990.00", "one debit");
     app.shutdown().await;
 }
+
+/// A payout confirm recorded before confirms were idempotent per user (key `payoutApply confirm`,
+/// the raw body) replays its user's retry, not "not waiting for confirmation"; another user
+/// confirming that payout is told it is not theirs, not given the record.
+#[tokio::test]
+async fn a_confirm_recorded_before_it_was_per_user_replays_for_its_user() {
+    let app = spawn_app().await;
+    let (user, bid) = user_with_beneficiary(&app, "500", "sup-conf", "USD").await;
+    let applied = json!({"userId": user, "outPayoutId": "p-conf", "fundSource": "B2C",
+        "currency": "USD", "amount": "10", "beneficiaryId": bid});
+    let applied = expect(&app, "payoutApply", applied, "SUCCESS").await;
+    let payout_id = applied["payoutId"].as_str().unwrap().to_owned();
+    let confirm = json!({"userId": user, "payoutId": payout_id});
+    let original = expect(&app, "payoutConfirm", confirm.clone(), "PROCESSING").await;
+    let mut doc = export(&app).await;
+    let record = entries(&mut doc)
+        .remove(&format!("payoutApply confirm {user}\u{1f}{payout_id}"))
+        .unwrap();
+    entries(&mut doc).insert(
+        format!("payoutApply confirm\u{1f}{payout_id}"),
+        json!([confirm, record[1]]),
+    );
+    import(&app, &doc).await;
+    let again = expect(&app, "payoutConfirm", confirm, "PROCESSING").await;
+    assert_eq!(again, original);
+    let (other, _) = user_with_beneficiary(&app, "500", "sup-conf2", "USD").await;
+    refused(
+        &app,
+        "payoutConfirm",
+        json!({"userId": other, "payoutId": payout_id}),
+        "FAILURE",
+        "is not a payout of user",
+    )
+    .await;
+    app.shutdown().await;
+}
+
+/// An older record compares only amounts as numbers: an id of digits is a string, so a
+/// `certNo` without its leading zeros (or with a decimal point) is another request.
+#[tokio::test]
+async fn an_older_record_compares_ids_of_digits_exactly() {
+    let app = spawn_app().await;
+    let mut first = onboarding("m-cert", "Example Trading");
+    first["legalEntity"]["certNo"] = json!("0091350200123");
+    expect(&app, "userOnboardingApply", first.clone(), "PROCESSING").await;
+    let mut doc = export(&app).await;
+    let key = "userOnboardingApply\u{1f}m-cert";
+    let result = entries(&mut doc)[key][1].clone();
+    entries(&mut doc).insert(key.into(), json!([first, result]));
+    import(&app, &doc).await;
+    for cert in ["91350200123", "0091350200123.000"] {
+        let mut other = first.clone();
+        other["legalEntity"]["certNo"] = json!(cert);
+        refused(
+            &app,
+            "userOnboardingApply",
+            other,
+            "IDEMPOTENT_ERROR",
+            "outUserId \"m-cert\"",
+        )
+        .await;
+    }
+    expect(&app, "userOnboardingApply", first, "PROCESSING").await;
+    app.shutdown().await;
+}
+
+/// On the platform a literal key `"legalEntity.name"` is not the nested field: a bind whose
+/// nested name differs is another request, whatever such a key says.
+#[tokio::test]
+async fn a_literal_dotted_key_is_not_the_nested_field() {
+    let app = spawn_app().await;
+    let bind = |name: &str| {
+        json!({"bindId": "pb-dot", "shopId": "x-dot", "shopName": "n",
+            "legalEntity": {"name": name, "certNo": "1", "countryCode": "US"}})
+    };
+    let (code, detail, first) = platform_call(&app, "shopAccountBind", &bind("Alice")).await;
+    assert_eq!(code, "SUCCESS", "{detail}");
+    let mut smuggled = bind("Bob");
+    smuggled["legalEntity.name"] = json!("Alice");
+    let (code, detail, _) = platform_call(&app, "shopAccountBind", &smuggled).await;
+    assert_eq!(code, "IDEMPOTENT_ERROR", "{detail}");
+    let mut decorated = bind("Alice");
+    decorated["legalEntity.name"] = json!("Bob");
+    let (code, detail, again) = platform_call(&app, "shopAccountBind", &decorated).await;
+    assert_eq!((code.as_str(), &again), ("SUCCESS", &first), "{detail}");
+    app.shutdown().await;
+}
