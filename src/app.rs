@@ -225,11 +225,12 @@ impl App {
     }
 
     /// Replaces all state with the snapshot in `path` (`serve --snapshot FILE`), logging what
-    /// was restored. A file that is not a snapshot, of a newer schema or corrupt is refused
-    /// with a message naming it.
+    /// was restored. The scenario files given at this start (`--scenario`) are loaded again
+    /// over the scenarios it restored, as over a data dir's: the import would drop them. A file
+    /// that is not a snapshot, of a newer schema or corrupt is refused with a message naming it.
     pub fn load_snapshot(&self, path: &std::path::Path) -> anyhow::Result<()> {
         let snapshot = crate::persist::read_file(path).map_err(anyhow::Error::msg)?;
-        let restored = crate::persist::import(&self.core, snapshot, None)
+        let restored = crate::persist::import_at_start(&self.core, snapshot)
             .map_err(|e| anyhow::anyhow!("snapshot {}: {e}", path.display()))?;
         tracing::info!(
             tenants = restored.tenants,

@@ -222,6 +222,21 @@ fn migrate(mut value: Value, from: u64) -> Result<Value, String> {
     Ok(value)
 }
 
+/// Replaces all state with `snapshot` at start (`serve --snapshot`, a data directory's
+/// contents), then loads the scenario files given at this start (`--scenario`) again over what
+/// it restored: the import would drop them.
+pub fn import_at_start(core: &Core, snapshot: Snapshot) -> Result<Restored, String> {
+    let given = core.scenarios().export(None).loaded;
+    let restored = import(core, snapshot, None)?;
+    for l in given {
+        let scope = l.tenant.as_deref().and_then(TenantId::parse);
+        let file = crate::scenario::load::parse(&l.text, &l.source, core.triggers())
+            .map_err(|e| e.to_string())?;
+        core.scenarios().load(file, scope, &l.source);
+    }
+    Ok(restored)
+}
+
 /// Replaces all state (`tenant` None) or one tenant's with the snapshot's. All state: every
 /// tenant, the delivery ledger, pending timers and authorization links are dropped first (as by
 /// `POST /__sim/reset`), then the snapshot's tenants, notifications and virtual time are put in.

@@ -298,18 +298,11 @@ impl DataDir {
                     core.clock().set_mode(mode);
                 }
                 // Scenario files given at this start load over what the directory held.
-                let given = core.scenarios().export(None).loaded;
-                super::import(core, snapshot, None)
+                super::import_at_start(core, snapshot)
                     .map_err(|e| format!("database {}: {e}", self.dir.join(DB_FILE).display()))?;
                 // The import marked the state replaced; the database already holds it.
                 self.written_replaced
                     .store(self.replaced.load(Ordering::Acquire), Ordering::Release);
-                for l in given {
-                    let scope = l.tenant.as_deref().and_then(TenantId::parse);
-                    let file = crate::scenario::load::parse(&l.text, &l.source, core.triggers())
-                        .map_err(|e| e.to_string())?;
-                    core.scenarios().load(file, scope, &l.source);
-                }
             }
         }
         let _ = self.core.set(core.clone());

@@ -1756,3 +1756,49 @@ async fn an_attempt_in_flight_during_an_import_does_not_start_a_second_series() 
     );
     app.shutdown().await;
 }
+
+/// `serve --snapshot FILE --scenario FILE`: the scenario file is loaded over what the snapshot
+/// restored (as over a data dir's), not dropped by the snapshot's import while the ready line
+/// names it.
+#[tokio::test]
+async fn a_scenario_given_at_start_survives_the_snapshot_loaded_at_start() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_whalet-sim"))
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+        .args(["--manual-clock", "--sftp-addr", "off"])
+        .args(["--snapshot", &repo_path("fixtures/onboarded-user.json")])
+        .args(["--scenario", &repo_path("scenarios/happy-path.toml")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let client = whalet_sim::http::client::HttpClient::new();
+    let mut listed = None;
+    for _ in 0..400 {
+        match client
+            .get(&format!("{url}/__sim/scenarios"), Duration::from_secs(1))
+            .await
+        {
+            Ok(r) if r.status == 200 => {
+                listed = Some(serde_json::from_slice::<Value>(&r.body).unwrap());
+                break;
+            }
+            _ => tokio::time::sleep(Duration::from_millis(25)).await,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let listed = listed.expect("the simulator did not become ready");
+    let names: Vec<&Value> = listed["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["name"])
+        .collect();
+    assert_eq!(names, vec!["happy-path"], "{listed}");
+}
