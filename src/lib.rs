@@ -30,6 +30,8 @@ pub mod scenario;
 pub mod sftp;
 pub mod store;
 pub mod tenant;
+#[cfg(test)]
+mod test_logs;
 pub mod text;
 pub mod trigger;
 pub mod web;

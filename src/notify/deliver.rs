@@ -602,28 +602,9 @@ mod tests {
         }
     }
 
-    /// Log lines written while it is the thread's subscriber.
-    #[derive(Clone, Default)]
-    struct Logs(Arc<parking_lot::Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Logs {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[tokio::test]
     async fn a_receivers_long_reason_is_cut_in_every_verdict_and_the_offline_notice() {
-        let logs = Logs::default();
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .finish();
-        let _logging = tracing::subscriber::set_default(subscriber);
+        let (logs, _logging) = crate::test_logs::capture(tracing::Level::INFO);
         let clock = Clock::new(ClockMode::Manual, Some(0));
         let outbox = Outbox::new(clock.clone(), HttpClient::new(), Duration::from_secs(5), 10);
         outbox.register("other", Arc::new(Verbose(ack_receiver().await)));
@@ -646,7 +627,7 @@ mod tests {
             );
             assert!(a.verdict.ends_with(" more bytes"), "{}", a.verdict);
         }
-        let logged = String::from_utf8(logs.0.lock().clone()).unwrap();
+        let logged = logs.text();
         assert!(logged.contains("offline notice"), "{logged}");
         assert!(
             logged.len() < 2 * VERDICT_BYTES,

@@ -419,15 +419,7 @@ mod tests {
     /// at the default log level; a routine stale decision stays at debug).
     #[tokio::test]
     async fn a_refused_decision_changes_nothing() {
-        let logs = Logs::default();
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::WARN)
-            .with_writer(move || writer.clone())
-            .finish();
-        let _logging = tracing::subscriber::set_default(subscriber);
-        // A test met first with no subscriber may have cached the callsite as never wanted.
-        tracing::callsite::rebuild_interest_cache();
+        let (logs, _logging) = crate::test_logs::capture(tracing::Level::WARN);
         let bed = TestBed::new();
         bed.seed(Some("USD"));
         let id = bed
@@ -460,26 +452,12 @@ mod tests {
             .unwrap();
         assert_eq!((status, decided), (ReplenishStatus::Processing, None));
         assert!(bed.sent("eddReplenishResultNotify").is_empty());
-        let logged = String::from_utf8(logs.0.lock().clone()).unwrap();
+        let logged = logs.text();
         assert!(
             logged.contains("WARN")
                 && logged.contains("decision not applied to a request under review")
                 && logged.contains("PO404"),
             "{logged}"
         );
-    }
-
-    /// Log lines written while it is the thread's subscriber.
-    #[derive(Clone, Default)]
-    struct Logs(std::sync::Arc<parking_lot::Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Logs {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
     }
 }
