@@ -336,14 +336,10 @@ async fn rejecting_edd_of_a_payout_no_longer_held_changes_nothing() {
         "{body}"
     );
     assert_eq!(crate::whalet_support::business_state(&app).await, before);
-    let listed = expect(
-        &app,
-        "eddReplenishQuery",
-        json!({"userId": user, "replenishId": rid}),
-        "SUCCESS",
-    )
-    .await;
-    assert_eq!(listed[0]["status"], "PROCESSING", "{listed}");
+    assert_eq!(
+        crate::whalet2_support::edd_status(&app, &user, rid).await,
+        "PROCESSING"
+    );
     assert!(received(&app, "eddReplenishResultNotify").is_empty());
     app.finish().await;
 }

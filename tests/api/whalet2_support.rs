@@ -305,3 +305,15 @@ pub async fn payout_succeeded(app: &TestApp, payout_id: &str) {
     .await;
     assert_eq!(n["status"], "SUCCESS", "{n}");
 }
+
+/// The status `eddReplenishQuery` gives request `rid` of `user`.
+pub async fn edd_status(app: &TestApp, user: &str, rid: &str) -> Value {
+    let listed = expect(
+        app,
+        "eddReplenishQuery",
+        json!({"userId": user, "replenishId": rid}),
+        "SUCCESS",
+    )
+    .await;
+    listed[0]["status"].clone()
+}

@@ -65,14 +65,10 @@ async fn an_edd_whose_held_payout_failed_takes_no_more_material() {
         before,
         "a refusal changes nothing"
     );
-    let listed = expect(
-        &app,
-        "eddReplenishQuery",
-        json!({"userId": user, "replenishId": rid}),
-        "SUCCESS",
-    )
-    .await;
-    assert_eq!(listed[0]["status"], "FAILURE", "{listed}");
+    assert_eq!(
+        crate::whalet2_support::edd_status(&app, &user, &rid).await,
+        "FAILURE"
+    );
     app.finish().await;
 }
 
