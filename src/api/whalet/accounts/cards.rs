@@ -132,7 +132,7 @@ pub fn cancel(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             &format!("b2cCardCancel {user_id}"),
             &format!("the cancellation of card {card_id}"),
         ),
-        ("cardId", card_id),
+        card_id,
         &content,
         |t| t.whalet.cards.get(card_id).map_or(0, |c| c.cancel_refusals),
         |t| {

@@ -11,11 +11,11 @@ mod shops;
 use serde_json::Value;
 
 use super::common::kinds::{CancelReview, OpeningReview, ShopReview};
-use super::common::{once, review};
+use super::common::{once_keyed, review};
 use super::{Ctx, Operation, Reply};
 use crate::core::Trigger;
 use crate::store::TenantState;
-use crate::wire::whalet::{Code, WhaletError};
+use crate::wire::whalet::WhaletError;
 
 pub const OPERATIONS: &[Operation] = &[
     Operation {
@@ -101,39 +101,32 @@ pub const TRIGGERS: &[Trigger] = &[
     review::rejection::<CancelReview>(),
 ];
 
-/// Runs `execute` once per request, as [`once`] does, for a change the provider reviews and may
+/// Runs `execute` once per request, as [`once_keyed`] does, for a change the provider reviews and may
 /// refuse, which the partner then asks for again under the same id (a card's cancellation under
 /// its `cardId`, a shop's unbind under its `bindId`: there is no new id to use). The idempotency
-/// key carries `refusals`, the refusals so far (read from the state), so the same request after a
-/// refusal is a new one, while a repetition before the verdict or after a success answers as the
-/// first time. `content` is what was read of the request ([`Check::content`]); `what` names the
-/// request in the refusal of other content under the same key.
+/// key carries `refusals`, the refusals so far (read from the state under the request's lock), so
+/// the same request after a refusal is a new one, while a repetition before the verdict or after
+/// a success answers as the first time. `content` is what was read of the request
+/// ([`Check::content`]); `what` names the request in the refusal of other content under the
+/// same key.
 ///
 /// [`Check::content`]: super::common::fields::Check::content
 fn again_after_refusal(
     ctx: &Ctx<'_>,
     (operation, what): (&str, &str),
-    (id_field, id): (&str, &str),
+    id: &str,
     content: &Value,
     refusals: impl FnOnce(&TenantState) -> u32,
     execute: impl FnOnce(&mut TenantState) -> Result<Reply, WhaletError>,
 ) -> Result<Reply, WhaletError> {
-    let round = ctx.with_state(|t| refusals(t))?;
-    let mut executed = false;
-    let key = format!("{operation} {round}");
-    let run = |t: &mut TenantState| {
-        executed = true;
-        execute(t)
-    };
-    once(ctx, &key, id_field, id, content, |_| false, run).map_err(|e| {
-        if executed || e.code != Code::IdempotentError {
-            return e;
-        }
-        WhaletError::idempotent(format!(
+    let key = |t: &TenantState| format!("{operation} {}", refusals(t));
+    let conflict = |_: &TenantState| {
+        Some(WhaletError::idempotent(format!(
             "{what} was already asked for with different content; send the original content to \
              get the original answer (it may be asked for again, with any content, once it is refused)"
-        ))
-    })
+        )))
+    };
+    once_keyed(ctx, (key, id), content, conflict, execute)
 }
 
 #[cfg(test)]

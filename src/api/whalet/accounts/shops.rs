@@ -87,7 +87,7 @@ pub fn bind(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                 "b2cShopBind UNBIND",
                 &format!("the unbind of bindId {bind_id}"),
             ),
-            ("bindId", bind_id),
+            bind_id,
             &content,
             |t| t.whalet.shops.get(bind_id).map_or(0, |s| s.unbind_refusals),
             execute,

@@ -267,16 +267,37 @@ pub fn once(
     may_replace: impl FnOnce(&TenantState) -> bool,
     execute: impl FnOnce(&mut TenantState) -> Result<Reply, WhaletError>,
 ) -> Result<Reply, WhaletError> {
+    let conflict = |t: &TenantState| {
+        (!may_replace(t)).then(|| {
+            WhaletError::idempotent(format!(
+                "{id_field} {business_id:?} was already used with different content; \
+                 send the original content to get the original result, or use a new {id_field}"
+            ))
+        })
+    };
+    once_keyed(
+        ctx,
+        (|_: &TenantState| operation.to_owned(), business_id),
+        content,
+        conflict,
+        execute,
+    )
+}
+
+/// [`once`] for a caller that names the request itself: `key` gives the operation part of the
+/// idempotency key, read under the same lock the request runs under (so a state change between
+/// reading it and running cannot slip in), and `conflict` says, looking at the state, how other
+/// content under that key is refused (`None` lets it replace the record).
+pub fn once_keyed(
+    ctx: &Ctx<'_>,
+    (key, business_id): (impl FnOnce(&TenantState) -> String, &str),
+    content: &Value,
+    conflict: impl FnOnce(&TenantState) -> Option<WhaletError>,
+    execute: impl FnOnce(&mut TenantState) -> Result<Reply, WhaletError>,
+) -> Result<Reply, WhaletError> {
     ctx.with_state(|t| {
-        let conflict = |t: &TenantState| {
-            (!may_replace(t)).then(|| {
-                WhaletError::idempotent(format!(
-                    "{id_field} {business_id:?} was already used with different content; \
-                     send the original content to get the original result, or use a new {id_field}"
-                ))
-            })
-        };
-        let (recorded, _) = t.once((operation, business_id), content, conflict, |t| {
+        let operation = key(t);
+        let (recorded, _) = t.once((&operation, business_id), content, conflict, |t| {
             let reply = execute(t)?;
             Ok(json!({"code": reply.code.as_str(), "body": reply.body}))
         })?;
