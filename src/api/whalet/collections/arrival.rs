@@ -23,6 +23,7 @@ use crate::store::whalet::{
     wallet_account, Bucket, CardStatus, Collection, CollectionStatus, FundSource, ShopStatus,
     EXTERNAL_BANK,
 };
+use crate::store::whalet_trade::ReplenishKind;
 use crate::store::{TenantId, TenantState};
 use crate::wire::whalet::WhaletError;
 
@@ -342,7 +343,7 @@ impl CollectionReview {
 /// The open request for trade material (WAIT_SUBMIT or PROCESSING) about collection
 /// `trade_id`, if any: a pending collection waits for its decision before it settles.
 pub fn held_for_material(t: &TenantState, trade_id: &str) -> Option<String> {
-    open_about(t, trade_id)
+    open_about(t, ReplenishKind::Trade, trade_id)
         .next()
         .map(|r| r.replenish_id.clone())
 }

@@ -8,13 +8,13 @@ use super::outflow::names;
 use crate::api::whalet::common::review::{conclude, decide_now, Notice};
 use crate::api::whalet::common::{again, CompletionFn, Verdict};
 use crate::api::whalet::fx::rate_number;
+use crate::api::whalet::replenish::open_about;
 use crate::api::whalet::whalet_time;
 use crate::core::Core;
 use crate::store::whalet::{wallet_account, Bucket};
 use crate::store::whalet_trade::{
-    Outflow, OutflowKind, OutflowStatus, Replenish, ReplenishKind, ReplenishStatus, EXTERNAL_PAYOUT,
+    Outflow, OutflowKind, OutflowStatus, ReplenishKind, EXTERNAL_PAYOUT,
 };
-use crate::store::TenantState;
 use crate::tenant::TenantId;
 use crate::trigger::TriggerFuture;
 
@@ -92,7 +92,7 @@ fn finish(
                 o.reported_status
             ));
         }
-        if let Some(edd) = holding_edd(t, id) {
+        if let Some(edd) = open_about(t, ReplenishKind::Edd, id).next() {
             return Err(format!(
                 "{} {id} is held for EDD {} (status {}) and ends only when that EDD is decided: \
                  submit its material (eddReplenishSubmit) and decide it \
@@ -123,19 +123,6 @@ fn finish(
             api_code: names(o.kind).notify,
             payload: view(o),
         })
-    })
-}
-
-/// The undecided EDD (asked or submitted, not yet decided) that holds outflow `id`: until it
-/// is decided the order has no result (docs/FIDELITY.md, EDD).
-fn holding_edd<'a>(t: &'a TenantState, id: &str) -> Option<&'a Replenish> {
-    t.whalet_trade.replenishes.values().find(|r| {
-        r.kind == ReplenishKind::Edd
-            && r.outflow_id.as_deref() == Some(id)
-            && matches!(
-                r.status,
-                ReplenishStatus::WaitSubmit | ReplenishStatus::Processing
-            )
     })
 }
 

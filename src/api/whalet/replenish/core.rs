@@ -135,15 +135,22 @@ pub fn hold_outflow(
     )
 }
 
-/// The open requests for trade material (WAIT_SUBMIT or PROCESSING) about collection
-/// `trade_id`: at most one, since a second is refused while one is open.
+/// The open requests (WAIT_SUBMIT or PROCESSING) of `kind` about `id`: the collection's
+/// trade id for trade material, the held outflow's id for EDD. At most one, since a second is
+/// refused while one is open; until it is decided, what it holds has no result
+/// (docs/FIDELITY.md, EDD).
 pub fn open_about<'a>(
     t: &'a TenantState,
-    trade_id: &'a str,
+    kind: ReplenishKind,
+    id: &'a str,
 ) -> impl Iterator<Item = &'a Replenish> {
     t.whalet_trade.replenishes.values().filter(move |r| {
-        r.kind == ReplenishKind::Trade
-            && r.trade_id.as_deref() == Some(trade_id)
+        let about = match kind {
+            ReplenishKind::Trade => &r.trade_id,
+            ReplenishKind::Edd => &r.outflow_id,
+        };
+        r.kind == kind
+            && about.as_deref() == Some(id)
             && matches!(
                 r.status,
                 ReplenishStatus::WaitSubmit | ReplenishStatus::Processing
@@ -159,7 +166,7 @@ pub fn open_about<'a>(
 /// and material asked about a pending one froze nothing, so no money moves. Returns each
 /// request's id and `tradeReplenishResultNotify`.
 pub fn end_returned(t: &mut TenantState, trade_id: &str, now: Millis) -> Vec<(String, Notice)> {
-    let open: Vec<String> = open_about(t, trade_id)
+    let open: Vec<String> = open_about(t, ReplenishKind::Trade, trade_id)
         .map(|r| r.replenish_id.clone())
         .collect();
     let mut notices = Vec::new();

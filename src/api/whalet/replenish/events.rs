@@ -74,7 +74,10 @@ pub fn trade_requested(core: Core, params: Map<String, Value>) -> TriggerFuture 
                     c.reason
                 ));
             }
-            if open_about(t, &trade_id).next().is_some() {
+            if open_about(t, ReplenishKind::Trade, &trade_id)
+                .next()
+                .is_some()
+            {
                 return Err(format!(
                     "collection {trade_id} already has a request for material open"
                 ));
