@@ -29,7 +29,12 @@ pub struct Limits {
 #[derive(Debug, Default)]
 pub struct Outcome {
     pub elapsed: Duration,
+    /// One latency per answered request (whatever its code); a request without an answer has
+    /// none, so rates and percentiles are of answers only.
     pub latencies_us: Vec<u32>,
+    /// Requests that got no answer: the connection could not be made, or failed before the
+    /// reply (counted under their error in `codes`).
+    pub unanswered: u64,
     /// Result code → count (`SUCCESS`, `000100`, `HTTP 503`, `transport: ...`).
     pub codes: BTreeMap<String, u64>,
     pub ok: u64,
@@ -46,18 +51,25 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// Counts one request that was attempted: its latency (to its reply or to its failure) and
-    /// its result code. Every request number taken goes through here exactly once.
-    fn record(&mut self, latency: Duration, code: String) {
-        self.latencies_us
-            .push(u32::try_from(latency.as_micros()).unwrap_or(u32::MAX));
+    /// Counts one answered request: its latency and its result code. Every request number
+    /// taken goes through here or through [`Outcome::unanswered`] exactly once.
+    pub(super) fn answered(&mut self, latency_us: u32, code: String) {
+        self.latencies_us.push(latency_us);
         *self.codes.entry(code).or_default() += 1;
+    }
+
+    /// Counts one request that got no answer, under its error: a failed request, with no
+    /// latency (else a server that is down would show a rate and percentiles of failures).
+    pub(super) fn unanswered(&mut self, error: &str) {
+        self.unanswered += 1;
+        *self.codes.entry(format!("transport: {error}")).or_default() += 1;
     }
 
     /// Adds the outcome of another partner of the same run, or of a later segment of it.
     pub fn absorb(&mut self, later: Outcome) {
         self.elapsed += later.elapsed;
         self.latencies_us.extend(later.latencies_us);
+        self.unanswered += later.unanswered;
         for (code, n) in later.codes {
             *self.codes.entry(code).or_default() += n;
         }
@@ -141,9 +153,9 @@ async fn worker(shared: Arc<Shared>) -> Outcome {
                 Ok(s) => s,
                 Err(e) => {
                     // The request number is spent: a request that could not connect is a
-                    // failed request, counted like any other (else a run where nothing got
-                    // through would report no request and no failure).
-                    out.record(sent.elapsed(), format!("transport: {e}"));
+                    // failed request (else a run where nothing got through would report no
+                    // request and no failure).
+                    out.unanswered(&e);
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
@@ -158,16 +170,21 @@ async fn worker(shared: Arc<Shared>) -> Outcome {
                 if shared.plan.success.contains(&code) {
                     out.ok += 1;
                 }
-                out.record(latency, code);
+                out.answered(micros(latency), code);
                 if !opened_one {
                     opened_one = true;
                     open_fully(&shared.plan, &reply, &mut out);
                 }
             }
-            Err(e) => out.record(latency, format!("transport: {e}")),
+            Err(e) => out.unanswered(&e),
         }
     }
     out
+}
+
+/// A latency in whole microseconds (`u32::MAX`, over an hour, at most).
+pub(super) fn micros(latency: Duration) -> u32 {
+    u32::try_from(latency.as_micros()).unwrap_or(u32::MAX)
 }
 
 pub(super) async fn send(

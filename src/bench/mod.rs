@@ -7,6 +7,7 @@
 //! It speaks HTTP through bare hyper client connections (cheaper per request than the pooled
 //! `http::client`, so the generator steals less CPU from a server on the same machine).
 
+mod args;
 mod ceiling;
 mod load;
 mod notify;
@@ -23,12 +24,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::wire::crypto::SignatureHash;
 use crate::wire::keys::{demo, PrivateKey, PublicKey};
+use args::Rate;
 use load::Limits;
 use report::{CeilingCheck, Latency, OpenLoopReport, Report, RunReport};
 use requests::{Judge, Opener, Plan, Pool};
 
+pub use args::BenchArgs;
 pub use ceiling::{measure as measure_ceiling, Ceiling};
 
 /// Which surface's requests to send.
@@ -45,191 +47,6 @@ pub enum Surface {
     Platform,
     /// One fixed request repeated (`GET /__sim/health` by default).
     Raw,
-}
-
-#[derive(clap::Args, Debug)]
-pub struct BenchArgs {
-    /// Surface to load.
-    #[arg(long, value_enum, default_value = "whalet")]
-    surface: Surface,
-    /// The simulator's base URL (ignored with --spawn-server).
-    #[arg(long, env = "WHALET_SIM_URL", default_value = "http://127.0.0.1:8080")]
-    url: String,
-    /// Start this binary's `serve` on a free port, time it to a ready health check, measure it.
-    #[arg(long)]
-    spawn_server: bool,
-    /// Extra argument for the spawned `serve` (repeatable), e.g. --server-arg=--config=x.toml.
-    #[arg(long = "server-arg", allow_hyphen_values = true)]
-    server_args: Vec<String>,
-    /// RUST_LOG of spawned processes (`info` logs one line per request, as `serve` does by default).
-    #[arg(long, default_value = "info")]
-    server_log: String,
-    /// Server process to read CPU time and memory from (default: the one listening on the port).
-    #[arg(long)]
-    server_pid: Option<u32>,
-    /// Concurrent partners, one connection each; a comma list runs each level in turn.
-    #[arg(long, default_value = "8", value_delimiter = ',')]
-    partners: Vec<usize>,
-    /// Length of each timed run (`10s`, `500ms`, `1m`).
-    #[arg(long, default_value = "10s")]
-    duration: String,
-    /// Stop after this many requests instead of after --duration.
-    #[arg(long)]
-    requests: Option<u64>,
-    /// Runs per concurrency level (the report gives the best and the spread).
-    #[arg(long, default_value_t = 1, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
-    repeat: usize,
-    /// Also run the same load against a plain hyper echo server (a spawned process) in this run.
-    #[arg(long)]
-    echo_baseline: bool,
-    /// Serve a minimal hyper echo server on ADDR and do nothing else.
-    #[arg(long, value_name = "ADDR")]
-    echo_server: Option<SocketAddr>,
-    /// Request path (default per surface).
-    #[arg(long)]
-    path: Option<String>,
-    /// HTTP method for --surface raw.
-    #[arg(long, default_value = "GET")]
-    method: String,
-    /// Whalet apiCode (default: `connectivity`; `balanceQuery` for --surface platform).
-    #[arg(long)]
-    api_code: Option<String>,
-    /// Whalet or Infinia business body as JSON; `{i}` in a string is replaced by the request
-    /// number.
-    #[arg(long)]
-    data: Option<String>,
-    /// Whalet (and platform) partnerId the requests are sealed as.
-    #[arg(long, default_value = crate::api::whalet::partners::DEMO_PARTNER_ID)]
-    partner_id: String,
-    /// Infinia appId.
-    #[arg(long, default_value = crate::api::infinia::apps::DEMO_APP_ID)]
-    app_id: String,
-    /// Infinia signature hash of the app: sha256 or sha1.
-    #[arg(long, default_value = "sha256", value_parser = crate::partner::surfaces::signature_hash_arg)]
-    infinia_alg: SignatureHash,
-    /// The partner's (Infinia: the merchant's) private key: a file path, @path, or the key
-    /// itself (PEM or bare Base64 DER) (default: the demo one).
-    #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
-    key: Option<String>,
-    /// The provider's public key: Whalet's or Infinia's, in the same forms as --key (default:
-    /// the demo one).
-    #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
-    platform_key: Option<String>,
-    /// Requests sealed before each run, Whalet and Infinia (default: enough for the ceiling ×
-    /// cores × duration).
-    #[arg(long)]
-    pool: Option<usize>,
-    /// Pockyt merchantNo.
-    #[arg(long, default_value = "202333")]
-    merchant_no: String,
-    /// Pockyt storeNo.
-    #[arg(long, default_value = "301854")]
-    store_no: String,
-    /// Pockyt API token (signs `verifySign`).
-    #[arg(long, default_value = "demo-token")]
-    token: String,
-    /// Extra Pockyt body parameter `name=value` (repeatable; `{i}` = request number).
-    #[arg(long = "param")]
-    params: Vec<String>,
-    /// Skip measuring the crypto ceiling.
-    #[arg(long)]
-    no_ceiling: bool,
-    /// Time spent measuring each crypto operation for the ceiling.
-    #[arg(long, default_value = "1s")]
-    ceiling_time: String,
-    /// Time per crypto operation of the short ceiling slices measured right before and right
-    /// after every run; the run's ratio is taken against their mean (0 = only the ceiling
-    /// measured once at the start).
-    #[arg(long, default_value = "200ms")]
-    ceiling_slice: String,
-    /// Threads measuring the ceiling at once, each on its own core (0 = one per core, the core
-    /// budget of a server that keeps every core busy; 1 = one core while the others idle).
-    #[arg(long, default_value_t = 0)]
-    ceiling_threads: usize,
-    /// Closed-loop runs are cut into this many segments of equal length with a ceiling slice
-    /// between each two (1 = one slice before the run and one after it); each segment's
-    /// requests are counted against the mean of the slices around it.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=100))]
-    segments: u32,
-    /// Largest drift between two neighbouring ceiling slices of a run, |a - b| / their mean; a
-    /// run over it is flagged unstable (the machine changed speed within one segment) and
-    /// repeated.
-    #[arg(long, default_value_t = 0.10)]
-    max_drift: f64,
-    /// How many times an unstable run is repeated before its result is kept, flagged.
-    #[arg(long, default_value_t = 2)]
-    drift_retries: usize,
-    /// Measure notification deliveries instead of requests: N signed notifications to local
-    /// receivers that acknowledge cheaply, against the sealing ceiling (spawns its own server).
-    #[arg(long, value_name = "N")]
-    notifications: Option<u64>,
-    /// With --notifications: how many destinations (partners, each its own receiver) share them;
-    /// a comma list runs each level in turn.
-    #[arg(long, default_value = "1,8,64", value_delimiter = ',')]
-    destinations: Vec<usize>,
-    /// With --notifications: how many notifications one trigger request asks for (default: each
-    /// destination's share in two requests, at most 1,000 a request; 1 = one request per
-    /// notification).
-    #[arg(long, value_name = "K")]
-    burst: Option<u64>,
-    /// With --notifications: notifications each destination takes, untimed, before the measured
-    /// window, so the simulator's connections to it are open as in steady state (default: the
-    /// simulator's concurrent attempts per destination, 32; 0 = none).
-    #[arg(long, value_name = "K")]
-    warm_up: Option<u64>,
-    /// Open loop: send requests at this fixed rate (requests/s) whatever the replies do, with
-    /// latency counted from each request's scheduled send time; `half` first measures the
-    /// closed-loop maximum with the same settings, then runs at half of it. Each --partners level
-    /// pre-opens that many connections; --duration is the schedule's length.
-    #[arg(long, value_name = "R|half")]
-    rate: Option<String>,
-    /// Open loop: requests outstanding at once; a request due beyond it is not sent and is
-    /// counted as dropped.
-    #[arg(long, default_value_t = 1000)]
-    max_in_flight: usize,
-    /// Print the report as JSON.
-    #[arg(long)]
-    json: bool,
-}
-
-/// `--rate`: a fixed arrival rate, or half of the closed-loop maximum.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Rate {
-    Fixed(f64),
-    Half,
-}
-
-fn parse_rate(text: &str) -> anyhow::Result<Rate> {
-    let text = text.trim();
-    if text.eq_ignore_ascii_case("half") {
-        return Ok(Rate::Half);
-    }
-    let r: f64 = text
-        .parse()
-        .map_err(|_| anyhow::anyhow!("--rate `{text}` is not a number of requests/s or `half`"))?;
-    anyhow::ensure!(r.is_finite() && r > 0.0, "--rate must be positive");
-    Ok(Rate::Fixed(r))
-}
-
-/// Parses `10s`, `500ms`, `2m`, `1h` (a bare number is seconds).
-pub fn parse_duration(text: &str) -> anyhow::Result<Duration> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let n: f64 = number
-        .parse()
-        .map_err(|_| anyhow::anyhow!("`{text}` is not a duration like 10s or 500ms"))?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "" | "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => anyhow::bail!("`{text}`: unknown unit `{unit}` (ms, s, m, h)"),
-    };
-    anyhow::ensure!(secs.is_finite() && secs > 0.0, "`{text}` must be positive");
-    Ok(Duration::from_secs_f64(secs))
 }
 
 /// What a bench run has to show: its report (the JSON or the table, as it goes on stdout) and
@@ -252,14 +69,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Finished> {
     if let Some(n) = args.notifications {
         return notifications(&args, n).await;
     }
-    let duration = parse_duration(&args.duration)?;
+    let duration = args.duration;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    anyhow::ensure!(
-        args.partners.iter().all(|&p| p > 0),
-        "--partners must be positive"
-    );
-    let rate = args.rate.as_deref().map(parse_rate).transpose()?;
-    anyhow::ensure!(args.max_in_flight > 0, "--max-in-flight must be positive");
+    let rate = args.rate;
     let plan = plan(&args)?;
     // The sample request an Infinia ceiling decrypts (its blocks decide the cost).
     let sample = plan.sealer.as_ref().map(|sealer| sealer.seal(0, 0));
@@ -280,11 +92,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Finished> {
     if !args.no_ceiling && sample.is_some() {
         eprintln!("measuring the crypto ceiling of this build...");
     }
-    let mut ceiling = ceiling_now(parse_duration(&args.ceiling_time)?)?;
-    let slice = match args.ceiling_slice.trim() {
-        "0" | "0s" | "0ms" => None,
-        text => Some(parse_duration(text)?),
-    };
+    let mut ceiling = ceiling_now(args.ceiling_time)?;
+    let slice = (!args.ceiling_slice.is_zero()).then_some(args.ceiling_slice);
     let spawned = if args.spawn_server {
         let mut serve = vec!["serve".to_owned(), "--addr".to_owned(), "{addr}".to_owned()];
         // The server counts its crypto; a `--server-arg=--account-crypto=N` sets how finely.
@@ -334,6 +143,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Finished> {
         runs: Vec::new(),
         summary: Vec::new(),
         open_loop: Vec::new(),
+        skipped: Vec::new(),
     };
     let limits = Limits {
         duration: args.requests.is_none().then_some(duration),
@@ -365,7 +175,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Finished> {
                     duration,
                     None,
                     &mut leftover,
-                )?;
+                );
                 // The run in segments, a ceiling slice before each and after the last: the
                 // ratio follows the machine's speed through the run, not only at its ends.
                 let mut plan = plan;
@@ -449,28 +259,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Finished> {
     }
     if let Some(rate) = rate {
         for &partners in &args.partners {
-            let (mode, max, per_sec) = match rate {
-                Rate::Fixed(r) => ("fixed", None, r),
-                Rate::Half => {
-                    let level = || {
-                        report
-                            .runs
-                            .iter()
-                            .filter(move |r| r.target == "simulator" && r.partners == partners)
-                    };
-                    let max = level()
-                        .filter(|r| !r.ceiling.unstable)
-                        .map(|r| r.throughput_rps)
-                        .reduce(f64::max)
-                        .or_else(|| level().map(|r| r.throughput_rps).reduce(f64::max))
-                        .unwrap_or(0.0);
-                    ("half", Some(max), max / 2.0)
-                }
-            };
-            anyhow::ensure!(
-                per_sec > 0.0,
-                "no closed-loop rate measured to take half of"
-            );
+            let (mode, max, per_sec) = open_rate(rate, &report.runs, partners);
+            if per_sec <= 0.0 {
+                report.skipped.push(format!(
+                    "open loop, {partners} partners: not run: no closed-loop request was \
+                     answered, so there is no rate to take half of"
+                ));
+                continue;
+            }
             let schedule = open::Schedule {
                 rate: per_sec,
                 duration,
@@ -478,7 +274,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Finished> {
                 connections: partners,
                 grace: duration.clamp(Duration::from_secs(1), Duration::from_secs(10)),
             };
-            let count = usize::try_from(schedule.total())?.saturating_add(16);
+            let count = schedule
+                .total()
+                .saturating_add(args::OPEN_LOOP_SPARE as u64);
             let plan = with_pool(
                 &args,
                 &plan,
@@ -487,7 +285,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Finished> {
                 duration,
                 Some(count),
                 &mut leftover,
-            )?;
+            );
             let sealed = match &plan.pool {
                 Pool::Sealed(all) => Some(all.clone()),
                 _ => None,
@@ -517,14 +315,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Finished> {
     }
     report.ceiling = ceiling;
     report.summarise();
-    let complete = report
-        .runs
-        .iter()
-        .all(|r| r.requests > 0 && r.ok >= r.requests && r.replies.verify_errors.is_empty())
-        && report
-            .open_loop
-            .iter()
-            .all(|o| o.sent > 0 && o.ok >= o.sent && o.replies.verify_errors.is_empty());
+    let complete = report.complete();
     let report = if args.json {
         format!("{}\n", serde_json::to_string_pretty(&report)?)
     } else {
@@ -533,19 +324,39 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Finished> {
     Ok(Finished { report, complete })
 }
 
+/// The open-loop rate of one `--partners` level: `--rate R` (`fixed`), or half of the best
+/// closed-loop rate of answers at the same level (`half`; the stable runs', unless none was
+/// stable), 0 when no request was answered. Returns the mode, the closed-loop maximum and the
+/// rate.
+fn open_rate(rate: Rate, runs: &[RunReport], partners: usize) -> (&'static str, Option<f64>, f64) {
+    match rate {
+        Rate::Fixed(r) => ("fixed", None, r),
+        Rate::Half => {
+            let level = || {
+                runs.iter()
+                    .filter(move |r| r.target == "simulator" && r.partners == partners)
+            };
+            let max = level()
+                .filter(|r| !r.ceiling.unstable)
+                .map(|r| r.throughput_rps)
+                .reduce(f64::max)
+                .or_else(|| level().map(|r| r.throughput_rps).reduce(f64::max))
+                .unwrap_or(0.0);
+            ("half", Some(max), max / 2.0)
+        }
+    }
+}
+
 /// `--notifications N`: each destination level in turn, then the report.
 async fn notifications(args: &BenchArgs, n: u64) -> anyhow::Result<Finished> {
     // `--no-ceiling` measures no crypto at all; `--ceiling-slice 0` keeps the ceiling measured
     // once at the start, which every level's ratio is then taken against.
-    let slice = match (args.no_ceiling, args.ceiling_slice.trim()) {
-        (true, _) | (_, "0" | "0s" | "0ms") => None,
-        (false, text) => Some(parse_duration(text)?),
-    };
+    let slice = (!args.no_ceiling && !args.ceiling_slice.is_zero()).then_some(args.ceiling_slice);
     let ceiling = if args.no_ceiling {
         None
     } else {
         Some(ceiling::measure_on(
-            parse_duration(&args.ceiling_time)?,
+            args.ceiling_time,
             ceiling::Scheme::Notification,
             args.ceiling_threads,
         )?)
@@ -624,7 +435,7 @@ fn plan(args: &BenchArgs) -> anyhow::Result<Plan> {
         Surface::Whalet | Surface::Platform => {
             let (key, platform) = keys(args, demo::PARTNER_PRIVATE, demo::PLATFORM_PUBLIC)?;
             let body = match (&args.data, args.surface) {
-                (Some(text), _) => json_arg(text)?,
+                (Some(data), _) => data.clone(),
                 (None, Surface::Platform) => serde_json::json!({}),
                 (None, _) => requests::default_whalet_body(),
             };
@@ -652,7 +463,7 @@ fn plan(args: &BenchArgs) -> anyhow::Result<Plan> {
             let (key, infinia) = keys(args, demo::INFINIA_MERCHANT_PRIVATE, demo::INFINIA_PUBLIC)?;
             let alg = args.infinia_alg;
             let body = match &args.data {
-                Some(text) => json_arg(text)?,
+                Some(data) => data.clone(),
                 None => serde_json::json!({"currency": "USD"}),
             };
             Plan {
@@ -678,13 +489,7 @@ fn plan(args: &BenchArgs) -> anyhow::Result<Plan> {
             }
         }
         Surface::Pockyt => {
-            let mut params = BTreeMap::new();
-            for p in &args.params {
-                let (k, v) = p
-                    .split_once('=')
-                    .ok_or_else(|| anyhow::anyhow!("--param `{p}` is not name=value"))?;
-                params.insert(k.to_owned(), v.to_owned());
-            }
+            let params: BTreeMap<String, String> = args.params.iter().cloned().collect();
             let merchant = requests::PockytMerchant {
                 merchant_no: args.merchant_no.clone(),
                 store_no: args.store_no.clone(),
@@ -703,7 +508,7 @@ fn plan(args: &BenchArgs) -> anyhow::Result<Plan> {
             }
         }
         Surface::Raw => Plan {
-            method: hyper::Method::from_bytes(args.method.as_bytes())?,
+            method: args.method.clone(),
             path,
             content_type: json,
             pool: Pool::Repeat(Bytes::new()),
@@ -729,32 +534,27 @@ fn keys(
     Ok((key, provider))
 }
 
-fn json_arg(text: &str) -> anyhow::Result<serde_json::Value> {
-    serde_json::from_str(text).map_err(|e| anyhow::anyhow!("--data is not JSON: {e}"))
-}
-
 /// Envelope schemes: seals a fresh pool of distinct requests for one run (outside the timed
-/// window).
+/// window), [`pool_size`] of them.
 fn with_pool(
     args: &BenchArgs,
     plan: &Plan,
     ceiling: Option<&Ceiling>,
     cores: usize,
     duration: Duration,
-    exactly: Option<usize>,
+    exactly: Option<u64>,
     leftover: &mut Vec<Bytes>,
-) -> anyhow::Result<Plan> {
+) -> Plan {
     let Some(sealer) = plan.sealer.clone() else {
-        return Ok(plan.clone());
+        return plan.clone();
     };
-    let count = match (exactly.or(args.pool), args.requests) {
-        (Some(n), _) => n,
-        (None, Some(n)) => usize::try_from(n)?,
-        (None, None) => {
-            let per_core = ceiling.map_or(2000.0, |c| c.requests_per_sec_per_core);
-            (per_core * cores as f64 * duration.as_secs_f64() * 1.3) as usize + 200
-        }
-    };
+    let per_core = ceiling.map(|c| c.requests_per_sec_per_core);
+    let count = pool_size(
+        exactly.or(args.pool.map(|n| n as u64)).or(args.requests),
+        per_core,
+        cores,
+        duration,
+    );
     let fresh = count.saturating_sub(leftover.len());
     eprintln!(
         "sealing {fresh} distinct requests (untimed; {} left from the previous run)...",
@@ -764,7 +564,33 @@ fn with_pool(
     sealed.extend(requests::seal_all(sealer.as_ref(), fresh, cores));
     let mut plan = plan.clone();
     plan.pool = Pool::Sealed(Arc::new(sealed));
-    Ok(plan)
+    plan
+}
+
+/// How many requests to seal for one run: `wanted` (an open loop's schedule, `--pool` or
+/// `--requests`), else enough for the ceiling (2,000 requests/s a core without one) × cores ×
+/// duration with 30 % to spare; never more than [`args::MAX_POOL`]. The flags are checked
+/// against that bound; a default pool or a `--rate half` schedule over it is cut, and says so
+/// (a run that uses the pool up stops there and exits 5).
+fn pool_size(
+    wanted: Option<u64>,
+    per_core: Option<f64>,
+    cores: usize,
+    duration: Duration,
+) -> usize {
+    let wanted = wanted.map_or_else(
+        || per_core.unwrap_or(2000.0) * cores as f64 * duration.as_secs_f64() * 1.3 + 200.0,
+        |n| n as f64,
+    );
+    if wanted <= args::MAX_POOL as f64 {
+        return wanted as usize;
+    }
+    eprintln!(
+        "a run would take {wanted:.0} sealed requests; sealing at most {} (a run that uses them \
+         up stops there)",
+        args::MAX_POOL
+    );
+    args::MAX_POOL
 }
 
 /// The report of one open-loop run.
@@ -778,6 +604,7 @@ fn open_report(
     interleaved: &Interleaved,
 ) -> OpenLoopReport {
     let completed = out.replies.latencies_us.len() as u64;
+    let (unanswered, pool_exhausted) = (out.replies.unanswered, out.replies.pool_exhausted);
     let elapsed = out.elapsed.as_secs_f64().max(1e-9);
     let per_request = report::us_each(server_cpu_s, completed);
     let replies = report::Replies::take(&mut out.replies);
@@ -792,6 +619,7 @@ fn open_report(
         sent: out.sent,
         dropped: out.dropped,
         unfinished: out.unfinished,
+        unanswered,
         completed,
         ok: out.replies.ok,
         achieved_rps: completed as f64 / elapsed,
@@ -801,6 +629,7 @@ fn open_report(
         max_send_lag_ms: out.max_send_lag.as_secs_f64() * 1000.0,
         latency: Latency::of(out.replies.latencies_us),
         replies,
+        pool_exhausted,
         server_cpu_us_per_request: per_request,
         server_cores_busy: server_cpu_s.map(|cpu| cpu / elapsed),
         ceiling: interleaved
@@ -994,6 +823,7 @@ async fn measured(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::crypto::SignatureHash;
 
     /// The ceiling measured on two threads at once reports both and averages their times.
     #[test]
@@ -1012,24 +842,20 @@ mod tests {
         assert_eq!(one.threads, 1);
     }
 
+    /// The pool is what was asked for, or enough for the ceiling over the duration with 30 %
+    /// to spare; never more than `MAX_POOL`, whatever the numbers (no allocation the size of a
+    /// user's number).
     #[test]
-    fn rates_parse() {
-        assert_eq!(parse_rate("half").unwrap(), Rate::Half);
-        assert_eq!(parse_rate(" 250.5 ").unwrap(), Rate::Fixed(250.5));
-        assert!(parse_rate("0").is_err());
-        assert!(parse_rate("-3").is_err());
-        assert!(parse_rate("fast").is_err());
-    }
-
-    #[test]
-    fn durations_parse() {
-        assert_eq!(parse_duration("10s").unwrap(), Duration::from_secs(10));
-        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
-        assert_eq!(parse_duration("3").unwrap(), Duration::from_secs(3));
-        assert!(parse_duration("0s").is_err());
-        assert!(parse_duration("fast").is_err());
-        assert!(parse_duration("1d").is_err());
+    fn the_sealed_pool_is_bounded() {
+        let secs = Duration::from_secs;
+        assert_eq!(pool_size(Some(5), None, 2, secs(10)), 5);
+        assert_eq!(pool_size(None, Some(1000.0), 2, secs(10)), 26_200);
+        assert_eq!(pool_size(None, None, 1, secs(1)), 2_800);
+        let most = args::MAX_POOL;
+        assert_eq!(pool_size(None, Some(1000.0), 64, args::MAX_DURATION), most);
+        assert_eq!(pool_size(Some(u64::MAX), None, 2, secs(1)), most);
+        assert_eq!(pool_size(None, Some(f64::INFINITY), 2, secs(1)), most);
+        assert_eq!(pool_size(None, Some(f64::NAN), 2, secs(1)), most);
     }
 
     /// A run whose before and after ceilings differ by more than the bound is flagged; its ratio

@@ -77,7 +77,8 @@ pub struct OpenOutcome {
     pub max_send_lag: Duration,
     /// From the start of the schedule to the last reply.
     pub elapsed: Duration,
-    /// Replies, codes and latencies (microseconds from the scheduled send time).
+    /// Replies, codes and latencies (microseconds from the scheduled send time; answered
+    /// requests only), and the requests that got no answer.
     pub replies: Outcome,
 }
 
@@ -187,26 +188,32 @@ async fn one(shared: Arc<Shared>, body: Bytes, scheduled: Instant) {
             connect(shared.addr).await
         }
     };
-    let (code, reply) = match conn {
-        Ok(mut conn) => match send(&mut conn, &shared.plan, &shared.host, body).await {
-            Ok((status, reply)) => {
+    let answer = match conn {
+        Ok(mut conn) => {
+            let sent = send(&mut conn, &shared.plan, &shared.host, body).await;
+            sent.map(|(status, reply)| {
                 lock(&shared.idle).push(conn);
-                (classify(shared.plan.judge, status, &reply), Some(reply))
-            }
-            Err(e) => (format!("transport: {e}"), None),
-        },
-        Err(e) => (format!("transport: {e}"), None),
+                (classify(shared.plan.judge, status, &reply), reply)
+            })
+        }
+        Err(e) => Err(e),
     };
     let latency = latency_us(scheduled, Instant::now());
     shared.in_flight.fetch_sub(1, Ordering::Relaxed);
-    let first = reply.is_some() && !shared.opened_one.swap(true, Ordering::Relaxed);
+    let (code, reply) = match answer {
+        Ok(answer) => answer,
+        Err(e) => {
+            lock(&shared.result).unanswered(&e);
+            return;
+        }
+    };
+    let first = !shared.opened_one.swap(true, Ordering::Relaxed);
     let mut out = lock(&shared.result);
-    out.latencies_us.push(latency);
     if shared.plan.success.contains(&code) {
         out.ok += 1;
     }
-    *out.codes.entry(code).or_default() += 1;
-    if let (true, Some(reply)) = (first, reply) {
+    out.answered(latency, code);
+    if first {
         open_fully(&shared.plan, &reply, &mut out);
     }
 }

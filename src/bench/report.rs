@@ -66,13 +66,19 @@ pub struct RunReport {
     pub target: &'static str,
     pub partners: usize,
     pub repeat: usize,
+    /// Requests made: answered or not.
     pub requests: u64,
+    /// Requests answered, whatever their code (the rest could not connect or lost their
+    /// connection); the rate, the latencies and the CPU per request are of these only.
+    pub answered: u64,
     pub ok: u64,
     pub elapsed_s: f64,
+    /// Answered requests per second.
     pub throughput_rps: f64,
     pub latency: Latency,
     #[serde(flatten)]
     pub replies: Replies,
+    /// The sealed requests ran out before the run's end: it did not make the load asked for.
     pub pool_exhausted: bool,
     pub server_cpu_s: Option<f64>,
     pub server_cpu_us_per_request: Option<f64>,
@@ -137,23 +143,24 @@ impl RunReport {
         let replies = Replies::take(&mut outcome);
         let lat = &outcome.latencies_us;
         let ms = |us: u32| f64::from(us) / 1000.0;
-        let requests = lat.len() as u64;
+        let answered = lat.len() as u64;
         let elapsed_s = outcome.elapsed.as_secs_f64().max(1e-9);
         let mean_ms = if lat.is_empty() {
             0.0
         } else {
             lat.iter().map(|&u| f64::from(u)).sum::<f64>() / lat.len() as f64 / 1000.0
         };
-        let per_request = us_each(server_cpu_s, requests);
+        let per_request = us_each(server_cpu_s, answered);
         let ceiling_ratio = ceiling.and_then(|c| ratio_to(c.us_per_request, per_request));
         Self {
             target,
             partners,
             repeat,
-            requests,
+            requests: answered + outcome.unanswered,
+            answered,
             ok: outcome.ok,
             elapsed_s,
-            throughput_rps: requests as f64 / elapsed_s,
+            throughput_rps: answered as f64 / elapsed_s,
             latency: Latency {
                 p50_ms: ms(percentile(lat, 0.50)),
                 p90_ms: ms(percentile(lat, 0.90)),
@@ -181,7 +188,7 @@ impl RunReport {
     /// Sets the server's own crypto CPU seconds during the run beside its whole CPU time.
     pub fn with_crypto(mut self, crypto_cpu_s: Option<f64>) -> Self {
         self.server_crypto_cpu_s = crypto_cpu_s;
-        self.server_crypto_us_per_request = us_each(crypto_cpu_s, self.requests);
+        self.server_crypto_us_per_request = us_each(crypto_cpu_s, self.answered);
         self.crypto_share = crypto_share(crypto_cpu_s, self.server_cpu_s);
         self
     }
@@ -221,6 +228,11 @@ pub struct Summary {
     pub crypto_share_spread: Option<f64>,
     /// Best simulator req/s ÷ best echo req/s at the same concurrency.
     pub vs_echo: Option<f64>,
+    /// Requests of the level's runs that got no answer (not in the rates and latencies).
+    pub unanswered: u64,
+    /// Some run of the level used up its sealed requests before its end: it did not make the
+    /// load asked for.
+    pub pool_exhausted: bool,
 }
 
 /// The ceiling ratios of the repeats of one level: their median and spread.
@@ -294,6 +306,9 @@ pub struct Report {
     /// Open-loop runs (`--rate`), after the closed-loop ones.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub open_loop: Vec<OpenLoopReport>,
+    /// Open-loop levels that were not run, and why (`--rate half` with nothing answered).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
 }
 
 /// One open-loop run: a fixed arrival rate, latency from each request's scheduled send time.
@@ -314,6 +329,9 @@ pub struct OpenLoopReport {
     pub dropped: u64,
     /// Sent, not answered within the grace period after the schedule.
     pub unfinished: u64,
+    /// Sent, got no answer: the connection could not be made or failed before the reply.
+    pub unanswered: u64,
+    /// Answered, whatever the code.
     pub completed: u64,
     pub ok: u64,
     /// Replies per second, from the start of the schedule to the last reply.
@@ -328,6 +346,8 @@ pub struct OpenLoopReport {
     pub latency: Latency,
     #[serde(flatten)]
     pub replies: Replies,
+    /// The sealed requests ran out before the schedule's end.
+    pub pool_exhausted: bool,
     pub server_cpu_us_per_request: Option<f64>,
     pub server_cores_busy: Option<f64>,
     #[serde(flatten)]
@@ -355,6 +375,22 @@ impl Latency {
 }
 
 impl Report {
+    /// Whether the bench made the whole load asked for and every request succeeded: each run
+    /// made at least one request, every one answered with a success code, no reply failed to
+    /// verify, no pool of sealed requests ran out and no open-loop level was skipped.
+    pub fn complete(&self) -> bool {
+        let runs = self.runs.iter().all(|r| {
+            r.requests > 0
+                && r.ok >= r.requests
+                && r.replies.verify_errors.is_empty()
+                && !r.pool_exhausted
+        });
+        let open = self.open_loop.iter().all(|o| {
+            o.sent > 0 && o.ok >= o.sent && o.replies.verify_errors.is_empty() && !o.pool_exhausted
+        });
+        runs && open && self.skipped.is_empty()
+    }
+
     /// Fills `summary` from `runs`.
     pub fn summarise(&mut self) {
         let mut keys: Vec<(&'static str, usize)> =
@@ -390,6 +426,8 @@ impl Report {
                 Some(Summary {
                     target,
                     partners,
+                    unanswered: level().map(|r| r.requests - r.answered).sum(),
+                    pool_exhausted: level().any(|r| r.pool_exhausted),
                     best_rps: top.throughput_rps,
                     worst_rps: worst,
                     spread: (top.throughput_rps - worst) / top.throughput_rps.max(1e-9),
@@ -502,9 +540,7 @@ impl Report {
                     r.replies.verified_replies
                 );
             }
-            if r.pool_exhausted {
-                notes.push_str(" | POOL OF SEALED REQUESTS EXHAUSTED (raise --pool)");
-            }
+            notes.push_str(&run_warnings(r));
             for e in &r.replies.verify_errors {
                 let _ = write!(notes, "\n    verify error: {e}");
             }
@@ -515,9 +551,21 @@ impl Report {
             "\nsummary (best of repeats; spread = (best - worst) / best):"
         );
         for m in &self.summary {
+            if m.best_rps <= 0.0 && m.unanswered > 0 {
+                let _ = writeln!(
+                    s,
+                    "  {:<9} {:>3} partners: NO REQUEST WAS ANSWERED ({} could not connect or lost \
+                     their connection): no rate or latency to report{}",
+                    m.target,
+                    m.partners,
+                    m.unanswered,
+                    summary_warnings(m)
+                );
+                continue;
+            }
             let _ = writeln!(
                 s,
-                "  {:<9} {:>3} partners: {:>9.1} req/s (spread {:>4.0}%), p50 {:.2} ms, p99 {:.2} ms{}{}",
+                "  {:<9} {:>3} partners: {:>9.1} req/s (spread {:>4.0}%), p50 {:.2} ms, p99 {:.2} ms{}{}{}",
                 m.target, m.partners, m.best_rps, m.spread * 100.0, m.best_p50_ms, m.best_p99_ms,
                 match (m.median_ceiling_ratio, m.ratio_spread) {
                     (Some(r), Some(sp)) => format!(
@@ -532,6 +580,7 @@ impl Report {
                     _ => String::new(),
                 },
                 m.vs_echo.map_or(String::new(), |r| format!(", {r:.2} of the echo server")),
+                summary_warnings(m),
             );
             if let (Some(share), Some(sp)) = (m.median_crypto_share, m.crypto_share_spread) {
                 let _ = writeln!(
@@ -563,10 +612,67 @@ impl Report {
                     _ => String::new(),
                 },
             );
-            let _ = writeln!(s, "  codes: {}", o.replies.codes_text());
+            let _ = writeln!(s, "  codes: {}{}", o.replies.codes_text(), open_warnings(o));
+        }
+        for skipped in &self.skipped {
+            let _ = writeln!(s, "\n{skipped}");
         }
         s
     }
+}
+
+/// What makes a closed-loop run short of its load, for its line of the table: requests that
+/// got no answer (left out of its rate and latencies), a pool of sealed requests that ran out.
+fn run_warnings(r: &RunReport) -> String {
+    let mut out = String::new();
+    let unanswered = r.requests - r.answered;
+    if unanswered > 0 {
+        let _ = write!(
+            out,
+            " | {unanswered} of {} requests got no answer (not in req/s or latency)",
+            r.requests
+        );
+    }
+    if r.pool_exhausted {
+        let _ = write!(
+            out,
+            " | THE POOL OF SEALED REQUESTS RAN OUT after {}: the run stopped short of the load \
+             asked for (raise --pool)",
+            r.requests
+        );
+    }
+    out
+}
+
+/// The same for a level's summary line.
+fn summary_warnings(m: &Summary) -> String {
+    let mut out = String::new();
+    if m.unanswered > 0 && m.best_rps > 0.0 {
+        let _ = write!(out, "; {} requests got no answer", m.unanswered);
+    }
+    if m.pool_exhausted {
+        out.push_str("; THE POOL OF SEALED REQUESTS RAN OUT: short of the load asked for");
+    }
+    out
+}
+
+/// The same for an open-loop run.
+fn open_warnings(o: &OpenLoopReport) -> String {
+    let mut out = String::new();
+    if o.completed == 0 && o.sent > 0 {
+        out.push_str(" | NO REQUEST WAS ANSWERED: the latencies and rate above are empty");
+    }
+    if o.unanswered > 0 {
+        let _ = write!(
+            out,
+            " | {} of {} sent got no answer (not in the latencies)",
+            o.unanswered, o.sent
+        );
+    }
+    if o.pool_exhausted {
+        out.push_str(" | THE POOL OF SEALED REQUESTS RAN OUT before the schedule's end");
+    }
+    out
 }
 
 #[cfg(test)]
@@ -645,5 +751,73 @@ mod tests {
         assert_eq!(json["ceiling_ratio"], 0.9);
         assert_eq!(json["unstable"], true);
         assert!(json["ceiling_drift"].is_null());
+    }
+
+    /// A request without an answer counts in `requests` and under its error, not in the rate,
+    /// the latencies or the CPU per request; the table says how many got none.
+    #[test]
+    fn unanswered_requests_are_counted_but_not_timed() {
+        let mut outcome = Outcome {
+            elapsed: std::time::Duration::from_secs(2),
+            ..Outcome::default()
+        };
+        outcome.answered(4000, "SUCCESS".into());
+        outcome.ok += 1;
+        outcome.unanswered("connect: refused");
+        outcome.unanswered("connect: refused");
+        let r = RunReport::new("simulator", 1, 1, outcome, Some(0.001), None, None, None);
+        assert_eq!((r.requests, r.answered, r.ok), (3, 1, 1));
+        assert_eq!(r.throughput_rps, 0.5);
+        assert_eq!(r.latency.max_ms, 4.0);
+        assert_eq!(r.server_cpu_us_per_request, Some(1000.0));
+        assert_eq!(r.replies.codes["transport: connect: refused"], 2);
+        assert!(run_warnings(&r).contains("2 of 3 requests got no answer"));
+    }
+
+    /// A bench is complete only when every run made its whole load: a run whose pool ran out
+    /// is not, even when every request it sent succeeded, nor is a skipped open-loop level.
+    #[test]
+    fn a_run_short_of_its_load_is_not_complete() {
+        let mut outcome = Outcome::default();
+        outcome.answered(1000, "SUCCESS".into());
+        outcome.ok = 1;
+        let mut report = Report {
+            version: "test",
+            backend: String::new(),
+            optimized: false,
+            surface: "whalet".into(),
+            url: String::new(),
+            path: String::new(),
+            cores: 1,
+            server_pid: None,
+            server_startup_ms: None,
+            server_rss_idle_kib: None,
+            echo_rss_idle_kib: None,
+            ceiling: None,
+            runs: vec![RunReport::new(
+                "simulator",
+                1,
+                1,
+                outcome,
+                None,
+                None,
+                None,
+                None,
+            )],
+            summary: Vec::new(),
+            open_loop: Vec::new(),
+            skipped: Vec::new(),
+        };
+        assert!(report.complete());
+        report.skipped.push("open loop, 1 partners: not run".into());
+        assert!(!report.complete());
+        report.skipped.clear();
+        report.runs[0].pool_exhausted = true;
+        assert!(!report.complete());
+        report.summarise();
+        assert!(report.summary[0].pool_exhausted);
+        assert!(report
+            .table()
+            .contains("POOL OF SEALED REQUESTS RAN OUT: short of the load"));
     }
 }

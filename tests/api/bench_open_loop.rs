@@ -1,23 +1,185 @@
 //! `bench --rate`: the open-loop mode through the binary (a fixed arrival rate, latency from
 //! each request's scheduled send time, the in-flight cap and what it dropped); and the closed
 //! loop's segments, each between two ceiling slices; and the spawned server's own count of its
-//! crypto time.
+//! crypto time. Also what every bench run must not do: start on flags that are invalid or
+//! contradict each other (a usage error, exit 2), end with 0 when it did not make the load asked
+//! for, or report failed connections as a rate.
 
 use crate::helpers::bin;
 
-fn bench(args: &[&str]) -> serde_json::Value {
+/// `bench` with these flags: its exit code, stdout and stderr.
+fn bench_exit(args: &[&str]) -> (Option<i32>, String, String) {
     let out = bin()
         .arg("bench")
         .args(args)
-        .args(["--server-log", "warn", "--json"])
+        .env_remove("WHALET_SIM_URL")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+fn bench(args: &[&str]) -> serde_json::Value {
+    let mut all = args.to_vec();
+    all.extend(["--server-log", "warn", "--json"]);
+    let (code, stdout, stderr) = bench_exit(&all);
+    assert_eq!(code, Some(0), "{stderr}");
+    serde_json::from_slice(stdout.as_bytes()).unwrap()
+}
+
+/// A port nothing listens on (bound, then released).
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Every invalid value, bound exceeded or contradiction is a usage error (exit 2) naming the
+/// flags, before anything runs: no panic on a huge duration, no allocation the size of a huge
+/// rate, and no flag silently ignored.
+#[test]
+fn bench_refuses_invalid_or_contradictory_flags_as_usage_errors() {
+    for (flags, named) in [
+        // Values beyond any bound: a panic (101) or an abort (134) before.
+        (
+            &["--no-ceiling", "--duration", "99999999999999999999s"][..],
+            &["--duration", "24h"][..],
+        ),
+        (
+            &["--ceiling-time", "99999999999999999999s"],
+            &["--ceiling-time", "24h"],
+        ),
+        (&["--rate", "1e300"], &["--rate", "1000000"]),
+        (
+            &["--rate", "1e9", "--duration", "1s"],
+            &["--rate", "1000000"],
+        ),
+        (
+            &["--rate", "1e5", "--duration", "1m"],
+            &["--rate", "--duration", "2000000"],
+        ),
+        (&["--requests", "2000001"], &["--requests", "2000000"]),
+        (&["--partners", "10001"], &["--partners"]),
+        // Invalid values that exited 1.
+        (&["--partners", "0"], &["--partners"]),
+        (&["--duration", "0s"], &["--duration"]),
+        (&["--duration", "abc"], &["--duration"]),
+        (&["--duration", "500us"], &["--duration"]),
+        (&["--rate", "0"], &["--rate"]),
+        (&["--max-in-flight", "0"], &["--max-in-flight"]),
+        (&["--surface", "pockyt", "--param", "bad"], &["--param"]),
+        (&["--surface", "raw", "--method", "GE T"], &["--method"]),
+        (&["--notifications", "0"], &["--notifications"]),
+        (
+            &["--notifications", "5", "--destinations", "0"],
+            &["--destinations"],
+        ),
+        (&["--data", "notjson"], &["--data"]),
+        (&["--url", "https://127.0.0.1:1"], &["--url"]),
+        // Contradictions that were ignored.
+        (
+            &["--requests", "10", "--rate", "100"],
+            &["--requests", "--rate"],
+        ),
+        (
+            &["--destinations", "2"],
+            &["--destinations", "--notifications"],
+        ),
+        (&["--burst", "2"], &["--burst", "--notifications"]),
+        (
+            &["--surface", "pockyt", "--data", "{}"],
+            &["--data", "--surface pockyt"],
+        ),
+        (
+            &["--pool", "1", "--requests", "5"],
+            &["--pool 1", "--requests 5"],
+        ),
+    ] {
+        let (code, _, stderr) = bench_exit(flags);
+        assert_eq!(code, Some(2), "{flags:?}: {stderr}");
+        for name in named {
+            assert!(stderr.contains(name), "{flags:?}: {name} not in {stderr}");
+        }
+        assert!(!stderr.contains("panicked"), "{flags:?}: {stderr}");
+    }
+}
+
+/// A run whose sealed requests ran out before its --duration did not make the load asked for:
+/// it exits 5, and both its run and its summary say the pool ran out (JSON and table).
+#[test]
+fn a_pool_that_runs_out_is_not_a_success() {
+    let flags = [
+        "--surface",
+        "whalet",
+        "--spawn-server",
+        "--server-log",
+        "warn",
+        "--pool",
+        "6",
+        "--partners",
+        "2",
+        "--duration",
+        "3s",
+        "--no-ceiling",
+    ];
+    let (code, stdout, stderr) = bench_exit(&[&flags[..], &["--json"]].concat());
+    assert_eq!(code, Some(5), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let run = &report["runs"][0];
+    assert_eq!(run["pool_exhausted"], true, "{run}");
+    assert_eq!(
+        (run["requests"].as_u64(), run["ok"].as_u64()),
+        (Some(6), Some(6)),
+        "{run}"
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    assert_eq!(report["summary"][0]["pool_exhausted"], true, "{report}");
+    let (code, table, stderr) = bench_exit(&flags);
+    assert_eq!(code, Some(5), "{stderr}");
+    let summary = table.split("summary").nth(1).unwrap_or_default();
+    assert!(
+        summary.contains("POOL OF SEALED REQUESTS RAN OUT"),
+        "{table}"
+    );
+}
+
+/// Against a server that is down, nothing was answered: the run counts its failed requests but
+/// no rate or latency, its summary says none was answered, and `--rate half` takes no rate from
+/// failed connections (the open loop is not run, and says why). Exit 5.
+#[test]
+fn failed_connections_are_no_throughput() {
+    let url = format!("http://127.0.0.1:{}", closed_port());
+    let flags = [
+        "--url",
+        &url,
+        "--surface",
+        "raw",
+        "--partners",
+        "2",
+        "--duration",
+        "300ms",
+        "--no-ceiling",
+        "--rate",
+        "half",
+    ];
+    let (code, stdout, stderr) = bench_exit(&[&flags[..], &["--json"]].concat());
+    assert_eq!(code, Some(5), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let run = &report["runs"][0];
+    assert!(run["requests"].as_u64().unwrap() > 0, "{run}");
+    assert_eq!(run["answered"], 0, "{run}");
+    assert_eq!(run["throughput_rps"], 0.0, "{run}");
+    assert_eq!(run["latency"]["max_ms"], 0.0, "{run}");
+    assert!(report.get("open_loop").is_none(), "{report}");
+    assert!(report["skipped"][0]
+        .as_str()
+        .unwrap()
+        .contains("no closed-loop request was answered"));
+    let (code, table, stderr) = bench_exit(&flags);
+    assert_eq!(code, Some(5), "{stderr}");
+    assert!(table.contains("NO REQUEST WAS ANSWERED"), "{table}");
+    assert!(!table.contains("closed-loop)"), "{table}");
 }
 
 /// `bench` of the Whalet envelope against a spawned server: 2 partners for `duration`, short
