@@ -27,6 +27,18 @@ pub enum Surface {
     Pockyt,
 }
 
+impl Surface {
+    /// The surface as `--surface` names it (and the control plane's listing).
+    pub fn name(self) -> &'static str {
+        match self {
+            Surface::Whalet => "whalet",
+            Surface::Platform => "platform",
+            Surface::Infinia => "infinia",
+            Surface::Pockyt => "pockyt",
+        }
+    }
+}
+
 #[derive(clap::Args)]
 #[command(after_help = exit::EXIT_CODES)]
 pub struct CallArgs {
@@ -44,7 +56,7 @@ pub struct CallArgs {
     surface: Surface,
     /// The simulator's base URL (Whalet requests go to its `/api`) or, for the Whalet surface, a
     /// full endpoint URL (the real test environment is https://test-open.whalet.com/api).
-    #[arg(long, env = "WHALET_SIM_URL", default_value = "http://127.0.0.1:8080")]
+    #[arg(long, env = "WHALET_SIM_URL", default_value = "http://127.0.0.1:8080", value_parser = super::base_url)]
     url: String,
     /// Whalet and platform partnerId.
     #[arg(long, default_value = crate::api::whalet::partners::DEMO_PARTNER_ID)]
@@ -74,7 +86,7 @@ pub struct CallArgs {
     store_no: String,
     /// Print only this field of the reply (a dot path: `body.userId`, `data.accountBalances.0`,
     /// `ret_code`), a string without quotes, for `VAR=$(whalet-sim call ...)`.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", value_parser = super::dot_path, conflicts_with = "example")]
     get: Option<String>,
     /// Send nothing: print an example body of the operation, its fields (required or optional,
     /// kind, allowed values) and the operations that must come before it.
@@ -242,12 +254,7 @@ fn finish(answered: &Answered, target: &str, get: Option<&str>) -> anyhow::Resul
 /// answers but will not describe its operations (no or a wrong admin token, a Host it does not
 /// answer to) ends the command (exit 1): the default description could name what it refuses.
 async fn example(args: &CallArgs) -> anyhow::Result<ExitCode> {
-    let surface = match args.surface {
-        Surface::Whalet => "whalet",
-        Surface::Platform => "platform",
-        Surface::Infinia => "infinia",
-        Surface::Pockyt => "pockyt",
-    };
+    let surface = args.surface.name();
     // The partner this call acts as: the listing is in the names of its contract overlay.
     let tenant = match args.surface {
         Surface::Whalet | Surface::Platform => format!("whalet:{}", args.partner_id),
@@ -306,20 +313,44 @@ fn listed_operation(
     if let Some(op) = listed.iter().find(|op| is_named(args, surface, op)) {
         return Some(op.clone());
     }
-    let names: Vec<&str> = listed.iter().filter_map(|op| op["name"].as_str()).collect();
-    let given = given_name(args);
-    let hint = crate::text::nearest(&given, &names)
-        .map(|near| format!("did you mean `{near}`? "))
-        .unwrap_or_default();
     eprintln!(
-        "error: {} is not a {} operation of the simulator at {}: {}{hint}GET /__sim/operations \
-         lists them",
+        "error: {} is not {} operation of the simulator at {}: {}{}GET /__sim/operations lists \
+         them",
         args.api_code,
-        crate::api::catalog::surface_title(surface),
+        a_surface(surface),
         args.url,
         renamed_note(args, surface),
+        did_you_mean(args, surface, listed),
     );
     None
+}
+
+/// "a Whalet Open API", "an Infinia Pay": the surface's title with its article.
+fn a_surface(surface: &str) -> String {
+    let title = crate::api::catalog::surface_title(surface);
+    let vowel = title
+        .chars()
+        .next()
+        .is_some_and(|c| "AEIOUaeiou".contains(c));
+    format!("{} {title}", if vowel { "an" } else { "a" })
+}
+
+/// "did you mean `X`? " naming the operation of `surface` in `listed` nearest to the one given,
+/// in the form the command line takes it (a Pockyt path without its leading slash, as
+/// `v3/payouts/pay` is written); nothing when none is near.
+fn did_you_mean(args: &CallArgs, surface: &str, listed: &[serde_json::Value]) -> String {
+    let names: Vec<&str> = listed
+        .iter()
+        .filter(|op| op["surface"] == surface)
+        .filter_map(|op| op["name"].as_str())
+        .collect();
+    let near = crate::text::nearest(&given_name(args), &names);
+    near.map(|near| match args.surface {
+        Surface::Pockyt => near.trim_start_matches('/'),
+        _ => near,
+    })
+    .map(|near| format!("did you mean `{near}`? "))
+    .unwrap_or_default()
 }
 
 /// When the name given is a default name of the surface that the simulator does not list, it
@@ -360,13 +391,34 @@ fn default_operation(args: &CallArgs, surface: &str) -> anyhow::Result<Option<se
         .find(|op| is_named(args, surface, op));
     if found.is_none() {
         eprintln!(
-            "error: {} is not a {} operation: {}",
+            "error: {} is not {} operation: {}",
             args.api_code,
-            crate::api::catalog::surface_title(surface),
-            crate::api::catalog::unknown(app.core(), surface, &given_name(args))
+            a_surface(surface),
+            elsewhere_or_near(args, surface, listed.as_array().map_or(&[], Vec::as_slice))
         );
     }
     Ok(found.cloned())
+}
+
+/// What to say of an operation `listed` (every surface's) has not on `surface`: the surface
+/// that has it, with its request line, or the nearest name of `surface`.
+fn elsewhere_or_near(args: &CallArgs, surface: &str, listed: &[serde_json::Value]) -> String {
+    let wanted = args.api_code.trim_matches('/');
+    let elsewhere = listed.iter().find(|op| {
+        op["surface"] != surface && op["name"].as_str().map(|n| n.trim_matches('/')) == Some(wanted)
+    });
+    match elsewhere {
+        Some(op) => format!(
+            "{} is {} operation: {}",
+            args.api_code,
+            a_surface(op["surface"].as_str().unwrap_or_default()),
+            op["request"].as_str().unwrap_or_default()
+        ),
+        None => format!(
+            "{}GET /__sim/operations lists every operation of every surface",
+            did_you_mean(args, surface, listed)
+        ),
+    }
 }
 
 /// What the simulator at `--url` answered when asked for its operations.

@@ -1,5 +1,6 @@
 //! `whalet-sim coverage`: what a running simulator's traffic exercised (docs/COVERAGE.md), as
-//! text, JSON, JUnit XML or HTML; exits `5` (refused) below `--min` so CI can require coverage.
+//! text, JSON, JUnit XML or HTML; exits `5` (refused) below `--min` so CI can require coverage,
+//! and on the simulator's refusal; `3` when no answer (or a status without its refusal) came.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -25,7 +26,7 @@ pub enum Format {
 #[command(after_help = exit::EXIT_CODES)]
 pub struct CoverageArgs {
     /// The simulator's base URL.
-    #[arg(long, env = "WHALET_SIM_URL", default_value = "http://127.0.0.1:8080")]
+    #[arg(long, env = "WHALET_SIM_URL", default_value = "http://127.0.0.1:8080", value_parser = super::base_url)]
     url: String,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -101,17 +102,27 @@ pub async fn run(args: CoverageArgs) -> anyhow::Result<ExitCode> {
             Err(code) => return Ok(code),
         };
     if status != 200 {
+        // Classified as `trigger`'s answers are: the simulator's refusal (a 4xx with its JSON
+        // reason: an unknown tenant, surface or group) is 5, any other status 3.
+        let code = super::control_exit(status, &body);
+        let what = if code == exit::REFUSED {
+            "refused"
+        } else {
+            "without the simulator's refusal (a transport failure)"
+        };
         eprintln!(
-            "error: GET {url}: HTTP {status}: {}",
+            "error: GET {url}: HTTP {status} {what}: {}",
             String::from_utf8_lossy(&body)
         );
-        return Ok(exit::code(exit::ERROR));
+        return Ok(exit::code(code));
     }
     let report: Report = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
+            // A 200 that is not the simulator's report (another server at `--url`) is a wire
+            // error, as `trigger` counts one.
             eprintln!("error: GET {url}: not a coverage report: {e}");
-            return Ok(exit::code(exit::ERROR));
+            return Ok(exit::code(exit::WIRE));
         }
     };
     match args.format {

@@ -19,12 +19,14 @@ pub const USAGE: u8 = 2;
 pub const TRANSPORT: u8 = 3;
 /// An answer arrived but is not a valid envelope: its signature does not verify, it cannot be
 /// decrypted or parsed (usually the wrong `--key` or `--platform-key`), or it is a genuine reply
-/// to another request (its head does not echo this one's).
+/// to another request (its head does not echo this one's); for `trigger` and `coverage`, a 200
+/// answer that is not the simulator's JSON (another server at `--url`).
 pub const WIRE: u8 = 4;
 /// The provider refused: a verified reply with a code other than `SUCCESS`/`PROCESSING`,
 /// whatever its HTTP status; for
-/// `trigger`, the simulator refused the event; for `bench`, some requests did not succeed; for
-/// `coverage`, less than `--min` percent was exercised.
+/// `trigger`, the simulator refused the event; for `bench`, some requests did not succeed or the
+/// load asked for was not made; for `coverage`, the simulator refused the request or less than
+/// `--min` percent was exercised.
 pub const REFUSED: u8 = 5;
 /// Stdout was closed by its reader (`whalet-sim coverage | head`): the status a shell gives a
 /// process killed by SIGPIPE (128 + 13), ended quietly instead of with a panic (`super::out`).
@@ -40,10 +42,11 @@ Exit codes:
   3  transport failure: no answer (connection refused, timeout, HTTP status not 2xx
      without a refusal code)
   4  wire error: the answer is not a valid envelope (bad signature, cannot decrypt, a
-     reply to another request)
+     reply to another request; trigger, coverage: an answer that is not the simulator's JSON)
   5  refused: the provider answered with a refusal code, whatever the HTTP status (trigger:
-     the event was refused; bench: some requests did not succeed; coverage: less than --min
-     percent exercised)
+     the event was refused; bench: some requests did not succeed, or the load asked for was
+     not made; coverage: the simulator refused the request, or less than --min percent was
+     exercised)
 141  stdout was closed by its reader (`... | head`): stopped quietly, as on SIGPIPE";
 
 /// `code` as the process's exit code.
@@ -96,7 +99,7 @@ mod tests {
             .filter_map(|line| line.strip_prefix("| ")?.split(' ').next()?.parse().ok())
             .collect();
         assert_eq!(in_docs, listed_in_help(), "docs/CLI.md: {table}");
-        assert!(EXIT_CODES.contains("coverage: less than --min"));
+        assert!(EXIT_CODES.contains("less than --min"));
         assert!(table.contains("`coverage`: less than `--min`"));
     }
 }

@@ -11,29 +11,37 @@
 //! - `--surface pockyt`: IPNs (form or JSON), `verifySign` checked with the merchant's token,
 //!   acknowledged with the body `success`.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::call::Surface;
+use super::exit;
 use crate::http::{Handler, Limits, SimRequest, SimResponse};
-use crate::partner::receiver::{Mode, Receiver};
+use crate::partner::receiver::{self, AttemptCounts, Bounds, Mode, Receiver};
 use crate::partner::surfaces::{signature_hash_arg, InfiniaMerchant, PockytMerchant};
 use crate::wire::crypto::SignatureHash;
 use crate::wire::keys::demo;
 
 #[derive(clap::Args)]
+#[command(after_help = exit::EXIT_CODES)]
 pub struct ListenArgs {
     #[arg(long, default_value = "127.0.0.1:9090")]
     addr: SocketAddr,
-    /// Whose notifications arrive here.
-    #[arg(long, value_enum, default_value_t = Surface::Whalet, env = "WHALET_SIM_SURFACE")]
+    /// Whose notifications arrive here: whalet (Open API notifications, the Whalet envelope),
+    /// platform (whalet-platform notifications, the same envelope), infinia (seller-status
+    /// webhooks) or pockyt (payout IPNs).
+    #[arg(
+        long,
+        value_enum,
+        default_value_t = Surface::Whalet,
+        env = "WHALET_SIM_SURFACE",
+        hide_possible_values = true
+    )]
     surface: Surface,
     /// Answer the first N attempts of each notification with HTTP 503.
     #[arg(long, default_value_t = 0)]
@@ -46,15 +54,47 @@ pub struct ListenArgs {
     /// the demo one.
     #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
     platform_key: Option<String>,
-    /// Infinia signature hash of the app: sha256 or sha1.
-    #[arg(long, default_value = "sha256", value_parser = signature_hash_arg)]
-    infinia_alg: SignatureHash,
-    /// Largest Infinia webhook or Pockyt IPN body read; a larger one is answered 413.
+    /// Infinia signature hash of the app: sha256 (the default) or sha1; `--surface infinia` only.
+    #[arg(long, value_parser = signature_hash_arg)]
+    infinia_alg: Option<SignatureHash>,
+    /// Largest request body read, on every surface; a larger one is answered 413 unread.
     #[arg(long, default_value_t = 1024 * 1024)]
     max_body_bytes: usize,
     /// Pockyt API token (checks `verifySign`).
     #[arg(long, env = "WHALET_SIM_POCKYT_TOKEN", default_value = crate::config::pockyt::DEMO_TOKEN)]
     token: String,
+}
+
+impl ListenArgs {
+    /// A flag the chosen surface does not use is a usage error rather than silently ignored:
+    /// Pockyt IPNs are checked with `--token` alone, so a `--key` given for them is a mistake
+    /// (the wrong surface, most often); `--infinia-alg` is Infinia's only.
+    pub(super) fn check_flags(&self) -> Result<(), clap::Error> {
+        let unused = match self.surface {
+            Surface::Pockyt if self.key.is_some() => Some("--key"),
+            Surface::Pockyt if self.platform_key.is_some() => Some("--platform-key"),
+            Surface::Whalet | Surface::Platform | Surface::Pockyt if self.infinia_alg.is_some() => {
+                Some("--infinia-alg")
+            }
+            _ => None,
+        };
+        let Some(flag) = unused else {
+            return Ok(());
+        };
+        Err(super::usage_error(
+            "listen",
+            clap::error::ErrorKind::ArgumentConflict,
+            format!(
+                "{flag} is not used by --surface {} (the surface verifies {})",
+                self.surface.name(),
+                match self.surface {
+                    Surface::Pockyt => "with --token",
+                    Surface::Infinia => "with --key, --platform-key and --infinia-alg",
+                    Surface::Whalet | Surface::Platform => "with --key and --platform-key",
+                }
+            ),
+        ))
+    }
 }
 
 pub async fn run(args: ListenArgs) -> anyhow::Result<ExitCode> {
@@ -69,14 +109,16 @@ pub async fn run(args: ListenArgs) -> anyhow::Result<ExitCode> {
 
 async fn whalet(args: ListenArgs, listener: tokio::net::TcpListener) -> anyhow::Result<ExitCode> {
     let (key, platform) = super::partner_keys(args.key.as_deref(), args.platform_key.as_deref())?;
-    let receiver = Receiver::start(
-        listener,
-        key,
-        platform,
-        Mode::Ack {
-            fail_first: args.fail_first,
-        },
-    );
+    let bounds = Bounds {
+        max_body_bytes: args.max_body_bytes,
+        // Each arrival is printed as it comes; the log only bridges the printer's wake-ups.
+        log_entries: LISTEN_LOG_ENTRIES,
+        ..Bounds::default()
+    };
+    let mode = Mode::Ack {
+        fail_first: args.fail_first,
+    };
+    let receiver = Receiver::start(listener, key, platform, mode, bounds);
     eprintln!(
         "listening on {} (use --notify-url {} with serve)",
         receiver.addr,
@@ -85,21 +127,31 @@ async fn whalet(args: ListenArgs, listener: tokio::net::TcpListener) -> anyhow::
     let mut seen = 0;
     loop {
         tokio::select! {
-            log = receiver.wait_for(seen + 1, Duration::from_secs(3600)) => {
-                for r in log.iter().skip(seen) {
-                    let line = json!({
-                        "apiCode": r.api_code, "requestNo": r.request_no, "partnerId": r.partner_id,
-                        "attempt": r.attempt, "answered": r.answered, "body": r.body, "error": r.error,
-                    });
-                    super::out(line);
+            (new, lost, total) = receiver.next_since(seen) => {
+                if lost > 0 {
+                    eprintln!("{lost} requests arrived faster than they could be printed");
                 }
-                seen = log.len();
+                for r in new {
+                    super::out(whalet_line(&r));
+                }
+                seen = total;
             }
             _ = tokio::signal::ctrl_c() => break,
         }
     }
     receiver.stop();
     Ok(ExitCode::SUCCESS)
+}
+
+/// Arrivals `listen --surface whalet|platform` keeps between two wake-ups of its printer.
+const LISTEN_LOG_ENTRIES: usize = 1024;
+
+/// The line `listen` prints for one Whalet or platform arrival.
+fn whalet_line(r: &receiver::Received) -> Value {
+    json!({
+        "apiCode": r.api_code, "requestNo": r.request_no, "partnerId": r.partner_id,
+        "attempt": r.attempt, "answered": r.answered, "body": r.body, "error": r.error,
+    })
 }
 
 /// How a webhook of another surface is verified and acknowledged.
@@ -138,7 +190,7 @@ struct WebhookListener {
     verifier: Arc<Verifier>,
     max_body_bytes: usize,
     fail_first: u32,
-    attempts: Arc<Mutex<HashMap<String, u32>>>,
+    attempts: Arc<Mutex<AttemptCounts>>,
 }
 
 impl Handler for WebhookListener {
@@ -156,24 +208,18 @@ impl Handler for WebhookListener {
 impl WebhookListener {
     fn answer(&self, req: &SimRequest) -> (SimResponse, Value) {
         let surface = self.verifier.surface();
+        // The path is the client's (up to the edge's head limit): echoed cut, as every echo.
+        let path = crate::text::bound(&req.path, crate::text::ECHO_BYTES);
         if req.too_large {
-            let error = format!(
-                "the body is over {} bytes (--max-body-bytes)",
-                self.max_body_bytes
-            );
+            let error = receiver::too_large(self.max_body_bytes);
             return (
                 SimResponse::text(413, error.clone()),
-                json!({"surface": surface, "path": req.path, "answered": 413, "error": error}),
+                json!({"surface": surface, "path": path, "answered": 413, "error": error}),
             );
         }
         match self.verifier.open(req) {
             Ok(body) => {
-                let attempt = {
-                    let mut attempts = self.attempts.lock();
-                    let n = attempts.entry(body.to_string()).or_insert(0);
-                    *n += 1;
-                    *n
-                };
+                let attempt = self.attempts.lock().next(&body.to_string());
                 let (status, text) = if attempt <= self.fail_first {
                     (503, "failing this attempt on purpose (--fail-first)")
                 } else {
@@ -181,14 +227,17 @@ impl WebhookListener {
                 };
                 (
                     SimResponse::text(status, text),
-                    json!({"surface": surface, "path": req.path, "attempt": attempt,
+                    json!({"surface": surface, "path": path, "attempt": attempt,
                            "answered": status, "body": body}),
                 )
             }
-            Err(error) => (
-                SimResponse::text(400, error.clone()),
-                json!({"surface": surface, "path": req.path, "answered": 400, "error": error}),
-            ),
+            Err(error) => {
+                let error = crate::text::message(error);
+                (
+                    SimResponse::text(400, error.clone()),
+                    json!({"surface": surface, "path": path, "answered": 400, "error": error}),
+                )
+            }
         }
     }
 }
@@ -205,7 +254,7 @@ async fn webhooks(args: ListenArgs, listener: tokio::net::TcpListener) -> anyhow
                 args.platform_key.as_deref(),
                 demo::INFINIA_PUBLIC,
             )?,
-            alg: args.infinia_alg,
+            alg: args.infinia_alg.unwrap_or(SignatureHash::Sha256),
         }),
         _ => Verifier::Pockyt(PockytMerchant {
             base_url: String::new(),

@@ -43,7 +43,7 @@ enum Command {
     Call(call::CallArgs),
     /// Act as a partner's notify endpoint: verify, decrypt and print notifications; acknowledge.
     Listen(listen::ListenArgs),
-    /// Write a fresh 2048-bit RSA key pair in PEM and bare Base64 DER.
+    /// Write a fresh RSA key pair (2048 bits, or --bits) in PEM and bare Base64 DER.
     Keygen(keygen::KeygenArgs),
     /// Fire an external event on a running simulator (`key=value` parameters).
     Trigger(TriggerArgs),
@@ -177,6 +177,34 @@ fn notify_url(value: &str) -> Result<String, String> {
     Ok(value.to_owned())
 }
 
+/// `--url` of every partner-side command (`call`, `trigger`, `coverage`): the simulator's base
+/// URL (or, for `call`, a full endpoint URL), checked as the client will parse it
+/// ([`crate::http::check_web_url`]: `http://` or `https://`, a host, a valid port) so that a
+/// mistyped URL is a usage error (exit 2) naming what is wrong, not a transport failure
+/// (exit 3) that a script may retry. A query or fragment is refused: the command appends its
+/// own path (`/api`, `/__sim/...`), which would land inside it.
+pub fn base_url(value: &str) -> Result<String, String> {
+    let text = value.trim();
+    if text.is_empty() {
+        return Err(
+            "expected the simulator's URL, such as http://127.0.0.1:8080, but it is empty \
+             (WHALET_SIM_URL set to nothing counts as given)"
+                .to_owned(),
+        );
+    }
+    crate::http::check_web_url(text).map_err(|why| {
+        format!("expected the simulator's URL, such as http://127.0.0.1:8080, but {why}")
+    })?;
+    if text.contains(['?', '#']) {
+        return Err(
+            "expected the simulator's URL, such as http://127.0.0.1:8080, without a query (?...) \
+             or fragment (#...): the command appends its own path"
+                .to_owned(),
+        );
+    }
+    Ok(text.to_owned())
+}
+
 /// `--time-scale`: a number in the range `POST /__sim/clock` takes. Clap's message shows the
 /// value as given, so the range is all this adds (never the number spelled out in full).
 fn time_scale(value: &str) -> Result<f64, String> {
@@ -215,14 +243,14 @@ struct TriggerArgs {
     #[arg(value_parser = key_value)]
     params: Vec<(String, String)>,
     /// The simulator's base URL.
-    #[arg(long, env = "WHALET_SIM_URL", default_value = "http://127.0.0.1:8080")]
+    #[arg(long, env = "WHALET_SIM_URL", default_value = "http://127.0.0.1:8080", value_parser = base_url)]
     url: String,
     /// The simulator's admin token, if it was started with one.
     #[arg(long, env = "WHALET_SIM_ADMIN_TOKEN", hide_env_values = true, value_parser = crate::cli::admin_token)]
     admin_token: Option<String>,
     /// Print only this field of the answer `{trigger, result}`: a dot path into `result`
     /// (`tradeId`, `amount.cent`) or from the top (`result.tradeId`, `trigger`); see `call --get`.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", value_parser = dot_path)]
     get: Option<String>,
 }
 
@@ -318,6 +346,20 @@ pub fn write_out(text: std::fmt::Arguments<'_>) {
     }
 }
 
+/// `--get`'s dot path (`body.userId`, `records.0.tradeId`): steps separated by single dots,
+/// none empty. An empty step (`head..code`, `.head`, `head.`) is a usage error rather than
+/// skipped, so that the path read is the path written.
+pub fn dot_path(text: &str) -> Result<String, String> {
+    if text.split('.').any(str::is_empty) {
+        return Err(
+            "a dot path has a name or index between every two dots and none empty, e.g. \
+             body.userId or body.records.0.status"
+                .to_owned(),
+        );
+    }
+    Ok(text.to_owned())
+}
+
 /// Prints an answer: the whole JSON document pretty, or with `get` the value at that dot path
 /// (`body.userId`, `records.0.tradeId`), a string without quotes, so that a shell can capture
 /// it: `USER=$(whalet-sim call ... --get body.userId)`. A path that is not there is an error
@@ -328,7 +370,7 @@ pub fn print_answer(answer: &serde_json::Value, get: Option<&str>) -> anyhow::Re
         return Ok(());
     };
     let mut at = answer;
-    for step in path.split('.').filter(|s| !s.is_empty()) {
+    for step in path.split('.') {
         let next = match at {
             serde_json::Value::Array(items) => {
                 step.parse::<usize>().ok().and_then(|i| items.get(i))
@@ -372,6 +414,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => args.check_clock(),
         Command::Trigger(args) => args.check_params(),
         Command::Call(args) => args.check_operation(),
+        Command::Listen(args) => args.check_flags(),
         _ => Ok(()),
     };
     if let Err(e) = checked {
@@ -608,8 +651,12 @@ async fn trigger(args: TriggerArgs) -> anyhow::Result<ExitCode> {
             );
             return Ok(exit::code(control_exit(response.status, &response.body)));
         }
-        let listing: serde_json::Value = serde_json::from_slice(&response.body)?;
-        for t in listing["triggers"].as_array().into_iter().flatten() {
+        let listing = serde_json::from_slice::<serde_json::Value>(&response.body);
+        let Some(triggers) = listing.as_ref().ok().and_then(|l| l["triggers"].as_array()) else {
+            not_understood(&format!("GET {url}"), &response.body, "a list of triggers");
+            return Ok(exit::code(exit::WIRE));
+        };
+        for t in triggers {
             let params: Vec<String> = t["params"]
                 .as_array()
                 .into_iter()
@@ -652,22 +699,41 @@ async fn trigger(args: TriggerArgs) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let code = control_exit(response.status, &response.body);
-    match serde_json::from_slice::<serde_json::Value>(&response.body) {
-        Ok(answer) if code == exit::SUCCESS => {
+    let answer = serde_json::from_slice::<serde_json::Value>(&response.body);
+    match (code, answer) {
+        (exit::SUCCESS, Ok(answer)) if answer.is_object() => {
             let path = args.get.as_deref().map(|p| trigger_path(&answer, p));
             print_answer(&answer, path.as_deref())?
         }
-        _ if code != exit::TRANSPORT => out(String::from_utf8_lossy(&response.body)),
-        _ => eprintln!(
+        (exit::SUCCESS, _) => {
+            not_understood(&format!("POST {url}"), &response.body, "the event's result");
+            return Ok(exit::code(exit::WIRE));
+        }
+        (exit::TRANSPORT, _) => eprintln!(
             "error: POST {url}: HTTP {} without the simulator's refusal (a transport failure): {}",
             response.status,
             String::from_utf8_lossy(&response.body)
         ),
+        // The simulator's refusal: on stdout as a success would be, but on stderr with --get,
+        // whose caller captures stdout for one field (docs/CLI.md).
+        _ if args.get.is_some() => eprintln!("{}", String::from_utf8_lossy(&response.body)),
+        _ => out(String::from_utf8_lossy(&response.body)),
     }
     Ok(exit::code(code))
 }
 
-/// The exit code of the control plane's answer (`trigger`): 200 is done; a 4xx with the
+/// Says on stderr that the answer to `request` (HTTP 200) is not the simulator's JSON holding
+/// `what`: not a simulator's answer (another server on that port), the wire error of
+/// [`exit::WIRE`]. The answer is shown cut ([`crate::text::message`]).
+fn not_understood(request: &str, body: &[u8], what: &str) {
+    eprintln!(
+        "error: {request}: the answer is not the simulator's JSON with {what} (is a simulator \
+         listening there?): {}",
+        crate::text::message(String::from_utf8_lossy(body))
+    );
+}
+
+/// The exit code of the control plane's answer (`trigger`, `coverage`): 200 is done; a 4xx with the
 /// simulator's JSON reason `{"error": …}` is its refusal (unknown event, bad parameter,
 /// missing token); any other status (a busy simulator's 503, a proxy's 502) is not an answer
 /// to the request but a transport failure, as `call` counts a status without a refusal.
@@ -713,7 +779,7 @@ fn whole_answer(
 /// is a key of the answer is taken from the top (`result.tradeId`, `trigger`), any other from
 /// the event's `result` (`tradeId`), where every field worth capturing is.
 fn trigger_path(answer: &serde_json::Value, path: &str) -> String {
-    let first = path.split('.').find(|s| !s.is_empty()).unwrap_or_default();
+    let first = path.split('.').next().unwrap_or_default();
     if answer.get(first).is_some() || answer.get("result").is_none() {
         path.to_owned()
     } else {

@@ -3,8 +3,15 @@
 //! notification (by its verified head, whose requestNo is the same on every retry) to exercise
 //! the retry schedule; a request that does not verify is refused with HTTP 400 and counts as no
 //! attempt. Used by `whalet-sim listen` and by tests as the stand-in for the partner's server.
+//!
+//! It is served by the simulator's own edge ([`crate::http::serve`]), as `listen --surface
+//! infinia|pockyt` is: header- and body-read timeouts, the connection cap, the back-off when an
+//! accept fails, and a body limit ([`Bounds::max_body_bytes`], a larger body answered 413 unread).
+//! What it remembers is bounded too ([`Bounds`]): the log keeps the newest arrivals, each with at
+//! most [`RAW_KEPT`] bytes of the request, and a refused request's head values are cut as every
+//! refusal's echo is ([`envelope::Echo::bounded`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +23,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::http::peer::{serve_bodies, Answer};
+use crate::http::{Handler, Limits, SimRequest, SimResponse};
 use crate::wire::keys::{PrivateKey, PublicKey};
 use crate::wire::whalet::{self as envelope, SUCCESS_DETAIL};
 use crate::wire::HexCase;
@@ -51,16 +58,118 @@ pub struct Received {
     pub attempt: u32,
     /// What the receiver answered with (HTTP status).
     pub answered: u16,
-    /// The request exactly as it arrived (for independent verification).
+    /// The request as it arrived (for independent verification), its first [`RAW_KEPT`] bytes.
     pub raw: Bytes,
+}
+
+/// The most of one request's bytes a log entry keeps: a notification of the simulator is a few
+/// KiB, so it is kept whole; a larger body (garbage, most often) is not kept in full.
+pub const RAW_KEPT: usize = 64 * 1024;
+
+/// What a receiver reads and remembers.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    /// The largest request body read; a larger one is answered 413 without being read.
+    pub max_body_bytes: usize,
+    /// Arrivals the log keeps (the newest; at least one).
+    pub log_entries: usize,
+    /// Bytes of requests ([`Received::raw`]) the log keeps, over all its entries (the newest
+    /// entry is kept whatever its size).
+    pub log_bytes: usize,
+}
+
+impl Default for Bounds {
+    /// 1 MiB bodies (the simulator's own default body limit); the newest 10,000 arrivals,
+    /// within 64 MiB of requests.
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            log_entries: 10_000,
+            log_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// The error of a body over `limit`, as `listen` prints it on every surface.
+pub fn too_large(limit: usize) -> String {
+    format!("the body is over {limit} bytes (--max-body-bytes)")
+}
+
+/// Attempt numbers of the notifications seen, by content: the first N of each can be failed on
+/// purpose (`--fail-first`). Bounded: a key is kept as a 64-bit keyed hash of its text (not the
+/// text, which may be a 1 MiB body), and only the newest [`AttemptCounts::KEPT`] notifications
+/// are remembered (an older one arriving again counts from 1).
+#[derive(Default)]
+pub struct AttemptCounts {
+    hasher: std::hash::RandomState,
+    counts: HashMap<u64, u32>,
+    order: VecDeque<u64>,
+}
+
+impl AttemptCounts {
+    /// Notifications whose attempts are counted at once.
+    pub const KEPT: usize = 100_000;
+
+    /// One more arrival of the notification `key` names: its attempt number (1-based).
+    pub fn next(&mut self, key: &str) -> u32 {
+        use std::hash::BuildHasher;
+        let hash = self.hasher.hash_one(key);
+        let count = self.counts.entry(hash).or_insert_with(|| {
+            self.order.push_back(hash);
+            0
+        });
+        *count += 1;
+        let attempt = *count;
+        while self.order.len() > Self::KEPT {
+            if let Some(oldest) = self.order.pop_front() {
+                self.counts.remove(&oldest);
+            }
+        }
+        attempt
+    }
+}
+
+/// The arrivals a receiver remembers: the newest ones within its [`Bounds`], and how many
+/// arrived in all (what [`Receiver::wait_for`] counts).
+#[derive(Default)]
+struct Log {
+    kept: VecDeque<Received>,
+    kept_bytes: usize,
+    total: usize,
+}
+
+impl Log {
+    /// Adds one arrival, dropping the oldest beyond `bounds`.
+    fn push(&mut self, received: Received, bounds: &Bounds) {
+        self.kept_bytes += received.raw.len();
+        self.kept.push_back(received);
+        self.total += 1;
+        while self.kept.len() > 1
+            && (self.kept.len() > bounds.log_entries || self.kept_bytes > bounds.log_bytes)
+        {
+            if let Some(dropped) = self.kept.pop_front() {
+                self.kept_bytes -= dropped.raw.len();
+            }
+        }
+    }
+
+    /// The kept arrivals after the first `seen` of all, and how many of those are no longer
+    /// kept.
+    fn since(&self, seen: usize) -> (Vec<Received>, usize) {
+        let first_kept = self.total - self.kept.len();
+        let skip = seen.saturating_sub(first_kept);
+        let lost = first_kept.saturating_sub(seen);
+        (self.kept.iter().skip(skip).cloned().collect(), lost)
+    }
 }
 
 struct Inner {
     key: PrivateKey,
     platform_public: PublicKey,
     mode: Mutex<Mode>,
-    log: Mutex<Vec<Received>>,
-    counts: Mutex<HashMap<String, u32>>,
+    bounds: Bounds,
+    log: Mutex<Log>,
+    counts: Mutex<AttemptCounts>,
     arrived: Notify,
 }
 
@@ -79,6 +188,7 @@ impl Receiver {
         key: PrivateKey,
         platform_public: PublicKey,
         mode: Mode,
+        bounds: Bounds,
     ) -> Self {
         let addr = listener
             .local_addr()
@@ -87,13 +197,19 @@ impl Receiver {
             key,
             platform_public,
             mode: Mutex::new(mode),
-            log: Mutex::new(Vec::new()),
-            counts: Mutex::new(HashMap::new()),
+            bounds,
+            log: Mutex::default(),
+            counts: Mutex::default(),
             arrived: Notify::new(),
         });
         let stop = CancellationToken::new();
         let receiver = Self { addr, inner, stop };
-        tokio::spawn(receiver.clone().accept_loop(listener));
+        tokio::spawn(crate::http::serve(
+            listener,
+            Served(receiver.clone()),
+            Limits::default(),
+            receiver.stop.clone(),
+        ));
         receiver
     }
 
@@ -103,7 +219,13 @@ impl Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let key = PrivateKey::parse(demo::PARTNER_PRIVATE).map_err(std::io::Error::other)?;
         let platform = PublicKey::parse(demo::PLATFORM_PUBLIC).map_err(std::io::Error::other)?;
-        Ok(Self::start(listener, key, platform, mode))
+        Ok(Self::start(
+            listener,
+            key,
+            platform,
+            mode,
+            Bounds::default(),
+        ))
     }
 
     pub fn url(&self) -> String {
@@ -114,24 +236,43 @@ impl Receiver {
         *self.inner.mode.lock() = mode;
     }
 
+    /// The arrivals the log keeps ([`Bounds`]), oldest first.
     pub fn received(&self) -> Vec<Received> {
-        self.inner.log.lock().clone()
+        self.inner.log.lock().kept.iter().cloned().collect()
     }
 
-    /// Waits until at least `n` notifications arrived (bounded by `timeout`).
+    /// Waits until at least `n` requests arrived in all (bounded by `timeout`), then returns the
+    /// arrivals the log keeps.
     pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Received> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let notified = self.inner.arrived.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let log = self.received();
-            if log.len() >= n {
-                return log;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            if self.inner.log.lock().total >= n
+                || tokio::time::timeout_at(deadline, notified).await.is_err()
+            {
                 return self.received();
             }
+        }
+    }
+
+    /// Waits for arrivals after the first `seen` of all; returns those the log still keeps,
+    /// how many of them it no longer keeps, and the new count of all arrivals (the next
+    /// `seen`). Each arrival is copied once, however long the log.
+    pub async fn next_since(&self, seen: usize) -> (Vec<Received>, usize, usize) {
+        loop {
+            let notified = self.inner.arrived.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let log = self.inner.log.lock();
+                if log.total > seen {
+                    let (new, lost) = log.since(seen);
+                    return (new, lost, log.total);
+                }
+            }
+            notified.await;
         }
     }
 
@@ -139,20 +280,27 @@ impl Receiver {
         self.stop.cancel();
     }
 
-    async fn accept_loop(self, listener: TcpListener) {
-        let stop = self.stop.clone();
-        serve_bodies(listener, stop, move |body| {
-            let me = self.clone();
-            async move {
-                let (status, body) = me.answer(&body).await;
-                Answer {
-                    status,
-                    content_type: "application/json;charset=UTF-8",
-                    body,
-                }
-            }
-        })
-        .await;
+    /// Logs a request over [`Bounds::max_body_bytes`] (not read): the error it is answered
+    /// (413) with.
+    fn refuse_too_large(&self) -> String {
+        let error = too_large(self.inner.bounds.max_body_bytes);
+        self.log(Received {
+            api_code: String::new(),
+            request_no: String::new(),
+            partner_id: String::new(),
+            body: None,
+            error: Some(error.clone()),
+            attempt: 0,
+            answered: 413,
+            raw: Bytes::new(),
+        });
+        error
+    }
+
+    /// Remembers one arrival and wakes whoever waits for it.
+    fn log(&self, received: Received) {
+        self.inner.log.lock().push(received, &self.inner.bounds);
+        self.inner.arrived.notify_waiters();
     }
 
     async fn answer(&self, body: &Bytes) -> (u16, Bytes) {
@@ -178,8 +326,8 @@ impl Receiver {
             .and_then(|sealed| sealed.open(&self.inner.key, &self.inner.platform_public));
         let (echo, body_value, error) = match (&opened, envelope::parse_request(body)) {
             (Ok(o), _) => (o.echo.clone(), Some(o.body.clone()), None),
-            (Err(e), Ok(sealed)) => (sealed.echo, None, Some(e.clone())),
-            (Err(e), Err((echo, _))) => (echo, None, Some(e.clone())),
+            (Err(e), Ok(sealed)) => (sealed.echo.bounded(), None, Some(e.clone())),
+            (Err(e), Err((echo, _))) => (echo.bounded(), None, Some(e.clone())),
         };
         let attempt = match error {
             None => self.count_attempt(&echo),
@@ -218,17 +366,16 @@ impl Receiver {
                 (200, Bytes::from(bytes))
             }
         };
-        self.inner.log.lock().push(Received {
+        self.log(Received {
             api_code: echo.api_code.clone(),
             request_no: echo.request_no.clone(),
             partner_id: echo.partner_id.clone(),
             body: body_value,
-            error: error.as_ref().map(ToString::to_string),
+            error: error.as_ref().map(crate::text::message),
             attempt,
             answered: status,
-            raw: body.clone(),
+            raw: kept(body),
         });
-        self.inner.arrived.notify_waiters();
         (status, reply)
     }
 
@@ -236,20 +383,17 @@ impl Receiver {
     /// head (partnerId, apiCode, requestNo) names one notification on every retry.
     fn count_attempt(&self, echo: &envelope::Echo) -> u32 {
         let key = format!("{}|{}|{}", echo.partner_id, echo.api_code, echo.request_no);
-        let mut counts = self.inner.counts.lock();
-        let count = counts.entry(key).or_insert(0);
-        *count += 1;
-        *count
+        self.inner.counts.lock().next(&key)
     }
-
     /// Logs a request whose answer does not depend on its content (no crypto is done).
     fn log_unopened(&self, body: &Bytes, answered: u16) {
         let echo = match envelope::parse_request(body) {
             Ok(sealed) => sealed.echo,
             Err((echo, _)) => echo,
-        };
+        }
+        .bounded();
         let attempt = self.count_attempt(&echo);
-        self.inner.log.lock().push(Received {
+        self.log(Received {
             api_code: echo.api_code,
             request_no: echo.request_no,
             partner_id: echo.partner_id,
@@ -257,9 +401,36 @@ impl Receiver {
             error: None,
             attempt,
             answered,
-            raw: body.clone(),
+            raw: kept(body),
         });
-        self.inner.arrived.notify_waiters();
+    }
+}
+
+/// The part of a request a log entry keeps: at most [`RAW_KEPT`] bytes, copied when cut (a
+/// slice would keep the whole body's memory).
+fn kept(body: &Bytes) -> Bytes {
+    if body.len() <= RAW_KEPT {
+        body.clone()
+    } else {
+        Bytes::copy_from_slice(&body[..RAW_KEPT])
+    }
+}
+
+/// A receiver as the edge's handler ([`crate::http::serve`]).
+#[derive(Clone)]
+struct Served(Receiver);
+
+impl Handler for Served {
+    fn body_limit(&self, _method: &str, _path: &str) -> usize {
+        self.0.inner.bounds.max_body_bytes
+    }
+
+    async fn call(&self, req: SimRequest) -> SimResponse {
+        if req.too_large {
+            return SimResponse::text(413, self.0.refuse_too_large());
+        }
+        let (status, body) = self.0.answer(&req.body).await;
+        SimResponse::json(status, body)
     }
 }
 
@@ -283,6 +454,108 @@ mod tests {
                 .contains("not a JSON envelope"),
             "{reply}"
         );
+        receiver.stop();
+    }
+
+    async fn small(bounds: Bounds) -> Receiver {
+        use crate::wire::keys::demo;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let key = PrivateKey::parse(demo::PARTNER_PRIVATE).unwrap();
+        let platform = PublicKey::parse(demo::PLATFORM_PUBLIC).unwrap();
+        Receiver::start(listener, key, platform, Mode::Ack { fail_first: 0 }, bounds)
+    }
+
+    /// A refused request's head values are echoed cut, in the reply and in the log, and the
+    /// log keeps at most `RAW_KEPT` bytes of it: a huge garbage head never makes a huge reply,
+    /// line or memory.
+    #[tokio::test]
+    async fn a_refused_requests_echo_and_raw_bytes_are_cut() {
+        let receiver = small(Bounds::default()).await;
+        let huge = "P".repeat(200_000);
+        let body = serde_json::json!({"head": {"partnerId": huge, "apiCode": "x"}, "body": "y"});
+        let (status, reply) = receiver
+            .answer(&Bytes::from(body.to_string().into_bytes()))
+            .await;
+        assert_eq!(status, 400);
+        assert!(reply.len() < 4096, "a reply of {} bytes", reply.len());
+        let reply: Value = serde_json::from_slice(&reply).unwrap();
+        let echoed = reply["head"]["partnerId"].as_str().unwrap();
+        assert!(echoed.len() <= crate::text::ECHO_BYTES, "{echoed}");
+        assert!(echoed.ends_with("more bytes"), "{echoed}");
+        let logged = &receiver.received()[0];
+        assert!(logged.partner_id.len() <= crate::text::ECHO_BYTES);
+        assert_eq!(logged.raw.len(), RAW_KEPT);
+        receiver.stop();
+    }
+
+    /// The log keeps the newest arrivals within its bounds while counting all of them, and a
+    /// reader after a given count learns how many it can no longer see.
+    #[tokio::test]
+    async fn the_log_keeps_the_newest_arrivals_within_its_bounds() {
+        let bounds = Bounds {
+            log_entries: 3,
+            ..Bounds::default()
+        };
+        let receiver = small(bounds).await;
+        for _ in 0..5 {
+            receiver.answer(&Bytes::from_static(b"garbage")).await;
+        }
+        assert_eq!(receiver.received().len(), 3);
+        assert_eq!(receiver.wait_for(5, Duration::from_secs(1)).await.len(), 3);
+        let (new, lost, total) = receiver.next_since(1).await;
+        assert_eq!((new.len(), lost, total), (3, 1, 5));
+        let (new, lost, _) = receiver.next_since(4).await;
+        assert_eq!((new.len(), lost), (1, 0));
+
+        let by_bytes = Bounds {
+            log_bytes: 10,
+            ..Bounds::default()
+        };
+        let receiver = small(by_bytes).await;
+        for _ in 0..3 {
+            receiver.answer(&Bytes::from_static(b"garbage")).await;
+        }
+        assert_eq!(
+            receiver.received().len(),
+            1,
+            "the newest is kept whatever its size"
+        );
+        receiver.stop();
+    }
+
+    /// Attempts are counted per notification, and only the newest `KEPT` are remembered.
+    #[test]
+    fn attempt_counts_are_per_notification_and_bounded() {
+        let mut counts = AttemptCounts::default();
+        assert_eq!(
+            (counts.next("a"), counts.next("a"), counts.next("b")),
+            (1, 2, 1)
+        );
+        for i in 0..AttemptCounts::KEPT {
+            counts.next(&i.to_string());
+        }
+        assert_eq!(counts.counts.len(), AttemptCounts::KEPT);
+        assert_eq!(counts.next("a"), 1, "the oldest was forgotten");
+    }
+
+    /// A body over the limit is answered 413 unread, logged with the reason, on the network.
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_answered_413() {
+        let receiver = small(Bounds {
+            max_body_bytes: 1000,
+            ..Bounds::default()
+        })
+        .await;
+        let answer = reqwest::Client::new()
+            .post(receiver.url())
+            .body(vec![b'{'; 1001])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 413);
+        let logged = receiver.wait_for(1, Duration::from_secs(5)).await;
+        assert_eq!(logged[0].answered, 413);
+        assert_eq!(logged[0].error.as_deref(), Some(too_large(1000).as_str()));
         receiver.stop();
     }
 }

@@ -1847,3 +1847,160 @@ fn an_admin_token_with_a_line_end_is_a_usage_error() {
         assert!(stderr.contains("visible ASCII"), "{args:?}: {stderr}");
     }
 }
+
+/// A `--url` that is no simulator's URL is a usage error (exit 2) naming what is wrong, not a
+/// transport failure (exit 3) a script would retry: for `call` and `trigger`, from the flag and
+/// from `WHALET_SIM_URL` (empty too); a query or fragment is refused, since the command appends
+/// its own path.
+#[test]
+fn a_malformed_url_is_a_usage_error() {
+    for (url, why) in [
+        ("notaurl", "does not start with http:// or https://"),
+        ("http://127.0.0.1:99999", "invalid port number"),
+        ("http://[::1", "invalid IPv6 address"),
+        ("http://", "no host"),
+        ("http://127.0.0.1:18106?x=1", "without a query"),
+        ("http://127.0.0.1:18106/#top", "without a query"),
+    ] {
+        for args in [
+            &["call", "connectivity", "--url", url][..],
+            &["trigger", "--list", "--url", url][..],
+        ] {
+            let out = bin().args(args).output().unwrap();
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+            assert!(stderr(&out).contains(why), "{args:?}: {}", stderr(&out));
+        }
+    }
+    let empty = bin()
+        .args(["call", "connectivity"])
+        .env("WHALET_SIM_URL", "")
+        .output()
+        .unwrap();
+    assert_eq!(empty.status.code(), Some(2), "{}", stderr(&empty));
+    assert!(stderr(&empty).contains("empty"), "{}", stderr(&empty));
+}
+
+/// `trigger --get` prints the simulator's refusal (exit 5) on stderr, leaving stdout (what a
+/// script captures) empty, as `call --get` does.
+#[tokio::test]
+async fn trigger_get_prints_a_refusal_on_stderr() {
+    let app = spawn_app().await;
+    let url = app.url.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        bin()
+            .args([
+                "trigger",
+                "no.such.event",
+                "--get",
+                "result.x",
+                "--url",
+                &url,
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(stderr(&out).contains("no.such.event"), "{}", stderr(&out));
+    app.shutdown().await;
+}
+
+/// A 200 answer that is not the simulator's JSON (another server at `--url`) is a wire error
+/// (exit 4) naming the URL, for an event and for `--list`; nothing is printed on stdout.
+#[test]
+fn trigger_reports_an_answer_that_is_not_the_simulators_as_a_wire_error() {
+    for args in [
+        &["trigger", "some.event", "a=b"][..],
+        &["trigger", "--list"][..],
+    ] {
+        let addr = one_answer("200 OK", "hello, not JSON");
+        let url = format!("http://{addr}");
+        let out = bin().args(args).args(["--url", &url]).output().unwrap();
+        assert_eq!(out.status.code(), Some(4), "{args:?}: {}", stderr(&out));
+        assert!(out.stdout.is_empty(), "{args:?}");
+        assert!(
+            stderr(&out).contains(&url) && stderr(&out).contains("hello, not JSON"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+/// `--get` with an empty step (`head..code`) is a usage error rather than a path read without
+/// it, and `call --example` does not take `--get` (it sends nothing to read a field of).
+#[test]
+fn a_get_path_with_an_empty_step_and_example_with_get_are_usage_errors() {
+    for args in [
+        &["call", "connectivity", "--get", "head..code"][..],
+        &["call", "connectivity", "--get", ".head"][..],
+        &["trigger", "some.event", "--get", "result."][..],
+        &["call", "connectivity", "--example", "--get", "body"][..],
+    ] {
+        let out = bin()
+            .args(args)
+            .args(["--url", "http://127.0.0.1:9"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    }
+}
+
+/// An unknown operation's message reads as English ("an Infinia Pay operation") and suggests
+/// a Pockyt path in the form the command takes (`v3/payouts/pay`, no leading slash).
+#[test]
+fn call_example_names_an_unknown_operation_in_the_commands_own_form() {
+    let closed = format!("http://127.0.0.1:{}", closed_port());
+    let run = |args: &[&str]| {
+        let out = bin()
+            .arg("call")
+            .args(args)
+            .args(["--example", "--url", &closed])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        stderr(&out)
+    };
+    let infinia = run(&["--surface", "infinia", "no/such-op"]);
+    assert!(
+        infinia.contains("not an Infinia Pay operation"),
+        "{infinia}"
+    );
+    let pockyt = run(&["--surface", "pockyt", "v3/payouts/pa"]);
+    assert!(
+        pockyt.contains("did you mean `v3/payouts/pay`?"),
+        "{pockyt}"
+    );
+}
+
+/// `keygen --force` replaces a symbolic link planted at a key file's name; it never writes the
+/// private key through it to the link's target, nor changes the target's mode.
+#[cfg(unix)]
+#[test]
+fn keygen_force_replaces_a_symlink_instead_of_writing_through_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("target.txt");
+    std::fs::write(&target, "keep me").unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out_dir = dir.path().join("k3");
+    std::fs::create_dir(&out_dir).unwrap();
+    std::os::unix::fs::symlink("../target.txt", out_dir.join("private.pem")).unwrap();
+
+    let refused = keygen(&out_dir, &[]);
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    let forced = keygen(&out_dir, &["--force"]);
+    assert!(forced.status.success(), "{}", stderr(&forced));
+
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
+    let mode = std::fs::metadata(&target).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o644);
+    let written = out_dir.join("private.pem");
+    assert!(std::fs::symlink_metadata(&written).unwrap().is_file());
+    PrivateKey::parse(&std::fs::read_to_string(&written).unwrap()).unwrap();
+}

@@ -329,6 +329,79 @@ fn listen_verifies_and_acknowledges_pockyt_ipns_as_form_and_json() {
     );
 }
 
+/// The Whalet listener is bounded as the other surfaces' are: a body over `--max-body-bytes`
+/// is answered 413 unread, a huge head value is echoed cut in the 400 reply and in the printed
+/// line, and a connection that sends half a request head is closed by the header-read timeout
+/// (10 s) rather than held.
+#[test]
+fn listen_on_the_whalet_surface_bounds_bodies_echoes_and_idle_connections() {
+    let listening = Listening::start(&["--max-body-bytes", "100000"]);
+    let (status, body, line) = listening.post("application/json", &[b'{'; 100_001]);
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(line["answered"], 413, "{line}");
+    assert!(
+        line["error"].as_str().unwrap().contains("--max-body-bytes"),
+        "{line}"
+    );
+
+    let huge = "P".repeat(90_000);
+    let garbage = json!({"head": {"partnerId": huge, "apiCode": "x"}, "body": "y"});
+    let (status, body, line) = listening.post("application/json", garbage.to_string().as_bytes());
+    assert_eq!(status, 400, "{body}");
+    assert!(body.len() < 4096, "a reply of {} bytes", body.len());
+    let echoed = line["partnerId"].as_str().unwrap();
+    assert!(
+        echoed.len() <= 256 && echoed.ends_with("more bytes"),
+        "{echoed}"
+    );
+    assert!(
+        line.to_string().len() < 4096,
+        "a line of {} bytes",
+        line.to_string().len()
+    );
+
+    let mut half = std::net::TcpStream::connect(listening.addr).unwrap();
+    half.write_all(b"POST /notify HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    half.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut rest = Vec::new();
+    assert!(
+        half.read_to_end(&mut rest).is_ok(),
+        "the half-head connection is still open after 20 s"
+    );
+}
+
+/// `listen` refuses a flag its surface does not use (exit 2, naming it) rather than ignore it.
+#[test]
+fn listen_refuses_a_flag_its_surface_does_not_use() {
+    for args in [
+        &["--surface", "pockyt", "--key", "garbage"][..],
+        &["--surface", "pockyt", "--platform-key", "garbage"][..],
+        &["--surface", "whalet", "--infinia-alg", "sha1"][..],
+    ] {
+        // An address in use: a listener that took the flag would end at once (exit 1), not
+        // listen on.
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let out = bin()
+            .arg("listen")
+            .args(["--addr", &taken.local_addr().unwrap().to_string()])
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(args[2]), "{args:?}: {stderr}");
+    }
+    let help = bin().args(["listen", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("Exit codes:"), "{help}");
+    assert!(
+        !help.contains("POST /api"),
+        "listen's help describes what it receives: {help}"
+    );
+}
+
 /// `call --surface <surface> <operation> --data <body>`.
 async fn call_data(url: &str, surface: &str, operation: &str, body: &str) -> Output {
     call(url, &["--surface", surface, operation, "--data", body]).await
@@ -375,7 +448,7 @@ async fn call_sends_the_numbers_of_data_as_written_on_pockyt_and_platform() {
         assert_eq!(out.status.code(), Some(5), "{amount}: {out:?}");
         assert_eq!(
             printed(&out),
-            json!({"ret_code": "000023", "ret_msg": format!("amount: {msg}")}),
+            json!({"ret_code": "000023", "ret_msg": msg}),
             "{amount}"
         );
     }
