@@ -1,5 +1,6 @@
 //! The base of the links the simulator hands to partners (the seller authorization page
-//! `{base}/authorize/{token}` of whalet-platform and Infinia Pay): one rule for both surfaces.
+//! `{base}/authorize/{token}` of whalet-platform and Infinia Pay, and the `fileUrl` of
+//! `POST /file/upload`): one rule for every surface.
 //!
 //! `[platform] public_url` when configured; otherwise `http://` + the request's `Host` header when
 //! it is a plain `host[:port]` (a DNS name, an IPv4 address or a bracketed IPv6 address; no

@@ -189,10 +189,11 @@ const PRODUCERS: &[(&str, &str, &str, &str, &str)] = &[
         "shopAccountBind",
         "a shop binding",
     ),
+    // Only a payment needs the shop bound: materials may name any shop (docs/FIDELITY.md).
     (
         "platform",
         "shopId",
-        "",
+        "paymentApply",
         "shopAccountBind",
         "a shop binding the seller approved",
     ),
@@ -429,11 +430,13 @@ pub fn unknown(core: &Core, surface: &str, given: &str) -> String {
     if let Some(other) = all.iter().find(|op| {
         op.surface != surface && op.name.trim_start_matches('/') == given.trim_start_matches('/')
     }) {
-        return format!(
-            "{given} is a {} operation: {}",
-            surface_title(other.surface),
-            other.request
-        );
+        let title = surface_title(other.surface);
+        let article = if title.starts_with(['A', 'E', 'I', 'O', 'U']) {
+            "an"
+        } else {
+            "a"
+        };
+        return format!("{given} is {article} {title} operation: {}", other.request);
     }
     let here: Vec<&str> = all
         .iter()
@@ -557,4 +560,21 @@ pub fn install_contracts(
         }));
     }
     Ok(contracts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: `tradeMaterialsUpload --example` said it needed a shop binding the seller
+    /// approved, while the simulator takes materials for a shop never bound.
+    #[test]
+    fn only_a_platform_payment_needs_a_bound_shop() {
+        assert_eq!(
+            producer("platform", "paymentApply", "shopId"),
+            Some(("shopAccountBind", "a shop binding the seller approved"))
+        );
+        assert_eq!(producer("platform", "tradeMaterialsUpload", "shopId"), None);
+        assert_eq!(producer("platform", "shopAccountBind", "shopId"), None);
+    }
 }

@@ -21,8 +21,9 @@ pub enum PlatformAuth {
 #[serde(deny_unknown_fields, default)]
 pub struct PlatformConfig {
     pub auth: PlatformAuth,
-    /// Base of the links handed to partners for the seller's page (the platform's `authorizeUrl`,
-    /// Infinia's `redirectUrl`; e.g. `https://sim.example.com`); default: from the request's
+    /// Base of the links handed to partners (the platform's `authorizeUrl` and Infinia's
+    /// `redirectUrl` for the seller's page, an upload's `fileUrl`; e.g.
+    /// `https://sim.example.com`); default: from the request's
     /// `Host` header or the address it reached (`src/api/base_url.rs`).
     pub public_url: Option<String>,
     /// Virtual seconds an authorization link stays valid (scenario `values.linkTtl` overrides).

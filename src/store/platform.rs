@@ -221,11 +221,83 @@ impl PlatformState {
             .ok_or_else(|| Refusal::unknown("payment", format!("paymentId {payment_id:?}")))
     }
 
-    /// The binding that currently governs a shop: an approved one if any, else the newest.
+    /// The binding that currently governs a shop: an approved one if any, else one waiting for
+    /// the seller, else the one that ended last. Every binding of the shop is looked at by
+    /// status, never the newest by time alone: under a manual clock several share a
+    /// millisecond, and an ended one must not hide one still waiting (a new bind would then be
+    /// accepted beside it).
     pub fn binding_for_shop(&self, shop_id: &str) -> Option<&Binding> {
         let of_shop = || self.bindings.values().filter(move |b| b.shop_id == shop_id);
-        of_shop()
-            .find(|b| b.status == BindStatus::Success)
-            .or_else(|| of_shop().max_by_key(|b| b.created_at))
+        let with = |status| of_shop().find(move |b| b.status == status);
+        with(BindStatus::Success)
+            .or_else(|| with(BindStatus::Processing))
+            .or_else(|| of_shop().max_by_key(|b| (b.decided_at, b.created_at)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn binding(bind_id: &str, status: BindStatus, created_at: Millis) -> Binding {
+        Binding {
+            bind_id: bind_id.to_owned(),
+            user_id: None,
+            shop_id: "SHOP-X".to_owned(),
+            shop_name: "Shop".to_owned(),
+            shop_url: None,
+            currency: None,
+            legal_entity: LegalEntity::default(),
+            status,
+            reason: String::new(),
+            token: String::new(),
+            authorize_url: String::new(),
+            created_at,
+            expires_at: created_at + 1,
+            decided_at: (status != BindStatus::Processing).then_some(created_at),
+            notify: NotifyBehaviour::default(),
+        }
+    }
+
+    fn state(bindings: &[Binding]) -> PlatformState {
+        let mut state = PlatformState::default();
+        for b in bindings {
+            state.bindings.insert(b.bind_id.clone(), b.clone());
+        }
+        state
+    }
+
+    /// Regression: the newest binding by time governed, and at one millisecond the tie went to
+    /// the last bindId: an ended `Z1` hid `A2`, still waiting, so another bind was accepted.
+    #[test]
+    fn a_waiting_or_approved_binding_governs_whatever_the_times() {
+        let waiting = state(&[
+            binding("Z1", BindStatus::Failure, 5),
+            binding("A2", BindStatus::Processing, 5),
+        ]);
+        assert_eq!(
+            waiting
+                .binding_for_shop("SHOP-X")
+                .map(|b| b.bind_id.as_str()),
+            Some("A2")
+        );
+        let bound = state(&[
+            binding("A1", BindStatus::Success, 1),
+            binding("B2", BindStatus::Failure, 9),
+            binding("C3", BindStatus::Processing, 9),
+        ]);
+        assert_eq!(
+            bound.binding_for_shop("SHOP-X").map(|b| b.bind_id.as_str()),
+            Some("A1")
+        );
+        let ended = state(&[
+            binding("A1", BindStatus::Failure, 9),
+            binding("B2", BindStatus::Failure, 3),
+        ]);
+        assert_eq!(
+            ended.binding_for_shop("SHOP-X").map(|b| b.bind_id.as_str()),
+            Some("A1")
+        );
+        assert!(ended.binding_for_shop("SHOP-Y").is_none());
     }
 }

@@ -88,7 +88,9 @@ pub fn header_safe(text: &str, max: usize) -> String {
     out
 }
 
-const MAX_HEAD_FIELD: usize = 30;
+/// The longest value of a head field (partnerId, apiCode, requestNo, version): docs/FIDELITY.md,
+/// "head field lengths". Plain mode's `requestNo` header shares it.
+pub const MAX_HEAD_FIELD: usize = 30;
 
 wire_codes! {
     /// The result codes of seed 001 §2.6.

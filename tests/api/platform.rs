@@ -217,7 +217,7 @@ async fn trade_materials_are_stored_or_refused_row_by_row() {
         "{detail}"
     );
     assert!(
-        detail.contains("materials[2].tradeAmount: amount \"39.685\" has 3 decimal places"),
+        detail.contains("materials[2].tradeAmount \"39.685\" has 3 decimal places"),
         "{detail}"
     );
     assert!(
@@ -452,6 +452,42 @@ async fn only_web_links_are_accepted_for_the_sellers_page() {
     body["redirectUrl"] = json!("https://marketplace.example/back");
     let (code, detail, _) = crate::helpers::platform_call(&app, "shopAccountBind", &body).await;
     assert_eq!(code, "SUCCESS", "{detail}");
+    app.shutdown().await;
+}
+
+/// Regression: under the manual clock the shop's governing binding was the newest by time, and
+/// bindings made in one virtual millisecond tied: a rejected `Z1` (last in bindId order) hid
+/// `A2`, still waiting, so `M3` and `Q4` were accepted beside it, all PROCESSING at once.
+#[tokio::test]
+async fn a_shop_has_at_most_one_binding_waiting_at_the_same_virtual_time() {
+    let app = spawn_app().await;
+    let bind = |bind_id: &'static str| {
+        let app = &app;
+        async move { platform_call(app, "shopAccountBind", &bind_body(bind_id, "SHOP-X")).await }
+    };
+    assert_eq!(bind("Z1").await.0, "SUCCESS");
+    let (status, _) = trigger(&app, "platform.binding.rejected", json!({"bindId": "Z1"})).await;
+    assert_eq!(status, 200);
+    assert_eq!(bind("A2").await.0, "SUCCESS");
+    for bind_id in ["M3", "Q4"] {
+        let (code, detail, _) = bind(bind_id).await;
+        assert_eq!(code, "FAILURE", "{bind_id}: {detail}");
+        assert!(
+            detail.contains("has a binding waiting for the seller (bindId \"A2\""),
+            "{bind_id}: {detail}"
+        );
+        let (code, detail, _) =
+            platform_call(&app, "shopAccountBindQuery", &json!({"bindId": bind_id})).await;
+        assert_eq!(code, "FAILURE", "{bind_id} was not stored: {detail}");
+    }
+    let (status, _) = trigger(&app, "platform.binding.approved", json!({"bindId": "A2"})).await;
+    assert_eq!(status, 200);
+    let (code, detail, _) = bind("M3").await;
+    assert_eq!(code, "FAILURE");
+    assert!(
+        detail.contains("is already bound to this partner (bindId \"A2\")"),
+        "{detail}"
+    );
     app.shutdown().await;
 }
 

@@ -23,6 +23,8 @@ async fn bulk_payment_funds_seller_payments_and_the_ledger_balances() {
     assert_eq!(n["bulkPaymentId"], "BULK-1");
     assert_eq!(n["amount"], "1000.00");
     assert_eq!(n["balance"], "1000.00");
+    // Regression: without a payer, payerName was left out; an empty field is "", never absent.
+    assert_eq!(n["payerName"], "", "{n}");
 
     let pay =
         json!({"amount": "100.00", "currency": "USD", "shopId": "1686214", "paymentId": "P0001"});

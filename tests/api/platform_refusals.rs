@@ -191,3 +191,69 @@ async fn a_country_code_that_iso_3166_does_not_assign_is_refused() {
     assert_eq!(reply, "SUCCESS", "{detail}");
     app.shutdown().await;
 }
+
+/// Regression: in plain mode the `requestNo` header had no length check (31 characters went
+/// through) and an empty one was silently replaced by a made-up number. It now follows the
+/// envelope's `head.requestNo` rules: 1 to 30 characters, `PARAM_FORMAT_ERROR` otherwise; only a
+/// header left out is made up.
+#[tokio::test]
+async fn a_plain_request_no_header_follows_the_envelope_rules() {
+    let app = spawn_with(Setup {
+        config: Some("[platform]\nauth = \"none\"\n".into()),
+        ..Setup::default()
+    })
+    .await;
+    let query = |request_no: Option<String>| {
+        let mut post = reqwest::Client::new()
+            .post(format!("{}/v1/platform/balanceQuery", app.url))
+            .header("content-type", "application/json")
+            .body("{}");
+        if let Some(no) = request_no {
+            post = post.header("requestNo", no);
+        }
+        async move {
+            let r = post.send().await.unwrap();
+            let status = r.status().as_u16();
+            let body = r.bytes().await.unwrap();
+            (status, serde_json::from_slice::<Value>(&body).unwrap())
+        }
+    };
+    let (status, reply) = query(Some("R".repeat(31))).await;
+    assert_eq!(
+        (status, &reply["code"]),
+        (400, &json!("PARAM_FORMAT_ERROR")),
+        "{reply}"
+    );
+    assert_eq!(
+        reply["detail"],
+        "header requestNo is 31 characters long; at most 30 are allowed"
+    );
+    let (status, reply) = query(Some(String::new())).await;
+    assert_eq!(
+        (status, &reply["code"]),
+        (400, &json!("PARAM_FORMAT_ERROR")),
+        "{reply}"
+    );
+    assert!(
+        reply["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("header requestNo is empty"),
+        "{reply}"
+    );
+    // 30 characters go through, once; a header left out is made up each time.
+    let thirty = "R".repeat(30);
+    let (status, reply) = query(Some(thirty.clone())).await;
+    assert_eq!(status, 200, "{reply}");
+    let (status, reply) = query(Some(thirty)).await;
+    assert_eq!(
+        (status, &reply["code"]),
+        (409, &json!("REQUEST_NO_NOT_UNIQUE")),
+        "{reply}"
+    );
+    for _ in 0..2 {
+        let (status, reply) = query(None).await;
+        assert_eq!(status, 200, "{reply}");
+    }
+    app.shutdown().await;
+}

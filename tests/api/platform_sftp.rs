@@ -242,7 +242,7 @@ async fn bad_rows_are_named_in_the_result_report_and_not_stored() {
         "{lines:?}"
     );
     assert!(
-        error(2).starts_with("materials[2].tradeAmount: amount \"39.685\" has 3 decimal places"),
+        error(2).starts_with("materials[2].tradeAmount \"39.685\" has 3 decimal places"),
         "{lines:?}"
     );
     assert_eq!(

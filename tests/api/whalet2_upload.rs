@@ -309,3 +309,163 @@ async fn a_file_is_served_only_with_the_key_of_its_url() {
     );
     app.shutdown().await;
 }
+
+/// Uploads `a.txt` over a raw HTTP/1.0 connection with the given `Host` line (none when `None`);
+/// returns the reply's `fileUrl`.
+async fn file_url_with_host(app: &crate::helpers::TestApp, host: Option<&str>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let ts = now_ms(app).await.to_string();
+    let token = file_token(ts.parse().unwrap());
+    let (ct, body) = multipart(
+        &[
+            ("partnerId", DEMO_PARTNER_ID),
+            ("timestamp", &ts),
+            ("token", &token),
+        ],
+        Some(("a.txt", b"x")),
+    );
+    let addr = app.url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let host = host.map_or_else(String::new, |h| format!("Host: {h}\r\n"));
+    let head = format!(
+        "POST /file/upload HTTP/1.0\r\n{host}Content-Type: {ct}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    let json = &answer[answer.find("\r\n\r\n").unwrap() + 4..];
+    let reply: Value = serde_json::from_str(json).unwrap();
+    assert_eq!(reply["code"], "SUCCESS", "{reply}");
+    reply["info"]["fileUrl"].as_str().unwrap().to_owned()
+}
+
+/// Regression: the `fileUrl` was built from the raw `Host` header (`http://127.0.0.1/file/…`
+/// without one, the port lost; `http://evil.example/x?y=/file/…` for a crafted one). It now
+/// takes the base every link takes (`src/api/base_url.rs`).
+#[tokio::test]
+async fn the_file_url_takes_only_a_plain_host_header() {
+    let app = spawn_app().await;
+    let named = file_url_with_host(&app, Some("whalet-sim:8080")).await;
+    assert!(
+        named.starts_with("http://whalet-sim:8080/file/202400000000001/"),
+        "{named}"
+    );
+    for host in [None, Some(""), Some("evil.example/x?y="), Some("a b")] {
+        let url = file_url_with_host(&app, host).await;
+        assert!(
+            url.starts_with(&format!("{}/file/202400000000001/", app.url)),
+            "{host:?}: {url}"
+        );
+        // The link reaches the server.
+        let (status, _) = app.get_text(&url[app.url.len()..]).await;
+        assert_eq!(status, 200, "{host:?}: {url}");
+    }
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_file_url_takes_the_configured_public_url() {
+    let app = crate::helpers::spawn_with(crate::helpers::Setup {
+        config: Some("[platform]\npublic_url = \"https://sim.example.com/\"\n".into()),
+        ..Default::default()
+    })
+    .await;
+    let info = upload(&app, "a.txt", b"x").await;
+    let url = info["fileUrl"].as_str().unwrap();
+    assert!(
+        url.starts_with("https://sim.example.com/file/202400000000001/"),
+        "{url}"
+    );
+    app.shutdown().await;
+}
+
+/// Regression: `partnerId` and `timestamp` were trimmed before use, a second `partnerId` part
+/// replaced the first silently, and a file part named only by `filename*` got `file type of ""
+/// is not supported`. Each is refused precisely, and nothing is stored.
+#[tokio::test]
+async fn credential_fields_are_taken_as_sent_once_and_a_file_needs_a_filename() {
+    let app = spawn_app().await;
+    let ts = now_ms(&app).await.to_string();
+    let token = file_token(ts.parse().unwrap());
+    let padded_partner = format!("{DEMO_PARTNER_ID} ");
+    let padded_ts = format!(" {ts}");
+    // (form fields, expected detail)
+    let cases: Vec<(Vec<(&str, &str)>, String)> = vec![
+        (
+            vec![
+                ("partnerId", &padded_partner),
+                ("timestamp", &ts),
+                ("token", &token),
+            ],
+            format!(
+                "the form field \"partnerId\" has whitespace around its value \"{padded_partner}\""
+            ),
+        ),
+        (
+            vec![
+                ("partnerId", DEMO_PARTNER_ID),
+                ("timestamp", &padded_ts),
+                ("token", &token),
+            ],
+            format!("the form field \"timestamp\" has whitespace around its value \"{padded_ts}\""),
+        ),
+        (
+            vec![
+                ("partnerId", "999"),
+                ("partnerId", DEMO_PARTNER_ID),
+                ("timestamp", &ts),
+                ("token", &token),
+            ],
+            "the form field \"partnerId\" is sent more than once".to_owned(),
+        ),
+        (
+            vec![
+                ("partnerId", DEMO_PARTNER_ID),
+                ("timestamp", &ts),
+                ("timestamp", &ts),
+                ("token", &token),
+            ],
+            "the form field \"timestamp\" is sent more than once".to_owned(),
+        ),
+    ];
+    for (fields, says) in cases {
+        let (ct, body) = multipart(&fields, Some(("a.txt", b"x")));
+        let (_, text) = app.post_raw("/file/upload", &ct, body).await;
+        let reply: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(reply["code"], "PARAMETER_ERROR", "{fields:?}: {reply}");
+        let detail = reply["detail"].as_str().unwrap();
+        assert!(detail.contains(&says), "{fields:?}: {detail}");
+    }
+    // A file part named only in the RFC 5987 form.
+    let (ct, mut body) = multipart(
+        &[
+            ("partnerId", DEMO_PARTNER_ID),
+            ("timestamp", &ts),
+            ("token", &token),
+        ],
+        None,
+    );
+    let end = format!("--{}--\r\n", ct.split_once("boundary=").unwrap().1);
+    body.truncate(body.len() - end.len());
+    body.extend_from_slice(
+        format!(
+            "--{}\r\nContent-Disposition: form-data; name=\"file\"; filename*=UTF-8''%E5%90%88.pdf\r\n\r\n%PDF\r\n{end}",
+            ct.split_once("boundary=").unwrap().1
+        )
+        .as_bytes(),
+    );
+    let (_, text) = app.post_raw("/file/upload", &ct, body).await;
+    let reply: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(reply["code"], "PARAMETER_ERROR", "{reply}");
+    assert!(
+        reply["detail"].as_str().unwrap().starts_with(
+            "the part \"file\" names no file: its Content-Disposition needs filename="
+        ),
+        "{reply}"
+    );
+    assert_eq!(files(&app).await, 0);
+    app.shutdown().await;
+}

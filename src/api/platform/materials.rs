@@ -7,7 +7,6 @@
 //! `MaterialStore` (`store::platform`), tagged with their source.
 
 use std::collections::HashMap;
-use std::num::{IntErrorKind, ParseIntError};
 
 use serde_json::{json, Map, Value};
 
@@ -146,21 +145,33 @@ fn integer(row: &Map<String, Value>, field: &str, path: &str) -> Result<Option<i
             Some(v) => Ok(Some(v)),
             None => Err(not_an_i64(n, path)),
         },
-        Some(Value::String(s)) => {
-            s.trim()
-                .parse()
-                .map(Some)
-                .map_err(|e: ParseIntError| match e.kind() {
-                    IntErrorKind::PosOverflow => too_large(path),
-                    IntErrorKind::NegOverflow => too_small(path),
-                    _ => format!("{path} must be a whole number, got {}", echo(s)),
-                })
-        }
+        Some(Value::String(s)) => digit_string(s, path).map(Some),
         Some(other) => Err(format!(
             "{path} must be a whole number, got {}",
             crate::wire::whalet::json_type(other)
         )),
     }
+}
+
+/// A whole number sent as a string: ASCII digits only, written as a JSON integer writes it (no
+/// sign, no whitespace, no leading zero but in `0` itself), so `"+0"`, `"-0"`, `"00"` and `" 1 "`
+/// are refused naming the value, not read as 0 or 1 (whitespace is refused around every
+/// value, docs/FIDELITY.md "request amounts"). The fields using it are never negative.
+fn digit_string(s: &str, path: &str) -> Result<i64, String> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "{path} must be a whole number in digits 0-9 (no sign or spaces), got {}",
+            echo(s)
+        ));
+    }
+    if s.len() > 1 && s.starts_with('0') {
+        return Err(format!(
+            "{path} must be a whole number without leading zeros, got {}",
+            echo(s)
+        ));
+    }
+    // Digits only: the one way left to fail is a number past the range.
+    s.parse().map_err(|_| too_large(path))
 }
 
 /// Why JSON number `n`, which is no `i64`, is refused (without echoing it): a whole number out
@@ -229,8 +240,8 @@ pub fn validate_material(index: usize, row: &Value) -> Result<TradeMaterial, Str
         .get("tradeAmount")
         .filter(|v| !v.is_null())
         .ok_or_else(|| format!("{} is required", at("tradeAmount")))?;
-    let trade_amount = Money::from_json(amount_value, currency)
-        .map_err(|e| format!("{}: {e}", at("tradeAmount")))?;
+    let trade_amount =
+        Money::from_json(amount_value, currency).map_err(|e| e.about(&at("tradeAmount")))?;
     if !trade_amount.is_positive() {
         return Err(format!("{} must be greater than zero", at("tradeAmount")));
     }
@@ -327,7 +338,7 @@ mod tests {
             (
                 "tradeAmount",
                 json!("12.5"),
-                "materials[7].tradeAmount: amount \"12.5\" has 1 decimal place; JPY has 0",
+                "materials[7].tradeAmount \"12.5\" has 1 decimal place; JPY has 0",
             ),
             (
                 "tradeAmount",
@@ -378,6 +389,44 @@ mod tests {
         );
     }
 
+    /// Regression: a digit string was trimmed and read by `str::parse`, so `"+0"`, `"-0"`,
+    /// `"00"` and `" 1 "` were accepted as 0 and 1.
+    #[test]
+    fn an_integer_string_is_digits_only_without_leading_zeros() {
+        let not_digits = "must be a whole number in digits 0-9 (no sign or spaces), got";
+        let cases = [
+            ("+0", not_digits),
+            ("-0", not_digits),
+            ("-1", not_digits),
+            (" 1 ", not_digits),
+            ("1 ", not_digits),
+            ("", not_digits),
+            ("1_0", not_digits),
+            ("\u{0661}", not_digits),
+            ("00", "must be a whole number without leading zeros, got"),
+            ("01", "must be a whole number without leading zeros, got"),
+        ];
+        for (text, expected) in cases {
+            let mut r = row();
+            r["tradeType"] = json!(text);
+            let err = validate_material(0, &r).unwrap_err();
+            assert_eq!(
+                err,
+                format!("materials[0].tradeType {expected} {:?}", text),
+                "{text:?}"
+            );
+        }
+        for (text, value) in [("0", 0), ("1", 1)] {
+            let mut r = row();
+            r["tradeType"] = json!(text);
+            r["serviceDetail"] = json!("consulting");
+            assert_eq!(validate_material(0, &r).map(|m| m.trade_type), Ok(value));
+        }
+        let mut r = row();
+        r["tradeCount"] = json!("10");
+        assert_eq!(validate_material(0, &r).map(|m| m.trade_count), Ok(10));
+    }
+
     #[test]
     fn a_whole_number_out_of_range_names_the_limit_and_no_rewritten_number() {
         let cases = [
@@ -398,15 +447,14 @@ mod tests {
                 "is too small: at least -9223372036854775808",
             ),
             (
-                "\"-99999999999999999999\"",
-                "is too small: at least -9223372036854775808",
-            ),
-            (
                 "1e3",
                 "must be a whole number written without a decimal point or exponent",
             ),
             ("2.50", "must be a whole number, not a fraction"),
-            ("\"two\"", "must be a whole number, got \"two\""),
+            (
+                "\"two\"",
+                "must be a whole number in digits 0-9 (no sign or spaces), got \"two\"",
+            ),
         ];
         for (raw, expected) in cases {
             let mut r = row();

@@ -120,9 +120,9 @@ impl Scheme for PlatformApi {
         let (partner, mut body, keys, text) = if self.plain {
             let partner_id = req.header("partnerId").unwrap_or(DEMO_PARTNER_ID);
             head.echo.partner_id = partner_id.to_owned();
-            head.echo.request_no = req.header("requestNo").unwrap_or("").to_owned();
             let body: Value = serde_json::from_slice(&req.body)
                 .map_err(|e| WhaletError::format(format!("the body is not JSON: {e}")))?;
+            head.echo.request_no = plain_request_no(req)?.unwrap_or("").to_owned();
             let partner = crate::api::whalet::find_partner(core, partner_id).map_err(|e| {
                 WhaletError::new(e.code, format!("{} (header partnerId)", e.detail))
             })?;
@@ -196,7 +196,8 @@ impl Scheme for PlatformApi {
             ))
             .into());
         }
-        // Plain mode may omit requestNo: one is made up and not checked for uniqueness.
+        // Plain mode may leave the requestNo header out: one is made up and not checked for
+        // uniqueness.
         let checked = !(self.plain && head.echo.request_no.is_empty());
         if !checked {
             head.echo.request_no = format!("P{}", core.clock().now());
@@ -275,6 +276,32 @@ impl Scheme for PlatformApi {
             )
         })
     }
+}
+
+// The longest requestNo: the envelope's `head.requestNo` limit, which plain mode's `requestNo`
+// header shares.
+use crate::wire::whalet::MAX_HEAD_FIELD as MAX_REQUEST_NO;
+
+/// Plain mode's `requestNo` header under the envelope's rules: when sent, 1 to
+/// [`MAX_REQUEST_NO`] characters (`PARAM_FORMAT_ERROR` otherwise, as for `head.requestNo`).
+/// `None` when the header is left out.
+fn plain_request_no(req: &SimRequest) -> Result<Option<&str>, WhaletError> {
+    let Some(request_no) = req.header("requestNo") else {
+        return Ok(None);
+    };
+    if request_no.is_empty() {
+        return Err(WhaletError::format(format!(
+            "header requestNo is empty; send 1 to {MAX_REQUEST_NO} characters, or leave the \
+             header out to have one made up"
+        )));
+    }
+    let length = request_no.chars().count();
+    if length > MAX_REQUEST_NO {
+        return Err(WhaletError::format(format!(
+            "header requestNo is {length} characters long; at most {MAX_REQUEST_NO} are allowed"
+        )));
+    }
+    Ok(Some(request_no))
 }
 
 /// HTTP status of a refusal in plain-JSON mode.

@@ -287,20 +287,15 @@ pub fn receive_bulk_payment(
             payer_name: payer_name.map(str::to_owned),
             received_at: now,
         });
-        let mut payload = json!({
+        // A field without a value is `""`, never absent (docs/FIDELITY.md, "empty reply fields").
+        Ok(json!({
             "bulkPaymentId": id,
             "amount": amount.to_decimal_string(),
             "currency": amount.currency.code(),
             "balance": t.ledger.balance(accounts::BALANCE, amount.currency).to_decimal_string(),
-            "payerName": payer_name,
+            "payerName": payer_name.unwrap_or_default(),
             "receivedTime": whalet_time(now),
-        });
-        if payer_name.is_none() {
-            if let Some(map) = payload.as_object_mut() {
-                map.remove("payerName");
-            }
-        }
-        Ok(payload)
+        }))
     })??;
     let id = payload["bulkPaymentId"]
         .as_str()

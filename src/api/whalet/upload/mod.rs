@@ -1,9 +1,11 @@
 //! File upload (文件上传, seed 001 §3): `POST /file/upload` (multipart/form-data with the text
 //! fields `partnerId`, `timestamp`, `token` — also accepted as headers — and the file part
 //! `file`), answering `{code, detail, info}`; and `GET /file/{partnerId}/{fileId}/{name}`, which
-//! serves an uploaded file back from memory. The token is the partner's hex SHA1withRSA over
-//! `partnerId|timestamp`, valid for 30 minutes of virtual time. Files are kept per partner, at
-//! most [`MAX_STORED_BYTES`] in all; the fileIds are what other operations reference.
+//! serves an uploaded file back from memory. The text fields are taken as sent, once each; the
+//! `fileUrl`'s base is every handed-out link's (`crate::api::base_url`). The token is the
+//! partner's hex SHA1withRSA over `partnerId|timestamp`, valid for 30 minutes of virtual time.
+//! Files are kept per partner, at most [`MAX_STORED_BYTES`] in all; the fileIds are what other
+//! operations reference.
 //!
 //! A file is served only to whoever holds the `fileUrl` its upload returned: the URL carries a
 //! random per-file key (`?key=`, 128 bits from the OS CSPRNG), kept in the stored URL. A wrong or
@@ -49,6 +51,11 @@ pub const FILE_TYPES: &[(&str, &str)] = &[
     ("zip", "application/zip"),
     ("rar", "application/vnd.rar"),
 ];
+
+/// The refusal of a file part without a plain `filename`: its type is read from the name's
+/// extension. RFC 7578 §4.2 says a form must not use the RFC 5987 `filename*`, so it is not read.
+const NO_FILE_NAME: &str = "the part \"file\" names no file: its Content-Disposition needs \
+     filename=\"<name>.<ext>\" (filename* is not read: RFC 7578 forbids it in a form)";
 
 /// A refusal: `{code, detail, info: null}`.
 #[derive(Debug, thiserror::Error)]
@@ -105,7 +112,8 @@ struct Form {
     partner_id: Option<String>,
     timestamp: Option<String>,
     token: Option<String>,
-    file: Option<(String, Bytes)>,
+    /// The file part: the name its `Content-Disposition` gives (`filename`), and its bytes.
+    file: Option<(Option<String>, Bytes)>,
     files: usize,
 }
 
@@ -138,23 +146,47 @@ async fn read_form(req: &SimRequest) -> Result<Form, UploadError> {
                 format!("part {name:?} cannot be read: {e}"),
             )
         })?;
-        let text = || String::from_utf8_lossy(&data).trim().to_owned();
         match name.as_str() {
             "file" => {
                 form.files += 1;
-                form.file = Some((file_name.unwrap_or_default(), data));
+                form.file = Some((file_name, data));
             }
-            "partnerId" => form.partner_id = Some(text()),
-            "timestamp" => form.timestamp = Some(text()),
-            "token" => form.token = Some(text()),
+            "partnerId" => set_once(&mut form.partner_id, &name, &data)?,
+            "timestamp" => set_once(&mut form.timestamp, &name, &data)?,
+            "token" => set_once(&mut form.token, &name, &data)?,
             _ => {}
         }
     }
+    // A header's surrounding whitespace is not part of its value (RFC 9110 §5.5).
     let header = |n: &str| req.header(n).map(|v| v.trim().to_owned());
     form.partner_id = form.partner_id.or_else(|| header("partnerId"));
     form.timestamp = form.timestamp.or_else(|| header("timestamp"));
     form.token = form.token.or_else(|| header("token"));
     Ok(form)
+}
+
+/// Takes a credential form field as sent: a second part of the same name is refused (which one
+/// would count?), as a second file part is, and so is whitespace around the value, which is
+/// not signed by the token and would otherwise be dropped silently.
+fn set_once(slot: &mut Option<String>, name: &str, data: &[u8]) -> Result<(), UploadError> {
+    if slot.is_some() {
+        return Err(refuse(
+            "PARAMETER_ERROR",
+            format!("the form field {name:?} is sent more than once; send it exactly once"),
+        ));
+    }
+    let value = String::from_utf8_lossy(data).into_owned();
+    if value.trim() != value {
+        return Err(refuse(
+            "PARAMETER_ERROR",
+            format!(
+                "the form field {name:?} has whitespace around its value {}; send the value alone",
+                crate::text::echo(&value)
+            ),
+        ));
+    }
+    *slot = Some(value);
+    Ok(())
 }
 
 /// The extension of a file name, lowercased, if it is a documented type.
@@ -182,7 +214,8 @@ pub struct Session {
     name: String,
     content_type: &'static str,
     data: Bytes,
-    host: String,
+    /// The base of the `fileUrl` (`crate::api::base_url`, the rule of every link handed out).
+    base: String,
 }
 
 /// `POST /file/upload`.
@@ -258,6 +291,9 @@ impl Scheme for FileUpload {
         let Some((name, data)) = form.file else {
             return Err(refuse("PARAMETER_ERROR", "the part \"file\" is required").into());
         };
+        let Some(name) = name.filter(|n| !n.is_empty()) else {
+            return Err(refuse("PARAMETER_ERROR", NO_FILE_NAME).into());
+        };
         let Some((_, content_type)) = file_type(&name) else {
             let kinds: Vec<&str> = FILE_TYPES.iter().map(|(e, _)| *e).collect();
             return Err(refuse(
@@ -294,7 +330,10 @@ impl Scheme for FileUpload {
                 name,
                 content_type,
                 data,
-                host: req.header("host").unwrap_or("127.0.0.1").to_owned(),
+                base: crate::api::base_url::base_url(
+                    req,
+                    core.config().platform.public_url.as_deref(),
+                ),
             },
         })
     }
@@ -305,7 +344,7 @@ impl Scheme for FileUpload {
             name,
             content_type,
             data,
-            host,
+            base,
         } = ctx.session;
         let now = ctx.now();
         ctx.try_with_state(|t| {
@@ -314,7 +353,7 @@ impl Scheme for FileUpload {
             }
             let file_id = mint_file_id(t, now);
             let url = format!(
-                "http://{host}/file/{partner_id}/{file_id}/{}?key={}",
+                "{base}/file/{partner_id}/{file_id}/{}?key={}",
                 url_name(name),
                 access_key()
             );
