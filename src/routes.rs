@@ -83,8 +83,8 @@ pub async fn route(core: &Core, req: SimRequest) -> SimResponse {
         ("GET", ["file", partner, file_id, ..]) => {
             crate::api::whalet::upload::serve(core, &req, partner, file_id)
         }
-        ("GET", ["authorize", token]) => crate::web::authorize::handle(core, &req, token, None),
-        ("POST", ["authorize", token, action]) => {
+        (_, ["authorize", token]) => crate::web::authorize::handle(core, &req, token, None),
+        (_, ["authorize", token, action]) => {
             crate::web::authorize::handle(core, &req, token, Some(action))
         }
         _ => not_found(&req),

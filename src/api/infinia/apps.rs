@@ -17,8 +17,9 @@ use crate::money::{Currency, Money};
 use crate::wire::crypto::SignatureHash;
 use crate::wire::keys::{demo, PrivateKey, PublicKey};
 
-/// The embedded demo app (DESIGN.md §2).
-pub const DEMO_APP_ID: &str = "demo-app";
+/// The embedded demo app (its id is the configuration's, which refuses a configured app that
+/// takes it while the demo is on).
+pub use crate::config::infinia::DEMO_APP_ID;
 /// SFTP password of the demo app (test-only).
 pub const DEMO_SFTP_PASSWORD: &str = "demo-password";
 /// OpenSSH public key of the demo app's SFTP client key (keys/demo-infinia-merchant/sftp_ed25519).

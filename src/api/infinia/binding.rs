@@ -240,7 +240,16 @@ fn already_bound(bound: &Binding) -> String {
     )
 }
 
-/// The seller's decision on the authorization page (also used by triggers and scenarios).
+/// A binding status as the API writes it (`BOUND`), for messages.
+fn wire_status(status: BindingStatus) -> String {
+    match serde_json::to_value(status) {
+        Ok(Value::String(word)) => word,
+        _ => format!("{status:?}"),
+    }
+}
+
+/// The seller's decision, applied: the authorization registry's callback ([`decide_from_page`])
+/// runs it for the page, a trigger, a scenario and the link's expiry alike.
 /// Approval binds the seller and, unless disabled, notifies the platform of the seller's status
 /// (ACTIVE for a seller bound for the first time). Approving a binding of a seller that another
 /// binding already holds is refused, with the binding left PENDING (the page keeps the link open
@@ -266,8 +275,9 @@ pub fn decide(
             .ok_or_else(|| format!("no binding with token {token:?} in {tenant}"))?;
         if pending.status != BindingStatus::Pending {
             return Err(format!(
-                "binding {} is already {:?}",
-                pending.request_no, pending.status
+                "binding {} is already {}",
+                pending.request_no,
+                wire_status(pending.status)
             ));
         }
         if let Some(bound) = bound_binding(s, &pending.seller_id).filter(|_| approved) {
@@ -323,10 +333,16 @@ fn bind_seller(s: &mut InfiniaState, binding: &Binding, now: crate::clock::Milli
 }
 
 crate::core::timers::timer_kind! {
-    /// A scenario's decision on a binding (key: the link's token).
+    /// A scenario's decision on a binding (key: the link's token), taken through the
+    /// authorization registry as the page's and a trigger's are, so that the link shows it used.
     pub SCENARIO_DECISION = "infinia.binding.decide",
-    |core, tenant, key, approved: bool = "approved", reason: Option<String> = "reason"| {
-        if let Err(e) = decide(&core, &tenant, &key, approved, reason.as_deref()) {
+    |core, key, approved: bool = "approved", reason: Option<String> = "reason"| {
+        let now = core.clock().now();
+        let decision = crate::authorize::Decision { approved, reason };
+        if let Err(e) = core
+            .authorizations()
+            .decide(&core, now, &key, decision, "scenario")
+        {
             tracing::warn!(error = %e, "scenario binding decision not applied");
         }
     }

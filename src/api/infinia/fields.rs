@@ -18,6 +18,21 @@ pub fn required<'a>(body: &'a Value, field: &str, max: usize) -> Result<&'a str,
     }
 }
 
+/// Whether `field` is given: absent, null and an empty (or blank) string are not, as
+/// [`optional`] reads them. For rules about which fields go together.
+pub fn given(body: &Value, field: &str) -> bool {
+    body.get(field).is_some_and(|v| !blank(v))
+}
+
+/// Null or an empty (or blank) string: a value that stands for none.
+fn blank(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        _ => false,
+    }
+}
+
 /// An optional string (absent, null or empty → None) of at most `max` characters.
 pub fn optional<'a>(
     body: &'a Value,
@@ -25,15 +40,16 @@ pub fn optional<'a>(
     max: usize,
 ) -> Result<Option<&'a str>, InfiniaError> {
     describe::record(field, "string", false, &[]);
-    match body.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) if s.chars().count() > max => Err(InfiniaError::range(format!(
+    let Some(value) = body.get(field).filter(|v| !blank(v)) else {
+        return Ok(None);
+    };
+    match value {
+        Value::String(s) if s.chars().count() > max => Err(InfiniaError::range(format!(
             "{field} is {} characters long; at most {max} are allowed",
             s.chars().count()
         ))),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(InfiniaError::format(format!(
+        Value::String(s) => Ok(Some(s)),
+        other => Err(InfiniaError::format(format!(
             "{field} must be a string (every parameter of this API is a string), got {}",
             json_type(other)
         ))),
@@ -57,10 +73,22 @@ pub fn currency(body: &Value, field: &str) -> Result<Currency, InfiniaError> {
 pub fn optional_currency(body: &Value, field: &str) -> Result<Option<Currency>, InfiniaError> {
     describe::record(field, "currency", false, &[]);
     optional(body, field, 3)?
-        .map(|code| {
-            Currency::parse(code).map_err(|e| InfiniaError::format(format!("{field}: {e}")))
-        })
+        .map(|code| Currency::parse(code).map_err(|e| refused_currency(field, code, e)))
         .transpose()
+}
+
+/// The refusal of a currency code `Currency::parse` did not take: three capital letters are a
+/// code of the right shape that is not one of the allowed values (SYS-006, as for a country);
+/// anything else (`usd`, `U$D`, whitespace around it) is a wrong format (SYS-005).
+fn refused_currency(field: &str, code: &str, e: MoneyError) -> InfiniaError {
+    let well_formed = code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase());
+    if well_formed {
+        InfiniaError::range(format!(
+            "{field} {code:?} is not one of the currencies accepted (ISO 4217 codes such as USD, CNH)"
+        ))
+    } else {
+        InfiniaError::format(format!("{field}: {e}"))
+    }
 }
 
 /// A required positive amount (decimal string) in `currency`. Refused under the documented
@@ -87,10 +115,10 @@ fn refused_amount(field: &str, text: &str, e: MoneyError) -> InfiniaError {
             "{field} {} has a minus sign; it must be greater than zero",
             echo(text)
         )),
-        MoneyErrorKind::TooLarge => InfiniaError::range(format!("{field}: {e}")),
+        MoneyErrorKind::TooLarge => InfiniaError::range(e.about(field)),
         MoneyErrorKind::Format
         | MoneyErrorKind::TooManyPlaces
-        | MoneyErrorKind::UnknownCurrency => InfiniaError::format(format!("{field}: {e}")),
+        | MoneyErrorKind::UnknownCurrency => InfiniaError::format(e.about(field)),
     }
 }
 
@@ -113,6 +141,8 @@ mod tests {
     #[test]
     fn amounts_are_refused_under_the_documented_codes() {
         assert_eq!(amount_code("100.50"), Ok(10_050));
+        // Zeros past the currency's places are no extra precision: the rule of every surface
+        // (`Money::parse`, docs/FIDELITY.md "request amounts").
         assert_eq!(amount_code("1.000"), Ok(100));
         for format in [
             "1e2", "1.001", "ten", "1.", ".5", "1,000.00", "-1e2", "--1", "1.5e0",

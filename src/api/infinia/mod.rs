@@ -53,11 +53,14 @@ pipeline::coded_error! {
 
         /// A refusal of the state, with the code Infinia gives it: whatever the state refuses (an
         /// unknown sharing, a seller not bound or frozen, a requestNo reused) is
-        /// `INVALID_PARAMETER`; missing money `OUT_OF_RANGE`; a broken posting an internal error.
+        /// `INVALID_PARAMETER`; missing money, or a balance it would take past the largest
+        /// amount, `OUT_OF_RANGE`; a broken posting an internal error.
         fn state_code(r: &crate::store::Refusal) -> Code {
             use crate::store::{LedgerError, Refusal as R};
             match r {
-                R::Funds(LedgerError::Insufficient { .. }) => Code::OutOfRange,
+                R::Funds(LedgerError::Insufficient { .. } | LedgerError::BalanceTooLarge { .. }) => {
+                    Code::OutOfRange
+                }
                 R::Funds(_) => Code::InternalError,
                 R::NotFound { .. }
                 | R::Unknown { .. }

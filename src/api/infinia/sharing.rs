@@ -7,17 +7,17 @@
 
 use serde_json::{json, Value};
 
-use super::fields::{amount, currency, optional, required, text};
+use super::fields::{amount, currency, given, optional, required, text};
 use super::{Ctx, Operation};
 use crate::clock::format;
 use crate::core::Core;
-use crate::money::{Currency, Money};
+use crate::money::{Currency, Money, MAX_MINOR};
 use crate::store::infinia::{
     repeated, seller_account, sharing_account, SellerStatus, ShareItem, Sharing, SharingStatus,
     PLATFORM_ACCOUNT,
 };
-use crate::store::{LedgerError, Refusal, TenantId};
-use crate::wire::infinia::InfiniaError;
+use crate::store::{Refusal, TenantId, TenantState};
+use crate::wire::infinia::{json_type, InfiniaError};
 
 pub const OPERATION: Operation = Operation {
     name: "revenue-sharing/request",
@@ -50,6 +50,12 @@ fn items(body: &Value, c: Currency) -> Result<Vec<ShareItem>, InfiniaError> {
     }
     let mut out: Vec<ShareItem> = Vec::with_capacity(list.len());
     for (i, item) in list.iter().enumerate() {
+        if !item.is_object() {
+            return Err(InfiniaError::format(format!(
+                "shareDetails[{i}] must be an object {{sellerId, amount}}, got {}",
+                json_type(item)
+            )));
+        }
         let at =
             |e: InfiniaError| InfiniaError::new(e.code, format!("shareDetails[{i}].{}", e.message));
         let seller_id = required(item, "sellerId", MAX_SELLER_ID).map_err(at)?;
@@ -96,18 +102,52 @@ fn describe_forms() {
 }
 
 /// `shareDetails` and the single `sellerId` + `amount` are alternatives: a request giving both
-/// is refused rather than one silently winning.
+/// is refused rather than one silently winning. A field counts as given as every field of this
+/// API does ([`given`]: null or an empty string is absent).
 fn single_fields_absent(body: &Value) -> Result<(), InfiniaError> {
-    let given: Vec<&str> = ["sellerId", "amount"]
+    let present: Vec<&str> = ["sellerId", "amount"]
         .into_iter()
-        .filter(|k| body.get(k).is_some_and(|v| !v.is_null()))
+        .filter(|k| given(body, k))
         .collect();
-    if given.is_empty() {
+    if present.is_empty() {
         return Ok(());
     }
     Err(InfiniaError::invalid(format!(
         "give either shareDetails or one sellerId and amount, not both: remove {} or shareDetails",
-        given.join(" and ")
+        present.join(" and ")
+    )))
+}
+
+/// The sum of the items, refused (SYS-006) when it is more than the largest amount the simulator
+/// moves ([`MAX_MINOR`] minor units), before any state is read: the ledger takes no larger leg.
+/// (At most [`MAX_ITEMS`] amounts of at most `MAX_MINOR` each: the sum fits an `i64`.)
+fn total_of(items: &[ShareItem], c: Currency) -> Result<Money, InfiniaError> {
+    let sum = items
+        .iter()
+        .fold(0i64, |acc, i| acc.saturating_add(i.amount.minor));
+    if sum <= MAX_MINOR {
+        return Ok(Money::new(sum, c));
+    }
+    Err(InfiniaError::range(format!(
+        "the shareDetails amounts add up to {} {c}, more than the largest amount one revenue \
+         sharing moves, {} {c} (10^15 minor units); split it into several requests",
+        Money::new(sum, c).to_decimal_string(),
+        Money::new(MAX_MINOR, c).to_decimal_string(),
+    )))
+}
+
+/// The platform account must hold the whole total (SYS-006 otherwise), checked before the
+/// reservation so that the ledger is asked only for what it can post.
+fn check_balance(t: &TenantState, total: Money) -> Result<(), InfiniaError> {
+    let c = total.currency;
+    let available = t.ledger.balance(PLATFORM_ACCOUNT, c);
+    if total.minor <= available.minor {
+        return Ok(());
+    }
+    Err(InfiniaError::range(format!(
+        "the total {} {c} exceeds the platform account's available balance of {} {c}",
+        total.to_decimal_string(),
+        available.to_decimal_string()
     )))
 }
 
@@ -116,10 +156,7 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
     let c = currency(body, "currency")?;
     optional(body, "note", 256)?;
     let items = items(body, c)?;
-    let total = items
-        .iter()
-        .try_fold(Money::zero(c), |acc, i| acc.checked_add(i.amount))
-        .ok_or_else(|| InfiniaError::range("the total amount overflows"))?;
+    let total = total_of(&items, c)?;
     let now = ctx.now();
     let created = ctx.with_state(|t| {
         let sharings = &t.infinia.sharings;
@@ -158,6 +195,8 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
                 )));
             }
         }
+        check_balance(t, total)?;
+        // Every condition a request can cause was checked above: a refusal here is a bug.
         t.ledger
             .transfer(
                 now,
@@ -166,14 +205,7 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
                 &sharing_account(request_no),
                 total,
             )
-            .map_err(|e| match e {
-                LedgerError::Insufficient { available, .. } => InfiniaError::range(format!(
-                    "the total {} {c} exceeds the platform account's available balance of {} {c}",
-                    total.to_decimal_string(),
-                    available.to_decimal_string()
-                )),
-                other => InfiniaError::internal(other.to_string()),
-            })?;
+            .map_err(|e| InfiniaError::internal(e.to_string()))?;
         let sharing = Sharing {
             request_no: request_no.to_owned(),
             request: body.clone(),

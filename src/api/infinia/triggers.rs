@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{apps::DEMO_APP_ID, binding, ensure_opened, sellers};
+use super::{apps::DEMO_APP_ID, ensure_opened, sellers};
 use crate::core::Core;
 use crate::core::Trigger;
 use crate::money::{Currency, Money};
@@ -17,13 +17,13 @@ pub fn triggers() -> Vec<Trigger> {
         Trigger {
             name: "infinia.binding.approved",
             description: "The seller approves a pending account binding on the authorization page",
-            params: &[("appId?", "app (default demo-app)"), ("requestNo?", "binding requestNo"), ("sellerId?", "or the seller's latest pending binding"), ("token?", "or the authorization token")],
+            params: &[("appId?", "app (default demo-app)"), ("requestNo|sellerId|token", "the binding: its requestNo, the seller (its latest pending binding) or the authorization token")],
             run: |core, p| Box::pin(async move { decide(&core, &p, true) }) as TriggerFuture,
         },
         Trigger {
             name: "infinia.binding.rejected",
             description: "The seller declines a pending account binding",
-            params: &[("appId?", "app (default demo-app)"), ("requestNo?", "binding requestNo"), ("sellerId?", "or the seller's latest pending binding"), ("token?", "or the authorization token"), ("reason?", "why")],
+            params: &[("appId?", "app (default demo-app)"), ("requestNo|sellerId|token", "the binding: its requestNo, the seller (its latest pending binding) or the authorization token"), ("reason?", "why")],
             run: |core, p| Box::pin(async move { decide(&core, &p, false) }) as TriggerFuture,
         },
         Trigger {
@@ -89,29 +89,36 @@ fn decide(core: &Core, p: &Map<String, Value>, approved: bool) -> Result<Value, 
         _ => return Err("give requestNo, sellerId or token".into()),
     };
     let reason = opt_param(p, "reason");
-    // Through the authorization page's registry when the link is there, so that the page shows
-    // the link as used; directly otherwise.
+    // Through the authorization registry, as the page and a scenario decide: the link then shows
+    // the decision (the page says "already used").
     let now = core.clock().now();
-    if let Some((link, _)) = core.authorizations().get(&token, now) {
-        // A token names a link of any surface and tenant: this trigger decides its app's only.
-        if link.surface != "infinia" || link.tenant != tenant {
-            return Err(format!(
-                "token {} is not a binding link of {tenant} (it is {}'s, surface {})",
-                crate::text::echo(&token),
-                link.tenant,
-                link.surface
-            ));
-        }
-        let decision = crate::authorize::Decision {
-            approved,
-            reason: reason.map(str::to_owned),
-        };
-        core.authorizations()
-            .decide(core, core.clock().now(), &token, decision, "trigger")
-            .map_err(|e| e.to_string())?;
-        return Ok(serde_json::json!({"token": token, "approved": approved}));
+    let link = core
+        .authorizations()
+        .get(&token, now)
+        .map(|(link, _)| link)
+        .ok_or_else(|| {
+            format!(
+                "no authorization link {} in {tenant}",
+                crate::text::echo(&token)
+            )
+        })?;
+    // A token names a link of any surface and tenant: this trigger decides its app's only.
+    if link.surface != "infinia" || link.tenant != tenant {
+        return Err(format!(
+            "token {} is not a binding link of {tenant} (it is {}'s, surface {})",
+            crate::text::echo(&token),
+            link.tenant,
+            link.surface
+        ));
     }
-    binding::decide(core, &tenant, &token, approved, reason)
+    let decision = crate::authorize::Decision {
+        approved,
+        reason: reason.map(str::to_owned),
+    };
+    core.authorizations()
+        .decide(core, now, &token, decision, "trigger")
+        .map_err(|e| e.to_string())?;
+    Ok(json!({"token": token, "approved": approved}))
 }
 
 fn status(core: &Core, p: &Map<String, Value>, to: SellerStatus) -> Result<Value, String> {

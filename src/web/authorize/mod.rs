@@ -5,7 +5,9 @@
 //!
 //! Routes: `GET /authorize/{token}` (summary + login), `POST /authorize/{token}/login` (form
 //! `login`, `password`), `POST /authorize/{token}/decision` (form `session`, `decision` =
-//! `approve` | `reject`, `reason`).
+//! `approve` | `reject`, `reason`). `HEAD` answers as `GET`. A `GET` of a form's address (the
+//! browser shows it after a post: a reload, a bookmark) is sent back to the link (303); another
+//! method is a 405 page naming the allowed ones (`Allow`).
 
 mod page;
 
@@ -15,13 +17,44 @@ pub use crate::authorize::{AuthorizationRequest, Decision, LinkState};
 use crate::core::Core;
 use crate::http::{query_pairs, SimRequest, SimResponse};
 
-/// Entry point for `/authorize/{token}[/{action}]`.
+/// The forms a link's page posts to: `/authorize/{token}/{action}`.
+const ACTIONS: &[&str] = &["login", "decision"];
+
+/// Entry point for `/authorize/{token}[/{action}]`, any method.
 pub fn handle(core: &Core, req: &SimRequest, token: &str, action: Option<&str>) -> SimResponse {
+    let reading = matches!(req.method.as_str(), "GET" | "HEAD");
+    let link = core.authorizations().get(token, core.clock().now());
+    let brand = link
+        .as_ref()
+        .map_or("Whalet", |(request, _)| request.provider_name.as_str());
+    match action {
+        Some(action) if !ACTIONS.contains(&action) => page::message(
+            404,
+            brand,
+            "Page not found",
+            "There is no such page. Open the link you were given to continue.",
+        ),
+        None if !reading => page::not_allowed(brand, "GET, HEAD"),
+        Some(_) if !reading && req.method != "POST" => page::not_allowed(brand, "GET, HEAD, POST"),
+        _ => match link {
+            Some((request, _)) if action.is_some() && reading => page::see_link(&request),
+            Some((request, state)) => answer(core, req, request, state, action),
+            None => page::unknown_link(),
+        },
+    }
+}
+
+/// A link's page (`GET`) or one of its forms (`POST`).
+fn answer(
+    core: &Core,
+    req: &SimRequest,
+    request: AuthorizationRequest,
+    state: LinkState,
+    action: Option<&str>,
+) -> SimResponse {
     let registry = core.authorizations();
     let now = core.clock().now();
-    let Some((request, state)) = registry.get(token, now) else {
-        return page::unknown_link();
-    };
+    let token = request.token.as_str();
     if let LinkState::Decided { approved, at, .. } = state {
         return page::used_link(&request, approved, at);
     }
@@ -37,9 +70,9 @@ pub fn handle(core: &Core, req: &SimRequest, token: &str, action: Option<&str>) 
     };
     let (login, password) = registry.credentials();
     let field = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
-    match (req.method.as_str(), action) {
-        ("GET", None) => page::login(&request, login, password, None),
-        ("POST", Some("login")) => match registry.log_in(token, field("login"), field("password")) {
+    match action {
+        None => page::login(&request, login, password, None),
+        Some("login") => match registry.log_in(token, field("login"), field("password")) {
             Some(session) => page::consent(&request, &session, login),
             None => page::login(
                 &request,
@@ -48,7 +81,8 @@ pub fn handle(core: &Core, req: &SimRequest, token: &str, action: Option<&str>) 
                 Some("The login or password is not correct. Use the demo credentials shown below."),
             ),
         },
-        ("POST", Some("decision")) => {
+        // The other action (`ACTIONS`): the decision.
+        Some(_) => {
             if !registry.has_session(token, field("session")) {
                 return page::login(
                     &request,
@@ -83,11 +117,5 @@ pub fn handle(core: &Core, req: &SimRequest, token: &str, action: Option<&str>) 
                 }
             }
         }
-        _ => page::message(
-            405,
-            &request.provider_name,
-            "Not available",
-            "Open the link you were given to continue.",
-        ),
     }
 }

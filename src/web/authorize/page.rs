@@ -4,7 +4,7 @@
 use super::AuthorizationRequest;
 use crate::clock::Millis;
 use crate::http::SimResponse;
-use crate::web::escape;
+use crate::web::{escape, fill};
 
 const TEMPLATE: &str = include_str!("page.html");
 const STYLE: &str = include_str!("style.css");
@@ -27,13 +27,17 @@ pub use crate::authorize::time_text;
 
 fn render(status: u16, brand: &str, title: &str, body: &str) -> SimResponse {
     let initial = brand.chars().next().unwrap_or('W').to_string();
-    let html = TEMPLATE
-        .replace("{{style}}", STYLE)
-        .replace("{{initial}}", &escape(&initial))
-        .replace("{{brand}}", &escape(brand))
-        .replace("{{title}}", &escape(title))
-        .replace("{{script}}", SCRIPT)
-        .replace("{{body}}", body);
+    let html = fill(
+        TEMPLATE,
+        &[
+            ("style", STYLE),
+            ("initial", &escape(&initial)),
+            ("brand", &escape(brand)),
+            ("title", &escape(title)),
+            ("script", SCRIPT),
+            ("body", body),
+        ],
+    );
     SimResponse::html(status, html)
         .header("content-security-policy", content_security_policy())
         .header("x-content-type-options", "nosniff")
@@ -159,7 +163,9 @@ fn backlink(req: &AuthorizationRequest) -> String {
     }
 }
 
-/// The decision was taken.
+/// The decision was taken. The page states only what happened to the shop: whether and how the
+/// partner hears of it (a notification, or only its query) is the surface's and its
+/// configuration's, which the page does not know.
 pub fn decided(req: &AuthorizationRequest, approved: bool) -> SimResponse {
     let (badge, class, title, text) = if approved {
         (
@@ -167,8 +173,8 @@ pub fn decided(req: &AuthorizationRequest, approved: bool) -> SimResponse {
             "ok",
             "Binding approved",
             format!(
-                "Your shop {} is now connected to {}. {} has been told.",
-                req.shop.name, req.partner_name, req.partner_name
+                "Your shop {} is now connected to {}.",
+                req.shop.name, req.partner_name
             ),
         )
     } else {
@@ -177,7 +183,7 @@ pub fn decided(req: &AuthorizationRequest, approved: bool) -> SimResponse {
             "no",
             "Binding rejected",
             format!(
-                "Your shop {} was not connected. {} has been told.",
+                "Your shop {} was not connected to {}.",
                 req.shop.name, req.partner_name
             ),
         )
@@ -236,6 +242,29 @@ pub fn unknown_link() -> SimResponse {
     let body = r#"<div class="status"><span class="badge no" aria-hidden="true">!</span><h1 id="page-title">Link not valid</h1></div>
 <p id="result" data-result="unknown">This authorization link is not known. Check that it was copied completely, or ask the marketplace for a new one.</p>"#;
     render(404, "Whalet", "Link not valid", body)
+}
+
+/// A `GET` of a form's address (a reload or a bookmark after a post): back to the link (303),
+/// whose page shows where the authorization stands.
+pub fn see_link(req: &AuthorizationRequest) -> SimResponse {
+    let link = format!("/authorize/{}", req.token);
+    let body = format!(
+        r#"<div class="status"><span class="badge info" aria-hidden="true">i</span><h1 id="page-title">Continue on the authorization page</h1></div>
+<div class="actions"><a class="button primary" href="{href}" id="again">Open the authorization page</a></div>"#,
+        href = escape(&link),
+    );
+    render(303, &req.provider_name, "Authorization", &body).header("location", link)
+}
+
+/// A method the page does not answer: 405 naming the ones it does (`allow`).
+pub fn not_allowed(brand: &str, allow: &str) -> SimResponse {
+    message(
+        405,
+        brand,
+        "Not available",
+        "Open the link you were given to continue.",
+    )
+    .header("allow", allow)
 }
 
 /// Any other message.

@@ -6,7 +6,7 @@
 //! this directory, embedded with `include_str!`.
 
 use crate::http::{SimRequest, SimResponse};
-use crate::web::escape;
+use crate::web::{escape, fill};
 
 /// Where the dashboard lives (besides `/`).
 pub const UI_PREFIX: &str = "/__sim/ui";
@@ -174,13 +174,17 @@ fn render(slug: &str, title: &str, lede: &str, item: &str) -> String {
             "<script src=\"{UI_PREFIX}/assets/{slug}.js\" defer></script>"
         ));
     }
-    SHELL
-        .replace("{{scripts}}", &scripts)
-        .replace("{{nav}}", &nav)
-        .replace("{{title}}", &escape(title))
-        .replace("{{lede}}", &escape(lede))
-        .replace("{{view}}", &escape(slug))
-        .replace("{{item}}", &escape(item))
+    fill(
+        SHELL,
+        &[
+            ("scripts", &scripts),
+            ("nav", &nav),
+            ("title", &escape(title)),
+            ("lede", &escape(lede)),
+            ("view", &escape(slug)),
+            ("item", &escape(item)),
+        ],
+    )
 }
 
 /// No external anything: scripts, styles and connections only to this origin.
@@ -221,6 +225,17 @@ mod tests {
                 view.slug
             );
         }
+    }
+
+    /// A path is shown as sent: a placeholder written in it is not filled in.
+    #[test]
+    fn the_missing_page_shows_a_placeholder_in_the_path_as_written() {
+        let page = not_found("/__sim/ui/x{{view}}{{nav}}");
+        let html = String::from_utf8_lossy(page.body()).into_owned();
+        assert!(
+            html.contains("There is no dashboard page at /__sim/ui/x{{view}}{{nav}}."),
+            "{html}"
+        );
     }
 
     #[test]

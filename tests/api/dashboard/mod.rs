@@ -414,6 +414,29 @@ async fn pages_are_self_contained_and_unknown_pages_are_404() {
     app.shutdown().await;
 }
 
+/// Regression: the 404 page filled its template placeholders one after another, so a placeholder
+/// written in the path (`{{view}}`) was filled in turn ("no dashboard page at …/xmissing").
+#[tokio::test]
+async fn the_missing_page_shows_the_path_as_sent() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let addr = app.url.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let request = format!(
+        "GET /__sim/ui/x{{{{view}}}} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+    assert!(
+        answer.contains("There is no dashboard page at /__sim/ui/x{{view}}."),
+        "{answer}"
+    );
+    app.shutdown().await;
+}
+
 /// Regression: an apiCode is partner-supplied text; the "send it again" command once inserted it
 /// bare, so `$(...)` in it ran when a user pasted the command into a shell.
 #[tokio::test]

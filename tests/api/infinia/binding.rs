@@ -59,7 +59,10 @@ async fn a_binding_link_is_pending_until_the_seller_approves() {
     whalet_sim::api::infinia::binding::decide(app.app(), &tenant, token, true, None).unwrap();
     let err = whalet_sim::api::infinia::binding::decide(app.app(), &tenant, token, false, None)
         .unwrap_err();
-    assert!(err.contains("already Bound"), "{err}");
+    assert!(
+        err.contains("binding ABR-20250903-0001 is already BOUND"),
+        "{err}"
+    );
 
     let q = m
         .ok(
@@ -179,6 +182,184 @@ async fn a_link_nobody_answers_expires_and_the_binding_is_rejected() {
         .await;
     assert_eq!(again["bindingStatus"], "PENDING");
     assert_ne!(again["redirectUrl"], first["redirectUrl"]);
+    app.shutdown().await;
+}
+
+/// A scenario's decision goes through the authorization registry as the page's and a trigger's
+/// do: the link then reads as used (not open, and later not "expired"), and nothing approves it.
+#[tokio::test]
+async fn a_binding_a_scenario_decided_shows_its_link_as_used() {
+    let app = spawn_infinia("").await;
+    let rule = r#"
+name = "auto-decline"
+tenant = "infinia:demo-app"
+[[rule]]
+surface = "infinia"
+operation = "account-binding/request"
+[rule.then]
+result = "failure"
+reason = "auto declined"
+delay = "30s"
+"#;
+    let (status, body) = app.load_scenario(rule, "").await;
+    assert_eq!(status, 200, "{body}");
+    let m = Merchant::demo();
+    let first = m
+        .ok(
+            &app,
+            "account-binding/request",
+            &binding_request("IR2", "SELLER-IR2"),
+        )
+        .await;
+    let path = first["redirectUrl"]
+        .as_str()
+        .unwrap()
+        .strip_prefix(&app.url)
+        .unwrap()
+        .to_owned();
+    app.advance(31.0).await;
+    let q = m
+        .ok(&app, "account-binding/query", &json!({"requestNo": "IR2"}))
+        .await;
+    assert_eq!(
+        (q["bindingStatus"].as_str(), q["reason"].as_str()),
+        (Some("REJECTED"), Some("auto declined"))
+    );
+    let used =
+        |page: &str| page.contains("This link was already used") && page.contains("rejected");
+    let (status, page) = app.get_text(&path).await;
+    assert_eq!(status, 410, "{page}");
+    assert!(used(&page), "{page}");
+    // The page's login form is not offered, and a trigger cannot approve it either.
+    let login = reqwest::Client::new()
+        .post(format!("{}{path}/login", app.url))
+        .form(&[("login", "seller@example.com"), ("password", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status().as_u16(), 410);
+    let (status, body) = app
+        .post(
+            "/__sim/trigger/infinia.binding.approved",
+            &json!({"requestNo": "IR2"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("already used"), "{body}");
+    // Past the link's lifetime it still reads as used, not as expired.
+    app.advance(31.0 * 60.0).await;
+    let (status, page) = app.get_text(&path).await;
+    assert_eq!(status, 410, "{page}");
+    assert!(used(&page), "{page}");
+    let link = app
+        .app()
+        .authorizations()
+        .get(path.rsplit('/').next().unwrap(), app.app().clock().now());
+    assert!(
+        matches!(link, Some((_, whalet_sim::authorize::LinkState::Decided { ref via, .. })) if via == "scenario"),
+        "{link:?}"
+    );
+    app.shutdown().await;
+}
+
+/// Every address of the seller's page answers the seller with a page: a GET of a form's address
+/// (a reload after a post) is sent back to the link, HEAD answers as GET, another method is a 405
+/// naming the allowed ones. The page after a rejection claims no notification.
+#[tokio::test]
+async fn the_sellers_page_answers_every_method_and_address_with_a_page() {
+    let app = spawn_infinia("").await;
+    let m = Merchant::demo();
+    let first = m
+        .ok(
+            &app,
+            "account-binding/request",
+            &binding_request("ABR-P", "SELLER-P"),
+        )
+        .await;
+    let link = first["redirectUrl"].as_str().unwrap().to_owned();
+    let path = link.strip_prefix(&app.url).unwrap().to_owned();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let send = |method: reqwest::Method, url: String| {
+        let client = client.clone();
+        async move { client.request(method, url).send().await.unwrap() }
+    };
+    for action in ["login", "decision"] {
+        let r = send(reqwest::Method::GET, format!("{link}/{action}")).await;
+        assert_eq!(r.status().as_u16(), 303, "{action}");
+        assert_eq!(r.headers()["location"], path.as_str(), "{action}");
+        assert!(r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+    }
+    let get = send(reqwest::Method::GET, link.clone()).await;
+    let head = send(reqwest::Method::HEAD, link.clone()).await;
+    assert_eq!((get.status().as_u16(), head.status().as_u16()), (200, 200));
+    assert_eq!(
+        head.headers()["content-type"],
+        get.headers()["content-type"]
+    );
+    assert!(head.text().await.unwrap().is_empty());
+    for (method, url, allow) in [
+        (reqwest::Method::PUT, link.clone(), "GET, HEAD"),
+        (reqwest::Method::POST, link.clone(), "GET, HEAD"),
+        (
+            reqwest::Method::DELETE,
+            format!("{link}/login"),
+            "GET, HEAD, POST",
+        ),
+    ] {
+        let r = send(method.clone(), url).await;
+        assert_eq!(r.status().as_u16(), 405, "{method}");
+        assert_eq!(r.headers()["allow"], allow, "{method}");
+        assert!(
+            r.text().await.unwrap().contains("Not available"),
+            "{method}"
+        );
+    }
+    let r = send(reqwest::Method::GET, format!("{link}/nothing")).await;
+    assert_eq!(r.status().as_u16(), 404);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    // Reject on the page: the answer states what happened and claims nothing was sent.
+    let (login, password) = {
+        let (l, p) = app.app().authorizations().credentials();
+        (l.to_owned(), p.to_owned())
+    };
+    let page = client
+        .post(format!("{link}/login"))
+        .form(&[("login", login.as_str()), ("password", password.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let session = page
+        .split("name=\"session\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let done = client
+        .post(format!("{link}/decision"))
+        .form(&[("session", session.as_str()), ("decision", "reject")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status().as_u16(), 200);
+    let done = done.text().await.unwrap();
+    assert!(
+        done.contains("was not connected to Platform demo-app."),
+        "{done}"
+    );
+    assert!(!done.contains("has been told"), "{done}");
+    assert!(seller_statuses(&app).await.is_empty());
     app.shutdown().await;
 }
 
@@ -401,6 +582,26 @@ async fn the_link_base_is_a_plain_host_or_the_configured_public_url() {
     assert!(
         url.starts_with("https://sim.example.com/authorize/"),
         "{url}"
+    );
+    app.shutdown().await;
+}
+
+/// A binding trigger names its binding by one of three ids; naming none is a parameter error
+/// (`400`, as any missing parameter), not a refusal of the trigger's run (`422`).
+#[tokio::test]
+async fn a_binding_trigger_without_any_of_its_ids_is_a_parameter_error() {
+    let app = spawn_infinia("").await;
+    let (status, body) = app
+        .post(
+            "/__sim/trigger/infinia.binding.rejected",
+            &json!({"reason": "no id"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.to_string()
+            .contains("needs parameter requestNo, sellerId or token"),
+        "{body}"
     );
     app.shutdown().await;
 }

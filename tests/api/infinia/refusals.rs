@@ -53,10 +53,14 @@ async fn a_share_request_refuses_a_bad_seller_id_or_amount_with_its_own_code() {
             "give shareDetails",
         ),
         // amount: a wrong format, or a number out of range.
-        (single(json!("S-1"), "1e2"), "SYS-005", "amount: "),
-        (single(json!("S-1"), "1.001"), "SYS-005", "amount: "),
-        (single(json!("S-1"), "ten"), "SYS-005", "amount: "),
-        (single(json!("S-1"), &"9".repeat(30)), "SYS-006", "amount: "),
+        (single(json!("S-1"), "1e2"), "SYS-005", "amount \""),
+        (single(json!("S-1"), "1.001"), "SYS-005", "amount \""),
+        (single(json!("S-1"), "ten"), "SYS-005", "amount \""),
+        (
+            single(json!("S-1"), &"9".repeat(30)),
+            "SYS-006",
+            "amount \"",
+        ),
         (single(json!("S-1"), "-1.00"), "SYS-006", "has a minus sign"),
         (single(json!("S-1"), "0.00"), "SYS-006", "greater than zero"),
         (
@@ -68,7 +72,7 @@ async fn a_share_request_refuses_a_bad_seller_id_or_amount_with_its_own_code() {
             json!({"requestNo": "RS-X", "currency": "USD",
                    "shareDetails": [{"sellerId": "S-1", "amount": "9".repeat(30)}]}),
             "SYS-006",
-            "shareDetails[0].amount: ",
+            "shareDetails[0].amount \"",
         ),
     ];
     for (data, code, says) in cases {
@@ -259,6 +263,47 @@ async fn a_country_code_that_iso_3166_does_not_assign_is_sys_006() {
     let mut two_letters = binding_request("ABR-COUNTRY-2", "SELLER-COUNTRY-2");
     two_letters["country"] = json!("GB");
     m.ok(&app, "account-binding/request", &two_letters).await;
+    app.shutdown().await;
+}
+
+/// A currency follows the same rule as a country: three capital letters that name no currency
+/// (`XXX`, `RMB`) are not one of the allowed values (SYS-006); another shape (`usd`, ` USD`) is a
+/// format error (SYS-005). In the binding request as in the queries.
+#[tokio::test]
+async fn a_currency_code_of_the_right_shape_that_names_none_is_sys_006() {
+    let app = spawn_infinia("").await;
+    let m = Merchant::demo();
+    let mut binding = binding_request("ABR-CUR", "SELLER-CUR");
+    for (code, expected) in [
+        ("XXX", "SYS-006"),
+        ("RMB", "SYS-006"),
+        ("usd", "SYS-005"),
+        ("U$D", "SYS-005"),
+    ] {
+        binding["currency"] = json!(code);
+        let (reply, message) = answer(&app, &m, "account-binding/request", &binding).await;
+        assert_eq!(reply, expected, "{code}: {message}");
+        assert!(message.starts_with("currency"), "{code}: {message}");
+        let (reply, message) = answer(
+            &app,
+            &m,
+            "account-balance/query",
+            &json!({ "currency": code }),
+        )
+        .await;
+        assert_eq!(reply, expected, "{code}: {message}");
+    }
+    let (_, message) = answer(
+        &app,
+        &m,
+        "account-balance/query",
+        &json!({"currency": "RMB"}),
+    )
+    .await;
+    assert_eq!(
+        message,
+        "currency \"RMB\" is not one of the currencies accepted (ISO 4217 codes such as USD, CNH)"
+    );
     app.shutdown().await;
 }
 

@@ -229,3 +229,95 @@ async fn share_details_and_a_single_seller_at_once_are_refused() {
     assert_eq!(q.code, "SYS-002", "{}", q.message);
     app.shutdown().await;
 }
+
+/// A total over the largest amount the simulator moves (10^15 minor units) is refused as out of
+/// range, naming the total, before the ledger is asked (it once answered SYS-003); a total within
+/// it but over the balance is refused naming the balance. Nothing is reserved either way.
+#[tokio::test]
+async fn a_total_over_the_largest_amount_or_the_balance_is_sys_006() {
+    let app = spawn_infinia("").await;
+    let m = Merchant::demo();
+    let tenant = TenantId::new(Provider::Infinia, "demo-app");
+    for seller in ["BIG-1", "BIG-2"] {
+        bind(&app, &m, seller).await;
+    }
+    // Revenue to match, as if uploaded: each seller may receive the amounts below.
+    app.app()
+        .store()
+        .with_tenant(&tenant, |t| {
+            for seller in ["BIG-1", "BIG-2"] {
+                let earned = t.infinia.earned.entry(seller.into()).or_default();
+                earned.insert("USD".into(), 900_000_000_000_000);
+            }
+        })
+        .unwrap();
+    let two = |amount: &str| {
+        json!({"requestNo": "RS-BIG", "currency": "USD", "shareDetails": [
+            {"sellerId": "BIG-1", "amount": amount}, {"sellerId": "BIG-2", "amount": amount}]})
+    };
+    let r = m
+        .call(&app, "revenue-sharing/request", &two("9000000000000.00"))
+        .await;
+    assert_eq!(r.code, "SYS-006", "{}", r.message);
+    assert!(
+        r.message
+            .contains("add up to 18000000000000.00 USD, more than the largest amount")
+            && r.message.contains("10000000000000.00 USD"),
+        "{}",
+        r.message
+    );
+    let r = m
+        .call(&app, "revenue-sharing/request", &two("60000.00"))
+        .await;
+    assert_eq!(r.code, "SYS-006", "{}", r.message);
+    assert!(
+        r.message.contains(
+            "the total 120000.00 USD exceeds the platform account's available balance of 100000.00 USD"
+        ),
+        "{}",
+        r.message
+    );
+    assert_eq!(balance(&app, &m).await, ("100000.00".into(), "0.00".into()));
+    let q = m
+        .call(
+            &app,
+            "revenue-sharing/query",
+            &json!({"requestNo": "RS-BIG"}),
+        )
+        .await;
+    assert_eq!(q.code, "SYS-002", "{}", q.message);
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
+
+/// A shareDetails entry that is not an object is a value of the wrong type (SYS-005) naming the
+/// entry, not a missing sellerId; an empty `sellerId` beside shareDetails counts as absent, as an
+/// empty field does everywhere in this API.
+#[tokio::test]
+async fn a_share_entry_must_be_an_object_and_an_empty_single_field_is_absent() {
+    let (app, m) = small_app().await;
+    bind(&app, &m, "SELLER-123456").await;
+    for (entry, kind) in [
+        (json!("x"), "string"),
+        (json!(null), "null"),
+        (json!(123), "number"),
+        (json!([]), "array"),
+    ] {
+        let data = json!({"requestNo": "RS-E", "currency": "USD",
+                          "shareDetails": [{"sellerId": "SELLER-123456", "amount": "1.00"}, entry]});
+        let r = m.call(&app, "revenue-sharing/request", &data).await;
+        assert_eq!(r.code, "SYS-005", "{entry}: {}", r.message);
+        assert!(
+            r.message
+                .contains("shareDetails[1] must be an object {sellerId, amount}")
+                && r.message.contains(kind),
+            "{entry}: {}",
+            r.message
+        );
+    }
+    let data = json!({"requestNo": "RS-E", "currency": "USD", "sellerId": "", "amount": null,
+                      "shareDetails": [{"sellerId": "SELLER-123456", "amount": "1.00"}]});
+    let reply = m.ok(&app, "revenue-sharing/request", &data).await;
+    assert_eq!(reply["totalAmount"], "1.00");
+    app.shutdown().await;
+}
