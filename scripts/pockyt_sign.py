@@ -17,7 +17,7 @@ CLI:
   call   --url URL --token T --params JSON [--form]           POST params + verifySign (JSON, or
                                                               x-www-form-urlencoded with --form); prints reply
   --self-test
-The demo token is `demo-token` (DESIGN.md §2).
+The demo token is `demo-token` (README, "Demo tenants").
 """
 
 from __future__ import annotations

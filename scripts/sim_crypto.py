@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# The demo keys (see DESIGN.md §2); paths relative to the repository root.
+# The demo keys (README, "Demo tenants"); paths relative to the repository root.
 DEMO_KEYS = {
     "partner_private": "keys/demo-partner/private.pem",
     "partner_public": "keys/demo-partner/public.pem",

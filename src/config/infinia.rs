@@ -8,6 +8,10 @@ use serde::Deserialize;
 
 use crate::wire::crypto::SignatureHash;
 
+/// The embedded demo app (README, "Demo tenants"); here so that the configuration can refuse an
+/// `[[infinia.apps]]` entry taking its id while it is on.
+pub const DEMO_APP_ID: &str = "demo-app";
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct InfiniaConfig {

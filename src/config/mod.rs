@@ -1,13 +1,13 @@
 //! `--config FILE` (TOML): tenants, keys, notify URLs, apiCode names and policies. Unknown keys
 //! are errors naming the key (serde `deny_unknown_fields` everywhere). Every section is optional;
-//! with no file the embedded demo tenants are used (DESIGN.md §2).
+//! with no file the embedded demo tenants are used (README, "Demo tenants").
 
 pub mod contract;
 pub mod infinia;
 pub mod platform;
 pub mod pockyt;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use serde::Deserialize;
@@ -400,6 +400,7 @@ impl Config {
         config.server.check()?;
         config.server.check_body_limits(&config.body_limits())?;
         config.check_notify_urls()?;
+        config.check_roster_ids()?;
         Ok(config)
     }
 
@@ -443,6 +444,85 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// Refuses, at start, two entries of one roster with the same id (the later one would
+    /// silently replace the earlier one), and a Pockyt merchant or an Infinia app taking the id
+    /// of the embedded demo one while that is on (the demo's seeded balances would silently go).
+    /// A Whalet partner with the demo partner's id replaces it on purpose (the demo partner has
+    /// no seeded state; examples/sim.toml sets its strict_ack that way).
+    fn check_roster_ids(&self) -> anyhow::Result<()> {
+        let partners = self.whalet.partners.iter().map(|p| p.partner_id.as_str());
+        unique_ids("[[whalet.partners]]", "partner_id", partners)?;
+        let apps = self.infinia.apps.iter().map(|a| a.app_id.as_str());
+        unique_ids("[[infinia.apps]]", "app_id", apps.clone())?;
+        let merchants = self.pockyt.merchants.iter().map(|m| m.merchant_no.as_str());
+        unique_ids("[[pockyt.merchants]]", "merchant_no", merchants.clone())?;
+        if self.infinia.demo_app {
+            let demo = Demo {
+                noun: "app",
+                id: infinia::DEMO_APP_ID,
+                switch: "[infinia] demo_app",
+            };
+            demo.not_configured("[[infinia.apps]]", "app_id", apps)?;
+        }
+        if self.pockyt.demo_merchant {
+            let demo = Demo {
+                noun: "merchant",
+                id: pockyt::DEMO_MERCHANT_NO,
+                switch: "[pockyt] demo_merchant",
+            };
+            demo.not_configured("[[pockyt.merchants]]", "merchant_no", merchants)?;
+        }
+        Ok(())
+    }
+}
+
+/// Refuses two entries of `section` with the same `key`, naming both (counting from 1) and the id.
+fn unique_ids<'a>(
+    section: &str,
+    key: &str,
+    ids: impl Iterator<Item = &'a str>,
+) -> anyhow::Result<()> {
+    let mut first_of = HashMap::new();
+    for (n, id) in ids.enumerate() {
+        if let Some(first) = first_of.insert(id, n + 1) {
+            anyhow::bail!(
+                "{section} entries {first} and {} (counting from 1) both have {key} = {}; \
+                 each {key} must be unique: remove or rename one",
+                n + 1,
+                crate::text::echo(id)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// An embedded demo caller: what it is, its id, and the setting that keeps it.
+struct Demo {
+    noun: &'static str,
+    id: &'static str,
+    switch: &'static str,
+}
+
+impl Demo {
+    /// Refuses an entry of `section` whose `key` is this demo's id (the demo is on).
+    fn not_configured<'a>(
+        &self,
+        section: &str,
+        key: &str,
+        mut ids: impl Iterator<Item = &'a str>,
+    ) -> anyhow::Result<()> {
+        let Some(n) = ids.position(|id| id == self.id) else {
+            return Ok(());
+        };
+        let Self { noun, id, switch } = self;
+        anyhow::bail!(
+            "{section} entry {} (counting from 1) has {key} = {id:?}, the id of the embedded demo \
+             {noun}, which {switch} keeps (default true): set {switch} = false to configure \
+             that {noun} yourself, or choose another {key}",
+            n + 1
+        )
     }
 }
 
@@ -543,6 +623,69 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Two entries of one roster with the same id are refused at start, naming both entries
+    /// and the id (the later one used to replace the earlier one silently).
+    #[test]
+    fn a_roster_id_given_twice_is_refused() {
+        let partner = |key: &str| {
+            format!("[[whalet.partners]]\npartner_id = \"p\"\npublic_key = \"{key}\"\n")
+        };
+        let app = |key: &str| {
+            format!("[[infinia.apps]]\napp_id = \"a\"\nmerchant_public_key = \"{key}\"\n")
+        };
+        let merchant = |store: &str| {
+            format!("[[pockyt.merchants]]\nmerchant_no = \"7\"\nstore_no = \"{store}\"\ntoken = \"t\"\n")
+        };
+        for (one, other, key) in [
+            (partner("k1"), partner("k2"), "partner_id = \"p\""),
+            (app("k1"), app("k2"), "app_id = \"a\""),
+            (merchant("1"), merchant("2"), "merchant_no = \"7\""),
+        ] {
+            assert!(Config::parse(&one).is_ok(), "{one}");
+            let twice = format!("{one}{other}");
+            refused(&twice, &["entries 1 and 2", key, "must be unique"]);
+        }
+        // Different ids are fine.
+        let two = format!(
+            "{}{}",
+            merchant("1"),
+            merchant("2").replace("\"7\"", "\"8\"")
+        );
+        assert_eq!(Config::parse(&two).unwrap().pockyt.merchants.len(), 2);
+    }
+
+    /// A configured Pockyt merchant or Infinia app with the demo one's id is refused while the
+    /// demo is on (its seeded balances would silently go), and accepted with the demo off; a
+    /// Whalet partner with the demo partner's id replaces it on purpose.
+    #[test]
+    fn a_configured_entry_may_not_take_the_id_of_the_demo_one() {
+        let merchant =
+            "[[pockyt.merchants]]\nmerchant_no = \"202333\"\nstore_no = \"1\"\ntoken = \"t\"\n";
+        refused(
+            merchant,
+            &[
+                "entry 1",
+                "merchant_no = \"202333\"",
+                "demo merchant",
+                "[pockyt] demo_merchant = false",
+            ],
+        );
+        assert!(Config::parse(&format!("[pockyt]\ndemo_merchant = false\n{merchant}")).is_ok());
+        let app = "[[infinia.apps]]\napp_id = \"demo-app\"\nmerchant_public_key = \"k\"\n";
+        refused(
+            app,
+            &[
+                "entry 1",
+                "app_id = \"demo-app\"",
+                "demo app",
+                "[infinia] demo_app = false",
+            ],
+        );
+        assert!(Config::parse(&format!("[infinia]\ndemo_app = false\n{app}")).is_ok());
+        let partner = "[[whalet.partners]]\npartner_id = \"202400000000001\"\npublic_key = \"k\"\n";
+        assert!(Config::parse(partner).is_ok());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// The embedded demo merchant (DESIGN.md §2).
+/// The embedded demo merchant (README, "Demo tenants").
 pub const DEMO_MERCHANT_NO: &str = "202333";
 pub const DEMO_STORE_NO: &str = "301854";
 pub const DEMO_TOKEN: &str = "demo-token";

@@ -223,7 +223,7 @@ fn bare_base64(text: &str) -> Result<Vec<u8>, KeyError> {
         .map_err(|e| KeyError(format!("not PEM and not bare Base64 DER ({e})")))
 }
 
-/// The keys embedded in the binary (DESIGN.md §2). Test-only: never use them for real money.
+/// The keys embedded in the binary (README, "Demo tenants"). Test-only: never use them for real money.
 pub mod demo {
     pub const PARTNER_PRIVATE: &str = include_str!("../../keys/demo-partner/private.pem");
     pub const PARTNER_PUBLIC: &str = include_str!("../../keys/demo-partner/public.pem");

@@ -202,6 +202,27 @@ async fn the_legacy_v2_pair_creates_and_retrieves_an_account() {
     app.shutdown().await;
 }
 
+/// Without accountToken, the v2 retrieve wants customerNo with accountTag: the refusal names the
+/// alternative and what of it is missing.
+#[tokio::test]
+async fn the_v2_retrieve_names_both_ways_to_name_an_account() {
+    let app = spawn_app().await;
+    for (body, missing) in [
+        (json!({"accountTag": "v2n"}), "customerNo is missing"),
+        (json!({"customerNo": "1"}), "accountTag is missing"),
+        (json!({}), "both are missing"),
+    ] {
+        let reply = call(&app, "/v2/customers/account/retrieve", body.clone()).await;
+        let msg = format!("accountToken is required, or customerNo with accountTag ({missing})");
+        assert_eq!(
+            reply,
+            json!({"ret_code": "000020", "ret_msg": msg}),
+            "{body}"
+        );
+    }
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn the_v2_create_takes_the_sdk_contract_and_v3_wants_bank_name_for_every_type() {
     let app = spawn_app().await;

@@ -282,21 +282,21 @@ async fn an_amount_sent_as_a_json_number_is_read_as_written() {
     let cases = [
         (
             "1.0000000000000001",
-            "amount: amount \"1.0000000000000001\" has 16 decimal places; USD has 2",
+            "amount \"1.0000000000000001\" has 16 decimal places; USD has 2",
         ),
         (
             "0.0099999999999999999",
-            "amount: amount \"0.0099999999999999999\" has 19 decimal places; USD has 2",
+            "amount \"0.0099999999999999999\" has 19 decimal places; USD has 2",
         ),
         (
             "1e2",
-            "amount: amount \"1e2\" is not a plain decimal number like 100.25",
+            "amount \"1e2\" is not a plain decimal number like 100.25",
         ),
         (
             "-0",
-            "amount: amount \"-0\" is zero written with a minus sign; amounts are written without one",
+            "amount \"-0\" is zero written with a minus sign; amounts are written without one",
         ),
-        ("-5", "amount: amount \"-5\" is negative"),
+        ("-5", "amount \"-5\" is negative"),
     ];
     for (i, (number, msg)) in cases.into_iter().enumerate() {
         for as_number in [true, false] {
@@ -541,7 +541,7 @@ async fn too_many_decimal_places_are_counted_as_sent() {
     let reply = call(&app, "/v3/payouts/pay", krw).await;
     assert_eq!(
         reply,
-        json!({"ret_code": "000023", "ret_msg": "amount: amount \"100.50\" has 2 decimal places; KRW has 0"})
+        json!({"ret_code": "000023", "ret_msg": "amount \"100.50\" has 2 decimal places; KRW has 0"})
     );
     app.shutdown().await;
 }
@@ -566,5 +566,114 @@ async fn pay_refuses_an_ipn_url_without_a_host() {
         );
     }
     assert_eq!(balance(&app).await, "10000.00");
+    app.shutdown().await;
+}
+
+/// The amount is checked even when the currency is missing or refused (its format, sign and
+/// zero hold in every currency), so that one refusal names every problem; its decimal places
+/// wait for a currency.
+#[tokio::test]
+async fn an_amount_is_checked_even_when_the_currency_is_refused() {
+    let app = spawn_app().await;
+    let base = json!({"customerNo": "1", "accountToken": "2", "invoiceId": "x"});
+    let with = |extra: Value| {
+        let mut body = base.clone();
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    for (extra, code, named) in [
+        (
+            json!({"currency": "JPY", "amount": "-1"}),
+            "000023",
+            vec!["currency must be one of", "\"-1\" is negative"],
+        ),
+        (
+            json!({"amount": "abc"}),
+            "000020",
+            vec!["currency is required", "\"abc\" is not a plain decimal"],
+        ),
+        (
+            json!({"currency": "usd", "amount": "0.00"}),
+            "000023",
+            vec![
+                "currency must be one of",
+                "amount must be greater than zero",
+            ],
+        ),
+    ] {
+        let reply = call(&app, "/v3/payouts/pay", with(extra.clone())).await;
+        assert_eq!(reply["ret_code"], code, "{extra}: {reply}");
+        let msg = reply["ret_msg"].as_str().unwrap();
+        for part in named {
+            assert!(msg.contains(part), "{part:?} not in {msg}");
+        }
+    }
+    // Decimal places and the largest amount depend on the currency: not judged without one.
+    for amount in ["1.001", "99999999999999999"] {
+        let reply = call(&app, "/v3/payouts/pay", with(json!({"amount": amount}))).await;
+        assert_eq!(
+            reply,
+            json!({"ret_code": "000020", "ret_msg": "currency is required"}),
+            "{amount}"
+        );
+    }
+    app.shutdown().await;
+}
+
+/// A trigger given both `transactionNo` and `invoiceId` of different payouts is refused naming
+/// both, and changes nothing (as `/v3/payouts/inquiry` refuses the same disagreement).
+#[tokio::test]
+async fn a_trigger_naming_two_different_payouts_is_refused() {
+    let app = spawn_app().await;
+    let ipn = IpnReceiver::start(0).await;
+    let (no, token) = setup(&app, "two@example.com", &ipn).await;
+    let a = ok(&app, "/v3/payouts/pay", pay(&no, &token, "10.00", "INV-A")).await;
+    ok(&app, "/v3/payouts/pay", pay(&no, &token, "20.00", "INV-B")).await;
+    let txn_a = a["result"]["transactionNo"].as_str().unwrap().to_owned();
+    let before = balance(&app).await;
+    let (status, body) = app
+        .post(
+            "/__sim/trigger/pockyt.payout.failed",
+            &json!({"transactionNo": txn_a, "invoiceId": "INV-B"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let text = body.to_string();
+    for part in [
+        format!("transactionNo {txn_a} and invoiceId INV-B name different payouts"),
+        "invoiceId INV-B is transactionNo".to_owned(),
+    ] {
+        assert!(text.contains(&part), "{part:?} not in {text}");
+    }
+    // Naming neither is a parameter error (400), as any missing parameter.
+    let (status, body) = app
+        .post(
+            "/__sim/trigger/pockyt.payout.failed",
+            &json!({"reason": "no id"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.to_string()
+            .contains("needs parameter transactionNo or invoiceId"),
+        "{body}"
+    );
+    assert_eq!(balance(&app).await, before);
+    for invoice in ["INV-A", "INV-B"] {
+        let q = ok(&app, "/v3/payouts/inquiry", json!({"invoiceId": invoice})).await;
+        assert_eq!(q["result"]["status"], "pending", "{invoice}");
+    }
+    // Both naming the same payout is fine.
+    let (status, body) = app
+        .post(
+            "/__sim/trigger/pockyt.payout.failed",
+            &json!({"transactionNo": txn_a, "invoiceId": "INV-A"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["invoiceId"], "INV-A");
+    app.assert_invariants().await;
     app.shutdown().await;
 }

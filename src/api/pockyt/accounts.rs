@@ -225,7 +225,7 @@ fn find<'a>(
             .pockyt
             .accounts_of(customer_no)
             .find(|a| a.account_tag == tag),
-        (None, None) => return Err(PockytError::null("accountToken is required")),
+        (None, None) => return Err(PockytError::null("accountToken or accountTag is required")),
     };
     let what = token.map_or_else(
         || format!("accountTag {}", tag.unwrap_or_default()),
@@ -307,12 +307,15 @@ pub fn retrieve_v2(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     let token = p.take(fields::optional(f, "accountToken")).flatten();
     let tag = p.take(fields::optional(f, "accountTag")).flatten();
     let customer_no = p.take(fields::optional(f, "customerNo")).flatten();
+    if token.is_none() {
+        p.take(named_without_token(customer_no.is_some(), tag.is_some()));
+    }
     p.finish()?;
     ctx.try_with_state(|t| {
         let customer_no = match (&customer_no, &token) {
             (Some(c), _) => c.clone(),
             (None, Some(token)) => t.pockyt.account(token)?.customer_no.clone(),
-            (None, None) => return Err(PockytError::null("accountToken is required")),
+            (None, None) => return Err(PockytError::internal("a checked field went missing")),
         };
         let owner = t.pockyt.payee(&customer_no)?;
         let a = find(t, &customer_no, token.as_deref(), tag.as_deref())?;
@@ -322,6 +325,20 @@ pub fn retrieve_v2(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
         }
         Ok(Reply::new("query success").with("result", view))
     })
+}
+
+/// Without `accountToken`, the v2 retrieve names its account by `customerNo` + `accountTag`:
+/// refused, naming what is missing of that pair, unless both are there.
+fn named_without_token(customer_no: bool, tag: bool) -> Result<(), PockytError> {
+    let missing = match (customer_no, tag) {
+        (true, true) => return Ok(()),
+        (false, true) => "customerNo is missing",
+        (true, false) => "accountTag is missing",
+        (false, false) => "both are missing",
+    };
+    Err(PockytError::null(format!(
+        "accountToken is required, or customerNo with accountTag ({missing})"
+    )))
 }
 
 /// Moves an account to `to` along its lifecycle (`PENDING` → `ACTIVATED` / `INVALID`, and

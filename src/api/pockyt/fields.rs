@@ -7,7 +7,7 @@ use crate::api::describe;
 use crate::clock::format;
 use crate::clock::Millis;
 use crate::country::{self, Fault, Form};
-use crate::money::{Currency, Money};
+use crate::money::{Currency, Money, MoneyError, MoneyErrorKind};
 use crate::text::{echo, message};
 use crate::wire::pockyt::PockytError;
 use crate::wire::whalet::json_type;
@@ -194,8 +194,9 @@ pub fn currency(f: &Fields, name: &str) -> Result<Currency, PockytError> {
     Currency::parse(&code).map_err(|e| PockytError::value(format!("{name}: {}", message(e))))
 }
 
-/// A positive decimal amount in `currency`; when the currency is not known (itself refused),
-/// only its presence is checked, so that a request missing both hears of both at once.
+/// A positive decimal amount in `currency`. When the currency is not known (itself refused),
+/// what can be checked without it still is (format, sign, zero), so that a request with several
+/// problems hears of them all at once; its decimal places and the largest amount wait for one.
 pub fn amount(
     f: &Fields,
     name: &str,
@@ -204,17 +205,38 @@ pub fn amount(
     describe::record(name, "amount", true, &[]);
     let text = must(f, name)?;
     let Some(currency) = currency else {
-        return Ok(None);
+        return amount_without_currency(name, &text).map(|()| None);
     };
-    let money = Money::parse(&text, currency)
-        .map_err(|e| PockytError::value(format!("{name}: {}", message(e))))?;
-    if !money.is_positive() {
-        return Err(PockytError::value(format!(
-            "{name} must be greater than zero, got {}",
-            echo(&text)
-        )));
+    let money = Money::parse(&text, currency).map_err(|e| amount_refused(name, e))?;
+    positive(name, &text, money).map(Some)
+}
+
+/// [`amount`]'s checks that hold in every currency: `text` is read against any one, and the
+/// refusals that depend on which (decimal places, the largest amount) are left out.
+fn amount_without_currency(name: &str, text: &str) -> Result<(), PockytError> {
+    let any = Currency::parse("USD").map_err(|e| PockytError::internal(e.0))?;
+    match Money::parse(text, any) {
+        Ok(money) => positive(name, text, money).map(|_| ()),
+        Err(MoneyError(_, MoneyErrorKind::TooManyPlaces | MoneyErrorKind::TooLarge)) => Ok(()),
+        Err(e) => Err(amount_refused(name, e)),
     }
-    Ok(Some(money))
+}
+
+/// `money`, read from `text`, if it is more than zero.
+fn positive(name: &str, text: &str, money: Money) -> Result<Money, PockytError> {
+    if money.is_positive() {
+        Ok(money)
+    } else {
+        Err(PockytError::value(format!(
+            "{name} must be greater than zero, got {}",
+            echo(text)
+        )))
+    }
+}
+
+/// An amount's refusal by the money reader, under the field's name.
+fn amount_refused(name: &str, e: MoneyError) -> PockytError {
+    PockytError::value(e.about(name))
 }
 
 /// `yyyy-MM-dd`; returns (year, month, day).

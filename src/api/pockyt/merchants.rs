@@ -35,9 +35,14 @@ impl Merchant {
     }
 }
 
-/// Millionths of a decimal text (`"1.5"` → 1_500_000).
+/// Millionths of a decimal text (`"1.5"` → 1_500_000); a negative one is refused as such.
 fn micros(text: &str) -> Result<i128, String> {
     let t = text.trim();
+    if t.strip_prefix('-').is_some_and(|rest| micros(rest).is_ok()) {
+        return Err(format!(
+            "fee value {text:?} is negative; a fee's fixed part and percent are 0 or more"
+        ));
+    }
     let (int, frac) = t.split_once('.').unwrap_or((t, ""));
     let digits_ok = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
     if int.is_empty() || !digits_ok(int) || !digits_ok(frac) || frac.len() > 6 || int.len() > 15 {
@@ -165,6 +170,12 @@ mod tests {
         assert_eq!(fee(krw, "1.5", "1").unwrap().minor, 102); // 1.5 + 100 = 101.5 → 102
         assert!(fee(usd(1), "abc", "0").is_err());
         assert!(fee(usd(1), "1", "-1").is_err());
+        for (fixed, percent) in [("-1.00", "0"), ("0", "-50")] {
+            let e = fee(usd(1), fixed, percent).unwrap_err();
+            assert!(e.contains("is negative"), "{e}");
+        }
+        let e = fee(usd(1), "-x", "0").unwrap_err();
+        assert!(e.contains("is not a decimal"), "{e}");
         let huge = usd(1_000_000_000_000_000);
         assert!(fee(huge, "0", "999999999999999").is_err());
     }

@@ -84,8 +84,8 @@ pipeline::coded_error! {
         /// A refusal of the state, with the `ret_code` Pockyt gives it: an unknown payee, account
         /// or payout is `NO_RELATED_INFORMATION`; one owned by another or an id reused with other
         /// content `PARAMETERS_DO_NOT_MATCH`; a payee or account in the wrong state, like missing
-        /// money, `BALANCE_NOT_SUFFICIENT` (Pockyt's refusal of a payout); a broken posting a
-        /// system error.
+        /// money, `BALANCE_NOT_SUFFICIENT` (Pockyt's refusal of a payout); a balance it would take
+        /// past the largest amount a value error; a broken posting a system error.
         fn state_code(r: &crate::store::Refusal) -> RetCode {
             use crate::store::{LedgerError, Refusal as R};
             match r {
@@ -94,6 +94,7 @@ pipeline::coded_error! {
                 R::WrongState(_) | R::Funds(LedgerError::Insufficient { .. }) => {
                     RetCode::BalanceNotSufficient
                 }
+                R::Funds(LedgerError::BalanceTooLarge { .. }) => RetCode::ParameterValueError,
                 R::Funds(_) => RetCode::SystemError,
             }
         }

@@ -178,26 +178,51 @@ fn apply(
 fn run(core: Core, params: Map<String, Value>, to: PayoutStatus) -> TriggerFuture {
     Box::pin(async move {
         let (_, tenant) = trigger_merchant(&core, &params)?;
-        let no = match (
-            opt_param(&params, "transactionNo"),
-            opt_param(&params, "invoiceId"),
-        ) {
-            (Some(n), _) => n.to_owned(),
-            (None, Some(i)) => core
-                .with_tenant(&tenant, |t| t.pockyt.invoices.get(i).cloned())
-                .ok()
-                .flatten()
-                .ok_or_else(|| format!("no payout with invoiceId {i}"))?,
-            (None, None) => return Err("parameter transactionNo or invoiceId is required".into()),
-        };
+        let number = opt_param(&params, "transactionNo");
+        let invoice = opt_param(&params, "invoiceId");
+        let no = core.with_tenant_text(&tenant, |t| payout_named(t, number, invoice))??;
         let reason = opt_param(&params, "reason").map(str::to_owned);
         finish(&core, &tenant, &no, to, reason)
     })
 }
 
+/// The transactionNo of the payout a trigger names by `transactionNo` or `invoiceId`; given
+/// both, they must name the same payout (as `/v3/payouts/inquiry` requires).
+fn payout_named(
+    t: &TenantState,
+    number: Option<&str>,
+    invoice: Option<&str>,
+) -> Result<String, String> {
+    let by_invoice = |i: &str| {
+        t.pockyt
+            .invoices
+            .get(i)
+            .cloned()
+            .ok_or_else(|| format!("no payout with invoiceId {i}"))
+    };
+    match (number, invoice) {
+        (Some(n), Some(i)) => {
+            let found = by_invoice(i)?;
+            if found != n {
+                return Err(format!(
+                    "transactionNo {n} and invoiceId {i} name different payouts (invoiceId {i} \
+                     is transactionNo {found}); give one of them, or both of the same payout"
+                ));
+            }
+            Ok(found)
+        }
+        (Some(n), None) => Ok(n.to_owned()),
+        (None, Some(i)) => by_invoice(i),
+        // The declaration requires one of them (`transactionNo|invoiceId`).
+        (None, None) => Err("parameter transactionNo or invoiceId is required".into()),
+    }
+}
+
 const PARAMS: &[(&str, &str)] = &[
-    ("transactionNo?", "the payout (or invoiceId)"),
-    ("invoiceId?", "the payout (or transactionNo)"),
+    (
+        "transactionNo|invoiceId",
+        "the payout, by either id (both must name the same payout)",
+    ),
     ("reason?", "recorded on the payout"),
     ("merchantNo?", "default 202333"),
 ];

@@ -13,7 +13,7 @@ use crate::api::roster::{self, Roster};
 use crate::config::WhaletConfig;
 use crate::wire::keys::{demo, PrivateKey, PublicKey};
 
-/// The embedded demo partner (DESIGN.md §2).
+/// The embedded demo partner (README, "Demo tenants").
 pub const DEMO_PARTNER_ID: &str = "202400000000001";
 
 pub struct Partner {
