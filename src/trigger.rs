@@ -10,6 +10,8 @@ use std::pin::Pin;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::tenant::{Provider, TenantId};
+
 pub type TriggerFuture = Pin<Box<dyn Future<Output = Result<Value, String>> + Send>>;
 
 /// One event that can be triggered.
@@ -43,6 +45,40 @@ pub fn opt_param<'a>(params: &'a Map<String, Value>, name: &str) -> Option<&'a s
         .filter(|s| !s.is_empty())
 }
 
+/// The parameter by which a provider's triggers name their tenant by its id alone, besides
+/// `tenant` (`provider:id`): the one place that knows it, for the journal, coverage and a
+/// scenario's tenant-scoped timeline alike.
+pub fn id_param(provider: Provider) -> &'static str {
+    match provider {
+        Provider::Whalet => "partnerId",
+        Provider::Infinia => "appId",
+        Provider::Pockyt => "merchantNo",
+    }
+}
+
+/// The provider whose tenants a trigger acts on, by its name's first part (`whalet.` and
+/// `platform.` are the Whalet partner's); `None` for the simulator's own (`sim.*`), which take a
+/// whole `tenant`.
+pub fn provider_of(trigger: &str) -> Option<Provider> {
+    match trigger.split('.').next().unwrap_or_default() {
+        "whalet" | "platform" => Some(Provider::Whalet),
+        "infinia" => Some(Provider::Infinia),
+        "pockyt" => Some(Provider::Pockyt),
+        _ => None,
+    }
+}
+
+/// The tenant a trigger's parameters name, if they name one: its `tenant` (`provider:id`), else
+/// its provider's id parameter ([`id_param`]). `None` when they name none (the trigger then acts
+/// for its default) or `tenant` is not `provider:id`.
+pub fn named_tenant(trigger: &str, params: &Map<String, Value>) -> Option<TenantId> {
+    if let Some(text) = opt_param(params, "tenant") {
+        return TenantId::parse(text);
+    }
+    let provider = provider_of(trigger)?;
+    opt_param(params, id_param(provider)).map(|id| TenantId::new(provider, id))
+}
+
 /// The parameters that take a whole number, as a JSON number or its decimal text (how many
 /// notifications a burst sends); every other parameter is text.
 const NUMBER_PARAMS: &[&str] = &["count"];
@@ -66,29 +102,29 @@ fn bad_value(name: &str, value: &Value) -> Option<String> {
 
 /// Checks `params` against the trigger's declared parameters: no unknown names (a typo would
 /// otherwise be ignored silently), every value given a non-empty string ([`bad_value`]), every
-/// required one present.
+/// required one present. A declared name is required, optional with a `?` suffix, or a group of
+/// alternatives `a|b|c` of which at least one must be given (a trigger that finds its object by
+/// any of several ids).
 pub fn check_params<C>(def: &TriggerDef<C>, params: &Map<String, Value>) -> Result<(), String> {
-    let declared: Vec<(&str, bool)> = def
+    let declared: Vec<(Vec<&str>, bool)> = def
         .params
         .iter()
         .map(|(name, _)| match name.strip_suffix('?') {
-            Some(n) => (n, false),
-            None => (*name, true),
+            Some(n) => (vec![n], false),
+            None => (name.split('|').collect(), true),
         })
         .collect();
-    for key in params.keys() {
-        if !declared.iter().any(|(n, _)| n == key) {
-            let names: Vec<&str> = declared.iter().map(|(n, _)| *n).collect();
-            return Err(format!(
-                "{} has no parameter {key:?}; its parameters: {}",
-                def.name,
-                if names.is_empty() {
-                    "none".to_owned()
-                } else {
-                    names.join(", ")
-                }
-            ));
-        }
+    let names: Vec<&str> = declared.iter().flat_map(|(n, _)| n.clone()).collect();
+    if let Some(key) = params.keys().find(|k| !names.contains(&k.as_str())) {
+        return Err(format!(
+            "{} has no parameter {key:?}; its parameters: {}",
+            def.name,
+            if names.is_empty() {
+                "none".to_owned()
+            } else {
+                names.join(", ")
+            }
+        ));
     }
     if let Some(problem) = params
         .iter()
@@ -96,12 +132,25 @@ pub fn check_params<C>(def: &TriggerDef<C>, params: &Map<String, Value>) -> Resu
     {
         return Err(format!("{}: {problem}", def.name));
     }
-    for (name, required) in &declared {
-        if *required && !params.contains_key(*name) {
-            return Err(format!("{} needs parameter {name}", def.name));
+    for (group, required) in &declared {
+        if *required && !group.iter().any(|n| params.contains_key(*n)) {
+            return Err(format!(
+                "{} needs parameter {}",
+                def.name,
+                alternatives(group)
+            ));
         }
     }
     Ok(())
+}
+
+/// `a`, `a or b`, `a, b or c`.
+fn alternatives(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
 }
 
 /// Why a trigger did not fire.
@@ -207,6 +256,70 @@ mod tests {
             check(json!({"amount": null})),
             Err("x.funded: parameter amount must be a string, got null".to_owned())
         );
+    }
+
+    #[test]
+    fn a_group_of_alternatives_needs_one_of_them() {
+        const ONE_OF: TriggerDef<()> = TriggerDef {
+            name: "x.approved",
+            description: "",
+            params: &[("requestNo|sellerId|token", ""), ("reason?", "")],
+            run,
+        };
+        let check = |params: Value| {
+            let Value::Object(params) = params else {
+                panic!("an object");
+            };
+            check_params(&ONE_OF, &params)
+        };
+        assert_eq!(
+            check(json!({"reason": "r"})),
+            Err("x.approved needs parameter requestNo, sellerId or token".to_owned())
+        );
+        assert_eq!(check(json!({"sellerId": "s"})), Ok(()));
+        assert_eq!(check(json!({"requestNo": "r", "token": "t"})), Ok(()));
+        assert_eq!(
+            check(json!({"request": "r"})),
+            Err(
+                "x.approved has no parameter \"request\"; its parameters: requestNo, sellerId, \
+                 token, reason"
+                    .to_owned()
+            )
+        );
+        assert_eq!(alternatives(&["a", "b"]), "a or b");
+    }
+
+    #[test]
+    fn each_surface_names_its_tenant_by_its_own_parameter() {
+        let named = |trigger: &str, params: Value| {
+            let Value::Object(params) = params else {
+                panic!("an object");
+            };
+            named_tenant(trigger, &params).map(|t| t.to_string())
+        };
+        assert_eq!(
+            named("pockyt.balance.funded", json!({"merchantNo": "202333"})).as_deref(),
+            Some("pockyt:202333")
+        );
+        assert_eq!(
+            named("infinia.platform.funded", json!({"appId": "other-app"})).as_deref(),
+            Some("infinia:other-app")
+        );
+        assert_eq!(
+            named("platform.binding.approved", json!({"partnerId": "7"})).as_deref(),
+            Some("whalet:7")
+        );
+        assert_eq!(
+            named("sim.notify.down", json!({"tenant": "pockyt:1"})).as_deref(),
+            Some("pockyt:1")
+        );
+        // Another surface's parameter names no tenant of this one; sim.* take a whole tenant.
+        assert_eq!(
+            named("pockyt.balance.funded", json!({"partnerId": "7"})),
+            None
+        );
+        assert_eq!(named("sim.notify.down", json!({"partnerId": "7"})), None);
+        assert_eq!(named("whalet.payout.failed", json!({})), None);
     }
 
     #[test]

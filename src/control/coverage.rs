@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{error, ok, tenant_param};
+use super::{error, known_tenant, ok};
 use crate::core::Core;
 use crate::coverage::report::Selection;
 use crate::coverage::Coverage;
@@ -14,7 +14,9 @@ fn coverage(core: &Core) -> &Coverage {
 }
 
 pub fn report(core: &Core, req: &SimRequest) -> SimResponse {
-    let tenant = match tenant_param(req, None) {
+    // A tenant that does not exist is a `404` (as `/__sim/state`), not a report of zeros that a
+    // misspelt `--tenant` would read as "nothing exercised".
+    let tenant = match known_tenant(core, req, None) {
         Ok(t) => t,
         Err(r) => return r,
     };

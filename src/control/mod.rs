@@ -91,27 +91,10 @@ fn operations(core: &Core, req: &SimRequest) -> SimResponse {
         Ok(s) => s,
         Err(r) => return r,
     };
-    let tenant = match tenant_param(req, None) {
+    let tenant = match known_tenant(core, req, None) {
         Ok(t) => t,
         Err(r) => return r,
     };
-    if let Some(t) = tenant
-        .as_ref()
-        .filter(|t| !core.store().tenant_ids().contains(t))
-    {
-        return error(
-            404,
-            format!(
-                "no tenant {t} is configured (configured: {})",
-                core.store()
-                    .tenant_ids()
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        );
-    }
     let all = crate::api::catalog::operations_for(core, tenant.as_ref());
     let listed: Vec<_> = all
         .into_iter()
@@ -246,11 +229,15 @@ fn requests(core: &Core, req: &SimRequest) -> SimResponse {
             Ok(s) => s,
             Err(r) => return r,
         },
-        tenant: req.query_param("tenant"),
+        tenant: match known_tenant(core, req, None) {
+            Ok(t) => t.map(|t| t.to_string()),
+            Err(r) => return r,
+        },
         partner_id: req.query_param("partnerId"),
-        operation: req
-            .query_param("apiCode")
-            .or_else(|| req.query_param("operation")),
+        operation: match one_of(req, "apiCode", "operation") {
+            Ok(o) => o,
+            Err(r) => return r,
+        },
         code: req.query_param("code"),
         failed: match bool_param(req, "failed") {
             Ok(failed) => failed,
@@ -275,7 +262,7 @@ fn requests(core: &Core, req: &SimRequest) -> SimResponse {
 
 /// `GET /__sim/notifications[?tenant&apiCode&status&businessId&after&limit]`, newest first.
 fn notifications(core: &Core, req: &SimRequest) -> SimResponse {
-    let filter = match notification_filter(req) {
+    let filter = match notification_filter(core, req) {
         Ok(f) => f,
         Err(r) => return r,
     };
@@ -327,38 +314,60 @@ fn bool_param(req: &SimRequest, name: &str) -> Result<bool, SimResponse> {
 
 /// The `before` query parameter of the journal listing: a journal id (entries older than it).
 fn before_param(req: &SimRequest) -> Result<Option<u64>, SimResponse> {
-    match req.query_param("before") {
-        None => Ok(None),
-        Some(b) => b.parse().map(Some).map_err(|_| {
-            error(
-                400,
-                format!(
-                    "before must be a journal id (a non-negative integer), got {}",
-                    crate::text::echo(&b)
-                ),
-            )
-        }),
-    }
+    whole_param(req, "before", "a journal id (a non-negative integer)")
 }
 
 /// The `limit` query parameter of a listing: `None` when absent, a `400` when it is not a
-/// non-negative integer (a `limit=ten` once listed everything).
+/// non-negative integer (a `limit=ten` once listed everything) or is past the largest one.
 fn limit_param(req: &SimRequest) -> Result<Option<usize>, SimResponse> {
-    match req.query_param("limit") {
-        None => Ok(None),
-        Some(l) => l.parse().map(Some).map_err(|_| {
-            error(
-                400,
-                format!(
-                    "limit must be a non-negative integer, got {}",
-                    crate::text::echo(&l)
-                ),
-            )
-        }),
+    let limit = whole_param(req, "limit", "a non-negative integer")?;
+    // No listing holds more than `usize::MAX` entries: a larger limit is no limit.
+    Ok(limit.map(|l| usize::try_from(l).unwrap_or(usize::MAX)))
+}
+
+/// A non-negative integer query parameter `name` (`what` says what it is): `None` when absent; a
+/// `400` when it is not one, and one giving the maximum (`u64::MAX`) when it is past it (a
+/// number that large is not "not a number").
+fn whole_param(req: &SimRequest, name: &str, what: &str) -> Result<Option<u64>, SimResponse> {
+    let Some(text) = req.query_param(name) else {
+        return Ok(None);
+    };
+    match text.parse::<u64>() {
+        Ok(n) => Ok(Some(n)),
+        Err(e) if *e.kind() == std::num::IntErrorKind::PosOverflow => Err(error(
+            400,
+            format!(
+                "{name} is too large: at most {}, got {}",
+                u64::MAX,
+                crate::text::echo(&text)
+            ),
+        )),
+        Err(_) => Err(error(
+            400,
+            format!("{name} must be {what}, got {}", crate::text::echo(&text)),
+        )),
     }
 }
 
-fn notification_filter(req: &SimRequest) -> Result<NotificationFilter, SimResponse> {
+/// A query parameter with two names (`apiCode` and its synonym `operation`): either, or both
+/// when they agree; a `400` when they disagree (one silently preferred once filtered on the
+/// other's value unseen).
+fn one_of(req: &SimRequest, name: &str, synonym: &str) -> Result<Option<String>, SimResponse> {
+    match (req.query_param(name), req.query_param(synonym)) {
+        (Some(a), Some(b)) if a != b => Err(error(
+            400,
+            format!(
+                "{name} and {synonym} name the same filter and disagree ({} and {}); give one",
+                crate::text::echo(&a),
+                crate::text::echo(&b)
+            ),
+        )),
+        (a, b) => Ok(a.or(b)),
+    }
+}
+
+fn notification_filter(core: &Core, req: &SimRequest) -> Result<NotificationFilter, SimResponse> {
+    let tenant = ledger_tenant(core, req)?;
     let status = req.query_param("status");
     if let Some(s) = &status {
         if Status::parse(s).is_none() {
@@ -384,7 +393,7 @@ fn notification_filter(req: &SimRequest) -> Result<NotificationFilter, SimRespon
         },
     };
     Ok(NotificationFilter {
-        tenant: req.query_param("tenant"),
+        tenant,
         api_code: req.query_param("apiCode"),
         status,
         business_id: req.query_param("businessId"),
@@ -396,7 +405,7 @@ fn notification_filter(req: &SimRequest) -> Result<NotificationFilter, SimRespon
 /// `timeoutMs`, or its older spelling `timeout_ms`, default 10 s, at most 120 s). It does not
 /// move the clock.
 async fn wait(core: &Core, req: &SimRequest) -> SimResponse {
-    let filter = match notification_filter(req) {
+    let filter = match notification_filter(core, req) {
         Ok(f) => f,
         Err(r) => return r,
     };
@@ -522,32 +531,95 @@ pub(crate) fn body_str<'a>(
 }
 
 /// The `tenant` of a request: the query parameter, else the body's field (which must be a
-/// string); `None` when neither is given. Anything that is not `provider:id` is a `400`.
+/// string); `None` when neither is given. Anything that is not `provider:id` is a `400`, and so
+/// are a query and a body that name different tenants (which one meant is not ours to guess).
 pub(crate) fn tenant_param(
     req: &SimRequest,
     body: Option<&Map<String, Value>>,
 ) -> Result<Option<TenantId>, SimResponse> {
-    let text = match (req.query_param("tenant"), body) {
-        (Some(t), _) => Some(t),
-        (None, Some(body)) => body_str(body, "tenant")?.map(str::to_owned),
-        (None, None) => None,
+    let query = req
+        .query_param("tenant")
+        .map(|t| parse_tenant(&t))
+        .transpose()?;
+    let body = match body {
+        Some(body) => body_str(body, "tenant")?.map(parse_tenant).transpose()?,
+        None => None,
     };
-    match text {
-        None => Ok(None),
-        Some(t) => TenantId::parse(&t).map(Some).ok_or_else(|| {
-            error(
-                400,
-                format!(
-                    "tenant must be provider:id (e.g. whalet:202400000000001), got {}",
-                    crate::text::echo(&t)
-                ),
-            )
-        }),
+    match (query, body) {
+        (Some(q), Some(b)) if q != b => Err(error(
+            400,
+            format!("?tenant={q} and the body's tenant {b} disagree; give one"),
+        )),
+        (q, b) => Ok(q.or(b)),
     }
 }
 
+fn parse_tenant(text: &str) -> Result<TenantId, SimResponse> {
+    TenantId::parse(text).ok_or_else(|| {
+        error(
+            400,
+            format!(
+                "tenant must be provider:id (e.g. whalet:202400000000001), got {}",
+                crate::text::echo(text)
+            ),
+        )
+    })
+}
+
+/// [`tenant_param`], which must also name a configured tenant: a `404` listing them otherwise,
+/// as `/__sim/state` answers (an empty list for a tenant that does not exist reads as "nothing
+/// happened").
+pub(crate) fn known_tenant(
+    core: &Core,
+    req: &SimRequest,
+    body: Option<&Map<String, Value>>,
+) -> Result<Option<TenantId>, SimResponse> {
+    let tenant = tenant_param(req, body)?;
+    match tenant {
+        Some(t) if !core.store().has_tenant(&t) => Err(no_tenant(core, &t)),
+        tenant => Ok(tenant),
+    }
+}
+
+/// The notification ledger's `tenant` filter: `provider:id` ([`known_tenant`]) or, as the ledger
+/// also matches, a bare id, which must be some configured tenant's (a `404` otherwise).
+fn ledger_tenant(core: &Core, req: &SimRequest) -> Result<Option<String>, SimResponse> {
+    match req.query_param("tenant") {
+        Some(id) if !id.is_empty() && !id.contains(':') => {
+            if core.store().tenant_ids().iter().any(|t| t.id == id) {
+                Ok(Some(id))
+            } else {
+                Err(unknown_tenant(
+                    core,
+                    &format!("has id {}", crate::text::echo(&id)),
+                ))
+            }
+        }
+        _ => Ok(known_tenant(core, req, None)?.map(|t| t.to_string())),
+    }
+}
+
+/// The `404` for tenant `t`, which does not exist, naming those that do.
+fn no_tenant(core: &Core, t: &TenantId) -> SimResponse {
+    unknown_tenant(core, &format!("{t} is configured"))
+}
+
+/// The `404` for a tenant that does not exist: `no tenant {what} (configured: …)`.
+fn unknown_tenant(core: &Core, what: &str) -> SimResponse {
+    let configured: Vec<String> = core
+        .store()
+        .tenant_ids()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    error(
+        404,
+        format!("no tenant {what} (configured: {})", configured.join(", ")),
+    )
+}
+
 fn state(core: &Core, req: &SimRequest) -> SimResponse {
-    let wanted = match tenant_param(req, None) {
+    let wanted = match known_tenant(core, req, None) {
         Ok(t) => t,
         Err(r) => return r,
     };
@@ -561,10 +633,9 @@ fn state(core: &Core, req: &SimRequest) -> SimResponse {
             tenants.insert(id.to_string(), view.unwrap_or(Value::Null));
         }
     }
-    if let Some(w) = wanted {
-        if tenants.is_empty() {
-            return error(404, format!("no tenant {w}"));
-        }
+    if let Some(w) = wanted.filter(|_| tenants.is_empty()) {
+        // Removed since it was checked (an import or a reset of all state in between).
+        return no_tenant(core, &w);
     }
     ok(json!({"tenants": tenants}))
 }
@@ -590,15 +661,10 @@ fn reset(core: &Core, req: &SimRequest) -> SimResponse {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let tenant = match tenant_param(req, Some(&body)) {
+    let tenant = match known_tenant(core, req, Some(&body)) {
         Ok(t) => t,
         Err(r) => return r,
     };
-    if let Some(t) = &tenant {
-        if !core.store().has_tenant(t) {
-            return error(404, format!("no tenant {t}"));
-        }
-    }
     // While no unit of work runs (`crate::cut`): none is left half in the old state.
     core.clock().cut().still(|| {
         core.store().reset(tenant.as_ref());

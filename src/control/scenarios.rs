@@ -3,9 +3,10 @@
 
 use serde_json::{json, Value};
 
-use super::{add_utc, body_json, body_str, camel_keys, error, ok, tenant_param};
+use super::{add_utc, body_json, body_str, camel_keys, error, known_tenant, ok, tenant_param};
 use crate::core::Core;
 use crate::http::{SimRequest, SimResponse};
+use crate::scenario::format::Surface;
 use crate::scenario::{Decision, OperationCtx};
 use crate::tenant::TenantId;
 
@@ -131,6 +132,10 @@ pub fn remove_all(core: &Core, req: &SimRequest) -> SimResponse {
     ok(json!({"removed": core.scenarios().remove_all(scope.as_ref())}))
 }
 
+/// `POST /__sim/scenarios/explain`: which rule would decide an operation now. The operation is
+/// checked as a rule's is at load (an unknown one is a `400` with the nearest name), the tenant
+/// must exist (a `404`, as `/__sim/state`) and be the surface's provider's (a `400`): an answer
+/// of "no rule decides" about something that cannot arrive would pass for the happy path.
 pub fn explain(core: &Core, req: &SimRequest) -> SimResponse {
     let body = match body_json(req) {
         Ok(b) => b,
@@ -140,22 +145,17 @@ pub fn explain(core: &Core, req: &SimRequest) -> SimResponse {
         (Ok(s), Ok(o)) => (s, o),
         (Err(r), _) | (_, Err(r)) => return r,
     };
-    let surface = match surface {
-        Some("whalet") => "whalet",
-        Some("platform") => "platform",
-        Some("infinia") => "infinia",
-        Some("pockyt") => "pockyt",
-        other => {
-            return error(
-                400,
-                format!(
-                    "surface must be whalet, platform, infinia or pockyt, not {}",
-                    other.map_or("none".to_owned(), |s| crate::text::echo(s).to_string())
-                ),
-            )
-        }
+    let Some(surface) = surface.and_then(Surface::parse) else {
+        return error(
+            400,
+            format!(
+                "surface must be one of {}, not {}",
+                <Surface as crate::store::Words>::WORDS.join(", "),
+                surface.map_or("none".to_owned(), |s| crate::text::echo(s).to_string())
+            ),
+        );
     };
-    let tenant = match tenant_param(req, Some(&body)) {
+    let tenant = match known_tenant(core, req, Some(&body)) {
         Ok(Some(t)) => t,
         Ok(None) => {
             return error(
@@ -165,9 +165,24 @@ pub fn explain(core: &Core, req: &SimRequest) -> SimResponse {
         }
         Err(r) => return r,
     };
+    if tenant.provider != surface.provider() {
+        return error(
+            400,
+            format!(
+                "tenant {tenant} is not a tenant of surface {surface}, whose tenants are {}:id",
+                surface.provider().as_str()
+            ),
+        );
+    }
     let Some(operation) = operation else {
         return error(400, "operation is required (apiCode or path)");
     };
+    if let Some(why) = core
+        .scenarios()
+        .unknown_operation(surface.as_str(), operation)
+    {
+        return error(400, format!("operation: {why}"));
+    }
     let fields = match body.get("fields") {
         None => json!({}),
         Some(fields @ Value::Object(_)) => fields.clone(),
@@ -182,7 +197,7 @@ pub fn explain(core: &Core, req: &SimRequest) -> SimResponse {
         }
     };
     let decision = core.scenarios().explain(OperationCtx {
-        surface,
+        surface: surface.as_str(),
         tenant: &tenant,
         operation,
         fields: &fields,

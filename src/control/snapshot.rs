@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::{error, ok, tenant_param};
+use super::{error, known_tenant, ok, tenant_param};
 use crate::core::Core;
 use crate::http::{SimRequest, SimResponse};
 use crate::persist;
@@ -12,15 +12,10 @@ use crate::persist;
 /// Exports off the async workers: a large state takes a while to write, and the other
 /// requests (`GET /__sim/health` among them) go on meanwhile.
 pub async fn export(core: &Core, req: &SimRequest) -> SimResponse {
-    let tenant = match tenant_param(req, None) {
+    let tenant = match known_tenant(core, req, None) {
         Ok(t) => t,
         Err(r) => return r,
     };
-    if let Some(t) = &tenant {
-        if !core.store().has_tenant(t) {
-            return error(404, format!("no tenant {t}"));
-        }
-    }
     let core = core.clone();
     match tokio::task::spawn_blocking(move || persist::export(&core, tenant.as_ref())).await {
         Ok(Ok(bytes)) => SimResponse::json(200, bytes),

@@ -205,6 +205,7 @@ impl Core {
             )));
         };
         check_params(&def, &params).map_err(FireError::Params)?;
+        self.named_tenant_exists(&params)?;
         let started = std::time::Instant::now();
         let virtual_time = self.clock().now();
         let request = Value::Object(params.clone());
@@ -218,7 +219,7 @@ impl Core {
             self.surface::<crate::coverage::Coverage>()
                 .fired(def.name, &params, known);
         }
-        let tenant = opt_param(&params, "tenant").map(str::to_owned);
+        let tenant = crate::trigger::named_tenant(def.name, &params).map(|t| t.to_string());
         let (code, detail, reply, status) = match &outcome {
             Ok(v) => ("OK", String::new(), v.clone(), 200),
             Err(e) => ("FAILED", e.clone(), Value::Null, 422),
@@ -240,5 +241,29 @@ impl Core {
             latency_us: started.elapsed().as_micros() as u64,
         });
         outcome.map_err(FireError::Failed)
+    }
+
+    /// A trigger given a whole `tenant` (the simulator's own, such as `sim.notify.down`) is
+    /// refused when no such tenant exists, whether fired by the control plane or a scenario's
+    /// timeline: such a trigger changes no tenant state that would refuse it itself, so an outage
+    /// of nobody would be answered as done. (Triggers naming a partner, app or merchant refuse
+    /// an unknown one themselves.)
+    fn named_tenant_exists(&self, params: &Map<String, Value>) -> Result<(), FireError> {
+        let Some(t) = opt_param(params, "tenant").and_then(TenantId::parse) else {
+            return Ok(());
+        };
+        if self.store().has_tenant(&t) {
+            return Ok(());
+        }
+        let configured: Vec<String> = self
+            .store()
+            .tenant_ids()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        Err(FireError::Unknown(format!(
+            "no tenant {t} is configured (configured: {})",
+            configured.join(", ")
+        )))
     }
 }

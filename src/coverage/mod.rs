@@ -168,11 +168,7 @@ impl Coverage {
         let Some(index) = self.model.state_index(name) else {
             return;
         };
-        let text = |k: &str| params.get(k).and_then(serde_json::Value::as_str);
-        let tenant = self
-            .model
-            .trigger_tenant(name, text("tenant"), text("partnerId"))
-            .filter(|t| known(t));
+        let tenant = self.model.trigger_tenant(name, params).filter(|t| known(t));
         self.hit(tenant.as_ref(), index);
     }
 
@@ -297,6 +293,7 @@ mod tests {
         Attempt {
             number: 1,
             series,
+            url: None,
             virtual_time: 0,
             virtual_time_text: String::new(),
             wall_time: 0,

@@ -217,22 +217,16 @@ fn surface_of_trigger(name: &str, surfaces: &[SurfaceSource]) -> &'static str {
 }
 
 impl Model {
-    /// The tenant a fired trigger acted for: its `tenant` parameter, a Whalet `partnerId`, else
-    /// the trigger's default (its surface's demo tenant).
+    /// The tenant a fired trigger acted for: the one its parameters name (its `tenant`, or its
+    /// surface's id parameter: `partnerId`, `appId`, `merchantNo`; `trigger::named_tenant`),
+    /// else the trigger's default (its surface's demo tenant).
     pub fn trigger_tenant(
         &self,
         name: &str,
-        tenant: Option<&str>,
-        partner_id: Option<&str>,
+        params: &serde_json::Map<String, serde_json::Value>,
     ) -> Option<TenantId> {
-        if let Some(t) = tenant {
-            return TenantId::parse(t);
-        }
-        let whalet = name.starts_with("whalet.") || name.starts_with("platform.");
-        match partner_id {
-            Some(p) if whalet => Some(TenantId::new(crate::tenant::Provider::Whalet, p)),
-            _ => self.trigger_tenants.get(name).cloned(),
-        }
+        crate::trigger::named_tenant(name, params)
+            .or_else(|| self.trigger_tenants.get(name).cloned())
     }
 }
 

@@ -208,6 +208,21 @@ impl Scenarios {
         super::load::parse_checked(text, source, triggers, &operations)
     }
 
+    /// Why `operation` is no operation of `surface` a rule could name (the check a rule's
+    /// `operation` gets at load, with the nearest name), if it is none. Unchecked when the engine
+    /// was given no list (unit tests).
+    pub fn unknown_operation(&self, surface: &str, operation: &str) -> Option<String> {
+        let operations: Vec<(&str, &str)> = self
+            .operations
+            .iter()
+            .map(|(surface, name)| (*surface, name.as_str()))
+            .collect();
+        if operations.is_empty() {
+            return None;
+        }
+        super::load::unknown_operation(Some(surface), operation, &operations).map(|(_, why)| why)
+    }
+
     /// The outbox's delivery gate: fails attempts during an outage.
     pub fn delivery_gate(&self) -> crate::notify::DeliveryGate {
         let engine = self.clone();

@@ -161,6 +161,18 @@ crate::store::word_enum! {
     }
 }
 
+impl Surface {
+    /// The provider whose tenants the surface serves (whalet-platform is the Whalet partner's).
+    pub fn provider(self) -> crate::tenant::Provider {
+        use crate::tenant::Provider;
+        match self {
+            Surface::Whalet | Surface::Platform => Provider::Whalet,
+            Surface::Infinia => Provider::Infinia,
+            Surface::Pockyt => Provider::Pockyt,
+        }
+    }
+}
+
 /// `operation = "a"` or `operation = ["a", "b"]`; a trailing `*` matches any suffix.
 #[derive(Debug, Clone)]
 pub struct OneOrMany(pub Vec<String>);
@@ -170,6 +182,11 @@ impl<'de> Deserialize<'de> for OneOrMany {
         let err = || serde::de::Error::custom("operation must be a string or a list of strings");
         match Value::deserialize(d)? {
             Value::String(s) => Ok(OneOrMany(vec![s])),
+            // A rule that names no operation would never match: leaving `operation` out is how
+            // to match every one.
+            Value::Array(items) if items.is_empty() => Err(serde::de::Error::custom(
+                "operation = [] names no operation, so the rule would never match; list at least one, or leave operation out to match every operation",
+            )),
             Value::Array(items) => items
                 .into_iter()
                 .map(|v| v.as_str().map(str::to_owned).ok_or_else(err))

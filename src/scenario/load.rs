@@ -221,36 +221,51 @@ fn check_operations(rule: &RuleSpec, operations: Operations<'_>) -> Result<(), (
         return Ok(());
     };
     let surface = rule.surface.map(Surface::as_str);
+    match patterns
+        .0
+        .iter()
+        .find_map(|p| unknown_operation(surface, p, operations))
+    {
+        Some((pattern, why)) => Err((pattern.to_owned(), why)),
+        None => Ok(()),
+    }
+}
+
+/// Why `pattern` (a name, or a prefix with a trailing `*`) matches no operation of `surface` (of
+/// any surface when `None`), with the nearest name: `None` when it matches one. What a rule's
+/// `operation` and the explain endpoint's are checked by.
+pub fn unknown_operation<'p>(
+    surface: Option<&str>,
+    pattern: &'p str,
+    operations: Operations<'_>,
+) -> Option<(&'p str, String)> {
     let known: Vec<&str> = operations
         .iter()
         .filter(|(s, _)| surface.is_none_or(|want| *s == want))
         .map(|(_, name)| *name)
         .collect();
-    for pattern in &patterns.0 {
-        if known.iter().any(|name| pattern_matches(pattern, name)) {
-            continue;
-        }
-        let lead = match surface {
-            Some(s) => format!("surface {s} has no operation"),
-            None => "no surface has an operation".to_owned(),
-        };
-        let near = crate::text::nearest(pattern.trim_end_matches('*'), &known)
-            .map(|n| format!("; did you mean {n:?}?"))
-            .unwrap_or_default();
-        let how = if pattern.ends_with('*') {
-            "starting with"
-        } else {
-            "named"
-        };
-        return Err((
-            pattern.clone(),
-            format!(
-                "{lead} {how} {:?}{near} (`GET /__sim/operations` lists them)",
-                pattern.trim_end_matches('*')
-            ),
-        ));
+    if known.iter().any(|name| pattern_matches(pattern, name)) {
+        return None;
     }
-    Ok(())
+    let lead = match surface {
+        Some(s) => format!("surface {s} has no operation"),
+        None => "no surface has an operation".to_owned(),
+    };
+    let near = crate::text::nearest(pattern.trim_end_matches('*'), &known)
+        .map(|n| format!("; did you mean {n:?}?"))
+        .unwrap_or_default();
+    let how = if pattern.ends_with('*') {
+        "starting with"
+    } else {
+        "named"
+    };
+    Some((
+        pattern,
+        format!(
+            "{lead} {how} {:?}{near} (`GET /__sim/operations` lists them)",
+            pattern.trim_end_matches('*')
+        ),
+    ))
 }
 
 /// A rule's sync `code` must be its surface's own. A rule without a surface must name a code of
@@ -389,6 +404,27 @@ mod tests {
         ] {
             assert!(rule(fine).is_ok(), "{fine}");
         }
+    }
+
+    #[test]
+    fn an_empty_operation_list_is_refused_where_it_is() {
+        let e = rule("surface = \"whalet\"\noperation = []\n").unwrap_err();
+        assert!(
+            e.reason.contains("operation = [] names no operation"),
+            "{e}"
+        );
+        assert_eq!(
+            (e.file.as_str(), e.line, e.column),
+            ("t.toml", 4, 13),
+            "{e}"
+        );
+        let json = "{\"name\": \"t\", \"rule\": [\n {\"operation\": []}]}";
+        let e = parse_checked::<()>(json, "t.json", &[], OPERATIONS).unwrap_err();
+        assert!(
+            e.reason.contains("operation = [] names no operation"),
+            "{e}"
+        );
+        assert_eq!(e.line, 2, "{e}");
     }
 
     #[test]

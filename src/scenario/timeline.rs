@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use super::engine::ManualOutage;
 use super::Scenarios;
 use crate::clock::Millis;
-use crate::tenant::{Provider, TenantId};
+use crate::tenant::TenantId;
 use crate::trigger::TriggerDef;
 
 /// The verdict of a delivery attempt refused by an outage.
@@ -18,15 +18,6 @@ pub const OUTAGE_VERDICT: &str = "connection refused (scenario outage)";
 pub fn label_prefix(scope: Option<&TenantId>, name: &str) -> String {
     let scope = scope.map_or_else(|| "*".to_owned(), ToString::to_string);
     format!("{scope}/scenario:{name}/")
-}
-
-/// The parameter names by which triggers take the tenant, besides `tenant` (`provider:id`).
-fn id_param(provider: Provider) -> &'static str {
-    match provider {
-        Provider::Whalet => "partnerId",
-        Provider::Infinia => "appId",
-        Provider::Pockyt => "merchantNo",
-    }
 }
 
 /// In a tenant-scoped scenario, fills `tenant` (and `partnerId` / `appId` / `merchantNo`) when
@@ -44,7 +35,7 @@ pub fn add_tenant_params<C>(
     if declares("tenant") && !params.contains_key("tenant") {
         params.insert("tenant".into(), json!(tenant.to_string()));
     }
-    let id = id_param(tenant.provider);
+    let id = crate::trigger::id_param(tenant.provider);
     if declares(id) && !params.contains_key(id) {
         params.insert(id.into(), json!(tenant.id));
     }

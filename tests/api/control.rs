@@ -286,7 +286,7 @@ async fn explain_names_the_rule_without_counting() {
     let app = spawn_app().await;
     let text = "name = \"x\"\n[[rule]]\nname = \"big\"\nsurface = \"pockyt\"\nnth = 1\n[rule.when]\namount = { min = \"1000\" }\n[rule.then]\nresult = \"failure\"\nreason = \"too big\"\n";
     assert_eq!(app.load_scenario(text, "").await.0, 200);
-    let ask = |amount: &str| json!({"surface": "pockyt", "tenant": "pockyt:202333", "operation": "/v3/payouts", "fields": {"amount": amount}});
+    let ask = |amount: &str| json!({"surface": "pockyt", "tenant": "pockyt:202333", "operation": "/v3/payouts/pay", "fields": {"amount": amount}});
     for _ in 0..2 {
         let (status, body) = app.post("/__sim/scenarios/explain", &ask("1500.00")).await;
         assert_eq!(status, 200);
@@ -431,5 +431,145 @@ async fn a_trigger_parameter_that_is_not_text_never_falls_back_to_the_demo_tenan
         )
         .await;
     assert_eq!(status, 422, "{body}");
+    app.shutdown().await;
+}
+
+/// Explain answered "no rule decides" (the happy path) for a misspelt operation, a tenant that
+/// does not exist and a tenant of another surface: it checks the operation as a rule's is at
+/// load (with the nearest name), a tenant as `/__sim/state` does (404), and that the tenant is
+/// the surface's (400).
+#[tokio::test]
+async fn explain_checks_the_operation_and_the_tenant() {
+    let app = spawn_app().await;
+    let ask = |surface: &str, tenant: &str, operation: &str| json!({"surface": surface, "tenant": tenant, "operation": operation});
+    let explain = |body: Value| {
+        let app = &app;
+        async move { app.post("/__sim/scenarios/explain", &body).await }
+    };
+    let (status, body) = explain(ask("whalet", DEMO, "conectivity")).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["error"],
+        "operation: surface whalet has no operation named \"conectivity\"; did you mean \"connectivity\"? (`GET /__sim/operations` lists them)"
+    );
+    let (status, body) = explain(ask("whalet", "whalet:20240000000001", "connectivity")).await;
+    assert_eq!(status, 404, "{body}");
+    let text = body["error"].as_str().unwrap();
+    assert!(
+        text.starts_with("no tenant whalet:20240000000001 is configured (configured: "),
+        "{body}"
+    );
+    assert!(text.contains(DEMO), "{body}");
+    let (status, body) = explain(ask("whalet", "pockyt:202333", "connectivity")).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["error"],
+        "tenant pockyt:202333 is not a tenant of surface whalet, whose tenants are whalet:id"
+    );
+    // Another surface's operation is not this one's; the platform is the Whalet partner's.
+    let (status, body) = explain(ask("pockyt", "pockyt:202333", "connectivity")).await;
+    assert_eq!(status, 400, "{body}");
+    for (surface, tenant, operation) in [
+        ("whalet", DEMO, "connectivity"),
+        ("platform", DEMO, "balanceQuery"),
+        ("pockyt", "pockyt:202333", "/v3/payouts/pay"),
+    ] {
+        let (status, body) = explain(ask(surface, tenant, operation)).await;
+        assert_eq!(status, 200, "{surface} {operation}: {body}");
+    }
+    app.shutdown().await;
+}
+
+/// A reset whose query and body name different tenants reset the query's and ignored the body:
+/// it is a 400 and nothing is reset.
+#[tokio::test]
+async fn a_reset_whose_query_and_body_disagree_is_refused() {
+    let app = spawn_app().await;
+    app.connectivity().await;
+    let state = app.get_json("/__sim/state").await;
+    let (status, body) = app
+        .post(
+            "/__sim/reset?tenant=pockyt:202333",
+            &json!({"tenant": DEMO}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["error"],
+        format!("?tenant=pockyt:202333 and the body's tenant {DEMO} disagree; give one")
+    );
+    assert_eq!(app.get_json("/__sim/state").await, state);
+    let (status, body) = app
+        .post(
+            &format!("/__sim/reset?tenant={DEMO}"),
+            &json!({"tenant": DEMO}),
+        )
+        .await;
+    assert_eq!((status, &body["reset"]), (200, &json!(DEMO)), "{body}");
+    app.shutdown().await;
+}
+
+/// `sim.notify.down tenant=whalet:1` (no such tenant) answered 200 and did nothing; like the
+/// other triggers it refuses a tenant that does not exist, naming those that do.
+#[tokio::test]
+async fn sim_notify_down_refuses_a_tenant_that_does_not_exist() {
+    let app = spawn_app().await;
+    let (status, body) = app
+        .post(
+            "/__sim/trigger/sim.notify.down",
+            &json!({"tenant": "whalet:1"}),
+        )
+        .await;
+    assert_eq!(status, 404, "{body}");
+    let text = body["error"].as_str().unwrap();
+    assert!(
+        text.starts_with("no tenant whalet:1 is configured (configured: ") && text.contains(DEMO),
+        "{body}"
+    );
+    let (status, body) = app
+        .post(
+            "/__sim/trigger/sim.notify.up",
+            &json!({"tenant": "pockyt:9"}),
+        )
+        .await;
+    assert_eq!(status, 404, "{body}");
+    // An existing tenant still goes down.
+    let (status, body) = app
+        .post("/__sim/trigger/sim.notify.down", &json!({"tenant": DEMO}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    app.shutdown().await;
+}
+
+/// A trigger's journal entry named no tenant even when its parameters did, so
+/// `/__sim/requests?tenant=` never listed the triggers that acted on a tenant.
+#[tokio::test]
+async fn a_triggers_journal_entry_names_its_tenant() {
+    let app = spawn_app().await;
+    app.trigger_ok(
+        "pockyt.balance.funded",
+        json!({"currency": "USD", "amount": "1", "merchantNo": "202333"}),
+    )
+    .await;
+    app.trigger_ok("sim.notify.down", json!({"tenant": DEMO, "for": "1s"}))
+        .await;
+    let listed = |query: &str| {
+        let app = &app;
+        let query = query.to_owned();
+        async move {
+            app.get_json(&format!("/__sim/requests?surface=trigger&{query}"))
+                .await["requests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["operation"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        listed("tenant=pockyt:202333").await,
+        ["pockyt.balance.funded"]
+    );
+    assert_eq!(listed(&format!("tenant={DEMO}")).await, ["sim.notify.down"]);
     app.shutdown().await;
 }

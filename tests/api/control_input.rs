@@ -281,3 +281,88 @@ async fn answers_are_camel_case_with_iso_times_beside_epoch_ms() {
     assert!(decision["sync"].get("http_status").is_none(), "{explained}");
     app.shutdown().await;
 }
+
+/// The journal and notification listings answered 200 with empty lists for a tenant that is not
+/// `provider:id` or does not exist, where `/__sim/state` refuses both: 400 and 404, as it does
+/// (the notification ledger also takes a bare id, which must be some tenant's).
+#[tokio::test]
+async fn listings_check_the_tenant_as_state_does() {
+    let app = spawn_app().await;
+    delivered_ping(&app).await;
+    for path in [
+        "/__sim/state",
+        "/__sim/requests",
+        "/__sim/notifications",
+        "/__sim/notifications/wait",
+    ] {
+        let (status, body) = app.get(&format!("{path}?tenant=paypal:1")).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(
+            error_text(&body).starts_with("tenant must be provider:id"),
+            "{path}: {body}"
+        );
+        let (status, body) = app.get(&format!("{path}?tenant=whalet:1")).await;
+        assert_eq!(status, 404, "{path}: {body}");
+        assert!(
+            error_text(&body).starts_with("no tenant whalet:1 is configured (configured: "),
+            "{path}: {body}"
+        );
+    }
+    let mine = app
+        .get_json("/__sim/requests?tenant=whalet:202400000000001")
+        .await;
+    assert_eq!(mine["requests"].as_array().unwrap().len(), 1, "{mine}");
+    // The ledger also takes a bare id: it must be some tenant's.
+    let (status, body) = app.get("/__sim/notifications?tenant=bogus").await;
+    assert_eq!(status, 404, "{body}");
+    assert!(
+        error_text(&body).starts_with("no tenant has id \"bogus\" (configured: "),
+        "{body}"
+    );
+    let mine = app
+        .get_json("/__sim/notifications?tenant=202400000000001")
+        .await;
+    assert_eq!(mine["notifications"].as_array().unwrap().len(), 1, "{mine}");
+    app.shutdown().await;
+}
+
+/// `apiCode` and its synonym `operation` silently preferred `apiCode` when both were given and
+/// disagreed: a 400; the same value twice is one filter.
+#[tokio::test]
+async fn the_journals_two_names_of_the_operation_filter_must_agree() {
+    let app = spawn_app().await;
+    delivered_ping(&app).await;
+    let (status, body) = app
+        .get("/__sim/requests?operation=connectivity&apiCode=x")
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        error_text(&body),
+        "apiCode and operation name the same filter and disagree (\"x\" and \"connectivity\"); give one"
+    );
+    let both = app
+        .get_json("/__sim/requests?operation=connectivity&apiCode=connectivity")
+        .await;
+    assert_eq!(both["requests"].as_array().unwrap().len(), 1, "{both}");
+    app.shutdown().await;
+}
+
+/// A limit past the largest integer was called "not a non-negative integer": it says it is too
+/// large and gives the maximum.
+#[tokio::test]
+async fn a_limit_too_large_says_so() {
+    let app = spawn_app().await;
+    for path in ["/__sim/requests", "/__sim/notifications"] {
+        let (status, body) = app
+            .get(&format!("{path}?limit=99999999999999999999999"))
+            .await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(
+            error_text(&body),
+            "limit is too large: at most 18446744073709551615, got \"99999999999999999999999\""
+        );
+    }
+    let (status, _) = app.get("/__sim/requests?limit=18446744073709551615").await;
+    assert_eq!(status, 200);
+    app.shutdown().await;
+}

@@ -185,7 +185,8 @@ async fn the_documented_groups_are_the_models() {
 }
 
 /// A misspelt group used to answer an empty report at 100%, so `--group payouts --min 100`
-/// passed in CI with no test case; it is a 400 listing the groups, and the CLI fails.
+/// passed in CI with no test case; it is a 400 listing the groups, and the CLI fails (exit 5,
+/// the simulator's refusal).
 #[tokio::test]
 async fn an_unknown_group_is_refused_and_the_ci_gate_fails() {
     let app = spawn_app().await;
@@ -238,7 +239,8 @@ async fn an_unknown_group_is_refused_and_the_ci_gate_fails() {
     .await
     .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // The simulator's refusal, as `trigger` counts one (docs/CLI.md).
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
     assert!(stderr.contains("no group \\\"payouts\\\""), "{stderr}");
     assert!(
         out.stdout.is_empty(),
@@ -246,6 +248,110 @@ async fn an_unknown_group_is_refused_and_the_ci_gate_fails() {
         String::from_utf8_lossy(&out.stdout)
     );
     app.shutdown().await;
+}
+
+/// `whalet-sim coverage` with `args` against `url`: its exit code, stdout and stderr.
+async fn coverage_cli(url: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    let mut command = bin();
+    command.args(["coverage", "--url", url]).args(args);
+    let out = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A Pockyt trigger never counted for its merchant (nor an Infinia one for its app): each
+/// surface's trigger counts for the tenant its own parameter names, else its demo tenant.
+#[tokio::test]
+async fn a_trigger_counts_for_the_tenant_its_surface_parameter_names() {
+    let app = spawn_app().await;
+    let funded = "pockyt.state.balance.funded";
+    app.trigger_ok(
+        "pockyt.balance.funded",
+        json!({"currency": "USD", "amount": "1", "merchantNo": "202333"}),
+    )
+    .await;
+    let mine = report(&app, "?tenant=pockyt:202333&surface=pockyt&group=balance").await;
+    assert_eq!(hits(&mine, funded), 1, "{mine}");
+    // Without merchantNo: the demo merchant's.
+    app.trigger_ok(
+        "pockyt.balance.funded",
+        json!({"currency": "USD", "amount": "1"}),
+    )
+    .await;
+    let mine = report(&app, "?tenant=pockyt:202333&surface=pockyt&group=balance").await;
+    assert_eq!(hits(&mine, funded), 2, "{mine}");
+    app.trigger_ok(
+        "infinia.platform.funded",
+        json!({"currency": "USD", "amount": "1", "appId": "demo-app"}),
+    )
+    .await;
+    let infinia = report(&app, "?tenant=infinia:demo-app&surface=infinia").await;
+    assert_eq!(
+        hits(&infinia, "infinia.state.platform.funded"),
+        1,
+        "{infinia}"
+    );
+    app.shutdown().await;
+}
+
+/// `coverage --tenant whalet:9` (no such tenant) printed a 0% report and exited 0: the report
+/// is a 404 (as `/__sim/state`), and the CLI exits 5 (the simulator's refusal), printing none.
+#[tokio::test]
+async fn an_unknown_tenant_is_refused_and_the_cli_fails() {
+    let app = spawn_app().await;
+    let (status, body) = app.get("/__sim/coverage?tenant=whalet:9").await;
+    assert_eq!(status, 404, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("no tenant whalet:9 is configured (configured: "),
+        "{body}"
+    );
+    let (code, stdout, stderr) = coverage_cli(&app.url, &["--tenant", "whalet:9"]).await;
+    assert_eq!(code, Some(5), "{stderr}");
+    assert!(stderr.contains("HTTP 404 refused"), "{stderr}");
+    assert!(stdout.is_empty(), "no report: {stdout}");
+    let (code, _, stderr) = coverage_cli(&app.url, &["--tenant", PARTNER]).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    app.shutdown().await;
+}
+
+/// A status other than 2xx without the simulator's refusal (a busy simulator's 503, a proxy's
+/// 502) is exit 3, a transport failure, as docs/CLI.md and `--help` say (it was 1).
+#[tokio::test]
+async fn a_busy_answer_is_a_transport_failure() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        use std::io::{BufRead, Write};
+        let Ok((stream, _)) = listener.accept() else {
+            return;
+        };
+        let mut reader = std::io::BufReader::new(stream);
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+            line.clear();
+        }
+        let body = r#"{"error":"too many open connections to the simulator; retry later"}"#;
+        let _ = write!(
+            reader.get_mut(),
+            "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+    });
+    let (code, stdout, stderr) = coverage_cli(&url, &[]).await;
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains("HTTP 503 without the simulator's refusal"),
+        "{stderr}"
+    );
+    assert!(stdout.is_empty(), "{stdout}");
 }
 
 #[tokio::test]

@@ -158,7 +158,7 @@ async fn processing_then_failure_answers_processing_then_failure() {
     let (status, body) = app
         .post(
             "/__sim/scenarios/explain",
-            &json!({"surface": "pockyt", "tenant": "pockyt:202333", "operation": "/v3/payouts", "fields": {}}),
+            &json!({"surface": "pockyt", "tenant": "pockyt:202333", "operation": "/v3/payouts/pay", "fields": {}}),
         )
         .await;
     assert_eq!(status, 200, "{body}");
@@ -273,6 +273,33 @@ async fn a_broken_scenario_posted_at_run_time_is_rejected_and_changes_nothing() 
             .as_str()
             .unwrap()
             .contains("no trigger \"no.such\""),
+        "{body}"
+    );
+    assert_eq!(
+        app.get_json("/__sim/scenarios").await["scenarios"],
+        json!([])
+    );
+    app.shutdown().await;
+}
+
+/// A rule with `operation = []` loaded and never matched: it is refused at load, at its line
+/// and column, and nothing is loaded.
+#[tokio::test]
+async fn a_rule_with_an_empty_operation_list_is_refused_at_load() {
+    let app = spawn_app().await;
+    let text = "name = \"never\"\n[[rule]]\nsurface = \"whalet\"\noperation = []\n[rule.then]\ncode = \"FAILURE\"\n";
+    let (status, body) = app.load_scenario(text, "file=never.toml").await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        (&body["file"], &body["line"], &body["column"]),
+        (&json!("never.toml"), &json!(4), &json!(13)),
+        "{body}"
+    );
+    assert!(
+        body["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("operation = [] names no operation, so the rule would never match"),
         "{body}"
     );
     assert_eq!(

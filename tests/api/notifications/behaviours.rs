@@ -255,7 +255,6 @@ async fn the_ledger_filters_by_tenant_api_code_status_and_business_id() {
     for (query, expected) in [
         ("tenant=202400000000001", 2),
         ("tenant=whalet:202400000000001", 2),
-        ("tenant=whalet:202400000000009", 0),
         ("apiCode=connectivityNotify", 2),
         ("apiCode=nothing", 0),
         ("status=delivered", 2),
@@ -266,6 +265,13 @@ async fn the_ledger_filters_by_tenant_api_code_status_and_business_id() {
         let list = app.get_json(&format!("/__sim/notifications?{query}")).await;
         assert_eq!(count(list), expected, "{query}");
     }
+    let (status, unknown) = app
+        .get("/__sim/notifications?tenant=whalet:202400000000009")
+        .await;
+    assert_eq!(
+        status, 404,
+        "a tenant that does not exist, as /__sim/state: {unknown}"
+    );
     let (status, _) = app.get("/__sim/notifications?status=weird").await;
     assert_eq!(status, 400);
     let (status, _) = app.get("/__sim/notifications/ntf_424242").await;
