@@ -1,6 +1,6 @@
 //! Reading one tenant of a snapshot, or of a data directory, as strictly as the document
-//! around it: a field the simulator does not read, a balance whose `amount` says another sum
-//! than its `minor`, and a posting the ledger could not have made (fewer than two legs, a leg
+//! around it: a field the simulator does not read, a balance beyond the largest amount or whose
+//! `amount` says another sum than its `minor`, and a posting the ledger could not have made (fewer than two legs, a leg
 //! beyond the largest amount, legs that do not balance or overflow) are refused, each naming
 //! its path (`tenants["whalet:…"].ledger.postings[3]`). The store's types are read as they
 //! are; what they would silently drop is found by writing the state back (every field, as a
@@ -9,7 +9,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::money::{Currency, Money};
+use crate::money::{Currency, Money, MAX_MINOR};
 use crate::store::ledger::Ledger;
 use crate::store::{persist, TenantState};
 
@@ -25,7 +25,9 @@ pub(super) fn tenant(key: &str, value: &Value) -> Result<TenantState, String> {
     Ok(state)
 }
 
-/// Every balance's `amount` (written for people) must say the same sum as its `minor` (read).
+/// Every balance is one the ledger could hold (within the largest amount either way, as
+/// [`Ledger::post`] keeps it), and its `amount` (written for people) says the same sum as its
+/// `minor` (read).
 fn balances(path: &str, tenant: &Value) -> Result<(), String> {
     let Some(rows) = tenant.pointer("/ledger/balances").and_then(Value::as_array) else {
         return Ok(());
@@ -41,27 +43,40 @@ fn balances(path: &str, tenant: &Value) -> Result<(), String> {
         let Ok(currency) = Currency::parse(code) else {
             continue;
         };
-        let expected = Money::new(minor, currency);
-        if signed_amount(amount, currency) != Some(minor) {
+        let at = format!("{path}.ledger.balances[{i}]");
+        if minor.unsigned_abs() > MAX_MINOR.unsigned_abs() {
             return Err(format!(
-                "{path}.ledger.balances[{i}]: amount {} disagrees with minor {minor} ({} {code}); \
-                 correct one of them (minor is the balance)",
-                crate::text::echo(amount),
-                expected.to_decimal_string()
+                "{at}: minor {minor} ({code}) is beyond the largest amount an account holds \
+                 ({MAX_MINOR} minor units either way); no ledger holds such a balance"
             ));
+        }
+        let expected = Money::new(minor, currency);
+        match signed_amount(amount, currency) {
+            Ok(stated) if stated == minor => {}
+            Ok(_) => {
+                return Err(format!(
+                    "{at}: amount {} disagrees with minor {minor} ({} {code}); correct one of \
+                     them (minor is the balance)",
+                    crate::text::echo(amount),
+                    expected.to_decimal_string()
+                ))
+            }
+            Err(e) => {
+                return Err(format!(
+                    "{at}: {e}; write the balance {} as minor {minor} says (minor is the balance)",
+                    expected.to_decimal_string()
+                ))
+            }
         }
     }
     Ok(())
 }
 
-/// A decimal amount with an optional leading minus, in minor units.
-fn signed_amount(text: &str, currency: Currency) -> Option<i64> {
-    let text = text.trim();
+/// A decimal amount with an optional leading minus, in minor units; why not when it is none.
+fn signed_amount(text: &str, currency: Currency) -> Result<i64, crate::money::MoneyError> {
     match text.strip_prefix('-') {
-        Some(rest) => Money::parse(rest, currency)
-            .ok()
-            .and_then(|m| m.minor.checked_neg()),
-        None => Money::parse(text, currency).ok().map(|m| m.minor),
+        Some(rest) => Money::parse(rest, currency).map(|m| -m.minor),
+        None => Money::parse(text, currency).map(|m| m.minor),
     }
 }
 
@@ -191,6 +206,32 @@ mod tests {
         assert!(
             e.starts_with(
                 r#"tenants["whalet:1"].ledger.balances[0]: amount "100.00" disagrees with minor 100000 (1000.00 USD)"#
+            ),
+            "{e}"
+        );
+    }
+
+    /// A balance past the largest amount (no ledger holds one) is refused saying so, not as an
+    /// amount that disagrees with its minor units.
+    #[test]
+    fn a_balance_beyond_the_largest_amount_is_refused_naming_the_limit() {
+        let row = json!({"account": "external:bank", "currency": "USD",
+                         "minor": -2999999999999997_i64, "amount": "-29999999999999.97"});
+        let v = state(json!({"balances": [row], "postings": []}));
+        let e = tenant("whalet:1", &v).err().unwrap();
+        assert_eq!(
+            e,
+            r#"tenants["whalet:1"].ledger.balances[0]: minor -2999999999999997 (USD) is beyond the largest amount an account holds (1000000000000000 minor units either way); no ledger holds such a balance"#
+        );
+        let mut row = usd();
+        row["amount"] = json!("99999999999999999.00");
+        let v = state(json!({"balances": [row], "postings": []}));
+        let e = tenant("whalet:1", &v).err().unwrap();
+        assert!(
+            e.starts_with(
+                r#"tenants["whalet:1"].ledger.balances[0]: amount "99999999999999999.00""#
+            ) && e.ends_with(
+                "; write the balance 1000.00 as minor 100000 says (minor is the balance)"
             ),
             "{e}"
         );

@@ -223,8 +223,9 @@ fn migrate(mut value: Value, from: u64) -> Result<Value, String> {
 }
 
 /// Replaces all state with `snapshot` at start (`serve --snapshot`, a data directory's
-/// contents), then loads the scenario files given at this start (`--scenario`) again over what
-/// it restored: the import would drop them.
+/// contents; a one-tenant snapshot replaces its tenant only, as [`import`] does), then loads
+/// the scenario files given at this start (`--scenario`) again over what it restored: the
+/// import would drop them.
 pub fn import_at_start(core: &Core, snapshot: Snapshot) -> Result<Restored, String> {
     let given = core.scenarios().export(None).loaded;
     let restored = import(core, snapshot, None)?;
@@ -237,20 +238,80 @@ pub fn import_at_start(core: &Core, snapshot: Snapshot) -> Result<Restored, Stri
     Ok(restored)
 }
 
-/// Replaces all state (`tenant` None) or one tenant's with the snapshot's. All state: every
-/// tenant, the delivery ledger, pending timers and authorization links are dropped first (as by
+/// Replaces all state (`tenant` None) or one tenant's with the snapshot's. A one-tenant
+/// snapshot replaces only its tenant, asked for or not ([`scope_of`]). All state: every tenant,
+/// the delivery ledger, pending timers and authorization links are dropped (as by
 /// `POST /__sim/reset`), then the snapshot's tenants, notifications and virtual time are put in.
 /// One tenant: only that tenant's state and notifications are replaced; the clock is untouched.
-/// Pending notifications get their timers back at their due times. Nothing changes when refused.
+/// Pending notifications get their timers back at their due times. Every part is checked
+/// ([`check`]) before anything is dropped, so nothing changes when refused.
 pub fn import(
     core: &Core,
     snapshot: Snapshot,
     tenant: Option<&TenantId>,
 ) -> Result<Restored, String> {
+    let tenant = scope_of(&snapshot.scope, tenant)?;
+    let tenant = tenant.as_ref();
+    let checked = check(core, snapshot, tenant)?;
+    let (count, timer_count) = (checked.states.len(), checked.timers.len());
+    let notifications = checked.outbox.notifications.len();
+    let pending = checked
+        .outbox
+        .notifications
+        .iter()
+        .filter(|n| n.status == crate::notify::Status::Pending && n.next_attempt_at.is_some())
+        .count();
+    // While no unit of work runs (`crate::cut`): none is left half in the old state.
+    let replaced = core.clock().cut().still(|| replace(core, tenant, checked));
+    // A replacement that failed half-way (a bug: every part was checked) changed the state
+    // too: the data directory rewrites it either way.
+    sqlite::state_replaced(core);
+    replaced?;
+    Ok(Restored {
+        scope: tenant.map_or("all".to_owned(), ToString::to_string),
+        tenants: count,
+        notifications,
+        pending_notifications: pending,
+        timers: timer_count,
+        now: core.clock().now(),
+    })
+}
+
+/// The tenant an import replaces (None: all state). A snapshot of one tenant replaces that
+/// tenant only, with `?tenant=` naming it or without: never all state, which would drop every
+/// other tenant. A `?tenant=` naming another tenant than such a snapshot's is refused.
+fn scope_of(scope: &Scope, asked: Option<&TenantId>) -> Result<Option<TenantId>, String> {
+    match (scope, asked) {
+        (Scope::All, asked) => Ok(asked.cloned()),
+        (Scope::Tenant(of), Some(asked)) if asked != of => Err(format!(
+            "the snapshot is of tenant {of} (its scope), not of {asked}: import it with \
+             ?tenant={of}, or without ?tenant="
+        )),
+        (Scope::Tenant(of), _) => Ok(Some(of.clone())),
+    }
+}
+
+/// A snapshot's parts an import puts in, each checked as the step of [`replace`] that puts it
+/// in checks it.
+struct Checked {
+    states: Vec<(TenantId, TenantState)>,
+    outbox: OutboxState,
+    links: Vec<LinkRecord>,
+    scenarios: Option<ScenariosRecord>,
+    /// Empty for a one-tenant import, which leaves the journal alone.
+    journal: Vec<Value>,
+    timers: Vec<TimerRecord>,
+    now: Millis,
+}
+
+/// The parts of `snapshot` that `tenant` (None: all) takes, every one checked before anything
+/// changes: times on the clock, notification channels and ids, scenarios (parsed again),
+/// authorization links, the journal's entries, and each timer as it will run.
+fn check(core: &Core, snapshot: Snapshot, tenant: Option<&TenantId>) -> Result<Checked, String> {
     let Snapshot {
         tenants,
         mut outbox,
-        mut timers,
+        timers,
         authorizations,
         scenarios,
         journal,
@@ -272,34 +333,16 @@ pub fn import(
             return Err(format!("the snapshot has no tenant {t}"));
         }
         outbox.notifications.retain(|n| &n.tenant == t);
-        let key = Some(t.to_string());
-        timers.retain(|r| r.tenant == key);
     }
-    if let Some(r) = timers.iter().find(|r| !core.knows_timer_kind(&r.kind)) {
-        return Err(format!(
-            "timer {:?} has kind {:?}, which this simulator does not know",
-            r.label, r.kind
-        ));
-    }
-    // Every time in the snapshot within the clock's range, not only its `now`.
-    for r in &timers {
-        crate::clock::check_time(r.due, &format!("timer {:?}: due", r.label))?;
-    }
+    let timers = checked_timers(core, timers, tenant)?;
     for n in &outbox.notifications {
         if let Some(at) = n.next_attempt_at {
             crate::clock::check_time(at, &format!("notification {}: nextAttemptAt", n.id))?;
         }
     }
-    let pending = outbox
-        .notifications
-        .iter()
-        .filter(|n| n.status == crate::notify::Status::Pending && n.next_attempt_at.is_some())
-        .count();
-    let notifications = outbox.notifications.len();
-    // Checked before anything changes: the outbox refuses unknown channels up front.
     core.outbox().check_import(&outbox)?;
     if let Some(record) = &scenarios {
-        // Parsed once to check; the engine is replaced below.
+        // Parsed once to check; the engine is replaced in `replace`.
         crate::scenario::Scenarios::new().import(record.clone(), tenant, core.triggers())?;
     }
     let links: Vec<LinkRecord> = authorizations
@@ -307,46 +350,61 @@ pub fn import(
         .filter(|l| tenant.is_none_or(|t| &l.request.tenant == t))
         .collect();
     core.authorizations().check(&links)?;
-    let count = states.len();
-    let timer_count = timers.len();
-    // While no unit of work runs (`crate::cut`): none is left half in the old state.
-    let replaced = core.clock().cut().still(|| {
-        replace(
-            core,
-            tenant,
-            (states, outbox, links),
-            scenarios,
-            journal,
-            timers,
-            now,
-        )
-    });
-    // Even a replacement refused half-way changed the state: the data directory rewrites it.
-    sqlite::state_replaced(core);
-    replaced?;
-    Ok(Restored {
-        scope: tenant.map_or("all".to_owned(), ToString::to_string),
-        tenants: count,
-        notifications,
-        pending_notifications: pending,
-        timers: timer_count,
-        now: core.clock().now(),
+    let journal = match tenant {
+        None => {
+            // Read once into a journal of the same bounds to check; the real one in `replace`.
+            crate::journal::Journal::new(&core.config().journal).restore(journal.clone())?;
+            journal
+        }
+        Some(_) => Vec::new(),
+    };
+    Ok(Checked {
+        states,
+        outbox,
+        links,
+        scenarios,
+        journal,
+        timers,
+        now,
     })
 }
 
-/// The parts of a snapshot put in by [`replace`]: tenant states, the delivery ledger, links.
-type Parts = (Vec<(TenantId, TenantState)>, OutboxState, Vec<LinkRecord>);
-
-/// Drops what `tenant` (None: all) had and puts the checked snapshot parts in.
-fn replace(
+/// The snapshot's timers `tenant` (None: all) takes, each checked as it will run: a due time on
+/// the clock, a kind this simulator knows, a tenant and parameters the kind reads
+/// ([`Core::check_timer`]). A refusal names the timer by its place in the document
+/// (`timers[0] ("…"): params.completion: …`).
+fn checked_timers(
     core: &Core,
+    timers: Vec<TimerRecord>,
     tenant: Option<&TenantId>,
-    (states, outbox, links): Parts,
-    scenarios: Option<ScenariosRecord>,
-    journal: Vec<Value>,
-    mut timers: Vec<TimerRecord>,
-    now: Millis,
-) -> Result<(), String> {
+) -> Result<Vec<TimerRecord>, String> {
+    let key = tenant.map(ToString::to_string);
+    let mut kept = Vec::with_capacity(timers.len());
+    for (i, record) in timers.into_iter().enumerate() {
+        if key.is_some() && record.tenant != key {
+            continue;
+        }
+        let at = format!("timers[{i}] ({:?})", record.label);
+        crate::clock::check_time(record.due, &format!("{at}: due"))?;
+        core.check_timer(&record)
+            .map_err(|e| format!("{at}: {e}"))?;
+        kept.push(record);
+    }
+    Ok(kept)
+}
+
+/// Drops what `tenant` (None: all) had and puts the checked parts in. Each step below refuses
+/// only what [`check`] refused already.
+fn replace(core: &Core, tenant: Option<&TenantId>, checked: Checked) -> Result<(), String> {
+    let Checked {
+        states,
+        outbox,
+        links,
+        scenarios,
+        journal,
+        mut timers,
+        now,
+    } = checked;
     match tenant {
         None => {
             core.store().reset(None);

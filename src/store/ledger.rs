@@ -30,6 +30,15 @@ pub enum LedgerError {
     /// Money moves between accounts: a posting of one leg (or none) moves nothing anywhere.
     #[error("a posting moves money between at least two accounts; this one has {0} leg(s)")]
     TooFewLegs(usize),
+    /// A balance would go beyond the largest amount ([`MAX_MINOR`]) either way, outside-world
+    /// accounts included: every balance stays one that reads back from a snapshot (its `amount`
+    /// is a decimal within the limit) and one a Money object shows exactly.
+    #[error(
+        "the balance of {account} would be {balance}, beyond the largest amount an account holds \
+         ({} minor units either way)",
+        MAX_MINOR
+    )]
+    BalanceTooLarge { account: String, balance: Money },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -94,7 +103,7 @@ fn balances_from_list<'de, D: serde::Deserializer<'de>>(
 
 impl Ledger {
     /// Applies all legs or none. Non-external accounts may not go below zero; no leg moves more
-    /// than [`MAX_MINOR`].
+    /// than [`MAX_MINOR`] and no balance goes beyond it, either way.
     pub fn post(
         &mut self,
         at: Millis,
@@ -125,6 +134,12 @@ impl Ledger {
                     account: (*account).to_owned(),
                     available: Money::new(current, amount.currency),
                     needed: Money::new(-amount.minor, amount.currency),
+                });
+            }
+            if !within_cap(updated) {
+                return Err(LedgerError::BalanceTooLarge {
+                    account: (*account).to_owned(),
+                    balance: Money::new(updated, amount.currency),
                 });
             }
             next.insert(key, updated);
@@ -236,7 +251,7 @@ impl Ledger {
     }
 }
 
-/// Is `minor` an amount a leg may move ([`MAX_MINOR`] either way)?
+/// Is `minor` an amount a leg may move and a balance may hold ([`MAX_MINOR`] either way)?
 fn within_cap(minor: i64) -> bool {
     minor.unsigned_abs() <= MAX_MINOR.unsigned_abs()
 }
@@ -271,19 +286,24 @@ fn check_posting(posting: &Posting) -> Result<(), String> {
     }
 }
 
-/// What the postings sum to, per account and currency; refused when a sum overflows.
+/// What the postings sum to, per account and currency, in posting order; refused when a sum
+/// overflows or, as [`Ledger::post`] refuses it, goes beyond the largest amount.
 fn sums(postings: &[Posting]) -> Result<BTreeMap<(String, Currency), i64>, String> {
     let mut out: BTreeMap<(String, Currency), i64> = BTreeMap::new();
     for leg in postings.iter().flat_map(|p| &p.legs) {
         let sum = out
             .entry((leg.account.clone(), leg.amount.currency))
             .or_default();
-        *sum = sum.checked_add(leg.amount.minor).ok_or_else(|| {
-            format!(
-                "the postings of {} {} overflow when summed",
-                leg.account, leg.amount.currency
-            )
-        })?;
+        let what = format!("the postings of {} {}", leg.account, leg.amount.currency);
+        *sum = sum
+            .checked_add(leg.amount.minor)
+            .ok_or_else(|| format!("{what} overflow when summed"))?;
+        if !within_cap(*sum) {
+            return Err(format!(
+                "{what} sum to {sum} minor units, beyond the largest amount an account holds \
+                 ({MAX_MINOR} either way)"
+            ));
+        }
     }
     Ok(out)
 }
@@ -412,18 +432,48 @@ mod tests {
         assert_eq!(e, "posting 1 (wrap): its legs in USD overflow when summed");
     }
 
-    /// Two postings each within the cap whose balances overflow an account: refused.
+    /// Two postings each within the cap that take an account beyond it: refused on reading, as
+    /// [`Ledger::post`] refuses the second.
     #[test]
-    fn balances_that_overflow_are_refused() {
+    fn postings_summing_beyond_the_largest_amount_are_refused() {
         let big = |id| Posting {
             id,
             at: 0,
             memo: "big".into(),
             legs: vec![leg("external:bank", -MAX_MINOR), leg("wallet:a", MAX_MINOR)],
         };
-        let postings: Vec<Posting> = (1..=9300).map(big).collect();
+        let postings: Vec<Posting> = (1..=2).map(big).collect();
         let e = Ledger::from_postings(postings).err().unwrap();
-        assert_eq!(e, "the postings of external:bank USD overflow when summed");
+        assert_eq!(
+            e,
+            "the postings of external:bank USD sum to -2000000000000000 minor units, beyond the \
+             largest amount an account holds (1000000000000000 either way)"
+        );
+    }
+
+    /// A balance never goes beyond the largest amount, an outside-world account's below it
+    /// included: the posting is refused whole, so every balance reads back from a snapshot.
+    #[test]
+    fn a_balance_beyond_the_largest_amount_is_refused_either_way() {
+        let mut ledger = collected(MAX_MINOR);
+        let e = ledger
+            .transfer(0, "more", "external:bank", "wallet:b", usd(1))
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the balance of external:bank would be -10000000000000.01 USD, beyond the largest \
+             amount an account holds (1000000000000000 minor units either way)"
+        );
+        let e = ledger
+            .transfer(0, "more", "external:fx", "wallet:u1", usd(1))
+            .unwrap_err();
+        assert!(
+            matches!(&e, LedgerError::BalanceTooLarge { account, .. } if account == "wallet:u1"),
+            "{e}"
+        );
+        assert_eq!(ledger.postings().len(), 1);
+        assert_eq!(ledger.balance("wallet:b", usd(0).currency), usd(0));
+        ledger.verify().unwrap();
     }
 
     #[test]

@@ -764,7 +764,7 @@ async fn a_database_holding_what_an_import_refuses_does_not_start() {
             "INSERT INTO timers (id, due, kind, tenant, key, label, params) VALUES \
              (999, 0, 'nope', NULL, 'k', 'lbl', '{}')"
                 .to_owned(),
-            vec![r#"timer "lbl" has kind "nope", which this simulator does not know"#.into()],
+            vec![r#"timers[0] ("lbl"): kind "nope" is not one this simulator knows"#.into()],
         ),
         (
             "notification sequence",
@@ -1801,4 +1801,168 @@ async fn a_scenario_given_at_start_survives_the_snapshot_loaded_at_start() {
         .map(|s| &s["name"])
         .collect();
     assert_eq!(names, vec!["happy-path"], "{listed}");
+}
+
+/// A refused import changes nothing (docs/PERSISTENCE.md): every part of the document is checked
+/// before anything is dropped. The tester's repro: an empty snapshot whose journal holds `1`
+/// answered 400 after it had dropped the users, the scenarios and the pending review timer. A
+/// timer whose parameters or tenant the kind cannot read is refused the same way, naming it,
+/// rather than taken and skipped when due.
+#[tokio::test]
+async fn a_refused_import_changes_nothing() {
+    let app = spawn_app().await;
+    let empty: Value = serde_json::from_slice(&export(&app, "").await).unwrap();
+    let user_id = apply_user(&app, "refused").await;
+    let rate_limited = std::fs::read_to_string(repo_path("scenarios/rate-limited.toml")).unwrap();
+    assert_eq!(app.load_scenario(&rate_limited, "").await.0, 200);
+    let before = export(&app, "").await;
+    let doc: Value = serde_json::from_slice(&before).unwrap();
+    let timer = doc["timers"][0].clone();
+    assert_eq!(timer["kind"], "whalet.review", "{}", doc["timers"]);
+    let label = format!("timers[0] ({:?})", timer["label"].as_str().unwrap());
+    let with_timer = |field: &str, value: Value| {
+        let mut t = timer.clone();
+        t[field] = value;
+        let mut v = empty.clone();
+        v["timers"] = json!([t]);
+        v
+    };
+    let mut journal = empty.clone();
+    journal["journal"] = json!([1]);
+    let cases = [
+        ("journal", journal, "journal entry: invalid type".to_owned()),
+        (
+            "timer params",
+            with_timer("params", json!({})),
+            format!("{label}: params.completion: invalid type: null, expected a string"),
+        ),
+        (
+            "timer param type",
+            with_timer(
+                "params",
+                json!({"completion": "onboarding", "attempt": "one", "verdict": {}}),
+            ),
+            format!("{label}: params.attempt: invalid type: string \"one\", expected u32"),
+        ),
+        (
+            "timer completion",
+            with_timer(
+                "params",
+                json!({"completion": "bogus", "attempt": 1, "verdict": {}}),
+            ),
+            format!("{label}: params.completion: unknown completion \"bogus\"; known: onboarding"),
+        ),
+        (
+            "timer tenant",
+            with_timer("tenant", Value::Null),
+            format!("{label}: tenant: absent or not provider:id"),
+        ),
+        (
+            "timer kind",
+            with_timer("kind", json!("no.such.kind")),
+            format!("{label}: kind \"no.such.kind\" is not one this simulator knows"),
+        ),
+    ];
+    for (what, doc, expected) in cases {
+        let (status, body) = import(&app, "", serde_json::to_vec(&doc).unwrap()).await;
+        assert_eq!(status, 400, "{what}: {body}");
+        let message = body["error"].as_str().unwrap();
+        assert!(message.contains(&expected), "{what}: {message}");
+        assert!(
+            export(&app, "").await == before,
+            "{what}: the refused import changed the state"
+        );
+    }
+    // The review the refused imports left in place is still decided on time.
+    app.advance(60.0).await;
+    let n = received_about(&app, "userOnboardingResultNotify", "userId", &user_id).await;
+    assert_eq!(n["status"], "SUCCESS");
+    app.shutdown().await;
+}
+
+/// No state reachable by ordinary requests and triggers exports a snapshot that does not import
+/// back. The tester's repro: three collections of 9999999999999.99 USD took the bank's balance
+/// past the largest amount, whose decimal no import reads. A balance now stays within it: the
+/// second collection is refused naming the limit, and the state round-trips byte for byte.
+#[tokio::test]
+async fn a_balance_stays_within_the_largest_amount_and_every_state_round_trips() {
+    let app = spawn_app().await;
+    app.trigger_ok("whalet.account.ready", json!({})).await;
+    let huge = json!({"amount": "9999999999999.99"});
+    let first = app
+        .trigger_ok("whalet.collection.received", huge.clone())
+        .await;
+    assert_eq!(first["amount"]["cent"], 999_999_999_999_999_i64, "{first}");
+    for _ in 0..2 {
+        let (status, body) = app
+            .post("/__sim/trigger/whalet.collection.received", &huge)
+            .await;
+        assert_eq!(status, 422, "{body}");
+        let message = body["error"].as_str().unwrap();
+        assert!(
+            message.contains(
+                "the balance of external:bank would be -19999999999999.98 USD, beyond the \
+                 largest amount an account holds (1000000000000000 minor units either way)"
+            ),
+            "{message}"
+        );
+    }
+    app.advance(60.0).await;
+    app.assert_invariants().await;
+    let first = export(&app, "").await;
+    let (status, body) = import(&app, "", first.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(first == export(&app, "").await, "export → import → export");
+    app.finish().await;
+}
+
+/// A snapshot of one tenant replaces that tenant only, with or without `?tenant=`
+/// (docs/PERSISTENCE.md): the tester's repro, such a document posted without `?tenant=`,
+/// wiped every other tenant. A `?tenant=` naming another tenant is refused, changing nothing.
+#[tokio::test]
+async fn a_one_tenant_snapshot_replaces_only_its_tenant() {
+    const POCKYT: &str = "pockyt:202333";
+    let app = spawn_app().await;
+    let (user_id, _) = settled_user(&app, "scoped", "7.00").await;
+    let one = export(&app, &format!("?tenant={PARTNER}")).await;
+    let scope: Value = serde_json::from_slice(&one).unwrap();
+    assert_eq!(scope["scope"], PARTNER);
+    app.trigger_ok(
+        "pockyt.balance.funded",
+        json!({"currency": "USD", "amount": "12.50"}),
+    )
+    .await;
+    // The tenant's state as exported (the document's `now` moves with the clock).
+    let state_of = |doc: Vec<u8>| serde_json::from_slice::<Value>(&doc).unwrap()["tenants"].clone();
+    let pockyt = state_of(export(&app, &format!("?tenant={POCKYT}")).await);
+    settled_user(&app, "scoped-later", "1.00").await;
+
+    let (status, body) = import(&app, &format!("?tenant={POCKYT}"), one.clone()).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains(&format!(
+            "the snapshot is of tenant {PARTNER} (its scope), not of {POCKYT}: import it with \
+             ?tenant={PARTNER}, or without ?tenant="
+        )),
+        "{body}"
+    );
+    assert_eq!(
+        state_of(export(&app, &format!("?tenant={POCKYT}")).await),
+        pockyt
+    );
+
+    let (status, body) = import(&app, "", one.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["imported"]["scope"], PARTNER, "{body}");
+    assert_eq!(
+        state_of(export(&app, &format!("?tenant={PARTNER}")).await),
+        state_of(one)
+    );
+    assert_eq!(
+        state_of(export(&app, &format!("?tenant={POCKYT}")).await),
+        pockyt,
+        "the other tenant is left as it was"
+    );
+    assert_eq!(available_cents(&app, &user_id).await, 700);
+    app.shutdown().await;
 }

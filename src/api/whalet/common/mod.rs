@@ -131,6 +131,22 @@ pub struct Completion {
     pub run: CompletionFn,
 }
 
+/// A timer record names its completion; one of another name does not read, so that an import
+/// refuses it rather than keep a decision that would never be taken.
+impl<'de> serde::Deserialize<'de> for Completion {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        let all = completions();
+        all.iter().find(|c| c.name == name).copied().ok_or_else(|| {
+            let names: Vec<&str> = all.iter().map(|c| c.name).collect();
+            serde::de::Error::custom(format!(
+                "unknown completion {name:?}; known: {}",
+                names.join(", ")
+            ))
+        })
+    }
+}
+
 /// A payout or payment finishing (`payoutApply`, `payApply`, a payout held for EDD).
 pub const OUTFLOW: Completion = Completion {
     name: "outflow",
@@ -193,13 +209,9 @@ crate::core::timers::timer_kind! {
     |core,
      tenant,
      key,
-     name: String = "completion",
+     completion: Completion = "completion",
      attempt: u32 = "attempt",
      v: Value = "verdict"| {
-        let Some(completion) = completions().into_iter().find(|c| c.name == name) else {
-            tracing::warn!(key, completion = name, "timer skipped: unknown completion");
-            return;
-        };
         let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
         let verdict = Verdict {
             success: v.get("success").and_then(Value::as_bool).unwrap_or(false),
@@ -220,7 +232,7 @@ crate::core::timers::timer_kind! {
         // attempt stale. A review that is still open yet cannot take its decision warns where
         // it finds so (e.g. the EDD whose held order has ended).
         if let Err(why) = (completion.run)(&core, &tenant, &key, Some(attempt), verdict) {
-            tracing::debug!(key = %key, completion = name, why, "scheduled decision not applied");
+            tracing::debug!(key = %key, completion = completion.name, why, "scheduled decision not applied");
         }
     }
 }
