@@ -69,6 +69,7 @@ impl Outbox {
             (transport, url, (**n).clone())
         };
         let (transport, url, snapshot) = prepared;
+        let sent_to = url.clone();
         let copy = (snapshot.series, snapshot.incarnation);
         let now = self.inner.clock.now();
         let gate = self.inner.gate.lock().clone();
@@ -104,7 +105,7 @@ impl Outbox {
                 None => return,
             },
         };
-        self.record(seq, copy, outcome, &delays);
+        self.record(seq, copy, (outcome, sent_to), &delays);
     }
 
     /// Seals (if needed) and POSTs under one of the destination's permits, then judges. `None`
@@ -260,7 +261,7 @@ impl Outbox {
         &self,
         seq: u64,
         (series, incarnation): (u32, u64),
-        outcome: Outcome,
+        (outcome, url): (Outcome, Option<String>),
         delays: &[i64],
     ) {
         let outcome = outcome.bounded();
@@ -286,6 +287,7 @@ impl Outbox {
             n.attempts.push(Attempt {
                 number: n.attempts.len() as u32 + 1,
                 series,
+                url,
                 virtual_time: outcome.virtual_time,
                 virtual_time_text: format::china(outcome.virtual_time),
                 wall_time: outcome.wall_time,

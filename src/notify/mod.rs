@@ -149,6 +149,11 @@ impl Status {
 pub struct Attempt {
     pub number: u32,
     pub series: u32,
+    /// The URL it was for: the notification's own, else the tenant's notify URL at the time
+    /// (`--notify-url` or configuration). Absent when there was none to go to, and in records
+    /// made before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     /// Virtual time the attempt was sent.
     pub virtual_time: Millis,
     pub virtual_time_text: String,

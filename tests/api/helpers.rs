@@ -323,13 +323,23 @@ impl TestApp {
         client
     }
 
-    /// Journal and delivery ledger without wall-clock fields and without the partner receiver's
-    /// answers (sealed with a fresh random session key each time): equal across identical runs.
+    /// Journal and delivery ledger without wall-clock fields, without the partner receiver's
+    /// answers (sealed with a fresh random session key each time) and without the URL each
+    /// attempt went to (the receiver's port is the run's own): equal across identical runs.
     pub async fn transcript(&self) -> Value {
         let mut journal = self.get_json("/__sim/requests").await;
         let mut deliveries = self.get_json("/__sim/notifications").await;
         strip_wall(&mut journal);
         strip_wall(&mut deliveries);
+        for n in deliveries["notifications"]
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+        {
+            for a in n["attempts"].as_array_mut().into_iter().flatten() {
+                a.as_object_mut().map(|a| a.remove("url"));
+            }
+        }
         serde_json::json!({"journal": journal, "notifications": deliveries})
     }
 }

@@ -85,9 +85,12 @@ async fn a_dead_receiver_gets_attempts_at_exactly_0_1_3_7_15_31_seconds_then_exh
     assert_eq!(n["status"], "exhausted", "{n}");
     assert_eq!(offsets(&n), CADENCE_MS);
     assert_eq!(n["finishedAt"], created + 31_000);
+    // The notification was given no URL of its own: each attempt says where it went.
+    assert_eq!(n["url"], Value::Null);
     for (i, a) in n["attempts"].as_array().unwrap().iter().enumerate() {
         assert_eq!(a["number"], i + 1);
         assert_eq!(a["series"], 1);
+        assert_eq!(a["url"], app.receiver.url().as_str(), "{a}");
         assert_eq!(a["httpStatus"], 500);
         assert_eq!(a["verdict"], "failed: HTTP 500");
         assert!(a["responseExcerpt"].as_str().unwrap().contains("down"));
