@@ -129,6 +129,20 @@ impl fmt::Display for Currency {
 #[error("{0}")]
 pub struct MoneyError(pub String, pub MoneyErrorKind);
 
+impl MoneyError {
+    /// The refusal said of field `field`: an amount's message names the field where it says
+    /// "amount" (`payAmount "-5" is negative`, not `payAmount: amount "-5" is negative`); a
+    /// currency's follows the field's name (`currency: unknown currency "XYZ" …`). Cut as
+    /// [`crate::text::message`] cuts.
+    pub fn about(&self, field: &str) -> String {
+        let text = crate::text::message(&self.0);
+        match text.strip_prefix("amount") {
+            Some(rest) if self.1 != MoneyErrorKind::UnknownCurrency => format!("{field}{rest}"),
+            _ => format!("{field}: {text}"),
+        }
+    }
+}
+
 /// The refusals of [`Currency::parse`] and of the amount readers of [`Money`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MoneyErrorKind {
@@ -148,7 +162,8 @@ pub enum MoneyErrorKind {
     UnknownCurrency,
 }
 
-/// The largest amount the simulator takes or computes, in minor units (10^15: 10^13 USD). Below
+/// The largest amount the simulator takes or computes, in minor units (10^15: 10^13 USD), and
+/// the largest balance, either way, any ledger account holds (`Ledger::post`). Below
 /// it every amount's decimal text has at most 15 significant digits, which the double behind
 /// the Whalet Money object's `amount` ([`Money::to_whalet`]) holds exactly.
 pub const MAX_MINOR: i64 = 1_000_000_000_000_000;
@@ -291,8 +306,9 @@ impl Money {
     /// Whalet's Money object: `{amount, cent, centFactor, currency}`; `amount` a JSON number in
     /// major units written without trailing zeros (`29870`, `2477.92`), as in the vendor example.
     /// A whole `amount` is an integer, exact at any size; one with a fraction is a double, exact
-    /// up to 15 significant digits, so for every amount up to [`MAX_MINOR`] but not for a larger
-    /// sum (a balance), whose `amount` may differ from `cent` in its last digits; `cent` is exact.
+    /// up to 15 significant digits, so for every amount up to [`MAX_MINOR`]: every amount taken
+    /// or computed, and every balance (the ledger keeps each within it), so `amount` and `cent`
+    /// always agree.
     pub fn to_whalet(&self) -> Value {
         let text = self.to_decimal_string();
         let trimmed = if text.contains('.') {
@@ -444,6 +460,25 @@ fn rewritten(n: &serde_json::Number) -> Option<MoneyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A refusal said of a field names the field once: where an amount's message says "amount",
+    /// or before a currency's message.
+    #[test]
+    fn a_refusal_about_a_field_names_it_once() {
+        let usd = Currency::parse("USD").unwrap();
+        let negative = Money::parse("-5", usd).unwrap_err();
+        assert_eq!(negative.about("amount"), "amount \"-5\" is negative");
+        assert_eq!(
+            negative.about("orders[0].payAmount"),
+            "orders[0].payAmount \"-5\" is negative"
+        );
+        let unknown = Currency::parse("XYZ").unwrap_err();
+        assert!(
+            unknown.about("currency").starts_with("currency: "),
+            "{}",
+            unknown.about("currency")
+        );
+    }
 
     fn usd() -> Currency {
         Currency::parse("USD").unwrap()

@@ -565,7 +565,7 @@ async fn call_example_prints_the_body_the_fields_and_what_comes_first() {
         ),
         (
             &["call", "--surface", "pockyt", "v3/payouts/pya", "--example"][..],
-            "/v3/payouts/pay",
+            "v3/payouts/pay",
         ),
     ] {
         let out = run(args);

@@ -162,7 +162,7 @@ async fn shop_orders_need_a_bound_shop_and_valid_lines() {
     let user = ready["userId"].as_str().unwrap();
     refused(&app, "shopOrderUpload", json!({"userId": user, "batchNo": "b1", "shopId": "S1",
         "orders": [{"orderNo": "1", "amount": "1.001", "currency": "USD", "orderTime": "2025-01-01 10:00"}]}),
-        "PARAMETER_ERROR", "orders[0].amount: amount \"1.001\" has 3 decimal places; USD has 2; orders[0].orderTime must be").await;
+        "PARAMETER_ERROR", "orders[0].amount \"1.001\" has 3 decimal places; USD has 2; orders[0].orderTime must be").await;
     refused(&app, "shopOrderUpload", json!({"userId": user, "batchNo": "b1", "shopId": "S1",
         "orders": [{"orderNo": "1", "amount": "12.5", "currency": "USD", "orderTime": "2025-01-01 10:00:00"}]}),
         "FAILURE", "shop S1 is not bound").await;

@@ -497,7 +497,7 @@ pub fn positive_amount(field: &str, value: &Value, currency: Currency) -> Result
     match Money::from_json(value, currency) {
         Ok(m) if m.is_positive() => Ok(m),
         Ok(_) => Err(format!("{field} must be greater than zero")),
-        Err(e) => Err(format!("{field}: {}", message(e))),
+        Err(e) => Err(e.about(field)),
     }
 }
 
@@ -575,7 +575,7 @@ mod tests {
         let detail = c.finish().unwrap_err().detail;
         assert!(detail.contains("b must be greater than zero"), "{detail}");
         assert!(
-            detail.contains("c: amount \"1.234\" has 3 decimal places"),
+            detail.contains("c \"1.234\" has 3 decimal places"),
             "{detail}"
         );
         assert!(
