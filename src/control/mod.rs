@@ -606,16 +606,7 @@ fn no_tenant(core: &Core, t: &TenantId) -> SimResponse {
 
 /// The `404` for a tenant that does not exist: `no tenant {what} (configured: …)`.
 fn unknown_tenant(core: &Core, what: &str) -> SimResponse {
-    let configured: Vec<String> = core
-        .store()
-        .tenant_ids()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    error(
-        404,
-        format!("no tenant {what} (configured: {})", configured.join(", ")),
-    )
+    error(404, core.store().no_tenant(what))
 }
 
 fn state(core: &Core, req: &SimRequest) -> SimResponse {

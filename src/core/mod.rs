@@ -255,15 +255,8 @@ impl Core {
         if self.store().has_tenant(&t) {
             return Ok(());
         }
-        let configured: Vec<String> = self
-            .store()
-            .tenant_ids()
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        Err(FireError::Unknown(format!(
-            "no tenant {t} is configured (configured: {})",
-            configured.join(", ")
-        )))
+        Err(FireError::Unknown(
+            self.store().no_tenant(&format!("{t} is configured")),
+        ))
     }
 }

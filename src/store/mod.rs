@@ -228,6 +228,13 @@ impl Store {
         ids
     }
 
+    /// The refusal of a tenant that does not exist, naming those that do: `no tenant {what}
+    /// (configured: …)`. One text for the control plane's `404`s and the triggers'.
+    pub fn no_tenant(&self, what: &str) -> String {
+        let configured: Vec<String> = self.tenant_ids().iter().map(ToString::to_string).collect();
+        format!("no tenant {what} (configured: {})", configured.join(", "))
+    }
+
     /// A JSON snapshot of one tenant's state.
     pub fn snapshot(&self, id: &TenantId) -> Option<Value> {
         self.with_tenant(id, |t| serde_json::to_value(&*t).unwrap_or(Value::Null))

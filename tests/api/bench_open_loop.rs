@@ -5,6 +5,7 @@
 //! contradict each other (a usage error, exit 2), end with 0 when it did not make the load asked
 //! for, or report failed connections as a rate.
 
+use crate::cli::closed_port;
 use crate::helpers::bin;
 
 /// `bench` with these flags: its exit code, stdout and stderr.
@@ -25,15 +26,6 @@ fn bench(args: &[&str]) -> serde_json::Value {
     let (code, stdout, stderr) = bench_exit(&all);
     assert_eq!(code, Some(0), "{stderr}");
     serde_json::from_slice(stdout.as_bytes()).unwrap()
-}
-
-/// A port nothing listens on (bound, then released).
-fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Every invalid value, bound exceeded or contradiction is a usage error (exit 2) naming the

@@ -335,7 +335,7 @@ fn bench_reports_json_and_exits_by_outcome() {
 }
 
 /// A port nothing listens on (bound, then released).
-fn closed_port() -> u16 {
+pub(crate) fn closed_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -145,15 +145,7 @@ async fn a_rejected_binding_says_why_and_the_host_header_shapes_the_link() {
 async fn a_link_nobody_answers_expires_and_the_binding_is_rejected() {
     let app = spawn_infinia("").await;
     let m = Merchant::demo();
-    let first = m
-        .ok(
-            &app,
-            "account-binding/request",
-            &binding_request("ABR-EXP-1", "SELLER-EXP"),
-        )
-        .await;
-    let link = first["redirectUrl"].as_str().unwrap().to_owned();
-    let path = link.strip_prefix(&app.url).unwrap().to_owned();
+    let (link, path) = open_link(&app, &m, "ABR-EXP-1", "SELLER-EXP").await;
     let query = json!({"requestNo": "ABR-EXP-1"});
     // One minute before the 30-minute lifetime ends: still pending, the page still offers it.
     app.advance(29.0 * 60.0).await;
@@ -181,7 +173,7 @@ async fn a_link_nobody_answers_expires_and_the_binding_is_rejected() {
         )
         .await;
     assert_eq!(again["bindingStatus"], "PENDING");
-    assert_ne!(again["redirectUrl"], first["redirectUrl"]);
+    assert_ne!(again["redirectUrl"], link.as_str());
     app.shutdown().await;
 }
 
@@ -204,19 +196,7 @@ delay = "30s"
     let (status, body) = app.load_scenario(rule, "").await;
     assert_eq!(status, 200, "{body}");
     let m = Merchant::demo();
-    let first = m
-        .ok(
-            &app,
-            "account-binding/request",
-            &binding_request("IR2", "SELLER-IR2"),
-        )
-        .await;
-    let path = first["redirectUrl"]
-        .as_str()
-        .unwrap()
-        .strip_prefix(&app.url)
-        .unwrap()
-        .to_owned();
+    let (_, path) = open_link(&app, &m, "IR2", "SELLER-IR2").await;
     app.advance(31.0).await;
     let q = m
         .ok(&app, "account-binding/query", &json!({"requestNo": "IR2"}))
@@ -269,15 +249,7 @@ delay = "30s"
 async fn the_sellers_page_answers_every_method_and_address_with_a_page() {
     let app = spawn_infinia("").await;
     let m = Merchant::demo();
-    let first = m
-        .ok(
-            &app,
-            "account-binding/request",
-            &binding_request("ABR-P", "SELLER-P"),
-        )
-        .await;
-    let link = first["redirectUrl"].as_str().unwrap().to_owned();
-    let path = link.strip_prefix(&app.url).unwrap().to_owned();
+    let (link, path) = open_link(&app, &m, "ABR-P", "SELLER-P").await;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -364,6 +336,25 @@ async fn the_sellers_page_answers_every_method_and_address_with_a_page() {
 }
 
 /// The seller status notifications enqueued so far, oldest first: `(sellerId, status)`.
+/// Asks for binding `request_no` of `seller`: its link, and the link's path on the simulator.
+async fn open_link(
+    app: &crate::helpers::TestApp,
+    m: &Merchant,
+    request_no: &str,
+    seller: &str,
+) -> (String, String) {
+    let reply = m
+        .ok(
+            app,
+            "account-binding/request",
+            &binding_request(request_no, seller),
+        )
+        .await;
+    let link = reply["redirectUrl"].as_str().unwrap().to_owned();
+    let path = link.strip_prefix(&app.url).unwrap().to_owned();
+    (link, path)
+}
+
 async fn seller_statuses(app: &crate::helpers::TestApp) -> Vec<(String, String)> {
     let list = app
         .get_json("/__sim/notifications?apiCode=sellerStatus")
