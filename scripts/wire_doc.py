@@ -208,7 +208,9 @@ def whalet_section(w):
                              "the demo partner acknowledges `NTF20240501000001`; private key "
                              "`keys/demo-partner/private.pem`, body encrypted to `keys/platform/public.pem`"),
         "## The file upload token\n",
-        "`POST /file/upload` is multipart (`partnerId`, `timestamp`, `token`, `file`), not an envelope. "
+        "`POST /file/upload` is multipart (`partnerId`, `timestamp`, `token`, each once and without "
+        "whitespace around it, and `file`, whose `Content-Disposition` names the file with "
+        "`filename=\"…\"`), not an envelope. "
         "`timestamp` is the current time in epoch milliseconds (13 digits) and the token is "
         "hex(SHA1withRSA(partner's private key, UTF-8 of `partnerId|timestamp`)). Against the "
         "simulator's clock it is accepted, and may be reused, while `timestamp` is at most 30 minutes "

@@ -84,13 +84,17 @@ pub fn named_tenant(trigger: &str, params: &Map<String, Value>) -> Option<Tenant
 const NUMBER_PARAMS: &[&str] = &["count"];
 
 /// Why the value given for parameter `name` cannot be used, if it cannot: a parameter is a
-/// non-empty string (or, for [`NUMBER_PARAMS`], a number). Leaving a parameter out is how to ask
-/// for its default; `null`, `""` or a value of another type is refused, not read as "absent".
-fn bad_value(name: &str, value: &Value) -> Option<String> {
+/// non-empty string (or, for [`NUMBER_PARAMS`], a number). Leaving an `optional` parameter out
+/// is how to ask for its default; `null`, `""` or a value of another type is refused, not read
+/// as "absent".
+fn bad_value(name: &str, value: &Value, optional: bool) -> Option<String> {
     match value {
-        Value::String(s) if s.is_empty() => Some(format!(
+        Value::String(s) if s.is_empty() && optional => Some(format!(
             "parameter {name} is empty; give a value, or leave it out for the default"
         )),
+        Value::String(s) if s.is_empty() => {
+            Some(format!("parameter {name} is empty; give a value"))
+        }
         Value::String(_) => None,
         Value::Number(_) if NUMBER_PARAMS.contains(&name) => None,
         other => Some(format!(
@@ -126,10 +130,12 @@ pub fn check_params<C>(def: &TriggerDef<C>, params: &Map<String, Value>) -> Resu
             }
         ));
     }
-    if let Some(problem) = params
-        .iter()
-        .find_map(|(name, value)| bad_value(name, value))
-    {
+    if let Some(problem) = params.iter().find_map(|(name, value)| {
+        let optional = declared
+            .iter()
+            .any(|(group, required)| !required && group.contains(&name.as_str()));
+        bad_value(name, value, optional)
+    }) {
         return Err(format!("{}: {problem}", def.name));
     }
     for (group, required) in &declared {
@@ -277,6 +283,11 @@ mod tests {
             Err("x.approved needs parameter requestNo, sellerId or token".to_owned())
         );
         assert_eq!(check(json!({"sellerId": "s"})), Ok(()));
+        assert_eq!(
+            check(json!({"sellerId": ""})),
+            Err("x.approved: parameter sellerId is empty; give a value".to_owned()),
+            "no default to leave it out for"
+        );
         assert_eq!(check(json!({"requestNo": "r", "token": "t"})), Ok(()));
         assert_eq!(
             check(json!({"request": "r"})),

@@ -104,13 +104,27 @@ fn operations(core: &Core, req: &SimRequest) -> SimResponse {
 }
 
 /// The one check of what a request brings against what its endpoint accepts (the route table in
-/// openapi.rs, which also documents it): an unknown query parameter, or an unknown field of a
+/// openapi.rs, which also documents it): a query parameter given twice, an unknown one, or an unknown field of a
 /// JSON body the endpoint's row lists fields for (or of any body sent to an endpoint that takes
 /// none), is a `400` naming it, the endpoint, the accepted names and the nearest one. Ignoring
 /// it would answer something else (a misspelt `wait?apicode=` filter waits for any
 /// notification; a resend with a body looks as if the body mattered).
 fn unknown_input(route: &openapi::Route, req: &SimRequest) -> Option<SimResponse> {
-    let names = req.query_pairs().into_iter().map(|(name, _)| name);
+    let pairs = req.query_pairs();
+    // A parameter given twice would be read as its first value and the second ignored
+    // (`?tenant=a&tenant=b` resetting `a` only): refused like any other input the endpoint
+    // cannot take.
+    let mut seen = std::collections::HashSet::new();
+    if let Some((name, _)) = pairs.iter().find(|(name, _)| !seen.insert(name.as_str())) {
+        return Some(error(
+            400,
+            format!(
+                "query parameter {} is given more than once; give it once",
+                crate::text::echo(name)
+            ),
+        ));
+    }
+    let names = pairs.into_iter().map(|(name, _)| name);
     let unknown = match route.unknown_query(names) {
         Some(unknown) => unknown,
         None => {

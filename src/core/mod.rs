@@ -74,6 +74,16 @@ pub const AUTHORIZATION_EXPIRY: timers::TimerKind = timers::TimerKind {
     run: |core, record| Box::pin(async move { core.authorizations().expire(&core, &record.key) }),
 };
 
+/// A trigger being fired, as its journal entry names it.
+struct Fired<'a> {
+    name: &'static str,
+    params: &'a Map<String, Value>,
+    /// The scenario timeline that fired it (the entry's `rule`), if one did.
+    via: Option<String>,
+    started: std::time::Instant,
+    virtual_time: crate::clock::Millis,
+}
+
 /// A tenant's state vanished between lookup and use (a reset raced the request).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("tenant state missing")]
@@ -204,11 +214,27 @@ impl Core {
                 names.join(", ")
             )));
         };
-        check_params(&def, &params).map_err(FireError::Params)?;
-        self.named_tenant_exists(&params)?;
         let started = std::time::Instant::now();
         let virtual_time = self.clock().now();
-        let request = Value::Object(params.clone());
+        let fired = Fired {
+            name: def.name,
+            params: &params,
+            via,
+            started,
+            virtual_time,
+        };
+        let checked = check_params(&def, &params)
+            .map_err(FireError::Params)
+            .and_then(|()| self.named_tenant_exists(&params));
+        if let Err(refusal) = checked {
+            // A scenario timeline's event is journaled whatever becomes of it (docs/SCENARIOS.md);
+            // a control-plane caller is told at once, as for any request it got wrong.
+            if fired.via.is_some() {
+                let refused = (refusal.message().to_owned(), refusal.status());
+                self.journal_fired(fired, Err(refused));
+            }
+            return Err(refusal);
+        }
         let outcome = self
             .clock()
             .cut()
@@ -219,28 +245,36 @@ impl Core {
             self.surface::<crate::coverage::Coverage>()
                 .fired(def.name, &params, known);
         }
-        let tenant = crate::trigger::named_tenant(def.name, &params).map(|t| t.to_string());
-        let (code, detail, reply, status) = match &outcome {
-            Ok(v) => ("OK", String::new(), v.clone(), 200),
-            Err(e) => ("FAILED", e.clone(), Value::Null, 422),
+        let journaled = match &outcome {
+            Ok(v) => Ok(v.clone()),
+            Err(e) => Err((e.clone(), 422)),
+        };
+        self.journal_fired(fired, journaled);
+        outcome.map_err(FireError::Failed)
+    }
+
+    /// The journal entry of a fired trigger: its result, or its refusal and HTTP status.
+    fn journal_fired(&self, fired: Fired<'_>, outcome: Result<Value, (String, u16)>) {
+        let (code, detail, reply, status) = match outcome {
+            Ok(v) => ("OK", String::new(), v, 200),
+            Err((why, status)) => ("FAILED", why, Value::Null, status),
         };
         self.journal().record(JournalEntry {
             id: 0,
             surface: "trigger",
-            tenant,
-            operation: def.name.to_owned(),
+            tenant: crate::trigger::named_tenant(fired.name, fired.params).map(|t| t.to_string()),
+            operation: fired.name.to_owned(),
             request_no: None,
-            virtual_time,
+            virtual_time: fired.virtual_time,
             wall_time: system_now(),
             http_status: status,
             code: code.to_owned(),
             detail,
-            request,
+            request: Value::Object(fired.params.clone()),
             reply,
-            rule: via,
-            latency_us: started.elapsed().as_micros() as u64,
+            rule: fired.via,
+            latency_us: fired.started.elapsed().as_micros() as u64,
         });
-        outcome.map_err(FireError::Failed)
     }
 
     /// A trigger given a whole `tenant` (the simulator's own, such as `sim.notify.down`) is

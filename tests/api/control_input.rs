@@ -366,3 +366,41 @@ async fn a_limit_too_large_says_so() {
     assert_eq!(status, 200);
     app.shutdown().await;
 }
+
+/// A query parameter given twice is refused rather than read as its first value: a reset with
+/// two tenants resets neither.
+#[tokio::test]
+async fn a_query_parameter_given_twice_is_refused() {
+    let app = spawn_app().await;
+    let before = app.get_json("/__sim/state?tenant=pockyt:202333").await;
+    for (method, path) in [
+        (
+            "POST",
+            "/__sim/reset?tenant=pockyt:202333&tenant=whalet:202400000000001",
+        ),
+        (
+            "GET",
+            "/__sim/requests?tenant=whalet:202400000000001&tenant=bogus",
+        ),
+        (
+            "GET",
+            "/__sim/coverage?tenant=pockyt:202333&tenant=whalet:999",
+        ),
+    ] {
+        let (status, body) = match method {
+            "POST" => app.post(path, &serde_json::json!({})).await,
+            _ => app.get(path).await,
+        };
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(
+            body.to_string()
+                .contains("\\\"tenant\\\" is given more than once"),
+            "{path}: {body}"
+        );
+    }
+    assert_eq!(
+        app.get_json("/__sim/state?tenant=pockyt:202333").await,
+        before
+    );
+    app.shutdown().await;
+}

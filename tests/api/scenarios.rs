@@ -846,3 +846,34 @@ async fn timeline_events_at_the_same_instant_fire_in_file_order_every_run() {
     }
     app.shutdown().await;
 }
+
+/// A timeline event refused before it runs (a `tenant` that does not exist) is journaled like
+/// one that ran, under the scenario's name, with the refusal's status.
+#[tokio::test]
+async fn a_timeline_event_refused_before_it_runs_is_journaled() {
+    let app = spawn_app().await;
+    let scenario = r#"
+name = "nobody"
+[[timeline]]
+at = "1s"
+event = "sim.notify.down"
+params = { tenant = "whalet:999" }
+"#;
+    let (status, body) = app.load_scenario(scenario, "").await;
+    assert_eq!(status, 200, "{body}");
+    app.advance(2.0).await;
+    let fired = app.get_json("/__sim/scenarios/nobody").await["fired"].clone();
+    assert_eq!(fired[0]["ok"], false, "{fired}");
+    let journal = app.get_json("/__sim/requests?surface=trigger").await["requests"].clone();
+    assert_eq!(journal.as_array().map(Vec::len), Some(1), "{journal}");
+    assert_eq!(journal[0]["rule"], "timeline of scenario nobody");
+    assert_eq!(journal[0]["httpStatus"], 404);
+    assert!(
+        journal[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no tenant whalet:999 is configured"),
+        "{journal}"
+    );
+    app.shutdown().await;
+}
