@@ -316,13 +316,17 @@ impl Journal {
 
     /// Replaces the entries with `entries` (JSON, oldest first: a snapshot's or the data
     /// directory's), within the configured bounds; ids go on after the newest. Fields an entry
-    /// has beyond the ones read here are ignored.
+    /// has beyond the ones read here are ignored. Ids must increase from one entry to the next,
+    /// as [`Journal::record`] gives them: an id repeated or out of order is refused (naming its
+    /// place, `journal[2]`), since the data directory keeps one row per id, in id order.
     pub fn restore(&self, entries: Vec<Value>) -> Result<usize, String> {
-        let mut read = Vec::with_capacity(entries.len());
-        for value in entries {
-            let e: StoredEntry =
-                serde_json::from_value(value).map_err(|e| format!("journal entry: {e}"))?;
-            read.push(e.into_entry());
+        let mut read: Vec<JournalEntry> = Vec::with_capacity(entries.len());
+        for (i, value) in entries.into_iter().enumerate() {
+            let e: StoredEntry = serde_json::from_value(value)
+                .map_err(|e| format!("journal[{i}]: journal entry: {e}"))?;
+            let entry = e.into_entry();
+            increasing_id(&read, &entry).map_err(|e| format!("journal[{i}]: {e}"))?;
+            read.push(entry);
         }
         self.clear();
         let count = read.len();
@@ -343,6 +347,27 @@ impl Journal {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// Refuses `entry` when its id is not above the id of the entry before it (`read`, oldest
+/// first, each above the one before): ids start at 1 and increase.
+fn increasing_id(read: &[JournalEntry], entry: &JournalEntry) -> Result<(), String> {
+    let id = entry.id;
+    if id == 0 {
+        return Err("id 0: journal ids start at 1".to_owned());
+    }
+    let Some(before) = read.last().filter(|before| before.id >= id) else {
+        return Ok(());
+    };
+    match read.iter().position(|e| e.id == id) {
+        Some(j) => Err(format!(
+            "id {id} is also journal[{j}]'s; each entry has its own id"
+        )),
+        None => Err(format!(
+            "id {id} comes after id {}; entries are oldest first, ids increasing",
+            before.id
+        )),
     }
 }
 
@@ -577,5 +602,34 @@ mod tests {
         assert_eq!((all.requests.len(), all.more), (6, false));
         let json = serde_json::to_value(&all.requests[0]).unwrap();
         assert_eq!(json["failed"], true);
+    }
+
+    /// Ids come back as they were given: one repeated or out of order is refused, naming its
+    /// place, and the journal is left as it was.
+    #[test]
+    fn a_restore_with_an_id_repeated_or_out_of_order_is_refused() {
+        let journal = Journal::new(&config(100, 4096, 1 << 20));
+        for i in 0..2 {
+            journal.record(entry("", json!(i)));
+        }
+        let (rows, _) = journal.since(0);
+        let mut values: Vec<Value> = rows
+            .iter()
+            .map(|(_, text)| serde_json::from_str(text).unwrap())
+            .collect();
+        values.push(values[0].clone());
+        let e = journal.restore(values.clone()).unwrap_err();
+        assert_eq!(
+            e,
+            "journal[2]: id 1 is also journal[0]'s; each entry has its own id"
+        );
+        values[2]["id"] = json!(0);
+        let e = journal.restore(values.clone()).unwrap_err();
+        assert_eq!(e, "journal[2]: id 0: journal ids start at 1");
+        values.swap(0, 1);
+        values.pop();
+        let e = journal.restore(values).unwrap_err();
+        assert!(e.starts_with("journal[1]: id 1 comes after id 2"), "{e}");
+        assert_eq!(journal.len(), 2);
     }
 }

@@ -1,7 +1,8 @@
 //! Reading one tenant of a snapshot, or of a data directory, as strictly as the document
 //! around it: a field the simulator does not read, a balance beyond the largest amount or whose
-//! `amount` says another sum than its `minor`, and a posting the ledger could not have made (fewer than two legs, a leg
-//! beyond the largest amount, legs that do not balance or overflow) are refused, each naming
+//! `amount` says another sum than its `minor`, and a posting the ledger could not have made (an id
+//! not the next one, fewer than two legs, a leg beyond the largest amount, legs that do not
+//! balance or overflow) are refused, each naming
 //! its path (`tenants["whalet:…"].ledger.postings[3]`). The store's types are read as they
 //! are; what they would silently drop is found by writing the state back (every field, as a
 //! snapshot does) and comparing.
@@ -81,8 +82,8 @@ fn signed_amount(text: &str, currency: Currency) -> Result<i64, crate::money::Mo
 }
 
 /// Every posting is one the ledger could have made: the ledger's own check,
-/// [`Ledger::check_postings`] (two legs or more, each within the largest amount, balancing
-/// per currency without overflow).
+/// [`Ledger::check_postings`] (its id the next one, so none repeats; two legs or more, each
+/// within the largest amount, balancing per currency without overflow).
 fn postings(path: &str, ledger: &Ledger) -> Result<(), String> {
     ledger
         .check_postings()

@@ -305,8 +305,9 @@ struct Checked {
 }
 
 /// The parts of `snapshot` that `tenant` (None: all) takes, every one checked before anything
-/// changes: times on the clock, notification channels and ids, scenarios (parsed again),
-/// authorization links, the journal's entries, and each timer as it will run.
+/// changes: times on the clock, notification channels and ids, scenarios (parsed again, none
+/// twice), authorization links (each token once), the journal's entries (ids increasing), and
+/// each timer as it will run.
 fn check(core: &Core, snapshot: Snapshot, tenant: Option<&TenantId>) -> Result<Checked, String> {
     let Snapshot {
         tenants,
@@ -349,6 +350,7 @@ fn check(core: &Core, snapshot: Snapshot, tenant: Option<&TenantId>) -> Result<C
         .into_iter()
         .filter(|l| tenant.is_none_or(|t| &l.request.tenant == t))
         .collect();
+    distinct_tokens(&links)?;
     core.authorizations().check(&links)?;
     let journal = match tenant {
         None => {
@@ -367,6 +369,22 @@ fn check(core: &Core, snapshot: Snapshot, tenant: Option<&TenantId>) -> Result<C
         timers,
         now,
     })
+}
+
+/// Refuses two links with the same token: the links are kept by token, so one of them would
+/// be dropped silently.
+fn distinct_tokens(links: &[LinkRecord]) -> Result<(), String> {
+    let mut seen = std::collections::BTreeSet::new();
+    match links
+        .iter()
+        .find(|l| !seen.insert(l.request.token.as_str()))
+    {
+        Some(l) => Err(format!(
+            "authorizations: token {} is there twice; each link has its own token",
+            crate::text::echo(&l.request.token)
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The snapshot's timers `tenant` (None: all) takes, each checked as it will run: a due time on

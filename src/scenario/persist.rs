@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::engine::{Counter, Loaded, ManualOutage};
+use super::engine::{Counter, Loaded, ManualOutage, State};
 use super::Scenarios;
 use crate::clock::Millis;
 use crate::tenant::TenantId;
@@ -64,6 +64,48 @@ pub struct OutageRecord {
     pub tenant: Option<String>,
     pub until: Option<Millis>,
     pub reason: String,
+}
+
+/// Refuses a scenario `earlier` ones of the same record already hold: the same name and tenant
+/// (the engine keeps one per name and tenant, so one of them would be dropped silently), or the
+/// same generation (which tells a scenario's pending timeline and counters from another's).
+fn same_as_earlier(earlier: &[LoadedRecord], l: &LoadedRecord) -> Result<(), String> {
+    let tenant = l.tenant.as_deref().unwrap_or("every tenant");
+    if let Some(j) = earlier
+        .iter()
+        .position(|e| e.name == l.name && e.tenant == l.tenant)
+    {
+        return Err(format!(
+            "scenario {:?} of {tenant} is loaded twice (also scenarios.loaded[{j}]); \
+             a name is loaded once per tenant: keep one of them",
+            l.name
+        ));
+    }
+    if let Some(j) = earlier.iter().position(|e| e.generation == l.generation) {
+        return Err(format!(
+            "scenario {:?}: generation {} is also scenarios.loaded[{j}]'s; each loaded \
+             scenario has its own generation",
+            l.name, l.generation
+        ));
+    }
+    Ok(())
+}
+
+/// The generation a one-tenant import gives a scenario exported as `wanted`: that one, so that
+/// export → import → export gives the same bytes, unless a scenario still loaded (another
+/// tenant's, or every tenant's, from a snapshot of another server) holds it; then a fresh one.
+/// No old timer needs a new generation to fence it: the tenant's pending timers were cancelled
+/// while no unit of work ran (`crate::cut`), as a whole import, which keeps every generation,
+/// relies on too.
+fn generation_for(state: &mut State, wanted: u64) -> u64 {
+    let taken = |g: u64| g == 0 || state.loaded.iter().any(|l| l.generation == g);
+    let generation = if taken(wanted) {
+        state.next_generation + 1
+    } else {
+        wanted
+    };
+    state.next_generation = state.next_generation.max(generation);
+    generation
 }
 
 fn parse_tenant(text: &str) -> Result<TenantId, String> {
@@ -143,8 +185,10 @@ impl Scenarios {
 
     /// Replaces the engine's state (`tenant` None) or adds one tenant's scenarios, counters,
     /// draws and outages (after the caller removed that tenant's), parsing each text again with
-    /// `triggers`. A tenant's scenarios get fresh generations; the returned pairs (old, new) let
-    /// the caller move pending timeline timers along. Checked before anything changes.
+    /// `triggers`. A tenant's scenarios keep their generations unless another scenario holds
+    /// one ([`generation_for`]); the returned pairs (old, new) let the caller move pending
+    /// timeline timers along. A scenario twice in the record (same name and tenant, or same
+    /// generation) is refused. Checked before anything changes.
     pub fn import<C>(
         &self,
         record: ScenariosRecord,
@@ -152,10 +196,12 @@ impl Scenarios {
         triggers: &[TriggerDef<C>],
     ) -> Result<Vec<(u64, u64)>, String> {
         let mut loaded = Vec::new();
-        for l in &record.loaded {
+        for (i, l) in record.loaded.iter().enumerate() {
             let file = super::load::parse(&l.text, &l.source, triggers)
                 .map_err(|e| format!("scenario {:?}: {e}", l.name))?;
             let scope = l.tenant.as_deref().map(parse_tenant).transpose()?;
+            same_as_earlier(&record.loaded[..i], l)
+                .map_err(|e| format!("scenarios.loaded[{i}]: {e}"))?;
             if tenant.is_some() && scope.as_ref() != tenant {
                 continue;
             }
@@ -186,9 +232,9 @@ impl Scenarios {
             let generation = match tenant {
                 None => l.generation,
                 Some(_) => {
-                    state.next_generation += 1;
-                    moved.push((l.generation, state.next_generation));
-                    state.next_generation
+                    let generation = generation_for(&mut state, l.generation);
+                    moved.push((l.generation, generation));
+                    generation
                 }
             };
             state.loaded.push(Loaded {
@@ -201,9 +247,20 @@ impl Scenarios {
                 fired: l.fired.clone(),
             });
         }
+        // A tenant's counters of a scenario of every tenant still loaded keep its generation.
+        let global: Vec<u64> = state
+            .loaded
+            .iter()
+            .filter(|l| l.scope.is_none())
+            .map(|l| l.generation)
+            .collect();
         let new_generation = |g: u64| match tenant {
             None => Some(g),
-            Some(_) => moved.iter().find(|(old, _)| *old == g).map(|(_, new)| *new),
+            Some(_) => moved
+                .iter()
+                .find(|(old, _)| *old == g)
+                .map(|(_, new)| *new)
+                .or_else(|| global.contains(&g).then_some(g)),
         };
         for (c, t) in counters {
             if tenant.is_some_and(|wanted| wanted != &t) {
@@ -237,5 +294,61 @@ impl Scenarios {
         }
         state.version += 1;
         Ok(moved)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::tenant::Provider;
+
+    const TEXT: &str =
+        "name = \"r\"\n[[rule]]\noperation = \"connectivity\"\n[rule.then]\nlatency_ms = 1\n";
+
+    fn record(tenant: &TenantId, generation: u64) -> ScenariosRecord {
+        ScenariosRecord {
+            next_generation: generation,
+            loaded: vec![LoadedRecord {
+                name: "r".into(),
+                tenant: Some(tenant.to_string()),
+                source: "test".into(),
+                text: TEXT.into(),
+                loaded_at: 0,
+                generation,
+                fired: Vec::new(),
+            }],
+            ..ScenariosRecord::default()
+        }
+    }
+
+    /// A one-tenant import keeps a free generation (and lifts `nextGeneration` to it), and
+    /// gives a fresh one only when a scenario still loaded holds it.
+    #[test]
+    fn a_one_tenant_import_keeps_its_generation_unless_another_scenario_holds_it() {
+        let engine = Scenarios::new();
+        let file = super::super::format::parse::<()>(TEXT, "global.toml", &[]).unwrap();
+        engine.load(file, None, "global.toml");
+        let t = TenantId::new(Provider::Whalet, "1");
+        let none: &[TriggerDef<()>] = &[];
+        assert_eq!(
+            engine.import(record(&t, 5), Some(&t), none).unwrap(),
+            [(5, 5)]
+        );
+        assert_eq!(engine.export(None).next_generation, 5);
+        let other = TenantId::new(Provider::Whalet, "2");
+        assert_eq!(
+            engine
+                .import(record(&other, 1), Some(&other), none)
+                .unwrap(),
+            [(1, 6)]
+        );
+        let mut twice = record(&t, 7);
+        twice.loaded.push(twice.loaded[0].clone());
+        let e = engine.import(twice, None, none).unwrap_err();
+        assert!(
+            e.starts_with("scenarios.loaded[1]: scenario \"r\" of whalet:1 is loaded twice"),
+            "{e}"
+        );
     }
 }
