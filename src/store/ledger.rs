@@ -110,6 +110,30 @@ impl Ledger {
         memo: impl Into<String>,
         legs: &[(&str, Money)],
     ) -> Result<u64, LedgerError> {
+        let next = self.balances_after(legs)?;
+        self.balances.extend(next);
+        let id = self.postings.len() as u64 + 1;
+        self.postings.push(Posting {
+            id,
+            at,
+            memo: memo.into(),
+            legs: legs
+                .iter()
+                .map(|(a, m)| Leg {
+                    account: (*a).to_owned(),
+                    amount: *m,
+                })
+                .collect(),
+        });
+        Ok(id)
+    }
+
+    /// The balances `legs` would leave in the accounts they touch, or why [`Ledger::post`]
+    /// refuses them; changes nothing.
+    fn balances_after(
+        &self,
+        legs: &[(&str, Money)],
+    ) -> Result<BTreeMap<(String, Currency), i64>, LedgerError> {
         if legs.len() < 2 {
             return Err(LedgerError::TooFewLegs(legs.len()));
         }
@@ -147,21 +171,19 @@ impl Ledger {
         if let Some((currency, _)) = sums.iter().find(|(_, s)| **s != 0) {
             return Err(LedgerError::Unbalanced(*currency));
         }
-        self.balances.extend(next);
-        let id = self.postings.len() as u64 + 1;
-        self.postings.push(Posting {
-            id,
-            at,
-            memo: memo.into(),
-            legs: legs
-                .iter()
-                .map(|(a, m)| Leg {
-                    account: (*a).to_owned(),
-                    amount: *m,
-                })
-                .collect(),
-        });
-        Ok(id)
+        Ok(next)
+    }
+
+    /// Whether [`Ledger::transfer`] of `amount` from one account to another would be taken,
+    /// changing nothing: for a caller that must refuse before it takes anything else (an id
+    /// from the tenant's sequence) for the posting it would make.
+    pub fn check_transfer(&self, from: &str, to: &str, amount: Money) -> Result<(), LedgerError> {
+        let debit = Money::new(
+            amount.minor.checked_neg().ok_or(LedgerError::Overflow)?,
+            amount.currency,
+        );
+        self.balances_after(&[(from, debit), (to, amount)])
+            .map(drop)
     }
 
     /// Moves `amount` from one account to another (one posting, two legs).
@@ -222,8 +244,14 @@ impl Ledger {
     /// Checks what [`Ledger::post`] guarantees of every posting: two legs or more, each within
     /// the largest amount ([`MAX_MINOR`]), summing to zero per currency. The sums are checked,
     /// so a posting read from outside (a snapshot, a database) cannot pass by wrapping around.
+    /// Also the ids [`Ledger::post`] gives: 1, 2, 3… in order, so no two postings share one
+    /// (a data directory keeps one row per id, in id order).
     pub fn check_postings(&self) -> Result<(), String> {
-        self.postings.iter().try_for_each(check_posting)
+        for (i, posting) in self.postings.iter().enumerate() {
+            check_id(&self.postings[..i], posting)?;
+            check_posting(posting)?;
+        }
+        Ok(())
     }
 
     /// [`Ledger::check_postings`], then every balance recomputed from the postings.
@@ -254,6 +282,26 @@ impl Ledger {
 /// Is `minor` an amount a leg may move and a balance may hold ([`MAX_MINOR`] either way)?
 fn within_cap(minor: i64) -> bool {
     minor.unsigned_abs() <= MAX_MINOR.unsigned_abs()
+}
+
+/// Refuses `posting` unless its id is the next after the postings `before` it, as
+/// [`Ledger::post`] numbers them, naming a posting with the same id.
+fn check_id(before: &[Posting], posting: &Posting) -> Result<(), String> {
+    let (id, place) = (posting.id, before.len());
+    let expected = place as u64 + 1;
+    if id == expected {
+        return Ok(());
+    }
+    let name = format!("posting {id} ({}) at postings[{place}]", posting.memo);
+    match before.iter().position(|p| p.id == id) {
+        Some(j) => Err(format!(
+            "{name}: id {id} is also postings[{j}]'s; each posting has its own id"
+        )),
+        None => Err(format!(
+            "{name}: id {id} is out of sequence; postings are numbered 1, 2, 3… in order, \
+             so this one is {expected}"
+        )),
+    }
 }
 
 /// One posting as [`Ledger::check_postings`] checks it.
@@ -488,5 +536,31 @@ mod tests {
             .transfer(0, "cap", "external:bank", "wallet:a", usd(MAX_MINOR))
             .unwrap();
         ledger.verify().unwrap();
+    }
+
+    /// Posting ids are the ones [`Ledger::post`] gives (1, 2, 3… in order): a repeated id or a
+    /// gap (whose next posting would repeat an id) is refused, naming the place and the id.
+    #[test]
+    fn a_posting_id_repeated_or_out_of_sequence_is_refused() {
+        let mut ledger = collected(100);
+        ledger
+            .transfer(0, "move", "wallet:u1", "wallet:b", usd(10))
+            .unwrap();
+        ledger.check_postings().unwrap();
+        let mut repeated = ledger.clone();
+        let first = repeated.postings[0].clone();
+        repeated.postings.push(first);
+        let e = repeated.check_postings().unwrap_err();
+        assert!(
+            e.starts_with("posting 1 (collection) at postings[2]: id 1 is also postings[0]'s"),
+            "{e}"
+        );
+        let mut gap = ledger.clone();
+        gap.postings[1].id = 3;
+        let e = gap.check_postings().unwrap_err();
+        assert!(
+            e.contains("at postings[1]: id 3 is out of sequence") && e.ends_with("this one is 2"),
+            "{e}"
+        );
     }
 }

@@ -621,3 +621,44 @@ async fn a_country_code_that_iso_3166_does_not_assign_is_refused() {
     expect(&app, "userOnboardingApply", user, "PROCESSING").await;
     app.shutdown().await;
 }
+
+/// Money arriving that would take a balance past the largest amount is refused before anything
+/// is taken: the tenant's state, its id sequence included, is as it was, so the next collection
+/// gets the next id (on the Open API and on the platform's bulk payments).
+#[tokio::test]
+async fn money_refused_for_the_ledger_limit_takes_no_id() {
+    let app = spawn_app().await;
+    const STATE: &str = "/__sim/state?tenant=whalet:202400000000001";
+    app.trigger_ok("whalet.account.ready", json!({})).await;
+    app.trigger_ok(
+        "whalet.collection.received",
+        json!({"amount": "9999999999990.00"}),
+    )
+    .await;
+    app.trigger_ok(
+        "platform.bulk_payment.received",
+        json!({"amount": "9999999999990.00", "currency": "USD"}),
+    )
+    .await;
+    let before = app.get_json(STATE).await;
+    for (name, params) in [
+        ("whalet.collection.received", json!({"amount": "100.00"})),
+        (
+            "platform.bulk_payment.received",
+            json!({"amount": "100.00", "currency": "USD"}),
+        ),
+    ] {
+        let (status, body) = app.post(&format!("/__sim/trigger/{name}"), &params).await;
+        assert_eq!(status, 422, "{name}: {body}");
+        assert!(
+            body.to_string().contains("beyond the largest amount"),
+            "{name}: {body}"
+        );
+        assert_eq!(
+            app.get_json(STATE).await,
+            before,
+            "{name} changed the state"
+        );
+    }
+    app.shutdown().await;
+}

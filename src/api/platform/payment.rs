@@ -265,6 +265,9 @@ pub fn receive_bulk_payment(
     }
     let now = core.clock().now();
     let payload = core.with_tenant_text(tenant, |t| -> Result<Value, Refusal> {
+        // Refused before an id is taken: a refusal leaves the tenant's sequence as it was.
+        t.ledger
+            .check_transfer(accounts::BULK, accounts::BALANCE, amount)?;
         let id = match bulk_payment_id {
             Some(id) => id.to_owned(),
             None => fresh_bulk_payment_id(t),

@@ -161,8 +161,13 @@ pub(super) fn arrive(
         .map(|a| a.account_no.clone())
         .unwrap_or_default();
     let (card_id, user_id, fund) = (card.card_id.clone(), card.user_id.clone(), card.fund_source);
-    let trade_id = mint(t, "T", now);
     let pending = wallet_account(&user_id, fund, Bucket::Pending);
+    let refused = |e| failure(format!("the collection cannot be booked: {e}"));
+    // Refused before the id is taken: a refusal leaves the tenant's sequence as it was.
+    t.ledger
+        .check_transfer(EXTERNAL_BANK, &pending, amount)
+        .map_err(refused)?;
+    let trade_id = mint(t, "T", now);
     t.ledger
         .transfer(
             now,
@@ -171,7 +176,7 @@ pub(super) fn arrive(
             &pending,
             amount,
         )
-        .map_err(|e| failure(format!("the collection cannot be booked: {e}")))?;
+        .map_err(refused)?;
     let collection = Collection {
         trade_id: trade_id.clone(),
         user_id,
