@@ -44,11 +44,25 @@ pub struct SimRequest {
 }
 
 impl SimRequest {
+    /// The first value of header `name` (any letter case).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// Header `name`'s value when it is sent once; `Err(n)` when it is sent `n` times (a header
+    /// that names something, such as the partner, is not taken from among several).
+    pub fn single_header(&self, name: &str) -> Result<Option<&str>, usize> {
+        let mut values = self
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name));
+        match (values.next(), values.count()) {
+            (first, 0) => Ok(first.map(|(_, v)| v.as_str())),
+            (_, more) => Err(more + 1),
+        }
     }
 
     /// A query parameter, percent-decoded.
@@ -121,6 +135,34 @@ pub fn check_web_url(url: &str) -> Result<(), String> {
         return Err("its port is 0, which no receiver can listen on".to_owned());
     }
     Ok(())
+}
+
+/// `--url` of every partner-side command (`call`, `trigger`, `coverage`, `bench`): the simulator's base
+/// URL (or, for `call`, a full endpoint URL), checked as the client will parse it
+/// ([`check_web_url`]: `http://` or `https://`, a host, a valid port) so that a
+/// mistyped URL is a usage error (exit 2) naming what is wrong, not a transport failure
+/// (exit 3) that a script may retry. A query or fragment is refused: the command appends its
+/// own path (`/api`, `/__sim/...`), which would land inside it.
+pub fn simulator_url(value: &str) -> Result<String, String> {
+    let text = value.trim();
+    if text.is_empty() {
+        return Err(
+            "expected the simulator's URL, such as http://127.0.0.1:8080, but it is empty \
+             (WHALET_SIM_URL set to nothing counts as given)"
+                .to_owned(),
+        );
+    }
+    check_web_url(text).map_err(|why| {
+        format!("expected the simulator's URL, such as http://127.0.0.1:8080, but {why}")
+    })?;
+    if text.contains(['?', '#']) {
+        return Err(
+            "expected the simulator's URL, such as http://127.0.0.1:8080, without a query (?...) \
+             or fragment (#...): the command appends its own path"
+                .to_owned(),
+        );
+    }
+    Ok(text.to_owned())
 }
 
 /// A URL scheme as RFC 3986 writes one: a letter, then letters, digits, `+`, `-` or `.`.
@@ -631,7 +673,12 @@ async fn handle<H: Handler>(
         headers: parts
             .headers
             .iter()
-            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            // A value with bytes past ASCII is kept (as UTF-8, invalid bytes replaced), never
+            // dropped: a header that was sent is never read as one left out.
+            .map(|(k, v)| {
+                let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
+                (k.as_str().to_owned(), value)
+            })
             .collect(),
         body,
         too_large,

@@ -257,3 +257,57 @@ async fn a_plain_request_no_header_follows_the_envelope_rules() {
     }
     app.shutdown().await;
 }
+
+/// In plain mode a `partnerId` or `requestNo` header with bytes past ASCII is read as sent (it
+/// used to be dropped, so the request ran as the demo partner with a made-up requestNo), and
+/// one of them sent twice is refused rather than read as its first value.
+#[tokio::test]
+async fn plain_headers_are_read_as_sent_and_once() {
+    let app = spawn_with(Setup {
+        config: Some("[platform]\nauth = \"none\"\n".into()),
+        ..Setup::default()
+    })
+    .await;
+    let query = |headers: Vec<(&'static str, &'static [u8])>| {
+        let mut post = reqwest::Client::new()
+            .post(format!("{}/v1/platform/balanceQuery", app.url))
+            .header("content-type", "application/json")
+            .body("{}");
+        for (name, value) in headers {
+            post = post.header(
+                name,
+                reqwest::header::HeaderValue::from_bytes(value).unwrap(),
+            );
+        }
+        async move {
+            let r = post.send().await.unwrap();
+            let status = r.status().as_u16();
+            let body = r.bytes().await.unwrap();
+            (status, serde_json::from_slice::<Value>(&body).unwrap())
+        }
+    };
+    let (_, reply) = query(vec![("partnerId", "99é".as_bytes())]).await;
+    assert_eq!(reply["code"], "PARTNER_NOT_EXIST", "{reply}");
+    let once = vec![("requestNo", "réé".as_bytes())];
+    let (status, reply) = query(once.clone()).await;
+    assert_eq!(status, 200, "{reply}");
+    let (_, reply) = query(once).await;
+    assert_eq!(reply["code"], "REQUEST_NO_NOT_UNIQUE", "{reply}");
+    for name in ["partnerId", "requestNo"] {
+        let twice = vec![
+            (name, b"202400000000001".as_slice()),
+            (name, b"999".as_slice()),
+        ];
+        let (status, reply) = query(twice).await;
+        assert_eq!(
+            (status, &reply["code"]),
+            (400, &json!("PARAM_FORMAT_ERROR")),
+            "{name}: {reply}"
+        );
+        assert_eq!(
+            reply["detail"],
+            format!("header {name} is sent 2 times; send it once")
+        );
+    }
+    app.shutdown().await;
+}

@@ -118,7 +118,7 @@ impl Scheme for PlatformApi {
     ) -> Result<Opened<Session>, Refusal<WhaletError>> {
         head.echo.api_code = operation.to_owned();
         let (partner, mut body, keys, text) = if self.plain {
-            let partner_id = req.header("partnerId").unwrap_or(DEMO_PARTNER_ID);
+            let partner_id = plain_header(req, "partnerId")?.unwrap_or(DEMO_PARTNER_ID);
             head.echo.partner_id = partner_id.to_owned();
             let body: Value = serde_json::from_slice(&req.body)
                 .map_err(|e| WhaletError::format(format!("the body is not JSON: {e}")))?;
@@ -282,11 +282,19 @@ impl Scheme for PlatformApi {
 // header shares.
 use crate::wire::whalet::MAX_HEAD_FIELD as MAX_REQUEST_NO;
 
+/// A plain-mode header that names something (the partner, the request): sent at most once
+/// (`PARAM_FORMAT_ERROR` otherwise, rather than one of the values taken and the rest ignored).
+fn plain_header<'a>(req: &'a SimRequest, name: &str) -> Result<Option<&'a str>, WhaletError> {
+    req.single_header(name).map_err(|times| {
+        WhaletError::format(format!("header {name} is sent {times} times; send it once"))
+    })
+}
+
 /// Plain mode's `requestNo` header under the envelope's rules: when sent, 1 to
 /// [`MAX_REQUEST_NO`] characters (`PARAM_FORMAT_ERROR` otherwise, as for `head.requestNo`).
 /// `None` when the header is left out.
 fn plain_request_no(req: &SimRequest) -> Result<Option<&str>, WhaletError> {
-    let Some(request_no) = req.header("requestNo") else {
+    let Some(request_no) = plain_header(req, "requestNo")? else {
         return Ok(None);
     };
     if request_no.is_empty() {
