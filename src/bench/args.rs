@@ -448,23 +448,35 @@ fn check_load(f: &Flags, has: &dyn Fn(&str) -> bool) -> Result<(), Refusal> {
 /// Sealed requests an open-loop run keeps beyond its schedule's.
 pub const OPEN_LOOP_SPARE: usize = 16;
 
-/// `--url` when it is used (not with `--spawn-server`): the generator speaks plain HTTP.
+/// `--url` when it is used (not with `--spawn-server`): the simulator's base URL as every
+/// partner-side command checks it ([`crate::http::simulator_url`]), and, since the generator
+/// speaks plain HTTP to the surface's own paths, `http://` with no path.
 fn check_url(f: &Flags) -> Result<(), Refusal> {
-    let host = f.url.strip_prefix("http://").map(|rest| {
-        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        &rest[..end]
-    });
-    match host {
-        _ if f.spawn_server => Ok(()),
-        Some(host) if !host.is_empty() => Ok(()),
-        _ => Err((
+    if f.spawn_server {
+        return Ok(());
+    }
+    let refused = |why: String| {
+        (
             ErrorKind::ValueValidation,
-            format!(
-                "--url (or WHALET_SIM_URL) `{}` is not an http:// URL with a host, e.g. \
-                 http://127.0.0.1:8080 (the bench speaks plain HTTP)",
-                crate::text::bound(&f.url, 200)
-            ),
+            format!("--url (or WHALET_SIM_URL): {why}"),
+        )
+    };
+    crate::http::simulator_url(&f.url).map_err(refused)?;
+    let rest = f.url.trim().strip_prefix("http://").ok_or_else(|| {
+        refused(
+            "the bench speaks plain HTTP: give an http:// URL, e.g. http://127.0.0.1:8080".into(),
+        )
+    })?;
+    match rest.split_once('/') {
+        Some((_, path)) if !path.is_empty() => Err(refused(format!(
+            "the bench sends to each surface's own paths, so give the simulator's base URL \
+             without a path (not /{})",
+            crate::text::bound(path, 200)
+        ))),
+        _ if rest.contains('@') => Err(refused(
+            "give the simulator's host and port without a user name (user@)".into(),
         )),
+        _ => Ok(()),
     }
 }
 

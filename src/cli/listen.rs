@@ -68,9 +68,13 @@ pub struct ListenArgs {
 impl ListenArgs {
     /// A flag the chosen surface does not use is a usage error rather than silently ignored:
     /// Pockyt IPNs are checked with `--token` alone, so a `--key` given for them is a mistake
-    /// (the wrong surface, most often); `--infinia-alg` is Infinia's only.
-    pub(super) fn check_flags(&self) -> Result<(), clap::Error> {
+    /// (the wrong surface, most often); `--infinia-alg` is Infinia's only, `--token` Pockyt's
+    /// (`token_typed`: given on the command line, not by `WHALET_SIM_POCKYT_TOKEN`).
+    pub(super) fn check_flags(&self, token_typed: bool) -> Result<(), clap::Error> {
         let unused = match self.surface {
+            Surface::Whalet | Surface::Platform | Surface::Infinia if token_typed => {
+                Some("--token")
+            }
             Surface::Pockyt if self.key.is_some() => Some("--key"),
             Surface::Pockyt if self.platform_key.is_some() => Some("--platform-key"),
             Surface::Whalet | Surface::Platform | Surface::Pockyt if self.infinia_alg.is_some() => {

@@ -177,33 +177,7 @@ fn notify_url(value: &str) -> Result<String, String> {
     Ok(value.to_owned())
 }
 
-/// `--url` of every partner-side command (`call`, `trigger`, `coverage`): the simulator's base
-/// URL (or, for `call`, a full endpoint URL), checked as the client will parse it
-/// ([`crate::http::check_web_url`]: `http://` or `https://`, a host, a valid port) so that a
-/// mistyped URL is a usage error (exit 2) naming what is wrong, not a transport failure
-/// (exit 3) that a script may retry. A query or fragment is refused: the command appends its
-/// own path (`/api`, `/__sim/...`), which would land inside it.
-pub fn base_url(value: &str) -> Result<String, String> {
-    let text = value.trim();
-    if text.is_empty() {
-        return Err(
-            "expected the simulator's URL, such as http://127.0.0.1:8080, but it is empty \
-             (WHALET_SIM_URL set to nothing counts as given)"
-                .to_owned(),
-        );
-    }
-    crate::http::check_web_url(text).map_err(|why| {
-        format!("expected the simulator's URL, such as http://127.0.0.1:8080, but {why}")
-    })?;
-    if text.contains(['?', '#']) {
-        return Err(
-            "expected the simulator's URL, such as http://127.0.0.1:8080, without a query (?...) \
-             or fragment (#...): the command appends its own path"
-                .to_owned(),
-        );
-    }
-    Ok(text.to_owned())
-}
+pub use crate::http::simulator_url as base_url;
 
 /// `--time-scale`: a number in the range `POST /__sim/clock` takes. Clap's message shows the
 /// value as given, so the range is all this adds (never the number spelled out in full).
@@ -406,7 +380,17 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 
 /// Runs the command line; the exit code says how it ended (`exit.rs`).
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // Which flags came from the command line, not the environment or a default: a variable set
+    // for one surface must not make another surface's `listen` a usage error.
+    let typed = |sub: &str, id: &str| {
+        matches
+            .subcommand_matches(sub)
+            .and_then(|m| m.value_source(id))
+            == Some(clap::parser::ValueSource::CommandLine)
+    };
     if let Some(parent) = cli.exit_with_parent {
         crate::bench::server::exit_with_parent(parent);
     }
@@ -414,7 +398,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => args.check_clock(),
         Command::Trigger(args) => args.check_params(),
         Command::Call(args) => args.check_operation(),
-        Command::Listen(args) => args.check_flags(),
+        Command::Listen(args) => args.check_flags(typed("listen", "token")),
         _ => Ok(()),
     };
     if let Err(e) = checked {

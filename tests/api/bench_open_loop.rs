@@ -70,6 +70,14 @@ fn bench_refuses_invalid_or_contradictory_flags_as_usage_errors() {
         ),
         (&["--data", "notjson"], &["--data"]),
         (&["--url", "https://127.0.0.1:1"], &["--url"]),
+        (&["--url", "http://127.0.0.1:99999"], &["--url", "port"]),
+        (
+            &["--url", "http://127.0.0.1:8080#x"],
+            &["--url", "fragment"],
+        ),
+        (&["--url", "http://127.0.0.1:8080/?x"], &["--url", "query"]),
+        (&["--url", "http://127.0.0.1:8080/foo"], &["--url", "/foo"]),
+        (&["--url", "http://user@127.0.0.1:8080"], &["--url", "user"]),
         // Contradictions that were ignored.
         (
             &["--requests", "10", "--rate", "100"],

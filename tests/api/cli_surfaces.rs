@@ -379,6 +379,8 @@ fn listen_refuses_a_flag_its_surface_does_not_use() {
         &["--surface", "pockyt", "--key", "garbage"][..],
         &["--surface", "pockyt", "--platform-key", "garbage"][..],
         &["--surface", "whalet", "--infinia-alg", "sha1"][..],
+        &["--surface", "platform", "--token", "abc"][..],
+        &["--surface", "infinia", "--token", "abc"][..],
     ] {
         // An address in use: a listener that took the flag would end at once (exit 1), not
         // listen on.
@@ -393,6 +395,21 @@ fn listen_refuses_a_flag_its_surface_does_not_use() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(args[2]), "{args:?}: {stderr}");
     }
+    // The token from the environment is not a flag typed for the wrong surface: the listener
+    // goes on to bind (and fails on the taken address, exit 1, not a usage error).
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let out = bin()
+        .args(["listen", "--surface", "whalet", "--addr"])
+        .arg(taken.local_addr().unwrap().to_string())
+        .env("WHALET_SIM_POCKYT_TOKEN", "abc")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let help = bin().args(["listen", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&help.stdout);
     assert!(help.contains("Exit codes:"), "{help}");
