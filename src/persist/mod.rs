@@ -351,6 +351,9 @@ fn check(core: &Core, snapshot: Snapshot, tenant: Option<&TenantId>) -> Result<C
         .filter(|l| tenant.is_none_or(|t| &l.request.tenant == t))
         .collect();
     distinct_tokens(&links)?;
+    if tenant.is_some() {
+        tokens_not_held_elsewhere(core, &links)?;
+    }
     core.authorizations().check(&links)?;
     let journal = match tenant {
         None => {
@@ -385,6 +388,26 @@ fn distinct_tokens(links: &[LinkRecord]) -> Result<(), String> {
         )),
         None => Ok(()),
     }
+}
+
+/// Refuses, in a one-tenant import, a link whose token another tenant's link holds: the links
+/// are kept by token, so importing it would take that tenant's link away (its binding would
+/// then never end) while the other tenants are to be left as they are.
+fn tokens_not_held_elsewhere(core: &Core, links: &[LinkRecord]) -> Result<(), String> {
+    let now = core.clock().now();
+    for l in links {
+        if let Some((held, _)) = core.authorizations().get(&l.request.token, now) {
+            if held.tenant != l.request.tenant {
+                return Err(format!(
+                    "authorizations: token {} is the token of a link of tenant {}; a one-tenant \
+                     import leaves the other tenants as they are",
+                    crate::text::echo(&l.request.token),
+                    held.tenant
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The snapshot's timers `tenant` (None: all) takes, each checked as it will run: a due time on

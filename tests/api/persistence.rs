@@ -2071,3 +2071,52 @@ async fn an_import_with_a_repeated_id_is_refused_and_changes_nothing() {
     }
     app.finish().await;
 }
+
+/// A one-tenant import leaves the other tenants as they are: a link whose token another
+/// tenant's link holds is refused (it would have taken that link away, and that tenant's
+/// binding would never have ended).
+#[tokio::test]
+async fn a_one_tenant_import_may_not_take_another_tenants_link() {
+    use crate::helpers::platform_call;
+    use crate::infinia::support::{binding_request, spawn_infinia, Merchant};
+    use crate::platform::bind_body;
+    let app = spawn_infinia("").await;
+    platform_call(&app, "shopAccountBind", &bind_body("B-CLASH", "80")).await;
+    Merchant::demo()
+        .ok(
+            &app,
+            "account-binding/request",
+            &binding_request("IR-CLASH", "S-CLASH"),
+        )
+        .await;
+    let before = export(&app, "").await;
+    let all: Value = serde_json::from_slice(&before).unwrap();
+    let links = all["authorizations"].as_array().unwrap();
+    let whalet_token = links
+        .iter()
+        .find(|l| l["tenant"] == PARTNER)
+        .and_then(|l| l["token"].as_str())
+        .unwrap();
+    let mut doc: Value =
+        serde_json::from_slice(&export(&app, "?tenant=infinia:demo-app").await).unwrap();
+    doc["authorizations"][0]["token"] = json!(whalet_token);
+    let (status, body) = import(
+        &app,
+        "?tenant=infinia:demo-app",
+        serde_json::to_vec(&doc).unwrap(),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("is the token of a link of tenant {PARTNER}")),
+        "{body}"
+    );
+    assert!(
+        export(&app, "").await == before,
+        "the refused import changed the state"
+    );
+    app.shutdown().await;
+}
