@@ -448,6 +448,15 @@ fn check_load(f: &Flags, has: &dyn Fn(&str) -> bool) -> Result<(), Refusal> {
 /// Sealed requests an open-loop run keeps beyond its schedule's.
 pub const OPEN_LOOP_SPARE: usize = 16;
 
+/// What follows `http://` in `url` (the scheme in any letter case, as `call` reads it), or
+/// `None` for another scheme.
+pub(super) fn after_http(url: &str) -> Option<&str> {
+    let url = url.trim();
+    url.get(..7)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("http://"))
+        .map(|_| &url[7..])
+}
+
 /// `--url` when it is used (not with `--spawn-server`): the simulator's base URL as every
 /// partner-side command checks it ([`crate::http::simulator_url`]), and, since the generator
 /// speaks plain HTTP to the surface's own paths, `http://` with no path.
@@ -462,7 +471,7 @@ fn check_url(f: &Flags) -> Result<(), Refusal> {
         )
     };
     crate::http::simulator_url(&f.url).map_err(refused)?;
-    let rest = f.url.trim().strip_prefix("http://").ok_or_else(|| {
+    let rest = after_http(&f.url).ok_or_else(|| {
         refused(
             "the bench speaks plain HTTP: give an http:// URL, e.g. http://127.0.0.1:8080".into(),
         )
@@ -578,6 +587,14 @@ fn param_arg(text: &str) -> Result<(String, String), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A scheme is read in any letter case, as `call` reads it.
+    #[test]
+    fn http_in_any_case_is_plain_http() {
+        assert_eq!(after_http("HTTP://127.0.0.1:1"), Some("127.0.0.1:1"));
+        assert_eq!(after_http(" http://h:2"), Some("h:2"));
+        assert_eq!(after_http("https://h:3"), None);
+    }
     use clap::Parser;
 
     #[derive(clap::Parser, Debug)]

@@ -1,7 +1,8 @@
 //! `whalet-sim bench`: a load generator that plays N concurrent partners against a running (or
 //! spawned) simulator with real, distinct, correctly signed requests, and reports throughput,
 //! latency percentiles, result codes, the server's CPU time per request and memory, next to the
-//! crypto ceiling of this build and, optionally, a plain hyper echo server measured in the same run.
+//! crypto ceiling of this build and, optionally, an echo server (the simulator's own HTTP edge
+//! answering with the body) measured in the same run.
 //!
 //! Boundary: this module only plays partners and reads `/proc`; it never reaches into the server.
 //! It speaks HTTP through bare hyper client connections (cheaper per request than the pooled
@@ -397,8 +398,7 @@ async fn notifications(args: &BenchArgs, n: u64) -> anyhow::Result<Finished> {
 }
 
 fn resolve(url: &str) -> anyhow::Result<SocketAddr> {
-    let rest = url
-        .strip_prefix("http://")
+    let rest = args::after_http(url)
         .ok_or_else(|| anyhow::anyhow!("--url must start with http:// (got `{url}`)"))?;
     let host = rest.split('/').next().unwrap_or(rest);
     let host = if host.contains(':') {

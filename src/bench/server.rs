@@ -1,7 +1,7 @@
 //! The server under test as a process: start one (`--spawn-server`, timing it to a ready health
 //! check), find one by its listening port, read its CPU time and resident memory from `/proc`
-//! (Linux only; elsewhere those figures are simply absent), and the minimal hyper echo server the
-//! Pockyt figures are compared with.
+//! (Linux only; elsewhere those figures are simply absent), and the echo server the Pockyt figures
+//! are compared with (on the simulator's own edge, through `http::peer`).
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
