@@ -330,7 +330,8 @@ impl Scenarios {
         Loading { replaced, view }
     }
 
-    /// Removes one scenario and cancels its pending timeline. False when it was not loaded.
+    /// Removes one scenario, its rules' counters and its pending timeline (a load that replaces
+    /// a scenario removes it first). False when it was not loaded.
     pub fn remove(&self, name: &str, scope: Option<&TenantId>) -> bool {
         let removed = {
             let mut state = self.state.lock();
@@ -338,6 +339,12 @@ impl Scenarios {
             state
                 .loaded
                 .retain(|l| !(l.file.name.0 == name && l.scope.as_ref() == scope));
+            // Counters are kept by generation: those of no loaded scenario would count for
+            // nothing, yet stay in every snapshot.
+            let held: Vec<u64> = state.loaded.iter().map(|l| l.generation).collect();
+            state
+                .counters
+                .retain(|(generation, _, _), _| held.contains(generation));
             state.version += 1;
             before != state.loaded.len()
         };
