@@ -178,11 +178,7 @@ impl Ledger {
     /// changing nothing: for a caller that must refuse before it takes anything else (an id
     /// from the tenant's sequence) for the posting it would make.
     pub fn check_transfer(&self, from: &str, to: &str, amount: Money) -> Result<(), LedgerError> {
-        let debit = Money::new(
-            amount.minor.checked_neg().ok_or(LedgerError::Overflow)?,
-            amount.currency,
-        );
-        self.balances_after(&[(from, debit), (to, amount)])
+        self.balances_after(&transfer_legs(from, to, amount)?)
             .map(drop)
     }
 
@@ -195,11 +191,7 @@ impl Ledger {
         to: &str,
         amount: Money,
     ) -> Result<u64, LedgerError> {
-        let debit = Money::new(
-            amount.minor.checked_neg().ok_or(LedgerError::Overflow)?,
-            amount.currency,
-        );
-        self.post(at, memo, &[(from, debit), (to, amount)])
+        self.post(at, memo, &transfer_legs(from, to, amount)?)
     }
 
     pub fn balance(&self, account: &str, currency: Currency) -> Money {
@@ -280,6 +272,19 @@ impl Ledger {
 }
 
 /// Is `minor` an amount a leg may move and a balance may hold ([`MAX_MINOR`] either way)?
+/// The two legs of a transfer of `amount` from one account to another.
+fn transfer_legs<'a>(
+    from: &'a str,
+    to: &'a str,
+    amount: Money,
+) -> Result<[(&'a str, Money); 2], LedgerError> {
+    let debit = Money::new(
+        amount.minor.checked_neg().ok_or(LedgerError::Overflow)?,
+        amount.currency,
+    );
+    Ok([(from, debit), (to, amount)])
+}
+
 fn within_cap(minor: i64) -> bool {
     minor.unsigned_abs() <= MAX_MINOR.unsigned_abs()
 }
