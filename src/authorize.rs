@@ -7,9 +7,11 @@
 //! # Interface for surfaces
 //!
 //! 1. At start-up: `authorizations.register_surface("infinia", my_decide)` where
-//!    `fn my_decide(core: &Core, req: &AuthorizationRequest, d: &Decision) -> Result<(), String>`
-//!    applies the seller's decision (`d.approved`, `d.reason`) to the surface's state and sends
-//!    its notification. An `Err(text)` leaves the link open and shows `text` to the seller.
+//!    `fn my_decide(core: &Core, req: &AuthorizationRequest, d: &Decision, via: &str)
+//!    -> Result<Option<String>, String>` applies the seller's decision (`d.approved`,
+//!    `d.reason`) to the surface's state and queues its notification, if the surface sends one,
+//!    answering that notification's id (the page tells the seller whether the partner is told).
+//!    An `Err(text)` leaves the link open and shows `text` to the seller.
 //! 2. When a partner asks for a link: `core.open_authorization(AuthorizationRequest {..})` with a
 //!    fresh [`new_token`] and the link `"{base}/authorize/{token}"`. At `expires_at` a clock timer
 //!    hands a link nobody decided to the callback as a rejection with [`EXPIRED_REASON`] (a
@@ -30,8 +32,18 @@ use crate::tenant::TenantId;
 pub const EXPIRED_REASON: &str = "the authorization link expired before the seller decided";
 
 /// The callback a surface registers: applies the seller's decision, taken `via` the page, a
-/// trigger, a scenario or the link's expiry ([`VIA_EXPIRY`]).
-pub type DecideFn<C> = fn(&C, &AuthorizationRequest, &Decision, &str) -> Result<(), String>;
+/// trigger, a scenario or the link's expiry ([`VIA_EXPIRY`]), and answers the id of the
+/// notification it queued for the partner, if any.
+pub type DecideFn<C> =
+    fn(&C, &AuthorizationRequest, &Decision, &str) -> Result<Option<String>, String>;
+
+/// A decision the surface applied: the link, and the notification queued for the partner
+/// (`None` when the surface, or its configuration, tells the partner only through its query).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decided {
+    pub request: AuthorizationRequest,
+    pub notification: Option<String>,
+}
 
 /// How a decision was taken when the link expired.
 pub const VIA_EXPIRY: &str = "expiry";
@@ -210,7 +222,7 @@ impl<C> Authorizations<C> {
         token: &str,
         decision: Decision,
         via: &str,
-    ) -> Result<AuthorizationRequest, AuthorizeError> {
+    ) -> Result<Decided, AuthorizeError> {
         let request = {
             let mut entries = self.entries.lock();
             let entry = entries.get_mut(token).ok_or(AuthorizeError::Unknown)?;
@@ -240,7 +252,10 @@ impl<C> Authorizations<C> {
             None => Err(format!("no surface {:?} is registered", request.surface)),
         };
         match result {
-            Ok(()) => Ok(request),
+            Ok(notification) => Ok(Decided {
+                request,
+                notification,
+            }),
             Err(e) => {
                 if let Some(entry) = self.entries.lock().get_mut(token) {
                     entry.decided = None;
@@ -385,8 +400,13 @@ mod tests {
     use super::*;
     use crate::tenant::Provider;
 
-    fn approve(_: &(), _: &AuthorizationRequest, _: &Decision, _: &str) -> Result<(), String> {
-        Ok(())
+    fn approve(
+        _: &(),
+        _: &AuthorizationRequest,
+        _: &Decision,
+        _: &str,
+    ) -> Result<Option<String>, String> {
+        Ok(None)
     }
 
     fn registry() -> Authorizations<()> {

@@ -77,6 +77,8 @@ async fn seller_approves_an_infinia_binding_in_the_browser() {
         result.attr("data-result").await.unwrap().as_deref(),
         Some("approved")
     );
+    let said = result.text().await.unwrap();
+    assert!(said.ends_with("is being notified."), "{said}");
     b.screenshot("infinia-3-approved").await;
 
     let q = m

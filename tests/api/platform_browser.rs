@@ -150,6 +150,8 @@ async fn seller_approves_on_a_phone_and_the_partner_gets_the_signed_webhook() {
         result.attr("data-result").await.unwrap().as_deref(),
         Some("approved")
     );
+    let said = result.text().await.unwrap();
+    assert!(said.ends_with("is being notified."), "{said}");
     b.screenshot("platform-3-approved-phone").await;
 
     let n = app.wait_notification("apiCode=shopAccountBindNotify").await;
@@ -216,6 +218,8 @@ async fn seller_rejects_with_a_reason_on_a_desktop() {
         result.attr("data-result").await.unwrap().as_deref(),
         Some("rejected")
     );
+    let said = result.text().await.unwrap();
+    assert!(said.ends_with("is being notified."), "{said}");
     b.screenshot("platform-5-rejected-desktop").await;
     app.wait_notification("apiCode=shopAccountBindNotify").await;
     let body = app.receiver.received()[0].body.clone().unwrap();

@@ -174,8 +174,8 @@ pub fn decide_from_page(
     request: &crate::authorize::AuthorizationRequest,
     d: &crate::authorize::Decision,
     via: &str,
-) -> Result<(), String> {
-    decide(
+) -> Result<Option<String>, String> {
+    let notification = decide(
         core,
         &request.tenant,
         &request.token,
@@ -186,7 +186,7 @@ pub fn decide_from_page(
     let changes = ("infinia.binding.approved", "infinia.binding.rejected");
     let by_trigger = via == "trigger";
     crate::api::coverage::decided(core, &request.tenant, by_trigger, d.approved, changes);
-    Ok(())
+    Ok(notification)
 }
 
 /// The reply of the request and the query; a field without a value is `""` (every field of
@@ -254,14 +254,15 @@ fn wire_status(status: BindingStatus) -> String {
 /// (ACTIVE for a seller bound for the first time). Approving a binding of a seller that another
 /// binding already holds is refused, with the binding left PENDING (the page keeps the link open
 /// so the seller can decline it; unanswered, it expires as REJECTED): the same rule as at request
-/// time, checked again because two requests can be pending for one seller.
+/// time, checked again because two requests can be pending for one seller. Answers the id of the
+/// notification queued, if any.
 pub fn decide(
     core: &Core,
     tenant: &TenantId,
     token: &str,
     approved: bool,
     reason: Option<&str>,
-) -> Result<Value, String> {
+) -> Result<Option<String>, String> {
     if tenant.provider != Provider::Infinia {
         return Err(format!("{tenant} is not an Infinia app"));
     }
@@ -306,13 +307,11 @@ pub fn decide(
         Ok((binding, seller_status))
     })??;
     let (decided, seller_status) = decided;
-    if let Some(status) = seller_status {
-        if core.infinia().apps.config.notify_on_binding {
-            let behaviour = decided.notify.clone();
-            sellers::notify_status(core, tenant, &decided.seller_id, status, behaviour);
-        }
-    }
-    Ok(view(&decided))
+    let notify = core.infinia().apps.config.notify_on_binding;
+    Ok(seller_status.filter(|_| notify).map(|status| {
+        let behaviour = decided.notify.clone();
+        sellers::notify_status(core, tenant, &decided.seller_id, status, behaviour)
+    }))
 }
 
 /// Records the seller as bound by `binding` and returns the seller's status, which the

@@ -255,7 +255,7 @@ fn finish(
     bind_id: &str,
     status: BindStatus,
     reason: String,
-) -> Result<(), String> {
+) -> Result<String, String> {
     let now = core.clock().now();
     let ended = core
         .with_tenant(tenant, |t| {
@@ -292,15 +292,14 @@ fn finish(
         .ok()
         .ok_or_else(|| format!("tenant {tenant} does not exist"))??;
     let (payload, behaviour) = ended;
-    crate::api::whalet::notify(
+    Ok(crate::api::whalet::notify(
         core,
         tenant,
         BIND_NOTIFY,
         payload,
         Some(format!("bind:{bind_id}")),
         behaviour,
-    );
-    Ok(())
+    ))
 }
 
 /// The decision callback registered with `web::authorize` for surface `platform`.
@@ -309,7 +308,7 @@ pub fn decide_binding(
     req: &AuthorizationRequest,
     d: &Decision,
     via: &str,
-) -> Result<(), String> {
+) -> Result<Option<String>, String> {
     let (status, reason) = if d.approved {
         (BindStatus::Success, String::new())
     } else {
@@ -320,12 +319,12 @@ pub fn decide_binding(
                 .unwrap_or_else(|| REJECTED_REASON.to_owned()),
         )
     };
-    finish(core, &req.tenant, &req.business_id, status, reason)?;
+    let notification = finish(core, &req.tenant, &req.business_id, status, reason)?;
     // A trigger's change is counted when it fires; the page's, a scenario's and an expiry's here.
     let changes = ("platform.binding.approved", "platform.binding.rejected");
     let by_trigger = via == "trigger";
     crate::api::coverage::decided(core, &req.tenant, by_trigger, d.approved, changes);
-    Ok(())
+    Ok(Some(notification))
 }
 
 /// Decides a binding by its bindId (the API twin of the page).

@@ -13,7 +13,7 @@ mod page;
 
 use std::collections::HashMap;
 
-pub use crate::authorize::{AuthorizationRequest, Decision, LinkState};
+pub use crate::authorize::{AuthorizationRequest, Decided, Decision, LinkState};
 use crate::core::Core;
 use crate::http::{query_pairs, SimRequest, SimResponse};
 
@@ -111,7 +111,7 @@ fn answer(
                 .cut()
                 .work(|| registry.decide(core, now, token, decision, "page"));
             match decided {
-                Ok(request) => page::decided(&request, approved),
+                Ok(decided) => page::decided(&decided, approved),
                 Err(e) => {
                     page::message(409, &request.provider_name, "Not completed", &e.to_string())
                 }

@@ -1,7 +1,7 @@
 //! Rendering of the authorization pages: the one template (`page.html` + `style.css`, embedded)
 //! filled with escaped fragments. Every value from a partner or seller goes through `escape`.
 
-use super::AuthorizationRequest;
+use super::{AuthorizationRequest, Decided};
 use crate::clock::Millis;
 use crate::http::SimResponse;
 use crate::web::{escape, fill};
@@ -163,11 +163,12 @@ fn backlink(req: &AuthorizationRequest) -> String {
     }
 }
 
-/// The decision was taken. The page states only what happened to the shop: whether and how the
-/// partner hears of it (a notification, or only its query) is the surface's and its
-/// configuration's, which the page does not know.
-pub fn decided(req: &AuthorizationRequest, approved: bool) -> SimResponse {
-    let (badge, class, title, text) = if approved {
+/// The decision was taken. The page says what happened to the shop and how the partner hears
+/// of it: a notification the surface queued, or else only the partner's own query (Infinia sends
+/// none for a rejection, nor when `notify_on_binding` is off).
+pub fn decided(decided: &Decided, approved: bool) -> SimResponse {
+    let req = &decided.request;
+    let (badge, class, title, outcome) = if approved {
         (
             "✓",
             "ok",
@@ -188,6 +189,14 @@ pub fn decided(req: &AuthorizationRequest, approved: bool) -> SimResponse {
             ),
         )
     };
+    let told = match decided.notification {
+        Some(_) => format!("{} is being notified.", req.partner_name),
+        None => format!(
+            "{} will see the result the next time it checks the binding.",
+            req.partner_name
+        ),
+    };
+    let text = format!("{outcome} {told}");
     let body = format!(
         r#"<div class="status"><span class="badge {class}" aria-hidden="true">{badge}</span><h1 id="page-title">{title}</h1></div>
 <p id="result" data-result="{result}">{text}</p>{back}"#,
