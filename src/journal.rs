@@ -91,9 +91,12 @@ impl JournalEntry {
     }
 }
 
-/// A journal entry read back; the surface is one of the names the simulator records.
+/// A journal entry read back; the surface is one of the names the simulator records. A field
+/// the simulator does not write is refused (a misspelt `requestNO` would otherwise be dropped
+/// without a word); the derived fields it writes (`virtualTimeUtc`, `wallTimeUtc`, `failed`) are
+/// accepted and computed again.
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct StoredEntry {
     id: u64,
     surface: String,
@@ -109,6 +112,12 @@ struct StoredEntry {
     reply: Value,
     rule: Option<String>,
     latency_us: u64,
+    #[serde(default, rename = "virtualTimeUtc")]
+    _virtual_time_utc: serde::de::IgnoredAny,
+    #[serde(default, rename = "wallTimeUtc")]
+    _wall_time_utc: serde::de::IgnoredAny,
+    #[serde(default, rename = "failed")]
+    _failed: serde::de::IgnoredAny,
 }
 
 /// The names an entry's `surface` takes (what `GET /__sim/requests?surface=` accepts).
@@ -315,8 +324,8 @@ impl Journal {
     }
 
     /// Replaces the entries with `entries` (JSON, oldest first: a snapshot's or the data
-    /// directory's), within the configured bounds; ids go on after the newest. Fields an entry
-    /// has beyond the ones read here are ignored. Ids must increase from one entry to the next,
+    /// directory's), within the configured bounds; ids go on after the newest. A field the
+    /// simulator does not write is refused, naming it. Ids must increase from one entry to the next,
     /// as [`Journal::record`] gives them: an id repeated or out of order is refused (naming its
     /// place, `journal[2]`), since the data directory keeps one row per id, in id order.
     pub fn restore(&self, entries: Vec<Value>) -> Result<usize, String> {

@@ -145,7 +145,7 @@ impl Status {
 
 /// One try at delivering.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Attempt {
     pub number: u32,
     pub series: u32,
@@ -172,7 +172,7 @@ pub struct Attempt {
 
 /// A notification and its delivery history.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Notification {
     pub id: String,
     pub tenant: TenantId,
@@ -255,7 +255,7 @@ fn interned_channel<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'static s
 /// The outbox as plain data, for snapshots and the data directory: every notification kept in
 /// the delivery ledger with its attempts, and the next sequence number.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OutboxState {
     pub next_seq: u64,
     pub notifications: Vec<Notification>,

@@ -235,7 +235,22 @@ async fn newer_corrupt_and_foreign_snapshots_are_refused_naming_the_problem() {
     // Inside a tenant as strict as around it: each refusal names the path.
     let tenant = format!("tenants[{PARTNER:?}]");
     type Spoil = fn(&mut Value);
-    let cases: [(&str, Spoil, String); 7] = [
+    let cases: [(&str, Spoil, String); 10] = [
+        (
+            "journal entry field",
+            |v| v["journal"][0]["requestNO"] = json!("R1"),
+            "journal[0]: journal entry: unknown field `requestNO`".to_owned(),
+        ),
+        (
+            "notification field",
+            |v| v["outbox"]["notifications"][0]["notifyURL"] = json!("http://x.test/"),
+            "unknown field `notifyURL`".to_owned(),
+        ),
+        (
+            "attempt field",
+            |v| v["outbox"]["notifications"][0]["attempts"] = json!([{"bogus": 1}]),
+            "unknown field `bogus`".to_owned(),
+        ),
         (
             "now",
             |v| v["now"] = json!(253_402_128_000_001_i64),
