@@ -243,13 +243,20 @@ impl Journal {
     /// Stores an entry (its `id` is assigned here) and returns the id. Its fields are cut to
     /// `max_field_bytes` (so that it fits in `max_bytes` by itself); the oldest entries are
     /// dropped while there are more than `capacity` or they take more than `max_bytes`.
+    ///
+    /// The id is taken under the entries' lock, so the list is in id order whatever the number
+    /// of requests recorded at once: a snapshot's journal and the data directory's rows
+    /// ([`Journal::since`]) rely on it.
     pub fn record(&self, mut entry: JournalEntry) -> u64 {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        entry.id = id;
-        // Its JSON and the comma that separates it from the next in the listing.
-        let size = bound_fields(&mut entry, self.max_field_bytes) + 1;
-        let evicted = {
+        entry.id = 0;
+        // Its JSON and the comma that separates it from the next in the listing, with the one
+        // digit of id 0 replaced by the real id's below.
+        let size = bound_fields(&mut entry, self.max_field_bytes);
+        let (id, evicted) = {
             let mut entries = self.entries.lock();
+            let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+            entry.id = id;
+            let size = size + digits(id);
             entries.bytes += size;
             entries.list.push_back((size, entry));
             let mut evicted = Vec::new();
@@ -261,7 +268,7 @@ impl Journal {
                     evicted.push(old);
                 }
             }
-            evicted
+            (id, evicted)
         };
         // The oldest entries (two JSON trees each) are freed after the lock is released.
         drop(evicted);
@@ -403,6 +410,11 @@ fn bound_fields(entry: &mut JournalEntry, max: usize) -> usize {
     rest + bodies
 }
 
+/// The length of `n` written in decimal (its JSON).
+fn digits(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
+}
+
 /// Cuts `value` to `max` bytes and returns the length of its JSON.
 fn bound_value(value: &mut Value, max: usize) -> usize {
     if let Value::String(text) = value {
@@ -506,6 +518,31 @@ mod tests {
         );
         journal.clear();
         assert_eq!((journal.len(), journal.bytes()), (0, 0));
+    }
+
+    /// Regression: ids were taken before the lock, so requests recorded at once were kept out
+    /// of id order; a snapshot of that journal was refused on import, and the data directory,
+    /// which appends the entries past the last id it wrote, skipped the late ones.
+    #[test]
+    fn entries_recorded_at_once_are_kept_in_id_order() {
+        let journal = Journal::new(&config(100_000, 1024, 64 * 1024 * 1024));
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let journal = &journal;
+                s.spawn(move || {
+                    for i in 0..2_000 {
+                        journal.record(entry("d", json!({"t": t, "i": i})));
+                    }
+                });
+            }
+        });
+        let (rows, oldest) = journal.since(0);
+        let ids: Vec<u64> = rows.iter().map(|(id, _)| *id).collect();
+        let misplaced = ids.iter().zip(1..).find(|(id, at)| **id != *at);
+        assert_eq!((ids.len(), misplaced), (8_000, None), "(id, place)");
+        assert_eq!(oldest, Some(1));
+        let exact: usize = rows.iter().map(|(_, json)| json.len() + 1).sum();
+        assert_eq!(journal.bytes(), exact);
     }
 
     #[test]
