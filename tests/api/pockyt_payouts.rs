@@ -114,6 +114,37 @@ async fn insufficient_balance_is_000040_and_changes_nothing() {
     app.shutdown().await;
 }
 
+/// Regression: an amount within the largest amount whose fee took the debit past it was answered
+/// `000000` (system error) from inside the ledger. It is a value error naming amount and fee.
+#[tokio::test]
+async fn an_amount_whose_fee_takes_the_debit_past_the_largest_amount_is_a_value_error() {
+    let app = spawn_app().await;
+    let ipn = IpnReceiver::start(0).await;
+    let (no, token) = setup(&app, "huge@example.com", &ipn).await;
+    let reply = call(
+        &app,
+        "/v3/payouts/pay",
+        pay(&no, &token, "9960000000000.00", "INV-HUGE"),
+    )
+    .await;
+    assert_eq!(
+        reply,
+        json!({"ret_code": "000023", "ret_msg": "amount 9960000000000.00 USD plus fee \
+               49800000001.00 USD is more than the largest amount the simulator moves \
+               (1000000000000000 minor units)"})
+    );
+    assert_eq!(balance(&app).await, "10000.00");
+    let q = call(
+        &app,
+        "/v3/payouts/inquiry",
+        json!({"invoiceId": "INV-HUGE"}),
+    )
+    .await;
+    assert_eq!(q["ret_code"], "000021", "{q}");
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_duplicate_invoice_id_is_idempotent_and_a_conflicting_one_is_refused() {
     let app = spawn_app().await;

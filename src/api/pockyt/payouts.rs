@@ -93,9 +93,17 @@ pub fn pay(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
         .merchant
         .fee_for(amount, &channel)
         .map_err(|e| PockytError::value(format!("amount {amount}: {e}")))?;
+    // The debit is amount + fee: it must be an amount the simulator moves, as each is.
     let total = amount
         .checked_add(fee)
-        .ok_or_else(|| PockytError::value("amount is too large"))?;
+        .filter(|t| t.minor <= crate::money::MAX_MINOR)
+        .ok_or_else(|| {
+            PockytError::value(format!(
+                "amount {amount} plus fee {fee} is more than the largest amount the simulator \
+                 moves ({} minor units)",
+                crate::money::MAX_MINOR
+            ))
+        })?;
     let cfg = &ctx.core.config().pockyt;
     let decided = ctx.decision.result.as_ref();
     let planned = match decided.and_then(|r| r.status.as_deref()) {
@@ -155,7 +163,7 @@ pub fn pay(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
                 LedgerError::Insufficient { available, .. } => PockytError::rejected(format!(
                     "account balance not sufficient: available {available}, needed {total} (amount {amount} + fee {fee})"
                 )),
-                other => PockytError::internal(other.to_string()),
+                other => Refusal::Funds(other).into(),
             })?;
         let transaction_no = format!("301030{:016}", t.next_seq());
         let payout = Payout {
