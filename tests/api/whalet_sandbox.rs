@@ -42,6 +42,50 @@ async fn a_ready_account_in_one_trigger_receives_money() {
     app.shutdown().await;
 }
 
+/// Regression: given a `cardId` and an `accountNo` of another account, the money went to the
+/// card and the `accountNo` was dropped without a word; the API and the trigger now refuse it.
+#[tokio::test]
+async fn a_card_id_and_an_account_no_of_different_accounts_are_refused() {
+    let app = spawn_app().await;
+    let a = trigger(&app, "whalet.account.ready", json!({"currency": "USD"})).await;
+    let b = trigger(&app, "whalet.account.ready", json!({"currency": "USD"})).await;
+    let mixed = json!({"userId": a["userId"], "cardId": a["cardId"], "accountNo": b["accountNo"],
+                       "amount": "10.00", "currency": "USD"});
+    let expected = format!(
+        "cardId {} and accountNo {} name different collection accounts (the card's accountNo is \
+         {})",
+        a["cardId"].as_str().unwrap(),
+        b["accountNo"],
+        a["accountNo"]
+    );
+    refused(&app, "mockPayeeNotify", mixed, "FAILURE", &expected).await;
+    let (status, body) = app
+        .post(
+            "/__sim/trigger/whalet.collection.received",
+            &json!({"amount": "5.00", "cardId": a["cardId"], "accountNo": b["accountNo"]}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains(&expected),
+        "{body}"
+    );
+    app.advance(5.0).await;
+    for user in [&a, &b] {
+        let user_id = user["userId"].as_str().unwrap();
+        assert_eq!(
+            balance(&app, user_id, "B2C", "USD").await["balance"]["cent"],
+            0
+        );
+    }
+    // Both ids of one account are fine.
+    let same = json!({"userId": a["userId"], "cardId": a["cardId"], "accountNo": a["accountNo"],
+                      "amount": "1.00", "currency": "USD"});
+    expect(&app, "mockPayeeNotify", same, "SUCCESS").await;
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
+
 /// The shortcut keeps the rules `userOnboardingApply` keeps: an `outUserId` names one user, ids
 /// and names have their lengths. A refusal is a 422 that says why and creates nothing.
 #[tokio::test]

@@ -122,6 +122,19 @@ pub(super) fn arrive(
                 failure("there is no ACTIVE collection account to pay (open one first)")
             })?,
     };
+    // Both ids given: they must name the same account, rather than one silently winning.
+    let held = card.account.as_ref().map(|a| a.account_no.as_str());
+    if let Some(no) = p
+        .account_no
+        .filter(|no| p.card_id.is_some() && held != Some(*no))
+    {
+        return Err(failure(format!(
+            "cardId {} and accountNo {no:?} name different collection accounts (the card's \
+             accountNo is {}); give one, or both of the same account",
+            card.card_id,
+            held.map_or_else(|| "not assigned yet".to_owned(), |n| format!("{n:?}"))
+        )));
+    }
     if p.user_id.is_some_and(|u| u != card.user_id) {
         return Err(failure(format!(
             "collection account {} does not belong to user {}",
