@@ -284,9 +284,10 @@ fn unreachable_key() -> PrivateKey {
     PrivateKey::generate(2048).unwrap_or_else(|_| std::process::abort())
 }
 
-/// The decrypted reply as printed by `whalet-sim call`.
+/// The decrypted reply as printed by `whalet-sim call`: its head, and its body when it has one
+/// (an error reply carries the head only, and is printed so).
 pub fn reply_json(reply: &OpenedReply) -> Value {
-    serde_json::json!({
+    let mut json = serde_json::json!({
         "head": {
             "partnerId": reply.echo.partner_id,
             "apiCode": reply.echo.api_code,
@@ -295,8 +296,11 @@ pub fn reply_json(reply: &OpenedReply) -> Value {
             "code": reply.code,
             "detail": reply.detail,
         },
-        "body": reply.body,
-    })
+    });
+    if let Some(body) = &reply.body {
+        json["body"] = body.clone();
+    }
+    json
 }
 
 #[cfg(test)]

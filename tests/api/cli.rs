@@ -68,6 +68,11 @@ async fn call_prints_the_decrypted_reply_and_exits_by_code() {
     );
     let printed: serde_json::Value = serde_json::from_slice(&bad.stdout).unwrap();
     assert_eq!(printed["head"]["code"], "PARAMETER_ERROR");
+    // An error reply carries the head only, and is printed as it is (no `"body": null`).
+    assert_eq!(
+        printed.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["head"]
+    );
     app.shutdown().await;
 }
 

@@ -225,6 +225,36 @@ fn the_shipped_scenarios_table_lists_every_file_and_real_tests() {
     );
 }
 
+/// The complete example of docs/SCENARIOS.md loads, and its timeline event fires (it named an
+/// account number the simulator never gives, so it could only fail).
+#[tokio::test]
+async fn the_complete_example_of_the_docs_loads_and_its_timeline_fires() {
+    let doc = std::fs::read_to_string(repo_path("docs/SCENARIOS.md")).unwrap();
+    let example = doc
+        .split("## A complete example\n\n```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .unwrap();
+    let app = spawn_app().await;
+    let (status, body) = app
+        .post(
+            "/__sim/trigger/whalet.account.ready",
+            &json!({"currency": "USD"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app.load_scenario(example, "").await;
+    assert_eq!(status, 200, "{body}");
+    app.advance(31.0).await;
+    let scenario = app
+        .get_json("/__sim/scenarios/onboarding-rejected?tenant=whalet:202400000000001")
+        .await;
+    let fired = scenario["fired"].as_array().unwrap();
+    assert_eq!(fired.len(), 1, "{scenario}");
+    assert_eq!(fired[0]["ok"], true, "{scenario}");
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_broken_scenario_file_stops_startup_naming_file_line_and_reason() {
     let dir = tempfile::tempdir().unwrap();
