@@ -39,10 +39,22 @@ impl Handler for Routes {
                 return refusal;
             }
         }
+        // The export still answers: it changes nothing, and saves the state in memory.
+        let export = req.method == "GET" && req.path == "/__sim/snapshot";
         let reply = route(&self.0, req).await;
-        crate::persist::sqlite::before_reply(&self.0).await; // a sent reply is durable
-        reply
+        // A sent reply is durable: one whose changes could not be committed is not sent.
+        match crate::persist::sqlite::before_reply(&self.0).await {
+            Some(message) if !export => not_durable(&message),
+            _ => reply,
+        }
     }
+}
+
+/// The answer in place of a reply whose changes the data directory could not commit, the same
+/// on every route: a client takes it as a transport failure and retries (docs/PERSISTENCE.md).
+fn not_durable(message: &str) -> SimResponse {
+    SimResponse::json_value(503, &serde_json::json!({ "error": message }))
+        .header("retry-after", "5")
 }
 
 pub async fn route(core: &Core, req: SimRequest) -> SimResponse {

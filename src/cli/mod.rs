@@ -519,12 +519,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             scenario_files: args.scenarios.clone(),
         },
     )?;
+    // A start refused from here on releases the data dir's lock file (the core keeps it open).
+    let data_dir = crate::persist::sqlite::data_dir(app.core());
+    let refused = |e: anyhow::Error| {
+        if let Some(dir) = &data_dir {
+            dir.release();
+        }
+        e
+    };
     if let Some(path) = &args.snapshot {
-        app.load_snapshot(path)?;
+        app.load_snapshot(path).map_err(refused)?;
     }
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.addr))?;
+        .map_err(|e| refused(anyhow::anyhow!("cannot listen on {}: {e}", args.addr)))?;
     let signal = crate::app::ShutdownSignal::install();
     let running = app.spawn(listener);
     if !running.addr.ip().is_loopback() && !has_token {
@@ -542,7 +550,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     tracing::info!("{}", ready_line(running.addr, sftp, &args.scenarios));
     running.run_until(signal).await;
-    Ok(exit::code(exit::SUCCESS))
+    match data_dir.and_then(|dir| dir.stop_error()) {
+        Some(e) => Err(anyhow::anyhow!(
+            "stopped, but the last write to the data dir failed ({e}): the changes since its last \
+             commit are lost; free space on its disk or fix the directory before the next start"
+        )),
+        None => Ok(exit::code(exit::SUCCESS)),
+    }
 }
 
 /// `--sftp-addr`'s value as `[infinia] sftp_addr` takes it: `off` (or empty) is `""`.

@@ -576,7 +576,14 @@ impl Outbox {
                 ledger.restore(seq, n);
             }
             let next = state.next_seq.max(max_seq + 1);
-            self.inner.next_id.fetch_max(next, Ordering::Relaxed);
+            match tenant {
+                // All state: the numbering is the snapshot's, so that an export gives it back.
+                None => self.inner.next_id.store(next, Ordering::Relaxed),
+                // One tenant: the other tenants' ids stay unique.
+                Some(_) => {
+                    self.inner.next_id.fetch_max(next, Ordering::Relaxed);
+                }
+            }
         }
         for (seq, at) in due {
             self.schedule_attempt(seq, at);

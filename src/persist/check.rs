@@ -20,6 +20,7 @@ pub(super) fn tenant(key: &str, value: &Value) -> Result<TenantState, String> {
     balances(&path, value)?;
     let state = TenantState::deserialize(value).map_err(|e| format!("{path}: {e}"))?;
     postings(&path, &state.ledger)?;
+    file_sizes(&path, &state)?;
     let written = persist::full(|| serde_json::to_value(&state))
         .map_err(|e| format!("{path}: cannot be written back: {e}"))?;
     unread(&path, value, &written)?;
@@ -88,6 +89,40 @@ fn postings(path: &str, ledger: &Ledger) -> Result<(), String> {
     ledger
         .check_postings()
         .map_err(|e| format!("{path}.ledger.postings: {e}"))
+}
+
+/// Every stored file's `size` is the length of its bytes: a file cut short (or grown) would be
+/// served and listed with a size it does not have.
+fn file_sizes(path: &str, state: &TenantState) -> Result<(), String> {
+    let uploads = state
+        .whalet_trade
+        .files
+        .iter()
+        .map(|(id, f)| ("whalet_trade", id, f.size as u64, f.bytes.len()));
+    let sftp = [
+        ("infinia", &state.infinia.files),
+        ("platform", &state.platform.files),
+    ]
+    .into_iter()
+    .flat_map(|(section, files)| {
+        files
+            .iter()
+            .map(move |(id, f)| (section, id, f.size, f.data.len()))
+    });
+    for (section, id, size, len) in uploads.chain(sftp) {
+        if size != len as u64 {
+            let field = if section == "whalet_trade" {
+                "bytes"
+            } else {
+                "data"
+            };
+            return Err(format!(
+                "{path}.{section}.files[{id:?}]: size {size} disagrees with its {field} ({len} \
+                 bytes); the file was changed or cut short: correct one of them"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Reads tenant `key` of a data directory: its rows gathered as a snapshot's tenant, with the

@@ -41,7 +41,8 @@ pub struct Snapshot {
     pub tenants: BTreeMap<String, TenantState>,
     /// The delivery ledger: notifications, their attempts, pending due times.
     pub outbox: OutboxState,
-    /// Pending work kept as data (reviews, settlements, expiries, timeline events), due order.
+    /// Pending work kept as data (reviews, settlements, expiries, timeline events), due order
+    /// (then kind, tenant, key: [`timer_order`]).
     pub timers: Vec<TimerRecord>,
     /// Seller authorization links, by token.
     #[serde(default)]
@@ -143,14 +144,26 @@ pub fn export(core: &Core, tenant: Option<&TenantId>) -> Result<Vec<u8>, String>
     Ok(text)
 }
 
-/// The pending durable timers of every tenant (or one), in due order.
+/// The pending durable timers of every tenant (or one), in [`timer_order`].
 fn timers_of(core: &Core, tenant: Option<&TenantId>) -> Vec<TimerRecord> {
     let key = tenant.map(ToString::to_string);
-    core.clock()
+    let mut timers: Vec<TimerRecord> = core
+        .clock()
         .records()
         .into_iter()
         .filter(|r| key.is_none() || r.tenant == key)
-        .collect()
+        .collect();
+    timers.sort_by(timer_order);
+    timers
+}
+
+/// Due order, and among timers due at the same time an order of what they are (kind, tenant,
+/// key, label, parameters), not of when they were scheduled: the same state gives the same
+/// bytes, and an import restores them in the order an export lists them.
+fn timer_order(a: &TimerRecord, b: &TimerRecord) -> std::cmp::Ordering {
+    (a.due, &a.kind, &a.tenant, &a.key, &a.label)
+        .cmp(&(b.due, &b.kind, &b.tenant, &b.key, &b.label))
+        .then_with(|| a.params.to_string().cmp(&b.params.to_string()))
 }
 
 /// The journal, oldest first.
@@ -484,7 +497,7 @@ fn replace(core: &Core, tenant: Option<&TenantId>, checked: Checked) -> Result<(
         // All state: the journal is the snapshot's, even an empty one.
         core.journal().restore(journal)?;
     }
-    timers.sort_by_key(|r| r.due);
+    timers.sort_by(timer_order);
     for record in timers {
         core.restore_timer(record)?;
     }

@@ -6,8 +6,9 @@
 //! taken, notifications added or changed). Before a reply leaves, `routes` calls
 //! [`before_reply`], which waits until every change made so far is committed; one transaction
 //! commits the changes of every request waiting at that moment (group commit), on a blocking
-//! thread, after the reply was sealed (disk I/O is never on the RSA path). A background thread
-//! commits what timers change between requests, every 100 ms.
+//! thread, after the reply was sealed (disk I/O is never on the RSA path). When that commit
+//! fails, the reply is not sent: the route table answers 503 with [`before_reply`]'s message.
+//! A background thread commits what timers change between requests, every 100 ms.
 //!
 //! Per tenant only changed rows are written: each entity's JSON is compared with what was last
 //! written (a hash), ledger postings and requestNos are appended (the forgotten oldest deleted).
@@ -214,6 +215,11 @@ pub struct DataDir {
     written_scenarios: AtomicU64,
     written_journal: AtomicU64,
     closed: AtomicBool,
+    /// Set by [`DataDir::close`]: its last commit writes the virtual time even of a real or
+    /// scaled clock (between requests only a manual clock's move counts as a change).
+    stopping: AtomicBool,
+    /// Why the last commit at stop failed ([`DataDir::stop_error`]).
+    stop_error: Mutex<Option<String>>,
     core: OnceLock<Core>,
     lock: Mutex<Option<DirLock>>,
 }
@@ -270,6 +276,8 @@ impl DataDir {
             written_scenarios: AtomicU64::new(u64::MAX),
             written_journal: AtomicU64::new(0),
             closed: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
+            stop_error: Mutex::new(None),
             core: OnceLock::new(),
             lock: Mutex::new(Some(lock)),
         }))
@@ -363,8 +371,9 @@ impl DataDir {
 
     fn clock_moved(&self) -> bool {
         self.core.get().is_some_and(|core| {
-            (core.clock().mode() == ClockMode::Manual
-                && core.clock().now() != self.written_now.load(Ordering::Acquire))
+            let counted =
+                core.clock().mode() == ClockMode::Manual || self.stopping.load(Ordering::Acquire);
+            (counted && core.clock().now() != self.written_now.load(Ordering::Acquire))
                 || core.authorizations().version() != self.written_links.load(Ordering::Acquire)
                 || core.scenarios().version() != self.written_scenarios.load(Ordering::Acquire)
                 || core.journal().last_id() != self.written_journal.load(Ordering::Acquire)
@@ -480,32 +489,65 @@ impl DataDir {
         }
     }
 
-    /// Commits, then stops writing and releases the lock file.
+    /// Commits what is left (with the current virtual time, whatever the clock), then stops
+    /// writing and releases the lock file. A failed last write is logged and kept for
+    /// [`DataDir::stop_error`]: `serve` then exits non-zero.
     pub fn close(&self) {
-        if let Err(e) = self.commit() {
-            tracing::error!(error = %e, "data dir: last write failed");
+        if self.closed.load(Ordering::Acquire) {
+            return;
         }
+        self.stopping.store(true, Ordering::Release);
+        if let Err(e) = self.commit() {
+            tracing::error!(error = %e, "data dir: last write failed; the changes since the last commit are lost");
+            *self.stop_error.lock() = Some(e);
+        }
+        self.release();
+    }
+
+    /// Stops writing and releases the lock file without a last commit: for a start refused
+    /// after the directory was opened (its `--snapshot` did not read, its address was taken),
+    /// which must not leave its process id in the lock file.
+    pub fn release(&self) {
         self.closed.store(true, Ordering::Release);
         *self.conn.lock() = None;
         drop(self.lock.lock().take());
     }
+
+    /// Why the last write at [`DataDir::close`] failed, if it did.
+    pub fn stop_error(&self) -> Option<String> {
+        self.stop_error.lock().clone()
+    }
 }
 
-/// Called by the route table before a reply leaves: waits until every change so far is
-/// committed (off the async workers). Nothing to do without a data directory.
-pub async fn before_reply(core: &Core) {
-    let Some(dir) = data_dir(core) else {
-        return;
-    };
+/// Called by the route table (and the SFTP server) before a reply leaves: waits until every
+/// change so far is committed (off the async workers). Nothing to do without a data directory.
+/// Returns the message to answer instead of the reply when the commit failed (None: every
+/// change is durable): the changes are in memory but not durable, and what to do.
+pub async fn before_reply(core: &Core) -> Option<String> {
+    let dir = data_dir(core)?;
     if !dir.pending() {
-        return;
+        return None;
     }
-    let result = tokio::task::spawn_blocking(move || dir.commit()).await;
-    match result {
-        Ok(Err(e)) => tracing::error!(error = %e, "data dir write failed"),
-        Err(e) => tracing::error!(error = %e, "data dir writer panicked"),
-        Ok(Ok(())) => {}
-    }
+    let failed = match tokio::task::spawn_blocking(move || dir.commit()).await {
+        Ok(Ok(())) => return None,
+        Ok(Err(e)) => e,
+        Err(e) => format!("the data dir writer failed: {e}"),
+    };
+    tracing::error!(error = %failed, "data dir write failed; replies are 503 until a write succeeds");
+    Some(not_durable(&failed))
+}
+
+/// The answer to a request whose reply could not be made durable: what failed, what state the
+/// change is in, what to do (docs/PERSISTENCE.md).
+fn not_durable(failed: &str) -> String {
+    format!(
+        "the data dir could not be written ({failed}): the changes made so far, this \
+         request's included, are in the simulator's memory but not durable (a restart would \
+         lose them). Free space on the data dir's disk or fix the directory, then retry; the \
+         retry is written with every change still pending and meets the change already made \
+         (the same requestNo is REQUEST_NO_NOT_UNIQUE; the same business id under a new \
+         requestNo replays the first answer)"
+    )
 }
 
 /// The data directory this core writes to, if any (registered as a surface handle).
@@ -729,7 +771,7 @@ fn file_out(dir: &Path, text: &str, field: &str) -> Result<(String, String, i64)
     let sha = hex::encode(sha2::Sha256::digest(&bytes));
     let files = dir.join(FILES_DIR);
     let path = files.join(&sha);
-    if !path.exists() {
+    if !holds(&path, &bytes) {
         std::fs::create_dir_all(&files)
             .map_err(|e| format!("cannot create {}: {e}", files.display()))?;
         let tmp = files.join(format!("{sha}.tmp"));
@@ -742,10 +784,19 @@ fn file_out(dir: &Path, text: &str, field: &str) -> Result<(String, String, i64)
     Ok((value.to_string(), sha, size))
 }
 
+/// The file at `path` holds exactly `bytes` (a content file that was changed or cut short is
+/// written again rather than trusted because it exists).
+fn holds(path: &Path, bytes: &[u8]) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.len() == bytes.len() as u64)
+        && std::fs::read(path).is_ok_and(|stored| stored == bytes)
+}
+
 /// Puts a file entity's bytes back into its JSON (as Base64 in `field`) from
-/// `DIR/files/<sha256>`.
+/// `DIR/files/<sha256>`, refusing a content file whose bytes are not the content it is named
+/// after (changed or cut short): served or exported, it would be another file.
 fn file_in(dir: &Path, text: &str, field: &str) -> Result<String, String> {
     use base64::Engine;
+    use sha2::Digest;
     let mut value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
     let Some(object) = value.as_object_mut() else {
         return Ok(text.to_owned());
@@ -760,6 +811,20 @@ fn file_in(dir: &Path, text: &str, field: &str) -> Result<String, String> {
     let path = dir.join(FILES_DIR).join(&sha);
     let bytes =
         std::fs::read(&path).map_err(|e| format!("file {} is missing: {e}", path.display()))?;
+    let actual = hex::encode(sha2::Sha256::digest(&bytes));
+    if !actual.eq_ignore_ascii_case(&sha) {
+        let expected = object
+            .get("size")
+            .and_then(Value::as_u64)
+            .map_or(String::new(), |n| format!(", the row says {n}"));
+        return Err(format!(
+            "file {} does not hold the content it is named after: it has {} bytes{expected}, \
+             whose SHA-256 is {actual}; it was changed or cut short: put the original back \
+             (or start from a snapshot)",
+            path.display(),
+            bytes.len()
+        ));
+    }
     object.insert(
         field.into(),
         Value::String(base64::engine::general_purpose::STANDARD.encode(bytes)),

@@ -2163,3 +2163,294 @@ async fn a_removed_scenario_leaves_no_counters_behind() {
     assert!(export(&app, &query).await == first, "byte-identical");
     app.shutdown().await;
 }
+
+// ---- a data dir that cannot be written ----
+
+/// Uploads `bytes` as `name` through `POST /file/upload` (plain mode): (HTTP status, answer).
+async fn upload_raw(app: &TestApp, name: &str, bytes: &[u8]) -> (u16, String) {
+    use crate::whalet2_support::{file_token, multipart, now_ms, DEMO_PARTNER_ID};
+    let ts = now_ms(app).await.to_string();
+    let token = file_token(ts.parse().unwrap());
+    let (ct, body) = multipart(
+        &[
+            ("partnerId", DEMO_PARTNER_ID),
+            ("timestamp", &ts),
+            ("token", &token),
+        ],
+        Some((name, bytes)),
+    );
+    app.post_raw("/file/upload", &ct, body).await
+}
+
+/// The message of a reply whose changes the data dir could not commit (`needle`: what failed).
+fn assert_not_durable(status: u16, text: &str, needle: &str) {
+    assert_eq!(status, 503, "{text}");
+    let body: Value = serde_json::from_str(text).unwrap();
+    let error = body["error"].as_str().unwrap();
+    for part in [
+        "the data dir could not be written (",
+        needle,
+        "are in the simulator's memory but not durable",
+        "Free space on the data dir's disk or fix the directory, then retry",
+        "REQUEST_NO_NOT_UNIQUE",
+    ] {
+        assert!(error.contains(part), "{part:?} not in {error}");
+    }
+}
+
+/// A commit that fails is never acknowledged: the tester's repro, a data dir whose `files` is
+/// a plain file (every later commit failed) while every reply said success. Every route answers
+/// 503 naming the failure (the surfaces, the control plane, the pages) until a write succeeds,
+/// except the export, which saves the state in memory; once the directory is fixed, the
+/// retry meets the change already made and a restart finds it.
+#[tokio::test]
+async fn a_reply_whose_changes_cannot_be_committed_is_a_503_not_a_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = on_dir(dir.path()).await;
+    std::fs::write(dir.path().join("files"), b"not a folder").unwrap();
+    let (status, text) = upload_raw(&app, "kept.csv", b"a,b\n1,2\n").await;
+    assert_not_durable(status, &text, "cannot create");
+    assert!(text.contains(&dir.path().display().to_string()), "{text}");
+
+    // Every commit now rewrites every table and fails: every route says so.
+    let request_no = app.client.next_request_no();
+    let body = json!({"notifyFlag": "N", "responseFlag": "N"});
+    match app
+        .client
+        .call_with("connectivity", &request_no, &body)
+        .await
+    {
+        Err(whalet_sim::partner::CallError::Http { status, body }) => {
+            assert_not_durable(status, &body, "cannot create")
+        }
+        other => panic!("not a 503: {other:?}"),
+    }
+    let (status, body) = app
+        .post("/__sim/clock/advance", &json!({"seconds": 1}))
+        .await;
+    assert_not_durable(status, &body.to_string(), "cannot create");
+    let page = app
+        .http
+        .get(&format!("{}/", app.url), Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_not_durable(
+        page.status,
+        &String::from_utf8_lossy(&page.body),
+        "cannot create",
+    );
+    // The export answers: the state in memory can be saved.
+    let saved = String::from_utf8(export(&app, "").await).unwrap();
+    assert!(saved.contains("kept.csv"), "the upload is in memory");
+
+    // Fixed: the retry meets the change already made, now durable.
+    std::fs::remove_file(dir.path().join("files")).unwrap();
+    let retry = app
+        .client
+        .call_with("connectivity", &request_no, &body)
+        .await
+        .unwrap();
+    assert_eq!(retry.code, "REQUEST_NO_NOT_UNIQUE", "{}", retry.detail);
+    app.shutdown().await;
+    let again = on_dir(dir.path()).await;
+    let restored = String::from_utf8(export(&again, "").await).unwrap();
+    assert!(restored.contains("kept.csv"), "the upload survived");
+    again.shutdown().await;
+}
+
+/// `serve` whose last write at stop fails exits 1 and says so, rather than "stopped cleanly".
+#[tokio::test]
+async fn serve_exits_non_zero_when_its_last_write_fails() {
+    use whalet_sim::partner::receiver::Receiver;
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::demo(Mode::Ack { fail_first: 0 }).await.unwrap();
+    let (mut child, url) = serve_child(dir.path(), &receiver.url(), "serve.log").await;
+    let app = remote(&url, receiver);
+    std::fs::write(dir.path().join("data").join("files"), b"not a folder").unwrap();
+    let (status, text) = upload_raw(&app, "lost.csv", b"x\n").await;
+    assert_not_durable(status, &text, "cannot create");
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let exit = child.wait().unwrap();
+    let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap();
+    assert_eq!(exit.code(), Some(1), "{log}");
+    assert!(
+        log.contains("stopped, but the last write to the data dir failed (database ")
+            && log.contains("cannot create"),
+        "{log}"
+    );
+}
+
+/// A refused start (its snapshot does not read) releases the lock file: the next start does
+/// not take over "the lock file of a simulator that is no longer running".
+#[tokio::test]
+async fn a_refused_start_releases_the_lock_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = dir.path().join("trunc.json");
+    std::fs::write(&snapshot, "{\"format\": \"whalet-sim snapshot\",").unwrap();
+    let data = dir.path().join("data");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_whalet-sim"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--sftp-addr", "off"])
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("--snapshot")
+        .arg(&snapshot)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the file is corrupt or cut short"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(data.join("whalet-sim.lock")).unwrap(),
+        "",
+        "released"
+    );
+}
+
+/// A stop records the virtual time of a scaled (or real) clock: the tester's repro, a graceful
+/// restart went back to the time of the last commit.
+#[tokio::test]
+async fn a_stop_records_the_virtual_time_of_a_scaled_clock() {
+    use whalet_sim::clock::ClockMode;
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_with(Setup {
+        config: Some(data_dir_config(dir.path())),
+        clock: Some(ClockMode::Scaled { scale: 0.001 }),
+        ..Setup::default()
+    })
+    .await;
+    assert_eq!(ping(&app).await, "SUCCESS");
+    // 300 wall ms: 300 virtual s with nothing to commit.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = crate::whalet2_support::now_ms(&app).await;
+    app.shutdown().await;
+    let db = rusqlite::Connection::open(dir.path().join("whalet-sim.db")).unwrap();
+    let stored: i64 = db
+        .query_row("SELECT now FROM clock WHERE id = 1", [], |r| r.get(0))
+        .unwrap();
+    assert!(
+        stored >= before,
+        "the stop left a time {} ms before the one it stopped at",
+        before - stored
+    );
+    drop(db);
+    let again = on_dir(dir.path()).await;
+    assert!(crate::whalet2_support::now_ms(&again).await >= before);
+    again.shutdown().await;
+}
+
+// ---- stored file contents ----
+
+/// A content file under `DIR/files` that does not hold its content (cut short, changed) is a
+/// start error naming it; one found so when the same content is stored again is written
+/// again; a snapshot file whose `size` disagrees with its bytes is refused naming it.
+#[tokio::test]
+async fn a_content_file_that_does_not_match_its_digest_is_refused_or_rewritten() {
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let app = on_dir(dir.path()).await;
+    let content = b"name,amount\nlamp,12.50\n";
+    let sha = hex::encode(sha2::Sha256::digest(content));
+    let stored = dir.path().join("files").join(&sha);
+    crate::whalet2_support::upload(&app, "first.csv", content).await;
+    // Cut short while the simulator runs: the same content stored again is written again.
+    std::fs::write(&stored, b"").unwrap();
+    crate::whalet2_support::upload(&app, "second.csv", content).await;
+    assert_eq!(std::fs::read(&stored).unwrap(), content, "written again");
+
+    // A snapshot whose file says another size than its bytes.
+    let doc: Value = serde_json::from_slice(&export(&app, "").await).unwrap();
+    let files = doc["tenants"][PARTNER]["whalet_trade"]["files"]
+        .as_object()
+        .unwrap();
+    let id = files.keys().next().unwrap().clone();
+    let mut bad = doc.clone();
+    bad["tenants"][PARTNER]["whalet_trade"]["files"][&id]["size"] = json!(99);
+    let (status, body) = import(&app, "", serde_json::to_vec(&bad).unwrap()).await;
+    assert_eq!(status, 400, "{body}");
+    let expected = format!(
+        "tenants[{PARTNER:?}].whalet_trade.files[{id:?}]: size 99 disagrees with its bytes ({} \
+         bytes)",
+        content.len()
+    );
+    assert!(
+        body["error"].as_str().unwrap().contains(&expected),
+        "{body}"
+    );
+    app.shutdown().await;
+
+    // Cut short while it was stopped: the start is refused, naming the file.
+    std::fs::write(&stored, &content[..4]).unwrap();
+    let refused = refused_start(dir.path()).unwrap();
+    assert!(
+        refused.contains(&format!(
+            "file {} does not hold the content it is named after: it has 4 bytes, the row says {}",
+            stored.display(),
+            content.len()
+        )),
+        "{refused}"
+    );
+    std::fs::write(&stored, content).unwrap();
+    assert_eq!(refused_start(dir.path()), None, "the original put back");
+}
+
+// ---- the same state gives the same bytes ----
+
+/// An import of all state restores the notification numbering (`outbox.nextSeq`) exactly: the
+/// tester's repro, notifications made after the export kept it higher, so export → import →
+/// export differed.
+#[tokio::test]
+async fn an_import_of_all_state_restores_the_notification_numbering() {
+    let app = spawn_app().await;
+    let (user_id, card_id) = settled_user(&app, "seq", "5.00").await;
+    let first = export(&app, "").await;
+    expect(
+        &app,
+        "mockPayeeNotify",
+        json!({"userId": user_id, "cardId": card_id, "amount": "1.00", "currency": "USD",
+               "payerName": "Amazon Payments, Inc."}),
+        "SUCCESS",
+    )
+    .await;
+    app.advance(5.0).await; // settled and notified: one more notification
+    let (status, body) = import(&app, "", first.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    let second = export(&app, "").await;
+    assert!(
+        first == second,
+        "export → import → export differs:\n{}\n----\n{}",
+        String::from_utf8_lossy(&first),
+        String::from_utf8_lossy(&second)
+    );
+    app.shutdown().await;
+}
+
+/// Timers due at the same time are listed in an order of what they are, not of when they were
+/// scheduled: the same state gives the same bytes whatever order a snapshot listed them in.
+#[tokio::test]
+async fn timers_due_at_the_same_time_come_out_in_one_order() {
+    let app = spawn_app().await;
+    apply_user(&app, "same-due-1").await;
+    apply_user(&app, "same-due-2").await;
+    let first = export(&app, "").await;
+    let mut doc: Value = serde_json::from_slice(&first).unwrap();
+    let timers = doc["timers"].as_array_mut().unwrap();
+    assert_eq!(timers.len(), 2, "{timers:?}");
+    assert_eq!(timers[0]["due"], timers[1]["due"]);
+    timers.reverse();
+    let (status, body) = import(&app, "", serde_json::to_vec(&doc).unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    let second = export(&app, "").await;
+    assert!(
+        first == second,
+        "the same state, other bytes:\n{}\n----\n{}",
+        String::from_utf8_lossy(&first),
+        String::from_utf8_lossy(&second)
+    );
+    app.shutdown().await;
+}
