@@ -115,9 +115,11 @@ pub struct AppConfig {
     pub notify_url: Option<String>,
     /// Overrides `[infinia] signature_alg` for this app.
     pub signature_alg: Option<SignatureHash>,
-    /// SFTP password of the account named after the appId (none: password login refused).
+    /// SFTP password of the account named after the appId (none: password login refused; `""`
+    /// is refused at start, since anyone could log in with it).
     pub sftp_password: Option<String>,
-    /// OpenSSH public key lines (`ssh-ed25519 AAAA... comment`) allowed to log in, or `@file`.
+    /// OpenSSH public key lines (`ssh-ed25519 AAAA... comment`) allowed to log in, or `@file`:
+    /// an authorized_keys file, every key line of it (blank and `#` lines skipped).
     #[serde(default)]
     pub sftp_authorized_keys: Vec<String>,
     /// Opening balance of the platform account per currency, e.g. `{ USD = "100000.00" }`.

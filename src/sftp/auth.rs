@@ -49,7 +49,9 @@ impl Account {
         }
     }
 
-    /// The password matches the account's SFTP password (compared in constant time).
+    /// The password matches the account's SFTP password (compared in constant time). An empty
+    /// configured password is no password (an app's is refused at start; a partner's in
+    /// `[platform] sftp_passwords` refuses password logins): it would let anyone in.
     pub fn password_ok(&self, core: &Core, password: &str) -> bool {
         let expected = match self {
             Account::Infinia(app) => app.sftp_password.as_deref(),
@@ -59,7 +61,7 @@ impl Account {
                 None => None,
             },
         };
-        let Some(expected) = expected else {
+        let Some(expected) = expected.filter(|p| !p.is_empty()) else {
             return false;
         };
         let (a, b) = (expected.as_bytes(), password.as_bytes());

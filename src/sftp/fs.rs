@@ -10,7 +10,9 @@
 //! open leaves it unprocessed (INCOMPLETE). SETSTAT can change the size of a file in `/upload`
 //! (within the limits below; a complete file so changed is processed again); the permissions and
 //! times it carries are accepted and not kept. The reports in the read-only folder can be
-//! downloaded and removed, not written.
+//! downloaded and removed, not written. A handle opened to append (SSH_FXF_APPEND) writes at
+//! the end of the file, whatever offset it names. A folder is listed a page at a time
+//! ([`READDIR_PAGE`]), so that a client's message limit is never reached.
 //!
 //! A reply that changes a file (close, remove, rename, SETSTAT) leaves once the change is
 //! committed to the data directory, if there is one (as an HTTP reply does).
@@ -136,13 +138,71 @@ enum Open {
     File {
         file: FileId,
         write: bool,
+        /// Opened with SSH_FXF_APPEND: every write goes to the end of the file, whatever
+        /// offset it names.
+        append: bool,
         /// A write through this handle was refused: on close the file is not processed.
         broken: Option<String>,
     },
     Dir {
         path: String,
-        listed: bool,
+        next: Listing,
     },
+}
+
+/// Where a directory handle's listing goes on: READDIR answers a folder a page at a time.
+enum Listing {
+    /// Nothing listed yet (the first page starts with `.` and `..`).
+    Start,
+    /// Listed up to this file name; the next page starts after it (so a file added or removed
+    /// meanwhile neither repeats a name nor skips one still there).
+    After(String),
+    /// Everything listed: the next READDIR is EOF.
+    Done,
+}
+
+/// Entries in one READDIR answer at most, as OpenSSH's sftp-server sends: OpenSSH's `sftp`
+/// refuses a message over 256 KiB, which a whole folder answered at once can exceed (1,000
+/// files with names of about 100 characters, each sent twice: name and `ls -l` line).
+const READDIR_PAGE: usize = 100;
+
+/// Bytes one READDIR answer carries at most, counted as each entry's name twice and 100 bytes
+/// (its `ls -l` line and attributes): a page of very long names is cut short (a page always
+/// has one entry).
+const READDIR_BYTES: usize = 64 * 1024;
+
+/// The entry's share of [`READDIR_BYTES`].
+fn entry_bytes(name: &str) -> usize {
+    name.len().saturating_mul(2).saturating_add(100)
+}
+
+/// The next page of `dir`'s files (after the name `after`, if any) with `room` entries at most;
+/// and whether files are left after it.
+fn page(
+    files: &BTreeMap<String, StoredFile>,
+    dir: &str,
+    after: Option<&str>,
+    room: usize,
+    read_only: bool,
+) -> (Vec<File>, bool) {
+    use std::ops::Bound::{Excluded, Included, Unbounded};
+    let prefix = format!("{dir}/");
+    let start = match after {
+        Some(name) => Excluded(format!("{prefix}{name}")),
+        None => Included(prefix.clone()),
+    };
+    let mut names = files
+        .range::<String, _>((start, Unbounded))
+        .map_while(|(p, f)| Some((p.strip_prefix(&prefix)?, f)));
+    let (mut page, mut bytes) = (Vec::new(), 0usize);
+    for (name, f) in names.by_ref() {
+        bytes = bytes.saturating_add(entry_bytes(name));
+        page.push(File::new(name, file_attrs(f, read_only)));
+        if page.len() >= room || bytes >= READDIR_BYTES {
+            break;
+        }
+    }
+    (page, names.next().is_some())
 }
 
 pub struct SftpFs {
@@ -304,6 +364,7 @@ impl Drop for SftpFs {
                 file,
                 write,
                 ref broken,
+                ..
             } = *open
             else {
                 continue;
@@ -397,42 +458,48 @@ impl russh_sftp::server::Handler for SftpFs {
         }
         let handle = self.handle(Open::Dir {
             path,
-            listed: false,
+            next: Listing::Start,
         });
         Ok(Handle { id, handle })
     }
 
+    /// The folder a page at a time ([`READDIR_PAGE`] entries, [`READDIR_BYTES`] at most), then
+    /// EOF.
     async fn readdir(&mut self, id: u32, handle: String) -> Result<Name, Self::Error> {
-        let Some(Open::Dir { path, listed }) = self.handles.get_mut(&handle) else {
+        let Some(Open::Dir { path, next }) = self.handles.get_mut(&handle) else {
             return Err(StatusCode::Failure.with_message("not a directory handle"));
         };
-        if *listed {
+        let (path, from) = (path.clone(), std::mem::replace(next, Listing::Done));
+        let area = self.area;
+        let mut files = Vec::new();
+        let after = match from {
+            Listing::Done => return Err(StatusCode::Eof.into()),
+            Listing::After(name) => Some(name),
+            Listing::Start => {
+                files.push(File::new(".", dir_attrs()));
+                files.push(File::new("..", dir_attrs()));
+                if path == "/" {
+                    files.push(File::new("upload", dir_attrs()));
+                    let out = area.out_dir().trim_start_matches('/');
+                    files.push(File::new(out, dir_attrs()));
+                    return Ok(Name { id, files });
+                }
+                None
+            }
+        };
+        let read_only = path == area.out_dir();
+        let room = READDIR_PAGE.saturating_sub(files.len());
+        let (listed, more) =
+            self.state(|t| page(area.files(t), &path, after.as_deref(), room, read_only))?;
+        if listed.is_empty() && files.is_empty() {
             return Err(StatusCode::Eof.into());
         }
-        *listed = true;
-        let path = path.clone();
-        let mut files = vec![File::new(".", dir_attrs()), File::new("..", dir_attrs())];
-        let area = self.area;
-        if path == "/" {
-            files.push(File::new("upload", dir_attrs()));
-            files.push(File::new(
-                area.out_dir().trim_start_matches('/'),
-                dir_attrs(),
-            ));
-        } else {
-            let prefix = format!("{path}/");
-            let read_only = path == area.out_dir();
-            let listed: Vec<File> = self.state(|t| {
-                area.files(t)
-                    .iter()
-                    .filter_map(|(p, f)| {
-                        let name = p.strip_prefix(&prefix)?;
-                        Some(File::new(name, file_attrs(f, read_only)))
-                    })
-                    .collect()
-            })?;
-            files.extend(listed);
+        if let (true, Some(last)) = (more, listed.last()) {
+            if let Some(Open::Dir { next, .. }) = self.handles.get_mut(&handle) {
+                *next = Listing::After(last.filename.clone());
+            }
         }
+        files.extend(listed);
         Ok(Name { id, files })
     }
 
@@ -505,6 +572,7 @@ impl russh_sftp::server::Handler for SftpFs {
         let handle = self.handle(Open::File {
             file,
             write,
+            append: write && pflags.contains(OpenFlags::APPEND),
             broken: None,
         });
         Ok(Handle { id, handle })
@@ -520,17 +588,22 @@ impl russh_sftp::server::Handler for SftpFs {
         let Some(Open::File {
             file,
             write: true,
+            append,
             broken,
         }) = self.handles.get(&handle)
         else {
             return Err(denied("the handle is not open for writing"));
         };
-        let (file, was_broken) = (*file, broken.is_some());
+        let (file, append, was_broken) = (*file, *append, broken.is_some());
         let limits = Limits::of(&self.core);
         let now = self.core.clock().now();
         let written = self.on_file(file, |path, files| {
             let len = files.get(path).ok_or_else(|| missing(path))?.data.len();
-            let start = usize::try_from(offset).unwrap_or(usize::MAX);
+            let start = if append {
+                len
+            } else {
+                usize::try_from(offset).unwrap_or(usize::MAX)
+            };
             // Writes extend the file in order: a write past the end would have to allocate
             // the gap (a 1-byte write at 32 MiB used to cost 32 MiB).
             if start > len {
@@ -590,6 +663,7 @@ impl russh_sftp::server::Handler for SftpFs {
             file,
             write,
             broken,
+            ..
         }) = self.handles.remove(&handle)
         else {
             return Ok(ok(id));
@@ -659,6 +733,9 @@ impl russh_sftp::server::Handler for SftpFs {
             self.open_files.renamed((&self.tenant, area), &from, &to);
             Ok(writing)
         })??;
+        if let (Area::Infinia, Some((_, name))) = (area, area.split(&from)) {
+            process::renamed_away(&self.core, &self.tenant, name, &to);
+        }
         if !writing {
             self.complete(&to);
         }

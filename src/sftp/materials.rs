@@ -3,7 +3,8 @@
 //! the file is complete it is processed at once. Every row is checked by the function the API
 //! calls (`api::platform::materials::check_rows`, so the messages are the API's, with the row's
 //! position as `materials[i]`, counting data rows from 0), the good rows are stored like the
-//! API's (source `sftp`, origin the file name), and `/result/{stem}_result.csv` lists every row:
+//! API's (source `sftp`, origin the file name), and the upload's own report ([`result_file_path`],
+//! `/result/{stem}_result.csv` for `{stem}.csv`) lists every row (the header being row 1):
 //! `rowNumber,shopId,tradeOrderId,result,error` (`ACCEPTED`, or `REFUSED` with the message).
 //! A file the API would refuse as a whole (more rows than `[platform] max_materials`, no rows)
 //! or that is not a readable CSV stores nothing and says why in one line.
@@ -13,7 +14,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::fs::{Area, RESULT_DIR, UPLOAD_DIR};
-use super::process::{csv_stem, journal, keep_output, received};
+use super::process::{journal, keep_output, received};
 use crate::api::platform::materials::{check_count, check_rows, shop_id, FIELDS};
 use crate::core::Core;
 use crate::store::infinia::UploadStatus;
@@ -29,13 +30,13 @@ pub const SHOP_COLUMN: &str = "shopId";
 
 /// The result report's SFTP path for an uploaded file name.
 pub fn result_file_path(name: &str) -> String {
-    format!("{RESULT_DIR}/{}_result.csv", csv_stem(name))
+    super::process::report_path(RESULT_DIR, name, "result")
 }
 
 /// One line of the result report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowResult {
-    /// The CSV line (the header is line 1).
+    /// The row number (the header is row 1: [`super::trade_details::numbered_rows`]).
     pub row: u64,
     pub shop_id: String,
     pub trade_order_id: String,
@@ -117,32 +118,26 @@ pub fn check(bytes: &[u8], max_rows: usize) -> Checked {
     }
     // Each data row as the API's JSON material (empty cells left out), or why it is unreadable.
     let mut rows: Vec<(u64, Result<Value, String>)> = Vec::new();
-    for (n, record) in reader.records().enumerate() {
-        let fallback = n as u64 + 2;
+    for (line, record) in super::trade_details::numbered_rows(&mut reader) {
         rows.push(match record {
+            Ok(r) if r.len() != header.len() => {
+                let why = format!(
+                    "the row has {} fields; the header has {}",
+                    r.len(),
+                    header.len()
+                );
+                (line, Err(why))
+            }
             Ok(r) => {
-                let line = r.position().map_or(fallback, |p| p.line());
-                if r.len() != header.len() {
-                    let why = format!(
-                        "the row has {} fields; the header has {}",
-                        r.len(),
-                        header.len()
-                    );
-                    (line, Err(why))
-                } else {
-                    let object: Map<String, Value> = header
-                        .iter()
-                        .zip(r.iter())
-                        .filter(|(_, cell)| !cell.is_empty())
-                        .map(|(name, cell)| (name.clone(), Value::String(cell.to_owned())))
-                        .collect();
-                    (line, Ok(Value::Object(object)))
-                }
+                let object: Map<String, Value> = header
+                    .iter()
+                    .zip(r.iter())
+                    .filter(|(_, cell)| !cell.is_empty())
+                    .map(|(name, cell)| (name.clone(), Value::String(cell.to_owned())))
+                    .collect();
+                (line, Ok(Value::Object(object)))
             }
-            Err(e) => {
-                let line = e.position().map_or(fallback, |p| p.line());
-                (line, Err(format!("unreadable row: {}", message(e))))
-            }
+            Err(e) => (line, Err(format!("unreadable row: {}", message(e)))),
         });
     }
     if rows.is_empty() {
@@ -251,7 +246,7 @@ pub fn process(core: &Core, tenant: &TenantId, name: &str) {
         let detail = format!("{total} rows: {} accepted, {failed} failed", total - failed);
         journal(
             core,
-            (tenant, Area::Platform),
+            (tenant, Area::Platform, None),
             name,
             code,
             reason.as_deref().unwrap_or(&detail),
@@ -318,6 +313,24 @@ mod tests {
             report.starts_with("rowNumber,shopId,tradeOrderId,result,error\n2,S1,T1,ACCEPTED,\n"),
             "{report}"
         );
+    }
+
+    /// Regression: `rowNumber` was the CSV line (off by one for CRLF files, always 1 for CR-only
+    /// ones); it counts rows, the header being row 1.
+    #[test]
+    fn row_numbers_count_records_whatever_the_line_ends() {
+        let good = "S1,T1,O1,0,2025-01-01 10:00:00,USD,10.00,Lamp,1,Ivan,RU";
+        let bad = "S1,T2,O2,0,yesterday,USD,5.00,\"Desk\nlamp\",1,Ivan,RU";
+        for end in ["\n", "\r\n", "\r"] {
+            let text = [HEADER.trim_end(), good, bad, good].join(end) + end;
+            let checked = check(text.as_bytes(), 10);
+            let rows: Vec<_> = checked
+                .rows
+                .iter()
+                .map(|r| (r.row, r.error.is_some()))
+                .collect();
+            assert_eq!(rows, [(2, false), (3, true), (4, true)], "line end {end:?}");
+        }
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! From a complete upload to a processed one: an upload becomes PROCESSING at once, and after a
 //! virtual delay (`[infinia] trade_details_processing_seconds`, or the scenario's `delay` for
-//! operation `trade-details/upload`) its rows are validated and applied; bad rows go to
-//! `/error/{stem}_error_file.csv` (within the app's file and byte quotas; when it does not fit
-//! it is not kept and the upload's reason says so). The error file an earlier upload of the name
-//! left is dropped when the name is processed again, whether or not the new one has errors. A
-//! scenario `result = "failure"` fails the whole file.
+//! operation `trade-details/upload`) its rows are validated and applied; bad rows go to the
+//! upload's own error file ([`error_file_path`]; within the app's file and byte quotas; when it
+//! does not fit it is not kept and the upload's reason says so). The error file an earlier upload
+//! of the name left is dropped when the name is processed again, whether or not the new one has
+//! errors. A file open for writing again when its time comes is not processed (its close
+//! records it anew). A scenario `result = "failure"` or a forced `code` fails the whole file;
+//! the deciding rule is named in the journal.
 
 use std::collections::BTreeMap;
 
@@ -21,16 +23,25 @@ use crate::tenant::TenantId;
 /// Scenario operation name of trade-details processing.
 pub const OPERATION: &str = "trade-details/upload";
 
-/// An uploaded file's name without its `.csv` (or `.CSV`) ending.
-pub fn csv_stem(name: &str) -> &str {
-    name.strip_suffix(".csv")
-        .or_else(|| name.strip_suffix(".CSV"))
-        .unwrap_or(name)
+/// The path of the report about upload `name` in the read-only folder `dir` (`kind`:
+/// `error_file` or `result`): `{stem}_{kind}.csv` for a name ending in `.csv` (the ending's
+/// case kept: `c.CSV` → `c_{kind}.CSV`), `{name}.{kind}.csv` for any other name (`c` →
+/// `c.{kind}.csv`). No two upload names share a report (a `.csv` name's has `_` before `kind`,
+/// any other name's `.`), so processing one upload never replaces or drops another's.
+pub fn report_path(dir: &str, name: &str, kind: &str) -> String {
+    let split = name.len().checked_sub(4).filter(|&at| {
+        name.get(at..)
+            .is_some_and(|end| end.eq_ignore_ascii_case(".csv"))
+    });
+    match split.and_then(|at| Some((name.get(..at)?, name.get(at..)?))) {
+        Some((stem, ending)) => format!("{dir}/{stem}_{kind}{ending}"),
+        None => format!("{dir}/{name}.{kind}.csv"),
+    }
 }
 
 /// The error file's SFTP path for an uploaded file name.
 pub fn error_file_path(name: &str) -> String {
-    format!("{ERROR_DIR}/{}_error_file.csv", csv_stem(name))
+    report_path(ERROR_DIR, name, "error_file")
 }
 
 /// A file just received, not processed yet.
@@ -84,9 +95,10 @@ fn complete(core: &Core, tenant: &TenantId, area: Area, name: &str) {
     let Ok(generation) = generation else {
         return;
     };
+    let rule = decision.rule.as_deref();
     journal(
         core,
-        (tenant, Area::Infinia),
+        (tenant, Area::Infinia, rule),
         name,
         "PROCESSING",
         "upload complete; processing",
@@ -99,12 +111,7 @@ fn complete(core: &Core, tenant: &TenantId, area: Area, name: &str) {
             .saturating_mul(1000),
     )
     .unwrap_or(i64::MAX);
-    let failure = (!decision.succeeds()).then(|| {
-        decision
-            .reason()
-            .unwrap_or("the file was rejected by Infinia Pay (scenario)")
-            .to_owned()
-    });
+    let failure = scenario_failure(&decision);
     core.schedule_timer_in(
         &PROCESS_FILE,
         decision.delay_or(default_ms),
@@ -112,19 +119,52 @@ fn complete(core: &Core, tenant: &TenantId, area: Area, name: &str) {
             label: format!("{tenant}/trade-details:{name}"),
             tenant: Some(tenant),
             key: name,
-            params: serde_json::json!({"generation": generation, "failure": failure}),
+            params: serde_json::json!({
+                "generation": generation,
+                "failure": failure,
+                "rule": decision.rule,
+            }),
         },
     );
 }
 
-/// Validates and applies the file (under the app's lock).
-pub fn process(
-    core: &Core,
-    tenant: &TenantId,
-    name: &str,
-    generation: u64,
-    failure: Option<String>,
-) {
+/// Why a scenario rule fails the whole file, if it does: `result = "failure"` (its `reason`),
+/// or a sync `code` (the file is not processed: it fails with the code and the rule's `detail`,
+/// as an API operation answers with them and does not execute).
+fn scenario_failure(decision: &crate::scenario::Decision) -> Option<String> {
+    if let Some(code) = decision.sync.as_ref().and_then(|s| s.code.as_deref()) {
+        let detail = decision.sync.as_ref().and_then(|s| s.detail.as_deref());
+        return Some(format!(
+            "{code}: {}",
+            detail.unwrap_or("the file was rejected by Infinia Pay (scenario rule)")
+        ));
+    }
+    (!decision.succeeds()).then(|| {
+        decision
+            .reason()
+            .unwrap_or("the file was rejected by Infinia Pay (scenario)")
+            .to_owned()
+    })
+}
+
+/// What the processing timer of one upload carries: which upload (`generation`), a scenario's
+/// verdict, and the deciding rule's name (for the journal).
+pub struct Pending {
+    pub generation: u64,
+    pub failure: Option<String>,
+    pub rule: Option<String>,
+}
+
+/// Validates and applies the file (under the app's lock). Nothing happens when the upload was
+/// replaced by a newer one of the name, or when its file is open for writing again: its
+/// processing is then the close's (which records the name anew), never the half-written
+/// file's.
+pub fn process(core: &Core, tenant: &TenantId, name: &str, pending: Pending) {
+    let Pending {
+        generation,
+        failure,
+        rule,
+    } = pending;
     let now = core.clock().now();
     let config = &core.infinia().apps.config;
     let (max_files, max_bytes) = (config.sftp_max_files, config.sftp_max_bytes);
@@ -135,10 +175,11 @@ pub fn process(
             Some(u) if u.generation == generation && u.status == UploadStatus::Processing => {}
             _ => return, // replaced by a newer upload of the same name
         }
-        let bytes = s
-            .files
-            .get(&format!("{UPLOAD_DIR}/{name}"))
-            .map(|f| f.data.clone());
+        let file = s.files.get(&format!("{UPLOAD_DIR}/{name}"));
+        if file.is_some_and(|f| f.writing) {
+            return;
+        }
+        let bytes = file.map(|f| f.data.clone());
         let outcome = match (bytes, failure) {
             (_, Some(reason)) => trade_details::Outcome::failed(reason),
             (None, None) => trade_details::Outcome::failed(
@@ -174,7 +215,7 @@ pub fn process(
             .unwrap_or_default();
         journal(
             core,
-            (tenant, Area::Infinia),
+            (tenant, Area::Infinia, rule.as_deref()),
             name,
             &code,
             reason.as_deref().unwrap_or(&detail),
@@ -241,6 +282,30 @@ pub fn keep_output(
     Ok(())
 }
 
+/// `/upload/{name}` of an app was renamed to `to`: an upload of the name still PROCESSING fails
+/// at once, since its file is no longer there to process (its timer then finds the upload
+/// settled). Without this, an upload whose timer found the file open for writing again, and
+/// which was then renamed, would stay PROCESSING for good.
+pub fn renamed_away(core: &Core, tenant: &TenantId, name: &str, to: &str) {
+    let now = core.clock().now();
+    let _gone = core.with_tenant(tenant, |t| {
+        let Some(upload) = t.infinia.uploads.get_mut(name) else {
+            return;
+        };
+        if upload.status != UploadStatus::Processing {
+            return;
+        }
+        let reason = format!(
+            "the file was renamed to {} before it was processed",
+            crate::text::echo(to)
+        );
+        journal(core, (tenant, Area::Infinia, None), name, "FAILED", &reason);
+        upload.status = UploadStatus::Failed;
+        upload.processed_at = Some(now);
+        upload.reason = Some(reason);
+    });
+}
+
 /// The session ended with `path` still open for writing: the partial file is not processed.
 pub fn upload_interrupted(core: &Core, tenant: &TenantId, area: Area, path: &str) {
     upload_abandoned(
@@ -277,7 +342,7 @@ fn upload_abandoned(
         if super::fs::in_progress(name) {
             return;
         }
-        journal(core, (tenant, area), name, "INCOMPLETE", detail);
+        journal(core, (tenant, area, None), name, "INCOMPLETE", detail);
         let generation = t.next_seq();
         let upload = received(
             name,
@@ -292,10 +357,10 @@ fn upload_abandoned(
 
 /// Records an SFTP event in the request journal, so uploads show up beside the API calls:
 /// `surface=infinia`, operation `trade-details/upload` for an app; `surface=platform`,
-/// operation `tradeMaterialsUpload` for a partner.
+/// operation `tradeMaterialsUpload` for a partner; `rule`, the scenario rule that decided it.
 pub(super) fn journal(
     core: &Core,
-    (tenant, area): (&TenantId, Area),
+    (tenant, area, rule): (&TenantId, Area, Option<&str>),
     name: &str,
     code: &str,
     detail: &str,
@@ -317,7 +382,7 @@ pub(super) fn journal(
         detail: detail.to_owned(),
         request: json!({ "fileName": name }),
         reply: serde_json::Value::Null,
-        rule: None,
+        rule: rule.map(str::to_owned),
         latency_us: 0,
     });
 }
@@ -325,7 +390,49 @@ pub(super) fn journal(
 crate::core::timers::timer_kind! {
     /// An uploaded trade-details file's processing (key: the file name).
     pub PROCESS_FILE = "infinia.sftp.process",
-    |core, tenant, key, generation: u64 = "generation", failure: Option<String> = "failure"| {
-        process(&core, &tenant, &key, generation, failure);
+    |core, tenant, key, generation: u64 = "generation", failure: Option<String> = "failure",
+        rule: Option<String> = "rule"| {
+        process(&core, &tenant, &key, Pending { generation, failure, rule });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: `c.csv`, `c.CSV` and `c` shared one report; each name has its own now, and a
+    /// name without the `.csv` ending can never take a `.csv` name's.
+    #[test]
+    fn every_upload_name_has_its_own_report() {
+        let names = [
+            "c.csv",
+            "c.CSV",
+            "c",
+            "c.csv.csv",
+            "c_error_file",
+            "é.csv",
+            "csv",
+        ];
+        let paths: Vec<String> = names.iter().map(|n| error_file_path(n)).collect();
+        assert_eq!(
+            paths[..3],
+            [
+                "/error/c_error_file.csv",
+                "/error/c_error_file.CSV",
+                "/error/c.error_file.csv"
+            ]
+        );
+        assert_eq!(
+            report_path("/result", "m", "result"),
+            "/result/m.result.csv"
+        );
+        assert_eq!(
+            report_path("/result", "m.csv", "result"),
+            "/result/m_result.csv"
+        );
+        let mut unique = paths.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), paths.len(), "{paths:?}");
     }
 }

@@ -26,7 +26,7 @@ pub const COLUMNS: &[&str] = &[
 const OPTIONAL_COLUMNS: &[&str] = &["productName", "quantity"];
 const MAX_ID: usize = 64;
 
-/// One problem: the file's row (line of the CSV, the header is row 1), the column, why.
+/// One problem: the file's row (the header is row 1: [`numbered_rows`]), the column, why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {
     pub row: u64,
@@ -99,6 +99,16 @@ pub fn open_csv(bytes: &[u8]) -> Result<(csv::Reader<&[u8]>, Vec<String>), Strin
     Ok((reader, header))
 }
 
+/// The data rows of a file opened by [`open_csv`], each with its row number: the header is row
+/// 1, the first data row 2. Rows are CSV records, not lines, so a CRLF or CR-only file counts as
+/// an LF one does, a quoted cell with line breaks is inside its one row (the next row is the
+/// next number), and a blank line, which the reader skips, takes no number.
+pub fn numbered_rows<'r, 'b>(
+    reader: &'r mut csv::Reader<&'b [u8]>,
+) -> impl Iterator<Item = (u64, csv::Result<csv::StringRecord>)> + use<'r, 'b> {
+    (2u64..).zip(reader.records())
+}
+
 /// Validates `bytes` and applies the good rows to `state`. At most `max_error_rows` row errors
 /// are listed (the error file would otherwise grow with every bad row, to many times the
 /// upload); the rest are counted in a last line.
@@ -146,40 +156,32 @@ pub fn apply(
         reason: None,
     };
     let mut unlisted: u64 = 0;
-    for record in reader.records() {
+    for (row, record) in numbered_rows(&mut reader) {
         out.total_rows += 1;
-        let (row, result) = match record {
+        let result = match record {
+            Ok(r) if r.len() != header.len() => {
+                let why = format!(
+                    "the row has {} fields; the header has {}",
+                    r.len(),
+                    header.len()
+                );
+                let trade_no = index.get("tradeNo").and_then(|i| r.get(*i)).unwrap_or("");
+                Err((
+                    bound(trade_no, ECHO_BYTES).into_owned(),
+                    vec![("-".to_owned(), why)],
+                ))
+            }
             Ok(r) => {
-                let row = r.position().map_or(out.total_rows + 1, |p| p.line());
-                if r.len() != header.len() {
-                    let e = vec![(
-                        "-".to_owned(),
-                        format!(
-                            "the row has {} fields; the header has {}",
-                            r.len(),
-                            header.len()
-                        ),
-                    )];
-                    let trade_no = index.get("tradeNo").and_then(|i| r.get(*i)).unwrap_or("");
-                    (row, Err((bound(trade_no, ECHO_BYTES).into_owned(), e)))
-                } else {
-                    let fields: BTreeMap<&str, &str> = index
-                        .iter()
-                        .map(|(c, i)| (*c, r.get(*i).unwrap_or("")))
-                        .collect();
-                    (row, check_row(state, &fields, file_name))
-                }
+                let fields: BTreeMap<&str, &str> = index
+                    .iter()
+                    .map(|(c, i)| (*c, r.get(*i).unwrap_or("")))
+                    .collect();
+                check_row(state, &fields, file_name)
             }
-            Err(e) => {
-                let row = e.position().map_or(out.total_rows + 1, |p| p.line());
-                (
-                    row,
-                    Err((
-                        String::new(),
-                        vec![("-".into(), format!("unreadable row: {}", message(e)))],
-                    )),
-                )
-            }
+            Err(e) => Err((
+                String::new(),
+                vec![("-".into(), format!("unreadable row: {}", message(e)))],
+            )),
         };
         match result {
             Ok(trade) => {

@@ -295,8 +295,9 @@ async fn an_oversize_file_is_refused_by_the_sftp_limits() {
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_partner_logs_in_with_its_configured_password_only() {
+/// Whether the demo partner logs in with `password` (an SSH client in the test process: OpenSSH
+/// would prompt for it).
+async fn password_login(app: &TestApp, password: &str) -> bool {
     use russh::client;
     struct Client;
     impl client::Handler for Client {
@@ -308,25 +309,38 @@ async fn a_partner_logs_in_with_its_configured_password_only() {
             Ok(true)
         }
     }
+    let config = std::sync::Arc::new(client::Config::default());
+    let mut ssh = client::connect(config, ("127.0.0.1", sftp_port(app)), Client)
+        .await
+        .unwrap();
+    ssh.authenticate_password(PARTNER, password)
+        .await
+        .unwrap()
+        .success()
+}
+
+#[tokio::test]
+async fn a_partner_logs_in_with_its_configured_password_only() {
     let app = spawn(&format!(
         "[platform.sftp_passwords]\n\"{PARTNER}\" = \"s3cret\"\n"
     ))
     .await;
-    let login = |password: &'static str| {
-        let port = sftp_port(&app);
-        async move {
-            let config = std::sync::Arc::new(client::Config::default());
-            let mut ssh = client::connect(config, ("127.0.0.1", port), Client)
-                .await
-                .unwrap();
-            ssh.authenticate_password(PARTNER, password)
-                .await
-                .unwrap()
-                .success()
-        }
-    };
+    let login = |password: &'static str| password_login(&app, password);
     assert!(login("s3cret").await);
     // The configured password replaces the demo default.
     assert!(!login("demo-password").await);
+    app.shutdown().await;
+}
+
+/// Regression: `[platform.sftp_passwords]` mapping a partner to `""` let anyone log in with an
+/// empty password; an empty password is no password.
+#[tokio::test]
+async fn an_empty_configured_password_lets_nobody_in() {
+    let app = spawn(&format!(
+        "[platform.sftp_passwords]\n\"{PARTNER}\" = \"\"\n"
+    ))
+    .await;
+    assert!(!password_login(&app, "").await);
+    assert!(!password_login(&app, "demo-password").await);
     app.shutdown().await;
 }

@@ -88,12 +88,17 @@ impl Apps {
                 &format!("{where_}.merchant_public_key"),
                 PublicKey::parse,
             )?;
+            if a.sftp_password.as_deref() == Some("") {
+                anyhow::bail!(
+                    "{where_}.sftp_password is empty, which would let anyone log in; set a password, or leave the key out to refuse password logins"
+                );
+            }
             let mut keys = Vec::new();
-            for line in &a.sftp_authorized_keys {
-                let line = key_text(line)?.trim().to_owned();
-                crate::wire::ssh::parse_public_key(&line)
-                    .map_err(|e| anyhow::anyhow!("{where_}.sftp_authorized_keys: {e}"))?;
-                keys.push(line);
+            for entry in &a.sftp_authorized_keys {
+                keys.extend(authorized_keys(
+                    entry,
+                    &format!("{where_}.sftp_authorized_keys"),
+                )?);
             }
             let opening = a
                 .opening_balances
@@ -152,7 +157,92 @@ impl Deref for Apps {
     }
 }
 
+/// The key lines of one `sftp_authorized_keys` entry (`where_` names it in errors): the entry
+/// itself, or every line of an `@file` as in an OpenSSH authorized_keys file (blank lines and
+/// `#` comments skipped). Each line must be a public key; an entry with none is refused too.
+fn authorized_keys(entry: &str, where_: &str) -> anyhow::Result<Vec<String>> {
+    let text = key_text(entry)?;
+    let shown = |n: usize| match entry.strip_prefix('@') {
+        Some(path) => format!("{where_} ({path} line {n})"),
+        None => where_.to_owned(),
+    };
+    let mut keys = Vec::new();
+    for (n, line) in (1..).zip(text.lines()) {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        crate::wire::ssh::parse_public_key(line)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", shown(n)))?;
+        keys.push(line.to_owned());
+    }
+    if keys.is_empty() {
+        anyhow::bail!("{where_}: {} holds no public key", crate::text::echo(entry));
+    }
+    Ok(keys)
+}
+
 fn money(currency: &str, amount: &str) -> anyhow::Result<Money> {
     let c = Currency::parse(currency).map_err(|e| anyhow::anyhow!("opening balance: {e}"))?;
     Money::parse(amount, c).map_err(|e| anyhow::anyhow!("opening balance {currency}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::config::infinia::AppConfig;
+
+    fn app(password: Option<&str>, keys: Vec<String>) -> InfiniaConfig {
+        InfiniaConfig {
+            apps: vec![AppConfig {
+                app_id: "my-app".into(),
+                merchant_public_key: "@keys/demo-infinia-merchant/public.pem".into(),
+                notify_url: None,
+                signature_alg: None,
+                sftp_password: password.map(str::to_owned),
+                sftp_authorized_keys: keys,
+                opening_balances: Default::default(),
+            }],
+            ..InfiniaConfig::default()
+        }
+    }
+
+    fn refusal(cfg: &InfiniaConfig) -> String {
+        Apps::from_config(cfg, None)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    }
+
+    /// Regression: an `@file` of several keys was read as one key (the lines after the first
+    /// taken for its comment), so only the first key could log in.
+    #[test]
+    fn an_authorized_keys_file_gives_every_key_it_lists() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = DEMO_SFTP_PUBLIC.trim();
+        let two = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGZ3Nl5Wm4r8KqbV6o3G8m7n8aQ0oP8Q2ZqJ9Yk8tY0c second";
+        let file = dir.path().join("authorized_keys");
+        std::fs::write(&file, format!("# team keys\n{one}\n\n  {two}\n")).unwrap();
+        let cfg = app(None, vec![format!("@{}", file.display())]);
+        let apps = Apps::from_config(&cfg, None).unwrap();
+        assert_eq!(apps.get("my-app").unwrap().sftp_authorized_keys, [one, two]);
+        // A line that is not a key is named with its file and line.
+        std::fs::write(&file, format!("{one}\nnot a key\n")).unwrap();
+        let why = refusal(&cfg);
+        assert!(why.contains("authorized_keys line 2"), "{why}");
+        std::fs::write(&file, "# nobody yet\n").unwrap();
+        assert!(refusal(&cfg).contains("holds no public key"));
+    }
+
+    /// Regression: `sftp_password = ""` let anyone log in with an empty password.
+    #[test]
+    fn an_empty_sftp_password_is_refused_at_start() {
+        let why = refusal(&app(Some(""), Vec::new()));
+        assert!(
+            why.contains("infinia.apps[app_id = \"my-app\"].sftp_password is empty"),
+            "{why}"
+        );
+        assert!(Apps::from_config(&app(Some("pw"), Vec::new()), None).is_ok());
+    }
 }

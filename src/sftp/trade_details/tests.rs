@@ -147,3 +147,28 @@ fn row_errors_are_listed_up_to_the_limit_and_the_rest_counted() {
     assert!(last.contains("sftp_max_error_rows"), "{last}");
     assert!(out.error_csv().len() * 20 < unbounded.error_csv().len());
 }
+
+/// Regression: `rowNumber` was the CSV line of the record's end, so a CRLF file reported a row
+/// one line early and a CR-only file reported every row as 1. Rows are records: the header is
+/// 1, the first trade row 2, whatever the line ends; a quoted cell with a line break stays in
+/// its row, and a blank line takes no number.
+#[test]
+fn row_numbers_count_records_whatever_the_line_ends() {
+    let rows = [
+        "tradeNo,tradeType,orderNo,sellerId,originalTradeNo,tradeTime,currency,amount",
+        "R1,SALE,O1,S1,,2025-01-01 10:00:00,USD,10.00",
+        "",
+        "R2,SALE,\"O\n2\",S1,,yesterday,USD,5.00",
+        "R3,SALE,O3,S1,,2025-01-01 10:00:00,XXX,5.00",
+    ];
+    for end in ["\n", "\r\n", "\r"] {
+        let text = rows.join(end) + end;
+        let out = apply(&mut InfiniaState::default(), "f.csv", text.as_bytes(), 1000);
+        let found: Vec<_> = out
+            .errors
+            .iter()
+            .map(|e| (e.row, e.trade_no.as_str()))
+            .collect();
+        assert_eq!(found, [(3, "R2"), (4, "R3")], "line end {end:?}");
+    }
+}

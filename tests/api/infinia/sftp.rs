@@ -429,3 +429,39 @@ fn sftp_subsystem(app: &crate::helpers::TestApp, key: &std::path::Path) -> std::
         .spawn()
         .unwrap()
 }
+
+/// Regression: READDIR answered `/upload` in one message, which OpenSSH's `sftp` refuses over
+/// 256 KiB ("Received message too long"): 1,000 files (the default `sftp_max_files`) with names
+/// of 110 characters could not be listed. The folder is answered 100 entries at a time.
+#[tokio::test]
+async fn a_full_upload_folder_of_long_names_lists_with_openssh() {
+    let app = spawn_infinia("").await;
+    let tenant = TenantId::new(Provider::Infinia, "demo-app");
+    let names: Vec<String> = (0..1000)
+        .map(|i| format!("{i:04}-{}.csv", "n".repeat(101)))
+        .collect();
+    app.app()
+        .store()
+        .with_tenant(&tenant, |t| {
+            for name in &names {
+                let file = whalet_sim::store::infinia::StoredFile {
+                    data: b"x".to_vec(),
+                    size: 1,
+                    modified_at: 0,
+                    writing: false,
+                };
+                t.infinia.files.insert(format!("/upload/{name}"), file);
+            }
+        })
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out) = sftp_batch(sftp_port(&app), dir.path(), "demo-app", "ls -1 /upload\n").await;
+    assert!(ok, "{}", &out[..out.len().min(2000)]);
+    let listed: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.trim().rsplit('/').next())
+        .filter(|l| l.ends_with(".csv"))
+        .collect();
+    assert_eq!(listed, names, "every file once, in order");
+    app.shutdown().await;
+}

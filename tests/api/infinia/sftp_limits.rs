@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use russh::client::{self, Handle};
 use russh_sftp::client::SftpSession;
 use russh_sftp::protocol::{OpenFlags, StatusCode};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use whalet_sim::store::infinia::UploadStatus;
 use whalet_sim::store::{Provider, TenantId};
 
@@ -786,5 +786,227 @@ async fn a_session_ending_while_another_still_writes_the_file_leaves_it_to_that_
         Some(UploadStatus::Success)
     );
     drop((shared, alone, a));
+    app.shutdown().await;
+}
+
+/// The demo app's accepted trades: tradeNo → amount in minor units.
+fn trades(app: &TestApp) -> Vec<(String, i64)> {
+    app.app()
+        .store()
+        .with_tenant(&demo_tenant(), |t| {
+            t.infinia
+                .trades
+                .iter()
+                .map(|(no, trade)| (no.clone(), trade.amount.minor))
+                .collect()
+        })
+        .unwrap()
+}
+
+/// Regression: an upload reopened for writing while PROCESSING was processed from the
+/// half-written file when its timer fired (USD 1.00 booked from `...,USD,1` meant to become
+/// `100.00`), and the complete file, processed after the close, then FAILED (`B1 was already
+/// accepted`).
+#[tokio::test]
+async fn an_upload_open_for_writing_again_is_not_processed_until_it_is_closed() {
+    let app = spawn_infinia("").await;
+    let ssh = login(&app).await;
+    let files = sftp(&ssh).await;
+    let row = "B1,SALE,O1,S1,,2025-01-01 10:00:00,USD,100.00\n";
+    put(
+        &files,
+        "/upload/b.csv",
+        format!("{HEADER}{row}").as_bytes(),
+        1024,
+    )
+    .await
+    .unwrap();
+    assert_eq!(upload_status(&app, "b.csv"), Some(UploadStatus::Processing));
+    let mut again = files
+        .open_with_flags(
+            "/upload/b.csv",
+            OpenFlags::WRITE | OpenFlags::TRUNCATE | OpenFlags::CREATE,
+        )
+        .await
+        .unwrap();
+    let (head, rest) = row.split_at(row.len() - 6);
+    write(&mut again, format!("{HEADER}{head}").as_bytes())
+        .await
+        .unwrap();
+    app.advance(6.0).await;
+    assert_eq!(trades(&app), [], "the half-written file was processed");
+    assert_eq!(upload_status(&app, "b.csv"), Some(UploadStatus::Processing));
+    write(&mut again, rest.as_bytes()).await.unwrap();
+    again.shutdown().await.unwrap();
+    app.advance(5.0).await;
+    assert_eq!(upload_status(&app, "b.csv"), Some(UploadStatus::Success));
+    assert_eq!(trades(&app), [("B1".to_owned(), 10_000)]);
+
+    // Renamed away while open again: its upload fails at once (not PROCESSING for good), the
+    // file is processed under its new name once closed.
+    put(
+        &files,
+        "/upload/r.csv",
+        one_sale("bad-time").as_bytes(),
+        1024,
+    )
+    .await
+    .unwrap();
+    let mut open = files
+        .open_with_flags("/upload/r.csv", OpenFlags::WRITE | OpenFlags::TRUNCATE)
+        .await
+        .unwrap();
+    app.advance(6.0).await;
+    assert_eq!(upload_status(&app, "r.csv"), Some(UploadStatus::Processing));
+    files
+        .rename("/upload/r.csv", "/upload/s.csv")
+        .await
+        .unwrap();
+    assert_eq!(upload_status(&app, "r.csv"), Some(UploadStatus::Failed));
+    write(&mut open, one_sale("2025-01-01 10:00:00").as_bytes())
+        .await
+        .unwrap();
+    open.shutdown().await.unwrap();
+    app.advance(5.0).await;
+    assert_eq!(upload_status(&app, "s.csv"), Some(UploadStatus::Success));
+    app.shutdown().await;
+}
+
+/// Regression: `c.csv`, `c.CSV` and `c` all reported to `/error/c_error_file.csv`: processing
+/// one replaced (or dropped) the error file another upload's record still named.
+#[tokio::test]
+async fn uploads_whose_names_differ_only_by_the_csv_ending_keep_their_own_error_files() {
+    let app = spawn_infinia("").await;
+    let m = Merchant::demo();
+    let ssh = login(&app).await;
+    let files = sftp(&ssh).await;
+    let names = [
+        ("c.csv", "/error/c_error_file.csv"),
+        ("c.CSV", "/error/c_error_file.CSV"),
+        ("c", "/error/c.error_file.csv"),
+    ];
+    for (name, _) in names {
+        let bad = format!("{HEADER}{name},SALE,O1,S1,,bad-time,USD,1.00\n");
+        put(&files, &format!("/upload/{name}"), bad.as_bytes(), 1024)
+            .await
+            .unwrap();
+        app.advance(5.0).await;
+    }
+    // Processing `c.csv` again without errors drops its own error file only.
+    put(
+        &files,
+        "/upload/c.csv",
+        one_sale("2025-01-01 10:00:00").as_bytes(),
+        1024,
+    )
+    .await
+    .unwrap();
+    app.advance(5.0).await;
+    for (name, report) in names {
+        let s = m
+            .ok(
+                &app,
+                "trade-details/query",
+                &serde_json::json!({"fileName": name}),
+            )
+            .await;
+        if name == "c.csv" {
+            assert_eq!(s["errorFile"], "", "{s}");
+            assert!(files.metadata(report).await.is_err(), "{report} kept");
+            continue;
+        }
+        assert_eq!(s["errorFile"], report, "{s}");
+        let text = String::from_utf8(files.read(report).await.unwrap()).unwrap();
+        assert!(
+            text.contains(&format!("{name},tradeTime")),
+            "{report}: {text}"
+        );
+    }
+    app.shutdown().await;
+}
+
+/// Regression: SSH_FXF_APPEND was ignored, so a write at offset 0 through a handle opened to
+/// append overwrote the start of the file.
+#[tokio::test]
+async fn a_handle_opened_to_append_writes_at_the_end() {
+    let app = spawn_infinia("").await;
+    let ssh = login(&app).await;
+    let files = sftp(&ssh).await;
+    put(&files, "/upload/ap.csv.part", b"AAAA", 1024)
+        .await
+        .unwrap();
+    let mut appending = files
+        .open_with_flags("/upload/ap.csv.part", OpenFlags::WRITE | OpenFlags::APPEND)
+        .await
+        .unwrap();
+    appending.seek(std::io::SeekFrom::Start(0)).await.unwrap();
+    write(&mut appending, b"BB").await.unwrap();
+    appending.shutdown().await.unwrap();
+    assert_eq!(files.read("/upload/ap.csv.part").await.unwrap(), b"AAAABB");
+    app.shutdown().await;
+}
+
+/// Regression: an upload a scenario rule decided showed `rule: null` in the journal, and a rule
+/// forcing a `code` on `trade-details/upload` loaded and did nothing. The code now fails the
+/// file (with the rule's `detail`), as an API operation answers with it and does not execute.
+#[tokio::test]
+async fn a_scenario_rule_that_decides_an_upload_is_named_in_the_journal() {
+    let app = spawn_infinia("").await;
+    let scenario = r#"
+name = "sftp-rules"
+[[rule]]
+name = "reject f.csv"
+surface = "infinia"
+operation = "trade-details/upload"
+when = { fileName = "f.csv" }
+then = { result = "failure", reason = "duplicate batch" }
+[[rule]]
+name = "busy for g.csv"
+surface = "infinia"
+operation = "trade-details/upload"
+when = { fileName = "g.csv" }
+then = { code = "SYS-008", detail = "try later" }
+"#;
+    let (status, body) = app.load_scenario(scenario, "").await;
+    assert_eq!(status, 200, "{body}");
+    let ssh = login(&app).await;
+    let files = sftp(&ssh).await;
+    let good = one_sale("2025-01-01 10:00:00");
+    for name in ["f.csv", "g.csv"] {
+        put(&files, &format!("/upload/{name}"), good.as_bytes(), 1024)
+            .await
+            .unwrap();
+    }
+    app.advance(5.0).await;
+    assert_eq!(trades(&app), [], "a rejected file booked its rows");
+    let journal = app
+        .get_json("/__sim/requests?operation=trade-details/upload")
+        .await;
+    let entries = journal["requests"]
+        .as_array()
+        .or_else(|| journal.as_array())
+        .cloned()
+        .unwrap_or_default();
+    for (name, rule, reason) in [
+        ("f.csv", "reject f.csv", "duplicate batch"),
+        ("g.csv", "busy for g.csv", "SYS-008: try later"),
+    ] {
+        let of_file: Vec<_> = entries
+            .iter()
+            .filter(|e| e["request"]["fileName"] == name)
+            .collect();
+        let codes: Vec<_> = of_file.iter().map(|e| e["code"].as_str()).collect();
+        assert_eq!(codes.len(), 2, "{name}: {of_file:?}");
+        for e in &of_file {
+            assert_eq!(e["rule"], rule, "{e}");
+        }
+        assert!(
+            of_file
+                .iter()
+                .any(|e| e["code"] == "FAILED" && e["detail"] == reason),
+            "{name}: {of_file:?}"
+        );
+        assert_eq!(upload_status(&app, name), Some(UploadStatus::Failed));
+    }
     app.shutdown().await;
 }
