@@ -271,9 +271,14 @@ impl SftpFs {
     }
 
     /// Waits until the changes made so far are committed to the data directory, if there is
-    /// one, so that the reply about to leave is durable (docs/PERSISTENCE.md).
-    async fn durable(&self) {
-        crate::persist::sqlite::before_reply(&self.core).await;
+    /// one, so that the reply about to leave is durable (docs/PERSISTENCE.md). When the commit
+    /// fails the request is answered FAILURE with the reason instead of OK, as every HTTP route
+    /// answers 503.
+    async fn durable(&self) -> Result<(), StatusReply> {
+        match crate::persist::sqlite::before_reply(&self.core).await {
+            Some(message) => Err(StatusCode::Failure.with_message(message)),
+            None => Ok(()),
+        }
     }
 
     fn handle(&mut self, open: Open) -> String {
@@ -431,7 +436,7 @@ impl russh_sftp::server::Handler for SftpFs {
         attrs: FileAttributes,
     ) -> Result<Status, Self::Error> {
         let set = self.set_attrs(id, &normalize(&path), &attrs)?;
-        self.durable().await;
+        self.durable().await?;
         Ok(set)
     }
 
@@ -447,7 +452,7 @@ impl russh_sftp::server::Handler for SftpFs {
             None => return Err(StatusCode::Failure.with_message("unknown handle")),
         };
         let set = self.set_attrs(id, &path, &attrs)?;
-        self.durable().await;
+        self.durable().await?;
         Ok(set)
     }
 
@@ -677,7 +682,7 @@ impl russh_sftp::server::Handler for SftpFs {
             _ => {}
         }
         if write {
-            self.durable().await;
+            self.durable().await?;
         }
         Ok(ok(id))
     }
@@ -702,7 +707,7 @@ impl russh_sftp::server::Handler for SftpFs {
             }
             Ok(())
         })??;
-        self.durable().await;
+        self.durable().await?;
         Ok(ok(id))
     }
 
@@ -739,7 +744,7 @@ impl russh_sftp::server::Handler for SftpFs {
         if !writing {
             self.complete(&to);
         }
-        self.durable().await;
+        self.durable().await?;
         Ok(ok(id))
     }
 

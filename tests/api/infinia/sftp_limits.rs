@@ -682,6 +682,31 @@ async fn a_closed_upload_is_in_the_data_dir_before_the_close_is_acknowledged() {
     app.shutdown().await;
 }
 
+/// Regression: an SFTP close whose changes the data directory could not commit was answered OK
+/// (the HTTP routes answer 503): it is a FAILURE naming why, so the client does not take the
+/// upload for saved.
+#[tokio::test]
+async fn a_close_the_data_dir_cannot_commit_is_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[store]\ndata_dir = {:?}\n",
+        dir.path().display().to_string()
+    );
+    let app = spawn_infinia(&config).await;
+    let ssh = login(&app).await;
+    let files = sftp(&ssh).await;
+    std::fs::write(dir.path().join("files"), b"not a folder").unwrap();
+    let good = one_sale("2025-01-01 10:00:00");
+    let failed = put(&files, "/upload/nd.csv", good.as_bytes(), 1024)
+        .await
+        .unwrap_err();
+    assert!(
+        failed.contains("the data dir could not be written") && failed.contains("cannot create"),
+        "{failed}"
+    );
+    app.shutdown().await;
+}
+
 /// Regression: a name uploaded again without errors kept the error file of its earlier upload
 /// (the upload said SUCCESS with no error file, `/error` still listed the old error).
 #[tokio::test]
