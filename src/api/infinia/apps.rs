@@ -47,6 +47,11 @@ pub struct Apps {
     sftp_bound: RwLock<Option<SocketAddr>>,
 }
 
+/// The longest wait before a webhook retry (`[infinia] webhook_retry_seconds`): one day, far
+/// past the documented cadence (seconds), and short enough that a retry is never due beyond
+/// the virtual clock.
+pub const MAX_RETRY_SECONDS: u64 = 24 * 3600;
+
 impl Apps {
     pub fn from_config(cfg: &InfiniaConfig, notify_url: Option<&str>) -> anyhow::Result<Self> {
         let infinia_key = match &cfg.infinia_private_key {
@@ -57,6 +62,16 @@ impl Apps {
             anyhow::bail!(
                 "infinia.webhook_retry_seconds has {} entries; Infinia retries at most 5 times",
                 cfg.webhook_retry_seconds.len()
+            );
+        }
+        if let Some(s) = cfg
+            .webhook_retry_seconds
+            .iter()
+            .find(|s| **s > MAX_RETRY_SECONDS)
+        {
+            anyhow::bail!(
+                "infinia.webhook_retry_seconds: {s} seconds is longer than a retry can wait \
+                 (at most {MAX_RETRY_SECONDS}, one day)"
             );
         }
         let mut by_id = HashMap::new();
@@ -244,5 +259,22 @@ mod tests {
             "{why}"
         );
         assert!(Apps::from_config(&app(Some("pw"), Vec::new()), None).is_ok());
+    }
+
+    /// Regression: a retry wait of i64::MAX seconds was accepted; the retry it scheduled was
+    /// due past the virtual clock, and the state would not load again.
+    #[test]
+    fn a_webhook_retry_wait_longer_than_a_day_is_refused_at_start() {
+        let mut cfg = app(Some("pw"), Vec::new());
+        cfg.webhook_retry_seconds = vec![1, 9_223_372_036_854_775_807];
+        let why = refusal(&cfg);
+        assert!(
+            why.contains(
+                "9223372036854775807 seconds is longer than a retry can wait (at most 86400"
+            ),
+            "{why}"
+        );
+        cfg.webhook_retry_seconds = vec![1, MAX_RETRY_SECONDS];
+        assert!(Apps::from_config(&cfg, None).is_ok());
     }
 }
