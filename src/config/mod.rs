@@ -198,9 +198,11 @@ pub struct ClockConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NotifyConfig {
-    /// Wall-clock time an attempt may take before it counts as failed.
+    /// Wall-clock time an attempt may take before it counts as failed; at least
+    /// [`NotifyConfig::MIN_TIMEOUT_MS`] (no answer arrives in no time).
     pub timeout_ms: u64,
-    /// Finished notifications kept in the delivery ledger (oldest finished dropped first).
+    /// Finished notifications kept in the delivery ledger (the one that finished first is
+    /// dropped first); unfinished ones are always kept and do not count.
     pub ledger_capacity: usize,
     /// The 6-digit run tag in minted notification requestNos; default random per process (so
     /// requestNos never repeat across runs). Fix it to make transcripts byte-identical.
@@ -222,8 +224,21 @@ impl Default for NotifyConfig {
 }
 
 impl NotifyConfig {
+    /// The shortest attempt timeout: 0 would fail every attempt before it is sent. Any longer
+    /// one can deliver (a real receiver needs more; the default is 5 s).
+    pub const MIN_TIMEOUT_MS: u64 = 1;
+
     /// Refuses a bound under which nothing could be delivered.
     pub fn check(&self) -> anyhow::Result<()> {
+        if self.timeout_ms < Self::MIN_TIMEOUT_MS {
+            anyhow::bail!(
+                "[notify] timeout_ms = {} would never deliver: every attempt would time out \
+                 before its answer came; at least {} ms (default {})",
+                self.timeout_ms,
+                Self::MIN_TIMEOUT_MS,
+                NotifyConfig::default().timeout_ms
+            );
+        }
         if self.concurrency_per_destination == 0 {
             anyhow::bail!(
                 "[notify] concurrency_per_destination = 0 would never deliver: at least 1 attempt \
@@ -380,7 +395,8 @@ pub struct PartnerConfig {
     /// Check notification acknowledgements as documented; default `[whalet] strict_ack`.
     pub strict_ack: Option<bool>,
     /// With the strict check, also require the ack to be signed (the documents make the
-    /// reply's `sign` optional).
+    /// reply's `sign` optional). Only with the strict check: refused at start with
+    /// `strict_ack = false` (the lenient check looks at no signature).
     #[serde(default)]
     pub ack_sign_required: bool,
 }
@@ -401,7 +417,32 @@ impl Config {
         config.server.check_body_limits(&config.body_limits())?;
         config.check_notify_urls()?;
         config.check_roster_ids()?;
+        config.check_ack_settings()?;
         Ok(config)
+    }
+
+    /// Refuses, at start, a partner asking for signed acks under the lenient check: the
+    /// lenient check (`strict_ack = false`) accepts any SUCCESS head and verifies no signature,
+    /// so `ack_sign_required = true` would be silently ignored.
+    fn check_ack_settings(&self) -> anyhow::Result<()> {
+        let lenient = self
+            .whalet
+            .partners
+            .iter()
+            .find(|p| p.ack_sign_required && !p.strict_ack.unwrap_or(self.whalet.strict_ack));
+        let Some(p) = lenient else {
+            return Ok(());
+        };
+        let why = match p.strict_ack {
+            Some(_) => "its strict_ack = false",
+            None => "[whalet] strict_ack = false applies to it",
+        };
+        anyhow::bail!(
+            "[[whalet.partners]] partner_id = {}: ack_sign_required = true needs the strict \
+             ack check, but {why} (the lenient check verifies no signature): set strict_ack = \
+             true in this partner's entry, or remove ack_sign_required",
+            crate::text::echo(&p.partner_id)
+        )
     }
 
     /// Every configured body limit, with its key.
@@ -588,6 +629,53 @@ mod tests {
             "[notify]\nconcurrency_per_destination = 0\n",
             &["concurrency_per_destination = 0", "at least 1"],
         );
+    }
+
+    /// Regression: `timeout_ms = 0` was accepted, and then every attempt timed out at once.
+    #[test]
+    fn an_attempt_needs_at_least_a_millisecond() {
+        let one = Config::parse("[notify]\ntimeout_ms = 1\n").unwrap();
+        assert_eq!(one.notify.timeout_ms, 1);
+        refused(
+            "[notify]\ntimeout_ms = 0\n",
+            &["[notify] timeout_ms = 0", "never deliver", "at least 1 ms"],
+        );
+    }
+
+    /// Regression: `ack_sign_required = true` was silently ignored under the lenient check.
+    /// It is refused at start, naming both keys, whichever of them makes the check lenient.
+    #[test]
+    fn signed_acks_need_the_strict_check() {
+        let partner = "[[whalet.partners]]\npartner_id = \"p1\"\npublic_key = \"k\"\n\
+                       ack_sign_required = true\n";
+        assert!(Config::parse(partner).is_ok(), "strict by default");
+        let strict_here = format!("[whalet]\nstrict_ack = false\n{partner}strict_ack = true\n");
+        assert!(
+            Config::parse(&strict_here).is_ok(),
+            "the partner's own key wins"
+        );
+        refused(
+            &format!("{partner}strict_ack = false\n"),
+            &[
+                "partner_id = \"p1\"",
+                "ack_sign_required = true",
+                "its strict_ack = false",
+                "set strict_ack = true in this partner's entry",
+            ],
+        );
+        refused(
+            &format!("[whalet]\nstrict_ack = false\n{partner}"),
+            &[
+                "partner_id = \"p1\"",
+                "ack_sign_required",
+                "[whalet] strict_ack = false",
+            ],
+        );
+        let unsigned = format!(
+            "[whalet]\nstrict_ack = false\n{}",
+            partner.replace("true", "false")
+        );
+        assert!(Config::parse(&unsigned).is_ok());
     }
 
     /// A notify URL every delivery would fail on is refused at start, naming the entry, the key

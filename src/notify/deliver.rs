@@ -280,9 +280,8 @@ impl Outbox {
             let in_series = n.attempts.iter().filter(|a| a.series == series).count();
             let next = match &outcome.verdict {
                 Ok(()) => None,
-                Err(_) => {
-                    schedule::retry_delay(delays, in_series + 1).map(|d| now.saturating_add(d))
-                }
+                Err(_) => schedule::retry_delay(delays, in_series + 1)
+                    .map(|d| schedule::due_after(now, d)),
             };
             n.attempts.push(Attempt {
                 number: n.attempts.len() as u32 + 1,
@@ -422,6 +421,49 @@ mod tests {
             n.sealed.is_none(),
             "a finished notification keeps no sealed bytes"
         );
+    }
+
+    /// A surface whose partner is never reachable and whose one retry waits `i64::MAX` ms (as
+    /// `[infinia] webhook_retry_seconds = [9223372036854775807]` makes one).
+    struct Endless;
+
+    impl Transport for Endless {
+        fn url(&self, tenant: &TenantId) -> Option<String> {
+            Unreachable.url(tenant)
+        }
+        fn seal(&self, n: &Notification, corrupt: bool) -> Result<Sealed, String> {
+            Unreachable.seal(n, corrupt)
+        }
+        fn judge(&self, n: &Notification, status: u16, body: &[u8]) -> Result<(), String> {
+            Unreachable.judge(n, status, body)
+        }
+        fn retry_delays(&self) -> Vec<i64> {
+            vec![i64::MAX]
+        }
+    }
+
+    /// Regression: a retry due past the end of virtual time was recorded as it was (up to
+    /// `i64::MAX`), and the simulator's own snapshot was then refused on import. It is due when
+    /// the clock stops, and runs there.
+    #[tokio::test]
+    async fn a_retry_due_past_the_end_of_virtual_time_is_due_at_its_end() {
+        use crate::clock::{check_time, MAX_TIME};
+        let clock = Clock::new(ClockMode::Manual, Some(MAX_TIME - 10_000));
+        let outbox = Outbox::new(clock.clone(), HttpClient::new(), Duration::from_secs(5), 10);
+        outbox.register("other", Arc::new(Endless));
+        let id = outbox.enqueue(spec("other", "m1", 1));
+        clock.advance(0).await;
+        let n = outbox.get(&id).unwrap();
+        assert_eq!(n.next_attempt_at, Some(MAX_TIME));
+        assert_eq!(n.attempts[0].next_attempt_at, Some(MAX_TIME));
+        for n in outbox.export(None).notifications {
+            check_time(n.next_attempt_at.unwrap(), "nextAttemptAt").unwrap();
+        }
+        clock.advance(60_000).await;
+        let n = outbox.get(&id).unwrap();
+        assert_eq!(n.status, Status::Exhausted);
+        let times: Vec<Millis> = n.attempts.iter().map(|a| a.virtual_time).collect();
+        assert_eq!(times, [MAX_TIME - 10_000, MAX_TIME]);
     }
 
     /// A partner that acknowledges every notification at its own local receiver.

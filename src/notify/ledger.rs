@@ -1,12 +1,13 @@
 //! The delivery ledger as plain data: every notification by sequence number, the per-object
-//! lines that keep notifications about one business object in order, and the set of finished
-//! notifications that trimming drops oldest first. No I/O, no clock, no locks: the outbox holds
-//! the one lock around it.
+//! lines that keep notifications about one business object in order, and the finished
+//! notifications in the order they finished, which trimming drops oldest first. No I/O, no
+//! clock, no locks: the outbox holds the one lock around it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use serde::Deserialize;
 
+use super::schedule::due_after;
 use super::{Notification, Status};
 use crate::clock::Millis;
 use crate::tenant::TenantId;
@@ -78,8 +79,8 @@ pub(super) struct Ledger {
     pub items: BTreeMap<u64, Box<Notification>>,
     /// Per business object: the notification being delivered first, then those queued behind.
     lines: HashMap<String, VecDeque<u64>>,
-    /// Finished notifications (trimmed oldest first when the ledger is over capacity).
-    finished: BTreeSet<u64>,
+    /// Finished notifications in the order they finished: trimming drops them from the front.
+    finished: FinishOrder,
     /// Notifications added, changed or dropped since the data directory last wrote them
     /// (tracked only when `track`).
     pub touched: BTreeSet<u64>,
@@ -87,8 +88,6 @@ pub(super) struct Ledger {
 }
 
 impl Ledger {
-    /// Records a new notification; returns when its first attempt is due if it may start now
-    /// (not suppressed, not queued behind an earlier one about the same object).
     /// Notes that `seq` changed (for the data directory).
     pub fn touch(&mut self, seq: u64) {
         if self.track {
@@ -96,13 +95,15 @@ impl Ledger {
         }
     }
 
+    /// Records a new notification; returns when its first attempt is due if it may start now
+    /// (not suppressed, not queued behind an earlier one about the same object).
     pub fn admit(&mut self, seq: u64, mut n: Notification) -> Option<Millis> {
         self.touch(seq);
-        let first_at = n.created_at.saturating_add(n.behaviour.delay_ms.max(0));
+        let first_at = due_after(n.created_at, n.behaviour.delay_ms);
         let runnable = if n.behaviour.suppress {
             n.status = Status::Suppressed;
             n.finished_at = Some(n.created_at);
-            self.finished.insert(seq);
+            self.finished.push(seq, n.created_at);
             false
         } else if let Some(key) = line_key(&n) {
             let line = self.lines.entry(key).or_default();
@@ -126,7 +127,8 @@ impl Ledger {
     pub fn restore(&mut self, seq: u64, n: Notification) {
         self.touch(seq);
         if n.status.is_final() {
-            self.finished.insert(seq);
+            self.finished
+                .push(seq, n.finished_at.unwrap_or(n.created_at));
         } else if let Some(key) = line_key(&n) {
             self.lines.entry(key).or_default().push_back(seq);
         }
@@ -151,7 +153,7 @@ impl Ledger {
         n.status = Status::Pending;
         n.next_attempt_at = Some(now);
         n.finished_at = None;
-        self.finished.remove(&seq);
+        self.finished.remove(seq);
         Ok((**n).clone())
     }
 
@@ -163,7 +165,7 @@ impl Ledger {
         n.finished_at = Some(now);
         n.next_attempt_at = None;
         n.sealed = None;
-        self.finished.insert(seq);
+        self.finished.push(seq, now);
         let key = line_key(n)?;
         let line = self.lines.get_mut(&key)?;
         line.retain(|s| *s != seq);
@@ -175,10 +177,7 @@ impl Ledger {
         if next.status != Status::Queued {
             return None;
         }
-        let at = now.max(
-            next.created_at
-                .saturating_add(next.behaviour.delay_ms.max(0)),
-        );
+        let at = now.max(due_after(next.created_at, next.behaviour.delay_ms));
         next.status = Status::Pending;
         next.next_attempt_at = Some(at);
         if self.track {
@@ -187,10 +186,12 @@ impl Ledger {
         next_seq.map(|s| (s, at))
     }
 
-    /// Drops the oldest finished notifications while over `capacity`; unfinished ones stay.
+    /// Keeps at most `capacity` finished notifications, dropping those that finished first;
+    /// unfinished ones are never dropped and do not count. Each drop costs O(log n), so trimming
+    /// after every delivery stays cheap at any capacity.
     pub fn trim(&mut self, capacity: usize) {
-        while self.items.len() > capacity {
-            let Some(oldest) = self.finished.pop_first() else {
+        while self.finished.len() > capacity {
+            let Some(oldest) = self.finished.pop_oldest() else {
                 return;
             };
             self.items.remove(&oldest);
@@ -208,7 +209,7 @@ impl Ledger {
             .collect();
         for seq in &doomed {
             self.items.remove(seq);
-            self.finished.remove(seq);
+            self.finished.remove(*seq);
             if self.track {
                 self.touched.insert(*seq);
             }
@@ -222,10 +223,53 @@ impl Ledger {
     }
 }
 
+/// The finished notifications in the order they finished: by the virtual time they finished,
+/// and among those finished at one instant (a burst under the manual clock) by the order in
+/// which the ledger saw them finish (restored ones: in the order restored, i.e. by id). A
+/// notification resent and finished again moves to the back.
+#[derive(Default)]
+struct FinishOrder {
+    /// (finished at, arrival number) → sequence number.
+    order: BTreeMap<(Millis, u64), u64>,
+    /// Sequence number → its key in `order`, to take it out when it is resent or forgotten.
+    key_of: HashMap<u64, (Millis, u64)>,
+    /// Arrival numbers: ties between notifications finished at the same virtual instant.
+    arrivals: u64,
+}
+
+impl FinishOrder {
+    fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// Notes that `seq` finished at `at` (after every notification noted so far at `at`).
+    fn push(&mut self, seq: u64, at: Millis) {
+        self.remove(seq);
+        self.arrivals += 1;
+        let key = (at, self.arrivals);
+        self.order.insert(key, seq);
+        self.key_of.insert(seq, key);
+    }
+
+    fn remove(&mut self, seq: u64) {
+        if let Some(key) = self.key_of.remove(&seq) {
+            self.order.remove(&key);
+        }
+    }
+
+    /// Takes out the notification that finished first.
+    fn pop_oldest(&mut self) -> Option<u64> {
+        let (_, seq) = self.order.pop_first()?;
+        self.key_of.remove(&seq);
+        Some(seq)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::clock::MAX_TIME;
     use crate::notify::NotificationSpec;
     use crate::tenant::Provider;
 
@@ -274,8 +318,14 @@ mod tests {
         assert!(ledger.lines.is_empty());
     }
 
+    fn kept(ledger: &Ledger) -> Vec<u64> {
+        ledger.items.keys().copied().collect()
+    }
+
+    /// Regression: the capacity counted unfinished notifications too, so with as many of them
+    /// as the capacity a notification was dropped the moment it was delivered.
     #[test]
-    fn trimming_drops_the_oldest_finished_and_keeps_unfinished() {
+    fn the_capacity_counts_finished_notifications_only() {
         let mut ledger = Ledger::default();
         for seq in 1..=6 {
             ledger.admit(seq, n(seq, None));
@@ -283,12 +333,77 @@ mod tests {
         for seq in [2, 4, 5] {
             finish(&mut ledger, seq, Status::Delivered, 200);
         }
-        ledger.trim(4);
-        let kept: Vec<u64> = ledger.items.keys().copied().collect();
-        assert_eq!(kept, [1, 3, 5, 6]);
+        ledger.trim(3);
+        assert_eq!(kept(&ledger), [1, 2, 3, 4, 5, 6]);
         ledger.trim(1);
-        let kept: Vec<u64> = ledger.items.keys().copied().collect();
-        assert_eq!(kept, [1, 3, 6]);
+        assert_eq!(kept(&ledger), [1, 3, 5, 6], "unfinished ones stay");
+        ledger.trim(0);
+        assert_eq!(kept(&ledger), [1, 3, 6]);
+    }
+
+    /// Regression: trimming dropped the finished notification with the lowest id, so one that
+    /// finished last (its attempt was still under way while later ones were delivered) went at
+    /// once while those finished before it stayed.
+    #[test]
+    fn trimming_drops_the_notification_that_finished_first() {
+        let mut ledger = Ledger::default();
+        for seq in 1..=4 {
+            ledger.admit(seq, n(seq, None));
+        }
+        // One virtual instant (a burst under the manual clock): 1 finishes last.
+        for seq in [2, 3, 4, 1] {
+            finish(&mut ledger, seq, Status::Delivered, 200);
+        }
+        ledger.trim(3);
+        assert_eq!(kept(&ledger), [1, 3, 4]);
+        // An earlier virtual time goes first, whatever the order the ledger saw them in.
+        let mut ledger = Ledger::default();
+        for seq in 1..=3 {
+            ledger.admit(seq, n(seq, None));
+        }
+        finish(&mut ledger, 3, Status::Delivered, 300);
+        finish(&mut ledger, 1, Status::Delivered, 500);
+        finish(&mut ledger, 2, Status::Exhausted, 400);
+        ledger.trim(1);
+        assert_eq!(kept(&ledger), [1]);
+    }
+
+    /// Restored notifications keep their finish order (by `finishedAt`), and a resent one that
+    /// finishes again counts as finished last.
+    #[test]
+    fn restored_and_resent_notifications_keep_their_finish_order() {
+        let mut ledger = Ledger::default();
+        for (seq, at) in [(1, 900), (2, 300), (3, 600)] {
+            let mut one = n(seq, None);
+            one.status = Status::Delivered;
+            one.finished_at = Some(at);
+            ledger.restore(seq, one);
+        }
+        ledger.trim(2);
+        assert_eq!(kept(&ledger), [1, 3]);
+        ledger.restart(3, 1_000).unwrap();
+        finish(&mut ledger, 3, Status::Delivered, 1_000);
+        ledger.trim(1);
+        assert_eq!(kept(&ledger), [3]);
+    }
+
+    /// A scenario's delay past the end of virtual time is due when the clock stops, not at a
+    /// time no snapshot could restore; so is the next one in line when the first finishes.
+    #[test]
+    fn a_delay_past_the_end_of_virtual_time_is_due_at_its_end() {
+        let mut ledger = Ledger::default();
+        let far = |seq| {
+            let mut one = n(seq, Some("o"));
+            one.behaviour.delay_ms = i64::MAX;
+            one
+        };
+        assert_eq!(ledger.admit(1, far(1)), Some(MAX_TIME));
+        assert_eq!(ledger.items[&1].next_attempt_at, Some(MAX_TIME));
+        ledger.admit(2, far(2));
+        assert_eq!(
+            finish(&mut ledger, 1, Status::Delivered, 500),
+            Some((2, MAX_TIME))
+        );
     }
 
     #[test]

@@ -1,4 +1,7 @@
-//! Retry schedules as pure functions of the attempt number, one per surface.
+//! Retry schedules as pure functions of the attempt number, one per surface, and the due time
+//! of an attempt.
+
+use crate::clock::{Millis, MAX_TIME};
 
 /// Whalet (seed 001 §2.7): at most 5 retries, 1, 2, 4, 8 and 16 s after the previous failure.
 pub const WHALET_RETRY_MS: [i64; 5] = [1_000, 2_000, 4_000, 8_000, 16_000];
@@ -12,6 +15,14 @@ pub const POCKYT_RETRY_MS: [i64; 8] = [
 /// The delay before retry number `retry` (1-based) in `schedule`, or None when the series is over.
 pub fn retry_delay(schedule: &[i64], retry: usize) -> Option<i64> {
     retry.checked_sub(1).and_then(|i| schedule.get(i)).copied()
+}
+
+/// When an attempt `delay_ms` after `from` is due: never before `from`, and never past the end of
+/// virtual time ([`MAX_TIME`]), where the clock stops and runs it. Every due time the ledger keeps
+/// goes through here, so a long delay near the end of the calendar (or a configured retry of
+/// `i64::MAX` ms) stays a time that a snapshot or the data directory can restore.
+pub fn due_after(from: Millis, delay_ms: i64) -> Millis {
+    from.saturating_add(delay_ms.max(0)).min(MAX_TIME)
 }
 
 /// Virtual offsets (from the first attempt) of every attempt when each one fails instantly.
@@ -39,6 +50,14 @@ mod tests {
         assert_eq!(retry_delay(&WHALET_RETRY_MS, 5), Some(16_000));
         assert_eq!(retry_delay(&WHALET_RETRY_MS, 6), None);
         assert_eq!(retry_delay(&WHALET_RETRY_MS, 0), None);
+    }
+
+    #[test]
+    fn due_times_stay_within_virtual_time() {
+        assert_eq!(due_after(1_000, 500), 1_500);
+        assert_eq!(due_after(1_000, -5), 1_000);
+        assert_eq!(due_after(MAX_TIME - 10_000, 15_000), MAX_TIME);
+        assert_eq!(due_after(MAX_TIME, i64::MAX), MAX_TIME);
     }
 
     #[test]

@@ -253,7 +253,7 @@ async fn a_reset_drops_the_attempts_waiting_for_a_place_at_their_destination() {
 
 #[tokio::test]
 async fn the_ack_must_be_2xx_with_head_code_success() {
-    let cases: [(Mode, &str); 5] = [
+    let cases: [(Mode, &str); 6] = [
         (
             Mode::Raw {
                 status: 200,
@@ -274,6 +274,14 @@ async fn the_ack_must_be_2xx_with_head_code_success() {
                 body: r#"{"head":{"code":"FAILURE","detail":"busy"}}"#,
             },
             "failed: ack head.code is \"FAILURE\" (busy), not SUCCESS",
+        ),
+        (
+            Mode::Raw {
+                status: 200,
+                body: r#"{"head":{"code":"success"}}"#,
+            },
+            // No detail, no empty brackets.
+            "failed: ack head.code is \"success\", not SUCCESS",
         ),
         (
             Mode::Raw {
@@ -426,6 +434,58 @@ async fn an_unreachable_url_is_a_recorded_connection_failure() {
         .as_str()
         .unwrap()
         .contains("no notify URL is configured for tenant whalet:202400000000001"));
+    app.shutdown().await;
+}
+
+/// The simulator's snapshot (`GET /__sim/snapshot`).
+async fn snapshot(app: &TestApp) -> Value {
+    let url = format!("{}/__sim/snapshot", app.url);
+    let r = app
+        .http
+        .get(&url, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    serde_json::from_slice(&r.body).unwrap()
+}
+
+/// Imports `doc` as the whole state (`POST /__sim/snapshot`); the status and the answer.
+async fn import(app: &TestApp, doc: Value) -> (u16, String) {
+    let bytes = serde_json::to_vec(&doc).unwrap();
+    app.post_raw("/__sim/snapshot", "application/json", bytes)
+        .await
+}
+
+/// Regression: a retry due past the end of virtual time (9999-12-30T00:00:00Z) was recorded
+/// as it was, and the simulator's own snapshot was then refused on import. It is due at the end
+/// of virtual time, and the snapshot goes back in.
+#[tokio::test]
+async fn a_retry_due_past_the_end_of_virtual_time_keeps_the_snapshot_importable() {
+    use whalet_sim::clock::MAX_TIME;
+    let app = spawn_with(Setup {
+        receiver: Some(Mode::Down),
+        ..Setup::default()
+    })
+    .await;
+    // Ten seconds before the end of virtual time.
+    let mut doc = snapshot(&app).await;
+    doc["now"] = json!(MAX_TIME - 10_000);
+    let (status, body) = import(&app, doc).await;
+    assert_eq!(status, 200, "{body}");
+
+    let id = ping(&app, "the end").await;
+    app.advance(9.0).await;
+    let n = ledger_entry(&app, &id).await;
+    assert_eq!(offsets(&n), CADENCE_MS[..4], "{n}");
+    // The fourth retry would be due 8 s after the attempt at 7 s: past the end.
+    assert_eq!(n["nextAttemptAt"], MAX_TIME, "{n}");
+    assert_eq!(n["attempts"][3]["nextAttemptAt"], MAX_TIME, "{n}");
+    let (status, body) = import(&app, snapshot(&app).await).await;
+    assert_eq!(status, 200, "the simulator's own snapshot: {body}");
+    // The clock stops at the end, and the retry runs there.
+    app.advance(60.0).await;
+    let n = ledger_entry(&app, &id).await;
+    assert_eq!(n["attempts"][4]["virtualTime"], MAX_TIME, "{n}");
     app.shutdown().await;
 }
 

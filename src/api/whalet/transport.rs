@@ -40,6 +40,15 @@ fn notification_head(partner: &Partner, n: &Notification) -> Echo {
     }
 }
 
+/// The receiver's `head.detail` as the verdict shows it after a refused code: ` (detail)`, cut
+/// like any echoed value so that the verdict stays short; nothing when there is no detail.
+fn ack_detail(detail: Option<&str>) -> String {
+    match detail {
+        Some(detail) if !detail.is_empty() => format!(" ({})", bound(detail, ECHO_BYTES)),
+        _ => String::new(),
+    }
+}
+
 impl Transport for WhaletTransport {
     fn url(&self, tenant: &TenantId) -> Option<String> {
         self.partners.get(&tenant.id)?.notify_url.get()
@@ -76,11 +85,10 @@ impl Transport for WhaletTransport {
         let text = |name: &str| head.get(name).and_then(Value::as_str);
         let code = text("code").ok_or("the answer has no head.code")?;
         if code != "SUCCESS" {
-            // The receiver's words, cut like any echoed value so that the verdict stays short.
-            let detail = bound(text("detail").unwrap_or_default(), ECHO_BYTES);
             return Err(format!(
-                "ack head.code is {} ({detail}), not SUCCESS",
-                echo(code)
+                "ack head.code is {}{}, not SUCCESS",
+                echo(code),
+                ack_detail(text("detail"))
             ));
         }
         let partner = self.partner(n)?;
@@ -253,6 +261,24 @@ mod tests {
         assert!(why.starts_with("ack head.code is \"CCC"), "{why}");
         assert!(why.contains(" more bytes (ddd"), "{why}");
         assert!(why.ends_with(" more bytes), not SUCCESS"), "{why}");
+    }
+
+    /// Regression: a refused code without a detail showed empty brackets (`"success" ()`).
+    #[test]
+    fn a_refused_code_shows_the_detail_only_when_there_is_one() {
+        let (t, n) = (transport(false), notification());
+        let why = |head: &str| {
+            t.judge(&n, 200, format!(r#"{{"head":{head}}}"#).as_bytes())
+                .unwrap_err()
+        };
+        let bare = r#"ack head.code is "success", not SUCCESS"#;
+        assert_eq!(why(r#"{"code":"success"}"#), bare);
+        assert_eq!(why(r#"{"code":"success","detail":""}"#), bare);
+        assert_eq!(why(r#"{"code":"success","detail":7}"#), bare);
+        assert_eq!(
+            why(r#"{"code":"FAILURE","detail":"busy"}"#),
+            r#"ack head.code is "FAILURE" (busy), not SUCCESS"#
+        );
     }
 
     #[test]

@@ -312,6 +312,39 @@ async fn the_ledger_drops_the_oldest_finished_entries_but_never_unfinished_ones(
     app.shutdown().await;
 }
 
+/// Regression: the capacity counted unfinished notifications too, so with as many of them as
+/// `ledger_capacity` a notification vanished the moment it was delivered (GET 404, the wait API
+/// 408), though its receiver had acknowledged it.
+#[tokio::test]
+async fn a_delivered_notification_stays_when_unfinished_ones_fill_the_capacity() {
+    let app = spawn_with(Setup {
+        receiver: Some(Mode::Down),
+        config: Some("[notify]\nledger_capacity = 3\n".into()),
+        ..Setup::default()
+    })
+    .await;
+    let mut last_pending = String::new();
+    for i in 0..3 {
+        last_pending = ping(&app, &format!("p{i}")).await;
+    }
+    app.advance(0.0).await;
+    app.receiver.set_mode(Mode::Ack { fail_first: 0 });
+    let delivered = ping(&app, "acked").await;
+    app.advance(0.0).await;
+
+    let n = ledger_entry(&app, &delivered).await;
+    assert_eq!(n["status"], "delivered", "{n}");
+    let waited = app
+        .wait_notification(&format!(
+            "tenant=whalet:202400000000001&after={last_pending}"
+        ))
+        .await;
+    assert_eq!(waited["id"], delivered.as_str());
+    let pending = app.get_json("/__sim/notifications?status=pending").await;
+    assert_eq!(pending["notifications"].as_array().unwrap().len(), 3);
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn reset_forgets_notifications_and_cancels_their_retries() {
     let app = spawn_with(Setup {
