@@ -202,7 +202,8 @@ def whalet_section(w):
         "`version` exactly, and carries a `head.sign` that verifies (SHA1withRSA by the partner's key "
         "over the reply string to sign) if it carries one. An unsigned ack is accepted unless the "
         "partner has `ack_sign_required = true`; the ack's body is not decrypted. `strict_ack = false`, "
-        "globally or per partner, accepts any 2xx JSON answer whose `head.code` is `SUCCESS`. Anything "
+        "globally or per partner, accepts any 2xx JSON answer whose `head.code` is `SUCCESS` (with "
+        "`ack_sign_required = true` it is refused at start: a required signature needs the strict check). Anything "
         "else is a failed attempt, retried 1, 2, 4, 8 and 16 s after it (docs/NOTIFICATIONS.md).\n",
         whalet_reply_example(ack, "Worked example: the ack of the notification above",
                              "the demo partner acknowledges `NTF20240501000001`; private key "
