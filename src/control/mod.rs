@@ -248,7 +248,7 @@ fn requests(core: &Core, req: &SimRequest) -> SimResponse {
             Err(r) => return r,
         },
         partner_id: req.query_param("partnerId"),
-        operation: match one_of(req, "apiCode", "operation") {
+        operation: match one_of(req, "apiCode", "operation", "filter") {
             Ok(o) => o,
             Err(r) => return r,
         },
@@ -363,15 +363,21 @@ fn whole_param(req: &SimRequest, name: &str, what: &str) -> Result<Option<u64>, 
     }
 }
 
-/// A query parameter with two names (`apiCode` and its synonym `operation`): either, or both
-/// when they agree; a `400` when they disagree (one silently preferred once filtered on the
-/// other's value unseen).
-fn one_of(req: &SimRequest, name: &str, synonym: &str) -> Result<Option<String>, SimResponse> {
+/// A query parameter with two names (`apiCode` and its synonym `operation`, `timeoutMs` and its
+/// older spelling `timeout_ms`): either, or both when they agree; a `400` naming both when they
+/// disagree (one silently preferred once filtered on, or waited for, the other's value unseen).
+/// `what` is what the parameter is (`filter`, `timeout`), for the message.
+fn one_of(
+    req: &SimRequest,
+    name: &str,
+    synonym: &str,
+    what: &str,
+) -> Result<Option<String>, SimResponse> {
     match (req.query_param(name), req.query_param(synonym)) {
         (Some(a), Some(b)) if a != b => Err(error(
             400,
             format!(
-                "{name} and {synonym} name the same filter and disagree ({} and {}); give one",
+                "{name} and {synonym} name the same {what} and disagree ({} and {}); give one",
                 crate::text::echo(&a),
                 crate::text::echo(&b)
             ),
@@ -431,9 +437,10 @@ async fn wait(core: &Core, req: &SimRequest) -> SimResponse {
             );
         }
     }
-    let timeout = req
-        .query_param("timeoutMs")
-        .or_else(|| req.query_param("timeout_ms"));
+    let timeout = match one_of(req, "timeoutMs", "timeout_ms", "timeout") {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
     let timeout_ms = match timeout.map(|t| t.parse::<u64>()) {
         None => 10_000,
         Some(Ok(t)) if t <= 120_000 => t,
@@ -479,25 +486,58 @@ async fn advance(core: &Core, req: &SimRequest) -> SimResponse {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let max_s = MAX_ADVANCE_MS / 1000;
-    let ms = match (body.get("seconds"), body.get("ms")) {
-        (Some(s), None) => s
-            .as_f64()
-            .filter(|s| (0.0..=max_s as f64).contains(s))
-            .map(|s| (s * 1000.0).round() as i64),
-        (None, Some(ms)) => ms.as_i64().filter(|ms| (0..=MAX_ADVANCE_MS).contains(ms)),
-        _ => None,
-    };
-    let Some(ms) = ms else {
-        return error(
-            400,
-            format!("give {{\"seconds\": n}} (a number from 0 to {max_s}) or {{\"ms\": n}} (an integer from 0 to {MAX_ADVANCE_MS}), not both"),
-        );
+    let ms = match advance_ms(&body) {
+        Ok(ms) => ms,
+        Err(why) => return error(400, why),
     };
     let ran = core.clock().advance(ms).await;
     let mut view = clock_view(core);
     view["ran"] = json!(ran);
     ok(view)
+}
+
+/// How far `POST /__sim/clock/advance` moves the clock, in ms, from its body: `seconds` (a
+/// number) or `ms` (an integer), each from 0 to [`MAX_ADVANCE_MS`]. Each way of getting it wrong
+/// (neither, both, a value of another type, a fraction of a ms, out of range) has its own
+/// message, naming the field given and what it takes.
+fn advance_ms(body: &Map<String, Value>) -> Result<i64, String> {
+    let max_s = MAX_ADVANCE_MS / 1000;
+    let seconds_range = format!("a number from 0 to {max_s}");
+    let ms_range = format!("an integer from 0 to {MAX_ADVANCE_MS}");
+    let shown =
+        |v: &Value| crate::text::bound(&v.to_string(), crate::text::ECHO_BYTES).into_owned();
+    match (body.get("seconds"), body.get("ms")) {
+        (None, None) => Err(format!(
+            "give how far to move: {{\"seconds\": n}} ({seconds_range}) or {{\"ms\": n}} ({ms_range})"
+        )),
+        (Some(_), Some(_)) => Err(format!(
+            "give seconds or ms, not both: {{\"seconds\": n}} ({seconds_range}) or {{\"ms\": n}} ({ms_range})"
+        )),
+        (Some(s), None) => match s.as_f64() {
+            Some(s) if (0.0..=max_s as f64).contains(&s) => Ok((s * 1000.0).round() as i64),
+            Some(_) => Err(format!(
+                "seconds is out of range: give {seconds_range}, got {}",
+                shown(s)
+            )),
+            None => Err(format!("seconds must be {seconds_range}, got {}", shown(s))),
+        },
+        (None, Some(ms)) => match (ms.as_i64(), ms.as_f64()) {
+            (Some(n), _) if (0..=MAX_ADVANCE_MS).contains(&n) => Ok(n),
+            (Some(_), _) => Err(format!(
+                "ms is out of range: give {ms_range}, got {}",
+                shown(ms)
+            )),
+            (None, Some(f)) if f.fract() != 0.0 => Err(format!(
+                "ms must be a whole number of milliseconds ({ms_range}), got {}; give a fraction of a second as seconds",
+                shown(ms)
+            )),
+            (None, Some(_)) => Err(format!(
+                "ms is out of range: give {ms_range}, got {}",
+                shown(ms)
+            )),
+            (None, None) => Err(format!("ms must be {ms_range}, got {}", shown(ms))),
+        },
+    }
 }
 
 fn set_clock(core: &Core, req: &SimRequest) -> SimResponse {

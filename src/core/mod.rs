@@ -225,7 +225,7 @@ impl Core {
         };
         let checked = check_params(&def, &params)
             .map_err(FireError::Params)
-            .and_then(|()| self.named_tenant_exists(&params));
+            .and_then(|()| self.named_tenant_exists(def.name, &params));
         if let Err(refusal) = checked {
             // A scenario timeline's event is journaled whatever becomes of it (docs/SCENARIOS.md);
             // a control-plane caller is told at once, as for any request it got wrong.
@@ -239,7 +239,8 @@ impl Core {
             .clock()
             .cut()
             .polls((def.run)(self.clone(), params.clone()))
-            .await;
+            .await
+            .map_err(|why| named_refusal(def.name, why));
         if outcome.is_ok() {
             let known = |t: &TenantId| self.store().with_tenant(t, |_| ()).is_some();
             self.surface::<crate::coverage::Coverage>()
@@ -262,7 +263,7 @@ impl Core {
         self.journal().record(JournalEntry {
             id: 0,
             surface: "trigger",
-            tenant: crate::trigger::named_tenant(fired.name, fired.params).map(|t| t.to_string()),
+            tenant: self.acted_for(&fired).map(|t| t.to_string()),
             operation: fired.name.to_owned(),
             request_no: None,
             virtual_time: fired.virtual_time,
@@ -277,20 +278,76 @@ impl Core {
         });
     }
 
+    /// The tenant a fired trigger acted for, as its journal entry names it: the one its
+    /// parameters name (`trigger::named_tenant`), else its default (its surface's demo tenant,
+    /// as coverage counts it) when that tenant exists; `None` for a trigger of every tenant
+    /// (`sim.notify.down` without `tenant`) or when no default tenant is configured.
+    fn acted_for(&self, fired: &Fired<'_>) -> Option<TenantId> {
+        crate::trigger::named_tenant(fired.name, fired.params).or_else(|| {
+            self.try_surface::<crate::coverage::Coverage>()?
+                .model()
+                .trigger_tenant(fired.name, fired.params)
+                .filter(|t| self.store().has_tenant(t))
+        })
+    }
+
     /// A trigger given a whole `tenant` (the simulator's own, such as `sim.notify.down`) is
     /// refused when no such tenant exists, whether fired by the control plane or a scenario's
     /// timeline: such a trigger changes no tenant state that would refuse it itself, so an outage
     /// of nobody would be answered as done. (Triggers naming a partner, app or merchant refuse
     /// an unknown one themselves.)
-    fn named_tenant_exists(&self, params: &Map<String, Value>) -> Result<(), FireError> {
+    fn named_tenant_exists(
+        &self,
+        trigger: &str,
+        params: &Map<String, Value>,
+    ) -> Result<(), FireError> {
         let Some(t) = opt_param(params, "tenant").and_then(TenantId::parse) else {
             return Ok(());
         };
         if self.store().has_tenant(&t) {
             return Ok(());
         }
-        Err(FireError::Unknown(
-            self.store().no_tenant(&format!("{t} is configured")),
-        ))
+        let why = self.store().no_tenant(&format!("{t} is configured"));
+        Err(FireError::Unknown(named_refusal(trigger, why)))
+    }
+}
+
+/// A trigger's refusal as its caller reads it: starting with the trigger's name, once, as
+/// `check_params` names its own refusals (`sim.notify.down: tenant must be provider:id …`), so
+/// the message says which trigger refused when a timeline or a script fired several. A trigger
+/// that already names itself (`whalet.account.ready: …`) is left as it is.
+fn named_refusal(trigger: &str, why: String) -> String {
+    let named = why
+        .strip_prefix(trigger)
+        .is_some_and(|rest| rest.starts_with([':', ' ']));
+    if named {
+        why
+    } else {
+        format!("{trigger}: {why}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::named_refusal;
+
+    #[test]
+    fn a_trigger_refusal_starts_with_the_triggers_name_once() {
+        assert_eq!(
+            named_refusal("sim.notify.down", "\"abc\" is not a duration".into()),
+            "sim.notify.down: \"abc\" is not a duration"
+        );
+        assert_eq!(
+            named_refusal(
+                "whalet.account.ready",
+                "whalet.account.ready: parameter x".into()
+            ),
+            "whalet.account.ready: parameter x"
+        );
+        // Another trigger's name that merely starts with this one's is not this one's.
+        assert_eq!(
+            named_refusal("x.paid", "x.paid_out failed".into()),
+            "x.paid: x.paid_out failed"
+        );
     }
 }

@@ -93,8 +93,8 @@ pub fn triggers() -> Vec<Trigger> {
         },
         Trigger {
             name: "sim.notify.up",
-            description: "The partner's notify endpoint is back (ends an outage started by sim.notify.down; pending retries then succeed).",
-            params: &[("tenant?", "provider:id; omitted = the outage of every tenant")],
+            description: "The partner's notify endpoint is back (ends outages started by sim.notify.down; pending retries then succeed). Answers the outages it ended in `outages` (\"*\" = the one of every tenant).",
+            params: &[("tenant?", "provider:id: ends that tenant's outage only; omitted = ends every outage sim.notify.down started (the one of every tenant and each tenant's own)")],
             run: notify_up,
         },
     ]
@@ -127,7 +127,17 @@ fn notify_down(core: Core, params: Map<String, Value>) -> TriggerFuture {
 fn notify_up(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
         let tenant = tenant_of(&params)?;
-        let ended = core.scenarios().end_outage(tenant.as_ref());
-        Ok(json!({"tenant": tenant.map(|t| t.to_string()), "ended": ended}))
+        let now = core.clock().now();
+        let outages: Vec<String> = core
+            .scenarios()
+            .end_outages(tenant.as_ref(), now)
+            .into_iter()
+            .map(|t| t.map_or_else(|| "*".to_owned(), |t| t.to_string()))
+            .collect();
+        Ok(json!({
+            "tenant": tenant.map(|t| t.to_string()),
+            "ended": !outages.is_empty(),
+            "outages": outages,
+        }))
     })
 }

@@ -119,10 +119,32 @@ impl Scenarios {
         state.version += 1;
     }
 
-    /// Ends the trigger-started outage of `tenant` (None = the one for every tenant).
-    pub fn end_outage(&self, tenant: Option<&TenantId>) -> bool {
+    /// Ends trigger-started outages: `tenant`'s, or with `None` every one (the outage of every
+    /// tenant and each tenant's own), so that `sim.notify.up` without a tenant brings every
+    /// endpoint `sim.notify.down` took down back. Answers the outages that were still in effect
+    /// at `now`, by tenant (`None`: the outage of every tenant), in order; one already past its
+    /// `for` is removed without being reported.
+    pub fn end_outages(&self, tenant: Option<&TenantId>, now: Millis) -> Vec<Option<TenantId>> {
         let mut state = self.state.lock();
         state.version += 1;
-        state.outages.remove(&tenant.cloned()).is_some()
+        let ended: Vec<(Option<TenantId>, ManualOutage)> = match tenant {
+            Some(t) => {
+                let key = Some(t.clone());
+                state
+                    .outages
+                    .remove(&key)
+                    .map(|o| (key, o))
+                    .into_iter()
+                    .collect()
+            }
+            None => state.outages.drain().collect(),
+        };
+        let mut ended: Vec<Option<TenantId>> = ended
+            .into_iter()
+            .filter(|(_, o)| o.until.is_none_or(|u| now < u))
+            .map(|(t, _)| t)
+            .collect();
+        ended.sort();
+        ended
     }
 }

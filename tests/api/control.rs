@@ -523,7 +523,8 @@ async fn sim_notify_down_refuses_a_tenant_that_does_not_exist() {
     assert_eq!(status, 404, "{body}");
     let text = body["error"].as_str().unwrap();
     assert!(
-        text.starts_with("no tenant whalet:1 is configured (configured: ") && text.contains(DEMO),
+        text.starts_with("sim.notify.down: no tenant whalet:1 is configured (configured: ")
+            && text.contains(DEMO),
         "{body}"
     );
     let (status, body) = app
@@ -571,5 +572,54 @@ async fn a_triggers_journal_entry_names_its_tenant() {
         ["pockyt.balance.funded"]
     );
     assert_eq!(listed(&format!("tenant={DEMO}")).await, ["sim.notify.down"]);
+    app.shutdown().await;
+}
+
+/// A trigger's own refusal of a parameter value did not say which trigger refused (`parameter
+/// count must be …`, `tenant must be provider:id …`, `"abc" is not a duration`), though the
+/// refusals `check_params` makes start with the trigger's name: every refusal of every trigger
+/// now starts with it, once.
+#[tokio::test]
+async fn every_trigger_refusal_starts_with_the_triggers_name_once() {
+    let app = spawn_app().await;
+    let cases = [
+        (
+            "whalet.connectivity.notify",
+            json!({"partnerId": "202400000000001", "count": "0"}),
+            "whalet.connectivity.notify: parameter count must be a whole number from 1 to ",
+        ),
+        (
+            "sim.notify.down",
+            json!({"tenant": "bogus"}),
+            "sim.notify.down: tenant must be provider:id, not \"bogus\"",
+        ),
+        (
+            "sim.notify.down",
+            json!({"tenant": DEMO, "for": "abc"}),
+            "sim.notify.down: \"abc\" is not a duration",
+        ),
+        (
+            "sim.notify.up",
+            json!({"tenant": "bogus"}),
+            "sim.notify.up: tenant must be provider:id",
+        ),
+        // It names itself already: not twice.
+        (
+            "whalet.account.ready",
+            json!({"outUserId": "x".repeat(65)}),
+            "whalet.account.ready: parameter outUserId is longer than 64 characters",
+        ),
+    ];
+    for (name, params, start) in cases {
+        let (status, body) = app.post(&format!("/__sim/trigger/{name}"), &params).await;
+        assert_eq!(status, 422, "{name} {params}: {body}");
+        let text = body["error"].as_str().unwrap();
+        assert!(text.starts_with(start), "{name} {params}: {body}");
+        assert_eq!(text.matches(name).count(), 1, "named once: {body}");
+    }
+    // The journal records the same message.
+    let journal = app.get_json("/__sim/requests?surface=trigger").await;
+    let detail = journal["requests"][0]["detail"].as_str().unwrap();
+    assert!(detail.starts_with("whalet.account.ready: "), "{journal}");
     app.shutdown().await;
 }

@@ -404,3 +404,77 @@ async fn a_query_parameter_given_twice_is_refused() {
     );
     app.shutdown().await;
 }
+
+/// `timeoutMs` and its older spelling `timeout_ms` given with different values: one was used
+/// silently (a wait of 10 ms or of 20 s, unseen). They must agree, as `apiCode` and `operation`
+/// must; the same value twice is one timeout.
+#[tokio::test]
+async fn the_waits_two_names_of_the_timeout_must_agree() {
+    let app = spawn_app().await;
+    let (status, body) = app
+        .get("/__sim/notifications/wait?apiCode=zzz&timeoutMs=10&timeout_ms=20000")
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        error_text(&body),
+        "timeoutMs and timeout_ms name the same timeout and disagree (\"10\" and \"20000\"); give one"
+    );
+    let (status, body) = app
+        .get("/__sim/notifications/wait?apiCode=zzz&timeoutMs=10&timeout_ms=10")
+        .await;
+    assert_eq!(status, 408, "{body}");
+    app.shutdown().await;
+}
+
+/// `POST /__sim/clock/advance` answered every bad body with "… or {"ms": n} (…), not both",
+/// though most gave one field: each mistake now has its own message, and the clock stays.
+#[tokio::test]
+async fn each_bad_advance_body_is_told_its_own_mistake() {
+    let app = spawn_app().await;
+    let before = app.get_json("/__sim/clock").await["now"].clone();
+    let cases = [
+        (
+            json!({}),
+            "give how far to move: {\"seconds\": n} (a number from 0 to 315360000) or {\"ms\": n} (an integer from 0 to 315360000000)",
+        ),
+        (
+            json!({"seconds": 1, "ms": 1000}),
+            "give seconds or ms, not both: {\"seconds\": n} (a number from 0 to 315360000) or {\"ms\": n} (an integer from 0 to 315360000000)",
+        ),
+        (
+            json!({"seconds": -1}),
+            "seconds is out of range: give a number from 0 to 315360000, got -1",
+        ),
+        (
+            json!({"seconds": 1e300}),
+            "seconds is out of range: give a number from 0 to 315360000, got 1e+300",
+        ),
+        (
+            json!({"seconds": "5"}),
+            "seconds must be a number from 0 to 315360000, got \"5\"",
+        ),
+        (
+            json!({"ms": -1}),
+            "ms is out of range: give an integer from 0 to 315360000000, got -1",
+        ),
+        (
+            json!({"ms": 1e20}),
+            "ms is out of range: give an integer from 0 to 315360000000, got 1e+20",
+        ),
+        (
+            json!({"ms": 1.5}),
+            "ms must be a whole number of milliseconds (an integer from 0 to 315360000000), got 1.5; give a fraction of a second as seconds",
+        ),
+        (
+            json!({"ms": null}),
+            "ms must be an integer from 0 to 315360000000, got null",
+        ),
+    ];
+    for (body, message) in cases {
+        let (status, reply) = app.post("/__sim/clock/advance", &body).await;
+        assert_eq!(status, 400, "{body}: {reply}");
+        assert_eq!(error_text(&reply), message, "{body}");
+    }
+    assert_eq!(app.get_json("/__sim/clock").await["now"], before);
+    app.shutdown().await;
+}

@@ -174,3 +174,43 @@ async fn failed_before_and_more_page_through_the_failures() {
     }
     app.shutdown().await;
 }
+
+/// A trigger fired without naming its tenant acts on its surface's demo tenant, but its journal
+/// entry said `tenant: null`, so `?tenant=` on that tenant missed it. The entry names the tenant
+/// the trigger acted on; `sim.notify.down` without a tenant (every tenant) names none.
+#[tokio::test]
+async fn a_trigger_without_a_tenant_parameter_is_journaled_under_its_default_tenant() {
+    let app = spawn_app().await;
+    app.trigger_ok("whalet.account.ready", json!({})).await;
+    app.trigger_ok(
+        "pockyt.balance.funded",
+        json!({"currency": "USD", "amount": "1"}),
+    )
+    .await;
+    app.trigger_ok("sim.notify.down", json!({"for": "1s"}))
+        .await;
+    let operations = |body: serde_json::Value| -> Vec<String> {
+        body["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["operation"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let demo = app
+        .get_json("/__sim/requests?tenant=whalet:202400000000001&surface=trigger")
+        .await;
+    assert_eq!(operations(demo), ["whalet.account.ready"]);
+    let merchant = app
+        .get_json("/__sim/requests?tenant=pockyt:202333&surface=trigger")
+        .await;
+    assert_eq!(operations(merchant), ["pockyt.balance.funded"]);
+    let all = app.get_json("/__sim/requests?surface=trigger").await;
+    assert_eq!(all["requests"][0]["operation"], "sim.notify.down");
+    assert_eq!(
+        all["requests"][0]["tenant"],
+        serde_json::Value::Null,
+        "{all}"
+    );
+    app.shutdown().await;
+}

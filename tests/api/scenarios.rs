@@ -110,6 +110,51 @@ async fn notify_outage_is_scoped_to_its_tenant() {
     app.shutdown().await;
 }
 
+/// `sim.notify.up` without a tenant ended only the outage of every tenant, not a tenant's own:
+/// after `sim.notify.down {"tenant": demo}` it answered `ended: false` and the demo endpoint
+/// stayed down. Without a tenant it now ends every outage `sim.notify.down` started, and says
+/// which; with a tenant, that tenant's only.
+#[tokio::test]
+async fn notify_up_without_a_tenant_ends_every_outage() {
+    let app = spawn_with(Setup {
+        config: Some(second_partner_config()),
+        ..Default::default()
+    })
+    .await;
+    let second = format!("whalet:{SECOND_PARTNER}");
+    app.trigger_ok("sim.notify.down", json!({"tenant": DEMO}))
+        .await;
+    app.trigger_ok("sim.notify.down", json!({"tenant": second}))
+        .await;
+    let one = app
+        .trigger_ok("sim.notify.up", json!({"tenant": second}))
+        .await;
+    assert_eq!(
+        one,
+        json!({"tenant": second, "ended": true, "outages": [second]}),
+        "a named tenant's outage only"
+    );
+    app.trigger_ok("sim.notify.down", json!({"tenant": second}))
+        .await;
+    app.trigger_ok("sim.notify.down", json!({})).await;
+    let all = app.trigger_ok("sim.notify.up", json!({})).await;
+    assert_eq!(
+        all,
+        json!({"tenant": null, "ended": true, "outages": ["*", DEMO, second]})
+    );
+    assert_eq!(ping(&app, true).await.0, "SUCCESS");
+    app.advance(0.5).await;
+    let n = app.wait_notification(&format!("tenant={DEMO}")).await;
+    assert_eq!(n["status"], "delivered", "{n}");
+    assert_eq!(n["attempts"].as_array().unwrap().len(), 1, "{n}");
+    let again = app.trigger_ok("sim.notify.up", json!({})).await;
+    assert_eq!(
+        again,
+        json!({"tenant": null, "ended": false, "outages": []})
+    );
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn rate_limited_answers_too_many_requests_after_three_per_second() {
     let app = spawn_with(Setup {
