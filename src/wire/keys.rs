@@ -60,7 +60,11 @@ impl PublicKey {
         if text.starts_with("-----BEGIN PUBLIC KEY-----") {
             return rsa::RsaPublicKey::from_public_key_pem(text)
                 .map(Self::from_rsa)
-                .map_err(|e| KeyError(format!("not a valid SPKI PEM public key: {e}")));
+                .map_err(|e| {
+                    not_rsa(pem_der(text).as_deref(), false).unwrap_or_else(|| {
+                        KeyError(format!("not a valid SPKI PEM public key: {e}"))
+                    })
+                });
         }
         if text.starts_with("-----BEGIN RSA PUBLIC KEY-----") {
             return rsa::RsaPublicKey::from_pkcs1_pem(text)
@@ -77,9 +81,12 @@ impl PublicKey {
             .or_else(|_| rsa::RsaPublicKey::from_pkcs1_der(&der))
             .map(Self::from_rsa)
             .map_err(|_| {
-                KeyError(
-                    "Base64 decoded, but the DER is neither SPKI nor PKCS#1 RSA public key".into(),
-                )
+                not_rsa(Some(&der), false).unwrap_or_else(|| {
+                    KeyError(
+                        "Base64 decoded, but the DER is neither SPKI nor PKCS#1 RSA public key"
+                            .into(),
+                    )
+                })
             })
     }
 
@@ -141,13 +148,57 @@ impl PublicKey {
     }
 }
 
+/// The DER inside a PEM block, if it decodes.
+fn pem_der(text: &str) -> Option<Vec<u8>> {
+    rsa::pkcs8::der::pem::decode_vec(text.as_bytes())
+        .ok()
+        .map(|(_, der)| der)
+}
+
+/// The refusal of a well-formed SPKI (`private` false) or PKCS#8 key of another algorithm than
+/// RSA, naming it: the parser's own error names the OID it expected (rsaEncryption), which
+/// reads as if RSA were what is not supported. `None` for an RSA key or DER that does not read.
+fn not_rsa(der: Option<&[u8]>, private: bool) -> Option<KeyError> {
+    use rsa::pkcs8::der::Decode;
+    let der = der?;
+    let oid = if private {
+        rsa::pkcs8::PrivateKeyInfo::from_der(der)
+            .ok()?
+            .algorithm
+            .oid
+    } else {
+        rsa::pkcs8::spki::SubjectPublicKeyInfoRef::from_der(der)
+            .ok()?
+            .algorithm
+            .oid
+    };
+    if oid == rsa::pkcs1::ALGORITHM_OID {
+        return None;
+    }
+    let name = match oid.to_string().as_str() {
+        "1.2.840.10045.2.1" => "EC (id-ecPublicKey)",
+        "1.3.101.110" => "X25519",
+        "1.3.101.111" => "X448",
+        "1.3.101.112" => "Ed25519",
+        "1.3.101.113" => "Ed448",
+        "1.2.840.10040.4.1" => "DSA",
+        "1.2.840.113549.1.1.10" => "RSASSA-PSS",
+        _ => "another algorithm",
+    };
+    Some(KeyError(format!(
+        "not an RSA key: the key is {name} (OID {oid}); every key the simulator reads is RSA"
+    )))
+}
+
 impl PrivateKey {
     /// Reads a private key from PKCS#8 PEM, PKCS#1 PEM, or bare Base64 of PKCS#8 / PKCS#1 DER.
     pub fn parse(text: &str) -> Result<Self, KeyError> {
         let text = text.trim();
         let key = if text.starts_with("-----BEGIN PRIVATE KEY-----") {
-            rsa::RsaPrivateKey::from_pkcs8_pem(text)
-                .map_err(|e| KeyError(format!("not a valid PKCS#8 PEM private key: {e}")))?
+            rsa::RsaPrivateKey::from_pkcs8_pem(text).map_err(|e| {
+                not_rsa(pem_der(text).as_deref(), true)
+                    .unwrap_or_else(|| KeyError(format!("not a valid PKCS#8 PEM private key: {e}")))
+            })?
         } else if text.starts_with("-----BEGIN RSA PRIVATE KEY-----") {
             rsa::RsaPrivateKey::from_pkcs1_pem(text)
                 .map_err(|e| KeyError(format!("not a valid PKCS#1 PEM private key: {e}")))?
@@ -161,10 +212,13 @@ impl PrivateKey {
             rsa::RsaPrivateKey::from_pkcs8_der(&der)
                 .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_der(&der))
                 .map_err(|_| {
-                    KeyError(
-                        "Base64 decoded, but the DER is neither PKCS#8 nor PKCS#1 RSA private key"
+                    not_rsa(Some(&der), true).unwrap_or_else(|| {
+                        KeyError(
+                            "Base64 decoded, but the DER is neither PKCS#8 nor PKCS#1 RSA private \
+                             key"
                             .into(),
-                    )
+                        )
+                    })
                 })?
         };
         Ok(Self::from_rsa(key))
@@ -252,6 +306,49 @@ mod tests {
         assert_eq!(from_pkcs1.fingerprint(), public.fingerprint());
         let private_der = PrivateKey::parse(&private.to_base64_der()).unwrap();
         assert_eq!(private_der.public().fingerprint(), public.fingerprint());
+    }
+
+    /// Keys of other algorithms, made by `openssl genpkey` (EC P-256, Ed25519).
+    const EC_PRIVATE: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg9y6Lc58uM35Y8cf7
+lxolS22P/gpu4BY4Q+mFlyC0CRahRANCAARw+CWYDa3WQm55QQSropwkLUuDW+1V
+U6TJjlaj8UAdmowDQCgw6B2HiC71KbPEwh8gmxUZmLJ1NaD8//hWciwm
+-----END PRIVATE KEY-----";
+    const EC_PUBLIC: &str = "-----BEGIN PUBLIC KEY-----
+MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEcPglmA2t1kJueUEEq6KcJC1Lg1vt
+VVOkyY5Wo/FAHZqMA0AoMOgdh4gu9SmzxMIfIJsVGZiydTWg/P/4VnIsJg==
+-----END PUBLIC KEY-----";
+    const ED25519_PRIVATE: &str = "-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEICVpvGbISydOyATSzFNe4ZLKQKB2nALL7YlhGtzCRIR3
+-----END PRIVATE KEY-----";
+
+    /// Regression: an EC key was refused as "unknown/unsupported algorithm OID:
+    /// 1.2.840.113549.1.1.1", the OID of RSA, as if RSA were what is not supported.
+    #[test]
+    fn a_key_of_another_algorithm_is_named_as_not_rsa() {
+        let ec = "not an RSA key: the key is EC (id-ecPublicKey) (OID 1.2.840.10045.2.1)";
+        let bare = |pem: &str| {
+            pem.lines()
+                .filter(|l| !l.starts_with("-----"))
+                .collect::<String>()
+        };
+        for why in [
+            PublicKey::parse(EC_PUBLIC).unwrap_err().0,
+            PublicKey::parse(&bare(EC_PUBLIC)).unwrap_err().0,
+            PrivateKey::parse(EC_PRIVATE).unwrap_err().0,
+            PrivateKey::parse(&bare(EC_PRIVATE)).unwrap_err().0,
+        ] {
+            assert!(why.starts_with(ec), "{why}");
+        }
+        let why = PrivateKey::parse(ED25519_PRIVATE).unwrap_err().0;
+        assert!(
+            why.starts_with("not an RSA key: the key is Ed25519 (OID 1.3.101.112)"),
+            "{why}"
+        );
+        // A broken RSA key keeps the parser's own reason.
+        let cut = demo::PARTNER_PUBLIC.replacen("MII", "MIJ", 1);
+        let why = PublicKey::parse(&cut).unwrap_err().0;
+        assert!(why.starts_with("not a valid SPKI PEM public key"), "{why}");
     }
 
     #[test]
