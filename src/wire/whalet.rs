@@ -897,7 +897,11 @@ fn read_session_key(wrapped: &[u8]) -> Result<(Vec<u8>, KeyEncForm), WhaletError
             wrapped.len()
         )));
     }
-    let Some((session_key, form)) = unwrap_session_key(wrapped) else {
+    let unwrapped = unwrap_session_key(wrapped).filter(|(k, _)| [16, 24, 32].contains(&k.len()));
+    if let (None, Some(mistake)) = (&unwrapped, session_key_mistake(wrapped)) {
+        return Err(mistake);
+    }
+    let Some((session_key, form)) = unwrapped.or_else(|| unwrap_session_key(wrapped)) else {
         return Err(WhaletError::format(format!(
             "head.keyEnc decrypted to {} bytes that are not Base64; the RSA plaintext must be \
              the Base64 text of the AES session key (24 characters for AES-128), or that text \
@@ -915,6 +919,50 @@ fn read_session_key(wrapped: &[u8]) -> Result<(Vec<u8>, KeyEncForm), WhaletError
         "the session key in head.keyEnc is {} bytes; AES needs 16, 24 or 32",
         session_key.len()
     )))
+}
+
+/// The refusal of a `keyEnc` plaintext that is nearly one of the two documented forms: the
+/// Base64 of an AES key, or its hex, written in the URL-safe alphabet or without its `=`
+/// padding (each gives an AES key once mended). The hex of a raw key is told apart: its digits
+/// decode to bytes that are not Base64 text.
+fn session_key_mistake(wrapped: &[u8]) -> Option<WhaletError> {
+    let (form, why) = match base64_mistake(wrapped) {
+        Some(why) => ("", why),
+        None => (
+            "the hex of ",
+            base64_mistake(&super::hex_to_bytes(wrapped).ok()?)?,
+        ),
+    };
+    Some(WhaletError::format(format!(
+        "head.keyEnc decrypted to {form}{why}; the RSA plaintext must be the standard Base64 \
+         text of the AES session key, with + and / and its = padding (24 characters for \
+         AES-128), or that text as hex"
+    )))
+}
+
+/// What keeps `text` from being the standard Base64 of an AES key (16, 24 or 32 bytes), if it
+/// is only the URL-safe alphabet or missing padding.
+fn base64_mistake(text: &[u8]) -> Option<&'static str> {
+    let url_safe = text.iter().any(|b| matches!(b, b'-' | b'_'));
+    let mut mended: Vec<u8> = text
+        .iter()
+        .map(|b| match b {
+            b'-' => b'+',
+            b'_' => b'/',
+            other => *other,
+        })
+        .collect();
+    let unpadded = mended.len() % 4 != 0;
+    while mended.len() % 4 != 0 {
+        mended.push(b'=');
+    }
+    base64_decode(&mended).filter(|k| [16, 24, 32].contains(&k.len()))?;
+    match (url_safe, unpadded) {
+        (true, true) => Some("URL-safe Base64 without its = padding"),
+        (true, false) => Some("URL-safe Base64 (- and _ for + and /)"),
+        (false, true) => Some("Base64 without its = padding"),
+        (false, false) => None,
+    }
 }
 
 /// The session key in a `keyEnc` plaintext, and its form. Base64 of an AES key (16, 24 or 32

@@ -204,6 +204,53 @@ fn the_hex_of_the_session_key_in_key_enc_is_refused_naming_key_enc() {
     assert_mentions(&err.detail, "body.encrypt did not decrypt");
 }
 
+/// Regression: a `keyEnc` plaintext in the URL-safe alphabet or without its padding, plain or
+/// as hex, was called "not Base64", "a 33-byte key" or "the hex of a 24-byte key".
+#[test]
+fn url_safe_or_unpadded_key_enc_base64_is_named_as_such() {
+    use base64::Engine;
+    let url = base64::engine::general_purpose::URL_SAFE;
+    let url_bare = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let bare = base64::engine::general_purpose::STANDARD_NO_PAD;
+    // Its Base64 holds + and / (so the URL-safe text holds - and _).
+    let key: Vec<u8> = [0xfb, 0xff, 0xbf]
+        .repeat(5)
+        .into_iter()
+        .chain([0xfe])
+        .collect();
+    let cases = [
+        (url.encode(&key), "URL-safe Base64 (- and _ for + and /)"),
+        (
+            url_bare.encode(&key),
+            "URL-safe Base64 without its = padding",
+        ),
+        (bare.encode(&key), "Base64 without its = padding"),
+    ];
+    for (text, why) in cases {
+        for (wrapped, form) in [(text.clone(), ""), (hex::encode(&text), "the hex of ")] {
+            let err = open_with_key_enc_plaintext(&key, wrapped.as_bytes()).unwrap_err();
+            assert_eq!(
+                err.code,
+                Code::ParamFormatError,
+                "{wrapped}: {}",
+                err.detail
+            );
+            assert_mentions(
+                &err.detail,
+                &format!("head.keyEnc decrypted to {form}{why};"),
+            );
+        }
+    }
+    // A random key (no + or / in its Base64), unpadded as hex: named too, not "33 bytes".
+    let key = [0x11u8; 16];
+    let wrapped = hex::encode(bare.encode(key));
+    let err = open_with_key_enc_plaintext(&key, wrapped.as_bytes()).unwrap_err();
+    assert_mentions(
+        &err.detail,
+        "head.keyEnc decrypted to the hex of Base64 without its = padding;",
+    );
+}
+
 #[test]
 fn white_space_around_the_key_enc_base64_is_refused_naming_it() {
     let key = [9u8; 16];
