@@ -2168,17 +2168,7 @@ async fn a_removed_scenario_leaves_no_counters_behind() {
 
 /// Uploads `bytes` as `name` through `POST /file/upload` (plain mode): (HTTP status, answer).
 async fn upload_raw(app: &TestApp, name: &str, bytes: &[u8]) -> (u16, String) {
-    use crate::whalet2_support::{file_token, multipart, now_ms, DEMO_PARTNER_ID};
-    let ts = now_ms(app).await.to_string();
-    let token = file_token(ts.parse().unwrap());
-    let (ct, body) = multipart(
-        &[
-            ("partnerId", DEMO_PARTNER_ID),
-            ("timestamp", &ts),
-            ("token", &token),
-        ],
-        Some((name, bytes)),
-    );
+    let (ct, body) = crate::whalet2_support::fresh_form(app, name, bytes).await;
     app.post_raw("/file/upload", &ct, body).await
 }
 

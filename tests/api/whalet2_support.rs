@@ -241,18 +241,29 @@ pub async fn upload_with(
     timestamp: i64,
     token: &str,
 ) -> Value {
+    let (ct, body) = form(name, bytes, timestamp, token);
+    let (status, text) = app.post_raw("/file/upload", &ct, body).await;
+    assert_eq!(status, 200, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The demo partner's `/file/upload` form for `name`: (content type, body).
+fn form(name: &str, bytes: &[u8], timestamp: i64, token: &str) -> (String, Vec<u8>) {
     let ts = timestamp.to_string();
-    let (ct, body) = multipart(
+    multipart(
         &[
             ("partnerId", DEMO_PARTNER_ID),
             ("timestamp", &ts),
             ("token", token),
         ],
         Some((name, bytes)),
-    );
-    let (status, text) = app.post_raw("/file/upload", &ct, body).await;
-    assert_eq!(status, 200, "{text}");
-    serde_json::from_str(&text).unwrap()
+    )
+}
+
+/// [`form`] with a fresh timestamp and token, for a test that sends it its own way.
+pub async fn fresh_form(app: &TestApp, name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let ts = now_ms(app).await;
+    form(name, bytes, ts, &file_token(ts))
 }
 
 /// Uploads a file with a fresh token; returns `info {fileId, fileName, fileUrl}`.

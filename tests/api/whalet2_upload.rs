@@ -314,16 +314,7 @@ async fn a_file_is_served_only_with_the_key_of_its_url() {
 /// returns the reply's `fileUrl`.
 async fn file_url_with_host(app: &crate::helpers::TestApp, host: Option<&str>) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let ts = now_ms(app).await.to_string();
-    let token = file_token(ts.parse().unwrap());
-    let (ct, body) = multipart(
-        &[
-            ("partnerId", DEMO_PARTNER_ID),
-            ("timestamp", &ts),
-            ("token", &token),
-        ],
-        Some(("a.txt", b"x")),
-    );
+    let (ct, body) = crate::whalet2_support::fresh_form(app, "a.txt", b"x").await;
     let addr = app.url.trim_start_matches("http://");
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let host = host.map_or_else(String::new, |h| format!("Host: {h}\r\n"));
