@@ -467,3 +467,85 @@ async fn collection_query_pages_newest_first() {
     app.assert_invariants().await;
     app.shutdown().await;
 }
+
+/// A `bindId` is unique per partner and belongs to the user who bound it: another user of the
+/// partner naming it, to bind or to unbind, is refused FAILURE saying so (never IDEMPOTENT_ERROR
+/// with the other user's content), changing nothing; the owner's retry still replays.
+#[tokio::test]
+async fn another_users_bind_id_is_a_failure_not_an_idempotency_clash() {
+    let app = spawn_app().await;
+    let (owner, _, card) = b2c_ready(&app, "bind-owner", "USD").await;
+    let card_id = card["cardId"].as_str().unwrap();
+    let (other, _, other_card) = b2c_ready(&app, "bind-other", "USD").await;
+    let other_card = other_card["cardId"].as_str().unwrap();
+    let first = bind_shop(&app, &owner, card_id, "b-shared", "S-OWN", "Shop").await;
+    let before = business_state(&app).await;
+    let taken = "bindId b-shared is taken by another user of this partner";
+    refused(
+        &app,
+        "b2cShopBind",
+        json!({"userId": other, "cardId": other_card, "bindId": "b-shared",
+        "operationType": "BIND", "shopId": "S-OTHER", "shopName": "Other"}),
+        "FAILURE",
+        taken,
+    )
+    .await;
+    assert_eq!(business_state(&app).await, before, "nothing changed");
+    app.advance(10.0).await;
+    let before_unbind = business_state(&app).await;
+    refused(
+        &app,
+        "b2cShopBind",
+        json!({"userId": other, "cardId": other_card, "bindId": "b-shared",
+        "operationType": "UNBIND", "shopId": "S-OWN"}),
+        "FAILURE",
+        taken,
+    )
+    .await;
+    assert_eq!(business_state(&app).await, before_unbind, "nothing changed");
+    let replay = expect(
+        &app,
+        "b2cShopBind",
+        json!({"userId": owner, "cardId": card_id, "bindId": "b-shared",
+        "operationType": "BIND", "shopId": "S-OWN", "shopName": "Shop"}),
+        "PROCESSING",
+    )
+    .await;
+    assert_eq!(replay, first, "the owner's retry replays its answer");
+    app.shutdown().await;
+}
+
+/// A B2B account is opened in the user's legal name: an `accountName` asked for is checked
+/// against it (FAILURE naming both when it differs, nothing recorded, so the same `outCardId`
+/// may be sent again), and the opened account carries that name.
+#[tokio::test]
+async fn a_b2b_account_name_must_be_the_users_legal_name() {
+    let app = spawn_app().await;
+    let user_id = onboarded_user(&app, "exporter-name").await;
+    let apply = |name: &str| {
+        json!({"userId": user_id, "outCardId": "b2b-name", "channelCode": "SIM_US_LOCAL",
+            "currency": "USD", "accountName": name})
+    };
+    let before = business_state(&app).await;
+    refused(
+        &app,
+        "b2bVirtualAccountApply",
+        apply("Partner Chosen Name"),
+        "FAILURE",
+        "accountName \"Partner Chosen Name\" is not the user's legal name \"Example Trading\"",
+    )
+    .await;
+    assert_eq!(business_state(&app).await, before, "nothing changed");
+    let applied = expect(
+        &app,
+        "b2bVirtualAccountApply",
+        apply(" example trading "),
+        "PROCESSING",
+    )
+    .await;
+    let card_id = applied["cardId"].as_str().unwrap().to_owned();
+    app.advance(10.0).await;
+    let opened = received_about(&app, "virtualAccountNotify", "cardId", &card_id).await;
+    assert_eq!(opened["accountName"], "Example Trading");
+    app.shutdown().await;
+}

@@ -459,8 +459,16 @@ async fn a_refused_unbind_can_be_asked_again() {
         first,
         "a replay"
     );
-    let other = json!({"userId": user_id, "cardId": card_id, "bindId": "b-u",
+    // An unbind does not use shopName or shopUrl: a retry that changes them is the same request.
+    let renamed = json!({"userId": user_id, "cardId": card_id, "bindId": "b-u",
         "operationType": "UNBIND", "shopId": "S-U", "shopName": "Renamed"});
+    assert_eq!(
+        expect(&app, "b2cShopBind", renamed, "PROCESSING").await,
+        first,
+        "a replay"
+    );
+    let other = json!({"userId": user_id, "cardId": card_id, "bindId": "b-u",
+        "operationType": "UNBIND", "shopId": "S-V"});
     let reply = call(&app, "b2cShopBind", other).await;
     assert_eq!(reply.code, "IDEMPOTENT_ERROR", "{}", reply.detail);
     assert!(
@@ -505,6 +513,242 @@ async fn a_refused_unbind_can_be_asked_again() {
     );
     app.advance(30.0).await;
     assert_eq!(shop_notices(&app, "b-u").await.len(), 3);
+    app.shutdown().await;
+}
+
+/// The binding as `b2cShopQuery` shows it: (status, shopName, shopUrl, operationType, message).
+async fn binding_seen(
+    app: &crate::helpers::TestApp,
+    user_id: &str,
+    bind_id: &str,
+) -> (String, String, String, String, String) {
+    let shops = expect(
+        app,
+        "b2cShopQuery",
+        json!({"userId": user_id, "bindId": bind_id}),
+        "SUCCESS",
+    )
+    .await;
+    let field = |name: &str| shops[0][name].as_str().unwrap_or_default().to_owned();
+    (
+        field("status"),
+        field("shopName"),
+        field("shopUrl"),
+        field("operationType"),
+        field("message"),
+    )
+}
+
+/// An unbind changes nothing of the binding but its status: the shop keeps its name and URL
+/// (an unbind's shopName/shopUrl are not used), and `operationType` stays the last operation
+/// that took effect, so a refused unbind leaves the binding exactly as it was; an approved one
+/// makes it UNBIND.
+#[tokio::test]
+async fn a_refused_unbind_leaves_the_binding_as_it_was() {
+    let app = spawn_app().await;
+    let (user_id, _, card) = b2c_ready(&app, "unbind-kept", "USD").await;
+    let card_id = card["cardId"].as_str().unwrap();
+    expect(
+        &app,
+        "b2cShopBind",
+        json!({"userId": user_id, "cardId": card_id, "bindId": "b-k", "operationType": "BIND",
+        "shopId": "S-K", "shopName": "Real Shop", "shopUrl": "https://real.example"}),
+        "PROCESSING",
+    )
+    .await;
+    app.advance(11.0).await;
+    let bound = binding_seen(&app, &user_id, "b-k").await;
+    assert_eq!(
+        (bound.0.as_str(), bound.1.as_str(), bound.3.as_str()),
+        ("BOUND", "Real Shop", "BIND")
+    );
+    let unbind = json!({"userId": user_id, "cardId": card_id, "bindId": "b-k",
+        "operationType": "UNBIND", "shopId": "S-K", "shopName": "Renamed",
+        "shopUrl": "https://other.example"});
+    let reply = expect(&app, "b2cShopBind", unbind.clone(), "PROCESSING").await;
+    assert_eq!(reply["operationType"], "UNBIND");
+    let under_review = binding_seen(&app, &user_id, "b-k").await;
+    assert_eq!(
+        (
+            under_review.0.as_str(),
+            under_review.1.as_str(),
+            under_review.2.as_str()
+        ),
+        ("UNBINDING", "Real Shop", "https://real.example")
+    );
+    let refusal = trigger(&app, "whalet.shop.rejected", json!({"bindId": "b-k"})).await;
+    assert_eq!(
+        (
+            refusal["operationType"].as_str(),
+            refusal["status"].as_str(),
+            refusal["shopStatus"].as_str()
+        ),
+        (Some("UNBIND"), Some("FAILURE"), Some("BOUND"))
+    );
+    let after = binding_seen(&app, &user_id, "b-k").await;
+    assert_eq!(
+        (
+            after.0.as_str(),
+            after.1.as_str(),
+            after.2.as_str(),
+            after.3.as_str()
+        ),
+        ("BOUND", "Real Shop", "https://real.example", "BIND"),
+        "a refused unbind leaves the binding as it was"
+    );
+    // Asked again and approved: now the binding's last operation is the unbind.
+    expect(&app, "b2cShopBind", unbind, "PROCESSING").await;
+    app.advance(11.0).await;
+    let unbound = binding_seen(&app, &user_id, "b-k").await;
+    assert_eq!(
+        (unbound.0.as_str(), unbound.1.as_str(), unbound.3.as_str()),
+        ("UNBOUND", "Real Shop", "UNBIND")
+    );
+    app.shutdown().await;
+}
+
+/// A decision's `status` word (a trigger's or a scenario's) replaces the status the decision
+/// leaves in the notification and in the object's queries alike, for every reviewed object —
+/// card holders, cards (opening and cancellation), shop bindings — and a refusal that names the
+/// object's status names that word too.
+#[tokio::test]
+async fn a_decision_word_is_what_queries_and_refusals_show() {
+    let app = spawn_app().await;
+    let (user_id, holder_id, card) = b2c_ready(&app, "words", "USD").await;
+    let card_id = card["cardId"].as_str().unwrap();
+
+    // A holder rejected with the word SUCCESS: the query shows it, a refusal names both.
+    let h2 = expect(
+        &app,
+        "cardHolderApply",
+        holder(&user_id, "h-words-2"),
+        "PROCESSING",
+    )
+    .await;
+    let h2 = h2["holderId"].as_str().unwrap();
+    trigger(
+        &app,
+        "whalet.holder.rejected",
+        json!({"holderId": h2, "status": "SUCCESS"}),
+    )
+    .await;
+    let seen = expect(
+        &app,
+        "cardHolderQuery",
+        json!({"userId": user_id, "holderId": h2}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(seen["status"], "SUCCESS", "{seen}");
+    refused(
+        &app,
+        "b2cVirtualAccountApply",
+        json!({"userId": user_id, "outCardId": "c-words-x", "holderId": h2,
+        "platform": "AMAZON", "currency": "USD"}),
+        "FAILURE",
+        "is not approved (status FAILURE, reported as SUCCESS)",
+    )
+    .await;
+
+    // A card the bank refuses with the word REJECTED.
+    let refused_card = apply_b2c_card(&app, &user_id, &holder_id, "c-words-2", "USD").await;
+    let note = trigger(
+        &app,
+        "whalet.account.failed",
+        json!({"cardId": refused_card, "status": "REJECTED"}),
+    )
+    .await;
+    assert_eq!(note["status"], "REJECTED");
+    let detail = expect(
+        &app,
+        "b2cCardDetailQuery",
+        json!({"userId": user_id, "cardId": refused_card}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(detail["status"], "REJECTED", "{detail}");
+    refused(
+        &app,
+        "b2cShopBind",
+        json!({"userId": user_id, "cardId": refused_card, "bindId": "b-words-x",
+        "operationType": "BIND", "shopId": "S-WX", "shopName": "Shop"}),
+        "FAILURE",
+        "is not active (status FAILURE, reported as REJECTED)",
+    )
+    .await;
+
+    // A shop binding the marketplace declines with the word DECLINED.
+    bind_shop(&app, &user_id, card_id, "b-words", "S-WD", "Shop").await;
+    let note = trigger(
+        &app,
+        "whalet.shop.rejected",
+        json!({"bindId": "b-words", "status": "DECLINED"}),
+    )
+    .await;
+    assert_eq!(
+        (note["status"].as_str(), note["shopStatus"].as_str()),
+        (Some("DECLINED"), Some("DECLINED"))
+    );
+    assert_eq!(binding_seen(&app, &user_id, "b-words").await.0, "DECLINED");
+
+    // A cancellation the bank refuses with the word KEPT: the card is ACTIVE, reported KEPT.
+    expect(
+        &app,
+        "b2cCardCancel",
+        json!({"userId": user_id, "cardId": card_id}),
+        "PROCESSING",
+    )
+    .await;
+    trigger(
+        &app,
+        "whalet.card.cancel_refused",
+        json!({"cardId": card_id, "status": "KEPT"}),
+    )
+    .await;
+    let detail = expect(
+        &app,
+        "b2cCardDetailQuery",
+        json!({"userId": user_id, "cardId": card_id}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(detail["status"], "KEPT", "{detail}");
+    app.shutdown().await;
+}
+
+/// A card being cancelled again does not show the message of the refusal before: a
+/// re-submitted cancellation starts with an empty message, as re-submitted holders do.
+#[tokio::test]
+async fn a_cancellation_asked_again_clears_the_refusal_message() {
+    let app = spawn_app().await;
+    let (user_id, _, card) = b2c_ready(&app, "cancel-msg", "USD").await;
+    let card_id = card["cardId"].as_str().unwrap();
+    let cancel = json!({"userId": user_id, "cardId": card_id});
+    expect(&app, "b2cCardCancel", cancel.clone(), "PROCESSING").await;
+    trigger(
+        &app,
+        "whalet.card.cancel_refused",
+        json!({"cardId": card_id, "message": "balance dispute"}),
+    )
+    .await;
+    let detail = json!({"userId": user_id, "cardId": card_id});
+    let seen = expect(&app, "b2cCardDetailQuery", detail.clone(), "SUCCESS").await;
+    assert_eq!(
+        (seen["status"].as_str(), seen["message"].as_str()),
+        (Some("ACTIVE"), Some("balance dispute"))
+    );
+    expect(
+        &app,
+        "b2cCardCancel",
+        json!({"userId": user_id, "cardId": card_id, "reason": "again"}),
+        "PROCESSING",
+    )
+    .await;
+    let seen = expect(&app, "b2cCardDetailQuery", detail, "SUCCESS").await;
+    assert_eq!(
+        (seen["status"].as_str(), seen["message"].as_str()),
+        (Some("CANCELLING"), Some(""))
+    );
     app.shutdown().await;
 }
 

@@ -10,7 +10,9 @@ use serde_json::{json, Map, Value};
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::kinds::CancelReview;
 use crate::api::whalet::common::owned::user_page;
-use crate::api::whalet::common::review::{self, ensure_current, Notice, Review, Settle};
+use crate::api::whalet::common::review::{
+    self, ensure_current, reported, status_named, Notice, Review, Settle,
+};
 use crate::api::whalet::common::{failure, mint, mint_file_id};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::store::whalet::{
@@ -113,7 +115,7 @@ fn active_card<'t>(
     if card.status != CardStatus::Active {
         return Err(failure(format!(
             "card {card_id} is not active (status {}); {needs}",
-            card.status.as_str()
+            status_named(card.status.as_str(), &card.reported_status)
         )));
     }
     Ok(card)
@@ -134,7 +136,11 @@ pub fn cancel(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         ),
         card_id,
         &content,
-        |t| t.whalet.cards.get(card_id).map_or(0, |c| c.cancel_refusals),
+        (
+            |t: &TenantState| t.whalet.cards.get(card_id).map_or(0, |c| c.cancel_refusals),
+            // The key is the user's: another user's cardId is refused when run, as not theirs.
+            |_: &TenantState| None,
+        ),
         |t| {
             active_card(
                 t,
@@ -149,6 +155,9 @@ pub fn cancel(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                 .ok_or_else(|| failure(format!("cardId {card_id:?} vanished")))?;
             card.status = CardStatus::Cancelling;
             card.reported_status = "CANCELLING".into();
+            // A cancellation asked for again starts afresh: an earlier refusal's message is no
+            // longer what the card is at.
+            card.message = String::new();
             card.attempt += 1;
             review::begin::<CancelReview>(ctx, card_id, card.attempt);
             Ok(Reply::processing(json!({
@@ -203,7 +212,7 @@ impl Review for CancelReview {
         s.expect(&what, busy, card.status.as_str(), None)?;
         ensure_current(&what, s.attempt, card.attempt, "changed")?;
         card.status = v.pick(CardStatus::Cancelled, CardStatus::Active);
-        card.reported_status = card.status.as_str().to_owned();
+        card.reported_status = reported(v, card.status.as_str());
         card.message = v.message("card cancelled", "cancellation refused");
         if v.success {
             card.cancelled_at = Some(s.now);

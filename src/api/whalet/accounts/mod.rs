@@ -108,7 +108,8 @@ pub const TRIGGERS: &[Trigger] = &[
 /// the same request after a refusal is a new one, while a repetition before the verdict or after
 /// a success answers as the first time. `content` is what was read of the request
 /// ([`Check::content`]); `what` names the request in the refusal of other content under the
-/// same key.
+/// same key, unless `not_theirs` (looking at the state) refuses it first because the id is
+/// another user's (an id unique per partner, not per user): that is no retry of theirs.
 ///
 /// [`Check::content`]: super::common::fields::Check::content
 fn again_after_refusal(
@@ -116,15 +117,21 @@ fn again_after_refusal(
     (operation, what): (&str, &str),
     id: &str,
     content: &Value,
-    refusals: impl FnOnce(&TenantState) -> u32,
+    (refusals, not_theirs): (
+        impl FnOnce(&TenantState) -> u32,
+        impl FnOnce(&TenantState) -> Option<WhaletError>,
+    ),
     execute: impl FnOnce(&mut TenantState) -> Result<Reply, WhaletError>,
 ) -> Result<Reply, WhaletError> {
     let key = |t: &TenantState| format!("{operation} {}", refusals(t));
-    let conflict = |_: &TenantState| {
-        Some(WhaletError::idempotent(format!(
-            "{what} was already asked for with different content; send the original content to \
-             get the original answer (it may be asked for again, with any content, once it is refused)"
-        )))
+    let conflict = |t: &TenantState| {
+        Some(not_theirs(t).unwrap_or_else(|| {
+            WhaletError::idempotent(format!(
+                "{what} was already asked for with different content; send the original content \
+                 to get the original answer (it may be asked for again, with any content, once it \
+                 is refused)"
+            ))
+        }))
     };
     once_keyed(ctx, (key, id), content, conflict, execute)
 }

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::catalogue::{self, offering, Channel, Platform};
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::kinds::OpeningReview;
-use crate::api::whalet::common::review::{self, Notice, Review, Settle};
+use crate::api::whalet::common::review::{self, reported, status_named, Notice, Review, Settle};
 use crate::api::whalet::common::{again, failure, mint, once};
 use crate::api::whalet::{Ctx, Reply};
 use crate::money::Currency;
@@ -25,6 +25,8 @@ struct Application<'a> {
     holder_id: Option<&'a str>,
     platform: Option<&'a str>,
     channel_code: Option<&'a str>,
+    /// The account name a B2B application asks for, which must be the user's legal name.
+    account_name: Option<&'a str>,
 }
 
 pub fn apply_b2b(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
@@ -34,7 +36,7 @@ pub fn apply_b2b(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let channels = catalogue::catalogue().channels.iter();
     let channel_code = listed(&mut c, "channelCode", channels.map(|ch| &*ch.channel_code));
     let currency = c.currency("currency", true);
-    c.opt("accountName");
+    let account_name = c.opt("accountName");
     let content = c.content();
     let currency = c.finish_with("currency", currency)?;
     open(
@@ -49,6 +51,7 @@ pub fn apply_b2b(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             holder_id: None,
             platform: None,
             channel_code: Some(channel_code),
+            account_name,
         },
     )
 }
@@ -75,6 +78,7 @@ pub fn apply_b2c(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             holder_id: Some(holder_id),
             platform: Some(platform),
             channel_code: None,
+            account_name: None,
         },
     )
 }
@@ -93,16 +97,18 @@ fn listed<'a>(
 
 /// The business rules of an application; Ok(the bank that will open the account).
 fn admissible(t: &TenantState, a: &Application<'_>) -> Result<&'static Channel, WhaletError> {
-    t.whalet.onboarded_user(a.user_id)?;
+    let user = t.whalet.onboarded_user(a.user_id)?;
     if let Some(code) = a.channel_code {
+        account_name_matches(a.account_name, &user.name)?;
         return offering::<Channel>(code, a.currency).map_err(failure);
     }
     let holder_id = a.holder_id.unwrap_or("");
     let holder = t.whalet.holder_of(a.user_id, holder_id)?;
-    if holder.review.status != ReviewStatus::Success {
+    let r = &holder.review;
+    if r.status != ReviewStatus::Success {
         return Err(failure(format!(
             "card holder {holder_id} is not approved (status {})",
-            holder.review.status.as_str()
+            status_named(r.status.as_str(), &r.reported_status)
         )));
     }
     let code = a.platform.unwrap_or("");
@@ -122,6 +128,20 @@ fn admissible(t: &TenantState, a: &Application<'_>) -> Result<&'static Channel, 
     }
     catalogue::channel_for(a.currency)
         .ok_or_else(|| failure(format!("no bank offers {} accounts", a.currency)))
+}
+
+/// A B2B account is opened in the user's legal name (what onboarding verified): an `accountName`
+/// asked for must be that name (letter case and surrounding blanks aside), not another.
+fn account_name_matches(asked: Option<&str>, legal_name: &str) -> Result<(), WhaletError> {
+    match asked {
+        Some(asked) if !asked.trim().eq_ignore_ascii_case(legal_name.trim()) => {
+            Err(failure(format!(
+                "accountName {asked:?} is not the user's legal name {legal_name:?}; a B2B account \
+                 is opened in the name onboarding verified (leave accountName out to use it)"
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Opens the account `a` applies for, once per `outCardId` of the user: `content` is what was
@@ -235,7 +255,7 @@ impl Review for OpeningReview {
         let account = v.success.then(|| bank_account(t, card));
         let card = again(&mut t.whalet.cards, card_id, &what)?;
         card.status = v.pick(CardStatus::Active, CardStatus::Failure);
-        card.reported_status = card.status.as_str().to_owned();
+        card.reported_status = reported(v, card.status.as_str());
         card.message = v.message("account opened", "account opening refused");
         card.opened_at = v.success.then_some(s.now);
         card.account = account;

@@ -2,16 +2,22 @@
 //! of a marketplace is bound to (or unbound from) an ACTIVE B2C card under a partner-chosen
 //! `bindId`; the marketplace confirms in 10 s of virtual time by default, the binding being
 //! `BINDING` or `UNBINDING` meanwhile. `BIND` and `ADD` are treated alike (ADD adds one more shop
-//! to a card). A refused bind needs a new `bindId`; a refused unbind leaves the shop `BOUND`, and
-//! the same unbind asked again is a new request.
+//! to a card). A `bindId` is unique per partner: another user's is refused FAILURE as theirs,
+//! never IDEMPOTENT_ERROR. A refused bind needs a new `bindId`; an unbind changes nothing of the
+//! binding but its status (the shop keeps its name and URL, and `operationType` stays the last
+//! operation that took effect until the unbind does), so a refused unbind leaves the binding
+//! `BOUND` as it was, and the same unbind asked again is a new request.
 
 use serde_json::{json, Value};
 
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::kinds::ShopReview;
-use crate::api::whalet::common::review::{self, ensure_current, Notice, Review, Settle};
-use crate::api::whalet::common::{failure, once};
+use crate::api::whalet::common::review::{
+    self, ensure_current, reported, status_named, Notice, Review, Settle,
+};
+use crate::api::whalet::common::{failure, once_keyed};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
+use crate::clock::Millis;
 use crate::store::whalet::{CardStatus, FundSource, Shop, ShopStatus, WhaletState};
 use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
@@ -66,8 +72,16 @@ pub fn bind(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     };
     crate::api::describe::record_when("shopName", "operationType is BIND or ADD");
     let shop_url = c.opt("shopUrl").unwrap_or("");
-    let content = c.content();
+    let mut content = c.content();
     c.finish()?;
+    if op == "UNBIND" {
+        // An unbind does not use them (the binding keeps its shop's name and URL): they are
+        // checked, not counted.
+        if let Value::Object(read) = &mut content {
+            read.remove("shopName");
+            read.remove("shopUrl");
+        }
+    }
     let r = Request {
         user_id,
         card_id,
@@ -77,7 +91,20 @@ pub fn bind(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         shop_name,
         shop_url,
     };
-    let execute = |t: &mut TenantState| submit(ctx, t, &r);
+    run(ctx, &r, &content)
+}
+
+/// Runs request `r` once per `bindId` ([`Check::content`] `content` compared): a bind once, an
+/// unbind again after each refusal.
+fn run(ctx: &Ctx<'_>, r: &Request<'_>, content: &Value) -> Result<Reply, WhaletError> {
+    let (user_id, bind_id) = (r.user_id, r.bind_id);
+    let execute = |t: &mut TenantState| submit(ctx, t, r);
+    // A bindId is unique per partner (its record too): another user's is refused as theirs,
+    // whether a record of it exists (checked before content is compared) or not (`submit`).
+    let not_theirs = |t: &TenantState| match t.whalet.shops.get(bind_id) {
+        Some(s) if s.user_id != user_id => Some(another_users(bind_id)),
+        _ => None,
+    };
     if r.unbind() {
         // The binding's own id is the only one an unbind can name: after the marketplace
         // refuses it, the same unbind is asked for again under that bindId.
@@ -88,19 +115,28 @@ pub fn bind(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                 &format!("the unbind of bindId {bind_id}"),
             ),
             bind_id,
-            &content,
-            |t| t.whalet.shops.get(bind_id).map_or(0, |s| s.unbind_refusals),
+            content,
+            (
+                |t: &TenantState| t.whalet.shops.get(bind_id).map_or(0, |s| s.unbind_refusals),
+                not_theirs,
+            ),
             execute,
         )
     } else {
-        let operation = format!("b2cShopBind {op}");
-        once(
+        let conflict = |t: &TenantState| {
+            Some(not_theirs(t).unwrap_or_else(|| {
+                WhaletError::idempotent(format!(
+                    "bindId {bind_id:?} was already used with different content; send the \
+                     original content to get the original result, or use a new bindId"
+                ))
+            }))
+        };
+        let operation = format!("b2cShopBind {}", r.op);
+        once_keyed(
             ctx,
-            &operation,
-            "bindId",
-            bind_id,
-            &content,
-            |_| false,
+            (|_: &TenantState| operation, bind_id),
+            content,
+            conflict,
             execute,
         )
     }
@@ -112,33 +148,12 @@ fn submit(ctx: &Ctx<'_>, t: &mut TenantState, r: &Request<'_>) -> Result<Reply, 
     let w = &mut t.whalet;
     bindable_card(w, r)?;
     let (attempt, status) = if r.unbind() {
-        (unbind_attempt(w, r)?, ShopStatus::Unbinding)
+        (unbinding(w, r, ctx.now())?, ShopStatus::Unbinding)
     } else {
         new_binding(w, r)?;
+        w.shops.insert(r.bind_id.to_owned(), binding(r, ctx.now()));
         (1, ShopStatus::Binding)
     };
-    let previous = w.shops.get(r.bind_id);
-    let kept = |given: &str, was: fn(&Shop) -> &String| {
-        previous
-            .filter(|_| given.is_empty())
-            .map_or_else(|| given.to_owned(), |p| was(p).clone())
-    };
-    let shop = Shop {
-        bind_id: r.bind_id.to_owned(),
-        user_id: r.user_id.to_owned(),
-        card_id: r.card_id.to_owned(),
-        shop_id: r.shop_id.to_owned(),
-        shop_name: kept(r.shop_name, |p| &p.shop_name),
-        shop_url: kept(r.shop_url, |p| &p.shop_url),
-        operation_type: r.op.to_owned(),
-        status,
-        reported_status: status.as_str().to_owned(),
-        message: String::new(),
-        attempt,
-        updated_at: ctx.now(),
-        unbind_refusals: previous.map_or(0, |p| p.unbind_refusals),
-    };
-    w.shops.insert(r.bind_id.to_owned(), shop);
     review::begin::<ShopReview>(ctx, r.bind_id, attempt);
     Ok(Reply::processing(json!({
         "userId": r.user_id,
@@ -148,6 +163,44 @@ fn submit(ctx: &Ctx<'_>, t: &mut TenantState, r: &Request<'_>) -> Result<Reply, 
         "operationType": r.op,
         "status": status.as_str(),
     })))
+}
+
+/// A new binding as a bind (or add) asks for it at `now`: BINDING, first submission.
+fn binding(r: &Request<'_>, now: Millis) -> Shop {
+    Shop {
+        bind_id: r.bind_id.to_owned(),
+        user_id: r.user_id.to_owned(),
+        card_id: r.card_id.to_owned(),
+        shop_id: r.shop_id.to_owned(),
+        shop_name: r.shop_name.to_owned(),
+        shop_url: r.shop_url.to_owned(),
+        operation_type: r.op.to_owned(),
+        status: ShopStatus::Binding,
+        reported_status: ShopStatus::Binding.as_str().to_owned(),
+        message: String::new(),
+        attempt: 1,
+        updated_at: now,
+        unbind_refusals: 0,
+    }
+}
+
+/// Puts the bound binding an unbind names under review at `now` (UNBINDING) and returns the
+/// submission number. Nothing else of it changes: an unbind's `shopName`/`shopUrl` are not used,
+/// and `operationType` stays the last operation that took effect until the unbind does, so a
+/// refused unbind leaves the binding as it was.
+fn unbinding(w: &mut WhaletState, r: &Request<'_>, now: Millis) -> Result<u32, WhaletError> {
+    let attempt = unbind_attempt(w, r)?;
+    let bind_id = r.bind_id;
+    let shop = w
+        .shops
+        .get_mut(bind_id)
+        .ok_or_else(|| failure(format!("bindId {bind_id:?} vanished")))?;
+    shop.status = ShopStatus::Unbinding;
+    shop.reported_status = ShopStatus::Unbinding.as_str().to_owned();
+    shop.message = String::new();
+    shop.attempt = attempt;
+    shop.updated_at = now;
+    Ok(attempt)
 }
 
 /// The user's card, which must be an ACTIVE B2C card (shops bind to nothing else).
@@ -163,7 +216,7 @@ fn bindable_card(w: &WhaletState, r: &Request<'_>) -> Result<(), WhaletError> {
     if card.status != CardStatus::Active {
         return Err(failure(format!(
             "card {card_id} is not active (status {})",
-            card.status.as_str()
+            status_named(card.status.as_str(), &card.reported_status)
         )));
     }
     Ok(())
@@ -173,16 +226,16 @@ fn bindable_card(w: &WhaletState, r: &Request<'_>) -> Result<(), WhaletError> {
 /// shop named.
 fn unbind_attempt(w: &WhaletState, r: &Request<'_>) -> Result<u32, WhaletError> {
     let (bind_id, shop_id) = (r.bind_id, r.shop_id);
-    let shop = w
-        .shops
-        .get(bind_id)
-        .filter(|s| s.card_id == r.card_id)
-        .ok_or_else(|| {
-            failure(format!(
-                "bindId {bind_id:?} is not a shop binding of card {}",
-                r.card_id
-            ))
-        })?;
+    let shop = w.shops.get(bind_id);
+    if shop.is_some_and(|s| s.user_id != r.user_id) {
+        return Err(another_users(bind_id));
+    }
+    let shop = shop.filter(|s| s.card_id == r.card_id).ok_or_else(|| {
+        failure(format!(
+            "bindId {bind_id:?} is not a shop binding of card {}",
+            r.card_id
+        ))
+    })?;
     if shop.shop_id != shop_id {
         return Err(failure(format!(
             "bindId {bind_id} binds shop {}, not {shop_id}",
@@ -192,7 +245,7 @@ fn unbind_attempt(w: &WhaletState, r: &Request<'_>) -> Result<u32, WhaletError> 
     if shop.status != ShopStatus::Bound {
         return Err(failure(format!(
             "shop binding {bind_id} is not bound (status {})",
-            shop.status.as_str()
+            shown(shop)
         )));
     }
     Ok(shop.attempt + 1)
@@ -202,10 +255,13 @@ fn unbind_attempt(w: &WhaletState, r: &Request<'_>) -> Result<u32, WhaletError> 
 fn new_binding(w: &WhaletState, r: &Request<'_>) -> Result<(), WhaletError> {
     let (bind_id, shop_id) = (r.bind_id, r.shop_id);
     if let Some(s) = w.shops.get(bind_id) {
+        if s.user_id != r.user_id {
+            return Err(another_users(bind_id));
+        }
         return Err(failure(format!(
             "bindId {bind_id} is already used (shop {}, status {}); use a new bindId",
             s.shop_id,
-            s.status.as_str()
+            shown(s)
         )));
     }
     let taken = |s: &&Shop| {
@@ -216,10 +272,25 @@ fn new_binding(w: &WhaletState, r: &Request<'_>) -> Result<(), WhaletError> {
             "shop {shop_id} is already bound to card {} (bindId {}, status {})",
             other.card_id,
             other.bind_id,
-            other.status.as_str()
+            shown(other)
         )));
     }
     Ok(())
+}
+
+/// The refusal of a `bindId` another user of the partner holds: `bindId`s are unique per
+/// partner (the shop triggers name a binding by it alone), and another user's is not this
+/// user's to replay or change, so it is a FAILURE, never IDEMPOTENT_ERROR.
+fn another_users(bind_id: &str) -> WhaletError {
+    failure(format!(
+        "bindId {bind_id} is taken by another user of this partner (bindIds are unique per \
+         partner); use a new bindId"
+    ))
+}
+
+/// A binding's status as a refusal names it ([`status_named`]).
+fn shown(s: &Shop) -> String {
+    status_named(s.status.as_str(), &s.reported_status)
 }
 
 pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
@@ -255,7 +326,7 @@ impl Review for ShopReview {
         let next = shop.status.decided(v.success).ok_or_else(|| {
             format!(
                 "shop binding {bind_id} has nothing under review (status {})",
-                shop.status.as_str()
+                shown(shop)
             )
         })?;
         ensure_current(
@@ -264,11 +335,20 @@ impl Review for ShopReview {
             shop.attempt,
             "changed",
         )?;
-        if shop.status == ShopStatus::Unbinding && !v.success {
-            shop.unbind_refusals += 1;
-        }
+        // The operation decided: an unbind takes effect only if approved; a refused one leaves
+        // the binding's last effective operation (BIND or ADD) in place.
+        let operation = if shop.status == ShopStatus::Unbinding {
+            if v.success {
+                shop.operation_type = "UNBIND".into();
+            } else {
+                shop.unbind_refusals += 1;
+            }
+            "UNBIND".to_owned()
+        } else {
+            shop.operation_type.clone()
+        };
         shop.status = next;
-        shop.reported_status = next.as_str().to_owned();
+        shop.reported_status = reported(v, next.as_str());
         shop.message = v.message("done", "refused by the marketplace");
         shop.updated_at = s.now;
         Ok(Notice {
@@ -278,7 +358,7 @@ impl Review for ShopReview {
                 "cardId": shop.card_id,
                 "bindId": shop.bind_id,
                 "shopId": shop.shop_id,
-                "operationType": shop.operation_type,
+                "operationType": operation,
                 "status": v.word("SUCCESS", "FAILURE"),
                 "shopStatus": shop.reported_status,
                 "message": shop.message,

@@ -347,6 +347,24 @@ macro_rules! review_params {
 }
 pub(crate) use review_params;
 
+/// The status word the partner sees of an object a decision left in `status`, in its notification
+/// and its queries alike: the decision's own word (a scenario's or trigger's `status`) when it
+/// gives one, else `status` itself. One rule for every reviewed object.
+pub fn reported(v: &Verdict, status: &str) -> String {
+    v.status.clone().unwrap_or_else(|| status.to_owned())
+}
+
+/// An object's status as a refusal names it: the status it is in, and the word its queries
+/// report when a decision's word ([`reported`]) replaced it (`FAILURE, reported as APPROVED`), so
+/// that a refusal never contradicts a query.
+pub fn status_named(status: &str, reported: &str) -> String {
+    if reported.is_empty() || reported == status {
+        status.to_owned()
+    } else {
+        format!("{status}, reported as {reported}")
+    }
+}
+
 /// Fails unless a scheduled decision (`attempt` given) is for the object's current submission;
 /// `what` names it, `since` says what happened meanwhile (`re-submitted`, `changed`).
 pub fn ensure_current(
@@ -388,7 +406,8 @@ pub trait Application: Sized {
     fn all_mut(t: &mut TenantState) -> &mut BTreeMap<String, Self>;
     fn id(&self) -> &str;
     fn attempt(&self) -> u32;
-    fn status_word(&self) -> &'static str;
+    /// Its status as a refusal names it ([`status_named`]).
+    fn status_word(&self) -> String;
     /// Whether an application under the same partner id replaces this one (it was rejected, and
     /// for onboarding the rejection asked for new material).
     fn replaceable(&self) -> bool;
@@ -407,12 +426,13 @@ pub trait Application: Sized {
 
 /// Implements [`Application`]: `type, what, prefix, path.to.map, id_field, out_id_field
 /// [owner owner_field], review, {"field": field, ...} (its ids), |x| replaceable, created
-/// |x| creation time, |x, at| setting it`.
+/// |x| creation time, |x, at| setting it, shown |x| its status as a refusal names it`.
 macro_rules! application {
     ($($t:ty, $what:literal, $prefix:literal, $($map:ident).+, $id:ident, $out:ident
        $(owner $owner:ident)?, $($review:ident).*,
        {$($name:literal: $field:ident),*}, |$x:ident| $replaceable:expr,
-       created |$c:ident| $created:expr, |$s:ident, $at:ident| $set:expr;)*) => {$(
+       created |$c:ident| $created:expr, |$s:ident, $at:ident| $set:expr,
+       shown |$w:ident| $shown:expr;)*) => {$(
         impl Application for $t {
             const WHAT: &'static str = $what;
             const PREFIX: &'static str = $prefix;
@@ -428,8 +448,9 @@ macro_rules! application {
             fn attempt(&self) -> u32 {
                 self$(.$review)*.attempt
             }
-            fn status_word(&self) -> &'static str {
-                self$(.$review)*.status.as_str()
+            fn status_word(&self) -> String {
+                let $w = self;
+                $shown
             }
             fn replaceable(&self) -> bool {
                 let $x = self;
@@ -460,11 +481,13 @@ application! {
     User, "user", "U", whalet.users, user_id, out_user_id, review,
         {"userId": user_id, "outUserId": out_user_id},
         |u| u.review.status == ReviewStatus::Failure && u.re_material,
-        created |u| u.review.created_at(), |u, at| u.review.created_at = Some(at);
+        created |u| u.review.created_at(), |u, at| u.review.created_at = Some(at),
+        shown |u| status_named(u.review.status.as_str(), &u.review.reported_status);
     Holder, "card holder", "H", whalet.holders, holder_id, out_holder_id owner user_id, review,
         {"userId": user_id, "holderId": holder_id, "outHolderId": out_holder_id},
         |h| h.review.status == ReviewStatus::Failure,
-        created |h| h.review.created_at(), |h, at| h.review.created_at = Some(at);
+        created |h| h.review.created_at(), |h, at| h.review.created_at = Some(at),
+        shown |h| status_named(h.review.status.as_str(), &h.review.reported_status);
     Beneficary, "card holder bank account", "BA", whalet.beneficaries,
         beneficary_id, out_beneficary_id owner user_id, review,
         {
@@ -474,7 +497,8 @@ application! {
             "outBeneficaryId": out_beneficary_id
         },
         |b| b.review.status == ReviewStatus::Failure,
-        created |b| b.review.created_at(), |b, at| b.review.created_at = Some(at);
+        created |b| b.review.created_at(), |b, at| b.review.created_at = Some(at),
+        shown |b| status_named(b.review.status.as_str(), &b.review.reported_status);
     PayoutBeneficiary, "beneficiary account", "PB", whalet_trade.beneficiaries,
         beneficiary_id, out_beneficiary_id owner user_id, ,
         {
@@ -483,7 +507,8 @@ application! {
             "outBeneficiaryId": out_beneficiary_id
         },
         |b| b.status == BeneficiaryStatus::Failure,
-        created |b| b.applied_at, |b, at| b.applied_at = at;
+        created |b| b.applied_at, |b, at| b.applied_at = at,
+        shown |b| b.status.as_str().to_owned();
 }
 
 /// One application of an [`Application`] object under the partner's id.
@@ -644,7 +669,7 @@ pub fn settle_review(
     }
     ensure_current(what, attempt, *current, "was re-submitted")?;
     *status = ReviewStatus::decided(v.success);
-    *reported_status = v.word("SUCCESS", "FAILURE");
+    *reported_status = reported(v, status.as_str());
     *message = v.message("approved", "rejected");
     *decided_at = Some(now);
     Ok(())
