@@ -10,7 +10,7 @@ mod review;
 use crate::store::Refusal;
 use std::collections::BTreeMap;
 
-pub use review::{ReviewStatus, Reviewed, UnderReview};
+pub use review::{status_named, ReviewStatus, Reviewed, UnderReview};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -201,7 +201,8 @@ pub struct Shop {
     pub shop_id: String,
     pub shop_name: String,
     pub shop_url: String,
-    /// `BIND`, `ADD` or `UNBIND`: the last operation asked for.
+    /// `BIND`, `ADD` or `UNBIND`: the last operation that took effect (an unbind under review
+    /// or refused leaves the binding's BIND or ADD).
     pub operation_type: String,
     pub status: ShopStatus,
     pub reported_status: String,
@@ -283,9 +284,9 @@ impl WhaletState {
         let user = self.user(user_id)?;
         match user.review.status {
             ReviewStatus::Success => Ok(user),
-            other => Err(Refusal::wrong_state(format!(
+            _ => Err(Refusal::wrong_state(format!(
                 "user {user_id} has not passed onboarding (status {})",
-                other.as_str()
+                user.review.status_text()
             ))),
         }
     }

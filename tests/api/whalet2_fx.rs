@@ -67,6 +67,25 @@ async fn beneficiary_tables_and_validation() {
     refused(&app, "benificiaryAccountApply", json!({"userId": user, "outBeneficiaryId": "b", "country": "GB",
         "currency": "JPY", "accountName": "A", "accountNo": "123", "bankName": "B"}), "PARAMETER_ERROR",
         "currency: accounts in GB hold GBP, EUR, USD, not JPY; accountNo must be 8 digits, got \"123\"; sortCode is required").await;
+    // Under review it cannot be deleted: its review would end without a notification.
+    let pending = expect(
+        &app,
+        "benificiaryAccountApply",
+        json!({"userId": user, "outBeneficiaryId": "sup-0", "country": "HK", "currency": "USD",
+               "accountName": "Supplier Ltd", "accountNo": "012345678901",
+               "bankName": "Example Bank HK", "bankCode": "004", "swiftCode": "EXAMHKHH"}),
+        "PROCESSING",
+    )
+    .await;
+    let pending = pending["beneficiaryId"].as_str().unwrap();
+    refused(
+        &app,
+        "benificiaryAccountDelete",
+        json!({"userId": user, "beneficiaryId": pending}),
+        "FAILURE",
+        &format!("beneficiary account {pending} is under review (status PROCESSING)"),
+    )
+    .await;
     let bid = approved_beneficiary(&app, &user, "sup-1", "USD").await;
     let listed = expect(
         &app,

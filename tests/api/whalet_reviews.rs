@@ -649,6 +649,16 @@ async fn a_decision_word_is_what_queries_and_refusals_show() {
         "is not approved (status FAILURE, reported as SUCCESS)",
     )
     .await;
+    refused(
+        &app,
+        "cardHolderBeneficaryApply",
+        json!({"userId": user_id, "holderId": h2, "outBeneficaryId": "b-words",
+        "accountName": "X", "accountNo": "123", "bankName": "Bank", "bankCountry": "CN",
+        "currency": "CNY"}),
+        "FAILURE",
+        &format!("card holder {h2} is not approved (status FAILURE, reported as SUCCESS)"),
+    )
+    .await;
 
     // A card the bank refuses with the word REJECTED.
     let refused_card = apply_b2c_card(&app, &user_id, &holder_id, "c-words-2", "USD").await;

@@ -47,7 +47,23 @@ pub struct Reviewed {
     pub decided_at: Option<Millis>,
 }
 
+/// An object's status as a refusal names it: the status it is in, and the word its queries
+/// report when a decision's word replaced it (`FAILURE, reported as APPROVED`), so that a
+/// refusal never contradicts a query.
+pub fn status_named(status: &str, reported: &str) -> String {
+    if reported.is_empty() || reported == status {
+        status.to_owned()
+    } else {
+        format!("{status}, reported as {reported}")
+    }
+}
+
 impl Reviewed {
+    /// Its status as a refusal names it ([`status_named`]).
+    pub fn status_text(&self) -> String {
+        status_named(self.status.as_str(), &self.reported_status)
+    }
+
     /// Submission `attempt`, sent at `now`: under review. A re-submission keeps the object's
     /// creation time, which the lifecycle carries over ([`Reviewed::created_at`]).
     pub fn submitted(attempt: u32, now: Millis) -> Self {

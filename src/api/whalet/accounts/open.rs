@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::catalogue::{self, offering, Channel, Platform};
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::kinds::OpeningReview;
-use crate::api::whalet::common::review::{self, reported, status_named, Notice, Review, Settle};
+use crate::api::whalet::common::review::{self, reported, Notice, Review, Settle};
 use crate::api::whalet::common::{again, failure, mint, once};
 use crate::api::whalet::{Ctx, Reply};
 use crate::money::Currency;
@@ -108,7 +108,7 @@ fn admissible(t: &TenantState, a: &Application<'_>) -> Result<&'static Channel, 
     if r.status != ReviewStatus::Success {
         return Err(failure(format!(
             "card holder {holder_id} is not approved (status {})",
-            status_named(r.status.as_str(), &r.reported_status)
+            r.status_text()
         )));
     }
     let code = a.platform.unwrap_or("");

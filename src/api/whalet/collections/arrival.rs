@@ -146,7 +146,7 @@ pub(super) fn arrive(
         return Err(failure(format!(
             "collection account {} is not active (status {}); it cannot receive money",
             card.card_id,
-            card.status.as_str()
+            crate::store::whalet::status_named(card.status.as_str(), &card.reported_status)
         )));
     }
     if let Some(currency) = p.currency.filter(|c| *c != card.currency) {

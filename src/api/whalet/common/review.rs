@@ -354,16 +354,7 @@ pub fn reported(v: &Verdict, status: &str) -> String {
     v.status.clone().unwrap_or_else(|| status.to_owned())
 }
 
-/// An object's status as a refusal names it: the status it is in, and the word its queries
-/// report when a decision's word ([`reported`]) replaced it (`FAILURE, reported as APPROVED`), so
-/// that a refusal never contradicts a query.
-pub fn status_named(status: &str, reported: &str) -> String {
-    if reported.is_empty() || reported == status {
-        status.to_owned()
-    } else {
-        format!("{status}, reported as {reported}")
-    }
-}
+pub use crate::store::whalet::status_named;
 
 /// Fails unless a scheduled decision (`attempt` given) is for the object's current submission;
 /// `what` names it, `since` says what happened meanwhile (`re-submitted`, `changed`).
@@ -482,12 +473,12 @@ application! {
         {"userId": user_id, "outUserId": out_user_id},
         |u| u.review.status == ReviewStatus::Failure && u.re_material,
         created |u| u.review.created_at(), |u, at| u.review.created_at = Some(at),
-        shown |u| status_named(u.review.status.as_str(), &u.review.reported_status);
+        shown |u| u.review.status_text();
     Holder, "card holder", "H", whalet.holders, holder_id, out_holder_id owner user_id, review,
         {"userId": user_id, "holderId": holder_id, "outHolderId": out_holder_id},
         |h| h.review.status == ReviewStatus::Failure,
         created |h| h.review.created_at(), |h, at| h.review.created_at = Some(at),
-        shown |h| status_named(h.review.status.as_str(), &h.review.reported_status);
+        shown |h| h.review.status_text();
     Beneficary, "card holder bank account", "BA", whalet.beneficaries,
         beneficary_id, out_beneficary_id owner user_id, review,
         {
@@ -498,7 +489,7 @@ application! {
         },
         |b| b.review.status == ReviewStatus::Failure,
         created |b| b.review.created_at(), |b, at| b.review.created_at = Some(at),
-        shown |b| status_named(b.review.status.as_str(), &b.review.reported_status);
+        shown |b| b.review.status_text();
     PayoutBeneficiary, "beneficiary account", "PB", whalet_trade.beneficiaries,
         beneficiary_id, out_beneficiary_id owner user_id, ,
         {

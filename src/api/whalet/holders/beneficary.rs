@@ -49,7 +49,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             if holder.review.status != ReviewStatus::Success {
                 return Err(failure(format!(
                     "card holder {holder_id} is not approved (status {})",
-                    holder.review.status.as_str()
+                    holder.review.status_text()
                 )));
             }
             Ok(())

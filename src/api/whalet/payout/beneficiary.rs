@@ -152,6 +152,14 @@ pub fn delete(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
                 "beneficiary account {id} has a payout in progress; it cannot be deleted now"
             )));
         }
+        // Its review would then end without a notification: wait for the result (as a shop
+        // cannot be unbound while binding).
+        if b.status == BeneficiaryStatus::Processing {
+            return Err(failure(format!(
+                "beneficiary account {id} is under review (status PROCESSING); it can be \
+                 deleted once benificiaryAccountNotify has given the result"
+            )));
+        }
         let b =
             again(&mut t.whalet_trade.beneficiaries, id, "beneficiary account").map_err(failure)?;
         b.status = BeneficiaryStatus::Deleted;
