@@ -81,7 +81,16 @@ pub fn check_contract_fields(core: &Core) -> anyhow::Result<()> {
     let mut catalog = build(config);
     if let Some(all) = core.surface::<Descriptions>().0.get() {
         for ((surface, name), d) in all {
-            let fields = d.fields.iter().map(|f| describe::dotted(&f.name)).collect();
+            // The arrays marked as `paths::all_paths` marks them, for renames across one.
+            let arrays = array_prefixes(&d.fields)
+                .into_keys()
+                .map(|a| format!("{a}{}", crate::contract::paths::ARRAY));
+            let fields = d
+                .fields
+                .iter()
+                .map(|f| describe::dotted(&f.name))
+                .chain(arrays)
+                .collect();
             catalog
                 .request_fields
                 .insert((*surface, (*name).to_owned()), fields);
@@ -292,13 +301,32 @@ fn described(
     let made_by = |leaf: &str| producer(surface, canonical, leaf).map(|(by, _)| served(by));
     let mut example = describe::example_for(canonical, &d.fields, Some(&made_by));
     let mut fields = d.fields.clone();
-    if let Some(o) = overlay.and_then(|c| c.operation(surface, canonical)) {
-        for_partner(o, &mut fields, &mut example);
+    // What the operation needs is read from the example in the simulator's names, which the
+    // fields' names are.
+    let needs = needs_of(surface, canonical, &d.fields, &example, &served);
+    if let Some(c) = overlay {
+        if let Some(o) = c.operation(surface, canonical) {
+            for_partner(o, &mut fields, &mut example);
+        }
+        placeholders_for_partner(c, surface, canonical, &served, &mut example);
     }
+    (fields, example, needs)
+}
+
+/// The lines of "needs" of an operation whose `example` (in the simulator's names) fills
+/// `fields`: the operations that make the ids it names, an upload for its files, and what
+/// [`ALSO_NEEDS`] adds.
+fn needs_of(
+    surface: &str,
+    canonical: &str,
+    fields: &[Field],
+    example: &Value,
+    served: &dyn Fn(&str) -> String,
+) -> Vec<String> {
     let mut needs: Vec<String> = Vec::new();
-    for f in &d.fields {
+    for f in fields {
         let leaf = describe::leaf_name(&f.name);
-        let in_example = crate::api::describe::lookup(&example, &f.name).is_some();
+        let in_example = crate::api::describe::lookup(example, &f.name).is_some();
         if in_example && matches!(f.kind, "files" | "fileIds") {
             let line = "an uploaded file: POST /file/upload".to_owned();
             if !needs.contains(&line) {
@@ -318,49 +346,153 @@ fn described(
             .filter(|(s, op, _)| *s == surface && *op == canonical)
             .map(|(_, _, line)| (*line).to_owned()),
     );
-    (fields, example, needs)
+    needs
+}
+
+/// The example's placeholders (`<userId from userOnboardingApply>`) name the id as the
+/// partner reads it in the reply of the operation that makes it (that operation's
+/// `rename_reply` in `contract`).
+fn placeholders_for_partner(
+    contract: &crate::contract::Contract,
+    surface: &str,
+    canonical: &str,
+    served: &dyn Fn(&str) -> String,
+    example: &mut Value,
+) {
+    for (s, field, only, by, _) in PRODUCERS {
+        if *s != surface || (!only.is_empty() && *only != canonical) || *by == canonical {
+            continue;
+        }
+        let Some(partner) = contract
+            .operation(surface, by)
+            .and_then(|o| o.rename_reply.get(*field))
+        else {
+            continue;
+        };
+        let by = served(by);
+        let from = format!("<{field} from {by}>");
+        let to = Value::String(format!("<{partner} from {by}>"));
+        replace_strings(example, &from, &to);
+    }
+}
+
+/// Every string of `v` that is `from` becomes `to`.
+fn replace_strings(v: &mut Value, from: &str, to: &Value) {
+    match v {
+        Value::String(text) if text == from => *v = to.clone(),
+        Value::Array(items) => items.iter_mut().for_each(|i| replace_strings(i, from, to)),
+        Value::Object(map) => map.values_mut().for_each(|i| replace_strings(i, from, to)),
+        _ => {}
+    }
 }
 
 /// The fields and example in the names of the default contract overlay (docs/CONTRACTS.md):
-/// renamed fields under the partner's name, its optional fields optional, its required fields
-/// added.
+/// renamed fields under the partner's name (in an array element too), its optional fields
+/// optional, its required fields required (an existing field, in an array element too, or a
+/// new one) and in the example. Linear in the overlay's size: a large overlay does not slow
+/// every listing down.
 fn for_partner(
     o: &crate::contract::OperationOverlay,
     fields: &mut Vec<Field>,
     example: &mut Value,
 ) {
     o.request_for_partner(example);
+    let to_partner: HashMap<&str, &str> = o
+        .rename_request
+        .iter()
+        .map(|(partner, sim)| (sim.as_str(), partner.as_str()))
+        .collect();
     for f in fields.iter_mut() {
         let dotted = describe::dotted(&f.name);
-        if let Some((partner, _)) = o.rename_request.iter().find(|(_, sim)| **sim == dotted) {
-            if dotted == f.name {
-                f.name = partner.clone();
-            }
+        if let Some(partner) = to_partner.get(dotted.as_str()) {
+            f.name = indexed_like(partner, &f.name);
         }
-        if o.optional.contains_key(&f.name) {
+        if o.optional.contains_key(&describe::dotted(&f.name)) {
             f.required = false;
         }
     }
+    let mut by_path: HashMap<String, usize> = fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (describe::dotted(&f.name), i))
+        .collect();
+    let arrays = array_prefixes(fields);
     for path in &o.required {
-        let at = match fields.iter().position(|f| &f.name == path) {
-            Some(i) => i,
-            None => {
-                fields.push(Field {
-                    name: path.clone(),
-                    kind: "string",
-                    required: true,
-                    allowed: Vec::new(),
-                    or: None,
-                    when: None,
-                });
-                fields.len() - 1
-            }
-        };
-        fields[at].required = true;
-        if describe::lookup(example, path).is_none() {
-            describe::put(example, path, describe::value_of(&fields[at]));
+        let at = *by_path.entry(path.clone()).or_insert_with(|| {
+            fields.push(Field {
+                name: with_indexes(path, &arrays),
+                kind: "string",
+                required: true,
+                allowed: Vec::new(),
+                or: None,
+                when: None,
+            });
+            fields.len() - 1
+        });
+        let field = &mut fields[at];
+        field.required = true;
+        if describe::lookup(example, &field.name).is_none() {
+            describe::put(example, &field.name, describe::value_of(field));
         }
     }
+}
+
+/// The partner's dotted `path` written with the array indexes of the simulator's field `name`
+/// where their keys agree (`orders.no` for `orders[0].orderNo` is `orders[0].no`): a rename
+/// never leaves its array element, so the arrays are the shared prefix's.
+fn indexed_like(path: &str, name: &str) -> String {
+    let sim: Vec<&str> = name.split('.').collect();
+    let mut same = true;
+    path.split('.')
+        .enumerate()
+        .map(|(i, key)| {
+            let there = sim.get(i).filter(|s| same && describe::dotted(s) == key);
+            same = there.is_some();
+            there.map_or(key, |s| *s)
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Every prefix of the fields' names that ends at an array (`orders` → `orders[0]`).
+fn array_prefixes(fields: &[Field]) -> HashMap<String, String> {
+    let mut arrays = HashMap::new();
+    for f in fields {
+        let mut indexed = String::new();
+        for key in f.name.split('.') {
+            if !indexed.is_empty() {
+                indexed.push('.');
+            }
+            indexed.push_str(key);
+            if key.ends_with(']') {
+                arrays.insert(describe::dotted(&indexed), indexed.clone());
+            }
+        }
+    }
+    arrays
+}
+
+/// A dotted path written with the indexes of the arrays it crosses (`orders.goodsName` is
+/// `orders[0].goodsName`).
+fn with_indexes(path: &str, arrays: &HashMap<String, String>) -> String {
+    let mut dotted = String::new();
+    let mut out = String::new();
+    for key in path.split('.') {
+        if !dotted.is_empty() {
+            dotted.push('.');
+        }
+        dotted.push_str(key);
+        match arrays.get(&dotted) {
+            Some(indexed) => out.clone_from(indexed),
+            None => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+        }
+    }
+    out
 }
 
 /// Every operation of every surface as a partner reaches it (wire names, after the configured

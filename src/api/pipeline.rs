@@ -203,6 +203,9 @@ pub trait WireError: std::fmt::Display + Send + Sized {
     /// The pipeline's refusal in the surface's code and message.
     fn refused(refused: Refused) -> Self;
     fn is_internal(&self) -> bool;
+    /// Rewrites the message the partner reads (a contract overlay's field names); an error
+    /// without a free message keeps it.
+    fn rewrite_message(&mut self, _rewrite: &dyn Fn(&str) -> String) {}
 }
 
 /// An error made of one of the surface's result codes and a message: it names the codes the
@@ -220,6 +223,8 @@ pub trait CodedError: std::fmt::Display + Send + Sized {
 
     fn new(code: Self::Code, message: String) -> Self;
     fn code(&self) -> Self::Code;
+    /// The message, to rewrite.
+    fn message_mut(&mut self) -> &mut String;
     /// The code written `text` on the wire.
     fn parse_code(text: &str) -> Option<Self::Code>;
     /// The refusal of a requestNo the tenant already used.
@@ -277,6 +282,10 @@ macro_rules! coded_error {
                 self.$code
             }
 
+            fn message_mut(&mut self) -> &mut String {
+                &mut self.$message
+            }
+
             fn parse_code(text: &str) -> Option<$code_ty> {
                 $code_ty::parse(text)
             }
@@ -318,6 +327,11 @@ impl<E: CodedError> WireError for E {
 
     fn is_internal(&self) -> bool {
         self.code() == E::INTERNAL
+    }
+
+    fn rewrite_message(&mut self, rewrite: &dyn Fn(&str) -> String) {
+        let message = self.message_mut();
+        *message = rewrite(message);
     }
 }
 
@@ -646,13 +660,28 @@ fn answer<S: Scheme>(
             tracing::error!(surface = S::SURFACE, operation = opened.operation, error = %err, "internal error");
             scheme.seal_refusal(core, echo, S::Error::refused(Refused::Internal), status)
         }
-        Err(err) => scheme.seal_refusal(core, echo, err, status),
+        Err(mut err) => {
+            overlay_refusal::<S>(core, opened, &mut err);
+            scheme.seal_refusal(core, echo, err, status)
+        }
     }
 }
 
-/// Applies the tenant's contract overlay of this operation to the opened request: a field the
-/// overlay requires is refused in the surface's parameter error; a rewritten body is journaled
-/// beside what came on the wire.
+/// A handler's refusal names request fields as the handler reads them: under an overlay that
+/// renames them, the partner reads the names it sent.
+fn overlay_refusal<S: Scheme>(core: &Core, opened: &Opened<S::Session>, err: &mut S::Error) {
+    let overlay = core
+        .surface::<Contracts>()
+        .for_tenant(&opened.tenant)
+        .and_then(|c| c.operation(S::SURFACE, opened.operation));
+    if let Some(overlay) = overlay.filter(|o| !o.rename_request.is_empty()) {
+        err.rewrite_message(&|message| overlay.message_for_partner(message));
+    }
+}
+
+/// Applies the tenant's contract overlay of this operation to the opened request: a request it
+/// cannot apply (a required field missing, a field sent twice) is refused in the surface's
+/// parameter error; a rewritten body is journaled beside what came on the wire.
 fn overlay_request<S: Scheme>(
     core: &Core,
     opened: &mut Opened<S::Session>,
@@ -671,10 +700,10 @@ fn overlay_request<S: Scheme>(
             }));
             None
         }
-        RequestOutcome::Missing(field) => Some(Refused::Forced {
+        RequestOutcome::Refused(why) => Some(Refused::Forced {
             code: crate::contract::parameter_code(S::SURFACE).to_owned(),
             detail: Some(format!(
-                "{field} is required (contract {})",
+                "{why} (contract {})",
                 contract_name(&contract.source)
             )),
         }),

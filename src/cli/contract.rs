@@ -10,7 +10,9 @@ use serde::Serialize;
 
 use super::exit;
 use crate::config::Config;
-use crate::contract::{Catalog, Contract, NotificationOverlay, OperationOverlay};
+use crate::contract::{Catalog, Contract, Contracts, NotificationOverlay, OperationOverlay};
+use crate::tenant::TenantId;
+use crate::{App, Options};
 
 #[derive(Args)]
 #[command(after_help = exit::EXIT_CODES)]
@@ -81,8 +83,8 @@ struct NotificationEntry {
 }
 
 const NOTE: &str = "Request fields are not in this dump: `whalet-sim call <operation> --example` \
-and GET /__sim/operations list them (read from the handlers' own checks), and `serve` refuses an \
-overlay naming a request field the operation does not read. Each overlay shows the changes a partner's document makes (request renames partner → \
+and GET /__sim/operations list them (read from the handlers' own checks); the dump, like `serve`, \
+refuses an overlay naming a request field the operation does not read. Each overlay shows the changes a partner's document makes (request renames partner → \
 simulator; reply and notification renames simulator → partner).";
 
 pub fn run(args: ContractArgs) -> anyhow::Result<ExitCode> {
@@ -95,13 +97,7 @@ pub fn run(args: ContractArgs) -> anyhow::Result<ExitCode> {
         config.contract.file = Some(file);
     }
     let catalog = crate::api::catalog::build(&config);
-    let contract = match &args.tenant {
-        Some(tenant) => match config.contract.tenants.get(tenant) {
-            Some(file) => Some(Contract::load(file, &catalog)?),
-            None => default_contract(&config, &catalog)?,
-        },
-        None => default_contract(&config, &catalog)?,
-    };
+    let contract = checked_contract(config, args.tenant.as_deref())?;
     let dump = dump(&catalog, contract.as_ref());
     match args.format {
         Format::Toml => super::write_out(format_args!("{}", toml::to_string(&dump)?)),
@@ -110,13 +106,26 @@ pub fn run(args: ContractArgs) -> anyhow::Result<ExitCode> {
     Ok(exit::code(exit::SUCCESS))
 }
 
-fn default_contract(config: &Config, catalog: &Catalog) -> anyhow::Result<Option<Contract>> {
-    config
-        .contract
-        .file
-        .as_deref()
-        .map(|f| Contract::load(f, catalog))
-        .transpose()
+/// The overlay in force for `tenant` (the default one without), after the checks `serve`
+/// makes: the simulator is built as `serve` builds it (apiCode renames, every overlay file
+/// and tenant, the request fields each operation reads), without its data directory, so a
+/// dump never answers for a configuration `serve` refuses.
+fn checked_contract(mut config: Config, tenant: Option<&str>) -> anyhow::Result<Option<Contract>> {
+    config.store.data_dir = None;
+    let app = App::new(config, Options::default())?;
+    let contracts = app.surface::<Contracts>();
+    let Some(tenant) = tenant else {
+        return Ok(contracts.default.as_deref().cloned());
+    };
+    let Some(id) = TenantId::parse(tenant) else {
+        anyhow::bail!(
+            "--tenant {tenant:?} is not a tenant (provider whalet, infinia or pockyt, then :id, e.g. \"whalet:202400000000001\")"
+        );
+    };
+    if !app.store().tenant_ids().contains(&id) {
+        anyhow::bail!("--tenant: {}", app.store().no_tenant(tenant));
+    }
+    Ok(contracts.for_tenant(&id).cloned())
 }
 
 fn path_of(surface: &str, wire: &str) -> String {

@@ -228,12 +228,16 @@ impl Contract {
                     offset,
                     what: format!("{surface}.{name:?}"),
                 };
-                check_operation(surface, &overlay).map_err(|m| mistake.here(m))?;
+                check_operation(surface, &overlay).map_err(|e| mistake.at_path(e))?;
                 if let Some(fields) = catalog.request_fields.get(&(surface, name.clone())) {
-                    check_request_fields(&overlay, fields).map_err(|e| mistake.at_path(e))?;
+                    check_request_fields(&overlay, fields)
+                        .and_then(|()| {
+                            check_arrays("rename_request", &overlay.rename_request, fields)
+                        })
+                        .map_err(|e| mistake.at_path(e))?;
                 }
                 if let Some(fields) = catalog.sent.replies.get(&format!("{surface}.{name}")) {
-                    check_sent("rename_reply", "reply", overlay.rename_reply.keys(), fields)
+                    check_sent_renames("rename_reply", "reply", &overlay.rename_reply, fields)
                         .map_err(|e| mistake.at_path(e))?;
                 }
                 contract
@@ -261,9 +265,9 @@ impl Contract {
                 offset,
                 what: format!("notification {name:?}"),
             };
-            check_notification(&overlay).map_err(|m| mistake.here(m))?;
+            check_notification(&overlay).map_err(|e| mistake.at_path(e))?;
             if let Some(fields) = catalog.sent.notifications.get(&name) {
-                check_sent("rename", "payload", overlay.rename.keys(), fields)
+                check_sent_renames("rename", "payload", &overlay.rename, fields)
                     .map_err(|e| mistake.at_path(e))?;
             }
             contract.notifications.insert(name, overlay);
@@ -291,17 +295,8 @@ struct Mistake<'a> {
 }
 
 impl Mistake<'_> {
-    /// `message` about the entry as a whole, at the entry's line.
-    fn here(&self, message: String) -> anyhow::Error {
-        at(
-            self.file,
-            self.text,
-            self.offset,
-            format!("{}: {message}", self.what),
-        )
-    }
-
-    /// `message` about the entry's `path`, at the line naming it.
+    /// `message` about the entry's `path` (a key or a value it writes), at the line naming it
+    /// (the entry's own line when no line of the entry names it).
     fn at_path(&self, (path, message): (String, String)) -> anyhow::Error {
         let offset = line_of(self.text, self.offset, &path);
         at(
@@ -335,55 +330,133 @@ fn did_you_mean<S: AsRef<str>>(name: &str, known: &[S]) -> String {
         .unwrap_or_default()
 }
 
-fn check_paths<'a>(what: &str, paths: impl Iterator<Item = &'a String>) -> Result<(), String> {
+/// A mistake in one table: the text to find its line by (a path, a key, a word), and the
+/// message.
+type Found = (String, String);
+
+fn check_paths<'a>(what: &str, paths: impl Iterator<Item = &'a String>) -> Result<(), Found> {
     for p in paths {
-        paths::parse(p).map_err(|e| format!("{what}: {e}"))?;
+        paths::parse(p).map_err(|e| (p.clone(), format!("{what}: {e}")))?;
     }
     Ok(())
 }
 
-fn check_targets(what: &str, renames: &BTreeMap<String, String>) -> Result<(), String> {
+/// Renames are applied all at once (a chain or a swap means the same in any order), so among
+/// themselves only two fields renamed to one name are a mistake (against the simulator's
+/// fields: `check_sent_renames`, `check_arrays`).
+fn check_targets(what: &str, renames: &BTreeMap<String, String>) -> Result<(), Found> {
     check_paths(what, renames.keys().chain(renames.values()))?;
     let mut seen = std::collections::HashSet::new();
     for to in renames.values() {
         if !seen.insert(to) {
-            return Err(format!("{what}: two fields are renamed to {to:?}"));
+            return Err((
+                to.clone(),
+                format!("{what}: two fields are renamed to {to:?}"),
+            ));
         }
     }
     Ok(())
 }
 
-fn check_words(words: &BTreeMap<String, String>) -> Result<(), String> {
+/// The words each status the simulator keeps can take (its store's word enums): a word an
+/// overlay maps onto another word of the same status must not stay a word of that status.
+fn status_vocabularies() -> [&'static [&'static str]; 13] {
+    use crate::store::{infinia, platform, pockyt, whalet, whalet_trade, Words};
+    [
+        whalet::ReviewStatus::WORDS,
+        whalet::CardStatus::WORDS,
+        whalet::ShopStatus::WORDS,
+        whalet::CollectionStatus::WORDS,
+        whalet_trade::BeneficiaryStatus::WORDS,
+        whalet_trade::OutflowStatus::WORDS,
+        whalet_trade::TradeOrderStatus::WORDS,
+        whalet_trade::ReplenishStatus::WORDS,
+        infinia::SellerStatus::WORDS,
+        infinia::SharingStatus::WORDS,
+        platform::BindStatus::WORDS,
+        platform::PaymentStatus::WORDS,
+        pockyt::PayoutStatus::WORDS,
+    ]
+}
+
+/// Status words: none empty, no two turned into the same word, and none turned into another
+/// word of the same status that is not itself turned into something else (`PROCESSING =
+/// "SUCCESS"` would make a processing and a successful review look alike, and a partner's
+/// `SUCCESS` filter mean `PROCESSING`).
+fn check_words(words: &BTreeMap<String, String>) -> Result<(), Found> {
     let mut seen = std::collections::HashSet::new();
     for (from, to) in words {
         if from.is_empty() || to.is_empty() {
-            return Err("status: a status word cannot be empty".into());
+            return Err((
+                String::new(),
+                "status: a status word cannot be empty".into(),
+            ));
         }
         if !seen.insert(to) {
-            return Err(format!("status: two words become {to:?}"));
+            return Err((to.clone(), format!("status: two words become {to:?}")));
+        }
+        let shared = status_vocabularies().into_iter().find(|vocabulary| {
+            vocabulary.contains(&from.as_str()) && vocabulary.contains(&to.as_str())
+        });
+        if let (Some(vocabulary), false) = (shared, words.contains_key(to)) {
+            return Err((
+                to.clone(),
+                format!(
+                    "status: {from} = {to:?} makes {from} and the simulator's own {to} the same word ({from} and {to} are words of one status: {}); map {to} to another word too, or choose a word the status does not use",
+                    vocabulary.join(", ")
+                ),
+            ));
         }
     }
     Ok(())
 }
 
-fn check_operation(surface: &str, o: &OperationOverlay) -> Result<(), String> {
+/// A fixed or default value written as a TOML date or time would reach the handler as the TOML
+/// library's private object, not as text: refused, naming the key (`what.path`).
+fn check_values(what: &str, values: &BTreeMap<String, Value>) -> Result<(), Found> {
+    match values.iter().find(|(_, v)| holds_toml_datetime(v)) {
+        None => Ok(()),
+        Some((path, _)) => Err((
+            path.clone(),
+            format!(
+                "{what}: {path:?} is a TOML date/time; write it as a quoted string in the form the field takes (e.g. \"2026-01-01 00:00:00\")"
+            ),
+        )),
+    }
+}
+
+/// Whether `v` is, or holds, what the TOML library makes of a date or time.
+fn holds_toml_datetime(v: &Value) -> bool {
+    match v {
+        Value::Object(map) => {
+            map.contains_key("$__toml_private_datetime") || map.values().any(holds_toml_datetime)
+        }
+        Value::Array(items) => items.iter().any(holds_toml_datetime),
+        _ => false,
+    }
+}
+
+fn check_operation(surface: &str, o: &OperationOverlay) -> Result<(), Found> {
     check_targets("rename_request", &o.rename_request)?;
     check_targets("rename_reply", &o.rename_reply)?;
     check_paths("required", o.required.iter())?;
     check_paths("optional", o.optional.keys())?;
     check_paths("extra", o.extra.keys())?;
+    check_values("optional", &o.optional)?;
+    check_values("extra", &o.extra)?;
     check_words(&o.status)?;
     if let Some(p) = o.required.iter().find(|p| o.optional.contains_key(*p)) {
-        return Err(format!("{p:?} is both required and optional"));
+        return Err((p.clone(), format!("{p:?} is both required and optional")));
     }
     if let Some(code) = &o.code {
+        let found = |message| Err(("code".to_owned(), message));
         if surface != "whalet" {
-            return Err(format!(
+            return found(format!(
                 "code: only Whalet operations have a choice of sync success code, not {surface}"
             ));
         }
         if !WHALET_SYNC_CODES.contains(&code.as_str()) {
-            return Err(format!(
+            return found(format!(
                 "code {code:?} is not a sync success code (one of {})",
                 WHALET_SYNC_CODES.join(", ")
             ));
@@ -395,11 +468,11 @@ fn check_operation(surface: &str, o: &OperationOverlay) -> Result<(), String> {
 /// The simulator's request fields an overlay names must be ones the operation reads: the targets
 /// of `rename_request` and the `optional` fields (after renaming). On a mistake: the path as the
 /// file spells it, and the message.
-fn check_request_fields(o: &OperationOverlay, fields: &[String]) -> Result<(), (String, String)> {
+fn check_request_fields(o: &OperationOverlay, fields: &[String]) -> Result<(), Found> {
     let unknown = |key: &str, path: &str| {
         format!(
             "{key} names {path:?}, a field this operation does not read (it reads: {})",
-            fields.join(", ")
+            listed(fields).join(", ")
         )
     };
     for sim in o.rename_request.values() {
@@ -431,16 +504,89 @@ fn check_sent<'a>(
             path.clone(),
             format!(
                 "{key} names {path:?}, a field not in the simulator's {what}{} (it sends: {})",
-                did_you_mean(path, fields),
-                fields.join(", ")
+                did_you_mean(path, &listed(fields)),
+                listed(fields).join(", ")
             ),
         )),
     }
 }
 
-/// Where `path` is first written after `offset` (quoted, else bare), for an error's line.
+/// A rename of what the simulator sends (`key`, of its `what`) against the paths it sends:
+/// from a field it sends, not onto one it keeps sending, not across an array.
+fn check_sent_renames(
+    key: &str,
+    what: &str,
+    renames: &BTreeMap<String, String>,
+    fields: &[String],
+) -> Result<(), Found> {
+    check_sent(key, what, renames.keys(), fields)?;
+    check_sent_targets(key, renames, fields)?;
+    check_arrays(key, renames, fields)
+}
+
+/// A rename must not take a field out of its array element, or put one into every element of
+/// an array: `fields` marks the arrays ([`paths::all_paths`]).
+fn check_arrays(
+    key: &str,
+    renames: &BTreeMap<String, String>,
+    fields: &[String],
+) -> Result<(), Found> {
+    let arrays = paths::arrays(fields);
+    for (from, to) in renames {
+        if let Some(array) = paths::crosses_array(from, to, &arrays) {
+            return Err((
+                from.clone(),
+                format!(
+                    "{key} renames {from:?} to {to:?} across the array {array:?}: a field stays in its array element (rename {array}.x to {array}.y, or the array itself)"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The paths of `fields`, without the marks of arrays, for a message.
+fn listed(fields: &[String]) -> Vec<&str> {
+    fields
+        .iter()
+        .map(String::as_str)
+        .filter(|p| !p.ends_with(paths::ARRAY))
+        .collect()
+}
+
+/// A rename of what the simulator sends must not land on a field it sends beside it (`userId =
+/// "status"` would overwrite the real `status`), unless that field is itself renamed away.
+fn check_sent_targets(
+    key: &str,
+    renames: &BTreeMap<String, String>,
+    fields: &[String],
+) -> Result<(), Found> {
+    let taken = renames
+        .iter()
+        .find(|(_, to)| fields.contains(to) && !renames.contains_key(*to));
+    match taken {
+        None => Ok(()),
+        Some((from, to)) => Err((
+            from.clone(),
+            format!(
+                "{key} renames {from:?} to {to:?}, a field the simulator already sends there, which would be lost: choose another name, or rename {to:?} away too"
+            ),
+        )),
+    }
+}
+
+/// Where `path` is first written in the table that starts at `offset` (quoted, else bare), for
+/// an error's line; the table's own line when it does not name it.
 fn line_of(text: &str, offset: usize, path: &str) -> usize {
-    let after = &text[offset..];
+    let table = &text[offset..];
+    let end = table
+        .get(1..)
+        .and_then(|rest| rest.find("\n["))
+        .map_or(table.len(), |i| i + 1);
+    let after = &table[..end];
+    if path.is_empty() {
+        return offset;
+    }
     [
         format!("\"{path}\""),
         format!("{path} ="),
@@ -452,9 +598,10 @@ fn line_of(text: &str, offset: usize, path: &str) -> usize {
     .map_or(offset, |i| offset + i)
 }
 
-fn check_notification(o: &NotificationOverlay) -> Result<(), String> {
+fn check_notification(o: &NotificationOverlay) -> Result<(), Found> {
     check_targets("rename", &o.rename)?;
     check_paths("extra", o.extra.keys())?;
+    check_values("extra", &o.extra)?;
     check_words(&o.status)
 }
 
@@ -465,25 +612,29 @@ pub enum RequestOutcome {
     Unchanged,
     /// The body was rewritten for the handler.
     Changed,
-    /// A field the overlay requires is missing (the partner's path).
-    Missing(String),
+    /// The request cannot be applied: what to tell the partner (a field the overlay requires
+    /// is missing, or two fields the partner sent name the same simulator field).
+    Refused(String),
 }
 
 impl OperationOverlay {
-    /// Rewrites a request body for the handler: required fields checked, optional ones filled,
-    /// the partner's names moved to the simulator's, partner status words turned back into the
-    /// simulator's.
+    /// Rewrites a request body for the handler: required fields checked, a field sent under
+    /// both names refused, optional ones filled, the partner's names moved to the simulator's,
+    /// partner status words turned back into the simulator's.
     pub fn apply_request(&self, body: &mut Value) -> RequestOutcome {
         if let Some(field) = paths::first_missing(body, &self.required) {
-            return RequestOutcome::Missing(field.to_owned());
+            return RequestOutcome::Refused(format!("{field} is required"));
+        }
+        // Before the defaults, which may fill a field a rename then replaces.
+        if let Some(refusal) = self.sent_twice(body) {
+            return RequestOutcome::Refused(refusal);
         }
         let mut changed = false;
         for (path, default) in &self.optional {
             changed |= paths::fill(body, path, default);
         }
-        for (partner, sim) in &self.rename_request {
-            changed |= paths::rename(body, partner, sim);
-        }
+        let renames = self.rename_request.iter();
+        changed |= paths::rename_all(body, renames.map(|(p, s)| (p.as_str(), s.as_str())));
         let back = |w: &str| {
             self.status
                 .iter()
@@ -498,12 +649,66 @@ impl OperationOverlay {
         }
     }
 
+    /// A field the partner sent under its own name (renamed to the simulator's `sim`) while
+    /// also sending `sim` itself, which no rename moves away: two values for one field of the
+    /// handler, refused rather than one of them lost.
+    fn sent_twice(&self, body: &Value) -> Option<String> {
+        self.rename_request
+            .iter()
+            .filter(|(_, sim)| !self.rename_request.contains_key(*sim))
+            .find(|(partner, sim)| paths::present(body, partner) && paths::present(body, sim))
+            .map(|(partner, sim)| {
+                format!(
+                    "{partner} and {sim} were both sent, but this contract renames {partner} to {sim}: send {partner} only"
+                )
+            })
+    }
+
+    /// A handler's message (a refusal) in the partner's names: every request field path the
+    /// overlay renames, written whole (not part of a longer name or path), becomes the partner's
+    /// path, longest first and in one pass (a chain is not renamed twice). A path the message
+    /// writes with an array index (`orders[0].orderNo`) is not recognised (docs/CONTRACTS.md).
+    pub fn message_for_partner(&self, message: &str) -> String {
+        let mut renames: Vec<(&str, &str)> = self
+            .rename_request
+            .iter()
+            .map(|(partner, sim)| (sim.as_str(), partner.as_str()))
+            .collect();
+        renames.sort_by_key(|(sim, _)| std::cmp::Reverse(sim.len()));
+        let part_of_name = |c: char| c.is_alphanumeric() || c == '_';
+        let mut out = String::with_capacity(message.len());
+        let mut rest = message;
+        let mut after_name = false;
+        while let Some(c) = rest.chars().next() {
+            let found = (!after_name)
+                .then(|| {
+                    renames.iter().find(|(sim, _)| {
+                        rest.strip_prefix(sim)
+                            .is_some_and(|tail| !tail.starts_with(part_of_name))
+                    })
+                })
+                .flatten();
+            match found {
+                Some((sim, partner)) => {
+                    out.push_str(partner);
+                    rest = &rest[sim.len()..];
+                    after_name = true;
+                }
+                None => {
+                    out.push(c);
+                    rest = &rest[c.len_utf8()..];
+                    after_name = part_of_name(c) || c == '.';
+                }
+            }
+        }
+        out
+    }
+
     /// A request body in the simulator's names (an example) in the partner's: the reverse of
     /// `rename_request`.
     pub fn request_for_partner(&self, body: &mut Value) {
-        for (partner, sim) in &self.rename_request {
-            paths::rename(body, sim, partner);
-        }
+        let renames = self.rename_request.iter();
+        paths::rename_all(body, renames.map(|(p, s)| (s.as_str(), p.as_str())));
     }
 
     /// Rewrites a reply body for the partner: fields renamed, status words, fixed fields.
@@ -520,9 +725,7 @@ fn outgoing(
     status: &BTreeMap<String, String>,
     extra: &BTreeMap<String, Value>,
 ) {
-    for (sim, partner) in rename {
-        paths::rename(body, sim, partner);
-    }
+    paths::rename_all(body, rename.iter().map(|(s, p)| (s.as_str(), p.as_str())));
     paths::rewrite_status(body, &|w| status.get(w).cloned());
     for (path, value) in extra {
         paths::set(body, path, value);
@@ -671,7 +874,117 @@ mod tests {
         assert!(Contract::parse("c.toml", text, &catalog()).is_err());
         let text = "[whalet.createUser]\ncode = \"DONE\"\n";
         let err = Contract::parse("c.toml", text, &catalog()).expect_err("an error");
-        assert!(err.to_string().starts_with("c.toml:1: "), "{err}");
+        assert!(err.to_string().starts_with("c.toml:2: "), "{err}");
+    }
+
+    /// A mistake in a table's value names the line of its key, not the table's header; a key
+    /// of a later table is not mistaken for it.
+    #[test]
+    fn a_mistake_names_the_line_of_its_key() {
+        let text = "[whalet.createUser]\nrequired = [\"a\"]\n\nstatus = { SUCCESS = \"OK\", FAILURE = \"OK\" }\n";
+        let err = Contract::parse("c.toml", text, &catalog()).expect_err("an error");
+        assert!(err.to_string().starts_with("c.toml:4: "), "{err}");
+        let text = "[whalet.createUser]\nrequired = [\"a\"]\noptional = { a = 1 }\n";
+        let err = Contract::parse("c.toml", text, &catalog()).expect_err("an error");
+        assert!(err.to_string().starts_with("c.toml:2: "), "{err}");
+    }
+
+    /// Renames apply all at once: a chain and a swap are what they say in any order; a
+    /// partner sending a field under its own name and the simulator's is refused, not merged.
+    #[test]
+    fn renames_apply_at_once_and_a_field_sent_twice_is_refused() {
+        let text = "[whalet.createUser]\nrename_request = { a = \"email\", email = \"phone\" }\nrename_reply = { email = \"phone\", phone = \"email\" }\n";
+        let c = Contract::parse("c.toml", text, &catalog()).expect("parses");
+        let o = c.operation("whalet", "createUser").expect("parses");
+        let mut body = serde_json::json!({"a": "A", "email": "E"});
+        assert_eq!(o.apply_request(&mut body), RequestOutcome::Changed);
+        assert_eq!(body, serde_json::json!({"email": "A", "phone": "E"}));
+        let mut reply = serde_json::json!({"email": "E", "phone": "P"});
+        o.apply_reply(&mut reply);
+        assert_eq!(reply, serde_json::json!({"phone": "E", "email": "P"}));
+        let text = "[whalet.createUser]\nrename_request = { phone = \"email\" }\n";
+        let c = Contract::parse("c.toml", text, &catalog()).expect("parses");
+        let o = c.operation("whalet", "createUser").expect("parses");
+        let mut body = serde_json::json!({"phone": "P", "email": "E"});
+        let RequestOutcome::Refused(why) = o.apply_request(&mut body) else {
+            panic!("refused: {body}");
+        };
+        assert!(why.contains("phone and email were both sent"), "{why}");
+        assert_eq!(body, serde_json::json!({"phone": "P", "email": "E"}));
+        // A default of the simulator's field is not a second value: the partner's replaces it.
+        let text = "[whalet.createUser]\nrename_request = { phone = \"email\" }\noptional = { email = \"x\" }\n";
+        let c = Contract::parse("c.toml", text, &catalog()).expect("parses");
+        let o = c.operation("whalet", "createUser").expect("parses");
+        let mut body = serde_json::json!({"phone": "P"});
+        assert_eq!(o.apply_request(&mut body), RequestOutcome::Changed);
+        assert_eq!(body, serde_json::json!({"email": "P"}));
+    }
+
+    /// A reply rename onto a field the simulator sends beside it is refused, unless that field
+    /// is renamed away too.
+    #[test]
+    fn a_reply_rename_onto_a_sent_field_is_refused() {
+        let mut catalog = catalog();
+        let mut sent = SentFields::default();
+        sent.replies.insert(
+            "whalet.createUser".into(),
+            vec!["userId".into(), "status".into()],
+        );
+        catalog.sent = Arc::new(sent);
+        let bad = "[whalet.createUser]\n\nrename_reply = { userId = \"status\" }\n";
+        let err = Contract::parse("c.toml", bad, &catalog).expect_err("an error");
+        let err = err.to_string();
+        assert!(err.starts_with("c.toml:3: "), "{err}");
+        assert!(err.contains("already sends"), "{err}");
+        let good =
+            "[whalet.createUser]\nrename_reply = { userId = \"status\", status = \"state\" }\n";
+        assert!(Contract::parse("c.toml", good, &catalog).is_ok());
+    }
+
+    /// A status word mapped onto another word of the same status that stays is refused.
+    #[test]
+    fn a_status_word_onto_a_word_in_use_is_refused() {
+        let bad = "[whalet.createUser]\nstatus = { PROCESSING = \"SUCCESS\" }\n";
+        let err = Contract::parse("c.toml", bad, &catalog()).expect_err("an error");
+        assert!(
+            err.to_string().contains("the simulator's own SUCCESS"),
+            "{err}"
+        );
+        let bad = "[notification.\"whalet.userNotify\"]\nstatus = { FAILURE = \"PROCESSING\" }\n";
+        assert!(Contract::parse("c.toml", bad, &catalog()).is_err());
+        let good =
+            "[whalet.createUser]\nstatus = { PROCESSING = \"SUCCESS\", SUCCESS = \"DONE\" }\n";
+        assert!(Contract::parse("c.toml", good, &catalog()).is_ok());
+    }
+
+    /// A refusal's message names the partner's fields: whole names and paths only, once.
+    #[test]
+    fn a_message_names_the_partners_fields() {
+        let text = "[whalet.createUser]\nrename_request = { merchantUserId = \"outUserId\", \"legalEntity.legalName\" = \"legalEntity.name\", a = \"email\", email = \"phone\" }\n";
+        let c = Contract::parse("c.toml", text, &catalog()).expect("parses");
+        let o = c.operation("whalet", "createUser").expect("parses");
+        assert_eq!(
+            o.message_for_partner(
+                "legalEntity.name is required; name and outUserIdX, x.outUserId, outUserId."
+            ),
+            "legalEntity.legalName is required; name and outUserIdX, x.outUserId, merchantUserId."
+        );
+        assert_eq!(
+            o.message_for_partner("email is not an e-mail address; phone too"),
+            "a is not an e-mail address; email too"
+        );
+    }
+
+    /// A TOML date/time as a default or a fixed field is refused with its key's line.
+    #[test]
+    fn a_toml_datetime_value_is_refused() {
+        let bad = "[whalet.createUser]\nrequired = [\"a\"]\noptional = { startTime = 2026-01-01T00:00:00Z }\n";
+        let err = Contract::parse("c.toml", bad, &catalog()).expect_err("an error");
+        let err = err.to_string();
+        assert!(err.starts_with("c.toml:3: "), "{err}");
+        assert!(err.contains("\"startTime\" is a TOML date/time"), "{err}");
+        let bad = "[notification.\"whalet.userNotify\"]\nextra = { at = { day = 2026-01-01 } }\n";
+        assert!(Contract::parse("c.toml", bad, &catalog()).is_err());
     }
 
     #[test]
@@ -682,7 +995,7 @@ mod tests {
         let mut body = serde_json::json!({"fullName": "A"});
         assert_eq!(
             o.apply_request(&mut body),
-            RequestOutcome::Missing("purpose".into())
+            RequestOutcome::Refused("purpose is required".into())
         );
         let mut body = serde_json::json!({"fullName": "A", "purpose": "x", "status": "SUCCEEDED"});
         assert_eq!(o.apply_request(&mut body), RequestOutcome::Changed);

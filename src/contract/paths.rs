@@ -11,12 +11,14 @@ use serde_json::{Map, Value};
 pub fn parse(path: &str) -> Result<Vec<&str>, String> {
     let keys: Vec<&str> = path.split('.').collect();
     if path.is_empty()
-        || keys
-            .iter()
-            .any(|k| k.is_empty() || k.chars().any(char::is_whitespace))
+        || keys.iter().any(|k| {
+            k.is_empty()
+                || k.chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || c == '[' || c == ']')
+        })
     {
         return Err(format!(
-            "{path:?} is not a field path (keys joined by `.`, no empty key, no spaces)"
+            "{path:?} is not a field path (keys joined by `.`, no empty key, no spaces, brackets or control characters; an array's field is `list.field`)"
         ));
     }
     Ok(keys)
@@ -86,10 +88,58 @@ fn place(v: &mut Value, path: &[&str], value: &Value, overwrite: bool) -> bool {
     }
 }
 
-/// Moves the field at `from` to `to` (see the module's note on arrays). Returns whether a
-/// field moved.
-pub fn rename(v: &mut Value, from: &str, to: &str) -> bool {
-    move_field(v, &keys(from), &keys(to))
+/// The key a field waits under during [`rename_all`]: no path can name it ([`parse`] refuses
+/// control characters).
+fn parked(i: usize) -> String {
+    format!("\u{1}{i}")
+}
+
+/// Moves every `from` to its `to` (see the module's note on arrays) at once, so that a chain
+/// (`a` → `b`, `b` → `c`) or a swap (`a` ↔ `b`) means the same whatever the order: each field
+/// is first parked under a key no path names beside its target, then moved to the target. The
+/// targets must differ (the overlay's load checks that). Returns whether a field moved.
+pub fn rename_all<'a>(
+    v: &mut Value,
+    renames: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> bool {
+    let mut moved = false;
+    let mut waiting = Vec::new();
+    for (i, (from, to)) in renames.into_iter().enumerate() {
+        let to = keys(to);
+        let (_, parents) = to.split_last().unwrap_or((&"", &[]));
+        let wait: Vec<String> = parents
+            .iter()
+            .map(|k| (*k).to_owned())
+            .chain([parked(i)])
+            .collect();
+        moved |= move_field(v, &keys(from), &as_keys(&wait));
+        waiting.push((wait, to));
+    }
+    for (wait, to) in &waiting {
+        move_field(v, &as_keys(wait), to);
+    }
+    moved
+}
+
+fn as_keys(path: &[String]) -> Vec<&str> {
+    path.iter().map(String::as_str).collect()
+}
+
+/// Whether `path` holds a value (not null) in `body`: in some element where it crosses an
+/// array.
+pub fn present(body: &Value, path: &str) -> bool {
+    !missing_any(body, &keys(path))
+}
+
+fn missing_any(v: &Value, path: &[&str]) -> bool {
+    let Some((first, rest)) = path.split_first() else {
+        return v.is_null();
+    };
+    match v {
+        Value::Array(items) => items.iter().all(|i| missing_any(i, path)),
+        Value::Object(map) => map.get(*first).is_none_or(|c| missing_any(c, rest)),
+        _ => true,
+    }
 }
 
 fn move_field(v: &mut Value, from: &[&str], to: &[&str]) -> bool {
@@ -122,11 +172,18 @@ fn take(v: &mut Value, path: &[&str]) -> Option<Value> {
 }
 
 /// Every path of `v` as an overlay names it: each object key, joined by `.`, arrays crossed
-/// (so `records.amount` for the `amount` of any record). Paths of objects are included too.
+/// (so `records.amount` for the `amount` of any record). Paths of objects are included too,
+/// and each array's path once more with the [`ARRAY`] mark (`records[]`), so that a rename
+/// that would take a field out of its array element can be refused ([`crosses_array`]).
 pub fn all_paths(v: &Value, out: &mut std::collections::BTreeSet<String>) {
     fn walk(v: &Value, prefix: &str, out: &mut std::collections::BTreeSet<String>) {
         match v {
-            Value::Array(items) => items.iter().for_each(|i| walk(i, prefix, out)),
+            Value::Array(items) => {
+                if !prefix.is_empty() {
+                    out.insert(format!("{prefix}{ARRAY}"));
+                }
+                items.iter().for_each(|i| walk(i, prefix, out));
+            }
             Value::Object(map) => {
                 for (key, child) in map {
                     let path = if prefix.is_empty() {
@@ -142,6 +199,33 @@ pub fn all_paths(v: &Value, out: &mut std::collections::BTreeSet<String>) {
         }
     }
     walk(v, "", out);
+}
+
+/// The mark of an array's path in a list of paths ([`all_paths`]): not a path an overlay
+/// can write ([`parse`] refuses brackets).
+pub const ARRAY: &str = "[]";
+
+/// The arrays among `paths` (marked with [`ARRAY`]), as paths.
+pub fn arrays(paths: &[String]) -> Vec<&str> {
+    paths.iter().filter_map(|p| p.strip_suffix(ARRAY)).collect()
+}
+
+/// The array among `arrays` that a move from `from` to `to` would cross: one that holds
+/// either path but is not inside the deepest object both share (a field never leaves its
+/// array element, so such a rename would find nothing, or copy one value into every element).
+pub fn crosses_array<'a>(from: &str, to: &str, arrays: &[&'a str]) -> Option<&'a str> {
+    let (from, to) = (keys(from), keys(to));
+    let shared = from
+        .iter()
+        .zip(&to)
+        .take(from.len().min(to.len()) - 1)
+        .take_while(|(a, b)| a == b)
+        .count();
+    arrays.iter().copied().find(|array| {
+        let array = keys(array);
+        let holds = |path: &[&str]| path.len() > array.len() && path.starts_with(&array);
+        (holds(&from) || holds(&to)) && array.len() > shared
+    })
 }
 
 /// Whether a key holds a status word: `status`, or a key ending in `Status` or `_status`.
@@ -182,13 +266,49 @@ mod tests {
     #[test]
     fn renames_move_fields_inside_array_elements_and_across_objects() {
         let mut v = json!({"records": [{"amt": 1}, {"amt": 2}], "payee": {"name": "a"}});
-        assert!(rename(&mut v, "records.amt", "records.amount"));
-        assert!(rename(&mut v, "payee.name", "beneficiary.fullName"));
+        assert!(rename_all(&mut v, [("records.amt", "records.amount")]));
+        assert!(rename_all(&mut v, [("payee.name", "beneficiary.fullName")]));
         assert_eq!(
             v,
             json!({"records": [{"amount": 1}, {"amount": 2}], "payee": {}, "beneficiary": {"fullName": "a"}})
         );
-        assert!(!rename(&mut v, "nothing.here", "x"));
+        assert!(!rename_all(&mut v, [("nothing.here", "x")]));
+    }
+
+    /// A rename in one array element is fine; one into or out of an array is not.
+    #[test]
+    fn a_rename_across_an_array_is_found() {
+        let arrays = ["records", "records.items"];
+        assert_eq!(crosses_array("records.a", "records.b", &arrays), None);
+        assert_eq!(crosses_array("payee.a", "beneficiary.b", &arrays), None);
+        assert_eq!(crosses_array("records.a", "a", &arrays), Some("records"));
+        assert_eq!(
+            crosses_array("total", "records.total", &arrays),
+            Some("records")
+        );
+        assert_eq!(
+            crosses_array("records.items.a", "records.a", &arrays),
+            Some("records.items")
+        );
+        assert_eq!(crosses_array("records", "list", &arrays), None);
+        assert!(parse("records[0].a").is_err());
+    }
+
+    /// A chain and a swap mean the same whatever the order the renames are listed in.
+    #[test]
+    fn renames_apply_all_at_once() {
+        let mut v = json!({"a": 1, "email": 2, "phone": 3, "r": [{"x": 1, "y": 2}]});
+        assert!(rename_all(
+            &mut v,
+            [("a", "email"), ("email", "phone"), ("phone", "a")]
+        ));
+        assert_eq!(
+            v,
+            json!({"email": 1, "phone": 2, "a": 3, "r": [{"x": 1, "y": 2}]})
+        );
+        assert!(rename_all(&mut v, [("r.y", "r.x"), ("r.x", "r.y")]));
+        assert_eq!(v["r"], json!([{"x": 2, "y": 1}]));
+        assert!(parse("a.\u{1}0").is_err());
     }
 
     #[test]
@@ -212,7 +332,7 @@ mod tests {
         );
         assert_eq!(
             all.into_iter().collect::<Vec<_>>(),
-            ["k", "r", "r.x", "r.y", "r.y.z"]
+            ["k", "r", "r.x", "r.y", "r.y.z", "r[]"]
         );
         assert!(parse("a b").is_err());
     }

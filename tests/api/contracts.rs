@@ -188,8 +188,19 @@ fn unknown_operations_notifications_and_keys_name_file_and_line() {
         ("[whalet.userOnboardingApply]\nrequired = [\"email\"]\nrenamed = {}\n", 3, "renamed"),
         ("\n[notification.\"whalet.noSuchNotify\"]\nrename = {}\n", 2, "noSuchNotify"),
         ("[pockyt.\"/v3/none\"]\n", 1, "/v3/none"),
-        ("[infinia.\"account-balance/query\"]\ncode = \"SUCCESS\"\n", 1, "only Whalet"),
-        ("[whalet.userOnboardingApply]\nrename_reply = { \"a..b\" = \"c\" }\n", 1, "a..b"),
+        ("[infinia.\"account-balance/query\"]\ncode = \"SUCCESS\"\n", 2, "only Whalet"),
+        // A mistake in a value names its key's line, not the table's.
+        ("[whalet.userOnboardingApply]\nrequired = [\"email\"]\n\ncode = \"DONE\"\n", 4, "not a sync success code"),
+        // A reply rename onto a field the simulator sends beside it.
+        ("[whalet.userOnboardingApply]\n\nrename_reply = { userId = \"status\" }\n", 3, "a field the simulator already sends there"),
+        // A status word onto a word of the same status that stays.
+        ("[whalet.cardHolderQuery]\nstatus = { PROCESSING = \"SUCCESS\" }\n", 2, "the simulator's own SUCCESS"),
+        // A rename into or out of an array element.
+        ("[whalet.shopOrderUpload]\nrename_request = { orderNo = \"orders.orderNo\" }\n", 2, "across the array \"orders\""),
+        ("[pockyt.\"/v3/payee/payout-accounts\"]\n\nrename_reply = { \"accounts.createdAt\" = \"createdAt\" }\n", 3, "across the array \"accounts\""),
+        // A TOML date/time would reach the handler as an object.
+        ("[whalet.userOnboardingApply]\nrequired = [\"email\"]\noptional = { \"legalEntity.countryCode\" = 2026-01-01T00:00:00Z }\n", 3, "is a TOML date/time"),
+        ("[whalet.userOnboardingApply]\nrename_reply = { \"a..b\" = \"c\" }\n", 2, "a..b"),
         // A request field the operation does not read (its description, `api::describe`).
         ("[whalet.userOnboardingApply]\nrequired = [\"email\"]\nrename_request = { merchantUserId = \"outUserID\" }\n", 3, "\"outUserID\", a field this operation does not read"),
         ("[platform.paymentApply]\n\noptional = { \"memmo\" = \"x\" }\n", 3, "optional names \"memmo\""),
@@ -223,6 +234,140 @@ fn unknown_operations_notifications_and_keys_name_file_and_line() {
         err.contains("no tenant \"whalet:999\" is configured"),
         "{err}"
     );
+}
+
+/// A `[whalet.api_codes]` rename onto a name another operation or notification answers to, or
+/// onto one the envelope cannot carry in `head.apiCode`, is refused naming the key.
+#[test]
+fn api_code_renames_that_collide_or_cannot_be_sent_are_refused() {
+    let cases = [
+        (
+            "cardHolderApply = \"connectivity\"",
+            "takes the name of the apiCode \"connectivity\"",
+        ),
+        (
+            "cardHolderApply = \"x\"\ncardHolderQuery = \"x\"",
+            "cardHolderApply and cardHolderQuery are both renamed to \"x\"",
+        ),
+        (
+            "cardHolderApply = \"cardHolderResultNotify\"",
+            "cardHolderApply = \"cardHolderResultNotify\" takes the name",
+        ),
+        ("cardHolderApply = \"paymentApplyNotify\"", "takes the name"),
+        (
+            "cardHolderApply = \"\"",
+            "cardHolderApply = \"\": a wire apiCode has 1 to 30 characters",
+        ),
+        (
+            "cardHolderApply = \"card.holder\"",
+            "ASCII letter followed by ASCII letters and digits",
+        ),
+        (
+            "cardHolderApply = \"aVeryLongCardHolderApplyNameV20\"",
+            "not 31",
+        ),
+    ];
+    for (renames, needle) in cases {
+        let err = load(&format!("[whalet.api_codes]\n{renames}\n"));
+        assert!(err.contains(needle), "{renames}: {err} should say {needle}");
+    }
+    // A swap of names in use elsewhere is refused too; a fresh name is fine.
+    let config =
+        Config::parse("[whalet.api_codes]\ncardHolderApply = \"holderApplyV2\"\n").unwrap();
+    assert!(App::new(config, Options::default()).is_ok());
+}
+
+/// A partner that sends a field under its own name and also under the simulator's name the
+/// overlay renames it to is refused in PARAMETER_ERROR naming both, not silently merged.
+#[tokio::test]
+async fn a_request_field_sent_under_both_names_is_refused() {
+    let app = spawn_with(with_shipped()).await;
+    let mut body = partner_application("m-9");
+    body["outUserId"] = json!("other");
+    let (code, detail, _) = apply(&app.client, body).await;
+    assert_eq!(code, "PARAMETER_ERROR", "{detail}");
+    assert!(
+        detail.contains("merchantUserId and outUserId were both sent"),
+        "{detail}"
+    );
+    app.shutdown().await;
+}
+
+/// A handler's refusal under an overlay names the fields the partner sent, not the handler's
+/// names for them.
+#[tokio::test]
+async fn a_refusal_names_the_partners_fields() {
+    let app = spawn_with(with_shipped()).await;
+    let mut body = partner_application("m-8");
+    body["legalEntity"]
+        .as_object_mut()
+        .unwrap()
+        .remove("legalName");
+    let (code, detail, _) = apply(&app.client, body).await;
+    assert_eq!(code, "PARAMETER_ERROR", "{detail}");
+    assert!(detail.contains("legalEntity.legalName"), "{detail}");
+    assert!(!detail.contains("legalEntity.name"), "{detail}");
+    let mut body = partner_application("m-8");
+    body.as_object_mut().unwrap().remove("merchantUserId");
+    let (code, detail, _) = apply(&app.client, body).await;
+    assert_eq!(code, "PARAMETER_ERROR", "{detail}");
+    assert!(detail.contains("merchantUserId"), "{detail}");
+    assert!(!detail.contains("outUserId"), "{detail}");
+    app.shutdown().await;
+}
+
+/// `contract dump` makes the checks `serve` makes: a tenant that is malformed or not
+/// configured, a bad per-tenant overlay, an apiCode rename `serve` refuses.
+#[test]
+fn contract_dump_refuses_what_serve_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[whalet.noSuchApiCode]\n").unwrap();
+    let tenant_file = dir.path().join("tenant.toml");
+    std::fs::write(
+        &tenant_file,
+        format!(
+            "[contract.tenants]\n\"whalet:202400000000001\" = \"{}\"\n",
+            bad.display()
+        ),
+    )
+    .unwrap();
+    let codes = dir.path().join("codes.toml");
+    std::fs::write(&codes, "[whalet.api_codes]\nnosuchOp = \"x\"\n").unwrap();
+    let shipped = repo_path(SHIPPED);
+    let cases: [(Vec<&str>, &str); 4] = [
+        (
+            vec!["--contract", &shipped, "--tenant", "whalet:999"],
+            "no tenant whalet:999",
+        ),
+        (
+            vec!["--contract", &shipped, "--tenant", "bogus"],
+            "\"bogus\" is not a tenant",
+        ),
+        (
+            vec!["--config", tenant_file.to_str().unwrap()],
+            "noSuchApiCode",
+        ),
+        (
+            vec!["--config", codes.to_str().unwrap()],
+            "\"nosuchOp\" is not a known apiCode",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_whalet-sim"))
+            .args(["contract", "dump"])
+            .args(&args)
+            .env_remove("WHALET_SIM_CONFIG")
+            .env_remove("WHALET_SIM_CONTRACT")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} should fail");
+        assert!(
+            stderr.contains(needle),
+            "{args:?}: {stderr} should say {needle}"
+        );
+    }
 }
 
 #[test]
@@ -355,5 +500,61 @@ async fn the_listing_for_a_tenant_follows_its_own_overlay() {
     );
     let (status, _) = app.get("/__sim/operations?tenant=P0001").await;
     assert_eq!(status, 400);
+    app.shutdown().await;
+}
+
+/// The listing under an overlay that renames an id and an array element's field and requires
+/// a field inside the array: the renamed fields are listed under the partner's names (in the
+/// array too), the required one is the array's own field, the placeholder names the id as the
+/// partner reads it, and "needs" still names the operation that makes the id.
+#[tokio::test]
+async fn the_listing_renames_array_fields_and_keeps_what_an_operation_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("o.toml");
+    std::fs::write(
+        &file,
+        "[whalet.userOnboardingApply]\nrename_reply = { userId = \"customerId\" }\n\n\
+         [whalet.shopOrderUpload]\nrename_request = { customerId = \"userId\", \"orders.no\" = \"orders.orderNo\" }\n\
+         required = [\"orders.goodsName\"]\n",
+    )
+    .unwrap();
+    let app = spawn_with(Setup {
+        config: Some(format!("[contract]\nfile = \"{}\"\n", file.display())),
+        ..Setup::default()
+    })
+    .await;
+    let all = app.get_json("/__sim/operations?surface=whalet").await;
+    let op = all["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "shopOrderUpload")
+        .unwrap()
+        .clone();
+    let names: Vec<&str> = op["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"orders[0].no"), "{names:?}");
+    assert!(!names.contains(&"orders[0].orderNo"), "{names:?}");
+    assert!(!names.contains(&"orders.goodsName"), "{names:?}");
+    let goods = op["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "orders[0].goodsName")
+        .unwrap();
+    assert_eq!(goods["required"], true, "{goods}");
+    let example = &op["example"];
+    assert!(example["orders"][0].get("goodsName").is_some(), "{example}");
+    assert!(example["orders"][0].get("no").is_some(), "{example}");
+    assert_eq!(
+        example["customerId"], "<customerId from userOnboardingApply>",
+        "{example}"
+    );
+    let needs = op["needs"].to_string();
+    assert!(needs.contains("userOnboardingApply"), "{needs}");
     app.shutdown().await;
 }

@@ -39,7 +39,8 @@ use crate::http::{SimRequest, SimResponse};
 use crate::notify::NotificationSpec;
 use crate::tenant::{Provider, TenantId};
 use crate::wire::whalet::{
-    self as envelope, Code, Echo, KeyEncForm, WhaletError, PROCESSING_DETAIL, SUCCESS_DETAIL,
+    self as envelope, Code, Echo, KeyEncForm, WhaletError, MAX_HEAD_FIELD, PROCESSING_DETAIL,
+    SUCCESS_DETAIL,
 };
 use partners::{Partner, Partners};
 
@@ -158,18 +159,26 @@ pub fn all_operations() -> impl Iterator<Item = &'static Operation> {
 pub const NOTIFICATIONS: &[&str] = &["connectivityNotify"];
 
 impl Dispatch {
+    /// The table after `renames` (`[whalet.api_codes]`, canonical → wire name). Refused, naming
+    /// the key: an unknown canonical name, a wire name the envelope could never carry in
+    /// `head.apiCode` ([`check_wire_name`]), and a wire name that another operation or
+    /// notification already answers to (its canonical or its wire name): the table would
+    /// otherwise keep one of the two silently.
     pub fn new(renames: &BTreeMap<String, String>) -> anyhow::Result<Self> {
         let known: Vec<&str> = all_operations()
             .map(|op| op.name)
             .chain(NOTIFICATIONS.iter().copied())
             .chain(ops::NOTIFICATIONS.iter().flat_map(|g| g.iter().copied()))
             .collect();
-        for canonical in renames.keys() {
+        for (canonical, wire) in renames {
             if !known.contains(&canonical.as_str()) {
                 anyhow::bail!(
                     "whalet.api_codes: {canonical:?} is not a known apiCode (see docs/FIDELITY.md)"
                 );
             }
+            check_wire_name(wire).map_err(|why| {
+                anyhow::anyhow!("whalet.api_codes: {canonical} = {wire:?}: {why}")
+            })?;
         }
         let wire_names: BTreeMap<String, String> = known
             .iter()
@@ -180,6 +189,7 @@ impl Dispatch {
                 )
             })
             .collect();
+        check_unique_wire_names(&wire_names)?;
         let by_wire = all_operations()
             .map(|op| (wire_names[op.name].clone(), op))
             .collect();
@@ -205,6 +215,50 @@ impl Dispatch {
     pub fn names(&self) -> &BTreeMap<String, String> {
         &self.wire_names
     }
+}
+
+/// Whether the envelope can carry `wire` as `head.apiCode` and a partner's path as
+/// `/api/{apiCode}`: 1 to [`MAX_HEAD_FIELD`] characters, an ASCII letter first, then ASCII
+/// letters and digits (the lowerCamelCase of every Whalet apiCode, docs/FIDELITY.md).
+fn check_wire_name(wire: &str) -> Result<(), String> {
+    let len = wire.chars().count();
+    if len == 0 || len > MAX_HEAD_FIELD {
+        return Err(format!(
+            "a wire apiCode has 1 to {MAX_HEAD_FIELD} characters (head.apiCode), not {len}"
+        ));
+    }
+    let mut chars = wire.chars();
+    let letter_first = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+    if !letter_first || !chars.all(|c| c.is_ascii_alphanumeric()) {
+        return Err(
+            "a wire apiCode is an ASCII letter followed by ASCII letters and digits (lowerCamelCase)"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// No two operations or notifications answer to the same name: a wire name is neither another
+/// one's wire name nor another one's canonical name (which overlays and rules use), nor the
+/// name of a whalet-platform notification (they travel on the same channel).
+fn check_unique_wire_names(wire_names: &BTreeMap<String, String>) -> anyhow::Result<()> {
+    for (canonical, wire) in wire_names {
+        let platform = crate::api::platform::NOTIFICATIONS.contains(&wire.as_str());
+        if wire != canonical && (wire_names.contains_key(wire) || platform) {
+            anyhow::bail!(
+                "whalet.api_codes: {canonical} = {wire:?} takes the name of the apiCode {wire:?}; choose a name no other operation or notification uses"
+            );
+        }
+    }
+    let mut owner: BTreeMap<&str, &str> = BTreeMap::new();
+    for (canonical, wire) in wire_names {
+        if let Some(other) = owner.insert(wire, canonical) {
+            anyhow::bail!(
+                "whalet.api_codes: {other} and {canonical} are both renamed to {wire:?}; each apiCode needs its own name"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Triggers of this surface.
