@@ -115,7 +115,11 @@ fn not_found(req: &SimRequest) -> SimResponse {
     SimResponse::json_value(
         404,
         &serde_json::json!({
-            "error": format!("no route for {} {}", req.method, req.path),
+            "error": format!(
+                "no route for {} {}",
+                crate::text::echo_bare(&req.method),
+                crate::text::echo_bare(&req.path)
+            ),
             "hint": "Whalet: POST /api or /api/{apiCode}; control plane: /__sim/ (GET /__sim/openapi.json)",
         }),
     )

@@ -78,6 +78,16 @@ pub fn echo(value: &str) -> Echo<'_> {
     Echo(value)
 }
 
+/// [`echo`] without the quotes, for a value that is a word of the sentence (a method, a path).
+pub fn echo_bare(value: &str) -> String {
+    let cut = cut_point(value, ECHO_BYTES);
+    let mut text = value[..cut].to_owned();
+    if cut < value.len() {
+        text.push_str(&marker(value.len() - cut));
+    }
+    text
+}
+
 /// See [`echo`].
 #[derive(Clone, Copy)]
 pub struct Echo<'a>(&'a str);

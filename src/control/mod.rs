@@ -210,7 +210,11 @@ fn not_served(req: &SimRequest, rest: &str) -> SimResponse {
     SimResponse::json_value(
         404,
         &json!({
-            "error": format!("no control endpoint {} {}{rest}", req.method, PREFIX),
+            "error": format!(
+                "no control endpoint {} {PREFIX}{}",
+                crate::text::echo_bare(&req.method),
+                crate::text::echo_bare(rest)
+            ),
             "hint": "GET /__sim/openapi.json lists every control endpoint",
         }),
     )

@@ -549,15 +549,20 @@ enum BodyRefusal {
     TimedOut(Duration),
 }
 
-/// Reads a request body of at most `limit` bytes (`Ok(None)`: larger, the rest not read), holding
-/// its memory in `budget` as it arrives, and giving up after `timeout`.
-async fn read_body(
+/// The room a body holds in the [`BodyBudget`]: kept until its request is answered, so that the
+/// bodies the handlers still hold (waiting at the CPU gate, decrypting) count too.
+type Held<'a> = Vec<tokio::sync::SemaphorePermit<'a>>;
+
+/// Reads a request body of at most `limit` bytes (`None`: larger, the rest not read), holding
+/// its memory in `budget` as it arrives (the room is handed back with it), and giving up after
+/// `timeout`.
+async fn read_body<'a>(
     body: Incoming,
     declared: Option<u64>,
     limit: usize,
-    budget: &BodyBudget,
+    budget: &'a BodyBudget,
     timeout: Duration,
-) -> Result<Option<Bytes>, BodyRefusal> {
+) -> Result<(Option<Bytes>, Held<'a>), BodyRefusal> {
     let reading = async {
         let mut body = body;
         let mut reserved = Vec::new();
@@ -572,7 +577,7 @@ async fn read_body(
             };
             total += data.len();
             if total > limit {
-                return Ok(None);
+                return Ok((None, Vec::new()));
             }
             if total > room {
                 let want = (total - room).max(ahead).max(room).min(limit - room);
@@ -581,11 +586,12 @@ async fn read_body(
             }
             chunks.push(data);
         }
-        Ok(Some(match chunks.len() {
+        let whole = match chunks.len() {
             0 => Bytes::new(),
             1 => chunks.swap_remove(0),
             _ => Bytes::from(chunks.concat()),
-        }))
+        };
+        Ok((Some(whole), reserved))
     };
     tokio::time::timeout(timeout, reading)
         .await
@@ -656,13 +662,14 @@ async fn handle<H: Handler>(
         .get(hyper::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let (body, too_large) = match declared {
+    // `_held` keeps the body's room in the budget until the request is answered.
+    let (body, too_large, _held) = match declared {
         // Over the limit before a byte of it is read: not read at all.
-        Some(n) if n > limit as u64 => (Bytes::new(), true),
+        Some(n) if n > limit as u64 => (Bytes::new(), true, Vec::new()),
         // A body that broke off is never handed on as if it were empty.
         _ => match read_body(body, declared, limit, &bodies, body_timeout).await {
-            Ok(Some(bytes)) => (bytes, false),
-            Ok(None) => (Bytes::new(), true),
+            Ok((Some(bytes), held)) => (bytes, false, held),
+            Ok((None, _)) => (Bytes::new(), true, Vec::new()),
             Err(refusal) => return Ok(refusal.answer()),
         },
     };

@@ -5,7 +5,7 @@
 //! task owned by `RunningApp`; on shutdown it stops accepting and disconnects every session.
 //!
 //! A connection is bounded from accept to end (docs/RELIABILITY.md): at most
-//! `sftp_max_connections` at once (the extra one is closed at once), logged in within
+//! `sftp_max_connections` at once (the extra one is refused with one line: [`refuse`]), logged in within
 //! `sftp_login_grace_ms` of being accepted, at most `sftp_max_auth_attempts` refused logins,
 //! and closed after `sftp_idle_timeout_ms` without a byte from the client. Whoever ends a
 //! connection first asks the client politely (SSH disconnect with the reason), then cuts the
@@ -109,6 +109,37 @@ pub fn spawn(core: &Core, stop: CancellationToken) -> Option<JoinHandle<()>> {
     )))
 }
 
+/// RFC 4253 §4.2 lets a server send lines before its version: an SSH client shows it, and a
+/// person trying with `nc` sees why.
+const REFUSAL: &[u8] = b"too many SFTP connections; try again later\r\n";
+
+/// Refusals that wait for the client's version line at once; beyond them a refused connection
+/// is closed right away.
+const REFUSALS_AT_ONCE: usize = 64;
+
+/// How long a refusal waits for the client's version line.
+const REFUSAL_WAIT: Duration = Duration::from_secs(1);
+
+/// Refuses a connection over the limit with [`REFUSAL`], after reading the version line an SSH
+/// client sends first (at most 255 bytes, RFC 4253 §4.2, or [`REFUSAL_WAIT`]): closed with that
+/// line unread, the connection would end in a reset, and the client would lose the reason.
+async fn refuse(mut stream: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut line = Vec::with_capacity(256);
+    let mut byte = [0u8; 1];
+    let _ = tokio::time::timeout(REFUSAL_WAIT, async {
+        while line.len() < 255 && !line.ends_with(b"\n") {
+            match stream.read(&mut byte).await {
+                Ok(1) => line.push(byte[0]),
+                _ => break,
+            }
+        }
+    })
+    .await;
+    let _ = stream.write_all(REFUSAL).await;
+    let _ = stream.shutdown().await;
+}
+
 async fn accept_loop(
     core: Core,
     listener: TcpListener,
@@ -118,6 +149,7 @@ async fn accept_loop(
 ) {
     let mut sessions = JoinSet::new();
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let refusals = Arc::new(Semaphore::new(REFUSALS_AT_ONCE));
     // Shared by every session: a file open in one is the same file in another.
     let open_files = Arc::new(open::OpenFiles::default());
     loop {
@@ -137,9 +169,18 @@ async fn accept_loop(
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
             tracing::warn!(peer = %peer, max = limits.max_connections,
                 "sftp connection refused: too many open ([infinia] sftp_max_connections)");
-            // RFC 4253 §4.2 lets a server send lines before its version; a person trying with
-            // `nc` sees why. Nothing waits for the client: the stream is closed right away.
-            let _ = stream.try_write(b"too many SFTP connections; try again later\r\n");
+            match Arc::clone(&refusals).try_acquire_owned() {
+                Ok(permit) => {
+                    sessions.spawn(async move {
+                        refuse(stream).await;
+                        drop(permit);
+                    });
+                }
+                // A flood of refusals: closed at once, the line written if it fits.
+                Err(_) => {
+                    let _ = stream.try_write(REFUSAL);
+                }
+            }
             continue;
         };
         let _ = stream.set_nodelay(true);

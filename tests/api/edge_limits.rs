@@ -210,6 +210,76 @@ async fn stalled_bodies_hold_only_what_they_sent_of_the_in_flight_budget() {
     app.shutdown().await;
 }
 
+/// Regression: a body's room in the in-flight budget was handed back once the body was read,
+/// before its handler ran, so bodies waiting at the CPU gate or decrypting were not counted and
+/// 450 bodies of 0.96 MB took the server to 1.1 GB. Four whole bodies whose requests are still
+/// being handled (long-polls that wait) now fill an 11 MiB budget, and a fifth is refused busy.
+#[tokio::test]
+async fn bodies_count_against_the_in_flight_budget_until_they_are_answered() {
+    let config = "[server]\nmax_body_bytes_in_flight = 11534336\n\
+                  control_body_limit_bytes = 2883584\n";
+    let app = spawn_config(config).await;
+    let body = vec![b' '; 2_883_584];
+    let mut waiting = Vec::new();
+    for _ in 0..4 {
+        let mut s = connect(&app).await;
+        let head = format!(
+            "GET /__sim/notifications/wait?apiCode=none&timeoutMs=3000 HTTP/1.1\r\nhost: localhost\r\n\
+             content-length: {}\r\n\r\n",
+            body.len()
+        );
+        s.write_all(head.as_bytes()).await.unwrap();
+        s.write_all(&body).await.unwrap();
+        waiting.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let head =
+        "POST /__sim/reset HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n\
+                content-length: 2\r\n\r\n{}";
+    let answer = answer_to_head(&app, head, 4096).await;
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(
+        answer.contains("too many request bodies in flight"),
+        "{answer}"
+    );
+    // Answered (408 after their wait), the four give their room back.
+    for mut s in waiting {
+        let mut buf = vec![0u8; 4096];
+        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+            .await
+            .expect("the wait ends")
+            .unwrap();
+        let answer = String::from_utf8_lossy(&buf[..n]);
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    }
+    let (status, body) = app.post("/__sim/reset", &serde_json::json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    app.shutdown().await;
+}
+
+/// Regression: the 404 of an unknown route echoed the whole method and path (60 KB back for a
+/// 60 KB path); each is cut as every echoed client value is.
+#[tokio::test]
+async fn an_unknown_route_echoes_its_method_and_path_cut() {
+    let app = spawn_app().await;
+    let long = "A".repeat(60_000);
+    for (method, path) in [
+        ("POST", format!("/{long}")),
+        ("POST", format!("/__sim/{long}")),
+        (&*"M".repeat(5_000), "/__sim/nothing".to_owned()),
+        (&*"M".repeat(5_000), "/nothing".to_owned()),
+    ] {
+        let head =
+            format!("{method} {path} HTTP/1.1\r\nhost: localhost\r\ncontent-length: 0\r\n\r\n");
+        let answer = answer_to_head(&app, &head, 8192).await;
+        assert!(answer.starts_with("HTTP/1.1 404"), "{:.200}", answer);
+        let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+        assert!(body.len() < 1024, "{} bytes: {:.300}", body.len(), body);
+        assert!(body.contains("more bytes"), "{body}");
+    }
+    app.shutdown().await;
+}
+
 /// One `GET /__sim/health` on a fresh connection; the status line's code, or None when the
 /// connection was not answered within 2 s.
 async fn health_status(url: &str) -> Option<u16> {

@@ -283,6 +283,31 @@ async fn connections_over_the_cap_are_closed_and_the_others_keep_working() {
     app.shutdown().await;
 }
 
+/// Regression: a connection over the cap was closed with the client's version line unread, so
+/// the client got a reset and lost the reason. The refusal reads that line first: the client
+/// reads the reason, then the end of the stream.
+#[tokio::test]
+async fn a_refused_ssh_client_reads_the_reason_not_a_reset() {
+    let app = spawn_infinia("sftp_max_connections = 1\n").await;
+    let _first = login(&app).await;
+    let mut refused = tokio::net::TcpStream::connect(("127.0.0.1", sftp_port(&app)))
+        .await
+        .unwrap();
+    refused.write_all(b"SSH-2.0-test_client\r\n").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), refused.read_to_end(&mut got))
+        .await
+        .expect("closed within 5 s");
+    assert!(
+        read.is_ok(),
+        "{read:?} after {:?}",
+        String::from_utf8_lossy(&got)
+    );
+    assert_eq!(got, b"too many SFTP connections; try again later\r\n");
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn one_file_more_than_the_apps_file_quota_is_refused() {
     let app = spawn_infinia("sftp_max_files = 3\n").await;
