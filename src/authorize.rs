@@ -38,7 +38,8 @@ pub type DecideFn<C> =
     fn(&C, &AuthorizationRequest, &Decision, &str) -> Result<Option<String>, String>;
 
 /// A decision the surface applied: the link, and the notification queued for the partner
-/// (`None` when the surface, or its configuration, tells the partner only through its query).
+/// (`None` when the surface, its configuration or a scenario that suppresses the notification
+/// leaves the partner to learn it through its query).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decided {
     pub request: AuthorizationRequest,

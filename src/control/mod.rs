@@ -229,13 +229,18 @@ pub fn error(status: u16, message: impl Into<String>) -> SimResponse {
 }
 
 pub(crate) fn body_json(req: &SimRequest) -> Result<Map<String, Value>, SimResponse> {
+    body_json_or(req).map_err(|why| error(400, why))
+}
+
+/// [`body_json`], saying why not in words.
+fn body_json_or(req: &SimRequest) -> Result<Map<String, Value>, String> {
     if req.body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }
     match serde_json::from_slice::<Value>(&req.body) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(error(400, "the body must be a JSON object")),
-        Err(e) => Err(error(400, format!("the body is not JSON: {e}"))),
+        Ok(_) => Err("the body must be a JSON object".to_owned()),
+        Err(e) => Err(format!("the body is not JSON: {e}")),
     }
 }
 
@@ -734,9 +739,10 @@ fn reset(core: &Core, req: &SimRequest) -> SimResponse {
 }
 
 async fn trigger(core: &Core, req: &SimRequest, name: &str) -> SimResponse {
-    let params = match body_json(req) {
+    // Every refusal of a trigger starts with its name, its body's too.
+    let params = match body_json_or(req) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(why) => return error(400, format!("{name}: {why}")),
     };
     match core.fire(name, params, None).await {
         Ok(result) => ok(json!({"trigger": name, "result": result})),

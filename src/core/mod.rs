@@ -28,7 +28,7 @@ use crate::notify::Outbox;
 use crate::scenario::Scenarios;
 use crate::store::{Store, TenantState};
 use crate::tenant::TenantId;
-use crate::trigger::{check_params, opt_param, FireError, TriggerDef};
+use crate::trigger::{check_params, FireError, TriggerDef};
 use crate::wire::HexCase;
 
 /// A trigger of this simulator: it runs with the core.
@@ -301,7 +301,9 @@ impl Core {
         trigger: &str,
         params: &Map<String, Value>,
     ) -> Result<(), FireError> {
-        let Some(t) = opt_param(params, "tenant").and_then(TenantId::parse) else {
+        // The tenant a `tenant`, `partnerId`, `merchantNo` or `appId` names: one that does not
+        // exist is a 404 whichever parameter named it.
+        let Some(t) = crate::trigger::named_tenant(trigger, params) else {
             return Ok(());
         };
         if self.store().has_tenant(&t) {

@@ -575,6 +575,8 @@ impl Outbox {
                 }
                 ledger.restore(seq, n);
             }
+            // A snapshot of a simulator with a larger ledger keeps this one's bound too.
+            ledger.trim(self.inner.capacity);
             let next = state.next_seq.max(max_seq + 1);
             match tenant {
                 // All state: the numbering is the snapshot's, so that an export gives it back.

@@ -621,5 +621,38 @@ async fn every_trigger_refusal_starts_with_the_triggers_name_once() {
     let journal = app.get_json("/__sim/requests?surface=trigger").await;
     let detail = journal["requests"][0]["detail"].as_str().unwrap();
     assert!(detail.starts_with("whalet.account.ready: "), "{journal}");
+    // A body that is no JSON object is refused naming the trigger too (round 16).
+    for body in [&b"notjson"[..], b"[]"] {
+        let (status, text) = app
+            .post_raw(
+                "/__sim/trigger/whalet.collection.received",
+                "application/json",
+                body.to_vec(),
+            )
+            .await;
+        assert_eq!(status, 400, "{text}");
+        assert!(
+            text.contains(r#""error":"whalet.collection.received: the body"#),
+            "{text}"
+        );
+    }
+    // A tenant that does not exist is a 404 whichever parameter names it (round 16).
+    for (name, params) in [
+        (
+            "whalet.collection.received",
+            json!({"amount": "1", "partnerId": "999"}),
+        ),
+        (
+            "pockyt.balance.funded",
+            json!({"currency": "USD", "amount": "1", "merchantNo": "999"}),
+        ),
+        ("sim.notify.up", json!({"tenant": "whalet:999"})),
+    ] {
+        let (status, body) = app.post(&format!("/__sim/trigger/{name}"), &params).await;
+        assert_eq!(status, 404, "{name}: {body}");
+        let text = body["error"].as_str().unwrap();
+        assert!(text.starts_with(&format!("{name}: ")), "{body}");
+        assert!(text.contains(":999"), "{body}");
+    }
     app.shutdown().await;
 }

@@ -255,7 +255,7 @@ fn wire_status(status: BindingStatus) -> String {
 /// binding already holds is refused, with the binding left PENDING (the page keeps the link open
 /// so the seller can decline it; unanswered, it expires as REJECTED): the same rule as at request
 /// time, checked again because two requests can be pending for one seller. Answers the id of the
-/// notification queued, if any.
+/// notification queued to be sent, if any (not one a scenario suppresses).
 pub fn decide(
     core: &Core,
     tenant: &TenantId,
@@ -308,10 +308,13 @@ pub fn decide(
     })??;
     let (decided, seller_status) = decided;
     let notify = core.infinia().apps.config.notify_on_binding;
-    Ok(seller_status.filter(|_| notify).map(|status| {
+    let sent = !decided.notify.suppress;
+    let id = seller_status.filter(|_| notify).map(|status| {
         let behaviour = decided.notify.clone();
         sellers::notify_status(core, tenant, &decided.seller_id, status, behaviour)
-    }))
+    });
+    // A notification a scenario suppresses is recorded, never sent: the partner is not told.
+    Ok(id.filter(|_| sent))
 }
 
 /// Records the seller as bound by `binding` and returns the seller's status, which the

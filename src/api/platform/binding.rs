@@ -255,7 +255,7 @@ fn finish(
     bind_id: &str,
     status: BindStatus,
     reason: String,
-) -> Result<String, String> {
+) -> Result<Option<String>, String> {
     let now = core.clock().now();
     let ended = core
         .with_tenant(tenant, |t| {
@@ -292,14 +292,17 @@ fn finish(
         .ok()
         .ok_or_else(|| format!("tenant {tenant} does not exist"))??;
     let (payload, behaviour) = ended;
-    Ok(crate::api::whalet::notify(
+    // A notification a scenario suppresses is recorded, never sent: the partner is not told.
+    let sent = !behaviour.suppress;
+    let id = crate::api::whalet::notify(
         core,
         tenant,
         BIND_NOTIFY,
         payload,
         Some(format!("bind:{bind_id}")),
         behaviour,
-    ))
+    );
+    Ok(sent.then_some(id))
 }
 
 /// The decision callback registered with `web::authorize` for surface `platform`.
@@ -324,7 +327,7 @@ pub fn decide_binding(
     let changes = ("platform.binding.approved", "platform.binding.rejected");
     let by_trigger = via == "trigger";
     crate::api::coverage::decided(core, &req.tenant, by_trigger, d.approved, changes);
-    Ok(Some(notification))
+    Ok(notification)
 }
 
 /// Decides a binding by its bindId (the API twin of the page).

@@ -299,6 +299,27 @@ async fn the_sellers_page_answers_every_method_and_address_with_a_page() {
         .unwrap()
         .starts_with("text/html"));
     // Reject on the page: the answer states what happened and that no notification was sent.
+    let done = decide_on_page(&app, &client, &link, "reject").await;
+    assert!(
+        done.contains("was not connected to Platform demo-app."),
+        "{done}"
+    );
+    assert!(
+        done.contains("Platform demo-app will see the result the next time it checks the binding."),
+        "a rejection sends no notification, and the page says so: {done}"
+    );
+    assert!(seller_statuses(&app).await.is_empty());
+    app.shutdown().await;
+}
+
+/// Logs in on the seller's page at `link` and takes `decision` (`approve`, `reject`); the
+/// page's answer, which must be a 200.
+async fn decide_on_page(
+    app: &crate::helpers::TestApp,
+    client: &reqwest::Client,
+    link: &str,
+    decision: &str,
+) -> String {
     let (login, password) = {
         let (l, p) = app.app().authorizations().credentials();
         (l.to_owned(), p.to_owned())
@@ -320,21 +341,35 @@ async fn the_sellers_page_answers_every_method_and_address_with_a_page() {
         .to_owned();
     let done = client
         .post(format!("{link}/decision"))
-        .form(&[("session", session.as_str()), ("decision", "reject")])
+        .form(&[("session", session.as_str()), ("decision", decision)])
         .send()
         .await
         .unwrap();
     assert_eq!(done.status().as_u16(), 200);
-    let done = done.text().await.unwrap();
+    done.text().await.unwrap()
+}
+
+/// Regression (round 16): with the binding's notification suppressed by a scenario, the page
+/// said the platform "is being notified"; it is recorded, never sent.
+#[tokio::test]
+async fn the_page_does_not_claim_a_suppressed_notification() {
+    let app = spawn_infinia("").await;
+    let scenario = "name = \"quiet\"\n[[rule]]\nname = \"s\"\nsurface = \"infinia\"\n\
+                    operation = \"account-binding/request\"\n[rule.then.notify]\nsuppress = true\n";
+    let (status, body) = app.load_scenario(scenario, "tenant=infinia:demo-app").await;
+    assert_eq!(status, 200, "{body}");
+    let m = Merchant::demo();
+    let (link, _) = open_link(&app, &m, "ABR-Q", "SELLER-Q").await;
+    let done = decide_on_page(&app, &reqwest::Client::new(), &link, "approve").await;
     assert!(
-        done.contains("was not connected to Platform demo-app."),
+        done.contains("will see the result the next time it checks the binding"),
         "{done}"
     );
-    assert!(
-        done.contains("Platform demo-app will see the result the next time it checks the binding."),
-        "a rejection sends no notification, and the page says so: {done}"
-    );
-    assert!(seller_statuses(&app).await.is_empty());
+    assert!(!done.contains("is being notified"), "{done}");
+    let list = app
+        .get_json("/__sim/notifications?apiCode=sellerStatus")
+        .await;
+    assert_eq!(list["notifications"][0]["status"], "suppressed", "{list}");
     app.shutdown().await;
 }
 

@@ -345,6 +345,38 @@ async fn a_delivered_notification_stays_when_unfinished_ones_fill_the_capacity()
     app.shutdown().await;
 }
 
+/// Regression (round 16): a snapshot with more finished notifications than the importing
+/// simulator's `ledger_capacity` was kept whole until the next delivery finished.
+#[tokio::test]
+async fn an_import_keeps_the_ledger_within_its_capacity() {
+    let from = spawn_app().await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(ping(&from, &format!("d{i}")).await);
+        from.advance(0.0).await;
+        assert_eq!(ledger_entry(&from, &ids[i]).await["status"], "delivered");
+    }
+    let (_, snapshot) = from.get("/__sim/snapshot").await;
+    from.shutdown().await;
+    let to = spawn_with(Setup {
+        config: Some("[notify]\nledger_capacity = 3\n".into()),
+        ..Setup::default()
+    })
+    .await;
+    let (status, body) = to.post("/__sim/snapshot", &snapshot).await;
+    assert_eq!(status, 200, "{body}");
+    let list = to.get_json("/__sim/notifications").await;
+    let kept: Vec<&str> = list["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap())
+        .collect();
+    let newest: Vec<&str> = ids[2..].iter().rev().map(String::as_str).collect();
+    assert_eq!(kept, newest, "the three that finished last");
+    to.shutdown().await;
+}
+
 #[tokio::test]
 async fn reset_forgets_notifications_and_cancels_their_retries() {
     let app = spawn_with(Setup {
