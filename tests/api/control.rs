@@ -430,7 +430,7 @@ async fn a_trigger_parameter_that_is_not_text_never_falls_back_to_the_demo_tenan
             &json!({"currency": "USD", "amount": "1.00", "merchantNo": "999"}),
         )
         .await;
-    assert_eq!(status, 422, "{body}");
+    assert_eq!(status, 404, "a merchant that does not exist: {body}");
     app.shutdown().await;
 }
 
