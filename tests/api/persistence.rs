@@ -93,12 +93,7 @@ async fn export_import_export_is_byte_identical() {
     let (status, body) = import(&other, "", first.clone()).await;
     assert_eq!(status, 200, "{body}");
     let second = export(&other, "").await;
-    assert!(
-        first == second,
-        "export → import → export differs:\n{}\n----\n{}",
-        String::from_utf8_lossy(&first),
-        String::from_utf8_lossy(&second)
-    );
+    assert_same_bytes(&first, &second, "export → import → export differs");
     // One tenant's snapshot round-trips too.
     let one = export(&app, &format!("?tenant={PARTNER}")).await;
     let (status, body) = import(&other, &format!("?tenant={PARTNER}"), one.clone()).await;
@@ -448,6 +443,16 @@ async fn the_retrying_fixture_delivers_its_notification_on_the_fourth_attempt() 
 }
 
 // ---- the data directory (SQLite) ----
+
+/// Two exports are the same bytes; `what` says how the second was made. Both are shown when not.
+fn assert_same_bytes(first: &[u8], second: &[u8], what: &str) {
+    assert!(
+        first == second,
+        "{what}:\n{}\n----\n{}",
+        String::from_utf8_lossy(first),
+        String::from_utf8_lossy(second)
+    );
+}
 
 fn data_dir_config(dir: &std::path::Path) -> String {
     format!("[store]\ndata_dir = {:?}\n", dir.display().to_string())
@@ -2008,11 +2013,10 @@ async fn a_one_tenant_round_trip_with_a_scenario_is_byte_identical() {
         let (status, body) = import(&app, asked, first.clone()).await;
         assert_eq!(status, 200, "{body}");
         let again = export(&app, &query).await;
-        assert!(
-            first == again,
-            "export → import{asked} → export differs:\n{}\n----\n{}",
-            String::from_utf8_lossy(&first),
-            String::from_utf8_lossy(&again)
+        assert_same_bytes(
+            &first,
+            &again,
+            &format!("export → import{asked} → export differs"),
         );
     }
     app.finish().await;
@@ -2411,12 +2415,7 @@ async fn an_import_of_all_state_restores_the_notification_numbering() {
     let (status, body) = import(&app, "", first.clone()).await;
     assert_eq!(status, 200, "{body}");
     let second = export(&app, "").await;
-    assert!(
-        first == second,
-        "export → import → export differs:\n{}\n----\n{}",
-        String::from_utf8_lossy(&first),
-        String::from_utf8_lossy(&second)
-    );
+    assert_same_bytes(&first, &second, "export → import → export differs");
     app.shutdown().await;
 }
 
@@ -2436,11 +2435,6 @@ async fn timers_due_at_the_same_time_come_out_in_one_order() {
     let (status, body) = import(&app, "", serde_json::to_vec(&doc).unwrap()).await;
     assert_eq!(status, 200, "{body}");
     let second = export(&app, "").await;
-    assert!(
-        first == second,
-        "the same state, other bytes:\n{}\n----\n{}",
-        String::from_utf8_lossy(&first),
-        String::from_utf8_lossy(&second)
-    );
+    assert_same_bytes(&first, &second, "the same state, other bytes");
     app.shutdown().await;
 }
