@@ -135,6 +135,34 @@ impl Ledger {
         self.items.insert(seq, Box::new(n));
     }
 
+    /// Starts every queued notification with nothing ahead of it in its line (or in no line),
+    /// as [`Ledger::finish`] starts the one behind a finished notification; returns them with
+    /// when their first attempts are due. Only a hand-edited snapshot leaves such a one.
+    pub fn start_unblocked(&mut self, now: Millis) -> Vec<(u64, Millis)> {
+        let blocked: Vec<u64> = self
+            .items
+            .iter()
+            .filter(|(seq, n)| {
+                n.status == Status::Queued
+                    && line_key(n).is_none_or(|key| {
+                        self.lines.get(&key).and_then(|l| l.front()) == Some(*seq)
+                    })
+            })
+            .map(|(seq, _)| *seq)
+            .collect();
+        let mut started = Vec::with_capacity(blocked.len());
+        for seq in blocked {
+            self.touch(seq);
+            if let Some(n) = self.items.get_mut(&seq) {
+                let at = now.max(due_after(n.created_at, n.behaviour.delay_ms));
+                n.status = Status::Pending;
+                n.next_attempt_at = Some(at);
+                started.push((seq, at));
+            }
+        }
+        started
+    }
+
     /// Starts a new series of a finished notification (resend); it does not rejoin its line.
     pub fn restart(&mut self, seq: u64, now: Millis) -> Result<Notification, String> {
         self.touch(seq);
@@ -366,6 +394,30 @@ mod tests {
         finish(&mut ledger, 2, Status::Exhausted, 400);
         ledger.trim(1);
         assert_eq!(kept(&ledger), [1]);
+    }
+
+    /// Regression: a hand-edited snapshot whose queued notification has nothing ahead of it
+    /// (the one before it removed) restored it waiting for ever; it starts, and the one behind
+    /// it keeps waiting.
+    #[test]
+    fn a_restored_queued_notification_with_nothing_ahead_of_it_starts() {
+        let mut ledger = Ledger::default();
+        for (seq, business) in [(2, Some("A")), (3, Some("A")), (4, None), (5, Some("B"))] {
+            let mut one = n(seq, business);
+            one.status = Status::Queued;
+            ledger.restore(seq, one);
+        }
+        let mut ahead = n(6, Some("B"));
+        ahead.next_attempt_at = Some(100);
+        ledger.restore(6, ahead);
+        let mut line_b = n(7, Some("B"));
+        line_b.status = Status::Queued;
+        ledger.restore(7, line_b);
+        assert_eq!(ledger.start_unblocked(500), [(2, 500), (4, 500), (5, 500)]);
+        assert_eq!(ledger.items[&2].status, Status::Pending);
+        assert_eq!(ledger.items[&3].status, Status::Queued);
+        assert_eq!(ledger.items[&7].status, Status::Queued);
+        assert!(ledger.start_unblocked(600).is_empty());
     }
 
     /// Restored notifications keep their finish order (by `finishedAt`), and a resent one that

@@ -522,6 +522,16 @@ impl Outbox {
             if ledger::seq_of(&n.id).is_none() {
                 return Err(format!("notification id {:?} is not ntf_<number>", n.id));
             }
+            // The simulator gives every pending notification a due time; one without would
+            // never be attempted.
+            if n.status == Status::Pending && n.next_attempt_at.is_none() {
+                return Err(format!(
+                    "notification {} is pending without nextAttemptAt, so it would never be \
+                     attempted; give it a due time (epoch milliseconds of virtual time) or make \
+                     it queued behind a notification about the same object",
+                    n.id
+                ));
+            }
         }
         Ok(())
     }
@@ -575,6 +585,9 @@ impl Outbox {
                 }
                 ledger.restore(seq, n);
             }
+            // A queued notification with nothing ahead of it (a hand-edited snapshot) starts,
+            // as it would when the one ahead of it finished.
+            due.extend(ledger.start_unblocked(self.inner.clock.now()));
             // A snapshot of a simulator with a larger ledger keeps this one's bound too.
             ledger.trim(self.inner.capacity);
             let next = state.next_seq.max(max_seq + 1);

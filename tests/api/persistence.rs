@@ -230,7 +230,7 @@ async fn newer_corrupt_and_foreign_snapshots_are_refused_naming_the_problem() {
     // Inside a tenant as strict as around it: each refusal names the path.
     let tenant = format!("tenants[{PARTNER:?}]");
     type Spoil = fn(&mut Value);
-    let cases: [(&str, Spoil, String); 10] = [
+    let cases: [(&str, Spoil, String); 11] = [
         (
             "journal entry field",
             |v| v["journal"][0]["requestNO"] = json!("R1"),
@@ -240,6 +240,15 @@ async fn newer_corrupt_and_foreign_snapshots_are_refused_naming_the_problem() {
             "notification field",
             |v| v["outbox"]["notifications"][0]["notifyURL"] = json!("http://x.test/"),
             "unknown field `notifyURL`".to_owned(),
+        ),
+        (
+            "pending without a due time",
+            |v| {
+                let n = &mut v["outbox"]["notifications"][0];
+                n["status"] = json!("pending");
+                n["nextAttemptAt"] = Value::Null;
+            },
+            "is pending without nextAttemptAt, so it would never be attempted".to_owned(),
         ),
         (
             "attempt field",
