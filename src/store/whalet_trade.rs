@@ -95,10 +95,29 @@ pub struct PayoutBeneficiary {
     /// The account fields as sent (`accountName`, `accountNo`, `iban`, ...).
     pub fields: BTreeMap<String, String>,
     pub status: BeneficiaryStatus,
+    /// The word its query reports after a decision (a scenario's or trigger's `status`, else
+    /// the status itself); empty before a decision and once deleted.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reported_status: String,
     pub message: String,
     pub attempt: u32,
     pub applied_at: Millis,
     pub decided_at: Option<Millis>,
+}
+
+impl PayoutBeneficiary {
+    /// The status its query reports.
+    pub fn reported(&self) -> &str {
+        match self.reported_status.as_str() {
+            "" => self.status.as_str(),
+            word => word,
+        }
+    }
+
+    /// Its status as a refusal names it ([`crate::store::whalet::status_named`]).
+    pub fn status_text(&self) -> String {
+        crate::store::whalet::status_named(self.status.as_str(), &self.reported_status)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -723,6 +723,44 @@ async fn a_decision_word_is_what_queries_and_refusals_show() {
     )
     .await;
     assert_eq!(detail["status"], "KEPT", "{detail}");
+
+    // A payout beneficiary rejected with the word APPROVED.
+    let payee = expect(
+        &app,
+        "benificiaryAccountApply",
+        json!({"userId": user_id, "outBeneficiaryId": "p-words", "country": "HK",
+        "currency": "USD", "accountName": "Supplier Ltd", "accountNo": "012345678901",
+        "bankName": "Example Bank HK", "bankCode": "004", "swiftCode": "EXAMHKHH"}),
+        "PROCESSING",
+    )
+    .await;
+    let payee = payee["beneficiaryId"].as_str().unwrap();
+    let note = trigger(
+        &app,
+        "whalet.beneficiary.rejected",
+        json!({"beneficiaryId": payee, "status": "APPROVED"}),
+    )
+    .await;
+    assert_eq!(note["status"], "APPROVED");
+    let seen = expect(
+        &app,
+        "benificiaryAccountQuery",
+        json!({"userId": user_id, "beneficiaryId": payee}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(seen[0]["status"], "APPROVED", "{seen}");
+    refused(
+        &app,
+        "payoutApply",
+        json!({"userId": user_id, "outPayoutId": "p-words", "fundSource": "B2C",
+        "currency": "USD", "amount": "1.00", "beneficiaryId": payee}),
+        "FAILURE",
+        &format!(
+            "beneficiary account {payee} is not approved (status FAILURE, reported as APPROVED)"
+        ),
+    )
+    .await;
     app.shutdown().await;
 }
 

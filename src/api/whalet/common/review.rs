@@ -499,7 +499,7 @@ application! {
         },
         |b| b.status == BeneficiaryStatus::Failure,
         created |b| b.applied_at, |b, at| b.applied_at = at,
-        shown |b| b.status.as_str().to_owned();
+        shown |b| b.status_text();
 }
 
 /// One application of an [`Application`] object under the partner's id.

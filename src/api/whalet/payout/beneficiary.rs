@@ -117,6 +117,7 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             account_type: account_type.to_owned(),
             fields: fields.clone(),
             status: BeneficiaryStatus::Processing,
+            reported_status: String::new(),
             message: String::new(),
             attempt,
             applied_at: now,
@@ -163,6 +164,7 @@ pub fn delete(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         let b =
             again(&mut t.whalet_trade.beneficiaries, id, "beneficiary account").map_err(failure)?;
         b.status = BeneficiaryStatus::Deleted;
+        b.reported_status.clear();
         b.decided_at = Some(now);
         Ok(Reply::ok(
             json!({"userId": user_id, "beneficiaryId": id, "status": BeneficiaryStatus::Deleted}),
@@ -178,7 +180,7 @@ pub fn view(b: &PayoutBeneficiary) -> Value {
         "country": b.country,
         "currency": b.currency.code(),
         "beneficiaryType": b.account_type,
-        "status": b.status,
+        "status": b.reported(),
         "message": b.message,
         "createTime": whalet_time(b.applied_at),
     });
@@ -201,6 +203,7 @@ impl Review for BeneficiaryReview {
         let what = format!("beneficiary account {id}");
         s.expect(&what, busy, b.status, Some(b.attempt))?;
         b.status = v.pick(BeneficiaryStatus::Success, BeneficiaryStatus::Failure);
+        b.reported_status = review::reported(v, b.status.as_str());
         b.message = v.message("approved", "rejected");
         b.decided_at = Some(s.now);
         Ok(Notice {
@@ -209,7 +212,7 @@ impl Review for BeneficiaryReview {
                 "userId": b.user_id,
                 "beneficiaryId": b.beneficiary_id,
                 "outBeneficiaryId": b.out_beneficiary_id,
-                "status": v.word("SUCCESS", "FAILURE"),
+                "status": b.reported_status,
                 "message": b.message,
             }),
         })

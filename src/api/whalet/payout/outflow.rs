@@ -140,7 +140,7 @@ fn apply(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whalet
                     if b.status != BeneficiaryStatus::Success {
                         return Err(failure(format!(
                             "beneficiary account {bid} is not approved (status {})",
-                            b.status
+                            b.status_text()
                         )));
                     }
                     payee = b.fields.get("accountName").cloned().unwrap_or_default();
