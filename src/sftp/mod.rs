@@ -70,7 +70,7 @@ pub fn spawn(core: &Core, stop: CancellationToken) -> Option<JoinHandle<()>> {
     {
         Ok(l) => l,
         Err(e) => {
-            tracing::warn!(addr = %addr, error = %e, "SFTP server (Infinia trade details, platform trade materials) not started (set [infinia] sftp_addr)");
+            tracing::warn!(addr = %addr, error = %e, "SFTP server (Infinia trade details, platform trade materials) not started: choose another address with --sftp-addr or [infinia] sftp_addr, or turn it off with `off`");
             return None;
         }
     };

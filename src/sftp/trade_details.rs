@@ -298,7 +298,12 @@ fn check_row(
             }
             Ok(m) => Some(Money::new(if negative { -m.minor } else { m.minor }, c)),
             Err(e) => {
-                bad("amount", message(e));
+                // Named as the cell has it, its sign included (`--1` is no number at all).
+                let why = match digits.starts_with('-') {
+                    true => format!("amount {text:?} is not a plain decimal number like 100.25"),
+                    false => message(e).replacen(&format!("{digits:?}"), &format!("{text:?}"), 1),
+                };
+                bad("amount", why);
                 None
             }
         }

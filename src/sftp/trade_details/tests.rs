@@ -172,3 +172,28 @@ fn row_numbers_count_records_whatever_the_line_ends() {
         assert_eq!(found, [(3, "R2"), (4, "R3")], "line end {end:?}");
     }
 }
+
+/// Regression: an EXCHANGE amount's refusal quoted the cell without its first minus sign
+/// (`--1` as `"-1"`, called negative; `-1.001` as `"1.001"`).
+#[test]
+fn a_refused_amount_is_quoted_as_the_cell_has_it() {
+    let mut state = InfiniaState::default();
+    let text = "tradeNo,tradeType,orderNo,sellerId,originalTradeNo,tradeTime,currency,amount\n\
+        E0,SALE,O1,S1,,2025-01-01 10:00:00,USD,10.00\n\
+        E1,EXCHANGE,O1,S1,E0,2025-01-01 10:00:00,USD,--1\n\
+        E2,EXCHANGE,O1,S1,E0,2025-01-01 10:00:00,USD,-1.001\n";
+    let out = apply(&mut state, "f.csv", text.as_bytes(), 1000);
+    assert_eq!((out.success_rows, out.failed_rows), (1, 2));
+    let reason = |row: u64| {
+        let e = out.errors.iter().find(|e| e.row == row).unwrap();
+        e.reason.clone()
+    };
+    assert_eq!(
+        reason(3),
+        "amount \"--1\" is not a plain decimal number like 100.25"
+    );
+    assert_eq!(
+        reason(4),
+        "amount \"-1.001\" has 3 decimal places; USD has 2"
+    );
+}
