@@ -349,7 +349,10 @@ fn not_an_amount() -> MoneyError {
 /// `99999999999999999999`). An amount read from it then gets the
 /// answer the same characters sent as a string get (`1.0000000000000001` has 16 decimal
 /// places), as a server reading the number's text exactly (Java's `BigDecimal`) would give.
-/// Every other number, integers included, stays as it is: `100.10` is the double `100.1`.
+/// So is a number whose refusal as an amount would otherwise quote another text: a negative
+/// one (`-1.50`, which the double prints as `-1.5`) and one with more decimal places than any
+/// currency has (`1.0010`, which has 4, not 3). Every other number, integers included, stays as
+/// it is: `100.10` is the double `100.1`.
 pub fn keep_number_texts(text: &str, value: &mut Value) {
     if !has_fraction(value) {
         return;
@@ -378,8 +381,12 @@ fn keep_texts(raw: &serde_json::value::RawValue, value: &mut Value) {
             let held = n.as_f64().map(|f| f.to_string());
             // An integer text read as a double (`-0`, or one past 64 bits) prints as another
             // text (`-0.0`, `1e20`): kept as written too.
+            let places = text.split_once('.').map_or(0, |(_, frac)| frac.len());
+            let most = CURRENCIES.iter().map(|(_, e)| usize::from(*e)).max();
             let as_written = !text.contains(['e', 'E'])
                 && text.contains('.')
+                && !text.starts_with('-')
+                && most.is_some_and(|most| places <= most)
                 && held.is_some_and(|held| decimal_digits(&held) == decimal_digits(text));
             if !as_written {
                 *value = Value::String(text.to_owned());
@@ -559,6 +566,9 @@ mod tests {
             "7",
             "0.1",
             "123456.78",
+            "-1.50",
+            "1.0010",
+            "1.0000",
         ] {
             let as_number = read_in_body(text, usd);
             let as_string = read_in_body(&format!("\"{text}\""), usd);
@@ -568,6 +578,15 @@ mod tests {
         assert_eq!(
             read_in_body("1.0000000000000001", usd).unwrap_err().0,
             "amount \"1.0000000000000001\" has 16 decimal places; USD has 2"
+        );
+        // Refusals quote the number as written (the double prints `-1.5` and `1.001`).
+        assert_eq!(
+            read_in_body("-1.50", usd).unwrap_err().0,
+            "amount \"-1.50\" is negative"
+        );
+        assert_eq!(
+            read_in_body("1.0010", usd).unwrap_err().0,
+            "amount \"1.0010\" has 4 decimal places; USD has 2"
         );
         assert_eq!(read_in_body(" 100.10 ", usd).unwrap().minor, 10010);
         for other in ["null", "true", "{}", "[1]"] {
