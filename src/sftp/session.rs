@@ -193,7 +193,10 @@ impl russh::server::Handler for SshSession {
             user.tenant(),
             user.area(),
         );
-        russh_sftp::server::run(channel.into_stream(), fs).await;
+        let config = russh_sftp::server::Config::default();
+        let stream =
+            super::stream::Framed::new(channel.into_stream(), config.max_client_packet_len);
+        russh_sftp::server::run_with_config(stream, fs, config).await;
         Ok(())
     }
 

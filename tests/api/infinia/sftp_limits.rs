@@ -1060,3 +1060,26 @@ then = { code = "SYS-008", detail = "try later" }
     }
     app.shutdown().await;
 }
+
+/// Regression: after a frame announcing more than the SFTP library takes, the library read on
+/// from inside it, taking every 4 bytes for a new length (one warning each) and waiting for
+/// more; the session now ends there, and the connection keeps serving new sessions.
+#[tokio::test]
+async fn a_frame_too_long_ends_the_sftp_session() {
+    let app = spawn_infinia("").await;
+    let ssh = login(&app).await;
+    let channel = ssh.channel_open_session().await.unwrap();
+    channel.request_subsystem(true, "sftp").await.unwrap();
+    let mut stream = channel.into_stream();
+    let mut junk = u32::MAX.to_be_bytes().to_vec();
+    junk.extend([7u8; 64]);
+    stream.write_all(&junk).await.unwrap();
+    stream.flush().await.unwrap();
+    // A bound against a hang only: the end comes as soon as the frame is read.
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut rest)).await;
+    assert!(read.is_ok(), "the session did not end: {} bytes", rest.len());
+    let sftp = sftp(&ssh).await;
+    sftp.read_dir("/").await.unwrap();
+    app.shutdown().await;
+}
