@@ -61,6 +61,13 @@ impl Currency {
     /// Reads a code as sent: surrounding whitespace is refused, as any other character that
     /// is not the code (a Java server compares the string it received).
     pub fn parse(code: &str) -> Result<Self, MoneyError> {
+        let upper = code.to_ascii_uppercase();
+        if upper != code && CURRENCIES.iter().any(|(c, _)| *c == upper) {
+            return Err(MoneyError(
+                format!("currency {code:?} is not upper case; ISO 4217 codes are, send {upper:?}"),
+                MoneyErrorKind::UnknownCurrency,
+            ));
+        }
         if code.trim() != code && CURRENCIES.iter().any(|(c, _)| *c == code.trim()) {
             return Err(MoneyError(
                 format!(
@@ -675,6 +682,22 @@ mod tests {
         assert_eq!(refused.1, MoneyErrorKind::UnknownCurrency);
         assert!(Currency::parse("USD\n").is_err());
         assert!(Currency::parse(" XYZ")
+            .unwrap_err()
+            .0
+            .contains("unknown currency"));
+        // A known code in lower or mixed case is named as such (it was an "unknown currency").
+        for (code, expected) in [("usd", "\"usd\""), ("Eur", "\"Eur\"")] {
+            let refused = Currency::parse(code).unwrap_err();
+            assert!(
+                refused
+                    .0
+                    .starts_with(&format!("currency {expected} is not upper case")),
+                "{}",
+                refused.0
+            );
+            assert_eq!(refused.1, MoneyErrorKind::UnknownCurrency);
+        }
+        assert!(Currency::parse("xyz")
             .unwrap_err()
             .0
             .contains("unknown currency"));
