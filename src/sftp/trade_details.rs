@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::clock::format;
-use crate::money::{Currency, Money};
+use crate::money::{Currency, Money, MAX_MINOR};
 use crate::store::infinia::{InfiniaState, Trade, TradeType, UploadStatus};
 use crate::text::{bound, echo, message, ECHO_BYTES};
 
@@ -347,19 +347,8 @@ fn check_row(
                                 sale.amount.currency
                             ),
                         );
-                    } else if let (TradeType::Return, Some(a)) = (t, amount) {
-                        let left = sale.amount.minor - sale.returned_minor;
-                        if a.minor > left {
-                            bad(
-                                "amount",
-                                format!(
-                                    "returns {} more than is left of sale {} ({})",
-                                    a.to_decimal_string(),
-                                    echo(original),
-                                    Money::new(left, a.currency).to_decimal_string()
-                                ),
-                            );
-                        }
+                    } else if let Some(why) = amount.and_then(|a| takes_too_much(t, a, sale)) {
+                        bad("amount", why);
                     }
                 }
                 Some(_) => bad(
@@ -377,6 +366,9 @@ fn check_row(
         }
         _ => {}
     }
+    if let Some(why) = amount.and_then(|a| past_the_largest(state, seller_id, a)) {
+        bad("amount", why);
+    }
     match (trade_type, amount, p.is_empty()) {
         (Some(trade_type), Some(amount), true) => Ok(Trade {
             trade_no: trade_no.to_owned(),
@@ -391,10 +383,55 @@ fn check_row(
                 amount
             },
             returned_minor: 0,
+            exchanged_minor: 0,
             file_name: file_name.to_owned(),
         }),
         _ => Err((bound(trade_no, ECHO_BYTES).into_owned(), p)),
     }
+}
+
+/// Why a RETURN, or an EXCHANGE that gives money back (a negative one), takes more than is left
+/// of its `sale` ([`Trade::left_minor`]: the exchanges before it count), if it does. A SALE, and
+/// an EXCHANGE the buyer pays, take nothing.
+fn takes_too_much(t: TradeType, amount: Money, sale: &Trade) -> Option<String> {
+    let (taken, verb) = match t {
+        TradeType::Return => (amount.minor, "returns"),
+        TradeType::Exchange if amount.minor < 0 => (amount.minor.saturating_neg(), "gives back"),
+        _ => return None,
+    };
+    let left = sale.left_minor();
+    (taken > left).then(|| {
+        format!(
+            "{verb} {} more than is left of sale {} ({})",
+            Money::new(taken, amount.currency).to_decimal_string(),
+            echo(&sale.trade_no),
+            Money::new(left, amount.currency).to_decimal_string()
+        )
+    })
+}
+
+/// Why a row would take its seller's earned revenue in its currency past the largest amount the
+/// simulator holds ([`MAX_MINOR`] minor units, as every amount), if it would: the revenue could
+/// then be neither shared nor shown exactly.
+fn past_the_largest(state: &InfiniaState, seller_id: &str, amount: Money) -> Option<String> {
+    let c = amount.currency;
+    let earned = state
+        .earned
+        .get(seller_id)
+        .and_then(|by_currency| by_currency.get(c.code()))
+        .copied()
+        .unwrap_or(0);
+    let total = earned.saturating_add(amount.minor);
+    (amount.minor > 0 && total > MAX_MINOR).then(|| {
+        format!(
+            "would take seller {}'s earned revenue to {} {c}, more than the largest amount the \
+             simulator holds, {} {c} (10^15 minor units); the seller has earned {} {c}",
+            echo(seller_id),
+            Money::new(total, c).to_decimal_string(),
+            Money::new(MAX_MINOR, c).to_decimal_string(),
+            Money::new(earned, c).to_decimal_string()
+        )
+    })
 }
 
 /// The `tradeType` column: `SALE`, `RETURN` or `EXCHANGE` exactly, as documented; a value that
@@ -421,14 +458,22 @@ fn trade_type(text: &str) -> Result<TradeType, String> {
     ))
 }
 
+/// Keeps an accepted row: its trade, what it takes from or adds to its sale, and the revenue its
+/// seller earns.
 fn accept(state: &mut InfiniaState, trade: Trade) {
-    if trade.trade_type == TradeType::Return {
-        if let Some(sale) = trade
-            .original_trade_no
-            .as_ref()
-            .and_then(|o| state.trades.get_mut(o))
-        {
-            sale.returned_minor = sale.returned_minor.saturating_add(-trade.amount.minor);
+    let sale = trade
+        .original_trade_no
+        .as_ref()
+        .and_then(|o| state.trades.get_mut(o));
+    if let Some(sale) = sale {
+        match trade.trade_type {
+            TradeType::Return => {
+                sale.returned_minor = sale.returned_minor.saturating_sub(trade.amount.minor)
+            }
+            TradeType::Exchange => {
+                sale.exchanged_minor = sale.exchanged_minor.saturating_add(trade.amount.minor)
+            }
+            TradeType::Sale => {}
         }
     }
     let earned = state

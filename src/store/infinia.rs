@@ -61,7 +61,8 @@ pub enum BindingStatus {
 pub struct Binding {
     pub request_no: String,
     pub seller_id: String,
-    /// The business fields as sent (idempotency and the authorization page).
+    /// The business fields as read (`api::infinia::fields::content`; a record of an older
+    /// simulator holds the body as sent): what the idempotency of its requestNo compares.
     pub request: Value,
     pub token: String,
     pub redirect_url: String,
@@ -158,6 +159,10 @@ pub struct Trade {
     pub amount: Money,
     /// For a SALE: the amount already returned against it (positive).
     pub returned_minor: i64,
+    /// For a SALE: the exchanges against it, each with its sign (a price difference the buyer
+    /// paid is positive, one given back negative). Absent in a record of an older simulator.
+    #[serde(default)]
+    pub exchanged_minor: i64,
     pub file_name: String,
 }
 
@@ -181,6 +186,7 @@ pub struct ShareItem {
 #[serde(rename_all = "camelCase")]
 pub struct Sharing {
     pub request_no: String,
+    /// The business fields as read, as a binding's [`Binding::request`].
     pub request: Value,
     pub total: Money,
     pub items: Vec<ShareItem>,
@@ -218,26 +224,86 @@ impl InfiniaState {
 }
 
 /// Infinia is idempotent on `requestNo`: the record an earlier request with this number made in
-/// `records`, when `body` repeats the fields it was made with (`sent` reads them), so that the
-/// caller answers it again; None for a new number. A number reused with other fields is refused;
-/// `kind` names the request in that refusal (`a binding request`).
+/// `records`, when this request's `content` (what its operation read: absent, null and blank
+/// fields alike, unknown fields not at all, amounts as the money they are) equals the earlier
+/// one's (`sent` gives it from the record), so that the caller answers it again; None for a new
+/// number. A number reused with other content is refused; `kind` names the request in that
+/// refusal (`a binding request`).
 pub fn repeated<'a, T>(
     records: &'a BTreeMap<String, T>,
     request_no: &str,
-    body: &Value,
-    sent: fn(&T) -> &Value,
+    content: &Value,
+    sent: impl Fn(&T) -> Value,
     kind: &str,
 ) -> Result<Option<&'a T>, Refusal> {
-    match records.get(request_no) {
-        None => Ok(None),
-        Some(earlier) if sent(earlier) == body => Ok(Some(earlier)),
-        Some(_) => Err(Refusal::conflict(format!(
-            "requestNo {request_no:?} was already used for {kind} with other fields; use a new \
-             requestNo"
-        ))),
+    let Some(earlier) = records.get(request_no) else {
+        return Ok(None);
+    };
+    let recorded = sent(earlier);
+    if recorded == *content {
+        return Ok(Some(earlier));
+    }
+    Err(Refusal::conflict(format!(
+        "requestNo {request_no:?} was already used for {kind} with other fields ({} not as \
+         before); use a new requestNo",
+        differing(&recorded, content).join(", ")
+    )))
+}
+
+/// The fields whose values differ between two contents, by name, for a refusal to point at.
+fn differing(earlier: &Value, now: &Value) -> Vec<String> {
+    let (Some(earlier), Some(now)) = (earlier.as_object(), now.as_object()) else {
+        return vec!["the request".to_owned()];
+    };
+    let names: std::collections::BTreeSet<&String> = earlier.keys().chain(now.keys()).collect();
+    names
+        .into_iter()
+        .filter(|name| earlier.get(*name) != now.get(*name))
+        .map(|name| name.to_owned())
+        .collect()
+}
+
+impl Trade {
+    /// What is left of a SALE: its amount, with the exchanges against it, less what was
+    /// returned. A RETURN, and an EXCHANGE that gives money back, may take at most this.
+    pub fn left_minor(&self) -> i64 {
+        self.amount
+            .minor
+            .saturating_add(self.exchanged_minor)
+            .saturating_sub(self.returned_minor)
     }
 }
 
 fn no_sharing(request_no: &str) -> Refusal {
     Refusal::unknown("revenue sharing", format!("requestNo {request_no:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// The same content answers the record; other content is a conflict naming each field that
+    /// differs, added or left out alike.
+    #[test]
+    fn a_reused_request_no_is_refused_naming_the_fields_that_differ() {
+        let records = BTreeMap::from([("R1".to_owned(), json!({"a": "1", "b": "2"}))]);
+        let sent = |v: &Value| v.clone();
+        let same = repeated(&records, "R1", &json!({"a": "1", "b": "2"}), sent, "x");
+        assert!(matches!(same, Ok(Some(_))));
+        assert!(matches!(
+            repeated(&records, "R2", &json!({}), sent, "x"),
+            Ok(None)
+        ));
+        let other = repeated(&records, "R1", &json!({"a": "9", "c": "3"}), sent, "a test");
+        let Err(Refusal::Conflict(message)) = other else {
+            panic!("{other:?}");
+        };
+        assert_eq!(
+            message,
+            "requestNo \"R1\" was already used for a test with other fields (a, b, c not as \
+             before); use a new requestNo"
+        );
+    }
 }

@@ -9,10 +9,11 @@
 use rand::RngCore;
 use serde_json::{json, Value};
 
-use super::fields::{currency, optional, required, text};
+use super::fields::{content, currency, optional, required, text};
 use super::{sellers, Ctx, Operation};
 use crate::core::Core;
 use crate::country::{self, Fault, Form};
+use crate::money::Currency;
 use crate::store::infinia::{repeated, Binding, BindingStatus, InfiniaState, Seller, SellerStatus};
 use crate::tenant::{Provider, TenantId};
 use crate::text::echo;
@@ -26,20 +27,54 @@ pub const OPERATION: Operation = Operation {
 /// Entity types the simulator accepts (`Corporate` is documented; `Individual` is inferred).
 pub const ENTITY_TYPES: &[&str] = &["Corporate", "Individual"];
 
-fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
+/// A binding request's fields, as read ([`read`]).
+struct Request<'a> {
+    request_no: &'a str,
+    seller_id: &'a str,
+    seller_cert_no: &'a str,
+    seller_name: &'a str,
+    store_name: Option<&'a str>,
+    store_url: Option<&'a str>,
+    backlink_url: Option<&'a str>,
+    entity_type: &'a str,
+    country: &'a str,
+    currency: Currency,
+    note: Option<&'a str>,
+}
+
+impl Request<'_> {
+    /// What the binding keeps of the request and its requestNo's idempotency compares
+    /// ([`content`]): every documented field given, `note` included.
+    fn content(&self) -> Value {
+        let text = |value: Option<&str>| value.map(Value::from);
+        content([
+            ("requestNo", text(Some(self.request_no))),
+            ("sellerId", text(Some(self.seller_id))),
+            ("sellerCertNo", text(Some(self.seller_cert_no))),
+            ("sellerName", text(Some(self.seller_name))),
+            ("storeName", text(self.store_name)),
+            ("storeUrl", text(self.store_url)),
+            ("backlinkUrl", text(self.backlink_url)),
+            ("entityType", text(Some(self.entity_type))),
+            ("country", text(Some(self.country))),
+            ("currency", text(Some(self.currency.code()))),
+            ("note", text(self.note)),
+        ])
+    }
+}
+
+/// Reads and checks the request's fields, in the order their refusals are given.
+fn read(body: &Value) -> Result<Request<'_>, InfiniaError> {
     let request_no = required(body, "requestNo", 64)?;
     let seller_id = required(body, "sellerId", 64)?;
-    required(body, "sellerCertNo", 64)?;
-    required(body, "sellerName", 256)?;
-    optional(body, "storeName", 256)?;
-    for url_field in ["storeUrl", "backlinkUrl"] {
-        let url = optional(body, url_field, 512)?;
-        if let Some(refusal) = url.and_then(|url| crate::http::web_url_refusal(url_field, url)) {
-            return Err(InfiniaError::format(refusal));
-        }
-    }
+    let seller_cert_no = required(body, "sellerCertNo", 64)?;
+    let seller_name = required(body, "sellerName", 256)?;
+    let store_name = optional(body, "storeName", 256)?;
+    let store_url = web_url(body, "storeUrl")?;
+    let backlink_url = web_url(body, "backlinkUrl")?;
     crate::api::describe::record("entityType", "enum", true, ENTITY_TYPES);
-    entity_type(required(body, "entityType", 32)?)?;
+    let entity_type = required(body, "entityType", 32)?;
+    self::entity_type(entity_type)?;
     let country = required(body, "country", 3)?;
     match country::check(country, Form::Alpha2Or3) {
         Ok(()) => {}
@@ -55,15 +90,48 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
             )))
         }
     }
-    currency(body, "currency")?;
-    optional(body, "note", 256)?;
+    Ok(Request {
+        request_no,
+        seller_id,
+        seller_cert_no,
+        seller_name,
+        store_name,
+        store_url,
+        backlink_url,
+        entity_type,
+        country,
+        currency: currency(body, "currency")?,
+        note: optional(body, "note", 256)?,
+    })
+}
+
+/// An optional web address (`http://` or `https://`).
+fn web_url<'a>(body: &'a Value, field: &str) -> Result<Option<&'a str>, InfiniaError> {
+    let url = optional(body, field, 512)?;
+    match url.and_then(|url| crate::http::web_url_refusal(field, url)) {
+        Some(refusal) => Err(InfiniaError::format(refusal)),
+        None => Ok(url),
+    }
+}
+
+/// The content of an earlier request's record ([`Request::content`]): reading a content again
+/// gives it unchanged, and a record of an older simulator, which kept the body as sent, is read
+/// as the request was.
+fn recorded(b: &Binding) -> Value {
+    read(&b.request).map_or_else(|_| b.request.clone(), |r| r.content())
+}
+
+fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
+    let request = read(body)?;
+    let (request_no, seller_id) = (request.request_no, request.seller_id);
+    let content = request.content();
     let now = ctx.now();
     let token = new_token();
     let redirect_url = format!("{}/authorize/{token}", ctx.base_url);
     let created = ctx.with_state(|t| {
         let s = &mut t.infinia;
-        let sent: fn(&Binding) -> &Value = |b| &b.request;
-        if let Some(earlier) = repeated(&s.bindings, request_no, body, sent, "a binding request")? {
+        let kind = "a binding request";
+        if let Some(earlier) = repeated(&s.bindings, request_no, &content, recorded, kind)? {
             return Ok((earlier.clone(), false));
         }
         if let Some(bound) = bound_binding(s, seller_id) {
@@ -72,7 +140,7 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
         let binding = Binding {
             request_no: request_no.to_owned(),
             seller_id: seller_id.to_owned(),
-            request: body.clone(),
+            request: content,
             token: token.clone(),
             redirect_url: redirect_url.clone(),
             status: BindingStatus::Pending,
@@ -86,7 +154,7 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
     })??;
     let (binding, fresh) = created;
     if fresh {
-        register_link(ctx, body, &binding);
+        register_link(ctx, &request, &binding);
         if let Some(result) = &ctx.decision.result {
             ctx.core.schedule_timer_in(
                 &SCENARIO_DECISION,
@@ -126,18 +194,15 @@ fn entity_type(entity: &str) -> Result<(), InfiniaError> {
 /// Puts the binding on the shared authorization page (`/authorize/{token}`), valid for the
 /// platform's link lifetime (`[platform] link_ttl_secs`, 30 minutes by default; a scenario rule's
 /// `values.linkTtl`, e.g. `"10m"`, replaces it).
-fn register_link(ctx: &Ctx<'_>, body: &Value, binding: &Binding) {
+fn register_link(ctx: &Ctx<'_>, r: &Request<'_>, binding: &Binding) {
     use crate::authorize::{AuthorizationRequest, ShopDetails};
-    let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
     let ttl_ms = ctx
         .core
         .config()
         .platform
         .link_ttl_secs
         .saturating_mul(1000);
-    let store_name = Some(text("storeName"))
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| text("sellerName"));
+    let store_name = r.store_name.unwrap_or(r.seller_name).to_owned();
     let ttl_ms = ctx
         .decision
         .values
@@ -155,16 +220,16 @@ fn register_link(ctx: &Ctx<'_>, body: &Value, binding: &Binding) {
         shop: ShopDetails {
             id: binding.seller_id.clone(),
             name: store_name,
-            url: Some(text("storeUrl")).filter(|s| !s.is_empty()),
+            url: r.store_url.map(str::to_owned),
         },
         legal_entity: vec![
-            ("Name".into(), text("sellerName")),
-            ("Registration number".into(), text("sellerCertNo")),
-            ("Entity type".into(), text("entityType")),
-            ("Country".into(), text("country")),
+            ("Name".into(), r.seller_name.to_owned()),
+            ("Registration number".into(), r.seller_cert_no.to_owned()),
+            ("Entity type".into(), r.entity_type.to_owned()),
+            ("Country".into(), r.country.to_owned()),
         ],
         expires_at: binding.created_at.saturating_add(ttl_ms),
-        backlink_url: Some(text("backlinkUrl")).filter(|s| !s.is_empty()),
+        backlink_url: r.backlink_url.map(str::to_owned),
     });
 }
 

@@ -56,6 +56,21 @@ pub fn optional<'a>(
     }
 }
 
+/// What an operation read of a request, shaped as a request body: each field given, with the
+/// value read (an amount as the money it is: `1.000` and `1` USD are both `1.00`); a field not
+/// given (absent, null or blank, as [`optional`] reads it) is left out, and a field the operation
+/// does not read (an unknown one) is never in it. It is what an Infinia record keeps of its
+/// request and what the idempotency of a `requestNo` compares (`store::infinia::repeated`):
+/// reading a content again gives it unchanged.
+pub fn content<'a>(fields: impl IntoIterator<Item = (&'a str, Option<Value>)>) -> Value {
+    Value::Object(
+        fields
+            .into_iter()
+            .filter_map(|(field, value)| Some((field.to_owned(), value?)))
+            .collect(),
+    )
+}
+
 /// A reply field's value: every field of this API is a string (spec §2.0), so one without a
 /// value (no reason, not yet finished) is `""`, never `null`.
 pub fn text<S: Into<String>>(value: Option<S>) -> String {
@@ -169,6 +184,17 @@ mod tests {
             message,
             "amount \"-1.00\" has a minus sign; it must be greater than zero"
         );
+    }
+
+    /// A field not given is left out of the content, whatever stood for none.
+    #[test]
+    fn content_keeps_only_the_fields_given() {
+        let read = content([
+            ("requestNo", Some(json!("R1"))),
+            ("note", None),
+            ("amount", Some(json!("1.00"))),
+        ]);
+        assert_eq!(read, json!({"requestNo": "R1", "amount": "1.00"}));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use serde_json::{json, Value};
 
-use super::fields::{amount, currency, given, optional, required, text};
+use super::fields::{amount, content, currency, given, optional, required, text};
 use super::{Ctx, Operation};
 use crate::clock::format;
 use crate::core::Core;
@@ -151,20 +151,66 @@ fn check_balance(t: &TenantState, total: Money) -> Result<(), InfiniaError> {
     )))
 }
 
-fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
+/// A revenue sharing request's fields, as read ([`read`]).
+struct Request<'a> {
+    request_no: &'a str,
+    currency: Currency,
+    note: Option<&'a str>,
+    items: Vec<ShareItem>,
+}
+
+impl Request<'_> {
+    /// What the sharing keeps of the request and its requestNo's idempotency compares
+    /// ([`content`]): the sellers and amounts as read, so that the single form and a
+    /// `shareDetails` of one entry are one request, and `1`, `1.0` and `1.00` one amount.
+    fn content(&self) -> Value {
+        let details: Vec<Value> = self
+            .items
+            .iter()
+            .map(|i| json!({"sellerId": i.seller_id, "amount": i.amount.to_decimal_string()}))
+            .collect();
+        content([
+            ("requestNo", Some(Value::from(self.request_no))),
+            ("currency", Some(Value::from(self.currency.code()))),
+            ("note", self.note.map(Value::from)),
+            ("shareDetails", Some(Value::from(details))),
+        ])
+    }
+}
+
+/// Reads and checks the request's fields, in the order their refusals are given.
+fn read(body: &Value) -> Result<Request<'_>, InfiniaError> {
     let request_no = required(body, "requestNo", 64)?;
     let c = currency(body, "currency")?;
-    optional(body, "note", 256)?;
-    let items = items(body, c)?;
-    let total = total_of(&items, c)?;
+    let note = optional(body, "note", 256)?;
+    Ok(Request {
+        request_no,
+        currency: c,
+        note,
+        items: items(body, c)?,
+    })
+}
+
+/// The content of an earlier request's record ([`Request::content`]): reading a content again
+/// gives it unchanged, and a record of an older simulator, which kept the body as sent, is read
+/// as the request was.
+fn recorded(s: &Sharing) -> Value {
+    read(&s.request).map_or_else(|_| s.request.clone(), |r| r.content())
+}
+
+fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
+    let request = read(body)?;
+    let (request_no, c, items) = (request.request_no, request.currency, &request.items);
+    let total = total_of(items, c)?;
+    let content = request.content();
     let now = ctx.now();
     let created = ctx.with_state(|t| {
         let sharings = &t.infinia.sharings;
-        let sent: fn(&Sharing) -> &Value = |s| &s.request;
-        if let Some(earlier) = repeated(sharings, request_no, body, sent, "a revenue sharing")? {
+        let kind = "a revenue sharing";
+        if let Some(earlier) = repeated(sharings, request_no, &content, recorded, kind)? {
             return Ok((view(earlier), false));
         }
-        for item in &items {
+        for item in items {
             let s = &t.infinia;
             let bound = super::binding::bound_binding(s, &item.seller_id).is_some();
             match s.sellers.get(&item.seller_id) {
@@ -208,7 +254,7 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
             .map_err(|e| InfiniaError::internal(e.to_string()))?;
         let sharing = Sharing {
             request_no: request_no.to_owned(),
-            request: body.clone(),
+            request: content,
             total,
             items: items.clone(),
             status: SharingStatus::Processing,
@@ -318,5 +364,43 @@ crate::core::timers::timer_kind! {
         if let Err(e) = finish(&core, &tenant, &key, success, reason.as_deref()) {
             tracing::warn!(error = %e, "revenue sharing not finished");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sharing(request: Value) -> Sharing {
+        let usd = Currency::parse("USD").unwrap();
+        Sharing {
+            request_no: "RS-1".into(),
+            request,
+            total: Money::new(100, usd),
+            items: vec![],
+            status: SharingStatus::Processing,
+            reason: None,
+            created_at: 0,
+            finished_at: None,
+        }
+    }
+
+    /// A record keeps the request's content, which reads back unchanged; a record of an older
+    /// simulator, holding the body as sent, is read as the request is: the same sharing sent
+    /// again in another spelling compares equal to either.
+    #[test]
+    fn a_record_compares_by_content_whichever_form_it_holds() {
+        let older = json!({"requestNo": "RS-1", "currency": "USD", "sellerId": "S1",
+                           "amount": "1.000", "note": "", "channel": "web"});
+        let retry = json!({"requestNo": "RS-1", "currency": "USD",
+                           "shareDetails": [{"sellerId": "S1", "amount": "1"}]});
+        let content = read(&retry).unwrap().content();
+        assert_eq!(
+            content,
+            json!({"requestNo": "RS-1", "currency": "USD",
+                   "shareDetails": [{"sellerId": "S1", "amount": "1.00"}]})
+        );
+        assert_eq!(recorded(&sharing(older)), content);
+        assert_eq!(recorded(&sharing(content.clone())), content);
     }
 }

@@ -9,6 +9,7 @@ use super::fields::{required, text};
 use super::{Ctx, Operation};
 use crate::clock::format;
 use crate::store::infinia::Upload;
+use crate::text::echo;
 use crate::wire::infinia::InfiniaError;
 
 pub const OPERATION: Operation = Operation {
@@ -17,8 +18,7 @@ pub const OPERATION: Operation = Operation {
 };
 
 fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
-    let name = required(body, "fileName", 255)?;
-    let name = name.rsplit('/').next().unwrap_or(name);
+    let name = file_name(body)?;
     ctx.with_state(|t| match t.infinia.uploads.get(name) {
         Some(upload) => Ok(view(upload)),
         None => Err(InfiniaError::invalid(format!(
@@ -26,6 +26,24 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
              (uploads still being written are not listed)"
         ))),
     })?
+}
+
+/// The `fileName` asked about: a name as uploaded to `/upload`, never a path. A name holding a
+/// `/` or a backslash is refused (SYS-005) rather than cut to its last part, so that
+/// `../../etc/ex.csv` is not answered for `ex.csv`.
+fn file_name(body: &Value) -> Result<&str, InfiniaError> {
+    let name = required(body, "fileName", 255)?;
+    if !name.contains(['/', '\\']) {
+        return Ok(name);
+    }
+    let hint = match name.rsplit(['/', '\\']).next().unwrap_or_default() {
+        "" => String::new(),
+        base => format!(", such as {}", echo(base)),
+    };
+    Err(InfiniaError::format(format!(
+        "fileName {} carries a path; give only the file's name as uploaded to /upload{hint}",
+        echo(name)
+    )))
 }
 
 pub fn view(u: &Upload) -> Value {

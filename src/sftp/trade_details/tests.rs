@@ -197,3 +197,80 @@ fn a_refused_amount_is_quoted_as_the_cell_has_it() {
         "amount \"-1.001\" has 3 decimal places; USD has 2"
     );
 }
+
+/// Regression: an EXCHANGE was unbounded and a RETURN did not see it, so SALE 100, EXCHANGE
+/// -5000 and RETURN 100 were all accepted, leaving earned revenue at -5000.00. What is left of a
+/// sale counts the exchanges against it, with their sign: one that gives money back may not
+/// take more than is left, and a return then sees what exchanges took (or added).
+#[test]
+fn exchanges_count_in_what_is_left_of_their_sale() {
+    let mut state = InfiniaState::default();
+    let text = "tradeNo,tradeType,orderNo,sellerId,originalTradeNo,tradeTime,currency,amount\n\
+        X1,SALE,O1,S1,,2025-01-01 10:00:00,USD,100.00\n\
+        X2,EXCHANGE,O1,S1,X1,2025-01-01 10:00:00,USD,-5000.00\n\
+        X3,EXCHANGE,O1,S1,X1,2025-01-01 10:00:00,USD,-30.00\n\
+        X4,RETURN,O1,S1,X1,2025-01-01 10:00:00,USD,100.00\n\
+        X5,EXCHANGE,O1,S1,X1,2025-01-01 10:00:00,USD,10.00\n\
+        X6,RETURN,O1,S1,X1,2025-01-01 10:00:00,USD,80.00\n\
+        X7,EXCHANGE,O1,S1,X1,2025-01-01 10:00:00,USD,-0.01\n";
+    let out = apply(&mut state, "f.csv", text.as_bytes(), 1000);
+    let refused: Vec<_> = out
+        .errors
+        .iter()
+        .map(|e| (e.trade_no.as_str(), e.column.as_str(), e.reason.as_str()))
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            (
+                "X2",
+                "amount",
+                "gives back 5000.00 more than is left of sale \"X1\" (100.00)"
+            ),
+            (
+                "X4",
+                "amount",
+                "returns 100.00 more than is left of sale \"X1\" (70.00)"
+            ),
+            (
+                "X7",
+                "amount",
+                "gives back 0.01 more than is left of sale \"X1\" (0.00)"
+            ),
+        ]
+    );
+    // 100.00 - 30.00 + 10.00 - 80.00: never below zero.
+    assert_eq!(earned(&state, "S1"), 0);
+    assert_eq!(state.trades["X1"].left_minor(), 0);
+}
+
+/// Regression: earned revenue was added with saturation and passed the simulator's largest
+/// amount (10^15 minor units): two SALE rows of 10000000000000.00 earned 20000000000000.00. A row
+/// that would take its seller's total in its currency past it is refused naming the limit.
+#[test]
+fn earned_revenue_stays_within_the_largest_amount() {
+    let mut state = InfiniaState::default();
+    let text = "tradeNo,tradeType,orderNo,sellerId,originalTradeNo,tradeTime,currency,amount\n\
+        M1,SALE,O1,S1,,2025-01-01 10:00:00,USD,10000000000000.00\n\
+        M2,SALE,O2,S1,,2025-01-01 10:00:00,USD,10000000000000.00\n\
+        M3,EXCHANGE,O1,S1,M1,2025-01-01 10:00:00,USD,0.01\n\
+        M4,SALE,O3,S2,,2025-01-01 10:00:00,USD,10000000000000.00\n";
+    let out = apply(&mut state, "f.csv", text.as_bytes(), 1000);
+    assert_eq!(
+        (out.success_rows, out.failed_rows),
+        (2, 2),
+        "{:?}",
+        out.errors
+    );
+    let m2 = &out.errors[0];
+    assert_eq!((m2.trade_no.as_str(), m2.column.as_str()), ("M2", "amount"));
+    assert_eq!(
+        m2.reason,
+        "would take seller \"S1\"'s earned revenue to 20000000000000.00 USD, more than the \
+         largest amount the simulator holds, 10000000000000.00 USD (10^15 minor units); the \
+         seller has earned 10000000000000.00 USD"
+    );
+    assert_eq!(out.errors[1].trade_no, "M3");
+    assert_eq!(earned(&state, "S1"), crate::money::MAX_MINOR);
+    assert_eq!(earned(&state, "S2"), crate::money::MAX_MINOR);
+}

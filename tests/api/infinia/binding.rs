@@ -93,6 +93,53 @@ async fn a_binding_link_is_pending_until_the_seller_approves() {
     app.shutdown().await;
 }
 
+/// Regression: a retry was compared with the first request as raw JSON, so the same binding
+/// sent again with an empty or `null` optional field added, or a field the operation does not
+/// read, was refused SYS-002. The same fields as read are the same request: the same link; a
+/// field that reads differently is still SYS-002, naming it, and leaves the binding as it was.
+#[tokio::test]
+async fn a_binding_retried_with_the_same_fields_as_read_gets_the_same_link() {
+    let app = spawn_infinia("").await;
+    let m = Merchant::demo();
+    let mut request = binding_request("ABR-RETRY", "SELLER-RETRY");
+    let fields = request.as_object_mut().unwrap();
+    fields.remove("note");
+    fields.remove("storeName");
+    let first = m.ok(&app, "account-binding/request", &request).await;
+    for (field, value) in [
+        ("note", json!("")),
+        ("note", json!(null)),
+        ("storeName", json!("  ")),
+        ("channel", json!("web")),
+    ] {
+        let mut retry = request.clone();
+        retry[field] = value;
+        let again = m.call(&app, "account-binding/request", &retry).await;
+        assert_eq!(again.code, "SUC-200", "{retry}: {}", again.message);
+        assert_eq!(again.data.as_ref(), Some(&first), "{retry}");
+    }
+    let mut other = request.clone();
+    other["note"] = json!("a note this time");
+    let reply = m.call(&app, "account-binding/request", &other).await;
+    assert_eq!(reply.code, "SYS-002", "{}", reply.message);
+    assert!(
+        reply
+            .message
+            .contains("with other fields (note not as before)"),
+        "{}",
+        reply.message
+    );
+    let q = m
+        .ok(
+            &app,
+            "account-binding/query",
+            &json!({"requestNo": "ABR-RETRY"}),
+        )
+        .await;
+    assert_eq!(q["redirectUrl"], first["redirectUrl"]);
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_rejected_binding_says_why_and_the_host_header_shapes_the_link() {
     let app = spawn_infinia("").await;

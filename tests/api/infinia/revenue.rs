@@ -321,3 +321,44 @@ async fn a_share_entry_must_be_an_object_and_an_empty_single_field_is_absent() {
     assert_eq!(reply["totalAmount"], "1.00");
     app.shutdown().await;
 }
+
+/// Regression: a retry was compared with the first request as raw JSON, so the same sharing
+/// sent again with its amount written as the reply echoes it (`1.000` then `1.00`), with a
+/// `null` or empty `note`, with a field the operation does not read, or in the single form was
+/// refused SYS-002. The same fields as read are the same request: the current state answers and
+/// nothing more is reserved; an amount that reads differently is still SYS-002, naming the field.
+#[tokio::test]
+async fn a_sharing_retried_with_the_same_fields_as_read_answers_its_state() {
+    let (app, m) = small_app().await;
+    bind(&app, &m, "SELLER-123456").await;
+    let entry = |amount: &str| json!([{"sellerId": "SELLER-123456", "amount": amount}]);
+    let first = json!({"requestNo": "RS-R", "currency": "USD", "shareDetails": entry("1.000")});
+    let reply = m.ok(&app, "revenue-sharing/request", &first).await;
+    assert_eq!(reply["shareDetails"], entry("1.00"), "{reply}");
+    let retries = [
+        json!({"requestNo": "RS-R", "currency": "USD", "shareDetails": entry("1.00")}),
+        json!({"requestNo": "RS-R", "currency": "USD", "shareDetails": entry("1")}),
+        json!({"requestNo": "RS-R", "currency": "USD", "shareDetails": entry("1.00"), "note": null}),
+        json!({"requestNo": "RS-R", "currency": "USD", "shareDetails": entry("1.00"), "note": ""}),
+        json!({"requestNo": "RS-R", "currency": "USD", "shareDetails": entry("1.00"), "channel": "web"}),
+        json!({"requestNo": "RS-R", "currency": "USD", "sellerId": "SELLER-123456", "amount": "1.0"}),
+    ];
+    for retry in retries {
+        let again = m.call(&app, "revenue-sharing/request", &retry).await;
+        assert_eq!(again.code, "SUC-200", "{retry}: {}", again.message);
+        assert_eq!(again.data.as_ref(), Some(&reply), "{retry}");
+    }
+    assert_eq!(balance(&app, &m).await, ("119.00".into(), "1.00".into()));
+    let other = json!({"requestNo": "RS-R", "currency": "USD", "shareDetails": entry("1.01")});
+    let r = m.call(&app, "revenue-sharing/request", &other).await;
+    assert_eq!(r.code, "SYS-002", "{}", r.message);
+    assert!(
+        r.message
+            .contains("with other fields (shareDetails not as before)"),
+        "{}",
+        r.message
+    );
+    assert_eq!(balance(&app, &m).await, ("119.00".into(), "1.00".into()));
+    app.assert_invariants().await;
+    app.shutdown().await;
+}

@@ -53,6 +53,25 @@ async fn a_valid_file_is_processed_after_it_is_closed() {
         (Some(""), Some(""))
     );
     assert_no_nulls("trade-details/query", &s);
+    // Regression: a name with a path was cut to its last part and answered for it. A fileName is
+    // the name as uploaded: one carrying a path is a wrong format (SYS-005) naming the value.
+    for path in [
+        "../../etc/trades-20250101.csv",
+        "/upload/trades-20250101.csv",
+        "upload\\trades-20250101.csv",
+    ] {
+        let r = m
+            .call(&app, "trade-details/query", &json!({ "fileName": path }))
+            .await;
+        assert_eq!(r.code, "SYS-005", "{path}: {}", r.message);
+        assert_eq!(
+            r.message,
+            format!(
+                "fileName {path:?} carries a path; give only the file's name as uploaded to \
+                 /upload, such as \"trades-20250101.csv\""
+            )
+        );
+    }
     let r = m
         .ok(
             &app,
