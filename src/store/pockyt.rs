@@ -51,6 +51,14 @@ impl PockytState {
             .find(|p| p.email.eq_ignore_ascii_case(email))
     }
 
+    /// The payee whose `customerCode` (the merchant's own id for it, unique per merchant and
+    /// compared exactly) is `code`, if any.
+    pub fn payee_by_code(&self, code: &str) -> Option<&Payee> {
+        self.payees
+            .values()
+            .find(|p| p.field("customerCode") == code)
+    }
+
     /// The live accounts of a payee, oldest first.
     pub fn accounts_of<'a>(
         &'a self,

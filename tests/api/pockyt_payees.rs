@@ -596,12 +596,12 @@ async fn an_update_clears_optional_fields_sent_empty_and_refuses_clearing_mandat
     let reply = call(
         &app,
         "/v3/payee/update",
-        json!({"customerNo": no, "firstName": "", "zip": null, "customerCode": ""}),
+        json!({"customerNo": no, "street": "", "zip": null, "customerCode": ""}),
     )
     .await;
     assert_eq!(
         reply,
-        json!({"ret_code": "000023", "ret_msg": "firstName cannot be cleared: every payee has one; send a new value or leave firstName out; zip cannot be cleared: every payee has one; send a new value or leave zip out"})
+        json!({"ret_code": "000023", "ret_msg": "street cannot be cleared: every payee has one; send a new value or leave street out; zip cannot be cleared: every payee has one; send a new value or leave zip out"})
     );
     let after = ok(&app, "/v3/payee/retrieve", json!({"customerNo": no})).await;
     assert_eq!(after, got, "a refused update changes nothing");
@@ -760,5 +760,219 @@ async fn a_country_code_that_iso_3166_does_not_assign_is_refused() {
     assert_eq!(reply, not_assigned("accountCountry", "UK"));
     let created = ok(&app, "/v2/customers/account/create", account("GB")).await;
     assert_eq!(created["result"]["accountStatus"], "ACTIVATED", "{created}");
+    app.shutdown().await;
+}
+
+/// The fields an update may carry are the documented list (and `company`): names, birth date and
+/// `payorNo` are refused naming them, and a payee registered with a `payorNo` (Merchant of
+/// Record) keeps its email. A refused update changes nothing.
+#[tokio::test]
+async fn an_update_refuses_fields_fixed_at_registration_and_a_mor_payees_email() {
+    let app = spawn_app().await;
+    let no = ok(
+        &app,
+        "/v3/payee/register",
+        payee_fields("fixed@example.com"),
+    )
+    .await["customer"]["customerNo"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = ok(&app, "/v3/payee/retrieve", json!({"customerNo": no})).await;
+    let may_carry = "An update may carry customerCode, email, profileType, company, phone, countryCode, country, state, city, street, street2, zip, lang, governmentIdType, governmentId";
+    let reply = call(
+        &app,
+        "/v3/payee/update",
+        json!({"customerNo": no, "firstName": "Mallory", "lastName": "X",
+               "dateOfBirth": "2000-02-02", "city": "Albany"}),
+    )
+    .await;
+    assert_eq!(
+        reply,
+        json!({"ret_code": "000023", "ret_msg": format!(
+            "firstName, lastName, dateOfBirth cannot be changed by an update (fixed at registration); leave them out. {may_carry}"
+        )})
+    );
+    let reply = call(
+        &app,
+        "/v3/payee/update",
+        json!({"customerNo": no, "payorNo": "P-9"}),
+    )
+    .await;
+    assert_eq!(
+        reply,
+        json!({"ret_code": "000023", "ret_msg": format!(
+            "payorNo cannot be changed by an update (fixed at registration); leave it out. {may_carry}"
+        )})
+    );
+    let after = ok(&app, "/v3/payee/retrieve", json!({"customerNo": no})).await;
+    assert_eq!(after, before, "a refused update changes nothing");
+    let moved = ok(
+        &app,
+        "/v3/payee/update",
+        json!({"customerNo": no, "email": "moved@example.com"}),
+    )
+    .await;
+    assert_eq!(moved["customer"]["email"], "moved@example.com");
+
+    let mut mor = payee_fields("mor@example.com");
+    mor["payorNo"] = json!("P-1");
+    let mor_no = ok(&app, "/v3/payee/register", mor).await["customer"]["customerNo"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = ok(&app, "/v3/payee/retrieve", json!({"customerNo": mor_no})).await;
+    let reply = call(
+        &app,
+        "/v3/payee/update",
+        json!({"customerNo": mor_no, "email": "other@example.com", "city": "Albany"}),
+    )
+    .await;
+    assert_eq!(
+        reply,
+        json!({"ret_code": "000023", "ret_msg": format!(
+            "email cannot be changed: payee {mor_no} was registered with payorNo P-1 (Merchant of Record), whose email is immutable; leave email out"
+        )})
+    );
+    let after = ok(&app, "/v3/payee/retrieve", json!({"customerNo": mor_no})).await;
+    assert_eq!(after, before, "a refused update changes nothing");
+    let upd = ok(
+        &app,
+        "/v3/payee/update",
+        json!({"customerNo": mor_no, "city": "Albany"}),
+    )
+    .await;
+    assert_eq!(upd["customer"]["city"], "Albany");
+    assert_eq!(upd["customer"]["email"], "mor@example.com");
+    app.shutdown().await;
+}
+
+/// customerCode names one payee of the merchant, as email does: a second holder is refused at
+/// registration and update. A retrieve naming a payee several ways must name one payee
+/// (`000022` otherwise, as inquiry), each way a known one.
+#[tokio::test]
+async fn customer_codes_are_unique_and_a_retrieve_refuses_identifiers_of_different_payees() {
+    let app = spawn_app().await;
+    let register = |email: &str, code: &str| {
+        let mut fields = payee_fields(email);
+        fields["customerCode"] = json!(code);
+        fields
+    };
+    let a = ok(&app, "/v3/payee/register", register("a@example.com", "DUP")).await["customer"]
+        ["customerNo"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reply = call(&app, "/v3/payee/register", register("b@example.com", "DUP")).await;
+    assert_eq!(
+        reply,
+        json!({"ret_code": "000023", "ret_msg": format!("customerCode DUP is already registered (customerNo {a})")})
+    );
+    let none = call(
+        &app,
+        "/v3/payee/retrieve",
+        json!({"email": "b@example.com"}),
+    )
+    .await;
+    assert_eq!(none["ret_code"], "000021", "nothing stored: {none}");
+    let reply = call(&app, "/v3/payee/register", register("A@example.com", "DUP")).await;
+    assert_eq!(
+        reply,
+        json!({"ret_code": "000023", "ret_msg": format!(
+            "email A@example.com is already registered (customerNo {a}); customerCode DUP is already registered (customerNo {a})"
+        )})
+    );
+    let b = ok(&app, "/v3/payee/register", register("b@example.com", "B-1")).await["customer"]
+        ["customerNo"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reply = call(
+        &app,
+        "/v3/payee/update",
+        json!({"customerNo": b, "customerCode": "DUP"}),
+    )
+    .await;
+    assert_eq!(
+        reply,
+        json!({"ret_code": "000023", "ret_msg": format!("customerCode DUP is already registered (customerNo {a})")})
+    );
+    ok(
+        &app,
+        "/v3/payee/update",
+        json!({"customerNo": a, "customerCode": "DUP"}),
+    )
+    .await;
+    let by_code = ok(&app, "/v3/payee/retrieve", json!({"customerCode": "B-1"})).await;
+    assert_eq!(by_code["customer"]["customerNo"], b.as_str());
+
+    let reply = call(
+        &app,
+        "/v3/payee/retrieve",
+        json!({"customerNo": b, "email": "a@example.com"}),
+    )
+    .await;
+    assert_eq!(
+        reply,
+        json!({"ret_code": "000022", "ret_msg": format!(
+            "customerNo {b} and email a@example.com name different payees (email a@example.com is customerNo {a})"
+        )})
+    );
+    let reply = call(
+        &app,
+        "/v3/payee/retrieve",
+        json!({"customerCode": "DUP", "email": "b@example.com"}),
+    )
+    .await;
+    assert_eq!(reply["ret_code"], "000022", "{reply}");
+    let reply = call(
+        &app,
+        "/v3/payee/retrieve",
+        json!({"customerNo": a, "email": "nobody@example.com"}),
+    )
+    .await;
+    assert_eq!(
+        reply,
+        json!({"ret_code": "000021", "ret_msg": "no payee with email nobody@example.com"})
+    );
+    let all = ok(
+        &app,
+        "/v3/payee/retrieve",
+        json!({"customerNo": a, "customerCode": "DUP", "email": "A@EXAMPLE.COM"}),
+    )
+    .await;
+    assert_eq!(all["customer"]["customerNo"], a.as_str());
+    app.shutdown().await;
+}
+
+/// An e-mail address is printable ASCII: an invisible, control or non-ASCII character is
+/// refused naming its code point, so an address that looks like a registered one cannot pass
+/// the uniqueness check.
+#[tokio::test]
+async fn an_email_with_an_invisible_or_non_ascii_character_is_refused_naming_it() {
+    let app = spawn_app().await;
+    ok(&app, "/v3/payee/register", payee_fields("r2a@example.com")).await;
+    for (email, point, at) in [
+        ("r2a@example.com\u{200b}", "U+200B", 16),
+        ("r2a\u{7f}@example.com", "U+007F", 4),
+        ("j\u{e9}r\u{f4}me@example.com", "U+00E9", 2),
+        ("r2a@example.com\t", "U+0009", 16),
+    ] {
+        let reply = call(&app, "/v3/payee/register", payee_fields(email)).await;
+        assert_eq!(
+            reply,
+            json!({"ret_code": "000023", "ret_msg": format!(
+                "email {email:?} has {point} at character {at}; an e-mail address is printable ASCII (no spaces, control, invisible or non-ASCII characters)"
+            )}),
+            "{email:?}"
+        );
+    }
+    let none = call(
+        &app,
+        "/v3/payee/retrieve",
+        json!({"email": "r2a@example.com\u{200b}"}),
+    )
+    .await;
+    assert_eq!(none["ret_code"], "000021", "nothing stored: {none}");
     app.shutdown().await;
 }

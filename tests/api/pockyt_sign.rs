@@ -233,7 +233,7 @@ async fn credentials_timestamps_and_malformed_bodies_get_precise_codes() {
     for ts in [
         "2025-01-01 00:00:00",
         "2025-01-01T00:00:00+08:00",
-        "2025-13-01T00:00:00Z",
+        "2025-01-01T00:00:00z",
         "1735689600",
     ] {
         let reply = call(
@@ -249,6 +249,25 @@ async fn credentials_timestamps_and_malformed_bodies_get_precise_codes() {
                 .unwrap()
                 .contains("yyyy-MM-ddTHH:mm:ssZ"),
             "{reply}"
+        );
+    }
+    // The form is right, the date or time does not exist: said so.
+    for ts in [
+        "2025-02-29T00:00:00Z",
+        "2025-13-01T00:00:00Z",
+        "2025-01-01T24:00:00Z",
+    ] {
+        let reply = call(
+            &app,
+            "/v3/payee/retrieve",
+            json!({"customerNo": "1", "timestamp": ts}),
+        )
+        .await;
+        assert_eq!(
+            reply,
+            json!({"ret_code": "000023", "ret_msg": format!(
+                "timestamp \"{ts}\" has the form yyyy-MM-ddTHH:mm:ssZ but is no calendar date and time (its month has no such day, there is no such month, or the hour, minute or second is out of range)"
+            )})
         );
     }
     let mut no_ts = signed(json!({"customerNo": "1"}));

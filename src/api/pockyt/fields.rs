@@ -132,19 +132,38 @@ pub fn one_of(
     }
 }
 
-/// `timestamp`: required, `yyyy-MM-ddTHH:mm:ssZ` (UTC).
+/// `timestamp`: required, `yyyy-MM-ddTHH:mm:ssZ` (UTC). A value of that form that names no
+/// real instant (`2025-02-29T00:00:00Z`, hour 24) is told so, not sent back to the format.
 pub fn timestamp(f: &Fields, required_field: bool) -> Result<Option<Millis>, PockytError> {
     let Some(text) = read(f, "timestamp", "timestamp", required_field, &[])? else {
         return Ok(None);
     };
-    let well_formed = text.len() == 20 && text.as_bytes().get(10) == Some(&b'T');
-    match format::parse_utc_z(&text).filter(|_| well_formed) {
+    if !utc_z_shaped(&text) {
+        return Err(PockytError::value(format!(
+            "timestamp must be UTC in the form yyyy-MM-ddTHH:mm:ssZ (e.g. 2022-10-31T12:04:05Z), got {}",
+            echo(&text)
+        )));
+    }
+    match format::parse_utc_z(&text) {
         Some(ms) => Ok(Some(ms)),
         None => Err(PockytError::value(format!(
-            "timestamp must be UTC in the form yyyy-MM-ddTHH:mm:ssZ (e.g. 2022-10-31T12:04:05Z), got {}",
+            "timestamp {} has the form yyyy-MM-ddTHH:mm:ssZ but is no calendar date and time (its month has no such day, there is no such month, or the hour, minute or second is out of range)",
             echo(&text)
         ))),
     }
+}
+
+/// `text` has the characters of `yyyy-MM-ddTHH:mm:ssZ`: digits with `-`, `T`, `:` and `Z` in
+/// their places (whether the numbers make a real date and time is read afterwards).
+fn utc_z_shaped(text: &str) -> bool {
+    text.len() == 20
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            10 => b == b'T',
+            13 | 16 => b == b':',
+            19 => b == b'Z',
+            _ => b.is_ascii_digit(),
+        })
 }
 
 /// An officially assigned ISO 3166-1 alpha-2 code.
@@ -167,16 +186,27 @@ pub fn country(
     }
 }
 
-/// A plausible e-mail address.
+/// A plausible e-mail address, in printable ASCII only: a space, a control character, an
+/// invisible one (U+200B) or any other non-ASCII character is refused naming its code point, so
+/// that no two addresses that look the same both pass the uniqueness check (which ignores only
+/// ASCII case). Internationalized addresses (RFC 6531) are not taken.
 pub fn email(f: &Fields, name: &str, required_field: bool) -> Result<Option<String>, PockytError> {
     let value = read(f, name, "email", required_field, &[])?;
     if let Some(v) = &value {
+        if let Some((at, c)) = v.chars().enumerate().find(|(_, c)| !c.is_ascii_graphic()) {
+            return Err(PockytError::value(format!(
+                "{name} {} has U+{:04X} at character {}; an e-mail address is printable ASCII (no spaces, control, invisible or non-ASCII characters)",
+                echo(v),
+                u32::from(c),
+                at + 1
+            )));
+        }
         let ok = v.split_once('@').is_some_and(|(user, domain)| {
             !user.is_empty()
                 && domain.contains('.')
                 && !domain.starts_with('.')
                 && !domain.ends_with('.')
-        }) && !v.contains(char::is_whitespace);
+        });
         if !ok {
             return Err(PockytError::value(format!(
                 "{name} is not an e-mail address: {}",

@@ -1,6 +1,7 @@
 //! Payees: `/v3/payee/register`, `/v3/payee/retrieve`, `/v3/payee/update`, and the review that
 //! moves a new payee from `Pending` to `Activated` (or what a scenario decides), plus the
-//! `pockyt.payee.*` triggers. Payees are keyed by the minted `customerNo`; `email` is unique.
+//! `pockyt.payee.*` triggers. Payees are keyed by the minted `customerNo`; `email` and
+//! `customerCode` are unique per merchant.
 
 use std::collections::BTreeMap;
 
@@ -12,10 +13,10 @@ use crate::clock::format::utc_z;
 use crate::core::Core;
 use crate::core::Trigger;
 use crate::scenario::Outcome;
-use crate::store::pockyt::{Payee, PayeeStatus};
+use crate::store::pockyt::{Payee, PayeeStatus, PockytState};
 use crate::store::Refusal;
 use crate::tenant::TenantId;
-use crate::text::echo;
+use crate::text::{echo, echo_bare};
 use crate::trigger::{param, TriggerFuture};
 use crate::wire::pockyt::PockytError;
 
@@ -58,6 +59,46 @@ fn profile() -> impl Iterator<Item = &'static str> {
         .chain(["lang", "payorNo"])
 }
 
+/// The profile fields `/v3/payee/update` may carry: the update request's documented list, plus
+/// `company`, which a payee an update makes `BUSINESS` must have (docs/FIDELITY.md). The others
+/// (`firstName`, `lastName`, `dateOfBirth`, `payorNo`) are fixed at registration.
+const UPDATABLE: &[&str] = &[
+    "customerCode",
+    "email",
+    "profileType",
+    "company",
+    "phone",
+    "countryCode",
+    "country",
+    "state",
+    "city",
+    "street",
+    "street2",
+    "zip",
+    "lang",
+    "governmentIdType",
+    "governmentId",
+];
+
+/// Which profile fields a request may carry: all at registration ([`profile`]), the
+/// [`UPDATABLE`] ones in an update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Carries {
+    Register,
+    Update,
+}
+
+impl Carries {
+    fn takes(self, name: &str) -> bool {
+        self == Carries::Register || UPDATABLE.contains(&name)
+    }
+
+    /// The profile fields this request reads, in [`profile`] order.
+    fn fields(self) -> impl Iterator<Item = &'static str> {
+        profile().filter(move |name| self.takes(name))
+    }
+}
+
 /// The fields every payee has: required at registration, never cleared by an update. The
 /// first four are read by a reader of their own kind in [`validate`], the rest as text.
 const MANDATORY: &[&str] = &[
@@ -82,10 +123,11 @@ const US_STATES: &[&str] = &[
     "WI", "WY", "DC", "AS", "GU", "MP", "PR", "VI", "AA", "AE", "AP",
 ];
 
-/// Checks the format of each profile field given into `p`; `full` = a registration (mandatory
-/// fields must be there). The rules between fields are [`whole_profile_problems`]'.
-fn validate(p: &mut fields::Problems, f: &Fields, full: bool, now: i64) {
-    for name in profile() {
+/// Checks the format of each profile field of `carries` given into `p`; at registration the
+/// mandatory fields must be there. The rules between fields are [`whole_profile_problems`]'.
+fn validate(p: &mut fields::Problems, f: &Fields, carries: Carries, now: i64) {
+    let full = carries == Carries::Register;
+    for name in carries.fields() {
         p.take(fields::optional(f, name));
     }
     p.take(fields::one_of(f, "profileType", PROFILE_TYPES, full));
@@ -96,12 +138,33 @@ fn validate(p: &mut fields::Problems, f: &Fields, full: bool, now: i64) {
     }
     p.take(fields::email(f, "email", full));
     p.take(fields::country(f, "countryCode", full));
-    if let Some(born) = p.take(fields::date(f, "dateOfBirth", full)).flatten() {
-        if let Some(problem) = age_problem(born, now) {
-            p.push(problem);
+    if carries.takes("dateOfBirth") {
+        if let Some(born) = p.take(fields::date(f, "dateOfBirth", full)).flatten() {
+            if let Some(problem) = age_problem(born, now) {
+                p.push(problem);
+            }
         }
     }
     p.take(fields::one_of(f, "governmentIdType", ID_TYPES, false));
+}
+
+/// Notes in `p`, in one problem, the profile fields an update carries that it may not change,
+/// naming them and the fields it may carry.
+fn fixed_fields(p: &mut fields::Problems, f: &Fields) {
+    let fixed: Vec<&str> = profile()
+        .filter(|name| f.contains_key(*name) && !Carries::Update.takes(name))
+        .collect();
+    if !fixed.is_empty() {
+        p.push(PockytError::value(format!(
+            "{} cannot be changed by an update (fixed at registration); leave {} out. An update may carry {}",
+            fixed.join(", "),
+            match fixed.len() {
+                1 => "it",
+                _ => "them",
+            },
+            UPDATABLE.join(", ")
+        )));
+    }
 }
 
 /// Why a payee born on `born` (year, month, day) cannot be registered on the virtual date
@@ -174,7 +237,10 @@ fn profile_of(f: &Fields) -> BTreeMap<String, String> {
 /// [`MANDATORY`] allows: clearing a mandatory one is noted in `p`.
 fn changes_of(p: &mut fields::Problems, f: &Fields) -> BTreeMap<&'static str, Option<String>> {
     let mut out = BTreeMap::new();
-    for name in profile().filter(|name| f.contains_key(*name)) {
+    for name in Carries::Update
+        .fields()
+        .filter(|name| f.contains_key(*name))
+    {
         match fields::optional(f, name) {
             Ok(Some(value)) => {
                 out.insert(name, Some(value));
@@ -243,7 +309,7 @@ pub fn full(p: &Payee) -> Value {
 pub fn register(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     let now = ctx.now();
     let mut p = fields::Problems::default();
-    validate(&mut p, f, true, now);
+    validate(&mut p, f, Carries::Register, now);
     let profile = profile_of(f);
     for problem in whole_profile_problems(&profile) {
         p.push(problem);
@@ -262,12 +328,7 @@ pub fn register(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     };
     let delay = ctx.decision.delay_or(cfg.payee_review_delay_ms);
     let payee = ctx.try_with_state(|t| {
-        if let Some(other) = t.pockyt.payee_by_email(&email) {
-            return Err(PockytError::value(format!(
-                "email {email} is already registered (customerNo {})",
-                other.customer_no
-            )));
-        }
+        refuse_taken(&t.pockyt, None, Some(&email), profile.get("customerCode"))?;
         let customer_no = format!("200030{:016}", t.next_seq());
         let status = if delay <= 0 {
             target
@@ -283,33 +344,80 @@ pub fn register(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
             updated_at: now,
         };
         t.pockyt.payees.insert(customer_no, payee.clone());
-        Ok(payee)
+        Ok::<_, PockytError>(payee)
     })?;
     schedule_review(ctx, "payee", &payee.customer_no, delay, target);
     Ok(Reply::new("success").with("customer", brief(&payee)))
 }
 
-/// Finds the payee a request names by `customerNo` (or, as older revisions did, by
-/// `customerCode` or `email`).
+/// Refuses an `email` or `customerCode` that a payee other than `own` (None at registration)
+/// holds: each names one payee of the merchant. Every such problem is named at once.
+fn refuse_taken(
+    s: &PockytState,
+    own: Option<&str>,
+    email: Option<&String>,
+    code: Option<&String>,
+) -> Result<(), PockytError> {
+    let held = [
+        ("email", email.and_then(|e| Some((e, s.payee_by_email(e)?)))),
+        (
+            "customerCode",
+            code.and_then(|c| Some((c, s.payee_by_code(c)?))),
+        ),
+    ];
+    let taken = held.into_iter().filter_map(|(name, held)| {
+        let (value, holder) = held?;
+        (Some(holder.customer_no.as_str()) != own).then(|| {
+            PockytError::value(format!(
+                "{name} {} is already registered (customerNo {})",
+                echo_bare(value),
+                holder.customer_no
+            ))
+        })
+    });
+    refuse_any(taken.collect())
+}
+
+/// A way a retrieve may name a payee: the field and the lookup by its value.
+type Identifier = (
+    &'static str,
+    for<'a> fn(&'a PockytState, &str) -> Option<&'a Payee>,
+);
+
+/// `customerNo`, and (as older revisions did) `customerCode` and `email`, in the order tried.
+const IDENTIFIERS: [Identifier; 3] = [
+    ("customerNo", |s, no| s.payees.get(no)),
+    ("customerCode", PockytState::payee_by_code),
+    ("email", PockytState::payee_by_email),
+];
+
+/// Finds the payee a request names by [`IDENTIFIERS`]. Every identifier given must name a payee
+/// (`000021` otherwise), the same one (`000022` naming the two that disagree, as inquiry does).
 fn find<'a>(t: &'a crate::store::TenantState, f: &Fields) -> Result<&'a Payee, PockytError> {
-    if let Some(no) = fields::optional(f, "customerNo")? {
-        return Ok(t.pockyt.payee(&no)?);
+    let mut found: Option<(&str, String, &Payee)> = None;
+    for (name, lookup) in IDENTIFIERS {
+        let Some(value) = fields::optional(f, name)? else {
+            continue;
+        };
+        let payee = lookup(&t.pockyt, &value)
+            .ok_or_else(|| Refusal::unknown("payee", format!("{name} {value}")))?;
+        match &found {
+            Some((first, first_value, named)) if named.customer_no != payee.customer_no => {
+                return Err(PockytError::mismatch(format!(
+                    "{first} {} and {name} {} name different payees ({name} {} is customerNo {})",
+                    echo_bare(first_value),
+                    echo_bare(&value),
+                    echo_bare(&value),
+                    payee.customer_no
+                )));
+            }
+            Some(_) => {}
+            None => found = Some((name, value, payee)),
+        }
     }
-    if let Some(code) = fields::optional(f, "customerCode")? {
-        return t
-            .pockyt
-            .payees
-            .values()
-            .find(|p| p.field("customerCode") == code)
-            .ok_or_else(|| Refusal::unknown("payee", format!("customerCode {code}")).into());
-    }
-    if let Some(email) = fields::optional(f, "email")? {
-        return t
-            .pockyt
-            .payee_by_email(&email)
-            .ok_or_else(|| Refusal::unknown("payee", format!("email {email}")).into());
-    }
-    Err(PockytError::null("customerNo is required"))
+    found
+        .map(|(_, _, payee)| payee)
+        .ok_or_else(|| PockytError::null("customerNo is required"))
 }
 
 pub fn retrieve(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
@@ -319,29 +427,28 @@ pub fn retrieve(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     Ok(Reply::new("query success").with("customer", payee))
 }
 
-/// Changes the fields the request names (an empty or null optional field is cleared); the
-/// resulting profile must keep [`whole_profile_problems`]' rules, or nothing changes.
+/// Changes the fields the request names, only [`UPDATABLE`] ones (an empty or null optional
+/// field is cleared); the resulting profile must keep [`whole_profile_problems`]' rules, and its
+/// email and customerCode stay unique, or nothing changes.
 pub fn update(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     let now = ctx.now();
     let mut p = fields::Problems::default();
     let customer_no = p.take(fields::required(f, "customerNo"));
-    validate(&mut p, f, false, now);
+    fixed_fields(&mut p, f);
+    validate(&mut p, f, Carries::Update, now);
     let changes = changes_of(&mut p, f);
     p.finish()?;
     let customer_no = fields::checked(customer_no)?;
     let new_email = changes.get("email").cloned().flatten();
+    let new_code = changes.get("customerCode").cloned().flatten();
     let payee = ctx.try_with_state(|t| {
-        t.pockyt.payee(&customer_no)?;
-        if let Some(email) = &new_email {
-            if let Some(other) = t.pockyt.payee_by_email(email) {
-                if other.customer_no != customer_no {
-                    return Err(PockytError::value(format!(
-                        "email {email} is already registered (customerNo {})",
-                        other.customer_no
-                    )));
-                }
-            }
-        }
+        refuse_mor_email(t.pockyt.payee(&customer_no)?, changes.contains_key("email"))?;
+        refuse_taken(
+            &t.pockyt,
+            Some(&customer_no),
+            new_email.as_ref(),
+            new_code.as_ref(),
+        )?;
         let payee = t.pockyt.payee_mut(&customer_no)?;
         let mut profile = payee.fields.clone();
         for (name, change) in changes {
@@ -356,9 +463,21 @@ pub fn update(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
         }
         payee.fields = profile;
         payee.updated_at = now;
-        Ok(full(payee))
+        Ok::<_, PockytError>(full(payee))
     })?;
     Ok(Reply::new("success").with("customer", payee))
+}
+
+/// Refuses an update that carries `email` (`carries_email`) for a payee registered with a
+/// `payorNo` (Merchant of Record), whose email the vendor documents as immutable.
+fn refuse_mor_email(payee: &Payee, carries_email: bool) -> Result<(), PockytError> {
+    match payee.fields.get("payorNo") {
+        Some(payor) if carries_email => Err(PockytError::value(format!(
+            "email cannot be changed: payee {} was registered with payorNo {payor} (Merchant of Record), whose email is immutable; leave email out",
+            payee.customer_no
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Moves a payee to `to`; with `only_pending`, only a payee still under review. Answers the
