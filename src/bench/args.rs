@@ -38,19 +38,22 @@ pub struct Flags {
     /// Surface to load.
     #[arg(long, value_enum, default_value = "whalet")]
     pub(super) surface: Surface,
-    /// The simulator's base URL, http:// only (ignored with --spawn-server).
+    /// The simulator's base URL, http:// only (not with --spawn-server, which starts its own).
     #[arg(long, env = "WHALET_SIM_URL", default_value = "http://127.0.0.1:8080")]
     pub(super) url: String,
     /// Start this binary's `serve` on a free port, time it to a ready health check, measure it.
     #[arg(long)]
     pub(super) spawn_server: bool,
-    /// Extra argument for the spawned `serve` (repeatable), e.g. --server-arg=--config=x.toml.
+    /// Extra argument for the spawned `serve` (repeatable), e.g. --server-arg=--config=x.toml
+    /// (--spawn-server only).
     #[arg(long = "server-arg", allow_hyphen_values = true)]
     pub(super) server_args: Vec<String>,
-    /// RUST_LOG of spawned processes (`info` logs one line per request, as `serve` does by default).
+    /// RUST_LOG of spawned processes (`info` logs one line per request, as `serve` does by
+    /// default): --spawn-server's, --echo-baseline's or --notifications' server.
     #[arg(long, default_value = "info")]
     pub(super) server_log: String,
-    /// Server process to read CPU time and memory from (default: the one listening on the port).
+    /// Server process to read CPU time and memory from (default: the one listening on the port;
+    /// not with --spawn-server, whose server is measured).
     #[arg(long)]
     pub(super) server_pid: Option<u32>,
     /// Concurrent partners, one connection each (1 to 10,000); a comma list runs each level in
@@ -259,6 +262,21 @@ const NOTIFICATION_FLAGS: &[&str] = &[
     "json",
 ];
 
+/// The flags about a server already running, which `--spawn-server` replaces by its own: the
+/// bench would load and measure the spawned server and ignore them.
+const RUNNING_SERVER_FLAGS: &[&str] = &["url", "server-pid"];
+
+/// Whether a run with these flags spawns a process a flag of [`SPAWNED_SERVER_FLAGS`] applies to.
+type Spawns = fn(&Flags) -> bool;
+
+/// The flags about the processes a bench spawns, and whether a run spawns one they apply to:
+/// `--server-arg` is for `--spawn-server`'s `serve`; `--server-log` for it and the echo server
+/// of `--echo-baseline` (and for `--notifications`' server, checked with its own flags).
+const SPAWNED_SERVER_FLAGS: &[(&str, Spawns)] = &[
+    ("server-arg", |f| f.spawn_server),
+    ("server-log", |f| f.spawn_server || f.echo_baseline),
+];
+
 /// The flags that mean something only with `--notifications`.
 const ONLY_WITH_NOTIFICATIONS: &[&str] = &["destinations", "burst", "warm-up"];
 
@@ -341,7 +359,34 @@ fn check(f: &Flags, given: &[String]) -> Result<(), Refusal> {
     }
     check_surface(f.surface, &has)?;
     check_load(f, &has)?;
+    check_server(f, &has)?;
     check_url(f)
+}
+
+/// Which server the run loads: one it spawns (`--spawn-server`) takes no flag that names a
+/// running one ([`RUNNING_SERVER_FLAGS`]: `--server-pid 1` would measure PID 1's memory, not the
+/// server's), and a flag for a spawned process is refused when the run spawns none
+/// ([`SPAWNED_SERVER_FLAGS`]).
+fn check_server(f: &Flags, has: &dyn Fn(&str) -> bool) -> Result<(), Refusal> {
+    let conflict = |message: String| Err((ErrorKind::ArgumentConflict, message));
+    if f.spawn_server {
+        if let Some(flag) = RUNNING_SERVER_FLAGS.iter().find(|flag| has(flag)) {
+            return conflict(format!(
+                "--{flag} names a server already running, and --spawn-server starts and measures \
+                 its own: give one of them"
+            ));
+        }
+    }
+    let unused = SPAWNED_SERVER_FLAGS
+        .iter()
+        .find(|(flag, applies)| has(flag) && !applies(f));
+    if let Some((flag, _)) = unused {
+        return conflict(format!(
+            "--{flag} configures a process the bench spawns, and this run spawns none it \
+             applies to (it loads the server at --url): add --spawn-server, or leave --{flag} out"
+        ));
+    }
+    Ok(())
 }
 
 /// A surface-specific flag given for another surface.
@@ -647,6 +692,22 @@ mod tests {
         }
     }
 
+    /// A URL that did not come from the command line (`WHALET_SIM_URL`, set for other commands)
+    /// is not checked, nor refused, with --spawn-server: only a typed `--url` contradicts it.
+    #[test]
+    fn a_url_from_the_environment_does_not_matter_with_spawn_server() {
+        #[derive(clap::Parser, Debug)]
+        struct Unchecked {
+            #[command(flatten)]
+            flags: Flags,
+        }
+        let flags = Unchecked::try_parse_from(["bench", "--spawn-server", "--url", "nonsense"])
+            .map(|cli| cli.flags)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(check(&flags, &["spawn-server".to_owned()]), Ok(()));
+        assert!(check(&flags, &["spawn-server".to_owned(), "url".to_owned()]).is_err());
+    }
+
     /// Every invalid value is clap's usage error (exit 2) naming its flag.
     #[test]
     fn invalid_values_are_usage_errors_naming_the_flag() {
@@ -743,6 +804,22 @@ mod tests {
             ),
             (&["--requests", "2000001"], &["--requests", "2000000"]),
             (&["--url", "https://x"], &["--url"]),
+            (
+                &["--spawn-server", "--server-pid", "1"],
+                &["--server-pid", "--spawn-server"],
+            ),
+            (
+                &["--spawn-server", "--url", "http://127.0.0.1:1"],
+                &["--url", "--spawn-server"],
+            ),
+            (
+                &["--url", "http://127.0.0.1:1", "--server-arg=--manual-clock"],
+                &["--server-arg", "--spawn-server"],
+            ),
+            (
+                &["--url", "http://127.0.0.1:1", "--server-log", "debug"],
+                &["--server-log", "--spawn-server"],
+            ),
         ] {
             let e = refused(flags);
             assert_eq!(e.exit_code(), 2, "{flags:?}");
@@ -753,9 +830,9 @@ mod tests {
         }
     }
 
-    /// What stays accepted: the unsealed surfaces take any request count and a high rate; a
-    /// bad WHALET_SIM_URL does not matter with --spawn-server; the notification bench takes its
-    /// own flags and the ceiling's.
+    /// What stays accepted: the unsealed surfaces take any request count and a high rate; the
+    /// spawned processes' flags with what spawns them; the notification bench takes its own
+    /// flags and the ceiling's.
     #[test]
     fn consistent_flags_are_accepted() {
         for flags in [
@@ -777,14 +854,13 @@ mod tests {
                 "--method",
                 "POST",
             ],
+            &["--spawn-server", "--pool", "10", "--partners", "1,2"],
+            &["--echo-baseline", "--server-log", "warn"],
             &[
                 "--spawn-server",
-                "--url",
-                "nonsense",
-                "--pool",
-                "10",
-                "--partners",
-                "1,2",
+                "--server-log",
+                "warn",
+                "--server-arg=--manual-clock",
             ],
             &[
                 "--notifications",

@@ -114,9 +114,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Finished> {
         Some(s) => s.addr,
         None => resolve(&args.url)?,
     };
-    let pid = args
-        .server_pid
-        .or_else(|| spawned.as_ref().map(|s| s.child.id()))
+    // The spawned server is the one measured (`--server-pid` names a running one, and is
+    // refused with `--spawn-server`).
+    let pid = spawned
+        .as_ref()
+        .map(|s| s.child.id())
+        .or(args.server_pid)
         .or_else(|| server::pid_listening_on(addr.port()));
     let echo = if args.echo_baseline {
         let serve = vec![

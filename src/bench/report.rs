@@ -494,6 +494,42 @@ impl Report {
                 c.us_per_request, c.scheme, c.requests_per_sec_per_core
             );
         }
+        self.closed_loop_table(&mut s);
+        for o in &self.open_loop {
+            let _ = writeln!(
+                s,
+                "\nopen loop, {} partners: {:.1} req/s scheduled ({}{}) for {:.1} s: {} sent, {} dropped \
+                 (cap {} in flight, peak {}), {} unfinished, {:.1} replies/s\n  latency from the \
+                 scheduled send time: p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms \
+                 (generator lag up to {:.2} ms) | server cpu {} us/rq, ratio {}{}",
+                o.partners, o.target_rate_rps, o.rate_mode,
+                o.closed_loop_max_rps.map_or(String::new(), |m| format!(" of {m:.1} req/s closed-loop")),
+                o.duration_s, o.sent, o.dropped, o.max_in_flight, o.peak_in_flight, o.unfinished,
+                o.achieved_rps, o.latency.p50_ms, o.latency.p90_ms, o.latency.p99_ms,
+                o.latency.max_ms, o.max_send_lag_ms, opt(o.server_cpu_us_per_request, 0),
+                opt(o.ceiling.ceiling_ratio, 2),
+                match (o.ceiling.ceiling_before_us, o.ceiling.ceiling_after_us) {
+                    (Some(b), Some(a)) => format!(", ceiling {b:.0} us before, {a:.0} us after"),
+                    _ => String::new(),
+                },
+            );
+            let _ = writeln!(s, "  codes: {}{}", o.replies.codes_text(), open_warnings(o));
+        }
+        for skipped in &self.skipped {
+            let _ = writeln!(s, "\n{skipped}");
+        }
+        s
+    }
+    /// The closed-loop runs and their summary, when the bench ran any: a fixed `--rate R` runs
+    /// none, and its report shows its open-loop runs alone rather than an empty table.
+    fn closed_loop_table(&self, s: &mut String) {
+        if self.runs.is_empty() {
+            return;
+        }
+        let opt =
+            |v: Option<f64>, digits: usize| v.map_or("-".to_owned(), |v| format!("{v:.digits$}"));
+        let kib =
+            |v: Option<u64>| v.map_or("-".to_owned(), |k| format!("{:.1} MiB", k as f64 / 1024.0));
         let _ = writeln!(
             s,
             "\n{:<9} {:>5} {:>3} {:>8} {:>8} {:>9} {:>8} {:>8} {:>8} {:>8} {:>9} {:>6} {:>6} {:>10}",
@@ -594,30 +630,6 @@ impl Report {
                 );
             }
         }
-        for o in &self.open_loop {
-            let _ = writeln!(
-                s,
-                "\nopen loop, {} partners: {:.1} req/s scheduled ({}{}) for {:.1} s: {} sent, {} dropped \
-                 (cap {} in flight, peak {}), {} unfinished, {:.1} replies/s\n  latency from the \
-                 scheduled send time: p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms \
-                 (generator lag up to {:.2} ms) | server cpu {} us/rq, ratio {}{}",
-                o.partners, o.target_rate_rps, o.rate_mode,
-                o.closed_loop_max_rps.map_or(String::new(), |m| format!(" of {m:.1} req/s closed-loop")),
-                o.duration_s, o.sent, o.dropped, o.max_in_flight, o.peak_in_flight, o.unfinished,
-                o.achieved_rps, o.latency.p50_ms, o.latency.p90_ms, o.latency.p99_ms,
-                o.latency.max_ms, o.max_send_lag_ms, opt(o.server_cpu_us_per_request, 0),
-                opt(o.ceiling.ceiling_ratio, 2),
-                match (o.ceiling.ceiling_before_us, o.ceiling.ceiling_after_us) {
-                    (Some(b), Some(a)) => format!(", ceiling {b:.0} us before, {a:.0} us after"),
-                    _ => String::new(),
-                },
-            );
-            let _ = writeln!(s, "  codes: {}{}", o.replies.codes_text(), open_warnings(o));
-        }
-        for skipped in &self.skipped {
-            let _ = writeln!(s, "\n{skipped}");
-        }
-        s
     }
 }
 
@@ -819,5 +831,13 @@ mod tests {
         assert!(report
             .table()
             .contains("POOL OF SEALED REQUESTS RAN OUT: short of the load"));
+        // A fixed --rate runs no closed loop: no empty table of runs, nor an empty summary.
+        report.runs.clear();
+        report.summarise();
+        let table = report.table();
+        assert!(
+            !table.contains("ptnrs") && !table.contains("summary"),
+            "{table}"
+        );
     }
 }

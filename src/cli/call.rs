@@ -39,6 +39,53 @@ impl Surface {
     }
 }
 
+/// The flags of `call` and `listen` that some surfaces only use, by clap id, with those
+/// surfaces. Pockyt signs with `--token` alone; the RSA keys are the other surfaces'.
+const SURFACE_FLAGS: &[(&str, &[Surface])] = &[
+    ("key", RSA_KEYED),
+    ("platform_key", RSA_KEYED),
+    ("infinia_alg", &[Surface::Infinia]),
+    ("app_id", &[Surface::Infinia]),
+    ("token", &[Surface::Pockyt]),
+    ("merchant_no", &[Surface::Pockyt]),
+    ("store_no", &[Surface::Pockyt]),
+    ("partner_id", &[Surface::Whalet, Surface::Platform]),
+    ("request_no", &[Surface::Whalet, Surface::Platform]),
+];
+
+/// The surfaces that sign and seal with RSA keys (`--key`, `--platform-key`).
+const RSA_KEYED: &[Surface] = &[Surface::Whalet, Surface::Platform, Surface::Infinia];
+
+/// A flag typed on the command line (`typed`: the clap ids given there, not by a variable or a
+/// default) that `surface` does not use is a usage error of `command` naming it and the surfaces
+/// that use it, rather than silently ignored: it is most often the sign of the wrong surface
+/// (`--infinia-alg sha1` on a Whalet call). One check for `call` and `listen`, so both refuse
+/// the same flags the same way. A variable (`WHALET_SIM_POCKYT_TOKEN`) set for one surface is not
+/// refused on another.
+pub(super) fn check_surface_flags(
+    command: &str,
+    surface: Surface,
+    typed: &[String],
+) -> Result<(), clap::Error> {
+    let unused = SURFACE_FLAGS
+        .iter()
+        .find(|(id, users)| typed.iter().any(|t| t == id) && !users.contains(&surface));
+    let Some((id, users)) = unused else {
+        return Ok(());
+    };
+    let names: Vec<&str> = users.iter().map(|s| s.name()).collect();
+    Err(super::usage_error(
+        command,
+        clap::error::ErrorKind::ArgumentConflict,
+        format!(
+            "--{} is not used by --surface {} (only by --surface {})",
+            id.replace('_', "-"),
+            surface.name(),
+            names.join(", ")
+        ),
+    ))
+}
+
 #[derive(clap::Args)]
 #[command(after_help = exit::EXIT_CODES)]
 pub struct CallArgs {
@@ -262,7 +309,7 @@ async fn example(args: &CallArgs) -> anyhow::Result<ExitCode> {
         Surface::Pockyt => format!("pockyt:{}", args.merchant_no),
     };
     let token = args.admin_token.as_deref().filter(|t| !t.is_empty());
-    let op = match remote_operations(&args.url, token, surface, &tenant).await {
+    let op = match remote_operations(&args.url, token, &tenant).await {
         Listing::Listed(listed) => listed_operation(args, surface, &listed),
         Listing::Refused(why) => {
             eprintln!("error: {why}");
@@ -288,23 +335,39 @@ async fn example(args: &CallArgs) -> anyhow::Result<ExitCode> {
     Ok(exit::code(exit::SUCCESS))
 }
 
-/// Whether `op`, an entry of `GET /__sim/operations`, is the operation `args` names.
-fn is_named(args: &CallArgs, surface: &str, op: &serde_json::Value) -> bool {
-    let wanted = args.api_code.trim_matches('/');
-    op["surface"] == surface && op["name"].as_str().map(|n| n.trim_matches('/')) == Some(wanted)
+/// The operation `args` names, as `GET /__sim/operations` names it (without slashes at its
+/// ends): an Infinia operation given as its whole path (`/api/v1/account-balance/query`), which
+/// a request sends as given, is the part after `/api/v1/`, so `--example` takes what sending
+/// takes.
+fn wanted_name(args: &CallArgs) -> &str {
+    let name = match args.surface {
+        Surface::Infinia => args
+            .api_code
+            .strip_prefix("/api/v1/")
+            .unwrap_or(&args.api_code),
+        _ => &args.api_code,
+    };
+    name.trim_matches('/')
 }
 
-/// The operation as `--api-code` names it in an error: Pockyt names are paths, compared with
-/// their leading slash, as the server does.
+/// Whether `op`, an entry of `GET /__sim/operations`, is the operation `args` names.
+fn is_named(args: &CallArgs, surface: &str, op: &serde_json::Value) -> bool {
+    op["surface"] == surface
+        && op["name"].as_str().map(|n| n.trim_matches('/')) == Some(wanted_name(args))
+}
+
+/// The operation as `--api-code` names it to find its nearest name: Pockyt names are paths,
+/// compared with their leading slash, as the server does.
 fn given_name(args: &CallArgs) -> String {
     match args.surface {
-        Surface::Pockyt => format!("/{}", args.api_code.trim_matches('/')),
-        _ => args.api_code.clone(),
+        Surface::Pockyt => format!("/{}", wanted_name(args)),
+        _ => wanted_name(args).to_owned(),
     }
 }
 
-/// The operation in the listing of the simulator at `--url`; None (said on stderr, naming its
-/// nearest operation) when it serves none by that name.
+/// The operation in the listing of the simulator at `--url` (every surface's); None (said on
+/// stderr, naming the surface that has it, or its nearest operation) when `surface` has none by
+/// that name.
 fn listed_operation(
     args: &CallArgs,
     surface: &str,
@@ -314,13 +377,12 @@ fn listed_operation(
         return Some(op.clone());
     }
     eprintln!(
-        "error: {} is not {} operation of the simulator at {}: {}{}GET /__sim/operations lists \
-         them",
+        "error: {} is not {} operation of the simulator at {}: {}{}",
         args.api_code,
         a_surface(surface),
         args.url,
         renamed_note(args, surface),
-        did_you_mean(args, surface, listed),
+        elsewhere_or_near(args, surface, listed),
     );
     None
 }
@@ -357,7 +419,7 @@ fn did_you_mean(args: &CallArgs, surface: &str, listed: &[serde_json::Value]) ->
 /// serves that operation under the name its configuration gives it (`[whalet.api_codes]`,
 /// `[infinia] paths`): the sentence that says so, else nothing.
 fn renamed_note(args: &CallArgs, surface: &str) -> &'static str {
-    let wanted = args.api_code.trim_matches('/');
+    let wanted = wanted_name(args);
     let default = crate::api::catalog::build(&crate::config::Config::default());
     let is_default_name = default
         .operations
@@ -401,19 +463,26 @@ fn default_operation(args: &CallArgs, surface: &str) -> anyhow::Result<Option<se
 }
 
 /// What to say of an operation `listed` (every surface's) has not on `surface`: the surface
-/// that has it, with its request line, or the nearest name of `surface`.
+/// that has it, with its request line and the `--surface` that reaches it, or the nearest name
+/// of `surface`.
 fn elsewhere_or_near(args: &CallArgs, surface: &str, listed: &[serde_json::Value]) -> String {
-    let wanted = args.api_code.trim_matches('/');
+    let wanted = wanted_name(args);
     let elsewhere = listed.iter().find(|op| {
         op["surface"] != surface && op["name"].as_str().map(|n| n.trim_matches('/')) == Some(wanted)
     });
     match elsewhere {
-        Some(op) => format!(
-            "{} is {} operation: {}",
-            args.api_code,
-            a_surface(op["surface"].as_str().unwrap_or_default()),
-            op["request"].as_str().unwrap_or_default()
-        ),
+        Some(op) => {
+            let other = op["surface"].as_str().unwrap_or_default();
+            let flag = <Surface as clap::ValueEnum>::from_str(other, false)
+                .map(|s| format!(" (give --surface {})", s.name()))
+                .unwrap_or_default();
+            format!(
+                "{} is {} operation: {}{flag}",
+                args.api_code,
+                a_surface(other),
+                op["request"].as_str().unwrap_or_default()
+            )
+        }
         None => format!(
             "{}GET /__sim/operations lists every operation of every surface",
             did_you_mean(args, surface, listed)
@@ -423,7 +492,7 @@ fn elsewhere_or_near(args: &CallArgs, surface: &str, listed: &[serde_json::Value
 
 /// What the simulator at `--url` answered when asked for its operations.
 enum Listing {
-    /// Its operations of the surface.
+    /// Its operations, of every surface.
     Listed(Vec<serde_json::Value>),
     /// Nothing there answered as a simulator does (why): the default description stands in.
     NoSimulator(String),
@@ -431,19 +500,20 @@ enum Listing {
     Refused(String),
 }
 
-/// The operations of `surface` that the simulator at `url` lists (asked with the admin
+/// The operations of every surface that the simulator at `url` lists (asked with the admin
 /// `token`), in the names of `tenant`'s contract overlay (the default overlay's when that
 /// tenant is not configured there). Waits at most 2 s for an answer.
-async fn remote_operations(url: &str, token: Option<&str>, surface: &str, tenant: &str) -> Listing {
+async fn remote_operations(url: &str, token: Option<&str>, tenant: &str) -> Listing {
     let base = url.trim_end_matches('/').trim_end_matches("/api");
-    let listing_url = format!("{base}/__sim/operations?surface={surface}");
+    // Every surface's, so that a name of another surface can be said to be there.
+    let listing_url = format!("{base}/__sim/operations");
     let mut client = crate::partner::reply_client();
     if let Some(token) = token {
         client = client.with_bearer(token);
     }
     let timeout = std::time::Duration::from_secs(2);
     let mut response = match client
-        .get(&format!("{listing_url}&tenant={tenant}"), timeout)
+        .get(&format!("{listing_url}?tenant={tenant}"), timeout)
         .await
     {
         Ok(response) => response,
@@ -593,6 +663,11 @@ async fn whalet(
 }
 
 impl CallArgs {
+    /// A surface's flag typed for another surface ([`check_surface_flags`]).
+    pub(super) fn check_flags(&self, typed: &[String]) -> Result<(), clap::Error> {
+        check_surface_flags("call", self.surface, typed)
+    }
+
     /// An operation that goes into the URL's path (platform, Infinia, Pockyt) is letters,
     /// digits, `.`, `_`, `-` and `/`, with no `.` or `..` segment, so `../../__sim/reset` cannot
     /// reach another endpoint (a usage error). A Whalet apiCode travels in the sealed head and

@@ -66,38 +66,13 @@ pub struct ListenArgs {
 }
 
 impl ListenArgs {
-    /// A flag the chosen surface does not use is a usage error rather than silently ignored:
-    /// Pockyt IPNs are checked with `--token` alone, so a `--key` given for them is a mistake
-    /// (the wrong surface, most often); `--infinia-alg` is Infinia's only, `--token` Pockyt's
-    /// (`token_typed`: given on the command line, not by `WHALET_SIM_POCKYT_TOKEN`).
-    pub(super) fn check_flags(&self, token_typed: bool) -> Result<(), clap::Error> {
-        let unused = match self.surface {
-            Surface::Whalet | Surface::Platform | Surface::Infinia if token_typed => {
-                Some("--token")
-            }
-            Surface::Pockyt if self.key.is_some() => Some("--key"),
-            Surface::Pockyt if self.platform_key.is_some() => Some("--platform-key"),
-            Surface::Whalet | Surface::Platform | Surface::Pockyt if self.infinia_alg.is_some() => {
-                Some("--infinia-alg")
-            }
-            _ => None,
-        };
-        let Some(flag) = unused else {
-            return Ok(());
-        };
-        Err(super::usage_error(
-            "listen",
-            clap::error::ErrorKind::ArgumentConflict,
-            format!(
-                "{flag} is not used by --surface {} (the surface verifies {})",
-                self.surface.name(),
-                match self.surface {
-                    Surface::Pockyt => "with --token",
-                    Surface::Infinia => "with --key, --platform-key and --infinia-alg",
-                    Surface::Whalet | Surface::Platform => "with --key and --platform-key",
-                }
-            ),
-        ))
+    /// A flag the chosen surface does not use is a usage error rather than silently ignored
+    /// (`super::call::check_surface_flags`, the same check as `call`'s): Pockyt IPNs are checked
+    /// with `--token` alone, so a `--key` given for them is a mistake (the wrong surface, most
+    /// often); `--infinia-alg` is Infinia's only, `--token` Pockyt's (typed: a
+    /// `WHALET_SIM_POCKYT_TOKEN` set for another surface is not refused).
+    pub(super) fn check_flags(&self, typed: &[String]) -> Result<(), clap::Error> {
+        super::call::check_surface_flags("listen", self.surface, typed)
     }
 }
 

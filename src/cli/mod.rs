@@ -90,7 +90,12 @@ struct ServeArgs {
     #[arg(long, env = "WHALET_SIM_START_TIME", value_name = "TIME", value_parser = start_time)]
     start_time: Option<i64>,
     /// Scenario file to load (repeatable; the variable takes a comma-separated list).
-    #[arg(long = "scenario", env = "WHALET_SIM_SCENARIO", value_delimiter = ',')]
+    #[arg(
+        long = "scenario",
+        env = "WHALET_SIM_SCENARIO",
+        value_delimiter = ',',
+        value_parser = scenario_file
+    )]
     scenarios: Vec<PathBuf>,
     /// Infinia SFTP address, or `off` (overrides `[infinia] sftp_addr`, default
     /// 127.0.0.1:2222; port 0 picks a free one).
@@ -142,6 +147,41 @@ struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// The checks clap cannot make, on the parsed values (`typed`: the ids given on the command
+    /// line, so that an error names the flag or the variable the value came from).
+    fn check(&self, typed: &[String]) -> Result<(), clap::Error> {
+        let source = |id: &str, flag: &str, variable: &str| {
+            if typed.iter().any(|t| t == id) {
+                flag.to_owned()
+            } else {
+                variable.to_owned()
+            }
+        };
+        self.check_clock()?;
+        if let Some(value) = &self.sftp_addr {
+            sftp_setting(value.trim()).map_err(|why| {
+                let named = source("sftp_addr", "--sftp-addr", "WHALET_SIM_SFTP_ADDR");
+                usage_error(
+                    "serve",
+                    clap::error::ErrorKind::ValueValidation,
+                    format!("{named}: {why}"),
+                )
+            })?;
+        }
+        if self.scenarios.iter().any(|p| p.as_os_str().is_empty()) {
+            let named = source("scenarios", "--scenario", "WHALET_SIM_SCENARIO");
+            return Err(usage_error(
+                "serve",
+                clap::error::ErrorKind::ValueValidation,
+                format!(
+                    "{named} has an empty scenario file name (an empty value, or two commas in \
+                     a row): give the files separated by single commas"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// `--manual-clock` and `--time-scale` exclude each other. Checked here, on the parsed
     /// values, rather than with clap's `conflicts_with`, which counts a flag set by its variable
     /// as present even when the variable says "not" (`WHALET_SIM_MANUAL_CLOCK=0`).
@@ -169,6 +209,13 @@ fn env_flag(value: &str) -> Result<bool, String> {
         "false" | "0" | "no" | "off" | "f" | "n" | "" => Ok(false),
         _ => Err("expected true, 1, yes or on; or false, 0, no, off or empty".to_owned()),
     }
+}
+
+/// `--scenario`: a file path, taken as given. An empty one (`WHALET_SIM_SCENARIO=""`,
+/// `a.toml,,b.toml`) is let through to [`ServeArgs::check`], which names the variable or the flag
+/// it came from: clap's own refusal names the flag even for a variable.
+fn scenario_file(value: &str) -> Result<PathBuf, String> {
+    Ok(PathBuf::from(value))
 }
 
 /// `--notify-url`: a URL notifications can be sent to (a usage error otherwise, before start).
@@ -210,7 +257,8 @@ struct TriggerArgs {
     /// Event name (`--list` shows them).
     #[arg(required_unless_present = "list", value_parser = event_name)]
     event: Option<String>,
-    /// List the events the simulator serves, with their parameters.
+    /// List the events the simulator serves, with their parameters (with an event name: that
+    /// event's only).
     #[arg(long)]
     list: bool,
     /// Parameters as key=value, each key once.
@@ -232,6 +280,14 @@ impl TriggerArgs {
     /// A parameter given twice is refused (a usage error naming it) rather than one of its
     /// values silently kept.
     fn check_params(&self) -> Result<(), clap::Error> {
+        if self.list && !self.params.is_empty() {
+            return Err(usage_error(
+                "trigger",
+                clap::error::ErrorKind::ArgumentConflict,
+                "--list fires nothing, so it takes no parameters: give at most an event name, \
+                 whose parameters it lists",
+            ));
+        }
         for (i, (key, _)) in self.params.iter().enumerate() {
             if self.params[..i].iter().any(|(earlier, _)| earlier == key) {
                 return Err(usage_error(
@@ -383,22 +439,20 @@ pub fn main() -> ExitCode {
     use clap::{CommandFactory, FromArgMatches};
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    // Which flags came from the command line, not the environment or a default: a variable set
-    // for one surface must not make another surface's `listen` a usage error.
-    let typed = |sub: &str, id: &str| {
-        matches
-            .subcommand_matches(sub)
-            .and_then(|m| m.value_source(id))
-            == Some(clap::parser::ValueSource::CommandLine)
-    };
+    let typed = matches
+        .subcommand()
+        .map(|(_, sub)| typed_ids(sub))
+        .unwrap_or_default();
     if let Some(parent) = cli.exit_with_parent {
         crate::bench::server::exit_with_parent(parent);
     }
     let checked = match &cli.command {
-        Command::Serve(args) => args.check_clock(),
+        Command::Serve(args) => args.check(&typed),
         Command::Trigger(args) => args.check_params(),
-        Command::Call(args) => args.check_operation(),
-        Command::Listen(args) => args.check_flags(typed("listen", "token")),
+        Command::Call(args) => args
+            .check_operation()
+            .and_then(|()| args.check_flags(&typed)),
+        Command::Listen(args) => args.check_flags(&typed),
         _ => Ok(()),
     };
     if let Err(e) = checked {
@@ -435,6 +489,19 @@ pub fn main() -> ExitCode {
             exit::code(exit::ERROR)
         }
     }
+}
+
+/// The clap ids of the arguments given on the command line, not by a variable or a default: a
+/// variable set for one surface must not make another surface's `call` or `listen` a usage
+/// error, and an error names what the user typed (`--scenario`) or set
+/// (`WHALET_SIM_SCENARIO`).
+fn typed_ids(matches: &clap::ArgMatches) -> Vec<String> {
+    matches
+        .ids()
+        .map(clap::Id::as_str)
+        .filter(|id| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// A command's final error: `error: …` on stderr, or a JSON log line with `--log-format json`
@@ -498,7 +565,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         config.contract.file = Some(file);
     }
     if let Some(sftp) = args.sftp_addr.as_deref().map(str::trim) {
-        config.infinia.sftp_addr = sftp_setting(sftp)?;
+        // Checked before the start (`ServeArgs::check`), as a usage error.
+        config.infinia.sftp_addr =
+            sftp_setting(sftp).map_err(|why| anyhow::anyhow!("--sftp-addr: {why}"))?;
     }
     if let Some(dir) = &args.data_dir {
         config.store.data_dir = Some(dir.clone());
@@ -559,13 +628,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// `--sftp-addr`'s value as `[infinia] sftp_addr` takes it: `off` (or empty) is `""`.
-fn sftp_setting(value: &str) -> anyhow::Result<String> {
+/// `--sftp-addr`'s value as `[infinia] sftp_addr` takes it: `off` (or empty) is `""`; Err says
+/// why another value is not an address.
+fn sftp_setting(value: &str) -> Result<String, String> {
     if value.is_empty() || value.eq_ignore_ascii_case("off") {
         return Ok(String::new());
     }
     std::net::ToSocketAddrs::to_socket_addrs(value).map_err(|e| {
-        anyhow::anyhow!("--sftp-addr `{value}` is not an address like 127.0.0.1:2222, or off: {e}")
+        format!(
+            "{} is not an address like 127.0.0.1:2222, or off: {e}",
+            crate::text::echo(value)
+        )
     })?;
     Ok(value.to_owned())
 }
@@ -634,48 +707,12 @@ async fn trigger(args: TriggerArgs) -> anyhow::Result<ExitCode> {
         client = client.with_bearer(token);
     }
     let base = args.url.trim_end_matches('/');
-    let Some(event) = args.event.as_deref().filter(|_| !args.list) else {
-        let url = format!("{base}/__sim/triggers");
-        let sent = client.get(&url, std::time::Duration::from_secs(30)).await;
-        let response = match whole_answer(&format!("GET {url}"), sent, client.answer_limit()) {
-            Ok(r) => r,
-            Err(code) => return Ok(code),
-        };
-        if response.status != 200 {
-            eprintln!(
-                "error: GET {url}: HTTP {}: {}",
-                response.status,
-                String::from_utf8_lossy(&response.body)
-            );
-            return Ok(exit::code(control_exit(response.status, &response.body)));
-        }
-        let listing = serde_json::from_slice::<serde_json::Value>(&response.body);
-        let Some(triggers) = listing.as_ref().ok().and_then(|l| l["triggers"].as_array()) else {
-            not_understood(&format!("GET {url}"), &response.body, "a list of triggers");
-            return Ok(exit::code(exit::WIRE));
-        };
-        for t in triggers {
-            let params: Vec<String> = t["params"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|p| {
-                    p.get(0)
-                        .and_then(|n| n.as_str())
-                        .map(|n| format!("{n}=..."))
-                })
-                .collect();
-            out(format_args!(
-                "{} {}",
-                t["name"].as_str().unwrap_or(""),
-                params.join(" ")
-            ));
-            out(format_args!(
-                "    {}",
-                t["description"].as_str().unwrap_or("")
-            ));
-        }
-        return Ok(exit::code(exit::SUCCESS));
+    if args.list {
+        return list_triggers(&client, base, args.event.as_deref()).await;
+    }
+    let Some(event) = args.event.as_deref() else {
+        // clap requires an event unless --list is given.
+        return Ok(exit::code(exit::USAGE));
     };
     let params: serde_json::Map<String, serde_json::Value> = args
         .params
@@ -718,6 +755,77 @@ async fn trigger(args: TriggerArgs) -> anyhow::Result<ExitCode> {
         _ => out(String::from_utf8_lossy(&response.body)),
     }
     Ok(exit::code(code))
+}
+
+/// `trigger --list [EVENT]`: every event the simulator at `base` serves, with its parameters and
+/// description; with `only`, that event alone (an event it does not serve is a usage error
+/// naming the nearest one, as `call --example` names the nearest operation).
+async fn list_triggers(
+    client: &crate::http::client::HttpClient,
+    base: &str,
+    only: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let url = format!("{base}/__sim/triggers");
+    let sent = client.get(&url, std::time::Duration::from_secs(30)).await;
+    let response = match whole_answer(&format!("GET {url}"), sent, client.answer_limit()) {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
+    if response.status != 200 {
+        eprintln!(
+            "error: GET {url}: HTTP {}: {}",
+            response.status,
+            String::from_utf8_lossy(&response.body)
+        );
+        return Ok(exit::code(control_exit(response.status, &response.body)));
+    }
+    let listing = serde_json::from_slice::<serde_json::Value>(&response.body);
+    let Some(triggers) = listing.as_ref().ok().and_then(|l| l["triggers"].as_array()) else {
+        not_understood(&format!("GET {url}"), &response.body, "a list of triggers");
+        return Ok(exit::code(exit::WIRE));
+    };
+    let name = |t: &serde_json::Value| t["name"].as_str().unwrap_or_default().to_owned();
+    let shown: Vec<&serde_json::Value> = triggers
+        .iter()
+        .filter(|t| only.is_none_or(|event| name(t) == event))
+        .collect();
+    if let (Some(event), true) = (only, shown.is_empty()) {
+        let names: Vec<String> = triggers.iter().map(name).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let near = crate::text::nearest(event, &names)
+            .map(|near| format!("did you mean `{near}`? "))
+            .unwrap_or_default();
+        eprintln!(
+            "error: the simulator at {base} has no trigger {event}: {near}`trigger --list` lists \
+             them all"
+        );
+        return Ok(exit::code(exit::USAGE));
+    }
+    for t in shown {
+        out(trigger_line(t));
+    }
+    Ok(exit::code(exit::SUCCESS))
+}
+
+/// One trigger of `GET /__sim/triggers` as `trigger --list` prints it: its name and
+/// parameters, then its description indented.
+fn trigger_line(t: &serde_json::Value) -> String {
+    let params: Vec<String> = t["params"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            p.get(0)
+                .and_then(|n| n.as_str())
+                .map(|n| format!("{n}=..."))
+        })
+        .collect();
+    format!(
+        "{} {}\n    {}",
+        t["name"].as_str().unwrap_or(""),
+        params.join(" "),
+        t["description"].as_str().unwrap_or("")
+    )
 }
 
 /// Says on stderr that the answer to `request` (HTTP 200) is not the simulator's JSON holding

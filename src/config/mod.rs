@@ -195,6 +195,20 @@ pub struct ClockConfig {
     pub start: Option<String>,
 }
 
+impl ClockConfig {
+    /// Refuses a frozen clock given a speed (`mode = "manual"` with `scale`), as `serve` refuses
+    /// `--manual-clock` with `--time-scale`: the scale would be silently ignored.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.mode.as_deref() == Some("manual") && self.scale.is_some() {
+            anyhow::bail!(
+                "[clock] mode = \"manual\" cannot be used with [clock] scale: a frozen clock has \
+                 no speed (remove scale, or set mode = \"scaled\")"
+            );
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NotifyConfig {
@@ -412,6 +426,7 @@ impl Config {
     pub fn parse(text: &str) -> anyhow::Result<Self> {
         let config: Self = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
         config.journal.check()?;
+        config.clock.check()?;
         config.notify.check()?;
         config.server.check()?;
         config.server.check_body_limits(&config.body_limits())?;
@@ -597,6 +612,18 @@ mod tests {
         for name in names {
             assert!(err.contains(name), "{name:?} not in {err}");
         }
+    }
+
+    /// A frozen clock given a speed is refused naming both keys, as `serve` refuses the same
+    /// pair of flags; a scaled clock takes its scale, a frozen one without it loads.
+    #[test]
+    fn a_manual_clock_with_a_scale_is_refused() {
+        refused(
+            "[clock]\nmode = \"manual\"\nscale = 2.0\n",
+            &["mode = \"manual\"", "[clock] scale", "no speed"],
+        );
+        Config::parse("[clock]\nmode = \"manual\"\n").unwrap();
+        Config::parse("[clock]\nmode = \"scaled\"\nscale = 2.0\n").unwrap();
     }
 
     #[test]

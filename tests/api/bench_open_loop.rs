@@ -347,3 +347,64 @@ fn numbers(v: &serde_json::Value) -> Vec<f64> {
     let all = v.as_array().unwrap_or_else(|| panic!("not an array: {v}"));
     all.iter().map(|n| n.as_f64().unwrap()).collect()
 }
+
+/// Which server a run loads decides the flags it takes: `--spawn-server` measures the server it
+/// starts, so a `--server-pid` (whose memory it would report instead) or a `--url` naming
+/// another server contradicts it; a flag for a spawned server is ignored when none is spawned.
+/// Each is a usage error (exit 2) naming both flags, before anything runs.
+#[test]
+fn bench_refuses_server_flags_its_mode_would_ignore() {
+    let url = format!("http://127.0.0.1:{}", closed_port());
+    // Flags that make a wrongly accepted run short.
+    let quick = ["--surface", "raw", "--no-ceiling", "--requests", "1"];
+    for (flags, named) in [
+        (
+            vec!["--spawn-server", "--server-pid", "1"],
+            ["--server-pid", "--spawn-server"],
+        ),
+        (
+            vec!["--spawn-server", "--url", &url],
+            ["--url", "--spawn-server"],
+        ),
+        (
+            vec!["--url", &url, "--server-arg=--manual-clock"],
+            ["--server-arg", "--spawn-server"],
+        ),
+        (
+            vec!["--url", &url, "--server-log", "debug"],
+            ["--server-log", "--spawn-server"],
+        ),
+    ] {
+        let (code, _, stderr) = bench_exit(&[&flags[..], &quick].concat());
+        assert_eq!(code, Some(2), "{flags:?}: {stderr}");
+        for name in named {
+            assert!(stderr.contains(name), "{flags:?}: {name} not in {stderr}");
+        }
+    }
+}
+
+/// A fixed `--rate R` runs no closed loop: its table shows the open-loop run alone, with no
+/// empty closed-loop table or summary.
+#[test]
+fn a_fixed_rate_table_shows_only_the_open_loop() {
+    let (code, table, stderr) = bench_exit(&[
+        "--surface",
+        "raw",
+        "--spawn-server",
+        "--server-log",
+        "warn",
+        "--no-ceiling",
+        "--partners",
+        "1",
+        "--duration",
+        "300ms",
+        "--rate",
+        "20",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(table.contains("open loop, 1 partners"), "{table}");
+    assert!(
+        !table.contains("summary") && !table.contains("ptnrs"),
+        "{table}"
+    );
+}

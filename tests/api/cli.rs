@@ -2009,3 +2009,162 @@ fn keygen_force_replaces_a_symlink_instead_of_writing_through_it() {
     assert!(std::fs::symlink_metadata(&written).unwrap().is_file());
     PrivateKey::parse(&std::fs::read_to_string(&written).unwrap()).unwrap();
 }
+
+/// `call --example` takes an Infinia operation as its whole path, as sending it does, and says
+/// which `--surface` has an operation given to another (`shopAccountBind` is the platform's),
+/// or the nearest name: alike whether the simulator at `--url` describes it or, with none
+/// there, the default configuration does.
+#[tokio::test]
+async fn call_example_takes_an_infinia_path_and_names_the_surface_that_has_an_operation() {
+    let app = spawn_app().await;
+    let urls = [
+        app.url.clone(),
+        format!("http://127.0.0.1:{}", closed_port()),
+    ];
+    let outs = tokio::task::spawn_blocking(move || {
+        urls.map(|url| {
+            let run = |args: &[&str]| {
+                bin()
+                    .arg("call")
+                    .args(args)
+                    .args(["--example", "--url", &url])
+                    .output()
+                    .unwrap()
+            };
+            [
+                run(&["shopAccountBind"]),
+                run(&["--surface", "infinia", "/api/v1/account-balance/query"]),
+                run(&["--surface", "infinia", "/api/v1/account-balance/quer"]),
+            ]
+        })
+    })
+    .await
+    .unwrap();
+    for [bind, full_path, near] in &outs {
+        let said = stderr(bind);
+        assert_eq!(bind.status.code(), Some(2), "{said}");
+        assert!(
+            said.contains("not a Whalet Open API operation")
+                && said.contains("POST /v1/platform/shopAccountBind")
+                && said.contains("give --surface platform"),
+            "{said}"
+        );
+        assert_eq!(full_path.status.code(), Some(0), "{}", stderr(full_path));
+        let text = String::from_utf8_lossy(&full_path.stdout);
+        assert!(
+            text.contains("POST /api/v1/account-balance/query"),
+            "{text}"
+        );
+        let said = stderr(near);
+        assert_eq!(near.status.code(), Some(2), "{said}");
+        assert!(
+            said.contains("did you mean `account-balance/query`?"),
+            "{said}"
+        );
+    }
+    app.shutdown().await;
+}
+
+/// An `--sftp-addr` that is not an address is a usage error (exit 2) before the start, naming
+/// the flag, or `WHALET_SIM_SFTP_ADDR` when the value came from it; an empty scenario file name
+/// (`WHALET_SIM_SCENARIO=""`, two commas in a row) is one too, naming the variable or the flag
+/// it came from, not a flag never typed.
+#[test]
+fn serve_names_the_flag_or_variable_of_an_invalid_sftp_address_or_scenario_list() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let serve = |args: &[&str], env: &[(&str, &str)]| {
+        let out = bin()
+            .args(["serve", "--addr", &addr])
+            .args(args)
+            .env_remove("WHALET_SIM_SFTP_ADDR")
+            .env_remove("WHALET_SIM_SCENARIO")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        (out.status.code(), stderr(&out))
+    };
+    for (args, env, named, not_named) in [
+        (
+            &["--sftp-addr", "bogus"][..],
+            &[][..],
+            "--sftp-addr",
+            "WHALET_SIM_SFTP_ADDR",
+        ),
+        (
+            &[],
+            &[("WHALET_SIM_SFTP_ADDR", "bogus")],
+            "WHALET_SIM_SFTP_ADDR",
+            "--sftp-addr",
+        ),
+        (
+            &["--sftp-addr", "off"],
+            &[("WHALET_SIM_SCENARIO", "")],
+            "WHALET_SIM_SCENARIO",
+            "--scenario",
+        ),
+        (
+            &["--sftp-addr", "off"],
+            &[("WHALET_SIM_SCENARIO", "a.toml,,b.toml")],
+            "WHALET_SIM_SCENARIO",
+            "--scenario",
+        ),
+        (
+            &["--sftp-addr", "off", "--scenario", "a.toml,,b.toml"],
+            &[],
+            "--scenario",
+            "WHALET_SIM_SCENARIO",
+        ),
+    ] {
+        let (code, said) = serve(args, env);
+        assert_eq!(code, Some(2), "{args:?} {env:?}: {said}");
+        assert!(
+            said.contains(named) && !said.contains(not_named),
+            "{args:?} {env:?}: {said}"
+        );
+    }
+}
+
+/// `trigger --list EVENT` lists that event and its parameters only; an event the simulator
+/// does not serve is a usage error naming the nearest; parameters with `--list` are a usage
+/// error (it fires nothing).
+#[tokio::test]
+async fn trigger_list_with_an_event_shows_that_event_only() {
+    let app = spawn_app().await;
+    let url = app.url.clone();
+    let [one, unknown, with_params] = tokio::task::spawn_blocking(move || {
+        let run = |args: &[&str]| {
+            bin()
+                .args(["trigger", "--list", "--url", &url])
+                .args(args)
+                .output()
+                .unwrap()
+        };
+        [
+            run(&["whalet.onboarding.approved"]),
+            run(&["whalet.onboarding.aproved"]),
+            run(&["whalet.onboarding.approved", "userId=U1"]),
+        ]
+    })
+    .await
+    .unwrap();
+    assert_eq!(one.status.code(), Some(0), "{}", stderr(&one));
+    let listed = String::from_utf8_lossy(&one.stdout);
+    let names: Vec<&str> = listed
+        .lines()
+        .filter(|l| !l.starts_with(' '))
+        .filter_map(|l| l.split(' ').next())
+        .collect();
+    assert_eq!(names, ["whalet.onboarding.approved"], "{listed}");
+    assert!(listed.contains("=..."), "its parameters: {listed}");
+    let said = stderr(&unknown);
+    assert_eq!(unknown.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("did you mean `whalet.onboarding.approved`?"),
+        "{said}"
+    );
+    let said = stderr(&with_params);
+    assert_eq!(with_params.status.code(), Some(2), "{said}");
+    assert!(said.contains("--list"), "{said}");
+    app.shutdown().await;
+}

@@ -419,6 +419,86 @@ fn listen_refuses_a_flag_its_surface_does_not_use() {
     );
 }
 
+/// `call` refuses a flag its surface does not use (exit 2, naming it and the surfaces that use
+/// it) rather than send without it, by the same check as `listen`; a variable set for another
+/// surface (`WHALET_SIM_POCKYT_TOKEN`) is not refused.
+#[test]
+fn call_refuses_a_flag_its_surface_does_not_use() {
+    // Nothing listens there: a call that took the flag would fail to connect (exit 3).
+    let closed = "http://127.0.0.1:9";
+    for (args, flag) in [
+        (
+            &["connectivity", "--infinia-alg", "sha1"][..],
+            "--infinia-alg",
+        ),
+        (
+            &[
+                "--surface",
+                "platform",
+                "balanceQuery",
+                "--infinia-alg",
+                "sha1",
+            ],
+            "--infinia-alg",
+        ),
+        (
+            &[
+                "--surface",
+                "pockyt",
+                "v3/payouts/balance",
+                "--key",
+                "k.pem",
+            ],
+            "--key",
+        ),
+        (
+            &[
+                "--surface",
+                "pockyt",
+                "v3/payouts/balance",
+                "--platform-key",
+                "p.pem",
+            ],
+            "--platform-key",
+        ),
+        (&["connectivity", "--token", "abc"], "--token"),
+        (
+            &[
+                "--surface",
+                "infinia",
+                "account-balance/query",
+                "--request-no",
+                "R1",
+            ],
+            "--request-no",
+        ),
+    ] {
+        let out = bin()
+            .arg("call")
+            .args(args)
+            .args(["--url", closed])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{flag} is not used by --surface")),
+            "{args:?}: {stderr}"
+        );
+    }
+    let out = bin()
+        .args(["call", "connectivity", "--url", closed])
+        .env("WHALET_SIM_POCKYT_TOKEN", "abc")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// `call --surface <surface> <operation> --data <body>`.
 async fn call_data(url: &str, surface: &str, operation: &str, body: &str) -> Output {
     call(url, &["--surface", surface, operation, "--data", body]).await
