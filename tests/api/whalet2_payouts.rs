@@ -6,8 +6,9 @@ use serde_json::{json, Value};
 
 use crate::helpers::spawn_app;
 use crate::whalet2_support::{
-    apply_payout, cents, confirm_payout, confirmed_payout, edd_asked_for_payout, funded_user,
-    payout_succeeded, quote, spawn_scenario, submit_edd_file, upload, user_with_beneficiary,
+    apply_payout, approved_beneficiary, cents, confirm_payout, confirmed_payout,
+    edd_asked_for_payout, funded_user, payout_succeeded, quote, spawn_scenario, submit_edd_file,
+    upload, user_with_beneficiary,
 };
 use crate::whalet_support::{business_state, expect, received, received_about, refused, trigger};
 
@@ -495,5 +496,91 @@ async fn a_payout_held_for_edd_takes_no_result_until_the_edd_is_decided() {
         1,
         "decided once"
     );
+    app.finish().await;
+}
+
+/// Regression: a payout not yet confirmed (it holds no money) kept its beneficiary from being
+/// deleted for good: once its quote expired it could be neither confirmed nor removed, and
+/// without a quote the only way out was to confirm it, sending the money. The delete now waits
+/// only for a confirmed payout's result; a confirm after the delete, or after the quote expired,
+/// is refused naming why and what to do, with nothing changed.
+#[tokio::test]
+async fn an_unconfirmed_payout_holds_no_money_and_blocks_no_delete() {
+    let app = spawn_app().await;
+    let (user, hkd) = user_with_beneficiary(&app, "100", "sup-hkd", "HKD").await;
+    let usd = approved_beneficiary(&app, &user, "sup-usd", "USD").await;
+    let quote = quote(&app, &user, "HKD").await;
+    let (rate_id, expire) = (&quote["rateId"].as_str().unwrap(), &quote["expireTime"]);
+    let stale = apply_payout(&app, &user, "p-1", "10", &hkd, Some(rate_id)).await;
+    let waiting = apply_payout(&app, &user, "p-2", "20", &usd, None).await;
+    assert_eq!(cents(&app, &user, "B2C", "USD").await, (10_000, 0));
+    app.advance(601.0).await;
+    let stale_id = stale["payoutId"].as_str().unwrap();
+    let before = business_state(&app).await;
+    refused(
+        &app,
+        "payoutConfirm",
+        json!({"userId": user, "payoutId": stale_id}),
+        "FAILURE",
+        &format!(
+            "payoutId {stale_id} cannot be confirmed: rateId {rate_id} expired at {}; ask \
+             rateInquiry for a new rate; then apply again under a new outPayoutId with it (this \
+             payout holds no money and is left unconfirmed)",
+            expire.as_str().unwrap()
+        ),
+    )
+    .await;
+    assert_eq!(business_state(&app).await, before);
+    // Neither beneficiary is held by its unconfirmed payout.
+    for bid in [&hkd, &usd] {
+        let deleted = expect(
+            &app,
+            "benificiaryAccountDelete",
+            json!({"userId": user, "beneficiaryId": bid}),
+            "SUCCESS",
+        )
+        .await;
+        assert_eq!(deleted["status"], "DELETED");
+    }
+    let waiting_id = waiting["payoutId"].as_str().unwrap();
+    let before = business_state(&app).await;
+    refused(
+        &app,
+        "payoutConfirm",
+        json!({"userId": user, "payoutId": waiting_id}),
+        "FAILURE",
+        &format!(
+            "payoutId {waiting_id} cannot be confirmed: its beneficiary account {usd} is no \
+             longer approved (status DELETED); apply again under a new outPayoutId to an \
+             approved one"
+        ),
+    )
+    .await;
+    assert_eq!(business_state(&app).await, before);
+    assert_eq!(cents(&app, &user, "B2C", "USD").await, (10_000, 0));
+    app.finish().await;
+}
+
+/// A confirmed payout holds its money frozen for the beneficiary: the account cannot be deleted
+/// until the result, and then can.
+#[tokio::test]
+async fn a_confirmed_payout_holds_its_beneficiary_until_the_result() {
+    let app = spawn_app().await;
+    let (user, bid) = user_with_beneficiary(&app, "100", "sup-1", "USD").await;
+    let payout_id = confirmed_payout(&app, &user, "p-1", "30", &bid).await;
+    let delete = json!({"userId": user, "beneficiaryId": bid});
+    refused(
+        &app,
+        "benificiaryAccountDelete",
+        delete.clone(),
+        "FAILURE",
+        &format!(
+            "beneficiary account {bid} has a confirmed payout in progress (PROCESSING); it can be \
+             deleted once payoutResultNotify has given the result"
+        ),
+    )
+    .await;
+    payout_succeeded(&app, &payout_id).await;
+    expect(&app, "benificiaryAccountDelete", delete, "SUCCESS").await;
     app.finish().await;
 }

@@ -549,3 +549,55 @@ async fn a_b2b_account_name_must_be_the_users_legal_name() {
     assert_eq!(opened["accountName"], "Example Trading");
     app.shutdown().await;
 }
+
+/// Regression: `mockPayeeNotify` read `fundSource` and dropped it when `cardId` or `accountNo`
+/// named the account, so a B2B payment on a B2C card was booked B2C without a word. A
+/// `fundSource` given beside either id must now be the account's, as the two ids must name one
+/// account: the API and the trigger refuse the mismatch naming both, with nothing booked.
+#[tokio::test]
+async fn a_fund_source_other_than_the_accounts_is_refused() {
+    let app = spawn_app().await;
+    let ready = trigger(&app, "whalet.account.ready", json!({"currency": "USD"})).await;
+    let (user_id, card_id) = (ready["userId"].as_str().unwrap(), &ready["cardId"]);
+    let card = card_id.as_str().unwrap();
+    let by_card = json!({"userId": user_id, "cardId": card_id, "fundSource": "B2B",
+                         "amount": "10.00", "currency": "USD"});
+    let by_no = json!({"userId": user_id, "accountNo": ready["accountNo"], "fundSource": "B2B",
+                       "amount": "10.00", "currency": "USD"});
+    let tail = format!(
+        "disagree: collection account {card} is a B2C account; give fundSource B2C, or leave it \
+         out"
+    );
+    let before = business_state(&app).await;
+    refused(
+        &app,
+        "mockPayeeNotify",
+        by_card,
+        "FAILURE",
+        &format!("fundSource B2B and cardId {card} {tail}"),
+    )
+    .await;
+    refused(
+        &app,
+        "mockPayeeNotify",
+        by_no,
+        "FAILURE",
+        &format!("fundSource B2B and accountNo {} {tail}", ready["accountNo"]),
+    )
+    .await;
+    let (status, body) = app
+        .post(
+            "/__sim/trigger/whalet.collection.received",
+            &json!({"amount": "5.00", "cardId": card_id, "fundSource": "B2B"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"].as_str().unwrap().contains(&tail), "{body}");
+    assert_eq!(business_state(&app).await, before);
+    // The account's own fund source is fine.
+    let same = json!({"userId": user_id, "cardId": card_id, "fundSource": "B2C",
+                      "amount": "1.00", "currency": "USD"});
+    expect(&app, "mockPayeeNotify", same, "SUCCESS").await;
+    app.assert_invariants().await;
+    app.shutdown().await;
+}

@@ -20,7 +20,7 @@ use crate::behaviour::NotifyBehaviour;
 use crate::core::Core;
 use crate::money::Currency;
 use crate::store::whalet::{
-    wallet_account, Bucket, CardStatus, Collection, CollectionStatus, FundSource, ShopStatus,
+    wallet_account, Bucket, Card, CardStatus, Collection, CollectionStatus, FundSource, ShopStatus,
     EXTERNAL_BANK,
 };
 use crate::store::whalet_trade::ReplenishKind;
@@ -84,6 +84,25 @@ pub(super) fn read<'a>(body: &'a Value, strict: bool) -> Result<Incoming<'a>, Wh
     Ok(incoming)
 }
 
+/// A `fundSource` given beside `cardId` or `accountNo` must be the account's, as the two ids must
+/// name one account: a B2B arrival on a B2C card is refused naming both rather than booked to
+/// the card's fund source without a word. (Without an id, `fundSource` chooses the account.)
+fn same_fund_source(p: &Incoming<'_>, card: &Card) -> Result<(), WhaletError> {
+    let Some(given) = p.fund_source.filter(|f| *f != card.fund_source) else {
+        return Ok(());
+    };
+    let named = match (p.card_id, p.account_no) {
+        (Some(id), _) => format!("cardId {id}"),
+        (None, Some(no)) => format!("accountNo {no:?}"),
+        (None, None) => format!("collection account {}", card.card_id),
+    };
+    Err(failure(format!(
+        "fundSource {given} and {named} disagree: collection account {} is a {} account; give \
+         fundSource {}, or leave it out",
+        card.card_id, card.fund_source, card.fund_source
+    )))
+}
+
 /// Posts the payment to the pending balance and records the collection; Ok(its view).
 pub(super) fn arrive(
     t: &mut TenantState,
@@ -135,6 +154,7 @@ pub(super) fn arrive(
             held.map_or_else(|| "not assigned yet".to_owned(), |n| format!("{n:?}"))
         )));
     }
+    same_fund_source(p, card)?;
     if p.user_id.is_some_and(|u| u != card.user_id) {
         return Err(failure(format!(
             "collection account {} does not belong to user {}",

@@ -134,12 +134,10 @@ pub fn delete(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let now = ctx.now();
     ctx.with_state(|t| {
         t.whalet.user(user_id)?;
+        // Only a confirmed payout holds money (frozen) for the account; an unconfirmed one holds
+        // none and can no longer be confirmed once the account is deleted.
         let busy = t.whalet_trade.outflows.values().any(|o| {
-            o.beneficiary_id.as_deref() == Some(id)
-                && matches!(
-                    o.status,
-                    OutflowStatus::WaitConfirm | OutflowStatus::Processing
-                )
+            o.beneficiary_id.as_deref() == Some(id) && o.status == OutflowStatus::Processing
         });
         let what = ("beneficiaryId", id, "beneficiary account");
         let b = user_record(&t.whalet_trade.beneficiaries, what, user_id)?;
@@ -150,7 +148,8 @@ pub fn delete(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         }
         if busy {
             return Err(failure(format!(
-                "beneficiary account {id} has a payout in progress; it cannot be deleted now"
+                "beneficiary account {id} has a confirmed payout in progress (PROCESSING); it \
+                 can be deleted once payoutResultNotify has given the result"
             )));
         }
         // Its review would then end without a notification: wait for the result (as a shop

@@ -4,7 +4,9 @@
 //! and prices the order (status WAIT_CONFIRM, nothing moves); Confirm freezes the amount
 //! (`available` → `frozen`) and starts the review; the result sends it out (`frozen` →
 //! `external:payout`) or returns it (`frozen` → `available`). A request that would overdraw is
-//! refused with nothing changed.
+//! refused with nothing changed. An order not yet confirmed holds no money: once its quote has
+//! expired or its beneficiary account was deleted, Confirm is refused and the partner applies
+//! again under a new out id; the old order stays WAIT_CONFIRM and blocks nothing.
 
 use serde_json::Value;
 
@@ -17,7 +19,9 @@ use crate::api::whalet::replenish::hold_outflow;
 use crate::api::whalet::{Ctx, Reply};
 use crate::money::Money;
 use crate::store::whalet::{wallet_account, Bucket, FundSource};
-use crate::store::whalet_trade::{BeneficiaryStatus, Outflow, OutflowKind, OutflowStatus};
+use crate::store::whalet_trade::{
+    BeneficiaryStatus, Outflow, OutflowKind, OutflowStatus, PayoutBeneficiary,
+};
 use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
 
@@ -202,6 +206,47 @@ fn apply(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whalet
     )
 }
 
+/// Refuses to confirm an unconfirmed order whose payee or price no longer holds: a payout's
+/// beneficiary account deleted since Apply, or the quote it was priced with expired. The order is
+/// left as it is: it holds no money (Apply moves none) and blocks nothing, so the partner applies
+/// again under a new out id, which the refusal says.
+fn still_confirmable(t: &TenantState, o: &Outflow, n: &Names, now: i64) -> Result<(), WhaletError> {
+    let refuse = |why: String, remedy: String| {
+        failure(format!(
+            "{} {} cannot be confirmed: {why}; {remedy} (this {} holds no money and is left \
+             unconfirmed)",
+            n.id, o.id, n.what
+        ))
+    };
+    if let Some(bid) = &o.beneficiary_id {
+        let b = t.whalet_trade.beneficiaries.get(bid);
+        if b.is_none_or(|b| b.status != BeneficiaryStatus::Success) {
+            let status = b.map_or_else(|| "unknown".to_owned(), PayoutBeneficiary::status_text);
+            let why =
+                format!("its beneficiary account {bid} is no longer approved (status {status})");
+            let remedy = format!("apply again under a new {} to an approved one", n.out_id);
+            return Err(refuse(why, remedy));
+        }
+    }
+    if let Some(rid) = &o.rate_id {
+        usable_quote(
+            t,
+            rid,
+            (&o.user_id, o.fund_source),
+            o.amount.currency,
+            o.to_amount.currency,
+            now,
+        )
+        .map_err(|e| {
+            refuse(
+                e.detail,
+                format!("then apply again under a new {} with it", n.out_id),
+            )
+        })?;
+    }
+    Ok(())
+}
+
 fn confirm(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
     let user_id = c.id("userId");
@@ -258,16 +303,7 @@ fn confirm(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whal
                     n.id, o.reported_status
                 )));
             }
-            if let Some(rid) = &o.rate_id {
-                usable_quote(
-                    t,
-                    rid,
-                    (user_id, o.fund_source),
-                    o.amount.currency,
-                    o.to_amount.currency,
-                    now,
-                )?;
-            }
+            still_confirmable(t, &o, n, now)?;
             available(t, user_id, o.fund_source, o.amount)?;
             t.ledger
                 .transfer(
