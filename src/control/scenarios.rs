@@ -57,15 +57,16 @@ pub async fn load(core: &Core, req: &SimRequest) -> SimResponse {
     let immediate = file.timeline.iter().any(|e| e.at.0 == 0);
     let loading = core.scenarios().load(file, scope, &source);
     crate::core::timeline::schedule_pending(core);
+    let mut view = loading.view;
     if immediate {
-        // Events at 0s have fired by the time the load is answered.
+        // Events at 0s have fired by the time the load is answered, and the answer shows them
+        // (the view at load, when a load meanwhile replaced the scenario).
         core.clock().advance(0).await;
+        view = core.scenarios().view(loading.generation).unwrap_or(view);
     }
-    let mut answer = json!({"loaded": with_utc(loading.view), "replaced": loading.replaced});
+    let mut answer = json!({"loaded": with_utc(view), "replaced": loading.replaced});
     if let Some(t) = unknown_tenant {
-        answer["warning"] = json!(format!(
-            "no tenant {t} exists (yet); the scenario applies only to that tenant's requests"
-        ));
+        answer["warning"] = json!(crate::scenario::missing_tenant(&t));
     }
     ok(answer)
 }

@@ -43,7 +43,7 @@ impl Loaded {
             .file
             .timeline
             .iter()
-            .map(|e| json!({"at": self.loaded_at + e.at.0, "event": e.event, "params": e.params}))
+            .map(|e| json!({"at": timeline::due(self.loaded_at, e.at), "event": e.event, "params": e.params}))
             .collect();
         let outages: Vec<Value> = self
             .file
@@ -64,6 +64,12 @@ impl Loaded {
             "outages": outages,
         })
     }
+}
+
+/// The warning for a scenario scoped to `tenant`, which does not exist: its rules and timeline
+/// apply only to that tenant's requests, so none until it exists.
+pub fn missing_tenant(tenant: &TenantId) -> String {
+    format!("no tenant {tenant} exists (yet); the scenario applies only to that tenant's requests")
 }
 
 fn rule_label(rule: &format::RuleSpec, index: usize) -> String {
@@ -148,11 +154,14 @@ impl Default for Scenarios {
     }
 }
 
-/// The result of loading: whether it replaced a scenario of the same name and tenant.
+/// The result of loading: whether it replaced a scenario of the same name and tenant, its view
+/// at load, and its generation (to read the view again once its 0s events fired:
+/// [`Scenarios::view`]).
 #[derive(Debug, Clone)]
 pub struct Loading {
     pub replaced: bool,
     pub view: Value,
+    pub generation: u64,
 }
 
 impl Scenarios {
@@ -326,8 +335,13 @@ impl Scenarios {
             fired: Vec::new(),
         };
         let view = loaded.view();
+        let generation = loaded.generation;
         state.loaded.push(loaded);
-        Loading { replaced, view }
+        Loading {
+            replaced,
+            view,
+            generation,
+        }
     }
 
     /// Removes one scenario, its rules' counters and its pending timeline (a load that replaces
@@ -372,6 +386,27 @@ impl Scenarios {
         gone.len()
     }
 
+    /// One warning per loaded scenario scoped to a tenant that does not exist (`exists` says
+    /// which do), naming its source: such a scenario applies to no request until that tenant
+    /// exists. For the start (`serve --scenario`, a restored snapshot or data dir), where the
+    /// tenants are the configuration's, so the warning is the only sign the scenario is idle.
+    pub fn missing_tenants(&self, exists: impl Fn(&TenantId) -> bool) -> Vec<String> {
+        let state = self.state.lock();
+        state
+            .loaded
+            .iter()
+            .filter_map(|l| {
+                let tenant = l.scope.as_ref().filter(|t| !exists(t))?;
+                Some(format!(
+                    "scenario {} ({}): {}",
+                    l.file.name.0,
+                    l.source,
+                    missing_tenant(tenant)
+                ))
+            })
+            .collect()
+    }
+
     /// Views of the loaded scenarios in load order (optionally those applying to one tenant).
     pub fn list(&self, tenant: Option<&TenantId>) -> Vec<Value> {
         let state = self.state.lock();
@@ -381,6 +416,17 @@ impl Scenarios {
             .filter(|l| tenant.is_none_or(|t| l.applies_to(t)))
             .map(Loaded::view)
             .collect()
+    }
+
+    /// The view of the scenario loaded as `generation`, while it is loaded (the load answer
+    /// shows what its timeline did by then).
+    pub fn view(&self, generation: u64) -> Option<Value> {
+        let state = self.state.lock();
+        state
+            .loaded
+            .iter()
+            .find(|l| l.generation == generation)
+            .map(Loaded::view)
     }
 
     /// The view of one scenario.

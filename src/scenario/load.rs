@@ -8,6 +8,7 @@ use std::fmt;
 use serde::Serialize;
 
 use super::format::{pattern_matches, RuleSpec, ScenarioFile, Surface, Tenant};
+use super::locate::{self, entry_key, Path, Step};
 use crate::trigger::TriggerDef;
 
 /// Where a scenario came from and why it could not be loaded.
@@ -63,7 +64,8 @@ pub fn parse_checked<C>(
             reason,
         }
     };
-    let mut parsed: ScenarioFile = if text.trim_start().starts_with('{') {
+    let json = text.trim_start().starts_with('{');
+    let mut parsed: ScenarioFile = if json {
         serde_json::from_str(text).map_err(|e| {
             let reason = e.to_string();
             let reason = reason.split(" at line ").next().unwrap_or("");
@@ -75,101 +77,116 @@ pub fn parse_checked<C>(
             at(offset, e.message().trim().to_owned())
         })?
     };
-    check(&parsed, triggers, operations).map_err(|(needle, nth, reason)| {
-        // A TOML value may be in single quotes.
-        let offset = find_nth(text, &needle, nth)
-            .or_else(|| find_nth(text, &needle.replace('"', "'"), nth))
-            .unwrap_or(0);
-        at(offset, reason)
-    })?;
+    check(&parsed, triggers, operations)
+        .map_err(|(path, reason)| at(locate::offset(text, json, &path).unwrap_or(0), reason))?;
     parsed.text = text.to_owned();
     Ok(parsed)
 }
 
-/// Checks that need more than one value or outside knowledge. On error: a text to find in the
-/// source (and which occurrence) so the error can name a line, and the reason.
 /// At most this many rules, timeline events or outages in one scenario.
 pub const MAX_ENTRIES: usize = 1000;
 
+/// A check's refusal: the path to the value it is about (so the error names its line) and why.
+type Refusal = (Path, String);
+
+/// Checks that need more than one value or outside knowledge.
 fn check<C>(
     s: &ScenarioFile,
     triggers: &[TriggerDef<C>],
     operations: Operations<'_>,
-) -> Result<(), (String, usize, String)> {
-    for (what, header, count) in [
-        ("rules", "[[rule]]", s.rules.len()),
-        ("timeline events", "[[timeline]]", s.timeline.len()),
-        ("outages", "[[outage]]", s.outage.len()),
+) -> Result<(), Refusal> {
+    for (what, list, count) in [
+        ("rules", "rule", s.rules.len()),
+        ("timeline events", "timeline", s.timeline.len()),
+        ("outages", "outage", s.outage.len()),
     ] {
         if count > MAX_ENTRIES {
             return Err((
-                header.to_owned(),
-                MAX_ENTRIES,
+                vec![Step::Key(list.to_owned()), Step::Index(MAX_ENTRIES)],
                 format!("{count} {what}; a scenario may have at most {MAX_ENTRIES}"),
             ));
         }
     }
     for (i, rule) in s.rules.iter().enumerate() {
-        let label = rule
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("rule {}", i + 1));
-        let refuse = |why: &str| Err(("[[rule]]".to_owned(), i, format!("rule {label:?}: {why}")));
-        if rule.nth.is_some() && (rule.first.is_some() || rule.after.is_some()) {
-            return refuse("nth cannot be combined with first or after");
-        }
-        if rule.window.is_some()
-            && rule.nth.is_none()
-            && rule.first.is_none()
-            && rule.after.is_none()
-        {
-            return refuse("window only makes sense with nth, first or after");
-        }
-        if rule.window.is_some_and(|w| w.0 <= 0) {
-            return refuse("window must be longer than 0s");
-        }
-        for (path, p) in &rule.when {
-            p.check().map_err(|e| {
-                (
-                    path.clone(),
-                    0,
-                    format!("rule {label:?}, when {path:?}: {e}"),
-                )
-            })?;
-        }
-        let then = &rule.then;
-        if (then.status.is_some() || then.reason.is_some()) && then.result.is_none() {
-            return refuse("status and reason describe the async result; add result = \"success\" or \"failure\"");
-        }
-        if rule.surface == Some(Surface::Whalet)
-            && then.http_status.is_some()
-            && then.code.is_none()
-        {
-            return refuse(
-                "on the Whalet surface http_status goes with a code (e.g. code = \"FAILURE\")",
-            );
-        }
-        check_operations(rule, operations).map_err(|(pattern, why)| {
+        check_rule(i, rule, operations)?;
+    }
+    check_timeline(s, triggers)?;
+    check_outages(s)
+}
+
+/// The checks across one rule's keys (rule `i`, 0-based); a refusal points at the key at fault.
+fn check_rule(i: usize, rule: &RuleSpec, operations: Operations<'_>) -> Result<(), Refusal> {
+    let label = rule
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("rule {}", i + 1));
+    let at = |key: &str| entry_key("rule", i, key);
+    let at_then = |key: &str| [at("then"), vec![Step::Key(key.to_owned())]].concat();
+    let refuse = |path: Path, why: &str| Err((path, format!("rule {label:?}: {why}")));
+    if rule.nth.is_some() && (rule.first.is_some() || rule.after.is_some()) {
+        return refuse(at("nth"), "nth cannot be combined with first or after");
+    }
+    if rule.window.is_some() && rule.nth.is_none() && rule.first.is_none() && rule.after.is_none() {
+        return refuse(
+            at("window"),
+            "window only makes sense with nth, first or after",
+        );
+    }
+    if rule.window.is_some_and(|w| w.0 <= 0) {
+        return refuse(at("window"), "window must be longer than 0s");
+    }
+    for (path, p) in &rule.when {
+        p.check().map_err(|e| {
             (
-                format!("\"{pattern}\""),
-                0,
-                format!("rule {label:?}: {why}"),
+                [at("when"), vec![Step::Key(path.clone())]].concat(),
+                format!("rule {label:?}, when {path:?}: {e}"),
             )
         })?;
-        if let Some(code) = &then.code {
-            check_code(rule, code)
-                .map_err(|why| (format!("\"{code}\""), 0, format!("rule {label:?}: {why}")))?;
-        }
-        if then.drop_connection && (then.code.is_some() || then.http_status.is_some()) {
-            return refuse("drop_connection sends no answer, so code and http_status cannot apply");
-        }
     }
+    let then = &rule.then;
+    if (then.status.is_some() || then.reason.is_some()) && then.result.is_none() {
+        let key = if then.status.is_some() {
+            "status"
+        } else {
+            "reason"
+        };
+        return refuse(
+            at_then(key),
+            "status and reason describe the async result; add result = \"success\" or \"failure\"",
+        );
+    }
+    if rule.surface == Some(Surface::Whalet) && then.http_status.is_some() && then.code.is_none() {
+        return refuse(
+            at_then("http_status"),
+            "on the Whalet surface http_status goes with a code (e.g. code = \"FAILURE\")",
+        );
+    }
+    check_operations(rule, operations).map_err(|(index, why)| {
+        (
+            [at("operation"), vec![Step::Index(index)]].concat(),
+            format!("rule {label:?}: {why}"),
+        )
+    })?;
+    if let Some(code) = &then.code {
+        check_code(rule, code)
+            .map_err(|why| (at_then("code"), format!("rule {label:?}: {why}")))?;
+    }
+    if then.drop_connection && (then.code.is_some() || then.http_status.is_some()) {
+        return refuse(
+            at_then("drop_connection"),
+            "drop_connection sends no answer, so code and http_status cannot apply",
+        );
+    }
+    Ok(())
+}
+
+/// Each timeline event must name a trigger the app serves, with its parameters.
+fn check_timeline<C>(s: &ScenarioFile, triggers: &[TriggerDef<C>]) -> Result<(), Refusal> {
     for (i, event) in s.timeline.iter().enumerate() {
         let Some(def) = triggers.iter().find(|t| t.name == event.event) else {
             let names: Vec<&str> = triggers.iter().map(|t| t.name).collect();
             return Err((
-                format!("\"{}\"", event.event),
-                same_before(s, i),
+                entry_key("timeline", i, "event"),
                 format!(
                     "timeline event {}: no trigger {:?}; known: {}",
                     i + 1,
@@ -184,25 +201,27 @@ fn check<C>(
         }
         crate::trigger::check_params(def, &params).map_err(|e| {
             (
-                format!("\"{}\"", event.event),
-                same_before(s, i),
+                entry_key("timeline", i, "event"),
                 format!("timeline event {} ({}): {e}", i + 1, event.event),
             )
         })?;
     }
+    Ok(())
+}
+
+/// An outage must end after it starts, on a channel the simulator notifies over.
+fn check_outages(s: &ScenarioFile) -> Result<(), Refusal> {
     for (i, o) in s.outage.iter().enumerate() {
         if o.until.is_some_and(|u| u <= o.from) {
             return Err((
-                "[[outage]]".into(),
-                i,
+                entry_key("outage", i, "until"),
                 format!("outage {}: until must be after from", i + 1),
             ));
         }
         if let Some(c) = &o.channel {
             if !["whalet", "infinia", "pockyt"].contains(&c.as_str()) {
                 return Err((
-                    "[[outage]]".into(),
-                    i,
+                    entry_key("outage", i, "channel"),
                     format!(
                         "outage {}: channel must be whalet, infinia or pockyt, not {c:?}",
                         i + 1
@@ -215,18 +234,16 @@ fn check<C>(
 }
 
 /// Each of the rule's operation patterns must match an operation of its surface (of any surface
-/// when it names none). On error: the pattern and why.
-fn check_operations(rule: &RuleSpec, operations: Operations<'_>) -> Result<(), (String, String)> {
+/// when it names none). On error: which pattern (0-based) and why.
+fn check_operations(rule: &RuleSpec, operations: Operations<'_>) -> Result<(), (usize, String)> {
     let (Some(patterns), false) = (&rule.operation, operations.is_empty()) else {
         return Ok(());
     };
     let surface = rule.surface.map(Surface::as_str);
-    match patterns
-        .0
-        .iter()
-        .find_map(|p| unknown_operation(surface, p, operations))
-    {
-        Some((pattern, why)) => Err((pattern.to_owned(), why)),
+    match patterns.0.iter().enumerate().find_map(|(index, p)| {
+        unknown_operation(surface, p, operations).map(|(_, why)| (index, why))
+    }) {
+        Some(refused) => Err(refused),
         None => Ok(()),
     }
 }
@@ -306,23 +323,6 @@ fn check_code(rule: &RuleSpec, code: &str) -> Result<(), String> {
 fn codes_of(surface: Surface) -> String {
     let (known, scheme) = surface_codes(surface);
     format!("{scheme}: {}", known.join(", "))
-}
-
-/// How many earlier timeline events name the same trigger (to find the right line).
-fn same_before(s: &ScenarioFile, i: usize) -> usize {
-    let name = s.timeline.get(i).map(|e| e.event.as_str());
-    s.timeline
-        .iter()
-        .take(i)
-        .filter(|e| Some(e.event.as_str()) == name)
-        .count()
-}
-
-fn find_nth(text: &str, needle: &str, nth: usize) -> Option<usize> {
-    if needle.is_empty() {
-        return None;
-    }
-    text.match_indices(needle).nth(nth).map(|(i, _)| i)
 }
 
 /// 1-based line and column of a byte offset.
@@ -443,6 +443,95 @@ mod tests {
         // Without a surface, a code of some surface: a surface that lacks it answers its generic
         // failure (docs/SCENARIOS.md), whatever operations the rule names.
         assert!(rule("operation = \"/v3/payouts\"\n[rule.then]\ncode = \"FAILURE\"\n").is_ok());
+    }
+
+    /// A first rule with every key the second one's errors are about (all valid), after a
+    /// description holding the same words: 16 lines, the second `[[rule]]` on the last.
+    const DECOY: &str = "name = \"t\"\ndescription = \"nth window status FAILURE connectivity\"\n\
+        [[rule]]\nsurface = \"whalet\"\noperation = \"connectivity\"\nnth = 1\nwindow = \"1s\"\n\
+        [rule.when]\namount = { min = \"1\", max = \"2\" }\n\
+        [rule.then]\ncode = \"FAILURE\"\nhttp_status = 500\nresult = \"failure\"\n\
+        status = \"X\"\ndrop_connection = false\n[[rule]]\n";
+
+    #[test]
+    fn every_rule_error_names_the_key_of_its_own_rule() {
+        assert!(parse_checked::<()>(DECOY, "t.toml", &[], OPERATIONS).is_ok());
+        for (second, reason, at) in [
+            ("nth = 2\nfirst = 1\n", "nth cannot be combined", (17, 7)),
+            ("window = \"5s\"\n", "window only makes sense", (17, 10)),
+            ("nth = 1\nwindow = \"0s\"\n", "longer than 0s", (18, 10)),
+            (
+                "[rule.when]\namount = { min = \"500\", max = \"100\" }\n",
+                "min 500 is above max 100",
+                (18, 10),
+            ),
+            ("when = { amount = {} }\n", "give at least one", (17, 19)),
+            (
+                "[rule.then]\nstatus = \"X\"\n",
+                "describe the async",
+                (18, 10),
+            ),
+            (
+                "[rule.then]\nreason = \"X\"\n",
+                "describe the async",
+                (18, 10),
+            ),
+            (
+                "surface = \"whalet\"\n[rule.then]\nhttp_status = 500\n",
+                "goes with a code",
+                (19, 15),
+            ),
+            (
+                "surface = \"pockyt\"\noperation = \"connectivity\"\n",
+                "surface pockyt has no operation",
+                (18, 13),
+            ),
+            (
+                "surface = \"pockyt\"\noperation = [\"/v3/payouts\", \"connectivity\"]\n",
+                "surface pockyt has no operation",
+                (18, 29),
+            ),
+            (
+                "surface = \"pockyt\"\n[rule.then]\ncode = \"FAILURE\"\n",
+                "is not a Pockyt ret_code",
+                (19, 8),
+            ),
+            (
+                "then = { drop_connection = true, code = \"FAILURE\" }\n",
+                "drop_connection sends no answer",
+                (17, 28),
+            ),
+        ] {
+            let text = format!("{DECOY}{second}");
+            let e = parse_checked::<()>(&text, "t.toml", &[], OPERATIONS).unwrap_err();
+            assert!(e.reason.contains(reason), "{second}: {e}");
+            assert_eq!((e.line, e.column), at, "{second}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_json_rule_error_names_the_key_of_its_own_rule() {
+        let text = "{\"name\": \"t\", \"description\": \"FAILURE\",\n\"rule\": [\n\
+            {\"then\": {\"code\": \"FAILURE\"}},\n\
+            {\"surface\": \"pockyt\", \"then\": {\"code\": \"FAILURE\"}}]}";
+        let e = parse_checked::<()>(text, "t.json", &[], OPERATIONS).unwrap_err();
+        assert!(e.reason.contains("is not a Pockyt ret_code"), "{e}");
+        assert_eq!((e.line, e.column), (4, 40), "{e}");
+    }
+
+    #[test]
+    fn outage_and_size_errors_name_their_entry() {
+        let text =
+            "name = \"t\"\n[[outage]]\nfrom = \"1s\"\n[[outage]]\nfrom = \"2s\"\nuntil = \"1s\"\n";
+        let e = parse::<()>(text, "t.toml", &[]).unwrap_err();
+        assert_eq!((e.line, e.column), (6, 9), "{e}");
+        let text =
+            "name = \"t\"\n[[outage]]\nchannel = \"whalet\"\n[[outage]]\nchannel = \"fax\"\n";
+        let e = parse::<()>(text, "t.toml", &[]).unwrap_err();
+        assert_eq!((e.line, e.column), (5, 11), "{e}");
+        let rules = "[[rule]]\n".repeat(MAX_ENTRIES + 1);
+        let e = parse::<()>(&format!("name = \"t\"\n{rules}"), "t.toml", &[]).unwrap_err();
+        assert_eq!(e.line, MAX_ENTRIES + 2, "{e}");
     }
 
     #[test]

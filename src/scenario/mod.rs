@@ -11,6 +11,7 @@ mod engine;
 pub mod format;
 mod json_span;
 pub mod load;
+mod locate;
 pub mod matcher;
 pub mod persist;
 pub mod random;
@@ -21,7 +22,7 @@ use serde_json::Value;
 
 use crate::behaviour::NotifyBehaviour;
 use crate::tenant::TenantId;
-pub use engine::{Loading, Scenarios};
+pub use engine::{missing_tenant, Loading, Scenarios};
 
 /// What is being decided about.
 #[derive(Debug, Clone, Copy)]

@@ -277,12 +277,12 @@ fn broken_files_are_rejected_with_a_reason() {
         ),
         (
             "name = \"x\"\n[[rule]]\n[rule.then]\nreason = \"r\"",
-            2,
+            4,
             "add result",
         ),
         (
             "name = \"x\"\n[[rule]]\nnth = 2\nafter = 1",
-            2,
+            3,
             "nth cannot",
         ),
         ("name = \"x\"\n[[rule]]\nchance = 2.0", 3, "between 0 and 1"),
@@ -293,13 +293,13 @@ fn broken_files_are_rejected_with_a_reason() {
         ),
         (
             "name = \"x\"\n[[outage]]\nfrom = \"10s\"\nuntil = \"5s\"",
-            2,
+            4,
             "until must be after",
         ),
         ("name = \"x\"\nrule = [", 2, ""),
         (
             "name = \"x\"\n[[rule]]\nsurface = \"whalet\"\n[rule.then]\nhttp_status = 503",
-            2,
+            5,
             "goes with a code",
         ),
     ];
@@ -350,4 +350,41 @@ fn first_and_after_combine_and_sizes_are_bounded() {
     let many = format!("name = \"big\"\n{}", "[[rule]]\n".repeat(1001));
     let e = format::parse::<()>(&many, "big.toml", &[]).unwrap_err();
     assert!(e.reason.contains("at most 1000"), "{e}");
+}
+
+/// An event past the end of virtual time fires there (the clock runs a timer due later at
+/// [`crate::clock::MAX_TIME`]), and the view says so rather than naming a time after it.
+#[test]
+fn an_event_past_the_end_of_virtual_time_is_due_at_the_end() {
+    use crate::clock::{Clock, ClockMode, MAX_TIME};
+    let start = MAX_TIME - 86_400_000;
+    let engine = Scenarios::with_clock(Clock::new(ClockMode::Manual, Some(start)));
+    let mut file = format::parse::<()>("name = \"late\"\n", "late.toml", &[]).unwrap();
+    for at in ["300d", "1h"] {
+        file.timeline.push(format::TimelineSpec {
+            at: format::Duration(format::parse_duration(at).unwrap()),
+            event: "sim.notify.down".into(),
+            params: serde_json::Map::new(),
+        });
+    }
+    engine.load(file, None, "late.toml");
+    let view = &engine.list(None)[0];
+    assert_eq!(view["timeline"][0]["at"], json!(MAX_TIME));
+    assert_eq!(view["timeline"][1]["at"], json!(start + 3_600_000));
+}
+
+/// A scenario for a tenant that does not exist is reported with its name and source.
+#[test]
+fn scenarios_of_missing_tenants_are_reported() {
+    let engine = Scenarios::new();
+    load(&engine, "name = \"ghost\"\ntenant = \"whalet:999\"\n");
+    load(&engine, "name = \"here\"\ntenant = \"whalet:1\"\n");
+    load(&engine, "name = \"all\"\n");
+    let warnings = engine.missing_tenants(|t| *t == tenant("1"));
+    assert_eq!(
+        warnings,
+        vec![
+            "scenario ghost (test.toml): no tenant whalet:999 exists (yet); the scenario applies only to that tenant's requests"
+        ]
+    );
 }

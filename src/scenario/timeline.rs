@@ -41,6 +41,13 @@ pub fn add_tenant_params<C>(
     }
 }
 
+/// When an event at `at` of a timeline loaded at `loaded_at` is due: at the end of virtual time
+/// ([`crate::clock::MAX_TIME`]) when it would be later, as the clock runs such a timer there,
+/// so the view names the time the event fires at (docs/SCENARIOS.md).
+pub fn due(loaded_at: Millis, at: super::format::Duration) -> Millis {
+    loaded_at.saturating_add(at.0).min(crate::clock::MAX_TIME)
+}
+
 /// A loaded scenario whose timeline is not scheduled yet.
 pub struct PendingTimeline {
     pub generation: u64,

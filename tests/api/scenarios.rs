@@ -952,3 +952,69 @@ params = { tenant = "whalet:999" }
     );
     app.shutdown().await;
 }
+
+/// The load answer shows the events at `0s` as fired, the failed one too, as a later
+/// `GET /__sim/scenarios/{name}` does: they have fired when the load request returns.
+#[tokio::test]
+async fn the_load_answer_shows_the_events_that_fired_at_0s() {
+    let app = spawn_app().await;
+    let scenario = r#"
+name = "at-once"
+[[timeline]]
+at = "0s"
+event = "sim.notify.down"
+params = { tenant = "whalet:202400000000001" }
+[[timeline]]
+at = "0s"
+event = "sim.notify.up"
+params = { tenant = "whalet:999" }
+[[timeline]]
+at = "1s"
+event = "sim.notify.up"
+"#;
+    let (status, body) = app.load_scenario(scenario, "").await;
+    assert_eq!(status, 200, "{body}");
+    let fired = body["loaded"]["fired"].clone();
+    let done: Vec<(Value, Value)> = fired
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["index"].clone(), f["ok"].clone()))
+        .collect();
+    assert_eq!(
+        done,
+        vec![(json!(1), json!(true)), (json!(2), json!(false))],
+        "{body}"
+    );
+    assert_eq!(
+        app.get_json("/__sim/scenarios/at-once").await["fired"],
+        fired
+    );
+    app.shutdown().await;
+}
+
+/// A rule error names the line of that rule's key, not the first place the same text appears
+/// (an earlier rule's, or the description's).
+#[tokio::test]
+async fn a_rule_error_names_the_line_of_its_own_rule() {
+    let app = spawn_app().await;
+    let two_codes = "name = \"v1\"\n[[rule]]\nsurface = \"whalet\"\noperation = \"connectivity\"\n\
+        nth = 1\n[rule.then]\ncode = \"FAILURE\"\n[[rule]]\nsurface = \"infinia\"\n\
+        operation = \"account-binding/request\"\n[rule.then]\ncode = \"FAILURE\"\n";
+    let in_description = "name = \"v3\"\ndescription = \"amount over limits\"\n[[rule]]\n\
+        operation = \"payoutApply\"\n[rule.when]\namount = { min = \"500\", max = \"100\" }\n";
+    for (text, line, column, words) in [
+        (two_codes, 12, 8, "\"FAILURE\" is not an Infinia code"),
+        (in_description, 6, 10, "min 500 is above max 100"),
+    ] {
+        let (status, body) = app.load_scenario(text, "").await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(
+            (&body["line"], &body["column"]),
+            (&json!(line), &json!(column)),
+            "{body}"
+        );
+        assert!(body["reason"].as_str().unwrap().contains(words), "{body}");
+    }
+    app.shutdown().await;
+}
