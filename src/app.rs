@@ -131,6 +131,7 @@ impl App {
         );
         authorizations.register_surface("platform", api::platform::decide_binding);
         authorizations.register_surface("infinia", api::infinia::binding::decide_from_page);
+        authorizations.on_decided(crate::core::cancel_authorization_expiry);
 
         let mut triggers = Vec::new();
         triggers.extend(api::whalet::triggers());
@@ -254,6 +255,11 @@ impl App {
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
         let stop = self.stop.clone();
+        // Fixed from here on: a scenario about a tenant that does not exist can never apply.
+        let store = self.core.store();
+        for warning in self.core.scenarios().missing_tenants(|t| store.has_tenant(t)) {
+            tracing::warn!("{warning}");
+        }
         crate::core::timeline::schedule_pending(&self.core);
         let driver = tokio::spawn(self.clock().clone().run_driver(stop.clone()));
         let limits = self.config().server.limits();

@@ -16,6 +16,8 @@
 //!    fresh [`new_token`] and the link `"{base}/authorize/{token}"`. At `expires_at` a clock timer
 //!    hands a link nobody decided to the callback as a rejection with [`EXPIRED_REASON`] (a
 //!    surface that decided by other means refuses it); the page refuses expired links itself.
+//!    A link decided before then is reported to the [`Authorizations::on_decided`] hook, where
+//!    the timer's owner cancels it.
 //! 3. The API twin (a trigger) calls `registry.decide(core, now, token, decision, "trigger")`,
 //!    which runs the same checks (unknown / used / expired link) and the same callback.
 
@@ -36,6 +38,11 @@ pub const EXPIRED_REASON: &str = "the authorization link expired before the sell
 /// notification it queued for the partner, if any.
 pub type DecideFn<C> =
     fn(&C, &AuthorizationRequest, &Decision, &str) -> Result<Option<String>, String>;
+
+/// Called once a link is decided (on the page, by a trigger or a scenario) and the surface
+/// applied it: the owner of the link's expiry timer cancels it there, so a decided link leaves
+/// no pending timer behind (counted as pending, and a no-op when it falls due).
+pub type DecidedFn<C> = fn(&C, &AuthorizationRequest);
 
 /// A decision the surface applied: the link, and the notification queued for the partner
 /// (`None` when the surface, its configuration or a scenario that suppresses the notification
@@ -127,6 +134,8 @@ pub struct Authorizations<C> {
     /// Counts changes to the links (the data directory writes them when it moved).
     version: std::sync::atomic::AtomicU64,
     surfaces: RwLock<HashMap<&'static str, DecideFn<C>>>,
+    /// Told of every decided link ([`Authorizations::on_decided`]).
+    decided: RwLock<Option<DecidedFn<C>>>,
     login: String,
     password: String,
 }
@@ -143,6 +152,7 @@ impl<C> Authorizations<C> {
             entries: Mutex::new(HashMap::new()),
             version: std::sync::atomic::AtomicU64::new(0),
             surfaces: RwLock::new(HashMap::new()),
+            decided: RwLock::new(None),
             login: login.to_owned(),
             password: password.to_owned(),
         }
@@ -150,6 +160,12 @@ impl<C> Authorizations<C> {
 
     pub fn register_surface(&self, surface: &'static str, decide: DecideFn<C>) {
         self.surfaces.write().insert(surface, decide);
+    }
+
+    /// Sets what runs after every decision a surface applied (the core cancels the link's
+    /// expiry timer: the registry, below the core, knows no clock). Not for an expiry itself.
+    pub fn on_decided(&self, hook: DecidedFn<C>) {
+        *self.decided.write() = Some(hook);
     }
 
     /// Opens a link. The caller schedules [`Authorizations::expire`] at `request.expires_at`.
@@ -253,10 +269,16 @@ impl<C> Authorizations<C> {
             None => Err(format!("no surface {:?} is registered", request.surface)),
         };
         match result {
-            Ok(notification) => Ok(Decided {
-                request,
-                notification,
-            }),
+            Ok(notification) => {
+                let hook = *self.decided.read();
+                if let Some(decided) = hook {
+                    decided(ctx, &request);
+                }
+                Ok(Decided {
+                    request,
+                    notification,
+                })
+            }
             Err(e) => {
                 if let Some(entry) = self.entries.lock().get_mut(token) {
                     entry.decided = None;
@@ -433,6 +455,49 @@ mod tests {
             expires_at: 1_000,
             backlink_url: Some("https://example.test/back".into()),
         }
+    }
+
+    fn refuse(
+        _: &Mutex<Vec<String>>,
+        _: &AuthorizationRequest,
+        _: &Decision,
+        _: &str,
+    ) -> Result<Option<String>, String> {
+        Err("the binding is gone".into())
+    }
+
+    fn accept(
+        _: &Mutex<Vec<String>>,
+        _: &AuthorizationRequest,
+        _: &Decision,
+        _: &str,
+    ) -> Result<Option<String>, String> {
+        Ok(None)
+    }
+
+    /// The hook hears of every decision applied (so the expiry timer is cancelled), not of one
+    /// the surface refused (the link stays open and its expiry still counts) nor of an expiry.
+    #[test]
+    fn a_decided_link_is_reported_once_applied() {
+        let r: Authorizations<Mutex<Vec<String>>> = Authorizations::new("seller", "secret");
+        r.register_surface("platform", accept);
+        r.register_surface("infinia", refuse);
+        r.on_decided(|heard, request| heard.lock().push(request.token.clone()));
+        let heard = Mutex::new(Vec::new());
+        let approve = || Decision {
+            approved: true,
+            reason: None,
+        };
+        r.insert(link("t1"));
+        r.insert(AuthorizationRequest {
+            surface: "infinia".into(),
+            ..link("t2")
+        });
+        r.insert(link("t3"));
+        r.decide(&heard, 10, "t1", approve(), "page").unwrap();
+        assert!(r.decide(&heard, 10, "t2", approve(), "trigger").is_err());
+        r.expire(&heard, "t3");
+        assert_eq!(*heard.lock(), ["t1"]);
     }
 
     #[test]

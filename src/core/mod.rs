@@ -74,6 +74,14 @@ pub const AUTHORIZATION_EXPIRY: timers::TimerKind = timers::TimerKind {
     run: |core, record| Box::pin(async move { core.authorizations().expire(&core, &record.key) }),
 };
 
+/// Drops the expiry timer of a link just decided (the authorization registry's
+/// [`crate::authorize::Authorizations::on_decided`] hook): it would run a no-op, yet count as
+/// pending work and be where "to the next timer" moves the clock.
+pub fn cancel_authorization_expiry(core: &Core, request: &AuthorizationRequest) {
+    core.clock()
+        .cancel_records(|r| r.kind == AUTHORIZATION_EXPIRY.name && r.key == request.token);
+}
+
 /// A trigger being fired, as its journal entry names it.
 struct Fired<'a> {
     name: &'static str,

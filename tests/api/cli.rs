@@ -2168,3 +2168,28 @@ async fn trigger_list_with_an_event_shows_that_event_only() {
     assert!(said.contains("--list"), "{said}");
     app.shutdown().await;
 }
+
+/// A scenario loaded at start for a tenant that does not exist is named in a warning before
+/// the ready line, as `POST /__sim/scenarios` warns about it (it loaded silently).
+#[test]
+fn serve_warns_of_a_scenario_for_a_tenant_that_does_not_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t24.toml");
+    std::fs::write(&file, "name = \"t24\"\ntenant = \"whalet:999\"\n").unwrap();
+    let mut command = bin();
+    command
+        .args(["serve", "--addr", "127.0.0.1:0", "--sftp-addr", "off"])
+        .arg("--scenario")
+        .arg(&file)
+        .env("RUST_LOG", "info")
+        .env_remove("WHALET_SIM_SCENARIO");
+    let served = Served::start(command);
+    let lines = served.until("ready on");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("WARN") && l.contains("t24") && l.contains("no tenant whalet:999")),
+        "{lines:?}"
+    );
+    served.stop();
+}

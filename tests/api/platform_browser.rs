@@ -7,7 +7,7 @@ use fantoccini::Locator;
 use serde_json::{json, Value};
 
 use crate::browser::{self, Browser};
-use crate::helpers::{platform_call, spawn_app, TestApp};
+use crate::helpers::{platform_call, spawn_app, spawn_config, TestApp};
 use crate::platform::bind_body;
 
 const LOGIN: &str = "seller@demo.whalet.test";
@@ -50,8 +50,13 @@ async fn title_once_it_reads(b: &Browser, expected: &str) -> String {
 
 /// Logs in through the keyboard only: type, Tab, type, Enter.
 async fn log_in(b: &Browser, password: &str) {
+    log_in_as(b, LOGIN, password).await;
+}
+
+/// [`log_in`] with another login than the demo seller's.
+async fn log_in_as(b: &Browser, login_text: &str, password: &str) {
     let login = b.client.find(Locator::Css("#login")).await.unwrap();
-    login.send_keys(LOGIN).await.unwrap();
+    login.send_keys(login_text).await.unwrap();
     login.send_keys(&Key::Tab.to_string()).await.unwrap();
     let active = b.client.active_element().await.unwrap();
     assert_eq!(
@@ -335,6 +340,25 @@ async fn a_laptop_screen_shows_the_demo_hint_and_the_decision_without_scrolling(
             "{css} ends at {bottom}px, below the {height}px viewport"
         );
     }
+    b.close().await;
+    app.shutdown().await;
+}
+
+/// A configured login need not be an email: the login field takes any text, so the browser does
+/// not refuse "seller" before the form is sent.
+#[tokio::test]
+async fn a_login_that_is_not_an_email_logs_in() {
+    let app =
+        spawn_config("[platform]\nseller_login = \"seller\"\nseller_password = \"pw\"\n").await;
+    let url = authorize_url(&app, "B2004", "890").await;
+    let Some(b) = browser::start(1280, 800).await else {
+        return;
+    };
+    b.client.goto(&url).await.unwrap();
+    text_of(&b, "#demo-credentials").await;
+    log_in_as(&b, "seller", "pw").await;
+    assert_eq!(text_of(&b, "#signed-in").await, "seller");
+    text_of(&b, "#approve").await;
     b.close().await;
     app.shutdown().await;
 }

@@ -122,3 +122,38 @@ async fn journal_entries_carry_both_time_forms_and_they_agree() {
     );
     app.shutdown().await;
 }
+
+/// Regression: a link decided before it expired kept its expiry timer, which then counted as
+/// pending work and was where "to the next timer" moved the clock, 30 minutes on, to do
+/// nothing. Its decision now drops it; an undecided link keeps its own.
+#[tokio::test]
+async fn a_decided_link_leaves_no_expiry_timer() {
+    let app = spawn_app().await;
+    let expiries = |clock: &Value| -> Vec<String> {
+        clock["pending"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|t| t["label"].as_str())
+            .filter(|l| l.contains(".binding.expire"))
+            .map(str::to_owned)
+            .collect()
+    };
+    for (bind_id, shop_id) in [("B0901", "901"), ("B0902", "902")] {
+        let body = crate::platform::bind_body(bind_id, shop_id);
+        let (code, _, _) = platform_call(&app, "shopAccountBind", &body).await;
+        assert_eq!(code, "SUCCESS");
+    }
+    assert_eq!(expiries(&app.get_json("/__sim/clock").await).len(), 2);
+    let (status, body) = app
+        .post(
+            "/__sim/trigger/platform.binding.approved",
+            &json!({"bindId": "B0901"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let left = expiries(&app.get_json("/__sim/clock").await);
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].ends_with("B0902"), "{left:?}");
+    app.shutdown().await;
+}

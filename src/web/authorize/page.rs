@@ -101,8 +101,8 @@ pub fn login(
 <form method="post" action="/authorize/{token}/login" id="login-form">
 <h2 class="login-h">Log in to your {brand} account</h2>
 {error_html}
-<label for="login">Email</label>
-<input type="email" id="login" name="login" autocomplete="username" required value="">
+<label for="login">Login</label>
+<input type="text" id="login" name="login" autocomplete="username" autocapitalize="none" spellcheck="false" required value="">
 <label for="password">Password</label>
 <input type="password" id="password" name="password" autocomplete="current-password" required>
 <div class="actions"><button type="submit" class="primary" id="login-button">Log in</button></div>

@@ -56,7 +56,9 @@
   function modeControls(mode) {
     const current = mode.mode;
     const scale = h("input", {
-      name: "scale", type: "number", min: "0.0001", step: "any", value: String(mode.scale || 0.01),
+      name: "scale", type: "number", step: "any", value: String(mode.scale || 0.01),
+      // The bounds POST /__sim/clock accepts, served by the page's shell from the clock's own.
+      min: document.body.dataset.minScale, max: document.body.dataset.maxScale,
       "aria-label": "Wall seconds per virtual second",
     });
     const radios = [["manual", "Manual: time moves only when you advance it"],

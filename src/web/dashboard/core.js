@@ -143,7 +143,6 @@ const Dash = (() => {
     return h("span", { class: `badge badge-${kind || "muted"}` }, text);
   }
 
-  /** A command the user can copy. */
   /** One argument for a POSIX shell: bare when it holds only safe characters, else
    *  single-quoted, so that nothing in it is ever expanded (like Python's shlex.quote). */
   function shellQuote(text) {
@@ -152,6 +151,14 @@ const Dash = (() => {
     return "'" + s.replace(/'/g, "'\\''") + "'";
   }
 
+  /** The `whalet-sim trigger` command firing `name` with `params` on this simulator (`--url`:
+   *  the page's origin), every argument quoted: names and values are typed by people. */
+  function triggerCommand(name, params) {
+    const args = Object.entries(params).map(([k, v]) => shellQuote(`${k}=${typeof v === "string" ? v : JSON.stringify(v)}`));
+    return ["whalet-sim trigger", shellQuote(name), "--url", shellQuote(location.origin), ...args].join(" ");
+  }
+
+  /** A command the user can copy. */
   function command(text) {
     const code = h("code", {}, text);
     const btn = h("button", {
@@ -279,6 +286,23 @@ const Dash = (() => {
     };
   }
 
+  /**
+   * A select of `options` ([value, text] pairs) showing `value`: a value in force that is not
+   * among them (from the address bar) is offered too, so the control never misstates the filter.
+   */
+  function choice(attrs, options, value) {
+    const all = options.some(([v]) => v === value) ? options : options.concat([[value, value]]);
+    return h("select", attrs, all.map(([v, t]) => h("option", { value: v, selected: v === value }, t)));
+  }
+
+  /** Replaces the options of select `el` by `options` ([value, text] pairs), keeping its value. */
+  function setChoices(el, options) {
+    const value = el.value;
+    const all = options.some(([v]) => v === value) ? options : options.concat([[value, value]]);
+    clear(el);
+    for (const [v, t] of all) el.appendChild(h("option", { value: v, selected: v === value }, t));
+  }
+
   /** Scrolls to the row of `item` in `list` and focuses it; false when it is not there. */
   function reveal(list, item) {
     const target = list.querySelector(`[data-key="${CSS.escape(item)}"]`);
@@ -378,8 +402,8 @@ const Dash = (() => {
   document.addEventListener("DOMContentLoaded", start);
 
   return {
-    h, append, fill, clear, api, chinaTime, wallTime, relative, rel, duration, json, badge, command, shellQuote, empty,
+    h, append, fill, clear, api, chinaTime, wallTime, relative, rel, duration, json, badge, command, shellQuote, triggerCommand, empty,
     notice, toast, patch, disclosure, setCount, query, setQuery, withQuery, refresh, view, state, field, filterBar,
-    reveal,
+    reveal, choice, setChoices,
   };
 })();

@@ -5,6 +5,7 @@
 //! is also scriptable. No external assets and no build step: the HTML, CSS and JS are files in
 //! this directory, embedded with `include_str!`.
 
+use crate::clock::{MAX_SCALE, MIN_SCALE};
 use crate::http::{SimRequest, SimResponse};
 use crate::web::{escape, fill};
 
@@ -133,7 +134,8 @@ fn asset(name: &str) -> SimResponse {
     }
 }
 
-/// Renders the shell of one view; `item` selects a request or notification (deep link).
+/// Renders the shell of one view (with the clock's scale bounds, so the clock view offers what
+/// `POST /__sim/clock` accepts); `item` selects a request or notification (deep link).
 fn page(view: &View, item: Option<&str>) -> SimResponse {
     secure(SimResponse::html(
         200,
@@ -174,9 +176,12 @@ fn render(slug: &str, title: &str, lede: &str, item: &str) -> String {
             "<script src=\"{UI_PREFIX}/assets/{slug}.js\" defer></script>"
         ));
     }
+    let (min_scale, max_scale) = (MIN_SCALE.to_string(), MAX_SCALE.to_string());
     fill(
         SHELL,
         &[
+            ("min_scale", &min_scale),
+            ("max_scale", &max_scale),
             ("scripts", &scripts),
             ("nav", &nav),
             ("title", &escape(title)),
@@ -236,6 +241,14 @@ mod tests {
             html.contains("There is no dashboard page at /__sim/ui/x{{view}}{{nav}}."),
             "{html}"
         );
+    }
+
+    /// The clock view's scale field takes its bounds from the clock, as the API checks them.
+    #[test]
+    fn the_shell_carries_the_clocks_scale_bounds() {
+        let html = render("clock", "Clock", "x", "");
+        assert!(html.contains("data-min-scale=\"0.000001\""), "{html}");
+        assert!(html.contains("data-max-scale=\"1000000\""), "{html}");
     }
 
     #[test]

@@ -167,11 +167,18 @@
     return row;
   }
 
+  /**
+   * A row's fingerprint: what the notification is (ids start again at ntf_000001 when the
+   * simulator restarts without a data directory, so the id alone could name one shown before)
+   * and where its delivery stands.
+   */
   function signature(n) {
     const clock = Dash.state.clock;
     const mode = clock ? clock.mode.mode : "";
     const now = mode === "manual" && n.status === "pending" ? clock.now : "";
-    return [n.status, n.series, n.attempts.length, n.nextAttemptAt, mode, now].join("|");
+    const first = n.attempts.length ? n.attempts[0].wallTime : "";
+    return [n.topic, n.tenant, n.requestNo, n.businessId, n.createdAt, first, JSON.stringify(n.payload),
+      n.status, n.series, n.attempts.length, n.nextAttemptAt, mode, now].join("|");
   }
 
   async function poll() {

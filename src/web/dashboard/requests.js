@@ -28,6 +28,11 @@
    *  that requests the journal has since dropped leave the view). */
   const RESCAN_MS = 30000;
 
+  /** Every `surface` GET /__sim/requests filters by ("" is all). */
+  const SURFACES = ["", "whalet", "platform", "infinia", "pockyt", "file", "trigger", "sftp"];
+  /** The codes the journal counts as success (its `failed` rule); other codes are offered once seen. */
+  const SUCCESS_CODES = ["SUCCESS", "PROCESSING", "SUC-200", "000100", "OK"];
+
   const filters = { surface: "", tenant: "", operation: "", result: "" };
   const open = new Set();
   let list = null;
@@ -40,7 +45,18 @@
   let lastSig = null;
   let lastProbe = null;
   let seenList = null;
+  let result = null;
   const seen = new Set();
+  const seenCodes = new Set();
+
+  /**
+   * What identifies a journal entry: its id and what it recorded. Ids start again at 1 when the
+   * simulator restarts without a data directory, so an id alone could name an entry shown before
+   * the restart; its wall time (and operation, caller, requestNo) tells them apart.
+   */
+  function ident(e) {
+    return [e.id, e.wallTime, e.operation, e.tenant, e.requestNo].join("|");
+  }
 
   /** Whether the request failed: the control plane's answer (its rule, in one place). */
   function failed(e) {
@@ -67,9 +83,8 @@
       shown = PAGE;
       poll();
     });
-    const surface = h("select", { name: "surface", onchange: onInput("surface") },
-      ["", "whalet", "platform", "infinia", "pockyt", "file"].map((s) =>
-        h("option", { value: s, selected: s === filters.surface }, s || "All surfaces")));
+    const surface = Dash.choice({ name: "surface", onchange: onInput("surface") },
+      SURFACES.map((s) => [s, s || "All surfaces"]), filters.surface);
     const tenant = h("input", {
       name: "tenant", type: "search", value: filters.tenant, placeholder: "202400000000001",
       autocomplete: "off", oninput: onInput("tenant"),
@@ -79,9 +94,7 @@
       autocomplete: "off", list: "seen-operations", oninput: onInput("operation"),
     });
     seenList = h("datalist", { id: "seen-operations" });
-    const result = h("select", { name: "result", onchange: onInput("result") },
-      [["", "All results"], ["failures", "Failures only"], ["SUCCESS", "SUCCESS"], ["PROCESSING", "PROCESSING"]]
-        .map(([v, t]) => h("option", { value: v, selected: v === filters.result }, t)));
+    result = Dash.choice({ name: "result", onchange: onInput("result") }, resultChoices(), filters.result);
     const clearBtn = h("button", {
       type: "button", class: "btn btn-quiet", onclick: async () => {
         if (!confirm("Clear the request journal? Notifications and state are kept.")) return;
@@ -161,8 +174,7 @@
         return ["whalet-sim call", "--surface pockyt", q(e.operation.replace(/^\//, "")), ...url, ...data(params)].join(" ");
       }
       case "trigger":
-        return ["whalet-sim trigger", q(e.operation), ...url,
-          ...Object.entries(request).map(([k, v]) => q(`${k}=${typeof v === "string" ? v : JSON.stringify(v)}`))].join(" ");
+        return Dash.triggerCommand(e.operation, request);
       default:
         return null;
     }
@@ -216,24 +228,36 @@
       h("p", { class: "muted" }, "Requests from your own integration appear here too, decrypted, as soon as they arrive."));
   }
 
-  /** Cheap check first: the newest journal id; the list only when it (or a filter) changed. */
+  /** Cheap check first: the newest journal entry; the list only when it (or a filter) changed. */
   async function poll() {
     const probe = await api("GET", "/__sim/requests?limit=1");
-    const newest = probe.ok ? ((probe.data && probe.data.requests) || [])[0]?.id ?? "none" : "error";
+    const head = probe.ok ? ((probe.data && probe.data.requests) || [])[0] : undefined;
+    const newest = probe.ok ? (head ? ident(head) : "none") : "error";
     const key = newest + "|" + JSON.stringify(filters);
     if (key === lastProbe) return;
     lastProbe = key;
     await load();
   }
 
-  /** Operations seen, offered by the operation filter. */
+  /** The Result filter's choices: failures, the success codes, then every code seen. */
+  function resultChoices() {
+    const codes = Array.from(seenCodes).filter((c) => !SUCCESS_CODES.includes(c)).sort();
+    return [["", "All results"], ["failures", "Failures only"], ...SUCCESS_CODES.concat(codes).map((c) => [c, c])];
+  }
+
+  /** Operations and result codes seen, offered by the operation and result filters. */
   function remember(entries) {
     const before = seen.size;
-    for (const e of entries) if (e.operation) seen.add(e.operation);
+    const codesBefore = seenCodes.size;
+    for (const e of entries) {
+      if (e.operation) seen.add(e.operation);
+      if (e.code) seenCodes.add(e.code);
+    }
     if (seen.size !== before && seenList) {
       Dash.clear(seenList);
       for (const op of Array.from(seen).sort()) seenList.appendChild(h("option", { value: op }));
     }
+    if (seenCodes.size !== codesBefore && result) Dash.setChoices(result, resultChoices());
   }
 
   /** Reads one page of the journal: `{entries, more}`; null (with the error shown) when it
@@ -251,9 +275,21 @@
   }
 
   /**
+   * Whether `entries` (a newer read) continue the rows shown: every entry under an id shown is
+   * the same entry, and the oldest of them is one shown. Not so after a restart reused the ids.
+   */
+  function continues(entries) {
+    const shownById = new Map(rows.entries.map((e) => [e.id, ident(e)]));
+    const overlap = entries.filter((e) => shownById.has(e.id));
+    const oldest = entries[entries.length - 1];
+    return shownById.get(oldest.id) === ident(oldest) && overlap.every((e) => shownById.get(e.id) === ident(e));
+  }
+
+  /**
    * The newest `shown` requests matching the filters. Only the newest page is read when the
    * rows are fresh and it reaches back to them (it holds every match, or its oldest entry is
-   * one shown); otherwise, and every RESCAN_MS, the `shown` rows are read again.
+   * one shown, the same entry: `continues`); otherwise, and every RESCAN_MS, the `shown` rows
+   * are read again.
    */
   async function refresh() {
     const key = JSON.stringify(filters);
@@ -263,7 +299,7 @@
       if (!head) return null;
       if (!head.more) return Object.assign(rows, head);
       const oldest = head.entries[head.entries.length - 1].id;
-      if (oldest <= rows.entries[0].id) {
+      if (oldest <= rows.entries[0].id && continues(head.entries)) {
         const older = rows.entries.filter((e) => e.id < oldest);
         const joined = head.entries.concat(older);
         rows.entries = joined.slice(0, shown);
@@ -314,7 +350,7 @@
   /** Shows `page` (`{entries, more}`), unless it is what is shown already. */
   function show(page) {
     const { entries, more } = page;
-    const sig = entries.map((e) => e.id).join(",") + "|" + more + "|" + JSON.stringify(filters);
+    const sig = entries.map(ident).join(",") + "|" + more + "|" + JSON.stringify(filters);
     if (sig === lastSig) return;
     lastSig = sig;
     summarize(page);
@@ -332,7 +368,7 @@
     }
     list.hidden = false;
     Dash.clear(list.nextSibling);
-    Dash.patch(list, entries, (e) => e.id, (e) => String(e.id), render);
+    Dash.patch(list, entries, (e) => e.id, ident, render);
   }
 
   /**

@@ -30,27 +30,36 @@
     return typeof id === "string" ? h("a", { href: `/__sim/ui/notifications/${encodeURIComponent(id)}` }, `Open ${id}`) : null;
   }
 
-  function cli(name, values) {
-    const args = Object.entries(values).map(([k, v]) => (/^[\w.:@/-]+$/.test(v) ? `${k}=${v}` : `'${k}=${v.replace(/'/g, "'\\''")}'`));
-    return ["whalet-sim trigger", name, ...args].join(" ");
+  /**
+   * One declared parameter (GET /__sim/triggers): `name`, optional `name?`, or alternatives
+   * `a|b|c` of which one is given. Alternatives are a choice of the name plus one value, so
+   * the form posts the chosen name (never the declaration itself).
+   */
+  function parse([raw, help]) {
+    const optional = raw.endsWith("?");
+    return { names: raw.replace(/\?$/, "").split("|"), optional, help: help || "" };
+  }
+
+  function paramField(t, slug, p) {
+    const id = `t-${slug}-${p.names.join("-")}`;
+    const input = h("input", {
+      id, name: p.names[0], type: "text", autocomplete: "off", required: !p.optional,
+      value: p.names.length === 1 ? defaultFor(t.name, p.names[0]) : "", "aria-describedby": id + "-help",
+    });
+    const label = h("label", { for: id }, p.names.join(" or "), p.optional ? h("span", { class: "optional" }, " optional") : null);
+    if (p.names.length === 1) return h("div", { class: "field" }, label, input, h("span", { class: "help", id: id + "-help" }, p.help));
+    const which = h("select", {
+      id: id + "-which", "aria-label": `Which of ${p.names.join(", ")}`,
+      onchange: () => { input.name = which.value; },
+    }, p.names.map((n) => h("option", { value: n }, n)));
+    return h("div", { class: "field" }, label, h("div", { class: "either" }, which, input),
+      h("span", { class: "help", id: id + "-help" }, p.help));
   }
 
   function card(t) {
     const slug = t.name.replace(/[^\w-]/g, "-");
-    const params = (t.params || []).map(([raw, help]) => ({
-      name: raw.replace(/\?$/, ""), optional: raw.endsWith("?"), help: help || "",
-    }));
     const out = h("div", { class: "trigger-result", role: "status", "aria-live": "polite" });
-    const inputs = params.map((p) => {
-      const id = `t-${slug}-${p.name}`;
-      return h("div", { class: "field" },
-        h("label", { for: id }, p.name, p.optional ? h("span", { class: "optional" }, " optional") : null),
-        h("input", {
-          id, name: p.name, type: "text", autocomplete: "off", required: !p.optional,
-          value: defaultFor(t.name, p.name), "aria-describedby": id + "-help",
-        }),
-        h("span", { class: "help", id: id + "-help" }, p.help));
-    });
+    const inputs = (t.params || []).map((raw) => paramField(t, slug, parse(raw)));
     const form = h("form", {
       class: "trigger-form", "data-trigger": t.name, "aria-label": t.name, onsubmit: async (e) => {
         e.preventDefault();
@@ -69,7 +78,7 @@
           out.className = "trigger-result trigger-bad";
           Dash.fill(out, h("p", {}, h("strong", {}, `Refused (HTTP ${r.status}): `), (r.data && r.data.error) || ""));
         }
-        Dash.clear(cmd).appendChild(Dash.command(cli(t.name, values)));
+        Dash.clear(cmd).appendChild(Dash.command(Dash.triggerCommand(t.name, values)));
       },
     }, inputs.length ? h("div", { class: "form-grid" }, inputs) : h("p", { class: "muted" }, "No parameters."),
     h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary" }, "Fire event")));

@@ -904,3 +904,235 @@ async fn the_tenants_view_shows_times_in_utc_plus_8() {
     browser.close().await;
     app.shutdown().await;
 }
+
+/// Clicks the header's Live button (pauses or resumes the polling, as a hidden tab does).
+async fn toggle_live(c: &fantoccini::Client) {
+    c.find(Locator::Css("#live-toggle"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Waits (bounded) until the page's `script` answers `expected`; fails with what it last read.
+async fn wait_value(c: &fantoccini::Client, script: &str, expected: &serde_json::Value) {
+    let mut seen = serde_json::Value::Null;
+    for _ in 0..100 {
+        seen = c.execute(script, vec![]).await.unwrap();
+        if &seen == expected {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{script} read {seen}, not {expected}");
+}
+
+/// A state imported while the page was paused (as after a restart without a data directory)
+/// reuses journal ids and notification ids: the rows then show the new entries, as the API
+/// does, not the ones shown before under the same ids.
+#[tokio::test]
+async fn rows_follow_the_journal_and_notifications_when_ids_are_reused() {
+    let app = spawn_app().await;
+    let other = spawn_app().await;
+    for message in ["first", "before the restart"] {
+        let body = json!({"notifyFlag": "Y", "notifyMessage": message, "responseFlag": "N"});
+        assert_eq!(connectivity(&app, body).await, "SUCCESS");
+    }
+    app.wait_notification("status=delivered").await;
+    for _ in 0..2 {
+        let bad = json!({"notifyFlag": "maybe", "responseFlag": "N"});
+        assert_eq!(connectivity(&other, bad).await, "PARAMETER_ERROR");
+    }
+    other
+        .trigger_ok(
+            "whalet.connectivity.notify",
+            json!({"partnerId": "202400000000001", "notifyMessage": "after the restart"}),
+        )
+        .await;
+    other.wait_notification("status=delivered").await;
+    let (_, before) = app.get_text("/__sim/snapshot").await;
+    let (_, after) = other.get_text("/__sim/snapshot").await;
+    let import = |text: String| {
+        let app = &app;
+        async move {
+            let (status, answer) = app
+                .post_raw("/__sim/snapshot", "application/json", text.into_bytes())
+                .await;
+            assert_eq!(status, 200, "{answer}");
+        }
+    };
+    let Some(browser) = browser::start(1280, 900).await else {
+        return;
+    };
+    let c = &browser.client;
+    let codes = "return Array.from(document.querySelectorAll('#journal .row .cell-code')).map((e) => e.textContent);";
+
+    open(&browser, &app, "/__sim/ui/requests").await;
+    wait_value(c, codes, &json!(["SUCCESS", "SUCCESS"])).await;
+    toggle_live(c).await;
+    import(after).await;
+    toggle_live(c).await;
+    let listed = app.get_json("/__sim/requests").await;
+    // As the page shows a result: its code, or its HTTP status.
+    let api: Vec<String> = listed["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| match e["code"].as_str() {
+            Some(code) if !code.is_empty() => code.to_owned(),
+            _ => e["httpStatus"].to_string(),
+        })
+        .collect();
+    assert_eq!(api.len(), 3, "{listed}");
+    assert_eq!(api[1..], ["PARAMETER_ERROR", "PARAMETER_ERROR"]);
+    wait_value(c, codes, &json!(api)).await;
+
+    open(&browser, &app, "/__sim/ui/notifications").await;
+    let row = wait_text(c, "#notifications .row", "ntf_000001").await;
+    row.find(Locator::Css(".row-head"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(c, "#notifications .row-body", "after the restart").await;
+    toggle_live(c).await;
+    import(before).await;
+    toggle_live(c).await;
+    wait_text(c, "#notifications .row-body", "first").await;
+    let rows = c
+        .find_all(Locator::Css("#notifications .row"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2, "as GET /__sim/notifications lists them");
+    assert_no_script_errors(c, "notifications").await;
+    browser.close().await;
+    other.shutdown().await;
+    app.shutdown().await;
+}
+
+/// A trigger that finds its object by one of several ids (`transactionNo|invoiceId`) is fired
+/// with the id chosen on the page, and its command line quotes every argument and names this
+/// simulator's address.
+#[tokio::test]
+async fn a_trigger_with_alternative_ids_fires_with_the_one_chosen() {
+    let app = spawn_app().await;
+    let Some(browser) = browser::start(1280, 900).await else {
+        return;
+    };
+    let c = &browser.client;
+    open(&browser, &app, "/__sim/ui/triggers").await;
+    let form = c
+        .find(Locator::Css("form[data-trigger='pockyt.payout.failed']"))
+        .await
+        .unwrap();
+    let which = form.find(Locator::Css("select")).await.unwrap();
+    which.select_by_value("invoiceId").await.unwrap();
+    let value = form.find(Locator::Css(".either input")).await.unwrap();
+    value.send_keys("INV 404").await.unwrap();
+    form.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(c, ".trigger-bad", "no payout with invoiceId INV 404").await;
+    let command = wait_text(c, ".cli code", "whalet-sim trigger")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        command,
+        format!(
+            "whalet-sim trigger pockyt.payout.failed --url {} 'invoiceId=INV 404' merchantNo=202333",
+            app.url
+        )
+    );
+    let out = run_command(&command).await;
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("no payout with invoiceId INV 404"),
+        "the command reaches this simulator: {said}"
+    );
+    assert_no_script_errors(c, "triggers").await;
+    browser.close().await;
+    app.shutdown().await;
+}
+
+/// The Requests filters show the filter in force from the address bar and offer every surface
+/// the API filters by, and the codes seen.
+#[tokio::test]
+async fn the_request_filters_show_the_filter_in_force() {
+    let app = spawn_app().await;
+    app.trigger_ok(
+        "whalet.connectivity.notify",
+        json!({"partnerId": "202400000000001"}),
+    )
+    .await;
+    let Some(browser) = browser::start(1280, 900).await else {
+        return;
+    };
+    let c = &browser.client;
+    let selected = "return ['surface', 'result'].map((n) => document.querySelector(`select[name=${n}]`).value);";
+    let options = "return Array.from(document.querySelectorAll('select[name=surface] option')).map((o) => o.value);";
+    open(
+        &browser,
+        &app,
+        "/__sim/ui/requests?surface=trigger&result=SUC-200",
+    )
+    .await;
+    wait_value(c, selected, &json!(["trigger", "SUC-200"])).await;
+    wait_value(
+        c,
+        options,
+        &json!(["", "whalet", "platform", "infinia", "pockyt", "file", "trigger", "sftp"]),
+    )
+    .await;
+    open(&browser, &app, "/__sim/ui/requests?result=CUSTOM_CODE").await;
+    wait_value(c, selected, &json!(["", "CUSTOM_CODE"])).await;
+    assert_no_script_errors(c, "requests").await;
+    browser.close().await;
+    app.shutdown().await;
+}
+
+/// The clock view takes the smallest scale the API accepts.
+#[tokio::test]
+async fn the_clock_view_sets_the_smallest_scale_the_api_accepts() {
+    let app = spawn_app().await;
+    let Some(browser) = browser::start(1280, 900).await else {
+        return;
+    };
+    let c = &browser.client;
+    open(&browser, &app, "/__sim/ui/clock").await;
+    c.find(Locator::Css("input[name=mode][value=scaled]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let scale = c.find(Locator::Css("input[name=scale]")).await.unwrap();
+    scale.clear().await.unwrap();
+    scale.send_keys("0.000001").await.unwrap();
+    c.find(Locator::Css(".mode-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        if app.get_json("/__sim/clock").await["mode"]["mode"] == "scaled" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let clock = app.get_json("/__sim/clock").await;
+    assert_eq!(clock["mode"], json!({"mode": "scaled", "scale": 0.000001}));
+    browser.close().await;
+    app.shutdown().await;
+}
