@@ -171,6 +171,97 @@ async fn bind_refuses_bad_fields_precisely_and_duplicates() {
     app.shutdown().await;
 }
 
+/// Regression: a bind named only its first problem. Every field problem of the request, nested
+/// `legalEntity` fields by their full path, is named in one PARAMETER_ERROR, and nothing is
+/// stored.
+#[tokio::test]
+async fn bind_names_every_field_problem_at_once() {
+    let app = spawn_app().await;
+    let (code, detail, _) = platform_call(&app, "shopAccountBind", &json!({})).await;
+    assert_eq!(code, "PARAMETER_ERROR");
+    assert_eq!(
+        detail,
+        "bindId is required; shopId is required; shopName is required; legalEntity is required"
+    );
+    let mut body = bind_body("B0900", "S-900");
+    body["shopName"] = json!("");
+    body["currency"] = json!("XYZ");
+    body["shopUrl"] = json!("ftp://shop.example");
+    body["legalEntity"] = json!({"countryCode": "China", "certNo": "R-1", "type": 5});
+    let (code, _, _) = platform_call(&app, "shopAccountBind", &body).await;
+    assert_eq!(code, "PARAMETER_ERROR");
+    // The whole diagnostic (the wire detail is cut to its documented 256 characters).
+    let journal = app.get_json("/__sim/requests?surface=platform").await;
+    let full = journal["requests"][0]["detail"].as_str().unwrap();
+    let named: Vec<&str> = full.split("; ").collect();
+    assert_eq!(named.len(), 6, "{full}");
+    assert_eq!(named[0], "shopName must not be empty");
+    assert!(named[1].starts_with("currency: unknown currency"), "{full}");
+    assert_eq!(
+        named[2],
+        "legalEntity.countryCode must be an ISO 3166 alpha-2 code like CN, got \"China\""
+    );
+    assert_eq!(named[3], "legalEntity.type must be a string, got a number");
+    assert_eq!(named[4], "legalEntity.name is required");
+    assert!(
+        named[5].starts_with("shopUrl must be an absolute http:// or https:// URL"),
+        "{full}"
+    );
+    let (code, _, _) =
+        platform_call(&app, "shopAccountBindQuery", &json!({"bindId": "B0900"})).await;
+    assert_eq!(code, "FAILURE", "a refused bind stores nothing");
+    app.shutdown().await;
+}
+
+/// Regression: a material row was refused at its first problem (`materials[0].tradeOrderNo is
+/// required`, though nine required fields were missing); the reply now names every problem of
+/// the upload, up to ten across the rows (the rest counted), the shop's too.
+#[tokio::test]
+async fn an_upload_names_every_field_problem_up_to_ten() {
+    let app = spawn_app().await;
+    let upload = json!({"shopId": "s", "materials": [{"tradeOrderId": "t1"}]});
+    let (code, detail, _) = platform_call(&app, "tradeMaterialsUpload", &upload).await;
+    assert_eq!(code, "PARAMETER_ERROR");
+    let journal = app.get_json("/__sim/requests?surface=platform").await;
+    let full = journal["requests"][0]["detail"].as_str().unwrap();
+    assert!(full.starts_with(detail.trim_end_matches('…')), "{full}");
+    let fields = [
+        "tradeOrderNo",
+        "tradeType",
+        "tradeTime",
+        "tradeCurrency",
+        "tradeAmount",
+        "tradeName",
+        "tradeCount",
+        "payerName",
+        "payerCountryCode",
+    ];
+    let named: Vec<&str> = full.split("; ").collect();
+    assert_eq!(named.len(), fields.len(), "{full}");
+    for (problem, field) in named.iter().zip(fields) {
+        assert!(
+            problem.starts_with(&format!("materials[0].{field} is required")),
+            "{full}"
+        );
+    }
+    let rows = vec![json!({"tradeOrderId": "t1"}), json!({"tradeOrderId": "t2"})];
+    let upload = json!({"shopId": "", "materials": rows});
+    platform_call(&app, "tradeMaterialsUpload", &upload).await;
+    let journal = app.get_json("/__sim/requests?surface=platform").await;
+    let full = journal["requests"][0]["detail"].as_str().unwrap();
+    let named: Vec<&str> = full.split("; ").collect();
+    assert_eq!(
+        named.len(),
+        12,
+        "the shop, ten rows' problems, the count: {full}"
+    );
+    assert_eq!(named[0], "shopId must not be empty");
+    assert_eq!(named[10], "materials[1].tradeOrderNo is required");
+    assert_eq!(named[11], "and 8 more errors");
+    assert_eq!(materials_count(&app), 0, "a refused upload stores nothing");
+    app.shutdown().await;
+}
+
 fn material(order: &str) -> Value {
     json!({
         "tradeOrderId": order, "tradeOrderNo": format!("OR{order}"), "tradeType": 0,

@@ -302,3 +302,37 @@ async fn an_enveloped_payment_amount_sent_as_a_json_number_is_read_as_written() 
     assert_eq!(bal["balances"][0]["availableAmount"], "899.90", "{bal}");
     app.shutdown().await;
 }
+
+/// Regression: `paymentApply` named only its first problem (`{}` said "paymentId is required"
+/// though shopId, currency and amount were missing too). Every field problem is named in one
+/// PARAMETER_ERROR, as on the Open API, and the refused payment moves no money.
+#[tokio::test]
+async fn a_payment_names_every_field_problem_at_once() {
+    let app = spawn_app().await;
+    let (code, detail, _) = platform_call(&app, "paymentApply", &json!({})).await;
+    assert_eq!(code, "PARAMETER_ERROR");
+    assert_eq!(
+        detail,
+        "paymentId is required; shopId is required; currency is required; amount is required"
+    );
+    let bad = json!({"paymentId": "P".repeat(65), "shopId": 7, "currency": "XYZ",
+        "amount": "10.00", "memo": ["x"]});
+    let (code, detail, _) = platform_call(&app, "paymentApply", &bad).await;
+    assert_eq!(code, "PARAMETER_ERROR");
+    assert_eq!(
+        detail,
+        "paymentId is 65 characters long; at most 64 are allowed; \
+         shopId must be a string, got a number; \
+         currency: unknown currency \"XYZ\" (ISO 4217 code expected); \
+         memo must be a string, got an array"
+    );
+    let zero = json!({"paymentId": "P1", "currency": "USD", "amount": "0"});
+    let (_, detail, _) = platform_call(&app, "paymentApply", &zero).await;
+    assert_eq!(
+        detail,
+        "shopId is required; amount must be greater than zero"
+    );
+    let (_, _, bal) = platform_call(&app, "balanceQuery", &json!({})).await;
+    assert_eq!(bal["balances"], json!([]), "nothing moved: {bal}");
+    app.shutdown().await;
+}

@@ -110,7 +110,7 @@ async fn plain_json_refusals_cut_detail_and_send_the_diagnostic_header() {
     // A short refusal goes out whole, without the header.
     let (status, header, reply) = post(&app, "tradeMaterialsUpload", b"{}".to_vec()).await;
     assert_eq!((status, header), (400, None));
-    assert_eq!(reply["detail"], "shopId is required");
+    assert_eq!(reply["detail"], "shopId is required; materials is required");
     app.shutdown().await;
 }
 

@@ -6,11 +6,11 @@
 
 use serde_json::{json, Value};
 
-use super::fields::{self, FieldError};
-use super::{duration_ms, max_len, optional, partner_name, required, Ctx};
+use super::fields::{self, checked, country_code, required_up_to, Collect};
+use super::{duration_ms, optional, partner_name, required, Ctx};
+use crate::api::whalet::common::fields::Check;
 use crate::authorize::{self, AuthorizationRequest, Decision, ShopDetails};
 use crate::core::Core;
-use crate::country::{self, Fault, Form};
 use crate::store::platform::{BindStatus, Binding, LegalEntity};
 use crate::store::{idempotency, TenantId, TenantState};
 use crate::wire::whalet::{Code, WhaletError};
@@ -50,56 +50,57 @@ const BIND_FIELDS: &[&str] = &[
     "legalEntity.name",
 ];
 
-fn parse(body: &Value) -> Result<BindRequest, FieldError> {
-    let bind_id = required(body, "bindId", "bindId")?;
-    max_len(bind_id, 64, "bindId")?;
-    let shop_id = required(body, "shopId", "shopId")?;
-    max_len(shop_id, 64, "shopId")?;
-    let shop_name = required(body, "shopName", "shopName")?;
-    max_len(shop_name, 128, "shopName")?;
-    let currency = optional(body, "currency", "currency")?;
-    if let Some(c) = currency {
-        fields::currency(c, "currency")?;
-    }
-    crate::api::describe::record("legalEntity", "object", true, &[]);
-    let entity = match body.get("legalEntity") {
-        Some(v @ Value::Object(_)) => v,
-        None | Some(Value::Null) => return Err("legalEntity is required".into()),
-        Some(_) => return Err("legalEntity must be an object".into()),
-    };
-    let country = required(entity, "countryCode", "legalEntity.countryCode")?;
-    match country::check(country, Form::Alpha2) {
-        Ok(()) => {}
-        Err(Fault::Shape) => {
-            return Err(format!(
-                "legalEntity.countryCode must be an ISO 3166 alpha-2 code like CN, got {country:?}"
-            )
-            .into())
-        }
-        Err(Fault::Unassigned) => {
-            return Err(country::not_assigned("legalEntity.countryCode", country, "CN").into())
-        }
-    }
-    let legal_entity = LegalEntity {
-        entity_type: optional(entity, "type", "legalEntity.type")?
-            .unwrap_or("")
-            .to_owned(),
-        cert_no: required(entity, "certNo", "legalEntity.certNo")?.to_owned(),
-        cert_type: optional(entity, "certType", "legalEntity.certType")?
-            .unwrap_or("")
-            .to_owned(),
-        country_code: country.to_owned(),
-        name: required(entity, "name", "legalEntity.name")?.to_owned(),
-    };
+/// Reads a bind request, noting every problem with its fields: one PARAMETER_ERROR names them
+/// all.
+fn parse(body: &Value) -> Result<BindRequest, WhaletError> {
+    let mut check = Check::new(body)?;
+    let bind_id = check.take(required_up_to(body, "bindId", "bindId", 64));
+    let shop_id = check.take(required_up_to(body, "shopId", "shopId", 64));
+    let shop_name = check.take(required_up_to(body, "shopName", "shopName", 128));
+    let currency = check.take(optional(body, "currency", "currency").and_then(|code| {
+        code.map(|c| fields::currency(c, "currency")).transpose()?;
+        Ok(code)
+    }));
+    let legal_entity = legal_entity(&mut check, body);
+    let user_id = check.take(optional(body, "userId", "userId"));
+    let shop_url = check.take(web_url(body, "shopUrl"));
+    let backlink = check.take(web_url(body, "redirectUrl"));
+    check.finish()?;
     Ok(BindRequest {
-        bind_id: bind_id.to_owned(),
-        user_id: optional(body, "userId", "userId")?.map(str::to_owned),
-        shop_id: shop_id.to_owned(),
-        shop_name: shop_name.to_owned(),
-        shop_url: web_url(body, "shopUrl")?,
-        currency: currency.map(str::to_owned),
-        backlink: web_url(body, "redirectUrl")?,
-        legal_entity,
+        bind_id: checked(bind_id)?.to_owned(),
+        user_id: checked(user_id)?.map(str::to_owned),
+        shop_id: checked(shop_id)?.to_owned(),
+        shop_name: checked(shop_name)?.to_owned(),
+        shop_url: checked(shop_url)?,
+        currency: checked(currency)?.map(str::to_owned),
+        backlink: checked(backlink)?,
+        legal_entity: checked(legal_entity)?,
+    })
+}
+
+/// The required `legalEntity` object, each of its problems noted by the field's full path
+/// (`legalEntity.name`); None when there is one.
+fn legal_entity(check: &mut Check<'_>, body: &Value) -> Option<LegalEntity> {
+    crate::api::describe::record("legalEntity", "object", true, &[]);
+    let entity = check.take(match body.get("legalEntity") {
+        Some(v @ Value::Object(_)) => Ok(v),
+        None | Some(Value::Null) => Err("legalEntity is required"),
+        Some(_) => Err("legalEntity must be an object"),
+    })?;
+    let path = "legalEntity.countryCode";
+    let country = check.take(
+        required(entity, "countryCode", path).and_then(|code| country_code(code, path, "CN")),
+    );
+    let entity_type = check.take(optional(entity, "type", "legalEntity.type"));
+    let cert_no = check.take(required(entity, "certNo", "legalEntity.certNo"));
+    let cert_type = check.take(optional(entity, "certType", "legalEntity.certType"));
+    let name = check.take(required(entity, "name", "legalEntity.name"));
+    Some(LegalEntity {
+        entity_type: entity_type?.unwrap_or("").to_owned(),
+        cert_no: cert_no?.to_owned(),
+        cert_type: cert_type?.unwrap_or("").to_owned(),
+        country_code: country?.to_owned(),
+        name: name?.to_owned(),
     })
 }
 

@@ -1,11 +1,16 @@
 //! Field readers shared by the platform operations: each names the field by its full path
-//! (`legalEntity.name`, `materials[3].tradeTime`) so a refusal says exactly what was wrong.
+//! (`legalEntity.name`, `materials[3].tradeTime`) so a refusal says exactly what was wrong. An
+//! operation reads every field and notes each problem ([`Collect`]) instead of stopping at the
+//! first: the Open API's [`Check`] collects a request's, so one PARAMETER_ERROR names them all,
+//! as on `/api`.
 
 use serde_json::Value;
 
 use crate::api::describe;
-use crate::money::Currency;
-use crate::wire::whalet::{self as envelope, WhaletError};
+use crate::api::whalet::common::fields::{positive_amount, Check};
+use crate::country::{self, Fault, Form};
+use crate::money::{Currency, Money};
+use crate::wire::whalet::{self as envelope, Code, WhaletError};
 
 /// A field that is missing or malformed, said with its full path: a PARAMETER_ERROR on the wire
 /// (`?` in an operation), or one line of a batch's list of problems (`?` where messages are
@@ -46,6 +51,38 @@ impl std::ops::Deref for FieldError {
     }
 }
 
+/// Where a reader's problem goes instead of ending the reading: the Open API's [`Check`] (a
+/// request's fields, all named in one PARAMETER_ERROR by [`Check::finish`], which also ends a
+/// call in describe mode), or a plain list (one material row's problems, which an upload counts
+/// across its rows and an SFTP report gives per row).
+pub trait Collect {
+    /// Notes one problem.
+    fn note(&mut self, problem: String);
+
+    /// The value read, or None with its problem noted: a None always comes with a problem.
+    fn take<T, E: Into<String>>(&mut self, read: Result<T, E>) -> Option<T> {
+        read.map_err(|e| self.note(e.into())).ok()
+    }
+}
+
+impl Collect for Check<'_> {
+    fn note(&mut self, problem: String) {
+        self.problem(problem);
+    }
+}
+
+impl Collect for Vec<String> {
+    fn note(&mut self, problem: String) {
+        self.push(problem);
+    }
+}
+
+/// A value read through [`Collect::take`] once [`Check::finish`] passed: always there, so its
+/// absence would be a bug of the handler (INTERNAL_ERROR, never a panic).
+pub fn checked<T>(value: Option<T>) -> Result<T, WhaletError> {
+    value.ok_or_else(|| WhaletError::new(Code::InternalError, "a checked field went missing"))
+}
+
 /// Reads a required non-empty string field (dot path for the message); PARAMETER_ERROR otherwise.
 pub fn required<'a>(body: &'a Value, field: &str, path: &str) -> Result<&'a str, FieldError> {
     describe::record(path, "string", true, &[]);
@@ -80,6 +117,32 @@ pub fn optional<'a>(
     }
 }
 
+/// [`required`], at most `max` characters long.
+pub fn required_up_to<'a>(
+    body: &'a Value,
+    field: &str,
+    path: &str,
+    max: usize,
+) -> Result<&'a str, FieldError> {
+    let value = required(body, field, path)?;
+    max_len(value, max, path)?;
+    Ok(value)
+}
+
+/// [`optional`], at most `max` characters long.
+pub fn optional_up_to<'a>(
+    body: &'a Value,
+    field: &str,
+    path: &str,
+    max: usize,
+) -> Result<Option<&'a str>, FieldError> {
+    let value = optional(body, field, path)?;
+    if let Some(v) = value {
+        max_len(v, max, path)?;
+    }
+    Ok(value)
+}
+
 /// Refuses a string longer than `max` characters.
 pub fn max_len(value: &str, max: usize, path: &str) -> Result<(), FieldError> {
     let n = value.chars().count();
@@ -95,9 +158,34 @@ pub fn currency(code: &str, path: &str) -> Result<Currency, FieldError> {
     Currency::parse(code).map_err(|e| FieldError(format!("{path}: {e}")))
 }
 
-/// A PARAMETER_ERROR from a field message.
-pub fn param(detail: String) -> WhaletError {
-    WhaletError::parameter(detail)
+/// A required positive amount in `currency`, read as every Whalet amount is
+/// ([`positive_amount`]; a JSON number as the characters the partner wrote). Its presence is
+/// checked even when the currency could not be read (that problem is noted already).
+pub fn amount(
+    found: &mut impl Collect,
+    body: &Value,
+    field: &str,
+    path: &str,
+    currency: Option<Currency>,
+) -> Option<Money> {
+    describe::record(path, "amount", true, &[]);
+    let Some(value) = body.get(field).filter(|v| !v.is_null()) else {
+        found.note(format!("{path} is required"));
+        return None;
+    };
+    found.take(positive_amount(path, value, currency?))
+}
+
+/// An assigned ISO 3166-1 alpha-2 country code (`example` is one, for the message).
+pub fn country_code<'a>(code: &'a str, path: &str, example: &str) -> Result<&'a str, FieldError> {
+    match country::check(code, Form::Alpha2) {
+        Ok(()) => Ok(code),
+        Err(Fault::Shape) => Err(format!(
+            "{path} must be an ISO 3166 alpha-2 code like {example}, got {code:?}"
+        )
+        .into()),
+        Err(Fault::Unassigned) => Err(country::not_assigned(path, code, example).into()),
+    }
 }
 
 /// Parses a scenario duration (`"30s"`, `"500ms"`, `"2m"`, `"1h"`, or a number of seconds) to ms.

@@ -1,39 +1,39 @@
 //! Trade Materials Upload: the trade orders behind a seller's payments. The rows are checked by
-//! [`check_rows`] (each material by [`validate_material`], then repeated orders), which the API
+//! [`check_rows`] (each material by [`read_material`], then repeated orders), which the API
 //! and the SFTP drop (`sftp::materials`, rows of a CSV file in the same JSON shape) both call;
-//! errors name the row and the field (`materials[3].tradeTime: ...`). Over the API one bad row
-//! refuses the whole upload, leaving the store unchanged; over SFTP the good rows are kept and
-//! the bad ones listed in the file's result report. Accepted materials land in the tenant's
-//! `MaterialStore` (`store::platform`), tagged with their source.
+//! errors name the row and the field (`materials[3].tradeTime: ...`), every problem of a row,
+//! not only its first. Over the API one bad row refuses the whole upload, leaving the store
+//! unchanged, and the reply names up to [`MAX_REPORTED`] problems across the rows; over SFTP the
+//! good rows are kept and the bad ones listed in the file's result report. Accepted materials
+//! land in the tenant's `MaterialStore` (`store::platform`), tagged with their source.
 
 use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
 
-use super::fields::{self, FieldError};
-use super::{max_len, optional, param, required, Ctx};
+use super::fields::{
+    self, checked, country_code, optional_up_to, required_up_to, Collect, FieldError,
+};
+use super::Ctx;
+use crate::api::whalet::common::fields::Check;
 use crate::clock::format;
-use crate::country::{self, Fault, Form};
-use crate::money::Money;
 use crate::store::platform::{MaterialSource, TradeMaterial};
 use crate::text::echo;
 use crate::wire::whalet::WhaletError;
 
-/// Errors reported in one reply at most (the rest are counted).
+/// The material problems one reply names at most (the rest are counted): a reply stays short
+/// however many rows are bad.
 const MAX_REPORTED: usize = 10;
 
 /// `tradeMaterialsUpload {shopId, materials: [...]}` → `{}`.
 pub fn trade_materials_upload(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> {
-    let shop_id = shop_id(body, "shopId")?;
-    crate::api::describe::record("materials", "array", true, &[]);
-    let rows = match body.get("materials") {
-        Some(Value::Array(rows)) if !rows.is_empty() => rows,
-        Some(Value::Array(_)) => return Err(param("materials must not be empty".into())),
-        None | Some(Value::Null) => return Err(param("materials is required".into())),
-        Some(_) => return Err(param("materials must be an array of objects".into())),
-    };
-    check_count(rows.len(), ctx.core.config().platform.max_materials)?;
-    let materials = validate_batch(rows)?;
+    let mut check = Check::new(body)?;
+    let shop_id = check.take(shop_id(body, "shopId"));
+    let max = ctx.core.config().platform.max_materials;
+    let rows = check.take(rows(body).and_then(|rows| check_count(rows.len(), max).map(|()| rows)));
+    let materials = rows.and_then(|rows| check.take(validate_batch(rows)));
+    check.finish()?;
+    let (shop_id, materials) = (checked(shop_id)?, checked(materials)?);
     let now = ctx.now();
     ctx.with_state(|t| {
         t.platform.materials.add(
@@ -68,11 +68,20 @@ pub const FIELDS: &[&str] = &[
     "memo",
 ];
 
+/// The rows of an upload: `materials`, a non-empty array.
+fn rows(body: &Value) -> Result<&[Value], FieldError> {
+    crate::api::describe::record("materials", "array", true, &[]);
+    match body.get("materials") {
+        Some(Value::Array(rows)) if !rows.is_empty() => Ok(rows),
+        Some(Value::Array(_)) => Err("materials must not be empty".into()),
+        None | Some(Value::Null) => Err("materials is required".into()),
+        Some(_) => Err("materials must be an array of objects".into()),
+    }
+}
+
 /// The shop the materials belong to (`path` names it in the message).
 pub fn shop_id<'a>(body: &'a Value, path: &str) -> Result<&'a str, FieldError> {
-    let shop_id = required(body, "shopId", path)?;
-    max_len(shop_id, 64, path)?;
-    Ok(shop_id)
+    required_up_to(body, "shopId", path, 64)
 }
 
 /// Refuses more than `[platform] max_materials` materials in one upload.
@@ -87,42 +96,64 @@ pub fn check_count(rows: usize, max: usize) -> Result<(), FieldError> {
 }
 
 /// Checks every row of one upload: each `(shop, material)` on its own, then a tradeOrderId
-/// given twice for the same shop (the later row is refused). One verdict per row, in order.
+/// given twice for the same shop (the later row is refused). One verdict per row, in order: the
+/// material, or every problem of the row joined by `; `.
 pub fn check_rows<'a>(
     rows: impl IntoIterator<Item = (&'a str, &'a Value)>,
 ) -> Vec<Result<TradeMaterial, String>> {
+    row_verdicts(rows)
+        .into_iter()
+        .map(|verdict| verdict.map_err(|problems| problems.join("; ")))
+        .collect()
+}
+
+/// [`check_rows`] with each row's problems one by one.
+fn row_verdicts<'a>(
+    rows: impl IntoIterator<Item = (&'a str, &'a Value)>,
+) -> Vec<Result<TradeMaterial, Vec<String>>> {
     let mut seen: HashMap<(&str, String), usize> = HashMap::new();
     let mut verdicts = Vec::new();
     for (i, (shop, row)) in rows.into_iter().enumerate() {
-        let verdict = validate_material(i, row).and_then(|m| {
-            match seen.insert((shop, m.trade_order_id.clone()), i) {
-                Some(first) => Err(format!(
-                    "materials[{i}].tradeOrderId: {:?} appears again (first at materials[{first}])",
-                    m.trade_order_id
-                )),
-                None => Ok(m),
-            }
+        let id = row.get("tradeOrderId").and_then(Value::as_str);
+        let repeat = id.and_then(|id| {
+            let first = seen.get(&(shop, id.to_owned()))?;
+            Some(format!(
+                "materials[{i}].tradeOrderId: {id:?} appears again (first at materials[{first}])"
+            ))
         });
+        let verdict = match (read_material(i, row), repeat) {
+            (Ok(_), Some(repeat)) => Err(vec![repeat]),
+            (Err(mut problems), Some(repeat)) => {
+                problems.push(repeat);
+                Err(problems)
+            }
+            (Ok(material), None) => {
+                seen.insert((shop, material.trade_order_id.clone()), i);
+                Ok(material)
+            }
+            (Err(problems), None) => Err(problems),
+        };
         verdicts.push(verdict);
     }
     verdicts
 }
 
-/// Validates every row; all the row-precise errors (up to ten) joined by `; `.
-pub fn validate_batch(rows: &[Value]) -> Result<Vec<TradeMaterial>, FieldError> {
-    let mut errors = Vec::new();
+/// Validates every row; the row-precise problems of all rows (up to [`MAX_REPORTED`], the rest
+/// counted) joined by `; `.
+fn validate_batch(rows: &[Value]) -> Result<Vec<TradeMaterial>, FieldError> {
+    let mut problems = Vec::new();
     let mut materials = Vec::with_capacity(rows.len());
-    for verdict in check_rows(rows.iter().map(|row| ("", row))) {
+    for verdict in row_verdicts(rows.iter().map(|row| ("", row))) {
         match verdict {
             Ok(m) => materials.push(m),
-            Err(e) => errors.push(e),
+            Err(row) => problems.extend(row),
         }
     }
-    if errors.is_empty() {
+    if problems.is_empty() {
         return Ok(materials);
     }
-    let total = errors.len();
-    let mut detail = errors
+    let total = problems.len();
+    let mut detail = problems
         .into_iter()
         .take(MAX_REPORTED)
         .collect::<Vec<_>>()
@@ -198,126 +229,187 @@ fn too_small(path: &str) -> String {
     format!("{path} is too small: at least {}", i64::MIN)
 }
 
-fn time(value: &str, path: &str) -> Result<String, String> {
+fn time(value: &str, path: &str) -> Result<String, FieldError> {
     format::parse_china(value)
         .map(|_| value.to_owned())
-        .ok_or_else(|| format!("{path}: must be a time as yyyy-MM-dd HH:mm:ss, got {value:?}"))
+        .ok_or_else(|| {
+            format!("{path}: must be a time as yyyy-MM-dd HH:mm:ss, got {value:?}").into()
+        })
 }
 
-/// Validates one material; the error names `materials[{index}].{field}`.
-pub fn validate_material(index: usize, row: &Value) -> Result<TradeMaterial, String> {
-    let at = |field: &str| format!("materials[{index}].{field}");
-    let Value::Object(map) = row else {
-        return Err(format!("materials[{index}] must be an object"));
-    };
-    let req = |field: &str, max: usize| -> Result<String, String> {
-        let v = required(row, field, &at(field))?;
-        max_len(v, max, &at(field))?;
-        Ok(v.to_owned())
-    };
-    let opt = |field: &str, max: usize| -> Result<Option<String>, String> {
-        let v = optional(row, field, &at(field))?;
-        if let Some(v) = v {
-            max_len(v, max, &at(field))?;
-        }
-        Ok(v.map(str::to_owned))
-    };
-    let trade_order_id = req("tradeOrderId", 64)?;
-    let trade_order_no = req("tradeOrderNo", 64)?;
-    crate::api::describe::record(&at("tradeType"), "integer", true, &["0", "1"]);
-    let trade_type = integer(map, "tradeType", &at("tradeType"))?
-        .ok_or_else(|| format!("{} is required (0 = goods, 1 = service)", at("tradeType")))?;
+/// `tradeType`: 0 (goods) or 1 (service).
+fn trade_type(row: &Map<String, Value>, path: &str) -> Result<i64, String> {
+    crate::api::describe::record(path, "integer", true, &["0", "1"]);
+    let trade_type = integer(row, "tradeType", path)?
+        .ok_or_else(|| format!("{path} is required (0 = goods, 1 = service)"))?;
     if !matches!(trade_type, 0 | 1) {
         return Err(format!(
-            "{} must be 0 (goods) or 1 (service), got {trade_type}",
-            at("tradeType")
+            "{path} must be 0 (goods) or 1 (service), got {trade_type}"
         ));
     }
-    let trade_time = time(&req("tradeTime", 19)?, &at("tradeTime"))?;
-    let currency = fields::currency(&req("tradeCurrency", 3)?, &at("tradeCurrency"))?;
-    crate::api::describe::record(&at("tradeAmount"), "amount", true, &[]);
-    let amount_value = map
-        .get("tradeAmount")
-        .filter(|v| !v.is_null())
-        .ok_or_else(|| format!("{} is required", at("tradeAmount")))?;
-    let trade_amount =
-        Money::from_json(amount_value, currency).map_err(|e| e.about(&at("tradeAmount")))?;
-    if !trade_amount.is_positive() {
-        return Err(format!("{} must be greater than zero", at("tradeAmount")));
+    Ok(trade_type)
+}
+
+/// `tradeCount`: a whole number, at least 1.
+fn trade_count(row: &Map<String, Value>, path: &str) -> Result<i64, String> {
+    crate::api::describe::record(path, "integer", true, &[]);
+    let count = integer(row, "tradeCount", path)?.ok_or_else(|| format!("{path} is required"))?;
+    if count < 1 {
+        return Err(format!("{path} must be at least 1, got {count}"));
     }
-    let trade_name = req("tradeName", 256)?;
-    crate::api::describe::record(&at("tradeCount"), "integer", true, &[]);
-    let trade_count = integer(map, "tradeCount", &at("tradeCount"))?
-        .ok_or_else(|| format!("{} is required", at("tradeCount")))?;
-    if trade_count < 1 {
-        return Err(format!(
-            "{} must be at least 1, got {trade_count}",
-            at("tradeCount")
-        ));
-    }
-    let payer_name = req("payerName", 128)?;
-    let payer_country_code = req("payerCountryCode", 2)?;
-    match country::check(&payer_country_code, Form::Alpha2) {
-        Ok(()) => {}
-        Err(Fault::Shape) => {
-            return Err(format!(
-                "{} must be an ISO 3166 alpha-2 code like RU, got {payer_country_code:?}",
-                at("payerCountryCode")
-            ))
+    Ok(count)
+}
+
+/// An optional HS code: 6 to 10 digits.
+fn hs_code(code: Option<String>, path: &str) -> Result<Option<String>, String> {
+    match code {
+        Some(c) if c.len() < 6 || !c.bytes().all(|b| b.is_ascii_digit()) => {
+            Err(format!("{path} must be 6 to 10 digits, got {c:?}"))
         }
-        Err(Fault::Unassigned) => {
-            let field = at("payerCountryCode");
-            return Err(country::not_assigned(&field, &payer_country_code, "RU"));
-        }
+        code => Ok(code),
     }
-    let service_detail = opt("serviceDetail", 512)?;
-    let service_time = match opt("serviceTime", 19)? {
-        Some(t) => Some(time(&t, &at("serviceTime"))?),
-        None => None,
+}
+
+/// Reads one material: the material, or every problem with it, each naming
+/// `materials[{index}].{field}`.
+fn read_material(index: usize, row: &Value) -> Result<TradeMaterial, Vec<String>> {
+    let Value::Object(map) = row else {
+        return Err(vec![format!("materials[{index}] must be an object")]);
     };
-    if trade_type == 1 && service_detail.is_none() {
-        return Err(format!(
+    let at = |field: &str| format!("materials[{index}].{field}");
+    let mut p = Vec::new();
+    let text = |p: &mut Vec<String>, field: &str, max: usize| {
+        p.take(required_up_to(row, field, &at(field), max))
+            .map(str::to_owned)
+    };
+    let opt = |p: &mut Vec<String>, field: &str, max: usize| {
+        p.take(optional_up_to(row, field, &at(field), max))
+            .map(|v| v.map(str::to_owned))
+    };
+    let trade_order_id = text(&mut p, "tradeOrderId", 64);
+    let trade_order_no = text(&mut p, "tradeOrderNo", 64);
+    let trade_type = p.take(trade_type(map, &at("tradeType")));
+    let trade_time = text(&mut p, "tradeTime", 19).and_then(|t| p.take(time(&t, &at("tradeTime"))));
+    let currency = text(&mut p, "tradeCurrency", 3)
+        .and_then(|c| p.take(fields::currency(&c, &at("tradeCurrency"))));
+    let trade_amount = fields::amount(&mut p, row, "tradeAmount", &at("tradeAmount"), currency);
+    let trade_name = text(&mut p, "tradeName", 256);
+    let trade_count = p.take(trade_count(map, &at("tradeCount")));
+    let payer_name = text(&mut p, "payerName", 128);
+    let payer_country_code = text(&mut p, "payerCountryCode", 2).and_then(|code| {
+        p.take(country_code(&code, &at("payerCountryCode"), "RU"))?;
+        Some(code)
+    });
+    let service_detail = opt(&mut p, "serviceDetail", 512);
+    let service_time = opt(&mut p, "serviceTime", 19)
+        .and_then(|t| p.take(t.map(|t| time(&t, &at("serviceTime"))).transpose()));
+    if trade_type == Some(1) && service_detail == Some(None) {
+        p.push(format!(
             "{} is required for a service trade (tradeType 1)",
             at("serviceDetail")
         ));
     }
-    let hs_code = opt("hsCode", 10)?;
-    if let Some(code) = &hs_code {
-        if code.len() < 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!(
-                "{} must be 6 to 10 digits, got {code:?}",
-                at("hsCode")
-            ));
-        }
-    }
-    Ok(TradeMaterial {
-        trade_order_id,
-        trade_order_no,
-        trade_type,
-        trade_time,
-        trade_amount,
-        trade_name,
-        trade_count,
-        trade_unit: opt("tradeUnit", 32)?,
-        payer_name,
-        payer_country_code,
-        goods_carrier: opt("goodsCarrier", 128)?,
-        goods_logistics_no: opt("goodsLogisticsNo", 64)?,
-        service_detail,
-        service_time,
-        hs_code,
-        memo: opt("memo", 256)?,
-    })
+    let hs_code = opt(&mut p, "hsCode", 10).and_then(|c| p.take(hs_code(c, &at("hsCode"))));
+    let trade_unit = opt(&mut p, "tradeUnit", 32);
+    let goods_carrier = opt(&mut p, "goodsCarrier", 128);
+    let goods_logistics_no = opt(&mut p, "goodsLogisticsNo", 64);
+    let memo = opt(&mut p, "memo", 256);
+    let material = || {
+        Some(TradeMaterial {
+            trade_order_id: trade_order_id?,
+            trade_order_no: trade_order_no?,
+            trade_type: trade_type?,
+            trade_time: trade_time?,
+            trade_amount: trade_amount?,
+            trade_name: trade_name?,
+            trade_count: trade_count?,
+            trade_unit: trade_unit?,
+            payer_name: payer_name?,
+            payer_country_code: payer_country_code?,
+            goods_carrier: goods_carrier?,
+            goods_logistics_no: goods_logistics_no?,
+            service_detail: service_detail?,
+            service_time: service_time?,
+            hs_code: hs_code?,
+            memo: memo?,
+        })
+    };
+    // A field is None only with its problem noted: with no problem, every field was read.
+    material().filter(|_| p.is_empty()).ok_or(p)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// One row's verdict as SFTP reports it: the material, or its problems joined by `; `.
+    fn validate_material(index: usize, row: &Value) -> Result<TradeMaterial, String> {
+        read_material(index, row).map_err(|problems| problems.join("; "))
+    }
+
     fn row() -> Value {
         json!({"tradeOrderId": "1", "tradeOrderNo": "OR1", "tradeType": 0,
                "tradeTime": "2024-02-29 23:59:59", "tradeCurrency": "JPY", "tradeAmount": 1200,
                "tradeName": "Lamp", "tradeCount": "3", "payerName": "b", "payerCountryCode": "RU"})
+    }
+
+    /// Regression: a row was refused at its first problem (`materials[0].tradeOrderNo is
+    /// required` for a row that lacked nine fields); each row now names every problem it has.
+    #[test]
+    fn a_row_names_every_problem_it_has() {
+        let missing = [
+            "tradeOrderNo",
+            "tradeType",
+            "tradeTime",
+            "tradeCurrency",
+            "tradeAmount",
+            "tradeName",
+            "tradeCount",
+            "payerName",
+            "payerCountryCode",
+        ];
+        let problems = read_material(0, &json!({"tradeOrderId": "t1"})).unwrap_err();
+        assert_eq!(problems.len(), missing.len(), "{problems:?}");
+        for (problem, field) in problems.iter().zip(missing) {
+            assert!(
+                problem.starts_with(&format!("materials[0].{field} is required")),
+                "{problem}"
+            );
+        }
+        let mut r = row();
+        r["tradeTime"] = json!("yesterday");
+        r["tradeCount"] = json!(0);
+        r["hsCode"] = json!("73A");
+        assert_eq!(
+            validate_material(4, &r).unwrap_err(),
+            "materials[4].tradeTime: must be a time as yyyy-MM-dd HH:mm:ss, got \"yesterday\"; \
+             materials[4].tradeCount must be at least 1, got 0; \
+             materials[4].hsCode must be 6 to 10 digits, got \"73A\""
+        );
+    }
+
+    /// A bad row that also repeats an earlier row's tradeOrderId names both; an upload's reply
+    /// names at most ten problems across its rows and counts the rest.
+    #[test]
+    fn an_upload_names_up_to_ten_problems_across_its_rows() {
+        let mut repeat = row();
+        repeat["payerName"] = json!("");
+        let verdicts = check_rows([("s", &row()), ("s", &repeat)]);
+        assert_eq!(
+            verdicts[1],
+            Err("materials[1].payerName must not be empty; \
+                 materials[1].tradeOrderId: \"1\" appears again (first at materials[0])"
+                .into())
+        );
+        let rows: Vec<Value> = (0..3)
+            .map(|i| json!({"tradeOrderId": i.to_string()}))
+            .collect();
+        let detail = validate_batch(&rows).unwrap_err().0;
+        let named: Vec<&str> = detail.split("; ").collect();
+        assert_eq!(named.len(), MAX_REPORTED + 1, "{detail}");
+        assert_eq!(named[0], "materials[0].tradeOrderNo is required");
+        assert_eq!(named[9], "materials[1].tradeOrderNo is required");
+        assert_eq!(named[10], "and 17 more errors");
     }
 
     #[test]

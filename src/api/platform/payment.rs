@@ -9,8 +9,9 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 
-use super::fields::currency;
-use super::{max_len, optional, param, required, Ctx};
+use super::fields::{self, checked, currency, required_up_to, Collect};
+use super::{optional, required, Ctx};
+use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::whalet_time;
 use crate::behaviour::NotifyBehaviour;
 use crate::core::Core;
@@ -37,13 +38,16 @@ fn payment_view(p: &Payment) -> Value {
 
 /// `paymentApply {amount, currency, shopId, paymentId}` → `{paymentId, status}`.
 pub fn payment_apply(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> {
-    let payment_id = required(body, "paymentId", "paymentId")?;
-    max_len(payment_id, 64, "paymentId")?;
-    let shop_id = required(body, "shopId", "shopId")?;
-    let code = required(body, "currency", "currency")?;
-    let currency = currency(code, "currency")?;
-    let amount = amount(body, currency)?;
-    optional(body, "memo", "memo")?;
+    let mut check = Check::new(body)?;
+    let payment_id = check.take(required_up_to(body, "paymentId", "paymentId", 64));
+    let shop_id = check.take(required(body, "shopId", "shopId"));
+    let currency = check
+        .take(required(body, "currency", "currency").and_then(|code| currency(code, "currency")));
+    let amount = fields::amount(&mut check, body, "amount", "amount", currency);
+    check.take(optional(body, "memo", "memo"));
+    check.finish()?;
+    let (payment_id, shop_id, amount) = (checked(payment_id)?, checked(shop_id)?, checked(amount)?);
+    let currency = amount.currency;
     let now = ctx.now();
     let conflict = |_: &TenantState| {
         Some(WhaletError::idempotent(format!(
@@ -133,24 +137,6 @@ fn payment_content(body: &Value, amount: Money) -> Value {
     let mut content = idempotency::content_of(body, &["paymentId", "shopId", "currency", "amount"]);
     content.insert("amount".into(), Value::from(amount.to_decimal_string()));
     Value::Object(content)
-}
-
-/// The positive `amount` of `body` in `currency`; a JSON number is read as the characters the
-/// partner wrote (the pipeline kept those a double does not hold, `money::keep_number_texts`).
-fn amount(body: &Value, currency: Currency) -> Result<Money, WhaletError> {
-    crate::api::describe::record("amount", "amount", true, &[]);
-    let read = match body.get("amount") {
-        None | Some(Value::Null) => return Err(param("amount is required".into())),
-        Some(value) => Money::from_json(value, currency),
-    };
-    let amount = read.map_err(|e| param(e.0))?;
-    if !amount.is_positive() {
-        return Err(param(format!(
-            "amount must be greater than zero, got {}",
-            amount.to_decimal_string()
-        )));
-    }
-    Ok(amount)
 }
 
 /// Credits the seller (or returns the money to the balance) and notifies.
