@@ -257,7 +257,11 @@ impl App {
         let stop = self.stop.clone();
         // Fixed from here on: a scenario about a tenant that does not exist can never apply.
         let store = self.core.store();
-        for warning in self.core.scenarios().missing_tenants(|t| store.has_tenant(t)) {
+        for warning in self
+            .core
+            .scenarios()
+            .missing_tenants(|t| store.has_tenant(t))
+        {
             tracing::warn!("{warning}");
         }
         crate::core::timeline::schedule_pending(&self.core);

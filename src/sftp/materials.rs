@@ -177,8 +177,9 @@ pub fn check(bytes: &[u8], max_rows: usize) -> Checked {
         };
         let error = match (row, shop, verdict) {
             (Err(why), _, _) => Some(why.clone()),
-            (Ok(_), Err(why), _) => Some(why),
-            (Ok(_), Ok(_), Err(why)) => Some(why),
+            // Every problem of the row, its shop's first (as the API names them).
+            (Ok(_), Err(shop), Err(why)) => Some(format!("{shop}; {why}")),
+            (Ok(_), Err(why), Ok(_)) | (Ok(_), Ok(_), Err(why)) => Some(why),
             (Ok(_), Ok(shop), Ok(material)) => {
                 checked
                     .accepted
@@ -331,6 +332,21 @@ mod tests {
                 .collect();
             assert_eq!(rows, [(2, false), (3, true), (4, true)], "line end {end:?}");
         }
+    }
+
+    /// Regression: a row without its shop said only that, though the API names every problem
+    /// of a material at once.
+    #[test]
+    fn a_row_without_its_shop_names_its_other_problems_too() {
+        let file = format!("{HEADER},T1,O1,0,yesterday,USD,10.00,Lamp,1,Ivan,RU\n");
+        let checked = check(file.as_bytes(), 10);
+        let error = checked.rows[0].error.clone().unwrap_or_default();
+        assert!(
+            error.starts_with(
+                "materials[0].shopId is required; materials[0].tradeTime: must be a time"
+            ),
+            "{error}"
+        );
     }
 
     #[test]

@@ -1078,7 +1078,11 @@ async fn a_frame_too_long_ends_the_sftp_session() {
     // A bound against a hang only: the end comes as soon as the frame is read.
     let mut rest = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut rest)).await;
-    assert!(read.is_ok(), "the session did not end: {} bytes", rest.len());
+    assert!(
+        read.is_ok(),
+        "the session did not end: {} bytes",
+        rest.len()
+    );
     let sftp = sftp(&ssh).await;
     sftp.read_dir("/").await.unwrap();
     app.shutdown().await;
