@@ -976,3 +976,20 @@ async fn an_email_with_an_invisible_or_non_ascii_character_is_refused_naming_it(
     assert_eq!(none["ret_code"], "000021", "nothing stored: {none}");
     app.shutdown().await;
 }
+
+/// Regression: a field read by a reader of its own kind (email, countryCode, dateOfBirth,
+/// profileType) was also read as plain text, so a wrong type was named twice.
+#[tokio::test]
+async fn a_field_of_the_wrong_type_is_named_once() {
+    let app = spawn_app().await;
+    let mut fields = payee_fields("once@example.com");
+    fields["email"] = json!({});
+    fields["countryCode"] = json!([]);
+    let reply = call(&app, "/v3/payee/register", fields).await;
+    let message = reply["ret_msg"].as_str().unwrap_or_default();
+    assert_eq!(reply["ret_code"], "000023", "{reply}");
+    for named in ["email must be a string", "countryCode must be a string"] {
+        assert_eq!(message.matches(named).count(), 1, "{named}: {message}");
+    }
+    app.shutdown().await;
+}

@@ -127,8 +127,14 @@ const US_STATES: &[&str] = &[
 /// mandatory fields must be there. The rules between fields are [`whole_profile_problems`]'.
 fn validate(p: &mut fields::Problems, f: &Fields, carries: Carries, now: i64) {
     let full = carries == Carries::Register;
+    // Read in profile order (so describe mode lists them so); the fields a reader of their own
+    // kind reads below are reported by that reader, once.
+    let own_readers = [&MANDATORY[..4], &["governmentIdType"]].concat();
     for name in carries.fields() {
-        p.take(fields::optional(f, name));
+        let read = fields::optional(f, name);
+        if !own_readers.contains(&name) {
+            p.take(read);
+        }
     }
     p.take(fields::one_of(f, "profileType", PROFILE_TYPES, full));
     if full {
