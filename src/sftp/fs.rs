@@ -214,7 +214,7 @@ pub struct SftpFs {
     next: u64,
 }
 
-use super::paths::{denied, dir_attrs, file_attrs, missing, ok};
+use super::paths::{denied, dir_attrs, file_attrs, missing, ok, refused_name};
 pub use super::paths::{in_progress, normalize};
 
 impl SftpFs {
@@ -517,7 +517,7 @@ impl russh_sftp::server::Handler for SftpFs {
     ) -> Result<Handle, Self::Error> {
         let path = normalize(&filename);
         let area = self.area;
-        let Some((dir, _)) = area.split(&path) else {
+        let Some((dir, name)) = area.split(&path) else {
             return Err(denied(&format!(
                 "files live directly in /upload ({}) or {} (reports)",
                 area.what(),
@@ -552,6 +552,9 @@ impl russh_sftp::server::Handler for SftpFs {
                 }
                 Some(_) => {}
                 None if write && pflags.contains(OpenFlags::CREATE) => {
+                    if let Some(why) = refused_name(name) {
+                        return Err(refused(why));
+                    }
                     if files.len() >= max_files {
                         return Err(refused(format!(
                             "the app already has {} files, the most it may hold ([infinia] sftp_max_files); remove files or reset the app",
@@ -726,6 +729,9 @@ impl russh_sftp::server::Handler for SftpFs {
             return Err(denied(
                 "only files inside /upload can be renamed, within /upload",
             ));
+        }
+        if let Some(why) = area.split(&to).and_then(|(_, name)| refused_name(name)) {
+            return Err(refused(why));
         }
         let writing = self.state(|t| {
             let files = area.files(t);

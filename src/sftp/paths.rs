@@ -68,6 +68,18 @@ impl Area {
     }
 }
 
+/// Why `name` cannot be given to a new file in `/upload`: a `\` (a Windows path separator),
+/// which `trade-details/query` reads as part of a path and refuses, so the upload's status could
+/// never be read through the API.
+pub fn refused_name(name: &str) -> Option<String> {
+    name.contains('\\').then(|| {
+        format!(
+            "{} holds a \\; a file name in /upload cannot (the API takes it for a path)",
+            crate::text::echo(name)
+        )
+    })
+}
+
 /// True for names the platform uses while a file is still being written.
 pub fn in_progress(name: &str) -> bool {
     name.starts_with('.')

@@ -286,7 +286,7 @@ fn check_row(
                 bad(
                     "amount",
                     format!(
-                        "{} is negative; only an EXCHANGE may be negative",
+                        "amount {} is negative; only an EXCHANGE may be negative",
                         echo(text)
                     ),
                 );
@@ -366,6 +366,11 @@ fn check_row(
         }
         _ => {}
     }
+    // What the row adds to the seller's earned revenue: a RETURN takes its amount off.
+    let amount = amount.map(|a| match trade_type {
+        Some(TradeType::Return) => Money::new(-a.minor, a.currency),
+        _ => a,
+    });
     if let Some(why) = amount.and_then(|a| past_the_largest(state, seller_id, a)) {
         bad("amount", why);
     }
@@ -377,11 +382,7 @@ fn check_row(
             order_no: get("orderNo").to_owned(),
             original_trade_no: (!original.is_empty()).then(|| original.to_owned()),
             trade_time: trade_time.to_owned(),
-            amount: if trade_type == TradeType::Return {
-                Money::new(-amount.minor, amount.currency)
-            } else {
-                amount
-            },
+            amount,
             returned_minor: 0,
             exchanged_minor: 0,
             file_name: file_name.to_owned(),

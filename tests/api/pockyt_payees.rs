@@ -844,6 +844,29 @@ async fn an_update_refuses_fields_fixed_at_registration_and_a_mor_payees_email()
     .await;
     assert_eq!(upd["customer"]["city"], "Albany");
     assert_eq!(upd["customer"]["email"], "mor@example.com");
+    // The address it has, sent again with the rest of the profile, changes nothing: taken.
+    let upd = ok(
+        &app,
+        "/v3/payee/update",
+        json!({"customerNo": mor_no, "email": "mor@example.com", "city": "Boston"}),
+    )
+    .await;
+    assert_eq!(upd["customer"]["city"], "Boston");
+    // A changed address and a taken customerCode are named together.
+    let mut other = payee_fields("taken@example.com");
+    other["customerCode"] = json!("CODE-T");
+    ok(&app, "/v3/payee/register", other).await;
+    let reply = call(
+        &app,
+        "/v3/payee/update",
+        json!({"customerNo": mor_no, "email": "x@example.com", "customerCode": "CODE-T"}),
+    )
+    .await;
+    let message = reply["ret_msg"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("email cannot be changed") && message.contains("CODE-T"),
+        "{reply}"
+    );
     app.shutdown().await;
 }
 

@@ -87,6 +87,17 @@ pub fn currency(body: &Value, field: &str) -> Result<Currency, InfiniaError> {
 /// An optional ISO 4217 currency code (absent, null or empty → None).
 pub fn optional_currency(body: &Value, field: &str) -> Result<Option<Currency>, InfiniaError> {
     describe::record(field, "currency", false, &[]);
+    // A code with whitespace around it is named as such (a wrong format), not by its length.
+    let padded = body
+        .get(field)
+        .and_then(Value::as_str)
+        .filter(|s| s.trim() != *s && s.trim().chars().count() == 3);
+    if let Some(code) = padded {
+        return match Currency::parse(code) {
+            Err(e) => Err(refused_currency(field, code, e)),
+            Ok(c) => Ok(Some(c)),
+        };
+    }
     optional(body, field, 3)?
         .map(|code| Currency::parse(code).map_err(|e| refused_currency(field, code, e)))
         .transpose()
@@ -184,6 +195,28 @@ mod tests {
             message,
             "amount \"-1.00\" has a minus sign; it must be greater than zero"
         );
+    }
+
+    /// Regression: whitespace around a code was refused by its length ("currency is 4
+    /// characters long", SYS-006); it is a wrong format, named as such (SYS-005), as on the other
+    /// surfaces. A code too long without it is still refused by its length.
+    #[test]
+    fn whitespace_around_a_currency_is_a_wrong_format() {
+        let read = |code: &str| {
+            optional_currency(&json!({ "currency": code }), "currency")
+                .map(|c| c.map(|c| c.code().to_owned()))
+                .map_err(|e| (e.code, e.message))
+        };
+        for padded in [" USD", "USD ", "\tUSD\n"] {
+            let (code, message) = read(padded).unwrap_err();
+            assert_eq!(code, Code::InvalidFormat, "{padded:?}: {message}");
+            assert!(
+                message.contains("has whitespace around the code"),
+                "{message}"
+            );
+        }
+        assert_eq!(read("USD"), Ok(Some("USD".to_owned())));
+        assert_eq!(read("USDX").unwrap_err().0, Code::OutOfRange);
     }
 
     /// A field not given is left out of the content, whatever stood for none.

@@ -448,13 +448,14 @@ pub fn update(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     let new_email = changes.get("email").cloned().flatten();
     let new_code = changes.get("customerCode").cloned().flatten();
     let payee = ctx.try_with_state(|t| {
-        refuse_mor_email(t.pockyt.payee(&customer_no)?, changes.contains_key("email"))?;
-        refuse_taken(
+        let mor = refuse_mor_email(t.pockyt.payee(&customer_no)?, changes.get("email"));
+        let taken = refuse_taken(
             &t.pockyt,
             Some(&customer_no),
             new_email.as_ref(),
             new_code.as_ref(),
-        )?;
+        );
+        refuse_any([mor, taken].into_iter().filter_map(Result::err).collect())?;
         let payee = t.pockyt.payee_mut(&customer_no)?;
         let mut profile = payee.fields.clone();
         for (name, change) in changes {
@@ -474,11 +475,13 @@ pub fn update(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     Ok(Reply::new("success").with("customer", payee))
 }
 
-/// Refuses an update that carries `email` (`carries_email`) for a payee registered with a
+/// Refuses an update that changes `email` (the change `email` carries, if any) for a payee registered with a
 /// `payorNo` (Merchant of Record), whose email the vendor documents as immutable.
-fn refuse_mor_email(payee: &Payee, carries_email: bool) -> Result<(), PockytError> {
+fn refuse_mor_email(payee: &Payee, email: Option<&Option<String>>) -> Result<(), PockytError> {
+    // The address it has, sent again (an update carrying the whole profile), changes nothing.
+    let changes = email.is_some_and(|e| e.as_deref() != Some(payee.email.as_str()));
     match payee.fields.get("payorNo") {
-        Some(payor) if carries_email => Err(PockytError::value(format!(
+        Some(payor) if changes => Err(PockytError::value(format!(
             "email cannot be changed: payee {} was registered with payorNo {payor} (Merchant of Record), whose email is immutable; leave email out",
             payee.customer_no
         ))),

@@ -181,13 +181,18 @@ fn a_refused_amount_is_quoted_as_the_cell_has_it() {
     let text = "tradeNo,tradeType,orderNo,sellerId,originalTradeNo,tradeTime,currency,amount\n\
         E0,SALE,O1,S1,,2025-01-01 10:00:00,USD,10.00\n\
         E1,EXCHANGE,O1,S1,E0,2025-01-01 10:00:00,USD,--1\n\
-        E2,EXCHANGE,O1,S1,E0,2025-01-01 10:00:00,USD,-1.001\n";
+        E2,EXCHANGE,O1,S1,E0,2025-01-01 10:00:00,USD,-1.001\n\
+        E3,SALE,O2,S1,,2025-01-01 10:00:00,USD,-1.50\n";
     let out = apply(&mut state, "f.csv", text.as_bytes(), 1000);
-    assert_eq!((out.success_rows, out.failed_rows), (1, 2));
+    assert_eq!((out.success_rows, out.failed_rows), (1, 3));
     let reason = |row: u64| {
         let e = out.errors.iter().find(|e| e.row == row).unwrap();
         e.reason.clone()
     };
+    assert_eq!(
+        reason(5),
+        "amount \"-1.50\" is negative; only an EXCHANGE may be negative"
+    );
     assert_eq!(
         reason(3),
         "amount \"--1\" is not a plain decimal number like 100.25"
@@ -273,4 +278,15 @@ fn earned_revenue_stays_within_the_largest_amount() {
     assert_eq!(out.errors[1].trade_no, "M3");
     assert_eq!(earned(&state, "S1"), crate::money::MAX_MINOR);
     assert_eq!(earned(&state, "S2"), crate::money::MAX_MINOR);
+    // A RETURN at the ceiling lowers the earned revenue (it was checked as if it raised it).
+    let text = "tradeNo,tradeType,orderNo,sellerId,originalTradeNo,tradeTime,currency,amount\n\
+        M5,RETURN,O1,S1,M1,2025-01-01 10:00:01,USD,1.00\n";
+    let out = apply(&mut state, "g.csv", text.as_bytes(), 1000);
+    assert_eq!(
+        (out.success_rows, out.failed_rows),
+        (1, 0),
+        "{:?}",
+        out.errors
+    );
+    assert_eq!(earned(&state, "S1"), crate::money::MAX_MINOR - 100);
 }

@@ -1087,3 +1087,33 @@ async fn a_frame_too_long_ends_the_sftp_session() {
     sftp.read_dir("/").await.unwrap();
     app.shutdown().await;
 }
+
+/// Regression: a name holding `\` was taken in /upload (by creation or rename), but
+/// `trade-details/query` refuses it as a path, so the upload's status could never be read.
+#[tokio::test]
+async fn a_name_with_a_backslash_is_refused_in_upload() {
+    let app = spawn_infinia("").await;
+    let ssh = login(&app).await;
+    let files = sftp(&ssh).await;
+    let refused = put(&files, "/upload/bs\\x.csv", b"x", 1024)
+        .await
+        .unwrap_err();
+    assert!(refused.contains("holds a \\"), "{refused}");
+    put(&files, "/upload/e1.csv.part", b"x", 1024)
+        .await
+        .unwrap();
+    let renamed = files
+        .rename("/upload/e1.csv.part", "/upload/e\\1.csv")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(renamed.contains("holds a \\"), "{renamed}");
+    let names: Vec<String> = files
+        .read_dir("/upload")
+        .await
+        .unwrap()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(names, ["e1.csv.part"]);
+    app.shutdown().await;
+}
