@@ -30,7 +30,8 @@ pub fn error_offset(text: &str, e: &serde_json::Error) -> usize {
     value_start(text.as_bytes(), read)
 }
 
-/// The byte offset of 1-based `line` and `column` (a character count; 0 = before the line).
+/// The byte offset of 1-based `line` and `column`, as serde_json counts them: the column counts
+/// bytes, not characters (0 = before the line). Snapped back to a character's start.
 fn reported_offset(text: &str, line: usize, column: usize) -> usize {
     let line_start: usize = text
         .split_inclusive('\n')
@@ -40,12 +41,11 @@ fn reported_offset(text: &str, line: usize, column: usize) -> usize {
     let Some(column) = column.checked_sub(1) else {
         return line_start.saturating_sub(1);
     };
-    let rest = text.get(line_start..).unwrap_or("");
-    line_start
-        + rest
-            .char_indices()
-            .nth(column)
-            .map_or(rest.len(), |(i, _)| i)
+    let mut at = (line_start + column).min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
 }
 
 /// From `at`, past whitespace and a `:`, to the next value.
@@ -172,6 +172,18 @@ mod tests {
         assert_eq!(at("{\"name\":\"j\",\n\"rule\":[{\"bogus\":1}]}"), (2, 10));
         assert_eq!(at("{\"name\":\"j\",\n\"rule\":[{\"bogus\" : 1}]}"), (2, 10));
         assert_eq!(at("{\"name\":\"é\", \"bogus\":1}"), (1, 14));
+        // Regression: serde_json counts bytes in a column; read as characters, the offset
+        // overshot by the extra bytes of every character before it on the line.
+        for n in [1, 2, 3, 5, 10] {
+            let name = "é".repeat(n);
+            let text = format!("{{\"name\":\"{name}\",\"rule\":[{{\"after\":-1}}]}}");
+            assert_eq!(at(&text), (1, 29 + n), "{n}");
+            let text = format!(
+                "{{\"name\":\"{name}\",\"rule\":[{{\"operation\":\"拒绝\"}},{{\"after\":-1}}]}}"
+            );
+            let column = text[..text.find("-1").unwrap()].chars().count() + 1;
+            assert_eq!(at(&text), (1, column), "{n}");
+        }
         // Wrong types.
         assert_eq!(at("{\"name\":\"j\",\n\"rule\":[{\"after\":-1}]}"), (2, 18));
         assert_eq!(
