@@ -49,7 +49,7 @@ impl Loaded {
             .file
             .outage
             .iter()
-            .map(|o| json!({"from": self.loaded_at + o.from.0, "until": o.until.map(|u| self.loaded_at + u.0), "channel": o.channel}))
+            .map(|o| json!({"from": timeline::due(self.loaded_at, o.from), "until": o.until.map(|u| timeline::due(self.loaded_at, u)), "channel": o.channel}))
             .collect();
         json!({
             "name": self.file.name.0,

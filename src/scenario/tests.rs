@@ -373,6 +373,27 @@ fn an_event_past_the_end_of_virtual_time_is_due_at_the_end() {
     assert_eq!(view["timeline"][1]["at"], json!(start + 3_600_000));
 }
 
+/// An outage reaching past the end of virtual time ends there, in its view and its check alike
+/// (its `until` showed a time in year 10000 beside a UTC text of 9999).
+#[test]
+fn an_outage_past_the_end_of_virtual_time_ends_there() {
+    use crate::clock::{Clock, ClockMode, MAX_TIME};
+    let start = MAX_TIME - 86_400_000;
+    let engine = Scenarios::with_clock(Clock::new(ClockMode::Manual, Some(start)));
+    let text = "name = \"long\"\n[[outage]]\nfrom = \"1h\"\nuntil = \"3d\"\n\
+                [[outage]]\nfrom = \"2d\"\nuntil = \"3d\"\nchannel = \"pockyt\"\n";
+    let file = format::parse::<()>(text, "long.toml", &[]).unwrap();
+    engine.load(file, None, "long.toml");
+    let view = &engine.list(None)[0];
+    assert_eq!(view["outages"][0]["from"], json!(start + 3_600_000));
+    assert_eq!(view["outages"][0]["until"], json!(MAX_TIME));
+    assert_eq!(view["outages"][1]["from"], json!(MAX_TIME));
+    let t = tenant("1");
+    assert!(engine.outage(&t, "whalet", MAX_TIME - 1).is_some());
+    assert!(engine.outage(&t, "whalet", MAX_TIME).is_none());
+    assert!(engine.outage(&t, "pockyt", MAX_TIME).is_none());
+}
+
 /// A scenario for a tenant that does not exist is reported with its name and source.
 #[test]
 fn scenarios_of_missing_tenants_are_reported() {
