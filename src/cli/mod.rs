@@ -814,11 +814,7 @@ fn trigger_line(t: &serde_json::Value) -> String {
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(|p| {
-            p.get(0)
-                .and_then(|n| n.as_str())
-                .map(|n| format!("{n}=..."))
-        })
+        .filter_map(|p| p.get(0).and_then(|n| n.as_str()).map(param_usage))
         .collect();
     format!(
         "{} {}\n    {}",
@@ -826,6 +822,21 @@ fn trigger_line(t: &serde_json::Value) -> String {
         params.join(" "),
         t["description"].as_str().unwrap_or("")
     )
+}
+
+/// How `trigger --list` shows a parameter: `name=...`, `name?=...` when optional, and one that
+/// takes any one of several names (`transactionNo|invoiceId`) as `(transactionNo=... | invoiceId=...)`:
+/// the declaration itself is no name to send.
+fn param_usage(declared: &str) -> String {
+    let (names, optional) = match declared.strip_suffix('?') {
+        Some(names) => (names, "?"),
+        None => (declared, ""),
+    };
+    if !names.contains('|') {
+        return format!("{names}{optional}=...");
+    }
+    let each: Vec<String> = names.split('|').map(|n| format!("{n}=...")).collect();
+    format!("({}){optional}", each.join(" | "))
 }
 
 /// Says on stderr that the answer to `request` (HTTP 200) is not the simulator's JSON holding
@@ -989,6 +1000,19 @@ mod tests {
 
     /// Only the control plane's own refusal (a 4xx with its JSON reason) is exit 5; a busy
     /// simulator's 503 (the same JSON shape) or a proxy's answer is a transport failure.
+    /// A parameter taking one of several names is listed as a choice, not as the declaration
+    /// (`transactionNo|invoiceId=...` was no name to send, and a pipe in a shell).
+    #[test]
+    fn trigger_parameters_are_listed_as_they_are_sent() {
+        assert_eq!(param_usage("userId"), "userId=...");
+        assert_eq!(param_usage("message?"), "message?=...");
+        assert_eq!(
+            param_usage("transactionNo|invoiceId"),
+            "(transactionNo=... | invoiceId=...)"
+        );
+        assert_eq!(param_usage("a|b?"), "(a=... | b=...)?");
+    }
+
     #[test]
     fn a_trigger_answer_is_refused_only_by_the_simulators_4xx_reason() {
         let reason = br#"{"error":"unknown event whalet.nope"}"#;
