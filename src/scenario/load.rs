@@ -126,6 +126,17 @@ fn check_rule(i: usize, rule: &RuleSpec, operations: Operations<'_>) -> Result<(
     if rule.nth.is_some() && (rule.first.is_some() || rule.after.is_some()) {
         return refuse(at("nth"), "nth cannot be combined with first or after");
     }
+    if let (Some(super::format::Positive(first)), Some(after)) = (rule.first, rule.after) {
+        if first <= after {
+            return refuse(
+                at("first"),
+                &format!(
+                    "first = {first} with after = {after} matches no request (both count from the \
+                     start: after = 2, first = 5 is the 3rd to the 5th); make first greater than after"
+                ),
+            );
+        }
+    }
     if rule.window.is_some() && rule.nth.is_none() && rule.first.is_none() && rule.after.is_none() {
         return refuse(
             at("window"),
@@ -458,6 +469,7 @@ mod tests {
         assert!(parse_checked::<()>(DECOY, "t.toml", &[], OPERATIONS).is_ok());
         for (second, reason, at) in [
             ("nth = 2\nfirst = 1\n", "nth cannot be combined", (17, 7)),
+            ("after = 2\nfirst = 2\n", "matches no request", (18, 9)),
             ("window = \"5s\"\n", "window only makes sense", (17, 10)),
             ("nth = 1\nwindow = \"0s\"\n", "longer than 0s", (18, 10)),
             (
