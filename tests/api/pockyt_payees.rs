@@ -7,6 +7,14 @@ use serde_json::json;
 use crate::helpers::{spawn_app, spawn_with, Setup};
 use crate::pockyt_support::{active_payee, bank_account, call, ok, payee_fields};
 
+/// Registers a payee with `fields`; its customerNo.
+async fn registered(app: &crate::helpers::TestApp, fields: serde_json::Value) -> String {
+    ok(app, "/v3/payee/register", fields).await["customer"]["customerNo"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 #[tokio::test]
 async fn a_registered_payee_is_activated_after_the_review_and_can_be_updated() {
     let app = spawn_app().await;
@@ -576,10 +584,7 @@ async fn an_update_clears_optional_fields_sent_empty_and_refuses_clearing_mandat
     fields["street2"] = json!("Apt 4");
     fields["phone"] = json!("+1 555 0100");
     fields["customerCode"] = json!("C-1");
-    let no = ok(&app, "/v3/payee/register", fields).await["customer"]["customerNo"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let no = registered(&app, fields).await;
     let upd = ok(
         &app,
         "/v3/payee/update",
@@ -685,10 +690,7 @@ async fn register_messages_name_the_actual_problem_and_us_states_are_checked() {
     let mut fields = payee_fields("cn@example.com");
     fields["countryCode"] = json!("CN");
     fields["state"] = json!("Guangdong");
-    let no = ok(&app, "/v3/payee/register", fields).await["customer"]["customerNo"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let no = registered(&app, fields).await;
     let reply = call(
         &app,
         "/v3/payee/update",
@@ -737,10 +739,7 @@ async fn a_country_code_that_iso_3166_does_not_assign_is_refused() {
     assert_eq!(none["ret_code"], "000021", "{none}");
     fields["countryCode"] = json!("GB");
     fields["state"] = json!("London");
-    let no = ok(&app, "/v3/payee/register", fields).await["customer"]["customerNo"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let no = registered(&app, fields).await;
     let reply = call(
         &app,
         "/v3/payee/update",
@@ -769,15 +768,7 @@ async fn a_country_code_that_iso_3166_does_not_assign_is_refused() {
 #[tokio::test]
 async fn an_update_refuses_fields_fixed_at_registration_and_a_mor_payees_email() {
     let app = spawn_app().await;
-    let no = ok(
-        &app,
-        "/v3/payee/register",
-        payee_fields("fixed@example.com"),
-    )
-    .await["customer"]["customerNo"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let no = registered(&app, payee_fields("fixed@example.com")).await;
     let before = ok(&app, "/v3/payee/retrieve", json!({"customerNo": no})).await;
     let may_carry = "An update may carry customerCode, email, profileType, company, phone, countryCode, country, state, city, street, street2, zip, lang, governmentIdType, governmentId";
     let reply = call(
@@ -817,10 +808,7 @@ async fn an_update_refuses_fields_fixed_at_registration_and_a_mor_payees_email()
 
     let mut mor = payee_fields("mor@example.com");
     mor["payorNo"] = json!("P-1");
-    let mor_no = ok(&app, "/v3/payee/register", mor).await["customer"]["customerNo"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let mor_no = registered(&app, mor).await;
     let before = ok(&app, "/v3/payee/retrieve", json!({"customerNo": mor_no})).await;
     let reply = call(
         &app,
