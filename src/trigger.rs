@@ -79,6 +79,70 @@ pub fn named_tenant(trigger: &str, params: &Map<String, Value>) -> Option<Tenant
     opt_param(params, id_param(provider)).map(|id| TenantId::new(provider, id))
 }
 
+/// What a provider's tenants are called in a trigger's refusal (`no Pockyt merchant "7"`).
+fn tenant_noun(provider: Provider) -> &'static str {
+    match provider {
+        Provider::Whalet => "Whalet partner",
+        Provider::Infinia => "Infinia app",
+        Provider::Pockyt => "Pockyt merchant",
+    }
+}
+
+/// The tenant a trigger of `provider` acts on, by one rule for every surface: the one its id
+/// parameter ([`id_param`]) names, which must be among `configured`; else the surface's default
+/// tenant, its demo tenant (`demo`) when that is configured, else its only configured one.
+/// Otherwise the trigger is refused, naming the parameter to give and the choices. The tenant
+/// chosen is noted for the trigger being fired ([`noting_tenant`]), so that its journal entry
+/// and its coverage count name the tenant it acted on.
+pub fn acting_tenant(
+    provider: Provider,
+    params: &Map<String, Value>,
+    demo: &str,
+    configured: &[String],
+) -> Result<TenantId, String> {
+    let param = id_param(provider);
+    let noun = tenant_noun(provider);
+    let choices = || match configured {
+        [] => format!("no {noun} is configured"),
+        ids => format!("configured: {}", ids.join(", ")),
+    };
+    let id = match opt_param(params, param) {
+        Some(id) if configured.iter().any(|c| c == id) => id,
+        Some(id) => return Err(format!("no {noun} {id:?}; {}", choices())),
+        None => default_id(demo, configured)
+            .ok_or_else(|| format!("give parameter {param} ({})", choices()))?,
+    };
+    let tenant = TenantId::new(provider, id);
+    // Outside a fire (a unit test calling a trigger's function) there is nothing to note.
+    let _ = ACTED_ON.try_with(|acted| acted.replace(Some(tenant.clone())));
+    Ok(tenant)
+}
+
+/// A surface's default tenant among its `configured` ones: the demo tenant if configured, else
+/// the only one; `None` when there are several (or none) and the demo is not among them.
+fn default_id<'a>(demo: &str, configured: &'a [String]) -> Option<&'a str> {
+    match configured {
+        [only] => Some(only),
+        ids => ids.iter().find(|id| *id == demo).map(String::as_str),
+    }
+}
+
+tokio::task_local! {
+    /// The tenant the trigger being fired chose to act on ([`acting_tenant`]).
+    static ACTED_ON: std::cell::RefCell<Option<TenantId>>;
+}
+
+/// Runs a trigger's future and answers, with its outcome, the tenant it chose to act on through
+/// [`acting_tenant`] (`None` when it refused before choosing, or takes no tenant of a surface).
+/// The choice is the trigger's own, so what the journal and coverage name is what it did.
+pub async fn noting_tenant<F: Future>(run: F) -> (F::Output, Option<TenantId>) {
+    let noted = ACTED_ON.scope(std::cell::RefCell::new(None), async move {
+        let outcome = run.await;
+        (outcome, ACTED_ON.with(|acted| acted.take()))
+    });
+    noted.await
+}
+
 /// The parameters that take a whole number, as a JSON number or its decimal text (how many
 /// notifications a burst sends); every other parameter is text.
 const NUMBER_PARAMS: &[&str] = &["count"];
@@ -331,6 +395,60 @@ mod tests {
         );
         assert_eq!(named("sim.notify.down", json!({"partnerId": "7"})), None);
         assert_eq!(named("whalet.payout.failed", json!({})), None);
+    }
+
+    /// One rule for every surface: the named tenant if configured, else the demo one, else the
+    /// only one; otherwise refused naming the parameter and the choices.
+    #[test]
+    fn a_trigger_acts_on_the_named_tenant_else_the_demo_else_the_only_one() {
+        let ids = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let acting = |params: Value, configured: &[&str]| {
+            let Value::Object(params) = params else {
+                panic!("an object");
+            };
+            acting_tenant(Provider::Pockyt, &params, "202333", &ids(configured))
+                .map(|t| t.to_string())
+        };
+        let none = json!({});
+        assert_eq!(
+            acting(none.clone(), &["1", "202333"]).as_deref(),
+            Ok("pockyt:202333")
+        );
+        assert_eq!(acting(none.clone(), &["m1"]).as_deref(), Ok("pockyt:m1"));
+        assert_eq!(
+            acting(json!({"merchantNo": "1"}), &["1", "202333"]).as_deref(),
+            Ok("pockyt:1")
+        );
+        assert_eq!(
+            acting(none.clone(), &["m1", "m2"]),
+            Err("give parameter merchantNo (configured: m1, m2)".to_owned())
+        );
+        assert_eq!(
+            acting(none, &[]),
+            Err("give parameter merchantNo (no Pockyt merchant is configured)".to_owned())
+        );
+        assert_eq!(
+            acting(json!({"merchantNo": "9"}), &["m1"]),
+            Err("no Pockyt merchant \"9\"; configured: m1".to_owned())
+        );
+    }
+
+    /// The tenant a trigger chose is what its fire notes, and only its own fire.
+    #[tokio::test]
+    async fn a_fire_notes_the_tenant_its_trigger_chose() {
+        let choose = |id: &'static str| async move {
+            let params = Map::from_iter([("appId".to_owned(), json!(id))]);
+            acting_tenant(Provider::Infinia, &params, "demo-app", &[id.to_owned()])
+        };
+        let (chosen, noted) = noting_tenant(choose("a1")).await;
+        assert_eq!(chosen.ok(), noted.clone());
+        assert_eq!(noted.map(|t| t.to_string()).as_deref(), Some("infinia:a1"));
+        let (_, noted) = noting_tenant(async {}).await;
+        assert_eq!(noted, None, "a fire that chose none notes none");
+        assert!(
+            choose("a2").await.is_ok(),
+            "outside a fire, nothing to note"
+        );
     }
 
     #[test]

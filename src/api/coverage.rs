@@ -11,7 +11,7 @@ use super::{infinia, platform, pockyt, whalet};
 use crate::core::{Core, Trigger};
 use crate::coverage::{Coverage, Model, Sources, SurfaceSource, TriggerSource};
 use crate::store::pockyt::PayoutStatus;
-use crate::tenant::{Provider, TenantId};
+use crate::tenant::TenantId;
 use crate::wire::infinia::Code as InfiniaCode;
 use crate::wire::pockyt::RetCode;
 use crate::wire::whalet::Code as WhaletCode;
@@ -209,20 +209,12 @@ fn trigger_sources(triggers: &[Trigger]) -> Vec<TriggerSource> {
                 .unwrap_or_else(|| t.name.split('.').nth(1).unwrap_or("events").to_owned()),
             name: t.name,
             description: t.description,
-            default_tenant: default_tenant(t.name),
+            // A fired trigger is counted for the tenant it chose to act on (`Core::fire`, by
+            // `trigger::acting_tenant`), which only the configured tenants settle: the model
+            // keeps no default of its own.
+            default_tenant: None,
         })
         .collect()
-}
-
-/// The tenant a trigger acts for when its parameters name none: its surface's demo tenant.
-fn default_tenant(name: &str) -> Option<TenantId> {
-    let provider = crate::trigger::provider_of(name)?;
-    let id = match provider {
-        Provider::Whalet => whalet::partners::DEMO_PARTNER_ID,
-        Provider::Infinia => infinia::apps::DEMO_APP_ID,
-        Provider::Pockyt => crate::config::pockyt::DEMO_MERCHANT_NO,
-    };
-    Some(TenantId::new(provider, id))
 }
 
 /// A state change the clock made (a scheduled review, settlement or payout result), named by
@@ -373,47 +365,6 @@ mod tests {
         // Reviews are among them: each review kind's trigger pair is two state items.
         assert!(m.state_index("whalet.beneficiary.approved").is_some());
         assert!(m.state_index("whalet.payout.failed").is_some());
-    }
-
-    /// A fired trigger counts for the tenant its surface's parameter names, else that surface's
-    /// demo tenant: Pockyt's `merchantNo` and Infinia's `appId` as Whalet's `partnerId`.
-    #[test]
-    fn a_trigger_counts_for_the_tenant_its_surface_parameter_names() {
-        let m = the_model();
-        let tenant = |name: &str, params: serde_json::Value| {
-            let serde_json::Value::Object(params) = params else {
-                panic!("an object");
-            };
-            m.trigger_tenant(name, &params).map(|t| t.to_string())
-        };
-        let funded = "pockyt.balance.funded";
-        assert!(m.state_index(funded).is_some());
-        assert_eq!(
-            tenant(funded, serde_json::json!({})).as_deref(),
-            Some("pockyt:202333")
-        );
-        assert_eq!(
-            tenant(funded, serde_json::json!({"merchantNo": "7"})).as_deref(),
-            Some("pockyt:7")
-        );
-        let platform = "infinia.platform.funded";
-        assert!(m.state_index(platform).is_some());
-        assert_eq!(
-            tenant(platform, serde_json::json!({"appId": "other"})).as_deref(),
-            Some("infinia:other")
-        );
-        assert_eq!(
-            tenant(platform, serde_json::json!({})).as_deref(),
-            Some("infinia:demo-app")
-        );
-        assert_eq!(
-            tenant(
-                "whalet.payout.failed",
-                serde_json::json!({"partnerId": "9"})
-            )
-            .as_deref(),
-            Some("whalet:9")
-        );
     }
 
     /// The ids a partner's CI may pin do not move.

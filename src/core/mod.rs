@@ -90,6 +90,8 @@ struct Fired<'a> {
     via: Option<String>,
     started: std::time::Instant,
     virtual_time: crate::clock::Millis,
+    /// The tenant the trigger chose to act on, once it ran (`trigger::noting_tenant`).
+    chosen: Option<TenantId>,
 }
 
 /// A tenant's state vanished between lookup and use (a reset raced the request).
@@ -230,6 +232,7 @@ impl Core {
             via,
             started,
             virtual_time,
+            chosen: None,
         };
         let checked = check_params(&def, &params)
             .map_err(FireError::Params)
@@ -243,16 +246,19 @@ impl Core {
             }
             return Err(refusal);
         }
-        let outcome = self
+        let run = self
             .clock()
             .cut()
-            .polls((def.run)(self.clone(), params.clone()))
-            .await
-            .map_err(|why| named_refusal(def.name, why));
+            .polls((def.run)(self.clone(), params.clone()));
+        let (outcome, chosen) = crate::trigger::noting_tenant(run).await;
+        let outcome = outcome.map_err(|why| named_refusal(def.name, why));
+        let fired = Fired { chosen, ..fired };
         if outcome.is_ok() {
-            let known = |t: &TenantId| self.store().with_tenant(t, |_| ()).is_some();
+            let counted = self
+                .acted_for(&fired)
+                .filter(|t| self.store().has_tenant(t));
             self.surface::<crate::coverage::Coverage>()
-                .fired(def.name, &params, known);
+                .state(counted.as_ref(), def.name);
         }
         let journaled = match &outcome {
             Ok(v) => Ok(v.clone()),
@@ -268,10 +274,11 @@ impl Core {
             Ok(v) => ("OK", String::new(), v, 200),
             Err((why, status)) => ("FAILED", why, Value::Null, status),
         };
+        let tenant = self.acted_for(&fired).map(|t| t.to_string());
         self.journal().record(JournalEntry {
             id: 0,
             surface: "trigger",
-            tenant: self.acted_for(&fired).map(|t| t.to_string()),
+            tenant,
             operation: fired.name.to_owned(),
             request_no: None,
             virtual_time: fired.virtual_time,
@@ -286,17 +293,16 @@ impl Core {
         });
     }
 
-    /// The tenant a fired trigger acted for, as its journal entry names it: the one its
-    /// parameters name (`trigger::named_tenant`), else its default (its surface's demo tenant,
-    /// as coverage counts it) when that tenant exists; `None` for a trigger of every tenant
-    /// (`sim.notify.down` without `tenant`) or when no default tenant is configured.
+    /// The tenant a fired trigger acted for, as its journal entry and coverage name it: the one
+    /// it chose (`trigger::acting_tenant`: the one its parameters name, else its surface's
+    /// default tenant), else the one its parameters name (`trigger::named_tenant`: a trigger
+    /// refused before it chose, a `sim.*` trigger's `tenant`); `None` for a trigger of every
+    /// tenant (`sim.notify.down` without `tenant`) or one that found no tenant to act on.
     fn acted_for(&self, fired: &Fired<'_>) -> Option<TenantId> {
-        crate::trigger::named_tenant(fired.name, fired.params).or_else(|| {
-            self.try_surface::<crate::coverage::Coverage>()?
-                .model()
-                .trigger_tenant(fired.name, fired.params)
-                .filter(|t| self.store().has_tenant(t))
-        })
+        fired
+            .chosen
+            .clone()
+            .or_else(|| crate::trigger::named_tenant(fired.name, fired.params))
     }
 
     /// A trigger given a whole `tenant` (the simulator's own, such as `sim.notify.down`) is

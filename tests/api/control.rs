@@ -656,3 +656,110 @@ async fn every_trigger_refusal_starts_with_the_triggers_name_once() {
     }
     app.shutdown().await;
 }
+
+/// The only partner, app and merchant of a simulator whose demo tenants are off.
+fn no_demo_config(partners: &str) -> String {
+    format!(
+        "[whalet]\ndemo_partner = false\n[infinia]\ndemo_app = false\n[pockyt]\n\
+         demo_merchant = false\n{partners}\
+         [[infinia.apps]]\napp_id = \"app-1\"\nmerchant_public_key = \"@{}\"\n\
+         [[pockyt.merchants]]\nmerchant_no = \"m1\"\nstore_no = \"s1\"\ntoken = \"t1\"\n",
+        crate::helpers::repo_path("keys/demo-infinia-merchant/public.pem")
+    )
+}
+
+/// With the demo tenants off, a trigger given no tenant acted on Whalet's only partner but its
+/// journal entry named no tenant (nor did coverage count it for one), and Pockyt and Infinia
+/// refused it for a demo merchant or app nobody gave. Every surface now acts on its default
+/// tenant, the demo one else the only one, and the journal and coverage name it.
+#[tokio::test]
+async fn without_the_demo_tenants_a_trigger_acts_on_the_only_one_and_names_it() {
+    let app = spawn_with(Setup {
+        config: Some(no_demo_config(&second_partner_config())),
+        ..Setup::default()
+    })
+    .await;
+    let fired = [
+        ("whalet.account.ready", json!({}), "whalet:202400000000002"),
+        (
+            "pockyt.balance.funded",
+            json!({"currency": "USD", "amount": "3.00"}),
+            "pockyt:m1",
+        ),
+        (
+            "infinia.platform.funded",
+            json!({"currency": "USD", "amount": "1.00"}),
+            "infinia:app-1",
+        ),
+    ];
+    for (name, params, tenant) in fired {
+        app.trigger_ok(name, params).await;
+        let listed = app
+            .get_json(&format!("/__sim/requests?surface=trigger&tenant={tenant}"))
+            .await;
+        assert_eq!(listed["requests"][0]["operation"], name, "{listed}");
+        let url = format!("{}/__sim/coverage?tenant={tenant}", app.url);
+        let bytes = reqwest::get(url).await.unwrap().bytes().await.unwrap();
+        let report: Value = serde_json::from_slice(&bytes).unwrap();
+        let (surface, event) = name.split_once('.').unwrap();
+        let id = format!("{surface}.state.{event}");
+        let item = report["surfaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| s["groups"].as_array().unwrap())
+            .flat_map(|g| g["operations"].as_array().unwrap())
+            .flat_map(|o| o["outcomes"].as_array().unwrap())
+            .find(|i| i["id"] == id.as_str())
+            .unwrap_or_else(|| panic!("{id} is not in the report"));
+        assert_eq!(item["hits"], 1, "{tenant}: {item}");
+    }
+    app.shutdown().await;
+}
+
+/// With the demo tenants off and two partners (two merchants), a trigger given no `partnerId`
+/// (`merchantNo`) is refused naming the parameter and the choices, the same words on every
+/// surface, changing nothing and naming no tenant in the journal.
+#[tokio::test]
+async fn without_a_default_tenant_a_trigger_names_the_parameter_and_the_choices() {
+    let other = "[[whalet.partners]]\npartner_id = \"202400000000003\"\npublic_key = \"@";
+    let partners = format!(
+        "{}{other}{}\"\n",
+        second_partner_config(),
+        crate::helpers::repo_path("keys/demo-partner/public.pem")
+    );
+    let merchant =
+        "[[pockyt.merchants]]\nmerchant_no = \"m2\"\nstore_no = \"s2\"\ntoken = \"t2\"\n";
+    let app = spawn_with(Setup {
+        config: Some(no_demo_config(&format!("{partners}{merchant}"))),
+        ..Setup::default()
+    })
+    .await;
+    let state = app.get_json("/__sim/state").await;
+    let refused = [
+        (
+            "whalet.account.ready",
+            json!({}),
+            "give parameter partnerId (configured: 202400000000002, 202400000000003)",
+        ),
+        (
+            "pockyt.balance.funded",
+            json!({"currency": "USD", "amount": "3.00"}),
+            "give parameter merchantNo (configured: m1, m2)",
+        ),
+    ];
+    for (name, params, why) in refused {
+        let (status, body) = app.post(&format!("/__sim/trigger/{name}"), &params).await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["error"], format!("{name}: {why}"));
+        let journal = app.get_json("/__sim/requests?surface=trigger").await;
+        assert_eq!(journal["requests"][0]["tenant"], Value::Null, "{journal}");
+    }
+    assert_eq!(app.get_json("/__sim/state").await, state, "nothing changed");
+    app.trigger_ok(
+        "whalet.account.ready",
+        json!({"partnerId": "202400000000003"}),
+    )
+    .await;
+    app.shutdown().await;
+}

@@ -1,6 +1,6 @@
 //! Triggers of the Infinia surface (`POST /__sim/trigger/{name}`, `whalet-sim trigger`, scenario
 //! timelines): the seller decides on a binding, a seller is frozen or resumed, the platform
-//! account is funded. `appId` defaults to the demo app.
+//! account is funded. `appId` defaults to the demo app, else the only app.
 
 use serde_json::{json, Map, Value};
 
@@ -17,43 +17,46 @@ pub fn triggers() -> Vec<Trigger> {
         Trigger {
             name: "infinia.binding.approved",
             description: "The seller approves a pending account binding on the authorization page",
-            params: &[("appId?", "app (default demo-app)"), ("requestNo|sellerId|token", "the binding: its requestNo, the seller (its latest pending binding) or the authorization token")],
+            params: &[("appId?", "app (default: demo-app, else the only app)"), ("requestNo|sellerId|token", "the binding: its requestNo, the seller (its latest pending binding) or the authorization token")],
             run: |core, p| Box::pin(async move { decide(&core, &p, true) }) as TriggerFuture,
         },
         Trigger {
             name: "infinia.binding.rejected",
             description: "The seller declines a pending account binding",
-            params: &[("appId?", "app (default demo-app)"), ("requestNo|sellerId|token", "the binding: its requestNo, the seller (its latest pending binding) or the authorization token"), ("reason?", "why")],
+            params: &[("appId?", "app (default: demo-app, else the only app)"), ("requestNo|sellerId|token", "the binding: its requestNo, the seller (its latest pending binding) or the authorization token"), ("reason?", "why")],
             run: |core, p| Box::pin(async move { decide(&core, &p, false) }) as TriggerFuture,
         },
         Trigger {
             name: "infinia.seller.frozen",
             description: "Infinia Pay freezes a bound seller; the platform gets a FROZEN seller status notification",
-            params: &[("appId?", "app (default demo-app)"), ("sellerId", "the seller")],
+            params: &[("appId?", "app (default: demo-app, else the only app)"), ("sellerId", "the seller")],
             run: |core, p| Box::pin(async move { status(&core, &p, SellerStatus::Frozen) }) as TriggerFuture,
         },
         Trigger {
             name: "infinia.seller.resumed",
             description: "Infinia Pay resumes a frozen seller; the platform gets an ACTIVE seller status notification",
-            params: &[("appId?", "app (default demo-app)"), ("sellerId", "the seller")],
+            params: &[("appId?", "app (default: demo-app, else the only app)"), ("sellerId", "the seller")],
             run: |core, p| Box::pin(async move { status(&core, &p, SellerStatus::Active) }) as TriggerFuture,
         },
         Trigger {
             name: "infinia.platform.funded",
             description: "Money arrives in the platform's Infinia Pay account",
-            params: &[("appId?", "app (default demo-app)"), ("currency", "ISO 4217"), ("amount", "decimal, e.g. 500.00")],
+            params: &[("appId?", "app (default: demo-app, else the only app)"), ("currency", "ISO 4217"), ("amount", "decimal, e.g. 500.00")],
             run: |core, p| Box::pin(async move { fund(&core, &p) }) as TriggerFuture,
         },
     ]
 }
 
+/// The app a trigger acts on, by the rule every surface's triggers share
+/// ([`crate::trigger::acting_tenant`]): the one `appId` names, else the demo app when
+/// configured, else the only app.
 fn tenant(core: &Core, p: &Map<String, Value>) -> Result<TenantId, String> {
-    let id = opt_param(p, "appId").unwrap_or(DEMO_APP_ID);
-    core.infinia()
-        .apps
-        .get(id)
-        .map(|a| TenantId::new(Provider::Infinia, a.app_id.clone()))
-        .ok_or_else(|| format!("no Infinia app {id:?}"))
+    crate::trigger::acting_tenant(
+        Provider::Infinia,
+        p,
+        DEMO_APP_ID,
+        &core.infinia().apps.ids(),
+    )
 }
 
 fn decide(core: &Core, p: &Map<String, Value>, approved: bool) -> Result<Value, String> {

@@ -1,25 +1,24 @@
 //! Events from outside the partner's API calls: the seller deciding without a browser (the API
 //! twin of the authorization page) and a bulk payment arriving at Whalet's bank account.
-//! `partnerId` defaults to the demo partner.
+//! `partnerId` defaults to the demo partner, else the only partner (`trigger::acting_tenant`).
 
 use serde_json::{json, Map, Value};
 
 use super::binding::decide_by_bind_id;
 use super::fields;
 use super::payment::receive_bulk_payment;
-use crate::api::whalet::partners::DEMO_PARTNER_ID;
+use crate::api::whalet::common::trigger_tenant;
 use crate::authorize::Decision;
 use crate::core::Core;
 use crate::core::Trigger;
 use crate::money::Money;
-use crate::tenant::{Provider, TenantId};
 use crate::trigger::{opt_param, param, TriggerFuture};
 
 pub const TRIGGERS: &[Trigger] = &[
     Trigger {
         name: "platform.binding.approved",
         description: "The seller approves a pending shop binding, as on the authorization page; sends shopAccountBindNotify SUCCESS",
-        params: &[("bindId", "the binding"), ("partnerId?", "default: the demo partner")],
+        params: &[("bindId", "the binding"), ("partnerId?", "default: the demo partner, else the only partner")],
         run: decide::<true>,
     },
     Trigger {
@@ -28,7 +27,7 @@ pub const TRIGGERS: &[Trigger] = &[
         params: &[
             ("bindId", "the binding"),
             ("reason?", "default: rejected by the seller"),
-            ("partnerId?", "default: the demo partner"),
+            ("partnerId?", "default: the demo partner, else the only partner"),
         ],
         run: decide::<false>,
     },
@@ -40,25 +39,17 @@ pub const TRIGGERS: &[Trigger] = &[
             ("currency", "ISO 4217, e.g. USD"),
             ("bulkPaymentId?", "default: minted (BP00000001)"),
             ("payerName?", "the remitter shown in the notification"),
-            ("partnerId?", "default: the demo partner"),
+            ("partnerId?", "default: the demo partner, else the only partner"),
         ],
         run: bulk_payment,
     },
 ];
 
-fn tenant(core: &Core, params: &Map<String, Value>) -> Result<TenantId, String> {
-    let id = opt_param(params, "partnerId").unwrap_or(DEMO_PARTNER_ID);
-    core.partners()
-        .get(id)
-        .map(|p| TenantId::new(Provider::Whalet, p.id.clone()))
-        .ok_or_else(|| format!("no partner with partnerId {id:?}"))
-}
-
 /// The seller's decision on a pending binding (`APPROVED`: approves it; else rejects it, with
 /// the trigger's `reason` if given).
 fn decide<const APPROVED: bool>(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
-        let tenant = tenant(&core, &params)?;
+        let tenant = trigger_tenant(&core, &params)?;
         let bind_id = param(&params, "bindId")?;
         let decision = Decision {
             approved: APPROVED,
@@ -73,7 +64,7 @@ fn decide<const APPROVED: bool>(core: Core, params: Map<String, Value>) -> Trigg
 
 fn bulk_payment(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
-        let tenant = tenant(&core, &params)?;
+        let tenant = trigger_tenant(&core, &params)?;
         let currency = fields::currency(param(&params, "currency")?, "currency")?;
         let amount = params
             .get("amount")

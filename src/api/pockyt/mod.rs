@@ -421,18 +421,23 @@ fn form_fields(body: &[u8], content_type: &str) -> Result<Fields, PockytError> {
         .collect())
 }
 
-/// The merchant a trigger names (`merchantNo`, default the demo merchant).
+/// The merchant a trigger acts on, by the rule every surface's triggers share
+/// ([`crate::trigger::acting_tenant`]): the one `merchantNo` names, else the demo merchant when
+/// configured, else the only merchant.
 pub fn trigger_merchant(
     core: &Core,
     params: &Map<String, Value>,
 ) -> Result<(Arc<Merchant>, TenantId), String> {
-    let no = crate::trigger::opt_param(params, "merchantNo")
-        .unwrap_or(crate::config::pockyt::DEMO_MERCHANT_NO);
+    let tenant = crate::trigger::acting_tenant(
+        Provider::Pockyt,
+        params,
+        crate::config::pockyt::DEMO_MERCHANT_NO,
+        &core.pockyt().ids(),
+    )?;
     let merchant = core
         .pockyt()
-        .get(no)
-        .ok_or_else(|| format!("no Pockyt merchant {no:?}"))?;
-    let tenant = TenantId::new(Provider::Pockyt, merchant.merchant_no.clone());
+        .get(&tenant.id)
+        .ok_or_else(|| format!("no Pockyt merchant {:?}", tenant.id))?;
     core.store().ensure_tenant(&tenant);
     let now = core.clock().now();
     core.with_tenant(&tenant, |t| seed(t, &merchant, now)).ok();

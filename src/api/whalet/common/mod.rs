@@ -333,27 +333,16 @@ fn replayed(mut recorded: Value) -> Reply {
     }
 }
 
-/// The tenant a trigger is about: `partnerId` if given, else the demo partner, else the only one.
+/// The partner a trigger acts on, by the rule every surface's triggers share
+/// ([`crate::trigger::acting_tenant`]): the one `partnerId` names, else the demo partner when
+/// configured, else the only partner.
 pub fn trigger_tenant(core: &Core, params: &Map<String, Value>) -> Result<TenantId, String> {
-    let ids = core.partners().ids();
-    let id = match opt_param(params, "partnerId") {
-        Some(id) if ids.iter().any(|p| p == id) => id.to_owned(),
-        Some(id) => {
-            return Err(format!(
-                "no Whalet partner {id:?}; known: {}",
-                ids.join(", ")
-            ))
-        }
-        None if ids
-            .iter()
-            .any(|p| p == crate::api::whalet::partners::DEMO_PARTNER_ID) =>
-        {
-            crate::api::whalet::partners::DEMO_PARTNER_ID.to_owned()
-        }
-        None if ids.len() == 1 => ids.concat(),
-        None => return Err(format!("give partnerId (one of {})", ids.join(", "))),
-    };
-    Ok(TenantId::new(Provider::Whalet, id))
+    crate::trigger::acting_tenant(
+        Provider::Whalet,
+        params,
+        crate::api::whalet::partners::DEMO_PARTNER_ID,
+        &core.partners().ids(),
+    )
 }
 
 /// Sends a notification with an explicit behaviour (used by scheduled completions).
