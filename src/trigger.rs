@@ -12,6 +12,13 @@ use serde_json::{Map, Value};
 
 use crate::tenant::{Provider, TenantId};
 
+/// How a trigger's `partnerId` parameter describes its default ([`acting_tenant`]'s rule).
+pub const DEFAULT_PARTNER: &str = "default: the demo partner, else the only partner";
+/// How a trigger's `merchantNo` parameter describes its default ([`acting_tenant`]'s rule).
+pub const DEFAULT_MERCHANT: &str = "default: the demo merchant 202333, else the only merchant";
+/// How a trigger's `appId` parameter describes its default ([`acting_tenant`]'s rule).
+pub const DEFAULT_APP: &str = "app (default: demo-app, else the only app)";
+
 pub type TriggerFuture = Pin<Box<dyn Future<Output = Result<Value, String>> + Send>>;
 
 /// One event that can be triggered.

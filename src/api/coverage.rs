@@ -212,7 +212,6 @@ fn trigger_sources(triggers: &[Trigger]) -> Vec<TriggerSource> {
             // A fired trigger is counted for the tenant it chose to act on (`Core::fire`, by
             // `trigger::acting_tenant`), which only the configured tenants settle: the model
             // keeps no default of its own.
-            default_tenant: None,
         })
         .collect()
 }

@@ -157,21 +157,6 @@ impl Coverage {
         }
     }
 
-    /// A trigger that fired successfully; `known` says whether a tenant exists (only those are
-    /// counted per tenant).
-    pub fn fired(
-        &self,
-        name: &str,
-        params: &serde_json::Map<String, serde_json::Value>,
-        known: impl Fn(&TenantId) -> bool,
-    ) {
-        let Some(index) = self.model.state_index(name) else {
-            return;
-        };
-        let tenant = self.model.trigger_tenant(name, params).filter(|t| known(t));
-        self.hit(tenant.as_ref(), index);
-    }
-
     /// A notification after one of its attempts was recorded.
     pub fn delivery(&self, n: &Notification) {
         let Some(indexes) = self.model.notification_indexes(n.channel, &n.topic) else {

@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 
 use super::{Index, Item, Kind, DELIVERY_OUTCOMES};
-use crate::tenant::TenantId;
 
 /// The answer code the pipeline journals for a connection a scenario dropped.
 pub const DROPPED: &str = "DROPPED";
@@ -41,8 +40,6 @@ pub struct TriggerSource {
     pub group: String,
     pub name: &'static str,
     pub description: &'static str,
-    /// The tenant it acts for when its parameters name none.
-    pub default_tenant: Option<TenantId>,
 }
 
 /// Everything the model is generated from.
@@ -67,8 +64,6 @@ pub struct Model {
     /// Channel → topic → the six delivery outcomes' items.
     notifications: HashMap<&'static str, HashMap<String, [usize; 6]>>,
     states: Index,
-    /// A trigger's default tenant.
-    trigger_tenants: HashMap<String, TenantId>,
     /// Operations per surface, in table order (for the completeness test and reports).
     pub operations: Vec<(&'static str, String)>,
 }
@@ -80,7 +75,6 @@ impl Model {
             sync: HashMap::new(),
             notifications: HashMap::new(),
             states: Index::new(),
-            trigger_tenants: HashMap::new(),
             operations: Vec::new(),
         };
         for s in &sources.surfaces {
@@ -106,9 +100,6 @@ impl Model {
                 ),
             });
             m.states.insert(t.name.to_owned(), index);
-            if let Some(tenant) = &t.default_tenant {
-                m.trigger_tenants.insert(t.name.to_owned(), tenant.clone());
-            }
         }
         m
     }
@@ -214,20 +205,6 @@ fn surface_of_trigger(name: &str, surfaces: &[SurfaceSource]) -> &'static str {
         .map(|s| s.surface)
         .find(|s| *s == first)
         .unwrap_or("sim")
-}
-
-impl Model {
-    /// The tenant a fired trigger acted for: the one its parameters name (its `tenant`, or its
-    /// surface's id parameter: `partnerId`, `appId`, `merchantNo`; `trigger::named_tenant`),
-    /// else the trigger's default (its surface's demo tenant).
-    pub fn trigger_tenant(
-        &self,
-        name: &str,
-        params: &serde_json::Map<String, serde_json::Value>,
-    ) -> Option<TenantId> {
-        crate::trigger::named_tenant(name, params)
-            .or_else(|| self.trigger_tenants.get(name).cloned())
-    }
 }
 
 fn forced(op: &str, code: &str) -> String {

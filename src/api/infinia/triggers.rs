@@ -17,31 +17,31 @@ pub fn triggers() -> Vec<Trigger> {
         Trigger {
             name: "infinia.binding.approved",
             description: "The seller approves a pending account binding on the authorization page",
-            params: &[("appId?", "app (default: demo-app, else the only app)"), ("requestNo|sellerId|token", "the binding: its requestNo, the seller (its latest pending binding) or the authorization token")],
+            params: &[("appId?", crate::trigger::DEFAULT_APP), ("requestNo|sellerId|token", "the binding: its requestNo, the seller (its latest pending binding) or the authorization token")],
             run: |core, p| Box::pin(async move { decide(&core, &p, true) }) as TriggerFuture,
         },
         Trigger {
             name: "infinia.binding.rejected",
             description: "The seller declines a pending account binding",
-            params: &[("appId?", "app (default: demo-app, else the only app)"), ("requestNo|sellerId|token", "the binding: its requestNo, the seller (its latest pending binding) or the authorization token"), ("reason?", "why")],
+            params: &[("appId?", crate::trigger::DEFAULT_APP), ("requestNo|sellerId|token", "the binding: its requestNo, the seller (its latest pending binding) or the authorization token"), ("reason?", "why")],
             run: |core, p| Box::pin(async move { decide(&core, &p, false) }) as TriggerFuture,
         },
         Trigger {
             name: "infinia.seller.frozen",
             description: "Infinia Pay freezes a bound seller; the platform gets a FROZEN seller status notification",
-            params: &[("appId?", "app (default: demo-app, else the only app)"), ("sellerId", "the seller")],
+            params: &[("appId?", crate::trigger::DEFAULT_APP), ("sellerId", "the seller")],
             run: |core, p| Box::pin(async move { status(&core, &p, SellerStatus::Frozen) }) as TriggerFuture,
         },
         Trigger {
             name: "infinia.seller.resumed",
             description: "Infinia Pay resumes a frozen seller; the platform gets an ACTIVE seller status notification",
-            params: &[("appId?", "app (default: demo-app, else the only app)"), ("sellerId", "the seller")],
+            params: &[("appId?", crate::trigger::DEFAULT_APP), ("sellerId", "the seller")],
             run: |core, p| Box::pin(async move { status(&core, &p, SellerStatus::Active) }) as TriggerFuture,
         },
         Trigger {
             name: "infinia.platform.funded",
             description: "Money arrives in the platform's Infinia Pay account",
-            params: &[("appId?", "app (default: demo-app, else the only app)"), ("currency", "ISO 4217"), ("amount", "decimal, e.g. 500.00")],
+            params: &[("appId?", crate::trigger::DEFAULT_APP), ("currency", "ISO 4217"), ("amount", "decimal, e.g. 500.00")],
             run: |core, p| Box::pin(async move { fund(&core, &p) }) as TriggerFuture,
         },
     ]

@@ -18,7 +18,7 @@ pub const TRIGGERS: &[Trigger] = &[
     Trigger {
         name: "platform.binding.approved",
         description: "The seller approves a pending shop binding, as on the authorization page; sends shopAccountBindNotify SUCCESS",
-        params: &[("bindId", "the binding"), ("partnerId?", "default: the demo partner, else the only partner")],
+        params: &[("bindId", "the binding"), ("partnerId?", crate::trigger::DEFAULT_PARTNER)],
         run: decide::<true>,
     },
     Trigger {
@@ -27,7 +27,7 @@ pub const TRIGGERS: &[Trigger] = &[
         params: &[
             ("bindId", "the binding"),
             ("reason?", "default: rejected by the seller"),
-            ("partnerId?", "default: the demo partner, else the only partner"),
+            ("partnerId?", crate::trigger::DEFAULT_PARTNER),
         ],
         run: decide::<false>,
     },
@@ -39,7 +39,7 @@ pub const TRIGGERS: &[Trigger] = &[
             ("currency", "ISO 4217, e.g. USD"),
             ("bulkPaymentId?", "default: minted (BP00000001)"),
             ("payerName?", "the remitter shown in the notification"),
-            ("partnerId?", "default: the demo partner, else the only partner"),
+            ("partnerId?", crate::trigger::DEFAULT_PARTNER),
         ],
         run: bulk_payment,
     },

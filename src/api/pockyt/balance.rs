@@ -72,7 +72,7 @@ pub const TRIGGERS: &[Trigger] = &[Trigger {
     params: &[
         ("currency", "e.g. USD"),
         ("amount", "decimal text, e.g. 5000.00"),
-        ("merchantNo?", "default 202333"),
+        ("merchantNo?", crate::trigger::DEFAULT_MERCHANT),
     ],
     run: funded,
 }];

@@ -622,7 +622,7 @@ macro_rules! reviewed_status {
             super::payees::review_trigger(core, params, $key, to, $set)
         }
 
-        const PARAMS: &[(&str, &str)] = &[($key, $key_doc), ("merchantNo?", "default 202333")];
+        const PARAMS: &[(&str, &str)] = &[($key, $key_doc), ("merchantNo?", crate::trigger::DEFAULT_MERCHANT)];
 
         super::payees::status_triggers! {
             $status_type, PARAMS, run;

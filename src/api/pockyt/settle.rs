@@ -224,7 +224,7 @@ const PARAMS: &[(&str, &str)] = &[
         "the payout, by either id (both must name the same payout)",
     ),
     ("reason?", "recorded on the payout"),
-    ("merchantNo?", "default 202333"),
+    ("merchantNo?", crate::trigger::DEFAULT_MERCHANT),
 ];
 
 super::payees::status_triggers! {

@@ -89,7 +89,7 @@ pub const TRIGGERS: &[Trigger] = &[
                 "outUserId?",
                 "the partner's id for the user, at most 64 characters, not blank and not already a user's (as userOnboardingApply's); default ready-{userId}, or ready-{userId}-2, -3, … if a user already has that",
             ),
-            ("partnerId?", "default: the demo partner"),
+            ("partnerId?", crate::trigger::DEFAULT_PARTNER),
         ],
         run: ready::ready,
     },

@@ -39,7 +39,7 @@ pub const TRIGGERS: &[Trigger] = &[
             ("payerCountry?", "ISO 3166 alpha-2"),
             ("shopId?", "a shop bound to the account"),
             ("remark?", "free text"),
-            ("partnerId?", "default: the demo partner"),
+            ("partnerId?", crate::trigger::DEFAULT_PARTNER),
         ],
         run: events::received,
     },

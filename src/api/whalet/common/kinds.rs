@@ -8,14 +8,14 @@ use super::review::{review_kinds, review_params};
 /// The parameters of `whalet.onboarding.approved`.
 const ONBOARDING_APPROVE: &[(&str, &str)] = &[
     ("userId", "the user under review"),
-    ("partnerId?", "default: the demo partner"),
+    ("partnerId?", crate::trigger::DEFAULT_PARTNER),
     ("message?", "the message to report"),
 ];
 
 /// The parameters of `whalet.onboarding.rejected`.
 const ONBOARDING_REJECT: &[(&str, &str)] = &[
     ("userId", "the user under review"),
-    ("partnerId?", "default: the demo partner"),
+    ("partnerId?", crate::trigger::DEFAULT_PARTNER),
     ("message?", "the reason to report"),
     (
         "reMaterial?",
@@ -31,14 +31,14 @@ const CARD: &[(&str, &str)] = review_params!("cardId", "the card");
 /// The parameters of `whalet.collection.settled`.
 const COLLECTION_SETTLE: &[(&str, &str)] = &[
     ("tradeId", "the pending collection"),
-    ("partnerId?", "default: the demo partner"),
+    ("partnerId?", crate::trigger::DEFAULT_PARTNER),
 ];
 
 /// The parameters of `whalet.collection.returned`.
 const COLLECTION_RETURN: &[(&str, &str)] = &[
     ("tradeId", "the pending collection"),
     ("reason?", "why it was returned"),
-    ("partnerId?", "default: the demo partner"),
+    ("partnerId?", crate::trigger::DEFAULT_PARTNER),
 ];
 
 review_kinds! {

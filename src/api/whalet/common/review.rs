@@ -336,7 +336,7 @@ macro_rules! review_params {
     ($id:literal, $what:literal) => {
         &[
             ($id, $what),
-            ("partnerId?", "default: the demo partner"),
+            ("partnerId?", crate::trigger::DEFAULT_PARTNER),
             ("message?", "the message to report"),
             (
                 "status?",

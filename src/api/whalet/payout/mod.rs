@@ -75,7 +75,7 @@ const PAYOUT_PARAMS: &[(&str, &str)] = &[
         "payoutId",
         "the confirmed (PROCESSING) payout, not one held for an undecided EDD",
     ),
-    ("partnerId?", "default: the demo partner"),
+    ("partnerId?", crate::trigger::DEFAULT_PARTNER),
     ("reason?", "why it failed"),
     (
         "status?",
@@ -87,7 +87,7 @@ const PAY_PARAMS: &[(&str, &str)] = &[
         "payId",
         "the confirmed (PROCESSING) supplier payment, not one held for an undecided EDD",
     ),
-    ("partnerId?", "default: the demo partner"),
+    ("partnerId?", crate::trigger::DEFAULT_PARTNER),
     ("reason?", "why it failed"),
     (
         "status?",
