@@ -141,7 +141,11 @@ def whalet_section(w):
         "Every Whalet message is JSON with a `head` and, when it carries data, a `body` with one field, "
         "`encrypt`. Keys: the partner holds its own RSA private key (demo: `keys/demo-partner/private.pem`) "
         "and Whalet's public key (demo: `keys/platform/public.pem`); Whalet holds the mirror pair. "
-        "All keys are 2048-bit RSA.\n",
+        "The demo keys are 2048-bit RSA; the simulator accepts any RSA key of 1024 to 8192 bits "
+        "(PEM or bare Base64 DER; a smaller or larger key is refused at start naming its size), on "
+        "every surface. Signatures and RSA blocks are as long as the key's modulus (256 bytes for "
+        "RSA-2048, 512 for RSA-4096), and an Infinia plaintext chunk is at most the modulus length "
+        "minus 11 bytes (245 for RSA-2048), so Infinia's block count follows the key size too.\n",
         "| step | rule |\n|---|---|",
         "| session key | 16 random bytes per message (24 or 32 are accepted too: AES-192/256) |",
         "| `body.encrypt` | hex(AES/ECB/PKCS5Padding(session key, UTF-8 bytes of the body JSON)) |",

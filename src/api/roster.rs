@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::config::key_text;
+use crate::config::{key_path_hint, key_text};
 
 /// A surface's configured callers, by id.
 pub struct Roster<T>(BTreeMap<String, Arc<T>>);
@@ -37,11 +37,22 @@ impl<T> Roster<T> {
 }
 
 /// A key the configuration gives (its text, or `@path` of a file with it), read by `parse`; an
-/// error names the setting.
+/// error, reading the file or the key, names the setting (`whalet.partners[partner_id =
+/// "p1"].public_key: cannot read "keys/nope.pem": …`), and a value that names a file without
+/// the `@` gets a hint.
 pub fn key<K, E: std::fmt::Display>(
     value: &str,
     setting: &str,
     parse: impl FnOnce(&str) -> Result<K, E>,
 ) -> anyhow::Result<K> {
-    parse(&key_text(value)?).map_err(|e| anyhow::anyhow!("{setting}: {e}"))
+    let text = setting_text(value, setting)?;
+    parse(&text).map_err(|e| {
+        let hint = key_path_hint(value).unwrap_or_default();
+        anyhow::anyhow!("{setting}: {e}{hint}")
+    })
+}
+
+/// The text of a setting given inline or as `@path` ([`key_text`]), an error naming the setting.
+pub fn setting_text(value: &str, setting: &str) -> anyhow::Result<String> {
+    key_text(value).map_err(|e| anyhow::anyhow!("{setting}: {e}"))
 }

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::wire::keys::PrivateKey;
+use crate::wire::keys::{PrivateKey, MAX_BITS, MIN_BITS};
 
 #[derive(clap::Args)]
 #[command(after_help = super::exit::EXIT_CODES)]
@@ -13,8 +13,8 @@ pub struct KeygenArgs {
     /// Directory to write private.pem, public.pem, private.b64 and public.b64 into.
     #[arg(long)]
     out: PathBuf,
-    /// Key size in bits (1024 to 8192).
-    #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u16).range(1024..=8192))]
+    /// Key size in bits (1024 to 8192, the sizes every key setting and flag reads).
+    #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u16).range(MIN_BITS as i64..=MAX_BITS as i64))]
     bits: u16,
     /// Replace key files already in the directory (else keygen refuses, naming the first one).
     #[arg(long)]

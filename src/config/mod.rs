@@ -14,6 +14,10 @@ use serde::Deserialize;
 
 use crate::wire::HexCase;
 
+/// The embedded demo Whalet partner's id (README, "Demo tenants"), which `[whalet] demo_partner`
+/// keeps.
+pub const DEMO_PARTNER_ID: &str = "202400000000001";
+
 /// The whole configuration file.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -133,8 +137,13 @@ impl ServerConfig {
     /// The smallest `max_header_bytes`: a request line and a few header fields.
     pub const MIN_HEADER_BYTES: usize = 1024;
 
-    /// Refuses edge limits under which no request could be served, naming the key.
+    /// Refuses edge limits under which no request could be served, naming the key, and an admin
+    /// token no client could send.
     fn check(&self) -> anyhow::Result<()> {
+        if let Some(token) = &self.admin_token {
+            check_admin_token(token)
+                .map_err(|why| anyhow::anyhow!("[server] admin_token: {why}"))?;
+        }
         if self.write_stall_timeout_ms == 0 {
             anyhow::bail!(
                 "[server] write_stall_timeout_ms = 0 would close every connection whose answer \
@@ -197,13 +206,23 @@ pub struct ClockConfig {
 
 impl ClockConfig {
     /// Refuses a frozen clock given a speed (`mode = "manual"` with `scale`), as `serve` refuses
-    /// `--manual-clock` with `--time-scale`: the scale would be silently ignored.
+    /// `--manual-clock` with `--time-scale`: the scale would be silently ignored; and a scale out
+    /// of the clock's bounds, whether or not a clock flag overrides it.
     pub fn check(&self) -> anyhow::Result<()> {
         if self.mode.as_deref() == Some("manual") && self.scale.is_some() {
             anyhow::bail!(
                 "[clock] mode = \"manual\" cannot be used with [clock] scale: a frozen clock has \
                  no speed (remove scale, or set mode = \"scaled\")"
             );
+        }
+        if let Some(scale) = self.scale {
+            let (min, max) = (crate::clock::MIN_SCALE, crate::clock::MAX_SCALE);
+            if !(min..=max).contains(&scale) {
+                anyhow::bail!(
+                    "[clock] scale must be a number from {min} to {max} (wall seconds per \
+                     virtual second; 0.01 runs 100x faster), not {scale}"
+                );
+            }
         }
         Ok(())
     }
@@ -394,7 +413,8 @@ impl Default for WhaletConfig {
 #[serde(deny_unknown_fields)]
 pub struct PartnerConfig {
     pub partner_id: String,
-    /// The partner's public key: PEM, bare Base64 DER, or `@path/to/file`.
+    /// The partner's public key: PEM, bare Base64 DER, or `@path/to/file` (a bare path is not
+    /// read: the error hints at the `@`); RSA of 1024 to 8192 bits.
     pub public_key: String,
     /// Platform key pair used for this partner (Whalet issues one per partner); default: the
     /// simulator-wide platform key.
@@ -402,9 +422,11 @@ pub struct PartnerConfig {
     /// Where this partner's notifications go (default `--notify-url`); one no notification could
     /// reach stops `serve` at start.
     pub notify_url: Option<String>,
-    /// Enabled apiCodes (canonical names); default all. `INTERFACE_UNAUTHORIZED` otherwise.
+    /// Enabled operations by canonical name (Open API apiCodes and whalet-platform operations,
+    /// not the wire names of `[whalet.api_codes]`; `"*"` = all); default all.
+    /// `INTERFACE_UNAUTHORIZED` otherwise. A name that is no operation is refused at start.
     pub api_codes: Option<Vec<String>>,
-    /// Requests per second before TOO_MANY_REQUESTS; default unlimited.
+    /// Requests per second before TOO_MANY_REQUESTS (at least 1); default unlimited.
     pub rate_limit: Option<u32>,
     /// Check notification acknowledgements as documented; default `[whalet] strict_ack`.
     pub strict_ack: Option<bool>,
@@ -433,6 +455,7 @@ impl Config {
         config.check_notify_urls()?;
         config.check_roster_ids()?;
         config.check_ack_settings()?;
+        config.check_partner_maps()?;
         Ok(config)
     }
 
@@ -458,6 +481,39 @@ impl Config {
              true in this partner's entry, or remove ack_sign_required",
             crate::text::echo(&p.partner_id)
         )
+    }
+
+    /// Refuses, at start, an entry of `[platform.partner_names]` or `[platform.sftp_passwords]`
+    /// keyed by a partner that is not configured (a typo, or a partner removed): it would
+    /// silently apply to no one.
+    fn check_partner_maps(&self) -> anyhow::Result<()> {
+        let mut ids: Vec<&str> = self
+            .whalet
+            .partners
+            .iter()
+            .map(|p| p.partner_id.as_str())
+            .collect();
+        if self.whalet.demo_partner {
+            ids.push(DEMO_PARTNER_ID);
+        }
+        let maps = [
+            ("[platform.partner_names]", &self.platform.partner_names),
+            ("[platform.sftp_passwords]", &self.platform.sftp_passwords),
+        ];
+        for (section, map) in maps {
+            if let Some(id) = map.keys().find(|id| !ids.contains(&id.as_str())) {
+                let hint = crate::text::nearest(id, &ids)
+                    .map(|near| format!(" (did you mean {near:?}?)"))
+                    .unwrap_or_default();
+                anyhow::bail!(
+                    "{section} names partner {} that is not configured{hint}: its entry would \
+                     apply to no one; configure the partner in [[whalet.partners]] or remove \
+                     the entry",
+                    crate::text::echo(id)
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Every configured body limit, with its key.
@@ -582,6 +638,17 @@ impl Demo {
     }
 }
 
+/// Refuses an admin token that could not travel in an `Authorization: Bearer` header: one rule
+/// for `[server] admin_token`, `--admin-token` and `WHALET_SIM_ADMIN_TOKEN`. Visible ASCII only,
+/// no spaces or control characters (a token read with its line end, `s3cret\n`, would fail every
+/// request as "no answer"). The empty token means none (no token is required).
+pub fn check_admin_token(token: &str) -> Result<(), String> {
+    if token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Ok(());
+    }
+    Err("an admin token has visible ASCII characters only (no spaces, tabs or line ends)".into())
+}
+
 /// Refuses a notification URL that no notification could be delivered to; one check for the
 /// configuration and `serve --notify-url`. The error follows the key or flag that gave the URL.
 pub fn check_notify_url(url: &str) -> Result<(), String> {
@@ -589,17 +656,79 @@ pub fn check_notify_url(url: &str) -> Result<(), String> {
         .map_err(|why| format!("must be an absolute http:// or https:// URL with a host; {why}"))
 }
 
-/// Reads a key given inline or as `@path`.
+/// The largest file an `@path` setting reads (a key, a Pockyt token, an authorized_keys list):
+/// an 8192-bit private key in PEM is under 7 KiB, so 64 KiB leaves room for many SSH keys.
+pub const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
+
+/// Reads a setting given inline or as `@path` (a key, a token). The file must be a regular file
+/// of at most [`MAX_KEY_FILE_BYTES`]: a named pipe or a device would hang the start. The error
+/// says what went wrong with the path; the caller puts the setting's name before it.
 pub fn key_text(value: &str) -> anyhow::Result<String> {
-    match value.strip_prefix('@') {
-        Some(path) => std::fs::read_to_string(path).map_err(|e| {
-            // A bounded prefix: a key pasted after the `@` by mistake is not echoed whole.
-            let shown: String = path.chars().take(40).collect();
-            let more = if shown.len() < path.len() { "…" } else { "" };
-            anyhow::anyhow!("cannot read key file {shown}{more}: {e}")
-        }),
-        None => Ok(value.to_owned()),
+    let Some(path) = value.strip_prefix('@') else {
+        return Ok(value.to_owned());
+    };
+    if looks_like_key(path) {
+        anyhow::bail!("@ is followed by a key, not a path (give the key without the @)");
     }
+    read_small_file(Path::new(path))
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", shown_path(path)))
+}
+
+/// A regular file's text, refused when it is something else or over [`MAX_KEY_FILE_BYTES`].
+fn read_small_file(path: &Path) -> std::io::Result<String> {
+    use std::io::{Error, ErrorKind, Read};
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "not a regular file (a directory, pipe or device is not read)",
+        ));
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(MAX_KEY_FILE_BYTES + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_KEY_FILE_BYTES {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!("larger than {MAX_KEY_FILE_BYTES} bytes, too large for a key file"),
+        ));
+    }
+    Ok(text)
+}
+
+/// Whether text given as a path is a key instead: a PEM block, or Base64 long enough to be a
+/// DER key (a 1024-bit public key is over 200 characters; a path this long of only Base64
+/// characters is no real path). One rule for the configuration and the CLI's key flags.
+pub fn looks_like_key(value: &str) -> bool {
+    let text = value.trim();
+    text.starts_with("-----BEGIN")
+        || (text.len() >= 128
+            && text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+/=".contains(c) || c.is_whitespace()))
+}
+
+/// A path as an error shows it: quoted, at most 40 characters (a mistake there is not echoed
+/// whole).
+fn shown_path(path: &str) -> String {
+    match path.char_indices().nth(40) {
+        None => format!("{path:?}"),
+        Some((end, _)) => format!("{:?}…", &path[..end]),
+    }
+}
+
+/// The hint for a setting that failed to read as a key but names a file: the configuration
+/// reads a file only after `@` (`public_key = "@keys/public.pem"`).
+pub fn key_path_hint(value: &str) -> Option<String> {
+    let single_line = !value.contains('\n') && !value.starts_with('@');
+    let pathlike = value.contains('/') || value.contains('.') || Path::new(value).exists();
+    (single_line && pathlike && !looks_like_key(value)).then(|| {
+        format!(
+            " (a file? write \"@{}\")",
+            value.chars().take(200).collect::<String>()
+        )
+    })
 }
 
 #[cfg(test)]
@@ -624,6 +753,102 @@ mod tests {
         );
         Config::parse("[clock]\nmode = \"manual\"\n").unwrap();
         Config::parse("[clock]\nmode = \"scaled\"\nscale = 2.0\n").unwrap();
+    }
+
+    /// Regression: `[server] admin_token` skipped the check `--admin-token` applies, so a token
+    /// with spaces (or only spaces, which counted as a token) started a server no client could
+    /// reach. The empty token still means none.
+    #[test]
+    fn the_admin_token_takes_visible_ascii_only() {
+        for bad in ["a b", "   ", "t\u{e9}", "s3cret\\n"] {
+            refused(
+                &format!("[server]\nadmin_token = \"{bad}\"\n"),
+                &["[server] admin_token", "visible ASCII characters only"],
+            );
+        }
+        let ok = Config::parse("[server]\nadmin_token = \"s3cret\"\n").unwrap();
+        assert_eq!(ok.server.admin_token(), Some("s3cret"));
+        let none = Config::parse("[server]\nadmin_token = \"\"\n").unwrap();
+        assert_eq!(none.server.admin_token(), None);
+    }
+
+    /// Regression: a scale out of the clock's bounds was refused only when no clock flag was
+    /// given, and without naming the file; it is refused at parse now.
+    #[test]
+    fn a_clock_scale_out_of_bounds_is_refused_at_parse() {
+        for bad in ["-5.0", "0.0", "1e7", "nan"] {
+            refused(
+                &format!("[clock]\nscale = {bad}\n"),
+                &[
+                    "[clock] scale must be a number from 0.000001 to 1000000",
+                    "not ",
+                ],
+            );
+        }
+        let ok = Config::parse("[clock]\nmode = \"scaled\"\nscale = 0.01\n").unwrap();
+        assert_eq!(ok.clock.scale, Some(0.01));
+    }
+
+    /// Regression: `[platform.partner_names]` and `[platform.sftp_passwords]` keyed by a partner
+    /// that is not configured were accepted and applied to no one.
+    #[test]
+    fn partner_maps_name_configured_partners_only() {
+        let partner = "[[whalet.partners]]\npartner_id = \"acme01\"\npublic_key = \"k\"\n";
+        for section in ["partner_names", "sftp_passwords"] {
+            let map = |id: &str| format!("[platform.{section}]\n\"{id}\" = \"x\"\n");
+            assert!(Config::parse(&format!("{}{partner}", map("acme01"))).is_ok());
+            assert!(Config::parse(&map(DEMO_PARTNER_ID)).is_ok());
+            refused(
+                &format!("{}{partner}", map("acme02")),
+                &[
+                    &format!("[platform.{section}]"),
+                    "\"acme02\"",
+                    "not configured",
+                    "\"acme01\"?",
+                ],
+            );
+            let no_demo = format!("[whalet]\ndemo_partner = false\n{}", map(DEMO_PARTNER_ID));
+            refused(&no_demo, &[DEMO_PARTNER_ID, "not configured"]);
+        }
+    }
+
+    /// A key file is read only when it is a regular file of at most MAX_KEY_FILE_BYTES; a named
+    /// pipe used to hang the start. Errors name the path, never a key pasted after the `@`.
+    #[cfg(unix)]
+    #[test]
+    fn key_files_are_small_regular_files() {
+        let dir = std::env::temp_dir().join(format!("key-text-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("pipe.pem");
+        let _ = std::fs::remove_file(&fifo);
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let why = key_text(&format!("@{}", fifo.display()))
+            .unwrap_err()
+            .to_string();
+        assert!(why.contains("not a regular file"), "{why}");
+        let why = key_text("@/dev/zero").unwrap_err().to_string();
+        assert!(
+            why.contains("cannot read \"/dev/zero\": not a regular file"),
+            "{why}"
+        );
+        let big = dir.join("big.pem");
+        std::fs::write(&big, vec![b'A'; MAX_KEY_FILE_BYTES as usize + 1]).unwrap();
+        let why = key_text(&format!("@{}", big.display()))
+            .unwrap_err()
+            .to_string();
+        assert!(why.contains("larger than 65536 bytes"), "{why}");
+        let why = key_text("@keys/nope.pem").unwrap_err().to_string();
+        assert!(why.starts_with("cannot read \"keys/nope.pem\": "), "{why}");
+        assert!(!why.contains("key file"), "{why}");
+        let pasted = format!("@{}", crate::wire::keys::demo::PARTNER_PUBLIC);
+        let why = key_text(&pasted).unwrap_err().to_string();
+        assert!(why.contains("@ is followed by a key, not a path"), "{why}");
+        assert!(!why.contains("BEGIN"), "{why}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -64,9 +64,11 @@ impl Default for PockytConfig {
 pub struct MerchantConfig {
     pub merchant_no: String,
     pub store_no: String,
-    /// The secret API token (`@path` reads it from a file).
+    /// The secret API token (`@path` reads it from a file; trimmed, and refused at start when
+    /// empty: no request could carry it).
     pub token: String,
-    /// Where IPNs go when neither the payout nor its account gives an `ipnUrl`.
+    /// Where IPNs go when neither the payout nor its account gives an `ipnUrl`; default
+    /// `--notify-url`, as for every tenant.
     pub notify_url: Option<String>,
     /// Starting balances: currency → decimal amount, e.g. `{ USD = "10000.00" }`.
     #[serde(default)]

@@ -11,10 +11,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use base64::Engine;
-use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey, EncodeRsaPublicKey};
-use rsa::pkcs8::{
-    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding,
-};
+use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPublicKey};
+use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 use rsa::traits::PublicKeyParts;
 use sha2::{Digest, Sha256};
 
@@ -54,40 +52,47 @@ impl fmt::Debug for PrivateKey {
 }
 
 impl PublicKey {
-    /// Reads a public key from SPKI PEM, PKCS#1 PEM, or bare Base64 of SPKI / PKCS#1 DER.
+    /// Reads a public key from SPKI PEM, PKCS#1 PEM, or bare Base64 of SPKI / PKCS#1 DER, of
+    /// [`MIN_BITS`] to [`MAX_BITS`] bits. Text before the PEM block (a BOM, OpenSSL's "Bag
+    /// Attributes") is skipped; another kind of PEM block is named.
     pub fn parse(text: &str) -> Result<Self, KeyError> {
-        let text = text.trim();
-        if text.starts_with("-----BEGIN PUBLIC KEY-----") {
-            return rsa::RsaPublicKey::from_public_key_pem(text)
-                .map(Self::from_rsa)
-                .map_err(|e| {
-                    not_rsa(pem_der(text).as_deref(), false).unwrap_or_else(|| {
-                        KeyError(format!("not a valid SPKI PEM public key: {e}"))
-                    })
-                });
-        }
-        if text.starts_with("-----BEGIN RSA PUBLIC KEY-----") {
-            return rsa::RsaPublicKey::from_pkcs1_pem(text)
-                .map(Self::from_rsa)
-                .map_err(|e| KeyError(format!("not a valid PKCS#1 PEM public key: {e}")));
-        }
-        if text.starts_with("-----BEGIN") {
-            return Err(KeyError(
-                "expected a PUBLIC KEY or RSA PUBLIC KEY PEM block (is this a private key?)".into(),
-            ));
-        }
-        let der = bare_base64(text)?;
-        rsa::RsaPublicKey::from_public_key_der(&der)
-            .or_else(|_| rsa::RsaPublicKey::from_pkcs1_der(&der))
-            .map(Self::from_rsa)
-            .map_err(|_| {
-                not_rsa(Some(&der), false).unwrap_or_else(|| {
-                    KeyError(
-                        "Base64 decoded, but the DER is neither SPKI nor PKCS#1 RSA public key"
-                            .into(),
-                    )
+        let text = pem_start(text);
+        match pem_label(text) {
+            Some("PUBLIC KEY") => {
+                let der = pem_body(text, "SPKI PEM public key")?;
+                public_from_spki(&der)
+                    .map_err(|e| e.or_else(|why| format!("not a valid SPKI PEM public key: {why}")))
+            }
+            Some("RSA PUBLIC KEY") => {
+                let der = pem_body(text, "PKCS#1 PEM public key")?;
+                public_from_pkcs1(&der).map_err(|e| {
+                    e.or_else(|why| format!("not a valid PKCS#1 PEM public key: {why}"))
                 })
-            })
+            }
+            Some("CERTIFICATE") => Err(KeyError(
+                "a certificate, not a public key: give its public key (openssl x509 -pubkey \
+                 -noout -in cert.pem)"
+                    .into(),
+            )),
+            Some(_) => Err(KeyError(
+                "expected a PUBLIC KEY or RSA PUBLIC KEY PEM block (is this a private key?)".into(),
+            )),
+            None => {
+                let der = bare_base64(text)?;
+                public_from_spki(&der)
+                    .or_else(|spki| match spki {
+                        Parsed::Refused(e) => Err(Parsed::Refused(e)),
+                        Parsed::Unreadable(_) => public_from_pkcs1(&der),
+                    })
+                    .map_err(|e| {
+                        e.or_else(|_| {
+                            "Base64 decoded, but the DER is neither SPKI nor PKCS#1 RSA public key"
+                                .into()
+                        })
+                    })
+            }
+        }
+        .map(Self::from_rsa)
     }
 
     pub(crate) fn from_rsa(key: rsa::RsaPublicKey) -> Self {
@@ -148,11 +153,113 @@ impl PublicKey {
     }
 }
 
-/// The DER inside a PEM block, if it decodes.
-fn pem_der(text: &str) -> Option<Vec<u8>> {
+/// The smallest RSA key the simulator reads or writes, in bits (keygen's lower bound too).
+pub const MIN_BITS: usize = 1024;
+/// The largest RSA key the simulator reads or writes, in bits (keygen's upper bound too).
+pub const MAX_BITS: usize = 8192;
+
+/// The one key-size rule, for every key read and every key generated.
+fn check_bits(bits: usize) -> Result<(), KeyError> {
+    if (MIN_BITS..=MAX_BITS).contains(&bits) {
+        return Ok(());
+    }
+    Err(KeyError(format!(
+        "a {bits}-bit key; keys are {MIN_BITS} to {MAX_BITS} bits"
+    )))
+}
+
+/// Why a public key's DER did not give a key: refused for a reason of its own (another
+/// algorithm, a size out of range), or not readable in the form tried.
+enum Parsed {
+    Refused(KeyError),
+    Unreadable(String),
+}
+
+impl Parsed {
+    /// The error, with `why` turning a parser's reason into a message.
+    fn or_else(self, why: impl FnOnce(String) -> String) -> KeyError {
+        match self {
+            Parsed::Refused(e) => e,
+            Parsed::Unreadable(reason) => KeyError(why(reason)),
+        }
+    }
+}
+
+/// An RSA public key from SPKI DER (any size the rule allows: the `rsa` crate's own SPKI reader
+/// stops at 4096 bits).
+fn public_from_spki(der: &[u8]) -> Result<rsa::RsaPublicKey, Parsed> {
+    use rsa::pkcs8::der::Decode;
+    let spki = rsa::pkcs8::spki::SubjectPublicKeyInfoRef::from_der(der)
+        .map_err(|e| Parsed::Unreadable(e.to_string()))?;
+    if let Some(e) = not_rsa(Some(der), false) {
+        return Err(Parsed::Refused(e));
+    }
+    let bits = spki
+        .subject_public_key
+        .as_bytes()
+        .ok_or_else(|| Parsed::Unreadable("the key's bit string is not whole bytes".into()))?;
+    public_from_pkcs1(bits)
+}
+
+/// An RSA public key from PKCS#1 DER (`RSAPublicKey`: modulus and exponent), size checked.
+fn public_from_pkcs1(der: &[u8]) -> Result<rsa::RsaPublicKey, Parsed> {
+    use rsa::pkcs8::der::Decode;
+    let key =
+        rsa::pkcs1::RsaPublicKey::from_der(der).map_err(|e| Parsed::Unreadable(e.to_string()))?;
+    let n = rsa::BigUint::from_bytes_be(key.modulus.as_bytes());
+    let e = rsa::BigUint::from_bytes_be(key.public_exponent.as_bytes());
+    check_bits(n.bits()).map_err(Parsed::Refused)?;
+    rsa::RsaPublicKey::new_with_max_size(n, e, MAX_BITS)
+        .map_err(|e| Parsed::Unreadable(e.to_string()))
+}
+
+/// The text from its first `-----BEGIN` line on (a UTF-8 BOM or OpenSSL's "Bag Attributes"
+/// before a PEM block are not part of the key), trimmed; the whole text trimmed without one.
+fn pem_start(text: &str) -> &str {
+    let text = text.trim_start_matches('\u{feff}');
+    text.find("-----BEGIN")
+        .map_or(text, |at| &text[at..])
+        .trim()
+}
+
+/// The label of a PEM block (`PUBLIC KEY` of `-----BEGIN PUBLIC KEY-----`), if `text` is one.
+fn pem_label(text: &str) -> Option<&str> {
+    let line = text.strip_prefix("-----BEGIN ")?.lines().next()?;
+    Some(line.trim_end().strip_suffix("-----").unwrap_or(line).trim())
+}
+
+/// The DER inside a PEM block; `what` names the form in the error.
+fn pem_body(text: &str, what: &str) -> Result<Vec<u8>, KeyError> {
     rsa::pkcs8::der::pem::decode_vec(text.as_bytes())
-        .ok()
         .map(|(_, der)| der)
+        .map_err(|e| KeyError(format!("not a valid {what}: {e}")))
+}
+
+/// The refusal of an encrypted private key: the simulator holds no passphrase.
+fn encrypted() -> KeyError {
+    KeyError(
+        "an encrypted private key: decrypt it first (openssl pkey -in key.pem -out plain.pem)"
+            .into(),
+    )
+}
+
+/// The refusal of a PEM block of another kind given as a private key, naming what it is.
+fn wrong_private_block(label: &str) -> KeyError {
+    KeyError(match label {
+        "ENCRYPTED PRIVATE KEY" => return encrypted(),
+        "EC PRIVATE KEY" => {
+            "an EC private key, not RSA: every key the simulator reads is RSA".into()
+        }
+        "CERTIFICATE" => "a certificate, not a private key: give the private key (PRIVATE KEY or \
+                          RSA PRIVATE KEY) the certificate was made for"
+            .into(),
+        "PUBLIC KEY" | "RSA PUBLIC KEY" => {
+            "expected a PRIVATE KEY or RSA PRIVATE KEY PEM block (is this a public key?)".into()
+        }
+        other => {
+            format!("a PEM block of {other:?}: expected a PRIVATE KEY or RSA PRIVATE KEY PEM block")
+        }
+    })
 }
 
 /// The refusal of a well-formed SPKI (`private` false) or PKCS#8 key of another algorithm than
@@ -191,36 +298,43 @@ fn not_rsa(der: Option<&[u8]>, private: bool) -> Option<KeyError> {
 }
 
 impl PrivateKey {
-    /// Reads a private key from PKCS#8 PEM, PKCS#1 PEM, or bare Base64 of PKCS#8 / PKCS#1 DER.
+    /// Reads a private key from PKCS#8 PEM, PKCS#1 PEM, or bare Base64 of PKCS#8 / PKCS#1 DER, of
+    /// [`MIN_BITS`] to [`MAX_BITS`] bits. Text before the PEM block is skipped; an encrypted
+    /// key, an EC key, a certificate and a public key are named.
     pub fn parse(text: &str) -> Result<Self, KeyError> {
-        let text = text.trim();
-        let key = if text.starts_with("-----BEGIN PRIVATE KEY-----") {
-            rsa::RsaPrivateKey::from_pkcs8_pem(text).map_err(|e| {
-                not_rsa(pem_der(text).as_deref(), true)
-                    .unwrap_or_else(|| KeyError(format!("not a valid PKCS#8 PEM private key: {e}")))
-            })?
-        } else if text.starts_with("-----BEGIN RSA PRIVATE KEY-----") {
-            rsa::RsaPrivateKey::from_pkcs1_pem(text)
-                .map_err(|e| KeyError(format!("not a valid PKCS#1 PEM private key: {e}")))?
-        } else if text.starts_with("-----BEGIN") {
-            return Err(KeyError(
-                "expected a PRIVATE KEY or RSA PRIVATE KEY PEM block (is this a public key?)"
-                    .into(),
-            ));
-        } else {
-            let der = bare_base64(text)?;
-            rsa::RsaPrivateKey::from_pkcs8_der(&der)
-                .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_der(&der))
-                .map_err(|_| {
+        let text = pem_start(text);
+        let key = match pem_label(text) {
+            Some("PRIVATE KEY") => {
+                let der = pem_body(text, "PKCS#8 PEM private key")?;
+                rsa::RsaPrivateKey::from_pkcs8_der(&der).map_err(|e| {
                     not_rsa(Some(&der), true).unwrap_or_else(|| {
-                        KeyError(
-                            "Base64 decoded, but the DER is neither PKCS#8 nor PKCS#1 RSA private \
-                             key"
-                            .into(),
-                        )
+                        KeyError(format!("not a valid PKCS#8 PEM private key: {e}"))
                     })
                 })?
+            }
+            Some("RSA PRIVATE KEY") if text.contains("ENCRYPTED") => return Err(encrypted()),
+            Some("RSA PRIVATE KEY") => {
+                let der = pem_body(text, "PKCS#1 PEM private key")?;
+                rsa::RsaPrivateKey::from_pkcs1_der(&der)
+                    .map_err(|e| KeyError(format!("not a valid PKCS#1 PEM private key: {e}")))?
+            }
+            Some(label) => return Err(wrong_private_block(label)),
+            None => {
+                let der = bare_base64(text)?;
+                rsa::RsaPrivateKey::from_pkcs8_der(&der)
+                    .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_der(&der))
+                    .map_err(|_| {
+                        not_rsa(Some(&der), true).unwrap_or_else(|| {
+                            KeyError(
+                                "Base64 decoded, but the DER is neither PKCS#8 nor PKCS#1 RSA \
+                                 private key"
+                                    .into(),
+                            )
+                        })
+                    })?
+            }
         };
+        check_bits(key.n().bits())?;
         Ok(Self::from_rsa(key))
     }
 
@@ -241,8 +355,10 @@ impl PrivateKey {
         }
     }
 
-    /// A fresh key pair of `bits` bits (keygen, tests).
+    /// A fresh key pair of `bits` bits (keygen, tests), [`MIN_BITS`] to [`MAX_BITS`]: a key the
+    /// simulator writes is one it can read back.
     pub fn generate(bits: usize) -> Result<Self, KeyError> {
+        check_bits(bits)?;
         let mut rng = rand::thread_rng();
         rsa::RsaPrivateKey::new(&mut rng, bits)
             .map(Self::from_rsa)
@@ -357,6 +473,133 @@ MC4CAQAwBQYDK2VwBCIEICVpvGbISydOyATSzFNe4ZLKQKB2nALL7YlhGtzCRIR3
         assert!(err.to_string().contains("is this a private key"), "{err}");
         let err = PrivateKey::parse("not base64 at all!").unwrap_err();
         assert!(err.to_string().contains("not PEM"), "{err}");
+    }
+
+    /// An 8192-bit public key and a 512-bit private key made by `openssl genpkey`, a
+    /// certificate (`openssl req -x509`), the 512-bit key encrypted (`openssl pkcs8 -topk8`) and
+    /// an EC key in its SEC1 form (`openssl ec`).
+    const RSA_8192_PUBLIC: &str = "-----BEGIN PUBLIC KEY-----
+MIIEIjANBgkqhkiG9w0BAQEFAAOCBA8AMIIECgKCBAEAxmFiUSmI1S2y89EZ639J
+WODVBQRB4JqjUSYz4S4ojr5E6EXLeCMdI8DW6nbZptRUZRIAdFM7Tvn6FraChkOV
+soBo28jOrYMOa/NUCCIElJpnBswWxjXCMlRD4gOTB8mgP0WaqEfmgSa/VfSHADZK
+z55RQJiAUaBnjKY9hUPkQrUHYoqgmJ0sjs988GAUzEsnUczB850Y5TRBS4lZm2sm
+U+Fq5+5ig1vFlBfzrxXQwzVNc7KIKifLeiQ2x/Szs89A5+fZoofu6WNXUmoefQ2A
+by1YFaOz1oXn40Z4WqMhtDxTPaBSo9qEgUWaG7PDMyr22g27a5h+UL+2FIVILAyX
+8ymVzcValvp+/2YVNXm5IJCVVPP0OLxw9kuGZ5WHtqLkZPgNURO5SwC/K06JsNd5
+kEt9bNYDGiqYXeRpM5S0AeWCDR+gavAHOsFEQ6gFAJIGeIwc/ALzLR3zeibqd9/M
+V8aU8AdsdyYvZaHm+NownID0unQgfDbmDWH1bsP3Qfa91hHhEVzWniB2ILaKrq/K
+4C0PQt/f29B8/KafswiHi/TTvjBzpaPZMnoT6W/XU69IVXwlIqvBivCxAAZzrk+X
+IEDhOo0Qc1FNsj7qJYmeXgP7ePwsHPWDvbjHsTD31+C0v/Fo0yPTxaM/R9yA0LMa
+zI+S0/UT3ac3oTf7fWN3g+cBfu8RqUZ2uH7w84+UqKdusNaa7a26dVxuzfvqCQnb
+F0NpnwyuO0FYOF+0SxOH44pdVsItIHb/LBppgXSHPjJ9xLqa7geoqrqKZcukkLO7
+Gb0h3n9fIhJUDBW+C6mhjS7fbYKmcV7rIYPiJ1CV+V0NDn7zkxbeSMwehU5NZC7A
+vrkSZBW9Xf2dBiDQ0z1mPAGC9A4GO3JBNI4TgY7gNTj4lvU10OczSAXvh4DBFdt7
+oDzuwQtiQOS5hd77aiSWINfCs2iYpAuCoysja51/yM5EM6umQPQcaiEOaljjtEUD
+0LXJDSQepG1SD0+beJjlyxa5wydUqtyyFKI7uDr1w/OWT5xyp93gcWEVO+d9f3SZ
+eANLJt8CXpevJXWsTWwKcayKG0ccmpOks8zCgBwVQVlLkHSkAHAbwDTU59EeK4Iw
++41MZCtXJ2F0Uk8frVEY101G6dVlEDWFpdkRmy2KnjMTWpLauPhNiEXNcN88rTec
+gkd2AKalMQN5SD/LTE6egFzLrGTgoedJw7ZF8MTygWOJcI9+9afFg3xUl5A4goEo
+JVKKY3jsQ9RqLeJoGzD+JH/YIIx5f8wrNZMaAz2NLOxoyIKf37pZZLFeVDDfdT6Z
+gPg02sxVc5Wy3Gx6+EpXHJX7q9zBSykiXcdcG2yGIEmmyuTtvqAVdblqaww8Bwwl
+MQIDAQAB
+-----END PUBLIC KEY-----";
+    const RSA_512_PRIVATE: &str = "-----BEGIN PRIVATE KEY-----
+MIIBVQIBADANBgkqhkiG9w0BAQEFAASCAT8wggE7AgEAAkEA4PHNmjPrDA62GP2C
+SQmQQSPdbBQw4XFypDyL6szsBaLGj7A9dqf2ipsBFOAFOEHi1G8UwcEJpZCzV4At
+NoqsvwIDAQABAkEAujs2zz3AkWD0ncf0P2etiGCbBsnIlj0IfrSp2iECHr7RG9Rk
+kX2o9Q4QaqgX80ehGPA5Nlx4ACh350rXRLtzkQIhAPnwgguy2RnHocStXpAFnLax
+HbOnEvq8BHwEbmYaRHNTAiEA5mYjyL9tsZPJai+ySc2Eb47vCrrpU5jMWuHIMKsB
+f2UCIDgAJ2Mvo20fSaOjpLhoSYC1lo4WNS5wyiBvbbz6zbN5AiEA37Osau3zA8gK
+eB93bFEvlWGilziD87cYM+WlChv/iEECICfhFSeus3LYx25XHVAa8oGqRSmLF/zM
+FNm5uioPNYVk
+-----END PRIVATE KEY-----";
+    const CERTIFICATE: &str = "-----BEGIN CERTIFICATE-----
+MIIBbzCCARmgAwIBAgIUOZxZ1/2TrdcXqAbND7iCFyvt3WIwDQYJKoZIhvcNAQEL
+BQAwDDEKMAgGA1UEAwwBeDAeFw0yNjEyMDYwMTEyMzBaFw0yNjEyMDcwMTEyMzBa
+MAwxCjAIBgNVBAMMAXgwXDANBgkqhkiG9w0BAQEFAANLADBIAkEA4PHNmjPrDA62
+GP2CSQmQQSPdbBQw4XFypDyL6szsBaLGj7A9dqf2ipsBFOAFOEHi1G8UwcEJpZCz
+V4AtNoqsvwIDAQABo1MwUTAdBgNVHQ4EFgQUzfznRbWc+l0kLTSGaaL1dWxIWO4w
+HwYDVR0jBBgwFoAUzfznRbWc+l0kLTSGaaL1dWxIWO4wDwYDVR0TAQH/BAUwAwEB
+/zANBgkqhkiG9w0BAQsFAANBAIQt4gy/mCOWJRatLyhxDTS9iiCO7SymWR0Reh1R
+LKkM/LjqeneWgn6nCtDqrSkBVuXnm/GxXJkxH5lc8XF0Jm0=
+-----END CERTIFICATE-----";
+    const ENCRYPTED_PRIVATE: &str = "-----BEGIN ENCRYPTED PRIVATE KEY-----
+MIIBvTBXBgkqhkiG9w0BBQ0wSjApBgkqhkiG9w0BBQwwHAQIwpi0WA4Zm/UCAggA
+MAwGCCqGSIb3DQIJBQAwHQYJYIZIAWUDBAEqBBC6I++6VwGoIZlpTNB+MCINBIIB
+YACn4ARzXPM3qN8xAVT8rbumb6Lhcatq0o9QGcnrZocE7qLIaO5q6okUtNtijo9y
+5zjkQTyMWBXpQ19s7e/trkcPGg1y11GDvQnwCvfKhKraul84GI25jc8XdVox/1rT
+cekFQUKeZL22+pqzXRq6UHT+o0zm1KA8PdPzn1LRNQvnPS1lFeIvrmGxBxm8PHr4
+rzl4seQpkz00ecX+XEQytLNEW2asAIWWDj05owY2+299l6GhATyNkoOHOGdiFldF
+q0+AdPYnF9FIQJqGQRADF/3Nky1Vc8Bp4wEiWef8YGvhsJK2p1XEBlz8FuPe2M0B
+vMYgh6cTzMAdS9bXMZeq7KpsKYUmENnsItRNUDEfDESVkHpLRVGQMoMmyGiQhRy6
+mnNMS6tNYz5Oh004PuAdQT7EIibaMGWdusllM9OZ6MOvueeE1aimTKSlVZZFZwUw
+3xY8dJHBu9HIH0i0LYJkU2o=
+-----END ENCRYPTED PRIVATE KEY-----";
+    const EC_SEC1_PRIVATE: &str = "-----BEGIN EC PRIVATE KEY-----
+MHcCAQEEID3eXb12JvFII3wr0n/1ESVk4vOVGR8uhLH3O5NSDpsdoAoGCCqGSM49
+AwEHoUQDQgAEj5FLEHND4vyn/MJNFM780c84IPjRpMupUMMzuPi4qor4PEhc/TGd
+Qj2OJUCCA+9uYWr0OerWbdJGspQ+TyRB6A==
+-----END EC PRIVATE KEY-----";
+
+    /// Regression: keygen wrote 8192-bit keys whose public half did not load ("SPKI
+    /// cryptographic key data malformed"), and a 512-bit key loaded. One rule now, named.
+    #[test]
+    fn one_key_size_rule_for_every_key() {
+        let big = PublicKey::parse(RSA_8192_PUBLIC).unwrap();
+        assert_eq!(big.size(), 1024);
+        let der = PublicKey::parse(&big.to_base64_der()).unwrap();
+        assert_eq!(der.fingerprint(), big.fingerprint());
+        assert_eq!(PublicKey::parse(&big.to_pkcs1_pem()).unwrap().size(), 1024);
+        let sealed = crate::wire::crypto::rsa_encrypt(&big, b"k").unwrap();
+        assert_eq!(sealed.len(), 1024);
+
+        let why = PrivateKey::parse(RSA_512_PRIVATE).unwrap_err().0;
+        assert_eq!(why, "a 512-bit key; keys are 1024 to 8192 bits");
+        let small_public = rsa::RsaPrivateKey::from_pkcs8_pem(RSA_512_PRIVATE)
+            .unwrap()
+            .to_public_key();
+        let pem = small_public.to_public_key_pem(LineEnding::LF).unwrap();
+        assert_eq!(PublicKey::parse(&pem).unwrap_err().0, why);
+        let pkcs1 = small_public.to_pkcs1_pem(LineEnding::LF).unwrap();
+        assert_eq!(PublicKey::parse(&pkcs1).unwrap_err().0, why);
+        let why = PrivateKey::generate(512).unwrap_err().0;
+        assert!(why.contains("keys are 1024 to 8192 bits"), "{why}");
+    }
+
+    /// Regression: an encrypted key, an EC key and a certificate given as a private key all
+    /// asked "is this a public key?", and a certificate given as a public key "is this a
+    /// private key?".
+    #[test]
+    fn other_pem_blocks_are_named() {
+        let why = PrivateKey::parse(ENCRYPTED_PRIVATE).unwrap_err().0;
+        assert!(
+            why.contains("encrypted private key: decrypt it first (openssl pkey"),
+            "{why}"
+        );
+        let legacy = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n\
+                      DEK-Info: AES-128-CBC,00112233445566778899AABBCCDDEEFF\n\nAAAA\n\
+                      -----END RSA PRIVATE KEY-----";
+        let why = PrivateKey::parse(legacy).unwrap_err().0;
+        assert!(why.contains("encrypted private key"), "{why}");
+        let why = PrivateKey::parse(EC_SEC1_PRIVATE).unwrap_err().0;
+        assert!(why.starts_with("an EC private key, not RSA"), "{why}");
+        let why = PrivateKey::parse(CERTIFICATE).unwrap_err().0;
+        assert!(why.starts_with("a certificate, not a private key"), "{why}");
+        let why = PublicKey::parse(CERTIFICATE).unwrap_err().0;
+        assert!(why.contains("a certificate, not a public key"), "{why}");
+        assert!(why.contains("openssl x509 -pubkey"), "{why}");
+    }
+
+    /// Regression: a UTF-8 BOM or OpenSSL's "Bag Attributes" before a valid PEM block gave
+    /// "not PEM and not bare Base64 DER".
+    #[test]
+    fn text_before_the_pem_block_is_skipped() {
+        let bag = "Bag Attributes\n    localKeyID: 01 02 03\nsubject=/CN=partner\n";
+        for prefix in ["\u{feff}", bag] {
+            let public = PublicKey::parse(&format!("{prefix}{}", demo::PARTNER_PUBLIC)).unwrap();
+            let private = PrivateKey::parse(&format!("{prefix}{}", demo::PARTNER_PRIVATE)).unwrap();
+            assert_eq!(public.fingerprint(), private.public().fingerprint());
+        }
     }
 
     #[cfg(feature = "openssl")]

@@ -238,7 +238,7 @@ async fn unknown_and_disabled_api_codes_are_interface_unauthorized() {
 [[whalet.partners]]
 partner_id = "202400000000002"
 public_key = "@keys/demo-partner/public.pem"
-api_codes = ["someOtherInterface"]
+api_codes = ["queryCurrencyBalance"]
 "#;
     let app = crate::helpers::spawn_with(crate::helpers::Setup {
         config: Some(config.into()),

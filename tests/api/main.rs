@@ -13,6 +13,7 @@ mod browser_smoke;
 mod cli;
 mod cli_surfaces;
 mod clock;
+mod config_keys;
 mod connectivity;
 mod contracts;
 mod control;

@@ -12,7 +12,6 @@ use parking_lot::RwLock;
 use crate::api::notify_url::NotifyUrl;
 use crate::api::roster::{self, Roster};
 use crate::config::infinia::InfiniaConfig;
-use crate::config::key_text;
 use crate::money::{Currency, Money};
 use crate::wire::crypto::SignatureHash;
 use crate::wire::keys::{demo, PrivateKey, PublicKey};
@@ -176,7 +175,7 @@ impl Deref for Apps {
 /// itself, or every line of an `@file` as in an OpenSSH authorized_keys file (blank lines and
 /// `#` comments skipped). Each line must be a public key; an entry with none is refused too.
 fn authorized_keys(entry: &str, where_: &str) -> anyhow::Result<Vec<String>> {
-    let text = key_text(entry)?;
+    let text = roster::setting_text(entry, where_)?;
     let shown = |n: usize| match entry.strip_prefix('@') {
         Some(path) => format!("{where_} ({path} line {n})"),
         None => where_.to_owned(),

@@ -7,8 +7,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use crate::api::notify_url::NotifyUrl;
-use crate::api::roster::Roster;
-use crate::config::key_text;
+use crate::api::roster::{self, Roster};
 use crate::config::pockyt::{
     FeeModel, IpnFormat, PockytConfig, DEMO_MERCHANT_NO, DEMO_STORE_NO, DEMO_TOKEN,
 };
@@ -116,8 +115,12 @@ impl Merchants {
             let merchant = Merchant {
                 merchant_no: m.merchant_no.clone(),
                 store_no: m.store_no.clone(),
-                token: key_text(&m.token)?.trim().to_owned(),
-                notify_url: NotifyUrl::new(m.notify_url.clone()),
+                token: token(&m.token, &m.merchant_no)?,
+                notify_url: NotifyUrl::new(
+                    m.notify_url
+                        .clone()
+                        .or_else(|| notify_url.map(str::to_owned)),
+                ),
                 balances,
                 fee,
                 ipn_format: m.ipn_format.unwrap_or(cfg.ipn_format),
@@ -143,6 +146,17 @@ impl Merchants {
     }
 }
 
+/// A merchant's `token` (inline or `@path`, trimmed); an empty one is refused: no request could
+/// carry it, so the merchant could never be reached.
+fn token(value: &str, merchant_no: &str) -> anyhow::Result<String> {
+    let setting = format!("pockyt.merchants[merchant_no = {merchant_no:?}].token");
+    let token = roster::setting_text(value, &setting)?.trim().to_owned();
+    if token.is_empty() {
+        anyhow::bail!("{setting} is empty: set the token the merchant sends in its requests");
+    }
+    Ok(token)
+}
+
 /// `get`, `ids` and `iter` of the merchants.
 impl Deref for Merchants {
     type Target = Roster<Merchant>;
@@ -157,6 +171,56 @@ mod tests {
 
     fn usd(minor: i64) -> Money {
         Money::new(minor, Currency::parse("USD").unwrap())
+    }
+
+    /// The merchants of `[[pockyt.merchants]]` entries `toml`, with `--notify-url` `flag`.
+    fn merchants(toml: &str, flag: Option<&str>) -> anyhow::Result<Merchants> {
+        let config = crate::config::Config::parse(toml)?;
+        Merchants::from_config(&config.pockyt, flag)
+    }
+
+    /// Regression: `--notify-url` reached the demo merchant but not a configured merchant
+    /// without its own notify_url (Whalet partners and Infinia apps got it).
+    #[test]
+    fn the_notify_url_flag_is_every_merchant_default() {
+        let toml = "[[pockyt.merchants]]\nmerchant_no = \"7\"\nstore_no = \"1\"\ntoken = \"t\"\n\
+                    [[pockyt.merchants]]\nmerchant_no = \"8\"\nstore_no = \"1\"\ntoken = \"t\"\n\
+                    notify_url = \"http://127.0.0.1:1/own\"\n";
+        let flag = "http://127.0.0.1:1/flag";
+        let all = merchants(toml, Some(flag)).unwrap();
+        let url = |no: &str| all.get(no).unwrap().notify_url.get();
+        assert_eq!(url("7").as_deref(), Some(flag));
+        assert_eq!(url(DEMO_MERCHANT_NO).as_deref(), Some(flag));
+        assert_eq!(url("8").as_deref(), Some("http://127.0.0.1:1/own"));
+    }
+
+    /// Regression: an empty token (or one of spaces) was accepted; no request could carry it.
+    /// A token file that cannot be read names the setting, not a "key file".
+    #[test]
+    fn an_empty_token_is_refused_naming_the_setting() {
+        let entry = |token: &str| {
+            format!("[[pockyt.merchants]]\nmerchant_no = \"7\"\nstore_no = \"1\"\ntoken = \"{token}\"\n")
+        };
+        for empty in ["", "  "] {
+            let why = merchants(&entry(empty), None)
+                .err()
+                .expect("refused")
+                .to_string();
+            assert!(
+                why.starts_with("pockyt.merchants[merchant_no = \"7\"].token is empty"),
+                "{why}"
+            );
+        }
+        let why = merchants(&entry("@nope/token.txt"), None)
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            why.starts_with(
+                "pockyt.merchants[merchant_no = \"7\"].token: cannot read \"nope/token.txt\""
+            ),
+            "{why}"
+        );
     }
 
     #[test]

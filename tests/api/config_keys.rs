@@ -1,0 +1,128 @@
+//! Keys as `serve` reads them from the configuration: every size the one key-size rule allows
+//! (docs/CLI.md, "Keys") is served end to end.
+
+use serde_json::json;
+use whalet_sim::wire::keys::PrivateKey;
+
+use crate::helpers::spawn_config;
+
+/// An 8192-bit RSA key made by `openssl genpkey` (the largest size the simulator reads).
+const PARTNER_8192_PRIVATE: &str = "-----BEGIN PRIVATE KEY-----
+MIISRAIBADANBgkqhkiG9w0BAQEFAASCEi4wghIqAgEAAoIEAQDGYWJRKYjVLbLz
+0Rnrf0lY4NUFBEHgmqNRJjPhLiiOvkToRct4Ix0jwNbqdtmm1FRlEgB0UztO+foW
+toKGQ5WygGjbyM6tgw5r81QIIgSUmmcGzBbGNcIyVEPiA5MHyaA/RZqoR+aBJr9V
+9IcANkrPnlFAmIBRoGeMpj2FQ+RCtQdiiqCYnSyOz3zwYBTMSydRzMHznRjlNEFL
+iVmbayZT4Wrn7mKDW8WUF/OvFdDDNU1zsogqJ8t6JDbH9LOzz0Dn59mih+7pY1dS
+ah59DYBvLVgVo7PWhefjRnhaoyG0PFM9oFKj2oSBRZobs8MzKvbaDbtrmH5Qv7YU
+hUgsDJfzKZXNxVqW+n7/ZhU1ebkgkJVU8/Q4vHD2S4ZnlYe2ouRk+A1RE7lLAL8r
+Tomw13mQS31s1gMaKphd5GkzlLQB5YINH6Bq8Ac6wURDqAUAkgZ4jBz8AvMtHfN6
+Jup338xXxpTwB2x3Ji9loeb42jCcgPS6dCB8NuYNYfVuw/dB9r3WEeERXNaeIHYg
+toqur8rgLQ9C39/b0Hz8pp+zCIeL9NO+MHOlo9kyehPpb9dTr0hVfCUiq8GK8LEA
+BnOuT5cgQOE6jRBzUU2yPuoliZ5eA/t4/Cwc9YO9uMexMPfX4LS/8WjTI9PFoz9H
+3IDQsxrMj5LT9RPdpzehN/t9Y3eD5wF+7xGpRna4fvDzj5Sop26w1prtrbp1XG7N
+++oJCdsXQ2mfDK47QVg4X7RLE4fjil1Wwi0gdv8sGmmBdIc+Mn3EupruB6iquopl
+y6SQs7sZvSHef18iElQMFb4LqaGNLt9tgqZxXushg+InUJX5XQ0OfvOTFt5IzB6F
+Tk1kLsC+uRJkFb1d/Z0GINDTPWY8AYL0DgY7ckE0jhOBjuA1OPiW9TXQ5zNIBe+H
+gMEV23ugPO7BC2JA5LmF3vtqJJYg18KzaJikC4KjKyNrnX/IzkQzq6ZA9BxqIQ5q
+WOO0RQPQtckNJB6kbVIPT5t4mOXLFrnDJ1Sq3LIUoju4OvXD85ZPnHKn3eBxYRU7
+531/dJl4A0sm3wJel68ldaxNbApxrIobRxyak6SzzMKAHBVBWUuQdKQAcBvANNTn
+0R4rgjD7jUxkK1cnYXRSTx+tURjXTUbp1WUQNYWl2RGbLYqeMxNaktq4+E2IRc1w
+3zytN5yCR3YApqUxA3lIP8tMTp6AXMusZOCh50nDtkXwxPKBY4lwj371p8WDfFSX
+kDiCgSglUopjeOxD1Got4mgbMP4kf9ggjHl/zCs1kxoDPY0s7GjIgp/fullksV5U
+MN91PpmA+DTazFVzlbLcbHr4Slcclfur3MFLKSJdx1wbbIYgSabK5O2+oBV1uWpr
+DDwHDCUxAgMBAAECggQAAZ2qGJmli4D7wP8pov5lUnGL0F1358JE++2yIEV28cAj
+XQzWfR99hry02AQkUKSHVHRtDCoW9wwKkmsBFmKHMDvaB/JFrY7HZ5170X4kA6AA
+e+eVK3qAsUPmFzmGKD+LzCS2CJuoduRY3rSLuojkZFIvanWsr1RiHdPr0riaPfuS
+k8qDNXC+BP40BsntkExLak2fDvUKqfpsqij0SJOfdp7ym4M9Lxzxt6lX2vmPjSbu
+464Lx9GNYKOjYCo5IhIibIgDHEXprisPqQ/NAf1B1/OzoxUzYiBFK86lLPb3tDTP
+KFbP78w8wbXOZBUEhA6AtnTo9rpKuNIEFiEPpx0Ot+/w0EHyYTRgEYRI9SeooaA9
+AgL1+gzCnBQeDVO7OqgTXq512ipR7YZK7OmO5MZBr2lPt7HEbep0jFZh6yF2IS7T
+N8GBTOWwsNBKsZdizjAQBjdqz3Nojr5qP0Hu9n03yn4+D9QHFJzyDD7qd2UX3nzD
+s9arYqQz+nCSE+Tb9MShSHA2Du5BDWsJfG46f5mxnKwQJScyduxdkx6MeWQst1Ry
+qF9lluXYcat9rWMhXTMIDo1XtoWw/MjX5oewEQjgt0q3/4IztzVSFDr/v1MHCVA5
+D+hmN7riFYHaVtbBF8XQZoVrDdhdwYz5G+APiLFef2f9Q8oTAZnNDTxzCUnkqMn7
+RUBvQwVWHty7jIOaruv2zCF1KtrGPy+9NuQNfBH2bqOxyPttOSSFiVYXlUsOFXNX
+SJQ7JlVXPzc+ToTxl7RQ5bePjyunhQHt1TEc1jJPTTqGO22M3yciFhpjsUD7kcj/
+4DMQjKMqNITNGjVNLt2hey5GEE2Y/NRhTBIzDBZZ0hFWBAYWIgcvX1AKn2wmZz45
+mxtSeRYRJ2GYi+clI9SU8pg1Om5bGLM9poBWurSMcyEiUmmQWjVfsrvnW2hPgVRT
+d6DBPDxzNYRrVp3gRmkQJTfXrgO15V27tE+19HQr3Stcue8/8gbrYyHhRWH7kxZ8
+DDsUkguMT9W5x/WJTvJJaYL3gr7HYJyIHlMF46exLMPAmnm0LwQNQYit3VB1K5LJ
+px/wKcZWHHFxWi8p19WNbVsoz8g78N3N4FsjtzhozImMlzHudCE8kxEsmjq3aVpt
+NEZq17mq76V/aSJ0edfUoMVZ35yg/mmeE6dZSk/LCWe/kD7YKvmUVlXTQEAOvkmH
+wG3YreuJLH8ygpPEJ4haFkCE6Gn3ayhFOgHFP8VmsZCqhCvK6Kg2x45xglCWHRh6
+9p0Vjimgf5hYMNM7edpV7NKXHq3bHO9qGX+PBPhKMLmLKiglFtr6tAHfMeLQW5zO
+Usb58N59i05xcuBGJ8z5EaPXwXWqrftR7oAPnatlEQKCAgEA8Ep6RlHGYA8dKD6v
+tw90bFeDiDzaIrKoRKJOm5elKWgWev8Zf3wSn8KEVepewaCkgoaIaQWtKq/BVYEM
+oVPXfT5ywB/kOLXlOA7HU8F+UWxHirREW0PKubHz2F9AdBdnzJBRneyn1reH3J1J
+0gGb/Cnq7zE7zFvy6BkG0965yp/uYp55un8YcJXIqINYlVwq1OwOslNZiYDIuQXM
+26u9hi1kHuW0ktKtpVf3UlhQl2+4FtEyYTlman9nH+ToWIoCLusQaA2Z9aW6WYgU
+PLJyTvOTCgTAl/dJAFhl8ADQqBLkOYcdPrvSiCi5fHcbhWS3ealNYKoecXqwBuKc
+tfT2XN1xNa+2dETYI2osx5v2ygfFb1MBzHBjaLG394hoXE6n8ffJTt3vs2pDk7cY
+hYp52M8F+AdNeInXtbktSYZQyskh0O1emEuhJrWP7Sff6R4KFsZaIWVV1PaQ+bCz
+nHhWfyxbC5x13Hqzu0OMRCxsDbkMPBQGgf19mL8haVPorw/cjOIKOBj2SKTkkJqT
+Usj4luABlZYOGgFBb2yz9M+vHDSVegVxwhT2cjASMagp+H49qnorbdeVtd4LCGm0
+PJrSlCpR1FOk2oEIUfFGj+5U6Cx6Nh1C2CZtvhpKnk4s+qihtJPYsf5i81Fi1gTE
+rlVT8NoAs6fXmWqdCwfxFCR5zMkCggIBANNZfVWUW4XOtDm6++TQS5WY5e7DJXJF
+Uokyyy8/L0GSemZ7VU77LnafhF3von2Am+PcU9xk9CFBwrDP3gE/eFOO8zMWcx/l
+ERG/KL+lMaVLx+NnYEtYaUwaxgFRCfvZ54D/yGMB2KxUZrM9EZcz6JDwwNd0f5dh
+fyYBGVQmOix4OSsWHAwiCRGM3kKRdn9mdxjQdESn76JelJe/ePeD2AGC0sElzQhB
+qiBqj/M/2ZFc2vKzmP4fwcQbOpWLLwap6MWGXehH8kmtwTf3D6R43eRvA2eI7qhc
+npObQ5z5xQMU+R+Bp1zN5k8tPrLtXQ+YIeeAZh1SbzF/+v0H9PSuCs45R2+ZLpMF
+CChndLHl8/d34Ym2ooIO6C+QOGtzhdqv0tWHujov1ooiGbKAN0FXa/iqXzGpZ0dy
+tIZ3yFQavs8gY6Ur6L7lw9YOUV10NqEoaO0KVPZ+FMrtUFJBlL/zMH+umKU4DIWN
+Lujj74F6VRw/QU3lyNsqU7LqW4CkpwWOerYvt5b9IbzRkaHZ8M5rfx4NV++JfDBS
+cLIqrGQeET7o8cbQzaFpklBoyRuXCM2otslBt4rcuQ/Bwtlkg2YB4KnpmB3iqAhi
+O/Lbe7ZCYC/2IQwoWQ4/pONP6MzNDMj0ZeVcRzJL3XeK3alwp6gTLMknp7t6Eobv
+AVpruX4G6REpAoICAQDvOkb4AWwNsJ5ntdk82I8hWhNirKrDxrjN9AVs1JIjYjSX
+aagaCw2DrqYP31FNVsDSDlx6qqMXj3lcxikr6IvubiDSdC3D5Bv8LoJ2OXqoV7P2
+PLidYCXRsIBDl7lUmwTFXZ1ULAuBMqF5m8Kl6OJCL/1s+8g8EgMI3fm1L9YrDATK
+fFpWuTg8xnLKilHECcm+x/Ftypum0OeFhWfJ//alQkWemTSoxEULC0P44GIEEr7l
+QIr2zq3PM14ZG83ScDvyOCbSYVA5hzC6+Ealk0dIoSlv3QFdil1MkbWTN0yFOKGt
+QH52OYpF8r2QVAi7SmV8I3kc1uGOOwZLJIu+f85S8EhImdJ9eRjyUT+ZzwXpZ8lB
+pxNwVSgzUFQGhfDYjZqYxQfPlBeTuSTkSHKKaS4cEygvIh4X9qwiiOS0gZun+IzJ
+M7lsyEb9gd9zzbIXpceHmxyaiQfmCUCWxjxbeFctL5zJN5ED28lak8pvCQbetq+e
+lJVSD2xeiVMbSOWsfI8oV9ayuO9hrYC9Epe/4MPVedk58vXBICTkaQXUonwFCbkT
+jZ4PCs29K2zBsVlvw0djlVPtfKfZM+IqEwrVF5K03lkvmcLTo4kEA8ErhK1VpQpb
+G9Cz37Z8gDJv3wba2s57OIKR2uDqu8k5p++kXOFANdpjAqQcYk9Nby+tzQ7SOQKC
+AgEAuQp53Iqm0vFWA9F9Jyljc9fJQJEk4PZmu+53zKbyVePMPJuw5hSu6nbhKmlb
+h6wpUIef+K9+uvtbXPixs8ABNo9KyKjYJM2mczY9lAUrAUDnAmeI/I6sqlAqmg58
+wj9XHC9WH7EHJmJDBJzsIMj2zqeq/zhlWYGoE/sUVQOfHT4pN1sFNW47KF2AXyIC
+cKqijVw837t06GEMkgu2+mY5oaELqsXQzHDJZdZGsD9v2oBExgeOZLgjKvJ4CWQx
+yRDL1ty8rVkIfY+eQsSRsnuMMqsrfON7qHZm9G8U9IQOBJPBRd97S5qOETZY1clS
+GAwnawuU3AlHhzw44H6t7efPWBz4OXIRP/FA4jcqCXN+dWVFVxBLGbm5eaM4coNT
+Z1NXMVLDLpyhppESlKEDP7cttipcbBuYbAq2maCYCWLdOnVuKLfX8AM0wd4JSNwt
+1E2QCDFqj+F1jPHXyBzZAnIGPVP9G3KGLAufTZH7KQ6VI8USBQSxJYnafCQJ9wix
+nwDO2WHPyGdZuXp2mhE5b1DYm9Qs8HEcBSa4upT4GDPm/4Bt5pb74l2PF82Wfgxv
+TbhwSKa77t0vPed0FGeXT6FHNRxq7Yd7fNOdDxUxLDLTCkrhRkaxKfN5Bvf4qA7D
+KdIowHZZc2TOwxIW3nneoB4hsQCCL3dCb1ckhSkZ34hnWHkCggIBAMeSBoEmMoxy
+dCHNOPj2ly6RWHeJ5XbB0GZjpeVBYza8qhMMPnRzRXkdnchxxBu6pUVTloh3yobi
+dmUJWCGJ3GPnqeKaa8e2KiWasc8bf7ixoviFoDyWg3mu135DBOoCeqQZWLb/75CU
+1hxTRSTBM8+aU7KmJxR7/2Igy4LwglqM2OecYkHRLAGmS2cecRBvxd0eRd7M531F
+S8h98ZnEMzUOkqFNl08zn1JrbKKlYysrESouyqYVhm3zro3l/14POvuU6JflpDW2
+F5ncsRMOxUkVbPIE0zwpI6RJRaUrS2vBACOOPAu3W6nGBP18kH1IMtDH82y/hV1E
+huLOzQxLUAzp39YR4wZa1be5mDbTt3is46ktV5w2d/VAPRM7fny857kzvESqUUfv
+S+bVHiRkUGxgH3kxQQrbbKCGfMAqrkbci7eG3xlbUA9rJpaDa4T0XyI3+MauMgjn
+xP8jmAR7f9fAng/tuDF4CyPi8raqkDxIr5zkUvaQDKmS9d6ByW5p79rqgYWQDr2S
+9ZJMfN0PWGK1+1Eiv7avZ4ysGDeCU+stKTFYbSml093ntQ8yNw5gbJgRssaSB1px
+qO1Kwdlhbbh11GASG/UnAbulqtBRd9G5I9t6CuwZu3iwIaWebe8RH7aSgJMzYkn+
+IK7NwSjKkpGovZy9ldX1pr/2Tbo76nh1
+-----END PRIVATE KEY-----";
+
+/// Regression: `keygen --bits 8192` wrote a pair whose public key `serve` refused ("SPKI
+/// cryptographic key data malformed"): the partner now signs, and is answered, with it.
+#[tokio::test]
+async fn a_partner_with_an_8192_bit_key_is_served() {
+    let key = PrivateKey::parse(PARTNER_8192_PRIVATE).unwrap();
+    let config = format!(
+        "[[whalet.partners]]\npartner_id = \"p8192\"\npublic_key = \"\"\"\n{}\"\"\"\n",
+        key.public().to_pem()
+    );
+    let app = spawn_config(&config).await;
+    let mut client = app.client.clone();
+    client.partner_id = "p8192".into();
+    client.key = key;
+    let body = json!({"notifyFlag": "N", "responseFlag": "Y", "responseMessage": "big"});
+    let reply = client.call("connectivity", &body).await.unwrap();
+    assert_eq!(reply.code, "SUCCESS", "{reply:?}");
+    app.shutdown().await;
+}
