@@ -269,12 +269,17 @@ const RUNNING_SERVER_FLAGS: &[&str] = &["url", "server-pid"];
 /// Whether a run with these flags spawns a process a flag of [`SPAWNED_SERVER_FLAGS`] applies to.
 type Spawns = fn(&Flags) -> bool;
 
-/// The flags about the processes a bench spawns, and whether a run spawns one they apply to:
-/// `--server-arg` is for `--spawn-server`'s `serve`; `--server-log` for it and the echo server
-/// of `--echo-baseline` (and for `--notifications`' server, checked with its own flags).
-const SPAWNED_SERVER_FLAGS: &[(&str, Spawns)] = &[
-    ("server-arg", |f| f.spawn_server),
-    ("server-log", |f| f.spawn_server || f.echo_baseline),
+/// The flags about the processes a bench spawns, whether a run spawns one they apply to, and
+/// the flags that make it spawn one (every one, named by the refusal): `--server-arg` is for
+/// `--spawn-server`'s `serve`; `--server-log` for it and the echo server of `--echo-baseline`
+/// (and for `--notifications`' server, checked with its own flags).
+const SPAWNED_SERVER_FLAGS: &[(&str, Spawns, &str)] = &[
+    ("server-arg", |f| f.spawn_server, "--spawn-server"),
+    (
+        "server-log",
+        |f| f.spawn_server || f.echo_baseline,
+        "--spawn-server or --echo-baseline",
+    ),
 ];
 
 /// The flags that mean something only with `--notifications`.
@@ -360,7 +365,7 @@ fn check(f: &Flags, given: &[String]) -> Result<(), Refusal> {
     check_surface(f.surface, &has)?;
     check_load(f, &has)?;
     check_server(f, &has)?;
-    check_url(f)
+    check_url(f, &has)
 }
 
 /// Which server the run loads: one it spawns (`--spawn-server`) takes no flag that names a
@@ -379,11 +384,11 @@ fn check_server(f: &Flags, has: &dyn Fn(&str) -> bool) -> Result<(), Refusal> {
     }
     let unused = SPAWNED_SERVER_FLAGS
         .iter()
-        .find(|(flag, applies)| has(flag) && !applies(f));
-    if let Some((flag, _)) = unused {
+        .find(|(flag, applies, _)| has(flag) && !applies(f));
+    if let Some((flag, _, spawning)) = unused {
         return conflict(format!(
             "--{flag} configures a process the bench spawns, and this run spawns none it \
-             applies to (it loads the server at --url): add --spawn-server, or leave --{flag} out"
+             applies to (it loads the server at --url): add {spawning}, or leave --{flag} out"
         ));
     }
     Ok(())
@@ -504,17 +509,19 @@ pub(super) fn after_http(url: &str) -> Option<&str> {
 
 /// `--url` when it is used (not with `--spawn-server`): the simulator's base URL as every
 /// partner-side command checks it ([`crate::http::simulator_url`]), and, since the generator
-/// speaks plain HTTP to the surface's own paths, `http://` with no path.
-fn check_url(f: &Flags) -> Result<(), Refusal> {
+/// speaks plain HTTP to the surface's own paths, `http://` with no path. The refusal names
+/// `--url` when it was typed (`has`), else `WHALET_SIM_URL`, where the value came from (the
+/// default is a good URL).
+fn check_url(f: &Flags, has: &dyn Fn(&str) -> bool) -> Result<(), Refusal> {
     if f.spawn_server {
         return Ok(());
     }
-    let refused = |why: String| {
-        (
-            ErrorKind::ValueValidation,
-            format!("--url (or WHALET_SIM_URL): {why}"),
-        )
+    let named = if has("url") {
+        "--url"
+    } else {
+        "WHALET_SIM_URL"
     };
+    let refused = |why: String| (ErrorKind::ValueValidation, format!("{named}: {why}"));
     crate::http::simulator_url(&f.url).map_err(refused)?;
     let rest = after_http(&f.url).ok_or_else(|| {
         refused(
@@ -708,6 +715,28 @@ mod tests {
         assert!(check(&flags, &["spawn-server".to_owned(), "url".to_owned()]).is_err());
     }
 
+    /// A bad URL is named where it came from: `--url` when typed, else `WHALET_SIM_URL` (the
+    /// default is good), never a flag the user did not type.
+    #[test]
+    fn a_bad_url_names_the_flag_or_the_variable_it_came_from() {
+        #[derive(clap::Parser, Debug)]
+        struct Unchecked {
+            #[command(flatten)]
+            flags: Flags,
+        }
+        let flags = Unchecked::try_parse_from(["bench", "--url", "https://x"])
+            .map(|cli| cli.flags)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let message = |given: &[String]| check(&flags, given).map_err(|(_, m)| m).unwrap_err();
+        let typed = message(&["url".to_owned()]);
+        assert!(typed.starts_with("--url:"), "{typed}");
+        let from_env = message(&[]);
+        assert!(
+            from_env.starts_with("WHALET_SIM_URL:") && !from_env.contains("--url"),
+            "{from_env}"
+        );
+    }
+
     /// Every invalid value is clap's usage error (exit 2) naming its flag.
     #[test]
     fn invalid_values_are_usage_errors_naming_the_flag() {
@@ -818,7 +847,7 @@ mod tests {
             ),
             (
                 &["--url", "http://127.0.0.1:1", "--server-log", "debug"],
-                &["--server-log", "--spawn-server"],
+                &["--server-log", "--spawn-server", "--echo-baseline"],
             ),
         ] {
             let e = refused(flags);

@@ -39,6 +39,22 @@ impl Surface {
     }
 }
 
+/// The operation `text` names on `surface`, as `GET /__sim/operations` names it and as a request
+/// carries it: a Whalet apiCode as given (it travels in the sealed head, and may be anything a
+/// partner wants to try); a path (platform, Infinia, Pockyt) without the surface's own prefix
+/// when given whole (`/v1/platform/…`, `/api/v1/…`) and without the slashes at its ends. One
+/// reading for sending and for `--example`, so that both take the same texts alike
+/// (`/account-balance/query/` is `account-balance/query` for both).
+fn operation_name(surface: Surface, text: &str) -> &str {
+    let prefix = match surface {
+        Surface::Whalet => return text,
+        Surface::Platform => "/v1/platform/",
+        Surface::Infinia => "/api/v1/",
+        Surface::Pockyt => "",
+    };
+    text.strip_prefix(prefix).unwrap_or(text).trim_matches('/')
+}
+
 /// The flags of `call` and `listen` that some surfaces only use, by clap id, with those
 /// surfaces. Pockyt signs with `--token` alone; the RSA keys are the other surfaces'.
 const SURFACE_FLAGS: &[(&str, &[Surface])] = &[
@@ -61,7 +77,7 @@ const RSA_KEYED: &[Surface] = &[Surface::Whalet, Surface::Platform, Surface::Inf
 /// that use it, rather than silently ignored: it is most often the sign of the wrong surface
 /// (`--infinia-alg sha1` on a Whalet call). One check for `call` and `listen`, so both refuse
 /// the same flags the same way. A variable (`WHALET_SIM_POCKYT_TOKEN`) set for one surface is not
-/// refused on another.
+/// refused on another; a surface set by `WHALET_SIM_SURFACE` is named by it.
 pub(super) fn check_surface_flags(
     command: &str,
     surface: Surface,
@@ -78,9 +94,9 @@ pub(super) fn check_surface_flags(
         command,
         clap::error::ErrorKind::ArgumentConflict,
         format!(
-            "--{} is not used by --surface {} (only by --surface {})",
+            "--{} is not used by {} (only by --surface {})",
             id.replace('_', "-"),
-            surface.name(),
+            super::arg_name(command, "surface", typed).with_value(surface.name()),
             names.join(", ")
         ),
     ))
@@ -214,6 +230,7 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
     // Checked, not rewritten: the body is sent as its own characters (`business_body`).
     let body = business_body(&body_text, args.surface)?;
     let base = args.url.trim_end_matches('/').to_owned();
+    let operation = wanted_name(&args);
     let (target, answered) = match args.surface {
         Surface::Whalet => {
             let url = endpoint(&args.url);
@@ -221,14 +238,14 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
             (url, answered)
         }
         Surface::Platform => {
-            let url = format!("{base}/v1/platform/{}", args.api_code);
+            let url = format!("{base}/v1/platform/{operation}");
             let answered = whalet(&args, &url, body).await?;
             (url, answered)
         }
         Surface::Infinia => {
             let key = own_key(&args, demo::INFINIA_MERCHANT_PRIVATE)?;
             let infinia_public = provider_key(&args, demo::INFINIA_PUBLIC)?;
-            let url = format!("{base}{}", infinia_path(&args.api_code));
+            let url = format!("{base}{}", infinia_path(operation));
             let merchant = InfiniaMerchant {
                 base_url: base,
                 app_id: args.app_id.clone(),
@@ -237,17 +254,17 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
                 infinia_public,
                 alg: args.infinia_alg,
             };
-            (url, merchant.call(&args.api_code, body).await)
+            (url, merchant.call(operation, body).await)
         }
         Surface::Pockyt => {
-            let url = format!("{base}{}", pockyt_path(&args.api_code));
+            let url = format!("{base}{}", pockyt_path(operation));
             let merchant = PockytMerchant {
                 base_url: base,
                 merchant_no: args.merchant_no.clone(),
                 store_no: args.store_no.clone(),
                 token: args.token.clone(),
             };
-            (url, merchant.call(&args.api_code, body).await)
+            (url, merchant.call(operation, body).await)
         }
     };
     match answered {
@@ -335,25 +352,20 @@ async fn example(args: &CallArgs) -> anyhow::Result<ExitCode> {
     Ok(exit::code(exit::SUCCESS))
 }
 
-/// The operation `args` names, as `GET /__sim/operations` names it (without slashes at its
-/// ends): an Infinia operation given as its whole path (`/api/v1/account-balance/query`), which
-/// a request sends as given, is the part after `/api/v1/`, so `--example` takes what sending
-/// takes.
+/// The operation `args` names on its `--surface` ([`operation_name`]): what is sent, and what
+/// `--example` looks up.
 fn wanted_name(args: &CallArgs) -> &str {
-    let name = match args.surface {
-        Surface::Infinia => args
-            .api_code
-            .strip_prefix("/api/v1/")
-            .unwrap_or(&args.api_code),
-        _ => &args.api_code,
-    };
-    name.trim_matches('/')
+    operation_name(args.surface, &args.api_code)
 }
 
-/// Whether `op`, an entry of `GET /__sim/operations`, is the operation `args` names.
+/// Whether `op`, an entry of `GET /__sim/operations`, is the operation `args` names on
+/// `surface` (read as that surface reads it, [`operation_name`]).
 fn is_named(args: &CallArgs, surface: &str, op: &serde_json::Value) -> bool {
-    op["surface"] == surface
-        && op["name"].as_str().map(|n| n.trim_matches('/')) == Some(wanted_name(args))
+    let wanted = <Surface as clap::ValueEnum>::from_str(surface, false)
+        .map_or(args.api_code.trim_matches('/'), |s| {
+            operation_name(s, &args.api_code)
+        });
+    op["surface"] == surface && op["name"].as_str().map(|n| n.trim_matches('/')) == Some(wanted)
 }
 
 /// The operation as `--api-code` names it to find its nearest name: Pockyt names are paths,
@@ -462,32 +474,37 @@ fn default_operation(args: &CallArgs, surface: &str) -> anyhow::Result<Option<se
     Ok(found.cloned())
 }
 
-/// What to say of an operation `listed` (every surface's) has not on `surface`: the surface
-/// that has it, with its request line and the `--surface` that reaches it, or the nearest name
-/// of `surface`.
+/// What to say of an operation `listed` (every surface's) has not on `surface`: every other
+/// surface that has it (the name read as that surface reads it, [`operation_name`]), with its
+/// request line and the `--surface` that reaches it, or else the nearest name of `surface`.
 fn elsewhere_or_near(args: &CallArgs, surface: &str, listed: &[serde_json::Value]) -> String {
-    let wanted = wanted_name(args);
-    let elsewhere = listed.iter().find(|op| {
-        op["surface"] != surface && op["name"].as_str().map(|n| n.trim_matches('/')) == Some(wanted)
-    });
-    match elsewhere {
-        Some(op) => {
-            let other = op["surface"].as_str().unwrap_or_default();
-            let flag = <Surface as clap::ValueEnum>::from_str(other, false)
-                .map(|s| format!(" (give --surface {})", s.name()))
-                .unwrap_or_default();
-            format!(
-                "{} is {} operation: {}{flag}",
-                args.api_code,
-                a_surface(other),
-                op["request"].as_str().unwrap_or_default()
-            )
-        }
-        None => format!(
+    let elsewhere: Vec<String> = listed
+        .iter()
+        .filter_map(|op| {
+            let other = op["surface"].as_str().filter(|other| *other != surface)?;
+            is_named(args, other, op).then(|| elsewhere_line(other, op))
+        })
+        .collect();
+    if elsewhere.is_empty() {
+        return format!(
             "{}GET /__sim/operations lists every operation of every surface",
             did_you_mean(args, surface, listed)
-        ),
+        );
     }
+    format!("{} is {}", args.api_code, elsewhere.join("; and "))
+}
+
+/// "a whalet-platform operation: POST /v1/platform/x (give --surface platform)": the surface
+/// `other` that has the operation `op`, as [`elsewhere_or_near`] lists it.
+fn elsewhere_line(other: &str, op: &serde_json::Value) -> String {
+    let flag = <Surface as clap::ValueEnum>::from_str(other, false)
+        .map(|s| format!(" (give --surface {})", s.name()))
+        .unwrap_or_default();
+    format!(
+        "{} operation: {}{flag}",
+        a_surface(other),
+        op["request"].as_str().unwrap_or_default()
+    )
 }
 
 /// What the simulator at `--url` answered when asked for its operations.
@@ -659,7 +676,7 @@ async fn whalet(
         .request_no
         .clone()
         .unwrap_or_else(|| client.next_request_no());
-    Ok(client.exchange(&args.api_code, &request_no, body).await)
+    Ok(client.exchange(wanted_name(args), &request_no, body).await)
 }
 
 impl CallArgs {

@@ -18,6 +18,7 @@ use clap::{Parser, Subcommand};
 
 use crate::app::{parse_rfc3339, App, Options};
 use crate::clock::ClockMode;
+use crate::config::infinia::sftp_setting;
 use crate::config::Config;
 
 #[derive(Parser)]
@@ -75,7 +76,8 @@ struct ServeArgs {
     /// TOML configuration (tenants, keys, notify URLs, apiCode names, policies).
     #[arg(long, env = "WHALET_SIM_CONFIG")]
     config: Option<PathBuf>,
-    /// Notification URL of every demo tenant (http:// or https:// with a host).
+    /// Notification URL of every tenant (demo or configured, every surface) without its own
+    /// notify_url (http:// or https:// with a host).
     #[arg(long, env = "WHALET_SIM_NOTIFY_URL", value_name = "URL", value_parser = notify_url)]
     notify_url: Option<String>,
     /// Wall seconds per virtual second, from 0.000001 to 1000000 (0.01 runs virtual time 100x
@@ -150,32 +152,25 @@ impl ServeArgs {
     /// The checks clap cannot make, on the parsed values (`typed`: the ids given on the command
     /// line, so that an error names the flag or the variable the value came from).
     fn check(&self, typed: &[String]) -> Result<(), clap::Error> {
-        let source = |id: &str, flag: &str, variable: &str| {
-            if typed.iter().any(|t| t == id) {
-                flag.to_owned()
-            } else {
-                variable.to_owned()
-            }
-        };
-        self.check_clock()?;
+        let named = |id: &str| arg_name("serve", id, typed);
+        self.check_clock(typed)?;
         if let Some(value) = &self.sftp_addr {
-            sftp_setting(value.trim()).map_err(|why| {
-                let named = source("sftp_addr", "--sftp-addr", "WHALET_SIM_SFTP_ADDR");
+            sftp_setting(value).map_err(|why| {
                 usage_error(
                     "serve",
                     clap::error::ErrorKind::ValueValidation,
-                    format!("{named}: {why}"),
+                    format!("{}: {why}", named("sftp_addr")),
                 )
             })?;
         }
         if self.scenarios.iter().any(|p| p.as_os_str().is_empty()) {
-            let named = source("scenarios", "--scenario", "WHALET_SIM_SCENARIO");
             return Err(usage_error(
                 "serve",
                 clap::error::ErrorKind::ValueValidation,
                 format!(
-                    "{named} has an empty scenario file name (an empty value, or two commas in \
-                     a row): give the files separated by single commas"
+                    "{} has an empty scenario file name (an empty or blank value, or two commas \
+                     in a row): give the files separated by single commas",
+                    named("scenarios")
                 ),
             ));
         }
@@ -185,16 +180,69 @@ impl ServeArgs {
     /// `--manual-clock` and `--time-scale` exclude each other. Checked here, on the parsed
     /// values, rather than with clap's `conflicts_with`, which counts a flag set by its variable
     /// as present even when the variable says "not" (`WHALET_SIM_MANUAL_CLOCK=0`).
-    fn check_clock(&self) -> Result<(), clap::Error> {
+    fn check_clock(&self, typed: &[String]) -> Result<(), clap::Error> {
         if self.manual_clock && self.time_scale.is_some() {
             return Err(usage_error(
                 "serve",
                 clap::error::ErrorKind::ArgumentConflict,
-                "--manual-clock (or WHALET_SIM_MANUAL_CLOCK) cannot be used with --time-scale \
-                 (or WHALET_SIM_TIME_SCALE): a frozen clock has no speed",
+                format!(
+                    "{} cannot be used with {}: a frozen clock has no speed",
+                    arg_name("serve", "manual_clock", typed),
+                    arg_name("serve", "time_scale", typed)
+                ),
             ));
         }
         Ok(())
+    }
+}
+
+/// How a message names the argument `id` of the subcommand `command`: by the variable its value
+/// came from (`WHALET_SIM_SCENARIO`) when it was not typed (`typed`: the ids given on the command
+/// line) and that variable is set, else by its flag (`--scenario`). Read from the arguments'
+/// definitions, so it holds for every `WHALET_SIM_*` variable: a message never names a flag the
+/// user did not type.
+pub(crate) fn arg_name(command: &str, id: &str, typed: &[String]) -> ArgName {
+    let cli = <Cli as clap::CommandFactory>::command();
+    let arg = cli
+        .find_subcommand(command)
+        .and_then(|sub| sub.get_arguments().find(|a| a.get_id() == id));
+    let flag = arg
+        .and_then(clap::Arg::get_long)
+        .map_or_else(|| id.replace('_', "-"), str::to_owned);
+    let variable = arg
+        .and_then(clap::Arg::get_env)
+        .and_then(|v| v.to_str())
+        .filter(|v| std::env::var_os(v).is_some());
+    match variable {
+        Some(variable) if !typed.iter().any(|t| t == id) => ArgName::Variable(variable.to_owned()),
+        _ => ArgName::Flag(format!("--{flag}")),
+    }
+}
+
+/// An argument as a message names it ([`arg_name`]).
+pub(crate) enum ArgName {
+    /// `--surface`, as typed (or the default's flag).
+    Flag(String),
+    /// `WHALET_SIM_SURFACE`, the variable that set it.
+    Variable(String),
+}
+
+impl ArgName {
+    /// The argument with its value as the user wrote it: `--surface pockyt`,
+    /// `WHALET_SIM_SURFACE=pockyt`.
+    pub(crate) fn with_value(&self, value: &str) -> String {
+        match self {
+            ArgName::Flag(flag) => format!("{flag} {value}"),
+            ArgName::Variable(variable) => format!("{variable}={value}"),
+        }
+    }
+}
+
+impl std::fmt::Display for ArgName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ArgName::Flag(name) | ArgName::Variable(name) => f.write_str(name),
+        }
     }
 }
 
@@ -211,11 +259,12 @@ fn env_flag(value: &str) -> Result<bool, String> {
     }
 }
 
-/// `--scenario`: a file path, taken as given. An empty one (`WHALET_SIM_SCENARIO=""`,
-/// `a.toml,,b.toml`) is let through to [`ServeArgs::check`], which names the variable or the flag
-/// it came from: clap's own refusal names the flag even for a variable.
+/// `--scenario`: a file path, trimmed of the blanks around it (`a.toml, b.toml` names
+/// `b.toml`, as `--sftp-addr` is trimmed). An empty or blank one (`WHALET_SIM_SCENARIO=" "`,
+/// `a.toml,,b.toml`) is let through as empty to [`ServeArgs::check`], which refuses it naming
+/// the variable or the flag it came from.
 fn scenario_file(value: &str) -> Result<PathBuf, String> {
-    Ok(PathBuf::from(value))
+    Ok(PathBuf::from(value.trim()))
 }
 
 /// `--notify-url`: a URL notifications can be sent to (a usage error otherwise, before start).
@@ -305,14 +354,7 @@ impl TriggerArgs {
 /// control characters (a token read with its line end, `s3cret\n`, would otherwise fail every
 /// request as "no answer").
 pub fn admin_token(text: &str) -> Result<String, String> {
-    if text.bytes().all(|b| b.is_ascii_graphic()) {
-        Ok(text.to_owned())
-    } else {
-        Err(
-            "an admin token has visible ASCII characters only (no spaces, tabs or line ends)"
-                .into(),
-        )
-    }
+    crate::config::check_admin_token(text).map(|()| text.to_owned())
 }
 
 /// An event name as the control plane names events: letters, digits, `.`, `_` and `-`. It goes
@@ -436,8 +478,8 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 
 /// Runs the command line; the exit code says how it ended (`exit.rs`).
 pub fn main() -> ExitCode {
-    use clap::{CommandFactory, FromArgMatches};
-    let matches = Cli::command().get_matches();
+    use clap::FromArgMatches;
+    let matches = parse_command_line();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let typed = matches
         .subcommand()
@@ -462,7 +504,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => args.log_format,
         _ => LogFormat::Text,
     };
-    init_tracing(log_format);
+    init_tracing(log_format, default_log_filter(&cli.command));
     let runtime = match runtime() {
         Ok(rt) => rt,
         Err(e) => {
@@ -491,6 +533,58 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The command line parsed by clap; on a refusal, its error (exit 2) said the way
+/// [`variable_error`] says it.
+fn parse_command_line() -> clap::ArgMatches {
+    use clap::CommandFactory;
+    let mut cli = Cli::command();
+    let raw: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    cli.try_get_matches_from_mut(&raw)
+        .unwrap_or_else(|e| match variable_error(&cli, &raw, &e) {
+            Some(text) => {
+                eprint!("{text}");
+                std::process::exit(e.exit_code())
+            }
+            None => e.exit(),
+        })
+}
+
+/// Clap's refusal of a value that came from a `WHALET_SIM_*` variable, rewritten to name the
+/// variable: clap names the flag (`invalid value '0' for '--time-scale <SECONDS>'`) even when
+/// it was never typed. None when the refusal is not about a value, or the flag was typed (`raw`:
+/// the command line), or its variable is not set. Every variable alike, from the arguments'
+/// definitions in the built `cli`.
+fn variable_error(
+    cli: &clap::Command,
+    raw: &[std::ffi::OsString],
+    e: &clap::Error,
+) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    let Some(ContextValue::String(shown)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let long = shown.split_whitespace().next()?.strip_prefix("--")?;
+    let words: Vec<&str> = raw.iter().skip(1).filter_map(|a| a.to_str()).collect();
+    let sub = words.iter().find_map(|w| cli.find_subcommand(w))?;
+    let arg = sub.get_arguments().find(|a| a.get_long() == Some(long))?;
+    let variable = arg.get_env()?.to_str()?;
+    std::env::var_os(variable)?;
+    let flag = format!("--{long}");
+    let typed = words.iter().any(|w| {
+        *w == flag
+            || w.strip_prefix(flag.as_str())
+                .is_some_and(|v| v.starts_with('='))
+    });
+    if typed {
+        return None;
+    }
+    Some(
+        e.render()
+            .to_string()
+            .replace(&format!("'{shown}'"), variable),
+    )
+}
+
 /// The clap ids of the arguments given on the command line, not by a variable or a default: a
 /// variable set for one surface must not make another surface's `call` or `listen` a usage
 /// error, and an error names what the user typed (`--scenario`) or set
@@ -513,9 +607,19 @@ fn report_error(format: LogFormat, message: &str) {
     }
 }
 
-fn init_tracing(format: LogFormat) {
+/// The log filter of a command when `RUST_LOG` is not set: `info`; for `bench`, the edge of its
+/// own notification receivers (`whalet_sim::http`, whose start and drain lines would fall among
+/// the report on stderr) only warns. The spawned server logs as `--server-log` says.
+fn default_log_filter(command: &Command) -> &'static str {
+    match command {
+        Command::Bench(_) => "info,whalet_sim::http=warn",
+        _ => "info",
+    }
+}
+
+fn init_tracing(format: LogFormat, default_filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -564,7 +668,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(file) = args.contract.clone() {
         config.contract.file = Some(file);
     }
-    if let Some(sftp) = args.sftp_addr.as_deref().map(str::trim) {
+    if let Some(sftp) = args.sftp_addr.as_deref() {
         // Checked before the start (`ServeArgs::check`), as a usage error.
         config.infinia.sftp_addr =
             sftp_setting(sftp).map_err(|why| anyhow::anyhow!("--sftp-addr: {why}"))?;
@@ -626,21 +730,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         )),
         None => Ok(exit::code(exit::SUCCESS)),
     }
-}
-
-/// `--sftp-addr`'s value as `[infinia] sftp_addr` takes it: `off` (or empty) is `""`; Err says
-/// why another value is not an address.
-fn sftp_setting(value: &str) -> Result<String, String> {
-    if value.is_empty() || value.eq_ignore_ascii_case("off") {
-        return Ok(String::new());
-    }
-    std::net::ToSocketAddrs::to_socket_addrs(value).map_err(|e| {
-        format!(
-            "{} is not an address like 127.0.0.1:2222, or off: {e}",
-            crate::text::echo(value)
-        )
-    })?;
-    Ok(value.to_owned())
 }
 
 /// The Infinia SFTP server as the ready line reports it.
@@ -947,16 +1036,17 @@ pub fn key_flag<K: FlagKey>(flag: &str, value: Option<&str>, default: &str) -> a
 pub fn key_flag_text(flag: &str, value: &str) -> anyhow::Result<String> {
     if let Some(path) = value.strip_prefix('@') {
         anyhow::ensure!(
-            !looks_like_key(path),
+            !crate::config::looks_like_key(path),
             "--{flag}: @ is followed by a key, not a path (give the key without the @)"
         );
         return crate::config::key_text(value).map_err(|e| anyhow::anyhow!("--{flag}: {e}"));
     }
     if std::path::Path::new(value).is_file() {
-        return std::fs::read_to_string(value)
-            .map_err(|e| anyhow::anyhow!("--{flag}: cannot read key file {}: {e}", shown(value)));
+        // As the configuration reads `@path`: a small regular file.
+        return crate::config::key_text(&format!("@{value}"))
+            .map_err(|e| anyhow::anyhow!("--{flag}: {e}"));
     }
-    if looks_like_key(value) {
+    if crate::config::looks_like_key(value) {
         return Ok(value.to_owned());
     }
     anyhow::bail!(
@@ -964,17 +1054,6 @@ pub fn key_flag_text(flag: &str, value: &str) -> anyhow::Result<String> {
          bare Base64 DER)",
         shown(value)
     )
-}
-
-/// Inline key text: a PEM block, or Base64 long enough to be a DER key (a 1024-bit public key
-/// is over 200 characters; a path this long of only Base64 characters is no real path).
-fn looks_like_key(value: &str) -> bool {
-    let text = value.trim();
-    text.starts_with("-----BEGIN")
-        || (text.len() >= 128
-            && text
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+/=".contains(c) || c.is_whitespace()))
 }
 
 /// A flag value as an error may show it: a short path in quotes, else a bounded prefix that
@@ -1011,6 +1090,28 @@ mod tests {
             "(transactionNo=... | invoiceId=...)"
         );
         assert_eq!(param_usage("a|b?"), "(a=... | b=...)?");
+    }
+
+    /// `bench`'s own receivers (`whalet_sim::http`) log only warnings, so that their start and
+    /// drain lines do not fall among the report; other commands log at info.
+    #[test]
+    fn the_bench_quiets_the_edge_of_its_own_receivers() {
+        use clap::Parser;
+        let enabled = |words: &[&str], level: tracing::Level| {
+            let cli = Cli::try_parse_from(words).unwrap_or_else(|e| panic!("{e}"));
+            let filter = tracing_subscriber::EnvFilter::new(default_log_filter(&cli.command));
+            let subscriber = tracing_subscriber::fmt().with_env_filter(filter).finish();
+            tracing::subscriber::with_default(subscriber, || match level {
+                tracing::Level::INFO => {
+                    tracing::enabled!(target: "whalet_sim::http", tracing::Level::INFO)
+                }
+                _ => tracing::enabled!(target: "whalet_sim::http", tracing::Level::WARN),
+            })
+        };
+        let bench = ["whalet-sim", "bench", "--notifications", "10"];
+        assert!(!enabled(&bench, tracing::Level::INFO));
+        assert!(enabled(&bench, tracing::Level::WARN));
+        assert!(enabled(&["whalet-sim", "listen"], tracing::Level::INFO));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 use crate::wire::crypto::SignatureHash;
 
@@ -21,7 +21,9 @@ pub struct InfiniaConfig {
     pub infinia_private_key: Option<String>,
     /// Signature algorithm of every app unless the app says otherwise.
     pub signature_alg: SignatureHash,
-    /// Address of the SFTP server for trade-detail files; `""` disables it. Port 0 picks one.
+    /// Address of the SFTP server for trade-detail files; `""` or `off` disables it (read as
+    /// `""`). Port 0 picks one. A value that is not an address is refused at load.
+    #[serde(deserialize_with = "sftp_addr")]
     pub sftp_addr: String,
     /// Largest file an app may write over SFTP.
     pub sftp_max_file_bytes: usize,
@@ -104,6 +106,32 @@ impl Default for InfiniaConfig {
     }
 }
 
+/// An SFTP address setting as `--sftp-addr` and `[infinia] sftp_addr` both take it: `off` (any
+/// case) or empty is `""` (no SFTP server); anything else must be an address (`127.0.0.1:2222`,
+/// `localhost:0`), else Err says why. One reading for the flag and the key, so a value one of
+/// them takes the other takes too, with the same meaning.
+pub fn sftp_setting(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty() || value.eq_ignore_ascii_case("off") {
+        return Ok(String::new());
+    }
+    std::net::ToSocketAddrs::to_socket_addrs(value).map_err(|e| {
+        format!(
+            "{} is not an address like 127.0.0.1:2222, or off: {e}",
+            crate::text::echo(value)
+        )
+    })?;
+    Ok(value.to_owned())
+}
+
+/// `[infinia] sftp_addr` read through [`sftp_setting`]: a value that is not an address is
+/// refused at load, naming the key (the TOML reader adds its line), as `--sftp-addr` refuses it.
+fn sftp_addr<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    sftp_setting(&text)
+        .map_err(|why| serde::de::Error::custom(format!("[infinia] sftp_addr: {why}")))
+}
+
 /// One Infinia Pay app (a platform's integration).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -125,4 +153,30 @@ pub struct AppConfig {
     /// Opening balance of the platform account per currency, e.g. `{ USD = "100000.00" }`.
     #[serde(default)]
     pub opening_balances: BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `off` turns SFTP off in the file as on the command line; a value that is not an address
+    /// is refused at load naming the key, not only warned of at start.
+    #[test]
+    fn sftp_addr_takes_off_and_refuses_what_is_not_an_address() {
+        let read = |value: &str| {
+            toml::from_str::<InfiniaConfig>(&format!("sftp_addr = {value:?}\n"))
+                .map(|c| c.sftp_addr)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(read("off"), Ok(String::new()));
+        assert_eq!(read(" OFF "), Ok(String::new()));
+        assert_eq!(read(""), Ok(String::new()));
+        assert_eq!(read("127.0.0.1:0"), Ok("127.0.0.1:0".to_owned()));
+        let refused = read("foo").unwrap_err();
+        assert!(
+            refused.contains("[infinia] sftp_addr") && refused.contains("\"foo\""),
+            "{refused}"
+        );
+        assert_eq!(InfiniaConfig::default().sftp_addr, "127.0.0.1:2222");
+    }
 }

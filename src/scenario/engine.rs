@@ -192,7 +192,7 @@ impl Scenarios {
         for path in paths {
             let source = path.display().to_string();
             let text = std::fs::read_to_string(path)
-                .map_err(|e| anyhow::anyhow!("cannot read scenario file {source}: {e}"))?;
+                .map_err(|e| anyhow::anyhow!("cannot read scenario file {source:?}: {e}"))?;
             let file = engine
                 .parse(&text, &source, triggers)
                 .map_err(|e| anyhow::anyhow!("scenario rejected: {e}"))?;

@@ -965,7 +965,8 @@ fn serve_ready_line_lists_dashboard_surfaces_sftp_and_scenarios_from_env() {
 }
 
 /// `WHALET_SIM_MANUAL_CLOCK` takes what a shell script writes: `1`, `yes`, `true` freeze the
-/// clock; `0`, `no`, `false` and empty mean not; anything else is a usage error naming the value.
+/// clock; `0`, `no`, `false` and empty mean not; anything else is a usage error naming the value
+/// and the variable (never `--manual-clock`, which was not typed).
 /// Probed through clap's real parsing without starting a server: with `--time-scale` a frozen
 /// clock is a usage conflict (exit 2), and a clock that is not frozen goes on to read the
 /// missing config (exit 1). Then one server started with `1` really runs the manual clock.
@@ -990,8 +991,8 @@ fn serve_reads_the_manual_clock_variable_as_a_shell_writes_it() {
         let (code, stderr) = probe(on);
         assert_eq!(code, Some(2), "{on:?}: {stderr}");
         assert!(
-            stderr.contains("--manual-clock")
-                && stderr.contains("cannot be used with --time-scale"),
+            stderr.contains("WHALET_SIM_MANUAL_CLOCK cannot be used with --time-scale")
+                && !stderr.contains("--manual-clock"),
             "{on:?}: {stderr}"
         );
     }
@@ -1003,7 +1004,10 @@ fn serve_reads_the_manual_clock_variable_as_a_shell_writes_it() {
     let (code, stderr) = probe("maybe");
     assert_eq!(code, Some(2), "{stderr}");
     assert!(
-        stderr.contains("'maybe'") && stderr.contains("false, 0, no"),
+        stderr.contains("'maybe'")
+            && stderr.contains("false, 0, no")
+            && stderr.contains("WHALET_SIM_MANUAL_CLOCK")
+            && !stderr.contains("--manual-clock"),
         "{stderr}"
     );
 
@@ -1141,10 +1145,12 @@ fn bench_notifications_delivers_every_one_and_reports_the_ceiling_ratio() {
 }
 
 /// `--no-ceiling` measures no crypto in `--notifications` mode either: no ceiling, no slices, no
-/// ratio, and every notification still delivered and counted.
+/// ratio, and every notification still delivered and counted; its stderr has no log line of the
+/// bench's own receivers.
 #[test]
 fn bench_notifications_without_the_ceiling_measures_no_crypto() {
     let out = bin()
+        .env_remove("RUST_LOG")
         .args(["bench", "--notifications", "20", "--destinations", "1"])
         .args([
             "--warm-up",
@@ -1158,6 +1164,11 @@ fn bench_notifications_without_the_ceiling_measures_no_crypto() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
+    // The bench's own receivers do not log their edge's lines among the report.
+    assert!(
+        !stderr.contains("whalet_sim::http") && !stderr.contains("drained"),
+        "{stderr}"
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(report["ceiling"].is_null(), "{report}");
     let run = &report["notifications"][0];
@@ -1492,20 +1503,32 @@ fn serve_refusal(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
 }
 
 /// An invalid `--time-scale` or `--start-time` (flag or variable) is a usage error (exit 2, as
-/// `--time-scale abc` always was) naming the flag and the range, with the value as given:
-/// never `1e300` spelled out in 301 digits.
+/// `--time-scale abc` always was) naming the flag, or the variable when the value came from it
+/// (never a flag not typed), and the range, with the value as given: never `1e300` spelled out
+/// in 301 digits.
 #[test]
 fn serve_refuses_invalid_clock_flags_as_usage_errors() {
     for scale in ["0", "NaN", "1e300", "inf", "abc"] {
-        for (args, env) in [
-            (vec!["--time-scale", scale], vec![]),
-            (vec![], vec![("WHALET_SIM_TIME_SCALE", scale)]),
+        for (args, env, named, not_named) in [
+            (
+                vec!["--time-scale", scale],
+                vec![],
+                "--time-scale",
+                "WHALET_SIM_TIME_SCALE",
+            ),
+            (
+                vec![],
+                vec![("WHALET_SIM_TIME_SCALE", scale)],
+                "WHALET_SIM_TIME_SCALE",
+                "--time-scale",
+            ),
         ] {
             let (code, stderr) = serve_refusal(&args, &env);
             assert_eq!(code, Some(2), "{scale}: {stderr}");
             assert!(
                 stderr.contains(&format!("'{scale}'"))
-                    && stderr.contains("--time-scale")
+                    && stderr.contains(named)
+                    && !stderr.contains(not_named)
                     && stderr.contains("from 0.000001 to 1000000"),
                 "{scale}: {stderr}"
             );
@@ -1536,8 +1559,9 @@ fn serve_help_describes_the_time_scale_as_wall_seconds_per_virtual_second() {
 }
 
 /// A notify URL every notification would fail on (`relative URL without a base`, `URL scheme is
-/// not allowed`, `invalid port number`) stops `serve` at start: `--notify-url` (or its variable)
-/// as a usage error, a configured `notify_url` as a bad configuration naming its entry.
+/// not allowed`, `invalid port number`) stops `serve` at start: `--notify-url` (or its variable,
+/// then named) as a usage error, a configured `notify_url` as a bad configuration naming its
+/// entry.
 #[test]
 fn serve_refuses_a_notify_url_no_notification_could_reach() {
     let cases = [
@@ -1546,14 +1570,18 @@ fn serve_refuses_a_notify_url_no_notification_could_reach() {
         ("http://127.0.0.1:99999/x", "invalid port number"),
     ];
     for (url, why) in cases {
-        for (args, env) in [
-            (vec!["--notify-url", url], vec![]),
-            (vec![], vec![("WHALET_SIM_NOTIFY_URL", url)]),
+        for (args, env, named) in [
+            (vec!["--notify-url", url], vec![], "--notify-url"),
+            (
+                vec![],
+                vec![("WHALET_SIM_NOTIFY_URL", url)],
+                "WHALET_SIM_NOTIFY_URL",
+            ),
         ] {
             let (code, stderr) = serve_refusal(&args, &env);
             assert_eq!(code, Some(2), "{url}: {stderr}");
             assert!(
-                stderr.contains("--notify-url") && stderr.contains(why),
+                stderr.contains(named) && stderr.contains(why),
                 "{url}: {stderr}"
             );
         }
@@ -2011,9 +2039,11 @@ fn keygen_force_replaces_a_symlink_instead_of_writing_through_it() {
 }
 
 /// `call --example` takes an Infinia operation as its whole path, as sending it does, and says
-/// which `--surface` has an operation given to another (`shopAccountBind` is the platform's),
-/// or the nearest name: alike whether the simulator at `--url` describes it or, with none
-/// there, the default configuration does.
+/// which `--surface` has an operation given to another (`shopAccountBind` is the platform's,
+/// `/api/v1/account-balance/query` Infinia's, read as that surface reads it), every one when
+/// several have it (`paymentQuery`: Whalet's and the platform's), or the nearest name: alike
+/// whether the simulator at `--url` describes it or, with none there, the default configuration
+/// does.
 #[tokio::test]
 async fn call_example_takes_an_infinia_path_and_names_the_surface_that_has_an_operation() {
     let app = spawn_app().await;
@@ -2035,12 +2065,26 @@ async fn call_example_takes_an_infinia_path_and_names_the_surface_that_has_an_op
                 run(&["shopAccountBind"]),
                 run(&["--surface", "infinia", "/api/v1/account-balance/query"]),
                 run(&["--surface", "infinia", "/api/v1/account-balance/quer"]),
+                run(&["/api/v1/account-balance/query"]),
+                run(&["--surface", "pockyt", "paymentQuery"]),
             ]
         })
     })
     .await
     .unwrap();
-    for [bind, full_path, near] in &outs {
+    for [bind, full_path, near, infinia_path, both] in &outs {
+        let said = stderr(infinia_path);
+        assert_eq!(infinia_path.status.code(), Some(2), "{said}");
+        assert!(
+            said.contains("POST /api/v1/account-balance/query (give --surface infinia)"),
+            "{said}"
+        );
+        let said = stderr(both);
+        assert_eq!(both.status.code(), Some(2), "{said}");
+        assert!(
+            said.contains("give --surface whalet") && said.contains("give --surface platform"),
+            "{said}"
+        );
         let said = stderr(bind);
         assert_eq!(bind.status.code(), Some(2), "{said}");
         assert!(
@@ -2066,9 +2110,10 @@ async fn call_example_takes_an_infinia_path_and_names_the_surface_that_has_an_op
 }
 
 /// An `--sftp-addr` that is not an address is a usage error (exit 2) before the start, naming
-/// the flag, or `WHALET_SIM_SFTP_ADDR` when the value came from it; an empty scenario file name
-/// (`WHALET_SIM_SCENARIO=""`, two commas in a row) is one too, naming the variable or the flag
-/// it came from, not a flag never typed.
+/// the flag, or `WHALET_SIM_SFTP_ADDR` when the value came from it; an empty or blank scenario
+/// file name (`WHALET_SIM_SCENARIO=""` or `" "`, two commas in a row) is one too, naming the
+/// variable or the flag it came from, not a flag never typed; the blanks around a name are not
+/// part of it.
 #[test]
 fn serve_names_the_flag_or_variable_of_an_invalid_sftp_address_or_scenario_list() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -2115,6 +2160,18 @@ fn serve_names_the_flag_or_variable_of_an_invalid_sftp_address_or_scenario_list(
             "--scenario",
             "WHALET_SIM_SCENARIO",
         ),
+        (
+            &["--sftp-addr", "off"],
+            &[("WHALET_SIM_SCENARIO", " ")],
+            "WHALET_SIM_SCENARIO",
+            "--scenario",
+        ),
+        (
+            &["--sftp-addr", "off"],
+            &[("WHALET_SIM_SCENARIO", "a.toml, ,b.toml")],
+            "WHALET_SIM_SCENARIO",
+            "--scenario",
+        ),
     ] {
         let (code, said) = serve(args, env);
         assert_eq!(code, Some(2), "{args:?} {env:?}: {said}");
@@ -2123,6 +2180,24 @@ fn serve_names_the_flag_or_variable_of_an_invalid_sftp_address_or_scenario_list(
             "{args:?} {env:?}: {said}"
         );
     }
+    // Names with blanks around them are the names without: both files are read (the start
+    // then fails on the taken address, not on a file name with a space).
+    let dir = tempfile::tempdir().unwrap();
+    let [a, b] = ["a.toml", "b.toml"].map(|name| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("name = {name:?}\n")).unwrap();
+        path.display().to_string()
+    });
+    let listed = format!(" {a}, {b} ");
+    let (code, said) = serve(
+        &["--sftp-addr", "off"],
+        &[("WHALET_SIM_SCENARIO", listed.as_str())],
+    );
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains("cannot listen on") && !said.contains("scenario file"),
+        "{said}"
+    );
 }
 
 /// `trigger --list EVENT` lists that event and its parameters only; an event the simulator
@@ -2192,4 +2267,46 @@ fn serve_warns_of_a_scenario_for_a_tenant_that_does_not_exist() {
         "{lines:?}"
     );
     served.stop();
+}
+
+/// `[infinia] sftp_addr` reads as `--sftp-addr` does: `off` turns SFTP off (no warning that it
+/// could not start), and a value that is not an address refuses the configuration at load,
+/// naming the key, as the flag is refused.
+#[test]
+fn serve_reads_the_config_sftp_address_as_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = |name: &str, value: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("[infinia]\nsftp_addr = {value:?}\n")).unwrap();
+        path
+    };
+    let mut command = bin();
+    command
+        .args(["serve", "--addr", "127.0.0.1:0", "--config"])
+        .arg(config("off.toml", "off"))
+        .env("RUST_LOG", "info")
+        .env_remove("WHALET_SIM_SFTP_ADDR")
+        .env_remove("WHALET_SIM_SCENARIO");
+    let served = Served::start(command);
+    let lines = served.until("ready on");
+    let ready = lines.last().unwrap().clone();
+    assert!(ready.contains("Infinia SFTP off"), "{lines:?}");
+    assert!(
+        !lines.iter().any(|l| l.contains("not started")),
+        "{lines:?}"
+    );
+    served.stop();
+
+    let out = bin()
+        .args(["serve", "--addr", "127.0.0.1:0", "--config"])
+        .arg(config("bogus.toml", "bogus"))
+        .env_remove("WHALET_SIM_SFTP_ADDR")
+        .output()
+        .unwrap();
+    let said = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("[infinia] sftp_addr") && said.contains("\"bogus\" is not an address"),
+        "{said}"
+    );
 }

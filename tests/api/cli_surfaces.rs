@@ -62,6 +62,21 @@ async fn call_speaks_infinia_pockyt_and_platform_and_exits_by_their_codes() {
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert_eq!(printed(&out)["head"]["code"], "SUCCESS");
 
+    // An operation text `--example` takes is sent as it reads it: with slashes at its ends, or
+    // the surface's whole path.
+    for (surface, operation, code) in [
+        ("infinia", "/account-balance/query/", "SUC-200"),
+        ("infinia", "/api/v1/account-balance/query/", "SUC-200"),
+        ("pockyt", "v3/payouts/balance/", "000100"),
+        ("platform", "/v1/platform/balanceQuery", "SUCCESS"),
+    ] {
+        let out = call(&url, &["--surface", surface, operation]).await;
+        assert_eq!(out.status.code(), Some(0), "{operation}: {out:?}");
+        let reply = printed(&out);
+        let got = [&reply["code"], &reply["ret_code"], &reply["head"]["code"]];
+        assert!(got.iter().any(|c| *c == code), "{operation}: {reply}");
+    }
+
     // A wrong token: Pockyt's refusal is printed and the exit code is "refused".
     let out = call(
         &url,
@@ -421,7 +436,8 @@ fn listen_refuses_a_flag_its_surface_does_not_use() {
 
 /// `call` refuses a flag its surface does not use (exit 2, naming it and the surfaces that use
 /// it) rather than send without it, by the same check as `listen`; a variable set for another
-/// surface (`WHALET_SIM_POCKYT_TOKEN`) is not refused.
+/// surface (`WHALET_SIM_POCKYT_TOKEN`) is not refused; a surface set by `WHALET_SIM_SURFACE` is
+/// named by it.
 #[test]
 fn call_refuses_a_flag_its_surface_does_not_use() {
     // Nothing listens there: a call that took the flag would fail to connect (exit 3).
@@ -496,6 +512,26 @@ fn call_refuses_a_flag_its_surface_does_not_use() {
         Some(3),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    // A surface set by its variable is named by it, not as a flag never typed.
+    let out = bin()
+        .args([
+            "call",
+            "v3/payouts/balance",
+            "--key",
+            "k.pem",
+            "--url",
+            closed,
+        ])
+        .env("WHALET_SIM_SURFACE", "pockyt")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--key is not used by WHALET_SIM_SURFACE=pockyt")
+            && !stderr.contains("--surface pockyt"),
+        "{stderr}"
     );
 }
 
