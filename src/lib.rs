@@ -3,6 +3,15 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+/// `eprintln!` for the commands' messages, without its panic when stderr is closed (a reader
+/// that went away, `2>/dev/full`): the message is lost, the exit code stays the command's.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub mod api;
 pub mod app;
 pub mod authorize;

@@ -104,7 +104,7 @@ fn tenant_noun(provider: Provider) -> &'static str {
 pub fn acting_tenant(
     provider: Provider,
     params: &Map<String, Value>,
-    demo: &str,
+    demo: Option<&str>,
     configured: &[String],
 ) -> Result<TenantId, String> {
     let param = id_param(provider);
@@ -125,12 +125,16 @@ pub fn acting_tenant(
     Ok(tenant)
 }
 
-/// A surface's default tenant among its `configured` ones: the demo tenant if configured, else
-/// the only one; `None` when there are several (or none) and the demo is not among them.
-fn default_id<'a>(demo: &str, configured: &'a [String]) -> Option<&'a str> {
+/// A surface's default tenant among its `configured` ones: the demo tenant (`demo`, `None` when
+/// it is switched off: a tenant configured under its id is no demo) if configured, else the
+/// only one; `None` when there are several (or none) and the demo is not among them.
+fn default_id<'a>(demo: Option<&str>, configured: &'a [String]) -> Option<&'a str> {
     match configured {
         [only] => Some(only),
-        ids => ids.iter().find(|id| *id == demo).map(String::as_str),
+        ids => ids
+            .iter()
+            .find(|id| Some(id.as_str()) == demo)
+            .map(String::as_str),
     }
 }
 
@@ -169,7 +173,11 @@ fn bad_value(name: &str, value: &Value, optional: bool) -> Option<String> {
         Value::String(_) => None,
         Value::Number(_) if NUMBER_PARAMS.contains(&name) => None,
         other => Some(format!(
-            "parameter {name} must be a string, got {}",
+            "parameter {name} must be a {}, got {}",
+            match NUMBER_PARAMS.contains(&name) {
+                true => "string or a number",
+                false => "string",
+            },
             crate::text::bound(&other.to_string(), crate::text::ECHO_BYTES)
         )),
     }
@@ -333,6 +341,12 @@ mod tests {
             check(json!({"amount": null})),
             Err("x.funded: parameter amount must be a string, got null".to_owned())
         );
+        // A parameter that also takes a number says so.
+        assert_eq!(
+            bad_value("count", &json!(true), true).as_deref(),
+            Some("parameter count must be a string or a number, got true")
+        );
+        assert_eq!(bad_value("count", &json!(3), true), None);
     }
 
     #[test]
@@ -413,7 +427,7 @@ mod tests {
             let Value::Object(params) = params else {
                 panic!("an object");
             };
-            acting_tenant(Provider::Pockyt, &params, "202333", &ids(configured))
+            acting_tenant(Provider::Pockyt, &params, Some("202333"), &ids(configured))
                 .map(|t| t.to_string())
         };
         let none = json!({});
@@ -431,8 +445,15 @@ mod tests {
             Err("give parameter merchantNo (configured: m1, m2)".to_owned())
         );
         assert_eq!(
-            acting(none, &[]),
+            acting(none.clone(), &[]),
             Err("give parameter merchantNo (no Pockyt merchant is configured)".to_owned())
+        );
+        // Regression: with the demo switched off, a merchant configured under the demo's id is
+        // no demo: among several, it is not the default.
+        let params = Map::new();
+        assert_eq!(
+            acting_tenant(Provider::Pockyt, &params, None, &ids(&["202333", "m2"])),
+            Err("give parameter merchantNo (configured: 202333, m2)".to_owned())
         );
         assert_eq!(
             acting(json!({"merchantNo": "9"}), &["m1"]),
@@ -445,7 +466,12 @@ mod tests {
     async fn a_fire_notes_the_tenant_its_trigger_chose() {
         let choose = |id: &'static str| async move {
             let params = Map::from_iter([("appId".to_owned(), json!(id))]);
-            acting_tenant(Provider::Infinia, &params, "demo-app", &[id.to_owned()])
+            acting_tenant(
+                Provider::Infinia,
+                &params,
+                Some("demo-app"),
+                &[id.to_owned()],
+            )
         };
         let (chosen, noted) = noting_tenant(choose("a1")).await;
         assert_eq!(chosen.ok(), noted.clone());

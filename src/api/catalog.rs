@@ -559,8 +559,16 @@ pub fn operations_for(core: &Core, tenant: Option<&crate::tenant::TenantId>) -> 
 /// whole list is.
 pub fn unknown(core: &Core, surface: &str, given: &str) -> String {
     let all = operations(core);
+    // By its name or its whole path (`/api/v1/account-balance/query`), slashes at the ends aside.
+    let wanted = given.trim_matches('/');
+    let path = |op: &Listed| {
+        let request = op.request.split_once(' ').map_or("", |(_, path)| path);
+        request.trim_matches('/').to_owned()
+    };
     if let Some(other) = all.iter().find(|op| {
-        op.surface != surface && op.name.trim_start_matches('/') == given.trim_start_matches('/')
+        op.surface != surface
+            && (op.name.trim_matches('/') == wanted
+                || (op.surface != "whalet" && path(op) == wanted))
     }) {
         let title = surface_title(other.surface);
         let article = if title.starts_with(['A', 'E', 'I', 'O', 'U']) {

@@ -91,7 +91,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Finished> {
         )?))
     };
     if !args.no_ceiling && sample.is_some() {
-        eprintln!("measuring the crypto ceiling of this build...");
+        say!("measuring the crypto ceiling of this build...");
     }
     let mut ceiling = ceiling_now(args.ceiling_time)?;
     let slice = (!args.ceiling_slice.is_zero()).then_some(args.ceiling_slice);
@@ -252,7 +252,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Finished> {
                     break;
                 }
                 if attempt < args.drift_retries {
-                    eprintln!(
+                    say!(
                         "the crypto ceiling moved more than {:.0}% between two neighbouring slices \
                          (the machine changed speed within a segment); repeating the run",
                         args.max_drift * 100.0
@@ -294,7 +294,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Finished> {
                 Pool::Sealed(all) => Some(all.clone()),
                 _ => None,
             };
-            eprintln!("open loop: {per_sec:.1} req/s for {duration:?}, {partners} connections...");
+            say!("open loop: {per_sec:.1} req/s for {duration:?}, {partners} connections...");
             let before = slice.map(&ceiling_now).transpose()?.flatten();
             let reading = server::read(addr, pid).await;
             let out = open::run(addr, plan, schedule).await;
@@ -367,7 +367,7 @@ async fn notifications(args: &BenchArgs, n: u64) -> anyhow::Result<Finished> {
     };
     let mut runs = Vec::new();
     for &d in &args.destinations {
-        eprintln!("notifications: {n} to {d} destinations...");
+        say!("notifications: {n} to {d} destinations...");
         let burst = args.burst.unwrap_or_else(|| notify::default_burst(n, d));
         let warm_up = args
             .warm_up
@@ -559,7 +559,7 @@ fn with_pool(
         duration,
     );
     let fresh = count.saturating_sub(leftover.len());
-    eprintln!(
+    say!(
         "sealing {fresh} distinct requests (untimed; {} left from the previous run)...",
         leftover.len()
     );
@@ -588,7 +588,7 @@ fn pool_size(
     if wanted <= args::MAX_POOL as f64 {
         return wanted as usize;
     }
-    eprintln!(
+    say!(
         "a run would take {wanted:.0} sealed requests; sealing at most {} (a run that uses them \
          up stops there)",
         args::MAX_POOL
@@ -781,7 +781,7 @@ async fn measured(
     repeat: usize,
     target: &'static str,
 ) -> Measured {
-    eprintln!("{target}: {partners} partners, run {repeat}...");
+    say!("{target}: {partners} partners, run {repeat}...");
     let me = std::process::id();
     let reading = server::read(addr, pid).await;
     let gen_before = server::cpu_seconds(me);

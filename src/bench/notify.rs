@@ -205,7 +205,7 @@ pub async fn run(
     // pools to it are open before the measured window, as they are in steady state.
     let warm = warm_up.saturating_mul(destinations as u64);
     if warm > 0 {
-        eprintln!("notifications: warming up with {warm}...");
+        say!("notifications: warming up with {warm}...");
         fire(&base, warm, warm_up, destinations).await?;
         acks.wait_for(warm).await;
     }

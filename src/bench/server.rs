@@ -285,7 +285,7 @@ async fn get(addr: SocketAddr, path: &str) -> Option<(u16, Bytes)> {
 /// `application/json`): the floor any HTTP service on this machine pays.
 pub async fn echo_server(addr: SocketAddr) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    eprintln!("echo server on http://{}", listener.local_addr()?);
+    say!("echo server on http://{}", listener.local_addr()?);
     let forever = tokio_util::sync::CancellationToken::new();
     peer::serve_bodies(
         listener,

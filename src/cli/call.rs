@@ -48,11 +48,15 @@ impl Surface {
 fn operation_name(surface: Surface, text: &str) -> &str {
     let prefix = match surface {
         Surface::Whalet => return text,
-        Surface::Platform => "/v1/platform/",
-        Surface::Infinia => "/api/v1/",
+        Surface::Platform => "v1/platform/",
+        Surface::Infinia => "api/v1/",
         Surface::Pockyt => "",
     };
-    text.strip_prefix(prefix).unwrap_or(text).trim_matches('/')
+    let bare = text.trim_matches('/');
+    if !prefix.is_empty() && bare == prefix.trim_end_matches('/') {
+        return ""; // the prefix alone names no operation
+    }
+    bare.strip_prefix(prefix).unwrap_or(bare).trim_matches('/')
 }
 
 /// The flags of `call` and `listen` that some surfaces only use, by clap id, with those
@@ -270,7 +274,7 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
     match answered {
         Ok(answered) => finish(&answered, &target, args.get.as_deref()),
         Err(e) => {
-            eprintln!("error: {e} ({target})");
+            say!("error: {e} ({target})");
             Ok(exit::code(error_exit(&e)))
         }
     }
@@ -298,13 +302,14 @@ fn finish(answered: &Answered, target: &str, get: Option<&str>) -> anyhow::Resul
             exit::TRANSPORT => "the provider answers 2xx, so this is a transport failure",
             _ => "the provider's refusal",
         };
-        eprintln!(
+        say!(
             "error: HTTP {} with the reply code {} ({target}): {verdict}",
-            answered.status, answered.code
+            answered.status,
+            answered.code
         );
     }
     if code != exit::SUCCESS && get.is_some() {
-        eprintln!("{}", serde_json::to_string_pretty(&answered.json)?);
+        say!("{}", serde_json::to_string_pretty(&answered.json)?);
     } else {
         super::print_answer(&answered.json, get)?;
     }
@@ -329,11 +334,11 @@ async fn example(args: &CallArgs) -> anyhow::Result<ExitCode> {
     let op = match remote_operations(&args.url, token, &tenant).await {
         Listing::Listed(listed) => listed_operation(args, surface, &listed),
         Listing::Refused(why) => {
-            eprintln!("error: {why}");
+            say!("error: {why}");
             return Ok(exit::code(exit::ERROR));
         }
         Listing::NoSimulator(why) => {
-            eprintln!(
+            say!(
                 "note: no simulator answered at {} ({why}); the example is the default \
                  configuration's",
                 args.url
@@ -388,7 +393,7 @@ fn listed_operation(
     if let Some(op) = listed.iter().find(|op| is_named(args, surface, op)) {
         return Some(op.clone());
     }
-    eprintln!(
+    say!(
         "error: {} is not {} operation of the simulator at {}: {}{}",
         args.api_code,
         a_surface(surface),
@@ -464,7 +469,7 @@ fn default_operation(args: &CallArgs, surface: &str) -> anyhow::Result<Option<se
         .flatten()
         .find(|op| is_named(args, surface, op));
     if found.is_none() {
-        eprintln!(
+        say!(
             "error: {} is not {} operation: {}",
             args.api_code,
             a_surface(surface),
@@ -698,7 +703,9 @@ impl CallArgs {
         let dots = text
             .split('/')
             .any(|segment| segment == "." || segment == "..");
-        if !text.is_empty() && text.chars().all(fine) && !dots {
+        // What is sent: `/`, `/api/v1/` or `/v1/platform/` alone name no operation.
+        let named = !operation_name(self.surface, text).is_empty();
+        if named && text.chars().all(fine) && !dots {
             return Ok(());
         }
         Err(super::usage_error(

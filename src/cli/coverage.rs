@@ -110,7 +110,7 @@ pub async fn run(args: CoverageArgs) -> anyhow::Result<ExitCode> {
         } else {
             "without the simulator's refusal (a transport failure)"
         };
-        eprintln!(
+        say!(
             "error: GET {url}: HTTP {status} {what}: {}",
             String::from_utf8_lossy(&body)
         );
@@ -121,7 +121,7 @@ pub async fn run(args: CoverageArgs) -> anyhow::Result<ExitCode> {
         Err(e) => {
             // A 200 that is not the simulator's report (another server at `--url`) is a wire
             // error, as `trigger` counts one.
-            eprintln!("error: GET {url}: not a coverage report: {e}");
+            say!("error: GET {url}: not a coverage report: {e}");
             return Ok(exit::code(exit::WIRE));
         }
     };
@@ -133,7 +133,7 @@ pub async fn run(args: CoverageArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(min) = args.min {
         if report.tally.percent < min {
-            eprintln!(
+            say!(
                 "coverage {:.1}% is below --min {min}% ({} of {} items never exercised)",
                 report.tally.percent,
                 report.tally.items - report.tally.exercised,

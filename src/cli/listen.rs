@@ -98,7 +98,7 @@ async fn whalet(args: ListenArgs, listener: tokio::net::TcpListener) -> anyhow::
         fail_first: args.fail_first,
     };
     let receiver = Receiver::start(listener, key, platform, mode, bounds);
-    eprintln!(
+    say!(
         "listening on {} (use --notify-url {} with serve)",
         receiver.addr,
         receiver.url()
@@ -108,7 +108,7 @@ async fn whalet(args: ListenArgs, listener: tokio::net::TcpListener) -> anyhow::
         tokio::select! {
             (new, lost, total) = receiver.next_since(seen) => {
                 if lost > 0 {
-                    eprintln!("{lost} requests arrived faster than they could be printed");
+                    say!("{lost} requests arrived faster than they could be printed");
                 }
                 for r in new {
                     super::out(whalet_line(&r));
@@ -243,7 +243,7 @@ async fn webhooks(args: ListenArgs, listener: tokio::net::TcpListener) -> anyhow
         }),
     };
     let addr = listener.local_addr()?;
-    eprintln!(
+    say!(
         "listening on {addr} for {} notifications (set the app's or merchant's notify URL to http://{addr}/notify)",
         verifier.surface()
     );

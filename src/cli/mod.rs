@@ -452,7 +452,7 @@ pub fn print_answer(answer: &serde_json::Value, get: Option<&str>) -> anyhow::Re
         at = match next {
             Some(v) => v,
             None => {
-                eprintln!("{}", serde_json::to_string_pretty(answer)?);
+                say!("{}", serde_json::to_string_pretty(answer)?);
                 anyhow::bail!("--get {path}: the answer has no `{step}` there (printed above)");
             }
         };
@@ -542,7 +542,7 @@ fn parse_command_line() -> clap::ArgMatches {
     cli.try_get_matches_from_mut(&raw)
         .unwrap_or_else(|e| match variable_error(&cli, &raw, &e) {
             Some(text) => {
-                eprint!("{text}");
+                let _ = std::io::Write::write_all(&mut std::io::stderr(), text.as_bytes());
                 std::process::exit(e.exit_code())
             }
             None => e.exit(),
@@ -602,7 +602,7 @@ fn typed_ids(matches: &clap::ArgMatches) -> Vec<String> {
 /// (so that every line a JSON-logging server writes parses).
 fn report_error(format: LogFormat, message: &str) {
     match format {
-        LogFormat::Text => eprintln!("error: {message}"),
+        LogFormat::Text => say!("error: {message}"),
         LogFormat::Json => tracing::error!("{message}"),
     }
 }
@@ -833,14 +833,14 @@ async fn trigger(args: TriggerArgs) -> anyhow::Result<ExitCode> {
             not_understood(&format!("POST {url}"), &response.body, "the event's result");
             return Ok(exit::code(exit::WIRE));
         }
-        (exit::TRANSPORT, _) => eprintln!(
+        (exit::TRANSPORT, _) => say!(
             "error: POST {url}: HTTP {} without the simulator's refusal (a transport failure): {}",
             response.status,
             String::from_utf8_lossy(&response.body)
         ),
         // The simulator's refusal: on stdout as a success would be, but on stderr with --get,
         // whose caller captures stdout for one field (docs/CLI.md).
-        _ if args.get.is_some() => eprintln!("{}", String::from_utf8_lossy(&response.body)),
+        _ if args.get.is_some() => say!("{}", String::from_utf8_lossy(&response.body)),
         _ => out(String::from_utf8_lossy(&response.body)),
     }
     Ok(exit::code(code))
@@ -861,7 +861,7 @@ async fn list_triggers(
         Err(code) => return Ok(code),
     };
     if response.status != 200 {
-        eprintln!(
+        say!(
             "error: GET {url}: HTTP {}: {}",
             response.status,
             String::from_utf8_lossy(&response.body)
@@ -884,7 +884,7 @@ async fn list_triggers(
         let near = crate::text::nearest(event, &names)
             .map(|near| format!("did you mean `{near}`? "))
             .unwrap_or_default();
-        eprintln!(
+        say!(
             "error: the simulator at {base} has no trigger {event}: {near}`trigger --list` lists \
              them all"
         );
@@ -932,7 +932,7 @@ fn param_usage(declared: &str) -> String {
 /// `what`: not a simulator's answer (another server on that port), the wire error of
 /// [`exit::WIRE`]. The answer is shown cut ([`crate::text::message`]).
 fn not_understood(request: &str, body: &[u8], what: &str) {
-    eprintln!(
+    say!(
         "error: {request}: the answer is not the simulator's JSON with {what} (is a simulator \
          listening there?): {}",
         crate::text::message(String::from_utf8_lossy(body))
@@ -970,11 +970,11 @@ fn whole_answer(
 ) -> Result<crate::http::client::ClientResponse, ExitCode> {
     match sent {
         Err(e) => {
-            eprintln!("error: {request}: {e}");
+            say!("error: {request}: {e}");
             Err(exit::code(exit::TRANSPORT))
         }
         Ok(response) if response.truncated => {
-            eprintln!("error: {request}: {}", crate::partner::too_long(limit));
+            say!("error: {request}: {}", crate::partner::too_long(limit));
             Err(exit::code(exit::ERROR))
         }
         Ok(response) => Ok(response),

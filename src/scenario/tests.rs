@@ -392,6 +392,11 @@ fn an_outage_past_the_end_of_virtual_time_ends_there() {
     assert!(engine.outage(&t, "whalet", MAX_TIME - 1).is_some());
     assert!(engine.outage(&t, "whalet", MAX_TIME).is_none());
     assert!(engine.outage(&t, "pockyt", MAX_TIME).is_none());
+    // Regression: one with no end due to start past the end started at the end, for good.
+    let text = "name = \"late\"\n[[outage]]\nfrom = \"2d\"\nchannel = \"infinia\"\n";
+    let file = format::parse::<()>(text, "late.toml", &[]).unwrap();
+    engine.load(file, None, "late.toml");
+    assert!(engine.outage(&t, "infinia", MAX_TIME).is_none());
 }
 
 /// A scenario for a tenant that does not exist is reported with its name and source.

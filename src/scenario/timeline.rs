@@ -44,7 +44,8 @@ pub fn add_tenant_params<C>(
 /// When an event at `at` of a timeline loaded at `loaded_at` is due: at the end of virtual time
 /// ([`crate::clock::MAX_TIME`]) when it would be later, as the clock runs such a timer there,
 /// so the view names the time the event fires at (docs/SCENARIOS.md). An outage's `from` and
-/// `until` are read the same way, in its check and its view alike.
+/// `until` are shown the same way; its check ends it at `until` so read, and starts it only at
+/// a `from` the clock can reach.
 pub fn due(loaded_at: Millis, at: super::format::Duration) -> Millis {
     loaded_at.saturating_add(at.0).min(crate::clock::MAX_TIME)
 }
@@ -110,7 +111,8 @@ impl Scenarios {
         for l in state.loaded.iter().filter(|l| l.applies_to(tenant)) {
             let hit = l.file.outage.iter().any(|o| {
                 o.channel.as_deref().is_none_or(|c| c == channel)
-                    && now >= due(l.loaded_at, o.from)
+                    // Not clamped: an outage due to start past the end never starts.
+                    && now >= l.loaded_at.saturating_add(o.from.0)
                     && o.until.is_none_or(|u| now < due(l.loaded_at, u))
             });
             if hit {

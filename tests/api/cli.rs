@@ -1220,6 +1220,32 @@ async fn a_closed_stdout_ends_a_command_quietly() {
     app.shutdown().await;
 }
 
+/// Regression: a message to a closed stderr (`2>/dev/full`, a reader gone) panicked with exit
+/// 101; the message is lost and the command ends with its own code (3: nothing listens there).
+#[test]
+fn a_closed_stderr_keeps_the_commands_exit_code() {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    for args in [
+        &["call", "connectivity", "--url", "http://127.0.0.1:1"][..],
+        &[
+            "trigger",
+            "pockyt.balance.funded",
+            "--url",
+            "http://127.0.0.1:1",
+        ],
+    ] {
+        let out = bin()
+            .args(args)
+            .stderr(full.try_clone().unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+    }
+}
+
 /// A clock scale outside the range the control plane accepts is refused at start, from the flag
 /// and from the config alike (it used to start and run at a silently clamped speed).
 #[test]
@@ -2106,6 +2132,43 @@ async fn call_example_takes_an_infinia_path_and_names_the_surface_that_has_an_op
             "{said}"
         );
     }
+    app.shutdown().await;
+}
+
+/// Regression: sending read a whole path only when it began with its one slash (`v1/platform/…`
+/// went to `/v1/platform/v1/platform/…`), took `/api/v1/` alone as an operation, and a whole
+/// Infinia path sent as a Whalet apiCode was not told which surface has it.
+#[tokio::test]
+async fn sending_reads_a_whole_path_however_its_slashes_stand() {
+    let app = spawn_app().await;
+    let url = app.url.clone();
+    let [platform, infinia, bare, whalet] = tokio::task::spawn_blocking(move || {
+        let run = |args: &[&str]| {
+            bin()
+                .arg("call")
+                .args(args)
+                .args(["--url", &url])
+                .output()
+                .unwrap()
+        };
+        [
+            run(&["--surface", "platform", "v1/platform/balanceQuery/"]),
+            run(&["--surface", "infinia", "//api/v1/account-balance/query"]),
+            run(&["--surface", "infinia", "/api/v1/"]),
+            run(&["/api/v1/account-balance/query"]),
+        ]
+    })
+    .await
+    .unwrap();
+    assert_eq!(platform.status.code(), Some(0), "{}", stderr(&platform));
+    assert_eq!(infinia.status.code(), Some(0), "{}", stderr(&infinia));
+    assert_eq!(bare.status.code(), Some(2), "{}", stderr(&bare));
+    let said = format!(
+        "{}{}",
+        stderr(&whalet),
+        String::from_utf8_lossy(&whalet.stdout)
+    );
+    assert!(said.contains("is an Infinia Pay operation"), "{said}");
     app.shutdown().await;
 }
 

@@ -20,15 +20,21 @@ async fn authorize_url(app: &TestApp, bind_id: &str, shop_id: &str) -> String {
     body["authorizeUrl"].as_str().unwrap().to_owned()
 }
 
+/// The text of the element `css` once it is there (at most 10 s). A look made while the page
+/// is navigating (just after a form is sent) is aborted by the browser; it is made again.
 async fn text_of(b: &Browser, css: &str) -> String {
-    b.client
-        .wait()
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let seen = match b.client.wait().for_element(Locator::Css(css)).await {
+            Ok(element) => element.text().await,
+            Err(e) => Err(e),
+        };
+        match seen {
+            Ok(text) => return text,
+            Err(e) if std::time::Instant::now() > deadline => panic!("{css}: {e}"),
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+        }
+    }
 }
 
 /// What `#page-title` reads once it reads `expected`, or after 10 s whatever it last read: just

@@ -54,43 +54,66 @@ fn tenant(core: &Core, p: &Map<String, Value>) -> Result<TenantId, String> {
     crate::trigger::acting_tenant(
         Provider::Infinia,
         p,
-        DEMO_APP_ID,
+        core.config().infinia.demo_app.then_some(DEMO_APP_ID),
         &core.infinia().apps.ids(),
     )
 }
 
+/// The link of the binding a decision trigger names: by `token`, by `requestNo`, or by
+/// `sellerId` (the seller's latest pending binding). Several given must name the same binding
+/// (as the Pockyt payout triggers' ids must name the same payout), never one silently winning.
+fn binding_token(core: &Core, tenant: &TenantId, p: &Map<String, Value>) -> Result<String, String> {
+    let by_request = |no: &str| {
+        core.with_tenant(tenant, |t| {
+            t.infinia.bindings.get(no).map(|b| b.token.clone())
+        })
+        .ok()
+        .flatten()
+        .ok_or_else(|| format!("no binding request {no:?} in {tenant}"))
+    };
+    let by_seller = |seller: &str| {
+        core.with_tenant(tenant, |t| {
+            t.infinia
+                .bindings
+                .values()
+                .filter(|b| {
+                    b.seller_id == seller
+                        && b.status == crate::store::infinia::BindingStatus::Pending
+                })
+                .max_by_key(|b| b.created_at)
+                .map(|b| b.token.clone())
+        })
+        .ok()
+        .flatten()
+        .ok_or_else(|| format!("seller {seller:?} has no pending binding in {tenant}"))
+    };
+    let mut named: Vec<(&str, String)> = Vec::new();
+    if let Some(token) = opt_param(p, "token") {
+        named.push(("token", token.to_owned()));
+    }
+    if let Some(no) = opt_param(p, "requestNo") {
+        named.push(("requestNo", by_request(no)?));
+    }
+    if let Some(seller) = opt_param(p, "sellerId") {
+        named.push(("sellerId", by_seller(seller)?));
+    }
+    match named.as_slice() {
+        [] => Err("give requestNo, sellerId or token".into()),
+        [(_, first), rest @ ..] if rest.iter().all(|(_, t)| t == first) => Ok(first.clone()),
+        _ => Err(format!(
+            "{} name different bindings; give one of them",
+            named
+                .iter()
+                .map(|(k, _)| *k)
+                .collect::<Vec<_>>()
+                .join(" and ")
+        )),
+    }
+}
+
 fn decide(core: &Core, p: &Map<String, Value>, approved: bool) -> Result<Value, String> {
     let tenant = tenant(core, p)?;
-    let token = match (
-        opt_param(p, "token"),
-        opt_param(p, "requestNo"),
-        opt_param(p, "sellerId"),
-    ) {
-        (Some(token), _, _) => token.to_owned(),
-        (None, Some(no), _) => core
-            .with_tenant(&tenant, |t| {
-                t.infinia.bindings.get(no).map(|b| b.token.clone())
-            })
-            .ok()
-            .flatten()
-            .ok_or_else(|| format!("no binding request {no:?} in {tenant}"))?,
-        (None, None, Some(seller)) => core
-            .with_tenant(&tenant, |t| {
-                t.infinia
-                    .bindings
-                    .values()
-                    .filter(|b| {
-                        b.seller_id == seller
-                            && b.status == crate::store::infinia::BindingStatus::Pending
-                    })
-                    .max_by_key(|b| b.created_at)
-                    .map(|b| b.token.clone())
-            })
-            .ok()
-            .flatten()
-            .ok_or_else(|| format!("seller {seller:?} has no pending binding in {tenant}"))?,
-        _ => return Err("give requestNo, sellerId or token".into()),
-    };
+    let token = binding_token(core, &tenant, p)?;
     let reason = opt_param(p, "reason");
     // Through the authorization registry, as the page and a scenario decide: the link then shows
     // the decision (the page says "already used").

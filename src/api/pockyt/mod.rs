@@ -431,7 +431,7 @@ pub fn trigger_merchant(
     let tenant = crate::trigger::acting_tenant(
         Provider::Pockyt,
         params,
-        crate::config::pockyt::DEMO_MERCHANT_NO,
+        (core.config().pockyt.demo_merchant).then_some(crate::config::pockyt::DEMO_MERCHANT_NO),
         &core.pockyt().ids(),
     )?;
     let merchant = core

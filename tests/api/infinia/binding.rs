@@ -681,3 +681,48 @@ async fn a_binding_trigger_without_any_of_its_ids_is_a_parameter_error() {
     );
     app.shutdown().await;
 }
+
+/// Regression: the decision trigger given several ids acted on the token's binding and ignored
+/// the others; ids naming different bindings are refused, ids naming the same one are taken.
+#[tokio::test]
+async fn a_decision_trigger_given_ids_of_different_bindings_is_refused() {
+    let app = spawn_infinia("").await;
+    let m = Merchant::demo();
+    for seller in ["S-A", "S-B"] {
+        m.ok(
+            &app,
+            "account-binding/request",
+            &binding_request(&format!("R-{seller}"), seller),
+        )
+        .await;
+    }
+    let fire = |params: serde_json::Value| {
+        let app = &app;
+        async move {
+            app.post("/__sim/trigger/infinia.binding.approved", &params)
+                .await
+        }
+    };
+    let (status, body) = fire(json!({"requestNo": "R-S-A", "sellerId": "S-B"})).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body.to_string()
+            .contains("requestNo and sellerId name different bindings"),
+        "{body}"
+    );
+    let status_of = |no: &'static str| {
+        let (app, m) = (&app, &m);
+        async move {
+            m.ok(app, "account-binding/query", &json!({"requestNo": no}))
+                .await["bindingStatus"]
+                .clone()
+        }
+    };
+    assert_eq!(status_of("R-S-A").await, "PENDING");
+    assert_eq!(status_of("R-S-B").await, "PENDING");
+    let (status, body) = fire(json!({"requestNo": "R-S-B", "sellerId": "S-B"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(status_of("R-S-B").await, "BOUND");
+    assert_eq!(status_of("R-S-A").await, "PENDING");
+    app.shutdown().await;
+}

@@ -340,7 +340,8 @@ pub fn trigger_tenant(core: &Core, params: &Map<String, Value>) -> Result<Tenant
     crate::trigger::acting_tenant(
         Provider::Whalet,
         params,
-        crate::api::whalet::partners::DEMO_PARTNER_ID,
+        (core.config().whalet.demo_partner)
+            .then_some(crate::api::whalet::partners::DEMO_PARTNER_ID),
         &core.partners().ids(),
     )
 }
