@@ -1041,8 +1041,9 @@ pub fn key_flag_text(flag: &str, value: &str) -> anyhow::Result<String> {
         );
         return crate::config::key_text(value).map_err(|e| anyhow::anyhow!("--{flag}: {e}"));
     }
-    if std::path::Path::new(value).is_file() {
-        // As the configuration reads `@path`: a small regular file.
+    if std::path::Path::new(value).exists() {
+        // As the configuration reads `@path`: a small regular file (a directory, pipe or device
+        // is refused saying so).
         return crate::config::key_text(&format!("@{value}"))
             .map_err(|e| anyhow::anyhow!("--{flag}: {e}"));
     }

@@ -691,7 +691,7 @@ fn read_small_file(path: &Path) -> std::io::Result<String> {
     if text.len() as u64 > MAX_KEY_FILE_BYTES {
         return Err(Error::new(
             ErrorKind::InvalidData,
-            format!("larger than {MAX_KEY_FILE_BYTES} bytes, too large for a key file"),
+            format!("larger than {MAX_KEY_FILE_BYTES} bytes, too large for a key or token file"),
         ));
     }
     Ok(text)

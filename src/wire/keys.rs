@@ -56,7 +56,7 @@ impl PublicKey {
     /// [`MIN_BITS`] to [`MAX_BITS`] bits. Text before the PEM block (a BOM, OpenSSL's "Bag
     /// Attributes") is skipped; another kind of PEM block is named.
     pub fn parse(text: &str) -> Result<Self, KeyError> {
-        let text = pem_start(text);
+        let text = pem_block(text, &["PUBLIC KEY", "RSA PUBLIC KEY"]);
         match pem_label(text) {
             Some("PUBLIC KEY") => {
                 let der = pem_body(text, "SPKI PEM public key")?;
@@ -213,13 +213,38 @@ fn public_from_pkcs1(der: &[u8]) -> Result<rsa::RsaPublicKey, Parsed> {
         .map_err(|e| Parsed::Unreadable(e.to_string()))
 }
 
-/// The text from its first `-----BEGIN` line on (a UTF-8 BOM or OpenSSL's "Bag Attributes"
-/// before a PEM block are not part of the key), trimmed; the whole text trimmed without one.
-fn pem_start(text: &str) -> &str {
+/// The PEM block of `text` to read, trimmed: the first whose label is one of `wanted`, else the
+/// first other key block (`EC PRIVATE KEY` after OpenSSL's `EC PARAMETERS`), else the first
+/// block, from its `-----BEGIN` line to its `-----END` line. Text around it (a UTF-8 BOM,
+/// OpenSSL's "Bag Attributes", a certificate before the key in `openssl pkcs12 -nodes` output,
+/// a line after it) is not part of the key. The whole text trimmed when it holds no block.
+fn pem_block<'a>(text: &'a str, wanted: &[&str]) -> &'a str {
     let text = text.trim_start_matches('\u{feff}');
-    text.find("-----BEGIN")
-        .map_or(text, |at| &text[at..])
-        .trim()
+    let blocks: Vec<&str> = text
+        .match_indices("-----BEGIN")
+        .map(|(at, _)| {
+            let block = &text[at..];
+            let end = block
+                .find("-----END")
+                .and_then(|end| {
+                    block[end + 8..]
+                        .find("-----")
+                        .map(|close| end + 8 + close + 5)
+                })
+                .unwrap_or(block.len());
+            block[..end].trim()
+        })
+        .collect();
+    let labelled = |pick: &dyn Fn(&str) -> bool| {
+        blocks
+            .iter()
+            .find(|b| pem_label(b).is_some_and(|label| pick(label)))
+            .copied()
+    };
+    labelled(&|label| wanted.contains(&label))
+        .or_else(|| labelled(&|label| label.ends_with("KEY")))
+        .or_else(|| blocks.first().copied())
+        .unwrap_or_else(|| text.trim())
 }
 
 /// The label of a PEM block (`PUBLIC KEY` of `-----BEGIN PUBLIC KEY-----`), if `text` is one.
@@ -302,7 +327,7 @@ impl PrivateKey {
     /// [`MIN_BITS`] to [`MAX_BITS`] bits. Text before the PEM block is skipped; an encrypted
     /// key, an EC key, a certificate and a public key are named.
     pub fn parse(text: &str) -> Result<Self, KeyError> {
-        let text = pem_start(text);
+        let text = pem_block(text, &["PRIVATE KEY", "RSA PRIVATE KEY"]);
         let key = match pem_label(text) {
             Some("PRIVATE KEY") => {
                 let der = pem_body(text, "PKCS#8 PEM private key")?;
@@ -600,6 +625,37 @@ Qj2OJUCCA+9uYWr0OerWbdJGspQ+TyRB6A==
             let private = PrivateKey::parse(&format!("{prefix}{}", demo::PARTNER_PRIVATE)).unwrap();
             assert_eq!(public.fingerprint(), private.public().fingerprint());
         }
+    }
+
+    /// Regression: only the first PEM block was read, so `openssl pkcs12 -nodes` output (a
+    /// certificate, then the key), a key followed by its certificate or a stray line, and
+    /// `openssl ecparam -genkey` output (`EC PARAMETERS`, then the key) were refused as
+    /// something else. The key block is read, and an EC key is named as one.
+    #[test]
+    fn the_key_block_of_a_file_with_several_is_read() {
+        let cert = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        let bag = "Bag Attributes\n    localKeyID: 01\n";
+        let expected = PrivateKey::parse(demo::PARTNER_PRIVATE).unwrap();
+        for text in [
+            format!("{bag}{cert}{bag}{}", demo::PARTNER_PRIVATE),
+            format!("{}{cert}", demo::PARTNER_PRIVATE),
+            format!("{}trailing junk\n", demo::PARTNER_PRIVATE),
+        ] {
+            let key = PrivateKey::parse(&text).unwrap();
+            assert_eq!(key.public().fingerprint(), expected.public().fingerprint());
+        }
+        let public = PublicKey::parse(&format!("{}trailing junk\n", demo::PARTNER_PUBLIC));
+        assert_eq!(
+            public.unwrap().fingerprint(),
+            expected.public().fingerprint()
+        );
+        let ec = "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n\
+                  -----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----\n";
+        let refused = PrivateKey::parse(ec).err().map(|e| e.0).unwrap_or_default();
+        assert!(
+            refused.starts_with("an EC private key, not RSA"),
+            "{refused}"
+        );
     }
 
     #[cfg(feature = "openssl")]

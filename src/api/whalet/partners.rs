@@ -158,6 +158,11 @@ fn check_api_codes(
     renames: &BTreeMap<String, String>,
     where_: &str,
 ) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !codes.is_empty(),
+        "{where_}.api_codes = [] enables no operation, so every request would be refused; \
+         list the operations to enable, or leave api_codes out (or [\"*\"]) for all"
+    );
     let known: Vec<&str> = super::all_operations()
         .map(|op| op.name)
         .chain(crate::api::platform::OPERATIONS.iter().map(|op| op.name))
@@ -239,6 +244,10 @@ mod tests {
                 "wire name",
                 "write \"connectivity\"",
             ],
+        );
+        refused(
+            "api_codes = []\n",
+            &["api_codes = [] enables no operation", "leave api_codes out"],
         );
         refused(
             "rate_limit = 0\n",
