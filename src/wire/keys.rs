@@ -238,7 +238,7 @@ fn pem_block<'a>(text: &'a str, wanted: &[&str]) -> &'a str {
     let labelled = |pick: &dyn Fn(&str) -> bool| {
         blocks
             .iter()
-            .find(|b| pem_label(b).is_some_and(|label| pick(label)))
+            .find(|b| pem_label(b).is_some_and(pick))
             .copied()
     };
     labelled(&|label| wanted.contains(&label))
