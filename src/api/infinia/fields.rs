@@ -92,14 +92,11 @@ pub fn optional_currency(body: &Value, field: &str) -> Result<Option<Currency>, 
         .get(field)
         .and_then(Value::as_str)
         .filter(|s| s.trim() != *s && s.trim().chars().count() == 3);
-    if let Some(code) = padded {
-        return match Currency::parse(code) {
-            Err(e) => Err(refused_currency(field, code, e)),
-            Ok(c) => Ok(Some(c)),
-        };
-    }
-    optional(body, field, 3)?
-        .map(|code| Currency::parse(code).map_err(|e| refused_currency(field, code, e)))
+    let code = match padded {
+        Some(code) => Some(code),
+        None => optional(body, field, 3)?,
+    };
+    code.map(|code| Currency::parse(code).map_err(|e| refused_currency(field, code, e)))
         .transpose()
 }
 

@@ -129,10 +129,10 @@ fn validate(p: &mut fields::Problems, f: &Fields, carries: Carries, now: i64) {
     let full = carries == Carries::Register;
     // Read in profile order (so describe mode lists them so); the fields a reader of their own
     // kind reads below are reported by that reader, once.
-    let own_readers = [&MANDATORY[..4], &["governmentIdType"]].concat();
+    let own_reader = |name: &str| MANDATORY[..4].contains(&name) || name == "governmentIdType";
     for name in carries.fields() {
         let read = fields::optional(f, name);
-        if !own_readers.contains(&name) {
+        if !own_reader(name) {
             p.take(read);
         }
     }
