@@ -394,3 +394,42 @@ pub async fn run_ok(mut cmd: std::process::Command) -> std::process::Output {
     );
     out
 }
+
+impl TestApp {
+    /// Logs in on the seller's page at `link` and takes `decision` (`approve`, `reject`); the
+    /// page's answer, which must be a 200.
+    pub async fn decide_on_page(
+        &self,
+        client: &reqwest::Client,
+        link: &str,
+        decision: &str,
+    ) -> String {
+        let (login, password) = {
+            let (l, p) = self.app().authorizations().credentials();
+            (l.to_owned(), p.to_owned())
+        };
+        let page = client
+            .post(format!("{link}/login"))
+            .form(&[("login", login.as_str()), ("password", password.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let session = page
+            .split("name=\"session\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap()
+            .to_owned();
+        let done = client
+            .post(format!("{link}/decision"))
+            .form(&[("session", session.as_str()), ("decision", decision)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(done.status().as_u16(), 200);
+        done.text().await.unwrap()
+    }
+}

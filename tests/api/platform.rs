@@ -667,3 +667,35 @@ async fn a_material_amount_number_is_read_as_the_characters_sent() {
     assert_eq!(materials_count(&app), 0);
     app.shutdown().await;
 }
+
+/// Regression (round 16, the platform half): with the binding's notification suppressed by a
+/// scenario, the seller's page said the partner "is being notified"; it is recorded, never sent,
+/// and the page says the partner will see the result when it queries the binding.
+#[tokio::test]
+async fn the_page_does_not_claim_a_suppressed_notification() {
+    let app = spawn_app().await;
+    let scenario = "name = \"quiet\"\n[[rule]]\nname = \"s\"\nsurface = \"platform\"\n\
+                    operation = \"shopAccountBind\"\n[rule.then.notify]\nsuppress = true\n";
+    let (status, body) = app
+        .load_scenario(scenario, "tenant=whalet:202400000000001")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, _, reply) = platform_call(&app, "shopAccountBind", &bind_body("B0400", "X40")).await;
+    let link = reply["authorizeUrl"].as_str().unwrap();
+    let done = app
+        .decide_on_page(&reqwest::Client::new(), link, "approve")
+        .await;
+    assert!(
+        done.contains("will see the result the next time it checks the binding"),
+        "{done}"
+    );
+    assert!(!done.contains("is being notified"), "{done}");
+    let list = app
+        .get_json("/__sim/notifications?apiCode=shopAccountBindNotify")
+        .await;
+    assert_eq!(list["notifications"][0]["status"], "suppressed", "{list}");
+    assert!(app.receiver.received().is_empty());
+    let (_, _, q) = platform_call(&app, "shopAccountBindQuery", &json!({"bindId": "B0400"})).await;
+    assert_eq!(q["status"], "SUCCESS");
+    app.shutdown().await;
+}

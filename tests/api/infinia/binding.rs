@@ -346,7 +346,7 @@ async fn the_sellers_page_answers_every_method_and_address_with_a_page() {
         .unwrap()
         .starts_with("text/html"));
     // Reject on the page: the answer states what happened and that no notification was sent.
-    let done = decide_on_page(&app, &client, &link, "reject").await;
+    let done = app.decide_on_page(&client, &link, "reject").await;
     assert!(
         done.contains("was not connected to Platform demo-app."),
         "{done}"
@@ -357,43 +357,6 @@ async fn the_sellers_page_answers_every_method_and_address_with_a_page() {
     );
     assert!(seller_statuses(&app).await.is_empty());
     app.shutdown().await;
-}
-
-/// Logs in on the seller's page at `link` and takes `decision` (`approve`, `reject`); the
-/// page's answer, which must be a 200.
-async fn decide_on_page(
-    app: &crate::helpers::TestApp,
-    client: &reqwest::Client,
-    link: &str,
-    decision: &str,
-) -> String {
-    let (login, password) = {
-        let (l, p) = app.app().authorizations().credentials();
-        (l.to_owned(), p.to_owned())
-    };
-    let page = client
-        .post(format!("{link}/login"))
-        .form(&[("login", login.as_str()), ("password", password.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let session = page
-        .split("name=\"session\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .to_owned();
-    let done = client
-        .post(format!("{link}/decision"))
-        .form(&[("session", session.as_str()), ("decision", decision)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(done.status().as_u16(), 200);
-    done.text().await.unwrap()
 }
 
 /// Regression (round 16): with the binding's notification suppressed by a scenario, the page
@@ -407,7 +370,9 @@ async fn the_page_does_not_claim_a_suppressed_notification() {
     assert_eq!(status, 200, "{body}");
     let m = Merchant::demo();
     let (link, _) = open_link(&app, &m, "ABR-Q", "SELLER-Q").await;
-    let done = decide_on_page(&app, &reqwest::Client::new(), &link, "approve").await;
+    let done = app
+        .decide_on_page(&reqwest::Client::new(), &link, "approve")
+        .await;
     assert!(
         done.contains("will see the result the next time it checks the binding"),
         "{done}"
