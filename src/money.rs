@@ -89,7 +89,7 @@ impl Currency {
             })
             .ok_or_else(|| {
                 MoneyError(
-                    format!("unknown currency {code:?} (ISO 4217 code expected)"),
+                    format!("currency {code:?} is unknown (ISO 4217 code expected)"),
                     MoneyErrorKind::UnknownCurrency,
                 )
             })
@@ -137,15 +137,19 @@ impl fmt::Display for Currency {
 pub struct MoneyError(pub String, pub MoneyErrorKind);
 
 impl MoneyError {
-    /// The refusal said of field `field`: an amount's message names the field where it says
-    /// "amount" (`payAmount "-5" is negative`, not `payAmount: amount "-5" is negative`); a
-    /// currency's follows the field's name (`currency: unknown currency "XYZ" …`). Cut as
+    /// The refusal said of field `field`: the message names the field where it says "amount"
+    /// or "currency" (`payAmount "-5" is negative`, not `payAmount: amount "-5" is negative`;
+    /// `currency "usd" is not upper case`, not `currency: currency "usd" …`). Cut as
     /// [`crate::text::message`] cuts.
     pub fn about(&self, field: &str) -> String {
         let text = crate::text::message(&self.0);
-        match text.strip_prefix("amount") {
-            Some(rest) if self.1 != MoneyErrorKind::UnknownCurrency => format!("{field}{rest}"),
-            _ => format!("{field}: {text}"),
+        let said = match self.1 {
+            MoneyErrorKind::UnknownCurrency => "currency ",
+            _ => "amount ",
+        };
+        match text.strip_prefix(said) {
+            Some(rest) => format!("{field} {rest}"),
+            None => format!("{field}: {text}"),
         }
     }
 }
@@ -475,8 +479,8 @@ fn rewritten(n: &serde_json::Number) -> Option<MoneyError> {
 mod tests {
     use super::*;
 
-    /// A refusal said of a field names the field once: where an amount's message says "amount",
-    /// or before a currency's message.
+    /// A refusal said of a field names the field once, where the message says "amount" or
+    /// "currency".
     #[test]
     fn a_refusal_about_a_field_names_it_once() {
         let usd = Currency::parse("USD").unwrap();
@@ -487,10 +491,14 @@ mod tests {
             "orders[0].payAmount \"-5\" is negative"
         );
         let unknown = Currency::parse("XYZ").unwrap_err();
-        assert!(
-            unknown.about("currency").starts_with("currency: "),
-            "{}",
-            unknown.about("currency")
+        assert_eq!(
+            unknown.about("currency"),
+            "currency \"XYZ\" is unknown (ISO 4217 code expected)"
+        );
+        let lower = Currency::parse("usd").unwrap_err();
+        assert_eq!(
+            lower.about("targetCurrency"),
+            "targetCurrency \"usd\" is not upper case; ISO 4217 codes are, send \"USD\""
         );
     }
 
@@ -684,7 +692,7 @@ mod tests {
         assert!(Currency::parse(" XYZ")
             .unwrap_err()
             .0
-            .contains("unknown currency"));
+            .ends_with("is unknown (ISO 4217 code expected)"));
         // A known code in lower or mixed case is named as such (it was an "unknown currency").
         for (code, expected) in [("usd", "\"usd\""), ("Eur", "\"Eur\"")] {
             let refused = Currency::parse(code).unwrap_err();
@@ -700,7 +708,7 @@ mod tests {
         assert!(Currency::parse("xyz")
             .unwrap_err()
             .0
-            .contains("unknown currency"));
+            .ends_with("is unknown (ISO 4217 code expected)"));
     }
 
     #[test]

@@ -323,7 +323,7 @@ async fn a_payment_names_every_field_problem_at_once() {
         detail,
         "paymentId is 65 characters long; at most 64 are allowed; \
          shopId must be a string, got a number; \
-         currency: unknown currency \"XYZ\" (ISO 4217 code expected); \
+         currency \"XYZ\" is unknown (ISO 4217 code expected); \
          memo must be a string, got an array"
     );
     let zero = json!({"paymentId": "P1", "currency": "USD", "amount": "0"});

@@ -44,7 +44,7 @@ async fn missing_and_malformed_fields_are_all_named() {
         "queryCurrencyBalance",
         json!({"userId": "U1", "fundSource": "B2X", "currency": "usd"}),
         "PARAMETER_ERROR",
-        "currency: currency \"usd\" is not upper case; ISO 4217 codes are, send \"USD\"",
+        "currency \"usd\" is not upper case; ISO 4217 codes are, send \"USD\"",
     )
     .await;
     refused(

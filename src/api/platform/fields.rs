@@ -155,7 +155,7 @@ pub fn max_len(value: &str, max: usize, path: &str) -> Result<(), FieldError> {
 /// An ISO 4217 currency code (`path: why` when it is not one).
 pub fn currency(code: &str, path: &str) -> Result<Currency, FieldError> {
     describe::record(path, "currency", false, &[]);
-    Currency::parse(code).map_err(|e| FieldError(format!("{path}: {e}")))
+    Currency::parse(code).map_err(|e| FieldError(e.about(path)))
 }
 
 /// A required positive amount in `currency`, read as every Whalet amount is
@@ -230,7 +230,10 @@ mod tests {
         assert_eq!(e.code.as_str(), "PARAMETER_ERROR");
         assert_eq!(e.detail, "shopId is required");
         let e = currency("XXX", "materials[0].tradeCurrency").unwrap_err();
-        assert!(e.starts_with("materials[0].tradeCurrency: "), "{e}");
+        assert_eq!(
+            e.0,
+            "materials[0].tradeCurrency \"XXX\" is unknown (ISO 4217 code expected)"
+        );
     }
 
     #[test]

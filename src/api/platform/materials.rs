@@ -437,7 +437,11 @@ mod tests {
                 json!("0"),
                 "materials[7].tradeAmount must be greater than zero",
             ),
-            ("tradeCurrency", json!("XXY"), "materials[7].tradeCurrency:"),
+            (
+                "tradeCurrency",
+                json!("XXY"),
+                "materials[7].tradeCurrency \"XXY\" is unknown",
+            ),
             (
                 "tradeType",
                 json!(2),

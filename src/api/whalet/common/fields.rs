@@ -15,7 +15,7 @@ use crate::money::{Currency, Money};
 use crate::store::idempotency::blank;
 use crate::store::whalet::FileRef;
 use crate::store::Words;
-use crate::text::{echo, message};
+use crate::text::echo;
 use crate::wire::whalet::{json_type, WhaletError};
 
 /// Longest id or name the simulator accepts in a business field.
@@ -352,7 +352,7 @@ impl<'a> Check<'a> {
         match Currency::parse(value) {
             Ok(c) => Some(c),
             Err(e) => {
-                self.problem(format!("{field}: {}", message(e)));
+                self.problem(e.about(field));
                 None
             }
         }
@@ -552,7 +552,7 @@ mod tests {
             "userId must not be empty",
             "outHolderId is required",
             "holderType must be one of INDIVIDUAL, ENTERPRISE, got \"ALIEN\"",
-            "currency: unknown currency",
+            "currency \"XXX\" is unknown",
             "n must be a string, got a number",
         ] {
             assert!(err.detail.contains(needle), "{needle} in {}", err.detail);
