@@ -239,9 +239,7 @@ impl Outbox {
 
     /// The permits of `url`'s destination (scheme, host and port).
     fn destination(&self, url: &str) -> Arc<Semaphore> {
-        let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-        let host = rest.split(['/', '?', '#']).next().unwrap_or(rest);
-        let key = format!("{scheme}://{host}");
+        let key = destination_key(url);
         let permits = self
             .inner
             .concurrency
@@ -362,6 +360,23 @@ fn excerpt(body: &[u8]) -> String {
         format!("{text}…")
     } else {
         text
+    }
+}
+
+/// The receiver `url` reaches, as the per-destination limit counts it: the scheme, host and port
+/// as the URL parser reads them (`HTTP://Host` is `http://host`, `http://u@h` is `http://h`, a
+/// default port is the same as none), so writing one receiver's address in several ways (a
+/// partner's `ipnUrl` is the client's choice) does not open more attempts to it. A URL that
+/// does not parse keys on its text (its attempt fails without connecting).
+fn destination_key(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => format!(
+            "{}://{}:{}",
+            u.scheme(),
+            u.host_str().unwrap_or(""),
+            u.port_or_known_default().unwrap_or(0)
+        ),
+        Err(_) => url.to_owned(),
     }
 }
 
@@ -686,5 +701,28 @@ mod tests {
         let long = excerpt(&[b'a'; 600]);
         assert_eq!(long.chars().count(), 513);
         assert!(excerpt(&[0xff, b'x']).ends_with('x'));
+    }
+
+    /// Regression: the key was the URL's text up to its path, so `HTTP://`, a user name or an
+    /// explicit default port made a second destination with 32 more attempts to one receiver.
+    #[test]
+    fn one_receiver_written_several_ways_is_one_destination() {
+        let key = destination_key("http://127.0.0.1:18932/x/h");
+        for same in [
+            "HTTP://127.0.0.1:18932/x/h",
+            "http://u1@127.0.0.1:18932/y",
+            "http://u:p@127.0.0.1:18932?q#f",
+        ] {
+            assert_eq!(destination_key(same), key, "{same}");
+        }
+        assert_eq!(
+            destination_key("http://Example.COM/a"),
+            destination_key("http://example.com:80/b")
+        );
+        assert_ne!(
+            destination_key("http://example.com/"),
+            destination_key("https://example.com/")
+        );
+        assert_ne!(key, destination_key("http://127.0.0.1:18933/x/h"));
     }
 }
