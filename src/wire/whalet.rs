@@ -320,7 +320,7 @@ pub fn parse_request(bytes: &[u8]) -> Result<SealedRequest, (Echo, WhaletError)>
         "keyEnc",
     ] {
         match head.get(name) {
-            None | Some(Value::Null) => return fail(format!("head.{name} is missing")),
+            None => return fail(format!("head.{name} is missing")),
             Some(Value::String(s)) if s.is_empty() => return fail(format!("head.{name} is empty")),
             Some(Value::String(_)) => {}
             Some(other) => {
@@ -713,7 +713,7 @@ pub fn check_ack(
     ] {
         match head(name) {
             Some(Value::String(_)) => {}
-            None | Some(Value::Null) => {
+            None => {
                 return Err(format!(
                     "{WHY}: head.{name} is missing; answer with the complete response head \
                      (partnerId, apiCode, requestNo, version echoed from the notification, code, detail)"

@@ -225,6 +225,13 @@ mod tests {
             &head(&complete.replace(r#""version":"1.0""#, r#""version":1"#)),
             "head.version must be a string",
         );
+        // A field sent as null is there, with the wrong type (it is not missing).
+        assert_refused(
+            &strict,
+            &n,
+            &head(&complete.replace(r#""detail":"成功""#, r#""detail":null"#)),
+            "head.detail must be a string, got null",
+        );
         // A signature, when present, must verify.
         assert_refused(
             &strict,

@@ -94,12 +94,16 @@ fn reply_round_trip_with_and_without_body() {
 
 #[test]
 fn malformed_envelopes_are_format_errors_with_the_field_named() {
-    let cases: [(&[u8], &str); 6] = [
+    let cases: [(&[u8], &str); 7] = [
         (b"not json", "not a JSON envelope"),
         (b"{}", "`head` is missing"),
         (br#"{"head": []}"#, "`head` must be a JSON object"),
         (br#"{"head": {"partnerId": "1"}}"#, "head.apiCode is missing"),
         (br#"{"head": {"partnerId": "1", "apiCode": 5}}"#, "head.apiCode must be a string"),
+        (
+            br#"{"head": {"partnerId": "1", "apiCode": null}}"#,
+            "head.apiCode must be a string, got null",
+        ),
         (
             br#"{"head": {"partnerId": "1", "apiCode": "a", "requestNo": "r", "version": "2.0", "sign": "00", "keyEnc": "00"}}"#,
             "head.version is \"2.0\"",
