@@ -120,7 +120,11 @@ fn notify_down(core: Core, params: Map<String, Value>) -> TriggerFuture {
             .unwrap_or("sim.notify.down")
             .to_owned();
         core.scenarios().start_outage(tenant.clone(), until, reason);
-        Ok(json!({"tenant": tenant.map(|t| t.to_string()), "until": until}))
+        Ok(json!({
+            "tenant": tenant.map(|t| t.to_string()),
+            "until": until,
+            "untilUtc": until.map(crate::clock::format::utc_z),
+        }))
     })
 }
 

@@ -144,6 +144,15 @@ async fn triggers_check_their_parameters_and_are_journaled() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
+    // Every time in an answer has its ISO-8601 twin (README "Control plane").
+    let until = body["result"]["until"].as_i64().unwrap();
+    let clock = app.get_json("/__sim/clock").await;
+    assert_eq!(until, clock["now"].as_i64().unwrap() + 5_000, "{body}");
+    assert_eq!(
+        body["result"]["untilUtc"].as_str(),
+        Some(whalet_sim::clock::format::utc_z(until).as_str()),
+        "{body}"
+    );
     let journal = app.get_json("/__sim/requests?surface=trigger").await["requests"].clone();
     assert_eq!(
         journal.as_array().unwrap().len(),
