@@ -66,6 +66,7 @@ const SURFACE_FLAGS: &[(&str, &[Surface])] = &[
     ("platform_key", RSA_KEYED),
     ("infinia_alg", &[Surface::Infinia]),
     ("app_id", &[Surface::Infinia]),
+    ("unsigned", &[Surface::Infinia]),
     ("token", &[Surface::Pockyt]),
     ("merchant_no", &[Surface::Pockyt]),
     ("store_no", &[Surface::Pockyt]),

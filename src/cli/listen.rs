@@ -57,6 +57,11 @@ pub struct ListenArgs {
     /// Infinia signature hash of the app: sha256 (the default) or sha1; `--surface infinia` only.
     #[arg(long, value_parser = signature_hash_arg)]
     infinia_alg: Option<SignatureHash>,
+    /// Accept Infinia webhooks that carry no signature (a simulator with `[infinia]
+    /// sign_webhooks = false`); one that carries a signature must still verify. `--surface
+    /// infinia` only.
+    #[arg(long)]
+    unsigned: bool,
     /// Largest request body read, on every surface; a larger one is answered 413 unread.
     #[arg(long, default_value_t = 1024 * 1024)]
     max_body_bytes: usize,
@@ -135,28 +140,29 @@ fn whalet_line(r: &receiver::Received) -> Value {
 
 /// How a webhook of another surface is verified and acknowledged.
 enum Verifier {
-    Infinia(InfiniaMerchant),
+    /// The merchant, and whether a webhook without a signature is accepted (`--unsigned`).
+    Infinia(InfiniaMerchant, bool),
     Pockyt(PockytMerchant),
 }
 
 impl Verifier {
     fn open(&self, req: &SimRequest) -> Result<Value, String> {
         match self {
-            Verifier::Infinia(m) => m.open_webhook(&req.body),
+            Verifier::Infinia(m, unsigned) => m.open_webhook(&req.body, *unsigned),
             Verifier::Pockyt(m) => m.open_ipn(req.header("content-type").unwrap_or(""), &req.body),
         }
     }
 
     fn ack(&self) -> &'static str {
         match self {
-            Verifier::Infinia(_) => "SUCCESS",
+            Verifier::Infinia(..) => "SUCCESS",
             Verifier::Pockyt(_) => "success",
         }
     }
 
     fn surface(&self) -> &'static str {
         match self {
-            Verifier::Infinia(_) => "infinia",
+            Verifier::Infinia(..) => "infinia",
             Verifier::Pockyt(_) => "pockyt",
         }
     }
@@ -223,18 +229,21 @@ impl WebhookListener {
 
 async fn webhooks(args: ListenArgs, listener: tokio::net::TcpListener) -> anyhow::Result<ExitCode> {
     let verifier = match args.surface {
-        Surface::Infinia => Verifier::Infinia(InfiniaMerchant {
-            base_url: String::new(),
-            app_id: String::new(),
-            version: String::new(),
-            key: super::key_flag("key", args.key.as_deref(), demo::INFINIA_MERCHANT_PRIVATE)?,
-            infinia_public: super::key_flag(
-                "platform-key",
-                args.platform_key.as_deref(),
-                demo::INFINIA_PUBLIC,
-            )?,
-            alg: args.infinia_alg.unwrap_or(SignatureHash::Sha256),
-        }),
+        Surface::Infinia => Verifier::Infinia(
+            InfiniaMerchant {
+                base_url: String::new(),
+                app_id: String::new(),
+                version: String::new(),
+                key: super::key_flag("key", args.key.as_deref(), demo::INFINIA_MERCHANT_PRIVATE)?,
+                infinia_public: super::key_flag(
+                    "platform-key",
+                    args.platform_key.as_deref(),
+                    demo::INFINIA_PUBLIC,
+                )?,
+                alg: args.infinia_alg.unwrap_or(SignatureHash::Sha256),
+            },
+            args.unsigned,
+        ),
         _ => Verifier::Pockyt(PockytMerchant {
             base_url: String::new(),
             merchant_no: String::new(),

@@ -66,13 +66,36 @@ impl InfiniaMerchant {
         )
     }
 
-    /// Verifies and decrypts a seller-status webhook: Ok(the business data).
-    pub fn open_webhook(&self, body: &[u8]) -> Result<Value, String> {
+    /// Verifies and decrypts a seller-status webhook: Ok(the business data). With `unsigned`, a
+    /// webhook with no `signature` (the simulator's `[infinia] sign_webhooks = false`) is only
+    /// decrypted, its envelope read as strictly as a signed one's; a signature that is there
+    /// must verify either way.
+    pub fn open_webhook(&self, body: &[u8], unsigned: bool) -> Result<Value, String> {
+        if let Some(body) = unsigned.then(|| without_signature(body)).flatten() {
+            let sealed = infinia::parse_request(&body).map_err(|(_, e)| e.message)?;
+            return infinia::decrypt_data("requestData", &sealed.request_data, &self.key)
+                .map_err(|e| e.message);
+        }
         let sealed = infinia::parse_request(body).map_err(|(_, e)| e.message)?;
         sealed
             .open(&self.key, &self.infinia_public, self.alg)
             .map_err(|e| e.message)
     }
+}
+
+/// An unsigned webhook `body` (a JSON object without `signature`, or with it null or empty) with
+/// a stand-in signature, so that its envelope is read as a signed one's; `None` for any other.
+fn without_signature(body: &[u8]) -> Option<Vec<u8>> {
+    let Ok(Value::Object(mut map)) = serde_json::from_slice::<Value>(body) else {
+        return None;
+    };
+    match map.get("signature") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) if s.is_empty() => {}
+        Some(_) => return None,
+    }
+    map.insert("signature".into(), Value::from("unsigned"));
+    serde_json::to_vec(&map).ok()
 }
 
 /// The signature hash named by `--infinia-alg` (`sha256` or `sha1`).
@@ -165,9 +188,11 @@ impl PockytMerchant {
         Ok(object_text(&members))
     }
 
-    /// Verifies an IPN (form or JSON): Ok(its parameters, `verifySign` left out).
+    /// Verifies an IPN (form or JSON; a JSON number, object or array signed as the characters
+    /// sent, as the Pockyt surface reads a request): Ok(its parameters, `verifySign` left out).
     pub fn open_ipn(&self, content_type: &str, body: &[u8]) -> Result<Value, String> {
-        let object: Map<String, Value> = if content_type.contains("json") {
+        let json = content_type.contains("json");
+        let object: Map<String, Value> = if json {
             match serde_json::from_slice(body) {
                 Ok(Value::Object(map)) => map,
                 Ok(_) => return Err("the IPN is JSON but not an object".into()),
@@ -183,7 +208,12 @@ impl PockytMerchant {
             .get("verifySign")
             .and_then(Value::as_str)
             .ok_or("the IPN has no verifySign")?;
-        pockyt::verify(&pockyt::params_of(&object), &self.token, sign, &[]).map_err(|e| e.msg)?;
+        let params = if json {
+            pockyt::params_of_json(&object, body)
+        } else {
+            pockyt::params_of(&object)
+        };
+        pockyt::verify(&params, &self.token, sign, &[]).map_err(|e| e.msg)?;
         let mut params = object.clone();
         params.remove("verifySign");
         Ok(Value::Object(params))
@@ -329,6 +359,23 @@ mod tests {
         assert!(m.sign("{").is_err());
     }
 
+    /// Regression: `listen` checked a JSON IPN's numbers as re-printed doubles (`1.00` as
+    /// `1.0`), so an IPN signed over the characters sent was refused.
+    #[test]
+    fn a_json_ipn_with_numbers_verifies_over_the_characters_sent() {
+        let m = pockyt();
+        let signed = m
+            .sign(r#"{"amount": 1.00, "fee": 100.10, "goods": [ {"n": 1.50} ]}"#)
+            .unwrap();
+        let opened = m.open_ipn("application/json", signed.as_bytes()).unwrap();
+        assert_eq!(opened["fee"], serde_json::json!(100.1));
+        let changed = signed.replace("100.10", "100.20");
+        assert!(m
+            .open_ipn("application/json", changed.as_bytes())
+            .unwrap_err()
+            .contains("verifySign"));
+    }
+
     #[test]
     fn a_signed_pockyt_body_keeps_each_value_as_written_and_verifies_as_the_server_reads_it() {
         let m = pockyt();
@@ -379,12 +426,27 @@ mod tests {
             infinia_public: infinia_key.public().clone(),
             alg: SignatureHash::Sha256,
         };
-        assert_eq!(merchant.open_webhook(&sealed.to_json()).unwrap(), data);
+        assert_eq!(
+            merchant.open_webhook(&sealed.to_json(), false).unwrap(),
+            data
+        );
+        // An unsigned webhook (`sign_webhooks = false`): refused unless `--unsigned`.
+        let mut bare: Value = serde_json::from_slice(&sealed.to_json()).unwrap();
+        bare.as_object_mut().unwrap().remove("signature");
+        let bare = serde_json::to_vec(&bare).unwrap();
+        assert!(merchant
+            .open_webhook(&bare, false)
+            .unwrap_err()
+            .contains("signature is missing"));
+        assert_eq!(merchant.open_webhook(&bare, true).unwrap(), data);
         let wrong = InfiniaMerchant {
             infinia_public: merchant_key.public().clone(),
             ..merchant
         };
-        assert!(wrong.open_webhook(&sealed.to_json()).is_err());
+        // A signature that is there must verify, with --unsigned too.
+        assert!(wrong.open_webhook(&sealed.to_json(), false).is_err());
+        assert!(wrong.open_webhook(&sealed.to_json(), true).is_err());
+        assert_eq!(wrong.open_webhook(&bare, true).unwrap(), data);
     }
 
     #[test]

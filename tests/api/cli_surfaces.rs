@@ -305,6 +305,39 @@ fn listen_verifies_and_acknowledges_infinia_webhooks() {
     );
 }
 
+/// Regression: with the simulator's `[infinia] sign_webhooks = false`, every webhook was refused
+/// (`signature is missing`) and retried until exhausted; `--unsigned` accepts them, and still
+/// checks a signature that is there.
+#[test]
+fn listen_unsigned_accepts_infinia_webhooks_without_a_signature() {
+    let listening = Listening::start(&["--surface", "infinia", "--unsigned"]);
+    let infinia_key = PrivateKey::parse(demo::INFINIA_PRIVATE).unwrap();
+    let merchant = PrivateKey::parse(demo::INFINIA_MERCHANT_PRIVATE).unwrap();
+    let data = json!({"sellerId": "S-2", "status": "ACTIVE"});
+    let sealed = |signer: &PrivateKey| {
+        let bytes = infinia::seal_request(
+            "1.0",
+            "infinia",
+            &data,
+            signer,
+            merchant.public(),
+            SignatureHash::Sha256,
+        )
+        .unwrap()
+        .to_json();
+        serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()
+    };
+    let mut bare = sealed(&infinia_key);
+    bare.as_object_mut().unwrap().remove("signature");
+    let (status, body, line) =
+        listening.post("application/json", &serde_json::to_vec(&bare).unwrap());
+    assert_eq!((status, body.as_str()), (200, "SUCCESS"), "{line}");
+    assert_eq!(line["body"], data);
+    let forged = serde_json::to_vec(&sealed(&merchant)).unwrap();
+    let (status, _, line) = listening.post("application/json", &forged);
+    assert_eq!(status, 400, "a signature that is there is checked: {line}");
+}
+
 #[test]
 fn listen_verifies_and_acknowledges_pockyt_ipns_as_form_and_json() {
     let listening = Listening::start(&["--surface", "pockyt"]);
@@ -396,6 +429,7 @@ fn listen_refuses_a_flag_its_surface_does_not_use() {
         &["--surface", "whalet", "--infinia-alg", "sha1"][..],
         &["--surface", "platform", "--token", "abc"][..],
         &["--surface", "infinia", "--token", "abc"][..],
+        &["--surface", "pockyt", "--unsigned"][..],
     ] {
         // An address in use: a listener that took the flag would end at once (exit 1), not
         // listen on.
