@@ -100,7 +100,9 @@ impl Core {
     /// its tenant and parameters read as the kind reads them (the same code, run without
     /// starting the work). An import refuses what this refuses, so that no pending work is lost
     /// silently later: the message names the field (`params.completion: invalid type: null,
-    /// expected a string`).
+    /// expected a string`). Whether the record's object is there is not known here (the state
+    /// to look in is the imported one, not the store's): an import checks that beside the
+    /// tenants it reads (`persist::check::timers`).
     pub fn check_timer(&self, record: &TimerRecord) -> Result<(), String> {
         struct Restore(Option<Option<String>>);
         impl Drop for Restore {

@@ -509,10 +509,19 @@ impl Outbox {
     }
 
     /// Whether [`Outbox::import`] would take `state`: every channel has a transport here and
-    /// every id is `ntf_<number>`.
+    /// every id is `ntf_<number>`, none twice (the ledger keeps one notification per id: a copy
+    /// would be renumbered and delivered again under the same requestNo).
     pub fn check_import(&self, state: &OutboxState) -> Result<(), String> {
         let transports = self.inner.transports.lock();
-        for n in &state.notifications {
+        let mut seen = std::collections::BTreeMap::new();
+        for (i, n) in state.notifications.iter().enumerate() {
+            if let Some(first) = seen.insert(n.id.as_str(), i) {
+                return Err(format!(
+                    "outbox.notifications[{i}]: id {} is also outbox.notifications[{first}]'s; \
+                     each notification has its own id",
+                    n.id
+                ));
+            }
             if !transports.contains_key(n.channel) {
                 return Err(format!(
                     "notification {} has channel {:?}, which no surface sends",

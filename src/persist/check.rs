@@ -7,24 +7,85 @@
 //! are; what they would silently drop is found by writing the state back (every field, as a
 //! snapshot does) and comparing.
 
-use serde::Deserialize;
 use serde_json::Value;
 
+use crate::clock::TimerRecord;
 use crate::money::{Currency, Money, MAX_MINOR};
+use crate::store::infinia::UploadStatus;
 use crate::store::ledger::Ledger;
 use crate::store::{persist, TenantState};
+use crate::tenant::TenantId;
 
 /// Reads the state of tenant `key` from `value`, refusing what it would not keep.
 pub(super) fn tenant(key: &str, value: &Value) -> Result<TenantState, String> {
     let path = format!("tenants[{key:?}]");
     balances(&path, value)?;
-    let state = TenantState::deserialize(value).map_err(|e| format!("{path}: {e}"))?;
+    let state: TenantState = read_at(&path, value)?;
     postings(&path, &state.ledger)?;
+    sequence(&path, &state)?;
     file_sizes(&path, &state)?;
     let written = persist::full(|| serde_json::to_value(&state))
         .map_err(|e| format!("{path}: cannot be written back: {e}"))?;
     unread(&path, value, &written)?;
     Ok(state)
+}
+
+/// Reads `value` as `T`, a refusal naming the field at fault below `path`
+/// (`tenants["whalet:…"].ledger.balances[1].minor: invalid type: …`).
+pub(super) fn read_at<T: serde::de::DeserializeOwned>(
+    path: &str,
+    value: &Value,
+) -> Result<T, String> {
+    serde_path_to_error::deserialize(value).map_err(|e| at_path(path, &e))
+}
+
+/// `path` and the field below it that `e` is about, then what is wrong with it. A field is
+/// written `.name`, a map's key that is not a plain name `["key"]`, an element `[i]`.
+pub(super) fn at_path<E: std::fmt::Display>(
+    path: &str,
+    e: &serde_path_to_error::Error<E>,
+) -> String {
+    use serde_path_to_error::Segment;
+    let mut place = path.to_owned();
+    for segment in e.path().iter() {
+        match segment {
+            Segment::Seq { index } => place.push_str(&format!("[{index}]")),
+            Segment::Map { key } if is_name(key) => {
+                if !place.is_empty() {
+                    place.push('.');
+                }
+                place.push_str(key);
+            }
+            Segment::Map { key } => place.push_str(&format!("[{key:?}]")),
+            Segment::Enum { variant } => place.push_str(&format!(".{variant}")),
+            Segment::Unknown => place.push_str(".?"),
+        }
+    }
+    if place.is_empty() {
+        e.inner().to_string()
+    } else {
+        format!("{place}: {}", e.inner())
+    }
+}
+
+/// A field's name (`minor`, `nextSeq`, `whalet_trade`), not a map's key.
+fn is_name(key: &str) -> bool {
+    key.starts_with(|c: char| c.is_ascii_lowercase())
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The id counter is at least the largest number an id of the tenant carries
+/// ([`TenantState::highest_minted`]): below it, the next id minted would be one already given,
+/// and the new object would replace the old one (and take its money).
+fn sequence(path: &str, state: &TenantState) -> Result<(), String> {
+    match state.highest_minted() {
+        Some((at, seq)) if state.sequence < seq => Err(format!(
+            "{path}.sequence: {} is below {seq}, the number {path}.{at} carries; the next id \
+             minted would be one already given and replace that object: set it to {seq} or more",
+            state.sequence
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Every balance is one the ledger could hold (within the largest amount either way, as
@@ -136,6 +197,145 @@ pub(super) fn stored_tenant(key: &str, value: &Value) -> Result<TenantState, Str
     Ok(state)
 }
 
+/// The timer kinds whose object can be looked up in the tenant's state: the kind, the map its
+/// key names an object of, and whether that map holds the object (docs/PERSISTENCE.md lists
+/// them). A Whalet review (`whalet.review`), a seller binding's decision, an authorization
+/// link's expiry and a scenario timeline event are checked as they run only
+/// ([`crate::core::Core::check_timer`]).
+const PAIRED: &[(&str, &str, Holds)] = &[
+    (PROCESS_FILE, "infinia.uploads", |t, k| {
+        t.infinia.uploads.contains_key(k)
+    }),
+    ("pockyt.payout.step", "pockyt.payouts", |t, k| {
+        t.pockyt.payouts.contains_key(k)
+    }),
+    ("pockyt.payee.review", "pockyt.payees", |t, k| {
+        t.pockyt.payees.contains_key(k)
+    }),
+    ("pockyt.account.review", "pockyt.accounts", |t, k| {
+        t.pockyt.accounts.contains_key(k)
+    }),
+    ("platform.payment.settle", "platform.payments", |t, k| {
+        t.platform.payments.contains_key(k)
+    }),
+    ("infinia.sharing.finish", "infinia.sharings", |t, k| {
+        t.infinia.sharings.contains_key(k)
+    }),
+];
+
+/// Whether a tenant's state holds the object of a key.
+type Holds = fn(&TenantState, &str) -> bool;
+
+/// The kind of an Infinia trade-details file's processing timer (key: the file name).
+const PROCESS_FILE: &str = "infinia.sftp.process";
+
+/// Every timer acts on something the document holds, and every pending object that only a
+/// timer settles comes with it: a timer's tenant is one of the document's; a timer of a
+/// [`PAIRED`] kind names an object of its map; an SFTP processing timer carries a generation
+/// its upload has had (an older one is a superseded upload's, which runs as nothing) and, of
+/// the upload's own generation, finds it PROCESSING; and a PROCESSING upload whose file is not
+/// being written has its timer. Refusals name the timer by its place in the document
+/// (`timers[3]`) or the upload by its path.
+pub(super) fn timers(
+    states: &[(TenantId, TenantState)],
+    timers: &[(usize, TimerRecord)],
+) -> Result<(), String> {
+    for (i, record) in timers {
+        let Some(tenant) = record.tenant.as_deref() else {
+            continue;
+        };
+        let at = format!("timers[{i}] ({:?})", record.label);
+        let Some((_, state)) = states.iter().find(|(id, _)| id.to_string() == tenant) else {
+            let held: Vec<String> = states.iter().map(|(id, _)| id.to_string()).collect();
+            return Err(format!(
+                "{at}: tenant {tenant:?} is not one of the document's tenants ({}); the timer \
+                 would find nothing to act on",
+                held.join(", ")
+            ));
+        };
+        paired(&at, tenant, state, record)?;
+    }
+    for (id, state) in states {
+        unsettled_upload(id, state, timers)?;
+    }
+    Ok(())
+}
+
+/// A timer of a [`PAIRED`] kind names an object of its map; an SFTP processing timer's
+/// generation is one its upload has had, and finds the upload PROCESSING when it is its own.
+fn paired(at: &str, tenant: &str, state: &TenantState, record: &TimerRecord) -> Result<(), String> {
+    let Some((_, map, holds)) = PAIRED.iter().find(|(kind, ..)| *kind == record.kind) else {
+        return Ok(());
+    };
+    let key = &record.key;
+    if !holds(state, key) {
+        return Err(format!(
+            "{at}: key {key:?} names no object of tenants[{tenant:?}].{map}; the timer would \
+             find nothing to act on"
+        ));
+    }
+    let (Some(upload), Some(generation)) = (
+        (record.kind == PROCESS_FILE)
+            .then(|| state.infinia.uploads.get(key))
+            .flatten(),
+        record.params.get("generation").and_then(Value::as_u64),
+    ) else {
+        return Ok(());
+    };
+    let place = format!("tenants[{tenant:?}].infinia.uploads[{key:?}]");
+    if generation > upload.generation {
+        return Err(format!(
+            "{at}: params.generation {generation} is beyond the generation of {place} ({}); \
+             the timer would skip the upload: give it the upload's generation",
+            upload.generation
+        ));
+    }
+    if generation == upload.generation && upload.status != UploadStatus::Processing {
+        return Err(format!(
+            "{at}: {place} is {}, not PROCESSING: the timer of its generation would skip it; \
+             remove the timer or make the upload PROCESSING",
+            serde_json::to_string(&upload.status).unwrap_or_default()
+        ));
+    }
+    Ok(())
+}
+
+/// A PROCESSING Infinia upload (its file not being written) has the timer that processes it:
+/// without one it would stay PROCESSING for good.
+fn unsettled_upload(
+    id: &TenantId,
+    state: &TenantState,
+    timers: &[(usize, TimerRecord)],
+) -> Result<(), String> {
+    let tenant = id.to_string();
+    for (name, upload) in &state.infinia.uploads {
+        let writing = state
+            .infinia
+            .files
+            .get(&format!("/upload/{name}"))
+            .is_some_and(|f| f.writing);
+        if upload.status != UploadStatus::Processing || writing {
+            continue;
+        }
+        let timed = timers.iter().any(|(_, r)| {
+            r.kind == PROCESS_FILE
+                && r.tenant.as_deref() == Some(tenant.as_str())
+                && &r.key == name
+                && r.params.get("generation").and_then(Value::as_u64) == Some(upload.generation)
+        });
+        if !timed {
+            return Err(format!(
+                "tenants[{tenant:?}].infinia.uploads[{name:?}]: PROCESSING without the timer \
+                 that processes it (a timer of kind {PROCESS_FILE:?}, key {name:?}, \
+                 params.generation {}), so it would stay PROCESSING for good; add the timer or \
+                 give the upload its outcome",
+                upload.generation
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Refuses a field of `given` that the state read from it does not have (`written`).
 fn unread(path: &str, given: &Value, written: &Value) -> Result<(), String> {
     match (given, written) {
@@ -231,6 +431,61 @@ mod tests {
             e.starts_with(r#"tenants["whalet:1"].whalet.userz: unknown"#),
             "{e}"
         );
+    }
+
+    /// A field of the wrong type is named by its path below the tenant, a map's key in
+    /// brackets.
+    #[test]
+    fn a_field_of_the_wrong_type_names_its_path() {
+        let mut row = usd();
+        row["minor"] = json!("100000");
+        let v = state(json!({"balances": [usd(), row], "postings": []}));
+        let e = tenant("whalet:1", &v).err().unwrap();
+        assert_eq!(
+            e,
+            r#"tenants["whalet:1"].ledger.balances[1].minor: invalid type: string "100000", expected i64"#
+        );
+        let mut v = state(json!({"balances": [], "postings": []}));
+        v["infinia"]["uploads"] = json!({"a b.csv": {"generation": "x"}});
+        let e = tenant("whalet:1", &v).err().unwrap();
+        assert!(
+            e.starts_with(r#"tenants["whalet:1"].infinia.uploads["a b.csv"]."#),
+            "{e}"
+        );
+    }
+
+    /// A `sequence` below the number an id of the tenant carries is refused, naming the
+    /// smallest value that fits; that value reads.
+    #[test]
+    fn a_sequence_below_a_minted_number_is_refused() {
+        let mut v = state(json!({"balances": [], "postings": []}));
+        v["infinia"]["uploads"] = json!({"a.csv": {"fileName": "a.csv", "status": "SUCCESS",
+            "receivedAt": 0, "processedAt": 0, "totalRows": 0, "successRows": 0,
+            "failedRows": 0, "errorFile": null, "reason": null, "generation": 3}});
+        v["sequence"] = json!(2);
+        let e = tenant("whalet:1", &v).err().unwrap();
+        assert_eq!(
+            e,
+            r#"tenants["whalet:1"].sequence: 2 is below 3, the number tenants["whalet:1"].infinia.uploads["a.csv"] carries; the next id minted would be one already given and replace that object: set it to 3 or more"#
+        );
+        v["sequence"] = json!(3);
+        assert!(tenant("whalet:1", &v).is_ok());
+    }
+
+    /// The paired kinds are written here by name (a surface is above this module): each is the
+    /// name of the registered kind it pairs, so a renamed kind cannot leave its check behind.
+    #[test]
+    fn every_paired_kind_is_a_registered_kind() {
+        let registered = [
+            crate::sftp::process::PROCESS_FILE.name,
+            crate::api::pockyt::PAYOUT_STEP.name,
+            crate::api::pockyt::PAYEE_REVIEW.name,
+            crate::api::pockyt::ACCOUNT_REVIEW.name,
+            crate::api::platform::payment::PAYMENT_SETTLE.name,
+            crate::api::infinia::sharing::SHARING_FINISH.name,
+        ];
+        let paired: Vec<&str> = PAIRED.iter().map(|(kind, ..)| *kind).collect();
+        assert_eq!(paired, registered);
     }
 
     #[test]

@@ -209,7 +209,7 @@ pub fn parse(bytes: &[u8], source: &str) -> Result<Snapshot, String> {
         None => return Err(fail("missing field `tenants`".into())),
     };
     value["tenants"] = Value::Object(serde_json::Map::new());
-    let mut snapshot: Snapshot = serde_json::from_value(value).map_err(|e| fail(format!("{e}")))?;
+    let mut snapshot: Snapshot = check::read_at("", &value).map_err(fail)?;
     for (key, state) in tenants {
         if TenantId::parse(&key).is_none() {
             return Err(fail(format!("tenant key {key:?} is not provider:id")));
@@ -333,6 +333,9 @@ fn check(core: &Core, snapshot: Snapshot, tenant: Option<&TenantId>) -> Result<C
         ..
     } = snapshot;
     crate::clock::check_time(now, "the snapshot's now")?;
+    // The whole delivery ledger, before a one-tenant import keeps its tenant's: a refusal
+    // names a notification by its place in the document.
+    core.outbox().check_import(&outbox)?;
     let mut states: Vec<(TenantId, TenantState)> = Vec::new();
     for (key, state) in tenants {
         let Some(id) = TenantId::parse(&key) else {
@@ -349,12 +352,13 @@ fn check(core: &Core, snapshot: Snapshot, tenant: Option<&TenantId>) -> Result<C
         outbox.notifications.retain(|n| &n.tenant == t);
     }
     let timers = checked_timers(core, timers, tenant)?;
+    check::timers(&states, &timers)?;
+    let timers = timers.into_iter().map(|(_, record)| record).collect();
     for n in &outbox.notifications {
         if let Some(at) = n.next_attempt_at {
             crate::clock::check_time(at, &format!("notification {}: nextAttemptAt", n.id))?;
         }
     }
-    core.outbox().check_import(&outbox)?;
     if let Some(record) = &scenarios {
         // Parsed once to check; the engine is replaced in `replace`.
         crate::scenario::Scenarios::new().import(record.clone(), tenant, core.triggers())?;
@@ -431,7 +435,7 @@ fn checked_timers(
     core: &Core,
     timers: Vec<TimerRecord>,
     tenant: Option<&TenantId>,
-) -> Result<Vec<TimerRecord>, String> {
+) -> Result<Vec<(usize, TimerRecord)>, String> {
     let key = tenant.map(ToString::to_string);
     let mut kept = Vec::with_capacity(timers.len());
     for (i, record) in timers.into_iter().enumerate() {
@@ -442,7 +446,7 @@ fn checked_timers(
         crate::clock::check_time(record.due, &format!("{at}: due"))?;
         core.check_timer(&record)
             .map_err(|e| format!("{at}: {e}"))?;
-        kept.push(record);
+        kept.push((i, record));
     }
     Ok(kept)
 }

@@ -8,7 +8,9 @@
 //! commits the changes of every request waiting at that moment (group commit), on a blocking
 //! thread, after the reply was sealed (disk I/O is never on the RSA path). When that commit
 //! fails, the reply is not sent: the route table answers 503 with [`before_reply`]'s message.
-//! A background thread commits what timers change between requests, every 100 ms.
+//! A background thread commits what timers change between requests, every 100 ms, and the
+//! virtual time of a running clock once every [`CLOCK_WRITE_INTERVAL`] (a `kill -9` of an idle
+//! simulator does not take its restart back to the last change).
 //!
 //! Per tenant only changed rows are written: each entity's JSON is compared with what was last
 //! written (a hash), ledger postings and requestNos are appended (the forgotten oldest deleted).
@@ -23,7 +25,7 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use rusqlite::{params, Connection};
@@ -40,6 +42,10 @@ use crate::tenant::TenantId;
 
 pub const DB_FILE: &str = "whalet-sim.db";
 pub const LOCK_FILE: &str = "whalet-sim.lock";
+/// How often the background writer records the virtual time of a running (real or scaled)
+/// clock that nothing else wrote: a `kill -9` goes back at most about this much wall time
+/// (plus the writer's 100 ms tick), and an idle simulator writes at most once per interval.
+pub const CLOCK_WRITE_INTERVAL: Duration = Duration::from_secs(1);
 /// The database schema this simulator writes (`PRAGMA user_version`).
 pub const DB_SCHEMA_VERSION: i64 = 2;
 
@@ -210,6 +216,9 @@ pub struct DataDir {
     written_replaced: AtomicU64,
     /// The virtual time last written.
     written_now: std::sync::atomic::AtomicI64,
+    /// When (wall time) the virtual time was last written: a running clock is written again
+    /// [`CLOCK_WRITE_INTERVAL`] later ([`DataDir::clock_behind`]).
+    written_now_at: Mutex<Instant>,
     /// The versions of the links and the scenarios last written, the newest journal id written.
     written_links: AtomicU64,
     written_scenarios: AtomicU64,
@@ -272,6 +281,7 @@ impl DataDir {
             replaced: AtomicU64::new(0),
             written_replaced: AtomicU64::new(0),
             written_now: std::sync::atomic::AtomicI64::new(i64::MIN),
+            written_now_at: Mutex::new(Instant::now()),
             written_links: AtomicU64::new(u64::MAX),
             written_scenarios: AtomicU64::new(u64::MAX),
             written_journal: AtomicU64::new(0),
@@ -302,9 +312,7 @@ impl DataDir {
             from_db = written.keys().cloned().collect();
             if let Some((snapshot, mode)) = loaded {
                 restored.clock = true;
-                if let Some(mode) = mode {
-                    core.clock().set_mode(mode);
-                }
+                core.clock().set_mode(mode);
                 // Scenario files given at this start load over what the directory held.
                 super::import_at_start(core, snapshot)
                     .map_err(|e| format!("database {}: {e}", self.dir.join(DB_FILE).display()))?;
@@ -340,8 +348,9 @@ impl DataDir {
                 if dir.closed.load(Ordering::Acquire) {
                     return;
                 }
-                if dir.pending() {
-                    if let Err(e) = dir.commit() {
+                let due = |d: &Self| d.pending() || d.clock_behind();
+                if due(&dir) {
+                    if let Err(e) = dir.commit_when(due) {
                         tracing::error!(error = %e, "data dir write failed");
                     }
                 }
@@ -369,6 +378,18 @@ impl DataDir {
         self.marks.bump();
     }
 
+    /// A running (real or scaled) clock's virtual time was last written at least
+    /// [`CLOCK_WRITE_INTERVAL`] ago: only the background writer asks (a request's commit never
+    /// waits for the clock alone), so that a `kill -9` of an idle simulator does not take its
+    /// restart back to the last change.
+    fn clock_behind(&self) -> bool {
+        self.core.get().is_some_and(|core| {
+            core.clock().mode() != ClockMode::Manual
+                && core.clock().now() != self.written_now.load(Ordering::Acquire)
+                && self.written_now_at.lock().elapsed() >= CLOCK_WRITE_INTERVAL
+        })
+    }
+
     fn clock_moved(&self) -> bool {
         self.core.get().is_some_and(|core| {
             let counted =
@@ -384,15 +405,20 @@ impl DataDir {
     /// waiting at that moment). After the state was replaced (an import, a reset) or a failed
     /// write, the transaction rewrites every table instead.
     pub fn commit(&self) -> Result<(), String> {
-        if !self.pending() {
+        self.commit_when(Self::pending)
+    }
+
+    /// [`DataDir::commit`] when `due` says there is something to write (asked again once the
+    /// connection is ours: someone else's transaction may have covered us while we waited).
+    fn commit_when(&self, due: impl Fn(&Self) -> bool) -> Result<(), String> {
+        if !due(self) {
             return Ok(());
         }
         let Some(core) = self.core.get() else {
             return Ok(());
         };
         let mut guard = self.conn.lock();
-        // Someone else's transaction may have covered us while we waited.
-        if !self.pending() {
+        if !due(self) {
             return Ok(());
         }
         let target = self.marks.generation.load(Ordering::Acquire);
@@ -445,6 +471,7 @@ impl DataDir {
                 self.committed.fetch_max(target, Ordering::AcqRel);
                 self.written_replaced.store(epoch, Ordering::Release);
                 self.written_now.store(now, Ordering::Release);
+                *self.written_now_at.lock() = Instant::now();
                 let extras = &batch.extras;
                 if let Some((v, _)) = &extras.links {
                     self.written_links.store(*v, Ordering::Release);
@@ -600,6 +627,15 @@ fn open_db(dir: &Path) -> Result<Connection, String> {
     // one transaction with the version (a start that fails leaves the file as it was).
     let tx = conn.transaction().map_err(fail)?;
     tx.execute_batch(SCHEMA).map_err(fail)?;
+    if version == 1 {
+        // Version 1 kept no scenarios: it gets the empty scenario state every later database
+        // holds, so that a missing one is refused as lost rather than read as "none".
+        tx.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('scenario_state', ?1)",
+            [scenario_state(&ScenariosRecord::default()).to_string()],
+        )
+        .map_err(fail)?;
+    }
     tx.pragma_update(None, "user_version", DB_SCHEMA_VERSION)
         .map_err(fail)?;
     tx.commit().map_err(fail)?;
@@ -925,9 +961,7 @@ fn write_extras(tx: &rusqlite::Transaction<'_>, extras: &Extras) -> Result<(), S
                 ))
             },
         )?;
-        // Draws, outages and the generation counter are small: one JSON value in `meta`.
-        let rest = json!({"nextGeneration": record.next_generation, "draws": record.draws,
-                          "outages": record.outages});
+        let rest = scenario_state(record);
         tx.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('scenario_state', ?1)",
             [rest.to_string()],
@@ -960,62 +994,94 @@ fn write_extras(tx: &rusqlite::Transaction<'_>, extras: &Extras) -> Result<(), S
     Ok(())
 }
 
-/// The links, the scenarios (None: never written) and the journal entries, as read back.
-type LoadedExtras = (Vec<LinkRecord>, Option<ScenariosRecord>, Vec<Value>);
+/// The `meta` row `scenario_state`: the draws, the outages and the generation counter of
+/// `record` (small: one JSON value; the loaded scenarios and counters have tables).
+fn scenario_state(record: &ScenariosRecord) -> Value {
+    json!({"nextGeneration": record.next_generation, "draws": record.draws,
+           "outages": record.outages})
+}
+
+/// The links, the scenarios and the journal entries, as read back.
+type LoadedExtras = (Vec<LinkRecord>, ScenariosRecord, Vec<Value>);
 
 /// Reads the links, the scenarios and the journal back.
 fn load_extras(conn: &Connection) -> Result<LoadedExtras, String> {
     let links = json_rows(conn, "authorizations", "ORDER BY token")?;
-    let rest = meta_value(conn, "scenario_state")?;
-    let scenarios = match rest {
-        None => None,
-        Some(rest) => {
-            let rest: Value =
-                serde_json::from_str(&rest).map_err(|e| format!("meta scenario_state: {e}"))?;
-            let mut record = ScenariosRecord {
-                next_generation: rest["nextGeneration"].as_u64().unwrap_or(0),
-                draws: serde_json::from_value(rest["draws"].clone())
-                    .map_err(|e| format!("meta scenario_state: {e}"))?,
-                outages: serde_json::from_value(rest["outages"].clone())
-                    .map_err(|e| format!("meta scenario_state: {e}"))?,
-                ..ScenariosRecord::default()
-            };
-            let rows: Vec<ScenarioRow> = table_rows(
-                conn,
-                "SELECT generation, tenant, name, loaded_at, source, text, fired
-                     FROM scenarios ORDER BY generation",
-            )?;
-            for (generation, tenant, name, loaded_at, source, text, fired) in rows {
-                record.loaded.push(LoadedRecord {
-                    name,
-                    tenant,
-                    source,
-                    text,
-                    loaded_at,
-                    generation: u64::try_from(generation).unwrap_or(0),
-                    fired: serde_json::from_str(&fired)
-                        .map_err(|e| format!("table scenarios: {e}"))?,
-                });
-            }
-            let rows: Vec<(i64, i64, String, i64, _)> = table_rows(
-                conn,
-                "SELECT generation, rule, tenant, count, window_start FROM scenario_counters
-                     ORDER BY generation, rule, tenant",
-            )?;
-            for (generation, rule, tenant, count, window_start) in rows {
-                record.counters.push(CounterRecord {
-                    generation: u64::try_from(generation).unwrap_or(0),
-                    rule: usize::try_from(rule).unwrap_or(0),
-                    tenant,
-                    count: u64::try_from(count).unwrap_or(0),
-                    window_start,
-                });
-            }
-            Some(record)
-        }
-    };
+    let rest = meta_value(conn, "scenario_state")?.ok_or_else(|| {
+        missing_meta(
+            "scenario_state",
+            "the loaded scenarios' next generation, seeded draws and outages",
+        )
+    })?;
+    let mut record = read_scenario_state(&rest)?;
+    let rows: Vec<ScenarioRow> = table_rows(
+        conn,
+        "SELECT generation, tenant, name, loaded_at, source, text, fired
+             FROM scenarios ORDER BY generation",
+    )?;
+    for (generation, tenant, name, loaded_at, source, text, fired) in rows {
+        let at = format!("table scenarios: {}", crate::text::echo(&name));
+        record.loaded.push(LoadedRecord {
+            generation: whole(&at, "generation", generation)?,
+            fired: serde_json::from_str(&fired).map_err(|e| format!("{at}: fired: {e}"))?,
+            name,
+            tenant,
+            source,
+            text,
+            loaded_at,
+        });
+    }
+    let rows: Vec<(i64, i64, String, i64, _)> = table_rows(
+        conn,
+        "SELECT generation, rule, tenant, count, window_start FROM scenario_counters
+             ORDER BY generation, rule, tenant",
+    )?;
+    for (generation, rule, tenant, count, window_start) in rows {
+        let at = format!(
+            "table scenario_counters: generation {generation} rule {rule} tenant {}",
+            crate::text::echo(&tenant)
+        );
+        let rule = whole(&at, "rule", rule)?;
+        record.counters.push(CounterRecord {
+            generation: whole(&at, "generation", generation)?,
+            rule: usize::try_from(rule).map_err(|_| format!("{at}: rule {rule} is too large"))?,
+            count: whole(&at, "count", count)?,
+            tenant,
+            window_start,
+        });
+    }
     let journal = json_rows(conn, "journal", "ORDER BY id")?;
-    Ok((links, scenarios, journal))
+    Ok((links, record, journal))
+}
+
+/// The `meta` row `scenario_state` ([`scenario_state`]) read back: the scenario record
+/// without its loaded scenarios and counters (their own tables hold them).
+fn read_scenario_state(text: &str) -> Result<ScenariosRecord, String> {
+    let at = "table meta: scenario_state";
+    let rest: Value = serde_json::from_str(text).map_err(|e| format!("{at}: not JSON: {e}"))?;
+    let next = &rest["nextGeneration"];
+    let next_generation = next.as_u64().ok_or_else(|| {
+        format!("{at}: nextGeneration {next} is not a generation (a whole number, 0 or more)")
+    })?;
+    Ok(ScenariosRecord {
+        next_generation,
+        draws: state_field(&rest, "draws")?,
+        outages: state_field(&rest, "outages")?,
+        ..ScenariosRecord::default()
+    })
+}
+
+/// Field `name` of the `scenario_state` row, read as a `T`.
+fn state_field<T: serde::de::DeserializeOwned>(rest: &Value, name: &str) -> Result<T, String> {
+    serde_json::from_value(rest[name].clone())
+        .map_err(|e| format!("table meta: scenario_state: {name}: {e}"))
+}
+
+/// `value` of `column` in the row `at` names, which holds a count or a number (0 or more):
+/// a negative one is refused rather than read as 0.
+fn whole(at: &str, column: &str, value: i64) -> Result<u64, String> {
+    u64::try_from(value)
+        .map_err(|_| format!("{at}: {column} {value} is negative; it is a whole number, 0 or more"))
 }
 
 /// Every notification of the outbox, by sequence number (an id is `ntf_<seq>`: the outbox
@@ -1619,7 +1685,7 @@ fn write_notifications(
     Ok(())
 }
 
-type Loaded = Option<(super::Snapshot, Option<ClockMode>)>;
+type Loaded = Option<(super::Snapshot, ClockMode)>;
 
 /// Rows of `table` for a tenant the `tenants` table does not hold: refused rather than dropped.
 fn orphan(table: &str, tenant: &str) -> String {
@@ -1663,6 +1729,7 @@ fn load(
     restored: &mut Restored,
 ) -> Result<Loaded, String> {
     let sql = |e: rusqlite::Error| e.to_string();
+    // Read here, required once the database is known to hold state (a new one has no row yet).
     let clock: Option<(String, i64)> = conn
         .query_row("SELECT mode, now FROM clock WHERE id = 1", [], |r| {
             Ok((r.get(0)?, r.get(1)?))
@@ -1825,24 +1892,21 @@ fn load(
     restored.timers = timers.len();
     let (authorizations, scenarios, journal) = load_extras(conn)?;
     restored.authorizations = authorizations.len();
-    restored.scenarios = scenarios.as_ref().map_or(0, |s| s.loaded.len());
+    restored.scenarios = scenarios.loaded.len();
     restored.journal = journal.len();
-    let next_seq: u64 = match meta_value(conn, "next_notification_seq")? {
-        None => 1,
-        Some(text) => text.parse().map_err(|_| {
-            format!(
-                "table meta: next_notification_seq {} is not a sequence number",
-                crate::text::echo(&text)
-            )
-        })?,
-    };
-    let (mode, now) = match clock {
-        Some((mode, now)) => (
-            Some(stored_mode(&mode)?),
-            crate::clock::check_time(now, "table clock: now")?,
-        ),
-        None => (None, crate::clock::system_now()),
-    };
+    let text = meta_value(conn, "next_notification_seq")?
+        .ok_or_else(|| missing_meta("next_notification_seq", "the next notification's number"))?;
+    let next_seq: u64 = text.parse().map_err(|_| {
+        format!(
+            "table meta: next_notification_seq {} is not a sequence number",
+            crate::text::echo(&text)
+        )
+    })?;
+    let (mode, now) = clock.ok_or_else(missing_clock)?;
+    let (mode, now) = (
+        stored_mode(&mode)?,
+        crate::clock::check_time(now, "table clock: now")?,
+    );
     Ok(Some((
         super::Snapshot {
             format: super::FORMAT.into(),
@@ -1856,11 +1920,31 @@ fn load(
             },
             timers,
             authorizations,
-            scenarios,
+            scenarios: Some(scenarios),
             journal,
         },
         mode,
     )))
+}
+
+/// What to do about a row every database that holds state has (each commit writes it) and
+/// this one lacks: never read as a default, which would silently drop or renumber state.
+const PUT_BACK: &str = "put the row back (or the database from a copy), or start on a new \
+                        data dir (`serve --snapshot FILE` brings a saved state)";
+
+/// The refusal of a database holding tenants without its `clock` row: starting a clock of
+/// another mode or time would be a silent switch (docs/PERSISTENCE.md).
+fn missing_clock() -> String {
+    format!(
+        "table clock: the row (id 1) is missing; a data dir that holds tenants holds its \
+         clock's mode (JSON, e.g. {{\"mode\": \"manual\"}}) and virtual time (ms): \
+         {PUT_BACK}"
+    )
+}
+
+/// The refusal of a database holding tenants without the `meta` row `key` (`what` it holds).
+fn missing_meta(key: &str, what: &str) -> String {
+    format!("table meta: the row {key} ({what}) is missing: {PUT_BACK}")
 }
 
 #[cfg(test)]

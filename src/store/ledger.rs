@@ -85,6 +85,8 @@ fn balances_as_list<S: serde::Serializer>(
 }
 
 /// Reads the list [`balances_as_list`] writes (`amount` is only for people and is ignored).
+/// Two rows of the same account and currency are refused, naming both: one of them would be
+/// dropped silently (the ledger keeps one balance per account and currency).
 fn balances_from_list<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> Result<BTreeMap<(String, Currency), i64>, D::Error> {
@@ -95,9 +97,21 @@ fn balances_from_list<'de, D: serde::Deserializer<'de>>(
         minor: i64,
     }
     let rows = Vec::<Row>::deserialize(d)?;
-    Ok(rows
+    let mut balances: BTreeMap<(String, Currency), (usize, i64)> = BTreeMap::new();
+    for (i, r) in rows.into_iter().enumerate() {
+        let key = (r.account, r.currency);
+        if let Some((first, _)) = balances.get(&key) {
+            return Err(serde::de::Error::custom(format!(
+                "rows [{first}] and [{i}] are both the balance of account {} in {}; the ledger \
+                 keeps one balance per account and currency: merge them",
+                key.0, key.1
+            )));
+        }
+        balances.insert(key, (i, r.minor));
+    }
+    Ok(balances
         .into_iter()
-        .map(|r| ((r.account, r.currency), r.minor))
+        .map(|(k, (_, minor))| (k, minor))
         .collect())
 }
 

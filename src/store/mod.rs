@@ -129,6 +129,75 @@ impl TenantState {
         self.sequence
     }
 
+    /// The largest number of this tenant's sequence that an id in its state carries, and where
+    /// (`whalet.users["U2026120600000007"]`): a `sequence` below it would mint that id again and
+    /// overwrite the object. Read from the maps the store's own types keep minted objects in,
+    /// each with the one shape its ids are minted in ([`Minted`]), rather than from any string
+    /// that looks like an id: a partner's own text (a memo, an outUserId) never counts, and a
+    /// new map of minted objects is one line in [`TenantState::minted`]. Maps keyed by the
+    /// partner's ids (`whalet.shops` by bindId, `platform.payments` by paymentId) are not read;
+    /// nor are bulk payment ids (`BP` + 8 digits), which a partner may choose too and which the
+    /// simulator skips when taken.
+    pub fn highest_minted(&self) -> Option<(String, u64)> {
+        self.minted()
+            .into_iter()
+            .flat_map(|(section, shape, ids)| {
+                ids.into_iter().filter_map(move |(id, carried)| {
+                    let seq = carried.or_else(|| shape.seq_of(id))?;
+                    Some((format!("{section}[{id:?}]"), seq))
+                })
+            })
+            .max_by_key(|(_, seq)| *seq)
+    }
+
+    /// Every map whose objects carry a number of the sequence: its path, the shape of its ids,
+    /// and each object's id with the number it carries outside its id (an upload's
+    /// `generation`), if any.
+    fn minted(&self) -> Vec<(&'static str, Minted, Ids<'_>)> {
+        fn keys<V>(map: &std::collections::BTreeMap<String, V>) -> Ids<'_> {
+            map.keys().map(|k| (k.as_str(), None)).collect()
+        }
+        fn generations(map: &std::collections::BTreeMap<String, infinia::Upload>) -> Ids<'_> {
+            map.iter()
+                .map(|(k, u)| (k.as_str(), Some(u.generation)))
+                .collect()
+        }
+        let (w, wt, p) = (&self.whalet, &self.whalet_trade, &self.pockyt);
+        let id = Minted::Whalet;
+        vec![
+            ("whalet.users", id, keys(&w.users)),
+            ("whalet.holders", id, keys(&w.holders)),
+            ("whalet.beneficaries", id, keys(&w.beneficaries)),
+            ("whalet.cards", id, keys(&w.cards)),
+            ("whalet.collections", id, keys(&w.collections)),
+            ("whalet.bank_letters", id, keys(&w.bank_letters)),
+            ("whalet_trade.quotes", id, keys(&wt.quotes)),
+            ("whalet_trade.beneficiaries", id, keys(&wt.beneficiaries)),
+            ("whalet_trade.outflows", id, keys(&wt.outflows)),
+            ("whalet_trade.orders", id, keys(&wt.orders)),
+            ("whalet_trade.bindings", id, keys(&wt.bindings)),
+            ("whalet_trade.shop_orders", id, keys(&wt.shop_orders)),
+            ("whalet_trade.replenishes", id, keys(&wt.replenishes)),
+            ("pockyt.payees", Minted::Pockyt("200030"), keys(&p.payees)),
+            (
+                "pockyt.accounts",
+                Minted::Pockyt("201030"),
+                keys(&p.accounts),
+            ),
+            ("pockyt.payouts", Minted::Pockyt("301030"), keys(&p.payouts)),
+            (
+                "platform.uploads",
+                Minted::Carried,
+                generations(&self.platform.uploads),
+            ),
+            (
+                "infinia.uploads",
+                Minted::Carried,
+                generations(&self.infinia.uploads),
+            ),
+        ]
+    }
+
     /// Runs `execute` once per business `id` of `operation` and records its reply against the
     /// request's `content`: a repeat with the same content gets the recorded reply again without
     /// running it (`false`: not fresh). One with other content is refused with what `conflict`
@@ -154,6 +223,40 @@ impl TenantState {
         self.idempotency
             .record(operation, id, content.clone(), reply.clone());
         Ok((reply, true))
+    }
+}
+
+/// A map's ids, each with the number of the sequence it carries beside it, if any.
+type Ids<'a> = Vec<(&'a str, Option<u64>)>;
+
+/// The shape of the ids a map's objects are minted with, each ending in the number of the
+/// tenant's sequence ([`TenantState::next_seq`]).
+#[derive(Debug, Clone, Copy)]
+enum Minted {
+    /// Whalet: capital letters, `yyyyMMdd`, then the number in 8 digits (`U2026120600000007`).
+    Whalet,
+    /// Pockyt: a 6-digit prefix of the object's kind and the number in 16 digits.
+    Pockyt(&'static str),
+    /// Ids chosen elsewhere (a file name); the number is carried beside the id.
+    Carried,
+}
+
+impl Minted {
+    /// The number `id` carries, or None when it is not an id of this shape (one the partner
+    /// chose, or a file name).
+    fn seq_of(self, id: &str) -> Option<u64> {
+        let digits = match self {
+            Minted::Whalet => {
+                let rest = id.trim_start_matches(|c: char| c.is_ascii_uppercase());
+                (rest.len() < id.len() && rest.len() == 16).then(|| &rest[8..])?
+            }
+            Minted::Pockyt(prefix) => id.strip_prefix(prefix).filter(|r| r.len() == 16)?,
+            Minted::Carried => return None,
+        };
+        if !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse().ok()
     }
 }
 
@@ -300,6 +403,45 @@ mod tests {
             *runs += 1;
             reply.ok_or_else(|| "refused".to_owned())
         })
+    }
+
+    /// The sequence numbers a state's minted ids carry, read by shape per map: a partner's id
+    /// of another shape (or in a map of its own ids) never counts.
+    #[test]
+    fn the_highest_minted_number_is_read_from_the_ids_of_each_shape() {
+        let mut t = TenantState::default();
+        assert_eq!(t.highest_minted(), None);
+        for (name, generation) in [("a.csv", 4), ("b.csv", 2)] {
+            let upload = infinia::Upload {
+                file_name: name.into(),
+                status: infinia::UploadStatus::Processing,
+                received_at: 0,
+                processed_at: None,
+                total_rows: 0,
+                success_rows: 0,
+                failed_rows: 0,
+                error_file: None,
+                reason: None,
+                generation,
+            };
+            t.infinia.uploads.insert(name.into(), upload);
+        }
+        assert_eq!(
+            t.highest_minted(),
+            Some((r#"infinia.uploads["a.csv"]"#.to_owned(), 4))
+        );
+        assert_eq!(Minted::Whalet.seq_of("U2026120600000007"), Some(7));
+        assert_eq!(Minted::Whalet.seq_of("2026120600000007"), None);
+        assert_eq!(Minted::Whalet.seq_of("U20261206000000x7"), None);
+        assert_eq!(Minted::Whalet.seq_of("U2026120600000+07"), None);
+        assert_eq!(
+            Minted::Pockyt("200030").seq_of("2000300000000000000003"),
+            Some(3)
+        );
+        assert_eq!(
+            Minted::Pockyt("200030").seq_of("3010300000000000000003"),
+            None
+        );
     }
 
     #[test]

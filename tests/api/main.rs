@@ -38,6 +38,7 @@ mod notifications;
 mod notify_urls;
 mod operations;
 mod persistence;
+mod persistence_dir;
 mod pipeline_panics;
 mod platform;
 mod platform_browser;

@@ -463,7 +463,7 @@ fn assert_same_bytes(first: &[u8], second: &[u8], what: &str) {
     );
 }
 
-fn data_dir_config(dir: &std::path::Path) -> String {
+pub(crate) fn data_dir_config(dir: &std::path::Path) -> String {
     format!("[store]\ndata_dir = {:?}\n", dir.display().to_string())
 }
 
@@ -672,7 +672,7 @@ async fn a_tenant_only_an_import_brought_is_dropped_by_a_full_import_and_by_a_re
 }
 
 /// Copies every file of the data dir `from` (the database with its WAL, `files/`) into `to`.
-fn copy_data_dir(from: &std::path::Path, to: &std::path::Path) {
+pub(crate) fn copy_data_dir(from: &std::path::Path, to: &std::path::Path) {
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
         let target = to.join(entry.file_name());
@@ -686,7 +686,7 @@ fn copy_data_dir(from: &std::path::Path, to: &std::path::Path) {
 }
 
 /// Why a simulator does not start on the data dir `dir` (None: it starts).
-fn refused_start(dir: &std::path::Path) -> Option<String> {
+pub(crate) fn refused_start(dir: &std::path::Path) -> Option<String> {
     let mut config = whalet_sim::config::Config::default();
     config.store.data_dir = Some(dir.to_owned());
     whalet_sim::App::new(config, whalet_sim::Options::default())
@@ -794,6 +794,16 @@ async fn a_database_holding_what_an_import_refuses_does_not_start() {
              (999, 0, 'nope', NULL, 'k', 'lbl', '{}')"
                 .to_owned(),
             vec![r#"timers[0] ("lbl"): kind "nope" is not one this simulator knows"#.into()],
+        ),
+        (
+            // The next id minted would overwrite an object (docs/PERSISTENCE.md).
+            "id counter",
+            format!("UPDATE tenants SET sequence = 0 WHERE tenant = '{PARTNER}'"),
+            vec![
+                format!("{tenant}.sequence: 0 is below "),
+                format!(", the number {tenant}.whalet."),
+                " or more".into(),
+            ],
         ),
         (
             "notification sequence",
@@ -1004,8 +1014,17 @@ async fn after_sigkill_under_load_every_acknowledged_request_survives() {
 
 /// A data-dir simulator on `dir` (manual clock, fresh receiver).
 async fn on_dir(dir: &std::path::Path) -> TestApp {
+    on_dir_with(dir, None).await
+}
+
+/// A data-dir simulator on `dir` with clock `clock` (None: manual), fresh receiver.
+pub(crate) async fn on_dir_with(
+    dir: &std::path::Path,
+    clock: Option<whalet_sim::clock::ClockMode>,
+) -> TestApp {
     spawn_with(Setup {
         config: Some(data_dir_config(dir)),
+        clock,
         ..Setup::default()
     })
     .await
@@ -1190,7 +1209,7 @@ async fn an_authorization_link_survives_a_restart_and_expires_on_time() {
     again.shutdown().await;
 }
 
-async fn ping(app: &TestApp) -> String {
+pub(crate) async fn ping(app: &TestApp) -> String {
     app.client
         .call(
             "connectivity",
@@ -2044,6 +2063,8 @@ async fn an_import_with_a_repeated_id_is_refused_and_changes_nothing() {
     app.trigger_ok("whalet.collection.received", json!({"amount": "100.00"}))
         .await;
     platform_call(&app, "shopAccountBind", &bind_body("B-TWICE", "79")).await;
+    // A delivered notification, to copy.
+    settled_user(&app, "twice", "1.00").await;
     assert_eq!(app.load_scenario(EVERY_SECOND_FAILS, "").await.0, 200);
     assert_eq!(ping(&app).await, "SUCCESS");
     let before = export(&app, "").await;
@@ -2056,7 +2077,34 @@ async fn an_import_with_a_repeated_id_is_refused_and_changes_nothing() {
     let journal_len = good["journal"].as_array().unwrap().len();
     let token = good["authorizations"][0]["token"].as_str().unwrap();
     let postings_at = format!("/tenants/{PARTNER}/ledger/postings");
+    let balances_at = format!("/tenants/{PARTNER}/ledger/balances");
+    let balances = good["tenants"][PARTNER]["ledger"]["balances"]
+        .as_array()
+        .unwrap();
+    let notifications = good["outbox"]["notifications"].as_array().unwrap();
+    assert!(!notifications.is_empty(), "{}", good["outbox"]);
     let cases = [
+        (
+            "balance",
+            balances_at.as_str(),
+            format!(
+                "{tenant}.ledger.balances: rows [0] and [{}] are both the balance of account {} \
+                 in {}; the ledger keeps one balance per account and currency",
+                balances.len(),
+                balances[0]["account"].as_str().unwrap(),
+                balances[0]["currency"].as_str().unwrap()
+            ),
+        ),
+        (
+            "notification",
+            "/outbox/notifications",
+            format!(
+                "outbox.notifications[{}]: id {} is also outbox.notifications[0]'s; each \
+                 notification has its own id",
+                notifications.len(),
+                notifications[0]["id"].as_str().unwrap()
+            ),
+        ),
         (
             "posting",
             postings_at.as_str(),
@@ -2445,5 +2493,193 @@ async fn timers_due_at_the_same_time_come_out_in_one_order() {
     assert_eq!(status, 200, "{body}");
     let second = export(&app, "").await;
     assert_same_bytes(&first, &second, "the same state, other bytes");
+    app.shutdown().await;
+}
+
+/// Imports `doc` into `app`, expecting a 400 whose message contains `expected` and no change
+/// (the export is still `before`); `what` names the case.
+async fn refused_unchanged(app: &TestApp, before: &[u8], what: &str, doc: &Value, expected: &str) {
+    let (status, body) = import(app, "", serde_json::to_vec(doc).unwrap()).await;
+    assert_eq!(status, 400, "{what}: {body}");
+    let message = body["error"].as_str().unwrap();
+    assert!(
+        message.contains(expected),
+        "{what}: {message}\nexpected: {expected}"
+    );
+    assert!(
+        export(app, "").await == before,
+        "{what}: the refused import changed the state"
+    );
+}
+
+/// A tenant's id counter below the number an id it minted carries is refused, naming the
+/// smallest value that fits: the next id minted would be that id again and overwrite the
+/// object (the tester's repro: `sequence = 0`, then `whalet.account.ready` replaced a user and
+/// took its wallet). The counter the export has imports.
+#[tokio::test]
+async fn an_id_counter_below_the_ids_minted_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    app.trigger_ok("whalet.account.ready", json!({})).await;
+    let before = export(&app, "").await;
+    let good: Value = serde_json::from_slice(&before).unwrap();
+    let state = &good["tenants"][PARTNER];
+    let sequence = state["sequence"].as_u64().unwrap();
+    let user_id = state["whalet"]["users"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    let carried: u64 = user_id[user_id.len() - 8..].parse().unwrap();
+    assert!(carried <= sequence && sequence >= 3, "{sequence} {user_id}");
+    let tenant = format!("tenants[{PARTNER:?}]");
+    for low in [0, sequence - 1] {
+        let mut doc = good.clone();
+        doc["tenants"][PARTNER]["sequence"] = json!(low);
+        let expected =
+            format!("{tenant}.sequence: {low} is below {sequence}, the number {tenant}.whalet.");
+        refused_unchanged(&app, &before, &format!("sequence {low}"), &doc, &expected).await;
+        let (_, body) = import(&app, "", serde_json::to_vec(&doc).unwrap()).await;
+        let message = body["error"].as_str().unwrap();
+        assert!(
+            message.ends_with(&format!("set it to {sequence} or more")),
+            "{message}"
+        );
+    }
+    let (status, body) = import(&app, "", before.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    app.shutdown().await;
+}
+
+/// A field of the wrong type is refused naming its path inside the document, not only the
+/// tenant (the tester's repros: a balance's `minor` as a string, `sequence = -1`, `now`,
+/// a timer's `due`, `timers = null`, a notification's status, `outbox.nextSeq = -1`).
+#[tokio::test]
+async fn a_field_of_the_wrong_type_is_refused_naming_its_path() {
+    let app = spawn_app().await;
+    settled_user(&app, "typed", "10.00").await;
+    let before = export(&app, "").await;
+    let good: Value = serde_json::from_slice(&before).unwrap();
+    let tenant = format!("tenants[{PARTNER:?}]");
+    let cases: Vec<(String, Value, String)> = vec![
+        (
+            format!("/tenants/{PARTNER}/ledger/balances/1/minor"),
+            json!("58000"),
+            format!(
+                "{tenant}.ledger.balances[1].minor: invalid type: string \"58000\", expected i64"
+            ),
+        ),
+        (
+            format!("/tenants/{PARTNER}/sequence"),
+            json!(-1),
+            format!("{tenant}.sequence: invalid value: integer `-1`, expected u64"),
+        ),
+        (
+            "/now".into(),
+            json!("x"),
+            "now: invalid type: string \"x\"".into(),
+        ),
+        (
+            "/timers".into(),
+            Value::Null,
+            "timers: invalid type: null, expected a sequence".into(),
+        ),
+        (
+            "/outbox/nextSeq".into(),
+            json!(-1),
+            "outbox.nextSeq: invalid value: integer `-1`".into(),
+        ),
+        (
+            "/outbox/notifications/0/status".into(),
+            json!("bogus"),
+            "outbox.notifications[0].status: unknown variant `bogus`".into(),
+        ),
+    ];
+    for (pointer, value, expected) in cases {
+        let mut doc = good.clone();
+        *doc.pointer_mut(&pointer)
+            .unwrap_or_else(|| panic!("{pointer}")) = value;
+        refused_unchanged(&app, &before, &pointer, &doc, &expected).await;
+    }
+    app.shutdown().await;
+}
+
+/// A timer that could never act is refused, naming it, and so is a pending object that only a
+/// timer settles and that comes without one (docs/PERSISTENCE.md): a timer of a tenant the
+/// document does not hold, one whose key names no object, an SFTP processing timer whose
+/// generation is not its upload's, and a PROCESSING upload with no timer at all. With its own
+/// timer, the upload imports.
+#[tokio::test]
+async fn a_timer_that_cannot_act_or_a_pending_upload_without_one_is_refused() {
+    let app = spawn_app().await;
+    apply_user(&app, "timers").await;
+    let before = export(&app, "").await;
+    let good: Value = serde_json::from_slice(&before).unwrap();
+    let review = good["timers"][0].clone();
+    assert_eq!(review["kind"], "whalet.review", "{}", good["timers"]);
+    let infinia = good["tenants"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .find(|k| k.starts_with("infinia:"))
+        .unwrap()
+        .clone();
+    let upload = json!({"fileName": "a.csv", "status": "PROCESSING", "receivedAt": good["now"],
+        "processedAt": null, "totalRows": 0, "successRows": 0, "failedRows": 0,
+        "errorFile": null, "reason": null, "generation": 1});
+    let process = |generation: u64, key: &str| {
+        json!({"due": good["now"].as_i64().unwrap() + 5000, "label": "p", "kind":
+            "infinia.sftp.process", "tenant": infinia, "key": key,
+            "params": {"generation": generation, "failure": null, "rule": null}})
+    };
+    let with = |timers: Value, uploaded: bool| {
+        let mut doc = good.clone();
+        doc["timers"] = timers;
+        if uploaded {
+            let state = &mut doc["tenants"][&infinia];
+            state["infinia"]["uploads"] = json!({"a.csv": upload});
+            state["sequence"] = json!(1);
+        }
+        doc
+    };
+    let mut stranger = review.clone();
+    stranger["tenant"] = json!("whalet:999");
+    let uploads = format!("tenants[{infinia:?}].infinia.uploads");
+    let cases = [
+        (
+            "tenant",
+            with(json!([stranger]), false),
+            "timers[0] (".to_owned(),
+            "): tenant \"whalet:999\" is not one of the document's tenants".to_owned(),
+        ),
+        (
+            "key",
+            with(json!([process(1, "b.csv")]), true),
+            "timers[0] (\"p\"): key \"b.csv\" names no object of ".to_owned(),
+            format!("{uploads}; the timer would find nothing to act on"),
+        ),
+        (
+            "generation",
+            with(json!([process(2, "a.csv")]), true),
+            "timers[0] (\"p\"): params.generation 2 is beyond the generation of ".to_owned(),
+            format!("{uploads}[\"a.csv\"] (1)"),
+        ),
+        (
+            "no timer",
+            with(json!([]), true),
+            format!("{uploads}[\"a.csv\"]: PROCESSING without the timer that processes it"),
+            String::new(),
+        ),
+    ];
+    for (what, doc, head, tail) in cases {
+        refused_unchanged(&app, &before, what, &doc, &head).await;
+        if !tail.is_empty() {
+            refused_unchanged(&app, &before, what, &doc, &tail).await;
+        }
+    }
+    let paired = with(json!([process(1, "a.csv")]), true);
+    let (status, body) = import(&app, "", serde_json::to_vec(&paired).unwrap()).await;
+    assert_eq!(status, 200, "{body}");
     app.shutdown().await;
 }
