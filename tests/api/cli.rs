@@ -1138,9 +1138,13 @@ fn bench_notifications_delivers_every_one_and_reports_the_ceiling_ratio() {
         assert_eq!(run["delivered"], 160, "{run}");
         assert_eq!(run["warm_up"], 8, "{run}");
         assert!(run["ceiling_ratio"].as_f64().unwrap() > 0.0, "{run}");
-        // The server counted its own sealing: part, not all, of its CPU in the window.
+        // The server counted its own sealing, most of its CPU in the window. The count is an
+        // estimate from one call in eight (src/wire/crypto/account.rs): on a busy machine 20
+        // sampled signatures of a debug build read up to about 10 % over the CPU they stand in
+        // (1.097 seen in a full suite run beside other builds), so the bound tells a count from
+        // none (0) and from a double count (about 2), not a share from 0.9.
         let share = run["crypto_share"].as_f64().unwrap();
-        assert!(share > 0.0 && share < 1.0, "{run}");
+        assert!(share > 0.3 && share < 1.5, "{run}");
     }
 }
 
