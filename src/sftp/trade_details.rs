@@ -309,11 +309,8 @@ fn check_row(
         }
     });
     let quantity = get("quantity");
-    if !quantity.is_empty() && !quantity.parse::<u32>().is_ok_and(|q| q > 0) {
-        bad(
-            "quantity",
-            format!("{} is not a positive whole number", echo(quantity)),
-        );
+    if let Some(why) = quantity_problem(quantity) {
+        bad("quantity", why);
     }
     if get("productName").chars().count() > 256 {
         bad("productName", "is longer than 256 characters".into());
@@ -485,6 +482,33 @@ fn accept(state: &mut InfiniaState, trade: Trade) {
         .or_default();
     *earned = earned.saturating_add(trade.amount.minor);
     state.trades.insert(trade.trade_no.clone(), trade);
+}
+
+/// The largest `quantity` a row may state: a Java `int`'s largest value, what a Java server
+/// reading the column as an integer takes (the vendor documents "a positive whole number" and
+/// no bound; docs/FIDELITY.md).
+pub const MAX_QUANTITY: u64 = i32::MAX as u64;
+
+/// Why a `quantity` cell is refused, if it is: digits only (no sign, as an amount has none
+/// either), at least 1 and at most [`MAX_QUANTITY`]; an empty cell is no quantity.
+fn quantity_problem(cell: &str) -> Option<String> {
+    if cell.is_empty() {
+        return None;
+    }
+    if !cell.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(format!(
+            "{} is not a positive whole number (digits only, like 3)",
+            echo(cell)
+        ));
+    }
+    match cell.parse::<u64>() {
+        Ok(0) => Some(format!("{} must be at least 1", echo(cell))),
+        Ok(n) if n <= MAX_QUANTITY => None,
+        _ => Some(format!(
+            "{} is too large: at most {MAX_QUANTITY}",
+            echo(cell)
+        )),
+    }
 }
 
 #[cfg(test)]

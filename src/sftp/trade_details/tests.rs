@@ -203,6 +203,58 @@ fn a_refused_amount_is_quoted_as_the_cell_has_it() {
     );
 }
 
+/// Regression: a quantity above 4294967295 was "not a positive whole number" (read as a u32),
+/// and `+1` was taken though an amount refuses its sign.
+#[test]
+fn a_quantity_is_digits_from_one_to_the_largest_named_when_refused() {
+    let header =
+        "tradeNo,tradeType,orderNo,sellerId,originalTradeNo,tradeTime,currency,amount,quantity\n";
+    let rows: Vec<String> = [
+        "1",
+        "007",
+        "2147483647",
+        "2147483648",
+        "4294967296",
+        "+1",
+        "0",
+        "1.5",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, q)| format!("Q{i},SALE,O{i},S1,,2025-01-01 10:00:00,USD,1.00,{q}\n"))
+    .collect();
+    let text = format!("{header}{}", rows.concat());
+    let out = apply(&mut InfiniaState::default(), "q.csv", text.as_bytes(), 1000);
+    assert_eq!(
+        (out.success_rows, out.failed_rows),
+        (3, 5),
+        "{:?}",
+        out.errors
+    );
+    let reason = |row: u64| {
+        out.errors
+            .iter()
+            .find(|e| e.row == row)
+            .unwrap()
+            .reason
+            .clone()
+    };
+    assert_eq!(
+        reason(5),
+        "\"2147483648\" is too large: at most 2147483647"
+    );
+    assert_eq!(
+        reason(6),
+        "\"4294967296\" is too large: at most 2147483647"
+    );
+    assert_eq!(
+        reason(7),
+        "\"+1\" is not a positive whole number (digits only, like 3)"
+    );
+    assert_eq!(reason(8), "\"0\" must be at least 1");
+    assert!(reason(9).contains("not a positive whole number"));
+}
+
 /// Regression: an EXCHANGE was unbounded and a RETURN did not see it, so SALE 100, EXCHANGE
 /// -5000 and RETURN 100 were all accepted, leaving earned revenue at -5000.00. What is left of a
 /// sale counts the exchanges against it, with their sign: one that gives money back may not
