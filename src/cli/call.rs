@@ -213,6 +213,18 @@ fn answer_exit(answered: &Answered) -> u8 {
     }
 }
 
+/// What to check when a reply's signature did not verify: the key it was checked with, most
+/// often (docs/CLI.md, exit code 4).
+fn key_hint(e: &CallError) -> &'static str {
+    match e {
+        CallError::Reply(why) if why.contains("signature") => {
+            "; check --platform-key: it must be the provider's public key (the demo one unless \
+             the simulator was given another)"
+        }
+        _ => "",
+    }
+}
+
 /// The exit code of a call that got no verified reply.
 fn error_exit(e: &CallError) -> u8 {
     match e {
@@ -275,7 +287,7 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
     match answered {
         Ok(answered) => finish(&answered, &target, args.get.as_deref()),
         Err(e) => {
-            say!("error: {e} ({target})");
+            say!("error: {e} ({target}){}", key_hint(&e));
             Ok(exit::code(error_exit(&e)))
         }
     }

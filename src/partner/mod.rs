@@ -47,6 +47,8 @@ pub enum CallError {
     Transport(String),
     #[error("HTTP {status}: {body}")]
     Http { status: u16, body: String },
+    /// The answer did not open as the provider's reply: the client's own finding, said without
+    /// a provider code (a code here would read as the provider's answer).
     #[error("reply rejected: {0}")]
     Reply(String),
     /// The request could not be sealed, so nothing was sent (a provider key too small to wrap
@@ -205,7 +207,7 @@ impl WhaletClient {
         let response = self.post_expecting_success(sealed).await?;
         let sent = self.head(api_code, request_no);
         envelope::open_reply_to(&response.body, &sent, &self.key, &self.platform_public)
-            .map_err(|e| CallError::Reply(e.to_string()))
+            .map_err(|e| CallError::Reply(e.detail))
     }
 
     /// Sends one request whose body is `text` as written ([`Self::seal_text`]) and opens the
@@ -229,7 +231,7 @@ impl WhaletClient {
                 code: reply.code.clone(),
                 json: reply_json(&reply),
             }),
-            Err(e) => Err(unopened(response.status, &response.body, e.to_string())),
+            Err(e) => Err(unopened(response.status, &response.body, e.detail)),
         }
     }
 
@@ -239,7 +241,7 @@ impl WhaletClient {
     pub async fn send_raw(&self, bytes: Vec<u8>) -> Result<OpenedReply, CallError> {
         let response = self.post_expecting_success(bytes).await?;
         envelope::open_reply(&response.body, &self.key, &self.platform_public)
-            .map_err(|e| CallError::Reply(e.to_string()))
+            .map_err(|e| CallError::Reply(e.detail))
     }
 
     /// Posts and returns the answer; a status other than 2xx is an error.

@@ -447,6 +447,9 @@ async fn call_exit_codes_tell_success_refusal_wire_transport_and_usage_apart() {
         wire.contains("reply rejected") && wire.contains("signature"),
         "{wire}"
     );
+    // The client's own finding is not labelled with a provider code, and names the key to check.
+    assert!(!wire.contains("UNAUTHENTICATED_ERROR"), "{wire}");
+    assert!(wire.contains("check --platform-key"), "{wire}");
     app.shutdown().await;
 }
 
