@@ -6,10 +6,11 @@
 (() => {
   const { h, api, badge, json, chinaTime, wallTime } = Dash;
 
-  /** What to do about each result code, in the partner's terms. */
+  /** What to do about each result code of the Whalet envelope (Open API and platform), in the
+   *  partner's terms. Other surfaces' codes have no hint here: their detail says what to fix. */
   const HINTS = {
     PARAM_FORMAT_ERROR: "The envelope could not be read. Send JSON {head, body}; hex-encode body.encrypt and head.keyEnc; encrypt the AES key with Whalet's (the platform's) public key, and the body with AES/ECB/PKCS5Padding.",
-    PARAMETER_ERROR: "A business field is missing or malformed. The detail names the field; fix it in the body you encrypt.",
+    PARAMETER_ERROR: "A field of the request is missing or malformed, or the path and head.apiCode disagree. The detail names it.",
     UNAUTHENTICATED_ERROR: "The signature did not verify. Sign the exact string named in the detail with SHA1withRSA and your private key, hex-encode it, and make sure the simulator has your matching public key.",
     UNAUTHORIZED: "This partner is not allowed to call the API. Check partnerId and the keys configured for it.",
     PARTNER_NOT_EXIST: "head.partnerId is unknown. The demo partner is 202400000000001; add others with --config.",
@@ -21,6 +22,25 @@
     FAILURE: "The operation was refused (by the business rules or a scenario rule). The detail says why.",
     DROPPED: "A scenario rule closed the connection without an answer. Your client should treat this as a timeout and query before retrying.",
   };
+
+  /** The upload endpoint's own refusals (surface `file`): its token is not the envelope's signature. */
+  const FILE_HINTS = {
+    UNAUTHENTICATED_ERROR: "The upload token was refused; the detail says why (expired, in the future, or not the signature of partnerId and timestamp). Make a new token for this upload (docs/WIRE.md, the file upload).",
+    PARAMETER_ERROR: "A form field of the upload is missing or malformed. The detail names it.",
+  };
+
+  /** The hint for entry `e`'s code on its surface, if there is one. */
+  function hintFor(e) {
+    switch (e.surface) {
+      case "whalet":
+      case "platform":
+        return HINTS[e.code];
+      case "file":
+        return FILE_HINTS[e.code] || HINTS[e.code];
+      default:
+        return undefined;
+    }
+  }
 
   /** Rows shown at first, and added by each "Show older". */
   const PAGE = 200;
@@ -183,7 +203,7 @@
   function body(e) {
     const parts = [];
     if (failed(e)) {
-      const hint = HINTS[e.code];
+      const hint = hintFor(e);
       parts.push(h("div", { class: "diagnostic", role: "group", "aria-label": "Diagnostic" },
         h("p", { class: "diag-title" }, badge(e.code, "bad"), " ", h("span", {}, e.detail || "no detail")),
         hint ? h("p", { class: "diag-fix" }, h("strong", {}, "What to fix: "), hint) : null));

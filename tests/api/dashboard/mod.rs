@@ -1136,3 +1136,38 @@ async fn the_clock_view_sets_the_smallest_scale_the_api_accepts() {
     browser.close().await;
     app.shutdown().await;
 }
+
+/// Regression: the journal's "What to fix" came from the code alone, so an upload refused for
+/// its token (surface `file`, UNAUTHENTICATED_ERROR) was told to sign the envelope's string with
+/// SHA1withRSA. The upload endpoint's refusals have hints of their own.
+#[tokio::test]
+async fn an_upload_refused_for_its_token_is_told_about_the_token() {
+    let app = spawn_app().await;
+    let Some(browser) = browser::start(1280, 900).await else {
+        return;
+    };
+    let c = &browser.client;
+    let (content_type, body) = crate::whalet2_support::multipart(
+        &[
+            ("partnerId", "202400000000001"),
+            ("timestamp", "1"),
+            ("token", "not-a-token"),
+        ],
+        Some(("a.pdf", b"%PDF-1.4")),
+    );
+    let (status, text) = app.post_raw("/file/upload", &content_type, body).await;
+    assert!(text.contains("UNAUTHENTICATED_ERROR"), "{status} {text}");
+    open(&browser, &app, "/").await;
+    let row = wait_text(c, "#journal .row", "UNAUTHENTICATED_ERROR").await;
+    row.find(Locator::Css(".row-head"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let diagnostic = wait_text(c, "#journal .diagnostic", "What to fix").await;
+    let text = diagnostic.text().await.unwrap();
+    assert!(text.contains("The upload token was refused"), "{text}");
+    assert!(!text.contains("SHA1withRSA"), "{text}");
+    assert_no_script_errors(c, "requests").await;
+}
