@@ -120,20 +120,25 @@ fn check_envelope_values(sealed: &SealedRequest) -> Result<(), InfiniaError> {
 }
 
 impl SealedRequest {
-    /// Verifies the sender's signature over `requestData`, then decrypts it with the receiver's
-    /// key. On a signature failure the data is still decrypted to find the likely mistake.
+    /// Reads `requestData` as Base64, verifies the sender's signature over it, then decrypts it
+    /// with the receiver's key. The encoding is checked first: it costs no key operation, and
+    /// when it is wrong (line-wrapped, hex) it is the mistake to fix, which a signature made
+    /// over other text would hide. On a signature failure the data is still decrypted to find
+    /// the likely mistake.
     pub fn open(
         &self,
         receiver: &PrivateKey,
         sender: &PublicKey,
         alg: SignatureHash,
     ) -> Result<Value, InfiniaError> {
+        let k = receiver.public().size();
+        let raw = decode_data("requestData", &self.request_data, k)?;
         if let Err(mut err) = verify_signature(&self.signature, &self.request_data, sender, alg) {
             // The hint costs a private-key operation per block: only for small requests, so that
             // a refused request never costs more than a few.
-            let small = self.blocks(receiver.public().size()) <= HINT_MAX_BLOCKS;
+            let small = self.blocks(k) <= HINT_MAX_BLOCKS;
             let plain = small
-                .then(|| decrypt_bytes("requestData", &self.request_data, receiver).ok())
+                .then(|| decrypt_blocks("requestData", &raw, receiver).ok())
                 .flatten();
             if let Some(plain) = plain {
                 if let Ok(signature) = b64_decode(&self.signature) {
@@ -147,7 +152,10 @@ impl SealedRequest {
             }
             return Err(err);
         }
-        decrypt_data("requestData", &self.request_data, receiver)
+        parse_data(
+            "requestData",
+            &decrypt_blocks("requestData", &raw, receiver)?,
+        )
     }
 
     /// How many RSA blocks of `key_bytes` the `requestData` holds (from its length alone).
@@ -251,10 +259,14 @@ pub fn open_reply(
     let code = text("code").ok_or_else(|| InfiniaError::missing("the reply has no code"))?;
     let data = match text("responseData").filter(|s| !s.is_empty()) {
         Some(rd) => {
+            let raw = decode_data("responseData", &rd, receiver.public().size())?;
             if let Some(signature) = text("signature") {
                 verify_signature(&signature, &rd, sender, alg)?;
             }
-            Some(decrypt_data("responseData", &rd, receiver)?)
+            Some(parse_data(
+                "responseData",
+                &decrypt_blocks("responseData", &raw, receiver)?,
+            )?)
         }
         None => None,
     };
@@ -291,8 +303,13 @@ pub fn encrypt_bytes(plaintext: &[u8], receiver: &PublicKey) -> Result<String, I
 
 /// Base64 of RSA blocks → business JSON object. `field` names the field in messages.
 pub fn decrypt_data(field: &str, b64: &str, receiver: &PrivateKey) -> Result<Value, InfiniaError> {
-    let plain = decrypt_bytes(field, b64, receiver)?;
-    let text = std::str::from_utf8(&plain).map_err(|e| {
+    let raw = decode_data(field, b64, receiver.public().size())?;
+    parse_data(field, &decrypt_blocks(field, &raw, receiver)?)
+}
+
+/// Decrypted blocks → the business JSON object they hold.
+fn parse_data(field: &str, plain: &[u8]) -> Result<Value, InfiniaError> {
+    let text = std::str::from_utf8(plain).map_err(|e| {
         InfiniaError::format(format!(
             "{field} decrypted to {} bytes that are not UTF-8 ({e}); encrypt the UTF-8 bytes of \
              the JSON and concatenate the blocks in order",
@@ -310,9 +327,33 @@ pub fn decrypt_data(field: &str, b64: &str, receiver: &PrivateKey) -> Result<Val
     Ok(value)
 }
 
-fn decrypt_bytes(field: &str, b64: &str, receiver: &PrivateKey) -> Result<Vec<u8>, InfiniaError> {
-    let raw = b64_decode(b64)
-        .map_err(|why| InfiniaError::format(format!("{field} is not standard Base64: {why}")))?;
+/// The bytes of `field`, standard Base64 of `k`-byte RSA blocks: refused (SYS-005) when it is
+/// not standard Base64, or when it is the hex of whole blocks, which is Base64 text too but
+/// would decode to the wrong bytes.
+fn decode_data(field: &str, text: &str, k: usize) -> Result<Vec<u8>, InfiniaError> {
+    if let Some(blocks) = hex_blocks(text, k) {
+        return Err(InfiniaError::format(format!(
+            "{field} is {} hex digits, the hex of {blocks} {k}-byte RSA block(s): it looks like \
+             hex; send it Base64-encoded (standard Base64 of the same bytes)",
+            text.len()
+        )));
+    }
+    b64_decode(text)
+        .map_err(|why| InfiniaError::format(format!("{field} is not standard Base64: {why}")))
+}
+
+/// How many `k`-byte blocks `text` is the hex of, when it is hex digits only and exactly that
+/// long (512 digits per RSA-2048 block). Base64 of whole blocks is never that: one block is 344
+/// characters ending `==`, and the odds of longer Base64 being hex digits only are nil.
+fn hex_blocks(text: &str, k: usize) -> Option<usize> {
+    let digits = text.len();
+    let hex =
+        digits > 0 && k > 0 && digits % (2 * k) == 0 && text.bytes().all(|b| b.is_ascii_hexdigit());
+    hex.then(|| digits / (2 * k))
+}
+
+/// RSA-decrypts `raw`, the concatenated `k`-byte blocks, each with the receiver's key.
+fn decrypt_blocks(field: &str, raw: &[u8], receiver: &PrivateKey) -> Result<Vec<u8>, InfiniaError> {
     let k = receiver.public().size();
     if raw.is_empty() || raw.len() % k != 0 {
         return Err(InfiniaError::format(format!(
@@ -354,6 +395,15 @@ pub fn verify_signature(
     key: &PublicKey,
     alg: SignatureHash,
 ) -> Result<(), InfiniaError> {
+    if hex_blocks(signature, key.size()) == Some(1) {
+        return Err(InfiniaError::format(format!(
+            "signature is {} hex digits, the hex of a {}-byte RSA-{} signature: it looks like \
+             hex; send it Base64-encoded (standard Base64 of the same bytes)",
+            signature.len(),
+            key.size(),
+            key.size() * 8
+        )));
+    }
     let raw = b64_decode(signature)
         .map_err(|why| InfiniaError::format(format!("signature is not standard Base64: {why}")))?;
     if crypto::verify(key, alg, signed.as_bytes(), &raw) {
@@ -391,7 +441,21 @@ pub fn alg_name(alg: SignatureHash) -> &'static str {
     }
 }
 
+/// Standard Base64 → bytes, or what is wrong with the text. White space (a line-wrapped
+/// encoder's CRLF every 76 characters) is named first, wherever it is: the decoder may stop
+/// on the length before reaching it.
 fn b64_decode(text: &str) -> Result<Vec<u8>, String> {
+    if let Some((index, b)) = text
+        .bytes()
+        .enumerate()
+        .find(|(_, b)| b.is_ascii_whitespace())
+    {
+        return Err(format!(
+            "invalid character {:?} at position {index}: white space; send the Base64 on one \
+             line, without line breaks or spaces (Java: Base64.getEncoder(), not getMimeEncoder())",
+            char::from(b)
+        ));
+    }
     base64::engine::general_purpose::STANDARD
         .decode(text.as_bytes())
         .map_err(|e| match e {

@@ -176,7 +176,7 @@ pub struct SealedRequest {
     pub echo: Echo,
     pub sign: String,
     pub key_enc: String,
-    pub encrypt: Option<String>,
+    pub encrypt: String,
 }
 
 /// A request whose signature verified and whose body decrypted.
@@ -204,6 +204,8 @@ pub struct OpenedReply {
 struct WireEnvelope {
     head: Option<Value>,
     body: Option<Value>,
+    /// Only whether it is there: `encrypt` sent beside `body` instead of inside it.
+    encrypt: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Serialize)]
@@ -300,10 +302,7 @@ pub fn parse_request(bytes: &[u8]) -> Result<SealedRequest, (Echo, WhaletError)>
         }
         None => return Err((Echo::default(), WhaletError::format("`head` is missing"))),
     };
-    let text = |name: &str| match head.get(name) {
-        Some(Value::String(s)) => Some(s.clone()),
-        _ => None,
-    };
+    let text = |name: &str| head.get(name).and_then(echo_text);
     let echo = Echo {
         partner_id: text("partnerId").unwrap_or_default(),
         api_code: text("apiCode").unwrap_or_default(),
@@ -349,24 +348,9 @@ pub fn parse_request(bytes: &[u8]) -> Result<SealedRequest, (Echo, WhaletError)>
             crate::text::echo(&echo.version)
         ));
     }
-    let encrypt = match envelope.body {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(mut body)) => match body.swap_remove("encrypt") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s),
-            Some(other) => {
-                return fail(format!(
-                    "body.encrypt must be a hex string, got {}",
-                    json_type(&other)
-                ))
-            }
-        },
-        Some(other) => {
-            return fail(format!(
-                "`body` must be a JSON object, got {}",
-                json_type(&other)
-            ))
-        }
+    let encrypt = match read_encrypt(envelope.body, envelope.encrypt.is_some()) {
+        Ok(encrypt) => encrypt,
+        Err(detail) => return fail(detail),
     };
     // The two long fields move out of the parsed head (checked above to be strings).
     let mut take = |name: &str| match head.swap_remove(name) {
@@ -379,6 +363,74 @@ pub fn parse_request(bytes: &[u8]) -> Result<SealedRequest, (Echo, WhaletError)>
         echo,
         encrypt,
     })
+}
+
+/// A head value as a refusal echoes it: a string as sent, a number as its JSON text (the echo
+/// field is a string); nothing for an object, an array, a boolean or null (docs/FIDELITY.md,
+/// "head field lengths").
+fn echo_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// `body.encrypt`, or the detail of its refusal. A request without it is refused here, before
+/// the signature check (as one without `head.keyEnc` is): the signature it would fail is over
+/// an `encrypt` it does not have, and the fix is to send one. `top_level` says whether the
+/// envelope has `encrypt` beside `body`.
+fn read_encrypt(body: Option<Value>, top_level: bool) -> Result<String, String> {
+    let mut body = match body {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(body)) => Some(body),
+        Some(other) => {
+            return Err(format!(
+                "`body` must be a JSON object, got {}",
+                json_type(&other)
+            ))
+        }
+    };
+    match body.as_mut().and_then(|b| b.swap_remove("encrypt")) {
+        Some(Value::String(s)) => Ok(s),
+        Some(Value::Null) => Err("body.encrypt is missing: it is null; send the hex text".into()),
+        None => Err(missing_encrypt(body.as_ref(), top_level)),
+        Some(other) => Err(format!(
+            "body.encrypt must be a hex string, got {}",
+            json_type(&other)
+        )),
+    }
+}
+
+/// The refusal of a request without `body.encrypt`, naming where something like it was sent:
+/// a key differing only in case (`body.Encrypt`), `encrypt` at the top level, or another field
+/// of the body (`body.data`).
+fn missing_encrypt(body: Option<&serde_json::Map<String, Value>>, top_level: bool) -> String {
+    const MISSING: &str = "body.encrypt is missing";
+    const SHAPE: &str = "send {\"head\": {…}, \"body\": {\"encrypt\": \"<hex>\"}}";
+    let keys = || body.into_iter().flat_map(|b| b.keys());
+    if let Some(name) = keys().find(|k| k.eq_ignore_ascii_case("encrypt")) {
+        return format!(
+            "{MISSING}; the body has {} (field names are case-sensitive): send it as body.encrypt",
+            crate::text::echo(name)
+        );
+    }
+    if top_level {
+        return format!("{MISSING}; `encrypt` was sent at the top level, beside `body`: {SHAPE}");
+    }
+    let others: Vec<String> = keys()
+        .take(3)
+        .map(|k| crate::text::echo(k).to_string())
+        .collect();
+    match (body, others.is_empty()) {
+        (None, _) => format!("{MISSING}: the request has no `body`; {SHAPE}"),
+        (Some(_), true) => format!("{MISSING}: `body` has no fields; {SHAPE}"),
+        (Some(_), false) => format!(
+            "{MISSING}; the body has {} instead: the encrypted business JSON goes in \
+             body.encrypt (hex); {SHAPE}",
+            others.join(", ")
+        ),
+    }
 }
 
 impl SealedRequest {
@@ -394,17 +446,13 @@ impl SealedRequest {
 
     /// Verifies the sender's signature (a public-key operation only).
     pub fn verify(&self, sender: &PublicKey) -> Result<(), WhaletError> {
-        let encrypt = self.encrypt.as_deref().unwrap_or("");
-        let signed = request_sign_string(&self.echo, encrypt);
+        let signed = request_sign_string(&self.echo, &self.encrypt);
         verify_hex_signature(&self.sign, &signed, sender, "request")
     }
 
     /// Decrypts the body with the receiver's key (call [`SealedRequest::verify`] first).
     pub fn decrypt(&self, receiver: &PrivateKey) -> Result<OpenedRequest, WhaletError> {
-        let Some(encrypt) = self.encrypt.as_deref() else {
-            return Err(WhaletError::format("body.encrypt is missing"));
-        };
-        let (body, text, key_enc_form) = decrypt_body(&self.key_enc, encrypt, receiver)?;
+        let (body, text, key_enc_form) = decrypt_body(&self.key_enc, &self.encrypt, receiver)?;
         // A request body is an object; a reply body may also be an array (queryCurrencyBalance).
         if !body.is_object() {
             return Err(WhaletError::format(format!(
@@ -543,11 +591,7 @@ pub fn try_seal_reply_as(
             partner_id: &echo.partner_id,
             api_code: &echo.api_code,
             request_no: &echo.request_no,
-            version: if echo.version.is_empty() {
-                VERSION
-            } else {
-                &echo.version
-            },
+            version: &echo.version,
             code,
             detail,
             sign,
@@ -754,8 +798,7 @@ pub fn check_ack(
             ))
         }
     };
-    let signature = super::hex_to_bytes(sign.as_bytes())
-        .map_err(|e| format!("{WHY}: head.sign is not hex: {e}"))?;
+    let signature = decode_hex("head.sign", sign).map_err(|e| format!("{WHY}: {}", e.detail))?;
     let encrypt = reply.pointer("/body/encrypt").and_then(Value::as_str);
     let signed = reply_sign_string(&echo, text("code"), text("detail"), encrypt);
     if crypto::verify(
@@ -1057,14 +1100,14 @@ fn abbreviate(s: &str) -> String {
     )
 }
 
+/// The bytes of the hex field `field`, or a refusal saying what to fix: the first character
+/// that is not a hex digit and its (byte) position, before any length, so that a trailing
+/// `\n` or a space is named as such, not as an odd length.
 fn decode_hex(field: &str, value: &str) -> Result<Vec<u8>, WhaletError> {
-    super::hex_to_bytes(value.as_bytes()).map_err(|e| {
-        let why = match e {
-            hex::FromHexError::InvalidHexCharacter { c, index } => {
-                format!("invalid character {c:?} at position {index}")
-            }
-            hex::FromHexError::OddLength => format!("odd length {}", value.len()),
-            other => other.to_string(),
+    super::hex_to_bytes(value.as_bytes()).map_err(|_| {
+        let why = match value.char_indices().find(|(_, c)| !c.is_ascii_hexdigit()) {
+            Some((index, c)) => format!("invalid character {c:?} at position {index}"),
+            None => format!("odd length {}", value.len()),
         };
         WhaletError::format(format!("{field} is not hex: {why}"))
     })

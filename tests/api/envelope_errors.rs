@@ -620,3 +620,119 @@ async fn a_key_enc_plaintext_in_hex_or_with_white_space_is_refused_naming_key_en
     }
     app.shutdown().await;
 }
+
+/// A request without `body.encrypt` is refused as such at once, on the Open API and the
+/// platform API, naming what was sent in its place, not with a signature message whose advice
+/// leads to this refusal next.
+#[tokio::test]
+async fn a_missing_body_encrypt_is_named_before_the_signature_check() {
+    let app = spawn_app().await;
+    type Mutate = fn(&mut Value);
+    let cases: [(Mutate, &str); 4] = [
+        (
+            |e| {
+                e.as_object_mut().unwrap().remove("body");
+            },
+            "the request has no `body`",
+        ),
+        (
+            |e| e["body"] = json!({"Encrypt": e["body"]["encrypt"].clone()}),
+            "the body has \"Encrypt\"",
+        ),
+        (
+            |e| e["body"] = json!({"data": e["body"]["encrypt"].clone()}),
+            "the body has \"data\" instead",
+        ),
+        (
+            |e| {
+                let encrypt = e["body"]["encrypt"].clone();
+                e.as_object_mut().unwrap().remove("body");
+                e["encrypt"] = encrypt;
+            },
+            "`encrypt` was sent at the top level",
+        ),
+    ];
+    for path in ["/api", "/v1/platform/balanceQuery"] {
+        for (mutate, expected) in cases {
+            let sealed = app.client.seal("balanceQuery", "NOENC-1", &json!({}));
+            let mut envelope: Value = serde_json::from_slice(&sealed).unwrap();
+            mutate(&mut envelope);
+            let bytes = serde_json::to_vec(&envelope).unwrap();
+            let (status, body) = app.post_raw(path, "application/json", bytes).await;
+            assert_eq!(status, 200, "{path}: {body}");
+            let h = head(&body);
+            assert_eq!(h["code"], "PARAM_FORMAT_ERROR", "{path}: {h}");
+            assert!(
+                detail(&h).starts_with("body.encrypt is missing"),
+                "{path}: {h}"
+            );
+            assert!(detail(&h).contains(expected), "{path}: {h}");
+            assert_eq!(h["requestNo"], "NOENC-1", "{path}: {h}");
+        }
+    }
+    app.shutdown().await;
+}
+
+/// White space in a hex field is named with its position, not reported as an odd length.
+#[tokio::test]
+async fn white_space_in_head_sign_is_named_with_its_position() {
+    let app = spawn_app().await;
+    let h = post_mutated(&app, |e| {
+        let sign = format!("{}\n", e["head"]["sign"].as_str().unwrap());
+        e["head"]["sign"] = json!(sign);
+    })
+    .await;
+    assert_eq!(h["code"], "UNAUTHENTICATED_ERROR", "{h}");
+    assert!(
+        detail(&h).contains("head.sign is not hex: invalid character '\\n' at position 512"),
+        "{h}"
+    );
+    app.shutdown().await;
+}
+
+/// A refusal echoes the head as far as it was read (docs/WIRE.md, "An unsigned error reply"):
+/// no `version` the request did not have, and a head value sent as a number as its text.
+#[tokio::test]
+async fn a_refusal_echoes_the_head_as_it_was_sent() {
+    let app = spawn_app().await;
+    for remove in [true, false] {
+        let h = post_mutated(&app, |e| {
+            if remove {
+                e["head"].as_object_mut().unwrap().remove("version");
+            } else {
+                e["head"]["version"] = json!("");
+            }
+        })
+        .await;
+        assert_eq!(h["code"], "PARAM_FORMAT_ERROR", "{h}");
+        assert_eq!(h["version"], "", "{h}");
+        assert_eq!(h["apiCode"], "connectivity", "{h}");
+    }
+    let (_, body) = app
+        .post_raw("/api", "application/json", b"{not json".to_vec())
+        .await;
+    let h = head(&body);
+    assert_eq!(
+        (
+            &h["partnerId"],
+            &h["apiCode"],
+            &h["requestNo"],
+            &h["version"]
+        ),
+        (&json!(""), &json!(""), &json!(""), &json!("")),
+        "{h}"
+    );
+    let h = post_mutated(&app, |e| {
+        e["head"]["partnerId"] = json!(202400000000001u64);
+        e["head"]["apiCode"] = json!(5);
+        e["head"]["requestNo"] = json!(12345);
+    })
+    .await;
+    assert_eq!(h["code"], "PARAM_FORMAT_ERROR", "{h}");
+    assert_eq!(
+        (&h["partnerId"], &h["apiCode"], &h["requestNo"]),
+        (&json!("202400000000001"), &json!("5"), &json!("12345")),
+        "{h}"
+    );
+    app.shutdown().await;
+}

@@ -225,3 +225,79 @@ fn reply_round_trip_signed_and_unsigned() {
     let opened = open_reply(&bytes, &merchant, infinia.public(), SignatureHash::Sha256).unwrap();
     assert_eq!((opened.code.as_str(), opened.data), ("SYS-002", None));
 }
+
+/// `sealed` with its `requestData` replaced by `data` and signed over it.
+fn resigned(mut sealed: SealedRequest, data: String, merchant: &PrivateKey) -> SealedRequest {
+    sealed.signature = sign(merchant, SignatureHash::Sha256, &data);
+    sealed.request_data = data;
+    sealed
+}
+
+/// Hex where Base64 is expected (hex digits are Base64 too) is named as hex: the signature, and
+/// `requestData` of one block and of two (whose Base64 reading is a whole 3 blocks).
+#[test]
+fn hex_sent_for_base64_is_named_as_hex() {
+    let (merchant, infinia) = keys();
+    let alg = SignatureHash::Sha256;
+    let data = json!({"requestNo": "HEX-1"});
+    let sealed = seal_request("1.0", "demo-app", &data, &merchant, infinia.public(), alg).unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut hex_signature = sealed.clone();
+    hex_signature.signature = hex::encode(b64.decode(&sealed.signature).unwrap());
+    let err = hex_signature
+        .open(&infinia, merchant.public(), alg)
+        .unwrap_err();
+    assert_eq!(err.code, Code::InvalidFormat, "{}", err.message);
+    assert_mentions(&err.message, "signature is 512 hex digits");
+    assert_mentions(&err.message, "looks like hex; send it Base64-encoded");
+    let long = json!({"requestNo": "HEX-2", "pad": "x".repeat(300)});
+    let two = seal_request("1.0", "demo-app", &long, &merchant, infinia.public(), alg).unwrap();
+    for (sealed, digits) in [(sealed, 512), (two, 1024)] {
+        let hex_data = hex::encode(b64.decode(&sealed.request_data).unwrap());
+        let err = resigned(sealed, hex_data, &merchant)
+            .open(&infinia, merchant.public(), alg)
+            .unwrap_err();
+        assert_eq!(err.code, Code::InvalidFormat, "{}", err.message);
+        assert_mentions(&err.message, &format!("requestData is {digits} hex digits"));
+        assert_mentions(&err.message, "looks like hex; send it Base64-encoded");
+    }
+}
+
+/// A line-wrapped `requestData` (Java's MIME encoder: CRLF every 76 characters) signed over the
+/// unwrapped text is refused for its line breaks, not for its signature.
+#[test]
+fn line_wrapped_request_data_is_named_before_the_signature() {
+    let (merchant, infinia) = keys();
+    let alg = SignatureHash::Sha256;
+    let sealed = seal_request(
+        "1.0",
+        "demo-app",
+        &json!({"requestNo": "WRAP-1"}),
+        &merchant,
+        infinia.public(),
+        alg,
+    )
+    .unwrap();
+    let wrapped: Vec<&str> = sealed
+        .request_data
+        .as_bytes()
+        .chunks(76)
+        .map(|line| std::str::from_utf8(line).unwrap())
+        .collect();
+    let mut wrapped_request = sealed.clone();
+    wrapped_request.request_data = wrapped.join("\r\n");
+    for signed_over_wrapped in [false, true] {
+        if signed_over_wrapped {
+            wrapped_request.signature = sign(&merchant, alg, &wrapped_request.request_data);
+        }
+        let err = wrapped_request
+            .open(&infinia, merchant.public(), alg)
+            .unwrap_err();
+        assert_eq!(err.code, Code::InvalidFormat, "{}", err.message);
+        assert_mentions(
+            &err.message,
+            "requestData is not standard Base64: invalid character '\\r' at position 76",
+        );
+        assert_mentions(&err.message, "without line breaks");
+    }
+}

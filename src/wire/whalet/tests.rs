@@ -39,8 +39,8 @@ fn request_round_trip_in_both_hex_cases() {
 fn tampered_encrypt_names_the_signed_string_and_key() {
     let (partner, platform) = keys();
     let mut sealed = sealed(&json!({"a": 1}), &partner, platform.public());
-    let original = sealed.encrypt.clone().unwrap();
-    sealed.encrypt = Some(original.to_uppercase().replace('A', "B"));
+    let original = sealed.encrypt.clone();
+    sealed.encrypt = original.to_uppercase().replace('A', "B");
     let err = sealed.open(&platform, partner.public()).unwrap_err();
     assert_eq!(err.code, Code::UnauthenticatedError);
     assert_mentions(&err.detail, "202400000000001|connectivity|1.0|REQ-1|");
@@ -163,7 +163,7 @@ fn open_with_key_enc_plaintext(session_key: &[u8], wrapped: &[u8]) -> Result<Val
         echo: echo(),
         sign: String::new(),
         key_enc: hex::encode(key_enc),
-        encrypt: Some(hex::encode(encrypt)),
+        encrypt: hex::encode(encrypt),
     };
     sealed.decrypt(&platform).map(|opened| opened.body)
 }
@@ -584,4 +584,111 @@ fn an_unsigned_reply_is_only_a_head_only_refusal() {
         &open(&elsewhere).unwrap_err().detail,
         "its head.requestNo is",
     );
+}
+
+/// A request without `body.encrypt` is refused as such before the signature check (which it
+/// would fail over an empty `encrypt`), naming what was sent in its place.
+#[test]
+fn a_missing_body_encrypt_is_named_before_the_signature() {
+    let (partner, platform) = keys();
+    let bytes = seal_request(
+        &echo(),
+        &json!({}),
+        &partner,
+        platform.public(),
+        HexCase::Lower,
+    )
+    .unwrap();
+    let envelope: Value = serde_json::from_slice(&bytes).unwrap();
+    let encrypt = envelope["body"]["encrypt"].clone();
+    let head = envelope["head"].clone();
+    let cases = [
+        (json!({"head": head}), "the request has no `body`"),
+        (json!({"head": head, "body": {}}), "`body` has no fields"),
+        (
+            json!({"head": head, "body": {"encrypt": null}}),
+            "it is null",
+        ),
+        (
+            json!({"head": head, "body": {"Encrypt": encrypt}}),
+            "the body has \"Encrypt\" (field names are case-sensitive)",
+        ),
+        (
+            json!({"head": head, "body": {"data": encrypt}}),
+            "the body has \"data\" instead",
+        ),
+        (
+            json!({"head": head, "encrypt": encrypt}),
+            "`encrypt` was sent at the top level",
+        ),
+    ];
+    for (envelope, expected) in cases {
+        let (echoed, err) = parse_request(&serde_json::to_vec(&envelope).unwrap()).unwrap_err();
+        assert_eq!(err.code, Code::ParamFormatError, "{}", err.detail);
+        assert!(
+            err.detail.starts_with("body.encrypt is missing"),
+            "{}",
+            err.detail
+        );
+        assert_mentions(&err.detail, expected);
+        assert_eq!(echoed, echo());
+    }
+}
+
+/// White space in a hex field is named with its position, not reported as an odd length.
+#[test]
+fn white_space_in_a_hex_field_is_named_with_its_position() {
+    let (partner, platform) = keys();
+    let mut sealed = sealed(&json!({}), &partner, platform.public());
+    sealed.sign.push('\n');
+    let err = sealed.verify(partner.public()).unwrap_err();
+    assert_eq!(err.code, Code::UnauthenticatedError);
+    assert_mentions(
+        &err.detail,
+        "head.sign is not hex: invalid character '\\n' at position 512",
+    );
+    let mut sealed = self::sealed(&json!({}), &partner, platform.public());
+    sealed.encrypt.insert(10, ' ');
+    let signed = request_sign_string(&sealed.echo, &sealed.encrypt);
+    sealed.sign = hex::encode(crypto::sign(
+        &partner,
+        SignatureHash::Sha1,
+        signed.as_bytes(),
+    ));
+    let err = sealed.open(&platform, partner.public()).unwrap_err();
+    assert_eq!(err.code, Code::ParamFormatError);
+    assert_mentions(
+        &err.detail,
+        "body.encrypt is not hex: invalid character ' ' at position 10",
+    );
+    let err = decode_hex("head.keyEnc", "abc").unwrap_err();
+    assert_mentions(&err.detail, "head.keyEnc is not hex: odd length 3");
+}
+
+/// A refusal echoes the head as far as it was read: no `version` it did not have, and a head
+/// value sent as a number as its text.
+#[test]
+fn a_refusal_echoes_only_what_the_head_had() {
+    let unread = seal_reply(
+        &Echo::default(),
+        "PARAM_FORMAT_ERROR",
+        "x",
+        None,
+        None,
+        HexCase::Lower,
+    );
+    let reply: Value = serde_json::from_slice(&unread).unwrap();
+    assert_eq!(reply["head"]["version"], "", "{reply}");
+    let (echoed, err) = parse_request(
+        br#"{"head": {"partnerId": 202400000000001, "apiCode": 5, "requestNo": 12345, "version": true}}"#,
+    )
+    .unwrap_err();
+    assert_mentions(&err.detail, "head.partnerId must be a string, got a number");
+    let expected = Echo {
+        partner_id: "202400000000001".into(),
+        api_code: "5".into(),
+        request_no: "12345".into(),
+        version: String::new(),
+    };
+    assert_eq!(echoed, expected);
 }

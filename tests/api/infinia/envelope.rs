@@ -179,7 +179,13 @@ async fn refusals_carry_system_codes_and_precise_messages() {
         .unwrap()
         .contains("no app with appId \"nobody\""));
     sealed.app_id = "demo-app".into();
-    sealed.request_data.push_str("AAAA");
+    // Still standard Base64 (the encoding is checked before the signature), but not what was signed.
+    let other = if sealed.request_data.starts_with("AAAA") {
+        "BBBB"
+    } else {
+        "AAAA"
+    };
+    sealed.request_data.replace_range(..4, other);
     let (_, r) = refused(&app, path, sealed.to_json()).await;
     let message = r["message"].as_str().unwrap();
     assert_eq!(r["code"], "SYS-002");
@@ -324,5 +330,53 @@ async fn a_request_of_too_many_blocks_is_refused_before_any_rsa_work() {
     // A small request is still answered.
     let ok = m.call(&app, "account-balance/query", &json!({})).await;
     assert_eq!(ok.code, "SUC-200", "{}", ok.message);
+    app.shutdown().await;
+}
+
+/// Hex where Base64 is expected is named as hex, and a line-wrapped `requestData` (Java's MIME
+/// encoder) is refused for its line breaks before its signature is checked: the codes are the
+/// documented SYS-005 of a wrong format, the messages say what to fix.
+#[tokio::test]
+async fn hex_or_line_wrapped_base64_is_named_for_what_it_is() {
+    use base64::Engine as _;
+    let app = spawn_infinia("").await;
+    let m = Merchant::demo();
+    let path = "/api/v1/account-balance/query";
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let sealed =
+        envelope::seal_request("1.0", "demo-app", &json!({}), &m.key, &m.infinia, m.alg).unwrap();
+    let mut hex_signature = sealed.clone();
+    hex_signature.signature = hex::encode(b64.decode(&sealed.signature).unwrap());
+    let mut hex_data = sealed.clone();
+    hex_data.request_data = hex::encode(b64.decode(&sealed.request_data).unwrap());
+    hex_data.signature = envelope::sign(&m.key, m.alg, &hex_data.request_data);
+    let mut wrapped = sealed.clone();
+    let lines: Vec<String> = sealed
+        .request_data
+        .as_bytes()
+        .chunks(76)
+        .map(|line| String::from_utf8_lossy(line).into_owned())
+        .collect();
+    wrapped.request_data = lines.join("\r\n");
+    let cases = [
+        (hex_signature, "signature is 512 hex digits"),
+        (hex_data, "requestData is 512 hex digits"),
+        (
+            wrapped,
+            "requestData is not standard Base64: invalid character '\\r' at position 76",
+        ),
+    ];
+    for (request, expected) in cases {
+        let (status, r) = refused(&app, path, request.to_json()).await;
+        let message = r["message"].as_str().unwrap_or_default();
+        assert_eq!((status, r["code"].as_str()), (200, Some("SYS-005")), "{r}");
+        assert!(message.contains(expected), "{message}");
+        let fix = if expected.contains("hex") {
+            "looks like hex; send it Base64-encoded"
+        } else {
+            "without line breaks"
+        };
+        assert!(message.contains(fix), "{message}");
+    }
     app.shutdown().await;
 }
