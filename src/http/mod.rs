@@ -172,7 +172,9 @@ fn is_scheme(text: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
 }
 
-/// Splits `a=1&b=x%20y` into decoded pairs (`+` is a space, as in forms).
+/// Splits `a=1&b=x%20y` into decoded pairs (`+` is a space, as in forms). Bytes that are not
+/// UTF-8 once decoded become U+FFFD: for query strings, whose values only select; a request
+/// body whose fields are signed or stored is read by [`form_pairs`], which refuses them.
 pub fn query_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
     query.split('&').filter(|p| !p.is_empty()).map(|pair| {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -180,17 +182,23 @@ pub fn query_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
     })
 }
 
+/// [`percent_decode_bytes`] read as UTF-8, anything else as U+FFFD (see [`query_pairs`]).
 pub fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
+    String::from_utf8_lossy(&percent_decode_bytes(s.as_bytes())).into_owned()
+}
+
+/// The bytes `s` stands for: `%XX` is the byte XX, `+` a space; a `%` not followed by two hex
+/// digits is kept as sent.
+pub fn percent_decode_bytes(s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
     let mut i = 0;
-    while i < bytes.len() {
-        let decoded = (bytes[i] == b'%')
-            .then(|| bytes.get(i + 1..i + 3))
+    while i < s.len() {
+        let decoded = (s[i] == b'%')
+            .then(|| s.get(i + 1..i + 3))
             .flatten()
             .and_then(|h| std::str::from_utf8(h).ok())
             .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], decoded) {
+        match (s[i], decoded) {
             (_, Some(b)) => {
                 out.push(b);
                 i += 3;
@@ -205,7 +213,78 @@ pub fn percent_decode(s: &str) -> String {
             }
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
+}
+
+/// A form field whose name or value is not UTF-8 once percent-decoded ([`form_pairs`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotUtf8 {
+    /// The field's name (as far as it is text), or None when the name itself is not UTF-8.
+    pub field: Option<String>,
+    /// The decoded bytes of the part that is not UTF-8.
+    pub bytes: Vec<u8>,
+    /// Whether every byte outside ASCII was sent percent-encoded (`%D6`), not raw.
+    pub percent_encoded: bool,
+}
+
+impl std::fmt::Display for NotUtf8 {
+    /// `value of note is not UTF-8 (percent-encoded bytes D6 D0 CE C4)`: the bytes in hex within
+    /// the bound of any echoed value (`text::ECHO_BYTES`, three characters a byte), then
+    /// `… N more bytes`; the name cut as any echoed value is.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = crate::text::ECHO_BYTES / 3;
+        let mut hex: Vec<String> = self
+            .bytes
+            .iter()
+            .take(shown)
+            .map(|b| format!("{b:02X}"))
+            .collect();
+        if self.bytes.len() > shown {
+            hex.push(format!("… {} more bytes", self.bytes.len() - shown));
+        }
+        let what = match &self.field {
+            Some(name) => format!("value of {}", crate::text::echo_bare(name)),
+            None => "a field name".to_owned(),
+        };
+        let how = if self.percent_encoded {
+            "percent-encoded bytes"
+        } else {
+            "bytes"
+        };
+        write!(f, "{what} is not UTF-8 ({how} {})", hex.join(" "))
+    }
+}
+
+/// Splits an `application/x-www-form-urlencoded` body into decoded pairs, as [`query_pairs`]
+/// does, but refuses a name or value that is not UTF-8 once decoded (a GBK or Latin-1 client),
+/// naming the field and its bytes, rather than turning them into U+FFFD: a form's values are
+/// signed and stored, and a value silently changed would fail its signature for no visible reason.
+pub fn form_pairs(body: &[u8]) -> Result<Vec<(String, String)>, NotUtf8> {
+    let mut out = Vec::new();
+    for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+        let cut = pair.iter().position(|b| *b == b'=');
+        let (k, v) = match cut {
+            Some(at) => (&pair[..at], &pair[at + 1..]),
+            None => (pair, &pair[pair.len()..]),
+        };
+        let name = utf8_field(k).map_err(|bytes| NotUtf8 {
+            field: None,
+            bytes,
+            percent_encoded: k.is_ascii(),
+        })?;
+        let value = utf8_field(v).map_err(|bytes| NotUtf8 {
+            field: Some(name.clone()),
+            bytes,
+            percent_encoded: v.is_ascii(),
+        })?;
+        out.push((name, value));
+    }
+    Ok(out)
+}
+
+/// The decoded text of one form name or value, or its decoded bytes when they are not UTF-8.
+fn utf8_field(raw: &[u8]) -> Result<String, Vec<u8>> {
+    String::from_utf8(percent_decode_bytes(raw)).map_err(|e| e.into_bytes())
 }
 
 /// What a handler answers.
@@ -717,6 +796,34 @@ async fn handle<H: Handler>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn form_pairs_decode_utf8_and_name_what_is_not() {
+        let pairs = form_pairs(b"a=x%20y+z&note=%E4%B8%AD&empty=&flag").unwrap();
+        let want = [("a", "x y z"), ("note", "中"), ("empty", ""), ("flag", "")];
+        let got: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (&k[..], &v[..])).collect();
+        assert_eq!(got, want);
+        let gbk = form_pairs(b"charset=GBK&note=%D6%D0%CE%C4").unwrap_err();
+        assert_eq!(gbk.field.as_deref(), Some("note"));
+        assert_eq!(
+            gbk.to_string(),
+            "value of note is not UTF-8 (percent-encoded bytes D6 D0 CE C4)"
+        );
+        let raw = form_pairs(b"note=\xD6\xD0").unwrap_err();
+        assert_eq!(raw.to_string(), "value of note is not UTF-8 (bytes D6 D0)");
+        let name = form_pairs(b"%FF=1").unwrap_err();
+        assert_eq!(
+            name.to_string(),
+            "a field name is not UTF-8 (percent-encoded bytes FF)"
+        );
+        let long = form_pairs(&[b"v=".as_slice(), &[0xFF; 1000]].concat()).unwrap_err();
+        assert!(
+            long.to_string().ends_with(" FF FF … 915 more bytes)"),
+            "{long}"
+        );
+        // Query strings stay lenient: they only select.
+        assert_eq!(percent_decode("%D6%D0"), "\u{FFFD}\u{FFFD}");
+    }
 
     /// A connection refused at once whose client had already sent its request head gets the
     /// 503 and a clean close, not a reset (several times over: a reset is a race).

@@ -15,6 +15,8 @@ use md5::{Digest, Md5};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use crate::text::echo;
+
 wire_codes! {
     /// Every `ret_code` of the public table (spec §3.2).
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,7 +188,9 @@ pub fn sign(params: &Params, token: &str) -> String {
 
 /// Checks `verify_sign` against the documented reading and the `lenient` ones; Ok(the reading
 /// that matched). The error names the string that was expected (the token's MD5 replaced by
-/// `{md5(token)}`), never the token, and says when a reading that is not enabled would match.
+/// `{md5(token)}`), never the token, and says when a reading that is not enabled would match;
+/// the right signature in upper case or with white space around it is named as such
+/// ([`near_miss`]). The value sent is echoed cut as any client value (`text::echo`).
 pub fn verify(
     params: &Params,
     token: &str,
@@ -214,14 +218,13 @@ pub fn verify(
         if expected == verify_sign {
             return Ok(*reading);
         }
-        if expected.eq_ignore_ascii_case(verify_sign) {
-            return Err(PockytError::denied(format!(
-                "verifySign must be lower-case hex; got {verify_sign:?}"
-            )));
+        if let Some(refusal) = near_miss(&expected, verify_sign) {
+            return Err(refusal);
         }
     }
     let mut msg = format!(
-        "verifySign mismatch: got {verify_sign:?}, expected the lower-case MD5 of \"{}{{md5(token)}}\" ({{md5(token)}} = the MD5 of the merchant's API token, not shown; if your string is identical, the token differs)",
+        "verifySign mismatch: got {}, expected the lower-case MD5 of \"{}{{md5(token)}}\" ({{md5(token)}} = the MD5 of the merchant's API token, not shown; if your string is identical, the token differs)",
+        echo(verify_sign),
         pairs_text(params, Reading::KeepEmpty)
     );
     if readings.len() > 1 {
@@ -242,6 +245,33 @@ pub fn verify(
         ));
     }
     Err(PockytError::denied(msg))
+}
+
+/// The refusal of a `verify_sign` that is the `expected` signature written another way: in
+/// upper-case hex, or with white space around it (a trailing newline from a shell or a file).
+/// Either is refused, as the provider compares the exact text, but named for what it is rather
+/// than blamed on the string or the token.
+fn near_miss(expected: &str, verify_sign: &str) -> Option<PockytError> {
+    let bare = verify_sign.trim();
+    if !expected.eq_ignore_ascii_case(bare) {
+        return None;
+    }
+    let case = match expected == bare {
+        true => "",
+        false => ", and must be lower-case hex",
+    };
+    Some(PockytError::denied(if bare.len() != verify_sign.len() {
+        format!(
+            "verifySign has white space around it{case}: got {}; send the 32 hex \
+             digits alone (is a newline or space left over from the command line or a file?)",
+            echo(verify_sign)
+        )
+    } else {
+        format!(
+            "verifySign must be lower-case hex; got {}",
+            echo(verify_sign)
+        )
+    }))
 }
 
 /// `params` plus their `verifySign`, as strings in name order (for IPN bodies).
@@ -373,6 +403,28 @@ mod tests {
             .unwrap_err()
             .msg
             .contains("lower-case"));
+    }
+
+    #[test]
+    fn white_space_around_a_correct_sign_is_named_not_blamed_on_the_token() {
+        let p = params(&serde_json::json!({"a": "1", "b": null}));
+        let good = sign(&p, "t");
+        for (sent, upper) in [
+            (format!("{good} "), false),
+            (format!("{good}\n"), false),
+            (format!("\t{good}"), false),
+            (format!(" {} ", good.to_uppercase()), true),
+        ] {
+            let err = verify(&p, "t", &sent, ALL).unwrap_err();
+            assert_eq!(err.code, RetCode::AccessDenied, "{sent:?}");
+            assert_mentions(&err.msg, "verifySign has white space around it");
+            assert_eq!(err.msg.contains("lower-case"), upper, "{}", err.msg);
+            assert!(!err.msg.contains("token differs"), "{}", err.msg);
+        }
+        // A signature of an opt-in reading is named the same way.
+        let dropped = md5_hex(&("a=1&".to_owned() + &md5_hex("t")));
+        let err = verify(&p, "t", &format!("{dropped}\r\n"), ALL).unwrap_err();
+        assert_mentions(&err.msg, "white space");
     }
 
     #[test]

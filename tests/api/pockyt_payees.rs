@@ -1004,3 +1004,80 @@ async fn a_field_of_the_wrong_type_is_named_once() {
     }
     app.shutdown().await;
 }
+
+/// Regression: a retrieve naming no payee said only "customerNo is required", and the
+/// operation's description listed only customerNo or email, though customerCode alone works.
+#[tokio::test]
+async fn a_retrieve_naming_no_payee_names_every_identifier() {
+    let app = spawn_app().await;
+    let mut fields = payee_fields("code-only@example.com");
+    fields["customerCode"] = json!("CC1");
+    let no = registered(&app, fields).await;
+    let by_code = ok(&app, "/v3/payee/retrieve", json!({"customerCode": "CC1"})).await;
+    assert_eq!(by_code["customer"]["customerNo"], no.as_str());
+    for body in [
+        json!({}),
+        json!({"email": ""}),
+        json!({"customerCode": ""}),
+        json!({"customerNo": null}),
+    ] {
+        let reply = call(&app, "/v3/payee/retrieve", body.clone()).await;
+        assert_eq!(
+            reply,
+            json!({"ret_code": "000020", "ret_msg": "one of customerNo, customerCode, email is required (any one names the payee)"}),
+            "{body}"
+        );
+    }
+    let all = app.get_json("/__sim/operations?surface=pockyt").await;
+    let op = all["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "/v3/payee/retrieve")
+        .unwrap()
+        .clone();
+    let alternatives: Vec<(&str, &str)> = op["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["name"].as_str().unwrap(), f["or"].as_str().unwrap_or("")))
+        .collect();
+    for name in ["customerNo", "customerCode", "email"] {
+        assert!(
+            alternatives
+                .iter()
+                .any(|(field, or)| *field == name && !or.is_empty()),
+            "{name} listed as an alternative: {alternatives:?}"
+        );
+    }
+    let example = op["example"].as_object().unwrap();
+    assert!(example.contains_key("customerNo"), "{example:?}");
+    assert!(!example.contains_key("customerCode") && !example.contains_key("email"));
+    app.shutdown().await;
+}
+
+/// A field no operation reads is ignored by an update as by a registration (signed with the
+/// rest, never stored): only the profile fields fixed at registration are refused.
+#[tokio::test]
+async fn an_update_ignores_a_field_outside_the_profile_as_register_does() {
+    let app = spawn_app().await;
+    let mut fields = payee_fields("unknown-field@example.com");
+    fields["foo"] = json!("bar");
+    let no = registered(&app, fields).await;
+    let reply = ok(
+        &app,
+        "/v3/payee/update",
+        json!({"customerNo": no, "foo": "bar", "phone": "5551234"}),
+    )
+    .await;
+    assert_eq!(reply["customer"]["phone"], "5551234");
+    assert!(reply["customer"].get("foo").is_none(), "{reply}");
+    let fixed = call(
+        &app,
+        "/v3/payee/update",
+        json!({"customerNo": no, "foo": "bar", "firstName": "Jane"}),
+    )
+    .await;
+    assert_eq!(fixed["ret_code"], "000023", "{fixed}");
+    app.shutdown().await;
+}

@@ -708,3 +708,43 @@ async fn a_trigger_naming_two_different_payouts_is_refused() {
     app.assert_invariants().await;
     app.shutdown().await;
 }
+
+/// Regression: `pockyt.balance.funded currency=EUR` credited EUR, which pay then refused (money
+/// that could never be paid out), and a balance query for EUR answered 0.00. The trigger
+/// refuses a currency pay does not pay in, naming the list; the query refuses it as pay does.
+#[tokio::test]
+async fn balances_hold_only_the_currencies_pay_pays_in() {
+    let app = spawn_app().await;
+    let (status, body) = app
+        .post(
+            "/__sim/trigger/pockyt.balance.funded",
+            &json!({"currency": "EUR", "amount": "100.00"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let text = body.to_string();
+    for part in ["EUR is not a payout currency", "USD, CNY, PHP"] {
+        assert!(text.contains(part), "{part:?} not in {text}");
+    }
+    let all = ok(&app, "/v3/payouts/balance", json!({})).await;
+    assert!(!all.to_string().contains("EUR"), "nothing credited: {all}");
+    let query = call(&app, "/v3/payouts/balance", json!({"currency": "EUR"})).await;
+    let pay = call(
+        &app,
+        "/v3/payouts/pay",
+        json!({"customerNo": "1", "accountToken": "2", "currency": "EUR", "amount": "1.00",
+               "invoiceId": "EUR-1"}),
+    )
+    .await;
+    assert_eq!(query["ret_code"], "000023", "{query}");
+    assert_eq!(query, pay);
+    // A payout currency is funded and queried as before.
+    app.trigger_ok(
+        "pockyt.balance.funded",
+        json!({"currency": "GBP", "amount": "5.00"}),
+    )
+    .await;
+    let gbp = ok(&app, "/v3/payouts/balance", json!({"currency": "GBP"})).await;
+    assert_eq!(gbp["result"]["balance"], "5.00");
+    app.shutdown().await;
+}

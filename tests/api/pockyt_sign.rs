@@ -481,3 +481,97 @@ async fn an_unknown_path_is_404_whatever_the_body_size() {
     );
     app.shutdown().await;
 }
+
+/// Regression: a correct `verifySign` with a space or newline after it was blamed on the token
+/// ("if your string is identical, the token differs"); it is named for what it is, as upper
+/// case is, and nothing changes.
+#[tokio::test]
+async fn a_correct_sign_with_white_space_around_it_is_named() {
+    let app = spawn_app().await;
+    for pad in [" ", "\n", "\r\n"] {
+        let mut body = signed(payee_fields("padded@example.com"));
+        let good = body["verifySign"].as_str().unwrap().to_owned();
+        body["verifySign"] = json!(format!("{good}{pad}"));
+        let (status, reply) = app.post("/v3/payee/register", &body).await;
+        assert_eq!(status, 200);
+        assert_eq!(reply["ret_code"], "000030", "{pad:?}: {reply}");
+        let msg = reply["ret_msg"].as_str().unwrap();
+        assert!(
+            msg.starts_with("verifySign has white space around it"),
+            "{msg}"
+        );
+        assert!(!msg.contains("token differs"), "{msg}");
+    }
+    assert!(!has_payee(&app, "padded@example.com").await);
+    app.shutdown().await;
+}
+
+/// The demo credentials, a timestamp and a verifySign for a balance query, as form pairs
+/// (`name=value&` each).
+fn balance_form() -> String {
+    let fields = signed(json!({"currency": "USD"}));
+    fields
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| format!("{k}={}&", v.as_str().unwrap().replace(':', "%3A")))
+        .collect()
+}
+
+/// Regression: percent-encoded GBK form values were turned into U+FFFD and then failed the
+/// signature (`note=����`); a raw GBK form was only "not UTF-8"; a GBK JSON body got the
+/// parser's "invalid unicode code point". Each is `000023` naming what is not UTF-8.
+#[tokio::test]
+async fn bytes_that_are_not_utf8_are_named_in_forms_and_json() {
+    let app = spawn_app().await;
+    let form = balance_form();
+    let refusal = |text: &str| {
+        let reply: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(reply["ret_code"], "000023", "{reply}");
+        reply["ret_msg"].as_str().unwrap().to_owned()
+    };
+    let encoded = format!("{form}charset=GBK&note=%D6%D0%CE%C4").into_bytes();
+    let (status, text) = app
+        .post_raw(
+            "/v3/payouts/balance",
+            "application/x-www-form-urlencoded; charset=GBK",
+            encoded,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let msg = refusal(&text);
+    for part in [
+        "value of note is not UTF-8 (percent-encoded bytes D6 D0 CE C4)",
+        "(\"GBK\")",
+    ] {
+        assert!(msg.contains(part), "{part:?} not in {msg}");
+    }
+    assert!(
+        !msg.contains("verifySign") && !msg.contains('\u{FFFD}'),
+        "{msg}"
+    );
+    let mut raw = format!("{form}note=").into_bytes();
+    raw.extend([0xD6, 0xD0, 0xCE, 0xC4]);
+    let (_, text) = app
+        .post_raw(
+            "/v3/payouts/balance",
+            "application/x-www-form-urlencoded",
+            raw,
+        )
+        .await;
+    let msg = refusal(&text);
+    assert!(
+        msg.starts_with("value of note is not UTF-8 (bytes D6 D0 CE C4)"),
+        "{msg}"
+    );
+    let mut json_body = br#"{"merchantNo":"202333","note":""#.to_vec();
+    json_body.extend([0xD6, 0xD0, 0xCE, 0xC4]);
+    json_body.extend(br#""}"#);
+    let (_, text) = app
+        .post_raw("/v3/payouts/balance", "application/json", json_body)
+        .await;
+    let msg = refusal(&text);
+    assert!(msg.starts_with("the body is not UTF-8"), "{msg}");
+    assert!(!msg.contains("unicode code point"), "{msg}");
+    app.shutdown().await;
+}

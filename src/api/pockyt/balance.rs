@@ -21,12 +21,8 @@ fn view(t: &TenantState, c: Currency) -> Value {
 }
 
 pub fn balance(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
-    let currency = match fields::optional(f, "currency")? {
-        Some(code) => {
-            Some(Currency::parse(&code).map_err(|e| PockytError::value(format!("currency: {e}")))?)
-        }
-        None => None,
-    };
+    // Only a currency pay pays in, refused as pay refuses another (no balance can hold one).
+    let currency = fields::payout_currency(f, "currency", false)?;
     ctx.try_with_state(|t| {
         if let Some(c) = currency {
             return Ok(Reply::new("query success").with("result", view(t, c)));
@@ -47,6 +43,9 @@ fn funded(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
         let (_, tenant) = trigger_merchant(&core, &params)?;
         let currency = Currency::parse(param(&params, "currency")?).map_err(|e| e.0)?;
+        if let Some(refusal) = fields::not_a_payout_currency(currency) {
+            return Err(refusal);
+        }
         let amount = Money::parse(param(&params, "amount")?, currency).map_err(|e| e.0)?;
         if !amount.is_positive() {
             return Err("amount must be greater than zero".into());
@@ -70,7 +69,7 @@ pub const TRIGGERS: &[Trigger] = &[Trigger {
     name: "pockyt.balance.funded",
     description: "the merchant tops up its payout balance",
     params: &[
-        ("currency", "e.g. USD"),
+        ("currency", "a payout currency, e.g. USD"),
         ("amount", "decimal text, e.g. 5000.00"),
         ("merchantNo?", crate::trigger::DEFAULT_MERCHANT),
     ],

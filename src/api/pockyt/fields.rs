@@ -224,6 +224,42 @@ pub fn currency(f: &Fields, name: &str) -> Result<Currency, PockytError> {
     Currency::parse(&code).map_err(|e| PockytError::value(format!("{name}: {}", message(e))))
 }
 
+/// The payout currencies of the public docs: the only ones `/v3/payouts/pay` pays in, hence the
+/// only ones a merchant's balance may hold (a balance query, the funding trigger and the starting
+/// balances keep to them, so that no money comes in that could never be paid out).
+pub const PAYOUT_CURRENCIES: &[&str] = &[
+    "USD", "CNY", "PHP", "IDR", "KRW", "HKD", "THB", "MYR", "GBP", "BDT", "PKR",
+];
+
+/// A [`PAYOUT_CURRENCIES`] code: pay's `currency`, and the balance query's, refused alike
+/// (`000023` naming the list).
+pub fn payout_currency(
+    f: &Fields,
+    name: &str,
+    required_field: bool,
+) -> Result<Option<Currency>, PockytError> {
+    let Some(code) = one_of(f, name, PAYOUT_CURRENCIES, required_field)? else {
+        return Ok(None);
+    };
+    Currency::parse(&code)
+        .map(Some)
+        .map_err(|e| PockytError::value(format!("{name}: {}", message(e))))
+}
+
+/// Why money in `currency` may not come into a merchant's balance, if it may not: pay would
+/// never take it out (for the funding trigger and the starting balances).
+pub fn not_a_payout_currency(currency: Currency) -> Option<String> {
+    (!PAYOUT_CURRENCIES.contains(&currency.code())).then(|| {
+        format!(
+            "{} is not a payout currency: /v3/payouts/pay pays only in {}, so a balance in {} \
+             could never be paid out",
+            currency.code(),
+            PAYOUT_CURRENCIES.join(", "),
+            currency.code()
+        )
+    })
+}
+
 /// A positive decimal amount in `currency`. When the currency is not known (itself refused),
 /// what can be checked without it still is (format, sign, zero), so that a request with several
 /// problems hears of them all at once; its decimal places and the largest amount wait for one.

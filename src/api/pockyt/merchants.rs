@@ -105,6 +105,12 @@ impl Merchants {
             for (code, amount) in &m.balances {
                 let currency = Currency::parse(code)
                     .map_err(|e| anyhow::anyhow!("pockyt merchant {}: {e}", m.merchant_no))?;
+                if let Some(why) = super::fields::not_a_payout_currency(currency) {
+                    anyhow::bail!(
+                        "pockyt.merchants[merchant_no = {:?}].balances: {why}",
+                        m.merchant_no
+                    );
+                }
                 balances.push(
                     Money::parse(amount, currency)
                         .map_err(|e| anyhow::anyhow!("pockyt merchant {}: {e}", m.merchant_no))?,
@@ -220,6 +226,31 @@ mod tests {
                 "pockyt.merchants[merchant_no = \"7\"].token: cannot read \"nope/token.txt\""
             ),
             "{why}"
+        );
+    }
+
+    /// Regression: a starting balance in a currency pay does not pay in (EUR) was credited;
+    /// that money could never be paid out.
+    #[test]
+    fn a_starting_balance_pay_cannot_pay_out_is_refused_naming_the_list() {
+        let toml = "[[pockyt.merchants]]\nmerchant_no = \"7\"\nstore_no = \"1\"\ntoken = \"t\"\n\
+                    balances = { USD = \"1.00\", EUR = \"5.00\" }\n";
+        let why = merchants(toml, None).err().expect("refused").to_string();
+        assert!(
+            why.starts_with(
+                "pockyt.merchants[merchant_no = \"7\"].balances: EUR is not a payout currency"
+            ),
+            "{why}"
+        );
+        assert!(why.contains("USD, CNY, PHP"), "{why}");
+        let usd_only = toml.replace(", EUR = \"5.00\"", "");
+        assert_eq!(
+            merchants(&usd_only, None)
+                .unwrap()
+                .get("7")
+                .unwrap()
+                .balances,
+            [usd(100)]
         );
     }
 

@@ -369,16 +369,18 @@ fn answer(status: u16, body: Value) -> Answer {
     }
 }
 
-/// A JSON object body.
+/// A JSON object body. A body that is not UTF-8 (a GBK client) is told so, as the Whalet
+/// surface tells a decrypted body, not by the parser's "invalid unicode code point".
 fn json_fields(body: &[u8]) -> Result<Fields, PockytError> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(PockytError::value(
             "the body must be a JSON object (Content-Type: application/json)",
         )),
-        Err(e) => Err(PockytError::value(format!(
-            "the body is not JSON (Pockyt requests are application/json): {e}"
-        ))),
+        Err(e) => Err(PockytError::value(match std::str::from_utf8(body) {
+            Err(utf8) => format!("the body is not UTF-8 (Pockyt requests are UTF-8 JSON): {utf8}"),
+            Ok(_) => format!("the body is not JSON (Pockyt requests are application/json): {e}"),
+        })),
     }
 }
 
@@ -405,20 +407,45 @@ fn is_form(content_type: &str) -> bool {
 
 /// A form body (`application/x-www-form-urlencoded`): every value a string, signed decoded. A
 /// body that looks like JSON is refused, naming the `Content-Type` that made it read as a form
-/// (curl's `-d` sends that type unless told otherwise).
+/// (curl's `-d` sends that type unless told otherwise); so is a name or value that is not UTF-8
+/// once decoded, naming it and its bytes (a GBK client), never signed as U+FFFD.
 fn form_fields(body: &[u8], content_type: &str) -> Result<Fields, PockytError> {
-    let text =
-        std::str::from_utf8(body).map_err(|_| PockytError::value("the form body is not UTF-8"))?;
-    if text.trim_start().starts_with(['{', '[']) {
+    let body = body.trim_ascii();
+    if body.starts_with(b"{") || body.starts_with(b"[") {
         return Err(PockytError::value(format!(
             "the body was read as a form because its Content-Type is {}, but it looks like \
              JSON: send it with Content-Type: application/json",
             crate::text::echo(content_type)
         )));
     }
-    Ok(crate::http::query_pairs(text.trim())
-        .map(|(k, v)| (k, Value::String(v)))
-        .collect())
+    match crate::http::form_pairs(body) {
+        Ok(pairs) => Ok(pairs
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect()),
+        Err(e) => Err(PockytError::value(format!(
+            "{e}: Pockyt reads form values as UTF-8{}; send the UTF-8 bytes of the text, \
+             percent-encoded",
+            declared_charset(content_type)
+                .map(|c| format!(
+                    " whatever the Content-Type's charset ({})",
+                    crate::text::echo(c)
+                ))
+                .unwrap_or_default()
+        ))),
+    }
+}
+
+/// The `charset` parameter of a `Content-Type`, unless it is UTF-8 (named in a refusal of a
+/// body that is not UTF-8).
+fn declared_charset(content_type: &str) -> Option<&str> {
+    content_type
+        .split(';')
+        .skip(1)
+        .filter_map(|p| p.split_once('='))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("charset"))
+        .map(|(_, value)| value.trim().trim_matches('"'))
+        .filter(|c| !c.eq_ignore_ascii_case("utf-8") && !c.eq_ignore_ascii_case("utf8"))
 }
 
 /// The merchant a trigger acts on, by the rule every surface's triggers share

@@ -421,14 +421,21 @@ fn find<'a>(t: &'a crate::store::TenantState, f: &Fields) -> Result<&'a Payee, P
             None => found = Some((name, value, payee)),
         }
     }
-    found
-        .map(|(_, _, payee)| payee)
-        .ok_or_else(|| PockytError::null("customerNo is required"))
+    found.map(|(_, _, payee)| payee).ok_or_else(|| {
+        let names: Vec<&str> = IDENTIFIERS.iter().map(|(name, _)| *name).collect();
+        PockytError::null(format!(
+            "one of {} is required (any one names the payee)",
+            names.join(", ")
+        ))
+    })
 }
 
 pub fn retrieve(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
-    // `find` reads its fields under the lock; what it takes, for describe mode:
-    crate::api::describe::record_either("customerNo", "email");
+    // `find` reads its fields under the lock; what it takes, for describe mode: each of
+    // IDENTIFIERS, the others as alternatives to customerNo (the example names the payee by it).
+    for (name, _) in IDENTIFIERS.iter().skip(1) {
+        crate::api::describe::record_either("customerNo", name);
+    }
     let payee = ctx.try_with_state(|t| find(t, f).map(full))?;
     Ok(Reply::new("query success").with("customer", payee))
 }

@@ -11,16 +11,12 @@ use super::accounts::require_active;
 use super::fields::{self, Fields};
 use super::{available, fees, in_flight, Ctx, Reply};
 use crate::clock::format::utc_z;
-use crate::money::{Currency, Money};
+use crate::money::Money;
 use crate::scenario::Outcome;
 use crate::store::pockyt::{AccountStatus, Payout, PayoutStatus};
 use crate::store::{LedgerError, Refusal};
 use crate::wire::pockyt::PockytError;
 
-/// Payout currencies of the public docs.
-const CURRENCIES: &[&str] = &[
-    "USD", "CNY", "PHP", "IDR", "KRW", "HKD", "THB", "MYR", "GBP", "BDT", "PKR",
-];
 const CHANNELS: &[&str] = &["STANDARD_ACH", "SAME_DAY_ACH", "REAL_TIME_PAY"];
 
 /// `result` of the pay and inquiry replies.
@@ -69,9 +65,8 @@ pub fn pay(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     let customer_no = p.take(fields::required(f, "customerNo"));
     let token = p.take(fields::required(f, "accountToken"));
     let currency = p
-        .take(fields::one_of(f, "currency", CURRENCIES, true))
-        .flatten()
-        .and_then(|code| p.take(Currency::parse(&code).map_err(|e| PockytError::value(e.0))));
+        .take(fields::payout_currency(f, "currency", true))
+        .flatten();
     let amount = p.take(fields::amount(f, "amount", currency)).flatten();
     let invoice = p.take(fields::required(f, "invoiceId"));
     let ipn_url = p.take(fields::web_url(f, "ipnUrl", false)).flatten();
