@@ -694,6 +694,64 @@ pub mod format {
         Some((dt.assume_offset(offset).unix_timestamp_nanos() / 1_000_000) as Millis)
     }
 
+    /// Why a text is not a time in the Whalet format ([`china_time`]).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum TimeFault {
+        /// Not of the form `yyyy-MM-dd HH:mm:ss`.
+        Shape,
+        /// Of that form but no date and time of the calendar: what is wrong, starting with the part
+        /// at fault (`2026-02-29 is not a calendar date (February 2026 has 28 days)`).
+        NotCalendar(String),
+    }
+
+    /// A time in the Whalet format (`yyyy-MM-dd HH:mm:ss`, UTC+8) as epoch ms, or why it is not one:
+    /// a text of the right form naming no real date or time (Feb 29 of a common year, month 13,
+    /// hour 24) is told so rather than pointed back to the format. Every Whalet and platform request
+    /// time, and an Infinia trade-details `tradeTime`, is read here; each surface words a [`TimeFault::Shape`] its own way.
+    pub fn china_time(text: &str) -> Result<i64, TimeFault> {
+        if !china_shaped(text) {
+            return Err(TimeFault::Shape);
+        }
+        parse_china(text).ok_or_else(|| TimeFault::NotCalendar(calendar_fault(text)))
+    }
+
+    /// `text` has the characters of `yyyy-MM-dd HH:mm:ss`: ASCII digits with `-`, ` ` and `:` in
+    /// their places (whether the numbers make a real date and time is read afterwards).
+    fn china_shaped(text: &str) -> bool {
+        text.len() == 19
+            && text.bytes().enumerate().all(|(i, b)| match i {
+                4 | 7 => b == b'-',
+                10 => b == b' ',
+                13 | 16 => b == b':',
+                _ => b.is_ascii_digit(),
+            })
+    }
+
+    /// What is wrong with a [`china_shaped`] text the calendar cannot read: its date when that is
+    /// no calendar date, else its time of day.
+    fn calendar_fault(text: &str) -> String {
+        let number = |at: std::ops::Range<usize>| {
+            text.get(at)
+                .and_then(|digits| digits.parse::<u16>().ok())
+                .unwrap_or(0)
+        };
+        let date = text.get(..10).unwrap_or(text);
+        let (year, month, day) = (number(0..4), number(5..7), number(8..10));
+        let month = match u8::try_from(month)
+            .ok()
+            .and_then(|m| time::Month::try_from(m).ok())
+        {
+            Some(m) => m,
+            None => return format!("{date} is not a calendar date (there is no month {month})"),
+        };
+        let days = month.length(i32::from(year));
+        if day == 0 || day > u16::from(days) {
+            return format!("{date} is not a calendar date ({month} {year:04} has {days} days)");
+        }
+        let time_of_day = text.get(11..).unwrap_or(text);
+        format!("{time_of_day} is not a time of day (00:00:00 to 23:59:59)")
+    }
+
     /// Parses `yyyy-MM-ddTHH:mm:ssZ` (UTC).
     pub fn parse_utc_z(text: &str) -> Option<Millis> {
         let fmt = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");

@@ -262,11 +262,13 @@ fn check_row(
         }
     };
     let trade_time = get("tradeTime");
-    if format::parse_china(trade_time).is_none() {
-        bad(
+    match format::china_time(trade_time) {
+        Ok(_) => {}
+        Err(format::TimeFault::Shape) => bad(
             "tradeTime",
             format!("{} is not yyyy-MM-dd HH:mm:ss", echo(trade_time)),
-        );
+        ),
+        Err(format::TimeFault::NotCalendar(why)) => bad("tradeTime", why),
     }
     let currency = match Currency::parse(get("currency")) {
         Ok(c) => Some(c),

@@ -140,3 +140,51 @@ async fn the_connectivity_trigger_sends_a_burst_of_count_notifications() {
         .all(|r| r.body == Some(json!({"notifyMessage": "burst"}))));
     app.shutdown().await;
 }
+
+/// Regression: `connectivity` stopped at its first bad field (`{}` named only `notifyFlag`); it
+/// reads its fields as every operation does, so one PARAMETER_ERROR names every problem, and a
+/// refused call sends no notification.
+#[tokio::test]
+async fn every_bad_field_is_named_in_one_refusal() {
+    let app = spawn_app().await;
+    let required =
+        "notifyFlag is required (\"Y\" or \"N\"); responseFlag is required (\"Y\" or \"N\")";
+    for (body, detail) in [
+        (json!({}), required.to_owned()),
+        (
+            json!({"notifyFlag": "x", "responseFlag": "x"}),
+            "notifyFlag must be \"Y\" or \"N\", got \"x\"; responseFlag must be \"Y\" or \"N\", got \"x\"".to_owned(),
+        ),
+        (
+            json!({"notifyFlag": "Y", "responseFlag": "Y", "notifyMessage": 5, "responseMessage": 6}),
+            "notifyMessage must be a string, got a number; responseMessage must be a string, got a number".to_owned(),
+        ),
+        (
+            json!({"notifyFlag": 1, "responseMessage": []}),
+            "notifyFlag must be a string, got a number; responseFlag is required (\"Y\" or \"N\"); \
+             responseMessage must be a string, got an array"
+                .to_owned(),
+        ),
+    ] {
+        let reply = app.client.call("connectivity", &body).await.unwrap();
+        assert_eq!(reply.code, "PARAMETER_ERROR", "{body}");
+        assert_eq!(reply.detail, detail, "{body}");
+    }
+    // A blank message is echoed as sent, not dropped as absent.
+    let reply = app
+        .client
+        .call(
+            "connectivity",
+            &json!({"notifyFlag": "N", "responseFlag": "Y", "responseMessage": " "}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.body, Some(json!({"messge": " "})));
+    let listed = app.get_json("/__sim/notifications").await;
+    assert_eq!(
+        listed["notifications"],
+        json!([]),
+        "a refused call sent nothing"
+    );
+    app.shutdown().await;
+}

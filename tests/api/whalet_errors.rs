@@ -662,3 +662,83 @@ async fn money_refused_for_the_ledger_limit_takes_no_id() {
     }
     app.shutdown().await;
 }
+
+/// Regression: `legalEntity` sent as a JSON string was refused with its type and six false
+/// "required" problems of its fields; a parent of the wrong type is its one problem. Nothing
+/// refused is stored.
+#[tokio::test]
+async fn a_nested_object_of_the_wrong_type_is_named_alone() {
+    let app = spawn_app().await;
+    let before = business_state(&app).await;
+    let entity = json!({"type": "ENTERPRISE", "name": "Acme", "certType": "BUSINESS_LICENSE",
+        "certNo": "91350200", "countryCode": "CN"});
+    for (value, kind) in [
+        (json!(entity.to_string()), "a string"),
+        (json!([entity]), "an array"),
+    ] {
+        let reply = call(
+            &app,
+            "userOnboardingApply",
+            json!({"outUserId": "m-nested", "legalEntity": value}),
+        )
+        .await;
+        assert_eq!(reply.code, "PARAMETER_ERROR");
+        assert_eq!(
+            reply.detail,
+            format!("legalEntity must be an object, got {kind}")
+        );
+    }
+    let reply = call(
+        &app,
+        "userOnboardingApply",
+        json!({"legalEntity": "x", "email": 5}),
+    )
+    .await;
+    assert_eq!(
+        reply.detail,
+        "outUserId is required; legalEntity must be an object, got a string; \
+         email must be a string, got a number",
+        "the other fields are still all named"
+    );
+    assert_eq!(
+        business_state(&app).await,
+        before,
+        "refused requests change nothing"
+    );
+    app.shutdown().await;
+}
+
+/// Regression: a time of the right form that the calendar has not (`2026-02-29`, hour 24) was
+/// reported as a format error; it is named as no calendar date or time of day, in the window of
+/// a query and in a batch's lines alike.
+#[tokio::test]
+async fn a_time_that_does_not_exist_is_named_as_such() {
+    let app = spawn_app().await;
+    refused(
+        &app,
+        "collectionQuery",
+        json!({"userId": "U1", "startTime": "2026-02-29 00:00:00", "endTime": "2026-03-01 24:00:00"}),
+        "PARAMETER_ERROR",
+        "startTime: 2026-02-29 is not a calendar date (February 2026 has 28 days); \
+         endTime: 24:00:00 is not a time of day (00:00:00 to 23:59:59)",
+    )
+    .await;
+    refused(
+        &app,
+        "withdrawQuery",
+        json!({"userId": "U1", "endTime": "2026-13-01 00:00:00"}),
+        "PARAMETER_ERROR",
+        "endTime: 2026-13-01 is not a calendar date (there is no month 13)",
+    )
+    .await;
+    refused(
+        &app,
+        "shopOrderUpload",
+        json!({"userId": "U1", "batchNo": "b1", "shopId": "S1", "orders": [{"orderNo": "1",
+            "amount": "1.00", "currency": "USD", "orderTime": "2025-04-31 10:00:00"}]}),
+        "PARAMETER_ERROR",
+        "orders[0].orderTime: 2025-04-31 is not a calendar date (April 2025 has 30 days)",
+    )
+    .await;
+    app.shutdown().await;
+}

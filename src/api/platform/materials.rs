@@ -16,7 +16,7 @@ use super::fields::{
 };
 use super::Ctx;
 use crate::api::whalet::common::fields::Check;
-use crate::clock::format;
+use crate::clock::format::{china_time, TimeFault};
 use crate::store::platform::{MaterialSource, TradeMaterial};
 use crate::text::echo;
 use crate::wire::whalet::WhaletError;
@@ -229,12 +229,16 @@ fn too_small(path: &str) -> String {
     format!("{path} is too small: at least {}", i64::MIN)
 }
 
+/// A time as the Open API reads one ([`china_time`]): a value of the right form that names no
+/// calendar date or time of day is told so, not pointed back to the format.
 fn time(value: &str, path: &str) -> Result<String, FieldError> {
-    format::parse_china(value)
-        .map(|_| value.to_owned())
-        .ok_or_else(|| {
-            format!("{path}: must be a time as yyyy-MM-dd HH:mm:ss, got {value:?}").into()
-        })
+    match china_time(value) {
+        Ok(_) => Ok(value.to_owned()),
+        Err(TimeFault::Shape) => {
+            Err(format!("{path}: must be a time as yyyy-MM-dd HH:mm:ss, got {value:?}").into())
+        }
+        Err(TimeFault::NotCalendar(why)) => Err(format!("{path}: {why}").into()),
+    }
 }
 
 /// `tradeType`: 0 (goods) or 1 (service).
@@ -424,8 +428,18 @@ mod tests {
         let cases = [
             (
                 "tradeTime",
+                json!("2023-02-30 10:00"),
+                "materials[7].tradeTime: must be a time as yyyy-MM-dd HH:mm:ss, got",
+            ),
+            (
+                "tradeTime",
                 json!("2023-02-29 10:00:00"),
-                "materials[7].tradeTime: must be a time",
+                "materials[7].tradeTime: 2023-02-29 is not a calendar date (February 2023 has 28 days)",
+            ),
+            (
+                "serviceTime",
+                json!("2023-01-01 24:00:00"),
+                "materials[7].serviceTime: 24:00:00 is not a time of day (00:00:00 to 23:59:59)",
             ),
             (
                 "tradeAmount",

@@ -1,10 +1,11 @@
 //! `connectivity`: the partner checks the envelope end to end. `responseFlag = Y` echoes
 //! `responseMessage` as `messge` (the vendor's spelling); `notifyFlag = Y` sends a
-//! `connectivityNotify` carrying `notifyMessage`.
+//! `connectivityNotify` carrying `notifyMessage`. Its fields are read as every operation's
+//! ([`Check`]): one PARAMETER_ERROR names every problem.
 
 use serde_json::{json, Value};
 
-use super::common::fields::{done, optional_str, yes_no};
+use super::common::fields::Check;
 use super::{Ctx, Operation, Reply};
 use crate::wire::whalet::WhaletError;
 
@@ -14,11 +15,12 @@ pub const OPERATIONS: &[Operation] = &[Operation {
 }];
 
 fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
-    let notify = yes_no(body, "notifyFlag", true)?.unwrap_or(false);
-    let respond = yes_no(body, "responseFlag", true)?.unwrap_or(false);
-    let notify_message = optional_str(body, "notifyMessage")?.unwrap_or("");
-    let response_message = optional_str(body, "responseMessage")?.unwrap_or("");
-    done()?;
+    let mut c = Check::new(body)?;
+    let notify = c.flag("notifyFlag", true).unwrap_or(false);
+    let respond = c.flag("responseFlag", true).unwrap_or(false);
+    let notify_message = c.free_text("notifyMessage").unwrap_or("");
+    let response_message = c.free_text("responseMessage").unwrap_or("");
+    c.finish()?;
     if notify {
         ctx.notify(
             "connectivityNotify",

@@ -203,6 +203,34 @@ fn a_refused_amount_is_quoted_as_the_cell_has_it() {
     );
 }
 
+/// A trade time of the right form that names no calendar date or time is told so, not pointed
+/// back to the format (as the Open API's times are).
+#[test]
+fn a_trade_time_that_does_not_exist_is_named_as_such() {
+    let text = "tradeNo,tradeType,orderNo,sellerId,originalTradeNo,tradeTime,currency,amount\n\
+        T1,SALE,O1,S1,,2026-02-29 10:00:00,USD,1.00\n\
+        T2,SALE,O2,S1,,2025-01-01 24:00:00,USD,1.00\n\
+        T3,SALE,O3,S1,,yesterday,USD,1.00\n";
+    let out = apply(&mut InfiniaState::default(), "t.csv", text.as_bytes(), 1000);
+    let reason = |row: u64| {
+        out.errors
+            .iter()
+            .find(|e| e.row == row)
+            .unwrap()
+            .reason
+            .clone()
+    };
+    assert_eq!(
+        reason(2),
+        "2026-02-29 is not a calendar date (February 2026 has 28 days)"
+    );
+    assert_eq!(
+        reason(3),
+        "24:00:00 is not a time of day (00:00:00 to 23:59:59)"
+    );
+    assert_eq!(reason(4), "\"yesterday\" is not yyyy-MM-dd HH:mm:ss");
+}
+
 /// Regression: a quantity above 4294967295 was "not a positive whole number" (read as a u32),
 /// and `+1` was taken though an amount refuses its sign.
 #[test]
@@ -239,14 +267,8 @@ fn a_quantity_is_digits_from_one_to_the_largest_named_when_refused() {
             .reason
             .clone()
     };
-    assert_eq!(
-        reason(5),
-        "\"2147483648\" is too large: at most 2147483647"
-    );
-    assert_eq!(
-        reason(6),
-        "\"4294967296\" is too large: at most 2147483647"
-    );
+    assert_eq!(reason(5), "\"2147483648\" is too large: at most 2147483647");
+    assert_eq!(reason(6), "\"4294967296\" is too large: at most 2147483647");
     assert_eq!(
         reason(7),
         "\"+1\" is not a positive whole number (digits only, like 3)"

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use super::{Paging, Period};
 use crate::api::describe;
+use crate::clock::format::{china_time, TimeFault};
 use crate::country::{self, Fault, Form};
 use crate::money::{Currency, Money};
 use crate::store::idempotency::blank;
@@ -48,6 +49,9 @@ pub struct Check<'a> {
     /// `legalEntity.` for fields of a nested object.
     prefix: String,
     problems: Vec<String>,
+    /// A nested object given as something else (a string, a number): its one problem is the
+    /// parent's type, so what its fields' readers find is not reported ([`Check::absorb`]).
+    muted: bool,
     /// Every field read, by full path (`legalEntity.name`, `attaches[0].fileId`), with its value as
     /// read (an amount or a count in canonical form: [`Check::note`]); a field absent,
     /// null or blank is not here (every reader takes those alike).
@@ -99,19 +103,65 @@ impl<'a> Check<'a> {
         self.time(field, false)
     }
 
-    /// A time in the Whalet format (`yyyy-MM-dd HH:mm:ss`, UTC+8), as epoch ms.
+    /// A time in the Whalet format (`yyyy-MM-dd HH:mm:ss`, UTC+8), as epoch ms ([`china_time`]).
     pub fn time(&mut self, field: &str, required: bool) -> Option<i64> {
         describe::record(&self.name(field), "time", required, &[]);
         let text = self.string(field, required, MAX_TEXT)?;
-        let parsed = crate::clock::format::parse_china(text);
-        if parsed.is_none() {
-            self.problem(format!(
-                "{} must be yyyy-MM-dd HH:mm:ss (UTC+8), got {}",
-                self.name(field),
-                echo(text)
-            ));
+        let name = self.name(field);
+        match china_time(text) {
+            Ok(ms) => Some(ms),
+            Err(TimeFault::Shape) => {
+                self.problem(format!(
+                    "{name} must be yyyy-MM-dd HH:mm:ss (UTC+8), got {}",
+                    echo(text)
+                ));
+                None
+            }
+            Err(TimeFault::NotCalendar(why)) => {
+                self.problem(format!("{name}: {why}"));
+                None
+            }
         }
-        parsed
+    }
+
+    /// A `Y`/`N` flag, read as any string (of any length, so a refusal echoes the start of
+    /// whatever came), then held to the two letters.
+    pub fn flag(&mut self, field: &str, required: bool) -> Option<bool> {
+        let name = self.name(field);
+        describe::record(&name, "flag", required, &["Y", "N"]);
+        let given = self.get(field).is_some_and(|v| !blank(v));
+        match self.string(field, false, usize::MAX) {
+            Some("Y") => Some(true),
+            Some("N") => Some(false),
+            Some(other) => {
+                self.problem(format!(
+                    "{name} must be \"Y\" or \"N\", got {}",
+                    echo(other)
+                ));
+                None
+            }
+            None => {
+                if required && !given {
+                    self.problem(format!("{name} is required (\"Y\" or \"N\")"));
+                }
+                None
+            }
+        }
+    }
+
+    /// An optional free text given back to the partner as sent (`connectivity`'s messages): any
+    /// length, blank kept as it came; absent or null → None.
+    pub fn free_text(&mut self, field: &str) -> Option<&'a str> {
+        let name = self.name(field);
+        describe::record(&name, "string", false, &[]);
+        match self.read(field) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s),
+            Some(other) => {
+                self.problem(format!("{name} must be a string, got {}", json_type(other)));
+                None
+            }
+        }
     }
 
     /// The body must be a JSON object.
@@ -132,6 +182,7 @@ impl<'a> Check<'a> {
             prefix,
             problems: Vec::new(),
             read: BTreeMap::new(),
+            muted: false,
         }
     }
 
@@ -184,10 +235,13 @@ impl<'a> Check<'a> {
         value
     }
 
-    /// The fields of a nested object; merge its problems back with [`Check::absorb`].
+    /// The fields of a nested object; merge its problems back with [`Check::absorb`]. A missing
+    /// object's required fields are reported by full name (the partner learns what to send); an
+    /// object of the wrong type is that one problem, its fields unreported.
     pub fn object(&mut self, field: &str, required: bool) -> Check<'a> {
         let name = format!("{}{field}", self.prefix);
         describe::record(&name, "object", required, &[]);
+        let mut muted = false;
         let body = match self.get(field) {
             Some(Value::Object(map)) => Some(map),
             None | Some(Value::Null) => {
@@ -201,10 +255,14 @@ impl<'a> Check<'a> {
                     "{name} must be an object, got {}",
                     json_type(other)
                 ));
+                muted = true;
                 None
             }
         };
-        Check::nested(body, format!("{name}."))
+        Check {
+            muted,
+            ..Check::nested(body, format!("{name}."))
+        }
     }
 
     /// The items of the required array of objects `field`, 1 to `max` of them: a nested check of
@@ -244,9 +302,12 @@ impl<'a> Check<'a> {
         checks
     }
 
-    /// Takes over the problems (and what was read) of a nested object's check.
+    /// Takes over the problems (and what was read) of a nested object's check, but for a muted
+    /// one's ([`Check::object`] of the wrong type).
     pub fn absorb(&mut self, child: Check<'a>) {
-        self.problems.extend(child.problems);
+        if !child.muted {
+            self.problems.extend(child.problems);
+        }
         self.read.extend(child.read);
     }
 
@@ -482,15 +543,6 @@ impl<'a> Check<'a> {
     }
 }
 
-/// The end of an operation's field reading where it has no [`Check`]: in describe mode
-/// (`crate::api::describe`) the operation ends here, before it does anything.
-pub fn done() -> Result<(), WhaletError> {
-    if describe::active() {
-        return Err(WhaletError::parameter("described"));
-    }
-    Ok(())
-}
-
 /// A positive amount in `currency`, given as a decimal string or a JSON number, or the problem
 /// with it, starting with `field`. Every Whalet amount is read here.
 pub fn positive_amount(field: &str, value: &Value, currency: Currency) -> Result<Money, String> {
@@ -501,35 +553,12 @@ pub fn positive_amount(field: &str, value: &Value, currency: Currency) -> Result
     }
 }
 
-/// Reads an optional string field (absent, null or empty → None).
-pub fn optional_str<'a>(body: &'a Value, field: &str) -> Result<Option<&'a str>, WhaletError> {
-    describe::record(field, "string", false, &[]);
-    match body.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.is_empty() => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(WhaletError::parameter(format!(
-            "{field} must be a string, got {}",
-            json_type(other)
-        ))),
-    }
-}
-
-/// Reads a Y/N flag.
+/// Reads one Y/N flag of `body` ([`Check::flag`]), where a flag is all there is to check (a
+/// trigger's parameter).
 pub fn yes_no(body: &Value, field: &str, required: bool) -> Result<Option<bool>, WhaletError> {
-    describe::record(field, "flag", required, &["Y", "N"]);
-    match optional_str(body, field)? {
-        Some("Y") => Ok(Some(true)),
-        Some("N") => Ok(Some(false)),
-        Some(other) => Err(WhaletError::parameter(format!(
-            "{field} must be \"Y\" or \"N\", got {}",
-            echo(other)
-        ))),
-        None if required => Err(WhaletError::parameter(format!(
-            "{field} is required (\"Y\" or \"N\")"
-        ))),
-        None => Ok(None),
-    }
+    let mut c = Check::new(body)?;
+    let flag = c.flag(field, required);
+    c.finish().map(|()| flag)
 }
 
 #[cfg(test)]
@@ -716,5 +745,121 @@ mod tests {
     #[test]
     fn a_body_that_is_not_an_object_is_refused() {
         assert!(Check::new(&json!([1])).is_err());
+    }
+
+    /// A nested object of the wrong type is one problem, its own: its fields are not reported
+    /// as missing. A missing one still names its required fields.
+    #[test]
+    fn a_nested_object_of_the_wrong_type_is_one_problem() {
+        let read = |body: Value| {
+            let mut c = Check::new(&body).unwrap();
+            let mut entity = c.object("legalEntity", true);
+            entity.text("name");
+            let mut inner = entity.object("address", true);
+            inner.text("city");
+            entity.absorb(inner);
+            c.absorb(entity);
+            c.finish().unwrap_err().detail
+        };
+        assert_eq!(
+            read(json!({"legalEntity": "{\"name\": \"A\"}"})),
+            "legalEntity must be an object, got a string"
+        );
+        assert_eq!(
+            read(json!({"legalEntity": {"address": 7}})),
+            "legalEntity.name is required; legalEntity.address must be an object, got a number"
+        );
+        assert_eq!(
+            read(json!({})),
+            "legalEntity is required; legalEntity.name is required; \
+             legalEntity.address is required; legalEntity.address.city is required"
+        );
+    }
+
+    /// A Y/N flag: every problem of every flag named at once, a long value echoed by its start.
+    #[test]
+    fn flags_are_y_or_n_and_every_bad_one_is_named() {
+        let body = json!({"a": "Y", "b": "N", "c": "x", "d": 1, "e": ""});
+        let mut c = Check::new(&body).unwrap();
+        assert_eq!(c.flag("a", true), Some(true));
+        assert_eq!(c.flag("b", true), Some(false));
+        assert_eq!(c.flag("c", true), None);
+        assert_eq!(c.flag("d", true), None);
+        assert_eq!(c.flag("e", true), None);
+        assert_eq!(c.flag("f", true), None);
+        assert_eq!(c.flag("g", false), None);
+        assert_eq!(
+            c.finish().unwrap_err().detail,
+            "c must be \"Y\" or \"N\", got \"x\"; d must be a string, got a number; \
+             e is required (\"Y\" or \"N\"); f is required (\"Y\" or \"N\")"
+        );
+        assert_eq!(
+            yes_no(&json!({"r": "Y"}), "r", false).ok(),
+            Some(Some(true))
+        );
+        assert!(yes_no(&json!({"r": "y"}), "r", false).is_err());
+    }
+
+    #[test]
+    fn free_text_is_kept_as_sent() {
+        let long = "m".repeat(10_000);
+        let body = json!({"a": " ", "b": long, "c": 5});
+        let mut c = Check::new(&body).unwrap();
+        assert_eq!(c.free_text("a"), Some(" "));
+        assert_eq!(c.free_text("b").map(str::len), Some(10_000));
+        assert_eq!(c.free_text("none"), None);
+        assert_eq!(c.free_text("c"), None);
+        assert_eq!(
+            c.finish().unwrap_err().detail,
+            "c must be a string, got a number"
+        );
+    }
+
+    /// A time of the right form that the calendar has not is named as such, by the part at
+    /// fault; a text of another form is a format problem.
+    #[test]
+    fn a_time_that_is_no_calendar_time_is_told_apart_from_a_bad_format() {
+        assert_eq!(china_time("2024-02-29 23:59:59"), Ok(1_709_222_399_000));
+        let fault = |text: &str| match china_time(text) {
+            Err(TimeFault::NotCalendar(why)) => why,
+            other => panic!("{text}: {other:?}"),
+        };
+        assert_eq!(
+            fault("2026-02-29 00:00:00"),
+            "2026-02-29 is not a calendar date (February 2026 has 28 days)"
+        );
+        assert_eq!(
+            fault("2026-04-31 12:00:00"),
+            "2026-04-31 is not a calendar date (April 2026 has 30 days)"
+        );
+        assert_eq!(
+            fault("2026-13-01 00:00:00"),
+            "2026-13-01 is not a calendar date (there is no month 13)"
+        );
+        assert_eq!(
+            fault("2026-01-00 00:00:00"),
+            "2026-01-00 is not a calendar date (January 2026 has 31 days)"
+        );
+        assert_eq!(
+            fault("2026-01-01 24:00:00"),
+            "24:00:00 is not a time of day (00:00:00 to 23:59:59)"
+        );
+        for text in [
+            "2026/01/01 00:00:00",
+            "2026-01-01T00:00:00",
+            "2026-1-01 00:00:00",
+            "",
+            "２０２６-01-01 00:00:00",
+        ] {
+            assert_eq!(china_time(text), Err(TimeFault::Shape), "{text}");
+        }
+        let body = json!({"startTime": "2026-02-29 00:00:00", "endTime": "tomorrow"});
+        let mut c = Check::new(&body).unwrap();
+        c.period();
+        assert_eq!(
+            c.finish().unwrap_err().detail,
+            "startTime: 2026-02-29 is not a calendar date (February 2026 has 28 days); \
+             endTime must be yyyy-MM-dd HH:mm:ss (UTC+8), got \"tomorrow\""
+        );
     }
 }

@@ -429,7 +429,7 @@ impl Paging {
 }
 
 /// A query's optional time window ([`Check::period`](fields::Check::period)), both ends
-/// included.
+/// included: epoch ms of times given to the second.
 #[derive(Clone, Copy)]
 pub struct Period {
     pub start: Option<i64>,
@@ -437,10 +437,17 @@ pub struct Period {
 }
 
 impl Period {
+    /// Whether a record stamped `at` (epoch ms) falls in the window. The end covers its whole
+    /// second, as times are shown to the second: a record at 08:00:00.500 shows as 08:00:00, so
+    /// `endTime = "… 08:00:00"` must find it, as `startTime` with that value does.
     pub fn contains(self, at: i64) -> bool {
-        self.start.is_none_or(|s| at >= s) && self.end.is_none_or(|e| at <= e)
+        self.start.is_none_or(|s| at >= s)
+            && self.end.is_none_or(|e| at.saturating_sub(e) < SECOND_MS)
     }
 }
+
+/// One second in epoch ms, the precision of the Whalet time format.
+const SECOND_MS: i64 = 1_000;
 
 /// A JSON array reply.
 pub fn list(items: impl IntoIterator<Item = Value>) -> Reply {
@@ -489,16 +496,38 @@ mod tests {
     #[test]
     fn a_period_includes_both_ends_and_an_open_end_is_unbounded() {
         let p = Period {
-            start: Some(10),
-            end: Some(20),
+            start: Some(10_000),
+            end: Some(20_000),
         };
-        assert!(p.contains(10) && p.contains(20));
-        assert!(!p.contains(9) && !p.contains(21));
+        assert!(p.contains(10_000) && p.contains(20_000));
+        assert!(!p.contains(9_999) && !p.contains(21_000));
         let open = Period {
-            start: Some(10),
+            start: Some(10_000),
             end: None,
         };
-        assert!(open.contains(i64::MAX) && !open.contains(9));
+        assert!(open.contains(i64::MAX) && !open.contains(9_999));
+    }
+
+    /// Times are given to the second: the end bound covers every millisecond of its second,
+    /// the start bound begins at its first, whichever end is given alone.
+    #[test]
+    fn the_end_of_a_period_covers_its_whole_second() {
+        let second = Period {
+            start: Some(20_000),
+            end: Some(20_000),
+        };
+        assert!(second.contains(20_000) && second.contains(20_500) && second.contains(20_999));
+        assert!(!second.contains(21_000) && !second.contains(19_999));
+        let until = Period {
+            start: None,
+            end: Some(20_000),
+        };
+        assert!(until.contains(20_999) && !until.contains(21_000));
+        let near_the_end = Period {
+            start: None,
+            end: Some(i64::MAX),
+        };
+        assert!(near_the_end.contains(i64::MAX));
     }
 
     #[test]
