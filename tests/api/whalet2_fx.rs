@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::helpers::{spawn_app, spawn_config};
 use crate::whalet2_support::{approved_beneficiary, confirmed_payout, funded_user, quote};
-use crate::whalet_support::{expect, refused};
+use crate::whalet_support::{expect, refused, state};
 
 #[tokio::test]
 async fn a_scenario_sets_the_rate() {
@@ -111,6 +111,51 @@ async fn beneficiary_tables_and_validation() {
         "not approved (status DELETED)",
     )
     .await;
+    app.finish().await;
+}
+
+/// A US account's `accountType` is labelled like every field, its format names the two words,
+/// and another word is refused naming them, with nothing stored.
+#[tokio::test]
+async fn a_us_account_type_is_checking_or_savings() {
+    let app = spawn_app().await;
+    let (user, _) = funded_user(&app, "USD", "1").await;
+    let fields = expect(
+        &app,
+        "beneficiaryFieldsQuery",
+        json!({"country": "US"}),
+        "SUCCESS",
+    )
+    .await;
+    let account_type = fields["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["field"] == "accountType")
+        .unwrap();
+    assert_eq!(account_type["fieldName"], "Account type");
+    assert_eq!(account_type["format"], "one of CHECKING, SAVINGS");
+    assert_eq!(account_type["required"], "N");
+    let us = |account_type: &str| {
+        json!({"userId": user, "outBeneficiaryId": "us-1", "country": "US", "currency": "USD",
+               "accountName": "Supplier Inc", "accountNo": "000123456789", "routingNo": "021000021",
+               "accountType": account_type, "bankName": "Example Bank", "address": "1 Example Street"})
+    };
+    let before = state(&app).await["whaletTrade"].clone();
+    refused(
+        &app,
+        "benificiaryAccountApply",
+        us("BOGUS"),
+        "PARAMETER_ERROR",
+        "accountType must be one of CHECKING, SAVINGS, got \"BOGUS\"",
+    )
+    .await;
+    assert_eq!(
+        state(&app).await["whaletTrade"],
+        before,
+        "a refusal stores nothing"
+    );
+    expect(&app, "benificiaryAccountApply", us("SAVINGS"), "PROCESSING").await;
     app.finish().await;
 }
 

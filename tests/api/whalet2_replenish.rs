@@ -11,7 +11,7 @@ use crate::whalet2_support::{
     funded_user_trade, spawn_scenario, submit_edd_file, submit_invoice, trade_material_requested,
     upload, user_with_beneficiary,
 };
-use crate::whalet_support::{expect, received, received_about, refused, trigger};
+use crate::whalet_support::{call, expect, received, received_about, refused, trigger};
 
 async fn held_payout(app: &crate::helpers::TestApp, memo: &str) -> (String, String, String) {
     let (user, bid) = user_with_beneficiary(app, "100", "sup-1", "USD").await;
@@ -236,6 +236,53 @@ async fn trade_material_holds_a_pending_collection_until_it_is_decided() {
     let row = crate::whalet_support::balance(&app, user, "B2C", "USD").await;
     assert_eq!(row["pendingAmount"]["cent"], 0);
     app.advance(60.0).await;
+    app.finish().await;
+}
+
+/// Trade material is uploaded files or a memo: with neither the refusal names both; a memo
+/// alone is taken; attaches given in a wrong shape are refused for that alone.
+#[tokio::test]
+async fn trade_material_is_files_or_a_memo() {
+    let app = spawn_app().await;
+    let ready = trigger(&app, "whalet.account.ready", json!({"currency": "USD"})).await;
+    let user = ready["userId"].as_str().unwrap();
+    let trade_id = &collection(&app, ready["cardId"].as_str().unwrap(), "10.00").await;
+    trade_material_requested(&app, trade_id).await;
+    let either = "attaches (uploaded files [{fileId, fileName, fileUrl}], ids from POST \
+                  /file/upload) or memo is required";
+    for body in [
+        json!({"userId": user, "tradeId": trade_id}),
+        json!({"userId": user, "tradeId": trade_id, "attaches": [], "memo": " "}),
+    ] {
+        refused(
+            &app,
+            "tradeReplenishSubmit",
+            body,
+            "PARAMETER_ERROR",
+            either,
+        )
+        .await;
+    }
+    let reply = call(
+        &app,
+        "tradeReplenishSubmit",
+        json!({"userId": user, "tradeId": trade_id, "attaches": [{"fileName": "a.pdf"}]}),
+    )
+    .await;
+    assert_eq!(reply.code, "PARAMETER_ERROR", "{}", reply.detail);
+    assert!(
+        reply.detail.contains("attaches[0].fileId is required") && !reply.detail.contains("memo"),
+        "{}",
+        reply.detail
+    );
+    let submitted = expect(
+        &app,
+        "tradeReplenishSubmit",
+        json!({"userId": user, "tradeId": trade_id, "memo": "invoice follows by post"}),
+        "PROCESSING",
+    )
+    .await;
+    assert_eq!(submitted["memo"], "invoice follows by post", "{submitted}");
     app.finish().await;
 }
 

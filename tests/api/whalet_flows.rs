@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use crate::helpers::spawn_app;
+use crate::whalet2_support::{b2b_card, collection};
 use crate::whalet_support::*;
 
 #[tokio::test]
@@ -181,7 +182,14 @@ async fn the_b2c_flow_from_onboarding_to_a_settled_balance() {
         "SUCCESS",
     )
     .await;
-    assert_eq!(platform[0]["balance"], money(json!(1234.56), 123456, "USD"));
+    let funds: Vec<&str> = platform
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["fundSource"].as_str().unwrap())
+        .collect();
+    assert_eq!(funds, ["B2B", "B2C", "Acquiring"], "{platform}");
+    assert_eq!(platform[1]["balance"], money(json!(1234.56), 123456, "USD"));
 
     // The control plane shows the ledger: in from the bank, then pending → available.
     let s = state(&app).await;
@@ -418,6 +426,140 @@ async fn a_card_with_a_shop_binding_under_review_is_not_cancelled() {
     app.shutdown().await;
 }
 
+/// A card with collections not yet settled is not cancelled, and the refusal names them by
+/// tradeId: the first five, then how many more.
+#[tokio::test]
+async fn a_card_with_collections_pending_is_not_cancelled_and_they_are_named() {
+    let app = spawn_app().await;
+    let ready = trigger(&app, "whalet.account.ready", json!({"currency": "USD"})).await;
+    let (user_id, card_id) = (
+        ready["userId"].as_str().unwrap(),
+        ready["cardId"].as_str().unwrap(),
+    );
+    let cancel = json!({"userId": user_id, "cardId": card_id});
+    let first = collection(&app, card_id, "1.00").await;
+    refused(
+        &app,
+        "b2cCardCancel",
+        cancel.clone(),
+        "FAILURE",
+        &format!("card {card_id} has 1 collection(s) not yet settled: tradeId {first}; cancel it after they settle"),
+    )
+    .await;
+    let mut trade_ids = vec![first];
+    for _ in 0..6 {
+        trade_ids.push(collection(&app, card_id, "1.00").await);
+    }
+    trade_ids.sort();
+    let before = business_state(&app).await;
+    refused(
+        &app,
+        "b2cCardCancel",
+        cancel.clone(),
+        "FAILURE",
+        &format!(
+            "card {card_id} has 7 collection(s) not yet settled: tradeId {} and 2 more;",
+            trade_ids[..5].join(", ")
+        ),
+    )
+    .await;
+    assert_eq!(
+        business_state(&app).await,
+        before,
+        "a refused cancel changes nothing"
+    );
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
+
+/// `b2cCardQuery` refuses a `platform` the catalogue does not list, as `b2cCardNumberQuery`
+/// does, rather than answering an empty page; a listed one filters.
+#[tokio::test]
+async fn a_card_query_refuses_a_platform_the_catalogue_does_not_list() {
+    let app = spawn_app().await;
+    let ready = trigger(&app, "whalet.account.ready", json!({"currency": "USD"})).await;
+    let user_id = ready["userId"].as_str().unwrap();
+    for operation in ["b2cCardQuery", "b2cCardNumberQuery"] {
+        refused(
+            &app,
+            operation,
+            json!({"userId": user_id, "platform": "amazon"}),
+            "FAILURE",
+            "platform \"amazon\" is not a B2C platform (see b2cPlatformQuery)",
+        )
+        .await;
+    }
+    let page = expect(
+        &app,
+        "b2cCardQuery",
+        json!({"userId": user_id, "platform": "AMAZON"}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(page["total"], 1, "{page}");
+    let page = expect(
+        &app,
+        "b2cCardQuery",
+        json!({"userId": user_id, "platform": "EBAY"}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(page["total"], 0, "{page}");
+    app.shutdown().await;
+}
+
+/// `queryPlatformBalance` without `fundSource` answers one row per fund source and currency,
+/// each naming its fund source: B2B and B2C money is never summed into one row.
+#[tokio::test]
+async fn the_platform_balance_is_per_fund_source() {
+    let app = spawn_app().await;
+    let ready = trigger(&app, "whalet.account.ready", json!({"currency": "USD"})).await;
+    let settled = collection(&app, ready["cardId"].as_str().unwrap(), "10.00").await;
+    trigger(
+        &app,
+        "whalet.collection.settled",
+        json!({"tradeId": settled}),
+    )
+    .await;
+    let (_, b2b_card_id) = b2b_card(&app, "exporter-pb", "pb-1").await;
+    collection(&app, &b2b_card_id, "5.00").await;
+    // Whole dollars: a whole amount is a JSON integer in a Money object.
+    let row = |fund: &str, available: i64, pending: i64| {
+        json!({"currency": "USD", "fundSource": fund,
+               "balance": money(json!(available / 100), available, "USD"),
+               "pendingAmount": money(json!(pending / 100), pending, "USD"),
+               "freezeAmount": money(json!(0), 0, "USD")})
+    };
+    let all = expect(&app, "queryPlatformBalance", json!({}), "SUCCESS").await;
+    assert_eq!(all, json!([row("B2B", 0, 500), row("B2C", 1000, 0)]));
+    let usd = expect(
+        &app,
+        "queryPlatformBalance",
+        json!({"currency": "USD"}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(
+        usd,
+        json!([
+            row("B2B", 0, 500),
+            row("B2C", 1000, 0),
+            row("Acquiring", 0, 0)
+        ]),
+        "the currency asked shows for every fund source, zeros if nothing"
+    );
+    let b2c = expect(
+        &app,
+        "queryPlatformBalance",
+        json!({"fundSource": "B2C"}),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(b2c, json!([row("B2C", 1000, 0)]));
+    app.assert_invariants().await;
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn collection_query_pages_newest_first() {
     let app = spawn_app().await;
@@ -466,6 +608,56 @@ async fn collection_query_pages_newest_first() {
     assert_eq!(row["pendingAmount"]["cent"], 0);
     app.assert_invariants().await;
     app.shutdown().await;
+}
+
+/// Regression: times are given to the second, and `endTime` dropped the records of its own last
+/// second (a collection received at 08:00:00.500, shown as "08:00:00", was outside
+/// `endTime = "… 08:00:00"` while `startTime` with that value found it).
+#[tokio::test]
+async fn collection_query_end_time_covers_its_whole_second() {
+    let app = spawn_app().await;
+    let (user_id, _, card) = b2c_ready(&app, "window", "USD").await;
+    let now = app.advance(0.0).await["now"].as_i64().unwrap();
+    let to_half = (500 - now % 1000).rem_euclid(1000);
+    let (status, clock) = app
+        .post("/__sim/clock/advance", &json!({ "ms": to_half }))
+        .await;
+    assert_eq!(status, 200, "{clock}");
+    assert_eq!(clock["now"].as_i64().unwrap() % 1000, 500, "{clock}");
+    trigger(
+        &app,
+        "whalet.collection.received",
+        json!({"cardId": card["cardId"], "amount": "1.00"}),
+    )
+    .await;
+    let all = expect(
+        &app,
+        "collectionQuery",
+        json!({"userId": user_id}),
+        "SUCCESS",
+    )
+    .await;
+    let second = all["records"][0]["receiveTime"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(second, clock["nowText"], "shown to the second");
+    let next = app.advance(1.0).await["nowText"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (window, total) in [
+        (json!({"startTime": second, "endTime": second}), 1),
+        (json!({"endTime": second}), 1),
+        (json!({"startTime": second}), 1),
+        (json!({"startTime": next}), 0),
+    ] {
+        let mut body = window.clone();
+        body["userId"] = json!(user_id);
+        let page = expect(&app, "collectionQuery", body, "SUCCESS").await;
+        assert_eq!(page["total"], total, "{window}");
+    }
+    app.finish().await;
 }
 
 /// A `bindId` is unique per partner and belongs to the user who bound it: another user of the

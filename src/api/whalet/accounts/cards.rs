@@ -7,6 +7,7 @@
 
 use serde_json::{json, Map, Value};
 
+use super::catalogue::{entry, Platform};
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::kinds::CancelReview;
 use crate::api::whalet::common::owned::user_page;
@@ -89,6 +90,9 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let status = c.status::<CardStatus>("status", false);
     let fund = c.one_of("fundSource", &["B2B", "B2C"], false);
     c.finish()?;
+    if let Some(p) = platform {
+        known_platform(p)?;
+    }
     user_page(
         ctx,
         page,
@@ -102,6 +106,17 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         |c| (c.applied_at, c.card_id.as_str()),
         |t, c| view(&t.whalet, c, false),
     )
+}
+
+/// Refuses a `platform` filter the catalogue does not list, as `b2cCardNumberQuery` does: an
+/// unknown one (`amazon` for `AMAZON`) would match no card and pass for an empty page.
+fn known_platform(platform: &str) -> Result<(), WhaletError> {
+    match entry::<Platform>(platform) {
+        Some(_) => Ok(()),
+        None => Err(failure(format!(
+            "platform {platform:?} is not a B2C platform (see b2cPlatformQuery)"
+        ))),
+    }
 }
 
 /// The user's card, which must be ACTIVE (else a FAILURE saying its status and what `needs` it).
@@ -173,14 +188,18 @@ pub fn cancel(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
 /// settled, and shop binds or unbinds the marketplace has not decided (their result notification
 /// is still owed, and the cancellation would end them without one).
 fn nothing_pending(w: &WhaletState, card_id: &str) -> Result<(), WhaletError> {
-    let pending = w
+    let pending: Vec<&str> = w
         .collections
         .values()
         .filter(|c| c.card_id == card_id && c.status == CollectionStatus::Pending)
-        .count();
-    if pending > 0 {
+        .map(|c| c.trade_id.as_str())
+        .collect();
+    if !pending.is_empty() {
         return Err(failure(format!(
-            "card {card_id} has {pending} collection(s) not yet settled; cancel it after they settle"
+            "card {card_id} has {} collection(s) not yet settled: tradeId {}; \
+             cancel it after they settle",
+            pending.len(),
+            named(&pending)
         )));
     }
     let reviewed: Vec<String> = w
@@ -193,10 +212,23 @@ fn nothing_pending(w: &WhaletState, card_id: &str) -> Result<(), WhaletError> {
         return Err(failure(format!(
             "card {card_id} has shop binding(s) under review by the marketplace: bindId {}; \
              cancel it after b2cShopBindResultNotify decides them",
-            reviewed.join(", ")
+            named(&reviewed)
         )));
     }
     Ok(())
+}
+
+/// Ids a refusal names at most: a card may have any number of collections, and the message
+/// says how many more there are rather than growing with them.
+const NAMED: usize = 5;
+
+/// `ids` joined with ", ", the first [`NAMED`] of them and then "and N more".
+fn named(ids: &[impl AsRef<str>]) -> String {
+    let shown: Vec<&str> = ids.iter().take(NAMED).map(AsRef::as_ref).collect();
+    match ids.len().saturating_sub(NAMED) {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
+    }
 }
 
 impl Review for CancelReview {

@@ -25,6 +25,8 @@ pub enum Format {
     Swift,
     /// IBAN starting with the country code.
     Iban,
+    /// One of a fixed list of words (an account type), spelled exactly.
+    OneOf(&'static [&'static str]),
 }
 
 impl Format {
@@ -37,6 +39,7 @@ impl Format {
             Format::Iban => {
                 "IBAN: the country code, 2 check digits, up to 30 letters and digits".into()
             }
+            Format::OneOf(words) => format!("one of {}", words.join(", ")),
         }
     }
 
@@ -62,6 +65,7 @@ impl Format {
                         .bytes()
                         .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
             }
+            Format::OneOf(words) => words.contains(&value),
         };
         (!ok).then(|| format!("must be {}", self.describe()))
     }
@@ -197,8 +201,8 @@ pub const COUNTRIES: &[Country] = &[
             ),
             field(
                 "accountType",
-                "CHECKING or SAVINGS",
-                Format::Text,
+                "Account type",
+                Format::OneOf(&["CHECKING", "SAVINGS"]),
                 "CHECKING",
             )
             .optional(),

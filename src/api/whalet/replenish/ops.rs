@@ -101,11 +101,15 @@ pub fn trade_submit(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let user_id = c.id("userId");
     let trade_id = c.id("tradeId");
     let files = c.files("attaches");
+    let memo = c.opt("memo");
     crate::api::describe::record_either("attaches", "memo");
-    if files.is_empty() && c.opt("memo").is_none() {
-        c.problem("attaches must list at least one uploaded file {fileId, fileName, fileUrl}");
+    if ["attaches", "memo"].iter().all(|f| left_out(body.get(f))) {
+        c.problem(
+            "attaches (uploaded files [{fileId, fileName, fileUrl}], ids from POST /file/upload) \
+             or memo is required",
+        );
     }
-    let memo = c.opt("memo").unwrap_or("");
+    let memo = memo.unwrap_or("");
     c.finish()?;
     submit(
         ctx,
@@ -120,6 +124,17 @@ pub fn trade_submit(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         &files,
         memo,
     )
+}
+
+/// A field the partner left out: absent, null, an empty array or a blank string. A field given
+/// in another shape is not left out; its reader names what is wrong with it.
+fn left_out(value: Option<&Value>) -> bool {
+    match value {
+        None | Some(Value::Null) => true,
+        Some(Value::Array(items)) => items.is_empty(),
+        Some(Value::String(s)) => s.trim().is_empty(),
+        Some(_) => false,
+    }
 }
 
 fn submit(

@@ -1,7 +1,8 @@
 //! Wallets (钱包): `queryCurrencyBalance` (a user's balances per currency for one fund source:
 //! the documented example's JSON array of Money objects, or with `[whalet]
-//! currency_balance_shape = "records"` the documented schema's `{records: [...]}` of numbers) and `queryPlatformBalance` (the same figures summed
-//! over every user of the partner). Balances are read from the ledger accounts
+//! currency_balance_shape = "records"` the documented schema's `{records: [...]}` of numbers)
+//! and `queryPlatformBalance` (the same figures summed over every user of the partner, one row
+//! per fund source and currency). Balances are read from the ledger accounts
 //! `wallet:{userId}:{fundSource}:{available|pending|frozen}`; nothing is stored twice.
 
 use std::collections::BTreeMap;
@@ -58,20 +59,24 @@ impl Figures {
     }
 }
 
-/// Sums the wallet accounts matching `user` (None = every user) and `fund` (None = all).
+/// Sums the wallet accounts matching `user` (None = every user) and `fund` (None = all), per
+/// fund source and currency: a fund source is a balance of its own, never added to another.
 fn figures(
     ledger: &Ledger,
     user: Option<&str>,
     fund: Option<FundSource>,
-) -> BTreeMap<String, Figures> {
-    let mut out: BTreeMap<String, Figures> = BTreeMap::new();
+) -> BTreeMap<(FundSource, String), Figures> {
+    let mut out: BTreeMap<(FundSource, String), Figures> = BTreeMap::new();
     for (account, money) in ledger.balances_with_prefix("wallet:") {
         let mut parts = account.rsplitn(3, ':');
         let (Some(bucket), Some(f), Some(rest)) = (parts.next(), parts.next(), parts.next()) else {
             continue;
         };
         let account_user = rest.strip_prefix("wallet:").unwrap_or(rest);
-        if user.is_some_and(|u| u != account_user) || fund.is_some_and(|x| x.as_str() != f) {
+        let Some(f) = FundSource::parse(f) else {
+            continue;
+        };
+        if user.is_some_and(|u| u != account_user) || fund.is_some_and(|x| x != f) {
             continue;
         }
         let bucket = match bucket {
@@ -80,7 +85,7 @@ fn figures(
             "frozen" => Bucket::Frozen,
             _ => continue,
         };
-        out.entry(money.currency.code().to_owned())
+        out.entry((f, money.currency.code().to_owned()))
             .or_insert_with(|| Figures::zero(money.currency))
             .add(bucket, money);
     }
@@ -100,7 +105,11 @@ pub fn currency_balance(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletErro
     let fund = fund.and_then(FundSource::parse);
     ctx.with_state(|t| {
         t.whalet.user(user_id)?;
-        let mut rows = figures(&t.ledger, Some(user_id), fund);
+        // One fund source asked: one row per currency.
+        let mut rows: BTreeMap<String, Figures> = figures(&t.ledger, Some(user_id), fund)
+            .into_iter()
+            .map(|((_, code), f)| (code, f))
+            .collect();
         // Currencies the user can receive show up even before money arrives.
         for card in t.whalet.cards.values() {
             if card.user_id == user_id && Some(card.fund_source) == fund {
@@ -182,16 +191,20 @@ pub fn platform_balance(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletErro
     Ok(ctx.with_state(|t| {
         let mut rows = figures(&t.ledger, None, fund);
         if let Some(cur) = currency {
-            rows.retain(|code, _| code == cur.code());
-            rows.entry(cur.code().to_owned())
-                .or_insert_with(|| Figures::zero(cur));
+            rows.retain(|(_, code), _| code == cur.code());
+            // The currency asked shows for every fund source asked, zeros if nothing.
+            let asked = fund.as_ref().map_or(FundSource::ALL, std::slice::from_ref);
+            for f in asked {
+                rows.entry((*f, cur.code().to_owned()))
+                    .or_insert_with(|| Figures::zero(cur));
+            }
         }
         let list: Vec<Value> = rows
-            .values()
-            .map(|f| {
+            .iter()
+            .map(|((fund, _), f)| {
                 json!({
                     "currency": f.available.currency.code(),
-                    "fundSource": fund.map(FundSource::as_str),
+                    "fundSource": fund.as_str(),
                     "balance": f.available.to_whalet(),
                     "pendingAmount": f.pending.to_whalet(),
                     "freezeAmount": f.frozen.to_whalet(),
