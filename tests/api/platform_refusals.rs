@@ -311,3 +311,60 @@ async fn plain_headers_are_read_as_sent_and_once() {
     }
     app.shutdown().await;
 }
+
+/// Regression: plain mode (`[platform] auth = "none"`) ran a whole Whalet envelope as a business
+/// body without its fields (`balanceQuery` answered 200 with empty balances, `paymentApply` "every
+/// field is required"). An envelope is now refused as what it is, PARAMETER_ERROR (HTTP 400),
+/// and nothing runs; a business body still goes through.
+#[tokio::test]
+async fn plain_mode_refuses_a_whalet_envelope_naming_it() {
+    let app = spawn_with(Setup {
+        config: Some("[platform]\nauth = \"none\"\n".into()),
+        ..Setup::default()
+    })
+    .await;
+    let said =
+        "this is a Whalet envelope; [platform] auth = \"none\" takes the business JSON in plain";
+    for op in ["balanceQuery", "paymentApply"] {
+        let sealed = platform_client(&app, op).seal(op, "PF-ENVELOPE-1", &json!({}));
+        let (status, _, reply) = post(&app, op, sealed).await;
+        assert_eq!(
+            (status, &reply["code"]),
+            (400, &json!("PARAMETER_ERROR")),
+            "{op}: {reply}"
+        );
+        let detail = reply["detail"].as_str().unwrap();
+        assert!(detail.starts_with(said), "{op}: {detail}");
+    }
+    // Business JSON that merely has a `head` or a `body` field is not an envelope.
+    for body in [
+        r#"{"body":{"encrypt":"00"}}"#,
+        r#"{"head":{"apiCode":"x"},"body":{}}"#,
+    ] {
+        let (_, _, reply) = post(&app, "balanceQuery", body.into()).await;
+        assert!(
+            !reply.to_string().contains("Whalet envelope"),
+            "{body}: {reply}"
+        );
+    }
+    app.shutdown().await;
+}
+
+/// Regression: envelope mode answered plain JSON with only "`head` is missing". A body that is
+/// a JSON object without `head` now also says which mode the simulator runs in; any other
+/// malformed envelope does not get the hint.
+#[tokio::test]
+async fn envelope_mode_hints_at_plain_json_sent_without_a_head() {
+    let app = spawn_app().await;
+    let hint = "(plain JSON? this simulator's [platform] auth is \"envelope\")";
+    let body = serde_json::to_vec(&json!({"currency": "USD"})).unwrap();
+    let (_, _, reply) = post(&app, "balanceQuery", body).await;
+    assert_eq!(reply["head"]["code"], "PARAM_FORMAT_ERROR", "{reply}");
+    let detail = reply["head"]["detail"].as_str().unwrap();
+    assert!(detail.starts_with("`head` is missing"), "{detail}");
+    assert!(detail.ends_with(hint), "{detail}");
+    let (_, _, reply) = post(&app, "balanceQuery", b"{\"head\":5}".to_vec()).await;
+    let detail = reply["head"]["detail"].as_str().unwrap();
+    assert!(!detail.contains("plain JSON?"), "{detail}");
+    app.shutdown().await;
+}

@@ -122,6 +122,7 @@ impl Scheme for PlatformApi {
             head.echo.partner_id = partner_id.to_owned();
             let body: Value = serde_json::from_slice(&req.body)
                 .map_err(|e| WhaletError::format(format!("the body is not JSON: {e}")))?;
+            refuse_envelope(&body)?;
             head.echo.request_no = plain_request_no(req)?.unwrap_or("").to_owned();
             let partner = crate::api::whalet::find_partner(core, partner_id).map_err(|e| {
                 WhaletError::new(e.code, format!("{} (header partnerId)", e.detail))
@@ -138,7 +139,7 @@ impl Scheme for PlatformApi {
                     },
                     ..partial
                 };
-                err
+                plain_json_hint(&req.body, err)
             })?;
             head.echo = sealed.echo.clone();
             trace.request_no = Some(head.echo.request_no.clone());
@@ -310,6 +311,48 @@ fn plain_request_no(req: &SimRequest) -> Result<Option<&str>, WhaletError> {
         )));
     }
     Ok(Some(request_no))
+}
+
+/// Plain mode takes the business JSON as it is: a whole Whalet envelope sent to it (a client
+/// still in envelope mode) would run as a business body without any of its fields (an empty
+/// `balanceQuery`, every field of `paymentApply` "required"), so it is refused as what it is.
+fn refuse_envelope(body: &Value) -> Result<(), WhaletError> {
+    if !is_envelope(body) {
+        return Ok(());
+    }
+    Err(WhaletError::parameter(
+        "this is a Whalet envelope; [platform] auth = \"none\" takes the business JSON in plain: \
+         send the operation's fields as the body, with the partnerId and requestNo headers",
+    ))
+}
+
+/// Whether `body`'s top level is exactly a Whalet request envelope: a `head` object naming
+/// the partner or the apiCode, a `body` object with `encrypt`, and nothing else.
+fn is_envelope(body: &Value) -> bool {
+    let Some(top) = body.as_object() else {
+        return false;
+    };
+    let head = top.get("head").and_then(Value::as_object);
+    let named = head.is_some_and(|h| h.contains_key("partnerId") || h.contains_key("apiCode"));
+    let sealed = top
+        .get("body")
+        .and_then(Value::as_object)
+        .is_some_and(|b| b.contains_key("encrypt"));
+    named && sealed && top.len() == 2
+}
+
+/// Envelope mode: a refused body that is a JSON object without `head` is most likely plain
+/// mode's business JSON, so the refusal says which mode this simulator runs in.
+fn plain_json_hint(bytes: &[u8], mut err: WhaletError) -> WhaletError {
+    let headless = serde_json::from_slice::<Value>(bytes).is_ok_and(|body| {
+        body.as_object()
+            .is_some_and(|top| !top.contains_key("head"))
+    });
+    if headless {
+        err.detail
+            .push_str(" (plain JSON? this simulator's [platform] auth is \"envelope\")");
+    }
+    err
 }
 
 /// HTTP status of a refusal in plain-JSON mode.
