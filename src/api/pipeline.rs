@@ -505,6 +505,20 @@ pub fn preview(body: &[u8]) -> Value {
     Value::String(String::from_utf8_lossy(&body[..body.len().min(RAW_PREVIEW_BYTES)]).into_owned())
 }
 
+/// The journal's copy of a body that decrypted but is not the JSON object a request carries
+/// (text that is not JSON, a JSON string, bytes that are not UTF-8): the decrypted text, which
+/// shows the developer what was encrypted. Bytes that are not UTF-8 are shown lossily (U+FFFD)
+/// after a marker that says so; the journal bounds the text like any of its values.
+pub fn decrypted_text(plaintext: &[u8]) -> Value {
+    Value::String(match std::str::from_utf8(plaintext) {
+        Ok(text) => text.to_owned(),
+        Err(_) => format!(
+            "<not UTF-8, shown lossily> {}",
+            String::from_utf8_lossy(plaintext)
+        ),
+    })
+}
+
 /// A request as it arrived, with the scheme that serves it.
 struct Incoming<'a, S> {
     scheme: &'a S,

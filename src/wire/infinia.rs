@@ -131,6 +131,17 @@ impl SealedRequest {
         sender: &PublicKey,
         alg: SignatureHash,
     ) -> Result<Value, InfiniaError> {
+        parse_data("requestData", &self.open_bytes(receiver, sender, alg)?)
+    }
+
+    /// [`SealedRequest::open`] up to the decrypted bytes, not yet read as JSON ([`parse_data`]),
+    /// so that a receiver can show what the partner encrypted when it is not a JSON object.
+    pub fn open_bytes(
+        &self,
+        receiver: &PrivateKey,
+        sender: &PublicKey,
+        alg: SignatureHash,
+    ) -> Result<Vec<u8>, InfiniaError> {
         let k = receiver.public().size();
         let raw = decode_data("requestData", &self.request_data, k)?;
         if let Err(mut err) = verify_signature(&self.signature, &self.request_data, sender, alg) {
@@ -152,10 +163,7 @@ impl SealedRequest {
             }
             return Err(err);
         }
-        parse_data(
-            "requestData",
-            &decrypt_blocks("requestData", &raw, receiver)?,
-        )
+        decrypt_blocks("requestData", &raw, receiver)
     }
 
     /// How many RSA blocks of `key_bytes` the `requestData` holds (from its length alone).
@@ -307,8 +315,8 @@ pub fn decrypt_data(field: &str, b64: &str, receiver: &PrivateKey) -> Result<Val
     parse_data(field, &decrypt_blocks(field, &raw, receiver)?)
 }
 
-/// Decrypted blocks → the business JSON object they hold.
-fn parse_data(field: &str, plain: &[u8]) -> Result<Value, InfiniaError> {
+/// Decrypted blocks → the business JSON object they hold (`field` names them in messages).
+pub fn parse_data(field: &str, plain: &[u8]) -> Result<Value, InfiniaError> {
     let text = std::str::from_utf8(plain).map_err(|e| {
         InfiniaError::format(format!(
             "{field} decrypted to {} bytes that are not UTF-8 ({e}); encrypt the UTF-8 bytes of \

@@ -452,19 +452,49 @@ impl SealedRequest {
 
     /// Decrypts the body with the receiver's key (call [`SealedRequest::verify`] first).
     pub fn decrypt(&self, receiver: &PrivateKey) -> Result<OpenedRequest, WhaletError> {
-        let (body, text, key_enc_form) = decrypt_body(&self.key_enc, &self.encrypt, receiver)?;
-        // A request body is an object; a reply body may also be an array (queryCurrencyBalance).
+        self.decrypt_plaintext(receiver)?
+            .read(&self.echo)
+            .map_err(|(err, _)| err)
+    }
+
+    /// [`SealedRequest::decrypt`]'s first half: the body's plaintext, not yet read as JSON, so
+    /// that a receiver can show what the partner encrypted when it is not a JSON object.
+    pub fn decrypt_plaintext(&self, receiver: &PrivateKey) -> Result<Decrypted, WhaletError> {
+        let (plaintext, key_enc_form) = decrypt_plaintext(&self.key_enc, &self.encrypt, receiver)?;
+        Ok(Decrypted {
+            plaintext,
+            key_enc_form,
+        })
+    }
+}
+
+/// A request body decrypted under its session key, before it is read as JSON.
+#[derive(Debug, Clone)]
+pub struct Decrypted {
+    /// The AES plaintext, padding removed: what the partner encrypted, byte for byte.
+    pub plaintext: Vec<u8>,
+    /// Which `keyEnc` plaintext the sender used.
+    pub key_enc_form: KeyEncForm,
+}
+
+impl Decrypted {
+    /// The plaintext read as a request body: UTF-8 JSON, an object (a reply body may also be an
+    /// array, queryCurrencyBalance; a request body may not). Refused, the plaintext comes back
+    /// with the refusal (to be shown); read, it is the body's text, never copied.
+    pub fn read(self, echo: &Echo) -> Result<OpenedRequest, (WhaletError, Vec<u8>)> {
+        let (body, text) = read_body(self.plaintext)?;
         if !body.is_object() {
-            return Err(WhaletError::format(format!(
+            let err = WhaletError::format(format!(
                 "the decrypted body must be a JSON object, got {}",
                 json_type(&body)
-            )));
+            ));
+            return Err((err, text.into_bytes()));
         }
         Ok(OpenedRequest {
-            echo: self.echo.clone(),
+            echo: echo.clone(),
             body,
             text,
-            key_enc_form,
+            key_enc_form: self.key_enc_form,
         })
     }
 }
@@ -874,6 +904,19 @@ fn decrypt_body(
     encrypt: &str,
     receiver: &PrivateKey,
 ) -> Result<(Value, String, KeyEncForm), WhaletError> {
+    let (plaintext, form) = decrypt_plaintext(key_enc, encrypt, receiver)?;
+    let (body, text) = read_body(plaintext).map_err(|(err, _)| err)?;
+    Ok((body, text, form))
+}
+
+/// RSA-decrypts `keyEnc` to the session key and AES-decrypts `encrypt` with it: the plaintext
+/// bytes and the `keyEnc` form. A plaintext that is not UTF-8 under a key that is the hex of a
+/// raw key (no documented form) is refused as that key mistake, not as its content.
+fn decrypt_plaintext(
+    key_enc: &str,
+    encrypt: &str,
+    receiver: &PrivateKey,
+) -> Result<(Vec<u8>, KeyEncForm), WhaletError> {
     let key_enc_bytes = decode_hex("head.keyEnc", key_enc)?;
     let wrapped = crypto::rsa_decrypt(receiver, &key_enc_bytes).map_err(|e| match e {
         crypto::CryptoError::RsaLength { got, key } => WhaletError::format(format!(
@@ -888,15 +931,17 @@ fn decrypt_body(
     })?;
     let (session_key, form) = read_session_key(&wrapped)?;
     let ciphertext = decode_hex("body.encrypt", encrypt)?;
-    let (body, text) = open_body(&session_key, &ciphertext)
-        .map_err(|err| hex_key_mistake(&wrapped, &ciphertext).unwrap_or(err))?;
-    Ok((body, text, form))
+    let mistake = || hex_key_mistake(&wrapped, &ciphertext);
+    let plaintext = aes_open(&session_key, &ciphertext).map_err(|err| mistake().unwrap_or(err))?;
+    if let (Err(_), Some(err)) = (std::str::from_utf8(&plaintext), mistake()) {
+        return Err(err);
+    }
+    Ok((plaintext, form))
 }
 
-/// AES-decrypts `ciphertext` with `session_key` and parses the UTF-8 JSON inside; returns it
-/// parsed and as text.
-fn open_body(session_key: &[u8], ciphertext: &[u8]) -> Result<(Value, String), WhaletError> {
-    let plaintext = crypto::aes_ecb_decrypt(session_key, ciphertext).map_err(|e| match e {
+/// AES-decrypts `ciphertext` with `session_key` (PKCS5 padding removed).
+fn aes_open(session_key: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, WhaletError> {
+    crypto::aes_ecb_decrypt(session_key, ciphertext).map_err(|e| match e {
         crypto::CryptoError::AesLength(n) => WhaletError::format(format!(
             "body.encrypt decodes to {n} bytes, not a positive multiple of the 16-byte AES block"
         )),
@@ -905,16 +950,23 @@ fn open_body(session_key: &[u8], ciphertext: &[u8]) -> Result<(Value, String), W
              (bad PKCS5 padding): was it encrypted with AES/ECB/PKCS5Padding under that key?",
             session_key.len() * 8
         )),
-    })?;
+    })
+}
+
+/// A decrypted body read as UTF-8 JSON: parsed, and as text (the plaintext's own buffer); the
+/// plaintext comes back with a refusal.
+fn read_body(plaintext: Vec<u8>) -> Result<(Value, String), (WhaletError, Vec<u8>)> {
     let text = String::from_utf8(plaintext).map_err(|e| {
-        WhaletError::format(format!(
-            "the decrypted body is not UTF-8: {}",
-            e.utf8_error()
-        ))
+        let why = format!("the decrypted body is not UTF-8: {}", e.utf8_error());
+        (WhaletError::format(why), e.into_bytes())
     })?;
-    let body = serde_json::from_str(&text)
-        .map_err(|e| WhaletError::format(format!("the decrypted body is not JSON: {e}")))?;
-    Ok((body, text))
+    match serde_json::from_str(&text) {
+        Ok(body) => Ok((body, text)),
+        Err(e) => Err((
+            WhaletError::format(format!("the decrypted body is not JSON: {e}")),
+            text.into_bytes(),
+        )),
+    }
 }
 
 /// The session key in a `keyEnc` plaintext and its form, or the refusal that says what the

@@ -214,3 +214,85 @@ async fn a_trigger_without_a_tenant_parameter_is_journaled_under_its_default_ten
     );
     app.shutdown().await;
 }
+
+/// What a partner encrypted that is not a request's JSON object: a UTF-8 BOM before the JSON,
+/// form text, a double-encoded JSON string, and bytes that are not UTF-8 (the last journaled
+/// lossily, saying so).
+const NOT_JSON: [(&[u8], &str); 4] = [
+    (
+        b"\xef\xbb\xbf{\"currency\":\"USD\"}",
+        "\u{feff}{\"currency\":\"USD\"}",
+    ),
+    (b"currency=USD", "currency=USD"),
+    (
+        b"\"{\\\"currency\\\":\\\"USD\\\"}\"",
+        "\"{\\\"currency\\\":\\\"USD\\\"}\"",
+    ),
+    (
+        b"currency=\xff",
+        "<not UTF-8, shown lossily> currency=\u{fffd}",
+    ),
+];
+
+/// Regression: a Whalet request (Open API and platform) whose body decrypted but is not a JSON
+/// object was journaled with `"body": "<not decrypted>"`, so the developer never saw what was
+/// wrong. The journal now shows the decrypted text beside the head.
+#[tokio::test]
+async fn a_decrypted_body_that_is_not_json_is_journaled_as_its_text() {
+    use base64::Engine;
+    let app = spawn_app().await;
+    let wrap = |k: &[u8]| {
+        base64::engine::general_purpose::STANDARD
+            .encode(k)
+            .into_bytes()
+    };
+    for (path, api_code) in [
+        ("/api", "queryCurrencyBalance"),
+        ("/v1/platform/balanceQuery", "balanceQuery"),
+    ] {
+        for (i, (plaintext, shown)) in NOT_JSON.iter().enumerate() {
+            let no = format!("J-TEXT-{api_code}-{i}");
+            let sealed = crate::helpers::seal_text(&app, (api_code, &no), plaintext, wrap);
+            app.post_raw(path, "application/json", sealed).await;
+            let journal = app.get_json("/__sim/requests?limit=1").await;
+            let entry = &journal["requests"][0];
+            assert_eq!(entry["code"], "PARAM_FORMAT_ERROR", "{path} {i}: {entry}");
+            assert_eq!(entry["request"]["body"], *shown, "{path} {i}: {entry}");
+            assert_eq!(entry["request"]["head"]["requestNo"], no, "{entry}");
+        }
+    }
+    app.shutdown().await;
+}
+
+/// Regression: the same for Infinia: `requestData` decrypted but not a JSON object was
+/// journaled as `"requestData": "<not decrypted>"`; it is now the decrypted text.
+#[tokio::test]
+async fn infinia_request_data_that_is_not_json_is_journaled_as_its_text() {
+    use whalet_sim::wire::infinia as envelope;
+    let app = spawn_app().await;
+    let merchant = crate::infinia::support::Merchant::demo();
+    for (i, (plaintext, shown)) in NOT_JSON.iter().enumerate() {
+        let sealed = envelope::seal_request_bytes(
+            ("1.0", &merchant.app_id),
+            plaintext,
+            &merchant.key,
+            &merchant.infinia,
+            merchant.alg,
+        )
+        .unwrap();
+        app.post_raw(
+            "/api/v1/account-balance/query",
+            "application/json",
+            sealed.to_json(),
+        )
+        .await;
+        let journal = app
+            .get_json("/__sim/requests?surface=infinia&limit=1")
+            .await;
+        let entry = &journal["requests"][0];
+        assert_eq!(entry["code"], "SYS-005", "{i}: {entry}");
+        assert_eq!(entry["request"]["requestData"], *shown, "{i}: {entry}");
+        assert_eq!(entry["request"]["appId"], merchant.app_id, "{entry}");
+    }
+    app.shutdown().await;
+}

@@ -207,9 +207,7 @@ impl Scheme for EcommerceApi {
             err
         })?;
         echo.clone_from(&sealed.app_id);
-        trace.request = Some(
-            serde_json::json!({"version": sealed.version, "appId": sealed.app_id, "requestData": "<not decrypted>"}),
-        );
+        trace.request = Some(journal_request(&sealed, Value::from("<not decrypted>")));
         let Some(infinia_app) = infinia.apps.get(&sealed.app_id) else {
             return Err(InfiniaError::invalid(format!(
                 "no app with appId {:?} is configured",
@@ -250,11 +248,14 @@ impl Scheme for EcommerceApi {
             )
             .into());
         }
-        let data = sealed.open(
+        let plain = sealed.open_bytes(
             &infinia.apps.infinia_key,
             &infinia_app.merchant_public,
             infinia_app.alg,
         )?;
+        let data = envelope::parse_data("requestData", &plain).inspect_err(|_| {
+            trace.request = Some(journal_request(&sealed, pipeline::decrypted_text(&plain)));
+        })?;
         trace.request = Some(data.clone());
         trace.request_no = data
             .get("requestNo")
@@ -332,6 +333,13 @@ impl Scheme for EcommerceApi {
             detail: err.message,
         }
     }
+}
+
+/// The journal's copy of a request whose `requestData` is not (or not yet) the decrypted JSON:
+/// the envelope fields that name it, and `requestData` as given (a placeholder, or the
+/// decrypted text, which shows the developer what was encrypted).
+fn journal_request(sealed: &envelope::SealedRequest, request_data: Value) -> Value {
+    serde_json::json!({"version": sealed.version, "appId": sealed.app_id, "requestData": request_data})
 }
 
 /// Every operation's fields and example (`crate::api::describe`), by canonical path: each

@@ -128,6 +128,7 @@ impl Scheme for PlatformApi {
                 WhaletError::new(e.code, format!("{} (header partnerId)", e.detail))
             })?;
             let text = String::from_utf8_lossy(&req.body).into_owned();
+            trace.request = Some(body.clone());
             (partner, body, None, text)
         } else {
             let sealed = envelope::parse_request(&req.body).map_err(|(partial, err)| {
@@ -152,11 +153,10 @@ impl Scheme for PlatformApi {
                 ))
                 .into());
             }
-            let opened = head.authenticate(&sealed, &partner)?;
+            let opened = head.authenticate(&sealed, &partner, trace)?;
             let keys = Some((partner.platform_key.clone(), partner.public_key.clone()));
             (partner, opened.body, keys, opened.text)
         };
-        trace.request = Some(body.clone());
         // After the journal's copy: amounts are read from the characters the partner wrote.
         crate::money::keep_number_texts(&text, &mut body);
         let tenant = TenantId::new(Provider::Whalet, partner.id.clone());

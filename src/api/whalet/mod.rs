@@ -303,16 +303,30 @@ pub struct Head {
 impl Head {
     /// Authenticates `sealed` as `partner`'s request: checks its signature (only an
     /// authenticated request counts against the partner's rate limit), makes the refusals from
-    /// here on signed head-only replies, admits it under the rate limit and decrypts it.
+    /// here on signed head-only replies, admits it under the rate limit and decrypts it. The
+    /// journal's copy of the request is the decrypted body; when that is not a JSON object, the
+    /// decrypted text beside the head ([`pipeline::decrypted_text`]), so that the developer sees
+    /// what was encrypted.
     pub fn authenticate(
         &mut self,
         sealed: &envelope::SealedRequest,
         partner: &Arc<Partner>,
+        trace: &mut Trace,
     ) -> Result<envelope::OpenedRequest, WhaletError> {
         sealed.verify(&partner.public_key)?;
         self.signer = Some(partner.clone());
         admit(partner)?;
-        sealed.decrypt(&partner.platform_key)
+        let decrypted = sealed.decrypt_plaintext(&partner.platform_key)?;
+        self.key_enc_form = Some(decrypted.key_enc_form);
+        let opened = decrypted.read(&self.echo).map_err(|(err, plaintext)| {
+            trace.request = Some(journal_request(
+                &self.echo,
+                pipeline::decrypted_text(&plaintext),
+            ));
+            err
+        })?;
+        trace.request = Some(opened.body.clone());
+        Ok(opened)
     }
 
     /// A head-only refusal, signed once the partner's signature verified.
@@ -335,6 +349,15 @@ impl Head {
             _ => None,
         }
     }
+}
+
+/// The journal's copy of a request whose body is not (or not yet) the decrypted JSON: the head
+/// fields that name it, and `body` as given (a placeholder, or the decrypted text).
+fn journal_request(echo: &Echo, body: Value) -> Value {
+    serde_json::json!({
+        "head": {"partnerId": echo.partner_id, "apiCode": echo.api_code, "requestNo": echo.request_no},
+        "body": body,
+    })
 }
 
 /// The `detail` a reply of `code` carries: the documented description.
@@ -376,9 +399,7 @@ impl Scheme for OpenApi {
         let echo = &head.echo;
         trace.operation = echo.api_code.clone();
         trace.request_no = Some(echo.request_no.clone());
-        trace.request = Some(
-            serde_json::json!({"head": {"partnerId": echo.partner_id, "apiCode": echo.api_code, "requestNo": echo.request_no}, "body": "<not decrypted>"}),
-        );
+        trace.request = Some(journal_request(echo, Value::from("<not decrypted>")));
         let partner = find_partner(core, &echo.partner_id)?;
         let tenant = TenantId::new(Provider::Whalet, partner.id.clone());
         trace.tenant = Some(tenant.clone());
@@ -390,10 +411,8 @@ impl Scheme for OpenApi {
             ))
             .into());
         }
-        let mut opened = head.authenticate(&sealed, &partner)?;
-        head.key_enc_form = Some(opened.key_enc_form);
+        let mut opened = head.authenticate(&sealed, &partner, trace)?;
         let echo = &head.echo;
-        trace.request = Some(opened.body.clone());
         // After the journal's copy: amounts are read from the characters the partner wrote.
         crate::money::keep_number_texts(&opened.text, &mut opened.body);
         let Some(operation) = core.whalet_ops().get(&echo.api_code) else {
