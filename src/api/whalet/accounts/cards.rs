@@ -7,7 +7,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::catalogue::{entry, Platform};
+use super::catalogue::{known, Platform};
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::kinds::CancelReview;
 use crate::api::whalet::common::owned::user_page;
@@ -90,8 +90,10 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let status = c.status::<CardStatus>("status", false);
     let fund = c.one_of("fundSource", &["B2B", "B2C"], false);
     c.finish()?;
+    // An unknown platform (`amazon` for `AMAZON`) would match no card and pass for an empty
+    // page: refused, as b2cCardNumberQuery refuses it.
     if let Some(p) = platform {
-        known_platform(p)?;
+        known::<Platform>(p).map_err(failure)?;
     }
     user_page(
         ctx,
@@ -106,17 +108,6 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         |c| (c.applied_at, c.card_id.as_str()),
         |t, c| view(&t.whalet, c, false),
     )
-}
-
-/// Refuses a `platform` filter the catalogue does not list, as `b2cCardNumberQuery` does: an
-/// unknown one (`amazon` for `AMAZON`) would match no card and pass for an empty page.
-fn known_platform(platform: &str) -> Result<(), WhaletError> {
-    match entry::<Platform>(platform) {
-        Some(_) => Ok(()),
-        None => Err(failure(format!(
-            "platform {platform:?} is not a B2C platform (see b2cPlatformQuery)"
-        ))),
-    }
 }
 
 /// The user's card, which must be ACTIVE (else a FAILURE saying its status and what `needs` it).

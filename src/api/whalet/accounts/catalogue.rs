@@ -80,9 +80,8 @@ offering! {
 /// not a B2B channel (see b2bChannelBanksQuery)`, `currency EUR is not offered by channel X
 /// (offered: USD)`.
 pub fn offering<T: Offering>(code: &str, currency: Currency) -> Result<&'static T, String> {
-    let [field, kind, lookup, offered_by] = T::NAMING;
-    let entry = entry::<T>(code)
-        .ok_or_else(|| format!("{field} {code:?} is not a {kind} (see {lookup})"))?;
+    let offered_by = T::NAMING[3];
+    let entry = known::<T>(code)?;
     if !entry.offers(currency) {
         return Err(format!(
             "currency {currency} is not offered {offered_by} {code} (offered: {})",
@@ -100,6 +99,14 @@ pub fn catalogue() -> &'static Catalogue {
             Catalogue::default()
         })
     })
+}
+
+/// Entry `code` of the catalogue, or the refusal naming it and the query that lists the entries
+/// (`platform "amazon" is not a B2C platform (see b2cPlatformQuery)`): every request naming a
+/// channel or a platform is checked here.
+pub fn known<T: Offering>(code: &str) -> Result<&'static T, String> {
+    let [field, kind, lookup, _] = T::NAMING;
+    entry::<T>(code).ok_or_else(|| format!("{field} {code:?} is not a {kind} (see {lookup})"))
 }
 
 /// Entry `code` of the catalogue (a channel or a platform).

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::catalogue::{catalogue, entry, Offering, Platform};
+use super::catalogue::{catalogue, known, Offering, Platform};
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::{failure, known_user, list, user_rows};
 use crate::api::whalet::{Ctx, Reply};
@@ -78,11 +78,7 @@ pub fn card_number(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let platform = c.opt("platform");
     c.finish()?;
     if let Some(p) = platform {
-        if entry::<Platform>(p).is_none() {
-            return Err(failure(format!(
-                "platform {p:?} is not a B2C platform (see b2cPlatformQuery)"
-            )));
-        }
+        known::<Platform>(p).map_err(failure)?;
     }
     user_rows(ctx, user_id, |t| {
         catalogue()
