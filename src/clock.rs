@@ -185,6 +185,10 @@ struct Inner {
     /// Bumped when all state and the time were replaced (an import): a running advance then
     /// starts nothing more and does not move time to its target.
     replaced: AtomicU64,
+    /// Bumped by every change of the clock that was asked for (a mode switch, the time put or
+    /// moved forward): a data directory writes the clock before the answer that reports one,
+    /// where a running clock's ticking is written only now and then.
+    set: AtomicU64,
 }
 
 /// Cloneable handle to the clock and its timer queue.
@@ -216,6 +220,7 @@ impl Clock {
                 on_record_change: Mutex::new(None),
                 cut: Cut::default(),
                 replaced: AtomicU64::new(0),
+                set: AtomicU64::new(0),
             }),
         }
     }
@@ -236,6 +241,11 @@ impl Clock {
         self.inner.replaced.fetch_add(1, Ordering::AcqRel);
     }
 
+    /// How many changes of the clock were asked for so far (see `Inner::set`).
+    pub fn changes_asked(&self) -> u64 {
+        self.inner.set.load(Ordering::Acquire)
+    }
+
     pub fn mode(&self) -> ClockMode {
         self.inner.state.lock().mode
     }
@@ -249,6 +259,7 @@ impl Clock {
             state.anchor_wall = Instant::now();
             state.mode = mode;
         }
+        self.inner.set.fetch_add(1, Ordering::AcqRel);
         self.inner.changed.notify_one();
     }
 
@@ -260,6 +271,7 @@ impl Clock {
             state.anchor_virtual = now.clamp(0, MAX_TIME);
             state.anchor_wall = Instant::now();
         }
+        self.inner.set.fetch_add(1, Ordering::AcqRel);
         self.inner.changed.notify_one();
     }
 
@@ -534,6 +546,7 @@ impl Clock {
         if to > state.now() {
             state.anchor_virtual = to;
             state.anchor_wall = Instant::now();
+            self.inner.set.fetch_add(1, Ordering::AcqRel);
         }
     }
 

@@ -7,6 +7,8 @@
 //! are; what they would silently drop is found by writing the state back (every field, as a
 //! snapshot does) and comparing.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use crate::clock::TimerRecord;
@@ -22,6 +24,7 @@ pub(super) fn tenant(key: &str, value: &Value) -> Result<TenantState, String> {
     balances(&path, value)?;
     let state: TenantState = read_at(&path, value)?;
     postings(&path, &state.ledger)?;
+    pockyt_currencies(key, &path, &state)?;
     sequence(&path, &state)?;
     file_sizes(&path, &state)?;
     let written = persist::full(|| serde_json::to_value(&state))
@@ -85,6 +88,25 @@ fn sequence(path: &str, state: &TenantState) -> Result<(), String> {
             state.sequence
         )),
         _ => Ok(()),
+    }
+}
+
+/// A Pockyt merchant's balances are in payout currencies only, as the funding trigger, the
+/// balance query and the starting balances keep them ([`crate::store::pockyt::PAYOUT_CURRENCIES`]):
+/// money in another could never be paid out.
+fn pockyt_currencies(key: &str, path: &str, state: &TenantState) -> Result<(), String> {
+    if !key.starts_with("pockyt:") {
+        return Ok(());
+    }
+    let odd = state
+        .ledger
+        .balances_with_prefix("merchant:")
+        .find_map(|(account, m)| {
+            crate::store::pockyt::not_a_payout_currency(m.currency).map(|why| (account, why))
+        });
+    match odd {
+        Some((account, why)) => Err(format!("{path}.ledger: account {account:?}: {why}")),
+        None => Ok(()),
     }
 }
 
@@ -308,32 +330,77 @@ fn unsettled_upload(
     timers: &[(usize, TimerRecord)],
 ) -> Result<(), String> {
     let tenant = id.to_string();
-    for (name, upload) in &state.infinia.uploads {
-        let writing = state
-            .infinia
-            .files
-            .get(&format!("/upload/{name}"))
-            .is_some_and(|f| f.writing);
-        if upload.status != UploadStatus::Processing || writing {
-            continue;
-        }
-        let timed = timers.iter().any(|(_, r)| {
-            r.kind == PROCESS_FILE
-                && r.tenant.as_deref() == Some(tenant.as_str())
-                && &r.key == name
-                && r.params.get("generation").and_then(Value::as_u64) == Some(upload.generation)
-        });
-        if !timed {
-            return Err(format!(
-                "tenants[{tenant:?}].infinia.uploads[{name:?}]: PROCESSING without the timer \
-                 that processes it (a timer of kind {PROCESS_FILE:?}, key {name:?}, \
-                 params.generation {}), so it would stay PROCESSING for good; add the timer or \
-                 give the upload its outcome",
-                upload.generation
-            ));
+    let untimed = untimed_uploads(&tenant, state, timers.iter().map(|(_, r)| r));
+    match untimed.into_iter().next() {
+        Some((name, upload)) => Err(format!(
+            "tenants[{tenant:?}].infinia.uploads[{name:?}]: PROCESSING without the timer \
+             that processes it (a timer of kind {PROCESS_FILE:?}, key {name:?}, \
+             params.generation {}), so it would stay PROCESSING for good; add the timer or \
+             give the upload its outcome",
+            upload.generation
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The Infinia uploads of `state` (tenant `tenant`) that are PROCESSING, their file not being
+/// written, without the processing timer of their name and generation among `timers`.
+fn untimed_uploads<'s, 't>(
+    tenant: &str,
+    state: &'s TenantState,
+    timers: impl Iterator<Item = &'t TimerRecord> + Clone,
+) -> Vec<(&'s String, &'s crate::store::infinia::Upload)> {
+    state
+        .infinia
+        .uploads
+        .iter()
+        .filter(|(name, upload)| {
+            let writing = state
+                .infinia
+                .files
+                .get(&format!("/upload/{name}"))
+                .is_some_and(|f| f.writing);
+            upload.status == UploadStatus::Processing
+                && !writing
+                && !timers.clone().any(|r| {
+                    r.kind == PROCESS_FILE
+                        && r.tenant.as_deref() == Some(tenant)
+                        && &r.key == *name
+                        && r.params.get("generation").and_then(Value::as_u64)
+                            == Some(upload.generation)
+                })
+        })
+        .collect()
+}
+
+/// A data directory does not keep which files were open for writing: an upload whose file was
+/// opened again and whose processing timer then found it open (and skipped it) is PROCESSING
+/// without a timer after a `kill -9`. The session that held the file is gone, so it ends as it
+/// would have when the session ended (INCOMPLETE), rather than stay PROCESSING for good or
+/// refuse the start. Returns how many uploads were ended.
+pub(super) fn end_abandoned_uploads(
+    states: &mut BTreeMap<String, TenantState>,
+    timers: &[TimerRecord],
+) -> usize {
+    let mut ended = 0;
+    for (tenant, state) in states.iter_mut() {
+        let names: Vec<String> = untimed_uploads(tenant, state, timers.iter())
+            .into_iter()
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in names {
+            if let Some(upload) = state.infinia.uploads.get_mut(&name) {
+                upload.status = UploadStatus::Incomplete;
+                upload.reason = Some(
+                    "the simulator stopped while the file was open for writing again, so it \
+                     was not processed; upload it again"
+                        .into(),
+                );
+                ended += 1;
+            }
         }
     }
-    Ok(())
+    ended
 }
 
 /// Refuses a field of `given` that the state read from it does not have (`written`).
@@ -545,5 +612,46 @@ mod tests {
             e.starts_with(r#"tenants["whalet:1"].ledger.postings: posting 1 (m) is off by -1"#),
             "{e}"
         );
+    }
+
+    /// Regression: after a `kill -9`, an upload whose file was open for writing again (its
+    /// timer ran and skipped it) was PROCESSING without a timer, and the data directory did not
+    /// start. It ends INCOMPLETE; one with its timer, or whose file is being written, is left.
+    #[test]
+    fn an_abandoned_upload_of_a_data_directory_ends_incomplete() {
+        let upload = |generation| crate::store::infinia::Upload {
+            file_name: String::new(),
+            status: UploadStatus::Processing,
+            received_at: 0,
+            processed_at: None,
+            total_rows: 0,
+            success_rows: 0,
+            failed_rows: 0,
+            error_file: None,
+            reason: None,
+            generation,
+        };
+        let mut t = TenantState::default();
+        t.infinia.uploads.insert("lost.csv".into(), upload(1));
+        t.infinia.uploads.insert("timed.csv".into(), upload(2));
+        let tenant = "infinia:demo-app";
+        let timer = TimerRecord {
+            due: 5_000,
+            label: "process".into(),
+            kind: PROCESS_FILE.into(),
+            tenant: Some(tenant.into()),
+            key: "timed.csv".into(),
+            params: json!({"generation": 2}),
+        };
+        let mut states = BTreeMap::from([(tenant.to_owned(), t)]);
+        assert_eq!(end_abandoned_uploads(&mut states, &[timer]), 1);
+        let uploads = &states[tenant].infinia.uploads;
+        assert_eq!(uploads["lost.csv"].status, UploadStatus::Incomplete);
+        assert!(uploads["lost.csv"]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("open for writing"));
+        assert_eq!(uploads["timed.csv"].status, UploadStatus::Processing);
     }
 }

@@ -216,6 +216,9 @@ pub struct DataDir {
     written_replaced: AtomicU64,
     /// The virtual time last written.
     written_now: std::sync::atomic::AtomicI64,
+    /// [`crate::clock::Clock::changes_asked`] when the clock was last written: a mode switch or
+    /// an advance is written before its answer leaves, whatever the mode.
+    written_clock_changes: AtomicU64,
     /// When (wall time) the virtual time was last written: a running clock is written again
     /// [`CLOCK_WRITE_INTERVAL`] later ([`DataDir::clock_behind`]).
     written_now_at: Mutex<Instant>,
@@ -281,6 +284,7 @@ impl DataDir {
             replaced: AtomicU64::new(0),
             written_replaced: AtomicU64::new(0),
             written_now: std::sync::atomic::AtomicI64::new(i64::MIN),
+            written_clock_changes: AtomicU64::new(u64::MAX),
             written_now_at: Mutex::new(Instant::now()),
             written_links: AtomicU64::new(u64::MAX),
             written_scenarios: AtomicU64::new(u64::MAX),
@@ -395,6 +399,8 @@ impl DataDir {
             let counted =
                 core.clock().mode() == ClockMode::Manual || self.stopping.load(Ordering::Acquire);
             (counted && core.clock().now() != self.written_now.load(Ordering::Acquire))
+                || core.clock().changes_asked()
+                    != self.written_clock_changes.load(Ordering::Acquire)
                 || core.authorizations().version() != self.written_links.load(Ordering::Acquire)
                 || core.scenarios().version() != self.written_scenarios.load(Ordering::Acquire)
                 || core.journal().last_id() != self.written_journal.load(Ordering::Acquire)
@@ -425,6 +431,7 @@ impl DataDir {
         let epoch = self.replaced.load(Ordering::Acquire);
         let full = epoch != self.written_replaced.load(Ordering::Acquire);
         let now = core.clock().now();
+        let clock_changes = core.clock().changes_asked();
         let Some((conn, written)) = guard.as_mut() else {
             return Ok(());
         };
@@ -471,6 +478,8 @@ impl DataDir {
                 self.committed.fetch_max(target, Ordering::AcqRel);
                 self.written_replaced.store(epoch, Ordering::Release);
                 self.written_now.store(now, Ordering::Release);
+                self.written_clock_changes
+                    .store(clock_changes, Ordering::Release);
                 *self.written_now_at.lock() = Instant::now();
                 let extras = &batch.extras;
                 if let Some((v, _)) = &extras.links {
@@ -1890,6 +1899,13 @@ fn load(
     restored.notifications = notifications.len();
     let timers = load_timers(conn)?;
     restored.timers = timers.len();
+    let ended = super::check::end_abandoned_uploads(&mut states, &timers);
+    if ended > 0 {
+        tracing::warn!(
+            uploads = ended,
+            "uploads whose files were open for writing again when the simulator stopped are INCOMPLETE"
+        );
+    }
     let (authorizations, scenarios, journal) = load_extras(conn)?;
     restored.authorizations = authorizations.len();
     restored.scenarios = scenarios.loaded.len();

@@ -11,8 +11,29 @@ use serde::{Deserialize, Serialize};
 
 use crate::behaviour::NotifyBehaviour;
 use crate::clock::Millis;
-use crate::money::Money;
+use crate::money::{Currency, Money};
 use crate::store::Refusal;
+
+/// The payout currencies of the public docs: the only ones `/v3/payouts/pay` pays in, hence the
+/// only ones a merchant's balance may hold (a balance query, the funding trigger and the starting
+/// balances keep to them, so that no money comes in that could never be paid out).
+pub const PAYOUT_CURRENCIES: &[&str] = &[
+    "USD", "CNY", "PHP", "IDR", "KRW", "HKD", "THB", "MYR", "GBP", "BDT", "PKR",
+];
+
+/// Why money in `currency` may not come into a merchant's balance, if it may not: pay would
+/// never take it out (for the funding trigger and the starting balances).
+pub fn not_a_payout_currency(currency: Currency) -> Option<String> {
+    (!PAYOUT_CURRENCIES.contains(&currency.code())).then(|| {
+        format!(
+            "{} is not a payout currency: /v3/payouts/pay pays only in {}, so a balance in {} \
+             could never be paid out",
+            currency.code(),
+            PAYOUT_CURRENCIES.join(", "),
+            currency.code()
+        )
+    })
+}
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct PockytState {

@@ -815,11 +815,11 @@ pub fn check_ack(
             crate::text::echo(want)
         ));
     }
+    // A `sign` sent as null is there with the wrong type, as any other head field (it is not
+    // an unsigned ack).
     let sign = match head("sign") {
-        None | Some(Value::Null) if sign_required => {
-            return Err(format!("{WHY}: the ack has no head.sign"))
-        }
-        None | Some(Value::Null) => return Ok(()),
+        None if sign_required => return Err(format!("{WHY}: the ack has no head.sign")),
+        None => return Ok(()),
         Some(Value::String(sign)) => sign,
         Some(other) => {
             return Err(format!(

@@ -296,3 +296,35 @@ async fn infinia_request_data_that_is_not_json_is_journaled_as_its_text() {
     }
     app.shutdown().await;
 }
+
+/// Regression: an envelope refused while its head was read (here: no `body.encrypt`) was
+/// journaled without tenant and requestNo, though its reply echoes both, so the journal
+/// filtered by partner or tenant did not list it.
+#[tokio::test]
+async fn an_envelope_refused_while_read_is_filed_under_the_partner_it_names() {
+    let app = spawn_app().await;
+    for (path, api_code) in [
+        ("/api", "connectivity"),
+        ("/v1/platform/balanceQuery", "balanceQuery"),
+    ] {
+        let no = format!("J-NOENC-{api_code}");
+        let body = serde_json::json!({
+            "head": {"partnerId": "202400000000001", "apiCode": api_code, "version": "1.0",
+                     "requestNo": no, "sign": "00", "keyEnc": "00"},
+            "body": {},
+        });
+        let (status, text) = app
+            .post_raw(path, "application/json", body.to_string().into_bytes())
+            .await;
+        assert!(text.contains("body.encrypt is missing"), "{status} {text}");
+        for filter in ["partnerId=202400000000001", "tenant=whalet:202400000000001"] {
+            let journal = app
+                .get_json(&format!("/__sim/requests?{filter}&limit=1"))
+                .await;
+            let entry = &journal["requests"][0];
+            assert_eq!(entry["requestNo"], no, "{filter}: {entry}");
+            assert_eq!(entry["tenant"], "whalet:202400000000001", "{entry}");
+        }
+    }
+    app.shutdown().await;
+}

@@ -2683,3 +2683,31 @@ async fn a_timer_that_cannot_act_or_a_pending_upload_without_one_is_refused() {
     assert_eq!(status, 200, "{body}");
     app.shutdown().await;
 }
+
+/// Regression: a snapshot could bring a Pockyt balance in a currency pay never pays in (money
+/// no payout could take out), though the funding trigger, the balance query and the starting
+/// balances refuse one.
+#[tokio::test]
+async fn a_pockyt_balance_outside_the_payout_currencies_is_refused_at_import() {
+    let app = spawn_app().await;
+    app.trigger_ok(
+        "pockyt.balance.funded",
+        json!({"currency": "CNY", "amount": "1.00"}),
+    )
+    .await;
+    let query = "?tenant=pockyt:202333";
+    let before = export(&app, query).await;
+    let text = String::from_utf8(before.clone())
+        .unwrap()
+        .replace("merchant:CNY:", "merchant:EUR:")
+        .replace("\"CNY\"", "\"EUR\"");
+    let (status, body) = import(&app, query, text.into_bytes()).await;
+    assert_eq!(status, 400, "{body}");
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.contains("account \"merchant:EUR:available\": EUR is not a payout currency"),
+        "{error}"
+    );
+    assert_eq!(export(&app, query).await, before, "state unchanged");
+    app.shutdown().await;
+}

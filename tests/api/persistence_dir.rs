@@ -236,3 +236,37 @@ async fn an_idle_manual_clock_writes_nothing() {
     assert_eq!((version(&reader), stored_now(dir.path())), before);
     app.shutdown().await;
 }
+
+/// Regression: a clock change asked over the control plane was answered before it was written
+/// (a mode switch only reached the database with the background writer, an advance of a
+/// running clock a second later), so a `kill -9` right after the answer lost it. Each is in
+/// the database when its answer arrives.
+#[tokio::test]
+async fn a_clock_change_is_written_before_its_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = on_dir(dir.path(), Some(ClockMode::Manual)).await;
+    let stored_mode = || -> String {
+        db(dir.path())
+            .query_row("SELECT mode FROM clock WHERE id = 1", [], |r| r.get(0))
+            .unwrap()
+    };
+    let (status, body) = app
+        .post("/__sim/clock", &serde_json::json!({"mode": "real"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(stored_mode().contains("real"), "{}", stored_mode());
+    let (status, body) = app
+        .post(
+            "/__sim/clock/advance",
+            &serde_json::json!({"seconds": 3600}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let now = app.get_json("/__sim/clock").await["now"].as_i64().unwrap();
+    let behind = now - stored_now(dir.path());
+    assert!(
+        (0..60_000).contains(&behind),
+        "the stored time is {behind} ms behind the answer's"
+    );
+    app.shutdown().await;
+}

@@ -366,5 +366,11 @@ async fn envelope_mode_hints_at_plain_json_sent_without_a_head() {
     let (_, _, reply) = post(&app, "balanceQuery", b"{\"head\":5}".to_vec()).await;
     let detail = reply["head"]["detail"].as_str().unwrap();
     assert!(!detail.contains("plain JSON?"), "{detail}");
+    // An envelope that lost only its head is no plain JSON.
+    let headless = b"{\"body\":{\"encrypt\":\"00\"}}".to_vec();
+    let (_, _, reply) = post(&app, "balanceQuery", headless).await;
+    let detail = reply["head"]["detail"].as_str().unwrap();
+    assert!(detail.starts_with("`head` is missing"), "{detail}");
+    assert!(!detail.contains("plain JSON?"), "{detail}");
     app.shutdown().await;
 }

@@ -132,6 +132,7 @@ impl Scheme for PlatformApi {
             (partner, body, None, text)
         } else {
             let sealed = envelope::parse_request(&req.body).map_err(|(partial, err)| {
+                crate::api::whalet::journal_partial(core, trace, &partial);
                 head.echo = Echo {
                     api_code: if partial.api_code.is_empty() {
                         operation.to_owned()
@@ -344,9 +345,15 @@ fn is_envelope(body: &Value) -> bool {
 /// Envelope mode: a refused body that is a JSON object without `head` is most likely plain
 /// mode's business JSON, so the refusal says which mode this simulator runs in.
 fn plain_json_hint(bytes: &[u8], mut err: WhaletError) -> WhaletError {
+    // An envelope that lost only its head (`{"body": {"encrypt": …}}`) is no plain JSON.
     let headless = serde_json::from_slice::<Value>(bytes).is_ok_and(|body| {
-        body.as_object()
-            .is_some_and(|top| !top.contains_key("head"))
+        body.as_object().is_some_and(|top| {
+            !top.contains_key("head")
+                && !top
+                    .get("body")
+                    .and_then(Value::as_object)
+                    .is_some_and(|b| b.contains_key("encrypt"))
+        })
     });
     if headless {
         err.detail

@@ -8,6 +8,7 @@ use crate::clock::format;
 use crate::clock::Millis;
 use crate::country::{self, Fault, Form};
 use crate::money::{Currency, Money, MoneyError, MoneyErrorKind};
+pub use crate::store::pockyt::{not_a_payout_currency, PAYOUT_CURRENCIES};
 use crate::text::{echo, message};
 use crate::wire::pockyt::PockytError;
 use crate::wire::whalet::json_type;
@@ -224,13 +225,6 @@ pub fn currency(f: &Fields, name: &str) -> Result<Currency, PockytError> {
     Currency::parse(&code).map_err(|e| PockytError::value(format!("{name}: {}", message(e))))
 }
 
-/// The payout currencies of the public docs: the only ones `/v3/payouts/pay` pays in, hence the
-/// only ones a merchant's balance may hold (a balance query, the funding trigger and the starting
-/// balances keep to them, so that no money comes in that could never be paid out).
-pub const PAYOUT_CURRENCIES: &[&str] = &[
-    "USD", "CNY", "PHP", "IDR", "KRW", "HKD", "THB", "MYR", "GBP", "BDT", "PKR",
-];
-
 /// A [`PAYOUT_CURRENCIES`] code: pay's `currency`, and the balance query's, refused alike
 /// (`000023` naming the list).
 pub fn payout_currency(
@@ -244,20 +238,6 @@ pub fn payout_currency(
     Currency::parse(&code)
         .map(Some)
         .map_err(|e| PockytError::value(format!("{name}: {}", message(e))))
-}
-
-/// Why money in `currency` may not come into a merchant's balance, if it may not: pay would
-/// never take it out (for the funding trigger and the starting balances).
-pub fn not_a_payout_currency(currency: Currency) -> Option<String> {
-    (!PAYOUT_CURRENCIES.contains(&currency.code())).then(|| {
-        format!(
-            "{} is not a payout currency: /v3/payouts/pay pays only in {}, so a balance in {} \
-             could never be paid out",
-            currency.code(),
-            PAYOUT_CURRENCIES.join(", "),
-            currency.code()
-        )
-    })
 }
 
 /// A positive decimal amount in `currency`. When the currency is not known (itself refused),

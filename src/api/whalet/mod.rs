@@ -392,6 +392,7 @@ impl Scheme for OpenApi {
             if !partial.api_code.is_empty() {
                 trace.operation = partial.api_code.clone();
             }
+            journal_partial(core, trace, &partial);
             head.echo = partial;
             err
         })?;
@@ -551,6 +552,19 @@ pub fn refusal_answer(
 }
 
 /// The partner named by `partnerId`, or PARTNER_NOT_EXIST.
+/// What the head of an envelope refused while it was read said, for the journal: its
+/// requestNo, and its tenant when its partnerId names a configured partner, so that the journal
+/// filtered by partner or tenant lists the refusal its reply echoes (the signature is not checked
+/// yet: a forged head files the entry under the partner it names).
+pub fn journal_partial(core: &Core, trace: &mut Trace, partial: &Echo) {
+    if !partial.request_no.is_empty() {
+        trace.request_no = Some(partial.request_no.clone());
+    }
+    if let Some(partner) = core.partners().get(&partial.partner_id) {
+        trace.tenant = Some(TenantId::new(Provider::Whalet, partner.id.clone()));
+    }
+}
+
 pub fn find_partner(core: &Core, partner_id: &str) -> Result<Arc<Partner>, WhaletError> {
     core.partners().get(partner_id).ok_or_else(|| {
         WhaletError::new(

@@ -225,7 +225,14 @@ mod tests {
             &head(&complete.replace(r#""version":"1.0""#, r#""version":1"#)),
             "head.version must be a string",
         );
-        // A field sent as null is there, with the wrong type (it is not missing).
+        // A field sent as null is there, with the wrong type (it is not missing); a null sign
+        // is no unsigned ack either.
+        assert_refused(
+            &strict,
+            &n,
+            &head(&format!(r#"{complete},"sign":null"#)),
+            "head.sign must be a hex string, got null",
+        );
         assert_refused(
             &strict,
             &n,

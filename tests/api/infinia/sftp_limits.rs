@@ -1117,3 +1117,41 @@ async fn a_name_with_a_backslash_is_refused_in_upload() {
     assert_eq!(names, ["e1.csv.part"]);
     app.shutdown().await;
 }
+
+/// Regression: after a `kill -9` (here: a copy of the data directory taken while the simulator
+/// runs), an upload whose file was open for writing again when its timer ran was PROCESSING
+/// without a timer, and the data directory refused to start. It starts, the upload INCOMPLETE.
+#[tokio::test]
+async fn an_upload_left_open_when_the_simulator_dies_ends_incomplete_on_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        |d: &std::path::Path| format!("[store]\ndata_dir = {:?}\n", d.display().to_string());
+    let app = spawn_infinia(&config(dir.path())).await;
+    let ssh = login(&app).await;
+    let files = sftp(&ssh).await;
+    put(
+        &files,
+        "/upload/k.csv",
+        one_sale("2025-01-01 10:00:00").as_bytes(),
+        1024,
+    )
+    .await
+    .unwrap();
+    let mut again = files
+        .open_with_flags("/upload/k.csv", OpenFlags::WRITE | OpenFlags::TRUNCATE)
+        .await
+        .unwrap();
+    write(&mut again, HEADER.as_bytes()).await.unwrap();
+    app.advance(6.0).await;
+    assert_eq!(upload_status(&app, "k.csv"), Some(UploadStatus::Processing));
+    tokio::time::sleep(Duration::from_millis(300)).await; // the background writer's commit
+    let copy = tempfile::tempdir().unwrap();
+    crate::persistence::copy_data_dir(dir.path(), copy.path());
+    let again_app = spawn_infinia(&config(copy.path())).await;
+    assert_eq!(
+        upload_status(&again_app, "k.csv"),
+        Some(UploadStatus::Incomplete)
+    );
+    again_app.shutdown().await;
+    app.shutdown().await;
+}
