@@ -239,6 +239,11 @@ impl SftpFs {
             .ok_or_else(|| StatusCode::Failure.with_message("the app's state is gone"))
     }
 
+    /// The app's incarnation ([`crate::store::Store::incarnation`]), read under its lock.
+    fn incarnation(&self) -> u64 {
+        self.core.store().incarnation(&self.tenant)
+    }
+
     /// Runs `f` on the file a handle opened, under the app's lock: its current path and the
     /// area's files. A file that is gone (removed, or the app reset or imported since the handle
     /// opened it) is not found.
@@ -249,8 +254,9 @@ impl SftpFs {
     ) -> Result<R, StatusReply> {
         let area = self.area;
         self.state(|t| {
+            let incarnation = self.incarnation();
             let files = area.files(t);
-            match self.open_files.path(file, files) {
+            match self.open_files.path(file, (files, incarnation)) {
                 Some(path) => f(&path, files),
                 None => Err(StatusCode::NoSuchFile.with_message(
                     "the file this handle opened is gone (removed, or the app was reset or imported); open it again",
@@ -265,9 +271,14 @@ impl SftpFs {
         let area = self.area;
         self.core
             .with_tenant(&self.tenant, |t| {
-                self.open_files.release(file, write, area.files(t))
+                let incarnation = self.incarnation();
+                self.open_files
+                    .release(file, write, (area.files(t), incarnation))
             })
-            .unwrap_or_else(|_| self.open_files.release(file, write, &mut BTreeMap::new()))
+            .unwrap_or_else(|_| {
+                let gone = (&mut BTreeMap::new(), self.incarnation());
+                self.open_files.release(file, write, gone)
+            })
     }
 
     /// Waits until the changes made so far are committed to the data directory, if there is
@@ -537,6 +548,7 @@ impl russh_sftp::server::Handler for SftpFs {
         let now = self.core.clock().now();
         let max_files = self.core.infinia().apps.config.sftp_max_files;
         let file = self.state(|t| {
+            let incarnation = self.incarnation();
             let files = area.files(t);
             match files.get_mut(&path) {
                 Some(_) if write && pflags.contains(OpenFlags::EXCLUDE) => {
@@ -575,7 +587,7 @@ impl russh_sftp::server::Handler for SftpFs {
             }
             Ok(self
                 .open_files
-                .open((&self.tenant, area), &path, files, write))
+                .open((&self.tenant, area), &path, (files, incarnation), write))
         })??;
         let handle = self.handle(Open::File {
             file,

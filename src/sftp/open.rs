@@ -43,9 +43,16 @@ struct Inner {
 struct Entry {
     /// None once the file is gone: removed, or replaced by a reset or an import.
     place: Option<Place>,
+    /// The app's incarnation when the file was opened ([`crate::store::Store::incarnation`]):
+    /// after a reset or an import the file at the path is another, whatever it holds.
+    incarnation: u64,
     handles: usize,
     writers: usize,
 }
+
+/// An app's files as a handle's calls see them: the area's files and the app's incarnation,
+/// both read under the app's lock.
+pub type Files<'a> = (&'a BTreeMap<String, StoredFile>, u64);
 
 /// What letting go of a handle left.
 pub struct Released {
@@ -59,8 +66,11 @@ impl Inner {
     /// The id's path, if the file at that path is still the one the id was given to: it exists,
     /// and is marked written while it has writers (a reset or an import replaces the file
     /// without telling the registry; its replacement is not marked so).
-    fn live(&self, id: FileId, files: &BTreeMap<String, StoredFile>) -> Option<String> {
+    fn live(&self, id: FileId, (files, incarnation): Files<'_>) -> Option<String> {
         let entry = self.files.get(&id)?;
+        if entry.incarnation != incarnation {
+            return None;
+        }
         let (_, _, path) = entry.place.as_ref()?;
         let file = files.get(path)?;
         (entry.writers == 0 || file.writing).then(|| path.clone())
@@ -83,7 +93,7 @@ impl OpenFiles {
         &self,
         (tenant, area): (&TenantId, Area),
         path: &str,
-        files: &mut BTreeMap<String, StoredFile>,
+        (files, incarnation): (&mut BTreeMap<String, StoredFile>, u64),
         write: bool,
     ) -> FileId {
         let mut inner = self.inner.lock();
@@ -92,7 +102,7 @@ impl OpenFiles {
             .at
             .get(&place)
             .copied()
-            .filter(|id| inner.live(*id, files).is_some());
+            .filter(|id| inner.live(*id, (files, incarnation)).is_some());
         let id = match current {
             Some(id) => id,
             None => {
@@ -103,6 +113,7 @@ impl OpenFiles {
                     id,
                     Entry {
                         place: Some(place.clone()),
+                        incarnation,
                         handles: 0,
                         writers: 0,
                     },
@@ -122,7 +133,7 @@ impl OpenFiles {
     }
 
     /// The current path of file `id`; None when it is gone.
-    pub fn path(&self, id: FileId, files: &BTreeMap<String, StoredFile>) -> Option<String> {
+    pub fn path(&self, id: FileId, files: Files<'_>) -> Option<String> {
         self.inner.lock().live(id, files)
     }
 
@@ -132,10 +143,10 @@ impl OpenFiles {
         &self,
         id: FileId,
         write: bool,
-        files: &mut BTreeMap<String, StoredFile>,
+        (files, incarnation): (&mut BTreeMap<String, StoredFile>, u64),
     ) -> Released {
         let mut inner = self.inner.lock();
-        let path = inner.live(id, files);
+        let path = inner.live(id, (files, incarnation));
         let Some(entry) = inner.files.get_mut(&id) else {
             return Released {
                 path,
@@ -204,17 +215,17 @@ mod tests {
         let (tenant, area) = app();
         let open = OpenFiles::default();
         let mut files = BTreeMap::from([("/upload/r.part".to_owned(), file(false))]);
-        let a = open.open((&tenant, area), "/upload/r.part", &mut files, true);
-        let b = open.open((&tenant, area), "/upload/r.part", &mut files, true);
+        let a = open.open((&tenant, area), "/upload/r.part", (&mut files, 0), true);
+        let b = open.open((&tenant, area), "/upload/r.part", (&mut files, 0), true);
         assert_eq!(a, b);
         let moved = files.remove("/upload/r.part").unwrap();
         files.insert("/upload/r.csv".to_owned(), moved);
         open.renamed((&tenant, area), "/upload/r.part", "/upload/r.csv");
-        assert_eq!(open.path(a, &files).as_deref(), Some("/upload/r.csv"));
-        let first = open.release(a, true, &mut files);
+        assert_eq!(open.path(a, (&files, 0)).as_deref(), Some("/upload/r.csv"));
+        let first = open.release(a, true, (&mut files, 0));
         assert!(!first.last_writer);
         assert!(files["/upload/r.csv"].writing);
-        let last = open.release(b, true, &mut files);
+        let last = open.release(b, true, (&mut files, 0));
         assert_eq!(last.path.as_deref(), Some("/upload/r.csv"));
         assert!(last.last_writer);
         assert!(!files["/upload/r.csv"].writing);
@@ -225,24 +236,45 @@ mod tests {
         let (tenant, area) = app();
         let open = OpenFiles::default();
         let mut files = BTreeMap::from([("/upload/x.csv".to_owned(), file(false))]);
-        let old = open.open((&tenant, area), "/upload/x.csv", &mut files, true);
+        let old = open.open((&tenant, area), "/upload/x.csv", (&mut files, 0), true);
         // A reset empties the files; another session creates the name again.
         files.clear();
-        assert_eq!(open.path(old, &files), None);
+        assert_eq!(open.path(old, (&files, 0)), None);
         files.insert("/upload/x.csv".to_owned(), file(false));
-        let new = open.open((&tenant, area), "/upload/x.csv", &mut files, true);
+        let new = open.open((&tenant, area), "/upload/x.csv", (&mut files, 0), true);
         assert_ne!(old, new);
-        assert_eq!(open.path(old, &files), None);
-        let gone = open.release(old, true, &mut files);
+        assert_eq!(open.path(old, (&files, 0)), None);
+        let gone = open.release(old, true, (&mut files, 0));
         assert!(gone.path.is_none() && !gone.last_writer);
         assert!(
             files["/upload/x.csv"].writing,
             "the new writer still writes"
         );
         // An import that brings the name back, not being written, is another file too.
-        let reader = open.open((&tenant, area), "/upload/x.csv", &mut files, false);
+        let reader = open.open((&tenant, area), "/upload/x.csv", (&mut files, 0), false);
         files.insert("/upload/x.csv".to_owned(), file(false));
-        assert_eq!(open.path(new, &files), None);
-        assert_eq!(open.path(reader, &files), None);
+        assert_eq!(open.path(new, (&files, 0)), None);
+        assert_eq!(open.path(reader, (&files, 0)), None);
+    }
+
+    /// Regression: an import that brings the name back marked as being written (a snapshot
+    /// taken mid-write) looked like the file a handle still open had opened, so the handle wrote
+    /// into the imported file. The app's incarnation tells them apart.
+    #[test]
+    fn a_handle_opened_before_an_import_never_reaches_the_imported_file() {
+        let (tenant, area) = app();
+        let open = OpenFiles::default();
+        let mut files = BTreeMap::from([("/upload/h.csv".to_owned(), file(false))]);
+        let old = open.open((&tenant, area), "/upload/h.csv", (&mut files, 0), true);
+        // The import replaces the files with a copy still marked as being written.
+        files.insert("/upload/h.csv".to_owned(), file(true));
+        assert_eq!(
+            open.path(old, (&files, 0)).as_deref(),
+            Some("/upload/h.csv")
+        );
+        assert_eq!(open.path(old, (&files, 1)), None, "another incarnation");
+        let gone = open.release(old, true, (&mut files, 1));
+        assert!(gone.path.is_none() && !gone.last_writer);
+        assert!(files["/upload/h.csv"].writing, "the imported mark stays");
     }
 }

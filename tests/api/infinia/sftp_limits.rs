@@ -1155,3 +1155,41 @@ async fn an_upload_left_open_when_the_simulator_dies_ends_incomplete_on_restart(
     again_app.shutdown().await;
     app.shutdown().await;
 }
+
+/// Regression: a handle opened before an import of a snapshot taken while its file was being
+/// written still wrote into the imported file (which looked like the one it opened), and its
+/// close started processing it. It answers NO_SUCH_FILE, as after a reset.
+#[tokio::test]
+async fn a_handle_opened_before_an_import_does_not_reach_the_imported_file() {
+    let app = spawn_infinia("").await;
+    let ssh = login(&app).await;
+    let files = sftp(&ssh).await;
+    let mut old = files.create("/upload/hi.csv").await.unwrap();
+    write(&mut old, HEADER.as_bytes()).await.unwrap();
+    let snapshot = app
+        .http
+        .get(
+            &format!("{}/__sim/snapshot", app.url),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    assert_eq!(snapshot.status, 200);
+    let (status, text) = app
+        .post_raw(
+            "/__sim/snapshot",
+            "application/json",
+            snapshot.body.to_vec(),
+        )
+        .await;
+    assert_eq!(status, 200, "{text}");
+    let late = write(&mut old, b"HI1,SALE,O9,S1,,2025-01-01 10:00:00,USD,9.00\n").await;
+    assert!(late.is_err(), "the old handle wrote into the imported file");
+    let _closed = old.shutdown().await;
+    assert_eq!(
+        upload_status(&app, "hi.csv"),
+        None,
+        "the close started processing"
+    );
+    app.shutdown().await;
+}
