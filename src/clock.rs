@@ -758,7 +758,10 @@ pub mod format {
             None => return format!("{date} is not a calendar date (there is no month {month})"),
         };
         let days = month.length(i32::from(year));
-        if day == 0 || day > u16::from(days) {
+        if day == 0 {
+            return format!("{date} is not a calendar date (there is no day 0)");
+        }
+        if day > u16::from(days) {
             return format!("{date} is not a calendar date ({month} {year:04} has {days} days)");
         }
         let time_of_day = text.get(11..).unwrap_or(text);

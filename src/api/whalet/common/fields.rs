@@ -838,7 +838,7 @@ mod tests {
         );
         assert_eq!(
             fault("2026-01-00 00:00:00"),
-            "2026-01-00 is not a calendar date (January 2026 has 31 days)"
+            "2026-01-00 is not a calendar date (there is no day 0)"
         );
         assert_eq!(
             fault("2026-01-01 24:00:00"),
