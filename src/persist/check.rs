@@ -619,17 +619,14 @@ mod tests {
     /// start. It ends INCOMPLETE; one with its timer, or whose file is being written, is left.
     #[test]
     fn an_abandoned_upload_of_a_data_directory_ends_incomplete() {
-        let upload = |generation| crate::store::infinia::Upload {
-            file_name: String::new(),
-            status: UploadStatus::Processing,
-            received_at: 0,
-            processed_at: None,
-            total_rows: 0,
-            success_rows: 0,
-            failed_rows: 0,
-            error_file: None,
-            reason: None,
-            generation,
+        let upload = |generation| {
+            crate::store::infinia::Upload::received(
+                "",
+                UploadStatus::Processing,
+                0,
+                generation,
+                None,
+            )
         };
         let mut t = TenantState::default();
         t.infinia.uploads.insert("lost.csv".into(), upload(1));

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::fs::{Area, RESULT_DIR, UPLOAD_DIR};
-use super::process::{journal, keep_output, received};
+use super::process::{journal, keep_output};
 use crate::api::platform::materials::{check_count, check_rows, shop_id, FIELDS};
 use crate::core::Core;
 use crate::store::infinia::UploadStatus;
@@ -253,7 +253,8 @@ pub fn process(core: &Core, tenant: &TenantId, name: &str) {
             reason.as_deref().unwrap_or(&detail),
         );
         let generation = t.next_seq();
-        let mut upload = received(name, status, now, generation, reason);
+        let mut upload =
+            crate::store::infinia::Upload::received(name, status, now, generation, reason);
         upload.processed_at = Some(now);
         upload.total_rows = total;
         upload.success_rows = total - failed;

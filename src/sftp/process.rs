@@ -44,28 +44,6 @@ pub fn error_file_path(name: &str) -> String {
     report_path(ERROR_DIR, name, "error_file")
 }
 
-/// A file just received, not processed yet.
-pub(super) fn received(
-    name: &str,
-    status: UploadStatus,
-    now: Millis,
-    generation: u64,
-    reason: Option<String>,
-) -> Upload {
-    Upload {
-        file_name: name.to_owned(),
-        status,
-        received_at: now,
-        processed_at: None,
-        total_rows: 0,
-        success_rows: 0,
-        failed_rows: 0,
-        error_file: None,
-        reason,
-        generation,
-    }
-}
-
 /// `/upload/{name}` is complete: an Infinia file is recorded PROCESSING and its processing
 /// scheduled; a whalet-platform file is processed at once (`sftp::materials`). One unit of work
 /// (`crate::cut`): a snapshot holds the PROCESSING record with its timer, or neither.
@@ -88,7 +66,7 @@ fn complete(core: &Core, tenant: &TenantId, area: Area, name: &str) {
     let now = core.clock().now();
     let generation = core.with_tenant(tenant, |t| {
         let generation = t.next_seq();
-        let upload = received(name, UploadStatus::Processing, now, generation, None);
+        let upload = Upload::received(name, UploadStatus::Processing, now, generation, None);
         t.infinia.uploads.insert(name.to_owned(), upload);
         generation
     });
@@ -344,7 +322,7 @@ fn upload_abandoned(
         }
         journal(core, (tenant, area, None), name, "INCOMPLETE", detail);
         let generation = t.next_seq();
-        let upload = received(
+        let upload = Upload::received(
             name,
             UploadStatus::Incomplete,
             now,

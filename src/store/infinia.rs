@@ -138,6 +138,31 @@ pub struct Upload {
     pub generation: u64,
 }
 
+impl Upload {
+    /// The record of upload `name` when it arrives (or is given up): `status`, `reason`, no
+    /// rows counted yet.
+    pub fn received(
+        name: &str,
+        status: UploadStatus,
+        now: Millis,
+        generation: u64,
+        reason: Option<String>,
+    ) -> Self {
+        Self {
+            file_name: name.to_owned(),
+            status,
+            received_at: now,
+            processed_at: None,
+            total_rows: 0,
+            success_rows: 0,
+            failed_rows: 0,
+            error_file: None,
+            reason,
+            generation,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TradeType {

@@ -432,18 +432,13 @@ mod tests {
         let mut t = TenantState::default();
         assert_eq!(t.highest_minted(), None);
         for (name, generation) in [("a.csv", 4), ("b.csv", 2)] {
-            let upload = infinia::Upload {
-                file_name: name.into(),
-                status: infinia::UploadStatus::Processing,
-                received_at: 0,
-                processed_at: None,
-                total_rows: 0,
-                success_rows: 0,
-                failed_rows: 0,
-                error_file: None,
-                reason: None,
+            let upload = infinia::Upload::received(
+                name,
+                infinia::UploadStatus::Processing,
+                0,
                 generation,
-            };
+                None,
+            );
             t.infinia.uploads.insert(name.into(), upload);
         }
         assert_eq!(

@@ -11,7 +11,7 @@ use whalet_sim::partner::receiver::Mode;
 use crate::helpers::{repo_path, spawn_app, spawn_with, Setup, TestApp};
 use crate::whalet_support::*;
 
-async fn export(app: &TestApp, query: &str) -> Vec<u8> {
+pub(crate) async fn export(app: &TestApp, query: &str) -> Vec<u8> {
     let r = app
         .http
         .get(
@@ -24,7 +24,7 @@ async fn export(app: &TestApp, query: &str) -> Vec<u8> {
     r.body.to_vec()
 }
 
-async fn import(app: &TestApp, query: &str, bytes: Vec<u8>) -> (u16, Value) {
+pub(crate) async fn import(app: &TestApp, query: &str, bytes: Vec<u8>) -> (u16, Value) {
     let (status, text) = app
         .post_raw(
             &format!("/__sim/snapshot{query}"),

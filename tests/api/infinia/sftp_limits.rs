@@ -1166,23 +1166,9 @@ async fn a_handle_opened_before_an_import_does_not_reach_the_imported_file() {
     let files = sftp(&ssh).await;
     let mut old = files.create("/upload/hi.csv").await.unwrap();
     write(&mut old, HEADER.as_bytes()).await.unwrap();
-    let snapshot = app
-        .http
-        .get(
-            &format!("{}/__sim/snapshot", app.url),
-            Duration::from_secs(60),
-        )
-        .await
-        .unwrap();
-    assert_eq!(snapshot.status, 200);
-    let (status, text) = app
-        .post_raw(
-            "/__sim/snapshot",
-            "application/json",
-            snapshot.body.to_vec(),
-        )
-        .await;
-    assert_eq!(status, 200, "{text}");
+    let snapshot = crate::persistence::export(&app, "").await;
+    let (status, body) = crate::persistence::import(&app, "", snapshot).await;
+    assert_eq!(status, 200, "{body}");
     let late = write(&mut old, b"HI1,SALE,O9,S1,,2025-01-01 10:00:00,USD,9.00\n").await;
     assert!(late.is_err(), "the old handle wrote into the imported file");
     let _closed = old.shutdown().await;
