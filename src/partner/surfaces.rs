@@ -189,7 +189,9 @@ impl PockytMerchant {
     }
 
     /// Verifies an IPN (form or JSON; a JSON number, object or array signed as the characters
-    /// sent, as the Pockyt surface reads a request): Ok(its parameters, `verifySign` left out).
+    /// sent, as the Pockyt surface reads a request): Ok(its parameters, `verifySign` left out,
+    /// a JSON number given as the characters sent, in a string: `1.00` is not shown as `1.0`,
+    /// and two IPNs that signed different texts are not taken for one).
     pub fn open_ipn(&self, content_type: &str, body: &[u8]) -> Result<Value, String> {
         let json = content_type.contains("json");
         let object: Map<String, Value> = if json {
@@ -214,9 +216,14 @@ impl PockytMerchant {
             pockyt::params_of(&object)
         };
         pockyt::verify(&params, &self.token, sign, &[]).map_err(|e| e.msg)?;
-        let mut params = object.clone();
-        params.remove("verifySign");
-        Ok(Value::Object(params))
+        let mut shown = object;
+        shown.remove("verifySign");
+        for (name, value) in shown.iter_mut() {
+            if let (Value::Number(_), Some(Some(text))) = (&*value, params.get(name)) {
+                *value = Value::String(text.clone());
+            }
+        }
+        Ok(Value::Object(shown))
     }
 }
 
@@ -368,7 +375,9 @@ mod tests {
             .sign(r#"{"amount": 1.00, "fee": 100.10, "goods": [ {"n": 1.50} ]}"#)
             .unwrap();
         let opened = m.open_ipn("application/json", signed.as_bytes()).unwrap();
-        assert_eq!(opened["fee"], serde_json::json!(100.1));
+        // Shown as sent, not as the double it reads (100.1).
+        assert_eq!(opened["fee"], "100.10");
+        assert_eq!(opened["amount"], "1.00");
         let changed = signed.replace("100.10", "100.20");
         assert!(m
             .open_ipn("application/json", changed.as_bytes())

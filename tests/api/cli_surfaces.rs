@@ -367,6 +367,21 @@ fn listen_verifies_and_acknowledges_pockyt_ipns_as_form_and_json() {
     );
     assert_eq!((status, line["attempt"].as_u64()), (200, Some(2)), "{line}");
 
+    // A JSON number is verified and shown as the characters sent: `1.00` and `1e0` are two
+    // IPNs (each its first attempt), neither printed as the double `1.0`.
+    for amount in ["1.00", "1e0"] {
+        let signed: pockyt::Params = [("transactionNo", "T2"), ("amount", amount)]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), Some(v.to_owned())))
+            .collect();
+        let sign = pockyt::sign(&signed, whalet_sim::config::pockyt::DEMO_TOKEN);
+        let text = format!(r#"{{"transactionNo":"T2","amount":{amount},"verifySign":"{sign}"}}"#);
+        let (status, _, line) = listening.post("application/json", text.as_bytes());
+        assert_eq!(status, 200, "{line}");
+        assert_eq!(line["body"]["amount"], amount, "{line}");
+        assert_eq!(line["attempt"], 1, "{line}");
+    }
+
     let tampered = form.replace("status=SUCCESS", "status=FAILED");
     let (status, _, line) =
         listening.post("application/x-www-form-urlencoded", tampered.as_bytes());
