@@ -529,7 +529,10 @@ impl Outbox {
                 ));
             }
             if ledger::seq_of(&n.id).is_none() {
-                return Err(format!("notification id {:?} is not ntf_<number>", n.id));
+                return Err(format!(
+                    "outbox.notifications[{i}]: id {:?} is not ntf_<number>",
+                    n.id
+                ));
             }
             // The simulator gives every pending notification a due time; one without would
             // never be attempted.

@@ -1737,7 +1737,6 @@ fn load(
     written: &mut HashMap<TenantId, Written>,
     restored: &mut Restored,
 ) -> Result<Loaded, String> {
-    let sql = |e: rusqlite::Error| e.to_string();
     // Read here, required once the database is known to hold state (a new one has no row yet).
     let clock: Option<(String, i64)> = conn
         .query_row("SELECT mode, now FROM clock WHERE id = 1", [], |r| {
@@ -1748,7 +1747,12 @@ fn load(
             rusqlite::Error::QueryReturnedNoRows => Ok(None),
             e => Err(e),
         })
-        .map_err(sql)?;
+        .map_err(|e| {
+            format!(
+                "table clock: {e}; its row holds the mode (JSON text) and now (virtual time, \
+                 whole epoch milliseconds)"
+            )
+        })?;
     let mut tenants: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
     let template = persist::full(|| serde_json::to_value(TenantState::default()))
         .map_err(|e| e.to_string())?;

@@ -2711,3 +2711,22 @@ async fn a_pockyt_balance_outside_the_payout_currencies_is_refused_at_import() {
     assert_eq!(export(&app, query).await, before, "state unchanged");
     app.shutdown().await;
 }
+
+/// A notification id that is not `ntf_<number>` is refused naming its place in the document.
+#[tokio::test]
+async fn a_notification_id_of_another_form_is_named_by_its_place() {
+    let app = spawn_app().await;
+    settled_user(&app, "nid", "1.00").await;
+    let before = export(&app, "").await;
+    let mut doc: Value = serde_json::from_slice(&before).unwrap();
+    doc["outbox"]["notifications"][0]["id"] = json!("ntf_x");
+    let (status, body) = import(&app, "", serde_json::to_vec(&doc).unwrap()).await;
+    assert_eq!(status, 400, "{body}");
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.contains("outbox.notifications[0]: id \"ntf_x\" is not ntf_<number>"),
+        "{error}"
+    );
+    assert_eq!(export(&app, "").await, before, "state unchanged");
+    app.shutdown().await;
+}

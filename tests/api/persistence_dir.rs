@@ -68,6 +68,14 @@ async fn a_missing_row_or_a_negative_number_is_a_refused_start_that_keeps_the_ro
             ],
         ),
         (
+            "clock time not an integer",
+            "UPDATE clock SET now = 1e20".into(),
+            vec![
+                "table clock: ".into(),
+                "now (virtual time, whole epoch milliseconds)".into(),
+            ],
+        ),
+        (
             "notification sequence row",
             "DELETE FROM meta WHERE key = 'next_notification_seq'".into(),
             vec![
