@@ -1290,22 +1290,7 @@ async fn a_version_1_database_is_migrated_and_keeps_its_state() {
     let app = on_dir(dir.path()).await;
     let user_id = onboarded_user(&app, "migrate").await;
     app.shutdown().await;
-    {
-        // What a version 1 database looked like: none of the tables version 2 added.
-        let db = rusqlite::Connection::open(dir.path().join("whalet-sim.db")).unwrap();
-        for table in [
-            "timers",
-            "authorizations",
-            "scenarios",
-            "scenario_counters",
-            "journal",
-        ] {
-            db.execute(&format!("DROP TABLE {table}"), []).unwrap();
-        }
-        db.execute("DELETE FROM meta WHERE key = 'scenario_state'", [])
-            .unwrap();
-        db.pragma_update(None, "user_version", 1).unwrap();
-    }
+    to_version_1(dir.path());
     let again = on_dir(dir.path()).await;
     let state = state(&again).await;
     assert!(state.to_string().contains(&user_id), "{state}");
@@ -2729,4 +2714,22 @@ async fn a_notification_id_of_another_form_is_named_by_its_place() {
     );
     assert_eq!(export(&app, "").await, before, "state unchanged");
     app.shutdown().await;
+}
+
+/// Turns the stopped data directory `dir` back into what a version 1 database looked like:
+/// none of the tables version 2 added, no scenario state, `user_version` 1.
+pub(crate) fn to_version_1(dir: &std::path::Path) {
+    let db = rusqlite::Connection::open(dir.join("whalet-sim.db")).unwrap();
+    for table in [
+        "timers",
+        "authorizations",
+        "scenarios",
+        "scenario_counters",
+        "journal",
+    ] {
+        db.execute(&format!("DROP TABLE {table}"), []).unwrap();
+    }
+    db.execute("DELETE FROM meta WHERE key = 'scenario_state'", [])
+        .unwrap();
+    db.pragma_update(None, "user_version", 1).unwrap();
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use whalet_sim::clock::ClockMode;
 
-use crate::persistence::{copy_data_dir, on_dir_with as on_dir, ping, refused_start};
+use crate::persistence::{copy_data_dir, on_dir_with as on_dir, ping, refused_start, to_version_1};
 
 fn db(dir: &Path) -> rusqlite::Connection {
     rusqlite::Connection::open(dir.join("whalet-sim.db")).unwrap()
@@ -171,24 +171,10 @@ async fn a_version_1_database_refused_once_starts_once_put_right() {
     let app = on_dir(dir.path(), None).await;
     assert_eq!(ping(&app).await, "SUCCESS");
     app.shutdown().await;
-    {
-        let db = db(dir.path());
-        for table in [
-            "timers",
-            "authorizations",
-            "scenarios",
-            "scenario_counters",
-            "journal",
-        ] {
-            db.execute(&format!("DROP TABLE {table}"), []).unwrap();
-        }
-        db.execute_batch(
-            "DELETE FROM meta WHERE key = 'scenario_state';
-             UPDATE clock SET mode = '{\"mode\":\"bogus\"}';
-             PRAGMA user_version = 1;",
-        )
+    to_version_1(dir.path());
+    db(dir.path())
+        .execute("UPDATE clock SET mode = '{\"mode\":\"bogus\"}'", [])
         .unwrap();
-    }
     let refused = refused_start(dir.path()).unwrap();
     assert!(refused.contains("table clock: mode"), "{refused}");
     db(dir.path())
