@@ -368,16 +368,29 @@ fn excerpt(body: &[u8]) -> String {
 /// default port is the same as none), so writing one receiver's address in several ways (a
 /// partner's `ipnUrl` is the client's choice) does not open more attempts to it. A URL that
 /// does not parse keys on its text (its attempt fails without connecting).
+///
+/// The host is the one the connection reaches: a domain's closing dot (`localhost.`) and an
+/// IPv4 address written as IPv6 (`[::ffff:127.0.0.1]`) name the same receiver as without them.
 fn destination_key(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(u) => format!(
-            "{}://{}:{}",
-            u.scheme(),
-            u.host_str().unwrap_or(""),
-            u.port_or_known_default().unwrap_or(0)
-        ),
-        Err(_) => url.to_owned(),
-    }
+    let Ok(u) = reqwest::Url::parse(url) else {
+        return url.to_owned();
+    };
+    let host = u.host_str().unwrap_or("");
+    let mapped = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .and_then(|h| h.parse::<std::net::Ipv6Addr>().ok())
+        .and_then(|a| a.to_ipv4_mapped());
+    let host = match mapped {
+        Some(v4) => v4.to_string(),
+        None => host.trim_end_matches('.').to_owned(),
+    };
+    format!(
+        "{}://{}:{}",
+        u.scheme(),
+        host,
+        u.port_or_known_default().unwrap_or(0)
+    )
 }
 
 #[cfg(test)]
@@ -724,5 +737,23 @@ mod tests {
             destination_key("https://example.com/")
         );
         assert_ne!(key, destination_key("http://127.0.0.1:18933/x/h"));
+    }
+
+    /// Regression: a domain's closing dot and an IPv4 address written as IPv6 made a second
+    /// destination for the same receiver.
+    #[test]
+    fn a_closing_dot_or_a_mapped_address_is_the_same_destination() {
+        assert_eq!(
+            destination_key("http://localhost.:8080/a"),
+            destination_key("http://localhost:8080/b")
+        );
+        assert_eq!(
+            destination_key("http://[::ffff:127.0.0.1]:18932/h"),
+            destination_key("http://127.0.0.1:18932/h")
+        );
+        assert_ne!(
+            destination_key("http://[::1]:18932/h"),
+            destination_key("http://127.0.0.1:18932/h")
+        );
     }
 }

@@ -22,7 +22,8 @@ use crate::tenant::TenantId;
 pub(super) fn tenant(key: &str, value: &Value) -> Result<TenantState, String> {
     let path = format!("tenants[{key:?}]");
     balances(&path, value)?;
-    let state: TenantState = read_at(&path, value)?;
+    let state: TenantState = serde_path_to_error::deserialize(value)
+        .map_err(|e| in_flattened_review(&path, value, &e).unwrap_or_else(|| at_path(&path, &e)))?;
     postings(&path, &state.ledger)?;
     pockyt_currencies(key, &path, &state)?;
     sequence(&path, &state)?;
@@ -42,15 +43,53 @@ pub(super) fn read_at<T: serde::de::DeserializeOwned>(
     serde_path_to_error::deserialize(value).map_err(|e| at_path(path, &e))
 }
 
+/// A users', holders' or bank accounts' review fields (`status`, `attempt`, …) are flattened
+/// into the object's own (`#[serde(flatten)]`), and serde reads them from a buffer whose path
+/// `serde_path_to_error` cannot follow: a wrong type there is reported at the object. This reads
+/// the object `e` points at as the review record alone, to name the field (`…users["U1"].attempt:
+/// invalid type …`). None when the object holds no review record or it reads.
+fn in_flattened_review(
+    path: &str,
+    value: &Value,
+    e: &serde_path_to_error::Error<serde_json::Error>,
+) -> Option<String> {
+    use serde_path_to_error::Segment;
+    let mut node = value;
+    for segment in e.path().iter() {
+        node = match segment {
+            Segment::Seq { index } => node.get(index)?,
+            Segment::Map { key } => node.get(key)?,
+            _ => return None,
+        };
+    }
+    let object = node.as_object()?;
+    if !(object.contains_key("attempt") && object.contains_key("status")) {
+        return None;
+    }
+    let inner =
+        serde_path_to_error::deserialize::<_, crate::store::whalet::Reviewed>(node).err()?;
+    Some(at_path(&place(path, e.path()), &inner))
+}
+
 /// `path` and the field below it that `e` is about, then what is wrong with it. A field is
 /// written `.name`, a map's key that is not a plain name `["key"]`, an element `[i]`.
 pub(super) fn at_path<E: std::fmt::Display>(
     path: &str,
     e: &serde_path_to_error::Error<E>,
 ) -> String {
+    let place = place(path, e.path());
+    if place.is_empty() {
+        e.inner().to_string()
+    } else {
+        format!("{place}: {}", e.inner())
+    }
+}
+
+/// `path` followed by `below`, written as [`at_path`] writes it.
+fn place(path: &str, below: &serde_path_to_error::Path) -> String {
     use serde_path_to_error::Segment;
     let mut place = path.to_owned();
-    for segment in e.path().iter() {
+    for segment in below.iter() {
         match segment {
             Segment::Seq { index } => place.push_str(&format!("[{index}]")),
             Segment::Map { key } if is_name(key) => {
@@ -64,11 +103,7 @@ pub(super) fn at_path<E: std::fmt::Display>(
             Segment::Unknown => place.push_str(".?"),
         }
     }
-    if place.is_empty() {
-        e.inner().to_string()
-    } else {
-        format!("{place}: {}", e.inner())
-    }
+    place
 }
 
 /// A field's name (`minor`, `nextSeq`, `whalet_trade`), not a map's key.
@@ -519,6 +554,41 @@ mod tests {
             e.starts_with(r#"tenants["whalet:1"].infinia.uploads["a b.csv"]."#),
             "{e}"
         );
+    }
+
+    /// Regression: a wrong type among a user's review fields (flattened into the user) was
+    /// named at the user, not the field.
+    #[test]
+    fn a_wrong_type_among_the_review_fields_names_the_field() {
+        let user = json!({
+            "user_id": "U1", "out_user_id": "o1", "user_type": "PERSONAL", "name": "n",
+            "country_code": "US", "status": "SUCCESS", "reported_status": "",
+            "message": "", "attempt": 1, "applied_at": 0, "decided_at": null,
+            "re_material": false, "material_type": "", "application": {}
+        });
+        let mut v = state(json!({"balances": [], "postings": []}));
+        v["whalet"]["users"] = json!({"U1": user.clone()});
+        assert!(tenant("whalet:1", &v).is_ok());
+        for (field, wrong, said) in [
+            (
+                "attempt",
+                json!("one"),
+                r#"invalid type: string "one", expected u32"#,
+            ),
+            ("status", json!("DONE"), "unknown variant `DONE`"),
+            (
+                "applied_at",
+                json!(null),
+                "invalid type: null, expected i64",
+            ),
+        ] {
+            let mut bad = user.clone();
+            bad[field] = wrong;
+            v["whalet"]["users"] = json!({"U1": bad});
+            let e = tenant("whalet:1", &v).err().unwrap();
+            let at = format!(r#"tenants["whalet:1"].whalet.users["U1"].{field}: {said}"#);
+            assert!(e.starts_with(&at), "{e}");
+        }
     }
 
     /// A `sequence` below the number an id of the tenant carries is refused, naming the

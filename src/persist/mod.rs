@@ -345,6 +345,26 @@ fn check(core: &Core, snapshot: Snapshot, tenant: Option<&TenantId>) -> Result<C
             states.push((id, state));
         }
     }
+    if tenant.is_none() {
+        // An all-state import leaves the snapshot's tenants and the configured ones: a
+        // notification of any other could never be addressed, and would be tried to
+        // exhaustion.
+        let known =
+            |t: &TenantId| states.iter().any(|(id, _)| id == t) || core.store().is_configured(t);
+        if let Some((i, n)) = outbox
+            .notifications
+            .iter()
+            .enumerate()
+            .find(|(_, n)| !known(&n.tenant))
+        {
+            return Err(format!(
+                "outbox.notifications[{i}]: notification {} is of tenant {}, which is neither \
+                 among the snapshot's tenants nor configured here; add the tenant or remove \
+                 the notification",
+                n.id, n.tenant
+            ));
+        }
+    }
     if let Some(t) = tenant {
         if states.is_empty() {
             return Err(format!("the snapshot has no tenant {t}"));

@@ -108,6 +108,47 @@ fn generation_for(state: &mut State, wanted: u64) -> u64 {
     generation
 }
 
+/// Refuses a counter that could never count: one of a rule its scenario does not have, or of
+/// another tenant than its scenario's, or (in a whole import, `whole`) of a generation no
+/// scenario of the record holds. A one-tenant import may carry counters of a scenario of
+/// every tenant that this server holds, or not; those it does not hold are dropped.
+fn counter_fits(
+    shapes: &[(u64, usize, Option<TenantId>)],
+    c: &CounterRecord,
+    t: &TenantId,
+    whole: bool,
+) -> Result<(), String> {
+    let Some((_, rules, scope)) = shapes.iter().find(|(g, _, _)| *g == c.generation) else {
+        if !whole {
+            return Ok(());
+        }
+        let held: Vec<String> = shapes.iter().map(|(g, _, _)| g.to_string()).collect();
+        return Err(format!(
+            "generation {} is no loaded scenario's (scenarios.loaded holds {}); a counter \
+             counts a rule of a loaded scenario: remove it or load its scenario",
+            c.generation,
+            if held.is_empty() {
+                "none".to_owned()
+            } else {
+                held.join(", ")
+            }
+        ));
+    };
+    if c.rule >= *rules {
+        return Err(format!(
+            "rule {} of generation {}, whose scenario has {rules} rule(s) (numbered from 0)",
+            c.rule, c.generation
+        ));
+    }
+    if let Some(scope) = scope.as_ref().filter(|s| *s != t) {
+        return Err(format!(
+            "tenant {t} counts a rule of generation {}, a scenario of {scope} only",
+            c.generation
+        ));
+    }
+    Ok(())
+}
+
 fn parse_tenant(text: &str) -> Result<TenantId, String> {
     TenantId::parse(text).ok_or_else(|| format!("scenarios: tenant {text:?} is not provider:id"))
 }
@@ -196,20 +237,27 @@ impl Scenarios {
         triggers: &[TriggerDef<C>],
     ) -> Result<Vec<(u64, u64)>, String> {
         let mut loaded = Vec::new();
+        // Every scenario of the record: generation, rules, tenant (the counters are checked
+        // against them).
+        let mut shapes = Vec::new();
         for (i, l) in record.loaded.iter().enumerate() {
             let file = super::load::parse(&l.text, &l.source, triggers)
                 .map_err(|e| format!("scenario {:?}: {e}", l.name))?;
             let scope = l.tenant.as_deref().map(parse_tenant).transpose()?;
             same_as_earlier(&record.loaded[..i], l)
                 .map_err(|e| format!("scenarios.loaded[{i}]: {e}"))?;
+            shapes.push((l.generation, file.rules.len(), scope.clone()));
             if tenant.is_some() && scope.as_ref() != tenant {
                 continue;
             }
             loaded.push((l, file, scope));
         }
         let mut counters = Vec::new();
-        for c in &record.counters {
-            counters.push((c, parse_tenant(&c.tenant)?));
+        for (i, c) in record.counters.iter().enumerate() {
+            let t = parse_tenant(&c.tenant)?;
+            counter_fits(&shapes, c, &t, tenant.is_none())
+                .map_err(|e| format!("scenarios.counters[{i}]: {e}"))?;
+            counters.push((c, t));
         }
         let mut draws = Vec::new();
         for d in &record.draws {
@@ -350,5 +398,56 @@ mod tests {
             e.starts_with("scenarios.loaded[1]: scenario \"r\" of whalet:1 is loaded twice"),
             "{e}"
         );
+    }
+
+    /// Regression: counters that could never count (no such generation, no such rule, another
+    /// tenant's) were imported and kept; they are refused, naming the counter, and nothing
+    /// changes.
+    #[test]
+    fn a_counter_of_no_loaded_rule_is_refused() {
+        let engine = Scenarios::new();
+        let t = TenantId::new(Provider::Whalet, "1");
+        let none: &[TriggerDef<()>] = &[];
+        let counter = |generation, rule, tenant: &TenantId| CounterRecord {
+            generation,
+            rule,
+            tenant: tenant.to_string(),
+            count: 2,
+            window_start: 0,
+        };
+        let other = TenantId::new(Provider::Whalet, "2");
+        for (c, said) in [
+            (
+                counter(9, 0, &t),
+                "generation 9 is no loaded scenario's (scenarios.loaded holds 3)",
+            ),
+            (
+                counter(3, 1, &t),
+                "rule 1 of generation 3, whose scenario has 1 rule(s)",
+            ),
+            (
+                counter(3, 0, &other),
+                "tenant whalet:2 counts a rule of generation 3",
+            ),
+        ] {
+            let mut r = record(&t, 3);
+            r.counters = vec![counter(3, 0, &t), c];
+            let e = engine.import(r, None, none).unwrap_err();
+            assert!(
+                e.starts_with(&format!("scenarios.counters[1]: {said}")),
+                "{e}"
+            );
+            assert_eq!(engine.export(None), ScenariosRecord::default());
+        }
+        let mut r = record(&t, 3);
+        r.counters = vec![counter(3, 0, &t)];
+        engine.import(r.clone(), None, none).unwrap();
+        assert_eq!(engine.export(None).counters, r.counters);
+        // A one-tenant import may bring counters of a scenario of every tenant it does not
+        // hold: dropped, not refused.
+        r.counters.push(counter(9, 0, &t));
+        let fresh = Scenarios::new();
+        fresh.import(r, Some(&t), none).unwrap();
+        assert_eq!(fresh.export(None).counters, [counter(3, 0, &t)]);
     }
 }

@@ -296,6 +296,11 @@ impl Store {
         self.tenants.contains_key(id)
     }
 
+    /// Whether the configuration made `id` (a reset leaves it, empty).
+    pub fn is_configured(&self, id: &TenantId) -> bool {
+        self.configured.contains(id)
+    }
+
     /// Runs `f` under the tenant's lock. None when the tenant does not exist.
     pub fn with_tenant<R>(
         &self,

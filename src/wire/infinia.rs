@@ -429,7 +429,7 @@ pub fn verify_signature(
             alg_name(alg)
         );
     } else if let Some(length) = key.length_hint(raw.len()) {
-        hint = length;
+        hint = format!(" Hint: {length}.");
     }
     Err(InfiniaError::invalid(format!(
         "the signature does not verify: expected {} (standard Base64) over the UTF-8 bytes of \

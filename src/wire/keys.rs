@@ -121,11 +121,11 @@ impl PublicKey {
     }
 
     /// The hint for a signature that does not verify because it is not as long as the modulus
-    /// (" Hint: the signature is N bytes; ..."), or None when the length is right.
+    /// ("the signature is N bytes; ..."), or None when the length is right.
     pub fn length_hint(&self, signature_len: usize) -> Option<String> {
         (signature_len != self.size()).then(|| {
             format!(
-                " Hint: the signature is {} bytes; an RSA-{} signature is {} bytes.",
+                "the signature is {} bytes; an RSA-{} signature is {} bytes",
                 signature_len,
                 self.size() * 8,
                 self.size()

@@ -1120,15 +1120,18 @@ fn verify_hex_signature(
     if crypto::verify(key, SignatureHash::Sha1, signed.as_bytes(), &signature) {
         return Ok(());
     }
-    let mut hint = String::new();
-    if crypto::verify(key, SignatureHash::Sha256, signed.as_bytes(), &signature) {
-        hint = " Hint: the signature is SHA256withRSA; the scheme uses SHA1withRSA.".into();
-    } else if let Some(length) = key.length_hint(signature.len()) {
-        hint = length;
-    }
+    // The hint comes before the expected string: `head.detail` is cut at 256 characters, and
+    // the string alone is longer than that.
+    let hint = if crypto::verify(key, SignatureHash::Sha256, signed.as_bytes(), &signature) {
+        " (the signature is SHA256withRSA; the scheme uses SHA1withRSA)".to_owned()
+    } else {
+        key.length_hint(signature.len())
+            .map(|length| format!(" ({length})"))
+            .unwrap_or_default()
+    };
     Err(WhaletError::unauthenticated(format!(
-        "the {what} signature does not verify: expected SHA1withRSA (hex) over the UTF-8 string \"{}\", \
-         checked with public key {}.{hint}",
+        "the {what} signature does not verify{hint}: expected SHA1withRSA (hex) over the UTF-8 \
+         string \"{}\", checked with public key {}.",
         abbreviate(signed),
         key.fingerprint()
     )))

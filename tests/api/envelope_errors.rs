@@ -690,6 +690,47 @@ async fn white_space_in_head_sign_is_named_with_its_position() {
     app.shutdown().await;
 }
 
+/// Regression: the hint of a signature that does not verify (SHA256withRSA used, the wrong
+/// length) came after the expected sign string, past the 256 characters of `head.detail`, so
+/// only the header and the journal had it. It now comes first.
+#[tokio::test]
+async fn a_signature_hint_reaches_head_detail() {
+    use whalet_sim::wire::crypto::{sign, SignatureHash};
+    let app = spawn_app().await;
+    let key = app.client.key.clone();
+    let h = post_mutated(&app, |e| {
+        let head = &e["head"];
+        let signed = format!(
+            "{}|{}|{}|{}|{}",
+            head["partnerId"].as_str().unwrap(),
+            head["apiCode"].as_str().unwrap(),
+            head["version"].as_str().unwrap(),
+            head["requestNo"].as_str().unwrap(),
+            e["body"]["encrypt"].as_str().unwrap()
+        );
+        let sha256 = sign(&key, SignatureHash::Sha256, signed.as_bytes());
+        e["head"]["sign"] = json!(hex::encode(sha256));
+    })
+    .await;
+    assert_eq!(h["code"], "UNAUTHENTICATED_ERROR", "{h}");
+    assert!(
+        detail(&h).starts_with(
+            "the request signature does not verify (the signature is SHA256withRSA; the scheme \
+             uses SHA1withRSA): expected SHA1withRSA"
+        ),
+        "{h}"
+    );
+    let h = post_mutated(&app, |e| e["head"]["sign"] = json!("00ff")).await;
+    assert!(
+        detail(&h).starts_with(
+            "the request signature does not verify (the signature is 2 bytes; an RSA-2048 \
+             signature is 256 bytes): expected"
+        ),
+        "{h}"
+    );
+    app.shutdown().await;
+}
+
 /// A refusal echoes the head as far as it was read (docs/WIRE.md, "An unsigned error reply"):
 /// no `version` the request did not have, and a head value sent as a number as its text.
 #[tokio::test]

@@ -2716,6 +2716,36 @@ async fn a_notification_id_of_another_form_is_named_by_its_place() {
     app.shutdown().await;
 }
 
+/// Regression: an all-state snapshot's notification of a tenant neither in the snapshot nor
+/// configured was imported and tried to exhaustion; it is refused, naming it, and nothing
+/// changes. A configured tenant left out of the snapshot's tenants still takes its own.
+#[tokio::test]
+async fn a_notification_of_no_known_tenant_is_refused_at_import() {
+    let app = spawn_app().await;
+    settled_user(&app, "ntn", "1.00").await;
+    let before = export(&app, "").await;
+    let mut doc: Value = serde_json::from_slice(&before).unwrap();
+    let tenant = doc["outbox"]["notifications"][0]["tenant"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut stranger = doc.clone();
+    stranger["outbox"]["notifications"][0]["tenant"] = json!("whalet:999999999");
+    let (status, body) = import(&app, "", serde_json::to_vec(&stranger).unwrap()).await;
+    assert_eq!(status, 400, "{body}");
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.contains("outbox.notifications[0]: notification ntf_")
+            && error.contains("is of tenant whalet:999999999, which is neither among the snapshot's tenants nor configured here"),
+        "{error}"
+    );
+    assert_eq!(export(&app, "").await, before, "state unchanged");
+    doc["tenants"].as_object_mut().unwrap().remove(&tenant);
+    let (status, body) = import(&app, "", serde_json::to_vec(&doc).unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    app.shutdown().await;
+}
+
 /// Turns the stopped data directory `dir` back into what a version 1 database looked like:
 /// none of the tables version 2 added, no scenario state, `user_version` 1.
 pub(crate) fn to_version_1(dir: &std::path::Path) {

@@ -323,8 +323,8 @@ async fn plain_mode_refuses_a_whalet_envelope_naming_it() {
         ..Setup::default()
     })
     .await;
-    let said =
-        "this is a Whalet envelope; [platform] auth = \"none\" takes the business JSON in plain";
+    let said = "this is a Whalet envelope or part of one";
+    let how = "[platform] auth = \"none\" takes the business JSON in plain";
     for op in ["balanceQuery", "paymentApply"] {
         let sealed = platform_client(&app, op).seal(op, "PF-ENVELOPE-1", &json!({}));
         let (status, _, reply) = post(&app, op, sealed).await;
@@ -335,18 +335,28 @@ async fn plain_mode_refuses_a_whalet_envelope_naming_it() {
         );
         let detail = reply["detail"].as_str().unwrap();
         assert!(detail.starts_with(said), "{op}: {detail}");
+        assert!(detail.contains(how), "{op}: {detail}");
     }
-    // Business JSON that merely has a `head` or a `body` field is not an envelope.
+    // Regression: part of an envelope ran as an empty business body (no platform operation
+    // has a field `head` or `body`).
     for body in [
         r#"{"body":{"encrypt":"00"}}"#,
-        r#"{"head":{"apiCode":"x"},"body":{}}"#,
+        r#"{"head":{"apiCode":"balanceQuery"}}"#,
+        r#"{"head":{"requestNo":"R1"},"body":{},"currency":"USD"}"#,
     ] {
-        let (_, _, reply) = post(&app, "balanceQuery", body.into()).await;
-        assert!(
-            !reply.to_string().contains("Whalet envelope"),
-            "{body}: {reply}"
-        );
+        let (status, _, reply) = post(&app, "balanceQuery", body.into()).await;
+        assert_eq!(status, 400, "{body}: {reply}");
+        let detail = reply["detail"].as_str().unwrap();
+        assert!(detail.starts_with(said), "{body}: {detail}");
     }
+    // Business JSON whose `head` names none of the envelope's fields still runs.
+    let (status, _, reply) = post(
+        &app,
+        "balanceQuery",
+        r#"{"head":{"note":1},"currency":"USD"}"#.into(),
+    )
+    .await;
+    assert_eq!(status, 200, "{reply}");
     app.shutdown().await;
 }
 

@@ -322,24 +322,31 @@ fn refuse_envelope(body: &Value) -> Result<(), WhaletError> {
         return Ok(());
     }
     Err(WhaletError::parameter(
-        "this is a Whalet envelope; [platform] auth = \"none\" takes the business JSON in plain: \
-         send the operation's fields as the body, with the partnerId and requestNo headers",
+        "this is a Whalet envelope or part of one (a `head` naming partnerId, apiCode or \
+         requestNo, or a `body` with `encrypt`; no platform operation has such fields); \
+         [platform] auth = \"none\" takes the business JSON in plain: send the operation's \
+         fields as the body, with the partnerId and requestNo headers",
     ))
 }
 
-/// Whether `body`'s top level is exactly a Whalet request envelope: a `head` object naming
-/// the partner or the apiCode, a `body` object with `encrypt`, and nothing else.
+/// Whether `body`'s top level looks like a Whalet request envelope, whole or in part: a `head`
+/// object naming the partner, the apiCode or the requestNo, or a `body` object with `encrypt`.
+/// No platform operation has a field `head` or `body`, so a near-envelope (`{"head": {"apiCode":
+/// …}}` alone) is refused too rather than run as an empty business body.
 fn is_envelope(body: &Value) -> bool {
     let Some(top) = body.as_object() else {
         return false;
     };
-    let head = top.get("head").and_then(Value::as_object);
-    let named = head.is_some_and(|h| h.contains_key("partnerId") || h.contains_key("apiCode"));
+    let named = top.get("head").and_then(Value::as_object).is_some_and(|h| {
+        ["partnerId", "apiCode", "requestNo"]
+            .iter()
+            .any(|k| h.contains_key(*k))
+    });
     let sealed = top
         .get("body")
         .and_then(Value::as_object)
         .is_some_and(|b| b.contains_key("encrypt"));
-    named && sealed && top.len() == 2
+    named || sealed
 }
 
 /// Envelope mode: a refused body that is a JSON object without `head` is most likely plain
