@@ -96,7 +96,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Finished> {
     let mut ceiling = ceiling_now(args.ceiling_time)?;
     let slice = (!args.ceiling_slice.is_zero()).then_some(args.ceiling_slice);
     let spawned = if args.spawn_server {
-        let mut serve = vec!["serve".to_owned(), "--addr".to_owned(), "{addr}".to_owned()];
+        let mut serve = vec![
+            "serve".to_owned(),
+            "--addr".to_owned(),
+            "{addr}".to_owned(),
+            "--quiet-after-ready".to_owned(),
+        ];
         // The server counts its crypto; a `--server-arg=--account-crypto=N` sets how finely.
         if !args
             .server_args

@@ -194,6 +194,7 @@ pub async fn run(
         "--config".to_owned(),
         path.display().to_string(),
         "--account-crypto".to_owned(),
+        "--quiet-after-ready".to_owned(),
     ];
     let spawned = server::spawn_self(&serve, "/__sim/health", server_log).await;
     let _ = std::fs::remove_file(&path);

@@ -210,6 +210,19 @@ pub fn exit_with_parent(parent: u32) {
     }
 }
 
+/// Run by a server `spawn_self` started once it is ready (`serve --quiet-after-ready`): points
+/// stderr, where the log goes, at /dev/null, as the bench's servers logged before their stderr
+/// was kept. What a server writes before (why it did not start) still reaches the bench.
+#[cfg(unix)]
+pub fn quiet_stderr() {
+    if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+        let _ = rustix::stdio::dup2_stderr(&null);
+    }
+}
+
+#[cfg(not(unix))]
+pub fn quiet_stderr() {}
+
 /// Elsewhere only `Drop for Spawned` stops the child.
 #[cfg(not(target_os = "linux"))]
 pub fn exit_with_parent(_parent: u32) {}

@@ -146,6 +146,11 @@ struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(1..=1_000_000)
     )]
     account_crypto: Option<u64>,
+    /// Internal (`bench --spawn-server`): once ready, send the log to /dev/null. The bench reads
+    /// a spawned server's stderr only to say why it did not start; a line per request into a
+    /// pipe the bench drains would add the pipe and the bench's reads to what it measures.
+    #[arg(long, hide = true)]
+    quiet_after_ready: bool,
 }
 
 impl ServeArgs {
@@ -722,6 +727,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         None => Sftp::Off,
     };
     tracing::info!("{}", ready_line(running.addr, sftp, &args.scenarios));
+    if args.quiet_after_ready {
+        crate::bench::server::quiet_stderr();
+    }
     running.run_until(signal).await;
     match data_dir.and_then(|dir| dir.stop_error()) {
         Some(e) => Err(anyhow::anyhow!(
