@@ -335,6 +335,8 @@ fn finish(answered: &Answered, target: &str, get: Option<&str>) -> anyhow::Resul
 /// configuration describes it (`crate::api::describe`). Nothing is sent. A simulator that
 /// answers but will not describe its operations (no or a wrong admin token, a Host it does not
 /// answer to) ends the command (exit 1): the default description could name what it refuses.
+/// A server that answers but is no simulator (another service at `--url`) ends it too (exit 4,
+/// as `trigger` and `coverage` do).
 async fn example(args: &CallArgs) -> anyhow::Result<ExitCode> {
     let surface = args.surface.name();
     // The partner this call acts as: the listing is in the names of its contract overlay.
@@ -349,6 +351,14 @@ async fn example(args: &CallArgs) -> anyhow::Result<ExitCode> {
         Listing::Refused(why) => {
             say!("error: {why}");
             return Ok(exit::code(exit::ERROR));
+        }
+        Listing::NotSimulator(why) => {
+            say!(
+                "error: {why}: the server at {} is not a whalet-sim (check --url / \
+                 WHALET_SIM_URL)",
+                args.url
+            );
+            return Ok(exit::code(exit::WIRE));
         }
         Listing::NoSimulator(why) => {
             say!(
@@ -533,6 +543,8 @@ enum Listing {
     NoSimulator(String),
     /// A simulator answered but did not list its operations (why, and what to do).
     Refused(String),
+    /// Something answered, but not as a simulator does (another server at `--url`): why.
+    NotSimulator(String),
 }
 
 /// The operations of every surface that the simulator at `url` lists (asked with the admin
@@ -563,7 +575,7 @@ async fn remote_operations(url: &str, token: Option<&str>, tenant: &str) -> List
     match response.status {
         200 => {}
         401 | 403 => return Listing::Refused(refused_listing(url, token, &response)),
-        status => return Listing::NoSimulator(format!("HTTP {status}")),
+        status => return Listing::NotSimulator(format!("GET {listing_url}: HTTP {status}")),
     }
     if response.truncated {
         return Listing::Refused(format!(
@@ -575,7 +587,9 @@ async fn remote_operations(url: &str, token: Option<&str>, tenant: &str) -> List
     let listing: Option<serde_json::Value> = serde_json::from_slice(&response.body).ok();
     match listing.and_then(|mut l| l.get_mut("operations").map(serde_json::Value::take)) {
         Some(serde_json::Value::Array(ops)) => Listing::Listed(ops),
-        _ => Listing::NoSimulator("its answer is not a list of operations".to_owned()),
+        _ => Listing::NotSimulator(format!(
+            "GET {listing_url}: the answer is not the simulator's list of operations"
+        )),
     }
 }
 

@@ -20,7 +20,8 @@ pub const TRANSPORT: u8 = 3;
 /// An answer arrived but is not a valid envelope: its signature does not verify, it cannot be
 /// decrypted or parsed (usually the wrong `--key` or `--platform-key`), or it is a genuine reply
 /// to another request (its head does not echo this one's); for `trigger` and `coverage`, a 200
-/// answer that is not the simulator's JSON (another server at `--url`).
+/// answer that is not the simulator's JSON (another server at `--url`); for `call --example`,
+/// a server at `--url` that answers but is not a simulator.
 pub const WIRE: u8 = 4;
 /// The provider refused: a verified reply with a code other than `SUCCESS`/`PROCESSING`,
 /// whatever its HTTP status; for
@@ -42,7 +43,8 @@ Exit codes:
   3  transport failure: no answer (connection refused, timeout, HTTP status not 2xx
      without a refusal code)
   4  wire error: the answer is not a valid envelope (bad signature, cannot decrypt, a
-     reply to another request; trigger, coverage: an answer that is not the simulator's JSON)
+     reply to another request; trigger, coverage: an answer that is not the simulator's JSON;
+     call --example: a server at --url that is not a simulator)
   5  refused: the provider answered with a refusal code, whatever the HTTP status (trigger:
      the event was refused; bench: some requests did not succeed, or the load asked for was
      not made; coverage: the simulator refused the request, or less than --min percent was

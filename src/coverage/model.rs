@@ -211,27 +211,52 @@ fn forced(op: &str, code: &str) -> String {
     format!("a scenario rule: operation = \"{op}\", [rule.then] code = \"{code}\"")
 }
 
-/// How to provoke `code` from `op`: what does it naturally, then the rule that forces it.
+/// Whether `op` only reads (a query, an inquiry, a balance, a list, the connectivity check): it
+/// takes no business id, starts no review and moves no money. Read from the operation's name,
+/// which says so on every surface (`…Query`, `…/query`, `…/retrieve`, `…/inquiry`, `…Inquiry`,
+/// `…/balance`, `payout-accounts`, `connectivity`).
+fn reads_only(op: &str) -> bool {
+    let lower = op.to_ascii_lowercase();
+    [
+        "query",
+        "retrieve",
+        "inquiry",
+        "balance",
+        "payout-accounts",
+        "connectivity",
+    ]
+    .iter()
+    .any(|word| lower.contains(word))
+}
+
+/// How to provoke `code` from `op`: what does it naturally, then the rule that forces it. The
+/// natural half is given only where it is true of `op`: a query has no business id to repeat,
+/// no review to wait for and no payout to overdraw.
 fn sync_hint(s: &SurfaceSource, op: &str, code: &str) -> String {
     let asynchronous = s.accepted_as_processing.contains(&op);
     if code == s.success || (asynchronous && Some(code) == s.processing) {
         return format!("a valid {op} request");
     }
+    let reads = reads_only(op);
     let natural = match code {
-        "PROCESSING" => "an apply that goes to review answers it; otherwise",
+        // The connectivity check refuses nothing but its own fields.
+        _ if op == "connectivity" && code != "PARAMETER_ERROR" => "",
+        // An operation that goes to review answers its processing code as its success (above).
+        "PROCESSING" => "",
+        "FAILURE" if reads => "an unknown or another partner's id, or",
         "FAILURE" => {
             "a request the state refuses (unknown or foreign id, wrong status, balance too low), or"
         }
         "PARAMETER_ERROR" => "bad input (a required field left out or malformed), or",
-        "IDEMPOTENT_ERROR" => "the same business id again with different content, or",
+        "IDEMPOTENT_ERROR" if !reads => "the same business id again with different content, or",
         "SYS-002" | "SYS-004" | "SYS-005" | "SYS-006" => {
             "bad input (a field missing, malformed or out of range), or"
         }
         "000020" | "000022" | "000023" => {
             "bad input (a field missing, not matching or invalid), or"
         }
-        "000021" => "an id that does not exist, or",
-        "000040" => "a payout over the balance, or",
+        "000021" if !op.ends_with("/register") => "an id that does not exist, or",
+        "000040" if !reads && op.contains("payouts") => "a payout over the balance, or",
         _ => "",
     };
     if natural.is_empty() {
@@ -268,5 +293,91 @@ fn delivery_hint(outcome: &str) -> &'static str {
         "duplicated" => "[rule.then.notify] duplicate = true on the operation that causes it",
         "out_of_order" => "[rule.then.notify] reorder = true on the operation that causes it",
         _ => "[rule.then.notify] corrupt_signature = true; the partner must refuse the attempt",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn surface(name: &'static str) -> SurfaceSource {
+        SurfaceSource {
+            surface: name,
+            groups: Vec::new(),
+            aliases: Vec::new(),
+            codes: Vec::new(),
+            envelope: Vec::new(),
+            success: if name == "pockyt" {
+                "000000"
+            } else {
+                "SUCCESS"
+            },
+            accepted_as_processing: vec!["userOnboardingApply"],
+            processing: Some("PROCESSING"),
+            channel: name,
+            notifications: Vec::new(),
+        }
+    }
+
+    /// Regression: every operation got the same natural way to each code, so a query was told
+    /// to go to review, to repeat its business id, and a payee registration to overdraw a
+    /// payout. The natural half is now given only where the operation can answer so.
+    #[test]
+    fn a_hint_names_a_natural_cause_only_where_the_operation_has_it() {
+        let whalet = surface("whalet");
+        let pockyt = surface("pockyt");
+        let natural = |s: &SurfaceSource, op: &str, code: &str| {
+            let hint = sync_hint(s, op, code);
+            (!hint.starts_with("a scenario rule")).then_some(hint)
+        };
+        for (op, code) in [
+            ("beneficiaryCountryQuery", "PROCESSING"),
+            ("beneficiaryCountryQuery", "IDEMPOTENT_ERROR"),
+            ("payoutApply", "PROCESSING"),
+            ("connectivity", "FAILURE"),
+        ] {
+            assert_eq!(natural(&whalet, op, code), None, "{op} {code}");
+        }
+        for (op, code) in [
+            ("/v3/payee/register", "000040"),
+            ("/v3/payouts/balance", "000040"),
+            ("/v3/payee/register", "000021"),
+        ] {
+            assert_eq!(natural(&pockyt, op, code), None, "{op} {code}");
+        }
+        let said = |s: &SurfaceSource, op: &str, code: &str, what: &str| {
+            let hint = natural(s, op, code).unwrap_or_default();
+            assert!(hint.contains(what), "{op} {code}: {hint}");
+            assert!(hint.contains("a scenario rule"), "{op} {code}: {hint}");
+        };
+        said(
+            &whalet,
+            "cardHolderApply",
+            "IDEMPOTENT_ERROR",
+            "business id",
+        );
+        said(
+            &whalet,
+            "b2cCardQuery",
+            "FAILURE",
+            "unknown or another partner's id",
+        );
+        said(&whalet, "payoutApply", "FAILURE", "balance too low");
+        said(
+            &pockyt,
+            "/v3/payouts/pay",
+            "000040",
+            "a payout over the balance",
+        );
+        said(
+            &pockyt,
+            "/v3/payee/retrieve",
+            "000021",
+            "an id that does not exist",
+        );
+        assert_eq!(
+            sync_hint(&whalet, "userOnboardingApply", "PROCESSING"),
+            "a valid userOnboardingApply request"
+        );
     }
 }

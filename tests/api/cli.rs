@@ -2046,6 +2046,39 @@ fn a_get_path_with_an_empty_step_and_example_with_get_are_usage_errors() {
     }
 }
 
+/// Regression: `call --example` against another server (one that answers 404, or 200 with
+/// something else than the operations) printed the default configuration's example and exited
+/// 0, as if nothing answered; it now exits 4, as `trigger` and `coverage` do, naming the URL.
+#[test]
+fn call_example_against_another_server_is_a_wire_error() {
+    for answer in [
+        "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found",
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 6\r\nConnection: close\r\n\r\n<html>",
+    ] {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(4) {
+                let Ok(mut stream) = stream else { break };
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                let _ = stream.write_all(answer.as_bytes());
+            }
+        });
+        let out = bin()
+            .args(["call", "connectivity", "--example", "--url", &url])
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(4), "{answer}: {err}");
+        assert!(
+            err.contains(&format!("the server at {url} is not a whalet-sim")),
+            "{err}"
+        );
+        assert!(out.stdout.is_empty(), "no example printed");
+    }
+}
+
 /// An unknown operation's message reads as English ("an Infinia Pay operation") and suggests
 /// a Pockyt path in the form the command takes (`v3/payouts/pay`, no leading slash).
 #[test]

@@ -138,6 +138,21 @@ async fn the_connectivity_trigger_sends_a_burst_of_count_notifications() {
     assert!(received
         .iter()
         .all(|r| r.body == Some(json!({"notifyMessage": "burst"}))));
+    // Regression: one notification was answered as `notification` alone, a burst as
+    // `notifications`; a script reads `notifications` whatever the count.
+    let (status, body) = app.post(path, &json!({"partnerId": partner})).await;
+    assert_eq!(status, 200, "{body}");
+    let one = &body["result"];
+    assert_eq!(
+        one["notifications"].as_array().map(Vec::len),
+        Some(1),
+        "{body}"
+    );
+    assert_eq!(one["notifications"][0], one["notification"], "{body}");
+    assert_eq!(
+        body["result"]["notification"],
+        body["result"]["notifications"][0]
+    );
     app.shutdown().await;
 }
 

@@ -184,6 +184,46 @@ async fn the_documented_groups_are_the_models() {
     app.shutdown().await;
 }
 
+/// Regression: the sample report in docs/COVERAGE.md gave 412 items for whalet and 93 for its
+/// payout group, where the model has 336 and 81: its item counts are the model's.
+#[tokio::test]
+async fn the_documented_sample_counts_are_the_models() {
+    let app = spawn_app().await;
+    let whalet = report(&app, "?surface=whalet").await;
+    let payout = report(&app, "?surface=whalet&group=payout").await;
+    let operation = payout["surfaces"][0]["groups"][0]["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["operation"] == "payoutApply")
+        .cloned()
+        .unwrap();
+    let doc = std::fs::read_to_string(repo_path("docs/COVERAGE.md")).unwrap();
+    let sample = doc.split("## API").nth(1).unwrap();
+    for (after, items) in [
+        ("\"group\": null,", &whalet["items"]),
+        ("\"surface\": \"whalet\", \"items\": ", &whalet["items"]),
+        ("\"group\": \"payout\", \"items\": ", &payout["items"]),
+        (
+            "\"operation\": \"payoutApply\", \"items\": ",
+            &operation["items"],
+        ),
+    ] {
+        let rest = sample
+            .split(after)
+            .nth(1)
+            .unwrap_or_else(|| panic!("no {after}"));
+        let digits: String = rest
+            .trim_start()
+            .trim_start_matches("\"items\": ")
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        assert_eq!(digits, items.to_string(), "{after}");
+    }
+    app.shutdown().await;
+}
+
 /// A misspelt group used to answer an empty report at 100%, so `--group payouts --min 100`
 /// passed in CI with no test case; it is a 400 listing the groups, and the CLI fails (exit 5,
 /// the simulator's refusal).

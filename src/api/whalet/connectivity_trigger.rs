@@ -71,8 +71,11 @@ fn send(core: &Core, params: &Map<String, Value>) -> Result<Value, String> {
             )
         })
         .collect();
-    if let [id] = ids.as_slice() {
-        return Ok(json!({ "notification": id, "tenant": tenant.to_string() }));
-    }
-    Ok(json!({ "notifications": ids, "tenant": tenant.to_string() }))
+    // `notifications` whatever the count, so a script reads one field; `notification` (the
+    // first id) as before, for scripts that read it.
+    Ok(json!({
+        "notification": ids.first(),
+        "notifications": ids,
+        "tenant": tenant.to_string(),
+    }))
 }
