@@ -114,9 +114,7 @@ impl App {
         let infinia = Arc::new(api::infinia::Infinia::new(Arc::new(
             api::infinia::apps::Apps::from_config(&config.infinia, notify_url)?,
         ))?);
-        for id in infinia.tenants() {
-            store.ensure_tenant(&id);
-        }
+        api::infinia::ensure_tenants(&store, &infinia, clock.now());
         outbox.register(
             "infinia",
             Arc::new(api::infinia::transport::InfiniaTransport {
@@ -142,6 +140,8 @@ impl App {
         let journal = Journal::new(&config.journal);
         let mut operations = api::catalog::scenario_operations(&config);
         operations.push(("infinia", crate::sftp::process::OPERATION.to_owned()));
+        crate::scenario::load::check_distinct_files(&options.scenario_files)
+            .map_err(anyhow::Error::msg)?;
         let scenarios =
             Scenarios::from_files(&clock, &options.scenario_files, &triggers, operations)?;
         outbox.set_gate(scenarios.delivery_gate());

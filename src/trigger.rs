@@ -154,6 +154,28 @@ pub async fn noting_tenant<F: Future>(run: F) -> (F::Output, Option<TenantId>) {
     noted.await
 }
 
+tokio::task_local! {
+    /// The scenario rule that decided what the trigger being fired did ([`note_rule`]).
+    static DECIDED_BY: std::cell::RefCell<Option<String>>;
+}
+
+/// Notes the scenario rule that decided what the trigger being fired did (the rules on
+/// `mockPayeeNotify` for an arrival), so that its journal entry names it in `rule`.
+pub fn note_rule(rule: &str) {
+    // Outside a fire (a unit test calling a trigger's function) there is nothing to note.
+    let _ = DECIDED_BY.try_with(|decided| decided.replace(Some(rule.to_owned())));
+}
+
+/// Runs a trigger's future and answers, with its outcome, the scenario rule it noted as
+/// deciding ([`note_rule`]), if any.
+pub async fn noting_rule<F: Future>(run: F) -> (F::Output, Option<String>) {
+    let noted = DECIDED_BY.scope(std::cell::RefCell::new(None), async move {
+        let outcome = run.await;
+        (outcome, DECIDED_BY.with(|decided| decided.take()))
+    });
+    noted.await
+}
+
 /// The parameters that take a whole number, as a JSON number or its decimal text (how many
 /// notifications a burst sends); every other parameter is text.
 const NUMBER_PARAMS: &[&str] = &["count"];

@@ -625,6 +625,13 @@ async fn admit<S: Scheme>(
         operation: opened.operation,
         fields: &opened.body,
     });
+    // A dropped connection is a request lost before the provider processed it: nothing is done
+    // ([`answer`]), so its requestNo stays free for the partner's retry.
+    if decision.sync.as_ref().is_some_and(|s| s.drop_connection) {
+        if let Some(no) = &opened.request_no {
+            let _ = core.with_tenant(&opened.tenant, |t| t.request_nos.forget(no));
+        }
+    }
     Ok(Admitted { opened, decision })
 }
 

@@ -27,7 +27,8 @@ pub fn refuse(core: &Core, req: &SimRequest, local: SocketAddr) -> Option<SimRes
     let host = req.header("host").unwrap_or("");
     if !host.is_empty() && !host_allowed(host, local, &core.config().server.allowed_hosts) {
         return Some(forbidden(format!(
-            "Host {host:?} is not a name of this simulator; allow it with `serve --allowed-host`, WHALET_SIM_ALLOWED_HOSTS or [server] allowed_hosts to reach the control plane and dashboard by that name"
+            "Host {} is not a name of this simulator; allow it with `serve --allowed-host`, WHALET_SIM_ALLOWED_HOSTS or [server] allowed_hosts to reach the control plane and dashboard by that name",
+            crate::text::echo(host)
         )));
     }
     let changes_state = !matches!(req.method.as_str(), "GET" | "HEAD" | "OPTIONS");
@@ -38,7 +39,9 @@ pub fn refuse(core: &Core, req: &SimRequest, local: SocketAddr) -> Option<SimRes
             .unwrap_or("");
         if authority.is_empty() || !authority.eq_ignore_ascii_case(host) {
             return Some(forbidden(format!(
-                "cross-site request refused: Origin {origin:?} is not this simulator (Host {host:?})"
+                "cross-site request refused: Origin {} is not this simulator (Host {})",
+                crate::text::echo(origin),
+                crate::text::echo(host)
             )));
         }
     }
@@ -68,7 +71,8 @@ fn browser_body_refusal(req: &SimRequest) -> Option<SimResponse> {
     if let Some(site) = site {
         if !matches!(site, "same-origin" | "none") {
             return Some(forbidden(format!(
-                "cross-site request refused: Sec-Fetch-Site is {site:?}"
+                "cross-site request refused: Sec-Fetch-Site is {}",
+                crate::text::echo(site)
             )));
         }
     }
@@ -91,7 +95,7 @@ fn browser_body_refusal(req: &SimRequest) -> Option<SimResponse> {
     let shown = if declared.is_empty() {
         "none".to_owned()
     } else {
-        declared
+        crate::text::echo_bare(&declared)
     };
     Some(SimResponse::json_value(
         415,

@@ -33,7 +33,12 @@ pub async fn handle(core: &Core, req: &SimRequest, rest: &str) -> SimResponse {
     }
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     let Some(route) = openapi::route(req.method.as_str(), &segments) else {
-        return not_served(req, rest);
+        if req.method == "HEAD" && segments == ["health"] {
+            // A load balancer's or container's probe: the GET's answer, whose body the HTTP
+            // layer does not send for a HEAD.
+            return ok(json!({"status": "ok"}));
+        }
+        return not_served(req, rest, &segments);
     };
     if let Some(refusal) = unknown_input(route, req) {
         return refusal;
@@ -43,7 +48,10 @@ pub async fn handle(core: &Core, req: &SimRequest, rest: &str) -> SimResponse {
         ("GET", ["requests"]) => requests(core, req),
         ("GET", ["requests", id]) => match id.parse().ok().and_then(|id| core.journal().get(id)) {
             Some(entry) => ok(json!(entry)),
-            None => error(404, format!("no journal entry {id}")),
+            None => error(
+                404,
+                format!("no journal entry {}", crate::text::echo_bare(id)),
+            ),
         },
         ("DELETE", ["requests"]) => {
             core.journal().clear();
@@ -53,7 +61,10 @@ pub async fn handle(core: &Core, req: &SimRequest, rest: &str) -> SimResponse {
         ("GET", ["notifications", "wait"]) => wait(core, req).await,
         ("GET", ["notifications", id]) => match core.outbox().get(id) {
             Some(n) => ok(notification_json(&n)),
-            None => error(404, format!("no notification {id}")),
+            None => error(
+                404,
+                format!("no notification {}", crate::text::echo_bare(id)),
+            ),
         },
         ("POST", ["notifications", id, "resend"]) => match core.outbox().resend(id) {
             Ok(n) => ok(notification_json(&n)),
@@ -81,7 +92,7 @@ pub async fn handle(core: &Core, req: &SimRequest, rest: &str) -> SimResponse {
         ("GET", ["operations"]) => operations(core, req),
         ("GET", ["openapi.json"]) => ok(openapi::document(core)),
         ("GET", ["crypto"]) => ok(json!(crate::wire::crypto::account::totals())),
-        _ => not_served(req, rest),
+        _ => not_served(req, rest, &segments),
     }
 }
 
@@ -205,8 +216,38 @@ fn notification_json(n: &crate::notify::Notification) -> Value {
     value
 }
 
-/// The one answer for a path the control plane does not serve (openapi.rs lists what it does).
-fn not_served(req: &SimRequest, rest: &str) -> SimResponse {
+/// The methods the control plane serves `segments` with (openapi.rs's route table, asked for
+/// each method), `HEAD` beside `GET /__sim/health`.
+fn allowed_methods(segments: &[&str]) -> Vec<&'static str> {
+    let mut allowed: Vec<&'static str> = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+        .into_iter()
+        .filter(|m| openapi::route(m, segments).is_some())
+        .collect();
+    if segments == ["health"] {
+        allowed.insert(1, "HEAD");
+    }
+    allowed
+}
+
+/// The one answer for a request the control plane does not serve (openapi.rs lists what it
+/// does): a `405` with `Allow` when the path is served with other methods, else a `404`.
+fn not_served(req: &SimRequest, rest: &str, segments: &[&str]) -> SimResponse {
+    let allowed = allowed_methods(segments);
+    if !allowed.is_empty() {
+        let allow = allowed.join(", ");
+        return SimResponse::json_value(
+            405,
+            &json!({
+                "error": format!(
+                    "{PREFIX}{} does not take {}; use {allow}",
+                    crate::text::echo_bare(rest),
+                    crate::text::echo_bare(&req.method)
+                ),
+                "hint": "GET /__sim/openapi.json lists every control endpoint",
+            }),
+        )
+        .header("allow", allow);
+    }
     SimResponse::json_value(
         404,
         &json!({
@@ -237,10 +278,103 @@ fn body_json_or(req: &SimRequest) -> Result<Map<String, Value>, String> {
     if req.body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }
-    match serde_json::from_slice::<Value>(&req.body) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err("the body must be a JSON object".to_owned()),
-        Err(e) => Err(format!("the body is not JSON: {e}")),
+    let map = match serde_json::from_slice::<Value>(&req.body) {
+        Ok(Value::Object(map)) => map,
+        Ok(_) => return Err("the body must be a JSON object".to_owned()),
+        Err(e) => return Err(format!("the body is not JSON: {e}")),
+    };
+    match repeated_key(&req.body) {
+        Some(key) => Err(format!(
+            "the body gives {key} more than once; give each field once (JSON parsers differ on \
+             which value a repeated key keeps)"
+        )),
+        None => Ok(map),
+    }
+}
+
+/// The first key an object of `json` (valid JSON) repeats, at any depth, named by its path
+/// (`"amount"`, `"params"."amount"`, `"items"[2]."id"`): a repeated key was read as its last
+/// value, so `{"amount": "1.00", "amount": "5000.00"}` credited 5000.00 with the 1.00 unseen,
+/// as a repeated query parameter is refused rather than read as one of its values.
+fn repeated_key(json: &[u8]) -> Option<String> {
+    use serde::de::DeserializeSeed;
+    let found = std::cell::RefCell::new(None);
+    let seed = KeyCheck {
+        path: String::new(),
+        found: &found,
+    };
+    let mut de = serde_json::Deserializer::from_slice(json);
+    // Only a repeated key stops the walk (the text was parsed already); `found` says which.
+    let _ = seed.deserialize(&mut de);
+    found.into_inner()
+}
+
+/// Walks a JSON value, keeping nothing, and stops at the first repeated key of an object
+/// (written to `found` with its path).
+struct KeyCheck<'a> {
+    path: String,
+    found: &'a std::cell::RefCell<Option<String>>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeyCheck<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for KeyCheck<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0usize;
+        loop {
+            let child = KeyCheck {
+                path: format!("{}[{i}]", self.path),
+                found: self.found,
+            };
+            if seq.next_element_seed(child)?.is_none() {
+                return Ok(());
+            }
+            i += 1;
+        }
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let dot = if self.path.is_empty() { "" } else { "." };
+            let path = format!("{}{dot}{}", self.path, crate::text::echo(&key));
+            if !seen.insert(key) {
+                let path = crate::text::bound(&path, 4 * crate::text::ECHO_BYTES).into_owned();
+                *self.found.borrow_mut() = Some(path);
+                return Err(serde::de::Error::custom("repeated key"));
+            }
+            map.next_value_seed(KeyCheck {
+                path,
+                found: self.found,
+            })?;
+        }
+        Ok(())
     }
 }
 
@@ -256,7 +390,10 @@ fn requests(core: &Core, req: &SimRequest) -> SimResponse {
             Ok(t) => t.map(|t| t.to_string()),
             Err(r) => return r,
         },
-        partner_id: req.query_param("partnerId"),
+        partner_id: match partner_param(core, req) {
+            Ok(p) => p,
+            Err(r) => return r,
+        },
         operation: match one_of(req, "apiCode", "operation", "filter") {
             Ok(o) => o,
             Err(r) => return r,
@@ -283,7 +420,9 @@ fn requests(core: &Core, req: &SimRequest) -> SimResponse {
     }
 }
 
-/// `GET /__sim/notifications[?tenant&apiCode&status&businessId&after&limit]`, newest first.
+/// `GET /__sim/notifications[?tenant&apiCode&status&businessId&after&limit]`: newest first;
+/// with `after`, the oldest `limit` after it, oldest first, so that a poller asking after the
+/// last one it saw misses none. `more` says whether more match beyond `limit`.
 fn notifications(core: &Core, req: &SimRequest) -> SimResponse {
     let filter = match notification_filter(core, req) {
         Ok(f) => f,
@@ -293,14 +432,9 @@ fn notifications(core: &Core, req: &SimRequest) -> SimResponse {
         Ok(limit) => limit.unwrap_or(usize::MAX),
         Err(r) => return r,
     };
-    let list: Vec<Value> = core
-        .outbox()
-        .list(&filter)
-        .iter()
-        .take(limit)
-        .map(notification_json)
-        .collect();
-    ok(json!({"notifications": list}))
+    let (page, more) = core.outbox().page(&filter, limit);
+    let list: Vec<Value> = page.iter().map(notification_json).collect();
+    ok(json!({"notifications": list, "more": more}))
 }
 
 /// The `surface` query parameter: `None` when absent, a `400` listing `known` when it is none of
@@ -403,7 +537,10 @@ fn notification_filter(core: &Core, req: &SimRequest) -> Result<NotificationFilt
             let known = <Status as crate::store::Words>::WORDS.join(", ");
             return Err(error(
                 400,
-                format!("status must be one of {known}, got {s:?}"),
+                format!(
+                    "status must be one of {known}, got {}",
+                    crate::text::echo(s)
+                ),
             ));
         }
     }
@@ -415,7 +552,8 @@ fn notification_filter(core: &Core, req: &SimRequest) -> Result<NotificationFilt
                 return Err(error(
                     400,
                     format!(
-                        "after must be a notification id (ntf_000042) or its number, got {a:?}"
+                        "after must be a notification id (ntf_000042) or its number, got {}",
+                        crate::text::echo(&a)
                     ),
                 ))
             }
@@ -536,6 +674,10 @@ fn advance_ms(body: &Map<String, Value>) -> Result<i64, String> {
                 "ms is out of range: give {ms_range}, got {}",
                 shown(ms)
             )),
+            // JSON does not tell 1000 from 1000.0 or 1e3: a whole number is one however written.
+            (None, Some(f)) if f.fract() == 0.0 && (0.0..=MAX_ADVANCE_MS as f64).contains(&f) => {
+                Ok(f as i64)
+            }
             (None, Some(f)) if f.fract() != 0.0 => Err(format!(
                 "ms must be a whole number of milliseconds ({ms_range}), got {}; give a fraction of a second as seconds",
                 shown(ms)
@@ -611,22 +753,48 @@ pub(crate) fn tenant_param(
     match (query, body) {
         (Some(q), Some(b)) if q != b => Err(error(
             400,
-            format!("?tenant={q} and the body's tenant {b} disagree; give one"),
+            format!(
+                "?tenant={} and the body's tenant {} disagree; give one",
+                crate::text::echo_bare(&q.to_string()),
+                crate::text::echo_bare(&b.to_string())
+            ),
         )),
         (q, b) => Ok(q.or(b)),
     }
 }
 
+/// The providers a tenant can belong to, as `provider:id` spells them.
+const PROVIDERS: &str = "whalet, infinia or pockyt";
+
+/// A `provider:id` tenant. A refusal says which part is wrong: no `:`, an empty id, or a
+/// provider that is none of [`PROVIDERS`] (the one meant named when only its case differs;
+/// `platform:` told that platform requests belong to the partner's `whalet:` tenant).
 fn parse_tenant(text: &str) -> Result<TenantId, SimResponse> {
-    TenantId::parse(text).ok_or_else(|| {
-        error(
-            400,
-            format!(
-                "tenant must be provider:id (e.g. whalet:202400000000001), got {}",
-                crate::text::echo(text)
-            ),
-        )
-    })
+    if let Some(t) = TenantId::parse(text) {
+        return Ok(t);
+    }
+    let shown = crate::text::echo(text);
+    let why = match text.split_once(':') {
+        None => format!("(e.g. whalet:202400000000001), got {shown}"),
+        Some((_, "")) => format!("with an id after the colon, got {shown}"),
+        Some((provider, id)) => {
+            let lower = provider.to_ascii_lowercase();
+            let id = crate::text::echo_bare(id);
+            match lower.as_str() {
+                "whalet" | "infinia" | "pockyt" => {
+                    format!("with the provider in lower case ({lower}:{id}), got {shown}")
+                }
+                "platform" => format!(
+                    "with provider {PROVIDERS}, got {shown}: platform requests belong to the \
+                     partner's Whalet tenant, whalet:{id}"
+                ),
+                _ => {
+                    format!("with provider {PROVIDERS} (e.g. whalet:202400000000001), got {shown}")
+                }
+            }
+        }
+    };
+    Err(error(400, format!("tenant must be provider:id {why}")))
 }
 
 /// [`tenant_param`], which must also name a configured tenant: a `404` listing them otherwise,
@@ -662,9 +830,23 @@ fn ledger_tenant(core: &Core, req: &SimRequest) -> Result<Option<String>, SimRes
     }
 }
 
+/// The journal's `partnerId` filter, a tenant's bare id: it must be some configured tenant's (a
+/// `404` otherwise, as an unknown `tenant` is; an empty list for an id that does not exist reads
+/// as "nothing was sent").
+fn partner_param(core: &Core, req: &SimRequest) -> Result<Option<String>, SimResponse> {
+    match req.query_param("partnerId") {
+        Some(id) if !core.store().tenant_ids().iter().any(|t| t.id == id) => Err(unknown_tenant(
+            core,
+            &format!("has id {}", crate::text::echo(&id)),
+        )),
+        id => Ok(id),
+    }
+}
+
 /// The `404` for tenant `t`, which does not exist, naming those that do.
 fn no_tenant(core: &Core, t: &TenantId) -> SimResponse {
-    unknown_tenant(core, &format!("{t} is configured"))
+    let named = crate::text::echo_bare(&t.to_string());
+    unknown_tenant(core, &format!("{named} is configured"))
 }
 
 /// The `404` for a tenant that does not exist: `no tenant {what} (configured: …)`.
@@ -724,6 +906,11 @@ fn reset(core: &Core, req: &SimRequest) -> SimResponse {
         core.store().reset(tenant.as_ref());
         core.outbox().reset(tenant.as_ref());
         core.scenarios().reset(tenant.as_ref());
+        // What a tenant starts with is back at once (FIDELITY.md: credited again after a
+        // reset), not at its next touch: the state and a snapshot show it, and a refused
+        // trigger does not write it.
+        crate::api::pockyt::seed_tenants(core, tenant.as_ref());
+        crate::api::infinia::open_tenants(core, tenant.as_ref());
         match &tenant {
             None => {
                 core.journal().clear();

@@ -49,7 +49,7 @@ pub const ROUTES: &[Route] = &[
     Route { method: "GET", path: "snapshot", tag: "state", summary: "The state as one versioned JSON document (docs/PERSISTENCE.md): every tenant's entities, ledger, requestNo memory, idempotency records and files; the delivery ledger with pending due times; the virtual time. Export → import → export gives the same bytes", query: &[TENANT], body: None, fields: None },
     Route { method: "POST", path: "snapshot", tag: "state", summary: "Imports a snapshot, replacing all state (or only that tenant's); 400 names the problem (not a snapshot, newer schema version, bad field). Larger than `[server] control_body_limit_bytes`? Start with `serve --snapshot FILE`", query: &[TENANT, ("file", "the name to use in error messages")], body: Some("a snapshot document (GET /__sim/snapshot)"), fields: None },
     Route { method: "GET", path: "triggers", tag: "triggers", summary: "Every externally caused event that can be fired, with its parameters", query: &[], body: None, fields: None },
-    Route { method: "POST", path: "trigger/{event}", tag: "triggers", summary: "Fires an external event; 404 unknown event, 400 bad parameters, 422 refused by the event", query: &[], body: Some("the event's parameters as a JSON object of strings"), fields: None },
+    Route { method: "POST", path: "trigger/{event}", tag: "triggers", summary: "Fires an external event; 404 unknown event, 400 bad parameters, 422 refused by the event", query: &[], body: Some("the event's parameters as a JSON object: strings, or numbers where the event takes a number (e.g. `count`)"), fields: None },
     Route { method: "GET", path: "scenarios", tag: "scenarios", summary: "Loaded scenarios in load order (with their rules, timeline, fired events, outages)", query: &[("tenant", "only scenarios that apply to this tenant")], body: None, fields: None },
     Route { method: "POST", path: "scenarios", tag: "scenarios", summary: "Loads a scenario (TOML, or JSON of the same shape); replaces one with the same name and tenant; 400 names the line and reason", query: &[("tenant", "scope it to this tenant (overrides the file's tenant)"), ("file", "the name to use in error messages")], body: Some("a scenario file (docs/SCENARIOS.md)"), fields: None },
     Route { method: "DELETE", path: "scenarios", tag: "scenarios", summary: "Removes every scenario (or those scoped to one tenant) and cancels their timelines", query: &[("tenant", "only scenarios scoped to this tenant")], body: None, fields: None },
@@ -187,7 +187,7 @@ pub fn document(core: &Core) -> Value {
             .map(|name| path_param(core, name))
             .collect();
         parameters.extend(route.query.iter().map(|(name, description)| {
-            json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": "string"}})
+            json!({"name": name, "in": "query", "required": false, "description": description, "schema": query_schema(name)})
         }));
         let mut op = json!({
             "operationId": operation_id(route),
@@ -205,18 +205,43 @@ pub fn document(core: &Core) -> Value {
                 let properties: Map<String, Value> = fields
                     .iter()
                     .map(|(name, description)| {
-                        ((*name).to_owned(), json!({"description": description}))
+                        let mut field = field_schema(name);
+                        field["description"] = json!(description);
+                        ((*name).to_owned(), field)
                     })
                     .collect();
                 schema["properties"] = Value::Object(properties);
                 schema["additionalProperties"] = json!(false);
             }
+            match required_fields(route) {
+                Required::All([]) => {}
+                Required::All(names) => schema["required"] = json!(names),
+                Required::OneOf(names) => {
+                    schema["oneOf"] = names
+                        .iter()
+                        .map(|name| json!({"required": [name]}))
+                        .collect();
+                }
+            }
+            if route.path == "trigger/{event}" {
+                // The event's parameters (`crate::trigger::check_params`): non-empty strings, and
+                // `count`, a whole number from 1, as a number or its decimal text.
+                schema["properties"] = json!({"count": {
+                    "description": "how many notifications a burst sends (events that take it)",
+                    "oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": "^[0-9]+$"}],
+                }});
+                schema["additionalProperties"] = json!({"type": "string", "minLength": 1});
+            }
             let mut content = json!({"application/json": {"schema": schema}});
             if route.path == "scenarios" {
                 content["application/toml"] =
-                    json!({"schema": {"type": "string", "description": body}});
+                    json!({"schema": {"type": "string", "minLength": 1, "description": body}});
             }
-            op["requestBody"] = json!({"required": false, "content": content});
+            op["requestBody"] = json!({"required": body_required(route), "content": content});
+        }
+        if route.path == "health" {
+            // Open even when an admin token is set (readiness probes carry none).
+            op["security"] = json!([]);
         }
         let entry = paths.entry(path).or_insert_with(|| json!({}));
         entry[route.method.to_ascii_lowercase()] = op;
@@ -229,8 +254,80 @@ pub fn document(core: &Core) -> Value {
             "description": "Plain JSON under /__sim/, no envelope: journal, deliveries, clock, state, reset, triggers, scenarios.",
         },
         "paths": paths,
-        "components": {"schemas": {"Error": {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}}},
+        "components": {
+            "schemas": {"Error": {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "The admin token (`[server] admin_token`, `serve --admin-token`, WHALET_SIM_ADMIN_TOKEN) as `Authorization: Bearer <token>`; without it, or with another, every endpoint but GET /__sim/health answers 401. Not needed when the simulator runs without an admin token"},
+                "dashboardCookie": {"type": "apiKey", "in": "cookie", "name": super::guard::COOKIE, "description": "The cookie the dashboard sets when opened once as /?token=<token> (the token in hex)"},
+            },
+        },
+        "security": security(core),
     })
+}
+
+/// What the whole document requires (GET /__sim/health overrides it with none): the admin token
+/// when one is set; without one, nothing (`{}`), though a token sent is not refused.
+fn security(core: &Core) -> Value {
+    match core.config().server.admin_token() {
+        Some(_) => json!([{"bearer": []}, {"dashboardCookie": []}]),
+        None => json!([{}, {"bearer": []}]),
+    }
+}
+
+/// Which body fields an endpoint needs: all of these, or exactly one of these.
+enum Required {
+    All(&'static [&'static str]),
+    OneOf(&'static [&'static str]),
+}
+
+/// The fields an endpoint refuses a body without (its handler's checks, written down).
+fn required_fields(route: &Route) -> Required {
+    match (route.method, route.path) {
+        ("POST", "clock") => Required::All(&["mode"]),
+        ("POST", "clock/advance") => Required::OneOf(&["seconds", "ms"]),
+        ("POST", "scenarios/explain") => Required::All(&["surface", "tenant", "operation"]),
+        _ => Required::All(&[]),
+    }
+}
+
+/// Whether the endpoint refuses an empty body: every one with required fields, and the
+/// documents (a scenario file, a snapshot). A reset's tenant and a trigger's parameters are
+/// optional (an event may take none).
+fn body_required(route: &Route) -> bool {
+    match required_fields(route) {
+        Required::All([]) => {
+            matches!(
+                (route.method, route.path),
+                ("POST", "scenarios" | "snapshot")
+            )
+        }
+        _ => true,
+    }
+}
+
+/// The schema of a checked body field, by its name.
+fn field_schema(name: &str) -> Value {
+    match name {
+        "seconds" => json!({"type": "number", "minimum": 0}),
+        "ms" => json!({"type": "integer", "minimum": 0}),
+        "mode" => json!({"type": "string", "enum": ["real", "manual", "scaled"]}),
+        "scale" => json!({"type": "number", "exclusiveMinimum": true, "minimum": 0}),
+        "fields" => json!({"type": "object"}),
+        _ => json!({"type": "string"}),
+    }
+}
+
+/// The schema of a query parameter, by its name: the listings' counts and the wait's timeout
+/// are non-negative integers, `failed` a boolean, the rest text.
+fn query_schema(name: &str) -> Value {
+    match name {
+        "limit" | "before" => json!({"type": "integer", "minimum": 0}),
+        "timeoutMs" | "timeout_ms" => {
+            json!({"type": "integer", "minimum": 0, "maximum": 120_000, "default": 10_000})
+        }
+        "failed" => json!({"type": "boolean"}),
+        _ => json!({"type": "string"}),
+    }
 }
 
 fn path_param(core: &Core, name: &str) -> Value {
@@ -325,6 +422,32 @@ mod tests {
             trigger.unknown_field([&x]).is_none(),
             "triggers check their own parameters"
         );
+    }
+
+    #[test]
+    fn a_required_field_is_one_the_endpoint_accepts() {
+        for route in ROUTES {
+            let names = match required_fields(route) {
+                Required::All(names) | Required::OneOf(names) => names,
+            };
+            let accepted: Vec<&str> = route
+                .fields
+                .unwrap_or_default()
+                .iter()
+                .map(|(n, _)| *n)
+                .collect();
+            for name in names {
+                assert!(
+                    accepted.contains(name),
+                    "{} {}: {name}",
+                    route.method,
+                    route.path
+                );
+            }
+            if !names.is_empty() {
+                assert!(body_required(route), "{} {}", route.method, route.path);
+            }
+        }
     }
 
     #[test]

@@ -29,9 +29,10 @@ pub async fn load(core: &Core, req: &SimRequest) -> SimResponse {
         Ok(t) => t,
         Err(r) => return r,
     };
+    // Named in the answer, its errors and the scenario's view: cut as every echoed value is.
     let source = req
         .query_param("file")
-        .unwrap_or_else(|| "request body".to_owned());
+        .map_or_else(|| "request body".to_owned(), |f| crate::text::echo_bare(&f));
     let Ok(text) = std::str::from_utf8(&req.body) else {
         return error(400, "the scenario must be UTF-8 text (TOML or JSON)");
     };
@@ -41,7 +42,11 @@ pub async fn load(core: &Core, req: &SimRequest) -> SimResponse {
             "the body is empty; send a scenario file (TOML, or JSON of the same shape)",
         );
     }
-    let file = match core.scenarios().parse(text, &source, core.triggers()) {
+    // The checks that depend on the tenant are made for the one the scenario will have.
+    let parsed = core
+        .scenarios()
+        .parse(text, &source, core.triggers(), scope.as_ref());
+    let file = match parsed {
         Ok(file) => file,
         Err(e) => {
             return SimResponse::json_value(
@@ -54,6 +59,18 @@ pub async fn load(core: &Core, req: &SimRequest) -> SimResponse {
         .clone()
         .or_else(|| file.tenant.clone().map(|t| t.0))
         .filter(|t| !core.store().has_tenant(t));
+    // A rule's tenant that does not exist: its rule applies to no request until it does.
+    let mut warnings: Vec<String> = unknown_tenant
+        .iter()
+        .map(crate::scenario::missing_tenant)
+        .collect();
+    for t in crate::scenario::load::rule_tenants(&file) {
+        if !core.store().has_tenant(&t) && unknown_tenant.as_ref() != Some(&t) {
+            warnings.push(format!(
+                "no tenant {t} exists (yet); the rules naming it apply to no request until it does"
+            ));
+        }
+    }
     let immediate = file.timeline.iter().any(|e| e.at.0 == 0);
     let loading = core.scenarios().load(file, scope, &source);
     crate::core::timeline::schedule_pending(core);
@@ -65,14 +82,21 @@ pub async fn load(core: &Core, req: &SimRequest) -> SimResponse {
         view = core.scenarios().view(loading.generation).unwrap_or(view);
     }
     let mut answer = json!({"loaded": with_utc(view), "replaced": loading.replaced});
-    if let Some(t) = unknown_tenant {
-        answer["warning"] = json!(crate::scenario::missing_tenant(&t));
+    if !warnings.is_empty() {
+        answer["warning"] = json!(warnings.join("; "));
     }
     ok(answer)
 }
 
-/// Finds the scope of scenario `name`: the `tenant` given, else the only one of that name.
+/// How `?tenant=` names the every-tenant scenario of a name that a tenant's scenario shares.
+pub const EVERY_TENANT: &str = "*";
+
+/// Finds the scope of scenario `name`: the `tenant` given (`*` = the every-tenant one, `None`),
+/// else the only one of that name.
 fn scope_of(core: &Core, req: &SimRequest, name: &str) -> Result<Option<TenantId>, SimResponse> {
+    if req.query_param("tenant").as_deref() == Some(EVERY_TENANT) {
+        return Ok(None);
+    }
     if let Some(t) = tenant_param(req, None)? {
         return Ok(Some(t));
     }
@@ -84,14 +108,28 @@ fn scope_of(core: &Core, req: &SimRequest, name: &str) -> Result<Option<TenantId
         .map(|v| v["tenant"].as_str().and_then(TenantId::parse))
         .collect();
     match scopes.as_slice() {
-        [] => Err(error(404, format!("no scenario {name:?} is loaded"))),
-        [one] => Ok(one.clone()),
-        _ => Err(error(
-            409,
-            format!(
-                "several scenarios are named {name:?} (one per tenant); add ?tenant=provider:id"
-            ),
+        [] => Err(error(
+            404,
+            format!("no scenario {} is loaded", crate::text::echo(name)),
         )),
+        [one] => Ok(one.clone()),
+        several => {
+            let each: Vec<String> = several
+                .iter()
+                .map(|scope| match scope {
+                    Some(t) => format!("tenant {t} (?tenant={t})"),
+                    None => format!("every tenant (?tenant={EVERY_TENANT})"),
+                })
+                .collect();
+            Err(error(
+                409,
+                format!(
+                    "several scenarios are named {}: for {}; add the ?tenant= of the one you mean",
+                    crate::text::echo(name),
+                    each.join(", ")
+                ),
+            ))
+        }
     }
 }
 
@@ -120,8 +158,14 @@ pub fn remove(core: &Core, req: &SimRequest, name: &str) -> SimResponse {
 
 fn not_loaded(name: &str, scope: Option<&TenantId>) -> String {
     match scope {
-        Some(t) => format!("no scenario {name:?} is loaded for tenant {t}"),
-        None => format!("no scenario {name:?} is loaded for every tenant"),
+        Some(t) => format!(
+            "no scenario {} is loaded for tenant {t}",
+            crate::text::echo(name)
+        ),
+        None => format!(
+            "no scenario {} is loaded for every tenant",
+            crate::text::echo(name)
+        ),
     }
 }
 

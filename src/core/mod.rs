@@ -92,6 +92,8 @@ struct Fired<'a> {
     virtual_time: crate::clock::Millis,
     /// The tenant the trigger chose to act on, once it ran (`trigger::noting_tenant`).
     chosen: Option<TenantId>,
+    /// The scenario rule that decided what it did, once it ran (`trigger::noting_rule`).
+    decided: Option<String>,
 }
 
 /// A tenant's state vanished between lookup and use (a reset raced the request).
@@ -233,6 +235,7 @@ impl Core {
             started,
             virtual_time,
             chosen: None,
+            decided: None,
         };
         let checked = check_params(&def, &params)
             .map_err(FireError::Params)
@@ -250,9 +253,14 @@ impl Core {
             .clock()
             .cut()
             .polls((def.run)(self.clone(), params.clone()));
-        let (outcome, chosen) = crate::trigger::noting_tenant(run).await;
+        let ((outcome, chosen), decided) =
+            crate::trigger::noting_rule(crate::trigger::noting_tenant(run)).await;
         let outcome = outcome.map_err(|why| named_refusal(def.name, why));
-        let fired = Fired { chosen, ..fired };
+        let fired = Fired {
+            chosen,
+            decided,
+            ..fired
+        };
         if outcome.is_ok() {
             let counted = self
                 .acted_for(&fired)
@@ -275,6 +283,11 @@ impl Core {
             Err((why, status)) => ("FAILED", why, Value::Null, status),
         };
         let tenant = self.acted_for(&fired).map(|t| t.to_string());
+        // The rule that decided it, and the timeline that fired it, when either did.
+        let rule = match (fired.decided, fired.via) {
+            (Some(rule), Some(via)) => Some(format!("{rule} ({via})")),
+            (rule, via) => rule.or(via),
+        };
         self.journal().record(JournalEntry {
             id: 0,
             surface: "trigger",
@@ -288,7 +301,7 @@ impl Core {
             detail,
             request: Value::Object(fired.params.clone()),
             reply,
-            rule: fired.via,
+            rule,
             latency_us: fired.started.elapsed().as_micros() as u64,
         });
     }

@@ -392,7 +392,8 @@ impl Outbox {
         let now = self.inner.clock.now();
         let (seq, view) = {
             let mut ledger = self.inner.ledger.lock();
-            let seq = ledger::seq_of(id).ok_or_else(|| format!("no notification {id}"))?;
+            let seq = ledger::seq_of(id)
+                .ok_or_else(|| format!("no notification {}", crate::text::echo_bare(id)))?;
             let view = ledger.restart(seq, now)?;
             (seq, view)
         };
@@ -421,6 +422,37 @@ impl Outbox {
             .filter(|(seq, n)| filter.matches(**seq, n))
             .map(|(_, n)| (**n).clone())
             .collect()
+    }
+
+    /// At most `limit` notifications matching `filter`, and whether more match beyond them:
+    /// the newest first, or, when the filter has `after`, the oldest after it first (a poller
+    /// asking after the last one it saw gets the next ones, none skipped).
+    pub fn page(&self, filter: &NotificationFilter, limit: usize) -> (Vec<Notification>, bool) {
+        let ledger = self.inner.ledger.lock();
+        let mut matching: Box<dyn Iterator<Item = &Box<Notification>>> = match filter.after {
+            Some(after) => Box::new(
+                ledger
+                    .items
+                    .range(after.saturating_add(1)..)
+                    .filter(|(seq, n)| filter.matches(**seq, n))
+                    .map(|(_, n)| n),
+            ),
+            None => Box::new(
+                ledger
+                    .items
+                    .iter()
+                    .rev()
+                    .filter(|(seq, n)| filter.matches(**seq, n))
+                    .map(|(_, n)| n),
+            ),
+        };
+        let page: Vec<Notification> = matching
+            .by_ref()
+            .take(limit)
+            .map(|n| (**n).clone())
+            .collect();
+        let more = matching.next().is_some();
+        (page, more)
     }
 
     /// Counts by status (for the dashboard and benchmarks).

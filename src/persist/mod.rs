@@ -244,8 +244,9 @@ pub fn import_at_start(core: &Core, snapshot: Snapshot) -> Result<Restored, Stri
     let restored = import(core, snapshot, None)?;
     for l in given {
         let scope = l.tenant.as_deref().and_then(TenantId::parse);
-        let file = crate::scenario::load::parse(&l.text, &l.source, core.triggers())
-            .map_err(|e| e.to_string())?;
+        let file =
+            crate::scenario::load::parse_for(&l.text, &l.source, core.triggers(), scope.as_ref())
+                .map_err(|e| e.to_string())?;
         core.scenarios().load(file, scope, &l.source);
     }
     Ok(restored)

@@ -194,7 +194,7 @@ impl Scenarios {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| anyhow::anyhow!("cannot read scenario file {source:?}: {e}"))?;
             let file = engine
-                .parse(&text, &source, triggers)
+                .parse(&text, &source, triggers, None)
                 .map_err(|e| anyhow::anyhow!("scenario rejected: {e}"))?;
             engine.load(file, None, &source);
         }
@@ -203,18 +203,21 @@ impl Scenarios {
 
     /// Parses and checks a scenario file for loading: its trigger names and parameters, and the
     /// operations its rules name (against the engine's list; see [`super::load::parse_checked`]).
+    /// `scope`: the tenant it will be loaded for (`?tenant=`), which the tenant checks use
+    /// instead of the file's.
     pub fn parse<C>(
         &self,
         text: &str,
         source: &str,
         triggers: &[crate::trigger::TriggerDef<C>],
+        scope: Option<&TenantId>,
     ) -> Result<ScenarioFile, format::LoadError> {
         let operations: Vec<(&str, &str)> = self
             .operations
             .iter()
             .map(|(surface, name)| (*surface, name.as_str()))
             .collect();
-        super::load::parse_checked(text, source, triggers, &operations)
+        super::load::parse_checked(text, source, triggers, &operations, scope)
     }
 
     /// Why `operation` is no operation of `surface` a rule could name (the check a rule's
@@ -240,15 +243,23 @@ impl Scenarios {
 
     /// Decides the outcome of one operation, counting it for `nth`/`first`/`after`.
     pub fn decide(&self, ctx: OperationCtx<'_>) -> Decision {
-        self.decide_inner(ctx, true)
+        self.decide_inner(ctx, true, Selecting::Every)
+    }
+
+    /// Decides an event that is not a request but is governed by the rules on an operation (money
+    /// arriving by trigger or timeline: `mockPayeeNotify`): only the rules that name `ctx`'s
+    /// operation select and count it. A rule without `operation` (a blanket rate limit) is
+    /// about requests, so the event neither uses up one of its counts nor is decided by it.
+    pub fn decide_event(&self, ctx: OperationCtx<'_>) -> Decision {
+        self.decide_inner(ctx, true, Selecting::Named)
     }
 
     /// What [`Scenarios::decide`] would answer now, without counting (the explain endpoint).
     pub fn explain(&self, ctx: OperationCtx<'_>) -> Decision {
-        self.decide_inner(ctx, false)
+        self.decide_inner(ctx, false, Selecting::Every)
     }
 
-    fn decide_inner(&self, ctx: OperationCtx<'_>, commit: bool) -> Decision {
+    fn decide_inner(&self, ctx: OperationCtx<'_>, commit: bool, selecting: Selecting) -> Decision {
         let now = self.clock.now();
         let mut state = self.state.lock();
         let mut winner: Option<(usize, usize)> = None;
@@ -261,7 +272,7 @@ impl Scenarios {
                 let Some(rule) = state.loaded.get(si).and_then(|l| l.file.rules.get(ri)) else {
                     continue;
                 };
-                if !selects(rule, &ctx) {
+                if !selects(rule, &ctx, selecting) {
                     continue;
                 }
                 let (nth, first, after, window, chance) = (
@@ -480,12 +491,22 @@ impl Scenarios {
     }
 }
 
-fn selects(rule: &format::RuleSpec, ctx: &OperationCtx<'_>) -> bool {
+/// Which rules may select what is being decided.
+#[derive(Clone, Copy, PartialEq)]
+enum Selecting {
+    /// A request: every rule whose selectors match it.
+    Every,
+    /// An event governed by an operation's rules: only those that name the operation.
+    Named,
+}
+
+fn selects(rule: &format::RuleSpec, ctx: &OperationCtx<'_>, selecting: Selecting) -> bool {
+    let operation = match &rule.operation {
+        Some(o) => o.matches(ctx.operation),
+        None => selecting == Selecting::Every,
+    };
     rule.surface.is_none_or(|s| s.as_str() == ctx.surface)
-        && rule
-            .operation
-            .as_ref()
-            .is_none_or(|o| o.matches(ctx.operation))
+        && operation
         && rule.tenant.as_ref().is_none_or(|Tenant(t)| t == ctx.tenant)
         && rule.when.iter().all(|(path, p)| p.holds(ctx.fields, path))
 }

@@ -130,7 +130,16 @@ pub fn check_name(text: &str) -> Result<(), String> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
     if text.is_empty() || text.len() > 100 || !text.chars().all(ok_char) {
         return Err(format!(
-            "name {text:?} must be 1 to 100 letters, digits, '-', '_' or '.'"
+            "name {} must be 1 to 100 letters, digits, '-', '_' or '.' (not \".\" or \"..\")",
+            crate::text::echo(text)
+        ));
+    }
+    // A URL path cannot hold them (`/__sim/scenarios/..` is rewritten by every client), so the
+    // scenario could be neither viewed nor removed by name.
+    if text == "." || text == ".." {
+        return Err(format!(
+            "name {text:?} cannot be addressed in a URL (/__sim/scenarios/{text}); a name is 1 to \
+             100 letters, digits, '-', '_' or '.', other than \".\" and \"..\""
         ));
     }
     Ok(())
@@ -269,41 +278,66 @@ impl<'de> Deserialize<'de> for Duration {
     }
 }
 
-/// Milliseconds of `500ms`, `30s`, `2m`, `1h`, `1d`, `1m30s`.
+/// The longest duration, in milliseconds: 366 days.
+pub const MAX_DURATION_MS: i64 = 366 * 86_400_000;
+
+/// Milliseconds of `500ms`, `30s`, `2m`, `1h`, `1d`, `1m30s`: each unit at most once, the largest
+/// first, at most [`MAX_DURATION_MS`] in all.
 pub fn parse_duration(text: &str) -> Result<i64, String> {
+    let shown = crate::text::echo(text);
     let bad = || {
-        format!("{text:?} is not a duration; write a number and a unit (ms, s, m, h, d), e.g. \"30s\" or \"1m30s\"")
+        format!("{shown} is not a duration; write a number and a unit (ms, s, m, h, d), e.g. \"30s\" or \"1m30s\"")
     };
+    let too_long = || format!("{shown} is too long; a duration is at most 366d (a year)");
     let mut rest = text.trim();
     if rest.is_empty() {
         return Err(bad());
     }
     let mut total: i64 = 0;
+    // The previous unit's rank (d 4 … ms 0): each unit must be smaller than the one before.
+    let mut previous: Option<(usize, &str)> = None;
     while !rest.is_empty() {
         let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
         if digits == 0 {
             return Err(bad());
         }
         let (number, after) = rest.split_at(digits);
-        let number: i64 = number.parse().map_err(|_| bad())?;
+        // Only digits: a number that does not parse is too large.
+        let number: i64 = number.parse().map_err(|_| too_long())?;
         let unit_len = after.len()
             - after
                 .trim_start_matches(|c: char| c.is_ascii_alphabetic())
                 .len();
         let (unit, after) = after.split_at(unit_len);
-        let factor = match unit {
-            "ms" => 1,
-            "s" => 1_000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
+        let (rank, factor) = match unit {
+            "ms" => (0, 1),
+            "s" => (1, 1_000),
+            "m" => (2, 60_000),
+            "h" => (3, 3_600_000),
+            "d" => (4, 86_400_000),
             _ => return Err(bad()),
         };
+        match previous {
+            Some((before, _)) if before == rank => {
+                return Err(format!(
+                    "{shown} gives the unit {unit:?} twice; write each unit once, the largest \
+                     first (e.g. \"1m30s\")"
+                ))
+            }
+            Some((before, earlier)) if before < rank => {
+                return Err(format!(
+                    "{shown} gives {unit:?} after {earlier:?}; write the units largest first \
+                     (d, h, m, s, ms), e.g. \"1m30s\""
+                ))
+            }
+            _ => {}
+        }
+        previous = Some((rank, unit));
         total = number
             .checked_mul(factor)
             .and_then(|ms| total.checked_add(ms))
-            .filter(|t| *t <= 366 * 86_400_000)
-            .ok_or_else(|| format!("{text:?} is longer than a year"))?;
+            .filter(|t| *t <= MAX_DURATION_MS)
+            .ok_or_else(too_long)?;
         rest = after;
     }
     Ok(total)
@@ -323,5 +357,43 @@ mod tests {
         for bad in ["", "30", "s", "1.5s", "-1s", "3 weeks", "10x", "400d"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_duration_gives_each_unit_once_largest_first() {
+        assert_eq!(parse_duration("1d2h3m4s5ms").map(|_| ()), Ok(()));
+        for (text, says) in [
+            ("1m1m", "gives the unit \"m\" twice"),
+            ("1s500ms500ms", "gives the unit \"ms\" twice"),
+            ("30s1m", "gives \"m\" after \"s\""),
+            ("1h1d", "gives \"d\" after \"h\""),
+        ] {
+            let e = parse_duration(text).unwrap_err();
+            assert!(
+                e.contains(says) && e.contains(&format!("{text:?}")),
+                "{text}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_overflowing_duration_says_how_long_a_duration_may_be() {
+        for text in ["99999999999999999999d", "9999999999999999999ms", "400d"] {
+            let e = parse_duration(text).unwrap_err();
+            assert!(
+                e.contains("too long") && e.contains("at most 366d"),
+                "{text}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_names_dot_and_dot_dot_are_refused_with_the_naming_rule() {
+        for name in [".", ".."] {
+            let e = check_name(name).unwrap_err();
+            assert!(e.contains("cannot be addressed in a URL"), "{e}");
+            assert!(e.contains("letters, digits"), "{e}");
+        }
+        assert!(check_name("a.b").is_ok() && check_name("...").is_ok());
     }
 }

@@ -9,7 +9,17 @@ use serde::Serialize;
 
 use super::format::{pattern_matches, RuleSpec, ScenarioFile, Surface, Tenant};
 use super::locate::{self, entry_key, Path, Step};
+use crate::tenant::TenantId;
 use crate::trigger::TriggerDef;
+
+/// The tenant the scenario will apply to: `scope`, the one the loader gives
+/// (`POST /__sim/scenarios?tenant=`, a restored scenario), else the file's `tenant`; `None` =
+/// every tenant.
+fn effective_scope(s: &ScenarioFile, scope: Option<&TenantId>) -> Option<TenantId> {
+    scope
+        .cloned()
+        .or_else(|| s.tenant.clone().map(|Tenant(t)| t))
+}
 
 /// Where a scenario came from and why it could not be loaded.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -43,17 +53,30 @@ pub fn parse<C>(
     file: &str,
     triggers: &[TriggerDef<C>],
 ) -> Result<ScenarioFile, LoadError> {
-    parse_checked(text, file, triggers, &[])
+    parse_checked(text, file, triggers, &[], None)
+}
+
+/// [`parse`], with the checks that depend on the scenario's tenant (timeline parameters, rule
+/// tenants) made for `scope`, the tenant it will be loaded for, when the loader gives one.
+pub fn parse_for<C>(
+    text: &str,
+    file: &str,
+    triggers: &[TriggerDef<C>],
+    scope: Option<&TenantId>,
+) -> Result<ScenarioFile, LoadError> {
+    parse_checked(text, file, triggers, &[], scope)
 }
 
 /// Parses and checks one scenario. JSON when the text starts with `{`, TOML otherwise. A rule's
 /// `operation` must name (or, with a trailing `*`, match) one of `operations` on the rule's
-/// surface; an empty `operations` leaves operation names unchecked.
+/// surface; an empty `operations` leaves operation names unchecked. `scope`: the tenant it will
+/// be loaded for when the loader gives one, else the file's decides the tenant checks.
 pub fn parse_checked<C>(
     text: &str,
     file: &str,
     triggers: &[TriggerDef<C>],
     operations: Operations<'_>,
+    scope: Option<&TenantId>,
 ) -> Result<ScenarioFile, LoadError> {
     let at = |offset: usize, reason: String| {
         let (line, column) = line_col(text, offset);
@@ -65,6 +88,28 @@ pub fn parse_checked<C>(
         }
     };
     let json = text.trim_start().starts_with('{');
+    if !json {
+        // Valid JSON that is not an object (`[1]`, `42`) is no TOML either: say what it is
+        // rather than what the TOML parser makes of it.
+        if let Ok(value) = serde_json::from_str::<serde_json::Value>(text) {
+            let got = match value {
+                serde_json::Value::Array(_) => "an array",
+                serde_json::Value::String(_) => "a string",
+                serde_json::Value::Number(_) => "a number",
+                serde_json::Value::Bool(_) => "a boolean",
+                serde_json::Value::Null => "null",
+                serde_json::Value::Object(_) => "an object",
+            };
+            let offset = text.len() - text.trim_start().len();
+            return Err(at(
+                offset,
+                format!(
+                    "a scenario in JSON is an object ({{\"name\": ..., \"rule\": [...]}}), not {got}; \
+                     or send it as TOML"
+                ),
+            ));
+        }
+    }
     let mut parsed: ScenarioFile = if json {
         serde_json::from_str(text).map_err(|e| {
             let reason = e.to_string();
@@ -77,7 +122,7 @@ pub fn parse_checked<C>(
             at(offset, e.message().trim().to_owned())
         })?
     };
-    check(&parsed, triggers, operations)
+    check(&parsed, triggers, operations, scope)
         .map_err(|(path, reason)| at(locate::offset(text, json, &path).unwrap_or(0), reason))?;
     parsed.text = text.to_owned();
     Ok(parsed)
@@ -94,6 +139,7 @@ fn check<C>(
     s: &ScenarioFile,
     triggers: &[TriggerDef<C>],
     operations: Operations<'_>,
+    scope: Option<&TenantId>,
 ) -> Result<(), Refusal> {
     for (what, list, count) in [
         ("rules", "rule", s.rules.len()),
@@ -107,10 +153,12 @@ fn check<C>(
             ));
         }
     }
+    let scope = effective_scope(s, scope);
     for (i, rule) in s.rules.iter().enumerate() {
         check_rule(i, rule, operations)?;
+        check_rule_tenant(i, rule, scope.as_ref())?;
     }
-    check_timeline(s, triggers)?;
+    check_timeline(s, triggers, scope.as_ref())?;
     check_outages(s)
 }
 
@@ -191,8 +239,105 @@ fn check_rule(i: usize, rule: &RuleSpec, operations: Operations<'_>) -> Result<(
     Ok(())
 }
 
+/// A rule's `tenant` must be one the rule can see: of its surface's provider, and (in a scenario
+/// for one tenant) that tenant. Otherwise the rule could never match.
+fn check_rule_tenant(i: usize, rule: &RuleSpec, scope: Option<&TenantId>) -> Result<(), Refusal> {
+    let Some(Tenant(tenant)) = &rule.tenant else {
+        return Ok(());
+    };
+    let label = rule
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("rule {}", i + 1));
+    let at = entry_key("rule", i, "tenant");
+    if let Some(surface) = rule.surface {
+        if surface.provider() != tenant.provider {
+            return Err((
+                at,
+                format!(
+                    "rule {label:?}: tenant {tenant} is not a tenant of surface {surface}, whose \
+                     tenants are {}:id, so the rule could never match; name a {0} tenant or \
+                     another surface",
+                    surface.provider().as_str()
+                ),
+            ));
+        }
+    }
+    match scope {
+        Some(scope) if scope != tenant => Err((
+            at,
+            format!(
+                "rule {label:?}: tenant {tenant} is not the scenario's tenant {scope}, so the rule \
+                 could never match (a scenario for one tenant sees only its requests); remove the \
+                 rule's tenant or load the scenario for {tenant}"
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The tenants the rules of `file` name, each once, in file order (the loader warns about
+/// those that do not exist).
+pub fn rule_tenants(file: &ScenarioFile) -> Vec<TenantId> {
+    let mut tenants: Vec<TenantId> = Vec::new();
+    for Tenant(t) in file.rules.iter().filter_map(|r| r.tenant.as_ref()) {
+        if !tenants.contains(t) {
+            tenants.push(t.clone());
+        }
+    }
+    tenants
+}
+
+/// `serve --scenario a.toml,b.toml`: two files of the same name and tenant would load one over
+/// the other (the first's timeline never firing). Refuses that, naming both files. A file that
+/// cannot be read or whose name or tenant does not parse is left to the load to report.
+pub fn check_distinct_files(paths: &[std::path::PathBuf]) -> Result<(), String> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        name: String,
+        tenant: Option<String>,
+    }
+    let mut seen: Vec<(String, Option<String>, String)> = Vec::new();
+    for path in paths {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        let head: Option<Head> = if text.trim_start().starts_with('{') {
+            serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| serde_json::from_value(v).ok())
+        } else {
+            toml::from_str::<toml::Table>(&text)
+                .ok()
+                .and_then(|t| t.try_into().ok())
+        };
+        let Some(head) = head else { continue };
+        let source = path.display().to_string();
+        if let Some((_, _, first)) = seen
+            .iter()
+            .find(|(n, t, _)| *n == head.name && *t == head.tenant)
+        {
+            let scope = head
+                .tenant
+                .as_deref()
+                .map_or_else(|| "every tenant".to_owned(), |t| format!("tenant {t}"));
+            return Err(format!(
+                "scenario files {first:?} and {source:?} are both named {:?} for {scope}: the \
+                 second would replace the first; rename one (names are per tenant)",
+                head.name
+            ));
+        }
+        seen.push((head.name, head.tenant, source));
+    }
+    Ok(())
+}
+
 /// Each timeline event must name a trigger the app serves, with its parameters.
-fn check_timeline<C>(s: &ScenarioFile, triggers: &[TriggerDef<C>]) -> Result<(), Refusal> {
+fn check_timeline<C>(
+    s: &ScenarioFile,
+    triggers: &[TriggerDef<C>],
+    scope: Option<&TenantId>,
+) -> Result<(), Refusal> {
     for (i, event) in s.timeline.iter().enumerate() {
         let Some(def) = triggers.iter().find(|t| t.name == event.event) else {
             let names: Vec<&str> = triggers.iter().map(|t| t.name).collect();
@@ -207,7 +352,7 @@ fn check_timeline<C>(s: &ScenarioFile, triggers: &[TriggerDef<C>]) -> Result<(),
             ));
         };
         let mut params = event.params.clone();
-        if let Some(Tenant(t)) = &s.tenant {
+        if let Some(t) = scope {
             super::timeline::add_tenant_params(def, t, &mut params);
         }
         crate::trigger::check_params(def, &params).map_err(|e| {
@@ -381,7 +526,7 @@ mod tests {
 
     fn rule(body: &str) -> Result<ScenarioFile, LoadError> {
         let text = format!("name = \"t\"\n[[rule]]\n{body}");
-        parse_checked::<()>(&text, "t.toml", &[], OPERATIONS)
+        parse_checked::<()>(&text, "t.toml", &[], OPERATIONS, None)
     }
 
     #[test]
@@ -430,7 +575,7 @@ mod tests {
             "{e}"
         );
         let json = "{\"name\": \"t\", \"rule\": [\n {\"operation\": []}]}";
-        let e = parse_checked::<()>(json, "t.json", &[], OPERATIONS).unwrap_err();
+        let e = parse_checked::<()>(json, "t.json", &[], OPERATIONS, None).unwrap_err();
         assert!(
             e.reason.contains("operation = [] names no operation"),
             "{e}"
@@ -466,7 +611,7 @@ mod tests {
 
     #[test]
     fn every_rule_error_names_the_key_of_its_own_rule() {
-        assert!(parse_checked::<()>(DECOY, "t.toml", &[], OPERATIONS).is_ok());
+        assert!(parse_checked::<()>(DECOY, "t.toml", &[], OPERATIONS, None).is_ok());
         for (second, reason, at) in [
             ("nth = 2\nfirst = 1\n", "nth cannot be combined", (17, 7)),
             ("after = 2\nfirst = 2\n", "matches no request", (18, 9)),
@@ -515,7 +660,7 @@ mod tests {
             ),
         ] {
             let text = format!("{DECOY}{second}");
-            let e = parse_checked::<()>(&text, "t.toml", &[], OPERATIONS).unwrap_err();
+            let e = parse_checked::<()>(&text, "t.toml", &[], OPERATIONS, None).unwrap_err();
             assert!(e.reason.contains(reason), "{second}: {e}");
             assert_eq!((e.line, e.column), at, "{second}: {e}");
         }
@@ -526,7 +671,7 @@ mod tests {
         let text = "{\"name\": \"t\", \"description\": \"FAILURE\",\n\"rule\": [\n\
             {\"then\": {\"code\": \"FAILURE\"}},\n\
             {\"surface\": \"pockyt\", \"then\": {\"code\": \"FAILURE\"}}]}";
-        let e = parse_checked::<()>(text, "t.json", &[], OPERATIONS).unwrap_err();
+        let e = parse_checked::<()>(text, "t.json", &[], OPERATIONS, None).unwrap_err();
         assert!(e.reason.contains("is not a Pockyt ret_code"), "{e}");
         assert_eq!((e.line, e.column), (4, 40), "{e}");
     }
@@ -544,6 +689,53 @@ mod tests {
         let rules = "[[rule]]\n".repeat(MAX_ENTRIES + 1);
         let e = parse::<()>(&format!("name = \"t\"\n{rules}"), "t.toml", &[]).unwrap_err();
         assert_eq!(e.line, MAX_ENTRIES + 2, "{e}");
+    }
+
+    #[test]
+    fn a_rule_tenant_that_can_never_match_is_refused_where_it_is() {
+        let e = rule("surface = \"pockyt\"\ntenant = \"whalet:1\"\n").unwrap_err();
+        assert!(e.reason.contains("not a tenant of surface pockyt"), "{e}");
+        assert_eq!(e.line, 4, "{e}");
+        let text = "name = \"t\"\ntenant = \"whalet:1\"\n[[rule]]\ntenant = \"whalet:2\"\n";
+        let e = parse::<()>(text, "t.toml", &[]).unwrap_err();
+        assert!(
+            e.reason.contains("not the scenario's tenant whalet:1"),
+            "{e}"
+        );
+        assert_eq!(e.line, 4, "{e}");
+        // The tenant it is loaded for decides, not the file's.
+        let one = TenantId::parse("whalet:2").unwrap();
+        assert!(parse_for::<()>(text, "t.toml", &[], Some(&one)).is_ok());
+        // In an every-tenant scenario a rule tenant narrows the rule.
+        assert!(rule("surface = \"platform\"\ntenant = \"whalet:1\"\n").is_ok());
+    }
+
+    #[test]
+    fn json_that_is_not_an_object_is_refused_as_such() {
+        for (text, got) in [("[1]", "an array"), (" []", "an array"), ("42", "a number")] {
+            let e = parse::<()>(text, "b", &[]).unwrap_err();
+            assert!(
+                e.reason.contains("is an object") && e.reason.contains(got),
+                "{e}"
+            );
+        }
+        assert!(parse::<()>("[[rule]]\n", "t", &[]).is_err_and(|e| !e.reason.contains("JSON")));
+    }
+
+    #[test]
+    fn start_files_of_one_name_and_tenant_are_refused_naming_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |file: &str, text: &str| {
+            let path = dir.path().join(file);
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let a = write("a.toml", "name = \"x\"\n");
+        let b = write("b.json", "{\"name\": \"x\", \"seed\": 1}");
+        let c = write("c.toml", "name = \"x\"\ntenant = \"whalet:1\"\n");
+        let e = check_distinct_files(&[a.clone(), c.clone(), b.clone()]).unwrap_err();
+        assert!(e.contains("a.toml") && e.contains("b.json"), "{e}");
+        assert!(check_distinct_files(&[a, c]).is_ok());
     }
 
     #[test]

@@ -241,9 +241,10 @@ impl Scenarios {
         // against them).
         let mut shapes = Vec::new();
         for (i, l) in record.loaded.iter().enumerate() {
-            let file = super::load::parse(&l.text, &l.source, triggers)
-                .map_err(|e| format!("scenario {:?}: {e}", l.name))?;
             let scope = l.tenant.as_deref().map(parse_tenant).transpose()?;
+            // Checked for the tenant it was loaded for (which `?tenant=` may have set).
+            let file = super::load::parse_for(&l.text, &l.source, triggers, scope.as_ref())
+                .map_err(|e| format!("scenario {:?}: {e}", l.name))?;
             same_as_earlier(&record.loaded[..i], l)
                 .map_err(|e| format!("scenarios.loaded[{i}]: {e}"))?;
             shapes.push((l.generation, file.rules.len(), scope.clone()));

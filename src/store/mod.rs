@@ -343,6 +343,8 @@ impl Store {
     /// The refusal of a tenant that does not exist, naming those that do: `no tenant {what}
     /// (configured: …)`. One text for the control plane's `404`s and the triggers'.
     pub fn no_tenant(&self, what: &str) -> String {
+        // `what` names a tenant a client gave: a 60,000-character id is not echoed whole.
+        let what = crate::text::bound(what, crate::text::MESSAGE_BYTES);
         let configured: Vec<String> = self.tenant_ids().iter().map(ToString::to_string).collect();
         format!("no tenant {what} (configured: {})", configured.join(", "))
     }

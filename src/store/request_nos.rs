@@ -41,6 +41,19 @@ impl RequestNos {
         true
     }
 
+    /// Forgets `request_no` again (a request lost before it was processed: a scenario's dropped
+    /// connection), so that a retry with it is accepted. It was remembered last, or nearly: it is
+    /// looked for from the newest end. False when it was not remembered.
+    pub fn forget(&mut self, request_no: &str) -> bool {
+        if !self.seen.remove(request_no) {
+            return false;
+        }
+        if let Some(at) = self.order.iter().rposition(|n| &**n == request_no) {
+            self.order.remove(at);
+        }
+        true
+    }
+
     pub fn contains(&self, request_no: &str) -> bool {
         self.seen.contains(request_no)
     }
@@ -92,6 +105,23 @@ mod tests {
             serde_json::to_value(&nos).unwrap(),
             serde_json::json!(["a", "b"])
         );
+    }
+
+    #[test]
+    fn a_forgotten_number_is_accepted_again_and_the_others_keep_their_order() {
+        let mut nos = RequestNos::default();
+        for n in ["a", "b", "c"] {
+            assert!(nos.insert(n.into(), 10));
+        }
+        assert!(nos.forget("b"));
+        assert!(!nos.forget("b"), "it is no longer remembered");
+        assert!(!nos.contains("b"));
+        assert_eq!(
+            serde_json::to_value(&nos).unwrap(),
+            serde_json::json!(["a", "c"])
+        );
+        assert!(nos.insert("b".into(), 10), "a retry with it is accepted");
+        assert!(!nos.insert("b".into(), 10));
     }
 
     #[test]

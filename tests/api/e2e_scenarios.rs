@@ -124,7 +124,9 @@ async fn collection_arrives_pays_the_newest_b2c_account_at_60_and_120_seconds() 
         Some(2),
         "{scenario}"
     );
-    let settled = decided_by(&app, "trigger", "timeline of scenario collection-arrives").await;
+    // The timeline fired them and the scenario's rule on mockPayeeNotify decided them.
+    let both = "settle incoming collections after 5 s (timeline of scenario collection-arrives)";
+    let settled = decided_by(&app, "trigger", both).await;
     assert_eq!(settled.len(), 2, "both arrivals came from the timeline");
     app.assert_invariants().await;
     app.shutdown().await;

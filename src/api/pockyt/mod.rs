@@ -165,6 +165,19 @@ pub fn ensure_tenants(store: &Store, merchants: &Merchants, now: i64) {
     }
 }
 
+/// Credits the starting balances of every merchant (or of `only`) whose state has not had them
+/// yet: what a reset of all state, or of a merchant's, does at once, so that `/__sim/state` and a
+/// snapshot show them before anything else touches the merchant.
+pub fn seed_tenants(core: &Core, only: Option<&TenantId>) {
+    let now = core.clock().now();
+    for m in core.pockyt().iter() {
+        let id = TenantId::new(Provider::Pockyt, m.merchant_no.clone());
+        if only.is_none_or(|o| o == &id) {
+            core.store().with_tenant(&id, |t| seed(t, m, now));
+        }
+    }
+}
+
 /// Credits the starting balances once (again after a reset): `external:funding` → available.
 pub fn seed(t: &mut TenantState, merchant: &Merchant, now: i64) {
     if t.pockyt.seeded {
@@ -450,7 +463,9 @@ fn declared_charset(content_type: &str) -> Option<&str> {
 
 /// The merchant a trigger acts on, by the rule every surface's triggers share
 /// ([`crate::trigger::acting_tenant`]): the one `merchantNo` names, else the demo merchant when
-/// configured, else the only merchant.
+/// configured, else the only merchant. It changes nothing: the starting balances were credited
+/// at start and by every reset ([`seed_tenants`]), and a trigger refused afterwards (its
+/// parameters checked after this) must leave the state as it was.
 pub fn trigger_merchant(
     core: &Core,
     params: &Map<String, Value>,
@@ -465,9 +480,6 @@ pub fn trigger_merchant(
         .pockyt()
         .get(&tenant.id)
         .ok_or_else(|| format!("no Pockyt merchant {:?}", tenant.id))?;
-    core.store().ensure_tenant(&tenant);
-    let now = core.clock().now();
-    core.with_tenant(&tenant, |t| seed(t, &merchant, now)).ok();
     Ok((merchant, tenant))
 }
 

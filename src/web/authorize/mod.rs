@@ -66,6 +66,8 @@ fn answer(
     }
     let form: HashMap<String, String> = match std::str::from_utf8(&req.body) {
         Ok(text) => query_pairs(text).collect(),
+        // Read as empty, it would answer "wrong password" about a form nobody could read.
+        Err(_) if action.is_some() => return page::unreadable(&request),
         Err(_) => HashMap::new(),
     };
     let (login, password) = registry.credentials();

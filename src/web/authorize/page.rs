@@ -246,6 +246,18 @@ pub fn too_large(req: &AuthorizationRequest, limit: usize) -> SimResponse {
     render(413, &req.provider_name, "Form too large", &body)
 }
 
+/// A form whose body is not UTF-8 text (`application/x-www-form-urlencoded` as a browser sends
+/// it): it was not read and nothing was changed.
+pub fn unreadable(req: &AuthorizationRequest) -> SimResponse {
+    let body = format!(
+        r#"<div class="status"><span class="badge no" aria-hidden="true">!</span><h1 id="page-title">The form could not be read</h1></div>
+<p id="result" data-result="unreadable">The form sent was not UTF-8 text (application/x-www-form-urlencoded), so it was not read and nothing was changed. Go back to the login and send the form as the page shows it.</p>
+<div class="actions"><a class="button primary" href="/authorize/{token}" id="again">Back to the login</a></div>"#,
+        token = escape(&req.token),
+    );
+    render(400, &req.provider_name, "Form not readable", &body)
+}
+
 /// A token the simulator never issued.
 pub fn unknown_link() -> SimResponse {
     let body = r#"<div class="status"><span class="badge no" aria-hidden="true">!</span><h1 id="page-title">Link not valid</h1></div>

@@ -103,7 +103,8 @@
     const rules = Array.isArray(s.rules) ? s.rules : [];
     const timeline = Array.isArray(s.timeline) ? s.timeline : [];
     const fired = count(s.fired);
-    const scope = s.tenant ? `?tenant=${encodeURIComponent(s.tenant)}` : "";
+    // The every-tenant scenario is `?tenant=*`: a tenant's scenario may share its name.
+    const scope = `?tenant=${s.tenant ? encodeURIComponent(s.tenant) : "*"}`;
     const remove = h("button", {
       type: "button", class: "btn btn-small btn-quiet", onclick: async () => {
         const r = await api("DELETE", `/__sim/scenarios/${encodeURIComponent(s.name)}${scope}`);

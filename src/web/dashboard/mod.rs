@@ -130,7 +130,10 @@ fn asset(name: &str) -> SimResponse {
     match ASSETS.iter().find(|(n, _, _)| *n == name) {
         Some((_, content_type, text)) => secure(SimResponse::with_type(200, content_type, *text))
             .header("cache-control", "no-cache"),
-        None => SimResponse::text(404, format!("no dashboard asset {name:?}")),
+        None => SimResponse::text(
+            404,
+            format!("no dashboard asset {}", crate::text::echo(name)),
+        ),
     }
 }
 
@@ -148,7 +151,10 @@ fn not_found(path: &str) -> SimResponse {
     let body = render(
         "missing",
         "Page not found",
-        &format!("There is no dashboard page at {path}. Pick a view above."),
+        &format!(
+            "There is no dashboard page at {}. Pick a view above.",
+            crate::text::echo_bare(path)
+        ),
         "",
     );
     secure(SimResponse::html(404, body))

@@ -9,22 +9,31 @@ use crate::api::whalet::common::kinds::CollectionReview;
 use crate::api::whalet::common::review::{self, Kind};
 use crate::api::whalet::common::{trigger_tenant, Verdict};
 use crate::core::Core;
-use crate::scenario::OperationCtx;
+use crate::scenario::{Decision, OperationCtx};
 use crate::trigger::TriggerFuture;
 
 /// `whalet.collection.received`: a payment arrives now; the scenario rules on `mockPayeeNotify`
-/// decide how it settles.
+/// decide how it settles, or refuse it with a forced `code`. An arrival is not a request: only
+/// the rules that name `mockPayeeNotify` select and count it
+/// ([`crate::scenario::Scenarios::decide_event`]), and a rule's request-transport effects
+/// (`latency_ms`, `http_status`, `drop_connection`) do not apply to it.
 pub fn received(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
         let tenant = trigger_tenant(&core, &params)?;
         let body = Value::Object(params);
         let incoming = read(&body, false).map_err(|e| e.detail)?;
-        let decision = core.scenarios().decide(OperationCtx {
+        let decision = core.scenarios().decide_event(OperationCtx {
             surface: "whalet",
             tenant: &tenant,
             operation: "mockPayeeNotify",
             fields: &body,
         });
+        if let Some(rule) = &decision.rule {
+            crate::trigger::note_rule(rule);
+        }
+        if let Some(refusal) = forced_refusal(&decision) {
+            return Err(refusal);
+        }
         let now = core.clock().now();
         let (trade_id, v) = core
             .with_tenant_text(&tenant, |t| arrive(t, &incoming, now))?
@@ -34,4 +43,26 @@ pub fn received(core: Core, params: Map<String, Value>) -> TriggerFuture {
         review::schedule_decision::<CollectionReview>(&core, &tenant, delay, &trade_id, 1, verdict);
         Ok(v)
     })
+}
+
+/// A rule's forced `code` refuses the arrival, as it refuses a `mockPayeeNotify` request: no
+/// money arrives and nothing changes. The refusal names the rule, its code and its detail.
+fn forced_refusal(decision: &Decision) -> Option<String> {
+    let code = decision.sync.as_ref()?.code.as_deref()?;
+    let rule = decision.rule.as_deref().unwrap_or("a rule");
+    let scenario = decision
+        .scenario
+        .as_deref()
+        .map(|s| format!(" of scenario {s}"))
+        .unwrap_or_default();
+    let detail = decision
+        .sync
+        .as_ref()
+        .and_then(|s| s.detail.as_deref())
+        .map(|d| format!(" ({d})"))
+        .unwrap_or_default();
+    Some(format!(
+        "scenario rule {rule:?}{scenario} forces code {code}{detail} on mockPayeeNotify: no money \
+         arrived"
+    ))
 }
