@@ -102,7 +102,7 @@ impl App {
             &config.pockyt,
             notify_url,
         )?);
-        api::pockyt::ensure_tenants(&store, &pockyt, clock.now());
+        api::pockyt::ensure_tenants(&store, &pockyt, clock.now(), None);
         outbox.register(
             "pockyt",
             Arc::new(api::pockyt::transport::PockytTransport {
@@ -114,7 +114,7 @@ impl App {
         let infinia = Arc::new(api::infinia::Infinia::new(Arc::new(
             api::infinia::apps::Apps::from_config(&config.infinia, notify_url)?,
         ))?);
-        api::infinia::ensure_tenants(&store, &infinia, clock.now());
+        api::infinia::ensure_tenants(&store, &infinia, clock.now(), None);
         outbox.register(
             "infinia",
             Arc::new(api::infinia::transport::InfiniaTransport {

@@ -15,6 +15,14 @@ pub enum Provider {
 }
 
 impl Provider {
+    /// Every provider, in the order the docs name them.
+    pub const ALL: [Provider; 3] = [Provider::Whalet, Provider::Infinia, Provider::Pockyt];
+
+    /// The provider `name` spells (`whalet`, `infinia`, `pockyt`; lower case only).
+    pub fn named(name: &str) -> Option<Provider> {
+        Self::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Provider::Whalet => "whalet",
@@ -42,12 +50,7 @@ impl TenantId {
     /// Parses `provider:id`.
     pub fn parse(text: &str) -> Option<Self> {
         let (provider, id) = text.split_once(':')?;
-        let provider = match provider {
-            "whalet" => Provider::Whalet,
-            "infinia" => Provider::Infinia,
-            "pockyt" => Provider::Pockyt,
-            _ => return None,
-        };
+        let provider = Provider::named(provider)?;
         (!id.is_empty()).then(|| Self::new(provider, id))
     }
 }

@@ -18,7 +18,7 @@ use crate::core::Core;
 use crate::http::{SimRequest, SimResponse};
 use crate::journal::JournalFilter;
 use crate::notify::{NotificationFilter, Status};
-use crate::tenant::TenantId;
+use crate::tenant::{Provider, TenantId};
 
 /// Everything of the control plane lives under this one prefix.
 pub const PREFIX: &str = "/__sim/";
@@ -781,7 +781,7 @@ fn parse_tenant(text: &str) -> Result<TenantId, SimResponse> {
             let lower = provider.to_ascii_lowercase();
             let id = crate::text::echo_bare(id);
             match lower.as_str() {
-                "whalet" | "infinia" | "pockyt" => {
+                _ if Provider::named(&lower).is_some() => {
                     format!("with the provider in lower case ({lower}:{id}), got {shown}")
                 }
                 "platform" => format!(
@@ -909,8 +909,9 @@ fn reset(core: &Core, req: &SimRequest) -> SimResponse {
         // What a tenant starts with is back at once (FIDELITY.md: credited again after a
         // reset), not at its next touch: the state and a snapshot show it, and a refused
         // trigger does not write it.
-        crate::api::pockyt::seed_tenants(core, tenant.as_ref());
-        crate::api::infinia::open_tenants(core, tenant.as_ref());
+        let now = core.clock().now();
+        crate::api::pockyt::ensure_tenants(core.store(), core.pockyt(), now, tenant.as_ref());
+        crate::api::infinia::ensure_tenants(core.store(), core.infinia(), now, tenant.as_ref());
         match &tenant {
             None => {
                 core.journal().clear();

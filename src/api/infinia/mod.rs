@@ -152,26 +152,19 @@ impl Core {
     }
 }
 
-/// Posts the opening balances of every app (or of `only`) whose state has not had them yet:
-/// what a reset of all state, or of an app's, does at once, so that `/__sim/state` and a snapshot
-/// show them before the app's first request.
-pub fn open_tenants(core: &Core, only: Option<&TenantId>) {
-    let now = core.clock().now();
-    for id in core.infinia().tenants() {
+/// Creates every app's tenant (or `only` that one) and posts its opening balances if its state
+/// has not had them yet: at start, and at once after a reset of all state or of an app's, so
+/// that `/__sim/state` and a snapshot show them before the app's first request.
+pub fn ensure_tenants(
+    store: &crate::store::Store,
+    infinia: &Infinia,
+    now: i64,
+    only: Option<&TenantId>,
+) {
+    for id in infinia.tenants() {
         if only.is_some_and(|o| o != &id) {
             continue;
         }
-        if let Some(app) = core.infinia().apps.get(&id.id) {
-            core.store()
-                .with_tenant(&id, |t| ensure_opened(t, &app, now));
-        }
-    }
-}
-
-/// Creates every app's tenant and posts its opening balances (at start, before the core
-/// exists; [`open_tenants`] after a reset).
-pub fn ensure_tenants(store: &crate::store::Store, infinia: &Infinia, now: i64) {
-    for id in infinia.tenants() {
         store.ensure_tenant(&id);
         if let Some(app) = infinia.apps.get(&id.id) {
             store.with_tenant(&id, |t| ensure_opened(t, &app, now));

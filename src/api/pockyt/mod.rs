@@ -156,24 +156,16 @@ pub fn triggers() -> Vec<Trigger> {
         .collect()
 }
 
-/// Creates every merchant's tenant and credits its starting balances.
-pub fn ensure_tenants(store: &Store, merchants: &Merchants, now: i64) {
+/// Creates every merchant's tenant (or `only` that one) and credits its starting balances if
+/// its state has not had them yet: at start, and at once after a reset of all state or of a
+/// merchant's, so that `/__sim/state` and a snapshot show them before anything else touches the
+/// merchant.
+pub fn ensure_tenants(store: &Store, merchants: &Merchants, now: i64, only: Option<&TenantId>) {
     for m in merchants.iter() {
         let id = TenantId::new(Provider::Pockyt, m.merchant_no.clone());
-        store.ensure_tenant(&id);
-        store.with_tenant(&id, |t| seed(t, m, now));
-    }
-}
-
-/// Credits the starting balances of every merchant (or of `only`) whose state has not had them
-/// yet: what a reset of all state, or of a merchant's, does at once, so that `/__sim/state` and a
-/// snapshot show them before anything else touches the merchant.
-pub fn seed_tenants(core: &Core, only: Option<&TenantId>) {
-    let now = core.clock().now();
-    for m in core.pockyt().iter() {
-        let id = TenantId::new(Provider::Pockyt, m.merchant_no.clone());
         if only.is_none_or(|o| o == &id) {
-            core.store().with_tenant(&id, |t| seed(t, m, now));
+            store.ensure_tenant(&id);
+            store.with_tenant(&id, |t| seed(t, m, now));
         }
     }
 }
@@ -464,7 +456,7 @@ fn declared_charset(content_type: &str) -> Option<&str> {
 /// The merchant a trigger acts on, by the rule every surface's triggers share
 /// ([`crate::trigger::acting_tenant`]): the one `merchantNo` names, else the demo merchant when
 /// configured, else the only merchant. It changes nothing: the starting balances were credited
-/// at start and by every reset ([`seed_tenants`]), and a trigger refused afterwards (its
+/// at start and by every reset ([`ensure_tenants`]), and a trigger refused afterwards (its
 /// parameters checked after this) must leave the state as it was.
 pub fn trigger_merchant(
     core: &Core,
