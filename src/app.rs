@@ -140,8 +140,6 @@ impl App {
         let journal = Journal::new(&config.journal);
         let mut operations = api::catalog::scenario_operations(&config);
         operations.push(("infinia", crate::sftp::process::OPERATION.to_owned()));
-        crate::scenario::load::check_distinct_files(&options.scenario_files)
-            .map_err(anyhow::Error::msg)?;
         let scenarios =
             Scenarios::from_files(&clock, &options.scenario_files, &triggers, operations)?;
         outbox.set_gate(scenarios.delivery_gate());

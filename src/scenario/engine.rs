@@ -180,7 +180,9 @@ impl Scenarios {
 
     /// The engine with the `--scenario` files loaded, in order, each rule's operations checked
     /// against `operations` (surface, canonical name). An unreadable or broken file is an error
-    /// naming the file, line and reason. Timelines start when the core schedules them.
+    /// naming the file, line and reason, and so is a file named as an earlier one for the same
+    /// tenant (the second would replace the first, whose `0s` events would never fire).
+    /// Timelines start when the core schedules them.
     pub fn from_files<C>(
         clock: &Clock,
         paths: &[std::path::PathBuf],
@@ -196,6 +198,23 @@ impl Scenarios {
             let file = engine
                 .parse(&text, &source, triggers, None)
                 .map_err(|e| anyhow::anyhow!("scenario rejected: {e}"))?;
+            let scope = file.tenant.clone().map(|format::Tenant(t)| t);
+            if let Some(first) = engine
+                .state
+                .lock()
+                .loaded
+                .iter()
+                .find(|l| l.file.name == file.name && l.scope == scope)
+            {
+                let scope =
+                    scope.map_or_else(|| "every tenant".to_owned(), |t| format!("tenant {t}"));
+                anyhow::bail!(
+                    "scenario files {:?} and {source:?} are both named {:?} for {scope}: the \
+                     second would replace the first; rename one (names are per tenant)",
+                    first.source,
+                    file.name.0
+                );
+            }
             engine.load(file, None, &source);
         }
         Ok(engine)

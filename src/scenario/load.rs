@@ -288,50 +288,6 @@ pub fn rule_tenants(file: &ScenarioFile) -> Vec<TenantId> {
     tenants
 }
 
-/// `serve --scenario a.toml,b.toml`: two files of the same name and tenant would load one over
-/// the other (the first's timeline never firing). Refuses that, naming both files. A file that
-/// cannot be read or whose name or tenant does not parse is left to the load to report.
-pub fn check_distinct_files(paths: &[std::path::PathBuf]) -> Result<(), String> {
-    #[derive(serde::Deserialize)]
-    struct Head {
-        name: String,
-        tenant: Option<String>,
-    }
-    let mut seen: Vec<(String, Option<String>, String)> = Vec::new();
-    for path in paths {
-        let Ok(text) = std::fs::read_to_string(path) else {
-            continue;
-        };
-        let head: Option<Head> = if text.trim_start().starts_with('{') {
-            serde_json::from_str::<serde_json::Value>(&text)
-                .ok()
-                .and_then(|v| serde_json::from_value(v).ok())
-        } else {
-            toml::from_str::<toml::Table>(&text)
-                .ok()
-                .and_then(|t| t.try_into().ok())
-        };
-        let Some(head) = head else { continue };
-        let source = path.display().to_string();
-        if let Some((_, _, first)) = seen
-            .iter()
-            .find(|(n, t, _)| *n == head.name && *t == head.tenant)
-        {
-            let scope = head
-                .tenant
-                .as_deref()
-                .map_or_else(|| "every tenant".to_owned(), |t| format!("tenant {t}"));
-            return Err(format!(
-                "scenario files {first:?} and {source:?} are both named {:?} for {scope}: the \
-                 second would replace the first; rename one (names are per tenant)",
-                head.name
-            ));
-        }
-        seen.push((head.name, head.tenant, source));
-    }
-    Ok(())
-}
-
 /// Each timeline event must name a trigger the app serves, with its parameters.
 fn check_timeline<C>(
     s: &ScenarioFile,
@@ -720,22 +676,6 @@ mod tests {
             );
         }
         assert!(parse::<()>("[[rule]]\n", "t", &[]).is_err_and(|e| !e.reason.contains("JSON")));
-    }
-
-    #[test]
-    fn start_files_of_one_name_and_tenant_are_refused_naming_both() {
-        let dir = tempfile::tempdir().unwrap();
-        let write = |file: &str, text: &str| {
-            let path = dir.path().join(file);
-            std::fs::write(&path, text).unwrap();
-            path
-        };
-        let a = write("a.toml", "name = \"x\"\n");
-        let b = write("b.json", "{\"name\": \"x\", \"seed\": 1}");
-        let c = write("c.toml", "name = \"x\"\ntenant = \"whalet:1\"\n");
-        let e = check_distinct_files(&[a.clone(), c.clone(), b.clone()]).unwrap_err();
-        assert!(e.contains("a.toml") && e.contains("b.json"), "{e}");
-        assert!(check_distinct_files(&[a, c]).is_ok());
     }
 
     #[test]

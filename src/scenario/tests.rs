@@ -414,3 +414,28 @@ fn scenarios_of_missing_tenants_are_reported() {
         ]
     );
 }
+
+/// `serve --scenario a.toml,b.json`: two files of the same name and tenant would load one over
+/// the other (the first's timeline never firing); the start is refused, naming both files.
+#[test]
+fn start_files_of_one_name_and_tenant_are_refused_naming_both() {
+    use crate::clock::{Clock, ClockMode};
+    let dir = tempfile::tempdir().unwrap();
+    let write = |file: &str, text: &str| {
+        let path = dir.path().join(file);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let a = write("a.toml", "name = \"x\"\n");
+    let b = write("b.json", "{\"name\": \"x\", \"seed\": 1}");
+    let c = write("c.toml", "name = \"x\"\ntenant = \"whalet:1\"\n");
+    let start = |paths: &[std::path::PathBuf]| {
+        let clock = Clock::new(ClockMode::Manual, Some(0));
+        Scenarios::from_files::<()>(&clock, paths, &[], Vec::new()).map(|_| ())
+    };
+    let e = start(&[a.clone(), c.clone(), b.clone()])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("a.toml") && e.contains("b.json"), "{e}");
+    assert!(start(&[a, c]).is_ok());
+}
