@@ -60,7 +60,7 @@ trap 'kill $bench ${server:-} 2>/dev/null || true' EXIT
 # The spawned server, once the timed part of the load has begun (at most 3 minutes: sealing the
 # requests beforehand takes a while).
 for _ in $(seq 1 360); do
-    server=$(pgrep -n -f "$bin serve" || true)
+    server=$(pgrep -n -P "$bench" -f " serve " || true)
     if [[ -n $server ]] && grep -q "$ready" "$out/$kind.bench.log"; then
         break
     fi

@@ -321,13 +321,7 @@ impl Money {
     /// or computed, and every balance (the ledger keeps each within it), so `amount` and `cent`
     /// always agree.
     pub fn to_whalet(&self) -> Value {
-        let text = self.to_decimal_string();
-        let trimmed = if text.contains('.') {
-            text.trim_end_matches('0').trim_end_matches('.').to_owned()
-        } else {
-            text
-        };
-        let amount: Value = serde_json::from_str(&trimmed).unwrap_or(Value::Null);
+        let amount = decimal_number(&self.to_decimal_string()).unwrap_or(Value::Null);
         json!({
             "amount": amount,
             "cent": self.minor,
@@ -341,6 +335,20 @@ impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.to_decimal_string(), self.currency)
     }
+}
+
+/// A decimal text as the JSON number the wire carries: without trailing zeros, and without a
+/// fraction when none is left (`100.00` is `100`, `7.1200` is `7.12`); `None` if it is not a
+/// number.
+pub fn decimal_number(text: &str) -> Option<Value> {
+    let trimmed = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        text
+    };
+    serde_json::from_str::<serde_json::Number>(trimmed)
+        .ok()
+        .map(Value::Number)
 }
 
 /// Largest magnitude below which every integer is exact in an `f64` (2^53).

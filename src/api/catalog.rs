@@ -239,7 +239,7 @@ const PRODUCERS: &[(&str, &str, &str, &str, &str)] = &[
         "pockyt",
         "accountToken",
         "",
-        "/v3/payee/account/create/bank-account",
+        "/v3/customers/account/create/bank-account",
         "an active payout account",
     ),
     ("pockyt", "transactionNo", "", "/v3/payouts/pay", "a payout"),

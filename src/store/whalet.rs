@@ -179,6 +179,12 @@ impl ShopStatus {
         matches!(self, ShopStatus::Binding | ShopStatus::Unbinding)
     }
 
+    /// Whether the binding is in force: BOUND, or BOUND with an unbind the marketplace has not
+    /// decided yet (until it does, the shop stays bound and takes money and orders).
+    pub fn in_force(self) -> bool {
+        matches!(self, ShopStatus::Bound | ShopStatus::Unbinding)
+    }
+
     /// Where the marketplace's verdict moves a binding under review (None: nothing is).
     /// A refused unbind leaves the shop BOUND.
     pub fn decided(self, approved: bool) -> Option<Self> {

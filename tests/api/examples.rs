@@ -88,7 +88,7 @@ const AFTER: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "pockyt",
-        "/v3/payee/account/create/bank-account",
+        "/v3/customers/account/create/bank-account",
         "pockyt.account.activated",
         "accountToken",
     ),

@@ -230,7 +230,7 @@ async fn every_operation_lists_its_fields_an_example_and_what_it_needs() {
         .collect();
     assert_eq!(or.len(), 2, "{query}");
     // Other surfaces: a Pockyt account on its path takes its own accountType.
-    let bank = find("pockyt", "/v3/payee/account/create/bank-account");
+    let bank = find("pockyt", "/v3/customers/account/create/bank-account");
     assert_eq!(bank["example"]["accountType"], "BANK_ACCOUNT");
     assert!(bank["needs"]
         .as_array()

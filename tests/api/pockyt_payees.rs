@@ -1081,3 +1081,52 @@ async fn an_update_ignores_a_field_outside_the_profile_as_register_does() {
     assert_eq!(fixed["ret_code"], "000023", "{fixed}");
     app.shutdown().await;
 }
+
+/// `/v3/payee/account/create/...` is the same operation as `/v3/customers/account/create/...`:
+/// a scenario rule written on the table path governs both spellings, and the journal and the
+/// coverage report name the operation by that path whichever was called.
+#[tokio::test]
+async fn an_account_created_under_the_alias_path_is_the_same_operation() {
+    let app = spawn_app().await;
+    let rule = "name = \"account-fails\"\ntenant = \"pockyt:202333\"\n\
+        [[rule]]\nsurface = \"pockyt\"\noperation = \"/v3/customers/account/create/*\"\n\
+        [rule.then]\nresult = \"failure\"\n";
+    let (status, loaded) = app.load_scenario(rule, "tenant=pockyt:202333").await;
+    assert_eq!(status, 200, "{loaded}");
+    let no = active_payee(&app, "alias@example.com").await;
+    let account = |path: &'static str, tag: &'static str| {
+        let app = &app;
+        let no = no.clone();
+        async move {
+            ok(
+                app,
+                path,
+                json!({"customerNo": no, "accountType": "VENMO", "accountCountry": "US",
+                "accountCurrency": "USD", "accountTag": tag, "bankAccountId": "@alias",
+                "bankName": "Venmo", "clientIp": "1.2.3.4", "ipnUrl": "http://127.0.0.1:9/ipn"}),
+            )
+            .await
+        }
+    };
+    for (path, tag) in [
+        ("/v3/customers/account/create/venmo", "a1"),
+        ("/v3/payee/account/create/venmo", "a2"),
+    ] {
+        let reply = account(path, tag).await;
+        assert_eq!(
+            reply["result"]["accountStatus"], "INVALID",
+            "{path}: {reply}"
+        );
+    }
+    let journal = app.get_json("/__sim/requests?surface=pockyt").await;
+    let creates = journal["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["operation"] == "/v3/customers/account/create/venmo")
+        .count();
+    assert_eq!(creates, 2, "{journal}");
+    let coverage = app.get_json("/__sim/coverage").await.to_string();
+    assert!(!coverage.contains("/v3/payee/account/create"), "{coverage}");
+    app.shutdown().await;
+}

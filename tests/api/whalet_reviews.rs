@@ -442,6 +442,54 @@ async fn a_binding_under_review_says_binding_or_unbinding() {
     app.shutdown().await;
 }
 
+/// An unbind under review leaves the binding in force: money for the shop and its orders are
+/// taken until the marketplace approves the unbind, and refused after.
+#[tokio::test]
+async fn a_shop_waiting_for_its_unbind_still_takes_money_and_orders() {
+    let app = spawn_app().await;
+    let (user_id, _, card) = b2c_ready(&app, "unbind-in-force", "USD").await;
+    let card_id = card["cardId"].as_str().unwrap();
+    bind_shop(&app, &user_id, card_id, "b-f", "S-F", "Shop").await;
+    app.advance(10.0).await;
+    let unbind = json!({"userId": user_id, "cardId": card_id, "bindId": "b-f",
+        "operationType": "UNBIND", "shopId": "S-F"});
+    expect(&app, "b2cShopBind", unbind, "PROCESSING").await;
+    let arrival = json!({"userId": user_id, "cardId": card_id, "currency": "USD",
+        "amount": "1.00", "shopId": "S-F"});
+    let collection = expect(&app, "mockPayeeNotify", arrival.clone(), "SUCCESS").await;
+    assert_eq!(collection["status"], "PENDING", "{collection}");
+    let orders = |batch: &str| {
+        json!({"userId": user_id, "batchNo": batch, "shopId": "S-F", "orders": [
+            {"orderNo": "o-1", "amount": "1.00", "currency": "USD", "orderTime": "2025-01-01 10:00:00"}]})
+    };
+    expect(
+        &app,
+        "shopOrderUpload",
+        orders("while-unbinding"),
+        "SUCCESS",
+    )
+    .await;
+    // The marketplace approves the unbind: from then on the shop is no longer bound.
+    app.advance(10.0).await;
+    refused(
+        &app,
+        "mockPayeeNotify",
+        arrival,
+        "FAILURE",
+        "shop S-F is not bound",
+    )
+    .await;
+    refused(
+        &app,
+        "shopOrderUpload",
+        orders("after-unbind"),
+        "FAILURE",
+        "shop S-F is not bound",
+    )
+    .await;
+    app.shutdown().await;
+}
+
 /// An unbind the marketplace refuses leaves the shop BOUND; the same unbind asked again is a new
 /// request, reviewed and notified, while a repetition before the verdict answers as the first.
 #[tokio::test]

@@ -20,7 +20,7 @@ use crate::behaviour::NotifyBehaviour;
 use crate::core::Core;
 use crate::money::Currency;
 use crate::store::whalet::{
-    wallet_account, Bucket, Card, CardStatus, Collection, CollectionStatus, FundSource, ShopStatus,
+    wallet_account, Bucket, Card, CardStatus, Collection, CollectionStatus, FundSource,
     EXTERNAL_BANK,
 };
 use crate::store::whalet_trade::ReplenishKind;
@@ -178,9 +178,10 @@ pub(super) fn arrive(
     let amount =
         positive_amount("amount", p.amount, card.currency).map_err(WhaletError::parameter)?;
     if let Some(shop_id) = p.shop_id {
-        let bound = w.shops.values().any(|s| {
-            s.card_id == card.card_id && s.shop_id == shop_id && s.status == ShopStatus::Bound
-        });
+        let bound = w
+            .shops
+            .values()
+            .any(|s| s.card_id == card.card_id && s.shop_id == shop_id && s.status.in_force());
         if !bound {
             return Err(failure(format!(
                 "shop {shop_id} is not bound to collection account {}",

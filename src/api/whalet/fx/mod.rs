@@ -224,9 +224,7 @@ pub fn rate_inquiry(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
 /// double holds exactly, so the number is the rate the order was priced at (`7.1200` is `7.12`);
 /// a stored text that is no number (only a hand-edited snapshot could hold one) stays text.
 pub fn rate_number(rate: &str) -> Value {
-    serde_json::from_str::<serde_json::Number>(rate)
-        .map(Value::Number)
-        .unwrap_or_else(|_| Value::String(rate.to_owned()))
+    crate::money::decimal_number(rate).unwrap_or_else(|| Value::String(rate.to_owned()))
 }
 
 /// A quote the user may still use for `from` → `to` in `fund`.
@@ -340,7 +338,8 @@ mod tests {
     #[test]
     fn a_rate_is_a_number_with_the_quotes_digits() {
         for (text, wire) in [
-            ("150.0000", "150.0"),
+            ("150.0000", "150"),
+            ("8.00", "8"),
             ("0.0067", "0.0067"),
             ("7.1200", "7.12"),
             ("1", "1"),

@@ -9,7 +9,6 @@ use serde_json::{json, Value};
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::{failure, mint, once};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
-use crate::store::whalet::ShopStatus;
 use crate::store::whalet_trade::ShopOrder;
 use crate::wire::whalet::WhaletError;
 
@@ -41,9 +40,11 @@ pub fn upload(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         |_| false,
         |t| {
             t.whalet.onboarded_user(user_id)?;
-            let bound = t.whalet.shops.values().any(|s| {
-                s.user_id == user_id && s.shop_id == shop_id && s.status == ShopStatus::Bound
-            });
+            let bound = t
+                .whalet
+                .shops
+                .values()
+                .any(|s| s.user_id == user_id && s.shop_id == shop_id && s.status.in_force());
             if !bound {
                 return Err(failure(format!(
                     "shop {shop_id} is not bound to a collection account of user {user_id}"
