@@ -353,12 +353,26 @@ pub trait Scheme: Send + Sync + 'static {
     /// What an operation answers.
     type Reply: Send + ReplyBody;
 
+    /// The request-body field the journal shows as a request's number, on a surface whose
+    /// number travels in the body (Infinia's `requestNo`, Pockyt's `invoiceId`): read again
+    /// after a contract overlay renamed the request, so a partner's own name for it counts.
+    const BODY_REQUEST_NO: Option<&'static str> = None;
+    /// The surface scenario rules name for this scheme's operations: its own, but for the
+    /// upload endpoint, whose rules are the Whalet surface's (`/file/upload`).
+    const RULE_SURFACE: &'static str = Self::SURFACE;
     /// The largest body this surface reads.
     fn body_limit(&self, core: &Core) -> usize;
     /// Whether the surface checks `route` before the body's size: false for a route it knows
     /// serves nothing, so that [`Scheme::open`] refuses the route itself (Pockyt's 404 for an
     /// unknown path comes before its body limit). Default: the size is checked first.
     fn refuses_route_first(&self, _route: &str) -> bool {
+        false
+    }
+    /// Whether the opened request repeats an earlier one by a business id the operation keeps
+    /// (Pockyt's `invoiceId`, Infinia's `requestNo`), so that the operation answers the earlier
+    /// result: no scenario rule decides it or counts it, as a repeated Whalet requestNo is refused
+    /// before any rule. Default: never (a surface whose requestNo memory refuses repeats).
+    fn replays(&self, _core: &Core, _opened: &Opened<Self::Session>) -> bool {
         false
     }
     /// Parses and authenticates the request addressed at `route` (the path's operation part).
@@ -619,12 +633,16 @@ async fn admit<S: Scheme>(
     if let Some(err) = overlay_request::<S>(core, &mut opened, trace) {
         return Err(scheme.seal_refusal(core, echo, S::Error::refused(err), None));
     }
-    let decision = core.scenarios().decide(OperationCtx {
-        surface: S::SURFACE,
-        tenant: &opened.tenant,
-        operation: opened.operation,
-        fields: &opened.body,
-    });
+    let decision = if scheme.replays(core, &opened) {
+        Decision::default()
+    } else {
+        core.scenarios().decide(OperationCtx {
+            surface: S::RULE_SURFACE,
+            tenant: &opened.tenant,
+            operation: opened.operation,
+            fields: &opened.body,
+        })
+    };
     // A dropped connection is a request lost before the provider processed it: nothing is done
     // ([`answer`]), so its requestNo stays free for the partner's retry.
     if decision.sync.as_ref().is_some_and(|s| s.drop_connection) {
@@ -714,6 +732,12 @@ fn overlay_request<S: Scheme>(
     match overlay.apply_request(&mut opened.body) {
         RequestOutcome::Unchanged => None,
         RequestOutcome::Changed => {
+            if let Some(no) = S::BODY_REQUEST_NO
+                .and_then(|field| opened.body.get(field))
+                .and_then(Value::as_str)
+            {
+                trace.request_no = Some(no.to_owned());
+            }
             trace.request = Some(serde_json::json!({
                 "wire": wire,
                 "handler": opened.body,

@@ -42,6 +42,7 @@ mod operations;
 mod persistence;
 mod persistence_dir;
 mod pipeline_panics;
+mod pipeline_round25;
 mod platform;
 mod platform_browser;
 mod platform_payments;

@@ -201,6 +201,7 @@ pub struct EcommerceApi;
 
 impl Scheme for EcommerceApi {
     const SURFACE: &'static str = "infinia";
+    const BODY_REQUEST_NO: Option<&'static str> = Some("requestNo");
     const RSA_PER_BLOCK: bool = true;
     /// The appId a refusal names.
     type Echo = String;
@@ -210,6 +211,21 @@ impl Scheme for EcommerceApi {
 
     fn body_limit(&self, core: &Core) -> usize {
         core.infinia().apps.config.body_limit_bytes
+    }
+
+    /// A binding or a revenue sharing whose `requestNo` is already taken answers (or refuses)
+    /// by the earlier one.
+    fn replays(&self, core: &Core, opened: &Opened<Session>) -> bool {
+        let Some(request_no) = opened.body.get("requestNo").and_then(Value::as_str) else {
+            return false;
+        };
+        let taken = |t: &crate::store::TenantState| match opened.operation {
+            "account-binding/request" => t.infinia.bindings.contains_key(request_no),
+            "revenue-sharing/request" => t.infinia.sharings.contains_key(request_no),
+            _ => false,
+        };
+        core.with_tenant(&opened.tenant, |t| taken(t))
+            .unwrap_or(false)
     }
 
     async fn open(

@@ -235,6 +235,7 @@ pub struct PayoutsApi;
 
 impl Scheme for PayoutsApi {
     const SURFACE: &'static str = "pockyt";
+    const BODY_REQUEST_NO: Option<&'static str> = Some("invoiceId");
     /// The `verifySign` reading that matched, when it is not the documented one (journaled).
     type Echo = Option<wire::Reading>;
     type Session = Session;
@@ -243,6 +244,19 @@ impl Scheme for PayoutsApi {
 
     fn body_limit(&self, core: &Core) -> usize {
         core.config().pockyt.body_limit_bytes
+    }
+
+    /// A payout whose `invoiceId` is already taken answers (or refuses) by that payout.
+    fn replays(&self, core: &Core, opened: &Opened<Session>) -> bool {
+        opened.operation == "/v3/payouts/pay"
+            && opened
+                .body
+                .get("invoiceId")
+                .and_then(Value::as_str)
+                .is_some_and(|invoice| {
+                    core.with_tenant(&opened.tenant, |t| t.pockyt.invoices.contains_key(invoice))
+                        .unwrap_or(false)
+                })
     }
 
     /// The path is checked before the body's size (docs/FIDELITY.md, order of checks): an

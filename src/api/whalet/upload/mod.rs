@@ -228,6 +228,7 @@ pub struct FileUpload;
 
 impl Scheme for FileUpload {
     const SURFACE: &'static str = "file";
+    const RULE_SURFACE: &'static str = "whalet";
     type Echo = ();
     type Session = Session;
     type Error = UploadError;
