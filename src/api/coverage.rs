@@ -89,13 +89,13 @@ pub fn sources(dispatch: &Dispatch, triggers: &[Trigger]) -> Sources {
     );
     let mut notifications: Vec<(&'static str, String)> = whalet::NOTIFICATIONS
         .iter()
-        .map(|n| ("connectivity", dispatch.wire_name(n)))
+        .map(|n| ("connectivity", (*n).to_owned()))
         .collect();
     notifications.extend(
         whalet::ops::EVENT_GROUP_NAMES
             .iter()
             .zip(whalet::ops::NOTIFICATIONS)
-            .flat_map(|(g, names)| names.iter().map(move |n| (*g, dispatch.wire_name(n)))),
+            .flat_map(|(g, names)| names.iter().map(move |n| (*g, (*n).to_owned()))),
     );
     let aliases = dispatch
         .names()

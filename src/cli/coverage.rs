@@ -132,7 +132,7 @@ pub async fn run(args: CoverageArgs) -> anyhow::Result<ExitCode> {
         Format::Html => super::write_out(format_args!("{}", report.html())),
     }
     if let Some(min) = args.min {
-        if report.tally.percent < min {
+        if !report.tally.meets(min) {
             say!(
                 "coverage {:.1}% is below --min {min}% ({} of {} items never exercised)",
                 report.tally.percent,

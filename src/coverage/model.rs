@@ -169,6 +169,14 @@ impl Model {
                 .or_default()
                 .insert(topic.clone(), at);
         }
+        // A notification renamed on the wire (`[whalet.api_codes]`) counts for its canonical one.
+        if let Some(topics) = self.notifications.get_mut(s.channel) {
+            for (wire, canonical) in &s.aliases {
+                if let Some(at) = topics.get(canonical).copied() {
+                    topics.entry(wire.clone()).or_insert(at);
+                }
+            }
+        }
     }
 
     /// The item of `code` answered to `operation` on `surface`, if it is one.

@@ -41,6 +41,13 @@ impl Tally {
         }
     }
 
+    /// Whether at least `min` percent of the items were exercised, on the exact share: the
+    /// shown `percent` is rounded down (never 100 before every item), so 1 of 12 items shows
+    /// 8.3 % and still meets `--min 8.33`. No items meets only a `min` of 0.
+    pub fn meets(&self, min: f64) -> bool {
+        self.exercised as f64 * 100.0 >= min * self.items as f64 && (self.items > 0 || min <= 0.0)
+    }
+
     /// The tally of the parts together.
     fn sum(parts: impl IntoIterator<Item = Tally>) -> Self {
         let (items, exercised) = parts
@@ -451,6 +458,22 @@ td{padding:2px 8px;vertical-align:top}.bar{background:#eee;width:200px;height:12
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_minimum_is_met_on_the_exact_share_not_the_rounded_one() {
+        let one_of_twelve = Tally::of(12, 1);
+        assert_eq!(one_of_twelve.percent, 8.3);
+        assert!(one_of_twelve.meets(8.33));
+        assert!(!one_of_twelve.meets(8.34));
+        let one_of_three = Tally::of(3, 1);
+        assert!(one_of_three.meets(33.33));
+        assert!(!one_of_three.meets(33.34));
+        assert!(Tally::of(3, 3).meets(100.0));
+        assert!(!Tally::of(3, 2).meets(100.0));
+        assert!(Tally::of(0, 0).meets(0.0));
+        assert!(!Tally::of(0, 0).meets(1.0));
+    }
+
     use super::*;
     use crate::coverage::{Sources, SurfaceSource};
 

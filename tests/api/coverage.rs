@@ -894,3 +894,35 @@ async fn the_dashboard_tab_shows_bars_updates_live_and_links_to_triggers() {
     browser.close().await;
     app.shutdown().await;
 }
+
+/// A notification renamed on the wire (`[whalet.api_codes]`) is counted under its canonical
+/// name, as a renamed operation is: the report's ids do not change with the configuration.
+#[tokio::test]
+async fn a_renamed_notification_counts_under_its_canonical_name() {
+    let app = spawn_with(Setup {
+        config: Some("[whalet.api_codes]\nconnectivityNotify = \"pingNotify\"\n".into()),
+        ..Setup::default()
+    })
+    .await;
+    trigger(
+        &app,
+        "whalet.connectivity.notify",
+        json!({"partnerId": "202400000000001"}),
+    )
+    .await;
+    let id = "whalet.notify.connectivityNotify.delivered_first_time";
+    let mut all = report(&app, "").await;
+    for _ in 0..50 {
+        if hits(&all, id) > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        all = report(&app, "").await;
+    }
+    assert_eq!(hits(&all, id), 1, "{all}");
+    assert!(
+        !all.to_string().contains("pingNotify"),
+        "no item takes the wire name: {all}"
+    );
+    app.shutdown().await;
+}
