@@ -312,13 +312,71 @@ const Dash = (() => {
     return true;
   }
 
+  /**
+   * What the clock pill says when the clock could not be read: offline only when the simulator
+   * did not answer; a 401 is the admin token (missing, or not the one this simulator has: the
+   * browser cannot tell which, as the cookie is HttpOnly); another refusal is named by its status.
+   */
+  function clockTrouble(r) {
+    const reason = (r.data && r.data.error) || "";
+    if (r.status === 0) return ["offline", "", reason || "The simulator is not reachable"];
+    if (r.status === 401) {
+      return ["admin token missing or not accepted", "open /?token=<token>",
+        reason || "This simulator requires its admin token: open the dashboard once as /?token=<token>"];
+    }
+    return [`unavailable (HTTP ${r.status})`, "", reason || `GET /__sim/clock answered HTTP ${r.status}`];
+  }
+
+  /**
+   * A deep link to an item the list does not show (outside its filters, or older than its page):
+   * the item is read from `url` and shown in `slot`, above the list, under `title` (`render`
+   * draws its row; `key` and `signature` as for `patch`, so calling this again keeps the row
+   * current without losing its state or focus). Only a 404 means the item is gone: `missing`
+   * is toasted; another failure says what went wrong, unless `quiet` (a refresh: the row shown
+   * stays). Answers the item's key when it is shown, else null (the slot is then emptied).
+   */
+  async function showLinked(slot, url, { item, noun, title, missing, key, signature, render, quiet }) {
+    const r = await api("GET", url);
+    if (r.ok && r.data) {
+      let rows = slot.querySelector(".rows");
+      const fresh = !rows;
+      if (fresh) fill(clear(slot), h("h2", { class: "linked-title" }, title), rows = h("div", { class: "rows" }));
+      patch(rows, [r.data], key, signature, render);
+      const shown = String(key(r.data));
+      if (fresh) reveal(slot, shown);
+      return shown;
+    }
+    if (r.status === 404) {
+      clear(slot);
+      toast(missing, "warn");
+      return null;
+    }
+    if (!quiet) {
+      clear(slot);
+      toast(`${noun} ${item} could not be read: ${(r.data && r.data.error) || `HTTP ${r.status}`}`, "bad");
+      return null;
+    }
+    return slot.firstChild ? item : null;
+  }
+
   async function refreshClock() {
     const r = await api("GET", "/__sim/clock");
+    const pill = document.getElementById("clock-pill");
     const now = document.getElementById("clock-now");
     const mode = document.getElementById("clock-mode");
     if (!r.ok || !r.data) {
-      if (now) now.textContent = "offline";
+      const [text, how, title] = clockTrouble(r);
+      if (now) now.textContent = text;
+      if (mode) mode.textContent = how;
+      if (pill) {
+        pill.title = title;
+        pill.classList.add("clock-trouble");
+      }
       return;
+    }
+    if (pill) {
+      pill.title = "Virtual clock (open the clock view)";
+      pill.classList.remove("clock-trouble");
     }
     state.clock = r.data;
     if (now) now.textContent = r.data.nowText || chinaTime(r.data.now);
@@ -404,6 +462,6 @@ const Dash = (() => {
   return {
     h, append, fill, clear, api, chinaTime, wallTime, relative, rel, duration, json, badge, command, shellQuote, triggerCommand, empty,
     notice, toast, patch, disclosure, setCount, query, setQuery, withQuery, refresh, view, state, field, filterBar,
-    reveal, choice, setChoices,
+    reveal, showLinked, choice, setChoices,
   };
 })();

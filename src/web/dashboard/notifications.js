@@ -13,6 +13,9 @@
   let list = null;
   let summary = null;
   let slot = null;
+  let linked = null;
+  /** The id of the notification shown above the list (a deep link the list does not show). */
+  let linkedId = null;
   let lastSig = null;
 
   function path() {
@@ -181,6 +184,19 @@
       n.status, n.series, n.attempts.length, n.nextAttemptAt, mode, now].join("|");
   }
 
+  /**
+   * A deep link to a notification the list does not show (outside the filters): read by its id
+   * and shown above the list, kept current while it is shown (Resend, retries). Only a 404 means
+   * it is gone.
+   */
+  async function showLinked(item, quiet) {
+    linkedId = await Dash.showLinked(linked, `/__sim/notifications/${encodeURIComponent(item)}`, {
+      item, noun: "Notification", title: "Linked notification", quiet,
+      missing: `No notification ${item}: a reset, an import or a restart without a data directory forgets notifications`,
+      key: (n) => n.id, signature, render,
+    });
+  }
+
   async function poll() {
     const r = await api("GET", path());
     if (!r.ok) {
@@ -188,6 +204,14 @@
       return;
     }
     const items = r.data.notifications || [];
+    if (linkedId !== null) {
+      if (items.some((n) => n.id === linkedId)) {
+        Dash.clear(linked);
+        linkedId = null;
+      } else {
+        await showLinked(linkedId, true);
+      }
+    }
     const sig = items.map((n) => n.id + ":" + signature(n)).join(",");
     if (sig === lastSig) return;
     lastSig = sig;
@@ -218,9 +242,10 @@
       summary = h("div", { class: "summary", "aria-live": "polite" });
       list = h("div", { class: "rows", id: "notifications", "aria-label": "Notifications, newest first" });
       slot = h("div", { class: "empty-slot" });
-      Dash.fill(root, filterBar(), summary, list, slot);
+      linked = h("div", { class: "linked", id: "linked" });
+      Dash.fill(root, filterBar(), summary, linked, list, slot);
       await poll();
-      if (item) Dash.reveal(list, item);
+      if (item && !Dash.reveal(list, item)) await showLinked(item, false);
     },
     poll,
   });

@@ -396,18 +396,11 @@
    * filters): read by its id and shown above the list. Only a 404 means it is not in the journal.
    */
   async function showLinked(item) {
-    const r = await api("GET", `/__sim/requests/${encodeURIComponent(item)}`);
-    if (r.ok && r.data) {
-      const row = render(r.data);
-      row.dataset.key = String(r.data.id);
-      linkedId = String(r.data.id);
-      Dash.fill(Dash.clear(linked), h("h2", { class: "linked-title" }, "Linked request"), row);
-      Dash.reveal(linked, linkedId);
-    } else if (r.status === 404) {
-      Dash.toast(`Request ${item} is not in the journal (it may have been cleared)`, "warn");
-    } else {
-      Dash.toast(`Request ${item} could not be read: ${(r.data && r.data.error) || `HTTP ${r.status}`}`, "bad");
-    }
+    linkedId = await Dash.showLinked(linked, `/__sim/requests/${encodeURIComponent(item)}`, {
+      item, noun: "Request", title: "Linked request",
+      missing: `Request ${item} is not in the journal (it may have been cleared)`,
+      key: (e) => e.id, signature: ident, render,
+    });
   }
 
   Dash.view("requests", {

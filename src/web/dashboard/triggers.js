@@ -89,8 +89,32 @@
       form, out, cmd);
   }
 
+  /**
+   * Brings the card the address names (`#trigger-<name>`, the links of the coverage view) into
+   * view and focuses its first field: the cards are rendered after the page loaded, so the
+   * browser's own jump to the anchor found nothing. A search that hides the card is cleared.
+   */
+  function revealTarget(root) {
+    // Card ids are made of [\w-] only, so the fragment needs no decoding.
+    const id = location.hash.slice(1);
+    if (!id.startsWith("trigger-")) return;
+    const target = document.getElementById(id);
+    if (!target || !root.contains(target)) return;
+    if (target.hidden) {
+      const search = root.querySelector("#trigger-search");
+      if (search) search.value = "";
+      for (const el of root.querySelectorAll(".trigger")) el.hidden = false;
+    }
+    for (const el of root.querySelectorAll(".trigger-targeted")) el.classList.remove("trigger-targeted");
+    target.classList.add("trigger-targeted");
+    target.scrollIntoView({ block: "start" });
+    const field = target.querySelector("input, select, button");
+    if (field) field.focus({ preventScroll: true });
+  }
+
   Dash.view("triggers", {
     async mount(root) {
+      window.addEventListener("hashchange", () => revealTarget(root));
       const [list, state] = await Promise.all([api("GET", "/__sim/triggers"), api("GET", "/__sim/state")]);
       if (state.ok && state.data) tenants = Object.keys(state.data.tenants || {});
       if (!list.ok) {
@@ -124,6 +148,7 @@
           h("span", { class: "muted" }, "The same events are available as POST /__sim/trigger/{name} and in scenario timelines.")),
         Array.from(groups, ([s, ts]) => h("section", { class: "group", "aria-label": s },
           h("h2", { class: "group-title" }, s), h("div", { class: "cards cards-2" }, ts.map(card)))));
+      revealTarget(root);
     },
   });
 })();

@@ -1171,3 +1171,202 @@ async fn an_upload_refused_for_its_token_is_told_about_the_token() {
     assert!(!text.contains("SHA1withRSA"), "{text}");
     assert_no_script_errors(c, "requests").await;
 }
+
+/// Regression: a coverage item's "Fire …" link set the address to the trigger's anchor, but the
+/// triggers view renders its cards after the page loaded, so nothing scrolled or took focus (the
+/// card was thousands of pixels down). The view brings the named card into view below the
+/// header and focuses its form, on load and when the address's fragment changes.
+#[tokio::test]
+async fn a_coverage_fire_link_brings_the_triggers_form_into_view_and_focus() {
+    let app = spawn_app().await;
+    let Some(browser) = browser::start(1280, 900).await else {
+        return;
+    };
+    let c = &browser.client;
+    open(&browser, &app, "/__sim/ui/coverage").await;
+    let link = wait_text(c, "#coverage-list a", "Fire pockyt.payout.returned").await;
+    link.click().await.unwrap();
+    // Focus lands in the card's form, and the card's top is on screen, below the sticky header.
+    let reached = |id: &str| {
+        format!(
+            "const card = document.getElementById('{id}');
+             if (!card || location.hash !== '#{id}') return 'not rendered yet';
+             const top = card.getBoundingClientRect().top;
+             const header = document.querySelector('header.top').getBoundingClientRect().bottom;
+             return [card.contains(document.activeElement) && document.activeElement.matches('input, select, button'),
+                     top >= header && top < window.innerHeight];"
+        )
+    };
+    wait_value(
+        c,
+        &reached("trigger-pockyt-payout-returned"),
+        &json!([true, true]),
+    )
+    .await;
+    let (path, scrolled) = {
+        let v = c
+            .execute("return [location.pathname, window.scrollY];", vec![])
+            .await
+            .unwrap();
+        (v[0].clone(), v[1].as_f64().unwrap())
+    };
+    assert_eq!(path, json!("/__sim/ui/triggers"));
+    assert!(
+        scrolled > 0.0,
+        "the card is further down: the page scrolled"
+    );
+    // Another fragment (a link on the same page, or the history) moves to that card.
+    c.execute(
+        "location.hash = '#trigger-whalet-connectivity-notify';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    wait_value(
+        c,
+        &reached("trigger-whalet-connectivity-notify"),
+        &json!([true, true]),
+    )
+    .await;
+    assert_no_script_errors(c, "triggers reached by a link").await;
+    browser.close().await;
+    app.shutdown().await;
+}
+
+/// Regression: a notification's link showed nothing at all when the list did not show it: one
+/// the filters hide, or one a reset forgot. As for requests, the first is shown above the list
+/// (and kept current: Resend there updates it), the second is said to be gone.
+#[tokio::test]
+async fn a_notification_link_outside_the_list_is_shown_or_said_to_be_gone() {
+    let app = spawn_app().await;
+    let body = json!({"notifyFlag": "Y", "notifyMessage": "linked", "responseFlag": "N"});
+    assert_eq!(connectivity(&app, body).await, "SUCCESS");
+    let n = app.wait_notification("status=delivered").await;
+    let id = n["id"].as_str().unwrap().to_owned();
+    let Some(browser) = browser::start(1280, 900).await else {
+        return;
+    };
+    let c = &browser.client;
+
+    // Filtered out: shown above the list, open, with its actions.
+    open(
+        &browser,
+        &app,
+        &format!("/__sim/ui/notifications/{id}?status=exhausted"),
+    )
+    .await;
+    wait_value(
+        c,
+        "const t = document.querySelector('#linked .linked-title'); return t && t.textContent;",
+        &json!("Linked notification"),
+    )
+    .await;
+    let linked = wait_text(c, "#linked .row-body", "Attempt 1").await;
+    let text = linked.text().await.unwrap();
+    assert!(text.contains(&id), "{text}");
+    assert!(text.contains("linked"), "the payload: {text}");
+    wait_text(c, ".empty", "No notifications match these filters").await;
+    let toast = c
+        .execute(
+            "return document.getElementById('toast').textContent;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(toast, json!(""), "nothing to warn about");
+    // Resend from the linked row: it follows the delivery of the new series.
+    c.find(Locator::Css(&format!(
+        "#linked button[data-fk='resend-{id}']"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    wait_text(c, "#linked .row", "2 attempts").await;
+    assert_eq!(
+        app.get_json(&format!("/__sim/notifications/{id}")).await["series"],
+        2
+    );
+    // Once the filters show it, it is in the list and no longer above it.
+    c.find(Locator::Css("select[name=status]"))
+        .await
+        .unwrap()
+        .select_by_value("")
+        .await
+        .unwrap();
+    wait_text(c, "#notifications .row-body", "Series 2").await;
+    wait_value(
+        c,
+        "return document.querySelector('#linked').children.length;",
+        &json!(0),
+    )
+    .await;
+
+    // Forgotten by a reset: the page says so.
+    let (status, answer) = app.post("/__sim/reset", &json!({})).await;
+    assert_eq!(status, 200, "{answer}");
+    open(&browser, &app, &format!("/__sim/ui/notifications/{id}")).await;
+    wait_text(c, "#toast", &format!("No notification {id}")).await;
+    wait_text(c, ".empty", "No notifications yet").await;
+    assert_no_script_errors(c, "notification links").await;
+    browser.close().await;
+    app.shutdown().await;
+}
+
+/// Regression: with an admin token, the page opened without its cookie said "Virtual time:
+/// offline" while the simulator was answering 401. The header says the admin token is missing
+/// or not accepted and how to give it; signed in, it shows the time; "offline" is left for a
+/// simulator that does not answer.
+#[tokio::test]
+async fn the_clock_pill_tells_a_missing_admin_token_from_an_unreachable_simulator() {
+    const TOKEN: &str = "pill-token-0123";
+    let app = spawn_with(Setup {
+        config: Some(format!("[server]\nadmin_token = \"{TOKEN}\"\n")),
+        ..Setup::default()
+    })
+    .await;
+    let Some(browser) = browser::start(1280, 900).await else {
+        return;
+    };
+    let c = &browser.client;
+    let pill = "return [document.getElementById('clock-now').textContent, document.getElementById('clock-mode').textContent];";
+
+    open(&browser, &app, "/__sim/ui/coverage").await;
+    wait_value(
+        c,
+        pill,
+        &json!([
+            "admin token missing or not accepted",
+            "open /?token=<token>"
+        ]),
+    )
+    .await;
+    let title = c
+        .execute(
+            "return document.getElementById('clock-pill').title;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        title.as_str().unwrap().contains("Authorization: Bearer"),
+        "the pill's title says every way to give it: {title}"
+    );
+
+    // Signed in: the virtual time.
+    open(&browser, &app, &format!("/__sim/ui/coverage?token={TOKEN}")).await;
+    let shown = wait_text(c, "#clock-now", "2025-01-01").await;
+    assert!(!shown.text().await.unwrap().contains("token"));
+
+    // The simulator stops: offline.
+    app.shutdown().await;
+    wait_value(
+        c,
+        "return document.getElementById('clock-now').textContent;",
+        &json!("offline"),
+    )
+    .await;
+    assert_no_script_errors(c, "clock pill").await;
+    browser.close().await;
+}
