@@ -30,6 +30,7 @@ pub mod cut;
 pub mod fuzzing;
 pub mod http;
 pub mod journal;
+pub mod json_keys;
 pub mod money;
 pub mod notify;
 pub mod partner;

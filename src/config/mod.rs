@@ -137,34 +137,12 @@ impl ServerConfig {
     /// The smallest `max_header_bytes`: a request line and a few header fields.
     pub const MIN_HEADER_BYTES: usize = 1024;
 
-    /// Refuses edge limits under which no request could be served, naming the key, and an admin
-    /// token no client could send.
+    /// Refuses an admin token no client could send (the edge's numeric limits are
+    /// [`Config::bounds`]).
     fn check(&self) -> anyhow::Result<()> {
         if let Some(token) = &self.admin_token {
             check_admin_token(token)
                 .map_err(|why| anyhow::anyhow!("[server] admin_token: {why}"))?;
-        }
-        if self.write_stall_timeout_ms == 0 {
-            anyhow::bail!(
-                "[server] write_stall_timeout_ms = 0 would close every connection whose answer \
-                 does not go out at once: at least 1 (default {})",
-                ServerConfig::default().write_stall_timeout_ms
-            );
-        }
-        if self.max_header_fields == 0 {
-            anyhow::bail!(
-                "[server] max_header_fields = 0 would refuse every request carrying a header \
-                 (HTTP/1.1 needs Host): at least 1 (default {})",
-                ServerConfig::default().max_header_fields
-            );
-        }
-        if self.max_header_bytes < Self::MIN_HEADER_BYTES {
-            anyhow::bail!(
-                "[server] max_header_bytes = {} is below the minimum {} (default {})",
-                self.max_header_bytes,
-                Self::MIN_HEADER_BYTES,
-                ServerConfig::default().max_header_bytes
-            );
         }
         Ok(())
     }
@@ -260,27 +238,6 @@ impl NotifyConfig {
     /// The shortest attempt timeout: 0 would fail every attempt before it is sent. Any longer
     /// one can deliver (a real receiver needs more; the default is 5 s).
     pub const MIN_TIMEOUT_MS: u64 = 1;
-
-    /// Refuses a bound under which nothing could be delivered.
-    pub fn check(&self) -> anyhow::Result<()> {
-        if self.timeout_ms < Self::MIN_TIMEOUT_MS {
-            anyhow::bail!(
-                "[notify] timeout_ms = {} would never deliver: every attempt would time out \
-                 before its answer came; at least {} ms (default {})",
-                self.timeout_ms,
-                Self::MIN_TIMEOUT_MS,
-                NotifyConfig::default().timeout_ms
-            );
-        }
-        if self.concurrency_per_destination == 0 {
-            anyhow::bail!(
-                "[notify] concurrency_per_destination = 0 would never deliver: at least 1 attempt \
-                 at a time per destination (default {})",
-                crate::notify::DEFAULT_CONCURRENCY
-            );
-        }
-        Ok(())
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -312,15 +269,9 @@ impl JournalConfig {
             .saturating_add(Self::ENTRY_OVERHEAD)
     }
 
-    /// Refuses bounds that could not keep one entry.
+    /// Refuses a `max_bytes` that could not keep one entry of `max_field_bytes` fields (each
+    /// key's own range is in `Config::bounds`).
     pub fn check(&self) -> anyhow::Result<()> {
-        if self.max_field_bytes < crate::text::ECHO_BYTES {
-            anyhow::bail!(
-                "[journal] max_field_bytes = {} is below the minimum {}",
-                self.max_field_bytes,
-                crate::text::ECHO_BYTES
-            );
-        }
         let min = Self::min_max_bytes(self.max_field_bytes);
         if self.max_bytes < min {
             anyhow::bail!(
@@ -447,9 +398,9 @@ impl Config {
 
     pub fn parse(text: &str) -> anyhow::Result<Self> {
         let config: Self = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
+        config.check_bounds()?;
         config.journal.check()?;
         config.clock.check()?;
-        config.notify.check()?;
         config.server.check()?;
         config.server.check_body_limits(&config.body_limits())?;
         config.check_notify_urls()?;
@@ -514,6 +465,240 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// Refuses, at start, any numeric limit, timeout or quota out of its range, naming the key,
+    /// the value and the range: one rule for every such key ([`Config::bounds`]).
+    fn check_bounds(&self) -> anyhow::Result<()> {
+        self.bounds().iter().try_for_each(Bound::check)
+    }
+
+    /// The range of every limit, timeout and quota that has one (docs/RELIABILITY.md). A key
+    /// whose 0 has a meaning has no lower end, and its docs line says what 0 means: `[server]
+    /// cpu_parallelism` (one per core; here for its upper end only) and `cpu_inline_bytes`
+    /// (every stage handed off), `[whalet] detail_max_chars` and `[infinia]
+    /// max_request_data_chars` (no limit), `[infinia] sftp_idle_timeout_ms` (never) and
+    /// `sftp_max_error_rows` (none listed, only counted). Delays (0: at once) are no limits.
+    /// `[server] max_body_bytes_in_flight` and `[journal] max_bytes` depend on other keys:
+    /// [`ServerConfig::check_body_limits`], [`JournalConfig::check`].
+    fn bounds(&self) -> Vec<Bound> {
+        let (server, notify, journal) = (&self.server, &self.notify, &self.journal);
+        let (whalet, platform, infinia) = (&self.whalet, &self.platform, &self.infinia);
+        let edge = ServerConfig::default();
+        let notify_default = NotifyConfig::default();
+        let journal_default = JournalConfig::default();
+        let whalet_default = WhaletConfig::default();
+        let platform_default = platform::PlatformConfig::default();
+        let infinia_default = infinia::InfiniaConfig::default();
+        // Counts of things held at once are semaphore permits (more would panic).
+        let permits = tokio::sync::Semaphore::MAX_PERMITS;
+        vec![
+            Bound::new(
+                "[server] header_read_timeout_ms",
+                server.header_read_timeout_ms,
+                1,
+                edge.header_read_timeout_ms,
+                "close, unanswered, every connection whose request head does not arrive in one \
+                 packet",
+            )
+            .ms(),
+            Bound::new(
+                "[server] body_read_timeout_ms",
+                server.body_read_timeout_ms,
+                1,
+                edge.body_read_timeout_ms,
+                "answer 408 to every request whose body does not arrive with its head",
+            )
+            .ms(),
+            Bound::new(
+                "[server] max_connections",
+                server.max_connections,
+                1,
+                edge.max_connections,
+                "serve no connection at all",
+            )
+            .at_most(permits),
+            Bound::new(
+                "[server] write_stall_timeout_ms",
+                server.write_stall_timeout_ms,
+                1,
+                edge.write_stall_timeout_ms,
+                "close every connection whose answer does not go out at once",
+            )
+            .ms(),
+            Bound::new(
+                "[server] max_header_fields",
+                server.max_header_fields,
+                1,
+                edge.max_header_fields,
+                "refuse every request carrying a header (HTTP/1.1 needs Host)",
+            ),
+            Bound::new(
+                "[server] max_header_bytes",
+                server.max_header_bytes,
+                ServerConfig::MIN_HEADER_BYTES,
+                edge.max_header_bytes,
+                "leave no room for a request line and a few header fields (431 to every request)",
+            ),
+            Bound::new(
+                "[server] control_body_limit_bytes",
+                server.control_body_limit_bytes,
+                1,
+                edge.control_body_limit_bytes,
+                "refuse every /__sim/ request with a body (413)",
+            ),
+            Bound::new(
+                "[server] other_body_limit_bytes",
+                server.other_body_limit_bytes,
+                1,
+                edge.other_body_limit_bytes,
+                "refuse every form of the seller authorization page (413)",
+            ),
+            Bound::new(
+                "[server] cpu_parallelism",
+                server.cpu_parallelism,
+                0,
+                edge.cpu_parallelism,
+                "",
+            )
+            .at_most(permits),
+            Bound::new(
+                "[notify] timeout_ms",
+                notify.timeout_ms,
+                NotifyConfig::MIN_TIMEOUT_MS,
+                notify_default.timeout_ms,
+                "never deliver: every attempt would time out before its answer came",
+            )
+            .ms(),
+            Bound::new(
+                "[notify] ledger_capacity",
+                notify.ledger_capacity,
+                1,
+                notify_default.ledger_capacity,
+                "keep no finished notification in the delivery ledger",
+            ),
+            Bound::new(
+                "[notify] concurrency_per_destination",
+                notify.concurrency_per_destination,
+                1,
+                notify_default.concurrency_per_destination,
+                "never deliver: no attempt at a time per destination",
+            )
+            .at_most(permits),
+            Bound::new(
+                "[journal] capacity",
+                journal.capacity,
+                1,
+                journal_default.capacity,
+                "keep no request in the journal",
+            ),
+            Bound::new(
+                "[journal] max_field_bytes",
+                journal.max_field_bytes,
+                crate::text::ECHO_BYTES,
+                journal_default.max_field_bytes,
+                "cut a field shorter than the client value a diagnostic echoes",
+            ),
+            Bound::new(
+                "[whalet] body_limit_bytes",
+                whalet.body_limit_bytes,
+                1,
+                whalet_default.body_limit_bytes,
+                "refuse every request (PARAM_FORMAT_ERROR)",
+            ),
+            Bound::new(
+                "[whalet] request_no_memory",
+                whalet.request_no_memory,
+                1,
+                whalet_default.request_no_memory,
+                "remember no requestNo, so no duplicate could be answered REQUEST_NO_NOT_UNIQUE",
+            ),
+            Bound::new(
+                "[whalet] diagnostic_header_max_bytes",
+                whalet.diagnostic_header_max_bytes,
+                4,
+                whalet_default.diagnostic_header_max_bytes,
+                "leave no room for a character before the `...` that ends a cut value",
+            ),
+            Bound::new(
+                "[platform] link_ttl_secs",
+                platform.link_ttl_secs,
+                1,
+                platform_default.link_ttl_secs,
+                "expire every authorization link the moment it is made",
+            ),
+            Bound::new(
+                "[platform] max_materials",
+                platform.max_materials,
+                1,
+                platform_default.max_materials,
+                "refuse every tradeMaterialsUpload and trade-materials file",
+            ),
+            Bound::new(
+                "[infinia] body_limit_bytes",
+                infinia.body_limit_bytes,
+                1,
+                infinia_default.body_limit_bytes,
+                "refuse every request (SYS-007)",
+            ),
+            Bound::new(
+                "[infinia] max_request_blocks",
+                infinia.max_request_blocks,
+                1,
+                infinia_default.max_request_blocks,
+                "refuse every request (SYS-007)",
+            ),
+            Bound::new(
+                "[infinia] sftp_max_file_bytes",
+                infinia.sftp_max_file_bytes,
+                1,
+                infinia_default.sftp_max_file_bytes,
+                "fail every SFTP write",
+            ),
+            Bound::new(
+                "[infinia] sftp_max_bytes",
+                infinia.sftp_max_bytes,
+                1,
+                infinia_default.sftp_max_bytes,
+                "fail every SFTP write",
+            ),
+            Bound::new(
+                "[infinia] sftp_max_files",
+                infinia.sftp_max_files,
+                1,
+                infinia_default.sftp_max_files,
+                "refuse every SFTP upload (no file could be created)",
+            ),
+            Bound::new(
+                "[infinia] sftp_max_connections",
+                infinia.sftp_max_connections,
+                1,
+                infinia_default.sftp_max_connections,
+                "refuse every SFTP connection (sftp_addr = \"off\" turns SFTP off)",
+            ),
+            Bound::new(
+                "[infinia] sftp_login_grace_ms",
+                infinia.sftp_login_grace_ms,
+                1,
+                infinia_default.sftp_login_grace_ms,
+                "disconnect every SFTP connection before it could log in",
+            )
+            .ms(),
+            Bound::new(
+                "[infinia] sftp_max_auth_attempts",
+                infinia.sftp_max_auth_attempts,
+                1,
+                infinia_default.sftp_max_auth_attempts,
+                "allow no login attempt",
+            ),
+            Bound::new(
+                "[pockyt] body_limit_bytes",
+                self.pockyt.body_limit_bytes,
+                1,
+                pockyt::PockytConfig::default().body_limit_bytes,
+                "refuse every request (000023)",
+            ),
+        ]
     }
 
     /// Every configured body limit, with its key.
@@ -585,6 +770,87 @@ impl Config {
                 switch: "[pockyt] demo_merchant",
             };
             demo.not_configured("[[pockyt.merchants]]", "merchant_no", merchants)?;
+        }
+        Ok(())
+    }
+}
+
+/// The range of one numeric setting: the shared rule by which every limit, timeout and quota is
+/// refused at start, naming the key, the value and the range ([`Config::bounds`]).
+struct Bound {
+    /// `[section] key`.
+    key: &'static str,
+    value: i128,
+    least: i128,
+    /// The largest value, where one is needed.
+    most: Option<i128>,
+    default: i128,
+    /// What a value below `least` would do.
+    below: &'static str,
+    /// `" ms"` for a timeout.
+    unit: &'static str,
+}
+
+impl Bound {
+    /// `key` = `value` must be at least `least`; below it, it would do `below`.
+    fn new(
+        key: &'static str,
+        value: impl TryInto<i128>,
+        least: impl TryInto<i128>,
+        default: impl TryInto<i128>,
+        below: &'static str,
+    ) -> Self {
+        // Every setting is an integer of at most 64 bits, which i128 holds.
+        let wide = |n: Option<i128>| n.unwrap_or(i128::MAX);
+        Self {
+            key,
+            value: wide(value.try_into().ok()),
+            least: wide(least.try_into().ok()),
+            most: None,
+            default: wide(default.try_into().ok()),
+            below,
+            unit: "",
+        }
+    }
+
+    /// The value is in milliseconds.
+    fn ms(self) -> Self {
+        Self {
+            unit: " ms",
+            ..self
+        }
+    }
+
+    /// The value may be at most `most`.
+    fn at_most(self, most: impl TryInto<i128>) -> Self {
+        Self {
+            most: most.try_into().ok(),
+            ..self
+        }
+    }
+
+    /// The allowed values, as a message says them.
+    fn range(&self) -> String {
+        let (least, unit) = (self.least, self.unit);
+        match self.most {
+            Some(most) => format!("from {least} to {most}{unit}"),
+            None => format!("at least {least}{unit}"),
+        }
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        let Self {
+            key, value, unit, ..
+        } = self;
+        let (range, default) = (self.range(), self.default);
+        if *value < self.least {
+            anyhow::bail!(
+                "{key} = {value} would {}: {range} (default {default}{unit})",
+                self.below
+            );
+        }
+        if self.most.is_some_and(|most| *value > most) {
+            anyhow::bail!("{key} = {value} is too large: {range} (default {default}{unit})");
         }
         Ok(())
     }
@@ -879,7 +1145,7 @@ mod tests {
         assert_eq!(two.notify.concurrency_per_destination, 2);
         refused(
             "[notify]\nconcurrency_per_destination = 0\n",
-            &["concurrency_per_destination = 0", "at least 1"],
+            &["concurrency_per_destination = 0", "from 1 to"],
         );
     }
 
@@ -1050,6 +1316,44 @@ mod tests {
         );
         refused("[journal]\nmax_bytes = 1000000\n", &["max_bytes = 1000000"]);
         refused("[journal]\nmax_field_bytes = 10\n", &["max_field_bytes"]);
+    }
+
+    /// Every key of the shared range check has its range next to it in the docs (the limits
+    /// table of docs/RELIABILITY.md; the link lifetime's row of docs/FIDELITY.md), so the docs
+    /// and the check cannot part.
+    #[test]
+    fn every_bounded_key_has_its_range_in_the_docs() {
+        let docs = [
+            include_str!("../../docs/RELIABILITY.md"),
+            include_str!("../../docs/FIDELITY.md"),
+        ]
+        .concat();
+        let grouped = |n: i128| {
+            let digits = n.to_string();
+            let mut out = String::new();
+            for (i, c) in digits.chars().enumerate() {
+                if i > 0 && (digits.len() - i) % 3 == 0 {
+                    out.push(',');
+                }
+                out.push(c);
+            }
+            out
+        };
+        for bound in Config::default().bounds() {
+            let least = grouped(bound.least);
+            let range = match (bound.least, bound.most) {
+                (0, _) => "`0` = ".to_owned(),
+                (_, Some(most)) => format!("{least} to {}", grouped(most)),
+                (_, None) => format!("at least {least}"),
+            };
+            let key = format!("`{}`", bound.key);
+            let documented = docs.match_indices(&key).any(|(at, _)| {
+                let after = &docs[at + key.len()..];
+                after.get(..2).is_some_and(|s| s == " (" || s == ", ")
+                    && after.split('|').next().unwrap_or("").contains(&range)
+            });
+            assert!(documented, "{key} is not followed by {range:?} in the docs");
+        }
     }
 
     /// Edge limits under which no request could be served are refused at start, naming the key.

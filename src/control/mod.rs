@@ -283,98 +283,12 @@ fn body_json_or(req: &SimRequest) -> Result<Map<String, Value>, String> {
         Ok(_) => return Err("the body must be a JSON object".to_owned()),
         Err(e) => return Err(format!("the body is not JSON: {e}")),
     };
-    match repeated_key(&req.body) {
+    match crate::json_keys::repeated_key(&req.body).map(|path| crate::json_keys::quoted(&path)) {
         Some(key) => Err(format!(
             "the body gives {key} more than once; give each field once (JSON parsers differ on \
              which value a repeated key keeps)"
         )),
         None => Ok(map),
-    }
-}
-
-/// The first key an object of `json` (valid JSON) repeats, at any depth, named by its path
-/// (`"amount"`, `"params"."amount"`, `"items"[2]."id"`): a repeated key was read as its last
-/// value, so `{"amount": "1.00", "amount": "5000.00"}` credited 5000.00 with the 1.00 unseen,
-/// as a repeated query parameter is refused rather than read as one of its values.
-fn repeated_key(json: &[u8]) -> Option<String> {
-    use serde::de::DeserializeSeed;
-    let found = std::cell::RefCell::new(None);
-    let seed = KeyCheck {
-        path: String::new(),
-        found: &found,
-    };
-    let mut de = serde_json::Deserializer::from_slice(json);
-    // Only a repeated key stops the walk (the text was parsed already); `found` says which.
-    let _ = seed.deserialize(&mut de);
-    found.into_inner()
-}
-
-/// Walks a JSON value, keeping nothing, and stops at the first repeated key of an object
-/// (written to `found` with its path).
-struct KeyCheck<'a> {
-    path: String,
-    found: &'a std::cell::RefCell<Option<String>>,
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for KeyCheck<'_> {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for KeyCheck<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let mut i = 0usize;
-        loop {
-            let child = KeyCheck {
-                path: format!("{}[{i}]", self.path),
-                found: self.found,
-            };
-            if seq.next_element_seed(child)?.is_none() {
-                return Ok(());
-            }
-            i += 1;
-        }
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut seen = std::collections::HashSet::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let dot = if self.path.is_empty() { "" } else { "." };
-            let path = format!("{}{dot}{}", self.path, crate::text::echo(&key));
-            if !seen.insert(key) {
-                let path = crate::text::bound(&path, 4 * crate::text::ECHO_BYTES).into_owned();
-                *self.found.borrow_mut() = Some(path);
-                return Err(serde::de::Error::custom("repeated key"));
-            }
-            map.next_value_seed(KeyCheck {
-                path,
-                found: self.found,
-            })?;
-        }
-        Ok(())
     }
 }
 

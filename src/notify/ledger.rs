@@ -12,6 +12,11 @@ use super::{Notification, Status};
 use crate::clock::Millis;
 use crate::tenant::TenantId;
 
+/// The largest sequence number a notification takes (`ntf_9223372036854775807`): the data
+/// directory keeps it as an SQLite INTEGER, a signed 64-bit number. An import refuses an id past
+/// it and a `nextSeq` past `MAX_SEQ + 1` (every number given); the outbox mints none past it.
+pub const MAX_SEQ: u64 = i64::MAX as u64;
+
 /// The ledger id of sequence number `seq`.
 pub fn id_of(seq: u64) -> String {
     format!("ntf_{seq:06}")
@@ -163,6 +168,22 @@ impl Ledger {
         started
     }
 
+    /// A sequence number no notification holds, for one an import renumbers: the first free one
+    /// from `*next` on (`*next` moves past it), or, once those run past [`MAX_SEQ`], the lowest
+    /// free one. Never fails: the ledger holds far fewer notifications than there are numbers.
+    pub fn free_seq(&self, next: &mut u64) -> u64 {
+        while *next <= MAX_SEQ {
+            let seq = *next;
+            *next = seq.saturating_add(1);
+            if seq > 0 && !self.items.contains_key(&seq) {
+                return seq;
+            }
+        }
+        (1..=MAX_SEQ)
+            .find(|seq| !self.items.contains_key(seq))
+            .unwrap_or(MAX_SEQ)
+    }
+
     /// Starts a new series of a finished notification (resend); it does not rejoin its line.
     pub fn restart(&mut self, seq: u64, now: Millis) -> Result<Notification, String> {
         self.touch(seq);
@@ -177,7 +198,13 @@ impl Ledger {
                 n.status.as_str()
             ));
         }
-        n.series += 1;
+        n.series = n.series.checked_add(1).ok_or_else(|| {
+            format!(
+                "{id} has had {} series of attempts, the most one notification has; it cannot \
+                 be resent again",
+                n.series
+            )
+        })?;
         n.status = Status::Pending;
         n.next_attempt_at = Some(now);
         n.finished_at = None;
@@ -456,6 +483,24 @@ mod tests {
             finish(&mut ledger, 1, Status::Delivered, 500),
             Some((2, MAX_TIME))
         );
+    }
+
+    /// An import's renumbering takes the first free number from where it starts, and the
+    /// lowest free one once those run past `MAX_SEQ`: never a taken one, never past the end.
+    #[test]
+    fn a_free_number_is_never_taken_nor_past_the_last() {
+        let mut ledger = Ledger::default();
+        for seq in [1, 2, 5, MAX_SEQ] {
+            ledger.admit(seq, n(seq, None));
+        }
+        let mut next = 4;
+        assert_eq!(ledger.free_seq(&mut next), 4);
+        assert_eq!(ledger.free_seq(&mut next), 6);
+        assert_eq!(next, 7);
+        let mut next = MAX_SEQ;
+        assert_eq!(ledger.free_seq(&mut next), 3);
+        let mut next = 0;
+        assert_eq!(ledger.free_seq(&mut next), 3, "0 is no number");
     }
 
     #[test]

@@ -28,11 +28,17 @@ use crate::clock::{format, Clock, Millis};
 use crate::http::client::HttpClient;
 use crate::tenant::TenantId;
 use ledger::Ledger;
-pub use ledger::NotificationFilter;
+pub use ledger::{NotificationFilter, MAX_SEQ};
 
 /// Concurrent attempts per destination (scheme + host + port) unless [`Outbox::set_concurrency`]
 /// (`[notify] concurrency_per_destination`).
 pub const DEFAULT_CONCURRENCY: usize = 32;
+
+/// A minted requestNo carries its sequence's last 9 digits: `N`, 14 of the virtual time, 6 of
+/// the run tag and 6 to 9 of the sequence make at most 30 characters, Whalet's bound for a
+/// head's `requestNo`. Two could be equal only 10^9 notifications apart within one virtual
+/// second.
+const REQUEST_SEQ_MODULUS: u64 = 1_000_000_000;
 
 /// Longest verdict recorded for one attempt, in bytes, and longest last error the offline notice
 /// logs. A receiver's answer can put any text into a verdict (a Whalet ack's `detail`, an echoed
@@ -284,7 +290,15 @@ struct Inner {
     transports: Mutex<HashMap<&'static str, Arc<dyn Transport>>>,
     ledger: Mutex<Ledger>,
     destinations: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
+    /// The next notification's sequence number (its id `ntf_<seq>`); at most `MAX_SEQ + 1`
+    /// (every number given). Changed under the `ledger` lock; an import of all state sets it to
+    /// the snapshot's.
     next_id: AtomicU64,
+    /// The sequence part of the next minted requestNo: never below the notification's own
+    /// number, and never taken back within a run (an import of all state rewinds `next_id` and
+    /// the clock, and the partner must not get a requestNo twice). Changed under the `ledger`
+    /// lock, with `next_id`, so that without an import the two are equal.
+    next_request: AtomicU64,
     changed: Notify,
     /// Woken when notifications are forgotten (a reset; an import begins with one): each
     /// attempt waiting for a destination's permit looks whether its notification is still there.
@@ -316,6 +330,7 @@ impl Outbox {
                 ledger: Mutex::new(Ledger::default()),
                 destinations: Mutex::new(HashMap::new()),
                 next_id: AtomicU64::new(1),
+                next_request: AtomicU64::new(0),
                 changed: Notify::new(),
                 forgotten: Notify::new(),
             }),
@@ -356,34 +371,76 @@ impl Outbox {
         *self.inner.rewrite.lock() = Some(rewrite);
     }
 
-    /// Records the notification and schedules its first attempt. Returns its id.
+    /// Records the notification and schedules its first attempt. Returns its id, or an empty
+    /// one when every sequence number up to [`MAX_SEQ`] is given (only a snapshot that brought a
+    /// `nextSeq` that high gets there): the notification is then not recorded nor sent, and an
+    /// error is logged saying so.
     pub fn enqueue(&self, mut spec: NotificationSpec) -> String {
         let rewrite = self.inner.rewrite.lock().clone();
         if let Some(rewrite) = rewrite {
             rewrite(&spec.tenant, spec.channel, &spec.topic, &mut spec.payload);
         }
-        let seq = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let now = self.inner.clock.now();
-        let id = ledger::id_of(seq);
-        let request_no = spec.request_no.take().unwrap_or_else(|| {
-            let stamp = format::china(now).replace(['-', ' ', ':'], "");
-            format!(
-                "N{stamp}{:06}{seq:06}",
-                self.inner.instance.load(Ordering::Relaxed)
-            )
-        });
-        let notification = Notification::pending(id.clone(), request_no, spec, now);
-        let first = {
+        let (id, first, seq) = {
             let mut ledger = self.inner.ledger.lock();
+            let Some(seq) = self.mint_seq() else {
+                drop(ledger);
+                tracing::error!(
+                    tenant = %spec.tenant,
+                    channel = spec.channel,
+                    topic = %spec.topic,
+                    "notification NOT sent: every notification number up to {MAX_SEQ} is given \
+                     (a snapshot brought outbox.nextSeq that high); reset (POST /__sim/reset) \
+                     or import a snapshot with a lower outbox.nextSeq"
+                );
+                return String::new();
+            };
+            let id = ledger::id_of(seq);
+            let request_no = spec.request_no.take().unwrap_or_else(|| {
+                let stamp = format::china(now).replace(['-', ' ', ':'], "");
+                // The sequence's last 9 digits: the requestNo stays within Whalet's 30
+                // characters (a partner refuses a longer one) whatever the number.
+                format!(
+                    "N{stamp}{:06}{:06}",
+                    self.inner.instance.load(Ordering::Relaxed),
+                    self.mint_request_seq(seq) % REQUEST_SEQ_MODULUS
+                )
+            });
+            let notification = Notification::pending(id.clone(), request_no, spec, now);
             let first = ledger.admit(seq, notification);
             ledger.trim(self.inner.capacity);
-            first
+            (id, first, seq)
         };
         if let Some(at) = first {
             self.schedule_attempt(seq, at);
         }
         self.announce();
         id
+    }
+
+    /// The next notification's sequence number, None when every one up to [`MAX_SEQ`] is given.
+    /// Called under the ledger lock.
+    fn mint_seq(&self) -> Option<u64> {
+        self.inner
+            .next_id
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |next| {
+                (next <= MAX_SEQ).then(|| next.saturating_add(1))
+            })
+            .ok()
+    }
+
+    /// The sequence of a minted requestNo for notification `seq`: `seq` itself unless an import
+    /// took the numbering back below one already used in this run, then the next one after that.
+    /// Called under the ledger lock. (It stops at `u64::MAX`, more than 2^63 notifications into
+    /// a run.)
+    fn mint_request_seq(&self, seq: u64) -> u64 {
+        let bump = |next: u64| Some(next.max(seq).saturating_add(1));
+        let previous = self
+            .inner
+            .next_request
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, bump)
+            .unwrap_or_else(|next| next);
+        previous.max(seq)
     }
 
     /// Starts a new series of attempts with the same requestNo (idempotency tests). Only a
@@ -542,8 +599,20 @@ impl Outbox {
 
     /// Whether [`Outbox::import`] would take `state`: every channel has a transport here and
     /// every id is `ntf_<number>`, none twice (the ledger keeps one notification per id: a copy
-    /// would be renumbered and delivered again under the same requestNo).
+    /// would be renumbered and delivered again under the same requestNo); no number past
+    /// [`MAX_SEQ`] and `nextSeq` at most `MAX_SEQ + 1`, so that the numbering goes on from there
+    /// without wrapping and the data directory can store every number.
     pub fn check_import(&self, state: &OutboxState) -> Result<(), String> {
+        if state.next_seq > MAX_SEQ.saturating_add(1) {
+            return Err(format!(
+                "outbox.nextSeq {} is past {}: notification numbers (ntf_<number>) run from 1 \
+                 to {MAX_SEQ}, the largest the data dir stores (a signed 64-bit integer), and \
+                 nextSeq is the next one to give; lower it (one past the largest id's number is \
+                 enough)",
+                state.next_seq,
+                MAX_SEQ.saturating_add(1)
+            ));
+        }
         let transports = self.inner.transports.lock();
         let mut seen = std::collections::BTreeMap::new();
         for (i, n) in state.notifications.iter().enumerate() {
@@ -560,11 +629,23 @@ impl Outbox {
                     n.id, n.channel
                 ));
             }
-            if ledger::seq_of(&n.id).is_none() {
-                return Err(format!(
-                    "outbox.notifications[{i}]: id {:?} is not ntf_<number>",
-                    n.id
-                ));
+            match ledger::seq_of(&n.id) {
+                Some(seq) if seq > MAX_SEQ => {
+                    return Err(format!(
+                        "outbox.notifications[{i}]: id {}: its number is past {MAX_SEQ}, the \
+                         largest the data dir stores (a signed 64-bit integer); give it a \
+                         smaller one",
+                        n.id
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    return Err(format!(
+                        "outbox.notifications[{i}]: id {} is not ntf_<number> (a number up to \
+                         {MAX_SEQ})",
+                        crate::text::echo(&n.id)
+                    ));
+                }
             }
             // The simulator gives every pending notification a due time; one without would
             // never be attempted.
@@ -614,11 +695,23 @@ impl Outbox {
         let mut due = Vec::new();
         {
             let mut ledger = self.inner.ledger.lock();
+            // Where a notification whose number is taken (or 0) gets a new one: past the
+            // snapshot's numbering, and in a one-tenant import past this one's too.
+            let top = state
+                .notifications
+                .iter()
+                .filter_map(|n| ledger::seq_of(&n.id))
+                .max()
+                .unwrap_or(0);
+            let mut fresh = state.next_seq.max(top.saturating_add(1));
+            if tenant.is_some() {
+                fresh = fresh.max(self.inner.next_id.load(Ordering::Relaxed));
+            }
             let mut max_seq = 0;
             for mut n in state.notifications {
                 let mut seq = ledger::seq_of(&n.id).unwrap_or(0);
-                if seq == 0 || ledger.items.contains_key(&seq) {
-                    seq = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+                if seq == 0 || seq > MAX_SEQ || ledger.items.contains_key(&seq) {
+                    seq = ledger.free_seq(&mut fresh);
                     n.id = ledger::id_of(seq);
                 }
                 max_seq = max_seq.max(seq);
@@ -634,7 +727,11 @@ impl Outbox {
             due.extend(ledger.start_unblocked(self.inner.clock.now()));
             // A snapshot of a simulator with a larger ledger keeps this one's bound too.
             ledger.trim(self.inner.capacity);
-            let next = state.next_seq.max(max_seq + 1);
+            // At most MAX_SEQ + 1 (checked above, and max_seq is a number the ledger holds).
+            let next = state
+                .next_seq
+                .max(max_seq.saturating_add(1))
+                .min(MAX_SEQ.saturating_add(1));
             match tenant {
                 // All state: the numbering is the snapshot's, so that an export gives it back.
                 None => self.inner.next_id.store(next, Ordering::Relaxed),

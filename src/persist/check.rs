@@ -7,7 +7,7 @@
 //! are; what they would silently drop is found by writing the state back (every field, as a
 //! snapshot does) and comparing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
@@ -15,16 +15,27 @@ use crate::clock::TimerRecord;
 use crate::money::{Currency, Money, MAX_MINOR};
 use crate::store::infinia::UploadStatus;
 use crate::store::ledger::Ledger;
-use crate::store::{persist, TenantState};
+use crate::store::{persist, TenantState, MAX_SEQUENCE};
 use crate::tenant::TenantId;
 
-/// Reads the state of tenant `key` from `value`, refusing what it would not keep.
+/// Reads the state of tenant `key` of a snapshot from `value`, refusing what it would not keep,
+/// and balances that are not what their accounts' postings sum to ([`balances_sum_postings`]).
 pub(super) fn tenant(key: &str, value: &Value) -> Result<TenantState, String> {
+    let state = read(key, value)?;
+    balances_sum_postings(&format!("tenants[{key:?}]"), value, &state.ledger)?;
+    Ok(state)
+}
+
+/// Reads the state of tenant `key` from `value`, refusing what it would not keep; its balances
+/// are read as given.
+fn read(key: &str, value: &Value) -> Result<TenantState, String> {
     let path = format!("tenants[{key:?}]");
     balances(&path, value)?;
+    request_nos(&path, value)?;
     let state: TenantState = serde_path_to_error::deserialize(value)
         .map_err(|e| in_flattened_review(&path, value, &e).unwrap_or_else(|| at_path(&path, &e)))?;
     postings(&path, &state.ledger)?;
+    keys_are_ids(&path, &state)?;
     pockyt_currencies(key, &path, &state)?;
     sequence(&path, &state)?;
     file_sizes(&path, &state)?;
@@ -78,11 +89,48 @@ pub(super) fn at_path<E: std::fmt::Display>(
     e: &serde_path_to_error::Error<E>,
 ) -> String {
     let place = place(path, e.path());
+    let inner = e.inner().to_string();
+    let what = out_of_range(&inner).unwrap_or(inner);
     if place.is_empty() {
-        e.inner().to_string()
+        what
     } else {
-        format!("{place}: {}", e.inner())
+        format!("{place}: {what}")
     }
+}
+
+/// A whole number beyond the range of the integer a field is read as, said so with the range:
+/// serde_json reads an integer beyond 64 bits as a floating point number, and the type error
+/// it then reports (``invalid type: floating point `1.8446744073709552e+19`, expected u64``)
+/// does not say that the number is too large. None for any other message (an integer within 64
+/// bits but outside the field's type is ``invalid value: integer `-1`, expected u64``, which says
+/// so), and for a fraction where a whole number goes (that message says what is wrong already).
+fn out_of_range(message: &str) -> Option<String> {
+    let (given, expected) = message
+        .strip_prefix("invalid type: floating point `")?
+        .split_once("`, expected ")?;
+    let (min, max): (i128, i128) = match expected {
+        "u8" => (0, u8::MAX.into()),
+        "u16" => (0, u16::MAX.into()),
+        "u32" => (0, u32::MAX.into()),
+        "u64" | "usize" => (0, u64::MAX.into()),
+        "i8" => (i8::MIN.into(), i8::MAX.into()),
+        "i16" => (i16::MIN.into(), i16::MAX.into()),
+        "i32" => (i32::MIN.into(), i32::MAX.into()),
+        "i64" | "isize" => (i64::MIN.into(), i64::MAX.into()),
+        _ => return None,
+    };
+    let n: f64 = given.parse().ok()?;
+    if !n.is_finite() || n.fract() != 0.0 {
+        return None;
+    }
+    // Saturating: a whole number past i128 stays past the range.
+    let whole = n as i128;
+    if (min..=max).contains(&whole) {
+        return None;
+    }
+    Some(format!(
+        "the number {given} is out of range: this field takes a whole number from {min} to {max}"
+    ))
 }
 
 /// `path` followed by `below`, written as [`at_path`] writes it.
@@ -106,6 +154,26 @@ fn place(path: &str, below: &serde_path_to_error::Path) -> String {
     place
 }
 
+/// The place of a key or element in a snapshot document, written as [`at_path`] writes it
+/// (`tenants["whalet:…"].sequence`, `outbox.notifications[3].id`).
+pub(super) fn place_of(path: &[crate::json_keys::Step]) -> String {
+    use crate::json_keys::Step;
+    let mut place = String::new();
+    for step in path {
+        match step {
+            Step::Key(key) if is_name(key) => {
+                if !place.is_empty() {
+                    place.push('.');
+                }
+                place.push_str(key);
+            }
+            Step::Key(key) => place.push_str(&format!("[{}]", crate::text::echo(key))),
+            Step::Index(i) => place.push_str(&format!("[{i}]")),
+        }
+    }
+    crate::text::bound(&place, 4 * crate::text::ECHO_BYTES).into_owned()
+}
+
 /// A field's name (`minor`, `nextSeq`, `whalet_trade`), not a map's key.
 fn is_name(key: &str) -> bool {
     key.starts_with(|c: char| c.is_ascii_lowercase())
@@ -115,7 +183,18 @@ fn is_name(key: &str) -> bool {
 /// The id counter is at least the largest number an id of the tenant carries
 /// ([`TenantState::highest_minted`]): below it, the next id minted would be one already given,
 /// and the new object would replace the old one (and take its money).
+/// Nor may it leave no number for the next id: ids carry it in 8 digits, so it stays below
+/// [`MAX_SEQUENCE`] ([`TenantState::next_seq`]).
 fn sequence(path: &str, state: &TenantState) -> Result<(), String> {
+    if state.sequence >= MAX_SEQUENCE {
+        return Err(format!(
+            "{path}.sequence: {} leaves no number for the next id: the ids a tenant mints carry \
+             its sequence in 8 digits (U2025010100000001), so it runs up to {MAX_SEQUENCE}; give \
+             a sequence below {MAX_SEQUENCE}, at least the largest number an id of the tenant \
+             carries",
+            state.sequence
+        ));
+    }
     match state.highest_minted() {
         Some((at, seq)) if state.sequence < seq => Err(format!(
             "{path}.sequence: {} is below {seq}, the number {path}.{at} carries; the next id \
@@ -200,6 +279,236 @@ fn signed_amount(text: &str, currency: Currency) -> Result<i64, crate::money::Mo
     }
 }
 
+/// Every balance is what its account's postings sum to, as [`Ledger::post`] keeps it (and
+/// `GET /__sim/invariants` checks): a balance above its postings would be money that no posting
+/// brought, which a data directory (it keeps the postings only) would take away again at the
+/// next start. A balance is named by its row (`….ledger.balances[1]`), an account with postings
+/// and no row by the account.
+fn balances_sum_postings(path: &str, tenant: &Value, ledger: &Ledger) -> Result<(), String> {
+    let summed = Ledger::from_postings(ledger.postings().to_vec())
+        .map_err(|e| format!("{path}.ledger.postings: {e}"))?;
+    let rows = tenant
+        .pointer("/ledger/balances")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
+    let row_of = |account: &str, currency: Currency| {
+        rows.iter().position(|r| {
+            r.get("account").and_then(Value::as_str) == Some(account)
+                && r.get("currency").and_then(Value::as_str) == Some(currency.code())
+        })
+    };
+    for (account, given) in ledger.balances_with_prefix("") {
+        let sum = summed.balance(account, given.currency);
+        if sum == given {
+            continue;
+        }
+        let at = match row_of(account, given.currency) {
+            Some(i) => format!("{path}.ledger.balances[{i}]"),
+            None => format!("{path}.ledger.balances"),
+        };
+        return Err(format!(
+            "{at}: the balance of account {} is {} {} (minor {}), but its postings sum to {} {} \
+             (minor {}); a balance is what its account's postings sum to: set it to minor {}, or \
+             add the postings that make the difference",
+            crate::text::echo(account),
+            given.to_decimal_string(),
+            given.currency.code(),
+            given.minor,
+            sum.to_decimal_string(),
+            sum.currency.code(),
+            sum.minor,
+            sum.minor
+        ));
+    }
+    if let Some((account, sum)) = summed
+        .balances_with_prefix("")
+        .find(|(account, sum)| sum.minor != 0 && ledger.balance(account, sum.currency) != *sum)
+    {
+        return Err(format!(
+            "{path}.ledger.balances: account {} has no balance row, but its postings sum to {} {} \
+             (minor {}); add the row (a balance is what its account's postings sum to)",
+            crate::text::echo(account),
+            sum.to_decimal_string(),
+            sum.currency.code(),
+            sum.minor
+        ));
+    }
+    Ok(())
+}
+
+/// No requestNo is listed twice: the memory keeps each once, so a repeat would be dropped
+/// silently (five listed, four kept).
+fn request_nos(path: &str, tenant: &Value) -> Result<(), String> {
+    let Some(list) = tenant.get("request_nos").and_then(Value::as_array) else {
+        return Ok(());
+    };
+    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(list.len());
+    for (i, n) in list.iter().enumerate() {
+        let Some(text) = n.as_str() else {
+            continue; // a wrong shape is refused when read
+        };
+        if let Some(first) = seen.get(text) {
+            return Err(format!(
+                "{path}.request_nos[{i}]: requestNo {} is also request_nos[{first}]; each \
+                 remembered requestNo is listed once: remove the repeat",
+                crate::text::echo(text)
+            ));
+        }
+        seen.insert(text, i);
+    }
+    Ok(())
+}
+
+/// The maps that keep objects under their own id: the map's path below the tenant, the field
+/// (as written) that holds the id, and each key with the id its object holds. Maps keyed by
+/// something their objects do not hold (a file's path) are not listed.
+fn keyed_maps(t: &TenantState) -> Vec<KeyedMap<'_>> {
+    fn ids<V>(map: &BTreeMap<String, V>, id: fn(&V) -> &str) -> Vec<(&str, &str)> {
+        map.iter().map(|(k, v)| (k.as_str(), id(v))).collect()
+    }
+    let (w, wt, p, i, k) = (
+        &t.whalet,
+        &t.whalet_trade,
+        &t.platform,
+        &t.infinia,
+        &t.pockyt,
+    );
+    vec![
+        ("whalet.users", "user_id", ids(&w.users, |v| &v.user_id)),
+        (
+            "whalet.holders",
+            "holder_id",
+            ids(&w.holders, |v| &v.holder_id),
+        ),
+        (
+            "whalet.beneficaries",
+            "beneficary_id",
+            ids(&w.beneficaries, |v| &v.beneficary_id),
+        ),
+        ("whalet.cards", "card_id", ids(&w.cards, |v| &v.card_id)),
+        ("whalet.shops", "bind_id", ids(&w.shops, |v| &v.bind_id)),
+        (
+            "whalet.collections",
+            "trade_id",
+            ids(&w.collections, |v| &v.trade_id),
+        ),
+        (
+            "whalet.bank_letters",
+            "letter_id",
+            ids(&w.bank_letters, |v| &v.letter_id),
+        ),
+        (
+            "whalet_trade.quotes",
+            "rate_id",
+            ids(&wt.quotes, |v| &v.rate_id),
+        ),
+        (
+            "whalet_trade.beneficiaries",
+            "beneficiary_id",
+            ids(&wt.beneficiaries, |v| &v.beneficiary_id),
+        ),
+        ("whalet_trade.outflows", "id", ids(&wt.outflows, |v| &v.id)),
+        (
+            "whalet_trade.orders",
+            "order_id",
+            ids(&wt.orders, |v| &v.order_id),
+        ),
+        (
+            "whalet_trade.bindings",
+            "bind_id",
+            ids(&wt.bindings, |v| &v.bind_id),
+        ),
+        (
+            "whalet_trade.shop_orders",
+            "upload_id",
+            ids(&wt.shop_orders, |v| &v.upload_id),
+        ),
+        (
+            "whalet_trade.files",
+            "file_id",
+            ids(&wt.files, |v| &v.file_id),
+        ),
+        (
+            "whalet_trade.replenishes",
+            "replenish_id",
+            ids(&wt.replenishes, |v| &v.replenish_id),
+        ),
+        (
+            "platform.bindings",
+            "bindId",
+            ids(&p.bindings, |v| &v.bind_id),
+        ),
+        (
+            "platform.payments",
+            "paymentId",
+            ids(&p.payments, |v| &v.payment_id),
+        ),
+        (
+            "platform.uploads",
+            "fileName",
+            ids(&p.uploads, |v| &v.file_name),
+        ),
+        (
+            "infinia.bindings",
+            "requestNo",
+            ids(&i.bindings, |v| &v.request_no),
+        ),
+        (
+            "infinia.sellers",
+            "sellerId",
+            ids(&i.sellers, |v| &v.seller_id),
+        ),
+        (
+            "infinia.uploads",
+            "fileName",
+            ids(&i.uploads, |v| &v.file_name),
+        ),
+        ("infinia.trades", "tradeNo", ids(&i.trades, |v| &v.trade_no)),
+        (
+            "infinia.sharings",
+            "requestNo",
+            ids(&i.sharings, |v| &v.request_no),
+        ),
+        (
+            "pockyt.payees",
+            "customerNo",
+            ids(&k.payees, |v| &v.customer_no),
+        ),
+        (
+            "pockyt.accounts",
+            "accountToken",
+            ids(&k.accounts, |v| &v.account_token),
+        ),
+        (
+            "pockyt.payouts",
+            "transactionNo",
+            ids(&k.payouts, |v| &v.transaction_no),
+        ),
+    ]
+}
+
+/// A map of objects kept by their id: its path, its objects' id field, each key with its id.
+type KeyedMap<'a> = (&'static str, &'static str, Vec<(&'a str, &'a str)>);
+
+/// Every object of a [`keyed_maps`] map is kept under its own id: one under another key would
+/// be out of reach (a lookup by its id finds nothing, and its money with it) while a listing
+/// still shows it.
+fn keys_are_ids(path: &str, state: &TenantState) -> Result<(), String> {
+    for (map, field, pairs) in keyed_maps(state) {
+        if let Some((key, id)) = pairs.into_iter().find(|(key, id)| key != id) {
+            return Err(format!(
+                "{path}.{map}[{}]: the key disagrees with the object's {field} {}; an object is \
+                 kept under its own id (looked up by {field}, this one would not be found): give \
+                 it the key {}",
+                crate::text::echo(key),
+                crate::text::echo(id),
+                crate::text::echo(id)
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Every posting is one the ledger could have made: the ledger's own check,
 /// [`Ledger::check_postings`] (its id the next one, so none repeats; two legs or more, each
 /// within the largest amount, balancing per currency without overflow).
@@ -247,7 +556,7 @@ fn file_sizes(path: &str, state: &TenantState) -> Result<(), String> {
 /// postings and no balances (the database keeps none), checked as [`tenant`] checks an
 /// import's; the balances are then what the postings sum to.
 pub(super) fn stored_tenant(key: &str, value: &Value) -> Result<TenantState, String> {
-    let mut state = tenant(key, value)?;
+    let mut state = read(key, value)?;
     let postings = std::mem::take(&mut state.ledger).into_postings();
     state.ledger = Ledger::from_postings(postings)
         .map_err(|e| format!("tenants[{key:?}].ledger.postings: {e}"))?;
@@ -508,12 +817,143 @@ mod tests {
             leg("external:bank", -100000),
             leg("wallet:U1:B2C:available", 100000)
         ]);
-        let ledger = json!({"balances": [usd()], "postings": [posting(legs)]});
+        let ledger = json!({"balances": [bank(-100000), usd()], "postings": [posting(legs)]});
         assert!(tenant("whalet:1", &state(ledger)).is_ok());
-        let negative = json!({"account": "external:bank", "currency": "USD", "minor": -5,
-                              "amount": "-0.05"});
-        let ledger = json!({"balances": [negative], "postings": []});
+        // A row of zero without postings is a balance of zero, as the ledger keeps one.
+        let zero = json!({"account": "wallet:U1:B2C:pending", "currency": "USD", "minor": 0,
+                          "amount": "0.00"});
+        let ledger = json!({"balances": [zero], "postings": []});
         assert!(tenant("whalet:1", &state(ledger)).is_ok());
+    }
+
+    fn bank(minor: i64) -> Value {
+        json!({"account": "external:bank", "currency": "USD", "minor": minor,
+               "amount": Money::new(minor, Currency::parse("USD").unwrap()).to_decimal_string()})
+    }
+
+    /// Regression: balances that disagree with their postings were read as given (money no
+    /// posting brought, gone again after a data directory's restart). Refused naming the row,
+    /// the balance and the sum; an account with postings and no row is refused too. A data
+    /// directory, which keeps no balances, still reads (they are summed from the postings).
+    #[test]
+    fn a_balance_other_than_its_postings_sum_is_refused_naming_the_row() {
+        let legs = json!([
+            leg("external:bank", -100000),
+            leg("wallet:U1:B2C:available", 100000)
+        ]);
+        let mut raised = usd();
+        raised["minor"] = json!(500000);
+        raised["amount"] = json!("5000.00");
+        let ledger =
+            json!({"balances": [bank(-100000), raised], "postings": [posting(legs.clone())]});
+        let e = tenant("whalet:1", &state(ledger)).err().unwrap();
+        assert!(
+            e.starts_with(r#"tenants["whalet:1"].ledger.balances[1]: the balance of account "wallet:U1:B2C:available" is 5000.00 USD (minor 500000), but its postings sum to 1000.00 USD (minor 100000)"#),
+            "{e}"
+        );
+        let ledger = json!({"balances": [usd()], "postings": [posting(legs.clone())]});
+        let e = tenant("whalet:1", &state(ledger)).err().unwrap();
+        assert!(
+            e.starts_with(r#"tenants["whalet:1"].ledger.balances: account "external:bank" has no balance row, but its postings sum to -1000.00 USD (minor -100000)"#),
+            "{e}"
+        );
+        let ledger = json!({"balances": [], "postings": [posting(legs)]});
+        let stored = stored_tenant("whalet:1", &state(ledger)).unwrap();
+        assert_eq!(
+            stored
+                .ledger
+                .balance("wallet:U1:B2C:available", Currency::parse("USD").unwrap())
+                .minor,
+            100000
+        );
+    }
+
+    /// Regression: a requestNo listed twice was kept once (five listed, four remembered).
+    #[test]
+    fn a_request_no_listed_twice_is_refused_naming_both_places() {
+        let mut v = state(json!({"balances": [], "postings": []}));
+        v["request_nos"] = json!(["a", "b", "c", "b"]);
+        let e = tenant("whalet:1", &v).err().unwrap();
+        assert!(
+            e.starts_with(
+                r#"tenants["whalet:1"].request_nos[3]: requestNo "b" is also request_nos[1]"#
+            ),
+            "{e}"
+        );
+        v["request_nos"] = json!(["a", "b", "c"]);
+        assert_eq!(tenant("whalet:1", &v).unwrap().request_nos.len(), 3);
+    }
+
+    /// Regression: an object under a key other than its id was read, out of reach of every
+    /// lookup by its id (and its money with it). Refused naming the path, the key and the id.
+    #[test]
+    fn an_object_under_a_key_other_than_its_id_is_refused() {
+        let user = json!({
+            "user_id": "U1", "out_user_id": "o1", "user_type": "PERSONAL", "name": "n",
+            "country_code": "US", "status": "SUCCESS", "reported_status": "",
+            "message": "", "attempt": 1, "applied_at": 0, "decided_at": null,
+            "re_material": false, "material_type": "", "application": {}
+        });
+        let mut v = state(json!({"balances": [], "postings": []}));
+        v["whalet"]["users"] = json!({"U1": user.clone()});
+        assert!(tenant("whalet:1", &v).is_ok());
+        v["whalet"]["users"] = json!({"U2099": user});
+        let e = tenant("whalet:1", &v).err().unwrap();
+        assert!(
+            e.starts_with(
+                r#"tenants["whalet:1"].whalet.users["U2099"]: the key disagrees with the object's user_id "U1""#
+            ) && e.ends_with(r#"give it the key "U1""#),
+            "{e}"
+        );
+    }
+
+    /// Regression: a sequence near `u64::MAX` was read, and the next id minted panicked (or,
+    /// in release, wrapped around to ids already given). One that leaves no 8-digit number for
+    /// the next id is refused; the one below reads.
+    #[test]
+    fn a_sequence_that_leaves_no_number_for_the_next_id_is_refused() {
+        let mut v = state(json!({"balances": [], "postings": []}));
+        for given in [u64::MAX, MAX_SEQUENCE] {
+            v["sequence"] = json!(given);
+            let e = tenant("whalet:1", &v).err().unwrap();
+            assert!(
+                e.starts_with(&format!(
+                    r#"tenants["whalet:1"].sequence: {given} leaves no number for the next id"#
+                )) && e.contains(&format!("give a sequence below {MAX_SEQUENCE}")),
+                "{e}"
+            );
+        }
+        v["sequence"] = json!(MAX_SEQUENCE - 1);
+        let mut t = tenant("whalet:1", &v).unwrap();
+        assert_eq!(t.next_seq(), MAX_SEQUENCE);
+        t.sequence = u64::MAX;
+        assert_eq!(t.next_seq(), u64::MAX, "no panic, no wrap");
+    }
+
+    /// Regression: an integer past 64 bits was refused as "invalid type: floating point", as
+    /// if the wrong kind of value had been given. It is named out of range, with the range.
+    #[test]
+    fn a_number_beyond_a_fields_range_is_refused_naming_the_range() {
+        let mut v = state(json!({"balances": [], "postings": []}));
+        v["sequence"] = serde_json::from_str("18446744073709551616").unwrap();
+        let e = tenant("whalet:1", &v).err().unwrap();
+        assert!(
+            e.starts_with(r#"tenants["whalet:1"].sequence: the number "#)
+                && e.ends_with(
+                    "is out of range: this field takes a whole number from 0 to 18446744073709551615"
+                ),
+            "{e}"
+        );
+        v["sequence"] = serde_json::from_str("-1e30").unwrap();
+        let e = tenant("whalet:1", &v).err().unwrap();
+        assert!(
+            e.contains("is out of range: this field takes a whole number from 0"),
+            "{e}"
+        );
+        // A fraction where a whole number goes says so in serde's words.
+        v["sequence"] = json!(1.5);
+        let e = tenant("whalet:1", &v).err().unwrap();
+        assert!(e.contains("invalid type: floating point `1.5`"), "{e}");
     }
 
     #[test]

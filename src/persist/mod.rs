@@ -41,8 +41,8 @@ pub struct Snapshot {
     pub tenants: BTreeMap<String, TenantState>,
     /// The delivery ledger: notifications, their attempts, pending due times.
     pub outbox: OutboxState,
-    /// Pending work kept as data (reviews, settlements, expiries, timeline events), due order
-    /// (then kind, tenant, key: [`timer_order`]).
+    /// Pending work kept as data (reviews, settlements, expiries, timeline events), in due
+    /// order and, at the same due time, in the order they were scheduled ([`timers_of`]).
     pub timers: Vec<TimerRecord>,
     /// Seller authorization links, by token.
     #[serde(default)]
@@ -144,26 +144,18 @@ pub fn export(core: &Core, tenant: Option<&TenantId>) -> Result<Vec<u8>, String>
     Ok(text)
 }
 
-/// The pending durable timers of every tenant (or one), in [`timer_order`].
+/// The pending durable timers of every tenant (or one), in the order the clock starts them:
+/// due order and, at the same due time, the order they were scheduled in (docs/SCENARIOS.md,
+/// "Seeds and determinism"). An import schedules them again in the order listed
+/// ([`replace`]), so they start after it as they would have without it, and export → import →
+/// export lists them alike.
 fn timers_of(core: &Core, tenant: Option<&TenantId>) -> Vec<TimerRecord> {
     let key = tenant.map(ToString::to_string);
-    let mut timers: Vec<TimerRecord> = core
-        .clock()
+    core.clock()
         .records()
         .into_iter()
         .filter(|r| key.is_none() || r.tenant == key)
-        .collect();
-    timers.sort_by(timer_order);
-    timers
-}
-
-/// Due order, and among timers due at the same time an order of what they are (kind, tenant,
-/// key, label, parameters), not of when they were scheduled: the same state gives the same
-/// bytes, and an import restores them in the order an export lists them.
-fn timer_order(a: &TimerRecord, b: &TimerRecord) -> std::cmp::Ordering {
-    (a.due, &a.kind, &a.tenant, &a.key, &a.label)
-        .cmp(&(b.due, &b.kind, &b.tenant, &b.key, &b.label))
-        .then_with(|| a.params.to_string().cmp(&b.params.to_string()))
+        .collect()
 }
 
 /// The journal, oldest first.
@@ -179,14 +171,19 @@ fn journal_of(core: &Core) -> Vec<Value> {
 /// Refuses text that is not a snapshot, a newer schema, and state that does not read back.
 pub fn parse(bytes: &[u8], source: &str) -> Result<Snapshot, String> {
     let fail = |what: String| format!("snapshot {source}: {what}");
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-        fail(format!(
-            "not a JSON document ({e}); the file is corrupt or cut short"
-        ))
-    })?;
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| fail(not_json(&e)))?;
     let Some(object) = value.as_object() else {
         return Err(fail("not a JSON object".into()));
     };
+    // serde_json keeps the last copy of a repeated key: the others would be dropped unseen
+    // (a tenant given twice, a second `now`).
+    if let Some(path) = crate::json_keys::repeated_key(bytes) {
+        return Err(fail(format!(
+            "{} is given twice in its object; give each key once (a JSON reader keeps only one \
+             of the copies, and the simulator would drop the other unseen)",
+            check::place_of(&path)
+        )));
+    }
     if object.get("format").and_then(Value::as_str) != Some(FORMAT) {
         return Err(fail(format!(
             "no \"format\": \"{FORMAT}\" field; this is not a simulator snapshot"
@@ -219,6 +216,30 @@ pub fn parse(bytes: &[u8], source: &str) -> Result<Snapshot, String> {
     }
     Ok(snapshot)
 }
+
+/// Why `bytes` are not a JSON document, in words that fit the cause: nested too deeply (the
+/// reader's limit, which no snapshot comes near), a number no JSON reader holds, or text that
+/// is not JSON at all (a file corrupt or cut short).
+fn not_json(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let at = format!("line {} column {}", e.line(), e.column());
+    if text.starts_with("recursion limit exceeded") {
+        format!(
+            "nested too deeply: more than {JSON_DEPTH} arrays or objects inside one another (at \
+             {at}); a snapshot nests fewer than 10 deep, so this is not one the simulator wrote"
+        )
+    } else if text.starts_with("number out of range") {
+        format!(
+            "a number at {at} is out of range: it is beyond what a JSON number holds (about \
+             ±1.8e308), and no field of a snapshot takes a number that large"
+        )
+    } else {
+        format!("not a JSON document ({e}); the file is corrupt or cut short")
+    }
+}
+
+/// How deep serde_json reads arrays and objects inside one another (its fixed recursion limit).
+const JSON_DEPTH: usize = 128;
 
 /// Brings an older document up to [`SCHEMA_VERSION`], one version at a time. Version 1 is the
 /// first; version 2 added `timers` (pending work as data; a version 1 document has none).
@@ -522,7 +543,9 @@ fn replace(core: &Core, tenant: Option<&TenantId>, checked: Checked) -> Result<(
         // All state: the journal is the snapshot's, even an empty one.
         core.journal().restore(journal)?;
     }
-    timers.sort_by(timer_order);
+    // Due order, timers due at the same time in the order listed (a stable sort): the order
+    // they were scheduled in, for a document the simulator wrote.
+    timers.sort_by_key(|r| r.due);
     for record in timers {
         core.restore_timer(record)?;
     }

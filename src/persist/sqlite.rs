@@ -1,6 +1,7 @@
 //! `serve --data-dir DIR` (`[store] data_dir`): all state in one SQLite database,
 //! `DIR/whalet-sim.db` (bundled SQLite, WAL mode), in tables named after what they hold
-//! (docs/PERSISTENCE.md). A lock file, `DIR/whalet-sim.lock`, keeps a second simulator out.
+//! (docs/PERSISTENCE.md). A lock file, `DIR/whalet-sim.lock`, and a lock on `DIR` itself keep a
+//! second simulator out.
 //!
 //! Writing: the store and the outbox tell a [`DataDir`] what changed (tenants whose lock was
 //! taken, notifications added or changed). Before a reply leaves, `routes` calls
@@ -266,8 +267,7 @@ impl DataDir {
         }
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("data dir {}: cannot create it: {e}", dir.display()))?;
-        let lock_path = dir.join(LOCK_FILE);
-        let lock = take_lock(&lock_path).map_err(|e| format!("data dir {}: {e}", dir.display()))?;
+        let lock = take_lock(dir).map_err(|e| format!("data dir {}: {e}", dir.display()))?;
         let conn = match open_db(dir) {
             Ok(conn) => conn,
             Err(e) => {
@@ -656,6 +656,7 @@ fn open_db(dir: &Path) -> Result<Connection, String> {
 fn refuse_foreign_tables(conn: &Connection) -> Result<(), String> {
     let tables: Vec<(String,)> = table_rows(
         conn,
+        ("sqlite_master", &["name"]),
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
          ORDER BY name",
     )
@@ -685,8 +686,17 @@ fn refuse_foreign_tables(conn: &Connection) -> Result<(), String> {
 /// process ids (in a container every simulator is process 1). The file names the holder's process
 /// id for the refusal's message; it is emptied on release and left in place (removing it would
 /// let a third simulator lock a new file while a second still holds the old one).
+///
+/// The directory itself is held with an exclusive `flock` too: a lock file deleted (or replaced)
+/// while the simulator runs frees only the file's name, not the directory, so a second simulator
+/// is still refused. The directory, not the database file: SQLite locks the database with
+/// `fcntl` locks, which a process loses on every inode whose descriptor it closes, so a
+/// descriptor of the database opened (and closed on a refusal) beside SQLite's would drop them.
+/// `flock` and `fcntl` locks do not interact on Linux, and no one else locks the directory.
 struct DirLock {
     file: File,
+    /// The directory, open for as long as the lock is held (closing it releases its `flock`).
+    _dir: File,
 }
 
 impl Drop for DirLock {
@@ -695,18 +705,21 @@ impl Drop for DirLock {
     }
 }
 
-/// Takes the lock file: refused, naming the holder's process, while another simulator holds it;
-/// a file left by a simulator that no longer runs (it names a process) is taken over with a
-/// warning.
-fn take_lock(path: &Path) -> Result<DirLock, String> {
+/// Takes the lock file `DIR/whalet-sim.lock` and the directory `dir`: refused, naming the
+/// holder's process, while another simulator holds the lock file, and naming the directory
+/// while another holds the directory (its lock file was deleted or replaced while it ran); a
+/// lock file left by a simulator that no longer runs (it names a process) is taken over with a
+/// warning. A refused attempt writes nothing.
+fn take_lock(dir: &Path) -> Result<DirLock, String> {
     use rustix::fs::{flock, FlockOperation};
     use std::io::{Read, Seek, Write};
+    let path = dir.join(LOCK_FILE);
     let mut file = File::options()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
-        .open(path)
+        .open(&path)
         .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let mut holder = String::new();
     let _ = file.read_to_string(&mut holder);
@@ -721,6 +734,20 @@ fn take_lock(path: &Path) -> Result<DirLock, String> {
         }
         Err(e) => return Err(format!("cannot lock {}: {e}", path.display())),
     }
+    let held = File::open(dir).map_err(|e| format!("cannot open {}: {e}", dir.display()))?;
+    match flock(&held, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => {}
+        Err(rustix::io::Errno::WOULDBLOCK) => {
+            return Err(format!(
+                "in use by another running simulator (it holds the directory {} locked, though \
+                 its lock file {} was deleted or replaced while it ran, so which process is not \
+                 known): stop that simulator before starting another on this directory",
+                dir.display(),
+                path.display()
+            ))
+        }
+        Err(e) => return Err(format!("cannot lock {}: {e}", dir.display())),
+    }
     if !holder.trim().is_empty() {
         tracing::warn!(lock = %path.display(), pid, "taking over the lock file of a simulator that is no longer running");
     }
@@ -729,7 +756,7 @@ fn take_lock(path: &Path) -> Result<DirLock, String> {
         .and_then(|()| file.rewind())
         .and_then(|()| file.write_all(std::process::id().to_string().as_bytes()));
     written.map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    Ok(DirLock { file })
+    Ok(DirLock { file, _dir: held })
 }
 
 fn hash_text(text: &str) -> u64 {
@@ -877,23 +904,43 @@ fn file_in(dir: &Path, text: &str, field: &str) -> Result<String, String> {
     Ok(value.to_string())
 }
 
-/// Removes files under `DIR/files` that no row names any more (content of deleted uploads,
-/// temporary files of a write cut short).
+/// Removes from `DIR/files` what the simulator itself wrote there and no row names any more:
+/// a content file (named by its SHA-256 in lowercase hex, [`is_content_name`]) of a deleted
+/// upload, a temporary file (`<sha256>.tmp`) of a write cut short. Every other entry is left
+/// alone, whatever it is (`--data-dir` may name a folder that already held a `files/` of its
+/// own); each removal is logged with why.
 fn collect_garbage(conn: &Connection, dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir.join(FILES_DIR)) else {
+    let files = dir.join(FILES_DIR);
+    let Ok(entries) = std::fs::read_dir(&files) else {
         return;
     };
     for entry in entries.flatten() {
+        if !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
         let name = entry.file_name().to_string_lossy().into_owned();
-        let used: bool = conn
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM files WHERE sha256 = ?1)",
-                [&name],
-                |r| r.get(0),
-            )
-            .unwrap_or(true);
-        if !used {
-            let _ = std::fs::remove_file(entry.path());
+        let why = if name.strip_suffix(".tmp").is_some_and(is_content_name) {
+            "temporary file of a content write cut short"
+        } else if is_content_name(&name) {
+            let used: bool = conn
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM files WHERE sha256 = ?1)",
+                    [&name],
+                    |r| r.get(0),
+                )
+                .unwrap_or(true);
+            if used {
+                continue;
+            }
+            "content file that no row of table files names"
+        } else {
+            continue;
+        };
+        match std::fs::remove_file(entry.path()) {
+            Ok(()) => tracing::info!(file = %entry.path().display(), why, "data dir: removed"),
+            Err(e) => {
+                tracing::warn!(file = %entry.path().display(), why, error = %e, "data dir: could not remove")
+            }
         }
     }
 }
@@ -1015,7 +1062,7 @@ type LoadedExtras = (Vec<LinkRecord>, ScenariosRecord, Vec<Value>);
 
 /// Reads the links, the scenarios and the journal back.
 fn load_extras(conn: &Connection) -> Result<LoadedExtras, String> {
-    let links = json_rows(conn, "authorizations", "ORDER BY token")?;
+    let links = json_rows(conn, ("authorizations", "token"), "ORDER BY token")?;
     let rest = meta_value(conn, "scenario_state")?.ok_or_else(|| {
         missing_meta(
             "scenario_state",
@@ -1025,6 +1072,7 @@ fn load_extras(conn: &Connection) -> Result<LoadedExtras, String> {
     let mut record = read_scenario_state(&rest)?;
     let rows: Vec<ScenarioRow> = table_rows(
         conn,
+        ("scenarios", &["generation", "name"]),
         "SELECT generation, tenant, name, loaded_at, source, text, fired
              FROM scenarios ORDER BY generation",
     )?;
@@ -1042,6 +1090,7 @@ fn load_extras(conn: &Connection) -> Result<LoadedExtras, String> {
     }
     let rows: Vec<(i64, i64, String, i64, _)> = table_rows(
         conn,
+        ("scenario_counters", &["generation", "rule", "tenant"]),
         "SELECT generation, rule, tenant, count, window_start FROM scenario_counters
              ORDER BY generation, rule, tenant",
     )?;
@@ -1059,7 +1108,7 @@ fn load_extras(conn: &Connection) -> Result<LoadedExtras, String> {
             window_start,
         });
     }
-    let journal = json_rows(conn, "journal", "ORDER BY id")?;
+    let journal = json_rows(conn, ("journal", "id"), "ORDER BY id")?;
     Ok((links, record, journal))
 }
 
@@ -1199,28 +1248,87 @@ fn append_log<R, P: rusqlite::Params>(
 /// A row of the `scenarios` table: generation, tenant, name, loaded_at, source, text, fired.
 type ScenarioRow = (i64, Option<String>, String, i64, String, String, String);
 
-/// Every row `query` returns, each read as the tuple `T` (one element per column).
-fn table_rows<T>(conn: &Connection, query: &str) -> Result<Vec<T>, String>
+/// Every row `query` returns, each read as the tuple `T` (one element per column). A row
+/// whose columns do not read as `T` (a text where a number belongs) is refused naming `table`
+/// and the row by its `key` columns, which `query` selects ([`row_name`]).
+fn table_rows<T>(
+    conn: &Connection,
+    (table, key): (&str, &[&str]),
+    query: &str,
+) -> Result<Vec<T>, String>
 where
     T: for<'a> TryFrom<&'a rusqlite::Row<'a>, Error = rusqlite::Error>,
 {
     let mut stmt = conn.prepare(query).map_err(|e| e.to_string())?;
-    let rows = stmt
-        .query_map([], |r| T::try_from(r))
-        .map_err(|e| e.to_string())?;
-    rows.collect::<Result<_, _>>().map_err(|e| e.to_string())
+    let mut rows = stmt.query([]).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+        out.push(
+            T::try_from(row)
+                .map_err(|e| format!("table {table}: {}: {}", row_name(row, key), unread(&e)))?,
+        );
+    }
+    Ok(out)
 }
 
-/// The `json` column of every row of `table` (`order` sorts them), each read as a `T`.
+/// Why a column of a row does not read, and what to do.
+fn unread(e: &rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::InvalidColumnType(_, column, held) => format!(
+            "column {column} holds {held}, not the type the simulator writes there; put the \
+             value back (or the database from a copy)"
+        ),
+        rusqlite::Error::IntegralValueOutOfRange(_, value) => {
+            format!("{value} is out of the range of its column")
+        }
+        e => e.to_string(),
+    }
+}
+
+/// A row named by its `key` columns, each as `column value` (`tenant "whalet:…" id 3`).
+fn row_name(row: &rusqlite::Row<'_>, key: &[&str]) -> String {
+    key.iter()
+        .map(|column| {
+            let value = row.get_ref(*column).map_or("?".to_owned(), shown);
+            format!("{column} {value}")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A column's value as a message shows it: a number as it is, a text quoted ([`crate::text::echo`]).
+fn shown(value: rusqlite::types::ValueRef<'_>) -> String {
+    use rusqlite::types::ValueRef;
+    match value {
+        ValueRef::Integer(n) => n.to_string(),
+        ValueRef::Real(x) => x.to_string(),
+        ValueRef::Text(t) => crate::text::echo(&String::from_utf8_lossy(t)).to_string(),
+        ValueRef::Blob(b) => format!("(a blob of {} bytes)", b.len()),
+        ValueRef::Null => "NULL".to_owned(),
+    }
+}
+
+/// The `json` column of every row of `table` (`order` sorts them), each read as a `T`; a row
+/// that does not read is refused naming it by its `key` column, and the field at fault.
 fn json_rows<T: serde::de::DeserializeOwned>(
     conn: &Connection,
-    table: &str,
+    (table, key): (&str, &str),
     order: &str,
 ) -> Result<Vec<T>, String> {
-    let texts: Vec<(String,)> = table_rows(conn, &format!("SELECT json FROM {table} {order}"))?;
+    let texts: Vec<(rusqlite::types::Value, String)> = table_rows(
+        conn,
+        (table, &[key]),
+        &format!("SELECT {key}, json FROM {table} {order}"),
+    )?;
     texts
         .iter()
-        .map(|(text,)| serde_json::from_str(text).map_err(|e| format!("table {table}: {e}")))
+        .map(|(name, text)| {
+            let at = format!("table {table}: {key} {}", shown(name.into()));
+            let value: Value =
+                serde_json::from_str(text).map_err(|e| format!("{at}: not JSON: {e}"))?;
+            // The field at fault named below the row (`attempts[0]: unknown field …`).
+            super::check::read_at("", &value).map_err(|e| format!("{at}: {e}"))
+        })
         .collect()
 }
 
@@ -1228,6 +1336,7 @@ fn json_rows<T: serde::de::DeserializeOwned>(
 fn load_timers(conn: &Connection) -> Result<Vec<TimerRecord>, String> {
     let rows: Vec<(i64, String, Option<String>, String, String, String)> = table_rows(
         conn,
+        ("timers", &["label"]),
         "SELECT due, kind, tenant, key, label, params FROM timers ORDER BY due, id",
     )?;
     let mut out = Vec::new();
@@ -1334,15 +1443,23 @@ fn remove_unused_contents(conn: &Connection, dir: &Path, candidates: Vec<String>
                 |r| r.get(0),
             )
             .unwrap_or(true);
-        if !used && is_digest(&sha) {
-            let _ = std::fs::remove_file(dir.join(FILES_DIR).join(&sha));
+        if !used && is_content_name(&sha) {
+            let path = dir.join(FILES_DIR).join(&sha);
+            if std::fs::remove_file(&path).is_ok() {
+                tracing::info!(file = %path.display(), why = "content file that no row of table files names any more", "data dir: removed");
+            }
         }
     }
 }
 
-/// A SHA-256 digest in hex (the only names under `DIR/files`).
-fn is_digest(name: &str) -> bool {
-    name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
+/// A name the simulator gives a content under `DIR/files`: its SHA-256 in lowercase hex, as
+/// [`file_out`] writes it. Only such files (and their `.tmp` while being written) are ever
+/// removed from there.
+fn is_content_name(name: &str) -> bool {
+    name.len() == 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// What one tenant's state has that its rows do not: read under its lock.
@@ -1757,7 +1874,11 @@ fn load(
     let template = persist::full(|| serde_json::to_value(TenantState::default()))
         .map_err(|e| e.to_string())?;
     {
-        let rows: Vec<(String, i64)> = table_rows(conn, "SELECT tenant, sequence FROM tenants")?;
+        let rows: Vec<(String, i64)> = table_rows(
+            conn,
+            ("tenants", &["tenant"]),
+            "SELECT tenant, sequence FROM tenants",
+        )?;
         for (tenant, sequence) in rows {
             let id = TenantId::parse(&tenant)
                 .ok_or_else(|| format!("table tenants: {tenant:?} is not provider:id"))?;
@@ -1776,13 +1897,18 @@ fn load(
     {
         let rows: Vec<(String, String, String, String)> = table_rows(
             conn,
+            ("entities", &["tenant", "kind", "id"]),
             "SELECT tenant, kind, id, json FROM entities ORDER BY tenant, kind, id",
         )?;
         for (tenant, kind, id, text) in rows {
             restored.entities += 1;
             let text = match file_field(&kind) {
-                Some(field) => file_in(dir, &text, field)
-                    .map_err(|e| format!("table entities: {tenant} {kind} {id}: {e}"))?,
+                Some(field) => file_in(dir, &text, field).map_err(|e| {
+                    format!(
+                        "table entities: {tenant} {kind} id {}: {e}",
+                        crate::text::echo(&id)
+                    )
+                })?,
                 None => text,
             };
             if let Some(tid) = TenantId::parse(&tenant) {
@@ -1801,19 +1927,24 @@ fn load(
             .ok_or_else(|| orphan("entities", &tenant))?;
         let Some((section, field)) = kind.split_once('.') else {
             return Err(format!(
-                "table entities: kind {kind:?} is not section.field"
+                "table entities: {tenant} kind {kind:?} (id {}): the kind is not section.field",
+                crate::text::echo(&items[0].0)
             ));
         };
-        let parse = |text: &str| -> Result<Value, String> {
-            serde_json::from_str(text)
-                .map_err(|e| format!("table entities: {tenant} {kind}: not JSON: {e}"))
+        let parse = |id: &str, text: &str| -> Result<Value, String> {
+            serde_json::from_str(text).map_err(|e| {
+                format!(
+                    "table entities: {tenant} {kind} id {}: not JSON: {e}",
+                    crate::text::echo(id)
+                )
+            })
         };
         let value = if items.len() == 1 && items[0].0.is_empty() {
-            parse(&items[0].1)?
+            parse("", &items[0].1)?
         } else {
             let mut map = Map::new();
             for (id, text) in &items {
-                map.insert(id.clone(), parse(text)?);
+                map.insert(id.clone(), parse(id, text)?);
             }
             Value::Object(map)
         };
@@ -1835,6 +1966,7 @@ fn load(
     {
         let rows: Vec<(String, i64, i64, String, String)> = table_rows(
             conn,
+            ("ledger_postings", &["tenant", "id"]),
             "SELECT tenant, id, at, memo, legs FROM ledger_postings ORDER BY tenant, id",
         )?;
         // Each posting as a snapshot holds it, its legs as stored: read and checked with the
@@ -1863,6 +1995,7 @@ fn load(
     {
         let rows: Vec<(String, i64, String)> = table_rows(
             conn,
+            ("request_nos", &["tenant", "seq"]),
             "SELECT tenant, seq, request_no FROM request_nos ORDER BY tenant, seq",
         )?;
         let mut nos: BTreeMap<String, Vec<Value>> = BTreeMap::new();
@@ -1895,7 +2028,8 @@ fn load(
         states.insert(tenant, state);
     }
     // Notifications, in sequence order.
-    let notifications: Vec<Notification> = json_rows(conn, "notifications", "ORDER BY seq")?;
+    let notifications: Vec<Notification> =
+        json_rows(conn, ("notifications", "id"), "ORDER BY seq")?;
     restored.pending_notifications += notifications
         .iter()
         .filter(|n| n.status == crate::notify::Status::Pending && n.next_attempt_at.is_some())
@@ -1984,7 +2118,7 @@ mod tests {
             "4242 99".to_owned(),
         ] {
             std::fs::write(&path, &stale).unwrap();
-            let lock = take_lock(&path).unwrap();
+            let lock = take_lock(dir.path()).unwrap();
             assert_eq!(
                 std::fs::read_to_string(&path).unwrap(),
                 std::process::id().to_string()
@@ -2002,9 +2136,9 @@ mod tests {
     fn a_lock_held_by_a_running_simulator_is_refused_naming_its_process() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(LOCK_FILE);
-        let held = take_lock(&path).unwrap();
+        let held = take_lock(dir.path()).unwrap();
         // Another open file description of the same file: as another process would see it.
-        let refused = take_lock(&path).err().unwrap();
+        let refused = take_lock(dir.path()).err().unwrap();
         assert_eq!(
             refused,
             format!(
@@ -2019,6 +2153,28 @@ mod tests {
             "a refused attempt leaves the holder's file alone"
         );
         drop(held);
-        assert!(take_lock(&path).is_ok(), "free again once released");
+        assert!(take_lock(dir.path()).is_ok(), "free again once released");
+    }
+
+    #[test]
+    fn a_lock_file_deleted_while_held_still_keeps_a_second_simulator_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LOCK_FILE);
+        let held = take_lock(dir.path()).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let refused = take_lock(dir.path()).err().unwrap();
+        assert!(
+            refused.starts_with("in use by another running simulator (")
+                && refused.contains(&format!("directory {} locked", dir.path().display()))
+                && refused.contains(&format!("lock file {} was deleted", path.display())),
+            "{refused}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "",
+            "a refused attempt names no process in the new lock file"
+        );
+        drop(held);
+        assert!(take_lock(dir.path()).is_ok(), "free again once released");
     }
 }

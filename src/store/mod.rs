@@ -122,10 +122,19 @@ pub struct TenantState {
     pub sequence: u64,
 }
 
+/// The largest number of a tenant's id sequence that its ids carry in their shape: Whalet ids
+/// and bulk payment ids carry it in 8 digits (`U2025010100000001`, `BP00000001`), so a tenant
+/// mints 99,999,999 ids. A snapshot or data directory whose `sequence` leaves no number for the
+/// next id (at or past this) is refused (`persist::check`); docs/RELIABILITY.md.
+pub const MAX_SEQUENCE: u64 = 99_999_999;
+
 impl TenantState {
-    /// The next number of this tenant's id sequence (1, 2, ...).
+    /// The next number of this tenant's id sequence (1, 2, ...). It never panics nor wraps
+    /// around to the numbers given first: it stops at `u64::MAX`, which no tenant reaches (a
+    /// snapshot or data directory with a sequence at or past [`MAX_SEQUENCE`] is refused, and
+    /// a run mints one id at a time); past [`MAX_SEQUENCE`] an id grows a digit.
     pub fn next_seq(&mut self) -> u64 {
-        self.sequence += 1;
+        self.sequence = self.sequence.saturating_add(1);
         self.sequence
     }
 

@@ -2461,26 +2461,6 @@ async fn an_import_of_all_state_restores_the_notification_numbering() {
     app.shutdown().await;
 }
 
-/// Timers due at the same time are listed in an order of what they are, not of when they were
-/// scheduled: the same state gives the same bytes whatever order a snapshot listed them in.
-#[tokio::test]
-async fn timers_due_at_the_same_time_come_out_in_one_order() {
-    let app = spawn_app().await;
-    apply_user(&app, "same-due-1").await;
-    apply_user(&app, "same-due-2").await;
-    let first = export(&app, "").await;
-    let mut doc: Value = serde_json::from_slice(&first).unwrap();
-    let timers = doc["timers"].as_array_mut().unwrap();
-    assert_eq!(timers.len(), 2, "{timers:?}");
-    assert_eq!(timers[0]["due"], timers[1]["due"]);
-    timers.reverse();
-    let (status, body) = import(&app, "", serde_json::to_vec(&doc).unwrap()).await;
-    assert_eq!(status, 200, "{body}");
-    let second = export(&app, "").await;
-    assert_same_bytes(&first, &second, "the same state, other bytes");
-    app.shutdown().await;
-}
-
 /// Imports `doc` into `app`, expecting a 400 whose message contains `expected` and no change
 /// (the export is still `before`); `what` names the case.
 async fn refused_unchanged(app: &TestApp, before: &[u8], what: &str, doc: &Value, expected: &str) {
