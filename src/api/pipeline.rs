@@ -746,7 +746,7 @@ fn overlay_request<S: Scheme>(
             None
         }
         RequestOutcome::Refused(why) => Some(Refused::Forced {
-            code: crate::contract::parameter_code(S::SURFACE).to_owned(),
+            code: why.code(S::SURFACE).to_owned(),
             detail: Some(format!(
                 "{why} (contract {})",
                 contract_name(&contract.source)

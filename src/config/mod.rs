@@ -490,6 +490,7 @@ impl Config {
         let whalet_default = WhaletConfig::default();
         let platform_default = platform::PlatformConfig::default();
         let infinia_default = infinia::InfiniaConfig::default();
+        let pockyt_default = pockyt::PockytConfig::default();
         // Counts of things held at once are semaphore permits (more would panic).
         let permits = tokio::sync::Semaphore::MAX_PERMITS;
         vec![
@@ -698,6 +699,46 @@ impl Config {
                 pockyt::PockytConfig::default().body_limit_bytes,
                 "refuse every request (000023)",
             ),
+            // Delays: 0 is at once; a negative one would schedule into the past.
+            Bound::new(
+                "[platform] payment_delay_secs",
+                platform.payment_delay_secs,
+                0,
+                platform_default.payment_delay_secs,
+                "settle a payment before it was made",
+            ),
+            Bound::new(
+                "[pockyt] payee_review_delay_ms",
+                self.pockyt.payee_review_delay_ms,
+                0,
+                pockyt_default.payee_review_delay_ms,
+                "activate a payee before it registered",
+            )
+            .ms(),
+            Bound::new(
+                "[pockyt] account_review_delay_ms",
+                self.pockyt.account_review_delay_ms,
+                0,
+                pockyt_default.account_review_delay_ms,
+                "decide an account before it was created",
+            )
+            .ms(),
+            Bound::new(
+                "[pockyt] payout_settle_delay_ms",
+                self.pockyt.payout_settle_delay_ms,
+                0,
+                pockyt_default.payout_settle_delay_ms,
+                "settle a payout before it was made",
+            )
+            .ms(),
+            Bound::new(
+                "[pockyt] return_after_ms",
+                self.pockyt.return_after_ms,
+                0,
+                pockyt_default.return_after_ms,
+                "return a payout before it succeeded",
+            )
+            .ms(),
         ]
     }
 

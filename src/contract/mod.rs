@@ -197,6 +197,9 @@ impl Contract {
             let offset = e.span().map_or(0, |s| s.start);
             at(file, text, offset, e.message().trim_end())
         })?;
+        // The same text read for where its keys and values are (for the lines of mistakes):
+        // it parsed as an overlay, so it parses; were it not to, mistakes name table headers.
+        let spans: FileSpans = toml::from_str(text).unwrap_or_default();
         let mut contract = Contract {
             source: file.to_owned(),
             ..Contract::default()
@@ -226,6 +229,7 @@ impl Contract {
                     file,
                     text,
                     offset,
+                    spans: spans.table(surface, &name),
                     what: format!("{surface}.{name:?}"),
                 };
                 check_operation(surface, &overlay).map_err(|e| mistake.at_path(e))?;
@@ -263,9 +267,11 @@ impl Contract {
                 file,
                 text,
                 offset,
+                spans: spans.table("notification", &name),
                 what: format!("notification {name:?}"),
             };
-            check_notification(&overlay).map_err(|e| mistake.at_path(e))?;
+            let channel = name.split_once('.').map_or(name.as_str(), |(c, _)| c);
+            check_notification(channel, &overlay).map_err(|e| mistake.at_path(e))?;
             if let Some(fields) = catalog.sent.notifications.get(&name) {
                 check_sent_renames("rename", "payload", &overlay.rename, fields)
                     .map_err(|e| mistake.at_path(e))?;
@@ -286,25 +292,238 @@ impl Contract {
     }
 }
 
-/// A mistake in one entry of an overlay file: the entry (`what`) starts at `offset` of `text`.
+/// A mistake in one entry of an overlay file: the entry (`what`) starts at `offset` of `text`;
+/// `spans` are where its keys and values are written.
 struct Mistake<'a> {
     file: &'a str,
     text: &'a str,
     offset: usize,
+    spans: Option<&'a Pairs<Item>>,
     what: String,
 }
 
 impl Mistake<'_> {
-    /// `message` about the entry's `path` (a key or a value it writes), at the line naming it
-    /// (the entry's own line when no line of the entry names it).
-    fn at_path(&self, (path, message): (String, String)) -> anyhow::Error {
-        let offset = line_of(self.text, self.offset, &path);
+    /// `message` about the entry's `spot`, at the line of the key or value it names (the key's
+    /// line when the value does not say, the entry's own line when no key does).
+    fn at_path(&self, (spot, message): Found) -> anyhow::Error {
+        let offset = self
+            .spans
+            .and_then(|table| spot.offset(table))
+            .unwrap_or(self.offset);
         at(
             self.file,
             self.text,
             offset,
             format!("{}: {message}", self.what),
         )
+    }
+}
+
+/// Where each key and value of an overlay file is written: the file read once more, keeping
+/// the spans TOML gives (`[surface."operation"]` → its keys → their entries).
+#[derive(Deserialize, Default)]
+struct FileSpans {
+    #[serde(default)]
+    whalet: BTreeMap<String, Spanned<Pairs<Item>>>,
+    #[serde(default)]
+    platform: BTreeMap<String, Spanned<Pairs<Item>>>,
+    #[serde(default)]
+    infinia: BTreeMap<String, Spanned<Pairs<Item>>>,
+    #[serde(default)]
+    pockyt: BTreeMap<String, Spanned<Pairs<Item>>>,
+    #[serde(default)]
+    notification: BTreeMap<String, Spanned<Pairs<Item>>>,
+}
+
+impl FileSpans {
+    fn table(&self, surface: &str, name: &str) -> Option<&Pairs<Item>> {
+        let tables = match surface {
+            "whalet" => &self.whalet,
+            "platform" => &self.platform,
+            "infinia" => &self.infinia,
+            "pockyt" => &self.pockyt,
+            _ => &self.notification,
+        };
+        tables.get(name).map(Spanned::get_ref)
+    }
+}
+
+/// A TOML table's keys and values in the order written, each with its span.
+struct Pairs<V>(Vec<(Spanned<String>, Spanned<V>)>);
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for Pairs<V> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(PairsVisitor(std::marker::PhantomData))
+    }
+}
+
+struct PairsVisitor<V>(std::marker::PhantomData<V>);
+
+impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for PairsVisitor<V> {
+    type Value = Pairs<V>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a table")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Pairs<V>, A::Error> {
+        let mut pairs = Vec::new();
+        while let Some(key) = map.next_key()? {
+            pairs.push((key, map.next_value()?));
+        }
+        Ok(Pairs(pairs))
+    }
+}
+
+/// The value of a table's key: a table (renames, status words, defaults), an array
+/// (`required`) or one value.
+enum Item {
+    Table(Pairs<Leaf>),
+    Array(Vec<Spanned<Leaf>>),
+    Leaf,
+}
+
+/// A value inside a key's table or array: the text of a string (a rename's target, a word, a
+/// required path); of anything else nothing is kept (a TOML date is read as a table whose key is
+/// no spanned key, so nothing below this level is read with spans).
+enum Leaf {
+    Text(String),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Item {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Item;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a value")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Item, A::Error> {
+                PairsVisitor(std::marker::PhantomData)
+                    .visit_map(map)
+                    .map(Item::Table)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Item, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(Item::Array(items))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Item, E> {
+                Ok(Item::Leaf)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Item, E> {
+                Ok(Item::Leaf)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Item, E> {
+                Ok(Item::Leaf)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Item, E> {
+                Ok(Item::Leaf)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Item, E> {
+                Ok(Item::Leaf)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for Leaf {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Leaf;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a value")
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Leaf, E> {
+                Ok(Leaf::Text(s.to_owned()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Leaf, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Leaf::Other)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Leaf, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Leaf::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Leaf, E> {
+                Ok(Leaf::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Leaf, E> {
+                Ok(Leaf::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Leaf, E> {
+                Ok(Leaf::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Leaf, E> {
+                Ok(Leaf::Other)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Where in a table a mistake is: under which of its keys (`code`, `rename_reply`), and which
+/// entry of that key's value.
+#[derive(Debug, Clone, PartialEq)]
+struct Spot {
+    key: &'static str,
+    entry: Entry,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Entry {
+    /// The key's value as a whole (`code = "DONE"`).
+    Whole,
+    /// A key of the key's table (a rename's source, a status word, a default's path).
+    Key(String),
+    /// A string value in the key's table or array (a rename's target, a required path).
+    Value(String),
+}
+
+impl Spot {
+    fn whole(key: &'static str) -> Self {
+        Self {
+            key,
+            entry: Entry::Whole,
+        }
+    }
+    fn key(key: &'static str, name: &str) -> Self {
+        Self {
+            key,
+            entry: Entry::Key(name.to_owned()),
+        }
+    }
+    fn value(key: &'static str, text: &str) -> Self {
+        Self {
+            key,
+            entry: Entry::Value(text.to_owned()),
+        }
+    }
+
+    /// Where this spot is written in `table`: the entry, else the key; None when the table does
+    /// not write the key.
+    fn offset(&self, table: &Pairs<Item>) -> Option<usize> {
+        let (key, item) = table.0.iter().find(|(k, _)| k.get_ref() == self.key)?;
+        let text = |leaf: &Spanned<Leaf>, text: &str| {
+            matches!(leaf.get_ref(), Leaf::Text(t) if t == text).then(|| leaf.span().start)
+        };
+        let entry = match (&self.entry, item.get_ref()) {
+            (Entry::Key(name), Item::Table(pairs)) => pairs
+                .0
+                .iter()
+                .find(|(k, _)| k.get_ref() == name)
+                .map(|(k, _)| k.span().start),
+            (Entry::Value(t), Item::Table(pairs)) => pairs.0.iter().find_map(|(_, v)| text(v, t)),
+            (Entry::Value(t), Item::Array(items)) => items.iter().find_map(|v| text(v, t)),
+            _ => None,
+        };
+        Some(entry.unwrap_or(key.span().start))
     }
 }
 
@@ -330,28 +549,53 @@ fn did_you_mean<S: AsRef<str>>(name: &str, known: &[S]) -> String {
         .unwrap_or_default()
 }
 
-/// A mistake in one table: the text to find its line by (a path, a key, a word), and the
-/// message.
-type Found = (String, String);
+/// A mistake in one table: where it is, and the message.
+type Found = (Spot, String);
 
-fn check_paths<'a>(what: &str, paths: impl Iterator<Item = &'a String>) -> Result<(), Found> {
+/// Each of `paths` must be a path; `spot` says where each is written.
+fn check_paths<'a>(
+    what: &str,
+    paths: impl Iterator<Item = &'a String>,
+    spot: impl Fn(&str) -> Spot,
+) -> Result<(), Found> {
     for p in paths {
-        paths::parse(p).map_err(|e| (p.clone(), format!("{what}: {e}")))?;
+        paths::parse(p).map_err(|e| (spot(p), format!("{what}: {e}")))?;
     }
     Ok(())
 }
 
-/// Renames are applied all at once (a chain or a swap means the same in any order), so among
-/// themselves only two fields renamed to one name are a mistake (against the simulator's
-/// fields: `check_sent_renames`, `check_arrays`).
-fn check_targets(what: &str, renames: &BTreeMap<String, String>) -> Result<(), Found> {
-    check_paths(what, renames.keys().chain(renames.values()))?;
+/// Renames are applied all at once (a chain or a swap means the same in any order;
+/// `paths::rename_all`), so among themselves only these are mistakes: two fields renamed to
+/// one name, and a rename of a field inside another renamed field that moves it within that
+/// field (`legalEntity = "company"` with `"legalEntity.name" = "legalEntity.legalName"`: the
+/// object it moves in is gone; the partner's path is `company.legalName`). The simulator's
+/// fields: `check_sent_renames`, `check_arrays`.
+fn check_targets(what: &'static str, renames: &BTreeMap<String, String>) -> Result<(), Found> {
+    check_paths(what, renames.keys(), |p| Spot::key(what, p))?;
+    check_paths(what, renames.values(), |p| Spot::value(what, p))?;
     let mut seen = std::collections::HashSet::new();
     for to in renames.values() {
         if !seen.insert(to) {
             return Err((
-                to.clone(),
+                Spot::value(what, to),
                 format!("{what}: two fields are renamed to {to:?}"),
+            ));
+        }
+    }
+    for (from, to) in renames {
+        let (f, t): (Vec<&str>, Vec<&str>) = (from.split('.').collect(), to.split('.').collect());
+        let shared = paths::shared_len(&f, &t);
+        let outer = renames.iter().filter(|(o, _)| *o != from).find(|(o, _)| {
+            let o: Vec<&str> = o.split('.').collect();
+            o.len() <= shared && f.starts_with(&o)
+        });
+        if let Some((outer, outer_to)) = outer {
+            let written = format!("{outer_to}{}", &to[outer.len()..]);
+            return Err((
+                Spot::key(what, from),
+                format!(
+                    "{what} renames {from:?} to {to:?} inside {outer:?}, which it renames to {outer_to:?}: renames apply at once, so write the new path whole: {from:?} = {written:?}"
+                ),
             ));
         }
     }
@@ -388,19 +632,22 @@ fn check_words(words: &BTreeMap<String, String>) -> Result<(), Found> {
     for (from, to) in words {
         if from.is_empty() || to.is_empty() {
             return Err((
-                String::new(),
+                Spot::key("status", from),
                 "status: a status word cannot be empty".into(),
             ));
         }
         if !seen.insert(to) {
-            return Err((to.clone(), format!("status: two words become {to:?}")));
+            return Err((
+                Spot::key("status", from),
+                format!("status: two words become {to:?}"),
+            ));
         }
         let shared = status_vocabularies().into_iter().find(|vocabulary| {
             vocabulary.contains(&from.as_str()) && vocabulary.contains(&to.as_str())
         });
         if let (Some(vocabulary), false) = (shared, words.contains_key(to)) {
             return Err((
-                to.clone(),
+                Spot::key("status", from),
                 format!(
                     "status: {from} = {to:?} makes {from} and the simulator's own {to} the same word ({from} and {to} are words of one status: {}); map {to} to another word too, or choose a word the status does not use",
                     vocabulary.join(", ")
@@ -413,11 +660,11 @@ fn check_words(words: &BTreeMap<String, String>) -> Result<(), Found> {
 
 /// A fixed or default value written as a TOML date or time would reach the handler as the TOML
 /// library's private object, not as text: refused, naming the key (`what.path`).
-fn check_values(what: &str, values: &BTreeMap<String, Value>) -> Result<(), Found> {
+fn check_values(what: &'static str, values: &BTreeMap<String, Value>) -> Result<(), Found> {
     match values.iter().find(|(_, v)| holds_toml_datetime(v)) {
         None => Ok(()),
         Some((path, _)) => Err((
-            path.clone(),
+            Spot::key(what, path),
             format!(
                 "{what}: {path:?} is a TOML date/time; write it as a quoted string in the form the field takes (e.g. \"2026-01-01 00:00:00\")"
             ),
@@ -436,20 +683,86 @@ fn holds_toml_datetime(v: &Value) -> bool {
     }
 }
 
+/// The keys a surface's successful reply (`notification` false) or notification keeps beside
+/// the body an overlay edits, which the overlay must not write: Pockyt's reply has
+/// `ret_code` and `ret_msg` beside its fields, and its IPN `verifySign`, added when it is sent.
+/// (Whalet, platform and Infinia bodies travel inside an envelope whose keys an overlay does
+/// not reach.)
+fn envelope_keys(surface: &str, notification: bool) -> &'static [&'static str] {
+    match (surface, notification) {
+        ("pockyt", false) => &["ret_code", "ret_msg"],
+        ("pockyt", true) => &["verifySign"],
+        _ => &[],
+    }
+}
+
+/// Fixed fields and rename targets (`key`, of what the simulator sends) must not write one of
+/// the `envelope` keys: the result code and message, or the signature, would be the overlay's.
+fn check_envelope(
+    key: &'static str,
+    envelope: &[&str],
+    renames: &BTreeMap<String, String>,
+    extra: &BTreeMap<String, Value>,
+) -> Result<(), Found> {
+    let of = |path: &str| {
+        let first = path.split('.').next().unwrap_or(path);
+        envelope.iter().find(|k| **k == first).copied()
+    };
+    let what = |envelope_key: &str| {
+        if envelope_key == "verifySign" {
+            "the IPN's signature, added when it is sent"
+        } else {
+            "the reply's result, beside its fields"
+        }
+    };
+    if let Some((path, k)) = extra.keys().find_map(|p| of(p).map(|k| (p, k))) {
+        return Err((
+            Spot::key("extra", path),
+            format!(
+                "extra sets {path:?}, but {k} is {} ({}), which an overlay does not change: choose another name",
+                what(k),
+                envelope.join(", ")
+            ),
+        ));
+    }
+    if let Some((from, to, k)) = renames.iter().find_map(|(f, t)| of(t).map(|k| (f, t, k))) {
+        return Err((
+            Spot::key(key, from),
+            format!(
+                "{key} renames {from:?} to {to:?}, but {k} is {} ({}), which an overlay does not change: choose another name",
+                what(k),
+                envelope.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn check_operation(surface: &str, o: &OperationOverlay) -> Result<(), Found> {
     check_targets("rename_request", &o.rename_request)?;
     check_targets("rename_reply", &o.rename_reply)?;
-    check_paths("required", o.required.iter())?;
-    check_paths("optional", o.optional.keys())?;
-    check_paths("extra", o.extra.keys())?;
+    check_paths("required", o.required.iter(), |p| {
+        Spot::value("required", p)
+    })?;
+    check_paths("optional", o.optional.keys(), |p| Spot::key("optional", p))?;
+    check_paths("extra", o.extra.keys(), |p| Spot::key("extra", p))?;
     check_values("optional", &o.optional)?;
     check_values("extra", &o.extra)?;
     check_words(&o.status)?;
+    check_envelope(
+        "rename_reply",
+        envelope_keys(surface, false),
+        &o.rename_reply,
+        &o.extra,
+    )?;
     if let Some(p) = o.required.iter().find(|p| o.optional.contains_key(*p)) {
-        return Err((p.clone(), format!("{p:?} is both required and optional")));
+        return Err((
+            Spot::value("required", p),
+            format!("{p:?} is both required and optional"),
+        ));
     }
     if let Some(code) = &o.code {
-        let found = |message| Err(("code".to_owned(), message));
+        let found = |message| Err((Spot::whole("code"), message));
         if surface != "whalet" {
             return found(format!(
                 "code: only Whalet operations have a choice of sync success code, not {surface}"
@@ -466,8 +779,7 @@ fn check_operation(surface: &str, o: &OperationOverlay) -> Result<(), Found> {
 }
 
 /// The simulator's request fields an overlay names must be ones the operation reads: the targets
-/// of `rename_request` and the `optional` fields (after renaming). On a mistake: the path as the
-/// file spells it, and the message.
+/// of `rename_request` and the `optional` fields (after renaming).
 fn check_request_fields(o: &OperationOverlay, fields: &[String]) -> Result<(), Found> {
     let unknown = |key: &str, path: &str| {
         format!(
@@ -477,31 +789,33 @@ fn check_request_fields(o: &OperationOverlay, fields: &[String]) -> Result<(), F
     };
     for sim in o.rename_request.values() {
         if !fields.contains(sim) {
-            return Err((sim.clone(), unknown("rename_request", sim)));
+            return Err((
+                Spot::value("rename_request", sim),
+                unknown("rename_request", sim),
+            ));
         }
     }
     for path in o.optional.keys() {
         let sim = o.rename_request.get(path).unwrap_or(path);
         if !fields.contains(sim) {
-            return Err((path.clone(), unknown("optional", path)));
+            return Err((Spot::key("optional", path), unknown("optional", path)));
         }
     }
     Ok(())
 }
 
 /// The simulator's fields a rename of what it sends names (`paths`, the rename's keys) must be
-/// ones it sends: a path of `fields` (an object's path moves the whole object). On a mistake:
-/// the path, and the message.
+/// ones it sends: a path of `fields` (an object's path moves the whole object).
 fn check_sent<'a>(
-    key: &str,
+    key: &'static str,
     what: &str,
     mut paths: impl Iterator<Item = &'a String>,
     fields: &[String],
-) -> Result<(), (String, String)> {
+) -> Result<(), Found> {
     match paths.find(|p| !fields.contains(p)) {
         None => Ok(()),
         Some(path) => Err((
-            path.clone(),
+            Spot::key(key, path),
             format!(
                 "{key} names {path:?}, a field not in the simulator's {what}{} (it sends: {})",
                 did_you_mean(path, &listed(fields)),
@@ -512,9 +826,9 @@ fn check_sent<'a>(
 }
 
 /// A rename of what the simulator sends (`key`, of its `what`) against the paths it sends:
-/// from a field it sends, not onto one it keeps sending, not across an array.
+/// from a field it sends, not onto or under one it keeps sending, not across an array.
 fn check_sent_renames(
-    key: &str,
+    key: &'static str,
     what: &str,
     renames: &BTreeMap<String, String>,
     fields: &[String],
@@ -527,7 +841,7 @@ fn check_sent_renames(
 /// A rename must not take a field out of its array element, or put one into every element of
 /// an array: `fields` marks the arrays ([`paths::all_paths`]).
 fn check_arrays(
-    key: &str,
+    key: &'static str,
     renames: &BTreeMap<String, String>,
     fields: &[String],
 ) -> Result<(), Found> {
@@ -535,7 +849,7 @@ fn check_arrays(
     for (from, to) in renames {
         if let Some(array) = paths::crosses_array(from, to, &arrays) {
             return Err((
-                from.clone(),
+                Spot::key(key, from),
                 format!(
                     "{key} renames {from:?} to {to:?} across the array {array:?}: a field stays in its array element (rename {array}.x to {array}.y, or the array itself)"
                 ),
@@ -554,55 +868,70 @@ fn listed(fields: &[String]) -> Vec<&str> {
         .collect()
 }
 
+/// Whether the simulator sends `path` as a plain value (a string, a number: a path of `fields`
+/// with no path under it and not an array), which no field can be put under.
+fn sent_plain(path: &str, fields: &[String]) -> bool {
+    let under = format!("{path}.");
+    fields.iter().any(|f| f == path)
+        && !fields
+            .iter()
+            .any(|f| f.starts_with(&under) || f.strip_suffix(paths::ARRAY) == Some(path))
+}
+
 /// A rename of what the simulator sends must not land on a field it sends beside it (`userId =
-/// "status"` would overwrite the real `status`), unless that field is itself renamed away.
+/// "status"` would overwrite the real `status`), nor under one it sends as a plain value
+/// (`userId = "status.id"`: the string `status` cannot hold `id`), unless that field is itself
+/// renamed away; nor under a field another rename moves a plain value to.
 fn check_sent_targets(
-    key: &str,
+    key: &'static str,
     renames: &BTreeMap<String, String>,
     fields: &[String],
 ) -> Result<(), Found> {
-    let taken = renames
-        .iter()
-        .find(|(_, to)| fields.contains(to) && !renames.contains_key(*to));
-    match taken {
-        None => Ok(()),
-        Some((from, to)) => Err((
-            from.clone(),
-            format!(
-                "{key} renames {from:?} to {to:?}, a field the simulator already sends there, which would be lost: choose another name, or rename {to:?} away too"
-            ),
-        )),
+    for (from, to) in renames {
+        if fields.contains(to) && !renames.contains_key(to) {
+            return Err((
+                Spot::key(key, from),
+                format!(
+                    "{key} renames {from:?} to {to:?}, a field the simulator already sends there, which would be lost: choose another name, or rename {to:?} away too"
+                ),
+            ));
+        }
+        let parents = to.match_indices('.').map(|(i, _)| &to[..i]);
+        for parent in parents {
+            // What is at `parent` once the renames are applied: what another rename moves
+            // there, else what the simulator sends there unless it is renamed away.
+            let moved = renames.iter().find(|(_, t)| t.as_str() == parent);
+            let plain = match moved {
+                Some((source, _)) => sent_plain(source, fields).then_some(source.as_str()),
+                None if renames.contains_key(parent) => None,
+                None => sent_plain(parent, fields).then_some(parent),
+            };
+            let Some(plain) = plain else { continue };
+            let fix = match moved {
+                Some(_) => format!("rename {plain:?} elsewhere, or choose another name"),
+                None => format!("choose another name, or rename {parent:?} away too"),
+            };
+            let there = match moved {
+                Some(_) => format!("{key} moves {plain:?} there"),
+                None => "the simulator sends it there".to_owned(),
+            };
+            return Err((
+                Spot::key(key, from),
+                format!(
+                    "{key} renames {from:?} to {to:?}, under {parent:?}, which is a plain value, not an object ({there}), so {from:?} would be lost: {fix}"
+                ),
+            ));
+        }
     }
+    Ok(())
 }
 
-/// Where `path` is first written in the table that starts at `offset` (quoted, else bare), for
-/// an error's line; the table's own line when it does not name it.
-fn line_of(text: &str, offset: usize, path: &str) -> usize {
-    let table = &text[offset..];
-    let end = table
-        .get(1..)
-        .and_then(|rest| rest.find("\n["))
-        .map_or(table.len(), |i| i + 1);
-    let after = &table[..end];
-    if path.is_empty() {
-        return offset;
-    }
-    [
-        format!("\"{path}\""),
-        format!("{path} ="),
-        format!("{path}="),
-    ]
-    .iter()
-    .find_map(|written| after.find(written.as_str()))
-    .or_else(|| after.find(path))
-    .map_or(offset, |i| offset + i)
-}
-
-fn check_notification(o: &NotificationOverlay) -> Result<(), Found> {
+fn check_notification(channel: &str, o: &NotificationOverlay) -> Result<(), Found> {
     check_targets("rename", &o.rename)?;
-    check_paths("extra", o.extra.keys())?;
+    check_paths("extra", o.extra.keys(), |p| Spot::key("extra", p))?;
     check_values("extra", &o.extra)?;
-    check_words(&o.status)
+    check_words(&o.status)?;
+    check_envelope("rename", envelope_keys(channel, true), &o.rename, &o.extra)
 }
 
 /// What applying an overlay to a request found.
@@ -612,9 +941,59 @@ pub enum RequestOutcome {
     Unchanged,
     /// The body was rewritten for the handler.
     Changed,
-    /// The request cannot be applied: what to tell the partner (a field the overlay requires
-    /// is missing, or two fields the partner sent name the same simulator field).
-    Refused(String),
+    /// The request cannot be applied: what to tell the partner, and in which code
+    /// ([`Refusal::code`]).
+    Refused(Refusal),
+}
+
+/// Why an overlay refuses a request, in the partner's names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    pub kind: RefusalKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RefusalKind {
+    /// A field the overlay requires is absent or null.
+    Missing,
+    /// The fields sent cannot be read as the overlay says: a field sent under both its names,
+    /// or a field to be moved under one the partner sent as a plain value.
+    Invalid,
+}
+
+impl Refusal {
+    fn missing(message: String) -> Self {
+        Self {
+            kind: RefusalKind::Missing,
+            message,
+        }
+    }
+    fn invalid(message: String) -> Self {
+        Self {
+            kind: RefusalKind::Invalid,
+            message,
+        }
+    }
+
+    /// The surface's code for this refusal, as its handlers answer the like: a missing field
+    /// [`parameter_code`] (Infinia `SYS-004`, Pockyt `000020`); fields that cannot be read
+    /// together Infinia `SYS-002` (as `shareDetails` with a single `sellerId`) and Pockyt
+    /// `000023`; Whalet and platform `PARAMETER_ERROR` for both.
+    pub fn code(&self, surface: &str) -> &'static str {
+        match (self.kind, surface) {
+            (RefusalKind::Missing, _) => parameter_code(surface),
+            (RefusalKind::Invalid, "infinia") => "SYS-002",
+            (RefusalKind::Invalid, "pockyt") => "000023",
+            (RefusalKind::Invalid, _) => "PARAMETER_ERROR",
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
 }
 
 impl OperationOverlay {
@@ -623,18 +1002,30 @@ impl OperationOverlay {
     /// partner status words turned back into the simulator's.
     pub fn apply_request(&self, body: &mut Value) -> RequestOutcome {
         if let Some(field) = paths::first_missing(body, &self.required) {
-            return RequestOutcome::Refused(format!("{field} is required"));
+            return RequestOutcome::Refused(Refusal::missing(format!("{field} is required")));
         }
         // Before the defaults, which may fill a field a rename then replaces.
         if let Some(refusal) = self.sent_twice(body) {
-            return RequestOutcome::Refused(refusal);
+            return RequestOutcome::Refused(Refusal::invalid(refusal));
         }
+        // The defaults go on a copy until the renames are known to apply: a refused request
+        // is left as it came.
+        let mut rewritten = body.clone();
         let mut changed = false;
         for (path, default) in &self.optional {
-            changed |= paths::fill(body, path, default);
+            changed |= paths::fill(&mut rewritten, path, default);
         }
         let renames = self.rename_request.iter();
-        changed |= paths::rename_all(body, renames.map(|(p, s)| (p.as_str(), s.as_str())));
+        match paths::rename_all(
+            &mut rewritten,
+            renames.map(|(p, s)| (p.as_str(), s.as_str())),
+        ) {
+            Ok(moved) => changed |= moved,
+            Err(blocked) => {
+                return RequestOutcome::Refused(Refusal::invalid(self.blocked_message(&blocked)))
+            }
+        }
+        *body = rewritten;
         let back = |w: &str| {
             self.status
                 .iter()
@@ -647,6 +1038,21 @@ impl OperationOverlay {
         } else {
             RequestOutcome::Unchanged
         }
+    }
+
+    /// A request rename that cannot be applied (a field to be moved under a value the partner
+    /// sent that is not an object), in the partner's names: the value in the way is named as
+    /// the partner sent it (the source of the rename that moves it there, if one does).
+    fn blocked_message(&self, blocked: &paths::Blocked) -> String {
+        let parent = self
+            .rename_request
+            .iter()
+            .find(|(_, sim)| **sim == blocked.parent)
+            .map_or(blocked.parent.as_str(), |(partner, _)| partner.as_str());
+        format!(
+            "{} cannot be read: this contract moves it under {parent}, which was not sent as an object; send {parent} as an object, or leave it out",
+            blocked.from
+        )
     }
 
     /// A field the partner sent under its own name (renamed to the simulator's `sim`) while
@@ -708,7 +1114,9 @@ impl OperationOverlay {
     /// `rename_request`.
     pub fn request_for_partner(&self, body: &mut Value) {
         let renames = self.rename_request.iter();
-        paths::rename_all(body, renames.map(|(p, s)| (s.as_str(), p.as_str())));
+        // An example the simulator made holds its fields as it reads them: a rename the load
+        // accepted applies; were one not to, the example stays in the simulator's names.
+        let _ = paths::rename_all(body, renames.map(|(p, s)| (s.as_str(), p.as_str())));
     }
 
     /// Rewrites a reply body for the partner: fields renamed, status words, fixed fields.
@@ -725,7 +1133,19 @@ fn outgoing(
     status: &BTreeMap<String, String>,
     extra: &BTreeMap<String, Value>,
 ) {
-    paths::rename_all(body, rename.iter().map(|(s, p)| (s.as_str(), p.as_str())));
+    if let Err(blocked) =
+        paths::rename_all(body, rename.iter().map(|(s, p)| (s.as_str(), p.as_str())))
+    {
+        // The load refuses a target under a field sent as a plain value; one the list of sent
+        // fields does not know (`[contract] check_sent_fields = false`, a field the examples
+        // never show) can still meet one. Nothing is renamed then, rather than a value lost.
+        tracing::error!(
+            from = %blocked.from,
+            to = %blocked.to,
+            parent = %blocked.parent,
+            "contract: a rename's target is under a value that is not an object; this body's renames were not applied (rename the field in the way away too, or choose another name)"
+        );
+    }
     paths::rewrite_status(body, &|w| status.get(w).cloned());
     for (path, value) in extra {
         paths::set(body, path, value);
@@ -801,10 +1221,11 @@ impl Contracts {
     }
 }
 
-/// The surface's parameter-error code, in which a missing overlay-required field is refused.
+/// The surface's code for a missing parameter, in which a missing overlay-required field is
+/// refused (Infinia's handlers answer `SYS-004` for a missing or null field).
 pub fn parameter_code(surface: &str) -> &'static str {
     match surface {
-        "infinia" => "SYS-002",
+        "infinia" => "SYS-004",
         "pockyt" => "000020",
         _ => "PARAMETER_ERROR",
     }
@@ -837,8 +1258,24 @@ mod tests {
         sent.notifications
             .insert("whalet.userNotify".into(), vec!["userId".into()]);
         catalog.sent = Arc::new(sent);
-        let good = "[whalet.createUser]\nrename_reply = { \"user.userId\" = \"user.id\", user = \"customer\" }\n\n[notification.\"whalet.userNotify\"]\nrename = { userId = \"id\" }\n";
-        assert!(Contract::parse("c.toml", good, &catalog).is_ok());
+        let good = "[whalet.createUser]\nrename_reply = { \"user.userId\" = \"customer.id\", user = \"customer\" }\n\n[notification.\"whalet.userNotify\"]\nrename = { userId = \"id\" }\n";
+        let c = Contract::parse("c.toml", good, &catalog).expect("parses");
+        let mut reply = serde_json::json!({"user": {"userId": "U1", "name": "N"}, "status": "S"});
+        c.operation("whalet", "createUser")
+            .expect("parses")
+            .apply_reply(&mut reply);
+        assert_eq!(
+            reply,
+            serde_json::json!({"status": "S", "customer": {"name": "N", "id": "U1"}})
+        );
+        // A move inside a field renamed away names the path it meant.
+        let bad = "[whalet.createUser]\nrename_reply = { \"user.userId\" = \"user.id\", user = \"customer\" }\n";
+        let err = Contract::parse("c.toml", bad, &catalog).expect_err("an error");
+        assert!(
+            err.to_string()
+                .contains("write the new path whole: \"user.userId\" = \"customer.id\""),
+            "{err}"
+        );
         let bad = "[whalet.createUser]\n\nrename_reply = { \"user.userID\" = \"id\" }\n";
         let err = Contract::parse("c.toml", bad, &catalog).expect_err("an error");
         let err = err.to_string();
@@ -909,7 +1346,11 @@ mod tests {
         let RequestOutcome::Refused(why) = o.apply_request(&mut body) else {
             panic!("refused: {body}");
         };
-        assert!(why.contains("phone and email were both sent"), "{why}");
+        assert!(
+            why.message.contains("phone and email were both sent"),
+            "{why}"
+        );
+        assert_eq!(why.kind, RefusalKind::Invalid);
         assert_eq!(body, serde_json::json!({"phone": "P", "email": "E"}));
         // A default of the simulator's field is not a second value: the partner's replaces it.
         let text = "[whalet.createUser]\nrename_request = { phone = \"email\" }\noptional = { email = \"x\" }\n";
@@ -987,6 +1428,205 @@ mod tests {
         assert!(Contract::parse("c.toml", bad, &catalog()).is_err());
     }
 
+    fn onboarding_catalog() -> Catalog {
+        let mut catalog = catalog();
+        catalog.operations.push((
+            "pockyt",
+            "/v3/payee/retrieve".into(),
+            "/v3/payee/retrieve".into(),
+        ));
+        catalog.notifications.push(("pockyt", "payout".into()));
+        let mut sent = SentFields::default();
+        sent.replies.insert(
+            "whalet.createUser".into(),
+            ["outUserId", "status", "userId", "entity", "entity.name"]
+                .map(String::from)
+                .to_vec(),
+        );
+        sent.notifications.insert(
+            "whalet.userNotify".into(),
+            ["reMaterial", "status", "userId"]
+                .map(String::from)
+                .to_vec(),
+        );
+        catalog.sent = Arc::new(sent);
+        catalog
+    }
+
+    /// A rename under a field the simulator sends as a plain value is refused at load, unless
+    /// that field is renamed away too; then the renames mean the same in either order and no
+    /// value is lost (a reply and a notification alike).
+    #[test]
+    fn a_rename_under_a_plain_sent_field_is_refused_unless_it_is_renamed_away() {
+        let catalog = onboarding_catalog();
+        for renames in [
+            "{ outUserId = \"userId.x\", userId = \"uid\" }",
+            "{ userId = \"outUserId.x\", outUserId = \"ouid\" }",
+        ] {
+            let text = format!("[whalet.createUser]\nrename_reply = {renames}\n");
+            let c = Contract::parse("c.toml", &text, &catalog).expect("parses");
+            let mut reply =
+                serde_json::json!({"status": "PROCESSING", "userId": "U1", "outUserId": "m-1"});
+            c.operation("whalet", "createUser")
+                .expect("parses")
+                .apply_reply(&mut reply);
+            let text = reply.to_string();
+            let lost: Vec<&str> = ["U1", "m-1", "PROCESSING"]
+                .into_iter()
+                .filter(|v| !text.contains(&format!("\"{v}\"")))
+                .collect();
+            assert!(lost.is_empty(), "{renames}: {lost:?} lost in {reply}");
+        }
+        let text =
+            "[whalet.createUser]\nrename_reply = { outUserId = \"userId.x\", userId = \"uid\" }\n";
+        let c = Contract::parse("c.toml", text, &catalog).expect("parses");
+        let mut reply =
+            serde_json::json!({"status": "PROCESSING", "userId": "U1", "outUserId": "m-1"});
+        c.operation("whalet", "createUser")
+            .unwrap()
+            .apply_reply(&mut reply);
+        assert_eq!(reply["userId"]["x"], "m-1", "{reply}");
+        assert_eq!(reply["uid"], "U1", "{reply}");
+
+        let bad = [
+            ("[whalet.createUser]\n\nrename_reply = { userId = \"status.id\" }\n", 3, "under \"status\", which is a plain value"),
+            ("[whalet.createUser]\nrename_reply = { outUserId = \"userId.x\" }\n", 2, "rename \"userId\" away too"),
+            // Under a field another rename moves a plain value to.
+            ("[whalet.createUser]\nrename_reply = { status = \"state\", outUserId = \"state.x\" }\n", 2, "rename_reply moves \"status\" there"),
+            ("[notification.\"whalet.userNotify\"]\nrename = { reMaterial = \"userId.reMaterial\" }\n", 2, "under \"userId\""),
+        ];
+        for (text, line, needle) in bad {
+            let err = Contract::parse("c.toml", text, &catalog)
+                .expect_err(text)
+                .to_string();
+            assert!(err.starts_with(&format!("c.toml:{line}: ")), "{err}");
+            assert!(err.contains(needle), "{err}");
+        }
+        // Under a plain value another rename moves there: refused; under an object the
+        // simulator sends, or one a rename moves there: fine.
+        let bad =
+            "[whalet.createUser]\nrename_reply = { userId = \"user\", status = \"user.status\" }\n";
+        let err = Contract::parse("c.toml", bad, &catalog).expect_err("userId is plain");
+        assert!(
+            err.to_string()
+                .contains("rename_reply moves \"userId\" there"),
+            "{err}"
+        );
+        let good = "[whalet.createUser]\nrename_reply = { outUserId = \"entity.outUserId\", entity = \"company\", status = \"company.status\" }\n";
+        let c = Contract::parse("c.toml", good, &catalog).expect("parses");
+        let mut reply =
+            serde_json::json!({"status": "S", "outUserId": "m", "entity": {"name": "N"}});
+        c.operation("whalet", "createUser")
+            .unwrap()
+            .apply_reply(&mut reply);
+        assert_eq!(
+            reply,
+            serde_json::json!({"company": {"name": "N", "status": "S"}, "entity": {"outUserId": "m"}})
+        );
+        let text = "[notification.\"whalet.userNotify\"]\nrename = { reMaterial = \"userId.reMaterial\", userId = \"uid\" }\n";
+        let c = Contract::parse("c.toml", text, &catalog).expect("parses");
+        let mut payload = serde_json::json!({"userId": "U1", "reMaterial": "R", "status": "S"});
+        c.notification("whalet", "userNotify")
+            .unwrap()
+            .apply(&mut payload);
+        assert_eq!(
+            payload,
+            serde_json::json!({"status": "S", "uid": "U1", "userId": {"reMaterial": "R"}})
+        );
+    }
+
+    /// A rename the load could not check (a field the list of sent fields does not know) that
+    /// meets a plain value leaves the reply as it was, never a value lost; in a request, it is
+    /// refused naming the partner's fields.
+    #[test]
+    fn a_rename_that_cannot_be_placed_loses_nothing() {
+        let text = "[whalet.createUser]\nrename_reply = { userId = \"status.id\" }\nrename_request = { uid = \"entity.id\", company = \"entity\" }\n";
+        let c = Contract::parse("c.toml", text, &catalog()).expect("not checked");
+        let o = c.operation("whalet", "createUser").unwrap();
+        let reply = serde_json::json!({"status": "PROCESSING", "userId": "U1"});
+        let mut rewritten = reply.clone();
+        o.apply_reply(&mut rewritten);
+        assert_eq!(rewritten, reply);
+        let request = serde_json::json!({"uid": "U1", "company": "ACME"});
+        let mut body = request.clone();
+        let RequestOutcome::Refused(why) = o.apply_request(&mut body) else {
+            panic!("refused: {body}");
+        };
+        assert_eq!(why.kind, RefusalKind::Invalid);
+        assert!(
+            why.message.contains("uid cannot be read") && why.message.contains("under company"),
+            "{why}"
+        );
+        assert_eq!(body, request, "left as it came");
+    }
+
+    /// An overlay's missing required field takes the surface's code for a missing field (Infinia
+    /// SYS-004, as its handlers); fields that cannot be read together its code for an invalid
+    /// request.
+    #[test]
+    fn a_missing_required_field_takes_the_surfaces_missing_field_code() {
+        let missing = Refusal::missing("foo is required".into());
+        let invalid = Refusal::invalid("a and b were both sent".into());
+        assert_eq!(parameter_code("infinia"), "SYS-004");
+        assert_eq!(missing.code("infinia"), "SYS-004");
+        assert_eq!(invalid.code("infinia"), "SYS-002");
+        assert_eq!(missing.code("pockyt"), "000020");
+        assert_eq!(invalid.code("pockyt"), "000023");
+        assert_eq!(missing.code("whalet"), "PARAMETER_ERROR");
+        assert_eq!(invalid.code("platform"), "PARAMETER_ERROR");
+    }
+
+    /// A mistake names the line of the key it is about, wherever a key of the same name is
+    /// written before it, and in whichever form the table is written.
+    #[test]
+    fn a_mistake_names_the_line_of_the_key_it_is_about() {
+        let catalog = onboarding_catalog();
+        let cases = [
+            ("[whalet.createUser]\nextra = { code = 1 }\ncode = \"DONE\"\n", 3, "not a sync success code"),
+            ("[whalet.createUser]\nstatus = { PROCESSING = \"X\" }\nrename_reply = { status = \"userId\" }\n", 3, "already sends"),
+            ("[whalet.createUser]\nrequired = [\"a\"]\nstatus = { \"\" = \"X\" }\n", 3, "cannot be empty"),
+            ("[whalet.createUser]\nrequired = [\"a\"]\nextra = { \"\" = 1 }\n", 3, "not a field path"),
+            ("[whalet.createUser]\nrequired = [\"a\"]\n\n[whalet.createUser.status]\nFAILURE = \"OK\"\nSUCCESS = \"OK\"\n", 6, "two words become"),
+            ("[whalet.createUser]\ncode = \"SUCCESS\"\n[whalet.createUser.rename_reply]\nuserId = \"a\"\noutUserId = \"a\"\n", 4, "two fields are renamed to \"a\""),
+            ("[whalet.createUser]\nrequired = [\"x\",\n  \"status\"]\noptional = { status = 1 }\n", 3, "both required and optional"),
+            ("[whalet.createUser]\nrequired = [\"a\"]\noptional = { \"a b\" = 1 }\n", 3, "not a field path"),
+        ];
+        for (text, line, needle) in cases {
+            let err = Contract::parse("c.toml", text, &catalog)
+                .expect_err(text)
+                .to_string();
+            assert!(
+                err.starts_with(&format!("c.toml:{line}: ")),
+                "{text:?}: {err}"
+            );
+            assert!(err.contains(needle), "{text:?}: {err}");
+        }
+    }
+
+    /// An overlay cannot write the keys a Pockyt reply keeps beside its fields (`ret_code`,
+    /// `ret_msg`) or the IPN's signature.
+    #[test]
+    fn an_overlay_cannot_write_a_replys_envelope_keys() {
+        let catalog = onboarding_catalog();
+        let cases = [
+            ("[pockyt.\"/v3/payee/retrieve\"]\nextra = { ret_code = \"999999\", ret_msg = \"overlay\" }\n", "extra sets \"ret_code\""),
+            ("[pockyt.\"/v3/payee/retrieve\"]\nextra = { \"ret_msg.x\" = 1 }\n", "extra sets \"ret_msg.x\""),
+            ("[pockyt.\"/v3/payee/retrieve\"]\nrename_reply = { customerNo = \"ret_msg\" }\n", "renames \"customerNo\" to \"ret_msg\""),
+            ("[notification.\"pockyt.payout\"]\nextra = { verifySign = \"x\" }\n", "the IPN's signature"),
+        ];
+        for (text, needle) in cases {
+            let err = Contract::parse("c.toml", text, &catalog)
+                .expect_err(text)
+                .to_string();
+            assert!(err.starts_with("c.toml:2: "), "{err}");
+            assert!(err.contains(needle), "{text:?}: {err}");
+            assert!(err.contains("choose another name"), "{err}");
+        }
+        // The same names on another surface are the body's own.
+        let text = "[whalet.createUser]\nextra = { ret_code = \"1\", verifySign = \"x\" }\n";
+        assert!(Contract::parse("c.toml", text, &catalog).is_ok());
+    }
+
     #[test]
     fn an_overlay_rewrites_requests_and_replies() {
         let text = "[whalet.createUser]\nrename_request = { fullName = \"name\" }\nrename_reply = { userId = \"customerId\" }\nstatus = { SUCCESS = \"SUCCEEDED\" }\nrequired = [\"purpose\"]\noptional = { channel = \"WEB\" }\nextra = { \"meta.version\" = 2 }\n";
@@ -995,7 +1635,7 @@ mod tests {
         let mut body = serde_json::json!({"fullName": "A"});
         assert_eq!(
             o.apply_request(&mut body),
-            RequestOutcome::Refused("purpose is required".into())
+            RequestOutcome::Refused(Refusal::missing("purpose is required".into()))
         );
         let mut body = serde_json::json!({"fullName": "A", "purpose": "x", "status": "SUCCEEDED"});
         assert_eq!(o.apply_request(&mut body), RequestOutcome::Changed);

@@ -88,41 +88,156 @@ fn place(v: &mut Value, path: &[&str], value: &Value, overwrite: bool) -> bool {
     }
 }
 
-/// The key a field waits under during [`rename_all`]: no path can name it ([`parse`] refuses
-/// control characters).
-fn parked(i: usize) -> String {
-    format!("\u{1}{i}")
+/// A rename that cannot be applied to a body: the value in the way of its target is not an
+/// object (a string, a number, an array), so the field has nowhere to go. The body is left as it
+/// was ([`rename_all`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Blocked {
+    /// The rename's source and target, as the overlay writes them.
+    pub from: String,
+    pub to: String,
+    /// The path (as an overlay writes it) of the value in the way.
+    pub parent: String,
 }
 
-/// Moves every `from` to its `to` (see the module's note on arrays) at once, so that a chain
-/// (`a` → `b`, `b` → `c`) or a swap (`a` ↔ `b`) means the same whatever the order: each field
-/// is first parked under a key no path names beside its target, then moved to the target. The
-/// targets must differ (the overlay's load checks that). Returns whether a field moved.
+/// One step to a place in a body: an object's key or an array's element.
+#[derive(Debug, Clone)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// How many leading keys a move from `from` to `to` shares (the deepest object both paths
+/// share, where the field moves; see the module's note on arrays).
+pub fn shared_len(from: &[&str], to: &[&str]) -> usize {
+    from.iter()
+        .zip(to)
+        .take(from.len().min(to.len()).saturating_sub(1))
+        .take_while(|(a, b)| a == b)
+        .count()
+}
+
+/// Moves every `from` to its `to` (see the module's note on arrays) at once, so that the result
+/// does not depend on the order the renames are listed in: every value is taken first (a source
+/// inside another source before it, so the outer field moves without it), then each is placed
+/// (shallower targets first, so a target inside another one goes into the field moved there).
+/// A chain (`a` → `b`, `b` → `c`), a swap (`a` ↔ `b`) and a target under a field renamed away
+/// (`userId` → `uid`, `outUserId` → `userId.x`) mean what they say.
+///
+/// The targets must differ, and no rename may move a field inside another rename's source (the
+/// overlay's load checks both). A target whose parent holds a value that is not an object
+/// cannot be placed: nothing is renamed then (the body is as it was) and the rename is answered
+/// as [`Blocked`], never a value dropped. Answers whether a field moved.
 pub fn rename_all<'a>(
     v: &mut Value,
     renames: impl IntoIterator<Item = (&'a str, &'a str)>,
-) -> bool {
-    let mut moved = false;
-    let mut waiting = Vec::new();
-    for (i, (from, to)) in renames.into_iter().enumerate() {
-        let to = keys(to);
-        let (_, parents) = to.split_last().unwrap_or((&"", &[]));
-        let wait: Vec<String> = parents
-            .iter()
-            .map(|k| (*k).to_owned())
-            .chain([parked(i)])
-            .collect();
-        moved |= move_field(v, &keys(from), &as_keys(&wait));
-        waiting.push((wait, to));
+) -> Result<bool, Blocked> {
+    let renames: Vec<(Vec<&str>, Vec<&str>)> = renames
+        .into_iter()
+        .map(|(from, to)| (keys(from), keys(to)))
+        .collect();
+    if renames.is_empty() {
+        return Ok(false);
     }
-    for (wait, to) in &waiting {
-        move_field(v, &as_keys(wait), to);
+    let before = v.clone();
+    // Take: deepest sources first.
+    let mut order: Vec<usize> = (0..renames.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(renames[i].0.len()));
+    let mut taken: Vec<(usize, Vec<Step>, Value)> = Vec::new();
+    for i in order {
+        let (from, to) = &renames[i];
+        let shared = shared_len(from, to);
+        let mut places = Vec::new();
+        objects_at(v, &from[..shared], &mut Vec::new(), &mut places);
+        for place in places {
+            if let Some(value) = at_mut(v, &place).and_then(|o| take(o, &from[shared..])) {
+                taken.push((i, place, value));
+            }
+        }
     }
-    moved
+    if taken.is_empty() {
+        return Ok(false);
+    }
+    // Place: shallowest targets first (a stable sort keeps each rename's places in order).
+    taken.sort_by_key(|(i, _, _)| renames[*i].1.len());
+    for (i, place, value) in taken {
+        let (from, to) = &renames[i];
+        let shared = shared_len(from, to);
+        let put = match at_mut(v, &place) {
+            Some(object) => put(object, &to[shared..], value),
+            None => Err(0),
+        };
+        if let Err(depth) = put {
+            *v = before;
+            return Err(Blocked {
+                from: from.join("."),
+                to: to.join("."),
+                parent: to[..(shared + depth).min(to.len())].join("."),
+            });
+        }
+    }
+    Ok(true)
 }
 
-fn as_keys(path: &[String]) -> Vec<&str> {
-    path.iter().map(String::as_str).collect()
+/// The places of the objects `path` leads to from `v` (every element where it crosses an
+/// array), appended to `out`; `at` is the place of `v`.
+fn objects_at(v: &Value, path: &[&str], at: &mut Vec<Step>, out: &mut Vec<Vec<Step>>) {
+    match v {
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                at.push(Step::Index(i));
+                objects_at(item, path, at, out);
+                at.pop();
+            }
+        }
+        Value::Object(map) => match path.split_first() {
+            None => out.push(at.clone()),
+            Some((first, rest)) => {
+                if let Some(child) = map.get(*first) {
+                    at.push(Step::Key((*first).to_owned()));
+                    objects_at(child, rest, at, out);
+                    at.pop();
+                }
+            }
+        },
+        _ => {}
+    }
+}
+
+fn at_mut<'v>(v: &'v mut Value, place: &[Step]) -> Option<&'v mut Value> {
+    place.iter().try_fold(v, |v, step| match step {
+        Step::Key(k) => v.as_object_mut()?.get_mut(k.as_str()),
+        Step::Index(i) => v.as_array_mut()?.get_mut(*i),
+    })
+}
+
+/// Sets `path` (object keys only) of the object `v` to `value`, creating objects on the way
+/// where nothing (or null) is; `Err(n)` when the first `n` keys lead to a value that is not an
+/// object (an array too: a field is not copied into every element).
+fn put(v: &mut Value, path: &[&str], value: Value) -> Result<(), usize> {
+    let Some((last, parents)) = path.split_last() else {
+        return Err(0);
+    };
+    let mut object = v;
+    for (depth, key) in parents.iter().enumerate() {
+        let Value::Object(map) = object else {
+            return Err(depth);
+        };
+        let child = map
+            .entry((*key).to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if child.is_null() {
+            *child = Value::Object(Map::new());
+        }
+        object = child;
+    }
+    match object {
+        Value::Object(map) => {
+            map.insert((*last).to_owned(), value);
+            Ok(())
+        }
+        _ => Err(parents.len()),
+    }
 }
 
 /// Whether `path` holds a value (not null) in `body`: in some element where it crosses an
@@ -139,26 +254,6 @@ fn missing_any(v: &Value, path: &[&str]) -> bool {
         Value::Array(items) => items.iter().all(|i| missing_any(i, path)),
         Value::Object(map) => map.get(*first).is_none_or(|c| missing_any(c, rest)),
         _ => true,
-    }
-}
-
-fn move_field(v: &mut Value, from: &[&str], to: &[&str]) -> bool {
-    match v {
-        Value::Array(items) => items
-            .iter_mut()
-            .fold(false, |acc, i| move_field(i, from, to) | acc),
-        Value::Object(map) => {
-            if from.len() > 1 && to.len() > 1 && from[0] == to[0] {
-                return map
-                    .get_mut(from[0])
-                    .is_some_and(|c| move_field(c, &from[1..], &to[1..]));
-            }
-            match take(v, from) {
-                Some(value) => place(v, to, &value, true),
-                None => false,
-            }
-        }
-        _ => false,
     }
 }
 
@@ -266,13 +361,19 @@ mod tests {
     #[test]
     fn renames_move_fields_inside_array_elements_and_across_objects() {
         let mut v = json!({"records": [{"amt": 1}, {"amt": 2}], "payee": {"name": "a"}});
-        assert!(rename_all(&mut v, [("records.amt", "records.amount")]));
-        assert!(rename_all(&mut v, [("payee.name", "beneficiary.fullName")]));
+        assert_eq!(
+            rename_all(&mut v, [("records.amt", "records.amount")]),
+            Ok(true)
+        );
+        assert_eq!(
+            rename_all(&mut v, [("payee.name", "beneficiary.fullName")]),
+            Ok(true)
+        );
         assert_eq!(
             v,
             json!({"records": [{"amount": 1}, {"amount": 2}], "payee": {}, "beneficiary": {"fullName": "a"}})
         );
-        assert!(!rename_all(&mut v, [("nothing.here", "x")]));
+        assert_eq!(rename_all(&mut v, [("nothing.here", "x")]), Ok(false));
     }
 
     /// A rename in one array element is fine; one into or out of an array is not.
@@ -298,16 +399,79 @@ mod tests {
     #[test]
     fn renames_apply_all_at_once() {
         let mut v = json!({"a": 1, "email": 2, "phone": 3, "r": [{"x": 1, "y": 2}]});
-        assert!(rename_all(
-            &mut v,
-            [("a", "email"), ("email", "phone"), ("phone", "a")]
-        ));
+        assert_eq!(
+            rename_all(&mut v, [("a", "email"), ("email", "phone"), ("phone", "a")]),
+            Ok(true)
+        );
         assert_eq!(
             v,
             json!({"email": 1, "phone": 2, "a": 3, "r": [{"x": 1, "y": 2}]})
         );
-        assert!(rename_all(&mut v, [("r.y", "r.x"), ("r.x", "r.y")]));
+        assert_eq!(
+            rename_all(&mut v, [("r.y", "r.x"), ("r.x", "r.y")]),
+            Ok(true)
+        );
         assert_eq!(v["r"], json!([{"x": 2, "y": 1}]));
+    }
+
+    /// A target under a field that is renamed away gets its value whatever the order of the
+    /// renames (the field in the way is taken first); a source inside another source is taken
+    /// first, so the outer field moves without it.
+    #[test]
+    fn a_target_under_a_field_renamed_away_keeps_its_value_in_any_order() {
+        let body = json!({"status": "PROCESSING", "userId": "U1", "outUserId": "m-1"});
+        for renames in [
+            [("outUserId", "userId.x"), ("userId", "uid")],
+            [("userId", "uid"), ("outUserId", "userId.x")],
+        ] {
+            let mut v = body.clone();
+            assert_eq!(rename_all(&mut v, renames), Ok(true));
+            assert_eq!(
+                v,
+                json!({"status": "PROCESSING", "uid": "U1", "userId": {"x": "m-1"}}),
+                "{renames:?}"
+            );
+        }
+        let body = json!({"legalEntity": {"name": "A", "type": "T"}});
+        for renames in [
+            [
+                ("legalEntity", "company"),
+                ("legalEntity.name", "company.legalName"),
+            ],
+            [
+                ("legalEntity.name", "company.legalName"),
+                ("legalEntity", "company"),
+            ],
+        ] {
+            let mut v = body.clone();
+            assert_eq!(rename_all(&mut v, renames), Ok(true));
+            assert_eq!(
+                v,
+                json!({"company": {"type": "T", "legalName": "A"}}),
+                "{renames:?}"
+            );
+        }
+    }
+
+    /// A target under a value that is not an object is not placed, and nothing is lost: the
+    /// body is left as it was and the rename is named.
+    #[test]
+    fn a_target_under_a_plain_value_leaves_the_body_as_it_was() {
+        let body = json!({"status": "PROCESSING", "userId": "U1", "r": [{"a": 1, "t": [1]}]});
+        let mut v = body.clone();
+        let blocked = rename_all(&mut v, [("userId", "status.id"), ("r.a", "r.b")]);
+        assert_eq!(
+            blocked,
+            Err(Blocked {
+                from: "userId".into(),
+                to: "status.id".into(),
+                parent: "status".into()
+            })
+        );
+        assert_eq!(v, body);
+        let blocked = rename_all(&mut v, [("r.a", "r.t.a")]).expect_err("blocked");
+        assert_eq!(blocked.parent, "r.t");
+        assert_eq!(v, body);
         assert!(parse("a.\u{1}0").is_err());
     }
 

@@ -16,6 +16,7 @@ mod clock;
 mod config_keys;
 mod connectivity;
 mod contracts;
+mod contracts_round25;
 mod control;
 mod control_guard;
 mod control_input;
