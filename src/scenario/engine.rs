@@ -72,6 +72,19 @@ pub fn missing_tenant(tenant: &TenantId) -> String {
     format!("no tenant {tenant} exists (yet); the scenario applies only to that tenant's requests")
 }
 
+/// The purpose a `chance` rule draws under: `chance:<scope>/<name>#<rule index>`, the scope
+/// being the scenario's tenant or `*` for every tenant (as its timer labels), so two scenarios
+/// of the same name (one for the tenant, one for every tenant) each have their own stream and
+/// explaining reads the value the decision will draw. Stable across reloads and imports, so a
+/// seed gives the same draws.
+fn chance_purpose(l: &Loaded, rule: usize) -> String {
+    let scope = l
+        .scope
+        .as_ref()
+        .map_or_else(|| "*".to_owned(), ToString::to_string);
+    format!("chance:{scope}/{}#{rule}", l.file.name.0)
+}
+
 fn rule_label(rule: &format::RuleSpec, index: usize) -> String {
     rule.name
         .clone()
@@ -303,6 +316,9 @@ impl Scenarios {
                 );
                 let key = (generation, ri, ctx.tenant.clone());
                 let mut counter = state.counters.get(&key).copied().unwrap_or_default();
+                // A window cannot start after now (the clock put back, a counter from a
+                // simulator ahead): it started now at the latest, so it ends at most `w` after.
+                counter.window_start = counter.window_start.min(now);
                 if window.is_some_and(|w| counter.count == 0 || now >= counter.window_start + w) {
                     counter = Counter {
                         count: 0,
@@ -325,8 +341,11 @@ impl Scenarios {
                     continue;
                 }
                 if let Some(p) = chance {
-                    let name = state.loaded.get(si).map(|l| l.file.name.0.clone());
-                    let purpose = format!("chance:{}#{}", name.unwrap_or_default(), ri);
+                    let purpose = state
+                        .loaded
+                        .get(si)
+                        .map(|l| chance_purpose(l, ri))
+                        .unwrap_or_default();
                     if random::unit(state.next_draw(ctx.tenant, &purpose, commit)) >= p {
                         continue;
                     }

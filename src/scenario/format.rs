@@ -343,6 +343,27 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
     Ok(total)
 }
 
+/// The `values` keys that hold a duration (docs/SCENARIOS.md, "Per surface"): checked at load
+/// with [`value_duration`], and read by the surfaces with it, so each means the same everywhere.
+pub const DURATION_VALUES: &[&str] = &["linkTtl", "returnAfter"];
+
+/// Milliseconds of a duration-valued `values` key ([`DURATION_VALUES`]): text in the scenario
+/// duration grammar ([`parse_duration`]: `"10m"`, `"1m30s"`, `"1d"`). A bare number is refused:
+/// it names no unit (seconds for one reader, milliseconds for another would be a guess).
+pub fn value_duration(value: &Value) -> Result<i64, String> {
+    match value {
+        Value::String(text) => parse_duration(text),
+        Value::Number(n) => Err(format!(
+            "{n} is a bare number; a duration is text with a unit (ms, s, m, h, d), e.g. \"{n}s\" \
+             or \"10m\""
+        )),
+        other => Err(format!(
+            "{other} is not a duration; write text with a unit (ms, s, m, h, d), e.g. \"30s\" or \
+             \"1m30s\""
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -214,6 +214,30 @@ fn check_rule(i: usize, rule: &RuleSpec, operations: Operations<'_>) -> Result<(
             "status and reason describe the async result; add result = \"success\" or \"failure\"",
         );
     }
+    if then.detail.is_some() && then.code.is_none() {
+        return refuse(
+            at_then("detail"),
+            "detail is the message of a forced answer and goes with a code (e.g. code = \"FAILURE\"); \
+             without code the operation answers as it would and the detail is never shown",
+        );
+    }
+    if let Some((key, why)) = pockyt_contradiction(rule) {
+        return refuse(at_then(key), &why);
+    }
+    for key in super::format::DURATION_VALUES {
+        if let Some(value) = then.values.get(*key) {
+            super::format::value_duration(value).map_err(|e| {
+                (
+                    [
+                        at("then"),
+                        vec![Step::Key("values".to_owned()), Step::Key((*key).to_owned())],
+                    ]
+                    .concat(),
+                    format!("rule {label:?}: values.{key}: {e}"),
+                )
+            })?;
+        }
+    }
     if rule.surface == Some(Surface::Whalet) && then.http_status.is_some() && then.code.is_none() {
         return refuse(
             at_then("http_status"),
@@ -237,6 +261,45 @@ fn check_rule(i: usize, rule: &RuleSpec, operations: Operations<'_>) -> Result<(
         );
     }
     Ok(())
+}
+
+/// A `result` and `status` that contradict each other on a Pockyt payout (`/v3/payouts/pay`,
+/// where `status` picks the final status: docs/FIDELITY.md): `failure` with `returned` (a
+/// returned payout succeeded first) and `success` with `failed`. For a rule that could decide
+/// such a payout (surface `pockyt` or none, an operation matching `/v3/payouts/pay` or none): the
+/// key to point at and why.
+fn pockyt_contradiction(rule: &RuleSpec) -> Option<(&'static str, String)> {
+    use super::Outcome;
+    const PAY: &str = "/v3/payouts/pay";
+    let pockyt = rule.surface.is_none_or(|s| s == Surface::Pockyt)
+        && rule.operation.as_ref().is_none_or(|o| o.matches(PAY));
+    let (Some(result), Some(status), true) =
+        (rule.then.result, rule.then.status.as_deref(), pockyt)
+    else {
+        return None;
+    };
+    let fix = match (result, status) {
+        (Outcome::Failure, "returned") => {
+            "a returned payout succeeded first: write result = \"success\" with status = \"returned\", \
+             or result = \"failure\" without status (the payout fails)"
+        }
+        (Outcome::Success, "failed") => {
+            "write result = \"failure\" for a failed payout, or status = \"returned\" or \"pending\" \
+             with result = \"success\""
+        }
+        _ => return None,
+    };
+    let word = match result {
+        Outcome::Success => "success",
+        Outcome::Failure => "failure",
+    };
+    Some((
+        "status",
+        format!(
+            "result = {word:?} and status = {status:?} contradict each other on a Pockyt payout \
+             ({PAY}); {fix}"
+        ),
+    ))
 }
 
 /// A rule's `tenant` must be one the rule can see: of its surface's provider, and (in a scenario
@@ -307,6 +370,9 @@ fn check_timeline<C>(
                 ),
             ));
         };
+        if let Some(t) = scope {
+            check_event_tenant(i, event, t)?;
+        }
         let mut params = event.params.clone();
         if let Some(t) = scope {
             super::timeline::add_tenant_params(def, t, &mut params);
@@ -317,6 +383,69 @@ fn check_timeline<C>(
                 format!("timeline event {} ({}): {e}", i + 1, event.event),
             )
         })?;
+    }
+    Ok(())
+}
+
+/// In a scenario for one tenant (`scope`), a timeline event acts on that tenant only, as its
+/// rules see only that tenant's requests: a trigger of another provider's tenants, or a
+/// parameter naming another tenant (`tenant`, or a provider's id parameter: `partnerId`,
+/// `appId`, `merchantNo`), is refused. Left out, the tenant is filled in from the scope.
+fn check_event_tenant(
+    i: usize,
+    event: &super::format::TimelineSpec,
+    scope: &TenantId,
+) -> Result<(), Refusal> {
+    use crate::tenant::Provider;
+    let label = format!("timeline event {} ({})", i + 1, event.event);
+    if let Some(provider) = crate::trigger::provider_of(&event.event) {
+        if provider != scope.provider {
+            return Err((
+                entry_key("timeline", i, "event"),
+                format!(
+                    "{label}: the trigger acts on {} tenants (named by {}), not on the \
+                     scenario's tenant {scope}, so it would change another tenant (a scenario for \
+                     one tenant acts only on it); fire it from a scenario for a {0} tenant, or for \
+                     every tenant",
+                    provider.as_str(),
+                    crate::trigger::id_param(provider)
+                ),
+            ));
+        }
+    }
+    let named = |key: &str, text: &str| match key {
+        "tenant" => TenantId::parse(text),
+        _ => [Provider::Whalet, Provider::Infinia, Provider::Pockyt]
+            .into_iter()
+            .find(|p| crate::trigger::id_param(*p) == key)
+            .map(|p| TenantId::new(p, text)),
+    };
+    for (key, value) in &event.params {
+        let is_tenant = key == "tenant"
+            || [Provider::Whalet, Provider::Infinia, Provider::Pockyt]
+                .iter()
+                .any(|p| crate::trigger::id_param(*p) == key);
+        // A value that is not text is the trigger's parameters check's to refuse.
+        let (true, Some(text)) = (is_tenant, value.as_str()) else {
+            continue;
+        };
+        if named(key, text).as_ref() == Some(scope) {
+            continue;
+        }
+        let names = named(key, text).map_or_else(|| format!("{text:?}"), |t| format!("tenant {t}"));
+        return Err((
+            [
+                entry_key("timeline", i, "params"),
+                vec![Step::Key(key.clone())],
+            ]
+            .concat(),
+            format!(
+                "{label}: parameter {key} names {names}, not the scenario's tenant {scope}, so \
+                 the event would change another tenant (a scenario for one tenant acts only on \
+                 it); leave {key} out (the scenario's tenant is filled in) or load the scenario \
+                 for that tenant"
+            ),
+        ));
     }
     Ok(())
 }
@@ -664,6 +793,23 @@ mod tests {
         assert!(parse_for::<()>(text, "t.toml", &[], Some(&one)).is_ok());
         // In an every-tenant scenario a rule tenant narrows the rule.
         assert!(rule("surface = \"platform\"\ntenant = \"whalet:1\"\n").is_ok());
+    }
+
+    #[test]
+    fn a_pockyt_contradiction_is_refused_only_where_it_could_decide_a_payout() {
+        let pair = "[rule.then]\nresult = \"failure\"\nstatus = \"returned\"\n";
+        for could in [
+            "",
+            "surface = \"pockyt\"\n",
+            "operation = \"/v3/payouts*\"\n",
+        ] {
+            let e = rule(&format!("{could}{pair}")).unwrap_err();
+            assert!(e.reason.contains("contradict"), "{could}: {e}");
+            assert_eq!(e.line, 5 + could.lines().count(), "{could}: {e}");
+        }
+        // On a Whalet review "returned" is just the word to report.
+        assert!(rule(&format!("surface = \"whalet\"\n{pair}")).is_ok());
+        assert!(rule(&format!("operation = \"connectivity\"\n{pair}")).is_ok());
     }
 
     #[test]

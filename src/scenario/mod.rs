@@ -100,6 +100,15 @@ impl Decision {
     pub fn delay_or(&self, default_ms: i64) -> i64 {
         self.delay_ms.unwrap_or(default_ms)
     }
+
+    /// The duration-valued `values` key `key` (`linkTtl`, `returnAfter`), in ms, read by the one
+    /// grammar for every surface ([`format::value_duration`]); `None` when the rule does not set
+    /// it. The loader refused a value that does not read, so a present one always does.
+    pub fn duration_value(&self, key: &str) -> Option<i64> {
+        self.values
+            .get(key)
+            .and_then(|v| format::value_duration(v).ok())
+    }
 }
 
 #[cfg(test)]

@@ -21,6 +21,27 @@ pub struct ScenariosRecord {
     pub counters: Vec<CounterRecord>,
     pub draws: Vec<DrawRecord>,
     pub outages: Vec<OutageRecord>,
+    /// In a one-tenant record: the scenarios of every tenant that the tenant's counters count
+    /// under (they are not in `loaded`), so an import puts a counter back only under the same
+    /// scenario, not under another that has the same generation on the importing simulator.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub every_tenant: Vec<ScenarioRef>,
+}
+
+/// Which scenario a generation was: its name and the SHA-256 of its text (hex).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScenarioRef {
+    pub generation: u64,
+    pub name: String,
+    pub sha256: String,
+}
+
+/// The SHA-256 of a scenario's text, as lowercase hex: with its name, what tells a scenario from
+/// another loaded under the same generation elsewhere.
+fn text_digest(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -215,12 +236,29 @@ impl Scenarios {
             })
             .collect();
         outages.sort_by(|a, b| a.tenant.cmp(&b.tenant));
+        // A one-tenant record names the scenarios of every tenant its counters count under.
+        let mut every_tenant: Vec<ScenarioRef> = match tenant {
+            None => Vec::new(),
+            Some(_) => state
+                .loaded
+                .iter()
+                .filter(|l| l.scope.is_none())
+                .filter(|l| counters.iter().any(|c| c.generation == l.generation))
+                .map(|l| ScenarioRef {
+                    generation: l.generation,
+                    name: l.file.name.0.clone(),
+                    sha256: text_digest(&l.file.text),
+                })
+                .collect(),
+        };
+        every_tenant.sort_by_key(|r| r.generation);
         ScenariosRecord {
             next_generation: state.next_generation,
             loaded,
             counters,
             draws,
             outages,
+            every_tenant,
         }
     }
 
@@ -268,6 +306,7 @@ impl Scenarios {
         for o in &record.outages {
             outages.push((o, o.tenant.as_deref().map(parse_tenant).transpose()?));
         }
+        let now = self.clock.now();
         let mut state = self.state.lock();
         let mut moved = Vec::new();
         if tenant.is_none() {
@@ -296,21 +335,53 @@ impl Scenarios {
                 fired: l.fired.clone(),
             });
         }
-        // A tenant's counters of a scenario of every tenant still loaded keep its generation.
-        let global: Vec<u64> = state
+        // A tenant's counters of a scenario of every tenant still loaded keep its generation,
+        // when it is the same scenario: the same generation, name and text as the record says
+        // its counters counted under (a scenario of every tenant in `loaded`, or `everyTenant`).
+        // Counters of a scenario not loaded here (another simulator's with the same generation,
+        // or a record that does not say which it was) are dropped.
+        let global: Vec<(u64, String, String)> = state
             .loaded
             .iter()
             .filter(|l| l.scope.is_none())
-            .map(|l| l.generation)
+            .map(|l| {
+                (
+                    l.generation,
+                    l.file.name.0.clone(),
+                    text_digest(&l.file.text),
+                )
+            })
             .collect();
+        let counted_under = |g: u64| -> Option<(String, String)> {
+            record
+                .loaded
+                .iter()
+                .find(|l| l.generation == g && l.tenant.is_none())
+                .map(|l| (l.name.clone(), text_digest(&l.text)))
+                .or_else(|| {
+                    record
+                        .every_tenant
+                        .iter()
+                        .find(|r| r.generation == g)
+                        .map(|r| (r.name.clone(), r.sha256.clone()))
+                })
+        };
         let new_generation = |g: u64| match tenant {
             None => Some(g),
             Some(_) => moved
                 .iter()
                 .find(|(old, _)| *old == g)
                 .map(|(_, new)| *new)
-                .or_else(|| global.contains(&g).then_some(g)),
+                .or_else(|| {
+                    let (name, digest) = counted_under(g)?;
+                    global
+                        .iter()
+                        .any(|(held, n, d)| *held == g && *n == name && *d == digest)
+                        .then_some(g)
+                }),
         };
+        // A window cannot start after the importing simulator's now (a snapshot of a simulator
+        // whose clock is ahead): it is clamped to now, so it ends at most its length from now.
         for (c, t) in counters {
             if tenant.is_some_and(|wanted| wanted != &t) {
                 continue;
@@ -320,7 +391,7 @@ impl Scenarios {
                     (g, c.rule, t),
                     Counter {
                         count: c.count,
-                        window_start: c.window_start,
+                        window_start: c.window_start.min(now),
                     },
                 );
             }

@@ -61,6 +61,7 @@ mod profile_split;
 mod scenario_loading;
 mod scenario_outcomes;
 mod scenarios;
+mod scenarios_round25;
 mod sim_views;
 mod vectors;
 mod walkthrough;

@@ -203,13 +203,7 @@ fn register_link(ctx: &Ctx<'_>, r: &Request<'_>, binding: &Binding) {
         .link_ttl_secs
         .saturating_mul(1000);
     let store_name = r.store_name.unwrap_or(r.seller_name).to_owned();
-    let ttl_ms = ctx
-        .decision
-        .values
-        .get("linkTtl")
-        .and_then(Value::as_str)
-        .and_then(|t| crate::scenario::format::parse_duration(t).ok())
-        .unwrap_or(ttl_ms);
+    let ttl_ms = ctx.decision.duration_value("linkTtl").unwrap_or(ttl_ms);
     ctx.core.open_authorization(AuthorizationRequest {
         token: binding.token.clone(),
         surface: "infinia".into(),

@@ -7,7 +7,7 @@
 use serde_json::{json, Value};
 
 use super::fields::{self, checked, country_code, required_up_to, Collect};
-use super::{duration_ms, optional, partner_name, required, Ctx};
+use super::{optional, partner_name, required, Ctx};
 use crate::api::whalet::common::fields::Check;
 use crate::authorize::{self, AuthorizationRequest, Decision, ShopDetails};
 use crate::core::Core;
@@ -117,18 +117,13 @@ fn web_url(body: &Value, field: &'static str) -> Result<Option<String>, String> 
 pub fn shop_account_bind(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> {
     let r = parse(body)?;
     let now = ctx.now();
-    let ttl_ms = ctx
-        .decision
-        .values
-        .get("linkTtl")
-        .and_then(duration_ms)
-        .unwrap_or(
-            ctx.core
-                .config()
-                .platform
-                .link_ttl_secs
-                .saturating_mul(1000),
-        );
+    let ttl_ms = ctx.decision.duration_value("linkTtl").unwrap_or(
+        ctx.core
+            .config()
+            .platform
+            .link_ttl_secs
+            .saturating_mul(1000),
+    );
     let token = authorize::new_token();
     let authorize_url = format!("{}/authorize/{token}", ctx.base_url);
     let binding = Binding {

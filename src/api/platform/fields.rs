@@ -188,23 +188,11 @@ pub fn country_code<'a>(code: &'a str, path: &str, example: &str) -> Result<&'a 
     }
 }
 
-/// Parses a scenario duration (`"30s"`, `"500ms"`, `"2m"`, `"1h"`, or a number of seconds) to ms.
+/// Reads a scenario's duration-valued `values` key (`linkTtl`) to ms, by the one grammar every
+/// surface reads such keys with ([`crate::scenario::format::value_duration`]: `"30s"`, `"10m"`,
+/// `"1m30s"`, `"1d"`; no bare number). The loader refuses a value that does not read.
 pub fn duration_ms(value: &Value) -> Option<i64> {
-    if let Some(n) = value.as_f64() {
-        return (n >= 0.0).then_some((n * 1000.0) as i64);
-    }
-    let text = value.as_str()?.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.')?;
-    let (number, unit) = text.split_at(split);
-    let n: f64 = number.parse().ok()?;
-    let factor = match unit {
-        "ms" => 1.0,
-        "s" => 1000.0,
-        "m" => 60_000.0,
-        "h" => 3_600_000.0,
-        _ => return None,
-    };
-    Some((n * factor) as i64)
+    crate::scenario::format::value_duration(value).ok()
 }
 
 #[cfg(test)]
@@ -213,12 +201,11 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn durations_read_units_and_plain_seconds() {
+    fn durations_read_the_scenario_grammar_and_no_bare_number() {
         assert_eq!(duration_ms(&json!("500ms")), Some(500));
-        assert_eq!(duration_ms(&json!("30s")), Some(30_000));
-        assert_eq!(duration_ms(&json!("2m")), Some(120_000));
-        assert_eq!(duration_ms(&json!("1h")), Some(3_600_000));
-        assert_eq!(duration_ms(&json!(90)), Some(90_000));
+        assert_eq!(duration_ms(&json!("1m30s")), Some(90_000));
+        assert_eq!(duration_ms(&json!("1d")), Some(86_400_000));
+        assert_eq!(duration_ms(&json!(90)), None);
         assert_eq!(duration_ms(&json!("10 minutes")), None);
         assert_eq!(duration_ms(&json!("m")), None);
         assert_eq!(duration_ms(&json!(-1)), None);

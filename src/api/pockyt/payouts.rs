@@ -38,27 +38,6 @@ pub fn view(p: &Payout) -> Value {
     v
 }
 
-/// `"90s"`, `"2m"`, `"1h"`, `"500ms"` or a number of ms.
-fn duration_ms(v: &Value) -> Option<i64> {
-    match v {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => {
-            let s = s.trim();
-            let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-            let n: i64 = num.parse().ok()?;
-            let factor = match unit {
-                "" | "ms" => 1,
-                "s" => 1_000,
-                "m" => 60_000,
-                "h" => 3_600_000,
-                _ => return None,
-            };
-            n.checked_mul(factor)
-        }
-        _ => None,
-    }
-}
-
 pub fn pay(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     // Every field problem at once.
     let mut p = fields::Problems::default();
@@ -111,9 +90,7 @@ pub fn pay(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     let delay = ctx.decision.delay_or(cfg.payout_settle_delay_ms);
     let return_after = ctx
         .decision
-        .values
-        .get("returnAfter")
-        .and_then(duration_ms)
+        .duration_value("returnAfter")
         .unwrap_or(cfg.return_after_ms);
     let now = ctx.now();
     let (payout, replay) = ctx.try_with_state(|t| {
