@@ -365,7 +365,7 @@ fn placeholders_for_partner(
         }
         let Some(partner) = contract
             .operation(surface, by)
-            .and_then(|o| o.rename_reply.get(*field))
+            .and_then(|o| reply_name(&o.rename_reply, field))
         else {
             continue;
         };
@@ -374,6 +374,31 @@ fn placeholders_for_partner(
         let to = Value::String(format!("<{partner} from {by}>"));
         replace_strings(example, &from, &to);
     }
+}
+
+/// The name the partner reads the id `field` under in a reply whose overlay renames it
+/// (`renames`: the simulator's path → the partner's), if it does: the id is where the reply
+/// sends it, at the top (`userId`) or inside an object (Pockyt's `customer.customerNo`), and is
+/// named from the object it sat in (`customer.customerNo` → `customer.payeeId` is `payeeId`;
+/// moved to another object, its whole path: `payee.id`). Of several renamed paths that end in
+/// the id, the shallowest.
+fn reply_name(renames: &std::collections::BTreeMap<String, String>, field: &str) -> Option<String> {
+    let (from, to) = renames.get_key_value(field).or_else(|| {
+        renames
+            .iter()
+            .filter(|(from, _)| from.rsplit('.').next() == Some(field))
+            .min_by_key(|(from, _)| from.split('.').count())
+    })?;
+    let parent: Vec<&str> = from.split('.').collect();
+    let parent = &parent[..parent.len() - 1];
+    let to: Vec<&str> = to.split('.').collect();
+    let shared = parent
+        .iter()
+        .zip(&to[..to.len() - 1])
+        .take_while(|(a, b)| a == b)
+        .count();
+    let shared = if shared == parent.len() { shared } else { 0 };
+    Some(to[shared..].join("."))
 }
 
 /// Every string of `v` that is `from` becomes `to`.
@@ -387,25 +412,51 @@ fn replace_strings(v: &mut Value, from: &str, to: &Value) {
 }
 
 /// The fields and example in the names of the default contract overlay (docs/CONTRACTS.md):
-/// renamed fields under the partner's name (in an array element too), its optional fields
-/// optional, its required fields required (an existing field, in an array element too, or a
-/// new one) and in the example. Linear in the overlay's size: a large overlay does not slow
-/// every listing down.
+/// renamed fields under the partner's name (in an array element too), and so the other field
+/// of an either-or pair and the fields a condition names; a status field's values and its
+/// example value in the partner's words (the overlay's `status`, which a request reads back);
+/// its optional fields optional, its required fields required (an existing field, in an array
+/// element too, or a new one) and in the example. Linear in the overlay's size: a large overlay
+/// does not slow every listing down.
 fn for_partner(
     o: &crate::contract::OperationOverlay,
     fields: &mut Vec<Field>,
     example: &mut Value,
 ) {
+    let word = |w: &str| o.status.get(w).cloned();
+    // In the simulator's names, where a request's status words are read back.
+    crate::contract::paths::rewrite_status(example, &word);
     o.request_for_partner(example);
     let to_partner: HashMap<&str, &str> = o
         .rename_request
         .iter()
         .map(|(partner, sim)| (sim.as_str(), partner.as_str()))
         .collect();
+    let renamed = |name: &str| {
+        to_partner
+            .get(describe::dotted(name).as_str())
+            .map(|partner| indexed_like(partner, name))
+    };
     for f in fields.iter_mut() {
-        let dotted = describe::dotted(&f.name);
-        if let Some(partner) = to_partner.get(dotted.as_str()) {
-            f.name = indexed_like(partner, &f.name);
+        let key = describe::dotted(describe::leaf_name(&f.name));
+        if crate::contract::paths::is_status_key(&key) && !o.status.is_empty() {
+            let mut words: Vec<String> = Vec::with_capacity(f.allowed.len());
+            for w in &f.allowed {
+                let w = word(w).unwrap_or_else(|| w.clone());
+                if !words.contains(&w) {
+                    words.push(w);
+                }
+            }
+            f.allowed = words;
+        }
+        if let Some(other) = f.or.as_deref().and_then(renamed) {
+            f.or = Some(other);
+        }
+        if let Some(condition) = &f.when {
+            f.when = Some(o.message_for_partner(condition));
+        }
+        if let Some(partner) = renamed(&f.name) {
+            f.name = partner;
         }
         if o.optional.contains_key(&describe::dotted(&f.name)) {
             f.required = false;
@@ -716,5 +767,62 @@ mod tests {
         );
         assert_eq!(producer("platform", "tradeMaterialsUpload", "shopId"), None);
         assert_eq!(producer("platform", "shopAccountBind", "shopId"), None);
+    }
+
+    /// A status field required in the example: its value and its words are the partner's, and
+    /// the example, sent as it stands, reaches the handler in the simulator's words.
+    #[test]
+    fn an_examples_status_words_are_the_partners_and_read_back() {
+        let overlay = crate::contract::OperationOverlay {
+            status: [("ACTIVE", "OPEN"), ("CANCELLED", "CLOSED")]
+                .into_iter()
+                .map(|(s, p)| (s.to_owned(), p.to_owned()))
+                .collect(),
+            ..Default::default()
+        };
+        let mut fields = vec![Field {
+            name: "status".to_owned(),
+            kind: "enum",
+            required: true,
+            allowed: vec![
+                "ACTIVE".to_owned(),
+                "PROCESSING".to_owned(),
+                "CANCELLED".to_owned(),
+            ],
+            or: None,
+            when: None,
+        }];
+        let mut example = describe::example(&fields, None);
+        for_partner(&overlay, &mut fields, &mut example);
+        assert_eq!(fields[0].allowed, ["OPEN", "PROCESSING", "CLOSED"]);
+        assert_eq!(example["status"], "OPEN");
+        overlay.apply_request(&mut example);
+        assert_eq!(example["status"], "ACTIVE");
+    }
+
+    /// An id renamed inside its object is named from that object; moved to another, by its
+    /// whole path; renamed at the top, by the partner's path.
+    #[test]
+    fn a_reply_rename_names_the_id_where_the_partner_reads_it() {
+        let renames = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(s, p)| ((*s).to_owned(), (*p).to_owned()))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        let name = |pairs: &[(&str, &str)], field: &str| reply_name(&renames(pairs), field);
+        assert_eq!(
+            name(&[("customer.customerNo", "customer.payeeId")], "customerNo").as_deref(),
+            Some("payeeId")
+        );
+        assert_eq!(
+            name(&[("result.invoiceId", "payout.ref")], "invoiceId").as_deref(),
+            Some("payout.ref")
+        );
+        assert_eq!(
+            name(&[("userId", "user.id")], "userId").as_deref(),
+            Some("user.id")
+        );
+        assert_eq!(name(&[("result.customerNo2", "x")], "customerNo"), None);
     }
 }

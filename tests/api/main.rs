@@ -10,6 +10,7 @@ mod helpers;
 mod attack;
 mod bench_open_loop;
 mod browser_smoke;
+mod catalog_round25;
 mod cli;
 mod cli_surfaces;
 mod clock;
