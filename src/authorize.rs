@@ -14,8 +14,10 @@
 //!    An `Err(text)` leaves the link open and shows `text` to the seller.
 //! 2. When a partner asks for a link: `core.open_authorization(AuthorizationRequest {..})` with a
 //!    fresh [`new_token`] and the link `"{base}/authorize/{token}"`. At `expires_at` a clock timer
-//!    hands a link nobody decided to the callback as a rejection with [`EXPIRED_REASON`] (a
-//!    surface that decided by other means refuses it); the page refuses expired links itself.
+//!    records the expiry as the decision of a link nobody decided ([`VIA_EXPIRY`], kept in
+//!    snapshots and the data directory, so the link stays expired whatever clock it is loaded
+//!    under) and hands it to the callback as a rejection with [`EXPIRED_REASON`] (a surface that
+//!    decided by other means refuses it); the page refuses expired links itself.
 //!    A link decided before then is reported to the [`Authorizations::on_decided`] hook, where
 //!    the timer's owner cancels it.
 //! 3. The API twin (a trigger) calls `registry.decide(core, now, token, decision, "trigger")`,
@@ -125,6 +127,10 @@ struct Entry {
     request: AuthorizationRequest,
     decided: Option<DecidedRecord>,
     sessions: Vec<String>,
+    /// The decision taken on the page: the seller's session that took it and the notification
+    /// the surface queued, for the page that shows the result ([`Authorizations::outcome`]).
+    /// Not kept, as sessions are not.
+    outcome: Option<(String, Option<String>)>,
 }
 
 /// The registry of links and surface callbacks, generic over the context `C` the callbacks
@@ -177,17 +183,32 @@ impl<C> Authorizations<C> {
                 request,
                 decided: None,
                 sessions: Vec::new(),
+                outcome: None,
             },
         );
     }
 
-    /// At a link's expiry: if nobody decided on the page, the surface gets a rejection with
-    /// [`EXPIRED_REASON`]. The link needs no change: its state follows from the time.
+    /// At a link's expiry: if nobody decided, the expiry is recorded as the link's decision
+    /// (a rejection [`VIA_EXPIRY`] at `expires_at`), so the link reads as expired even when it is
+    /// loaded under an earlier clock (a snapshot, a data directory), and the surface gets a
+    /// rejection with [`EXPIRED_REASON`]. A surface that decided the binding by other means
+    /// refuses that; the link is expired all the same.
     pub fn expire(&self, ctx: &C, token: &str) {
-        let request = match self.entries.lock().get(token) {
-            Some(entry) if entry.decided.is_none() => entry.request.clone(),
-            _ => return,
+        let request = {
+            let mut entries = self.entries.lock();
+            match entries.get_mut(token) {
+                Some(entry) if entry.decided.is_none() => {
+                    entry.decided = Some(DecidedRecord {
+                        approved: false,
+                        at: entry.request.expires_at,
+                        via: VIA_EXPIRY.to_owned(),
+                    });
+                    entry.request.clone()
+                }
+                _ => return,
+            }
         };
+        self.bump();
         let callback = self.surfaces.read().get(request.surface.as_str()).copied();
         if let Some(decide) = callback {
             let expired = Decision {
@@ -228,6 +249,37 @@ impl<C> Authorizations<C> {
             .lock()
             .get(token)
             .is_some_and(|e| e.sessions.iter().any(|s| s == session))
+    }
+
+    /// [`Authorizations::decide`] on the page, by the seller logged in as `session`: the result
+    /// is kept for that session ([`Authorizations::outcome`]), for the page the seller is sent
+    /// to after the decision.
+    pub fn decide_on_page(
+        &self,
+        ctx: &C,
+        now: Millis,
+        token: &str,
+        session: &str,
+        decision: Decision,
+    ) -> Result<Decided, AuthorizeError> {
+        let decided = self.decide(ctx, now, token, decision, "page")?;
+        if let Some(entry) = self.entries.lock().get_mut(token) {
+            entry.outcome = Some((session.to_owned(), decided.notification.clone()));
+        }
+        Ok(decided)
+    }
+
+    /// The decision the seller logged in as `session` took on the page, if it was this one's.
+    pub fn outcome(&self, token: &str, session: &str) -> Option<Decided> {
+        let entries = self.entries.lock();
+        let entry = entries.get(token)?;
+        match &entry.outcome {
+            Some((by, notification)) if by == session => Some(Decided {
+                request: entry.request.clone(),
+                notification: notification.clone(),
+            }),
+            _ => None,
+        }
     }
 
     /// Takes the seller's decision: the link must be open and unexpired; the surface callback
@@ -347,6 +399,16 @@ impl<C> Authorizations<C> {
                     "authorization link {token}: unknown field `{field}`"
                 ));
             }
+            if let Some(d) = r
+                .decided
+                .as_ref()
+                .filter(|d| d.via == VIA_EXPIRY && d.approved)
+            {
+                return Err(format!(
+                    "authorization link {token}: decided.via {:?} is a rejection; approved must be false",
+                    d.via
+                ));
+            }
             if !surfaces.contains_key(r.request.surface.as_str()) {
                 return Err(format!(
                     "authorization link {token}: no surface {:?}",
@@ -357,6 +419,7 @@ impl<C> Authorizations<C> {
                 request: r.request,
                 decided: r.decided,
                 sessions: Vec::new(),
+                outcome: None,
             });
         }
         Ok(entries)
@@ -392,7 +455,8 @@ pub struct LinkRecord {
     pub unknown: Map<String, Value>,
 }
 
-/// A link's decision: approved or not, when, and how (`page`, `trigger`, `scenario`, `expiry`).
+/// A link's decision: approved or not, when, and how (`page`, `trigger`, `scenario`, or `expiry`:
+/// the link expired undecided, a rejection at `expiresAt`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DecidedRecord {
@@ -403,6 +467,7 @@ pub struct DecidedRecord {
 
 fn state_of(entry: &Entry, now: Millis) -> LinkState {
     match &entry.decided {
+        Some(d) if d.via == VIA_EXPIRY => LinkState::Expired,
         Some(d) => LinkState::Decided {
             approved: d.approved,
             at: d.at,
@@ -498,6 +563,42 @@ mod tests {
         assert!(r.decide(&heard, 10, "t2", approve(), "trigger").is_err());
         r.expire(&heard, "t3");
         assert_eq!(*heard.lock(), ["t1"]);
+    }
+
+    /// Regression: the expiry was not recorded, so a link loaded under an earlier clock (a
+    /// snapshot) was open again, though its binding had failed. It is the link's decision now,
+    /// kept in its JSON, also when the surface refuses the expiry (decided by other means).
+    #[test]
+    fn an_expired_link_stays_expired_under_an_earlier_clock() {
+        let r: Authorizations<Mutex<Vec<String>>> = Authorizations::new("seller", "secret");
+        r.register_surface("platform", refuse);
+        r.insert(link("t1"));
+        r.expire(&Mutex::new(Vec::new()), "t1");
+        assert_eq!(r.get("t1", 10).map(|(_, s)| s), Some(LinkState::Expired));
+        let json = serde_json::to_value(r.export(None)).unwrap();
+        assert_eq!(json[0]["decided"]["via"], VIA_EXPIRY, "{json}");
+        assert_eq!(json[0]["decided"]["approved"], false, "{json}");
+
+        let to = registry();
+        to.import(serde_json::from_value(json.clone()).unwrap())
+            .unwrap();
+        assert_eq!(to.get("t1", 0).map(|(_, s)| s), Some(LinkState::Expired));
+        let approve = Decision {
+            approved: true,
+            reason: None,
+        };
+        assert!(matches!(
+            to.decide(&(), 0, "t1", approve, "page"),
+            Err(AuthorizeError::Expired(_))
+        ));
+
+        let mut approved = json;
+        approved[0]["decided"]["approved"] = true.into();
+        let records: Vec<LinkRecord> = serde_json::from_value(approved).unwrap();
+        assert_eq!(
+            registry().import(records).unwrap_err(),
+            "authorization link t1: decided.via \"expiry\" is a rejection; approved must be false"
+        );
     }
 
     #[test]

@@ -200,8 +200,9 @@ pub fn check(bytes: &[u8], max_rows: usize) -> Checked {
 }
 
 /// Processes `/upload/{name}` of a partner now: stores the accepted materials, writes the
-/// result report (within the account's SFTP quotas), records the upload and journals it.
-pub fn process(core: &Core, tenant: &TenantId, name: &str) {
+/// result report (within the account's SFTP quotas), records the upload and journals it, naming
+/// `rule`, the scenario rule that decided the file (and let it be processed).
+pub fn process(core: &Core, tenant: &TenantId, name: &str, rule: Option<&str>) {
     let now = core.clock().now();
     let sftp = &core.infinia().apps.config;
     let quotas = (sftp.sftp_max_files, sftp.sftp_max_bytes);
@@ -247,7 +248,7 @@ pub fn process(core: &Core, tenant: &TenantId, name: &str) {
         let detail = format!("{total} rows: {} accepted, {failed} failed", total - failed);
         journal(
             core,
-            (tenant, Area::Platform, None),
+            (tenant, Area::Platform, rule),
             name,
             code,
             reason.as_deref().unwrap_or(&detail),

@@ -6,7 +6,8 @@
 //! of the name left is dropped when the name is processed again, whether or not the new one has
 //! errors. A file open for writing again when its time comes is not processed (its close
 //! records it anew). A scenario `result = "failure"` or a forced `code` fails the whole file;
-//! the deciding rule is named in the journal.
+//! the deciding rule is named in the journal. A partner's trade materials file (whalet-platform)
+//! is processed at once, and the rules on operation `tradeMaterialsUpload` decide it the same way.
 
 use std::collections::BTreeMap;
 
@@ -44,9 +45,10 @@ pub fn error_file_path(name: &str) -> String {
     report_path(ERROR_DIR, name, "error_file")
 }
 
-/// `/upload/{name}` is complete: an Infinia file is recorded PROCESSING and its processing
-/// scheduled; a whalet-platform file is processed at once (`sftp::materials`). One unit of work
-/// (`crate::cut`): a snapshot holds the PROCESSING record with its timer, or neither.
+/// `/upload/{name}` is complete: the scenario rules decide it; an Infinia file is recorded
+/// PROCESSING and its processing scheduled; a whalet-platform file is processed at once
+/// ([`platform_complete`]). One unit of work (`crate::cut`): a snapshot holds the PROCESSING
+/// record with its timer, or neither.
 pub fn upload_complete(core: &Core, tenant: &TenantId, area: Area, name: &str) {
     core.clock()
         .cut()
@@ -54,15 +56,16 @@ pub fn upload_complete(core: &Core, tenant: &TenantId, area: Area, name: &str) {
 }
 
 fn complete(core: &Core, tenant: &TenantId, area: Area, name: &str) {
-    if area == Area::Platform {
-        return super::materials::process(core, tenant, name);
-    }
+    let (surface, operation) = area_operation(area);
     let decision = core.scenarios().decide(OperationCtx {
-        surface: "infinia",
+        surface,
         tenant,
-        operation: OPERATION,
+        operation,
         fields: &json!({ "fileName": name }),
     });
+    if area == Area::Platform {
+        return platform_complete(core, tenant, name, &decision);
+    }
     let now = core.clock().now();
     let generation = core.with_tenant(tenant, |t| {
         let generation = t.next_seq();
@@ -89,7 +92,7 @@ fn complete(core: &Core, tenant: &TenantId, area: Area, name: &str) {
             .saturating_mul(1000),
     )
     .unwrap_or(i64::MAX);
-    let failure = scenario_failure(&decision);
+    let failure = scenario_failure(&decision, Area::Infinia);
     core.schedule_timer_in(
         &PROCESS_FILE,
         decision.delay_or(default_ms),
@@ -106,22 +109,73 @@ fn complete(core: &Core, tenant: &TenantId, area: Area, name: &str) {
     );
 }
 
-/// Why a scenario rule fails the whole file, if it does: `result = "failure"` (its `reason`),
-/// or a sync `code` (the file is not processed: it fails with the code and the rule's `detail`,
-/// as an API operation answers with them and does not execute).
-fn scenario_failure(decision: &crate::scenario::Decision) -> Option<String> {
+/// A partner's trade materials file is complete: processed at once
+/// ([`super::materials::process`]), unless the scenario rule that decided it fails it
+/// ([`scenario_failure`], as it fails an Infinia file): the file is then not processed, stores
+/// nothing, and ends FAILED with the rule's reason in the upload and in its result report's one
+/// line. Either way the journal names the deciding rule.
+fn platform_complete(
+    core: &Core,
+    tenant: &TenantId,
+    name: &str,
+    decision: &crate::scenario::Decision,
+) {
+    let rule = decision.rule.as_deref();
+    let Some(reason) = scenario_failure(decision, Area::Platform) else {
+        return super::materials::process(core, tenant, name, rule);
+    };
+    let now = core.clock().now();
+    let sftp = &core.infinia().apps.config;
+    let quotas = (sftp.sftp_max_files, sftp.sftp_max_bytes);
+    let _gone = core.with_tenant(tenant, |t| {
+        let refused = super::materials::Checked {
+            rows: Vec::new(),
+            accepted: BTreeMap::new(),
+            reason: Some(reason),
+        };
+        let path = super::materials::result_file_path(name);
+        let report = refused.report_csv();
+        let kept = keep_output(&mut t.platform.files, &path, report, now, quotas);
+        let mut reason = refused.reason.unwrap_or_default();
+        if let Err(note) = &kept {
+            reason = format!("{reason}; {note}");
+        }
+        journal(
+            core,
+            (tenant, Area::Platform, rule),
+            name,
+            "FAILED",
+            &reason,
+        );
+        let generation = t.next_seq();
+        let status = UploadStatus::Failed;
+        let mut upload = Upload::received(name, status, now, generation, Some(reason));
+        upload.processed_at = Some(now);
+        upload.error_file = kept.ok().map(|()| path);
+        t.platform.uploads.insert(name.to_owned(), upload);
+    });
+}
+
+/// Why a scenario rule fails the whole file of `area`, if it does: `result = "failure"` (its
+/// `reason`), or a sync `code` (the file is not processed: it fails with the code and the rule's
+/// `detail`, as an API operation answers with them and does not execute).
+fn scenario_failure(decision: &crate::scenario::Decision, area: Area) -> Option<String> {
+    let by = match area {
+        Area::Infinia => "Infinia Pay",
+        Area::Platform => "whalet-platform",
+    };
     if let Some(code) = decision.sync.as_ref().and_then(|s| s.code.as_deref()) {
         let detail = decision.sync.as_ref().and_then(|s| s.detail.as_deref());
-        return Some(format!(
-            "{code}: {}",
-            detail.unwrap_or("the file was rejected by Infinia Pay (scenario rule)")
-        ));
+        return Some(match detail {
+            Some(detail) => format!("{code}: {detail}"),
+            None => format!("{code}: the file was rejected by {by} (scenario rule)"),
+        });
     }
     (!decision.succeeds()).then(|| {
-        decision
-            .reason()
-            .unwrap_or("the file was rejected by Infinia Pay (scenario)")
-            .to_owned()
+        decision.reason().map_or_else(
+            || format!("the file was rejected by {by} (scenario)"),
+            str::to_owned,
+        )
     })
 }
 
@@ -333,6 +387,15 @@ fn upload_abandoned(
     });
 }
 
+/// The surface and operation an area's uploads are journaled under and decided by the
+/// scenario rules as: `infinia` `trade-details/upload`, `platform` `tradeMaterialsUpload`.
+fn area_operation(area: Area) -> (&'static str, &'static str) {
+    match area {
+        Area::Infinia => ("infinia", OPERATION),
+        Area::Platform => ("platform", super::materials::OPERATION),
+    }
+}
+
 /// Records an SFTP event in the request journal, so uploads show up beside the API calls:
 /// `surface=infinia`, operation `trade-details/upload` for an app; `surface=platform`,
 /// operation `tradeMaterialsUpload` for a partner; `rule`, the scenario rule that decided it.
@@ -343,10 +406,8 @@ pub(super) fn journal(
     code: &str,
     detail: &str,
 ) {
-    let (surface, operation) = match area {
-        Area::Infinia => ("infinia", OPERATION),
-        Area::Platform => ("platform", super::materials::OPERATION),
-    };
+    let (surface, operation) = area_operation(area);
+    let rule = rule.map(str::to_owned);
     core.journal().record(crate::journal::JournalEntry {
         id: 0,
         surface,
@@ -360,7 +421,7 @@ pub(super) fn journal(
         detail: detail.to_owned(),
         request: json!({ "fileName": name }),
         reply: serde_json::Value::Null,
-        rule: rule.map(str::to_owned),
+        rule,
         latency_us: 0,
     });
 }

@@ -154,6 +154,26 @@ pub struct Outflow {
     pub created_at: Millis,
     pub confirmed_at: Option<Millis>,
     pub finished_at: Option<Millis>,
+    /// How the scenario rule that held this order for EDD (`values.edd = "Y"`) said it ends,
+    /// applied once the EDD's approval releases it; None: released, it succeeds after the
+    /// usual delay. Left out of the JSON while None, so states without one keep their shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_edd: Option<HeldResult>,
+}
+
+/// The end a scenario rule gave an order it held for EDD (its `result`, `status`, `reason`,
+/// `delay` and `notify`), kept with the order until the EDD is approved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeldResult {
+    pub success: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Virtual milliseconds from the EDD's approval to the order's end.
+    pub delay_ms: Millis,
+    #[serde(default)]
+    pub notify: crate::behaviour::NotifyBehaviour,
 }
 
 /// A B2B trade order (the contract a collection pays for).

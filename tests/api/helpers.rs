@@ -396,21 +396,37 @@ pub async fn run_ok(mut cmd: std::process::Command) -> std::process::Output {
 }
 
 impl TestApp {
-    /// Logs in on the seller's page at `link` and takes `decision` (`approve`, `reject`); the
-    /// page's answer, which must be a 200.
-    pub async fn decide_on_page(
-        &self,
-        client: &reqwest::Client,
-        link: &str,
-        decision: &str,
-    ) -> String {
+    /// Logs in on the seller's page at `link` and takes `decision` (`approve`, `reject`) as a
+    /// browser does (post-redirect-get): the login's 303 back to the link with the session
+    /// cookie, the consent form there, the decision's 303 to the result page; that page, which
+    /// must be a 200.
+    pub async fn decide_on_page(&self, link: &str, decision: &str) -> String {
         let (login, password) = {
             let (l, p) = self.app().authorizations().credentials();
             (l.to_owned(), p.to_owned())
         };
-        let page = client
-            .post(format!("{link}/login"))
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let to = |from: &str, r: &reqwest::Response| {
+            assert_eq!(r.status().as_u16(), 303, "{from}");
+            let location = r.headers()["location"].to_str().unwrap();
+            reqwest::Url::parse(from).unwrap().join(location).unwrap()
+        };
+        let login_url = format!("{link}/login");
+        let logged_in = client
+            .post(&login_url)
             .form(&[("login", login.as_str()), ("password", password.as_str())])
+            .send()
+            .await
+            .unwrap();
+        let consent = to(&login_url, &logged_in);
+        let set_cookie = logged_in.headers()["set-cookie"].to_str().unwrap();
+        let cookie = set_cookie.split(';').next().unwrap().to_owned();
+        let page = client
+            .get(consent)
+            .header("cookie", &cookie)
             .send()
             .await
             .unwrap()
@@ -423,9 +439,17 @@ impl TestApp {
             .and_then(|rest| rest.split('"').next())
             .unwrap()
             .to_owned();
-        let done = client
-            .post(format!("{link}/decision"))
+        let decision_url = format!("{link}/decision");
+        let decided = client
+            .post(&decision_url)
+            .header("cookie", &cookie)
             .form(&[("session", session.as_str()), ("decision", decision)])
+            .send()
+            .await
+            .unwrap();
+        let done = client
+            .get(to(&decision_url, &decided))
+            .header("cookie", &cookie)
             .send()
             .await
             .unwrap();

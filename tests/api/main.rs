@@ -8,6 +8,7 @@ mod browser;
 mod helpers;
 
 mod attack;
+mod authorize_round25;
 mod bench_open_loop;
 mod browser_smoke;
 mod catalog_round25;
@@ -32,6 +33,7 @@ mod edge_limits;
 mod envelope_errors;
 mod examples;
 mod fidelity_whalet;
+mod flows_round25;
 mod fuzz_smoke;
 mod idempotency_content;
 mod import_round24;

@@ -6,3 +6,8 @@ document.querySelectorAll("form").forEach(function (f) {
     f.querySelectorAll("button").forEach(function (x) { x.disabled = true; });
   });
 });
+// A page restored from the back/forward cache (Back after a decision) shows the link as it was
+// then: load it again, so it shows where the link stands now.
+window.addEventListener("pageshow", function (e) {
+  if (e.persisted) { location.reload(); }
+});

@@ -25,6 +25,44 @@ fn content_security_policy() -> &'static str {
 
 pub use crate::authorize::time_text;
 
+/// The addresses a link's pages give (forms, links, `Location`), relative to the address the
+/// page is served at, so they resolve under any base: at the root as behind a proxy that serves
+/// the simulator under a path prefix (`[platform] public_url = "https://gw.example.test/sim"`).
+/// `./{token}` from `/authorize/{token}`, `../{token}` from `/authorize/{token}/login` and every
+/// other address one level down (`./` keeps a token from reading as a URL scheme).
+pub struct Links {
+    /// The link: `/authorize/{token}`.
+    pub link: String,
+    pub login: String,
+    pub decision: String,
+    pub done: String,
+}
+
+impl Links {
+    /// The addresses for a page answering a request for `path` (`/authorize/{token}[/...]`).
+    pub fn new(path: &str, token: &str) -> Self {
+        // What follows `authorize`: each `/` in it after the first is a level below
+        // `/authorize/` (`/{token}/login`, or `/{token}/` with a trailing slash, is one).
+        let rest = path
+            .trim_start_matches('/')
+            .strip_prefix("authorize")
+            .unwrap_or("");
+        let depth = rest.matches('/').count().saturating_sub(1);
+        let up = if depth == 0 {
+            "./".to_owned()
+        } else {
+            "../".repeat(depth)
+        };
+        let link = format!("{up}{token}");
+        Self {
+            login: format!("{link}/login"),
+            decision: format!("{link}/decision"),
+            done: format!("{link}/done"),
+            link,
+        }
+    }
+}
+
 fn render(status: u16, brand: &str, title: &str, body: &str) -> SimResponse {
     let initial = brand.chars().next().unwrap_or('W').to_string();
     let html = fill(
@@ -80,6 +118,7 @@ fn heading(req: &AuthorizationRequest) -> String {
 /// The summary and the seller login.
 pub fn login(
     req: &AuthorizationRequest,
+    links: &Links,
     demo_login: &str,
     demo_password: &str,
     error: Option<&str>,
@@ -98,7 +137,7 @@ pub fn login(
 {summary}
 <p class="muted">This link expires at {expires}.</p>
 </div><div class="act">
-<form method="post" action="/authorize/{token}/login" id="login-form">
+<form method="post" action="{action}" id="login-form">
 <h2 class="login-h">Log in to your {brand} account</h2>
 {error_html}
 <label for="login">Login</label>
@@ -112,7 +151,7 @@ pub fn login(
         heading = heading(req),
         summary = summary(req),
         expires = escape(&time_text(req.expires_at)),
-        token = escape(&req.token),
+        action = escape(&links.login),
         brand = escape(&req.provider_name),
         demo_login = escape(demo_login),
         demo_password = escape(demo_password),
@@ -121,8 +160,13 @@ pub fn login(
     render(status, &req.provider_name, "Authorize shop binding", &body)
 }
 
-/// After login: approve or reject.
-pub fn consent(req: &AuthorizationRequest, session: &str, login: &str) -> SimResponse {
+/// After login (the link's page for a logged-in seller): approve or reject.
+pub fn consent(
+    req: &AuthorizationRequest,
+    links: &Links,
+    session: &str,
+    login: &str,
+) -> SimResponse {
     let body = format!(
         r#"{heading}
 <p class="muted">Signed in as <strong id="signed-in">{login}</strong>.</p>
@@ -131,7 +175,7 @@ pub fn consent(req: &AuthorizationRequest, session: &str, login: &str) -> SimRes
 </div><div class="act">
 <section class="panel" aria-labelledby="perm-h"><h2 id="perm-h">If you approve, {partner} can</h2>
 <ul class="perms"><li>pay this shop's earnings into your {brand} e-wallet;</li><li>share the shop's trade records with {brand}.</li></ul></section>
-<form method="post" action="/authorize/{token}/decision" id="decision-form">
+<form method="post" action="{action}" id="decision-form">
 <input type="hidden" name="session" value="{session}">
 <label for="reason">Reason, if you reject (optional)</label>
 <textarea id="reason" name="reason" maxlength="200"></textarea>
@@ -146,7 +190,7 @@ pub fn consent(req: &AuthorizationRequest, session: &str, login: &str) -> SimRes
         summary = summary(req),
         partner = escape(&req.partner_name),
         brand = escape(&req.provider_name),
-        token = escape(&req.token),
+        action = escape(&links.decision),
         session = escape(session),
     );
     render(200, &req.provider_name, "Approve shop binding", &body)
@@ -207,15 +251,18 @@ pub fn decided(decided: &Decided, approved: bool) -> SimResponse {
     render(200, &req.provider_name, title, &body)
 }
 
-/// A link that was already used.
-pub fn used_link(req: &AuthorizationRequest, approved: bool, at: Millis) -> SimResponse {
+/// A link that was already used (`at`: when, if known).
+pub fn used_link(req: &AuthorizationRequest, approved: bool, at: Option<Millis>) -> SimResponse {
     let what = if approved { "approved" } else { "rejected" };
+    let when = at
+        .map(|at| format!(" at {}", time_text(at)))
+        .unwrap_or_default();
     let body = format!(
         r#"<div class="status"><span class="badge info" aria-hidden="true">i</span><h1 id="page-title">This link was already used</h1></div>
-<p id="result" data-result="used">The request from {} to connect shop {} was {what} at {}. Each link works once; ask the marketplace for a new one if needed.</p>{}"#,
+<p id="result" data-result="used">The request from {} to connect shop {} was {what}{}. Each link works once; ask the marketplace for a new one if needed.</p>{}"#,
         escape(&req.partner_name),
         escape(&req.shop.name),
-        escape(&time_text(at)),
+        escape(&when),
         backlink(req),
     );
     render(410, &req.provider_name, "Link already used", &body)
@@ -234,26 +281,39 @@ pub fn expired_link(req: &AuthorizationRequest) -> SimResponse {
     render(410, &req.provider_name, "Link expired", &body)
 }
 
+/// A link whose binding is no longer in its surface's state (a reset, an import without it).
+pub fn gone_link(req: &AuthorizationRequest) -> SimResponse {
+    let body = format!(
+        r#"<div class="status"><span class="badge no" aria-hidden="true">!</span><h1 id="page-title">This link can no longer be used</h1></div>
+<p id="result" data-result="gone">The request {} to connect shop {} to {} is no longer there. Ask the marketplace to start the binding again.</p>{}"#,
+        escape(&req.business_id),
+        escape(&req.shop.name),
+        escape(&req.partner_name),
+        backlink(req),
+    );
+    render(410, &req.provider_name, "Link no longer valid", &body)
+}
+
 /// A form over the body limit of the pages (`limit` bytes): it was not read, so neither the
 /// login nor the decision is judged; saying so beats "the password is not correct".
-pub fn too_large(req: &AuthorizationRequest, limit: usize) -> SimResponse {
+pub fn too_large(req: &AuthorizationRequest, links: &Links, limit: usize) -> SimResponse {
     let body = format!(
         r#"<div class="status"><span class="badge no" aria-hidden="true">!</span><h1 id="page-title">The form was too large</h1></div>
 <p id="result" data-result="too-large">The form sent was larger than {limit} bytes ([server] other_body_limit_bytes), so it was not read and nothing was changed. Go back to the login and send the form as the page shows it.</p>
-<div class="actions"><a class="button primary" href="/authorize/{token}" id="again">Back to the login</a></div>"#,
-        token = escape(&req.token),
+<div class="actions"><a class="button primary" href="{href}" id="again">Back to the login</a></div>"#,
+        href = escape(&links.link),
     );
     render(413, &req.provider_name, "Form too large", &body)
 }
 
 /// A form whose body is not UTF-8 text (`application/x-www-form-urlencoded` as a browser sends
 /// it): it was not read and nothing was changed.
-pub fn unreadable(req: &AuthorizationRequest) -> SimResponse {
+pub fn unreadable(req: &AuthorizationRequest, links: &Links) -> SimResponse {
     let body = format!(
         r#"<div class="status"><span class="badge no" aria-hidden="true">!</span><h1 id="page-title">The form could not be read</h1></div>
 <p id="result" data-result="unreadable">The form sent was not UTF-8 text (application/x-www-form-urlencoded), so it was not read and nothing was changed. Go back to the login and send the form as the page shows it.</p>
-<div class="actions"><a class="button primary" href="/authorize/{token}" id="again">Back to the login</a></div>"#,
-        token = escape(&req.token),
+<div class="actions"><a class="button primary" href="{href}" id="again">Back to the login</a></div>"#,
+        href = escape(&links.link),
     );
     render(400, &req.provider_name, "Form not readable", &body)
 }
@@ -265,16 +325,32 @@ pub fn unknown_link() -> SimResponse {
     render(404, "Whalet", "Link not valid", body)
 }
 
-/// A `GET` of a form's address (a reload or a bookmark after a post): back to the link (303),
-/// whose page shows where the authorization stands.
-pub fn see_link(req: &AuthorizationRequest) -> SimResponse {
-    let link = format!("/authorize/{}", req.token);
+/// A 303 to `href` (one of [`Links`]): after a post (post-redirect-get: Back and reload show
+/// the page again, never send the form again), and for a `GET` of a form's address (a
+/// bookmark), which goes back to the link, whose page shows where the authorization stands.
+pub fn see_other(req: &AuthorizationRequest, href: &str) -> SimResponse {
     let body = format!(
         r#"<div class="status"><span class="badge info" aria-hidden="true">i</span><h1 id="page-title">Continue on the authorization page</h1></div>
 <div class="actions"><a class="button primary" href="{href}" id="again">Open the authorization page</a></div>"#,
-        href = escape(&link),
+        href = escape(href),
     );
-    render(303, &req.provider_name, "Authorization", &body).header("location", link)
+    render(303, &req.provider_name, "Authorization", &body).header("location", href)
+}
+
+/// The login succeeded: back to the link (303), which shows the consent form to the seller whose
+/// session the cookie `cookie` carries. The cookie has no `Path`, so it takes the directory of
+/// the login's address, the link's own (`/authorize/{token}` under whatever prefix the browser
+/// sees), and goes with the link's pages only.
+pub fn logged_in(
+    req: &AuthorizationRequest,
+    links: &Links,
+    session: &str,
+    cookie: &str,
+) -> SimResponse {
+    see_other(req, &links.link).header(
+        "set-cookie",
+        format!("{cookie}={session}; HttpOnly; SameSite=Lax"),
+    )
 }
 
 /// A method the page does not answer: 405 naming the ones it does (`allow`).
@@ -310,7 +386,7 @@ mod tests {
     fn the_policy_allows_exactly_the_pages_script() {
         let csp = content_security_policy();
         assert!(
-            csp.contains("script-src 'sha256-72zIxPttTnpv8V3fvliVsmO4gqjHPsh1/68wSoYwOSk='"),
+            csp.contains("script-src 'sha256-2kwHwOMaMmX4yCc/wK+LQh6DO486GUmFmQFQxAq0beQ='"),
             "{csp}"
         );
         let page = render(200, "Whalet", "t", "<p>b</p>");

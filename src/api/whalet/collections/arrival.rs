@@ -18,7 +18,7 @@ use crate::api::whalet::trade::release_returned;
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::behaviour::NotifyBehaviour;
 use crate::core::Core;
-use crate::money::Currency;
+use crate::money::{Currency, Money};
 use crate::store::whalet::{
     wallet_account, Bucket, Card, CardStatus, Collection, CollectionStatus, FundSource,
     EXTERNAL_BANK,
@@ -109,6 +109,25 @@ pub(super) fn arrive(
     p: &Incoming<'_>,
     now: i64,
 ) -> Result<(String, Value), WhaletError> {
+    let admitted = admit(t, p)?;
+    book(t, p, admitted, now)
+}
+
+/// A payment [`admit`] found nothing against: the account it goes to and its amount.
+pub(super) struct Admitted {
+    card_id: String,
+    user_id: String,
+    account_no: String,
+    fund: FundSource,
+    amount: Money,
+}
+
+/// Everything that can refuse the payment, without changing anything: the account (by id, by
+/// number or the default), that it is active and takes the currency, the amount, the shop, and
+/// that the ledger can book it. A payment admitted is then booked by [`book`] under the same
+/// lock, which cannot refuse it: so the trigger decides (and counts) by the rules on
+/// `mockPayeeNotify` only an arrival that happens.
+pub(super) fn admit(t: &TenantState, p: &Incoming<'_>) -> Result<Admitted, WhaletError> {
     let w = &t.whalet;
     if let Some(user_id) = p.user_id {
         w.user(user_id)?;
@@ -196,11 +215,39 @@ pub(super) fn arrive(
         .unwrap_or_default();
     let (card_id, user_id, fund) = (card.card_id.clone(), card.user_id.clone(), card.fund_source);
     let pending = wallet_account(&user_id, fund, Bucket::Pending);
-    let refused = |e| failure(format!("the collection cannot be booked: {e}"));
     // Refused before the id is taken: a refusal leaves the tenant's sequence as it was.
     t.ledger
         .check_transfer(EXTERNAL_BANK, &pending, amount)
-        .map_err(refused)?;
+        .map_err(cannot_book)?;
+    Ok(Admitted {
+        card_id,
+        user_id,
+        account_no,
+        fund,
+        amount,
+    })
+}
+
+fn cannot_book(e: impl std::fmt::Display) -> WhaletError {
+    failure(format!("the collection cannot be booked: {e}"))
+}
+
+/// Books payment `p` that [`admit`] admitted (under the same lock): posts it to the pending
+/// balance and records the collection; (its tradeId, its view).
+pub(super) fn book(
+    t: &mut TenantState,
+    p: &Incoming<'_>,
+    a: Admitted,
+    now: i64,
+) -> Result<(String, Value), WhaletError> {
+    let Admitted {
+        card_id,
+        user_id,
+        account_no,
+        fund,
+        amount,
+    } = a;
+    let pending = wallet_account(&user_id, fund, Bucket::Pending);
     let trade_id = mint(t, "T", now);
     t.ledger
         .transfer(
@@ -210,7 +257,7 @@ pub(super) fn arrive(
             &pending,
             amount,
         )
-        .map_err(refused)?;
+        .map_err(cannot_book)?;
     let collection = Collection {
         trade_id: trade_id.clone(),
         user_id,

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::arrival::{arrive, read};
+use super::arrival::{admit, book, read};
 use crate::api::whalet::common::kinds::CollectionReview;
 use crate::api::whalet::common::review::{self, Kind};
 use crate::api::whalet::common::{trigger_tenant, Verdict};
@@ -17,27 +17,37 @@ use crate::trigger::TriggerFuture;
 /// the rules that name `mockPayeeNotify` select and count it
 /// ([`crate::scenario::Scenarios::decide_event`]), and a rule's request-transport effects
 /// (`latency_ms`, `http_status`, `drop_connection`) do not apply to it.
+///
+/// Everything that can refuse the arrival (its parameters, the account, the currency, the
+/// amount, the shop, the ledger: [`admit`]) is checked before the rules decide, under the same
+/// tenant lock as the booking: a refused arrival neither uses up a rule's count (`nth`, `first`,
+/// `after`, `window`) nor is named by the journal as decided by a rule. A forced `code` is the
+/// one refusal that comes from the rule itself; it counts, and the journal names its rule.
 pub fn received(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
         let tenant = trigger_tenant(&core, &params)?;
         let body = Value::Object(params);
         let incoming = read(&body, false).map_err(|e| e.detail)?;
-        let decision = core.scenarios().decide_event(OperationCtx {
-            surface: "whalet",
-            tenant: &tenant,
-            operation: "mockPayeeNotify",
-            fields: &body,
-        });
-        if let Some(rule) = &decision.rule {
-            crate::trigger::note_rule(rule);
-        }
-        if let Some(refusal) = forced_refusal(&decision) {
-            return Err(refusal);
-        }
         let now = core.clock().now();
-        let (trade_id, v) = core
-            .with_tenant_text(&tenant, |t| arrive(t, &incoming, now))?
-            .map_err(|e| e.detail)?;
+        let (trade_id, v, decision) = core.with_tenant_text(&tenant, |t| {
+            let admitted = admit(t, &incoming).map_err(|e| e.detail)?;
+            // The rules' lock is a leaf (they never reach the store): taking it under the
+            // tenant's lock cannot deadlock, and no change to the account can slip in between.
+            let decision = core.scenarios().decide_event(OperationCtx {
+                surface: "whalet",
+                tenant: &tenant,
+                operation: "mockPayeeNotify",
+                fields: &body,
+            });
+            if let Some(rule) = &decision.rule {
+                crate::trigger::note_rule(rule);
+            }
+            if let Some(refusal) = forced_refusal(&decision) {
+                return Err(refusal);
+            }
+            let (trade_id, v) = book(t, &incoming, admitted, now).map_err(|e| e.detail)?;
+            Ok((trade_id, v, decision))
+        })??;
         let delay = decision.delay_or(CollectionReview::KIND.delay_ms);
         let verdict = Verdict::from_decision(&decision);
         review::schedule_decision::<CollectionReview>(&core, &tenant, delay, &trade_id, 1, verdict);

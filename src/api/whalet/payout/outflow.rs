@@ -20,7 +20,7 @@ use crate::api::whalet::{Ctx, Reply};
 use crate::money::Money;
 use crate::store::whalet::{wallet_account, Bucket, FundSource};
 use crate::store::whalet_trade::{
-    BeneficiaryStatus, Outflow, OutflowKind, OutflowStatus, PayoutBeneficiary,
+    BeneficiaryStatus, HeldResult, Outflow, OutflowKind, OutflowStatus, PayoutBeneficiary,
 };
 use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
@@ -198,6 +198,7 @@ fn apply(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whalet
                 created_at: now,
                 confirmed_at: None,
                 finished_at: None,
+                after_edd: None,
             };
             let v = view(&o);
             t.whalet_trade.outflows.insert(id, o);
@@ -323,6 +324,8 @@ fn confirm(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whal
             o.confirmed_at = Some(now);
             let v = view(o);
             if ctx.decision.values.get("edd").and_then(Value::as_str) == Some("Y") {
+                // The rule decides everything: how the order ends once the EDD releases it too.
+                o.after_edd = Some(held_result(&verdict, delay));
                 let asked = hold_outflow(t, user_id, id, &ctx.decision.values, now)
                     .map_err(|e| WhaletError::new(crate::wire::whalet::Code::InternalError, e))?;
                 held = Some(asked);
@@ -350,4 +353,34 @@ fn confirm(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whal
         );
     }
     Ok(reply)
+}
+
+/// What a rule holding an order for EDD decided for its end, kept with the order
+/// ([`Outflow::after_edd`]).
+fn held_result(v: &Verdict, delay_ms: i64) -> HeldResult {
+    HeldResult {
+        success: v.success,
+        status: v.status.clone(),
+        reason: v.reason.clone(),
+        delay_ms,
+        notify: v.notify.clone(),
+    }
+}
+
+/// How order `o`, held for an EDD that is now approved, ends: after the delay and with the
+/// verdict of the rule that held it, or, without one, a success after [`DEFAULT_DELAY_MS`].
+pub fn after_edd(o: &Outflow) -> (i64, Verdict) {
+    match &o.after_edd {
+        None => (DEFAULT_DELAY_MS, Verdict::approve()),
+        Some(h) => (
+            h.delay_ms,
+            Verdict {
+                success: h.success,
+                status: h.status.clone(),
+                reason: h.reason.clone(),
+                values: Default::default(),
+                notify: h.notify.clone(),
+            },
+        ),
+    }
 }

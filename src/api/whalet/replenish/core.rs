@@ -392,16 +392,27 @@ impl Review for ReplenishReview {
     }
 }
 
-/// The payout/pay held for EDD `id` resumes (approved: it completes after its usual delay) or
+/// The payout/pay held for EDD `id` resumes (approved: it ends as the rule that held it said,
+/// after its delay, [`outflow::after_edd`]; without one, it succeeds after the usual delay) or
 /// fails now (rejected; [`check_effect`] made sure it is still processing).
 fn resume_or_fail(core: &Core, tenant: &TenantId, id: &str, outflow_id: &str, v: &Verdict) {
     if v.success {
+        let held = with_tenant(core, tenant, |t| {
+            Ok(t.whalet_trade
+                .outflows
+                .get(outflow_id)
+                .map(outflow::after_edd))
+        });
+        let (delay, verdict) = match held {
+            Ok(Some(end)) => end,
+            Ok(None) | Err(_) => (outflow::DEFAULT_DELAY_MS, Verdict::approve()),
+        };
         schedule(
             core,
             tenant,
-            outflow::DEFAULT_DELAY_MS,
+            delay,
             ("outflow after EDD", outflow_id, 1),
-            Verdict::approve(),
+            verdict,
             crate::api::whalet::common::OUTFLOW,
         );
         return;
