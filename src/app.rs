@@ -127,8 +127,16 @@ impl App {
             &config.platform.seller_login,
             &config.platform.seller_password,
         );
-        authorizations.register_surface("platform", api::platform::decide_binding);
-        authorizations.register_surface("infinia", api::infinia::binding::decide_from_page);
+        authorizations.register_surface(
+            "platform",
+            api::platform::decide_binding,
+            api::platform::binding_standing,
+        );
+        authorizations.register_surface(
+            "infinia",
+            api::infinia::binding::decide_from_page,
+            api::infinia::binding::standing_on_page,
+        );
         authorizations.on_decided(crate::core::cancel_authorization_expiry);
 
         let mut triggers = Vec::new();

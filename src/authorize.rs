@@ -6,12 +6,14 @@
 //!
 //! # Interface for surfaces
 //!
-//! 1. At start-up: `authorizations.register_surface("infinia", my_decide)` where
+//! 1. At start-up: `authorizations.register_surface("infinia", my_decide, my_standing)` where
 //!    `fn my_decide(core: &Core, req: &AuthorizationRequest, d: &Decision, via: &str)
 //!    -> Result<Option<String>, String>` applies the seller's decision (`d.approved`,
 //!    `d.reason`) to the surface's state and queues its notification, if the surface sends one,
 //!    answering that notification's id (the page tells the seller whether the partner is told).
-//!    An `Err(text)` leaves the link open and shows `text` to the seller.
+//!    An `Err(text)` leaves the link open and shows `text` to the seller. `my_standing` says how
+//!    the binding behind a link stands ([`BindingStanding`]), read by the page for a link still
+//!    open.
 //! 2. When a partner asks for a link: `core.open_authorization(AuthorizationRequest {..})` with a
 //!    fresh [`new_token`] and the link `"{base}/authorize/{token}"`. At `expires_at` a clock timer
 //!    records the expiry as the decision of a link nobody decided ([`VIA_EXPIRY`], kept in
@@ -40,6 +42,26 @@ pub const EXPIRED_REASON: &str = "the authorization link expired before the sell
 /// notification it queued for the partner, if any.
 pub type DecideFn<C> =
     fn(&C, &AuthorizationRequest, &Decision, &str) -> Result<Option<String>, String>;
+
+/// Where the binding behind a link stands in its surface's state ([`StandingFn`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindingStanding {
+    /// It waits for the seller.
+    Waiting,
+    /// It ended without the link (a snapshot or data directory may hold a link left open beside
+    /// a decided binding): approved or not, when, and whether by the link's expiry.
+    Ended {
+        approved: bool,
+        at: Option<Millis>,
+        expired: bool,
+    },
+    /// The surface holds no binding for this link any more.
+    Gone,
+}
+
+/// The callback a surface registers beside [`DecideFn`]: how the binding behind a link stands,
+/// so the page never offers a login whose decision the surface would refuse.
+pub type StandingFn<C> = fn(&C, &AuthorizationRequest) -> BindingStanding;
 
 /// Called once a link is decided (on the page, by a trigger or a scenario) and the surface
 /// applied it: the owner of the link's expiry timer cancels it there, so a decided link leaves
@@ -139,7 +161,7 @@ pub struct Authorizations<C> {
     entries: Mutex<HashMap<String, Entry>>,
     /// Counts changes to the links (the data directory writes them when it moved).
     version: std::sync::atomic::AtomicU64,
-    surfaces: RwLock<HashMap<&'static str, DecideFn<C>>>,
+    surfaces: RwLock<HashMap<&'static str, (DecideFn<C>, StandingFn<C>)>>,
     /// Told of every decided link ([`Authorizations::on_decided`]).
     decided: RwLock<Option<DecidedFn<C>>>,
     login: String,
@@ -164,8 +186,28 @@ impl<C> Authorizations<C> {
         }
     }
 
-    pub fn register_surface(&self, surface: &'static str, decide: DecideFn<C>) {
-        self.surfaces.write().insert(surface, decide);
+    pub fn register_surface(
+        &self,
+        surface: &'static str,
+        decide: DecideFn<C>,
+        standing: StandingFn<C>,
+    ) {
+        self.surfaces.write().insert(surface, (decide, standing));
+    }
+
+    /// How the binding behind `request` stands, by its surface's callback (None: no surface of
+    /// that name is registered).
+    pub fn binding_standing(
+        &self,
+        ctx: &C,
+        request: &AuthorizationRequest,
+    ) -> Option<BindingStanding> {
+        let standing = self
+            .surfaces
+            .read()
+            .get(request.surface.as_str())
+            .map(|s| s.1)?;
+        Some(standing(ctx, request))
     }
 
     /// Sets what runs after every decision a surface applied (the core cancels the link's
@@ -209,7 +251,11 @@ impl<C> Authorizations<C> {
             }
         };
         self.bump();
-        let callback = self.surfaces.read().get(request.surface.as_str()).copied();
+        let callback = self
+            .surfaces
+            .read()
+            .get(request.surface.as_str())
+            .map(|s| s.0);
         if let Some(decide) = callback {
             let expired = Decision {
                 approved: false,
@@ -315,7 +361,11 @@ impl<C> Authorizations<C> {
             entry.request.clone()
         };
         self.bump();
-        let callback = self.surfaces.read().get(request.surface.as_str()).copied();
+        let callback = self
+            .surfaces
+            .read()
+            .get(request.surface.as_str())
+            .map(|s| s.0);
         let result = match callback {
             Some(decide) => decide(ctx, &request, &decision, via),
             None => Err(format!("no surface {:?} is registered", request.surface)),
@@ -499,7 +549,7 @@ mod tests {
 
     fn registry() -> Authorizations<()> {
         let r = Authorizations::new("seller", "secret");
-        r.register_surface("platform", approve);
+        r.register_surface("platform", approve, |_, _| BindingStanding::Waiting);
         r
     }
 
@@ -545,8 +595,8 @@ mod tests {
     #[test]
     fn a_decided_link_is_reported_once_applied() {
         let r: Authorizations<Mutex<Vec<String>>> = Authorizations::new("seller", "secret");
-        r.register_surface("platform", accept);
-        r.register_surface("infinia", refuse);
+        r.register_surface("platform", accept, |_, _| BindingStanding::Waiting);
+        r.register_surface("infinia", refuse, |_, _| BindingStanding::Waiting);
         r.on_decided(|heard, request| heard.lock().push(request.token.clone()));
         let heard = Mutex::new(Vec::new());
         let approve = || Decision {
@@ -571,7 +621,7 @@ mod tests {
     #[test]
     fn an_expired_link_stays_expired_under_an_earlier_clock() {
         let r: Authorizations<Mutex<Vec<String>>> = Authorizations::new("seller", "secret");
-        r.register_surface("platform", refuse);
+        r.register_surface("platform", refuse, |_, _| BindingStanding::Waiting);
         r.insert(link("t1"));
         r.expire(&Mutex::new(Vec::new()), "t1");
         assert_eq!(r.get("t1", 10).map(|(_, s)| s), Some(LinkState::Expired));

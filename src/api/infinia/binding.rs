@@ -227,6 +227,29 @@ fn register_link(ctx: &Ctx<'_>, r: &Request<'_>, binding: &Binding) {
     });
 }
 
+/// How the binding behind a seller's link stands (`Authorizations::register_surface`).
+pub fn standing_on_page(
+    core: &Core,
+    request: &crate::authorize::AuthorizationRequest,
+) -> crate::authorize::BindingStanding {
+    use crate::authorize::BindingStanding;
+    let seen = core.with_tenant(&request.tenant, |t| {
+        t.infinia
+            .bindings
+            .get(&request.business_id)
+            .filter(|b| b.token == request.token)
+            .map(|b| match b.status {
+                BindingStatus::Pending => BindingStanding::Waiting,
+                status => BindingStanding::Ended {
+                    approved: status == BindingStatus::Bound,
+                    at: b.decided_at,
+                    expired: b.reason.as_deref() == Some(crate::authorize::EXPIRED_REASON),
+                },
+            })
+    });
+    seen.ok().flatten().unwrap_or(BindingStanding::Gone)
+}
+
 /// The page's decision callback (`Authorizations::register_surface("infinia", ...)`).
 pub fn decide_from_page(
     core: &Core,

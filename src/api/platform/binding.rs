@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::fields::{self, checked, country_code, required_up_to, Collect};
 use super::{optional, partner_name, required, Ctx};
 use crate::api::whalet::common::fields::Check;
-use crate::authorize::{self, AuthorizationRequest, Decision, ShopDetails};
+use crate::authorize::{self, AuthorizationRequest, BindingStanding, Decision, ShopDetails};
 use crate::core::Core;
 use crate::store::platform::{BindStatus, Binding, LegalEntity};
 use crate::store::{idempotency, TenantId, TenantState};
@@ -299,6 +299,25 @@ fn finish(
         behaviour,
     );
     Ok(sent.then_some(id))
+}
+
+/// How the binding behind a seller's link stands (`Authorizations::register_surface`).
+pub fn binding_standing(core: &Core, req: &AuthorizationRequest) -> BindingStanding {
+    let seen = core.with_tenant(&req.tenant, |t| {
+        t.platform
+            .bindings
+            .get(&req.business_id)
+            .filter(|b| b.token == req.token)
+            .map(|b| match b.status {
+                BindStatus::Processing => BindingStanding::Waiting,
+                status => BindingStanding::Ended {
+                    approved: status == BindStatus::Success,
+                    at: b.decided_at,
+                    expired: b.reason == crate::authorize::EXPIRED_REASON,
+                },
+            })
+    });
+    seen.ok().flatten().unwrap_or(BindingStanding::Gone)
 }
 
 /// The decision callback registered with `web::authorize` for surface `platform`.

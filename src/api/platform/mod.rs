@@ -23,7 +23,7 @@ use crate::tenant::{Provider, TenantId};
 use crate::wire::keys::{PrivateKey, PublicKey};
 use crate::wire::whalet::{self as envelope, Code, Echo, WhaletError, SUCCESS_DETAIL};
 
-pub use binding::decide_binding;
+pub use binding::{binding_standing, decide_binding};
 pub use fields::{duration_ms, optional, required};
 
 /// What a platform operation has besides its body.

@@ -91,55 +91,17 @@ fn standing(core: &Core, request: &AuthorizationRequest, state: &LinkState) -> S
 }
 
 /// How the binding behind an open link stands when it no longer waits for the seller (None:
-/// it waits, or its surface is not one this page knows). Every decision goes through the link,
-/// but a snapshot or data directory may hold a link left open beside a decided binding (one
-/// written before expiries were recorded on the link): the page then shows the binding's end,
-/// never a login form whose decision the surface would refuse.
+/// it waits, or no surface of its name is registered), by the surface's own callback. Every
+/// decision goes through the link, but a snapshot or data directory may hold a link left open
+/// beside a decided binding (one written before expiries were recorded on the link): the page
+/// then shows the binding's end, never a login form whose decision the surface would refuse.
 fn binding_standing(core: &Core, request: &AuthorizationRequest) -> Option<Standing> {
-    use crate::authorize::EXPIRED_REASON;
-    use crate::store::infinia::BindingStatus;
-    use crate::store::platform::BindStatus;
-    // (waiting, approved, decided at, expired)
-    type Seen = (bool, bool, Option<Millis>, bool);
-    let id = request.business_id.as_str();
-    let seen = core.with_tenant(&request.tenant, |t| -> Option<Option<Seen>> {
-        match request.surface.as_str() {
-            "platform" => Some(
-                t.platform
-                    .bindings
-                    .get(id)
-                    .filter(|b| b.token == request.token)
-                    .map(|b| {
-                        (
-                            b.status == BindStatus::Processing,
-                            b.status == BindStatus::Success,
-                            b.decided_at,
-                            b.reason == EXPIRED_REASON,
-                        )
-                    }),
-            ),
-            "infinia" => Some(
-                t.infinia
-                    .bindings
-                    .get(id)
-                    .filter(|b| b.token == request.token)
-                    .map(|b| {
-                        (
-                            b.status == BindingStatus::Pending,
-                            b.status == BindingStatus::Bound,
-                            b.decided_at,
-                            b.reason.as_deref() == Some(EXPIRED_REASON),
-                        )
-                    }),
-            ),
-            _ => None,
-        }
-    });
-    match seen {
-        Err(_) | Ok(Some(None)) => Some(Standing::Gone),
-        Ok(None) | Ok(Some(Some((true, ..)))) => None,
-        Ok(Some(Some((false, _, _, true)))) => Some(Standing::Expired),
-        Ok(Some(Some((false, approved, at, false)))) => Some(Standing::Used { approved, at }),
+    use crate::authorize::BindingStanding;
+    match core.authorizations().binding_standing(core, request)? {
+        BindingStanding::Waiting => None,
+        BindingStanding::Gone => Some(Standing::Gone),
+        BindingStanding::Ended { expired: true, .. } => Some(Standing::Expired),
+        BindingStanding::Ended { approved, at, .. } => Some(Standing::Used { approved, at }),
     }
 }
 
