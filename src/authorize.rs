@@ -63,6 +63,9 @@ pub enum BindingStanding {
 /// so the page never offers a login whose decision the surface would refuse.
 pub type StandingFn<C> = fn(&C, &AuthorizationRequest) -> BindingStanding;
 
+/// What a surface registers: how it applies a decision, and how a link's binding stands.
+type Callbacks<C> = (DecideFn<C>, StandingFn<C>);
+
 /// Called once a link is decided (on the page, by a trigger or a scenario) and the surface
 /// applied it: the owner of the link's expiry timer cancels it there, so a decided link leaves
 /// no pending timer behind (counted as pending, and a no-op when it falls due).
@@ -161,7 +164,7 @@ pub struct Authorizations<C> {
     entries: Mutex<HashMap<String, Entry>>,
     /// Counts changes to the links (the data directory writes them when it moved).
     version: std::sync::atomic::AtomicU64,
-    surfaces: RwLock<HashMap<&'static str, (DecideFn<C>, StandingFn<C>)>>,
+    surfaces: RwLock<HashMap<&'static str, Callbacks<C>>>,
     /// Told of every decided link ([`Authorizations::on_decided`]).
     decided: RwLock<Option<DecidedFn<C>>>,
     login: String,
