@@ -198,6 +198,11 @@ impl<C> Authorizations<C> {
         self.surfaces.write().insert(surface, (decide, standing));
     }
 
+    /// The decision callback of `surface`, if one is registered.
+    fn decider(&self, surface: &str) -> Option<DecideFn<C>> {
+        self.surfaces.read().get(surface).map(|s| s.0)
+    }
+
     /// How the binding behind `request` stands, by its surface's callback (None: no surface of
     /// that name is registered).
     pub fn binding_standing(
@@ -254,11 +259,7 @@ impl<C> Authorizations<C> {
             }
         };
         self.bump();
-        let callback = self
-            .surfaces
-            .read()
-            .get(request.surface.as_str())
-            .map(|s| s.0);
+        let callback = self.decider(&request.surface);
         if let Some(decide) = callback {
             let expired = Decision {
                 approved: false,
@@ -364,11 +365,7 @@ impl<C> Authorizations<C> {
             entry.request.clone()
         };
         self.bump();
-        let callback = self
-            .surfaces
-            .read()
-            .get(request.surface.as_str())
-            .map(|s| s.0);
+        let callback = self.decider(&request.surface);
         let result = match callback {
             Some(decide) => decide(ctx, &request, &decision, via),
             None => Err(format!("no surface {:?} is registered", request.surface)),
