@@ -3,6 +3,7 @@
 //! their retry cadence); bad files are refused naming the file and the problem; the fixtures
 //! under fixtures/ start a flow from a prepared state.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -1545,16 +1546,16 @@ fn pending_and_timed(doc: &Value) -> (Vec<String>, Vec<String>) {
 
 /// Until `deadline`: collections arrive on a fresh card (two triggers at a time) while the
 /// clock settles them (5 s advances), so state and timers change together all the time.
-async fn collections_come_and_go(app: &TestApp, deadline: tokio::time::Instant) {
+async fn collections_come_and_go(app: &TestApp, done: &AtomicBool) {
     let card = app.trigger_ok("whalet.account.ready", json!({})).await["cardId"].clone();
     let arrive = || async {
-        while tokio::time::Instant::now() < deadline {
+        while !done.load(Ordering::SeqCst) {
             let params = json!({"cardId": card, "amount": "1.00"});
             app.trigger_ok("whalet.collection.received", params).await;
         }
     };
     let settle = async {
-        while tokio::time::Instant::now() < deadline {
+        while !done.load(Ordering::SeqCst) {
             app.advance(5.0).await;
         }
     };
@@ -1562,8 +1563,10 @@ async fn collections_come_and_go(app: &TestApp, deadline: tokio::time::Instant) 
 }
 
 /// Reads `cut` (the pending collections and the collections timers would settle) again and
-/// again, `pause` apart, while collections come and go until `deadline`; at least `least` reads
-/// (a `None` is a read skipped) and every one holds each pending collection with its timer.
+/// again, `pause` apart, while collections come and go: until `deadline` and at least `least`
+/// reads (a `None` is a read skipped), however slow the machine (a minute at most, so that a
+/// cut that never reads fails instead of hanging); every read holds each pending collection
+/// with its timer.
 async fn every_cut_is_whole<F, Fut>(
     app: &TestApp,
     deadline: tokio::time::Instant,
@@ -1573,9 +1576,15 @@ async fn every_cut_is_whole<F, Fut>(
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Option<(Vec<String>, Vec<String>)>>,
 {
+    let done = AtomicBool::new(false);
+    let give_up = deadline + Duration::from_secs(60);
     let reads = async {
         let (mut read, mut torn) = (0, Vec::new());
-        while tokio::time::Instant::now() < deadline {
+        loop {
+            let now = tokio::time::Instant::now();
+            if (read >= least && now >= deadline) || now >= give_up {
+                break;
+            }
             if let Some((pending, timed)) = cut().await {
                 read += 1;
                 if pending != timed {
@@ -1584,9 +1593,10 @@ async fn every_cut_is_whole<F, Fut>(
             }
             tokio::time::sleep(pause).await;
         }
+        done.store(true, Ordering::SeqCst);
         (read, torn)
     };
-    let ((read, torn), ()) = tokio::join!(reads, collections_come_and_go(app, deadline));
+    let ((read, torn), ()) = tokio::join!(reads, collections_come_and_go(app, &done));
     assert!(read >= least, "only {read} {what} were read");
     assert!(
         torn.is_empty(),
