@@ -366,6 +366,24 @@ pub fn value_duration(value: &Value) -> Result<i64, String> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
+    /// A duration-valued `values` key read to ms, as the surfaces read `linkTtl`/`returnAfter`.
+    fn duration_ms(value: &Value) -> Option<i64> {
+        value_duration(value).ok()
+    }
+
+    #[test]
+    fn durations_read_the_scenario_grammar_and_no_bare_number() {
+        assert_eq!(duration_ms(&json!("500ms")), Some(500));
+        assert_eq!(duration_ms(&json!("1m30s")), Some(90_000));
+        assert_eq!(duration_ms(&json!("1d")), Some(86_400_000));
+        assert_eq!(duration_ms(&json!(90)), None);
+        assert_eq!(duration_ms(&json!("10 minutes")), None);
+        assert_eq!(duration_ms(&json!("m")), None);
+        assert_eq!(duration_ms(&json!(-1)), None);
+    }
+
     use super::*;
 
     #[test]

@@ -188,28 +188,10 @@ pub fn country_code<'a>(code: &'a str, path: &str, example: &str) -> Result<&'a 
     }
 }
 
-/// Reads a scenario's duration-valued `values` key (`linkTtl`) to ms, by the one grammar every
-/// surface reads such keys with ([`crate::scenario::format::value_duration`]: `"30s"`, `"10m"`,
-/// `"1m30s"`, `"1d"`; no bare number). The loader refuses a value that does not read.
-pub fn duration_ms(value: &Value) -> Option<i64> {
-    crate::scenario::format::value_duration(value).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn durations_read_the_scenario_grammar_and_no_bare_number() {
-        assert_eq!(duration_ms(&json!("500ms")), Some(500));
-        assert_eq!(duration_ms(&json!("1m30s")), Some(90_000));
-        assert_eq!(duration_ms(&json!("1d")), Some(86_400_000));
-        assert_eq!(duration_ms(&json!(90)), None);
-        assert_eq!(duration_ms(&json!("10 minutes")), None);
-        assert_eq!(duration_ms(&json!("m")), None);
-        assert_eq!(duration_ms(&json!(-1)), None);
-    }
 
     #[test]
     fn a_field_error_is_a_parameter_error_on_the_wire() {

@@ -24,7 +24,7 @@ use crate::wire::keys::{PrivateKey, PublicKey};
 use crate::wire::whalet::{self as envelope, Code, Echo, WhaletError, SUCCESS_DETAIL};
 
 pub use binding::{binding_standing, decide_binding};
-pub use fields::{duration_ms, optional, required};
+pub use fields::{optional, required};
 
 /// What a platform operation has besides its body.
 pub struct Session {
