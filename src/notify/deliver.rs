@@ -220,7 +220,7 @@ impl Outbox {
     ) -> Result<(Notification, Sealed), String> {
         let t = transport.clone();
         let corrupt = snapshot.behaviour.corrupt_signature;
-        let series = snapshot.series;
+        let copy = (snapshot.series, snapshot.incarnation);
         let (snapshot, sealed) = tokio::task::spawn_blocking(move || {
             let sealed = t.seal(&snapshot, corrupt);
             (snapshot, sealed)
@@ -230,7 +230,7 @@ impl Outbox {
         let sealed = sealed?;
         let mut ledger = self.inner.ledger.lock();
         if let Some(n) = ledger.items.get_mut(&seq) {
-            if n.series == series && n.status == Status::Pending {
+            if (n.series, n.incarnation) == copy && n.status == Status::Pending {
                 n.sealed = Some(sealed.clone());
             }
         }

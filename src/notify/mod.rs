@@ -200,14 +200,16 @@ pub struct Notification {
     /// The sealed bytes, kept while a series runs so that retries resend the same bytes.
     #[serde(skip)]
     pub(crate) sealed: Option<Sealed>,
-    /// Which copy of the notification this is: an import puts in new ones, and an attempt
-    /// started on the copy it replaced is not recorded into them (it would run a second retry
-    /// series beside the one the import schedules). Not kept in snapshots.
+    /// Which copy of the notification this is, unique in the run: every new notification and
+    /// every copy an import puts in gets its own, so an attempt started on a copy that was
+    /// replaced is not recorded into what holds its number now (an import can rewind numbering,
+    /// and a new notification then reuses the number of one whose attempt is still out; it would
+    /// take that attempt's verdict, or run a second retry series). Not kept in snapshots.
     #[serde(skip)]
     pub(crate) incarnation: u64,
 }
 
-/// The next [`Notification::incarnation`] an import gives.
+/// The next [`Notification::incarnation`]; no import takes it back.
 static INCARNATIONS: AtomicU64 = AtomicU64::new(1);
 
 impl Notification {
@@ -230,7 +232,7 @@ impl Notification {
             attempts: Vec::new(),
             behaviour: spec.behaviour,
             sealed: None,
-            incarnation: 0,
+            incarnation: INCARNATIONS.fetch_add(1, Ordering::Relaxed),
         }
     }
 }

@@ -1800,6 +1800,42 @@ async fn an_attempt_in_flight_during_an_import_does_not_start_a_second_series() 
     app.shutdown().await;
 }
 
+/// Regression: an import of a snapshot taken before a notification rewinds the numbering, and
+/// the next notification took the number of one whose attempt was still out. When that attempt
+/// ended, its verdict was recorded into the new notification (a partner that never acknowledged
+/// it read "delivered", or a second retry series ran). Every notification is now its own copy.
+#[tokio::test]
+async fn an_attempt_in_flight_is_not_recorded_into_a_new_notification_that_reuses_its_number() {
+    let app = with_a_hung_receiver(500).await;
+    let before = export(&app, "").await;
+    let fire = || {
+        app.trigger_ok(
+            "whalet.connectivity.notify",
+            json!({"partnerId": "202400000000001"}),
+        )
+    };
+    fire().await;
+    let (status, body) = import(&app, "", before).await;
+    assert_eq!(status, 200, "{body}");
+    fire().await;
+    // Both first attempts time out; only the new notification's own is its attempt.
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let ledger = app.get_json("/__sim/notifications").await;
+    let all = ledger["notifications"].as_array().unwrap();
+    assert_eq!(all.len(), 1, "{ledger}");
+    let attempts = all[0]["attempts"].as_array().unwrap().len();
+    assert_eq!(attempts, 1, "the old notification's attempt was recorded: {ledger}");
+    let clock = app.get_json("/__sim/clock").await;
+    let due = clock["pending"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["label"].as_str().unwrap_or("").starts_with("notify:"))
+        .count();
+    assert_eq!(due, 1, "one series, one next attempt: {clock}");
+    app.shutdown().await;
+}
+
 /// `serve --snapshot FILE --scenario FILE`: the scenario file is loaded over what the snapshot
 /// restored (as over a data dir's), not dropped by the snapshot's import while the ready line
 /// names it.
