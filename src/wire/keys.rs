@@ -250,11 +250,34 @@ fn pem_block<'a>(text: &'a str, wanted: &[&str]) -> &'a str {
 /// The label of a PEM block (`PUBLIC KEY` of `-----BEGIN PUBLIC KEY-----`), if `text` is one.
 fn pem_label(text: &str) -> Option<&str> {
     let line = text.strip_prefix("-----BEGIN ")?.lines().next()?;
-    Some(line.trim_end().strip_suffix("-----").unwrap_or(line).trim())
+    // The label ends at its dashes: on a block whose line breaks were lost, the rest of the
+    // line is the key itself.
+    Some(line.split("-----").next().unwrap_or(line).trim())
+}
+
+/// `label` as an error may show it: a label of the PEM form (capital letters, digits, spaces;
+/// short), never text that could be key material.
+fn shown_label(label: &str) -> String {
+    let plain = label.len() <= 40
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b' ');
+    if plain {
+        format!("{label:?}")
+    } else {
+        "an unreadable label".to_owned()
+    }
 }
 
 /// The DER inside a PEM block; `what` names the form in the error.
 fn pem_body(text: &str, what: &str) -> Result<Vec<u8>, KeyError> {
+    if text.lines().next().is_some_and(|first| first.contains("-----END")) {
+        return Err(KeyError(format!(
+            "not a valid {what}: the block is on one line (its line breaks were lost); put \
+             `-----BEGIN …-----`, the Base64 lines and `-----END …-----` on lines of their own, \
+             or give the bare Base64 between them"
+        )));
+    }
     rsa::pkcs8::der::pem::decode_vec(text.as_bytes())
         .map(|(_, der)| der)
         .map_err(|e| KeyError(format!("not a valid {what}: {e}")))
@@ -281,9 +304,10 @@ fn wrong_private_block(label: &str) -> KeyError {
         "PUBLIC KEY" | "RSA PUBLIC KEY" => {
             "expected a PRIVATE KEY or RSA PRIVATE KEY PEM block (is this a public key?)".into()
         }
-        other => {
-            format!("a PEM block of {other:?}: expected a PRIVATE KEY or RSA PRIVATE KEY PEM block")
-        }
+        other => format!(
+            "a PEM block of {}: expected a PRIVATE KEY or RSA PRIVATE KEY PEM block",
+            shown_label(other)
+        ),
     })
 }
 
@@ -613,6 +637,30 @@ Qj2OJUCCA+9uYWr0OerWbdJGspQ+TyRB6A==
         let why = PublicKey::parse(CERTIFICATE).unwrap_err().0;
         assert!(why.contains("a certificate, not a public key"), "{why}");
         assert!(why.contains("openssl x509 -pubkey"), "{why}");
+    }
+
+    /// Regression: a PEM block whose line breaks were lost (a CI secret, `tr -d '\n'`) was
+    /// refused with its whole first line, that is the whole key, as the block's "label".
+    #[test]
+    fn a_one_line_pem_block_is_refused_without_echoing_the_key() {
+        let public = PublicKey::parse(demo::PARTNER_PUBLIC).unwrap();
+        let pkcs1 = demo::PARTNER_PRIVATE.replace("PRIVATE KEY", "RSA PRIVATE KEY");
+        for pem in [demo::PARTNER_PRIVATE.to_owned(), pkcs1] {
+            let flat: String = pem.lines().collect();
+            let body = flat.split("-----").nth(2).unwrap();
+            let why = PrivateKey::parse(&flat).unwrap_err().0;
+            assert!(why.contains("on one line"), "{why}");
+            assert!(!why.contains(&body[..24]), "the key is echoed: {why}");
+            let why = PublicKey::parse(&flat).unwrap_err().0;
+            assert!(!why.contains(&body[..24]), "the key is echoed: {why}");
+        }
+        let flat: String = demo::PARTNER_PUBLIC.lines().collect();
+        let why = PublicKey::parse(&flat).unwrap_err().0;
+        assert!(why.contains("on one line"), "{why}");
+        // A label that is not one: never shown.
+        let odd = format!("-----BEGIN {}\nAAAA\n", public.to_base64_der());
+        let why = PrivateKey::parse(&odd).unwrap_err().0;
+        assert!(why.contains("an unreadable label"), "{why}");
     }
 
     /// Regression: a UTF-8 BOM or OpenSSL's "Bag Attributes" before a valid PEM block gave
