@@ -254,13 +254,14 @@ pub fn request_sign_string(echo: &Echo, encrypt: &str) -> String {
     )
 }
 
-/// The string a reply is signed over; `|encrypt` is left out when the reply has no body.
+/// The string a reply is signed over; `|encrypt` is left out when the reply has no body, or an
+/// empty `encrypt` (an empty body takes no part in the string).
 pub fn reply_sign_string(echo: &Echo, code: &str, detail: &str, encrypt: Option<&str>) -> String {
     let mut s = format!(
         "{}|{}|{}|{}|{}|{}",
         echo.partner_id, echo.api_code, echo.version, echo.request_no, code, detail
     );
-    if let Some(encrypt) = encrypt {
+    if let Some(encrypt) = encrypt.filter(|e| !e.is_empty()) {
         s.push('|');
         s.push_str(encrypt);
     }

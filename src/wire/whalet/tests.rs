@@ -68,6 +68,11 @@ fn reply_sign_string_leaves_out_encrypt_when_empty() {
         reply_sign_string(&echo(), "SUCCESS", "成功", Some("ab")),
         "202400000000001|connectivity|1.0|REQ-1|SUCCESS|成功|ab"
     );
+    // Regression: an ack with `"encrypt": ""` had to be signed with a trailing `|`.
+    assert_eq!(
+        reply_sign_string(&echo(), "SUCCESS", "成功", Some("")),
+        "202400000000001|connectivity|1.0|REQ-1|SUCCESS|成功"
+    );
 }
 
 #[test]
