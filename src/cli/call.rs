@@ -176,12 +176,18 @@ pub struct CallArgs {
 /// `WHALET_SIM_URL` holds it) means the simulator's `/api`; any other is used as given.
 pub fn endpoint(url: &str) -> String {
     let url = url.trim_end_matches('/');
-    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-    if after_scheme.contains('/') {
+    if url_path(url).is_some() {
         url.to_owned()
     } else {
         format!("{url}/api")
     }
+}
+
+/// The path of `url` after its host (`/api` of `http://127.0.0.1:8080/api/`), if it has one.
+fn url_path(url: &str) -> Option<&str> {
+    let url = url.trim_end_matches('/');
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    after_scheme.find('/').map(|at| &after_scheme[at..])
 }
 
 /// The exit code for a reply code: `SUCCESS` and `PROCESSING` are successes, any other code is
@@ -247,6 +253,16 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
     // Checked, not rewritten: the body is sent as its own characters (`business_body`).
     let body = business_body(&body_text, args.surface)?;
     let base = args.url.trim_end_matches('/').to_owned();
+    if let (false, Some(path)) = (args.surface == Surface::Whalet, url_path(&base)) {
+        say!(
+            "error: --url: --surface {} puts the operation's own path after the simulator's base \
+             URL, so give that URL without a path (not {}); only the Whalet surface takes a \
+             whole endpoint URL",
+            args.surface.name(),
+            crate::text::bound(path, 200)
+        );
+        return Ok(exit::code(exit::USAGE));
+    }
     let operation = wanted_name(&args);
     let (target, answered) = match args.surface {
         Surface::Whalet => {

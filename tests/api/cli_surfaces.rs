@@ -728,3 +728,30 @@ fn an_unknown_infinia_alg_is_a_usage_error() {
         );
     }
 }
+
+/// Regression: `call --surface platform --url …/api` appended the surface's path after the one
+/// given (`/api/v1/platform/…`, Infinia's route) and blamed the reply (exit 4); Infinia and
+/// Pockyt answered 404 (exit 3). A URL with a path is now a usage error on those surfaces,
+/// before anything is sent, and the Whalet surface keeps taking a whole endpoint URL.
+#[tokio::test]
+async fn call_refuses_a_url_with_a_path_on_the_surfaces_that_append_their_own() {
+    let app = spawn_app().await;
+    for (surface, operation) in [
+        ("platform", "balanceQuery"),
+        ("infinia", "account-balance/query"),
+        ("pockyt", "v3/payouts/balance"),
+    ] {
+        let url = format!("{}/api", app.url);
+        let out = call(&url, &["--surface", surface, operation]).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{surface}: {stderr}");
+        assert!(stderr.contains("without a path (not /api)"), "{surface}: {stderr}");
+    }
+    let journal = app.get_json("/__sim/requests").await;
+    assert_eq!(journal["requests"], json!([]), "something was sent: {journal}");
+    let whole = format!("{}/api", app.url);
+    let data = r#"{"notifyFlag":"N","responseFlag":"Y"}"#;
+    let out = call(&whole, &["connectivity", "--data", data]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    app.shutdown().await;
+}
