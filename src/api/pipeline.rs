@@ -37,9 +37,6 @@ use crate::store::TenantState;
 use crate::tenant::TenantId;
 use crate::text::{bound, ECHO_BYTES};
 
-/// How much of an unreadable body the journal keeps.
-pub const RAW_PREVIEW_BYTES: usize = 2048;
-
 /// What the journal learns about a request while it is being understood. [`Scheme::open`] fills
 /// it as far as it gets, so that a refused request is journaled with what was known.
 #[derive(Debug, Default)]
@@ -49,8 +46,8 @@ pub struct Trace {
     pub operation: String,
     pub request_no: Option<String>,
     /// The decrypted request, or what could be read of it; None until a scheme reads more than
-    /// the raw body, whose first [`RAW_PREVIEW_BYTES`] the journal then keeps (made only when
-    /// needed: a request that opens never pays for it).
+    /// the raw body, which the journal then keeps as text ([`preview`]; made only when needed:
+    /// a request that opens never pays for it).
     pub request: Option<Value>,
     /// The code the operation answered when a contract overlay sent the partner another one
     /// (`code = "SUCCESS"` over a review's `PROCESSING`): coverage counts the simulator's own
@@ -514,9 +511,11 @@ fn logged(value: Option<&str>) -> std::borrow::Cow<'_, str> {
     bound(value.unwrap_or("-"), ECHO_BYTES)
 }
 
-/// The first [`RAW_PREVIEW_BYTES`] of a body, as text, for the journal.
+/// A body no scheme could read, as text for the journal: bytes that are not UTF-8 become U+FFFD,
+/// and the journal cuts it as any field (`[journal] max_field_bytes`, at a character boundary,
+/// with `… N more bytes`), so a parse error's line and column can be found in what it keeps.
 pub fn preview(body: &[u8]) -> Value {
-    Value::String(String::from_utf8_lossy(&body[..body.len().min(RAW_PREVIEW_BYTES)]).into_owned())
+    Value::String(String::from_utf8_lossy(body).into_owned())
 }
 
 /// The journal's copy of a body that decrypted but is not the JSON object a request carries

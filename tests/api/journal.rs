@@ -328,3 +328,39 @@ async fn an_envelope_refused_while_read_is_filed_under_the_partner_it_names() {
     }
     app.shutdown().await;
 }
+
+/// Regression: a body no scheme could read was journaled as its first 2,048 bytes, cut inside a
+/// character (a U+FFFD where the partner sent `é`) and with no marker, so the journal showed a
+/// body the partner never sent, and the column the refusal named was not in it. It is now kept
+/// as the journal keeps any field: whole up to `[journal] max_field_bytes`, cut at a character
+/// boundary with `… N more bytes` beyond.
+#[tokio::test]
+async fn an_unreadable_body_is_journaled_whole_up_to_the_field_bound() {
+    let app = spawn_app().await;
+    let note = "é".repeat(1500);
+    let body = format!(
+        r#"{{"head":{{"partnerId":"202400000000001","apiCode":"connectivity","requestNo":"R1","version":"1.0","note":"{note}"}},"body":{{"encrypt":"00"}}}} trailing-garbage"#
+    );
+    let (status, reply) = app
+        .post_raw("/api", "application/json", body.clone().into_bytes())
+        .await;
+    assert!(reply.contains("trailing characters"), "{status} {reply}");
+    let journal = app.get_json("/__sim/requests?limit=1&surface=whalet").await;
+    let kept = journal["requests"][0]["request"].as_str().unwrap();
+    assert_eq!(kept, body, "the journal does not hold the body as sent");
+    app.shutdown().await;
+
+    let app = crate::helpers::spawn_with(crate::helpers::Setup {
+        config: Some("[journal]\nmax_field_bytes = 1024\n".into()),
+        ..Default::default()
+    })
+    .await;
+    app.post_raw("/api", "application/json", body.clone().into_bytes())
+        .await;
+    let journal = app.get_json("/__sim/requests?limit=1&surface=whalet").await;
+    let kept = journal["requests"][0]["request"].as_str().unwrap();
+    assert!(kept.ends_with(" more bytes"), "{kept}");
+    assert!(!kept.contains('\u{FFFD}'), "cut inside a character: {kept}");
+    assert!(body.starts_with(kept.split('…').next().unwrap()), "{kept}");
+    app.shutdown().await;
+}
