@@ -19,6 +19,11 @@ use crate::clock::{format, Millis};
 use crate::config::JournalConfig;
 use crate::text::{bound_string, ECHO_BYTES};
 
+/// The largest journal id: the data directory stores ids as SQLite integers (signed 64-bit), as
+/// it does notification numbers ([`crate::notify::MAX_SEQ`]). A snapshot's id past it is refused;
+/// the journal gives none past it (it numbers its entries again from 1 instead).
+pub const MAX_ID: u64 = i64::MAX as u64;
+
 /// Bytes of the listing that are not entries: `{"requests":[` … `],"more":false}`, with room to
 /// spare.
 const LISTING_OVERHEAD: usize = 32;
@@ -202,6 +207,9 @@ pub struct JournalPage {
 pub struct Journal {
     entries: Arc<Mutex<Entries>>,
     next_id: Arc<AtomicU64>,
+    /// Bumped when entries go other than by the bounds (a clear, a restore) or are numbered
+    /// again: the data directory then writes its journal table afresh ([`Journal::generation`]).
+    generation: Arc<AtomicU64>,
     capacity: usize,
     max_field_bytes: usize,
     /// What the entries may take in all (each entry's JSON plus its separating comma).
@@ -234,6 +242,7 @@ impl Journal {
                 bytes: 0,
             })),
             next_id: Arc::new(AtomicU64::new(1)),
+            generation: Arc::new(AtomicU64::new(0)),
             capacity,
             max_field_bytes,
             budget: max_bytes - LISTING_OVERHEAD,
@@ -246,7 +255,8 @@ impl Journal {
     ///
     /// The id is taken under the entries' lock, so the list is in id order whatever the number
     /// of requests recorded at once: a snapshot's journal and the data directory's rows
-    /// ([`Journal::since`]) rely on it.
+    /// ([`Journal::since`]) rely on it. Past [`MAX_ID`] (only after a snapshot that brought ids
+    /// near it) the entries kept are numbered again from 1 and the new one follows them.
     pub fn record(&self, mut entry: JournalEntry) -> u64 {
         entry.id = 0;
         // Its JSON and the comma that separates it from the next in the listing, with the one
@@ -254,7 +264,10 @@ impl Journal {
         let size = bound_fields(&mut entry, self.max_field_bytes);
         let (id, evicted) = {
             let mut entries = self.entries.lock();
-            let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+            let id = match self.next_id.fetch_add(1, Ordering::Relaxed) {
+                id if id <= MAX_ID => id,
+                _ => self.renumber(&mut entries),
+            };
             entry.id = id;
             let size = size + digits(id);
             entries.bytes += size;
@@ -272,6 +285,22 @@ impl Journal {
         };
         // The oldest entries (two JSON trees each) are freed after the lock is released.
         drop(evicted);
+        id
+    }
+
+    /// Numbers the entries kept 1, 2, … (oldest first, their sizes following their ids' digits)
+    /// and returns the id of the next one, the journal's ids having run past [`MAX_ID`].
+    fn renumber(&self, entries: &mut Entries) -> u64 {
+        let mut bytes = 0;
+        for ((size, e), id) in entries.list.iter_mut().zip(1..) {
+            *size = *size - digits(e.id) + digits(id);
+            e.id = id;
+            bytes += *size;
+        }
+        entries.bytes = bytes;
+        let id = entries.list.len() as u64 + 1;
+        self.next_id.store(id + 1, Ordering::Relaxed);
+        self.generation.fetch_add(1, Ordering::AcqRel);
         id
     }
 
@@ -306,9 +335,29 @@ impl Journal {
             .map(|(_, e)| e.clone())
     }
 
+    /// Drops every entry; ids go on from the last one. The data directory sees it by
+    /// [`Journal::generation`].
     pub fn clear(&self) {
-        let old = std::mem::take(&mut *self.entries.lock());
+        let old = {
+            let mut entries = self.entries.lock();
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            std::mem::take(&mut *entries)
+        };
         drop(old);
+    }
+
+    /// Ids go on after `last` (the data directory's record of the last id given, which a clear
+    /// that left no entry does not lose) when they would not already: never lowered.
+    pub fn go_on_after(&self, last: u64) {
+        self.next_id
+            .fetch_max(last.min(MAX_ID) + 1, Ordering::AcqRel);
+    }
+
+    /// How many times entries went other than by the bounds (a clear, a restore) or were
+    /// numbered again: one atomic read, for the data directory's check before every reply.
+    /// When it moved, the entries [`Journal::since`] 0 are the whole journal to write.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// The id of the newest entry ever recorded (0: none yet).
@@ -334,7 +383,8 @@ impl Journal {
     /// directory's), within the configured bounds; ids go on after the newest. A field the
     /// simulator does not write is refused, naming it. Ids must increase from one entry to the next,
     /// as [`Journal::record`] gives them: an id repeated or out of order is refused (naming its
-    /// place, `journal[2]`), since the data directory keeps one row per id, in id order.
+    /// place, `journal[2]`), since the data directory keeps one row per id, in id order; so is an
+    /// id past [`MAX_ID`]. Nothing changes when it is refused.
     pub fn restore(&self, entries: Vec<Value>) -> Result<usize, String> {
         let mut read: Vec<JournalEntry> = Vec::with_capacity(entries.len());
         for (i, value) in entries.into_iter().enumerate() {
@@ -344,16 +394,18 @@ impl Journal {
             increasing_id(&read, &entry).map_err(|e| format!("journal[{i}]: {e}"))?;
             read.push(entry);
         }
+        // Ids increase and none is past MAX_ID, so the next one is at most MAX_ID + 1.
+        let next = read
+            .last()
+            .map_or(Some(1), |e| e.id.checked_add(1))
+            .ok_or_else(|| format!("journal: ids run past {MAX_ID}"))?;
         self.clear();
         let count = read.len();
-        let mut last = 0;
         for entry in read {
-            let id = entry.id;
-            last = last.max(id);
-            self.next_id.store(id, Ordering::Release);
+            self.next_id.store(entry.id, Ordering::Release);
             self.record(entry);
         }
-        self.next_id.store(last + 1, Ordering::Release);
+        self.next_id.store(next, Ordering::Release);
         Ok(count)
     }
 
@@ -367,11 +419,17 @@ impl Journal {
 }
 
 /// Refuses `entry` when its id is not above the id of the entry before it (`read`, oldest
-/// first, each above the one before): ids start at 1 and increase.
+/// first, each above the one before): ids start at 1 and increase, up to [`MAX_ID`].
 fn increasing_id(read: &[JournalEntry], entry: &JournalEntry) -> Result<(), String> {
     let id = entry.id;
     if id == 0 {
         return Err("id 0: journal ids start at 1".to_owned());
+    }
+    if id > MAX_ID {
+        return Err(format!(
+            "id {id} is past {MAX_ID}, the largest journal id the data dir stores (a signed \
+             64-bit integer); give it a smaller one"
+        ));
     }
     let Some(before) = read.last().filter(|before| before.id >= id) else {
         return Ok(());
@@ -677,5 +735,54 @@ mod tests {
         let e = journal.restore(values).unwrap_err();
         assert!(e.starts_with("journal[1]: id 1 comes after id 2"), "{e}");
         assert_eq!(journal.len(), 2);
+    }
+
+    /// Ids are bounded by what the data directory stores: one past [`MAX_ID`] is refused
+    /// (nothing changed); after [`MAX_ID`] itself the entries are numbered again from 1, their
+    /// byte count following, and the data directory is told by the generation.
+    #[test]
+    fn ids_stay_within_max_id() {
+        let journal = Journal::new(&config(100, 4096, 1 << 20));
+        for i in 0..2 {
+            journal.record(entry("", json!(i)));
+        }
+        let (rows, _) = journal.since(0);
+        let mut values: Vec<Value> = rows
+            .iter()
+            .map(|(_, text)| serde_json::from_str(text).unwrap())
+            .collect();
+        for huge in [MAX_ID + 1, u64::MAX] {
+            values[1]["id"] = json!(huge);
+            let e = journal.restore(values.clone()).unwrap_err();
+            assert!(
+                e.starts_with(&format!("journal[1]: id {huge} is past {MAX_ID}")),
+                "{e}"
+            );
+            assert_eq!((journal.len(), journal.last_id()), (2, 2));
+        }
+        values[0]["id"] = json!(MAX_ID - 1);
+        values[1]["id"] = json!(MAX_ID);
+        journal.restore(values).unwrap();
+        assert_eq!(journal.last_id(), MAX_ID);
+        let generation = journal.generation();
+        let id = journal.record(entry("", json!(2)));
+        assert_eq!(id, 3);
+        assert_ne!(journal.generation(), generation, "the data dir rewrites");
+        let all = journal.query(&JournalFilter::default()).requests;
+        let ids: Vec<u64> = all.iter().map(|e| e.id).collect();
+        assert_eq!(ids, [3, 2, 1]);
+        let exact: usize = all.iter().map(|e| json_len(e) + 1).sum();
+        assert_eq!(journal.bytes(), exact);
+        assert_eq!(journal.record(entry("", json!(3))), 4);
+    }
+
+    #[test]
+    fn a_clear_moves_the_generation() {
+        let journal = Journal::new(&config(100, 4096, 1 << 20));
+        journal.record(entry("", Value::Null));
+        let generation = journal.generation();
+        journal.clear();
+        assert_ne!(journal.generation(), generation);
+        assert_eq!(journal.last_id(), 1, "ids go on after a clear");
     }
 }

@@ -227,6 +227,9 @@ pub struct DataDir {
     written_links: AtomicU64,
     written_scenarios: AtomicU64,
     written_journal: AtomicU64,
+    /// [`crate::journal::Journal::generation`] when the journal table was last written whole: a
+    /// clear (`DELETE /__sim/requests`) is written before its answer leaves.
+    written_journal_generation: AtomicU64,
     closed: AtomicBool,
     /// Set by [`DataDir::close`]: its last commit writes the virtual time even of a real or
     /// scaled clock (between requests only a manual clock's move counts as a change).
@@ -289,6 +292,7 @@ impl DataDir {
             written_links: AtomicU64::new(u64::MAX),
             written_scenarios: AtomicU64::new(u64::MAX),
             written_journal: AtomicU64::new(0),
+            written_journal_generation: AtomicU64::new(u64::MAX),
             closed: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             stop_error: Mutex::new(None),
@@ -314,6 +318,8 @@ impl DataDir {
             let loaded = load(conn, &self.dir, written, &mut restored)
                 .map_err(|e| format!("database {}: {e}", self.dir.join(DB_FILE).display()))?;
             from_db = written.keys().cloned().collect();
+            let journal_last = journal_last_id(conn)
+                .map_err(|e| format!("database {}: {e}", self.dir.join(DB_FILE).display()))?;
             if let Some((snapshot, mode)) = loaded {
                 restored.clock = true;
                 core.clock().set_mode(mode);
@@ -324,6 +330,8 @@ impl DataDir {
                 self.written_replaced
                     .store(self.replaced.load(Ordering::Acquire), Ordering::Release);
             }
+            // Ids go on after the last one given, even when a clear left no entry to say it.
+            core.journal().go_on_after(journal_last);
         }
         let _ = self.core.set(core.clone());
         core.store()
@@ -404,6 +412,8 @@ impl DataDir {
                 || core.authorizations().version() != self.written_links.load(Ordering::Acquire)
                 || core.scenarios().version() != self.written_scenarios.load(Ordering::Acquire)
                 || core.journal().last_id() != self.written_journal.load(Ordering::Acquire)
+                || core.journal().generation()
+                    != self.written_journal_generation.load(Ordering::Acquire)
         })
     }
 
@@ -490,6 +500,8 @@ impl DataDir {
                 }
                 self.written_journal
                     .store(extras.journal_last, Ordering::Release);
+                self.written_journal_generation
+                    .store(extras.journal_generation, Ordering::Release);
                 Ok(())
             }
             Err(e) => {
@@ -509,8 +521,12 @@ impl DataDir {
     fn extras(&self, core: &Core, full: bool) -> Extras {
         let links = core.authorizations().version();
         let scenarios = core.scenarios().version();
+        // The generation is read before the entries: a clear after it is written next time.
+        let journal_generation = core.journal().generation();
+        let journal_whole =
+            full || journal_generation != self.written_journal_generation.load(Ordering::Acquire);
         let journal_last = core.journal().last_id();
-        let after = if full {
+        let after = if journal_whole {
             0
         } else {
             self.written_journal.load(Ordering::Acquire)
@@ -522,6 +538,8 @@ impl DataDir {
                 .then(|| (scenarios, core.scenarios().export(None))),
             journal: core.journal().since(after),
             journal_last,
+            journal_generation,
+            journal_whole,
         }
     }
 
@@ -953,6 +971,11 @@ struct Extras {
     journal: (Vec<(u64, String)>, Option<u64>),
     /// The newest journal id when the entries were read.
     journal_last: u64,
+    /// The journal's generation when the entries were read.
+    journal_generation: u64,
+    /// The entries are the whole journal (it was cleared or numbered again, or the state
+    /// replaced): the table is emptied before they are written.
+    journal_whole: bool,
 }
 
 /// Writes what changed of the links, the scenarios and the journal (in the commit's
@@ -1025,6 +1048,15 @@ fn write_extras(tx: &rusqlite::Transaction<'_>, extras: &Extras) -> Result<(), S
         .map_err(e)?;
     }
     let (entries, oldest) = &extras.journal;
+    if extras.journal_whole {
+        tx.execute("DELETE FROM journal", []).map_err(e)?;
+        // The entries' ids no longer say which was given last (a clear may have left none).
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('journal_last_id', ?1)",
+            [extras.journal_last.to_string()],
+        )
+        .map_err(e)?;
+    }
     insert_rows(
         tx,
         "INSERT OR REPLACE INTO journal (id, tenant, operation, json) VALUES (?1, ?2, ?3, ?4)",
@@ -1033,21 +1065,36 @@ fn write_extras(tx: &rusqlite::Transaction<'_>, extras: &Extras) -> Result<(), S
             let v: Value = serde_json::from_str(text).unwrap_or(Value::Null);
             let tenant = v.get("tenant").and_then(Value::as_str).map(str::to_owned);
             let operation = v.get("operation").and_then(Value::as_str).unwrap_or("");
-            Ok((
-                i64::try_from(*id).unwrap_or(i64::MAX),
-                tenant,
-                operation.to_owned(),
-                text,
-            ))
+            Ok((journal_row_id(*id)?, tenant, operation.to_owned(), text))
         },
     )?;
-    if !entries.is_empty() || oldest.is_none() {
-        // Entries the journal's bounds dropped (or a reset cleared) are dropped here too.
-        let keep_from = oldest.map_or(i64::MAX, |o| i64::try_from(o).unwrap_or(i64::MAX));
-        tx.execute("DELETE FROM journal WHERE id < ?1", [keep_from])
+    match oldest {
+        // Entries the journal's bounds dropped are dropped here too.
+        Some(oldest) if !entries.is_empty() => {
+            tx.execute(
+                "DELETE FROM journal WHERE id < ?1",
+                [journal_row_id(*oldest)?],
+            )
             .map_err(e)?;
+        }
+        Some(_) => {}
+        None => {
+            tx.execute("DELETE FROM journal", []).map_err(e)?;
+        }
     }
     Ok(())
+}
+
+/// A journal id as the table stores it. The journal gives none past
+/// [`crate::journal::MAX_ID`] and a snapshot's is refused, so this never fails; were one past it
+/// anyway, the write is refused rather than the id clamped onto another entry's row.
+fn journal_row_id(id: u64) -> Result<i64, String> {
+    i64::try_from(id).map_err(|_| {
+        format!(
+            "journal id {id} is past {}, the largest the data dir stores",
+            crate::journal::MAX_ID
+        )
+    })
 }
 
 /// The `meta` row `scenario_state`: the draws, the outages and the generation counter of
@@ -1110,6 +1157,25 @@ fn load_extras(conn: &Connection) -> Result<LoadedExtras, String> {
     }
     let journal = json_rows(conn, ("journal", "id"), "ORDER BY id")?;
     Ok((links, record, journal))
+}
+
+/// The `meta` row `journal_last_id`: the last journal id given when the journal table was last
+/// written whole (0 when the row is missing: a database written before it was kept, whose
+/// entries' ids say it).
+fn journal_last_id(conn: &Connection) -> Result<u64, String> {
+    let Some(text) = meta_value(conn, "journal_last_id")? else {
+        return Ok(0);
+    };
+    text.parse::<u64>()
+        .ok()
+        .filter(|id| *id <= crate::journal::MAX_ID)
+        .ok_or_else(|| {
+            format!(
+                "table meta: journal_last_id {} is not a journal id (0 to {})",
+                crate::text::echo(&text),
+                crate::journal::MAX_ID
+            )
+        })
 }
 
 /// The `meta` row `scenario_state` ([`scenario_state`]) read back: the scenario record
@@ -2128,6 +2194,36 @@ mod tests {
                 std::fs::read_to_string(&path).unwrap(),
                 "",
                 "released: emptied"
+            );
+        }
+    }
+
+    /// The last journal id a database keeps is read as strictly as a snapshot's ids: a value
+    /// that is not a number up to `MAX_ID` refuses the start, naming the row; none (an older
+    /// database) leaves it to the entries.
+    #[test]
+    fn a_journal_last_id_past_the_bound_or_not_a_number_is_refused() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            .unwrap();
+        assert_eq!(journal_last_id(&conn), Ok(0));
+        let set = |value: &str| {
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('journal_last_id', ?1)",
+                [value],
+            )
+            .unwrap();
+        };
+        set("9223372036854775807");
+        assert_eq!(journal_last_id(&conn), Ok(crate::journal::MAX_ID));
+        for bad in ["9223372036854775808", "-1", "x"] {
+            set(bad);
+            let e = journal_last_id(&conn).unwrap_err();
+            assert!(
+                e.starts_with(&format!(
+                    "table meta: journal_last_id \"{bad}\" is not a journal id"
+                )),
+                "{e}"
             );
         }
     }

@@ -32,6 +32,7 @@ mod e2e_scenarios;
 mod edge_limits;
 mod envelope_errors;
 mod examples;
+mod f44journal;
 mod fidelity_whalet;
 mod flows_round25;
 mod fuzz_smoke;
