@@ -366,9 +366,10 @@ pub trait Scheme: Send + Sync + 'static {
         false
     }
     /// Whether the opened request repeats an earlier one by a business id the operation keeps
-    /// (Pockyt's `invoiceId`, Infinia's `requestNo`), so that the operation answers the earlier
-    /// result: no scenario rule decides it or counts it, as a repeated Whalet requestNo is refused
-    /// before any rule. Default: never (a surface whose requestNo memory refuses repeats).
+    /// (Pockyt's `invoiceId`, Infinia's `requestNo`, a Whalet or whalet-platform business id
+    /// under a new requestNo), so that the operation answers the earlier result or refuses the
+    /// repeat as a conflict: no scenario rule decides it or counts it, as a repeated Whalet
+    /// requestNo is refused before any rule. Default: never (a surface that keeps no ids).
     fn replays(&self, _core: &Core, _opened: &Opened<Self::Session>) -> bool {
         false
     }

@@ -85,6 +85,13 @@ impl IdempotencyTable {
         }
     }
 
+    /// Whether a record of `operation`/`id` exists (under its key, or an older record it
+    /// answers to), whatever content it holds: the request under that id is answered from it
+    /// by an operation that refuses every other content as a conflict.
+    pub fn holds(&self, operation: &str, id: &str) -> bool {
+        self.find(operation, id).is_some()
+    }
+
     /// Records `content` and its `result` (replacing an older record under the legacy key).
     pub fn record(&mut self, operation: &str, id: &str, content: Value, result: Value) {
         if let Some((key, _)) = self.find_legacy(operation, id) {

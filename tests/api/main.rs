@@ -33,6 +33,8 @@ mod edge_limits;
 mod envelope_errors;
 mod examples;
 mod f44journal;
+mod f44plat;
+mod f44replay;
 mod fidelity_whalet;
 mod flows_round25;
 mod fuzz_smoke;

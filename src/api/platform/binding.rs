@@ -6,7 +6,7 @@
 
 use serde_json::{json, Value};
 
-use super::fields::{self, checked, country_code, required_up_to, Collect};
+use super::fields::{self, checked, required_country, required_up_to, Collect};
 use super::{optional, partner_name, required, Ctx};
 use crate::api::whalet::common::fields::Check;
 use crate::authorize::{self, AuthorizationRequest, BindingStanding, Decision, ShopDetails};
@@ -57,10 +57,9 @@ fn parse(body: &Value) -> Result<BindRequest, WhaletError> {
     let bind_id = check.take(required_up_to(body, "bindId", "bindId", 64));
     let shop_id = check.take(required_up_to(body, "shopId", "shopId", 64));
     let shop_name = check.take(required_up_to(body, "shopName", "shopName", 128));
-    let currency = check.take(optional(body, "currency", "currency").and_then(|code| {
-        code.map(|c| fields::currency(c, "currency")).transpose()?;
-        Ok(code)
-    }));
+    let currency = check
+        .take(fields::optional_currency(body, "currency", "currency"))
+        .map(|read| read.map(|(code, _)| code));
     let legal_entity = legal_entity(&mut check, body);
     let user_id = check.take(optional(body, "userId", "userId"));
     let shop_url = check.take(web_url(body, "shopUrl"));
@@ -88,9 +87,7 @@ fn legal_entity(check: &mut Check<'_>, body: &Value) -> Option<LegalEntity> {
         Some(_) => Err("legalEntity must be an object"),
     })?;
     let path = "legalEntity.countryCode";
-    let country = check.take(
-        required(entity, "countryCode", path).and_then(|code| country_code(code, path, "CN")),
-    );
+    let country = check.take(required_country(entity, "countryCode", path, "CN"));
     let entity_type = check.take(optional(entity, "type", "legalEntity.type"));
     let cert_no = check.take(required(entity, "certNo", "legalEntity.certNo"));
     let cert_type = check.take(optional(entity, "certType", "legalEntity.certType"));
@@ -150,7 +147,7 @@ pub fn shop_account_bind(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletErr
             r.bind_id
         )))
     };
-    let key = ("platform.shopAccountBind", r.bind_id.as_str());
+    let key = crate::api::whalet::common::kept(ctx.core, ("platform.shopAccountBind", &r.bind_id))?;
     let content = Value::Object(idempotency::content_of(body, BIND_FIELDS));
     let (reply, fresh) = ctx.with_state(|t| t.once(key, &content, conflict, |t| {
         if let Some(existing) = t.platform.bindings.get(&r.bind_id) {

@@ -158,6 +158,28 @@ pub fn currency(code: &str, path: &str) -> Result<Currency, FieldError> {
     Currency::parse(code).map_err(|e| FieldError(e.about(path)))
 }
 
+/// A required currency field: [`required`], then [`currency`]. Its kind is recorded before the
+/// value is read, so describe mode lists it as a currency even in a body that lacks it (as the
+/// Open API's [`Check::currency`] does).
+pub fn required_currency(body: &Value, field: &str, path: &str) -> Result<Currency, FieldError> {
+    describe::record(path, "currency", true, &[]);
+    currency(required(body, field, path)?, path)
+}
+
+/// An optional currency field (absent, null or empty → None): [`optional`], then [`currency`].
+/// Returns the code as sent beside the currency; its kind is recorded as for
+/// [`required_currency`].
+pub fn optional_currency<'a>(
+    body: &'a Value,
+    field: &str,
+    path: &str,
+) -> Result<Option<(&'a str, Currency)>, FieldError> {
+    describe::record(path, "currency", false, &[]);
+    optional(body, field, path)?
+        .map(|code| Ok((code, currency(code, path)?)))
+        .transpose()
+}
+
 /// A required positive amount in `currency`, read as every Whalet amount is
 /// ([`positive_amount`]; a JSON number as the characters the partner wrote). Its presence is
 /// checked even when the currency could not be read (that problem is noted already).
@@ -178,6 +200,7 @@ pub fn amount(
 
 /// An assigned ISO 3166-1 alpha-2 country code (`example` is one, for the message).
 pub fn country_code<'a>(code: &'a str, path: &str, example: &str) -> Result<&'a str, FieldError> {
+    describe::record(path, "country", false, &[]);
     match country::check(code, Form::Alpha2) {
         Ok(()) => Ok(code),
         Err(Fault::Shape) => Err(format!(
@@ -186,6 +209,19 @@ pub fn country_code<'a>(code: &'a str, path: &str, example: &str) -> Result<&'a 
         .into()),
         Err(Fault::Unassigned) => Err(country::not_assigned(path, code, example).into()),
     }
+}
+
+/// A required country field: [`required`], then [`country_code`]. Its kind is recorded before
+/// the value is read, so describe mode lists it as a country even in a body that lacks it (as
+/// the Open API's [`Check::country`] does).
+pub fn required_country<'a>(
+    body: &'a Value,
+    field: &str,
+    path: &str,
+    example: &str,
+) -> Result<&'a str, FieldError> {
+    describe::record(path, "country", true, &[]);
+    country_code(required(body, field, path)?, path, example)
 }
 
 #[cfg(test)]

@@ -108,6 +108,15 @@ impl Scheme for PlatformApi {
         core.config().whalet.body_limit_bytes
     }
 
+    /// A `bindId` or `paymentId` the operation already holds (whatever its handler keeps
+    /// through [`kept`](crate::api::whalet::common::kept)), under a new requestNo: answered from
+    /// the first result, or refused as a conflict.
+    fn replays(&self, core: &Core, opened: &Opened<Session>) -> bool {
+        crate::api::whalet::common::replays(core, opened, |ctx, body| {
+            let _ = (ctx.handler)(ctx, body);
+        })
+    }
+
     async fn open(
         &self,
         core: &Core,

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 
-use super::fields::{self, checked, currency, required_up_to, Collect};
+use super::fields::{self, checked, required_up_to, Collect};
 use super::{optional, required, Ctx};
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::whalet_time;
@@ -40,9 +40,8 @@ fn payment_view(p: &Payment) -> Value {
 pub fn payment_apply(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> {
     let mut check = Check::new(body)?;
     let payment_id = check.take(required_up_to(body, "paymentId", "paymentId", 64));
-    let shop_id = check.take(required(body, "shopId", "shopId"));
-    let currency = check
-        .take(required(body, "currency", "currency").and_then(|code| currency(code, "currency")));
+    let shop_id = check.take(required_up_to(body, "shopId", "shopId", 64));
+    let currency = check.take(fields::required_currency(body, "currency", "currency"));
     let amount = fields::amount(&mut check, body, "amount", "amount", currency);
     check.take(optional(body, "memo", "memo"));
     check.finish()?;
@@ -54,7 +53,7 @@ pub fn payment_apply(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> 
             "paymentId {payment_id:?} was already used with different content"
         )))
     };
-    let key = ("platform.paymentApply", payment_id);
+    let key = crate::api::whalet::common::kept(ctx.core, ("platform.paymentApply", payment_id))?;
     let content = payment_content(body, amount);
     let (reply, fresh) = ctx.with_state(|t| t.once(key, &content, conflict, |t| {
         match t.platform.binding_for_shop(shop_id) {
@@ -208,10 +207,7 @@ pub fn payment_query(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> 
 
 /// `balanceQuery {currency?}` → `{balances: [{currency, availableAmount, inFlightAmount}]}`.
 pub fn balance_query(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> {
-    let wanted = match optional(body, "currency", "currency")? {
-        Some(code) => Some(currency(code, "currency")?),
-        None => None,
-    };
+    let wanted = fields::optional_currency(body, "currency", "currency")?.map(|(_, c)| c);
     let balances = ctx.with_state(|t| {
         let mut currencies: BTreeSet<Currency> = t
             .ledger

@@ -120,7 +120,8 @@ impl Ctx<'_> {
     }
 }
 
-/// Enqueues a Whalet notification for `tenant` (used by operations, triggers and timelines).
+/// Enqueues a Whalet notification for `tenant` (used by operations, triggers and timelines);
+/// nothing while a handler is probed ([`common::replays`]).
 pub fn notify(
     core: &Core,
     tenant: &TenantId,
@@ -129,6 +130,9 @@ pub fn notify(
     business_id: Option<String>,
     behaviour: crate::behaviour::NotifyBehaviour,
 ) -> String {
+    if common::probing() {
+        return String::new();
+    }
     let topic = core.whalet_ops().wire_name(canonical_api_code);
     core.outbox().enqueue(NotificationSpec {
         business_id,
@@ -378,6 +382,15 @@ impl Scheme for OpenApi {
 
     fn body_limit(&self, core: &Core) -> usize {
         core.config().whalet.body_limit_bytes
+    }
+
+    /// A business id the operation already holds (`outUserId`, `outHolderId`, `outCardId`,
+    /// `bindId`, `outPayoutId`, ...: whatever its handler keeps through [`common::once`]),
+    /// under a new requestNo: answered from the first result, or refused as a conflict.
+    fn replays(&self, core: &Core, opened: &Opened<Session>) -> bool {
+        common::replays(core, opened, |ctx, body| {
+            let _ = (ctx.handler)(ctx, body);
+        })
     }
 
     async fn open(
@@ -660,4 +673,200 @@ pub fn describe(core: &Core) -> Vec<crate::api::describe::Described> {
         },
         handler: op.handler,
     })
+}
+
+#[cfg(test)]
+mod replay_tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::api::whalet::common::testing::TestBed;
+    use crate::scenario::Decision;
+
+    fn opened(bed: &TestBed, op: &'static Operation, body: &Value) -> Opened<Session> {
+        Opened {
+            tenant: bed.tenant.clone(),
+            operation: op.name,
+            body: body.clone(),
+            request_no: None,
+            session: Session {
+                partner: bed.core.partners().get(partners::DEMO_PARTNER_ID).unwrap(),
+                echo: Echo::default(),
+                handler: op.handler,
+            },
+        }
+    }
+
+    /// The tenant's whole state, as a snapshot keeps it.
+    fn snapshot(bed: &TestBed) -> Value {
+        bed.core
+            .with_tenant(&bed.tenant, |t| serde_json::to_value(&*t).unwrap())
+            .unwrap()
+    }
+
+    fn records(state: &Value) -> usize {
+        state["idempotency"]["entries"]
+            .as_object()
+            .map_or(0, |e| e.len())
+    }
+
+    /// `example` (an operation's described body) about the seeded user `U1`, holder `H1` and
+    /// card `VA1`, so that the operations that need them can take effect.
+    fn about_the_seed(mut example: Value) -> Value {
+        if let Value::Object(fields) = &mut example {
+            for (field, id) in [("userId", "U1"), ("holderId", "H1"), ("cardId", "VA1")] {
+                if fields.contains_key(field) {
+                    fields.insert(field.into(), json!(id));
+                }
+            }
+        }
+        example
+    }
+
+    /// Every operation that keeps a business id is one whose repeat the pipeline leaves to the
+    /// operation (no rule decides or counts it): each operation runs its described example about
+    /// a seeded user; where that left a record in the tenant's idempotency table, the probe must
+    /// find the request kept (before it ran: new), and it must change nothing.
+    #[test]
+    fn every_operation_that_kept_its_business_id_is_probed_as_a_replay() {
+        let bed = TestBed::new();
+        bed.seed(Some("USD"));
+        let mut kept = Vec::new();
+        for described in describe(&bed.core) {
+            let op = all_operations().find(|o| o.name == described.name).unwrap();
+            let body = about_the_seed(described.example);
+            let request = opened(&bed, op, &body);
+            let before = snapshot(&bed);
+            assert!(
+                !OpenApi.replays(&bed.core, &request),
+                "{}: a request not run yet is new",
+                op.name
+            );
+            assert_eq!(
+                snapshot(&bed),
+                before,
+                "{}: probing changed the state",
+                op.name
+            );
+            let _ = bed.run(op.handler, &body, &Decision::default());
+            let after = snapshot(&bed);
+            let recorded = records(&after) > records(&before);
+            assert_eq!(
+                OpenApi.replays(&bed.core, &request),
+                recorded,
+                "{}: its repeat is a replay exactly when it kept its id ({body})",
+                op.name
+            );
+            assert_eq!(
+                snapshot(&bed),
+                after,
+                "{}: probing changed the state",
+                op.name
+            );
+            if recorded {
+                kept.push(op.name);
+            }
+        }
+        for name in [
+            "userOnboardingApply",
+            "cardHolderApply",
+            "b2bVirtualAccountApply",
+            "b2cShopBind",
+            "tradeOrderApply",
+        ] {
+            assert!(kept.contains(&name), "{name} kept no id: {kept:?}");
+        }
+    }
+
+    /// Other content under a kept id is a replay when the operation refuses it as a conflict,
+    /// and a new request when it re-submits a rejected application.
+    #[tokio::test]
+    async fn a_conflict_is_a_replay_and_a_resubmission_is_new() {
+        let bed = TestBed::new();
+        let op = all_operations()
+            .find(|o| o.name == "userOnboardingApply")
+            .unwrap();
+        let apply = |name: &str| {
+            json!({"outUserId": "m1", "legalEntity": {"type": "ENTERPRISE", "name": name,
+                "certType": "BUSINESS_LICENSE", "certNo": "91350200MA2Y000000",
+                "countryCode": "CN"}, "email": "ops@example.com"})
+        };
+        let rejected = crate::api::whalet::common::testing::decision(
+            false,
+            None,
+            None,
+            Some(1_000),
+            json!({"reMaterial": "Y"}),
+        );
+        bed.run(op.handler, &apply("Acme"), &rejected).unwrap();
+        assert!(OpenApi.replays(&bed.core, &opened(&bed, op, &apply("Acme"))));
+        assert!(
+            OpenApi.replays(&bed.core, &opened(&bed, op, &apply("Other"))),
+            "refused as a conflict while under review"
+        );
+        bed.core.clock().advance(2_000).await;
+        assert!(
+            !OpenApi.replays(&bed.core, &opened(&bed, op, &apply("Other"))),
+            "a re-submission after the rejection is a new request"
+        );
+        assert!(
+            OpenApi.replays(&bed.core, &opened(&bed, op, &apply("Acme"))),
+            "the same content still answers from its first result"
+        );
+    }
+
+    /// A probe sends nothing: an operation that notifies before it touches the state does not
+    /// notify while probed.
+    #[test]
+    fn probing_sends_no_notification() {
+        let bed = TestBed::new();
+        let op = all_operations().find(|o| o.name == "connectivity").unwrap();
+        let body = json!({"notifyFlag": "Y", "responseFlag": "N", "notifyMessage": "hi"});
+        assert!(!OpenApi.replays(&bed.core, &opened(&bed, op, &body)));
+        assert!(bed.sent("connectivityNotify").is_empty());
+    }
+
+    /// The probe reads business ids where they are kept, [`common::once_keyed`] (every
+    /// [`common::once`] and `review::apply` goes through it) and [`common::kept`]: an operation
+    /// that called `TenantState::once` or read the idempotency table itself would answer its
+    /// repeats from their first result while the rules still decide and count them.
+    #[test]
+    fn business_ids_are_kept_only_where_the_probe_reads_them() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/api");
+        let mut files = Vec::new();
+        let mut dirs = vec![root.join("whalet"), root.join("platform")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    files.push(path);
+                }
+            }
+        }
+        let home = root.join("whalet/common/mod.rs");
+        assert!(files.contains(&home));
+        // Spelled apart, so that this file does not match them.
+        let (once, kept, table) = (
+            format!(".{}(", "once"),
+            format!("common::{}(", "kept"),
+            format!(".{}.", "idempotency"),
+        );
+        for path in files.iter().filter(|p| **p != home) {
+            let text = std::fs::read_to_string(path).unwrap();
+            let calls = text.matches(&once).count();
+            let keys = text.matches(&kept).count();
+            assert!(
+                calls <= keys,
+                "{}: {calls} call(s) of TenantState::once, {keys} key(s) made with common::kept",
+                path.display()
+            );
+            assert!(
+                !text.contains(&table),
+                "{}: reads the idempotency table itself",
+                path.display()
+            );
+        }
+    }
 }

@@ -11,12 +11,13 @@ pub mod testing;
 
 use serde_json::{json, Map, Value};
 
+use crate::api::pipeline::{self, Opened};
 use crate::api::whalet::{Ctx, Reply};
 use crate::behaviour::NotifyBehaviour;
 use crate::clock::format;
 use crate::core::Core;
 use crate::scenario::Decision;
-use crate::store::{Provider, TenantId, TenantState};
+use crate::store::{Provider, Replay, TenantId, TenantState};
 use crate::trigger::opt_param;
 use crate::wire::whalet::{Code, WhaletError};
 
@@ -155,7 +156,7 @@ pub const OUTFLOW: Completion = Completion {
 
 /// Runs `complete` after `delay_ms` of virtual time for `(what, key, attempt)` (e.g.
 /// `("onboarding", userId, 1)`). A stale job (the object was decided by a trigger or re-submitted
-/// meanwhile) does nothing.
+/// meanwhile) does nothing. Nothing is scheduled while a handler is probed ([`replays`]).
 pub fn schedule(
     core: &Core,
     tenant: &TenantId,
@@ -164,6 +165,9 @@ pub fn schedule(
     verdict: Verdict,
     complete: Completion,
 ) {
+    if probing() {
+        return;
+    }
     let name = complete.name;
     debug_assert!(
         completions().iter().any(|c| c.name == name),
@@ -300,6 +304,10 @@ pub fn once(
 /// idempotency key, read under the same lock the request runs under (so a state change between
 /// reading it and running cannot slip in), and `conflict` says, looking at the state, how other
 /// content under that key is refused (`None` lets it replace the record).
+///
+/// While [`replays`] probes the request, nothing runs: the record under the key says whether
+/// the request would be answered from it (the same content, or other content `conflict`
+/// refuses), and the handler stops here.
 pub fn once_keyed(
     ctx: &Ctx<'_>,
     (key, business_id): (impl FnOnce(&TenantState) -> String, &str),
@@ -307,6 +315,17 @@ pub fn once_keyed(
     conflict: impl FnOnce(&TenantState) -> Option<WhaletError>,
     execute: impl FnOnce(&mut TenantState) -> Result<Reply, WhaletError>,
 ) -> Result<Reply, WhaletError> {
+    if let Some(tenant) = probe::tenant() {
+        let answered = ctx.core.store().read_tenant(&tenant, |t| {
+            let operation = key(t);
+            match t.idempotency.check(&operation, business_id, content) {
+                Replay::Same(_) => true,
+                Replay::Conflict => conflict(t).is_some(),
+                Replay::New => false,
+            }
+        });
+        return Err(probe::found(answered.unwrap_or(false)));
+    }
     ctx.with_state(|t| {
         let operation = key(t);
         let (recorded, _) = t.once((&operation, business_id), content, conflict, |t| {
@@ -315,6 +334,120 @@ pub fn once_keyed(
         })?;
         Ok(replayed(recorded))
     })?
+}
+
+/// The idempotency key `(operation, id)` of an operation that keeps its business id itself,
+/// through [`TenantState::once`] under its own lock (the whalet-platform operations, whose
+/// other content under a kept id is always refused as a conflict): the key as given. While
+/// [`replays`] probes the request, whether the tenant holds a record under it, and the handler
+/// stops here (an `Err` it passes on).
+pub fn kept<'k>(core: &Core, key: (&'k str, &'k str)) -> Result<(&'k str, &'k str), WhaletError> {
+    match probe::tenant() {
+        None => Ok(key),
+        Some(tenant) => {
+            let held = core
+                .store()
+                .read_tenant(&tenant, |t| t.idempotency.holds(key.0, key.1));
+            Err(probe::found(held.unwrap_or(false)))
+        }
+    }
+}
+
+/// Whether request `opened` repeats an earlier one by a business id its operation keeps, so
+/// that the operation answers from its first result ([`Scheme::replays`]): the same content
+/// (the first answer is replayed), or other content the operation refuses as a conflict. A
+/// re-submission the operation lets replace its record (a rejected application sent again
+/// with corrected content), a new id, and an operation that keeps no id are new requests.
+///
+/// The operation's own code answers, so that no list of id fields and keys can drift from it:
+/// `run` calls the handler as a probe, which goes as far as the point where it keeps its id
+/// ([`once_keyed`], which every [`once`] and [`review::apply`] goes through, or [`kept`]); that
+/// looks the key up in the tenant's record (read only), under the same rule and the same lock
+/// as the request, and stops the handler. The probe runs against a tenant that does not exist, as
+/// describe mode does ([`crate::api::describe::nobody`]): a handler that reads or changes the
+/// state before it keeps an id stops there, and nothing is changed; nor is a notification sent
+/// or a decision scheduled ([`notify`](crate::api::whalet::notify), [`schedule`]) while probing.
+///
+/// [`Scheme::replays`]: crate::api::pipeline::Scheme::replays
+pub fn replays<S>(
+    core: &Core,
+    opened: &Opened<S>,
+    run: impl FnOnce(&pipeline::Ctx<'_, S>, &Value),
+) -> bool {
+    let nobody = crate::api::describe::nobody(opened.tenant.provider);
+    let decision = Decision::default();
+    let ctx = pipeline::Ctx {
+        core,
+        tenant: &nobody,
+        decision: &decision,
+        session: &opened.session,
+    };
+    let probing = probe::Probing::start(opened.tenant.clone());
+    run(&ctx, &opened.body);
+    probing.answer()
+}
+
+/// The probe [`replays`] runs a handler as, on this thread (a handler runs synchronously).
+mod probe {
+    use std::cell::RefCell;
+
+    use crate::tenant::TenantId;
+    use crate::wire::whalet::{Code, WhaletError};
+
+    thread_local! {
+        /// The tenant the request is about, and what the point keeping the id found.
+        static PROBE: RefCell<Option<(TenantId, bool)>> = const { RefCell::new(None) };
+    }
+
+    /// Whether a probe runs on this thread.
+    pub fn active() -> bool {
+        PROBE.with(|p| p.borrow().is_some())
+    }
+
+    /// The tenant the request being probed is about; None when no probe runs.
+    pub fn tenant() -> Option<TenantId> {
+        PROBE.with(|p| p.borrow().as_ref().map(|(tenant, _)| tenant.clone()))
+    }
+
+    /// Notes whether the request would be answered from the record, and stops the handler.
+    pub fn found(replays: bool) -> WhaletError {
+        PROBE.with(|p| {
+            if let Some((_, found)) = p.borrow_mut().as_mut() {
+                *found = replays;
+            }
+        });
+        WhaletError::new(
+            Code::InternalError,
+            "probed for a kept business id; the request is not run",
+        )
+    }
+
+    /// A probe under way; ended when dropped (a handler that panics included).
+    pub struct Probing(());
+
+    impl Probing {
+        pub fn start(tenant: TenantId) -> Self {
+            PROBE.with(|p| *p.borrow_mut() = Some((tenant, false)));
+            Self(())
+        }
+
+        /// What the probe found (false: the handler kept no id it holds).
+        pub fn answer(self) -> bool {
+            PROBE.with(|p| p.borrow().as_ref().is_some_and(|(_, found)| *found))
+        }
+    }
+
+    impl Drop for Probing {
+        fn drop(&mut self) {
+            PROBE.with(|p| *p.borrow_mut() = None);
+        }
+    }
+}
+
+/// Whether a probe ([`replays`]) is running on this thread: a handler's notifications and
+/// scheduled decisions are not made then.
+pub fn probing() -> bool {
+    probe::active()
 }
 
 /// A reply as [`once`] recorded it (`{"code", "body"}`).
