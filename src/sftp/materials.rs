@@ -369,3 +369,24 @@ mod tests {
         assert!(check(HEADER.as_bytes(), 10).reason.is_some());
     }
 }
+
+/// Regression: a quoted cell never closed took every later row into it, and the file was
+/// processed with those rows silently lost.
+#[cfg(test)]
+mod unclosed_quote_tests {
+    use super::*;
+
+    #[test]
+    fn an_unclosed_quote_refuses_the_whole_file_naming_its_row() {
+        let file = "shopId,tradeOrderId,tradeOrderNo,tradeType,tradeTime,tradeCurrency,tradeAmount,tradeName,tradeCount,payerName,payerCountryCode\n\
+             S1,T1,O1,0,2025-01-01 10:00:00,USD,10.00,\"Lamp,1,Ivan,RU\n\
+             S1,T2,O2,0,2025-01-01 10:00:00,USD,5.00,Lamp,1,Ivan,RU\n";
+        let checked = check(file.as_bytes(), 1000);
+        assert_eq!(checked.status(), UploadStatus::Failed);
+        assert!(checked.accepted.is_empty());
+        let why = checked.reason.unwrap_or_default();
+        assert!(why.starts_with("row 2: "), "{why}");
+        assert!(why.contains("\"tradeName\""), "{why}");
+        assert!(why.contains("never closed"), "{why}");
+    }
+}

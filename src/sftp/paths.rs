@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use russh_sftp::protocol::{FileAttributes, Status, StatusCode};
 use russh_sftp::server::StatusReply;
 
+use super::trade_details::MAX_FILE_NAME_CHARS;
 use crate::store::infinia::{StoredFile, Upload};
 use crate::store::TenantState;
 
@@ -68,16 +69,34 @@ impl Area {
     }
 }
 
-/// Why `name` cannot be given to a new file in `/upload`: a `\` (a Windows path separator),
-/// which `trade-details/query` reads as part of a path and refuses, so the upload's status could
-/// never be read through the API.
+/// Why `name` cannot be given to a new file in `/upload`: one `trade-details/query` would refuse
+/// as its `fileName`, so the upload's status could never be read through the API. A `\` (a
+/// Windows path separator: the API reads it as part of a path), a blank name (the API reads it
+/// as no `fileName`, as it reads every blank field), or one longer than the API's limit
+/// ([`MAX_FILE_NAME_CHARS`]).
 pub fn refused_name(name: &str) -> Option<String> {
-    name.contains('\\').then(|| {
-        format!(
+    use crate::text::echo;
+    let chars = name.chars().count();
+    if name.trim().is_empty() {
+        Some(format!(
+            "{} is blank; a file name in /upload cannot be (trade-details/query could not ask \
+             for it): give the file a name",
+            echo(name)
+        ))
+    } else if chars > MAX_FILE_NAME_CHARS {
+        Some(format!(
+            "{} is {chars} characters long; a file name in /upload has at most \
+             {MAX_FILE_NAME_CHARS} (the most trade-details/query takes): give a shorter name",
+            echo(name)
+        ))
+    } else if name.contains('\\') {
+        Some(format!(
             "{} holds a \\; a file name in /upload cannot (the API takes it for a path)",
-            crate::text::echo(name)
-        )
-    })
+            echo(name)
+        ))
+    } else {
+        None
+    }
 }
 
 /// True for names the platform uses while a file is still being written.
@@ -158,6 +177,31 @@ mod tests {
             Some((RESULT_DIR, "a.csv"))
         );
         assert_eq!(Area::Platform.split("/error/a.csv"), None);
+    }
+
+    /// Regression: SFTP created files whose names `trade-details/query` refuses (blank, longer
+    /// than its `fileName` limit), so those uploads could never be queried.
+    #[test]
+    fn names_the_query_cannot_take_are_refused() {
+        let longest = "x".repeat(MAX_FILE_NAME_CHARS - 4) + ".csv";
+        for name in ["a.csv", longest.as_str(), "é.csv", " a.csv"] {
+            assert_eq!(refused_name(name), None, "{name}");
+        }
+        let too_long = "x".repeat(5000) + ".csv";
+        let one_over = "é".repeat(MAX_FILE_NAME_CHARS + 1);
+        for (name, why) in [
+            ("   ", "blank"),
+            ("\t", "blank"),
+            (too_long.as_str(), "5004 characters long"),
+            (one_over.as_str(), "characters long"),
+            ("a\\b.csv", "holds a \\"),
+        ] {
+            let refused = refused_name(name).unwrap_or_default();
+            assert!(refused.contains(why), "{name:.20}: {refused}");
+        }
+        assert!(refused_name(&too_long)
+            .unwrap_or_default()
+            .contains(&format!("at most {MAX_FILE_NAME_CHARS}")));
     }
 
     #[test]

@@ -26,6 +26,11 @@ pub const COLUMNS: &[&str] = &[
 const OPTIONAL_COLUMNS: &[&str] = &["productName", "quantity"];
 const MAX_ID: usize = 64;
 
+/// The longest name, in characters, of a file in `/upload`: the most `trade-details/query` takes
+/// as its `fileName`, so SFTP refuses a longer new name (`sftp::paths::refused_name`) and every
+/// upload can be queried. One definition for both.
+pub const MAX_FILE_NAME_CHARS: usize = 255;
+
 /// One problem: the file's row (the header is row 1: [`numbered_rows`]), the column, why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {
@@ -79,16 +84,16 @@ impl Outcome {
 
 /// An uploaded CSV file (SFTP trade details, platform trade materials) opened for its rows: a
 /// UTF-8 byte-order mark skipped, cells trimmed, and its header row; or why the file as a whole
-/// is refused (not UTF-8, an unreadable or empty header).
+/// is refused (not UTF-8, a quote never closed, an unreadable or empty header).
 pub fn open_csv(bytes: &[u8]) -> Result<(csv::Reader<&[u8]>, Vec<String>), String> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if let Err(e) = std::str::from_utf8(bytes) {
         return Err(format!("the file is not UTF-8 ({})", message(e)));
     }
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(bytes);
+    if let Some(why) = unclosed_quote(bytes) {
+        return Err(why);
+    }
+    let mut reader = csv_reader(bytes);
     let header: Vec<String> = match reader.headers() {
         Ok(h) => h.iter().map(str::to_owned).collect(),
         Err(e) => return Err(format!("the header row cannot be read: {}", message(e))),
@@ -97,6 +102,67 @@ pub fn open_csv(bytes: &[u8]) -> Result<(csv::Reader<&[u8]>, Vec<String>), Strin
         return Err("the file is empty; the first row must be the header".into());
     }
     Ok((reader, header))
+}
+
+fn csv_reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(bytes)
+}
+
+/// Why the file is refused if a quoted cell is never closed: the CSV reader would take the rest
+/// of the file into that cell and report no error, so every row after it would vanish. The
+/// whole file is refused (nothing read from it), naming the row and the cell where the quote
+/// opens. The scan follows the reader's rules: a quote opens a quoted cell only as the cell's
+/// first character, `""` inside it is a quote, and a quote elsewhere is an ordinary character.
+fn unclosed_quote(bytes: &[u8]) -> Option<String> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum At {
+        CellStart,
+        Cell,
+        Quoted,
+        QuoteInQuoted,
+    }
+    let mut at = At::CellStart;
+    for &b in bytes {
+        let ends = matches!(b, b',' | b'\n' | b'\r');
+        at = match at {
+            At::CellStart if b == b'"' => At::Quoted,
+            At::Quoted if b == b'"' => At::QuoteInQuoted,
+            At::Quoted => At::Quoted,
+            At::QuoteInQuoted if b == b'"' => At::Quoted,
+            _ if ends => At::CellStart,
+            _ => At::Cell,
+        };
+    }
+    if at != At::Quoted {
+        return None;
+    }
+    // The cell that holds the rest of the file is the last cell of the last record.
+    let mut records = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(false)
+        .trim(csv::Trim::All)
+        .from_reader(bytes)
+        .into_records()
+        .filter_map(Result::ok);
+    let header = records.next().unwrap_or_default();
+    let (rows, last) = records.fold((1u64, None), |(n, _), r| (n + 1, Some(r)));
+    let fields = last.as_ref().unwrap_or(&header).len().max(1);
+    let cell = match header.get(fields - 1) {
+        Some(name) if last.is_some() && !name.is_empty() => format!("its {} cell", echo(name)),
+        _ => format!("its cell {fields}"),
+    };
+    let row = match last {
+        Some(_) => format!("row {rows}"),
+        None => "the header row".into(),
+    };
+    Some(format!(
+        "{row}: the quote that opens {cell} is never closed, so the rest of the file would be \
+         read into that one cell; the file was not processed (no row was read): close the quote \
+         (a quote inside a quoted cell is written twice: \"\")"
+    ))
 }
 
 /// The data rows of a file opened by [`open_csv`], each with its row number: the header is row
@@ -515,3 +581,79 @@ fn quantity_problem(cell: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests;
+
+/// Regression: a quoted cell never closed took the rest of the file into it without an error, so
+/// the upload ended SUCCESS with the rows after it silently lost.
+#[cfg(test)]
+mod unclosed_quote_tests {
+    use super::*;
+
+    const HEADER: &str = "tradeNo,tradeType,orderNo,sellerId,originalTradeNo,tradeTime,currency,amount,quantity,productName";
+
+    #[test]
+    fn an_unclosed_quote_fails_the_whole_file_naming_its_row_and_cell() {
+        for end in ["\n", "\r\n"] {
+            let rows = [
+                HEADER,
+                "Q1,SALE,O1,S1,,2025-01-01 10:00:00,USD,10.00,1,\"Phone case",
+                "Q2,SALE,O2,S1,,2025-01-01 11:00:00,USD,20.00,1,Earbuds",
+                "Q3,SALE,O3,S1,,2025-01-01 12:00:00,USD,30.00,1,Watch",
+            ];
+            let text = rows.join(end) + end;
+            let mut state = InfiniaState::default();
+            let out = apply(&mut state, "uq.csv", text.as_bytes(), 1000);
+            assert_eq!(out.status, UploadStatus::Failed, "{end:?}");
+            assert_eq!((out.total_rows, out.success_rows), (0, 0));
+            let why = out.reason.unwrap_or_default();
+            assert!(why.starts_with("row 2: "), "{why}");
+            assert!(why.contains("quote"), "{why}");
+            assert!(why.contains("\"productName\""), "{why}");
+            assert!(why.contains("never closed"), "{why}");
+            assert!(state.trades.is_empty(), "nothing is applied");
+        }
+    }
+
+    #[test]
+    fn an_unclosed_quote_in_a_middle_cell_is_named_not_counted_as_fields() {
+        let text = format!(
+            "{HEADER}\nQ1,SALE,O1,S1,,2025-01-01 10:00:00,USD,10.00,1,Case\n\
+             Q2,SALE,\"O2,S1,,2025-01-01 11:00:00,USD,20.00,1,Earbuds\n\
+             Q3,SALE,O3,S1,,2025-01-01 12:00:00,USD,30.00,1,Watch\n"
+        );
+        let out = apply(&mut InfiniaState::default(), "f.csv", text.as_bytes(), 1000);
+        assert_eq!(out.status, UploadStatus::Failed);
+        let why = out.reason.unwrap_or_default();
+        assert!(why.starts_with("row 3: "), "{why}");
+        assert!(why.contains("\"orderNo\""), "{why}");
+        assert!(!why.contains("fields"), "{why}");
+    }
+
+    #[test]
+    fn an_unclosed_quote_in_the_header_is_named() {
+        let text = "tradeNo,\"tradeType\nQ1,SALE\n";
+        let out = apply(&mut InfiniaState::default(), "f.csv", text.as_bytes(), 1000);
+        let why = out.reason.unwrap_or_default();
+        assert!(why.starts_with("the header row: "), "{why}");
+        assert!(why.contains("never closed"), "{why}");
+    }
+
+    #[test]
+    fn closed_and_literal_quotes_are_read_as_before() {
+        let text = format!(
+            "\u{feff}{HEADER}\r\n\
+             Q1,SALE,O1,S1,,2025-01-01 10:00:00,USD,10.00,1,\"Case, \"\"red\"\"\"\r\n\
+             Q2,SALE,O2,S1,,2025-01-01 11:00:00,USD,20.00,1,12\" ruler\r\n\
+             Q3,SALE,O3,S1,,2025-01-01 12:00:00,USD,30.00,1,\"two\nlines\"x\"\r\n\
+             Q4,SALE,O4,S1,,2025-01-01 12:00:00,USD,30.00,1, \"spaced"
+        );
+        let mut state = InfiniaState::default();
+        let out = apply(&mut state, "f.csv", text.as_bytes(), 1000);
+        assert_eq!(out.reason, None);
+        assert_eq!(
+            (out.total_rows, out.success_rows),
+            (4, 4),
+            "{:?}",
+            out.errors
+        );
+    }
+}

@@ -32,6 +32,7 @@ mod e2e_scenarios;
 mod edge_limits;
 mod envelope_errors;
 mod examples;
+mod f44csv;
 mod f44journal;
 mod f44plat;
 mod f44replay;

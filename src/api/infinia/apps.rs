@@ -173,7 +173,9 @@ impl Deref for Apps {
 
 /// The key lines of one `sftp_authorized_keys` entry (`where_` names it in errors): the entry
 /// itself, or every line of an `@file` as in an OpenSSH authorized_keys file (blank lines and
-/// `#` comments skipped). Each line must be a public key; an entry with none is refused too.
+/// `#` comments skipped; options before a key skipped, not applied:
+/// [`crate::wire::ssh::parse_public_key`]). Each line must be a public key; an entry with none
+/// is refused too.
 fn authorized_keys(entry: &str, where_: &str) -> anyhow::Result<Vec<String>> {
     let text = roster::setting_text(entry, where_)?;
     let shown = |n: usize| match entry.strip_prefix('@') {
@@ -247,6 +249,24 @@ mod tests {
         assert!(why.contains("authorized_keys line 2"), "{why}");
         std::fs::write(&file, "# nobody yet\n").unwrap();
         assert!(refusal(&cfg).contains("holds no public key"));
+    }
+
+    /// Regression: a key line with sshd options (`restrict ssh-ed25519 AAAA…`) refused the start
+    /// as a Base64 error; the options are skipped and the key is the app's.
+    #[test]
+    fn an_authorized_keys_line_with_options_gives_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = DEMO_SFTP_PUBLIC.trim();
+        let line = format!("restrict,from=\"10.0.0.1, 10.0.0.2\" {key}");
+        let file = dir.path().join("authorized_keys");
+        std::fs::write(&file, format!("{line}\n")).unwrap();
+        let cfg = app(None, vec![format!("@{}", file.display())]);
+        let apps = Apps::from_config(&cfg, None).unwrap_or_else(|e| panic!("{e}"));
+        let keys = &apps.get("my-app").unwrap().sftp_authorized_keys;
+        assert_eq!(keys, std::slice::from_ref(&line));
+        let parsed = crate::wire::ssh::parse_public_key(&keys[0]).unwrap();
+        let plain = crate::wire::ssh::parse_public_key(key).unwrap();
+        assert_eq!(parsed.key_data(), plain.key_data());
     }
 
     /// Regression: `sftp_password = ""` let anyone log in with an empty password.

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use super::fields::{required, text};
 use super::{Ctx, Operation};
 use crate::clock::format;
+use crate::sftp::trade_details::MAX_FILE_NAME_CHARS;
 use crate::store::infinia::Upload;
 use crate::text::echo;
 use crate::wire::infinia::InfiniaError;
@@ -32,7 +33,7 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
 /// `/` or a backslash is refused (SYS-005) rather than cut to its last part, so that
 /// `../../etc/ex.csv` is not answered for `ex.csv`.
 fn file_name(body: &Value) -> Result<&str, InfiniaError> {
-    let name = required(body, "fileName", 255)?;
+    let name = required(body, "fileName", MAX_FILE_NAME_CHARS)?;
     if !name.contains(['/', '\\']) {
         return Ok(name);
     }
