@@ -155,15 +155,21 @@ fn check<C>(
     }
     let scope = effective_scope(s, scope);
     for (i, rule) in s.rules.iter().enumerate() {
-        check_rule(i, rule, operations)?;
-        check_rule_tenant(i, rule, scope.as_ref())?;
+        check_rule(i, rule, operations, scope.as_ref())?;
+        check_rule_tenant(i, rule, scope.as_ref(), operations)?;
     }
     check_timeline(s, triggers, scope.as_ref())?;
     check_outages(s)
 }
 
 /// The checks across one rule's keys (rule `i`, 0-based); a refusal points at the key at fault.
-fn check_rule(i: usize, rule: &RuleSpec, operations: Operations<'_>) -> Result<(), Refusal> {
+/// `scope`: the tenant the scenario applies to, if one.
+fn check_rule(
+    i: usize,
+    rule: &RuleSpec,
+    operations: Operations<'_>,
+    scope: Option<&TenantId>,
+) -> Result<(), Refusal> {
     let label = rule
         .name
         .clone()
@@ -238,10 +244,27 @@ fn check_rule(i: usize, rule: &RuleSpec, operations: Operations<'_>) -> Result<(
             })?;
         }
     }
-    if rule.surface == Some(Surface::Whalet) && then.http_status.is_some() && then.code.is_none() {
+    if then.http_status.is_some()
+        && then.code.is_none()
+        && could_decide_whalet(rule, operations, scope)
+    {
+        let which = match (rule.surface, &rule.operation) {
+            (Some(_), _) => "",
+            (None, None) => {
+                "; a rule without surface and operation decides Whalet operations too: add a \
+                 code, or name the surface it is for"
+            }
+            (None, Some(_)) => {
+                "; an operation of this rule without surface is Whalet's: add a code, or name \
+                 the surface it is for"
+            }
+        };
         return refuse(
             at_then("http_status"),
-            "on the Whalet surface http_status goes with a code (e.g. code = \"FAILURE\")",
+            &format!(
+                "on the Whalet surface http_status goes with a code (e.g. code = \"FAILURE\"): \
+                 without one the operation would run and its answer go out with that status{which}"
+            ),
         );
     }
     check_operations(rule, operations).map_err(|(index, why)| {
@@ -261,6 +284,28 @@ fn check_rule(i: usize, rule: &RuleSpec, operations: Operations<'_>) -> Result<(
         );
     }
     Ok(())
+}
+
+/// Whether `rule` can decide an operation of the Whalet surface (Whalet part 1): its surface is
+/// `whalet`, or it names none and an `operation` entry is one of Whalet's (or it names no
+/// operation), and it can see a Whalet tenant (the rule's `tenant`, else `scope`). Operation
+/// entries are read against `operations`; when that is empty they are taken not to.
+fn could_decide_whalet(
+    rule: &RuleSpec,
+    operations: Operations<'_>,
+    scope: Option<&TenantId>,
+) -> bool {
+    let seen = rule.tenant.as_ref().map(|Tenant(t)| t).or(scope);
+    if seen.is_some_and(|t| t.provider != crate::tenant::Provider::Whalet) {
+        return false;
+    }
+    match (rule.surface, &rule.operation) {
+        (Some(surface), _) => surface == Surface::Whalet,
+        (None, None) => true,
+        (None, Some(patterns)) => operations
+            .iter()
+            .any(|(s, name)| *s == Surface::Whalet.as_str() && patterns.matches(name)),
+    }
 }
 
 /// A `result` and `status` that contradict each other on a Pockyt payout (`/v3/payouts/pay`,
@@ -303,40 +348,127 @@ fn pockyt_contradiction(rule: &RuleSpec) -> Option<(&'static str, String)> {
 }
 
 /// A rule's `tenant` must be one the rule can see: of its surface's provider, and (in a scenario
-/// for one tenant) that tenant. Otherwise the rule could never match.
-fn check_rule_tenant(i: usize, rule: &RuleSpec, scope: Option<&TenantId>) -> Result<(), Refusal> {
-    let Some(Tenant(tenant)) = &rule.tenant else {
-        return Ok(());
-    };
+/// for one tenant) that tenant. Otherwise the rule could never match. Likewise the tenant the
+/// rule sees (its own, else the scenario's `scope`) must be one of its surface's provider, and,
+/// for a rule without surface, every `operation` entry must match an operation of that
+/// provider's surfaces (read against `operations`; unchecked when that is empty).
+fn check_rule_tenant(
+    i: usize,
+    rule: &RuleSpec,
+    scope: Option<&TenantId>,
+    operations: Operations<'_>,
+) -> Result<(), Refusal> {
     let label = rule
         .name
         .clone()
         .unwrap_or_else(|| format!("rule {}", i + 1));
-    let at = entry_key("rule", i, "tenant");
-    if let Some(surface) = rule.surface {
-        if surface.provider() != tenant.provider {
+    if let Some(Tenant(tenant)) = &rule.tenant {
+        let at = entry_key("rule", i, "tenant");
+        if let Some(surface) = rule.surface {
+            if surface.provider() != tenant.provider {
+                return Err((
+                    at,
+                    format!(
+                        "rule {label:?}: tenant {tenant} is not a tenant of surface {surface}, whose \
+                         tenants are {}:id, so the rule could never match; name {} tenant or \
+                         another surface",
+                        surface.provider().as_str(),
+                        with_article(surface.provider().as_str())
+                    ),
+                ));
+            }
+        }
+        if let Some(scope) = scope.filter(|s| *s != tenant) {
             return Err((
                 at,
                 format!(
-                    "rule {label:?}: tenant {tenant} is not a tenant of surface {surface}, whose \
-                     tenants are {}:id, so the rule could never match; name a {0} tenant or \
-                     another surface",
-                    surface.provider().as_str()
+                    "rule {label:?}: tenant {tenant} is not the scenario's tenant {scope}, so the \
+                     rule could never match (a scenario for one tenant sees only its requests); \
+                     remove the rule's tenant or load the scenario for {tenant}"
                 ),
             ));
         }
     }
-    match scope {
-        Some(scope) if scope != tenant => Err((
-            at,
-            format!(
-                "rule {label:?}: tenant {tenant} is not the scenario's tenant {scope}, so the rule \
-                 could never match (a scenario for one tenant sees only its requests); remove the \
-                 rule's tenant or load the scenario for {tenant}"
-            ),
-        )),
-        _ => Ok(()),
+    // The rule's own tenant was checked above; what is left is the scenario's.
+    let Some(scope) = scope.filter(|_| rule.tenant.is_none()) else {
+        return Ok(());
+    };
+    let provider = scope.provider.as_str();
+    if let Some(surface) = rule.surface {
+        if surface.provider() != scope.provider {
+            return Err((
+                entry_key("rule", i, "surface"),
+                format!(
+                    "rule {label:?}: surface {surface} serves {} tenants, not the scenario's \
+                     tenant {scope}, so the rule could never match (a scenario for one tenant \
+                     sees only its requests); name a surface of {provider} tenants ({}), remove \
+                     the rule, or load the scenario for {} tenant",
+                    surface.provider().as_str(),
+                    surfaces_of(scope.provider).join(", "),
+                    with_article(surface.provider().as_str())
+                ),
+            ));
+        }
+        return Ok(());
     }
+    let Some(patterns) = &rule.operation else {
+        return Ok(());
+    };
+    for (index, pattern) in patterns.0.iter().enumerate() {
+        // The surfaces of other providers the entry matches an operation of; `fits` when it
+        // matches one the tenant's requests can reach (or of a surface no rule names, left be).
+        let mut owners: Vec<Surface> = Vec::new();
+        let mut fits = false;
+        for (s, _) in operations
+            .iter()
+            .filter(|(_, n)| pattern_matches(pattern, n))
+        {
+            match Surface::parse(s) {
+                Some(surface) if surface.provider() != scope.provider => {
+                    if !owners.contains(&surface) {
+                        owners.push(surface);
+                    }
+                }
+                _ => fits = true,
+            }
+        }
+        if fits || owners.is_empty() {
+            continue;
+        }
+        let names: Vec<&str> = owners.iter().map(|s| s.as_str()).collect();
+        let theirs = owners[0].provider().as_str();
+        return Err((
+            [entry_key("rule", i, "operation"), vec![Step::Index(index)]].concat(),
+            format!(
+                "rule {label:?}: operation {pattern:?} is an operation of surface {}, whose \
+                 tenants are {theirs}:id, not the scenario's tenant {scope}, so it could never \
+                 match (a scenario for one tenant sees only its requests); name an operation of \
+                 surface {} instead, remove it, or load the scenario for {} tenant",
+                names.join(" and "),
+                surfaces_of(scope.provider).join(" or "),
+                with_article(theirs)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The surfaces whose requests are of `provider`'s tenants.
+fn surfaces_of(provider: crate::tenant::Provider) -> Vec<&'static str> {
+    Surface::ALL
+        .iter()
+        .filter(|s| s.provider() == provider)
+        .map(|s| s.as_str())
+        .collect()
+}
+
+/// `a whalet`, `an infinia`: the indefinite article a word takes (by its first letter).
+fn with_article(word: &str) -> String {
+    let vowel = word
+        .chars()
+        .next()
+        .is_some_and(|c| "aeiouAEIOU".contains(c));
+    format!("{} {word}", if vowel { "an" } else { "a" })
 }
 
 /// The tenants the rules of `file` name, each once, in file order (the loader warns about
@@ -360,13 +492,16 @@ fn check_timeline<C>(
     for (i, event) in s.timeline.iter().enumerate() {
         let Some(def) = triggers.iter().find(|t| t.name == event.event) else {
             let names: Vec<&str> = triggers.iter().map(|t| t.name).collect();
+            let hint = match crate::text::nearest(&event.event, &names) {
+                Some(near) => format!("did you mean {near:?}?"),
+                None => "`GET /__sim/triggers` lists them".to_owned(),
+            };
             return Err((
                 entry_key("timeline", i, "event"),
                 format!(
-                    "timeline event {}: no trigger {:?}; known: {}",
+                    "timeline event {}: no trigger {:?}; {hint}",
                     i + 1,
                     event.event,
-                    names.join(", ")
                 ),
             ));
         };
@@ -405,10 +540,11 @@ fn check_event_tenant(
                 format!(
                     "{label}: the trigger acts on {} tenants (named by {}), not on the \
                      scenario's tenant {scope}, so it would change another tenant (a scenario for \
-                     one tenant acts only on it); fire it from a scenario for a {0} tenant, or for \
+                     one tenant acts only on it); fire it from a scenario for {} tenant, or for \
                      every tenant",
                     provider.as_str(),
-                    crate::trigger::id_param(provider)
+                    crate::trigger::id_param(provider),
+                    with_article(provider.as_str())
                 ),
             ));
         }
@@ -509,8 +645,13 @@ pub fn unknown_operation<'p>(
         Some(s) => format!("surface {s} has no operation"),
         None => "no surface has an operation".to_owned(),
     };
-    let near = crate::text::nearest(pattern.trim_end_matches('*'), &known)
-        .map(|n| format!("; did you mean {n:?}?"))
+    let near = nearest_operation(pattern.trim_end_matches('*'), &known)
+        .map(|(n, prefix)| match prefix {
+            "" => format!("; did you mean {n:?}?"),
+            prefix => format!(
+                "; did you mean {n:?}? (an operation is named without its wire path's {prefix:?})"
+            ),
+        })
         .unwrap_or_default();
     let how = if pattern.ends_with('*') {
         "starting with"
@@ -524,6 +665,20 @@ pub fn unknown_operation<'p>(
             pattern.trim_end_matches('*')
         ),
     ))
+}
+
+/// The operation of `known` that `given` most likely meant, and the leading part of `given` left
+/// out to find it: `""`, or a wire path's prefix (`/api/v1/account-binding/request` is Infinia's
+/// `account-binding/request`, `/api/connectivity` Whalet's `connectivity`).
+fn nearest_operation<'k, 'g>(given: &'g str, known: &[&'k str]) -> Option<(&'k str, &'g str)> {
+    if let Some(near) = crate::text::nearest(given, known) {
+        return Some((near, ""));
+    }
+    given
+        .match_indices('/')
+        .map(|(at, _)| at + 1)
+        .filter(|at| *at < given.len())
+        .find_map(|at| crate::text::nearest(&given[at..], known).map(|n| (n, &given[..at])))
 }
 
 /// A rule's sync `code` must be its surface's own. A rule without a surface must name a code of
@@ -607,6 +762,8 @@ mod tests {
         ("platform", "connectivity"),
         ("pockyt", "/v3/payouts"),
         ("pockyt", "/v3/payouts/query"),
+        ("whalet", "userOnboardingApply"),
+        ("infinia", "account-binding/request"),
     ];
 
     fn rule(body: &str) -> Result<ScenarioFile, LoadError> {
@@ -793,6 +950,189 @@ mod tests {
         assert!(parse_for::<()>(text, "t.toml", &[], Some(&one)).is_ok());
         // In an every-tenant scenario a rule tenant narrows the rule.
         assert!(rule("surface = \"platform\"\ntenant = \"whalet:1\"\n").is_ok());
+    }
+
+    fn scoped(body: &str, tenant: &str) -> Result<ScenarioFile, LoadError> {
+        let text = format!("name = \"t\"\n[[rule]]\n{body}");
+        let scope = TenantId::parse(tenant).unwrap();
+        parse_checked::<()>(&text, "t.toml", &[], OPERATIONS, Some(&scope))
+    }
+
+    #[test]
+    fn a_rule_whose_surface_serves_another_provider_than_the_scenarios_tenant_is_refused() {
+        // Loaded for the tenant (`?tenant=`) or scoped by the file: the same refusal.
+        let e = scoped(
+            "surface = \"whalet\"\noperation = \"payoutApply\"\n",
+            "pockyt:202333",
+        )
+        .unwrap_err();
+        assert!(
+            e.reason.contains("surface whalet serves whalet tenants")
+                && e.reason.contains("not the scenario's tenant pockyt:202333")
+                && e.reason.contains("could never match"),
+            "{e}"
+        );
+        assert_eq!((e.line, e.column), (3, 11), "{e}");
+        let text = "name = \"t\"\ntenant = \"pockyt:202333\"\n[[rule]]\nsurface = \"platform\"\n";
+        let e = parse::<()>(text, "t.toml", &[]).unwrap_err();
+        assert!(e.reason.contains("surface platform serves whalet"), "{e}");
+        assert_eq!(e.line, 4, "{e}");
+        // The tenant it is loaded for decides, not the file's.
+        let whalet = TenantId::parse("whalet:1").unwrap();
+        assert!(parse_for::<()>(text, "t.toml", &[], Some(&whalet)).is_ok());
+        for fine in ["surface = \"platform\"\n", "surface = \"whalet\"\n", ""] {
+            assert!(scoped(fine, "whalet:1").is_ok(), "{fine}");
+        }
+        assert!(rule("surface = \"pockyt\"\n").is_ok());
+    }
+
+    #[test]
+    fn an_operation_entry_only_another_provider_serves_is_refused_in_a_scenario_for_one_tenant() {
+        let e = scoped(
+            "operation = [\"payoutApply\", \"/v3/payouts*\"]\n",
+            "whalet:202400000000001",
+        )
+        .unwrap_err();
+        assert!(
+            e.reason
+                .contains("operation \"/v3/payouts*\" is an operation of surface pockyt")
+                && e.reason
+                    .contains("not the scenario's tenant whalet:202400000000001"),
+            "{e}"
+        );
+        assert_eq!((e.line, e.column), (3, 29), "{e}");
+        let e = scoped("operation = \"connectivity\"\n", "infinia:app").unwrap_err();
+        assert!(
+            e.reason.contains("surface whalet and platform")
+                && e.reason
+                    .contains("name an operation of surface infinia instead")
+                && e.reason.contains("load the scenario for a whalet tenant"),
+            "{e}"
+        );
+        assert_eq!((e.line, e.column), (3, 13), "{e}");
+        let json = "{\"name\": \"t\", \"tenant\": \"pockyt:1\", \"rule\": [\n\
+            {\"operation\": [\"/v3/payouts\", \"userOnboardingApply\"]}]}";
+        let e = parse_checked::<()>(json, "t.json", &[], OPERATIONS, None).unwrap_err();
+        assert!(e.reason.contains("\"userOnboardingApply\""), "{e}");
+        assert_eq!(e.line, 2, "{e}");
+        for (fine, tenant) in [
+            (
+                "operation = [\"connectivity\", \"payoutApply\"]\n",
+                "whalet:1",
+            ),
+            ("operation = \"/v3/payouts*\"\n", "pockyt:1"),
+            ("operation = \"account-binding/request\"\n", "infinia:app"),
+        ] {
+            assert!(scoped(fine, tenant).is_ok(), "{fine}");
+        }
+        // For every tenant, each entry matches its own provider's tenants.
+        assert!(rule("operation = [\"payoutApply\", \"/v3/payouts*\"]\n").is_ok());
+    }
+
+    #[test]
+    fn http_status_without_code_is_refused_on_every_rule_that_could_decide_a_whalet_operation() {
+        let status = "[rule.then]\nhttp_status = 503\n";
+        for could in [
+            "",
+            "surface = \"whalet\"\n",
+            "operation = \"userOnboardingApply\"\n",
+            "operation = [\"/v3/payouts\", \"connectivity\"]\n",
+        ] {
+            let e = rule(&format!("{could}{status}")).unwrap_err();
+            assert!(
+                e.reason.contains("http_status goes with a code"),
+                "{could}: {e}"
+            );
+            assert_eq!(
+                (e.line, e.column),
+                (4 + could.lines().count(), 15),
+                "{could}: {e}"
+            );
+        }
+        for fine in [
+            "surface = \"infinia\"\n",
+            "surface = \"platform\"\n",
+            "operation = \"/v3/payouts*\"\n",
+            "[rule.then]\ncode = \"FAILURE\"\nhttp_status = 503\n",
+        ] {
+            let body = if fine.starts_with('[') {
+                fine.to_owned()
+            } else {
+                format!("{fine}{status}")
+            };
+            assert!(rule(&body).is_ok(), "{body}");
+        }
+        // A scenario for a tenant of another provider decides no Whalet operation.
+        assert!(scoped(status, "pockyt:1").is_ok());
+        assert!(scoped(status, "whalet:1").is_err());
+    }
+
+    #[test]
+    fn an_operation_written_as_its_wire_path_suggests_its_name() {
+        let e = rule("surface = \"infinia\"\noperation = \"/api/v1/account-binding/request\"\n")
+            .unwrap_err();
+        assert!(
+            e.reason
+                .contains("did you mean \"account-binding/request\"?")
+                && e.reason.contains("\"/api/v1/\""),
+            "{e}"
+        );
+        let e = rule("operation = \"/api/connectivity\"\n").unwrap_err();
+        assert!(e.reason.contains("did you mean \"connectivity\"?"), "{e}");
+    }
+
+    #[test]
+    fn an_empty_one_of_is_refused_where_it_is() {
+        let e = rule("[rule.when]\ncountry = { one_of = [] }\n").unwrap_err();
+        assert!(e.reason.contains("one_of = [] lists no value"), "{e}");
+        assert_eq!(e.line, 4, "{e}");
+        assert!(rule("[rule.when]\ncountry = { one_of = [\"US\"] }\n").is_ok());
+    }
+
+    fn never(
+        (): (),
+        _: serde_json::Map<String, serde_json::Value>,
+    ) -> crate::trigger::TriggerFuture {
+        Box::pin(async { Err("not run in these tests".to_owned()) })
+    }
+
+    const TRIGGERS: &[TriggerDef<()>] = &[
+        TriggerDef {
+            name: "whalet.collection.received",
+            description: "",
+            params: &[],
+            run: never,
+        },
+        TriggerDef {
+            name: "infinia.binding.approved",
+            description: "",
+            params: &[],
+            run: never,
+        },
+    ];
+
+    #[test]
+    fn a_misspelled_timeline_event_suggests_the_nearest_trigger() {
+        let text =
+            "name = \"x\"\n[[timeline]]\nat = \"1s\"\nevent = \"whalet.colection.received\"\n";
+        let e = parse::<()>(text, "t.toml", TRIGGERS).unwrap_err();
+        assert!(
+            e.reason
+                .contains("did you mean \"whalet.collection.received\"?")
+                && !e.reason.contains("infinia.binding.approved"),
+            "{e}"
+        );
+        assert_eq!(e.line, 4, "{e}");
+    }
+
+    #[test]
+    fn a_trigger_of_another_provider_names_the_tenant_to_fire_it_for_with_its_article() {
+        let text = "name = \"x\"\ntenant = \"whalet:1\"\n[[timeline]]\nat = \"1s\"\n\
+                    event = \"infinia.binding.approved\"\n";
+        let e = parse::<()>(text, "t.toml", TRIGGERS).unwrap_err();
+        assert!(e.reason.contains("for an infinia tenant"), "{e}");
+        let e = rule("surface = \"infinia\"\ntenant = \"whalet:1\"\n").unwrap_err();
+        assert!(e.reason.contains("name an infinia tenant"), "{e}");
     }
 
     #[test]

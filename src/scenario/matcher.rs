@@ -54,6 +54,13 @@ impl Predicate {
         {
             return Err("give at least one of equals, prefix, one_of, exists, min, max".into());
         }
+        if p.one_of.as_ref().is_some_and(Vec::is_empty) {
+            return Err(
+                "one_of = [] lists no value, so the rule would never match; list at least \
+                 one value, or leave one_of out"
+                    .into(),
+            );
+        }
         if let (Some(min), Some(max)) = (&p.min, &p.max) {
             if min > max {
                 return Err(format!("min {} is above max {}", min.text, max.text));

@@ -36,6 +36,7 @@ mod f44csv;
 mod f44journal;
 mod f44plat;
 mod f44replay;
+mod f44scn;
 mod fidelity_whalet;
 mod flows_round25;
 mod fuzz_smoke;
