@@ -115,7 +115,13 @@ pub fn acting_tenant(
     };
     let id = match opt_param(params, param) {
         Some(id) if configured.iter().any(|c| c == id) => id,
-        Some(id) => return Err(format!("no {noun} {id:?}; {}", choices())),
+        Some(id) => {
+            return Err(format!(
+                "no {noun} {}; {}",
+                crate::text::echo(id),
+                choices()
+            ))
+        }
         None => default_id(demo, configured)
             .ok_or_else(|| format!("give parameter {param} ({})", choices()))?,
     };
@@ -180,6 +186,67 @@ pub async fn noting_rule<F: Future>(run: F) -> (F::Output, Option<String>) {
 /// notifications a burst sends); every other parameter is text.
 const NUMBER_PARAMS: &[&str] = &["count"];
 
+/// A parameter's value as a refusal echoes it: a string quoted and cut like any echoed client
+/// value ([`crate::text::echo`]), another JSON value as its JSON text, cut at the same bound.
+pub fn shown(value: &Value) -> String {
+    match value {
+        Value::String(s) => crate::text::echo(s).to_string(),
+        other => crate::text::bound(&other.to_string(), crate::text::ECHO_BYTES).into_owned(),
+    }
+}
+
+/// A trigger's refusal `message` with every parameter value longer than the echo bound that it
+/// quotes whole cut to [`crate::text::ECHO_BYTES`], as every client value a diagnostic echoes is
+/// (docs/RELIABILITY.md): quoted (`{:?}`, `"zz"… N more bytes`) or bare (`zz… N more bytes`).
+/// One place for every trigger's messages, which name the object a parameter did not find in
+/// their own words. A value at most that long is left as it is, so nothing else in the message
+/// can be mistaken for one.
+pub fn cut_echoes(message: String, params: &Map<String, Value>) -> String {
+    let mut long: Vec<&str> = params
+        .values()
+        .filter_map(Value::as_str)
+        .filter(|v| v.len() > crate::text::ECHO_BYTES)
+        .collect();
+    // The longest first: a shorter value may be part of a longer one.
+    long.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    let mut message = message;
+    for value in long {
+        let quoted = format!("{value:?}");
+        if message.contains(&quoted) {
+            message = message.replace(&quoted, &crate::text::echo(value).to_string());
+        }
+        if message.contains(value) {
+            message = message.replace(value, &crate::text::echo_bare(value));
+        }
+    }
+    message
+}
+
+/// Reads a whole-number parameter (one of [`NUMBER_PARAMS`]: a JSON number or its decimal
+/// text) that must be from 1 to `most` (`most_is` says where that bound comes from): `None`
+/// when it is absent. A refusal names the range and echoes the value given, cut.
+pub fn count_param(
+    params: &Map<String, Value>,
+    name: &str,
+    most: u64,
+    most_is: &str,
+) -> Result<Option<u64>, String> {
+    let Some(value) = params.get(name) else {
+        return Ok(None);
+    };
+    value
+        .as_u64()
+        .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
+        .filter(|n| (1..=most).contains(n))
+        .map(Some)
+        .ok_or_else(|| {
+            format!(
+                "parameter {name} must be a whole number from 1 to {most} ({most_is}), not {}",
+                shown(value)
+            )
+        })
+}
+
 /// Why the value given for parameter `name` cannot be used, if it cannot: a parameter is a
 /// non-empty string (or, for [`NUMBER_PARAMS`], a number). Leaving an `optional` parameter out
 /// is how to ask for its default; `null`, `""` or a value of another type is refused, not read
@@ -200,7 +267,7 @@ fn bad_value(name: &str, value: &Value, optional: bool) -> Option<String> {
                 true => "string or a number",
                 false => "string",
             },
-            crate::text::bound(&other.to_string(), crate::text::ECHO_BYTES)
+            shown(other)
         )),
     }
 }
@@ -222,8 +289,9 @@ pub fn check_params<C>(def: &TriggerDef<C>, params: &Map<String, Value>) -> Resu
     let names: Vec<&str> = declared.iter().flat_map(|(n, _)| n.clone()).collect();
     if let Some(key) = params.keys().find(|k| !names.contains(&k.as_str())) {
         return Err(format!(
-            "{} has no parameter {key:?}; its parameters: {}",
+            "{} has no parameter {}; its parameters: {}",
             def.name,
+            crate::text::echo(key),
             if names.is_empty() {
                 "none".to_owned()
             } else {
@@ -511,6 +579,87 @@ mod tests {
         assert_eq!(check(json!({"amount": "1", "count": 3})), Ok(()));
         assert_eq!(check(json!({"amount": "1", "count": "3"})), Ok(()));
         assert!(check(json!({"amount": "1", "count": null})).is_err());
+    }
+
+    /// Every refusal of a trigger's parameters echoes the client's value cut at the documented
+    /// bound: an unknown name, an unknown tenant id, a count out of range.
+    #[test]
+    fn a_long_name_tenant_or_count_is_echoed_cut() {
+        let long = "z".repeat(5_000);
+        let run = |text: &str| text.split(|c| c != 'z').map(str::len).max().unwrap_or(0);
+        let Value::Object(unknown) = json!({ long.clone(): "1", "amount": "1" }) else {
+            panic!("an object");
+        };
+        let Value::Object(tenant) = json!({ "merchantNo": long.clone() }) else {
+            panic!("an object");
+        };
+        let Value::Object(count) = json!({ "count": long.clone() }) else {
+            panic!("an object");
+        };
+        let refusals = [
+            check_params(&DEF, &unknown),
+            acting_tenant(Provider::Pockyt, &tenant, None, &["m1".to_owned()]).map(|_| ()),
+            count_param(&count, "count", 10, "the most").map(|_| ()),
+        ];
+        for refusal in refusals {
+            let Err(e) = refusal else {
+                panic!("refused");
+            };
+            assert!(
+                run(&e) <= crate::text::ECHO_BYTES && e.contains(" more bytes"),
+                "{} bytes of the value in {} bytes",
+                run(&e),
+                e.len()
+            );
+        }
+        let Value::Object(fine) = json!({ "count": "3" }) else {
+            panic!("an object");
+        };
+        assert_eq!(count_param(&fine, "count", 10, "the most"), Ok(Some(3)));
+        assert_eq!(count_param(&Map::new(), "count", 10, "the most"), Ok(None));
+        let Value::Object(over) = json!({ "count": 11 }) else {
+            panic!("an object");
+        };
+        assert_eq!(
+            count_param(&over, "count", 10, "the most"),
+            Err(
+                "parameter count must be a whole number from 1 to 10 (the most), not 11".to_owned()
+            )
+        );
+    }
+
+    /// A trigger's own refusal that quotes a long parameter whole is cut, quoted or bare; a
+    /// short one and the rest of the message are left as they are.
+    #[test]
+    fn a_refusal_quoting_a_long_parameter_whole_is_cut() {
+        let long = "z".repeat(5_000);
+        let longer = "z".repeat(6_000);
+        let Value::Object(params) = json!({"invoiceId": long, "other": longer, "tradeId": "T1"})
+        else {
+            panic!("an object");
+        };
+        let run = |text: &str| text.split(|c| c != 'z').map(str::len).max().unwrap_or(0);
+        for message in [
+            format!("no payout with invoiceId {long:?} in pockyt:1"),
+            format!("no payout with invoiceId {long} in pockyt:1"),
+            format!("{long} and {longer}"),
+        ] {
+            let cut = cut_echoes(message.clone(), &params);
+            assert!(run(&cut) <= crate::text::ECHO_BYTES, "{} bytes", run(&cut));
+            assert!(cut.contains(" more bytes"), "{cut}");
+        }
+        let cut = cut_echoes(
+            format!("no payout with invoiceId {long:?} in pockyt:1"),
+            &params,
+        );
+        assert!(cut.starts_with("no payout with invoiceId \"zz"), "{cut}");
+        // Quoted as `echo` quotes: the kept part closed by its quote, then the count.
+        assert!(
+            cut.contains("zz\"… ") && cut.ends_with(" more bytes in pockyt:1"),
+            "{cut}"
+        );
+        let short = "no trade \"T1\" of partner 1".to_owned();
+        assert_eq!(cut_echoes(short.clone(), &params), short);
     }
 
     #[test]

@@ -23,6 +23,15 @@ use crate::tenant::{Provider, TenantId};
 /// Everything of the control plane lives under this one prefix.
 pub const PREFIX: &str = "/__sim/";
 
+/// The longest wait `GET /__sim/notifications/wait` takes (`timeoutMs`), in wall ms, and its
+/// default; the handler checks these and the OpenAPI document states them.
+pub const WAIT_MAX_MS: u64 = 120_000;
+pub const WAIT_DEFAULT_MS: u64 = 10_000;
+
+/// The largest `seconds` of `POST /__sim/clock/advance` ([`MAX_ADVANCE_MS`] in seconds); the
+/// handler checks it and the OpenAPI document states it.
+pub const MAX_ADVANCE_SECONDS: i64 = MAX_ADVANCE_MS / 1000;
+
 pub async fn handle(core: &Core, req: &SimRequest, rest: &str) -> SimResponse {
     if req.too_large {
         let limit = core.config().server.control_body_limit_bytes;
@@ -503,9 +512,14 @@ async fn wait(core: &Core, req: &SimRequest) -> SimResponse {
         Err(r) => return r,
     };
     let timeout_ms = match timeout.map(|t| t.parse::<u64>()) {
-        None => 10_000,
-        Some(Ok(t)) if t <= 120_000 => t,
-        Some(_) => return error(400, "timeoutMs must be an integer from 0 to 120000"),
+        None => WAIT_DEFAULT_MS,
+        Some(Ok(t)) if t <= WAIT_MAX_MS => t,
+        Some(_) => {
+            return error(
+                400,
+                format!("timeoutMs must be an integer from 0 to {WAIT_MAX_MS}"),
+            )
+        }
     };
     match core
         .outbox()
@@ -562,7 +576,7 @@ async fn advance(core: &Core, req: &SimRequest) -> SimResponse {
 /// (neither, both, a value of another type, a fraction of a ms, out of range) has its own
 /// message, naming the field given and what it takes.
 fn advance_ms(body: &Map<String, Value>) -> Result<i64, String> {
-    let max_s = MAX_ADVANCE_MS / 1000;
+    let max_s = MAX_ADVANCE_SECONDS;
     let seconds_range = format!("a number from 0 to {max_s}");
     let ms_range = format!("an integer from 0 to {MAX_ADVANCE_MS}");
     let shown =
@@ -844,7 +858,7 @@ async fn trigger(core: &Core, req: &SimRequest, name: &str) -> SimResponse {
     // Every refusal of a trigger starts with its name, its body's too.
     let params = match body_json_or(req) {
         Ok(b) => b,
-        Err(why) => return error(400, format!("{name}: {why}")),
+        Err(why) => return error(400, format!("{}: {why}", crate::text::echo_bare(name))),
     };
     match core.fire(name, params, None).await {
         Ok(result) => ok(json!({"trigger": name, "result": result})),

@@ -6,6 +6,7 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::clock::{MAX_ADVANCE_MS, MAX_SCALE, MIN_SCALE};
 use crate::core::Core;
 
 /// One control endpoint. `path` is relative to `/__sim/`; `{name}` is one path segment.
@@ -45,14 +46,14 @@ pub const ROUTES: &[Route] = &[
     Route { method: "GET", path: "state", tag: "state", summary: "Per tenant: entities, ledger (postings and balances), sequences", query: &[TENANT], body: None, fields: None },
     Route { method: "GET", path: "crypto", tag: "health", summary: "The CPU time RSA and AES calls took on the server's threads: {\"accounting\", \"calls\", \"cpuNs\", \"sampleOneIn\", \"strata\", \"processCpuNs\"}, estimated from one call in eight timed, or one in N with `serve --account-crypto=N` (per stratum of primitive and size: calls, sampled, sampledNs), counted only when started with `serve --account-crypto` (accounting false and zero counts otherwise); the bench sets it beside the server's whole CPU time, `processCpuNs` (the process's CPU clock, served whether or not the crypto is counted)", query: &[], body: None, fields: None },
     Route { method: "GET", path: "invariants", tag: "state", summary: "Whether every tenant's ledger balances", query: &[], body: None, fields: None },
-    Route { method: "POST", path: "reset", tag: "state", summary: "Empties all state (or one tenant's): entities, ledger, notifications, scenario counters and random draws, pending timers of that tenant; loaded scenarios stay", query: &[TENANT], body: Some("optional {\"tenant\": \"provider:id\"}"), fields: Some(&[TENANT]) },
+    Route { method: "POST", path: "reset", tag: "state", summary: "Empties all state, or with `tenant` one tenant's: its entities, ledger, notifications, scenario counters and random draws, outages `sim.notify.down` started, pending timers and seller authorization links. A full reset also empties the request journal; a tenant's reset leaves the journal as it is (that tenant's entries too). Loaded scenarios stay", query: &[TENANT], body: Some("optional {\"tenant\": \"provider:id\"}"), fields: Some(&[TENANT]) },
     Route { method: "GET", path: "snapshot", tag: "state", summary: "The state as one versioned JSON document (docs/PERSISTENCE.md): every tenant's entities, ledger, requestNo memory, idempotency records and files; the delivery ledger with pending due times; the virtual time. Export → import → export gives the same bytes", query: &[TENANT], body: None, fields: None },
     Route { method: "POST", path: "snapshot", tag: "state", summary: "Imports a snapshot, replacing all state (or only that tenant's); 400 names the problem (not a snapshot, newer schema version, bad field). Larger than `[server] control_body_limit_bytes`? Start with `serve --snapshot FILE`", query: &[TENANT, ("file", "the name to use in error messages")], body: Some("a snapshot document (GET /__sim/snapshot)"), fields: None },
     Route { method: "GET", path: "triggers", tag: "triggers", summary: "Every externally caused event that can be fired, with its parameters", query: &[], body: None, fields: None },
     Route { method: "POST", path: "trigger/{event}", tag: "triggers", summary: "Fires an external event; 404 unknown event, 400 bad parameters, 422 refused by the event", query: &[], body: Some("the event's parameters as a JSON object: strings, or numbers where the event takes a number (e.g. `count`)"), fields: None },
-    Route { method: "GET", path: "scenarios", tag: "scenarios", summary: "Loaded scenarios in load order (with their rules, timeline, fired events, outages)", query: &[("tenant", "only scenarios that apply to this tenant")], body: None, fields: None },
+    Route { method: "GET", path: "scenarios", tag: "scenarios", summary: "Loaded scenarios in load order (with their rules, timeline, fired events, outages)", query: &[("tenant", "only scenarios that apply to this tenant (provider:id); `*`: only those loaded for every tenant")], body: None, fields: None },
     Route { method: "POST", path: "scenarios", tag: "scenarios", summary: "Loads a scenario (TOML, or JSON of the same shape); replaces one with the same name and tenant; 400 names the line and reason", query: &[("tenant", "scope it to this tenant (overrides the file's tenant)"), ("file", "the name to use in error messages")], body: Some("a scenario file (docs/SCENARIOS.md)"), fields: None },
-    Route { method: "DELETE", path: "scenarios", tag: "scenarios", summary: "Removes every scenario (or those scoped to one tenant) and cancels their timelines", query: &[("tenant", "only scenarios scoped to this tenant")], body: None, fields: None },
+    Route { method: "DELETE", path: "scenarios", tag: "scenarios", summary: "Removes every scenario (or those scoped to one tenant, or with `?tenant=*` those loaded for every tenant) and cancels their timelines", query: &[("tenant", "only scenarios scoped to this tenant (provider:id); `*`: only those loaded for every tenant")], body: None, fields: None },
     Route { method: "POST", path: "scenarios/explain", tag: "scenarios", summary: "Which rule would decide an operation now, and its decision, without counting it", query: &[], body: Some("{\"surface\": \"whalet\", \"tenant\": \"whalet:...\", \"operation\": \"connectivity\", \"fields\": {...}}"), fields: Some(&[("surface", "whalet, platform, infinia or pockyt"), TENANT, ("operation", "apiCode or path"), ("fields", "the decrypted business fields (any JSON object)")]) },
     Route { method: "GET", path: "coverage", tag: "coverage", summary: "Integration coverage (docs/COVERAGE.md): every item the simulator can produce (sync codes per operation, envelope errors, notification delivery outcomes, state changes) grouped surface → group → operation, with hit counts, exercised share and a hint for each", query: &[TENANT, ("surface", "whalet, platform, file, infinia or pockyt"), ("group", "an operation group, e.g. payout; a name several surfaces have needs surface")], body: None, fields: None },
     Route { method: "POST", path: "coverage/reset", tag: "coverage", summary: "Starts a new coverage measurement: every hit count back to zero", query: &[], body: None, fields: None },
@@ -305,13 +306,14 @@ fn body_required(route: &Route) -> bool {
     }
 }
 
-/// The schema of a checked body field, by its name.
+/// The schema of a checked body field, by its name. The bounds are the constants the handlers
+/// check (a client generated from the document must not send what the endpoint refuses).
 fn field_schema(name: &str) -> Value {
     match name {
-        "seconds" => json!({"type": "number", "minimum": 0}),
-        "ms" => json!({"type": "integer", "minimum": 0}),
+        "seconds" => json!({"type": "number", "minimum": 0, "maximum": super::MAX_ADVANCE_SECONDS}),
+        "ms" => json!({"type": "integer", "minimum": 0, "maximum": MAX_ADVANCE_MS}),
         "mode" => json!({"type": "string", "enum": ["real", "manual", "scaled"]}),
-        "scale" => json!({"type": "number", "exclusiveMinimum": true, "minimum": 0}),
+        "scale" => json!({"type": "number", "minimum": MIN_SCALE, "maximum": MAX_SCALE}),
         "fields" => json!({"type": "object"}),
         _ => json!({"type": "string"}),
     }
@@ -323,7 +325,7 @@ fn query_schema(name: &str) -> Value {
     match name {
         "limit" | "before" => json!({"type": "integer", "minimum": 0}),
         "timeoutMs" | "timeout_ms" => {
-            json!({"type": "integer", "minimum": 0, "maximum": 120_000, "default": 10_000})
+            json!({"type": "integer", "minimum": 0, "maximum": super::WAIT_MAX_MS, "default": super::WAIT_DEFAULT_MS})
         }
         "failed" => json!({"type": "boolean"}),
         _ => json!({"type": "string"}),
@@ -448,6 +450,23 @@ mod tests {
                 assert!(body_required(route), "{} {}", route.method, route.path);
             }
         }
+    }
+
+    /// The wait's bounds are written in its parameter's description too (the route table is
+    /// constant text): they must be the ones the handler checks.
+    #[test]
+    fn the_wait_description_names_the_bounds_the_handler_checks() {
+        let Some(wait) = route("GET", &["notifications", "wait"]) else {
+            panic!("wait is documented");
+        };
+        let Some((_, description)) = wait.query.iter().find(|(n, _)| *n == "timeoutMs") else {
+            panic!("timeoutMs is documented");
+        };
+        assert!(
+            description.contains(&format!("default {}", super::super::WAIT_DEFAULT_MS))
+                && description.contains(&format!("at most {}", super::super::WAIT_MAX_MS)),
+            "{description}"
+        );
     }
 
     #[test]

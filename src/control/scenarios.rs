@@ -11,14 +11,19 @@ use crate::scenario::{Decision, OperationCtx};
 use crate::tenant::TenantId;
 
 pub fn list(core: &Core, req: &SimRequest) -> SimResponse {
-    let tenant = match tenant_param(req, None) {
-        Ok(t) => t,
+    let scope = match scope_param(req) {
+        Ok(s) => s,
         Err(r) => return r,
+    };
+    let tenant = match &scope {
+        Some(Scope::Tenant(t)) => Some(t),
+        Some(Scope::Every) | None => None,
     };
     let list: Vec<Value> = core
         .scenarios()
-        .list(tenant.as_ref())
+        .list(tenant)
         .into_iter()
+        .filter(|view| !matches!(scope, Some(Scope::Every)) || every_tenant(view))
         .map(with_utc)
         .collect();
     ok(json!({"scenarios": list}))
@@ -88,17 +93,39 @@ pub async fn load(core: &Core, req: &SimRequest) -> SimResponse {
     ok(answer)
 }
 
-/// How `?tenant=` names the every-tenant scenario of a name that a tenant's scenario shares.
+/// How `?tenant=` names the every-tenant scope: the every-tenant scenario of a name that a
+/// tenant's scenario shares, or (listing and removing all) the every-tenant scenarios only.
 pub const EVERY_TENANT: &str = "*";
+
+/// The scenario scope a `?tenant=` names.
+enum Scope {
+    /// `*`: the scenarios loaded for every tenant.
+    Every,
+    /// `provider:id`: that tenant's.
+    Tenant(TenantId),
+}
+
+/// The one reading of the scenario endpoints' `?tenant=`: `*` ([`EVERY_TENANT`]) or
+/// `provider:id` (anything else is the `400` of [`tenant_param`]); `None` when not given.
+fn scope_param(req: &SimRequest) -> Result<Option<Scope>, SimResponse> {
+    if req.query_param("tenant").as_deref() == Some(EVERY_TENANT) {
+        return Ok(Some(Scope::Every));
+    }
+    Ok(tenant_param(req, None)?.map(Scope::Tenant))
+}
+
+/// Whether a scenario's view is of one loaded for every tenant (its `tenant` is `null`).
+fn every_tenant(view: &Value) -> bool {
+    view["tenant"].is_null()
+}
 
 /// Finds the scope of scenario `name`: the `tenant` given (`*` = the every-tenant one, `None`),
 /// else the only one of that name.
 fn scope_of(core: &Core, req: &SimRequest, name: &str) -> Result<Option<TenantId>, SimResponse> {
-    if req.query_param("tenant").as_deref() == Some(EVERY_TENANT) {
-        return Ok(None);
-    }
-    if let Some(t) = tenant_param(req, None)? {
-        return Ok(Some(t));
+    match scope_param(req)? {
+        Some(Scope::Every) => return Ok(None),
+        Some(Scope::Tenant(t)) => return Ok(Some(t)),
+        None => {}
     }
     let scopes: Vec<Option<TenantId>> = core
         .scenarios()
@@ -169,12 +196,28 @@ fn not_loaded(name: &str, scope: Option<&TenantId>) -> String {
     }
 }
 
+/// `DELETE /__sim/scenarios[?tenant=]`: every scenario, those scoped to one tenant, or with
+/// `?tenant=*` those loaded for every tenant (a tenant's own stay). Answers how many went.
 pub fn remove_all(core: &Core, req: &SimRequest) -> SimResponse {
-    let scope = match tenant_param(req, None) {
-        Ok(t) => t,
+    let removed = match scope_param(req) {
+        Ok(None) => core.scenarios().remove_all(None),
+        Ok(Some(Scope::Tenant(t))) => core.scenarios().remove_all(Some(&t)),
+        Ok(Some(Scope::Every)) => {
+            let names: Vec<String> = core
+                .scenarios()
+                .list(None)
+                .iter()
+                .filter(|view| every_tenant(view))
+                .filter_map(|view| view["name"].as_str().map(str::to_owned))
+                .collect();
+            names
+                .iter()
+                .filter(|name| core.scenarios().remove(name, None))
+                .count()
+        }
         Err(r) => return r,
     };
-    ok(json!({"removed": core.scenarios().remove_all(scope.as_ref())}))
+    ok(json!({"removed": removed}))
 }
 
 /// `POST /__sim/scenarios/explain`: which rule would decide an operation now. The operation is

@@ -222,7 +222,8 @@ impl Core {
         let Some(def) = self.triggers().iter().find(|t| t.name == name).cloned() else {
             let names: Vec<&str> = self.triggers().iter().map(|t| t.name).collect();
             return Err(FireError::Unknown(format!(
-                "no trigger {name:?}; known: {}",
+                "no trigger {}; known: {}",
+                crate::text::echo(name),
                 names.join(", ")
             )));
         };
@@ -255,7 +256,10 @@ impl Core {
             .polls((def.run)(self.clone(), params.clone()));
         let ((outcome, chosen), decided) =
             crate::trigger::noting_rule(crate::trigger::noting_tenant(run)).await;
-        let outcome = outcome.map_err(|why| named_refusal(def.name, why));
+        // A trigger's own refusal may quote a parameter whole (`no payout with invoiceId …`):
+        // cut here, once for every trigger, as every echoed client value is.
+        let outcome = outcome
+            .map_err(|why| named_refusal(def.name, crate::trigger::cut_echoes(why, &params)));
         let fired = Fired {
             chosen,
             decided,
@@ -336,7 +340,8 @@ impl Core {
         if self.store().has_tenant(&t) {
             return Ok(());
         }
-        let why = self.store().no_tenant(&format!("{t} is configured"));
+        let named = crate::text::echo_bare(&t.to_string());
+        let why = self.store().no_tenant(&format!("{named} is configured"));
         Err(FireError::Unknown(named_refusal(trigger, why)))
     }
 }

@@ -33,6 +33,7 @@ mod edge_limits;
 mod envelope_errors;
 mod examples;
 mod f44csv;
+mod f44ctl;
 mod f44journal;
 mod f44plat;
 mod f44replay;

@@ -9,7 +9,7 @@ use crate::behaviour::NotifyBehaviour;
 use crate::core::Core;
 use crate::core::Trigger;
 use crate::tenant::{Provider, TenantId};
-use crate::trigger::{opt_param, param, TriggerFuture};
+use crate::trigger::{count_param, opt_param, param, TriggerFuture};
 
 pub fn triggers() -> Vec<Trigger> {
     vec![Trigger {
@@ -42,22 +42,14 @@ fn send(core: &Core, params: &Map<String, Value>) -> Result<Value, String> {
     let partner_id = param(params, "partnerId")?;
     if core.partners().get(partner_id).is_none() {
         return Err(format!(
-            "no partner with partnerId {partner_id:?}; configured: {}",
+            "no partner with partnerId {}; configured: {}",
+            crate::text::echo(partner_id),
             core.partners().ids().join(", ")
         ));
     }
     let message = opt_param(params, "notifyMessage").unwrap_or("");
     let most = core.config().notify.ledger_capacity;
-    let count = match params.get("count") {
-        None => 1,
-        Some(v) => v
-            .as_u64()
-            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-            .filter(|n| (1..=most as u64).contains(n))
-            .ok_or_else(|| {
-                format!("parameter count must be a whole number from 1 to {most} ([notify] ledger_capacity), not {v}")
-            })?,
-    };
+    let count = count_param(params, "count", most as u64, "[notify] ledger_capacity")?.unwrap_or(1);
     let tenant = TenantId::new(Provider::Whalet, partner_id);
     let ids: Vec<String> = (0..count)
         .map(|_| {
