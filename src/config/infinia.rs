@@ -41,6 +41,12 @@ pub struct InfiniaConfig {
     pub sftp_login_grace_ms: u64,
     /// Refused logins (password or key) one connection may make; the last one closes it (at least 1).
     pub sftp_max_auth_attempts: usize,
+    /// Session channels one SSH connection may have open at once (each runs one SFTP
+    /// session); the extra one is refused (at least 1).
+    pub sftp_max_channels: usize,
+    /// Handles (open files and directories) one SFTP session may hold at once; opening one more
+    /// is refused (at least 1).
+    pub sftp_max_handles: usize,
     /// Largest request body on `/api/v1/...`, in bytes (SYS-007 above).
     pub body_limit_bytes: usize,
     /// The documented length of `requestData` is 2048; 0 (default) does not enforce it.
@@ -92,6 +98,10 @@ impl Default for InfiniaConfig {
             sftp_login_grace_ms: 60 * 1000,
             // OpenSSH's `MaxAuthTries` default.
             sftp_max_auth_attempts: 6,
+            // OpenSSH's `MaxSessions` default.
+            sftp_max_channels: 10,
+            // Far more than a client keeps open (OpenSSH's `sftp` holds a few at a time).
+            sftp_max_handles: 256,
             sign_responses: false,
             sign_webhooks: true,
             webhook_app_id: "infinia".into(),

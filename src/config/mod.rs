@@ -693,6 +693,20 @@ impl Config {
                 "allow no login attempt",
             ),
             Bound::new(
+                "[infinia] sftp_max_channels",
+                infinia.sftp_max_channels,
+                1,
+                infinia_default.sftp_max_channels,
+                "refuse every SFTP session",
+            ),
+            Bound::new(
+                "[infinia] sftp_max_handles",
+                infinia.sftp_max_handles,
+                1,
+                infinia_default.sftp_max_handles,
+                "refuse every SFTP open",
+            ),
+            Bound::new(
                 "[pockyt] body_limit_bytes",
                 self.pockyt.body_limit_bytes,
                 1,

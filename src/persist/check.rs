@@ -721,25 +721,83 @@ fn untimed_uploads<'s, 't>(
 /// opened again and whose processing timer then found it open (and skipped it) is PROCESSING
 /// without a timer after a `kill -9`. The session that held the file is gone, so it ends as it
 /// would have when the session ended (INCOMPLETE), rather than stay PROCESSING for good or
-/// refuse the start. Returns how many uploads were ended.
+/// refuse the start ([`end_uploads_left_open`]). Returns how many uploads were ended.
 pub(super) fn end_abandoned_uploads(
     states: &mut BTreeMap<String, TenantState>,
     timers: &[TimerRecord],
 ) -> usize {
+    end_uploads_left_open(
+        states
+            .iter_mut()
+            .map(|(tenant, state)| (tenant.clone(), state)),
+        timers.iter(),
+        (
+            LeftOpen::Unknown,
+            "the simulator stopped while the file was open for writing again, so it was not \
+             processed; upload it again",
+        ),
+    )
+}
+
+/// Why an upload a snapshot import ended INCOMPLETE ([`end_uploads_left_open`]).
+pub(super) const IMPORTED_WHILE_WRITTEN: &str = "the snapshot was taken while the file was \
+     being written, so it was not processed; upload it again";
+
+/// Which files were open for writing when the state was taken ([`end_uploads_left_open`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum LeftOpen {
+    /// A data directory does not keep it: an upload PROCESSING without its timer can only be
+    /// one whose timer found its file open.
+    Unknown,
+    /// A snapshot marks them (`"writing": true`): any other upload PROCESSING without its
+    /// timer is an inconsistent document, refused ([`timers`]).
+    Marked,
+}
+
+/// State put in place of what the sessions knew (a data directory read at start, a snapshot
+/// imported): no SFTP session holds any of its files, so none is being written any more (a
+/// snapshot takes a file open for writing marked so, and it would otherwise never be processed
+/// nor removable), and an upload PROCESSING without its processing timer because the timer
+/// found its file open for writing again (and skipped it) ends INCOMPLETE with `reason`, as it
+/// would have when its session ended, rather than stay PROCESSING for good. Returns how many
+/// uploads were ended.
+pub(super) fn end_uploads_left_open<'s, 't>(
+    states: impl Iterator<Item = (String, &'s mut TenantState)>,
+    timers: impl Iterator<Item = &'t TimerRecord> + Clone,
+    (left_open, reason): (LeftOpen, &str),
+) -> usize {
     let mut ended = 0;
-    for (tenant, state) in states.iter_mut() {
-        let names: Vec<String> = untimed_uploads(tenant, state, timers.iter())
+    for (tenant, state) in states {
+        let marked: Vec<String> = state
+            .infinia
+            .uploads
+            .keys()
+            .filter(|name| {
+                state
+                    .infinia
+                    .files
+                    .get(&format!("/upload/{name}"))
+                    .is_some_and(|f| f.writing)
+            })
+            .cloned()
+            .collect();
+        for file in state
+            .infinia
+            .files
+            .values_mut()
+            .chain(state.platform.files.values_mut())
+        {
+            file.writing = false;
+        }
+        let names: Vec<String> = untimed_uploads(&tenant, state, timers.clone())
             .into_iter()
             .map(|(name, _)| name.clone())
+            .filter(|name| left_open == LeftOpen::Unknown || marked.contains(name))
             .collect();
         for name in names {
             if let Some(upload) = state.infinia.uploads.get_mut(&name) {
                 upload.status = UploadStatus::Incomplete;
-                upload.reason = Some(
-                    "the simulator stopped while the file was open for writing again, so it \
-                     was not processed; upload it again"
-                        .into(),
-                );
+                upload.reason = Some(reason.to_owned());
                 ended += 1;
             }
         }
@@ -1160,5 +1218,47 @@ mod tests {
             .unwrap()
             .contains("open for writing"));
         assert_eq!(uploads["timed.csv"].status, UploadStatus::Processing);
+    }
+
+    /// Regression: an imported snapshot taken mid-write kept its files marked as being written
+    /// for good, and the upload its timer skipped stayed PROCESSING. No file stays marked; the
+    /// upload ends INCOMPLETE with the reason given.
+    #[test]
+    fn state_put_in_leaves_no_file_being_written_and_ends_the_skipped_upload() {
+        let mut t = TenantState::default();
+        let file = crate::store::infinia::StoredFile {
+            data: Vec::new(),
+            size: 0,
+            modified_at: 0,
+            writing: true,
+        };
+        t.infinia.files.insert("/upload/w.csv".into(), file.clone());
+        t.platform.files.insert("/upload/p.csv".into(), file);
+        for name in ["w.csv", "untimed.csv"] {
+            t.infinia.uploads.insert(
+                name.into(),
+                crate::store::infinia::Upload::received("", UploadStatus::Processing, 0, 1, None),
+            );
+        }
+        let mut states = [("infinia:demo-app".to_owned(), t)];
+        let ended = end_uploads_left_open(
+            states.iter_mut().map(|(id, s)| (id.clone(), s)),
+            std::iter::empty(),
+            (LeftOpen::Marked, IMPORTED_WHILE_WRITTEN),
+        );
+        assert_eq!(ended, 1, "only the upload whose file was marked");
+        let t = &states[0].1;
+        assert!(!t.infinia.files["/upload/w.csv"].writing);
+        assert!(!t.platform.files["/upload/p.csv"].writing);
+        assert_eq!(t.infinia.uploads["w.csv"].status, UploadStatus::Incomplete);
+        assert_eq!(
+            t.infinia.uploads["w.csv"].reason.as_deref(),
+            Some(IMPORTED_WHILE_WRITTEN)
+        );
+        // Not marked: left for the import's check to refuse.
+        assert_eq!(
+            t.infinia.uploads["untimed.csv"].status,
+            UploadStatus::Processing
+        );
     }
 }

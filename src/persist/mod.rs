@@ -289,6 +289,7 @@ pub fn import(
     let tenant = tenant.as_ref();
     let checked = check(core, snapshot, tenant)?;
     let (count, timer_count) = (checked.states.len(), checked.timers.len());
+    let ended_uploads = checked.ended_uploads;
     let notifications = checked.outbox.notifications.len();
     let pending = checked
         .outbox
@@ -302,6 +303,12 @@ pub fn import(
     // too: the data directory rewrites it either way.
     sqlite::state_replaced(core);
     replaced?;
+    if ended_uploads > 0 {
+        tracing::warn!(
+            uploads = ended_uploads,
+            "uploads whose files were being written when the snapshot was taken are INCOMPLETE"
+        );
+    }
     Ok(Restored {
         scope: tenant.map_or("all".to_owned(), ToString::to_string),
         tenants: count,
@@ -337,6 +344,9 @@ struct Checked {
     journal: Vec<Value>,
     timers: Vec<TimerRecord>,
     now: Millis,
+    /// Uploads ended INCOMPLETE: the snapshot was taken while their file was being written
+    /// ([`check::end_uploads_left_open`]).
+    ended_uploads: usize,
 }
 
 /// The parts of `snapshot` that `tenant` (None: all) takes, every one checked before anything
@@ -394,6 +404,13 @@ fn check(core: &Core, snapshot: Snapshot, tenant: Option<&TenantId>) -> Result<C
         outbox.notifications.retain(|n| &n.tenant == t);
     }
     let timers = checked_timers(core, timers, tenant)?;
+    // No session of the imported state holds its files: none is being written any more, and an
+    // upload its timer skipped (the file open for writing again) ends INCOMPLETE.
+    let ended_uploads = check::end_uploads_left_open(
+        states.iter_mut().map(|(id, state)| (id.to_string(), state)),
+        timers.iter().map(|(_, record)| record),
+        (check::LeftOpen::Marked, check::IMPORTED_WHILE_WRITTEN),
+    );
     check::timers(&states, &timers)?;
     let timers = timers.into_iter().map(|(_, record)| record).collect();
     for n in &outbox.notifications {
@@ -430,6 +447,7 @@ fn check(core: &Core, snapshot: Snapshot, tenant: Option<&TenantId>) -> Result<C
         journal,
         timers,
         now,
+        ended_uploads,
     })
 }
 
@@ -504,6 +522,7 @@ fn replace(core: &Core, tenant: Option<&TenantId>, checked: Checked) -> Result<(
         journal,
         mut timers,
         now,
+        ended_uploads: _,
     } = checked;
     match tenant {
         None => {

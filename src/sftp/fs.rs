@@ -292,6 +292,20 @@ impl SftpFs {
         }
     }
 
+    /// Refuses a new handle when the session holds the most it may (`[infinia]
+    /// sftp_max_handles`), before the open changes anything (a file created or truncated).
+    fn room_for_handle(&self) -> Result<(), StatusReply> {
+        let max = self.core.infinia().apps.config.sftp_max_handles;
+        if self.handles.len() < max {
+            return Ok(());
+        }
+        Err(refused(format!(
+            "this SFTP session already holds {} open handles, the most it may ([infinia] \
+             sftp_max_handles); close handles it no longer needs",
+            self.handles.len()
+        )))
+    }
+
     fn handle(&mut self, open: Open) -> String {
         let h = format!("h{}", self.next);
         self.next += 1;
@@ -472,6 +486,7 @@ impl russh_sftp::server::Handler for SftpFs {
         if !self.area.is_dir(&path) {
             return Err(missing(&path));
         }
+        self.room_for_handle()?;
         let handle = self.handle(Open::Dir {
             path,
             next: Listing::Start,
@@ -545,6 +560,7 @@ impl russh_sftp::server::Handler for SftpFs {
                 area.what()
             )));
         }
+        self.room_for_handle()?;
         let now = self.core.clock().now();
         let max_files = self.core.infinia().apps.config.sftp_max_files;
         let file = self.state(|t| {

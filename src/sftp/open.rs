@@ -1,7 +1,8 @@
 //! The files open through SFTP handles, across every session of the server. A handle refers to
 //! a file (a [`FileId`]), not to its path: a rename by another session moves the file under its
 //! handles. A handle whose file is gone (removed, or the app reset or imported since) finds it
-//! gone: a removal or a new file created under the name over SFTP detaches it, and a writer
+//! gone: a removal or a new file created under the name over SFTP, or a report the simulator
+//! replaces ([`report_replaced`]), detaches it, and a writer
 //! also sees that the file under its name is not marked as being written any more (a reset or
 //! an import replaces the state without telling the registry), so it never writes into a file
 //! that later took the name. Writers are counted per file, so a file is complete
@@ -13,6 +14,7 @@
 //! registry change together.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
 
@@ -43,6 +45,9 @@ struct Inner {
 struct Entry {
     /// None once the file is gone: removed, or replaced by a reset or an import.
     place: Option<Place>,
+    /// The area's files the file was opened in ([`files_key`]): what [`report_replaced`] finds
+    /// it by.
+    files_at: usize,
     /// The app's incarnation when the file was opened ([`crate::store::Store::incarnation`]):
     /// after a reset or an import the file at the path is another, whatever it holds.
     incarnation: u64,
@@ -113,6 +118,7 @@ impl OpenFiles {
                     id,
                     Entry {
                         place: Some(place.clone()),
+                        files_at: files_key(files),
                         incarnation,
                         handles: 0,
                         writers: 0,
@@ -189,6 +195,56 @@ impl OpenFiles {
         self.inner
             .lock()
             .detach(&(tenant.clone(), area, path.to_owned()));
+    }
+
+    /// Makes this registry one [`report_replaced`] tells (every session of the server does,
+    /// so it is told while any of its handles can be open).
+    pub fn serve(self: &Arc<Self>) {
+        let mut served = SERVED.lock();
+        served.retain(|r| r.strong_count() > 0);
+        if !served
+            .iter()
+            .any(|r| std::ptr::eq(r.as_ptr(), Arc::as_ptr(self)))
+        {
+            served.push(Arc::downgrade(self));
+        }
+    }
+
+    /// The file at `path` of the area's `files` was removed (as [`OpenFiles::removed`]), if
+    /// one of this registry's handles opened it there.
+    fn removed_from(&self, files: usize, path: &str) {
+        let mut inner = self.inner.lock();
+        let place = inner
+            .at
+            .iter()
+            .find(|((_, _, p), id)| {
+                p == path && inner.files.get(id).is_some_and(|e| e.files_at == files)
+            })
+            .map(|(place, _)| place.clone());
+        if let Some(place) = place {
+            inner.detach(&place);
+        }
+    }
+}
+
+/// The registries of the SFTP servers running in this process ([`OpenFiles::serve`]).
+static SERVED: Mutex<Vec<Weak<OpenFiles>>> = Mutex::new(Vec::new());
+
+/// An area's files told apart from any other area's (of another app, or of another simulator
+/// in the same process) while they live: their address.
+fn files_key(files: &BTreeMap<String, StoredFile>) -> usize {
+    std::ptr::from_ref(files) as usize
+}
+
+/// The simulator dropped the report at `path` of an area's `files` (processing the upload
+/// again replaces it): handles still open on it find it gone, as after a removal over SFTP,
+/// and never reach the report later written under the name. Called under the app's lock, as
+/// every call of the registry is; the processing that calls it knows no SFTP server, so every
+/// server running is told (only a handle opened in these very `files` matches).
+pub fn report_replaced(files: &BTreeMap<String, StoredFile>, path: &str) {
+    let served: Vec<Arc<OpenFiles>> = SERVED.lock().iter().filter_map(Weak::upgrade).collect();
+    for registry in served {
+        registry.removed_from(files_key(files), path);
     }
 }
 
@@ -276,5 +332,25 @@ mod tests {
         let gone = open.release(old, true, (&mut files, 1));
         assert!(gone.path.is_none() && !gone.last_writer);
         assert!(files["/upload/h.csv"].writing, "the imported mark stays");
+    }
+
+    /// Regression: a report replaced by processing left its readers attached to the name, so
+    /// they read on into the new report. Only a handle opened in the same files is detached.
+    #[test]
+    fn a_replaced_report_detaches_its_readers_and_no_other_apps() {
+        let (tenant, area) = app();
+        let open = Arc::new(OpenFiles::default());
+        open.serve();
+        let path = "/error/r_error_file.csv";
+        let mut mine = BTreeMap::from([(path.to_owned(), file(false))]);
+        let mut other = BTreeMap::from([(path.to_owned(), file(false))]);
+        let reader = open.open((&tenant, area), path, (&mut mine, 0), false);
+        let them = TenantId::new(Provider::Infinia, "b");
+        let theirs = open.open((&them, area), path, (&mut other, 0), false);
+        mine.remove(path);
+        report_replaced(&mine, path);
+        mine.insert(path.to_owned(), file(false));
+        assert_eq!(open.path(reader, (&mine, 0)), None);
+        assert_eq!(open.path(theirs, (&other, 0)).as_deref(), Some(path));
     }
 }

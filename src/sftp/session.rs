@@ -7,7 +7,7 @@
 //! method to try, every later attempt is refused unchecked, and the connection task is told to
 //! disconnect (the SSH library itself does not enforce a maximum).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use russh::server::{Auth, Msg, Session};
@@ -33,7 +33,10 @@ pub struct SshSession {
     /// The server's open files, shared by the file systems of every session.
     open_files: Arc<OpenFiles>,
     user: Option<Account>,
+    /// Session channels opened and not yet running the `sftp` subsystem.
     channels: HashMap<ChannelId, Channel<Msg>>,
+    /// Every session channel open on the connection (`[infinia] sftp_max_channels`).
+    open_channels: HashSet<ChannelId>,
     login: watch::Sender<Login>,
     refusals: usize,
     max_refusals: usize,
@@ -46,11 +49,14 @@ impl SshSession {
         login: watch::Sender<Login>,
         max_refusals: usize,
     ) -> Self {
+        // Processing replaces reports outside any session: it tells the registry through this.
+        open_files.serve();
         Self {
             core,
             open_files,
             user: None,
             channels: HashMap::new(),
+            open_channels: HashSet::new(),
             login,
             refusals: 0,
             max_refusals,
@@ -162,8 +168,32 @@ impl russh::server::Handler for SshSession {
         channel: Channel<Msg>,
         _session: &mut Session,
     ) -> Result<bool, Self::Error> {
+        let max = self.core.infinia().apps.config.sftp_max_channels;
+        if self.open_channels.len() >= max {
+            // The SSH library answers SSH_MSG_CHANNEL_OPEN_FAILURE, "administratively
+            // prohibited", with its own fixed description ("Rejected").
+            tracing::warn!(
+                max,
+                "sftp session channel refused: the connection already has {} open, the most it \
+                 may ([infinia] sftp_max_channels); close one or open another connection",
+                self.open_channels.len()
+            );
+            return Ok(false);
+        }
+        self.open_channels.insert(channel.id());
         self.channels.insert(channel.id(), channel);
         Ok(true)
+    }
+
+    /// The client closed a channel: it no longer counts against `sftp_max_channels`.
+    async fn channel_close(
+        &mut self,
+        channel: ChannelId,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.open_channels.remove(&channel);
+        self.channels.remove(&channel);
+        Ok(())
     }
 
     async fn channel_eof(

@@ -38,6 +38,7 @@ mod f44journal;
 mod f44plat;
 mod f44replay;
 mod f44scn;
+mod f44sftp;
 mod fidelity_whalet;
 mod flows_round25;
 mod fuzz_smoke;
