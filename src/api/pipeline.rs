@@ -633,15 +633,18 @@ async fn admit<S: Scheme>(
     if let Some(err) = overlay_request::<S>(core, &mut opened, trace) {
         return Err(scheme.seal_refusal(core, echo, S::Error::refused(err), None));
     }
-    let decision = if scheme.replays(core, &opened) {
-        Decision::default()
+    let ctx = OperationCtx {
+        surface: S::RULE_SURFACE,
+        tenant: &opened.tenant,
+        operation: opened.operation,
+        fields: &opened.body,
+    };
+    // Whether the request replays an earlier one is asked only when a rule could take it: the
+    // Whalet and platform schemes answer by probing the operation's handler.
+    let decision = if core.scenarios().selects_any(&ctx) && !scheme.replays(core, &opened) {
+        core.scenarios().decide(ctx)
     } else {
-        core.scenarios().decide(OperationCtx {
-            surface: S::RULE_SURFACE,
-            tenant: &opened.tenant,
-            operation: opened.operation,
-            fields: &opened.body,
-        })
+        Decision::default()
     };
     // A dropped connection is a request lost before the provider processed it: nothing is done
     // ([`answer`]), so its requestNo stays free for the partner's retry.

@@ -286,6 +286,21 @@ impl Scenarios {
         self.decide_inner(ctx, true, Selecting::Named)
     }
 
+    /// Whether any loaded rule selects the request `ctx` (so that [`Scenarios::decide`] could
+    /// decide or count it), counting nothing: a request no rule selects needs no further look
+    /// before its decision, which is then the default.
+    pub fn selects_any(&self, ctx: &OperationCtx<'_>) -> bool {
+        let state = self.state.lock();
+        state.precedence(ctx.tenant).into_iter().any(|si| {
+            state.loaded.get(si).is_some_and(|l| {
+                l.file
+                    .rules
+                    .iter()
+                    .any(|rule| selects(rule, ctx, Selecting::Every))
+            })
+        })
+    }
+
     /// What [`Scenarios::decide`] would answer now, without counting (the explain endpoint).
     pub fn explain(&self, ctx: OperationCtx<'_>) -> Decision {
         self.decide_inner(ctx, false, Selecting::Every)
