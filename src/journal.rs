@@ -126,9 +126,7 @@ struct StoredEntry {
 }
 
 /// The names an entry's `surface` takes (what `GET /__sim/requests?surface=` accepts).
-pub const SURFACES: [&str; 7] = [
-    "whalet", "platform", "infinia", "pockyt", "file", "trigger", "sftp",
-];
+pub const SURFACES: [&str; 6] = ["whalet", "platform", "infinia", "pockyt", "file", "trigger"];
 
 impl StoredEntry {
     fn into_entry(self) -> JournalEntry {

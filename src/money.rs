@@ -64,14 +64,18 @@ impl Currency {
         let upper = code.to_ascii_uppercase();
         if upper != code && CURRENCIES.iter().any(|(c, _)| *c == upper) {
             return Err(MoneyError(
-                format!("currency {code:?} is not upper case; ISO 4217 codes are, send {upper:?}"),
+                format!(
+                    "currency {} is not upper case; ISO 4217 codes are, send {upper:?}",
+                    crate::text::echo(code)
+                ),
                 MoneyErrorKind::UnknownCurrency,
             ));
         }
         if code.trim() != code && CURRENCIES.iter().any(|(c, _)| *c == code.trim()) {
             return Err(MoneyError(
                 format!(
-                    "currency {code:?} has whitespace around the code; send {:?}",
+                    "currency {} has whitespace around the code; send {:?}",
+                    crate::text::echo(code),
                     code.trim()
                 ),
                 MoneyErrorKind::UnknownCurrency,
@@ -89,7 +93,10 @@ impl Currency {
             })
             .ok_or_else(|| {
                 MoneyError(
-                    format!("currency {code:?} is unknown (ISO 4217 code expected)"),
+                    format!(
+                        "currency {} is unknown (ISO 4217 code expected)",
+                        crate::text::echo(code)
+                    ),
                     MoneyErrorKind::UnknownCurrency,
                 )
             })

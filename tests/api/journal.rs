@@ -92,6 +92,10 @@ async fn an_unknown_surface_is_refused_naming_the_known_ones() {
         error.starts_with("surface \"nope\" is not one of "),
         "{error}"
     );
+    // Regression: `sftp` was offered though nothing is journaled under it (SFTP uploads are
+    // `infinia` and `platform` entries), so it always listed nothing.
+    let (status, body) = app.get("/__sim/requests?surface=sftp").await;
+    assert_eq!(status, 400, "{body}");
     for known in ["whalet", "platform", "infinia", "pockyt", "file", "trigger"] {
         assert!(error.contains(known), "{known}: {error}");
     }

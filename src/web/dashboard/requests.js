@@ -49,7 +49,7 @@
   const RESCAN_MS = 30000;
 
   /** Every `surface` GET /__sim/requests filters by ("" is all). */
-  const SURFACES = ["", "whalet", "platform", "infinia", "pockyt", "file", "trigger", "sftp"];
+  const SURFACES = ["", "whalet", "platform", "infinia", "pockyt", "file", "trigger"];
   /** The codes the journal counts as success (its `failed` rule); other codes are offered once seen. */
   const SUCCESS_CODES = ["SUCCESS", "PROCESSING", "SUC-200", "000100", "OK"];
 

@@ -1091,7 +1091,7 @@ async fn the_request_filters_show_the_filter_in_force() {
     wait_value(
         c,
         options,
-        &json!(["", "whalet", "platform", "infinia", "pockyt", "file", "trigger", "sftp"]),
+        &json!(["", "whalet", "platform", "infinia", "pockyt", "file", "trigger"]),
     )
     .await;
     open(&browser, &app, "/__sim/ui/requests?result=CUSTOM_CODE").await;
