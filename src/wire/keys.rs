@@ -271,7 +271,11 @@ fn shown_label(label: &str) -> String {
 
 /// The DER inside a PEM block; `what` names the form in the error.
 fn pem_body(text: &str, what: &str) -> Result<Vec<u8>, KeyError> {
-    if text.lines().next().is_some_and(|first| first.contains("-----END")) {
+    if text
+        .lines()
+        .next()
+        .is_some_and(|first| first.contains("-----END"))
+    {
         return Err(KeyError(format!(
             "not a valid {what}: the block is on one line (its line breaks were lost); put \
              `-----BEGIN …-----`, the Base64 lines and `-----END …-----` on lines of their own, \

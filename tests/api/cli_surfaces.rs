@@ -745,13 +745,25 @@ async fn call_refuses_a_url_with_a_path_on_the_surfaces_that_append_their_own() 
         let out = call(&url, &["--surface", surface, operation]).await;
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{surface}: {stderr}");
-        assert!(stderr.contains("without a path (not /api)"), "{surface}: {stderr}");
+        assert!(
+            stderr.contains("without a path (not /api)"),
+            "{surface}: {stderr}"
+        );
     }
     let journal = app.get_json("/__sim/requests").await;
-    assert_eq!(journal["requests"], json!([]), "something was sent: {journal}");
+    assert_eq!(
+        journal["requests"],
+        json!([]),
+        "something was sent: {journal}"
+    );
     let whole = format!("{}/api", app.url);
     let data = r#"{"notifyFlag":"N","responseFlag":"Y"}"#;
     let out = call(&whole, &["connectivity", "--data", data]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     app.shutdown().await;
 }

@@ -1824,7 +1824,10 @@ async fn an_attempt_in_flight_is_not_recorded_into_a_new_notification_that_reuse
     let all = ledger["notifications"].as_array().unwrap();
     assert_eq!(all.len(), 1, "{ledger}");
     let attempts = all[0]["attempts"].as_array().unwrap().len();
-    assert_eq!(attempts, 1, "the old notification's attempt was recorded: {ledger}");
+    assert_eq!(
+        attempts, 1,
+        "the old notification's attempt was recorded: {ledger}"
+    );
     let clock = app.get_json("/__sim/clock").await;
     let due = clock["pending"]
         .as_array()
