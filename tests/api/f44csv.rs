@@ -2,42 +2,19 @@
 //! upload names `trade-details/query` cannot take. An SSH client in the test process, logged in
 //! as `demo-app` with its password (as in infinia/sftp_limits.rs).
 
-use std::sync::Arc;
-
-use russh::client::{self, Handle};
+use russh::client::Handle;
 use russh_sftp::client::SftpSession;
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
 use crate::helpers::TestApp;
-use crate::infinia::support::{sftp_port, spawn_infinia, Merchant};
-
-struct Client;
-
-impl client::Handler for Client {
-    type Error = russh::Error;
-
-    async fn check_server_key(
-        &mut self,
-        _key: &russh::keys::PublicKey,
-    ) -> Result<bool, Self::Error> {
-        Ok(true)
-    }
-}
+use crate::infinia::support::{
+    sftp_session, spawn_infinia, ssh_login as login, Merchant, SshClient as Client,
+};
 
 async fn files(app: &TestApp) -> (Handle<Client>, SftpSession) {
-    let config = Arc::new(client::Config::default());
-    let mut ssh = client::connect(config, ("127.0.0.1", sftp_port(app)), Client)
-        .await
-        .unwrap();
-    let auth = ssh
-        .authenticate_password("demo-app", "demo-password")
-        .await
-        .unwrap();
-    assert!(auth.success(), "{auth:?}");
-    let channel = ssh.channel_open_session().await.unwrap();
-    channel.request_subsystem(true, "sftp").await.unwrap();
-    let sftp = SftpSession::new(channel.into_stream()).await.unwrap();
+    let ssh = login(app).await;
+    let sftp = sftp_session(&ssh).await;
     (ssh, sftp)
 }
 

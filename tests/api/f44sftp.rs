@@ -1,9 +1,6 @@
 //! SFTP regressions (stop 44): a snapshot taken while a file was open for writing, a reader of
 //! a report the upload's processing replaces, and the channels and handles one client may hold.
 
-use std::sync::Arc;
-
-use russh::client::{self, Handle};
 use russh_sftp::client::SftpSession;
 use russh_sftp::protocol::{OpenFlags, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -11,40 +8,7 @@ use whalet_sim::store::infinia::{Upload, UploadStatus};
 use whalet_sim::store::{Provider, TenantId};
 
 use crate::helpers::TestApp;
-use crate::infinia::support::{sftp_port, spawn_infinia};
-
-struct Client;
-
-impl client::Handler for Client {
-    type Error = russh::Error;
-
-    async fn check_server_key(
-        &mut self,
-        _key: &russh::keys::PublicKey,
-    ) -> Result<bool, Self::Error> {
-        Ok(true)
-    }
-}
-
-/// A connection logged in as `demo-app` with its password.
-async fn login(app: &TestApp) -> Handle<Client> {
-    let config = Arc::new(client::Config::default());
-    let mut ssh = client::connect(config, ("127.0.0.1", sftp_port(app)), Client)
-        .await
-        .unwrap();
-    let auth = ssh
-        .authenticate_password("demo-app", "demo-password")
-        .await
-        .unwrap();
-    assert!(auth.success(), "{auth:?}");
-    ssh
-}
-
-async fn sftp(ssh: &Handle<Client>) -> SftpSession {
-    let channel = ssh.channel_open_session().await.unwrap();
-    channel.request_subsystem(true, "sftp").await.unwrap();
-    SftpSession::new(channel.into_stream()).await.unwrap()
-}
+use crate::infinia::support::{sftp_session as sftp, spawn_infinia, ssh_login as login};
 
 const HEADER: &str =
     "tradeNo,tradeType,orderNo,sellerId,originalTradeNo,tradeTime,currency,amount\n";

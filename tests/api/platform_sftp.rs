@@ -11,7 +11,7 @@ use whalet_sim::store::platform::{MaterialSource, TradeMaterial};
 use whalet_sim::store::{Provider, TenantId};
 
 use crate::helpers::{platform_call, repo_path, spawn_with, Setup, TestApp};
-use crate::infinia::support::{sftp_port, ssh_options};
+use crate::infinia::support::{sftp_port, ssh_options, ssh_password};
 
 const PARTNER: &str = "202400000000001";
 const HEADER: &str = "shopId,tradeOrderId,tradeOrderNo,tradeType,tradeTime,tradeCurrency,tradeAmount,tradeName,tradeCount,tradeUnit,payerName,payerCountryCode,hsCode\n";
@@ -298,25 +298,7 @@ async fn an_oversize_file_is_refused_by_the_sftp_limits() {
 /// Whether the demo partner logs in with `password` (an SSH client in the test process: OpenSSH
 /// would prompt for it).
 async fn password_login(app: &TestApp, password: &str) -> bool {
-    use russh::client;
-    struct Client;
-    impl client::Handler for Client {
-        type Error = russh::Error;
-        async fn check_server_key(
-            &mut self,
-            _key: &russh::keys::PublicKey,
-        ) -> Result<bool, Self::Error> {
-            Ok(true)
-        }
-    }
-    let config = std::sync::Arc::new(client::Config::default());
-    let mut ssh = client::connect(config, ("127.0.0.1", sftp_port(app)), Client)
-        .await
-        .unwrap();
-    ssh.authenticate_password(PARTNER, password)
-        .await
-        .unwrap()
-        .success()
+    ssh_password(app, (PARTNER, password)).await.0
 }
 
 #[tokio::test]

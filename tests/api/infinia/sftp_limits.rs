@@ -6,51 +6,18 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use russh::client::{self, Handle};
+use russh::client;
 use russh_sftp::client::SftpSession;
 use russh_sftp::protocol::{OpenFlags, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use whalet_sim::store::infinia::UploadStatus;
 use whalet_sim::store::{Provider, TenantId};
 
-use super::support::{eventually, sftp_port, spawn_infinia, Merchant};
+use super::support::{
+    eventually, sftp_port, sftp_session as sftp, spawn_infinia, ssh_connect as connect,
+    ssh_login as login, Merchant,
+};
 use crate::helpers::TestApp;
-
-struct Client;
-
-impl client::Handler for Client {
-    type Error = russh::Error;
-
-    async fn check_server_key(
-        &mut self,
-        _key: &russh::keys::PublicKey,
-    ) -> Result<bool, Self::Error> {
-        Ok(true)
-    }
-}
-
-/// An SSH connection (version exchange and key exchange done), not logged in.
-async fn connect(app: &TestApp) -> Result<Handle<Client>, russh::Error> {
-    let config = Arc::new(client::Config::default());
-    client::connect(config, ("127.0.0.1", sftp_port(app)), Client).await
-}
-
-/// A connection logged in as `demo-app` with its password.
-async fn login(app: &TestApp) -> Handle<Client> {
-    let mut ssh = connect(app).await.unwrap();
-    let auth = ssh
-        .authenticate_password("demo-app", "demo-password")
-        .await
-        .unwrap();
-    assert!(auth.success(), "{auth:?}");
-    ssh
-}
-
-async fn sftp(ssh: &Handle<Client>) -> SftpSession {
-    let channel = ssh.channel_open_session().await.unwrap();
-    channel.request_subsystem(true, "sftp").await.unwrap();
-    SftpSession::new(channel.into_stream()).await.unwrap()
-}
 
 /// Creates (or truncates) `path` and writes `data` in `chunk`-byte writes; the first refusal.
 async fn put(sftp: &SftpSession, path: &str, data: &[u8], chunk: usize) -> Result<(), String> {

@@ -238,6 +238,55 @@ pub fn sftp_port(app: &TestApp) -> u16 {
         .port()
 }
 
+/// An SSH client in the test process that takes the simulator's host key as it comes.
+pub struct SshClient;
+
+impl russh::client::Handler for SshClient {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        _key: &russh::keys::PublicKey,
+    ) -> Result<bool, Self::Error> {
+        Ok(true)
+    }
+}
+
+/// An SSH connection to the simulator's SFTP server (version and key exchange done), not
+/// logged in.
+pub async fn ssh_connect(app: &TestApp) -> Result<russh::client::Handle<SshClient>, russh::Error> {
+    let config = Arc::new(russh::client::Config::default());
+    russh::client::connect(config, ("127.0.0.1", sftp_port(app)), SshClient).await
+}
+
+/// Whether `user` logs in with `password` on a new connection, and the connection.
+pub async fn ssh_password(
+    app: &TestApp,
+    (user, password): (&str, &str),
+) -> (bool, russh::client::Handle<SshClient>) {
+    let mut ssh = ssh_connect(app).await.unwrap();
+    let auth = ssh.authenticate_password(user, password).await.unwrap();
+    (auth.success(), ssh)
+}
+
+/// A connection logged in as `demo-app` with its password.
+pub async fn ssh_login(app: &TestApp) -> russh::client::Handle<SshClient> {
+    let (ok, ssh) = ssh_password(app, ("demo-app", "demo-password")).await;
+    assert!(ok, "demo-app did not log in with its password");
+    ssh
+}
+
+/// An SFTP session on a new channel of `ssh`.
+pub async fn sftp_session(
+    ssh: &russh::client::Handle<SshClient>,
+) -> russh_sftp::client::SftpSession {
+    let channel = ssh.channel_open_session().await.unwrap();
+    channel.request_subsystem(true, "sftp").await.unwrap();
+    russh_sftp::client::SftpSession::new(channel.into_stream())
+        .await
+        .unwrap()
+}
+
 /// A private copy of the demo SFTP client key with mode 0600 (OpenSSH refuses looser modes).
 pub fn client_key(dir: &Path) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
