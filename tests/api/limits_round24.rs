@@ -36,6 +36,8 @@ const LEAST: &[(&str, &str, u64)] = &[
     ("infinia", "sftp_max_connections", 1),
     ("infinia", "sftp_login_grace_ms", 1),
     ("infinia", "sftp_max_auth_attempts", 1),
+    ("infinia", "sftp_max_channels", 1),
+    ("infinia", "sftp_max_handles", 1),
     ("pockyt", "body_limit_bytes", 1),
 ];
 
