@@ -706,19 +706,25 @@ mod tests {
         assert_eq!(json["failed"], true);
     }
 
-    /// Ids come back as they were given: one repeated or out of order is refused, naming its
-    /// place, and the journal is left as it was.
-    #[test]
-    fn a_restore_with_an_id_repeated_or_out_of_order_is_refused() {
+    /// A journal of two entries, and the entries as a snapshot holds them.
+    fn two_entries() -> (Journal, Vec<Value>) {
         let journal = Journal::new(&config(100, 4096, 1 << 20));
         for i in 0..2 {
             journal.record(entry("", json!(i)));
         }
         let (rows, _) = journal.since(0);
-        let mut values: Vec<Value> = rows
+        let values = rows
             .iter()
             .map(|(_, text)| serde_json::from_str(text).unwrap())
             .collect();
+        (journal, values)
+    }
+
+    /// Ids come back as they were given: one repeated or out of order is refused, naming its
+    /// place, and the journal is left as it was.
+    #[test]
+    fn a_restore_with_an_id_repeated_or_out_of_order_is_refused() {
+        let (journal, mut values) = two_entries();
         values.push(values[0].clone());
         let e = journal.restore(values.clone()).unwrap_err();
         assert_eq!(
@@ -740,15 +746,7 @@ mod tests {
     /// byte count following, and the data directory is told by the generation.
     #[test]
     fn ids_stay_within_max_id() {
-        let journal = Journal::new(&config(100, 4096, 1 << 20));
-        for i in 0..2 {
-            journal.record(entry("", json!(i)));
-        }
-        let (rows, _) = journal.since(0);
-        let mut values: Vec<Value> = rows
-            .iter()
-            .map(|(_, text)| serde_json::from_str(text).unwrap())
-            .collect();
+        let (journal, mut values) = two_entries();
         for huge in [MAX_ID + 1, u64::MAX] {
             values[1]["id"] = json!(huge);
             let e = journal.restore(values.clone()).unwrap_err();
