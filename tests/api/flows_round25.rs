@@ -2,12 +2,11 @@
 //! neither decided nor counted by the rules on `mockPayeeNotify`; a partner's trade materials
 //! file over SFTP is decided by the rules on `tradeMaterialsUpload`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::{json, Value};
 
 use crate::helpers::{repo_path, spawn_app, spawn_with, Setup, TestApp};
-use crate::infinia::support::{sftp_port, ssh_options};
 use crate::whalet_support::*;
 
 const FIRST_ARRIVAL_RETURNED: &str = r#"
@@ -141,53 +140,18 @@ operation = "tradeMaterialsUpload"
 result = "success"
 "#;
 
-/// A private copy of the demo partner's private key with mode 0600 (OpenSSH reads the PEM).
-fn partner_key(dir: &Path) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let path = dir.join("partner.pem");
-    std::fs::copy(repo_path("keys/demo-partner/private.pem"), &path).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    path
-}
-
 /// Puts the sample trade materials file to `/upload/{name}` as the demo partner and fetches its
 /// result report; the report's text.
 async fn put_sample_materials(app: &TestApp, dir: &Path, name: &str) -> String {
     let got = dir.join(format!("{name}.result"));
-    let batch = dir.join("batch");
     let stem = name.trim_end_matches(".csv");
-    std::fs::write(
-        &batch,
-        format!(
-            "put {} /upload/{name}\nget /result/{stem}_result.csv {}\n",
-            repo_path("samples/platform-trade-materials.csv"),
-            got.display()
-        ),
-    )
-    .unwrap();
-    let mut command = std::process::Command::new("sftp");
-    command
-        .arg("-b")
-        .arg(&batch)
-        .arg("-P")
-        .arg(sftp_port(app).to_string())
-        .args(ssh_options(&partner_key(dir)))
-        .args(["-o", "ConnectTimeout=10"])
-        .arg(format!("{PARTNER}@127.0.0.1"));
-    let out = tokio::time::timeout(
-        std::time::Duration::from_secs(60),
-        tokio::task::spawn_blocking(move || command.output()),
-    )
-    .await
-    .expect("sftp finished within 60 s")
-    .unwrap()
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let commands = format!(
+        "put {} /upload/{name}\nget /result/{stem}_result.csv {}\n",
+        repo_path("samples/platform-trade-materials.csv"),
+        got.display()
     );
+    let (ok, output) = crate::platform_sftp::sftp_batch(app, dir, &commands).await;
+    assert!(ok, "{output}");
     std::fs::read_to_string(&got).unwrap()
 }
 

@@ -38,7 +38,7 @@ fn partner_key(dir: &Path) -> PathBuf {
 }
 
 /// Runs OpenSSH `sftp -b batch` as the demo partner with its key; returns (success, output).
-async fn sftp_batch(app: &TestApp, dir: &Path, commands: &str) -> (bool, String) {
+pub(crate) async fn sftp_batch(app: &TestApp, dir: &Path, commands: &str) -> (bool, String) {
     let batch = dir.join("batch");
     std::fs::write(&batch, commands).unwrap();
     let mut command = std::process::Command::new("sftp");
