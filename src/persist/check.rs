@@ -1231,6 +1231,7 @@ mod tests {
             size: 0,
             modified_at: 0,
             writing: true,
+            ..Default::default()
         };
         t.infinia.files.insert("/upload/w.csv".into(), file.clone());
         t.platform.files.insert("/upload/p.csv".into(), file);

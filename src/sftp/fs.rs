@@ -239,11 +239,6 @@ impl SftpFs {
             .ok_or_else(|| StatusCode::Failure.with_message("the app's state is gone"))
     }
 
-    /// The app's incarnation ([`crate::store::Store::incarnation`]), read under its lock.
-    fn incarnation(&self) -> u64 {
-        self.core.store().incarnation(&self.tenant)
-    }
-
     /// Runs `f` on the file a handle opened, under the app's lock: its current path and the
     /// area's files. A file that is gone (removed, or the app reset or imported since the handle
     /// opened it) is not found.
@@ -254,9 +249,8 @@ impl SftpFs {
     ) -> Result<R, StatusReply> {
         let area = self.area;
         self.state(|t| {
-            let incarnation = self.incarnation();
             let files = area.files(t);
-            match self.open_files.path(file, (files, incarnation)) {
+            match self.open_files.path(file, files) {
                 Some(path) => f(&path, files),
                 None => Err(StatusCode::NoSuchFile.with_message(
                     "the file this handle opened is gone (removed, or the app was reset or imported); open it again",
@@ -271,14 +265,9 @@ impl SftpFs {
         let area = self.area;
         self.core
             .with_tenant(&self.tenant, |t| {
-                let incarnation = self.incarnation();
-                self.open_files
-                    .release(file, write, (area.files(t), incarnation))
+                self.open_files.release(file, write, area.files(t))
             })
-            .unwrap_or_else(|_| {
-                let gone = (&mut BTreeMap::new(), self.incarnation());
-                self.open_files.release(file, write, gone)
-            })
+            .unwrap_or_else(|_| self.open_files.release(file, write, &mut BTreeMap::new()))
     }
 
     /// Waits until the changes made so far are committed to the data directory, if there is
@@ -564,7 +553,6 @@ impl russh_sftp::server::Handler for SftpFs {
         let now = self.core.clock().now();
         let max_files = self.core.infinia().apps.config.sftp_max_files;
         let file = self.state(|t| {
-            let incarnation = self.incarnation();
             let files = area.files(t);
             match files.get_mut(&path) {
                 Some(_) if write && pflags.contains(OpenFlags::EXCLUDE) => {
@@ -596,6 +584,7 @@ impl russh_sftp::server::Handler for SftpFs {
                             size: 0,
                             modified_at: now,
                             writing: false,
+                            ..Default::default()
                         },
                     );
                 }
@@ -603,7 +592,7 @@ impl russh_sftp::server::Handler for SftpFs {
             }
             Ok(self
                 .open_files
-                .open((&self.tenant, area), &path, (files, incarnation), write))
+                .open((&self.tenant, area), &path, files, write))
         })??;
         let handle = self.handle(Open::File {
             file,

@@ -224,7 +224,7 @@ pub fn process(core: &Core, tenant: &TenantId, name: &str, pending: Pending) {
         let path = error_file_path(name);
         if outcome.errors.is_empty() {
             // An earlier upload of the name left it; it would list errors this one does not have.
-            drop_report(&mut s.files, &path);
+            s.files.remove(&path);
         } else {
             let data = outcome.error_csv();
             match keep_output(&mut s.files, &path, data, now, (max_files, max_bytes)) {
@@ -276,8 +276,10 @@ pub fn keep_output(
     now: Millis,
     (max_files, max_bytes): (usize, usize),
 ) -> Result<(), String> {
+    // A handle still open on the report it replaces finds that one gone, as after a removal
+    // over SFTP, rather than read on into this one: another file (docs/INFINIA.md).
+    files.remove(path);
     data.shrink_to_fit(); // held until removed: no spare capacity against the quota
-    drop_report(files, path);
     let others = super::fs::bytes_held(files);
     let refused = if files.len() >= max_files {
         Some(format!(
@@ -309,17 +311,10 @@ pub fn keep_output(
             data,
             modified_at: now,
             writing: false,
+            ..Default::default()
         },
     );
     Ok(())
-}
-
-/// Drops the report at `path` (about an earlier upload of the name). A handle still open on it
-/// finds it gone, as after a removal over SFTP, rather than read on into the report later
-/// written under the name (docs/INFINIA.md).
-fn drop_report(files: &mut BTreeMap<String, StoredFile>, path: &str) {
-    files.remove(path);
-    super::open::report_replaced(files, path);
 }
 
 /// `/upload/{name}` of an app was renamed to `to`: an upload of the name still PROCESSING fails

@@ -49,8 +49,6 @@ impl SshSession {
         login: watch::Sender<Login>,
         max_refusals: usize,
     ) -> Self {
-        // Processing replaces reports outside any session: it tells the registry through this.
-        open_files.serve();
         Self {
             core,
             open_files,

@@ -106,6 +106,25 @@ pub struct StoredFile {
     pub modified_at: Millis,
     /// Open for writing by an SFTP session (never processed while true).
     pub writing: bool,
+    /// Which file this is ([`FileSerial`]); not saved.
+    #[serde(skip)]
+    pub serial: FileSerial,
+}
+
+/// A stored file told apart from every other file of the process, past or future, whatever
+/// name it has or takes: every new file gets a new serial (so does every file read from a
+/// snapshot or the data directory), and a rename keeps it. What an SFTP handle opened is the
+/// file of its serial: a file that replaced it under the name, by a reset, an import or a
+/// report written again, is another (`sftp::open`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileSerial(u64);
+
+impl Default for FileSerial {
+    /// A serial no file had before.
+    fn default() -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        FileSerial(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -282,10 +282,6 @@ pub struct Store {
     /// The tenants the configuration defines (made by [`Store::ensure_tenant`]); any other came
     /// with an import only, and a reset drops it rather than keep it empty.
     configured: Arc<DashSet<TenantId>>,
-    /// How many times each tenant's state was replaced whole (a reset, an import): what was
-    /// opened on the state before (an SFTP handle) tells the replacement from the state it knew,
-    /// even where the two hold alike (a file marked as being written in both).
-    incarnations: Arc<DashMap<TenantId, u64>>,
     sink: Arc<std::sync::OnceLock<Arc<dyn ChangeSink>>>,
 }
 
@@ -366,21 +362,8 @@ impl Store {
     /// Replaces the tenant's state (creating the tenant if needed).
     pub fn put_tenant(&self, id: &TenantId, state: TenantState) {
         let cell = Arc::clone(self.tenants.entry(id.clone()).or_default().value());
-        let mut held = cell.lock();
-        self.replaced(id);
-        *held = state;
-        drop(held);
+        *cell.lock() = state;
         self.touched(id);
-    }
-
-    /// The tenant's incarnation: how many times its state was replaced whole. Read under the
-    /// tenant's lock, it belongs to the state that lock holds (it changes under that lock).
-    pub fn incarnation(&self, id: &TenantId) -> u64 {
-        self.incarnations.get(id).map_or(0, |n| *n)
-    }
-
-    fn replaced(&self, id: &TenantId) {
-        *self.incarnations.entry(id.clone()).or_default() += 1;
     }
 
     /// Empties one tenant's state (or every tenant's). A tenant the configuration does not
@@ -393,13 +376,10 @@ impl Store {
             }
             if self.configured.contains(&tenant) {
                 if let Some(cell) = self.tenants.get(&tenant).map(|e| Arc::clone(e.value())) {
-                    let mut held = cell.lock();
-                    self.replaced(&tenant);
-                    *held = TenantState::default();
+                    *cell.lock() = TenantState::default();
                 }
             } else {
                 self.tenants.remove(&tenant);
-                self.replaced(&tenant);
             }
             self.touched(&tenant);
         }

@@ -1449,6 +1449,7 @@ async fn a_file_keeps_one_stored_copy_however_often_it_changes() {
                 size,
                 modified_at: 0,
                 writing,
+                ..StoredFile::default()
             };
             t.infinia.files.insert(path.to_owned(), file);
         });

@@ -468,6 +468,7 @@ async fn a_full_upload_folder_of_long_names_lists_with_openssh() {
                     size: 1,
                     modified_at: 0,
                     writing: false,
+                    ..Default::default()
                 };
                 t.infinia.files.insert(format!("/upload/{name}"), file);
             }
