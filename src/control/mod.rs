@@ -290,7 +290,12 @@ fn body_json_or(req: &SimRequest) -> Result<Map<String, Value>, String> {
     let map = match serde_json::from_slice::<Value>(&req.body) {
         Ok(Value::Object(map)) => map,
         Ok(_) => return Err("the body must be a JSON object".to_owned()),
-        Err(e) => return Err(format!("the body is not JSON: {e}")),
+        Err(e) => {
+            return Err(format!(
+                "the body is not JSON: {}",
+                crate::wire::not_json(&req.body, &e)
+            ))
+        }
     };
     match crate::json_keys::repeated_key(&req.body).map(|path| crate::json_keys::quoted(&path)) {
         Some(key) => Err(format!(

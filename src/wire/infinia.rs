@@ -52,7 +52,10 @@ pub fn parse_request(bytes: &[u8]) -> Result<SealedRequest, (String, InfiniaErro
     let value: Value = serde_json::from_slice(bytes).map_err(|e| {
         (
             String::new(),
-            InfiniaError::format(format!("the request body is not JSON: {e}")),
+            InfiniaError::format(format!(
+                "the request body is not JSON: {}",
+                super::not_json(bytes, &e)
+            )),
         )
     })?;
     let Value::Object(map) = value else {
@@ -324,8 +327,10 @@ pub fn parse_data(field: &str, plain: &[u8]) -> Result<Value, InfiniaError> {
             plain.len()
         ))
     })?;
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| InfiniaError::format(format!("{field} decrypted, but is not JSON: {e}")))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        let why = super::not_json(text.as_bytes(), &e);
+        InfiniaError::format(format!("{field} decrypted, but is not JSON: {why}"))
+    })?;
     if !value.is_object() {
         return Err(InfiniaError::format(format!(
             "{field} must hold a JSON object, got {}",

@@ -110,6 +110,18 @@ pub(crate) mod testing {
 
 use serde::{Deserialize, Serialize};
 
+/// Why `bytes` are not JSON, in words: the parser's error, unless they start with a UTF-8 byte
+/// order mark (Windows and .NET writers add one), which the parser reports only as "expected
+/// value at line 1 column 1". JSON text exchanged between systems has none (RFC 8259, 8.1).
+pub fn not_json(bytes: &[u8], e: &serde_json::Error) -> String {
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        return "it starts with a UTF-8 byte order mark (bytes EF BB BF), which JSON sent over \
+                the network must not have; send the JSON without it"
+            .to_owned();
+    }
+    e.to_string()
+}
+
 /// Letter case of hex written by the simulator. Input is accepted in either case.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

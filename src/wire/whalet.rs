@@ -281,11 +281,11 @@ fn read_envelope(bytes: &[u8], what: &str) -> Result<WireEnvelope, WhaletError> 
                 "it is {}; send a JSON object {{\"head\": {{…}}, \"body\": {{\"encrypt\": \"…\"}}}}",
                 json_type(&value)
             ),
-            Err(e) => e.to_string(),
+            Err(e) => super::not_json(bytes, &e),
         };
         return Err(refuse(why));
     }
-    serde_json::from_slice(bytes).map_err(|e| refuse(e.to_string()))
+    serde_json::from_slice(bytes).map_err(|e| refuse(super::not_json(bytes, &e)))
 }
 
 /// Reads the envelope's JSON shape. Errors carry whatever head fields could be read, so that the
@@ -964,7 +964,10 @@ fn read_body(plaintext: Vec<u8>) -> Result<(Value, String), (WhaletError, Vec<u8
     match serde_json::from_str(&text) {
         Ok(body) => Ok((body, text)),
         Err(e) => Err((
-            WhaletError::format(format!("the decrypted body is not JSON: {e}")),
+            WhaletError::format(format!(
+                "the decrypted body is not JSON: {}",
+                super::not_json(text.as_bytes(), &e)
+            )),
             text.into_bytes(),
         )),
     }

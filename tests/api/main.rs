@@ -68,6 +68,7 @@ mod pockyt_payouts;
 mod pockyt_sign;
 mod pockyt_support;
 mod profile_split;
+mod round28;
 mod scenario_loading;
 mod scenario_outcomes;
 mod scenarios;

@@ -110,7 +110,7 @@ fn refused_currency(field: &str, code: &str, e: MoneyError) -> InfiniaError {
             "{field} {code:?} is not one of the currencies accepted (ISO 4217 codes such as USD, CNH)"
         ))
     } else {
-        InfiniaError::format(format!("{field}: {e}"))
+        InfiniaError::format(e.about(field))
     }
 }
 
@@ -214,6 +214,22 @@ mod tests {
         }
         assert_eq!(read("USD"), Ok(Some("USD".to_owned())));
         assert_eq!(read("USDX").unwrap_err().0, Code::OutOfRange);
+    }
+
+    /// Regression: a malformed code was refused as `currency: currency "usd" is not upper
+    /// case`, the field named twice; it is named once, as on the other surfaces.
+    #[test]
+    fn a_malformed_currency_names_its_field_once() {
+        for code in ["usd", "U1D", " USD"] {
+            let refusal = optional_currency(&json!({ "currency": code }), "currency").unwrap_err();
+            assert_eq!(refusal.code, Code::InvalidFormat, "{code:?}");
+            assert!(
+                refusal.message.starts_with("currency \"")
+                    && !refusal.message.contains("currency: "),
+                "{code:?}: {}",
+                refusal.message
+            );
+        }
     }
 
     /// A field not given is left out of the content, whatever stood for none.

@@ -423,7 +423,10 @@ fn json_fields(body: &[u8]) -> Result<Fields, PockytError> {
         )),
         Err(e) => Err(PockytError::value(match std::str::from_utf8(body) {
             Err(utf8) => format!("the body is not UTF-8 (Pockyt requests are UTF-8 JSON): {utf8}"),
-            Ok(_) => format!("the body is not JSON (Pockyt requests are application/json): {e}"),
+            Ok(_) => format!(
+                "the body is not JSON (Pockyt requests are application/json): {}",
+                crate::wire::not_json(body, &e)
+            ),
         })),
     }
 }
