@@ -34,3 +34,48 @@ async fn a_body_with_a_byte_order_mark_is_told_so_on_every_surface() {
     }
     app.finish().await;
 }
+
+/// Regression: the tenants view cut an entity table at its first six fields, so a Pockyt
+/// account (customerNo, accountTag, accountType, country, currency, bankAccountId, …) and a
+/// payout (invoiceId, customerNo, accountToken, vendor, amount, fee, …) were shown without
+/// their status: a failed payout or a deleted account looked like any other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tenants_view_shows_the_status_of_pockyt_accounts_and_payouts() {
+    use crate::pockyt_support::{active_payee, bank_account, ok};
+    let app = crate::helpers::spawn_app().await;
+    let customer = active_payee(&app, "r28-tenants@example.com").await;
+    let token = bank_account(&app, &customer, "http://127.0.0.1:9/ipn").await;
+    app.advance(600.0).await;
+    let pay = serde_json::json!({"customerNo": customer, "accountToken": token, "amount": "5",
+        "currency": "USD", "invoiceId": "r28-inv"});
+    ok(&app, "/v3/payouts/pay", pay).await;
+    let Some(browser) = crate::browser::start(1280, 900).await else {
+        return;
+    };
+    let c = &browser.client;
+    crate::dashboard::support::open(&browser, &app, "/__sim/ui/tenants").await;
+    crate::dashboard::support::wait_text(c, "section.card", "pockyt:").await;
+    let headers = c
+        .execute(
+            "return Array.from(document.querySelectorAll('.table-wrap')).map(t => \
+             [t.getAttribute('aria-label'), Array.from(t.querySelectorAll('thead th')).map(h => h.textContent)]);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    for wanted in ["accounts", "payouts"] {
+        let table = headers
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t[0].as_str().is_some_and(|l| l.ends_with(wanted)))
+            .unwrap_or_else(|| panic!("no {wanted} table: {headers}"));
+        assert!(
+            table[1].as_array().unwrap().iter().any(|h| h == "Status"),
+            "{wanted}: {table}"
+        );
+    }
+    crate::dashboard::support::assert_no_script_errors(c, "tenants").await;
+    browser.close().await;
+    app.shutdown().await;
+}

@@ -124,8 +124,12 @@
     // again beside it; neither is a second field with the same header.
     const repeatsKey = (k) => objects.every(([key, v]) => String(v[k]) === key);
     const idKey = keys.find(repeatsKey);
+    // An object's status and whether it is deleted come first: a payout or an account table
+    // cut at six columns without them cannot tell a failed payout or a deleted account apart.
+    const first = (k) => k === "status" || k.endsWith("Status") || k === "deleted";
+    const ranked = [...keys.filter(first), ...keys.filter((k) => !first(k))];
     const headers = new Set();
-    const cols = keys.filter((k) => !repeatsKey(k) && !headers.has(header(k)) && headers.add(header(k))).slice(0, 6);
+    const cols = ranked.filter((k) => !repeatsKey(k) && !headers.has(header(k)) && headers.add(header(k))).slice(0, 6);
     const title = (k) => objects.some(([, v]) => isTime(v, k)) ? `${header(k)} (UTC+8)` : header(k);
     return table(`${surfaceTitle}: ${c.name}`, [idKey ? header(idKey) : "Key", ...cols.map(title)],
       objects.map(([k, v]) => [k, ...cols.map((c2) => fieldCell(v, c2))]));
