@@ -62,8 +62,10 @@ pub struct ListenArgs {
     /// infinia` only.
     #[arg(long)]
     unsigned: bool,
-    /// Largest request body read, on every surface; a larger one is answered 413 unread.
-    #[arg(long, default_value_t = 1024 * 1024)]
+    /// Largest request body read, on every surface; a larger one is answered 413 unread. At
+    /// least 1: no notification is empty.
+    #[arg(long, default_value_t = 1024 * 1024,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     max_body_bytes: usize,
     /// Pockyt API token (checks `verifySign`).
     #[arg(long, env = "WHALET_SIM_POCKYT_TOKEN", default_value = crate::config::pockyt::DEMO_TOKEN)]

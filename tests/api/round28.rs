@@ -79,3 +79,31 @@ async fn the_tenants_view_shows_the_status_of_pockyt_accounts_and_payouts() {
     browser.close().await;
     app.shutdown().await;
 }
+
+/// Regression: `listen --max-body-bytes 0` started a receiver that answered every notification
+/// 413, so every delivery failed for a reason the partner never chose. It is a usage error.
+#[tokio::test]
+async fn listen_refuses_a_body_limit_of_zero() {
+    let mut child = crate::helpers::bin()
+        .args(["listen", "--addr", "127.0.0.1:0", "--max-body-bytes", "0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A receiver that started would serve until killed: give it 10 s to refuse instead.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("listen --max-body-bytes 0 started a receiver");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--max-body-bytes"), "{stderr}");
+}
