@@ -166,12 +166,14 @@ pub struct Flags {
     pub(super) destinations: Vec<usize>,
     /// With --notifications: how many notifications one trigger request asks for (default: each
     /// destination's share in two requests, at most 1,000 a request; 1 = one request per
-    /// notification).
+    /// notification; at most the trigger's `count` bound, the simulator's default `[notify]
+    /// ledger_capacity`).
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
     pub(super) burst: Option<u64>,
     /// With --notifications: notifications each destination takes, untimed, before the measured
     /// window, so the simulator's connections to it are open as in steady state (default: the
-    /// simulator's concurrent attempts per destination, 32; 0 = none).
+    /// simulator's concurrent attempts per destination, 32; 0 = none; each destination's share
+    /// is one trigger request, so at most the bound of --burst).
     #[arg(long, value_name = "K")]
     pub(super) warm_up: Option<u64>,
     /// Open loop: send requests at this fixed rate (requests/s, at most 1,000,000) whatever the
@@ -360,12 +362,33 @@ fn check(f: &Flags, given: &[String]) -> Result<(), Refusal> {
         }
     }
     if f.notifications.is_some() {
-        return Ok(());
+        return check_triggers(f);
     }
     check_surface(f.surface, &has)?;
     check_load(f, &has)?;
     check_server(f, &has)?;
     check_url(f, &has)
+}
+
+/// `--burst` and `--warm-up`, each a trigger request's `count` on the server the notification
+/// bench spawns: at most what that trigger takes ([`super::notify::most_per_trigger`]), else
+/// the server would refuse the first request after it was started.
+fn check_triggers(f: &Flags) -> Result<(), Refusal> {
+    let most = super::notify::most_per_trigger();
+    let over = [("burst", f.burst), ("warm-up", f.warm_up)]
+        .into_iter()
+        .find_map(|(flag, k)| k.filter(|&k| k > most).map(|k| (flag, k)));
+    match over {
+        Some((flag, k)) => Err((
+            ErrorKind::ValueValidation,
+            format!(
+                "--{flag} {k} is more than the {most} notifications one trigger request asks for \
+                 (its `count`, up to the spawned simulator's [notify] ledger_capacity): give at \
+                 most {most}"
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Which server the run loads: one it spawns (`--spawn-server`) takes no flag that names a
@@ -470,17 +493,17 @@ fn check_load(f: &Flags, has: &dyn Fn(&str) -> bool) -> Result<(), Refusal> {
             ));
         }
         let total = rate * f.duration.as_secs_f64();
-        if total.round() < 1.0 {
+        if total < 1.0 {
             return Err((
                 ErrorKind::ValueValidation,
                 format!(
-                    "--rate {rate} for --duration {:?} schedules no request (rate × duration < 1): \
-                     raise one of them",
+                    "--rate {rate} for --duration {:?} schedules less than one request (rate × \
+                     duration < 1), and a schedule needs at least one: raise one of them",
                     f.duration
                 ),
             ));
         }
-        if sealed && total.round() + OPEN_LOOP_SPARE as f64 > MAX_POOL as f64 {
+        if sealed && total.round() > MAX_POOL as f64 {
             return Err((
                 ErrorKind::ValueValidation,
                 format!(
@@ -494,9 +517,6 @@ fn check_load(f: &Flags, has: &dyn Fn(&str) -> bool) -> Result<(), Refusal> {
     }
     Ok(())
 }
-
-/// Sealed requests an open-loop run keeps beyond its schedule's.
-pub const OPEN_LOOP_SPARE: usize = 16;
 
 /// What follows `http://` in `url` (the scheme in any letter case, as `call` reads it), or
 /// `None` for another scheme.
@@ -855,6 +875,52 @@ mod tests {
             let text = e.to_string();
             for name in named {
                 assert!(text.contains(name), "{flags:?}: {name} not in {text}");
+            }
+        }
+    }
+
+    /// A fixed rate needs at least one request in rate × duration itself, not once rounded: the
+    /// refusal names both flags; one request is accepted.
+    #[test]
+    fn a_fixed_rate_needs_one_request_in_rate_times_duration() {
+        for flags in [
+            &["--rate", "0.5", "--duration", "1s"][..],
+            &["--rate", "2", "--duration", "499ms"],
+        ] {
+            let e = refused(flags);
+            assert_eq!(e.exit_code(), 2, "{flags:?}");
+            let text = e.to_string();
+            assert!(
+                text.contains("--rate") && text.contains("--duration"),
+                "{text}"
+            );
+        }
+        for flags in [
+            &["--rate", "1", "--duration", "1s"][..],
+            &["--rate", "2", "--duration", "500ms"],
+        ] {
+            let argv = std::iter::once("bench").chain(flags.iter().copied());
+            if let Err(e) = Cli::try_parse_from(argv) {
+                panic!("{flags:?} refused: {e}");
+            }
+        }
+    }
+
+    /// `--burst` and `--warm-up` are a trigger request's `count` on the spawned simulator: up to
+    /// its bound they are accepted, beyond it refused naming the flag and the bound.
+    #[test]
+    fn trigger_counts_are_bounded_by_the_trigger() {
+        let most = super::super::notify::most_per_trigger();
+        let (at, over) = (most.to_string(), (most + 1).to_string());
+        for flag in ["--burst", "--warm-up"] {
+            let base = ["--notifications", "5", flag];
+            let e = refused(&[&base[..], &[over.as_str()]].concat());
+            assert_eq!(e.exit_code(), 2, "{flag}");
+            let text = e.to_string();
+            assert!(text.contains(flag) && text.contains(&at), "{text}");
+            let argv = std::iter::once("bench").chain(base).chain([at.as_str()]);
+            if let Err(e) = Cli::try_parse_from(argv) {
+                panic!("{flag} {at} refused: {e}");
             }
         }
     }

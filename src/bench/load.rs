@@ -40,6 +40,10 @@ pub struct Outcome {
     pub ok: u64,
     /// Replies that were fully verified and decrypted (one per partner for Whalet).
     pub verified: u64,
+    /// Whalet: accepted replies opened as the partner would whose head was all there was (a
+    /// `connectivity` with `responseFlag` N): their signature verified, no body to decrypt. Not
+    /// counted in `verified`.
+    pub head_only: u64,
     /// Problems found when fully opening a reply.
     pub verify_errors: Vec<String>,
     pub pool_exhausted: bool,
@@ -75,6 +79,7 @@ impl Outcome {
         }
         self.ok += later.ok;
         self.verified += later.verified;
+        self.head_only += later.head_only;
         self.verify_errors.extend(later.verify_errors);
         self.pool_exhausted |= later.pool_exhausted;
         self.consumed += later.consumed;
@@ -235,15 +240,19 @@ pub(super) fn classify(judge: Judge, status: u16, body: &[u8]) -> String {
 }
 
 /// Verifies and decrypts a reply as the partner would (Whalet: signature and body; Infinia:
-/// `responseData`, and its signature when the reply carries one).
+/// `responseData`, and its signature when the reply carries one). A Whalet reply that accepts
+/// the request (a code of the plan's `success`: `SUCCESS` or `PROCESSING`) is always signed, so
+/// one that opens is verified; when it carries no body (head only) there is nothing to
+/// decrypt, and it is counted as head-only rather than as fully verified.
 pub(super) fn open_fully(plan: &Plan, reply: &[u8], out: &mut Outcome) {
     match &plan.opener {
         None => {}
         Some(Opener::Whalet { key, platform }) => {
             match envelope::open_reply(reply, key, platform) {
-                Ok(opened) if opened.code == "SUCCESS" && opened.body.is_some() => {
-                    out.verified += 1
-                }
+                Ok(opened) if plan.success.contains(&opened.code) => match opened.body {
+                    Some(_) => out.verified += 1,
+                    None => out.head_only += 1,
+                },
                 Ok(opened) => out.verify_errors.push(format!(
                     "reply {}: {} {}",
                     opened.echo.request_no, opened.code, opened.detail

@@ -26,6 +26,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::wire::keys::{demo, PrivateKey, PublicKey};
+use crate::wire::whalet::Code;
 use args::Rate;
 use load::Limits;
 use report::{CeilingCheck, Latency, OpenLoopReport, Report, RunReport};
@@ -283,9 +284,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Finished> {
                 connections: partners,
                 grace: duration.clamp(Duration::from_secs(1), Duration::from_secs(10)),
             };
-            let count = schedule
-                .total()
-                .saturating_add(args::OPEN_LOOP_SPARE as u64);
+            // Exactly the schedule: the run takes no request beyond it.
+            let count = schedule.total();
             let plan = with_pool(
                 &args,
                 &plan,
@@ -453,7 +453,11 @@ fn plan(args: &BenchArgs) -> anyhow::Result<Plan> {
                 content_type: json,
                 pool: Pool::Repeat(Bytes::new()),
                 judge: Judge::WhaletHead,
-                success: vec!["SUCCESS".into()],
+                // An accepted request, as `call` reads it: asynchronous operations answer
+                // PROCESSING (docs/CLI.md, exit 0).
+                success: [Code::Success, Code::Processing]
+                    .map(|c| c.as_str().to_owned())
+                    .to_vec(),
                 opener: Some(Opener::Whalet {
                     key: key.clone(),
                     platform: platform.clone(),
@@ -614,6 +618,9 @@ fn open_report(
     let completed = out.replies.latencies_us.len() as u64;
     let (unanswered, pool_exhausted) = (out.replies.unanswered, out.replies.pool_exhausted);
     let elapsed = out.elapsed.as_secs_f64().max(1e-9);
+    // Over the schedule's length, or longer when the last reply came after it ended: a schedule
+    // sends its last request 1/rate before its end, so its replies alone would overstate it.
+    let window = elapsed.max(schedule.duration.as_secs_f64());
     let per_request = report::us_each(server_cpu_s, completed);
     let replies = report::Replies::take(&mut out.replies);
     OpenLoopReport {
@@ -630,7 +637,7 @@ fn open_report(
         unanswered,
         completed,
         ok: out.replies.ok,
-        achieved_rps: completed as f64 / elapsed,
+        achieved_rps: completed as f64 / window,
         max_in_flight: schedule.max_in_flight,
         peak_in_flight: out.peak_in_flight,
         connections: out.connections,
@@ -944,6 +951,35 @@ mod tests {
         );
         let mean = idle.mean.unwrap();
         assert!((mean.us_per_request - 2.0 * us).abs() < 1e-6 * us);
+    }
+
+    /// The achieved rate of an open loop is its replies over the schedule's length: a schedule
+    /// sends its last request 1/rate before its end, so replies that all came early do not make
+    /// it faster than scheduled; replies that came after the end count over the longer time.
+    #[test]
+    fn the_achieved_rate_is_taken_over_the_schedule() {
+        let schedule = open::Schedule {
+            rate: 2.0,
+            duration: Duration::from_secs(1),
+            max_in_flight: 10,
+            connections: 1,
+            grace: Duration::from_secs(1),
+        };
+        let achieved = |elapsed: Duration| {
+            let mut out = open::OpenOutcome {
+                scheduled: 2,
+                sent: 2,
+                elapsed,
+                ..open::OpenOutcome::default()
+            };
+            out.replies.latencies_us = vec![1000, 1000];
+            out.replies.ok = 2;
+            let none = Interleaved::around(None, None, None, 0.1);
+            open_report(out, schedule, 1, ("fixed", None), None, None, &none).achieved_rps
+        };
+        let length = schedule.duration.as_secs_f64();
+        assert_eq!(achieved(Duration::from_millis(510)), 2.0 / length);
+        assert_eq!(achieved(Duration::from_secs(4)), 2.0 / 4.0);
     }
 
     /// A simulator with the default configuration on a manual clock, on a free port.

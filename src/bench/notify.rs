@@ -148,6 +148,13 @@ fn partner_id(i: usize) -> String {
     format!("2024000009{i:05}")
 }
 
+/// The most notifications one trigger request may ask for (the trigger's `count`): `[notify]
+/// ledger_capacity` of the simulator this bench spawns, whose configuration ([`config`]) leaves
+/// it at its default. `--burst` and `--warm-up` are checked against it before anything runs.
+pub fn most_per_trigger() -> u64 {
+    crate::config::NotifyConfig::default().ledger_capacity as u64
+}
+
 /// Notifications one trigger request asks for when `--burst` is not given: each destination's
 /// share in two requests (at most 1,000 a request), so the trigger's own HTTP round trips weigh
 /// little against the deliveries measured while the deliveries still overlap the requests.

@@ -26,6 +26,9 @@ pub struct Replies {
     pub codes: BTreeMap<String, u64>,
     /// Replies whose signature verified and whose body opened.
     pub verified_replies: u64,
+    /// Whalet: accepted replies that were a signed head alone (a `connectivity` with
+    /// `responseFlag` N): the signature verified, no body to open; not in `verified_replies`.
+    pub head_only_replies: u64,
     /// The first five replies that did not verify, and why.
     pub verify_errors: Vec<String>,
 }
@@ -36,6 +39,7 @@ impl Replies {
         Self {
             codes: std::mem::take(&mut outcome.codes),
             verified_replies: outcome.verified,
+            head_only_replies: outcome.head_only,
             verify_errors: outcome.verify_errors.drain(..).take(5).collect(),
         }
     }
@@ -334,7 +338,8 @@ pub struct OpenLoopReport {
     /// Answered, whatever the code.
     pub completed: u64,
     pub ok: u64,
-    /// Replies per second, from the start of the schedule to the last reply.
+    /// Replies per second over the schedule's length (`--duration`), or from the start of the
+    /// schedule to the last reply when that took longer.
     pub achieved_rps: f64,
     pub max_in_flight: usize,
     pub peak_in_flight: usize,
@@ -574,6 +579,13 @@ impl Report {
                     notes,
                     " | replies fully verified: {}",
                     r.replies.verified_replies
+                );
+            }
+            if r.replies.head_only_replies > 0 {
+                let _ = write!(
+                    notes,
+                    " | head-only replies (signature verified, no body): {}",
+                    r.replies.head_only_replies
                 );
             }
             notes.push_str(&run_warnings(r));

@@ -8,6 +8,7 @@ mod browser;
 mod helpers;
 
 mod attack;
+mod benchfix;
 mod authorize_round25;
 mod bench_open_loop;
 mod browser_smoke;
