@@ -296,10 +296,11 @@ struct Inner {
     /// (every number given). Changed under the `ledger` lock; an import of all state sets it to
     /// the snapshot's.
     next_id: AtomicU64,
-    /// The sequence part of the next minted requestNo: never below the notification's own
-    /// number, and never taken back within a run (an import of all state rewinds `next_id` and
-    /// the clock, and the partner must not get a requestNo twice). Changed under the `ledger`
-    /// lock, with `next_id`, so that without an import the two are equal.
+    /// The sequence part of the next minted requestNo (Whalet's and Infinia's alike): never
+    /// below the notification's own number, and never taken back (an import of all state rewinds
+    /// `next_id` and the clock, and the partner must not get a requestNo twice; a data directory
+    /// keeps it across a restart). Changed with `next_id`, so that without an import the two
+    /// are equal.
     next_request: AtomicU64,
     changed: Notify,
     /// Woken when notifications are forgotten (a reset; an import begins with one): each
@@ -431,10 +432,33 @@ impl Outbox {
             .ok()
     }
 
+    /// The sequence number of the requestNo a surface mints itself for the notification it is
+    /// about to enqueue (Infinia's UUIDs, `api::infinia::sellers::RequestNos`): the same
+    /// sequence as the requestNos the outbox mints ([`Outbox::mint_request_seq`]), its floor the
+    /// next notification's number. One sequence for every surface, kept and taken back alike.
+    pub fn mint_request_number(&self) -> u64 {
+        self.mint_request_seq(self.next_seq())
+    }
+
+    /// The sequence number after the last requestNo given (0: none given in this run nor past
+    /// the one a data directory brought, [`Outbox::go_on_after_requests`]). A data directory
+    /// keeps it (`meta` row `next_request_seq`) so that a restart goes on past it: an import
+    /// takes back the notification numbering, never this.
+    pub fn next_request_seq(&self) -> u64 {
+        self.inner.next_request.load(Ordering::Relaxed)
+    }
+
+    /// Lifts the requestNo sequence to at least `next` (what a data directory kept of an earlier
+    /// run, [`Outbox::next_request_seq`]); it never goes back.
+    pub fn go_on_after_requests(&self, next: u64) {
+        self.inner.next_request.fetch_max(next, Ordering::Relaxed);
+    }
+
     /// The sequence of a minted requestNo for notification `seq`: `seq` itself unless an import
-    /// took the numbering back below one already used in this run, then the next one after that.
-    /// Called under the ledger lock. (It stops at `u64::MAX`, more than 2^63 notifications into
-    /// a run.)
+    /// took the numbering back below one already given (in this run, or in an earlier one whose
+    /// data directory this run goes on from), then the next one after that. Called under the
+    /// ledger lock by [`Outbox::enqueue`]. (It stops at `u64::MAX`, more than 2^63 notifications
+    /// into a run.)
     fn mint_request_seq(&self, seq: u64) -> u64 {
         let bump = |next: u64| Some(next.max(seq).saturating_add(1));
         let previous = self
@@ -766,6 +790,55 @@ impl Outbox {
             at,
             ledger::timer_label(seq),
             Box::new(move || Box::pin(async move { outbox.attempt(seq).await })),
+        );
+    }
+}
+
+#[cfg(test)]
+mod request_seq_tests {
+    use super::*;
+    use crate::clock::ClockMode;
+
+    fn outbox() -> Outbox {
+        let clock = Clock::new(ClockMode::Manual, Some(0));
+        Outbox::new(clock, HttpClient::new(), Duration::from_secs(5), 10)
+    }
+
+    #[test]
+    fn the_request_sequence_never_goes_back_nor_below_the_notification_numbering() {
+        let outbox = outbox();
+        let first = outbox.mint_request_number();
+        assert_eq!(
+            first,
+            outbox.next_seq(),
+            "without an import: the next number"
+        );
+        let second = outbox.mint_request_number();
+        assert!(second > first, "{second} after {first}");
+        outbox.inner.next_id.store(second + 10, Ordering::Relaxed);
+        assert_eq!(
+            outbox.mint_request_number(),
+            second + 10,
+            "the numbering lifts it"
+        );
+        outbox.inner.next_id.store(1, Ordering::Relaxed);
+        assert!(
+            outbox.mint_request_number() > second + 10,
+            "an import taking the numbering back does not take it back"
+        );
+    }
+
+    #[test]
+    fn a_kept_request_sequence_is_gone_on_from_and_never_lowered() {
+        let outbox = outbox();
+        outbox.go_on_after_requests(40);
+        assert_eq!(outbox.next_request_seq(), 40);
+        assert_eq!(outbox.mint_request_number(), 40);
+        outbox.go_on_after_requests(3);
+        assert_eq!(
+            outbox.next_request_seq(),
+            41,
+            "a lower mark does not take it back"
         );
     }
 }

@@ -36,6 +36,7 @@ fn read(key: &str, value: &Value) -> Result<TenantState, String> {
         .map_err(|e| in_flattened_review(&path, value, &e).unwrap_or_else(|| at_path(&path, &e)))?;
     postings(&path, &state.ledger)?;
     keys_are_ids(&path, &state)?;
+    indexes_agree(&path, &state)?;
     pockyt_currencies(key, &path, &state)?;
     sequence(&path, &state)?;
     file_sizes(&path, &state)?;
@@ -504,6 +505,110 @@ fn keys_are_ids(path: &str, state: &TenantState) -> Result<(), String> {
                 crate::text::echo(id),
                 crate::text::echo(id)
             ));
+        }
+    }
+    Ok(())
+}
+
+/// The maps that index a [`keyed_maps`] map by another id its objects hold (a partner's id):
+/// one line each. `pockyt.invoices` is the one the tenant state keeps (invoiceId →
+/// transactionNo, which makes a repeated invoiceId answer by its payout instead of paying
+/// again); every other map from a partner's id is the objects' own map (`whalet.shops` by bindId,
+/// `platform.payments` by paymentId, `infinia.sellers` by sellerId, …), checked by
+/// [`keys_are_ids`].
+fn indexes(t: &TenantState) -> Vec<Index<'_>> {
+    let k = &t.pockyt;
+    vec![Index {
+        index: ("pockyt.invoices", "invoiceId"),
+        map: ("pockyt.payouts", "transactionNo"),
+        entries: k
+            .invoices
+            .iter()
+            .map(|(i, n)| (i.as_str(), n.as_str()))
+            .collect(),
+        objects: k
+            .payouts
+            .iter()
+            .map(|(n, p)| (n.as_str(), p.invoice_id.as_str()))
+            .collect(),
+    }]
+}
+
+/// A map indexing a [`keyed_maps`] map: its path and the field its keys are (as the indexed
+/// objects name it), the indexed map's path and id field, each entry (key → id), and each
+/// object of the indexed map with the key it holds.
+struct Index<'a> {
+    index: (&'static str, &'static str),
+    map: (&'static str, &'static str),
+    entries: Vec<(&'a str, &'a str)>,
+    objects: Vec<(&'a str, &'a str)>,
+}
+
+/// Every [`indexes`] map agrees with the map it indexes, both ways: each entry names an object
+/// that holds its key (an entry naming none, or another's, would answer a request by an object
+/// that is not its own, or as a repeat while a new object is made), and each object is indexed
+/// under the key it holds (an object left out would be paid, made or sent again by its key).
+fn indexes_agree(path: &str, state: &TenantState) -> Result<(), String> {
+    use crate::text::echo;
+    for Index {
+        index: (index, key_field),
+        map: (map, id_field),
+        entries,
+        objects,
+    } in indexes(state)
+    {
+        let held: HashMap<&str, &str> = objects.iter().copied().collect();
+        for (key, id) in &entries {
+            match held.get(id) {
+                None => {
+                    return Err(format!(
+                        "{path}.{index}[{}]: names {id_field} {}, which is no object of {path}.{map}; an \
+                         entry names the object its {key_field} was given to: remove the entry, \
+                         or give it the {id_field} of that object",
+                        echo(key),
+                        echo(id)
+                    ))
+                }
+                Some(holds) if holds != key => {
+                    return Err(format!(
+                        "{path}.{index}[{}]: names {id_field} {}, whose {key_field} is {}; an entry \
+                         names the object its {key_field} was given to: remove the entry, or give \
+                         it the {id_field} of that object",
+                        echo(key),
+                        echo(id),
+                        echo(holds)
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        let indexed: HashMap<&str, &str> = entries.iter().copied().collect();
+        for (id, key) in &objects {
+            match indexed.get(key) {
+                Some(named) if named == id => {}
+                Some(named) => {
+                    return Err(format!(
+                        "{path}.{map}[{}]: its {key_field} {} is also {path}.{map}[{}]'s (the \
+                         one {path}.{index}[{}] names); a {key_field} is given to one object: \
+                         give this one another {key_field}, with its entry in {path}.{index}",
+                        echo(id),
+                        echo(key),
+                        echo(named),
+                        echo(key)
+                    ))
+                }
+                None => {
+                    return Err(format!(
+                        "{path}.{map}[{}]: its {key_field} {} has no entry in {path}.{index}, so \
+                         a request repeating that {key_field} would make another object instead \
+                         of answering by this one: add the entry {}: {}",
+                        echo(id),
+                        echo(key),
+                        echo(key),
+                        echo(id)
+                    ))
+                }
+            }
         }
     }
     Ok(())

@@ -320,6 +320,8 @@ impl DataDir {
             from_db = written.keys().cloned().collect();
             let journal_last = journal_last_id(conn)
                 .map_err(|e| format!("database {}: {e}", self.dir.join(DB_FILE).display()))?;
+            let request_seq = next_request_seq(conn)
+                .map_err(|e| format!("database {}: {e}", self.dir.join(DB_FILE).display()))?;
             if let Some((snapshot, mode)) = loaded {
                 restored.clock = true;
                 core.clock().set_mode(mode);
@@ -332,6 +334,9 @@ impl DataDir {
             }
             // Ids go on after the last one given, even when a clear left no entry to say it.
             core.journal().go_on_after(journal_last);
+            // RequestNos go on past the last one given, even when an import took the
+            // notification numbering back before the stop.
+            core.outbox().go_on_after_requests(request_seq);
         }
         let _ = self.core.set(core.clone());
         core.store()
@@ -1097,6 +1102,23 @@ fn journal_row_id(id: u64) -> Result<i64, String> {
     })
 }
 
+/// The `meta` row `next_request_seq`: the requestNo sequence's next number when the database
+/// was last written ([`crate::notify::Outbox::next_request_seq`]; 0 when the row is missing: a
+/// database written before it was kept, whose notification numbering is the floor).
+fn next_request_seq(conn: &Connection) -> Result<u64, String> {
+    let Some(text) = meta_value(conn, "next_request_seq")? else {
+        return Ok(0);
+    };
+    text.parse::<u64>().map_err(|_| {
+        format!(
+            "table meta: next_request_seq {} is not a sequence number (a whole number from 0 \
+             to {}, the next number of the notifications' requestNos): {PUT_BACK}",
+            crate::text::echo(&text),
+            u64::MAX
+        )
+    })
+}
+
 /// The `meta` row `scenario_state`: the draws, the outages and the generation counter of
 /// `record` (small: one JSON value; the loaded scenarios and counters have tables).
 fn scenario_state(record: &ScenariosRecord) -> Value {
@@ -1477,6 +1499,12 @@ fn write(
     tx.execute(
         "INSERT OR REPLACE INTO meta (key, value) VALUES ('next_notification_seq', ?1)",
         [core.outbox().next_seq().to_string()],
+    )
+    .map_err(|e| e.to_string())?;
+    // The requestNo sequence goes on past this after a restart, whatever an import took back.
+    tx.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('next_request_seq', ?1)",
+        [core.outbox().next_request_seq().to_string()],
     )
     .map_err(|e| e.to_string())?;
     write_extras(&tx, &batch.extras)?;
@@ -2194,6 +2222,36 @@ mod tests {
                 std::fs::read_to_string(&path).unwrap(),
                 "",
                 "released: emptied"
+            );
+        }
+    }
+
+    /// The requestNo sequence a database keeps is read back as written; none (an older
+    /// database) leaves the notification numbering as its floor; another value refuses the
+    /// start, naming the row.
+    #[test]
+    fn a_kept_request_sequence_reads_back_and_a_malformed_one_is_refused() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            .unwrap();
+        assert_eq!(next_request_seq(&conn), Ok(0));
+        let set = |value: &str| {
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('next_request_seq', ?1)",
+                [value],
+            )
+            .unwrap();
+        };
+        set("42");
+        assert_eq!(next_request_seq(&conn), Ok(42));
+        for bad in ["-1", "x", "18446744073709551616"] {
+            set(bad);
+            let e = next_request_seq(&conn).unwrap_err();
+            assert!(
+                e.starts_with(&format!(
+                    "table meta: next_request_seq \"{bad}\" is not a sequence number"
+                )),
+                "{e}"
             );
         }
     }

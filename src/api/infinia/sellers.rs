@@ -2,7 +2,6 @@
 //! trigger or a scenario timeline) changes the status and sends the platform a seller status
 //! notification `{requestNo, sellerId, status}`; a FROZEN seller cannot receive revenue sharing.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use serde_json::{json, Value};
@@ -66,14 +65,14 @@ pub fn set_status(
 /// The requestNos of Infinia's notifications: RFC 4122 version 4 UUIDs (the form of the
 /// documented example) that never repeat, across a reset and across runs, because the merchant
 /// deduplicates on them. Each is made of the run tag (`[notify] run_tag`, else random per
-/// process), a sequence no reset takes back, and a draw from the tenant's seeded generator (so
+/// process), the outbox's requestNo sequence ([`crate::notify::Outbox::mint_request_number`],
+/// the one Whalet's requestNos take theirs from: no reset or import takes it back, and a data
+/// directory keeps it across a restart), and a draw from the tenant's seeded generator (so
 /// that, with a fixed run tag, the same scenario and requests give the same requestNos).
 #[derive(Debug, Default)]
 pub struct RequestNos {
     /// The run tag (its low 48 bits show), chosen on first use.
     tag: OnceLock<u64>,
-    /// The next sequence number (at least the outbox's next one, see [`RequestNos::mint`]).
-    next: AtomicU64,
 }
 
 /// Bits of the run tag and of the sequence in a requestNo (12 hex digits each).
@@ -91,19 +90,7 @@ impl RequestNos {
         let seeded = core
             .scenarios()
             .random_u64(tenant, "infinia.sellerStatus.requestNo");
-        uuid_v4(tag, seeded, self.next_seq(core.outbox().next_seq()))
-    }
-
-    /// The next sequence number, never below `floor`: the outbox's sequence, which neither a
-    /// reset nor a restart from a data directory takes back, so that a fixed run tag does not
-    /// repeat a previous run's requestNos either (each of them was followed by a notification).
-    fn next_seq(&self, floor: u64) -> u64 {
-        let bump = |seq: u64| Some(seq.max(floor) + 1);
-        let previous = self
-            .next
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, bump)
-            .unwrap_or_else(|seq| seq);
-        previous.max(floor)
+        uuid_v4(tag, seeded, core.outbox().mint_request_number())
     }
 }
 
@@ -150,18 +137,5 @@ mod tests {
             "the sequence tells notifications apart"
         );
         assert_ne!(uuid_v4(1, 0, 1), uuid_v4(1, u64::MAX, 1), "the seed shows");
-    }
-
-    #[test]
-    fn the_sequence_never_goes_back_and_never_falls_below_the_floor() {
-        let nos = RequestNos::default();
-        assert_eq!(nos.next_seq(1), 1);
-        assert_eq!(nos.next_seq(1), 2);
-        assert_eq!(
-            nos.next_seq(10),
-            10,
-            "a restored outbox's sequence lifts it"
-        );
-        assert_eq!(nos.next_seq(3), 11, "a lower floor does not take it back");
     }
 }
