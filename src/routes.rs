@@ -65,7 +65,7 @@ pub async fn route(core: &Core, req: SimRequest) -> SimResponse {
         .filter(|s| !s.is_empty())
         .collect();
     if crate::web::dashboard::owns(&path) {
-        return crate::web::dashboard::handle(&req);
+        return crate::web::dashboard::handle(core, &req);
     }
     if let Some(rest) = path.strip_prefix(control::PREFIX) {
         return control::handle(core, &req, rest).await;

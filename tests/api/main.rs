@@ -27,6 +27,7 @@ mod control_regressions;
 mod control_round23;
 mod coverage;
 mod dashboard;
+mod dashfix;
 mod durable;
 mod e2e_infinia_browser;
 mod e2e_rules;

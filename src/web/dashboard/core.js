@@ -386,15 +386,20 @@ const Dash = (() => {
     }
   }
 
-  /** Exhausted notifications need the partner's attention on every page. */
+  /** The most exhausted notifications the tab badge counts; past it, it says "9+". */
+  const ATTENTION_LIMIT = 9;
+
+  /** Exhausted notifications need the partner's attention on every page. The badge reads at
+   *  most ATTENTION_LIMIT of them (the ledger may hold thousands): "9+" when it holds more. */
   async function refreshAttention() {
-    const r = await api("GET", "/__sim/notifications?status=exhausted");
+    const r = await api("GET", `/__sim/notifications?status=exhausted&limit=${ATTENTION_LIMIT}`);
     const el = document.querySelector('[data-count="notifications"]');
     if (!r.ok || !el) return;
     const n = (r.data.notifications || []).length;
-    el.textContent = n ? String(n) : "";
+    const text = n ? String(n) + (r.data.more ? "+" : "") : "";
+    el.textContent = text;
     el.classList.toggle("count-bad", n > 0);
-    el.title = n ? `${n} notification(s) exhausted their retries` : "";
+    el.title = n ? `${text} notification(s) exhausted their retries` : "";
   }
 
   async function tick() {

@@ -6,6 +6,8 @@
 //! this directory, embedded with `include_str!`.
 
 use crate::clock::{MAX_SCALE, MIN_SCALE};
+use crate::config::platform::PlatformAuth;
+use crate::core::Core;
 use crate::http::{SimRequest, SimResponse};
 use crate::web::{escape, fill};
 
@@ -103,8 +105,11 @@ pub fn owns(path: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('/'))
 }
 
-/// Serves a dashboard page or asset.
-pub fn handle(req: &SimRequest) -> SimResponse {
+/// Serves a dashboard page or asset. A page carries what its script needs to know of `core`'s
+/// configuration: how `/v1/platform/{op}` authenticates (`data-platform-auth`: "Send it again"
+/// offers `whalet-sim call` for the envelope, curl for `[platform] auth = "none"`).
+pub fn handle(core: &Core, req: &SimRequest) -> SimResponse {
+    let auth = platform_auth_text(core.config().platform.auth);
     if req.method != "GET" && req.method != "HEAD" {
         return SimResponse::text(405, "the dashboard only answers GET")
             .header("allow", "GET, HEAD");
@@ -116,10 +121,10 @@ pub fn handle(req: &SimRequest) -> SimResponse {
         .trim_matches('/');
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     match segments.as_slice() {
-        [] => page(&VIEWS[0], None),
+        [] => page(&VIEWS[0], None, auth),
         ["assets", name] => asset(name),
         [slug] | [slug, _] => match VIEWS.iter().find(|v| v.slug == *slug) {
-            Some(view) => page(view, segments.get(1).copied()),
+            Some(view) => page(view, segments.get(1).copied(), auth),
             None => not_found(&req.path),
         },
         _ => not_found(&req.path),
@@ -138,11 +143,12 @@ fn asset(name: &str) -> SimResponse {
 }
 
 /// Renders the shell of one view (with the clock's scale bounds, so the clock view offers what
-/// `POST /__sim/clock` accepts); `item` selects a request or notification (deep link).
-fn page(view: &View, item: Option<&str>) -> SimResponse {
+/// `POST /__sim/clock` accepts); `item` selects a request or notification (deep link);
+/// `auth`: what `data-platform-auth` says.
+fn page(view: &View, item: Option<&str>, auth: &str) -> SimResponse {
     secure(SimResponse::html(
         200,
-        render(view.slug, view.title, view.lede, item.unwrap_or("")),
+        render(view.slug, view.title, view.lede, item.unwrap_or(""), auth),
     ))
     .header("cache-control", "no-cache")
 }
@@ -156,11 +162,20 @@ fn not_found(path: &str) -> SimResponse {
             crate::text::echo_bare(path)
         ),
         "",
+        "",
     );
     secure(SimResponse::html(404, body))
 }
 
-fn render(slug: &str, title: &str, lede: &str, item: &str) -> String {
+/// What `data-platform-auth` says: the `[platform] auth` mode.
+fn platform_auth_text(auth: PlatformAuth) -> &'static str {
+    match auth {
+        PlatformAuth::Whalet => "envelope",
+        PlatformAuth::None => "none",
+    }
+}
+
+fn render(slug: &str, title: &str, lede: &str, item: &str, auth: &str) -> String {
     let nav: String = VIEWS
         .iter()
         .map(|v| {
@@ -194,6 +209,7 @@ fn render(slug: &str, title: &str, lede: &str, item: &str) -> String {
             ("lede", &escape(lede)),
             ("view", &escape(slug)),
             ("item", &escape(item)),
+            ("platform_auth", auth),
         ],
     )
 }
@@ -225,7 +241,7 @@ mod tests {
     #[test]
     fn every_view_renders_with_its_tab_marked_current() {
         for view in VIEWS {
-            let html = render(view.slug, view.title, view.lede, "");
+            let html = render(view.slug, view.title, view.lede, "", "envelope");
             assert!(html.contains(&format!(
                 "href=\"/__sim/ui/{}\" aria-current=\"page\"",
                 view.slug
@@ -252,14 +268,27 @@ mod tests {
     /// The clock view's scale field takes its bounds from the clock, as the API checks them.
     #[test]
     fn the_shell_carries_the_clocks_scale_bounds() {
-        let html = render("clock", "Clock", "x", "");
+        let html = render("clock", "Clock", "x", "", "envelope");
         assert!(html.contains("data-min-scale=\"0.000001\""), "{html}");
         assert!(html.contains("data-max-scale=\"1000000\""), "{html}");
     }
 
+    /// The page says how `/v1/platform/{op}` authenticates, so that "Send it again" offers a
+    /// command that works in that mode.
+    #[test]
+    fn the_shell_says_how_the_platform_authenticates() {
+        let page = |auth| {
+            let html = render("requests", "Requests", "x", "", platform_auth_text(auth));
+            let at = html.find("data-platform-auth=\"").expect("the attribute") + 20;
+            html[at..at + html[at..].find('"').unwrap()].to_owned()
+        };
+        assert_eq!(page(PlatformAuth::None), "none");
+        assert_eq!(page(PlatformAuth::Whalet), "envelope");
+    }
+
     #[test]
     fn the_item_is_escaped() {
-        let html = render("requests", "Requests", "x", "\"><script>");
+        let html = render("requests", "Requests", "x", "\"><script>", "envelope");
         assert!(!html.contains("\"><script>"));
     }
 }

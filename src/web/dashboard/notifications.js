@@ -1,13 +1,15 @@
 // Notifications: every notification with a timeline of its attempts (virtual and wall time,
 // HTTP status, latency, the partner's answer, the verdict), Resend, and a shortcut that advances
-// the virtual clock to a pending retry. Data: GET /__sim/notifications,
-// POST /__sim/notifications/{id}/resend, POST /__sim/clock/advance.
+// the virtual clock to a pending retry. Data: GET /__sim/notifications (the newest PAGE, bounded:
+// the ledger may hold thousands), POST /__sim/notifications/{id}/resend, POST /__sim/clock/advance.
 "use strict";
 
 (() => {
   const { h, api, badge, json, chinaTime, wallTime } = Dash;
 
   const KIND = { delivered: "ok", pending: "warn", queued: "muted", exhausted: "bad", suppressed: "muted" };
+  /** Rows shown at first, and added by each "Show older". */
+  const PAGE = 200;
   const filters = { status: "", apiCode: "", tenant: "" };
   const open = new Set();
   let list = null;
@@ -17,14 +19,19 @@
   /** The id of the notification shown above the list (a deep link the list does not show). */
   let linkedId = null;
   let lastSig = null;
+  /** How many of the newest matching notifications are shown (and read each poll). */
+  let shown = PAGE;
 
+  /** The newest `shown` notifications matching the filters; the answer's `more` says whether
+   *  the ledger holds older ones. */
   function path() {
-    return Dash.withQuery("/__sim/notifications", filters);
+    return Dash.withQuery("/__sim/notifications", { ...filters, limit: String(shown) });
   }
 
   function filterBar() {
     const onInput = Dash.filterBar(filters, () => {
       lastSig = null;
+      shown = PAGE;
       poll();
     });
     return h("form", { class: "filters", role: "search", "aria-label": "Filter notifications", onsubmit: (e) => e.preventDefault() },
@@ -204,6 +211,7 @@
       return;
     }
     const items = r.data.notifications || [];
+    const more = Boolean(r.data.more);
     if (linkedId !== null) {
       if (items.some((n) => n.id === linkedId)) {
         Dash.clear(linked);
@@ -212,14 +220,16 @@
         await showLinked(linkedId, true);
       }
     }
-    const sig = items.map((n) => n.id + ":" + signature(n)).join(",");
+    const sig = items.map((n) => n.id + ":" + signature(n)).join(",") + "|" + more;
     if (sig === lastSig) return;
     lastSig = sig;
     const count = (s) => items.filter((n) => n.status === s).length;
-    Dash.fill(Dash.clear(summary), 
+    Dash.fill(Dash.clear(summary),
       h("span", {}, h("strong", {}, String(items.length)), items.length === 1 ? " notification" : " notifications"),
       ["delivered", "pending", "exhausted"].filter(count).map((s) =>
-        h("span", { class: s === "exhausted" ? "sum-bad" : "" }, h("strong", {}, String(count(s))), " " + s)));
+        h("span", { class: s === "exhausted" ? "sum-bad" : "" }, h("strong", {}, String(count(s))), " " + s)),
+      more ? h("span", { class: "muted" }, `the newest ${items.length}; the ledger holds older notifications`) : null,
+      more ? showOlder() : null);
     if (!items.length) {
       list.hidden = true;
       Dash.clear(list);
@@ -234,6 +244,18 @@
     list.hidden = false;
     Dash.clear(slot);
     Dash.patch(list, items, (n) => n.id, signature, render);
+  }
+
+  /** "Show older": PAGE more rows, read with the rest from the next poll on (the ledger has no
+   *  `before`; the rows shown are read again whole, so a retry's progress shows on every row). */
+  function showOlder() {
+    return h("button", {
+      type: "button", class: "btn btn-small", id: "show-older", onclick: async () => {
+        shown += PAGE;
+        lastSig = null;
+        await poll();
+      },
+    }, `Show ${PAGE} older`);
   }
 
   Dash.view("notifications", {

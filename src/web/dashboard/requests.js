@@ -162,16 +162,53 @@
     return overlaid ? request.wire : request;
   }
 
+  /** How whalet-platform (`/v1/platform/{op}`) authenticates here, as the page was told
+   *  (`[platform] auth`): "envelope" or "none" (plain JSON). */
+  function platformAuth() {
+    return document.body.dataset.platformAuth || "";
+  }
+
+  /** The business body of entry `e` as sent, when it can be sent again (an object). */
+  function resendable(e) {
+    const request = sentBody(e.request);
+    if (!request || typeof request !== "object" || Array.isArray(request) || "head" in request) return null;
+    return request;
+  }
+
+  /** The partner (or app, merchant) id of entry `e`'s tenant ("" when the caller was not identified). */
+  function callerId(e) {
+    return (e.tenant || "").split(":").slice(1).join(":");
+  }
+
+  /**
+   * The curl command that sends platform request `e` again in plain JSON, as
+   * `[platform] auth = "none"` takes it (`whalet-sim call` speaks only the envelope): the
+   * business JSON as the body and the partner in the `partnerId` header. No `requestNo` header:
+   * the simulator makes a fresh one up, as `call` sends a fresh requestNo.
+   */
+  function plainAgain(e) {
+    const q = Dash.shellQuote;
+    const request = resendable(e);
+    if (!request || e.surface !== "platform") return null;
+    const id = callerId(e);
+    const args = ["curl -sS -X POST", q(`${location.origin}/v1/platform/${encodeURIComponent(e.operation)}`),
+      "-H", q("content-type: application/json")];
+    if (id) args.push("-H", q(`partnerId: ${id}`));
+    return [...args, "--data", q(JSON.stringify(request))].join(" ");
+  }
+
   /**
    * The command that sends this request again, for every surface: `whalet-sim call` in the
-   * surface's scheme (a fresh requestNo, signature and timestamp) or `whalet-sim trigger`.
+   * surface's scheme (a fresh requestNo, signature and timestamp), curl for whalet-platform in
+   * plain JSON (`[platform] auth = "none"`), or `whalet-sim trigger`.
    * Every argument is quoted for the shell: operations and ids are partner-supplied text.
    */
   function sendAgain(e) {
     const q = Dash.shellQuote;
-    const request = sentBody(e.request);
-    if (!request || typeof request !== "object" || Array.isArray(request) || "head" in request) return null;
-    const id = (e.tenant || "").split(":").slice(1).join(":");
+    const request = resendable(e);
+    if (!request) return null;
+    if (e.surface === "platform" && platformAuth() === "none") return plainAgain(e);
+    const id = callerId(e);
     const url = ["--url", q(location.origin)];
     const data = (body) => ["--data", q(JSON.stringify(body))];
     switch (e.surface) {

@@ -4,7 +4,7 @@
 //! every view reads on a 390 px screen, and the tenants view reads the camelCase state.
 //! Screenshots go to `target/screenshots/dashboard-*`.
 
-mod support;
+pub(crate) mod support;
 
 use std::time::Duration;
 
