@@ -2,7 +2,9 @@
 //! `{base}/authorize/{token}` of whalet-platform and Infinia Pay, and the `fileUrl` of
 //! `POST /file/upload`): one rule for every surface.
 //!
-//! `[platform] public_url` when configured; otherwise `http://` + the request's `Host` header when
+//! `[platform] public_url` when configured (used as written, less a trailing `/`: the
+//! configuration refused it at load unless it is an absolute web URL ending with its path,
+//! `crate::config::platform::check_public_url`); otherwise `http://` + the request's `Host` header when
 //! it is a plain `host[:port]` (a DNS name, an IPv4 address or a bracketed IPv6 address; no
 //! path, query, userinfo or spaces, so a crafted `Host` cannot steer the link elsewhere on the
 //! page); otherwise the address the client's connection reached, or [`FALLBACK`] for a request

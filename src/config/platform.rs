@@ -24,7 +24,10 @@ pub struct PlatformConfig {
     /// Base of the links handed to partners (the platform's `authorizeUrl` and Infinia's
     /// `redirectUrl` for the seller's page, an upload's `fileUrl`; e.g.
     /// `https://sim.example.com`); default: from the request's
-    /// `Host` header or the address it reached (`src/api/base_url.rs`).
+    /// `Host` header or the address it reached (`src/api/base_url.rs`). Refused at load when
+    /// it is not an absolute `http://` or `https://` URL with a host, or has a query, a fragment
+    /// or characters a link cannot carry as written ([`check_public_url`]).
+    #[serde(deserialize_with = "public_url")]
     pub public_url: Option<String>,
     /// Virtual seconds an authorization link stays valid (scenario `values.linkTtl` overrides).
     pub link_ttl_secs: i64,
@@ -98,6 +101,50 @@ fn seller_password<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> 
     Ok(password)
 }
 
+/// Refuses a `[platform] public_url` the links cannot be built on: every link the simulator hands
+/// out is the base as written followed by `/authorize/{token}` or `/file/…`, so the base must be
+/// a web URL by the one check every URL setting passes ([`crate::http::check_web_url`]: not
+/// `gw.example.test`, `ftp://…` or `javascript:…`), with nothing after its path (a query or a
+/// fragment would swallow the token) and no character a link cannot carry unescaped (a space,
+/// `"`, `<`, …). The error is a clause for a message naming the key.
+pub fn check_public_url(url: &str) -> Result<(), String> {
+    crate::http::check_web_url(url)
+        .map_err(|why| format!("must be an absolute http:// or https:// URL with a host; {why}"))?;
+    let text = url.trim();
+    // A `?` or `#` anywhere ends the path: what follows would hold the token.
+    if let Some(mark) = text.chars().find(|c| matches!(c, '?' | '#')) {
+        let part = if mark == '?' { "query" } else { "fragment" };
+        return Err(format!(
+            "must end with its path (the links add /authorize/{{token}} after it), but it has a \
+             {part} ({mark}…): remove it"
+        ));
+    }
+    if let Some(c) = text
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || "\"<>\\^`{|}".contains(*c))
+    {
+        return Err(format!(
+            "must not have {c:?}, which a link cannot carry as written: percent-encode it (a space \
+             is %20)"
+        ));
+    }
+    Ok(())
+}
+
+/// `[platform] public_url` read through [`check_public_url`], refused at load naming the key
+/// (the TOML reader adds its line).
+fn public_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let url = String::deserialize(d)?;
+    check_public_url(&url).map_err(|why| {
+        serde::de::Error::custom(format!(
+            "[platform] public_url = {} {why} (or leave the key out to take the base from each \
+             request's Host)",
+            crate::text::echo(&url)
+        ))
+    })?;
+    Ok(Some(url))
+}
+
 #[cfg(test)]
 mod tests {
     use super::PlatformConfig;
@@ -118,6 +165,46 @@ mod tests {
         }
         let e = parse("seller_login = \" seller \"").unwrap_err();
         assert!(e.contains("write \"seller\""), "{e}");
+    }
+
+    /// The base is refused by the check every URL setting passes, and when anything after its
+    /// path (a query, a fragment) or a character a link cannot carry would spoil the links.
+    #[test]
+    fn a_public_url_is_an_absolute_web_url_ending_with_its_path() {
+        let read = |url: &str| parse(&format!("public_url = {url:?}")).map(|c| c.public_url);
+        for good in [
+            "https://sim.example.com",
+            "https://sim.example.com/",
+            "http://127.0.0.1:18282",
+            "https://gw.example.test/sim",
+            "https://gw.example.test/a%20b",
+        ] {
+            assert_eq!(read(good), Ok(Some(good.to_owned())), "{good}");
+        }
+        assert_eq!(parse("auth = \"none\"").unwrap().public_url, None);
+        for (bad, why) in [
+            ("gw.example.test", "does not start with http:// or https://"),
+            ("", "does not start with http:// or https://"),
+            ("ftp://gw.example.test", "its scheme is \"ftp\""),
+            ("javascript:alert(1)//", "its scheme is \"javascript\""),
+            ("https://", "no host"),
+            ("https://gw.example.test:0", "port is 0"),
+            ("https://gw.example.test/sim?x=1", "has a query (?…)"),
+            ("https://gw.example.test/?", "has a query (?…)"),
+            ("https://gw.example.test/sim#f", "has a fragment (#…)"),
+            ("https://gw.example.test/a b", "must not have ' '"),
+            ("https://gw.example.test/a\"b", "must not have '\"'"),
+            ("https://gw.example.test/<x>", "must not have '<'"),
+        ] {
+            let e = read(bad).unwrap_err();
+            assert!(
+                e.contains("[platform] public_url")
+                    && e.contains("must")
+                    && e.contains(why)
+                    && e.contains("leave the key out"),
+                "{bad:?}: {e}"
+            );
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod authorize_round25;
 mod bench_open_loop;
 mod browser_smoke;
 mod catalog_round25;
+mod cfgfix;
 mod cli;
 mod cli_surfaces;
 mod clock;

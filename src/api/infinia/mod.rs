@@ -102,14 +102,26 @@ pub struct Infinia {
 }
 
 impl Infinia {
+    /// The surface with its path table after `[infinia.paths]` renames (canonical → path under
+    /// `/api/v1/`, slashes around it ignored). Refused, naming the key: an unknown canonical
+    /// path, a path no request could reach as written ([`check_wire_path`]), and a path that
+    /// another operation already answers to (its renamed path, or its canonical one, which
+    /// scenario rules and the journal name it by): the table would otherwise keep one of the
+    /// two silently.
     pub fn new(apps: Arc<Apps>) -> anyhow::Result<Self> {
         let renames = &apps.config.paths;
-        for canonical in renames.keys() {
+        for (canonical, wire) in renames {
             if !OPERATIONS.iter().any(|op| op.name == canonical) {
                 anyhow::bail!(
                     "infinia.paths: {canonical:?} is not an operation path (see docs/INFINIA.md)"
                 );
             }
+            check_wire_path(wire).map_err(|why| {
+                anyhow::anyhow!(
+                    "infinia.paths: {canonical:?} = {}: {why}",
+                    crate::text::echo(wire)
+                )
+            })?;
         }
         let wire_paths: BTreeMap<String, String> = OPERATIONS
             .iter()
@@ -118,6 +130,7 @@ impl Infinia {
                 (op.name.to_owned(), wire.trim_matches('/').to_owned())
             })
             .collect();
+        check_unique_wire_paths(&wire_paths)?;
         let by_wire = OPERATIONS
             .iter()
             .map(|op| (wire_paths[op.name].clone(), op))
@@ -143,6 +156,62 @@ impl Infinia {
             .map(|id| TenantId::new(Provider::Infinia, id))
             .collect()
     }
+}
+
+/// Whether a request can reach `wire` (an `[infinia.paths]` value) as written, as
+/// `POST /api/v1/{wire}`: slashes around it are ignored; what is left is one or more segments
+/// separated by single `/`, each of ASCII letters, digits, `-`, `_`, `.` and `~` (the characters
+/// a URL path carries unescaped, as in every canonical path), and none `.` or `..` (a client
+/// resolves them away before sending).
+fn check_wire_path(wire: &str) -> Result<(), String> {
+    const FORM: &str = "a path under /api/v1/ is one or more segments of ASCII letters, digits, \
+                        -, _, . and ~ separated by single / (e.g. \"account-balance/query\")";
+    let path = wire.trim_matches('/');
+    if path.is_empty() {
+        return Err(format!("the path is empty; {FORM}"));
+    }
+    if let Some(c) = path
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "-_.~/".contains(*c)))
+    {
+        return Err(format!("{c:?} cannot be in it; {FORM}"));
+    }
+    if let Some(segment) = path
+        .split('/')
+        .find(|s| s.is_empty() || *s == "." || *s == "..")
+    {
+        let what = if segment.is_empty() {
+            "it has an empty segment (//)".to_owned()
+        } else {
+            format!("it has a {segment:?} segment, which a client resolves away")
+        };
+        return Err(format!("{what}; {FORM}"));
+    }
+    Ok(())
+}
+
+/// No two operations answer to the same path, and no path is another operation's canonical
+/// path (scenario rules and the journal still call that operation by it).
+fn check_unique_wire_paths(wire_paths: &BTreeMap<String, String>) -> anyhow::Result<()> {
+    let mut owner: BTreeMap<&str, &str> = BTreeMap::new();
+    for (canonical, wire) in wire_paths {
+        if let Some(other) = owner.insert(wire, canonical) {
+            anyhow::bail!(
+                "infinia.paths: {other} and {canonical} would both be POST /api/v1/{wire}, so \
+                 one of them could never be called; give each operation its own path"
+            );
+        }
+    }
+    for (canonical, wire) in wire_paths {
+        if wire != canonical && wire_paths.contains_key(wire) {
+            anyhow::bail!(
+                "infinia.paths: {canonical:?} = {wire:?} is the canonical path of {wire}, which \
+                 scenario rules and the journal still call that operation by; choose a path no \
+                 other operation is called by"
+            );
+        }
+    }
+    Ok(())
 }
 
 impl Core {
