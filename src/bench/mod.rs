@@ -537,8 +537,8 @@ fn keys(
     own_default: &str,
     provider_default: &str,
 ) -> anyhow::Result<(PrivateKey, PublicKey)> {
-    let key = crate::cli::key_flag("key", args.key.as_deref(), own_default)?;
-    let provider = crate::cli::key_flag(
+    let key = crate::config::key_flags::key_flag("key", args.key.as_deref(), own_default)?;
+    let provider = crate::config::key_flags::key_flag(
         "platform-key",
         args.platform_key.as_deref(),
         provider_default,

@@ -705,11 +705,11 @@ pub fn example_text(op: &serde_json::Value) -> anyhow::Result<String> {
 }
 
 fn own_key(args: &CallArgs, default: &str) -> anyhow::Result<PrivateKey> {
-    super::key_flag("key", args.key.as_deref(), default)
+    crate::config::key_flags::key_flag("key", args.key.as_deref(), default)
 }
 
 fn provider_key(args: &CallArgs, default: &str) -> anyhow::Result<PublicKey> {
-    super::key_flag("platform-key", args.platform_key.as_deref(), default)
+    crate::config::key_flags::key_flag("platform-key", args.platform_key.as_deref(), default)
 }
 
 /// A Whalet-envelope call (Open API or platform) to `url`; Err when a key cannot be read.

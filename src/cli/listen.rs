@@ -236,8 +236,12 @@ async fn webhooks(args: ListenArgs, listener: tokio::net::TcpListener) -> anyhow
                 base_url: String::new(),
                 app_id: String::new(),
                 version: String::new(),
-                key: super::key_flag("key", args.key.as_deref(), demo::INFINIA_MERCHANT_PRIVATE)?,
-                infinia_public: super::key_flag(
+                key: crate::config::key_flags::key_flag(
+                    "key",
+                    args.key.as_deref(),
+                    demo::INFINIA_MERCHANT_PRIVATE,
+                )?,
+                infinia_public: crate::config::key_flags::key_flag(
                     "platform-key",
                     args.platform_key.as_deref(),
                     demo::INFINIA_PUBLIC,

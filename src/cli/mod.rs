@@ -1002,84 +1002,17 @@ fn trigger_path(answer: &serde_json::Value, path: &str) -> String {
 }
 
 /// The partner's private key and Whalet's public key from `--key` / `--platform-key` (see
-/// [`key_flag_text`] for the forms); the demo keys when a flag is absent.
+/// [`key_flags::key_flag_text`](crate::config::key_flags::key_flag_text) for the forms); the
+/// demo keys when a flag is absent.
 pub fn partner_keys(
     key: Option<&str>,
     platform_key: Option<&str>,
 ) -> anyhow::Result<(crate::wire::keys::PrivateKey, crate::wire::keys::PublicKey)> {
     use crate::wire::keys::demo;
     Ok((
-        key_flag("key", key, demo::PARTNER_PRIVATE)?,
-        key_flag("platform-key", platform_key, demo::PLATFORM_PUBLIC)?,
+        crate::config::key_flags::key_flag("key", key, demo::PARTNER_PRIVATE)?,
+        crate::config::key_flags::key_flag("platform-key", platform_key, demo::PLATFORM_PUBLIC)?,
     ))
-}
-
-/// A key type a key flag gives.
-pub trait FlagKey: Sized {
-    fn from_text(text: &str) -> Result<Self, String>;
-}
-
-impl FlagKey for crate::wire::keys::PrivateKey {
-    fn from_text(text: &str) -> Result<Self, String> {
-        Self::parse(text).map_err(|e| e.to_string())
-    }
-}
-
-impl FlagKey for crate::wire::keys::PublicKey {
-    fn from_text(text: &str) -> Result<Self, String> {
-        Self::parse(text).map_err(|e| e.to_string())
-    }
-}
-
-/// The key given to `--<flag>` (any form of [`key_flag_text`]), else `default`.
-pub fn key_flag<K: FlagKey>(flag: &str, value: Option<&str>, default: &str) -> anyhow::Result<K> {
-    let text = value.map_or_else(|| Ok(default.to_owned()), |v| key_flag_text(flag, v))?;
-    K::from_text(&text).map_err(|e| anyhow::anyhow!("--{flag}: {e}"))
-}
-
-/// The text of a key given to a key flag in the forms the config accepts: a file path, `@path`,
-/// or the key itself (PEM, or bare Base64 DER as Java exports it). One reader for every key flag
-/// of every command, so they all take the same forms; an error names the flag and never echoes
-/// key material (at most a short prefix of a value that looks like a path).
-pub fn key_flag_text(flag: &str, value: &str) -> anyhow::Result<String> {
-    if let Some(path) = value.strip_prefix('@') {
-        anyhow::ensure!(
-            !crate::config::looks_like_key(path),
-            "--{flag}: @ is followed by a key, not a path (give the key without the @)"
-        );
-        return crate::config::key_text(value).map_err(|e| anyhow::anyhow!("--{flag}: {e}"));
-    }
-    if std::path::Path::new(value).exists() {
-        // As the configuration reads `@path`: a small regular file (a directory, pipe or device
-        // is refused saying so).
-        return crate::config::key_text(&format!("@{value}"))
-            .map_err(|e| anyhow::anyhow!("--{flag}: {e}"));
-    }
-    if crate::config::looks_like_key(value) {
-        return Ok(value.to_owned());
-    }
-    anyhow::bail!(
-        "--{flag}: {} is neither a readable file nor a key (give a path, @path, a PEM key or \
-         bare Base64 DER)",
-        shown(value)
-    )
-}
-
-/// A flag value as an error may show it: a short path in quotes, else a bounded prefix that
-/// cannot carry a key (a PEM header or whole lines are never shown).
-fn shown(value: &str) -> String {
-    const MAX: usize = 40;
-    if value.contains("-----") || value.contains('\n') {
-        return "the value".to_owned();
-    }
-    match value.char_indices().nth(MAX) {
-        None => format!("{value:?}"),
-        Some((end, _)) => format!(
-            "{:?}… ({} characters)",
-            &value[..end],
-            value.chars().count()
-        ),
-    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 pub mod contract;
 pub mod infinia;
+pub mod key_flags;
 pub mod platform;
 pub mod pockyt;
 
