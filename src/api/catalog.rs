@@ -440,14 +440,8 @@ fn for_partner(
     for f in fields.iter_mut() {
         let key = describe::dotted(describe::leaf_name(&f.name));
         if crate::contract::paths::is_status_key(&key) && !o.status.is_empty() {
-            let mut words: Vec<String> = Vec::with_capacity(f.allowed.len());
-            for w in &f.allowed {
-                let w = word(w).unwrap_or_else(|| w.clone());
-                if !words.contains(&w) {
-                    words.push(w);
-                }
-            }
-            f.allowed = words;
+            // As a refusal lists them (`message_for_partner`): one function for both.
+            f.allowed = o.words_for_partner(&f.allowed);
         }
         if let Some(other) = f.or.as_deref().and_then(renamed) {
             f.or = Some(other);

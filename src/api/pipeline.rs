@@ -709,14 +709,14 @@ fn answer<S: Scheme>(
     }
 }
 
-/// A handler's refusal names request fields as the handler reads them: under an overlay that
-/// renames them, the partner reads the names it sent.
+/// A handler's refusal names request fields and status words as the handler reads them: under
+/// an overlay that renames the fields or maps the words, the partner reads the ones it sends.
 fn overlay_refusal<S: Scheme>(core: &Core, opened: &Opened<S::Session>, err: &mut S::Error) {
     let overlay = core
         .surface::<Contracts>()
         .for_tenant(&opened.tenant)
         .and_then(|c| c.operation(S::SURFACE, opened.operation));
-    if let Some(overlay) = overlay.filter(|o| !o.rename_request.is_empty()) {
+    if let Some(overlay) = overlay.filter(|o| o.rewrites_messages()) {
         err.rewrite_message(&|message| overlay.message_for_partner(message));
     }
 }

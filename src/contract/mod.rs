@@ -241,7 +241,8 @@ impl Contract {
                         .map_err(|e| mistake.at_path(e))?;
                 }
                 if let Some(fields) = catalog.sent.replies.get(&format!("{surface}.{name}")) {
-                    check_sent_renames("rename_reply", "reply", &overlay.rename_reply, fields)
+                    let (renames, extra) = (&overlay.rename_reply, &overlay.extra);
+                    check_sent_writes("rename_reply", "reply", renames, extra, fields)
                         .map_err(|e| mistake.at_path(e))?;
                 }
                 contract
@@ -273,7 +274,7 @@ impl Contract {
             let channel = name.split_once('.').map_or(name.as_str(), |(c, _)| c);
             check_notification(channel, &overlay).map_err(|e| mistake.at_path(e))?;
             if let Some(fields) = catalog.sent.notifications.get(&name) {
-                check_sent_renames("rename", "payload", &overlay.rename, fields)
+                check_sent_writes("rename", "payload", &overlay.rename, &overlay.extra, fields)
                     .map_err(|e| mistake.at_path(e))?;
             }
             contract.notifications.insert(name, overlay);
@@ -569,7 +570,7 @@ fn check_paths<'a>(
 /// one name, and a rename of a field inside another renamed field that moves it within that
 /// field (`legalEntity = "company"` with `"legalEntity.name" = "legalEntity.legalName"`: the
 /// object it moves in is gone; the partner's path is `company.legalName`). The simulator's
-/// fields: `check_sent_renames`, `check_arrays`.
+/// fields: `check_sent_writes`, `check_arrays`.
 fn check_targets(what: &'static str, renames: &BTreeMap<String, String>) -> Result<(), Found> {
     check_paths(what, renames.keys(), |p| Spot::key(what, p))?;
     check_paths(what, renames.values(), |p| Spot::value(what, p))?;
@@ -672,6 +673,34 @@ fn check_values(what: &'static str, values: &BTreeMap<String, Value>) -> Result<
     }
 }
 
+/// Fixed fields among themselves, set as a reply gets them (in the order of their paths, an
+/// object's before its fields): one inside another's value (`{ a = { b = 1 }, "a.b" = 2 }`)
+/// would be set twice, one under another's plain value (`{ a = 1, "a.b" = 2 }`) cannot be.
+fn check_extra(extra: &BTreeMap<String, Value>) -> Result<(), Found> {
+    let mut body = Value::Object(serde_json::Map::new());
+    for (path, value) in extra {
+        let outer = || {
+            extra
+                .keys()
+                .filter(|k| k.len() < path.len() && at_or_under(path, k))
+                .max_by_key(|k| k.len())
+                .map_or(String::new(), |k| k.clone())
+        };
+        let message = match paths::set_new(&mut body, path, value) {
+            Ok(_) => continue,
+            Err(paths::InTheWay::Taken) => format!(
+                "extra sets {path:?} twice, on its own and inside {:?}: set it in one place",
+                outer()
+            ),
+            Err(paths::InTheWay::Plain(parent)) => format!(
+                "extra sets {path:?}, under {parent:?}, which extra sets to a plain value, not an object, so it cannot be set: write {parent:?} as a table, or choose another name"
+            ),
+        };
+        return Err((Spot::key("extra", path), message));
+    }
+    Ok(())
+}
+
 /// Whether `v` is, or holds, what the TOML library makes of a date or time.
 fn holds_toml_datetime(v: &Value) -> bool {
     match v {
@@ -748,6 +777,7 @@ fn check_operation(surface: &str, o: &OperationOverlay) -> Result<(), Found> {
     check_paths("extra", o.extra.keys(), |p| Spot::key("extra", p))?;
     check_values("optional", &o.optional)?;
     check_values("extra", &o.extra)?;
+    check_extra(&o.extra)?;
     check_words(&o.status)?;
     check_envelope(
         "rename_reply",
@@ -825,16 +855,18 @@ fn check_sent<'a>(
     }
 }
 
-/// A rename of what the simulator sends (`key`, of its `what`) against the paths it sends:
-/// from a field it sends, not onto or under one it keeps sending, not across an array.
-fn check_sent_renames(
+/// A rename of what the simulator sends (`key`, of its `what`) and the fixed fields (`extra`)
+/// against the paths it sends: a rename from a field it sends, not across an array; neither
+/// onto nor under a field it keeps sending ([`check_written`]).
+fn check_sent_writes(
     key: &'static str,
     what: &str,
     renames: &BTreeMap<String, String>,
+    extra: &BTreeMap<String, Value>,
     fields: &[String],
 ) -> Result<(), Found> {
     check_sent(key, what, renames.keys(), fields)?;
-    check_sent_targets(key, renames, fields)?;
+    check_written(key, renames, extra, fields)?;
     check_arrays(key, renames, fields)
 }
 
@@ -878,50 +910,172 @@ fn sent_plain(path: &str, fields: &[String]) -> bool {
             .any(|f| f.starts_with(&under) || f.strip_suffix(paths::ARRAY) == Some(path))
 }
 
-/// A rename of what the simulator sends must not land on a field it sends beside it (`userId =
-/// "status"` would overwrite the real `status`), nor under one it sends as a plain value
+/// What a reply (or payload) holds at `path` once `renames` (the simulator's path → the
+/// partner's) are applied: the simulator's path of the value there, and whether a rename moved
+/// it there. That is the value a rename moves to `path` or above it (the deepest such target:
+/// `paths::rename_all` places the shallower ones first), else the simulator's own at `path`;
+/// none when it is renamed away (a source at or above it, under the moved field's own source).
+/// The move of the rename from `own` is left out (what else would be at its target). Whether
+/// the simulator sends that path is the caller's question.
+fn held_at(
+    path: &str,
+    renames: &BTreeMap<String, String>,
+    own: Option<&str>,
+) -> Option<(String, bool)> {
+    let moved = renames
+        .iter()
+        .filter(|(from, to)| Some(from.as_str()) != own && at_or_under(path, to))
+        .max_by_key(|(_, to)| to.len());
+    let (value, from) = match moved {
+        Some((from, to)) => (format!("{from}{}", &path[to.len()..]), from.as_str()),
+        None => (path.to_owned(), ""),
+    };
+    let taken = renames
+        .keys()
+        .any(|source| source.len() > from.len() && at_or_under(&value, source));
+    (!taken).then_some((value, moved.is_some()))
+}
+
+/// Whether `path` is `outer` or a path under it.
+fn at_or_under(path: &str, outer: &str) -> bool {
+    path.strip_prefix(outer)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+}
+
+/// What is in the way of a path a reply or notification writes ([`in_the_way`]).
+enum Obstacle {
+    /// The simulator's own field, sent there.
+    Sent,
+    /// The simulator's field a rename moves there.
+    Moved(String),
+    /// A rename (from, to) moves a field under the path (a fixed field would replace it).
+    Holds(String, String),
+    /// The parent path, which holds a plain value the simulator sends there.
+    UnderSent(String),
+    /// The parent path, and the simulator's plain value a rename moves there.
+    UnderMoved(String, String),
+}
+
+/// What the overlay writes at `path`, a rename's target (the rename from `own`) or a fixed
+/// field (`own` None), must not land on a field the simulator sends there once the renames are
+/// applied (`userId = "status"` would overwrite the real `status`; `extra = { customerId = .. }`
+/// the `userId` a rename moves to `customerId`), nor under one it sends as a plain value
 /// (`userId = "status.id"`: the string `status` cannot hold `id`), unless that field is itself
-/// renamed away; nor under a field another rename moves a plain value to.
-fn check_sent_targets(
-    key: &'static str,
+/// renamed away; nor under a field a rename moves a plain value to. A fixed field must not
+/// hold a field a rename moves under it either.
+fn in_the_way(
+    path: &str,
+    own: Option<&str>,
     renames: &BTreeMap<String, String>,
     fields: &[String],
+) -> Option<Obstacle> {
+    if let Some((value, moved)) = held_at(path, renames, own).filter(|(v, _)| fields.contains(v)) {
+        return Some(if moved {
+            Obstacle::Moved(value)
+        } else {
+            Obstacle::Sent
+        });
+    }
+    if own.is_none() {
+        let under = renames
+            .iter()
+            .find(|(_, to)| to.len() > path.len() && at_or_under(to, path));
+        if let Some((from, to)) = under {
+            return Some(Obstacle::Holds(from.clone(), to.clone()));
+        }
+    }
+    path.match_indices('.').find_map(|(i, _)| {
+        let parent = &path[..i];
+        let (plain, moved) =
+            held_at(parent, renames, own).filter(|(value, _)| sent_plain(value, fields))?;
+        Some(if moved {
+            Obstacle::UnderMoved(parent.to_owned(), plain)
+        } else {
+            Obstacle::UnderSent(parent.to_owned())
+        })
+    })
+}
+
+/// Rename targets (`key`'s) and fixed fields (`extra`) against what the simulator sends
+/// ([`in_the_way`]).
+fn check_written(
+    key: &'static str,
+    renames: &BTreeMap<String, String>,
+    extra: &BTreeMap<String, Value>,
+    fields: &[String],
 ) -> Result<(), Found> {
+    let plain = |parent: &str, there: &str| {
+        format!("under {parent:?}, which is a plain value, not an object ({there})")
+    };
     for (from, to) in renames {
-        if fields.contains(to) && !renames.contains_key(to) {
-            return Err((
-                Spot::key(key, from),
+        let Some(obstacle) = in_the_way(to, Some(from), renames, fields) else {
+            continue;
+        };
+        let (why, fix) = match obstacle {
+            Obstacle::Sent => (
+                "a field the simulator already sends there, which would be lost".to_owned(),
+                format!("choose another name, or rename {to:?} away too"),
+            ),
+            Obstacle::Moved(value) | Obstacle::Holds(value, _) => (
+                format!("where {key} also moves {value:?}, so one of them would be lost"),
+                format!("choose another name, or rename {value:?} elsewhere"),
+            ),
+            Obstacle::UnderSent(parent) => (
                 format!(
-                    "{key} renames {from:?} to {to:?}, a field the simulator already sends there, which would be lost: choose another name, or rename {to:?} away too"
+                    "{}, so {from:?} would be lost",
+                    plain(&parent, "the simulator sends it there")
                 ),
-            ));
-        }
-        let parents = to.match_indices('.').map(|(i, _)| &to[..i]);
-        for parent in parents {
-            // What is at `parent` once the renames are applied: what another rename moves
-            // there, else what the simulator sends there unless it is renamed away.
-            let moved = renames.iter().find(|(_, t)| t.as_str() == parent);
-            let plain = match moved {
-                Some((source, _)) => sent_plain(source, fields).then_some(source.as_str()),
-                None if renames.contains_key(parent) => None,
-                None => sent_plain(parent, fields).then_some(parent),
-            };
-            let Some(plain) = plain else { continue };
-            let fix = match moved {
-                Some(_) => format!("rename {plain:?} elsewhere, or choose another name"),
-                None => format!("choose another name, or rename {parent:?} away too"),
-            };
-            let there = match moved {
-                Some(_) => format!("{key} moves {plain:?} there"),
-                None => "the simulator sends it there".to_owned(),
-            };
-            return Err((
-                Spot::key(key, from),
+                format!("choose another name, or rename {parent:?} away too"),
+            ),
+            Obstacle::UnderMoved(parent, value) => (
                 format!(
-                    "{key} renames {from:?} to {to:?}, under {parent:?}, which is a plain value, not an object ({there}), so {from:?} would be lost: {fix}"
+                    "{}, so {from:?} would be lost",
+                    plain(&parent, &format!("{key} moves {value:?} there"))
                 ),
-            ));
-        }
+                format!("rename {value:?} elsewhere, or choose another name"),
+            ),
+        };
+        return Err((
+            Spot::key(key, from),
+            format!("{key} renames {from:?} to {to:?}, {why}: {fix}"),
+        ));
+    }
+    for path in extra.keys() {
+        let Some(obstacle) = in_the_way(path, None, renames, fields) else {
+            continue;
+        };
+        let (why, fix) = match obstacle {
+            Obstacle::Sent => (
+                "a field the simulator already sends there, which would be replaced".to_owned(),
+                format!("choose another name, or rename {path:?} away with {key}"),
+            ),
+            Obstacle::Moved(value) => (
+                format!("where {key} moves {value:?}, which would be replaced"),
+                "choose another name".to_owned(),
+            ),
+            Obstacle::Holds(from, to) => (
+                format!("where {key} moves {from:?} to {to:?}, which would be replaced"),
+                "choose another name".to_owned(),
+            ),
+            Obstacle::UnderSent(parent) => (
+                format!(
+                    "{}, so it cannot be set",
+                    plain(&parent, "the simulator sends it there")
+                ),
+                format!("choose another name, or rename {parent:?} away with {key}"),
+            ),
+            Obstacle::UnderMoved(parent, value) => (
+                format!(
+                    "{}, so it cannot be set",
+                    plain(&parent, &format!("{key} moves {value:?} there"))
+                ),
+                format!("choose another name, or rename {value:?} elsewhere"),
+            ),
+        };
+        return Err((
+            Spot::key("extra", path),
+            format!("extra sets {path:?}, {why}: {fix}"),
+        ));
     }
     Ok(())
 }
@@ -930,6 +1084,7 @@ fn check_notification(channel: &str, o: &NotificationOverlay) -> Result<(), Foun
     check_targets("rename", &o.rename)?;
     check_paths("extra", o.extra.keys(), |p| Spot::key("extra", p))?;
     check_values("extra", &o.extra)?;
+    check_extra(&o.extra)?;
     check_words(&o.status)?;
     check_envelope("rename", envelope_keys(channel, true), &o.rename, &o.extra)
 }
@@ -1070,11 +1225,37 @@ impl OperationOverlay {
             })
     }
 
+    /// Whether [`Self::message_for_partner`] can change a message: the overlay renames request
+    /// fields or turns status words.
+    pub fn rewrites_messages(&self) -> bool {
+        !self.rename_request.is_empty() || !self.status.is_empty()
+    }
+
+    /// The partner's words for a status field's values (`words`, the simulator's), each once, in
+    /// their order: what the operation listing shows and a refusal lists.
+    pub fn words_for_partner<S: AsRef<str>>(&self, words: &[S]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::with_capacity(words.len());
+        for w in words {
+            let w = w.as_ref();
+            let w = self.status.get(w).map_or(w, String::as_str);
+            if !out.iter().any(|o| o == w) {
+                out.push(w.to_owned());
+            }
+        }
+        out
+    }
+
     /// A handler's message (a refusal) in the partner's names: every request field path the
     /// overlay renames, written whole (not part of a longer name or path), becomes the partner's
     /// path, longest first and in one pass (a chain is not renamed twice). A path the message
     /// writes with an array index (`orders[0].orderNo`) is not recognised (docs/CONTRACTS.md).
+    /// The values a status field allows, which a refusal lists, are in the partner's words
+    /// ([`Self::status_lists`]).
     pub fn message_for_partner(&self, message: &str) -> String {
+        if !self.rewrites_messages() {
+            return message.to_owned();
+        }
+        let lists = self.status_lists(message);
         let mut renames: Vec<(&str, &str)> = self
             .rename_request
             .iter()
@@ -1086,6 +1267,13 @@ impl OperationOverlay {
         let mut rest = message;
         let mut after_name = false;
         while let Some(c) = rest.chars().next() {
+            let here = message.len() - rest.len();
+            if let Some((range, words)) = lists.iter().find(|(range, _)| range.start == here) {
+                out.push_str(words);
+                rest = &message[range.end..];
+                after_name = true;
+                continue;
+            }
             let found = (!after_name)
                 .then(|| {
                     renames.iter().find(|(sim, _)| {
@@ -1110,6 +1298,62 @@ impl OperationOverlay {
         out
     }
 
+    /// The lists of a status field's values in a refusal (`status must be one of PENDING,
+    /// SUCCESS, FAILURE, got "X"`), with the partner's words for them: in each of the message's
+    /// problems (joined by `; `, each starting with the field it is about, as the handlers write
+    /// them) about a status field (a key the overlay's `status` applies to), each run of two or
+    /// more words joined by `, ` that are all words of one of the simulator's statuses (its
+    /// store's, which the handler lists), before any quoted value (what the partner sent, left
+    /// as it is).
+    fn status_lists(&self, message: &str) -> Vec<(std::ops::Range<usize>, String)> {
+        let mut lists = Vec::new();
+        if self.status.is_empty() {
+            return lists;
+        }
+        let vocabularies = status_vocabularies();
+        // A run's words are where they are in their problem, which starts at `offset`.
+        let mut flush = |run: &mut Vec<(std::ops::Range<usize>, &str)>, offset: usize| {
+            let words: Vec<&str> = run.iter().map(|(_, w)| *w).collect();
+            let one_status = vocabularies
+                .iter()
+                .any(|v| words.iter().all(|w| v.contains(w)));
+            if let (true, Some((first, _)), Some((last, _))) =
+                (words.len() >= 2 && one_status, run.first(), run.last())
+            {
+                let range = first.start + offset..last.end + offset;
+                lists.push((range, self.words_for_partner(&words).join(", ")));
+            }
+            run.clear();
+        };
+        let mut offset = 0;
+        for problem in message.split("; ") {
+            let own = problem.split('"').next().unwrap_or(problem);
+            let field = own.split_whitespace().next().unwrap_or("");
+            let leaf = field.rsplit('.').next().unwrap_or(field);
+            if paths::is_status_key(leaf.split('[').next().unwrap_or(leaf)) {
+                let mut run = Vec::new();
+                for (range, word) in word_spans(own) {
+                    let joined =
+                        run.last()
+                            .is_some_and(|(last, _): &(std::ops::Range<usize>, &str)| {
+                                &own[last.end..range.start] == ", "
+                            });
+                    if !joined {
+                        flush(&mut run, offset);
+                    }
+                    if vocabularies.iter().any(|v| v.contains(&word)) {
+                        run.push((range, word));
+                    } else {
+                        flush(&mut run, offset);
+                    }
+                }
+                flush(&mut run, offset);
+            }
+            offset += problem.len() + "; ".len();
+        }
+        lists
+    }
+
     /// A request body in the simulator's names (an example) in the partner's: the reverse of
     /// `rename_request`.
     pub fn request_for_partner(&self, body: &mut Value) {
@@ -1123,6 +1367,19 @@ impl OperationOverlay {
     pub fn apply_reply(&self, body: &mut Value) {
         outgoing(body, &self.rename_reply, &self.status, &self.extra);
     }
+}
+
+/// The words of `text` (runs of letters, digits and `_`), with where each is.
+fn word_spans(text: &str) -> impl Iterator<Item = (std::ops::Range<usize>, &str)> {
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    text.char_indices()
+        .filter(move |&(i, c)| word(c) && !text[..i].ends_with(word))
+        .map(move |(i, _)| {
+            let end = text[i..]
+                .find(|c: char| !word(c))
+                .map_or(text.len(), |n| i + n);
+            (i..end, &text[i..end])
+        })
 }
 
 /// What goes to the partner, a reply or a notification: the simulator's names moved to the
@@ -1148,7 +1405,21 @@ fn outgoing(
     }
     paths::rewrite_status(body, &|w| status.get(w).cloned());
     for (path, value) in extra {
-        paths::set(body, path, value);
+        // The load refuses a fixed field on or under one the simulator sends (as a rename
+        // there); one the list of sent fields does not know can still meet one. The field is
+        // not set then, rather than a value the simulator sent replaced.
+        match paths::set_new(body, path, value) {
+            Ok(_) => {}
+            Err(paths::InTheWay::Taken) => tracing::error!(
+                path = %path,
+                "contract: an extra field is already in this body (the simulator sends it, or a rename moves a field there); it was not set, so that value is kept (choose another name for the extra field)"
+            ),
+            Err(paths::InTheWay::Plain(parent)) => tracing::error!(
+                path = %path,
+                parent = %parent,
+                "contract: an extra field's path is under a value that is not an object; it was not set (choose another name for the extra field)"
+            ),
+        }
     }
 }
 
@@ -1398,6 +1669,47 @@ mod tests {
         assert!(Contract::parse("c.toml", good, &catalog()).is_ok());
     }
 
+    /// A refusal that lists the values a status field allows lists them in the partner's
+    /// words (the overlay's `status`), with no field renamed too; the value the partner sent,
+    /// another field's list and a problem about another field keep theirs.
+    #[test]
+    fn a_refusal_lists_a_status_fields_values_in_the_partners_words() {
+        use crate::store::{whalet::CollectionStatus, Words};
+        let words = CollectionStatus::WORDS.join(", ");
+        let text = "[whalet.createUser]\nstatus = { PENDING = \"SUCCESS\", SUCCESS = \"SETTLED\", FAILURE = \"BOUNCED\" }\n";
+        let c = Contract::parse("c.toml", text, &catalog()).expect("parses");
+        let o = c.operation("whalet", "createUser").expect("parses");
+        assert!(o.rewrites_messages());
+        let partner = o.words_for_partner(CollectionStatus::WORDS).join(", ");
+        assert!(!partner.contains("PENDING"), "{partner}");
+        let refusal = format!("status must be one of {words}, got \"NOPE\"");
+        assert_eq!(
+            o.message_for_partner(&refusal),
+            format!("status must be one of {partner}, got \"NOPE\"")
+        );
+        // In an array element, beside another problem; the quoted value as the partner sent it.
+        let refusal = format!(
+            "type must be one of {words}; records[0].payStatus must be one of {words}, got \"{words}\""
+        );
+        assert_eq!(
+            o.message_for_partner(&refusal),
+            format!(
+                "type must be one of {words}; records[0].payStatus must be one of {partner}, got \"{words}\""
+            )
+        );
+        // A list that is not all one status's words is another field's: left as it is.
+        let other = "status must be one of PENDING, ACTIVE, INDIVIDUAL";
+        assert_eq!(o.message_for_partner(other), other);
+        // With the status field renamed too.
+        let text = format!("{text}rename_request = {{ state = \"status\" }}\n");
+        let c = Contract::parse("c.toml", &text, &catalog()).expect("parses");
+        let o = c.operation("whalet", "createUser").expect("parses");
+        assert_eq!(
+            o.message_for_partner(&format!("status must be one of {words}, got \"X\"")),
+            format!("state must be one of {partner}, got \"X\"")
+        );
+    }
+
     /// A refusal's message names the partner's fields: whole names and paths only, once.
     #[test]
     fn a_message_names_the_partners_fields() {
@@ -1533,6 +1845,124 @@ mod tests {
             payload,
             serde_json::json!({"status": "S", "uid": "U1", "userId": {"reMaterial": "R"}})
         );
+    }
+
+    /// A fixed field (`extra`) on or under a field the simulator sends is refused at load, as a
+    /// rename there is: on a field it sends (an array too), on one a rename moves there, on an
+    /// object holding one a rename moves there, under one it sends (or a rename moves there) as
+    /// a plain value; in a notification too. Beside what it sends, or inside an object it sends,
+    /// it is fine; so is one where a field renamed away was.
+    #[test]
+    fn an_extra_field_on_or_under_a_sent_field_is_refused() {
+        let mut catalog = onboarding_catalog();
+        let mut sent = (*catalog.sent).clone();
+        sent.replies
+            .get_mut("whalet.createUser")
+            .expect("listed")
+            .extend(["accounts", "accounts[]", "accounts.id"].map(String::from));
+        catalog.sent = Arc::new(sent);
+        let bad = [
+            ("[whalet.createUser]\nrename_reply = { userId = \"customerId\" }\n\nextra = { \"customerId\" = \"FIXED\" }\n", 4, "where rename_reply moves \"userId\""),
+            ("[whalet.createUser]\nextra = { \"outUserId.x\" = \"y\" }\n", 2, "under \"outUserId\", which is a plain value"),
+            ("[whalet.createUser]\nextra = { accounts = \"x\" }\n", 2, "a field the simulator already sends there"),
+            ("[whalet.createUser]\nextra = { \"accounts.id\" = \"x\" }\n", 2, "already sends"),
+            ("[whalet.createUser]\nextra = { entity = { a = 1 } }\n", 2, "already sends"),
+            ("[whalet.createUser]\nrename_reply = { status = \"state\" }\nextra = { \"state.x\" = 1 }\n", 3, "rename_reply moves \"status\" there"),
+            ("[whalet.createUser]\nrename_reply = { status = \"meta.state\" }\nextra = { meta = 1 }\n", 3, "moves \"status\" to \"meta.state\""),
+            ("[notification.\"whalet.userNotify\"]\nextra = { userId = \"U\" }\n", 2, "already sends"),
+            ("[notification.\"whalet.userNotify\"]\nrename = { reMaterial = \"material\" }\nextra = { \"material.x\" = 1 }\n", 3, "rename moves \"reMaterial\" there"),
+        ];
+        for (text, line, needle) in bad {
+            let err = Contract::parse("c.toml", text, &catalog)
+                .expect_err(text)
+                .to_string();
+            assert!(
+                err.starts_with(&format!("c.toml:{line}: ")),
+                "{text:?}: {err}"
+            );
+            assert!(err.contains(needle), "{text:?}: {err}");
+            assert!(err.contains("choose another name"), "{err}");
+        }
+        let good = [
+            "[whalet.createUser]\nextra = { reviewChannel = \"STANDARD\", \"entity.code\" = 1, \"accounts.bank\" = \"B\" }\n",
+            "[whalet.createUser]\nrename_reply = { userId = \"customerId\" }\nextra = { userId = \"FIXED\" }\n",
+            "[whalet.createUser]\nrename_reply = { outUserId = \"ouid\" }\nextra = { \"outUserId.x\" = 1 }\n",
+            "[notification.\"whalet.userNotify\"]\nextra = { source = \"SIM\" }\n",
+        ];
+        for text in good {
+            if let Err(e) = Contract::parse("c.toml", text, &catalog) {
+                panic!("{text:?}: {e}");
+            }
+        }
+        // The same mechanism finds a rename onto a field another rename moves there.
+        let bad = "[whalet.createUser]\nrename_reply = { entity = \"company\", outUserId = \"company.name\" }\n";
+        let err = Contract::parse("c.toml", bad, &catalog).expect_err("entity.name is lost");
+        assert!(
+            err.to_string().contains("also moves \"entity.name\""),
+            "{err}"
+        );
+    }
+
+    /// Fixed fields among themselves: one set twice (inside another's value too) or under
+    /// another's plain value is refused whatever the simulator sends.
+    #[test]
+    fn an_extra_field_inside_another_is_refused() {
+        for (text, needle) in [
+            (
+                "[whalet.createUser]\nextra = { meta = { v = 1 }, \"meta.v\" = 2 }\n",
+                "twice",
+            ),
+            (
+                "[whalet.createUser]\nextra = { meta = 1, \"meta.v\" = 2 }\n",
+                "under \"meta\"",
+            ),
+            (
+                "[notification.\"whalet.userNotify\"]\nextra = { meta = [1], \"meta.v\" = 2 }\n",
+                "under \"meta\"",
+            ),
+        ] {
+            let err = Contract::parse("c.toml", text, &catalog())
+                .expect_err(text)
+                .to_string();
+            assert!(err.starts_with("c.toml:2: "), "{err}");
+            assert!(err.contains(needle), "{text:?}: {err}");
+        }
+        let good = "[whalet.createUser]\nextra = { meta = { v = 1 }, \"meta.w\" = 2 }\n";
+        let c = Contract::parse("c.toml", good, &catalog()).expect("parses");
+        let mut reply = serde_json::json!({"userId": "U1"});
+        c.operation("whalet", "createUser")
+            .unwrap()
+            .apply_reply(&mut reply);
+        assert_eq!(
+            reply["meta"],
+            serde_json::json!({"v": 1, "w": 2}),
+            "{reply}"
+        );
+    }
+
+    /// A fixed field the load could not check (the list of sent fields does not know the
+    /// operation) that meets a value in the reply is not set, rather than the value replaced;
+    /// the other fixed fields are.
+    #[test]
+    fn an_extra_field_that_meets_a_sent_value_replaces_nothing() {
+        let text = "[whalet.createUser]\nrename_reply = { userId = \"customerId\" }\nextra = { customerId = \"FIXED\", \"outUserId.x\" = \"y\", accounts = \"x\", channel = \"WEB\" }\n";
+        let c = Contract::parse("c.toml", text, &catalog()).expect("not checked");
+        let mut reply =
+            serde_json::json!({"userId": "U1", "outUserId": "a1", "accounts": [{"id": "A"}]});
+        c.operation("whalet", "createUser")
+            .unwrap()
+            .apply_reply(&mut reply);
+        assert_eq!(
+            reply,
+            serde_json::json!({"outUserId": "a1", "accounts": [{"id": "A"}], "customerId": "U1", "channel": "WEB"})
+        );
+        let text = "[notification.\"whalet.userNotify\"]\nextra = { userId = \"FIXED\" }\n";
+        let c = Contract::parse("c.toml", text, &catalog()).expect("not checked");
+        let mut payload = serde_json::json!({"userId": "U1"});
+        c.notification("whalet", "userNotify")
+            .unwrap()
+            .apply(&mut payload);
+        assert_eq!(payload, serde_json::json!({"userId": "U1"}));
     }
 
     /// A rename the load could not check (a field the list of sent fields does not know) that

@@ -51,26 +51,64 @@ fn missing(v: &Value, path: &[&str]) -> bool {
 /// Sets `path` to `value` where it is absent or null (objects on the way are created).
 /// Returns whether anything was filled.
 pub fn fill(v: &mut Value, path: &str, value: &Value) -> bool {
-    place(v, &keys(path), value, false)
+    place(v, &keys(path), value)
 }
 
-/// Sets `path` to `value`, replacing what is there. Returns whether anything changed.
-pub fn set(v: &mut Value, path: &str, value: &Value) -> bool {
-    place(v, &keys(path), value, true)
+/// What keeps a fixed field from being set in a body without a value lost ([`set_new`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum InTheWay {
+    /// The body already has a value (not null) at the path: it would be replaced.
+    Taken,
+    /// The value at this path (as an overlay writes it) is not an object (a string, a number,
+    /// an array of them), so the field cannot go under it.
+    Plain(String),
 }
 
-fn place(v: &mut Value, path: &[&str], value: &Value, overwrite: bool) -> bool {
+/// Sets `path` to `value` (objects on the way are created; where the path crosses an array, in
+/// every element) only where nothing is in the way: a value already there (not null) would be
+/// replaced, and one on the way that is not an object cannot hold the field. Then the body is
+/// left as it was and what is in the way is answered. Otherwise answers whether anything was
+/// set.
+pub fn set_new(v: &mut Value, path: &str, value: &Value) -> Result<bool, InTheWay> {
+    let keys = keys(path);
+    match in_the_way(v, &keys, 0) {
+        Some(Blocker::Taken) => Err(InTheWay::Taken),
+        Some(Blocker::Plain(depth)) => Err(InTheWay::Plain(keys[..depth].join("."))),
+        None => Ok(place(v, &keys, value)),
+    }
+}
+
+/// What [`set_new`] meets: a value at the path, or a plain value after `n` of its keys.
+enum Blocker {
+    Taken,
+    Plain(usize),
+}
+
+/// What [`set_new`] would meet at `path` of `v`, with `depth` keys of the whole path behind.
+fn in_the_way(v: &Value, path: &[&str], depth: usize) -> Option<Blocker> {
+    let (first, rest) = path.split_first()?;
+    match v {
+        Value::Array(items) => items.iter().find_map(|i| in_the_way(i, path, depth)),
+        Value::Object(map) => match map.get(*first) {
+            None | Some(Value::Null) => None,
+            Some(_) if rest.is_empty() => Some(Blocker::Taken),
+            Some(child) => in_the_way(child, rest, depth + 1),
+        },
+        _ => Some(Blocker::Plain(depth)),
+    }
+}
+
+fn place(v: &mut Value, path: &[&str], value: &Value) -> bool {
     let Some((first, rest)) = path.split_first() else {
         return false;
     };
     match v {
         Value::Array(items) => items
             .iter_mut()
-            .fold(false, |acc, i| place(i, path, value, overwrite) | acc),
+            .fold(false, |acc, i| place(i, path, value) | acc),
         Value::Object(map) => {
             if rest.is_empty() {
-                let there = map.get(*first).is_some_and(|c| !c.is_null());
-                if there && (!overwrite || map.get(*first) == Some(value)) {
+                if map.get(*first).is_some_and(|c| !c.is_null()) {
                     return false;
                 }
                 map.insert((*first).to_owned(), value.clone());
@@ -82,7 +120,7 @@ fn place(v: &mut Value, path: &[&str], value: &Value, overwrite: bool) -> bool {
             if child.is_null() {
                 *child = Value::Object(Map::new());
             }
-            place(child, rest, value, overwrite)
+            place(child, rest, value)
         }
         _ => false,
     }
@@ -473,6 +511,32 @@ mod tests {
         assert_eq!(blocked.parent, "r.t");
         assert_eq!(v, body);
         assert!(parse("a.\u{1}0").is_err());
+    }
+
+    /// A fixed field is set where nothing is (in every array element), never over a value
+    /// there or under a plain one: the body is left as it was and what is in the way named.
+    #[test]
+    fn a_fixed_field_is_set_only_where_nothing_is_in_the_way() {
+        let body = json!({"id": "U1", "n": null, "r": [{"a": 1}, {"a": 2}], "tags": ["x"]});
+        let mut v = body.clone();
+        assert_eq!(set_new(&mut v, "id", &json!("F")), Err(InTheWay::Taken));
+        assert_eq!(set_new(&mut v, "r.a", &json!(0)), Err(InTheWay::Taken));
+        assert_eq!(
+            set_new(&mut v, "id.x", &json!(0)),
+            Err(InTheWay::Plain("id".into()))
+        );
+        assert_eq!(
+            set_new(&mut v, "tags.x", &json!(0)),
+            Err(InTheWay::Plain("tags".into()))
+        );
+        assert_eq!(v, body);
+        assert_eq!(set_new(&mut v, "n", &json!(1)), Ok(true));
+        assert_eq!(set_new(&mut v, "r.b", &json!(3)), Ok(true));
+        assert_eq!(set_new(&mut v, "meta.v", &json!(4)), Ok(true));
+        assert_eq!(
+            v,
+            json!({"id": "U1", "n": 1, "r": [{"a": 1, "b": 3}, {"a": 2, "b": 3}], "tags": ["x"], "meta": {"v": 4}})
+        );
     }
 
     #[test]

@@ -57,6 +57,7 @@ mod notifications;
 mod notify_round24;
 mod notify_urls;
 mod operations;
+mod overlay;
 mod persistence;
 mod persistence_dir;
 mod persistence_round24;

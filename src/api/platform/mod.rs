@@ -129,11 +129,10 @@ impl Scheme for PlatformApi {
         let (partner, mut body, keys, text) = if self.plain {
             let partner_id = plain_header(req, "partnerId")?.unwrap_or(DEMO_PARTNER_ID);
             head.echo.partner_id = partner_id.to_owned();
-            let body: Value = serde_json::from_slice(&req.body)
-                .map_err(|e| {
-                    let why = crate::wire::not_json(&req.body, &e);
-                    WhaletError::format(format!("the body is not JSON: {why}"))
-                })?;
+            let body: Value = serde_json::from_slice(&req.body).map_err(|e| {
+                let why = crate::wire::not_json(&req.body, &e);
+                WhaletError::format(format!("the body is not JSON: {why}"))
+            })?;
             refuse_envelope(&body)?;
             head.echo.request_no = plain_request_no(req)?.unwrap_or("").to_owned();
             let partner = crate::api::whalet::find_partner(core, partner_id).map_err(|e| {
