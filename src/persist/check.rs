@@ -38,6 +38,7 @@ fn read(key: &str, value: &Value) -> Result<TenantState, String> {
     keys_are_ids(&path, &state)?;
     indexes_agree(&path, &state)?;
     pockyt_currencies(key, &path, &state)?;
+    super::pockyt::check(key, &path, &state)?;
     sequence(&path, &state)?;
     file_sizes(&path, &state)?;
     let written = persist::full(|| serde_json::to_value(&state))

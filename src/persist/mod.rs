@@ -7,6 +7,7 @@
 //! store, the outbox, the clock); it knows no surface.
 
 mod check;
+mod pockyt;
 pub mod sqlite;
 
 use std::collections::BTreeMap;

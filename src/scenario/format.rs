@@ -244,12 +244,47 @@ checked_number!(
     |v| v >= 1,
     "must be 1 or more (counting is 1-based), not {}"
 );
-checked_number!(
-    HttpStatus,
-    u16,
-    |v| (100..=599).contains(&v),
-    "http_status must be between 100 and 599, not {}"
-);
+/// The HTTP status of a forced answer: 200 to 599, other than the statuses that carry no body
+/// (204, 205, 304), since the client must get the reply the journal records.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct HttpStatus(pub u16);
+
+impl<'de> Deserialize<'de> for HttpStatus {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = u16::deserialize(d)?;
+        check_http_status(v)
+            .map(|()| HttpStatus(v))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// Whether `status` can carry the answer a rule forces: a final status (not 1xx) whose reply has
+/// a body (HTTP sends none with 204 No Content and 304 Not Modified, and forbids one with 205
+/// Reset Content), between 200 and 599.
+pub fn check_http_status(status: u16) -> Result<(), String> {
+    const GIVE: &str = "give a status between 200 and 599 other than 204, 205 and 304";
+    let name = match status {
+        204 => "No Content",
+        205 => "Reset Content",
+        304 => "Not Modified",
+        _ => "",
+    };
+    match status {
+        100..=199 => Err(format!(
+            "http_status {status} is an informational status (1xx), not a final answer: the client \
+             would never get the reply the journal records; {GIVE}"
+        )),
+        204 | 205 | 304 => Err(format!(
+            "http_status {status} ({name}) carries no body, so the client would not get the reply \
+             the journal records; {GIVE}"
+        )),
+        200..=599 => Ok(()),
+        _ => Err(format!(
+            "http_status must be between 200 and 599 (other than 204, 205 and 304), not {status}"
+        )),
+    }
+}
+
 checked_number!(
     Latency,
     u64,
@@ -343,11 +378,176 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
     Ok(total)
 }
 
-/// The `values` keys that hold a duration (docs/SCENARIOS.md, "Per surface"): checked at load
-/// with [`value_duration`], and read by the surfaces with it, so each means the same everywhere.
-pub const DURATION_VALUES: &[&str] = &["linkTtl", "returnAfter"];
+/// A typed `values` key's checker: `Ok` when the value reads, else why not (without the key's
+/// name, which the loader adds with the rule's).
+pub type ValueCheck = fn(&Value) -> Result<(), String>;
 
-/// Milliseconds of a duration-valued `values` key ([`DURATION_VALUES`]): text in the scenario
+/// The `values` keys that have a type (docs/SCENARIOS.md, "Per surface"), each with its checker:
+/// the loader refuses a rule whose value does not read, naming the rule and the key, and each
+/// surface reads the value with the same reader ([`link_ttl`], [`return_after`],
+/// [`valid_seconds`], [`edd`], [`rate`]), so a key means the same at load and at request time.
+/// The other keys (`message`, `materialTypes`, ...) are free text for the operation.
+pub const TYPED_VALUES: &[(&str, ValueCheck)] = &[
+    ("linkTtl", |v| link_ttl(v).map(drop)),
+    ("returnAfter", |v| return_after(v).map(drop)),
+    ("validSeconds", |v| valid_seconds(v).map(drop)),
+    ("edd", |v| edd(v).map(drop)),
+    ("rate", |v| rate(v).map(drop)),
+];
+
+/// `values.linkTtl`, in ms: an authorization link's lifetime, a duration ([`value_duration`]) of
+/// at least 1s, as `[platform] link_ttl_secs` (a link that lives no time is expired when given).
+pub fn link_ttl(value: &Value) -> Result<i64, String> {
+    let ms = value_duration(value)?;
+    if ms < 1000 {
+        return Err(format!(
+            "{} is shorter than 1s; an authorization link lives at least 1s (as [platform] \
+             link_ttl_secs), e.g. \"10m\"",
+            shown(value)
+        ));
+    }
+    Ok(ms)
+}
+
+/// `values.returnAfter`, in ms: the time from a Pockyt payout's success to `returned`, a duration
+/// ([`value_duration`]); `"0s"` returns it at once, as `[pockyt] return_after_ms = 0`.
+pub fn return_after(value: &Value) -> Result<i64, String> {
+    value_duration(value)
+}
+
+/// A `values` value for a message: text quoted and cut as every echo ([`crate::text::echo`]),
+/// anything else as JSON, cut likewise.
+fn shown(value: &Value) -> String {
+    match value {
+        Value::String(s) => crate::text::echo(s).to_string(),
+        other => crate::text::echo_bare(&other.to_string()),
+    }
+}
+
+/// The most seconds a quote's `values.validSeconds` may give: 366 days, the longest duration a
+/// scenario gives ([`MAX_DURATION_MS`]).
+pub const MAX_VALID_SECONDS: i64 = MAX_DURATION_MS / 1000;
+
+/// `values.validSeconds`, in ms: how long a `rateInquiry` quote is valid, a whole number of
+/// seconds (the key's name gives the unit) as a number or as text of digits (`600`, `"600"`),
+/// from 1 to [`MAX_VALID_SECONDS`]. Not the duration grammar: the vendor's field counts seconds.
+pub fn valid_seconds(value: &Value) -> Result<i64, String> {
+    let seconds = match value {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => {
+            let digits = s.strip_prefix('-').unwrap_or(s);
+            let whole = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+            // A whole number that does not parse is beyond the range either way.
+            let beyond = if s.starts_with('-') {
+                i64::MIN
+            } else {
+                i64::MAX
+            };
+            whole.then(|| s.parse::<i64>().unwrap_or(beyond))
+        }
+        _ => None,
+    };
+    let Some(seconds) = seconds else {
+        let hint = match value.as_str().map(parse_duration) {
+            Some(Ok(ms)) if ms >= 1000 && ms % 1000 == 0 => format!(
+                " (for {} write {}, without a unit)",
+                shown(value),
+                ms / 1000
+            ),
+            _ => String::new(),
+        };
+        return Err(format!(
+            "{} is not a whole number of seconds; validSeconds counts seconds, e.g. 600 \
+             (10 minutes){hint}",
+            shown(value)
+        ));
+    };
+    if seconds < 1 {
+        return Err(format!(
+            "{} is less than 1; a quote is valid at least 1 second (one valid for no time is \
+             expired when it is given)",
+            shown(value)
+        ));
+    }
+    if seconds > MAX_VALID_SECONDS {
+        return Err(format!(
+            "{} is more than {MAX_VALID_SECONDS} seconds (366 days, the longest duration a \
+             scenario gives)",
+            shown(value)
+        ));
+    }
+    Ok(seconds * 1000)
+}
+
+/// `values.edd` on `payoutConfirm` / `payConfirm`: `"Y"` holds the confirmed order for EDD,
+/// `"N"` does not (as leaving the key out); the vendor's Y/N flag, nothing else.
+pub fn edd(value: &Value) -> Result<bool, String> {
+    match value.as_str() {
+        Some("Y") => Ok(true),
+        Some("N") => Ok(false),
+        _ => Err(format!(
+            "{} is not \"Y\" or \"N\": edd = \"Y\" holds the confirmed order for EDD, \
+             \"N\" (or no edd) lets it go through review",
+            shown(value)
+        )),
+    }
+}
+
+/// `values.rate` on `rateInquiry`: the quote's rate, text or a number, a positive decimal
+/// ([`parse_rate`]); its text as given.
+pub fn rate(value: &Value) -> Result<String, String> {
+    let text = match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        other => other.to_string(),
+    };
+    match parse_rate(&text) {
+        Ok(_) => Ok(text),
+        Err(why) => Err(format!("{} {why}", crate::text::echo(&text))),
+    }
+}
+
+/// Most significant digits a rate may have: a JSON number (a double) carries up to 15 exactly,
+/// and `rate` goes on the wire as a number with the digits the order was priced at.
+pub const RATE_DIGITS: usize = 15;
+
+/// A positive decimal rate (a scenario's `values.rate`, a stored quote's) as (digits, decimal
+/// places), or what is wrong with its text (a predicate: "is not a positive decimal ...").
+pub fn parse_rate(text: &str) -> Result<(i128, u32), String> {
+    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+    if int.is_empty() || !(int.bytes().chain(frac.bytes())).all(|b| b.is_ascii_digit()) {
+        return Err("is not a positive decimal number like 7.12".into());
+    }
+    if frac.len() > 10 {
+        return Err(format!(
+            "has {} decimal places; a rate has at most 10",
+            frac.len()
+        ));
+    }
+    if int.len() > 12 {
+        return Err(format!(
+            "has {} digits before the point; a rate has at most 12",
+            int.len()
+        ));
+    }
+    let significant = format!("{int}{frac}");
+    let significant = significant.trim_start_matches('0').trim_end_matches('0');
+    if significant.len() > RATE_DIGITS {
+        return Err(format!(
+            "has {} significant digits; a rate has at most {RATE_DIGITS} (a JSON number carries no more exactly)",
+            significant.len()
+        ));
+    }
+    let digits: i128 = format!("{int}{frac}")
+        .parse()
+        .map_err(|_| "is not a positive decimal number like 7.12".to_owned())?;
+    if digits == 0 {
+        return Err("is zero; a rate must be positive".into());
+    }
+    Ok((digits, frac.len() as u32))
+}
+
+/// Milliseconds of a duration-valued `values` key (`linkTtl`, `returnAfter`): text in the scenario
 /// duration grammar ([`parse_duration`]: `"10m"`, `"1m30s"`, `"1d"`). A bare number is refused:
 /// it names no unit (seconds for one reader, milliseconds for another would be a guess).
 pub fn value_duration(value: &Value) -> Result<i64, String> {
@@ -423,6 +623,91 @@ mod tests {
                 e.contains("too long") && e.contains("at most 366d"),
                 "{text}: {e}"
             );
+        }
+    }
+
+    #[test]
+    fn a_quote_validity_is_whole_seconds_from_one_to_366_days() {
+        assert_eq!(valid_seconds(&json!(60)), Ok(60_000));
+        assert_eq!(valid_seconds(&json!("600")), Ok(600_000));
+        assert_eq!(
+            valid_seconds(&json!(MAX_VALID_SECONDS)),
+            Ok(MAX_VALID_SECONDS * 1000)
+        );
+        for (bad, says) in [
+            (json!(0), "less than 1"),
+            (json!("-3600"), "less than 1"),
+            (json!("-99999999999999999999"), "less than 1"),
+            (json!(MAX_VALID_SECONDS + 1), "more than 31622400"),
+            (json!("9223372036854775807"), "more than 31622400"),
+            (json!("99999999999999999999"), "more than 31622400"),
+            (json!("90s"), "write 90, without a unit"),
+            (json!("abc"), "not a whole number"),
+            (json!(2.5), "not a whole number"),
+            (json!(""), "not a whole number"),
+            (json!(null), "not a whole number"),
+        ] {
+            let e = valid_seconds(&bad).unwrap_err();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn edd_is_the_vendors_y_or_n_only() {
+        assert_eq!(edd(&json!("Y")), Ok(true));
+        assert_eq!(edd(&json!("N")), Ok(false));
+        for bad in [json!(true), json!("y"), json!("yes"), json!(1), json!(null)] {
+            assert!(
+                edd(&bad).unwrap_err().contains("is not \"Y\" or \"N\""),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_link_lives_at_least_a_second_and_a_return_may_come_at_once() {
+        assert_eq!(link_ttl(&json!("1s")), Ok(1000));
+        for bad in ["0s", "999ms"] {
+            assert!(
+                link_ttl(&json!(bad))
+                    .unwrap_err()
+                    .contains("shorter than 1s"),
+                "{bad}"
+            );
+        }
+        assert_eq!(return_after(&json!("0s")), Ok(0));
+    }
+
+    #[test]
+    fn a_scenario_rate_is_a_positive_decimal_as_given() {
+        assert_eq!(rate(&json!("7.1200")).as_deref(), Ok("7.1200"));
+        assert_eq!(rate(&json!(7.5)).as_deref(), Ok("7.5"));
+        for (bad, says) in [
+            (json!("-1"), "\"-1\" is not a positive decimal"),
+            (json!("0.0"), "is zero"),
+            (json!(true), "\"true\" is not a positive decimal"),
+        ] {
+            let e = rate(&bad).unwrap_err();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn an_http_status_must_carry_the_reply() {
+        for fine in [200, 203, 206, 302, 404, 500, 599] {
+            assert_eq!(check_http_status(fine), Ok(()), "{fine}");
+        }
+        for (bad, says) in [
+            (100, "informational"),
+            (101, "informational"),
+            (204, "(No Content) carries no body"),
+            (205, "(Reset Content) carries no body"),
+            (304, "(Not Modified) carries no body"),
+            (99, "between 200 and 599"),
+            (600, "between 200 and 599"),
+        ] {
+            let e = check_http_status(bad).unwrap_err();
+            assert!(e.contains(says) && e.contains("200 and 599"), "{bad}: {e}");
         }
     }
 

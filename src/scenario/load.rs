@@ -230,9 +230,12 @@ fn check_rule(
     if let Some((key, why)) = pockyt_contradiction(rule) {
         return refuse(at_then(key), &why);
     }
-    for key in super::format::DURATION_VALUES {
+    if let Some((key, why)) = super::pockyt::rule_problem(rule, scope) {
+        return refuse(at_then(key), &why);
+    }
+    for (key, check) in super::format::TYPED_VALUES {
         if let Some(value) = then.values.get(*key) {
-            super::format::value_duration(value).map_err(|e| {
+            check(value).map_err(|e| {
                 (
                     [
                         at("then"),
@@ -769,6 +772,51 @@ mod tests {
     fn rule(body: &str) -> Result<ScenarioFile, LoadError> {
         let text = format!("name = \"t\"\n[[rule]]\n{body}");
         parse_checked::<()>(&text, "t.toml", &[], OPERATIONS, None)
+    }
+
+    /// Every typed `values` key is checked at load by its own checker, and the refusal names the
+    /// rule and the key and points at the value, in TOML and JSON.
+    #[test]
+    fn a_typed_value_that_does_not_read_is_refused_where_it_is() {
+        for (values, key, says) in [
+            ("validSeconds = \"-3600\"", "validSeconds", "less than 1"),
+            ("validSeconds = \"90s\"", "validSeconds", "write 90"),
+            ("validSeconds = 2.5", "validSeconds", "not a whole number"),
+            ("edd = true", "edd", "not \"Y\" or \"N\""),
+            ("rate = \"7,12\"", "rate", "not a positive decimal"),
+            ("linkTtl = \"0s\"", "linkTtl", "shorter than 1s"),
+            ("returnAfter = 5", "returnAfter", "bare number"),
+        ] {
+            let e = rule(&format!(
+                "name = \"typed\"\n[rule.then]\nvalues = {{ a = 1, {values} }}\n"
+            ))
+            .unwrap_err();
+            assert!(
+                e.reason
+                    .starts_with(&format!("rule \"typed\": values.{key}: "))
+                    && e.reason.contains(says),
+                "{values}: {e}"
+            );
+            assert_eq!((e.line, e.column), (5, 22 + key.len()), "{values}: {e}");
+        }
+        let json = "{\"name\": \"t\", \"rule\": [{\"then\": {\"values\":\n{\"edd\": \"y\"}}}]}";
+        let e = parse::<()>(json, "t.json", &[]).unwrap_err();
+        assert!(e.reason.contains("values.edd"), "{e}");
+        assert_eq!(e.line, 2, "{e}");
+        for fine in [
+            "validSeconds = 1",
+            "validSeconds = \"31622400\"",
+            "edd = \"N\"",
+            "rate = 7.5",
+            "linkTtl = \"1s\"",
+            "returnAfter = \"0s\"",
+            "message = true",
+        ] {
+            assert!(
+                rule(&format!("[rule.then]\nvalues = {{ {fine} }}\n")).is_ok(),
+                "{fine}"
+            );
+        }
     }
 
     #[test]

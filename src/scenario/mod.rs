@@ -14,6 +14,7 @@ pub mod load;
 mod locate;
 pub mod matcher;
 pub mod persist;
+pub mod pockyt;
 pub mod random;
 pub mod timeline;
 
@@ -101,13 +102,24 @@ impl Decision {
         self.delay_ms.unwrap_or(default_ms)
     }
 
-    /// The duration-valued `values` key `key` (`linkTtl`, `returnAfter`), in ms, read by the one
-    /// grammar for every surface ([`format::value_duration`]); `None` when the rule does not set
-    /// it. The loader refused a value that does not read, so a present one always does.
+    /// The duration-valued `values` key `key` (`linkTtl`, `returnAfter`), in ms, read by that
+    /// key's reader ([`format::link_ttl`], [`format::return_after`]; another key by the one
+    /// duration grammar, [`format::value_duration`]); `None` when the rule does not set it. The
+    /// loader refused a value that does not read, so a present one always does.
     pub fn duration_value(&self, key: &str) -> Option<i64> {
-        self.values
-            .get(key)
-            .and_then(|v| format::value_duration(v).ok())
+        let read: fn(&Value) -> Result<i64, String> = match key {
+            "linkTtl" => format::link_ttl,
+            "returnAfter" => format::return_after,
+            _ => format::value_duration,
+        };
+        self.value(key, read)
+    }
+
+    /// The typed `values` key `key` read by `read`, its reader in [`format::TYPED_VALUES`];
+    /// `None` when the rule does not set it, or (never after a load, which refused it) when it
+    /// does not read.
+    pub fn value<T>(&self, key: &str, read: fn(&Value) -> Result<T, String>) -> Option<T> {
+        self.values.get(key).and_then(|v| read(v).ok())
     }
 }
 

@@ -289,7 +289,7 @@ fn broken_files_are_rejected_with_a_reason() {
         (
             "name = \"x\"\n[[rule]]\n[rule.then]\nhttp_status = 99",
             4,
-            "100 and 599",
+            "200 and 599",
         ),
         (
             "name = \"x\"\n[[outage]]\nfrom = \"10s\"\nuntil = \"5s\"",

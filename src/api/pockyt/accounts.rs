@@ -12,7 +12,6 @@ use super::{Ctx, Reply};
 use crate::clock::format::utc_z;
 use crate::core::Core;
 use crate::core::Trigger;
-use crate::scenario::Outcome;
 use crate::store::pockyt::{AccountStatus, Payee, PayeeStatus, PayoutAccount};
 use crate::store::{Refusal, TenantId, TenantState};
 use crate::trigger::TriggerFuture;
@@ -137,13 +136,9 @@ pub fn create(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     };
     let cfg = &ctx.core.config().pockyt;
     let delay = ctx.decision.delay_or(cfg.account_review_delay_ms);
-    let decided = ctx.decision.result.as_ref();
-    let target = match decided.and_then(|r| r.status.as_deref()) {
-        Some(s) if s.eq_ignore_ascii_case("pending") => AccountStatus::Pending,
-        Some(s) if s.eq_ignore_ascii_case("invalid") => AccountStatus::Invalid,
-        _ if decided.is_some_and(|r| r.outcome == Outcome::Failure) => AccountStatus::Invalid,
-        _ => AccountStatus::Activated,
-    };
+    // A scenario's status word or result (one table, `scenario::pockyt::ACCOUNT`, which the
+    // scenario loader checks rules against).
+    let target = crate::scenario::pockyt::ACCOUNT.decide(ctx.decision.result.as_ref());
     let now = ctx.now();
     let result = ctx.try_with_state(|t| {
         let owner = t.pockyt.payee(&customer_no)?;
@@ -174,20 +169,25 @@ pub fn create(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
             bank_account_id: number,
             bank_name,
             ipn_url,
-            status: if delay <= 0 {
-                target
-            } else {
-                AccountStatus::Pending
-            },
+            status: AccountStatus::Pending,
             deleted: false,
             created_at: now,
         };
-        let reply = created(&account, t.pockyt.payee(&customer_no)?, now);
         t.pockyt.accounts.insert(token.clone(), account);
-        Ok((token, reply))
+        // Decided in the call: the review's move, made as its timer makes it.
+        let changed = match delay <= 0 {
+            true => step(t, &token, target, true)?.1,
+            false => false,
+        };
+        let reply = created(
+            t.pockyt.account(&token)?,
+            t.pockyt.payee(&customer_no)?,
+            now,
+        );
+        Ok((token, reply, changed))
     })?;
-    let (token, reply) = result;
-    schedule_review(ctx, "account", &token, delay, target);
+    let (token, reply, changed) = result;
+    review_decided(ctx, "account", &token, delay, target, changed);
     Ok(Reply::new("success").with("result", reply))
 }
 
@@ -352,23 +352,32 @@ pub fn set_status(
     to: AccountStatus,
     only_pending: bool,
 ) -> Result<(Value, bool), String> {
-    let changed = core.with_tenant_text(tenant, |t| -> Result<(Value, bool), Refusal> {
-        let a = t.pockyt.account_mut(token)?;
-        if (only_pending && a.status != AccountStatus::Pending) || a.status == to {
-            return Ok((listed(a, None), false));
-        }
-        let record = format!("payout account {token}");
-        super::payees::lifecycle_step(
-            &record,
-            a.status,
-            to,
-            next_of(a.status),
-            AccountStatus::upper,
-        )?;
-        a.status = to;
-        Ok((listed(a, None), true))
-    })?;
+    let changed = core.with_tenant_text(tenant, |t| step(t, token, to, only_pending))?;
     Ok(changed?)
+}
+
+/// [`set_status`] under the tenant's lock (`t`): the one move of an account's status, by
+/// trigger, by its review's timer, or by a review decided in the create call.
+fn step(
+    t: &mut TenantState,
+    token: &str,
+    to: AccountStatus,
+    only_pending: bool,
+) -> Result<(Value, bool), Refusal> {
+    let a = t.pockyt.account_mut(token)?;
+    if (only_pending && a.status != AccountStatus::Pending) || a.status == to {
+        return Ok((listed(a, None), false));
+    }
+    let record = format!("payout account {token}");
+    super::payees::lifecycle_step(
+        &record,
+        a.status,
+        to,
+        next_of(a.status),
+        AccountStatus::upper,
+    )?;
+    a.status = to;
+    Ok((listed(a, None), true))
 }
 
 super::payees::reviewed_status! {

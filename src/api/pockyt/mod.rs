@@ -13,6 +13,8 @@ mod payouts;
 mod settle;
 pub mod transport;
 
+/// Where a payout's postings put its money (read by the snapshot checks, src/persist/pockyt.rs).
+pub(crate) use settle::{legs_of as payout_legs, memo as payout_memo, PAID_OUT};
 pub(crate) use {accounts::ACCOUNT_REVIEW, payees::PAYEE_REVIEW, settle::PAYOUT_STEP};
 
 use std::sync::Arc;
@@ -529,4 +531,26 @@ pub fn describe(core: &Core) -> Vec<crate::api::describe::Described> {
         path: operation.name,
         operation,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::pockyt::{ACCOUNT, PAYEE, PAYOUT};
+
+    /// The scenario status tables name operations this surface serves (a renamed or removed
+    /// operation would leave its words unchecked at load).
+    #[test]
+    fn every_operation_a_status_table_names_is_one_the_surface_serves() {
+        for op in PAYEE
+            .operations
+            .iter()
+            .chain(ACCOUNT.operations)
+            .chain(PAYOUT.operations)
+        {
+            assert!(
+                super::OPERATIONS.iter().any(|o| o.name == *op),
+                "{op} is not in OPERATIONS"
+            );
+        }
+    }
 }

@@ -12,7 +12,6 @@ use super::{trigger_merchant, Ctx, Reply};
 use crate::clock::format::utc_z;
 use crate::core::Core;
 use crate::core::Trigger;
-use crate::scenario::Outcome;
 use crate::store::pockyt::{Payee, PayeeStatus, PockytState};
 use crate::store::Refusal;
 use crate::tenant::TenantId;
@@ -322,37 +321,32 @@ pub fn register(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     }
     p.finish()?;
     let email = fields::required(f, "email")?;
-    // What the review decides: a scenario status wins; a failure outcome declines.
+    // What the review decides: a scenario's status word or result (one table,
+    // `scenario::pockyt::PAYEE`, which the scenario loader checks rules against).
     let cfg = &ctx.core.config().pockyt;
-    let decided = ctx.decision.result.as_ref();
-    let target = match decided.and_then(|r| r.status.as_deref()) {
-        Some(s) => PayeeStatus::parse(s).ok_or_else(|| {
-            PockytError::internal(format!("scenario payee status {s:?} is not a payee status"))
-        })?,
-        None if decided.is_some_and(|r| r.outcome == Outcome::Failure) => PayeeStatus::Declined,
-        None => PayeeStatus::Activated,
-    };
+    let target = crate::scenario::pockyt::PAYEE.decide(ctx.decision.result.as_ref());
     let delay = ctx.decision.delay_or(cfg.payee_review_delay_ms);
-    let payee = ctx.try_with_state(|t| {
+    let (payee, changed) = ctx.try_with_state(|t| {
         refuse_taken(&t.pockyt, None, Some(&email), profile.get("customerCode"))?;
         let customer_no = format!("200030{:016}", t.next_seq());
-        let status = if delay <= 0 {
-            target
-        } else {
-            PayeeStatus::Pending
-        };
         let payee = Payee {
             customer_no: customer_no.clone(),
             fields: profile,
             email,
-            status,
+            status: PayeeStatus::Pending,
             created_at: now,
             updated_at: now,
         };
-        t.pockyt.payees.insert(customer_no, payee.clone());
-        Ok::<_, PockytError>(payee)
+        t.pockyt.payees.insert(customer_no.clone(), payee);
+        // Decided in the call: the review's move, made as its timer makes it.
+        let changed = match delay <= 0 {
+            true => step(t, &customer_no, target, true, now)?.1,
+            false => false,
+        };
+        let payee = t.pockyt.payee(&customer_no)?.clone();
+        Ok::<_, PockytError>((payee, changed))
     })?;
-    schedule_review(ctx, "payee", &payee.customer_no, delay, target);
+    review_decided(ctx, "payee", &payee.customer_no, delay, target, changed);
     Ok(Reply::new("success").with("customer", brief(&payee)))
 }
 
@@ -506,24 +500,34 @@ pub fn set_status(
     only_pending: bool,
 ) -> Result<(Value, bool), String> {
     let now = core.clock().now();
-    let changed = core.with_tenant_text(tenant, |t| -> Result<(Value, bool), Refusal> {
-        let p = t.pockyt.payee_mut(customer_no)?;
-        if (only_pending && p.status != PayeeStatus::Pending) || p.status == to {
-            return Ok((full(p), false));
-        }
-        let record = format!("payee {customer_no}");
-        lifecycle_step(
-            &record,
-            p.status,
-            to,
-            next_of(p.status),
-            PayeeStatus::as_str,
-        )?;
-        p.status = to;
-        p.updated_at = now;
-        Ok((full(p), true))
-    })?;
+    let changed = core.with_tenant_text(tenant, |t| step(t, customer_no, to, only_pending, now))?;
     Ok(changed?)
+}
+
+/// [`set_status`] under the tenant's lock (`t`), at `now`: the one move of a payee's status,
+/// by trigger, by its review's timer, or by a review decided in the register call.
+fn step(
+    t: &mut crate::store::TenantState,
+    customer_no: &str,
+    to: PayeeStatus,
+    only_pending: bool,
+    now: i64,
+) -> Result<(Value, bool), Refusal> {
+    let p = t.pockyt.payee_mut(customer_no)?;
+    if (only_pending && p.status != PayeeStatus::Pending) || p.status == to {
+        return Ok((full(p), false));
+    }
+    let record = format!("payee {customer_no}");
+    lifecycle_step(
+        &record,
+        p.status,
+        to,
+        next_of(p.status),
+        PayeeStatus::as_str,
+    )?;
+    p.status = to;
+    p.updated_at = now;
+    Ok((full(p), true))
 }
 
 /// The one lifecycle rule of every status trigger and scheduled status change: `record` (e.g.
@@ -618,8 +622,9 @@ pub(super) use status_triggers;
 
 /// A record under a scheduled review, named by the trigger parameter `key`, whose status
 /// `set` changes: its status triggers ([`status_triggers`], each a [`review_trigger`]), the
-/// timer of its scheduled review (parameter `target`), which counts the change it makes, and
-/// `schedule_review`, which sets that timer for a new record.
+/// timer of its scheduled review (parameter `target`), `review_decided`, which counts a review
+/// decided in the request or sets that timer for a new record, and `review_counted`, the one
+/// count of a review's move (the timer's and the request's).
 macro_rules! reviewed_status {
     ($status_type:ty, $key:literal, $key_doc:literal, $set:ident;
      $(#[$doc:meta])* $timer:ident = $label:literal;
@@ -637,16 +642,29 @@ macro_rules! reviewed_status {
             $($status => $name, $description;)*
         }
 
-        /// Schedules the review of the new record `key` (`record` names its kind in the timer's
-        /// label): after `delay` the timer moves it to `target`. None when it was decided at once
-        /// or stays pending.
-        fn schedule_review(
+        /// Counts a review's move of a record to `to` for coverage (the change of the trigger
+        /// that makes it), however the review made it: by its timer, or in the request.
+        fn review_counted(core: &Core, tenant: &crate::tenant::TenantId, to: $status_type) {
+            if let Some(change) = change_of(to) {
+                crate::api::coverage::state_changed(core, tenant, change);
+            }
+        }
+
+        /// After the review of the new record `key` was decided (`record` names its kind in
+        /// the timer's label): a move made in the request (`changed`, with `delay` 0 or less)
+        /// is counted; otherwise after `delay` the timer moves it to `target` (none when it
+        /// stays pending).
+        fn review_decided(
             ctx: &super::Ctx<'_>,
             record: &str,
             key: &str,
             delay: i64,
             target: $status_type,
+            changed: bool,
         ) {
+            if changed {
+                review_counted(ctx.core, ctx.tenant, target);
+            }
             if delay > 0 && target != <$status_type>::Pending {
                 ctx.core.schedule_timer_in(
                     &$timer,
@@ -665,10 +683,8 @@ macro_rules! reviewed_status {
             $(#[$doc])*
             pub $timer = $label,
             |core, tenant, key, target: $status_type = "target"| {
-                if let (Ok((_, true)), Some(change)) =
-                    ($set(&core, &tenant, &key, target, true), change_of(target))
-                {
-                    crate::api::coverage::state_changed(&core, &tenant, change);
+                if let Ok((_, true)) = $set(&core, &tenant, &key, target, true) {
+                    review_counted(&core, &tenant, target);
                 }
             }
         }

@@ -12,7 +12,6 @@ use super::fields::{self, Fields};
 use super::{available, fees, in_flight, Ctx, Reply};
 use crate::clock::format::utc_z;
 use crate::money::Money;
-use crate::scenario::Outcome;
 use crate::store::pockyt::{AccountStatus, Payout, PayoutStatus};
 use crate::store::{LedgerError, Refusal};
 use crate::wire::pockyt::PockytError;
@@ -58,7 +57,8 @@ pub fn pay(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     }
     p.finish()?;
     // After finish every value read above is there.
-    let (Some(customer_no), Some(token), Some(currency), Some(amount), Some(invoice)) =
+    // The amount is in the payout currency (read with it).
+    let (Some(customer_no), Some(token), Some(_), Some(amount), Some(invoice)) =
         (customer_no, token, currency, amount, invoice)
     else {
         return Err(PockytError::internal("a checked field went missing"));
@@ -79,14 +79,9 @@ pub fn pay(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
             ))
         })?;
     let cfg = &ctx.core.config().pockyt;
-    let decided = ctx.decision.result.as_ref();
-    let planned = match decided.and_then(|r| r.status.as_deref()) {
-        Some("returned") => PayoutStatus::Returned,
-        Some("failed") => PayoutStatus::Failed,
-        Some("pending") => PayoutStatus::Pending,
-        _ if decided.is_some_and(|r| r.outcome == Outcome::Failure) => PayoutStatus::Failed,
-        _ => PayoutStatus::Success,
-    };
+    // A scenario's status word or result (one table, `scenario::pockyt::PAYOUT`, which the
+    // scenario loader checks rules against).
+    let planned = crate::scenario::pockyt::PAYOUT.decide(ctx.decision.result.as_ref());
     let delay = ctx.decision.delay_or(cfg.payout_settle_delay_ms);
     let return_after = ctx
         .decision
@@ -120,17 +115,10 @@ pub fn pay(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
             .into());
         }
         let (vendor, account_ipn) = (account.account_type.clone(), account.ipn_url.clone());
-        let debit = Money::new(-total.minor, currency);
+        let legs = pay_legs(amount, fee);
+        let legs: Vec<(&str, Money)> = legs.iter().map(|(a, m)| (a.as_str(), *m)).collect();
         t.ledger
-            .post(
-                now,
-                format!("pockyt payout {invoice}"),
-                &[
-                    (&available(currency), debit),
-                    (&in_flight(currency), amount),
-                    (&fees(currency), fee),
-                ],
-            )
+            .post(now, super::settle::memo(&invoice, None), &legs)
             .map_err(|e| match e {
                 LedgerError::Insufficient { available, .. } => PockytError::rejected(format!(
                     "account balance not sufficient: available {available}, needed {total} (amount {amount} + fee {fee})"
@@ -180,6 +168,18 @@ pub fn pay(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
         );
     }
     Ok(Reply::new("pending").with("result", view(&payout)))
+}
+
+/// The legs of a payout's pay posting: available −(amount + fee), in_flight +amount, fees +fee
+/// (in the amount's currency).
+pub(crate) fn pay_legs(amount: Money, fee: Money) -> Vec<(String, Money)> {
+    let c = amount.currency;
+    let total = amount.checked_add(fee).unwrap_or(amount);
+    vec![
+        (available(c), Money::new(total.minor.saturating_neg(), c)),
+        (in_flight(c), amount),
+        (fees(c), fee),
+    ]
 }
 
 pub fn inquiry(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {

@@ -121,45 +121,17 @@ fn apply(
         next_of(p.status),
         PayoutStatus::as_str,
     )?;
-    let (c, amount, fee) = (p.amount.currency, p.amount, p.fee);
-    let neg = |m: Money| Money::new(-m.minor, m.currency);
-    let memo = format!("pockyt payout {} {}", p.invoice_id, to.as_str());
-    let posted = match (p.status, to) {
-        (PayoutStatus::Pending, PayoutStatus::Success) => {
-            t.ledger
-                .transfer(now, memo, &in_flight(c), "external:payout", amount)
-        }
-        (PayoutStatus::Pending, PayoutStatus::Failed) => t.ledger.post(
-            now,
-            memo,
-            &[
-                (&in_flight(c), neg(amount)),
-                (&fees(c), neg(fee)),
-                (&available(c), amount.checked_add(fee).unwrap_or(amount)),
-            ],
-        ),
-        (PayoutStatus::Success, PayoutStatus::Returned) if refund_fee => t.ledger.post(
-            now,
-            memo,
-            &[
-                ("external:payout", neg(amount)),
-                (&fees(c), neg(fee)),
-                (&available(c), amount.checked_add(fee).unwrap_or(amount)),
-            ],
-        ),
-        (PayoutStatus::Success, PayoutStatus::Returned) => {
-            t.ledger
-                .transfer(now, memo, "external:payout", &available(c), amount)
-        }
-        // Every step of the lifecycle has its posting above.
-        (from, to) => {
-            return Err(Refusal::wrong_state(format!(
-                "payout {no}: no posting moves it from {} to {}",
-                from.as_str(),
-                to.as_str()
-            )))
-        }
+    let memo = memo(&p.invoice_id, Some(to));
+    let Some(legs) = step_legs(p, p.status, to, refund_fee) else {
+        // Every step of the lifecycle has its posting in `step_legs`.
+        return Err(Refusal::wrong_state(format!(
+            "payout {no}: no posting moves it from {} to {}",
+            p.status.as_str(),
+            to.as_str()
+        )));
     };
+    let legs: Vec<(&str, Money)> = legs.iter().map(|(a, m)| (a.as_str(), *m)).collect();
+    let posted = t.ledger.post(now, memo, &legs);
     // The money of a payout is where its status says; a refused posting means it is not, a
     // state the step cannot start from.
     if let Err(e) = posted {
@@ -173,6 +145,70 @@ fn apply(
     p.payment_time = Some(now);
     p.reason = reason.or(p.reason.take());
     Ok(p.clone())
+}
+
+/// The legs of the posting that moves payout `p` from `from` to `to` (None for a move its
+/// lifecycle does not have): success: in_flight → external:payout; failed: in_flight −amount,
+/// fees −fee, available +(amount+fee); returned: external:payout → available (and, with
+/// `refund_fee`, the fee from fees).
+pub(crate) fn step_legs(
+    p: &Payout,
+    from: PayoutStatus,
+    to: PayoutStatus,
+    refund_fee: bool,
+) -> Option<Vec<(String, Money)>> {
+    let (c, amount, fee) = (p.amount.currency, p.amount, p.fee);
+    let neg = |m: Money| Money::new(m.minor.saturating_neg(), m.currency);
+    let back = amount.checked_add(fee).unwrap_or(amount);
+    Some(match (from, to) {
+        (PayoutStatus::Pending, PayoutStatus::Success) => {
+            vec![(in_flight(c), neg(amount)), (PAID_OUT.to_owned(), amount)]
+        }
+        (PayoutStatus::Pending, PayoutStatus::Failed) => vec![
+            (in_flight(c), neg(amount)),
+            (fees(c), neg(fee)),
+            (available(c), back),
+        ],
+        (PayoutStatus::Success, PayoutStatus::Returned) if refund_fee => vec![
+            (PAID_OUT.to_owned(), neg(amount)),
+            (fees(c), neg(fee)),
+            (available(c), back),
+        ],
+        (PayoutStatus::Success, PayoutStatus::Returned) => {
+            vec![(PAID_OUT.to_owned(), neg(amount)), (available(c), amount)]
+        }
+        _ => return None,
+    })
+}
+
+/// The memo of a payout's posting: its pay (`step` None), or its step to a status.
+pub(crate) fn memo(invoice_id: &str, step: Option<PayoutStatus>) -> String {
+    match step {
+        None => format!("pockyt payout {invoice_id}"),
+        Some(to) => format!("pockyt payout {invoice_id} {}", to.as_str()),
+    }
+}
+
+/// The account money paid out to payees leaves to.
+pub(crate) const PAID_OUT: &str = "external:payout";
+
+/// The legs of every posting payout `p` has written to reach its status: its pay
+/// ([`super::payouts::pay_legs`]), then each step of its lifecycle from `pending` (for a
+/// `returned` payout, through `success`), as [`step_legs`] writes them.
+pub(crate) fn legs_of(p: &Payout, refund_fee: bool) -> Vec<(String, Money)> {
+    let path: &[PayoutStatus] = match p.status {
+        PayoutStatus::Pending => &[],
+        PayoutStatus::Success => &[PayoutStatus::Success],
+        PayoutStatus::Failed => &[PayoutStatus::Failed],
+        PayoutStatus::Returned => &[PayoutStatus::Success, PayoutStatus::Returned],
+    };
+    let mut legs = super::payouts::pay_legs(p.amount, p.fee);
+    let mut from = PayoutStatus::Pending;
+    for to in path {
+        legs.extend(step_legs(p, from, *to, refund_fee).unwrap_or_default());
+        from = *to;
+    }
+    legs
 }
 
 fn run(core: Core, params: Map<String, Value>, to: PayoutStatus) -> TriggerFuture {

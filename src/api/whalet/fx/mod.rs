@@ -1,7 +1,8 @@
 //! FX (查询汇率, Rate Inquiry): `rateInquiry` quotes a rate for `currency` → `toCurrency` with a
 //! `rateId` that Payout Apply and Pay Apply may reference until `expireTime`. The rate comes from
-//! the scenario (`values.rate`, `values.validSeconds`) or the deterministic default table below;
-//! the arithmetic that turns an amount into the other currency lives here too.
+//! the scenario (`values.rate`, `values.validSeconds`, checked at load by the readers in
+//! `scenario::format`) or the deterministic default table below, and is always 1 from a currency
+//! into itself; the arithmetic that turns an amount into the other currency lives here too.
 
 use serde_json::{json, Value};
 
@@ -11,6 +12,7 @@ use super::common::{failure, mint};
 use super::Operation;
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::money::{Currency, Money, MAX_MINOR};
+use crate::scenario::format::{self as scenario_values, parse_rate};
 use crate::store::whalet::FundSource;
 use crate::store::whalet_trade::Quote;
 use crate::store::TenantState;
@@ -43,46 +45,6 @@ pub fn default_rate(from: &str, to: &str) -> Option<String> {
     let (a, b) = (find(from)?, find(to)?);
     let scaled = (b * 10_000 * 2 + a) / (2 * a);
     Some(format!("{}.{:04}", scaled / 10_000, scaled % 10_000))
-}
-
-/// Most significant digits a rate may have: a JSON number (a double) carries up to 15 exactly,
-/// and `rate` goes on the wire as a number ([`rate_number`]) with the digits the order was
-/// priced at.
-const RATE_DIGITS: usize = 15;
-
-/// A positive decimal rate as (digits, decimal places), or what is wrong with its text.
-fn parse_rate(text: &str) -> Result<(i128, u32), String> {
-    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
-    if int.is_empty() || !(int.bytes().chain(frac.bytes())).all(|b| b.is_ascii_digit()) {
-        return Err("is not a positive decimal number like 7.12".into());
-    }
-    if frac.len() > 10 {
-        return Err(format!(
-            "has {} decimal places; a rate has at most 10",
-            frac.len()
-        ));
-    }
-    if int.len() > 12 {
-        return Err(format!(
-            "has {} digits before the point; a rate has at most 12",
-            int.len()
-        ));
-    }
-    let significant = format!("{int}{frac}");
-    let significant = significant.trim_start_matches('0').trim_end_matches('0');
-    if significant.len() > RATE_DIGITS {
-        return Err(format!(
-            "has {} significant digits; a rate has at most {RATE_DIGITS} (a JSON number carries no more exactly)",
-            significant.len()
-        ));
-    }
-    let digits: i128 = format!("{int}{frac}")
-        .parse()
-        .map_err(|_| "is not a positive decimal number like 7.12".to_owned())?;
-    if digits == 0 {
-        return Err("is zero; a rate must be positive".into());
-    }
-    Ok((digits, frac.len() as u32))
 }
 
 /// Why an amount has no price in the other currency.
@@ -141,20 +103,25 @@ pub fn convert(amount: Money, rate: &str, to: Currency) -> Result<Money, Unconve
     }
 }
 
-/// The scenario's rate (`values.rate`, text or number), checked.
+/// The scenario's rate (`values.rate`, text or number), read as the loader checked it
+/// ([`scenario_values::rate`]); a value that does not read (the loader refused it, so only a
+/// rule built otherwise could hold one) is `FAILURE` naming it.
 fn scenario_rate(ctx: &Ctx<'_>) -> Result<Option<String>, WhaletError> {
-    let text = match ctx.decision.values.get("rate") {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        Some(other) => other.to_string(),
-    };
-    match parse_rate(&text) {
-        Ok(_) => Ok(Some(text)),
-        Err(why) => Err(failure(format!(
-            "the scenario rule's values.rate {text:?} {why}"
-        ))),
+    match ctx.decision.values.get("rate") {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => scenario_values::rate(value)
+            .map(Some)
+            .map_err(|why| failure(format!("the scenario rule's values.rate {why}"))),
     }
+}
+
+/// The refusal of a pair the default table does not price.
+fn no_rate(from: Currency, to: Currency) -> WhaletError {
+    let offered: Vec<&str> = PER_USD.iter().map(|(c, _)| *c).collect();
+    failure(format!(
+        "no rate is offered for {from} to {to}; the simulator quotes {}",
+        offered.join(", ")
+    ))
 }
 
 pub fn rate_inquiry(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
@@ -171,28 +138,21 @@ pub fn rate_inquiry(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             "currency, toCurrency and fundSource are required",
         ));
     };
-    let rate =
+    // A currency is worth itself: a rule's `values.rate` prices the pairs that convert, never
+    // the same currency (the payee would receive another amount of the money paid).
+    let rate = if currency == to_currency {
+        "1".to_owned()
+    } else {
         match scenario_rate(ctx)? {
             Some(rate) => rate,
-            None if currency == to_currency => "1".to_owned(),
-            None => {
-                default_rate(currency.code(), to_currency.code()).ok_or_else(|| {
-                    failure(format!(
-                "no rate is offered for {currency} to {to_currency}; the simulator quotes {}",
-                PER_USD.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", ")
-            ))
-                })?
-            }
-        };
-    let valid_ms = match ctx.decision.values.get("validSeconds") {
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .map_or(QUOTE_VALID_MS, |s| s.saturating_mul(1000)),
-        Some(Value::String(s)) => s
-            .parse::<i64>()
-            .map_or(QUOTE_VALID_MS, |s| s.saturating_mul(1000)),
-        _ => QUOTE_VALID_MS,
+            None => default_rate(currency.code(), to_currency.code())
+                .ok_or_else(|| no_rate(currency, to_currency))?,
+        }
     };
+    let valid_ms = ctx
+        .decision
+        .value("validSeconds", scenario_values::valid_seconds)
+        .unwrap_or(QUOTE_VALID_MS);
     let now = ctx.now();
     ctx.with_state(|t| {
         t.whalet.onboarded_user(user_id)?;
@@ -205,7 +165,8 @@ pub fn rate_inquiry(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
             fund_source: fund,
             rate: rate.clone(),
             quoted_at: now,
-            expire_at: now.saturating_add(valid_ms),
+            // The clock stops at the end of virtual time: so does a quote's validity.
+            expire_at: now.saturating_add(valid_ms).min(crate::clock::MAX_TIME),
         };
         let reply = json!({
             "rateId": rate_id,
@@ -253,12 +214,22 @@ pub fn usable_quote(
         )));
     }
     if q.currency != from || q.to_currency != to {
-        let hint = match from == to {
-            true => format!(
+        // What would make the quote fit, or let the order go without one.
+        let hint = if from != to {
+            format!(" (ask rateInquiry for {from} to {to})")
+        } else if q.currency == from {
+            format!(
                 " (the payee receives {to}: leave rateId out, or have the payee receive {})",
                 q.to_currency
-            ),
-            false => String::new(),
+            )
+        } else if q.to_currency == to {
+            format!(
+                " (the payee receives {to}: leave rateId out, or pay in {}, the quote's source \
+                 currency)",
+                q.currency
+            )
+        } else {
+            format!(" (the payee receives {to}, the currency paid: leave rateId out)")
         };
         return Err(failure(format!(
             "rateId {rate_id} quotes {} to {}, not {from} to {to}{hint}",

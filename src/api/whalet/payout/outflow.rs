@@ -35,6 +35,8 @@ pub(super) struct Names {
     pub(super) out_id: &'static str,
     pub(super) prefix: &'static str,
     pub(super) apply: &'static str,
+    /// The operation that confirms it and starts its review (the review timer's label).
+    pub(super) confirm: &'static str,
     pub(super) notify: &'static str,
     /// What the partner calls it, in messages.
     pub(super) what: &'static str,
@@ -48,6 +50,7 @@ const PAYOUT: Names = Names {
     out_id: "outPayoutId",
     prefix: "PO",
     apply: "payoutApply",
+    confirm: "payoutConfirm",
     notify: "payoutResultNotify",
     what: "payout",
     trigger: "whalet.payout",
@@ -58,6 +61,7 @@ const PAY: Names = Names {
     out_id: "outPayId",
     prefix: "PY",
     apply: "payApply",
+    confirm: "payConfirm",
     notify: "payResultNotify",
     what: "supplier payment",
     trigger: "whalet.pay",
@@ -323,7 +327,8 @@ fn confirm(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whal
             o.credentials = files;
             o.confirmed_at = Some(now);
             let v = view(o);
-            if ctx.decision.values.get("edd").and_then(Value::as_str) == Some("Y") {
+            let edd = ctx.decision.value("edd", crate::scenario::format::edd);
+            if edd == Some(true) {
                 // The rule decides everything: how the order ends once the EDD releases it too.
                 o.after_edd = Some(held_result(&verdict, delay));
                 let asked = hold_outflow(t, user_id, id, &ctx.decision.values, now)
@@ -334,7 +339,9 @@ fn confirm(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whal
                     ctx.core,
                     ctx.tenant,
                     delay,
-                    (n.apply, id, 1),
+                    // Labelled by the operation that started the review (the label is only
+                    // shown; a timer restored with an older label runs the same).
+                    (n.confirm, id, 1),
                     verdict,
                     crate::api::whalet::common::OUTFLOW,
                 );
