@@ -1740,6 +1740,25 @@ mod tests {
         assert!(Contract::parse("c.toml", bad, &catalog()).is_err());
     }
 
+    /// The refusal of each overlay text of `cases`, checked to name its line and to say its
+    /// needle: `(text, line, needle)`.
+    fn refused_at(catalog: &Catalog, cases: &[(&str, usize, &str)]) -> Vec<String> {
+        cases
+            .iter()
+            .map(|(text, line, needle)| {
+                let err = Contract::parse("c.toml", text, catalog)
+                    .expect_err(text)
+                    .to_string();
+                assert!(
+                    err.starts_with(&format!("c.toml:{line}: ")),
+                    "{text:?}: {err}"
+                );
+                assert!(err.contains(needle), "{text:?}: {err}");
+                err
+            })
+            .collect()
+    }
+
     fn onboarding_catalog() -> Catalog {
         let mut catalog = catalog();
         catalog.operations.push((
@@ -1872,15 +1891,7 @@ mod tests {
             ("[notification.\"whalet.userNotify\"]\nextra = { userId = \"U\" }\n", 2, "already sends"),
             ("[notification.\"whalet.userNotify\"]\nrename = { reMaterial = \"material\" }\nextra = { \"material.x\" = 1 }\n", 3, "rename moves \"reMaterial\" there"),
         ];
-        for (text, line, needle) in bad {
-            let err = Contract::parse("c.toml", text, &catalog)
-                .expect_err(text)
-                .to_string();
-            assert!(
-                err.starts_with(&format!("c.toml:{line}: ")),
-                "{text:?}: {err}"
-            );
-            assert!(err.contains(needle), "{text:?}: {err}");
+        for err in refused_at(&catalog, &bad) {
             assert!(err.contains("choose another name"), "{err}");
         }
         let good = [
@@ -2021,16 +2032,7 @@ mod tests {
             ("[whalet.createUser]\nrequired = [\"x\",\n  \"status\"]\noptional = { status = 1 }\n", 3, "both required and optional"),
             ("[whalet.createUser]\nrequired = [\"a\"]\noptional = { \"a b\" = 1 }\n", 3, "not a field path"),
         ];
-        for (text, line, needle) in cases {
-            let err = Contract::parse("c.toml", text, &catalog)
-                .expect_err(text)
-                .to_string();
-            assert!(
-                err.starts_with(&format!("c.toml:{line}: ")),
-                "{text:?}: {err}"
-            );
-            assert!(err.contains(needle), "{text:?}: {err}");
-        }
+        refused_at(&catalog, &cases);
     }
 
     /// An overlay cannot write the keys a Pockyt reply keeps beside its fields (`ret_code`,
@@ -2039,17 +2041,12 @@ mod tests {
     fn an_overlay_cannot_write_a_replys_envelope_keys() {
         let catalog = onboarding_catalog();
         let cases = [
-            ("[pockyt.\"/v3/payee/retrieve\"]\nextra = { ret_code = \"999999\", ret_msg = \"overlay\" }\n", "extra sets \"ret_code\""),
-            ("[pockyt.\"/v3/payee/retrieve\"]\nextra = { \"ret_msg.x\" = 1 }\n", "extra sets \"ret_msg.x\""),
-            ("[pockyt.\"/v3/payee/retrieve\"]\nrename_reply = { customerNo = \"ret_msg\" }\n", "renames \"customerNo\" to \"ret_msg\""),
-            ("[notification.\"pockyt.payout\"]\nextra = { verifySign = \"x\" }\n", "the IPN's signature"),
+            ("[pockyt.\"/v3/payee/retrieve\"]\nextra = { ret_code = \"999999\", ret_msg = \"overlay\" }\n", 2, "extra sets \"ret_code\""),
+            ("[pockyt.\"/v3/payee/retrieve\"]\nextra = { \"ret_msg.x\" = 1 }\n", 2, "extra sets \"ret_msg.x\""),
+            ("[pockyt.\"/v3/payee/retrieve\"]\nrename_reply = { customerNo = \"ret_msg\" }\n", 2, "renames \"customerNo\" to \"ret_msg\""),
+            ("[notification.\"pockyt.payout\"]\nextra = { verifySign = \"x\" }\n", 2, "the IPN's signature"),
         ];
-        for (text, needle) in cases {
-            let err = Contract::parse("c.toml", text, &catalog)
-                .expect_err(text)
-                .to_string();
-            assert!(err.starts_with("c.toml:2: "), "{err}");
-            assert!(err.contains(needle), "{text:?}: {err}");
+        for err in refused_at(&catalog, &cases) {
             assert!(err.contains("choose another name"), "{err}");
         }
         // The same names on another surface are the body's own.

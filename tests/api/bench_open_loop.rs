@@ -9,7 +9,7 @@ use crate::cli::closed_port;
 use crate::helpers::bin;
 
 /// `bench` with these flags: its exit code, stdout and stderr.
-fn bench_exit(args: &[&str]) -> (Option<i32>, String, String) {
+pub(crate) fn bench_exit(args: &[&str]) -> (Option<i32>, String, String) {
     let out = bin()
         .arg("bench")
         .args(args)

@@ -4,19 +4,7 @@
 //! rate over the schedule's length; the notification bench's `--burst` and `--warm-up`, each a
 //! trigger request's `count` on the server it spawns, are bounded before anything runs.
 
-use crate::helpers::bin;
-
-/// `bench` with these flags: its exit code, stdout and stderr.
-fn bench_exit(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = bin()
-        .arg("bench")
-        .args(args)
-        .env_remove("WHALET_SIM_URL")
-        .output()
-        .unwrap();
-    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
-    (out.status.code(), text(&out.stdout), text(&out.stderr))
-}
+use crate::bench_open_loop::bench_exit;
 
 /// `bench --json` against a server it spawns (logging warnings only): exit 0, the report and
 /// stderr.

@@ -9,25 +9,10 @@ use serde_json::{json, Value};
 use whalet_sim::partner::receiver::Mode;
 
 use crate::browser;
-use crate::dashboard::support::{assert_no_script_errors, open, wait_text};
+use crate::dashboard::support::{assert_no_script_errors, open, run_command, wait_text};
 use crate::helpers::{spawn_app, spawn_with, Setup, TestApp};
 
 const PLAIN: &str = "[platform]\nauth = \"none\"\n";
-
-/// Runs a shell command line (off the runtime's thread: the simulator answers on this same
-/// thread), `whalet-sim` being the binary under test.
-async fn run_command(command: &str) -> std::process::Output {
-    let shell = command.replacen("whalet-sim", env!("CARGO_BIN_EXE_whalet-sim"), 1);
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new("sh")
-            .arg("-c")
-            .arg(&shell)
-            .output()
-    })
-    .await
-    .unwrap()
-    .unwrap()
-}
 
 /// Opens the newest request's row and answers the commands its body offers.
 async fn offered_commands(c: &Client) -> Vec<String> {

@@ -17,6 +17,12 @@ async fn load_rule(app: &TestApp, rule: &str) -> (u16, Value) {
         .await
 }
 
+/// Loads `rule` (in a scenario named `typed`), asserting it loads.
+async fn loads(app: &TestApp, rule: &str) {
+    let (status, body) = load_rule(app, rule).await;
+    assert_eq!(status, 200, "{rule}: {body}");
+}
+
 /// Asserts the rule is refused at load, naming `needles` and pointing at line `line`, and
 /// that nothing was loaded.
 async fn refused_at_load(app: &TestApp, rule: &str, needles: &[&str], line: u64) {
@@ -95,12 +101,11 @@ async fn a_quote_valid_past_the_end_of_virtual_time_expires_at_the_end() {
     doc["now"] = json!(end - 86_400_000);
     let (status, body) = import(&app, "", serde_json::to_vec(&doc).unwrap()).await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) = load_rule(
+    loads(
         &app,
         "operation = \"rateInquiry\"\n[rule.then]\nvalues = { validSeconds = 31622400 }\n",
     )
     .await;
-    assert_eq!(status, 200, "{body}");
     let ready = app.trigger_ok("whalet.account.ready", json!({})).await;
     let q = expect(
         &app,
@@ -133,12 +138,11 @@ async fn an_edd_value_other_than_y_or_n_is_refused_at_load_and_n_lets_the_order_
         .await;
     }
     // "N" loads, and the confirmed payout goes through review: no EDD is asked.
-    let (status, body) = load_rule(
+    loads(
         &app,
         "operation = \"payoutConfirm\"\n[rule.then]\nvalues = { edd = \"N\" }\n",
     )
     .await;
-    assert_eq!(status, 200, "{body}");
     let (user, _) = funded_user(&app, "USD", "100").await;
     let bid = approved_beneficiary(&app, &user, "b-1", "USD").await;
     let applied = expect(
@@ -184,21 +188,18 @@ async fn a_link_lifetime_under_one_second_is_refused_at_load_and_return_after_ma
             .await;
         }
     }
-    let (status, body) = load_rule(
+    loads(
         &app,
         "operation = \"shopAccountBind\"\n[rule.then]\nvalues = { linkTtl = \"1s\" }\n",
     )
     .await;
-    assert_eq!(status, 200, "{body}");
     app.delete("/__sim/scenarios/typed").await;
     // A payout returned at once after its success is meaningful (as return_after_ms = 0).
-    let (status, body) = load_rule(
+    loads(
         &app,
         "operation = \"/v3/payouts/pay\"\n[rule.then]\nresult = \"success\"\nstatus = \"returned\"\n\
          values = { returnAfter = \"0s\" }\n",
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
+    ).await;
     app.shutdown().await;
 }
 
@@ -247,12 +248,11 @@ async fn an_http_status_that_carries_no_body_is_refused_at_load_naming_why() {
 #[tokio::test]
 async fn a_same_currency_quote_is_one_whatever_the_rules_rate() {
     let app = spawn_app().await;
-    let (status, body) = load_rule(
+    loads(
         &app,
         "operation = \"rateInquiry\"\n[rule.then]\nvalues = { rate = \"7.78\" }\n",
     )
     .await;
-    assert_eq!(status, 200, "{body}");
     let (user, _) = funded_user(&app, "USD", "100").await;
     let same = expect(
         &app,

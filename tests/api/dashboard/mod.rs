@@ -17,7 +17,8 @@ use crate::helpers::{
     platform_call, repo_path, second_partner_config, spawn_app, spawn_with, Setup, SECOND_PARTNER,
 };
 use support::{
-    assert_no_horizontal_scroll, assert_no_script_errors, connectivity, open, wait_text, ENTER, TAB,
+    assert_no_horizontal_scroll, assert_no_script_errors, connectivity, open, run_command,
+    wait_text, ENTER, TAB,
 };
 
 #[tokio::test]
@@ -599,21 +600,6 @@ async fn the_dashboard_works_with_an_admin_token() {
     assert_no_script_errors(c, "triggers with a token").await;
     browser.close().await;
     app.shutdown().await;
-}
-
-/// Runs a shell command line with `whalet-sim` replaced by the binary under test (off the
-/// runtime's thread: the simulator answers on this same thread).
-async fn run_command(command: &str) -> std::process::Output {
-    let shell = command.replacen("whalet-sim", env!("CARGO_BIN_EXE_whalet-sim"), 1);
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new("sh")
-            .arg("-c")
-            .arg(&shell)
-            .output()
-    })
-    .await
-    .unwrap()
-    .unwrap()
 }
 
 /// Every surface's request (and a trigger) gets a "Send it again" command that really works; a

@@ -78,3 +78,18 @@ pub async fn assert_no_horizontal_scroll(client: &Client, view: &str) {
 pub async fn connectivity(app: &TestApp, body: serde_json::Value) -> String {
     app.client.call("connectivity", &body).await.unwrap().code
 }
+
+/// Runs a shell command line with `whalet-sim` replaced by the binary under test (off the
+/// runtime's thread: the simulator answers on this same thread).
+pub async fn run_command(command: &str) -> std::process::Output {
+    let shell = command.replacen("whalet-sim", env!("CARGO_BIN_EXE_whalet-sim"), 1);
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&shell)
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap()
+}
