@@ -25,6 +25,9 @@ pub struct Listed {
     /// The surface's own name for it, as on the wire (after configured renames): the Whalet
     /// apiCode, the platform operation, the Infinia path after `/api/v1/`, the Pockyt path.
     pub name: String,
+    /// The name scenario rules and the journal call it by, whatever `[whalet.api_codes]` or
+    /// `[infinia.paths]` renames it to on the wire (`name`): the same as `name` when not renamed.
+    pub canonical: String,
     /// The request: `POST /api` (apiCode in `head.apiCode`), `POST /v1/platform/paymentQuery`, ...
     pub request: String,
     /// The body's fields in the order the operation reads them ([`describe`]).
@@ -572,6 +575,7 @@ pub fn operations_for(core: &Core, tenant: Option<&crate::tenant::TenantId>) -> 
                     _ => format!("POST {name}"),
                 },
                 name,
+                canonical,
                 fields,
                 example,
                 needs,
@@ -589,6 +593,7 @@ pub fn operations_for(core: &Core, tenant: Option<&crate::tenant::TenantId>) -> 
         Listed {
             surface: "file",
             name: "upload".to_owned(),
+            canonical: "upload".to_owned(),
             request: "POST /file/upload".to_owned(),
             // multipart/form-data, not a JSON body: docs/FIDELITY.md describes its parts.
             fields: Vec::new(),

@@ -138,6 +138,9 @@ impl ServerConfig {
     /// The smallest `max_header_bytes`: a request line and a few header fields.
     pub const MIN_HEADER_BYTES: usize = 1024;
 
+    /// The largest `max_header_fields`: hyper reserves room for that many fields per request.
+    pub const MAX_HEADER_FIELDS: usize = 10_000;
+
     /// Refuses an admin token no client could send (the edge's numeric limits are
     /// [`Config::bounds`]).
     fn check(&self) -> anyhow::Result<()> {
@@ -534,7 +537,10 @@ impl Config {
                 1,
                 edge.max_header_fields,
                 "refuse every request carrying a header (HTTP/1.1 needs Host)",
-            ),
+            )
+            // hyper reserves room for this many fields per request parsed: a huge value would
+            // reserve address space for fields no head of `max_header_bytes` could carry.
+            .at_most(ServerConfig::MAX_HEADER_FIELDS),
             Bound::new(
                 "[server] max_header_bytes",
                 server.max_header_bytes,
@@ -1428,7 +1434,15 @@ mod tests {
         assert_eq!(limits.write_stall_timeout.as_millis(), 300);
         refused(
             "[server]\nmax_header_fields = 0\n",
-            &["max_header_fields = 0", "at least 1"],
+            &["max_header_fields = 0", "from 1 to 10000"],
+        );
+        refused(
+            "[server]\nmax_header_fields = 1000000000\n",
+            &[
+                "max_header_fields = 1000000000",
+                "too large",
+                "from 1 to 10000",
+            ],
         );
         refused(
             "[server]\nmax_header_bytes = 100\n",

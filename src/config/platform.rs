@@ -105,8 +105,8 @@ fn seller_password<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> 
 /// out is the base as written followed by `/authorize/{token}` or `/file/…`, so the base must be
 /// a web URL by the one check every URL setting passes ([`crate::http::check_web_url`]: not
 /// `gw.example.test`, `ftp://…` or `javascript:…`), with nothing after its path (a query or a
-/// fragment would swallow the token) and no character a link cannot carry unescaped (a space,
-/// `"`, `<`, …). The error is a clause for a message naming the key.
+/// fragment would swallow the token), no user name or password before the host, and no
+/// character a link cannot carry unescaped (a space, `"`, `<`, a non-ASCII letter, …). The error is a clause for a message naming the key.
 pub fn check_public_url(url: &str) -> Result<(), String> {
     crate::http::check_web_url(url)
         .map_err(|why| format!("must be an absolute http:// or https:// URL with a host; {why}"))?;
@@ -117,6 +117,25 @@ pub fn check_public_url(url: &str) -> Result<(), String> {
         return Err(format!(
             "must end with its path (the links add /authorize/{{token}} after it), but it has a \
              {part} ({mark}…): remove it"
+        ));
+    }
+    // The authority is what follows `scheme://` up to the path: credentials in it would go to
+    // every partner and seller in every link (and browsers warn of or block such links).
+    let authority = text.split_once("://").map_or("", |(_, rest)| {
+        rest.split(['/', '?', '#']).next().unwrap_or(rest)
+    });
+    if authority.contains('@') {
+        return Err(
+            "must not carry a user name or password (user:secret@ before the host): every \
+             authorizeUrl and redirectUrl given to partners and sellers starts with it; remove \
+             them"
+                .to_owned(),
+        );
+    }
+    if let Some(c) = text.chars().find(|c| !c.is_ascii()) {
+        return Err(format!(
+            "must not have {c:?}, which a link cannot carry as written: write a host in its \
+             ASCII (xn--) form, and percent-encode it in the path"
         ));
     }
     if let Some(c) = text
@@ -202,6 +221,36 @@ mod tests {
                     && e.contains("must")
                     && e.contains(why)
                     && e.contains("leave the key out"),
+                "{bad:?}: {e}"
+            );
+        }
+    }
+
+    /// Every link handed to partners and sellers starts with the base: credentials in it, or a
+    /// letter a link cannot carry as written, are refused naming the key.
+    #[test]
+    fn a_public_url_carries_no_credentials_and_only_ascii() {
+        let read = |url: &str| parse(&format!("public_url = {url:?}")).map(|c| c.public_url);
+        for good in [
+            "https://xn--hst-tma.example/p",
+            "https://sim.example.com/a@b",
+        ] {
+            assert_eq!(read(good), Ok(Some(good.to_owned())), "{good}");
+        }
+        for (bad, why) in [
+            (
+                "https://user:secret@sim.example.com/base/",
+                "user name or password",
+            ),
+            ("https://user@sim.example.com", "user name or password"),
+            ("https://hôst.example/p", "must not have 'ô'"),
+            ("https://sim.example.com/café", "must not have 'é'"),
+        ] {
+            let e = read(bad).unwrap_err();
+            assert!(
+                e.contains("[platform] public_url")
+                    && e.contains(why)
+                    && e.contains("xn--") == why.contains('\''),
                 "{bad:?}: {e}"
             );
         }

@@ -1151,6 +1151,10 @@ impl std::fmt::Display for Refusal {
     }
 }
 
+/// What `apply_request` adds to a simulator's status word the overlay turns into another, so
+/// that no handler reads it as that word (a NUL no word has, echoed as `\0`).
+const MAPPED_AWAY: &str = "\u{0}mapped-away";
+
 impl OperationOverlay {
     /// Rewrites a request body for the handler: required fields checked, a field sent under
     /// both names refused, optional ones filled, the partner's names moved to the simulator's,
@@ -1181,11 +1185,21 @@ impl OperationOverlay {
             }
         }
         *body = rewritten;
+        // A partner's word turns back into the simulator's; a simulator's word the overlay
+        // turns into another (and that is not also a partner's) is not one the partner may
+        // send: it is marked so that the handler refuses it as any unknown word, listing the
+        // partner's words ([`Self::message_for_partner`] takes the mark out of the echo).
         let back = |w: &str| {
             self.status
                 .iter()
                 .find(|(_, partner)| partner.as_str() == w)
                 .map(|(sim, _)| sim.clone())
+                .or_else(|| {
+                    self.status
+                        .get(w)
+                        .filter(|partner| partner.as_str() != w)
+                        .map(|_| format!("{w}{MAPPED_AWAY}"))
+                })
         };
         changed |= paths::rewrite_status(body, &back);
         if changed {
@@ -1255,6 +1269,10 @@ impl OperationOverlay {
         if !self.rewrites_messages() {
             return message.to_owned();
         }
+        // A word marked by `apply_request` is echoed as the partner sent it.
+        let escaped = format!("{MAPPED_AWAY:?}");
+        let unmarked = message.replace(&format!("{}\"", &escaped[1..escaped.len() - 1]), "\"");
+        let message = unmarked.as_str();
         let lists = self.status_lists(message);
         let mut renames: Vec<(&str, &str)> = self
             .rename_request

@@ -404,7 +404,7 @@ const HYPER_MAX_HEADERS: usize = 100;
 const HYPER_MIN_BUF: usize = 8192;
 
 /// The answer to a connection over [`Limits::max_connections`].
-const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: 67\r\nconnection: close\r\nretry-after: 1\r\n\r\n{\"error\":\"too many open connections to the simulator; retry later\"}";
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: 94\r\nconnection: close\r\nretry-after: 1\r\n\r\n{\"error\":\"too many open connections to the simulator ([server] max_connections); retry later\"}";
 
 /// Serves `listener` with `handler` until `shutdown` is cancelled, then drains open connections
 /// (bounded). The open-file limit is raised for `max_connections` when this is called, before
@@ -447,6 +447,13 @@ async fn accept_loop<H: Handler>(
         let _ = stream.set_nodelay(true);
         let local = stream.local_addr().ok();
         let Ok(permit) = connections.clone().try_acquire_owned() else {
+            edge_event(
+                EdgeEvent::LimitHit,
+                format_args!(
+                    "a connection was refused with 503: {} are open ([server] max_connections)",
+                    limits.max_connections
+                ),
+            );
             match refusals.clone().try_acquire_owned() {
                 Ok(slot) => {
                     tokio::spawn(refuse_busy(stream, busy_wait, slot));
@@ -457,15 +464,24 @@ async fn accept_loop<H: Handler>(
         };
         let (handler, bodies) = (handler.clone(), bodies.clone());
         let body_timeout = limits.body_read_timeout;
-        let service = service_fn(move |req| {
-            let (handler, bodies) = (handler.clone(), bodies.clone());
-            async move { handle(handler, bodies, body_timeout, req, local).await }
-        });
-        let stream = stall::StallGuarded::new(stream, limits.write_stall_timeout);
+        let after = Arc::new(AfterClose::default());
+        let service = {
+            let after = after.clone();
+            service_fn(move |req| {
+                let (handler, bodies, after) = (handler.clone(), bodies.clone(), after.clone());
+                async move { handle(handler, bodies, body_timeout, req, local, &after).await }
+            })
+        };
+        let stream = stall::StallGuarded::new(stream, limits.write_stall_timeout)
+            .keep_for_drain(after.clone());
         let conn = connection_builder(&limits).serve_connection(TokioIo::new(stream), service);
         let watched = graceful.watch(conn);
+        let header_timeout = limits.header_read_timeout;
         tokio::spawn(async move {
-            let _ = watched.await;
+            if let Err(e) = watched.await {
+                connection_error(&e, header_timeout);
+            }
+            after.drain_kept().await;
             drop(permit);
         });
     }
@@ -496,6 +512,9 @@ const BUSY_WAIT: Duration = Duration::from_secs(1);
 /// The most of a request head an over-limit connection is read for.
 const BUSY_HEAD_BYTES: usize = 8 * 1024;
 
+/// The most read and dropped after the 503 to an over-limit connection.
+const BUSY_DRAIN_BYTES: u64 = BUSY_HEAD_BYTES as u64 * 8;
+
 /// Answers a connection over the limit with a 503 and closes it, bounded in time and bytes. The
 /// request head is read first (at most [`BUSY_HEAD_BYTES`] within `wait`): an HTTP client that
 /// has its answer before it finished sending reports the connection as broken, not the 503.
@@ -514,7 +533,7 @@ async fn refuse_busy(
         .is_ok_and(|written| written.is_ok())
     {
         let _ = stream.shutdown().await;
-        let _ = tokio::time::timeout(wait, drain(&mut stream)).await;
+        let _ = tokio::time::timeout(wait, drain(&mut stream, BUSY_DRAIN_BYTES)).await;
     }
 }
 
@@ -561,16 +580,146 @@ async fn read_head(stream: &mut tokio::net::TcpStream) {
     }
 }
 
-/// Reads and drops what the client sends until it closes (at most [`BUSY_HEAD_BYTES`] × 8).
-async fn drain(stream: &mut tokio::net::TcpStream) {
+/// Reads and drops what the client sends until it closes, or `most` bytes (the callers bound it in
+/// time too: [`BUSY_WAIT`]).
+async fn drain(stream: &mut tokio::net::TcpStream, most: u64) {
     use tokio::io::AsyncReadExt;
-    let mut buf = [0u8; 1024];
-    let mut left = BUSY_HEAD_BYTES * 8;
+    let mut buf = [0u8; 8192];
+    let mut left = most;
     while left > 0 {
         match stream.read(&mut buf).await {
             Ok(0) | Err(_) => return,
-            Ok(n) => left = left.saturating_sub(n),
+            Ok(n) => left = left.saturating_sub(n as u64),
         }
+    }
+}
+
+/// What a connection's task does once hyper is done with it. A request answered without its
+/// body being read (over the path's limit, or in a transfer coding the edge does not know) is
+/// answered with `connection: close`; the client may still be sending that body (HTTP clients
+/// such as Python's write it all before they read), and a socket closed with unread input is
+/// reset, losing the answer. So the socket is kept ([`stall::StallGuarded`] hands it over when
+/// hyper drops it), and what the client still sends is read and dropped until it closes, as
+/// after a 503 over `max_connections` ([`drain`], at most [`BUSY_WAIT`]).
+#[derive(Default)]
+pub(crate) struct AfterClose {
+    /// Bytes at most to drain after the close (0: none, the socket is not kept).
+    drain: std::sync::atomic::AtomicU64,
+    kept: parking_lot::Mutex<Option<std::net::TcpStream>>,
+}
+
+impl AfterClose {
+    /// Asks for at most `most` bytes to be drained once hyper is done with the connection.
+    fn drain_after_close(&self, most: u64) {
+        self.drain
+            .fetch_max(most.max(1), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Keeps (a duplicate of) the socket hyper drops, if a drain was asked for.
+    fn keep(&self, socket: &tokio::net::TcpStream) {
+        if self.drain.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+            return;
+        }
+        if let Ok(fd) = rustix::io::dup(socket) {
+            *self.kept.lock() = Some(std::net::TcpStream::from(fd));
+        }
+    }
+
+    /// Closes the write side of the kept socket (the client reads the answer to its end) and
+    /// drains it, bounded in time and bytes.
+    async fn drain_kept(&self) {
+        use tokio::io::AsyncWriteExt;
+        let Some(kept) = self.kept.lock().take() else {
+            return;
+        };
+        let Ok(mut stream) = tokio::net::TcpStream::from_std(kept) else {
+            return;
+        };
+        let most = self.drain.load(std::sync::atomic::Ordering::Relaxed);
+        let _ = stream.shutdown().await;
+        let _ = tokio::time::timeout(BUSY_WAIT, drain(&mut stream, most)).await;
+    }
+}
+
+/// What an [`edge_event`] is: a configured limit a client hit (logged at warn, naming the key),
+/// or an ordinary client error or disconnect (debug).
+#[derive(Clone, Copy)]
+enum EdgeEvent {
+    LimitHit,
+    ClientError,
+}
+
+/// Refusals and cut-offs of clients, counted per kind: logged at most once a second each, with
+/// the count since the last line, so that a hostile client cannot flood the log.
+static EDGE_EVENTS: parking_lot::Mutex<[(u64, Option<std::time::Instant>); 2]> =
+    parking_lot::Mutex::new([(0, None), (0, None)]);
+
+/// Logs that the edge refused or cut off a client (rate-limited: [`EDGE_EVENTS`]).
+fn edge_event(kind: EdgeEvent, what: std::fmt::Arguments<'_>) {
+    let Some(count) = log_due(&mut EDGE_EVENTS.lock()[kind as usize]) else {
+        return;
+    };
+    match kind {
+        EdgeEvent::LimitHit => tracing::warn!(count, "{what}"),
+        EdgeEvent::ClientError => tracing::debug!(count, "{what}"),
+    }
+}
+
+/// Counts one event in `slot` (the count since the last line, and when that was): the count to
+/// log when a second has passed since the last line (or there was none), else None.
+fn log_due(slot: &mut (u64, Option<std::time::Instant>)) -> Option<u64> {
+    let (since_log, last_log) = slot;
+    *since_log += 1;
+    if last_log.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
+        return None;
+    }
+    *last_log = Some(std::time::Instant::now());
+    Some(std::mem::take(since_log))
+}
+
+/// Logs why hyper ended a connection with an error ([`edge_event`]).
+fn connection_error(e: &hyper::Error, header_timeout: Duration) {
+    use std::error::Error as _;
+    let stalled = e
+        .source()
+        .and_then(|s| s.downcast_ref::<std::io::Error>())
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut);
+    if e.is_parse_too_large() {
+        edge_event(
+            EdgeEvent::LimitHit,
+            format_args!(
+                "a request head was refused with 431: over [server] max_header_bytes or \
+                 max_header_fields ({e})"
+            ),
+        );
+    } else if stalled {
+        edge_event(
+            EdgeEvent::LimitHit,
+            format_args!(
+                "a connection was cut off: {}",
+                e.source().map_or(String::new(), |s| s.to_string())
+            ),
+        );
+    } else if e.is_timeout() {
+        // A client idle on keep-alive ends the same way, which is ordinary: debug.
+        edge_event(
+            EdgeEvent::ClientError,
+            format_args!(
+                "a connection was closed: no request head within {} ms \
+                 ([server] header_read_timeout_ms), or idle that long on keep-alive",
+                header_timeout.as_millis()
+            ),
+        );
+    } else if e.is_parse() {
+        edge_event(
+            EdgeEvent::ClientError,
+            format_args!("a malformed request (or an HTTP/2 preface) was refused: {e}"),
+        );
+    } else if !e.is_user() {
+        edge_event(
+            EdgeEvent::ClientError,
+            format_args!("a connection ended with an error: {e}"),
+        );
     }
 }
 
@@ -700,18 +849,47 @@ impl BodyRefusal {
                 ),
             ),
         };
-        let text = serde_json::json!({ "error": error });
-        let mut r = hyper::Response::new(Full::new(Bytes::from(text.to_string())));
-        *r.status_mut() = status;
-        let headers = r.headers_mut();
-        use hyper::header::{HeaderValue, CONNECTION, CONTENT_TYPE, RETRY_AFTER};
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.insert(CONNECTION, HeaderValue::from_static("close"));
-        if status == hyper::StatusCode::SERVICE_UNAVAILABLE {
-            headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
-        }
-        r
+        let kind = match status {
+            hyper::StatusCode::BAD_REQUEST => EdgeEvent::ClientError,
+            _ => EdgeEvent::LimitHit,
+        };
+        edge_event(
+            kind,
+            format_args!("a request was refused with {}: {error}", status.as_u16()),
+        );
+        edge_refusal(status, &error)
     }
+}
+
+/// The edge's own refusal: `{"error": …}`, closing the connection (with `retry-after: 1` on a
+/// 503).
+fn edge_refusal(status: hyper::StatusCode, error: &str) -> HyperResponse {
+    let text = serde_json::json!({ "error": error });
+    let mut r = hyper::Response::new(Full::new(Bytes::from(text.to_string())));
+    *r.status_mut() = status;
+    let headers = r.headers_mut();
+    use hyper::header::{HeaderValue, CONNECTION, CONTENT_TYPE, RETRY_AFTER};
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CONNECTION, HeaderValue::from_static("close"));
+    if status == hyper::StatusCode::SERVICE_UNAVAILABLE {
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    r
+}
+
+/// The first transfer coding other than `chunked` a request names (RFC 9112 §6.1: a server
+/// answers 501 to one it does not understand), as sent.
+fn unknown_transfer_coding(headers: &hyper::HeaderMap) -> Option<String> {
+    headers
+        .get_all(hyper::header::TRANSFER_ENCODING)
+        .iter()
+        .flat_map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .split(',')
+                .map(|c| c.trim().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .find(|coding| !coding.eq_ignore_ascii_case("chunked"))
 }
 
 /// Returned to hyper to close the connection without an answer.
@@ -732,8 +910,22 @@ async fn handle<H: Handler>(
     body_timeout: Duration,
     req: hyper::Request<Incoming>,
     local_addr: Option<SocketAddr>,
+    after: &AfterClose,
 ) -> Result<HyperResponse, DroppedByScenario> {
     let (parts, body) = req.into_parts();
+    if let Some(coding) = unknown_transfer_coding(&parts.headers) {
+        after.drain_after_close(u64::MAX);
+        let error = format!(
+            "transfer coding {} is not supported: send the body with Content-Length, or in \
+             chunked alone",
+            crate::text::echo(&coding)
+        );
+        edge_event(
+            EdgeEvent::ClientError,
+            format_args!("a request was refused with 501: {error}"),
+        );
+        return Ok(edge_refusal(hyper::StatusCode::NOT_IMPLEMENTED, &error));
+    }
     let path = parts.uri.path().to_owned();
     let limit = handler.body_limit(parts.method.as_str(), &path);
     let declared = parts
@@ -743,12 +935,19 @@ async fn handle<H: Handler>(
         .and_then(|v| v.parse::<u64>().ok());
     // `_held` keeps the body's room in the budget until the request is answered.
     let (body, too_large, _held) = match declared {
-        // Over the limit before a byte of it is read: not read at all.
-        Some(n) if n > limit as u64 => (Bytes::new(), true, Vec::new()),
+        // Over the limit before a byte of it is read: not read at all (drained after the
+        // answer, for a client that sends it all before it reads).
+        Some(n) if n > limit as u64 => {
+            after.drain_after_close(n);
+            (Bytes::new(), true, Vec::new())
+        }
         // A body that broke off is never handed on as if it were empty.
         _ => match read_body(body, declared, limit, &bodies, body_timeout).await {
             Ok((Some(bytes), held)) => (bytes, false, held),
-            Ok((None, _)) => (Bytes::new(), true, Vec::new()),
+            Ok((None, _)) => {
+                after.drain_after_close(u64::MAX);
+                (Bytes::new(), true, Vec::new())
+            }
             Err(refusal) => return Ok(refusal.answer()),
         },
     };
@@ -782,6 +981,10 @@ async fn handle<H: Handler>(
                 .header(hyper::header::CONTENT_TYPE, content_type);
             for (k, v) in headers {
                 builder = builder.header(k, v);
+            }
+            if too_large {
+                // The rest of the body is not read: the connection cannot carry another request.
+                builder = builder.header(hyper::header::CONNECTION, "close");
             }
             Ok(builder.body(Full::new(body)).unwrap_or_else(|_| {
                 let mut r = hyper::Response::new(Full::new(Bytes::from_static(b"internal error")));
@@ -823,6 +1026,31 @@ mod tests {
         );
         // Query strings stay lenient: they only select.
         assert_eq!(percent_decode("%D6%D0"), "\u{FFFD}\u{FFFD}");
+    }
+
+    /// Refusals are logged at most once a second, the line counting those left out since.
+    #[test]
+    fn edge_events_are_logged_at_most_once_a_second_with_a_count() {
+        let mut slot = (0, None);
+        assert_eq!(log_due(&mut slot), Some(1));
+        assert_eq!(log_due(&mut slot), None);
+        assert_eq!(log_due(&mut slot), None);
+        slot.1 = std::time::Instant::now().checked_sub(Duration::from_secs(1));
+        assert_eq!(log_due(&mut slot), Some(3));
+        assert_eq!(log_due(&mut slot), None);
+    }
+
+    #[test]
+    fn transfer_codings_other_than_chunked_are_named() {
+        let mut headers = hyper::HeaderMap::new();
+        assert_eq!(unknown_transfer_coding(&headers), None);
+        headers.insert("transfer-encoding", "Chunked".parse().unwrap());
+        assert_eq!(unknown_transfer_coding(&headers), None);
+        headers.insert("transfer-encoding", "gzip, chunked".parse().unwrap());
+        assert_eq!(unknown_transfer_coding(&headers).as_deref(), Some("gzip"));
+        headers.insert("transfer-encoding", "chunked".parse().unwrap());
+        headers.append("transfer-encoding", "foo".parse().unwrap());
+        assert_eq!(unknown_transfer_coding(&headers).as_deref(), Some("foo"));
     }
 
     /// A connection refused at once whose client had already sent its request head gets the

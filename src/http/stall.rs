@@ -11,6 +11,7 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -25,6 +26,8 @@ pub(crate) struct StallGuarded {
     stall: Duration,
     /// Running while a write waits for the client; cleared by any progress.
     deadline: Option<Pin<Box<Sleep>>>,
+    /// Where the socket is kept when hyper drops it while a drain is asked for.
+    after: Option<Arc<super::AfterClose>>,
 }
 
 impl StallGuarded {
@@ -33,7 +36,16 @@ impl StallGuarded {
             inner,
             stall,
             deadline: None,
+            after: None,
         }
+    }
+
+    /// Keeps the socket in `after` when this is dropped with a drain asked for there
+    /// ([`super::AfterClose`]), so that the connection's task can read what the client still
+    /// sends before the socket closes.
+    pub(crate) fn keep_for_drain(mut self, after: Arc<super::AfterClose>) -> Self {
+        self.after = Some(after);
+        self
     }
 
     /// Passes on the outcome of a write-side poll, unless the write has waited `stall`: then
@@ -82,6 +94,14 @@ fn taken(written: rustix::io::Result<usize>) -> Option<io::Result<usize>> {
         Err(rustix::io::Errno::AGAIN) => None,
         Err(errno) => Some(Err(errno.into())),
         Ok(n) => Some(Ok(n)),
+    }
+}
+
+impl Drop for StallGuarded {
+    fn drop(&mut self) {
+        if let Some(after) = &self.after {
+            after.keep(&self.inner);
+        }
     }
 }
 

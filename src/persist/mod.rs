@@ -172,7 +172,7 @@ fn journal_of(core: &Core) -> Vec<Value> {
 /// Refuses text that is not a snapshot, a newer schema, and state that does not read back.
 pub fn parse(bytes: &[u8], source: &str) -> Result<Snapshot, String> {
     let fail = |what: String| format!("snapshot {source}: {what}");
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| fail(not_json(&e)))?;
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| fail(not_json(bytes, &e)))?;
     let Some(object) = value.as_object() else {
         return Err(fail("not a JSON object".into()));
     };
@@ -218,10 +218,16 @@ pub fn parse(bytes: &[u8], source: &str) -> Result<Snapshot, String> {
     Ok(snapshot)
 }
 
-/// Why `bytes` are not a JSON document, in words that fit the cause: nested too deeply (the
+/// Why `bytes` are not a JSON document, in words that fit the cause: a UTF-8 byte order mark
+/// before it ([`crate::wire::not_json`]), nested too deeply (the
 /// reader's limit, which no snapshot comes near), a number no JSON reader holds, or text that
 /// is not JSON at all (a file corrupt or cut short).
-fn not_json(e: &serde_json::Error) -> String {
+fn not_json(bytes: &[u8], e: &serde_json::Error) -> String {
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        // A file saved by an editor that writes a byte order mark: not corrupt, and named as
+        // every JSON body that has one is.
+        return crate::wire::not_json(bytes, e);
+    }
     let text = e.to_string();
     let at = format!("line {} column {}", e.line(), e.column());
     if text.starts_with("recursion limit exceeded") {
@@ -272,6 +278,72 @@ pub fn import_at_start(core: &Core, snapshot: Snapshot) -> Result<Restored, Stri
         core.scenarios().load(file, scope, &l.source);
     }
     Ok(restored)
+}
+
+/// A saved scenario that no longer loads, set aside at a data directory's start
+/// ([`set_aside_unloadable`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetAside {
+    pub name: String,
+    /// `provider:id`, or None: every tenant.
+    pub tenant: Option<String>,
+    /// Why it does not load (the load's own message).
+    pub reason: String,
+}
+
+/// Takes out of `snapshot` (a data directory's contents, read at its start) every saved
+/// scenario whose text no longer loads (it passed an older build's checks, not this one's), with
+/// its occurrence counters and pending timeline events, and logs each at error level: its name,
+/// tenant, the reason and its text (cut at [`crate::text::MESSAGE_BYTES`]), so that it can be
+/// fixed and loaded again. The rest of the state starts; the directory loses the scenario at its
+/// next write. A snapshot import does not do this: it refuses such a scenario (the file can be
+/// edited). A scenario whose tenant is not `provider:id` is left in, for the import to refuse.
+pub fn set_aside_unloadable(core: &Core, snapshot: &mut Snapshot) -> Vec<SetAside> {
+    let Some(record) = snapshot.scenarios.as_mut() else {
+        return Vec::new();
+    };
+    let mut set_aside = Vec::new();
+    let mut generations = Vec::new();
+    record.loaded.retain(|l| {
+        let scope = match l.tenant.as_deref().map(TenantId::parse) {
+            Some(None) => return true,
+            Some(Some(t)) => Some(t),
+            None => None,
+        };
+        let Err(e) =
+            crate::scenario::load::parse_for(&l.text, &l.source, core.triggers(), scope.as_ref())
+        else {
+            return true;
+        };
+        let reason = e.to_string();
+        tracing::error!(
+            scenario = %l.name,
+            tenant = l.tenant.as_deref().unwrap_or("every tenant"),
+            reason = %reason,
+            text = ?crate::text::bound(&l.text, crate::text::MESSAGE_BYTES),
+            "a saved scenario no longer loads: set aside (not loaded, and removed from the data \
+             dir); fix its text (logged here) and load it again with POST /__sim/scenarios"
+        );
+        generations.push(l.generation);
+        set_aside.push(SetAside {
+            name: l.name.clone(),
+            tenant: l.tenant.clone(),
+            reason,
+        });
+        false
+    });
+    record
+        .counters
+        .retain(|c| !generations.contains(&c.generation));
+    snapshot.timers.retain(|r| {
+        r.kind != "scenario.timeline"
+            || !r
+                .params
+                .get("generation")
+                .and_then(Value::as_u64)
+                .is_some_and(|g| generations.contains(&g))
+    });
+    set_aside
 }
 
 /// Replaces all state (`tenant` None) or one tenant's with the snapshot's. A one-tenant

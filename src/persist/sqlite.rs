@@ -322,9 +322,14 @@ impl DataDir {
                 .map_err(|e| format!("database {}: {e}", self.dir.join(DB_FILE).display()))?;
             let request_seq = next_request_seq(conn)
                 .map_err(|e| format!("database {}: {e}", self.dir.join(DB_FILE).display()))?;
-            if let Some((snapshot, mode)) = loaded {
+            if let Some((mut snapshot, mode)) = loaded {
                 restored.clock = true;
                 core.clock().set_mode(mode);
+                // A saved scenario that today's checks refuse does not keep the rest from
+                // starting: it is set aside, logged with its text (docs/PERSISTENCE.md).
+                let set_aside = super::set_aside_unloadable(core, &mut snapshot);
+                restored.scenarios = restored.scenarios.saturating_sub(set_aside.len());
+                restored.timers = snapshot.timers.len();
                 // Scenario files given at this start load over what the directory held.
                 super::import_at_start(core, snapshot)
                     .map_err(|e| format!("database {}: {e}", self.dir.join(DB_FILE).display()))?;

@@ -385,13 +385,15 @@ pub type ValueCheck = fn(&Value) -> Result<(), String>;
 /// The `values` keys that have a type (docs/SCENARIOS.md, "Per surface"), each with its checker:
 /// the loader refuses a rule whose value does not read, naming the rule and the key, and each
 /// surface reads the value with the same reader ([`link_ttl`], [`return_after`],
-/// [`valid_seconds`], [`edd`], [`rate`]), so a key means the same at load and at request time.
-/// The other keys (`message`, `materialTypes`, ...) are free text for the operation.
+/// [`valid_seconds`], [`edd`], [`re_material`], [`rate`]), so a key means the same at load and at
+/// request time. The other keys (`message`, `materialType`, `materialTypes`, ...) are free text
+/// for the operation.
 pub const TYPED_VALUES: &[(&str, ValueCheck)] = &[
     ("linkTtl", |v| link_ttl(v).map(drop)),
     ("returnAfter", |v| return_after(v).map(drop)),
     ("validSeconds", |v| valid_seconds(v).map(drop)),
     ("edd", |v| edd(v).map(drop)),
+    ("reMaterial", |v| re_material(v).map(drop)),
     ("rate", |v| rate(v).map(drop)),
 ];
 
@@ -429,11 +431,18 @@ fn shown(value: &Value) -> String {
 pub const MAX_VALID_SECONDS: i64 = MAX_DURATION_MS / 1000;
 
 /// `values.validSeconds`, in ms: how long a `rateInquiry` quote is valid, a whole number of
-/// seconds (the key's name gives the unit) as a number or as text of digits (`600`, `"600"`),
-/// from 1 to [`MAX_VALID_SECONDS`]. Not the duration grammar: the vendor's field counts seconds.
+/// seconds (the key's name gives the unit) as a number or as text of digits (`600`, `"600"`; a
+/// number with a zero fraction or an exponent, `600.0` or `6e2`, is as whole), from 1 to
+/// [`MAX_VALID_SECONDS`]. Not the duration grammar: the vendor's field counts seconds.
 pub fn valid_seconds(value: &Value) -> Result<i64, String> {
     let seconds = match value {
-        Value::Number(n) => n.as_i64(),
+        // A whole value however the number is written (`600`, `600.0`, `6e2`); one beyond i64
+        // saturates (`as`), so it gets the range message, not this one.
+        Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite() && f.fract() == 0.0)
+                .map(|f| f as i64)
+        }),
         Value::String(s) => {
             let digits = s.strip_prefix('-').unwrap_or(s);
             let whole = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
@@ -482,14 +491,31 @@ pub fn valid_seconds(value: &Value) -> Result<i64, String> {
 /// `values.edd` on `payoutConfirm` / `payConfirm`: `"Y"` holds the confirmed order for EDD,
 /// `"N"` does not (as leaving the key out); the vendor's Y/N flag, nothing else.
 pub fn edd(value: &Value) -> Result<bool, String> {
+    flag(
+        value,
+        "edd = \"Y\" holds the confirmed order for EDD, \"N\" (or no edd) lets it go through \
+         review",
+    )
+}
+
+/// `values.reMaterial` on `userOnboardingApply`: on a rejection, `"Y"` lets the partner re-submit
+/// corrected material, `"N"` closes the user for good (as leaving the key out); the vendor's Y/N
+/// flag, nothing else, as the trigger's `reMaterial` parameter.
+pub fn re_material(value: &Value) -> Result<bool, String> {
+    flag(
+        value,
+        "reMaterial = \"Y\" lets the partner re-submit corrected material after a rejection, \
+         \"N\" (or no reMaterial) closes the user for good",
+    )
+}
+
+/// A vendor Y/N flag (`edd`, `reMaterial`): `"Y"` is true, `"N"` false; anything else (`true`,
+/// `"y"`, `"yes"`) is refused with `meaning`, which says what each value does.
+fn flag(value: &Value, meaning: &str) -> Result<bool, String> {
     match value.as_str() {
         Some("Y") => Ok(true),
         Some("N") => Ok(false),
-        _ => Err(format!(
-            "{} is not \"Y\" or \"N\": edd = \"Y\" holds the confirmed order for EDD, \
-             \"N\" (or no edd) lets it go through review",
-            shown(value)
-        )),
+        _ => Err(format!("{} is not \"Y\" or \"N\": {meaning}", shown(value))),
     }
 }
 
@@ -517,6 +543,20 @@ pub fn parse_rate(text: &str) -> Result<(i128, u32), String> {
     let (int, frac) = text.split_once('.').unwrap_or((text, ""));
     if int.is_empty() || !(int.bytes().chain(frac.bytes())).all(|b| b.is_ascii_digit()) {
         return Err("is not a positive decimal number like 7.12".into());
+    }
+    if int.len() > 1 && int.starts_with('0') {
+        // JSON writes no number with leading zeros, and a rate goes on the wire as a number.
+        let bare = int.trim_start_matches('0');
+        let bare = if bare.is_empty() { "0" } else { bare };
+        let fixed = if text.contains('.') {
+            format!("{bare}.{frac}")
+        } else {
+            bare.to_owned()
+        };
+        return Err(format!(
+            "has leading zeros, which a JSON number (the rate on the wire) cannot have; write \
+             {fixed:?}"
+        ));
     }
     if frac.len() > 10 {
         return Err(format!(
@@ -688,6 +728,63 @@ mod tests {
             (json!(true), "\"true\" is not a positive decimal"),
         ] {
             let e = rate(&bad).unwrap_err();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn re_material_is_the_vendors_y_or_n_only() {
+        assert_eq!(re_material(&json!("Y")), Ok(true));
+        assert_eq!(re_material(&json!("N")), Ok(false));
+        for bad in [json!(true), json!("y"), json!("yes"), json!(1), json!(null)] {
+            let e = re_material(&bad).unwrap_err();
+            assert!(e.contains("is not \"Y\" or \"N\""), "{bad}: {e}");
+            assert!(e.contains("reMaterial"), "{bad}: {e}");
+        }
+        assert!(TYPED_VALUES.iter().any(|(key, _)| *key == "reMaterial"));
+    }
+
+    #[test]
+    fn a_rate_with_leading_zeros_is_refused_naming_the_rate_to_write() {
+        for (bad, write) in [
+            ("007.50", "write \"7.50\""),
+            ("000000000007.5", "write \"7.5\""),
+            ("00.5", "write \"0.5\""),
+            ("07", "write \"7\""),
+        ] {
+            let e = parse_rate(bad).unwrap_err();
+            assert!(
+                e.contains("leading zeros") && e.contains(write),
+                "{bad}: {e}"
+            );
+        }
+        // Every rate that reads goes on the wire as a JSON number.
+        for fine in ["7.", "0.5", "0.00001", "7.50", "150", "10.0"] {
+            assert!(parse_rate(fine).is_ok(), "{fine}");
+            let number = crate::money::decimal_number(fine);
+            assert!(
+                matches!(number, Some(Value::Number(_))),
+                "{fine}: {number:?}"
+            );
+        }
+        for number in [json!(1e1), json!(7.5e0), json!(7.12)] {
+            let text = rate(&number).unwrap();
+            let wire = crate::money::decimal_number(&text);
+            assert!(matches!(wire, Some(Value::Number(_))), "{number}: {wire:?}");
+        }
+    }
+
+    #[test]
+    fn valid_seconds_reads_any_whole_number_and_names_the_range() {
+        assert_eq!(valid_seconds(&json!(600.0)), Ok(600_000));
+        assert_eq!(valid_seconds(&json!(1e3)), Ok(1_000_000));
+        for (bad, says) in [
+            (json!(u64::MAX), "more than 31622400"),
+            (json!(1e30), "more than 31622400"),
+            (json!(-1e30), "less than 1"),
+            (json!(2.5), "not a whole number of seconds"),
+        ] {
+            let e = valid_seconds(&bad).unwrap_err();
             assert!(e.contains(says), "{bad}: {e}");
         }
     }

@@ -87,6 +87,19 @@ pub fn parse_checked<C>(
             reason,
         }
     };
+    if text.starts_with('\u{feff}') {
+        // Refused in both formats alike, with the message every JSON surface gives a byte order
+        // mark (docs/SCENARIOS.md): it is no whitespace, so a JSON scenario would otherwise be
+        // read as TOML and refused for something else.
+        let why = match serde_json::from_str::<serde_json::Value>(text) {
+            Err(e) => crate::wire::not_json(text.as_bytes(), &e),
+            Ok(_) => String::new(), // never: no JSON starts with U+FEFF
+        };
+        return Err(at(
+            0,
+            format!("a scenario, TOML or JSON, has no byte order mark: {why}"),
+        ));
+    }
     let json = text.trim_start().starts_with('{');
     if !json {
         // Valid JSON that is not an object (`[1]`, `42`) is no TOML either: say what it is
@@ -757,6 +770,25 @@ mod tests {
         assert_eq!(e.line, 2, "{e}");
         let e = parse::<()>("{\"name\": \"x\",\n \"seed\": \"no\"}", "b.json", &[]).unwrap_err();
         assert_eq!(e.line, 2, "{e}");
+    }
+
+    /// A byte order mark is refused before either format alike, naming it at 1:1; without it
+    /// the same text loads.
+    #[test]
+    fn a_byte_order_mark_is_refused_in_toml_and_json_alike() {
+        for (text, file) in [
+            ("{\"name\": \"x\"}", "b.json"),
+            ("name = \"x\"\n", "b.toml"),
+        ] {
+            let marked = format!("\u{feff}{text}");
+            let e = parse::<()>(&marked, file, &[]).unwrap_err();
+            assert!(
+                e.reason.contains("byte order mark (bytes EF BB BF)"),
+                "{file}: {e}"
+            );
+            assert_eq!((e.line, e.column), (1, 1), "{file}: {e}");
+            assert!(parse::<()>(text, file, &[]).is_ok(), "{file}");
+        }
     }
 
     const OPERATIONS: Operations<'static> = &[

@@ -252,12 +252,31 @@ pub struct Replenish {
     /// What is frozen until the result: (fund, amount).
     pub frozen: Option<(FundSource, Money)>,
     pub status: ReplenishStatus,
+    /// The word its query reports after a decision (a scenario's or trigger's `status`, else
+    /// the status itself); empty until decided and while under review again.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reported_status: String,
     pub files: Vec<FileRef>,
     pub memo: String,
     pub attempt: u32,
     pub requested_at: Millis,
     pub submitted_at: Option<Millis>,
     pub decided_at: Option<Millis>,
+}
+
+impl Replenish {
+    /// The status its query reports.
+    pub fn reported(&self) -> &str {
+        match self.reported_status.as_str() {
+            "" => self.status.as_str(),
+            word => word,
+        }
+    }
+
+    /// Its status as a refusal names it ([`crate::store::whalet::status_named`]).
+    pub fn status_text(&self) -> String {
+        crate::store::whalet::status_named(self.status.as_str(), &self.reported_status)
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]

@@ -110,6 +110,12 @@ pub fn query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     )
 }
 
+/// A card's status as a refusal names it ([`status_named`]): its status, and the word its
+/// queries report when a decision's word replaced it.
+pub fn card_status(card: &Card) -> String {
+    status_named(card.status.as_str(), &card.reported_status)
+}
+
 /// The user's card, which must be ACTIVE (else a FAILURE saying its status and what `needs` it).
 fn active_card<'t>(
     t: &'t TenantState,
@@ -121,7 +127,7 @@ fn active_card<'t>(
     if card.status != CardStatus::Active {
         return Err(failure(format!(
             "card {card_id} is not active (status {}); {needs}",
-            status_named(card.status.as_str(), &card.reported_status)
+            card_status(card)
         )));
     }
     Ok(card)
@@ -232,7 +238,7 @@ impl Review for CancelReview {
             "is not being cancelled",
         );
         let what = format!("card {card_id}");
-        s.expect(&what, busy, card.status.as_str(), None)?;
+        s.expect(&what, busy, card_status(card), None)?;
         ensure_current(&what, s.attempt, card.attempt, "changed")?;
         card.status = v.pick(CardStatus::Cancelled, CardStatus::Active);
         card.reported_status = reported(v, card.status.as_str());

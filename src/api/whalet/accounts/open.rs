@@ -5,6 +5,7 @@
 
 use serde_json::{json, Value};
 
+use super::cards::card_status;
 use super::catalogue::{self, offering, Channel, Platform};
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::kinds::OpeningReview;
@@ -251,7 +252,7 @@ impl Review for OpeningReview {
         let card = s.find(&t.whalet.cards, "a card")?;
         let busy = (card.status == CardStatus::Processing, "is not being opened");
         let what = format!("card {card_id}");
-        s.expect(&what, busy, card.status.as_str(), Some(card.attempt))?;
+        s.expect(&what, busy, card_status(card), Some(card.attempt))?;
         let account = v.success.then(|| bank_account(t, card));
         let card = again(&mut t.whalet.cards, card_id, &what)?;
         card.status = v.pick(CardStatus::Active, CardStatus::Failure);

@@ -644,6 +644,13 @@ pub fn settle_review(
     v: &Verdict,
     now: Millis,
 ) -> Result<(), String> {
+    let review = object.review();
+    if review.status != ReviewStatus::Processing {
+        return Err(format!(
+            "{what} is not under review (status {})",
+            review.status_text()
+        ));
+    }
     let Reviewed {
         status,
         reported_status,
@@ -651,13 +658,7 @@ pub fn settle_review(
         attempt: current,
         decided_at,
         ..
-    } = object.review();
-    if *status != ReviewStatus::Processing {
-        return Err(format!(
-            "{what} is not under review (status {})",
-            status.as_str()
-        ));
-    }
+    } = review;
     ensure_current(what, attempt, *current, "was re-submitted")?;
     *status = ReviewStatus::decided(v.success);
     *reported_status = reported(v, status.as_str());

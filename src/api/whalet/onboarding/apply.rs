@@ -10,6 +10,7 @@ use crate::api::whalet::common::fields::{yes_no, Check, CERT_TYPES, ENTITY_TYPES
 use crate::api::whalet::common::kinds::OnboardingReview;
 use crate::api::whalet::common::review::{self, settle_review, Apply, Notice, Review, Settle};
 use crate::api::whalet::{Ctx, Reply};
+use crate::scenario::format::re_material;
 use crate::store::whalet::{Reviewed, User};
 use crate::store::TenantState;
 use crate::wire::whalet::WhaletError;
@@ -67,10 +68,16 @@ impl Review for OnboardingReview {
         let (user_id, v) = (s.id, s.v);
         let user = s.find_mut(&mut t.whalet.users, "a user")?;
         settle_review(user, &format!("user {user_id}"), s.attempt, v, s.now)?;
-        user.re_material = !v.success && v.value("reMaterial").as_deref() == Some("Y");
-        user.material_type = v
-            .value("materialType")
-            .unwrap_or_else(|| v.pick("", "Reject").to_owned());
+        // An approval reports `N` and `""` whatever the scenario's values say (docs/FIDELITY.md);
+        // a rejection reads `reMaterial` with the loader's reader (`"Y"` or `"N"`, as the trigger).
+        let asks_material = v.values.get("reMaterial").and_then(|m| re_material(m).ok());
+        user.re_material = !v.success && asks_material == Some(true);
+        user.material_type = if v.success {
+            String::new()
+        } else {
+            v.value("materialType")
+                .unwrap_or_else(|| v.pick("", "Reject").to_owned())
+        };
         Ok(Notice {
             api_code: "userOnboardingResultNotify",
             payload: json!({

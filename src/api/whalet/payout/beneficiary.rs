@@ -200,7 +200,7 @@ impl Review for BeneficiaryReview {
             "is not under review",
         );
         let what = format!("beneficiary account {id}");
-        s.expect(&what, busy, b.status, Some(b.attempt))?;
+        s.expect(&what, busy, b.status_text(), Some(b.attempt))?;
         b.status = v.pick(BeneficiaryStatus::Success, BeneficiaryStatus::Failure);
         b.reported_status = review::reported(v, b.status.as_str());
         b.message = v.message("approved", "rejected");

@@ -45,7 +45,7 @@ pub fn view(r: &Replenish) -> Value {
         "materialTypes": r.material_types,
         "message": r.message,
         "freezeAmount": r.frozen.map(|(_, m)| m.to_whalet()),
-        "status": r.status,
+        "status": r.reported(),
         "fileIds": r.files.iter().map(|f| f.file_id.clone()).collect::<Vec<_>>(),
         "memo": r.memo,
         "requestTime": whalet_time(r.requested_at),
@@ -91,6 +91,7 @@ pub fn ask(
         message: a.message,
         frozen: a.freeze,
         status: ReplenishStatus::WaitSubmit,
+        reported_status: String::new(),
         files: Vec::new(),
         memo: String::new(),
         attempt: 0,
@@ -175,6 +176,7 @@ pub fn end_returned(t: &mut TenantState, trade_id: &str, now: Millis) -> Vec<(St
             continue;
         };
         r.status = ReplenishStatus::Failure;
+        r.reported_status.clear();
         r.message = format!(
             "{}; this request for material is closed",
             returned(trade_id)
@@ -315,7 +317,12 @@ impl Review for ReplenishReview {
             r.status == ReplenishStatus::Processing,
             "has no material under review",
         );
-        s.expect(&format!("request {id}"), busy, r.status, Some(r.attempt))?;
+        s.expect(
+            &format!("request {id}"),
+            busy,
+            r.status_text(),
+            Some(r.attempt),
+        )?;
         let held = holds(t, r);
         if let Err(why) = check_effect(t, id, &held, v) {
             // Under review, yet its decision cannot take effect: not a routine stale decision.
@@ -350,10 +357,10 @@ impl Review for ReplenishReview {
         }
         let r = again(&mut t.whalet_trade.replenishes, id, id)?;
         r.status = v.pick(ReplenishStatus::Success, ReplenishStatus::Failure);
+        r.reported_status = review::reported(v, r.status.as_str());
         r.message = v.message("material accepted", "material rejected");
         r.decided_at = Some(s.now);
-        let mut payload = view(r);
-        payload["status"] = Value::String(v.word("SUCCESS", "FAILURE"));
+        let payload = view(r);
         Ok(Notice {
             api_code: notify_names(r.kind).1,
             payload,

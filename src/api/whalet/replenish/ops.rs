@@ -166,7 +166,8 @@ fn submit(
         if !r.status.awaits_submission() {
             return Err(failure(format!(
                 "request {} is {}; nothing to submit now",
-                r.replenish_id, r.status
+                r.replenish_id,
+                r.status_text()
             )));
         }
         if let Some(why) = closed(t, r) {
@@ -175,6 +176,7 @@ fn submit(
         let id = r.replenish_id.clone();
         let r = again(&mut t.whalet_trade.replenishes, &id, &id).map_err(failure)?;
         r.status = ReplenishStatus::Processing;
+        r.reported_status.clear();
         r.files = resolved;
         r.memo = memo.to_owned();
         r.attempt += 1;
