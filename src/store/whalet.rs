@@ -10,7 +10,7 @@ mod review;
 use crate::store::Refusal;
 use std::collections::BTreeMap;
 
-pub use review::{status_named, ReviewStatus, Reviewed, UnderReview};
+pub use review::{reported_word, status_named, ReviewStatus, Reviewed, UnderReview};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

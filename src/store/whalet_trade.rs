@@ -108,10 +108,7 @@ pub struct PayoutBeneficiary {
 impl PayoutBeneficiary {
     /// The status its query reports.
     pub fn reported(&self) -> &str {
-        match self.reported_status.as_str() {
-            "" => self.status.as_str(),
-            word => word,
-        }
+        crate::store::whalet::reported_word(self.status.as_str(), &self.reported_status)
     }
 
     /// Its status as a refusal names it ([`crate::store::whalet::status_named`]).
@@ -267,10 +264,7 @@ pub struct Replenish {
 impl Replenish {
     /// The status its query reports.
     pub fn reported(&self) -> &str {
-        match self.reported_status.as_str() {
-            "" => self.status.as_str(),
-            word => word,
-        }
+        crate::store::whalet::reported_word(self.status.as_str(), &self.reported_status)
     }
 
     /// Its status as a refusal names it ([`crate::store::whalet::status_named`]).

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, TestApp};
 use crate::persistence::{export, import};
-use crate::whalet2_support::{approved_beneficiary, funded_user, now_ms};
+use crate::whalet2_support::{confirmed_payout, funded_user, now_ms, quote, user_with_beneficiary};
 use crate::whalet_support::{expect, refused};
 
 /// Loads a one-rule scenario whose rule is `rule` (TOML lines after `[[rule]]`); returns the
@@ -77,13 +77,7 @@ async fn a_quote_validity_that_is_not_a_whole_number_of_seconds_in_range_is_refu
         let (status, body) = load_rule(&app, &rule).await;
         assert_eq!(status, 200, "{value}: {body}");
         let (user, _) = funded_user(&app, "USD", "10").await;
-        let q = expect(
-            &app,
-            "rateInquiry",
-            json!({"userId": user, "currency": "USD", "toCurrency": "HKD", "fundSource": "B2C"}),
-            "SUCCESS",
-        )
-        .await;
+        let q = quote(&app, &user, "HKD").await;
         let now = now_ms(&app).await;
         let expected = whalet_sim::api::whalet::whalet_time(now + 120_000);
         assert_eq!(q["expireTime"], json!(expected), "{value}: {q}");
@@ -143,24 +137,8 @@ async fn an_edd_value_other_than_y_or_n_is_refused_at_load_and_n_lets_the_order_
         "operation = \"payoutConfirm\"\n[rule.then]\nvalues = { edd = \"N\" }\n",
     )
     .await;
-    let (user, _) = funded_user(&app, "USD", "100").await;
-    let bid = approved_beneficiary(&app, &user, "b-1", "USD").await;
-    let applied = expect(
-        &app,
-        "payoutApply",
-        json!({"userId": user, "outPayoutId": "p-1", "fundSource": "B2C", "currency": "USD",
-               "amount": "10", "beneficiaryId": bid}),
-        "SUCCESS",
-    )
-    .await;
-    let payout_id = applied["payoutId"].as_str().unwrap();
-    expect(
-        &app,
-        "payoutConfirm",
-        json!({"userId": user, "payoutId": payout_id}),
-        "PROCESSING",
-    )
-    .await;
+    let (user, bid) = user_with_beneficiary(&app, "100", "b-1", "USD").await;
+    confirmed_payout(&app, &user, "p-1", "10", &bid).await;
     app.advance(31.0).await;
     let n = app.wait_notification("apiCode=payoutResultNotify").await;
     assert_eq!(n["status"], "delivered", "{n}");
@@ -254,13 +232,7 @@ async fn a_same_currency_quote_is_one_whatever_the_rules_rate() {
     )
     .await;
     let (user, _) = funded_user(&app, "USD", "100").await;
-    let same = expect(
-        &app,
-        "rateInquiry",
-        json!({"userId": user, "currency": "USD", "toCurrency": "USD", "fundSource": "B2C"}),
-        "SUCCESS",
-    )
-    .await;
+    let same = quote(&app, &user, "USD").await;
     assert_eq!(same["rate"], json!(1), "{same}");
     let paid = expect(
         &app,
@@ -273,13 +245,7 @@ async fn a_same_currency_quote_is_one_whatever_the_rules_rate() {
     assert_eq!(paid["toAmount"]["amount"], json!(10), "{paid}");
     assert_eq!(paid["toAmount"]["currency"], "USD", "{paid}");
     // A pair of two currencies still takes the rule's rate.
-    let other = expect(
-        &app,
-        "rateInquiry",
-        json!({"userId": user, "currency": "USD", "toCurrency": "HKD", "fundSource": "B2C"}),
-        "SUCCESS",
-    )
-    .await;
+    let other = quote(&app, &user, "HKD").await;
     assert_eq!(other["rate"], json!(7.78), "{other}");
     app.shutdown().await;
 }
@@ -288,13 +254,7 @@ async fn a_same_currency_quote_is_one_whatever_the_rules_rate() {
 async fn a_quote_of_another_source_currency_suggests_paying_in_it() {
     let app = spawn_app().await;
     let (user, _) = funded_user(&app, "USD", "100").await;
-    let usd_hkd = expect(
-        &app,
-        "rateInquiry",
-        json!({"userId": user, "currency": "USD", "toCurrency": "HKD", "fundSource": "B2C"}),
-        "SUCCESS",
-    )
-    .await;
+    let usd_hkd = quote(&app, &user, "HKD").await;
     let rate_id = usd_hkd["rateId"].as_str().unwrap();
     refused(
         &app,
@@ -309,13 +269,7 @@ async fn a_quote_of_another_source_currency_suggests_paying_in_it() {
     )
     .await;
     // A quote that fits neither side: only leaving it out helps.
-    let usd_cny = expect(
-        &app,
-        "rateInquiry",
-        json!({"userId": user, "currency": "USD", "toCurrency": "CNY", "fundSource": "B2C"}),
-        "SUCCESS",
-    )
-    .await;
+    let usd_cny = quote(&app, &user, "CNY").await;
     refused(
         &app,
         "payApply",
@@ -342,24 +296,8 @@ async fn pending_labels(app: &TestApp) -> Vec<String> {
 #[tokio::test]
 async fn a_confirmed_orders_review_timer_names_the_confirm_and_an_old_label_still_runs() {
     let app = spawn_app().await;
-    let (user, _) = funded_user(&app, "USD", "100").await;
-    let bid = approved_beneficiary(&app, &user, "b-1", "USD").await;
-    let applied = expect(
-        &app,
-        "payoutApply",
-        json!({"userId": user, "outPayoutId": "p-1", "fundSource": "B2C", "currency": "USD",
-               "amount": "10", "beneficiaryId": bid}),
-        "SUCCESS",
-    )
-    .await;
-    let payout_id = applied["payoutId"].as_str().unwrap().to_owned();
-    expect(
-        &app,
-        "payoutConfirm",
-        json!({"userId": user, "payoutId": payout_id}),
-        "PROCESSING",
-    )
-    .await;
+    let (user, bid) = user_with_beneficiary(&app, "100", "b-1", "USD").await;
+    let payout_id = confirmed_payout(&app, &user, "p-1", "10", &bid).await;
     let paid = expect(
         &app,
         "payApply",

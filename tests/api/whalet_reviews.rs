@@ -750,24 +750,11 @@ async fn a_decision_word_is_what_queries_and_refusals_show() {
     assert_eq!(binding_seen(&app, &user_id, "b-words").await.0, "DECLINED");
 
     // A cancellation the bank refuses with the word KEPT: the card is ACTIVE, reported KEPT.
-    expect(
+    let detail = cancel_decided_with(
         &app,
-        "b2cCardCancel",
-        json!({"userId": user_id, "cardId": card_id}),
-        "PROCESSING",
-    )
-    .await;
-    trigger(
-        &app,
+        (&user_id, card_id),
         "whalet.card.cancel_refused",
-        json!({"cardId": card_id, "status": "KEPT"}),
-    )
-    .await;
-    let detail = expect(
-        &app,
-        "b2cCardDetailQuery",
-        json!({"userId": user_id, "cardId": card_id}),
-        "SUCCESS",
+        "KEPT",
     )
     .await;
     assert_eq!(detail["status"], "KEPT", "{detail}");

@@ -226,3 +226,28 @@ pub async fn bind_shop(
     )
     .await
 }
+
+/// Asks to cancel `card_id` of `user_id` (PROCESSING), lets trigger `name` decide it with the
+/// status word `word`, and answers the card's `b2cCardDetailQuery` body.
+pub async fn cancel_decided_with(
+    app: &TestApp,
+    (user_id, card_id): (&str, &str),
+    name: &str,
+    word: &str,
+) -> Value {
+    expect(
+        app,
+        "b2cCardCancel",
+        json!({"userId": user_id, "cardId": card_id}),
+        "PROCESSING",
+    )
+    .await;
+    trigger(app, name, json!({"cardId": card_id, "status": word})).await;
+    expect(
+        app,
+        "b2cCardDetailQuery",
+        json!({"userId": user_id, "cardId": card_id}),
+        "SUCCESS",
+    )
+    .await
+}

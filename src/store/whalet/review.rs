@@ -58,6 +58,16 @@ pub fn status_named(status: &str, reported: &str) -> String {
     }
 }
 
+/// The word an object's queries report: the decision's word (`reported`) when one replaced the
+/// status, else the status itself.
+pub fn reported_word<'a>(status: &'a str, reported: &'a str) -> &'a str {
+    if reported.is_empty() {
+        status
+    } else {
+        reported
+    }
+}
+
 impl Reviewed {
     /// Its status as a refusal names it ([`status_named`]).
     pub fn status_text(&self) -> String {
