@@ -223,7 +223,7 @@ pub fn parse(bytes: &[u8], source: &str) -> Result<Snapshot, String> {
 /// reader's limit, which no snapshot comes near), a number no JSON reader holds, or text that
 /// is not JSON at all (a file corrupt or cut short).
 fn not_json(bytes: &[u8], e: &serde_json::Error) -> String {
-    if bytes.starts_with(b"\xEF\xBB\xBF") {
+    if bytes.starts_with(crate::wire::BYTE_ORDER_MARK.as_bytes()) {
         // A file saved by an editor that writes a byte order mark: not corrupt, and named as
         // every JSON body that has one is.
         return crate::wire::not_json(bytes, e);

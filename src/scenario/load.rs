@@ -87,17 +87,15 @@ pub fn parse_checked<C>(
             reason,
         }
     };
-    if text.starts_with('\u{feff}') {
-        // Refused in both formats alike, with the message every JSON surface gives a byte order
-        // mark (docs/SCENARIOS.md): it is no whitespace, so a JSON scenario would otherwise be
-        // read as TOML and refused for something else.
-        let why = match serde_json::from_str::<serde_json::Value>(text) {
-            Err(e) => crate::wire::not_json(text.as_bytes(), &e),
-            Ok(_) => String::new(), // never: no JSON starts with U+FEFF
-        };
+    if text.starts_with(crate::wire::BYTE_ORDER_MARK) {
+        // Refused in both formats alike (docs/SCENARIOS.md): the mark is no whitespace, so a
+        // JSON scenario would otherwise be read as TOML and refused for something else.
         return Err(at(
             0,
-            format!("a scenario, TOML or JSON, has no byte order mark: {why}"),
+            format!(
+                "a scenario, TOML or JSON, has no byte order mark: {}; save the file without it",
+                crate::wire::byte_order_mark()
+            ),
         ));
     }
     let json = text.trim_start().starts_with('{');
@@ -787,6 +785,8 @@ mod tests {
                 "{file}: {e}"
             );
             assert_eq!((e.line, e.column), (1, 1), "{file}: {e}");
+            // A file, not a request: no advice about what is sent over the network.
+            assert!(!e.reason.contains("network"), "{file}: {e}");
             assert!(parse::<()>(text, file, &[]).is_ok(), "{file}");
         }
     }

@@ -114,12 +114,21 @@ use serde::{Deserialize, Serialize};
 /// order mark (Windows and .NET writers add one), which the parser reports only as "expected
 /// value at line 1 column 1". JSON text exchanged between systems has none (RFC 8259, 8.1).
 pub fn not_json(bytes: &[u8], e: &serde_json::Error) -> String {
-    if bytes.starts_with(b"\xEF\xBB\xBF") {
-        return "it starts with a UTF-8 byte order mark (bytes EF BB BF), which JSON sent over \
-                the network must not have; send the JSON without it"
-            .to_owned();
+    if bytes.starts_with(BYTE_ORDER_MARK.as_bytes()) {
+        return format!(
+            "{}, which JSON sent over the network must not have; send the JSON without it",
+            byte_order_mark()
+        );
     }
     e.to_string()
+}
+
+/// The UTF-8 byte order mark, U+FEFF.
+pub const BYTE_ORDER_MARK: &str = "\u{feff}";
+
+/// What every refusal of a text that starts with [`BYTE_ORDER_MARK`] says first.
+pub fn byte_order_mark() -> &'static str {
+    "it starts with a UTF-8 byte order mark (bytes EF BB BF)"
 }
 
 /// Letter case of hex written by the simulator. Input is accepted in either case.
