@@ -40,7 +40,8 @@ struct Cli {
 enum Command {
     /// Run the simulator.
     Serve(ServeArgs),
-    /// Act as a Whalet partner: seal, sign and send one request; verify and print the reply.
+    /// Act as a partner on any surface (Whalet, platform, Infinia, Pockyt): sign (and seal) one
+    /// request in its scheme and send it; verify and print the reply.
     Call(call::CallArgs),
     /// Act as a partner's notify endpoint: verify, decrypt and print notifications; acknowledge.
     Listen(listen::ListenArgs),
@@ -544,14 +545,39 @@ fn parse_command_line() -> clap::ArgMatches {
     use clap::CommandFactory;
     let mut cli = Cli::command();
     let raw: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    cli.try_get_matches_from_mut(&raw)
-        .unwrap_or_else(|e| match variable_error(&cli, &raw, &e) {
-            Some(text) => {
-                let _ = std::io::Write::write_all(&mut std::io::stderr(), text.as_bytes());
-                std::process::exit(e.exit_code())
-            }
-            None => e.exit(),
-        })
+    cli.try_get_matches_from_mut(&raw).unwrap_or_else(|e| {
+        let named = variable_error(&cli, &raw, &e);
+        let secret = secret_value(&e);
+        if named.is_none() && secret.is_none() {
+            e.exit()
+        }
+        let mut text = named.unwrap_or_else(|| e.render().to_string());
+        if let Some(value) = secret {
+            text = text.replace(&format!("'{value}'"), "(not shown: it is a secret)");
+        }
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), text.as_bytes());
+        std::process::exit(e.exit_code())
+    })
+}
+
+/// The arguments whose values are secrets: a refusal of one says why, never what was given (a
+/// token with a stray character, say a line end read with it from a file, is still the token).
+const SECRET_FLAGS: &[&str] = &["--admin-token"];
+
+/// The value clap's refusal `e` quotes, when it is the value of one of [`SECRET_FLAGS`].
+fn secret_value(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    let Some(ContextValue::String(shown)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let flag = shown.split_whitespace().next()?;
+    if !SECRET_FLAGS.contains(&flag) {
+        return None;
+    }
+    match e.get(ContextKind::InvalidValue) {
+        Some(ContextValue::String(value)) => Some(value.clone()),
+        _ => None,
+    }
 }
 
 /// Clap's refusal of a value that came from a `WHALET_SIM_*` variable, rewritten to name the

@@ -1940,6 +1940,53 @@ fn an_admin_token_with_a_line_end_is_a_usage_error() {
         let stderr = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains("visible ASCII"), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("s3cret"),
+            "the token echoed: {args:?}: {stderr}"
+        );
+    }
+}
+
+/// Regression: a refused admin token was quoted whole in the refusal (`invalid value
+/// 's3cretvalue\r' for WHALET_SIM_ADMIN_TOKEN`), on stderr and so in CI and container logs,
+/// though the token is never echoed (docs/RELIABILITY.md). The refusal names the flag or the
+/// variable and the rule, without the value; `serve` alike.
+#[test]
+fn a_refused_admin_token_is_never_echoed() {
+    let closed = format!("http://127.0.0.1:{}", closed_port());
+    for (flag, args) in [
+        (
+            true,
+            vec!["serve", "--addr", "127.0.0.1:0", "--sftp-addr", "off"],
+        ),
+        (
+            false,
+            vec!["serve", "--addr", "127.0.0.1:0", "--sftp-addr", "off"],
+        ),
+        (true, vec!["coverage", "--url", &closed]),
+        (false, vec!["trigger", "--list", "--url", &closed]),
+    ] {
+        let mut command = bin();
+        command.args(&args);
+        if flag {
+            command.args(["--admin-token", "my s3cretvalue"]);
+        } else {
+            command.env("WHALET_SIM_ADMIN_TOKEN", "my-s3cretvalue\r");
+        }
+        let out = command.output().unwrap();
+        let stderr = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("visible ASCII"), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("s3cretvalue"),
+            "the token echoed: {args:?}: {stderr}"
+        );
+        let named = if flag {
+            "--admin-token"
+        } else {
+            "WHALET_SIM_ADMIN_TOKEN"
+        };
+        assert!(stderr.contains(named), "{args:?}: {stderr}");
     }
 }
 
