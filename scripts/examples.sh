@@ -2,12 +2,17 @@
 # Builds and runs the partner examples (examples/python, examples/node, examples/java) against one
 # simulator on free ports (manual clock, strict acknowledgements: examples/sim.toml). Exits
 # non-zero when any example fails. Needs python3 (scripts/setup-python.sh makes the venv), node
-# 20+, a JDK 17 and Debian's junit5 package. WHALET_SIM_BIN picks the binary (default
-# target/debug/whalet-sim, built when missing).
+# 20+, a JDK 17 and Debian's junit5 package. WHALET_SIM_BIN picks the binary (default: in a
+# source tree target/debug/whalet-sim, built when missing; in an unpacked release archive, its
+# ./whalet-sim).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bin=${WHALET_SIM_BIN:-target/debug/whalet-sim}
-[ -x "$bin" ] || cargo build --bin whalet-sim
+if [ -f Cargo.toml ]; then
+    bin=${WHALET_SIM_BIN:-target/debug/whalet-sim}
+    [ -x "$bin" ] || cargo build --bin whalet-sim
+else
+    bin=${WHALET_SIM_BIN:-./whalet-sim}
+fi
 py=$(scripts/setup-python.sh)
 free_port() { "$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 sim_port=$(free_port)

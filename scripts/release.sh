@@ -5,16 +5,50 @@
 #                                                 (+ .sha256 beside it); without --bin it runs
 #                                                 `cargo build --release --locked` first
 #   scripts/release.sh --check ARCHIVE            unpack ARCHIVE into an empty temporary directory and run it
-#                                                 from there: checksums, --version, serve on free ports with a
-#                                                 packaged scenario, /__sim/health, `whalet-sim call
-#                                                 connectivity` with the packaged demo keys
+#                                                 from there: checksums, every scripts/ path a packaged file
+#                                                 names is packaged (or is a development script below),
+#                                                 --version, serve on free ports with a packaged scenario,
+#                                                 /__sim/health, `whalet-sim call connectivity` with the
+#                                                 packaged demo keys, and the packaged Python clients
+#                                                 against it (when python3 is there)
 #
 # The archive holds one directory: the binary, README.md, docs/, keys/ (demo keys, test only),
-# scenarios/, samples/, examples/, and SHA256SUMS over all of them. The tarball is reproducible
-# (sorted, owner 0, mtime = the last commit's time).
+# scenarios/, samples/, examples/, the scripts its docs tell a reader to run (scripts/, below),
+# and SHA256SUMS over all of them. The tarball is reproducible (sorted, owner 0, mtime = the
+# last commit's time).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 target=x86_64-unknown-linux-gnu
+
+# The scripts the packaged docs name for a user (the examples, the independent Python clients)
+# and what they need to run (sim_crypto.py, requirements.txt): packaged.
+shipped_scripts=(examples.sh setup-python.sh requirements.txt whalet_envelope.py infinia_envelope.py
+  pockyt_sign.py sim_crypto.py)
+# Scripts the packaged docs name that only work in the source tree (they build with cargo, read
+# tests/ or .ci/, or make the release and the image): not packaged. A scripts/ path a packaged
+# file names that is in neither list fails --check: package it or add it here.
+dev_scripts=(test.sh perf.sh profile.sh profile_split.py perf_doc.py restart_bench.py release.sh
+  image.sh container-entrypoint.sh wire_doc.py gen_vectors.py openssl_crosscheck.sh
+  cargo-deny-check.sh)
+
+# Every scripts/ path a file of the unpacked archive (the working directory) names must be in
+# it, or be one of dev_scripts.
+check_script_paths() {
+  local missing=() named f name
+  named=$({ grep -rIhoP '(?<![\w./-])scripts/[\w.-]*\w' --exclude=SHA256SUMS . || true; } | LC_ALL=C sort -u)
+  for f in $named; do
+    [ -f "$f" ] && continue
+    name=${f#scripts/}
+    [[ " ${dev_scripts[*]} " == *" $name "* ]] && continue
+    missing+=("$f ($(grep -rIlF "$f" --exclude=SHA256SUMS . | sed 's|^\./||' | head -n 3 | paste -sd, - | sed 's/,/, /g'))")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    printf 'release --check: a packaged file names %s, which is not in the archive\n' "${missing[@]}" >&2
+    echo "release --check: add it to shipped_scripts in scripts/release.sh (or to dev_scripts if it only works in the source tree)" >&2
+    return 1
+  fi
+  echo "release --check: every scripts/ path the packaged files name is packaged ($(echo "$named" | grep -c .) named, ${#dev_scripts[@]} development scripts left out)"
+}
 
 check() {
   local archive=$1
@@ -37,6 +71,7 @@ check() {
   for f in whalet-sim README.md keys/demo-partner/private.pem keys/platform/public.pem scenarios/happy-path.toml docs/WIRE.md; do
     [ -e "$f" ] || { echo "release --check: missing $f" >&2; return 1; }
   done
+  check_script_paths
   ./whalet-sim --version
   # Only the unpacked directory: no cargo, no source tree on PATH or in the working directory.
   env -i PATH=/usr/bin:/bin HOME="$dir" ./whalet-sim serve --addr 127.0.0.1:0 --sftp-addr off --manual-clock \
@@ -58,8 +93,27 @@ check() {
     --data '{"notifyFlag":"N","responseFlag":"Y","responseMessage":"pong"}' > call.json
   grep -q '"SUCCESS"' call.json || { cat call.json >&2; echo "release --check: connectivity did not succeed" >&2; return 1; }
   grep -q 'scenarios/happy-path.toml' serve.log || { echo "release --check: the packaged scenario was not loaded" >&2; return 1; }
+  # The packaged Python clients, run from the archive: they find the packaged demo keys from
+  # where they are (scripts/..). Skipped, and said so, without python3 (or its cryptography).
+  local clients="no python3: the packaged Python clients were not run"
+  if env -i PATH=/usr/bin:/bin python3 -c '' 2>/dev/null; then
+    env -i PATH=/usr/bin:/bin HOME="$dir" python3 scripts/pockyt_sign.py --self-test > /dev/null \
+      || { echo "release --check: scripts/pockyt_sign.py --self-test failed" >&2; return 1; }
+    clients="scripts/pockyt_sign.py; no cryptography for python3: the envelope clients were not run"
+  fi
+  if env -i PATH=/usr/bin:/bin python3 -c 'import cryptography' 2>/dev/null; then
+    env -i PATH=/usr/bin:/bin HOME="$dir" python3 scripts/whalet_envelope.py call --url "$url/api" \
+      --api-code connectivity --data '{"notifyFlag":"N","responseFlag":"Y","responseMessage":"pong"}' > py-call.json \
+      || { cat py-call.json >&2; echo "release --check: scripts/whalet_envelope.py call did not succeed" >&2; return 1; }
+    env -i PATH=/usr/bin:/bin HOME="$dir" python3 scripts/whalet_envelope.py file-token > /dev/null \
+      || { echo "release --check: scripts/whalet_envelope.py file-token failed" >&2; return 1; }
+    env -i PATH=/usr/bin:/bin HOME="$dir" python3 scripts/infinia_envelope.py call --url "$url/api/v1/account-balance/query" \
+      --data '{"currency":"USD"}' > py-infinia.json \
+      || { cat py-infinia.json >&2; echo "release --check: scripts/infinia_envelope.py call did not succeed" >&2; return 1; }
+    clients="scripts/pockyt_sign.py, whalet_envelope.py, infinia_envelope.py"
+  fi
   kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
-  echo "release --check: OK ($(basename "$archive") ran from an empty directory: health, connectivity)"
+  echo "release --check: OK ($(basename "$archive") ran from an empty directory: health, connectivity; $clients)"
 }
 
 build() {
@@ -87,10 +141,15 @@ build() {
   strip "$stage/$name/whalet-sim" 2>/dev/null || true
   # tracked files only (no build output of the examples)
   local files
+  local scripts=() s
+  for s in "${shipped_scripts[@]}"; do
+    [ -f "scripts/$s" ] || { echo "release: no scripts/$s (listed in shipped_scripts)" >&2; return 1; }
+    scripts+=("scripts/$s")
+  done
   if git rev-parse --git-dir >/dev/null 2>&1; then
-    files=$(git ls-files README.md docs keys scenarios samples examples)
+    files=$(git ls-files README.md docs keys scenarios samples examples "${scripts[@]}")
   else
-    files=$(find README.md docs keys scenarios samples examples -type f -not -path '*/build/*')
+    files=$(find README.md docs keys scenarios samples examples "${scripts[@]}" -type f -not -path '*/build/*')
   fi
   echo "$files" | while read -r f; do
     mkdir -p "$stage/$name/$(dirname "$f")"

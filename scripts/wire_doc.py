@@ -187,7 +187,9 @@ def whalet_section(w):
                              "unsigned: refuse an unsigned reply that has a `body` or says `SUCCESS` or "
                              "`PROCESSING` (anyone could have written it). It echoes the head as far as "
                              "it was read: a request refused before its head was read (a body over the "
-                             "limit) gets empty fields"),
+                             "limit) gets empty fields, but for the platform API's `apiCode`, which "
+                             "echoes the operation in the path (`/v1/platform/{operation}`), as for any "
+                             "head it cannot read"),
         "### Notifications (Whalet → partner)\n",
         "A notification is a **request** sent by Whalet to the partner's notify URL: the same envelope "
         "with the roles swapped, signed with Whalet's private key and encrypted to the partner's public "

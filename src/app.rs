@@ -38,6 +38,68 @@ pub struct Options {
 pub struct App {
     core: Core,
     stop: CancellationToken,
+    /// The clock flags given at this start, for the warning when a restored clock overrides
+    /// them.
+    clock_flags: ClockFlags,
+}
+
+/// The clock options given at a start (`--manual-clock` or `--time-scale`, `--start-time`).
+#[derive(Debug, Clone, Copy, Default)]
+struct ClockFlags {
+    mode: Option<ClockMode>,
+    start_time: bool,
+}
+
+/// What set the clock at a start over the flags: the data dir (its mode and time) or a
+/// snapshot (its time; a snapshot holds no clock mode).
+enum ClockSource<'a> {
+    DataDir(&'a std::path::Path),
+    Snapshot(&'a std::path::Path),
+}
+
+impl ClockFlags {
+    /// The flags given that `source` overrides, in command-line spelling.
+    fn overridden(self, source: &ClockSource<'_>) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        if let ClockSource::DataDir(_) = source {
+            match self.mode {
+                Some(ClockMode::Manual) => names.push("--manual-clock"),
+                Some(ClockMode::Scaled { .. }) => names.push("--time-scale"),
+                // No flag asks for it; a program building an `App` can.
+                Some(ClockMode::Real) => names.push("the real clock mode asked for"),
+                None => {}
+            }
+        }
+        if self.start_time {
+            names.push("--start-time");
+        }
+        names
+    }
+}
+
+/// Warns that the clock flags given at this start are not applied where `source` set the
+/// clock (the data dir's start, `serve --snapshot`), naming each flag given and overridden.
+fn warn_clock_flags_not_applied(flags: ClockFlags, source: &ClockSource<'_>) {
+    let names = flags.overridden(source);
+    if names.is_empty() {
+        return;
+    }
+    let given = match names.len() {
+        1 => format!("{} is", names[0]),
+        n => format!("{} and {} are", names[..n - 1].join(", "), names[n - 1]),
+    };
+    match source {
+        ClockSource::DataDir(dir) => tracing::warn!(
+            data_dir = %dir.display(),
+            "the clock's mode and virtual time are the data dir's: {given} not applied (the \
+             clock flags set up a new data dir only)"
+        ),
+        ClockSource::Snapshot(path) => tracing::warn!(
+            snapshot = %path.display(),
+            "the virtual time is the snapshot's (its now): {given} not applied (a clock mode \
+             given is: a snapshot holds none)"
+        ),
+    }
 }
 
 impl std::ops::Deref for App {
@@ -199,16 +261,15 @@ impl App {
         });
         api::catalog::describe_all(&core);
         api::catalog::check_contract_fields(&core)?;
+        let clock_flags = ClockFlags {
+            mode: options.clock_mode,
+            start_time: options.start_time.is_some(),
+        };
         if let Some(dir) = &data_dir {
             let restored = dir.attach(&core).map_err(anyhow::Error::msg)?;
             // The directory's clock wins over the start's: say so rather than ignore a flag.
-            let clock_given = options.clock_mode.is_some() || options.start_time.is_some();
-            if restored.clock && clock_given {
-                tracing::warn!(
-                    data_dir = %dir.dir().display(),
-                    "the clock's mode and virtual time are the data dir's; --time-scale, \
-                     --manual-clock and --start-time apply to a new data dir only"
-                );
+            if restored.clock {
+                warn_clock_flags_not_applied(clock_flags, &ClockSource::DataDir(dir.dir()));
             }
             tracing::info!(
                 data_dir = %dir.dir().display(),
@@ -228,6 +289,7 @@ impl App {
         Ok(Self {
             core,
             stop: CancellationToken::new(),
+            clock_flags,
         })
     }
 
@@ -235,10 +297,15 @@ impl App {
     /// was restored. The scenario files given at this start (`--scenario`) are loaded again
     /// over the scenarios it restored, as over a data dir's: the import would drop them. A file
     /// that is not a snapshot, of a newer schema or corrupt is refused with a message naming it.
+    /// The virtual time is the snapshot's: a `--start-time` given is logged as not applied.
     pub fn load_snapshot(&self, path: &std::path::Path) -> anyhow::Result<()> {
         let snapshot = crate::persist::read_file(path).map_err(anyhow::Error::msg)?;
+        let scope_all = snapshot.scope == crate::persist::Scope::All;
         let restored = crate::persist::import_at_start(&self.core, snapshot)
             .map_err(|e| anyhow::anyhow!("snapshot {}: {e}", path.display()))?;
+        if scope_all {
+            warn_clock_flags_not_applied(self.clock_flags, &ClockSource::Snapshot(path));
+        }
         tracing::info!(
             tenants = restored.tenants,
             notifications = restored.notifications,
@@ -389,4 +456,33 @@ pub fn parse_rfc3339(text: &str) -> anyhow::Result<i64> {
     let dt = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
         .map_err(|e| anyhow::anyhow!("{text:?} is not an RFC 3339 time: {e}"))?;
     Ok((dt.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A data dir overrides the mode and the time, a snapshot of all state only the time; only
+    /// the flags given are named.
+    #[test]
+    fn only_the_clock_flags_given_and_overridden_are_named() {
+        let dir = std::path::Path::new("d");
+        let (data_dir, snapshot) = (ClockSource::DataDir(dir), ClockSource::Snapshot(dir));
+        let manual_at = ClockFlags {
+            mode: Some(ClockMode::Manual),
+            start_time: true,
+        };
+        assert_eq!(
+            manual_at.overridden(&data_dir),
+            ["--manual-clock", "--start-time"]
+        );
+        assert_eq!(manual_at.overridden(&snapshot), ["--start-time"]);
+        let scaled = ClockFlags {
+            mode: Some(ClockMode::Scaled { scale: 0.5 }),
+            start_time: false,
+        };
+        assert_eq!(scaled.overridden(&data_dir), ["--time-scale"]);
+        assert!(scaled.overridden(&snapshot).is_empty());
+        assert!(ClockFlags::default().overridden(&data_dir).is_empty());
+    }
 }

@@ -34,6 +34,26 @@ use serde_json::{Map, Value};
 use crate::clock::{format, Millis};
 use crate::tenant::TenantId;
 
+/// The longest reason a seller gives: what the authorization page's reason box takes
+/// (`maxlength`); a rejection trigger's `reason` is held to it too.
+pub const MAX_REASON_CHARS: usize = 200;
+
+/// A seller's reason for a rejection, read alike from the page's reason box and from a
+/// rejection trigger's `reason` (every surface's): trimmed, none when nothing is left (the
+/// surface then reports its default reason), refused over [`MAX_REASON_CHARS`] characters.
+pub fn seller_reason(text: &str) -> Result<Option<String>, String> {
+    let reason = text.trim();
+    let chars = reason.chars().count();
+    if chars > MAX_REASON_CHARS {
+        return Err(format!(
+            "reason {} is {chars} characters long; at most {MAX_REASON_CHARS} are allowed, as \
+             in the authorization page's reason box",
+            crate::text::echo(reason)
+        ));
+    }
+    Ok(Some(reason.to_owned()).filter(|r| !r.is_empty()))
+}
+
 /// The reason a surface's callback receives when a link expires before the seller decided.
 pub const EXPIRED_REASON: &str = "the authorization link expired before the seller decided";
 
@@ -535,6 +555,26 @@ pub fn time_text(ms: Millis) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// The page's reason box and every rejection trigger read a reason alike: trimmed, white
+    /// space alone is no reason, and no longer than the box takes.
+    #[test]
+    fn a_sellers_reason_is_trimmed_blank_is_none_and_long_is_refused() {
+        assert_eq!(super::seller_reason("   \t\n"), Ok(None));
+        assert_eq!(super::seller_reason(""), Ok(None));
+        assert_eq!(
+            super::seller_reason("  wrong shop \r\n"),
+            Ok(Some("wrong shop".to_owned()))
+        );
+        let most = "é".repeat(super::MAX_REASON_CHARS);
+        assert_eq!(
+            super::seller_reason(&format!(" {most} ")),
+            Ok(Some(most.clone()))
+        );
+        let e = super::seller_reason(&format!("{most}x")).unwrap_err();
+        assert!(e.contains("201 characters long; at most 200"), "{e}");
+        assert!(e.starts_with("reason \"éé"), "the reason echoed, cut: {e}");
+    }
+
     use super::*;
     use crate::tenant::Provider;
 

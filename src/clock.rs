@@ -641,6 +641,48 @@ pub fn system_now() -> Millis {
         .unwrap_or(0)
 }
 
+/// How a stored clock resumes ([`resume`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resumed {
+    /// A real clock, moved on by the wall time (ms) that passed since it was written.
+    MovedOn(Millis),
+    /// A real clock stored without the wall time it was written at (by an older whalet-sim):
+    /// it resumes at its stored time, behind wall time by the time the process was down.
+    NoWallTime,
+    /// A real clock written at a wall time later than now by this much (ms): the wall clock
+    /// went back, and the clock resumes at its stored time (it never goes back).
+    WallWentBack(Millis),
+    /// A manual or scaled clock: it pauses while the process is down.
+    Paused,
+}
+
+/// Where a clock of `mode`, stored at virtual time `stored` and written at wall time
+/// `written_at` (epoch ms; None: not known), resumes at wall time `wall_now` (a data
+/// directory's start; docs/PERSISTENCE.md, "Resuming"). A real clock keeps virtual time = wall
+/// time + the offset it had (an advance's): `stored` + the wall time that passed, never earlier
+/// than `stored`. A manual or scaled clock resumes where it stopped.
+pub fn resume(
+    mode: ClockMode,
+    stored: Millis,
+    written_at: Option<Millis>,
+    wall_now: Millis,
+) -> (Millis, Resumed) {
+    match (mode, written_at) {
+        (ClockMode::Manual | ClockMode::Scaled { .. }, _) => (stored, Resumed::Paused),
+        (ClockMode::Real, None) => (stored, Resumed::NoWallTime),
+        (ClockMode::Real, Some(written_at)) if wall_now < written_at => (
+            stored,
+            Resumed::WallWentBack(written_at.saturating_sub(wall_now)),
+        ),
+        (ClockMode::Real, Some(written_at)) => {
+            let down = wall_now.saturating_sub(written_at);
+            // The clock stops at the end of the calendar; it never goes back.
+            let now = stored.saturating_add(down).min(MAX_TIME).max(stored);
+            (now, Resumed::MovedOn(down))
+        }
+    }
+}
+
 /// Formats virtual time for the wire. Whalet and Infinia write China Standard Time
 /// (`yyyy-MM-dd HH:mm:ss`, UTC+8); Pockyt writes UTC (`yyyy-MM-ddTHH:mm:ssZ`).
 pub mod format {
@@ -1133,6 +1175,49 @@ mod tests {
         clock.advance(MAX_ADVANCE_MS).await;
         assert_eq!(clock.now(), MAX_TIME);
         assert_eq!(format::china(clock.now()), "9999-12-30 08:00:00");
+    }
+
+    /// A real clock stored at virtual `stored` (an hour ahead of wall time: an advance) resumes
+    /// as wall time moved while the process was down, keeping its offset; a wall clock that
+    /// went back, or a row without its wall time, keeps the stored time; manual and scaled
+    /// clocks pause.
+    #[test]
+    fn a_real_clock_resumes_as_wall_time_moved_and_the_others_pause() {
+        let written_at = 1_800_000_000_000;
+        let stored = written_at + 3_600_000;
+        let down = 90_000;
+        let wall_now = written_at + down;
+        assert_eq!(
+            resume(ClockMode::Real, stored, Some(written_at), wall_now),
+            (stored + down, Resumed::MovedOn(down)),
+            "virtual time moved on as wall time did, the advance's hour kept"
+        );
+        assert_eq!(
+            resume(
+                ClockMode::Real,
+                stored,
+                Some(written_at),
+                written_at - 5_000
+            ),
+            (stored, Resumed::WallWentBack(5_000)),
+            "never earlier than the stored time"
+        );
+        assert_eq!(
+            resume(ClockMode::Real, stored, None, wall_now),
+            (stored, Resumed::NoWallTime)
+        );
+        for mode in [ClockMode::Manual, ClockMode::Scaled { scale: 0.01 }] {
+            assert_eq!(
+                resume(mode, stored, Some(written_at), wall_now),
+                (stored, Resumed::Paused),
+                "{mode:?}"
+            );
+        }
+        let (near_end, _) = resume(ClockMode::Real, MAX_TIME - 1_000, Some(0), i64::MAX);
+        assert_eq!(
+            near_end, MAX_TIME,
+            "the clock stops at the end of the calendar"
+        );
     }
 
     #[test]

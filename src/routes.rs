@@ -91,6 +91,7 @@ pub async fn route(core: &Core, req: SimRequest) -> SimResponse {
             crate::api::platform::handle(core, req, &op).await
         }
         (_, ["v1", "platform", _]) => method_not_allowed("POST"),
+        (_, ["v1", "platform", ..]) => not_found_with(&req, &platform_hint()),
         ("POST", ["file", "upload"]) => crate::api::whalet::upload::upload(core, req).await,
         ("GET", ["file", partner, file_id, ..]) => {
             crate::api::whalet::upload::serve(core, &req, partner, file_id)
@@ -112,6 +113,27 @@ fn method_not_allowed(allowed: &str) -> SimResponse {
 }
 
 fn not_found(req: &SimRequest) -> SimResponse {
+    not_found_with(
+        req,
+        "Whalet: POST /api or /api/{apiCode}; control plane: /__sim/ (GET /__sim/openapi.json)",
+    )
+}
+
+/// A path under `/v1/platform` that names no operation (`/v1/platform`, one segment too many):
+/// the hint is whalet-platform's, with its operations, as an unknown Pockyt path lists Pockyt's.
+fn platform_hint() -> String {
+    let operations: Vec<&str> = crate::api::platform::OPERATIONS
+        .iter()
+        .map(|op| op.name)
+        .collect();
+    format!(
+        "whalet-platform: POST /v1/platform/{{operation}}, one path segment after /v1/platform; \
+         operations: {}",
+        operations.join(", ")
+    )
+}
+
+fn not_found_with(req: &SimRequest, hint: &str) -> SimResponse {
     SimResponse::json_value(
         404,
         &serde_json::json!({
@@ -120,7 +142,7 @@ fn not_found(req: &SimRequest) -> SimResponse {
                 crate::text::echo_bare(&req.method),
                 crate::text::echo_bare(&req.path)
             ),
-            "hint": "Whalet: POST /api or /api/{apiCode}; control plane: /__sim/ (GET /__sim/openapi.json)",
+            "hint": hint,
         }),
     )
 }

@@ -52,6 +52,14 @@ pub fn opt_param<'a>(params: &'a Map<String, Value>, name: &str) -> Option<&'a s
         .filter(|s| !s.is_empty())
 }
 
+/// A rejection trigger's `reason` (every surface's), read as the authorization page reads its
+/// reason box ([`crate::authorize::seller_reason`]).
+pub fn reason_param(params: &Map<String, Value>) -> Result<Option<String>, String> {
+    opt_param(params, "reason").map_or(Ok(None), |text| {
+        crate::authorize::seller_reason(text).map_err(|e| format!("parameter {e}"))
+    })
+}
+
 /// The parameter by which a provider's triggers name their tenant by its id alone, besides
 /// `tenant` (`provider:id`): the one place that knows it, for the journal, coverage and a
 /// scenario's tenant-scoped timeline alike.

@@ -15,6 +15,7 @@ use super::describe::{self, Described, Field};
 use crate::config::Config;
 use crate::contract::Catalog;
 use crate::core::Core;
+use crate::scenario::load::{OperationNames, Renamed};
 
 /// One operation as a partner reaches it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -601,7 +602,37 @@ pub fn operations_for(core: &Core, tenant: Option<&crate::tenant::TenantId>) -> 
             needs: Vec::new(),
         },
     );
+    // Infinia's trade details arrive as a file over SFTP, not as a request: listed (scenario
+    // rules name it) with what reaches it, and no fields or example of an HTTP body.
+    let after_infinia = out
+        .iter()
+        .rposition(|op| op.surface == "infinia")
+        .map_or(out.len(), |i| i + 1);
+    out.insert(
+        after_infinia,
+        Listed {
+            surface: "infinia",
+            name: INFINIA_SFTP_UPLOAD.to_owned(),
+            canonical: INFINIA_SFTP_UPLOAD.to_owned(),
+            request: format!(
+                "{SFTP_TRADE_DETAILS} (logged in as the appId, any file name; trade details as \
+                 CSV: docs/INFINIA.md, Trade-details files); no HTTP request"
+            ),
+            fields: Vec::new(),
+            example: Value::Null,
+            needs: Vec::new(),
+        },
+    );
     out
+}
+
+/// The operation scenario rules name for an Infinia trade details file's processing (an SFTP
+/// upload, no HTTP request; `crate::sftp::process` journals it under this name).
+const INFINIA_SFTP_UPLOAD: &str = "trade-details/upload";
+
+/// Whether `op` is reached by an HTTP request (not a file put over SFTP).
+fn over_http(op: &Listed) -> bool {
+    !op.request.starts_with("SFTP ")
 }
 
 /// The sentence that follows "`given` is not an operation of this surface": the operation of
@@ -611,6 +642,24 @@ pub fn unknown(core: &Core, surface: &str, given: &str) -> String {
     let all = operations(core);
     // By its name or its whole path (`/api/v1/account-balance/query`), slashes at the ends aside.
     let wanted = given.trim_matches('/');
+    // A canonical name the configuration renames on the wire: only the new name is served.
+    if let Some(op) = all.iter().find(|op| {
+        op.surface == surface && op.name != op.canonical && op.canonical.trim_matches('/') == wanted
+    }) {
+        return format!(
+            "it is renamed to {:?} here ({}): {}",
+            op.name,
+            rename_table(surface),
+            op.request
+        );
+    }
+    // An operation of this surface that no HTTP request reaches.
+    if let Some(op) = all
+        .iter()
+        .find(|op| op.surface == surface && !over_http(op) && op.name == wanted)
+    {
+        return format!("{given} is no HTTP operation: {}", op.request);
+    }
     let path = |op: &Listed| {
         let request = op.request.split_once(' ').map_or("", |(_, path)| path);
         request.trim_matches('/').to_owned()
@@ -630,7 +679,7 @@ pub fn unknown(core: &Core, surface: &str, given: &str) -> String {
     }
     let here: Vec<&str> = all
         .iter()
-        .filter(|op| op.surface == surface)
+        .filter(|op| op.surface == surface && over_http(op))
         .map(|op| op.name.as_str())
         .collect();
     let mut text = String::new();
@@ -709,21 +758,38 @@ pub fn build(config: &Config) -> Catalog {
     catalog
 }
 
-/// Loads the configured overlays (`[contract]`) and installs the notification rewrite on the
-/// outbox; the returned handle is what the pipeline reads (`Core::surface::<Contracts>()`).
 /// Every operation a scenario rule may name, as (surface, canonical name): the surfaces'
-/// operation tables and the Open API's file upload. Operations decided outside the surfaces
-/// (SFTP processing) are added by whoever builds the engine.
-pub fn scenario_operations(config: &Config) -> Vec<(&'static str, String)> {
-    let mut operations: Vec<(&'static str, String)> = build(config)
-        .operations
-        .into_iter()
-        .map(|(surface, name, _)| (surface, name))
-        .collect();
-    operations.push(("whalet", super::whalet::upload::OPERATION.to_owned()));
-    operations
+/// operation tables and the Open API's file upload; and each one `config` renames on the wire,
+/// so that a rule naming the wire name is pointed to the canonical name. Operations decided
+/// outside the surfaces (SFTP processing) are added by whoever builds the engine.
+pub fn scenario_operations(config: &Config) -> OperationNames {
+    let mut names = OperationNames::default();
+    for (surface, canonical, wire) in build(config).operations {
+        if wire != canonical {
+            names.renamed.push(Renamed {
+                surface,
+                wire,
+                canonical: canonical.clone(),
+                table: rename_table(surface),
+            });
+        }
+        names.push((surface, canonical));
+    }
+    names.push(("whalet", super::whalet::upload::OPERATION.to_owned()));
+    names
 }
 
+/// The configuration table that renames the operations of `surface` on the wire.
+fn rename_table(surface: &str) -> &'static str {
+    match surface {
+        "whalet" => "[whalet.api_codes]",
+        "infinia" => "[infinia.paths]",
+        _ => "the configuration",
+    }
+}
+
+/// Loads the configured overlays (`[contract]`) and installs the notification rewrite on the
+/// outbox; the returned handle is what the pipeline reads (`Core::surface::<Contracts>()`).
 pub fn install_contracts(
     config: &crate::config::Config,
     outbox: &crate::notify::Outbox,
@@ -755,6 +821,19 @@ pub fn install_contracts(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The Whalet operations the scenario loader lets a rule's `status` through for are
+    /// operations of the Open API's tables (a renamed or removed one would leave its rules
+    /// refused, or another's word ignored).
+    #[test]
+    fn every_whalet_status_operation_is_an_open_api_operation() {
+        let served: Vec<&str> = crate::api::whalet::all_operations()
+            .map(|op| op.name)
+            .collect();
+        for op in crate::scenario::load::WHALET_STATUS_OPERATIONS {
+            assert!(served.contains(op), "{op} is no Whalet operation");
+        }
+    }
 
     /// Regression: `tradeMaterialsUpload --example` said it needed a shop binding the seller
     /// approved, while the simulator takes materials for a shop never bound.

@@ -341,7 +341,8 @@ pub trait Scheme: Send + Sync + 'static {
     /// (a fixed number of RSA operations) run on it when their body is at most
     /// `[server] cpu_inline_bytes` (`core::cpu`).
     const RSA_PER_BLOCK: bool = false;
-    /// What a refusal echoes back (e.g. the Whalet head); filled by `open` as far as it gets.
+    /// What a refusal echoes back (e.g. the Whalet head): [`Scheme::unopened_echo`] at first,
+    /// then filled by `open` as far as it gets.
     type Echo: Default + Send;
     /// What an opened request carries besides the body (see [`Opened::session`]).
     type Session: Send + Sync;
@@ -372,6 +373,14 @@ pub trait Scheme: Send + Sync + 'static {
     /// requestNo is refused before any rule. Default: never (a surface that keeps no ids).
     fn replays(&self, _core: &Core, _opened: &Opened<Self::Session>) -> bool {
         false
+    }
+    /// The echo of a request addressed at `route` that [`Scheme::open`] has not read yet: what a
+    /// refusal made before `open` runs (a body over the limit) echoes, and what `open` starts
+    /// from. A surface whose path names the operation says so here (whalet-platform echoes the
+    /// path's operation as `head.apiCode`, as it does for a head it cannot read). Default:
+    /// nothing read (`Self::Echo::default()`).
+    fn unopened_echo(&self, _route: &str) -> Self::Echo {
+        Self::Echo::default()
     }
     /// Parses and authenticates the request addressed at `route` (the path's operation part).
     fn open(
@@ -451,7 +460,8 @@ pub async fn handle<S: Scheme>(
         operation: route.to_owned(),
         ..Trace::default()
     };
-    let mut echo = S::Echo::default();
+    // Every refusal made before `open` (the body limit, a panic) echoes what the path says.
+    let mut echo = scheme.unopened_echo(route);
     let mut rule = None;
     let incoming = Incoming {
         scheme,

@@ -114,8 +114,8 @@ pub struct CallArgs {
     /// path after /api/v1/ (e.g. account-balance/query) or a Pockyt path (e.g.
     /// v3/payouts/balance).
     api_code: String,
-    /// The business body as JSON, or @file, sent as written (a number arrives as its own
-    /// characters: `1e2` stays `1e2`). Pockyt: the parameters as a JSON object; merchantNo,
+    /// The business body as JSON, or @file, or @- for standard input (at most 16 MiB), sent as
+    /// written (a number arrives as its own characters: `1e2` stays `1e2`). Pockyt: the parameters as a JSON object; merchantNo,
     /// storeNo and timestamp are added where missing, and verifySign.
     #[arg(long, default_value = "{}")]
     data: String,
@@ -245,24 +245,13 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
         return example(&args).await;
     }
     let body_text = match args.data.strip_prefix('@') {
-        Some(path) => {
-            std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {path}: {e}"))?
-        }
+        Some(path) => data_file(path)?,
         None => args.data.clone(),
     };
     // Checked, not rewritten: the body is sent as its own characters (`business_body`).
     let body = business_body(&body_text, args.surface)?;
+    // A URL with a path on a surface that appends its own was refused before (`check_flags`).
     let base = args.url.trim_end_matches('/').to_owned();
-    if let (false, Some(path)) = (args.surface == Surface::Whalet, url_path(&base)) {
-        say!(
-            "error: --url: --surface {} puts the operation's own path after the simulator's base \
-             URL, so give that URL without a path (not {}); only the Whalet surface takes a \
-             whole endpoint URL",
-            args.surface.name(),
-            crate::text::bound(path, 200)
-        );
-        return Ok(exit::code(exit::USAGE));
-    }
     let operation = wanted_name(&args);
     let (target, answered) = match args.surface {
         Surface::Whalet => {
@@ -301,7 +290,7 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
         }
     };
     match answered {
-        Ok(answered) => finish(&answered, &target, args.get.as_deref()),
+        Ok(answered) => finish(&answered, &target, &args),
         Err(e) => {
             say!("error: {e} ({target}){}", key_hint(&e));
             Ok(exit::code(error_exit(&e)))
@@ -309,12 +298,73 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The most bytes `--data @file` and `--data @-` (standard input) read: 16 MiB, far above the
+/// largest body a surface accepts by default (1 MiB, docs/RELIABILITY.md), so that a body any
+/// simulator could take is read whole while `@/dev/zero`, or a wrong file, is refused rather
+/// than read until memory runs out.
+pub const MAX_DATA_BYTES: usize = 16 * 1024 * 1024;
+
+/// The text of `--data @path` (`@-`: standard input), at most [`MAX_DATA_BYTES`]. A file that
+/// starts with a UTF-8 byte order mark is refused, naming the mark (`call` sends the body as its
+/// own characters, and JSON sent over the network has none: RFC 8259, 8.1), rather than sent
+/// for the provider to refuse or reported as JSON broken at its first character.
+fn data_file(path: &str) -> anyhow::Result<String> {
+    let (named, read) = if path == "-" {
+        (
+            "--data @- (standard input)".to_owned(),
+            read_at_most(std::io::stdin().lock(), MAX_DATA_BYTES),
+        )
+    } else {
+        let named = format!("--data @{path}");
+        let file =
+            std::fs::File::open(path).map_err(|e| anyhow::anyhow!("cannot read {path}: {e}"))?;
+        (named, read_at_most(file, MAX_DATA_BYTES))
+    };
+    let bytes = read
+        .map_err(|e| anyhow::anyhow!("{named}: cannot read it: {e}"))?
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "{named}: it is longer than {MAX_DATA_BYTES} bytes ({} MiB), the most `call` \
+                 reads of a body (a surface takes 1 MiB by default); give the file that holds \
+                 the request's JSON",
+                MAX_DATA_BYTES / (1024 * 1024)
+            )
+        })?;
+    if bytes.starts_with(crate::wire::BYTE_ORDER_MARK.as_bytes()) {
+        anyhow::bail!(
+            "{named}: {}, which JSON sent over the network must not have (`call` sends the body \
+             as its own characters); save the file without it",
+            crate::wire::byte_order_mark()
+        );
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "{named}: it is not UTF-8 text (the first byte that is not is at offset {}); JSON \
+             is UTF-8",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
+/// All of `reader` if it holds at most `limit` bytes, else None (no more than one byte past
+/// `limit` is read).
+fn read_at_most(reader: impl std::io::Read, limit: usize) -> std::io::Result<Option<Vec<u8>>> {
+    let mut bytes = Vec::new();
+    let most = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    std::io::Read::read_to_end(&mut std::io::Read::take(reader, most), &mut bytes)?;
+    Ok((bytes.len() <= limit).then_some(bytes))
+}
+
 /// `--data` checked to be JSON (for Pockyt, a JSON object of parameters), returned as written:
 /// it is sealed and signed as these characters, never parsed and printed again, which would
 /// send numbers the user did not write (`1e2` as `100.0`, `1.0000000000000001` as `1.0`).
 fn business_body(text: &str, surface: Surface) -> anyhow::Result<&str> {
-    let body: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| anyhow::anyhow!("--data is not JSON: {e}"))?;
+    let body: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        anyhow::anyhow!(
+            "--data is not JSON: {}",
+            crate::wire::not_json(text.as_bytes(), &e)
+        )
+    })?;
     if surface == Surface::Pockyt && !body.is_object() {
         anyhow::bail!("--data for Pockyt is a JSON object of parameters");
     }
@@ -324,7 +374,8 @@ fn business_body(text: &str, surface: Surface) -> anyhow::Result<&str> {
 /// Prints a verified reply and exits by it (`answer_exit`). A status other than 2xx is named on
 /// stderr, whatever the reply says. With `--get`, a reply that is not a success is printed whole
 /// on stderr (the field asked for is not there): a script sees an empty capture and the code.
-fn finish(answered: &Answered, target: &str, get: Option<&str>) -> anyhow::Result<ExitCode> {
+fn finish(answered: &Answered, target: &str, args: &CallArgs) -> anyhow::Result<ExitCode> {
+    let get = args.get.as_deref();
     let code = answer_exit(answered);
     if !is_success(answered.status) {
         let verdict = match code {
@@ -337,12 +388,38 @@ fn finish(answered: &Answered, target: &str, get: Option<&str>) -> anyhow::Resul
             answered.code
         );
     }
+    if let Some(whole) = &answered.diagnostic {
+        // The reply's `detail` was cut to its documented width; the whole text came aside.
+        say!("diagnostic: {whole}");
+    }
+    if let Some(note) = plain_mode_note(answered, target, args) {
+        say!("{note}");
+    }
     if code != exit::SUCCESS && get.is_some() {
         say!("{}", serde_json::to_string_pretty(&answered.json)?);
     } else {
         super::print_answer(&answered.json, get)?;
     }
     Ok(exit::code(code))
+}
+
+/// What to say of a platform refusal in plain JSON (`{"code", "detail"}`, no `head`:
+/// `partner::plain_refusal`): the platform there runs in plain-JSON mode (the simulator's
+/// `[platform] auth = "none"`), which takes the operation's fields as the body and the
+/// partnerId in a header, while `call` sends the Whalet envelope; so the request is for curl.
+/// None for any other answer.
+fn plain_mode_note(answered: &Answered, target: &str, args: &CallArgs) -> Option<String> {
+    if args.surface != Surface::Platform || answered.json.get("head").is_some() {
+        return None;
+    }
+    Some(format!(
+        "note: the platform at {target} runs in plain-JSON mode (the simulator's [platform] auth \
+         = \"none\"): it takes the operation's fields as the JSON body, with the partnerId (and \
+         a requestNo, else one is made up) in headers, not the Whalet envelope that `call` \
+         sends; send them with curl, e.g. curl -sS {target} -H 'content-type: \
+         application/json' -H 'partnerId: {}' --data @body.json",
+        crate::text::echo_bare(&args.partner_id)
+    ))
 }
 
 /// `--example`: the operation as the simulator at `--url` describes it (`GET
@@ -437,7 +514,7 @@ fn listed_operation(
         args.api_code,
         a_surface(surface),
         args.url,
-        renamed_note(args, surface),
+        renamed_note(args, surface, listed),
         elsewhere_or_near(args, surface, listed),
     );
     None
@@ -473,24 +550,35 @@ fn did_you_mean(args: &CallArgs, surface: &str, listed: &[serde_json::Value]) ->
 
 /// When the name given is a default name of the surface that the simulator does not list, it
 /// serves that operation under the name its configuration gives it (`[whalet.api_codes]`,
-/// `[infinia] paths`): the sentence that says so, else nothing.
-fn renamed_note(args: &CallArgs, surface: &str) -> &'static str {
+/// `[infinia] paths`): the sentence that says so, naming the name it serves (the `name` of the
+/// entry of `listed` whose `canonical` is the name given), else nothing.
+fn renamed_note(args: &CallArgs, surface: &str, listed: &[serde_json::Value]) -> String {
     let wanted = wanted_name(args);
     let default = crate::api::catalog::build(&crate::config::Config::default());
     let is_default_name = default
         .operations
         .iter()
         .any(|(s, canonical, _)| *s == surface && canonical.trim_matches('/') == wanted);
-    match (is_default_name, surface) {
-        (true, "whalet") => {
-            "it is a default apiCode that this simulator's configuration renames \
-                             ([whalet.api_codes]), and a request must name it as renamed; "
-        }
-        (true, "infinia") => {
-            "it is a default path that this simulator's configuration moves \
-                              ([infinia] paths), and a request must use the path configured; "
-        }
-        _ => "",
+    let served = listed
+        .iter()
+        .filter(|op| op["surface"] == surface)
+        .find(|op| op["canonical"].as_str().map(|c| c.trim_matches('/')) == Some(wanted))
+        .and_then(|op| op["name"].as_str())
+        .map(|name| crate::text::echo_bare(name.trim_matches('/')));
+    let (renames, what, setting) = match (is_default_name, surface) {
+        (true, "whalet") => ("renames", "apiCode", "[whalet.api_codes]"),
+        (true, "infinia") => ("moves", "path", "[infinia] paths"),
+        _ => return String::new(),
+    };
+    match served {
+        Some(name) => format!(
+            "it is a default {what} that this simulator's configuration {renames} to `{name}` \
+             ({setting}), and a request must name it so: give `{name}`; "
+        ),
+        None => format!(
+            "it is a default {what} that this simulator's configuration {renames} ({setting}), \
+             and a request must use the {what} configured; "
+        ),
     }
 }
 
@@ -728,9 +816,36 @@ async fn whalet(
 }
 
 impl CallArgs {
-    /// A surface's flag typed for another surface ([`check_surface_flags`]).
+    /// A surface's flag typed for another surface ([`check_surface_flags`]), and a URL with a
+    /// path on a surface that appends its own ([`Self::check_url`]).
     pub(super) fn check_flags(&self, typed: &[String]) -> Result<(), clap::Error> {
-        check_surface_flags("call", self.surface, typed)
+        check_surface_flags("call", self.surface, typed)?;
+        self.check_url(typed)
+    }
+
+    /// `--surface platform`, `infinia` and `pockyt` put the operation's own path after the base
+    /// URL, so a URL with a path (`…/api`, which the Whalet surface takes whole) is a usage
+    /// error before anything is sent, naming the flag or the variable (`WHALET_SIM_URL`,
+    /// `WHALET_SIM_SURFACE`) each value came from (`typed`: the ids given on the command line;
+    /// [`super::arg_name`]). `--example` sends nothing there and is not refused.
+    fn check_url(&self, typed: &[String]) -> Result<(), clap::Error> {
+        let base = self.url.trim_end_matches('/');
+        let path = match url_path(base) {
+            Some(path) if self.surface != Surface::Whalet && !self.example => path,
+            _ => return Ok(()),
+        };
+        Err(super::usage_error(
+            "call",
+            clap::error::ErrorKind::InvalidValue,
+            format!(
+                "{}: {} puts the operation's own path after the simulator's base URL, so give \
+                 that URL without a path (not {}); only the Whalet surface takes a whole \
+                 endpoint URL",
+                super::arg_name("call", "url", typed),
+                super::arg_name("call", "surface", typed).with_value(self.surface.name()),
+                crate::text::bound(path, 200)
+            ),
+        ))
     }
 
     /// An operation that goes into the URL's path (platform, Infinia, Pockyt) is letters,
@@ -739,7 +854,7 @@ impl CallArgs {
     /// may be anything the partner wants to try.
     pub(super) fn check_operation(&self) -> Result<(), clap::Error> {
         if matches!(self.surface, Surface::Whalet) {
-            return Ok(());
+            return self.check_api_code();
         }
         let fine = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/');
         let text = &self.api_code;
@@ -757,6 +872,40 @@ impl CallArgs {
             format!(
                 "operation {} would leave its path: an operation is an apiCode or a path of \
                  letters, digits, '.', '_', '-' and '/', without '.' or '..' segments",
+                crate::text::echo(text)
+            ),
+        ))
+    }
+}
+
+impl CallArgs {
+    /// A Whalet apiCode given as the path of the Open API (`/api/connectivity`, `api/…`) is a
+    /// usage error with the apiCode to give: it would travel as the apiCode `/api/connectivity`
+    /// in the sealed head, which no operation is. `/api/v1/…`, Infinia's path, is left to say
+    /// which surface has it (`--example` and the provider's answer do). Any other text is sent
+    /// as given, to try what the provider makes of it.
+    fn check_api_code(&self) -> Result<(), clap::Error> {
+        let text = &self.api_code;
+        let Some(rest) = text.trim_start_matches('/').strip_prefix("api/") else {
+            return Ok(());
+        };
+        let rest = rest.trim_matches('/');
+        if rest == "v1" || rest.starts_with("v1/") {
+            return Ok(()); // Infinia's path: the answer names the surface that has it
+        }
+        let hint = match rest {
+            "" => "give the apiCode alone, e.g. `whalet-sim call connectivity`".to_owned(),
+            apicode => format!(
+                "did you mean `whalet-sim call {}`?",
+                crate::text::echo_bare(apicode)
+            ),
+        };
+        Err(super::usage_error(
+            "call",
+            clap::error::ErrorKind::InvalidValue,
+            format!(
+                "operation {} is a path, but the Whalet surface names an operation by its \
+                 apiCode, sent in the sealed head to POST /api: {hint}",
                 crate::text::echo(text)
             ),
         ))
@@ -819,6 +968,7 @@ mod tests {
             status,
             code: code.to_owned(),
             json: serde_json::Value::Null,
+            diagnostic: None,
         };
         assert_eq!(answer_exit(&answered(200, "SUC-200")), exit::SUCCESS);
         assert_eq!(answer_exit(&answered(503, "SUC-200")), exit::TRANSPORT);

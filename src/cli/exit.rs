@@ -7,7 +7,8 @@ use std::process::ExitCode;
 /// Done: the provider answered `SUCCESS` or `PROCESSING` (an accepted asynchronous request),
 /// the event fired, every bench request succeeded, the server stopped cleanly.
 pub const SUCCESS: u8 = 0;
-/// Anything else that went wrong: an unreadable `--data` file or key, a bad configuration, an
+/// Anything else that went wrong: an unreadable `--data` file or key (a `--data` file over
+/// `call::MAX_DATA_BYTES`, or one with a byte order mark), a bad configuration, an
 /// address that cannot be bound, an answer longer than a command reads
 /// (`partner::MAX_REPLY_BYTES`: not the provider's fault, nor worth a retry).
 pub const ERROR: u8 = 1;

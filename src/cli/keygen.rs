@@ -30,8 +30,7 @@ const FILES: [(&str, bool); 4] = [
 ];
 
 pub fn run(args: KeygenArgs) -> anyhow::Result<ExitCode> {
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| anyhow::anyhow!("cannot create directory {}: {e}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out).map_err(|e| out_error(&args.out, &e))?;
     if !args.force {
         // Checked before generating: a refused run leaves the existing pair whole. Any entry
         // counts, a symbolic link too (even one that points nowhere).
@@ -64,6 +63,25 @@ pub fn run(args: KeygenArgs) -> anyhow::Result<ExitCode> {
         key.public().fingerprint()
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Why `--out` (`out`) could not be made a directory (`e`): an entry already there that is no
+/// directory (a file: the pair goes into a directory, `--out DIR`) is named as what it is,
+/// rather than as the system's "File exists".
+fn out_error(out: &Path, e: &std::io::Error) -> anyhow::Error {
+    let shown = out.display();
+    match std::fs::metadata(out) {
+        Ok(meta) if meta.is_file() => anyhow::anyhow!(
+            "--out {shown} is a file, not a directory: keygen writes private.pem, public.pem, \
+             private.b64 and public.b64 into the directory --out names (created if missing); \
+             give a directory"
+        ),
+        Ok(meta) if !meta.is_dir() => anyhow::anyhow!(
+            "--out {shown} is not a directory: keygen writes its four files into the directory \
+             --out names (created if missing); give a directory"
+        ),
+        _ => anyhow::anyhow!("cannot create directory {shown}: {e}"),
+    }
 }
 
 /// Writes one key file; a private key is readable by its owner only (mode 0600 on Unix, set at

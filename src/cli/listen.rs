@@ -1,8 +1,8 @@
 //! `whalet-sim listen`: a partner-side notify endpoint for demos and debugging. It verifies each
 //! notification as the partner must, prints one JSON line per request on stdout (what arrived,
-//! the attempt, the HTTP status answered, the verified body or why it was refused), and
-//! acknowledges it the way the surface expects, or answers HTTP 503 for the first
-//! `--fail-first` attempts of each notification.
+//! the attempt, the HTTP status answered, the verified body or why it was refused: the same
+//! keys on every surface, [`Line`]), and acknowledges it the way the surface expects, or answers
+//! HTTP 503 for the first `--fail-first` attempts of each notification.
 //!
 //! - `--surface whalet` (default) and `platform`: the Whalet envelope, decrypted with the
 //!   partner's key, acknowledged with a signed SUCCESS reply (`partner::receiver`).
@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::call::Surface;
@@ -104,6 +104,10 @@ async fn whalet(args: ListenArgs, listener: tokio::net::TcpListener) -> anyhow::
     let mode = Mode::Ack {
         fail_first: args.fail_first,
     };
+    let surface = match args.surface {
+        Surface::Platform => "platform",
+        _ => "whalet",
+    };
     let receiver = Receiver::start(listener, key, platform, mode, bounds);
     say!(
         "listening on {} (use --notify-url {} with serve)",
@@ -118,7 +122,7 @@ async fn whalet(args: ListenArgs, listener: tokio::net::TcpListener) -> anyhow::
                     say!("{lost} requests arrived faster than they could be printed");
                 }
                 for r in new {
-                    super::out(whalet_line(&r));
+                    super::out(whalet_line(surface, &r));
                 }
                 seen = total;
             }
@@ -132,12 +136,51 @@ async fn whalet(args: ListenArgs, listener: tokio::net::TcpListener) -> anyhow::
 /// Arrivals `listen --surface whalet|platform` keeps between two wake-ups of its printer.
 const LISTEN_LOG_ENTRIES: usize = 1024;
 
+/// One line `listen` prints: the same keys, in this order, on every surface (docs/CLI.md), a
+/// value the surface does not have being `null`, so that one reader takes every surface's lines.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Line {
+    /// `whalet`, `platform`, `infinia` or `pockyt`.
+    surface: &'static str,
+    /// The request's path (cut as every echo); `null` on the Whalet and platform surfaces,
+    /// whose receiver takes any path and does not keep it.
+    path: Option<String>,
+    /// The Whalet envelope's head as it came (`null` on Infinia and Pockyt, which have none).
+    api_code: Option<String>,
+    request_no: Option<String>,
+    partner_id: Option<String>,
+    /// Arrivals of this notification so far (1-based); 0 for a refused request, which is no
+    /// attempt of any notification.
+    attempt: u32,
+    /// The HTTP status answered.
+    answered: u16,
+    /// The verified, decrypted body; `null` when refused.
+    body: Option<Value>,
+    /// Why the request was refused; `null` when it was accepted.
+    error: Option<String>,
+}
+
+impl Line {
+    fn json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
 /// The line `listen` prints for one Whalet or platform arrival.
-fn whalet_line(r: &receiver::Received) -> Value {
-    json!({
-        "apiCode": r.api_code, "requestNo": r.request_no, "partnerId": r.partner_id,
-        "attempt": r.attempt, "answered": r.answered, "body": r.body, "error": r.error,
-    })
+fn whalet_line(surface: &'static str, r: &receiver::Received) -> Value {
+    Line {
+        surface,
+        path: None,
+        api_code: Some(r.api_code.clone()),
+        request_no: Some(r.request_no.clone()),
+        partner_id: Some(r.partner_id.clone()),
+        attempt: r.attempt,
+        answered: r.answered,
+        body: r.body.clone(),
+        error: r.error.clone(),
+    }
+    .json()
 }
 
 /// How a webhook of another surface is verified and acknowledged.
@@ -196,13 +239,23 @@ impl WebhookListener {
     fn answer(&self, req: &SimRequest) -> (SimResponse, Value) {
         let surface = self.verifier.surface();
         // The path is the client's (up to the edge's head limit): echoed cut, as every echo.
-        let path = crate::text::bound(&req.path, crate::text::ECHO_BYTES);
+        let line = Line {
+            surface,
+            path: Some(crate::text::bound(&req.path, crate::text::ECHO_BYTES).into_owned()),
+            ..Line::default()
+        };
+        // A refused request is no attempt of any notification (attempt 0), as on the Whalet
+        // surface: it is not recognised by any verified content.
+        let refused = |status: u16, error: String| {
+            let printed = Line {
+                answered: status,
+                error: Some(error.clone()),
+                ..line.clone()
+            };
+            (SimResponse::text(status, error), printed.json())
+        };
         if req.too_large {
-            let error = receiver::too_large(self.max_body_bytes);
-            return (
-                SimResponse::text(413, error.clone()),
-                json!({"surface": surface, "path": path, "answered": 413, "error": error}),
-            );
+            return refused(413, receiver::too_large(self.max_body_bytes));
         }
         match self.verifier.open(req) {
             Ok(body) => {
@@ -212,19 +265,15 @@ impl WebhookListener {
                 } else {
                     (200, self.verifier.ack())
                 };
-                (
-                    SimResponse::text(status, text),
-                    json!({"surface": surface, "path": path, "attempt": attempt,
-                           "answered": status, "body": body}),
-                )
+                let printed = Line {
+                    attempt,
+                    answered: status,
+                    body: Some(body),
+                    ..line
+                };
+                (SimResponse::text(status, text), printed.json())
             }
-            Err(error) => {
-                let error = crate::text::message(error);
-                (
-                    SimResponse::text(400, error.clone()),
-                    json!({"surface": surface, "path": path, "answered": 400, "error": error}),
-                )
-            }
+            Err(error) => refused(400, crate::text::message(error)),
         }
     }
 }
@@ -279,4 +328,105 @@ async fn webhooks(args: ListenArgs, listener: tokio::net::TcpListener) -> anyhow
     stop.cancel();
     let _ = server.await;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use serde_json::json;
+
+    use super::*;
+    use crate::wire::pockyt;
+
+    fn pockyt_listener() -> WebhookListener {
+        WebhookListener {
+            verifier: Arc::new(Verifier::Pockyt(PockytMerchant {
+                base_url: String::new(),
+                merchant_no: String::new(),
+                store_no: String::new(),
+                token: crate::config::pockyt::DEMO_TOKEN.into(),
+            })),
+            max_body_bytes: 1024,
+            fail_first: 0,
+            attempts: Arc::default(),
+        }
+    }
+
+    fn post(body: &str, too_large: bool) -> SimRequest {
+        SimRequest {
+            method: "POST".into(),
+            path: "/notify".into(),
+            query: None,
+            headers: vec![(
+                "content-type".into(),
+                "application/x-www-form-urlencoded".into(),
+            )],
+            body: Bytes::from(body.to_owned()),
+            too_large,
+            local_addr: None,
+        }
+    }
+
+    fn keys(line: &Value) -> Vec<String> {
+        line.as_object().unwrap().keys().cloned().collect()
+    }
+
+    /// Regression: a refused Pockyt or Infinia line had no `attempt`, an accepted one no
+    /// `error`, and neither the Whalet head's keys, so one reader could not take every
+    /// surface's lines. Every line now has the same keys: `attempt` always (0 when refused),
+    /// `error` null when accepted, `body` null when refused.
+    #[test]
+    fn every_listen_line_has_the_same_keys_on_every_surface() {
+        let listener = pockyt_listener();
+        let params: pockyt::Params = [("transactionNo", "T1"), ("status", "SUCCESS")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), Some(v.to_owned())))
+            .collect();
+        let form = pockyt::form_encode(&pockyt::signed_pairs(
+            &params,
+            crate::config::pockyt::DEMO_TOKEN,
+        ));
+        let (_, accepted) = listener.answer(&post(&form, false));
+        let (_, forged) = listener.answer(&post("transactionNo=T1&verifySign=x", false));
+        let (_, too_large) = listener.answer(&post("", true));
+        let whalet = |error: Option<&str>, attempt| {
+            whalet_line(
+                "whalet",
+                &receiver::Received {
+                    api_code: "connectivityNotify".into(),
+                    request_no: "N1".into(),
+                    partner_id: "202400000000001".into(),
+                    body: error.is_none().then(|| json!({"a": 1})),
+                    error: error.map(str::to_owned),
+                    attempt,
+                    answered: if error.is_none() { 200 } else { 400 },
+                    raw: Bytes::new(),
+                },
+            )
+        };
+        let whalet_ok = whalet(None, 1);
+        let whalet_refused = whalet(Some("bad signature"), 0);
+
+        let shape = keys(&whalet_ok);
+        for key in ["surface", "attempt", "answered", "body", "error"] {
+            assert!(shape.iter().any(|k| k == key), "{key} missing: {whalet_ok}");
+        }
+        for line in [&whalet_refused, &accepted, &forged, &too_large] {
+            assert_eq!(keys(line), shape, "{line}");
+        }
+        for line in [&accepted, &whalet_ok] {
+            assert!(line["attempt"].as_u64().unwrap() >= 1, "{line}");
+            assert_eq!(line["error"], Value::Null, "{line}");
+            assert!(line["body"].is_object(), "{line}");
+        }
+        for (line, status) in [(&forged, 400), (&too_large, 413), (&whalet_refused, 400)] {
+            assert_eq!(line["attempt"], 0, "{line}");
+            assert_eq!(line["answered"], status, "{line}");
+            assert_eq!(line["body"], Value::Null, "{line}");
+            assert!(line["error"].is_string(), "{line}");
+        }
+        assert_eq!(accepted["surface"], "pockyt");
+        assert_eq!(accepted["path"], "/notify");
+        assert!(forged["error"].as_str().unwrap().contains("verifySign"));
+    }
 }

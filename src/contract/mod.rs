@@ -232,7 +232,9 @@ impl Contract {
                     spans: spans.table(surface, &name),
                     what: format!("{surface}.{name:?}"),
                 };
-                check_operation(surface, &overlay).map_err(|e| mistake.at_path(e))?;
+                let key = format!("{surface}.{name}");
+                let statuses = statuses_of(&key, catalog.sent.replies.get(&key));
+                check_operation(surface, &overlay, &statuses).map_err(|e| mistake.at_path(e))?;
                 if let Some(fields) = catalog.request_fields.get(&(surface, name.clone())) {
                     check_request_fields(&overlay, fields)
                         .and_then(|()| {
@@ -272,7 +274,8 @@ impl Contract {
                 what: format!("notification {name:?}"),
             };
             let channel = name.split_once('.').map_or(name.as_str(), |(c, _)| c);
-            check_notification(channel, &overlay).map_err(|e| mistake.at_path(e))?;
+            let statuses = statuses_of(&name, catalog.sent.notifications.get(&name));
+            check_notification(channel, &overlay, &statuses).map_err(|e| mistake.at_path(e))?;
             if let Some(fields) = catalog.sent.notifications.get(&name) {
                 check_sent_writes("rename", "payload", &overlay.rename, &overlay.extra, fields)
                     .map_err(|e| mistake.at_path(e))?;
@@ -603,32 +606,230 @@ fn check_targets(what: &'static str, renames: &BTreeMap<String, String>) -> Resu
     Ok(())
 }
 
+/// The words of each status the simulator keeps (its store's word enums), one constant each:
+/// [`status_vocabularies`] lists them all, [`reported_statuses`] by what reports them.
+mod vocabulary {
+    use crate::store::{infinia, platform, pockyt, whalet, whalet_trade, Words};
+    pub type Vocabulary = &'static [&'static str];
+    pub const REVIEW: Vocabulary = <whalet::ReviewStatus as Words>::WORDS;
+    pub const CARD: Vocabulary = <whalet::CardStatus as Words>::WORDS;
+    pub const SHOP: Vocabulary = <whalet::ShopStatus as Words>::WORDS;
+    pub const COLLECTION: Vocabulary = <whalet::CollectionStatus as Words>::WORDS;
+    pub const BENEFICIARY: Vocabulary = <whalet_trade::BeneficiaryStatus as Words>::WORDS;
+    pub const OUTFLOW: Vocabulary = <whalet_trade::OutflowStatus as Words>::WORDS;
+    pub const TRADE_ORDER: Vocabulary = <whalet_trade::TradeOrderStatus as Words>::WORDS;
+    pub const REPLENISH: Vocabulary = <whalet_trade::ReplenishStatus as Words>::WORDS;
+    pub const SELLER: Vocabulary = <infinia::SellerStatus as Words>::WORDS;
+    pub const SHARING: Vocabulary = <infinia::SharingStatus as Words>::WORDS;
+    pub const BIND: Vocabulary = <platform::BindStatus as Words>::WORDS;
+    pub const PAYMENT: Vocabulary = <platform::PaymentStatus as Words>::WORDS;
+    pub const PAYOUT: Vocabulary = <pockyt::PayoutStatus as Words>::WORDS;
+}
+
+use vocabulary::Vocabulary;
+
 /// The words each status the simulator keeps can take (its store's word enums): a word an
 /// overlay maps onto another word of the same status must not stay a word of that status.
-fn status_vocabularies() -> [&'static [&'static str]; 13] {
-    use crate::store::{infinia, platform, pockyt, whalet, whalet_trade, Words};
+fn status_vocabularies() -> [Vocabulary; 13] {
+    use vocabulary::*;
     [
-        whalet::ReviewStatus::WORDS,
-        whalet::CardStatus::WORDS,
-        whalet::ShopStatus::WORDS,
-        whalet::CollectionStatus::WORDS,
-        whalet_trade::BeneficiaryStatus::WORDS,
-        whalet_trade::OutflowStatus::WORDS,
-        whalet_trade::TradeOrderStatus::WORDS,
-        whalet_trade::ReplenishStatus::WORDS,
-        infinia::SellerStatus::WORDS,
-        infinia::SharingStatus::WORDS,
-        platform::BindStatus::WORDS,
-        platform::PaymentStatus::WORDS,
-        pockyt::PayoutStatus::WORDS,
+        REVIEW,
+        CARD,
+        SHOP,
+        COLLECTION,
+        BENEFICIARY,
+        OUTFLOW,
+        TRADE_ORDER,
+        REPLENISH,
+        SELLER,
+        SHARING,
+        BIND,
+        PAYMENT,
+        PAYOUT,
     ]
+}
+
+/// The statuses of [`status_vocabularies`] that an operation's reply (`surface.operation`, its
+/// canonical name) or a notification's payload (`channel.name`) reports in its status fields
+/// (every key an overlay's `status` applies to, `paths::is_status_key`): its store's status type,
+/// or a review's verdict (SUCCESS or FAILURE, the review's words) where a result notification
+/// sends one. An empty list: it reports none of them (a status of its own, or only
+/// `SUCCESS`). None: not in this table, which lists every reply and notification the table of
+/// sent fields shows with a status field (a test checks both ways).
+const REPORTED: &[(&[&str], &[Vocabulary])] = &[
+    (
+        &[
+            "whalet.userOnboardingApply",
+            "whalet.cardHolderApply",
+            "whalet.cardHolderQuery",
+            "whalet.cardHolderBeneficaryApply",
+            "whalet.cardHolderBeneficaryQuery",
+            "whalet.tradeOrderBindApply",
+            "whalet.userOnboardingResultNotify",
+            "whalet.cardHolderResultNotify",
+            "whalet.cardHolderBeneficaryNotify",
+            "whalet.tradeOrderBindNotify",
+            "whalet.virtualAccountNotify",
+            "whalet.b2cCardCancelResultNotify",
+        ],
+        &[vocabulary::REVIEW],
+    ),
+    (
+        &[
+            "whalet.b2bVirtualAccountApply",
+            "whalet.b2cVirtualAccountApply",
+            "whalet.b2cCardCancel",
+            "whalet.b2cCardDetailQuery",
+            "whalet.b2cCardQuery",
+        ],
+        &[vocabulary::CARD],
+    ),
+    (&["whalet.b2cShopBind"], &[vocabulary::SHOP]),
+    (
+        &["whalet.b2cShopBindResultNotify"],
+        &[vocabulary::REVIEW, vocabulary::SHOP],
+    ),
+    (
+        &[
+            "whalet.mockPayeeNotify",
+            "whalet.collectionQuery",
+            "whalet.collectionReceivedNotify",
+        ],
+        &[vocabulary::COLLECTION],
+    ),
+    (
+        &[
+            "whalet.benificiaryAccountApply",
+            "whalet.benificiaryAccountDelete",
+            "whalet.benificiaryAccountQuery",
+            "whalet.benificiaryAccountNotify",
+        ],
+        &[vocabulary::BENEFICIARY],
+    ),
+    (
+        &[
+            "whalet.payoutApply",
+            "whalet.payoutConfirm",
+            "whalet.payApply",
+            "whalet.payConfirm",
+            "whalet.payoutResultNotify",
+            "whalet.payResultNotify",
+        ],
+        &[vocabulary::OUTFLOW],
+    ),
+    (&["whalet.tradeOrderApply"], &[vocabulary::TRADE_ORDER]),
+    (
+        &["whalet.tradeOrderQueryDetail", "whalet.tradeOrderQueryList"],
+        &[vocabulary::TRADE_ORDER, vocabulary::REVIEW],
+    ),
+    (
+        &[
+            "whalet.eddReplenishSubmit",
+            "whalet.tradeReplenishSubmit",
+            "whalet.eddReplenishNotify",
+            "whalet.tradeReplenishNotify",
+            "whalet.eddReplenishResultNotify",
+            "whalet.tradeReplenishResultNotify",
+        ],
+        &[vocabulary::REPLENISH],
+    ),
+    (&["whalet.b2cBankLetterApply"], &[]),
+    (
+        &[
+            "platform.shopAccountBindQuery",
+            "whalet.shopAccountBindNotify",
+        ],
+        &[vocabulary::BIND],
+    ),
+    (
+        &[
+            "platform.paymentApply",
+            "platform.paymentQuery",
+            "whalet.paymentApplyNotify",
+        ],
+        &[vocabulary::PAYMENT],
+    ),
+    // A binding's and an uploaded file's statuses of their own (no word enum of the store); the
+    // binding query reports the seller's status beside its binding's.
+    (
+        &[
+            "infinia.account-binding/request",
+            "infinia.trade-details/query",
+        ],
+        &[],
+    ),
+    (
+        &[
+            "infinia.account-binding/query",
+            "infinia.available-revenue/query",
+            "infinia.sellerStatus",
+        ],
+        &[vocabulary::SELLER],
+    ),
+    (
+        &[
+            "infinia.revenue-sharing/request",
+            "infinia.revenue-sharing/query",
+        ],
+        &[vocabulary::SHARING],
+    ),
+    (
+        &[
+            "pockyt./v3/payouts/pay",
+            "pockyt./v3/payouts/inquiry",
+            "pockyt.payout",
+        ],
+        &[vocabulary::PAYOUT],
+    ),
+    // Accounts' and payees' statuses of their own.
+    (
+        &[
+            "pockyt./v2/customers/account/create",
+            "pockyt./v2/customers/account/retrieve",
+            "pockyt./v3/customers/account/create/bank-account",
+            "pockyt./v3/customers/account/create/paypal",
+            "pockyt./v3/customers/account/create/venmo",
+            "pockyt./v3/payee/payout-accounts",
+            "pockyt./v3/payee/retrieve",
+            "pockyt./v3/payee/update",
+        ],
+        &[],
+    ),
+];
+
+/// [`REPORTED`]'s statuses of `key`; None when it does not list it.
+fn reported_statuses(key: &str) -> Option<&'static [Vocabulary]> {
+    REPORTED
+        .iter()
+        .find(|(keys, _)| keys.contains(&key))
+        .map(|(_, statuses)| *statuses)
+}
+
+/// The statuses whose words an overlay of `key` (`surface.operation`, `channel.name`) must not
+/// make the same: those it reports ([`reported_statuses`]); none when the simulator's `sent`
+/// fields of it (`sent`, when they list it) hold no status field; else, not knowing, all of them.
+fn statuses_of(key: &str, sent: Option<&Vec<String>>) -> Vec<Vocabulary> {
+    if let Some(reported) = reported_statuses(key) {
+        return reported.to_vec();
+    }
+    let has_status = |paths: &Vec<String>| {
+        paths.iter().any(|p| {
+            let leaf = p.rsplit('.').next().unwrap_or(p);
+            paths::is_status_key(leaf.trim_end_matches("[]"))
+        })
+    };
+    match sent {
+        Some(paths) if !has_status(paths) => Vec::new(),
+        _ => status_vocabularies().to_vec(),
+    }
 }
 
 /// Status words: none empty, no two turned into the same word, and none turned into another
 /// word of the same status that is not itself turned into something else (`PROCESSING =
 /// "SUCCESS"` would make a processing and a successful review look alike, and a partner's
-/// `SUCCESS` filter mean `PROCESSING`).
-fn check_words(words: &BTreeMap<String, String>) -> Result<(), Found> {
+/// `SUCCESS` filter mean `PROCESSING`). The statuses are those the overlaid operation or
+/// notification reports (`statuses`, [`statuses_of`]): another status's words are not its own.
+fn check_words(words: &BTreeMap<String, String>, statuses: &[Vocabulary]) -> Result<(), Found> {
     let mut seen = std::collections::HashSet::new();
     for (from, to) in words {
         if from.is_empty() || to.is_empty() {
@@ -643,7 +844,7 @@ fn check_words(words: &BTreeMap<String, String>) -> Result<(), Found> {
                 format!("status: two words become {to:?}"),
             ));
         }
-        let shared = status_vocabularies().into_iter().find(|vocabulary| {
+        let shared = statuses.iter().find(|vocabulary| {
             vocabulary.contains(&from.as_str()) && vocabulary.contains(&to.as_str())
         });
         if let (Some(vocabulary), false) = (shared, words.contains_key(to)) {
@@ -767,7 +968,11 @@ fn check_envelope(
     Ok(())
 }
 
-fn check_operation(surface: &str, o: &OperationOverlay) -> Result<(), Found> {
+fn check_operation(
+    surface: &str,
+    o: &OperationOverlay,
+    statuses: &[Vocabulary],
+) -> Result<(), Found> {
     check_targets("rename_request", &o.rename_request)?;
     check_targets("rename_reply", &o.rename_reply)?;
     check_paths("required", o.required.iter(), |p| {
@@ -778,7 +983,7 @@ fn check_operation(surface: &str, o: &OperationOverlay) -> Result<(), Found> {
     check_values("optional", &o.optional)?;
     check_values("extra", &o.extra)?;
     check_extra(&o.extra)?;
-    check_words(&o.status)?;
+    check_words(&o.status, statuses)?;
     check_envelope(
         "rename_reply",
         envelope_keys(surface, false),
@@ -1080,12 +1285,16 @@ fn check_written(
     Ok(())
 }
 
-fn check_notification(channel: &str, o: &NotificationOverlay) -> Result<(), Found> {
+fn check_notification(
+    channel: &str,
+    o: &NotificationOverlay,
+    statuses: &[Vocabulary],
+) -> Result<(), Found> {
     check_targets("rename", &o.rename)?;
     check_paths("extra", o.extra.keys(), |p| Spot::key("extra", p))?;
     check_values("extra", &o.extra)?;
     check_extra(&o.extra)?;
-    check_words(&o.status)?;
+    check_words(&o.status, statuses)?;
     check_envelope("rename", envelope_keys(channel, true), &o.rename, &o.extra)
 }
 
@@ -1685,6 +1894,96 @@ mod tests {
         let good =
             "[whalet.createUser]\nstatus = { PROCESSING = \"SUCCESS\", SUCCESS = \"DONE\" }\n";
         assert!(Contract::parse("c.toml", good, &catalog()).is_ok());
+    }
+
+    /// The simulator's catalogue, as it starts with no configuration.
+    fn real_catalog() -> Catalog {
+        crate::api::catalog::build(&crate::config::Config::default())
+    }
+
+    /// Regression: the check looked for the two words in every status the simulator keeps, so
+    /// a platform binding's overlay was refused for the Open API shop's UNBOUND, a payment's for
+    /// a collection account's CANCELLED. Only the statuses the overlaid operation or
+    /// notification reports count; a real collision in one of them is still refused.
+    #[test]
+    fn status_words_collide_only_within_the_statuses_the_overlaid_one_reports() {
+        let catalog = real_catalog();
+        for good in [
+            "[platform.\"shopAccountBindQuery\"]\nstatus = { SUCCESS = \"BOUND\", FAILURE = \"UNBOUND\" }\n",
+            "[platform.\"paymentQuery\"]\nstatus = { FAILURE = \"CANCELLED\" }\n",
+            "[notification.\"whalet.shopAccountBindNotify\"]\nstatus = { FAILURE = \"UNBOUND\" }\n",
+            "[platform.\"balanceQuery\"]\nstatus = { FAILURE = \"UNBOUND\" }\n",
+        ] {
+            if let Err(e) = Contract::parse("c.toml", good, &catalog) {
+                panic!("{good:?} refused: {e}");
+            }
+        }
+        refused_at(
+            &catalog,
+            &[
+                (
+                    "[platform.\"shopAccountBindQuery\"]\nstatus = { PROCESSING = \"SUCCESS\" }\n",
+                    2,
+                    "the simulator's own SUCCESS",
+                ),
+                (
+                    "[whalet.\"b2cShopBind\"]\nstatus = { FAILURE = \"UNBOUND\" }\n",
+                    2,
+                    "the simulator's own UNBOUND",
+                ),
+                (
+                    "[whalet.\"b2cCardQuery\"]\nstatus = { FAILURE = \"CANCELLED\" }\n",
+                    2,
+                    "the simulator's own CANCELLED",
+                ),
+                // The shop's status beside the verdict: FAILURE is a word of both.
+                (
+                    "[notification.\"whalet.b2cShopBindResultNotify\"]\nstatus = { FAILURE = \"UNBOUND\" }\n",
+                    2,
+                    "the simulator's own UNBOUND",
+                ),
+                (
+                    "[infinia.\"account-binding/query\"]\nstatus = { FROZEN = \"ACTIVE\" }\n",
+                    2,
+                    "the simulator's own ACTIVE",
+                ),
+            ],
+        );
+    }
+
+    /// Every reply and notification the simulator sends with a status field (the table of sent
+    /// fields) says which statuses it reports, and the table names only operations and
+    /// notifications the simulator has.
+    #[test]
+    fn every_status_field_sent_names_the_statuses_it_reports() {
+        let catalog = real_catalog();
+        let sent = SentFields::shipped();
+        let has_status = |paths: &Vec<String>| {
+            statuses_of("(not listed)", Some(paths)).len() == status_vocabularies().len()
+        };
+        for (key, paths) in sent.replies.iter().chain(&sent.notifications) {
+            if has_status(paths) {
+                assert!(
+                    reported_statuses(key).is_some(),
+                    "{key} reports which status?"
+                );
+            }
+        }
+        let operations = catalog
+            .operations
+            .iter()
+            .map(|(s, n, _)| format!("{s}.{n}"));
+        let notifications = catalog
+            .notifications
+            .iter()
+            .map(|(c, n)| format!("{c}.{n}"));
+        let known: Vec<String> = operations.chain(notifications).collect();
+        for key in REPORTED.iter().flat_map(|(keys, _)| keys.iter()) {
+            assert!(
+                known.iter().any(|k| k == key),
+                "{key} is not in the catalogue"
+            );
+        }
     }
 
     /// A refusal that lists the values a status field allows lists them in the partner's

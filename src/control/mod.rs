@@ -68,17 +68,19 @@ pub async fn handle(core: &Core, req: &SimRequest, rest: &str) -> SimResponse {
         }
         ("GET", ["notifications"]) => notifications(core, req),
         ("GET", ["notifications", "wait"]) => wait(core, req).await,
-        ("GET", ["notifications", id]) => match core.outbox().get(id) {
-            Some(n) => ok(notification_json(&n)),
-            None => error(
-                404,
-                format!("no notification {}", crate::text::echo_bare(id)),
-            ),
-        },
-        ("POST", ["notifications", id, "resend"]) => match core.outbox().resend(id) {
-            Ok(n) => ok(notification_json(&n)),
-            Err(e) if core.outbox().get(id).is_none() => error(404, e),
-            Err(e) => error(409, e),
+        ("GET", ["notifications", id]) => {
+            match notification_asked(id).and_then(|id| core.outbox().get(&id)) {
+                Some(n) => ok(notification_json(&n)),
+                None => no_notification(id),
+            }
+        }
+        ("POST", ["notifications", id, "resend"]) => match notification_asked(id) {
+            None => no_notification(id),
+            Some(asked) => match core.outbox().resend(&asked) {
+                Ok(n) => ok(notification_json(&n)),
+                Err(_) if core.outbox().get(&asked).is_none() => no_notification(id),
+                Err(e) => error(409, e),
+            },
         },
         ("GET", ["clock"]) => ok(clock_view(core)),
         ("POST", ["clock", "advance"]) => advance(core, req).await,
@@ -457,6 +459,24 @@ fn one_of(
     }
 }
 
+/// The ledger id of the notification a path names (`ntf_000042`, `ntf_42` or `42`: the forms
+/// `after=` takes, [`NotificationFilter::id_asked`]), None when it names none.
+fn notification_asked(id: &str) -> Option<String> {
+    NotificationFilter::id_asked(id)
+}
+
+/// 404 for a notification id the ledger does not hold (or that is no id at all).
+fn no_notification(id: &str) -> SimResponse {
+    error(
+        404,
+        format!(
+            "no notification {} (a notification is named by its id, ntf_000042, or its \
+             number, 42)",
+            crate::text::echo_bare(id)
+        ),
+    )
+}
+
 fn notification_filter(core: &Core, req: &SimRequest) -> Result<NotificationFilter, SimResponse> {
     let tenant = ledger_tenant(core, req)?;
     let status = req.query_param("status");
@@ -474,9 +494,9 @@ fn notification_filter(core: &Core, req: &SimRequest) -> Result<NotificationFilt
     }
     let after = match req.query_param("after") {
         None => None,
-        Some(a) => match a.trim_start_matches("ntf_").parse() {
-            Ok(n) => Some(n),
-            Err(_) => {
+        Some(a) => match NotificationFilter::seq_asked(&a) {
+            Some(n) => Some(n),
+            None => {
                 return Err(error(
                     400,
                     format!(

@@ -219,58 +219,253 @@ fn forced(op: &str, code: &str) -> String {
     format!("a scenario rule: operation = \"{op}\", [rule.then] code = \"{code}\"")
 }
 
-/// Whether `op` only reads (a query, an inquiry, a balance, a list, the connectivity check): it
-/// takes no business id, starts no review and moves no money. Read from the operation's name,
-/// which says so on every surface (`…Query`, `…/query`, `…/retrieve`, `…/inquiry`, `…Inquiry`,
-/// `…/balance`, `payout-accounts`, `connectivity`).
-fn reads_only(op: &str) -> bool {
-    let lower = op.to_ascii_lowercase();
-    [
-        "query",
-        "retrieve",
-        "inquiry",
-        "balance",
-        "payout-accounts",
-        "connectivity",
-    ]
-    .iter()
-    .any(|word| lower.contains(word))
+/// What a request with an id this partner does not have makes a Whalet operation answer.
+const NO_ID: &str = "an id this partner does not have (unknown, or another partner's)";
+/// The same for an operation that changes something, which its state may refuse too.
+const NO_ID_OR_STATE: &str = "an id this partner does not have (unknown, or another partner's), or one whose state refuses the request (not approved or active yet, already ended)";
+/// What makes a Whalet operation that keeps the partner's business id answer IDEMPOTENT_ERROR.
+const SAME_ID: &str = "the same business id again with different content";
+/// Pockyt's NO_RELATED_INFORMATION for an operation that looks a payee, account or payout up.
+const NOT_FOUND: &str = "a customerNo, accountToken or transactionNo that does not exist";
+
+/// Codes an operation answers by itself, each with what provokes it.
+type Causes = &'static [(&'static str, &'static str)];
+
+/// What each operation answers by itself besides refusing bad input (which every operation
+/// does, the input codes of [`INPUT_CODES`]): per surface, operations and the codes they answer,
+/// each with what provokes it. Read from the handlers: what they refuse, and whether they keep
+/// the partner's business id (`common::once`, `kept`); a test checks every operation of the model
+/// is here. A code an operation is not listed with is provoked only by a scenario rule.
+const NATURAL: &[(&str, &[&str], Causes)] = &[
+    ("whalet", &["connectivity", "queryPlatformBalance"], &[]),
+    (
+        "whalet",
+        &[
+            "cardHolderQuery",
+            "cardHolderBeneficaryQuery",
+            "b2bChannelBanksQuery",
+            "b2cPlatformQuery",
+            "b2cCardHolderQuery",
+            "b2cCardNumberQuery",
+            "b2cCardDetailQuery",
+            "b2cShopQuery",
+            "b2cCardQuery",
+            "collectionQuery",
+            "queryCurrencyBalance",
+            "rateInquiry",
+            "benificiaryAccountQuery",
+            "withdrawQuery",
+            "payQuery",
+            "paymentQuery",
+            "tradeOrderQueryDetail",
+            "tradeOrderQueryList",
+            "eddReplenishQuery",
+        ],
+        &[("FAILURE", NO_ID)],
+    ),
+    (
+        "whalet",
+        &["beneficiaryCountryQuery"],
+        &[("FAILURE", "a userId this partner does not have")],
+    ),
+    (
+        "whalet",
+        &["beneficiaryFieldsQuery"],
+        &[(
+            "FAILURE",
+            "a country payouts are not offered to, or a currency its accounts do not hold",
+        )],
+    ),
+    // Reviewed applications keep the partner's own id (outUserId, ...); a new user needs nothing.
+    ("whalet", &["userOnboardingApply"], &[("IDEMPOTENT_ERROR", SAME_ID)]),
+    (
+        "whalet",
+        &[
+            "cardHolderApply",
+            "cardHolderBeneficaryApply",
+            "b2bVirtualAccountApply",
+            "b2cVirtualAccountApply",
+            "b2cShopBind",
+            "b2cCardCancel",
+            "benificiaryAccountApply",
+            "payoutConfirm",
+            "payConfirm",
+            "tradeOrderApply",
+            "shopOrderUpload",
+        ],
+        &[("FAILURE", NO_ID_OR_STATE), ("IDEMPOTENT_ERROR", SAME_ID)],
+    ),
+    (
+        "whalet",
+        &["payoutApply", "payApply"],
+        &[
+            ("FAILURE", "an id this partner does not have (unknown, or another partner's), or an amount over the available balance"),
+            ("IDEMPOTENT_ERROR", SAME_ID),
+        ],
+    ),
+    // These mint their own ids: a repeated request is a new one.
+    (
+        "whalet",
+        &[
+            "b2cBankLetterApply",
+            "mockPayeeNotify",
+            "benificiaryAccountDelete",
+            "tradeOrderBindApply",
+            "eddReplenishSubmit",
+            "tradeReplenishSubmit",
+        ],
+        &[("FAILURE", NO_ID_OR_STATE)],
+    ),
+    (
+        "platform",
+        &["shopAccountBind"],
+        &[
+            ("FAILURE", "a shop already bound, or with a binding waiting for the seller"),
+            ("IDEMPOTENT_ERROR", "the same bindId again with different content"),
+        ],
+    ),
+    (
+        "platform",
+        &["shopAccountBindQuery"],
+        &[("FAILURE", "a bindId this partner does not have")],
+    ),
+    (
+        "platform",
+        &["paymentApply"],
+        &[
+            ("FAILURE", "a shop the seller has not bound, or an amount over the balance"),
+            ("IDEMPOTENT_ERROR", "the same paymentId again with different content"),
+        ],
+    ),
+    (
+        "platform",
+        &["paymentQuery"],
+        &[("FAILURE", "a paymentId this partner does not have")],
+    ),
+    // A second upload of a tradeOrderId replaces it (docs/FIDELITY.md); no id is kept.
+    ("platform", &["balanceQuery", "tradeMaterialsUpload"], &[]),
+    (
+        "file",
+        &["/file/upload"],
+        &[(
+            "FAILURE",
+            "a file past what the simulator stores for the partner (reset the tenant to free it)",
+        )],
+    ),
+    (
+        "infinia",
+        &[
+            "account-binding/request",
+            "account-binding/query",
+            "trade-details/query",
+            "account-balance/query",
+            "available-revenue/query",
+            "revenue-sharing/request",
+            "revenue-sharing/query",
+        ],
+        &[],
+    ),
+    ("pockyt", &["/v3/payee/register", "/v3/payouts/balance"], &[]),
+    (
+        "pockyt",
+        &[
+            "/v3/payee/retrieve",
+            "/v3/payee/update",
+            "/v3/payee/account/delete",
+            "/v3/payouts/inquiry",
+            "/v2/customers/account/retrieve",
+        ],
+        &[("000021", NOT_FOUND)],
+    ),
+    (
+        "pockyt",
+        &[
+            "/v3/customers/account/create/bank-account",
+            "/v3/customers/account/create/paypal",
+            "/v3/customers/account/create/venmo",
+            "/v2/customers/account/create",
+        ],
+        &[
+            ("000021", NOT_FOUND),
+            ("000040", "a payee declined or deactivated"),
+        ],
+    ),
+    (
+        "pockyt",
+        &["/v3/payee/payout-accounts"],
+        &[
+            ("000021", NOT_FOUND),
+            ("000040", "a payee not activated"),
+        ],
+    ),
+    (
+        "pockyt",
+        &["/v3/payouts/pay"],
+        &[
+            ("000021", NOT_FOUND),
+            ("000040", "a payout over the balance, or to a payee or account not activated"),
+        ],
+    ),
+];
+
+/// The codes that refuse bad input, per surface, with what provokes them: every operation reads
+/// a request (its body or form, and the envelope around it), so every one answers them.
+const INPUT_CODES: &[(&str, &[&str], &str)] = &[
+    (
+        "whalet-scheme",
+        &["PARAMETER_ERROR"],
+        "bad input (a required field left out or malformed)",
+    ),
+    (
+        "infinia",
+        &["SYS-002", "SYS-004", "SYS-005", "SYS-006"],
+        "bad input (a field missing, malformed or out of range)",
+    ),
+    (
+        "pockyt",
+        &["000020", "000022", "000023"],
+        "bad input (a field missing, not matching or invalid)",
+    ),
+];
+
+/// [`NATURAL`]'s codes of `op` on `surface`; None when it does not list the operation.
+fn natural_of(surface: &str, op: &str) -> Option<Causes> {
+    NATURAL
+        .iter()
+        .find(|(s, ops, _)| *s == surface && ops.contains(&op))
+        .map(|(_, _, codes)| *codes)
 }
 
-/// How to provoke `code` from `op`: what does it naturally, then the rule that forces it. The
-/// natural half is given only where it is true of `op`: a query has no business id to repeat,
-/// no review to wait for and no payout to overdraw.
+/// What provokes `code` from `op` on `surface` by itself, if anything does ([`NATURAL`],
+/// [`INPUT_CODES`]).
+fn natural_cause(surface: &str, op: &str, code: &str) -> Option<&'static str> {
+    let scheme = match surface {
+        "whalet" | "platform" | "file" => "whalet-scheme",
+        other => other,
+    };
+    let input = INPUT_CODES
+        .iter()
+        .find(|(s, codes, _)| *s == scheme && codes.contains(&code))
+        .map(|(_, _, cause)| *cause);
+    input.or_else(|| {
+        natural_of(surface, op)?
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, cause)| *cause)
+    })
+}
+
+/// How to provoke `code` from `op`: what does it by itself, then the rule that forces it. The
+/// natural half is given only where the operation answers so ([`natural_cause`]): a query has no
+/// business id to repeat, an upload that keeps none no conflict, a balance no id to miss.
 fn sync_hint(s: &SurfaceSource, op: &str, code: &str) -> String {
     let asynchronous = s.accepted_as_processing.contains(&op);
     if code == s.success || (asynchronous && Some(code) == s.processing) {
         return format!("a valid {op} request");
     }
-    let reads = reads_only(op);
-    let natural = match code {
-        // The connectivity check refuses nothing but its own fields.
-        _ if op == "connectivity" && code != "PARAMETER_ERROR" => "",
-        // An operation that goes to review answers its processing code as its success (above).
-        "PROCESSING" => "",
-        "FAILURE" if reads => "an unknown or another partner's id, or",
-        "FAILURE" => {
-            "a request the state refuses (unknown or foreign id, wrong status, balance too low), or"
-        }
-        "PARAMETER_ERROR" => "bad input (a required field left out or malformed), or",
-        "IDEMPOTENT_ERROR" if !reads => "the same business id again with different content, or",
-        "SYS-002" | "SYS-004" | "SYS-005" | "SYS-006" => {
-            "bad input (a field missing, malformed or out of range), or"
-        }
-        "000020" | "000022" | "000023" => {
-            "bad input (a field missing, not matching or invalid), or"
-        }
-        "000021" if !op.ends_with("/register") => "an id that does not exist, or",
-        "000040" if !reads && op.contains("payouts") => "a payout over the balance, or",
-        _ => "",
-    };
-    if natural.is_empty() {
-        forced(op, code)
-    } else {
-        format!("{natural} {}", forced(op, code))
+    match natural_cause(s.surface, op, code) {
+        Some(natural) => format!("{natural}, or {}", forced(op, code)),
+        None => forced(op, code),
     }
 }
 
@@ -368,24 +563,92 @@ mod tests {
             &whalet,
             "b2cCardQuery",
             "FAILURE",
-            "unknown or another partner's id",
+            "unknown, or another partner's",
         );
-        said(&whalet, "payoutApply", "FAILURE", "balance too low");
+        said(
+            &whalet,
+            "payoutApply",
+            "FAILURE",
+            "over the available balance",
+        );
         said(
             &pockyt,
             "/v3/payouts/pay",
             "000040",
             "a payout over the balance",
         );
-        said(
-            &pockyt,
-            "/v3/payee/retrieve",
-            "000021",
-            "an id that does not exist",
-        );
+        said(&pockyt, "/v3/payee/retrieve", "000021", "does not exist");
         assert_eq!(
             sync_hint(&whalet, "userOnboardingApply", "PROCESSING"),
             "a valid userOnboardingApply request"
         );
+    }
+
+    /// Regression: the natural half was guessed from the operation's name, so the platform's
+    /// trade-materials upload (which keeps no business id and never answers FAILURE) was told to
+    /// repeat its business id and to be refused by the state, and its balance query, which takes
+    /// no id, to name an unknown one. Now an operation gets a natural cause only for the codes
+    /// its handler answers by itself.
+    #[test]
+    fn an_operation_that_cannot_answer_a_code_by_itself_is_told_only_the_rule() {
+        let platform = surface("platform");
+        let file = surface("file");
+        let pockyt = surface("pockyt");
+        for (s, op, code) in [
+            (&platform, "tradeMaterialsUpload", "IDEMPOTENT_ERROR"),
+            (&platform, "tradeMaterialsUpload", "FAILURE"),
+            (&platform, "balanceQuery", "FAILURE"),
+            (&platform, "shopAccountBindQuery", "IDEMPOTENT_ERROR"),
+            (&file, "/file/upload", "IDEMPOTENT_ERROR"),
+            (&surface("whalet"), "userOnboardingApply", "FAILURE"),
+            (&surface("whalet"), "queryPlatformBalance", "FAILURE"),
+            (
+                &surface("whalet"),
+                "tradeOrderBindApply",
+                "IDEMPOTENT_ERROR",
+            ),
+            (&pockyt, "/v3/payouts/balance", "000021"),
+            (&pockyt, "/v3/payee/retrieve", "000040"),
+        ] {
+            assert_eq!(sync_hint(s, op, code), forced(op, code), "{op} {code}");
+        }
+        // What they do answer by themselves keeps its cause.
+        for (s, op, code) in [
+            (&platform, "tradeMaterialsUpload", "PARAMETER_ERROR"),
+            (&platform, "paymentApply", "IDEMPOTENT_ERROR"),
+            (&platform, "paymentQuery", "FAILURE"),
+            (&file, "/file/upload", "FAILURE"),
+            (&pockyt, "/v3/customers/account/create/paypal", "000040"),
+        ] {
+            let hint = sync_hint(s, op, code);
+            assert!(hint.ends_with(&forced(op, code)), "{hint}");
+            assert_ne!(hint, forced(op, code), "{op} {code}");
+        }
+    }
+
+    /// Every operation of the simulator's model says what it answers by itself, and the table
+    /// names only operations the model has.
+    #[test]
+    fn every_operation_of_the_model_says_what_it_answers_by_itself() {
+        let dispatch = crate::api::whalet::Dispatch::new(&Default::default()).expect("dispatch");
+        let model = crate::api::coverage::model(&dispatch, &[]);
+        for (surface, op) in &model.operations {
+            assert!(natural_of(surface, op).is_some(), "{surface} {op}");
+        }
+        for (surface, ops, codes) in NATURAL {
+            for op in *ops {
+                assert!(
+                    model
+                        .operations
+                        .iter()
+                        .any(|(s, o)| s == surface && o == op),
+                    "{surface} {op} is not an operation of the model"
+                );
+                for (code, _) in *codes {
+                    let id = format!("{surface}.{op}.{code}");
+                    assert!(model.find(&id).is_some(), "{id} is not an item");
+                }
+            }
+        }
     }
 }

@@ -20,6 +20,8 @@ pub struct ClientResponse {
     pub latency: Duration,
     /// The `Location` of a redirect (redirects are never followed).
     pub location: Option<String>,
+    /// The answer's header fields (the CLI reads the simulator's `X-Whalet-Sim-Diagnostic`).
+    pub headers: reqwest::header::HeaderMap,
     /// The body was longer than the client's answer limit; the rest was not read.
     pub truncated: bool,
     /// Why the body broke off after the status came (the peer closed early, a malformed chunk,
@@ -221,6 +223,7 @@ impl HttpClient {
             .get(reqwest::header::LOCATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let headers = response.headers().clone();
         let mut body = Vec::new();
         let mut truncated = false;
         let mut broken = None;
@@ -246,6 +249,7 @@ impl HttpClient {
             body: body.into(),
             latency: started.elapsed(),
             location,
+            headers,
             truncated,
             broken,
         })

@@ -22,9 +22,22 @@ pub fn id_of(seq: u64) -> String {
     format!("ntf_{seq:06}")
 }
 
-/// The sequence number in a ledger id (`ntf_000042` → 42).
+/// The sequence number in a ledger id (`ntf_000042` → 42; any number of leading zeros:
+/// `ntf_42`). This is how a notification's id is read where it is stored (a snapshot, the data
+/// dir): the `ntf_` is required. Where a caller names one, [`seq_asked`] reads it.
 pub fn seq_of(id: &str) -> Option<u64> {
-    let digits = id.strip_prefix("ntf_")?;
+    id.strip_prefix("ntf_").and_then(number)
+}
+
+/// The sequence number of the notification a control-plane caller names: its id as
+/// [`seq_of`] reads it (`ntf_000042`, `ntf_42`) or its bare number (`42`), the same forms for
+/// `GET /__sim/notifications/{id}`, its `resend` and the listing's `after=`.
+pub fn seq_asked(text: &str) -> Option<u64> {
+    seq_of(text).or_else(|| number(text))
+}
+
+/// Decimal digits only (no sign, no blank), as a sequence number.
+fn number(digits: &str) -> Option<u64> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -60,6 +73,19 @@ pub struct NotificationFilter {
 }
 
 impl NotificationFilter {
+    /// The sequence number of the notification a caller names ([`seq_asked`]: `ntf_000042`,
+    /// `ntf_42` or `42`): the listing's `after=`. Here because this module is the outbox's
+    /// own; the control plane reaches it through the filter it fills.
+    pub fn seq_asked(text: &str) -> Option<u64> {
+        seq_asked(text)
+    }
+
+    /// The ledger id (`ntf_000042`) of the notification a caller names, in the same forms:
+    /// `GET /__sim/notifications/{id}` and its `resend`.
+    pub fn id_asked(text: &str) -> Option<String> {
+        seq_asked(text).map(id_of)
+    }
+
     pub(super) fn matches(&self, seq: u64, n: &Notification) -> bool {
         self.tenant
             .as_deref()
@@ -355,6 +381,31 @@ mod tests {
         ] {
             assert_eq!(seq_of(junk), None, "{junk}");
         }
+    }
+
+    /// A caller names a notification by its id, with any number of leading zeros, or by its
+    /// bare number, as the listing's `after=` always took it; nothing else reads as a number.
+    #[test]
+    fn a_notification_is_asked_for_by_its_id_or_its_number() {
+        for asked in ["ntf_000007", "ntf_7", "ntf_0000007", "7", "000007"] {
+            assert_eq!(seq_asked(asked), Some(7), "{asked}");
+        }
+        for junk in [
+            "",
+            "ntf_",
+            "+7",
+            "ntf_+7",
+            "-7",
+            " 7",
+            "7 ",
+            "ntf_ntf_7",
+            "NTF_7",
+            "7x",
+            "99999999999999999999999",
+        ] {
+            assert_eq!(seq_asked(junk), None, "{junk:?}");
+        }
+        assert_eq!(seq_of("7"), None, "a stored id keeps its ntf_");
     }
 
     #[test]

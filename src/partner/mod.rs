@@ -92,6 +92,28 @@ pub struct Answered {
     /// The reply as printed: for Whalet the decrypted head and body, for Infinia the decrypted
     /// data in place of `responseData`.
     pub json: Value,
+    /// The whole diagnostic of a refusal whose `detail` the simulator cut to its documented
+    /// width: its `X-Whalet-Sim-Diagnostic` header, decoded ([`diagnostic`]), when it came.
+    pub diagnostic: Option<String>,
+}
+
+/// The text of `response`'s diagnostic header ([`crate::wire::whalet::DIAGNOSTIC_HEADER`]), if
+/// it has one: decoded as the simulator encoded it ([`crate::wire::whalet::header_text`]), and a
+/// control character it holds (a line break) shown escaped (`\n`), so that what a server sends
+/// cannot move the terminal's cursor.
+pub fn diagnostic(response: &ClientResponse) -> Option<String> {
+    let value = response
+        .headers
+        .get(crate::wire::whalet::DIAGNOSTIC_HEADER)?;
+    Some(
+        crate::wire::whalet::header_text(value.as_bytes())
+            .chars()
+            .map(|c| match c.is_control() {
+                true => c.escape_default().to_string(),
+                false => c.to_string(),
+            })
+            .collect(),
+    )
 }
 
 /// Whether `status` is a 2xx.
@@ -107,6 +129,35 @@ fn unopened(status: u16, body: &[u8], why: String) -> CallError {
         CallError::Reply(why)
     } else {
         http_error(status, body)
+    }
+}
+
+/// A Whalet refusal in plain JSON under a status other than 2xx, as whalet-platform answers in
+/// its plain-JSON mode (the simulator's `[platform] auth = "none"`: `{"code", "detail"}` with
+/// HTTP 400, 401, …; docs/FIDELITY.md): a JSON object without a `head`, whose `code` is one of
+/// the Whalet result codes other than a success. It is the provider's refusal (exit 5), as an
+/// unsigned head-only refusal is, not a transport failure; printed as it came. Any other answer
+/// (a proxy's page, `{"error": …}` from the edge) is none.
+fn plain_refusal(response: &ClientResponse) -> Option<Answered> {
+    use crate::wire::whalet::Code;
+    let status = response.status;
+    if is_success(status) {
+        return None;
+    }
+    let json: Value = serde_json::from_slice(&response.body).ok()?;
+    let fields = json.as_object()?;
+    if fields.contains_key("head") {
+        return None;
+    }
+    let code = fields.get("code")?.as_str()?.to_owned();
+    match Code::parse(&code)? {
+        Code::Success | Code::Processing => None,
+        _ => Some(Answered {
+            status,
+            code,
+            json,
+            diagnostic: diagnostic(response),
+        }),
     }
 }
 
@@ -230,8 +281,10 @@ impl WhaletClient {
                 status: response.status,
                 code: reply.code.clone(),
                 json: reply_json(&reply),
+                diagnostic: diagnostic(&response),
             }),
-            Err(e) => Err(unopened(response.status, &response.body, e.detail)),
+            Err(e) => plain_refusal(&response)
+                .ok_or_else(|| unopened(response.status, &response.body, e.detail)),
         }
     }
 
@@ -347,6 +400,39 @@ mod tests {
         assert_eq!(opened.text, text);
         assert_eq!(opened.echo.api_code, "paymentApply");
         assert_eq!(opened.key_enc_form, envelope::KeyEncForm::Base64);
+    }
+
+    /// The simulator's escapes (`wire::whalet::header_safe`) are undone, a `+` stays a `+` (it
+    /// is no form), and a control character is shown escaped rather than written raw.
+    #[test]
+    fn the_diagnostic_header_reads_back_as_the_text_the_simulator_escaped() {
+        let text = "a+b 100% \"x\"\nline two: caf\u{e9} \u{1b}[2J";
+        let escaped = envelope::header_safe(text, 4096);
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            envelope::DIAGNOSTIC_HEADER
+                .parse::<reqwest::header::HeaderName>()
+                .unwrap(),
+            escaped.parse().unwrap(),
+        );
+        let response = ClientResponse {
+            status: 200,
+            body: Default::default(),
+            latency: Duration::ZERO,
+            location: None,
+            headers,
+            truncated: false,
+            broken: None,
+        };
+        assert_eq!(
+            diagnostic(&response).unwrap(),
+            "a+b 100% \"x\"\\nline two: caf\u{e9} \\u{1b}[2J"
+        );
+        let without = ClientResponse {
+            headers: Default::default(),
+            ..response
+        };
+        assert_eq!(diagnostic(&without), None);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::wire::pockyt;
 
 use crate::http::client::ClientResponse;
 
-use super::{reply_client, unopened, whole_reply, Answered, CallError};
+use super::{diagnostic, reply_client, unopened, whole_reply, Answered, CallError};
 
 /// An Infinia merchant app: requests are RSA-block encrypted to Infinia's key and signed with
 /// the merchant's.
@@ -51,6 +51,7 @@ impl InfiniaMerchant {
                 "message": reply.message,
                 "data": reply.data,
             }),
+            diagnostic: diagnostic(&response),
         })
     }
 
@@ -291,6 +292,7 @@ fn plain_refusal(response: &ClientResponse, code_field: &str) -> Option<Answered
         status: response.status,
         code,
         json,
+        diagnostic: diagnostic(response),
     })
 }
 

@@ -87,7 +87,8 @@ CREATE TABLE IF NOT EXISTS notifications (
 CREATE TABLE IF NOT EXISTS clock (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     mode TEXT NOT NULL,
-    now INTEGER NOT NULL
+    now INTEGER NOT NULL,
+    wall INTEGER
 );
 CREATE TABLE IF NOT EXISTS timers (
     id INTEGER PRIMARY KEY,
@@ -322,9 +323,11 @@ impl DataDir {
                 .map_err(|e| format!("database {}: {e}", self.dir.join(DB_FILE).display()))?;
             let request_seq = next_request_seq(conn)
                 .map_err(|e| format!("database {}: {e}", self.dir.join(DB_FILE).display()))?;
-            if let Some((mut snapshot, mode)) = loaded {
+            if let Some((mut snapshot, mode, written_at)) = loaded {
                 restored.clock = true;
                 core.clock().set_mode(mode);
+                // A real clock went on while the process was down (docs/PERSISTENCE.md).
+                snapshot.now = resumed_now(mode, snapshot.now, written_at);
                 // A saved scenario that today's checks refuse does not keep the rest from
                 // starting: it is set aside, logged with its text (docs/PERSISTENCE.md).
                 let set_aside = super::set_aside_unloadable(core, &mut snapshot);
@@ -664,6 +667,21 @@ fn open_db(dir: &Path) -> Result<Connection, String> {
     // one transaction with the version (a start that fails leaves the file as it was).
     let tx = conn.transaction().map_err(fail)?;
     tx.execute_batch(SCHEMA).map_err(fail)?;
+    // The clock's `wall` (the wall time its row was written at) came later, without a new
+    // version: an older database gets the column, empty until the next write (its real clock
+    // resumes at its stored time once), and an older simulator still opens the database (its
+    // writes leave the column empty).
+    let has_wall: i64 = tx
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('clock') WHERE name = 'wall'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(fail)?;
+    if has_wall == 0 {
+        tx.execute("ALTER TABLE clock ADD COLUMN wall INTEGER", [])
+            .map_err(fail)?;
+    }
     if version == 1 {
         // Version 1 kept no scenarios: it gets the empty scenario state every later database
         // holds, so that a missing one is refused as lost rather than read as "none".
@@ -1496,9 +1514,10 @@ fn write(
     }
     write_notifications(&tx, batch.notifications)?;
     let mode = serde_json::to_string(&core.clock().mode()).map_err(|e| e.to_string())?;
+    // With the wall time it is written at: a real clock resumes as wall time moved.
     tx.execute(
-        "INSERT OR REPLACE INTO clock (id, mode, now) VALUES (1, ?1, ?2)",
-        params![mode, core.clock().now()],
+        "INSERT OR REPLACE INTO clock (id, mode, now, wall) VALUES (1, ?1, ?2, ?3)",
+        params![mode, core.clock().now(), crate::clock::system_now()],
     )
     .map_err(|e| e.to_string())?;
     tx.execute(
@@ -1910,7 +1929,9 @@ fn write_notifications(
     Ok(())
 }
 
-type Loaded = Option<(super::Snapshot, ClockMode)>;
+/// The database as a snapshot, with the clock's mode and the wall time (epoch ms) its row was
+/// written at (None: a row an older simulator wrote); None when it holds no tenant yet.
+type Loaded = Option<(super::Snapshot, ClockMode, Option<i64>)>;
 
 /// Rows of `table` for a tenant the `tenants` table does not hold: refused rather than dropped.
 fn orphan(table: &str, tenant: &str) -> String {
@@ -1918,6 +1939,38 @@ fn orphan(table: &str, tenant: &str) -> String {
         "table {table}: rows of tenant {} that table tenants does not hold",
         crate::text::echo(tenant)
     )
+}
+
+/// The virtual time a clock of `mode`, stored at `stored` and written at wall time `written_at`,
+/// resumes at now ([`crate::clock::resume`]: a real clock moved on by the wall time that passed,
+/// a manual or scaled one where it stopped), logging how a real clock resumed.
+fn resumed_now(mode: ClockMode, stored: i64, written_at: Option<i64>) -> i64 {
+    use crate::clock::{format::utc_z, Resumed};
+    let (now, how) = crate::clock::resume(mode, stored, written_at, crate::clock::system_now());
+    match how {
+        Resumed::MovedOn(down) => tracing::info!(
+            stored = %utc_z(stored),
+            now = %utc_z(now),
+            down_ms = down,
+            "the real clock resumes as wall time moved while the simulator was down: timers \
+             and notification attempts that fell due meanwhile run at once, in due order"
+        ),
+        Resumed::NoWallTime => tracing::warn!(
+            stored = %utc_z(stored),
+            "the data dir's clock row has no wall time (written by an older whalet-sim): the \
+             real clock resumes at its stored time, behind wall time by the time the simulator \
+             was down (POST /__sim/clock/advance moves it on); the next write records the wall \
+             time, so later restarts resume as wall time moved"
+        ),
+        Resumed::WallWentBack(back) => tracing::warn!(
+            stored = %utc_z(stored),
+            back_ms = back,
+            "the wall clock is earlier than when the data dir's clock was written: the real \
+             clock resumes at its stored time (it never goes back)"
+        ),
+        Resumed::Paused => {}
+    }
+    now
 }
 
 /// The clock mode as stored (`{"mode": "manual"}`, …): refused, naming it, when it is not one
@@ -1954,9 +2007,9 @@ fn load(
     restored: &mut Restored,
 ) -> Result<Loaded, String> {
     // Read here, required once the database is known to hold state (a new one has no row yet).
-    let clock: Option<(String, i64)> = conn
-        .query_row("SELECT mode, now FROM clock WHERE id = 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
+    let clock: Option<(String, i64, Option<i64>)> = conn
+        .query_row("SELECT mode, now, wall FROM clock WHERE id = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })
         .map(Some)
         .or_else(|e| match e {
@@ -1965,8 +2018,9 @@ fn load(
         })
         .map_err(|e| {
             format!(
-                "table clock: {e}; its row holds the mode (JSON text) and now (virtual time, \
-                 whole epoch milliseconds)"
+                "table clock: {e}; its row holds the mode (JSON text), now (virtual time, \
+                 whole epoch milliseconds) and wall (the wall time it was written at, whole \
+                 epoch milliseconds, or empty)"
             )
         })?;
     let mut tenants: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
@@ -2155,11 +2209,14 @@ fn load(
             crate::text::echo(&text)
         )
     })?;
-    let (mode, now) = clock.ok_or_else(missing_clock)?;
+    let (mode, now, wall) = clock.ok_or_else(missing_clock)?;
     let (mode, now) = (
         stored_mode(&mode)?,
         crate::clock::check_time(now, "table clock: now")?,
     );
+    let wall = wall
+        .map(|w| crate::clock::check_time(w, "table clock: wall"))
+        .transpose()?;
     Ok(Some((
         super::Snapshot {
             format: super::FORMAT.into(),
@@ -2177,6 +2234,7 @@ fn load(
             journal,
         },
         mode,
+        wall,
     )))
 }
 

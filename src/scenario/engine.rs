@@ -31,7 +31,15 @@ impl Loaded {
         self.scope.as_ref().is_none_or(|s| s == tenant)
     }
 
-    fn view(&self) -> Value {
+    /// The view; `cancelled`: what a reset cancelled of its timeline ([`State::cancelled`]).
+    fn view(&self, cancelled: &HashMap<u64, Vec<Value>>) -> Value {
+        let cancelled: &[Value] = cancelled.get(&self.generation).map_or(&[], Vec::as_slice);
+        let cause = |index: usize| {
+            cancelled
+                .iter()
+                .find(|c| c["index"] == json!(index))
+                .map(|c| c["by"].clone())
+        };
         let rules: Vec<Value> = self
             .file
             .rules
@@ -43,7 +51,14 @@ impl Loaded {
             .file
             .timeline
             .iter()
-            .map(|e| json!({"at": timeline::due(self.loaded_at, e.at), "event": e.event, "params": e.params}))
+            .enumerate()
+            .map(|(i, e)| {
+                let mut entry = json!({"at": timeline::due(self.loaded_at, e.at), "event": e.event, "params": e.params});
+                if let Some(by) = cause(i + 1) {
+                    entry["cancelled"] = by;
+                }
+                entry
+            })
             .collect();
         let outages: Vec<Value> = self
             .file
@@ -61,6 +76,7 @@ impl Loaded {
             "rules": rules,
             "timeline": timeline,
             "fired": self.fired,
+            "cancelled": cancelled,
             "outages": outages,
         })
     }
@@ -110,6 +126,9 @@ pub(super) struct State {
     pub(super) counters: HashMap<(u64, usize, TenantId), Counter>,
     pub(super) draws: HashMap<(TenantId, String), u64>,
     pub(super) outages: HashMap<Option<TenantId>, ManualOutage>,
+    /// By generation: the timeline events of a loaded scenario a reset cancelled before they
+    /// fired (`{"index", "event", "at": when, "by": "reset"}`), shown with the scenario.
+    pub(super) cancelled: HashMap<u64, Vec<Value>>,
     pub(super) next_generation: u64,
     /// Counts changes (loads, counters, draws, outages), for the data directory.
     pub(super) version: u64,
@@ -157,8 +176,9 @@ impl State {
 pub struct Scenarios {
     pub(super) state: Arc<Mutex<State>>,
     pub(super) clock: Clock,
-    /// (surface, canonical name) of every operation a rule may name; empty: names unchecked.
-    operations: Arc<Vec<(&'static str, String)>>,
+    /// (surface, canonical name) of every operation a rule may name (empty: names unchecked),
+    /// and the wire names a configuration gives some of them.
+    operations: Arc<super::load::OperationNames>,
 }
 
 impl Default for Scenarios {
@@ -187,12 +207,13 @@ impl Scenarios {
         Self {
             state: Arc::new(Mutex::new(State::default())),
             clock,
-            operations: Arc::new(Vec::new()),
+            operations: Arc::new(super::load::OperationNames::default()),
         }
     }
 
     /// The engine with the `--scenario` files loaded, in order, each rule's operations checked
-    /// against `operations` (surface, canonical name). An unreadable or broken file is an error
+    /// against `operations` (surface, canonical name; a wire name a configuration gives one is
+    /// pointed to its canonical name). An unreadable or broken file is an error
     /// naming the file, line and reason, and so is a file named as an earlier one for the same
     /// tenant (the second would replace the first, whose `0s` events would never fire).
     /// Timelines start when the core schedules them.
@@ -200,10 +221,10 @@ impl Scenarios {
         clock: &Clock,
         paths: &[std::path::PathBuf],
         triggers: &[crate::trigger::TriggerDef<C>],
-        operations: Vec<(&'static str, String)>,
+        operations: impl Into<super::load::OperationNames>,
     ) -> anyhow::Result<Self> {
         let mut engine = Self::with_clock(clock.clone());
-        engine.operations = Arc::new(operations);
+        engine.operations = Arc::new(operations.into());
         for path in paths {
             let source = path.display().to_string();
             let text = std::fs::read_to_string(path)
@@ -244,27 +265,31 @@ impl Scenarios {
         triggers: &[crate::trigger::TriggerDef<C>],
         scope: Option<&TenantId>,
     ) -> Result<ScenarioFile, format::LoadError> {
-        let operations: Vec<(&str, &str)> = self
-            .operations
-            .iter()
-            .map(|(surface, name)| (*surface, name.as_str()))
-            .collect();
-        super::load::parse_checked(text, source, triggers, &operations, scope)
+        let operations = self.operation_names();
+        let renamed = &self.operations.renamed;
+        super::load::parse_checked(text, source, triggers, &operations, renamed, scope)
     }
 
     /// Why `operation` is no operation of `surface` a rule could name (the check a rule's
     /// `operation` gets at load, with the nearest name), if it is none. Unchecked when the engine
     /// was given no list (unit tests).
     pub fn unknown_operation(&self, surface: &str, operation: &str) -> Option<String> {
-        let operations: Vec<(&str, &str)> = self
-            .operations
-            .iter()
-            .map(|(surface, name)| (*surface, name.as_str()))
-            .collect();
+        let operations = self.operation_names();
         if operations.is_empty() {
             return None;
         }
-        super::load::unknown_operation(Some(surface), operation, &operations).map(|(_, why)| why)
+        let renamed = &self.operations.renamed;
+        super::load::unknown_operation(Some(surface), operation, &operations, renamed)
+            .map(|(_, why)| why)
+    }
+
+    /// (surface, canonical name) of every operation a rule may name, as the loader reads them.
+    fn operation_names(&self) -> Vec<(&str, &str)> {
+        self.operations
+            .operations
+            .iter()
+            .map(|(surface, name)| (*surface, name.as_str()))
+            .collect()
     }
 
     /// The outbox's delivery gate: fails attempts during an outage.
@@ -398,7 +423,7 @@ impl Scenarios {
             scheduled: false,
             fired: Vec::new(),
         };
-        let view = loaded.view();
+        let view = loaded.view(&state.cancelled);
         let generation = loaded.generation;
         state.loaded.push(loaded);
         Loading {
@@ -423,6 +448,9 @@ impl Scenarios {
             state
                 .counters
                 .retain(|(generation, _, _), _| held.contains(generation));
+            state
+                .cancelled
+                .retain(|generation, _| held.contains(generation));
             state.version += 1;
             before != state.loaded.len()
         };
@@ -478,7 +506,7 @@ impl Scenarios {
             .loaded
             .iter()
             .filter(|l| tenant.is_none_or(|t| l.applies_to(t)))
-            .map(Loaded::view)
+            .map(|l| l.view(&state.cancelled))
             .collect()
     }
 
@@ -490,7 +518,7 @@ impl Scenarios {
             .loaded
             .iter()
             .find(|l| l.generation == generation)
-            .map(Loaded::view)
+            .map(|l| l.view(&state.cancelled))
     }
 
     /// The view of one scenario.
@@ -500,7 +528,7 @@ impl Scenarios {
             .loaded
             .iter()
             .find(|l| l.file.name.0 == name && l.scope.as_ref() == scope)
-            .map(Loaded::view)
+            .map(|l| l.view(&state.cancelled))
     }
 
     /// The seed in effect for `tenant`: the highest-precedence applicable scenario's `seed`.
@@ -528,10 +556,38 @@ impl Scenarios {
     }
 
     /// Forgets counters, random draws and trigger-started outages of `tenant` (or all).
-    /// Loaded scenarios stay loaded.
+    /// Loaded scenarios stay loaded; the reset cancels the pending timeline events of those
+    /// of `tenant` (of every scenario without one), and their views say so.
     pub fn reset(&self, tenant: Option<&TenantId>) {
         let mut state = self.state.lock();
         state.version += 1;
+        let now = self.clock.now();
+        let mut marks: Vec<(u64, Value)> = Vec::new();
+        for l in state
+            .loaded
+            .iter()
+            .filter(|l| l.scheduled && tenant.is_none_or(|t| l.scope.as_ref() == Some(t)))
+        {
+            let done = |index: usize| {
+                let index = json!(index);
+                l.fired.iter().any(|f| f["index"] == index)
+                    || state
+                        .cancelled
+                        .get(&l.generation)
+                        .is_some_and(|c| c.iter().any(|c| c["index"] == index))
+            };
+            for (i, e) in l.file.timeline.iter().enumerate() {
+                if !done(i + 1) {
+                    marks.push((
+                        l.generation,
+                        json!({"index": i + 1, "event": e.event, "at": now, "by": "reset"}),
+                    ));
+                }
+            }
+        }
+        for (generation, mark) in marks {
+            state.cancelled.entry(generation).or_default().push(mark);
+        }
         let keep = |t: &TenantId| tenant.is_some_and(|wanted| wanted != t);
         state.counters.retain(|(_, _, t), _| keep(t));
         state.draws.retain(|(t, _), _| keep(t));
@@ -595,5 +651,81 @@ fn decision_of(scenario: &str, rule: &str, then: &format::ThenSpec) -> Decision 
         },
         values: then.values.clone(),
         scenario: Some(scenario.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tenant::Provider;
+    use crate::trigger::TriggerDef;
+
+    fn never((): (), _: serde_json::Map<String, Value>) -> crate::trigger::TriggerFuture {
+        Box::pin(async { Err("not run in these tests".to_owned()) })
+    }
+
+    const TRIGGERS: &[TriggerDef<()>] = &[TriggerDef {
+        name: "whalet.collection.received",
+        description: "",
+        params: &[],
+        run: never,
+    }];
+
+    /// A scenario of two events (0s and 1m) loaded for `scope`, its timeline scheduled and its
+    /// first event fired; answers its generation.
+    fn loaded(engine: &Scenarios, scope: Option<TenantId>) -> u64 {
+        let text =
+            "name = \"tl\"\n[[timeline]]\nat = \"0s\"\nevent = \"whalet.collection.received\"\n\
+                    [[timeline]]\nat = \"1m\"\nevent = \"whalet.collection.received\"\n";
+        let file = format::parse(text, "tl.toml", TRIGGERS).unwrap();
+        let generation = engine.load(file, scope, "tl.toml").generation;
+        assert_eq!(engine.take_unscheduled().len(), 1);
+        engine.record_fired(
+            generation,
+            json!({"index": 1, "event": "whalet.collection.received", "ok": true}),
+        );
+        generation
+    }
+
+    /// Each timeline entry's `cancelled`, and the `[index, by]` of each listed under `cancelled`.
+    fn cancelled(view: &Value) -> (Value, Value) {
+        let marked: Vec<Value> = view["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["cancelled"].clone())
+            .collect();
+        let listed: Vec<Value> = view["cancelled"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| json!([c["index"], c["by"]]))
+            .collect();
+        (json!(marked), json!(listed))
+    }
+
+    #[test]
+    fn a_reset_marks_the_unfired_events_of_the_scenarios_it_concerns_cancelled() {
+        let engine = Scenarios::new();
+        let t = TenantId::new(Provider::Whalet, "1");
+        let other = TenantId::new(Provider::Whalet, "2");
+        let generation = loaded(&engine, Some(t.clone()));
+        // Another tenant's reset concerns neither this scenario nor its timers.
+        engine.reset(Some(&other));
+        let view = engine.view(generation).unwrap();
+        assert_eq!(cancelled(&view), (json!([null, null]), json!([])), "{view}");
+        engine.reset(Some(&t));
+        engine.reset(None);
+        let view = engine.view(generation).unwrap();
+        // The fired one is not cancelled; the other is, once, by a reset.
+        assert_eq!(
+            cancelled(&view),
+            (json!([null, "reset"]), json!([[2, "reset"]])),
+            "{view}"
+        );
+        // Loaded again: nothing cancelled.
+        let generation = loaded(&engine, Some(t));
+        let view = engine.view(generation).unwrap();
+        assert_eq!(view["cancelled"], json!([]), "{view}");
     }
 }

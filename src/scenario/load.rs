@@ -46,6 +46,45 @@ impl std::error::Error for LoadError {}
 /// simulator decides through the scenario engine (`contract::Catalog::operations` lists them).
 pub type Operations<'a> = &'a [(&'a str, &'a str)];
 
+/// An operation a configuration renames on the wire (`[whalet.api_codes]`, `[infinia.paths]`).
+/// Rules take its canonical name, so a rule naming the wire name is pointed to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Renamed {
+    pub surface: &'static str,
+    /// The name on the wire (`userApply`, `platform-balance/query`).
+    pub wire: String,
+    /// The name rules and the journal call it by (`userOnboardingApply`).
+    pub canonical: String,
+    /// The configuration table that renames it (`[whalet.api_codes]`).
+    pub table: &'static str,
+}
+
+/// What the engine checks a rule's `operation` against: (surface, canonical name) of every
+/// operation a rule may name, and the wire names a configuration gives some of them (given by
+/// whoever builds the engine, so that this module needs to know no surface).
+#[derive(Debug, Clone, Default)]
+pub struct OperationNames {
+    pub operations: Vec<(&'static str, String)>,
+    pub renamed: Vec<Renamed>,
+}
+
+impl OperationNames {
+    /// Adds an operation (surface, canonical name), e.g. one decided outside the surfaces'
+    /// tables (SFTP processing).
+    pub fn push(&mut self, operation: (&'static str, String)) {
+        self.operations.push(operation);
+    }
+}
+
+impl From<Vec<(&'static str, String)>> for OperationNames {
+    fn from(operations: Vec<(&'static str, String)>) -> Self {
+        Self {
+            operations,
+            renamed: Vec::new(),
+        }
+    }
+}
+
 /// Parses and checks one scenario, without the list of operations to check rule operations
 /// against (see [`parse_checked`]).
 pub fn parse<C>(
@@ -53,7 +92,7 @@ pub fn parse<C>(
     file: &str,
     triggers: &[TriggerDef<C>],
 ) -> Result<ScenarioFile, LoadError> {
-    parse_checked(text, file, triggers, &[], None)
+    parse_checked(text, file, triggers, &[], &[], None)
 }
 
 /// [`parse`], with the checks that depend on the scenario's tenant (timeline parameters, rule
@@ -64,18 +103,20 @@ pub fn parse_for<C>(
     triggers: &[TriggerDef<C>],
     scope: Option<&TenantId>,
 ) -> Result<ScenarioFile, LoadError> {
-    parse_checked(text, file, triggers, &[], scope)
+    parse_checked(text, file, triggers, &[], &[], scope)
 }
 
 /// Parses and checks one scenario. JSON when the text starts with `{`, TOML otherwise. A rule's
 /// `operation` must name (or, with a trailing `*`, match) one of `operations` on the rule's
-/// surface; an empty `operations` leaves operation names unchecked. `scope`: the tenant it will
-/// be loaded for when the loader gives one, else the file's decides the tenant checks.
+/// surface; an empty `operations` leaves operation names unchecked. One that names an
+/// operation's wire name (`renamed`) is pointed to its canonical name. `scope`: the tenant it
+/// will be loaded for when the loader gives one, else the file's decides the tenant checks.
 pub fn parse_checked<C>(
     text: &str,
     file: &str,
     triggers: &[TriggerDef<C>],
     operations: Operations<'_>,
+    renamed: &[Renamed],
     scope: Option<&TenantId>,
 ) -> Result<ScenarioFile, LoadError> {
     let at = |offset: usize, reason: String| {
@@ -133,7 +174,7 @@ pub fn parse_checked<C>(
             at(offset, e.message().trim().to_owned())
         })?
     };
-    check(&parsed, triggers, operations, scope)
+    check(&parsed, triggers, operations, renamed, scope)
         .map_err(|(path, reason)| at(locate::offset(text, json, &path).unwrap_or(0), reason))?;
     parsed.text = text.to_owned();
     Ok(parsed)
@@ -150,6 +191,7 @@ fn check<C>(
     s: &ScenarioFile,
     triggers: &[TriggerDef<C>],
     operations: Operations<'_>,
+    renamed: &[Renamed],
     scope: Option<&TenantId>,
 ) -> Result<(), Refusal> {
     for (what, list, count) in [
@@ -166,11 +208,11 @@ fn check<C>(
     }
     let scope = effective_scope(s, scope);
     for (i, rule) in s.rules.iter().enumerate() {
-        check_rule(i, rule, operations, scope.as_ref())?;
+        check_rule(i, rule, operations, renamed, scope.as_ref())?;
         check_rule_tenant(i, rule, scope.as_ref(), operations)?;
     }
     check_timeline(s, triggers, scope.as_ref())?;
-    check_outages(s)
+    check_outages(s, scope.as_ref())
 }
 
 /// The checks across one rule's keys (rule `i`, 0-based); a refusal points at the key at fault.
@@ -179,6 +221,7 @@ fn check_rule(
     i: usize,
     rule: &RuleSpec,
     operations: Operations<'_>,
+    renamed: &[Renamed],
     scope: Option<&TenantId>,
 ) -> Result<(), Refusal> {
     let label = rule
@@ -281,12 +324,15 @@ fn check_rule(
             ),
         );
     }
-    check_operations(rule, operations).map_err(|(index, why)| {
+    check_operations(rule, operations, renamed).map_err(|(index, why)| {
         (
             [at("operation"), vec![Step::Index(index)]].concat(),
             format!("rule {label:?}: {why}"),
         )
     })?;
+    if let Some(why) = unread_status(rule, scope) {
+        return refuse(at_then("status"), &why);
+    }
     if let Some(code) = &then.code {
         check_code(rule, code)
             .map_err(|why| (at_then("code"), format!("rule {label:?}: {why}")))?;
@@ -358,6 +404,101 @@ fn pockyt_contradiction(rule: &RuleSpec) -> Option<(&'static str, String)> {
             "result = {word:?} and status = {status:?} contradict each other on a Pockyt payout \
              ({PAY}); {fix}"
         ),
+    ))
+}
+
+/// The Whalet operations whose decision reports a rule's `status` word in place of its own: the
+/// reviews a request starts (onboarding, holder, holder bank account, account opening, shop
+/// bind/unbind, card cancellation, payout beneficiary, trade-order binding, submitted material),
+/// the payouts and payments a confirmation starts, and a collection's settlement. Their handlers
+/// hand the word on through the Whalet `Verdict`; no other Whalet operation reads it.
+pub const WHALET_STATUS_OPERATIONS: &[&str] = &[
+    "userOnboardingApply",
+    "cardHolderApply",
+    "cardHolderBeneficaryApply",
+    "b2bVirtualAccountApply",
+    "b2cVirtualAccountApply",
+    "b2cShopBind",
+    "b2cCardCancel",
+    "benificiaryAccountApply",
+    "tradeOrderBindApply",
+    "eddReplenishSubmit",
+    "tradeReplenishSubmit",
+    "payoutConfirm",
+    "payConfirm",
+    "mockPayeeNotify",
+];
+
+/// The operations of `surface` that read a rule's `status` (canonical names): Whalet's
+/// [`WHALET_STATUS_OPERATIONS`], Pockyt's with a table of words ([`super::pockyt`]); none on
+/// whalet-platform and Infinia, whose outcomes are their own words for `result`.
+fn status_operations(surface: Surface) -> Vec<&'static str> {
+    use super::pockyt::{ACCOUNT, PAYEE, PAYOUT};
+    match surface {
+        Surface::Whalet => WHALET_STATUS_OPERATIONS.to_vec(),
+        Surface::Pockyt => [PAYEE.operations, ACCOUNT.operations, PAYOUT.operations].concat(),
+        Surface::Platform | Surface::Infinia => Vec::new(),
+    }
+}
+
+/// Why a rule's `status` would be ignored: no operation it could decide (of its surface, or of
+/// every surface the tenant it sees is served on; matching its `operation`, or any) reads one.
+/// `None` when one does, or when the rule has no `status`.
+fn unread_status(rule: &RuleSpec, scope: Option<&TenantId>) -> Option<String> {
+    let status = rule.then.status.as_deref()?;
+    let seen = rule.tenant.as_ref().map(|Tenant(t)| t).or(scope);
+    let surfaces: Vec<Surface> = Surface::ALL
+        .iter()
+        .copied()
+        .filter(|s| rule.surface.is_none_or(|named| named == *s))
+        .filter(|s| seen.is_none_or(|t| t.provider == s.provider()))
+        .collect();
+    let reads = |surface: Surface| {
+        status_operations(surface)
+            .iter()
+            .any(|o| rule.operation.as_ref().is_none_or(|p| p.matches(o)))
+    };
+    // No surface at all is another check's to refuse (a tenant the rule could never see).
+    if surfaces.is_empty() || surfaces.iter().copied().any(reads) {
+        return None;
+    }
+    let ops = rule
+        .operation
+        .as_ref()
+        .map(|p| p.0.join(", "))
+        .unwrap_or_default();
+    let why: Vec<String> = surfaces
+        .iter()
+        .map(|s| match s {
+            Surface::Platform => "whalet-platform reports no status word of its own (its \
+                                  outcomes are SUCCESS or FAILURE, by result, with reason)"
+                .to_owned(),
+            Surface::Infinia => "Infinia reports no status word of its own (its outcomes are \
+                                 its own words for result: a binding BOUND or REJECTED, a \
+                                 sharing SUCCESS or FAILED, with reason)"
+                .to_owned(),
+            Surface::Whalet => format!(
+                "on Whalet only a review's or a settlement's decision reports one ({}), not {ops}",
+                WHALET_STATUS_OPERATIONS.join(", ")
+            ),
+            Surface::Pockyt => format!(
+                "on Pockyt only {} take one, not {ops}",
+                status_operations(Surface::Pockyt).join(", ")
+            ),
+        })
+        .collect();
+    let other = if surfaces
+        .iter()
+        .any(|s| matches!(s, Surface::Whalet | Surface::Pockyt))
+    {
+        ", or name an operation that reports one"
+    } else {
+        ""
+    };
+    Some(format!(
+        "status = {status:?} is read by no operation the rule decides, so it would be ignored: \
+         {}; leave status out (result and reason decide the outcome){other}",
+        why.join("; ")
     ))
 }
 
@@ -528,12 +669,41 @@ fn check_timeline<C>(
         }
         crate::trigger::check_params(def, &params).map_err(|e| {
             (
-                entry_key("timeline", i, "event"),
+                param_at_fault(def, i, event, &e),
                 format!("timeline event {} ({}): {e}", i + 1, event.event),
             )
         })?;
     }
     Ok(())
+}
+
+/// Where the refusal `e` of timeline event `i`'s parameters is located: at the parameter
+/// whose check alone gives that refusal (one unknown, mistyped or empty), else at `event`: a
+/// parameter missing has no place in the entry (and a parameter present alone is refused for
+/// the same missing one, so that refusal names none of them).
+fn param_at_fault<C>(
+    def: &TriggerDef<C>,
+    i: usize,
+    event: &super::format::TimelineSpec,
+    e: &str,
+) -> Path {
+    let missing = format!("{} needs parameter ", def.name);
+    if e.starts_with(&missing) {
+        return entry_key("timeline", i, "event");
+    }
+    let alone = |key: &String, value: &serde_json::Value| {
+        let mut one = serde_json::Map::new();
+        one.insert(key.clone(), value.clone());
+        crate::trigger::check_params(def, &one).err().as_deref() == Some(e)
+    };
+    match event.params.iter().find(|(k, v)| alone(k, v)) {
+        Some((key, _)) => [
+            entry_key("timeline", i, "params"),
+            vec![Step::Key(key.clone())],
+        ]
+        .concat(),
+        None => entry_key("timeline", i, "event"),
+    }
 }
 
 /// In a scenario for one tenant (`scope`), a timeline event acts on that tenant only, as its
@@ -600,8 +770,10 @@ fn check_event_tenant(
     Ok(())
 }
 
-/// An outage must end after it starts, on a channel the simulator notifies over.
-fn check_outages(s: &ScenarioFile) -> Result<(), Refusal> {
+/// An outage must end after it starts, on a channel the simulator notifies over: in a scenario
+/// for one tenant (`scope`), that tenant's (a channel of another provider's tenants carries none
+/// of its notifications, as a rule's surface of another provider sees none of its requests).
+fn check_outages(s: &ScenarioFile, scope: Option<&TenantId>) -> Result<(), Refusal> {
     for (i, o) in s.outage.iter().enumerate() {
         if o.until.is_some_and(|u| u <= o.from) {
             return Err((
@@ -619,6 +791,20 @@ fn check_outages(s: &ScenarioFile) -> Result<(), Refusal> {
                     ),
                 ));
             }
+            if let Some(scope) = scope.filter(|t| t.provider.as_str() != c.as_str()) {
+                return Err((
+                    entry_key("outage", i, "channel"),
+                    format!(
+                        "outage {}: channel {c} carries the notifications of {c} tenants, not of \
+                         the scenario's tenant {scope}, so the outage could never take effect (a \
+                         scenario for one tenant acts only on it); name channel {}, leave channel \
+                         out (every channel of the tenant), or load the scenario for {} tenant",
+                        i + 1,
+                        scope.provider.as_str(),
+                        with_article(c)
+                    ),
+                ));
+            }
         }
     }
     Ok(())
@@ -626,13 +812,17 @@ fn check_outages(s: &ScenarioFile) -> Result<(), Refusal> {
 
 /// Each of the rule's operation patterns must match an operation of its surface (of any surface
 /// when it names none). On error: which pattern (0-based) and why.
-fn check_operations(rule: &RuleSpec, operations: Operations<'_>) -> Result<(), (usize, String)> {
+fn check_operations(
+    rule: &RuleSpec,
+    operations: Operations<'_>,
+    renamed: &[Renamed],
+) -> Result<(), (usize, String)> {
     let (Some(patterns), false) = (&rule.operation, operations.is_empty()) else {
         return Ok(());
     };
     let surface = rule.surface.map(Surface::as_str);
     match patterns.0.iter().enumerate().find_map(|(index, p)| {
-        unknown_operation(surface, p, operations).map(|(_, why)| (index, why))
+        unknown_operation(surface, p, operations, renamed).map(|(_, why)| (index, why))
     }) {
         Some(refused) => Err(refused),
         None => Ok(()),
@@ -640,12 +830,14 @@ fn check_operations(rule: &RuleSpec, operations: Operations<'_>) -> Result<(), (
 }
 
 /// Why `pattern` (a name, or a prefix with a trailing `*`) matches no operation of `surface` (of
-/// any surface when `None`), with the nearest name: `None` when it matches one. What a rule's
-/// `operation` and the explain endpoint's are checked by.
+/// any surface when `None`), with the nearest name, or, when it is the wire name a configuration
+/// gives an operation (`renamed`), that operation's canonical name: `None` when it matches one.
+/// What a rule's `operation` and the explain endpoint's are checked by.
 pub fn unknown_operation<'p>(
     surface: Option<&str>,
     pattern: &'p str,
     operations: Operations<'_>,
+    renamed: &[Renamed],
 ) -> Option<(&'p str, String)> {
     let known: Vec<&str> = operations
         .iter()
@@ -654,6 +846,9 @@ pub fn unknown_operation<'p>(
         .collect();
     if known.iter().any(|name| pattern_matches(pattern, name)) {
         return None;
+    }
+    if let Some(why) = wire_name(surface, pattern, renamed) {
+        return Some((pattern, why));
     }
     let lead = match surface {
         Some(s) => format!("surface {s} has no operation"),
@@ -679,6 +874,32 @@ pub fn unknown_operation<'p>(
             pattern.trim_end_matches('*')
         ),
     ))
+}
+
+/// Why `pattern`, which matches no canonical name of `surface` (of any surface when `None`), is
+/// refused when it names (or, with a trailing `*`, matches) the wire name a configuration gives
+/// an operation there: rules take the canonical name, whatever the wire calls it.
+fn wire_name(surface: Option<&str>, pattern: &str, renamed: &[Renamed]) -> Option<String> {
+    let r = renamed
+        .iter()
+        .filter(|r| surface.is_none_or(|want| r.surface == want))
+        .find(|r| pattern_matches(pattern, &r.wire))?;
+    let (surface, wire, canonical, table) = (r.surface, &r.wire, &r.canonical, r.table);
+    let why = if pattern.ends_with('*') {
+        format!(
+            "no operation of surface {surface} is named starting with {:?}; it matches {wire:?}, \
+             the wire name {table} gives {canonical:?}, and rules take the canonical name: write \
+             operation = {canonical:?} (or a prefix of it)",
+            pattern.trim_end_matches('*')
+        )
+    } else {
+        format!(
+            "{wire:?} is the wire name {table} gives surface {surface}'s operation {canonical:?}, \
+             and rules take the canonical name (as the journal records it): write operation = \
+             {canonical:?}"
+        )
+    };
+    Some(why)
 }
 
 /// The operation of `known` that `given` most likely meant, and the leading part of `given` left
@@ -803,7 +1024,7 @@ mod tests {
 
     fn rule(body: &str) -> Result<ScenarioFile, LoadError> {
         let text = format!("name = \"t\"\n[[rule]]\n{body}");
-        parse_checked::<()>(&text, "t.toml", &[], OPERATIONS, None)
+        parse_checked::<()>(&text, "t.toml", &[], OPERATIONS, &[], None)
     }
 
     /// Every typed `values` key is checked at load by its own checker, and the refusal names the
@@ -897,7 +1118,7 @@ mod tests {
             "{e}"
         );
         let json = "{\"name\": \"t\", \"rule\": [\n {\"operation\": []}]}";
-        let e = parse_checked::<()>(json, "t.json", &[], OPERATIONS, None).unwrap_err();
+        let e = parse_checked::<()>(json, "t.json", &[], OPERATIONS, &[], None).unwrap_err();
         assert!(
             e.reason.contains("operation = [] names no operation"),
             "{e}"
@@ -926,14 +1147,15 @@ mod tests {
     /// A first rule with every key the second one's errors are about (all valid), after a
     /// description holding the same words: 16 lines, the second `[[rule]]` on the last.
     const DECOY: &str = "name = \"t\"\ndescription = \"nth window status FAILURE connectivity\"\n\
-        [[rule]]\nsurface = \"whalet\"\noperation = \"connectivity\"\nnth = 1\nwindow = \"1s\"\n\
+        [[rule]]\nsurface = \"whalet\"\noperation = [\"connectivity\", \"userOnboardingApply\"]\n\
+        nth = 1\nwindow = \"1s\"\n\
         [rule.when]\namount = { min = \"1\", max = \"2\" }\n\
         [rule.then]\ncode = \"FAILURE\"\nhttp_status = 500\nresult = \"failure\"\n\
         status = \"X\"\ndrop_connection = false\n[[rule]]\n";
 
     #[test]
     fn every_rule_error_names_the_key_of_its_own_rule() {
-        assert!(parse_checked::<()>(DECOY, "t.toml", &[], OPERATIONS, None).is_ok());
+        assert!(parse_checked::<()>(DECOY, "t.toml", &[], OPERATIONS, &[], None).is_ok());
         for (second, reason, at) in [
             ("nth = 2\nfirst = 1\n", "nth cannot be combined", (17, 7)),
             ("after = 2\nfirst = 2\n", "matches no request", (18, 9)),
@@ -982,7 +1204,7 @@ mod tests {
             ),
         ] {
             let text = format!("{DECOY}{second}");
-            let e = parse_checked::<()>(&text, "t.toml", &[], OPERATIONS, None).unwrap_err();
+            let e = parse_checked::<()>(&text, "t.toml", &[], OPERATIONS, &[], None).unwrap_err();
             assert!(e.reason.contains(reason), "{second}: {e}");
             assert_eq!((e.line, e.column), at, "{second}: {e}");
         }
@@ -993,7 +1215,7 @@ mod tests {
         let text = "{\"name\": \"t\", \"description\": \"FAILURE\",\n\"rule\": [\n\
             {\"then\": {\"code\": \"FAILURE\"}},\n\
             {\"surface\": \"pockyt\", \"then\": {\"code\": \"FAILURE\"}}]}";
-        let e = parse_checked::<()>(text, "t.json", &[], OPERATIONS, None).unwrap_err();
+        let e = parse_checked::<()>(text, "t.json", &[], OPERATIONS, &[], None).unwrap_err();
         assert!(e.reason.contains("is not a Pockyt ret_code"), "{e}");
         assert_eq!((e.line, e.column), (4, 40), "{e}");
     }
@@ -1035,7 +1257,7 @@ mod tests {
     fn scoped(body: &str, tenant: &str) -> Result<ScenarioFile, LoadError> {
         let text = format!("name = \"t\"\n[[rule]]\n{body}");
         let scope = TenantId::parse(tenant).unwrap();
-        parse_checked::<()>(&text, "t.toml", &[], OPERATIONS, Some(&scope))
+        parse_checked::<()>(&text, "t.toml", &[], OPERATIONS, &[], Some(&scope))
     }
 
     #[test]
@@ -1092,7 +1314,7 @@ mod tests {
         assert_eq!((e.line, e.column), (3, 13), "{e}");
         let json = "{\"name\": \"t\", \"tenant\": \"pockyt:1\", \"rule\": [\n\
             {\"operation\": [\"/v3/payouts\", \"userOnboardingApply\"]}]}";
-        let e = parse_checked::<()>(json, "t.json", &[], OPERATIONS, None).unwrap_err();
+        let e = parse_checked::<()>(json, "t.json", &[], OPERATIONS, &[], None).unwrap_err();
         assert!(e.reason.contains("\"userOnboardingApply\""), "{e}");
         assert_eq!(e.line, 2, "{e}");
         for (fine, tenant) in [
@@ -1205,6 +1427,53 @@ mod tests {
         assert_eq!(e.line, 4, "{e}");
     }
 
+    const WITH_PARAMS: &[TriggerDef<()>] = &[TriggerDef {
+        name: "whalet.collection.received",
+        description: "",
+        params: &[("amount", ""), ("remark?", "")],
+        run: never,
+    }];
+
+    #[test]
+    fn a_bad_timeline_parameter_is_located_at_it_and_a_missing_one_at_the_event() {
+        let head =
+            "name = \"x\"\n[[timeline]]\nat = \"1s\"\nevent = \"whalet.collection.received\"\n\
+                    [timeline.params]\n";
+        for (params, line, says) in [
+            (
+                "amount = \"1.00\"\nbogus = \"x\"\n",
+                7,
+                "no parameter \"bogus\"",
+            ),
+            ("remark = \"r\"\namount = 5\n", 7, "amount must be"),
+            ("amount = \"\"\n", 6, "amount is empty"),
+        ] {
+            let e = parse::<()>(&format!("{head}{params}"), "t.toml", WITH_PARAMS).unwrap_err();
+            assert!(e.reason.contains(says), "{e}");
+            assert_eq!(e.line, line, "{params}: {e}");
+        }
+        let e = parse::<()>(&format!("{head}remark = \"r\"\n"), "t.toml", WITH_PARAMS).unwrap_err();
+        assert!(e.reason.contains("needs parameter amount"), "{e}");
+        assert_eq!(e.line, 4, "{e}");
+    }
+
+    #[test]
+    fn an_outage_on_a_channel_of_another_provider_is_refused_for_one_tenant_only() {
+        let text = "name = \"x\"\n[[outage]]\nchannel = \"pockyt\"\n";
+        let whalet = TenantId::parse("whalet:1").unwrap();
+        let e = parse_for::<()>(text, "t.toml", &[], Some(&whalet)).unwrap_err();
+        assert!(
+            e.reason.contains("channel pockyt")
+                && e.reason.contains("whalet:1")
+                && e.reason.contains("for a pockyt tenant"),
+            "{e}"
+        );
+        assert_eq!((e.line, e.column), (3, 11), "{e}");
+        let pockyt = TenantId::parse("pockyt:1").unwrap();
+        assert!(parse_for::<()>(text, "t.toml", &[], Some(&pockyt)).is_ok());
+        assert!(parse::<()>(text, "t.toml", &[]).is_ok());
+    }
+
     #[test]
     fn a_trigger_of_another_provider_names_the_tenant_to_fire_it_for_with_its_article() {
         let text = "name = \"x\"\ntenant = \"whalet:1\"\n[[timeline]]\nat = \"1s\"\n\
@@ -1229,7 +1498,7 @@ mod tests {
         }
         // On a Whalet review "returned" is just the word to report.
         assert!(rule(&format!("surface = \"whalet\"\n{pair}")).is_ok());
-        assert!(rule(&format!("operation = \"connectivity\"\n{pair}")).is_ok());
+        assert!(rule(&format!("operation = \"userOnboardingApply\"\n{pair}")).is_ok());
     }
 
     #[test]
@@ -1242,6 +1511,177 @@ mod tests {
             );
         }
         assert!(parse::<()>("[[rule]]\n", "t", &[]).is_err_and(|e| !e.reason.contains("JSON")));
+    }
+
+    /// A rule `status` that no operation the rule decides reads (whalet-platform and Infinia
+    /// report no status word of their own; Whalet and Pockyt only on the operations whose
+    /// decisions take one) is refused at load naming the rule and pointing at its `status`,
+    /// rather than loaded and ignored.
+    #[test]
+    fn a_status_no_decided_operation_reads_is_refused_where_it_is() {
+        let load = |body: &str, scope: Option<&str>| {
+            let text = format!("name = \"t\"\n[[rule]]\nname = \"r\"\n{body}");
+            let scope = scope.map(|t| TenantId::parse(t).unwrap());
+            parse_checked::<()>(&text, "t.toml", &[], &[], &[], scope.as_ref())
+        };
+        let then = |status: &str| {
+            format!("[rule.then]\nresult = \"failure\"\nstatus = \"{status}\"\nreason = \"nah\"\n")
+        };
+        for (rule, says) in [
+            (
+                "surface = \"platform\"\noperation = \"shopAccountBind\"\n",
+                "whalet-platform reports no status word of its own",
+            ),
+            (
+                "surface = \"platform\"\noperation = \"paymentApply\"\n",
+                "whalet-platform reports no status word of its own",
+            ),
+            (
+                "surface = \"platform\"\n",
+                "whalet-platform reports no status word",
+            ),
+            (
+                "surface = \"infinia\"\n",
+                "Infinia reports no status word of its own",
+            ),
+            (
+                "surface = \"whalet\"\noperation = \"connectivity\"\n",
+                "on Whalet only a review's or a settlement's decision reports one",
+            ),
+            (
+                "surface = \"pockyt\"\noperation = \"/v3/payouts/inquiry\"\n",
+                "on Pockyt only /v3/payee/register",
+            ),
+            // Without a surface: every surface the operation could be on.
+            (
+                "operation = [\"connectivity\", \"paymentApply\"]\n",
+                "whalet-platform reports no status word",
+            ),
+        ] {
+            let e = load(&format!("{rule}{}", then("DECLINED")), None).unwrap_err();
+            assert!(
+                e.reason
+                    .starts_with("rule \"r\": status = \"DECLINED\" is read by no operation")
+                    && e.reason.contains(says)
+                    && e.reason.contains("leave status out"),
+                "{rule}: {e}"
+            );
+            let line = 3 + rule.lines().count() + 3;
+            assert_eq!((e.line, e.column), (line, 10), "{rule}: {e}");
+        }
+        // A scenario for an Infinia tenant: its rules decide Infinia operations only.
+        let e = load(&then("DECLINED"), Some("infinia:app")).unwrap_err();
+        assert!(e.reason.contains("Infinia reports no status word"), "{e}");
+        assert!(!e.reason.contains("Whalet"), "{e}");
+        // Where an operation the rule could decide reports the word, it loads.
+        for (rule, scope) in [
+            (
+                "surface = \"whalet\"\noperation = \"userOnboardingApply\"\n",
+                None,
+            ),
+            ("surface = \"whalet\"\n", None),
+            ("", None),
+            ("", Some("whalet:1")),
+            ("operation = [\"withdraw\", \"payout*\"]\n", None),
+            (
+                "operation = [\"paymentApply\", \"mockPayeeNotify\"]\n",
+                None,
+            ),
+            (
+                "surface = \"pockyt\"\noperation = \"/v3/payee/register\"\n",
+                None,
+            ),
+        ] {
+            let status = if rule.contains("pockyt") {
+                "Declined"
+            } else {
+                "DECLINED"
+            };
+            assert!(
+                load(&format!("{rule}{}", then(status)), scope).is_ok(),
+                "{rule}"
+            );
+        }
+        // Without status a platform failure loads as ever.
+        assert!(load(
+            "surface = \"platform\"\n[rule.then]\nresult = \"failure\"\nreason = \"nah\"\n",
+            None
+        )
+        .is_ok());
+    }
+
+    /// A rule naming the wire name a configuration gives an operation is told the canonical
+    /// name rules take, on its `operation` entry; the canonical name loads.
+    #[test]
+    fn a_wire_name_is_pointed_to_the_canonical_name() {
+        let operations: Operations<'_> = &[
+            ("infinia", "account-balance/query"),
+            ("infinia", "account-binding/request"),
+            ("whalet", "userOnboardingApply"),
+            ("whalet", "connectivity"),
+        ];
+        let renamed = [
+            Renamed {
+                surface: "infinia",
+                wire: "platform-balance/query".to_owned(),
+                canonical: "account-balance/query".to_owned(),
+                table: "[infinia.paths]",
+            },
+            Renamed {
+                surface: "whalet",
+                wire: "userApply".to_owned(),
+                canonical: "userOnboardingApply".to_owned(),
+                table: "[whalet.api_codes]",
+            },
+        ];
+        let load = |body: &str| {
+            let text = format!("name = \"t\"\n[[rule]]\nname = \"r\"\n{body}");
+            parse_checked::<()>(&text, "t.toml", &[], operations, &renamed, None)
+        };
+        for (body, wire, canonical, table, column) in [
+            (
+                "surface = \"infinia\"\noperation = \"platform-balance/query\"\n",
+                "platform-balance/query",
+                "account-balance/query",
+                "[infinia.paths]",
+                13,
+            ),
+            (
+                "operation = [\"connectivity\", \"userApply\"]\n",
+                "userApply",
+                "userOnboardingApply",
+                "[whalet.api_codes]",
+                30,
+            ),
+        ] {
+            let e = load(body).unwrap_err();
+            assert!(
+                e.reason.starts_with("rule \"r\": ")
+                    && e.reason
+                        .contains(&format!("{wire:?} is the wire name {table} gives surface"))
+                    && e.reason
+                        .contains(&format!("write operation = {canonical:?}"))
+                    && !e.reason.contains("has no operation"),
+                "{body}: {e}"
+            );
+            assert_eq!(
+                (e.line, e.column),
+                (3 + body.lines().count(), column),
+                "{body}: {e}"
+            );
+        }
+        // A prefix matching only the wire name says so.
+        let e = load("surface = \"infinia\"\noperation = \"platform-*\"\n").unwrap_err();
+        assert!(
+            e.reason.contains("it matches \"platform-balance/query\"")
+                && e.reason.contains("\"account-balance/query\""),
+            "{e}"
+        );
+        // The wire name of another surface's operation is no hint on this one.
+        let e = load("surface = \"infinia\"\noperation = \"userApply\"\n").unwrap_err();
+        assert!(e.reason.contains("surface infinia has no operation"), "{e}");
+        assert!(load("surface = \"infinia\"\noperation = \"account-balance/query\"\n").is_ok());
+        assert!(load("operation = \"userOnboardingApply\"\n").is_ok());
     }
 
     #[test]

@@ -122,8 +122,8 @@ pub fn check(bytes: &[u8], max_rows: usize) -> Checked {
         rows.push(match record {
             Ok(r) if r.len() != header.len() => {
                 let why = format!(
-                    "the row has {} fields; the header has {}",
-                    r.len(),
+                    "the row has {}; the header has {}",
+                    super::trade_details::counted(r.len() as u64, "field", "fields"),
                     header.len()
                 );
                 (line, Err(why))

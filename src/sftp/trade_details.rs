@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::clock::format;
-use crate::money::{Currency, Money, MAX_MINOR};
+use crate::money::{Currency, Money, MoneyError, MoneyErrorKind, MAX_MINOR};
 use crate::store::infinia::{InfiniaState, Trade, TradeType, UploadStatus};
 use crate::text::{bound, echo, message, ECHO_BYTES};
 
@@ -82,10 +82,18 @@ impl Outcome {
     }
 }
 
+/// The data rows of an uploaded CSV file, as [`open_csv`] opens it: the reader past the header,
+/// and the file's text, so that [`numbered_rows`] can tell a blank line from a row.
+pub struct CsvRows<'b> {
+    reader: csv::Reader<&'b [u8]>,
+    /// The text the reader reads (the byte-order mark skipped): its positions index this.
+    bytes: &'b [u8],
+}
+
 /// An uploaded CSV file (SFTP trade details, platform trade materials) opened for its rows: a
 /// UTF-8 byte-order mark skipped, cells trimmed, and its header row; or why the file as a whole
 /// is refused (not UTF-8, a quote never closed, an unreadable or empty header).
-pub fn open_csv(bytes: &[u8]) -> Result<(csv::Reader<&[u8]>, Vec<String>), String> {
+pub fn open_csv(bytes: &[u8]) -> Result<(CsvRows<'_>, Vec<String>), String> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if let Err(e) = std::str::from_utf8(bytes) {
         return Err(format!("the file is not UTF-8 ({})", message(e)));
@@ -101,7 +109,7 @@ pub fn open_csv(bytes: &[u8]) -> Result<(csv::Reader<&[u8]>, Vec<String>), Strin
     if header.iter().all(String::is_empty) {
         return Err("the file is empty; the first row must be the header".into());
     }
-    Ok((reader, header))
+    Ok((CsvRows { reader, bytes }, header))
 }
 
 fn csv_reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
@@ -168,11 +176,40 @@ fn unclosed_quote(bytes: &[u8]) -> Option<String> {
 /// The data rows of a file opened by [`open_csv`], each with its row number: the header is row
 /// 1, the first data row 2. Rows are CSV records, not lines, so a CRLF or CR-only file counts as
 /// an LF one does, a quoted cell with line breaks is inside its one row (the next row is the
-/// next number), and a blank line, which the reader skips, takes no number.
+/// next number), and a blank line takes no number: an empty one (the reader skips it) and one
+/// of only whitespace, which is blank once trimmed as every cell is ([`is_blank`]).
 pub fn numbered_rows<'r, 'b>(
-    reader: &'r mut csv::Reader<&'b [u8]>,
+    rows: &'r mut CsvRows<'b>,
 ) -> impl Iterator<Item = (u64, csv::Result<csv::StringRecord>)> + use<'r, 'b> {
-    (2u64..).zip(reader.records())
+    let CsvRows { reader, bytes } = rows;
+    let bytes: &'b [u8] = bytes;
+    let records = std::iter::from_fn(move || loop {
+        let start = reader.position().byte();
+        let mut record = csv::StringRecord::new();
+        return match reader.read_record(&mut record) {
+            Ok(false) => None,
+            Ok(true) if is_blank(&record, bytes, start, reader.position().byte()) => continue,
+            Ok(true) => Some(Ok(record)),
+            Err(e) => Some(Err(e)),
+        };
+    });
+    (2u64..).zip(records)
+}
+
+/// Whether `record`, read from `bytes[start..end]`, is a blank line: one cell, empty once
+/// trimmed, and not quoted (no `"` in its text). A quoted cell, even one holding only
+/// whitespace or line breaks, is a row; so is a line of commas (its cells are several).
+fn is_blank(record: &csv::StringRecord, bytes: &[u8], start: u64, end: u64) -> bool {
+    let text = usize::try_from(start)
+        .ok()
+        .zip(usize::try_from(end).ok())
+        .and_then(|(start, end)| bytes.get(start..end));
+    record.len() == 1 && record.get(0) == Some("") && text.is_some_and(|text| !text.contains(&b'"'))
+}
+
+/// `n` and the noun for that many: `1 field`, `2 fields` (also the materials file's wording).
+pub(super) fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Validates `bytes` and applies the good rows to `state`. At most `max_error_rows` row errors
@@ -227,8 +264,8 @@ pub fn apply(
         let result = match record {
             Ok(r) if r.len() != header.len() => {
                 let why = format!(
-                    "the row has {} fields; the header has {}",
-                    r.len(),
+                    "the row has {}; the header has {}",
+                    counted(r.len() as u64, "field", "fields"),
                     header.len()
                 );
                 let trade_no = index.get("tradeNo").and_then(|i| r.get(*i)).unwrap_or("");
@@ -277,7 +314,8 @@ pub fn apply(
             trade_no: String::new(),
             column: "-".into(),
             reason: format!(
-                "… {unlisted} more errors not listed (at most {max_error_rows}: [infinia] sftp_max_error_rows)"
+                "… {} not listed (at most {max_error_rows}: [infinia] sftp_max_error_rows)",
+                counted(unlisted, "more error", "more errors")
             ),
         });
     }
@@ -343,13 +381,20 @@ fn check_row(
             None
         }
     };
-    let amount = currency.and_then(|c| {
+    // The amount's own problems are told whatever the currency; only the checks that need the
+    // currency's precision (its decimal places, the largest amount) wait for a currency.
+    let amount = {
         let text = get("amount");
         let (negative, digits) = match text.strip_prefix('-') {
             Some(rest) => (true, rest),
             None => (false, text),
         };
-        match Money::parse(digits, c) {
+        // The magnitude in minor units; `None` for a number read without a currency.
+        let magnitude = match currency {
+            Some(c) => Money::parse(digits, c).map(|m| Some(m.minor)),
+            None => unpriced_magnitude(digits),
+        };
+        match magnitude {
             Ok(_) if negative && trade_type != Some(TradeType::Exchange) => {
                 bad(
                     "amount",
@@ -360,11 +405,13 @@ fn check_row(
                 );
                 None
             }
-            Ok(m) if m.minor == 0 && trade_type != Some(TradeType::Exchange) => {
+            Ok(Some(0)) if trade_type != Some(TradeType::Exchange) => {
                 bad("amount", "must be greater than zero".into());
                 None
             }
-            Ok(m) => Some(Money::new(if negative { -m.minor } else { m.minor }, c)),
+            Ok(minor) => minor
+                .zip(currency)
+                .map(|(m, c)| Money::new(if negative { -m } else { m }, c)),
             Err(e) => {
                 // Named as the cell has it, its sign included (`--1` is no number at all).
                 let why = match digits.starts_with('-') {
@@ -375,7 +422,7 @@ fn check_row(
                 None
             }
         }
-    });
+    };
     let quantity = get("quantity");
     if let Some(why) = quantity_problem(quantity) {
         bad("quantity", why);
@@ -453,6 +500,19 @@ fn check_row(
             file_name: file_name.to_owned(),
         }),
         _ => Err((bound(trade_no, ECHO_BYTES).into_owned(), p)),
+    }
+}
+
+/// An amount's magnitude read without its currency (the row's is refused): `Some(0)` for a zero,
+/// `None` for another number, or why the text is no amount whatever the currency (empty, not a
+/// plain decimal). Its decimal places and size are not judged: their limits are the currency's.
+fn unpriced_magnitude(digits: &str) -> Result<Option<i64>, MoneyError> {
+    // Any currency reads the text's form alike; only the two checks of its precision differ.
+    let stand_in = Currency::parse("USD")?;
+    match Money::parse(digits, stand_in) {
+        Ok(m) => Ok((m.minor == 0).then_some(0)),
+        Err(MoneyError(_, MoneyErrorKind::TooManyPlaces | MoneyErrorKind::TooLarge)) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

@@ -31,7 +31,9 @@ pub fn sharing_account(request_no: &str) -> String {
 pub struct InfiniaState {
     /// The opening balances have been posted (again after a reset).
     pub opened: bool,
-    /// Account-binding requests by requestNo.
+    /// Account-binding requests by requestNo, each with its place in the order they were
+    /// created ([`Binding::created_seq`]; numbered when loaded if a record has none).
+    #[serde(deserialize_with = "numbered_bindings")]
     pub bindings: BTreeMap<String, Binding>,
     /// Bound sellers by sellerId.
     pub sellers: BTreeMap<String, Seller>,
@@ -69,6 +71,12 @@ pub struct Binding {
     pub status: BindingStatus,
     pub reason: Option<String>,
     pub created_at: Millis,
+    /// Its place in the order the app's bindings were created (1, 2, ...): what "the seller's
+    /// latest binding" means ([`InfiniaState::latest_binding`]), whatever the virtual clock said
+    /// (two bindings can be made at one instant) or however their requestNos sort. A record of
+    /// an older simulator has none (0); it gets one when loaded ([`numbered_bindings`]).
+    #[serde(default)]
+    pub created_seq: u64,
     pub decided_at: Option<Millis>,
     /// How the seller status notification of this binding behaves (the deciding scenario rule's
     /// `[rule.then.notify]`), however the seller decides.
@@ -246,6 +254,32 @@ impl InfiniaState {
             else no_sharing;
     }
 
+    /// The seller's latest binding (the one created last, [`Binding::created_seq`]), or with
+    /// `status` its latest binding of that status. The binding query (by `sellerId`, when the
+    /// seller has no BOUND binding) and the decision triggers (by `sellerId`: its latest PENDING
+    /// binding) both take it from here.
+    pub fn latest_binding(
+        &self,
+        seller_id: &str,
+        status: Option<BindingStatus>,
+    ) -> Option<&Binding> {
+        self.bindings
+            .values()
+            .filter(|b| b.seller_id == seller_id && status.is_none_or(|s| b.status == s))
+            .max_by_key(|b| b.created_seq)
+    }
+
+    /// The creation number of the next binding ([`Binding::created_seq`]): one past the largest
+    /// there is (bindings are never removed but all together, by a reset).
+    pub fn next_binding_seq(&self) -> u64 {
+        self.bindings
+            .values()
+            .map(|b| b.created_seq)
+            .max()
+            .unwrap_or(0)
+            .saturating_add(1)
+    }
+
     /// Revenue a seller may still receive in `currency`: earned from processed trade details,
     /// minus what PROCESSING and SUCCESS sharings already give them; never below zero.
     pub fn available_minor(&self, seller_id: &str, currency: &str) -> i64 {
@@ -318,6 +352,36 @@ impl Trade {
     }
 }
 
+/// Reads the bindings of a snapshot or a data directory. When a record has no creation number
+/// (one an older simulator wrote) or shares one with another, every binding is numbered again,
+/// 1, 2, ..., in the order they were created as far as the records tell: those without a number
+/// first (an older simulator made them before any numbered one), by `createdAt`, then in the
+/// order they were loaded; then the numbered ones, in their order.
+fn numbered_bindings<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, Binding>, D::Error> {
+    let mut bindings = BTreeMap::<String, Binding>::deserialize(deserializer)?;
+    number_bindings(&mut bindings);
+    Ok(bindings)
+}
+
+/// See [`numbered_bindings`].
+fn number_bindings(bindings: &mut BTreeMap<String, Binding>) {
+    let mut seen = std::collections::HashSet::new();
+    if bindings
+        .values()
+        .all(|b| b.created_seq != 0 && seen.insert(b.created_seq))
+    {
+        return;
+    }
+    // A stable sort: bindings alike in all three keep the order they were loaded in.
+    let mut order: Vec<&mut Binding> = bindings.values_mut().collect();
+    order.sort_by_key(|b| (b.created_seq != 0, b.created_seq, b.created_at));
+    for (seq, binding) in (1u64..).zip(order) {
+        binding.created_seq = seq;
+    }
+}
+
 fn no_sharing(request_no: &str) -> Refusal {
     Refusal::unknown("revenue sharing", format!("requestNo {request_no:?}"))
 }
@@ -327,6 +391,93 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    fn binding(request_no: &str, seller: &str, created_at: Millis, seq: u64) -> Value {
+        json!({
+            "requestNo": request_no, "sellerId": seller, "request": {}, "token": "t",
+            "redirectUrl": "u", "status": "PENDING", "reason": null, "createdAt": created_at,
+            "createdSeq": seq, "decidedAt": null, "notify": {},
+        })
+    }
+
+    /// The bindings as read from `bindings` (a state document's map), by requestNo: their
+    /// creation numbers.
+    fn numbers(bindings: Value) -> BTreeMap<String, u64> {
+        let mut state = serde_json::to_value(InfiniaState::default()).unwrap();
+        state["bindings"] = bindings;
+        let state: InfiniaState = serde_json::from_value(state).unwrap();
+        state
+            .bindings
+            .into_iter()
+            .map(|(no, b)| (no, b.created_seq))
+            .collect()
+    }
+
+    /// Records of an older simulator carry no number: they are numbered by `createdAt`, then in
+    /// the order they are loaded, before any binding that has a number; numbers that are whole
+    /// and distinct are kept as they are.
+    #[test]
+    fn bindings_without_creation_numbers_are_numbered_by_creation_time_then_load_order() {
+        let mut old = json!({
+            "Z1": binding("Z1", "S", 1_000, 5),
+            "B1": binding("B1", "S", 2_000, 6),
+            "A1": binding("A1", "S", 2_000, 7),
+        });
+        let kept = numbers(old.clone());
+        assert_eq!(
+            kept,
+            BTreeMap::from([("A1".into(), 7), ("B1".into(), 6), ("Z1".into(), 5)])
+        );
+        for b in old.as_object_mut().unwrap().values_mut() {
+            b.as_object_mut().unwrap().remove("createdSeq");
+        }
+        let mut mixed = old.clone();
+        mixed["N1"] = binding("N1", "S", 500, 1);
+        assert_eq!(
+            numbers(old),
+            BTreeMap::from([("A1".into(), 2), ("B1".into(), 3), ("Z1".into(), 1)])
+        );
+        assert_eq!(
+            numbers(mixed),
+            BTreeMap::from([
+                ("A1".into(), 2),
+                ("B1".into(), 3),
+                ("Z1".into(), 1),
+                ("N1".into(), 4)
+            ])
+        );
+        let repeated = json!({"P1": binding("P1", "S", 9, 3), "P2": binding("P2", "S", 8, 3)});
+        assert_eq!(
+            numbers(repeated),
+            BTreeMap::from([("P1".into(), 2), ("P2".into(), 1)])
+        );
+    }
+
+    /// The latest binding is the one with the largest creation number, whatever the clock and
+    /// the requestNos say; with a status, the latest of that status.
+    #[test]
+    fn the_latest_binding_is_the_one_created_last() {
+        let mut state = serde_json::to_value(InfiniaState::default()).unwrap();
+        state["bindings"] = json!({
+            "K9": binding("K9", "S", 7, 1),
+            "K10": binding("K10", "S", 7, 2),
+            "K8": binding("K8", "S", 9, 3),
+            "X": binding("X", "OTHER", 7, 4),
+        });
+        state["bindings"]["K8"]["status"] = json!("REJECTED");
+        let mut state: InfiniaState = serde_json::from_value(state).unwrap();
+        let latest =
+            |s: &InfiniaState, status| s.latest_binding("S", status).map(|b| b.request_no.clone());
+        assert_eq!(latest(&state, None).as_deref(), Some("K8"));
+        assert_eq!(
+            latest(&state, Some(BindingStatus::Pending)).as_deref(),
+            Some("K10")
+        );
+        assert_eq!(latest(&state, Some(BindingStatus::Bound)), None);
+        assert_eq!(state.next_binding_seq(), 5);
+        state.bindings.clear();
+        assert_eq!(state.next_binding_seq(), 1);
+    }
 
     /// The same content answers the record; other content is a conflict naming each field that
     /// differs, added or left out alike.

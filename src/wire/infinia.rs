@@ -47,7 +47,10 @@ pub struct OpenedReply {
     pub data: Option<Value>,
 }
 
-/// Reads the outer JSON. Errors carry the `appId` when it could be read.
+/// Reads the outer JSON. Errors carry the `appId` when it could be read, for the refusal to echo:
+/// cut to [`crate::text::ECHO_BYTES`] (ending `… N more bytes`), as the Whalet head's echo is,
+/// so that a huge `appId` (refused as too long) does not make a reply as huge. An accepted
+/// `appId` (at most 64 characters) always fits whole.
 pub fn parse_request(bytes: &[u8]) -> Result<SealedRequest, (String, InfiniaError)> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| {
         (
@@ -68,7 +71,7 @@ pub fn parse_request(bytes: &[u8]) -> Result<SealedRequest, (String, InfiniaErro
         ));
     };
     let app_id = match map.get("appId") {
-        Some(Value::String(s)) => s.clone(),
+        Some(Value::String(s)) => crate::text::bound(s, crate::text::ECHO_BYTES).into_owned(),
         _ => String::new(),
     };
     let field = |name: &str| -> Result<String, InfiniaError> {

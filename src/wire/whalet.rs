@@ -88,6 +88,18 @@ pub fn header_safe(text: &str, max: usize) -> String {
     out
 }
 
+/// What [`header_safe`] wrote, read back: its `%XX` escapes decoded, bytes that are not UTF-8 as
+/// U+FFFD (a value cut with `...` reads as cut).
+pub fn header_text(value: &[u8]) -> String {
+    percent_encoding::percent_decode(value)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The response header that carries a refusal's whole diagnostic when the wire `detail` was
+/// cut to its documented width ([`header_safe`] text; docs/FIDELITY.md, `detail` width).
+pub const DIAGNOSTIC_HEADER: &str = "X-Whalet-Sim-Diagnostic";
+
 /// The longest value of a head field (partnerId, apiCode, requestNo, version): docs/FIDELITY.md,
 /// "head field lengths". Plain mode's `requestNo` header shares it.
 pub const MAX_HEAD_FIELD: usize = 30;

@@ -14,11 +14,18 @@ use crate::helpers::{platform_call, spawn_app, TestApp};
 use crate::infinia::support::Merchant as InfiniaMerchant;
 
 /// Operations whose example cannot succeed on its own, and why.
-const EXCUSED: &[(&str, &str, &str)] = &[(
-    "file",
-    "upload",
-    "multipart/form-data with a file, not a JSON body: sent as such at the start of this test",
-)];
+const EXCUSED: &[(&str, &str, &str)] = &[
+    (
+        "file",
+        "upload",
+        "multipart/form-data with a file, not a JSON body: sent as such at the start of this test",
+    ),
+    (
+        "infinia",
+        "trade-details/upload",
+        "a CSV file put over SFTP, not an HTTP request: `trade_details_over_sftp` below puts one",
+    ),
+];
 
 /// What the provider does after an operation succeeded (approve a review, open an account,
 /// end a payout): the trigger, with the id field it names.

@@ -131,7 +131,7 @@ async fn a_name_from_another_surface_or_a_typo_is_answered_with_where_it_is() {
 
 /// Operations that truly take no field (none today; `file upload` is multipart, excused in
 /// tests/api/examples.rs).
-const NO_FIELDS: &[(&str, &str)] = &[("file", "upload")];
+const NO_FIELDS: &[(&str, &str)] = &[("file", "upload"), ("infinia", "trade-details/upload")];
 
 #[tokio::test]
 async fn every_operation_lists_its_fields_an_example_and_what_it_needs() {

@@ -146,6 +146,7 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
             status: BindingStatus::Pending,
             reason: None,
             created_at: now,
+            created_seq: s.next_binding_seq(),
             decided_at: None,
             notify: ctx.decision.notify.clone(),
         };
@@ -250,13 +251,22 @@ pub fn standing_on_page(
     seen.ok().flatten().unwrap_or(BindingStanding::Gone)
 }
 
-/// The page's decision callback (`Authorizations::register_surface("infinia", ...)`).
+/// The decision callback of the authorization registry (`Authorizations::register_surface(
+/// "infinia", ...)`): the page, a trigger and a scenario decide through it, and the link's
+/// expiry. A binding of an app that is no longer configured (a data directory or snapshot of a
+/// run that had it) is refused for the page, a trigger and a scenario alike ([`configured_app`]),
+/// as the decision triggers refuse its `appId`: a decision would notify an app with no
+/// notification URL. Its link's expiry still rejects it (no notification), so that the binding
+/// never stays PENDING behind an expired link.
 pub fn decide_from_page(
     core: &Core,
     request: &crate::authorize::AuthorizationRequest,
     d: &crate::authorize::Decision,
     via: &str,
 ) -> Result<Option<String>, String> {
+    if via != crate::authorize::VIA_EXPIRY {
+        configured_app(core, &request.tenant)?;
+    }
     let notification = decide(
         core,
         &request.tenant,
@@ -269,6 +279,24 @@ pub fn decide_from_page(
     let by_trigger = via == "trigger";
     crate::api::coverage::decided(core, &request.tenant, by_trigger, d.approved, changes);
     Ok(notification)
+}
+
+/// That `tenant` is a configured Infinia app; refused as the triggers refuse an `appId` that
+/// names none ([`crate::trigger::acting_tenant`]), naming the configured apps.
+fn configured_app(core: &Core, tenant: &TenantId) -> Result<(), String> {
+    let apps = core.infinia().apps.ids();
+    if tenant.provider == Provider::Infinia && apps.contains(&tenant.id) {
+        return Ok(());
+    }
+    let choices = match apps.as_slice() {
+        [] => "no Infinia app is configured".to_owned(),
+        ids => format!("configured: {}", ids.join(", ")),
+    };
+    Err(format!(
+        "no Infinia app {}; {choices}. The binding belongs to an app this simulator no longer \
+         has: configure it again ([[infinia.apps]]) to decide it",
+        echo(&tenant.id)
+    ))
 }
 
 /// The reply of the request and the query; a field without a value is `""` (every field of

@@ -1,7 +1,8 @@
 //! `account-binding/query` (inferred path, spec §2.4): the binding's status by `requestNo`, or
 //! by `sellerId` the seller's BOUND binding (a later request for a bound seller never hides it),
-//! else the seller's latest binding. Statuses: PENDING, BOUND, REJECTED; a bound seller also
-//! has a `sellerStatus` (ACTIVE / FROZEN).
+//! else the seller's latest binding (the one created last: `InfiniaState::latest_binding`).
+//! Statuses: PENDING, BOUND, REJECTED; a bound seller also has a `sellerStatus` (ACTIVE /
+//! FROZEN).
 
 use serde_json::Value;
 
@@ -28,12 +29,7 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
         let found = match request_no {
             Some(no) => s.bindings.get(no),
             None => seller_id.and_then(|seller| {
-                binding::bound_binding(s, seller).or_else(|| {
-                    s.bindings
-                        .values()
-                        .filter(|b| b.seller_id == seller)
-                        .max_by_key(|b| (b.created_at, b.request_no.clone()))
-                })
+                binding::bound_binding(s, seller).or_else(|| s.latest_binding(seller, None))
             }),
         };
         let Some(b) = found else {

@@ -148,6 +148,19 @@ impl Infinia {
         &self.wire_paths
     }
 
+    /// What the journal and coverage call a request to `POST /api/v1/{path}` (the route the
+    /// pipeline serves it under, from its first refusal on): the canonical path of the operation
+    /// that answers there (`[infinia.paths]` applied), else the path as sent,
+    /// `/api/v1/{path}`. No operation is called by a name with a leading `/`, so a request that
+    /// reached none (an unknown path, or an operation's old path after a rename) is never
+    /// journaled or counted as an operation's.
+    pub fn route_name(&self, path: &str) -> String {
+        match self.by_wire.get(path.trim_matches('/')) {
+            Some(operation) => operation.name.to_owned(),
+            None => format!("{UNKNOWN_PREFIX}{path}"),
+        }
+    }
+
     /// Every app's tenant id.
     pub fn tenants(&self) -> Vec<TenantId> {
         self.apps
@@ -260,10 +273,14 @@ pub fn ensure_opened(state: &mut TenantState, infinia_app: &InfiniaApp, now: i64
     }
 }
 
-/// Entry point for `POST /api/v1/{rest}`.
+/// Entry point for `POST /api/v1/{rest}`: served under its route name ([`Infinia::route_name`]).
 pub async fn handle(core: &Core, req: SimRequest, rest: &str) -> SimResponse {
-    pipeline::handle(&EcommerceApi, core, req, rest).await
+    let route = core.infinia().route_name(rest);
+    pipeline::handle(&EcommerceApi, core, req, &route).await
 }
+
+/// What [`Infinia::route_name`] puts before a path no operation answers.
+const UNKNOWN_PREFIX: &str = "/api/v1/";
 
 /// Infinia's scheme: block-wise RSA with a signature, the app table and the path table.
 pub struct EcommerceApi;
@@ -297,11 +314,13 @@ impl Scheme for EcommerceApi {
             .unwrap_or(false)
     }
 
+    /// `route` is the request's route name ([`Infinia::route_name`]): an operation's canonical
+    /// path, or `/api/v1/{path}` for a path no operation answers.
     async fn open(
         &self,
         core: &Core,
         req: &SimRequest,
-        rest: &str,
+        route: &str,
         echo: &mut String,
         trace: &mut Trace,
     ) -> Result<Opened<Session>, Refusal<InfiniaError>> {
@@ -322,8 +341,9 @@ impl Scheme for EcommerceApi {
         };
         let tenant = TenantId::new(Provider::Infinia, infinia_app.app_id.clone());
         trace.tenant = Some(tenant.clone());
-        let path = rest.trim_matches('/');
-        let Some(operation) = infinia.by_wire.get(path).copied() else {
+        let Some(operation) = OPERATIONS.iter().find(|op| op.name == route) else {
+            let path = route.strip_prefix(UNKNOWN_PREFIX).unwrap_or(route);
+            let path = path.trim_matches('/');
             let known: Vec<&str> = infinia.wire_paths.values().map(String::as_str).collect();
             let err = InfiniaError::invalid(format!(
                 "no operation at /api/v1/{}; {}; the operations are /api/v1/{}",
@@ -333,7 +353,6 @@ impl Scheme for EcommerceApi {
             ));
             return Err(Refusal::with_status(err, 404));
         };
-        trace.operation = operation.name.to_owned();
         let max = config.max_request_data_chars;
         if max > 0 && sealed.request_data.len() > max {
             return Err(InfiniaError::range(format!(
@@ -459,4 +478,37 @@ pub fn describe(core: &Core) -> Vec<crate::api::describe::Described> {
         base_url: crate::api::base_url::FALLBACK.to_owned(),
         operation,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::config::infinia::InfiniaConfig;
+
+    /// A request is served under its operation's canonical name at the operation's path,
+    /// renamed or not; at any other path (an operation's old path after a rename included),
+    /// under the path as sent, which names no operation.
+    #[test]
+    fn a_path_no_operation_answers_is_named_as_sent_never_as_an_operation() {
+        let mut cfg = InfiniaConfig::default();
+        cfg.paths.insert(
+            "account-balance/query".into(),
+            "platform-balance/query".into(),
+        );
+        let infinia = Infinia::new(Arc::new(Apps::from_config(&cfg, None).unwrap())).unwrap();
+        assert_eq!(
+            infinia.route_name("platform-balance/query"),
+            "account-balance/query"
+        );
+        assert_eq!(
+            infinia.route_name("account-binding/query"),
+            "account-binding/query"
+        );
+        for path in ["account-balance/query", "no/such"] {
+            let name = infinia.route_name(path);
+            assert_eq!(name, format!("/api/v1/{path}"));
+            assert!(OPERATIONS.iter().all(|op| op.name != name), "{name}");
+        }
+    }
 }

@@ -8,7 +8,7 @@ use super::{apps::DEMO_APP_ID, ensure_opened, sellers};
 use crate::core::Core;
 use crate::core::Trigger;
 use crate::money::{Currency, Money};
-use crate::store::infinia::{SellerStatus, FUNDING_ACCOUNT, PLATFORM_ACCOUNT};
+use crate::store::infinia::{BindingStatus, SellerStatus, FUNDING_ACCOUNT, PLATFORM_ACCOUNT};
 use crate::tenant::{Provider, TenantId};
 use crate::trigger::{opt_param, param, TriggerFuture};
 
@@ -23,7 +23,7 @@ pub fn triggers() -> Vec<Trigger> {
         Trigger {
             name: "infinia.binding.rejected",
             description: "The seller declines a pending account binding",
-            params: &[("appId?", crate::trigger::DEFAULT_APP), ("requestNo|sellerId|token", "the binding: its requestNo, the seller (its latest pending binding) or the authorization token"), ("reason?", "why")],
+            params: &[("appId?", crate::trigger::DEFAULT_APP), ("requestNo|sellerId|token", "the binding: its requestNo, the seller (its latest pending binding) or the authorization token"), ("reason?", "why: at most 200 characters, trimmed as on the page")],
             run: |core, p| Box::pin(async move { decide(&core, &p, false) }) as TriggerFuture,
         },
         Trigger {
@@ -60,8 +60,9 @@ fn tenant(core: &Core, p: &Map<String, Value>) -> Result<TenantId, String> {
 }
 
 /// The link of the binding a decision trigger names: by `token`, by `requestNo`, or by
-/// `sellerId` (the seller's latest pending binding). Several given must name the same binding
-/// (as the Pockyt payout triggers' ids must name the same payout), never one silently winning.
+/// `sellerId` (the seller's latest pending binding, `InfiniaState::latest_binding`). Several
+/// given must name the same binding (as the Pockyt payout triggers' ids must name the same
+/// payout), never one silently winning.
 fn binding_token(core: &Core, tenant: &TenantId, p: &Map<String, Value>) -> Result<String, String> {
     let by_request = |no: &str| {
         core.with_tenant(tenant, |t| {
@@ -74,13 +75,7 @@ fn binding_token(core: &Core, tenant: &TenantId, p: &Map<String, Value>) -> Resu
     let by_seller = |seller: &str| {
         core.with_tenant(tenant, |t| {
             t.infinia
-                .bindings
-                .values()
-                .filter(|b| {
-                    b.seller_id == seller
-                        && b.status == crate::store::infinia::BindingStatus::Pending
-                })
-                .max_by_key(|b| b.created_at)
+                .latest_binding(seller, Some(BindingStatus::Pending))
                 .map(|b| b.token.clone())
         })
         .ok()
@@ -114,7 +109,7 @@ fn binding_token(core: &Core, tenant: &TenantId, p: &Map<String, Value>) -> Resu
 fn decide(core: &Core, p: &Map<String, Value>, approved: bool) -> Result<Value, String> {
     let tenant = tenant(core, p)?;
     let token = binding_token(core, &tenant, p)?;
-    let reason = opt_param(p, "reason");
+    let reason = crate::trigger::reason_param(p)?;
     // Through the authorization registry, as the page and a scenario decide: the link then shows
     // the decision (the page says "already used").
     let now = core.clock().now();
@@ -137,10 +132,7 @@ fn decide(core: &Core, p: &Map<String, Value>, approved: bool) -> Result<Value, 
             link.surface
         ));
     }
-    let decision = crate::authorize::Decision {
-        approved,
-        reason: reason.map(str::to_owned),
-    };
+    let decision = crate::authorize::Decision { approved, reason };
     core.authorizations()
         .decide(core, now, &token, decision, "trigger")
         .map_err(|e| e.to_string())?;

@@ -117,6 +117,18 @@ impl Scheme for PlatformApi {
         })
     }
 
+    /// A request refused before its head was read (a body over the limit) echoes the path's
+    /// operation as `head.apiCode`, as one whose head cannot be read does ([`Scheme::open`]).
+    fn unopened_echo(&self, operation: &str) -> Head {
+        Head {
+            echo: Echo {
+                api_code: operation.to_owned(),
+                ..Echo::default()
+            },
+            ..Head::default()
+        }
+    }
+
     async fn open(
         &self,
         core: &Core,
@@ -380,16 +392,20 @@ fn plain_json_hint(bytes: &[u8], mut err: WhaletError) -> WhaletError {
     err
 }
 
-/// HTTP status of a refusal in plain-JSON mode.
+/// HTTP status of a code answered as `{code, detail}` in plain-JSON mode: a scenario may force
+/// any code, a successful one (`SUCCESS`, `PROCESSING`) included, which is HTTP 200 as every
+/// plain success is. Exhaustive, so that a new code is given its status here rather than
+/// falling into 500.
 fn plain_status(code: Code) -> u16 {
     match code {
+        Code::Success | Code::Processing => 200,
         Code::ParamFormatError | Code::ParameterError => 400,
         Code::UnauthenticatedError | Code::PartnerNotExist => 401,
         Code::Unauthorized | Code::InterfaceUnauthorized => 403,
         Code::IdempotentError | Code::RequestNoNotUnique => 409,
         Code::Failure => 422,
         Code::TooManyRequests => 429,
-        _ => 500,
+        Code::InternalError => 500,
     }
 }
 
@@ -403,4 +419,28 @@ pub fn describe(core: &Core) -> Vec<crate::api::describe::Described> {
         keys: None,
         handler: op.handler,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_status;
+    use crate::wire::whalet::Code;
+
+    #[test]
+    fn plain_mode_answers_a_successful_code_as_http_200_and_only_a_bug_as_500() {
+        let wrong: Vec<String> = Code::ALL
+            .into_iter()
+            .filter_map(|code| {
+                let status = plain_status(code);
+                let successful = matches!(code, Code::Success | Code::Processing);
+                let fits = match (successful, code) {
+                    (true, _) => status == 200,
+                    (false, Code::InternalError) => status == 500,
+                    (false, _) => (400..500).contains(&status),
+                };
+                (!fits).then(|| format!("{code}: HTTP {status}"))
+            })
+            .collect();
+        assert!(wrong.is_empty(), "{wrong:?}");
+    }
 }

@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 use super::binding::decide_by_bind_id;
 use super::fields;
 use super::payment::receive_bulk_payment;
+use crate::api::whalet::common::fields::{MAX_ID, MAX_TEXT};
 use crate::api::whalet::common::trigger_tenant;
 use crate::authorize::Decision;
 use crate::core::Core;
@@ -26,7 +27,7 @@ pub const TRIGGERS: &[Trigger] = &[
         description: "The seller rejects a pending shop binding; sends shopAccountBindNotify FAILURE with the reason",
         params: &[
             ("bindId", "the binding"),
-            ("reason?", "default: rejected by the seller"),
+            ("reason?", "at most 200 characters, trimmed as on the page; default (or blank): rejected by the seller"),
             ("partnerId?", crate::trigger::DEFAULT_PARTNER),
         ],
         run: decide::<false>,
@@ -37,8 +38,8 @@ pub const TRIGGERS: &[Trigger] = &[
         params: &[
             ("amount", "decimal text, e.g. 1000.00"),
             ("currency", "ISO 4217, e.g. USD"),
-            ("bulkPaymentId?", "default: minted (BP00000001)"),
-            ("payerName?", "the remitter shown in the notification"),
+            ("bulkPaymentId?", "at most 64 characters, not blank; default: minted (BP00000001)"),
+            ("payerName?", "the remitter shown in the notification, at most 256 characters, not blank"),
             ("partnerId?", crate::trigger::DEFAULT_PARTNER),
         ],
         run: bulk_payment,
@@ -55,7 +56,7 @@ fn decide<const APPROVED: bool>(core: Core, params: Map<String, Value>) -> Trigg
             approved: APPROVED,
             reason: match APPROVED {
                 true => None,
-                false => opt_param(&params, "reason").map(str::to_owned),
+                false => crate::trigger::reason_param(&params)?,
             },
         };
         decide_by_bind_id(&core, &tenant, bind_id, decision).map(|b| json!({"binding": b}))
@@ -70,12 +71,56 @@ fn bulk_payment(core: Core, params: Map<String, Value>) -> TriggerFuture {
             .get("amount")
             .ok_or_else(|| "parameter amount is required".to_owned())
             .and_then(|v| Money::from_json(v, currency).map_err(|e| e.0))?;
-        receive_bulk_payment(
-            &core,
-            &tenant,
-            opt_param(&params, "bulkPaymentId"),
-            amount,
-            opt_param(&params, "payerName"),
-        )
+        let bulk_payment_id = text(&params, "bulkPaymentId", MAX_ID, "to have one minted")?;
+        let payer_name = text(&params, "payerName", MAX_TEXT, "to name no payer")?;
+        receive_bulk_payment(&core, &tenant, bulk_payment_id, amount, payer_name)
     })
+}
+
+/// An optional text parameter checked as the API checks its ids ([`MAX_ID`] characters) and
+/// names ([`MAX_TEXT`]): at most `max` characters, and not blank (white space alone is refused
+/// as `""` is, not read as "absent"; `leave_out` says what leaving it out does).
+fn text<'a>(
+    params: &'a Map<String, Value>,
+    name: &str,
+    max: usize,
+    leave_out: &str,
+) -> Result<Option<&'a str>, String> {
+    let Some(value) = opt_param(params, name) else {
+        return Ok(None);
+    };
+    if value.trim().is_empty() {
+        return Err(format!(
+            "parameter {name} is blank; give a value, or leave it out {leave_out}"
+        ));
+    }
+    fields::max_len(value, max, &format!("parameter {name}"))?;
+    Ok(Some(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_ID, MAX_TEXT, TRIGGERS};
+    use crate::authorize::MAX_REASON_CHARS;
+
+    /// The description of parameter `param` of trigger `name`.
+    fn described(name: &str, param: &str) -> &'static str {
+        let trigger = TRIGGERS.iter().find(|t| t.name == name).unwrap();
+        trigger.params.iter().find(|(p, _)| *p == param).unwrap().1
+    }
+
+    #[test]
+    fn the_triggers_say_the_limits_their_text_parameters_are_checked_against() {
+        for (name, param, limit) in [
+            ("platform.binding.rejected", "reason?", MAX_REASON_CHARS),
+            ("platform.bulk_payment.received", "bulkPaymentId?", MAX_ID),
+            ("platform.bulk_payment.received", "payerName?", MAX_TEXT),
+        ] {
+            let text = described(name, param);
+            assert!(
+                text.contains(&format!("at most {limit} characters")),
+                "{name} {param}: {text}"
+            );
+        }
+    }
 }

@@ -506,9 +506,7 @@ impl Scheme for OpenApi {
     }
 }
 
-/// The name of the response header carrying a refusal's whole diagnostic when the wire
-/// `detail` had to be cut to its documented width.
-pub const DIAGNOSTIC_HEADER: &str = "X-Whalet-Sim-Diagnostic";
+pub use crate::wire::whalet::DIAGNOSTIC_HEADER;
 
 /// A head-only Whalet refusal, signed when `signer` = (platform key, partner key) is given
 /// (its wire `detail` as [`refusal_answer`] bounds it; the echoed head as [`Echo::bounded`]

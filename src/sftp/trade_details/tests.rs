@@ -364,3 +364,183 @@ fn earned_revenue_stays_within_the_largest_amount() {
     );
     assert_eq!(earned(&state, "S1"), crate::money::MAX_MINOR - 100);
 }
+
+const HEADER8: &str =
+    "tradeNo,tradeType,orderNo,sellerId,originalTradeNo,tradeTime,currency,amount";
+
+/// Regression: a line holding only whitespace (` `, a tab) was read as a row of one empty cell and
+/// failed ("the row has 1 fields"), taking a row number. Every cell is trimmed, so such a line is
+/// blank: no row, no number, whatever the line ends. A quoted cell whose text has such a line
+/// stays one cell of its row.
+#[test]
+fn a_line_of_only_whitespace_is_blank_and_takes_no_number() {
+    let rows = [
+        HEADER8,
+        "W1,SALE,O1,S1,,2025-01-01 10:00:00,USD,10.00",
+        " ",
+        "\t",
+        "W2,SALE,\"O\n \n2\",S1,,2025-01-01 10:00:00,USD,5.00",
+        "  \t ",
+        "W3,SALE,O3,S1,,2025-01-01 10:00:00,XXX,5.00",
+        " ",
+    ];
+    for end in ["\n", "\r\n", "\r"] {
+        let text = rows.join(end);
+        let mut state = InfiniaState::default();
+        let out = apply(&mut state, "f.csv", text.as_bytes(), 1000);
+        assert_eq!(
+            (out.total_rows, out.success_rows, out.failed_rows),
+            (3, 2, 1),
+            "line end {end:?}: {:?}",
+            out.errors
+        );
+        let found: Vec<_> = out
+            .errors
+            .iter()
+            .map(|e| (e.row, e.trade_no.as_str(), e.column.as_str()))
+            .collect();
+        assert_eq!(found, [(4, "W3", "currency")], "line end {end:?}");
+        let order_no = state.trades["W2"].order_no.replace('\r', "\n");
+        assert_eq!(order_no, "O\n \n2", "line end {end:?}");
+    }
+    // The tester's file: a header, one good row and a line holding one space.
+    let text = format!("{HEADER8}\nW1,SALE,O1,S1,,2025-01-01 10:00:00,USD,10.00\n \n");
+    let out = apply(&mut InfiniaState::default(), "f.csv", text.as_bytes(), 1000);
+    assert_eq!(out.status, UploadStatus::Success, "{:?}", out.errors);
+    assert_eq!((out.total_rows, out.failed_rows), (1, 0));
+    // Only blank lines after the header: no trade rows.
+    let text = format!("{HEADER8}\n \n\t\n");
+    let out = apply(&mut InfiniaState::default(), "f.csv", text.as_bytes(), 1000);
+    assert_eq!(out.status, UploadStatus::Failed);
+    assert!(
+        out.reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("no trade rows"),
+        "{:?}",
+        out.reason
+    );
+}
+
+/// The reader both CSV uploads share (trade details, trade materials) numbers rows, not lines:
+/// a blank line (empty or whitespace) is skipped; a line of commas, a quoted cell of spaces and
+/// a quoted cell holding a blank line are rows.
+#[test]
+fn the_csv_reader_skips_blank_lines_but_not_commas_or_quoted_cells() {
+    let text = "\u{feff}a,b\r\n1,2\r\n \r\n\r\n,\r\n\" \"\r\n\t\r\n\"x\r\n \r\ny\",z\r\n  ";
+    let (mut rows, header) = open_csv(text.as_bytes()).unwrap();
+    assert_eq!(header, ["a", "b"]);
+    let read: Vec<(u64, Vec<String>)> = numbered_rows(&mut rows)
+        .map(|(n, r)| (n, r.unwrap().iter().map(str::to_owned).collect()))
+        .collect();
+    let expected: Vec<(u64, Vec<&str>)> = vec![
+        (2, vec!["1", "2"]),
+        (3, vec!["", ""]),
+        (4, vec![""]),
+        (5, vec!["x\r\n \r\ny", "z"]),
+    ];
+    assert_eq!(read.len(), expected.len(), "{read:?}");
+    for ((n, cells), (want_n, want_cells)) in read.iter().zip(&expected) {
+        assert_eq!(n, want_n, "{read:?}");
+        assert_eq!(cells, want_cells, "{read:?}");
+    }
+}
+
+/// A row that is not blank keeps its number and is told how many fields it has, in the singular
+/// for one ("1 field", not "1 fields").
+#[test]
+fn a_line_of_commas_or_a_quoted_empty_cell_is_a_failed_row() {
+    let text = format!(
+        "{HEADER8}\nK1,SALE,O1,S1,,2025-01-01 10:00:00,USD,10.00\n,,,,,,,\n\" \"\nK2,SALE\n"
+    );
+    let out = apply(&mut InfiniaState::default(), "f.csv", text.as_bytes(), 1000);
+    assert_eq!(out.status, UploadStatus::PartiallyFailed);
+    assert_eq!(
+        (out.total_rows, out.success_rows, out.failed_rows),
+        (4, 1, 3)
+    );
+    let reason = |row: u64| {
+        out.errors
+            .iter()
+            .find(|e| e.row == row)
+            .map(|e| e.reason.clone())
+            .unwrap_or_default()
+    };
+    assert!(out.errors.iter().any(|e| e.row == 3), "{:?}", out.errors);
+    assert_eq!(reason(4), "the row has 1 field; the header has 8");
+    assert_eq!(reason(5), "the row has 2 fields; the header has 8");
+}
+
+/// Regression: the amount was checked only once the currency was read, so a row whose currency
+/// was refused got no line for its amount (an empty one, a word, a negative SALE), breaking
+/// "one line per problem". Its own problems are told whatever the currency; only the checks of
+/// the currency's precision (decimal places, the largest amount) need a currency.
+#[test]
+fn an_amount_is_checked_even_when_the_currency_is_refused() {
+    let text = format!(
+        "{HEADER8}\n\
+         M1,SALE,O1,S1,,2025-01-01 10:00:00,XXX,\n\
+         M2,SALE,O2,S1,,2025-01-01 10:00:00,usdollar,ten\n\
+         M3,SALE,O3,S1,,2025-01-01 10:00:00,,-5.00\n\
+         M4,SALE,O4,S1,,2025-01-01 10:00:00,XXX,0.000\n\
+         M5,SALE,O5,S1,,2025-01-01 10:00:00,XXX,1.0001\n\
+         M6,SALE,O6,S1,,2025-01-01 10:00:00,XXX,99999999999999999999\n\
+         M7,EXCHANGE,O7,S1,M0,2025-01-01 10:00:00,XXX,-0\n\
+         ,,,,,,,\n"
+    );
+    let out = apply(&mut InfiniaState::default(), "f.csv", text.as_bytes(), 1000);
+    assert_eq!((out.success_rows, out.failed_rows), (0, 8));
+    let amount = |row: u64| -> Vec<String> {
+        out.errors
+            .iter()
+            .filter(|e| e.row == row && e.column == "amount")
+            .map(|e| e.reason.clone())
+            .collect()
+    };
+    let has_currency = |row: u64| {
+        out.errors
+            .iter()
+            .any(|e| e.row == row && e.column == "currency")
+    };
+    assert!((2..=9).all(has_currency), "{:?}", out.errors);
+    assert_eq!(amount(2), ["amount \"\" is empty"]);
+    assert_eq!(
+        amount(3),
+        ["amount \"ten\" is not a plain decimal number like 100.25"]
+    );
+    assert_eq!(
+        amount(4),
+        ["amount \"-5.00\" is negative; only an EXCHANGE may be negative"]
+    );
+    assert_eq!(amount(5), ["must be greater than zero"]);
+    // Decimal places and size are the currency's to judge: none is known.
+    assert!(amount(6).is_empty(), "{:?}", amount(6));
+    assert!(amount(7).is_empty(), "{:?}", amount(7));
+    // An EXCHANGE may be zero or negative, whatever its currency.
+    assert!(amount(8).is_empty(), "{:?}", amount(8));
+    assert_eq!(amount(9), ["amount \"\" is empty"]);
+}
+
+/// When exactly one error is past the limit, the last line says "1 more error", not "1 more
+/// errors".
+#[test]
+fn one_unlisted_error_is_counted_in_the_singular() {
+    let mut text = HEADER8.to_owned();
+    for i in 0..3 {
+        text.push_str(&format!("\nN{i},SALE,O{i},S1,,2025-01-01 10:00:00,USD,0"));
+    }
+    let all = apply(&mut InfiniaState::default(), "f.csv", text.as_bytes(), 1000);
+    let limit = all.errors.len() - 1;
+    let out = apply(
+        &mut InfiniaState::default(),
+        "f.csv",
+        text.as_bytes(),
+        limit,
+    );
+    let last = out
+        .errors
+        .last()
+        .map(|e| e.reason.clone())
+        .unwrap_or_default();
+    assert!(last.starts_with("… 1 more error not listed"), "{last}");
+}

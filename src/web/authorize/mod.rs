@@ -202,7 +202,17 @@ fn answer(
                     )
                 }
             };
-            let reason = Some(field("reason").trim().to_owned()).filter(|r| !r.is_empty());
+            let reason = match crate::authorize::seller_reason(field("reason")) {
+                Ok(reason) => reason,
+                Err(why) => {
+                    return page::message(
+                        400,
+                        &request.provider_name,
+                        "Reason too long",
+                        &format!("The {why}."),
+                    )
+                }
+            };
             let decision = Decision { approved, reason };
             // One unit of work (`crate::cut`): the decision and what the surface schedules.
             let decided = core

@@ -103,6 +103,8 @@
     const rules = Array.isArray(s.rules) ? s.rules : [];
     const timeline = Array.isArray(s.timeline) ? s.timeline : [];
     const fired = count(s.fired);
+    // Events a reset cancelled before they fired (`cancelled`: by what): they never fire.
+    const cancelled = timeline.filter((e) => e && e.cancelled).length;
     // The every-tenant scenario is `?tenant=*`: a tenant's scenario may share its name.
     const scope = `?tenant=${s.tenant ? encodeURIComponent(s.tenant) : "*"}`;
     const remove = h("button", {
@@ -121,8 +123,10 @@
         rules.map((r) => h("span", { class: "chip" }, typeof r === "string" ? r : r.name || "rule"))) : null,
       timeline.length ? h("ul", { class: "events" }, timeline.map((e) => h("li", {},
         h("span", { class: "mono" }, typeof e.at === "number" ? chinaTime(e.at).slice(11) : String(e.at)), " ",
-        h("span", { class: "mono" }, e.event || ""), " ", typeof e.at === "number" ? Dash.rel(e.at) : null))) : null,
-      fired !== undefined && timeline.length ? h("p", { class: "muted" }, `${fired} of ${timeline.length} timeline event(s) fired`) : null,
+        h("span", { class: "mono" }, e.event || ""), " ",
+        e.cancelled ? badge(`cancelled by ${e.cancelled}`, "muted") : typeof e.at === "number" ? Dash.rel(e.at) : null))) : null,
+      fired !== undefined && timeline.length ? h("p", { class: "muted" }, `${fired} of ${timeline.length} timeline event(s) fired`
+        + (cancelled ? `; ${cancelled} cancelled by a reset (they will not fire: load the scenario again to run them)` : "")) : null,
       h("details", {}, h("summary", {}, "Definition"), json(s)));
   }
 

@@ -198,10 +198,26 @@
   }
 
   /**
+   * The demo tenants (README, "Demo tenants"), whose credentials `whalet-sim call` uses when
+   * it is given none: the Whalet (and platform) partner, the Infinia app, the Pockyt merchant.
+   * The journal names a tenant by its id, so that is how the page tells them: a tenant with
+   * another id has credentials of its own, which the page does not know.
+   */
+  const DEMO_IDS = { whalet: "202400000000001", platform: "202400000000001", infinia: "demo-app", pockyt: "202333" };
+
+  /** What the user must fill in for a tenant that is not the demo one. */
+  const YOUR_KEY = "<your private key file>";
+  const YOUR_TOKEN = "<your token>";
+
+  /**
    * The command that sends this request again, for every surface: `whalet-sim call` in the
    * surface's scheme (a fresh requestNo, signature and timestamp), curl for whalet-platform in
-   * plain JSON (`[platform] auth = "none"`), or `whalet-sim trigger`.
-   * Every argument is quoted for the shell: operations and ids are partner-supplied text.
+   * plain JSON (`[platform] auth = "none"`), or `whalet-sim trigger`. For a tenant other than
+   * the demo one (`DEMO_IDS`), `call` would sign with the demo key or token and be refused
+   * (UNAUTHENTICATED_ERROR), so the command names the tenant and carries a placeholder for its
+   * credential: `--key <your private key file>` (Whalet, platform, Infinia) or
+   * `--token <your token>` (Pockyt).
+   * Every argument is quoted for the shell: operations, ids and the placeholders.
    */
   function sendAgain(e) {
     const q = Dash.shellQuote;
@@ -209,6 +225,8 @@
     if (!request) return null;
     if (e.surface === "platform" && platformAuth() === "none") return plainAgain(e);
     const id = callerId(e);
+    // Not the demo tenant: its own id, and a placeholder for its own credential.
+    const own = Boolean(id) && id !== DEMO_IDS[e.surface];
     const url = ["--url", q(location.origin)];
     const data = (body) => ["--data", q(JSON.stringify(body))];
     switch (e.surface) {
@@ -217,18 +235,20 @@
         const args = e.surface === "whalet"
           ? ["whalet-sim call", q(e.operation), "--url", q(`${location.origin}/api`)]
           : ["whalet-sim call", "--surface platform", q(e.operation), ...url];
-        if (id && id !== "202400000000001") args.push("--partner-id", q(id));
+        if (own) args.push("--partner-id", q(id), "--key", q(YOUR_KEY));
         return [...args, ...data(request)].join(" ");
       }
       case "infinia": {
         const args = ["whalet-sim call", "--surface infinia", q(e.operation), ...url];
-        if (id && id !== "demo-app") args.push("--app-id", q(id));
+        if (own) args.push("--app-id", q(id), "--key", q(YOUR_KEY));
         return [...args, ...data(request)].join(" ");
       }
       case "pockyt": {
         // verifySign and timestamp are made afresh; merchantNo and storeNo travel in the body.
         const params = Object.fromEntries(Object.entries(request).filter(([k]) => k !== "verifySign" && k !== "timestamp"));
-        return ["whalet-sim call", "--surface pockyt", q(e.operation.replace(/^\//, "")), ...url, ...data(params)].join(" ");
+        const args = ["whalet-sim call", "--surface pockyt", q(e.operation.replace(/^\//, "")), ...url];
+        if (own) args.push("--token", q(YOUR_TOKEN));
+        return [...args, ...data(params)].join(" ");
       }
       case "trigger":
         return Dash.triggerCommand(e.operation, request);

@@ -166,6 +166,35 @@ fn envelope_shape_errors_use_sys_codes() {
     assert_eq!(err.message, "appId must be a string, got a number");
 }
 
+/// A refusal's appId is the request's as far as it was read, cut at the echo bound (ending
+/// with how much was left out), so that a huge one does not make a reply as huge; one within
+/// the bound is echoed whole.
+#[test]
+fn a_refused_envelope_echoes_its_app_id_cut_at_the_echo_bound() {
+    let envelope = |app_id: &str, version: Value| {
+        serde_json::to_vec(
+            &json!({"appId": app_id, "version": version, "dataType": "JSON",
+                                   "requestData": "x", "signature": "y"}),
+        )
+        .unwrap()
+    };
+    let huge = "é".repeat(100_000);
+    for bytes in [envelope(&huge, json!("1.0")), envelope(&huge, json!(1))] {
+        let (echo, _) = parse_request(&bytes).unwrap_err();
+        assert!(
+            echo.len() <= crate::text::ECHO_BYTES,
+            "{} bytes",
+            echo.len()
+        );
+        let (kept, rest) = echo.split_once('…').unwrap();
+        assert!(huge.starts_with(kept));
+        assert_eq!(rest, format!(" {} more bytes", huge.len() - kept.len()));
+    }
+    let widest = "\u{10FFFF}".repeat(64);
+    let (echo, _) = parse_request(&envelope(&widest, json!(1))).unwrap_err();
+    assert_eq!(echo, widest);
+}
+
 /// Too long or not an allowed value is SYS-006 in the envelope as in the business fields; a
 /// value of the wrong type stays SYS-005.
 #[test]

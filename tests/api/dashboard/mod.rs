@@ -543,6 +543,16 @@ async fn send_it_again_sends_what_the_partner_sent_under_an_overlay() {
         command.contains(&format!("--partner-id {SECOND_PARTNER}")),
         "{command}"
     );
+    // A partner of its own: the command asks for its key, which the user fills in (this
+    // partner was configured with the demo partner's key).
+    assert!(
+        command.contains("--key '<your private key file>'"),
+        "{command}"
+    );
+    let command = command.replace(
+        "'<your private key file>'",
+        &repo_path("keys/demo-partner/private.pem"),
+    );
     let out = run_command(&command).await;
     let printed = format!(
         "{}{}",
