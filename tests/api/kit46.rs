@@ -1,10 +1,10 @@
 //! The dashboard's "Send it again" command for a tenant with credentials of its own (in real
 //! headless Chromium, as tests/api/dashboard does).
 
-use fantoccini::Locator;
-
 use crate::browser;
-use crate::dashboard::support::{assert_no_script_errors, open, run_command, wait_text};
+use crate::dashboard::support::{
+    assert_no_script_errors, open, run_command, send_again_commands, wait_text,
+};
 use crate::helpers::{spawn_with, Setup};
 
 const OWN_PARTNER: &str = "202400000000009";
@@ -69,23 +69,7 @@ async fn send_it_again_asks_a_tenant_of_its_own_for_its_key_or_token() {
 
     open(&browser, &app, "/").await;
     wait_text(c, ".summary", "6 requests").await;
-    let mut commands = Vec::new();
-    for row in c.find_all(Locator::Css("#journal .row")).await.unwrap() {
-        row.find(Locator::Css(".row-head"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        let command = row
-            .find(Locator::Css(".command code"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        commands.push(command);
-    }
+    let commands = send_again_commands(c).await;
     assert_eq!(commands.len(), 6, "{commands:?}");
     let own = |c: &String| {
         c.contains(&format!("--partner-id {OWN_PARTNER}"))

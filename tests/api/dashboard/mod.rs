@@ -18,7 +18,7 @@ use crate::helpers::{
 };
 use support::{
     assert_no_horizontal_scroll, assert_no_script_errors, connectivity, open, run_command,
-    wait_text, ENTER, TAB,
+    send_again_commands, wait_text, ENTER, TAB,
 };
 
 #[tokio::test]
@@ -648,23 +648,7 @@ async fn send_it_again_works_on_every_surface_and_triggers_are_no_failures() {
         .unwrap()
         .is_empty());
 
-    let mut commands = Vec::new();
-    for row in c.find_all(Locator::Css("#journal .row")).await.unwrap() {
-        row.find(Locator::Css(".row-head"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        let command = row
-            .find(Locator::Css(".command code"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        commands.push(command);
-    }
+    let commands = send_again_commands(c).await;
     for surface in [
         "--surface infinia",
         "--surface pockyt",

@@ -79,6 +79,33 @@ pub async fn connectivity(app: &TestApp, body: serde_json::Value) -> String {
     app.client.call("connectivity", &body).await.unwrap().code
 }
 
+/// Every journal row's "Send it again" command, in the order the rows are shown (each row is
+/// opened to show it).
+pub async fn send_again_commands(client: &Client) -> Vec<String> {
+    let mut commands = Vec::new();
+    for row in client
+        .find_all(Locator::Css("#journal .row"))
+        .await
+        .unwrap()
+    {
+        row.find(Locator::Css(".row-head"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let command = row
+            .find(Locator::Css(".command code"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        commands.push(command);
+    }
+    commands
+}
+
 /// Runs a shell command line with `whalet-sim` replaced by the binary under test (off the
 /// runtime's thread: the simulator answers on this same thread).
 pub async fn run_command(command: &str) -> std::process::Output {
