@@ -12,6 +12,7 @@ macro_rules! say {
     }};
 }
 
+pub mod answers;
 pub mod api;
 pub mod app;
 pub mod authorize;

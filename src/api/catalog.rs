@@ -822,19 +822,6 @@ pub fn install_contracts(
 mod tests {
     use super::*;
 
-    /// The Whalet operations the scenario loader lets a rule's `status` through for are
-    /// operations of the Open API's tables (a renamed or removed one would leave its rules
-    /// refused, or another's word ignored).
-    #[test]
-    fn every_whalet_status_operation_is_an_open_api_operation() {
-        let served: Vec<&str> = crate::api::whalet::all_operations()
-            .map(|op| op.name)
-            .collect();
-        for op in crate::scenario::load::WHALET_STATUS_OPERATIONS {
-            assert!(served.contains(op), "{op} is no Whalet operation");
-        }
-    }
-
     /// Regression: `tradeMaterialsUpload --example` said it needed a shop binding the seller
     /// approved, while the simulator takes materials for a shop never bound.
     #[test]

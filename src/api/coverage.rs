@@ -27,24 +27,6 @@ const WHALET_ENVELOPE: &[WhaletCode] = &[
     WhaletCode::UnauthenticatedError,
     WhaletCode::InterfaceUnauthorized,
 ];
-/// Whalet operations that accept a valid request with PROCESSING, never SUCCESS: the applies a
-/// review, a seller or a bank decides later (their result arrives as a notification). A test
-/// checks each name is in the tables; the full-coverage test sees the payout ones answer it.
-const WHALET_ACCEPTED_AS_PROCESSING: &[&str] = &[
-    "userOnboardingApply",
-    "cardHolderApply",
-    "cardHolderBeneficaryApply",
-    "b2bVirtualAccountApply",
-    "b2cVirtualAccountApply",
-    "b2cShopBind",
-    "b2cCardCancel",
-    "benificiaryAccountApply",
-    "payoutConfirm",
-    "payConfirm",
-    "eddReplenishSubmit",
-    "tradeReplenishSubmit",
-    "tradeOrderBindApply",
-];
 /// Infinia system codes about the request as a whole.
 const INFINIA_ENVELOPE: &[InfiniaCode] = &[
     InfiniaCode::InternalError,
@@ -110,7 +92,7 @@ pub fn sources(dispatch: &Dispatch, triggers: &[Trigger]) -> Sources {
         codes: codes.clone(),
         envelope: envelope.clone(),
         success: WhaletCode::Success.as_str(),
-        accepted_as_processing: WHALET_ACCEPTED_AS_PROCESSING.to_vec(),
+        accepted_as_processing: crate::answers::whalet_decided_later(),
         processing: Some(WhaletCode::Processing.as_str()),
         channel: "whalet",
         notifications,
@@ -296,7 +278,8 @@ mod tests {
                 .filter(|i| i.surface == surface && i.operation == op && i.kind == Kind::Sync)
                 .collect();
             assert!(items.len() >= 2, "{surface} {op} has no sync items");
-            let asynchronous = WHALET_ACCEPTED_AS_PROCESSING.contains(&op);
+            let asynchronous =
+                surface == "whalet" && crate::answers::whalet(op).is_some_and(|a| a.decided_later);
             let success = items.iter().any(|i| {
                 matches!(i.outcome.as_str(), "SUCCESS" | "SUC-200" | "000100")
                     || (asynchronous && i.outcome == "PROCESSING")
@@ -327,12 +310,9 @@ mod tests {
     #[test]
     fn asynchronous_applies_succeed_with_processing() {
         let m = the_model();
-        for op in WHALET_ACCEPTED_AS_PROCESSING {
-            let in_tables = whalet::ops::OPERATIONS
-                .iter()
-                .flat_map(|g| g.iter())
-                .any(|o| o.name == *op);
-            assert!(in_tables, "{op} is in no operation table");
+        let later = crate::answers::whalet_decided_later();
+        assert!(!later.is_empty());
+        for op in later {
             assert!(m.find(&format!("whalet.{op}.SUCCESS")).is_none(), "{op}");
             let processing = m.find(&format!("whalet.{op}.PROCESSING")).unwrap();
             assert_eq!(m.items[processing].hint, format!("a valid {op} request"));

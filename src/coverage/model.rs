@@ -219,12 +219,6 @@ fn forced(op: &str, code: &str) -> String {
     format!("a scenario rule: operation = \"{op}\", [rule.then] code = \"{code}\"")
 }
 
-/// What a request with an id this partner does not have makes a Whalet operation answer.
-const NO_ID: &str = "an id this partner does not have (unknown, or another partner's)";
-/// The same for an operation that changes something, which its state may refuse too.
-const NO_ID_OR_STATE: &str = "an id this partner does not have (unknown, or another partner's), or one whose state refuses the request (not approved or active yet, already ended)";
-/// What makes a Whalet operation that keeps the partner's business id answer IDEMPOTENT_ERROR.
-const SAME_ID: &str = "the same business id again with different content";
 /// Pockyt's NO_RELATED_INFORMATION for an operation that looks a payee, account or payout up.
 const NOT_FOUND: &str = "a customerNo, accountToken or transactionNo that does not exist";
 
@@ -234,94 +228,22 @@ type Causes = &'static [(&'static str, &'static str)];
 /// What each operation answers by itself besides refusing bad input (which every operation
 /// does, the input codes of [`INPUT_CODES`]): per surface, operations and the codes they answer,
 /// each with what provokes it. Read from the handlers: what they refuse, and whether they keep
-/// the partner's business id (`common::once`, `kept`); a test checks every operation of the model
-/// is here. A code an operation is not listed with is provoked only by a scenario rule.
+/// the partner's business id; the Whalet Open API's are its table in [`crate::answers`]. A test
+/// checks every operation of the model is here or there. A code an operation is not listed with
+/// is provoked only by a scenario rule.
 const NATURAL: &[(&str, &[&str], Causes)] = &[
-    ("whalet", &["connectivity", "queryPlatformBalance"], &[]),
-    (
-        "whalet",
-        &[
-            "cardHolderQuery",
-            "cardHolderBeneficaryQuery",
-            "b2bChannelBanksQuery",
-            "b2cPlatformQuery",
-            "b2cCardHolderQuery",
-            "b2cCardNumberQuery",
-            "b2cCardDetailQuery",
-            "b2cShopQuery",
-            "b2cCardQuery",
-            "collectionQuery",
-            "queryCurrencyBalance",
-            "rateInquiry",
-            "benificiaryAccountQuery",
-            "withdrawQuery",
-            "payQuery",
-            "paymentQuery",
-            "tradeOrderQueryDetail",
-            "tradeOrderQueryList",
-            "eddReplenishQuery",
-        ],
-        &[("FAILURE", NO_ID)],
-    ),
-    (
-        "whalet",
-        &["beneficiaryCountryQuery"],
-        &[("FAILURE", "a userId this partner does not have")],
-    ),
-    (
-        "whalet",
-        &["beneficiaryFieldsQuery"],
-        &[(
-            "FAILURE",
-            "a country payouts are not offered to, or a currency its accounts do not hold",
-        )],
-    ),
-    // Reviewed applications keep the partner's own id (outUserId, ...); a new user needs nothing.
-    ("whalet", &["userOnboardingApply"], &[("IDEMPOTENT_ERROR", SAME_ID)]),
-    (
-        "whalet",
-        &[
-            "cardHolderApply",
-            "cardHolderBeneficaryApply",
-            "b2bVirtualAccountApply",
-            "b2cVirtualAccountApply",
-            "b2cShopBind",
-            "b2cCardCancel",
-            "benificiaryAccountApply",
-            "payoutConfirm",
-            "payConfirm",
-            "tradeOrderApply",
-            "shopOrderUpload",
-        ],
-        &[("FAILURE", NO_ID_OR_STATE), ("IDEMPOTENT_ERROR", SAME_ID)],
-    ),
-    (
-        "whalet",
-        &["payoutApply", "payApply"],
-        &[
-            ("FAILURE", "an id this partner does not have (unknown, or another partner's), or an amount over the available balance"),
-            ("IDEMPOTENT_ERROR", SAME_ID),
-        ],
-    ),
-    // These mint their own ids: a repeated request is a new one.
-    (
-        "whalet",
-        &[
-            "b2cBankLetterApply",
-            "mockPayeeNotify",
-            "benificiaryAccountDelete",
-            "tradeOrderBindApply",
-            "eddReplenishSubmit",
-            "tradeReplenishSubmit",
-        ],
-        &[("FAILURE", NO_ID_OR_STATE)],
-    ),
     (
         "platform",
         &["shopAccountBind"],
         &[
-            ("FAILURE", "a shop already bound, or with a binding waiting for the seller"),
-            ("IDEMPOTENT_ERROR", "the same bindId again with different content"),
+            (
+                "FAILURE",
+                "a shop already bound, or with a binding waiting for the seller",
+            ),
+            (
+                "IDEMPOTENT_ERROR",
+                "the same bindId again with different content",
+            ),
         ],
     ),
     (
@@ -333,8 +255,14 @@ const NATURAL: &[(&str, &[&str], Causes)] = &[
         "platform",
         &["paymentApply"],
         &[
-            ("FAILURE", "a shop the seller has not bound, or an amount over the balance"),
-            ("IDEMPOTENT_ERROR", "the same paymentId again with different content"),
+            (
+                "FAILURE",
+                "a shop the seller has not bound, or an amount over the balance",
+            ),
+            (
+                "IDEMPOTENT_ERROR",
+                "the same paymentId again with different content",
+            ),
         ],
     ),
     (
@@ -365,7 +293,11 @@ const NATURAL: &[(&str, &[&str], Causes)] = &[
         ],
         &[],
     ),
-    ("pockyt", &["/v3/payee/register", "/v3/payouts/balance"], &[]),
+    (
+        "pockyt",
+        &["/v3/payee/register", "/v3/payouts/balance"],
+        &[],
+    ),
     (
         "pockyt",
         &[
@@ -393,17 +325,17 @@ const NATURAL: &[(&str, &[&str], Causes)] = &[
     (
         "pockyt",
         &["/v3/payee/payout-accounts"],
-        &[
-            ("000021", NOT_FOUND),
-            ("000040", "a payee not activated"),
-        ],
+        &[("000021", NOT_FOUND), ("000040", "a payee not activated")],
     ),
     (
         "pockyt",
         &["/v3/payouts/pay"],
         &[
             ("000021", NOT_FOUND),
-            ("000040", "a payout over the balance, or to a payee or account not activated"),
+            (
+                "000040",
+                "a payout over the balance, or to a payee or account not activated",
+            ),
         ],
     ),
 ];
@@ -428,12 +360,21 @@ const INPUT_CODES: &[(&str, &[&str], &str)] = &[
     ),
 ];
 
-/// [`NATURAL`]'s codes of `op` on `surface`; None when it does not list the operation.
-fn natural_of(surface: &str, op: &str) -> Option<Causes> {
+/// The codes `op` on `surface` answers by itself, with their causes ([`NATURAL`], and the
+/// Whalet table of [`crate::answers`]); None when neither lists the operation.
+fn natural_of(surface: &str, op: &str) -> Option<Vec<(&'static str, &'static str)>> {
+    if surface == "whalet" {
+        let a = crate::answers::whalet(op)?;
+        let failure = a.fails.cause().map(|cause| ("FAILURE", cause));
+        let repeat = a
+            .keeps_id
+            .then_some(("IDEMPOTENT_ERROR", crate::answers::SAME_ID));
+        return Some(failure.into_iter().chain(repeat).collect());
+    }
     NATURAL
         .iter()
         .find(|(s, ops, _)| *s == surface && ops.contains(&op))
-        .map(|(_, _, codes)| *codes)
+        .map(|(_, _, codes)| codes.to_vec())
 }
 
 /// What provokes `code` from `op` on `surface` by itself, if anything does ([`NATURAL`],
@@ -449,9 +390,9 @@ fn natural_cause(surface: &str, op: &str, code: &str) -> Option<&'static str> {
         .map(|(_, _, cause)| *cause);
     input.or_else(|| {
         natural_of(surface, op)?
-            .iter()
+            .into_iter()
             .find(|(c, _)| *c == code)
-            .map(|(_, cause)| *cause)
+            .map(|(_, cause)| cause)
     })
 }
 
@@ -634,6 +575,12 @@ mod tests {
         let model = crate::api::coverage::model(&dispatch, &[]);
         for (surface, op) in &model.operations {
             assert!(natural_of(surface, op).is_some(), "{surface} {op}");
+        }
+        for op in crate::answers::WHALET.iter().map(|a| a.name) {
+            for (code, _) in natural_of("whalet", op).expect("listed") {
+                let id = format!("whalet.{op}.{code}");
+                assert!(model.find(&id).is_some(), "{id} is not an item");
+            }
         }
         for (surface, ops, codes) in NATURAL {
             for op in *ops {

@@ -407,35 +407,15 @@ fn pockyt_contradiction(rule: &RuleSpec) -> Option<(&'static str, String)> {
     ))
 }
 
-/// The Whalet operations whose decision reports a rule's `status` word in place of its own: the
-/// reviews a request starts (onboarding, holder, holder bank account, account opening, shop
-/// bind/unbind, card cancellation, payout beneficiary, trade-order binding, submitted material),
-/// the payouts and payments a confirmation starts, and a collection's settlement. Their handlers
-/// hand the word on through the Whalet `Verdict`; no other Whalet operation reads it.
-pub const WHALET_STATUS_OPERATIONS: &[&str] = &[
-    "userOnboardingApply",
-    "cardHolderApply",
-    "cardHolderBeneficaryApply",
-    "b2bVirtualAccountApply",
-    "b2cVirtualAccountApply",
-    "b2cShopBind",
-    "b2cCardCancel",
-    "benificiaryAccountApply",
-    "tradeOrderBindApply",
-    "eddReplenishSubmit",
-    "tradeReplenishSubmit",
-    "payoutConfirm",
-    "payConfirm",
-    "mockPayeeNotify",
-];
-
-/// The operations of `surface` that read a rule's `status` (canonical names): Whalet's
-/// [`WHALET_STATUS_OPERATIONS`], Pockyt's with a table of words ([`super::pockyt`]); none on
-/// whalet-platform and Infinia, whose outcomes are their own words for `result`.
+/// The operations of `surface` that read a rule's `status` (canonical names): Whalet's whose
+/// decision reports the word ([`crate::answers`]: the reviews a request starts, the payouts and
+/// payments a confirmation starts, a collection's settlement), Pockyt's with a table of words
+/// ([`super::pockyt`]); none on whalet-platform and Infinia, whose outcomes are their own words
+/// for `result`.
 fn status_operations(surface: Surface) -> Vec<&'static str> {
     use super::pockyt::{ACCOUNT, PAYEE, PAYOUT};
     match surface {
-        Surface::Whalet => WHALET_STATUS_OPERATIONS.to_vec(),
+        Surface::Whalet => crate::answers::whalet_status_readers(),
         Surface::Pockyt => [PAYEE.operations, ACCOUNT.operations, PAYOUT.operations].concat(),
         Surface::Platform | Surface::Infinia => Vec::new(),
     }
@@ -479,7 +459,7 @@ fn unread_status(rule: &RuleSpec, scope: Option<&TenantId>) -> Option<String> {
                 .to_owned(),
             Surface::Whalet => format!(
                 "on Whalet only a review's or a settlement's decision reports one ({}), not {ops}",
-                WHALET_STATUS_OPERATIONS.join(", ")
+                crate::answers::whalet_status_readers().join(", ")
             ),
             Surface::Pockyt => format!(
                 "on Pockyt only {} take one, not {ops}",

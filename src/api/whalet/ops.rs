@@ -77,6 +77,27 @@ pub const TRIGGERS: &[&[Trigger]] = &[
 mod tests {
     use super::*;
 
+    /// The table of what each operation answers by itself names every operation served here
+    /// (and the connectivity check), and only those.
+    #[test]
+    fn every_operation_says_what_it_answers_by_itself() {
+        let served: Vec<&str> = super::super::CONNECTIVITY_OPERATIONS
+            .iter()
+            .chain(OPERATIONS.iter().flat_map(|g| g.iter()))
+            .map(|op| op.name)
+            .collect();
+        for name in &served {
+            assert!(crate::answers::whalet(name).is_some(), "{name}");
+        }
+        for a in crate::answers::WHALET {
+            assert!(
+                served.contains(&a.name),
+                "{} is no Whalet operation",
+                a.name
+            );
+        }
+    }
+
     #[test]
     fn every_api_code_fits_the_head_and_is_unique() {
         let mut seen = std::collections::HashSet::new();
