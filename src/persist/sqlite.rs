@@ -114,7 +114,8 @@ CREATE TABLE IF NOT EXISTS scenarios (
     loaded_at INTEGER NOT NULL,
     source TEXT NOT NULL,
     text TEXT NOT NULL,
-    fired TEXT NOT NULL
+    fired TEXT NOT NULL,
+    cancelled TEXT
 );
 CREATE TABLE IF NOT EXISTS scenario_counters (
     generation INTEGER NOT NULL,
@@ -667,21 +668,13 @@ fn open_db(dir: &Path) -> Result<Connection, String> {
     // one transaction with the version (a start that fails leaves the file as it was).
     let tx = conn.transaction().map_err(fail)?;
     tx.execute_batch(SCHEMA).map_err(fail)?;
-    // The clock's `wall` (the wall time its row was written at) came later, without a new
-    // version: an older database gets the column, empty until the next write (its real clock
-    // resumes at its stored time once), and an older simulator still opens the database (its
-    // writes leave the column empty).
-    let has_wall: i64 = tx
-        .query_row(
-            "SELECT count(*) FROM pragma_table_info('clock') WHERE name = 'wall'",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(fail)?;
-    if has_wall == 0 {
-        tx.execute("ALTER TABLE clock ADD COLUMN wall INTEGER", [])
-            .map_err(fail)?;
-    }
+    // Columns that came later, without a new version: an older database gets them, empty until
+    // the next write, and an older simulator still opens the database (its writes leave them
+    // empty). The clock's `wall` (the wall time its row was written at: an empty one resumes a
+    // real clock at its stored time once); a scenario's `cancelled` (the timeline events a
+    // reset cancelled: empty, none).
+    add_column(&tx, "clock", "wall", "INTEGER").map_err(fail)?;
+    add_column(&tx, "scenarios", "cancelled", "TEXT").map_err(fail)?;
     if version == 1 {
         // Version 1 kept no scenarios: it gets the empty scenario state every later database
         // holds, so that a missing one is refused as lost rather than read as "none".
@@ -695,6 +688,27 @@ fn open_db(dir: &Path) -> Result<Connection, String> {
         .map_err(fail)?;
     tx.commit().map_err(fail)?;
     Ok(conn)
+}
+
+/// Adds `column` of `kind` to `table` unless the table has it.
+fn add_column(
+    tx: &rusqlite::Transaction<'_>,
+    table: &str,
+    column: &str,
+    kind: &str,
+) -> rusqlite::Result<()> {
+    let has: i64 = tx.query_row(
+        "SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2",
+        [table, column],
+        |r| r.get(0),
+    )?;
+    if has == 0 {
+        tx.execute(
+            &format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"),
+            [],
+        )?;
+    }
+    Ok(())
 }
 
 /// A database without a schema version is new (this simulator sets the version in the
@@ -1036,11 +1050,16 @@ fn write_extras(tx: &rusqlite::Transaction<'_>, extras: &Extras) -> Result<(), S
         tx.execute("DELETE FROM scenario_counters", []).map_err(e)?;
         insert_rows(
             tx,
-            "INSERT INTO scenarios (generation, tenant, name, loaded_at, source, text, fired)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO scenarios
+             (generation, tenant, name, loaded_at, source, text, fired, cancelled)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             &record.loaded,
             |l| {
                 let fired = serde_json::to_string(&l.fired).map_err(|e| e.to_string())?;
+                let cancelled = match l.cancelled.is_empty() {
+                    true => None,
+                    false => Some(serde_json::to_string(&l.cancelled).map_err(|e| e.to_string())?),
+                };
                 let generation = i64::try_from(l.generation).unwrap_or(i64::MAX);
                 Ok((
                     generation,
@@ -1050,6 +1069,7 @@ fn write_extras(tx: &rusqlite::Transaction<'_>, extras: &Extras) -> Result<(), S
                     &l.source,
                     &l.text,
                     fired,
+                    cancelled,
                 ))
             },
         )?;
@@ -1165,14 +1185,20 @@ fn load_extras(conn: &Connection) -> Result<LoadedExtras, String> {
     let rows: Vec<ScenarioRow> = table_rows(
         conn,
         ("scenarios", &["generation", "name"]),
-        "SELECT generation, tenant, name, loaded_at, source, text, fired
+        "SELECT generation, tenant, name, loaded_at, source, text, fired, cancelled
              FROM scenarios ORDER BY generation",
     )?;
-    for (generation, tenant, name, loaded_at, source, text, fired) in rows {
+    for (generation, tenant, name, loaded_at, source, text, fired, cancelled) in rows {
         let at = format!("table scenarios: {}", crate::text::echo(&name));
         record.loaded.push(LoadedRecord {
             generation: whole(&at, "generation", generation)?,
             fired: serde_json::from_str(&fired).map_err(|e| format!("{at}: fired: {e}"))?,
+            cancelled: match cancelled {
+                None => Vec::new(),
+                Some(text) => {
+                    serde_json::from_str(&text).map_err(|e| format!("{at}: cancelled: {e}"))?
+                }
+            },
             name,
             tenant,
             source,
@@ -1356,8 +1382,18 @@ fn append_log<R, P: rusqlite::Params>(
     insert_rows(conn, sql, rows, bind)
 }
 
-/// A row of the `scenarios` table: generation, tenant, name, loaded_at, source, text, fired.
-type ScenarioRow = (i64, Option<String>, String, i64, String, String, String);
+/// A row of the `scenarios` table: generation, tenant, name, loaded_at, source, text, fired,
+/// cancelled.
+type ScenarioRow = (
+    i64,
+    Option<String>,
+    String,
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+);
 
 /// Every row `query` returns, each read as the tuple `T` (one element per column). A row
 /// whose columns do not read as `T` (a text where a number belongs) is refused naming `table`

@@ -728,4 +728,37 @@ mod tests {
         let view = engine.view(generation).unwrap();
         assert_eq!(view["cancelled"], json!([]), "{view}");
     }
+
+    /// Regression: the marks a reset made were not in the engine's record, so after a restart
+    /// on a data dir (or an import) a cancelled event showed as pending, past its time, and
+    /// never fired. They go with the scenario; a record without them clears a generation's.
+    #[test]
+    fn a_resets_marks_go_with_the_scenario_through_export_and_import() {
+        let engine = Scenarios::new();
+        let t = TenantId::new(Provider::Whalet, "1");
+        let generation = loaded(&engine, Some(t.clone()));
+        engine.reset(Some(&t));
+        let record = engine.export(None);
+        assert_eq!(record.loaded[0].cancelled.len(), 1, "{record:?}");
+        let restarted = Scenarios::new();
+        restarted.import(record.clone(), None, TRIGGERS).unwrap();
+        let view = restarted.view(generation).unwrap();
+        assert_eq!(
+            cancelled(&view),
+            (json!([null, "reset"]), json!([[2, "reset"]])),
+            "{view}"
+        );
+        assert_eq!(restarted.export(None), record);
+        // The same generation imported for the tenant (whose scenarios the caller removes
+        // first) without marks shows none.
+        let mut fresh = record;
+        fresh.loaded[0].cancelled.clear();
+        restarted.remove_all(Some(&t));
+        assert_eq!(
+            restarted.import(fresh, Some(&t), TRIGGERS).unwrap(),
+            [(generation, generation)]
+        );
+        let view = restarted.view(generation).unwrap();
+        assert_eq!(cancelled(&view), (json!([null, null]), json!([])), "{view}");
+    }
 }

@@ -56,6 +56,10 @@ pub struct LoadedRecord {
     pub loaded_at: Millis,
     pub generation: u64,
     pub fired: Vec<Value>,
+    /// The timeline events a reset cancelled before they fired (`{"index", "event", "at",
+    /// "by"}`), shown with the scenario; left out when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cancelled: Vec<Value>,
 }
 
 /// How often rule `rule` of the scenario loaded as `generation` matched for `tenant`.
@@ -197,6 +201,11 @@ impl Scenarios {
                 loaded_at: l.loaded_at,
                 generation: l.generation,
                 fired: l.fired.clone(),
+                cancelled: state
+                    .cancelled
+                    .get(&l.generation)
+                    .cloned()
+                    .unwrap_or_default(),
             })
             .collect();
         let mut counters: Vec<CounterRecord> = state
@@ -314,6 +323,7 @@ impl Scenarios {
             state.counters.clear();
             state.draws.clear();
             state.outages.clear();
+            state.cancelled.clear();
             state.next_generation = state.next_generation.max(record.next_generation);
         }
         for (l, file, scope) in loaded {
@@ -334,6 +344,11 @@ impl Scenarios {
                 scheduled: true,
                 fired: l.fired.clone(),
             });
+            // Set, not added to: a generation taken over from a scenario removed before.
+            match l.cancelled.is_empty() {
+                true => state.cancelled.remove(&generation),
+                false => state.cancelled.insert(generation, l.cancelled.clone()),
+            };
         }
         // A tenant's counters of a scenario of every tenant still loaded keep its generation,
         // when it is the same scenario: the same generation, name and text as the record says
@@ -437,6 +452,7 @@ mod tests {
                 loaded_at: 0,
                 generation,
                 fired: Vec::new(),
+                cancelled: Vec::new(),
             }],
             ..ScenariosRecord::default()
         }

@@ -65,6 +65,7 @@ mod notify_round24;
 mod notify_urls;
 mod operations;
 mod overlay;
+mod persist47;
 mod persistence;
 mod persistence_dir;
 mod persistence_round24;
