@@ -153,29 +153,33 @@ fn login(expected: &str, req: &SimRequest) -> Option<SimResponse> {
         .iter()
         .filter(|(k, _)| k == "token")
         .count();
-    if times > 1 || !same(expected.as_bytes(), given.as_bytes()) {
+    // By the name as decoded, as `query_param` found it: `tok%65n=` is the token too, and a
+    // redirect that kept it would come straight back here.
+    let is_token = |p: &str| {
+        crate::http::query_pairs(p)
+            .next()
+            .is_some_and(|(k, _)| k == "token")
+    };
+    let pairs = || req.query.as_deref().unwrap_or("").split('&');
+    // The value as typed is the token too: a token with `+` (base64's) pasted into the address
+    // bar unencoded reads as a space once decoded.
+    let typed = pairs()
+        .find(|p| is_token(p))
+        .and_then(|p| p.split_once('='))
+        .map(|(_, v)| v);
+    let right = same(expected.as_bytes(), given.as_bytes())
+        || typed.is_some_and(|v| same(expected.as_bytes(), v.as_bytes()));
+    if times > 1 || !right {
         return Some(
             SimResponse::text(
                 401,
-                "wrong admin token; open the dashboard as /?token=<token>",
+                "wrong admin token; open the dashboard as /?token=<token>, with `&`, `#` and `%` \
+                 in the token percent-encoded (%26, %23, %25)",
             )
             .header("cache-control", "no-store"),
         );
     }
-    let rest: Vec<&str> = req
-        .query
-        .as_deref()
-        .unwrap_or("")
-        .split('&')
-        // By the name as decoded, as `query_param` found it: `tok%65n=` is the token too, and
-        // a redirect that kept it would come straight back here.
-        .filter(|p| {
-            !p.is_empty()
-                && crate::http::query_pairs(p)
-                    .next()
-                    .is_none_or(|(k, _)| k != "token")
-        })
-        .collect();
+    let rest: Vec<&str> = pairs().filter(|p| !p.is_empty() && !is_token(p)).collect();
     let location = if rest.is_empty() {
         req.path.clone()
     } else {
@@ -277,6 +281,30 @@ mod tests {
         );
         assert_eq!(location("token=s3cret&token=nope").0, 401);
         assert_eq!(location("token=nope&token=s3cret").0, 401);
+    }
+
+    /// Regression: a token with `+` (as `openssl rand -base64` makes) typed into the address
+    /// bar as it is was refused: decoded, its `+` is a space. The value as typed counts too,
+    /// as does the encoded form; a wrong one is still refused.
+    #[test]
+    fn a_login_takes_the_token_as_typed_or_percent_encoded() {
+        let req = |query: &str| SimRequest {
+            method: "GET".into(),
+            path: "/__sim/ui/".into(),
+            query: Some(query.into()),
+            headers: Vec::new(),
+            body: bytes::Bytes::new(),
+            too_large: false,
+            local_addr: None,
+        };
+        let status = |query: &str| match login("ab+cd/ef=", &req(query)) {
+            Some(SimResponse::Reply { status, .. }) => status,
+            _ => panic!("an answer"),
+        };
+        assert_eq!(status("token=ab+cd/ef="), 303);
+        assert_eq!(status("token=ab%2Bcd%2Fef%3D&view=requests"), 303);
+        assert_eq!(status("token=ab%20cd/ef="), 401);
+        assert_eq!(status("token=ab+cd/ef"), 401);
     }
 
     #[test]
