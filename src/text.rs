@@ -54,6 +54,25 @@ pub fn bound(text: &str, max: usize) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A client value as one field of a log line: [`bound`] to [`ECHO_BYTES`], with every control
+/// character escaped (`\n`, `\u{0}`, ...), so a value cannot end the line and forge another, nor
+/// put a NUL in the log. Text without control characters is not copied.
+pub fn log_field(text: &str) -> Cow<'_, str> {
+    let text = bound(text, ECHO_BYTES);
+    if !text.chars().any(char::is_control) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// [`bound`] in place: a text that fits is left untouched (no copy).
 pub fn bound_string(text: &mut String, max: usize) {
     let cut = cut_point(text, max);
@@ -271,5 +290,20 @@ mod tests {
         assert!(m.starts_with("amount \"999"));
         assert!(m.ends_with(" more bytes"));
         assert_eq!(message("short"), "short");
+    }
+
+    /// Regression: a requestNo holding a line end wrote a second, forged line into the log, and
+    /// a NUL made the log a binary file for grep.
+    #[test]
+    fn a_log_field_escapes_control_characters_and_stays_bounded() {
+        assert!(matches!(log_field("R-123 é"), Cow::Borrowed("R-123 é")));
+        assert_eq!(log_field("x\n2026 ERROR forged"), "x\\n2026 ERROR forged");
+        assert_eq!(log_field("a\u{0}b\r\t"), "a\\0b\\r\\t");
+        let long = format!("y\n{}", "y".repeat(1000));
+        let field = log_field(&long);
+        assert!(
+            !field.contains('\n') && field.contains("more bytes"),
+            "{field}"
+        );
     }
 }

@@ -35,13 +35,16 @@ use crate::journal::JournalEntry;
 use crate::scenario::{Decision, OperationCtx};
 use crate::store::TenantState;
 use crate::tenant::TenantId;
-use crate::text::{bound, ECHO_BYTES};
 
 /// What the journal learns about a request while it is being understood. [`Scheme::open`] fills
 /// it as far as it gets, so that a refused request is journaled with what was known.
 #[derive(Debug, Default)]
 pub struct Trace {
+    /// The tenant the request names; the journal files even a forged request under it.
     pub tenant: Option<TenantId>,
+    /// The request proved who sent it (its signature, token or verifySign checked): only then
+    /// does coverage count it for its tenant (docs/COVERAGE.md); before, overall only.
+    pub authenticated: bool,
     /// apiCode or path, as the journal shows it.
     pub operation: String,
     pub request_no: Option<String>,
@@ -478,7 +481,7 @@ pub async fn handle<S: Scheme>(
             .map(|s| (*s).to_owned())
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "a non-text panic".to_owned());
-        tracing::error!(surface = S::SURFACE, operation = %trace.operation, panic = %what, "the operation panicked");
+        tracing::error!(surface = S::SURFACE, operation = %logged(Some(&trace.operation)), panic = %what, "the operation panicked");
         scheme.seal_refusal(core, &echo, S::Error::refused(Refused::Internal), None)
     });
     let entry = JournalEntry {
@@ -509,7 +512,7 @@ pub async fn handle<S: Scheme>(
     let coverage = core.surface::<crate::coverage::Coverage>();
     coverage.request(
         S::SURFACE,
-        trace.tenant.as_ref(),
+        trace.tenant.as_ref().filter(|_| trace.authenticated),
         &entry.operation,
         trace.answered_code.as_deref().unwrap_or(&entry.code),
     );
@@ -517,9 +520,10 @@ pub async fn handle<S: Scheme>(
     answer.response
 }
 
-/// A field of the log line: it echoes what the client sent, so it is bounded like any echo.
+/// A field of the log line: it echoes what the client sent, so it is bounded like any echo and
+/// its control characters are escaped ([`crate::text::log_field`]).
 fn logged(value: Option<&str>) -> std::borrow::Cow<'_, str> {
-    bound(value.unwrap_or("-"), ECHO_BYTES)
+    crate::text::log_field(value.unwrap_or("-"))
 }
 
 /// A body no scheme could read, as text for the journal: bytes that are not UTF-8 become U+FFFD,
@@ -625,6 +629,7 @@ async fn admit<S: Scheme>(
         Err(refusal) => return Err(scheme.seal_refusal(core, echo, refusal.error, refusal.status)),
     };
     trace.tenant = Some(opened.tenant.clone());
+    trace.authenticated = true;
     if let Some(no) = &opened.request_no {
         let memory = core.config().whalet.request_no_memory;
         let fresh = core

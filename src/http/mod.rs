@@ -687,10 +687,7 @@ fn connection_error(e: &hyper::Error, header_timeout: Duration) {
     if e.is_parse_too_large() {
         edge_event(
             EdgeEvent::LimitHit,
-            format_args!(
-                "a request head was refused with 431: over [server] max_header_bytes or \
-                 max_header_fields ({e})"
-            ),
+            format_args!("{}", too_large_head(&e.to_string())),
         );
     } else if stalled {
         edge_event(
@@ -720,6 +717,61 @@ fn connection_error(e: &hyper::Error, header_timeout: Duration) {
             EdgeEvent::ClientError,
             format_args!("a connection ended with an error: {e}"),
         );
+    }
+}
+
+/// Why a request's `Host` makes it malformed (RFC 9112 §3.2): an HTTP/1.1 request without
+/// one, or any request with more than one, is answered 400 before anything reads it.
+fn host_refusal(parts: &hyper::http::request::Parts) -> Option<String> {
+    let hosts = parts.headers.get_all(hyper::header::HOST).iter().count();
+    if hosts > 1 {
+        return Some(format!(
+            "the request carries {hosts} Host headers; send exactly one (RFC 9112 section 3.2)"
+        ));
+    }
+    if hosts == 0 && parts.version == hyper::Version::HTTP_11 {
+        return Some(
+            "an HTTP/1.1 request must carry a Host header (RFC 9112 section 3.2)".to_owned(),
+        );
+    }
+    None
+}
+
+/// The request's headers as the simulator reads them. A value with bytes past ASCII is kept (as
+/// UTF-8, invalid bytes replaced), never dropped: a header that was sent is never read as one
+/// left out. A request in absolute form (`GET http://host:port/path`) is for the target's
+/// authority, whatever `Host` says (RFC 9112 §3.2.2): its `Host` is that authority.
+fn request_headers(parts: &hyper::http::request::Parts) -> Vec<(String, String)> {
+    let authority = parts.uri.authority().map(|a| a.as_str().to_owned());
+    let mut headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .filter(|(k, _)| authority.is_none() || *k != hyper::header::HOST)
+        .map(|(k, v)| {
+            let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
+            (k.as_str().to_owned(), value)
+        })
+        .collect();
+    if let Some(authority) = authority {
+        headers.push(("host".to_owned(), authority));
+    }
+    headers
+}
+
+/// What a head hyper refused as too large says in the log: a target over the parser's fixed
+/// bound is answered 414 (no setting changes it); a head over the configured bounds 431.
+/// `error` is hyper's own text, which names the first case "URI too long".
+fn too_large_head(error: &str) -> String {
+    if error.contains("URI too long") {
+        format!(
+            "a request target was refused with 414: longer than the HTTP parser's fixed bound \
+             of 65,534 bytes, which no setting changes ({error})"
+        )
+    } else {
+        format!(
+            "a request head was refused with 431: over [server] max_header_bytes or \
+             max_header_fields ({error})"
+        )
     }
 }
 
@@ -926,6 +978,14 @@ async fn handle<H: Handler>(
         );
         return Ok(edge_refusal(hyper::StatusCode::NOT_IMPLEMENTED, &error));
     }
+    if let Some(error) = host_refusal(&parts) {
+        after.drain_after_close(u64::MAX);
+        edge_event(
+            EdgeEvent::ClientError,
+            format_args!("a request was refused with 400: {error}"),
+        );
+        return Ok(edge_refusal(hyper::StatusCode::BAD_REQUEST, &error));
+    }
     let path = parts.uri.path().to_owned();
     let limit = handler.body_limit(parts.method.as_str(), &path);
     let declared = parts
@@ -955,16 +1015,7 @@ async fn handle<H: Handler>(
         method: parts.method.as_str().to_owned(),
         path,
         query: parts.uri.query().map(str::to_owned),
-        headers: parts
-            .headers
-            .iter()
-            // A value with bytes past ASCII is kept (as UTF-8, invalid bytes replaced), never
-            // dropped: a header that was sent is never read as one left out.
-            .map(|(k, v)| {
-                let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
-                (k.as_str().to_owned(), value)
-            })
-            .collect(),
+        headers: request_headers(&parts),
         body,
         too_large,
         local_addr,
@@ -1026,6 +1077,40 @@ mod tests {
         );
         // Query strings stay lenient: they only select.
         assert_eq!(percent_decode("%D6%D0"), "\u{FFFD}\u{FFFD}");
+    }
+
+    /// Regression: a 414 (a target over the parser's bound) was logged as a 431 blamed on two
+    /// settings that cannot change it. The text hyper gives each is read from a real refusal.
+    #[tokio::test]
+    async fn a_target_too_long_is_logged_as_the_414_it_is() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let service = hyper::service::service_fn(|_req| async {
+                Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(Bytes::new())))
+            });
+            let served = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+            let _ = tx.send(served.err().map(|e| e.to_string()).unwrap_or_default());
+        });
+        let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let target = "a".repeat(70_000);
+        let head = format!("GET /?{target} HTTP/1.1\r\nhost: x\r\n\r\n");
+        client.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        let _ = client.read_to_end(&mut answer).await;
+        assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 414"));
+        let error = rx.await.unwrap();
+        let line = too_large_head(&error);
+        assert!(
+            line.contains("414") && !line.contains("max_header"),
+            "{line}"
+        );
+        assert!(too_large_head("message head is too large").contains("431"));
     }
 
     /// Refusals are logged at most once a second, the line counting those left out since.

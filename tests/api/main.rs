@@ -37,6 +37,7 @@ mod e2e_infinia_browser;
 mod e2e_rules;
 mod e2e_scenarios;
 mod edge29;
+mod edge47;
 mod edge_limits;
 mod envelope_errors;
 mod examples;

@@ -377,6 +377,7 @@ impl Scheme for EcommerceApi {
             &infinia_app.merchant_public,
             infinia_app.alg,
         )?;
+        trace.authenticated = true;
         let data = envelope::parse_data("requestData", &plain).inspect_err(|_| {
             trace.request = Some(journal_request(&sealed, pipeline::decrypted_text(&plain)));
         })?;

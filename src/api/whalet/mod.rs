@@ -318,6 +318,7 @@ impl Head {
         trace: &mut Trace,
     ) -> Result<envelope::OpenedRequest, WhaletError> {
         sealed.verify(&partner.public_key)?;
+        trace.authenticated = true;
         self.signer = Some(partner.clone());
         admit(partner)?;
         let decrypted = sealed.decrypt_plaintext(&partner.platform_key)?;
