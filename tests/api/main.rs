@@ -78,6 +78,7 @@ mod platform_browser;
 mod platform_payments;
 mod platform_refusals;
 mod platform_sftp;
+mod rules47;
 mod pockyt_payees;
 mod pockyt_payouts;
 mod pockyt_sign;

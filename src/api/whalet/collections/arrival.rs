@@ -122,6 +122,26 @@ pub(super) struct Admitted {
     amount: Money,
 }
 
+impl Admitted {
+    /// What a rule on `mockPayeeNotify` sees of an arrival: the fields given (`body`), with the
+    /// account the payment goes to filled in where they left it to the default (`userId`,
+    /// `cardId`, `accountNo`, `currency`, `fundSource`), as a request would carry them.
+    pub(super) fn seen_by_rules(&self, body: &Value) -> Value {
+        let mut fields = body.as_object().cloned().unwrap_or_default();
+        let resolved = [
+            ("userId", self.user_id.clone()),
+            ("cardId", self.card_id.clone()),
+            ("accountNo", self.account_no.clone()),
+            ("currency", self.amount.currency.code().to_owned()),
+            ("fundSource", self.fund.to_string()),
+        ];
+        for (key, value) in resolved {
+            fields.entry(key).or_insert(Value::String(value));
+        }
+        Value::Object(fields)
+    }
+}
+
 /// Everything that can refuse the payment, without changing anything: the account (by id, by
 /// number or the default), that it is active and takes the currency, the amount, the shop, and
 /// that the ledger can book it. A payment admitted is then booked by [`book`] under the same

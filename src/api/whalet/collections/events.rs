@@ -33,11 +33,12 @@ pub fn received(core: Core, params: Map<String, Value>) -> TriggerFuture {
             let admitted = admit(t, &incoming).map_err(|e| e.detail)?;
             // The rules' lock is a leaf (they never reach the store): taking it under the
             // tenant's lock cannot deadlock, and no change to the account can slip in between.
+            // They see the arrival, the account a defaulted one goes to included.
             let decision = core.scenarios().decide_event(OperationCtx {
                 surface: "whalet",
                 tenant: &tenant,
                 operation: "mockPayeeNotify",
-                fields: &body,
+                fields: &admitted.seen_by_rules(&body),
             });
             if let Some(rule) = &decision.rule {
                 crate::trigger::note_rule(rule);
