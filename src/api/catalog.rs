@@ -29,6 +29,12 @@ pub struct Listed {
     /// The name scenario rules and the journal call it by, whatever `[whalet.api_codes]` or
     /// `[infinia.paths]` renames it to on the wire (`name`): the same as `name` when not renamed.
     pub canonical: String,
+    /// Other names the surface serves this same operation under ([`aliases`]: Pockyt's
+    /// `/v3/payee/account/create/...`), each a wire name whose `canonical` is this one: a request
+    /// there is journaled, counted and decided by scenario rules as this operation. Left out
+    /// when there is none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
     /// The request: `POST /api` (apiCode in `head.apiCode`), `POST /v1/platform/paymentQuery`, ...
     pub request: String,
     /// The body's fields in the order the operation reads them ([`describe`]).
@@ -98,6 +104,21 @@ pub fn check_contract_fields(core: &Core) -> anyhow::Result<()> {
             catalog
                 .request_fields
                 .insert((*surface, (*name).to_owned()), fields);
+            // What each field takes, for the overlay's `optional` defaults.
+            let kinds = d
+                .fields
+                .iter()
+                .map(|f| {
+                    let facts = crate::contract::FieldFacts {
+                        kind: f.kind,
+                        allowed: f.allowed.clone(),
+                    };
+                    (describe::dotted(&f.name), facts)
+                })
+                .collect();
+            catalog
+                .request_kinds
+                .insert((*surface, (*name).to_owned()), kinds);
         }
     }
     let tenants: Vec<String> = core
@@ -576,6 +597,10 @@ pub fn operations_for(core: &Core, tenant: Option<&crate::tenant::TenantId>) -> 
                     _ => format!("POST {name}"),
                 },
                 name,
+                aliases: aliases()
+                    .filter(|(s, _, of)| *s == surface && *of == canonical)
+                    .map(|(_, alias, _)| alias.to_owned())
+                    .collect(),
                 canonical,
                 fields,
                 example,
@@ -595,6 +620,7 @@ pub fn operations_for(core: &Core, tenant: Option<&crate::tenant::TenantId>) -> 
             surface: "file",
             name: "upload".to_owned(),
             canonical: "upload".to_owned(),
+            aliases: Vec::new(),
             request: "POST /file/upload".to_owned(),
             // multipart/form-data, not a JSON body: docs/FIDELITY.md describes its parts.
             fields: Vec::new(),
@@ -614,6 +640,7 @@ pub fn operations_for(core: &Core, tenant: Option<&crate::tenant::TenantId>) -> 
             surface: "infinia",
             name: INFINIA_SFTP_UPLOAD.to_owned(),
             canonical: INFINIA_SFTP_UPLOAD.to_owned(),
+            aliases: Vec::new(),
             request: format!(
                 "{SFTP_TRADE_DETAILS} (logged in as the appId, any file name; trade details as \
                  CSV: docs/INFINIA.md, Trade-details files); no HTTP request"
@@ -677,10 +704,13 @@ pub fn unknown(core: &Core, surface: &str, given: &str) -> String {
         };
         return format!("{given} is {article} {title} operation: {}", other.request);
     }
+    // Its names and the aliases it serves them under too (`/v3/payee/account/create/venmo/`
+    // is near the alias, and far from the operation's own path).
     let here: Vec<&str> = all
         .iter()
         .filter(|op| op.surface == surface && over_http(op))
-        .map(|op| op.name.as_str())
+        .flat_map(|op| std::iter::once(&op.name).chain(&op.aliases))
+        .map(String::as_str)
         .collect();
     let mut text = String::new();
     if let Some(near) = crate::text::nearest(given, &here) {
@@ -759,8 +789,9 @@ pub fn build(config: &Config) -> Catalog {
 }
 
 /// Every operation a scenario rule may name, as (surface, canonical name): the surfaces'
-/// operation tables and the Open API's file upload; and each one `config` renames on the wire,
-/// so that a rule naming the wire name is pointed to the canonical name. Operations decided
+/// operation tables and the Open API's file upload; and each one `config` renames on the wire or
+/// a surface serves under an alias path too ([`aliases`]), so that a rule naming the wire name
+/// is pointed to the canonical name. Operations decided
 /// outside the surfaces (SFTP processing) are added by whoever builds the engine.
 pub fn scenario_operations(config: &Config) -> OperationNames {
     let mut names = OperationNames::default();
@@ -775,8 +806,30 @@ pub fn scenario_operations(config: &Config) -> OperationNames {
         }
         names.push((surface, canonical));
     }
+    // A path a surface serves an operation under too is a wire name of that operation alike.
+    for (surface, alias, canonical) in aliases() {
+        names.renamed.push(Renamed {
+            surface,
+            wire: alias.to_owned(),
+            canonical: canonical.to_owned(),
+            table: ALIAS_TABLE,
+        });
+    }
     names.push(("whalet", super::whalet::upload::OPERATION.to_owned()));
     names
+}
+
+/// What gives an alias path its name, as a scenario rule naming it is told
+/// (`"…" is the wire name {ALIAS_TABLE} gives surface pockyt's operation "…"`).
+const ALIAS_TABLE: &str = "Pockyt's alias table (docs/FIDELITY.md)";
+
+/// Every path a surface serves an operation under besides the operation's own, as (surface,
+/// alias, canonical name): Pockyt's `/v3/payee/account/create/...` (`pockyt::ALIASES`). Served
+/// whatever the configuration, and named by the canonical path wherever an operation is named.
+fn aliases() -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
+    super::pockyt::ALIASES
+        .iter()
+        .map(|(alias, canonical)| ("pockyt", *alias, *canonical))
 }
 
 /// The configuration table that renames the operations of `surface` on the wire.

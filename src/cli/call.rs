@@ -465,6 +465,9 @@ async fn example(args: &CallArgs) -> anyhow::Result<ExitCode> {
     let Some(op) = op else {
         return Ok(exit::code(exit::USAGE));
     };
+    if let Some(note) = alias_note(args, &op) {
+        say!("{note}");
+    }
     if args.json {
         super::out(serde_json::to_string_pretty(&op)?);
     } else {
@@ -480,13 +483,47 @@ fn wanted_name(args: &CallArgs) -> &str {
 }
 
 /// Whether `op`, an entry of `GET /__sim/operations`, is the operation `args` names on
-/// `surface` (read as that surface reads it, [`operation_name`]).
+/// `surface` (read as that surface reads it, [`operation_name`]): by its `name`, or by one of
+/// the `aliases` the surface serves it under too (Pockyt's `/v3/payee/account/create/...`),
+/// as sending reaches it.
 fn is_named(args: &CallArgs, surface: &str, op: &serde_json::Value) -> bool {
     let wanted = <Surface as clap::ValueEnum>::from_str(surface, false)
         .map_or(args.api_code.trim_matches('/'), |s| {
             operation_name(s, &args.api_code)
         });
-    op["surface"] == surface && op["name"].as_str().map(|n| n.trim_matches('/')) == Some(wanted)
+    op["surface"] == surface && names_of(op).any(|n| n.trim_matches('/') == wanted)
+}
+
+/// The names an entry of `GET /__sim/operations` is reached by: its `name`, then its `aliases`.
+fn names_of(op: &serde_json::Value) -> impl Iterator<Item = &str> {
+    op["name"].as_str().into_iter().chain(
+        op["aliases"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(serde_json::Value::as_str),
+    )
+}
+
+/// When `args` names `op` by an alias it is served under (not by its `name`), the note that
+/// says so: the description is the operation's, under its own path, and a request may use either.
+fn alias_note(args: &CallArgs, op: &serde_json::Value) -> Option<String> {
+    let wanted = wanted_name(args);
+    let name = op["name"].as_str()?;
+    if name.trim_matches('/') == wanted {
+        return None;
+    }
+    let alias = names_of(op)
+        .skip(1)
+        .find(|a| a.trim_matches('/') == wanted)?;
+    let canonical = op["canonical"].as_str().unwrap_or(name);
+    Some(format!(
+        "note: {} is an alias path {} serves {name} under too: the same operation, described \
+         here under its own path; a request may use either, and the journal, the coverage \
+         report and scenario rules name it {canonical}",
+        crate::text::echo_bare(alias),
+        crate::api::catalog::surface_title(op["surface"].as_str().unwrap_or_default()),
+    ))
 }
 
 /// The operation as `--api-code` names it to find its nearest name: Pockyt names are paths,
@@ -537,7 +574,7 @@ fn did_you_mean(args: &CallArgs, surface: &str, listed: &[serde_json::Value]) ->
     let names: Vec<&str> = listed
         .iter()
         .filter(|op| op["surface"] == surface)
-        .filter_map(|op| op["name"].as_str())
+        .flat_map(names_of)
         .collect();
     let near = crate::text::nearest(&given_name(args), &names);
     near.map(|near| match args.surface {

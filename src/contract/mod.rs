@@ -47,10 +47,23 @@ pub struct Catalog {
     /// (surface, canonical name) → the request fields its handler reads (dot paths, as an
     /// overlay names them; `api::describe`). An operation not listed is not checked.
     pub request_fields: HashMap<(&'static str, String), Vec<String>>,
+    /// (surface, canonical name) → what its handler reads in each request field (dot path as
+    /// in `request_fields`): its kind and the values it allows (`api::describe`), against which
+    /// an `optional` default is checked. An operation or field not listed is not checked.
+    pub request_kinds: HashMap<(&'static str, String), HashMap<String, FieldFacts>>,
     /// `surface.operation` → the paths of its successful reply body, and `channel.name` → the
     /// paths of a notification's payload, as the simulator sends them ([`SentFields`]). One not
     /// listed is not checked.
     pub sent: Arc<SentFields>,
+}
+
+/// What a handler reads in one request field ([`Catalog::request_kinds`]): its kind as
+/// `api::describe` names it (`string`, `enum`, `country`, `integer`, `object`, ...) and the values
+/// it allows (an `enum`'s, a flag's), in the simulator's words.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FieldFacts {
+    pub kind: &'static str,
+    pub allowed: Vec<String>,
 }
 
 /// The fields the simulator sends, by reply and by notification: recorded from what it really
@@ -100,6 +113,15 @@ impl Catalog {
         self.operations
             .iter()
             .any(|(s, n, _)| *s == surface && n == name)
+    }
+    /// The canonical name of `surface`'s operation that `name` is the wire name of (after
+    /// `[whalet.api_codes]` / `[infinia.paths]`), when that differs from it.
+    fn canonical_of_wire(&self, surface: &str, name: &str) -> Option<&str> {
+        let name = name.trim_matches('/');
+        self.operations
+            .iter()
+            .find(|(s, n, wire)| *s == surface && wire.trim_matches('/') == name && n != wire)
+            .map(|(_, n, _)| n.as_str())
     }
     fn has_notification(&self, key: &str) -> bool {
         self.notifications
@@ -183,6 +205,102 @@ fn at(file: &str, text: &str, offset: usize, message: impl std::fmt::Display) ->
     anyhow::anyhow!("{file}:{line}: {message}")
 }
 
+/// The payloads whose fields are fixed and documented (docs/FIDELITY.md: "exactly these"), which
+/// the examples do not cause, so the table of sent fields does not list them: a Pockyt payout
+/// IPN (without `verifySign`, added when it is sent) and an Infinia seller status webhook. A
+/// test checks them against what the simulator sends.
+const FIXED_PAYLOADS: &[(&str, &[&str])] = &[
+    (
+        "pockyt.payout",
+        &[
+            "accountToken",
+            "amount",
+            "currency",
+            "invoiceId",
+            "paymentTime",
+            "status",
+            "transactionNo",
+            "vendor",
+        ],
+    ),
+    ("infinia.sellerStatus", &["requestNo", "sellerId", "status"]),
+];
+
+/// [`FIXED_PAYLOADS`]' fields of notification `name` (`channel.name`).
+pub fn fixed_payload(name: &str) -> Option<&'static [String]> {
+    type Table = Vec<(&'static str, Vec<String>)>;
+    static TABLE: std::sync::OnceLock<Table> = std::sync::OnceLock::new();
+    TABLE
+        .get_or_init(|| {
+            FIXED_PAYLOADS
+                .iter()
+                .map(|(n, fields)| (*n, fields.iter().map(|f| (*f).to_owned()).collect()))
+                .collect()
+        })
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, fields)| fields.as_slice())
+}
+
+/// Why an overlay's text did not read as one, when a table is written only through its
+/// sub-tables (`[whalet.x.rename_reply]` with no `[whalet.x]`): the TOML reader then says
+/// something about its own workings. The sub-table's header, the table it belongs to and the
+/// header to write; None when that is not the mistake.
+fn headerless_table(file: &str, text: &str) -> Option<anyhow::Error> {
+    let table: toml::Table = toml::from_str(text).ok()?;
+    // Every `[header]` written, as its keys, with where it is.
+    let mut headers: Vec<(Vec<String>, usize)> = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim();
+        let inner = trimmed
+            .strip_prefix('[')
+            .filter(|_| !trimmed.starts_with("[["))
+            .and_then(|rest| rest.split_once(']'))
+            .map(|(inner, _)| inner);
+        if let Some(Ok(keys)) = inner.map(|i| toml::from_str::<toml::Table>(&format!("{i} = 0"))) {
+            let mut path = Vec::new();
+            let mut at = &keys;
+            while let Some((key, value)) = at.iter().next() {
+                path.push(key.clone());
+                match value {
+                    toml::Value::Table(t) => at = t,
+                    _ => break,
+                }
+            }
+            headers.push((path, offset));
+        }
+        offset += line.len();
+    }
+    for (surface, entries) in &table {
+        let is_overlay = SURFACES.contains(&surface.as_str()) || surface == "notification";
+        let Some(entries) = entries.as_table().filter(|_| is_overlay) else {
+            continue;
+        };
+        for name in entries.keys() {
+            let own = [surface.clone(), name.clone()];
+            if headers.iter().any(|(path, _)| path.as_slice() == own) {
+                continue;
+            }
+            let sub = headers
+                .iter()
+                .find(|(path, _)| path.len() > 2 && path[..2] == own);
+            if let Some((path, at_offset)) = sub {
+                let key = &path[2];
+                return Some(at(
+                    file,
+                    text,
+                    *at_offset,
+                    format!(
+                        "{surface}.{name:?} is written only through its sub-table [{surface}.{name:?}.{key}]: write its header [{surface}.{name:?}] too, above it (or write the key inside that table: {key} = {{ ... }})"
+                    ),
+                ));
+            }
+        }
+    }
+    None
+}
+
 impl Contract {
     /// Reads and checks the overlay at `path`.
     pub fn load(path: &Path, catalog: &Catalog) -> anyhow::Result<Self> {
@@ -194,8 +312,10 @@ impl Contract {
     /// Parses and checks an overlay's text; `file` names it in errors.
     pub fn parse(file: &str, text: &str, catalog: &Catalog) -> anyhow::Result<Self> {
         let raw: ContractFile = toml::from_str(text).map_err(|e| {
-            let offset = e.span().map_or(0, |s| s.start);
-            at(file, text, offset, e.message().trim_end())
+            headerless_table(file, text).unwrap_or_else(|| {
+                let offset = e.span().map_or(0, |s| s.start);
+                at(file, text, offset, e.message().trim_end())
+            })
         })?;
         // The same text read for where its keys and values are (for the lines of mistakes):
         // it parsed as an overlay, so it parses; were it not to, mistakes name table headers.
@@ -221,6 +341,17 @@ impl Contract {
                         .filter(|(s, _, _)| *s == surface)
                         .map(|(_, n, _)| n.as_str())
                         .collect();
+                    if let Some(canonical) = catalog.canonical_of_wire(surface, &name) {
+                        let setting = if surface == "infinia" {
+                            "[infinia.paths]"
+                        } else {
+                            "[whalet.api_codes]"
+                        };
+                        let message = format!(
+                            "{surface} has no operation {name:?}: that is the name {setting} gives {canonical:?} on the wire, and an overlay names an operation by its own name: write [{surface}.{canonical:?}]"
+                        );
+                        return Err(at(file, text, offset, message));
+                    }
                     let lead = format!("{surface} has no operation");
                     let dump = "; `whalet-sim contract dump` lists them";
                     return Err(at(file, text, offset, unknown(&lead, &name, &known, dump)));
@@ -235,6 +366,9 @@ impl Contract {
                 let key = format!("{surface}.{name}");
                 let statuses = statuses_of(&key, catalog.sent.replies.get(&key));
                 check_operation(surface, &overlay, &statuses).map_err(|e| mistake.at_path(e))?;
+                if let Some(facts) = catalog.request_kinds.get(&(surface, name.clone())) {
+                    check_defaults(surface, &overlay, facts).map_err(|e| mistake.at_path(e))?;
+                }
                 if let Some(fields) = catalog.request_fields.get(&(surface, name.clone())) {
                     check_request_fields(&overlay, fields)
                         .and_then(|()| {
@@ -276,7 +410,8 @@ impl Contract {
             let channel = name.split_once('.').map_or(name.as_str(), |(c, _)| c);
             let statuses = statuses_of(&name, catalog.sent.notifications.get(&name));
             check_notification(channel, &overlay, &statuses).map_err(|e| mistake.at_path(e))?;
-            if let Some(fields) = catalog.sent.notifications.get(&name) {
+            let sent = catalog.sent.notifications.get(&name).map(Vec::as_slice);
+            if let Some(fields) = sent.or_else(|| fixed_payload(&name)) {
                 check_sent_writes("rename", "payload", &overlay.rename, &overlay.extra, fields)
                     .map_err(|e| mistake.at_path(e))?;
             }
@@ -974,6 +1109,7 @@ fn check_operation(
     statuses: &[Vocabulary],
 ) -> Result<(), Found> {
     check_targets("rename_request", &o.rename_request)?;
+    check_request_sources(&o.rename_request)?;
     check_targets("rename_reply", &o.rename_reply)?;
     check_paths("required", o.required.iter(), |p| {
         Spot::value("required", p)
@@ -1013,6 +1149,121 @@ fn check_operation(
     Ok(())
 }
 
+/// A request rename of a partner's field inside an object another rename gives the simulator's
+/// name to (`"legalEntity.legalName" = ..` beside `company = "legalEntity"`), which no rename
+/// moves away, could never apply: the partner sends that object as `company`, and a request
+/// sending `legalEntity` too is refused as one field sent under both names. The partner's path
+/// is the one inside `company`.
+fn check_request_sources(renames: &BTreeMap<String, String>) -> Result<(), Found> {
+    for (from, to) in renames {
+        let outer = renames.iter().find(|(o_from, o_to)| {
+            *o_from != from
+                && o_to.len() < from.len()
+                && at_or_under(from, o_to)
+                && !renames.contains_key(*o_to)
+        });
+        if let Some((o_from, o_to)) = outer {
+            let partner = format!("{o_from}{}", &from[o_to.len()..]);
+            return Err((
+                Spot::key("rename_request", from),
+                format!(
+                    "rename_request renames {from:?}, inside {o_to:?}, but {o_to:?} is the simulator's name of the partner's {o_from:?} (rename_request renames {o_from:?} to {o_to:?}), so a request can never send it without sending {o_from:?} twice: write the partner's path, {partner:?} = {to:?}"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// An `optional` default must be a value the handler reads in that field (`facts`, by the
+/// simulator's path): of its kind (a string for a text, a code or a word; a number for an
+/// integer; a table for an object; an array for a list) and one of the values it allows; a
+/// status word in the partner's words (the overlay's `status` turns it back, as it does what the
+/// partner sends). Otherwise every request leaving the field out would be refused, as if the
+/// partner had sent the default. Pockyt reads a number as its text where it reads a string.
+fn check_defaults(
+    surface: &str,
+    o: &OperationOverlay,
+    facts: &HashMap<String, FieldFacts>,
+) -> Result<(), Found> {
+    for (path, default) in &o.optional {
+        let sim = o.simulator_path(path);
+        let Some(fact) = facts.get(&sim) else {
+            continue;
+        };
+        let spot = || Spot::key("optional", path);
+        let kind = fact.kind;
+        let (fits, wanted) = match kind {
+            "string" | "id" | "text" | "enum" | "country" | "currency" | "time" | "timestamp"
+            | "date" | "email" | "flag" => (
+                default.is_string() || (surface == "pockyt" && default.is_number()),
+                "a string",
+            ),
+            "integer" => (
+                default.is_u64()
+                    || default.is_i64()
+                    || default.as_str().is_some_and(|t| t.parse::<i64>().is_ok()),
+                "a whole number",
+            ),
+            "amount" => (
+                default.is_number() || default.is_string(),
+                "an amount (a number or a string)",
+            ),
+            "object" => (default.is_object(), "a table"),
+            "array" | "files" | "fileIds" => (default.is_array(), "an array"),
+            _ => (true, ""),
+        };
+        if !fits {
+            return Err((
+                spot(),
+                format!(
+                    "optional: the default of {path:?} is {default}, but the operation reads {sim:?} as {kind} ({wanted}); a request leaving it out would be refused for this contract's value: write the default as {wanted}"
+                ),
+            ));
+        }
+        if fact.allowed.is_empty() {
+            continue;
+        }
+        let text = match default {
+            Value::String(t) => t.clone(),
+            other => other.to_string(),
+        };
+        let leaf = sim.rsplit('.').next().unwrap_or(&sim);
+        let status_field = paths::is_status_key(leaf) && !o.status.is_empty();
+        let word = if status_field {
+            if let Some((simulator, _)) = o.status.iter().find(|(_, p)| **p == text) {
+                simulator.clone()
+            } else if let Some(partner) = o.status.get(&text).filter(|p| **p != text) {
+                return Err((
+                    spot(),
+                    format!(
+                        "optional: the default of {path:?} is {text:?}, the simulator's word, which this contract's status turns into {partner:?}; a default is read as the partner sends it: write the partner's word, {partner:?}"
+                    ),
+                ));
+            } else {
+                text.clone()
+            }
+        } else {
+            text.clone()
+        };
+        if !fact.allowed.contains(&word) {
+            let allowed = if status_field {
+                o.words_for_partner(&fact.allowed)
+            } else {
+                fact.allowed.clone()
+            };
+            return Err((
+                spot(),
+                format!(
+                    "optional: the default of {path:?} is {text:?}, not a value the operation takes there (one of {}); a request leaving it out would be refused for this contract's value: write one of them",
+                    allowed.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The simulator's request fields an overlay names must be ones the operation reads: the targets
 /// of `rename_request` and the `optional` fields (after renaming).
 fn check_request_fields(o: &OperationOverlay, fields: &[String]) -> Result<(), Found> {
@@ -1031,8 +1282,8 @@ fn check_request_fields(o: &OperationOverlay, fields: &[String]) -> Result<(), F
         }
     }
     for path in o.optional.keys() {
-        let sim = o.rename_request.get(path).unwrap_or(path);
-        if !fields.contains(sim) {
+        let sim = o.simulator_path(path);
+        if !fields.contains(&sim) {
             return Err((Spot::key("optional", path), unknown("optional", path)));
         }
     }
@@ -1083,12 +1334,25 @@ fn check_arrays(
     fields: &[String],
 ) -> Result<(), Found> {
     let arrays = paths::arrays(fields);
+    let pairs: Vec<(&str, &str)> = renames
+        .iter()
+        .map(|(f, t)| (f.as_str(), t.as_str()))
+        .collect();
     for (from, to) in renames {
-        if let Some(array) = paths::crosses_array(from, to, &arrays) {
+        // A field inside a renamed array (or object) whose target is inside that one's target
+        // stays in its element: where it goes within the array's own path.
+        let local = paths::within_renamed(from, to, &pairs);
+        if let Some(array) = paths::crosses_array(from, local.as_deref().unwrap_or(to), &arrays) {
+            let fix = match renames.get(array) {
+                Some(new) => format!(
+                    "rename {array}.x to {new}.y, the new path written whole, as {key} renames the array to {new:?}"
+                ),
+                None => format!("rename {array}.x to {array}.y, or the array itself"),
+            };
             return Err((
                 Spot::key(key, from),
                 format!(
-                    "{key} renames {from:?} to {to:?} across the array {array:?}: a field stays in its array element (rename {array}.x to {array}.y, or the array itself)"
+                    "{key} renames {from:?} to {to:?} across the array {array:?}: a field stays in its array element ({fix})"
                 ),
             ));
         }
@@ -1376,13 +1640,10 @@ impl OperationOverlay {
         if let Some(refusal) = self.sent_twice(body) {
             return RequestOutcome::Refused(Refusal::invalid(refusal));
         }
-        // The defaults go on a copy until the renames are known to apply: a refused request
-        // is left as it came.
+        // The renames go on a copy until they are known to apply: a refused request is left as
+        // it came.
         let mut rewritten = body.clone();
         let mut changed = false;
-        for (path, default) in &self.optional {
-            changed |= paths::fill(&mut rewritten, path, default);
-        }
         let renames = self.rename_request.iter();
         match paths::rename_all(
             &mut rewritten,
@@ -1392,6 +1653,11 @@ impl OperationOverlay {
             Err(blocked) => {
                 return RequestOutcome::Refused(Refusal::invalid(self.blocked_message(&blocked)))
             }
+        }
+        // The defaults after the renames, under the simulator's names: a field the partner sent
+        // under either name is there, and is never replaced by a default.
+        for (path, default) in &self.optional {
+            changed |= paths::fill(&mut rewritten, &self.simulator_path(path), default);
         }
         *body = rewritten;
         // A partner's word turns back into the simulator's; a simulator's word the overlay
@@ -1418,10 +1684,23 @@ impl OperationOverlay {
         }
     }
 
+    /// Where the partner's request field `path` is for the handler: the target of its rename,
+    /// or of the rename of the object it is in (`company.countryCode` under `company =
+    /// "legalEntity"` is `legalEntity.countryCode`); else `path` itself.
+    pub fn simulator_path(&self, path: &str) -> String {
+        simulator_path(&self.rename_request, path)
+    }
+
     /// A request rename that cannot be applied (a field to be moved under a value the partner
     /// sent that is not an object), in the partner's names: the value in the way is named as
     /// the partner sent it (the source of the rename that moves it there, if one does).
     fn blocked_message(&self, blocked: &paths::Blocked) -> String {
+        if blocked.taken {
+            return format!(
+                "{} and {} were both sent, but this contract renames {} to {}: send {} only",
+                blocked.from, blocked.to, blocked.from, blocked.to, blocked.from
+            );
+        }
         let parent = self
             .rename_request
             .iter()
@@ -1596,6 +1875,21 @@ impl OperationOverlay {
     }
 }
 
+/// [`OperationOverlay::simulator_path`] under `renames` (partner's path → simulator's).
+fn simulator_path(renames: &BTreeMap<String, String>, path: &str) -> String {
+    if let Some(sim) = renames.get(path) {
+        return sim.clone();
+    }
+    renames
+        .iter()
+        .filter(|(partner, _)| partner.len() < path.len() && at_or_under(path, partner))
+        .max_by_key(|(partner, _)| partner.len())
+        .map_or_else(
+            || path.to_owned(),
+            |(partner, sim)| format!("{sim}{}", &path[partner.len()..]),
+        )
+}
+
 /// The words of `text` (runs of letters, digits and `_`), with where each is.
 fn word_spans(text: &str) -> impl Iterator<Item = (std::ops::Range<usize>, &str)> {
     let word = |c: char| c.is_alphanumeric() || c == '_';
@@ -1609,28 +1903,36 @@ fn word_spans(text: &str) -> impl Iterator<Item = (std::ops::Range<usize>, &str)
         })
 }
 
-/// What goes to the partner, a reply or a notification: the simulator's names moved to the
-/// partner's, its status words turned into the partner's, the fixed fields added.
+/// What goes to the partner, a reply or a notification: its status words turned into the
+/// partner's, the simulator's names moved to the partner's, the fixed fields added. The words
+/// are turned first, where the status fields still have the simulator's names (the reverse of a
+/// request), so that a status field the same overlay renames (`status = "state"`) carries the
+/// partner's word too.
 fn outgoing(
     body: &mut Value,
     rename: &BTreeMap<String, String>,
     status: &BTreeMap<String, String>,
     extra: &BTreeMap<String, Value>,
 ) {
-    if let Err(blocked) =
-        paths::rename_all(body, rename.iter().map(|(s, p)| (s.as_str(), p.as_str())))
-    {
-        // The load refuses a target under a field sent as a plain value; one the list of sent
-        // fields does not know (`[contract] check_sent_fields = false`, a field the examples
-        // never show) can still meet one. Nothing is renamed then, rather than a value lost.
-        tracing::error!(
+    paths::rewrite_status(body, &|w| status.get(w).cloned());
+    match paths::rename_all(body, rename.iter().map(|(s, p)| (s.as_str(), p.as_str()))) {
+        Ok(_) => {}
+        // The load refuses a target on a field the simulator sends, or under one it sends as a
+        // plain value; one the list of sent fields does not know (`[contract]
+        // check_sent_fields = false`, a field the examples never show) can still meet one.
+        // Nothing is renamed then, rather than a value lost or replaced.
+        Err(blocked) if blocked.taken => tracing::error!(
+            from = %blocked.from,
+            to = %blocked.to,
+            "contract: a rename's target is a field this body already has; this body's renames were not applied, so that value is kept (choose another name, or rename the field there away too)"
+        ),
+        Err(blocked) => tracing::error!(
             from = %blocked.from,
             to = %blocked.to,
             parent = %blocked.parent,
             "contract: a rename's target is under a value that is not an object; this body's renames were not applied (rename the field in the way away too, or choose another name)"
-        );
+        ),
     }
-    paths::rewrite_status(body, &|w| status.get(w).cloned());
     for (path, value) in extra {
         // The load refuses a fixed field on or under one the simulator sends (as a rename
         // there); one the list of sent fields does not know can still meet one. The field is
@@ -1739,6 +2041,7 @@ mod tests {
             notifications: vec![("whalet", "userNotify".into())],
             whalet_wire: HashMap::new(),
             request_fields: HashMap::new(),
+            request_kinds: HashMap::new(),
             sent: Arc::default(),
         }
     }
@@ -2392,6 +2695,345 @@ mod tests {
         assert_eq!(
             reply,
             serde_json::json!({"status": "SUCCEEDED", "customerId": "U1", "meta": {"version": 2}})
+        );
+    }
+
+    /// Regression: replies and notifications turned status words after the renames, matching
+    /// only status-named keys, so a status field the same overlay renamed kept the simulator's
+    /// word (a word the same server refuses in a request).
+    #[test]
+    fn a_renamed_status_field_carries_the_partners_word_in_replies_and_notifications() {
+        let text = "[whalet.createUser]\nrename_request = { state = \"status\" }\nrename_reply = { \"records.status\" = \"records.state\", status = \"state\" }\nstatus = { PROCESSING = \"IN_REVIEW\" }\n\n[notification.\"whalet.userNotify\"]\nrename = { status = \"state\" }\nstatus = { SUCCESS = \"APPROVED\" }\n";
+        let c = Contract::parse("c.toml", text, &catalog()).expect("parses");
+        let o = c.operation("whalet", "createUser").expect("parses");
+        let mut reply = serde_json::json!({"status": "PROCESSING", "records": [{"status": "PROCESSING"}, {"status": "SUCCESS"}]});
+        o.apply_reply(&mut reply);
+        assert_eq!(
+            reply,
+            serde_json::json!({"state": "IN_REVIEW", "records": [{"state": "IN_REVIEW"}, {"state": "SUCCESS"}]})
+        );
+        // The word the reply shows is the one a request may send.
+        let mut request = serde_json::json!({"state": reply["state"].clone()});
+        assert_eq!(o.apply_request(&mut request), RequestOutcome::Changed);
+        assert_eq!(request, serde_json::json!({"status": "PROCESSING"}));
+        let mut payload = serde_json::json!({"userId": "U1", "status": "SUCCESS"});
+        c.notification("whalet", "userNotify")
+            .expect("parses")
+            .apply(&mut payload);
+        assert_eq!(
+            payload,
+            serde_json::json!({"userId": "U1", "state": "APPROVED"})
+        );
+    }
+
+    /// Regression: a default was filled under the partner's name and then renamed over the
+    /// value the partner had sent under the simulator's, which was lost. The default is filled
+    /// after the renames, only where the field is still absent.
+    #[test]
+    fn a_default_never_replaces_a_value_sent_under_the_simulators_name() {
+        let text = "[whalet.createUser]\nrename_request = { merchantUserId = \"outUserId\" }\noptional = { merchantUserId = \"dflt\" }\n";
+        let c = Contract::parse("c.toml", text, &catalog()).expect("parses");
+        let o = c.operation("whalet", "createUser").expect("parses");
+        for (sent, seen) in [
+            (serde_json::json!({"outUserId": "X"}), "X"),
+            (serde_json::json!({"merchantUserId": "M"}), "M"),
+            (serde_json::json!({"merchantUserId": null}), "dflt"),
+            (serde_json::json!({}), "dflt"),
+        ] {
+            let mut body = sent.clone();
+            let outcome = o.apply_request(&mut body);
+            assert!(!matches!(outcome, RequestOutcome::Refused(_)), "{sent}");
+            assert_eq!(body, serde_json::json!({"outUserId": seen}), "{sent}");
+        }
+    }
+
+    /// Regression: a rename onto a field the payload already had replaced it where the load
+    /// could not check (a reply the list of sent fields does not know). Now the renames are
+    /// not applied and the value is kept; a Pockyt IPN's and an Infinia webhook's fields, fixed
+    /// and documented, are checked when the file is loaded.
+    #[test]
+    fn a_rename_onto_a_field_the_payload_has_replaces_nothing() {
+        let text = "[whalet.createUser]\nrename_reply = { outUserId = \"userId\" }\n\n[notification.\"whalet.userNotify\"]\nrename = { vendor = \"currency\" }\n";
+        let c = Contract::parse("c.toml", text, &catalog()).expect("not checked");
+        let reply = serde_json::json!({"outUserId": "m-1", "userId": "U1"});
+        let mut rewritten = reply.clone();
+        c.operation("whalet", "createUser")
+            .unwrap()
+            .apply_reply(&mut rewritten);
+        assert_eq!(rewritten, reply);
+        let payload = serde_json::json!({"vendor": "BANK_ACCOUNT", "currency": "USD"});
+        let mut rewritten = payload.clone();
+        c.notification("whalet", "userNotify")
+            .unwrap()
+            .apply(&mut rewritten);
+        assert_eq!(rewritten, payload);
+        // In a request, as a field sent under both names.
+        let text = "[whalet.createUser]\nrename_request = { \"a.b\" = \"c.d\", a = \"c\" }\n";
+        let c = Contract::parse("c.toml", text, &catalog()).expect("parses");
+        let sent = serde_json::json!({"a": {"b": 1, "d": 2}});
+        let mut body = sent.clone();
+        let RequestOutcome::Refused(why) = c
+            .operation("whalet", "createUser")
+            .unwrap()
+            .apply_request(&mut body)
+        else {
+            panic!("refused: {body}");
+        };
+        assert!(why.message.contains("were both sent"), "{why}");
+        assert_eq!(body, sent);
+        let catalog = real_catalog();
+        refused_at(
+            &catalog,
+            &[
+                (
+                    "[notification.\"pockyt.payout\"]\n\nrename = { vendor = \"currency\" }\n",
+                    3,
+                    "already sends",
+                ),
+                (
+                    "[notification.\"infinia.sellerStatus\"]\nrename = { sellerId = \"status\" }\n",
+                    2,
+                    "already sends",
+                ),
+                (
+                    "[notification.\"pockyt.payout\"]\nrename = { vendr = \"x\" }\n",
+                    2,
+                    "did you mean \"vendor\"?",
+                ),
+            ],
+        );
+        let good = "[notification.\"pockyt.payout\"]\nrename = { vendor = \"accountType\" }\n\n[notification.\"infinia.sellerStatus\"]\nrename = { sellerId = \"merchantSellerId\" }\n";
+        if let Err(e) = Contract::parse("c.toml", good, &catalog) {
+            panic!("{e}");
+        }
+    }
+
+    /// Regression: an array renamed together with a field of its elements could not be
+    /// written: the load's two refusals pointed at each other. The field is written whole
+    /// (`list.createTime`) and moves within each element, in replies and requests alike.
+    #[test]
+    fn an_array_renamed_with_a_field_of_its_elements_moves_the_field_within_each_element() {
+        let mut catalog = catalog();
+        let mut sent = SentFields::default();
+        sent.replies.insert(
+            "whalet.createUser".into(),
+            [
+                "accounts",
+                "accounts[]",
+                "accounts.createdAt",
+                "accounts.id",
+            ]
+            .map(String::from)
+            .to_vec(),
+        );
+        catalog.sent = Arc::new(sent);
+        catalog.request_fields.insert(
+            ("whalet", "createUser".into()),
+            ["items", "items[]", "items.sku", "items.qty"]
+                .map(String::from)
+                .to_vec(),
+        );
+        let text = "[whalet.createUser]\nrename_reply = { accounts = \"list\", \"accounts.createdAt\" = \"list.createTime\" }\nrename_request = { orders = \"items\", \"orders.no\" = \"items.sku\" }\n";
+        let c = Contract::parse("c.toml", text, &catalog).expect("loads");
+        let o = c.operation("whalet", "createUser").unwrap();
+        let mut reply = serde_json::json!({"accounts": [{"createdAt": 1, "id": "a"}, {"createdAt": 2, "id": "b"}]});
+        o.apply_reply(&mut reply);
+        assert_eq!(
+            reply,
+            serde_json::json!({"list": [{"createTime": 1, "id": "a"}, {"createTime": 2, "id": "b"}]})
+        );
+        let mut body = serde_json::json!({"orders": [{"no": "S1", "qty": 1}, {"no": "S2"}]});
+        assert_eq!(o.apply_request(&mut body), RequestOutcome::Changed);
+        assert_eq!(
+            body,
+            serde_json::json!({"items": [{"sku": "S1", "qty": 1}, {"sku": "S2"}]})
+        );
+        o.request_for_partner(&mut body);
+        assert_eq!(
+            body,
+            serde_json::json!({"orders": [{"no": "S1", "qty": 1}, {"no": "S2"}]})
+        );
+        // Both refusals point at the form that loads.
+        let errors = refused_at(
+            &catalog,
+            &[
+                (
+                    "[whalet.createUser]\nrename_reply = { accounts = \"list\", \"accounts.createdAt\" = \"accounts.createTime\" }\n",
+                    2,
+                    "\"accounts.createdAt\" = \"list.createTime\"",
+                ),
+                (
+                    "[whalet.createUser]\nrename_reply = { accounts = \"list\", \"accounts.createdAt\" = \"createTime\" }\n",
+                    2,
+                    "rename accounts.x to list.y",
+                ),
+            ],
+        );
+        assert!(!errors[1].contains("or the array itself"), "{}", errors[1]);
+    }
+
+    /// Regression: a default the handler refuses (a simulator's status word the overlay turns
+    /// into another, a number for a country code) loaded, and every request leaving the field
+    /// out was refused as if the partner had sent it. It is refused at load, naming the key.
+    #[test]
+    fn an_optional_default_the_handler_would_refuse_is_refused_at_load() {
+        let mut catalog = catalog();
+        let facts = |kind, allowed: &[&str]| FieldFacts {
+            kind,
+            allowed: allowed.iter().map(|w| (*w).to_owned()).collect(),
+        };
+        catalog.request_kinds.insert(
+            ("whalet", "createUser".into()),
+            HashMap::from([
+                (
+                    "status".to_owned(),
+                    facts("enum", &["PROCESSING", "ACTIVE", "CANCELLED"]),
+                ),
+                ("legalEntity.countryCode".to_owned(), facts("country", &[])),
+                ("count".to_owned(), facts("integer", &[])),
+            ]),
+        );
+        let head = "[whalet.createUser]\nrename_request = { state = \"status\" }\nstatus = { ACTIVE = \"LIVE\" }\n";
+        let cases = [
+            (
+                format!("{head}optional = {{ state = \"ACTIVE\" }}\n"),
+                "write the partner's word, \"LIVE\"",
+            ),
+            (
+                format!("{head}optional = {{ state = \"NOPE\" }}\n"),
+                "one of PROCESSING, LIVE, CANCELLED",
+            ),
+            (
+                format!("{head}optional = {{ \"legalEntity.countryCode\" = 86 }}\n"),
+                "reads \"legalEntity.countryCode\" as country (a string)",
+            ),
+            (
+                format!("{head}optional = {{ count = \"many\" }}\n"),
+                "a whole number",
+            ),
+        ];
+        for (text, needle) in &cases {
+            let err = Contract::parse("c.toml", text, &catalog)
+                .expect_err(text)
+                .to_string();
+            assert!(err.starts_with("c.toml:4: "), "{err}");
+            assert!(err.contains("the default of"), "{err}");
+            assert!(err.contains(needle), "{text:?}: {err}");
+        }
+        let good = format!(
+            "{head}optional = {{ state = \"LIVE\", \"legalEntity.countryCode\" = \"CN\", count = 2 }}\n"
+        );
+        let c = Contract::parse("c.toml", &good, &catalog).expect("loads");
+        let mut body = serde_json::json!({});
+        c.operation("whalet", "createUser")
+            .unwrap()
+            .apply_request(&mut body);
+        assert_eq!(body["status"], "ACTIVE", "{body}");
+    }
+
+    /// Regression: a table written only through a sub-table got the TOML reader's words about
+    /// its own workings; the message names the table and the header to write.
+    #[test]
+    fn a_table_written_only_through_a_sub_table_is_refused_naming_its_header() {
+        for (text, line, header) in [
+            (
+                "[whalet.createUser.rename_reply]\nuserId = \"customerId\"\n",
+                1,
+                "[whalet.\"createUser\"]",
+            ),
+            (
+                "# partner\n\n[whalet.\"createUser\".status]\nSUCCESS = \"OK\"\n",
+                3,
+                "[whalet.\"createUser\"]",
+            ),
+            (
+                "[notification.\"whalet.userNotify\".rename]\nuserId = \"id\"\n",
+                1,
+                "[notification.\"whalet.userNotify\"]",
+            ),
+        ] {
+            let err = Contract::parse("c.toml", text, &catalog())
+                .expect_err(text)
+                .to_string();
+            assert!(err.starts_with(&format!("c.toml:{line}: ")), "{err}");
+            assert!(
+                err.contains(&format!("write its header {header}")),
+                "{text:?}: {err}"
+            );
+            assert!(!err.contains("borrowed"), "{err}");
+        }
+    }
+
+    /// Regression: an overlay table named by an operation's wire name was refused as an
+    /// unknown operation; the message says it is the wire name and names the table to write.
+    #[test]
+    fn an_overlay_table_named_by_a_wire_name_names_the_operation() {
+        let mut catalog = catalog();
+        catalog.operations.push((
+            "whalet",
+            "userOnboardingApply".into(),
+            "onboardApply".into(),
+        ));
+        catalog.operations.push((
+            "infinia",
+            "account-binding/request".into(),
+            "binding/create".into(),
+        ));
+        refused_at(
+            &catalog,
+            &[
+                (
+                    "\n[whalet.onboardApply]\ncode = \"SUCCESS\"\n",
+                    2,
+                    "[whalet.api_codes] gives \"userOnboardingApply\" on the wire, and an overlay names an operation by its own name: write [whalet.\"userOnboardingApply\"]",
+                ),
+                (
+                    "[infinia.\"/binding/create\"]\nrequired = [\"a\"]\n",
+                    1,
+                    "[infinia.paths] gives \"account-binding/request\" on the wire",
+                ),
+            ],
+        );
+    }
+
+    /// Regression: an `optional` field under a renamed object was refused as a field the
+    /// operation does not read (its partner's path was looked up as it stands), and a request
+    /// rename of a partner's field inside the simulator's name of another renamed object loaded,
+    /// then refused every request using it.
+    #[test]
+    fn request_fields_under_a_renamed_object_are_read_under_its_new_name() {
+        let mut catalog = catalog();
+        catalog.request_fields.insert(
+            ("whalet", "createUser".into()),
+            [
+                "outUserId",
+                "legalEntity",
+                "legalEntity.name",
+                "legalEntity.countryCode",
+            ]
+            .map(String::from)
+            .to_vec(),
+        );
+        let text = "[whalet.createUser]\nrename_request = { company = \"legalEntity\", \"company.legalName\" = \"legalEntity.name\" }\noptional = { \"company.countryCode\" = \"CN\" }\n";
+        let c = Contract::parse("c.toml", text, &catalog).expect("loads");
+        let mut body = serde_json::json!({"company": {"legalName": "ACME"}});
+        assert_eq!(
+            c.operation("whalet", "createUser")
+                .unwrap()
+                .apply_request(&mut body),
+            RequestOutcome::Changed
+        );
+        assert_eq!(
+            body,
+            serde_json::json!({"legalEntity": {"name": "ACME", "countryCode": "CN"}})
+        );
+        refused_at(
+            &catalog,
+            &[(
+                "[whalet.createUser]\nrename_request = { merchantUserId = \"outUserId\", company = \"legalEntity\", \"legalEntity.legalName\" = \"legalEntity.name\" }\n",
+                2,
+                "write the partner's path, \"company.legalName\" = \"legalEntity.name\"",
+            )],
         );
     }
 }

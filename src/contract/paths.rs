@@ -127,15 +127,19 @@ fn place(v: &mut Value, path: &[&str], value: &Value) -> bool {
 }
 
 /// A rename that cannot be applied to a body: the value in the way of its target is not an
-/// object (a string, a number, an array), so the field has nowhere to go. The body is left as it
+/// object (a string, a number, an array), so the field has nowhere to go; or the body already
+/// has a value at the target (`taken`), which the field would replace. The body is left as it
 /// was ([`rename_all`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Blocked {
     /// The rename's source and target, as the overlay writes them.
     pub from: String,
     pub to: String,
-    /// The path (as an overlay writes it) of the value in the way.
+    /// The path (as an overlay writes it) of the value in the way: the target itself when
+    /// `taken`.
     pub parent: String,
+    /// Whether the target already holds a value (not null) that no rename moves away.
+    pub taken: bool,
 }
 
 /// One step to a place in a body: an object's key or an array's element.
@@ -162,11 +166,81 @@ pub fn shared_len(from: &[&str], to: &[&str]) -> usize {
 /// A chain (`a` → `b`, `b` → `c`), a swap (`a` ↔ `b`) and a target under a field renamed away
 /// (`userId` → `uid`, `outUserId` → `userId.x`) mean what they say.
 ///
+/// A field inside another renamed one whose target is inside that one's target (`accounts` →
+/// `list` with `accounts.createdAt` → `list.createTime`) stays in its object, an array's element
+/// too: it is renamed within the object first (`accounts.createdAt` → `accounts.createTime`),
+/// then the object moves with it.
+///
 /// The targets must differ, and no rename may move a field inside another rename's source (the
-/// overlay's load checks both). A target whose parent holds a value that is not an object
-/// cannot be placed: nothing is renamed then (the body is as it was) and the rename is answered
-/// as [`Blocked`], never a value dropped. Answers whether a field moved.
+/// overlay's load checks both). A target whose parent holds a value that is not an object, or
+/// that already holds a value no rename takes away, cannot be placed: nothing is renamed then
+/// (the body is as it was) and the rename is answered as [`Blocked`], never a value dropped or
+/// replaced. Answers whether a field moved.
 pub fn rename_all<'a>(
+    v: &mut Value,
+    renames: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<bool, Blocked> {
+    let renames: Vec<(&str, &str)> = renames.into_iter().collect();
+    rename_set(v, &renames)
+}
+
+/// [`rename_all`] of a list.
+fn rename_set(v: &mut Value, renames: &[(&str, &str)]) -> Result<bool, Blocked> {
+    let (inner, outer): (Vec<_>, Vec<_>) = renames
+        .iter()
+        .map(|&(from, to)| match within_renamed(from, to, renames) {
+            Some(local) => (Some((from, to, local)), None),
+            None => (None, Some((from, to))),
+        })
+        .unzip();
+    let inner: Vec<(&str, &str, String)> = inner.into_iter().flatten().collect();
+    if inner.is_empty() {
+        return rename_at_once(v, renames.iter().copied());
+    }
+    let before = v.clone();
+    let local: Vec<(&str, &str)> = inner.iter().map(|(f, _, l)| (*f, l.as_str())).collect();
+    let moved = match rename_set(v, &local) {
+        Ok(moved) => moved,
+        Err(blocked) => {
+            // Named as the overlay writes the rename.
+            let (from, to, _) = inner
+                .iter()
+                .find(|(f, _, _)| *f == blocked.from)
+                .cloned()
+                .unwrap_or_default();
+            return Err(Blocked {
+                from: from.to_owned(),
+                to: to.to_owned(),
+                ..blocked
+            });
+        }
+    };
+    match rename_at_once(v, outer.into_iter().flatten()) {
+        Ok(more) => Ok(moved | more),
+        Err(blocked) => {
+            *v = before;
+            Err(blocked)
+        }
+    }
+}
+
+/// For a rename `from` → `to` of a field inside another rename's source whose target holds
+/// `to`, the target within the source's own object: `accounts.createTime` for
+/// `accounts.createdAt` → `list.createTime` beside `accounts` → `list`. Of several such, the
+/// outermost: the renames within it are then applied as one set, where the same holds again.
+pub fn within_renamed(from: &str, to: &str, renames: &[(&str, &str)]) -> Option<String> {
+    let under = |path: &str, outer: &str| {
+        path.len() > outer.len() && path.starts_with(outer) && path.as_bytes()[outer.len()] == b'.'
+    };
+    renames
+        .iter()
+        .filter(|(o_from, o_to)| under(from, o_from) && under(to, o_to))
+        .min_by_key(|(o_from, _)| o_from.len())
+        .map(|(o_from, o_to)| format!("{o_from}{}", &to[o_to.len()..]))
+}
+
+/// [`rename_all`] of renames none of which is inside another's source and target.
+fn rename_at_once<'a>(
     v: &mut Value,
     renames: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Result<bool, Blocked> {
@@ -203,14 +277,19 @@ pub fn rename_all<'a>(
         let shared = shared_len(from, to);
         let put = match at_mut(v, &place) {
             Some(object) => put(object, &to[shared..], value),
-            None => Err(0),
+            None => Err(Misplaced::Plain(0)),
         };
-        if let Err(depth) = put {
+        if let Err(why) = put {
             *v = before;
+            let (parent, taken) = match why {
+                Misplaced::Plain(depth) => (to[..(shared + depth).min(to.len())].join("."), false),
+                Misplaced::Taken => (to.join("."), true),
+            };
             return Err(Blocked {
                 from: from.join("."),
                 to: to.join("."),
-                parent: to[..(shared + depth).min(to.len())].join("."),
+                parent,
+                taken,
             });
         }
     }
@@ -249,17 +328,26 @@ fn at_mut<'v>(v: &'v mut Value, place: &[Step]) -> Option<&'v mut Value> {
     })
 }
 
+/// Why [`put`] could not place a value.
+enum Misplaced {
+    /// The first `n` keys lead to a value that is not an object.
+    Plain(usize),
+    /// A value (not null) is already at the path.
+    Taken,
+}
+
 /// Sets `path` (object keys only) of the object `v` to `value`, creating objects on the way
-/// where nothing (or null) is; `Err(n)` when the first `n` keys lead to a value that is not an
-/// object (an array too: a field is not copied into every element).
-fn put(v: &mut Value, path: &[&str], value: Value) -> Result<(), usize> {
+/// where nothing (or null) is; refused when the first `n` keys lead to a value that is not an
+/// object (an array too: a field is not copied into every element), or a value is already there
+/// (it would be replaced).
+fn put(v: &mut Value, path: &[&str], value: Value) -> Result<(), Misplaced> {
     let Some((last, parents)) = path.split_last() else {
-        return Err(0);
+        return Err(Misplaced::Plain(0));
     };
     let mut object = v;
     for (depth, key) in parents.iter().enumerate() {
         let Value::Object(map) = object else {
-            return Err(depth);
+            return Err(Misplaced::Plain(depth));
         };
         let child = map
             .entry((*key).to_owned())
@@ -270,11 +358,14 @@ fn put(v: &mut Value, path: &[&str], value: Value) -> Result<(), usize> {
         object = child;
     }
     match object {
+        Value::Object(map) if map.get(*last).is_some_and(|there| !there.is_null()) => {
+            Err(Misplaced::Taken)
+        }
         Value::Object(map) => {
             map.insert((*last).to_owned(), value);
             Ok(())
         }
-        _ => Err(parents.len()),
+        _ => Err(Misplaced::Plain(parents.len())),
     }
 }
 
@@ -503,7 +594,8 @@ mod tests {
             Err(Blocked {
                 from: "userId".into(),
                 to: "status.id".into(),
-                parent: "status".into()
+                parent: "status".into(),
+                taken: false,
             })
         );
         assert_eq!(v, body);

@@ -246,11 +246,9 @@ fn forbidden(message: String) -> SimResponse {
 mod tests {
     use super::*;
 
-    /// The redirect after a login drops the token however its name is written (a kept
-    /// `tok%65n=` brought the browser straight back, for ever); a token given twice is refused.
-    #[test]
-    fn a_login_redirect_drops_the_token_and_a_repeated_one_is_refused() {
-        let req = |query: &str| SimRequest {
+    /// A dashboard page asked for with `query`.
+    fn page(query: &str) -> SimRequest {
+        SimRequest {
             method: "GET".into(),
             path: "/__sim/ui/".into(),
             query: Some(query.into()),
@@ -258,8 +256,14 @@ mod tests {
             body: bytes::Bytes::new(),
             too_large: false,
             local_addr: None,
-        };
-        let location = |query: &str| match login("s3cret", &req(query)) {
+        }
+    }
+
+    /// The redirect after a login drops the token however its name is written (a kept
+    /// `tok%65n=` brought the browser straight back, for ever); a token given twice is refused.
+    #[test]
+    fn a_login_redirect_drops_the_token_and_a_repeated_one_is_refused() {
+        let location = |query: &str| match login("s3cret", &page(query)) {
             Some(SimResponse::Reply {
                 status, headers, ..
             }) => (
@@ -288,16 +292,7 @@ mod tests {
     /// as does the encoded form; a wrong one is still refused.
     #[test]
     fn a_login_takes_the_token_as_typed_or_percent_encoded() {
-        let req = |query: &str| SimRequest {
-            method: "GET".into(),
-            path: "/__sim/ui/".into(),
-            query: Some(query.into()),
-            headers: Vec::new(),
-            body: bytes::Bytes::new(),
-            too_large: false,
-            local_addr: None,
-        };
-        let status = |query: &str| match login("ab+cd/ef=", &req(query)) {
+        let status = |query: &str| match login("ab+cd/ef=", &page(query)) {
             Some(SimResponse::Reply { status, .. }) => status,
             _ => panic!("an answer"),
         };

@@ -267,7 +267,7 @@ pub fn explain(core: &Core, req: &SimRequest) -> SimResponse {
     };
     if let Some(why) = core
         .scenarios()
-        .unknown_operation(surface.as_str(), operation)
+        .not_one_operation(surface.as_str(), operation)
     {
         return error(400, format!("operation: {why}"));
     }
@@ -290,7 +290,34 @@ pub fn explain(core: &Core, req: &SimRequest) -> SimResponse {
         operation,
         fields: &fields,
     });
-    ok(json!({"decision": decision_json(&decision)}))
+    ok(json!({"decision": decision_json(&as_sent(surface, operation, decision))}))
+}
+
+/// `decision` as `surface` carries it out for `operation`, so that explain shows what goes on
+/// the wire: a forced code the surface lacks (a rule for every surface) as the code it sends,
+/// through the pipeline's own [`CodedError::forced`] (`FAILURE` on Whalet and whalet-platform,
+/// `SYS-008` on Infinia, Pockyt's system error); on Pockyt, a `status` as the operation takes
+/// it ([`crate::scenario::pockyt::status_taken`]: another operation's word is left out and the
+/// result decides; none where the operation reads no status).
+///
+/// [`CodedError::forced`]: crate::api::pipeline::CodedError::forced
+fn as_sent(surface: Surface, operation: &str, mut decision: Decision) -> Decision {
+    use crate::api::pipeline::CodedError;
+    use crate::wire::{infinia::InfiniaError, pockyt::PockytError, whalet::WhaletError};
+    if let Some(code) = decision.sync.as_mut().and_then(|s| s.code.as_mut()) {
+        *code = match surface {
+            Surface::Whalet | Surface::Platform => WhaletError::forced(code, None).code.to_string(),
+            Surface::Infinia => InfiniaError::forced(code, None).code.to_string(),
+            Surface::Pockyt => PockytError::forced(code, None).code.to_string(),
+        };
+    }
+    if surface == Surface::Pockyt {
+        if let Some(result) = decision.result.as_mut().filter(|r| r.status.is_some()) {
+            result.status =
+                crate::scenario::pockyt::status_taken(operation, result).map(str::to_owned);
+        }
+    }
+    decision
 }
 
 /// A scenario's view with its virtual times (epoch ms) also in ISO-8601: `loadedAtUtc`, and

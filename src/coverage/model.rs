@@ -219,8 +219,12 @@ fn forced(op: &str, code: &str) -> String {
     format!("a scenario rule: operation = \"{op}\", [rule.then] code = \"{code}\"")
 }
 
-/// Pockyt's NO_RELATED_INFORMATION for an operation that looks a payee, account or payout up.
-const NOT_FOUND: &str = "a customerNo, accountToken or transactionNo that does not exist";
+/// Pockyt's NO_RELATED_INFORMATION from an operation that looks its payee up by `customerNo`
+/// alone.
+const NO_PAYEE: &str = "a customerNo no payee has";
+
+/// Pockyt's BALANCE_NOT_SUFFICIENT from an account creation.
+const PAYEE_REFUSED: &str = "a payee declined or deactivated";
 
 /// Codes an operation answers by itself, each with what provokes it.
 type Causes = &'static [(&'static str, &'static str)];
@@ -293,6 +297,9 @@ const NATURAL: &[(&str, &[&str], Causes)] = &[
         ],
         &[],
     ),
+    // Pockyt: the ids each handler reads, named as it refuses them. Register and balance look
+    // nothing up; only the operations that compare two ids answer 000022 (docs/FIDELITY.md, "ids
+    // that disagree").
     (
         "pockyt",
         &["/v3/payee/register", "/v3/payouts/balance"],
@@ -300,41 +307,110 @@ const NATURAL: &[(&str, &[&str], Causes)] = &[
     ),
     (
         "pockyt",
+        &["/v3/payee/retrieve"],
         &[
-            "/v3/payee/retrieve",
-            "/v3/payee/update",
-            "/v3/payee/account/delete",
-            "/v3/payouts/inquiry",
-            "/v2/customers/account/retrieve",
+            ("000021", "a customerNo, customerCode or email no payee has"),
+            (
+                "000022",
+                "a customerNo, customerCode and email that name different payees",
+            ),
         ],
-        &[("000021", NOT_FOUND)],
     ),
+    ("pockyt", &["/v3/payee/update"], &[("000021", NO_PAYEE)]),
     (
         "pockyt",
         &[
             "/v3/customers/account/create/bank-account",
             "/v3/customers/account/create/paypal",
             "/v3/customers/account/create/venmo",
-            "/v2/customers/account/create",
         ],
         &[
-            ("000021", NOT_FOUND),
-            ("000040", "a payee declined or deactivated"),
+            ("000021", NO_PAYEE),
+            (
+                "000022",
+                "an accountType other than the one the path creates",
+            ),
+            ("000040", PAYEE_REFUSED),
         ],
+    ),
+    // The legacy path takes its type from accountType (one of a list: 000023 otherwise).
+    (
+        "pockyt",
+        &["/v2/customers/account/create"],
+        &[("000021", NO_PAYEE), ("000040", PAYEE_REFUSED)],
     ),
     (
         "pockyt",
         &["/v3/payee/payout-accounts"],
-        &[("000021", NOT_FOUND), ("000040", "a payee not activated")],
+        &[
+            (
+                "000021",
+                "a customerNo no payee has, or an accountToken or accountTag none of its live \
+                 accounts has",
+            ),
+            (
+                "000022",
+                "an accountToken of another payee's account, or an accountToken and accountTag \
+                 of different accounts",
+            ),
+            ("000040", "a payee not activated"),
+        ],
+    ),
+    (
+        "pockyt",
+        &["/v3/payee/account/delete"],
+        &[
+            (
+                "000021",
+                "a customerNo no payee has, or an accountToken of no live account (unknown or \
+                 deleted)",
+            ),
+            ("000022", "an accountToken of another payee's account"),
+        ],
+    ),
+    (
+        "pockyt",
+        &["/v2/customers/account/retrieve"],
+        &[
+            (
+                "000021",
+                "an accountToken of no live account, a customerNo no payee has, or an accountTag \
+                 none of its live accounts has",
+            ),
+            (
+                "000022",
+                "an accountToken of another payee than customerNo's, or an accountToken and \
+                 accountTag of different accounts",
+            ),
+        ],
     ),
     (
         "pockyt",
         &["/v3/payouts/pay"],
         &[
-            ("000021", NOT_FOUND),
+            (
+                "000021",
+                "a customerNo no payee has, or an accountToken of no live account",
+            ),
+            (
+                "000022",
+                "an accountToken of another payee's account, or an invoiceId already paid with \
+                 another customerNo, accountToken or amount",
+            ),
             (
                 "000040",
                 "a payout over the balance, or to a payee or account not activated",
+            ),
+        ],
+    ),
+    (
+        "pockyt",
+        &["/v3/payouts/inquiry"],
+        &[
+            ("000021", "an invoiceId or transactionNo no payout has"),
+            (
+                "000022",
+                "a transactionNo sent with the invoiceId of another payout",
             ),
         ],
     ),
@@ -353,10 +429,11 @@ const INPUT_CODES: &[(&str, &[&str], &str)] = &[
         &["SYS-002", "SYS-004", "SYS-005", "SYS-006"],
         "bad input (a field missing, malformed or out of range)",
     ),
+    // 000022 (ids that disagree) is per operation, in [`NATURAL`].
     (
         "pockyt",
-        &["000020", "000022", "000023"],
-        "bad input (a field missing, not matching or invalid)",
+        &["000020", "000023"],
+        "bad input (a field missing or invalid)",
     ),
 ];
 
@@ -410,22 +487,40 @@ fn sync_hint(s: &SurfaceSource, op: &str, code: &str) -> String {
     }
 }
 
+/// How to provoke an envelope `code` of `surface`: what the scheme answers so by itself (read
+/// from its `open` and `wire/`), else the scenario rule that forces it.
 fn envelope_hint(surface: &str, code: &str) -> String {
-    let how = match code {
-        DROPPED => "a scenario rule with [rule.then] drop_connection = true",
-        "PARTNER_NOT_EXIST" => "a partnerId the simulator does not know",
-        "UNAUTHENTICATED_ERROR" => "a request signed with the wrong key",
-        "PARAM_FORMAT_ERROR" => "a body that is not the envelope's JSON (or over the body limit)",
-        "REQUEST_NO_NOT_UNIQUE" => "the same requestNo twice",
-        "INTERFACE_UNAUTHORIZED" => "an apiCode the surface does not serve",
-        "TOO_MANY_REQUESTS" => "scenarios/rate-limited.toml",
-        "SYS-007" => "a body over [infinia] body_limit_bytes",
+    let how = match (surface, code) {
+        (_, DROPPED) => "a scenario rule with [rule.then] drop_connection = true",
+        (_, "PARTNER_NOT_EXIST") => "a partnerId the simulator does not know",
+        (_, "UNAUTHENTICATED_ERROR") => "a request signed with the wrong key",
+        (_, "PARAM_FORMAT_ERROR") => {
+            "a body that is not the envelope's JSON (or over the body limit)"
+        }
+        (_, "REQUEST_NO_NOT_UNIQUE") => "the same requestNo twice",
+        (_, "INTERFACE_UNAUTHORIZED") => "an apiCode the surface does not serve",
+        (_, "TOO_MANY_REQUESTS") => "scenarios/rate-limited.toml",
+        ("infinia", "SYS-007") => {
+            "a body over [infinia] body_limit_bytes, or a requestData of more RSA blocks than \
+             [infinia] max_request_blocks"
+        }
+        ("pockyt", "000030") => {
+            "a verifySign that does not match the request (e.g. signed with another token), a \
+             storeNo that is not the merchant's, or a merchantNo no merchant has"
+        }
         _ => "",
     };
-    if how.is_empty() {
-        format!("a scenario rule: surface = \"{surface}\", [rule.then] code = \"{code}\"")
-    } else {
-        how.to_owned()
+    if !how.is_empty() {
+        return how.to_owned();
+    }
+    let rule = format!("a scenario rule: surface = \"{surface}\", [rule.then] code = \"{code}\"");
+    // The code an every-surface rule's forced code becomes where the surface lacks it
+    // (docs/SCENARIOS.md, per surface).
+    match (surface, code) {
+        ("infinia", "SYS-008") | ("pockyt", "000000") => {
+            format!("{rule} (or a rule without surface whose code {surface} lacks)")
+        }
+        _ => rule,
     }
 }
 
@@ -452,7 +547,7 @@ mod tests {
             codes: Vec::new(),
             envelope: Vec::new(),
             success: if name == "pockyt" {
-                "000000"
+                "000100"
             } else {
                 "SUCCESS"
             },
@@ -518,7 +613,7 @@ mod tests {
             "000040",
             "a payout over the balance",
         );
-        said(&pockyt, "/v3/payee/retrieve", "000021", "does not exist");
+        said(&pockyt, "/v3/payee/retrieve", "000021", "no payee has");
         assert_eq!(
             sync_hint(&whalet, "userOnboardingApply", "PROCESSING"),
             "a valid userOnboardingApply request"
@@ -597,5 +692,144 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The model's Pockyt sync items, as (operation, code, hint).
+    fn pockyt_hints(model: &Model) -> Vec<(&str, &str, &str)> {
+        model
+            .items
+            .iter()
+            .filter(|i| i.surface == "pockyt" && i.kind == Kind::Sync)
+            .map(|i| (i.operation.as_str(), i.outcome.as_str(), i.hint.as_str()))
+            .collect()
+    }
+
+    /// Regression: every Pockyt operation's 000021 hint named "a customerNo, accountToken or
+    /// transactionNo", though the payee retrieve reads no accountToken or transactionNo (it looks
+    /// payees up by customerNo, customerCode or email) and the payout inquiry no customerNo or
+    /// accountToken (it looks payouts up by invoiceId or transactionNo). A field a hint names
+    /// is now one its operation's handler reads (as describe mode records it), and the payee
+    /// retrieve's and the inquiry's name the fields they do look up.
+    #[test]
+    fn a_pockyt_hint_names_only_fields_its_operation_reads() {
+        let bed = crate::api::whalet::common::testing::TestBed::new();
+        let described = crate::api::pockyt::describe(&bed.core);
+        let reads = |op: &str| -> Vec<String> {
+            let d = described.iter().find(|d| d.name == op);
+            let d = d.unwrap_or_else(|| panic!("{op} is not described"));
+            d.fields.iter().map(|f| f.name.clone()).collect()
+        };
+        let every_field: Vec<String> = described
+            .iter()
+            .flat_map(|d| d.fields.iter().map(|f| f.name.clone()))
+            .collect();
+        let dispatch = crate::api::whalet::Dispatch::new(&Default::default()).expect("dispatch");
+        let model = crate::api::coverage::model(&dispatch, &[]);
+        let hints = pockyt_hints(&model);
+        assert!(hints.len() > 50, "{} Pockyt items", hints.len());
+        for (op, code, hint) in &hints {
+            let own = reads(op);
+            let named = hint
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .filter(|w| every_field.iter().any(|f| f == w));
+            for field in named {
+                assert!(
+                    own.iter().any(|f| f == field),
+                    "{op} {code} names {field}, which {op} does not read: {hint}"
+                );
+            }
+        }
+        let hint_of = |op: &str, code: &str| {
+            hints
+                .iter()
+                .find(|(o, c, _)| *o == op && *c == code)
+                .map(|(_, _, h)| *h)
+                .unwrap_or_default()
+        };
+        let looked_up: [(&str, &[&str]); 2] = [
+            (
+                "/v3/payee/retrieve",
+                &["customerNo", "customerCode", "email"],
+            ),
+            ("/v3/payouts/inquiry", &["invoiceId", "transactionNo"]),
+        ];
+        for (op, fields) in looked_up {
+            let hint = hint_of(op, "000021");
+            for field in fields {
+                assert!(hint.contains(field), "{op} 000021: {hint}");
+            }
+        }
+    }
+
+    /// Regression: every Pockyt operation was told it answers 000022 (parameters do not match)
+    /// for bad input, though the payee registration, the payee update, the balance and the
+    /// legacy account creation never compare two ids and never answer it. Only the operations
+    /// whose handlers compare ids (docs/FIDELITY.md, "ids that disagree") name a cause of their
+    /// own, and each names the ids it compares.
+    #[test]
+    fn only_an_operation_that_compares_ids_is_told_it_answers_000022_by_itself() {
+        let pockyt = surface("pockyt");
+        for op in [
+            "/v3/payee/register",
+            "/v3/payee/update",
+            "/v3/payouts/balance",
+            "/v2/customers/account/create",
+        ] {
+            assert_eq!(
+                sync_hint(&pockyt, op, "000022"),
+                forced(op, "000022"),
+                "{op}"
+            );
+        }
+        for (op, compared) in [
+            ("/v3/payee/retrieve", "email"),
+            ("/v3/customers/account/create/paypal", "accountType"),
+            ("/v3/payee/payout-accounts", "accountTag"),
+            ("/v3/payee/account/delete", "accountToken"),
+            ("/v2/customers/account/retrieve", "accountTag"),
+            ("/v3/payouts/pay", "invoiceId"),
+            ("/v3/payouts/inquiry", "transactionNo"),
+        ] {
+            let hint = sync_hint(&pockyt, op, "000022");
+            assert!(hint.ends_with(&forced(op, "000022")), "{op}: {hint}");
+            assert!(!hint.starts_with("a scenario rule"), "{op}: {hint}");
+            assert!(hint.contains(compared), "{op}: {hint}");
+        }
+        // The codes every operation answers for bad input (its envelope fields included).
+        for op in ["/v3/payouts/balance", "/v3/payee/register"] {
+            for code in ["000020", "000023"] {
+                let hint = sync_hint(&pockyt, op, code);
+                assert!(hint.starts_with("bad input"), "{op} {code}: {hint}");
+            }
+        }
+    }
+
+    /// Regression: Pockyt's 000030 hint gave only a scenario rule, though the scheme answers
+    /// 000030 by itself for a verifySign that does not match, a storeNo that is not the
+    /// merchant's and an unknown merchantNo; Infinia's SYS-007 named the body limit but not the
+    /// RSA block limit, which answers it too. The codes only a rule (or a bug) gives keep the
+    /// rule, with the fallback an every-surface rule's code becomes.
+    #[test]
+    fn an_envelope_hint_names_what_the_scheme_answers_by_itself() {
+        let denied = envelope_hint("pockyt", "000030");
+        for field in ["verifySign", "storeNo", "merchantNo"] {
+            assert!(denied.contains(field), "{denied}");
+        }
+        assert!(!denied.starts_with("a scenario rule"), "{denied}");
+        let too_large = envelope_hint("infinia", "SYS-007");
+        for limit in ["body_limit_bytes", "max_request_blocks"] {
+            assert!(too_large.contains(limit), "{too_large}");
+        }
+        for (surface, code) in [
+            ("pockyt", "000000"),
+            ("infinia", "SYS-003"),
+            ("infinia", "SYS-008"),
+        ] {
+            let hint = envelope_hint(surface, code);
+            let rule = format!("surface = \"{surface}\", [rule.then] code = \"{code}\"");
+            assert!(hint.contains(&rule), "{surface} {code}: {hint}");
+        }
+        assert!(envelope_hint("infinia", "SYS-008").contains("without surface"));
+        assert!(!envelope_hint("infinia", "SYS-003").contains("without surface"));
     }
 }

@@ -38,7 +38,9 @@ fn read(key: &str, value: &Value) -> Result<TenantState, String> {
     keys_are_ids(&path, &state)?;
     indexes_agree(&path, &state)?;
     pockyt_currencies(key, &path, &state)?;
-    super::pockyt::check(key, &path, &state)?;
+    for surface in SURFACE_CHECKS {
+        surface(key, &path, &state)?;
+    }
     sequence(&path, &state)?;
     file_sizes(&path, &state)?;
     let written = persist::full(|| serde_json::to_value(&state))
@@ -46,6 +48,15 @@ fn read(key: &str, value: &Value) -> Result<TenantState, String> {
     unread(&path, value, &written)?;
     Ok(state)
 }
+
+/// The checks of one surface's objects beyond their types (each passes a tenant of another
+/// surface): what the objects could not have been, and the money they hold by their state
+/// where the ledger's postings put it (`super::pockyt`, `super::whalet`). Called with the
+/// tenant's key, its path in the document and its state.
+const SURFACE_CHECKS: &[SurfaceCheck] = &[super::pockyt::check, super::whalet::check];
+
+/// A surface's check of tenant `key` at `path`: why its state is refused, if it is.
+type SurfaceCheck = fn(key: &str, path: &str, state: &TenantState) -> Result<(), String>;
 
 /// Reads `value` as `T`, a refusal naming the field at fault below `path`
 /// (`tenants["whalet:…"].ledger.balances[1].minor: invalid type: …`).
@@ -718,6 +729,12 @@ pub(super) fn timers(
         };
         let at = format!("timers[{i}] ({:?})", record.label);
         let Some((_, state)) = states.iter().find(|(id, _)| id.to_string() == tenant) else {
+            // A scenario may be loaded for a tenant that does not exist yet (docs/SCENARIOS.md);
+            // its timeline's events are checked as they fire, which records one for a missing
+            // tenant as not done. What the simulator accepted must read back.
+            if record.kind == crate::core::timeline::TIMELINE_EVENT.name {
+                continue;
+            }
             let held: Vec<String> = states.iter().map(|(id, _)| id.to_string()).collect();
             return Err(format!(
                 "{at}: tenant {tenant:?} is not one of the document's tenants ({}); the timer \
@@ -731,6 +748,36 @@ pub(super) fn timers(
         unsettled_upload(id, state, timers)?;
     }
     Ok(())
+}
+
+/// Ledger legs summed per account and currency, those not zero: what the surfaces' checks of
+/// money against object statuses compare (`persist::pockyt`, `persist::whalet`).
+pub(super) type Sums = BTreeMap<(String, Currency), i64>;
+
+/// [`Sums`] of `legs`.
+pub(super) fn sums<'a>(legs: impl Iterator<Item = (&'a str, Money)>) -> Sums {
+    let mut out = Sums::new();
+    for (account, m) in legs {
+        let sum = out.entry((account.to_owned(), m.currency)).or_default();
+        *sum = sum.saturating_add(m.minor);
+    }
+    out.retain(|_, sum| *sum != 0);
+    out
+}
+
+/// Where `expected` and `held` differ, in account order: each account, currency, the sum
+/// expected there and the sum the ledger holds.
+pub(super) fn differences<'a>(
+    expected: &'a Sums,
+    held: &'a Sums,
+) -> impl Iterator<Item = (&'a str, Currency, i64, i64)> {
+    let keys: std::collections::BTreeSet<&(String, Currency)> =
+        expected.keys().chain(held.keys()).collect();
+    keys.into_iter().filter_map(|key| {
+        let want = expected.get(key).copied().unwrap_or(0);
+        let have = held.get(key).copied().unwrap_or(0);
+        (want != have).then_some((key.0.as_str(), key.1, want, have))
+    })
 }
 
 /// A timer of a [`PAIRED`] kind names an object of its map; an SFTP processing timer's

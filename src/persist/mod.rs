@@ -9,6 +9,7 @@
 mod check;
 mod pockyt;
 pub mod sqlite;
+mod whalet;
 
 use std::collections::BTreeMap;
 

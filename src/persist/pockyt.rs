@@ -78,14 +78,8 @@ fn payout_only(account: &str, currency: Currency) -> bool {
 }
 
 /// Sums, per account only payouts move and currency, of `legs` (those not zero).
-fn sums<'a>(legs: impl Iterator<Item = (&'a str, Money)>) -> BTreeMap<(String, Currency), i64> {
-    let mut out: BTreeMap<(String, Currency), i64> = BTreeMap::new();
-    for (account, m) in legs.filter(|(a, m)| payout_only(a, m.currency)) {
-        let sum = out.entry((account.to_owned(), m.currency)).or_default();
-        *sum = sum.saturating_add(m.minor);
-    }
-    out.retain(|_, sum| *sum != 0);
-    out
+fn sums<'a>(legs: impl Iterator<Item = (&'a str, Money)>) -> super::check::Sums {
+    super::check::sums(legs.filter(|(a, m)| payout_only(a, m.currency)))
 }
 
 /// The money in flight and paid out is what the payouts' statuses put there: the legs each
@@ -109,17 +103,9 @@ fn money_where_statuses_say(path: &str, state: &TenantState) -> Result<(), Strin
             .iter()
             .flat_map(|p| p.legs.iter().map(|l| (l.account.as_str(), l.amount))),
     );
-    let keys: std::collections::BTreeSet<&(String, Currency)> =
-        expected.keys().chain(held.keys()).collect();
-    for key in keys {
-        let (want, have) = (
-            expected.get(key).copied().unwrap_or(0),
-            held.get(key).copied().unwrap_or(0),
-        );
-        if want == have {
-            continue;
-        }
-        let (account, currency) = (key.0.as_str(), key.1);
+    if let Some((account, currency, want, have)) =
+        super::check::differences(&expected, &held).next()
+    {
         if let Some((no, status, own, said)) = out_of_step(state, currency).into_iter().next() {
             return Err(format!(
                 "{path}.pockyt.payouts[{no:?}]: status {status} puts {said}, but its postings \

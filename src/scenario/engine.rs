@@ -283,6 +283,27 @@ impl Scenarios {
             .map(|(_, why)| why)
     }
 
+    /// Why `operation` is not one operation of `surface` to explain: an unknown one (as
+    /// [`Self::unknown_operation`]), or a pattern (`connect*`), which a rule may give but a
+    /// request never names; the refusal names an operation it matches.
+    pub fn not_one_operation(&self, surface: &str, operation: &str) -> Option<String> {
+        if let Some(why) = self.unknown_operation(surface, operation) {
+            return Some(why);
+        }
+        if !operation.contains('*') {
+            return None;
+        }
+        let example = self
+            .operation_names()
+            .into_iter()
+            .find(|(s, name)| *s == surface && super::format::pattern_matches(operation, name))
+            .map_or(String::new(), |(_, name)| format!(", e.g. {name:?}"));
+        Some(format!(
+            "{operation:?} is a pattern, and explain answers for one operation as a request names \
+             it: name one{example} (`GET /__sim/operations` lists them)"
+        ))
+    }
+
     /// (surface, canonical name) of every operation a rule may name, as the loader reads them.
     fn operation_names(&self) -> Vec<(&str, &str)> {
         self.operations

@@ -378,6 +378,51 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
     Ok(total)
 }
 
+/// The key under which the TOML library hands a date or time (`2024-01-01`, `12:00:00`) to a
+/// `Value`: a one-key object, never text.
+const TOML_DATETIME: &str = "$__toml_private_datetime";
+
+/// Whether `value` is what the TOML library makes of a date or time.
+pub fn is_toml_datetime(value: &Value) -> bool {
+    matches!(value, Value::Object(map) if map.len() == 1 && map.contains_key(TOML_DATETIME))
+}
+
+/// The text of the first TOML date or time `value` is or holds, if any.
+pub fn toml_datetime(value: &Value) -> Option<&str> {
+    match value {
+        Value::Object(map) => match map.get(TOML_DATETIME) {
+            Some(Value::String(text)) if map.len() == 1 => Some(text),
+            _ => map.values().find_map(toml_datetime),
+        },
+        Value::Array(items) => items.iter().find_map(toml_datetime),
+        _ => None,
+    }
+}
+
+/// Why a value written as a TOML date or time (`written`, its date/time `text`) is refused: the
+/// request fields and the wire carry text, never the TOML library's object. The wording is the
+/// contract overlay's for the same mistake.
+pub fn toml_datetime_refusal(written: &str, text: &str) -> String {
+    format!("{written} is a TOML date/time; write it as a quoted string (\"{text}\")")
+}
+
+/// The `values` keys the operations read as free text (docs/SCENARIOS.md, "Per surface"): a
+/// string, or a number or boolean taken as its text; a table or an array is no text.
+pub const TEXT_VALUES: &[&str] = &["message", "materialType", "materialTypes"];
+
+/// A free-text `values` value ([`TEXT_VALUES`]): refused when it is a table or an array.
+pub fn text_value(value: &Value) -> Result<(), String> {
+    let what = match value {
+        Value::Object(_) => "a table",
+        Value::Array(_) => "an array",
+        _ => return Ok(()),
+    };
+    Err(format!(
+        "{} is {what}, and this key is text: write it as a quoted string",
+        shown(value)
+    ))
+}
+
 /// A typed `values` key's checker: `Ok` when the value reads, else why not (without the key's
 /// name, which the loader adds with the rule's).
 pub type ValueCheck = fn(&Value) -> Result<(), String>;

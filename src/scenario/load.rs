@@ -46,16 +46,22 @@ impl std::error::Error for LoadError {}
 /// simulator decides through the scenario engine (`contract::Catalog::operations` lists them).
 pub type Operations<'a> = &'a [(&'a str, &'a str)];
 
-/// An operation a configuration renames on the wire (`[whalet.api_codes]`, `[infinia.paths]`).
-/// Rules take its canonical name, so a rule naming the wire name is pointed to it.
+/// An operation a configuration renames on the wire (`[whalet.api_codes]`, `[infinia.paths]`),
+/// or a surface serves under an alias path too (Pockyt's `/v3/payee/account/create/...`).
+/// Rules take its canonical name, so a rule naming the wire name is pointed to it, and one
+/// whose pattern matches the wire name but not the canonical name is refused (it would never
+/// see the requests sent there).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Renamed {
     pub surface: &'static str,
-    /// The name on the wire (`userApply`, `platform-balance/query`).
+    /// The name on the wire (`userApply`, `platform-balance/query`,
+    /// `/v3/payee/account/create/venmo`).
     pub wire: String,
     /// The name rules and the journal call it by (`userOnboardingApply`).
     pub canonical: String,
-    /// The configuration table that renames it (`[whalet.api_codes]`).
+    /// What gives it the wire name, as messages say it (`"… is the wire name {table} gives …"`):
+    /// the configuration table that renames it (`[whalet.api_codes]`), or the surface's alias
+    /// table.
     pub table: &'static str,
 }
 
@@ -286,6 +292,29 @@ fn check_rule(
     }
     if let Some((key, why)) = super::pockyt::rule_problem(rule, scope) {
         return refuse(at_then(key), &why);
+    }
+    for (key, value) in &then.values {
+        let at_value = || {
+            [
+                at("then"),
+                vec![Step::Key("values".to_owned()), Step::Key(key.clone())],
+            ]
+            .concat()
+        };
+        if let Some(text) = super::format::toml_datetime(value) {
+            // In a table or an array too: it would go out as the TOML library's object.
+            return Err((
+                at_value(),
+                format!(
+                    "rule {label:?}: values.{key}: {}",
+                    super::format::toml_datetime_refusal(text, text)
+                ),
+            ));
+        }
+        if super::format::TEXT_VALUES.contains(&key.as_str()) {
+            super::format::text_value(value)
+                .map_err(|e| (at_value(), format!("rule {label:?}: values.{key}: {e}")))?;
+        }
     }
     for (key, check) in super::format::TYPED_VALUES {
         if let Some(value) = then.values.get(*key) {
@@ -805,7 +834,140 @@ fn check_operations(
         unknown_operation(surface, p, operations, renamed).map(|(_, why)| (index, why))
     }) {
         Some(refused) => Err(refused),
-        None => Ok(()),
+        None => match misses_canonical(surface, &patterns.0, operations, renamed) {
+            Some(refused) => Err(refused),
+            None => Ok(()),
+        },
+    }
+}
+
+/// Why a rule whose `patterns` each match an operation would still miss requests: one of them
+/// matches the wire name of an operation (`renamed`: a configured rename, Pockyt's alias paths)
+/// whose canonical name none of them matches. Requests are decided by the canonical name, so
+/// `/v3/payee/account/*` never sees the account creations sent to `/v3/payee/account/create/…`
+/// (they are `/v3/customers/account/create/…`). Refused as a pattern matching only a wire name
+/// is ([`wire_name`]), naming the canonical names to add and the operations the pattern does
+/// match. On error: the pattern (0-based) and why.
+fn misses_canonical(
+    surface: Option<&str>,
+    patterns: &[String],
+    operations: Operations<'_>,
+    renamed: &[Renamed],
+) -> Option<(usize, String)> {
+    let matched = |name: &str| patterns.iter().any(|p| pattern_matches(p, name));
+    let (index, pattern) = patterns.iter().enumerate().find(|(_, p)| {
+        renamed.iter().any(|r| {
+            surface.is_none_or(|want| r.surface == want)
+                && pattern_matches(p, &r.wire)
+                && !matched(&r.canonical)
+        })
+    })?;
+    let missed: Vec<&Renamed> = renamed
+        .iter()
+        .filter(|r| surface.is_none_or(|want| r.surface == want))
+        .filter(|r| pattern_matches(pattern, &r.wire) && !matched(&r.canonical))
+        .collect();
+    let known: Vec<&str> = operations
+        .iter()
+        .filter(|(s, _)| surface.is_none_or(|want| *s == want))
+        .map(|(_, name)| *name)
+        .collect();
+    // One clause per surface and table that gives the wire names.
+    let mut groups: Vec<(&str, &str, Vec<&Renamed>)> = Vec::new();
+    for r in &missed {
+        match groups
+            .iter_mut()
+            .find(|(surface, table, _)| *surface == r.surface && *table == r.table)
+        {
+            Some((_, _, group)) => group.push(r),
+            None => groups.push((r.surface, r.table, vec![r])),
+        }
+    }
+    let quoted = |names: Vec<&String>| -> String {
+        let names: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
+        match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => names.join(""),
+        }
+    };
+    let wires = groups
+        .into_iter()
+        .map(|(surface, table, group)| {
+            let plural = if group.len() == 1 { "" } else { "s" };
+            format!(
+                "{}, the wire name{plural} {table} gives surface {surface}'s operation{plural} {}",
+                quoted(group.iter().map(|r| &r.wire).collect()),
+                quoted(group.iter().map(|r| &r.canonical).collect()),
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let canonicals: Vec<&str> = missed.iter().map(|r| r.canonical.as_str()).collect();
+    let mut added: Vec<String> = patterns.iter().map(|p| format!("{p:?}")).collect();
+    added.extend(
+        canonical_patterns(&canonicals, &known)
+            .iter()
+            .map(|p| format!("{p:?}")),
+    );
+    let own: Vec<String> = known
+        .iter()
+        .filter(|name| pattern_matches(pattern, name))
+        .map(|name| format!("{name:?}"))
+        .collect();
+    let only = match own.as_slice() {
+        [one] => format!("operation = {one}"),
+        many => format!("operation = [{}]", many.join(", ")),
+    };
+    let (that, wire) = match missed.len() {
+        1 => ("that operation", "that wire name"),
+        _ => ("those operations", "those wire names"),
+    };
+    Some((
+        index,
+        format!(
+            "operation {pattern:?} matches {wires}, but not {that}: rules take the canonical \
+             name (as the journal records it), so this rule would never decide a request sent \
+             under {wire}; write operation = [{}] to decide those too, or {only} for the \
+             operations it matches by their own names",
+            added.join(", "),
+        ),
+    ))
+}
+
+/// The fewest patterns that match `canonicals` (operations of `known`): their common prefix with
+/// a `*` when that matches no other operation of `known`, else each name.
+fn canonical_patterns(canonicals: &[&str], known: &[&str]) -> Vec<String> {
+    let mut names: Vec<&str> = Vec::new();
+    for name in canonicals {
+        if !names.contains(name) {
+            names.push(name);
+        }
+    }
+    if let [one] = names.as_slice() {
+        return vec![(*one).to_owned()];
+    }
+    let first = names.first().copied().unwrap_or_default();
+    let common = names
+        .iter()
+        .map(|name| {
+            first
+                .chars()
+                .zip(name.chars())
+                .take_while(|(a, b)| a == b)
+                .count()
+        })
+        .min()
+        .unwrap_or(0);
+    let prefix: String = first.chars().take(common).collect();
+    let pattern = format!("{prefix}*");
+    let exact = known
+        .iter()
+        .filter(|name| pattern_matches(&pattern, name))
+        .all(|name| names.contains(name));
+    if !prefix.is_empty() && exact {
+        vec![pattern]
+    } else {
+        names.iter().map(|name| (*name).to_owned()).collect()
     }
 }
 
@@ -841,6 +1003,7 @@ pub fn unknown_operation<'p>(
                 "; did you mean {n:?}? (an operation is named without its wire path's {prefix:?})"
             ),
         })
+        .or_else(|| near_wire_name(surface, pattern.trim_end_matches('*'), renamed))
         .unwrap_or_default();
     let how = if pattern.ends_with('*') {
         "starting with"
@@ -880,6 +1043,24 @@ fn wire_name(surface: Option<&str>, pattern: &str, renamed: &[Renamed]) -> Optio
         )
     };
     Some(why)
+}
+
+/// When `given` is near no canonical name but near the wire name of an operation (`renamed`:
+/// `/v3/payee/account/create/venmo/`, a slash from Pockyt's alias path), the did-you-mean naming
+/// that operation's canonical name, which rules take.
+fn near_wire_name(surface: Option<&str>, given: &str, renamed: &[Renamed]) -> Option<String> {
+    let here: Vec<&Renamed> = renamed
+        .iter()
+        .filter(|r| surface.is_none_or(|want| r.surface == want))
+        .collect();
+    let wires: Vec<&str> = here.iter().map(|r| r.wire.as_str()).collect();
+    let near = crate::text::nearest(given, &wires)?;
+    let r = here.iter().find(|r| r.wire == near)?;
+    Some(format!(
+        "; did you mean {:?}? (it is near {:?}, the wire name {} gives surface {}'s operation \
+         {:?}, and rules take the canonical name)",
+        r.canonical, r.wire, r.table, r.surface, r.canonical
+    ))
 }
 
 /// The operation of `known` that `given` most likely meant, and the leading part of `given` left
@@ -1049,6 +1230,68 @@ mod tests {
                 rule(&format!("[rule.then]\nvalues = {{ {fine} }}\n")).is_ok(),
                 "{fine}"
             );
+        }
+    }
+
+    /// A TOML date or time in `[rule.when]` or `values` would reach the matcher or the wire as
+    /// the TOML library's object: refused at load, naming the rule and the key, saying to quote
+    /// it, and never naming the library's internal key. A table or an array where a text is
+    /// taken is refused too.
+    #[test]
+    fn a_toml_date_in_when_or_values_is_refused_naming_the_rule_and_key() {
+        for (body, names) in [
+            ("[rule.when]\nday = 2024-01-01\n", "when \"day\""),
+            (
+                "[rule.when]\nday = { equals = 2024-01-01 }\n",
+                "when \"day\"",
+            ),
+            (
+                "[rule.when]\nday = { one_of = [\"x\", 12:00:00] }\n",
+                "when \"day\"",
+            ),
+            (
+                "[rule.when]\nday = { prefix = 2024-01-01T10:00:00Z }\n",
+                "when \"day\"",
+            ),
+            (
+                "[rule.then]\nvalues = { message = 2024-01-01 }\n",
+                "values.message",
+            ),
+            (
+                "[rule.then]\nvalues = { other = [2024-01-01] }\n",
+                "values.other",
+            ),
+            ("[rule.then]\nvalues = { edd = 2024-01-01 }\n", "values.edd"),
+        ] {
+            let e = rule(&format!("name = \"dated\"\n{body}")).unwrap_err();
+            assert!(
+                e.reason.starts_with("rule \"dated\"")
+                    && e.reason.contains(names)
+                    && e.reason
+                        .contains("is a TOML date/time; write it as a quoted string")
+                    && !e.reason.contains("$__toml"),
+                "{body}: {e}"
+            );
+            assert_eq!(e.line, 5, "{body}: {e}");
+        }
+        for (values, says) in [
+            ("message = { a = 1 }", "is a table"),
+            ("materialType = [\"a\"]", "is an array"),
+        ] {
+            let e = rule(&format!(
+                "name = \"t\"\n[rule.then]\nvalues = {{ {values} }}\n"
+            ))
+            .unwrap_err();
+            assert!(
+                e.reason.contains("values.") && e.reason.contains(says),
+                "{values}: {e}"
+            );
+        }
+        for fine in [
+            "[rule.when]\nday = \"2024-01-01\"\n",
+            "[rule.then]\nvalues = { message = \"2024-01-01\", other = { a = 1 } }\n",
+        ] {
+            assert!(rule(fine).is_ok(), "{fine}");
         }
     }
 
@@ -1662,6 +1905,103 @@ mod tests {
         assert!(e.reason.contains("surface infinia has no operation"), "{e}");
         assert!(load("surface = \"infinia\"\noperation = \"account-balance/query\"\n").is_ok());
         assert!(load("operation = \"userOnboardingApply\"\n").is_ok());
+    }
+
+    /// A pattern that matches an operation and the wire name of another one, but not that other
+    /// one's canonical name, would never decide the requests sent under the wire name (rules see
+    /// the canonical name): refused on its entry, naming the pattern to add and the operations it
+    /// matches by their own names; a rule whose patterns cover the canonical name loads. A near
+    /// miss of a wire name is pointed to the canonical name.
+    #[test]
+    fn a_pattern_matching_a_wire_name_but_not_its_operation_is_refused() {
+        let operations: Operations<'_> = &[
+            ("whalet", "userOnboardingApply"),
+            ("whalet", "connectivity"),
+            ("pockyt", "/v3/customers/account/create/paypal"),
+            ("pockyt", "/v3/customers/account/create/venmo"),
+            ("pockyt", "/v3/payee/account/delete"),
+        ];
+        let renamed = [
+            Renamed {
+                surface: "whalet",
+                wire: "userPing".to_owned(),
+                canonical: "connectivity".to_owned(),
+                table: "[whalet.api_codes]",
+            },
+            Renamed {
+                surface: "pockyt",
+                wire: "/v3/payee/account/create/paypal".to_owned(),
+                canonical: "/v3/customers/account/create/paypal".to_owned(),
+                table: "the alias table",
+            },
+            Renamed {
+                surface: "pockyt",
+                wire: "/v3/payee/account/create/venmo".to_owned(),
+                canonical: "/v3/customers/account/create/venmo".to_owned(),
+                table: "the alias table",
+            },
+        ];
+        let load = |body: &str| {
+            let text = format!("name = \"t\"\n[[rule]]\nname = \"r\"\n{body}");
+            parse_checked::<()>(&text, "t.toml", &[], operations, &renamed, None)
+        };
+        let e = load("operation = \"user*\"\n").unwrap_err();
+        assert!(
+            e.reason
+                .starts_with("rule \"r\": operation \"user*\" matches \"userPing\"")
+                && e.reason
+                    .contains("write operation = [\"user*\", \"connectivity\"]")
+                && e.reason
+                    .contains("or operation = \"userOnboardingApply\" for"),
+            "{e}"
+        );
+        assert_eq!((e.line, e.column), (4, 13), "{e}");
+        let e = load(
+            "surface = \"pockyt\"\noperation = [\"/v3/payee/account/delete\", \"/v3/payee/*\"]\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.reason.contains(
+                "\"/v3/payee/account/create/paypal\" and \"/v3/payee/account/create/venmo\", \
+                 the wire names the alias table gives surface pockyt's operations"
+            ) && e.reason.contains(
+                "write operation = [\"/v3/payee/account/delete\", \"/v3/payee/*\", \
+                 \"/v3/customers/account/create/*\"]"
+            ),
+            "{e}"
+        );
+        assert_eq!((e.line, e.column), (5, 42), "{e}");
+        for fine in [
+            // The canonical name is matched by another entry of the rule.
+            "operation = [\"connectivity\", \"user*\"]\n",
+            "operation = [\"/v3/payee/*\", \"/v3/customers/*\"]\n",
+            "operation = \"/v3/*\"\n",
+            "surface = \"pockyt\"\noperation = \"/v3/payee/account/delete\"\n",
+        ] {
+            assert!(load(fine).is_ok(), "{fine}");
+        }
+        let e = load("operation = \"/v3/payee/account/create/venmo/\"\n").unwrap_err();
+        assert!(
+            e.reason
+                .contains("did you mean \"/v3/customers/account/create/venmo\"?"),
+            "{e}"
+        );
+    }
+
+    /// The pattern offered for several canonical names: their common prefix when it matches no
+    /// other operation, else each name.
+    #[test]
+    fn canonical_patterns_are_a_prefix_only_when_it_matches_no_other_operation() {
+        let known = ["/a/x/1", "/a/x/2", "/a/y"];
+        assert_eq!(
+            canonical_patterns(&["/a/x/1", "/a/x/2"], &known),
+            ["/a/x/*"]
+        );
+        assert_eq!(
+            canonical_patterns(&["/a/x/1", "/a/y"], &known),
+            ["/a/x/1", "/a/y"]
+        );
+        assert_eq!(canonical_patterns(&["/a/y", "/a/y"], &known), ["/a/y"]);
     }
 
     #[test]

@@ -18,6 +18,11 @@ pub struct PredicateSpec {
     pub exists: Option<bool>,
     pub min: Option<Dec>,
     pub max: Option<Dec>,
+    /// A key written as a TOML date or time (`None`: the bare value) and its text: refused by
+    /// [`Predicate::check`], since the request's field is text and never equals the TOML
+    /// library's object.
+    #[serde(skip)]
+    pub dated: Option<(Option<String>, String)>,
 }
 
 /// A predicate; a bare value (`userId = "U1"`) is shorthand for `{ equals = ... }`.
@@ -26,7 +31,22 @@ pub struct Predicate(pub PredicateSpec);
 
 impl<'de> Deserialize<'de> for Predicate {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match Value::deserialize(d)? {
+        let value = Value::deserialize(d)?;
+        if let Some(text) = super::format::toml_datetime(&value) {
+            // Kept for the loader's check, which names the rule and the key.
+            let key = match &value {
+                Value::Object(map) if !super::format::is_toml_datetime(&value) => map
+                    .iter()
+                    .find(|(_, v)| super::format::toml_datetime(v).is_some())
+                    .map(|(k, _)| k.clone()),
+                _ => None,
+            };
+            return Ok(Predicate(PredicateSpec {
+                dated: Some((key, text.to_owned())),
+                ..Default::default()
+            }));
+        }
+        match value {
             Value::Object(map) => serde_json::from_value(Value::Object(map))
                 .map(Predicate)
                 .map_err(serde::de::Error::custom),
@@ -45,6 +65,13 @@ impl Predicate {
     /// Rejects predicates that can never be meaningful.
     pub fn check(&self) -> Result<(), String> {
         let p = &self.0;
+        if let Some((key, text)) = &p.dated {
+            let written = match key {
+                Some(key) => format!("{key} = {text}"),
+                None => text.clone(),
+            };
+            return Err(super::format::toml_datetime_refusal(&written, text));
+        }
         if p.equals.is_none()
             && p.prefix.is_none()
             && p.one_of.is_none()

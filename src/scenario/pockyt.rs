@@ -221,6 +221,31 @@ impl<S: Copy> StatusWords<S> {
     }
 }
 
+/// The status word Pockyt operation `operation` takes from a decided `result`: on an operation
+/// that reads one ([`PAYEE`], [`ACCOUNT`], [`PAYOUT`]), the word of the status its handler
+/// decides through the same table ([`StatusWords::decide`]: another operation's word is left out
+/// and the result decides); `None` on the others, which read no status.
+pub fn status_taken(operation: &str, result: &AsyncResult) -> Option<&'static str> {
+    fn taken<S: Copy + PartialEq>(
+        table: &StatusWords<S>,
+        operation: &str,
+        result: &AsyncResult,
+    ) -> Option<&'static str> {
+        if !table.operations.contains(&operation) {
+            return None;
+        }
+        let status = table.decide(Some(result));
+        table
+            .words
+            .iter()
+            .find(|w| w.status == status)
+            .map(|w| w.word)
+    }
+    taken(&PAYEE, operation, result)
+        .or_else(|| taken(&ACCOUNT, operation, result))
+        .or_else(|| taken(&PAYOUT, operation, result))
+}
+
 /// The key at fault and why, for a rule whose `result` and `status` are no decision of any
 /// Pockyt object it could decide (surface `pockyt` or none; an operation of the object's, or no
 /// operation in a rule for Pockyt); `scope` is the tenant the scenario applies to, if one.

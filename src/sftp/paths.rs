@@ -69,11 +69,19 @@ impl Area {
     }
 }
 
-/// Why `name` cannot be given to a new file in `/upload`: one `trade-details/query` would refuse
-/// as its `fileName`, so the upload's status could never be read through the API. A `\` (a
-/// Windows path separator: the API reads it as part of a path), a blank name (the API reads it
-/// as no `fileName`, as it reads every blank field), or one longer than the API's limit
-/// ([`MAX_FILE_NAME_CHARS`]).
+/// What the SFTP library reads in place of bytes of a name that are not UTF-8.
+const NOT_UTF8: char = char::REPLACEMENT_CHARACTER;
+
+/// Why `name` cannot be given to a new file in `/upload` (the one check of every name a file is
+/// created or renamed to): one `trade-details/query` would refuse as its `fileName`, so the
+/// upload's status could never be read through the API, or one an SFTP client could not list.
+/// A `\` (a Windows path separator: the API reads it as part of a path), a blank name (the API
+/// reads it as no `fileName`, as it reads every blank field), one longer than the API's limit
+/// ([`MAX_FILE_NAME_CHARS`]), one holding a control character (OpenSSH `sftp` cannot list a
+/// folder holding a NUL in a name, and the error file named after it would hold it too), or one
+/// that is not UTF-8: the SFTP library reads such bytes as U+FFFD ([`NOT_UTF8`]), so two
+/// different names would land on one file and the listed name would differ from the one
+/// written; a name holding U+FFFD itself is refused for the same reason.
 pub fn refused_name(name: &str) -> Option<String> {
     use crate::text::echo;
     let chars = name.chars().count();
@@ -92,6 +100,19 @@ pub fn refused_name(name: &str) -> Option<String> {
     } else if name.contains('\\') {
         Some(format!(
             "{} holds a \\; a file name in /upload cannot (the API takes it for a path)",
+            echo(name)
+        ))
+    } else if let Some(c) = name.chars().find(|c| c.is_control()) {
+        Some(format!(
+            "{} holds the control character U+{:04X}; a file name in /upload cannot (an SFTP \
+             client could not list the folder): give a name without control characters",
+            echo(name),
+            u32::from(c)
+        ))
+    } else if name.contains(NOT_UTF8) {
+        Some(format!(
+            "{} is not UTF-8 (U+FFFD stands where its bytes were not, or is in the name); a \
+             file name in /upload is UTF-8 text: give the name in UTF-8",
             echo(name)
         ))
     } else {
@@ -180,7 +201,8 @@ mod tests {
     }
 
     /// Regression: SFTP created files whose names `trade-details/query` refuses (blank, longer
-    /// than its `fileName` limit), so those uploads could never be queried.
+    /// than its `fileName` limit), so those uploads could never be queried; and names OpenSSH
+    /// cannot list (a NUL) or that were not UTF-8 (read lossily, so two names met on one file).
     #[test]
     fn names_the_query_cannot_take_are_refused() {
         let longest = "x".repeat(MAX_FILE_NAME_CHARS - 4) + ".csv";
@@ -195,6 +217,12 @@ mod tests {
             (too_long.as_str(), "5004 characters long"),
             (one_over.as_str(), "characters long"),
             ("a\\b.csv", "holds a \\"),
+            ("n\0.csv", "control character U+0000"),
+            ("\0", "control character U+0000"),
+            ("a\nb.csv", "control character U+000A"),
+            ("a\u{7f}.csv", "control character U+007F"),
+            ("a\u{85}.csv", "control character U+0085"),
+            ("\u{fffd}\u{fffd}.csv", "is not UTF-8"),
         ] {
             let refused = refused_name(name).unwrap_or_default();
             assert!(refused.contains(why), "{name:.20}: {refused}");

@@ -92,3 +92,31 @@ async fn a_scenarios_table_without_the_cancelled_column_opens_and_gets_it() {
         .unwrap();
     assert!(stored.is_some_and(|s| s.contains("\"reset\"")));
 }
+
+/// The tester's repro: a scenario loaded for a tenant that does not exist yet (which
+/// docs/SCENARIOS.md allows, with a warning), with an event still to come, made its own data
+/// dir refuse to start again and its own snapshot refuse to import: the timer's tenant was not
+/// one of the document's. What the simulator accepted reads back; the event still fires (and
+/// records that it found no tenant).
+#[tokio::test]
+async fn a_timeline_of_a_tenant_not_configured_reads_back() {
+    let ghost = "name = \"ghost\"\n[[timeline]]\nat = \"1m\"\n\
+                 event = \"whalet.connectivity.notify\"\nparams = { notifyMessage = \"x\" }\n";
+    let dir = tempfile::tempdir().unwrap();
+    let app = on_dir_with(dir.path(), None).await;
+    let (status, body) = app.load_scenario(ghost, "tenant=whalet:999").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["warning"].is_string(), "{body}");
+    let snapshot = app.get_json("/__sim/snapshot").await;
+    let (status, body) = app.post("/__sim/snapshot", &snapshot).await;
+    assert_eq!(status, 200, "{body}");
+    app.shutdown().await;
+
+    let again = on_dir_with(dir.path(), None).await;
+    again.advance(120.0).await;
+    let view = again
+        .get_json("/__sim/scenarios/ghost?tenant=whalet:999")
+        .await;
+    assert_eq!(view["fired"].as_array().unwrap().len(), 1, "{view}");
+    again.shutdown().await;
+}

@@ -135,6 +135,8 @@ pub const OPERATIONS: &[Operation] = &[
 /// Paths that serve an operation of [`OPERATIONS`] under another name (Pockyt's current docs
 /// create accounts under `/v3/payee/account/...`): the same operation, so scenario rules, the
 /// journal and the coverage report name it by its table path, whichever path was called.
+/// `api::catalog` lists them as the operation's `aliases` (`GET /__sim/operations`, `call
+/// --example`) and as wire names a scenario rule is pointed away from, to the table path.
 pub const ALIASES: &[(&str, &str)] = &[
     (
         "/v3/payee/account/create/bank-account",
@@ -334,6 +336,7 @@ impl Scheme for PayoutsApi {
             verify_sign,
             &core.config().pockyt.lenient_sign_readings,
         )?;
+        trace.authenticated = true;
         *lenient = (reading != wire::Reading::KeepEmpty).then_some(reading);
         numbers_as_sent(&mut fields, &params);
         fields::timestamp(&fields, timestamp_required(operation.name))?;

@@ -9,6 +9,8 @@
   let timersBox = null;
   let modeForm = null;
   let scenariosBox = null;
+  /** What the last scenario load warned of (below the form: the list above it is redrawn). */
+  let loadNote = null;
   let lastSig = "";
   let scenariosSig = "";
   let ticks = 0;
@@ -142,7 +144,14 @@
           const r = await fetch("/__sim/scenarios", { method: "POST", headers: { "content-type": "application/toml" }, body: text.value })
             .then(async (res) => ({ ok: res.ok, status: res.status, data: await res.json().catch(() => null) }))
             .catch((err) => ({ ok: false, status: 0, data: { error: err.message } }));
-          Dash.toast(r.ok ? "Scenario loaded" : (r.data && r.data.error) || `HTTP ${r.status}`, r.ok ? "ok" : "bad");
+          // A load can succeed with a warning (a tenant that does not exist yet: its rules apply
+          // to no request until it does): said, and kept below the form until the next load.
+          const warning = r.ok && r.data && typeof r.data.warning === "string" ? r.data.warning : "";
+          if (!r.ok) Dash.toast((r.data && r.data.error) || `HTTP ${r.status}`, "bad");
+          else if (warning) Dash.toast(`Scenario loaded, with a warning: ${warning}`, "warn");
+          else Dash.toast("Scenario loaded");
+          Dash.clear(loadNote);
+          if (warning) loadNote.appendChild(Dash.notice(`Scenario loaded, with a warning: ${warning}`, "warn"));
           if (r.ok) text.value = "";
           await loadScenarios();
         },
@@ -191,13 +200,14 @@
       nowBox = h("div", { class: "now", "aria-live": "polite" });
       timersBox = h("div", {});
       scenariosBox = h("div", {});
+      loadNote = h("div", { class: "load-note", id: "scenario-load-note", role: "status" });
       modeForm = modeControls((Dash.state.clock && Dash.state.clock.mode) || { mode: "manual" });
       Dash.fill(root, 
         h("div", { class: "cards cards-2" },
           h("section", { class: "card", "aria-labelledby": "h-now" }, h("h2", { id: "h-now" }, "Now"), nowBox, advanceForm()),
           h("section", { class: "card", "aria-labelledby": "h-mode" }, h("h2", { id: "h-mode" }, "How time moves"), modeForm)),
         h("section", { class: "card", "aria-labelledby": "h-timers" }, h("h2", { id: "h-timers" }, "Pending timers"), timersBox),
-        h("section", { class: "card", "aria-labelledby": "h-scen" }, h("h2", { id: "h-scen" }, "Scenarios"), scenariosBox));
+        h("section", { class: "card", "aria-labelledby": "h-scen" }, h("h2", { id: "h-scen" }, "Scenarios"), scenariosBox, loadNote));
       await poll();
       await loadScenarios();
     },

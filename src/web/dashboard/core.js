@@ -151,11 +151,28 @@ const Dash = (() => {
     return "'" + s.replace(/'/g, "'\\''") + "'";
   }
 
+  /**
+   * What the server told the page of its configuration, for the commands the page offers to
+   * work there: a data attribute of the page's body (dashboard/mod.rs, `Facts`), by its
+   * dataset name. `fact(name)` is its text ("" when absent); `fact(name, fallback)` reads it as
+   * JSON, `fallback` when it is absent or unreadable.
+   */
+  function fact(name, fallback) {
+    const text = (document.body && document.body.dataset[name]) || "";
+    if (fallback === undefined) return text;
+    try { return text ? JSON.parse(text) : fallback; } catch (_) { return fallback; }
+  }
+
+  /** What the user must fill in for the simulator's admin token (never the token itself). */
+  const YOUR_ADMIN_TOKEN = "<your admin token>";
+
   /** The `whalet-sim trigger` command firing `name` with `params` on this simulator (`--url`:
-   *  the page's origin), every argument quoted: names and values are typed by people. */
+   *  the page's origin; `--admin-token` with a placeholder when the simulator has an admin
+   *  token, `data-admin-token`), every argument quoted: names and values are typed by people. */
   function triggerCommand(name, params) {
     const args = Object.entries(params).map(([k, v]) => shellQuote(`${k}=${typeof v === "string" ? v : JSON.stringify(v)}`));
-    return ["whalet-sim trigger", shellQuote(name), "--url", shellQuote(location.origin), ...args].join(" ");
+    const token = fact("adminToken") ? ["--admin-token", shellQuote(YOUR_ADMIN_TOKEN)] : [];
+    return ["whalet-sim trigger", shellQuote(name), "--url", shellQuote(location.origin), ...token, ...args].join(" ");
   }
 
   /** A command the user can copy. */
@@ -465,7 +482,7 @@ const Dash = (() => {
   document.addEventListener("DOMContentLoaded", start);
 
   return {
-    h, append, fill, clear, api, chinaTime, wallTime, relative, rel, duration, json, badge, command, shellQuote, triggerCommand, empty,
+    h, append, fill, clear, api, chinaTime, wallTime, relative, rel, duration, json, badge, command, shellQuote, triggerCommand, fact, empty,
     notice, toast, patch, disclosure, setCount, query, setQuery, withQuery, refresh, view, state, field, filterBar,
     reveal, showLinked, choice, setChoices,
   };

@@ -5,11 +5,19 @@
 //! is also scriptable. No external assets and no build step: the HTML, CSS and JS are files in
 //! this directory, embedded with `include_str!`.
 
+use std::collections::BTreeMap;
+
 use crate::clock::{MAX_SCALE, MIN_SCALE};
+use crate::config::infinia::DEMO_APP_ID;
 use crate::config::platform::PlatformAuth;
+use crate::config::pockyt::{DEMO_MERCHANT_NO, DEMO_TOKEN};
+use crate::config::DEMO_PARTNER_ID;
 use crate::core::Core;
 use crate::http::{SimRequest, SimResponse};
+use crate::notify::NotificationFilter;
 use crate::web::{escape, fill};
+use crate::wire::crypto::SignatureHash;
+use crate::wire::keys::{demo, PublicKey};
 
 /// Where the dashboard lives (besides `/`).
 pub const UI_PREFIX: &str = "/__sim/ui";
@@ -106,10 +114,9 @@ pub fn owns(path: &str) -> bool {
 }
 
 /// Serves a dashboard page or asset. A page carries what its script needs to know of `core`'s
-/// configuration: how `/v1/platform/{op}` authenticates (`data-platform-auth`: "Send it again"
-/// offers `whalet-sim call` for the envelope, curl for `[platform] auth = "none"`).
+/// configuration, as data attributes of its `<body>` ([`Facts`]), so that the commands it offers
+/// ("Send it again", a trigger's CLI line) work on this simulator.
 pub fn handle(core: &Core, req: &SimRequest) -> SimResponse {
-    let auth = platform_auth_text(core.config().platform.auth);
     if req.method != "GET" && req.method != "HEAD" {
         return SimResponse::text(405, "the dashboard only answers GET")
             .header("allow", "GET, HEAD");
@@ -121,10 +128,10 @@ pub fn handle(core: &Core, req: &SimRequest) -> SimResponse {
         .trim_matches('/');
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     match segments.as_slice() {
-        [] => page(&VIEWS[0], None, auth),
+        [] => page(&VIEWS[0], None, &Facts::of(core)),
         ["assets", name] => asset(name),
         [slug] | [slug, _] => match VIEWS.iter().find(|v| v.slug == *slug) {
-            Some(view) => page(view, segments.get(1).copied(), auth),
+            Some(view) => page(view, segments.get(1).copied(), &Facts::of(core)),
             None => not_found(&req.path),
         },
         _ => not_found(&req.path),
@@ -143,12 +150,18 @@ fn asset(name: &str) -> SimResponse {
 }
 
 /// Renders the shell of one view (with the clock's scale bounds, so the clock view offers what
-/// `POST /__sim/clock` accepts); `item` selects a request or notification (deep link);
-/// `auth`: what `data-platform-auth` says.
-fn page(view: &View, item: Option<&str>, auth: &str) -> SimResponse {
+/// `POST /__sim/clock` accepts); `item` selects a request or notification (deep link: a
+/// notification named by its number, `42`, is given as its id, `ntf_000042`, as the rows are
+/// keyed, read as `GET /__sim/notifications/{id}` reads it); `facts`: the data attributes.
+fn page(view: &View, item: Option<&str>, facts: &Facts) -> SimResponse {
+    let item = item.unwrap_or("");
+    let item = match view.slug {
+        "notifications" => NotificationFilter::id_asked(item).unwrap_or_else(|| item.to_owned()),
+        _ => item.to_owned(),
+    };
     secure(SimResponse::html(
         200,
-        render(view.slug, view.title, view.lede, item.unwrap_or(""), auth),
+        render(view.slug, view.title, view.lede, &item, facts),
     ))
     .header("cache-control", "no-cache")
 }
@@ -162,9 +175,87 @@ fn not_found(path: &str) -> SimResponse {
             crate::text::echo_bare(path)
         ),
         "",
-        "",
+        &Facts::default(),
     );
     secure(SimResponse::html(404, body))
+}
+
+/// What the page's script must know of the configuration for the commands it offers to work on
+/// this simulator: the data attributes of every page's `<body>`, read by core.js (`Dash.fact`).
+/// What they give is configuration, never a secret: no key, token or admin token.
+#[derive(Debug, Default)]
+struct Facts {
+    /// `data-platform-auth`: how `/v1/platform/{op}` authenticates (`[platform] auth`):
+    /// "envelope" (`whalet-sim call`) or "none" (plain JSON: curl).
+    platform_auth: &'static str,
+    /// `data-admin-token`: "required" when the control plane needs the admin token (so
+    /// `whalet-sim trigger` needs `--admin-token`), else "".
+    admin_token: &'static str,
+    /// `data-demo-tenants`: JSON `{surface: id}` of the embedded demo tenants that still sign
+    /// with the demo credentials `whalet-sim call` uses when given none (its defaults): a tenant
+    /// with the demo id but a key or token of its own (`[pockyt] demo_merchant = false` and a
+    /// configured 202333) is not among them.
+    demo_tenants: String,
+    /// `data-infinia-paths`: JSON `{canonical: wire}` of the Infinia paths `[infinia.paths]`
+    /// renames (the journal names an operation by its canonical path; it is called by its wire
+    /// path).
+    infinia_paths: String,
+    /// `data-infinia-sha1`: JSON list of the Infinia apps that sign with SHA1withRSA (`[infinia]
+    /// signature_alg` or the app's own); `whalet-sim call` signs SHA256withRSA unless given
+    /// `--infinia-alg sha1`.
+    infinia_sha1: String,
+}
+
+impl Facts {
+    fn of(core: &Core) -> Self {
+        let config = core.config();
+        // The demo key as the tenant's: a configured tenant that replaced the demo one with
+        // the demo key (examples/sim.toml's partner) still signs as `call` does by default.
+        let same_key = |key: &PublicKey, demo_key: &str| {
+            PublicKey::parse(demo_key).is_ok_and(|d| d.fingerprint() == key.fingerprint())
+        };
+        let mut demo_tenants = BTreeMap::new();
+        if let Some(p) = core.partners().get(DEMO_PARTNER_ID) {
+            if same_key(&p.public_key, demo::PARTNER_PUBLIC) {
+                demo_tenants.insert("whalet", DEMO_PARTNER_ID);
+                demo_tenants.insert("platform", DEMO_PARTNER_ID);
+            }
+        }
+        let infinia = core.infinia();
+        if let Some(app) = infinia.apps.get(DEMO_APP_ID) {
+            if same_key(&app.merchant_public, demo::INFINIA_MERCHANT_PUBLIC) {
+                demo_tenants.insert("infinia", DEMO_APP_ID);
+            }
+        }
+        if let Some(m) = core.pockyt().get(DEMO_MERCHANT_NO) {
+            if m.token == DEMO_TOKEN {
+                demo_tenants.insert("pockyt", DEMO_MERCHANT_NO);
+            }
+        }
+        let renamed: BTreeMap<&str, &str> = infinia
+            .paths()
+            .iter()
+            .filter(|(canonical, wire)| canonical != wire)
+            .map(|(canonical, wire)| (canonical.as_str(), wire.as_str()))
+            .collect();
+        let sha1: Vec<&str> = infinia
+            .apps
+            .iter()
+            .filter(|app| app.alg == SignatureHash::Sha1)
+            .map(|app| app.app_id.as_str())
+            .collect();
+        Self {
+            platform_auth: platform_auth_text(config.platform.auth),
+            admin_token: if config.server.admin_token().is_some() {
+                "required"
+            } else {
+                ""
+            },
+            demo_tenants: serde_json::json!(demo_tenants).to_string(),
+            infinia_paths: serde_json::json!(renamed).to_string(),
+            infinia_sha1: serde_json::json!(sha1).to_string(),
+        }
+    }
 }
 
 /// What `data-platform-auth` says: the `[platform] auth` mode.
@@ -175,7 +266,7 @@ fn platform_auth_text(auth: PlatformAuth) -> &'static str {
     }
 }
 
-fn render(slug: &str, title: &str, lede: &str, item: &str, auth: &str) -> String {
+fn render(slug: &str, title: &str, lede: &str, item: &str, facts: &Facts) -> String {
     let nav: String = VIEWS
         .iter()
         .map(|v| {
@@ -209,7 +300,11 @@ fn render(slug: &str, title: &str, lede: &str, item: &str, auth: &str) -> String
             ("lede", &escape(lede)),
             ("view", &escape(slug)),
             ("item", &escape(item)),
-            ("platform_auth", auth),
+            ("platform_auth", facts.platform_auth),
+            ("admin_token", facts.admin_token),
+            ("demo_tenants", &escape(&facts.demo_tenants)),
+            ("infinia_paths", &escape(&facts.infinia_paths)),
+            ("infinia_sha1", &escape(&facts.infinia_sha1)),
         ],
     )
 }
@@ -241,7 +336,7 @@ mod tests {
     #[test]
     fn every_view_renders_with_its_tab_marked_current() {
         for view in VIEWS {
-            let html = render(view.slug, view.title, view.lede, "", "envelope");
+            let html = render(view.slug, view.title, view.lede, "", &Facts::default());
             assert!(html.contains(&format!(
                 "href=\"/__sim/ui/{}\" aria-current=\"page\"",
                 view.slug
@@ -268,7 +363,7 @@ mod tests {
     /// The clock view's scale field takes its bounds from the clock, as the API checks them.
     #[test]
     fn the_shell_carries_the_clocks_scale_bounds() {
-        let html = render("clock", "Clock", "x", "", "envelope");
+        let html = render("clock", "Clock", "x", "", &Facts::default());
         assert!(html.contains("data-min-scale=\"0.000001\""), "{html}");
         assert!(html.contains("data-max-scale=\"1000000\""), "{html}");
     }
@@ -278,7 +373,11 @@ mod tests {
     #[test]
     fn the_shell_says_how_the_platform_authenticates() {
         let page = |auth| {
-            let html = render("requests", "Requests", "x", "", platform_auth_text(auth));
+            let facts = Facts {
+                platform_auth: platform_auth_text(auth),
+                ..Facts::default()
+            };
+            let html = render("requests", "Requests", "x", "", &facts);
             let at = html.find("data-platform-auth=\"").expect("the attribute") + 20;
             html[at..at + html[at..].find('"').unwrap()].to_owned()
         };
@@ -286,9 +385,80 @@ mod tests {
         assert_eq!(page(PlatformAuth::Whalet), "envelope");
     }
 
+    /// A notification linked by its number (`/__sim/ui/notifications/42`, as the API takes it)
+    /// is given to the page by its id, as the rows are keyed; a request keeps its number.
+    #[test]
+    fn a_notification_linked_by_its_number_is_given_by_its_id() {
+        let item = |slug: &str, item: &str| {
+            let view = VIEWS.iter().find(|v| v.slug == slug).unwrap();
+            let page = page(view, Some(item), &Facts::default());
+            let html = String::from_utf8_lossy(page.body()).into_owned();
+            let at = html.find("data-item=\"").expect("the attribute") + 11;
+            html[at..at + html[at..].find('"').unwrap()].to_owned()
+        };
+        assert_eq!(item("notifications", "42"), "ntf_000042");
+        assert_eq!(item("notifications", "ntf_42"), "ntf_000042");
+        assert_eq!(item("notifications", "ntf_000042"), "ntf_000042");
+        assert_eq!(item("notifications", "nope"), "nope");
+        assert_eq!(item("requests", "42"), "42");
+    }
+
+    /// What the page is told of the configuration: the Infinia paths renamed, the apps that
+    /// sign with SHA1, the demo tenants that keep the demo credentials, whether an admin token
+    /// is needed (never the token itself).
+    #[test]
+    fn the_facts_follow_the_configuration() {
+        let facts = |text: &str| {
+            let mut config = crate::config::Config::parse(text).unwrap();
+            config.infinia.sftp_addr = String::new();
+            let app = crate::App::new(config, crate::Options::default()).unwrap();
+            Facts::of(app.core())
+        };
+        let plain = facts("");
+        assert_eq!(plain.admin_token, "");
+        assert_eq!(plain.infinia_paths, "{}");
+        assert_eq!(plain.infinia_sha1, "[]");
+        let demo: serde_json::Value = serde_json::from_str(&plain.demo_tenants).unwrap();
+        assert_eq!(
+            demo,
+            serde_json::json!({"whalet": DEMO_PARTNER_ID, "platform": DEMO_PARTNER_ID,
+                "infinia": DEMO_APP_ID, "pockyt": DEMO_MERCHANT_NO})
+        );
+
+        let own = facts(
+            "[server]\nadmin_token = \"s3cret-token\"\n\
+             [infinia]\nsignature_alg = \"SHA1withRSA\"\n\
+             [infinia.paths]\n\"account-balance/query\" = \"/balance/get/\"\n\
+             [pockyt]\ndemo_merchant = false\n\
+             [[pockyt.merchants]]\nmerchant_no = \"202333\"\nstore_no = \"301854\"\n\
+             token = \"my-own-token\"\n",
+        );
+        assert_eq!(own.admin_token, "required");
+        assert_eq!(
+            own.infinia_paths,
+            r#"{"account-balance/query":"balance/get"}"#
+        );
+        assert_eq!(own.infinia_sha1, r#"["demo-app"]"#);
+        let demo: serde_json::Value = serde_json::from_str(&own.demo_tenants).unwrap();
+        assert!(demo.get("pockyt").is_none(), "{demo}");
+        assert_eq!(demo["infinia"], DEMO_APP_ID);
+        let html = render("triggers", "Triggers", "x", "", &own);
+        assert!(html.contains("data-admin-token=\"required\""), "{html}");
+        assert!(
+            !html.contains("s3cret-token") && !html.contains("my-own-token"),
+            "{html}"
+        );
+    }
+
     #[test]
     fn the_item_is_escaped() {
-        let html = render("requests", "Requests", "x", "\"><script>", "envelope");
+        let html = render(
+            "requests",
+            "Requests",
+            "x",
+            "\"><script>",
+            &Facts::default(),
+        );
         assert!(!html.contains("\"><script>"));
     }
 }

@@ -207,7 +207,12 @@
   async function poll() {
     const r = await api("GET", path());
     if (!r.ok) {
+      // The rows of the previous filters would not agree with these: none are shown.
       Dash.clear(summary).appendChild(Dash.notice((r.data && r.data.error) || `HTTP ${r.status}`, "bad"));
+      lastSig = null;
+      list.hidden = true;
+      Dash.clear(list);
+      Dash.clear(slot);
       return;
     }
     const items = r.data.notifications || [];

@@ -165,7 +165,7 @@
   /** How whalet-platform (`/v1/platform/{op}`) authenticates here, as the page was told
    *  (`[platform] auth`): "envelope" or "none" (plain JSON). */
   function platformAuth() {
-    return document.body.dataset.platformAuth || "";
+    return Dash.fact("platformAuth");
   }
 
   /** The business body of entry `e` as sent, when it can be sent again (an object). */
@@ -198,12 +198,28 @@
   }
 
   /**
-   * The demo tenants (README, "Demo tenants"), whose credentials `whalet-sim call` uses when
-   * it is given none: the Whalet (and platform) partner, the Infinia app, the Pockyt merchant.
-   * The journal names a tenant by its id, so that is how the page tells them: a tenant with
-   * another id has credentials of its own, which the page does not know.
+   * The demo tenants (README, "Demo tenants") whose credentials `whalet-sim call` uses when it
+   * is given none, by surface: as the page was told (`data-demo-tenants`), only those that still
+   * sign with the demo key or token. A tenant with another id, or with a demo id but a key or
+   * token of its own, has credentials the page does not know.
    */
-  const DEMO_IDS = { whalet: "202400000000001", platform: "202400000000001", infinia: "demo-app", pockyt: "202333" };
+  function demoIds() {
+    return Dash.fact("demoTenants", {});
+  }
+
+  /** The path Infinia operation `operation` (canonical, as the journal names it) is called by
+   *  here: its `[infinia.paths]` rename (`data-infinia-paths`), else itself. */
+  function infiniaWirePath(operation) {
+    const renamed = Dash.fact("infiniaPaths", {});
+    return Object.prototype.hasOwnProperty.call(renamed, operation) ? renamed[operation] : operation;
+  }
+
+  /** Whether Infinia app `id` signs with SHA1withRSA (`data-infinia-sha1`); `call` signs with
+   *  SHA256withRSA unless given `--infinia-alg sha1`. */
+  function signsSha1(id) {
+    const apps = Dash.fact("infiniaSha1", []);
+    return Array.isArray(apps) && apps.includes(id);
+  }
 
   /** What the user must fill in for a tenant that is not the demo one. */
   const YOUR_KEY = "<your private key file>";
@@ -213,10 +229,11 @@
    * The command that sends this request again, for every surface: `whalet-sim call` in the
    * surface's scheme (a fresh requestNo, signature and timestamp), curl for whalet-platform in
    * plain JSON (`[platform] auth = "none"`), or `whalet-sim trigger`. For a tenant other than
-   * the demo one (`DEMO_IDS`), `call` would sign with the demo key or token and be refused
-   * (UNAUTHENTICATED_ERROR), so the command names the tenant and carries a placeholder for its
-   * credential: `--key <your private key file>` (Whalet, platform, Infinia) or
-   * `--token <your token>` (Pockyt).
+   * a demo one that still has the demo credentials (`demoIds`), `call` would sign with the demo
+   * key or token and be refused (UNAUTHENTICATED_ERROR), so the command names the tenant and
+   * carries a placeholder for its credential: `--key <your private key file>` (Whalet,
+   * platform, Infinia) or `--token <your token>` (Pockyt). An Infinia request is sent to the
+   * operation's wire path (`[infinia.paths]`), signed as its app signs (`--infinia-alg sha1`).
    * Every argument is quoted for the shell: operations, ids and the placeholders.
    */
   function sendAgain(e) {
@@ -226,7 +243,7 @@
     if (e.surface === "platform" && platformAuth() === "none") return plainAgain(e);
     const id = callerId(e);
     // Not the demo tenant: its own id, and a placeholder for its own credential.
-    const own = Boolean(id) && id !== DEMO_IDS[e.surface];
+    const own = Boolean(id) && id !== demoIds()[e.surface];
     const url = ["--url", q(location.origin)];
     const data = (body) => ["--data", q(JSON.stringify(body))];
     switch (e.surface) {
@@ -239,8 +256,9 @@
         return [...args, ...data(request)].join(" ");
       }
       case "infinia": {
-        const args = ["whalet-sim call", "--surface infinia", q(e.operation), ...url];
+        const args = ["whalet-sim call", "--surface infinia", q(infiniaWirePath(e.operation)), ...url];
         if (own) args.push("--app-id", q(id), "--key", q(YOUR_KEY));
+        if (signsSha1(id)) args.push("--infinia-alg", "sha1");
         return [...args, ...data(request)].join(" ");
       }
       case "pockyt": {
@@ -419,9 +437,23 @@
       more ? showOlder() : null);
   }
 
+  /** Reads the rows for the filters in force and shows them; when the journal refuses the
+   *  read (a filter it does not take, a tenant it does not know), no rows are shown: the rows
+   *  of the previous filters would not agree with these. */
   async function load() {
     const page = await refresh();
     if (page) show(page);
+    else forget();
+  }
+
+  /** Empties the list (its refusal is in the summary, `fetchPage`): the rows shown are no
+   *  longer read again as fresh, and the next read shows whatever it finds. */
+  function forget() {
+    rows = null;
+    lastSig = null;
+    list.hidden = true;
+    Dash.clear(list);
+    Dash.clear(list.nextSibling);
   }
 
   /** Shows `page` (`{entries, more}`), unless it is what is shown already. */

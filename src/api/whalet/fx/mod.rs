@@ -59,15 +59,18 @@ pub enum Unconvertible {
 }
 
 impl Unconvertible {
-    /// What to tell the partner about converting `amount` at `rate` into `to`.
+    /// What to tell the partner about converting `amount` at `rate` into `to`. The rate is
+    /// written as every reply writes it ([`rate_number`]: `7.1200` is `7.12`), so the refusal
+    /// names the rate the partner was quoted.
     pub fn message(self, amount: Money, rate: &str, to: Currency) -> String {
+        let shown = rate_number(rate);
         match self {
             Unconvertible::NotARate => format!("rate {rate:?} is not a positive decimal number"),
             Unconvertible::BelowMinorUnit => {
-                format!("{amount} at rate {rate} is less than one minor unit of {to}")
+                format!("{amount} at rate {shown} is less than one minor unit of {to}")
             }
             Unconvertible::TooLarge => format!(
-                "{amount} at rate {rate} is more than the largest amount of {to}, {} \
+                "{amount} at rate {shown} is more than the largest amount of {to}, {} \
                  (10^15 minor units); send a smaller amount",
                 Money::new(MAX_MINOR, to)
             ),

@@ -110,10 +110,23 @@ fn finish(
                 "returned",
             ),
         );
-        let amount = o.amount;
-        t.ledger
+        let (amount, what) = (o.amount, names(o.kind).what);
+        if let Err(e) = t
+            .ledger
             .transfer(now, format!("{id} {memo}"), &frozen, &to, amount)
-            .map_err(|e| format!("{id}: {e}"))?;
+        {
+            let why = format!(
+                "{what} {id} cannot end: {e}; the ledger does not hold its money where its \
+                 status says (PROCESSING: {amount} in {frozen}), so it stays PROCESSING"
+            );
+            // Processing, yet its result cannot take effect: not a routine stale decision.
+            tracing::warn!(
+                outflow = id,
+                why,
+                "decision not applied to a processing payout or supplier payment"
+            );
+            return Err(why);
+        }
         let o = again(&mut t.whalet_trade.outflows, id, id)?;
         o.status = v.pick(OutflowStatus::Success, OutflowStatus::Failure);
         o.reported_status = v.word("SUCCESS", "FAILURE");
@@ -155,4 +168,78 @@ pub fn pay_succeeded(core: Core, params: Map<String, Value>) -> TriggerFuture {
 }
 pub fn pay_failed(core: Core, params: Map<String, Value>) -> TriggerFuture {
     decide_now(core, params, "payId", false, COMPLETE_PAY)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::api::whalet::common::testing::TestBed;
+    use crate::money::{Currency, Money};
+    use crate::store::whalet::FundSource;
+
+    /// A PROCESSING payout of `amount` minor units of USD, with nothing frozen for it.
+    fn processing(amount: i64) -> Outflow {
+        let usd = Currency::parse("USD").unwrap();
+        Outflow {
+            id: "PO1".into(),
+            kind: OutflowKind::Payout,
+            out_id: "o1".into(),
+            user_id: "U1".into(),
+            fund_source: FundSource::B2C,
+            amount: Money::new(amount, usd),
+            to_amount: Money::new(amount, usd),
+            rate_id: None,
+            rate: None,
+            beneficiary_id: Some("BN1".into()),
+            payee_name: String::new(),
+            purpose: String::new(),
+            remark: String::new(),
+            credentials: Vec::new(),
+            status: OutflowStatus::Processing,
+            reported_status: "PROCESSING".into(),
+            reason: String::new(),
+            created_at: 0,
+            confirmed_at: Some(0),
+            finished_at: None,
+            after_edd: None,
+        }
+    }
+
+    /// Regression: a scheduled result that the ledger refused (the payout's money not frozen,
+    /// as an edited snapshot once let in) was dropped at debug level, and the payout stayed
+    /// PROCESSING for good without a word. It is a warning saying why; nothing changes.
+    #[tokio::test]
+    async fn a_result_the_ledger_cannot_take_is_logged_as_a_warning_saying_why() {
+        let (logs, _logging) = crate::test_logs::capture(tracing::Level::WARN);
+        let bed = TestBed::new();
+        bed.seed(Some("USD"));
+        bed.core
+            .with_tenant(&bed.tenant, |t| {
+                t.whalet_trade
+                    .outflows
+                    .insert("PO1".into(), processing(500_000))
+            })
+            .ok()
+            .unwrap();
+        let why = complete(&bed.core, &bed.tenant, "PO1", Some(1), Verdict::approve()).unwrap_err();
+        assert!(
+            why.contains("payout PO1 cannot end") && why.contains("insufficient balance"),
+            "{why}"
+        );
+        let status = bed
+            .core
+            .with_tenant(&bed.tenant, |t| t.whalet_trade.outflows["PO1"].status)
+            .ok()
+            .unwrap();
+        assert_eq!(status, OutflowStatus::Processing);
+        assert!(bed.sent("payoutResultNotify").is_empty());
+        let logged = logs.text();
+        assert!(
+            logged.contains("WARN")
+                && logged.contains("decision not applied to a processing payout")
+                && logged.contains("payout PO1 cannot end"),
+            "{logged}"
+        );
+    }
 }

@@ -15,6 +15,7 @@ use crate::api::whalet::common::{again, failure, user_rows};
 use crate::api::whalet::{Ctx, Reply};
 use crate::store::whalet::FileRef;
 use crate::store::whalet_trade::{Replenish, ReplenishKind, ReplenishStatus};
+use crate::store::TenantState;
 use crate::wire::whalet::{json_type, WhaletError};
 
 pub fn edd_query(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
@@ -85,15 +86,7 @@ pub fn edd_submit(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let files = file_ids(&mut c, body);
     let memo = c.opt("memo").unwrap_or("");
     c.finish()?;
-    submit(
-        ctx,
-        user_id,
-        |r| r.kind == ReplenishKind::Edd && r.replenish_id == id,
-        &format!("replenishId {id:?}"),
-        "fileIds",
-        &files,
-        memo,
-    )
+    submit(ctx, user_id, Target::Edd(id), "fileIds", &files, memo)
 }
 
 pub fn trade_submit(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
@@ -114,12 +107,7 @@ pub fn trade_submit(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     submit(
         ctx,
         user_id,
-        |r| {
-            r.kind == ReplenishKind::Trade
-                && r.trade_id.as_deref() == Some(trade_id)
-                && r.status.awaits_submission()
-        },
-        &format!("tradeId {trade_id:?}"),
+        Target::Trade(trade_id),
         "attaches",
         &files,
         memo,
@@ -137,11 +125,80 @@ fn left_out(value: Option<&Value>) -> bool {
     }
 }
 
+/// The request a submission names: an EDD request by its `replenishId`, trade material by the
+/// `tradeId` of the collection it is about.
+#[derive(Debug, Clone, Copy)]
+enum Target<'a> {
+    Edd(&'a str),
+    Trade(&'a str),
+}
+
+/// The request of `user_id` that `target` names, or why there is none. An id of the other kind
+/// of request (a trade request's `replenishId` given to `eddReplenishSubmit`, a `replenishId`
+/// given as `tradeId`) is told apart from an id the user has no request under, and the refusal
+/// names the operation and the id to use.
+fn find<'t>(
+    t: &'t TenantState,
+    user_id: &str,
+    target: Target<'_>,
+) -> Result<&'t Replenish, String> {
+    let mine = |r: &&Replenish| r.user_id == user_id;
+    let by_id = |id: &str| {
+        t.whalet_trade
+            .replenishes
+            .values()
+            .filter(mine)
+            .find(|r| r.replenish_id == id)
+    };
+    // How to name the collection a trade request is about (it always has one).
+    let collection = |r: &Replenish| {
+        r.trade_id
+            .as_deref()
+            .map_or("the tradeId of its collection".to_owned(), |id| {
+                format!("tradeId {id:?}")
+            })
+    };
+    let nothing = |what: String| {
+        format!("{what}: user {user_id} has no request for material waiting for a submission")
+    };
+    match target {
+        Target::Edd(id) => match by_id(id) {
+            Some(r) if r.kind == ReplenishKind::Edd => Ok(r),
+            Some(r) => Err(format!(
+                "replenishId {id:?} is a request for trade material, not an EDD request: \
+                 submit its material with tradeReplenishSubmit (userId, {}, attaches)",
+                collection(r)
+            )),
+            None => Err(nothing(format!("replenishId {id:?}"))),
+        },
+        Target::Trade(trade_id) => {
+            let waiting = t.whalet_trade.replenishes.values().filter(mine).find(|r| {
+                r.kind == ReplenishKind::Trade
+                    && r.trade_id.as_deref() == Some(trade_id)
+                    && r.status.awaits_submission()
+            });
+            match (waiting, by_id(trade_id)) {
+                (Some(r), _) => Ok(r),
+                (None, Some(r)) if r.kind == ReplenishKind::Edd => Err(format!(
+                    "tradeId {trade_id:?} is the replenishId of an EDD request, not a \
+                     collection: submit its material with eddReplenishSubmit (userId, \
+                     replenishId {trade_id:?}, fileIds)"
+                )),
+                (None, Some(r)) => Err(format!(
+                    "tradeId {trade_id:?} is the replenishId of a request for trade material, \
+                     not a collection: give the collection's id instead ({})",
+                    collection(r)
+                )),
+                (None, None) => Err(nothing(format!("tradeId {trade_id:?}"))),
+            }
+        }
+    }
+}
+
 fn submit(
     ctx: &Ctx<'_>,
     user_id: &str,
-    find: impl Fn(&Replenish) -> bool,
-    what: &str,
+    target: Target<'_>,
     field: &str,
     files: &[FileRef],
     memo: &str,
@@ -153,16 +210,7 @@ fn submit(
             .whalet_trade
             .resolve_files(field, files)
             .map_err(failure)?;
-        let r = t
-            .whalet_trade
-            .replenishes
-            .values()
-            .find(|r| r.user_id == user_id && find(r))
-            .ok_or_else(|| {
-                failure(format!(
-                    "{what}: user {user_id} has no request for material waiting for a submission"
-                ))
-            })?;
+        let r = find(t, user_id, target).map_err(failure)?;
         if !r.status.awaits_submission() {
             return Err(failure(format!(
                 "request {} is {}; nothing to submit now",

@@ -16,6 +16,7 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 
 use crate::api::pipeline::{self, Answer, Opened, Refusal, Refused, Scheme, Trace};
+use crate::api::whalet::common::fields::MAX_TEXT;
 use crate::api::whalet::common::mint_file_id;
 use crate::core::{Core, TenantMissing};
 use crate::http::{SimRequest, SimResponse};
@@ -56,6 +57,21 @@ pub const FILE_TYPES: &[(&str, &str)] = &[
 /// extension. RFC 7578 §4.2 says a form must not use the RFC 5987 `filename*`, so it is not read.
 const NO_FILE_NAME: &str = "the part \"file\" names no file: its Content-Disposition needs \
      filename=\"<name>.<ext>\" (filename* is not read: RFC 7578 forbids it in a form)";
+
+/// Why a file cannot keep `name`: one the file references (`attaches[]`, `tradeCredential[]`,
+/// `{fileId, fileName, fileUrl}`) refuse as their `fileName`, longer than [`MAX_TEXT`]
+/// characters, so the `info` the upload answers could never be passed back as it is.
+fn refused_name(name: &str) -> Option<String> {
+    let chars = name.chars().count();
+    (chars > MAX_TEXT).then(|| {
+        format!(
+            "the file name {} is {chars} characters long; a file name has at most {MAX_TEXT} \
+             (the most a file reference's fileName takes, in attaches[] or tradeCredential[]): \
+             give the file a shorter name",
+            crate::text::echo(name)
+        )
+    })
+}
 
 /// A refusal: `{code, detail, info: null}`.
 #[derive(Debug, thiserror::Error)]
@@ -295,6 +311,9 @@ impl Scheme for FileUpload {
         let Some(name) = name.filter(|n| !n.is_empty()) else {
             return Err(refuse("PARAMETER_ERROR", NO_FILE_NAME).into());
         };
+        if let Some(why) = refused_name(&name) {
+            return Err(refuse("PARAMETER_ERROR", why).into());
+        }
         let Some((_, content_type)) = file_type(&name) else {
             let kinds: Vec<&str> = FILE_TYPES.iter().map(|(e, _)| *e).collect();
             return Err(refuse(

@@ -13,7 +13,7 @@ use super::common::fields::Check;
 use super::Operation;
 use crate::api::whalet::{Ctx, Reply};
 use crate::config::CurrencyBalanceShape;
-use crate::money::{Currency, Money};
+use crate::money::{Currency, Money, MAX_MINOR};
 use crate::store::whalet::{Bucket, FundSource};
 use crate::store::whalet_trade::TradeOrderStatus;
 use crate::store::Ledger;
@@ -117,7 +117,8 @@ pub fn currency_balance(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletErro
                     .or_insert_with(|| Figures::zero(card.currency));
             }
         }
-        // orderQuota (B2B): what the user's OPEN trade orders still leave unbound.
+        // orderQuota (B2B): what the user's OPEN trade orders still leave unbound
+        // ([`order_quota`] shows it).
         let mut quota: BTreeMap<String, i64> = BTreeMap::new();
         for o in t.whalet_trade.orders.values() {
             if o.user_id == user_id
@@ -142,19 +143,16 @@ pub fn currency_balance(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletErro
             .values()
             .map(|f| {
                 let currency = f.available.currency;
+                let open_quota = order_quota(&quota, currency);
                 if shape == CurrencyBalanceShape::Records {
-                    let order_quota =
-                        Money::new(quota.get(currency.code()).copied().unwrap_or(0), currency);
                     return json!({
                         "balance": number(f.available),
-                        "orderQuota": number(order_quota),
+                        "orderQuota": number(open_quota),
                         "currency": currency.code(),
                         "pendingAmount": number(f.pending),
                         "freezeAmount": number(f.frozen),
                     });
                 }
-                let order_quota =
-                    Money::new(quota.get(currency.code()).copied().unwrap_or(0), currency);
                 let rmb = match cny() {
                     Some(cny) if currency == cny => f.available,
                     Some(cny) => Money::zero(cny),
@@ -162,7 +160,7 @@ pub fn currency_balance(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletErro
                 };
                 json!({
                     "balance": f.available.to_whalet(),
-                    "orderQuota": order_quota.to_whalet(),
+                    "orderQuota": open_quota.to_whalet(),
                     "currency": currency.code(),
                     "rmbAmount": rmb.to_whalet(),
                     "pendingAmount": f.pending.to_whalet(),
@@ -175,6 +173,15 @@ pub fn currency_balance(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletErro
             CurrencyBalanceShape::Records => json!({ "records": list }),
         }))
     })?
+}
+
+/// The `orderQuota` of `currency`: the sum of what the user's OPEN orders in it leave unbound,
+/// shown as at most [`MAX_MINOR`] minor units. Each order is at most that, but several may add
+/// up to more; the Money object never goes past it (docs/FIDELITY.md, "Money object"), so its
+/// `amount` stays exact and agrees with its `cent`.
+fn order_quota(quota: &BTreeMap<String, i64>, currency: Currency) -> Money {
+    let sum = quota.get(currency.code()).copied().unwrap_or(0);
+    Money::new(sum.clamp(0, MAX_MINOR), currency)
 }
 
 /// An amount as the schema's `number <double>`: the `amount` of its Money object.
