@@ -396,11 +396,15 @@ pub async fn run_ok(mut cmd: std::process::Command) -> std::process::Output {
 }
 
 impl TestApp {
-    /// Logs in on the seller's page at `link` and takes `decision` (`approve`, `reject`) as a
-    /// browser does (post-redirect-get): the login's 303 back to the link with the session
-    /// cookie, the consent form there, the decision's 303 to the result page; that page, which
-    /// must be a 200.
-    pub async fn decide_on_page(&self, link: &str, decision: &str) -> String {
+    /// Logs in on the seller's page at `link` and posts `decision` (`approve`, `reject`) as a
+    /// browser does: the login's 303 back to the link with the session cookie, the consent form
+    /// there, the decision posted with its session. The client, the cookie, and the decision's
+    /// own answer (not followed).
+    pub async fn post_decision(
+        &self,
+        link: &str,
+        decision: &str,
+    ) -> (reqwest::Client, String, reqwest::Response) {
         let (login, password) = {
             let (l, p) = self.app().authorizations().credentials();
             (l.to_owned(), p.to_owned())
@@ -409,11 +413,6 @@ impl TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        let to = |from: &str, r: &reqwest::Response| {
-            assert_eq!(r.status().as_u16(), 303, "{from}");
-            let location = r.headers()["location"].to_str().unwrap();
-            reqwest::Url::parse(from).unwrap().join(location).unwrap()
-        };
         let login_url = format!("{link}/login");
         let logged_in = client
             .post(&login_url)
@@ -421,7 +420,7 @@ impl TestApp {
             .send()
             .await
             .unwrap();
-        let consent = to(&login_url, &logged_in);
+        let consent = redirected(&login_url, &logged_in);
         let set_cookie = logged_in.headers()["set-cookie"].to_str().unwrap();
         let cookie = set_cookie.split(';').next().unwrap().to_owned();
         let page = client
@@ -437,18 +436,24 @@ impl TestApp {
             .split("name=\"session\" value=\"")
             .nth(1)
             .and_then(|rest| rest.split('"').next())
-            .unwrap()
+            .unwrap_or_else(|| panic!("no decision form: {page}"))
             .to_owned();
-        let decision_url = format!("{link}/decision");
         let decided = client
-            .post(&decision_url)
+            .post(format!("{link}/decision"))
             .header("cookie", &cookie)
             .form(&[("session", session.as_str()), ("decision", decision)])
             .send()
             .await
             .unwrap();
+        (client, cookie, decided)
+    }
+
+    /// [`post_decision`](Self::post_decision), then the decision's 303 followed to the result
+    /// page (post-redirect-get); that page, which must be a 200.
+    pub async fn decide_on_page(&self, link: &str, decision: &str) -> String {
+        let (client, cookie, decided) = self.post_decision(link, decision).await;
         let done = client
-            .get(to(&decision_url, &decided))
+            .get(redirected(&format!("{link}/decision"), &decided))
             .header("cookie", &cookie)
             .send()
             .await
@@ -456,4 +461,11 @@ impl TestApp {
         assert_eq!(done.status().as_u16(), 200);
         done.text().await.unwrap()
     }
+}
+
+/// Where the 303 `r` (an answer to `from`) sends the browser.
+fn redirected(from: &str, r: &reqwest::Response) -> reqwest::Url {
+    assert_eq!(r.status().as_u16(), 303, "{from}");
+    let location = r.headers()["location"].to_str().unwrap();
+    reqwest::Url::parse(from).unwrap().join(location).unwrap()
 }

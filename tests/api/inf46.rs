@@ -229,45 +229,7 @@ const APP2: &str = "[[infinia.apps]]\napp_id = \"app2\"\nmerchant_public_key = \
 /// Logs in on the seller's page at `link` and takes `decision`: the decision's answer (status,
 /// page).
 async fn decide_on_page(app: &TestApp, link: &str, decision: &str) -> (u16, String) {
-    let (login, password) = {
-        let (l, p) = app.app().authorizations().credentials();
-        (l.to_owned(), p.to_owned())
-    };
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let logged_in = client
-        .post(format!("{link}/login"))
-        .form(&[("login", login.as_str()), ("password", password.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(logged_in.status().as_u16(), 303);
-    let set_cookie = logged_in.headers()["set-cookie"].to_str().unwrap();
-    let cookie = set_cookie.split(';').next().unwrap().to_owned();
-    let page = client
-        .get(link)
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let session = page
-        .split("name=\"session\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or_else(|| panic!("no decision form: {page}"))
-        .to_owned();
-    let decided = client
-        .post(format!("{link}/decision"))
-        .header("cookie", &cookie)
-        .form(&[("session", session.as_str()), ("decision", decision)])
-        .send()
-        .await
-        .unwrap();
+    let (_, _, decided) = app.post_decision(link, decision).await;
     let status = decided.status().as_u16();
     (status, decided.text().await.unwrap())
 }
