@@ -44,6 +44,7 @@ pub mod tenant;
 #[cfg(test)]
 mod test_logs;
 pub mod text;
+pub mod toml_dates;
 pub mod trigger;
 pub mod web;
 pub mod wire;

@@ -998,7 +998,10 @@ fn check_words(words: &BTreeMap<String, String>, statuses: &[Vocabulary]) -> Res
 /// A fixed or default value written as a TOML date or time would reach the handler as the TOML
 /// library's private object, not as text: refused, naming the key (`what.path`).
 fn check_values(what: &'static str, values: &BTreeMap<String, Value>) -> Result<(), Found> {
-    match values.iter().find(|(_, v)| holds_toml_datetime(v)) {
+    match values
+        .iter()
+        .find(|(_, v)| crate::toml_dates::toml_datetime(v).is_some())
+    {
         None => Ok(()),
         Some((path, _)) => Err((
             Spot::key(what, path),
@@ -1035,17 +1038,6 @@ fn check_extra(extra: &BTreeMap<String, Value>) -> Result<(), Found> {
         return Err((Spot::key("extra", path), message));
     }
     Ok(())
-}
-
-/// Whether `v` is, or holds, what the TOML library makes of a date or time.
-fn holds_toml_datetime(v: &Value) -> bool {
-    match v {
-        Value::Object(map) => {
-            map.contains_key("$__toml_private_datetime") || map.values().any(holds_toml_datetime)
-        }
-        Value::Array(items) => items.iter().any(holds_toml_datetime),
-        _ => false,
-    }
 }
 
 /// The keys a surface's successful reply (`notification` false) or notification keeps beside

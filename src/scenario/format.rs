@@ -380,24 +380,7 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
 
 /// The key under which the TOML library hands a date or time (`2024-01-01`, `12:00:00`) to a
 /// `Value`: a one-key object, never text.
-const TOML_DATETIME: &str = "$__toml_private_datetime";
-
-/// Whether `value` is what the TOML library makes of a date or time.
-pub fn is_toml_datetime(value: &Value) -> bool {
-    matches!(value, Value::Object(map) if map.len() == 1 && map.contains_key(TOML_DATETIME))
-}
-
-/// The text of the first TOML date or time `value` is or holds, if any.
-pub fn toml_datetime(value: &Value) -> Option<&str> {
-    match value {
-        Value::Object(map) => match map.get(TOML_DATETIME) {
-            Some(Value::String(text)) if map.len() == 1 => Some(text),
-            _ => map.values().find_map(toml_datetime),
-        },
-        Value::Array(items) => items.iter().find_map(toml_datetime),
-        _ => None,
-    }
-}
+pub use crate::toml_dates::{is_toml_datetime, toml_datetime};
 
 /// Why a value written as a TOML date or time (`written`, its date/time `text`) is refused: the
 /// request fields and the wire carry text, never the TOML library's object. The wording is the
