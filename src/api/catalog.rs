@@ -457,10 +457,26 @@ fn for_partner(
         .iter()
         .map(|(partner, sim)| (sim.as_str(), partner.as_str()))
         .collect();
+    // The longest renamed path the field is or lies under, so that a renamed object's children
+    // move with it (`company` for `legalEntity` lists `company.name`), as a refusal names them
+    // (`message_for_partner`).
     let renamed = |name: &str| {
-        to_partner
-            .get(describe::dotted(name).as_str())
-            .map(|partner| indexed_like(partner, name))
+        let parts: Vec<&str> = name.split('.').collect();
+        (1..=parts.len()).rev().find_map(|k| {
+            let head = parts[..k].join(".");
+            let partner = to_partner.get(describe::dotted(&head).as_str())?;
+            let mut path = indexed_like(partner, &head);
+            if let Some(index) = parts[k - 1].find('[').map(|at| &parts[k - 1][at..]) {
+                if !path.ends_with(']') {
+                    path.push_str(index);
+                }
+            }
+            for tail in &parts[k..] {
+                path.push('.');
+                path.push_str(tail);
+            }
+            Some(path)
+        })
     };
     for f in fields.iter_mut() {
         let key = describe::dotted(describe::leaf_name(&f.name));

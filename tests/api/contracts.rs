@@ -558,3 +558,57 @@ async fn the_listing_renames_array_fields_and_keeps_what_an_operation_needs() {
     assert!(needs.contains("userOnboardingApply"), "{needs}");
     app.shutdown().await;
 }
+
+/// The listing under an overlay that renames an object and an array: the children of each are
+/// listed under the partner's name (with the array's index), a child renamed on its own line
+/// under its own partner name, and nothing under the simulator's names; the example agrees.
+#[tokio::test]
+async fn the_listing_moves_the_children_of_a_renamed_object_or_array_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("o.toml");
+    std::fs::write(
+        &file,
+        "[whalet.userOnboardingApply]\n\
+         rename_request = { company = \"legalEntity\", \"company.kind\" = \"legalEntity.type\" }\n\n\
+         [whalet.shopOrderUpload]\nrename_request = { items = \"orders\" }\n",
+    )
+    .unwrap();
+    let app = spawn_with(Setup {
+        config: Some(format!("[contract]\nfile = \"{}\"\n", file.display())),
+        ..Setup::default()
+    })
+    .await;
+    let all = app.get_json("/__sim/operations?surface=whalet").await;
+    let listed = |operation: &str| {
+        let op = all["operations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"] == operation)
+            .unwrap()
+            .clone();
+        let names: Vec<String> = op["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].as_str().unwrap().to_owned())
+            .collect();
+        (names, op["example"].clone())
+    };
+    let (names, example) = listed("userOnboardingApply");
+    for name in ["company", "company.kind", "company.name", "company.certNo"] {
+        assert!(names.iter().any(|n| n == name), "{name} in {names:?}");
+    }
+    assert!(
+        !names.iter().any(|n| n.starts_with("legalEntity")),
+        "{names:?}"
+    );
+    for key in ["kind", "name", "certNo"] {
+        assert!(example["company"].get(key).is_some(), "{key}: {example}");
+    }
+    let (names, example) = listed("shopOrderUpload");
+    assert!(names.iter().any(|n| n == "items[0].orderNo"), "{names:?}");
+    assert!(!names.iter().any(|n| n.starts_with("orders")), "{names:?}");
+    assert!(example["items"][0].get("orderNo").is_some(), "{example}");
+    app.shutdown().await;
+}
