@@ -7,6 +7,9 @@
 #   scripts/release.sh --check ARCHIVE            unpack ARCHIVE into an empty temporary directory and run it
 #                                                 from there: checksums, every scripts/ path a packaged file
 #                                                 names is packaged (or is a development script below),
+#                                                 every source-tree file a packaged file names (Dockerfile,
+#                                                 ARCHITECTURE.md, tests/...) is packaged or listed in
+#                                                 SOURCE-TREE.md (source_only below),
 #                                                 --version, serve on free ports with a packaged scenario,
 #                                                 /__sim/health, `whalet-sim call connectivity` with the
 #                                                 packaged demo keys, and the packaged Python clients
@@ -14,7 +17,8 @@
 #
 # The archive holds one directory: the binary, README.md, docs/, keys/ (demo keys, test only),
 # scenarios/, samples/, examples/, the scripts its docs tell a reader to run (scripts/, below),
-# and SHA256SUMS over all of them. The tarball is reproducible (sorted, owner 0, mtime = the
+# SOURCE-TREE.md (what the docs name that only the source tree has; the packaged README.md points
+# to it under its title) and SHA256SUMS over all of them. The tarball is reproducible (sorted, owner 0, mtime = the
 # last commit's time).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -30,6 +34,69 @@ shipped_scripts=(examples.sh setup-python.sh requirements.txt whalet_envelope.py
 dev_scripts=(test.sh perf.sh profile.sh profile_split.py perf_doc.py restart_bench.py release.sh
   image.sh container-entrypoint.sh wire_doc.py gen_vectors.py openssl_crosscheck.sh
   cargo-deny-check.sh)
+
+# What the packaged docs name that only the source tree has, with why it is left out: listed
+# in the archive's SOURCE-TREE.md. A name of this shape (a root file such as Dockerfile or
+# ARCHITECTURE.md, a path under src/, tests/, fuzz/, ...) that a packaged file names and that is
+# neither packaged nor listed here fails --check: package it or add it here.
+source_only=(
+  "Dockerfile|the container image: it builds the binary from the source with cargo (README.md, Container)"
+  "docker-compose.yml|the simulator beside a sample partner service, built from the Dockerfile"
+  "ARCHITECTURE.md|the layout of the source code"
+  "Cargo.toml|the crate (cargo build, cargo test)"
+  "src/|the source code"
+  "tests/|the test suites (tests/api/walkthrough.rs runs docs/WALKTHROUGH.md) and the test vectors"
+  "benches/|the benchmarks"
+  "fuzz/|the fuzz targets and their corpus"
+  "fixtures/|the test fixtures"
+  "contracts/|the contract overlays of the tests (docs/CONTRACTS.md shows how to write one)"
+  ".ci/|the CI jobs"
+  "target/|build output (cargo builds it from the source)"
+)
+
+# SOURCE-TREE.md: the source_only names and the development scripts, one `- \`name\`: why` line
+# each (read back by check_source_names).
+source_tree_note() {
+  local entry s
+  echo "# Files the docs name that this archive leaves out"
+  echo
+  echo "README.md and docs/ describe the source tree too. These files and directories are only"
+  echo "there (they build or test the simulator from its source); the rest this archive holds."
+  echo
+  for entry in "${source_only[@]}"; do
+    printf -- '- `%s`: %s\n' "${entry%%|*}" "${entry#*|}"
+  done
+  for s in "${dev_scripts[@]}"; do
+    printf -- '- `scripts/%s`: a development script (builds with cargo, or reads tests/ or .ci/)\n' "$s"
+  done
+}
+
+# Every file or directory of the source tree a file of the unpacked archive names, in the shapes
+# source_only has (a root file, a path under a source directory), must be in the archive (from
+# its root, or from the naming file's directory: docs/ name FIDELITY.md, examples/java its
+# src/main/java) or be listed in SOURCE-TREE.md.
+check_source_names() {
+  [ -f SOURCE-TREE.md ] || { echo "release --check: missing SOURCE-TREE.md" >&2; return 1; }
+  grep -q 'SOURCE-TREE.md' README.md || { echo "release --check: README.md does not point to SOURCE-TREE.md" >&2; return 1; }
+  local listed; listed=$(sed -n 's/^- `\([^`]*\)`:.*/\1/p' SOURCE-TREE.md)
+  local missing=() file name top count=0
+  while IFS=: read -r file name; do
+    count=$((count + 1))
+    file=${file#./}
+    [ -e "$name" ] || [ -e "$(dirname "$file")/$name" ] && continue
+    top=${name%%/*}
+    [ "$top" != "$name" ] && top="$top/"
+    grep -qxF -e "$name" -e "$top" <<< "$listed" && continue
+    missing+=("$name ($file)")
+  done < <({ grep -rIoP '(?<![\w./-])(Dockerfile|docker-compose\.yml|Cargo\.(toml|lock)|deny\.toml|Makefile|[A-Z][A-Z0-9_-]*\.md|(src|tests|benches|fuzz|fixtures|contracts|\.ci|target)/[\w./-]*\w|(src|tests|benches|fuzz|fixtures|contracts|\.ci|target)/)' \
+      --exclude=SHA256SUMS --exclude=SOURCE-TREE.md . || true; } | LC_ALL=C sort -u)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    printf 'release --check: a packaged file names %s, which is neither in the archive nor in SOURCE-TREE.md\n' "${missing[@]}" >&2
+    echo "release --check: package it, or add it to source_only in scripts/release.sh (listed in SOURCE-TREE.md)" >&2
+    return 1
+  fi
+  echo "release --check: every source-tree file the packaged files name is packaged or in SOURCE-TREE.md ($count names)"
+}
 
 # Every scripts/ path a file of the unpacked archive (the working directory) names must be in
 # it, or be one of dev_scripts.
@@ -72,6 +139,7 @@ check() {
     [ -e "$f" ] || { echo "release --check: missing $f" >&2; return 1; }
   done
   check_script_paths
+  check_source_names
   ./whalet-sim --version
   # Only the unpacked directory: no cargo, no source tree on PATH or in the working directory.
   env -i PATH=/usr/bin:/bin HOME="$dir" ./whalet-sim serve --addr 127.0.0.1:0 --sftp-addr off --manual-clock \
@@ -155,6 +223,16 @@ build() {
     mkdir -p "$stage/$name/$(dirname "$f")"
     cp -p "$f" "$stage/$name/$f"
   done
+  source_tree_note > "$stage/$name/SOURCE-TREE.md"
+  # The packaged README says, under its title, that some files it names are not here.
+  local readme="$stage/$name/README.md"
+  { head -n 1 README.md
+    echo
+    echo "> This is the release archive: the files README.md and docs/ name that only the source tree"
+    echo "> has (the Dockerfile, docker-compose.yml, ARCHITECTURE.md, scripts/test.sh, tests/, ...) are"
+    echo "> listed in SOURCE-TREE.md."
+    tail -n +2 README.md; } > "$readme"
+  touch -r README.md "$readme" "$stage/$name/SOURCE-TREE.md"
   (cd "$stage/$name" && find . -type f ! -name SHA256SUMS | sed 's|^\./||' | LC_ALL=C sort | xargs sha256sum > SHA256SUMS)
   local mtime; mtime=$(git log -1 --format=%ct 2>/dev/null || date +%s)
   local archive="$out/$name.tar.gz"

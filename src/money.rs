@@ -58,6 +58,13 @@ const CURRENCIES: &[(&str, u8)] = &[
 ];
 
 impl Currency {
+    /// Every currency the simulator knows, with its minor-unit exponent, as ISO 4217 codes.
+    pub fn all() -> impl Iterator<Item = (&'static str, u32)> {
+        CURRENCIES
+            .iter()
+            .map(|(code, exponent)| (*code, u32::from(*exponent)))
+    }
+
     /// Reads a code as sent: surrounding whitespace is refused, as any other character that
     /// is not the code (a Java server compares the string it received).
     pub fn parse(code: &str) -> Result<Self, MoneyError> {

@@ -133,12 +133,16 @@ fn platform_hint() -> String {
     )
 }
 
+/// How the `error` of the edge's 404 for a path it serves nothing at begins (`whalet-sim
+/// trigger` and `coverage` tell it from the control plane's own refusals by it).
+pub const NO_ROUTE: &str = "no route for ";
+
 fn not_found_with(req: &SimRequest, hint: &str) -> SimResponse {
     SimResponse::json_value(
         404,
         &serde_json::json!({
             "error": format!(
-                "no route for {} {}",
+                "{NO_ROUTE}{} {}",
                 crate::text::echo_bare(&req.method),
                 crate::text::echo_bare(&req.path)
             ),

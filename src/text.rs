@@ -129,6 +129,18 @@ impl fmt::Debug for Echo<'_> {
     }
 }
 
+/// The items of a comma-separated list, each trimmed, empty ones dropped; None when it names
+/// none (`""`, `","`, `" , "`).
+pub fn comma_list(text: &str) -> Option<Vec<String>> {
+    let items: Vec<String> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    (!items.is_empty()).then_some(items)
+}
+
 /// The accepted name `given` most likely meant: the same but for case, `_` or `-`, or at most
 /// two edits away (one for short names).
 pub fn nearest<'a>(given: &str, accepted: &[&'a str]) -> Option<&'a str> {

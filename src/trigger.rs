@@ -117,10 +117,7 @@ pub fn acting_tenant(
 ) -> Result<TenantId, String> {
     let param = id_param(provider);
     let noun = tenant_noun(provider);
-    let choices = || match configured {
-        [] => format!("no {noun} is configured"),
-        ids => format!("configured: {}", ids.join(", ")),
-    };
+    let choices = || choices(noun, configured);
     let id = match opt_param(params, param) {
         Some(id) if configured.iter().any(|c| c == id) => id,
         Some(id) => {
@@ -137,6 +134,42 @@ pub fn acting_tenant(
     // Outside a fire (a unit test calling a trigger's function) there is nothing to note.
     let _ = ACTED_ON.try_with(|acted| acted.replace(Some(tenant.clone())));
     Ok(tenant)
+}
+
+/// The tenants a refusal offers instead: `configured: a, b`, or that none of `noun` is.
+fn choices(noun: &str, configured: &[String]) -> String {
+    match configured {
+        [] => format!("no {noun} is configured"),
+        ids => format!("configured: {}", ids.join(", ")),
+    }
+}
+
+/// Refuses to decide a binding of `tenant` when it is no tenant of `provider` among
+/// `configured` (the surface's configured ids), as a trigger naming it is refused
+/// ([`acting_tenant`]): a binding a data dir kept whose partner or app the configuration has
+/// dropped since, which the seller's page, the trigger and a scenario's decision all refuse
+/// alike. `table` is where the configuration declares such tenants (`[[whalet.partners]]`).
+pub fn binding_owner_configured(
+    provider: Provider,
+    tenant: &TenantId,
+    configured: &[String],
+    table: &str,
+) -> Result<(), String> {
+    if tenant.provider == provider && configured.contains(&tenant.id) {
+        return Ok(());
+    }
+    let noun = tenant_noun(provider);
+    let owner = match provider {
+        Provider::Whalet => "a partner",
+        Provider::Infinia => "an app",
+        Provider::Pockyt => "a merchant",
+    };
+    Err(format!(
+        "no {noun} {}; {}. The binding belongs to {owner} this simulator no longer has: \
+         configure it again ({table}) to decide it",
+        crate::text::echo(&tenant.id),
+        choices(noun, configured)
+    ))
 }
 
 /// A surface's default tenant among its `configured` ones: the demo tenant (`demo`, `None` when

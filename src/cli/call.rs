@@ -123,7 +123,8 @@ pub struct CallArgs {
     #[arg(long, value_enum, default_value_t = Surface::Whalet, env = "WHALET_SIM_SURFACE")]
     surface: Surface,
     /// The simulator's base URL (Whalet requests go to its `/api`) or, for the Whalet surface, a
-    /// full endpoint URL (the real test environment is https://test-open.whalet.com/api).
+    /// full endpoint URL (the real test environment is https://test-open.whalet.com/api);
+    /// --example finds the simulator from any URL a request goes to.
     #[arg(long, env = "WHALET_SIM_URL", default_value = "http://127.0.0.1:8080", value_parser = super::base_url)]
     url: String,
     /// Whalet and platform partnerId.
@@ -180,6 +181,23 @@ pub fn endpoint(url: &str) -> String {
         url.to_owned()
     } else {
         format!("{url}/api")
+    }
+}
+
+/// The surface a request of `args` reaches: `--surface`, except that the Whalet surface, which
+/// sends to a URL with a path as given, reaches whalet-platform (the same envelope) at the
+/// platform's endpoint URL (`…/v1/platform/shopAccountBind`, README's platform demo).
+fn url_surface(args: &CallArgs) -> Surface {
+    let root = super::simulator_root(&args.url);
+    let path = args
+        .url
+        .trim_end_matches('/')
+        .get(root.len()..)
+        .unwrap_or_default();
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    match (args.surface, segments.as_slice()) {
+        (Surface::Whalet, ["v1", "platform", ..]) => Surface::Platform,
+        (surface, _) => surface,
     }
 }
 
@@ -242,7 +260,16 @@ fn error_exit(e: &CallError) -> u8 {
 
 pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
     if args.example {
-        return example(&args).await;
+        // Sending reaches the surface of the URL's path: describe that surface's operation.
+        let surface = url_surface(&args);
+        if surface != args.surface {
+            say!(
+                "note: {} is a whalet-platform endpoint URL, where the Whalet envelope reaches \
+                 the platform's operation: described as with --surface platform",
+                args.url
+            );
+        }
+        return example(&CallArgs { surface, ..args }).await;
     }
     let body_text = match args.data.strip_prefix('@') {
         Some(path) => data_file(path)?,
@@ -452,6 +479,10 @@ async fn example(args: &CallArgs) -> anyhow::Result<ExitCode> {
                 args.url
             );
             return Ok(exit::code(exit::WIRE));
+        }
+        Listing::NoRoute(request) => {
+            say!("{}", super::no_route_error(&request, &args.url));
+            return Ok(exit::code(exit::TRANSPORT));
         }
         Listing::NoSimulator(why) => {
             say!(
@@ -686,13 +717,17 @@ enum Listing {
     Refused(String),
     /// Something answered, but not as a simulator does (another server at `--url`): why.
     NotSimulator(String),
+    /// A simulator answered that the request (named) is none of its routes: the path of
+    /// `--url` is not its root ([`super::is_no_route`]).
+    NoRoute(String),
 }
 
 /// The operations of every surface that the simulator at `url` lists (asked with the admin
 /// `token`), in the names of `tenant`'s contract overlay (the default overlay's when that
 /// tenant is not configured there). Waits at most 2 s for an answer.
 async fn remote_operations(url: &str, token: Option<&str>, tenant: &str) -> Listing {
-    let base = url.trim_end_matches('/').trim_end_matches("/api");
+    // Any URL `call` sends to names its simulator (`…/api`, `…/v1/platform/shopAccountBind`).
+    let base = super::simulator_root(url);
     // Every surface's, so that a name of another surface can be said to be there.
     let listing_url = format!("{base}/__sim/operations");
     let mut client = crate::partner::reply_client();
@@ -715,6 +750,9 @@ async fn remote_operations(url: &str, token: Option<&str>, tenant: &str) -> List
     }
     match response.status {
         200 => {}
+        404 if super::is_no_route(response.status, &response.body) => {
+            return Listing::NoRoute(format!("GET {listing_url}"))
+        }
         401 | 403 => return Listing::Refused(refused_listing(url, token, &response)),
         status => return Listing::NotSimulator(format!("GET {listing_url}: HTTP {status}")),
     }

@@ -25,7 +25,8 @@ pub enum Format {
 #[derive(clap::Args)]
 #[command(after_help = exit::EXIT_CODES)]
 pub struct CoverageArgs {
-    /// The simulator's base URL.
+    /// The simulator's base URL (an endpoint URL of it, such as `.../api`, names the same
+    /// simulator).
     #[arg(long, env = "WHALET_SIM_URL", default_value = "http://127.0.0.1:8080", value_parser = super::base_url)]
     url: String,
     /// Output format.
@@ -81,7 +82,7 @@ fn encode(text: &str) -> String {
 }
 
 pub async fn run(args: CoverageArgs) -> anyhow::Result<ExitCode> {
-    let base = args.url.trim_end_matches('/');
+    let base = super::simulator_root(&args.url);
     let url = format!(
         "{base}/__sim/coverage{}",
         query(&[
@@ -101,6 +102,14 @@ pub async fn run(args: CoverageArgs) -> anyhow::Result<ExitCode> {
             Ok(response) => (response.status, response.body),
             Err(code) => return Ok(code),
         };
+    if super::is_no_route(status, &body) {
+        // Not the simulator's refusal, nor a coverage below --min: a wrong URL (exit 3).
+        say!(
+            "{}",
+            super::no_route_error(&format!("GET {url}"), &args.url)
+        );
+        return Ok(exit::code(exit::TRANSPORT));
+    }
     if status != 200 {
         // Classified as `trigger`'s answers are: the simulator's refusal (a 4xx with its JSON
         // reason: an unknown tenant, surface or group) is 5, any other status 3.

@@ -16,7 +16,8 @@ pub const ERROR: u8 = 1;
 pub const USAGE: u8 = 2;
 /// No answer from the provider: connection refused, timeout, or an HTTP status other than 2xx
 /// (the providers answer 2xx) without the provider's refusal in it: a proxy's 502, a success
-/// reply under a 503. Often worth a retry.
+/// reply under a 503. Often worth a retry; not the simulator's 404 "no route" to a `--url` whose
+/// path is not its root (`trigger`, `coverage`, `call --example`: `super::no_route_error`).
 pub const TRANSPORT: u8 = 3;
 /// An answer arrived but is not a valid envelope: its signature does not verify, it cannot be
 /// decrypted or parsed (usually the wrong `--key` or `--platform-key`), or it is a genuine reply

@@ -281,6 +281,75 @@ fn notify_url(value: &str) -> Result<String, String> {
 
 pub use crate::http::simulator_url as base_url;
 
+/// The simulator's root URL in `url` as `--url` / `WHALET_SIM_URL` give it, where every command
+/// that reads the URL puts `/__sim/...` (`trigger`, `coverage`, `call --example`): the URL
+/// without the path of a surface or of the control plane that the simulator serves (the
+/// literal start of each path [`SURFACES`] lists, as the ready line names them: `/api`, its
+/// `/api/{apiCode}` and Infinia's `/api/v1/...`, `/v1/platform/...`, `/v3/...`, `/file/upload`,
+/// `/__sim/...`), from the first path segment that begins one. So the endpoint URL `call`
+/// sends to (`http://127.0.0.1:8080/api`, `.../v1/platform/shopAccountBind`) names the same
+/// simulator as its base URL. A URL whose path is none of these is kept whole (a simulator
+/// behind a proxy's path prefix, `https://gw.example/sim`).
+pub fn simulator_root(url: &str) -> &str {
+    let url = url.trim_end_matches('/');
+    let host_at = url.find("://").map_or(0, |at| at + 3);
+    let Some(path_at) = url[host_at..].find('/').map(|at| host_at + at) else {
+        return url;
+    };
+    for (offset, _) in url[path_at..].match_indices('/') {
+        let slash = path_at + offset;
+        let segments: Vec<&str> = url[slash + 1..].split('/').collect();
+        if served_prefixes().any(|prefix| segments.starts_with(&prefix)) {
+            return url[..slash].trim_end_matches('/');
+        }
+    }
+    url
+}
+
+/// The literal path segments each path of [`SURFACES`] begins with (`/api/{apiCode}`: `api`;
+/// `/v2/customers/account/{path}`: `v2`, `customers`, `account`; `/__sim/`: `__sim`).
+fn served_prefixes() -> impl Iterator<Item = Vec<&'static str>> {
+    SURFACES
+        .iter()
+        .flat_map(|(_, paths)| paths.split(", "))
+        .map(|path| {
+            let path = path.strip_prefix("POST ").unwrap_or(path);
+            path.split('/')
+                .filter(|segment| !segment.is_empty())
+                .take_while(|segment| !segment.starts_with('{'))
+                .collect::<Vec<_>>()
+        })
+        .filter(|prefix| !prefix.is_empty())
+}
+
+/// Whether an answer is the simulator edge's "no route" 404 (`routes::not_found`, `{"error":
+/// "no route for …"}`): the path asked for is none it serves, because the path of `--url` put
+/// `/__sim/...` somewhere else. It is not the control plane's own refusal (an unknown event, an
+/// unknown tenant: `no control endpoint …`, `unknown event …`).
+fn is_no_route(status: u16, body: &[u8]) -> bool {
+    status == 404
+        && serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|answer| {
+                answer
+                    .get("error")
+                    .and_then(serde_json::Value::as_str)
+                    .map(|error| error.starts_with(crate::routes::NO_ROUTE))
+            })
+            .unwrap_or(false)
+}
+
+/// The error for the "no route" answer ([`is_no_route`]) to `request` (`GET <url>`), the URL
+/// `given` by `--url` / `WHALET_SIM_URL`: a transport failure ([`exit::TRANSPORT`]) naming the
+/// URL, never the simulator's refusal nor "not a simulator".
+fn no_route_error(request: &str, given: &str) -> String {
+    format!(
+        "error: {request}: HTTP 404 \"no route\": that path is not a simulator route, so {given} \
+         is not the simulator's base URL (nor one of its endpoint URLs); give its base URL, e.g. \
+         http://127.0.0.1:8080, with --url or WHALET_SIM_URL"
+    )
+}
+
 /// `--time-scale`: a number in the range `POST /__sim/clock` takes. Clap's message shows the
 /// value as given, so the range is all this adds (never the number spelled out in full).
 fn time_scale(value: &str) -> Result<f64, String> {
@@ -319,7 +388,8 @@ struct TriggerArgs {
     /// Parameters as key=value, each key once.
     #[arg(value_parser = key_value)]
     params: Vec<(String, String)>,
-    /// The simulator's base URL.
+    /// The simulator's base URL (an endpoint URL of it, such as `.../api`, names the same
+    /// simulator).
     #[arg(long, env = "WHALET_SIM_URL", default_value = "http://127.0.0.1:8080", value_parser = base_url)]
     url: String,
     /// The simulator's admin token, if it was started with one.
@@ -829,9 +899,9 @@ async fn trigger(args: TriggerArgs) -> anyhow::Result<ExitCode> {
     if let Some(token) = args.admin_token.as_deref().filter(|t| !t.is_empty()) {
         client = client.with_bearer(token);
     }
-    let base = args.url.trim_end_matches('/');
+    let base = simulator_root(&args.url);
     if args.list {
-        return list_triggers(&client, base, args.event.as_deref()).await;
+        return list_triggers(&client, base, &args.url, args.event.as_deref()).await;
     }
     let Some(event) = args.event.as_deref() else {
         // clap requires an event unless --list is given.
@@ -867,6 +937,9 @@ async fn trigger(args: TriggerArgs) -> anyhow::Result<ExitCode> {
             not_understood(&format!("POST {url}"), &response.body, "the event's result");
             return Ok(exit::code(exit::WIRE));
         }
+        (exit::TRANSPORT, _) if is_no_route(response.status, &response.body) => {
+            say!("{}", no_route_error(&format!("POST {url}"), &args.url))
+        }
         (exit::TRANSPORT, _) => say!(
             "error: POST {url}: HTTP {} without the simulator's refusal (a transport failure): {}",
             response.status,
@@ -880,12 +953,14 @@ async fn trigger(args: TriggerArgs) -> anyhow::Result<ExitCode> {
     Ok(exit::code(code))
 }
 
-/// `trigger --list [EVENT]`: every event the simulator at `base` serves, with its parameters and
-/// description; with `only`, that event alone (an event it does not serve is a usage error
-/// naming the nearest one, as `call --example` names the nearest operation).
+/// `trigger --list [EVENT]`: every event the simulator at `base` (the root of the URL `given`)
+/// serves, with its parameters and description; with `only`, that event alone (an event it does
+/// not serve is a usage error naming the nearest one, as `call --example` names the nearest
+/// operation).
 async fn list_triggers(
     client: &crate::http::client::HttpClient,
     base: &str,
+    given: &str,
     only: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
     let url = format!("{base}/__sim/triggers");
@@ -894,6 +969,10 @@ async fn list_triggers(
         Ok(r) => r,
         Err(code) => return Ok(code),
     };
+    if is_no_route(response.status, &response.body) {
+        say!("{}", no_route_error(&format!("GET {url}"), given));
+        return Ok(exit::code(exit::TRANSPORT));
+    }
     if response.status != 200 {
         say!(
             "error: GET {url}: HTTP {}: {}",
@@ -975,8 +1054,9 @@ fn not_understood(request: &str, body: &[u8], what: &str) {
 
 /// The exit code of the control plane's answer (`trigger`, `coverage`): 200 is done; a 4xx with the
 /// simulator's JSON reason `{"error": …}` is its refusal (unknown event, bad parameter,
-/// missing token); any other status (a busy simulator's 503, a proxy's 502) is not an answer
-/// to the request but a transport failure, as `call` counts a status without a refusal.
+/// missing token); any other status (a busy simulator's 503, a proxy's 502), and the edge's
+/// "no route" 404 ([`is_no_route`]: a `--url` whose path is not the simulator's root), is not
+/// an answer to the request but a transport failure, as `call` counts a status without a refusal.
 fn control_exit(status: u16, body: &[u8]) -> u8 {
     let reason = || {
         serde_json::from_slice::<serde_json::Value>(body)
@@ -989,6 +1069,7 @@ fn control_exit(status: u16, body: &[u8]) -> u8 {
     };
     match status {
         200 => exit::SUCCESS,
+        404 if is_no_route(status, body) => exit::TRANSPORT,
         400..=499 if reason() => exit::REFUSED,
         _ => exit::TRANSPORT,
     }
@@ -1080,6 +1161,54 @@ mod tests {
         assert!(!enabled(&bench, tracing::Level::INFO));
         assert!(enabled(&bench, tracing::Level::WARN));
         assert!(enabled(&["whalet-sim", "listen"], tracing::Level::INFO));
+    }
+
+    /// Every path the simulator serves (an endpoint URL `call` sends to, the control plane)
+    /// names the simulator whose root comes before it, with or without a proxy's path prefix;
+    /// a path that is none of them is kept.
+    #[test]
+    fn every_endpoint_url_names_the_simulators_root() {
+        let served = [
+            "",
+            "/",
+            "/api",
+            "/api/",
+            "/api/connectivity",
+            "/api/v1/account-balance/query",
+            "/api/v1",
+            "/v1/platform/shopAccountBind",
+            "/v1/platform",
+            "/v3/payouts/balance",
+            "/v2/customers/account/create",
+            "/file/upload",
+            "/__sim/",
+            "/__sim/health",
+            "//api",
+        ];
+        for base in ["http://127.0.0.1:8080", "https://gw.example/sim/whalet"] {
+            for path in served {
+                assert_eq!(simulator_root(&format!("{base}{path}")), base, "{path}");
+            }
+        }
+        for kept in [
+            "http://h:1/nowhere",
+            "http://h:1/apis",
+            "http://h:1/v1/other",
+        ] {
+            assert_eq!(simulator_root(kept), kept);
+        }
+    }
+
+    /// The edge's "no route" 404 (a `--url` path that is not the simulator's root) is a
+    /// transport failure, not the control plane's refusal, whose 404s keep exit 5.
+    #[test]
+    fn the_edges_no_route_answer_is_not_the_control_planes_refusal() {
+        let no_route = br#"{"error":"no route for GET /api/__sim/coverage","hint":"..."}"#;
+        assert_eq!(control_exit(404, no_route), exit::TRANSPORT);
+        let unknown = br#"{"error":"no control endpoint GET /__sim/nope"}"#;
+        assert_eq!(control_exit(404, unknown), exit::REFUSED);
+        let said = no_route_error("GET http://h:1/x/__sim/coverage", "http://h:1/x");
+        assert!(said.contains("http://h:1/x is not"), "{said}");
     }
 
     #[test]

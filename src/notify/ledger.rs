@@ -154,14 +154,21 @@ impl Ledger {
     }
 
     /// Puts back a notification read from a snapshot as it was (status and due time kept),
-    /// rejoining its line if it is not finished. Call in sequence order.
+    /// rejoining its line if it is not finished. A line is in sequence order, whatever the order
+    /// of the calls: the outbox numbers a line's notifications in the order they were enqueued,
+    /// and an import that renumbers keeps that order ([`Outbox::import`](super::Outbox::import)).
+    /// Restored finished ones count as finished in the order of the calls at one instant: call in
+    /// sequence order.
     pub fn restore(&mut self, seq: u64, n: Notification) {
         self.touch(seq);
         if n.status.is_final() {
             self.finished
                 .push(seq, n.finished_at.unwrap_or(n.created_at));
         } else if let Some(key) = line_key(&n) {
-            self.lines.entry(key).or_default().push_back(seq);
+            let line = self.lines.entry(key).or_default();
+            // Almost always at the back (calls in sequence order): look from there.
+            let at = line.iter().rposition(|s| *s < seq).map_or(0, |i| i + 1);
+            line.insert(at, seq);
         }
         self.items.insert(seq, Box::new(n));
     }
@@ -496,6 +503,35 @@ mod tests {
         assert_eq!(ledger.items[&3].status, Status::Queued);
         assert_eq!(ledger.items[&7].status, Status::Queued);
         assert!(ledger.start_unblocked(600).is_empty());
+    }
+
+    /// A line is rebuilt in sequence order whatever the order its notifications are restored
+    /// in: the first goes on, each of the others starts when the one before it finishes.
+    #[test]
+    fn a_restored_line_is_in_sequence_order_whatever_the_order_of_the_calls() {
+        let mut ledger = Ledger::default();
+        for seq in [3, 1, 4, 2] {
+            let mut one = n(seq, Some("o"));
+            if seq == 1 {
+                one.next_attempt_at = Some(100);
+            } else {
+                one.status = Status::Queued;
+            }
+            ledger.restore(seq, one);
+        }
+        assert!(ledger.start_unblocked(500).is_empty(), "1 is under way");
+        assert_eq!(
+            finish(&mut ledger, 1, Status::Delivered, 600),
+            Some((2, 600))
+        );
+        assert_eq!(
+            finish(&mut ledger, 2, Status::Delivered, 700),
+            Some((3, 700))
+        );
+        assert_eq!(
+            finish(&mut ledger, 3, Status::Exhausted, 800),
+            Some((4, 800))
+        );
     }
 
     /// Restored notifications keep their finish order (by `finishedAt`), and a resent one that

@@ -704,7 +704,9 @@ impl Outbox {
     /// Replaces the notifications of `tenant` (all when None) with `state`'s: each pending one
     /// gets its attempt timer back at its due time (at once when that has passed; an attempt
     /// that was under way when the state was saved is sent again), queued ones wait behind the
-    /// first of their line. A notification whose id is taken by another tenant's gets a new one.
+    /// first of their line. When an id is taken by another tenant's notification (or is
+    /// `ntf_0`, or names a number twice), every notification imported gets a new one, in
+    /// sequence order, so that those about one object keep their order.
     /// Refused, changing nothing, when a channel has no transport or an id is malformed.
     pub fn import(&self, tenant: Option<&TenantId>, state: OutboxState) -> Result<usize, String> {
         self.check_import(&state)?;
@@ -721,22 +723,44 @@ impl Outbox {
         let mut due = Vec::new();
         {
             let mut ledger = self.inner.ledger.lock();
-            // Where a notification whose number is taken (or 0) gets a new one: past the
-            // snapshot's numbering, and in a one-tenant import past this one's too.
-            let top = state
-                .notifications
-                .iter()
-                .filter_map(|n| ledger::seq_of(&n.id))
-                .max()
+            let OutboxState {
+                next_seq,
+                mut notifications,
+            } = state;
+            // In sequence order (a stable sort), as the ledger lists them: the order in which
+            // the notifications about one object are delivered, and in which a renumbering
+            // numbers them again.
+            notifications.sort_by_key(|n| ledger::seq_of(&n.id).unwrap_or(0));
+            let top = notifications
+                .last()
+                .and_then(|n| ledger::seq_of(&n.id))
                 .unwrap_or(0);
-            let mut fresh = state.next_seq.max(top.saturating_add(1));
+            // When one number is 0 or taken (by another tenant's notification in a one-tenant
+            // import, or twice in the snapshot: ntf_7 and ntf_000007), every notification
+            // imported gets a new one, in that order: renumbering only those would give a later
+            // notification about an object a smaller number than an earlier one kept, and the
+            // next import or start from the data dir, which rebuilds each line in sequence
+            // order, would deliver the later one first.
+            let mut seen = HashSet::with_capacity(notifications.len());
+            let renumber = notifications.iter().any(|n| {
+                let seq = ledger::seq_of(&n.id).unwrap_or(0);
+                seq == 0 || seq > MAX_SEQ || ledger.items.contains_key(&seq) || !seen.insert(seq)
+            });
+            // The new numbers: past the snapshot's numbering, and in a one-tenant import past
+            // this one's too; from the lowest free one when too few are left up to MAX_SEQ, so
+            // that they still rise.
+            let mut fresh = next_seq.max(top.saturating_add(1));
             if tenant.is_some() {
                 fresh = fresh.max(self.inner.next_id.load(Ordering::Relaxed));
             }
+            let needed = (notifications.len() as u64).saturating_add(ledger.items.len() as u64);
+            if MAX_SEQ.saturating_add(1).saturating_sub(fresh) < needed {
+                fresh = 1;
+            }
             let mut max_seq = 0;
-            for mut n in state.notifications {
+            for mut n in notifications {
                 let mut seq = ledger::seq_of(&n.id).unwrap_or(0);
-                if seq == 0 || seq > MAX_SEQ || ledger.items.contains_key(&seq) {
+                if renumber {
                     seq = ledger.free_seq(&mut fresh);
                     n.id = ledger::id_of(seq);
                 }
@@ -754,8 +778,7 @@ impl Outbox {
             // A snapshot of a simulator with a larger ledger keeps this one's bound too.
             ledger.trim(self.inner.capacity);
             // At most MAX_SEQ + 1 (checked above, and max_seq is a number the ledger holds).
-            let next = state
-                .next_seq
+            let next = next_seq
                 .max(max_seq.saturating_add(1))
                 .min(MAX_SEQ.saturating_add(1));
             match tenant {
@@ -840,5 +863,118 @@ mod request_seq_tests {
             41,
             "a lower mark does not take it back"
         );
+    }
+}
+
+#[cfg(test)]
+mod import_order_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::clock::ClockMode;
+    use crate::tenant::Provider;
+
+    /// A transport with nowhere to send: the clock never moves here, so none is attempted.
+    struct Nowhere;
+
+    impl Transport for Nowhere {
+        fn url(&self, _: &TenantId) -> Option<String> {
+            None
+        }
+        fn seal(&self, _: &Notification, _: bool) -> Result<Sealed, String> {
+            Err("not sent".into())
+        }
+        fn judge(&self, _: &Notification, _: u16, _: &[u8]) -> Result<(), String> {
+            Err("not sent".into())
+        }
+        fn retry_delays(&self) -> Vec<i64> {
+            vec![1_000]
+        }
+    }
+
+    fn outbox() -> Outbox {
+        let clock = Clock::new(ClockMode::Manual, Some(0));
+        let outbox = Outbox::new(clock, HttpClient::new(), Duration::from_secs(5), 100);
+        outbox.register("pockyt", Arc::new(Nowhere));
+        outbox
+    }
+
+    fn payee() -> TenantId {
+        TenantId::new(Provider::Pockyt, "202333")
+    }
+
+    fn about(tenant: TenantId, object: &str, topic: &str) -> NotificationSpec {
+        NotificationSpec {
+            business_id: Some(object.into()),
+            ..NotificationSpec::new(tenant, "pockyt", topic.into(), Value::Null)
+        }
+    }
+
+    /// The tenant's notifications by id: topic and status.
+    fn by_id(outbox: &Outbox) -> Vec<(String, Status)> {
+        outbox
+            .export(Some(&payee()))
+            .notifications
+            .iter()
+            .map(|n| (n.topic.clone(), n.status))
+            .collect()
+    }
+
+    /// Regression: a one-tenant import renumbered only the notifications whose ids another
+    /// tenant's held, so the first of a line (ntf_000001, taken here) came after the second
+    /// (ntf_000002, kept); an import of the whole state, as a start from the data dir, rebuilt
+    /// the line by id and started the second first. Now all of them are renumbered, in order.
+    #[tokio::test]
+    async fn a_one_tenant_import_that_renumbers_keeps_the_order_of_each_line() {
+        let a = outbox();
+        a.enqueue(about(payee(), "T1", "payout.success"));
+        a.enqueue(about(payee(), "T1", "payout.returned"));
+        let snapshot = a.export(Some(&payee()));
+        let line = [
+            ("payout.success".to_owned(), Status::Pending),
+            ("payout.returned".to_owned(), Status::Queued),
+        ];
+        assert_eq!(by_id(&a), line);
+
+        let b = outbox();
+        let other = b.enqueue(about(TenantId::new(Provider::Pockyt, "9"), "x", "t"));
+        assert_eq!(b.import(Some(&payee()), snapshot), Ok(2));
+        assert_eq!(by_id(&b), line);
+        let imported = b.export(Some(&payee())).notifications;
+        assert!(imported.iter().all(|n| n.id != other), "{imported:?}");
+        let top = imported.iter().filter_map(|n| ledger::seq_of(&n.id)).max();
+        assert!(
+            b.next_seq() > top.unwrap(),
+            "the numbering goes on past them"
+        );
+
+        let whole = b.export(None);
+        let text = serde_json::to_string(&whole).unwrap();
+        assert_eq!(b.import(None, whole), Ok(3));
+        assert_eq!(by_id(&b), line);
+        assert_eq!(serde_json::to_string(&b.export(None)).unwrap(), text);
+    }
+
+    /// A one-tenant import whose ids no other tenant holds keeps them.
+    #[tokio::test]
+    async fn a_one_tenant_import_without_a_taken_id_keeps_the_ids() {
+        let a = outbox();
+        a.enqueue(about(TenantId::new(Provider::Pockyt, "9"), "x", "t"));
+        a.enqueue(about(payee(), "T1", "payout.success"));
+        a.enqueue(about(payee(), "T1", "payout.returned"));
+        let snapshot = a.export(Some(&payee()));
+        let ids: Vec<String> = snapshot
+            .notifications
+            .iter()
+            .map(|n| n.id.clone())
+            .collect();
+        let b = outbox();
+        assert_eq!(b.import(Some(&payee()), snapshot), Ok(2));
+        let kept: Vec<String> = b
+            .export(Some(&payee()))
+            .notifications
+            .iter()
+            .map(|n| n.id.clone())
+            .collect();
+        assert_eq!(kept, ids);
     }
 }

@@ -13,8 +13,9 @@ use serde_json::Value;
 
 use crate::clock::TimerRecord;
 use crate::money::{Currency, Money, MAX_MINOR};
-use crate::store::infinia::UploadStatus;
+use crate::store::infinia::{SharingStatus, UploadStatus};
 use crate::store::ledger::Ledger;
+use crate::store::platform::PaymentStatus;
 use crate::store::{persist, TenantState, MAX_SEQUENCE};
 use crate::tenant::TenantId;
 
@@ -51,9 +52,13 @@ fn read(key: &str, value: &Value) -> Result<TenantState, String> {
 
 /// The checks of one surface's objects beyond their types (each passes a tenant of another
 /// surface): what the objects could not have been, and the money they hold by their state
-/// where the ledger's postings put it (`super::pockyt`, `super::whalet`). Called with the
-/// tenant's key, its path in the document and its state.
-const SURFACE_CHECKS: &[SurfaceCheck] = &[super::pockyt::check, super::whalet::check];
+/// where the ledger's postings put it (`super::pockyt`, `super::whalet`, `super::infinia`).
+/// Called with the tenant's key, its path in the document and its state.
+const SURFACE_CHECKS: &[SurfaceCheck] = &[
+    super::pockyt::check,
+    super::whalet::check,
+    super::infinia::check,
+];
 
 /// A surface's check of tenant `key` at `path`: why its state is refused, if it is.
 type SurfaceCheck = fn(key: &str, path: &str, state: &TenantState) -> Result<(), String>;
@@ -698,10 +703,10 @@ const PAIRED: &[(&str, &str, Holds)] = &[
     ("pockyt.account.review", "pockyt.accounts", |t, k| {
         t.pockyt.accounts.contains_key(k)
     }),
-    ("platform.payment.settle", "platform.payments", |t, k| {
+    (PAYMENT_SETTLE, "platform.payments", |t, k| {
         t.platform.payments.contains_key(k)
     }),
-    ("infinia.sharing.finish", "infinia.sharings", |t, k| {
+    (SHARING_FINISH, "infinia.sharings", |t, k| {
         t.infinia.sharings.contains_key(k)
     }),
 ];
@@ -716,9 +721,10 @@ const PROCESS_FILE: &str = "infinia.sftp.process";
 /// timer settles comes with it: a timer's tenant is one of the document's; a timer of a
 /// [`PAIRED`] kind names an object of its map; an SFTP processing timer carries a generation
 /// its upload has had (an older one is a superseded upload's, which runs as nothing) and, of
-/// the upload's own generation, finds it PROCESSING; and a PROCESSING upload whose file is not
-/// being written has its timer. Refusals name the timer by its place in the document
-/// (`timers[3]`) or the upload by its path.
+/// the upload's own generation, finds it PROCESSING; a PROCESSING upload whose file is not
+/// being written has its timer; and a PROCESSING revenue sharing has the timer that ends it.
+/// Refusals name the timer by its place in the document (`timers[3]`) or the upload or sharing
+/// by its path.
 pub(super) fn timers(
     states: &[(TenantId, TenantState)],
     timers: &[(usize, TimerRecord)],
@@ -746,6 +752,7 @@ pub(super) fn timers(
     }
     for (id, state) in states {
         unsettled_upload(id, state, timers)?;
+        unsettled_timed(id, state, timers)?;
     }
     Ok(())
 }
@@ -838,6 +845,65 @@ fn unsettled_upload(
         )),
         None => Ok(()),
     }
+}
+
+/// The kind of an Infinia revenue sharing's end timer (key: its requestNo).
+const SHARING_FINISH: &str = "infinia.sharing.finish";
+
+/// The kind of a whalet-platform payment's settlement timer (key: its paymentId).
+const PAYMENT_SETTLE: &str = "platform.payment.settle";
+
+/// The PROCESSING objects of a tenant's state, each with the money it holds.
+type Processing = for<'s> fn(&'s TenantState) -> Vec<(&'s String, Money)>;
+
+/// Objects that only a timer of their own ends (no trigger, request or other timer does): the
+/// timer's kind (key: the object's id), where they are in a tenant's state, and which are
+/// PROCESSING.
+const TIMER_ENDED: &[(&str, &str, Processing)] = &[
+    (SHARING_FINISH, "infinia.sharings", |t| {
+        t.infinia
+            .sharings
+            .iter()
+            .filter(|(_, s)| s.status == SharingStatus::Processing)
+            .map(|(no, s)| (no, s.total))
+            .collect()
+    }),
+    (PAYMENT_SETTLE, "platform.payments", |t| {
+        t.platform
+            .payments
+            .iter()
+            .filter(|(_, p)| p.status == PaymentStatus::Processing)
+            .map(|(id, p)| (id, p.amount))
+            .collect()
+    }),
+];
+
+/// A PROCESSING object of [`TIMER_ENDED`] (an Infinia revenue sharing, a whalet-platform
+/// payment) has the timer that ends it, as a PROCESSING upload has its processing timer
+/// ([`unsettled_upload`]): nothing else pays or returns the money it holds, so without one it
+/// would stay PROCESSING for good.
+fn unsettled_timed(
+    id: &TenantId,
+    state: &TenantState,
+    timers: &[(usize, TimerRecord)],
+) -> Result<(), String> {
+    let tenant = id.to_string();
+    for (kind, place, processing) in TIMER_ENDED {
+        let untimed = processing(state).into_iter().find(|(key, _)| {
+            !timers.iter().any(|(_, r)| {
+                r.kind == *kind && r.tenant.as_deref() == Some(&tenant) && &r.key == *key
+            })
+        });
+        if let Some((key, held)) = untimed {
+            return Err(format!(
+                "tenants[{tenant:?}].{place}[{key:?}]: PROCESSING without the timer that ends \
+                 it (a timer of kind {kind:?}, key {key:?}), so it would stay PROCESSING for \
+                 good with its {held} held; add the timer, or give it the outcome its postings \
+                 reached"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The Infinia uploads of `state` (tenant `tenant`) that are PROCESSING, their file not being
@@ -942,15 +1008,32 @@ pub(super) fn end_uploads_left_open<'s, 't>(
         {
             file.writing = false;
         }
-        let names: Vec<String> = untimed_uploads(&tenant, state, timers.clone())
-            .into_iter()
-            .map(|(name, _)| name.clone())
-            .filter(|name| left_open == LeftOpen::Unknown || marked.contains(name))
-            .collect();
+        let names: Vec<String> = match left_open {
+            LeftOpen::Unknown => untimed_uploads(&tenant, state, timers.clone())
+                .into_iter()
+                .map(|(name, _)| name.clone())
+                .collect(),
+            // Whether or not its timer has run: the file holds what the snapshot caught of a
+            // write, never to be processed (the session writing it is gone).
+            LeftOpen::Marked => marked,
+        };
         for name in names {
+            let processing = state
+                .infinia
+                .uploads
+                .get(&name)
+                .is_some_and(|u| u.status == UploadStatus::Processing);
+            if !processing {
+                continue;
+            }
+            let generation = state.next_seq();
             if let Some(upload) = state.infinia.uploads.get_mut(&name) {
                 upload.status = UploadStatus::Incomplete;
                 upload.reason = Some(reason.to_owned());
+                // A new generation, as a session that ends with the file open records its
+                // upload: a processing timer still due belongs to the one before and runs as
+                // nothing.
+                upload.generation = generation;
                 ended += 1;
             }
         }
@@ -1373,6 +1456,52 @@ mod tests {
         assert_eq!(uploads["timed.csv"].status, UploadStatus::Processing);
     }
 
+    /// Regression: a PROCESSING revenue sharing without the timer that ends it was imported
+    /// and stayed PROCESSING for good, its total reserved. Refused naming it; with its timer,
+    /// or ended, it reads.
+    #[test]
+    fn a_processing_sharing_without_its_timer_is_refused_naming_it() {
+        let usd = Money::new(1_000, Currency::parse("USD").unwrap());
+        let sharing = |status| crate::store::infinia::Sharing {
+            request_no: "P1".into(),
+            request: json!({}),
+            total: usd,
+            items: Vec::new(),
+            status,
+            reason: None,
+            created_at: 0,
+            finished_at: None,
+        };
+        let id = TenantId::parse("infinia:demo-app").unwrap();
+        let mut t = TenantState::default();
+        t.infinia
+            .sharings
+            .insert("P1".into(), sharing(SharingStatus::Processing));
+        let mut states = vec![(id, t)];
+        let e = timers(&states, &[]).unwrap_err();
+        assert!(
+            e.starts_with(
+                r#"tenants["infinia:demo-app"].infinia.sharings["P1"]: PROCESSING without the timer that ends it"#
+            ),
+            "{e}"
+        );
+        let timer = TimerRecord {
+            due: 5_000,
+            label: "finish".into(),
+            kind: SHARING_FINISH.into(),
+            tenant: Some("infinia:demo-app".into()),
+            key: "P1".into(),
+            params: json!({"success": true, "reason": null}),
+        };
+        assert!(timers(&states, &[(0, timer)]).is_ok());
+        states[0]
+            .1
+            .infinia
+            .sharings
+            .insert("P1".into(), sharing(SharingStatus::Success));
+        assert!(timers(&states, &[]).is_ok());
+    }
+
     /// Regression: an imported snapshot taken mid-write kept its files marked as being written
     /// for good, and the upload its timer skipped stayed PROCESSING. No file stays marked; the
     /// upload ends INCOMPLETE with the reason given.
@@ -1414,5 +1543,87 @@ mod tests {
             t.infinia.uploads["untimed.csv"].status,
             UploadStatus::Processing
         );
+    }
+
+    /// Regression: a snapshot taken while a PROCESSING upload's file was being written again,
+    /// its processing timer still due, was imported with the upload left PROCESSING, and the
+    /// timer then processed the half-written file (a cut row counted as revenue). The upload
+    /// ends INCOMPLETE under a new generation, so the timer, of the generation before, runs as
+    /// nothing and the import's timer check accepts it.
+    #[test]
+    fn an_upload_caught_mid_write_ends_incomplete_though_its_timer_is_still_due() {
+        let mut t = TenantState {
+            sequence: 7,
+            ..Default::default()
+        };
+        let file = crate::store::infinia::StoredFile {
+            writing: true,
+            ..Default::default()
+        };
+        t.infinia.files.insert("/upload/x.csv".into(), file);
+        t.infinia.uploads.insert(
+            "x.csv".into(),
+            crate::store::infinia::Upload::received("x.csv", UploadStatus::Processing, 0, 7, None),
+        );
+        let timer = TimerRecord {
+            due: 5_000,
+            label: "process".into(),
+            kind: PROCESS_FILE.into(),
+            tenant: Some("infinia:demo-app".into()),
+            key: "x.csv".into(),
+            params: json!({"generation": 7}),
+        };
+        let mut states = [("infinia:demo-app".to_owned(), t)];
+        let ended = end_uploads_left_open(
+            states.iter_mut().map(|(id, s)| (id.clone(), s)),
+            std::iter::once(&timer),
+            (LeftOpen::Marked, IMPORTED_WHILE_WRITTEN),
+        );
+        assert_eq!(ended, 1);
+        let upload = &states[0].1.infinia.uploads["x.csv"];
+        assert_eq!(upload.status, UploadStatus::Incomplete);
+        assert_eq!(upload.generation, 8, "a generation after the timer's");
+        let id = TenantId::parse("infinia:demo-app").unwrap();
+        let [(_, state)] = states;
+        assert!(timers(&[(id, state)], &[(0, timer)]).is_ok());
+    }
+
+    /// Regression: a PROCESSING whalet-platform payment without the timer that settles it was
+    /// imported, its amount in flight for good (no trigger settles a payment).
+    #[test]
+    fn a_processing_platform_payment_without_its_timer_is_refused_naming_it() {
+        let usd = Money::new(4_000, Currency::parse("USD").unwrap());
+        let id = TenantId::parse("whalet:202400000000001").unwrap();
+        let mut t = TenantState::default();
+        t.platform.payments.insert(
+            "P1".into(),
+            crate::store::platform::Payment {
+                payment_id: "P1".into(),
+                shop_id: "S1".into(),
+                amount: usd,
+                status: PaymentStatus::Processing,
+                reason: String::new(),
+                created_at: 0,
+                finished_at: None,
+            },
+        );
+        let states = vec![(id, t)];
+        let e = timers(&states, &[]).unwrap_err();
+        assert!(
+            e.starts_with(
+                r#"tenants["whalet:202400000000001"].platform.payments["P1"]: PROCESSING without the timer that ends it (a timer of kind "platform.payment.settle""#
+            ),
+            "{e}"
+        );
+        assert!(e.contains("40.00 USD held"), "{e}");
+        let timer = TimerRecord {
+            due: 5_000,
+            label: "settle".into(),
+            kind: PAYMENT_SETTLE.into(),
+            tenant: Some("whalet:202400000000001".into()),
+            key: "P1".into(),
+            params: json!({}),
+        };
+        assert!(timers(&states, &[(0, timer)]).is_ok());
     }
 }

@@ -7,6 +7,7 @@
 //! store, the outbox, the clock); it knows no surface.
 
 mod check;
+mod infinia;
 mod pockyt;
 pub mod sqlite;
 mod whalet;

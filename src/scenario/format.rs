@@ -25,11 +25,11 @@ pub struct ScenarioFile {
     pub description: String,
     pub seed: Option<u64>,
     pub tenant: Option<Tenant>,
-    #[serde(default, rename = "rule")]
+    #[serde(default, rename = "rule", deserialize_with = "rule_list")]
     pub rules: Vec<RuleSpec>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "timeline_list")]
     pub timeline: Vec<TimelineSpec>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "outage_list")]
     pub outage: Vec<OutageSpec>,
     /// The text it was parsed from (kept so that a snapshot or the data directory can load it
     /// again).
@@ -50,7 +50,7 @@ pub struct RuleSpec {
     pub after: Option<u64>,
     pub window: Option<Duration>,
     pub chance: Option<Chance>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "when_map")]
     pub when: BTreeMap<String, Predicate>,
     #[serde(default)]
     pub then: ThenSpec,
@@ -112,6 +112,91 @@ pub struct OutageSpec {
     pub until: Option<Duration>,
     /// `whalet`, `infinia`, `pockyt`; None = every channel.
     pub channel: Option<String>,
+}
+
+/// The entries of `[[rule]]`, `[[timeline]]` and `[[outage]]`: each an array of tables. A single
+/// table (`[rule]`, one bracket) is refused saying to write the array's header.
+fn rule_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RuleSpec>, D::Error> {
+    d.deserialize_any(ArrayOfTables::new("rule", "rule"))
+}
+
+fn timeline_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<TimelineSpec>, D::Error> {
+    d.deserialize_any(ArrayOfTables::new("timeline", "timeline event"))
+}
+
+fn outage_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<OutageSpec>, D::Error> {
+    d.deserialize_any(ArrayOfTables::new("outage", "outage"))
+}
+
+/// Reads an array of tables named `key` (each one a `what`).
+struct ArrayOfTables<T> {
+    key: &'static str,
+    what: &'static str,
+    items: std::marker::PhantomData<T>,
+}
+
+impl<T> ArrayOfTables<T> {
+    fn new(key: &'static str, what: &'static str) -> Self {
+        Self {
+            key,
+            what,
+            items: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for ArrayOfTables<T> {
+    type Value = Vec<T>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "an array of tables, one per {}: [[{}]] (in JSON, \"{}\": [{{...}}])",
+            self.what, self.key, self.key
+        )
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(items)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, _: A) -> Result<Vec<T>, A::Error> {
+        let (key, what) = (self.key, self.what);
+        Err(serde::de::Error::custom(format!(
+            "{key} is an array of tables, one per {what}, not a single table: write [[{key}]] \
+             (two brackets) above each {what}, not [{key}] (in JSON, \"{key}\": [{{...}}])"
+        )))
+    }
+}
+
+/// `[rule.when]`: each predicate read knowing its field path, so an unquoted dotted path is told
+/// to quote it ([`super::matcher::PredicateSeed`]).
+fn when_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Predicate>, D::Error> {
+    struct When;
+    impl<'de> serde::de::Visitor<'de> for When {
+        type Value = BTreeMap<String, Predicate>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a table of field paths and predicates ([rule.when])")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut when = BTreeMap::new();
+            while let Some(path) = map.next_key::<String>()? {
+                let predicate = map.next_value_seed(super::matcher::PredicateSeed(&path))?;
+                when.insert(path, predicate);
+            }
+            Ok(when)
+        }
+    }
+    d.deserialize_map(When)
 }
 
 /// A scenario name: letters, digits, `-`, `_`, `.`; at most 100 characters.
@@ -389,11 +474,7 @@ pub fn toml_datetime_refusal(written: &str, text: &str) -> String {
     format!("{written} is a TOML date/time; write it as a quoted string (\"{text}\")")
 }
 
-/// The `values` keys the operations read as free text (docs/SCENARIOS.md, "Per surface"): a
-/// string, or a number or boolean taken as its text; a table or an array is no text.
-pub const TEXT_VALUES: &[&str] = &["message", "materialType", "materialTypes"];
-
-/// A free-text `values` value ([`TEXT_VALUES`]): refused when it is a table or an array.
+/// A free-text `values` value: refused when it is a table or an array.
 pub fn text_value(value: &Value) -> Result<(), String> {
     let what = match value {
         Value::Object(_) => "a table",
@@ -406,23 +487,64 @@ pub fn text_value(value: &Value) -> Result<(), String> {
     ))
 }
 
-/// A typed `values` key's checker: `Ok` when the value reads, else why not (without the key's
-/// name, which the loader adds with the rule's).
+/// `values.materialTypes`: text naming at least one material type, comma-separated (the
+/// list an EDD asks for; one that names none would ask for nothing).
+fn material_types(value: &Value) -> Result<(), String> {
+    text_value(value)?;
+    let text = match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    match crate::text::comma_list(&text) {
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "{} names no material type; write them comma-separated (\"SOURCE_OF_FUNDS,BUSINESS_PROOF\"), or leave the key out for that default",
+            shown(value)
+        )),
+    }
+}
+
+/// A `values` key's checker: `Ok` when the value reads, else why not (without the key's name,
+/// which the loader adds with the rule's).
 pub type ValueCheck = fn(&Value) -> Result<(), String>;
 
-/// The `values` keys that have a type (docs/SCENARIOS.md, "Per surface"), each with its checker:
-/// the loader refuses a rule whose value does not read, naming the rule and the key, and each
-/// surface reads the value with the same reader ([`link_ttl`], [`return_after`],
-/// [`valid_seconds`], [`edd`], [`re_material`], [`rate`]), so a key means the same at load and at
-/// request time. The other keys (`message`, `materialType`, `materialTypes`, ...) are free text
-/// for the operation.
-pub const TYPED_VALUES: &[(&str, ValueCheck)] = &[
-    ("linkTtl", |v| link_ttl(v).map(drop)),
-    ("returnAfter", |v| return_after(v).map(drop)),
-    ("validSeconds", |v| valid_seconds(v).map(drop)),
-    ("edd", |v| edd(v).map(drop)),
-    ("reMaterial", |v| re_material(v).map(drop)),
-    ("rate", |v| rate(v).map(drop)),
+/// Every `values` key an operation reads (docs/SCENARIOS.md, "Per surface"), with its checker
+/// and the operations that read it: the one table of them. The loader refuses a key not in it
+/// (no operation would read it: a typo such as `reMateral`), naming the nearest one, and a value
+/// its checker refuses, naming the rule and the key. The typed keys are read by the surfaces
+/// with the same reader ([`link_ttl`], [`return_after`], [`valid_seconds`], [`edd`],
+/// [`re_material`], [`rate`]), so a key means the same at load and at request time; the text
+/// keys are taken as text (a number or a boolean as its text, [`text_value`]).
+pub const VALUE_KEYS: &[(&str, ValueCheck, &str)] = &[
+    (
+        "linkTtl",
+        |v| link_ttl(v).map(drop),
+        "shopAccountBind, account-binding/request",
+    ),
+    (
+        "returnAfter",
+        |v| return_after(v).map(drop),
+        "/v3/payouts/pay",
+    ),
+    (
+        "validSeconds",
+        |v| valid_seconds(v).map(drop),
+        "rateInquiry",
+    ),
+    ("rate", |v| rate(v).map(drop), "rateInquiry"),
+    ("edd", |v| edd(v).map(drop), "payoutConfirm, payConfirm"),
+    (
+        "reMaterial",
+        |v| re_material(v).map(drop),
+        "userOnboardingApply",
+    ),
+    ("materialType", text_value, "userOnboardingApply"),
+    ("materialTypes", material_types, "payoutConfirm, payConfirm"),
+    (
+        "message",
+        text_value,
+        "every Whalet review, payoutConfirm, payConfirm",
+    ),
 ];
 
 /// `values.linkTtl`, in ms: an authorization link's lifetime, a duration ([`value_duration`]) of
@@ -769,7 +891,18 @@ mod tests {
             assert!(e.contains("is not \"Y\" or \"N\""), "{bad}: {e}");
             assert!(e.contains("reMaterial"), "{bad}: {e}");
         }
-        assert!(TYPED_VALUES.iter().any(|(key, _)| *key == "reMaterial"));
+        assert!(VALUE_KEYS.iter().any(|(key, _, _)| *key == "reMaterial"));
+    }
+
+    /// Regression: `materialTypes = ","` loaded and held an order with an EDD asking for no
+    /// material at all.
+    #[test]
+    fn a_material_type_list_naming_none_is_refused() {
+        for empty in ["", ",", " , "] {
+            let e = material_types(&Value::String(empty.into())).unwrap_err();
+            assert!(e.contains("names no material type"), "{empty:?}: {e}");
+        }
+        assert!(material_types(&Value::String(" SOURCE_OF_FUNDS ,".into())).is_ok());
     }
 
     #[test]

@@ -172,18 +172,101 @@ pub fn parse_checked<C>(
         serde_json::from_str(text).map_err(|e| {
             let reason = e.to_string();
             let reason = reason.split(" at line ").next().unwrap_or("");
-            at(super::json_span::error_offset(text, &e), reason.to_owned())
+            at(
+                super::json_span::error_offset(text, &e),
+                entry_refusal(text, json, reason),
+            )
         })?
     } else {
         toml::from_str(text).map_err(|e| {
             let offset = e.span().map_or(0, |s| s.start);
-            at(offset, e.message().trim().to_owned())
+            at(offset, entry_refusal(text, json, e.message().trim()))
         })?
     };
     check(&parsed, triggers, operations, renamed, scope)
         .map_err(|(path, reason)| at(locate::offset(text, json, &path).unwrap_or(0), reason))?;
     parsed.text = text.to_owned();
     Ok(parsed)
+}
+
+/// A refusal of the deserialiser (`reason`, an unknown variant, a value of the wrong type, a
+/// number out of range), prefixed with the entry it is in, as the loader's own checks name it:
+/// `rule "name": ` (`rule N` without a name), `timeline event N: `, `outage N: `. The entry is
+/// the first one of its list that, read alone, is refused for the same reason; none when the
+/// refusal is not inside an entry (or the text does not parse as a document at all).
+fn entry_refusal(text: &str, json: bool, reason: &str) -> String {
+    use serde::de::DeserializeOwned;
+    use serde_json::Value;
+    let document: Option<Value> = if json {
+        serde_json::from_str(text).ok()
+    } else {
+        toml::from_str::<toml::Table>(text)
+            .ok()
+            .and_then(|t| serde_json::to_value(t).ok())
+    };
+    let Some(Value::Object(document)) = document else {
+        return reason.to_owned();
+    };
+    // A TOML value read alone says what it says when read in place: datetimes go through the
+    // TOML value, not its JSON form.
+    let toml_doc: Option<toml::Table> = (!json).then(|| toml::from_str(text).ok()).flatten();
+    fn refused<T: DeserializeOwned>(
+        json: Option<&Value>,
+        toml: Option<&toml::Value>,
+    ) -> Option<String> {
+        match (toml, json) {
+            (Some(t), _) => t
+                .clone()
+                .try_into::<T>()
+                .err()
+                .map(|e| e.message().trim().to_owned()),
+            (None, Some(j)) => serde_json::from_value::<T>(j.clone())
+                .err()
+                .map(|e| e.to_string()),
+            (None, None) => None,
+        }
+    }
+    let same = |why: Option<String>| why.as_deref().map(str::trim) == Some(reason.trim());
+    let items = |key: &str| -> Vec<(Option<Value>, Option<toml::Value>)> {
+        let json_items = match document.get(key) {
+            Some(Value::Array(items)) => items.clone(),
+            _ => Vec::new(),
+        };
+        let toml_items = match toml_doc.as_ref().and_then(|t| t.get(key)) {
+            Some(toml::Value::Array(items)) => items.clone(),
+            _ => Vec::new(),
+        };
+        (0..json_items.len().max(toml_items.len()))
+            .map(|i| (json_items.get(i).cloned(), toml_items.get(i).cloned()))
+            .collect()
+    };
+    for (i, (j, t)) in items("rule").into_iter().enumerate() {
+        if same(refused::<RuleSpec>(j.as_ref(), t.as_ref())) {
+            let label = match j
+                .as_ref()
+                .and_then(|r| r.get("name"))
+                .and_then(Value::as_str)
+            {
+                Some(name) => format!("{name:?}"),
+                None => format!("\"rule {}\"", i + 1),
+            };
+            return format!("rule {label}: {reason}");
+        }
+    }
+    for (i, (j, t)) in items("timeline").into_iter().enumerate() {
+        if same(refused::<super::format::TimelineSpec>(
+            j.as_ref(),
+            t.as_ref(),
+        )) {
+            return format!("timeline event {}: {reason}", i + 1);
+        }
+    }
+    for (i, (j, t)) in items("outage").into_iter().enumerate() {
+        if same(refused::<super::format::OutageSpec>(j.as_ref(), t.as_ref())) {
+            return format!("outage {}: {reason}", i + 1);
+        }
+    }
+    reason.to_owned()
 }
 
 /// At most this many rules, timeline events or outages in one scenario.
@@ -293,43 +376,8 @@ fn check_rule(
     if let Some((key, why)) = super::pockyt::rule_problem(rule, scope) {
         return refuse(at_then(key), &why);
     }
-    for (key, value) in &then.values {
-        let at_value = || {
-            [
-                at("then"),
-                vec![Step::Key("values".to_owned()), Step::Key(key.clone())],
-            ]
-            .concat()
-        };
-        if let Some(text) = super::format::toml_datetime(value) {
-            // In a table or an array too: it would go out as the TOML library's object.
-            return Err((
-                at_value(),
-                format!(
-                    "rule {label:?}: values.{key}: {}",
-                    super::format::toml_datetime_refusal(text, text)
-                ),
-            ));
-        }
-        if super::format::TEXT_VALUES.contains(&key.as_str()) {
-            super::format::text_value(value)
-                .map_err(|e| (at_value(), format!("rule {label:?}: values.{key}: {e}")))?;
-        }
-    }
-    for (key, check) in super::format::TYPED_VALUES {
-        if let Some(value) = then.values.get(*key) {
-            check(value).map_err(|e| {
-                (
-                    [
-                        at("then"),
-                        vec![Step::Key("values".to_owned()), Step::Key((*key).to_owned())],
-                    ]
-                    .concat(),
-                    format!("rule {label:?}: values.{key}: {e}"),
-                )
-            })?;
-        }
-    }
+    check_values(rule, &label, &at)?;
+    check_notify(rule, &label, &at)?;
     if then.http_status.is_some()
         && then.code.is_none()
         && could_decide_whalet(rule, operations, scope)
@@ -373,6 +421,94 @@ fn check_rule(
         );
     }
     Ok(())
+}
+
+/// A rule's `values`: no TOML date or time anywhere (it would go out as the TOML library's
+/// object), each value read by its key's checker, and no key that no operation reads
+/// ([`super::format::VALUE_KEYS`]: a typo would otherwise load and be ignored).
+fn check_values(rule: &RuleSpec, label: &str, at: &dyn Fn(&str) -> Path) -> Result<(), Refusal> {
+    use super::format::VALUE_KEYS;
+    let values = &rule.then.values;
+    let at_value = |key: &str| {
+        [
+            at("then"),
+            vec![Step::Key("values".to_owned()), Step::Key(key.to_owned())],
+        ]
+        .concat()
+    };
+    for (key, value) in values {
+        if let Some(text) = super::format::toml_datetime(value) {
+            // In a table or an array too: it would go out as the TOML library's object.
+            return Err((
+                at_value(key),
+                format!(
+                    "rule {label:?}: values.{key}: {}",
+                    super::format::toml_datetime_refusal(text, text)
+                ),
+            ));
+        }
+    }
+    for (key, check, _) in VALUE_KEYS {
+        if let Some(value) = values.get(*key) {
+            check(value)
+                .map_err(|e| (at_value(key), format!("rule {label:?}: values.{key}: {e}")))?;
+        }
+    }
+    let known: Vec<&str> = VALUE_KEYS.iter().map(|(key, _, _)| *key).collect();
+    if let Some(key) = values.keys().find(|k| !known.contains(&k.as_str())) {
+        let near = crate::text::nearest(key, &known)
+            .map(|near| {
+                let readers = VALUE_KEYS
+                    .iter()
+                    .find(|(k, _, _)| *k == near)
+                    .map_or("", |(_, _, readers)| *readers);
+                format!("did you mean {near}? (read by {readers}); ")
+            })
+            .unwrap_or_default();
+        let keys: Vec<String> = VALUE_KEYS
+            .iter()
+            .map(|(key, _, readers)| format!("{key} ({readers})"))
+            .collect();
+        return Err((
+            at_value(key),
+            format!(
+                "rule {label:?}: values.{} is read by no operation, so it would be ignored; \
+                 {near}the keys operations read: {}",
+                crate::text::echo_bare(key),
+                keys.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A rule's `[rule.then.notify]`: `suppress = true` never sends the notification, so the
+/// settings of its sending (`delay`, `duplicate`, `reorder`, `corrupt_signature`) cannot apply.
+fn check_notify(rule: &RuleSpec, label: &str, at: &dyn Fn(&str) -> Path) -> Result<(), Refusal> {
+    let notify = &rule.then.notify;
+    if !notify.suppress {
+        return Ok(());
+    }
+    let sending = [
+        ("delay", notify.delay.is_some()),
+        ("duplicate", notify.duplicate),
+        ("reorder", notify.reorder),
+        ("corrupt_signature", notify.corrupt_signature),
+    ];
+    let Some((key, _)) = sending.iter().find(|(_, set)| *set) else {
+        return Ok(());
+    };
+    Err((
+        [
+            at("then"),
+            vec![Step::Key("notify".to_owned()), Step::Key((*key).to_owned())],
+        ]
+        .concat(),
+        format!(
+            "rule {label:?}: notify.suppress = true never sends the notification, so notify.{key} \
+             cannot apply to it; leave out {key}, or suppress to send the notification"
+        ),
+    ))
 }
 
 /// Whether `rule` can decide an operation of the Whalet surface (Whalet part 1): its surface is
@@ -682,8 +818,49 @@ fn check_timeline<C>(
                 format!("timeline event {} ({}): {e}", i + 1, event.event),
             )
         })?;
+        if let Some((key, why)) = unusable_param(&params) {
+            return Err((
+                [
+                    entry_key("timeline", i, "params"),
+                    vec![Step::Key(key.to_owned())],
+                ]
+                .concat(),
+                format!("timeline event {} ({}): {why}", i + 1, event.event),
+            ));
+        }
     }
     Ok(())
+}
+
+/// A parameter whose meaning every trigger shares (src/trigger.rs) and whose value no trigger
+/// could use, which would otherwise load and fail only when the event fires: `tenant` that is
+/// not `provider:id` ([`crate::trigger::named_tenant`]), `count` that is not a whole number of
+/// 1 or more ([`crate::trigger::count_param`]; its upper bound is the trigger's own, checked
+/// when it fires). The parameter's name and why.
+fn unusable_param(
+    params: &serde_json::Map<String, serde_json::Value>,
+) -> Option<(&'static str, String)> {
+    if let Some(text) = params.get("tenant").and_then(serde_json::Value::as_str) {
+        if TenantId::parse(text).is_none() {
+            return Some((
+                "tenant",
+                format!(
+                    "parameter tenant must be provider:id with provider whalet, infinia or \
+                     pockyt (e.g. \"whalet:202400000000001\"), not {}",
+                    crate::text::echo(text)
+                ),
+            ));
+        }
+    }
+    if params.contains_key("count") {
+        crate::trigger::count_param(params, "count", u64::MAX, "").err()?;
+        let shown = crate::trigger::shown(&params["count"]);
+        return Some((
+            "count",
+            format!("parameter count must be a whole number, 1 or more, not {shown}"),
+        ));
+    }
+    None
 }
 
 /// Where the refusal `e` of timeline event `i`'s parameters is located: at the parameter
@@ -1289,7 +1466,7 @@ mod tests {
         }
         for fine in [
             "[rule.when]\nday = \"2024-01-01\"\n",
-            "[rule.then]\nvalues = { message = \"2024-01-01\", other = { a = 1 } }\n",
+            "[rule.then]\nvalues = { message = \"2024-01-01\", materialType = \"x\" }\n",
         ] {
             assert!(rule(fine).is_ok(), "{fine}");
         }

@@ -31,7 +31,70 @@ pub struct Predicate(pub PredicateSpec);
 
 impl<'de> Deserialize<'de> for Predicate {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let value = Value::deserialize(d)?;
+        Predicate::from_value(None, Value::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The tests a predicate table may hold (`[rule.when]`, docs/SCENARIOS.md).
+pub const TESTS: &[&str] = &["equals", "prefix", "one_of", "exists", "min", "max"];
+
+/// Deserialises a predicate knowing the field path it is written under (`[rule.when]`'s key),
+/// so that a dotted path written unquoted is told how to write it.
+pub struct PredicateSeed<'k>(pub &'k str);
+
+impl<'de> serde::de::DeserializeSeed<'de> for PredicateSeed<'_> {
+    type Value = Predicate;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Predicate, D::Error> {
+        Predicate::from_value(Some(self.0), Value::deserialize(d)?)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// Why a table under the field path `path` holds `key`, which is no test: an unquoted dotted
+/// path (`body.amount = "5"` in TOML is the table `body = { amount = "5" }`), or a misspelt
+/// test. `value` is what `key` holds.
+fn not_a_test(path: Option<&str>, key: &str, value: &Value) -> String {
+    let tests = TESTS.join(", ");
+    if let Some(near) = crate::text::nearest(key, TESTS) {
+        let place = path.map_or_else(String::new, |path| format!("when {path:?}: "));
+        return format!(
+            "{place}{} is no test of a predicate; did you mean {near}? (the tests: {tests})",
+            crate::text::echo(key)
+        );
+    }
+    // The path the table spells: down through tables of one key that is no test either.
+    let mut dotted = match path {
+        Some(path) => format!("{path}.{key}"),
+        None => key.to_owned(),
+    };
+    let mut leaf = value;
+    while let Value::Object(map) = leaf {
+        match map.iter().next() {
+            Some((k, v)) if map.len() == 1 && !TESTS.contains(&k.as_str()) => {
+                dotted = format!("{dotted}.{k}");
+                leaf = v;
+            }
+            _ => break,
+        }
+    }
+    let written = match leaf {
+        Value::Object(_) | Value::Array(_) => "...".to_owned(),
+        scalar => crate::text::echo_bare(&scalar.to_string()),
+    };
+    let place = path.map_or_else(String::new, |path| format!("when {path:?}: "));
+    format!(
+        "{place}{} is no test of a predicate (the tests: {tests}); a field path with dots must \
+         be quoted whole, or each part is read as a table: for the field {dotted} write \
+         {dotted:?} = {written}",
+        crate::text::echo(key)
+    )
+}
+
+impl Predicate {
+    /// A predicate from the value written under the field path `path` (when known): a table of
+    /// tests, or a bare value for `equals`.
+    pub fn from_value(path: Option<&str>, value: Value) -> Result<Predicate, String> {
         if let Some(text) = super::format::toml_datetime(&value) {
             // Kept for the loader's check, which names the rule and the key.
             let key = match &value {
@@ -47,21 +110,26 @@ impl<'de> Deserialize<'de> for Predicate {
             }));
         }
         match value {
-            Value::Object(map) => serde_json::from_value(Value::Object(map))
-                .map(Predicate)
-                .map_err(serde::de::Error::custom),
-            Value::Array(_) | Value::Null => Err(serde::de::Error::custom(
-                "a predicate is a value (equals) or a table with equals, prefix, one_of, exists, min or max",
-            )),
+            Value::Object(map) => {
+                if let Some((key, inner)) = map.iter().find(|(k, _)| !TESTS.contains(&k.as_str()))
+                {
+                    return Err(not_a_test(path, key, inner));
+                }
+                serde_json::from_value(Value::Object(map))
+                    .map(Predicate)
+                    .map_err(|e| e.to_string())
+            }
+            Value::Array(_) | Value::Null => Err(
+                "a predicate is a value (equals) or a table with equals, prefix, one_of, exists, min or max"
+                    .to_owned(),
+            ),
             scalar => Ok(Predicate(PredicateSpec {
                 equals: Some(scalar),
                 ..Default::default()
             })),
         }
     }
-}
 
-impl Predicate {
     /// Rejects predicates that can never be meaningful.
     pub fn check(&self) -> Result<(), String> {
         let p = &self.0;
@@ -87,6 +155,27 @@ impl Predicate {
                  one value, or leave one_of out"
                     .into(),
             );
+        }
+        if p.exists == Some(false) {
+            // A missing field fails every value test, and a present one fails exists = false.
+            let tests: Vec<&str> = [
+                ("equals", p.equals.is_some()),
+                ("prefix", p.prefix.is_some()),
+                ("one_of", p.one_of.is_some()),
+                ("min", p.min.is_some()),
+                ("max", p.max.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(name, given)| given.then_some(name))
+            .collect();
+            if let Some(first) = tests.first() {
+                return Err(format!(
+                    "exists = false with {} can never hold: exists = false holds only for an \
+                     absent field, and an absent field fails every value test; leave out {first} \
+                     to match an absent field, or exists to test the value",
+                    tests.join(" and ")
+                ));
+            }
         }
         if let (Some(min), Some(max)) = (&p.min, &p.max) {
             if min > max {
@@ -303,5 +392,40 @@ mod tests {
         assert!(p(json!({"exists": false})).holds(&fields, "nope"));
         assert!(!p(json!({"equals": "x"})).holds(&fields, "nope"));
         assert!(!p(json!({"min": 1})).holds(&fields, "user.country"));
+    }
+
+    /// A table under a field path whose key is no test reads as an unquoted dotted path: the
+    /// refusal spells the whole path to quote (through tables of one key), or the near test.
+    #[test]
+    fn a_key_that_is_no_test_is_told_the_quoted_path_or_the_near_test() {
+        let e = Predicate::from_value(Some("body"), json!({"amount": {"cents": 5}})).unwrap_err();
+        assert!(
+            e.starts_with("when \"body\": \"amount\" is no test")
+                && e.contains("write \"body.amount.cents\" = 5"),
+            "{e}"
+        );
+        let e = Predicate::from_value(Some("amount"), json!({"prefx": "U"})).unwrap_err();
+        assert!(e.contains("did you mean prefix?"), "{e}");
+    }
+
+    /// `exists = false` holds only for an absent field, which fails every value test.
+    #[test]
+    fn exists_false_with_a_value_test_can_never_hold() {
+        for test in ["equals", "prefix", "one_of", "min", "max"] {
+            let value = if test == "one_of" {
+                json!(["1"])
+            } else {
+                json!("1")
+            };
+            let e = p(json!({"exists": false, test: value}))
+                .check()
+                .unwrap_err();
+            assert!(
+                e.contains(&format!("exists = false with {test} can never hold")),
+                "{e}"
+            );
+        }
+        assert!(p(json!({"exists": false})).check().is_ok());
+        assert!(p(json!({"exists": true, "min": 1})).check().is_ok());
     }
 }

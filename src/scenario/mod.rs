@@ -115,7 +115,7 @@ impl Decision {
         self.value(key, read)
     }
 
-    /// The typed `values` key `key` read by `read`, its reader in [`format::TYPED_VALUES`];
+    /// The typed `values` key `key` read by `read`, its reader in [`format::VALUE_KEYS`];
     /// `None` when the rule does not set it, or (never after a load, which refused it) when it
     /// does not read.
     pub fn value<T>(&self, key: &str, read: fn(&Value) -> Result<T, String>) -> Option<T> {

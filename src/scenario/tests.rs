@@ -273,7 +273,7 @@ fn broken_files_are_rejected_with_a_reason() {
         (
             "name = \"x\"\n[[rule]]\n[rule.when]\namount = { lt = 1 }",
             4,
-            "unknown field",
+            "\"lt\" is no test of a predicate",
         ),
         (
             "name = \"x\"\n[[rule]]\n[rule.then]\nreason = \"r\"",

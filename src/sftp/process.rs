@@ -69,7 +69,8 @@ fn complete(core: &Core, tenant: &TenantId, area: Area, name: &str) {
     let now = core.clock().now();
     let generation = core.with_tenant(tenant, |t| {
         let generation = t.next_seq();
-        let upload = Upload::received(name, UploadStatus::Processing, now, generation, None);
+        let mut upload = Upload::received(name, UploadStatus::Processing, now, generation, None);
+        upload.error_file = earlier_report(t, Area::Infinia, name);
         t.infinia.uploads.insert(name.to_owned(), upload);
         generation
     });
@@ -124,6 +125,10 @@ fn platform_complete(
     let Some(reason) = scenario_failure(decision, Area::Platform) else {
         return super::materials::process(core, tenant, name, rule);
     };
+    // A rule's forced code counts as the API's answer with that code would.
+    if let Some(code) = decision.sync.as_ref().and_then(|s| s.code.as_deref()) {
+        count_platform(core, tenant, code);
+    }
     let now = core.clock().now();
     let sftp = &core.infinia().apps.config;
     let quotas = (sftp.sftp_max_files, sftp.sftp_max_bytes);
@@ -379,15 +384,25 @@ fn upload_abandoned(
         }
         journal(core, (tenant, area, None), name, "INCOMPLETE", detail);
         let generation = t.next_seq();
-        let upload = Upload::received(
+        let mut upload = Upload::received(
             name,
             UploadStatus::Incomplete,
             now,
             generation,
             Some(reason.into()),
         );
+        upload.error_file = earlier_report(t, area, name);
         area.uploads(t).insert(name.to_owned(), upload);
     });
+}
+
+/// The report (`/error` or `/result`) an earlier upload of `name` left, while it is still there:
+/// a new upload of the name that is not processed (yet, or ever: `PROCESSING`, `INCOMPLETE`)
+/// keeps naming it as its `errorFile`, since only processing the name again replaces or drops
+/// it (docs/INFINIA.md); a report removed over SFTP is no longer named.
+fn earlier_report(t: &mut crate::store::TenantState, area: Area, name: &str) -> Option<String> {
+    let path = area.uploads(t).get(name)?.error_file.clone()?;
+    area.files(t).contains_key(&path).then_some(path)
 }
 
 /// The surface and operation an area's uploads are journaled under and decided by the
@@ -410,6 +425,9 @@ pub(super) fn journal(
     detail: &str,
 ) {
     let (surface, operation) = area_operation(area);
+    if area == Area::Platform {
+        count_platform(core, tenant, code);
+    }
     let rule = rule.map(str::to_owned);
     core.journal().record(crate::journal::JournalEntry {
         id: 0,
@@ -427,6 +445,17 @@ pub(super) fn journal(
         rule,
         latency_us: 0,
     });
+}
+
+/// Counts a partner's SFTP trade materials upload for coverage (docs/COVERAGE.md) as an API
+/// request of `tradeMaterialsUpload` answered `code` is counted: a file processed with every row
+/// accepted (`SUCCESS`) counts as the operation's `SUCCESS`, a scenario rule's forced code as
+/// that code; an outcome the API has no code for (`PARTIALLY_FAILED`, `FAILED`, `INCOMPLETE`)
+/// is no item and counts nothing.
+fn count_platform(core: &Core, tenant: &TenantId, code: &str) {
+    let (surface, operation) = area_operation(Area::Platform);
+    let coverage = core.surface::<crate::coverage::Coverage>();
+    coverage.request(surface, Some(tenant), operation, code);
 }
 
 crate::core::timers::timer_kind! {

@@ -371,10 +371,9 @@ async fn a_rule_with_an_empty_operation_list_is_refused_at_load() {
         "{body}"
     );
     assert!(
-        body["reason"]
-            .as_str()
-            .unwrap()
-            .starts_with("operation = [] names no operation, so the rule would never match"),
+        body["reason"].as_str().unwrap().starts_with(
+            "rule \"rule 1\": operation = [] names no operation, so the rule would never match"
+        ),
         "{body}"
     );
     assert_eq!(

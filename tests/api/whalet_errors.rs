@@ -350,7 +350,10 @@ async fn every_business_id_compares_what_the_operation_reads() {
         "b2bVirtualAccountApply",
         (b2b.clone(), "PROCESSING"),
         noise(&b2b, "accountName"),
-        (with(&b2b, json!({"accountName": "Other"})), "outCardId"),
+        (
+            with(&b2b, json!({"channelCode": "SIM_HK_GLOBAL"})),
+            "outCardId",
+        ),
     )
     .await;
 
@@ -387,18 +390,22 @@ async fn every_business_id_compares_what_the_operation_reads() {
     )
     .await;
 
+    // A cancellation reads userId and cardId, its key, and a reason it does not keep: every
+    // retry is the original answer (nothing can differ under the same card).
     let cancel = json!({"userId": user, "cardId": card_id});
-    replayed_not_changed(
-        &app,
-        "b2cCardCancel",
-        (cancel.clone(), "PROCESSING"),
+    let first = expect(&app, "b2cCardCancel", cancel.clone(), "PROCESSING").await;
+    for retry in [
         noise(&cancel, "reason"),
-        (
-            with(&cancel, json!({"reason": "closing"})),
-            "the cancellation of card",
-        ),
-    )
-    .await;
+        with(&cancel, json!({"reason": "closing"})),
+    ] {
+        let again = call(&app, "b2cCardCancel", retry).await;
+        assert_eq!(
+            (again.code.as_str(), again.body.as_ref()),
+            ("PROCESSING", Some(&first)),
+            "{}",
+            again.detail
+        );
+    }
 
     let order = json!({"userId": user, "outOrderNo": "o-n", "buyerName": "Berlin Imports GmbH",
         "buyerCountry": "DE", "goodsName": "LED panels", "currency": "USD", "amount": "600"});

@@ -284,19 +284,12 @@ pub fn decide_from_page(
 /// That `tenant` is a configured Infinia app; refused as the triggers refuse an `appId` that
 /// names none ([`crate::trigger::acting_tenant`]), naming the configured apps.
 fn configured_app(core: &Core, tenant: &TenantId) -> Result<(), String> {
-    let apps = core.infinia().apps.ids();
-    if tenant.provider == Provider::Infinia && apps.contains(&tenant.id) {
-        return Ok(());
-    }
-    let choices = match apps.as_slice() {
-        [] => "no Infinia app is configured".to_owned(),
-        ids => format!("configured: {}", ids.join(", ")),
-    };
-    Err(format!(
-        "no Infinia app {}; {choices}. The binding belongs to an app this simulator no longer \
-         has: configure it again ([[infinia.apps]]) to decide it",
-        echo(&tenant.id)
-    ))
+    crate::trigger::binding_owner_configured(
+        Provider::Infinia,
+        tenant,
+        &core.infinia().apps.ids(),
+        "[[infinia.apps]]",
+    )
 }
 
 /// The reply of the request and the query; a field without a value is `""` (every field of

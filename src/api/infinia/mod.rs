@@ -255,6 +255,9 @@ pub fn ensure_tenants(
 }
 
 /// Posts the opening balances once per (re)started tenant state.
+/// The memo of an app's opening balances' postings.
+pub(crate) const OPENING_MEMO: &str = "opening balance";
+
 pub fn ensure_opened(state: &mut TenantState, infinia_app: &InfiniaApp, now: i64) {
     if state.infinia.opened {
         return;
@@ -263,7 +266,7 @@ pub fn ensure_opened(state: &mut TenantState, infinia_app: &InfiniaApp, now: i64
     for amount in &infinia_app.opening_balances {
         if let Err(e) = state.ledger.transfer(
             now,
-            "opening balance",
+            OPENING_MEMO,
             FUNDING_ACCOUNT,
             PLATFORM_ACCOUNT,
             *amount,

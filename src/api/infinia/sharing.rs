@@ -246,7 +246,7 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
         t.ledger
             .transfer(
                 now,
-                format!("revenue sharing {request_no} reserved"),
+                memo(request_no, "reserved"),
                 PLATFORM_ACCOUNT,
                 &sharing_account(request_no),
                 total,
@@ -323,10 +323,7 @@ pub fn finish(
         };
         let mut legs: Vec<(&str, Money)> = vec![(from.as_str(), debit)];
         legs.extend(accounts.iter().map(|(a, m)| (a.as_str(), *m)));
-        let memo = format!(
-            "revenue sharing {request_no} {}",
-            if success { "paid" } else { "returned" }
-        );
+        let memo = memo(request_no, if success { "paid" } else { "returned" });
         t.ledger.post(now, memo, &legs)?;
         sharing.status = if success {
             SharingStatus::Success
@@ -365,6 +362,19 @@ crate::core::timers::timer_kind! {
             tracing::warn!(error = %e, "revenue sharing not finished");
         }
     }
+}
+
+/// The memo of a sharing's posting at `step` (`reserved`, `paid`, `returned`).
+fn memo(request_no: &str, step: &str) -> String {
+    format!("revenue sharing {request_no} {step}")
+}
+
+/// Whether `memo` is one of sharing `request_no`'s postings: its reservation, its payment or
+/// its return (a snapshot import's check ties postings to their sharing by it).
+pub(crate) fn is_memo_of(memo: &str, request_no: &str) -> bool {
+    ["reserved", "paid", "returned"]
+        .iter()
+        .any(|step| memo == self::memo(request_no, step))
 }
 
 #[cfg(test)]

@@ -241,13 +241,14 @@ pub fn shop_account_bind_query(ctx: &Ctx<'_>, body: &Value) -> Result<Value, Wha
         })
 }
 
-/// Ends a binding (under the tenant lock) and notifies; Err when it is no longer PROCESSING.
+/// Ends a binding (under the tenant lock) and notifies (when `notify`: not for a partner that
+/// is no longer configured); Err when it is no longer PROCESSING.
 fn finish(
     core: &Core,
     tenant: &TenantId,
     bind_id: &str,
-    status: BindStatus,
-    reason: String,
+    (status, reason): (BindStatus, String),
+    notify: bool,
 ) -> Result<Option<String>, String> {
     let now = core.clock().now();
     let ended = core
@@ -285,6 +286,9 @@ fn finish(
         .ok()
         .ok_or_else(|| format!("tenant {tenant} does not exist"))??;
     let (payload, behaviour) = ended;
+    if !notify {
+        return Ok(None);
+    }
     // A notification a scenario suppresses is recorded, never sent: the partner is not told.
     let sent = !behaviour.suppress;
     let id = crate::api::whalet::notify(
@@ -317,13 +321,23 @@ pub fn binding_standing(core: &Core, req: &AuthorizationRequest) -> BindingStand
     seen.ok().flatten().unwrap_or(BindingStanding::Gone)
 }
 
-/// The decision callback registered with `web::authorize` for surface `platform`.
+/// The decision callback registered with `web::authorize` for surface `platform`: the page, a
+/// trigger and a scenario decide through it, and the link's expiry. A binding of a partner that
+/// is no longer configured (a data directory or snapshot of a run that had it) is refused for
+/// the page, a trigger and a scenario alike ([`configured_partner`]), as the triggers refuse its
+/// `partnerId`: a decision would notify a partner with no notification URL. Its link's expiry
+/// still rejects it, with no notification (the partner has no notification URL), so that the
+/// binding never stays PROCESSING behind an expired link. (The Infinia page's `configured_app` is the same rule for an app.)
 pub fn decide_binding(
     core: &Core,
     req: &AuthorizationRequest,
     d: &Decision,
     via: &str,
 ) -> Result<Option<String>, String> {
+    let configured = configured_partner(core, &req.tenant);
+    if via != crate::authorize::VIA_EXPIRY {
+        configured.clone()?;
+    }
     let (status, reason) = if d.approved {
         (BindStatus::Success, String::new())
     } else {
@@ -334,12 +348,24 @@ pub fn decide_binding(
                 .unwrap_or_else(|| REJECTED_REASON.to_owned()),
         )
     };
-    let notification = finish(core, &req.tenant, &req.business_id, status, reason)?;
+    let (bind_id, ended) = (&req.business_id, (status, reason));
+    let notification = finish(core, &req.tenant, bind_id, ended, configured.is_ok())?;
     // A trigger's change is counted when it fires; the page's, a scenario's and an expiry's here.
     let changes = ("platform.binding.approved", "platform.binding.rejected");
     let by_trigger = via == "trigger";
     crate::api::coverage::decided(core, &req.tenant, by_trigger, d.approved, changes);
     Ok(notification)
+}
+
+/// That `tenant` is a configured Whalet partner; refused as the triggers refuse a `partnerId`
+/// that names none ([`crate::trigger::acting_tenant`]), naming the configured partners.
+fn configured_partner(core: &Core, tenant: &TenantId) -> Result<(), String> {
+    crate::trigger::binding_owner_configured(
+        crate::tenant::Provider::Whalet,
+        tenant,
+        &core.partners().ids(),
+        "[[whalet.partners]]",
+    )
 }
 
 /// Decides a binding by its bindId (the API twin of the page).

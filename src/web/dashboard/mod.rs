@@ -6,6 +6,7 @@
 //! this directory, embedded with `include_str!`.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use crate::clock::{MAX_SCALE, MIN_SCALE};
 use crate::config::infinia::DEMO_APP_ID;
@@ -14,6 +15,7 @@ use crate::config::pockyt::{DEMO_MERCHANT_NO, DEMO_TOKEN};
 use crate::config::DEMO_PARTNER_ID;
 use crate::core::Core;
 use crate::http::{SimRequest, SimResponse};
+use crate::money::Currency;
 use crate::notify::NotificationFilter;
 use crate::web::{escape, fill};
 use crate::wire::crypto::SignatureHash;
@@ -204,6 +206,10 @@ struct Facts {
     /// signature_alg` or the app's own); `whalet-sim call` signs SHA256withRSA unless given
     /// `--infinia-alg sha1`.
     infinia_sha1: String,
+    /// `data-currency-exponents`: JSON `{code: exponent}` of every currency the simulator knows
+    /// (`money.rs`, ISO 4217): how many minor-unit digits an amount's currency has, for the
+    /// tenants view to show minor units as money.
+    currency_exponents: &'static str,
 }
 
 impl Facts {
@@ -254,8 +260,20 @@ impl Facts {
             demo_tenants: serde_json::json!(demo_tenants).to_string(),
             infinia_paths: serde_json::json!(renamed).to_string(),
             infinia_sha1: serde_json::json!(sha1).to_string(),
+            currency_exponents: currency_exponents(),
         }
     }
+}
+
+/// What `data-currency-exponents` says: `{code: exponent}` of every currency `money.rs` knows,
+/// read from its table (`Currency::all`, once), so that the page
+/// never keeps a second table that could disagree with the server's.
+fn currency_exponents() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    TEXT.get_or_init(|| {
+        let known: BTreeMap<&str, u32> = Currency::all().collect();
+        serde_json::json!(known).to_string()
+    })
 }
 
 /// What `data-platform-auth` says: the `[platform] auth` mode.
@@ -305,6 +323,7 @@ fn render(slug: &str, title: &str, lede: &str, item: &str, facts: &Facts) -> Str
             ("demo_tenants", &escape(&facts.demo_tenants)),
             ("infinia_paths", &escape(&facts.infinia_paths)),
             ("infinia_sha1", &escape(&facts.infinia_sha1)),
+            ("currency_exponents", &escape(facts.currency_exponents)),
         ],
     )
 }
@@ -448,6 +467,33 @@ mod tests {
             !html.contains("s3cret-token") && !html.contains("my-own-token"),
             "{html}"
         );
+    }
+
+    /// The page is told every currency's minor-unit exponent as the money table has it (the
+    /// tenants view shows minor units as money with it), escaped as every attribute is.
+    #[test]
+    fn the_shell_carries_the_currency_exponents_of_the_money_table() {
+        let listed: BTreeMap<String, u32> = serde_json::from_str(currency_exponents()).unwrap();
+        for (code, exponent) in &listed {
+            assert_eq!(
+                Currency::parse(code).unwrap().exponent(),
+                *exponent,
+                "{code}"
+            );
+        }
+        for code in ["USD", "EUR", "JPY", "KWD", "BHD"] {
+            assert!(listed.contains_key(code), "{code}: {listed:?}");
+        }
+        let facts = Facts {
+            currency_exponents: currency_exponents(),
+            ..Facts::default()
+        };
+        let html = render("tenants", "Tenants", "x", "", &facts);
+        let attribute = format!(
+            "data-currency-exponents=\"{}\"",
+            escape(currency_exponents())
+        );
+        assert!(html.contains(&attribute), "{html}");
     }
 
     #[test]

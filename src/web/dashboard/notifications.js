@@ -119,17 +119,34 @@
       a.responseExcerpt ? h("details", { class: "answer" }, h("summary", {}, "Partner's answer"), json(parseMaybe(a.responseExcerpt))) : null);
   }
 
-  /** The attempts, with a marker where a Resend started a new series. */
-  function attemptItems(attempts) {
+  /**
+   * What started series `series` of `n`, whose series before it ended with `before` (its last
+   * attempt, or null). A scenario's `duplicate` sends the whole series again once the first is
+   * delivered, at once (notify/deliver.rs): series 2 after a delivered series 1 of a notification
+   * with that behaviour is the duplicate. Any other series is a Resend (POST
+   * /__sim/notifications/{id}/resend, from the control plane or this page), which only a
+   * finished notification takes: a duplicate's is still pending until its second series ends.
+   */
+  function seriesCause(n, series, before) {
+    const duplicate = n.behaviour && n.behaviour.duplicate === true && series === 2 &&
+      before !== null && before.series === 1 && before.verdict === "delivered";
+    return duplicate ? " · the scenario's duplicate: sent again with the same requestNo"
+      : " · resent with the same requestNo (Resend)";
+  }
+
+  /** The attempts of `n`, with a marker where a new series started, saying what started it. */
+  function attemptItems(n) {
     const out = [];
     let series = 1;
-    for (const a of attempts) {
+    let before = null;
+    for (const a of n.attempts) {
       if (a.series !== series) {
         series = a.series;
         out.push(h("li", { class: "attempt attempt-series" }, h("strong", {}, `Series ${series}`),
-          h("span", { class: "muted" }, " · resent with the same requestNo")));
+          h("span", { class: "muted" }, seriesCause(n, series, before))));
       }
       out.push(attemptItem(a));
+      before = a;
     }
     return out;
   }
@@ -139,7 +156,7 @@
   }
 
   function body(n) {
-    const items = attemptItems(n.attempts);
+    const items = attemptItems(n);
     if (n.status === "pending" && typeof n.nextAttemptAt === "number") {
       items.push(h("li", { class: "attempt attempt-next" },
         h("div", { class: "attempt-head" }, h("strong", {}, n.attempts.length ? "Next retry" : "First attempt"),

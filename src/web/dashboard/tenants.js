@@ -8,12 +8,20 @@
 
   const SURFACES = [["whalet", "Whalet Open API"], ["whaletTrade", "Whalet trade & payouts"],
     ["platform", "whalet-platform"], ["infinia", "Infinia Pay"], ["pockyt", "Pockyt payouts"]];
-  const EXPONENT = { JPY: 0, KRW: 0, VND: 0, KWD: 3, BHD: 3 };
+  /** Each currency's minor-unit exponent, `{code: exponent}`, as the server's money table has it
+   *  (`data-currency-exponents`, dashboard/mod.rs). */
+  const EXPONENT = Dash.fact("currencyExponents", {});
+  /** State fields that keep amounts as bare minor units by currency code (`{seller: {EUR:
+   *  4000}}`: Infinia's `earned`, store/infinia.rs) rather than as `{minor, currency}`. */
+  const MINOR_BY_CURRENCY = { infinia: ["earned"] };
   let root = null;
   let lastSig = "";
 
+  /** An amount in minor units as money, with its currency's own exponent (`5000` USD reads
+   *  "50.00 USD", 1000 KWD "1.000 KWD"); a currency the server does not know, as minor units. */
   function money(minor, currency) {
-    const exp = EXPONENT[currency] ?? 2;
+    const exp = EXPONENT[currency];
+    if (!Number.isInteger(exp) || !Number.isInteger(minor)) return `${minor} ${currency} (minor units)`;
     const neg = minor < 0;
     const digits = String(Math.abs(minor)).padStart(exp + 1, "0");
     const int = digits.slice(0, digits.length - exp).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
@@ -92,11 +100,20 @@
     return entries.flatMap(([k, v]) => entityRows(v, `${prefix}${k} / `));
   }
 
-  /** Turns a surface's state object into collections of entities (tables) and scalar facts. */
-  function collections(state) {
+  /** `value` with every integer under a currency code's key as the amount `{minor, currency}`
+   *  (a field of `MINOR_BY_CURRENCY`: minor units by currency, at any depth). */
+  function asAmounts(value) {
+    if (!isPlainObject(value)) return value;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) =>
+      [k, Number.isInteger(v) && /^[A-Z]{3}$/.test(k) ? { minor: v, currency: k } : asAmounts(v)]));
+  }
+
+  /** Turns a surface's state object into collections of entities (tables) and scalar facts;
+   *  `minorByCurrency`: the names of its fields that hold minor units by currency. */
+  function collections(state, minorByCurrency) {
     const out = [];
     for (const [name, value] of Object.entries(state || {})) {
-      const rows = entityRows(value, "");
+      const rows = entityRows((minorByCurrency || []).includes(name) ? asAmounts(value) : value, "");
       if (rows.length) out.push({ name, rows });
     }
     return out;
@@ -104,6 +121,8 @@
 
   /** A state key as a column header: `out_user_id` and `outUserId` both read "Out user id". */
   function header(key) {
+    // A code (`USD`, a currency column) is written as it is.
+    if (/^[A-Z][A-Z0-9]*$/.test(key)) return key;
     const words = key.replace(/([a-z0-9])([A-Z])/g, "$1 $2").replace(/_/g, " ").trim().toLowerCase();
     return words.charAt(0).toUpperCase() + words.slice(1);
   }
@@ -164,7 +183,7 @@
       : h("p", { class: "muted" }, "No money has moved yet. Balances appear after a collection, a transfer or a payout."));
     let entityCount = 0;
     for (const [key, title] of SURFACES) {
-      for (const c of collections(snap[key])) {
+      for (const c of collections(snap[key], MINOR_BY_CURRENCY[key])) {
         entityCount += c.rows.length;
         parts.push(h("h3", {}, `${title} · ${c.name} `, h("span", { class: "muted" }, `(${c.rows.length})`)));
         parts.push(entityTable(title, c));

@@ -137,7 +137,8 @@ pub fn cancel(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let mut c = Check::new(body)?;
     let user_id = c.id("userId");
     let card_id = c.id("cardId");
-    c.opt("reason");
+    // Checked, but a cancellation keeps no reason (nor says one back): not kept.
+    c.unkept("reason", Check::opt);
     let content = c.content();
     c.finish()?;
     super::again_after_refusal(

@@ -10,7 +10,7 @@ use super::catalogue::{self, offering, Channel, Platform};
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::kinds::OpeningReview;
 use crate::api::whalet::common::review::{self, reported, Notice, Review, Settle};
-use crate::api::whalet::common::{again, failure, mint, once};
+use crate::api::whalet::common::{again, failure, mint, once, IdOf};
 use crate::api::whalet::{Ctx, Reply};
 use crate::money::Currency;
 use crate::store::whalet::{BankAccount, Card, CardStatus, FundSource, ReviewStatus};
@@ -37,7 +37,9 @@ pub fn apply_b2b(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let channels = catalogue::catalogue().channels.iter();
     let channel_code = listed(&mut c, "channelCode", channels.map(|ch| &*ch.channel_code));
     let currency = c.currency("currency", true);
-    let account_name = c.opt("accountName");
+    // Only compared with the user's legal name, which the account is opened in whatever is
+    // asked: checked, not kept.
+    let account_name = c.unkept("accountName", Check::opt);
     let content = c.content();
     let currency = c.finish_with("currency", currency)?;
     open(
@@ -157,10 +159,9 @@ fn open(
     once(
         ctx,
         &format!("{operation} {}", a.user_id),
-        "outCardId",
-        a.out_card_id,
+        ("outCardId", a.out_card_id),
         content,
-        |_| false,
+        IdOf::Partner,
         |t| {
             let channel = admissible(t, &a)?;
             if let Some(card) = t

@@ -65,23 +65,23 @@ pub fn bind(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
         .one_of("operationType", OPERATION_TYPES, true)
         .unwrap_or("");
     let shop_id = c.id("shopId");
-    let shop_name = if op == "UNBIND" {
-        c.opt("shopName").unwrap_or("")
+    // An unbind does not use them (the binding keeps its shop's name and URL): they are
+    // checked, not kept.
+    let unbind = op == "UNBIND";
+    let shop_name = if unbind {
+        c.unkept("shopName", Check::opt).unwrap_or("")
     } else {
         c.text("shopName")
     };
     crate::api::describe::record_when("shopName", "operationType is BIND or ADD");
-    let shop_url = c.opt("shopUrl").unwrap_or("");
-    let mut content = c.content();
+    let shop_url = if unbind {
+        c.unkept("shopUrl", Check::opt)
+    } else {
+        c.opt("shopUrl")
+    };
+    let shop_url = shop_url.unwrap_or("");
+    let content = c.content();
     c.finish()?;
-    if op == "UNBIND" {
-        // An unbind does not use them (the binding keeps its shop's name and URL): they are
-        // checked, not counted.
-        if let Value::Object(read) = &mut content {
-            read.remove("shopName");
-            read.remove("shopUrl");
-        }
-    }
     let r = Request {
         user_id,
         card_id,

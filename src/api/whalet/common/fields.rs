@@ -212,6 +212,36 @@ impl<'a> Check<'a> {
         self.read.remove(&self.name(field));
     }
 
+    /// Reads `field` with `reader` (any reader of this check: `Check::opt`, `Check::text`, ...),
+    /// checked as that reader checks it, for a field the operation checks but does not keep (a
+    /// name only compared with the one it already has, a reason it throws away): it is no part
+    /// of [`Check::content`], so a retry that adds, drops or changes it is the same request.
+    pub fn unkept<T>(&mut self, field: &str, reader: impl FnOnce(&mut Self, &str) -> T) -> T {
+        let value = reader(self, field);
+        self.unnote(field);
+        value
+    }
+
+    /// The value the operation uses for the optional `field`: `given` (what its reader read), or
+    /// `default` when the field was left out (absent, null or blank). That value is what
+    /// [`Check::content`] holds (`show` writes it), so a retry that spells the default out is the
+    /// same request as one that leaves it out. A field given but refused stays as given: its
+    /// problem refuses the request.
+    pub fn defaulted<T>(
+        &mut self,
+        field: &str,
+        given: Option<T>,
+        default: Option<T>,
+        show: impl FnOnce(&T) -> Value,
+    ) -> Option<T> {
+        let refused = given.is_none() && self.read.contains_key(&self.name(field));
+        let used = if refused { None } else { given.or(default) };
+        if let Some(value) = &used {
+            self.note(field, show(value));
+        }
+        used
+    }
+
     pub fn problem(&mut self, text: impl Into<String>) {
         self.problems.push(text.into());
     }
@@ -503,12 +533,10 @@ impl<'a> Check<'a> {
             };
             let mut c = Check::nested(Some(map), format!("{at}."));
             let file_id = c.string("fileId", true, MAX_ID);
-            let file_name = c.string("fileName", false, MAX_TEXT);
-            let file_url = c.string("fileUrl", false, usize::MAX);
             // Checked, but the simulator keeps its own name and link for an uploaded file: a
             // retry that adds or drops them is the same request.
-            c.unnote("fileName");
-            c.unnote("fileUrl");
+            let file_name = c.unkept("fileName", |c, f| c.string(f, false, MAX_TEXT));
+            let file_url = c.unkept("fileUrl", |c, f| c.string(f, false, usize::MAX));
             let sound = c.problems.is_empty();
             self.absorb(c);
             if let Some(file_id) = file_id.filter(|_| sound) {
@@ -663,6 +691,70 @@ mod tests {
         let named = read(json!({"outUserId": "m", "legalEntity": {"name": "A"},
             "attaches": [{"fileId": "f", "fileName": "f.pdf", "fileUrl": "u"}]}));
         assert_eq!(named, files);
+    }
+
+    /// A field checked but not kept is no content, whatever it holds; still checked as its
+    /// reader checks it.
+    #[test]
+    fn a_field_checked_but_not_kept_is_no_content() {
+        let read = |body: Value| {
+            let mut c = Check::new(&body).unwrap();
+            c.id("cardId");
+            c.unkept("reason", Check::opt);
+            let content = c.content();
+            (content, c.finish())
+        };
+        let (plain, ok) = read(json!({"cardId": "C1"}));
+        assert!(ok.is_ok());
+        for body in [
+            json!({"cardId": "C1", "reason": "closing"}),
+            json!({"cardId": "C1", "reason": " "}),
+        ] {
+            let (content, ok) = read(body);
+            assert!(ok.is_ok());
+            assert_eq!(content, plain);
+        }
+        let (_, refused) = read(json!({"cardId": "C1", "reason": 5}));
+        assert_eq!(
+            refused.unwrap_err().detail,
+            "reason must be a string, got a number"
+        );
+    }
+
+    /// A defaulted field is content as the value the operation uses: left out (or blank) and
+    /// spelled out as the default are one request; another value is other content.
+    #[test]
+    fn a_defaulted_field_is_content_as_the_value_used() {
+        let read = |body: Value| {
+            let mut c = Check::new(&body).unwrap();
+            let currency = c.currency("currency", true);
+            let to = c.currency("toCurrency", false);
+            let to = c.defaulted("toCurrency", to, currency, |cur| Value::from(cur.code()));
+            let content = c.content();
+            (
+                to.map(|cur| cur.code().to_owned()),
+                content,
+                c.finish().is_ok(),
+            )
+        };
+        let left_out = read(json!({"currency": "USD"}));
+        assert_eq!(left_out.0.as_deref(), Some("USD"));
+        assert_eq!(left_out.1, json!({"currency": "USD", "toCurrency": "USD"}));
+        assert_eq!(
+            read(json!({"currency": "USD", "toCurrency": "USD"})),
+            left_out
+        );
+        assert_eq!(
+            read(json!({"currency": "USD", "toCurrency": " "})),
+            left_out
+        );
+        let other = read(json!({"currency": "USD", "toCurrency": "EUR"}));
+        assert_eq!((other.0.as_deref(), other.2), (Some("EUR"), true));
+        assert_ne!(other.1, left_out.1);
+        // A value given but refused is not replaced by the default: the request is refused.
+        let bad = read(json!({"currency": "USD", "toCurrency": "XXX"}));
+        assert_eq!((bad.0, bad.2), (None, false));
+        assert_eq!(bad.1["toCurrency"], "XXX");
     }
 
     /// A value is content as the operation reads it: an amount as canonical money, a count as

@@ -267,29 +267,48 @@ pub fn mint_file_id(t: &mut TenantState, _now: i64) -> String {
     }
 }
 
+/// Who chose a business id, which says what the partner can do when other content comes under
+/// it ([`once`]'s IDEMPOTENT_ERROR).
+#[derive(Clone, Copy)]
+pub enum IdOf<'r> {
+    /// The partner's own id (`outCardId`, `batchNo`): send the original content, or use a new id.
+    Partner,
+    /// An id the simulator issued (`payId`, which `payApply` answers): the partner cannot choose
+    /// another, so the text says what it can do instead.
+    Issued(&'r str),
+}
+
+/// The IDEMPOTENT_ERROR text for other content under a partner's id `id_field` = `id`, whose
+/// record is that id's first request: send that again, or use a new id.
+pub fn used_before(id_field: &str, id: &str) -> String {
+    format!(
+        "{id_field} {id:?} was already used with different content; send the original content \
+         to get the original result, or use a new {id_field}"
+    )
+}
+
 /// Runs `execute` once per business id (`operation` may carry a scope, e.g. the userId, when the
 /// id is unique per user only): the same id with the same `content` returns the recorded
-/// reply; with different content it is IDEMPOTENT_ERROR unless `may_replace` (looking at the
-/// state) allows a re-submission. `content` is what the operation read of the request
+/// reply; with different content it is IDEMPOTENT_ERROR, whose words say what the partner can
+/// do by who chose the id (`id_of`). `content` is what the operation read of the request
 /// ([`Check::content`](fields::Check::content)), so a field it ignores, or a null where the
 /// first request left the field out, does not make a retry a different request. Everything
 /// happens under the tenant lock; a refused request changes nothing and is not recorded.
 pub fn once(
     ctx: &Ctx<'_>,
     operation: &str,
-    id_field: &str,
-    business_id: &str,
+    (id_field, business_id): (&str, &str),
     content: &Value,
-    may_replace: impl FnOnce(&TenantState) -> bool,
+    id_of: IdOf<'_>,
     execute: impl FnOnce(&mut TenantState) -> Result<Reply, WhaletError>,
 ) -> Result<Reply, WhaletError> {
-    let conflict = |t: &TenantState| {
-        (!may_replace(t)).then(|| {
-            WhaletError::idempotent(format!(
-                "{id_field} {business_id:?} was already used with different content; \
-                 send the original content to get the original result, or use a new {id_field}"
-            ))
-        })
+    let conflict = |_: &TenantState| {
+        Some(WhaletError::idempotent(match id_of {
+            IdOf::Partner => used_before(id_field, business_id),
+            IdOf::Issued(remedy) => format!(
+                "{id_field} {business_id:?} was already used with different content; {remedy}"
+            ),
+        }))
     };
     once_keyed(
         ctx,

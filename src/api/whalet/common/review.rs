@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::{
-    mint, once, schedule, send, trigger_tenant, with_tenant, Completion, CompletionFn, Verdict,
+    mint, once_keyed, schedule, send, trigger_tenant, used_before, with_tenant, Completion,
+    CompletionFn, Verdict,
 };
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::clock::Millis;
@@ -552,7 +553,8 @@ pub fn taken<T: Application>(out_field: &str, out_id: &str, x: &T) -> String {
 /// Applies for object `T` with review `R`: the same content under the same partner id replays the
 /// first answer; other content is refused unless the earlier application is [`replaceable`]
 /// (`Application::replaceable`), which the new one then replaces under the same id and creation
-/// time. `admit` checks what must exist first (under the tenant lock),
+/// time (a retry is then compared with that latest submission, as its refusal says:
+/// [`conflict`]). `admit` checks what must exist first (under the tenant lock),
 /// `build` makes the object from its id and submission number; the review is then scheduled and
 /// the reply is PROCESSING: the object's [`Application::ids`] and its status.
 pub fn apply<R: Review, T: Application>(
@@ -561,13 +563,12 @@ pub fn apply<R: Review, T: Application>(
     admit: impl FnOnce(&TenantState) -> Result<(), WhaletError>,
     build: impl FnOnce(String, u32) -> T,
 ) -> Result<Reply, WhaletError> {
-    once(
+    let scope = a.scope();
+    once_keyed(
         ctx,
-        &a.scope(),
-        a.out_field,
-        a.out_id,
+        (move |_: &TenantState| scope, a.out_id),
         a.body,
-        |t| claimed::<T>(t, a.user, a.out_id).is_some_and(T::replaceable),
+        |t| conflict(claimed::<T>(t, a.user, a.out_id), a.out_field, a.out_id),
         |t| {
             admit(t)?;
             let existing = claimed::<T>(t, a.user, a.out_id);
@@ -588,6 +589,30 @@ pub fn apply<R: Review, T: Application>(
             Ok(Reply::processing(reply))
         },
     )
+}
+
+/// How other content under partner id `out_field` = `out_id` is refused, given the object `x`
+/// the id names: not at all when `x` may be replaced ([`Application::replaceable`]); else
+/// IDEMPOTENT_ERROR naming what the retry was compared with, the first request or, once the
+/// application was re-submitted, its latest submission (the first content is then no longer
+/// the one that answers).
+fn conflict<T: Application>(x: Option<&T>, out_field: &str, out_id: &str) -> Option<WhaletError> {
+    if x.is_some_and(T::replaceable) {
+        return None;
+    }
+    let text = match x.filter(|x| x.attempt() > 1) {
+        None => used_before(out_field, out_id),
+        Some(x) => format!(
+            "{out_field} {out_id:?} was re-submitted: a retry is compared with the latest \
+             submission ({} {}, submission {}, status {}), which differs; send its content to \
+             get its result, or use a new {out_field}",
+            T::WHAT,
+            x.id(),
+            x.attempt(),
+            x.status_word()
+        ),
+    };
+    Some(WhaletError::idempotent(text))
 }
 
 /// Settles an [`Application`] under an approve/reject review ([`settle_review`]) and says so with

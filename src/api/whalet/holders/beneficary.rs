@@ -27,9 +27,11 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let bank_name = c.text("bankName");
     let bank_country = c.country("bankCountry", true).unwrap_or("");
     let currency = c.currency("currency", true);
-    c.opt("swiftCode");
-    c.opt("bankCode");
-    c.opt("bankAddress");
+    // Checked, but the account keeps none of them (nor do its query and notification show
+    // them): not kept.
+    for field in ["swiftCode", "bankCode", "bankAddress"] {
+        c.unkept(field, Check::opt);
+    }
     let content = c.content();
     let currency = c.finish_with("currency", currency)?;
 

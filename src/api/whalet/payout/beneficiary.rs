@@ -64,8 +64,11 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     let out_id = c.id("outBeneficiaryId");
     let code = c.country("country", true).unwrap_or("");
     let currency = c.currency("currency", true);
+    let account_type = c.one_of("beneficiaryType", ENTITY_TYPES, false);
     let account_type = c
-        .one_of("beneficiaryType", ENTITY_TYPES, false)
+        .defaulted("beneficiaryType", account_type, Some("ENTERPRISE"), |t| {
+            Value::from(*t)
+        })
         .unwrap_or("ENTERPRISE");
     let mut fields = BTreeMap::new();
     if let Some(k) = country(code) {

@@ -13,7 +13,7 @@ use serde_json::Value;
 pub use super::result::{complete, view};
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::owned::user_record;
-use crate::api::whalet::common::{failure, mint, once, schedule, send, Verdict};
+use crate::api::whalet::common::{failure, mint, once, schedule, send, IdOf, Verdict};
 use crate::api::whalet::fx::{convert, usable_quote};
 use crate::api::whalet::replenish::hold_outflow;
 use crate::api::whalet::{Ctx, Reply};
@@ -123,7 +123,13 @@ fn apply(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whalet
     let remark = c.opt("remark").unwrap_or("");
     let (beneficiary_id, payee_name, to_currency) = match n.kind {
         OutflowKind::Payout => (Some(c.id("beneficiaryId")), "", None),
-        OutflowKind::Pay => (None, c.text("payeeName"), c.currency("toCurrency", false)),
+        OutflowKind::Pay => {
+            let payee = c.text("payeeName");
+            // The payee receives `currency` unless told otherwise: that is the value used.
+            let to = c.currency("toCurrency", false);
+            let to = c.defaulted("toCurrency", to, currency, |cur| Value::from(cur.code()));
+            (None, payee, to)
+        }
     };
     let content = c.content();
     c.finish()?;
@@ -134,10 +140,9 @@ fn apply(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whalet
     once(
         ctx,
         &format!("{} {user_id}", n.apply),
-        n.out_id,
-        out_id,
+        (n.out_id, out_id),
         &content,
-        |_| false,
+        IdOf::Partner,
         |t| {
             t.whalet.onboarded_user(user_id)?;
             let mut payee = payee_name.to_owned();
@@ -276,13 +281,21 @@ fn confirm(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whal
     // conflict that would reveal it exists.
     let scope = format!("{} confirm {user_id}", n.apply);
     let mut held = None;
+    // The id is the one Apply issued: the partner cannot choose another for this order.
+    let again = match n.kind {
+        OutflowKind::Payout => "the original request",
+        OutflowKind::Pay => "the tradeCredential it was confirmed with",
+    };
+    let remedy = format!(
+        "send {again} to get the original result, or apply under a new {} for another {}",
+        n.out_id, n.what
+    );
     let reply = once(
         ctx,
         &scope,
-        n.id,
-        id,
+        (n.id, id),
         &content,
-        |_| false,
+        IdOf::Issued(&remedy),
         |t| {
             t.whalet.user(user_id)?;
             let files = t

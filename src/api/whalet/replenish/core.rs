@@ -106,6 +106,8 @@ pub fn ask(
 
 /// A scenario asked for EDD on a confirmed payout/pay: the outflow stays PROCESSING with its
 /// money frozen until the EDD is decided. Returns (replenishId, apiCode, payload) to send.
+/// A `materialTypes` that lists no type (`""`, `","`) asks for the default material, as one
+/// left out does: a request for nothing could never be answered.
 pub fn hold_outflow(
     t: &mut TenantState,
     user_id: &str,
@@ -113,10 +115,17 @@ pub fn hold_outflow(
     values: &serde_json::Map<String, Value>,
     now: i64,
 ) -> Result<(String, &'static str, Value), String> {
-    let types = values
-        .get("materialTypes")
-        .and_then(Value::as_str)
-        .unwrap_or("SOURCE_OF_FUNDS,BUSINESS_PROOF");
+    // A text key: a number or a boolean is taken as its text, as the loader takes it.
+    let types = match values.get("materialTypes") {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(v @ (Value::Number(_) | Value::Bool(_))) => Some(v.to_string()),
+        _ => None,
+    };
+    let types = types
+        .as_deref()
+        .and_then(split_types)
+        .or_else(|| split_types(EDD_TYPES))
+        .unwrap_or_default();
     let message = values
         .get("message")
         .and_then(Value::as_str)
@@ -128,7 +137,7 @@ pub fn hold_outflow(
             user_id,
             trade_id: None,
             outflow_id: Some(outflow_id),
-            material_types: split_types(types),
+            material_types: types,
             message: message.to_owned(),
             freeze: None,
         },
@@ -239,13 +248,16 @@ fn held_collection(t: &TenantState, r: &Replenish) -> Option<String> {
     (c.status == CollectionStatus::Pending).then(|| trade_id.to_owned())
 }
 
-pub fn split_types(text: &str) -> Vec<String> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
+/// The material types a comma-separated list names, each trimmed, empty items dropped; None
+/// when it names none (`""`, `","`, `" , "`): a request for material asks for something.
+/// The scenario loader refuses a rule's list that names none with the same reading
+/// ([`crate::text::comma_list`]).
+pub fn split_types(text: &str) -> Option<Vec<String>> {
+    crate::text::comma_list(text)
 }
+
+/// The material an EDD asks for when the rule or trigger names none.
+pub const EDD_TYPES: &str = "SOURCE_OF_FUNDS,BUSINESS_PROOF";
 
 /// What request `r` decides besides itself (and its own frozen money, which the decision
 /// releases or returns).
@@ -437,6 +449,44 @@ fn resume_or_fail(core: &Core, tenant: &TenantId, id: &str, outflow_id: &str, v:
 mod tests {
     use super::*;
     use crate::api::whalet::common::testing::TestBed;
+
+    /// A list of material types names each type once trimmed; one that names none is no list.
+    #[test]
+    fn a_type_list_naming_none_is_none() {
+        assert_eq!(
+            split_types(" A ,, B ,"),
+            Some(vec!["A".to_owned(), "B".to_owned()])
+        );
+        for empty in ["", ",", " , ", " ", ",,"] {
+            assert_eq!(split_types(empty), None, "{empty:?}");
+        }
+    }
+
+    /// Regression: a rule `values = { edd = "Y", materialTypes = "" }` (or `","`) held the order
+    /// for an EDD asking for no material at all. A list naming none asks for the default
+    /// material, as one left out does; a number is taken as its text.
+    #[test]
+    fn an_edd_holding_an_order_asks_for_material() {
+        let bed = TestBed::new();
+        bed.seed(Some("USD"));
+        let asked = |values: Value| {
+            let values = values.as_object().cloned().unwrap_or_default();
+            bed.core
+                .with_tenant(&bed.tenant, |t| {
+                    let (_, _, payload) = hold_outflow(t, "U1", "PO1", &values, 0).unwrap();
+                    payload["materialTypes"].clone()
+                })
+                .ok()
+                .unwrap()
+        };
+        let default = json!(["SOURCE_OF_FUNDS", "BUSINESS_PROOF"]);
+        assert_eq!(asked(json!({})), default);
+        for none in ["", ",", " , "] {
+            assert_eq!(asked(json!({"materialTypes": none})), default, "{none:?}");
+        }
+        assert_eq!(asked(json!({"materialTypes": "A, B"})), json!(["A", "B"]));
+        assert_eq!(asked(json!({"materialTypes": 7})), json!(["7"]));
+    }
 
     /// A rejection that could not fail the payout its EDD holds (here there is no such payout)
     /// is refused before anything changes: the request stays under review, nothing is sent,

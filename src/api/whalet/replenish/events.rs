@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::core::{ask, open_about, split_types, Ask};
+use super::core::{ask, open_about, split_types, Ask, EDD_TYPES};
 use crate::api::whalet::common::{id_param, send, trigger_tenant, with_tenant};
 use crate::behaviour::NotifyBehaviour;
 use crate::core::Core;
@@ -35,7 +35,7 @@ pub fn edd_requested(core: Core, params: Map<String, Value>) -> TriggerFuture {
             }
         };
         let defaults = (
-            "SOURCE_OF_FUNDS,BUSINESS_PROOF",
+            EDD_TYPES,
             "enhanced due diligence: please submit the listed material",
         );
         ask_now(
@@ -90,8 +90,9 @@ pub fn trade_requested(core: Core, params: Map<String, Value>) -> TriggerFuture 
 }
 
 /// Asks for material now (a trigger): `who` checks the state and names the user and what to
-/// freeze; `materialTypes` and `message` come from the parameters, else from `defaults`. Sends
-/// the request's notification and answers its payload.
+/// freeze; `materialTypes` and `message` come from the parameters, else from `defaults`. A
+/// `materialTypes` that lists no type (`","`, `" "`) is refused as an empty one is, before
+/// anything changes. Sends the request's notification and answers its payload.
 fn ask_now(
     core: &Core,
     tenant: &TenantId,
@@ -100,6 +101,13 @@ fn ask_now(
     (types, message): (&str, &str),
     who: impl FnOnce(&TenantState) -> Result<(String, Option<(FundSource, Money)>), String>,
 ) -> Result<Value, String> {
+    let material_types = match opt_param(params, "materialTypes") {
+        None => split_types(types).unwrap_or_default(),
+        Some(given) => split_types(given).ok_or_else(|| {
+            "parameter materialTypes is empty; give a value, or leave it out for the default"
+                .to_owned()
+        })?,
+    };
     let now = core.clock().now();
     let (id, api_code, payload) = with_tenant(core, tenant, |t| {
         let (user_id, freeze) = who(t)?;
@@ -108,7 +116,7 @@ fn ask_now(
             user_id: &user_id,
             trade_id,
             outflow_id: None,
-            material_types: split_types(opt_param(params, "materialTypes").unwrap_or(types)),
+            material_types,
             message: opt_param(params, "message").unwrap_or(message).to_owned(),
             freeze,
         };

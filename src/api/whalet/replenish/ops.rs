@@ -133,7 +133,10 @@ enum Target<'a> {
     Trade(&'a str),
 }
 
-/// The request of `user_id` that `target` names, or why there is none. An id of the other kind
+/// The request of `user_id` that `target` names, or why there is none: an EDD request by its id,
+/// trade material by the latest request about the collection (a new one is asked only once the
+/// one before is decided), whatever its status, so that [`submit`] says alike for both why one
+/// under review, decided or closed takes nothing now. An id of the other kind
 /// of request (a trade request's `replenishId` given to `eddReplenishSubmit`, a `replenishId`
 /// given as `tradeId`) is told apart from an id the user has no request under, and the refusal
 /// names the operation and the id to use.
@@ -172,12 +175,16 @@ fn find<'t>(
             None => Err(nothing(format!("replenishId {id:?}"))),
         },
         Target::Trade(trade_id) => {
-            let waiting = t.whalet_trade.replenishes.values().filter(mine).find(|r| {
-                r.kind == ReplenishKind::Trade
-                    && r.trade_id.as_deref() == Some(trade_id)
-                    && r.status.awaits_submission()
-            });
-            match (waiting, by_id(trade_id)) {
+            let latest = t
+                .whalet_trade
+                .replenishes
+                .values()
+                .filter(mine)
+                .filter(|r| {
+                    r.kind == ReplenishKind::Trade && r.trade_id.as_deref() == Some(trade_id)
+                })
+                .max_by_key(|r| (r.requested_at, r.replenish_id.as_str()));
+            match (latest, by_id(trade_id)) {
                 (Some(r), _) => Ok(r),
                 (None, Some(r)) if r.kind == ReplenishKind::Edd => Err(format!(
                     "tradeId {trade_id:?} is the replenishId of an EDD request, not a \

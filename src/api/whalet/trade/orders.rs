@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::owned::{query_one, user_page};
-use crate::api::whalet::common::{failure, mint, once};
+use crate::api::whalet::common::{failure, mint, once, IdOf};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::money::Money;
 use crate::store::whalet_trade::{TradeOrder, TradeOrderStatus, WhaletTradeState};
@@ -30,10 +30,9 @@ pub fn apply(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     once(
         ctx,
         &format!("tradeOrderApply {user_id}"),
-        "outOrderNo",
-        out_no,
+        ("outOrderNo", out_no),
         &content,
-        |_| false,
+        IdOf::Partner,
         |t| {
             t.whalet.onboarded_user(user_id)?;
             let files = t

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use serde_json::{json, Value};
 
 use crate::api::whalet::common::fields::Check;
-use crate::api::whalet::common::{failure, mint, once};
+use crate::api::whalet::common::{failure, mint, once, IdOf};
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::store::whalet_trade::ShopOrder;
 use crate::wire::whalet::WhaletError;
@@ -34,10 +34,9 @@ pub fn upload(ctx: &Ctx<'_>, body: &Value) -> Result<Reply, WhaletError> {
     once(
         ctx,
         &format!("shopOrderUpload {user_id}"),
-        "batchNo",
-        batch_no,
+        ("batchNo", batch_no),
         &content,
-        |_| false,
+        IdOf::Partner,
         |t| {
             t.whalet.onboarded_user(user_id)?;
             let bound = t
