@@ -221,7 +221,7 @@ fn trades_agree(path: &str, state: &TenantState) -> Result<(), String> {
             return Err(format!(
                 "{at}: a {} with returnedMinor {} and exchangedMinor {}; only a SALE has rows \
                  against it: set both to 0",
-                kind(t.trade_type),
+                t.trade_type.as_str(),
                 t.returned_minor,
                 t.exchanged_minor
             ));
@@ -239,11 +239,11 @@ fn trades_agree(path: &str, state: &TenantState) -> Result<(), String> {
                 return Err(format!(
                     "{at}: a {} whose originalTradeNo {:?} is no SALE of seller {:?} in {}; a {} \
                      is accepted against a sale of its seller in its currency",
-                    kind(t.trade_type),
+                    t.trade_type.as_str(),
                     t.original_trade_no.as_deref().unwrap_or(""),
                     t.seller_id,
                     amount.currency,
-                    kind(t.trade_type)
+                    t.trade_type.as_str()
                 ))
             }
         }
@@ -293,15 +293,6 @@ fn trades_agree(path: &str, state: &TenantState) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// A trade type as the CSV writes it.
-fn kind(t: TradeType) -> &'static str {
-    match t {
-        TradeType::Sale => "SALE",
-        TradeType::Return => "RETURN",
-        TradeType::Exchange => "EXCHANGE",
-    }
 }
 
 /// Each seller's earned revenue in each currency is the sum of its accepted trade rows in that

@@ -563,19 +563,14 @@ fn past_the_largest(state: &InfiniaState, seller_id: &str, amount: Money) -> Opt
 /// The `tradeType` column: `SALE`, `RETURN` or `EXCHANGE` exactly, as documented; a value that
 /// differs only in case is told so rather than read as the word it resembles.
 fn trade_type(text: &str) -> Result<TradeType, String> {
-    const TYPES: [(&str, TradeType); 3] = [
-        ("SALE", TradeType::Sale),
-        ("RETURN", TradeType::Return),
-        ("EXCHANGE", TradeType::Exchange),
-    ];
-    if let Some((_, t)) = TYPES.iter().find(|(word, _)| *word == text) {
-        return Ok(*t);
+    if let Some(t) = TradeType::parse(text) {
+        return Ok(t);
     }
-    let hint = match TYPES
+    let hint = match TradeType::ALL
         .iter()
-        .find(|(word, _)| word.eq_ignore_ascii_case(text))
+        .find(|t| t.as_str().eq_ignore_ascii_case(text))
     {
-        Some((word, _)) => format!(" (the case counts: write {word})"),
+        Some(t) => format!(" (the case counts: write {t})"),
         None => String::new(),
     };
     Err(format!(

@@ -190,12 +190,13 @@ impl Upload {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum TradeType {
-    Sale,
-    Return,
-    Exchange,
+word_enum! {
+    /// A trade-details row's `tradeType`.
+    TradeType {
+        Sale = "SALE",
+        Return = "RETURN",
+        Exchange = "EXCHANGE",
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
