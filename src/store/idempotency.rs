@@ -73,10 +73,14 @@ impl IdempotencyTable {
     }
 
     pub fn check(&self, operation: &str, id: &str, content: &Value) -> Replay {
+        let defaults = defaults_of(content);
+        let content = without_defaults(content, &defaults);
         let (same, result) = match self.find(operation, id) {
             None => return Replay::New,
-            Some(Entry::Content(seen, result, _)) => (seen == content, result),
-            Some(Entry::Body(body, result)) => (body_matches(body, content), result),
+            Some(Entry::Content(seen, result, _)) => {
+                (without_defaults(seen, &defaults) == content, result)
+            }
+            Some(Entry::Body(body, result)) => (body_matches(body, &content), result),
         };
         if same {
             Replay::Same(result.clone())
@@ -92,16 +96,54 @@ impl IdempotencyTable {
         self.find(operation, id).is_some()
     }
 
-    /// Records `content` and its `result` (replacing an older record under the legacy key).
+    /// Records `content` and its `result` (replacing an older record under the legacy key); a
+    /// field at its default is recorded as left out ([`DEFAULT_MARK`]).
     pub fn record(&mut self, operation: &str, id: &str, content: Value, result: Value) {
         if let Some((key, _)) = self.find_legacy(operation, id) {
             self.entries.remove(&key);
         }
+        let content = without_defaults(&content, &defaults_of(&content));
         self.entries.insert(
             Self::key(operation, id),
             Entry::Content(content, result, Form::Content),
         );
     }
+}
+
+/// The start of a content entry that is no field but the default of one: `DEFAULT_MARK` +
+/// `toCurrency` holds the value `toCurrency` takes when left out
+/// ([`Check::defaulted`](crate::api::whalet::common::fields::Check::defaulted)). Content is
+/// compared with every field at its default left out, so a request that spells a default out,
+/// one that leaves it out, and a record of either (written before defaults were content, or
+/// when a spelled-out default was content as given) are the same request. No field name holds
+/// the control character.
+pub const DEFAULT_MARK: &str = "\u{1f}default:";
+
+/// The defaults `content` declares ([`DEFAULT_MARK`]), by the path of their field.
+fn defaults_of(content: &Value) -> Map<String, Value> {
+    content
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(key, value)| {
+            Some((key.strip_prefix(DEFAULT_MARK)?.to_owned(), value.clone()))
+        })
+        .collect()
+}
+
+/// `content` without its declarations of defaults and without every field at its default (a
+/// content that is no object as it is).
+fn without_defaults(content: &Value, defaults: &Map<String, Value>) -> Value {
+    let Some(fields) = content.as_object() else {
+        return content.clone();
+    };
+    let kept = fields.iter().filter(|(path, value)| {
+        !path.starts_with(DEFAULT_MARK) && defaults.get(path.as_str()) != Some(*value)
+    });
+    Value::Object(
+        kept.map(|(path, value)| (path.clone(), value.clone()))
+            .collect(),
+    )
 }
 
 /// The operation an older simulator recorded `operation` under, with the user its raw body must
@@ -227,6 +269,60 @@ fn decimal(value: &Value) -> Option<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A field at its default is one request whether the retry spells it out or leaves it out,
+    /// against a record written either way: by this simulator (recorded as left out), by one
+    /// that recorded the default spelled out, by one that recorded it as given (left out or
+    /// spelled out), or as an older raw body. Another value is a conflict with each.
+    #[test]
+    fn a_field_at_its_default_is_the_same_request_against_a_record_of_any_form() {
+        let mark = format!("{DEFAULT_MARK}toCurrency");
+        let retry = |to: Option<&str>| {
+            let mut content = json!({"currency": "USD", "toCurrency": "USD", &mark: "USD"});
+            if let Some(to) = to {
+                content["toCurrency"] = json!(to);
+            }
+            content
+        };
+        let result = json!({"code": "SUCCESS"});
+        let records = [
+            json!({"e\u{1f}p": [{"currency": "USD"}, result, "content"]}),
+            json!({"e\u{1f}p": [{"currency": "USD", "toCurrency": "USD"}, result, "content"]}),
+            json!({"e\u{1f}p": [{"currency": "USD", "amount": 1}, result]}),
+            json!({"e\u{1f}p": [{"currency": "USD", "toCurrency": "USD"}, result]}),
+        ];
+        for entries in records {
+            let table: IdempotencyTable =
+                serde_json::from_value(json!({ "entries": entries })).unwrap();
+            for spelled in [None, Some("USD")] {
+                assert_eq!(
+                    table.check("e", "p", &retry(spelled)),
+                    Replay::Same(result.clone()),
+                    "{entries} against {spelled:?}"
+                );
+            }
+            assert_eq!(
+                table.check("e", "p", &retry(Some("EUR"))),
+                Replay::Conflict,
+                "{entries}"
+            );
+        }
+        // This simulator records the default as left out, and without its declaration.
+        let mut table = IdempotencyTable::default();
+        table.record("e", "p", retry(None), result.clone());
+        assert_eq!(
+            serde_json::to_value(&table).unwrap()["entries"]["e\u{1f}p"][0],
+            json!({"currency": "USD"})
+        );
+        // The default follows the request: with another currency, USD is a value given.
+        let other = json!({"currency": "EUR", "toCurrency": "USD", &mark: "EUR"});
+        table.record("e", "q", other.clone(), result.clone());
+        assert_eq!(table.check("e", "q", &other), Replay::Same(result));
+        assert_eq!(
+            table.check("e", "q", &json!({"currency": "EUR", &mark: "EUR"})),
+            Replay::Conflict
+        );
+    }
 
     #[test]
     fn flatten_names_nested_fields_and_drops_blanks() {

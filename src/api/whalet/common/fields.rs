@@ -13,7 +13,7 @@ use crate::api::describe;
 use crate::clock::format::{china_time, TimeFault};
 use crate::country::{self, Fault, Form};
 use crate::money::{Currency, Money};
-use crate::store::idempotency::blank;
+use crate::store::idempotency::{blank, DEFAULT_MARK};
 use crate::store::whalet::FileRef;
 use crate::store::Words;
 use crate::text::echo;
@@ -224,17 +224,23 @@ impl<'a> Check<'a> {
 
     /// The value the operation uses for the optional `field`: `given` (what its reader read), or
     /// `default` when the field was left out (absent, null or blank). That value is what
-    /// [`Check::content`] holds (`show` writes it), so a retry that spells the default out is the
-    /// same request as one that leaves it out. A field given but refused stays as given: its
-    /// problem refuses the request.
+    /// [`Check::content`] holds (`show` writes it), and the content also says what the default
+    /// is (under [`DEFAULT_MARK`]), so that a retry spelling the default out, one leaving it out
+    /// and a record either way (whatever simulator wrote it) are one request
+    /// ([`crate::store::idempotency`]). A field given but refused stays as given: its problem
+    /// refuses the request.
     pub fn defaulted<T>(
         &mut self,
         field: &str,
         given: Option<T>,
         default: Option<T>,
-        show: impl FnOnce(&T) -> Value,
+        show: impl Fn(&T) -> Value,
     ) -> Option<T> {
         let refused = given.is_none() && self.read.contains_key(&self.name(field));
+        if let Some(value) = &default {
+            let mark = format!("{DEFAULT_MARK}{}", self.name(field));
+            self.read.insert(mark, show(value));
+        }
         let used = if refused { None } else { given.or(default) };
         if let Some(value) = &used {
             self.note(field, show(value));
@@ -739,7 +745,11 @@ mod tests {
         };
         let left_out = read(json!({"currency": "USD"}));
         assert_eq!(left_out.0.as_deref(), Some("USD"));
-        assert_eq!(left_out.1, json!({"currency": "USD", "toCurrency": "USD"}));
+        assert_eq!(
+            left_out.1,
+            json!({"currency": "USD", "toCurrency": "USD",
+                format!("{DEFAULT_MARK}toCurrency"): "USD"})
+        );
         assert_eq!(
             read(json!({"currency": "USD", "toCurrency": "USD"})),
             left_out
