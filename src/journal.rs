@@ -89,6 +89,32 @@ impl Serialize for JournalEntry {
 const SUCCESS_CODES: [&str; 5] = ["SUCCESS", "PROCESSING", "SUC-200", "000100", "OK"];
 
 impl JournalEntry {
+    /// An entry of something that happened without a request of the partner's (an SFTP upload's
+    /// outcome, an upload a restart or an import ended): no requestNo, HTTP status or reply.
+    pub fn event(
+        (surface, tenant, operation): (&'static str, &str, &str),
+        virtual_time: Millis,
+        (code, detail): (&str, &str),
+        request: Value,
+    ) -> Self {
+        JournalEntry {
+            id: 0,
+            surface,
+            tenant: Some(tenant.to_owned()),
+            operation: operation.to_owned(),
+            request_no: None,
+            virtual_time,
+            wall_time: crate::clock::system_now(),
+            http_status: 0,
+            code: code.to_owned(),
+            detail: detail.to_owned(),
+            request,
+            reply: Value::Null,
+            rule: None,
+            latency_us: 0,
+        }
+    }
+
     /// Whether the request failed: any code but the successful ones, or an HTTP status of 400
     /// or more. The one rule for `GET /__sim/requests?failed=true` and the dashboard's marks.
     pub fn failed(&self) -> bool {

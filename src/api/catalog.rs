@@ -654,8 +654,8 @@ pub fn operations_for(core: &Core, tenant: Option<&crate::tenant::TenantId>) -> 
         after_infinia,
         Listed {
             surface: "infinia",
-            name: INFINIA_SFTP_UPLOAD.to_owned(),
-            canonical: INFINIA_SFTP_UPLOAD.to_owned(),
+            name: super::infinia::SFTP_UPLOAD.to_owned(),
+            canonical: super::infinia::SFTP_UPLOAD.to_owned(),
             aliases: Vec::new(),
             request: format!(
                 "{SFTP_TRADE_DETAILS} (logged in as the appId, any file name; trade details as \
@@ -668,10 +668,6 @@ pub fn operations_for(core: &Core, tenant: Option<&crate::tenant::TenantId>) -> 
     );
     out
 }
-
-/// The operation scenario rules name for an Infinia trade details file's processing (an SFTP
-/// upload, no HTTP request; `crate::sftp::process` journals it under this name).
-const INFINIA_SFTP_UPLOAD: &str = "trade-details/upload";
 
 /// Whether `op` is reached by an HTTP request (not a file put over SFTP).
 fn over_http(op: &Listed) -> bool {

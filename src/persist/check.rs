@@ -940,23 +940,24 @@ fn untimed_uploads<'s, 't>(
 /// opened again and whose processing timer then found it open (and skipped it) is PROCESSING
 /// without a timer after a `kill -9`. The session that held the file is gone, so it ends as it
 /// would have when the session ended (INCOMPLETE), rather than stay PROCESSING for good or
-/// refuse the start ([`end_uploads_left_open`]). Returns how many uploads were ended.
+/// refuse the start ([`end_uploads_left_open`]). Returns the uploads ended, as (tenant, file
+/// name).
 pub(super) fn end_abandoned_uploads(
     states: &mut BTreeMap<String, TenantState>,
     timers: &[TimerRecord],
-) -> usize {
+) -> Vec<(String, String)> {
     end_uploads_left_open(
         states
             .iter_mut()
             .map(|(tenant, state)| (tenant.clone(), state)),
         timers.iter(),
-        (
-            LeftOpen::Unknown,
-            "the simulator stopped while the file was open for writing again, so it was not \
-             processed; upload it again",
-        ),
+        (LeftOpen::Unknown, STOPPED_WHILE_WRITTEN),
     )
 }
+
+/// Why an upload a start from a data directory ended INCOMPLETE ([`end_abandoned_uploads`]).
+pub(super) const STOPPED_WHILE_WRITTEN: &str = "the simulator stopped while the file was open \
+     for writing again, so it was not processed; upload it again";
 
 /// Why an upload a snapshot import ended INCOMPLETE ([`end_uploads_left_open`]).
 pub(super) const IMPORTED_WHILE_WRITTEN: &str = "the snapshot was taken while the file was \
@@ -978,14 +979,14 @@ pub(super) enum LeftOpen {
 /// snapshot takes a file open for writing marked so, and it would otherwise never be processed
 /// nor removable), and an upload PROCESSING without its processing timer because the timer
 /// found its file open for writing again (and skipped it) ends INCOMPLETE with `reason`, as it
-/// would have when its session ended, rather than stay PROCESSING for good. Returns how many
-/// uploads were ended.
+/// would have when its session ended, rather than stay PROCESSING for good. Returns the uploads
+/// ended, as (tenant, file name).
 pub(super) fn end_uploads_left_open<'s, 't>(
     states: impl Iterator<Item = (String, &'s mut TenantState)>,
     timers: impl Iterator<Item = &'t TimerRecord> + Clone,
     (left_open, reason): (LeftOpen, &str),
-) -> usize {
-    let mut ended = 0;
+) -> Vec<(String, String)> {
+    let mut ended = Vec::new();
     for (tenant, state) in states {
         let marked: Vec<String> = state
             .infinia
@@ -1034,7 +1035,7 @@ pub(super) fn end_uploads_left_open<'s, 't>(
                 // upload: a processing timer still due belongs to the one before and runs as
                 // nothing.
                 upload.generation = generation;
-                ended += 1;
+                ended.push((tenant.clone(), name));
             }
         }
     }
@@ -1445,7 +1446,7 @@ mod tests {
             params: json!({"generation": 2}),
         };
         let mut states = BTreeMap::from([(tenant.to_owned(), t)]);
-        assert_eq!(end_abandoned_uploads(&mut states, &[timer]), 1);
+        assert_eq!(end_abandoned_uploads(&mut states, &[timer]).len(), 1);
         let uploads = &states[tenant].infinia.uploads;
         assert_eq!(uploads["lost.csv"].status, UploadStatus::Incomplete);
         assert!(uploads["lost.csv"]
@@ -1529,7 +1530,11 @@ mod tests {
             std::iter::empty(),
             (LeftOpen::Marked, IMPORTED_WHILE_WRITTEN),
         );
-        assert_eq!(ended, 1, "only the upload whose file was marked");
+        assert_eq!(
+            ended,
+            [("infinia:demo-app".to_owned(), "w.csv".to_owned())],
+            "only the upload whose file was marked"
+        );
         let t = &states[0].1;
         assert!(!t.infinia.files["/upload/w.csv"].writing);
         assert!(!t.platform.files["/upload/p.csv"].writing);
@@ -1579,7 +1584,7 @@ mod tests {
             std::iter::once(&timer),
             (LeftOpen::Marked, IMPORTED_WHILE_WRITTEN),
         );
-        assert_eq!(ended, 1);
+        assert_eq!(ended.len(), 1);
         let upload = &states[0].1.infinia.uploads["x.csv"];
         assert_eq!(upload.status, UploadStatus::Incomplete);
         assert_eq!(upload.generation, 8, "a generation after the timer's");

@@ -362,9 +362,9 @@ pub fn import(
 ) -> Result<Restored, String> {
     let tenant = scope_of(&snapshot.scope, tenant)?;
     let tenant = tenant.as_ref();
-    let checked = check(core, snapshot, tenant)?;
+    let mut checked = check(core, snapshot, tenant)?;
     let (count, timer_count) = (checked.states.len(), checked.timers.len());
-    let ended_uploads = checked.ended_uploads;
+    let ended_uploads = std::mem::take(&mut checked.ended_uploads);
     let notifications = checked.outbox.notifications.len();
     let pending = checked
         .outbox
@@ -378,12 +378,7 @@ pub fn import(
     // too: the data directory rewrites it either way.
     sqlite::state_replaced(core);
     replaced?;
-    if ended_uploads > 0 {
-        tracing::warn!(
-            uploads = ended_uploads,
-            "uploads whose files were being written when the snapshot was taken are INCOMPLETE"
-        );
-    }
+    uploads_ended(core, &ended_uploads, check::IMPORTED_WHILE_WRITTEN);
     Ok(Restored {
         scope: tenant.map_or("all".to_owned(), ToString::to_string),
         tenants: count,
@@ -392,6 +387,26 @@ pub fn import(
         timers: timer_count,
         now: core.clock().now(),
     })
+}
+
+/// Journals and logs the uploads (tenant, file name) a restart or an import ended INCOMPLETE
+/// with `reason` ([`check::end_uploads_left_open`]), as the end of the session that wrote the
+/// file journals an upload it ends so: the partner finds why the file was not processed beside
+/// its other uploads. Written after the journal is restored, so an import of all state keeps
+/// them.
+fn uploads_ended(core: &Core, ended: &[(String, String)], reason: &str) {
+    if ended.is_empty() {
+        return;
+    }
+    for (tenant, name) in ended {
+        core.journal().record(crate::journal::JournalEntry::event(
+            ("infinia", tenant, crate::api::infinia::SFTP_UPLOAD),
+            core.clock().now(),
+            ("INCOMPLETE", reason),
+            serde_json::json!({ "fileName": name }),
+        ));
+    }
+    tracing::warn!(uploads = ended.len(), "uploads ended INCOMPLETE: {reason}");
 }
 
 /// The tenant an import replaces (None: all state). A snapshot of one tenant replaces that
@@ -419,9 +434,9 @@ struct Checked {
     journal: Vec<Value>,
     timers: Vec<TimerRecord>,
     now: Millis,
-    /// Uploads ended INCOMPLETE: the snapshot was taken while their file was being written
-    /// ([`check::end_uploads_left_open`]).
-    ended_uploads: usize,
+    /// Uploads ended INCOMPLETE, as (tenant, file name): the snapshot was taken while their
+    /// file was being written ([`check::end_uploads_left_open`]).
+    ended_uploads: Vec<(String, String)>,
 }
 
 /// The parts of `snapshot` that `tenant` (None: all) takes, every one checked before anything

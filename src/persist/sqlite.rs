@@ -257,6 +257,9 @@ pub struct Restored {
     pub authorizations: usize,
     pub scenarios: usize,
     pub journal: usize,
+    /// Uploads ended INCOMPLETE, as (tenant, file name): their file was open for writing again
+    /// when the simulator stopped ([`super::check::end_abandoned_uploads`]).
+    pub ended_uploads: Vec<(String, String)>,
 }
 
 impl DataDir {
@@ -337,6 +340,11 @@ impl DataDir {
                 // Scenario files given at this start load over what the directory held.
                 super::import_at_start(core, snapshot)
                     .map_err(|e| format!("database {}: {e}", self.dir.join(DB_FILE).display()))?;
+                super::uploads_ended(
+                    core,
+                    &restored.ended_uploads,
+                    super::check::STOPPED_WHILE_WRITTEN,
+                );
                 // The import marked the state replaced; the database already holds it.
                 self.written_replaced
                     .store(self.replaced.load(Ordering::Acquire), Ordering::Release);
@@ -2226,13 +2234,7 @@ fn load(
     restored.notifications = notifications.len();
     let timers = load_timers(conn)?;
     restored.timers = timers.len();
-    let ended = super::check::end_abandoned_uploads(&mut states, &timers);
-    if ended > 0 {
-        tracing::warn!(
-            uploads = ended,
-            "uploads whose files were open for writing again when the simulator stopped are INCOMPLETE"
-        );
-    }
+    restored.ended_uploads = super::check::end_abandoned_uploads(&mut states, &timers);
     let (authorizations, scenarios, journal) = load_extras(conn)?;
     restored.authorizations = authorizations.len();
     restored.scenarios = scenarios.loaded.len();

@@ -22,7 +22,7 @@ use crate::store::infinia::{StoredFile, Upload, UploadStatus};
 use crate::tenant::TenantId;
 
 /// Scenario operation name of trade-details processing.
-pub const OPERATION: &str = "trade-details/upload";
+pub const OPERATION: &str = crate::api::infinia::SFTP_UPLOAD;
 
 /// The path of the report about upload `name` in the read-only folder `dir` (`kind`:
 /// `error_file` or `result`): `{stem}_{kind}.csv` for a name ending in `.csv` (the ending's
@@ -428,23 +428,14 @@ pub(super) fn journal(
     if area == Area::Platform {
         count_platform(core, tenant, code);
     }
-    let rule = rule.map(str::to_owned);
-    core.journal().record(crate::journal::JournalEntry {
-        id: 0,
-        surface,
-        tenant: Some(tenant.to_string()),
-        operation: operation.to_owned(),
-        request_no: None,
-        virtual_time: core.clock().now(),
-        wall_time: crate::clock::system_now(),
-        http_status: 0,
-        code: code.to_owned(),
-        detail: detail.to_owned(),
-        request: json!({ "fileName": name }),
-        reply: serde_json::Value::Null,
-        rule,
-        latency_us: 0,
-    });
+    let mut entry = crate::journal::JournalEntry::event(
+        (surface, &tenant.to_string(), operation),
+        core.clock().now(),
+        (code, detail),
+        json!({ "fileName": name }),
+    );
+    entry.rule = rule.map(str::to_owned);
+    core.journal().record(entry);
 }
 
 /// Counts a partner's SFTP trade materials upload for coverage (docs/COVERAGE.md) as an API

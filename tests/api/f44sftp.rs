@@ -90,7 +90,8 @@ async fn import_mid_write(
 /// Regression: a snapshot taken while files were open for writing kept them marked as being
 /// written for good once imported (whole or one tenant): no session held them, yet they could
 /// not be removed, and the upload whose timer had found its file open stayed PROCESSING. The
-/// import ends that upload INCOMPLETE, saying why, and its files can be removed.
+/// import ends that upload INCOMPLETE, saying why (in the upload and in the journal), and its
+/// files can be removed.
 #[tokio::test]
 async fn a_snapshot_taken_mid_write_imports_files_removable_and_the_skipped_upload_incomplete() {
     let app = spawn_infinia("").await;
@@ -108,6 +109,20 @@ async fn a_snapshot_taken_mid_write_imports_files_removable_and_the_skipped_uplo
             reason.contains("snapshot was taken while the file was being written"),
             "{query}: {reason}"
         );
+        // The journal says so beside the file's other events (an import of all state restores
+        // the snapshot's journal first, which does not hold it).
+        let journal = app
+            .get_json("/__sim/requests?surface=infinia&limit=5")
+            .await;
+        let entry = journal["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["request"]["fileName"] == again && e["code"] == "INCOMPLETE")
+            .unwrap_or_else(|| panic!("{query}: no INCOMPLETE entry for {again}: {journal}"));
+        assert_eq!(entry["operation"], "trade-details/upload", "{entry}");
+        assert_eq!(entry["tenant"], "infinia:demo-app", "{entry}");
+        assert_eq!(entry["detail"].as_str(), Some(reason.as_str()), "{entry}");
         // A session of the imported state removes them (the old handles find them gone).
         let other = login(&app).await;
         let later = sftp(&other).await;

@@ -81,6 +81,10 @@ pub type Handler = fn(&Ctx<'_>, &Value) -> Result<Value, InfiniaError>;
 /// One operation: its canonical path under `/api/v1/` and its handler.
 pub type Operation = pipeline::Operation<Handler>;
 
+/// The operation scenario rules, the journal and coverage name for an Infinia trade details
+/// file's processing (an SFTP upload, no HTTP request: `crate::sftp::process`).
+pub const SFTP_UPLOAD: &str = "trade-details/upload";
+
 /// Every operation of the surface (canonical paths; `[infinia.paths]` renames them).
 pub const OPERATIONS: &[Operation] = &[
     binding::OPERATION,

@@ -1087,7 +1087,8 @@ async fn a_name_with_a_backslash_is_refused_in_upload() {
 
 /// Regression: after a `kill -9` (here: a copy of the data directory taken while the simulator
 /// runs), an upload whose file was open for writing again when its timer ran was PROCESSING
-/// without a timer, and the data directory refused to start. It starts, the upload INCOMPLETE.
+/// without a timer, and the data directory refused to start. It starts, the upload INCOMPLETE,
+/// and the journal says why.
 #[tokio::test]
 async fn an_upload_left_open_when_the_simulator_dies_ends_incomplete_on_restart() {
     let dir = tempfile::tempdir().unwrap();
@@ -1119,6 +1120,18 @@ async fn an_upload_left_open_when_the_simulator_dies_ends_incomplete_on_restart(
         upload_status(&again_app, "k.csv"),
         Some(UploadStatus::Incomplete)
     );
+    // The restarted journal (the data directory's) says why, beside the upload's other events.
+    let journal = again_app
+        .get_json("/__sim/requests?surface=infinia&limit=5")
+        .await;
+    let ended = journal["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["request"]["fileName"] == "k.csv" && e["code"] == "INCOMPLETE")
+        .unwrap_or_else(|| panic!("no INCOMPLETE entry for k.csv: {journal}"));
+    let detail = ended["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("simulator stopped"), "{ended}");
     again_app.shutdown().await;
     app.shutdown().await;
 }
