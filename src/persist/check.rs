@@ -381,127 +381,51 @@ fn request_nos(path: &str, tenant: &Value) -> Result<(), String> {
 /// (as written) that holds the id, and each key with the id its object holds. Maps keyed by
 /// something their objects do not hold (a file's path) are not listed.
 fn keyed_maps(t: &TenantState) -> Vec<KeyedMap<'_>> {
-    fn ids<V>(map: &BTreeMap<String, V>, id: fn(&V) -> &str) -> Vec<(&str, &str)> {
-        map.iter().map(|(k, v)| (k.as_str(), id(v))).collect()
+    /// `section.map`, its objects' id field (as written: the field's name, or the name given
+    /// after `as`), and each key with the id its object holds.
+    macro_rules! keyed {
+        ($section:ident . $map:ident, $id:ident) => {
+            keyed!($section.$map, $id as stringify!($id))
+        };
+        ($section:ident . $map:ident, $id:ident as $written:expr) => {
+            (
+                concat!(stringify!($section), ".", stringify!($map)),
+                $written,
+                t.$section
+                    .$map
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.$id.as_str()))
+                    .collect(),
+            )
+        };
     }
-    let (w, wt, p, i, k) = (
-        &t.whalet,
-        &t.whalet_trade,
-        &t.platform,
-        &t.infinia,
-        &t.pockyt,
-    );
     vec![
-        ("whalet.users", "user_id", ids(&w.users, |v| &v.user_id)),
-        (
-            "whalet.holders",
-            "holder_id",
-            ids(&w.holders, |v| &v.holder_id),
-        ),
-        (
-            "whalet.beneficaries",
-            "beneficary_id",
-            ids(&w.beneficaries, |v| &v.beneficary_id),
-        ),
-        ("whalet.cards", "card_id", ids(&w.cards, |v| &v.card_id)),
-        ("whalet.shops", "bind_id", ids(&w.shops, |v| &v.bind_id)),
-        (
-            "whalet.collections",
-            "trade_id",
-            ids(&w.collections, |v| &v.trade_id),
-        ),
-        (
-            "whalet.bank_letters",
-            "letter_id",
-            ids(&w.bank_letters, |v| &v.letter_id),
-        ),
-        (
-            "whalet_trade.quotes",
-            "rate_id",
-            ids(&wt.quotes, |v| &v.rate_id),
-        ),
-        (
-            "whalet_trade.beneficiaries",
-            "beneficiary_id",
-            ids(&wt.beneficiaries, |v| &v.beneficiary_id),
-        ),
-        ("whalet_trade.outflows", "id", ids(&wt.outflows, |v| &v.id)),
-        (
-            "whalet_trade.orders",
-            "order_id",
-            ids(&wt.orders, |v| &v.order_id),
-        ),
-        (
-            "whalet_trade.bindings",
-            "bind_id",
-            ids(&wt.bindings, |v| &v.bind_id),
-        ),
-        (
-            "whalet_trade.shop_orders",
-            "upload_id",
-            ids(&wt.shop_orders, |v| &v.upload_id),
-        ),
-        (
-            "whalet_trade.files",
-            "file_id",
-            ids(&wt.files, |v| &v.file_id),
-        ),
-        (
-            "whalet_trade.replenishes",
-            "replenish_id",
-            ids(&wt.replenishes, |v| &v.replenish_id),
-        ),
-        (
-            "platform.bindings",
-            "bindId",
-            ids(&p.bindings, |v| &v.bind_id),
-        ),
-        (
-            "platform.payments",
-            "paymentId",
-            ids(&p.payments, |v| &v.payment_id),
-        ),
-        (
-            "platform.uploads",
-            "fileName",
-            ids(&p.uploads, |v| &v.file_name),
-        ),
-        (
-            "infinia.bindings",
-            "requestNo",
-            ids(&i.bindings, |v| &v.request_no),
-        ),
-        (
-            "infinia.sellers",
-            "sellerId",
-            ids(&i.sellers, |v| &v.seller_id),
-        ),
-        (
-            "infinia.uploads",
-            "fileName",
-            ids(&i.uploads, |v| &v.file_name),
-        ),
-        ("infinia.trades", "tradeNo", ids(&i.trades, |v| &v.trade_no)),
-        (
-            "infinia.sharings",
-            "requestNo",
-            ids(&i.sharings, |v| &v.request_no),
-        ),
-        (
-            "pockyt.payees",
-            "customerNo",
-            ids(&k.payees, |v| &v.customer_no),
-        ),
-        (
-            "pockyt.accounts",
-            "accountToken",
-            ids(&k.accounts, |v| &v.account_token),
-        ),
-        (
-            "pockyt.payouts",
-            "transactionNo",
-            ids(&k.payouts, |v| &v.transaction_no),
-        ),
+        keyed!(whalet.users, user_id),
+        keyed!(whalet.holders, holder_id),
+        keyed!(whalet.beneficaries, beneficary_id),
+        keyed!(whalet.cards, card_id),
+        keyed!(whalet.shops, bind_id),
+        keyed!(whalet.collections, trade_id),
+        keyed!(whalet.bank_letters, letter_id),
+        keyed!(whalet_trade.quotes, rate_id),
+        keyed!(whalet_trade.beneficiaries, beneficiary_id),
+        keyed!(whalet_trade.outflows, id),
+        keyed!(whalet_trade.orders, order_id),
+        keyed!(whalet_trade.bindings, bind_id),
+        keyed!(whalet_trade.shop_orders, upload_id),
+        keyed!(whalet_trade.files, file_id),
+        keyed!(whalet_trade.replenishes, replenish_id),
+        keyed!(platform.bindings, bind_id as "bindId"),
+        keyed!(platform.payments, payment_id as "paymentId"),
+        keyed!(platform.uploads, file_name as "fileName"),
+        keyed!(infinia.bindings, request_no as "requestNo"),
+        keyed!(infinia.sellers, seller_id as "sellerId"),
+        keyed!(infinia.uploads, file_name as "fileName"),
+        keyed!(infinia.trades, trade_no as "tradeNo"),
+        keyed!(infinia.sharings, request_no as "requestNo"),
+        keyed!(pockyt.payees, customer_no as "customerNo"),
+        keyed!(pockyt.accounts, account_token as "accountToken"),
+        keyed!(pockyt.payouts, transaction_no as "transactionNo"),
     ]
 }
 
