@@ -362,6 +362,9 @@ pub fn import(
 ) -> Result<Restored, String> {
     let tenant = scope_of(&snapshot.scope, tenant)?;
     let tenant = tenant.as_ref();
+    if let Scope::Tenant(of) = &snapshot.scope {
+        only_its_tenant(&snapshot, of)?;
+    }
     let mut checked = check(core, snapshot, tenant)?;
     let (count, timer_count) = (checked.states.len(), checked.timers.len());
     let ended_uploads = std::mem::take(&mut checked.ended_uploads);
@@ -421,6 +424,68 @@ fn scope_of(scope: &Scope, asked: Option<&TenantId>) -> Result<Option<TenantId>,
         )),
         (Scope::Tenant(of), _) => Ok(Some(of.clone())),
     }
+}
+
+/// A snapshot of one tenant (`scope`) holds nothing of another: a part naming another tenant
+/// (or none, where the part names one) is refused, naming it, rather than left out. Leaving it
+/// out would import the tenant without it: a PROCESSING review without the timer that decides
+/// it, a notification never sent. (An import of a snapshot of all state with `?tenant=` takes
+/// that tenant's parts and leaves the others' by design.)
+fn only_its_tenant(snapshot: &Snapshot, of: &TenantId) -> Result<(), String> {
+    let ours = of.to_string();
+    let refuse = |at: String, named: Option<&str>| {
+        Err(format!(
+            "{at} is of {}, not of {ours}, the tenant this snapshot is of (its scope): a \
+             snapshot of one tenant holds only that tenant's state; remove it, or import a \
+             snapshot of all state",
+            named.map_or_else(|| "every tenant".to_owned(), |t| format!("tenant {t:?}"))
+        ))
+    };
+    if let Some(key) = snapshot.tenants.keys().find(|k| **k != ours) {
+        return refuse(format!("tenants[{key:?}]"), Some(key));
+    }
+    let notifications = snapshot.outbox.notifications.iter().enumerate();
+    if let Some((i, n)) = notifications.clone().find(|(_, n)| &n.tenant != of) {
+        let at = format!("outbox.notifications[{i}] (notification {})", n.id);
+        return refuse(at, Some(&n.tenant.to_string()));
+    }
+    let timers = snapshot.timers.iter().enumerate();
+    if let Some((i, r)) = timers
+        .clone()
+        .find(|(_, r)| r.tenant.as_ref() != Some(&ours))
+    {
+        return refuse(format!("timers[{i}] ({:?})", r.label), r.tenant.as_deref());
+    }
+    let links = snapshot.authorizations.iter().enumerate();
+    if let Some((i, l)) = links.clone().find(|(_, l)| &l.request.tenant != of) {
+        return refuse(
+            format!("authorizations[{i}]"),
+            Some(&l.request.tenant.to_string()),
+        );
+    }
+    let Some(record) = &snapshot.scenarios else {
+        return Ok(());
+    };
+    let named = |t: Option<&String>| t != Some(&ours);
+    if let Some((i, l)) = (record.loaded.iter().enumerate()).find(|(_, l)| named(l.tenant.as_ref()))
+    {
+        return refuse(
+            format!("scenarios.loaded[{i}] ({:?})", l.name),
+            l.tenant.as_deref(),
+        );
+    }
+    if let Some((i, c)) = (record.counters.iter().enumerate()).find(|(_, c)| c.tenant != ours) {
+        return refuse(format!("scenarios.counters[{i}]"), Some(&c.tenant));
+    }
+    if let Some((i, d)) = (record.draws.iter().enumerate()).find(|(_, d)| d.tenant != ours) {
+        return refuse(format!("scenarios.draws[{i}]"), Some(&d.tenant));
+    }
+    if let Some((i, o)) =
+        (record.outages.iter().enumerate()).find(|(_, o)| named(o.tenant.as_ref()))
+    {
+        return refuse(format!("scenarios.outages[{i}]"), o.tenant.as_deref());
+    }
+    Ok(())
 }
 
 /// A snapshot's parts an import puts in, each checked as the step of [`replace`] that puts it

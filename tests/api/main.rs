@@ -75,6 +75,7 @@ mod journal;
 mod journal_bounds;
 mod kit46;
 mod limits_round24;
+mod me49;
 mod misc29;
 mod notifications;
 mod notify_round24;
