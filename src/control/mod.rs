@@ -769,30 +769,45 @@ pub(crate) fn known_tenant(
 /// also matches, a bare id, which must be some configured tenant's (a `404` otherwise).
 fn ledger_tenant(core: &Core, req: &SimRequest) -> Result<Option<String>, SimResponse> {
     match req.query_param("tenant") {
-        Some(id) if !id.is_empty() && !id.contains(':') => {
-            if core.store().tenant_ids().iter().any(|t| t.id == id) {
-                Ok(Some(id))
-            } else {
-                Err(unknown_tenant(
-                    core,
-                    &format!("has id {}", crate::text::echo(&id)),
-                ))
-            }
-        }
+        Some(id) if !id.is_empty() && !id.contains(':') => bare_id(core, "tenant", id).map(Some),
         _ => Ok(known_tenant(core, req, None)?.map(|t| t.to_string())),
     }
 }
 
-/// The journal's `partnerId` filter, a tenant's bare id: it must be some configured tenant's (a
-/// `404` otherwise, as an unknown `tenant` is; an empty list for an id that does not exist reads
-/// as "nothing was sent").
+/// The journal's `partnerId` filter, a tenant's bare id ([`bare_id`]).
 fn partner_param(core: &Core, req: &SimRequest) -> Result<Option<String>, SimResponse> {
-    match req.query_param("partnerId") {
-        Some(id) if !core.store().tenant_ids().iter().any(|t| t.id == id) => Err(unknown_tenant(
+    req.query_param("partnerId")
+        .map(|id| bare_id(core, "partnerId", id))
+        .transpose()
+}
+
+/// A filter's bare tenant id (`param`): it must be one configured tenant's — a `404` when none
+/// has it, as an unknown `tenant` is (an empty list for an id that does not exist would read as
+/// "nothing was sent"), and a `400` when tenants of two providers share it, naming them (the
+/// filter would mix their traffic; `provider:id` says which).
+fn bare_id(core: &Core, param: &str, id: String) -> Result<String, SimResponse> {
+    let holders: Vec<String> = core
+        .store()
+        .tenant_ids()
+        .iter()
+        .filter(|t| t.id == id)
+        .map(ToString::to_string)
+        .collect();
+    match holders.len() {
+        0 => Err(unknown_tenant(
             core,
             &format!("has id {}", crate::text::echo(&id)),
         )),
-        id => Ok(id),
+        1 => Ok(id),
+        _ => Err(error(
+            400,
+            format!(
+                "{param} {} is the id of {}: give the tenant as provider:id (tenant={})",
+                crate::text::echo(&id),
+                holders.join(" and "),
+                holders[0]
+            ),
+        )),
     }
 }
 

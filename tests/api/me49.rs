@@ -68,3 +68,38 @@ async fn a_one_tenant_snapshot_naming_another_tenant_is_refused_naming_the_part(
     assert_eq!(status, 200, "{body}");
     app.shutdown().await;
 }
+
+/// The tester's report: a bare id that a Whalet partner and a Pockyt merchant share matched both
+/// tenants' entries in the journal (`partnerId`) and the notification ledger (`tenant`), so a
+/// listing "filtered to A" showed B's traffic. Such an id is a `400` naming both tenants; an id
+/// only one tenant has still filters, and `provider:id` says which.
+#[tokio::test]
+async fn a_bare_id_two_providers_share_is_refused_naming_both_tenants() {
+    let shared = "202400000000001";
+    let app = crate::helpers::spawn_config(&format!(
+        "[[pockyt.merchants]]\nmerchant_no = \"{shared}\"\nstore_no = \"s1\"\ntoken = \"t1\"\n"
+    ))
+    .await;
+    for path in [
+        format!("/__sim/requests?partnerId={shared}"),
+        format!("/__sim/notifications?tenant={shared}"),
+    ] {
+        let (status, body) = app.get(&path).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        let why = body["error"].as_str().unwrap_or_default();
+        assert!(
+            why.contains(&format!("whalet:{shared}")) && why.contains(&format!("pockyt:{shared}")),
+            "{path}: {why}"
+        );
+    }
+    for path in [
+        format!("/__sim/requests?tenant=pockyt:{shared}"),
+        format!("/__sim/notifications?tenant=whalet:{shared}"),
+        "/__sim/requests?partnerId=202333".to_owned(),
+        "/__sim/notifications?tenant=202333".to_owned(),
+    ] {
+        let (status, body) = app.get(&path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+    app.shutdown().await;
+}
