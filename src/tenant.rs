@@ -23,6 +23,16 @@ impl Provider {
         Self::ALL.into_iter().find(|p| p.as_str() == name)
     }
 
+    /// The provider whose tenants the journal's and coverage's `surface` serves: the Whalet
+    /// partner's for `whalet`, `platform` and `file` (the Open API's upload), the app's for
+    /// `infinia`, the merchant's for `pockyt`; None for any other name.
+    pub fn serving(surface: &str) -> Option<Provider> {
+        match surface {
+            "whalet" | "platform" | "file" => Some(Provider::Whalet),
+            other => Self::named(other),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Provider::Whalet => "whalet",

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::model::Model;
 use super::{Coverage, Kind};
-use crate::tenant::TenantId;
+use crate::tenant::{Provider, TenantId};
 use crate::text::markup;
 
 /// One item with its hits.
@@ -142,13 +142,25 @@ impl Selection {
     /// several surfaces use (`payout`, `envelope`) would measure all of them at once, which is
     /// not what a gate on one of them meant.
     pub fn check(&self, model: &Model) -> Result<(), String> {
-        let in_surface = |s: &str| self.surface.as_deref().is_none_or(|wanted| wanted == s);
+        let in_surface = |s: &str| self.takes(s);
         if let Some(surface) = &self.surface {
             if !model.items.iter().any(|i| i.surface == surface) {
                 let known = sorted_names(model.items.iter().map(|i| i.surface));
                 return Err(format!(
                     "no surface {}; known: {}",
                     crate::text::echo(surface),
+                    known.join(", ")
+                ));
+            }
+            if let Some(t) = self.tenant.as_ref().filter(|_| !self.reaches(surface)) {
+                let known = sorted_names(
+                    (model.items.iter())
+                        .map(|i| i.surface)
+                        .filter(|s| self.reaches(s)),
+                );
+                return Err(format!(
+                    "tenant {t} is not a tenant of surface {surface}, whose requests it can never \
+                     make; its surfaces: {}",
                     known.join(", ")
                 ));
             }
@@ -174,30 +186,44 @@ impl Selection {
                 ));
             }
             if self.surface.is_none() {
-                return one_surface_has(model, group);
+                return self.one_surface_has(model, group);
             }
         }
         Ok(())
     }
-}
 
-/// `Ok` when `group` is a group of one surface only; else the refusal naming its surfaces.
-fn one_surface_has(model: &Model, group: &str) -> Result<(), String> {
-    let surfaces = sorted_names(
-        model
-            .items
-            .iter()
-            .filter(|i| i.group == group)
-            .map(|i| i.surface),
-    );
-    if surfaces.len() < 2 {
-        return Ok(());
+    /// Whether the selection's tenant (if any) can reach `surface`: a tenant is measured only on
+    /// the surfaces its provider serves ([`Provider::serving`]), the only ones it can exercise.
+    fn reaches(&self, surface: &str) -> bool {
+        (self.tenant.as_ref()).is_none_or(|t| Provider::serving(surface) == Some(t.provider))
     }
-    Err(format!(
-        "group {} is a group of several surfaces ({}): name one with surface= (--surface)",
-        crate::text::echo(group),
-        surfaces.join(", ")
-    ))
+
+    /// Whether an item of `surface` is in the selection (its surface, and one its tenant
+    /// reaches).
+    fn takes(&self, surface: &str) -> bool {
+        self.surface
+            .as_deref()
+            .is_none_or(|wanted| wanted == surface)
+            && self.reaches(surface)
+    }
+
+    /// `Ok` when `group` is a group of one surface only (of those the tenant reaches); else the
+    /// refusal naming its surfaces.
+    fn one_surface_has(&self, model: &Model, group: &str) -> Result<(), String> {
+        let surfaces = sorted_names(
+            (model.items.iter())
+                .filter(|i| i.group == group && self.reaches(i.surface))
+                .map(|i| i.surface),
+        );
+        if surfaces.len() < 2 {
+            return Ok(());
+        }
+        Err(format!(
+            "group {} is a group of several surfaces ({}): name one with surface= (--surface)",
+            crate::text::echo(group),
+            surfaces.join(", ")
+        ))
+    }
 }
 
 /// The distinct names among `names`, sorted.
@@ -214,10 +240,7 @@ impl Coverage {
         let hits = self.hits(selection.tenant.as_ref());
         let mut surfaces: Vec<SurfaceReport> = Vec::new();
         for (item, &count) in self.model.items.iter().zip(&hits) {
-            if selection
-                .surface
-                .as_deref()
-                .is_some_and(|s| s != item.surface)
+            if !selection.takes(item.surface)
                 || selection.group.as_deref().is_some_and(|g| g != item.group)
             {
                 continue;

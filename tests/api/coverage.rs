@@ -15,7 +15,7 @@ use crate::whalet_support::{expect, trigger, PARTNER};
 const CONNECTIVITY: &str = "whalet.connectivity.SUCCESS";
 
 /// The report (read with a plain client: it is larger than the test client's answer cap).
-async fn report(app: &TestApp, query: &str) -> Value {
+pub(crate) async fn report(app: &TestApp, query: &str) -> Value {
     let r = reqwest::get(format!("{}/__sim/coverage{query}", app.url))
         .await
         .unwrap();

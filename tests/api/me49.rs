@@ -2,6 +2,7 @@
 
 use serde_json::{json, Value};
 
+use crate::coverage::report;
 use crate::helpers::{spawn_app, TestApp};
 use crate::persistence::{export, import};
 use crate::whalet2_support::{confirmed_payout, user_with_beneficiary};
@@ -101,5 +102,47 @@ async fn a_bare_id_two_providers_share_is_refused_naming_both_tenants() {
         let (status, body) = app.get(&path).await;
         assert_eq!(status, 200, "{path}: {body}");
     }
+    app.shutdown().await;
+}
+
+/// The tester's report: coverage of one tenant counted every surface's items, so a Pockyt
+/// merchant that made every Pockyt request read about 20 %, and `surface=whalet` for it answered
+/// 0 % where it can never make a request. A tenant's report holds the surfaces its provider
+/// serves, and a surface it cannot reach is a `400` naming its own.
+#[tokio::test]
+async fn a_tenants_coverage_counts_only_the_surfaces_it_can_reach() {
+    let app = spawn_app().await;
+    let surfaces = |report: &Value| -> Vec<String> {
+        report["surfaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["surface"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let all = report(&app, "").await;
+    assert!(surfaces(&all).len() >= 4, "{:?}", surfaces(&all));
+    for (tenant, reached) in [
+        ("pockyt:202333", vec!["pockyt"]),
+        ("infinia:demo-app", vec!["infinia"]),
+    ] {
+        let whole = report(&app, &format!("?tenant={tenant}")).await;
+        assert_eq!(surfaces(&whole), reached, "{tenant}");
+        let one = report(&app, &format!("?tenant={tenant}&surface={}", reached[0])).await;
+        assert_eq!(whole["items"], one["items"], "{tenant}");
+    }
+    let whalet = report(&app, &format!("?tenant={TENANT}")).await;
+    let mut reached = surfaces(&whalet);
+    reached.sort();
+    assert_eq!(reached, ["file", "platform", "whalet"]);
+    let (status, body) = app
+        .get("/__sim/coverage?tenant=pockyt:202333&surface=whalet")
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let why = body["error"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("pockyt:202333 is not a tenant of surface whalet") && why.contains("pockyt"),
+        "{why}"
+    );
     app.shutdown().await;
 }
