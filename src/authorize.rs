@@ -554,7 +554,7 @@ pub fn time_text(ms: Millis) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     /// The page's reason box and every rejection trigger read a reason alike: trimmed, white
     /// space alone is no reason, and no longer than the box takes.
     #[test]
@@ -593,7 +593,8 @@ mod tests {
         r
     }
 
-    fn link(token: &str) -> AuthorizationRequest {
+    /// A platform binding link of the demo partner (shared with the page's tests).
+    pub(crate) fn link(token: &str) -> AuthorizationRequest {
         AuthorizationRequest {
             token: token.into(),
             surface: "platform".into(),

@@ -64,6 +64,13 @@ pub const MAX_ADVANCE_MS: i64 = 10 * 365 * 24 * 3_600_000;
 /// epoch to here; the clock stops at it.
 pub const MAX_TIME: Millis = 253_402_128_000_000;
 
+/// When a timer asked for at `due` runs: a due time past [`MAX_TIME`] (a long delay near the
+/// end of the calendar) is due at `MAX_TIME`, so that it still runs when the clock gets there.
+/// What a page says of such a time (a link's expiry) is this time too.
+pub fn due_time(due: Millis) -> Millis {
+    due.min(MAX_TIME)
+}
+
 /// Checks that `ms` is a virtual time the clock can hold (from the epoch to [`MAX_TIME`]); the
 /// message names `what` and the range.
 pub fn check_time(ms: Millis, what: &str) -> Result<Millis, String> {
@@ -286,10 +293,9 @@ impl Clock {
         self.insert(record.due, record.label.clone(), job, Some(record))
     }
 
-    /// Queues a timer. A due time past [`MAX_TIME`] (a long delay near the end of the calendar)
-    /// is due at `MAX_TIME`, so that it still runs when the clock gets there.
+    /// Queues a timer, due at [`due_time`] of `due`.
     fn insert(&self, due: Millis, label: String, job: Job, record: Option<TimerRecord>) -> u64 {
-        let due = due.min(MAX_TIME);
+        let due = due_time(due);
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         if let Some(r) = &record {
             self.log_record(id, Some(r.clone()));

@@ -15,50 +15,174 @@ pub struct Currency {
     exponent: u8,
 }
 
-/// Currencies and their minor-unit exponents (ISO 4217). Others are refused by name.
+/// Every active currency of ISO 4217 list one with its minor unit (the exponent), plus `CNH`
+/// (offshore renminbi: not an ISO code, but the one Infinia's documents name), sorted by code.
+/// Left out, so refused by name: the codes list one gives no minor unit (`XXX` "no currency",
+/// `XTS`, the metals `XAU` …, `XDR` and the other units of account), its fund codes (`BOV`,
+/// `CHE`, `CHW`, `CLF`, `COU`, `MXV`, `USN`, `UYI`, `UYW`: not currencies money is held in)
+/// and withdrawn codes (`ANG`, `BGN`, `HRK`, `SLL`, `ZWL`, …). docs/FIDELITY.md "currencies".
 const CURRENCIES: &[(&str, u8)] = &[
     ("AED", 2),
+    ("AFN", 2),
+    ("ALL", 2),
+    ("AMD", 2),
+    ("AOA", 2),
+    ("ARS", 2),
     ("AUD", 2),
+    ("AWG", 2),
+    ("AZN", 2),
+    ("BAM", 2),
+    ("BBD", 2),
     ("BDT", 2),
+    ("BHD", 3),
+    ("BIF", 0),
+    ("BMD", 2),
+    ("BND", 2),
+    ("BOB", 2),
     ("BRL", 2),
+    ("BSD", 2),
+    ("BTN", 2),
+    ("BWP", 2),
+    ("BYN", 2),
+    ("BZD", 2),
     ("CAD", 2),
+    ("CDF", 2),
     ("CHF", 2),
+    ("CLP", 0),
     ("CNH", 2),
     ("CNY", 2),
+    ("COP", 2),
+    ("CRC", 2),
+    ("CUP", 2),
+    ("CVE", 2),
     ("CZK", 2),
+    ("DJF", 0),
     ("DKK", 2),
+    ("DOP", 2),
+    ("DZD", 2),
+    ("EGP", 2),
+    ("ERN", 2),
+    ("ETB", 2),
     ("EUR", 2),
+    ("FJD", 2),
+    ("FKP", 2),
     ("GBP", 2),
+    ("GEL", 2),
+    ("GHS", 2),
+    ("GIP", 2),
+    ("GMD", 2),
+    ("GNF", 0),
+    ("GTQ", 2),
+    ("GYD", 2),
     ("HKD", 2),
+    ("HNL", 2),
+    ("HTG", 2),
     ("HUF", 2),
     ("IDR", 2),
     ("ILS", 2),
     ("INR", 2),
+    ("IQD", 3),
+    ("IRR", 2),
+    ("ISK", 0),
+    ("JMD", 2),
+    ("JOD", 3),
     ("JPY", 0),
+    ("KES", 2),
+    ("KGS", 2),
+    ("KHR", 2),
+    ("KMF", 0),
+    ("KPW", 2),
     ("KRW", 0),
     ("KWD", 3),
+    ("KYD", 2),
+    ("KZT", 2),
+    ("LAK", 2),
+    ("LBP", 2),
+    ("LKR", 2),
+    ("LRD", 2),
+    ("LSL", 2),
+    ("LYD", 3),
+    ("MAD", 2),
+    ("MDL", 2),
+    ("MGA", 2),
+    ("MKD", 2),
+    ("MMK", 2),
+    ("MNT", 2),
+    ("MOP", 2),
+    ("MRU", 2),
+    ("MUR", 2),
+    ("MVR", 2),
+    ("MWK", 2),
     ("MXN", 2),
     ("MYR", 2),
+    ("MZN", 2),
+    ("NAD", 2),
+    ("NGN", 2),
+    ("NIO", 2),
     ("NOK", 2),
+    ("NPR", 2),
     ("NZD", 2),
+    ("OMR", 3),
+    ("PAB", 2),
+    ("PEN", 2),
+    ("PGK", 2),
     ("PHP", 2),
     ("PKR", 2),
     ("PLN", 2),
+    ("PYG", 0),
+    ("QAR", 2),
+    ("RON", 2),
+    ("RSD", 2),
     ("RUB", 2),
+    ("RWF", 0),
     ("SAR", 2),
+    ("SBD", 2),
+    ("SCR", 2),
+    ("SDG", 2),
     ("SEK", 2),
     ("SGD", 2),
+    ("SHP", 2),
+    ("SLE", 2),
+    ("SOS", 2),
+    ("SRD", 2),
+    ("SSP", 2),
+    ("STN", 2),
+    ("SVC", 2),
+    ("SYP", 2),
+    ("SZL", 2),
     ("THB", 2),
+    ("TJS", 2),
+    ("TMT", 2),
+    ("TND", 3),
+    ("TOP", 2),
     ("TRY", 2),
+    ("TTD", 2),
     ("TWD", 2),
+    ("TZS", 2),
+    ("UAH", 2),
+    ("UGX", 0),
     ("USD", 2),
+    ("UYU", 2),
+    ("UZS", 2),
+    ("VED", 2),
+    ("VES", 2),
     ("VND", 0),
+    ("VUV", 0),
+    ("WST", 2),
+    ("XAF", 0),
+    ("XCD", 2),
+    ("XCG", 2),
+    ("XOF", 0),
+    ("XPF", 0),
+    ("YER", 2),
     ("ZAR", 2),
-    ("BHD", 3),
+    ("ZMW", 2),
+    ("ZWG", 2),
 ];
 
 impl Currency {
-    /// Every currency the simulator knows, with its minor-unit exponent, as ISO 4217 codes.
+    /// Every currency the simulator knows (every active ISO 4217 currency and `CNH`), with its
+    /// minor-unit exponent, sorted by code.
     pub fn all() -> impl Iterator<Item = (&'static str, u32)> {
         CURRENCIES
             .iter()
@@ -779,5 +903,53 @@ mod tests {
         let jpy = Money::new(1500, Currency::parse("JPY").unwrap());
         assert_eq!(jpy.to_whalet()["centFactor"], 1);
         assert_eq!(Money::new(5, usd()).to_decimal_string(), "0.05");
+    }
+
+    /// Regression: only 38 currencies were known, so real ISO 4217 codes (`OMR`, `CLP`, `KES`,
+    /// …) were refused as unknown. Every active one is known with its ISO minor unit: these are
+    /// ISO 4217 list one's, written here from it rather than from the table; a code of the
+    /// right shape that names no currency money is held in is still refused by name.
+    #[test]
+    fn every_active_iso_currency_is_known_with_its_iso_minor_unit() {
+        let iso = [
+            ("OMR", 3),
+            ("JOD", 3),
+            ("TND", 3),
+            ("IQD", 3),
+            ("LYD", 3),
+            ("CLP", 0),
+            ("ISK", 0),
+            ("UGX", 0),
+            ("XAF", 0),
+            ("XOF", 0),
+            ("PYG", 0),
+            ("EGP", 2),
+            ("NGN", 2),
+            ("KES", 2),
+            ("COP", 2),
+            ("ARS", 2),
+            ("QAR", 2),
+            ("MGA", 2),
+            ("XCG", 2),
+            ("ZWG", 2),
+        ];
+        for (code, exponent) in iso {
+            let known = Currency::parse(code).unwrap_or_else(|e| panic!("{code}: {e}"));
+            assert_eq!(known.exponent(), exponent, "{code}");
+            assert_eq!(known.code(), code);
+        }
+        for unknown in [
+            "XXX", "ZZZ", "XTS", "XAU", "XDR", "CLF", "UYW", "HRK", "ZWL",
+        ] {
+            let refused = Currency::parse(unknown).unwrap_err();
+            assert_eq!(refused.1, MoneyErrorKind::UnknownCurrency, "{unknown}");
+            assert_eq!(
+                refused.0,
+                format!("currency \"{unknown}\" is unknown (ISO 4217 code expected)")
+            );
+        }
+        let codes: Vec<&str> = Currency::all().map(|(code, _)| code).collect();
+        assert!(codes.windows(2).all(|w| w[0] < w[1]), "sorted, once each");
+        assert!(codes.len() >= 150, "{}", codes.len());
     }
 }

@@ -822,7 +822,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         None if sftp_configured => Sftp::NotStarted,
         None => Sftp::Off,
     };
-    tracing::info!("{}", ready_line(running.addr, sftp, &args.scenarios));
+    let restored = Restored {
+        scenarios: running.app.restored_scenarios(),
+        from: if args.snapshot.is_some() {
+            "the snapshot"
+        } else {
+            "the data dir"
+        },
+    };
+    tracing::info!(
+        "{}",
+        ready_line(running.addr, sftp, &args.scenarios, &restored)
+    );
     if args.quiet_after_ready {
         crate::bench::server::quiet_stderr();
     }
@@ -855,10 +866,19 @@ const SURFACES: &[(&str, &str)] = &[
     ("control plane", "/__sim/"),
 ];
 
+/// The scenarios a start restored (a data dir's or a snapshot's), as the ready line lists them.
+struct Restored {
+    /// (name, tenant), in load order.
+    scenarios: Vec<(String, Option<String>)>,
+    /// Where they came from: `the snapshot` or `the data dir`.
+    from: &'static str,
+}
+
 /// The one line `serve` logs once it accepts requests: the dashboard's URL, every surface with
-/// its paths, SFTP and the scenario files loaded. Plain text (no Rust debug forms) so that a
+/// its paths, SFTP and the scenarios loaded: each file given by its path, then each restored one
+/// by its name (`happy-path (from the snapshot)`). Plain text (no Rust debug forms) so that a
 /// person and a script can read it.
-fn ready_line(addr: SocketAddr, sftp: Sftp, scenarios: &[PathBuf]) -> String {
+fn ready_line(addr: SocketAddr, sftp: Sftp, scenarios: &[PathBuf], restored: &Restored) -> String {
     // A wildcard address is not one a browser can open; the same port on loopback is.
     let browsable = if addr.ip().is_unspecified() {
         let ip = if addr.is_ipv4() {
@@ -879,14 +899,24 @@ fn ready_line(addr: SocketAddr, sftp: Sftp, scenarios: &[PathBuf]) -> String {
         Sftp::NotStarted => "Infinia SFTP not started (see the warning above)".to_owned(),
         Sftp::Off => "Infinia SFTP off".to_owned(),
     };
+    let from = restored.from;
+    let scenarios: Vec<String> = scenarios
+        .iter()
+        .map(|p| p.display().to_string())
+        .chain(
+            restored
+                .scenarios
+                .iter()
+                .map(|(name, tenant)| match tenant {
+                    Some(tenant) => format!("{name} for {tenant} (from {from})"),
+                    None => format!("{name} (from {from})"),
+                }),
+        )
+        .collect();
     let scenarios = if scenarios.is_empty() {
         "none".to_owned()
     } else {
-        scenarios
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
+        scenarios.join(", ")
     };
     format!(
         "whalet-sim ready on {addr}; dashboard http://{browsable}/; {}; {sftp}; scenarios: {scenarios}",
@@ -1245,5 +1275,40 @@ mod tests {
         assert_eq!(trigger_path(&answer, "nope"), "result.nope");
         let plain = serde_json::json!({"ok": true});
         assert_eq!(trigger_path(&plain, "ok"), "ok");
+    }
+
+    /// The ready line lists the scenario files given, then each scenario a start restored by
+    /// its name and where it came from (a scoped one with its tenant); `none` only when no
+    /// scenario is loaded at all.
+    #[test]
+    fn the_ready_line_names_restored_scenarios_after_the_files() {
+        let addr = SocketAddr::from(([127, 0, 0, 1], 8080));
+        let restored = Restored {
+            scenarios: vec![
+                ("happy-path".to_owned(), None),
+                ("edd".to_owned(), Some("whalet:202400000000001".to_owned())),
+            ],
+            from: "the snapshot",
+        };
+        let files = [PathBuf::from("a.toml")];
+        let line = ready_line(addr, Sftp::Off, &files, &restored);
+        assert!(
+            line.ends_with(
+                "scenarios: a.toml, happy-path (from the snapshot), edd for \
+                 whalet:202400000000001 (from the snapshot)"
+            ),
+            "{line}"
+        );
+        let line = ready_line(addr, Sftp::Off, &[], &restored);
+        assert!(
+            line.contains("scenarios: happy-path (from the snapshot)"),
+            "{line}"
+        );
+        let none = Restored {
+            scenarios: Vec::new(),
+            from: "the data dir",
+        };
+        assert!(ready_line(addr, Sftp::Off, &[], &none).ends_with("scenarios: none"));
+        assert!(ready_line(addr, Sftp::Off, &files, &none).ends_with("scenarios: a.toml"));
     }
 }

@@ -116,6 +116,54 @@ impl Default for InfiniaConfig {
     }
 }
 
+impl InfiniaConfig {
+    /// Refuses, at start, a `webhook_app_id` or `webhook_version` that the merchant's side
+    /// would refuse in every webhook envelope: the values are read by the same rule as a
+    /// request's envelope ([`crate::wire::infinia::parse_request`]: not empty, and no longer
+    /// than the envelope allows), so the limits are the request path's.
+    pub fn check(&self) -> anyhow::Result<()> {
+        let envelope = |app_id: &str, version: &str| {
+            serde_json::json!({
+                "version": version,
+                "appId": app_id,
+                "dataType": crate::wire::infinia::DATA_TYPE,
+                "requestData": "-",
+                "signature": "-",
+            })
+            .to_string()
+        };
+        let default = Self::default();
+        let settings = [
+            (
+                "webhook_app_id",
+                &self.webhook_app_id,
+                envelope(&self.webhook_app_id, &default.webhook_version),
+            ),
+            (
+                "webhook_version",
+                &self.webhook_version,
+                envelope(&default.webhook_app_id, &self.webhook_version),
+            ),
+        ];
+        for (key, value, body) in settings {
+            if let Err((_, refusal)) = crate::wire::infinia::parse_request(body.as_bytes()) {
+                let fix = match value.is_empty() {
+                    true => "give a value of 1 character or more",
+                    false => "give a shorter value",
+                };
+                anyhow::bail!(
+                    "[infinia] {key} = {} would have every webhook refused by the merchant ({}: \
+                     {}): {fix}",
+                    crate::text::echo(value),
+                    refusal.code.as_str(),
+                    refusal.message,
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
 /// An SFTP address setting as `--sftp-addr` and `[infinia] sftp_addr` both take it: `off` (any
 /// case) or empty is `""` (no SFTP server); anything else must be an address (`127.0.0.1:2222`,
 /// `localhost:0`), else Err says why. One reading for the flag and the key, so a value one of
@@ -168,6 +216,35 @@ pub struct AppConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: `webhook_version` and `webhook_app_id` were taken whatever they were, and
+    /// then the merchant's side refused every webhook (empty, or longer than the envelope
+    /// allows). They are refused at load by the rule a request's envelope is read by.
+    #[test]
+    fn webhook_envelope_values_the_merchant_would_refuse_are_refused() {
+        let check = |key: &str, value: &str| {
+            let config: InfiniaConfig = toml::from_str(&format!("{key} = {value:?}\n")).unwrap();
+            config.check().map_err(|e| e.to_string())
+        };
+        assert!(check("webhook_version", "1.0.1").is_ok());
+        assert!(check("webhook_app_id", &"a".repeat(64)).is_ok());
+        let why = check("webhook_version", "a-very-long-version").unwrap_err();
+        assert!(
+            why.starts_with("[infinia] webhook_version = \"a-very-long-version\"")
+                && why.contains("at most 8 are allowed"),
+            "{why}"
+        );
+        let why = check("webhook_version", "").unwrap_err();
+        assert!(why.contains("version is empty"), "{why}");
+        let why = check("webhook_app_id", "").unwrap_err();
+        assert!(
+            why.starts_with("[infinia] webhook_app_id = \"\"") && why.contains("appId is empty"),
+            "{why}"
+        );
+        let why = check("webhook_app_id", &"a".repeat(65)).unwrap_err();
+        assert!(why.contains("at most 64 are allowed"), "{why}");
+        assert!(InfiniaConfig::default().check().is_ok());
+    }
 
     /// `off` turns SFTP off in the file as on the command line; a value that is not an address
     /// is refused at load naming the key, not only warned of at start.

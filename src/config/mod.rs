@@ -9,7 +9,7 @@ pub mod platform;
 pub mod pockyt;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -43,6 +43,21 @@ pub struct Config {
     pub store: StoreConfig,
     #[serde(default)]
     pub contract: contract::ContractConfig,
+    /// The file this configuration was read from ([`Config::load`]), which refusals name
+    /// ([`Config::refusal`]); none for the embedded defaults or a parsed text.
+    #[serde(skip)]
+    pub file: Option<PathBuf>,
+}
+
+/// A refusal of the configuration, in the one form every refusal of a setting takes:
+/// `config FILE: MESSAGE` when the configuration came from a file, else `MESSAGE`; MESSAGE starts
+/// with the setting, `[section] key = value: why` (or, for an entry of a list of tables,
+/// `[[section]] id_key = "id": key …`).
+pub fn refusal(file: Option<&Path>, message: impl std::fmt::Display) -> anyhow::Error {
+    match file {
+        Some(path) => anyhow::anyhow!("config {}: {message}", path.display()),
+        None => anyhow::anyhow!("{message}"),
+    }
 }
 
 /// `[store]`: where state is kept (docs/PERSISTENCE.md).
@@ -52,6 +67,23 @@ pub struct StoreConfig {
     /// Keep all state in an SQLite database in this directory (created if missing) and resume
     /// from it on start; `serve --data-dir` overrides it. Default: none (in memory only).
     pub data_dir: Option<std::path::PathBuf>,
+}
+
+impl StoreConfig {
+    /// An empty `data_dir` names no directory (it would fail later as a file named "").
+    fn check(&self) -> anyhow::Result<()> {
+        if self
+            .data_dir
+            .as_ref()
+            .is_some_and(|d| d.as_os_str().is_empty())
+        {
+            anyhow::bail!(
+                "[store] data_dir = \"\": empty; name a directory, or remove the key to keep \
+                 state in memory"
+            );
+        }
+        Ok(())
+    }
 }
 
 /// `[server]`: limits of the HTTP edge (docs/RELIABILITY.md lists every limit).
@@ -219,8 +251,9 @@ pub struct NotifyConfig {
     /// Finished notifications kept in the delivery ledger (the one that finished first is
     /// dropped first); unfinished ones are always kept and do not count.
     pub ledger_capacity: usize,
-    /// The 6-digit run tag in minted notification requestNos; default random per process (so
-    /// requestNos never repeat across runs). Fix it to make transcripts byte-identical.
+    /// The 6-digit run tag in minted notification requestNos, 0 to
+    /// [`NotifyConfig::MAX_RUN_TAG`]; default random per process (so requestNos never repeat
+    /// across runs). Fix it to make transcripts byte-identical.
     pub run_tag: Option<u32>,
     /// Attempts open at once to one destination (scheme, host and port); further attempts wait
     /// their turn, so a slow or hung receiver holds only its own share.
@@ -242,6 +275,10 @@ impl NotifyConfig {
     /// The shortest attempt timeout: 0 would fail every attempt before it is sent. Any longer
     /// one can deliver (a real receiver needs more; the default is 5 s).
     pub const MIN_TIMEOUT_MS: u64 = 1;
+
+    /// The largest run tag: a Whalet requestNo writes the tag as 6 digits, so a larger one
+    /// would be cut and two tags would give the same requestNos.
+    pub const MAX_RUN_TAG: u32 = 999_999;
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -393,11 +430,37 @@ pub struct PartnerConfig {
 }
 
 impl Config {
-    /// Reads and validates a TOML file; errors name the file, the line and the key.
+    /// Reads and validates a TOML file; errors name the file, the line and the key. Besides
+    /// [`Config::parse`]'s checks, the rosters are built from it ([`Config::check_rosters`]), so
+    /// that their refusals (a key file, a token, a fee) name the file too.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("cannot read config {}: {e}", path.display()))?;
-        Self::parse(&text).map_err(|e| anyhow::anyhow!("config {}: {e}", path.display()))
+        let mut config = Self::parse(&text)
+            .and_then(|config| config.check_rosters().map(|()| config))
+            .map_err(|e| refusal(Some(path), e))?;
+        config.file = Some(path.to_owned());
+        Ok(config)
+    }
+
+    /// A refusal of one of this configuration's settings ([`refusal`]): names the file it was
+    /// read from, if any. `message` starts with the setting: `[clock] start = "x": why`.
+    pub fn refusal(&self, message: impl std::fmt::Display) -> anyhow::Error {
+        refusal(self.file.as_deref(), message)
+    }
+
+    /// Builds, and drops, every surface's roster of callers as the server builds them at start
+    /// (Whalet partners and apiCode renames, Pockyt merchants, Infinia apps and paths): their
+    /// refusals (a key file, a token, a balance, a fee) then come while the file is being
+    /// loaded, named with it. The `--notify-url` flag plays no part in them.
+    pub fn check_rosters(&self) -> anyhow::Result<()> {
+        use crate::api;
+        api::whalet::partners::Partners::from_config(&self.whalet, None)?;
+        api::whalet::Dispatch::new(&self.whalet.api_codes)?;
+        api::pockyt::Merchants::from_config(&self.pockyt, None)?;
+        let apps = api::infinia::apps::Apps::from_config(&self.infinia, None)?;
+        api::infinia::Infinia::new(std::sync::Arc::new(apps))?;
+        Ok(())
     }
 
     pub fn parse(text: &str) -> anyhow::Result<Self> {
@@ -411,6 +474,9 @@ impl Config {
         config.check_roster_ids()?;
         config.check_ack_settings()?;
         config.check_partner_maps()?;
+        config.check_api_code_renames()?;
+        config.infinia.check()?;
+        config.store.check()?;
         Ok(config)
     }
 
@@ -469,6 +535,31 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// Refuses, at start, a `[whalet.api_codes]` key that is no apiCode, naming the nearest one
+    /// (the rename would apply to nothing); the rest of the table is checked where the dispatch
+    /// table is built ([`crate::api::whalet::Dispatch::new`]).
+    fn check_api_code_renames(&self) -> anyhow::Result<()> {
+        let renames = &self.whalet.api_codes;
+        if renames.is_empty() {
+            return Ok(());
+        }
+        let table = crate::api::whalet::Dispatch::new(&BTreeMap::new())?;
+        let known: Vec<&str> = table.names().keys().map(String::as_str).collect();
+        let Some((name, wire)) = renames.iter().find(|(c, _)| !known.contains(&c.as_str())) else {
+            return Ok(());
+        };
+        let hint = crate::text::nearest(name, &known)
+            .map(|near| format!(" (did you mean {near:?}?)"))
+            .unwrap_or_default();
+        anyhow::bail!(
+            "[whalet.api_codes] {} = {}: {} is not an apiCode{hint}; the keys are canonical \
+             apiCodes (docs/FIDELITY.md), the values their names on the wire",
+            crate::text::echo_bare(name),
+            crate::text::echo(wire),
+            crate::text::echo(name)
+        )
     }
 
     /// Refuses, at start, any numeric limit, timeout or quota out of its range, naming the key,
@@ -593,6 +684,15 @@ impl Config {
                 "never deliver: no attempt at a time per destination",
             )
             .at_most(permits),
+            Bound::new(
+                "[notify] run_tag",
+                notify.run_tag.unwrap_or_default(),
+                0,
+                0,
+                "",
+            )
+            .at_most(NotifyConfig::MAX_RUN_TAG)
+            .default_is("a random tag per process"),
             Bound::new(
                 "[journal] capacity",
                 journal.capacity,
@@ -851,6 +951,8 @@ struct Bound {
     below: &'static str,
     /// `" ms"` for a timeout.
     unit: &'static str,
+    /// What the default is, when it is no number.
+    default_note: Option<&'static str>,
 }
 
 impl Bound {
@@ -872,6 +974,15 @@ impl Bound {
             default: wide(default.try_into().ok()),
             below,
             unit: "",
+            default_note: None,
+        }
+    }
+
+    /// The default is no number but `note` (a random value).
+    fn default_is(self, note: &'static str) -> Self {
+        Self {
+            default_note: Some(note),
+            ..self
         }
     }
 
@@ -904,15 +1015,19 @@ impl Bound {
         let Self {
             key, value, unit, ..
         } = self;
-        let (range, default) = (self.range(), self.default);
+        let range = self.range();
+        let default = match self.default_note {
+            Some(note) => note.to_owned(),
+            None => format!("{}{unit}", self.default),
+        };
         if *value < self.least {
             anyhow::bail!(
-                "{key} = {value} would {}: {range} (default {default}{unit})",
+                "{key} = {value} would {}: {range} (default {default})",
                 self.below
             );
         }
         if self.most.is_some_and(|most| *value > most) {
-            anyhow::bail!("{key} = {value} is too large: {range} (default {default}{unit})");
+            anyhow::bail!("{key} = {value} is too large: {range} (default {default})");
         }
         Ok(())
     }
@@ -1177,6 +1292,83 @@ mod tests {
         assert!(why.contains("@ is followed by a key, not a path"), "{why}");
         assert!(!why.contains("BEGIN"), "{why}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Regression: `[notify] run_tag` over 999,999 was reduced modulo 1,000,000, so 1000123
+    /// gave the requestNos of 123. It is refused naming the key and the range.
+    #[test]
+    fn an_empty_data_dir_is_refused_naming_the_key() {
+        let why = Config::parse("[store]\ndata_dir = \"\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(why.starts_with("[store] data_dir = \"\": empty"), "{why}");
+        assert!(Config::parse("[store]\ndata_dir = \"d\"\n").is_ok());
+    }
+
+    #[test]
+    fn a_run_tag_has_six_digits_at_most() {
+        let most = format!("[notify]\nrun_tag = {}\n", NotifyConfig::MAX_RUN_TAG);
+        assert_eq!(
+            Config::parse(&most).unwrap().notify.run_tag,
+            Some(NotifyConfig::MAX_RUN_TAG)
+        );
+        assert!(Config::parse("[notify]\nrun_tag = 0\n").is_ok());
+        refused(
+            "[notify]\nrun_tag = 1000123\n",
+            &[
+                "[notify] run_tag = 1000123 is too large",
+                "from 0 to 999999",
+            ],
+        );
+    }
+
+    /// Regression: a `[whalet.api_codes]` key that is no apiCode was refused as
+    /// `whalet.api_codes: "connectivty" is not a known apiCode`, without the nearest name.
+    #[test]
+    fn an_api_code_rename_of_no_api_code_names_the_nearest() {
+        assert!(Config::parse("[whalet.api_codes]\nconnectivity = \"ping\"\n").is_ok());
+        refused(
+            "[whalet.api_codes]\nconnectivty = \"x\"\n",
+            &[
+                "[whalet.api_codes] connectivty = \"x\": \"connectivty\" is not an apiCode",
+                "(did you mean \"connectivity\"?)",
+            ],
+        );
+    }
+
+    /// Regression: refusals made while the rosters were built (a key file, an app id, a fee)
+    /// did not name the configuration file; `load` builds them, so they do, in the one form
+    /// of [`refusal`], and the loaded configuration remembers its file for later refusals.
+    #[test]
+    fn load_names_the_file_in_roster_refusals() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sim.toml");
+        let load = |toml: &str| {
+            std::fs::write(&path, toml).unwrap();
+            Config::load(&path)
+        };
+        let why = load("[[infinia.apps]]\napp_id = \"\"\nmerchant_public_key = \"k\"\n")
+            .unwrap_err()
+            .to_string();
+        let head = format!(
+            "config {}: [[infinia.apps]] app_id = \"\": app_id",
+            path.display()
+        );
+        assert!(why.starts_with(&head), "{why}");
+        let why = load("[pockyt.fee]\nfixed = \"-1\"\n")
+            .unwrap_err()
+            .to_string();
+        let head = format!("config {}: [pockyt.fee] fixed = \"-1\"", path.display());
+        assert!(why.starts_with(&head), "{why}");
+        let config = load("").unwrap();
+        assert_eq!(config.file.as_deref(), Some(path.as_path()));
+        let why = config.refusal("[clock] start = \"x\": why").to_string();
+        assert_eq!(
+            why,
+            format!("config {}: [clock] start = \"x\": why", path.display())
+        );
+        let why = Config::default().refusal("[clock] start = \"x\": why");
+        assert_eq!(why.to_string(), "[clock] start = \"x\": why");
     }
 
     #[test]

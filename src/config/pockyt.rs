@@ -12,6 +12,10 @@ pub const DEMO_MERCHANT_NO: &str = "202333";
 pub const DEMO_STORE_NO: &str = "301854";
 pub const DEMO_TOKEN: &str = "demo-token";
 
+/// The `processingChannel` values a pay takes, which are the keys a fee model's `channels` may
+/// have (a fee under another key would never be charged).
+pub const PROCESSING_CHANNELS: &[&str] = &["STANDARD_ACH", "SAME_DAY_ACH", "REAL_TIME_PAY"];
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PockytConfig {

@@ -517,8 +517,9 @@ fn notification_filter(core: &Core, req: &SimRequest) -> Result<NotificationFilt
 }
 
 /// Blocks until a matching notification is delivered, exhausted or suppressed (408 after
-/// `timeoutMs`, or its older spelling `timeout_ms`, default 10 s, at most 120 s). It does not
-/// move the clock.
+/// `timeoutMs`, or its older spelling `timeout_ms`, default 10 s, at most 120 s; 503 at once
+/// when the simulator begins to stop, so that the wait neither holds the shutdown nor is cut
+/// off unanswered). It does not move the clock.
 async fn wait(core: &Core, req: &SimRequest) -> SimResponse {
     let filter = match notification_filter(core, req) {
         Ok(f) => f,
@@ -546,11 +547,16 @@ async fn wait(core: &Core, req: &SimRequest) -> SimResponse {
             )
         }
     };
-    match core
-        .outbox()
-        .wait(&filter, Duration::from_millis(timeout_ms))
-        .await
-    {
+    let found = tokio::select! {
+        biased;
+        found = core.outbox().wait(&filter, Duration::from_millis(timeout_ms)) => found,
+        () = crate::http::stopping() => return error(
+            503,
+            "the simulator is stopping: no matching notification was delivered or exhausted \
+             before it did; wait again once it is serving",
+        ),
+    };
+    match found {
         Some(n) => ok(notification_json(&n)),
         None => error(
             408,

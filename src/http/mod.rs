@@ -406,6 +406,21 @@ const HYPER_MIN_BUF: usize = 8192;
 /// The answer to a connection over [`Limits::max_connections`].
 const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: 94\r\nconnection: close\r\nretry-after: 1\r\n\r\n{\"error\":\"too many open connections to the simulator ([server] max_connections); retry later\"}";
 
+tokio::task_local! {
+    /// The server's shutdown signal, seen by the requests it serves ([`stopping`]).
+    static SHUTDOWN: CancellationToken;
+}
+
+/// Resolves when the server serving the current request begins to shut down (never, outside a
+/// request [`serve`] serves). A request that waits on something (a long poll) answers at once
+/// then, rather than hold the drain for its whole wait and be cut off unanswered at its end.
+pub async fn stopping() {
+    match SHUTDOWN.try_with(CancellationToken::clone) {
+        Ok(token) => token.cancelled_owned().await,
+        Err(_) => std::future::pending().await,
+    }
+}
+
 /// Serves `listener` with `handler` until `shutdown` is cancelled, then drains open connections
 /// (bounded). The open-file limit is raised for `max_connections` when this is called, before
 /// the future is spawned: its warning, if any, comes before the caller's ready line.
@@ -467,9 +482,12 @@ async fn accept_loop<H: Handler>(
         let after = Arc::new(AfterClose::default());
         let service = {
             let after = after.clone();
+            let shutdown = shutdown.clone();
             service_fn(move |req| {
                 let (handler, bodies, after) = (handler.clone(), bodies.clone(), after.clone());
-                async move { handle(handler, bodies, body_timeout, req, local, &after).await }
+                let answer =
+                    async move { handle(handler, bodies, body_timeout, req, local, &after).await };
+                SHUTDOWN.scope(shutdown.clone(), answer)
             })
         };
         let stream = stall::StallGuarded::new(stream, limits.write_stall_timeout)

@@ -1,5 +1,7 @@
 //! The delivery ledger as plain data: every notification by sequence number, the per-object
-//! lines that keep notifications about one business object in order, and the finished
+//! lines that keep notifications about one business object in order (and a notification enqueued
+//! after another object's behind the notifications about that object enqueued before it), and
+//! the finished
 //! notifications in the order they finished, which trimming drops oldest first. No I/O, no
 //! clock, no locks: the outbox holds the one lock around it.
 
@@ -59,6 +61,17 @@ fn line_key(n: &Notification) -> Option<String> {
         .map(|b| format!("{}|{}", n.tenant, b))
 }
 
+/// The line of the other business object a notification waits behind
+/// ([`Notification::after_business_id`]), unless `reorder` (which waits for nothing) or that
+/// object is its own (its own line already orders it).
+fn after_key(n: &Notification) -> Option<String> {
+    if n.behaviour.reorder {
+        return None;
+    }
+    let after = n.after_business_id.as_ref()?;
+    (n.business_id.as_ref() != Some(after)).then(|| format!("{}|{}", n.tenant, after))
+}
+
 /// Filter of the delivery ledger.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -108,8 +121,14 @@ pub(super) struct Ledger {
     /// Boxed: B-tree nodes are about half full under sequential inserts, and a node of large
     /// values would waste more than the box costs.
     pub items: BTreeMap<u64, Box<Notification>>,
-    /// Per business object: the notification being delivered first, then those queued behind.
+    /// Per business object: the notification being delivered first, then those queued behind,
+    /// in sequence order.
     lines: HashMap<String, VecDeque<u64>>,
+    /// Per business object: the unfinished notifications enqueued after it (about other objects,
+    /// [`after_key`]). Each waits until no notification in that object's line is older than it:
+    /// those enqueued before it about that object are delivered or exhausted. Not a place in the
+    /// line: later notifications about that object do not wait for it, nor for each other.
+    followers: HashMap<String, BTreeSet<u64>>,
     /// Finished notifications in the order they finished: trimming drops them from the front.
     finished: FinishOrder,
     /// Notifications added, changed or dropped since the data directory last wrote them
@@ -126,8 +145,17 @@ impl Ledger {
         }
     }
 
+    /// Whether unfinished notification `seq` may start: first in its own line (or in none), and
+    /// no notification older than it left in the line of the object it comes after.
+    fn may_start(&self, seq: u64, n: &Notification) -> bool {
+        let front = |key: &String| self.lines.get(key).and_then(|l| l.front().copied());
+        line_key(n).is_none_or(|key| front(&key) == Some(seq))
+            && after_key(n).is_none_or(|key| front(&key).is_none_or(|first| first > seq))
+    }
+
     /// Records a new notification; returns when its first attempt is due if it may start now
-    /// (not suppressed, not queued behind an earlier one about the same object).
+    /// (not suppressed, not queued behind an earlier one about the same object or, when it comes
+    /// after another object, about that one).
     pub fn admit(&mut self, seq: u64, mut n: Notification) -> Option<Millis> {
         self.touch(seq);
         let first_at = due_after(n.created_at, n.behaviour.delay_ms);
@@ -136,15 +164,18 @@ impl Ledger {
             n.finished_at = Some(n.created_at);
             self.finished.push(seq, n.created_at);
             false
-        } else if let Some(key) = line_key(&n) {
-            let line = self.lines.entry(key).or_default();
-            line.push_back(seq);
-            if line.len() > 1 {
+        } else {
+            if let Some(key) = line_key(&n) {
+                self.lines.entry(key).or_default().push_back(seq);
+            }
+            if let Some(key) = after_key(&n) {
+                self.followers.entry(key).or_default().insert(seq);
+            }
+            let runnable = self.may_start(seq, &n);
+            if !runnable {
                 n.status = Status::Queued;
             }
-            line.len() == 1
-        } else {
-            true
+            runnable
         };
         if runnable {
             n.next_attempt_at = Some(first_at);
@@ -164,32 +195,46 @@ impl Ledger {
         if n.status.is_final() {
             self.finished
                 .push(seq, n.finished_at.unwrap_or(n.created_at));
-        } else if let Some(key) = line_key(&n) {
-            let line = self.lines.entry(key).or_default();
-            // Almost always at the back (calls in sequence order): look from there.
-            let at = line.iter().rposition(|s| *s < seq).map_or(0, |i| i + 1);
-            line.insert(at, seq);
+        } else {
+            if let Some(key) = line_key(&n) {
+                let line = self.lines.entry(key).or_default();
+                // Almost always at the back (calls in sequence order): look from there.
+                let at = line.iter().rposition(|s| *s < seq).map_or(0, |i| i + 1);
+                line.insert(at, seq);
+            }
+            if let Some(key) = after_key(&n) {
+                self.followers.entry(key).or_default().insert(seq);
+            }
         }
         self.items.insert(seq, Box::new(n));
     }
 
-    /// Starts every queued notification with nothing ahead of it in its line (or in no line),
-    /// as [`Ledger::finish`] starts the one behind a finished notification; returns them with
-    /// when their first attempts are due. Only a hand-edited snapshot leaves such a one.
+    /// Starts every queued notification with nothing ahead of it in its line (or in no line)
+    /// nor in the line of the object it comes after, as [`Ledger::finish`] starts the ones
+    /// behind a finished notification; returns them with when their first attempts are due. Only
+    /// a hand-edited snapshot leaves such a one.
     pub fn start_unblocked(&mut self, now: Millis) -> Vec<(u64, Millis)> {
         let blocked: Vec<u64> = self
             .items
             .iter()
-            .filter(|(seq, n)| {
-                n.status == Status::Queued
-                    && line_key(n).is_none_or(|key| {
-                        self.lines.get(&key).and_then(|l| l.front()) == Some(*seq)
-                    })
-            })
+            .filter(|(seq, n)| n.status == Status::Queued && self.may_start(**seq, n))
             .map(|(seq, _)| *seq)
             .collect();
-        let mut started = Vec::with_capacity(blocked.len());
-        for seq in blocked {
+        self.start(blocked, now)
+    }
+
+    /// Starts those of `candidates` that are queued and may start now; returns them with when
+    /// their first attempts are due (`now` at the earliest).
+    fn start(&mut self, candidates: Vec<u64>, now: Millis) -> Vec<(u64, Millis)> {
+        let mut started = Vec::with_capacity(candidates.len());
+        for seq in candidates {
+            let ready = self
+                .items
+                .get(&seq)
+                .is_some_and(|n| n.status == Status::Queued && self.may_start(seq, n));
+            if !ready {
+                continue;
+            }
             self.touch(seq);
             if let Some(n) = self.items.get_mut(&seq) {
                 let at = now.max(due_after(n.created_at, n.behaviour.delay_ms));
@@ -245,33 +290,52 @@ impl Ledger {
         Ok((**n).clone())
     }
 
-    /// Marks `seq` final at `now` (its status already set); returns the notification queued
-    /// behind it about the same object, with when its first attempt is due.
-    pub fn finish(&mut self, seq: u64, now: Millis) -> Option<(u64, Millis)> {
+    /// Marks `seq` final at `now` (its status already set); returns the notifications it let
+    /// start, with when their first attempts are due: the one queued behind it about the same
+    /// object, and those enqueued after that object with nothing older left in its line.
+    pub fn finish(&mut self, seq: u64, now: Millis) -> Vec<(u64, Millis)> {
         self.touch(seq);
-        let n = self.items.get_mut(&seq)?;
+        let Some(n) = self.items.get_mut(&seq) else {
+            return Vec::new();
+        };
         n.finished_at = Some(now);
         n.next_attempt_at = None;
         n.sealed = None;
         self.finished.push(seq, now);
-        let key = line_key(n)?;
-        let line = self.lines.get_mut(&key)?;
-        line.retain(|s| *s != seq);
-        let next_seq = line.front().copied();
-        if line.is_empty() {
-            self.lines.remove(&key);
+        let (key, after) = (line_key(n), after_key(n));
+        if let Some(after) = after {
+            self.unfollow(&after, seq);
         }
-        let next = self.items.get_mut(&next_seq?)?;
-        if next.status != Status::Queued {
-            return None;
+        let Some(key) = key else {
+            return Vec::new();
+        };
+        let mut candidates = Vec::new();
+        let mut first = None;
+        if let Some(line) = self.lines.get_mut(&key) {
+            line.retain(|s| *s != seq);
+            first = line.front().copied();
+            if line.is_empty() {
+                self.lines.remove(&key);
+            }
         }
-        let at = now.max(due_after(next.created_at, next.behaviour.delay_ms));
-        next.status = Status::Pending;
-        next.next_attempt_at = Some(at);
-        if self.track {
-            self.touched.extend(next_seq);
+        candidates.extend(first);
+        if let Some(followers) = self.followers.get(&key) {
+            match first {
+                Some(first) => candidates.extend(followers.range(..first)),
+                None => candidates.extend(followers.iter()),
+            }
         }
-        next_seq.map(|s| (s, at))
+        self.start(candidates, now)
+    }
+
+    /// `seq` no longer waits behind the object of line `key`.
+    fn unfollow(&mut self, key: &str, seq: u64) {
+        if let Some(followers) = self.followers.get_mut(key) {
+            followers.remove(&seq);
+            if followers.is_empty() {
+                self.followers.remove(key);
+            }
+        }
     }
 
     /// Keeps at most `capacity` finished notifications, dropping those that finished first;
@@ -307,6 +371,10 @@ impl Ledger {
             line.retain(|seq| items.contains_key(seq));
         }
         self.lines.retain(|_, line| !line.is_empty());
+        for followers in self.followers.values_mut() {
+            followers.retain(|seq| items.contains_key(seq));
+        }
+        self.followers.retain(|_, followers| !followers.is_empty());
         doomed
     }
 }
@@ -372,7 +440,9 @@ mod tests {
 
     fn finish(ledger: &mut Ledger, seq: u64, status: Status, now: Millis) -> Option<(u64, Millis)> {
         ledger.items.get_mut(&seq).unwrap().status = status;
-        ledger.finish(seq, now)
+        let started = ledger.finish(seq, now);
+        assert!(started.len() <= 1, "{started:?}");
+        started.first().copied()
     }
 
     #[test]
@@ -607,5 +677,126 @@ mod tests {
             .restart(9, 0)
             .unwrap_err()
             .contains("no notification ntf_000009"));
+    }
+
+    /// A notification about `business` enqueued after object `after`.
+    fn after(seq: u64, business: &str, after: &str) -> Notification {
+        Notification {
+            after_business_id: Some(after.to_owned()),
+            ..n(seq, Some(business))
+        }
+    }
+
+    fn status(ledger: &Ledger, seq: u64) -> Status {
+        ledger.items[&seq].status
+    }
+
+    /// Regression: a notification that follows from another object's (a binding ended by its
+    /// collection's return) went out at once, before the other object's notification when that
+    /// one needed a retry. It waits until every notification about that object enqueued before
+    /// it is finished; those about that object enqueued after it, and the other followers, do
+    /// not wait for it.
+    #[test]
+    fn a_notification_enqueued_after_another_object_waits_for_those_before_it() {
+        let mut ledger = Ledger::default();
+        assert!(ledger.admit(1, n(1, Some("T1"))).is_some());
+        assert_eq!(
+            ledger.admit(2, n(2, Some("T1"))),
+            None,
+            "queued in T1's line"
+        );
+        assert_eq!(ledger.admit(3, after(3, "B1", "T1")), None);
+        assert_eq!(ledger.admit(4, after(4, "B2", "T1")), None);
+        assert_eq!(status(&ledger, 3), Status::Queued);
+        assert_eq!(ledger.admit(5, n(5, Some("T1"))), None, "behind 2 only");
+        assert!(
+            ledger.admit(6, after(6, "B3", "T9")).is_some(),
+            "nothing about T9 before it"
+        );
+
+        ledger.items.get_mut(&1).unwrap().status = Status::Delivered;
+        assert_eq!(
+            ledger.finish(1, 500),
+            [(2, 500)],
+            "2 is still ahead of 3 and 4"
+        );
+        ledger.items.get_mut(&2).unwrap().status = Status::Exhausted;
+        assert_eq!(
+            ledger.finish(2, 900),
+            [(5, 900), (3, 900), (4, 900)],
+            "T1's next, and both followers at once"
+        );
+        ledger.items.get_mut(&3).unwrap().status = Status::Delivered;
+        assert_eq!(ledger.finish(3, 950), [], "nobody waits for a follower");
+        assert_eq!(ledger.items[&3].business_id.as_deref(), Some("B1"));
+    }
+
+    /// A follower still waits in its own object's line, and starts only when both let it.
+    #[test]
+    fn a_follower_waits_in_its_own_line_too() {
+        let mut ledger = Ledger::default();
+        assert!(ledger.admit(1, n(1, Some("B1"))).is_some());
+        assert!(ledger.admit(2, n(2, Some("T1"))).is_some());
+        assert_eq!(ledger.admit(3, after(3, "B1", "T1")), None);
+        assert_eq!(
+            finish(&mut ledger, 2, Status::Delivered, 300),
+            None,
+            "B1's 1 is ahead"
+        );
+        assert_eq!(
+            finish(&mut ledger, 1, Status::Delivered, 400),
+            Some((3, 400))
+        );
+    }
+
+    /// `reorder` waits for nothing, and coming after one's own object is its own line.
+    #[test]
+    fn reorder_and_ones_own_object_add_no_wait() {
+        let mut ledger = Ledger::default();
+        assert!(ledger.admit(1, n(1, Some("T1"))).is_some());
+        let mut loose = after(2, "B1", "T1");
+        loose.behaviour.reorder = true;
+        assert!(ledger.admit(2, loose).is_some());
+        assert_eq!(
+            ledger.admit(3, after(3, "T1", "T1")),
+            None,
+            "behind 1 in T1's line"
+        );
+        assert_eq!(
+            finish(&mut ledger, 1, Status::Delivered, 500),
+            Some((3, 500))
+        );
+    }
+
+    /// A snapshot's notifications put back in any order wait as they did: a follower with an
+    /// older notification about its object left waits, one without starts.
+    #[test]
+    fn restored_followers_wait_as_they_did() {
+        let mut ledger = Ledger::default();
+        let mut queued = after(3, "B1", "T1");
+        queued.status = Status::Queued;
+        ledger.restore(3, queued);
+        let mut unblocked = after(4, "B2", "T8");
+        unblocked.status = Status::Queued;
+        ledger.restore(4, unblocked);
+        let mut first = n(2, Some("T1"));
+        first.next_attempt_at = Some(100);
+        ledger.restore(2, first);
+        assert_eq!(ledger.start_unblocked(200), [(4, 200)]);
+        assert_eq!(status(&ledger, 3), Status::Queued);
+        assert_eq!(
+            finish(&mut ledger, 2, Status::Delivered, 300),
+            Some((3, 300))
+        );
+
+        let text = serde_json::to_string(&ledger.items[&3]).unwrap();
+        assert!(text.contains(r#""afterBusinessId":"T1""#), "{text}");
+        let plain = serde_json::to_string(&ledger.items[&2]).unwrap();
+        assert!(
+            !plain.contains("afterBusinessId"),
+            "absent when none: {plain}"
+        );
+        let older: Notification = serde_json::from_str(&plain).unwrap();
+        assert_eq!(older.after_business_id, None);
     }
 }

@@ -7,7 +7,10 @@
 //! `http::client` do) and never reads the system clock for due times (`clock` does).
 //! Deliveries of different notifications run concurrently (each attempt is its own timer job,
 //! bounded per destination host); notifications about the same business object are delivered
-//! one after the other, in enqueue order, unless a scenario says `reorder`.
+//! one after the other, in enqueue order, unless a scenario says `reorder`. A notification that
+//! follows from what another notification tells (a binding ended by its collection's return) can
+//! be enqueued after that other object ([`Outbox::enqueue_after`]): it then also waits for the
+//! notifications about that object enqueued before it.
 
 mod deliver;
 mod ledger;
@@ -186,6 +189,13 @@ pub struct Notification {
     pub channel: Channel,
     pub topic: String,
     pub business_id: Option<String>,
+    /// Another business object of the same tenant this one was enqueued after
+    /// ([`Outbox::enqueue_after`]): its first attempt waits until the notifications about that
+    /// object enqueued before it are delivered or exhausted (unless `reorder`). Only the order:
+    /// its `businessId` is still its own for its line, the ledger's filters and the wire. Absent
+    /// when none, and in records made before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_business_id: Option<String>,
     pub request_no: String,
     pub url: Option<String>,
     pub payload: Value,
@@ -221,6 +231,7 @@ impl Notification {
             channel: spec.channel,
             topic: spec.topic,
             business_id: spec.business_id,
+            after_business_id: None,
             request_no,
             url: spec.url,
             payload: spec.payload,
@@ -378,7 +389,22 @@ impl Outbox {
     /// one when every sequence number up to [`MAX_SEQ`] is given (only a snapshot that brought a
     /// `nextSeq` that high gets there): the notification is then not recorded nor sent, and an
     /// error is logged saying so.
-    pub fn enqueue(&self, mut spec: NotificationSpec) -> String {
+    pub fn enqueue(&self, spec: NotificationSpec) -> String {
+        self.enqueue_behind(spec, None)
+    }
+
+    /// [`Outbox::enqueue`] for a notification that follows from what the notifications about
+    /// business object `after` (of the same tenant) tell, e.g. a trade-order binding ended
+    /// because its collection was returned: besides waiting in its own object's line, its first
+    /// attempt waits until every notification about `after` enqueued before it is delivered or
+    /// exhausted, so that the partner hears of the cause first even when that notification needs
+    /// retries. Later notifications about `after` do not wait for it. Kept in the ledger as its
+    /// `afterBusinessId`; `reorder` waits for neither.
+    pub fn enqueue_after(&self, spec: NotificationSpec, after: &str) -> String {
+        self.enqueue_behind(spec, Some(after.to_owned()))
+    }
+
+    fn enqueue_behind(&self, mut spec: NotificationSpec, after: Option<String>) -> String {
         let rewrite = self.inner.rewrite.lock().clone();
         if let Some(rewrite) = rewrite {
             rewrite(&spec.tenant, spec.channel, &spec.topic, &mut spec.payload);
@@ -409,7 +435,10 @@ impl Outbox {
                     self.mint_request_seq(seq) % REQUEST_SEQ_MODULUS
                 )
             });
-            let notification = Notification::pending(id.clone(), request_no, spec, now);
+            let notification = Notification {
+                after_business_id: after,
+                ..Notification::pending(id.clone(), request_no, spec, now)
+            };
             let first = ledger.admit(seq, notification);
             ledger.trim(self.inner.capacity);
             (id, first, seq)

@@ -699,7 +699,8 @@ fn replace(core: &Core, tenant: Option<&TenantId>, checked: Checked) -> Result<(
         }
     }
     for (id, state) in states {
-        core.store().put_tenant(&id, state);
+        core.store()
+            .put_restored(&id, state, core.config().whalet.request_no_memory);
     }
     core.outbox().import(tenant, outbox)?;
     core.authorizations().import(links)?;

@@ -366,6 +366,15 @@ impl Store {
         self.touched(id);
     }
 
+    /// Replaces the tenant's state with one restored (an import: a snapshot, a data dir),
+    /// creating the tenant if needed, under the limits configured now: its oldest requestNos
+    /// beyond `request_no_memory` (`[whalet] request_no_memory`) are forgotten, as a new one
+    /// would forget them.
+    pub fn put_restored(&self, id: &TenantId, mut state: TenantState, request_no_memory: usize) {
+        state.request_nos.forget_beyond(request_no_memory);
+        self.put_tenant(id, state);
+    }
+
     /// Empties one tenant's state (or every tenant's). A tenant the configuration does not
     /// define (only an import brought it) is dropped instead: what a reset or a full import
     /// leaves is the configured tenants, empty (docs/PERSISTENCE.md).
@@ -419,6 +428,21 @@ mod tests {
             *runs += 1;
             reply.ok_or_else(|| "refused".to_owned())
         })
+    }
+
+    #[test]
+    fn a_restored_state_forgets_its_oldest_request_nos_beyond_the_memory() {
+        let store = Store::new();
+        let id = TenantId::new(crate::tenant::Provider::Whalet, "P1");
+        let mut state = TenantState::default();
+        for i in 1..=6 {
+            state.request_nos.insert(format!("A{i}"), usize::MAX);
+        }
+        store.put_restored(&id, state, 2);
+        let kept = store.read_tenant(&id, |t| {
+            t.request_nos.iter().map(str::to_owned).collect::<Vec<_>>()
+        });
+        assert_eq!(kept, Some(vec!["A5".to_owned(), "A6".to_owned()]));
     }
 
     /// The sequence numbers a state's minted ids carry, read by shape per map: a partner's id

@@ -29,16 +29,31 @@ impl RequestNos {
         if self.seen.contains(request_no.as_str()) {
             return false;
         }
-        while self.order.len() >= capacity.max(1) {
-            let Some(oldest) = self.order.pop_front() else {
-                break;
-            };
-            self.seen.remove(&oldest);
-        }
+        self.keep_newest(capacity.max(1) - 1);
         let shared: Arc<str> = Arc::from(request_no);
         self.seen.insert(shared.clone());
         self.order.push_back(shared);
         true
+    }
+
+    /// Forgets the oldest numbers beyond the newest `capacity` (at least one): what a memory
+    /// restored (a snapshot, a data dir) keeps under the limit configured now. The number of
+    /// numbers forgotten.
+    pub fn forget_beyond(&mut self, capacity: usize) -> usize {
+        self.keep_newest(capacity.max(1))
+    }
+
+    /// Forgets the oldest numbers until at most `count` are left; how many it forgot.
+    fn keep_newest(&mut self, count: usize) -> usize {
+        let mut forgotten = 0;
+        while self.order.len() > count {
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
+            self.seen.remove(&oldest);
+            forgotten += 1;
+        }
+        forgotten
     }
 
     /// Forgets `request_no` again (a request lost before it was processed: a scenario's dropped
@@ -137,6 +152,37 @@ mod tests {
         assert!(!nos.insert("R1".into(), cap), "a remembered one is refused");
         assert!(nos.insert("R0".into(), cap), "a forgotten one is accepted");
         assert!(!nos.contains("R1"), "which pushed out the next oldest");
+    }
+
+    #[test]
+    fn a_restored_memory_keeps_only_its_newest_within_the_limit() {
+        let list: Vec<String> = (1..=6).map(|i| format!("A{i}")).collect();
+        let mut nos: RequestNos = serde_json::from_value(serde_json::json!(list)).unwrap();
+        assert_eq!(nos.forget_beyond(2), 4);
+        assert_eq!(
+            serde_json::to_value(&nos).unwrap(),
+            serde_json::json!(["A5", "A6"]),
+            "the newest two are kept, oldest first"
+        );
+        assert!(
+            nos.insert("A1".into(), 2),
+            "a forgotten one is accepted again"
+        );
+        assert!(!nos.contains("A5"), "which pushed out the oldest kept");
+        assert_eq!(
+            nos.forget_beyond(0),
+            1,
+            "a limit of 0 still keeps the newest"
+        );
+        assert_eq!(
+            serde_json::to_value(&nos).unwrap(),
+            serde_json::json!(["A1"])
+        );
+        assert_eq!(
+            nos.forget_beyond(5),
+            0,
+            "within the limit nothing is forgotten"
+        );
     }
 
     #[test]

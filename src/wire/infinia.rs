@@ -459,32 +459,29 @@ pub fn alg_name(alg: SignatureHash) -> &'static str {
 
 /// Standard Base64 → bytes, or what is wrong with the text. White space (a line-wrapped
 /// encoder's CRLF every 76 characters) is named first, wherever it is: the decoder may stop
-/// on the length before reaching it.
+/// on the length before reaching it. Then any other character outside the alphabet, as sent
+/// (`é`, not the first byte of its UTF-8 read as Latin-1) and where [`super::invalid_character`] puts
+/// it; what is left for the decoder is ASCII, whose byte positions are its character positions.
 fn b64_decode(text: &str) -> Result<Vec<u8>, String> {
-    if let Some((index, b)) = text
-        .bytes()
-        .enumerate()
-        .find(|(_, b)| b.is_ascii_whitespace())
-    {
+    if let Some((_, why)) = super::invalid_character(text, |c| !c.is_ascii_whitespace()) {
         return Err(format!(
-            "invalid character {:?} at position {index}: white space; send the Base64 on one \
-             line, without line breaks or spaces (Java: Base64.getEncoder(), not getMimeEncoder())",
-            char::from(b)
+            "{why}: white space; send the Base64 on one line, without line breaks or spaces \
+             (Java: Base64.getEncoder(), not getMimeEncoder())"
         ));
+    }
+    let alphabet = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=');
+    if let Some((c, why)) = super::invalid_character(text, alphabet) {
+        let url_safe = match c {
+            '-' | '_' => " (URL-safe Base64? use + and /)",
+            _ => "",
+        };
+        return Err(format!("{why}{url_safe}"));
     }
     base64::engine::general_purpose::STANDARD
         .decode(text.as_bytes())
         .map_err(|e| match e {
             base64::DecodeError::InvalidByte(i, b) => {
-                let url_safe = if b == b'-' || b == b'_' {
-                    " (URL-safe Base64? use + and /)"
-                } else {
-                    ""
-                };
-                format!(
-                    "invalid character {:?} at position {i}{url_safe}",
-                    b as char
-                )
+                format!("invalid character {:?} at position {i}", char::from(b))
             }
             base64::DecodeError::InvalidLength(n) => {
                 format!("length {n} is not valid (padding with '=' missing?)")

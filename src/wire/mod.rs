@@ -152,6 +152,20 @@ impl HexCase {
     }
 }
 
+/// The first character of `text` that `valid` refuses, and how a refusal names it: `invalid
+/// character 'é' at position 0`, the character as the partner sent it (escaped as Rust's
+/// `{:?}` escapes it: `'\r'`, `'\u{200b}'`) and its position counted in characters from 0, as
+/// the partner's own string indexes count (Java, Python; not the UTF-8 bytes). The one wording
+/// of a character a text may not hold: Infinia's Base64 and Pockyt's `verifySign` use it, and
+/// the Whalet surface's hex fields (`wire::whalet::decode_hex`).
+pub(crate) fn invalid_character(
+    text: &str,
+    valid: impl Fn(char) -> bool,
+) -> Option<(char, String)> {
+    let (index, c) = text.chars().enumerate().find(|(_, c)| !valid(*c))?;
+    Some((c, format!("invalid character {c:?} at position {index}")))
+}
+
 /// Hex (either case) to bytes, with the errors of `hex::decode`. Valid text goes through
 /// `const_hex` (SIMD where the CPU has it); `hex` decoded it a character at a time, about 5 µs of a
 /// Whalet request's signature and body. Text that starts with `0x` (which `const_hex` would read

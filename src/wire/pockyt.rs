@@ -189,8 +189,10 @@ pub fn sign(params: &Params, token: &str) -> String {
 /// Checks `verify_sign` against the documented reading and the `lenient` ones; Ok(the reading
 /// that matched). The error names the string that was expected (the token's MD5 replaced by
 /// `{md5(token)}`), never the token, and says when a reading that is not enabled would match;
-/// the right signature in upper case or with white space around it is named as such
-/// ([`near_miss`]). The value sent is echoed cut as any client value (`text::echo`).
+/// the right signature in upper case, with white space around it or without its leading zeros
+/// is named as such ([`near_miss`]), and so is a value that is no MD5 at all, by its length or
+/// a character that is no hex digit ([`not_an_md5`]), rather than blamed on the string or the
+/// token. The value sent is echoed cut as any client value (`text::echo`).
 pub fn verify(
     params: &Params,
     token: &str,
@@ -222,6 +224,15 @@ pub fn verify(
             return Err(refusal);
         }
     }
+    if let Some(shape) = not_an_md5(verify_sign) {
+        return Err(PockytError::denied(format!(
+            "verifySign {shape}; an MD5 is 32 hex digits (0-9, a-f): got {}; send the lower-case \
+             hex MD5 of \"{}{{md5(token)}}\" ({{md5(token)}} = the MD5 of the merchant's API \
+             token, not shown), every byte as two hex digits",
+            echo(verify_sign),
+            pairs_text(params, Reading::KeepEmpty)
+        )));
+    }
     let mut msg = format!(
         "verifySign mismatch: got {}, expected the lower-case MD5 of \"{}{{md5(token)}}\" ({{md5(token)}} = the MD5 of the merchant's API token, not shown; if your string is identical, the token differs)",
         echo(verify_sign),
@@ -248,19 +259,42 @@ pub fn verify(
 }
 
 /// The refusal of a `verify_sign` that is the `expected` signature written another way: in
-/// upper-case hex, or with white space around it (a trailing newline from a shell or a file).
-/// Either is refused, as the provider compares the exact text, but named for what it is rather
-/// than blamed on the string or the token.
+/// upper-case hex, with white space around it (a trailing newline from a shell or a file), or
+/// without its leading zeros (Java's `new BigInteger(1, digest).toString(16)`). Each is refused,
+/// as the provider compares the exact text, but named for what it is rather than blamed on the
+/// string or the token.
 fn near_miss(expected: &str, verify_sign: &str) -> Option<PockytError> {
     let bare = verify_sign.trim();
-    if !expected.eq_ignore_ascii_case(bare) {
+    let unpadded = expected.trim_start_matches('0');
+    let zeros = expected.len() - unpadded.len();
+    let dropped = zeros > 0 && unpadded.eq_ignore_ascii_case(bare);
+    if !dropped && !expected.eq_ignore_ascii_case(bare) {
         return None;
     }
-    let case = match expected == bare {
-        true => "",
-        false => ", and must be lower-case hex",
+    let case = match bare.bytes().any(|b| b.is_ascii_uppercase()) {
+        true => ", and must be lower-case hex",
+        false => "",
     };
-    Some(PockytError::denied(if bare.len() != verify_sign.len() {
+    let spaced = bare.len() != verify_sign.len();
+    Some(PockytError::denied(if dropped {
+        let zeros = match zeros {
+            1 => "zero".to_owned(),
+            n => format!("{n} zeros"),
+        };
+        format!(
+            "verifySign is {} characters long; an MD5 is 32 hex digits: got {}, the right MD5 \
+             with its leading {zeros} dropped{}{case}; format every byte as two hex digits \
+             (Java's new BigInteger(1, digest).toString(16) drops leading zeros: \
+             String.format(\"%032x\", new BigInteger(1, digest)) keeps them)",
+            verify_sign.chars().count(),
+            echo(verify_sign),
+            if spaced {
+                " and white space around it"
+            } else {
+                ""
+            },
+        )
+    } else if spaced {
         format!(
             "verifySign has white space around it{case}: got {}; send the 32 hex \
              digits alone (is a newline or space left over from the command line or a file?)",
@@ -272,6 +306,23 @@ fn near_miss(expected: &str, verify_sign: &str) -> Option<PockytError> {
             echo(verify_sign)
         )
     }))
+}
+
+/// What keeps `verify_sign` from being an MD5 at all (32 hex digits), if anything: its length
+/// and its first character that is no hex digit, named as every surface names one
+/// ([`crate::wire::invalid_character`]). Such a value is no signature of any string,
+/// so the string to sign and the token are not what to check.
+fn not_an_md5(verify_sign: &str) -> Option<String> {
+    let length = verify_sign.chars().count();
+    let bad = super::invalid_character(verify_sign, |c| c.is_ascii_hexdigit());
+    let mut faults = Vec::new();
+    if length != 32 {
+        faults.push(format!("is {length} characters long"));
+    }
+    if let Some((_, why)) = bad {
+        faults.push(format!("has {why}"));
+    }
+    (!faults.is_empty()).then(|| faults.join(" and "))
 }
 
 /// `params` plus their `verifySign`, as strings in name order (for IPN bodies).
@@ -425,6 +476,71 @@ mod tests {
         let dropped = md5_hex(&("a=1&".to_owned() + &md5_hex("t")));
         let err = verify(&p, "t", &format!("{dropped}\r\n"), ALL).unwrap_err();
         assert_mentions(&err.msg, "white space");
+    }
+
+    #[test]
+    fn a_sign_without_its_leading_zeros_is_named_not_blamed_on_the_token() {
+        // Timestamps are tried until the right signature starts with one 0, then with two.
+        for zeros in [1, 2] {
+            let (p, good) = (0..100_000)
+                .map(|i| {
+                    let p = params(&serde_json::json!({"a": i.to_string()}));
+                    let good = sign(&p, "t");
+                    (p, good)
+                })
+                .find(|(_, good)| good.len() - good.trim_start_matches('0').len() == zeros)
+                .unwrap();
+            let java = good.trim_start_matches('0');
+            let err = verify(&p, "t", java, &[]).unwrap_err();
+            assert_eq!(err.code, RetCode::AccessDenied);
+            assert_mentions(&err.msg, &format!("is {} characters long", 32 - zeros));
+            assert_mentions(&err.msg, "an MD5 is 32 hex digits");
+            let dropped = match zeros {
+                1 => "leading zero dropped".to_owned(),
+                n => format!("leading {n} zeros dropped"),
+            };
+            assert_mentions(&err.msg, &dropped);
+            assert_mentions(&err.msg, "format every byte as two hex digits");
+            assert!(!err.msg.contains("token differs"), "{}", err.msg);
+            assert!(!err.msg.contains("lower-case"), "{}", err.msg);
+        }
+    }
+
+    #[test]
+    fn a_sign_that_is_no_md5_says_its_length_or_its_first_non_hex_character() {
+        let p = params(&serde_json::json!({"a": "1"}));
+        let good = sign(&p, "t");
+        let cases = [
+            (good[..31].to_owned(), "verifySign is 31 characters long;"),
+            (
+                format!("{good}00000000"),
+                "verifySign is 40 characters long;",
+            ),
+            (
+                format!("{}g{}", &good[..7], &good[8..]),
+                "verifySign has invalid character 'g' at position 7;",
+            ),
+            (
+                format!("{}é{}", &good[..2], &good[3..]),
+                "verifySign has invalid character 'é' at position 2;",
+            ),
+            (
+                format!("{}\n\n", "f".repeat(32)),
+                "verifySign is 34 characters long and has invalid character '\\n' at position 32;",
+            ),
+        ];
+        for (sent, named) in cases {
+            let err = verify(&p, "t", &sent, ALL).unwrap_err();
+            assert_eq!(err.code, RetCode::AccessDenied, "{sent:?}");
+            assert_mentions(&err.msg, named);
+            assert_mentions(&err.msg, "an MD5 is 32 hex digits (0-9, a-f)");
+            assert_mentions(&err.msg, "\"a=1&{md5(token)}\"");
+            assert!(!err.msg.contains("token differs"), "{}", err.msg);
+            assert!(!err.msg.contains(&md5_hex("t")), "{}", err.msg);
+        }
+        // Right shape, wrong value: the plain mismatch.
+        let err = verify(&p, "t", &"f".repeat(32), &[]).unwrap_err();
+        assert_mentions(&err.msg, "verifySign mismatch");
     }
 
     #[test]

@@ -1174,10 +1174,10 @@ fn abbreviate(s: &str) -> String {
 /// The bytes of the hex field `field`, or a refusal saying what to fix: the first character
 /// that is not a hex digit and its (byte) position, before any length, so that a trailing
 /// `\n` or a space is named as such, not as an odd length.
-fn decode_hex(field: &str, value: &str) -> Result<Vec<u8>, WhaletError> {
+pub(crate) fn decode_hex(field: &str, value: &str) -> Result<Vec<u8>, WhaletError> {
     super::hex_to_bytes(value.as_bytes()).map_err(|_| {
-        let why = match value.char_indices().find(|(_, c)| !c.is_ascii_hexdigit()) {
-            Some((index, c)) => format!("invalid character {c:?} at position {index}"),
+        let why = match super::invalid_character(value, |c| c.is_ascii_hexdigit()) {
+            Some((_, why)) => why,
             None => format!("odd length {}", value.len()),
         };
         WhaletError::format(format!("{field} is not hex: {why}"))

@@ -350,7 +350,7 @@ fn contract_dump_refuses_what_serve_refuses() {
         ),
         (
             vec!["--config", codes.to_str().unwrap()],
-            "\"nosuchOp\" is not a known apiCode",
+            "\"nosuchOp\" is not an apiCode",
         ),
     ];
     for (args, needle) in cases {

@@ -9,6 +9,9 @@ use crate::whalet2_support::{confirmed_payout, user_with_beneficiary};
 
 const TENANT: &str = "whalet:202400000000001";
 
+/// An edit of a snapshot document.
+type Change = fn(&mut Value);
+
 async fn snapshot(app: &TestApp, query: &str) -> Value {
     serde_json::from_slice(&export(app, query).await).unwrap()
 }
@@ -30,7 +33,7 @@ async fn a_one_tenant_snapshot_naming_another_tenant_is_refused_naming_the_part(
         one["timers"]
     );
     let before = snapshot(&app, "").await;
-    let cases: [(&str, fn(&mut Value)); 3] = [
+    let cases: [(&str, Change); 3] = [
         ("timers[0]", |d| {
             d["timers"][0]["tenant"] = json!("whalet:999")
         }),

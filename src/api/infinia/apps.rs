@@ -54,23 +54,26 @@ pub const MAX_RETRY_SECONDS: u64 = 24 * 3600;
 impl Apps {
     pub fn from_config(cfg: &InfiniaConfig, notify_url: Option<&str>) -> anyhow::Result<Self> {
         let infinia_key = match &cfg.infinia_private_key {
-            Some(k) => roster::key(k, "infinia.infinia_private_key", PrivateKey::parse)?,
+            Some(k) => roster::key(k, "[infinia] infinia_private_key", PrivateKey::parse)?,
             None => PrivateKey::parse(demo::INFINIA_PRIVATE)?,
         };
-        if cfg.webhook_retry_seconds.len() > 5 {
+        let retries = &cfg.webhook_retry_seconds;
+        let setting = || {
+            let list = crate::text::echo_bare(&format!("{retries:?}"));
+            format!("[infinia] webhook_retry_seconds = {list}")
+        };
+        if retries.len() > 5 {
             anyhow::bail!(
-                "infinia.webhook_retry_seconds has {} entries; Infinia retries at most 5 times",
-                cfg.webhook_retry_seconds.len()
+                "{} has {} entries; Infinia retries at most 5 times: list at most 5 waits",
+                setting(),
+                retries.len()
             );
         }
-        if let Some(s) = cfg
-            .webhook_retry_seconds
-            .iter()
-            .find(|s| **s > MAX_RETRY_SECONDS)
-        {
+        if let Some(s) = retries.iter().find(|s| **s > MAX_RETRY_SECONDS) {
             anyhow::bail!(
-                "infinia.webhook_retry_seconds: {s} seconds is longer than a retry can wait \
-                 (at most {MAX_RETRY_SECONDS}, one day)"
+                "{}: {s} seconds is longer than a retry can wait (at most {MAX_RETRY_SECONDS}, \
+                 one day)",
+                setting()
             );
         }
         let mut by_id = HashMap::new();
@@ -93,31 +96,36 @@ impl Apps {
             );
         }
         for a in &cfg.apps {
-            let where_ = format!("infinia.apps[app_id = {:?}]", a.app_id);
+            let where_ = format!("[[infinia.apps]] app_id = {}", crate::text::echo(&a.app_id));
             if a.app_id.is_empty() || a.app_id.chars().count() > 64 {
-                anyhow::bail!("{where_}.app_id must be 1 to 64 characters");
+                anyhow::bail!("{where_}: app_id must be 1 to 64 characters");
             }
             let merchant_public = roster::key(
                 &a.merchant_public_key,
-                &format!("{where_}.merchant_public_key"),
+                &format!("{where_}: merchant_public_key"),
                 PublicKey::parse,
             )?;
             if a.sftp_password.as_deref() == Some("") {
                 anyhow::bail!(
-                    "{where_}.sftp_password is empty, which would let anyone log in; set a password, or leave the key out to refuse password logins"
+                    "{where_}: sftp_password is empty, which would let anyone log in; set a password, or leave the key out to refuse password logins"
                 );
             }
             let mut keys = Vec::new();
             for entry in &a.sftp_authorized_keys {
                 keys.extend(authorized_keys(
                     entry,
-                    &format!("{where_}.sftp_authorized_keys"),
+                    &format!("{where_}: sftp_authorized_keys"),
                 )?);
             }
             let opening = a
                 .opening_balances
                 .iter()
-                .map(|(c, v)| money(c, v).map_err(|e| anyhow::anyhow!("{where_}: {e}")))
+                .map(|(c, v)| {
+                    money(c, v).map_err(|e| {
+                        let (c, v) = (crate::text::echo_bare(c), crate::text::echo(v));
+                        anyhow::anyhow!("{where_}: opening_balances.{c} = {v}: {e}")
+                    })
+                })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             by_id.insert(
                 a.app_id.clone(),
@@ -274,7 +282,7 @@ mod tests {
     fn an_empty_sftp_password_is_refused_at_start() {
         let why = refusal(&app(Some(""), Vec::new()));
         assert!(
-            why.contains("infinia.apps[app_id = \"my-app\"].sftp_password is empty"),
+            why.contains("[[infinia.apps]] app_id = \"my-app\": sftp_password is empty"),
             "{why}"
         );
         assert!(Apps::from_config(&app(Some("pw"), Vec::new()), None).is_ok());

@@ -141,6 +141,9 @@ impl Scheme for PlatformApi {
         let (partner, mut body, keys, text) = if self.plain {
             let partner_id = plain_header(req, "partnerId")?.unwrap_or(DEMO_PARTNER_ID);
             head.echo.partner_id = partner_id.to_owned();
+            // The header names the partner, as an envelope's head does: a refusal from here on
+            // is filed under its tenant when it is a configured one.
+            crate::api::whalet::journal_partial(core, trace, &head.echo);
             let body: Value = serde_json::from_slice(&req.body).map_err(|e| {
                 let why = crate::wire::not_json(&req.body, &e);
                 WhaletError::format(format!("the body is not JSON: {why}"))
@@ -168,9 +171,7 @@ impl Scheme for PlatformApi {
                 };
                 plain_json_hint(&req.body, err)
             })?;
-            head.echo = sealed.echo.clone();
-            trace.request_no = Some(head.echo.request_no.clone());
-            let partner = crate::api::whalet::find_partner(core, &head.echo.partner_id)?;
+            let partner = head.identify(core, &sealed, trace)?;
             if head.echo.api_code != operation {
                 return Err(WhaletError::parameter(format!(
                     "the path says operation {} but head.apiCode is {}; they must be the same",

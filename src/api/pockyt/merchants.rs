@@ -10,6 +10,7 @@ use crate::api::notify_url::NotifyUrl;
 use crate::api::roster::{self, Roster};
 use crate::config::pockyt::{
     FeeModel, IpnFormat, PockytConfig, DEMO_MERCHANT_NO, DEMO_STORE_NO, DEMO_TOKEN,
+    PROCESSING_CHANNELS,
 };
 use crate::money::{Currency, Money};
 
@@ -85,6 +86,7 @@ pub struct Merchants {
 
 impl Merchants {
     pub fn from_config(cfg: &PockytConfig, notify_url: Option<&str>) -> anyhow::Result<Self> {
+        check_fee_model(&cfg.fee, "[pockyt.fee] ")?;
         let mut by_no = BTreeMap::new();
         if cfg.demo_merchant {
             by_no.insert(
@@ -101,27 +103,35 @@ impl Merchants {
             );
         }
         for m in &cfg.merchants {
+            let where_ = format!(
+                "[[pockyt.merchants]] merchant_no = {}",
+                crate::text::echo(&m.merchant_no)
+            );
             let mut balances = Vec::new();
             for (code, amount) in &m.balances {
-                let currency = Currency::parse(code)
-                    .map_err(|e| anyhow::anyhow!("pockyt merchant {}: {e}", m.merchant_no))?;
+                let setting = format!(
+                    "{where_}: balances.{} = {}",
+                    crate::text::echo_bare(code),
+                    crate::text::echo(amount)
+                );
+                let currency =
+                    Currency::parse(code).map_err(|e| anyhow::anyhow!("{setting}: {e}"))?;
                 if let Some(why) = super::fields::not_a_payout_currency(currency) {
-                    anyhow::bail!(
-                        "pockyt.merchants[merchant_no = {:?}].balances: {why}",
-                        m.merchant_no
-                    );
+                    anyhow::bail!("{setting}: {why}");
                 }
                 balances.push(
                     Money::parse(amount, currency)
-                        .map_err(|e| anyhow::anyhow!("pockyt merchant {}: {e}", m.merchant_no))?,
+                        .map_err(|e| anyhow::anyhow!("{setting}: {e}"))?,
                 );
             }
+            if let Some(fee) = &m.fee {
+                check_fee_model(fee, &format!("{where_}: fee."))?;
+            }
             let fee = m.fee.clone().unwrap_or_else(|| cfg.fee.clone());
-            let probe = Money::new(100, Currency::parse("USD")?);
             let merchant = Merchant {
                 merchant_no: m.merchant_no.clone(),
                 store_no: m.store_no.clone(),
-                token: token(&m.token, &m.merchant_no)?,
+                token: token(&m.token, &where_)?,
                 notify_url: NotifyUrl::new(
                     m.notify_url
                         .clone()
@@ -131,19 +141,7 @@ impl Merchants {
                 fee,
                 ipn_format: m.ipn_format.unwrap_or(cfg.ipn_format),
             };
-            for channel in
-                std::iter::once("").chain(merchant.fee.channels.keys().map(|k| k.as_str()))
-            {
-                merchant
-                    .fee_for(probe, channel)
-                    .map_err(|e| anyhow::anyhow!("pockyt merchant {}: {e}", m.merchant_no))?;
-            }
             by_no.insert(m.merchant_no.clone(), merchant);
-        }
-        if let Some(demo) = by_no.get(DEMO_MERCHANT_NO) {
-            let probe = Money::new(100, Currency::parse("USD")?);
-            demo.fee_for(probe, "")
-                .map_err(|e| anyhow::anyhow!("pockyt.fee: {e}"))?;
         }
         let by_no = by_no.into_iter().map(|(k, m)| (k, Arc::new(m)));
         Ok(Self {
@@ -152,10 +150,60 @@ impl Merchants {
     }
 }
 
+/// Refuses, at start, a fee model some payout would be refused on, or with a fee that would
+/// never be charged: a `fixed` or `percent` that is not a decimal of 0 or more (the default or
+/// a channel's), and a `channels` key that is no `processingChannel` a pay takes.
+/// `prefix` names the table, ending where its keys begin (`"[pockyt.fee] "`).
+fn check_fee_model(model: &FeeModel, prefix: &str) -> anyhow::Result<()> {
+    let probe = Money::new(100, Currency::parse("USD")?);
+    let mut values = vec![
+        ("fixed".to_owned(), &model.fixed, true, "every payout"),
+        ("percent".to_owned(), &model.percent, false, "every payout"),
+    ];
+    for (channel, channel_fee) in &model.channels {
+        let key = format!("channels.{}", crate::text::echo_bare(channel));
+        if !PROCESSING_CHANNELS.contains(&channel.as_str()) {
+            let hint = crate::text::nearest(channel, PROCESSING_CHANNELS)
+                .map(|near| format!(" (did you mean {near:?}?)"))
+                .unwrap_or_default();
+            anyhow::bail!(
+                "{prefix}{key} is not a processingChannel{hint}: a pay takes {}, so this fee \
+                 would never be charged",
+                PROCESSING_CHANNELS.join(", ")
+            );
+        }
+        values.push((
+            format!("{key}.fixed"),
+            &channel_fee.fixed,
+            true,
+            "its payouts",
+        ));
+        values.push((
+            format!("{key}.percent"),
+            &channel_fee.percent,
+            false,
+            "its payouts",
+        ));
+    }
+    for (key, value, fixed, refused) in values {
+        let tried = match fixed {
+            true => fee(probe, value, "0"),
+            false => fee(probe, "0", value),
+        };
+        tried.map_err(|why| {
+            anyhow::anyhow!(
+                "{prefix}{key} = {}: {why}; {refused} would be refused",
+                crate::text::echo(value)
+            )
+        })?;
+    }
+    Ok(())
+}
+
 /// A merchant's `token` (inline or `@path`, trimmed); an empty one is refused: no request could
-/// carry it, so the merchant could never be reached.
-fn token(value: &str, merchant_no: &str) -> anyhow::Result<String> {
-    let setting = format!("pockyt.merchants[merchant_no = {merchant_no:?}].token");
+/// carry it, so the merchant could never be reached. `where_` names the merchant's entry.
+fn token(value: &str, where_: &str) -> anyhow::Result<String> {
+    let setting = format!("{where_}: token");
     let token = roster::setting_text(value, &setting)?.trim().to_owned();
     if token.is_empty() {
         anyhow::bail!("{setting} is empty: set the token the merchant sends in its requests");
@@ -213,7 +261,7 @@ mod tests {
                 .expect("refused")
                 .to_string();
             assert!(
-                why.starts_with("pockyt.merchants[merchant_no = \"7\"].token is empty"),
+                why.starts_with("[[pockyt.merchants]] merchant_no = \"7\": token is empty"),
                 "{why}"
             );
         }
@@ -223,7 +271,7 @@ mod tests {
             .to_string();
         assert!(
             why.starts_with(
-                "pockyt.merchants[merchant_no = \"7\"].token: cannot read \"nope/token.txt\""
+                "[[pockyt.merchants]] merchant_no = \"7\": token: cannot read \"nope/token.txt\""
             ),
             "{why}"
         );
@@ -238,7 +286,8 @@ mod tests {
         let why = merchants(toml, None).err().expect("refused").to_string();
         assert!(
             why.starts_with(
-                "pockyt.merchants[merchant_no = \"7\"].balances: EUR is not a payout currency"
+                "[[pockyt.merchants]] merchant_no = \"7\": balances.EUR = \"5.00\": EUR is not a \
+                 payout currency"
             ),
             "{why}"
         );
@@ -251,6 +300,54 @@ mod tests {
                 .unwrap()
                 .balances,
             [usd(100)]
+        );
+    }
+
+    /// Regression: only the demo merchant's default fee was checked, so a bad
+    /// `[pockyt.fee] channels` fee refused that channel's every pay (blamed on the request), and
+    /// a channel key pay does not take was never charged. Every fee model, every channel, is
+    /// checked, the demo merchant's too.
+    #[test]
+    fn every_channel_of_every_fee_model_is_checked() {
+        let demo = |channel: &str, fixed: &str, percent: &str| {
+            format!("[pockyt.fee]\nchannels.{channel} = {{ fixed = \"{fixed}\", percent = \"{percent}\" }}\n")
+        };
+        for channel in PROCESSING_CHANNELS {
+            let all = merchants(&demo(channel, "3", "0"), None).unwrap();
+            let fee = all
+                .get(DEMO_MERCHANT_NO)
+                .unwrap()
+                .fee_for(usd(20_000), channel);
+            assert_eq!(fee, Ok(usd(300)));
+        }
+        let why = |toml: &str| merchants(toml, None).err().expect("refused").to_string();
+        let e = why(&demo("REAL_TIME_PAY", "-5", "0"));
+        assert!(
+            e.starts_with("[pockyt.fee] channels.REAL_TIME_PAY.fixed = \"-5\": ")
+                && e.contains("is negative"),
+            "{e}"
+        );
+        let e = why(&demo("REAL_TIME_PAY", "0", "abc"));
+        assert!(
+            e.starts_with("[pockyt.fee] channels.REAL_TIME_PAY.percent = \"abc\": "),
+            "{e}"
+        );
+        let e = why(&demo("REALTIME_PAY", "0", "1"));
+        assert!(
+            e.starts_with("[pockyt.fee] channels.REALTIME_PAY is not a processingChannel")
+                && e.contains("(did you mean \"REAL_TIME_PAY\"?)"),
+            "{e}"
+        );
+        let off = format!("[pockyt]\ndemo_merchant = false\n{}", demo("X", "0", "0"));
+        assert!(why(&off).contains("channels.X is not a processingChannel"));
+        let entry = "[[pockyt.merchants]]\nmerchant_no = \"7\"\nstore_no = \"1\"\ntoken = \"t\"\n\
+                     [pockyt.merchants.fee]\nchannels.SAME_DAY_ACH = { fixed = \"1\", percent = \"-1\" }\n";
+        let e = why(entry);
+        assert!(
+            e.starts_with(
+                "[[pockyt.merchants]] merchant_no = \"7\": fee.channels.SAME_DAY_ACH.percent"
+            ),
+            "{e}"
         );
     }
 

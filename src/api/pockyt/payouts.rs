@@ -16,8 +16,6 @@ use crate::store::pockyt::{AccountStatus, Payout, PayoutStatus};
 use crate::store::{LedgerError, Refusal};
 use crate::wire::pockyt::PockytError;
 
-const CHANNELS: &[&str] = &["STANDARD_ACH", "SAME_DAY_ACH", "REAL_TIME_PAY"];
-
 /// `result` of the pay and inquiry replies.
 pub fn view(p: &Payout) -> Value {
     let mut v = json!({
@@ -49,7 +47,12 @@ pub fn pay(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     let invoice = p.take(fields::required(f, "invoiceId"));
     let ipn_url = p.take(fields::web_url(f, "ipnUrl", false)).flatten();
     let channel = p
-        .take(fields::one_of(f, "processingChannel", CHANNELS, false))
+        .take(fields::one_of(
+            f,
+            "processingChannel",
+            crate::config::pockyt::PROCESSING_CHANNELS,
+            false,
+        ))
         .flatten()
         .unwrap_or_else(|| "STANDARD_ACH".into());
     for name in ["description", "note", "subject"] {

@@ -130,15 +130,39 @@ pub fn notify(
     business_id: Option<String>,
     behaviour: crate::behaviour::NotifyBehaviour,
 ) -> String {
+    notify_behind(
+        core,
+        (tenant, canonical_api_code),
+        payload,
+        business_id,
+        behaviour,
+        None,
+    )
+}
+
+/// [`notify`], the notification heard of only after those about business object `after`
+/// enqueued before it ([`crate::notify::Outbox::enqueue_after`]), when given.
+pub fn notify_behind(
+    core: &Core,
+    (tenant, canonical_api_code): (&TenantId, &str),
+    payload: Value,
+    business_id: Option<String>,
+    behaviour: crate::behaviour::NotifyBehaviour,
+    after: Option<&str>,
+) -> String {
     if common::probing() {
         return String::new();
     }
     let topic = core.whalet_ops().wire_name(canonical_api_code);
-    core.outbox().enqueue(NotificationSpec {
+    let spec = NotificationSpec {
         business_id,
         behaviour,
         ..NotificationSpec::new(tenant.clone(), "whalet", topic, payload)
-    })
+    };
+    match after {
+        Some(after) => core.outbox().enqueue_after(spec, after),
+        None => core.outbox().enqueue(spec),
+    }
 }
 
 pub type Handler = fn(&Ctx<'_>, &Value) -> Result<Reply, WhaletError>;
@@ -215,11 +239,37 @@ impl Dispatch {
         self.by_wire.get(wire).copied()
     }
 
+    /// What the journal and coverage call a request with the apiCode `wire` (in the path
+    /// `/api/{apiCode}` or in `head.apiCode`; the route the pipeline serves it under, from its
+    /// first refusal on): the canonical apiCode of the operation that answers to it
+    /// (`[whalet.api_codes]` applied), else the apiCode as sent in the path that carries it,
+    /// `/api/{apiCode}`; nothing when none was sent. No operation is called by a name with a
+    /// `/`, so a request that reached none (an unknown apiCode, or an operation's canonical name
+    /// after a rename) is never journaled or counted as an operation's.
+    pub fn route_name(&self, wire: &str) -> String {
+        match self.get(wire) {
+            Some(operation) => operation.name.to_owned(),
+            None if wire.is_empty() => String::new(),
+            None => format!("{UNKNOWN_PREFIX}{wire}"),
+        }
+    }
+
+    /// The apiCode sent, from its [`route_name`](Self::route_name).
+    fn sent_name(&self, route: &str) -> String {
+        match route.strip_prefix(UNKNOWN_PREFIX) {
+            Some(sent) => sent.to_owned(),
+            None => self.wire_name(route),
+        }
+    }
+
     /// Canonical → wire names of every operation and notification.
     pub fn names(&self) -> &BTreeMap<String, String> {
         &self.wire_names
     }
 }
+
+/// What [`Dispatch::route_name`] puts before an apiCode no operation answers to.
+const UNKNOWN_PREFIX: &str = "/api/";
 
 /// Whether the envelope can carry `wire` as `head.apiCode` and a partner's path as
 /// `/api/{apiCode}`: 1 to [`MAX_HEAD_FIELD`] characters, an ASCII letter first, then ASCII
@@ -285,9 +335,11 @@ impl Core {
     }
 }
 
-/// Entry point for `POST /api` (`path_api_code` None) and `POST /api/{apiCode}`.
+/// Entry point for `POST /api` (`path_api_code` None) and `POST /api/{apiCode}`: served under
+/// the path apiCode's route name ([`Dispatch::route_name`]).
 pub async fn handle(core: &Core, req: SimRequest, path_api_code: Option<&str>) -> SimResponse {
-    pipeline::handle(&OpenApi, core, req, path_api_code.unwrap_or("")).await
+    let route = core.whalet_ops().route_name(path_api_code.unwrap_or(""));
+    pipeline::handle(&OpenApi, core, req, &route).await
 }
 
 /// The Open API's scheme: the Whalet envelope, the partner table and the apiCode table.
@@ -305,6 +357,24 @@ pub struct Head {
 }
 
 impl Head {
+    /// Takes `sealed`'s head as what refusals echo and finds the partner its partnerId names
+    /// (PARTNER_NOT_EXIST otherwise), the Open API's and whalet-platform's one way: from here
+    /// on the journal files the request under that partner's tenant (a forged one too: the
+    /// signature is checked after), with its head and the body `<not decrypted>` until it is.
+    pub fn identify(
+        &mut self,
+        core: &Core,
+        sealed: &envelope::SealedRequest,
+        trace: &mut Trace,
+    ) -> Result<Arc<Partner>, WhaletError> {
+        self.echo = sealed.echo.clone();
+        trace.request_no = Some(self.echo.request_no.clone());
+        trace.request = Some(journal_request(&self.echo, Value::from("<not decrypted>")));
+        let partner = find_partner(core, &self.echo.partner_id)?;
+        trace.tenant = Some(TenantId::new(Provider::Whalet, partner.id.clone()));
+        Ok(partner)
+    }
+
     /// Authenticates `sealed` as `partner`'s request: checks its signature (only an
     /// authenticated request counts against the partner's rate limit), makes the refusals from
     /// here on signed head-only replies, admits it under the rate limit and decrypts it. The
@@ -343,16 +413,30 @@ impl Head {
         seal_refusal_by(core, &self.echo, signer, err, status)
     }
 
-    /// What the journal adds to the detail: the `keyEnc` form when it is not the default one.
-    fn journal_note(&self) -> Option<String> {
-        match self.key_enc_form {
+    /// What the journal adds to the detail: the wire apiCode of an operation
+    /// `[whalet.api_codes]` renames (the journal names it by its canonical one), and the
+    /// `keyEnc` form when it is not the default one.
+    fn journal_note(&self, core: &Core) -> Option<String> {
+        let wire = &self.echo.api_code;
+        let renamed = core
+            .whalet_ops()
+            .get(wire)
+            .filter(|op| op.name != wire)
+            .map(|op| {
+                format!(
+                    "[apiCode {wire} on the wire: [whalet.api_codes] renames {}]",
+                    op.name
+                )
+            });
+        let key_enc = match self.key_enc_form {
             Some(KeyEncForm::HexBase64) => Some(
                 "[keyEnc form hex_base64: the RSA plaintext was the hex text of Base64(session \
-                 key), as the documents' encryption steps read; accepted]"
-                    .to_owned(),
+                 key), as the documents' encryption steps read; accepted]",
             ),
             _ => None,
-        }
+        };
+        let notes: Vec<&str> = renamed.as_deref().into_iter().chain(key_enc).collect();
+        (!notes.is_empty()).then(|| notes.join(" "))
     }
 }
 
@@ -394,34 +478,33 @@ impl Scheme for OpenApi {
         })
     }
 
+    /// `route` is the path apiCode's route name ([`Dispatch::route_name`]; empty for `POST /api`).
     async fn open(
         &self,
         core: &Core,
         req: &SimRequest,
-        path_api_code: &str,
+        route: &str,
         head: &mut Head,
         trace: &mut Trace,
     ) -> Result<Opened<Session>, Refusal<WhaletError>> {
+        let ops = core.whalet_ops();
         let sealed = envelope::parse_request(&req.body).map_err(|(partial, err)| {
             if !partial.api_code.is_empty() {
-                trace.operation = partial.api_code.clone();
+                trace.operation = ops.route_name(&partial.api_code);
             }
             journal_partial(core, trace, &partial);
             head.echo = partial;
             err
         })?;
-        head.echo = sealed.echo.clone();
-        let echo = &head.echo;
-        trace.operation = echo.api_code.clone();
-        trace.request_no = Some(echo.request_no.clone());
-        trace.request = Some(journal_request(echo, Value::from("<not decrypted>")));
-        let partner = find_partner(core, &echo.partner_id)?;
+        trace.operation = ops.route_name(&sealed.echo.api_code);
+        let partner = head.identify(core, &sealed, trace)?;
         let tenant = TenantId::new(Provider::Whalet, partner.id.clone());
-        trace.tenant = Some(tenant.clone());
+        let echo = &head.echo;
+        let path_api_code = ops.sent_name(route);
         if !path_api_code.is_empty() && path_api_code != echo.api_code {
             return Err(WhaletError::parameter(format!(
                 "the path says apiCode {} but head.apiCode is {}",
-                crate::text::echo(path_api_code),
+                crate::text::echo(&path_api_code),
                 crate::text::echo(&echo.api_code)
             ))
             .into());
@@ -430,7 +513,7 @@ impl Scheme for OpenApi {
         let echo = &head.echo;
         // After the journal's copy: amounts are read from the characters the partner wrote.
         crate::money::keep_number_texts(&opened.text, &mut opened.body);
-        let Some(operation) = core.whalet_ops().get(&echo.api_code) else {
+        let Some(operation) = ops.get(&echo.api_code) else {
             return Err(WhaletError::new(
                 Code::InterfaceUnauthorized,
                 format!(
@@ -482,7 +565,7 @@ impl Scheme for OpenApi {
         Ok(Answer {
             response: SimResponse::json(status, bytes),
             code: reply.code.to_string(),
-            detail: match head.journal_note() {
+            detail: match head.journal_note(core) {
                 Some(note) => format!("{detail} {note}"),
                 None => detail.to_owned(),
             },
@@ -500,7 +583,7 @@ impl Scheme for OpenApi {
         let mut answer = head.seal_refusal(core, err, status);
         // The journal shows the Open API's refusal as the head it is.
         answer.reply = serde_json::json!({ "head": answer.reply });
-        if let Some(note) = head.journal_note() {
+        if let Some(note) = head.journal_note(core) {
             answer.detail = format!("{} {note}", answer.detail);
         }
         answer
@@ -546,15 +629,7 @@ pub fn refusal_answer(
     err: WhaletError,
     respond: impl FnOnce(&str) -> SimResponse,
 ) -> Answer {
-    let cfg = &core.config().whalet;
-    let (wire_detail, cut) = envelope::wire_detail(&err.detail, cfg.detail_max_chars);
-    let mut response = respond(&wire_detail);
-    if cut {
-        response = response.header(
-            DIAGNOSTIC_HEADER,
-            envelope::header_safe(&err.detail, cfg.diagnostic_header_max_bytes),
-        );
-    }
+    let response = with_wire_detail(core, &err.detail, respond);
     Answer {
         response,
         reply: serde_json::json!({"code": err.code.as_str(), "detail": err.detail}),
@@ -563,7 +638,6 @@ pub fn refusal_answer(
     }
 }
 
-/// The partner named by `partnerId`, or PARTNER_NOT_EXIST.
 /// What the head of an envelope refused while it was read said, for the journal: its
 /// requestNo, and its tenant when its partnerId names a configured partner, so that the journal
 /// filtered by partner or tenant lists the refusal its reply echoes (the signature is not checked
@@ -577,6 +651,28 @@ pub fn journal_partial(core: &Core, trace: &mut Trace, partial: &Echo) {
     }
 }
 
+/// The response `respond` makes from the wire `detail` of a refusal whose diagnostic is
+/// `detail`: at most `[whalet] detail_max_chars` characters, cut there, with the whole
+/// diagnostic (header-safe, bounded) in [`DIAGNOSTIC_HEADER`] when it was cut. The one rule of
+/// every Whalet refusal: [`refusal_answer`]'s and the file upload's.
+pub fn with_wire_detail(
+    core: &Core,
+    detail: &str,
+    respond: impl FnOnce(&str) -> SimResponse,
+) -> SimResponse {
+    let cfg = &core.config().whalet;
+    let (wire_detail, cut) = envelope::wire_detail(detail, cfg.detail_max_chars);
+    let response = respond(&wire_detail);
+    if !cut {
+        return response;
+    }
+    response.header(
+        DIAGNOSTIC_HEADER,
+        envelope::header_safe(detail, cfg.diagnostic_header_max_bytes),
+    )
+}
+
+/// The partner named by `partnerId`, or PARTNER_NOT_EXIST.
 pub fn find_partner(core: &Core, partner_id: &str) -> Result<Arc<Partner>, WhaletError> {
     core.partners().get(partner_id).ok_or_else(|| {
         WhaletError::new(
@@ -866,6 +962,38 @@ mod replay_tests {
                 "{}: reads the idempotency table itself",
                 path.display()
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod route_name_tests {
+    use super::*;
+
+    /// A request is named by its operation's canonical apiCode when an operation answers to the
+    /// apiCode sent, renamed or not; any other apiCode (an operation's canonical name after a
+    /// rename included) by a name that is no operation's, from which the apiCode sent is read
+    /// back (the path's apiCode is compared with `head.apiCode` as sent).
+    #[test]
+    fn an_api_code_no_operation_answers_is_named_as_sent_never_as_an_operation() {
+        let renames = BTreeMap::from([(
+            "queryCurrencyBalance".to_owned(),
+            "balanceInquiry".to_owned(),
+        )]);
+        let ops = Dispatch::new(&renames).unwrap();
+        assert_eq!(ops.route_name("balanceInquiry"), "queryCurrencyBalance");
+        assert_eq!(ops.route_name("connectivity"), "connectivity");
+        assert_eq!(ops.route_name(""), "");
+        for sent in ["queryCurrencyBalance", "noSuchApiCode", "/api/x", ""] {
+            let name = ops.route_name(sent);
+            if !sent.is_empty() {
+                assert!(name.contains(sent), "{name}");
+                assert!(all_operations().all(|op| op.name != name), "{name}");
+            }
+            assert_eq!(ops.sent_name(&name), sent);
+        }
+        for sent in ["balanceInquiry", "connectivity"] {
+            assert_eq!(ops.sent_name(&ops.route_name(sent)), sent);
         }
     }
 }

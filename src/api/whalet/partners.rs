@@ -62,7 +62,7 @@ pub struct Partners {
 impl Partners {
     pub fn from_config(cfg: &WhaletConfig, notify_url: Option<&str>) -> anyhow::Result<Self> {
         let default_platform_key = match &cfg.platform_private_key {
-            Some(k) => roster::key(k, "whalet.platform_private_key", PrivateKey::parse)?,
+            Some(k) => roster::key(k, "[whalet] platform_private_key", PrivateKey::parse)?,
             None => PrivateKey::parse(demo::PLATFORM_PRIVATE)?,
         };
         let mut by_id = HashMap::new();
@@ -83,24 +83,27 @@ impl Partners {
             );
         }
         for p in &cfg.partners {
-            let where_ = format!("whalet.partners[partner_id = {:?}]", p.partner_id);
+            let where_ = format!(
+                "[[whalet.partners]] partner_id = {}",
+                crate::text::echo(&p.partner_id)
+            );
             check_partner_id(&p.partner_id, &where_)?;
             let public_key = roster::key(
                 &p.public_key,
-                &format!("{where_}.public_key"),
+                &format!("{where_}: public_key"),
                 PublicKey::parse,
             )?;
             let platform_key = match &p.platform_private_key {
                 Some(k) => roster::key(
                     k,
-                    &format!("{where_}.platform_private_key"),
+                    &format!("{where_}: platform_private_key"),
                     PrivateKey::parse,
                 )?,
                 None => default_platform_key.clone(),
             };
             if p.rate_limit == Some(0) {
                 anyhow::bail!(
-                    "{where_}.rate_limit = 0 would refuse every request (TOO_MANY_REQUESTS): at \
+                    "{where_}: rate_limit = 0 would refuse every request (TOO_MANY_REQUESTS): at \
                      least 1 request per second, or leave it out for no limit"
                 );
             }
@@ -137,11 +140,11 @@ impl Partners {
 /// around it (the envelope's `head.partnerId` is matched exactly).
 fn check_partner_id(id: &str, where_: &str) -> anyhow::Result<()> {
     if id.trim().is_empty() || id.chars().count() > 30 {
-        anyhow::bail!("{where_}.partner_id must be 1 to 30 characters");
+        anyhow::bail!("{where_}: partner_id must be 1 to 30 characters");
     }
     if id.trim() != id {
         anyhow::bail!(
-            "{where_}.partner_id has whitespace around it, which no request's head.partnerId \
+            "{where_}: partner_id has whitespace around it, which no request's head.partnerId \
              would match: write {:?}",
             id.trim()
         );
@@ -160,7 +163,7 @@ fn check_api_codes(
 ) -> anyhow::Result<()> {
     anyhow::ensure!(
         !codes.is_empty(),
-        "{where_}.api_codes = [] enables no operation, so every request would be refused; \
+        "{where_}: api_codes = [] enables no operation, so every request would be refused; \
          list the operations to enable, or leave api_codes out (or [\"*\"]) for all"
     );
     let known: Vec<&str> = super::all_operations()
@@ -171,7 +174,7 @@ fn check_api_codes(
         if code == "*" || known.contains(&code.as_str()) {
             continue;
         }
-        let entry = format!("{where_}.api_codes[{n}] = {}", crate::text::echo(code));
+        let entry = format!("{where_}: api_codes[{n}] = {}", crate::text::echo(code));
         if let Some((canonical, _)) = renames.iter().find(|(_, wire)| *wire == code) {
             anyhow::bail!(
                 "{entry} is the wire name [whalet.api_codes] gives {canonical}; api_codes takes \
@@ -232,7 +235,7 @@ mod tests {
         refused(
             "api_codes = [\"connectivity\", \"connectivty\"]\n",
             &[
-                "whalet.partners[partner_id = \"p1\"].api_codes[1] = \"connectivty\"",
+                "[[whalet.partners]] partner_id = \"p1\": api_codes[1] = \"connectivty\"",
                 "is not an operation (did you mean \"connectivity\"?)",
                 "canonical",
             ],
@@ -252,7 +255,7 @@ mod tests {
         refused(
             "rate_limit = 0\n",
             &[
-                "whalet.partners[partner_id = \"p1\"].rate_limit = 0",
+                "[[whalet.partners]] partner_id = \"p1\": rate_limit = 0",
                 "at least 1",
             ],
         );
@@ -299,13 +302,13 @@ mod tests {
         let why = load("@keys/nope.pem");
         assert!(
             why.starts_with(
-                "whalet.partners[partner_id = \"p1\"].public_key: cannot read \"keys/nope.pem\": "
+                "[[whalet.partners]] partner_id = \"p1\": public_key: cannot read \"keys/nope.pem\": "
             ),
             "{why}"
         );
         let why = load("keys/demo-partner/public.pem");
         assert!(
-            why.starts_with("whalet.partners[partner_id = \"p1\"].public_key: "),
+            why.starts_with("[[whalet.partners]] partner_id = \"p1\": public_key: "),
             "{why}"
         );
         assert!(

@@ -25,6 +25,13 @@ fn content_security_policy() -> &'static str {
 
 pub use crate::authorize::time_text;
 
+/// `time_text` of a time the clock runs something at (a link's expiry, the rejection the
+/// expiry records): a time past the clock's end is shown as the end, when its timer is due
+/// ([`crate::clock::due_time`]).
+fn due_text(ms: Millis) -> String {
+    time_text(crate::clock::due_time(ms))
+}
+
 /// The addresses a link's pages give (forms, links, `Location`), relative to the address the
 /// page is served at, so they resolve under any base: at the root as behind a proxy that serves
 /// the simulator under a path prefix (`[platform] public_url = "https://gw.example.test/sim"`).
@@ -150,7 +157,7 @@ pub fn login(
 </div></div>"#,
         heading = heading(req),
         summary = summary(req),
-        expires = escape(&time_text(req.expires_at)),
+        expires = escape(&due_text(req.expires_at)),
         action = escape(&links.login),
         brand = escape(&req.provider_name),
         demo_login = escape(demo_login),
@@ -255,7 +262,7 @@ pub fn decided(decided: &Decided, approved: bool) -> SimResponse {
 pub fn used_link(req: &AuthorizationRequest, approved: bool, at: Option<Millis>) -> SimResponse {
     let what = if approved { "approved" } else { "rejected" };
     let when = at
-        .map(|at| format!(" at {}", time_text(at)))
+        .map(|at| format!(" at {}", due_text(at)))
         .unwrap_or_default();
     let body = format!(
         r#"<div class="status"><span class="badge info" aria-hidden="true">i</span><h1 id="page-title">This link was already used</h1></div>
@@ -275,7 +282,7 @@ pub fn expired_link(req: &AuthorizationRequest) -> SimResponse {
 <p id="result" data-result="expired">The link to connect shop {} to {} expired at {}. Ask the marketplace to start the binding again.</p>{}"#,
         escape(&req.shop.name),
         escape(&req.partner_name),
-        escape(&time_text(req.expires_at)),
+        escape(&due_text(req.expires_at)),
         backlink(req),
     );
     render(410, &req.provider_name, "Link expired", &body)
@@ -377,6 +384,28 @@ pub fn message(status: u16, brand: &str, title: &str, text: &str) -> SimResponse
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The tester's report: with a link lifetime of i64::MAX seconds the page said the link
+    /// expires at the calendar's end, while its expiry timer is due at the clock's end. Each page
+    /// that names the expiry says when the timer is due.
+    #[test]
+    fn a_link_expiring_past_the_clocks_end_shows_when_it_really_expires() {
+        let req = AuthorizationRequest {
+            expires_at: i64::MAX,
+            ..crate::authorize::tests::link("t1")
+        };
+        let due = time_text(crate::clock::MAX_TIME);
+        let links = Links::new("/authorize/t1", "t1");
+        for page in [
+            login(&req, &links, "seller", "pw", None),
+            expired_link(&req),
+            used_link(&req, false, Some(req.expires_at)),
+        ] {
+            let html = String::from_utf8_lossy(page.body()).into_owned();
+            assert!(html.contains(&escape(&due)), "{due} in {html}");
+            assert!(!html.contains(&escape(&time_text(i64::MAX))), "{html}");
+        }
+    }
 
     /// The policy names the script by the hash an independent implementation computes
     /// (`python3 -c "import hashlib, base64; print(base64.b64encode(hashlib.sha256(

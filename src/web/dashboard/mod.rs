@@ -198,10 +198,10 @@ struct Facts {
     /// with the demo id but a key or token of its own (`[pockyt] demo_merchant = false` and a
     /// configured 202333) is not among them.
     demo_tenants: String,
-    /// `data-infinia-paths`: JSON `{canonical: wire}` of the Infinia paths `[infinia.paths]`
-    /// renames (the journal names an operation by its canonical path; it is called by its wire
-    /// path).
-    infinia_paths: String,
+    /// `data-wire-names`: JSON `{surface: {canonical: wire}}` of the operations the
+    /// configuration renames (`[infinia.paths]`, `[whalet.api_codes]`): the journal names an
+    /// operation by its canonical name; it is called by its wire name.
+    wire_names: String,
     /// `data-infinia-sha1`: JSON list of the Infinia apps that sign with SHA1withRSA (`[infinia]
     /// signature_alg` or the app's own); `whalet-sim call` signs SHA256withRSA unless given
     /// `--infinia-alg sha1`.
@@ -238,12 +238,17 @@ impl Facts {
                 demo_tenants.insert("pockyt", DEMO_MERCHANT_NO);
             }
         }
-        let renamed: BTreeMap<&str, &str> = infinia
-            .paths()
-            .iter()
-            .filter(|(canonical, wire)| canonical != wire)
-            .map(|(canonical, wire)| (canonical.as_str(), wire.as_str()))
-            .collect();
+        let renamed =
+            |names: &mut dyn Iterator<Item = (&String, &String)>| -> BTreeMap<String, String> {
+                names
+                    .filter(|(canonical, wire)| canonical != wire)
+                    .map(|(canonical, wire)| (canonical.clone(), wire.clone()))
+                    .collect()
+            };
+        let wire_names = serde_json::json!({
+            "infinia": renamed(&mut infinia.paths().iter()),
+            "whalet": renamed(&mut config.whalet.api_codes.iter()),
+        });
         let sha1: Vec<&str> = infinia
             .apps
             .iter()
@@ -258,7 +263,7 @@ impl Facts {
                 ""
             },
             demo_tenants: serde_json::json!(demo_tenants).to_string(),
-            infinia_paths: serde_json::json!(renamed).to_string(),
+            wire_names: wire_names.to_string(),
             infinia_sha1: serde_json::json!(sha1).to_string(),
             currency_exponents: currency_exponents(),
         }
@@ -321,7 +326,7 @@ fn render(slug: &str, title: &str, lede: &str, item: &str, facts: &Facts) -> Str
             ("platform_auth", facts.platform_auth),
             ("admin_token", facts.admin_token),
             ("demo_tenants", &escape(&facts.demo_tenants)),
-            ("infinia_paths", &escape(&facts.infinia_paths)),
+            ("wire_names", &escape(&facts.wire_names)),
             ("infinia_sha1", &escape(&facts.infinia_sha1)),
             ("currency_exponents", &escape(facts.currency_exponents)),
         ],
@@ -422,7 +427,7 @@ mod tests {
         assert_eq!(item("requests", "42"), "42");
     }
 
-    /// What the page is told of the configuration: the Infinia paths renamed, the apps that
+    /// What the page is told of the configuration: the operations renamed, the apps that
     /// sign with SHA1, the demo tenants that keep the demo credentials, whether an admin token
     /// is needed (never the token itself).
     #[test]
@@ -435,7 +440,7 @@ mod tests {
         };
         let plain = facts("");
         assert_eq!(plain.admin_token, "");
-        assert_eq!(plain.infinia_paths, "{}");
+        assert_eq!(plain.wire_names, r#"{"infinia":{},"whalet":{}}"#);
         assert_eq!(plain.infinia_sha1, "[]");
         let demo: serde_json::Value = serde_json::from_str(&plain.demo_tenants).unwrap();
         assert_eq!(
@@ -448,14 +453,15 @@ mod tests {
             "[server]\nadmin_token = \"s3cret-token\"\n\
              [infinia]\nsignature_alg = \"SHA1withRSA\"\n\
              [infinia.paths]\n\"account-balance/query\" = \"/balance/get/\"\n\
+             [whalet.api_codes]\nqueryCurrencyBalance = \"balanceInquiry\"\n\
              [pockyt]\ndemo_merchant = false\n\
              [[pockyt.merchants]]\nmerchant_no = \"202333\"\nstore_no = \"301854\"\n\
              token = \"my-own-token\"\n",
         );
         assert_eq!(own.admin_token, "required");
         assert_eq!(
-            own.infinia_paths,
-            r#"{"account-balance/query":"balance/get"}"#
+            own.wire_names,
+            r#"{"infinia":{"account-balance/query":"balance/get"},"whalet":{"queryCurrencyBalance":"balanceInquiry"}}"#
         );
         assert_eq!(own.infinia_sha1, r#"["demo-app"]"#);
         let demo: serde_json::Value = serde_json::from_str(&own.demo_tenants).unwrap();

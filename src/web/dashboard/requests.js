@@ -207,11 +207,14 @@
     return Dash.fact("demoTenants", {});
   }
 
-  /** The path Infinia operation `operation` (canonical, as the journal names it) is called by
-   *  here: its `[infinia.paths]` rename (`data-infinia-paths`), else itself. */
-  function infiniaWirePath(operation) {
-    const renamed = Dash.fact("infiniaPaths", {});
-    return Object.prototype.hasOwnProperty.call(renamed, operation) ? renamed[operation] : operation;
+  /** The name `surface`'s operation `operation` (canonical, as the journal names it) is called
+   *  by: its rename (`[infinia.paths]`, `[whalet.api_codes]`: `data-wire-names`), else itself.
+   *  A Whalet apiCode no operation answers to is journaled as sent under `/api/`: it is sent
+   *  again as it was. */
+  function wireName(surface, operation) {
+    const renamed = Dash.fact("wireNames", {})[surface] || {};
+    if (Object.prototype.hasOwnProperty.call(renamed, operation)) return renamed[operation];
+    return surface === "whalet" ? operation.replace(/^\/api\//, "") : operation;
   }
 
   /** Whether Infinia app `id` signs with SHA1withRSA (`data-infinia-sha1`); `call` signs with
@@ -232,8 +235,9 @@
    * a demo one that still has the demo credentials (`demoIds`), `call` would sign with the demo
    * key or token and be refused (UNAUTHENTICATED_ERROR), so the command names the tenant and
    * carries a placeholder for its credential: `--key <your private key file>` (Whalet,
-   * platform, Infinia) or `--token <your token>` (Pockyt). An Infinia request is sent to the
-   * operation's wire path (`[infinia.paths]`), signed as its app signs (`--infinia-alg sha1`).
+   * platform, Infinia) or `--token <your token>` (Pockyt). A request is sent by the
+   * operation's wire name (`[whalet.api_codes]`, `[infinia.paths]`), an Infinia one signed as
+   * its app signs (`--infinia-alg sha1`).
    * Every argument is quoted for the shell: operations, ids and the placeholders.
    */
   function sendAgain(e) {
@@ -250,13 +254,13 @@
       case "whalet":
       case "platform": {
         const args = e.surface === "whalet"
-          ? ["whalet-sim call", q(e.operation), "--url", q(`${location.origin}/api`)]
+          ? ["whalet-sim call", q(wireName("whalet", e.operation)), "--url", q(`${location.origin}/api`)]
           : ["whalet-sim call", "--surface platform", q(e.operation), ...url];
         if (own) args.push("--partner-id", q(id), "--key", q(YOUR_KEY));
         return [...args, ...data(request)].join(" ");
       }
       case "infinia": {
-        const args = ["whalet-sim call", "--surface infinia", q(infiniaWirePath(e.operation)), ...url];
+        const args = ["whalet-sim call", "--surface infinia", q(wireName("infinia", e.operation)), ...url];
         if (own) args.push("--app-id", q(id), "--key", q(YOUR_KEY));
         if (signsSha1(id)) args.push("--infinia-alg", "sha1");
         return [...args, ...data(request)].join(" ");

@@ -1,4 +1,5 @@
 use super::*;
+use crate::wire::invalid_character;
 use crate::wire::keys::demo;
 use crate::wire::testing::{assert_mentions, key_pair};
 use serde_json::json;
@@ -329,4 +330,36 @@ fn line_wrapped_request_data_is_named_before_the_signature() {
         );
         assert_mentions(&err.message, "without line breaks");
     }
+}
+
+#[test]
+fn a_character_outside_base64_is_named_as_sent_at_its_character_position() {
+    for (text, named) in [
+        ("éAAA", "invalid character 'é' at position 0"),
+        ("A€AA", "invalid character '€' at position 1"),
+        ("AAA\u{200b}", "invalid character '\\u{200b}' at position 3"),
+        (
+            "AB-_",
+            "invalid character '-' at position 2 (URL-safe Base64? use + and /)",
+        ),
+    ] {
+        assert_eq!(b64_decode(text).unwrap_err(), named, "{text:?}");
+    }
+    // White space is named first, counted in characters past a two-byte one.
+    let err = b64_decode("éA\r\nAA").unwrap_err();
+    assert!(
+        err.starts_with("invalid character '\\r' at position 2: white space"),
+        "{err}"
+    );
+    // Text of the alphabet only is left to the decoder.
+    assert_eq!(b64_decode("AAAA").unwrap(), vec![0, 0, 0]);
+}
+
+#[test]
+fn invalid_character_counts_characters_not_bytes() {
+    assert_eq!(
+        invalid_character("ééx", |c| c != 'x'),
+        Some(('x', "invalid character 'x' at position 2".to_owned()))
+    );
+    assert_eq!(invalid_character("abc", |_| true), None);
 }

@@ -12,11 +12,10 @@ use serde_json::{json, Value};
 use crate::api::whalet::common::fields::{positive_amount, Check};
 use crate::api::whalet::common::kinds::CollectionReview;
 use crate::api::whalet::common::review::{self, Notice, Review, Settle};
-use crate::api::whalet::common::{again, failure, mint, send, with_tenant, Verdict};
+use crate::api::whalet::common::{again, failure, mint, with_tenant, Verdict};
 use crate::api::whalet::replenish::{end_returned, open_about};
 use crate::api::whalet::trade::release_returned;
 use crate::api::whalet::{whalet_time, Ctx, Reply};
-use crate::behaviour::NotifyBehaviour;
 use crate::core::Core;
 use crate::money::{Currency, Money};
 use crate::store::whalet::{
@@ -384,7 +383,7 @@ impl Review for CollectionReview {
         if v.success {
             return Ok(());
         }
-        Self::end_dependents(core, tenant, trade_id)
+        Self::end_dependents(core, tenant, trade_id, trade_id)
     }
 }
 
@@ -417,8 +416,16 @@ impl CollectionReview {
     /// What depends on returned collection `trade_id` ends with it, each said with its own
     /// notification: its bindings to trade orders ([`release_returned`], `tradeOrderBindNotify`)
     /// and an open request for its trade material ([`end_returned`],
-    /// `tradeReplenishResultNotify`).
-    pub fn end_dependents(core: &Core, tenant: &TenantId, trade_id: &str) -> Result<(), String> {
+    /// `tradeReplenishResultNotify`). Each is sent after the notification that told the return,
+    /// about object `told_by` (the collection's `collectionReceivedNotify`, or the rejection's
+    /// `tradeReplenishResultNotify` for a settled collection): the partner gets none before that
+    /// one is delivered or exhausted ([`review::send_after`]).
+    pub fn end_dependents(
+        core: &Core,
+        tenant: &TenantId,
+        trade_id: &str,
+        told_by: &str,
+    ) -> Result<(), String> {
         let now = core.clock().now();
         let ended = with_tenant(core, tenant, |t| {
             let bindings =
@@ -433,14 +440,7 @@ impl CollectionReview {
             Ok(ended)
         })?;
         for (id, n) in ended {
-            send(
-                core,
-                tenant,
-                n.api_code,
-                &n.payload,
-                &id,
-                NotifyBehaviour::default(),
-            );
+            review::send_after(core, tenant, n.api_code, &n.payload, &id, told_by);
         }
         Ok(())
     }

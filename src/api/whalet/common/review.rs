@@ -277,6 +277,31 @@ pub fn conclude(
     Ok(notice.payload)
 }
 
+/// Sends notification `api_code` about `business_id`, which follows from what the notifications
+/// about object `after` tell (a binding ended by its collection's return, after the collection's
+/// `collectionReceivedNotify` that [`conclude`] just enqueued): the partner gets it only once
+/// every notification about `after` enqueued before it is delivered or exhausted
+/// ([`Outbox::enqueue_after`](crate::notify::Outbox::enqueue_after)), even when that one needs
+/// retries. Otherwise as [`send`] with the default behaviour: nothing while a handler is probed,
+/// the apiCode's name on the wire.
+pub fn send_after(
+    core: &Core,
+    tenant: &TenantId,
+    api_code: &str,
+    payload: &Value,
+    business_id: &str,
+    after: &str,
+) {
+    crate::api::whalet::notify_behind(
+        core,
+        (tenant, api_code),
+        payload.clone(),
+        Some(business_id.to_owned()),
+        Default::default(),
+        Some(after),
+    );
+}
+
 /// Decides an object now, as a trigger: `complete` with the trigger's verdict (`success`, and
 /// its words) on the object its parameter `id_param` names, of the partner it is about.
 pub fn decide_now(

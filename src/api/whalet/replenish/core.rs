@@ -382,7 +382,7 @@ impl Review for ReplenishReview {
     /// What the request held follows its decision ([`Holds`]): a held payout resumes or fails;
     /// a held pending collection settles now or is returned; a settled collection returned by
     /// the rejection ends what depends on it as any returned collection does
-    /// ([`CollectionReview::end_dependents`]).
+    /// ([`CollectionReview::end_dependents`]), each notification after this request's.
     fn after(core: &Core, tenant: &TenantId, id: &str, v: &Verdict) -> Result<(), String> {
         let held = with_tenant(core, tenant, |t| {
             Ok(t.whalet_trade
@@ -400,7 +400,7 @@ impl Review for ReplenishReview {
                 review::decide::<CollectionReview>(core, tenant, &trade_id, None, verdict).map(drop)
             }
             Holds::Settled(trade_id) if !v.success => {
-                CollectionReview::end_dependents(core, tenant, &trade_id)
+                CollectionReview::end_dependents(core, tenant, &trade_id, id)
             }
             Holds::Settled(_) => Ok(()),
             Holds::Outflow(outflow_id) => {

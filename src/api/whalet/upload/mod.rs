@@ -22,6 +22,8 @@ use crate::core::{Core, TenantMissing};
 use crate::http::{SimRequest, SimResponse};
 use crate::store::whalet_trade::StoredFile;
 use crate::tenant::{Provider, TenantId};
+use crate::wire::keys::PublicKey;
+use crate::wire::whalet as envelope;
 
 /// The documented per-file limit (10 MB).
 pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
@@ -133,7 +135,8 @@ struct Form {
     files: usize,
 }
 
-async fn read_form(req: &SimRequest) -> Result<Form, UploadError> {
+/// Reads the form into `form`: what was read before a refusal stays there, for the journal.
+async fn read_form(req: &SimRequest, form: &mut Form) -> Result<(), UploadError> {
     let content_type = req.header("content-type").unwrap_or("");
     let boundary = multer::parse_boundary(content_type).map_err(|_| {
         refuse("PARAMETER_ERROR", format!("the request must be multipart/form-data with a boundary, got content-type {content_type:?}"))
@@ -142,7 +145,6 @@ async fn read_form(req: &SimRequest) -> Result<Form, UploadError> {
     let stream =
         futures_util::stream::once(async move { Ok::<Bytes, std::convert::Infallible>(body) });
     let mut multipart = multer::Multipart::new(stream, boundary);
-    let mut form = Form::default();
     loop {
         let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
@@ -175,10 +177,58 @@ async fn read_form(req: &SimRequest) -> Result<Form, UploadError> {
     }
     // A header's surrounding whitespace is not part of its value (RFC 9110 §5.5).
     let header = |n: &str| req.header(n).map(|v| v.trim().to_owned());
-    form.partner_id = form.partner_id.or_else(|| header("partnerId"));
-    form.timestamp = form.timestamp.or_else(|| header("timestamp"));
-    form.token = form.token.or_else(|| header("token"));
-    Ok(form)
+    form.partner_id = form.partner_id.take().or_else(|| header("partnerId"));
+    form.timestamp = form.timestamp.take().or_else(|| header("timestamp"));
+    form.token = form.token.take().or_else(|| header("token"));
+    Ok(())
+}
+
+/// The journal's copy of a form as far as it was read: its `partnerId`, `timestamp`, the file's
+/// `fileName` and `size`, each when it was sent (the shape of an accepted upload's). Never the
+/// file's bytes, nor the token, a credential the upload's refusal describes instead (as the
+/// Open API's journal keeps no `sign`). None when nothing was read.
+fn journal_form(form: &Form) -> Option<Value> {
+    let mut fields = serde_json::Map::new();
+    let texts = [
+        ("partnerId", &form.partner_id),
+        ("timestamp", &form.timestamp),
+    ];
+    for (name, value) in texts {
+        if let Some(value) = value {
+            fields.insert(name.into(), json!(value));
+        }
+    }
+    if let Some((name, data)) = &form.file {
+        if let Some(name) = name {
+            fields.insert("fileName".into(), json!(name));
+        }
+        fields.insert("size".into(), json!(data.len()));
+    }
+    (!fields.is_empty()).then_some(Value::Object(fields))
+}
+
+/// A token that cannot be the partner's signature by its form, named as every hex field of
+/// the Whalet envelope is: the first character that is not a hex digit and its position, or
+/// the odd length (a dropped leading zero), or hex of another length than the partner's key
+/// signs; each with the length a token has.
+fn token_form(key: &PublicKey, token: &str) -> Result<(), String> {
+    let need = || {
+        format!(
+            "a token is {} hex digits, the hex of an RSA-{} SHA1withRSA signature by the \
+             partner's key",
+            key.size() * 2,
+            key.size() * 8
+        )
+    };
+    match envelope::decode_hex("the token", token) {
+        Err(e) => Err(format!("invalid token: {}; {}", e.detail, need())),
+        Ok(bytes) if bytes.len() != key.size() => Err(format!(
+            "invalid token: the token is {} hex digits; {}",
+            token.len(),
+            need()
+        )),
+        Ok(_) => Ok(()),
+    }
 }
 
 /// Takes a credential form field as sent: a second part of the same name is refused (which one
@@ -263,7 +313,12 @@ impl Scheme for FileUpload {
         trace: &mut Trace,
     ) -> Result<Opened<Session>, Refusal<UploadError>> {
         trace.request = Some(Value::String(format!("<{} bytes>", req.body.len())));
-        let form = read_form(req).await?;
+        let mut form = Form::default();
+        let read = read_form(req, &mut form).await;
+        if let Some(fields) = journal_form(&form) {
+            trace.request = Some(fields);
+        }
+        read?;
         let partner_id = form.partner_id.filter(|p| !p.is_empty()).ok_or_else(|| {
             refuse(
                 "PARAMETER_ERROR",
@@ -287,6 +342,8 @@ impl Scheme for FileUpload {
         let token = form
             .token
             .ok_or_else(|| refuse("UNAUTHENTICATED_ERROR", "invalid token: token is required"))?;
+        token_form(&partner.public_key, &token)
+            .map_err(|why| refuse("UNAUTHENTICATED_ERROR", why))?;
         crate::wire::upload_token::check(
             &partner.public_key,
             &partner_id,
@@ -406,15 +463,28 @@ impl Scheme for FileUpload {
         Ok(answer(status, reply))
     }
 
+    /// `{code, detail, info: null}`, the `detail` on the wire as wide as the Open API's
+    /// ([`crate::api::whalet::with_wire_detail`]); the journal keeps it whole.
     fn seal_refusal(
         &self,
-        _core: &Core,
+        core: &Core,
         _echo: &(),
         err: UploadError,
         status: Option<u16>,
     ) -> Answer {
-        let reply = json!({"code": err.code, "detail": err.detail, "info": null});
-        answer(status.unwrap_or(200), reply)
+        let status = status.unwrap_or(200);
+        let response = crate::api::whalet::with_wire_detail(core, &err.detail, |wire_detail| {
+            SimResponse::json_value(
+                status,
+                &json!({"code": err.code, "detail": wire_detail, "info": null}),
+            )
+        });
+        Answer {
+            response,
+            reply: json!({"code": err.code, "detail": err.detail, "info": null}),
+            code: err.code,
+            detail: err.detail,
+        }
     }
 }
 
