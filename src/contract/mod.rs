@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use toml::Spanned;
 
-use crate::tenant::TenantId;
+use crate::tenant::{Provider, TenantId};
 
 /// The surfaces whose operations an overlay may change (the pipeline's surface names).
 pub const SURFACES: &[&str] = &["whalet", "platform", "infinia", "pockyt"];
@@ -302,6 +302,40 @@ fn headerless_table(file: &str, text: &str) -> Option<anyhow::Error> {
 }
 
 impl Contract {
+    /// The part of this overlay that can apply to a tenant of `provider`: the tables of the
+    /// surfaces and notification channels its provider serves ([`Provider::serving`]); with the
+    /// tables left out (`[pockyt."/v3/payouts/balance"]` in a Whalet partner's overlay, whose
+    /// requests never pass through that surface). One file may hold a partner's contract for
+    /// its tenants of several providers.
+    fn for_provider(&self, provider: Provider) -> (Contract, Vec<String>) {
+        let serves = |surface: &str| Provider::serving(surface) == Some(provider);
+        let mut left_out = Vec::new();
+        let mut operations = HashMap::new();
+        for (surface, overlays) in &self.operations {
+            if serves(surface) {
+                operations.insert(*surface, overlays.clone());
+            } else {
+                left_out.extend(overlays.keys().map(|name| format!("[{surface}.{name:?}]")));
+            }
+        }
+        let mut notifications = BTreeMap::new();
+        for (name, overlay) in &self.notifications {
+            let channel = name.split_once('.').map_or(name.as_str(), |(c, _)| c);
+            if serves(channel) {
+                notifications.insert(name.clone(), overlay.clone());
+            } else {
+                left_out.push(format!("[notification.{name:?}]"));
+            }
+        }
+        left_out.sort();
+        let contract = Contract {
+            source: self.source.clone(),
+            operations,
+            notifications,
+        };
+        (contract, left_out)
+    }
+
     /// Reads and checks the overlay at `path`.
     pub fn load(path: &Path, catalog: &Catalog) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
@@ -1979,16 +2013,30 @@ impl Contracts {
                     "contract.tenants: {tenant:?} is not a tenant (provider:id, e.g. \"whalet:P0001\")"
                 );
             };
-            anyhow::ensure!(
-                ["whalet", "infinia", "pockyt"].contains(&provider) && !id.is_empty(),
-                "contract.tenants: {tenant:?} is not a tenant (provider whalet, infinia or pockyt, then :id)"
-            );
+            let Some(provider) = Provider::named(provider).filter(|_| !id.is_empty()) else {
+                anyhow::bail!(
+                    "contract.tenants: {tenant:?} is not a tenant (provider whalet, infinia or pockyt, then :id)"
+                );
+            };
             anyhow::ensure!(
                 known.contains(tenant),
                 "contract.tenants: no tenant {tenant:?} is configured (configured: {})",
                 known.join(", ")
             );
-            by_tenant.insert(tenant.clone(), Arc::new(Contract::load(f, catalog)?));
+            // Checked whole, kept for what can apply to the tenant (said at start).
+            let whole = Contract::load(f, catalog)?;
+            let (contract, left_out) = whole.for_provider(provider);
+            if !left_out.is_empty() {
+                tracing::warn!(
+                    tenant = %tenant,
+                    file = %f.display(),
+                    "contract overlay: {} of another provider's surfaces can never apply to \
+                     {tenant} and are left out of its overlay (they apply to the tenants of \
+                     that provider given this file)",
+                    left_out.join(", ")
+                );
+            }
+            by_tenant.insert(tenant.clone(), Arc::new(contract));
         }
         Ok(Self {
             default,

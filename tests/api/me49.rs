@@ -149,3 +149,51 @@ async fn a_tenants_coverage_counts_only_the_surfaces_it_can_reach() {
     );
     app.shutdown().await;
 }
+
+/// The tester's report: a Whalet partner's own overlay holding a Pockyt table started without a
+/// word, and `contract dump --tenant` listed the table as in force, though that partner's
+/// requests never reach Pockyt. One file may be a partner's contract for its tenants of several
+/// providers (contracts/partner-example.toml is): each tenant's overlay is the part of the file
+/// its provider's surfaces take, so the dump shows the Pockyt table in force for the Pockyt
+/// merchant given the file and not for the Whalet partner.
+#[test]
+fn a_tenant_overlay_is_the_part_of_its_file_that_its_provider_takes() {
+    let dir = tempfile::tempdir().unwrap();
+    let overlay = crate::helpers::repo_path("contracts/partner-example.toml");
+    let config = dir.path().join("sim.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[contract.tenants]\n\"whalet:{}\" = {overlay:?}\n\"pockyt:202333\" = {overlay:?}\n",
+            TENANT.trim_start_matches("whalet:")
+        ),
+    )
+    .unwrap();
+    let dump = |tenant: &str| -> Value {
+        let out = crate::helpers::bin()
+            .args([
+                "contract", "dump", "--format", "json", "--tenant", tenant, "--config",
+            ])
+            .arg(&config)
+            .env_remove("WHALET_SIM_CONFIG")
+            .env_remove("WHALET_SIM_CONTRACT")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{tenant}: {out:?}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let in_force = |dump: &Value, surface: &str| {
+        dump["operation"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|op| op["surface"] == surface && op.get("overlay").is_some())
+            .count()
+    };
+    let whalet = dump(TENANT);
+    let pockyt = dump("pockyt:202333");
+    assert!(in_force(&whalet, "whalet") > 0, "{whalet}");
+    assert_eq!(in_force(&whalet, "pockyt"), 0, "{whalet}");
+    assert!(in_force(&pockyt, "pockyt") > 0, "{pockyt}");
+    assert_eq!(in_force(&pockyt, "whalet"), 0, "{pockyt}");
+}
