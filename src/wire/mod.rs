@@ -166,6 +166,19 @@ pub(crate) fn invalid_character(
     Some((c, format!("invalid character {c:?} at position {index}")))
 }
 
+/// The bytes of hex `text`, or what is wrong with it: the first character that is not a hex
+/// digit and its position ([`invalid_character`]), before any length, so that a trailing `\n`
+/// or a space is named as such, not as an odd length; else the odd length. The one reading of
+/// a hex field a partner sends (the Whalet envelope's, the upload token).
+pub fn hex_text(text: &str) -> Result<Vec<u8>, String> {
+    hex_to_bytes(text.as_bytes()).map_err(|_| {
+        match invalid_character(text, |c| c.is_ascii_hexdigit()) {
+            Some((_, why)) => why,
+            None => format!("odd length {}", text.len()),
+        }
+    })
+}
+
 /// Hex (either case) to bytes, with the errors of `hex::decode`. Valid text goes through
 /// `const_hex` (SIMD where the CPU has it); `hex` decoded it a character at a time, about 5 µs of a
 /// Whalet request's signature and body. Text that starts with `0x` (which `const_hex` would read

@@ -1171,17 +1171,9 @@ fn abbreviate(s: &str) -> String {
     )
 }
 
-/// The bytes of the hex field `field`, or a refusal saying what to fix: the first character
-/// that is not a hex digit and its (byte) position, before any length, so that a trailing
-/// `\n` or a space is named as such, not as an odd length.
-pub(crate) fn decode_hex(field: &str, value: &str) -> Result<Vec<u8>, WhaletError> {
-    super::hex_to_bytes(value.as_bytes()).map_err(|_| {
-        let why = match super::invalid_character(value, |c| c.is_ascii_hexdigit()) {
-            Some((_, why)) => why,
-            None => format!("odd length {}", value.len()),
-        };
-        WhaletError::format(format!("{field} is not hex: {why}"))
-    })
+/// The bytes of the hex field `field`, or a refusal saying what to fix ([`super::hex_text`]).
+fn decode_hex(field: &str, value: &str) -> Result<Vec<u8>, WhaletError> {
+    super::hex_text(value).map_err(|why| WhaletError::format(format!("{field} is not hex: {why}")))
 }
 
 fn base64_encode(bytes: &[u8]) -> String {

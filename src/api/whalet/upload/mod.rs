@@ -22,8 +22,6 @@ use crate::core::{Core, TenantMissing};
 use crate::http::{SimRequest, SimResponse};
 use crate::store::whalet_trade::StoredFile;
 use crate::tenant::{Provider, TenantId};
-use crate::wire::keys::PublicKey;
-use crate::wire::whalet as envelope;
 
 /// The documented per-file limit (10 MB).
 pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
@@ -207,30 +205,6 @@ fn journal_form(form: &Form) -> Option<Value> {
     (!fields.is_empty()).then_some(Value::Object(fields))
 }
 
-/// A token that cannot be the partner's signature by its form, named as every hex field of
-/// the Whalet envelope is: the first character that is not a hex digit and its position, or
-/// the odd length (a dropped leading zero), or hex of another length than the partner's key
-/// signs; each with the length a token has.
-fn token_form(key: &PublicKey, token: &str) -> Result<(), String> {
-    let need = || {
-        format!(
-            "a token is {} hex digits, the hex of an RSA-{} SHA1withRSA signature by the \
-             partner's key",
-            key.size() * 2,
-            key.size() * 8
-        )
-    };
-    match envelope::decode_hex("the token", token) {
-        Err(e) => Err(format!("invalid token: {}; {}", e.detail, need())),
-        Ok(bytes) if bytes.len() != key.size() => Err(format!(
-            "invalid token: the token is {} hex digits; {}",
-            token.len(),
-            need()
-        )),
-        Ok(_) => Ok(()),
-    }
-}
-
 /// Takes a credential form field as sent: a second part of the same name is refused (which one
 /// would count?), as a second file part is, and so is whitespace around the value, which is
 /// not signed by the token and would otherwise be dropped silently.
@@ -342,8 +316,6 @@ impl Scheme for FileUpload {
         let token = form
             .token
             .ok_or_else(|| refuse("UNAUTHENTICATED_ERROR", "invalid token: token is required"))?;
-        token_form(&partner.public_key, &token)
-            .map_err(|why| refuse("UNAUTHENTICATED_ERROR", why))?;
         crate::wire::upload_token::check(
             &partner.public_key,
             &partner_id,
