@@ -14,7 +14,7 @@ use crate::api;
 use crate::api::whalet::partners::Partners;
 use crate::authorize::Authorizations;
 use crate::clock::{Clock, ClockMode};
-use crate::config::{ClockConfig, Config};
+use crate::config::Config;
 use crate::core::{Core, Parts, Surfaces};
 use crate::http::client::HttpClient;
 use crate::journal::Journal;
@@ -131,8 +131,7 @@ impl App {
     pub fn new(config: Config, options: Options) -> anyhow::Result<Self> {
         // The file's keys are checked whether or not a flag overrides them: a bad key is
         // refused at every start, not only at those without the flag.
-        let (file_mode, file_start) =
-            clock_settings(&config.clock).map_err(|e| config.refusal(e))?;
+        let (file_mode, file_start) = config.clock.settings().map_err(|e| config.refusal(e))?;
         let mode = options.clock_mode.unwrap_or(file_mode);
         let start = options.start_time.or(file_start);
         let clock = Clock::new(mode, start);
@@ -463,62 +462,6 @@ impl ShutdownSignal {
     }
 }
 
-/// The clock the configuration's `[clock]` keys ask for, its mode and its start, every key
-/// checked, whether or not a clock flag (or its variable) will override it: a bad key is refused
-/// at every start. A scale goes with `mode = "scaled"` (or no mode): a real clock runs at wall
-/// speed and a frozen one has none, so a scale with either would be silently ignored. Errors
-/// name the key as the configuration's own refusals do (`[clock] start = "…": why`);
-/// `App::new` names the file before them ([`Config::refusal`]).
-pub fn clock_settings(clock: &ClockConfig) -> anyhow::Result<(ClockMode, Option<i64>)> {
-    let ignored_scale = |mode: &str, why: &str| {
-        anyhow::anyhow!(
-            "[clock] mode = \"{mode}\" cannot be used with [clock] scale: {why} (remove scale, \
-             or set mode = \"scaled\")"
-        )
-    };
-    let mode = match (clock.mode.as_deref(), clock.scale) {
-        (None, Some(scale)) | (Some("scaled"), Some(scale)) => ClockMode::Scaled { scale },
-        (Some("scaled"), None) => ClockMode::Scaled { scale: 1.0 },
-        (None, None) | (Some("real"), None) => ClockMode::Real,
-        (Some("real"), Some(_)) => {
-            return Err(ignored_scale("real", "a real clock runs at wall speed"))
-        }
-        (Some("manual"), None) => ClockMode::Manual,
-        (Some("manual"), Some(_)) => {
-            return Err(ignored_scale("manual", "a frozen clock has no speed"))
-        }
-        (Some(other), _) => anyhow::bail!(
-            "[clock] mode = {}: no clock mode; use \"real\", \"scaled\" or \"manual\"",
-            crate::text::echo(other)
-        ),
-    };
-    let mode = mode
-        .validate()
-        .map_err(|e| anyhow::anyhow!("[clock] {e}"))?;
-    let start = match clock.start.as_deref() {
-        Some(text) => Some(start_setting(text)?),
-        None => None,
-    };
-    Ok((mode, start))
-}
-
-/// `[clock] start`: an RFC 3339 time within the virtual time the simulator keeps, in
-/// milliseconds; refused naming the key and the value as written.
-fn start_setting(text: &str) -> anyhow::Result<i64> {
-    let key = format!("[clock] start = {}", crate::text::echo(text));
-    let dt = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .map_err(|e| {
-            anyhow::anyhow!("{key}: not an RFC 3339 time such as 2025-01-01T00:00:00Z ({e})")
-        })?;
-    let ms = (dt.unix_timestamp_nanos() / 1_000_000) as i64;
-    crate::clock::check_time(ms, "").map_err(|_| {
-        anyhow::anyhow!(
-            "{key}: outside the virtual time the simulator keeps, 1970-01-01 to 9999-12-30 \
-             00:00:00 UTC"
-        )
-    })
-}
-
 /// Parses an RFC 3339 time into epoch milliseconds.
 pub fn parse_rfc3339(text: &str) -> anyhow::Result<i64> {
     let dt = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
@@ -552,73 +495,5 @@ mod tests {
         assert_eq!(scaled.overridden(&data_dir), ["--time-scale"]);
         assert!(scaled.overridden(&snapshot).is_empty());
         assert!(ClockFlags::default().overridden(&data_dir).is_empty());
-    }
-
-    fn clock(toml: &str) -> ClockConfig {
-        toml::from_str::<Config>(toml).unwrap().clock
-    }
-
-    /// The refusal of `toml`'s `[clock]` keys.
-    fn refusal(toml: &str) -> String {
-        match clock_settings(&clock(toml)) {
-            Ok(settings) => panic!("{toml:?} accepted: {settings:?}"),
-            Err(e) => e.to_string(),
-        }
-    }
-
-    /// A scale goes with a scaled clock (asked for, or by the scale alone); a real clock runs
-    /// at wall speed and a frozen one has none, so either with a scale is refused naming both
-    /// keys and the way out.
-    #[test]
-    fn a_clock_scale_goes_only_with_a_scaled_clock() {
-        for mode in ["real", "manual"] {
-            let e = refusal(&format!("[clock]\nmode = \"{mode}\"\nscale = 2.0\n"));
-            assert!(e.starts_with(&format!("[clock] mode = \"{mode}\"")), "{e}");
-            assert!(e.contains("[clock] scale"), "{e}");
-            assert!(e.contains("set mode = \"scaled\""), "{e}");
-        }
-        for toml in [
-            "[clock]\nmode = \"scaled\"\nscale = 2.0\n",
-            "[clock]\nscale = 2.0\n",
-        ] {
-            let (mode, _) = clock_settings(&clock(toml)).unwrap();
-            assert!(
-                matches!(mode, ClockMode::Scaled { scale } if scale == 2.0),
-                "{toml}"
-            );
-        }
-        for (toml, want) in [
-            ("[clock]\nmode = \"real\"\n", ClockMode::Real),
-            ("", ClockMode::Real),
-            ("[clock]\nmode = \"manual\"\n", ClockMode::Manual),
-        ] {
-            let (mode, _) = clock_settings(&clock(toml)).unwrap();
-            assert_eq!(
-                std::mem::discriminant(&mode),
-                std::mem::discriminant(&want),
-                "{toml}"
-            );
-        }
-    }
-
-    /// Each bad `[clock]` key is refused in the form of the configuration's other refusals:
-    /// the key and its value as written, then why.
-    #[test]
-    fn clock_key_refusals_name_the_key_and_the_value() {
-        let e = refusal("[clock]\nmode = \"banana\"\n");
-        assert!(e.starts_with("[clock] mode = \"banana\": "), "{e}");
-        assert!(e.contains("\"real\", \"scaled\" or \"manual\""), "{e}");
-        let e = refusal("[clock]\nstart = \"yesterday\"\n");
-        assert!(e.starts_with("[clock] start = \"yesterday\": "), "{e}");
-        assert!(e.contains("RFC 3339"), "{e}");
-        let e = refusal("[clock]\nstart = \"1960-01-01T00:00:00Z\"\n");
-        assert!(
-            e.starts_with("[clock] start = \"1960-01-01T00:00:00Z\": "),
-            "{e}"
-        );
-        assert!(e.contains("1970-01-01"), "{e}");
-        let (_, start) =
-            clock_settings(&clock("[clock]\nstart = \"1970-01-01T00:00:01Z\"\n")).unwrap();
-        assert_eq!(start, Some(1000));
     }
 }

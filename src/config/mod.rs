@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::clock::ClockMode;
 use crate::wire::HexCase;
 
 /// The embedded demo Whalet partner's id (README, "Demo tenants"), which `[whalet] demo_partner`
@@ -219,16 +220,9 @@ pub struct ClockConfig {
 }
 
 impl ClockConfig {
-    /// Refuses a frozen clock given a speed (`mode = "manual"` with `scale`), as `serve` refuses
-    /// `--manual-clock` with `--time-scale`: the scale would be silently ignored; and a scale out
-    /// of the clock's bounds, whether or not a clock flag overrides it.
+    /// Refuses a scale out of the clock's bounds, and every other bad `[clock]` key
+    /// ([`ClockConfig::settings`]), whether or not a clock flag overrides it.
     pub fn check(&self) -> anyhow::Result<()> {
-        if self.mode.as_deref() == Some("manual") && self.scale.is_some() {
-            anyhow::bail!(
-                "[clock] mode = \"manual\" cannot be used with [clock] scale: a frozen clock has \
-                 no speed (remove scale, or set mode = \"scaled\")"
-            );
-        }
         if let Some(scale) = self.scale {
             let (min, max) = (crate::clock::MIN_SCALE, crate::clock::MAX_SCALE);
             if !(min..=max).contains(&scale) {
@@ -238,8 +232,64 @@ impl ClockConfig {
                 );
             }
         }
-        Ok(())
+        self.settings().map(|_| ())
     }
+
+    /// The clock the configuration's `[clock]` keys ask for, its mode and its start, every key
+    /// checked, whether or not a clock flag (or its variable) will override it: a bad key is refused
+    /// at every start. A scale goes with `mode = "scaled"` (or no mode): a real clock runs at wall
+    /// speed and a frozen one has none, so a scale with either would be silently ignored. Errors
+    /// name the key as the configuration's own refusals do (`[clock] start = "…": why`);
+    /// `Config::load` and `App::new` name the file before them ([`Config::refusal`]).
+    pub fn settings(&self) -> anyhow::Result<(ClockMode, Option<i64>)> {
+        let ignored_scale = |mode: &str, why: &str| {
+            anyhow::anyhow!(
+                "[clock] mode = \"{mode}\" cannot be used with [clock] scale: {why} (remove scale, \
+                 or set mode = \"scaled\")"
+            )
+        };
+        let mode = match (self.mode.as_deref(), self.scale) {
+            (None, Some(scale)) | (Some("scaled"), Some(scale)) => ClockMode::Scaled { scale },
+            (Some("scaled"), None) => ClockMode::Scaled { scale: 1.0 },
+            (None, None) | (Some("real"), None) => ClockMode::Real,
+            (Some("real"), Some(_)) => {
+                return Err(ignored_scale("real", "a real clock runs at wall speed"))
+            }
+            (Some("manual"), None) => ClockMode::Manual,
+            (Some("manual"), Some(_)) => {
+                return Err(ignored_scale("manual", "a frozen clock has no speed"))
+            }
+            (Some(other), _) => anyhow::bail!(
+                "[clock] mode = {}: no clock mode; use \"real\", \"scaled\" or \"manual\"",
+                crate::text::echo(other)
+            ),
+        };
+        let mode = mode
+            .validate()
+            .map_err(|e| anyhow::anyhow!("[clock] {e}"))?;
+        let start = match self.start.as_deref() {
+            Some(text) => Some(start_setting(text)?),
+            None => None,
+        };
+        Ok((mode, start))
+    }
+}
+
+/// `[clock] start`: an RFC 3339 time within the virtual time the simulator keeps, in
+/// milliseconds; refused naming the key and the value as written.
+fn start_setting(text: &str) -> anyhow::Result<i64> {
+    let key = format!("[clock] start = {}", crate::text::echo(text));
+    let dt = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| {
+            anyhow::anyhow!("{key}: not an RFC 3339 time such as 2025-01-01T00:00:00Z ({e})")
+        })?;
+    let ms = (dt.unix_timestamp_nanos() / 1_000_000) as i64;
+    crate::clock::check_time(ms, "").map_err(|_| {
+        anyhow::anyhow!(
+            "{key}: outside the virtual time the simulator keeps, 1970-01-01 to 9999-12-30 \
+             00:00:00 UTC"
+        )
+    })
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -1675,5 +1725,74 @@ mod tests {
             ],
         );
         assert!(Config::parse("[server]\nmax_body_bytes_in_flight = 11534336\n").is_ok());
+    }
+
+    fn clock(toml: &str) -> ClockConfig {
+        toml::from_str::<Config>(toml).unwrap().clock
+    }
+
+    /// The refusal of `toml`'s `[clock]` keys.
+    fn refusal(toml: &str) -> String {
+        match clock(toml).settings() {
+            Ok(settings) => panic!("{toml:?} accepted: {settings:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// A scale goes with a scaled clock (asked for, or by the scale alone); a real clock runs
+    /// at wall speed and a frozen one has none, so either with a scale is refused naming both
+    /// keys and the way out.
+    #[test]
+    fn a_clock_scale_goes_only_with_a_scaled_clock() {
+        for mode in ["real", "manual"] {
+            let e = refusal(&format!("[clock]\nmode = \"{mode}\"\nscale = 2.0\n"));
+            assert!(e.starts_with(&format!("[clock] mode = \"{mode}\"")), "{e}");
+            assert!(e.contains("[clock] scale"), "{e}");
+            assert!(e.contains("set mode = \"scaled\""), "{e}");
+        }
+        for toml in [
+            "[clock]\nmode = \"scaled\"\nscale = 2.0\n",
+            "[clock]\nscale = 2.0\n",
+        ] {
+            let (mode, _) = clock(toml).settings().unwrap();
+            assert!(
+                matches!(mode, ClockMode::Scaled { scale } if scale == 2.0),
+                "{toml}"
+            );
+        }
+        for (toml, want) in [
+            ("[clock]\nmode = \"real\"\n", ClockMode::Real),
+            ("", ClockMode::Real),
+            ("[clock]\nmode = \"manual\"\n", ClockMode::Manual),
+        ] {
+            let (mode, _) = clock(toml).settings().unwrap();
+            assert_eq!(
+                std::mem::discriminant(&mode),
+                std::mem::discriminant(&want),
+                "{toml}"
+            );
+        }
+    }
+
+    /// Each bad `[clock]` key is refused in the form of the configuration's other refusals:
+    /// the key and its value as written, then why.
+    #[test]
+    fn clock_key_refusals_name_the_key_and_the_value() {
+        let e = refusal("[clock]\nmode = \"banana\"\n");
+        assert!(e.starts_with("[clock] mode = \"banana\": "), "{e}");
+        assert!(e.contains("\"real\", \"scaled\" or \"manual\""), "{e}");
+        let e = refusal("[clock]\nstart = \"yesterday\"\n");
+        assert!(e.starts_with("[clock] start = \"yesterday\": "), "{e}");
+        assert!(e.contains("RFC 3339"), "{e}");
+        let e = refusal("[clock]\nstart = \"1960-01-01T00:00:00Z\"\n");
+        assert!(
+            e.starts_with("[clock] start = \"1960-01-01T00:00:00Z\": "),
+            "{e}"
+        );
+        assert!(e.contains("1970-01-01"), "{e}");
+        let (_, start) = clock("[clock]\nstart = \"1970-01-01T00:00:01Z\"\n")
+            .settings()
+            .unwrap();
+        assert_eq!(start, Some(1000));
     }
 }
