@@ -36,6 +36,7 @@ mod durable;
 mod e2e_infinia_browser;
 mod e2e_rules;
 mod e2e_scenarios;
+mod edd50;
 mod edge29;
 mod edge47;
 mod edge_limits;

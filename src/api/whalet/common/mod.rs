@@ -31,6 +31,10 @@ pub struct Verdict {
     /// Extra values (`reMaterial`, `materialType`, `message`, ...).
     pub values: Map<String, Value>,
     pub notify: NotifyBehaviour,
+    /// The object whose notifications the one this decision sends waits behind (see
+    /// [`review::send_after`]): a payout failed by its rejected EDD is told after the EDD's
+    /// own result.
+    pub after: Option<String>,
 }
 
 impl Verdict {
@@ -56,6 +60,7 @@ impl Verdict {
             reason: decision.reason().map(str::to_owned),
             values: decision.values.clone(),
             notify: decision.notify.clone(),
+            after: None,
         }
     }
 
@@ -72,6 +77,7 @@ impl Verdict {
                 .map(str::to_owned),
             values,
             notify: NotifyBehaviour::default(),
+            after: None,
         }
     }
 
@@ -174,6 +180,12 @@ pub fn schedule(
         "completion {name} is not in the table"
     );
     let label = format!("{tenant} {what} {key}");
+    let mut params = json!({"completion": name, "attempt": attempt, "verdict": {
+        "success": verdict.success, "status": verdict.status, "reason": verdict.reason,
+        "values": verdict.values, "notify": verdict.notify}});
+    if let Some(after) = verdict.after {
+        params["verdict"]["after"] = json!(after);
+    }
     core.schedule_timer_in(
         &REVIEW_TIMER,
         delay_ms,
@@ -181,9 +193,7 @@ pub fn schedule(
             label,
             tenant: Some(tenant),
             key,
-            params: json!({"completion": name, "attempt": attempt, "verdict": {
-                "success": verdict.success, "status": verdict.status, "reason": verdict.reason,
-                "values": verdict.values, "notify": verdict.notify}}),
+            params,
         },
     );
 }
@@ -231,6 +241,7 @@ crate::core::timers::timer_kind! {
                 .cloned()
                 .and_then(|n| serde_json::from_value(n).ok())
                 .unwrap_or_default(),
+            after: text("after"),
         };
         // Mostly routine: a trigger decided the object first, or a re-submission made this
         // attempt stale. A review that is still open yet cannot take its decision warns where

@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::{
-    mint, once_keyed, schedule, send, trigger_tenant, used_before, with_tenant, Completion,
-    CompletionFn, Verdict,
+    mint, once_keyed, schedule, trigger_tenant, used_before, with_tenant, Completion, CompletionFn,
+    Verdict,
 };
 use crate::api::whalet::{whalet_time, Ctx, Reply};
 use crate::clock::Millis;
@@ -253,7 +253,8 @@ pub fn decide<R: Review>(
 /// lock (at the virtual time it is given) and says what to notify; the decision counts for
 /// coverage as the approving or the rejecting change `changes` names for that notification (as a
 /// trigger's when no `attempt` is given, else as a scheduled one's); the notification goes out
-/// with the verdict's behaviour. Returns its payload.
+/// with the verdict's behaviour, behind the notifications about the object the verdict follows
+/// from, if any ([`Verdict::after`]). Returns its payload.
 pub fn conclude(
     core: &Core,
     tenant: &TenantId,
@@ -266,13 +267,13 @@ pub fn conclude(
     let notice = with_tenant(core, tenant, |t| settle(t, now))?;
     let changes = changes(&notice);
     crate::api::coverage::decided(core, tenant, attempt.is_none(), v.success, changes);
-    send(
+    crate::api::whalet::notify_behind(
         core,
-        tenant,
-        notice.api_code,
-        &notice.payload,
-        id,
+        (tenant, notice.api_code),
+        notice.payload.clone(),
+        Some(id.to_owned()),
         v.notify.clone(),
+        v.after.as_deref(),
     );
     Ok(notice.payload)
 }

@@ -400,6 +400,7 @@ pub fn after_edd(o: &Outflow) -> (i64, Verdict) {
                 reason: h.reason.clone(),
                 values: Default::default(),
                 notify: h.notify.clone(),
+                after: None,
             },
         ),
     }

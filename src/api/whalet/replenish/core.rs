@@ -393,9 +393,12 @@ impl Review for ReplenishReview {
         match held {
             Holds::Nothing => Ok(()),
             Holds::Pending(trade_id) => {
-                let verdict = match v.success {
-                    true => Verdict::approve(),
-                    false => Verdict::reject(Some(rejected_material(id))),
+                let verdict = Verdict {
+                    after: Some(id.to_owned()),
+                    ..match v.success {
+                        true => Verdict::approve(),
+                        false => Verdict::reject(Some(rejected_material(id))),
+                    }
                 };
                 review::decide::<CollectionReview>(core, tenant, &trade_id, None, verdict).map(drop)
             }
@@ -426,6 +429,10 @@ fn resume_or_fail(core: &Core, tenant: &TenantId, id: &str, outflow_id: &str, v:
             Ok(Some(end)) => end,
             Ok(None) | Err(_) => (outflow::DEFAULT_DELAY_MS, Verdict::approve()),
         };
+        let verdict = Verdict {
+            after: Some(id.to_owned()),
+            ..verdict
+        };
         schedule(
             core,
             tenant,
@@ -438,6 +445,7 @@ fn resume_or_fail(core: &Core, tenant: &TenantId, id: &str, outflow_id: &str, v:
     }
     let verdict = Verdict {
         notify: NotifyBehaviour::default(),
+        after: Some(id.to_owned()),
         ..Verdict::reject(Some(format!("EDD {id} rejected")))
     };
     if let Err(e) = outflow::complete(core, tenant, outflow_id, None, verdict) {
