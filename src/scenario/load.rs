@@ -689,9 +689,11 @@ fn check_rule_tenant(
             ));
         }
     }
-    // The rule's own tenant was checked above; what is left is the scenario's.
-    let Some(scope) = scope.filter(|_| rule.tenant.is_none()) else {
-        return Ok(());
+    // The tenant the rule sees: its own (checked against its surface above), else the scenario's.
+    let (scope, whose) = match (&rule.tenant, scope) {
+        (Some(Tenant(own)), _) => (own, "rule's"),
+        (None, Some(scope)) => (scope, "scenario's"),
+        (None, None) => return Ok(()),
     };
     let provider = scope.provider.as_str();
     if let Some(surface) = rule.surface {
@@ -741,12 +743,15 @@ fn check_rule_tenant(
             [entry_key("rule", i, "operation"), vec![Step::Index(index)]].concat(),
             format!(
                 "rule {label:?}: operation {pattern:?} is an operation of surface {}, whose \
-                 tenants are {theirs}:id, not the scenario's tenant {scope}, so it could never \
-                 match (a scenario for one tenant sees only its requests); name an operation of \
-                 surface {} instead, remove it, or load the scenario for {} tenant",
+                 tenants are {theirs}:id, not the {whose} tenant {scope}, so it could never \
+                 match (the rule sees only that tenant's requests); name an operation of \
+                 surface {} instead, remove it, or {}",
                 names.join(" and "),
                 surfaces_of(scope.provider).join(" or "),
-                with_article(theirs)
+                match whose {
+                    "rule's" => format!("name {} tenant", with_article(theirs)),
+                    _ => format!("load the scenario for {} tenant", with_article(theirs)),
+                }
             ),
         ));
     }
@@ -1652,6 +1657,44 @@ mod tests {
         assert!(parse_for::<()>(text, "t.toml", &[], Some(&one)).is_ok());
         // In an every-tenant scenario a rule tenant narrows the rule.
         assert!(rule("surface = \"platform\"\ntenant = \"whalet:1\"\n").is_ok());
+    }
+
+    /// Regression: a rule's own tenant skipped the operation check, so `operation =
+    /// "connectivity"` for `tenant = "pockyt:202333"` loaded and could never match. The tenant
+    /// the rule sees is checked against its operations whichever way it is given.
+    #[test]
+    fn an_operation_entry_another_provider_serves_than_the_rules_own_tenant_is_refused() {
+        for tenant in [None, Some("whalet:1")] {
+            let e = scoped(
+                "operation = \"connectivity\"\ntenant = \"pockyt:202333\"\n",
+                tenant.unwrap_or("pockyt:202333"),
+            );
+            let e = match tenant {
+                // Loaded for another tenant, the rule's tenant is refused first.
+                Some(_) => {
+                    let e = e.unwrap_err();
+                    assert!(e.reason.contains("not the scenario's tenant"), "{e}");
+                    continue;
+                }
+                None => e.unwrap_err(),
+            };
+            assert!(
+                e.reason
+                    .contains("operation \"connectivity\" is an operation of surface whalet")
+                    && e.reason.contains("not the rule's tenant pockyt:202333")
+                    && e.reason.contains("or name a whalet tenant"),
+                "{e}"
+            );
+            assert_eq!((e.line, e.column), (3, 13), "{e}");
+        }
+        let every = |body: &str| {
+            let text = format!("name = \"t\"\n[[rule]]\n{body}");
+            parse_checked::<()>(&text, "t.toml", &[], OPERATIONS, &[], None)
+        };
+        let e = every("operation = \"/v3/payouts*\"\ntenant = \"whalet:1\"\n").unwrap_err();
+        assert!(e.reason.contains("not the rule's tenant whalet:1"), "{e}");
+        assert!(every("operation = \"/v3/payouts*\"\ntenant = \"pockyt:1\"\n").is_ok());
+        assert!(every("operation = \"connectivity\"\ntenant = \"whalet:1\"\n").is_ok());
     }
 
     fn scoped(body: &str, tenant: &str) -> Result<ScenarioFile, LoadError> {
