@@ -91,6 +91,25 @@ pub fn message(error: impl fmt::Display) -> String {
     text
 }
 
+/// Why the TOML parser refused `text`, for a message that names the place itself: the parser's
+/// own words, or, where it has none (it says nothing when the text ends where a value, a key or a
+/// closing bracket is still expected), what is missing there.
+pub fn toml_reason(text: &str, error: &toml::de::Error) -> String {
+    let said = error.message().trim();
+    if !said.is_empty() {
+        return said.to_owned();
+    }
+    let at = error.span().map_or(text.len(), |s| s.start);
+    let before = text[..floor_boundary(text, at)].trim_end();
+    if before.ends_with('=') {
+        "a value is missing after `=`".to_owned()
+    } else if text[floor_boundary(text, at)..].trim().is_empty() {
+        "the text ends before this line is complete".to_owned()
+    } else {
+        "this is not TOML".to_owned()
+    }
+}
+
 /// One client value for a message, written quoted like `{:?}` and cut at [`ECHO_BYTES`] of the
 /// value: `"abc"`, or `"ab"… 1048320 more bytes`.
 pub fn echo(value: &str) -> Echo<'_> {
@@ -317,5 +336,27 @@ mod tests {
             !field.contains('\n') && field.contains("more bytes"),
             "{field}"
         );
+    }
+
+    /// Regression: the parser says nothing when the text ends after `key =`, so a scenario was
+    /// refused with an empty reason. Every refusal has words.
+    #[test]
+    fn a_toml_refusal_always_has_a_reason() {
+        for (text, expected) in [
+            ("seed = ", "a value is missing after `=`"),
+            ("x =", "a value is missing after `=`"),
+            (
+                "[[rule]]\nname = \"a\"\ncode = ",
+                "a value is missing after `=`",
+            ),
+            ("x = \n", "string"),
+            ("x = [1,", ""),
+            ("[rule", ""),
+        ] {
+            let error = toml::from_str::<toml::Table>(text).unwrap_err();
+            let reason = toml_reason(text, &error);
+            assert!(!reason.trim().is_empty(), "{text:?}: {error}");
+            assert!(reason.contains(expected), "{text:?}: {reason:?}");
+        }
     }
 }

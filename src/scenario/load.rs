@@ -180,7 +180,10 @@ pub fn parse_checked<C>(
     } else {
         toml::from_str(text).map_err(|e| {
             let offset = e.span().map_or(0, |s| s.start);
-            at(offset, entry_refusal(text, json, e.message().trim()))
+            at(
+                offset,
+                entry_refusal(text, json, &crate::text::toml_reason(text, &e)),
+            )
         })?
     };
     check(&parsed, triggers, operations, renamed, scope)
@@ -1332,6 +1335,13 @@ mod tests {
         assert_eq!(e.line, 2, "{e}");
         let e = parse::<()>("{\"name\": \"x\",\n \"seed\": \"no\"}", "b.json", &[]).unwrap_err();
         assert_eq!(e.line, 2, "{e}");
+        // Text that ends after `key =`: the parser says nothing; the refusal says what is missing.
+        let e = parse::<()>("name = \"x\"\nseed = ", "f.toml", &[]).unwrap_err();
+        assert_eq!(
+            (e.line, e.reason.as_str()),
+            (2, "a value is missing after `=`"),
+            "{e}"
+        );
     }
 
     /// A byte order mark is refused before either format alike, naming it at 1:1; without it
