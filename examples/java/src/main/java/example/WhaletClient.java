@@ -15,8 +15,10 @@ import java.util.UUID;
 /** Calls the Whalet Open API (`POST {url}/api`) as a partner: seals, signs, sends, verifies and
  * opens the reply. */
 public final class WhaletClient {
-    /** A reply: head.code, head.detail and the decrypted body (null without one). */
-    public record Reply(String code, String detail, Object body) {}
+    /** A reply: head.code, head.detail, the decrypted body (null without one) and the requestNo of
+     * the request it answers (a notification the request causes may name it: connectivityNotify's
+     * business object is {@code connectivity:<requestNo>}). */
+    public record Reply(String code, String detail, Object body, String requestNo) {}
 
     private final String url;
     private final String partnerId;
@@ -56,7 +58,8 @@ public final class WhaletClient {
         String encrypt = rbody == null ? null : (String) rbody.get("encrypt");
         checkReply(rhead, encrypt, head, whalet);
         Object data = encrypt == null ? null : Json.parse(WhaletCrypto.openBody((String) rhead.get("keyEnc"), encrypt, key));
-        return new Reply((String) rhead.get("code"), (String) rhead.get("detail"), data);
+        return new Reply((String) rhead.get("code"), (String) rhead.get("detail"), data,
+                (String) head.get("requestNo"));
     }
 
     /** Throws unless the reply is Whalet's answer to the request whose head was {@code sent}: a
