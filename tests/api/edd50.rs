@@ -3,7 +3,7 @@
 //! at once) or approved (the payout ends after its delay), also when the partner refuses the
 //! EDD's notification first.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use whalet_sim::partner::receiver::{Mode, Received};
 
 use crate::helpers::TestApp;
