@@ -11,7 +11,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
-use crate::clock::TimerRecord;
+use super::EndedUpload;
+use crate::clock::{Millis, TimerRecord};
 use crate::money::{Currency, Money, MAX_MINOR};
 use crate::store::infinia::{SharingStatus, UploadStatus};
 use crate::store::ledger::Ledger;
@@ -869,13 +870,14 @@ fn untimed_uploads<'s, 't>(
 pub(super) fn end_abandoned_uploads(
     states: &mut BTreeMap<String, TenantState>,
     timers: &[TimerRecord],
-) -> Vec<(String, String)> {
+    now: Millis,
+) -> Vec<EndedUpload> {
     end_uploads_left_open(
         states
             .iter_mut()
             .map(|(tenant, state)| (tenant.clone(), state)),
         timers.iter(),
-        (LeftOpen::Unknown, STOPPED_WHILE_WRITTEN),
+        (LeftOpen::Unknown, STOPPED_WHILE_WRITTEN, now),
     )
 }
 
@@ -886,6 +888,10 @@ pub(super) const STOPPED_WHILE_WRITTEN: &str = "the simulator stopped while the 
 /// Why an upload a snapshot import ended INCOMPLETE ([`end_uploads_left_open`]).
 pub(super) const IMPORTED_WHILE_WRITTEN: &str = "the snapshot was taken while the file was \
      being written, so it was not processed; upload it again";
+
+/// The operation a whalet-platform partner's SFTP upload is journaled under
+/// (`sftp::materials::OPERATION`; this module sits below `sftp`).
+const PLATFORM_SFTP_UPLOAD: &str = "tradeMaterialsUpload";
 
 /// Which files were open for writing when the state was taken ([`end_uploads_left_open`]).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -898,33 +904,56 @@ pub(super) enum LeftOpen {
     Marked,
 }
 
+/// The uploads of `uploads` whose file in `files` is marked as being written.
+fn marked(
+    uploads: &BTreeMap<String, crate::store::infinia::Upload>,
+    files: &BTreeMap<String, crate::store::infinia::StoredFile>,
+) -> Vec<String> {
+    uploads
+        .keys()
+        .filter(|name| {
+            files
+                .get(&format!("/upload/{name}"))
+                .is_some_and(|f| f.writing)
+        })
+        .cloned()
+        .collect()
+}
+
 /// State put in place of what the sessions knew (a data directory read at start, a snapshot
 /// imported): no SFTP session holds any of its files, so none is being written any more (a
 /// snapshot takes a file open for writing marked so, and it would otherwise never be processed
-/// nor removable), and an upload PROCESSING without its processing timer because the timer
-/// found its file open for writing again (and skipped it) ends INCOMPLETE with `reason`, as it
-/// would have when its session ended, rather than stay PROCESSING for good. Returns the uploads
-/// ended, as (tenant, file name).
+/// nor removable), and an upload whose file a session was writing again ends INCOMPLETE with
+/// `reason` at `now`, as it would have when that session ended, whatever its status
+/// (`Upload::end_incomplete`, the one way an upload ends so): an Infinia app's or a
+/// whalet-platform partner's whose file a snapshot marked, or (a data directory, which does not
+/// keep the mark) an Infinia upload PROCESSING without its processing timer because the timer
+/// found its file open for writing again (and skipped it), which would otherwise stay
+/// PROCESSING for good. Returns the uploads ended.
 pub(super) fn end_uploads_left_open<'s, 't>(
     states: impl Iterator<Item = (String, &'s mut TenantState)>,
     timers: impl Iterator<Item = &'t TimerRecord> + Clone,
-    (left_open, reason): (LeftOpen, &str),
-) -> Vec<(String, String)> {
+    (left_open, reason, now): (LeftOpen, &str, Millis),
+) -> Vec<EndedUpload> {
     let mut ended = Vec::new();
     for (tenant, state) in states {
-        let marked: Vec<String> = state
-            .infinia
-            .uploads
-            .keys()
-            .filter(|name| {
-                state
-                    .infinia
-                    .files
-                    .get(&format!("/upload/{name}"))
-                    .is_some_and(|f| f.writing)
-            })
-            .cloned()
-            .collect();
+        let (infinia, platform) = match left_open {
+            LeftOpen::Unknown => (
+                untimed_uploads(&tenant, state, timers.clone())
+                    .into_iter()
+                    .map(|(name, _)| name.clone())
+                    .collect(),
+                // Processed at once: never PROCESSING, never left to a timer.
+                Vec::new(),
+            ),
+            // Whether or not its timer has run, whatever it had become: the file holds what
+            // the snapshot caught of a write, never to be processed (the session writing it is
+            // gone).
+            LeftOpen::Marked => (
+                marked(&state.infinia.uploads, &state.infinia.files),
+                marked(&state.platform.uploads, &state.platform.files),
+            ),
+        };
         for file in state
             .infinia
             .files
@@ -933,33 +962,33 @@ pub(super) fn end_uploads_left_open<'s, 't>(
         {
             file.writing = false;
         }
-        let names: Vec<String> = match left_open {
-            LeftOpen::Unknown => untimed_uploads(&tenant, state, timers.clone())
-                .into_iter()
-                .map(|(name, _)| name.clone())
-                .collect(),
-            // Whether or not its timer has run: the file holds what the snapshot caught of a
-            // write, never to be processed (the session writing it is gone).
-            LeftOpen::Marked => marked,
-        };
-        for name in names {
-            let processing = state
-                .infinia
-                .uploads
-                .get(&name)
-                .is_some_and(|u| u.status == UploadStatus::Processing);
-            if !processing {
-                continue;
-            }
-            let generation = state.next_seq();
-            if let Some(upload) = state.infinia.uploads.get_mut(&name) {
-                upload.status = UploadStatus::Incomplete;
-                upload.reason = Some(reason.to_owned());
+        let areas = [
+            (
+                false,
+                ("infinia", crate::api::infinia::SFTP_UPLOAD),
+                infinia,
+            ),
+            (true, ("platform", PLATFORM_SFTP_UPLOAD), platform),
+        ];
+        for (is_platform, (surface, operation), names) in areas {
+            for name in names {
                 // A new generation, as a session that ends with the file open records its
                 // upload: a processing timer still due belongs to the one before and runs as
                 // nothing.
-                upload.generation = generation;
-                ended.push((tenant.clone(), name));
+                let generation = state.next_seq();
+                let account = if is_platform {
+                    (&mut state.platform.uploads, &state.platform.files)
+                } else {
+                    (&mut state.infinia.uploads, &state.infinia.files)
+                };
+                let at = (now, generation);
+                crate::store::infinia::Upload::end_incomplete(account, &name, at, reason.into());
+                ended.push(EndedUpload {
+                    tenant: tenant.clone(),
+                    surface,
+                    operation,
+                    name,
+                });
             }
         }
     }
@@ -1370,7 +1399,7 @@ mod tests {
             params: json!({"generation": 2}),
         };
         let mut states = BTreeMap::from([(tenant.to_owned(), t)]);
-        assert_eq!(end_abandoned_uploads(&mut states, &[timer]).len(), 1);
+        assert_eq!(end_abandoned_uploads(&mut states, &[timer], 9_000).len(), 1);
         let uploads = &states[tenant].infinia.uploads;
         assert_eq!(uploads["lost.csv"].status, UploadStatus::Incomplete);
         assert!(uploads["lost.csv"]
@@ -1452,11 +1481,16 @@ mod tests {
         let ended = end_uploads_left_open(
             states.iter_mut().map(|(id, s)| (id.clone(), s)),
             std::iter::empty(),
-            (LeftOpen::Marked, IMPORTED_WHILE_WRITTEN),
+            (LeftOpen::Marked, IMPORTED_WHILE_WRITTEN, 9_000),
         );
         assert_eq!(
             ended,
-            [("infinia:demo-app".to_owned(), "w.csv".to_owned())],
+            [EndedUpload {
+                tenant: "infinia:demo-app".to_owned(),
+                surface: "infinia",
+                operation: crate::api::infinia::SFTP_UPLOAD,
+                name: "w.csv".to_owned()
+            }],
             "only the upload whose file was marked"
         );
         let t = &states[0].1;
@@ -1506,7 +1540,7 @@ mod tests {
         let ended = end_uploads_left_open(
             states.iter_mut().map(|(id, s)| (id.clone(), s)),
             std::iter::once(&timer),
-            (LeftOpen::Marked, IMPORTED_WHILE_WRITTEN),
+            (LeftOpen::Marked, IMPORTED_WHILE_WRITTEN, 9_000),
         );
         assert_eq!(ended.len(), 1);
         let upload = &states[0].1.infinia.uploads["x.csv"];
@@ -1515,6 +1549,83 @@ mod tests {
         let id = TenantId::parse("infinia:demo-app").unwrap();
         let [(_, state)] = states;
         assert!(timers(&[(id, state)], &[(0, timer)]).is_ok());
+    }
+
+    /// Regression: a snapshot taken while a finished upload's file was being written again was
+    /// imported with the upload's old result (SUCCESS, rows counted) beside the partial file,
+    /// with no INCOMPLETE entry, and a whalet-platform partner's upload was never ended. Both
+    /// end INCOMPLETE as a session's end records them: a new record whatever the status before,
+    /// still naming the report an earlier upload left, journaled under its own surface.
+    #[test]
+    fn a_finished_upload_caught_being_rewritten_ends_incomplete_on_both_surfaces() {
+        use crate::store::infinia::{StoredFile, Upload};
+        let writing = StoredFile {
+            writing: true,
+            ..Default::default()
+        };
+        let done = |status, report: Option<&str>| {
+            let mut u = Upload::received("", status, 1_000, 1, None);
+            u.processed_at = Some(2_000);
+            u.total_rows = 5;
+            u.success_rows = 5;
+            u.error_file = report.map(str::to_owned);
+            u
+        };
+        let mut t = TenantState {
+            sequence: 3,
+            ..Default::default()
+        };
+        t.infinia
+            .files
+            .insert("/upload/r1.csv".into(), writing.clone());
+        t.infinia
+            .files
+            .insert("/error/r1_error_file.csv".into(), StoredFile::default());
+        t.infinia.uploads.insert(
+            "r1.csv".into(),
+            done(UploadStatus::Failed, Some("/error/r1_error_file.csv")),
+        );
+        t.infinia
+            .files
+            .insert("/upload/kept.csv".into(), StoredFile::default());
+        t.infinia
+            .uploads
+            .insert("kept.csv".into(), done(UploadStatus::Success, None));
+        t.platform.files.insert("/upload/m.csv".into(), writing);
+        t.platform
+            .uploads
+            .insert("m.csv".into(), done(UploadStatus::Success, None));
+        let mut states = [("whalet:1".to_owned(), t)];
+        let ended = end_uploads_left_open(
+            states.iter_mut().map(|(id, s)| (id.clone(), s)),
+            std::iter::empty(),
+            (LeftOpen::Marked, IMPORTED_WHILE_WRITTEN, 9_000),
+        );
+        let named: Vec<_> = ended
+            .iter()
+            .map(|e| (e.surface, e.operation, &*e.name))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                ("infinia", crate::api::infinia::SFTP_UPLOAD, "r1.csv"),
+                ("platform", crate::sftp::materials::OPERATION, "m.csv"),
+            ]
+        );
+        let t = &states[0].1;
+        for upload in [&t.infinia.uploads["r1.csv"], &t.platform.uploads["m.csv"]] {
+            assert_eq!(upload.status, UploadStatus::Incomplete);
+            assert_eq!(upload.reason.as_deref(), Some(IMPORTED_WHILE_WRITTEN));
+            assert_eq!((upload.received_at, upload.processed_at), (9_000, None));
+            assert_eq!((upload.total_rows, upload.success_rows), (0, 0));
+            assert!(upload.generation > 3, "a new generation");
+        }
+        assert_eq!(
+            t.infinia.uploads["r1.csv"].error_file.as_deref(),
+            Some("/error/r1_error_file.csv"),
+            "the earlier upload's report, still there, stays named"
+        );
+        assert_eq!(t.infinia.uploads["kept.csv"].status, UploadStatus::Success);
     }
 
     /// Regression: a PROCESSING whalet-platform payment without the timer that settles it was

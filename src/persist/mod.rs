@@ -392,21 +392,33 @@ pub fn import(
     })
 }
 
-/// Journals and logs the uploads (tenant, file name) a restart or an import ended INCOMPLETE
+/// An SFTP upload a restart or an import ended INCOMPLETE ([`check::end_uploads_left_open`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndedUpload {
+    /// `provider:id`.
+    pub tenant: String,
+    /// The surface and operation its journal entries are under (`infinia`
+    /// `trade-details/upload`, `platform` `tradeMaterialsUpload`).
+    pub surface: &'static str,
+    pub operation: &'static str,
+    pub name: String,
+}
+
+/// Journals and logs the uploads a restart or an import ended INCOMPLETE
 /// with `reason` ([`check::end_uploads_left_open`]), as the end of the session that wrote the
 /// file journals an upload it ends so: the partner finds why the file was not processed beside
 /// its other uploads. Written after the journal is restored, so an import of all state keeps
 /// them.
-fn uploads_ended(core: &Core, ended: &[(String, String)], reason: &str) {
+fn uploads_ended(core: &Core, ended: &[EndedUpload], reason: &str) {
     if ended.is_empty() {
         return;
     }
-    for (tenant, name) in ended {
+    for e in ended {
         core.journal().record(crate::journal::JournalEntry::event(
-            ("infinia", tenant, crate::api::infinia::SFTP_UPLOAD),
+            (e.surface, &e.tenant, e.operation),
             core.clock().now(),
             ("INCOMPLETE", reason),
-            serde_json::json!({ "fileName": name }),
+            serde_json::json!({ "fileName": e.name }),
         ));
     }
     tracing::warn!(uploads = ended.len(), "uploads ended INCOMPLETE: {reason}");
@@ -501,7 +513,7 @@ struct Checked {
     now: Millis,
     /// Uploads ended INCOMPLETE, as (tenant, file name): the snapshot was taken while their
     /// file was being written ([`check::end_uploads_left_open`]).
-    ended_uploads: Vec<(String, String)>,
+    ended_uploads: Vec<EndedUpload>,
 }
 
 /// The parts of `snapshot` that `tenant` (None: all) takes, every one checked before anything
@@ -559,12 +571,18 @@ fn check(core: &Core, snapshot: Snapshot, tenant: Option<&TenantId>) -> Result<C
         outbox.notifications.retain(|n| &n.tenant == t);
     }
     let timers = checked_timers(core, timers, tenant)?;
+    // The virtual time after the import: the snapshot's for all state; a one-tenant import
+    // leaves the clock alone.
+    let at = match tenant {
+        None => now,
+        Some(_) => core.clock().now(),
+    };
     // No session of the imported state holds its files: none is being written any more, and an
     // upload its timer skipped (the file open for writing again) ends INCOMPLETE.
     let ended_uploads = check::end_uploads_left_open(
         states.iter_mut().map(|(id, state)| (id.to_string(), state)),
         timers.iter().map(|(_, record)| record),
-        (check::LeftOpen::Marked, check::IMPORTED_WHILE_WRITTEN),
+        (check::LeftOpen::Marked, check::IMPORTED_WHILE_WRITTEN, at),
     );
     check::timers(&states, &timers)?;
     let timers = timers.into_iter().map(|(_, record)| record).collect();
@@ -730,7 +748,7 @@ fn replace(core: &Core, tenant: Option<&TenantId>, checked: Checked) -> Result<(
 /// Reads a snapshot file (`serve --snapshot FILE`): the message names the file.
 pub fn read_file(path: &std::path::Path) -> Result<Snapshot, String> {
     let source = path.display().to_string();
-    let bytes =
-        std::fs::read(path).map_err(|e| format!("snapshot {source}: cannot read it: {e}"))?;
+    let bytes = crate::files::read_limited(path, crate::files::FileKind::SNAPSHOT)
+        .map_err(|e| format!("snapshot {source}: cannot read it: {e}"))?;
     parse(&bytes, &source)
 }

@@ -259,7 +259,7 @@ pub struct Restored {
     pub journal: usize,
     /// Uploads ended INCOMPLETE, as (tenant, file name): their file was open for writing again
     /// when the simulator stopped ([`super::check::end_abandoned_uploads`]).
-    pub ended_uploads: Vec<(String, String)>,
+    pub ended_uploads: Vec<super::EndedUpload>,
 }
 
 impl DataDir {
@@ -384,7 +384,7 @@ impl DataDir {
                 }
                 let due = |d: &Self| d.pending() || d.clock_behind();
                 if due(&dir) {
-                    if let Err(e) = dir.commit_when(due) {
+                    if let Err(e) = dir.commit_when(due, || {}) {
                         tracing::error!(error = %e, "data dir write failed");
                     }
                 }
@@ -443,12 +443,18 @@ impl DataDir {
     /// waiting at that moment). After the state was replaced (an import, a reset) or a failed
     /// write, the transaction rewrites every table instead.
     pub fn commit(&self) -> Result<(), String> {
-        self.commit_when(Self::pending)
+        self.commit_when(Self::pending, || {})
     }
 
     /// [`DataDir::commit`] when `due` says there is something to write (asked again once the
     /// connection is ours: someone else's transaction may have covered us while we waited).
-    fn commit_when(&self, due: impl Fn(&Self) -> bool) -> Result<(), String> {
+    /// `between` runs after the cut is read and before it is written: the clock and the other
+    /// units of work go on there (a test moves them there, as a running advance does).
+    fn commit_when(
+        &self,
+        due: impl Fn(&Self) -> bool,
+        between: impl FnOnce(),
+    ) -> Result<(), String> {
         if !due(self) {
             return Ok(());
         }
@@ -462,7 +468,6 @@ impl DataDir {
         let target = self.marks.generation.load(Ordering::Acquire);
         let epoch = self.replaced.load(Ordering::Acquire);
         let full = epoch != self.written_replaced.load(Ordering::Acquire);
-        let now = core.clock().now();
         let clock_changes = core.clock().changes_asked();
         let Some((conn, written)) = guard.as_mut() else {
             return Ok(());
@@ -471,39 +476,46 @@ impl DataDir {
             written.clear();
         }
         // Read while no unit of work runs (`crate::cut`): the tenants, timers and notifications
-        // of one commit are one consistent cut, so a restart after `kill -9` never finds a
-        // pending object without its timer. Written to disk after the cut is released.
-        let (tenants, reads, notifications, timers, extras) = core.clock().cut().still(|| {
-            let mut tenants = std::mem::take(&mut *self.marks.dirty.lock());
-            let mut notifications = core.outbox().take_changes();
-            let timer_changes = core.clock().take_record_changes();
-            if full {
-                tenants.extend(core.store().tenant_ids());
-                notifications = all_notifications(core);
-            }
-            let timers = if self.rewrite_timers.swap(false, Ordering::AcqRel) || full {
-                TimerWrite::All(core.clock().records_with_ids())
-            } else {
-                TimerWrite::Changes(timer_changes)
-            };
-            let reads = tenants
-                .iter()
-                .map(|id| {
-                    let w = written.entry(id.clone()).or_default();
-                    core.store().read_tenant(id, |t| read_tenant(t, w))
-                })
-                .collect::<Vec<_>>();
-            let extras = self.extras(core, full);
-            (tenants, reads, notifications, timers, extras)
-        });
+        // of one commit, the virtual time and the numbering they were made at are one
+        // consistent cut, so a restart after `kill -9` never finds a pending object without its
+        // timer, nor a clock past timers still pending or numbers past the notifications kept
+        // (an advance steps the clock on meanwhile). Written to disk after the cut is released.
+        let (tenants, reads, notifications, timers, extras, stamp) =
+            core.clock().cut().still(|| {
+                let mut tenants = std::mem::take(&mut *self.marks.dirty.lock());
+                let mut notifications = core.outbox().take_changes();
+                let timer_changes = core.clock().take_record_changes();
+                if full {
+                    tenants.extend(core.store().tenant_ids());
+                    notifications = all_notifications(core);
+                }
+                let timers = if self.rewrite_timers.swap(false, Ordering::AcqRel) || full {
+                    TimerWrite::All(core.clock().records_with_ids())
+                } else {
+                    TimerWrite::Changes(timer_changes)
+                };
+                let reads = tenants
+                    .iter()
+                    .map(|id| {
+                        let w = written.entry(id.clone()).or_default();
+                        core.store().read_tenant(id, |t| read_tenant(t, w))
+                    })
+                    .collect::<Vec<_>>();
+                let extras = self.extras(core, full);
+                let stamp = Stamp::of(core);
+                (tenants, reads, notifications, timers, extras, stamp)
+            });
+        between();
+        let now = stamp.now;
         let batch = Batch {
             full,
             tenants: &tenants,
             notifications: &notifications,
             timers: &timers,
             extras,
+            stamp,
         };
-        let result = write(conn, written, core, &self.dir, (&batch, reads));
+        let result = write(conn, written, &self.dir, (&batch, reads));
         match result {
             Ok(superseded) => {
                 remove_unused_contents(conn, &self.dir, superseded);
@@ -1520,6 +1532,32 @@ struct Batch<'a> {
     notifications: &'a [(u64, Option<Notification>)],
     timers: &'a TimerWrite,
     extras: Extras,
+    stamp: Stamp,
+}
+
+/// The clock and the numbering a commit writes (the `clock` row, the `meta` rows
+/// `next_notification_seq` and `next_request_seq`), read in the same cut as its state
+/// ([`DataDir::commit`]): read when written instead, they would be past what the commit holds
+/// (a restart would run the timers due in between late, and skip notification ids).
+struct Stamp {
+    mode: ClockMode,
+    now: crate::clock::Millis,
+    /// The wall time `now` was read at: a real clock resumes as wall time moved since.
+    wall: crate::clock::Millis,
+    next_seq: u64,
+    next_request_seq: u64,
+}
+
+impl Stamp {
+    fn of(core: &Core) -> Self {
+        Self {
+            mode: core.clock().mode(),
+            now: core.clock().now(),
+            wall: crate::clock::system_now(),
+            next_seq: core.outbox().next_seq(),
+            next_request_seq: core.outbox().next_request_seq(),
+        }
+    }
 }
 
 /// The tables a full rewrite empties first (`timers`, the links and the scenarios are
@@ -1539,7 +1577,6 @@ const REWRITTEN_TABLES: [&str; 7] = [
 fn write(
     conn: &mut Connection,
     written: &mut HashMap<TenantId, Written>,
-    core: &Core,
     dir: &Path,
     (batch, reads): (&Batch<'_>, Vec<TenantReading>),
 ) -> Result<Vec<String>, String> {
@@ -1557,22 +1594,23 @@ fn write(
         write_tenant(&tx, written, dir, (id, read), &mut superseded)?;
     }
     write_notifications(&tx, batch.notifications)?;
-    let mode = serde_json::to_string(&core.clock().mode()).map_err(|e| e.to_string())?;
-    // With the wall time it is written at: a real clock resumes as wall time moved.
+    let stamp = &batch.stamp;
+    let mode = serde_json::to_string(&stamp.mode).map_err(|e| e.to_string())?;
+    // With the wall time it was read at: a real clock resumes as wall time moved.
     tx.execute(
         "INSERT OR REPLACE INTO clock (id, mode, now, wall) VALUES (1, ?1, ?2, ?3)",
-        params![mode, core.clock().now(), crate::clock::system_now()],
+        params![mode, stamp.now, stamp.wall],
     )
     .map_err(|e| e.to_string())?;
     tx.execute(
         "INSERT OR REPLACE INTO meta (key, value) VALUES ('next_notification_seq', ?1)",
-        [core.outbox().next_seq().to_string()],
+        [stamp.next_seq.to_string()],
     )
     .map_err(|e| e.to_string())?;
     // The requestNo sequence goes on past this after a restart, whatever an import took back.
     tx.execute(
         "INSERT OR REPLACE INTO meta (key, value) VALUES ('next_request_seq', ?1)",
-        [core.outbox().next_request_seq().to_string()],
+        [stamp.next_request_seq.to_string()],
     )
     .map_err(|e| e.to_string())?;
     write_extras(&tx, &batch.extras)?;
@@ -2234,7 +2272,9 @@ fn load(
     restored.notifications = notifications.len();
     let timers = load_timers(conn)?;
     restored.timers = timers.len();
-    restored.ended_uploads = super::check::end_abandoned_uploads(&mut states, &timers);
+    // At the stored virtual time (a missing row is refused below).
+    let stopped_at = clock.as_ref().map_or(0, |(_, now, _)| *now);
+    restored.ended_uploads = super::check::end_abandoned_uploads(&mut states, &timers, stopped_at);
     let (authorizations, scenarios, journal) = load_extras(conn)?;
     restored.authorizations = authorizations.len();
     restored.scenarios = scenarios.loaded.len();
@@ -2300,6 +2340,61 @@ fn missing_meta(key: &str, what: &str) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// Regression: a commit read its state in one cut but wrote the clock row and the
+    /// numbering (`next_notification_seq`, `next_request_seq`) as they were when written. An
+    /// advance steps the clock on meanwhile, so a `kill -9` left a stored clock past timers
+    /// still pending (they ran late after the restart) and numbers past the notifications kept
+    /// (ids skipped). They are the cut's; the next commit writes what came after it.
+    #[test]
+    fn a_commit_writes_the_clock_and_numbering_of_its_own_cut() {
+        const T0: i64 = 1_735_689_600_000;
+        let tmp = tempfile::tempdir().unwrap();
+        let options = crate::Options {
+            clock_mode: Some(ClockMode::Manual),
+            start_time: Some(T0),
+            ..crate::Options::default()
+        };
+        let app = crate::App::new(crate::config::Config::default(), options).unwrap();
+        let core = app.core().clone();
+        // Attached by hand, without the background writer: this test alone commits.
+        let dir = DataDir::open(tmp.path()).unwrap();
+        assert!(dir.core.set(core.clone()).is_ok());
+        let (seq, request_seq) = (core.outbox().next_seq(), core.outbox().next_request_seq());
+        let tenant = TenantId::parse("whalet:202400000000001").unwrap();
+        let later = || {
+            // What an advance does while the cut is being written: time moves on, a timer due
+            // then notifies.
+            core.clock().restore_now(T0 + 600_000);
+            let spec = crate::notify::NotificationSpec::new(
+                tenant.clone(),
+                "whalet",
+                "t".into(),
+                Value::Null,
+            );
+            core.outbox().enqueue(spec);
+        };
+        dir.commit_when(DataDir::pending, later).unwrap();
+        let stored = |dir: &DataDir| {
+            let guard = dir.conn.lock();
+            let (conn, _) = guard.as_ref().unwrap();
+            let now: i64 = conn
+                .query_row("SELECT now FROM clock WHERE id = 1", [], |r| r.get(0))
+                .unwrap();
+            let meta = |key: &str| meta_value(conn, key).unwrap().unwrap();
+            (now, meta("next_notification_seq"), meta("next_request_seq"))
+        };
+        assert_eq!(
+            stored(&dir),
+            (T0, seq.to_string(), request_seq.to_string()),
+            "the clock and numbering of the cut, beside its state"
+        );
+        dir.commit().unwrap();
+        let (now, next_seq, next_request) = stored(&dir);
+        assert_eq!(now, T0 + 600_000, "the next commit takes what came after");
+        assert_eq!(next_seq, (seq + 1).to_string());
+        assert!(next_request.parse::<u64>().unwrap() > request_seq);
+    }
 
     #[test]
     fn a_lock_file_of_a_process_that_no_longer_runs_is_taken_over() {

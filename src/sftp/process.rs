@@ -24,26 +24,7 @@ use crate::tenant::TenantId;
 /// Scenario operation name of trade-details processing.
 pub const OPERATION: &str = crate::api::infinia::SFTP_UPLOAD;
 
-/// The path of the report about upload `name` in the read-only folder `dir` (`kind`:
-/// `error_file` or `result`): `{stem}_{kind}.csv` for a name ending in `.csv` (the ending's
-/// case kept: `c.CSV` → `c_{kind}.CSV`), `{name}.{kind}.csv` for any other name (`c` →
-/// `c.{kind}.csv`). No two upload names share a report (a `.csv` name's has `_` before `kind`,
-/// any other name's `.`), so processing one upload never replaces or drops another's.
-pub fn report_path(dir: &str, name: &str, kind: &str) -> String {
-    let split = name.len().checked_sub(4).filter(|&at| {
-        name.get(at..)
-            .is_some_and(|end| end.eq_ignore_ascii_case(".csv"))
-    });
-    match split.and_then(|at| Some((name.get(..at)?, name.get(at..)?))) {
-        Some((stem, ending)) => format!("{dir}/{stem}_{kind}{ending}"),
-        None => format!("{dir}/{name}.{kind}.csv"),
-    }
-}
-
-/// The error file's SFTP path for an uploaded file name.
-pub fn error_file_path(name: &str) -> String {
-    report_path(ERROR_DIR, name, "error_file")
-}
+pub use super::paths::{error_file_path, report_path};
 
 /// `/upload/{name}` is complete: the scenario rules decide it; an Infinia file is recorded
 /// PROCESSING and its processing scheduled; a whalet-platform file is processed at once
@@ -70,7 +51,7 @@ fn complete(core: &Core, tenant: &TenantId, area: Area, name: &str) {
     let generation = core.with_tenant(tenant, |t| {
         let generation = t.next_seq();
         let mut upload = Upload::received(name, UploadStatus::Processing, now, generation, None);
-        upload.error_file = earlier_report(t, Area::Infinia, name);
+        upload.error_file = Upload::report_left((&t.infinia.uploads, &t.infinia.files), name);
         t.infinia.uploads.insert(name.to_owned(), upload);
         generation
     });
@@ -384,25 +365,12 @@ fn upload_abandoned(
         }
         journal(core, (tenant, area, None), name, "INCOMPLETE", detail);
         let generation = t.next_seq();
-        let mut upload = Upload::received(
-            name,
-            UploadStatus::Incomplete,
-            now,
-            generation,
-            Some(reason.into()),
-        );
-        upload.error_file = earlier_report(t, area, name);
-        area.uploads(t).insert(name.to_owned(), upload);
+        let account = match area {
+            Area::Infinia => (&mut t.infinia.uploads, &t.infinia.files),
+            Area::Platform => (&mut t.platform.uploads, &t.platform.files),
+        };
+        Upload::end_incomplete(account, name, (now, generation), reason.into());
     });
-}
-
-/// The report (`/error` or `/result`) an earlier upload of `name` left, while it is still there:
-/// a new upload of the name that is not processed (yet, or ever: `PROCESSING`, `INCOMPLETE`)
-/// keeps naming it as its `errorFile`, since only processing the name again replaces or drops
-/// it (docs/INFINIA.md); a report removed over SFTP is no longer named.
-fn earlier_report(t: &mut crate::store::TenantState, area: Area, name: &str) -> Option<String> {
-    let path = area.uploads(t).get(name)?.error_file.clone()?;
-    area.files(t).contains_key(&path).then_some(path)
 }
 
 /// The surface and operation an area's uploads are journaled under and decided by the

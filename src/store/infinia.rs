@@ -188,6 +188,40 @@ impl Upload {
             generation,
         }
     }
+
+    /// The report (`/error` or `/result`) an earlier upload of `name` left, while it is still in
+    /// `files`: a new upload of the name that is not processed (yet, or ever: `PROCESSING`,
+    /// `INCOMPLETE`) keeps naming it as its `errorFile`, since only processing the name again
+    /// replaces or drops it (docs/INFINIA.md); a report removed over SFTP is no longer named.
+    pub fn report_left(
+        (uploads, files): (&BTreeMap<String, Upload>, &BTreeMap<String, StoredFile>),
+        name: &str,
+    ) -> Option<String> {
+        let path = uploads.get(name)?.error_file.clone()?;
+        files.contains_key(&path).then_some(path)
+    }
+
+    /// Ends upload `name` of an account (its `uploads` and `files`: an Infinia app's trade
+    /// details, a whalet-platform partner's trade materials) INCOMPLETE with `reason` at `now`:
+    /// the session writing its file is gone (it ended, a write was refused, the simulator
+    /// stopped, a snapshot caught the file mid-write), so what the file holds is never processed.
+    /// A new record of `generation` replaces the one before whatever its status (its result was
+    /// about content the file no longer holds; a processing timer of the one before runs as
+    /// nothing). It keeps naming the report an earlier upload of the name left while that is
+    /// still there: only processing the name again replaces it. The one way an upload ends so
+    /// (`sftp::process`, and a restart's or an import's `persist::check`).
+    pub fn end_incomplete(
+        (uploads, files): (&mut BTreeMap<String, Upload>, &BTreeMap<String, StoredFile>),
+        name: &str,
+        (now, generation): (Millis, u64),
+        reason: String,
+    ) {
+        let report = Upload::report_left((&*uploads, files), name);
+        let status = UploadStatus::Incomplete;
+        let mut upload = Upload::received(name, status, now, generation, Some(reason));
+        upload.error_file = report;
+        uploads.insert(name.to_owned(), upload);
+    }
 }
 
 word_enum! {

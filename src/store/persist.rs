@@ -35,10 +35,15 @@ pub fn bytes_b64<T: AsRef<[u8]>, S: Serializer>(bytes: &T, s: S) -> Result<S::Ok
     s.serialize_str(&STANDARD.encode(bytes.as_ref()))
 }
 
-/// Base64 text as a `Vec<u8>`.
+/// Base64 text as a `Vec<u8>` holding no spare capacity: the decoder allocates for the longest
+/// text's bytes, and an SFTP file read back (a snapshot, the data directory) is counted by its
+/// allocation against `[infinia] sftp_max_bytes` (`sftp::fs::bytes_held`), which must then be
+/// its size, as for a file closed over SFTP.
 pub fn vec_b64<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
     let text = String::deserialize(d)?;
-    STANDARD.decode(text).map_err(serde::de::Error::custom)
+    let mut bytes = STANDARD.decode(text).map_err(serde::de::Error::custom)?;
+    bytes.shrink_to_fit();
+    Ok(bytes)
 }
 
 /// Base64 text as `Bytes`.
@@ -77,5 +82,22 @@ mod tests {
         assert_eq!(text, r#"{"name":"a","data":"AAH/"}"#);
         assert_eq!(serde_json::from_str::<File>(&text).ok(), Some(f));
         assert!(omit(&()), "full mode ends with the call");
+    }
+
+    /// Regression: a file read back from a snapshot or the data directory kept the decoder's
+    /// spare capacity (a few bytes over its size for most sizes), so it counted more than its
+    /// size against `[infinia] sftp_max_bytes`.
+    #[test]
+    fn bytes_read_back_hold_no_spare_capacity() {
+        for len in [0, 1, 2, 999, 1000, 1001, 4096] {
+            let f = File {
+                name: "a".into(),
+                data: vec![7; len],
+            };
+            let text = full(|| serde_json::to_string(&f)).unwrap_or_default();
+            let back: File = serde_json::from_str(&text).unwrap_or_default();
+            assert_eq!(back.data.len(), len);
+            assert_eq!(back.data.capacity(), len, "{len} bytes");
+        }
     }
 }
