@@ -35,6 +35,10 @@ pub struct InfiniaConfig {
     pub sftp_max_error_rows: usize,
     /// SFTP connections open at once (all apps); the extra one is closed at once.
     pub sftp_max_connections: usize,
+    /// Of those, connections not logged in yet (at least 1): when they are this many, a new
+    /// connection closes the oldest of them, so idle sockets neither take the places logged-in
+    /// sessions need nor keep out a client that logs in at once (OpenSSH's `MaxStartups`).
+    pub sftp_max_unauthenticated: usize,
     /// An SSH connection that sends nothing for this long is closed (0: never).
     pub sftp_idle_timeout_ms: u64,
     /// A connection that has not logged in this long after it was accepted is closed.
@@ -90,6 +94,9 @@ impl Default for InfiniaConfig {
             sftp_max_files: 1000,
             sftp_max_error_rows: 1000,
             sftp_max_connections: 64,
+            // A quarter of the connections: a burst of scripts logging in at once fits (each
+            // takes milliseconds), and idle sockets leave 48 places to logged-in sessions.
+            sftp_max_unauthenticated: 16,
             // Five minutes: a person at an interactive `sftp` prompt is not cut off while
             // reading a listing, and a batch job that died holding its connection frees the slot
             // within minutes.

@@ -568,7 +568,7 @@ impl russh_sftp::server::Handler for SftpFs {
                 }
                 Some(_) => {}
                 None if write && pflags.contains(OpenFlags::CREATE) => {
-                    if let Some(why) = refused_name(name) {
+                    if let Some(why) = refused_name(area, name) {
                         return Err(refused(why));
                     }
                     if files.len() >= max_files {
@@ -747,7 +747,10 @@ impl russh_sftp::server::Handler for SftpFs {
                 "only files inside /upload can be renamed, within /upload",
             ));
         }
-        if let Some(why) = area.split(&to).and_then(|(_, name)| refused_name(name)) {
+        if let Some(why) = area
+            .split(&to)
+            .and_then(|(_, name)| refused_name(area, name))
+        {
             return Err(refused(why));
         }
         let writing = self.state(|t| {

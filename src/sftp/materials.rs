@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::fs::{Area, RESULT_DIR, UPLOAD_DIR};
+use super::fs::{Area, UPLOAD_DIR};
 use super::process::{journal, keep_output};
 use crate::api::platform::materials::{check_count, check_rows, shop_id, FIELDS};
 use crate::core::Core;
@@ -28,10 +28,7 @@ pub const OPERATION: &str = "tradeMaterialsUpload";
 /// The column naming the shop of each row (the API's `shopId`, one per upload there).
 pub const SHOP_COLUMN: &str = "shopId";
 
-/// The result report's SFTP path for an uploaded file name.
-pub fn result_file_path(name: &str) -> String {
-    super::process::report_path(RESULT_DIR, name, "result")
-}
+pub use super::paths::result_file_path;
 
 /// One line of the result report.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,6 +16,32 @@ pub const UPLOAD_DIR: &str = "/upload";
 pub const ERROR_DIR: &str = "/error";
 pub const RESULT_DIR: &str = "/result";
 
+/// The path of the report about upload `name` in the read-only folder `dir` (`kind`:
+/// `error_file` or `result`): `{stem}_{kind}.csv` for a name ending in `.csv` (the ending's
+/// case kept: `c.CSV` → `c_{kind}.CSV`), `{name}.{kind}.csv` for any other name (`c` →
+/// `c.{kind}.csv`). No two upload names share a report (a `.csv` name's has `_` before `kind`,
+/// any other name's `.`), so processing one upload never replaces or drops another's.
+pub fn report_path(dir: &str, name: &str, kind: &str) -> String {
+    let split = name.len().checked_sub(4).filter(|&at| {
+        name.get(at..)
+            .is_some_and(|end| end.eq_ignore_ascii_case(".csv"))
+    });
+    match split.and_then(|at| Some((name.get(..at)?, name.get(at..)?))) {
+        Some((stem, ending)) => format!("{dir}/{stem}_{kind}{ending}"),
+        None => format!("{dir}/{name}.{kind}.csv"),
+    }
+}
+
+/// The error file's SFTP path for an uploaded file name.
+pub fn error_file_path(name: &str) -> String {
+    report_path(ERROR_DIR, name, "error_file")
+}
+
+/// The result report's SFTP path for an uploaded file name.
+pub fn result_file_path(name: &str) -> String {
+    report_path(RESULT_DIR, name, "result")
+}
+
 /// Whose folders a session sees: an Infinia app's (trade details) or a whalet-platform
 /// partner's (trade materials).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -57,6 +83,15 @@ impl Area {
         }
     }
 
+    /// The path of the report processing writes about upload `name` (`/error/…_error_file.csv`
+    /// or `/result/…_result.csv`).
+    pub fn report_path(self, name: &str) -> String {
+        match self {
+            Area::Infinia => error_file_path(name),
+            Area::Platform => result_file_path(name),
+        }
+    }
+
     /// `(folder, name)` of a file path directly inside `/upload` or the out folder.
     pub fn split(self, path: &str) -> Option<(&str, &str)> {
         let (dir, name) = path.rsplit_once('/')?;
@@ -72,19 +107,27 @@ impl Area {
 /// What the SFTP library reads in place of bytes of a name that are not UTF-8.
 const NOT_UTF8: char = char::REPLACEMENT_CHARACTER;
 
-/// Why `name` cannot be given to a new file in `/upload` (the one check of every name a file is
-/// created or renamed to): one `trade-details/query` would refuse as its `fileName`, so the
-/// upload's status could never be read through the API, or one an SFTP client could not list.
-/// A `\` (a Windows path separator: the API reads it as part of a path), a blank name (the API
-/// reads it as no `fileName`, as it reads every blank field), one longer than the API's limit
-/// ([`MAX_FILE_NAME_CHARS`]), one holding a control character (OpenSSH `sftp` cannot list a
-/// folder holding a NUL in a name, and the error file named after it would hold it too), or one
-/// that is not UTF-8: the SFTP library reads such bytes as U+FFFD ([`NOT_UTF8`]), so two
-/// different names would land on one file and the listed name would differ from the one
-/// written; a name holding U+FFFD itself is refused for the same reason.
-pub fn refused_name(name: &str) -> Option<String> {
+/// The longest file name, in bytes, a partner's machine can store (`NAME_MAX` of Linux and
+/// most POSIX file systems): an upload's name and the name of the report derived from it
+/// ([`Area::report_path`]) must both fit, or a partner's `get` of either fails locally.
+pub const NAME_MAX_BYTES: usize = 255;
+
+/// Why `name` cannot be given to a new file in `area`'s `/upload` (the one check of every name a
+/// file is created or renamed to): one `trade-details/query` would refuse as its `fileName`, so
+/// the upload's status could never be read through the API, or one an SFTP client could not
+/// list or fetch. A `\` (a Windows path separator: the API reads it as part of a path), a blank
+/// name (the API reads it as no `fileName`, as it reads every blank field), one longer than the
+/// API's limit ([`MAX_FILE_NAME_CHARS`]), one whose report's name would pass [`NAME_MAX_BYTES`]
+/// (the name itself is shorter than its report's), one holding a control character (OpenSSH
+/// `sftp` cannot list a folder holding a NUL in a name, and the error file named after it would
+/// hold it too), or one that is not UTF-8: the SFTP library reads such bytes as U+FFFD
+/// ([`NOT_UTF8`]), so two different names would land on one file and the listed name would
+/// differ from the one written; a name holding U+FFFD itself is refused for the same reason.
+pub fn refused_name(area: Area, name: &str) -> Option<String> {
     use crate::text::echo;
     let chars = name.chars().count();
+    let report = area.report_path(name);
+    let report_name = report.rsplit('/').next().unwrap_or_default();
     if name.trim().is_empty() {
         Some(format!(
             "{} is blank; a file name in /upload cannot be (trade-details/query could not ask \
@@ -96,6 +139,18 @@ pub fn refused_name(name: &str) -> Option<String> {
             "{} is {chars} characters long; a file name in /upload has at most \
              {MAX_FILE_NAME_CHARS} (the most trade-details/query takes): give a shorter name",
             echo(name)
+        ))
+    } else if report_name.len() > NAME_MAX_BYTES {
+        Some(format!(
+            "{} is {} bytes long (UTF-8), and the report processing writes about it, {}, would \
+             be {} bytes; a file name has at most {NAME_MAX_BYTES} bytes on the partner's file \
+             system (NAME_MAX), so that report could not be fetched: give a name at most {} \
+             bytes long",
+            echo(name),
+            name.len(),
+            echo(&report),
+            report_name.len(),
+            NAME_MAX_BYTES - (report_name.len() - name.len())
         ))
     } else if name.contains('\\') {
         Some(format!(
@@ -205,9 +260,9 @@ mod tests {
     /// cannot list (a NUL) or that were not UTF-8 (read lossily, so two names met on one file).
     #[test]
     fn names_the_query_cannot_take_are_refused() {
-        let longest = "x".repeat(MAX_FILE_NAME_CHARS - 4) + ".csv";
+        let longest = "x".repeat(NAME_MAX_BYTES - "_error_file.csv".len()) + ".csv";
         for name in ["a.csv", longest.as_str(), "é.csv", " a.csv"] {
-            assert_eq!(refused_name(name), None, "{name}");
+            assert_eq!(refused_name(Area::Infinia, name), None, "{name}");
         }
         let too_long = "x".repeat(5000) + ".csv";
         let one_over = "é".repeat(MAX_FILE_NAME_CHARS + 1);
@@ -224,12 +279,50 @@ mod tests {
             ("a\u{85}.csv", "control character U+0085"),
             ("\u{fffd}\u{fffd}.csv", "is not UTF-8"),
         ] {
-            let refused = refused_name(name).unwrap_or_default();
+            let refused = refused_name(Area::Infinia, name).unwrap_or_default();
             assert!(refused.contains(why), "{name:.20}: {refused}");
         }
-        assert!(refused_name(&too_long)
+        assert!(refused_name(Area::Infinia, &too_long)
             .unwrap_or_default()
             .contains(&format!("at most {MAX_FILE_NAME_CHARS}")));
+    }
+
+    /// Regression: a 255-character name was accepted although its error file's name was 266
+    /// characters, and a 255-character name of `é` is 510 bytes: a partner's `get` of either
+    /// failed on Linux (NAME_MAX is 255 bytes). The name and its report must both fit.
+    #[test]
+    fn a_name_whose_report_would_not_fit_in_255_bytes_is_refused() {
+        let cases = [
+            // (area, longest accepted, its report's name)
+            (Area::Infinia, "x".repeat(240) + ".csv", "_error_file.csv"),
+            (Area::Infinia, "x".repeat(240), ".error_file.csv"),
+            (Area::Platform, "x".repeat(244) + ".csv", "_result.csv"),
+            (Area::Platform, "x".repeat(244), ".result.csv"),
+        ];
+        for (area, longest, ending) in cases {
+            let report = area.report_path(&longest);
+            let report_name = report.rsplit('/').next().unwrap_or_default();
+            assert_eq!(report_name.len(), NAME_MAX_BYTES, "{report}");
+            assert!(report_name.ends_with(ending), "{report}");
+            assert_eq!(refused_name(area, &longest), None, "{area:?} {longest}");
+            let one_more = format!("y{longest}");
+            let why = refused_name(area, &one_more).unwrap_or_default();
+            assert!(
+                why.contains(&format!("{} bytes long", one_more.len()))
+                    && why.contains("would be 256 bytes")
+                    && why.contains(&format!("at most {NAME_MAX_BYTES} bytes"))
+                    && why.contains(&format!("at most {} bytes long", longest.len())),
+                "{why}"
+            );
+        }
+        // Bytes, not characters: 121 `é` (242 bytes) and `.csv` make a 257-byte error file.
+        let accented = "é".repeat(120) + ".csv";
+        assert_eq!(refused_name(Area::Infinia, &accented), None);
+        let why = refused_name(Area::Infinia, &format!("é{accented}")).unwrap_or_default();
+        assert!(
+            why.contains("246 bytes long") && why.contains("would be 257 bytes"),
+            "{why}"
+        );
     }
 
     #[test]

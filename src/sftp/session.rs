@@ -4,8 +4,8 @@
 //! are counted: until the last one allowed (`[infinia] sftp_max_auth_attempts`) a refusal offers
 //! both methods again (the SSH library's default refusal would withdraw the method just refused,
 //! leaving a client that mistyped its password no second try); the last one leaves the client no
-//! method to try, every later attempt is refused unchecked, and the connection task is told to
-//! disconnect (the SSH library itself does not enforce a maximum).
+//! method to try ([`no_more_methods`]), every later attempt is refused unchecked, and the
+//! connection task is told to disconnect (the SSH library itself does not enforce a maximum).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -38,6 +38,8 @@ pub struct SshSession {
     /// Every session channel open on the connection (`[infinia] sftp_max_channels`).
     open_channels: HashSet<ChannelId>,
     login: watch::Sender<Login>,
+    /// The connection's place: claimed as a logged-in session's before a login is accepted.
+    seat: super::Seat,
     refusals: usize,
     max_refusals: usize,
 }
@@ -47,6 +49,7 @@ impl SshSession {
         core: Core,
         open_files: Arc<OpenFiles>,
         login: watch::Sender<Login>,
+        seat: super::Seat,
         max_refusals: usize,
     ) -> Self {
         Self {
@@ -56,6 +59,7 @@ impl SshSession {
             channels: HashMap::new(),
             open_channels: HashSet::new(),
             login,
+            seat,
             refusals: 0,
             max_refusals,
         }
@@ -108,6 +112,11 @@ impl SshSession {
         match self.account(user) {
             Some(account) if ok(&account, &self.core) => {
                 if log_in {
+                    // Evicted before this login (a newer connection took its place): the
+                    // connection is being closed, and is not told it logged in first.
+                    if !self.seat.log_in() {
+                        return no_more_methods();
+                    }
                     self.user = Some(account);
                 }
                 Auth::Accept
@@ -123,9 +132,15 @@ pub fn served_methods() -> MethodSet {
     MethodSet::from(&[MethodKind::Password, MethodKind::PublicKey][..])
 }
 
+/// The refusal that ends the attempts: it lists only `none`, a method no client logs in with.
+/// sshd disconnects at its `MaxAuthTries`-th failure instead of answering it, but the SSH library
+/// gives a login handler no way to send a disconnect in place of the refusal (the connection
+/// task's disconnect follows it at once). An empty list is not an answer that stops a client:
+/// OpenSSH reads it as "go on with your own preferences", asked for one more password and sent
+/// it unchecked; with only `none` listed it stops at once ("Permission denied (none)").
 fn no_more_methods() -> Auth {
     Auth::Reject {
-        proceed_with_methods: Some(MethodSet::empty()),
+        proceed_with_methods: Some(MethodSet::from(&[MethodKind::None][..])),
         partial_success: false,
     }
 }

@@ -34,6 +34,7 @@ const LEAST: &[(&str, &str, u64)] = &[
     ("infinia", "sftp_max_bytes", 1),
     ("infinia", "sftp_max_files", 1),
     ("infinia", "sftp_max_connections", 1),
+    ("infinia", "sftp_max_unauthenticated", 1),
     ("infinia", "sftp_login_grace_ms", 1),
     ("infinia", "sftp_max_auth_attempts", 1),
     ("infinia", "sftp_max_channels", 1),

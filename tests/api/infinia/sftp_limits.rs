@@ -118,7 +118,11 @@ async fn a_client_that_keeps_guessing_passwords_is_disconnected() {
     match &answers[2] {
         russh::client::AuthResult::Failure {
             remaining_methods, ..
-        } => assert!(remaining_methods.is_empty(), "{remaining_methods:?}"),
+        } => assert_eq!(
+            remaining_methods.to_vec(),
+            [russh::MethodKind::None],
+            "{remaining_methods:?}"
+        ),
         other => panic!("{other:?}"),
     }
     // ... even the right password is not looked at any more, and the server hangs up.
@@ -198,9 +202,9 @@ async fn six_refused_logins_are_allowed_per_connection_and_a_seventh_attempt_is_
                 .await
         };
         let left = remaining(&answer.unwrap()).expect("a wrong login was accepted");
-        // Both methods until the sixth refusal, which leaves none.
+        // Both methods until the sixth refusal, which leaves only `none` (no way to log in).
         let expected = match attempt {
-            6 => vec![],
+            6 => vec![russh::MethodKind::None],
             _ => vec![russh::MethodKind::Password, russh::MethodKind::PublicKey],
         };
         assert_eq!(left, expected, "attempt {attempt}");
@@ -271,7 +275,26 @@ async fn a_refused_ssh_client_reads_the_reason_not_a_reset() {
         "{read:?} after {:?}",
         String::from_utf8_lossy(&got)
     );
-    assert_eq!(got, b"too many SFTP connections; try again later\r\n");
+    // The text line, then an SSH disconnect carrying it (src/sftp/mod.rs `refusal`): after the
+    // version line, SSH_MSG_DISCONNECT (1), reason 12 (too many connections), the same text.
+    let reason = b"too many SFTP connections; try again later";
+    assert!(
+        got.starts_with(reason),
+        "{:?}",
+        String::from_utf8_lossy(&got)
+    );
+    let version_end = got
+        .windows(2)
+        .skip(reason.len() + 2)
+        .position(|w| w == b"\r\n");
+    let packet = &got[reason.len() + 2 + version_end.expect("a version line") + 2..];
+    assert!(got[reason.len() + 2..].starts_with(b"SSH-2.0-"));
+    let mut disconnect = vec![1, 0, 0, 0, 12, 0, 0, 0, reason.len() as u8];
+    disconnect.extend_from_slice(reason);
+    assert!(
+        packet.len() > 5 && packet[5..].starts_with(&disconnect),
+        "no SSH disconnect after the version: {packet:?}"
+    );
     app.shutdown().await;
 }
 
