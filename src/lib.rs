@@ -27,6 +27,7 @@ pub mod core;
 pub mod country;
 pub mod coverage;
 pub mod cut;
+pub mod files;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;

@@ -44,8 +44,11 @@ pub struct Outcome {
     /// `connectivity` with `responseFlag` N): their signature verified, no body to decrypt. Not
     /// counted in `verified`.
     pub head_only: u64,
-    /// Problems found when fully opening a reply.
+    /// Problems found when fully opening a reply: one that does not verify or decrypt.
     pub verify_errors: Vec<String>,
+    /// Replies that opened and verified but refused the request (a code other than the plan's
+    /// success): a refusal, not a verification failure.
+    pub refusals: Vec<String>,
     pub pool_exhausted: bool,
     /// Request numbers taken from the pool (the rest of a sealed pool is still unused).
     pub consumed: u64,
@@ -81,6 +84,7 @@ impl Outcome {
         self.verified += later.verified;
         self.head_only += later.head_only;
         self.verify_errors.extend(later.verify_errors);
+        self.refusals.extend(later.refusals);
         self.pool_exhausted |= later.pool_exhausted;
         self.consumed += later.consumed;
         self.reply_blocks = self.reply_blocks.max(later.reply_blocks);
@@ -253,7 +257,7 @@ pub(super) fn open_fully(plan: &Plan, reply: &[u8], out: &mut Outcome) {
                     Some(_) => out.verified += 1,
                     None => out.head_only += 1,
                 },
-                Ok(opened) => out.verify_errors.push(format!(
+                Ok(opened) => out.refusals.push(format!(
                     "reply {}: {} {}",
                     opened.echo.request_no, opened.code, opened.detail
                 )),
@@ -267,7 +271,7 @@ pub(super) fn open_fully(plan: &Plan, reply: &[u8], out: &mut Outcome) {
                     out.reply_blocks = out.reply_blocks.max(Some(response_blocks(reply, key)));
                 }
                 Ok(opened) => out
-                    .verify_errors
+                    .refusals
                     .push(format!("reply: {} {}", opened.code, opened.message)),
                 Err(e) => out.verify_errors.push(e.message),
             }

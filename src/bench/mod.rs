@@ -122,6 +122,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Finished> {
     };
     // The spawned server is the one measured (`--server-pid` names a running one, and is
     // refused with `--spawn-server`).
+    if let (None, Some(pid)) = (&spawned, args.server_pid) {
+        let exe = std::env::current_exe().ok();
+        match server::check_server_pid(pid, addr.port(), exe.as_deref()) {
+            Ok(None) => {}
+            Ok(Some(doubt)) => say!("warning: {doubt}"),
+            Err(why) => anyhow::bail!(why),
+        }
+    }
     let pid = spawned
         .as_ref()
         .map(|s| s.child.id())
@@ -1039,6 +1047,21 @@ mod tests {
         let replay = load::run(running.addr, plan, 2, limits).await;
         assert_eq!(replay.ok, 0);
         assert_eq!(replay.codes.get("REQUEST_NO_NOT_UNIQUE"), Some(&12));
+        // Each replayed reply verified and refused the request: a refusal, not a verify error.
+        assert!(
+            replay.verify_errors.is_empty(),
+            "{:?}",
+            replay.verify_errors
+        );
+        assert!(
+            replay
+                .refusals
+                .iter()
+                .all(|r| r.contains(": REQUEST_NO_NOT_UNIQUE ")),
+            "{:?}",
+            replay.refusals
+        );
+        assert!(!replay.refusals.is_empty());
         running.shutdown().await;
     }
 

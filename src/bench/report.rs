@@ -31,6 +31,9 @@ pub struct Replies {
     pub head_only_replies: u64,
     /// The first five replies that did not verify, and why.
     pub verify_errors: Vec<String>,
+    /// The first five replies that verified but refused the request, with their code and
+    /// detail (`reply R1: INTERFACE_UNAUTHORIZED ...`).
+    pub refused_replies: Vec<String>,
 }
 
 impl Replies {
@@ -41,6 +44,7 @@ impl Replies {
             verified_replies: outcome.verified,
             head_only_replies: outcome.head_only,
             verify_errors: outcome.verify_errors.drain(..).take(5).collect(),
+            refused_replies: outcome.refusals.drain(..).take(5).collect(),
         }
     }
 
@@ -388,10 +392,15 @@ impl Report {
             r.requests > 0
                 && r.ok >= r.requests
                 && r.replies.verify_errors.is_empty()
+                && r.replies.refused_replies.is_empty()
                 && !r.pool_exhausted
         });
         let open = self.open_loop.iter().all(|o| {
-            o.sent > 0 && o.ok >= o.sent && o.replies.verify_errors.is_empty() && !o.pool_exhausted
+            o.sent > 0
+                && o.ok >= o.sent
+                && o.replies.verify_errors.is_empty()
+                && o.replies.refused_replies.is_empty()
+                && !o.pool_exhausted
         });
         runs && open && self.skipped.is_empty()
     }
@@ -591,6 +600,9 @@ impl Report {
             notes.push_str(&run_warnings(r));
             for e in &r.replies.verify_errors {
                 let _ = write!(notes, "\n    verify error: {e}");
+            }
+            for refused in &r.replies.refused_replies {
+                let _ = write!(notes, "\n    refused: {refused}");
             }
             let _ = writeln!(s, "{notes}");
         }
@@ -843,6 +855,25 @@ mod tests {
         assert!(report
             .table()
             .contains("POOL OF SEALED REQUESTS RAN OUT: short of the load"));
+        // Regression: a reply that verified but refused the request was listed as a "verify
+        // error"; it is a refusal, and is named one (the report's JSON keeps them apart too).
+        report.runs[0].pool_exhausted = false;
+        report.runs[0].replies.refused_replies =
+            vec!["reply R1: INTERFACE_UNAUTHORIZED nope is not an apiCode".into()];
+        assert!(!report.complete());
+        let table = report.table();
+        assert!(
+            table.contains("\n    refused: reply R1: INTERFACE_UNAUTHORIZED nope"),
+            "{table}"
+        );
+        assert!(!table.contains("verify error"), "{table}");
+        let json = serde_json::to_value(&report.runs[0]).unwrap();
+        assert_eq!(json["verify_errors"], serde_json::json!([]));
+        assert_eq!(
+            json["refused_replies"][0],
+            "reply R1: INTERFACE_UNAUTHORIZED nope is not an apiCode"
+        );
+        report.runs[0].replies.refused_replies.clear();
         // A fixed --rate runs no closed loop: no empty table of runs, nor an empty summary.
         report.runs.clear();
         report.summarise();

@@ -91,6 +91,61 @@ pub fn pid_listening_on(port: u16) -> Option<u32> {
     None
 }
 
+/// What is wrong with `--server-pid` `pid` as the server listening on `port`, read from `/proc`
+/// (Linux; elsewhere nothing can be told and nothing is said): an error when no process has
+/// that id; a warning when it is not the process listening on the port, or, when no listener
+/// is found (another user's process), when its command line is no whalet-sim `serve` (its
+/// memory would be reported next to the server's own CPU count). `this_exe`: the bench's own
+/// executable, which a server started from the same build runs.
+pub fn check_server_pid(
+    pid: u32,
+    port: u16,
+    this_exe: Option<&std::path::Path>,
+) -> Result<Option<String>, String> {
+    if !std::path::Path::new("/proc/self/cmdline").exists() {
+        return Ok(None);
+    }
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return Err(format!(
+            "--server-pid {pid}: no process has that id; give the pid of the whalet-sim serve \
+             listening on --url's port, or leave --server-pid out to find it by that port"
+        ));
+    };
+    let name = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .map(|c| c.trim().to_owned())
+        .unwrap_or_default();
+    let listener = pid_listening_on(port);
+    if listener == Some(pid) {
+        return Ok(None);
+    }
+    let what = format!("--server-pid {pid} ({name})");
+    let memory = "its memory is reported next to the server's CPU time: give the server's pid, \
+                  or leave --server-pid out to find it by its port";
+    if let Some(other) = listener {
+        return Ok(Some(format!(
+            "{what} is not the process listening on port {port} (that is pid {other}); {memory}"
+        )));
+    }
+    let words: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+    let program = words
+        .first()
+        .map(|w| String::from_utf8_lossy(w).into_owned());
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+    let whalet_sim = program.is_some_and(|p| {
+        std::path::Path::new(&p)
+            .file_name()
+            .is_some_and(|f| f.to_string_lossy().starts_with("whalet-sim"))
+    }) || (exe.is_some() && exe.as_deref() == this_exe);
+    let serving = words.iter().any(|w| *w == b"serve");
+    if whalet_sim && serving {
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "{what} is not a whalet-sim serve, and no process was found listening on port {port}; \
+         {memory}"
+    )))
+}
+
 /// A free local port (bound and released; a tiny race is acceptable for a benchmark).
 pub fn free_port() -> anyhow::Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
@@ -319,6 +374,41 @@ mod tests {
             proc_cpu_s,
             crypto: None,
         }
+    }
+
+    /// Regression: `bench --server-pid` took any pid, and reported that process's memory next
+    /// to the server's CPU. A pid no process has is refused; one that is not the server on the
+    /// port is warned about; the listener itself passes.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_server_pid_that_is_not_the_server_is_refused_or_warned_about() {
+        use super::check_server_pid;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let me = std::process::id();
+        assert_eq!(check_server_pid(me, port, None), Ok(None));
+        let why = check_server_pid(999_999_999, port, None).unwrap_err();
+        assert!(
+            why.starts_with("--server-pid 999999999: no process has that id"),
+            "{why}"
+        );
+        let mut other = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let doubt = check_server_pid(other.id(), port, None);
+        let _ = other.kill();
+        let _ = other.wait();
+        let doubt = doubt.unwrap().unwrap();
+        assert!(
+            doubt.contains(&format!(
+                "(sleep) is not the process listening on port {port} (that is pid {me})"
+            )),
+            "{doubt}"
+        );
+        drop(listener);
+        let doubt = check_server_pid(1, port, None).unwrap().unwrap();
+        assert!(doubt.contains("is not a whalet-sim serve"), "{doubt}");
     }
 
     /// A window's CPU comes from the server's own clock when both readings carry it, and from

@@ -172,15 +172,27 @@ fn whalet_line(surface: &'static str, r: &receiver::Received) -> Value {
     Line {
         surface,
         path: None,
-        api_code: Some(r.api_code.clone()),
-        request_no: Some(r.request_no.clone()),
-        partner_id: Some(r.partner_id.clone()),
+        api_code: head_field(&r.raw, "apiCode", &r.api_code),
+        request_no: head_field(&r.raw, "requestNo", &r.request_no),
+        partner_id: head_field(&r.raw, "partnerId", &r.partner_id),
         attempt: r.attempt,
         answered: r.answered,
         body: r.body.clone(),
         error: r.error.clone(),
     }
     .json()
+}
+
+/// A head field of a Whalet arrival as it came: `read`, the receiver's copy (empty when it read
+/// none), or `null` where no head carried the field as text: a body that is no envelope
+/// (`garbage`, empty, an array), a head without it, a request refused unread (413). A script
+/// then tells "no envelope" from an empty field. `raw`: the request as it arrived.
+fn head_field(raw: &[u8], name: &str, read: &str) -> Option<String> {
+    if !read.is_empty() {
+        return Some(read.to_owned());
+    }
+    let envelope: Value = serde_json::from_slice(raw).ok()?;
+    envelope.get("head")?.get(name)?.as_str().map(str::to_owned)
 }
 
 /// How a webhook of another surface is verified and acknowledged.
@@ -369,6 +381,75 @@ mod tests {
 
     fn keys(line: &Value) -> Vec<String> {
         line.as_object().unwrap().keys().cloned().collect()
+    }
+
+    /// Regression: a Whalet body that is no envelope printed `""` for the head's fields, as if
+    /// a head had come with them empty; and a Pockyt IPN whose verifySign is not a string was
+    /// refused as having none.
+    #[test]
+    fn a_line_says_null_for_a_head_that_did_not_come_and_names_a_verifysign_of_another_type() {
+        let line = |raw: &[u8], read: &str| {
+            whalet_line(
+                "whalet",
+                &receiver::Received {
+                    api_code: read.into(),
+                    request_no: String::new(),
+                    partner_id: String::new(),
+                    body: None,
+                    error: Some("the request body is not a JSON envelope".into()),
+                    attempt: 0,
+                    answered: 400,
+                    raw: Bytes::copy_from_slice(raw),
+                },
+            )
+        };
+        for raw in [
+            &b"garbage"[..],
+            b"",
+            b"[1]",
+            br#"{"head":5}"#,
+            br#"{"body":{}}"#,
+        ] {
+            let line = line(raw, "");
+            for key in ["apiCode", "requestNo", "partnerId"] {
+                assert_eq!(
+                    line[key],
+                    Value::Null,
+                    "{}: {line}",
+                    String::from_utf8_lossy(raw)
+                );
+            }
+        }
+        let empty = line(br#"{"head":{"apiCode":"","requestNo":""}}"#, "");
+        assert_eq!(empty["apiCode"], "", "{empty}");
+        assert_eq!(empty["requestNo"], "", "{empty}");
+        assert_eq!(empty["partnerId"], Value::Null, "{empty}");
+        let read = line(br#"{"head":{"apiCode":"x"}}"#, "x");
+        assert_eq!(read["apiCode"], "x", "{read}");
+
+        let listener = pockyt_listener();
+        let json = |body: &str| SimRequest {
+            headers: vec![("content-type".into(), "application/json".into())],
+            ..post(body, false)
+        };
+        for (sign, named) in [
+            ("5", "a number"),
+            ("null", "null"),
+            ("true", "a boolean"),
+            ("[\"a\"]", "an array"),
+        ] {
+            let (_, line) = listener.answer(&json(&format!(
+                r#"{{"transactionNo":"T1","verifySign":{sign}}}"#
+            )));
+            let error = line["error"].as_str().unwrap();
+            assert_eq!(
+                error,
+                format!("the IPN's verifySign must be a string, got {named}"),
+                "{line}"
+            );
+        }
+        let (_, line) = listener.answer(&json(r#"{"transactionNo":"T1"}"#));
+        assert_eq!(line["error"], "the IPN has no verifySign", "{line}");
     }
 
     /// Regression: a refused Pockyt or Infinia line had no `attempt`, an accepted one no

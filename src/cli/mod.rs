@@ -134,7 +134,7 @@ struct ServeArgs {
     #[arg(long, env = "WHALET_SIM_CONTRACT")]
     contract: Option<PathBuf>,
     /// Count every RSA and AES call, time one in ONE_IN (8 when not given; 1 times every call,
-    /// an exact count at two more clock reads a call) on the calling thread's CPU clock, and
+    /// an exact count at three clock reads a timed call) on the calling thread's CPU clock, and
     /// serve the counts and the estimated CPU time at GET /__sim/crypto (`bench --spawn-server`
     /// sets it; docs/PERFORMANCE.md). Off, the count costs one atomic load a call; on, about
     /// 0.25 µs a call.
@@ -610,21 +610,19 @@ pub fn main() -> ExitCode {
 }
 
 /// The command line parsed by clap; on a refusal, its error (exit 2) said the way
-/// [`variable_error`] says it.
+/// [`variable_error`] says it, and a refused secret ([`SECRET_FLAGS`]) said by
+/// [`secret_refusal`].
 fn parse_command_line() -> clap::ArgMatches {
     use clap::CommandFactory;
     let mut cli = Cli::command();
     let raw: Vec<std::ffi::OsString> = std::env::args_os().collect();
     cli.try_get_matches_from_mut(&raw).unwrap_or_else(|e| {
-        let named = variable_error(&cli, &raw, &e);
-        let secret = secret_value(&e);
-        if named.is_none() && secret.is_none() {
-            e.exit()
-        }
-        let mut text = named.unwrap_or_else(|| e.render().to_string());
-        if let Some(value) = secret {
-            text = text.replace(&format!("'{value}'"), "(not shown: it is a secret)");
-        }
+        let variable = refused_variable(&cli, &raw, &e);
+        let text = match (refused_secret(&e), variable) {
+            (Some(flag), variable) => secret_refusal(&e, &variable.unwrap_or(flag)),
+            (None, Some(variable)) => variable_error(&e, &variable),
+            (None, None) => e.exit(),
+        };
         let _ = std::io::Write::write_all(&mut std::io::stderr(), text.as_bytes());
         std::process::exit(e.exit_code())
     })
@@ -634,28 +632,48 @@ fn parse_command_line() -> clap::ArgMatches {
 /// token with a stray character, say a line end read with it from a file, is still the token).
 const SECRET_FLAGS: &[&str] = &["--admin-token"];
 
-/// The value clap's refusal `e` quotes, when it is the value of one of [`SECRET_FLAGS`].
-fn secret_value(e: &clap::Error) -> Option<String> {
+/// The flag as clap's refusal `e` shows it (`'--admin-token <ADMIN_TOKEN>'`), when `e` refuses
+/// the value (one it quotes) of one of [`SECRET_FLAGS`].
+fn refused_secret(e: &clap::Error) -> Option<String> {
     use clap::error::{ContextKind, ContextValue};
     let Some(ContextValue::String(shown)) = e.get(ContextKind::InvalidArg) else {
         return None;
     };
+    e.get(ContextKind::InvalidValue)?;
     let flag = shown.split_whitespace().next()?;
-    if !SECRET_FLAGS.contains(&flag) {
-        return None;
-    }
-    match e.get(ContextKind::InvalidValue) {
-        Some(ContextValue::String(value)) => Some(value.clone()),
-        _ => None,
+    SECRET_FLAGS.contains(&flag).then(|| format!("'{shown}'"))
+}
+
+/// The refusal of a secret's value, built from its parts and never from clap's text: that text
+/// quotes the value, and not always as given (clap drops some control characters, so the
+/// value given is not there to be masked), so no part of it may reach stderr. `named`: the
+/// variable it came from, or the flag as clap shows it.
+fn secret_refusal(e: &clap::Error, named: &str) -> String {
+    let why = std::error::Error::source(e)
+        .map(|why| format!(": {why}"))
+        .unwrap_or_default();
+    format!(
+        "error: invalid value (not shown: it is a secret) for {named}{why}\n\n\
+         For more information, try '--help'.\n"
+    )
+}
+
+/// Clap's refusal of a value that came from the variable `variable`, rewritten to name it:
+/// clap names the flag (`invalid value '0' for '--time-scale <SECONDS>'`) even when it was
+/// never typed.
+fn variable_error(e: &clap::Error, variable: &str) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let text = e.render().to_string();
+    match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(shown)) => text.replace(&format!("'{shown}'"), variable),
+        _ => text,
     }
 }
 
-/// Clap's refusal of a value that came from a `WHALET_SIM_*` variable, rewritten to name the
-/// variable: clap names the flag (`invalid value '0' for '--time-scale <SECONDS>'`) even when
-/// it was never typed. None when the refusal is not about a value, or the flag was typed (`raw`:
-/// the command line), or its variable is not set. Every variable alike, from the arguments'
-/// definitions in the built `cli`.
-fn variable_error(
+/// The `WHALET_SIM_*` variable whose value clap's refusal `e` is about. None when the refusal
+/// is not about a value, or the flag was typed (`raw`: the command line), or its variable is
+/// not set. Every variable alike, from the arguments' definitions in the built `cli`.
+fn refused_variable(
     cli: &clap::Command,
     raw: &[std::ffi::OsString],
     e: &clap::Error,
@@ -679,11 +697,7 @@ fn variable_error(
     if typed {
         return None;
     }
-    Some(
-        e.render()
-            .to_string()
-            .replace(&format!("'{shown}'"), variable),
-    )
+    Some(variable.to_owned())
 }
 
 /// The clap ids of the arguments given on the command line, not by a variable or a default: a
@@ -700,13 +714,20 @@ fn typed_ids(matches: &clap::ArgMatches) -> Vec<String> {
 }
 
 /// A command's final error: `error: …` on stderr, or a JSON log line with `--log-format json`
-/// (so that every line a JSON-logging server writes parses).
+/// (so that every line a JSON-logging server writes parses), on [`ALWAYS_LOGGED`] so that no
+/// `RUST_LOG` hides why the command failed.
 fn report_error(format: LogFormat, message: &str) {
     match format {
         LogFormat::Text => say!("error: {message}"),
-        LogFormat::Json => tracing::error!("{message}"),
+        LogFormat::Json => tracing::error!(target: ALWAYS_LOGGED, "{message}"),
     }
 }
+
+/// The log target no `RUST_LOG` filters out: the ready line (a script started with port 0
+/// learns its port from it, whatever level it logs at), the error that stops a command, and
+/// the warning that `RUST_LOG` itself was not understood. Documented in docs/CLI.md ("The
+/// ready line").
+const ALWAYS_LOGGED: &str = "whalet_sim::always";
 
 /// The log filter of a command when `RUST_LOG` is not set: `info`; for `bench`, the edge of its
 /// own notification receivers (`whalet_sim::http`, whose start and drain lines would fall among
@@ -718,9 +739,39 @@ fn default_log_filter(command: &Command) -> &'static str {
     }
 }
 
+/// The filter of `RUST_LOG` (`default_filter` when it is unset, empty or blank: `RUST_LOG=`
+/// as compose or CI pass an unset value must not turn every line off), with
+/// [`ALWAYS_LOGGED`] let through whatever it says; and, when `RUST_LOG` is not a filter, why
+/// (then `default_filter` applies).
+fn log_filter(
+    given: Option<std::ffi::OsString>,
+    default_filter: &str,
+) -> (tracing_subscriber::EnvFilter, Option<String>) {
+    use tracing_subscriber::EnvFilter;
+    let given = given.filter(|v| !v.to_string_lossy().trim().is_empty());
+    let (filter, refused) = match given.as_ref().map(|v| v.to_str()) {
+        None => (EnvFilter::new(default_filter), None),
+        Some(None) => (
+            EnvFilter::new(default_filter),
+            Some("RUST_LOG is not valid UTF-8".to_owned()),
+        ),
+        Some(Some(text)) => match EnvFilter::try_new(text) {
+            Ok(filter) => (filter, None),
+            Err(e) => (
+                EnvFilter::new(default_filter),
+                Some(format!("RUST_LOG={text:?} is not a log filter ({e})")),
+            ),
+        },
+    };
+    let refused = refused.map(|why| format!("{why}; logging with {default_filter:?} instead"));
+    match format!("{ALWAYS_LOGGED}=info").parse() {
+        Ok(always) => (filter.add_directive(always), refused),
+        Err(_) => (filter, refused),
+    }
+}
+
 fn init_tracing(format: LogFormat, default_filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
+    let (filter, refused) = log_filter(std::env::var_os("RUST_LOG"), default_filter);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -738,6 +789,9 @@ fn init_tracing(format: LogFormat, default_filter: &str) {
             builder.with_ansi(ansi).try_init()
         }
     };
+    if let Some(why) = refused {
+        tracing::warn!(target: ALWAYS_LOGGED, "{why}");
+    }
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -831,6 +885,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         },
     };
     tracing::info!(
+        target: ALWAYS_LOGGED,
         "{}",
         ready_line(running.addr, sftp, &args.scenarios, &restored)
     );
@@ -1169,6 +1224,90 @@ mod tests {
             "(transactionNo=... | invoiceId=...)"
         );
         assert_eq!(param_usage("a|b?"), "(a=... | b=...)?");
+    }
+
+    /// Regression: a refused admin token was masked by finding it in clap's message, which
+    /// drops some control characters (\x01, ESC, DEL), so such a token was printed. The refusal
+    /// is built without the value: no part of the token is in it, whatever it holds.
+    #[test]
+    fn a_refused_admin_token_is_never_shown() {
+        use clap::Parser;
+        for stray in ["\u{1}", "\u{1b}", "\u{7f}", "\t", "\r\n", " ", "\u{feff}"] {
+            let token = format!("MySecretToken{stray}");
+            for words in [
+                vec!["whalet-sim", "serve", "--admin-token", &token],
+                vec!["whalet-sim", "trigger", "--list", "--admin-token", &token],
+                vec!["whalet-sim", "coverage", "--admin-token", &token],
+            ] {
+                let e = Cli::try_parse_from(&words).err().unwrap();
+                let flag = refused_secret(&e).unwrap_or_else(|| panic!("{words:?}: {e}"));
+                let said = secret_refusal(&e, &flag);
+                assert!(!said.contains("MySecret"), "{said:?}");
+                assert!(
+                    said.starts_with(
+                        "error: invalid value (not shown: it is a secret) for '--admin-token"
+                    ),
+                    "{said:?}"
+                );
+                assert!(said.contains("visible ASCII characters only"), "{said:?}");
+                let from_variable = secret_refusal(&e, "WHALET_SIM_ADMIN_TOKEN");
+                assert!(
+                    from_variable.contains("for WHALET_SIM_ADMIN_TOKEN: an admin token"),
+                    "{from_variable:?}"
+                );
+            }
+        }
+        // Another flag's refusal is no secret's: it keeps clap's text.
+        let e = Cli::try_parse_from(["whalet-sim", "serve", "--time-scale", "0"])
+            .err()
+            .unwrap();
+        assert_eq!(refused_secret(&e), None);
+    }
+
+    /// Regression: `RUST_LOG=` (set but empty) turned every line off, and any filter that drops
+    /// INFO or ERROR (`warn`, `off`, `whalet_sim=off`) dropped the ready line and, in JSON, the
+    /// error that stops `serve`. An empty or blank value is the default; [`ALWAYS_LOGGED`]
+    /// passes every filter; a value that is no filter is said.
+    #[test]
+    fn rust_log_never_hides_the_ready_line_or_a_fatal_error() {
+        let enabled = |given: Option<&str>, target: &str| {
+            let (filter, refused) = log_filter(given.map(Into::into), "info");
+            let subscriber = tracing_subscriber::fmt().with_env_filter(filter).finish();
+            let on = tracing::subscriber::with_default(subscriber, || match target {
+                ALWAYS_LOGGED => (
+                    tracing::enabled!(target: ALWAYS_LOGGED, tracing::Level::INFO),
+                    tracing::enabled!(target: ALWAYS_LOGGED, tracing::Level::ERROR),
+                ),
+                _ => (
+                    tracing::enabled!(target: "whalet_sim::http", tracing::Level::INFO),
+                    tracing::enabled!(target: "whalet_sim::http", tracing::Level::ERROR),
+                ),
+            });
+            (on, refused)
+        };
+        for given in [None, Some(""), Some("  "), Some("info")] {
+            assert_eq!(enabled(given, "other"), ((true, true), None), "{given:?}");
+        }
+        for given in [
+            "off",
+            "warn",
+            "error",
+            "whalet_sim=off",
+            "whalet_sim::always=off",
+        ] {
+            let ((info, error), refused) = enabled(Some(given), ALWAYS_LOGGED);
+            assert!(info && error && refused.is_none(), "{given}");
+        }
+        assert_eq!(enabled(Some("off"), "other").0, (false, false));
+        assert_eq!(enabled(Some("warn"), "other").0, (false, true));
+        let (on, refused) = enabled(Some("[[["), "other");
+        assert_eq!(on, (true, true), "an invalid filter logs at the default");
+        let refused = refused.unwrap();
+        assert!(
+            refused.starts_with("RUST_LOG=\"[[[\" is not a log filter")
+                && refused.ends_with("logging with \"info\" instead"),
+            "{refused}"
+        );
     }
 
     /// `bench`'s own receivers (`whalet_sim::http`) log only warnings, so that their start and

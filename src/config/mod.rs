@@ -484,7 +484,7 @@ impl Config {
     /// [`Config::parse`]'s checks, the rosters are built from it ([`Config::check_rosters`]), so
     /// that their refusals (a key file, a token, a fee) name the file too.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path)
+        let text = read_limited_text(path, FileKind::CONFIG)
             .map_err(|e| anyhow::anyhow!("cannot read config {}: {e}", path.display()))?;
         let mut config = Self::parse(&text)
             .and_then(|config| config.check_rosters().map(|()| config))
@@ -835,6 +835,13 @@ impl Config {
                 "refuse every SFTP connection (sftp_addr = \"off\" turns SFTP off)",
             ),
             Bound::new(
+                "[infinia] sftp_max_unauthenticated",
+                infinia.sftp_max_unauthenticated,
+                1,
+                infinia_default.sftp_max_unauthenticated,
+                "close every SFTP connection before it could log in",
+            ),
+            Bound::new(
                 "[infinia] sftp_login_grace_ms",
                 infinia.sftp_login_grace_ms,
                 1,
@@ -1149,9 +1156,10 @@ pub fn check_notify_url(url: &str) -> Result<(), String> {
         .map_err(|why| format!("must be an absolute http:// or https:// URL with a host; {why}"))
 }
 
-/// The largest file an `@path` setting reads (a key, a Pockyt token, an authorized_keys list):
-/// an 8192-bit private key in PEM is under 7 KiB, so 64 KiB leaves room for many SSH keys.
-pub const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
+pub use crate::files::{
+    read_limited, read_limited_text, FileKind, MAX_KEY_FILE_BYTES, MAX_SETTINGS_FILE_BYTES,
+    MAX_SNAPSHOT_FILE_BYTES,
+};
 
 /// Reads a setting given inline or as `@path` (a key, a token). The file must be a regular file
 /// of at most [`MAX_KEY_FILE_BYTES`]: a named pipe or a device would hang the start. The error
@@ -1163,31 +1171,8 @@ pub fn key_text(value: &str) -> anyhow::Result<String> {
     if looks_like_key(path) {
         anyhow::bail!("@ is followed by a key, not a path (give the key without the @)");
     }
-    read_small_file(Path::new(path))
+    read_limited_text(Path::new(path), FileKind::KEY)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", shown_path(path)))
-}
-
-/// A regular file's text, refused when it is something else or over [`MAX_KEY_FILE_BYTES`].
-fn read_small_file(path: &Path) -> std::io::Result<String> {
-    use std::io::{Error, ErrorKind, Read};
-    let meta = std::fs::metadata(path)?;
-    if !meta.is_file() {
-        return Err(Error::new(
-            ErrorKind::InvalidInput,
-            "not a regular file (a directory, pipe or device is not read)",
-        ));
-    }
-    let mut text = String::new();
-    std::fs::File::open(path)?
-        .take(MAX_KEY_FILE_BYTES + 1)
-        .read_to_string(&mut text)?;
-    if text.len() as u64 > MAX_KEY_FILE_BYTES {
-        return Err(Error::new(
-            ErrorKind::InvalidData,
-            format!("larger than {MAX_KEY_FILE_BYTES} bytes, too large for a key or token file"),
-        ));
-    }
-    Ok(text)
 }
 
 /// Whether text given as a path is a key instead: a PEM block, or Base64 long enough to be a
@@ -1302,6 +1287,88 @@ mod tests {
             );
             let no_demo = format!("[whalet]\ndemo_partner = false\n{}", map(DEMO_PARTNER_ID));
             refused(&no_demo, &[DEMO_PARTNER_ID, "not configured"]);
+        }
+    }
+
+    /// Regression: `--config`, `--contract`, `--scenario` and `--snapshot` files were read whole,
+    /// so `/dev/zero` filled memory. Each kind is read up to its limit: a device is refused
+    /// unread, a file over the limit by the limit and what the file is; a pipe is read (a
+    /// process substitution, `--config <(…)`), a key's `@path` still is not.
+    #[cfg(unix)]
+    #[test]
+    fn files_a_setting_names_are_read_up_to_their_kinds_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        for kind in [
+            FileKind::CONFIG,
+            FileKind::CONTRACT,
+            FileKind::SCENARIO,
+            FileKind::SNAPSHOT,
+        ] {
+            let why = read_limited(Path::new("/dev/zero"), kind).unwrap_err();
+            assert!(
+                why.to_string().starts_with("not a regular file or a pipe"),
+                "{why}"
+            );
+            let why = read_limited(dir.path(), kind).unwrap_err();
+            assert!(why.to_string().starts_with("not a regular file"), "{why}");
+        }
+        let small = FileKind {
+            what: "a test file",
+            limit: 10,
+            pipe: true,
+        };
+        let file = dir.path().join("f.toml");
+        std::fs::write(&file, "0123456789").unwrap();
+        assert_eq!(read_limited_text(&file, small).unwrap(), "0123456789");
+        std::fs::write(&file, "0123456789A").unwrap();
+        let why = read_limited(&file, small).unwrap_err().to_string();
+        assert_eq!(why, "larger than 10 bytes, too large for a test file");
+        std::fs::write(&file, [0xff, 0xfe]).unwrap();
+        assert!(read_limited_text(&file, small).is_err());
+
+        let fifo = dir.path().join("pipe.toml");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::write(fifo, "[server]\n"))
+        };
+        let text = read_limited_text(&fifo, FileKind::CONFIG).unwrap();
+        writer.join().unwrap().unwrap();
+        assert_eq!(text, "[server]\n");
+        let why = read_limited(&fifo, FileKind::KEY).unwrap_err().to_string();
+        assert!(
+            why.contains("a directory, pipe or device is not read"),
+            "{why}"
+        );
+
+        let why = Config::load(Path::new("/dev/zero"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            why.starts_with("cannot read config /dev/zero: not a regular file"),
+            "{why}"
+        );
+    }
+
+    /// The snapshot file's limit is the largest control-plane body the default budget allows
+    /// (docs/CLI.md says so); the other settings files' is 4 MiB.
+    #[test]
+    fn the_file_limits_are_the_documented_ones() {
+        let budget = crate::http::Limits::default().max_body_bytes_in_flight as u64;
+        assert_eq!(FileKind::SNAPSHOT.limit, budget);
+        assert_eq!(FileKind::CONFIG.limit, 4 * 1024 * 1024);
+        let docs = include_str!("../../docs/CLI.md");
+        for (kind, size) in [
+            (FileKind::CONFIG, "4 MiB"),
+            (FileKind::SNAPSHOT, "256 MiB"),
+            (FileKind::KEY, "64 KiB"),
+        ] {
+            let row = format!("| {} | {size}", kind.what);
+            assert!(docs.contains(&row), "docs/CLI.md has no row {row:?}");
         }
     }
 

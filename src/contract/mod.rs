@@ -338,7 +338,7 @@ impl Contract {
 
     /// Reads and checks the overlay at `path`.
     pub fn load(path: &Path, catalog: &Catalog) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path)
+        let text = crate::files::read_limited_text(path, crate::files::FileKind::CONTRACT)
             .map_err(|e| anyhow::anyhow!("contract {}: {e}", path.display()))?;
         Self::parse(&path.display().to_string(), &text, catalog)
     }
@@ -348,7 +348,7 @@ impl Contract {
         let raw: ContractFile = toml::from_str(text).map_err(|e| {
             headerless_table(file, text).unwrap_or_else(|| {
                 let offset = e.span().map_or(0, |s| s.start);
-                at(file, text, offset, e.message().trim_end())
+                at(file, text, offset, crate::text::toml_reason(text, &e))
             })
         })?;
         // The same text read for where its keys and values are (for the lines of mistakes):
@@ -848,12 +848,19 @@ const REPORTED: &[(&[&str], &[Vocabulary])] = &[
             "whalet.b2bVirtualAccountApply",
             "whalet.b2cVirtualAccountApply",
             "whalet.b2cCardCancel",
-            "whalet.b2cCardDetailQuery",
             "whalet.b2cCardQuery",
         ],
         &[vocabulary::CARD],
     ),
-    (&["whalet.b2cShopBind"], &[vocabulary::SHOP]),
+    // A card's detail lists the shops bound to it.
+    (
+        &["whalet.b2cCardDetailQuery"],
+        &[vocabulary::CARD, vocabulary::SHOP],
+    ),
+    (
+        &["whalet.b2cShopBind", "whalet.b2cShopQuery"],
+        &[vocabulary::SHOP],
+    ),
     (
         &["whalet.b2cShopBindResultNotify"],
         &[vocabulary::REVIEW, vocabulary::SHOP],
@@ -883,6 +890,9 @@ const REPORTED: &[(&[&str], &[Vocabulary])] = &[
             "whalet.payConfirm",
             "whalet.payoutResultNotify",
             "whalet.payResultNotify",
+            "whalet.withdrawQuery",
+            "whalet.payQuery",
+            "whalet.paymentQuery",
         ],
         &[vocabulary::OUTFLOW],
     ),
@@ -899,6 +909,7 @@ const REPORTED: &[(&[&str], &[Vocabulary])] = &[
             "whalet.tradeReplenishNotify",
             "whalet.eddReplenishResultNotify",
             "whalet.tradeReplenishResultNotify",
+            "whalet.eddReplenishQuery",
         ],
         &[vocabulary::REPLENISH],
     ),

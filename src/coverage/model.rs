@@ -215,6 +215,10 @@ fn surface_of_trigger(name: &str, surfaces: &[SurfaceSource]) -> &'static str {
         .unwrap_or("sim")
 }
 
+/// The Whalet file upload's operation name, as rules and the journal name it
+/// (`api::whalet::upload::OPERATION`, which this module sits below).
+const UPLOAD_OPERATION: &str = "/file/upload";
+
 fn forced(op: &str, code: &str) -> String {
     format!("a scenario rule: operation = \"{op}\", [rule.then] code = \"{code}\"")
 }
@@ -278,7 +282,7 @@ const NATURAL: &[(&str, &[&str], Causes)] = &[
     ("platform", &["balanceQuery", "tradeMaterialsUpload"], &[]),
     (
         "file",
-        &["/file/upload"],
+        &[UPLOAD_OPERATION],
         &[(
             "FAILURE",
             "a file past what the simulator stores for the partner (reset the tenant to free it)",
@@ -487,19 +491,60 @@ fn sync_hint(s: &SurfaceSource, op: &str, code: &str) -> String {
     }
 }
 
-/// How to provoke an envelope `code` of `surface`: what the scheme answers so by itself (read
-/// from its `open` and `wire/`), else the scenario rule that forces it.
+/// How to provoke an envelope `code` of `surface`: what the scheme answers so by itself
+/// ([`envelope_cause`]), else the scenario rule that forces it ([`envelope_rule`]).
 fn envelope_hint(surface: &str, code: &str) -> String {
-    let how = match (surface, code) {
-        (_, DROPPED) => "a scenario rule with [rule.then] drop_connection = true",
-        (_, "PARTNER_NOT_EXIST") => "a partnerId the simulator does not know",
-        (_, "UNAUTHENTICATED_ERROR") => "a request signed with the wrong key",
-        (_, "PARAM_FORMAT_ERROR") => {
+    if code == DROPPED {
+        return "a scenario rule with [rule.then] drop_connection = true".to_owned();
+    }
+    if let Some(cause) = envelope_cause(surface, code) {
+        return cause.to_owned();
+    }
+    let rule = envelope_rule(surface, code);
+    // The code an every-surface rule's forced code becomes where the surface lacks it
+    // (docs/SCENARIOS.md, per surface).
+    match (surface, code) {
+        ("infinia", "SYS-008") | ("pockyt", "000000") => {
+            format!("{rule} (or a rule without surface whose code {surface} lacks)")
+        }
+        _ => rule,
+    }
+}
+
+/// What makes `surface` answer the envelope `code` by itself, read from its scheme's `open`
+/// (`src/api/*`) and `wire/`; None when only a rule gives it. The Whalet envelope's causes hold
+/// where the surface reads that part of the envelope: the file upload (`/file/upload`) is a
+/// multipart form with no requestNo, no apiCode and no JSON to misformat (a bad or oversized
+/// form is its PARAMETER_ERROR), and only the Open API counts `rate_limit`
+/// (`scenarios/rate-limited.toml`, a rule of the Whalet surface, counts uploads too, not
+/// whalet-platform's requests).
+fn envelope_cause(surface: &str, code: &str) -> Option<&'static str> {
+    let cause = match (surface, code) {
+        ("whalet" | "platform" | "file", "PARTNER_NOT_EXIST") => {
+            "a partnerId the simulator does not know"
+        }
+        ("whalet" | "platform", "UNAUTHENTICATED_ERROR") => "a request signed with the wrong key",
+        ("file", "UNAUTHENTICATED_ERROR") => {
+            "an upload without a token, or with one that is not the partner's signature over \
+             partnerId|timestamp (e.g. signed with the wrong key)"
+        }
+        ("whalet" | "platform", "PARAM_FORMAT_ERROR") => {
             "a body that is not the envelope's JSON (or over the body limit)"
         }
-        (_, "REQUEST_NO_NOT_UNIQUE") => "the same requestNo twice",
-        (_, "INTERFACE_UNAUTHORIZED") => "an apiCode the surface does not serve",
-        (_, "TOO_MANY_REQUESTS") => "scenarios/rate-limited.toml",
+        ("whalet" | "platform", "REQUEST_NO_NOT_UNIQUE") => "the same requestNo twice",
+        ("whalet", "INTERFACE_UNAUTHORIZED") => {
+            "an apiCode the surface does not serve, or one not in the partner's api_codes"
+        }
+        ("platform", "INTERFACE_UNAUTHORIZED") => {
+            "a path /v1/platform/{apiCode} with an operation the surface does not serve, or one \
+             not in the partner's api_codes"
+        }
+        ("whalet", "TOO_MANY_REQUESTS") => {
+            "scenarios/rate-limited.toml, or more requests a second than the partner's rate_limit"
+        }
+        ("file", "TOO_MANY_REQUESTS") => {
+            "scenarios/rate-limited.toml (its rule, of the Whalet surface, counts uploads too)"
+        }
         ("infinia", "SYS-007") => {
             "a body over [infinia] body_limit_bytes, or a requestData of more RSA blocks than \
              [infinia] max_request_blocks"
@@ -508,19 +553,17 @@ fn envelope_hint(surface: &str, code: &str) -> String {
             "a verifySign that does not match the request (e.g. signed with another token), a \
              storeNo that is not the merchant's, or a merchantNo no merchant has"
         }
-        _ => "",
+        _ => return None,
     };
-    if !how.is_empty() {
-        return how.to_owned();
-    }
-    let rule = format!("a scenario rule: surface = \"{surface}\", [rule.then] code = \"{code}\"");
-    // The code an every-surface rule's forced code becomes where the surface lacks it
-    // (docs/SCENARIOS.md, per surface).
-    match (surface, code) {
-        ("infinia", "SYS-008") | ("pockyt", "000000") => {
-            format!("{rule} (or a rule without surface whose code {surface} lacks)")
-        }
-        _ => rule,
+    Some(cause)
+}
+
+/// The scenario rule that forces the envelope `code` on `surface`. The file upload's rules are
+/// the Whalet surface's (no rule names `surface = "file"`), so its rule names its operation.
+fn envelope_rule(surface: &str, code: &str) -> String {
+    match surface {
+        "file" => forced(UPLOAD_OPERATION, code),
+        _ => format!("a scenario rule: surface = \"{surface}\", [rule.then] code = \"{code}\""),
     }
 }
 
@@ -800,6 +843,50 @@ mod tests {
             for code in ["000020", "000023"] {
                 let hint = sync_hint(&pockyt, op, code);
                 assert!(hint.starts_with("bad input"), "{op} {code}: {hint}");
+            }
+        }
+    }
+
+    /// Regression: the file surface's envelope hints named causes `/file/upload` cannot have
+    /// (it has no requestNo, no apiCode and no JSON envelope: a bad or oversized form is its
+    /// PARAMETER_ERROR), and its rule hints `surface = "file"`, which no rule can name; the
+    /// platform's TOO_MANY_REQUESTS named `rate-limited.toml`, whose rule is the Whalet
+    /// surface's. Such codes name the rule that forces them, one a scenario can load.
+    #[test]
+    fn an_envelope_code_a_surface_cannot_answer_by_itself_names_a_loadable_rule() {
+        for code in [
+            "PARAM_FORMAT_ERROR",
+            "REQUEST_NO_NOT_UNIQUE",
+            "INTERFACE_UNAUTHORIZED",
+            "UNAUTHORIZED",
+            "INTERNAL_ERROR",
+        ] {
+            let hint = envelope_hint("file", code);
+            let rule = format!(
+                "a scenario rule: operation = \"/file/upload\", [rule.then] code = \"{code}\""
+            );
+            assert_eq!(hint, rule, "{code}");
+        }
+        assert_eq!(UPLOAD_OPERATION, crate::api::whalet::upload::OPERATION);
+        assert!(envelope_hint("file", "UNAUTHENTICATED_ERROR").contains("token"));
+        assert!(envelope_hint("file", "PARTNER_NOT_EXIST").contains("partnerId"));
+        assert_eq!(
+            envelope_hint("platform", "TOO_MANY_REQUESTS"),
+            "a scenario rule: surface = \"platform\", [rule.then] code = \"TOO_MANY_REQUESTS\""
+        );
+        assert!(envelope_hint("whalet", "TOO_MANY_REQUESTS").contains("rate-limited.toml"));
+        assert!(envelope_hint("whalet", "REQUEST_NO_NOT_UNIQUE").contains("requestNo"));
+        assert!(envelope_hint("platform", "PARAM_FORMAT_ERROR").contains("JSON"));
+        // Every surface's envelope hints: a rule names a surface a rule can have.
+        let dispatch = crate::api::whalet::Dispatch::new(&Default::default()).expect("dispatch");
+        let model = crate::api::coverage::model(&dispatch, &[]);
+        let rule_surfaces = ["whalet", "platform", "infinia", "pockyt"];
+        let envelope = model.items.iter().filter(|i| i.kind == Kind::Envelope);
+        for item in envelope {
+            assert!(!item.hint.is_empty(), "{}", item.id);
+            if let Some(rest) = item.hint.split("surface = \"").nth(1) {
+                let named = rest.split('"').next().unwrap_or_default();
+                assert!(rule_surfaces.contains(&named), "{}: {}", item.id, item.hint);
             }
         }
     }

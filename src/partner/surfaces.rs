@@ -207,10 +207,16 @@ impl PockytMerchant {
                 .map(|(k, v)| (k, Value::String(v)))
                 .collect()
         };
-        let sign = object
-            .get("verifySign")
-            .and_then(Value::as_str)
-            .ok_or("the IPN has no verifySign")?;
+        let sign = match object.get("verifySign") {
+            Some(Value::String(sign)) => sign.as_str(),
+            Some(other) => {
+                return Err(format!(
+                    "the IPN's verifySign must be a string, got {}",
+                    crate::wire::whalet::json_type(other)
+                ))
+            }
+            None => return Err("the IPN has no verifySign".into()),
+        };
         let params = if json {
             pockyt::params_of_json(&object, body)
         } else {

@@ -227,7 +227,7 @@ impl Scenarios {
         engine.operations = Arc::new(operations.into());
         for path in paths {
             let source = path.display().to_string();
-            let text = std::fs::read_to_string(path)
+            let text = crate::files::read_limited_text(path, crate::files::FileKind::SCENARIO)
                 .map_err(|e| anyhow::anyhow!("cannot read scenario file {source:?}: {e}"))?;
             let file = engine
                 .parse(&text, &source, triggers, None)
