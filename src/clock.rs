@@ -189,9 +189,11 @@ struct Inner {
     /// Taking a timer off the queue and its job's first step are one unit of work, as is each
     /// later poll of the job: a snapshot sees the timer or what its job did, never neither.
     cut: Cut,
-    /// Bumped when all state and the time were replaced (an import): a running advance then
+    /// Bumped when all state (and, by an import, the time) was replaced: a running advance then
     /// starts nothing more and does not move time to its target.
     replaced: AtomicU64,
+    /// What bumped `replaced` last, for the answer of the advance it ended.
+    replaced_by: Mutex<Stopped>,
     /// Bumped by every change of the clock that was asked for (a mode switch, the time put or
     /// moved forward): a data directory writes the clock before the answer that reports one,
     /// where a running clock's ticking is written only now and then.
@@ -227,6 +229,7 @@ impl Clock {
                 on_record_change: Mutex::new(None),
                 cut: Cut::default(),
                 replaced: AtomicU64::new(0),
+                replaced_by: Mutex::new(Stopped::Import),
                 set: AtomicU64::new(0),
             }),
         }
@@ -245,6 +248,13 @@ impl Clock {
     /// replaced (an import, under [`Cut::still`]), so it starts no more timers and does not
     /// move the new time to its target. Its jobs in flight finish on their own.
     pub fn end_advances(&self) {
+        self.end_advances_by(Stopped::Import);
+    }
+
+    /// [`Clock::end_advances`], for `why` (an import, or a reset of all state): the advance it
+    /// ends answers that it stopped and why ([`Advanced::stopped`]).
+    pub fn end_advances_by(&self, why: Stopped) {
+        *self.inner.replaced_by.lock() = why;
         self.inner.replaced.fetch_add(1, Ordering::AcqRel);
     }
 
@@ -429,16 +439,36 @@ impl Clock {
     /// while it waits for jobs in flight: with a real or scaled clock, the driver keeps starting
     /// what falls due meanwhile, so a hung receiver holds back no other partner's timers.
     pub async fn advance(&self, ms: i64) -> usize {
+        self.advance_until(ms, std::future::pending()).await.ran
+    }
+
+    /// [`Clock::advance`], stopping where it is as soon as `stop` resolves (the server begins to
+    /// stop): whatever it waits for then (its turn after another advance, a job in flight such
+    /// as an attempt to a receiver that never answers), it starts no more timers, leaves time
+    /// where it got to and returns at once; the jobs in flight finish on their own. An import or
+    /// a reset of all state ([`Clock::end_advances_by`]) ends it the same way. What it did, and
+    /// whether and why it stopped short, is the [`Advanced`] it returns.
+    pub async fn advance_until(&self, ms: i64, stop: impl Future<Output = ()>) -> Advanced {
         // An import from now on ends this advance, even one that came while it waited to start.
         let epoch = self.inner.replaced.load(Ordering::Acquire);
         let current = || self.inner.replaced.load(Ordering::Acquire) == epoch;
-        let _guard = self.inner.advancing.lock().await;
-        self.wait_idle().await;
-        let target = self
-            .now()
+        let mut stop = std::pin::pin!(stop);
+        let mut done = Advanced {
+            ran: 0,
+            moved: 0,
+            stopped: Some(Stopped::Stop),
+        };
+        let Some(_guard) = unless(stop.as_mut(), self.inner.advancing.lock()).await else {
+            return done;
+        };
+        if unless(stop.as_mut(), self.wait_idle()).await.is_none() {
+            return done;
+        }
+        let start = self.now();
+        let target = start
             .saturating_add(ms.clamp(0, MAX_ADVANCE_MS))
             .min(MAX_TIME);
-        let mut ran = 0;
+        let mut reached = start;
         let mut held = Some(Held::new(self));
         loop {
             let next = self.inner.cut.work(|| {
@@ -446,8 +476,9 @@ impl Clock {
                     return Some(Next::Done);
                 }
                 match self.take_next(target) {
-                    Next::Run(timer) => {
+                    Next::Run(timer, due) => {
                         self.start(*timer);
+                        reached = reached.max(due);
                         None
                     }
                     other => Some(other),
@@ -457,21 +488,34 @@ impl Clock {
                 Some(Next::Done) => break,
                 Some(Next::Settle) => {
                     drop(held.take());
-                    self.wait_idle().await;
+                    done.moved = reached - start;
+                    if unless(stop.as_mut(), self.wait_idle()).await.is_none() {
+                        return done;
+                    }
                     held = Some(Held::new(self));
                 }
                 // Started inside the unit above.
-                Some(Next::Run(_)) | None => ran += 1,
+                Some(Next::Run(..)) | None => done.ran += 1,
             }
         }
         drop(held);
-        self.wait_idle().await;
-        self.inner.cut.work(|| {
+        done.moved = reached - start;
+        if unless(stop.as_mut(), self.wait_idle()).await.is_none() {
+            return done;
+        }
+        let ended = self.inner.cut.work(|| {
             if current() {
                 self.set_virtual(target);
+                None
+            } else {
+                Some(*self.inner.replaced_by.lock())
             }
         });
-        ran
+        if ended.is_none() {
+            done.moved = target - start;
+        }
+        done.stopped = ended;
+        done
     }
 
     /// Takes the earliest timer if it is due at or before `limit`, stepping the clock to its due
@@ -500,7 +544,7 @@ impl Clock {
         self.inner.in_flight.fetch_add(1, Ordering::AcqRel);
         drop(timers);
         self.set_virtual(due);
-        Next::Run(Box::new((id, timer)))
+        Next::Run(Box::new((id, timer)), due)
     }
 
     /// Takes the earliest timer if it is due at or before `now` and no advance holds the queue,
@@ -590,12 +634,59 @@ impl Clock {
 
 /// What [`Clock::take_next`] found.
 enum Next {
-    /// A timer to run now.
-    Run(Box<(u64, Timer)>),
+    /// A timer to run now, and its due time (where the clock now is, or past).
+    Run(Box<(u64, Timer)>, Millis),
     /// The jobs in flight finish first (the next timer is at a later instant, or none is due).
     Settle,
     /// Nothing falls due within the advance.
     Done,
+}
+
+/// What an advance did ([`Clock::advance_until`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Advanced {
+    /// How many timers it ran.
+    pub ran: usize,
+    /// The virtual ms it moved the clock: all it was asked for when it ran to its end, else as
+    /// far as the last timer it ran (0 when it ran none). A real or scaled clock's own running
+    /// meanwhile is not counted.
+    pub moved: Millis,
+    /// Why it stopped short of its target, if it did.
+    pub stopped: Option<Stopped>,
+}
+
+/// Why an advance stopped short of its target ([`Advanced::stopped`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// All state was reset (`POST /__sim/reset` without a tenant).
+    Reset,
+    /// All state and the time were replaced by an import.
+    Import,
+    /// The stop it was given resolved: the simulator is stopping.
+    Stop,
+}
+
+impl Stopped {
+    /// The word the control plane answers (`"stopped": "reset"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stopped::Reset => "reset",
+            Stopped::Import => "import",
+            Stopped::Stop => "shutdown",
+        }
+    }
+}
+
+/// `work`'s output, or `None` when `stop` resolves first.
+async fn unless<T>(
+    stop: Pin<&mut impl Future<Output = ()>>,
+    work: impl Future<Output = T>,
+) -> Option<T> {
+    tokio::select! {
+        biased;
+        () = stop => None,
+        out = work => Some(out),
+    }
 }
 
 /// An advance's hold on the queue (see `Inner::held`); released however the advance ends.
@@ -1022,6 +1113,82 @@ mod tests {
         // 5 virtual seconds at scale 0.001 is 5 ms of wall time (generous bound: a busy CI box).
         assert!(started.elapsed() < Duration::from_secs(2));
         stop.cancel();
+    }
+
+    /// A job at 1 s that never ends (an attempt to a receiver that never answers), and one at 3 s.
+    fn hung_at_one_second(clock: &Clock, log: &Arc<StdMutex<Vec<(Millis, &'static str)>>>) {
+        clock.schedule_at(1_000, "hung", Box::new(|| Box::pin(std::future::pending())));
+        recorder(clock, log, 3_000, "late");
+    }
+
+    /// Regression: an advance waiting on a job that never ends could not be stopped, so the
+    /// server's stop waited out its drain and the advance was never answered. It stops where it
+    /// is when its stop resolves, and says how far it got.
+    #[tokio::test]
+    async fn an_advance_stops_at_once_when_its_stop_resolves_and_says_how_far_it_got() {
+        let clock = Clock::new(ClockMode::Manual, Some(0));
+        let log = Arc::new(StdMutex::new(Vec::new()));
+        hung_at_one_second(&clock, &log);
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let advancing = tokio::spawn({
+            let clock = clock.clone();
+            async move {
+                let stop = async move {
+                    let _ = stop_rx.await;
+                };
+                clock.advance_until(10_000, stop).await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!advancing.is_finished(), "it waits for the hung job");
+        stop_tx.send(()).unwrap();
+        let done = tokio::time::timeout(Duration::from_secs(2), advancing)
+            .await
+            .expect("answered at once")
+            .unwrap();
+        let expected = Advanced {
+            ran: 1,
+            moved: 1_000,
+            stopped: Some(Stopped::Stop),
+        };
+        assert_eq!(done, expected);
+        assert_eq!(clock.now(), 1_000);
+        assert!(log.lock().unwrap().is_empty(), "nothing later ran");
+    }
+
+    /// A reset of all state ends a running advance as an import does, and its answer says which.
+    #[tokio::test]
+    async fn an_advance_ended_by_a_reset_says_so_and_a_whole_one_moved_all_it_was_asked() {
+        let clock = Clock::new(ClockMode::Manual, Some(0));
+        let log = Arc::new(StdMutex::new(Vec::new()));
+        clock.schedule_at(
+            1_000,
+            "slow",
+            Box::new(|| Box::pin(tokio::time::sleep(Duration::from_millis(200)))),
+        );
+        recorder(&clock, &log, 3_000, "late");
+        let advancing = tokio::spawn({
+            let clock = clock.clone();
+            async move { clock.advance(10_000).await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let ended = tokio::spawn({
+            let clock = clock.clone();
+            async move { clock.advance_until(10_000, std::future::pending()).await }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        clock.end_advances_by(Stopped::Reset);
+        assert_eq!(advancing.await.unwrap(), 1);
+        let ended = ended.await.unwrap();
+        assert_eq!(ended.stopped, Some(Stopped::Reset), "{ended:?}");
+        assert_eq!((ended.ran, ended.moved), (0, 0));
+        let whole = clock.advance_until(500, std::future::pending()).await;
+        let expected = Advanced {
+            ran: 0,
+            moved: 500,
+            stopped: None,
+        };
+        assert_eq!(whole, expected);
     }
 
     #[tokio::test]

@@ -52,6 +52,25 @@ pub fn opt_param<'a>(params: &'a Map<String, Value>, name: &str) -> Option<&'a s
         .filter(|s| !s.is_empty())
 }
 
+/// Refuses a parameter given as blank text (white space only, `" "`), as [`check_params`]
+/// refuses `""`: for a trigger that reads its parameters with the partner API's field readers,
+/// which take a blank field as one left out (docs/FIDELITY.md, "idempotency"), a blank would
+/// otherwise stand for "absent" and send the trigger to its default (a collection credited to
+/// the default account, another user's). A value given is never read as absent. (The refusal
+/// is named after the trigger where it is fired, as every trigger's is.)
+pub fn refuse_blank(params: &Map<String, Value>) -> Result<(), String> {
+    let blank = params
+        .iter()
+        .find(|(_, v)| v.as_str().is_some_and(|s| s.trim().is_empty()));
+    match blank {
+        Some((name, value)) => Err(format!(
+            "parameter {name} is blank ({}); give a value, or leave it out for the default",
+            shown(value)
+        )),
+        None => Ok(()),
+    }
+}
+
 /// A rejection trigger's `reason` (every surface's), read as the authorization page reads its
 /// reason box ([`crate::authorize::seller_reason`]).
 pub fn reason_param(params: &Map<String, Value>) -> Result<Option<String>, String> {

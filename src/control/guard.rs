@@ -12,8 +12,9 @@
 //! `WHALET_SIM_ADMIN_TOKEN`), every control-plane request must carry it: the header
 //! `Authorization: Bearer <token>`, or the cookie the dashboard sets when it is opened once as
 //! `/?token=<token>` (HttpOnly, SameSite=Strict, path `/__sim/`). The dashboard's pages and
-//! assets themselves stay open (they hold no data); `GET /__sim/health` too. Tokens are compared
-//! in constant time and never logged.
+//! assets themselves stay open (they hold no data, nor the configuration: their script reads
+//! that from `/__sim/ui/facts`, which needs the token); `GET /__sim/health` too. Tokens are
+//! compared in constant time and never logged.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -51,8 +52,14 @@ pub fn refuse(core: &Core, req: &SimRequest, local: SocketAddr) -> Option<SimRes
         }
     }
     let expected = core.config().server.admin_token()?;
-    if crate::web::dashboard::owns(&req.path) {
+    // The configuration the pages' script reads (`dashboard::FACTS_PATH`) needs the token.
+    if crate::web::dashboard::owns(&req.path)
+        && !crate::web::dashboard::holds_configuration(&req.path)
+    {
         return login(expected, req);
+    }
+    if let Err(times) = req.single_header("authorization") {
+        return Some(repeated_authorization(times));
     }
     if carries_token(expected, req) {
         None
@@ -119,6 +126,21 @@ fn sends_fetch_metadata(req: &SimRequest) -> bool {
 /// so any token is a valid cookie value).
 pub const COOKIE: &str = "whalet_sim_admin";
 
+/// The refusal of a request that sends `Authorization` `times` times: which one is meant is not
+/// the simulator's to guess (taking the first let a request pass with a wrong second one, and
+/// fail with the two swapped), as a query parameter given twice is refused.
+fn repeated_authorization(times: usize) -> SimResponse {
+    SimResponse::json_value(
+        400,
+        &json!({
+            "error": format!(
+                "the header Authorization is sent {times} times; send it once, as \
+                 `Authorization: Bearer <token>`"
+            ),
+        }),
+    )
+}
+
 /// The request carries the admin token, as a bearer token or in the dashboard's cookie.
 fn carries_token(expected: &str, req: &SimRequest) -> bool {
     let bearer = req.header("authorization").and_then(|v| {
@@ -144,8 +166,10 @@ fn carries_token(expected: &str, req: &SimRequest) -> bool {
 /// A dashboard page opened with `?token=`: the right token sets the cookie and redirects to the
 /// same page without it (so the token leaves the address bar and the history); a wrong one is
 /// refused. Without `?token=` the page is served; its requests then need the cookie.
+///
+/// The value is read as a URL carries it ([`token_in_query`]): percent-decoded, with `+` a plus.
 fn login(expected: &str, req: &SimRequest) -> Option<SimResponse> {
-    let given = req.query_param("token")?;
+    req.query_param("token")?;
     // Read as the other query parameters are: a `token` given twice is not taken from among
     // several (the first would win, whatever the second said).
     let times = req
@@ -161,20 +185,18 @@ fn login(expected: &str, req: &SimRequest) -> Option<SimResponse> {
             .is_some_and(|(k, _)| k == "token")
     };
     let pairs = || req.query.as_deref().unwrap_or("").split('&');
-    // The value as typed is the token too: a token with `+` (base64's) pasted into the address
-    // bar unencoded reads as a space once decoded.
-    let typed = pairs()
+    let given = pairs()
         .find(|p| is_token(p))
         .and_then(|p| p.split_once('='))
-        .map(|(_, v)| v);
-    let right = same(expected.as_bytes(), given.as_bytes())
-        || typed.is_some_and(|v| same(expected.as_bytes(), v.as_bytes()));
+        .map(|(_, v)| token_in_query(v));
+    let right = given.is_some_and(|t| same(expected.as_bytes(), &t));
     if times > 1 || !right {
         return Some(
             SimResponse::text(
                 401,
-                "wrong admin token; open the dashboard as /?token=<token>, with `&`, `#` and `%` \
-                 in the token percent-encoded (%26, %23, %25)",
+                "wrong admin token; open the dashboard as /?token=<token>, the token as it is \
+                 but with `&`, `#` and `%` percent-encoded (%26, %23, %25); `+` is read as a \
+                 plus sign",
             )
             .header("cache-control", "no-store"),
         );
@@ -198,6 +220,15 @@ fn login(expected: &str, req: &SimRequest) -> Option<SimResponse> {
             .header("cache-control", "no-store")
             .header("referrer-policy", "no-referrer"),
     )
+}
+
+/// The token a `?token=` value stands for, read as a URL's query is (RFC 3986): `%XX` is the
+/// byte XX (`%26` is `&`, `%2B` is `+`), and `+` is a plus sign, not the space an HTML form
+/// would make of it. An admin token never holds a space (refused at start), so a base64 token
+/// pasted into the address bar as it is, `+` and all, is read right; a `%` not followed by two
+/// hex digits is kept as it is.
+fn token_in_query(value: &str) -> Vec<u8> {
+    percent_encoding::percent_decode_str(value).collect()
 }
 
 fn unauthorized() -> SimResponse {
@@ -300,6 +331,22 @@ mod tests {
         assert_eq!(status("token=ab%2Bcd%2Fef%3D&view=requests"), 303);
         assert_eq!(status("token=ab%20cd/ef="), 401);
         assert_eq!(status("token=ab+cd/ef"), 401);
+    }
+
+    /// Regression: a token holding `+` and `&` could not be given as documented (`+` as typed,
+    /// `&` as `%26`): the value was compared whole as typed, or form-decoded with `+` a space.
+    /// It is read as a URL's query is, percent-decoded with `+` a plus sign.
+    #[test]
+    fn a_login_reads_the_token_percent_decoded_with_plus_a_plus() {
+        let status = |query: &str| match login("s3cr+t&x%", &page(query)) {
+            Some(SimResponse::Reply { status, .. }) => status,
+            _ => panic!("an answer"),
+        };
+        assert_eq!(status("token=s3cr+t%26x%25"), 303);
+        assert_eq!(status("token=s3cr%2Bt%26x%25"), 303);
+        assert_eq!(status("token=s3cr%20t%26x%25"), 401);
+        assert_eq!(status("token=s3cr+t&x%25"), 401);
+        assert_eq!(token_in_query("a%zz+%2b"), b"a%zz++");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use crate::clock::{format, ClockMode, MAX_ADVANCE_MS};
+use crate::clock::{format, ClockMode, Stopped, MAX_ADVANCE_MS};
 use crate::core::Core;
 use crate::http::{SimRequest, SimResponse};
 use crate::journal::JournalFilter;
@@ -107,7 +107,11 @@ pub async fn handle(core: &Core, req: &SimRequest, rest: &str) -> SimResponse {
     }
 }
 
-/// Every operation of every surface (`?surface=` narrows it).
+/// Every operation of every surface (`?surface=` narrows it); with `?tenant=`, those of the
+/// surfaces that tenant's requests reach (its provider's), as coverage narrows its report: a
+/// surface it can never reach is refused by coverage's own check ([`Selection::check`]).
+///
+/// [`Selection::check`]: crate::coverage::report::Selection::check
 fn operations(core: &Core, req: &SimRequest) -> SimResponse {
     let wanted = match surface_param(req, &["whalet", "platform", "file", "infinia", "pockyt"]) {
         Ok(s) => s,
@@ -117,10 +121,21 @@ fn operations(core: &Core, req: &SimRequest) -> SimResponse {
         Ok(t) => t,
         Err(r) => return r,
     };
+    let selection = crate::coverage::report::Selection {
+        tenant: tenant.clone(),
+        surface: wanted.clone(),
+        group: None,
+    };
+    if let Err(e) = selection.check(core.surface::<crate::coverage::Coverage>().model()) {
+        return error(400, e);
+    }
+    let reaches = |surface: &str| {
+        (tenant.as_ref()).is_none_or(|t| Provider::serving(surface) == Some(t.provider))
+    };
     let all = crate::api::catalog::operations_for(core, tenant.as_ref());
     let listed: Vec<_> = all
         .into_iter()
-        .filter(|op| wanted.as_deref().is_none_or(|w| w == op.surface))
+        .filter(|op| wanted.as_deref().is_none_or(|w| w == op.surface) && reaches(op.surface))
         .collect();
     ok(json!({"count": listed.len(), "operations": listed}))
 }
@@ -328,7 +343,10 @@ fn requests(core: &Core, req: &SimRequest) -> SimResponse {
             Ok(o) => o,
             Err(r) => return r,
         },
-        code: req.query_param("code"),
+        code: match filter_param(req, "code") {
+            Ok(c) => c,
+            Err(r) => return r,
+        },
         failed: match bool_param(req, "failed") {
             Ok(failed) => failed,
             Err(r) => return r,
@@ -446,7 +464,7 @@ fn one_of(
     synonym: &str,
     what: &str,
 ) -> Result<Option<String>, SimResponse> {
-    match (req.query_param(name), req.query_param(synonym)) {
+    match (filter_param(req, name)?, filter_param(req, synonym)?) {
         (Some(a), Some(b)) if a != b => Err(error(
             400,
             format!(
@@ -456,6 +474,20 @@ fn one_of(
             ),
         )),
         (a, b) => Ok(a.or(b)),
+    }
+}
+
+/// A text filter of a listing or a wait (`apiCode`, `code`, `businessId`, `partnerId`): `None`
+/// when absent, a `400` naming it when it is given empty (`apiCode=`, as a script writes it with
+/// its variable unset). No operation, code or id is empty, so such a filter would match nothing:
+/// an empty list, or a wait that runs to its timeout, where the mistake should be named.
+fn filter_param(req: &SimRequest, name: &str) -> Result<Option<String>, SimResponse> {
+    match req.query_param(name) {
+        Some(value) if value.is_empty() => Err(error(
+            400,
+            format!("{name} is empty; give a value, or leave {name} out to match any"),
+        )),
+        value => Ok(value),
     }
 }
 
@@ -509,9 +541,9 @@ fn notification_filter(core: &Core, req: &SimRequest) -> Result<NotificationFilt
     };
     Ok(NotificationFilter {
         tenant,
-        api_code: req.query_param("apiCode"),
+        api_code: filter_param(req, "apiCode")?,
         status,
-        business_id: req.query_param("businessId"),
+        business_id: filter_param(req, "businessId")?,
         after,
     })
 }
@@ -596,10 +628,27 @@ async fn advance(core: &Core, req: &SimRequest) -> SimResponse {
         Ok(ms) => ms,
         Err(why) => return error(400, why),
     };
-    let ran = core.clock().advance(ms).await;
+    let done = core
+        .clock()
+        .advance_until(ms, crate::http::stopping())
+        .await;
     let mut view = clock_view(core);
-    view["ran"] = json!(ran);
-    ok(view)
+    view["ran"] = json!(done.ran);
+    view["movedMs"] = json!(done.moved);
+    view["stopped"] = json!(done.stopped.map(Stopped::as_str));
+    if done.stopped != Some(Stopped::Stop) {
+        return ok(view);
+    }
+    // Answered at once, so that the advance neither holds the shutdown (an attempt to a
+    // receiver that never answers) nor is cut off unanswered, as a notification wait is.
+    view["error"] = json!(format!(
+        "the simulator is stopping: the advance stopped after {} of the {ms} virtual ms asked \
+         for, at {} ({} timers ran); advance again once it is serving",
+        done.moved,
+        format::utc_z(core.clock().now()),
+        done.ran
+    ));
+    SimResponse::json_value(503, &view)
 }
 
 /// How far `POST /__sim/clock/advance` moves the clock, in ms, from its body: `seconds` (a
@@ -714,8 +763,8 @@ pub(crate) fn tenant_param(
             400,
             format!(
                 "?tenant={} and the body's tenant {} disagree; give one",
-                crate::text::echo_bare(&q.to_string()),
-                crate::text::echo_bare(&b.to_string())
+                crate::text::echo(&q.to_string()),
+                crate::text::echo(&b.to_string())
             ),
         )),
         (q, b) => Ok(q.or(b)),
@@ -782,7 +831,7 @@ fn ledger_tenant(core: &Core, req: &SimRequest) -> Result<Option<String>, SimRes
 
 /// The journal's `partnerId` filter, a tenant's bare id ([`bare_id`]).
 fn partner_param(core: &Core, req: &SimRequest) -> Result<Option<String>, SimResponse> {
-    req.query_param("partnerId")
+    filter_param(req, "partnerId")?
         .map(|id| bare_id(core, "partnerId", id))
         .transpose()
 }
@@ -817,10 +866,15 @@ fn bare_id(core: &Core, param: &str, id: String) -> Result<String, SimResponse> 
     }
 }
 
-/// The `404` for tenant `t`, which does not exist, naming those that do.
+/// The `404` for tenant `t`, which does not exist, naming those that do. The tenant is quoted,
+/// as the client wrote it: `"pockyt:202333 "`, padding and all, is not the `pockyt:202333` the
+/// list names.
 fn no_tenant(core: &Core, t: &TenantId) -> SimResponse {
-    let named = crate::text::echo_bare(&t.to_string());
-    unknown_tenant(core, &format!("{named} is configured"))
+    let named = t.to_string();
+    unknown_tenant(
+        core,
+        &format!("{} is configured", crate::text::echo(&named)),
+    )
 }
 
 /// The `404` for a tenant that does not exist: `no tenant {what} (configured: …)`.
@@ -877,6 +931,11 @@ fn reset(core: &Core, req: &SimRequest) -> SimResponse {
     };
     // While no unit of work runs (`crate::cut`): none is left half in the old state.
     core.clock().cut().still(|| {
+        if tenant.is_none() {
+            // A running advance stops where it is rather than go on over the emptied state; its
+            // answer says so. A tenant's reset leaves it running: other tenants' timers fall due.
+            core.clock().end_advances_by(Stopped::Reset);
+        }
         core.store().reset(tenant.as_ref());
         core.outbox().reset(tenant.as_ref());
         core.scenarios().reset(tenant.as_ref());

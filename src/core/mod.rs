@@ -340,8 +340,9 @@ impl Core {
         if self.store().has_tenant(&t) {
             return Ok(());
         }
-        let named = crate::text::echo_bare(&t.to_string());
-        let why = self.store().no_tenant(&format!("{named} is configured"));
+        // Quoted as given: padding in the id is seen (the refusal lists the configured ones).
+        let named = t.to_string();
+        let why = (self.store()).no_tenant(&format!("{} is configured", crate::text::echo(&named)));
         Err(FireError::Unknown(named_refusal(trigger, why)))
     }
 }

@@ -495,7 +495,7 @@ async fn the_listing_for_a_tenant_follows_its_own_overlay() {
         body["error"]
             .as_str()
             .unwrap()
-            .contains("no tenant whalet:999"),
+            .contains("no tenant \"whalet:999\""),
         "{body}"
     );
     let (status, _) = app.get("/__sim/operations?tenant=P0001").await;

@@ -462,7 +462,7 @@ async fn explain_checks_the_operation_and_the_tenant() {
     assert_eq!(status, 404, "{body}");
     let text = body["error"].as_str().unwrap();
     assert!(
-        text.starts_with("no tenant whalet:20240000000001 is configured (configured: "),
+        text.starts_with("no tenant \"whalet:20240000000001\" is configured (configured: "),
         "{body}"
     );
     assert!(text.contains(DEMO), "{body}");
@@ -502,7 +502,7 @@ async fn a_reset_whose_query_and_body_disagree_is_refused() {
     assert_eq!(status, 400, "{body}");
     assert_eq!(
         body["error"],
-        format!("?tenant=pockyt:202333 and the body's tenant {DEMO} disagree; give one")
+        format!("?tenant=\"pockyt:202333\" and the body's tenant \"{DEMO}\" disagree; give one")
     );
     assert_eq!(app.get_json("/__sim/state").await, state);
     let (status, body) = app
@@ -529,7 +529,7 @@ async fn sim_notify_down_refuses_a_tenant_that_does_not_exist() {
     assert_eq!(status, 404, "{body}");
     let text = body["error"].as_str().unwrap();
     assert!(
-        text.starts_with("sim.notify.down: no tenant whalet:1 is configured (configured: ")
+        text.starts_with("sim.notify.down: no tenant \"whalet:1\" is configured (configured: ")
             && text.contains(DEMO),
         "{body}"
     );

@@ -304,7 +304,7 @@ async fn listings_check_the_tenant_as_state_does() {
         let (status, body) = app.get(&format!("{path}?tenant=whalet:1")).await;
         assert_eq!(status, 404, "{path}: {body}");
         assert!(
-            error_text(&body).starts_with("no tenant whalet:1 is configured (configured: "),
+            error_text(&body).starts_with("no tenant \"whalet:1\" is configured (configured: "),
             "{path}: {body}"
         );
     }

@@ -350,7 +350,7 @@ async fn an_unknown_tenant_is_refused_and_the_cli_fails() {
         body["error"]
             .as_str()
             .unwrap()
-            .starts_with("no tenant whalet:9 is configured (configured: "),
+            .starts_with("no tenant \"whalet:9\" is configured (configured: "),
         "{body}"
     );
     let (code, stdout, stderr) = coverage_cli(&app.url, &["--tenant", "whalet:9"]).await;

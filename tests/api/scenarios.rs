@@ -946,7 +946,7 @@ params = { tenant = "whalet:999" }
         journal[0]["detail"]
             .as_str()
             .unwrap()
-            .contains("no tenant whalet:999 is configured"),
+            .contains("no tenant \"whalet:999\" is configured"),
         "{journal}"
     );
     app.shutdown().await;
