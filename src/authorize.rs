@@ -34,14 +34,23 @@ use serde_json::{Map, Value};
 use crate::clock::{format, Millis};
 use crate::tenant::TenantId;
 
-/// The longest reason a seller gives: what the authorization page's reason box takes
-/// (`maxlength`); a rejection trigger's `reason` is held to it too.
+/// The longest reason a seller gives: what the authorization page's reason box takes (its
+/// `maxlength` is written from this constant, `web::authorize`); a rejection trigger's `reason`
+/// is held to it too.
 pub const MAX_REASON_CHARS: usize = 200;
 
 /// A seller's reason for a rejection, read alike from the page's reason box and from a
-/// rejection trigger's `reason` (every surface's): trimmed, none when nothing is left (the
-/// surface then reports its default reason), refused over [`MAX_REASON_CHARS`] characters.
+/// rejection trigger's `reason` (every surface's): line breaks as one `\n` each, trimmed, none
+/// when nothing is left (the surface then reports its default reason), refused over
+/// [`MAX_REASON_CHARS`] characters.
+///
+/// Counted as the reason box counts: the box counts a line break as one character toward its
+/// `maxlength`, but a form sends it as CRLF, so a `\r\n` (or a lone `\r`, which the box also
+/// reads as one break) is made one `\n` before counting, and is kept so: a reason the box took
+/// is never refused, and reaches the partner with the line breaks the seller typed. (The box
+/// counts UTF-16 code units, so a reason it took has at most as many characters.)
 pub fn seller_reason(text: &str) -> Result<Option<String>, String> {
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
     let reason = text.trim();
     let chars = reason.chars().count();
     if chars > MAX_REASON_CHARS {
@@ -573,6 +582,25 @@ pub(crate) mod tests {
         let e = super::seller_reason(&format!("{most}x")).unwrap_err();
         assert!(e.contains("201 characters long; at most 200"), "{e}");
         assert!(e.starts_with("reason \"éé"), "the reason echoed, cut: {e}");
+    }
+
+    /// The tester's report: the reason box counts a line break as one character, the form
+    /// sends it as CRLF, and the server counted two: a 200-character reason of 66 lines the
+    /// box took was refused as 266 characters long. Each line break (CRLF, or a lone CR as the
+    /// box reads it) counts once and is kept as `\n`.
+    #[test]
+    fn a_line_break_counts_once_as_in_the_reason_box() {
+        // "ab⏎" typed until the box is full: 66 × 3 + "ab" = 200 characters in the box.
+        let typed = format!("{}ab", "ab\n".repeat(66));
+        assert_eq!(typed.chars().count(), super::MAX_REASON_CHARS);
+        let sent = typed.replace('\n', "\r\n");
+        assert_eq!(super::seller_reason(&sent), Ok(Some(typed.clone())));
+        assert_eq!(
+            super::seller_reason("line\rline\r\nline"),
+            Ok(Some("line\nline\nline".to_owned()))
+        );
+        let e = super::seller_reason(&format!("{sent}x")).unwrap_err();
+        assert!(e.contains("201 characters long; at most 200"), "{e}");
     }
 
     use super::*;

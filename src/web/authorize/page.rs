@@ -185,7 +185,7 @@ pub fn consent(
 <form method="post" action="{action}" id="decision-form">
 <input type="hidden" name="session" value="{session}">
 <label for="reason">Reason, if you reject (optional)</label>
-<textarea id="reason" name="reason" maxlength="200"></textarea>
+<textarea id="reason" name="reason" maxlength="{max_reason}"></textarea>
 <div class="actions">
 <button type="submit" class="primary" name="decision" value="approve" id="approve">Approve</button>
 <button type="submit" class="secondary" name="decision" value="reject" id="reject">Reject</button>
@@ -199,6 +199,8 @@ pub fn consent(
         brand = escape(&req.provider_name),
         action = escape(&links.decision),
         session = escape(session),
+        // The one limit, as the server checks it (`authorize::seller_reason`).
+        max_reason = crate::authorize::MAX_REASON_CHARS,
     );
     render(200, &req.provider_name, "Approve shop binding", &body)
 }

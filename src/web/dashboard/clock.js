@@ -55,10 +55,13 @@
         "Everything due in between runs in order: notification retries, asynchronous results, scenario timelines."));
   }
 
-  function modeControls(mode) {
-    const current = mode.mode;
+  /**
+   * The mode form. It shows no mode as current, and cannot be applied, until the clock was read
+   * (`showMode`): drawn with a guess, it would offer to switch a real clock to the guess.
+   */
+  function modeControls() {
     const scale = h("input", {
-      name: "scale", type: "number", step: "any", value: String(mode.scale || 0.01),
+      name: "scale", type: "number", step: "any", value: "",
       // The bounds POST /__sim/clock accepts, served by the page's shell from the clock's own.
       min: document.body.dataset.minScale, max: document.body.dataset.maxScale,
       "aria-label": "Wall seconds per virtual second",
@@ -66,7 +69,7 @@
     const radios = [["manual", "Manual: time moves only when you advance it"],
       ["real", "Real: one virtual second per second"], ["scaled", "Scaled: faster or slower than real"]]
       .map(([v, t]) => h("label", { class: "radio" },
-        h("input", { type: "radio", name: "mode", value: v, checked: v === current }), h("span", {}, t)));
+        h("input", { type: "radio", name: "mode", value: v }), h("span", {}, t)));
     return h("form", {
       class: "mode-form", "aria-label": "Clock mode", onsubmit: async (e) => {
         e.preventDefault();
@@ -79,7 +82,26 @@
       },
     }, h("fieldset", {}, h("legend", {}, "Mode"), radios,
       h("label", { class: "field field-inline" }, h("span", {}, "Scale (wall s per virtual s)"), scale)),
-    h("button", { type: "submit", class: "btn" }, "Apply mode"));
+    h("button", {
+      type: "submit", class: "btn", id: "mode-apply", disabled: true,
+      title: "The clock has not been read yet",
+    }, "Apply mode"));
+  }
+
+  /** The clock was read: its mode is shown as current (unless the user is changing the form),
+   *  the scale field gets the clock's scale the first time, and the form can be applied. */
+  function showMode(mode) {
+    const apply = modeForm.querySelector("#mode-apply");
+    const first = apply.disabled;
+    if (first || !modeForm.contains(document.activeElement)) {
+      const radio = modeForm.querySelector(`input[name=mode][value="${mode.mode}"]`);
+      if (radio) radio.checked = true;
+    }
+    if (first) {
+      modeForm.querySelector("input[name=scale]").value = String(mode.scale || 0.01);
+      apply.disabled = false;
+      apply.removeAttribute("title");
+    }
   }
 
   function renderClock(c) {
@@ -188,8 +210,7 @@
       if (sig !== lastSig) {
         lastSig = sig;
         renderClock(c);
-        const modeNow = modeForm.querySelector(`input[value="${c.mode.mode}"]`);
-        if (modeNow && !modeForm.contains(document.activeElement)) modeNow.checked = true;
+        showMode(c.mode);
       }
     }
     if (++ticks % 5 === 0) await loadScenarios();
@@ -201,7 +222,7 @@
       timersBox = h("div", {});
       scenariosBox = h("div", {});
       loadNote = h("div", { class: "load-note", id: "scenario-load-note", role: "status" });
-      modeForm = modeControls((Dash.state.clock && Dash.state.clock.mode) || { mode: "manual" });
+      modeForm = modeControls();
       Dash.fill(root, 
         h("div", { class: "cards cards-2" },
           h("section", { class: "card", "aria-labelledby": "h-now" }, h("h2", { id: "h-now" }, "Now"), nowBox, advanceForm()),

@@ -153,14 +153,30 @@ const Dash = (() => {
 
   /**
    * What the server told the page of its configuration, for the commands the page offers to
-   * work there: a data attribute of the page's body (dashboard/mod.rs, `Facts`), by its
-   * dataset name. `fact(name)` is its text ("" when absent); `fact(name, fallback)` reads it as
+   * work there: a data attribute of the page's body (dashboard/mod.rs, `Facts`; `loadFacts`
+   * with an admin token), by its dataset name. `fact(name)` is its text ("" when absent); `fact(name, fallback)` reads it as
    * JSON, `fallback` when it is absent or unreadable.
    */
   function fact(name, fallback) {
     const text = (document.body && document.body.dataset[name]) || "";
     if (fallback === undefined) return text;
     try { return text ? JSON.parse(text) : fallback; } catch (_) { return fallback; }
+  }
+
+  /**
+   * With an admin token set, the page carries no configuration: `data-facts` names where it is
+   * read (GET /__sim/ui/facts, which needs the token's cookie), as `{datasetName: text}`; each
+   * is set on the body as the attribute would have been, before a view is mounted. Without the
+   * token it stays empty, as every view then says.
+   */
+  async function loadFacts() {
+    const from = document.body.dataset.facts;
+    if (!from) return;
+    const r = await api("GET", from);
+    if (!r.ok || !r.data || typeof r.data !== "object") return;
+    for (const [name, text] of Object.entries(r.data)) {
+      if (typeof text === "string") document.body.dataset[name] = text;
+    }
   }
 
   /** What the user must fill in for the simulator's admin token (never the token itself). */
@@ -467,7 +483,7 @@ const Dash = (() => {
     const tab = document.querySelector('.tabs [aria-current="page"]');
     if (tab) tab.scrollIntoView({ block: "nearest", inline: "center" });
     refreshAttention();
-    await refreshClock();
+    await Promise.all([loadFacts(), refreshClock()]);
     if (current) {
       clear(root);
       await current.mount(root, document.body.dataset.item || "");
@@ -484,6 +500,6 @@ const Dash = (() => {
   return {
     h, append, fill, clear, api, chinaTime, wallTime, relative, rel, duration, json, badge, command, shellQuote, triggerCommand, fact, empty,
     notice, toast, patch, disclosure, setCount, query, setQuery, withQuery, refresh, view, state, field, filterBar,
-    reveal, showLinked, choice, setChoices,
+    reveal, showLinked, choice, setChoices, YOUR_ADMIN_TOKEN,
   };
 })();

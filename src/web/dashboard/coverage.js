@@ -1,6 +1,7 @@
 // Coverage: what this run exercised of everything the simulator can produce (GET /__sim/coverage),
 // a bar per operation, updated live; each item never exercised shows how to provoke it and links
-// to the trigger form or the scenarios view. "Start over" is POST /__sim/coverage/reset.
+// to the trigger form or the scenarios view. "Start over" is POST /__sim/coverage/reset. The
+// tenant and surface filters are kept in the address bar (?tenant=&surface=), as the journal's.
 "use strict";
 
 (() => {
@@ -8,14 +9,25 @@
 
   let list = null;
   let summary = null;
-  let tenantSelect = null;
-  let surfaceSelect = null;
+  /** The `whalet-sim coverage` line that prints the report shown. */
+  let cli = null;
+  /** The filters, kept in the address bar (a reload or a shared link keeps them). */
+  const filters = { tenant: "", surface: "" };
+  /** Loads started: an answer to an older one (filters changed since) is not shown. */
+  let loads = 0;
 
   function path() {
-    return Dash.withQuery("/__sim/coverage", {
-      tenant: tenantSelect && tenantSelect.value,
-      surface: surfaceSelect && surfaceSelect.value,
-    });
+    return Dash.withQuery("/__sim/coverage", filters);
+  }
+
+  /** The CLI line that prints this report: this simulator, with the filters selected. */
+  function cliLine() {
+    const q = Dash.shellQuote;
+    const args = ["whalet-sim coverage", "--url", q(location.origin)];
+    if (Dash.fact("adminToken")) args.push("--admin-token", q(Dash.YOUR_ADMIN_TOKEN));
+    if (filters.tenant) args.push("--tenant", q(filters.tenant));
+    if (filters.surface) args.push("--surface", q(filters.surface));
+    return [...args, "--format text|json|junit|html --min PERCENT"].join(" ");
   }
 
   function bar(percent) {
@@ -72,43 +84,57 @@
     Dash.setCount("coverage", Math.floor(report.percent));
   }
 
+  /** Reads the report for the filters selected. A refusal (a tenant of another surface) is
+   *  shown in place of the report: the previous one, for other filters, is taken away. */
   async function load() {
+    const seq = ++loads;
     const r = await api("GET", path());
+    if (seq !== loads) return;
     if (!r.ok) {
       Dash.clear(summary).appendChild(Dash.notice((r.data && r.data.error) || `HTTP ${r.status}`, "bad"));
+      Dash.clear(list);
+      Dash.setCount("coverage", 0);
       return;
     }
     render(r.data);
   }
 
+  /** The filters changed: the address, the CLI line and the report follow. */
+  function changed() {
+    Dash.clear(cli).appendChild(h("code", {}, cliLine()));
+    return load();
+  }
+
   Dash.view("coverage", {
     every: 3,
     async mount(root) {
+      const onInput = Dash.filterBar(filters, changed);
       const state = await api("GET", "/__sim/state");
       const tenants = state.ok && state.data ? Object.keys(state.data.tenants || {}) : [];
-      tenantSelect = h("select", { id: "coverage-tenant", onchange: load },
-        h("option", { value: "" }, "all tenants"), tenants.map((t) => h("option", { value: t }, t)));
-      surfaceSelect = h("select", { id: "coverage-surface", onchange: load },
-        h("option", { value: "" }, "all surfaces"),
-        ["whalet", "platform", "file", "infinia", "pockyt"].map((s) => h("option", { value: s }, s)));
+      const tenantSelect = Dash.choice({ id: "coverage-tenant", onchange: onInput("tenant") },
+        [["", "all tenants"], ...tenants.map((t) => [t, t])], filters.tenant);
+      const surfaceSelect = Dash.choice({ id: "coverage-surface", onchange: onInput("surface") },
+        [["", "all surfaces"], ...["whalet", "platform", "file", "infinia", "pockyt"].map((s) => [s, s])], filters.surface);
       const reset = h("button", {
         type: "button", class: "btn", id: "coverage-reset", onclick: async () => {
           const r = await api("POST", "/__sim/coverage/reset", {});
-          Dash.toast(r.ok ? "Coverage reset: a new measurement starts now" : "Reset refused", r.ok ? "ok" : "bad");
+          if (r.ok) Dash.toast("Coverage reset: a new measurement starts now");
+          else Dash.toast(`Reset refused: ${(r.data && r.data.error) || `HTTP ${r.status}`}`, "bad");
           await load();
         },
       }, "Start over");
       summary = h("p", { class: "summary", id: "coverage-summary" });
       list = h("div", { class: "cov-list", id: "coverage-list" });
+      cli = h("span", { id: "coverage-cli" });
       Dash.fill(root,
         h("form", { class: "filters", onsubmit: (e) => e.preventDefault() },
           h("label", { class: "field" }, h("span", {}, "Tenant"), tenantSelect),
           h("label", { class: "field" }, h("span", {}, "Surface"), surfaceSelect),
           h("div", { class: "actions" }, reset)),
         summary,
-        h("p", { class: "muted" }, "The same report: ", h("code", {}, "whalet-sim coverage --format text|json|junit|html --min PERCENT"), "."),
+        h("p", { class: "muted cov-cli" }, "The same report: ", cli, "."),
         list);
-      await load();
+      await changed();
     },
     poll: load,
   });

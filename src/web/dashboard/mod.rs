@@ -106,6 +106,28 @@ const VIEWS: &[View] = &[
     },
 ];
 
+/// Where a page's script reads the configuration [`Facts`] when the page does not carry them
+/// (an admin token is set): the one dashboard address that needs the token
+/// ([`holds_configuration`]).
+pub const FACTS_PATH: &str = "/__sim/ui/facts";
+
+/// True for the dashboard address that answers configuration ([`FACTS_PATH`]): with an admin
+/// token set it needs the token as the control plane does (`control::guard`), while the pages
+/// and assets stay open.
+pub fn holds_configuration(path: &str) -> bool {
+    owns(path) && segments(path) == ["facts"]
+}
+
+/// The segments of a dashboard path after [`UI_PREFIX`], as [`handle`] reads them (empty ones
+/// dropped: `/__sim/ui//facts` is the facts too, so [`holds_configuration`] reads it the same).
+fn segments(path: &str) -> Vec<&str> {
+    path.strip_prefix(UI_PREFIX)
+        .unwrap_or("")
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
 /// True when this path belongs to the dashboard (checked before the control plane).
 pub fn owns(path: &str) -> bool {
     path == "/"
@@ -117,23 +139,21 @@ pub fn owns(path: &str) -> bool {
 
 /// Serves a dashboard page or asset. A page carries what its script needs to know of `core`'s
 /// configuration, as data attributes of its `<body>` ([`Facts`]), so that the commands it offers
-/// ("Send it again", a trigger's CLI line) work on this simulator.
+/// ("Send it again", a trigger's CLI line) work on this simulator; with an admin token set the
+/// page carries none of it and its script reads it from [`FACTS_PATH`], which needs the token.
 pub fn handle(core: &Core, req: &SimRequest) -> SimResponse {
     if req.method != "GET" && req.method != "HEAD" {
         return SimResponse::text(405, "the dashboard only answers GET")
             .header("allow", "GET, HEAD");
     }
-    let rest = req
-        .path
-        .strip_prefix(UI_PREFIX)
-        .unwrap_or("")
-        .trim_matches('/');
-    let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    let segments = segments(&req.path);
     match segments.as_slice() {
-        [] => page(&VIEWS[0], None, &Facts::of(core)),
+        [] => page(&VIEWS[0], None, &Facts::for_page(core)),
         ["assets", name] => asset(name),
+        ["facts"] => SimResponse::json_value(200, &Facts::of(core).configuration())
+            .header("cache-control", "no-store"),
         [slug] | [slug, _] => match VIEWS.iter().find(|v| v.slug == *slug) {
-            Some(view) => page(view, segments.get(1).copied(), &Facts::of(core)),
+            Some(view) => page(view, segments.get(1).copied(), &Facts::for_page(core)),
             None => not_found(&req.path),
         },
         _ => not_found(&req.path),
@@ -184,9 +204,16 @@ fn not_found(path: &str) -> SimResponse {
 
 /// What the page's script must know of the configuration for the commands it offers to work on
 /// this simulator: the data attributes of every page's `<body>`, read by core.js (`Dash.fact`).
-/// What they give is configuration, never a secret: no key, token or admin token.
+/// What they give is configuration, never a secret: no key, token or admin token. With an admin
+/// token set, the configuration itself (the platform's auth mode, the demo tenants, the renamed
+/// operations, the SHA1 apps) is kept behind it as the rest of the configuration is: the page
+/// carries only `data-facts` ([`FACTS_PATH`]), where its script reads the rest
+/// ([`Facts::configuration`]) with the token's cookie.
 #[derive(Debug, Default)]
 struct Facts {
+    /// `data-facts`: where the script reads the configuration the page does not carry (an
+    /// admin token is set), else "".
+    from: &'static str,
     /// `data-platform-auth`: how `/v1/platform/{op}` authenticates (`[platform] auth`):
     /// "envelope" (`whalet-sim call`) or "none" (plain JSON: curl).
     platform_auth: &'static str,
@@ -213,6 +240,32 @@ struct Facts {
 }
 
 impl Facts {
+    /// What a page carries: every fact, or, with an admin token set, only those that are not
+    /// configuration, and where to read the rest.
+    fn for_page(core: &Core) -> Self {
+        let facts = Self::of(core);
+        if core.config().server.admin_token().is_none() {
+            return facts;
+        }
+        Self {
+            from: FACTS_PATH,
+            admin_token: facts.admin_token,
+            currency_exponents: facts.currency_exponents,
+            ..Self::default()
+        }
+    }
+
+    /// The configuration facts as [`FACTS_PATH`] answers them: `{datasetName: attribute
+    /// text}`, which the script sets on the page's `<body>` as the attributes would have been.
+    fn configuration(&self) -> serde_json::Value {
+        serde_json::json!({
+            "platformAuth": self.platform_auth,
+            "demoTenants": self.demo_tenants,
+            "wireNames": self.wire_names,
+            "infiniaSha1": self.infinia_sha1,
+        })
+    }
+
     fn of(core: &Core) -> Self {
         let config = core.config();
         // The demo key as the tenant's: a configured tenant that replaced the demo one with
@@ -256,6 +309,7 @@ impl Facts {
             .map(|app| app.app_id.as_str())
             .collect();
         Self {
+            from: "",
             platform_auth: platform_auth_text(config.platform.auth),
             admin_token: if config.server.admin_token().is_some() {
                 "required"
@@ -323,6 +377,7 @@ fn render(slug: &str, title: &str, lede: &str, item: &str, facts: &Facts) -> Str
             ("lede", &escape(lede)),
             ("view", &escape(slug)),
             ("item", &escape(item)),
+            ("facts", facts.from),
             ("platform_auth", facts.platform_auth),
             ("admin_token", facts.admin_token),
             ("demo_tenants", &escape(&facts.demo_tenants)),
@@ -473,6 +528,55 @@ mod tests {
             !html.contains("s3cret-token") && !html.contains("my-own-token"),
             "{html}"
         );
+    }
+
+    /// With an admin token set, a page carries none of the configuration (it is kept behind the
+    /// token as `/__sim/state` is) but where its script reads it, `FACTS_PATH`, which answers
+    /// it as the attributes would have said it; that address needs the token (`control::guard`),
+    /// however its slashes are written.
+    #[test]
+    fn with_an_admin_token_the_page_carries_only_where_to_read_the_configuration() {
+        let core = |text: &str| {
+            let mut config = crate::config::Config::parse(text).unwrap();
+            config.infinia.sftp_addr = String::new();
+            crate::App::new(config, crate::Options::default()).unwrap()
+        };
+        let configured = "[infinia]\nsignature_alg = \"SHA1withRSA\"\n\
+             [whalet.api_codes]\nqueryCurrencyBalance = \"balanceInquiry\"\n";
+        let open = core(configured);
+        let facts = Facts::for_page(open.core());
+        assert_eq!(facts.from, "");
+        assert_eq!(facts.infinia_sha1, r#"["demo-app"]"#);
+
+        let guarded = core(&format!("[server]\nadmin_token = \"t0k\"\n{configured}"));
+        let facts = Facts::for_page(guarded.core());
+        let html = render("requests", "Requests", "x", "", &facts);
+        for configured in ["demo-app", "balanceInquiry", "envelope"] {
+            assert!(!html.contains(configured), "{configured}: {html}");
+        }
+        assert!(html.contains("data-facts=\"/__sim/ui/facts\""), "{html}");
+        assert!(html.contains("data-admin-token=\"required\""), "{html}");
+        assert!(html.contains("data-currency-exponents=\"{&quot;"), "{html}");
+        let told = Facts::of(guarded.core()).configuration();
+        assert_eq!(told["infiniaSha1"], r#"["demo-app"]"#);
+        assert_eq!(told["platformAuth"], "envelope");
+        assert!(told["wireNames"]
+            .as_str()
+            .unwrap()
+            .contains("balanceInquiry"));
+
+        for path in ["/__sim/ui/facts", "/__sim/ui//facts", "/__sim/ui/facts/"] {
+            assert!(holds_configuration(path), "{path}");
+        }
+        for path in [
+            "/",
+            "/__sim/ui",
+            "/__sim/ui/requests",
+            "/__sim/ui/facts/x",
+            "/__sim/facts",
+        ] {
+            assert!(!holds_configuration(path), "{path}");
+        }
     }
 
     /// The page is told every currency's minor-unit exponent as the money table has it (the

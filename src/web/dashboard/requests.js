@@ -229,6 +229,21 @@
   const YOUR_TOKEN = "<your token>";
 
   /**
+   * `whalet-sim call` of `operation` on `surface` ("" for Whalet, `call`'s default) with the
+   * options `options` (already quoted): `call [--surface S] OPERATION OPTIONS…`. The operation is
+   * `call`'s one positional argument; one that starts with `-` (a Whalet apiCode no operation
+   * answers to is journaled as sent, `/api/-x`) would be read as an option, so it then comes
+   * last, after `--`, which ends the options: `call [--surface S] OPTIONS… -- -x`.
+   */
+  function callCommand(surface, operation, options) {
+    const head = surface ? ["whalet-sim call", "--surface", surface] : ["whalet-sim call"];
+    const op = Dash.shellQuote(operation);
+    return String(operation).startsWith("-")
+      ? [...head, ...options, "--", op].join(" ")
+      : [...head, op, ...options].join(" ");
+  }
+
+  /**
    * The command that sends this request again, for every surface: `whalet-sim call` in the
    * surface's scheme (a fresh requestNo, signature and timestamp), curl for whalet-platform in
    * plain JSON (`[platform] auth = "none"`), or `whalet-sim trigger`. For a tenant other than
@@ -251,26 +266,28 @@
     const url = ["--url", q(location.origin)];
     const data = (body) => ["--data", q(JSON.stringify(body))];
     switch (e.surface) {
-      case "whalet":
-      case "platform": {
-        const args = e.surface === "whalet"
-          ? ["whalet-sim call", q(wireName("whalet", e.operation)), "--url", q(`${location.origin}/api`)]
-          : ["whalet-sim call", "--surface platform", q(e.operation), ...url];
+      case "whalet": {
+        const args = ["--url", q(`${location.origin}/api`)];
         if (own) args.push("--partner-id", q(id), "--key", q(YOUR_KEY));
-        return [...args, ...data(request)].join(" ");
+        return callCommand("", wireName("whalet", e.operation), [...args, ...data(request)]);
+      }
+      case "platform": {
+        const args = [...url];
+        if (own) args.push("--partner-id", q(id), "--key", q(YOUR_KEY));
+        return callCommand("platform", e.operation, [...args, ...data(request)]);
       }
       case "infinia": {
-        const args = ["whalet-sim call", "--surface infinia", q(wireName("infinia", e.operation)), ...url];
+        const args = [...url];
         if (own) args.push("--app-id", q(id), "--key", q(YOUR_KEY));
         if (signsSha1(id)) args.push("--infinia-alg", "sha1");
-        return [...args, ...data(request)].join(" ");
+        return callCommand("infinia", wireName("infinia", e.operation), [...args, ...data(request)]);
       }
       case "pockyt": {
         // verifySign and timestamp are made afresh; merchantNo and storeNo travel in the body.
         const params = Object.fromEntries(Object.entries(request).filter(([k]) => k !== "verifySign" && k !== "timestamp"));
-        const args = ["whalet-sim call", "--surface pockyt", q(e.operation.replace(/^\//, "")), ...url];
+        const args = [...url];
         if (own) args.push("--token", q(YOUR_TOKEN));
-        return [...args, ...data(params)].join(" ");
+        return callCommand("pockyt", e.operation.replace(/^\//, ""), [...args, ...data(params)]);
       }
       case "trigger":
         return Dash.triggerCommand(e.operation, request);

@@ -263,7 +263,7 @@ async fn a_trigger_fired_from_the_page_sends_its_notification() {
     // (submitted from the keyboard: Enter in a field)
     partner.clear().await.unwrap();
     partner.send_keys(&format!("999{ENTER}")).await.unwrap();
-    wait_text(c, ".trigger-bad", "no tenant whalet:999 is configured").await;
+    wait_text(c, ".trigger-bad", "no tenant \"whalet:999\" is configured").await;
 
     // The tenant's view: its ledger verdict and links to its traffic.
     open(&browser, &app, "/__sim/ui/tenants").await;
