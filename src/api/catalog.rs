@@ -232,12 +232,14 @@ const PRODUCERS: &[(&str, &str, &str, &str, &str)] = &[
         "a shop binding the seller approved",
     ),
     ("platform", "paymentId", "", "paymentApply", "a payment"),
+    // A request alone leaves the binding PENDING: the seller must approve it too.
     (
         "infinia",
         "sellerId",
         "",
         "account-binding/request",
-        "a seller bound to the app",
+        "a seller bound to the app, the binding approved by the seller (its redirectUrl page, or \
+         trigger infinia.binding.approved)",
     ),
     (
         "infinia",
@@ -288,12 +290,32 @@ const PRODUCERS: &[(&str, &str, &str, &str, &str)] = &[
 /// `samples/infinia-trade-details.csv`); the example's file name is this one's.
 pub const SFTP_TRADE_DETAILS: &str = "SFTP put trade-details.csv /upload/";
 
-/// What an operation needs besides the ids its fields name.
-const ALSO_NEEDS: &[(&str, &str, &str)] = &[(
-    "infinia",
-    "revenue-sharing/request",
-    "revenue of the seller from trade details: SFTP put trade-details.csv /upload/ (rows naming the sellerId)",
-)];
+/// What a Whalet pay or payout takes its money from: the user's available B2C balance (the
+/// example's `fundSource`), which only a settled collection on one of the user's B2C accounts
+/// fills (`whalet.account.ready` opens an account with nothing on it).
+const FUNDED_B2C: &str = "money on the user's B2C balance, at least the amount: an opened B2C \
+     collection account of the user (b2cVirtualAccountApply), then trigger \
+     whalet.collection.received cardId=<cardId> amount=<amount> and trigger \
+     whalet.collection.settled tradeId=<tradeId> (or wait for it to settle)";
+
+/// What a whalet-platform payment takes its money from: the partner's own balance, which money
+/// a marketplace sends fills.
+const FUNDED_PLATFORM: &str = "money on the partner's balance, at least the amount: trigger \
+     platform.bulk_payment.received amount=<amount> currency=<currency>";
+
+/// What an operation needs besides the ids its fields name: the money a payment is paid from
+/// (without it the operation answers "insufficient balance" once everything else exists), the
+/// revenue a seller shares.
+const ALSO_NEEDS: &[(&str, &str, &str)] = &[
+    ("whalet", "payApply", FUNDED_B2C),
+    ("whalet", "payoutApply", FUNDED_B2C),
+    ("platform", "paymentApply", FUNDED_PLATFORM),
+    (
+        "infinia",
+        "revenue-sharing/request",
+        "revenue of the seller from trade details: SFTP put trade-details.csv /upload/ (rows naming the sellerId)",
+    ),
+];
 
 /// The operation that makes `field` for operation `op` of `surface`, unless it is `op` itself.
 pub fn producer(surface: &str, op: &str, field: &str) -> Option<(&'static str, &'static str)> {
@@ -512,6 +534,7 @@ fn for_partner(
                 allowed: Vec::new(),
                 or: None,
                 when: None,
+                added_by: None,
             });
             fields.len() - 1
         });
@@ -601,7 +624,10 @@ pub fn operations_for(core: &Core, tenant: Option<&crate::tenant::TenantId>) -> 
         .operations
         .into_iter()
         .map(|(surface, canonical, name)| {
-            let (fields, example, needs) = described(core, surface, &canonical, overlay);
+            let (mut fields, example, needs) = described(core, surface, &canonical, overlay);
+            if surface == "pockyt" {
+                fields.extend(pockyt_signing_fields());
+            }
             Listed {
                 surface,
                 request: match surface {
@@ -610,6 +636,7 @@ pub fn operations_for(core: &Core, tenant: Option<&crate::tenant::TenantId>) -> 
                     }
                     "platform" => format!("POST /v1/platform/{name}"),
                     "infinia" => format!("POST /api/v1/{name}"),
+                    // Pockyt: its fields list what the signing layer adds (`addedBy`).
                     _ => format!("POST {name}"),
                 },
                 name,
@@ -637,10 +664,13 @@ pub fn operations_for(core: &Core, tenant: Option<&crate::tenant::TenantId>) -> 
             name: "upload".to_owned(),
             canonical: "upload".to_owned(),
             aliases: Vec::new(),
-            request: "POST /file/upload".to_owned(),
-            // multipart/form-data, not a JSON body: docs/FIDELITY.md describes its parts.
-            fields: Vec::new(),
-            example: Value::Null,
+            request: "POST /file/upload (multipart/form-data, not a JSON body: each field \
+                      below is a form part, partnerId, timestamp and token also accepted as \
+                      headers; answers {code, detail, info} with the fileId; \
+                      scripts/whalet_envelope.py file-token prints a token for the demo partner)"
+                .to_owned(),
+            fields: upload_fields(),
+            example: upload_example(),
             needs: Vec::new(),
         },
     );
@@ -661,13 +691,95 @@ pub fn operations_for(core: &Core, tenant: Option<&crate::tenant::TenantId>) -> 
                 "{SFTP_TRADE_DETAILS} (logged in as the appId, any file name; trade details as \
                  CSV: docs/INFINIA.md, Trade-details files); no HTTP request"
             ),
-            fields: Vec::new(),
-            example: Value::Null,
+            fields: trade_details_columns(),
+            example: Value::String(TRADE_DETAILS_SAMPLE.to_owned()),
             needs: Vec::new(),
         },
     );
     out
 }
+
+/// The fields every Pockyt request carries besides the operation's own, which the signing layer
+/// adds (`partner::surfaces`, `whalet-sim call`), with their kind and what they are
+/// (docs/FIDELITY.md, Pockyt: the order of checks).
+pub const POCKYT_SIGNING: &[(&str, &str, &str)] = &[
+    ("merchantNo", "id", "the merchant"),
+    ("storeNo", "id", "the merchant's store"),
+    ("timestamp", "timestamp", "UTC yyyy-MM-ddTHH:mm:ssZ"),
+    (
+        "verifySign",
+        "string",
+        "lower-case hex MD5 of the sorted fields and md5(token)",
+    ),
+];
+
+/// [`POCKYT_SIGNING`] as rows of an operation's table, required and marked as the signing
+/// layer's: not in the example, which is the operation's own fields.
+fn pockyt_signing_fields() -> impl Iterator<Item = Field> {
+    POCKYT_SIGNING.iter().map(|(name, kind, _)| Field {
+        name: (*name).to_owned(),
+        kind,
+        required: true,
+        allowed: Vec::new(),
+        or: None,
+        when: None,
+        added_by: Some("the signing layer"),
+    })
+}
+
+/// The parts of `POST /file/upload`'s form (`api::whalet::upload`), as README "File upload" lists
+/// them: `timestamp` is 13-digit milliseconds, `token` the hex SHA1withRSA of
+/// `partnerId|timestamp` by the partner's key (valid 30 minutes), `file` the file itself.
+fn upload_fields() -> Vec<Field> {
+    vec![
+        Field::plain("partnerId", "id", true),
+        Field::plain("timestamp", "string", true),
+        Field::plain("token", "string", true),
+        Field::plain("file", "file", true),
+    ]
+}
+
+/// The upload's form as an example: the parts and what each holds (not a JSON body to send).
+fn upload_example() -> Value {
+    serde_json::json!({
+        "partnerId": "<your partnerId>",
+        "timestamp": "<now in milliseconds, 13 digits: 1767225600000>",
+        "token": "<hex SHA1withRSA of partnerId|timestamp by your key>",
+        "file": "<the file's bytes, with its file name: invoice.pdf>",
+    })
+}
+
+/// The columns of an Infinia trade-details CSV (docs/INFINIA.md, Trade-details files; the SFTP
+/// processing reads them, `sftp::trade_details::COLUMNS`): `originalTradeNo` is required for a
+/// RETURN or an EXCHANGE only.
+fn trade_details_columns() -> Vec<Field> {
+    let mut fields: Vec<Field> = [
+        ("tradeNo", "id", true),
+        ("tradeType", "enum", true),
+        ("orderNo", "id", true),
+        ("sellerId", "id", true),
+        ("originalTradeNo", "id", true),
+        ("tradeTime", "time", true),
+        ("currency", "currency", true),
+        ("amount", "amount", true),
+        ("productName", "text", false),
+        ("quantity", "integer", false),
+    ]
+    .into_iter()
+    .map(|(name, kind, required)| Field::plain(name, kind, required))
+    .collect();
+    fields[1].allowed = ["SALE", "RETURN", "EXCHANGE"].map(str::to_owned).to_vec();
+    fields[4].when = Some("tradeType is RETURN or EXCHANGE".to_owned());
+    fields
+}
+
+/// A trade-details file as the example of its SFTP upload: the header and one sale
+/// (`samples/infinia-trade-details.csv` has more).
+const TRADE_DETAILS_SAMPLE: &str = "tradeNo,tradeType,orderNo,sellerId,originalTradeNo,tradeTime,\
+currency,amount,productName,quantity
+T-1001,SALE,ORD-1001,<sellerId from account-binding/request>,,2026-01-01 10:00:00,USD,500.00,\
+Desk lamp,1
+";
 
 /// Whether `op` is reached by an HTTP request (not a file put over SFTP).
 fn over_http(op: &Listed) -> bool {
@@ -921,6 +1033,7 @@ mod tests {
             ],
             or: None,
             when: None,
+            added_by: None,
         }];
         let mut example = describe::example(&fields, None);
         for_partner(&overlay, &mut fields, &mut example);

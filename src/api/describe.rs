@@ -36,6 +36,26 @@ pub struct Field {
     /// `operationType is BIND or ADD` (the example is one of those requests).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub when: Option<String>,
+    /// Who puts the field in the request instead of the operation's example: `the signing
+    /// layer` for Pockyt's `merchantNo`, `storeNo`, `timestamp` and `verifySign`, which
+    /// `whalet-sim call` adds to the body it signs and a partner's own signer must add.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub added_by: Option<&'static str>,
+}
+
+impl Field {
+    /// A field with no allowed values, no pair and no condition.
+    pub fn plain(name: &str, kind: &'static str, required: bool) -> Self {
+        Self {
+            name: name.to_owned(),
+            kind,
+            required,
+            allowed: Vec::new(),
+            or: None,
+            when: None,
+            added_by: None,
+        }
+    }
 }
 
 /// One operation as its handler reads it: the fields, in reading order, and an example body
@@ -126,6 +146,7 @@ pub fn record(name: &str, kind: &'static str, required: bool, allowed: &[&str]) 
             allowed: allowed.iter().map(|s| (*s).to_owned()).collect(),
             or: None,
             when: None,
+            added_by: None,
         });
     });
 }
@@ -240,7 +261,50 @@ pub fn example_for(op: &str, fields: &[Field], producer: Option<Producer<'_>>) -
         };
         put(&mut body, &f.name, value);
     }
+    fit_to_kind(&mut body);
     body
+}
+
+/// Values that suit what the example says the object is, where a field's own name and kind
+/// cannot tell: a person's name and identity-card number for an `INDIVIDUAL` (not a company's
+/// name and licence number), the PayPal e-mail or Venmo handle (and that service's name) for a
+/// PayPal or Venmo payout account (docs/FIDELITY.md, Pockyt: `bankAccountId` by type). Only
+/// values [`value_for`] made are replaced: a placeholder stays.
+fn fit_to_kind(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            let is = |key: &str, word: &str| map.get(key).and_then(Value::as_str) == Some(word);
+            let individual = ["type", "holderType", "userType", "entityType"]
+                .iter()
+                .any(|k| is(k, "INDIVIDUAL"));
+            let mut set = Vec::new();
+            if individual {
+                set.push(("name", "Ada Lovelace"));
+                set.push(("certNo", "ID0123456789"));
+            }
+            if is("accountType", "PAYPAL") {
+                set.push(("bankAccountId", "ada@example.com"));
+                set.push(("bankName", "PayPal"));
+            }
+            if is("accountType", "VENMO") {
+                set.push(("bankAccountId", "@ada-lovelace"));
+                set.push(("bankName", "Venmo"));
+            }
+            for (key, value) in set {
+                if let Some(slot) = map.get_mut(key).filter(|s| !is_placeholder(s)) {
+                    *slot = Value::String(value.to_owned());
+                }
+            }
+            map.values_mut().for_each(fit_to_kind);
+        }
+        Value::Array(items) => items.iter_mut().for_each(fit_to_kind),
+        _ => {}
+    }
+}
+
+/// Whether an example's value is a placeholder for an id another operation makes.
+fn is_placeholder(v: &Value) -> bool {
+    v.as_str().is_some_and(|s| s.starts_with('<'))
 }
 
 /// Whether a field is in the example: required (or first of a pair) and within shown parents.
@@ -347,6 +411,12 @@ pub fn dotted(name: &str) -> String {
 /// A realistic value for a field, from its kind and then its name.
 fn value_for(f: &Field, serial: u32) -> Value {
     if let Some(first) = f.allowed.first() {
+        // An integer enum (the platform's `tradeType` 0 or 1) is sent as the number it is.
+        if f.kind == "integer" {
+            if let Ok(n) = first.parse::<i64>() {
+                return json!(n);
+            }
+        }
         return Value::String(first.clone());
     }
     let leaf = leaf_name(&f.name);
@@ -437,14 +507,7 @@ mod tests {
     use super::*;
 
     fn field(name: &str, kind: &'static str, required: bool) -> Field {
-        Field {
-            name: name.into(),
-            kind,
-            required,
-            allowed: Vec::new(),
-            or: None,
-            when: None,
-        }
+        Field::plain(name, kind, required)
     }
 
     #[test]

@@ -343,8 +343,8 @@ fn data_file(path: &str) -> anyhow::Result<String> {
         )
     } else {
         let named = format!("--data @{path}");
-        let file =
-            std::fs::File::open(path).map_err(|e| anyhow::anyhow!("cannot read {path}: {e}"))?;
+        let file = std::fs::File::open(path)
+            .map_err(|e| anyhow::anyhow!("{named}: cannot read it: {e}"))?;
         (named, read_at_most(file, MAX_DATA_BYTES))
     };
     let bytes = read
@@ -499,6 +499,13 @@ async fn example(args: &CallArgs) -> anyhow::Result<ExitCode> {
     if let Some(note) = alias_note(args, &op) {
         say!("{note}");
     }
+    if op["surface"] == "file" {
+        say!(
+            "note: {} is the Whalet file upload, a multipart/form-data request that `call` does \
+             not send (curl -F works): its form parts are described here",
+            args.api_code
+        );
+    }
     if args.json {
         super::out(serde_json::to_string_pretty(&op)?);
     } else {
@@ -574,7 +581,7 @@ fn listed_operation(
     surface: &str,
     listed: &[serde_json::Value],
 ) -> Option<serde_json::Value> {
-    if let Some(op) = listed.iter().find(|op| is_named(args, surface, op)) {
+    if let Some(op) = find_named(args, surface, listed) {
         return Some(op.clone());
     }
     say!(
@@ -586,6 +593,27 @@ fn listed_operation(
         elsewhere_or_near(args, surface, listed),
     );
     None
+}
+
+/// The entry of `listed` that `args` names on `surface` ([`is_named`]); on the Whalet surface,
+/// whose partner uploads files, also the file upload (`upload`, `file/upload` or
+/// `/file/upload`), which has no `--surface` of its own: `call` sends no multipart form, but
+/// `--example` describes it.
+fn find_named<'a>(
+    args: &CallArgs,
+    surface: &str,
+    listed: &'a [serde_json::Value],
+) -> Option<&'a serde_json::Value> {
+    listed
+        .iter()
+        .find(|op| is_named(args, surface, op))
+        .or_else(|| {
+            let wanted = args.api_code.trim_matches('/');
+            let upload = wanted.strip_prefix("file/").unwrap_or(wanted) == "upload";
+            (surface == Surface::Whalet.name() && upload)
+                .then(|| listed.iter().find(|op| op["surface"] == "file"))
+                .flatten()
+        })
 }
 
 /// "a Whalet Open API", "an Infinia Pay": the surface's title with its article.
@@ -658,11 +686,7 @@ fn default_operation(args: &CallArgs, surface: &str) -> anyhow::Result<Option<se
         crate::app::Options::default(),
     )?;
     let listed = serde_json::to_value(crate::api::catalog::operations(app.core()))?;
-    let found = listed
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|op| is_named(args, surface, op));
+    let found = find_named(args, surface, listed.as_array().map_or(&[], Vec::as_slice));
     if found.is_none() {
         say!(
             "error: {} is not {} operation: {}",
@@ -700,6 +724,11 @@ fn elsewhere_line(other: &str, op: &serde_json::Value) -> String {
     let flag = <Surface as clap::ValueEnum>::from_str(other, false)
         .map(|s| format!(" (give --surface {})", s.name()))
         .unwrap_or_default();
+    // The file upload has no --surface: `call upload --example` describes it.
+    let flag = match other {
+        "file" => " (describe it with `call upload --example`)".to_owned(),
+        _ => flag,
+    };
     format!(
         "{} operation: {}{flag}",
         a_surface(other),
@@ -763,13 +792,35 @@ async fn remote_operations(url: &str, token: Option<&str>, tenant: &str) -> List
             client.answer_limit()
         ));
     }
-    let listing: Option<serde_json::Value> = serde_json::from_slice(&response.body).ok();
-    match listing.and_then(|mut l| l.get_mut("operations").map(serde_json::Value::take)) {
-        Some(serde_json::Value::Array(ops)) => Listing::Listed(ops),
-        _ => Listing::NotSimulator(format!(
+    let ops = |body: &[u8]| {
+        let listing: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+        match listing.and_then(|mut l| l.get_mut("operations").map(serde_json::Value::take)) {
+            Some(serde_json::Value::Array(ops)) => Some(ops),
+            _ => None,
+        }
+    };
+    let Some(mut listed) = ops(&response.body) else {
+        return Listing::NotSimulator(format!(
             "GET {listing_url}: the answer is not the simulator's list of operations"
-        )),
+        ));
+    };
+    // A tenant's listing holds only its provider's surfaces; the others (in their default
+    // names, which no overlay of this tenant changes) say where a name of another surface is.
+    if let Ok(every) = client.get(&listing_url, timeout).await {
+        let theirs: std::collections::HashSet<String> = (listed.iter())
+            .filter_map(|op| op["surface"].as_str().map(str::to_owned))
+            .collect();
+        let others = (every.status == 200 && !every.truncated)
+            .then(|| ops(&every.body))
+            .flatten()
+            .unwrap_or_default();
+        listed.extend(
+            others
+                .into_iter()
+                .filter(|op| op["surface"].as_str().is_some_and(|s| !theirs.contains(s))),
+        );
     }
+    Listing::Listed(listed)
 }
 
 /// Why the simulator at `url` would not list its operations (HTTP 401 or 403) and what to do:
@@ -801,6 +852,36 @@ fn refused_listing(
     }
 }
 
+/// The other fields of the either-or choice the field `name` of `op` (an entry of `GET
+/// /__sim/operations`) is in: each field's `or` names one other, and fields linked that way,
+/// either way round, are one choice (Pockyt's retrieve links customerCode and email each to
+/// customerNo: any one of the three names the payee). In table order.
+fn choice_of(op: &serde_json::Value, name: String) -> Vec<String> {
+    let links: Vec<(&str, &str)> = op["fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| Some((f["name"].as_str()?, f["or"].as_str()?)))
+        .collect();
+    let mut group = vec![name.clone()];
+    let mut grew = true;
+    while grew {
+        grew = false;
+        for (a, b) in &links {
+            for (from, to) in [(a, b), (b, a)] {
+                if group.iter().any(|g| g == from) && !group.iter().any(|g| g == to) {
+                    group.push((*to).to_owned());
+                    grew = true;
+                }
+            }
+        }
+    }
+    let order: Vec<&str> = links.iter().map(|(a, _)| *a).collect();
+    group.sort_by_key(|g| order.iter().position(|o| o == g).unwrap_or(usize::MAX));
+    group.retain(|g| *g != name);
+    group
+}
+
 /// The human form of `--example` (from the JSON form, an entry of `GET /__sim/operations`): the
 /// request, the body, a table of the fields, what it needs.
 pub fn example_text(op: &serde_json::Value) -> anyhow::Result<String> {
@@ -811,7 +892,14 @@ pub fn example_text(op: &serde_json::Value) -> anyhow::Result<String> {
         .flatten()
         .map(|f| {
             let presence = match (f["or"].as_str(), f["required"].as_bool()) {
-                (Some(other), _) => format!("this or {other}"),
+                _ if f["addedBy"].is_string() => {
+                    format!("added by {}", text_of(&f["addedBy"]))
+                }
+                (Some(other), _) => match choice_of(op, text_of(&f["name"])) {
+                    // One of three or more (Pockyt's retrieve: customerNo, customerCode, email).
+                    others if others.len() > 1 => format!("this or {}", others.join(" or ")),
+                    _ => format!("this or {other}"),
+                },
                 (None, Some(true)) => match f["when"].as_str() {
                     Some(condition) => format!("required if {condition}"),
                     None => "required".to_owned(),
@@ -833,7 +921,11 @@ pub fn example_text(op: &serde_json::Value) -> anyhow::Result<String> {
         })
         .collect();
     let mut text = format!("{}\n", text_of(&op["request"]));
-    text.push_str(&serde_json::to_string_pretty(&op["example"])?);
+    match &op["example"] {
+        // A file's text (Infinia's trade-details CSV put over SFTP): as the file holds it.
+        serde_json::Value::String(file) => text.push_str(file.trim_end()),
+        example => text.push_str(&serde_json::to_string_pretty(example)?),
+    }
     text.push_str("\n\n");
     let width = |i: usize, least: usize| {
         fields

@@ -1,6 +1,6 @@
-//! Every operation's example, as `GET /__sim/operations` gives it, is sent to the simulator with
-//! its `<id from operation>` placeholders filled by ids the operations before it returned, and
-//! succeeds (Whalet and platform `SUCCESS`/`PROCESSING`, Infinia `SUC-200`, Pockyt `000100`).
+//! Every operation's example, as `GET /__sim/operations` gives it, is sent to the simulator in a
+//! world reset before it, after the steps its `needs` lists (and only those), with its `<id from
+//! operation>` placeholders filled by ids those steps returned, and succeeds (Whalet and platform `SUCCESS`/`PROCESSING`, Infinia `SUC-200`, Pockyt `000100`).
 //! The list comes from the catalog: an operation that is neither sent successfully nor excused
 //! below, with its reason, fails the test.
 
@@ -18,12 +18,12 @@ const EXCUSED: &[(&str, &str, &str)] = &[
     (
         "file",
         "upload",
-        "multipart/form-data with a file, not a JSON body: sent as such at the start of this test",
+        "multipart/form-data with a file, not a JSON body: sent as such (`Step::Upload`) for the operations that need a file",
     ),
     (
         "infinia",
         "trade-details/upload",
-        "a CSV file put over SFTP, not an HTTP request: `trade_details_over_sftp` below puts one",
+        "a CSV file put over SFTP, not an HTTP request: `trade_details_over_sftp` below puts one (`Step::Sftp`)",
     ),
 ];
 
@@ -221,12 +221,12 @@ async fn send(app: &TestApp, infinia: &InfiniaMerchant, op: &Value, body: &Value
     }
 }
 
-/// A collection of 5,000.00 on `card`, settled; its tradeId.
-async fn collect(app: &TestApp, card: &str) -> String {
+/// A collection of `amount` on `card`, settled (on the user's balance); its tradeId.
+async fn collect(app: &TestApp, card: &str, amount: &str) -> String {
     let received = app
         .trigger_ok(
             "whalet.collection.received",
-            json!({"cardId": card, "amount": "5000.00"}),
+            json!({"cardId": card, "amount": amount}),
         )
         .await;
     let trade = received["tradeId"].as_str().unwrap().to_owned();
@@ -235,70 +235,322 @@ async fn collect(app: &TestApp, card: &str) -> String {
     trade
 }
 
-/// What the simulator's own events make (the `<id from trigger ...>` placeholders) once the
-/// operation `name` succeeded: collections on an opened account, requests for material.
-async fn events_after(
-    app: &TestApp,
-    name: &str,
-    reply: &Value,
-    ids: &mut BTreeMap<String, String>,
-) {
-    match name {
-        "b2cVirtualAccountApply" => {
-            let card = first(reply, &Value::Null, "cardId").unwrap();
-            let trade = collect(app, &card).await;
-            ids.insert(
-                "<tradeId from trigger whalet.collection.received>".into(),
-                trade,
-            );
-            let other = collect(app, &card).await;
-            app.trigger_ok(
-                "whalet.trade_replenish.requested",
-                json!({"tradeId": other}),
-            )
-            .await;
-            ids.insert(
-                "<tradeId from trigger whalet.trade_replenish.requested>".into(),
-                other,
-            );
-            let user = first(reply, &Value::Null, "userId").unwrap();
-            let edd = app
-                .trigger_ok("whalet.edd.requested", json!({"userId": user}))
-                .await;
-            let id = first(&edd, &Value::Null, "replenishId").unwrap();
-            ids.insert("<replenishId from trigger whalet.edd.requested>".into(), id);
+/// What the simulator's own events need before the trigger can fire (the `<id from trigger
+/// ...>` placeholders): an account to pay, a user to ask. What the trigger's parameters name.
+const TRIGGER_NEEDS: &[(&str, &str)] = &[
+    (
+        "trigger whalet.collection.received",
+        "b2cVirtualAccountApply",
+    ),
+    (
+        "trigger whalet.collection.received on a B2B card",
+        "b2bVirtualAccountApply",
+    ),
+    (
+        "trigger whalet.trade_replenish.requested",
+        "b2cVirtualAccountApply",
+    ),
+    ("trigger whalet.edd.requested", "userOnboardingApply"),
+];
+
+/// One step that makes something an operation's `needs` lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    /// Another operation of the surface, sent from its example (then what [`AFTER`] says the
+    /// provider does).
+    Op(String),
+    /// A file uploaded: `POST /file/upload`.
+    Upload,
+    /// An event the simulator makes on a trigger (`trigger whalet.collection.received`).
+    Trigger(String),
+    /// A trade-details file put over SFTP.
+    Sftp,
+    /// The operation's amount settled on the user's B2C balance (the need line's triggers).
+    FundUser(String),
+    /// The operation's amount on the platform partner's balance (the need line's trigger).
+    FundPartner(String),
+}
+
+/// The operation `name` of `surface` in the listing.
+fn op_named<'a>(ops: &'a [Value], surface: &str, name: &str) -> &'a Value {
+    ops.iter()
+        .find(|o| o["surface"] == surface && o["name"] == name)
+        .unwrap_or_else(|| panic!("{surface} {name} is named as a need but not listed"))
+}
+
+/// The steps that make what `op` needs, read from its `needs` (each line) and its example's
+/// placeholders only, those of the operations it needs first (in the order to take them), each
+/// once. A need line this cannot act on fails the test: what an operation needs is what it says.
+fn plan(ops: &[Value], op: &Value, steps: &mut Vec<Step>) {
+    let surface = op["surface"].as_str().unwrap();
+    let name = op["name"].as_str().unwrap();
+    let push = |steps: &mut Vec<Step>, step: Step| {
+        if !steps.contains(&step) {
+            steps.push(step);
         }
-        "b2bVirtualAccountApply" => {
-            let card = first(reply, &Value::Null, "cardId").unwrap();
-            let trade = collect(app, &card).await;
-            ids.insert(
-                "<tradeId from trigger whalet.collection.received on a B2B card>".into(),
-                trade,
-            );
+    };
+    let mut strings = Vec::new();
+    strings_of(&op["example"], &mut strings);
+    let mut made_by: Vec<String> = Vec::new();
+    for s in &strings {
+        let Some((_, by)) = placeholder(s) else {
+            continue;
+        };
+        made_by.push(by.to_owned());
+        if by == "POST /file/upload" {
+            push(steps, Step::Upload);
+        } else if by == whalet_sim::api::catalog::SFTP_TRADE_DETAILS {
+            push(steps, Step::Sftp);
+        } else if by.starts_with("trigger ") {
+            let (_, first) = TRIGGER_NEEDS
+                .iter()
+                .find(|(t, _)| *t == by)
+                .unwrap_or_else(|| panic!("{name}: no test step for {by:?}"));
+            let before = op_named(ops, surface, first);
+            plan(ops, before, steps);
+            push(steps, Step::Op((*first).to_owned()));
+            push(steps, Step::Trigger(by.to_owned()));
+        } else {
+            let before = op_named(ops, surface, by);
+            plan(ops, before, steps);
+            push(steps, Step::Op(by.to_owned()));
         }
-        // A test collection is settled, so that its card may be cancelled later.
-        "mockPayeeNotify" => {
-            if let Some(trade) = first(reply, &Value::Null, "tradeId") {
-                app.trigger_ok("whalet.collection.settled", json!({"tradeId": trade}))
-                    .await;
+    }
+    for line in op["needs"].as_array().unwrap() {
+        let line = line.as_str().unwrap();
+        // "what: by" for an id of the example: made above.
+        if made_by.iter().any(|by| line.ends_with(&format!(": {by}"))) {
+            continue;
+        }
+        // The operations a line names (`(b2cVirtualAccountApply)`) come first.
+        for other in ops.iter().filter(|o| o["surface"] == surface) {
+            let other_name = other["name"].as_str().unwrap();
+            if line.contains(&format!("({other_name})")) {
+                plan(ops, other, steps);
+                push(steps, Step::Op(other_name.to_owned()));
             }
         }
-        _ => {}
+        if line.contains("trigger whalet.collection.received")
+            && line.contains("trigger whalet.collection.settled")
+        {
+            push(steps, Step::FundUser(name.to_owned()));
+        } else if line.contains("trigger platform.bulk_payment.received") {
+            push(steps, Step::FundPartner(name.to_owned()));
+        } else if line.contains(whalet_sim::api::catalog::SFTP_TRADE_DETAILS) {
+            push(steps, Step::Sftp);
+        } else {
+            panic!("{surface} {name}: the test cannot make the need {line:?}");
+        }
     }
 }
 
+/// One world: the ids the steps made (`<userId from userOnboardingApply>` → the id) and the
+/// replies of the operations sent, by name.
+#[derive(Default)]
+struct World {
+    ids: BTreeMap<String, String>,
+    replies: BTreeMap<String, (Value, Value)>,
+}
+
+impl World {
+    /// The id `field` that operation `by` made (its reply, else its request).
+    fn id(&self, by: &str, field: &str) -> String {
+        let (reply, sent) = self
+            .replies
+            .get(by)
+            .unwrap_or_else(|| panic!("{by} was not sent before its {field} was needed"));
+        first(reply, sent, field).unwrap_or_else(|| panic!("{by} made no {field}: {reply}"))
+    }
+}
+
+/// What the run saw the simulator send (for `check_sent_fields`) and the operations it sent.
+struct Run<'a> {
+    app: &'a TestApp,
+    infinia: InfiniaMerchant,
+    ops: Vec<Value>,
+    makers: BTreeSet<(String, String)>,
+    sent: SentFields,
+}
+
+impl Run<'_> {
+    /// Sends `op`'s example in `world`, filled from its ids; then what the provider does
+    /// after it ([`AFTER`]). Err: the request and the reply.
+    async fn send_op(&mut self, world: &mut World, op: &Value) -> Result<(), String> {
+        let (surface, name) = (
+            op["surface"].as_str().unwrap(),
+            op["name"].as_str().unwrap(),
+        );
+        let Some(body) = fill(&op["example"], &world.ids) else {
+            return Err(format!(
+                "{surface} {name}: a placeholder of its example was not made by its needs: {}",
+                op["example"]
+            ));
+        };
+        let (ok, reply) = send(self.app, &self.infinia, op, &body).await;
+        if !ok {
+            return Err(format!(
+                "{surface} {name}: {}",
+                json!({"sent": body, "reply": reply})
+            ));
+        }
+        sent_paths(
+            &mut self.sent.replies,
+            &format!("{surface}.{name}"),
+            &reply_body(surface, &reply),
+        );
+        for (field, by) in &self.makers {
+            if by == name {
+                if let Some(v) = first(&reply, &body, field) {
+                    world.ids.insert(format!("<{field} from {name}>"), v);
+                }
+            }
+        }
+        for (s, o, t, field) in AFTER {
+            if *s == surface && *o == name {
+                let id = first(&reply, &body, field).unwrap();
+                self.app.trigger_ok(t, json!({ *field: id })).await;
+            }
+        }
+        world.replies.insert(name.to_owned(), (reply, body));
+        Ok(())
+    }
+
+    /// Takes one step of a plan in `world`, for operations of `surface`.
+    async fn take(&mut self, world: &mut World, surface: &str, step: &Step) -> Result<(), String> {
+        let app = self.app;
+        let amount_of = |name: &str| {
+            let example = &op_named(&self.ops, surface, name)["example"];
+            (
+                example["amount"].as_str().unwrap().to_owned(),
+                example["currency"].as_str().unwrap_or("USD").to_owned(),
+            )
+        };
+        // In a world that has it already (one shared by every operation): taken once.
+        let made = |key: &str| world.ids.contains_key(key);
+        let done = match step {
+            Step::Op(name) => world.replies.contains_key(name),
+            Step::Upload => made(whalet_sim::api::describe::UPLOADED),
+            Step::Sftp => made(&format!(
+                "<fileName from {}>",
+                whalet_sim::api::catalog::SFTP_TRADE_DETAILS
+            )),
+            Step::Trigger(by) => world
+                .ids
+                .keys()
+                .any(|k| k.ends_with(&format!(" from {by}>"))),
+            Step::FundUser(_) | Step::FundPartner(_) => false,
+        };
+        if done {
+            return Ok(());
+        }
+        match step {
+            Step::Op(name) => {
+                let op = op_named(&self.ops, surface, name).clone();
+                self.send_op(world, &op).await?;
+            }
+            Step::Upload => {
+                let file =
+                    crate::whalet2_support::upload(app, "invoice.pdf", b"%PDF-1.4 example").await;
+                world.ids.insert(
+                    whalet_sim::api::describe::UPLOADED.to_owned(),
+                    file["fileId"].as_str().unwrap().to_owned(),
+                );
+            }
+            Step::Sftp => {
+                // The seller of the binding the operation needs, else any seller.
+                let seller = if world.replies.contains_key("account-binding/request") {
+                    world.id("account-binding/request", "sellerId")
+                } else {
+                    "seller-example".to_owned()
+                };
+                let file = trade_details_over_sftp(app, &seller).await;
+                world.ids.insert(
+                    format!(
+                        "<fileName from {}>",
+                        whalet_sim::api::catalog::SFTP_TRADE_DETAILS
+                    ),
+                    file,
+                );
+            }
+            Step::Trigger(by) => {
+                let key = |what: &str| format!("<{what} from {by}>");
+                match by.as_str() {
+                    // A collection, too small to pay anything from (money is a need of its own).
+                    "trigger whalet.collection.received" => {
+                        let card = world.id("b2cVirtualAccountApply", "cardId");
+                        let trade = collect(app, &card, "1.00").await;
+                        world.ids.insert(key("tradeId"), trade);
+                    }
+                    "trigger whalet.collection.received on a B2B card" => {
+                        let card = world.id("b2bVirtualAccountApply", "cardId");
+                        let trade = collect(app, &card, "5000.00").await;
+                        world.ids.insert(key("tradeId"), trade);
+                    }
+                    "trigger whalet.trade_replenish.requested" => {
+                        let card = world.id("b2cVirtualAccountApply", "cardId");
+                        let trade = collect(app, &card, "1.00").await;
+                        app.trigger_ok(
+                            "whalet.trade_replenish.requested",
+                            json!({"tradeId": trade}),
+                        )
+                        .await;
+                        world.ids.insert(key("tradeId"), trade);
+                    }
+                    "trigger whalet.edd.requested" => {
+                        let user = world.id("userOnboardingApply", "userId");
+                        let edd = app
+                            .trigger_ok("whalet.edd.requested", json!({"userId": user}))
+                            .await;
+                        let id = first(&edd, &Value::Null, "replenishId").unwrap();
+                        world.ids.insert(key("replenishId"), id);
+                    }
+                    other => panic!("no test step for {other:?}"),
+                }
+            }
+            Step::FundUser(name) => {
+                let (amount, _) = amount_of(name);
+                let card = world.id("b2cVirtualAccountApply", "cardId");
+                collect(app, &card, &amount).await;
+            }
+            Step::FundPartner(name) => {
+                let (amount, currency) = amount_of(name);
+                app.trigger_ok(
+                    "platform.bulk_payment.received",
+                    json!({"amount": amount, "currency": currency}),
+                )
+                .await;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Waits until no notification is pending (each has had its first attempt), so that a reset
+/// does not drop one before the receiver saw it.
+async fn notifications_attempted(app: &TestApp) {
+    for _ in 0..200 {
+        let listed = app.get_json("/__sim/notifications").await;
+        let pending = listed["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["status"] == "pending");
+        if !pending {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Every operation, in a world reset before it, gets exactly what its `needs` lists (and the
+/// needs of what that lists, and so on), made by those steps alone; then its example succeeds.
+/// Nothing else is made first: a need the listing leaves out (the money a payment is paid from)
+/// fails the operation here as it fails a partner.
 #[tokio::test]
 async fn every_example_succeeds_once_what_it_needs_exists() {
     let app = spawn_app().await;
-    let infinia = InfiniaMerchant::demo();
     let listing = app.get_json("/__sim/operations").await;
-    let mut ops: Vec<Value> = listing["operations"].as_array().unwrap().clone();
-    // Deleting and cancelling come last, so that what they remove served the others first.
-    let ends = |op: &Value| {
-        let name = op["name"].as_str().unwrap().to_ascii_lowercase();
-        name.contains("delete") || name.contains("cancel")
-    };
-    ops.sort_by_key(ends);
+    let ops: Vec<Value> = listing["operations"].as_array().unwrap().clone();
     let key = |op: &Value| format!("{} {}", op["surface"], op["name"]);
     let excused: BTreeSet<String> = EXCUSED
         .iter()
@@ -316,122 +568,102 @@ async fn every_example_succeeds_once_what_it_needs_exists() {
             }
         }
     }
-    // Filled placeholders: `<userId from userOnboardingApply>` → the id.
-    let mut ids: BTreeMap<String, String> = BTreeMap::new();
-    let file = crate::whalet2_support::upload(&app, "invoice.pdf", b"%PDF-1.4 example").await;
-    ids.insert(
-        whalet_sim::api::describe::UPLOADED.to_owned(),
-        file["fileId"].as_str().unwrap().to_owned(),
-    );
-    // The platform partner pays from its own balance (money a marketplace sent it).
-    app.trigger_ok(
-        "platform.bulk_payment.received",
-        json!({"amount": "5000.00", "currency": "USD"}),
-    )
-    .await;
-
-    // What the simulator sends: every successful reply's body and every notification payload.
-    let mut sent = SentFields::default();
-    let mut done: BTreeSet<String> = BTreeSet::new();
-    let mut last_failure: BTreeMap<String, Value> = BTreeMap::new();
-    for round in 0..16 {
-        // Rounds 0-7: all but deleting and cancelling; then everything.
-        let mut progress = false;
-        for op in &ops {
-            let k = key(op);
-            if done.contains(&k) || excused.contains(&k) || (round < 8 && ends(op)) {
-                continue;
-            }
-            let Some(body) = fill(&op["example"], &ids) else {
-                continue;
-            };
-            let (ok, reply) = send(&app, &infinia, op, &body).await;
-            if !ok {
-                last_failure.insert(k, json!({"sent": body, "reply": reply}));
-                continue;
-            }
-            progress = true;
-            done.insert(k);
-            let (surface, name) = (
-                op["surface"].as_str().unwrap(),
-                op["name"].as_str().unwrap(),
-            );
-            sent_paths(
-                &mut sent.replies,
-                &format!("{surface}.{name}"),
-                &reply_body(surface, &reply),
-            );
-            for (field, by) in &makers {
-                if by == name {
-                    if let Some(v) = first(&reply, &body, field) {
-                        ids.entry(format!("<{field} from {name}>")).or_insert(v);
-                    }
-                }
-            }
-            for (s, o, t, field) in AFTER {
-                if *s == surface && *o == name {
-                    let id = first(&reply, &body, field).unwrap();
-                    app.trigger_ok(t, json!({ *field: id })).await;
-                }
-            }
-            if (surface, name) == ("infinia", "account-binding/request") {
-                let seller = first(&reply, &body, "sellerId").unwrap();
-                let file = trade_details_over_sftp(&app, &seller).await;
-                ids.insert(
-                    format!(
-                        "<fileName from {}>",
-                        whalet_sim::api::catalog::SFTP_TRADE_DETAILS
-                    ),
-                    file,
-                );
-            }
-            if surface == "whalet" {
-                events_after(&app, name, &reply, &mut ids).await;
+    let mut run = Run {
+        app: &app,
+        infinia: InfiniaMerchant::demo(),
+        ops: ops.clone(),
+        makers,
+        // What the simulator sends: every successful reply's body and every notification.
+        sent: SentFields::default(),
+    };
+    let mut failures: Vec<String> = Vec::new();
+    for op in &ops {
+        if excused.contains(&key(op)) {
+            continue;
+        }
+        notifications_attempted(&app).await;
+        let (status, reply) = app.post("/__sim/reset", &json!({})).await;
+        assert_eq!(status, 200, "{reply}");
+        let surface = op["surface"].as_str().unwrap();
+        let mut steps = Vec::new();
+        plan(&ops, op, &mut steps);
+        let mut world = World::default();
+        let mut outcome = Ok(());
+        for step in &steps {
+            outcome = run.take(&mut world, surface, step).await;
+            if outcome.is_err() {
+                break;
             }
         }
-        if !progress && round >= 8 {
-            break;
+        if outcome.is_ok() {
+            outcome = run.send_op(&mut world, op).await;
+        }
+        if let Err(why) = outcome {
+            failures.push(format!("{}: after {steps:?}: {why}", key(op)));
         }
     }
-
-    let missing: Vec<String> = ops
-        .iter()
-        .map(key)
-        .filter(|k| !done.contains(k) && !excused.contains(k))
-        .map(|k| {
-            let why = last_failure
-                .get(&k)
-                .map_or("its placeholders were never filled".to_owned(), |v| {
-                    v.to_string()
-                });
-            format!("{k}: {why}")
-        })
-        .collect();
     assert!(
-        missing.is_empty(),
-        "{} operations did not succeed from their example:\n{}",
-        missing.len(),
-        missing.join("\n")
+        failures.is_empty(),
+        "{} operations did not succeed from their example after what their needs list:\n{}",
+        failures.len(),
+        failures.join("\n")
     );
+
+    // Then all of them one after the other in one world (deleting and cancelling last, so that
+    // what they remove served the others first), each step taken once: the replies and
+    // notifications of a world with something in it, for the table of sent fields.
+    let ends = |op: &Value| {
+        let name = op["name"].as_str().unwrap().to_ascii_lowercase();
+        name.contains("delete") || name.contains("cancel")
+    };
+    let mut in_order = ops.clone();
+    in_order.sort_by_key(ends);
+    notifications_attempted(&app).await;
+    let (status, reply) = app.post("/__sim/reset", &json!({})).await;
+    assert_eq!(status, 200, "{reply}");
+    let mut world = World::default();
+    for (i, op) in in_order.iter().enumerate() {
+        let name = op["name"].as_str().unwrap();
+        if excused.contains(&key(op)) {
+            continue;
+        }
+        // Before the first delete or cancel: every query again, now that the world holds
+        // what all the others made (a query sent early found nothing to list).
+        if ends(op) && (i == 0 || !ends(&in_order[i - 1])) {
+            for query in in_order
+                .iter()
+                .filter(|o| !ends(o) && !excused.contains(&key(o)))
+            {
+                let lower = query["name"].as_str().unwrap().to_ascii_lowercase();
+                if lower.contains("query") || lower.contains("retrieve") || lower.contains("list") {
+                    // A refusal (an id the query names was removed) is no reply to learn from.
+                    let _ = run.send_op(&mut world, query).await;
+                }
+            }
+        }
+        if world.replies.contains_key(name) {
+            continue;
+        }
+        let surface = op["surface"].as_str().unwrap();
+        let mut steps = Vec::new();
+        plan(&ops, op, &mut steps);
+        for step in &steps {
+            run.take(&mut world, surface, step)
+                .await
+                .unwrap_or_else(|why| panic!("one world, before {}: {why}", key(op)));
+        }
+        run.send_op(&mut world, op)
+            .await
+            .unwrap_or_else(|why| panic!("one world: {why}"));
+    }
     for (s, n, _) in EXCUSED {
         assert!(
             ops.iter().any(|op| op["surface"] == *s && op["name"] == *n),
             "{s} {n} is excused but not listed"
         );
     }
-    // Every notification made on the way has had its first attempt (the receiver acknowledges).
-    for _ in 0..200 {
-        let listed = app.get_json("/__sim/notifications").await;
-        let pending = listed["notifications"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|n| n["status"] == "pending");
-        if !pending {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    notifications_attempted(&app).await;
+    let mut sent = run.sent;
     for received in app.receiver.received() {
         if let Some(body) = &received.body {
             sent_paths(

@@ -188,7 +188,14 @@ async fn the_sftp_trade_details_upload_is_listed_and_rules_name_it_as_listed() {
         request.starts_with("SFTP put ") && request.contains("no HTTP request"),
         "{upload}"
     );
-    assert!(upload["example"].is_null(), "{upload}");
+    // The example is the file: a CSV whose header names the columns its fields list.
+    let example = upload["example"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{upload}"));
+    assert!(
+        example.starts_with("tradeNo,tradeType,orderNo,sellerId,"),
+        "{upload}"
+    );
     assert_eq!(upload["canonical"], upload["name"], "{upload}");
     // A rule names it by the listed name.
     let text = rule(

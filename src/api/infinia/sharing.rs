@@ -198,6 +198,32 @@ fn recorded(s: &Sharing) -> Value {
     read(&s.request).map_or_else(|_| s.request.clone(), |r| r.content())
 }
 
+/// Why a seller with no BOUND binding cannot receive revenue sharing, and what to do: a binding
+/// requested but still PENDING waits for the seller's approval (its redirectUrl page, or
+/// `trigger infinia.binding.approved`); one the seller rejected, or none at all, needs an
+/// `account-binding/request` (and then the approval). The latest binding of the seller speaks.
+fn not_bound(s: &crate::store::infinia::InfiniaState, seller_id: &str) -> String {
+    use crate::store::infinia::BindingStatus;
+    match s.latest_binding(seller_id, None) {
+        Some(b) if b.status == BindingStatus::Pending => format!(
+            "seller {seller_id:?} is not bound to this app yet: its binding (requestNo {:?}) is \
+             PENDING until the seller approves it (the binding's redirectUrl page, or trigger \
+             infinia.binding.approved)",
+            b.request_no
+        ),
+        Some(b) => format!(
+            "seller {seller_id:?} is not bound to this app: the seller rejected its binding \
+             (requestNo {:?}); request a new one (account-binding/request) for the seller to \
+             approve",
+            b.request_no
+        ),
+        None => format!(
+            "seller {seller_id:?} is not bound to this app: request a binding \
+             (account-binding/request) and have the seller approve it"
+        ),
+    }
+}
+
 fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
     let request = read(body)?;
     let (request_no, c, items) = (request.request_no, request.currency, &request.items);
@@ -222,12 +248,7 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
                         seller.status.as_str()
                     )))
                 }
-                _ => {
-                    return Err(InfiniaError::invalid(format!(
-                        "seller {:?} is not bound to this app (account-binding/request first)",
-                        item.seller_id
-                    )))
-                }
+                _ => return Err(InfiniaError::invalid(not_bound(s, &item.seller_id))),
             }
             let available = s.available_minor(&item.seller_id, c.code());
             if item.amount.minor > available {
