@@ -396,6 +396,14 @@ mod tests {
             .arg("30")
             .spawn()
             .unwrap();
+        // Until the child has exec'd, it still bears the test thread's name.
+        let comm = format!("/proc/{}/comm", other.id());
+        for _ in 0..200 {
+            if std::fs::read_to_string(&comm).is_ok_and(|c| c.trim() == "sleep") {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         let doubt = check_server_pid(other.id(), port, None);
         let _ = other.kill();
         let _ = other.wait();
