@@ -52,25 +52,6 @@ pub fn opt_param<'a>(params: &'a Map<String, Value>, name: &str) -> Option<&'a s
         .filter(|s| !s.is_empty())
 }
 
-/// Refuses a parameter given as blank text (white space only, `" "`), as [`check_params`]
-/// refuses `""`: for a trigger that reads its parameters with the partner API's field readers,
-/// which take a blank field as one left out (docs/FIDELITY.md, "idempotency"), a blank would
-/// otherwise stand for "absent" and send the trigger to its default (a collection credited to
-/// the default account, another user's). A value given is never read as absent. (The refusal
-/// is named after the trigger where it is fired, as every trigger's is.)
-pub fn refuse_blank(params: &Map<String, Value>) -> Result<(), String> {
-    let blank = params
-        .iter()
-        .find(|(_, v)| v.as_str().is_some_and(|s| s.trim().is_empty()));
-    match blank {
-        Some((name, value)) => Err(format!(
-            "parameter {name} is blank ({}); give a value, or leave it out for the default",
-            shown(value)
-        )),
-        None => Ok(()),
-    }
-}
-
 /// A rejection trigger's `reason` (every surface's), read as the authorization page reads its
 /// reason box ([`crate::authorize::seller_reason`]).
 pub fn reason_param(params: &Map<String, Value>) -> Result<Option<String>, String> {
@@ -307,18 +288,30 @@ pub fn count_param(
         })
 }
 
+/// The free-text parameters where white space alone is a value: a rejection's `reason`, read as
+/// the seller page reads its reason box (blank: the page's default reason).
+const BLANK_ALLOWED: &[&str] = &["reason"];
+
 /// Why the value given for parameter `name` cannot be used, if it cannot: a parameter is a
 /// non-empty string (or, for [`NUMBER_PARAMS`], a number). Leaving an `optional` parameter out
 /// is how to ask for its default; `null`, `""` or a value of another type is refused, not read
-/// as "absent".
+/// as "absent". Blank text (`" "`) is refused as `""` is (but for [`BLANK_ALLOWED`]): many
+/// triggers read their parameters with the partner API's field readers, which take a blank
+/// field as one left out (docs/FIDELITY.md, "idempotency"), so a blank would otherwise send the
+/// trigger to its default (a collection credited to the default account, another user's).
 fn bad_value(name: &str, value: &Value, optional: bool) -> Option<String> {
+    let leave_out = match optional {
+        true => ", or leave it out for the default",
+        false => "",
+    };
     match value {
-        Value::String(s) if s.is_empty() && optional => Some(format!(
-            "parameter {name} is empty; give a value, or leave it out for the default"
+        Value::String(s) if s.is_empty() => Some(format!(
+            "parameter {name} is empty; give a value{leave_out}"
         )),
-        Value::String(s) if s.is_empty() => {
-            Some(format!("parameter {name} is empty; give a value"))
-        }
+        Value::String(s) if s.trim().is_empty() && !BLANK_ALLOWED.contains(&name) => Some(format!(
+            "parameter {name} is blank ({}); give a value{leave_out}",
+            shown(value)
+        )),
         Value::String(_) => None,
         Value::Number(_) if NUMBER_PARAMS.contains(&name) => None,
         other => Some(format!(
@@ -524,6 +517,19 @@ mod tests {
             "no default to leave it out for"
         );
         assert_eq!(check(json!({"requestNo": "r", "token": "t"})), Ok(()));
+        // Blank text is refused as "" is, with or without a default to fall back on, but a
+        // reason, where blank asks for the page's default reason.
+        assert_eq!(
+            check(json!({"sellerId": " \t"})),
+            Err("x.approved: parameter sellerId is blank (\" \\t\"); give a value".to_owned())
+        );
+        assert_eq!(check(json!({"sellerId": "s", "reason": "  "})), Ok(()));
+        assert_eq!(
+            bad_value("cardId", &json!(" "), true).as_deref(),
+            Some(
+                "parameter cardId is blank (\" \"); give a value, or leave it out for the default"
+            )
+        );
         assert_eq!(
             check(json!({"request": "r"})),
             Err(

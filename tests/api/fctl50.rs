@@ -145,7 +145,7 @@ async fn a_blank_collection_parameter_is_refused_not_read_as_the_default() {
         let (status, body) = app
             .post("/__sim/trigger/whalet.collection.received", &params)
             .await;
-        assert_eq!(status, 422, "{field}: {body}");
+        assert_eq!(status, 400, "{field}: {body}");
         assert_eq!(
             body["error"],
             format!(

@@ -314,13 +314,21 @@ async fn a_material_type_list_naming_none_is_refused_as_an_empty_one() {
         let said =
             "parameter materialTypes is empty; give a value, or leave it out for the default";
         assert!(empty.to_string().contains(said), "{empty}");
-        for types in [",", " , ", " "] {
+        for types in [",", " , "] {
             let (status, body) = app
                 .post(&format!("/__sim/trigger/{name}"), &refusal(types))
                 .await;
             assert_ne!(status, 200, "{name} materialTypes={types:?}: {body}");
             assert!(body.to_string().contains(said), "{name} {types:?}: {body}");
         }
+        // White space alone is refused as blank by the parameter check, as on every trigger.
+        let (status, body) = app
+            .post(&format!("/__sim/trigger/{name}"), &refusal(" "))
+            .await;
+        assert_eq!(status, 400, "{name}: {body}");
+        let blank = "parameter materialTypes is blank (\" \"); give a value, or leave it out";
+        let error = body["error"].as_str().unwrap_or_default();
+        assert!(error.contains(blank), "{name}: {body}");
     }
     assert_eq!(
         business_state(&app).await,

@@ -106,11 +106,15 @@ async fn the_ready_trigger_refuses_blank_values_and_names_itself() {
     let app = crate::helpers::spawn_app().await;
     let before = business_state(&app).await;
     for field in ["outUserId", "name"] {
-        let error = refused_trigger(&app, "whalet.account.ready", json!({field: "  "})).await;
+        let (status, body) = app
+            .post("/__sim/trigger/whalet.account.ready", &json!({field: "  "}))
+            .await;
+        assert_eq!(status, 400, "blank, as \"\" is: {body}");
+        let error = body["error"].as_str().unwrap_or_default();
         assert_eq!(
             error,
             format!(
-                "whalet.account.ready: parameter {field} is blank; give a value, or leave it out for the default"
+                "whalet.account.ready: parameter {field} is blank (\"  \"); give a value, or leave it out for the default"
             )
         );
     }

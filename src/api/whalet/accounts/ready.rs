@@ -118,22 +118,11 @@ fn free_out_user_id(t: &TenantState, base: &str) -> String {
 }
 
 /// The trigger's `outUserId` and `name`, read by the checks `userOnboardingApply` reads them with
-/// (an id of at most 64 characters, a name of at most 256, neither blank: blanks are refused as
-/// `""` is, not read as "absent"). A refused value is named after the trigger, as
-/// [`crate::trigger::check_params`] names the others.
+/// (an id of at most 64 characters, a name of at most 256; a blank never gets here:
+/// [`crate::trigger::check_params`] refuses it, not read as "absent"). A refused value is named
+/// after the trigger, as [`crate::trigger::check_params`] names the others.
 fn names(params: &Map<String, Value>) -> Result<(Option<String>, Option<String>), String> {
     let refused = |problem: &str| format!("{TRIGGER}: parameter {problem}");
-    for field in ["outUserId", "name"] {
-        if params
-            .get(field)
-            .and_then(Value::as_str)
-            .is_some_and(|s| s.trim().is_empty())
-        {
-            return Err(refused(&format!(
-                "{field} is blank; give a value, or leave it out for the default"
-            )));
-        }
-    }
     let given = Value::Object(params.clone());
     let mut c = Check::new(&given).map_err(|e| e.detail)?;
     let out_user_id = c.opt_id("outUserId").map(str::to_owned);

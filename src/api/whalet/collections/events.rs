@@ -10,7 +10,7 @@ use crate::api::whalet::common::review::{self, Kind};
 use crate::api::whalet::common::{trigger_tenant, Verdict};
 use crate::core::Core;
 use crate::scenario::{Decision, OperationCtx};
-use crate::trigger::{refuse_blank, TriggerFuture};
+use crate::trigger::TriggerFuture;
 
 /// `whalet.collection.received`: a payment arrives now; the scenario rules on `mockPayeeNotify`
 /// decide how it settles, or refuse it with a forced `code`. An arrival is not a request: only
@@ -25,11 +25,11 @@ use crate::trigger::{refuse_blank, TriggerFuture};
 /// one refusal that comes from the rule itself; it counts, and the journal names its rule.
 ///
 /// Its parameters are read by `mockPayeeNotify`'s reader ([`read`]), which takes a blank field as
-/// one left out, as the API does; a blank one is refused first ([`refuse_blank`]), so that
-/// `cardId=" "` is never read as "the default account".
+/// one left out, as the API does; a blank one never gets here
+/// ([`crate::trigger::check_params`] refuses it), so `cardId=" "` is never read as "the default
+/// account".
 pub fn received(core: Core, params: Map<String, Value>) -> TriggerFuture {
     Box::pin(async move {
-        refuse_blank(&params)?;
         let tenant = trigger_tenant(&core, &params)?;
         let body = Value::Object(params);
         let incoming = read(&body, false).map_err(|e| e.detail)?;
