@@ -181,13 +181,20 @@ async fn the_coverage_view_keeps_its_filters_and_drops_a_report_that_does_not_ma
     let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(printed["tenant"], "infinia:demo-app", "{printed}");
 
-    // A pair the server refuses: its error, and no report of other filters below it.
-    c.find(Locator::Css("#coverage-surface"))
-        .await
-        .unwrap()
-        .select_by_value("pockyt")
-        .await
-        .unwrap();
+    // The surface menu offers only the surfaces the tenant uses.
+    let offered =
+        "return [...document.querySelectorAll('#coverage-surface option')].map(o => o.value);";
+    wait_js(c, offered, &json!(["", "infinia"])).await;
+
+    // A pair the server refuses (from the address: the menu does not offer it): its error, and
+    // no report of other filters below it.
+    open(
+        &b,
+        &app,
+        "/__sim/ui/coverage?tenant=infinia%3Ademo-app&surface=pockyt",
+    )
+    .await;
+    wait_js(c, offered, &json!(["", "infinia", "pockyt"])).await;
     wait_text(c, "#coverage-summary", "not a tenant of surface pockyt").await;
     wait_js(
         c,

@@ -105,16 +105,40 @@
     return load();
   }
 
+  /** Every surface a report covers, in the order the report lists them. */
+  const SURFACES = ["whalet", "platform", "file", "infinia", "pockyt"];
+
+  /** The surfaces `tenant` uses (every one for no tenant), as the control plane lists the
+   *  tenant's operations: the menu offers no pair the report would refuse. A surface in force
+   *  that the tenant does not use stays shown (Dash.setChoices), with the report's refusal. */
+  async function surfacesOf(tenant) {
+    if (!tenant) return SURFACES;
+    const r = await api("GET", `/__sim/operations?tenant=${encodeURIComponent(tenant)}`);
+    if (!r.ok || !r.data || !Array.isArray(r.data.operations)) return SURFACES;
+    const used = new Set(r.data.operations.map((o) => o.surface));
+    return SURFACES.filter((s) => used.has(s));
+  }
+
   Dash.view("coverage", {
     every: 3,
     async mount(root) {
       const onInput = Dash.filterBar(filters, changed);
+      let surfaceSelect = null;
+      let offers = 0;
+      const offerSurfaces = async () => {
+        const seq = ++offers;
+        const surfaces = await surfacesOf(filters.tenant);
+        if (seq !== offers) return;
+        Dash.setChoices(surfaceSelect, [["", "all surfaces"], ...surfaces.map((s) => [s, s])]);
+      };
+      const onTenant = onInput("tenant");
       const state = await api("GET", "/__sim/state");
       const tenants = state.ok && state.data ? Object.keys(state.data.tenants || {}) : [];
-      const tenantSelect = Dash.choice({ id: "coverage-tenant", onchange: onInput("tenant") },
-        [["", "all tenants"], ...tenants.map((t) => [t, t])], filters.tenant);
-      const surfaceSelect = Dash.choice({ id: "coverage-surface", onchange: onInput("surface") },
-        [["", "all surfaces"], ...["whalet", "platform", "file", "infinia", "pockyt"].map((s) => [s, s])], filters.surface);
+      const tenantSelect = Dash.choice({
+        id: "coverage-tenant", onchange: (ev) => { onTenant(ev); offerSurfaces(); },
+      }, [["", "all tenants"], ...tenants.map((t) => [t, t])], filters.tenant);
+      surfaceSelect = Dash.choice({ id: "coverage-surface", onchange: onInput("surface") },
+        [["", "all surfaces"], ...SURFACES.map((s) => [s, s])], filters.surface);
       const reset = h("button", {
         type: "button", class: "btn", id: "coverage-reset", onclick: async () => {
           const r = await api("POST", "/__sim/coverage/reset", {});
@@ -134,7 +158,7 @@
         summary,
         h("p", { class: "muted cov-cli" }, "The same report: ", cli, "."),
         list);
-      await changed();
+      await Promise.all([changed(), offerSurfaces()]);
     },
     poll: load,
   });
