@@ -292,7 +292,7 @@ def infinia_section(i):
 
 # ---- Pockyt ------------------------------------------------------------------------------------
 
-def pockyt_example(c, title):
+def pockyt_example(c, title, note=None):
     s = pk.string_to_sign(c["params"], c["token"])
     assert s == c["string_to_sign"] and pk.md5_hex(s) == c["verify_sign"]
     assert hashlib.md5(c["token"].encode()).hexdigest() == c["token_md5"]
@@ -301,6 +301,7 @@ def pockyt_example(c, title):
     return "\n".join([
         f"### {title}\n",
         f"Vector `{c['name']}` in `tests/vectors/pockyt.json`: {c['description']}.\n",
+        *([f"{note}\n"] if note else []),
         "Parameters sorted by name (byte order):\n",
         steps(rows),
         steps([("token", c["token"]), ("md5(token)", c["token_md5"]), ("string to sign", c["string_to_sign"]),
@@ -324,7 +325,10 @@ def pockyt_section(p):
         "token; check it, then answer HTTP 200 with the body `success`.\n",
         pockyt_example(case(p, "documented_vector"), "Worked example: the documented vector"),
         pockyt_example(case(p, "register_payee_empty_street2"),
-                       "Worked example: registering a payee (demo merchant, an empty value)"),
+                       "Worked example: signing payee fields with an empty value (demo merchant)",
+                       "A signing example only, not a request to send as it is: `/v3/payee/register` also "
+                       "requires `profileType`, `email` and `dateOfBirth` and takes no `customerNo` "
+                       "(`whalet-sim call --surface pockyt v3/payee/register --example` shows a whole one)."),
         pockyt_example(case(p, "payout_ipn"), "Worked example: a payout IPN to verify"),
     ])
 

@@ -264,6 +264,17 @@ async fn payouts_to_unusable_payees_or_accounts_are_refused() {
             "000023",
             "currency must be one of",
         ),
+        // A listed code but for its case or white space is told so, as on every surface.
+        (
+            json!({"customerNo": no, "accountToken": token, "amount": "1", "currency": "usd", "invoiceId": "I1"}),
+            "000023",
+            "currency: currency \"usd\" is not upper case; ISO 4217 codes are, send \"USD\"",
+        ),
+        (
+            json!({"customerNo": no, "accountToken": token, "amount": "1", "currency": " USD ", "invoiceId": "I1"}),
+            "000023",
+            "currency: currency \" USD \" has whitespace around the code; send \"USD\"",
+        ),
         (
             json!({"customerNo": no, "accountToken": token, "amount": "1", "currency": "USD"}),
             "000020",
@@ -629,7 +640,7 @@ async fn an_amount_is_checked_even_when_the_currency_is_refused() {
             json!({"currency": "usd", "amount": "0.00"}),
             "000023",
             vec![
-                "currency must be one of",
+                "currency \"usd\" is not upper case",
                 "amount must be greater than zero",
             ],
         ),

@@ -196,10 +196,9 @@ pub fn email(f: &Fields, name: &str, required_field: bool) -> Result<Option<Stri
     if let Some(v) = &value {
         if let Some((at, c)) = v.chars().enumerate().find(|(_, c)| !c.is_ascii_graphic()) {
             return Err(PockytError::value(format!(
-                "{name} {} has U+{:04X} at character {}; an e-mail address is printable ASCII (no spaces, control, invisible or non-ASCII characters)",
+                "{name} {} has U+{:04X} at position {at} (counted in characters from 0); an e-mail address is printable ASCII (no spaces, control, invisible or non-ASCII characters)",
                 echo(v),
                 u32::from(c),
-                at + 1
             )));
         }
         let ok = v.split_once('@').is_some_and(|(user, domain)| {
@@ -226,14 +225,25 @@ pub fn currency(f: &Fields, name: &str) -> Result<Currency, PockytError> {
 }
 
 /// A [`PAYOUT_CURRENCIES`] code: pay's `currency`, and the balance query's, refused alike
-/// (`000023` naming the list).
+/// (`000023` naming the list). A code the list would hold but for its case or the white space
+/// around it (`"usd"`, `" USD "`) is refused with the currency parser's words, which say so, as
+/// every surface's currency is ([`currency`]).
 pub fn payout_currency(
     f: &Fields,
     name: &str,
     required_field: bool,
 ) -> Result<Option<Currency>, PockytError> {
-    let Some(code) = one_of(f, name, PAYOUT_CURRENCIES, required_field)? else {
-        return Ok(None);
+    let code = match one_of(f, name, PAYOUT_CURRENCIES, required_field) {
+        Ok(Some(code)) => code,
+        Ok(None) => return Ok(None),
+        Err(refused) => {
+            let near = may(f, name)?
+                .filter(|v| PAYOUT_CURRENCIES.contains(&v.trim().to_ascii_uppercase().as_str()));
+            return Err(match near.map(|v| Currency::parse(&v)) {
+                Some(Err(e)) => PockytError::value(format!("{name}: {}", message(e))),
+                _ => refused,
+            });
+        }
     };
     Currency::parse(&code)
         .map(Some)
