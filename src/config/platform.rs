@@ -9,8 +9,10 @@ use serde::{Deserialize, Deserializer};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PlatformAuth {
-    /// The Whalet envelope with the partner's keys (head.apiCode = the operation name).
+    /// The Whalet envelope with the partner's keys (head.apiCode = the operation name): `"whalet"`,
+    /// or `"envelope"`, the name a refusal of plain JSON gives the mode.
     #[default]
+    #[serde(alias = "envelope")]
     Whalet,
     /// Plain JSON, no signature; the partner is named by the `partnerId` header (default: the
     /// demo partner). For quick demos with curl.
@@ -170,6 +172,21 @@ mod tests {
 
     fn parse(toml: &str) -> Result<PlatformConfig, String> {
         toml::from_str(toml).map_err(|e| e.to_string())
+    }
+
+    /// The envelope mode is read under both its names; another name is refused naming them.
+    #[test]
+    fn the_envelope_mode_has_two_names() {
+        for name in ["whalet", "envelope"] {
+            let mode = parse(&format!("auth = {name:?}")).unwrap().auth;
+            assert_eq!(mode, super::PlatformAuth::Whalet, "{name}");
+        }
+        assert_eq!(
+            parse("auth = \"none\"").unwrap().auth,
+            super::PlatformAuth::None
+        );
+        let e = parse("auth = \"plain\"").unwrap_err();
+        assert!(e.contains("unknown variant `plain`"), "{e}");
     }
 
     #[test]
