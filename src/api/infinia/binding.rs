@@ -6,7 +6,6 @@
 //! [`crate::authorize::EXPIRED_REASON`].
 //! Idempotent on `requestNo`: the same fields give the same link; other fields are SYS-002.
 
-use rand::RngCore;
 use serde_json::{json, Value};
 
 use super::fields::{content, currency, optional, required, text};
@@ -306,10 +305,10 @@ pub fn view(b: &Binding) -> Value {
     })
 }
 
+/// The binding's authorization token: the shared page's 128 random bits
+/// ([`crate::authorize::new_token`]), marked as Infinia's.
 fn new_token() -> String {
-    let mut bytes = [0u8; 12];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    format!("inf_{}", hex::encode(bytes))
+    format!("inf_{}", crate::authorize::new_token())
 }
 
 /// Finds a binding by its authorization token (for the authorization page).
@@ -402,9 +401,14 @@ pub fn decide(
             BindingStatus::Rejected
         };
         binding.decided_at = Some(now);
-        binding.reason = reason
-            .map(str::to_owned)
-            .or_else(|| (!approved).then(|| "the seller declined the authorization".to_owned()));
+        // A reason is a decline's: text typed in the page's reason box and then approved is
+        // not kept (a bound binding reports none, as whalet-platform's does).
+        binding.reason = (!approved).then(|| {
+            reason.map_or_else(
+                || "the seller declined the authorization".to_owned(),
+                str::to_owned,
+            )
+        });
         let binding = binding.clone();
         let seller_status = approved.then(|| bind_seller(s, &binding, now));
         Ok((binding, seller_status))

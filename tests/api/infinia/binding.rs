@@ -56,7 +56,13 @@ async fn a_binding_link_is_pending_until_the_seller_approves() {
     let (tenant, binding) = whalet_sim::api::infinia::binding::find(app.app(), token).unwrap();
     assert_eq!(tenant, TenantId::new(Provider::Infinia, "demo-app"));
     assert_eq!(binding.request["storeName"], "Acme Official Store");
-    whalet_sim::api::infinia::binding::decide(app.app(), &tenant, token, true, None).unwrap();
+    // The shared page's 128 random bits.
+    let random = token.strip_prefix("inf_").unwrap();
+    assert_eq!(random.len(), 32, "{token}");
+    assert!(random.bytes().all(|b| b.is_ascii_hexdigit()), "{token}");
+    // A reason typed in the page's box and then approved is a decline's, not kept.
+    let typed = Some("typed, then approved");
+    whalet_sim::api::infinia::binding::decide(app.app(), &tenant, token, true, typed).unwrap();
     let err = whalet_sim::api::infinia::binding::decide(app.app(), &tenant, token, false, None)
         .unwrap_err();
     assert!(
@@ -76,6 +82,7 @@ async fn a_binding_link_is_pending_until_the_seller_approves() {
         (Some("BOUND"), Some("ACTIVE"))
     );
     assert_eq!(q["bindTime"], "2025-01-01 08:00:00");
+    assert_eq!(q["reason"], "", "{q}");
     let n = app.wait_notification("apiCode=sellerStatus").await;
     assert_eq!(n["status"], "delivered");
     let hook = &hooks.hooks()[0];
