@@ -486,8 +486,29 @@ fn b64_decode(text: &str) -> Result<Vec<u8>, String> {
             base64::DecodeError::InvalidLength(n) => {
                 format!("length {n} is not valid (padding with '=' missing?)")
             }
+            base64::DecodeError::InvalidPadding => padding_problem(text),
             other => other.to_string(),
         })
+}
+
+/// What is wrong with the `=` padding of `text`, Base64 the decoder refused for it: standard
+/// Base64 is padded to a multiple of 4 characters (the simulator does not take it unpadded,
+/// docs/FIDELITY.md).
+fn padding_problem(text: &str) -> String {
+    let n = text.len();
+    let pads = text.bytes().rev().take_while(|&b| b == b'=').count();
+    if pads == 0 && n % 4 != 0 {
+        format!(
+            "its {n} characters are not a multiple of 4: the = padding is missing (add {} '=' \
+             at the end; Java: Base64.getEncoder(), not withoutPadding())",
+            4 - n % 4
+        )
+    } else {
+        format!(
+            "the = padding is wrong: {n} characters ending with {pads} '='; standard Base64 pads \
+             the last group of 4 with one or two '=' where the bytes run out"
+        )
+    }
 }
 
 fn abbreviate(s: &str) -> String {

@@ -363,3 +363,25 @@ fn invalid_character_counts_characters_not_bytes() {
     );
     assert_eq!(invalid_character("abc", |_| true), None);
 }
+
+/// Base64 whose `=` padding is missing or wrong is named so, with what to send (the decoder's
+/// own words were "Invalid padding").
+#[test]
+fn base64_without_its_padding_says_so() {
+    let padded = base64::engine::general_purpose::STANDARD.encode(b"sixteen bytes!!?");
+    assert!(padded.ends_with("=="), "{padded}");
+    let unpadded = padded.trim_end_matches('=');
+    let err = super::b64_decode(unpadded).unwrap_err();
+    assert_eq!(
+        err,
+        format!(
+            "its {} characters are not a multiple of 4: the = padding is missing (add 2 '=' at \
+             the end; Java: Base64.getEncoder(), not withoutPadding())",
+            unpadded.len()
+        )
+    );
+    let one_short = &padded[..padded.len() - 1];
+    let err = super::b64_decode(one_short).unwrap_err();
+    assert!(err.contains("the = padding is wrong"), "{err}");
+    assert_eq!(super::b64_decode(&padded).unwrap(), b"sixteen bytes!!?");
+}
