@@ -135,7 +135,7 @@ impl App {
         let mode = options.clock_mode.unwrap_or(file_mode);
         let start = options.start_time.or(file_start);
         let clock = Clock::new(mode, start);
-        let client = HttpClient::new();
+        let client = HttpClient::with_dns_lookups(config.notify.dns_lookups);
         let outbox = Outbox::new(
             clock.clone(),
             client.clone(),

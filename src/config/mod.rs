@@ -308,6 +308,11 @@ pub struct NotifyConfig {
     /// Attempts open at once to one destination (scheme, host and port); further attempts wait
     /// their turn, so a slow or hung receiver holds only its own share.
     pub concurrency_per_destination: usize,
+    /// Host-name lookups of receivers' addresses running at once, each on a thread of its own
+    /// (never the runtime's shared blocking pool: a lookup whose DNS server does not answer
+    /// cannot be cancelled; `http::resolve`); further lookups wait, within their attempt's
+    /// timeout.
+    pub dns_lookups: usize,
 }
 
 impl Default for NotifyConfig {
@@ -317,6 +322,7 @@ impl Default for NotifyConfig {
             ledger_capacity: 10_000,
             run_tag: None,
             concurrency_per_destination: crate::notify::DEFAULT_CONCURRENCY,
+            dns_lookups: crate::http::resolve::DEFAULT_LOOKUPS,
         }
     }
 }
@@ -329,6 +335,10 @@ impl NotifyConfig {
     /// The largest run tag: a Whalet requestNo writes the tag as 6 digits, so a larger one
     /// would be cut and two tags would give the same requestNos.
     pub const MAX_RUN_TAG: u32 = 999_999;
+
+    /// The most lookup threads `[notify] dns_lookups` may ask for (each one a thread of the
+    /// process while its lookup runs).
+    pub const MAX_DNS_LOOKUPS: usize = 1_024;
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -734,6 +744,14 @@ impl Config {
                 "never deliver: no attempt at a time per destination",
             )
             .at_most(permits),
+            Bound::new(
+                "[notify] dns_lookups",
+                notify.dns_lookups,
+                1,
+                notify_default.dns_lookups,
+                "never deliver to a receiver named by its host name: no lookup at a time",
+            )
+            .at_most(NotifyConfig::MAX_DNS_LOOKUPS),
             Bound::new(
                 "[notify] run_tag",
                 notify.run_tag.unwrap_or_default(),

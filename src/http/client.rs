@@ -69,14 +69,23 @@ impl Default for HttpClient {
 
 impl HttpClient {
     pub fn new() -> Self {
-        Self::build(None)
+        Self::build(None, super::resolve::DEFAULT_LOOKUPS)
+    }
+
+    /// A client looking host names up at most `lookups` at a time, on threads of their own
+    /// (`[notify] dns_lookups`, [`super::resolve`]).
+    pub fn with_dns_lookups(lookups: usize) -> Self {
+        Self::build(None, lookups)
     }
 
     /// With `proxy`, other hosts go through it instead of the environment's proxy, as if it
-    /// were set in `ALL_PROXY`.
-    fn build(proxy: Option<reqwest::Proxy>) -> Self {
+    /// were set in `ALL_PROXY`. Host names are looked up by one [`super::resolve::Resolver`]
+    /// of at most `lookups` threads, shared by both inner clients.
+    fn build(proxy: Option<reqwest::Proxy>, lookups: usize) -> Self {
+        let resolver = std::sync::Arc::new(super::resolve::Resolver::new(lookups));
         let builder = || {
             reqwest::Client::builder()
+                .dns_resolver(resolver.clone())
                 // A redirect answer is the partner's answer: judged (a failed attempt), not followed.
                 .redirect(reqwest::redirect::Policy::none())
                 .pool_idle_timeout(Duration::from_secs(30))
@@ -374,9 +383,10 @@ mod tests {
     async fn a_proxy_serves_other_hosts_and_never_loopback() {
         let proxy = answering("proxied").await;
         let target = answering("direct").await;
-        let client = HttpClient::build(Some(
-            reqwest::Proxy::all(format!("http://{proxy}")).unwrap(),
-        ));
+        let client = HttpClient::build(
+            Some(reqwest::Proxy::all(format!("http://{proxy}")).unwrap()),
+            crate::http::resolve::DEFAULT_LOOKUPS,
+        );
         let timeout = Duration::from_secs(5);
 
         let local = client
@@ -457,7 +467,10 @@ mod tests {
     #[tokio::test]
     async fn a_failed_proxy_is_named_in_the_error() {
         // Nothing listens on port 9.
-        let client = HttpClient::build(Some(reqwest::Proxy::all("http://127.0.0.1:9").unwrap()));
+        let client = HttpClient::build(
+            Some(reqwest::Proxy::all("http://127.0.0.1:9").unwrap()),
+            crate::http::resolve::DEFAULT_LOOKUPS,
+        );
         let why = client
             .get("http://partner.example/notify", Duration::from_secs(5))
             .await

@@ -6,6 +6,7 @@
 pub mod client;
 mod files;
 pub mod peer;
+pub mod resolve;
 mod stall;
 
 use std::net::SocketAddr;

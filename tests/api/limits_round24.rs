@@ -21,6 +21,7 @@ const LEAST: &[(&str, &str, u64)] = &[
     ("notify", "timeout_ms", 1),
     ("notify", "ledger_capacity", 1),
     ("notify", "concurrency_per_destination", 1),
+    ("notify", "dns_lookups", 1),
     ("journal", "capacity", 1),
     ("journal", "max_field_bytes", 256),
     ("whalet", "body_limit_bytes", 1),
@@ -131,6 +132,7 @@ fn a_count_held_at_once_above_its_range_is_refused_naming_the_range() {
         ("server", "max_connections"),
         ("server", "cpu_parallelism"),
         ("notify", "concurrency_per_destination"),
+        ("notify", "dns_lookups"),
     ] {
         let (started, stderr) = serve(&format!("[{section}]\n{key} = {}\n", i64::MAX));
         assert!(!started, "[{section}] {key} = {} started", i64::MAX);
