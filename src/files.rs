@@ -42,29 +42,26 @@ impl FileKind {
         pipe: false,
     };
     /// `--config` / `WHALET_SIM_CONFIG`.
-    pub const CONFIG: Self = Self {
-        what: "a config file",
-        limit: MAX_SETTINGS_FILE_BYTES,
-        pipe: true,
-    };
+    pub const CONFIG: Self = Self::settings("a config file");
     /// `--contract` / `WHALET_SIM_CONTRACT` / `[contract] file`.
-    pub const CONTRACT: Self = Self {
-        what: "a contract file",
-        limit: MAX_SETTINGS_FILE_BYTES,
-        pipe: true,
-    };
+    pub const CONTRACT: Self = Self::settings("a contract file");
     /// `--scenario` / `WHALET_SIM_SCENARIO`.
-    pub const SCENARIO: Self = Self {
-        what: "a scenario file",
-        limit: MAX_SETTINGS_FILE_BYTES,
-        pipe: true,
-    };
+    pub const SCENARIO: Self = Self::settings("a scenario file");
     /// `--snapshot` / `WHALET_SIM_SNAPSHOT`.
     pub const SNAPSHOT: Self = Self {
         what: "a snapshot file",
         limit: MAX_SNAPSHOT_FILE_BYTES,
         pipe: true,
     };
+
+    /// A settings file a flag or a variable names (a pipe is read), under the settings limit.
+    const fn settings(what: &'static str) -> Self {
+        Self {
+            what,
+            limit: MAX_SETTINGS_FILE_BYTES,
+            pipe: true,
+        }
+    }
 }
 
 /// The bytes of the file at `path`, one of `kind`: refused when it is a directory or a device

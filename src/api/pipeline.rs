@@ -448,6 +448,27 @@ impl<S> Ctx<'_, S> {
     ) -> Result<R, E> {
         self.core.with_tenant(self.tenant, f)?
     }
+
+    /// Schedules `kind` for this tenant (the work an operation leaves for later: a payment's
+    /// settlement, a sharing's finish) after the scenario's delay, or `default_ms` when no rule
+    /// sets one.
+    pub fn schedule_in(
+        &self,
+        kind: &crate::core::timers::TimerKind,
+        default_ms: i64,
+        label: String,
+        key: &str,
+        params: Value,
+    ) -> u64 {
+        let pending = crate::core::timers::Pending {
+            label,
+            tenant: Some(self.tenant),
+            key,
+            params,
+        };
+        let delay = self.decision.delay_or(default_ms);
+        self.core.schedule_timer_in(kind, delay, pending)
+    }
 }
 
 /// Serves one request of `scheme`'s surface; `route` is the operation part of the path.

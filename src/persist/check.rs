@@ -1059,6 +1059,38 @@ mod tests {
         json!({"account": account, "amount": {"minor": minor, "currency": "USD"}})
     }
 
+    /// The default state with an empty ledger.
+    fn empty() -> Value {
+        state(json!({"balances": [], "postings": []}))
+    }
+
+    /// Why tenant `whalet:1` is refused as `v` (the test fails when it reads).
+    fn refused(v: &Value) -> String {
+        tenant("whalet:1", v).err().unwrap()
+    }
+
+    /// User U1, approved, as a snapshot holds it.
+    fn user() -> Value {
+        json!({
+            "user_id": "U1", "out_user_id": "o1", "user_type": "PERSONAL", "name": "n",
+            "country_code": "US", "status": "SUCCESS", "reported_status": "",
+            "message": "", "attempt": 1, "applied_at": 0, "decided_at": null,
+            "re_material": false, "material_type": "", "application": {}
+        })
+    }
+
+    /// A timer of `kind` due at 5 s, about `tenant`'s object `key`.
+    fn timer(kind: &str, label: &str, tenant: &str, key: &str, params: Value) -> TimerRecord {
+        TimerRecord {
+            due: 5_000,
+            label: label.into(),
+            kind: kind.into(),
+            tenant: Some(tenant.into()),
+            key: key.into(),
+            params,
+        }
+    }
+
     #[test]
     fn a_default_state_and_a_balanced_ledger_read() {
         let legs = json!([
@@ -1094,13 +1126,13 @@ mod tests {
         raised["amount"] = json!("5000.00");
         let ledger =
             json!({"balances": [bank(-100000), raised], "postings": [posting(legs.clone())]});
-        let e = tenant("whalet:1", &state(ledger)).err().unwrap();
+        let e = refused(&state(ledger));
         assert!(
             e.starts_with(r#"tenants["whalet:1"].ledger.balances[1]: the balance of account "wallet:U1:B2C:available" is 5000.00 USD (minor 500000), but its postings sum to 1000.00 USD (minor 100000)"#),
             "{e}"
         );
         let ledger = json!({"balances": [usd()], "postings": [posting(legs.clone())]});
-        let e = tenant("whalet:1", &state(ledger)).err().unwrap();
+        let e = refused(&state(ledger));
         assert!(
             e.starts_with(r#"tenants["whalet:1"].ledger.balances: account "external:bank" has no balance row, but its postings sum to -1000.00 USD (minor -100000)"#),
             "{e}"
@@ -1119,9 +1151,9 @@ mod tests {
     /// Regression: a requestNo listed twice was kept once (five listed, four remembered).
     #[test]
     fn a_request_no_listed_twice_is_refused_naming_both_places() {
-        let mut v = state(json!({"balances": [], "postings": []}));
+        let mut v = empty();
         v["request_nos"] = json!(["a", "b", "c", "b"]);
-        let e = tenant("whalet:1", &v).err().unwrap();
+        let e = refused(&v);
         assert!(
             e.starts_with(
                 r#"tenants["whalet:1"].request_nos[3]: requestNo "b" is also request_nos[1]"#
@@ -1136,17 +1168,12 @@ mod tests {
     /// lookup by its id (and its money with it). Refused naming the path, the key and the id.
     #[test]
     fn an_object_under_a_key_other_than_its_id_is_refused() {
-        let user = json!({
-            "user_id": "U1", "out_user_id": "o1", "user_type": "PERSONAL", "name": "n",
-            "country_code": "US", "status": "SUCCESS", "reported_status": "",
-            "message": "", "attempt": 1, "applied_at": 0, "decided_at": null,
-            "re_material": false, "material_type": "", "application": {}
-        });
-        let mut v = state(json!({"balances": [], "postings": []}));
+        let user = user();
+        let mut v = empty();
         v["whalet"]["users"] = json!({"U1": user.clone()});
         assert!(tenant("whalet:1", &v).is_ok());
         v["whalet"]["users"] = json!({"U2099": user});
-        let e = tenant("whalet:1", &v).err().unwrap();
+        let e = refused(&v);
         assert!(
             e.starts_with(
                 r#"tenants["whalet:1"].whalet.users["U2099"]: the key disagrees with the object's user_id "U1""#
@@ -1160,10 +1187,10 @@ mod tests {
     /// the next id is refused; the one below reads.
     #[test]
     fn a_sequence_that_leaves_no_number_for_the_next_id_is_refused() {
-        let mut v = state(json!({"balances": [], "postings": []}));
+        let mut v = empty();
         for given in [u64::MAX, MAX_SEQUENCE] {
             v["sequence"] = json!(given);
-            let e = tenant("whalet:1", &v).err().unwrap();
+            let e = refused(&v);
             assert!(
                 e.starts_with(&format!(
                     r#"tenants["whalet:1"].sequence: {given} leaves no number for the next id"#
@@ -1182,9 +1209,9 @@ mod tests {
     /// if the wrong kind of value had been given. It is named out of range, with the range.
     #[test]
     fn a_number_beyond_a_fields_range_is_refused_naming_the_range() {
-        let mut v = state(json!({"balances": [], "postings": []}));
+        let mut v = empty();
         v["sequence"] = serde_json::from_str("18446744073709551616").unwrap();
-        let e = tenant("whalet:1", &v).err().unwrap();
+        let e = refused(&v);
         assert!(
             e.starts_with(r#"tenants["whalet:1"].sequence: the number "#)
                 && e.ends_with(
@@ -1193,30 +1220,30 @@ mod tests {
             "{e}"
         );
         v["sequence"] = serde_json::from_str("-1e30").unwrap();
-        let e = tenant("whalet:1", &v).err().unwrap();
+        let e = refused(&v);
         assert!(
             e.contains("is out of range: this field takes a whole number from 0"),
             "{e}"
         );
         // A fraction where a whole number goes says so in serde's words.
         v["sequence"] = json!(1.5);
-        let e = tenant("whalet:1", &v).err().unwrap();
+        let e = refused(&v);
         assert!(e.contains("invalid type: floating point `1.5`"), "{e}");
     }
 
     #[test]
     fn an_unknown_field_is_refused_naming_its_path() {
-        let mut v = state(json!({"balances": [], "postings": []}));
+        let mut v = empty();
         v["bogus"] = json!(1);
-        let e = tenant("whalet:1", &v).err().unwrap();
+        let e = refused(&v);
         assert!(
             e.starts_with(r#"tenants["whalet:1"].bogus: unknown field"#),
             "{e}"
         );
-        let mut v = state(json!({"balances": [], "postings": []}));
+        let mut v = empty();
         v["whalet"]["users"] = json!({});
         v["whalet"]["userz"] = json!({"U1": {}});
-        let e = tenant("whalet:1", &v).err().unwrap();
+        let e = refused(&v);
         assert!(
             e.starts_with(r#"tenants["whalet:1"].whalet.userz: unknown"#),
             "{e}"
@@ -1230,14 +1257,14 @@ mod tests {
         let mut row = usd();
         row["minor"] = json!("100000");
         let v = state(json!({"balances": [usd(), row], "postings": []}));
-        let e = tenant("whalet:1", &v).err().unwrap();
+        let e = refused(&v);
         assert_eq!(
             e,
             r#"tenants["whalet:1"].ledger.balances[1].minor: invalid type: string "100000", expected i64"#
         );
-        let mut v = state(json!({"balances": [], "postings": []}));
+        let mut v = empty();
         v["infinia"]["uploads"] = json!({"a b.csv": {"generation": "x"}});
-        let e = tenant("whalet:1", &v).err().unwrap();
+        let e = refused(&v);
         assert!(
             e.starts_with(r#"tenants["whalet:1"].infinia.uploads["a b.csv"]."#),
             "{e}"
@@ -1248,13 +1275,8 @@ mod tests {
     /// named at the user, not the field.
     #[test]
     fn a_wrong_type_among_the_review_fields_names_the_field() {
-        let user = json!({
-            "user_id": "U1", "out_user_id": "o1", "user_type": "PERSONAL", "name": "n",
-            "country_code": "US", "status": "SUCCESS", "reported_status": "",
-            "message": "", "attempt": 1, "applied_at": 0, "decided_at": null,
-            "re_material": false, "material_type": "", "application": {}
-        });
-        let mut v = state(json!({"balances": [], "postings": []}));
+        let user = user();
+        let mut v = empty();
         v["whalet"]["users"] = json!({"U1": user.clone()});
         assert!(tenant("whalet:1", &v).is_ok());
         for (field, wrong, said) in [
@@ -1273,7 +1295,7 @@ mod tests {
             let mut bad = user.clone();
             bad[field] = wrong;
             v["whalet"]["users"] = json!({"U1": bad});
-            let e = tenant("whalet:1", &v).err().unwrap();
+            let e = refused(&v);
             let at = format!(r#"tenants["whalet:1"].whalet.users["U1"].{field}: {said}"#);
             assert!(e.starts_with(&at), "{e}");
         }
@@ -1283,12 +1305,12 @@ mod tests {
     /// smallest value that fits; that value reads.
     #[test]
     fn a_sequence_below_a_minted_number_is_refused() {
-        let mut v = state(json!({"balances": [], "postings": []}));
+        let mut v = empty();
         v["infinia"]["uploads"] = json!({"a.csv": {"fileName": "a.csv", "status": "SUCCESS",
             "receivedAt": 0, "processedAt": 0, "totalRows": 0, "successRows": 0,
             "failedRows": 0, "errorFile": null, "reason": null, "generation": 3}});
         v["sequence"] = json!(2);
-        let e = tenant("whalet:1", &v).err().unwrap();
+        let e = refused(&v);
         assert_eq!(
             e,
             r#"tenants["whalet:1"].sequence: 2 is below 3, the number tenants["whalet:1"].infinia.uploads["a.csv"] carries; the next id minted would be one already given and replace that object: set it to 3 or more"#
@@ -1318,7 +1340,7 @@ mod tests {
         let mut row = usd();
         row["amount"] = json!("100.00");
         let v = state(json!({"balances": [row], "postings": []}));
-        let e = tenant("whalet:1", &v).err().unwrap();
+        let e = refused(&v);
         assert!(
             e.starts_with(
                 r#"tenants["whalet:1"].ledger.balances[0]: amount "100.00" disagrees with minor 100000 (1000.00 USD)"#
@@ -1334,7 +1356,7 @@ mod tests {
         let row = json!({"account": "external:bank", "currency": "USD",
                          "minor": -2999999999999997_i64, "amount": "-29999999999999.97"});
         let v = state(json!({"balances": [row], "postings": []}));
-        let e = tenant("whalet:1", &v).err().unwrap();
+        let e = refused(&v);
         assert_eq!(
             e,
             r#"tenants["whalet:1"].ledger.balances[0]: minor -2999999999999997 (USD) is beyond the largest amount an account holds (1000000000000000 minor units either way); no ledger holds such a balance"#
@@ -1342,7 +1364,7 @@ mod tests {
         let mut row = usd();
         row["amount"] = json!("99999999999999999.00");
         let v = state(json!({"balances": [row], "postings": []}));
-        let e = tenant("whalet:1", &v).err().unwrap();
+        let e = refused(&v);
         assert!(
             e.starts_with(
                 r#"tenants["whalet:1"].ledger.balances[0]: amount "99999999999999999.00""#
@@ -1356,7 +1378,7 @@ mod tests {
     #[test]
     fn a_posting_without_two_balancing_legs_is_refused() {
         let v = state(json!({"balances": [], "postings": [posting(json!([]))]}));
-        let e = tenant("whalet:1", &v).err().unwrap();
+        let e = refused(&v);
         assert!(
             e.starts_with(
                 r#"tenants["whalet:1"].ledger.postings: posting 1 (m): a posting moves money between at least two accounts; this one has 0 leg(s)"#
@@ -1365,7 +1387,7 @@ mod tests {
         );
         let legs = json!([leg("external:bank", -5), leg("wallet:U1:B2C:available", 4)]);
         let v = state(json!({"balances": [], "postings": [posting(legs)]}));
-        let e = tenant("whalet:1", &v).err().unwrap();
+        let e = refused(&v);
         assert!(
             e.starts_with(r#"tenants["whalet:1"].ledger.postings: posting 1 (m) is off by -1"#),
             "{e}"
@@ -1390,14 +1412,13 @@ mod tests {
         t.infinia.uploads.insert("lost.csv".into(), upload(1));
         t.infinia.uploads.insert("timed.csv".into(), upload(2));
         let tenant = "infinia:demo-app";
-        let timer = TimerRecord {
-            due: 5_000,
-            label: "process".into(),
-            kind: PROCESS_FILE.into(),
-            tenant: Some(tenant.into()),
-            key: "timed.csv".into(),
-            params: json!({"generation": 2}),
-        };
+        let timer = timer(
+            PROCESS_FILE,
+            "process",
+            tenant,
+            "timed.csv",
+            json!({"generation": 2}),
+        );
         let mut states = BTreeMap::from([(tenant.to_owned(), t)]);
         assert_eq!(end_abandoned_uploads(&mut states, &[timer], 9_000).len(), 1);
         let uploads = &states[tenant].infinia.uploads;
@@ -1439,14 +1460,13 @@ mod tests {
             ),
             "{e}"
         );
-        let timer = TimerRecord {
-            due: 5_000,
-            label: "finish".into(),
-            kind: SHARING_FINISH.into(),
-            tenant: Some("infinia:demo-app".into()),
-            key: "P1".into(),
-            params: json!({"success": true, "reason": null}),
-        };
+        let timer = timer(
+            SHARING_FINISH,
+            "finish",
+            "infinia:demo-app",
+            "P1",
+            json!({"success": true, "reason": null}),
+        );
         assert!(timers(&states, &[(0, timer)]).is_ok());
         states[0]
             .1
@@ -1528,14 +1548,13 @@ mod tests {
             "x.csv".into(),
             crate::store::infinia::Upload::received("x.csv", UploadStatus::Processing, 0, 7, None),
         );
-        let timer = TimerRecord {
-            due: 5_000,
-            label: "process".into(),
-            kind: PROCESS_FILE.into(),
-            tenant: Some("infinia:demo-app".into()),
-            key: "x.csv".into(),
-            params: json!({"generation": 7}),
-        };
+        let timer = timer(
+            PROCESS_FILE,
+            "process",
+            "infinia:demo-app",
+            "x.csv",
+            json!({"generation": 7}),
+        );
         let mut states = [("infinia:demo-app".to_owned(), t)];
         let ended = end_uploads_left_open(
             states.iter_mut().map(|(id, s)| (id.clone(), s)),
@@ -1656,14 +1675,13 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("40.00 USD held"), "{e}");
-        let timer = TimerRecord {
-            due: 5_000,
-            label: "settle".into(),
-            kind: PAYMENT_SETTLE.into(),
-            tenant: Some("whalet:202400000000001".into()),
-            key: "P1".into(),
-            params: json!({}),
-        };
+        let timer = timer(
+            PAYMENT_SETTLE,
+            "settle",
+            "whalet:202400000000001",
+            "P1",
+            json!({}),
+        );
         assert!(timers(&states, &[(0, timer)]).is_ok());
     }
 }

@@ -300,15 +300,12 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
         .unwrap_or(i64::MAX);
         let success = ctx.decision.succeeds();
         let reason = ctx.decision.reason().map(str::to_owned);
-        ctx.core.schedule_timer_in(
+        ctx.schedule_in(
             &SHARING_FINISH,
-            ctx.decision.delay_or(default_ms),
-            crate::core::timers::Pending {
-                label: format!("{}/sharing:{request_no}", ctx.tenant),
-                tenant: Some(ctx.tenant),
-                key: request_no,
-                params: json!({"success": success, "reason": reason}),
-            },
+            default_ms,
+            format!("{}/sharing:{request_no}", ctx.tenant),
+            request_no,
+            json!({"success": success, "reason": reason}),
         );
     }
     Ok(reply)

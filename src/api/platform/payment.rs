@@ -116,15 +116,12 @@ pub fn payment_apply(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> 
     let succeed = ctx.decision.succeeds();
     let reason = ctx.decision.reason().map(str::to_owned);
     let behaviour = ctx.decision.notify.clone();
-    ctx.core.schedule_timer_in(
+    ctx.schedule_in(
         &PAYMENT_SETTLE,
-        ctx.decision.delay_or(default_ms),
-        crate::core::timers::Pending {
-            label: format!("{}/platform.payment.settle {payment_id}", ctx.tenant),
-            tenant: Some(ctx.tenant),
-            key: payment_id,
-            params: json!({"succeed": succeed, "reason": reason, "notify": behaviour}),
-        },
+        default_ms,
+        format!("{}/platform.payment.settle {payment_id}", ctx.tenant),
+        payment_id,
+        json!({"succeed": succeed, "reason": reason, "notify": behaviour}),
     );
     Ok(reply)
 }

@@ -58,29 +58,19 @@ fn profile() -> impl Iterator<Item = &'static str> {
         .chain(["lang", "payorNo"])
 }
 
-/// The profile fields `/v3/payee/update` may carry: the update request's documented list, plus
-/// `company`, which a payee an update makes `BUSINESS` must have (docs/FIDELITY.md). The others
-/// (`firstName`, `lastName`, `dateOfBirth`, `payorNo`) are fixed at registration.
-const UPDATABLE: &[&str] = &[
-    "customerCode",
-    "email",
-    "profileType",
-    "company",
-    "phone",
-    "countryCode",
-    "country",
-    "state",
-    "city",
-    "street",
-    "street2",
-    "zip",
-    "lang",
-    "governmentIdType",
-    "governmentId",
-];
+/// The profile fields `/v3/payee/update` may carry, in the update request's documented order:
+/// its documented list (the whole [`ADDRESS`] among them), plus `company`, which a payee an
+/// update makes `BUSINESS` must have (docs/FIDELITY.md). The others (`firstName`, `lastName`,
+/// `dateOfBirth`, `payorNo`) are fixed at registration.
+fn updatable() -> impl Iterator<Item = &'static str> {
+    ["customerCode", "email", "profileType", "company", "phone"]
+        .into_iter()
+        .chain(ADDRESS.iter().copied())
+        .chain(["lang", "governmentIdType", "governmentId"])
+}
 
 /// Which profile fields a request may carry: all at registration ([`profile`]), the
-/// [`UPDATABLE`] ones in an update.
+/// [`updatable`] ones in an update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Carries {
     Register,
@@ -89,7 +79,7 @@ enum Carries {
 
 impl Carries {
     fn takes(self, name: &str) -> bool {
-        self == Carries::Register || UPDATABLE.contains(&name)
+        self == Carries::Register || updatable().any(|field| field == name)
     }
 
     /// The profile fields this request reads, in [`profile`] order.
@@ -167,7 +157,7 @@ fn fixed_fields(p: &mut fields::Problems, f: &Fields) {
                 1 => "it",
                 _ => "them",
             },
-            UPDATABLE.join(", ")
+            updatable().collect::<Vec<_>>().join(", ")
         )));
     }
 }
@@ -434,7 +424,7 @@ pub fn retrieve(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     Ok(Reply::new("query success").with("customer", payee))
 }
 
-/// Changes the fields the request names, only [`UPDATABLE`] ones (an empty or null optional
+/// Changes the fields the request names, only [`updatable`] ones (an empty or null optional
 /// field is cleared); the resulting profile must keep [`whole_profile_problems`]' rules, and its
 /// email and customerCode stay unique, or nothing changes.
 pub fn update(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {

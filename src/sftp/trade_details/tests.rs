@@ -2,8 +2,33 @@ use super::*;
 
 const SAMPLE: &str = include_str!("../../../samples/infinia-trade-details.csv");
 
+/// The header of a trade-details file with the eight columns a trade row needs.
+const HEADER8: &str =
+    "tradeNo,tradeType,orderNo,sellerId,originalTradeNo,tradeTime,currency,amount";
+
 fn earned(state: &InfiniaState, seller: &str) -> i64 {
     state.earned[seller]["USD"]
+}
+
+/// The rows `out` counted: all of them, those that succeeded, those that failed.
+fn counts(out: &Outcome) -> (u64, u64, u64) {
+    (out.total_rows, out.success_rows, out.failed_rows)
+}
+
+/// The reason of the first error listed for `row` (the test fails when there is none).
+fn reason_at(out: &Outcome, row: u64) -> String {
+    match out.errors.iter().find(|e| e.row == row) {
+        Some(e) => e.reason.clone(),
+        None => panic!("no error listed for row {row}: {:?}", out.errors),
+    }
+}
+
+/// The reason of the last error listed ("… N more errors not listed" past the limit).
+fn last_reason(out: &Outcome) -> String {
+    out.errors
+        .last()
+        .map(|e| e.reason.clone())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -11,10 +36,7 @@ fn the_sample_file_is_valid() {
     let mut state = InfiniaState::default();
     let out = apply(&mut state, "sample.csv", SAMPLE.as_bytes(), 1000);
     assert_eq!(out.status, UploadStatus::Success, "{:?}", out.errors);
-    assert_eq!(
-        (out.total_rows, out.success_rows, out.failed_rows),
-        (5, 5, 0)
-    );
+    assert_eq!(counts(&out), (5, 5, 0));
     // 120.00 + 80.50 - 60.00 + 5.00 for one seller, 300.00 for the other.
     assert_eq!(earned(&state, "SELLER-123456"), 14_550);
     assert_eq!(earned(&state, "SELLER-654321"), 30_000);
@@ -26,16 +48,18 @@ fn the_sample_file_is_valid() {
 #[test]
 fn trade_types_are_case_sensitive() {
     let mut state = InfiniaState::default();
-    let text = "tradeNo,tradeType,orderNo,sellerId,originalTradeNo,tradeTime,currency,amount\n\
+    let text = format!(
+        "{HEADER8}\n\
         C1,sale,O1,S1,,2025-01-01 10:00:00,USD,10.00\n\
         C2,Refund,O2,S1,,2025-01-01 10:00:00,USD,10.00\n\
-        C3,SALE,O3,S1,,2025-01-01 10:00:00,USD,10.00\n";
+        C3,SALE,O3,S1,,2025-01-01 10:00:00,USD,10.00\n"
+    );
     let out = apply(&mut state, "f.csv", text.as_bytes(), 1000);
     assert_eq!((out.success_rows, out.failed_rows), (1, 2));
     let reason = |row: u64| {
         let e = out.errors.iter().find(|e| e.row == row).unwrap();
         assert_eq!(e.column, "tradeType");
-        e.reason.clone()
+        reason_at(&out, row)
     };
     assert_eq!(
         reason(2),
@@ -48,19 +72,18 @@ fn trade_types_are_case_sensitive() {
 #[test]
 fn bad_rows_are_reported_with_row_column_and_reason() {
     let mut state = InfiniaState::default();
-    let text = "tradeNo,tradeType,orderNo,sellerId,originalTradeNo,tradeTime,currency,amount\n\
+    let text = format!(
+        "{HEADER8}\n\
         A1,SALE,O1,S1,,2025-01-01 10:00:00,USD,10.00\n\
         A2,REFUND,O2,S1,,2025-01-01 10:00:00,USD,10.00\n\
         A3,RETURN,O1,S1,A1,2025-01-01 10:00:00,USD,11.00\n\
         A1,SALE,O3,S1,,2025/01/01,XXX,1\n\
         A4,RETURN,O1,S1,A1,2025-01-01 10:00:00,USD,4.00\n\
-        A5,SALE,O5,S1,,2025-01-01 10:00:00,USD,1.001\n";
+        A5,SALE,O5,S1,,2025-01-01 10:00:00,USD,1.001\n"
+    );
     let out = apply(&mut state, "f.csv", text.as_bytes(), 1000);
     assert_eq!(out.status, UploadStatus::PartiallyFailed);
-    assert_eq!(
-        (out.total_rows, out.success_rows, out.failed_rows),
-        (6, 2, 4)
-    );
+    assert_eq!(counts(&out), (6, 2, 4));
     let at = |row: u64| {
         out.errors
             .iter()
@@ -134,11 +157,7 @@ fn row_errors_are_listed_up_to_the_limit_and_the_rest_counted() {
     let out = apply(&mut state, "f.csv", text.as_bytes(), 10);
     assert_eq!(out.failed_rows, 500);
     assert_eq!(out.errors.len(), 11);
-    let last = out
-        .errors
-        .last()
-        .map(|e| e.reason.clone())
-        .unwrap_or_default();
+    let last = last_reason(&out);
     let expected_more = unbounded.errors.len() - 10;
     assert!(
         last.contains(&format!("{expected_more} more errors not listed")),
@@ -155,7 +174,7 @@ fn row_errors_are_listed_up_to_the_limit_and_the_rest_counted() {
 #[test]
 fn row_numbers_count_records_whatever_the_line_ends() {
     let rows = [
-        "tradeNo,tradeType,orderNo,sellerId,originalTradeNo,tradeTime,currency,amount",
+        HEADER8,
         "R1,SALE,O1,S1,,2025-01-01 10:00:00,USD,10.00",
         "",
         "R2,SALE,\"O\n2\",S1,,yesterday,USD,5.00",
@@ -178,17 +197,16 @@ fn row_numbers_count_records_whatever_the_line_ends() {
 #[test]
 fn a_refused_amount_is_quoted_as_the_cell_has_it() {
     let mut state = InfiniaState::default();
-    let text = "tradeNo,tradeType,orderNo,sellerId,originalTradeNo,tradeTime,currency,amount\n\
+    let text = format!(
+        "{HEADER8}\n\
         E0,SALE,O1,S1,,2025-01-01 10:00:00,USD,10.00\n\
         E1,EXCHANGE,O1,S1,E0,2025-01-01 10:00:00,USD,--1\n\
         E2,EXCHANGE,O1,S1,E0,2025-01-01 10:00:00,USD,-1.001\n\
-        E3,SALE,O2,S1,,2025-01-01 10:00:00,USD,-1.50\n";
+        E3,SALE,O2,S1,,2025-01-01 10:00:00,USD,-1.50\n"
+    );
     let out = apply(&mut state, "f.csv", text.as_bytes(), 1000);
     assert_eq!((out.success_rows, out.failed_rows), (1, 3));
-    let reason = |row: u64| {
-        let e = out.errors.iter().find(|e| e.row == row).unwrap();
-        e.reason.clone()
-    };
+    let reason = |row: u64| reason_at(&out, row);
     assert_eq!(
         reason(5),
         "amount \"-1.50\" is negative; only an EXCHANGE may be negative"
@@ -207,19 +225,14 @@ fn a_refused_amount_is_quoted_as_the_cell_has_it() {
 /// back to the format (as the Open API's times are).
 #[test]
 fn a_trade_time_that_does_not_exist_is_named_as_such() {
-    let text = "tradeNo,tradeType,orderNo,sellerId,originalTradeNo,tradeTime,currency,amount\n\
+    let text = format!(
+        "{HEADER8}\n\
         T1,SALE,O1,S1,,2026-02-29 10:00:00,USD,1.00\n\
         T2,SALE,O2,S1,,2025-01-01 24:00:00,USD,1.00\n\
-        T3,SALE,O3,S1,,yesterday,USD,1.00\n";
+        T3,SALE,O3,S1,,yesterday,USD,1.00\n"
+    );
     let out = apply(&mut InfiniaState::default(), "t.csv", text.as_bytes(), 1000);
-    let reason = |row: u64| {
-        out.errors
-            .iter()
-            .find(|e| e.row == row)
-            .unwrap()
-            .reason
-            .clone()
-    };
+    let reason = |row: u64| reason_at(&out, row);
     assert_eq!(
         reason(2),
         "2026-02-29 is not a calendar date (February 2026 has 28 days)"
@@ -235,8 +248,7 @@ fn a_trade_time_that_does_not_exist_is_named_as_such() {
 /// and `+1` was taken though an amount refuses its sign.
 #[test]
 fn a_quantity_is_digits_from_one_to_the_largest_named_when_refused() {
-    let header =
-        "tradeNo,tradeType,orderNo,sellerId,originalTradeNo,tradeTime,currency,amount,quantity\n";
+    let header = format!("{HEADER8},quantity\n");
     let rows: Vec<String> = [
         "1",
         "007",
@@ -259,14 +271,7 @@ fn a_quantity_is_digits_from_one_to_the_largest_named_when_refused() {
         "{:?}",
         out.errors
     );
-    let reason = |row: u64| {
-        out.errors
-            .iter()
-            .find(|e| e.row == row)
-            .unwrap()
-            .reason
-            .clone()
-    };
+    let reason = |row: u64| reason_at(&out, row);
     assert_eq!(reason(5), "\"2147483648\" is too large: at most 2147483647");
     assert_eq!(reason(6), "\"4294967296\" is too large: at most 2147483647");
     assert_eq!(
@@ -284,14 +289,16 @@ fn a_quantity_is_digits_from_one_to_the_largest_named_when_refused() {
 #[test]
 fn exchanges_count_in_what_is_left_of_their_sale() {
     let mut state = InfiniaState::default();
-    let text = "tradeNo,tradeType,orderNo,sellerId,originalTradeNo,tradeTime,currency,amount\n\
+    let text = format!(
+        "{HEADER8}\n\
         X1,SALE,O1,S1,,2025-01-01 10:00:00,USD,100.00\n\
         X2,EXCHANGE,O1,S1,X1,2025-01-01 10:00:00,USD,-5000.00\n\
         X3,EXCHANGE,O1,S1,X1,2025-01-01 10:00:00,USD,-30.00\n\
         X4,RETURN,O1,S1,X1,2025-01-01 10:00:00,USD,100.00\n\
         X5,EXCHANGE,O1,S1,X1,2025-01-01 10:00:00,USD,10.00\n\
         X6,RETURN,O1,S1,X1,2025-01-01 10:00:00,USD,80.00\n\
-        X7,EXCHANGE,O1,S1,X1,2025-01-01 10:00:00,USD,-0.01\n";
+        X7,EXCHANGE,O1,S1,X1,2025-01-01 10:00:00,USD,-0.01\n"
+    );
     let out = apply(&mut state, "f.csv", text.as_bytes(), 1000);
     let refused: Vec<_> = out
         .errors
@@ -329,11 +336,13 @@ fn exchanges_count_in_what_is_left_of_their_sale() {
 #[test]
 fn earned_revenue_stays_within_the_largest_amount() {
     let mut state = InfiniaState::default();
-    let text = "tradeNo,tradeType,orderNo,sellerId,originalTradeNo,tradeTime,currency,amount\n\
+    let text = format!(
+        "{HEADER8}\n\
         M1,SALE,O1,S1,,2025-01-01 10:00:00,USD,10000000000000.00\n\
         M2,SALE,O2,S1,,2025-01-01 10:00:00,USD,10000000000000.00\n\
         M3,EXCHANGE,O1,S1,M1,2025-01-01 10:00:00,USD,0.01\n\
-        M4,SALE,O3,S2,,2025-01-01 10:00:00,USD,10000000000000.00\n";
+        M4,SALE,O3,S2,,2025-01-01 10:00:00,USD,10000000000000.00\n"
+    );
     let out = apply(&mut state, "f.csv", text.as_bytes(), 1000);
     assert_eq!(
         (out.success_rows, out.failed_rows),
@@ -353,8 +362,10 @@ fn earned_revenue_stays_within_the_largest_amount() {
     assert_eq!(earned(&state, "S1"), crate::money::MAX_MINOR);
     assert_eq!(earned(&state, "S2"), crate::money::MAX_MINOR);
     // A RETURN at the ceiling lowers the earned revenue (it was checked as if it raised it).
-    let text = "tradeNo,tradeType,orderNo,sellerId,originalTradeNo,tradeTime,currency,amount\n\
-        M5,RETURN,O1,S1,M1,2025-01-01 10:00:01,USD,1.00\n";
+    let text = format!(
+        "{HEADER8}\n\
+        M5,RETURN,O1,S1,M1,2025-01-01 10:00:01,USD,1.00\n"
+    );
     let out = apply(&mut state, "g.csv", text.as_bytes(), 1000);
     assert_eq!(
         (out.success_rows, out.failed_rows),
@@ -364,9 +375,6 @@ fn earned_revenue_stays_within_the_largest_amount() {
     );
     assert_eq!(earned(&state, "S1"), crate::money::MAX_MINOR - 100);
 }
-
-const HEADER8: &str =
-    "tradeNo,tradeType,orderNo,sellerId,originalTradeNo,tradeTime,currency,amount";
 
 /// Regression: a line holding only whitespace (` `, a tab) was read as a row of one empty cell and
 /// failed ("the row has 1 fields"), taking a row number. Every cell is trimmed, so such a line is
@@ -389,7 +397,7 @@ fn a_line_of_only_whitespace_is_blank_and_takes_no_number() {
         let mut state = InfiniaState::default();
         let out = apply(&mut state, "f.csv", text.as_bytes(), 1000);
         assert_eq!(
-            (out.total_rows, out.success_rows, out.failed_rows),
+            counts(&out),
             (3, 2, 1),
             "line end {end:?}: {:?}",
             out.errors
@@ -455,17 +463,8 @@ fn a_line_of_commas_or_a_quoted_empty_cell_is_a_failed_row() {
     );
     let out = apply(&mut InfiniaState::default(), "f.csv", text.as_bytes(), 1000);
     assert_eq!(out.status, UploadStatus::PartiallyFailed);
-    assert_eq!(
-        (out.total_rows, out.success_rows, out.failed_rows),
-        (4, 1, 3)
-    );
-    let reason = |row: u64| {
-        out.errors
-            .iter()
-            .find(|e| e.row == row)
-            .map(|e| e.reason.clone())
-            .unwrap_or_default()
-    };
+    assert_eq!(counts(&out), (4, 1, 3));
+    let reason = |row: u64| reason_at(&out, row);
     assert!(out.errors.iter().any(|e| e.row == 3), "{:?}", out.errors);
     assert_eq!(reason(4), "the row has 1 field; the header has 8");
     assert_eq!(reason(5), "the row has 2 fields; the header has 8");
@@ -537,10 +536,6 @@ fn one_unlisted_error_is_counted_in_the_singular() {
         text.as_bytes(),
         limit,
     );
-    let last = out
-        .errors
-        .last()
-        .map(|e| e.reason.clone())
-        .unwrap_or_default();
+    let last = last_reason(&out);
     assert!(last.starts_with("… 1 more error not listed"), "{last}");
 }

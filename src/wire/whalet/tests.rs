@@ -16,6 +16,30 @@ fn echo() -> Echo {
     }
 }
 
+/// The four head fields an echo carries, each to be changed alike.
+fn head_fields(echo: &mut Echo) -> [&mut String; 4] {
+    [
+        &mut echo.partner_id,
+        &mut echo.api_code,
+        &mut echo.request_no,
+        &mut echo.version,
+    ]
+}
+
+/// An empty body sealed by the partner for the platform (lower-case hex), as the JSON envelope
+/// sent.
+fn sealed_envelope() -> Value {
+    let (partner, platform) = keys();
+    let bytes = seal_request(
+        &echo(),
+        &json!({}),
+        &partner,
+        platform.public(),
+        HexCase::Lower,
+    );
+    serde_json::from_slice(&bytes.unwrap()).unwrap()
+}
+
 /// `body` sealed by `sender` for `receiver` (lower-case hex), then parsed back.
 fn sealed(body: &Value, sender: &PrivateKey, receiver: &PublicKey) -> SealedRequest {
     let bytes = seal_request(&echo(), body, sender, receiver, HexCase::Lower).unwrap();
@@ -144,15 +168,7 @@ fn json_that_is_not_an_object_is_named_by_its_type_not_ours() {
     }
     // A sealed request's head and body as a two-element array (serde reads such an array
     // as the struct) are refused too.
-    let (partner, platform) = keys();
-    let bytes = seal_request(
-        &echo(),
-        &json!({}),
-        &partner,
-        platform.public(),
-        HexCase::Lower,
-    );
-    let envelope: Value = serde_json::from_slice(&bytes.unwrap()).unwrap();
+    let envelope = sealed_envelope();
     let array = serde_json::to_vec(&json!([envelope["head"], envelope["body"]])).unwrap();
     let (_, err) = parse_request(&array).unwrap_err();
     assert_mentions(&err.detail, "it is an array");
@@ -496,23 +512,13 @@ fn a_refusal_echoing_a_long_head_value_cut_answers_the_request() {
         assert_mentions(&err.detail, "does not answer this request");
         // Another prefix of the value, or the cut of a different one, is not the echo.
         let mut shorter = sent.clone();
-        for field in [
-            &mut shorter.partner_id,
-            &mut shorter.api_code,
-            &mut shorter.request_no,
-            &mut shorter.version,
-        ] {
+        for field in head_fields(&mut shorter) {
             if field.len() > 30 {
                 field.truncate(100);
             }
         }
         let mut other = sent.clone();
-        for field in [
-            &mut other.partner_id,
-            &mut other.api_code,
-            &mut other.request_no,
-            &mut other.version,
-        ] {
+        for field in head_fields(&mut other) {
             if field.len() > 30 {
                 field.push('X');
             }
@@ -595,16 +601,7 @@ fn an_unsigned_reply_is_only_a_head_only_refusal() {
 /// would fail over an empty `encrypt`), naming what was sent in its place.
 #[test]
 fn a_missing_body_encrypt_is_named_before_the_signature() {
-    let (partner, platform) = keys();
-    let bytes = seal_request(
-        &echo(),
-        &json!({}),
-        &partner,
-        platform.public(),
-        HexCase::Lower,
-    )
-    .unwrap();
-    let envelope: Value = serde_json::from_slice(&bytes).unwrap();
+    let envelope = sealed_envelope();
     let encrypt = envelope["body"]["encrypt"].clone();
     let head = envelope["head"].clone();
     let cases = [
