@@ -136,7 +136,10 @@ impl Resolve for Resolver {
         let lookup = self.lookup(name.as_str());
         Box::pin(async move {
             match lookup.await {
-                Ok(addrs) => Ok(Box::new(addrs.to_vec().into_iter()) as Addrs),
+                Ok(addrs) => {
+                    let owned: Vec<SocketAddr> = addrs.iter().copied().collect();
+                    Ok(Box::new(owned.into_iter()) as Addrs)
+                }
                 Err(why) => Err(why.to_string().into()),
             }
         })

@@ -240,7 +240,13 @@ pub struct DataDir {
     stop_error: Mutex<Option<String>>,
     core: OnceLock<Core>,
     lock: Mutex<Option<DirLock>>,
+    /// The writer thread's queue, started by the first reply that waits for a commit
+    /// ([`DataDir::commit_for_reply`]).
+    writer: OnceLock<std::sync::mpsc::Sender<Waiter>>,
 }
+
+/// A reply waiting for its changes to be committed: told how the commit went.
+type Waiter = tokio::sync::oneshot::Sender<Result<(), String>>;
 
 /// What a start found in the data directory.
 #[derive(Debug, Clone, Default)]
@@ -303,6 +309,7 @@ impl DataDir {
             stop_error: Mutex::new(None),
             core: OnceLock::new(),
             lock: Mutex::new(Some(lock)),
+            writer: OnceLock::new(),
         }))
     }
     pub fn dir(&self) -> &Path {
@@ -616,13 +623,67 @@ pub async fn before_reply(core: &Core) -> Option<String> {
     if !dir.pending() {
         return None;
     }
-    let failed = match tokio::task::spawn_blocking(move || dir.commit()).await {
-        Ok(Ok(())) => return None,
-        Ok(Err(e)) => e,
-        Err(e) => format!("the data dir writer failed: {e}"),
+    let failed = match dir.commit_for_reply().await {
+        Ok(()) => return None,
+        Err(e) => e,
     };
     tracing::error!(error = %failed, "data dir write failed; replies are 503 until a write succeeds");
     Some(not_durable(&failed))
+}
+
+impl DataDir {
+    /// Commits every change so far on the data directory's own writer thread, for a reply
+    /// that waits for it. Not on the runtime's blocking pool: that pool also seals
+    /// notifications, and a burst of seals queued there held every reply of a server with a
+    /// data directory behind it. Replies that wait together share one commit (each change a
+    /// waiter made before asking is in it: the writer takes its cut after taking the waiters).
+    async fn commit_for_reply(self: &Arc<Self>) -> Result<(), String> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let writer = self.writer.get_or_init(|| writer(Arc::downgrade(self)));
+        if let Err(refused) = writer.send(tx) {
+            // No writer thread (the system gave none): commit on the blocking pool, as before.
+            drop(refused);
+            let dir = self.clone();
+            return tokio::task::spawn_blocking(move || dir.commit())
+                .await
+                .unwrap_or_else(|e| Err(format!("the data dir writer failed: {e}")));
+        }
+        rx.await
+            .unwrap_or_else(|_| Err("the data dir writer stopped".to_owned()))
+    }
+}
+
+/// Starts the writer thread of [`DataDir::commit_for_reply`]; it ends when the data directory
+/// is dropped (its queue's sender with it). A thread the system refuses leaves a queue nobody
+/// reads: sending to it fails and the reply commits on the blocking pool.
+fn writer(dir: std::sync::Weak<DataDir>) -> std::sync::mpsc::Sender<Waiter> {
+    let (tx, rx) = std::sync::mpsc::channel::<Waiter>();
+    let spawned = std::thread::Builder::new()
+        .name("data-dir-writer".into())
+        .spawn(move || {
+            while let Ok(first) = rx.recv() {
+                let waiting: Vec<Waiter> = std::iter::once(first).chain(rx.try_iter()).collect();
+                let outcome = match dir.upgrade() {
+                    Some(dir) => {
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| dir.commit()))
+                            .unwrap_or_else(|_| {
+                                Err("the data dir writer failed: it panicked".to_owned())
+                            })
+                    }
+                    None => Err("the data dir is closed".to_owned()),
+                };
+                for waiter in waiting {
+                    let _ = waiter.send(outcome.clone());
+                }
+            }
+        });
+    match spawned {
+        Ok(_) => tx,
+        Err(e) => {
+            tracing::warn!(error = %e, "no data dir writer thread; commits run on the blocking pool");
+            std::sync::mpsc::channel().0
+        }
+    }
 }
 
 /// The answer to a request whose reply could not be made durable: what failed, what state the
@@ -2346,6 +2407,42 @@ mod tests {
     /// advance steps the clock on meanwhile, so a `kill -9` left a stored clock past timers
     /// still pending (they ran late after the restart) and numbers past the notifications kept
     /// (ids skipped). They are the cut's; the next commit writes what came after it.
+    /// A reply's commit does not queue behind the runtime's blocking pool (which also seals
+    /// notifications): with its only thread taken, the commit still comes, on the writer.
+    #[test]
+    fn a_replys_commit_does_not_wait_for_the_blocking_pool() {
+        let tmp = tempfile::tempdir().unwrap();
+        let options = crate::Options {
+            clock_mode: Some(ClockMode::Manual),
+            ..crate::Options::default()
+        };
+        let app = crate::App::new(crate::config::Config::default(), options).unwrap();
+        let dir = DataDir::open(tmp.path()).unwrap();
+        assert!(dir.core.set(app.core().clone()).is_ok());
+        assert!(dir.pending(), "a new directory has its state to write");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .max_blocking_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let (taken, release) = std::sync::mpsc::channel::<()>();
+            let busy = tokio::task::spawn_blocking(move || {
+                let _ = release.recv_timeout(Duration::from_secs(30));
+            });
+            let committed =
+                tokio::time::timeout(Duration::from_secs(10), dir.commit_for_reply()).await;
+            drop(taken);
+            busy.await.unwrap();
+            assert_eq!(
+                committed.expect("the commit waited for the blocking pool"),
+                Ok(())
+            );
+        });
+        assert!(!dir.pending(), "everything is written");
+    }
+
     #[test]
     fn a_commit_writes_the_clock_and_numbering_of_its_own_cut() {
         const T0: i64 = 1_735_689_600_000;
