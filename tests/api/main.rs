@@ -63,6 +63,7 @@ mod fdash47;
 mod fdash48;
 mod fdash49;
 mod fdiag49;
+mod ffx51;
 mod fidelity_whalet;
 mod fimport47;
 mod finf48;

@@ -26,7 +26,10 @@ pub const OPERATIONS: &[Operation] = &[Operation {
 /// How long a quote is valid by default (virtual time).
 pub const QUOTE_VALID_MS: i64 = 10 * 60 * 1000;
 
-/// Units of each currency per 1 USD, in 1/10,000 (the simulator's fixed reference table).
+/// Units of each currency per 1 USD, in 1/10,000 (the simulator's fixed reference table of
+/// indicative rates). It quotes every currency an account may be opened in (the channels and
+/// platforms of `accounts/catalogue.json`, a unit test keeps them in step) and every currency a
+/// payout beneficiary account holds, so money the simulator lets in can be paid out.
 const PER_USD: &[(&str, i128)] = &[
     ("USD", 10_000),
     ("CNY", 71_200),
@@ -37,15 +40,77 @@ const PER_USD: &[(&str, i128)] = &[
     ("SGD", 13_400),
     ("AUD", 15_300),
     ("CAD", 13_600),
+    ("CNH", 71_300),
+    ("NZD", 16_800),
+    ("CHF", 8_800),
+    ("AED", 36_725),
+    ("SAR", 37_500),
+    ("MXN", 175_000),
+    ("PLN", 40_000),
+    ("SEK", 105_000),
+    ("TRY", 340_000),
+    ("MYR", 47_000),
+    ("PHP", 560_000),
+    ("THB", 355_000),
+    ("VND", 245_000_000),
+    ("TWD", 315_000),
+    ("BRL", 52_000),
 ];
 
-/// The default rate `from` → `to` as decimal text with 4 places (`7.1200`), or None.
-pub fn default_rate(from: &str, to: &str) -> Option<String> {
-    let find = |c: &str| PER_USD.iter().find(|(code, _)| *code == c).map(|(_, v)| *v);
-    let (a, b) = (find(from)?, find(to)?);
-    let scaled = (b * 10_000 * 2 + a) / (2 * a);
-    Some(format!("{}.{:04}", scaled / 10_000, scaled % 10_000))
+/// Units of `code` per 1 USD in 1/10,000, when the table quotes it.
+fn per_usd(code: &str) -> Option<i128> {
+    PER_USD.iter().find(|(c, _)| *c == code).map(|(_, v)| *v)
 }
+
+/// The default rate `from` → `to` as decimal text (`7.1200`), or None. A cross rate is rounded
+/// half up to 4 decimal places; one under 0.001, which 4 places would leave with one significant
+/// digit or none (VND to USD), to 4 significant digits (`0.00004082`), so no quoted rate is zero.
+pub fn default_rate(from: &str, to: &str) -> Option<String> {
+    let (a, b) = (per_usd(from)?, per_usd(to)?);
+    // b / a rounded half up to `places` decimals, as an integer of 10^-places.
+    let at = |places: u32| (b * 10i128.pow(places) * 2 + a) / (2 * a);
+    let mut places = 4;
+    let mut scaled = at(places);
+    if scaled < 10 {
+        while scaled < 1_000 && places < 10 {
+            places += 1;
+            scaled = at(places);
+        }
+    }
+    let unit = 10i128.pow(places);
+    Some(format!(
+        "{}.{:0width$}",
+        scaled / unit,
+        scaled % unit,
+        width = places as usize
+    ))
+}
+
+/// How the partner prices `from` → `to` for an order that needs a `rateId`: "ask rateInquiry"
+/// only when `rateInquiry` quotes the pair by default, else that no rate is offered and what
+/// sets one. One place decides both, so no hint sends the partner to a step that refuses.
+pub fn how_to_price(from: Currency, to: Currency) -> String {
+    if default_rate(from.code(), to.code()).is_some() {
+        format!("ask rateInquiry for {from} to {to}")
+    } else {
+        let pair = [from, to];
+        let missing: Vec<&str> = pair
+            .iter()
+            .map(Currency::code)
+            .filter(|c| per_usd(c).is_none())
+            .collect();
+        let verb = if missing.len() > 1 { "are" } else { "is" };
+        format!(
+            "no rate is offered for {from} to {to}: {} {verb} not in the simulator's rate table \
+             (rateInquiry names the currencies it quotes); {SCENARIO_RATE}",
+            missing.join(" and ")
+        )
+    }
+}
+
+/// What prices a pair the default table does not (the rule's `values.rate` replaces the rate of
+/// any pair of two currencies, see [`rate_inquiry`]).
+const SCENARIO_RATE: &str = "a scenario rule's values.rate on rateInquiry can set one";
 
 /// Why an amount has no price in the other currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,7 +187,7 @@ fn scenario_rate(ctx: &Ctx<'_>) -> Result<Option<String>, WhaletError> {
 fn no_rate(from: Currency, to: Currency) -> WhaletError {
     let offered: Vec<&str> = PER_USD.iter().map(|(c, _)| *c).collect();
     failure(format!(
-        "no rate is offered for {from} to {to}; the simulator quotes {}",
+        "no rate is offered for {from} to {to}; the simulator quotes {}; {SCENARIO_RATE}",
         offered.join(", ")
     ))
 }
@@ -219,7 +284,7 @@ pub fn usable_quote(
     if q.currency != from || q.to_currency != to {
         // What would make the quote fit, or let the order go without one.
         let hint = if from != to {
-            format!(" (ask rateInquiry for {from} to {to})")
+            format!(" ({})", how_to_price(from, to))
         } else if q.currency == from {
             format!(
                 " (the payee receives {to}: leave rateId out, or have the payee receive {})",
@@ -272,6 +337,75 @@ mod tests {
             convert(Money::new(1, usd), "1e3", cny),
             Err(Unconvertible::NotARate)
         );
+    }
+
+    /// Every currency an account may be opened in (a channel's or a platform's, read from the
+    /// embedded catalogue) is quoted against every other currency of the table, with a positive
+    /// rate a quote may carry: a currency added to the catalogue without a rate fails here.
+    #[test]
+    fn every_currency_the_catalogue_offers_is_quoted() {
+        let catalogue: Value =
+            serde_json::from_str(include_str!("../accounts/catalogue.json")).unwrap();
+        let mut offered: Vec<&str> = ["channels", "platforms"]
+            .iter()
+            .flat_map(|list| catalogue[list].as_array().unwrap())
+            .flat_map(|entry| entry["currencies"].as_array().unwrap())
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        offered.sort_unstable();
+        offered.dedup();
+        assert!(offered.len() >= 23, "{offered:?}");
+        for code in offered {
+            assert!(per_usd(code).is_some(), "{code} has no rate in PER_USD");
+        }
+        for (from, _) in PER_USD {
+            assert!(Currency::parse(from).is_ok(), "{from}");
+            for (to, _) in PER_USD {
+                let rate = default_rate(from, to).unwrap();
+                let (digits, _) =
+                    parse_rate(&rate).unwrap_or_else(|e| panic!("{from}->{to} {rate} {e}"));
+                // At least 2 significant digits: no rate is cut to a single digit.
+                assert!(digits >= 10, "{from} to {to}: {rate}");
+            }
+        }
+    }
+
+    /// A rate under 0.001 keeps 4 significant digits; others keep 4 places (unchanged).
+    #[test]
+    fn a_small_cross_rate_keeps_its_digits() {
+        assert_eq!(default_rate("VND", "USD").as_deref(), Some("0.00004082"));
+        assert_eq!(default_rate("USD", "VND").as_deref(), Some("24500.0000"));
+        assert_eq!(default_rate("JPY", "USD").as_deref(), Some("0.0067"));
+        assert_eq!(default_rate("VND", "JPY").as_deref(), Some("0.0061"));
+        assert_eq!(default_rate("MXN", "USD").as_deref(), Some("0.0571"));
+        let vnd = Currency::parse("VND").unwrap();
+        let usd = Currency::parse("USD").unwrap();
+        assert_eq!(
+            convert(Money::new(1_000_000, vnd), "0.00004082", usd).map(|m| m.minor),
+            Ok(4_082)
+        );
+        assert_eq!(
+            convert(Money::new(10_000, usd), "24500.0000", vnd).map(|m| m.minor),
+            Ok(2_450_000)
+        );
+    }
+
+    /// The hint of an order that needs a rateId sends the partner to rateInquiry only for a pair
+    /// it quotes; otherwise it says no rate is offered and what sets one.
+    #[test]
+    fn the_pricing_hint_agrees_with_the_table() {
+        let c = |code: &str| Currency::parse(code).unwrap();
+        assert_eq!(
+            how_to_price(c("MXN"), c("USD")),
+            "ask rateInquiry for MXN to USD"
+        );
+        assert_eq!(
+            how_to_price(c("USD"), c("KWD")),
+            "no rate is offered for USD to KWD: KWD is not in the simulator's rate table \
+             (rateInquiry names the currencies it quotes); a scenario rule's values.rate on \
+             rateInquiry can set one"
+        );
+        assert!(how_to_price(c("KWD"), c("ISK")).contains(": KWD and ISK are not"));
     }
 
     /// Too small and too large are told apart, and too large is named with the limit.

@@ -14,7 +14,7 @@ pub use super::result::{complete, view};
 use crate::api::whalet::common::fields::Check;
 use crate::api::whalet::common::owned::user_record;
 use crate::api::whalet::common::{failure, mint, once, schedule, send, IdOf, Verdict};
-use crate::api::whalet::fx::{convert, usable_quote};
+use crate::api::whalet::fx::{convert, how_to_price, usable_quote};
 use crate::api::whalet::replenish::hold_outflow;
 use crate::api::whalet::{Ctx, Reply};
 use crate::money::Money;
@@ -174,9 +174,9 @@ fn apply(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whalet
                 None if to == amount.currency => None,
                 None => {
                     return Err(failure(format!(
-                    "the payee receives {to}: rateId is required (ask rateInquiry for {} to {to})",
-                    amount.currency
-                )))
+                        "the payee receives {to}: rateId is required ({})",
+                        how_to_price(amount.currency, to)
+                    )))
                 }
             };
             let to_amount = match &rate {
