@@ -186,6 +186,10 @@ struct Inner {
     tracking: AtomicBool,
     record_log: Mutex<Vec<RecordChange>>,
     on_record_change: Mutex<Option<Arc<dyn Fn() + Send + Sync>>>,
+    /// The records of durable timers whose jobs went on after their first poll (an SFTP file
+    /// read off the async workers), by timer id: still pending work, so snapshots and the data
+    /// directory keep them ([`Clock::records`]) until the job ends, in its last poll.
+    running: Mutex<BTreeMap<u64, TimerRecord>>,
     /// Taking a timer off the queue and its job's first step are one unit of work, as is each
     /// later poll of the job: a snapshot sees the timer or what its job did, never neither.
     cut: Cut,
@@ -227,6 +231,7 @@ impl Clock {
                 tracking: AtomicBool::new(false),
                 record_log: Mutex::new(Vec::new()),
                 on_record_change: Mutex::new(None),
+                running: Mutex::new(BTreeMap::new()),
                 cut: Cut::default(),
                 replaced: AtomicU64::new(0),
                 replaced_by: Mutex::new(Stopped::Import),
@@ -318,24 +323,31 @@ impl Clock {
         id
     }
 
-    /// Pending durable timers, earliest first.
+    /// Pending durable timers, earliest first: those not yet started and those whose jobs are
+    /// still running after their first poll (`Inner::running`; due already, so a restore runs
+    /// them again at once: at least once, as a data directory does after `kill -9`).
     pub fn records(&self) -> Vec<TimerRecord> {
-        self.inner
-            .timers
-            .lock()
-            .values()
-            .filter_map(|t| t.record.clone())
+        self.records_with_ids()
+            .into_iter()
+            .map(|(_, r)| r)
             .collect()
     }
 
-    /// Pending durable timers with their timer ids, earliest first.
+    /// [`Clock::records`] with their timer ids, earliest first.
     pub fn records_with_ids(&self) -> Vec<(u64, TimerRecord)> {
-        self.inner
-            .timers
-            .lock()
+        let timers = self.inner.timers.lock();
+        let running = self.inner.running.lock();
+        let mut all: Vec<((Millis, u64), TimerRecord)> = running
             .iter()
-            .filter_map(|(&(_, id), t)| t.record.clone().map(|r| (id, r)))
-            .collect()
+            .map(|(&id, r)| ((due_time(r.due), id), r.clone()))
+            .chain(
+                timers
+                    .iter()
+                    .filter_map(|(&key, t)| t.record.clone().map(|r| (key, r))),
+            )
+            .collect();
+        all.sort_by_key(|(key, _)| *key);
+        all.into_iter().map(|((_, id), r)| (id, r)).collect()
     }
 
     /// Starts logging durable timer changes and calls `hook` after each (a data directory
@@ -405,10 +417,26 @@ impl Clock {
             }
             keep
         });
-        for id in gone {
+        let stopped = self.forget_running(|r| doomed(&r.label));
+        for id in gone.into_iter().chain(stopped) {
             self.log_record(id, None);
         }
         count
+    }
+
+    /// Stops keeping the records of running jobs ([`Clock::records`]) that satisfy `doomed`
+    /// (their work was cancelled; the job, once running, finishes on its own and finds what it
+    /// was about gone). Returns their ids.
+    fn forget_running(&self, doomed: impl Fn(&TimerRecord) -> bool) -> Vec<u64> {
+        let mut gone = Vec::new();
+        self.inner.running.lock().retain(|&id, r| {
+            let drop_it = doomed(r);
+            if drop_it {
+                gone.push(id);
+            }
+            !drop_it
+        });
+        gone
     }
 
     /// Drops every pending durable timer whose record satisfies `doomed` (a one-tenant import).
@@ -422,7 +450,8 @@ impl Clock {
             !drop_it
         });
         let count = gone.len();
-        for id in gone {
+        let stopped = self.forget_running(&doomed);
+        for id in gone.into_iter().chain(stopped) {
             self.log_record(id, None);
         }
         count
@@ -563,10 +592,12 @@ impl Clock {
     /// Runs a taken timer's job up to its first wait here, then hands the rest (if any) to a
     /// task of its own; the in-flight count drops when the job ends, even by a panic (logged,
     /// and the clock goes on). A durable timer's record is logged as gone when its job ends (a
-    /// process killed meanwhile runs it again on restart: at least once).
+    /// process killed meanwhile runs it again on restart: at least once); while the rest runs,
+    /// the record is still listed ([`Clock::records`]) and is dropped in the job's last poll,
+    /// the unit of work that ends it, so a snapshot holds the record or what the job did.
     fn start(&self, (id, timer): (u64, Timer)) {
         let guard = InFlight(self.clone(), timer.record.is_some().then_some(id));
-        let Timer { label, job, .. } = timer;
+        let Timer { label, job, record } = timer;
         let first = std::panic::catch_unwind(AssertUnwindSafe(move || {
             let mut future = job();
             match future
@@ -581,6 +612,19 @@ impl Clock {
             Ok(None) => {}
             // Polled again at once by its task, which registers the real waker.
             Ok(Some(rest)) => {
+                let rest = match record {
+                    Some(record) => {
+                        self.inner.running.lock().insert(id, record);
+                        let clock = self.clone();
+                        Box::pin(async move {
+                            rest.await;
+                            if clock.inner.running.lock().remove(&id).is_some() {
+                                clock.log_record(id, None);
+                            }
+                        })
+                    }
+                    None => rest,
+                };
                 let rest = self.inner.cut.polls(rest);
                 drop(tokio::spawn(async move {
                     let _guard = guard;
@@ -716,6 +760,8 @@ struct InFlight(Clock, Option<u64>);
 impl Drop for InFlight {
     fn drop(&mut self) {
         if let Some(id) = self.1 {
+            // Ended in its first poll, or by a panic or cancellation after it.
+            self.0.inner.running.lock().remove(&id);
             self.0.log_record(id, None);
         }
         if self.0.inner.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {

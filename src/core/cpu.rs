@@ -15,11 +15,22 @@
 //! cpu_inline_bytes` on a surface whose RSA work does not grow with the body). With one permit
 //! per core no worker is held for longer than such a stage. Infinia requests (one RSA operation
 //! per block) and large bodies are handed off as before.
+//!
+//! Background work that grows with a file (an SFTP upload's processing, up to `[infinia]
+//! sftp_max_file_bytes`) takes no permit: it would hold one for seconds, and the requests would
+//! have one thread fewer. It runs on tokio's blocking pool ([`CpuGate::background`], or
+//! [`off_worker`] where the caller cannot wait asynchronously), so the async workers stay free
+//! for the requests, the control plane and the pages; and one account's files take their
+//! [`CpuGate::turn`] one at a time, in the order they asked, so they apply to its state in a
+//! fixed order however long each takes.
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 
+use parking_lot::Mutex;
 use tokio::runtime::{Handle, RuntimeFlavor};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedMutexGuard, Semaphore};
 
 /// Bounds the request stages that do RSA work (see the module docs).
 pub struct CpuGate {
@@ -28,6 +39,13 @@ pub struct CpuGate {
     passes: std::sync::atomic::AtomicU64,
     /// Of those, the stages handed off the async worker.
     handoffs: std::sync::atomic::AtomicU64,
+    /// One FIFO lock per lane ([`CpuGate::turn`]); a lane nobody holds or waits for is dropped.
+    lanes: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// A lane's turn ([`CpuGate::turn`]): the next in the lane starts when it is dropped.
+pub struct Turn {
+    _held: OwnedMutexGuard<()>,
 }
 
 impl CpuGate {
@@ -42,6 +60,43 @@ impl CpuGate {
             permits: Semaphore::new(size),
             passes: std::sync::atomic::AtomicU64::new(0),
             handoffs: std::sync::atomic::AtomicU64::new(0),
+            lanes: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Waits for `lane`'s turn: the background jobs of one lane (an account's SFTP files) run one
+    /// at a time, in the order they first asked (the lock is fair), so a later file applies
+    /// after an earlier one however long each takes to read. Asking happens at the first poll:
+    /// a job polled first is served first.
+    pub async fn turn(&self, lane: &str) -> Turn {
+        let lock = {
+            let mut lanes = self.lanes.lock();
+            // Lanes only the map holds have nobody in them.
+            lanes.retain(|_, l| Arc::strong_count(l) > 1);
+            lanes.entry(lane.to_owned()).or_default().clone()
+        };
+        Turn {
+            _held: lock.lock_owned().await,
+        }
+    }
+
+    /// Runs `work`, CPU-heavy background work that grows with its input (a file), on tokio's
+    /// blocking pool, so that it holds no async worker (see the module docs); without a
+    /// runtime, in place. A panic in `work` goes on in the caller; `None` when the runtime is
+    /// shutting down and the work never ran.
+    pub async fn background<R: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> R + Send + 'static,
+    ) -> Option<R> {
+        if Handle::try_current().is_err() {
+            return Some(work());
+        }
+        match tokio::task::spawn_blocking(work).await {
+            Ok(out) => Some(out),
+            Err(e) => match e.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(_) => None,
+            },
         }
     }
 
@@ -72,6 +127,20 @@ impl CpuGate {
             }
             _ => work.await,
         }
+    }
+}
+
+/// Runs `work` off the async worker where the caller cannot wait asynchronously (it must finish
+/// before the caller goes on, e.g. inside a unit of work): `block_in_place` on a multi-threaded
+/// runtime, which hands the worker's other tasks to another thread meanwhile; in place on a
+/// single-threaded one or without a runtime. For CPU-heavy background work that grows with a
+/// file (see the module docs).
+pub fn off_worker<R>(work: impl FnOnce() -> R) -> R {
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
     }
 }
 

@@ -196,23 +196,46 @@ pub fn check(bytes: &[u8], max_rows: usize) -> Checked {
     checked
 }
 
+/// A partner's file read and checked ([`check`]) before it is processed, with the bytes it was
+/// read from ([`read`]).
+pub struct Read {
+    bytes: Vec<u8>,
+    checked: Checked,
+}
+
+/// Reads and checks `/upload/{name}` of a partner for [`process`]: the bytes taken under the
+/// partner's lock, the rows read without it and off the async worker
+/// ([`crate::core::cpu::off_worker`]): a file of up to `[infinia] sftp_max_file_bytes` takes
+/// long enough to read that it would otherwise hold up the requests, pages and control plane
+/// that worker serves, and every request of the partner. `None` when there is no such file.
+pub fn read(core: &Core, tenant: &TenantId, name: &str) -> Option<Read> {
+    let max_rows = core.config().platform.max_materials;
+    let bytes = core
+        .with_tenant(tenant, |t| {
+            let file = t.platform.files.get(&format!("{UPLOAD_DIR}/{name}"));
+            file.map(|f| f.data.clone())
+        })
+        .ok()
+        .flatten()?;
+    let checked = crate::core::cpu::off_worker(|| check(&bytes, max_rows));
+    Some(Read { bytes, checked })
+}
+
 /// Processes `/upload/{name}` of a partner now: stores the accepted materials, writes the
 /// result report (within the account's SFTP quotas), records the upload and journals it, naming
-/// `rule`, the scenario rule that decided the file (and let it be processed).
-pub fn process(core: &Core, tenant: &TenantId, name: &str, rule: Option<&str>) {
+/// `rule`, the scenario rule that decided the file (and let it be processed). `read` is the file
+/// as [`read`] checked it; it is checked again here only if the file changed since.
+pub fn process(core: &Core, tenant: &TenantId, name: &str, rule: Option<&str>, read: Option<Read>) {
     let now = core.clock().now();
     let sftp = &core.infinia().apps.config;
     let quotas = (sftp.sftp_max_files, sftp.sftp_max_bytes);
     let max_rows = core.config().platform.max_materials;
     let _gone = core.with_tenant(tenant, |t| {
-        let bytes = t
-            .platform
-            .files
-            .get(&format!("{UPLOAD_DIR}/{name}"))
-            .map(|f| f.data.clone());
-        let checked = match bytes {
-            Some(bytes) => check(&bytes, max_rows),
-            None => Checked::refused("the file was removed before it was processed".into()),
+        let file = t.platform.files.get(&format!("{UPLOAD_DIR}/{name}"));
+        let checked = match (file, read) {
+            (Some(f), Some(read)) if f.data == read.bytes => read.checked,
+            (Some(f), _) => check(&f.data, max_rows),
+            (None, _) => Checked::refused("the file was removed before it was processed".into()),
         };
         for (shop, materials) in &checked.accepted {
             t.platform

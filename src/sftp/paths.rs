@@ -175,12 +175,42 @@ pub fn refused_name(area: Area, name: &str) -> Option<String> {
     }
 }
 
+/// The endings of names the platform uses while a file is still being written.
+const TEMPORARY_ENDINGS: [&str; 3] = [".part", ".tmp", ".filepart"];
+
 /// True for names the platform uses while a file is still being written.
 pub fn in_progress(name: &str) -> bool {
-    name.starts_with('.')
-        || [".part", ".tmp", ".filepart"]
-            .iter()
-            .any(|s| name.to_ascii_lowercase().ends_with(s))
+    name.starts_with('.') || temporary_ending(name).is_some()
+}
+
+/// The temporary ending of `name` (any case), if it has one.
+fn temporary_ending(name: &str) -> Option<usize> {
+    let lower = name.to_ascii_lowercase();
+    TEMPORARY_ENDINGS
+        .iter()
+        .find(|s| lower.ends_with(**s))
+        .map(|s| s.len())
+}
+
+/// Why a temporary name ([`in_progress`]) is never processed, and its final name to rename the
+/// file to (`w.csv` for `w.csv.part` or `.w.csv`), for a message that tells a partner asking
+/// about such a name what to do.
+pub fn temporary_name_hint(name: &str) -> String {
+    let mut stem = name.trim_start_matches('.');
+    while let Some(n) = temporary_ending(stem) {
+        stem = &stem[..stem.len() - n];
+    }
+    let stem = stem.trim_start_matches('.');
+    let rename = match stem {
+        "" => "rename the file to its final name".to_owned(),
+        stem => format!("rename the file to its final name, such as {stem:?}"),
+    };
+    format!(
+        "{name:?} is a temporary name (one that starts with \".\" or ends in {}), and a file \
+         under a temporary name is never processed: {rename} (in /upload) once it is complete, \
+         and ask about that name",
+        TEMPORARY_ENDINGS.join(", ")
+    )
 }
 
 /// Resolves `path` against `/` (the session's home): `.`/`..` handled, result absolute.

@@ -29,14 +29,26 @@ pub use super::paths::{error_file_path, report_path};
 /// `/upload/{name}` is complete: the scenario rules decide it; an Infinia file is recorded
 /// PROCESSING and its processing scheduled; a whalet-platform file is processed at once
 /// ([`platform_complete`]). One unit of work (`crate::cut`): a snapshot holds the PROCESSING
-/// record with its timer, or neither.
+/// record with its timer, or neither. A whalet-platform file's rows are read before, outside the
+/// unit of work and the partner's lock ([`super::materials::read`]): a snapshot need not wait
+/// for a large file to be read.
 pub fn upload_complete(core: &Core, tenant: &TenantId, area: Area, name: &str) {
+    let read = match area {
+        Area::Platform => super::materials::read(core, tenant, name),
+        Area::Infinia => None,
+    };
     core.clock()
         .cut()
-        .work(|| complete(core, tenant, area, name))
+        .work(|| complete(core, tenant, area, name, read))
 }
 
-fn complete(core: &Core, tenant: &TenantId, area: Area, name: &str) {
+fn complete(
+    core: &Core,
+    tenant: &TenantId,
+    area: Area,
+    name: &str,
+    read: Option<super::materials::Read>,
+) {
     let (surface, operation) = area_operation(area);
     let decision = core.scenarios().decide(OperationCtx {
         surface,
@@ -45,7 +57,7 @@ fn complete(core: &Core, tenant: &TenantId, area: Area, name: &str) {
         fields: &json!({ "fileName": name }),
     });
     if area == Area::Platform {
-        return platform_complete(core, tenant, name, &decision);
+        return platform_complete(core, tenant, (name, read), &decision);
     }
     let now = core.clock().now();
     let generation = core.with_tenant(tenant, |t| {
@@ -99,12 +111,12 @@ fn complete(core: &Core, tenant: &TenantId, area: Area, name: &str) {
 fn platform_complete(
     core: &Core,
     tenant: &TenantId,
-    name: &str,
+    (name, read): (&str, Option<super::materials::Read>),
     decision: &crate::scenario::Decision,
 ) {
     let rule = decision.rule.as_deref();
     let Some(reason) = scenario_failure(decision, Area::Platform) else {
-        return super::materials::process(core, tenant, name, rule);
+        return super::materials::process(core, tenant, name, rule, read);
     };
     // A rule's forced code counts as the API's answer with that code would.
     if let Some(code) = decision.sync.as_ref().and_then(|s| s.code.as_deref()) {
@@ -173,15 +185,93 @@ pub struct Pending {
     pub rule: Option<String>,
 }
 
-/// Validates and applies the file (under the app's lock). Nothing happens when the upload was
-/// replaced by a newer one of the name, or when its file is open for writing again: its
-/// processing is then the close's (which records the name anew), never the half-written
-/// file's.
-pub fn process(core: &Core, tenant: &TenantId, name: &str, pending: Pending) {
+/// Validates and applies the file. Nothing happens when the upload was replaced by a newer one
+/// of the name, or when its file is open for writing again: its processing is then the close's
+/// (which records the name anew), never the half-written file's.
+///
+/// Reading a file of up to `[infinia] sftp_max_file_bytes` takes seconds, so it holds neither
+/// an async worker nor the app's lock (a file's rows once stopped the whole server: no request,
+/// page or `GET /__sim/health` was answered meanwhile): the file's bytes are taken under the
+/// lock, read and checked cell by cell on the blocking pool ([`trade_details::parse`], through
+/// [`crate::core::cpu::CpuGate::background`]), and the lock is taken again to check the rows
+/// against the app's state and keep them ([`trade_details::Parsed::apply`]), if the upload is
+/// still this one ([`settle`]). An app's files take their turn one at a time, in the order
+/// their timers fell due, so they apply in that order as before. The timer's record stays
+/// until the upload is settled: a process killed meanwhile processes the file on restart.
+pub async fn process(core: &Core, tenant: &TenantId, name: &str, pending: Pending) {
+    let _turn = core.cpu().turn(&tenant.to_string()).await;
+    let Some(taken) = take_file(core, tenant, name, pending.generation) else {
+        return;
+    };
+    let read = match (taken, pending.failure.clone()) {
+        (_, Some(reason)) => Read::Failed(reason),
+        (None, None) => Read::Failed("the file was removed before it was processed".into()),
+        (Some(bytes), None) => {
+            let parsed = core
+                .cpu()
+                .background(move || (trade_details::parse(&bytes), bytes))
+                .await;
+            let Some((parsed, bytes)) = parsed else {
+                return; // the runtime is stopping: nothing was read, nothing changes
+            };
+            Read::Parsed(parsed, bytes)
+        }
+    };
+    // Checking the rows against the state and keeping them still takes a while for a large
+    // file (about 2 s for 130,000 rows in a debug build): not on the async worker either.
+    crate::core::cpu::off_worker(|| settle(core, tenant, name, pending, read));
+}
+
+/// What [`process`] read of an upload: the whole file failed (a scenario, the file removed), or
+/// its rows as parsed and the bytes they were parsed from.
+enum Read {
+    Failed(String),
+    Parsed(trade_details::Parsed, Vec<u8>),
+}
+
+/// Whether upload `name` of `generation` is to be processed (still PROCESSING, the latest of its
+/// name, its file not open for writing): `Some` with its file's bytes (`None` when the file is
+/// gone), or `None` to do nothing.
+fn take_file(
+    core: &Core,
+    tenant: &TenantId,
+    name: &str,
+    generation: u64,
+) -> Option<Option<Vec<u8>>> {
+    core.with_tenant(tenant, |t| {
+        let s = &t.infinia;
+        if !is_current(s, name, generation) {
+            return None;
+        }
+        let file = s.files.get(&format!("{UPLOAD_DIR}/{name}"));
+        Some(file.map(|f| f.data.clone()))
+    })
+    .ok()
+    .flatten()
+}
+
+/// Whether upload `name` of `generation` is still to be processed: PROCESSING, not replaced by a
+/// newer upload of the name, and its file not open for writing again.
+fn is_current(s: &crate::store::infinia::InfiniaState, name: &str, generation: u64) -> bool {
+    let own = matches!(
+        s.uploads.get(name),
+        Some(u) if u.generation == generation && u.status == UploadStatus::Processing
+    );
+    let writing = s
+        .files
+        .get(&format!("{UPLOAD_DIR}/{name}"))
+        .is_some_and(|f| f.writing);
+    own && !writing
+}
+
+/// Ends upload `name` with what [`process`] read, under the app's lock: the rows checked against
+/// the state and kept, the error file written, the upload's outcome recorded and journaled.
+/// Nothing happens when the upload changed while the file was read ([`is_current`]), or its
+/// file now holds other bytes than those read (state imported meanwhile, with the timer that
+/// processes it).
+fn settle(core: &Core, tenant: &TenantId, name: &str, pending: Pending, read: Read) {
     let Pending {
-        generation,
-        failure,
-        rule,
+        generation, rule, ..
     } = pending;
     let now = core.clock().now();
     let config = &core.infinia().apps.config;
@@ -189,21 +279,18 @@ pub fn process(core: &Core, tenant: &TenantId, name: &str, pending: Pending) {
     let max_error_rows = config.sftp_max_error_rows;
     let _gone = core.with_tenant(tenant, |t| {
         let s = &mut t.infinia;
-        match s.uploads.get(name) {
-            Some(u) if u.generation == generation && u.status == UploadStatus::Processing => {}
-            _ => return, // replaced by a newer upload of the same name
-        }
-        let file = s.files.get(&format!("{UPLOAD_DIR}/{name}"));
-        if file.is_some_and(|f| f.writing) {
+        if !is_current(s, name, generation) {
             return;
         }
-        let bytes = file.map(|f| f.data.clone());
-        let outcome = match (bytes, failure) {
-            (_, Some(reason)) => trade_details::Outcome::failed(reason),
-            (None, None) => trade_details::Outcome::failed(
-                "the file was removed before it was processed".into(),
-            ),
-            (Some(bytes), None) => trade_details::apply(s, name, &bytes, max_error_rows),
+        let outcome = match read {
+            Read::Failed(reason) => trade_details::Outcome::failed(reason),
+            Read::Parsed(parsed, bytes) => {
+                let file = s.files.get(&format!("{UPLOAD_DIR}/{name}"));
+                if file.is_some_and(|f| f.data != bytes) {
+                    return;
+                }
+                parsed.apply(s, name, max_error_rows)
+            }
         };
         let mut reason = outcome.reason.clone();
         let mut error_file = None;
@@ -422,7 +509,7 @@ crate::core::timers::timer_kind! {
     pub PROCESS_FILE = "infinia.sftp.process",
     |core, tenant, key, generation: u64 = "generation", failure: Option<String> = "failure",
         rule: Option<String> = "rule"| {
-        process(&core, &tenant, &key, Pending { generation, failure, rule });
+        process(&core, &tenant, &key, Pending { generation, failure, rule }).await;
     }
 }
 

@@ -1,7 +1,10 @@
 //! The trade-details CSV (docs/INFINIA.md "Trade-details file"): one row per sale, return or
 //! exchange. [`apply`] validates a whole file row by row against the app's state, keeps the good
 //! rows (trades and the seller revenue they earn) and reports the bad ones with their row number,
-//! column and reason. Pure: no I/O, no clock.
+//! column and reason. Pure: no I/O, no clock. It is two steps, so that the costly one needs no
+//! lock: [`parse`] reads the file and checks every cell on its own (no state), and
+//! [`Parsed::apply`] checks what needs the app's state (a tradeNo already taken, the sale a
+//! RETURN or EXCHANGE names, the seller's earned revenue) and keeps the good rows.
 
 use std::collections::BTreeMap;
 
@@ -30,6 +33,9 @@ const MAX_ID: usize = 64;
 /// as its `fileName`, so SFTP refuses a longer new name (`sftp::paths::refused_name`) and every
 /// upload can be queried. One definition for both.
 pub const MAX_FILE_NAME_CHARS: usize = 255;
+
+/// What `trade-details/query` says of a temporary name (`w.csv.part`, `.w.csv`): never processed.
+pub use super::paths::temporary_name_hint;
 
 /// One problem: the file's row (the header is row 1: [`numbered_rows`]), the column, why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,31 +218,77 @@ pub(super) fn counted(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// Validates `bytes` and applies the good rows to `state`. At most `max_error_rows` row errors
-/// are listed (the error file would otherwise grow with every bad row, to many times the
-/// upload); the rest are counted in a last line.
+/// Validates `bytes` and applies the good rows to `state`: [`parse`], then [`Parsed::apply`].
+/// At most `max_error_rows` row errors are listed (the error file would otherwise grow with
+/// every bad row, to many times the upload); the rest are counted in a last line.
 pub fn apply(
     state: &mut InfiniaState,
     file_name: &str,
     bytes: &[u8],
     max_error_rows: usize,
 ) -> Outcome {
-    let (mut reader, header) = match open_csv(bytes) {
-        Ok(opened) => opened,
-        Err(why) => return Outcome::failed(why),
-    };
+    parse(bytes).apply(state, file_name, max_error_rows)
+}
+
+/// A trade-details file read and checked as far as it can be without the app's state
+/// ([`parse`]); [`Parsed::apply`] finishes the checks against the state and keeps the good rows.
+/// Holds no reference to the file, so the file's bytes and the app's lock can be let go between
+/// the two steps (SFTP processing parses off the async workers, without the lock).
+#[derive(Debug)]
+pub struct Parsed {
+    /// The data rows, in file order, each with its row number; or why the whole file is refused.
+    rows: Result<Vec<(u64, ParsedRow)>, String>,
+}
+
+/// One data row as [`parse`] leaves it.
+#[derive(Debug)]
+enum ParsedRow {
+    /// Refused by its shape alone (a field count that is not the header's, an unreadable row):
+    /// its tradeNo as the report shows it, and the problems.
+    Refused(String, Problems),
+    /// Its cells, read and checked each on its own.
+    Cells(Box<Cells>),
+}
+
+/// A row's cells and the problems each has on its own, in the order [`check_cells`] reports
+/// them: `head` (the ids), then the tradeNo's uniqueness (state), then `body` (every other
+/// cell, and `originalTradeNo` where its type alone decides), then the checks of its sale and
+/// of its seller's earned revenue (state).
+#[derive(Debug)]
+struct Cells {
+    trade_no: String,
+    order_no: String,
+    seller_id: String,
+    original: String,
+    trade_time: String,
+    trade_type: Option<TradeType>,
+    currency: Option<Currency>,
+    /// The amount as the cell states it (a RETURN's is not yet turned negative).
+    amount: Option<Money>,
+    head: Problems,
+    body: Problems,
+}
+
+/// Reads a trade-details file: its header checked, and every data row read and checked cell by
+/// cell, without the app's state (see [`Parsed`]). The costly step of processing a file: the
+/// text is read once here.
+pub fn parse(bytes: &[u8]) -> Parsed {
+    Parsed {
+        rows: parse_rows(bytes),
+    }
+}
+
+fn parse_rows(bytes: &[u8]) -> Result<Vec<(u64, ParsedRow)>, String> {
+    let (mut reader, header) = open_csv(bytes)?;
     let mut index: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, name) in header.iter().enumerate() {
         match COLUMNS.iter().find(|c| **c == name) {
             Some(c) if index.insert(c, i).is_some() => {
-                return Outcome::failed(format!(
-                    "column {} appears twice in the header",
-                    echo(name)
-                ))
+                return Err(format!("column {} appears twice in the header", echo(name)))
             }
             Some(_) => {}
             None => {
-                return Outcome::failed(format!(
+                return Err(format!(
                     "unknown column {} in the header; the columns are {}",
                     echo(name),
                     COLUMNS.join(",")
@@ -248,20 +300,11 @@ pub fn apply(
         .iter()
         .find(|c| !OPTIONAL_COLUMNS.contains(c) && !index.contains_key(**c))
     {
-        return Outcome::failed(format!("the header has no {missing:?} column"));
+        return Err(format!("the header has no {missing:?} column"));
     }
-    let mut out = Outcome {
-        status: UploadStatus::Success,
-        total_rows: 0,
-        success_rows: 0,
-        failed_rows: 0,
-        errors: Vec::new(),
-        reason: None,
-    };
-    let mut unlisted: u64 = 0;
+    let mut rows = Vec::new();
     for (row, record) in numbered_rows(&mut reader) {
-        out.total_rows += 1;
-        let result = match record {
+        let parsed = match record {
             Ok(r) if r.len() != header.len() => {
                 let why = format!(
                     "the row has {}; the header has {}",
@@ -269,117 +312,158 @@ pub fn apply(
                     header.len()
                 );
                 let trade_no = index.get("tradeNo").and_then(|i| r.get(*i)).unwrap_or("");
-                Err((
+                ParsedRow::Refused(
                     bound(trade_no, ECHO_BYTES).into_owned(),
                     vec![("-".to_owned(), why)],
-                ))
+                )
             }
             Ok(r) => {
                 let fields: BTreeMap<&str, &str> = index
                     .iter()
                     .map(|(c, i)| (*c, r.get(*i).unwrap_or("")))
                     .collect();
-                check_row(state, &fields, file_name)
+                ParsedRow::Cells(Box::new(read_cells(&fields)))
             }
-            Err(e) => Err((
+            Err(e) => ParsedRow::Refused(
                 String::new(),
                 vec![("-".into(), format!("unreadable row: {}", message(e)))],
-            )),
+            ),
         };
-        match result {
-            Ok(trade) => {
-                out.success_rows += 1;
-                accept(state, trade);
-            }
-            Err((trade_no, problems)) => {
-                out.failed_rows += 1;
-                for (column, reason) in problems {
-                    if out.errors.len() < max_error_rows {
-                        out.errors.push(RowError {
-                            row,
-                            trade_no: trade_no.clone(),
-                            column,
-                            reason,
-                        });
-                    } else {
-                        unlisted += 1;
+        rows.push((row, parsed));
+    }
+    Ok(rows)
+}
+
+impl Parsed {
+    /// Checks every row against `state` in file order (a row sees the rows accepted before it)
+    /// and keeps the good ones ([`apply`]'s second step). `file_name` is kept with each trade.
+    pub fn apply(
+        self,
+        state: &mut InfiniaState,
+        file_name: &str,
+        max_error_rows: usize,
+    ) -> Outcome {
+        let rows = match self.rows {
+            Ok(rows) => rows,
+            Err(why) => return Outcome::failed(why),
+        };
+        let mut out = Outcome {
+            status: UploadStatus::Success,
+            total_rows: 0,
+            success_rows: 0,
+            failed_rows: 0,
+            errors: Vec::new(),
+            reason: None,
+        };
+        let mut unlisted: u64 = 0;
+        for (row, parsed) in rows {
+            out.total_rows += 1;
+            let result = match parsed {
+                ParsedRow::Refused(trade_no, problems) => Err((trade_no, problems)),
+                ParsedRow::Cells(cells) => check_cells(state, *cells, file_name),
+            };
+            match result {
+                Ok(trade) => {
+                    out.success_rows += 1;
+                    accept(state, trade);
+                }
+                Err((trade_no, problems)) => {
+                    out.failed_rows += 1;
+                    for (column, reason) in problems {
+                        if out.errors.len() < max_error_rows {
+                            out.errors.push(RowError {
+                                row,
+                                trade_no: trade_no.clone(),
+                                column,
+                                reason,
+                            });
+                        } else {
+                            unlisted += 1;
+                        }
                     }
                 }
             }
         }
+        if unlisted > 0 {
+            out.errors.push(RowError {
+                row: 0,
+                trade_no: String::new(),
+                column: "-".into(),
+                reason: format!(
+                    "… {} not listed (at most {max_error_rows}: [infinia] sftp_max_error_rows)",
+                    counted(unlisted, "more error", "more errors")
+                ),
+            });
+        }
+        if out.total_rows == 0 {
+            return Outcome::failed("the file has a header but no trade rows".into());
+        }
+        out.status = match (out.success_rows, out.failed_rows) {
+            (_, 0) => UploadStatus::Success,
+            (0, _) => UploadStatus::Failed,
+            _ => UploadStatus::PartiallyFailed,
+        };
+        out
     }
-    if unlisted > 0 {
-        out.errors.push(RowError {
-            row: 0,
-            trade_no: String::new(),
-            column: "-".into(),
-            reason: format!(
-                "… {} not listed (at most {max_error_rows}: [infinia] sftp_max_error_rows)",
-                counted(unlisted, "more error", "more errors")
-            ),
-        });
-    }
-    if out.total_rows == 0 {
-        return Outcome::failed("the file has a header but no trade rows".into());
-    }
-    out.status = match (out.success_rows, out.failed_rows) {
-        (_, 0) => UploadStatus::Success,
-        (0, _) => UploadStatus::Failed,
-        _ => UploadStatus::PartiallyFailed,
-    };
-    out
 }
 
 type Problems = Vec<(String, String)>;
 
-fn check_row(
-    state: &InfiniaState,
-    fields: &BTreeMap<&str, &str>,
-    file_name: &str,
-) -> Result<Trade, (String, Problems)> {
+/// A required cell left empty: every required column says so alike ("is required"), rather than
+/// one the checks of its value would give (`"" is not SALE, …`). `amount` keeps its own wording
+/// (`amount "" is empty`), the one every amount reader gives.
+const REQUIRED: &str = "is required";
+
+/// Reads a row's cells and checks each on its own, without the app's state: the first step of
+/// [`check_cells`] (see [`Cells`] for the order the problems are reported in).
+fn read_cells(fields: &BTreeMap<&str, &str>) -> Cells {
     let get = |c: &str| fields.get(c).copied().unwrap_or("");
-    let mut p: Problems = Vec::new();
-    let mut bad = |c: &str, why: String| p.push((c.to_owned(), why));
-    let trade_no = get("tradeNo");
+    let mut head: Problems = Vec::new();
     for c in ["tradeNo", "orderNo", "sellerId"] {
         let v = get(c);
         if v.is_empty() {
-            bad(c, "is required".into());
+            head.push((c.to_owned(), REQUIRED.into()));
         } else if v.chars().count() > MAX_ID {
-            bad(c, format!("is longer than {MAX_ID} characters"));
+            head.push((c.to_owned(), format!("is longer than {MAX_ID} characters")));
         }
     }
-    if !trade_no.is_empty() && state.trades.contains_key(trade_no) {
-        bad(
-            "tradeNo",
-            format!(
-                "{} was already accepted (tradeNo must be unique)",
-                echo(trade_no)
-            ),
-        );
-    }
-    let trade_type = match trade_type(get("tradeType")) {
-        Ok(t) => Some(t),
-        Err(why) => {
-            bad("tradeType", why);
+    let mut p: Problems = Vec::new();
+    let mut bad = |c: &str, why: String| p.push((c.to_owned(), why));
+    let trade_type = match get("tradeType") {
+        "" => {
+            bad("tradeType", REQUIRED.into());
             None
         }
+        text => match trade_type(text) {
+            Ok(t) => Some(t),
+            Err(why) => {
+                bad("tradeType", why);
+                None
+            }
+        },
     };
     let trade_time = get("tradeTime");
     match format::china_time(trade_time) {
         Ok(_) => {}
+        Err(_) if trade_time.is_empty() => bad("tradeTime", REQUIRED.into()),
         Err(format::TimeFault::Shape) => bad(
             "tradeTime",
             format!("{} is not yyyy-MM-dd HH:mm:ss", echo(trade_time)),
         ),
         Err(format::TimeFault::NotCalendar(why)) => bad("tradeTime", why),
     }
-    let currency = match Currency::parse(get("currency")) {
-        Ok(c) => Some(c),
-        Err(e) => {
-            bad("currency", message(e));
+    let currency = match get("currency") {
+        "" => {
+            bad("currency", REQUIRED.into());
             None
         }
+        text => match Currency::parse(text) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                bad("currency", message(e));
+                None
+            }
+        },
     };
     // The amount's own problems are told whatever the currency; only the checks that need the
     // currency's precision (its decimal places, the largest amount) wait for a currency.
@@ -431,7 +515,6 @@ fn check_row(
         bad("productName", "is longer than 256 characters".into());
     }
     let original = get("originalTradeNo");
-    let seller_id = get("sellerId");
     match (trade_type, original.is_empty()) {
         (Some(TradeType::Sale), false) => bad("originalTradeNo", "must be empty for a SALE".into()),
         (Some(t @ (TradeType::Return | TradeType::Exchange)), true) => {
@@ -442,64 +525,110 @@ fn check_row(
             };
             bad("originalTradeNo", format!("is required for a {kind}"))
         }
-        (Some(t @ (TradeType::Return | TradeType::Exchange)), false) => {
-            match state.trades.get(original) {
-                Some(sale) if sale.trade_type == TradeType::Sale => {
-                    if sale.seller_id != seller_id {
-                        bad(
-                            "originalTradeNo",
-                            format!("{} belongs to seller {:?}", echo(original), sale.seller_id),
-                        );
-                    } else if Some(sale.amount.currency) != currency {
-                        bad(
-                            "currency",
-                            format!(
-                                "the original sale {} is in {}",
-                                echo(original),
-                                sale.amount.currency
-                            ),
-                        );
-                    } else if let Some(why) = amount.and_then(|a| takes_too_much(t, a, sale)) {
-                        bad("amount", why);
-                    }
-                }
-                Some(_) => bad(
-                    "originalTradeNo",
-                    format!("{} is not a SALE", echo(original)),
-                ),
-                None => bad(
-                    "originalTradeNo",
-                    format!(
-                        "no accepted SALE with tradeNo {} (earlier rows and files count)",
-                        echo(original)
-                    ),
-                ),
-            }
-        }
         _ => {}
+    }
+    Cells {
+        trade_no: get("tradeNo").to_owned(),
+        order_no: get("orderNo").to_owned(),
+        seller_id: get("sellerId").to_owned(),
+        original: original.to_owned(),
+        trade_time: trade_time.to_owned(),
+        trade_type,
+        currency,
+        amount,
+        head,
+        body: p,
+    }
+}
+
+/// Finishes a row's checks against the app's state (the tradeNo not taken, the sale a RETURN or
+/// EXCHANGE names, the seller's earned revenue): the trade to keep, or the row's problems.
+fn check_cells(
+    state: &InfiniaState,
+    cells: Cells,
+    file_name: &str,
+) -> Result<Trade, (String, Problems)> {
+    let Cells {
+        trade_no,
+        order_no,
+        seller_id,
+        original,
+        trade_time,
+        trade_type,
+        currency,
+        amount,
+        head: mut p,
+        body,
+    } = cells;
+    if !trade_no.is_empty() && state.trades.contains_key(&trade_no) {
+        p.push((
+            "tradeNo".into(),
+            format!(
+                "{} was already accepted (tradeNo must be unique)",
+                echo(&trade_no)
+            ),
+        ));
+    }
+    p.extend(body);
+    let mut bad = |c: &str, why: String| p.push((c.to_owned(), why));
+    if let (Some(t @ (TradeType::Return | TradeType::Exchange)), false) =
+        (trade_type, original.is_empty())
+    {
+        match state.trades.get(&original) {
+            Some(sale) if sale.trade_type == TradeType::Sale => {
+                if sale.seller_id != seller_id {
+                    bad(
+                        "originalTradeNo",
+                        format!("{} belongs to seller {:?}", echo(&original), sale.seller_id),
+                    );
+                } else if Some(sale.amount.currency) != currency {
+                    bad(
+                        "currency",
+                        format!(
+                            "the original sale {} is in {}",
+                            echo(&original),
+                            sale.amount.currency
+                        ),
+                    );
+                } else if let Some(why) = amount.and_then(|a| takes_too_much(t, a, sale)) {
+                    bad("amount", why);
+                }
+            }
+            Some(_) => bad(
+                "originalTradeNo",
+                format!("{} is not a SALE", echo(&original)),
+            ),
+            None => bad(
+                "originalTradeNo",
+                format!(
+                    "no accepted SALE with tradeNo {} (earlier rows and files count)",
+                    echo(&original)
+                ),
+            ),
+        }
     }
     // What the row adds to the seller's earned revenue: a RETURN takes its amount off.
     let amount = amount.map(|a| match trade_type {
         Some(TradeType::Return) => Money::new(-a.minor, a.currency),
         _ => a,
     });
-    if let Some(why) = amount.and_then(|a| past_the_largest(state, seller_id, a)) {
+    if let Some(why) = amount.and_then(|a| past_the_largest(state, &seller_id, a)) {
         bad("amount", why);
     }
     match (trade_type, amount, p.is_empty()) {
         (Some(trade_type), Some(amount), true) => Ok(Trade {
-            trade_no: trade_no.to_owned(),
+            trade_no,
             trade_type,
-            seller_id: seller_id.to_owned(),
-            order_no: get("orderNo").to_owned(),
-            original_trade_no: (!original.is_empty()).then(|| original.to_owned()),
-            trade_time: trade_time.to_owned(),
+            seller_id,
+            order_no,
+            original_trade_no: (!original.is_empty()).then_some(original),
+            trade_time,
             amount,
             returned_minor: 0,
             exchanged_minor: 0,
             file_name: file_name.to_owned(),
         }),
-        _ => Err((bound(trade_no, ECHO_BYTES).into_owned(), p)),
+        _ => Err((bound(&trade_no, ECHO_BYTES).into_owned(), p)),
     }
 }
 

@@ -76,6 +76,7 @@ mod fscn47;
 mod fscn48;
 mod fsftp47;
 mod fsftp50;
+mod fsftp51;
 mod fuzz_smoke;
 mod fweb50;
 mod fwh47;

@@ -8,7 +8,8 @@ use serde_json::{json, Value};
 use super::fields::{required, text};
 use super::{Ctx, Operation};
 use crate::clock::format;
-use crate::sftp::trade_details::MAX_FILE_NAME_CHARS;
+use crate::sftp::fs::in_progress;
+use crate::sftp::trade_details::{temporary_name_hint, MAX_FILE_NAME_CHARS};
 use crate::store::infinia::Upload;
 use crate::text::echo;
 use crate::wire::infinia::InfiniaError;
@@ -22,6 +23,19 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
     let name = file_name(body)?;
     ctx.with_state(|t| match t.infinia.uploads.get(name) {
         Some(upload) => Ok(view(upload)),
+        // A file under a temporary name has no upload record: say why, not "never uploaded".
+        None if in_progress(name) => {
+            let held = t.infinia.files.contains_key(&format!("/upload/{name}"));
+            Err(InfiniaError::invalid(format!(
+                "{}{}",
+                temporary_name_hint(name),
+                if held {
+                    " (the file is in /upload under the temporary name)"
+                } else {
+                    ""
+                }
+            )))
+        }
         None => Err(InfiniaError::invalid(format!(
             "no trade-details file named {name:?} has been uploaded to /upload by this app \
              (uploads still being written are not listed)"
