@@ -72,6 +72,7 @@ mod fmisc49;
 mod fntf48;
 mod fntf49;
 mod fplat48;
+mod fplat51;
 mod fscn47;
 mod fscn48;
 mod fsftp47;

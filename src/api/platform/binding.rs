@@ -142,10 +142,9 @@ pub fn shop_account_bind(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletErr
     };
     let reply = json!({"bindId": r.bind_id, "authorizeUrl": authorize_url});
     let conflict = |_: &TenantState| {
-        Some(WhaletError::idempotent(format!(
-            "bindId {:?} was already used with different content",
-            r.bind_id
-        )))
+        Some(WhaletError::idempotent(
+            crate::api::whalet::common::used_before("bindId", &r.bind_id),
+        ))
     };
     let key = crate::api::whalet::common::kept(ctx.core, ("platform.shopAccountBind", &r.bind_id))?;
     let content = Value::Object(idempotency::content_of(body, BIND_FIELDS));

@@ -7,6 +7,7 @@
 //! good rows are kept and the bad ones listed in the file's result report. Accepted materials
 //! land in the tenant's `MaterialStore` (`store::platform`), tagged with their source.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
@@ -15,7 +16,7 @@ use super::fields::{
     self, checked, country_code, optional_up_to, required_up_to, Collect, FieldError,
 };
 use super::Ctx;
-use crate::api::whalet::common::fields::Check;
+use crate::api::whalet::common::fields::{Check, MAX_TEXT};
 use crate::clock::format::{china_time, TimeFault};
 use crate::store::platform::{MaterialSource, TradeMaterial};
 use crate::text::echo;
@@ -31,7 +32,8 @@ pub fn trade_materials_upload(ctx: &Ctx<'_>, body: &Value) -> Result<Value, Whal
     let shop_id = check.take(shop_id(body, "shopId"));
     let max = ctx.core.config().platform.max_materials;
     let rows = check.take(rows(body).and_then(|rows| check_count(rows.len(), max).map(|()| rows)));
-    let materials = rows.and_then(|rows| check.take(validate_batch(rows)));
+    let rows = rows.map(|rows| whole_numbers_as_sent(rows, &ctx.sent));
+    let materials = rows.and_then(|rows| check.take(validate_batch(&rows)));
     check.finish()?;
     let (shop_id, materials) = (checked(shop_id)?, checked(materials)?);
     let now = ctx.now();
@@ -45,6 +47,48 @@ pub fn trade_materials_upload(ctx: &Ctx<'_>, body: &Value) -> Result<Value, Whal
         )
     })?;
     Ok(json!({}))
+}
+
+/// The longest payer's name, a material's `payerName` and a bulk payment's (the
+/// `platform.bulk_payment.received` trigger's) alike, both the name of who paid: the Open API's
+/// limit on a name ([`MAX_TEXT`]). The larger of the two limits the platform had (128 for a
+/// material), so that no name either took before is refused now.
+pub const MAX_PAYER_NAME: usize = MAX_TEXT;
+
+/// The whole-number fields of a material ([`integer`]).
+const WHOLE_NUMBERS: [&str; 2] = ["tradeType", "tradeCount"];
+
+/// `rows` with each whole-number field ([`WHOLE_NUMBERS`]) the partner sent as a JSON number put
+/// back as that number. The pipeline keeps the text of a number a double does not hold as
+/// written (`1e0`, `-0`, `1.0000000000000001`) as a string, for the amounts
+/// (`money::keep_number_texts`); a whole-number field would then get a string's refusal with the
+/// number quoted as text (`no sign or spaces, got "1e0"`), not a number's. `sent` is the
+/// body's JSON text as sent (the session's). Borrowed as it is when no such field is a string.
+fn whole_numbers_as_sent<'a>(rows: &'a [Value], sent: &str) -> Cow<'a, [Value]> {
+    let texts = |row: &Value| {
+        WHOLE_NUMBERS
+            .iter()
+            .any(|field| row.get(field).is_some_and(Value::is_string))
+    };
+    if !rows.iter().any(texts) {
+        return Cow::Borrowed(rows);
+    }
+    let Ok(sent) = serde_json::from_str::<Value>(sent) else {
+        return Cow::Borrowed(rows);
+    };
+    let Some(sent_rows) = sent.get("materials").and_then(Value::as_array) else {
+        return Cow::Borrowed(rows);
+    };
+    let mut rows = rows.to_vec();
+    for (row, sent_row) in rows.iter_mut().zip(sent_rows) {
+        for field in WHOLE_NUMBERS {
+            let number = sent_row.get(field).filter(|v| v.is_number());
+            if let (Some(Value::String(_)), Some(number)) = (row.get(field), number) {
+                row[field] = number.clone();
+            }
+        }
+    }
+    Cow::Owned(rows)
 }
 
 /// The fields of one material, in the documented order (also the columns of an SFTP file).
@@ -95,45 +139,65 @@ pub fn check_count(rows: usize, max: usize) -> Result<(), FieldError> {
     Ok(())
 }
 
-/// Checks every row of one upload: each `(shop, material)` on its own, then a tradeOrderId
-/// given twice for the same shop (the later row is refused). One verdict per row, in order: the
-/// material, or every problem of the row joined by `; `.
+/// Checks every row of an SFTP file: each `(shop, material)` on its own, then a tradeOrderId
+/// given twice for the same shop (the later row is refused; [`Repeats::OfKeptRows`]). One
+/// verdict per row, in order: the material, or every problem of the row joined by `; `.
 pub fn check_rows<'a>(
     rows: impl IntoIterator<Item = (&'a str, &'a Value)>,
 ) -> Vec<Result<TradeMaterial, String>> {
-    row_verdicts(rows)
+    row_verdicts(rows, Repeats::OfKeptRows)
         .into_iter()
         .map(|verdict| verdict.map_err(|problems| problems.join("; ")))
         .collect()
 }
 
-/// [`check_rows`] with each row's problems one by one.
+/// Which earlier row a row's tradeOrderId repeats.
+#[derive(Clone, Copy, PartialEq)]
+enum Repeats {
+    /// Over the API one bad row refuses the whole upload, so every row counts: a row repeating
+    /// the id of an earlier bad row is told so in the same reply, not only once that row is
+    /// fixed (which would cost the partner a second round trip for the same file).
+    OfAnyRow,
+    /// Over SFTP the good rows are kept and the bad ones refused one by one, so only a kept row
+    /// counts: a row repeating the id of an earlier refused row is the only material of that
+    /// id the file stores (the way to correct a bad row is to add it again further down).
+    OfKeptRows,
+}
+
+/// The verdict of every row ([`check_rows`]) with each row's problems one by one; a repeated
+/// tradeOrderId (for the same shop) by the rule of `repeats`.
 fn row_verdicts<'a>(
     rows: impl IntoIterator<Item = (&'a str, &'a Value)>,
+    repeats: Repeats,
 ) -> Vec<Result<TradeMaterial, Vec<String>>> {
-    let mut seen: HashMap<(&str, String), usize> = HashMap::new();
+    let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
     let mut verdicts = Vec::new();
     for (i, (shop, row)) in rows.into_iter().enumerate() {
-        let id = row.get("tradeOrderId").and_then(Value::as_str);
+        // An id as sent: a blank one is only "required", never a repeat.
+        let id =
+            (row.get("tradeOrderId").and_then(Value::as_str)).filter(|id| !id.trim().is_empty());
         let repeat = id.and_then(|id| {
-            let first = seen.get(&(shop, id.to_owned()))?;
+            let first = seen.get(&(shop, id))?;
             Some(format!(
                 "materials[{i}].tradeOrderId: {id:?} appears again (first at materials[{first}])"
             ))
         });
-        let verdict = match (read_material(i, row), repeat) {
+        let verdict = read_material(i, row);
+        let counts = match repeats {
+            Repeats::OfAnyRow => true,
+            Repeats::OfKeptRows => verdict.is_ok() && repeat.is_none(),
+        };
+        if let Some(id) = id.filter(|_| counts) {
+            seen.entry((shop, id)).or_insert(i);
+        }
+        verdicts.push(match (verdict, repeat) {
             (Ok(_), Some(repeat)) => Err(vec![repeat]),
             (Err(mut problems), Some(repeat)) => {
                 problems.push(repeat);
                 Err(problems)
             }
-            (Ok(material), None) => {
-                seen.insert((shop, material.trade_order_id.clone()), i);
-                Ok(material)
-            }
-            (Err(problems), None) => Err(problems),
-        };
-        verdicts.push(verdict);
+            (verdict, None) => verdict,
+        });
     }
     verdicts
 }
@@ -143,7 +207,7 @@ fn row_verdicts<'a>(
 fn validate_batch(rows: &[Value]) -> Result<Vec<TradeMaterial>, FieldError> {
     let mut problems = Vec::new();
     let mut materials = Vec::with_capacity(rows.len());
-    for verdict in row_verdicts(rows.iter().map(|row| ("", row))) {
+    for verdict in row_verdicts(rows.iter().map(|row| ("", row)), Repeats::OfAnyRow) {
         match verdict {
             Ok(m) => materials.push(m),
             Err(row) => problems.extend(row),
@@ -211,6 +275,10 @@ fn not_an_i64(n: &serde_json::Number, path: &str) -> String {
     let whole = n.as_f64().filter(|f| f.is_finite() && f.fract() == 0.0);
     match whole {
         _ if n.is_u64() => too_large(path),
+        // `-0` (or `-0.0`), which no whole-number field takes: said so, as it is not echoed.
+        Some(f) if f == 0.0 && f.is_sign_negative() => {
+            format!("{path} must be a whole number written without a sign (0, not -0)")
+        }
         // `i64::MAX as f64` is 2^63, the first whole f64 past the range.
         Some(f) if f >= i64::MAX as f64 => too_large(path),
         Some(f) if f < i64::MIN as f64 => too_small(path),
@@ -299,7 +367,7 @@ fn read_material(index: usize, row: &Value) -> Result<TradeMaterial, Vec<String>
     let trade_amount = fields::amount(&mut p, row, "tradeAmount", &at("tradeAmount"), currency);
     let trade_name = text(&mut p, "tradeName", 256);
     let trade_count = p.take(trade_count(map, &at("tradeCount")));
-    let payer_name = text(&mut p, "payerName", 128);
+    let payer_name = text(&mut p, "payerName", MAX_PAYER_NAME);
     let payer_country_code = text(&mut p, "payerCountryCode", 2).and_then(|code| {
         p.take(country_code(&code, &at("payerCountryCode"), "RU"))?;
         Some(code)
@@ -414,6 +482,54 @@ mod tests {
         assert_eq!(named[0], "materials[0].tradeOrderNo is required");
         assert_eq!(named[9], "materials[1].tradeOrderNo is required");
         assert_eq!(named[10], "and 17 more errors");
+    }
+
+    /// Regression: over the API a repeated tradeOrderId was named only once the earlier row was
+    /// valid (a second round trip). It is named whatever that row's verdict now; over SFTP, where
+    /// the bad row is not kept, the later row is the only material of its id and is kept. A blank
+    /// id is only "required", never a repeat.
+    #[test]
+    fn a_repeat_of_a_bad_row_counts_over_the_api_and_not_over_sftp() {
+        let mut bad = row();
+        bad["tradeName"] = json!("");
+        let detail = validate_batch(&[bad.clone(), row()]).unwrap_err().0;
+        assert_eq!(
+            detail,
+            "materials[0].tradeName must not be empty; \
+             materials[1].tradeOrderId: \"1\" appears again (first at materials[0])"
+        );
+        let verdicts = check_rows([("s", &bad), ("s", &row())]);
+        assert!(verdicts[0].is_err() && verdicts[1].is_ok(), "{verdicts:?}");
+        let mut blank = row();
+        blank["tradeOrderId"] = json!(" ");
+        let detail = validate_batch(&[blank.clone(), blank]).unwrap_err().0;
+        assert!(!detail.contains("appears again"), "{detail}");
+    }
+
+    /// Regression: the pipeline keeps a number a double does not hold as written (`1e0`, `-0`)
+    /// as its text, so a whole-number field got a string's refusal quoting it. The rows are read
+    /// with such a field as the number sent; a string sent stays a string.
+    #[test]
+    fn a_whole_number_sent_as_a_json_number_is_read_as_that_number() {
+        let text = r#"{"materials":[{"tradeCount":1e0,"tradeType":"-0"},{"tradeType":-0}]}"#;
+        let mut body: Value = serde_json::from_str(text).unwrap();
+        crate::money::keep_number_texts(text, &mut body);
+        let rows = body["materials"].as_array().unwrap();
+        assert_eq!(rows[0]["tradeCount"], json!("1e0"), "the pipeline's text");
+        let read = whole_numbers_as_sent(rows, text);
+        assert!(read[0]["tradeCount"].is_number(), "{read:?}");
+        assert_eq!(read[0]["tradeType"], json!("-0"));
+        assert!(read[1]["tradeType"].is_number(), "{read:?}");
+        let err = validate_material(0, &read[1]).unwrap_err();
+        assert!(
+            err.contains("materials[0].tradeType must be a whole number written without a sign"),
+            "{err}"
+        );
+        // No such field a string: the rows as they are, the text not read.
+        let mut numbers = row();
+        numbers["tradeCount"] = json!(3);
+        let read = whole_numbers_as_sent(std::slice::from_ref(&numbers), "not read");
+        assert!(matches!(read, Cow::Borrowed(_)));
     }
 
     #[test]

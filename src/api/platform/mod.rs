@@ -11,7 +11,7 @@ pub mod materials;
 pub mod payment;
 mod triggers;
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::api::pipeline::{self, op, Answer, Opened, Refusal, Scheme, Trace};
 use crate::api::whalet::partners::DEMO_PARTNER_ID;
@@ -32,6 +32,10 @@ pub struct Session {
     pub request_no: String,
     /// `http://host:port` as the partner reached the simulator (for links).
     pub base_url: String,
+    /// The business JSON's text as the partner sent it (plain mode's body, the envelope's
+    /// decrypted text; empty in describe mode): its numbers as written, where the body the
+    /// handler gets holds some as strings (`money::keep_number_texts`).
+    pub sent: String,
     /// The platform and partner keys of an enveloped request (None in plain-JSON mode).
     keys: Option<(PrivateKey, PublicKey)>,
     handler: Handler,
@@ -139,8 +143,12 @@ impl Scheme for PlatformApi {
     ) -> Result<Opened<Session>, Refusal<WhaletError>> {
         head.echo.api_code = operation.to_owned();
         let (partner, mut body, keys, text) = if self.plain {
-            let partner_id = plain_header(req, "partnerId")?.unwrap_or(DEMO_PARTNER_ID);
-            head.echo.partner_id = partner_id.to_owned();
+            let header = plain_header(req, "partnerId")?;
+            let named = match header {
+                Some(id) => Ok(id.to_owned()),
+                None => assumed_partner(core),
+            };
+            head.echo.partner_id = named.as_deref().unwrap_or_default().to_owned();
             // The header names the partner, as an envelope's head does: a refusal from here on
             // is filed under its tenant when it is a configured one.
             crate::api::whalet::journal_partial(core, trace, &head.echo);
@@ -150,13 +158,16 @@ impl Scheme for PlatformApi {
             })?;
             refuse_envelope(&body)?;
             head.echo.request_no = plain_request_no(req)?.unwrap_or("").to_owned();
-            let partner = crate::api::whalet::find_partner(core, partner_id).map_err(|e| {
+            let partner = crate::api::whalet::find_partner(core, &named?).map_err(|e| {
                 WhaletError::new(e.code, format!("{} (header partnerId)", e.detail))
             })?;
             let text = String::from_utf8_lossy(&req.body).into_owned();
             trace.request = Some(body.clone());
-            // The plain-JSON mode trusts the header's partnerId: nothing more to prove.
+            // The plain-JSON mode trusts the header's partnerId: nothing more to prove. Trusted
+            // as far as a verified signature is, the request counts against the partner's rate
+            // limit from here, as an enveloped one does (`Head::authenticate`).
             trace.authenticated = true;
+            crate::api::whalet::admit(&partner)?;
             (partner, body, None, text)
         } else {
             let sealed = envelope::parse_request(&req.body).map_err(|(partial, err)| {
@@ -242,6 +253,7 @@ impl Scheme for PlatformApi {
                 partner_id: partner.id.clone(),
                 request_no: head.echo.request_no.clone(),
                 base_url,
+                sent: text,
                 keys,
                 handler,
             },
@@ -304,6 +316,31 @@ impl Scheme for PlatformApi {
             )
         })
     }
+}
+
+/// Plain mode's partner when a request sends no `partnerId` header: the one a trigger naming no
+/// partner acts for ([`trigger_tenant`](crate::api::whalet::common::trigger_tenant): the demo
+/// partner when it is configured, else the only partner), so that a request and a trigger left
+/// without a partner act for the same one. Without such a partner, PARTNER_NOT_EXIST saying
+/// that the header was not sent and which partners are configured.
+fn assumed_partner(core: &Core) -> Result<String, WhaletError> {
+    if let Ok(tenant) = crate::api::whalet::common::trigger_tenant(core, &Map::new()) {
+        return Ok(tenant.id);
+    }
+    let configured = core.partners().ids();
+    let why = match configured.as_slice() {
+        [] => "no partner is configured ([whalet] demo_partner = false and no [[whalet.partners]])"
+            .to_owned(),
+        ids => format!(
+            "the demo partner is not configured and {} partners are ({}), so none is assumed",
+            ids.len(),
+            ids.join(", ")
+        ),
+    };
+    Err(WhaletError::new(
+        Code::PartnerNotExist,
+        format!("no partnerId header was sent: {why}; send the header partnerId naming a configured partner"),
+    ))
 }
 
 // The longest requestNo: the envelope's `head.requestNo` limit, which plain mode's `requestNo`
@@ -419,6 +456,7 @@ pub fn describe(core: &Core) -> Vec<crate::api::describe::Described> {
         partner_id: DEMO_PARTNER_ID.to_owned(),
         request_no: "describe".to_owned(),
         base_url: crate::api::base_url::FALLBACK.to_owned(),
+        sent: String::new(),
         keys: None,
         handler: op.handler,
     })

@@ -49,9 +49,9 @@ pub fn payment_apply(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> 
     let currency = amount.currency;
     let now = ctx.now();
     let conflict = |_: &TenantState| {
-        Some(WhaletError::idempotent(format!(
-            "paymentId {payment_id:?} was already used with different content"
-        )))
+        Some(WhaletError::idempotent(
+            crate::api::whalet::common::used_before("paymentId", payment_id),
+        ))
     };
     let key = crate::api::whalet::common::kept(ctx.core, ("platform.paymentApply", payment_id))?;
     let content = payment_content(body, amount);

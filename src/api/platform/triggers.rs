@@ -6,8 +6,9 @@ use serde_json::{json, Map, Value};
 
 use super::binding::decide_by_bind_id;
 use super::fields;
+use super::materials::MAX_PAYER_NAME;
 use super::payment::receive_bulk_payment;
-use crate::api::whalet::common::fields::{MAX_ID, MAX_TEXT};
+use crate::api::whalet::common::fields::MAX_ID;
 use crate::api::whalet::common::trigger_tenant;
 use crate::authorize::Decision;
 use crate::core::Core;
@@ -72,13 +73,13 @@ fn bulk_payment(core: Core, params: Map<String, Value>) -> TriggerFuture {
             .ok_or_else(|| "parameter amount is required".to_owned())
             .and_then(|v| Money::from_json(v, currency).map_err(|e| e.0))?;
         let bulk_payment_id = text(&params, "bulkPaymentId", MAX_ID)?;
-        let payer_name = text(&params, "payerName", MAX_TEXT)?;
+        let payer_name = text(&params, "payerName", MAX_PAYER_NAME)?;
         receive_bulk_payment(&core, &tenant, bulk_payment_id, amount, payer_name)
     })
 }
 
 /// An optional text parameter checked as the API checks its ids ([`MAX_ID`] characters) and
-/// names ([`MAX_TEXT`]): at most `max` characters (a blank never gets here:
+/// payers' names ([`MAX_PAYER_NAME`]): at most `max` characters (a blank never gets here:
 /// [`crate::trigger::check_params`] refuses it, not read as "absent").
 fn text<'a>(
     params: &'a Map<String, Value>,
@@ -94,7 +95,7 @@ fn text<'a>(
 
 #[cfg(test)]
 mod tests {
-    use super::{MAX_ID, MAX_TEXT, TRIGGERS};
+    use super::{MAX_ID, MAX_PAYER_NAME, TRIGGERS};
     use crate::authorize::MAX_REASON_CHARS;
 
     /// The description of parameter `param` of trigger `name`.
@@ -108,7 +109,11 @@ mod tests {
         for (name, param, limit) in [
             ("platform.binding.rejected", "reason?", MAX_REASON_CHARS),
             ("platform.bulk_payment.received", "bulkPaymentId?", MAX_ID),
-            ("platform.bulk_payment.received", "payerName?", MAX_TEXT),
+            (
+                "platform.bulk_payment.received",
+                "payerName?",
+                MAX_PAYER_NAME,
+            ),
         ] {
             let text = described(name, param);
             assert!(
