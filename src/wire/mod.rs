@@ -123,6 +123,77 @@ pub fn not_json(bytes: &[u8], e: &serde_json::Error) -> String {
     e.to_string()
 }
 
+/// `text` as a JSON value, with each number beyond the range of a double (`1e400`, `-1e309`, an
+/// integer of 400 digits: valid JSON, RFC 8259 §6 sets no range, and Jackson's `BigDecimal` or
+/// PHP's `json_decode` read it) as its text, a string, where serde_json (no
+/// `arbitrary_precision`) refuses the whole text, "number out of range". A surface then reads it
+/// as it reads every number a double would not keep as written (an exponent's, kept as its
+/// text by [`crate::money::keep_number_texts`]): an ignored field stays ignored, a field read as
+/// an amount is refused naming that text. Only a text serde refuses is scanned again; a text that
+/// is not JSON for another reason gets serde's error, at its position in the text sent.
+pub fn json_value(text: &str) -> Result<serde_json::Value, serde_json::Error> {
+    let refused = match serde_json::from_str(text) {
+        Ok(value) => return Ok(value),
+        Err(e) => e,
+    };
+    let huge = huge_numbers(text);
+    if huge.is_empty() {
+        return Err(refused);
+    }
+    let with = |write: &dyn Fn(&str) -> String| {
+        let mut out = String::with_capacity(text.len() + 2 * huge.len());
+        let mut at = 0;
+        for range in &huge {
+            out.push_str(&text[at..range.start]);
+            out.push_str(&write(&text[range.clone()]));
+            at = range.end;
+        }
+        out.push_str(&text[at..]);
+        out
+    };
+    serde_json::from_str(&with(&|number| format!("\"{number}\""))).map_err(|e| {
+        // Another fault too: named where it is in the text sent, each huge number written as
+        // a small one of the same length so that no position moves.
+        let padded = with(&|number| format!("0{}", " ".repeat(number.len() - 1)));
+        serde_json::from_str::<serde_json::Value>(&padded)
+            .err()
+            .unwrap_or(e)
+    })
+}
+
+/// The byte ranges of the numbers in the JSON text `text` (outside strings) that a double does
+/// not hold: their value is infinite as an `f64`, the test serde_json's refusal makes.
+fn huge_numbers(text: &str) -> Vec<std::ops::Range<usize>> {
+    let bytes = text.as_bytes();
+    let mut found = Vec::new();
+    let (mut in_string, mut escaped, mut at) = (false, false, 0);
+    while at < bytes.len() {
+        let b = bytes[at];
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if b == b'-' || b.is_ascii_digit() {
+            let end = bytes[at..]
+                .iter()
+                .position(|b| !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+                .map_or(bytes.len(), |n| at + n);
+            if text[at..end].parse::<f64>().is_ok_and(f64::is_infinite) {
+                found.push(at..end);
+            }
+            at = end;
+            continue;
+        }
+        at += 1;
+    }
+    found
+}
+
 /// The UTF-8 byte order mark, U+FEFF.
 pub const BYTE_ORDER_MARK: &str = "\u{feff}";
 

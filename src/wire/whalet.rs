@@ -214,6 +214,8 @@ pub struct OpenedReply {
 
 #[derive(Deserialize)]
 struct WireEnvelope {
+    /// `Some(Value::Null)` for `"head": null`, told apart from a missing head ([`present`]).
+    #[serde(default, deserialize_with = "present")]
     head: Option<Value>,
     body: Option<Value>,
     /// Only whether it is there: `encrypt` sent beside `body` instead of inside it.
@@ -256,6 +258,12 @@ struct WireOut<H> {
     head: H,
     #[serde(skip_serializing_if = "Option::is_none")]
     body: Option<WireBody>,
+}
+
+/// A member that is there, whatever its value: `null` too is `Some(Value::Null)` (serde reads
+/// a null `Option` as `None`, so `"head": null` would be refused as missing, not as null).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 /// The string a request is signed over.
@@ -307,10 +315,13 @@ pub fn parse_request(bytes: &[u8]) -> Result<SealedRequest, (Echo, WhaletError)>
     let envelope = read_envelope(bytes, "the request body").map_err(|e| (Echo::default(), e))?;
     let mut head = match envelope.head {
         Some(Value::Object(head)) => head,
-        Some(_) => {
+        Some(other) => {
             return Err((
                 Echo::default(),
-                WhaletError::format("`head` must be a JSON object"),
+                WhaletError::format(format!(
+                    "`head` must be a JSON object, got {}",
+                    json_type(&other)
+                )),
             ))
         }
         None => return Err((Echo::default(), WhaletError::format("`head` is missing"))),
@@ -967,13 +978,16 @@ fn aes_open(session_key: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, WhaletErro
 }
 
 /// A decrypted body read as UTF-8 JSON: parsed, and as text (the plaintext's own buffer); the
-/// plaintext comes back with a refusal.
+/// plaintext comes back with a refusal. A number beyond the range of a double (`1e400`) is read
+/// as its text ([`super::json_value`]), as a number with an exponent is
+/// ([`crate::money::keep_number_texts`]): ignored in a field no operation reads, refused as that
+/// text in one it does.
 fn read_body(plaintext: Vec<u8>) -> Result<(Value, String), (WhaletError, Vec<u8>)> {
     let text = String::from_utf8(plaintext).map_err(|e| {
         let why = format!("the decrypted body is not UTF-8: {}", e.utf8_error());
         (WhaletError::format(why), e.into_bytes())
     })?;
-    match serde_json::from_str(&text) {
+    match super::json_value(&text) {
         Ok(body) => Ok((body, text)),
         Err(e) => Err((
             WhaletError::format(format!(

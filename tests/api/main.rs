@@ -79,6 +79,7 @@ mod fsftp47;
 mod fsftp50;
 mod fsftp51;
 mod fuzz_smoke;
+mod fwp51;
 mod fweb50;
 mod fwh47;
 mod fwh48;

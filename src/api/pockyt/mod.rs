@@ -295,13 +295,29 @@ impl Scheme for PayoutsApi {
         operation.name.clone_into(&mut trace.operation);
         let content_type = req.header("content-type");
         let form = content_type.is_some_and(is_form);
+        no_byte_order_mark(&req.body, form)?;
         let mut fields = if form {
             form_fields(&req.body, content_type.unwrap_or_default())
         } else {
             json_fields(&req.body)
         }?;
+        // Each value as the client wrote and signed it (what `numbers_as_sent` gives the
+        // operation once the signature is checked; the journal's request number already).
+        let params = if form {
+            wire::params_of(&fields)
+        } else {
+            wire::params_of_json(&fields, &req.body)
+        };
         trace.request = Some(Value::Object(fields.clone()));
-        trace.request_no = fields::optional(&fields, "invoiceId").ok().flatten();
+        trace.request_no = fields::optional(&fields, "invoiceId")
+            .ok()
+            .flatten()
+            .map(
+                |id| match (fields.get("invoiceId"), params.get("invoiceId")) {
+                    (Some(Value::Number(_)), Some(Some(sent))) => sent.clone(),
+                    _ => id,
+                },
+            );
         let merchant_no = fields::required(&fields, "merchantNo")?;
         let Some(merchant) = core.pockyt().get(&merchant_no) else {
             return Err(PockytError::denied(format!(
@@ -324,11 +340,6 @@ impl Scheme for PayoutsApi {
                 return Err(PockytError::null("verifySign is required").into())
             }
             Some(_) => return Err(PockytError::value("verifySign must be a string").into()),
-        };
-        let params = if form {
-            wire::params_of(&fields)
-        } else {
-            wire::params_of_json(&fields, &req.body)
         };
         let reading = wire::verify(
             &params,
@@ -418,21 +429,47 @@ fn answer(status: u16, body: Value) -> Answer {
     }
 }
 
+/// Refuses a body, JSON or form, that starts with a UTF-8 byte order mark (Windows and .NET
+/// writers add one), naming the mark: JSON sent over the network has none (RFC 8259, 8.1), and
+/// a form's would become part of its first parameter's name (`\u{feff}merchantNo`), which the
+/// partner would be told is missing, or signed where it cannot see it.
+fn no_byte_order_mark(body: &[u8], form: bool) -> Result<(), PockytError> {
+    if !body.starts_with(crate::wire::BYTE_ORDER_MARK.as_bytes()) {
+        return Ok(());
+    }
+    let mark = crate::wire::byte_order_mark();
+    Err(PockytError::value(if form {
+        format!(
+            "the body is not a form Pockyt reads (application/x-www-form-urlencoded): {mark}, \
+             which would become part of the first parameter's name; send the form without it"
+        )
+    } else {
+        format!(
+            "the body is not JSON (Pockyt requests are application/json): {mark}, which JSON \
+             sent over the network must not have; send the JSON without it"
+        )
+    }))
+}
+
 /// A JSON object body. A body that is not UTF-8 (a GBK client) is told so, as the Whalet
-/// surface tells a decrypted body, not by the parser's "invalid unicode code point".
+/// surface tells a decrypted body, not by the parser's "invalid unicode code point". A number
+/// beyond the range of a double (`1e400`) is read as its text ([`crate::wire::json_value`]),
+/// as every number is once the signature is checked ([`numbers_as_sent`]).
 fn json_fields(body: &[u8]) -> Result<Fields, PockytError> {
-    match serde_json::from_slice::<Value>(body) {
+    let text = std::str::from_utf8(body).map_err(|utf8| {
+        PockytError::value(format!(
+            "the body is not UTF-8 (Pockyt requests are UTF-8 JSON): {utf8}"
+        ))
+    })?;
+    match crate::wire::json_value(text) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(PockytError::value(
             "the body must be a JSON object (Content-Type: application/json)",
         )),
-        Err(e) => Err(PockytError::value(match std::str::from_utf8(body) {
-            Err(utf8) => format!("the body is not UTF-8 (Pockyt requests are UTF-8 JSON): {utf8}"),
-            Ok(_) => format!(
-                "the body is not JSON (Pockyt requests are application/json): {}",
-                crate::wire::not_json(body, &e)
-            ),
-        })),
+        Err(e) => Err(PockytError::value(format!(
+            "the body is not JSON (Pockyt requests are application/json): {}",
+            crate::wire::not_json(body, &e)
+        ))),
     }
 }
 

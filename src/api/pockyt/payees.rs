@@ -144,10 +144,24 @@ fn validate(p: &mut fields::Problems, f: &Fields, carries: Carries, now: i64) {
 }
 
 /// Notes in `p`, in one problem, the profile fields an update carries that it may not change,
-/// naming them and the fields it may carry.
-fn fixed_fields(p: &mut fields::Problems, f: &Fields) {
+/// naming them and the fields it may carry. A fixed field sent with the value the payee was
+/// registered with (`registered`, its stored profile; an empty or null one for a field it does
+/// not have) changes nothing and is accepted, as an unchanged `email` of a Merchant of Record
+/// payee is ([`refuse_mor_email`]): an update carrying the whole profile. Without the payee
+/// (an unknown `customerNo`), every fixed field sent is noted.
+fn fixed_fields(
+    p: &mut fields::Problems,
+    f: &Fields,
+    registered: Option<&BTreeMap<String, String>>,
+) {
+    let unchanged = |name: &str| {
+        registered.is_some_and(|stored| {
+            fields::optional(f, name).is_ok_and(|sent| sent.as_ref() == stored.get(name))
+        })
+    };
     let fixed: Vec<&str> = profile()
         .filter(|name| f.contains_key(*name) && !Carries::Update.takes(name))
+        .filter(|name| !unchanged(name))
         .collect();
     if !fixed.is_empty() {
         p.push(PockytError::value(format!(
@@ -431,7 +445,14 @@ pub fn update(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     let now = ctx.now();
     let mut p = fields::Problems::default();
     let customer_no = p.take(fields::required(f, "customerNo"));
-    fixed_fields(&mut p, f);
+    // Read before the update takes the lock: what it compares, the fields fixed at
+    // registration, no update ever changes.
+    let registered = customer_no.as_deref().and_then(|no| {
+        ctx.with_state(|t| t.pockyt.payee(no).ok().map(|payee| payee.fields.clone()))
+            .ok()
+            .flatten()
+    });
+    fixed_fields(&mut p, f, registered.as_ref());
     validate(&mut p, f, Carries::Update, now);
     let changes = changes_of(&mut p, f);
     p.finish()?;

@@ -694,3 +694,28 @@ fn a_refusal_echoes_only_what_the_head_had() {
     };
     assert_eq!(echoed, expected);
 }
+
+/// A decrypted body's numbers beyond the range of a double (`crate::wire::json_value`): each is
+/// read as its text wherever it is (nested, negative, an integer of 400 digits), a number a
+/// double holds or rounds to zero stays a number, a string that looks like one is untouched
+/// (an escaped quote before it included), and a text that is not JSON for another reason too is
+/// refused at its position in the text sent.
+#[test]
+fn a_number_beyond_the_double_range_is_read_as_its_text() {
+    let huge_int = format!("1{}", "0".repeat(400));
+    let text =
+        format!(r#"{{"s":"a\"1e400","n":[1e400,-1E+309,1.5,1e-400],"o":{{"i":{huge_int}}}}}"#);
+    let (body, kept) = read_body(text.clone().into_bytes())
+        .map_err(|(e, _)| e)
+        .unwrap();
+    assert_eq!(kept, text, "the text is kept as sent");
+    assert_eq!(
+        body,
+        json!({"s": "a\"1e400", "n": ["1e400", "-1E+309", 1.5, 0.0], "o": {"i": huge_int}})
+    );
+    let (err, _) = read_body(br#"{"a":1e400, "b":tru}"#.to_vec()).unwrap_err();
+    assert_eq!(
+        err.detail,
+        "the decrypted body is not JSON: expected ident at line 1 column 20"
+    );
+}

@@ -1,6 +1,7 @@
 //! Trade queries of money leaving the wallet, paged like `collectionQuery`: `withdrawQuery`
 //! (提现记录: payouts), `payQuery` (支付记录: supplier payments) and `paymentQuery` (付款记录:
-//! both), newest first, filtered by status, currency, fund source and create time.
+//! both), newest first, filtered by status, currency, fund source and create time, and by id:
+//! `payoutId` names a payout, `payId` a pay order (`paymentQuery` reads both: see [`Ids`]).
 
 use serde_json::Value;
 
@@ -27,10 +28,14 @@ fn query(ctx: &Ctx<'_>, body: &Value, kind: Option<OutflowKind>) -> Result<Reply
     let status = c.status::<OutflowStatus>("status", false);
     let currency = c.currency("currency", false);
     let fund = c.one_of("fundSource", &["B2B", "B2C", "Acquiring"], false);
-    let id = c.opt(match kind {
-        Some(OutflowKind::Pay) => "payId",
-        _ => "payoutId",
-    });
+    let ids = Ids {
+        payout: (kind != Some(OutflowKind::Pay))
+            .then(|| c.opt("payoutId"))
+            .flatten(),
+        pay: (kind != Some(OutflowKind::Payout))
+            .then(|| c.opt("payId"))
+            .flatten(),
+    };
     let period = c.period();
     c.finish()?;
     user_page(
@@ -39,7 +44,7 @@ fn query(ctx: &Ctx<'_>, body: &Value, kind: Option<OutflowKind>) -> Result<Reply
         |t| &t.whalet_trade.outflows,
         |o: &Outflow| {
             kind.is_none_or(|k| o.kind == k)
-                && id.is_none_or(|i| o.id == i)
+                && ids.matches(o)
                 && status.is_none_or(|s| o.status == s)
                 && currency.is_none_or(|cur| o.amount.currency == cur)
                 && fund.is_none_or(|f| o.fund_source.as_str() == f)
@@ -48,4 +53,28 @@ fn query(ctx: &Ctx<'_>, body: &Value, kind: Option<OutflowKind>) -> Result<Reply
         |o| (o.created_at, o.id.as_str()),
         |_, o| view(o),
     )
+}
+
+/// The id filters a query reads: `payoutId` (a payout's id) and `payId` (a pay order's id), each
+/// only where the query answers that kind (`withdrawQuery` reads `payoutId`, `payQuery` `payId`,
+/// `paymentQuery` both). A filter names records of its own kind only: `payoutId` never finds a
+/// pay order by its `payId`, and `payId` alone answers that pay order, not every payout beside it.
+/// Both together answer the two records they name.
+struct Ids<'a> {
+    payout: Option<&'a str>,
+    pay: Option<&'a str>,
+}
+
+impl Ids<'_> {
+    /// Whether `o` is one of the records asked for (every one when no id is given).
+    fn matches(&self, o: &Outflow) -> bool {
+        let named = match o.kind {
+            OutflowKind::Payout => self.payout,
+            OutflowKind::Pay => self.pay,
+        };
+        match (self.payout, self.pay) {
+            (None, None) => true,
+            _ => named.is_some_and(|id| o.id == id),
+        }
+    }
 }
