@@ -59,6 +59,9 @@ pub struct HttpClient {
     bearer: Option<String>,
     /// The most bytes of an answer's body read ([`ClientResponse::truncated`] past it).
     answer_limit: usize,
+    /// Who answers this client's requests, as its failures name them: "the receiver" (a
+    /// partner's notification receiver) unless [`HttpClient::answered_by`] set another.
+    peer: &'static str,
 }
 
 impl Default for HttpClient {
@@ -108,6 +111,7 @@ impl HttpClient {
             proxy_variables,
             bearer: None,
             answer_limit: MAX_ANSWER_BYTES,
+            peer: "the receiver",
         }
     }
 
@@ -123,7 +127,7 @@ impl HttpClient {
     /// What a transport failure on the way to `url` says, naming the proxy variables that apply
     /// to it (those of its scheme and `ALL_PROXY`), if any is set.
     fn failure(&self, url: &str, e: &reqwest::Error, timeout: Duration) -> String {
-        let why = describe(e, timeout);
+        let why = describe(e, timeout, self.peer);
         let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
         let applying: Vec<&str> = self
             .proxy_variables
@@ -157,6 +161,12 @@ impl HttpClient {
             answer_limit: bytes,
             ..self
         }
+    }
+
+    /// The same client, naming `who` ("the server") where its failures describe an answer it
+    /// could not read, instead of "the receiver" of a notification.
+    pub fn answered_by(self, who: &'static str) -> Self {
+        Self { peer: who, ..self }
     }
 
     /// The most bytes of an answer's body this client reads.
@@ -301,14 +311,79 @@ fn is_loopback(url: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-fn describe(e: &reqwest::Error, timeout: Duration) -> String {
+/// The most bytes of an answer's head (status line and header fields) hyper's HTTP/1 parser
+/// buffers before the blank line that ends it: its default read-buffer bound (8 KiB + 100 ×
+/// 4 KiB), which reqwest offers no setting for. Its bound on the head's header fields is
+/// [`super::HYPER_MAX_HEADERS`], fixed likewise.
+const HYPER_MAX_HEAD_BYTES: usize = 8192 + 4096 * 100;
+
+/// Why a request failed, as the delivery ledger and the CLI say it; `peer` names who answered
+/// ("the receiver").
+fn describe(e: &reqwest::Error, timeout: Duration, peer: &str) -> String {
     if e.is_timeout() {
         format!("timed out after {} ms", timeout.as_millis())
     } else if e.is_connect() {
         format!("connection failed: {}", root_cause(e))
+    } else if let Some(why) = unreadable_answer(e, peer) {
+        why
     } else {
         root_cause(e)
     }
+}
+
+/// What was wrong with an answer hyper could not read as HTTP/1 (a head over its limits, a
+/// first line that is not an HTTP status line, a malformed header field), or that ended before
+/// it was complete, naming `peer` and the limit; hyper's own words close it in parentheses.
+/// Alone they name neither who sent the answer nor which limit it went over ("message head is
+/// too large" for 101 header fields of a kilobyte in all). None for any other failure.
+fn unreadable_answer(e: &(dyn std::error::Error + 'static), peer: &str) -> Option<String> {
+    let hyper = std::iter::successors(Some(e), |cause| cause.source())
+        .filter_map(|cause| cause.downcast_ref::<hyper::Error>())
+        .find(|h| h.is_parse() || h.is_incomplete_message())?;
+    let words = hyper.to_string();
+    let why = if hyper.is_incomplete_message() {
+        format!(
+            "{peer} closed the connection before its answer was complete, or before it \
+             answered at all (a server that closes connections after answering must say so with \
+             `Connection: close`: a kept-alive connection closed unannounced fails the next \
+             request sent on it)"
+        )
+    } else if hyper.is_parse_too_large() {
+        format!(
+            "{peer}'s answer head is over the client's limits: more than {} header fields, or \
+             more than {} bytes of status line and header fields (both fixed: the HTTP \
+             parser's defaults, and it reports either this way); answer with fewer, shorter \
+             header fields",
+            super::HYPER_MAX_HEADERS,
+            HYPER_MAX_HEAD_BYTES
+        )
+    } else if hyper.is_parse_status() {
+        format!(
+            "{peer}'s answer has a malformed status line: its status code must be three digits, \
+             as in `HTTP/1.1 200 OK`"
+        )
+    } else if words.starts_with("invalid HTTP version") {
+        format!(
+            "{peer}'s answer is not HTTP/1.x: it must begin with a status line such as \
+             `HTTP/1.1 200 OK` (is another protocol listening on that port, or an https:// \
+             server addressed with http://?)"
+        )
+    } else if words.starts_with("invalid HTTP header") {
+        format!(
+            "{peer}'s answer has a malformed header field: a name or value with a character \
+             HTTP does not allow, a line without a colon, or a carriage return without its \
+             line feed"
+        )
+    } else if words.contains("content-length") {
+        format!(
+            "{peer}'s answer has an invalid Content-Length: not a number, or several that differ"
+        )
+    } else if words.contains("transfer-encoding") {
+        format!("{peer}'s answer is HTTP/1.0, which has no Transfer-Encoding, yet carries one")
+    } else {
+        format!("{peer}'s answer is not valid HTTP/1")
+    };
+    Some(format!("{why} ({words})"))
 }
 
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
@@ -461,6 +536,128 @@ mod tests {
         let cut = small.get(&url, timeout).await.unwrap();
         assert!(cut.truncated);
         assert_eq!(&cut.body[..], b"xxxxxxxxxx");
+    }
+
+    /// A server on loopback that answers every connection's first request with `reply` and
+    /// closes it; the URL to POST to.
+    async fn raw(reply: Vec<u8>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/notify", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let reply = reply.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 4096];
+                    let _ = stream.read(&mut buf).await;
+                    let _ = stream.write_all(&reply).await;
+                });
+            }
+        });
+        url
+    }
+
+    /// Why a POST to a server answering `reply` failed (or `Ok` with the status it answered).
+    async fn posting(client: &HttpClient, reply: String) -> Result<u16, String> {
+        let url = raw(reply.into_bytes()).await;
+        client
+            .post(
+                &url,
+                "application/json",
+                Bytes::from_static(b"{}"),
+                Duration::from_secs(5),
+            )
+            .await
+            .map(|r| r.status)
+    }
+
+    /// An answer head with `fields` header fields (`content-length` one of them), each other
+    /// one carrying `value`.
+    fn head_with(fields: usize, value: &str) -> String {
+        let mut head = "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n".to_owned();
+        for i in 1..fields {
+            head.push_str(&format!("x-field-{i}: {value}\r\n"));
+        }
+        head + "\r\n"
+    }
+
+    /// Report notif #2: an answer the HTTP parser refuses says whose answer it was, what was
+    /// wrong with it and the limit it went over, with the parser's own words after; hyper's
+    /// words alone ("message head is too large", "invalid HTTP version parsed") said neither.
+    #[tokio::test]
+    async fn an_unreadable_answer_says_what_the_receiver_sent_wrong() {
+        let client = HttpClient::new();
+        let too_large = format!(
+            "the receiver's answer head is over the client's limits: more than {} header \
+             fields, or more than {} bytes of status line and header fields",
+            crate::http::HYPER_MAX_HEADERS,
+            HYPER_MAX_HEAD_BYTES
+        );
+        // 100 header fields are read; 101 (about 2 KB in all) are over the count.
+        assert_eq!(posting(&client, head_with(100, "v")).await, Ok(200));
+        let why = posting(&client, head_with(101, "v")).await.unwrap_err();
+        assert!(why.starts_with(&too_large), "{why}");
+        assert!(why.ends_with("(message head is too large)"), "{why}");
+        // 20 fields of 100 KB are under the count and over the bytes. (The bound is checked
+        // between reads, and one read may take in more than it: hyper took a head of 500 KB.)
+        let why = posting(&client, head_with(20, &"b".repeat(100_000)))
+            .await
+            .unwrap_err();
+        assert!(why.starts_with(&too_large), "{why}");
+
+        let why = posting(&client, "SSH-2.0-OpenSSH_9.6\r\n".into())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            why,
+            "the receiver's answer is not HTTP/1.x: it must begin with a status line such as \
+             `HTTP/1.1 200 OK` (is another protocol listening on that port, or an https:// \
+             server addressed with http://?) (invalid HTTP version parsed)"
+        );
+        let why = posting(&client, "HTTP/1.1 2000 OK\r\n\r\n".into())
+            .await
+            .unwrap_err();
+        assert!(
+            why.starts_with("the receiver's answer has a malformed status line: its status code must be three digits"),
+            "{why}"
+        );
+        let why = posting(&client, "HTTP/1.1 200 OK\r\nno colon here\r\n\r\n".into())
+            .await
+            .unwrap_err();
+        assert!(
+            why.starts_with("the receiver's answer has a malformed header field")
+                && why.ends_with("(invalid HTTP header parsed)"),
+            "{why}"
+        );
+        let why = posting(
+            &client,
+            "HTTP/1.1 200 OK\r\ncontent-length: ten\r\n\r\n".into(),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            why.starts_with("the receiver's answer has an invalid Content-Length"),
+            "{why}"
+        );
+        let why = posting(&client, "HTTP/1.1 200 OK\r\ncontent-le".into())
+            .await
+            .unwrap_err();
+        assert!(
+            why.starts_with("the receiver closed the connection before its answer was complete")
+                && why.ends_with("(connection closed before message completed)"),
+            "{why}"
+        );
+
+        // A client of the provider's replies names the server instead.
+        let why = posting(
+            &client.clone().answered_by("the server"),
+            "SSH-2.0-x\r\n".into(),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            why.starts_with("the server's answer is not HTTP/1.x"),
+            "{why}"
+        );
     }
 
     /// When the proxy cannot be reached, the failure says a proxy was in the way.

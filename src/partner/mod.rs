@@ -24,9 +24,11 @@ use crate::wire::HexCase;
 pub const MAX_REPLY_BYTES: usize = 64 * 1024 * 1024;
 
 /// The HTTP client of the partner-side commands: the shared client, reading answers up to
-/// [`MAX_REPLY_BYTES`].
+/// [`MAX_REPLY_BYTES`], naming "the server" where it cannot read an answer.
 pub fn reply_client() -> HttpClient {
-    HttpClient::new().with_answer_limit(MAX_REPLY_BYTES)
+    HttpClient::new()
+        .with_answer_limit(MAX_REPLY_BYTES)
+        .answered_by("the server")
 }
 
 /// A Whalet partner client.

@@ -69,6 +69,7 @@ mod fimport47;
 mod finf48;
 mod flows_round25;
 mod fmisc49;
+mod fnot51;
 mod fntf48;
 mod fntf49;
 mod fplat48;

@@ -115,6 +115,9 @@
       h("div", { class: "attempt-times" },
         h("span", {}, h("span", { class: "muted" }, "virtual "), a.virtualTimeText || chinaTime(a.virtualTime)),
         h("span", {}, h("span", { class: "muted" }, "wall "), wallTime(a.wallTime))),
+      // Where it went: a Pockyt payout's own ipnUrl, else the tenant's notify URL at the time
+      // (absent when there was none, and in records made before it was kept). Text, as the verdict.
+      a.url ? h("div", { class: "attempt-url" }, h("span", { class: "muted" }, "to "), h("span", { class: "url" }, a.url)) : null,
       h("div", { class: "attempt-verdict " + (ok ? "ok-text" : "bad-text") }, a.verdict),
       a.responseExcerpt ? h("details", { class: "answer" }, h("summary", {}, "Partner's answer"), json(parseMaybe(a.responseExcerpt))) : null);
   }
@@ -177,7 +180,7 @@
           items.length ? h("ol", { class: "timeline" }, items) : h("p", { class: "muted" }, "No attempts yet.")),
         h("section", { class: "pane" }, h("h3", {}, "Details"),
           h("dl", { class: "meta" },
-            [["Id", n.id], ["Notify URL", n.url || "the tenant's configured notify URL"], ["requestNo", n.requestNo],
+            [["Id", n.id], ["Notify URL", n.url || "the tenant's notify URL when each attempt is sent (shown with each attempt)"], ["requestNo", n.requestNo],
               ["Business object", n.businessId], ["Created (virtual)", chinaTime(n.createdAt)],
               ["Series", String(n.series)], ["Scenario behaviour", flags]]
               .filter(([, v]) => v).map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v)))),
