@@ -67,6 +67,7 @@ mod ffx51;
 mod fidelity_whalet;
 mod fimport47;
 mod finf48;
+mod finf51;
 mod flows_round25;
 mod fmisc49;
 mod fnot51;

@@ -306,6 +306,12 @@ impl Scheme for EcommerceApi {
         core.infinia().apps.config.body_limit_bytes
     }
 
+    /// The path is checked before anything in the body, its size included: an unknown path
+    /// is 404 `SYS-002` whatever the body (docs/INFINIA.md), as Pockyt's is.
+    fn refuses_route_first(&self, route: &str) -> bool {
+        route.starts_with(UNKNOWN_PREFIX)
+    }
+
     /// A binding or a revenue sharing whose `requestNo` is already taken answers (or refuses)
     /// by the earlier one.
     fn replays(&self, core: &Core, opened: &Opened<Session>) -> bool {
@@ -333,32 +339,35 @@ impl Scheme for EcommerceApi {
     ) -> Result<Opened<Session>, Refusal<InfiniaError>> {
         let infinia = core.infinia();
         let config = &infinia.apps.config;
-        let sealed = envelope::parse_request(&req.body).map_err(|(app_id, err)| {
-            *echo = app_id;
-            err
-        })?;
-        echo.clone_from(&sealed.app_id);
-        trace.request = Some(journal_request(&sealed, Value::from("<not decrypted>")));
-        let Some(infinia_app) = infinia.apps.get(&sealed.app_id) else {
+        // The envelope is read (no key work) for what a refusal echoes and the journal shows;
+        // its problems, and an unknown appId, are refused only after the path: an unknown path
+        // is 404 whatever the body (docs/INFINIA.md).
+        let parsed = envelope::parse_request(&req.body);
+        let infinia_app = match &parsed {
+            Ok(sealed) => {
+                echo.clone_from(&sealed.app_id);
+                trace.request = Some(journal_request(sealed, Value::from("<not decrypted>")));
+                infinia.apps.get(&sealed.app_id)
+            }
+            Err((app_id, _)) => {
+                echo.clone_from(app_id);
+                None
+            }
+        };
+        let tenant = infinia_app
+            .as_ref()
+            .map(|a| TenantId::new(Provider::Infinia, a.app_id.clone()));
+        trace.tenant.clone_from(&tenant);
+        let Some(operation) = OPERATIONS.iter().find(|op| op.name == route) else {
+            return Err(Refusal::with_status(unknown_path(core, route), 404));
+        };
+        let sealed = parsed.map_err(|(_, err)| err)?;
+        let (Some(infinia_app), Some(tenant)) = (infinia_app, tenant) else {
             return Err(InfiniaError::invalid(format!(
                 "no app with appId {:?} is configured",
                 sealed.app_id
             ))
             .into());
-        };
-        let tenant = TenantId::new(Provider::Infinia, infinia_app.app_id.clone());
-        trace.tenant = Some(tenant.clone());
-        let Some(operation) = OPERATIONS.iter().find(|op| op.name == route) else {
-            let path = route.strip_prefix(UNKNOWN_PREFIX).unwrap_or(route);
-            let path = path.trim_matches('/');
-            let known: Vec<&str> = infinia.wire_paths.values().map(String::as_str).collect();
-            let err = InfiniaError::invalid(format!(
-                "no operation at /api/v1/{}; {}; the operations are /api/v1/{}",
-                crate::text::bound(path, 128),
-                crate::api::catalog::unknown(core, "infinia", path),
-                known.join(", /api/v1/")
-            ));
-            return Err(Refusal::with_status(err, 404));
         };
         let max = config.max_request_data_chars;
         if max > 0 && sealed.request_data.len() > max {
@@ -465,6 +474,25 @@ impl Scheme for EcommerceApi {
             detail: err.message,
         }
     }
+}
+
+/// The refusal of a request to a path no operation answers (`route` as [`Infinia::route_name`]
+/// gives it, `/api/v1/{path}`): the path, the nearest operation, and every operation's path.
+fn unknown_path(core: &Core, route: &str) -> InfiniaError {
+    let path = route.strip_prefix(UNKNOWN_PREFIX).unwrap_or(route);
+    let path = path.trim_matches('/');
+    let known: Vec<&str> = core
+        .infinia()
+        .wire_paths
+        .values()
+        .map(String::as_str)
+        .collect();
+    InfiniaError::invalid(format!(
+        "no operation at /api/v1/{}; {}; the operations are /api/v1/{}",
+        crate::text::bound(path, 128),
+        crate::api::catalog::unknown(core, "infinia", path),
+        known.join(", /api/v1/")
+    ))
 }
 
 /// The journal's copy of a request whose `requestData` is not (or not yet) the decrypted JSON:

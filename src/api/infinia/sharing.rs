@@ -13,8 +13,8 @@ use crate::clock::format;
 use crate::core::Core;
 use crate::money::{Currency, Money, MAX_MINOR};
 use crate::store::infinia::{
-    repeated, seller_account, sharing_account, SellerStatus, ShareItem, Sharing, SharingStatus,
-    PLATFORM_ACCOUNT,
+    repeated, seller_account, sharing_account, InfiniaState, SellerStatus, ShareItem, Sharing,
+    SharingStatus, PLATFORM_ACCOUNT,
 };
 use crate::store::{Refusal, TenantId, TenantState};
 use crate::wire::infinia::{json_type, InfiniaError};
@@ -202,7 +202,7 @@ fn recorded(s: &Sharing) -> Value {
 /// requested but still PENDING waits for the seller's approval (its redirectUrl page, or
 /// `trigger infinia.binding.approved`); one the seller rejected, or none at all, needs an
 /// `account-binding/request` (and then the approval). The latest binding of the seller speaks.
-fn not_bound(s: &crate::store::infinia::InfiniaState, seller_id: &str) -> String {
+fn not_bound(s: &InfiniaState, seller_id: &str) -> String {
     use crate::store::infinia::BindingStatus;
     match s.latest_binding(seller_id, None) {
         Some(b) if b.status == BindingStatus::Pending => format!(
@@ -224,6 +224,56 @@ fn not_bound(s: &crate::store::infinia::InfiniaState, seller_id: &str) -> String
     }
 }
 
+/// Whether a seller can receive revenue sharing: bound to the app (a BOUND binding and its
+/// seller record) and ACTIVE. Asked when a sharing is requested (a seller who cannot is
+/// refused) and again when it settles (a seller frozen, or no longer bound, meanwhile fails the
+/// whole sharing: [`finish`]), so that no money reaches a seller the request would be refused for.
+enum Standing {
+    Receives,
+    /// Bound, but not ACTIVE (FROZEN).
+    Inactive(SellerStatus),
+    /// No BOUND binding, or no seller record to go with it.
+    Unbound,
+}
+
+fn standing(s: &InfiniaState, seller_id: &str) -> Standing {
+    let bound = super::binding::bound_binding(s, seller_id).is_some();
+    match s.sellers.get(seller_id) {
+        Some(seller) if bound && seller.status == SellerStatus::Active => Standing::Receives,
+        Some(seller) if bound => Standing::Inactive(seller.status),
+        _ => Standing::Unbound,
+    }
+}
+
+/// Why a sharing settling now cannot pay its sellers, if it cannot: every seller of `items` who
+/// is no longer bound and ACTIVE, with their status, and what became of the money (a sharing is
+/// all-or-nothing, as its request is: none is paid, the total goes back to the platform).
+fn unpayable(s: &InfiniaState, items: &[ShareItem], total: Money) -> Option<String> {
+    let sellers: Vec<String> = items
+        .iter()
+        .filter_map(|i| match standing(s, &i.seller_id) {
+            Standing::Receives => None,
+            Standing::Inactive(status) => {
+                Some(format!("seller {:?} is {}", i.seller_id, status.as_str()))
+            }
+            Standing::Unbound => Some(format!(
+                "seller {:?} is no longer bound to this app",
+                i.seller_id
+            )),
+        })
+        .collect();
+    if sellers.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{} when the sharing settled; a seller must be bound and ACTIVE to receive revenue \
+         sharing, so no seller was paid and the total {} {} went back to the platform account",
+        sellers.join(", "),
+        total.to_decimal_string(),
+        total.currency
+    ))
+}
+
 fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
     let request = read(body)?;
     let (request_no, c, items) = (request.request_no, request.currency, &request.items);
@@ -238,17 +288,18 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
         }
         for item in items {
             let s = &t.infinia;
-            let bound = super::binding::bound_binding(s, &item.seller_id).is_some();
-            match s.sellers.get(&item.seller_id) {
-                Some(seller) if bound && seller.status == SellerStatus::Active => {}
-                Some(seller) if bound => {
+            match standing(s, &item.seller_id) {
+                Standing::Receives => {}
+                Standing::Inactive(status) => {
                     return Err(InfiniaError::invalid(format!(
                         "seller {:?} is {}; a frozen seller cannot receive revenue sharing",
                         item.seller_id,
-                        seller.status.as_str()
+                        status.as_str()
                     )))
                 }
-                _ => return Err(InfiniaError::invalid(not_bound(s, &item.seller_id))),
+                Standing::Unbound => {
+                    return Err(InfiniaError::invalid(not_bound(s, &item.seller_id)))
+                }
             }
             let available = s.available_minor(&item.seller_id, c.code());
             if item.amount.minor > available {
@@ -311,7 +362,10 @@ fn handler(ctx: &Ctx<'_>, body: &Value) -> Result<Value, InfiniaError> {
     Ok(reply)
 }
 
-/// Completes a PROCESSING sharing: pays the sellers, or returns the money to the platform.
+/// Completes a PROCESSING sharing: pays the sellers, or returns the money to the platform. A
+/// sharing decided to succeed still fails (FAILED, the total returned, `reason` naming them) when
+/// one of its sellers is no longer bound and ACTIVE ([`unpayable`]): frozen since the request
+/// was accepted, say. A sharing decided to fail keeps its scenario's reason.
 pub fn finish(
     core: &Core,
     tenant: &TenantId,
@@ -321,13 +375,19 @@ pub fn finish(
 ) -> Result<Value, String> {
     let now = core.clock().now();
     let finished = core.with_tenant_text(tenant, |t| -> Result<Value, Refusal> {
-        let sharing = t.infinia.sharing_mut(request_no)?;
+        let sharing = t.infinia.sharing(request_no)?;
         if sharing.status != SharingStatus::Processing {
             return Err(Refusal::wrong_state(format!(
                 "revenue sharing {request_no} is already {}",
                 sharing.status.as_str()
             )));
         }
+        let refused = success
+            .then(|| unpayable(&t.infinia, &sharing.items, sharing.total))
+            .flatten();
+        let success = success && refused.is_none();
+        let reason = refused.as_deref().or(reason);
+        let sharing = t.infinia.sharing_mut(request_no)?;
         let from = sharing_account(request_no);
         let debit = Money::new(-sharing.total.minor, sharing.total.currency);
         let accounts: Vec<(String, Money)> = if success {
