@@ -102,9 +102,12 @@ async fn the_diagnostic_header_is_bounded_and_the_width_configurable() {
     })
     .await;
     let (_, header, reply) = post(&app, b"{\"head\": 5}".to_vec()).await;
-    // "`head` must be a JSON object" is 28 characters.
+    // "`head` must be a JSON object, got a number" is 42 characters.
     assert_eq!(reply["head"]["detail"], "`head` must be a JS…");
-    assert_eq!(header.as_deref(), Some("`head` must be a JSON object"));
+    assert_eq!(
+        header.as_deref(),
+        Some("`head` must be a JSON object, got a number")
+    );
     let sealed = app.client.seal("connectivity", "LONG-2", &json!({}));
     let (_, header, _) = post(&app, envelope::corrupt_sign(&sealed)).await;
     let header = header.unwrap();
