@@ -166,19 +166,11 @@ pub fn json_value(text: &str) -> Result<serde_json::Value, serde_json::Error> {
 fn huge_numbers(text: &str) -> Vec<std::ops::Range<usize>> {
     let bytes = text.as_bytes();
     let mut found = Vec::new();
-    let (mut in_string, mut escaped, mut at) = (false, false, 0);
+    let (mut strings, mut at) = (JsonStrings::default(), 0);
     while at < bytes.len() {
         let b = bytes[at];
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-        } else if b == b'"' {
-            in_string = true;
-        } else if b == b'-' || b.is_ascii_digit() {
+        if !strings.holds(b) && (b == b'-' || b.is_ascii_digit()) {
+            // A number holds no quote or backslash: skipping it leaves the strings' state as is.
             let end = bytes[at..]
                 .iter()
                 .position(|b| !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
@@ -192,6 +184,34 @@ fn huge_numbers(text: &str) -> Vec<std::ops::Range<usize>> {
         at += 1;
     }
     found
+}
+
+/// Where the strings of a JSON text are, read byte by byte: [`JsonStrings::holds`] says whether
+/// each byte, fed in order, belongs to a string (its quotes included), escapes read as JSON
+/// reads them. For scans of text already known to be JSON (one value), which must leave what
+/// is inside its strings as sent.
+#[derive(Debug, Default)]
+pub struct JsonStrings {
+    inside: bool,
+    escaped: bool,
+}
+
+impl JsonStrings {
+    /// Whether `b`, the text's next byte, belongs to a string.
+    pub fn holds(&mut self, b: u8) -> bool {
+        if self.inside {
+            match (self.escaped, b) {
+                (true, _) => self.escaped = false,
+                (false, b'\\') => self.escaped = true,
+                (false, b'"') => self.inside = false,
+                _ => {}
+            }
+            true
+        } else {
+            self.inside = b == b'"';
+            self.inside
+        }
+    }
 }
 
 /// The UTF-8 byte order mark, U+FEFF.

@@ -99,23 +99,12 @@ pub fn params_of_json(fields: &Map<String, Value>, body: &[u8]) -> Params {
 
 /// `raw` (one valid JSON value) without the whitespace between its tokens; strings as sent.
 fn compact(raw: &[u8]) -> String {
-    let mut out = Vec::with_capacity(raw.len());
-    let (mut in_string, mut escaped) = (false, false);
-    for &b in raw {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-        } else if b == b'"' {
-            in_string = true;
-        } else if matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
-            continue;
-        }
-        out.push(b);
-    }
+    let mut strings = super::JsonStrings::default();
+    let out: Vec<u8> = raw
+        .iter()
+        .copied()
+        .filter(|&b| strings.holds(b) || !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .collect();
     String::from_utf8_lossy(&out).into_owned()
 }
 
