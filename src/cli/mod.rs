@@ -618,13 +618,38 @@ fn parse_command_line() -> clap::ArgMatches {
     let raw: Vec<std::ffi::OsString> = std::env::args_os().collect();
     cli.try_get_matches_from_mut(&raw).unwrap_or_else(|e| {
         let variable = refused_variable(&cli, &raw, &e);
-        let text = match (refused_secret(&e), variable) {
-            (Some(flag), variable) => secret_refusal(&e, &variable.unwrap_or(flag)),
-            (None, Some(variable)) => variable_error(&e, &variable),
-            (None, None) => e.exit(),
+        let text = match (refused_secret(&e), variable, secret_before_hyphen(&raw)) {
+            (Some(flag), variable, _) => secret_refusal(&e, &variable.unwrap_or(flag)),
+            (None, _, Some(flag)) => hyphen_refusal(flag),
+            (None, Some(variable), None) => variable_error(&e, &variable),
+            (None, None, None) => upload_surface_note(&e).unwrap_or_else(|| e.exit()),
         };
         let _ = std::io::Write::write_all(&mut std::io::stderr(), text.as_bytes());
         std::process::exit(e.exit_code())
+    })
+}
+
+/// Clap's refusal of `--surface file`, with a note on where the file upload is: the control
+/// plane's listing of operations puts it under a surface `file`, which `call` and `listen` do
+/// not take (`call` sends no multipart form; `call upload --example` describes the request).
+fn upload_surface_note(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    let Some(ContextValue::String(shown)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let Some(ContextValue::String(value)) = e.get(ContextKind::InvalidValue) else {
+        return None;
+    };
+    if !shown.starts_with("--surface") || value != "file" {
+        return None;
+    }
+    let text = e.render().to_string();
+    let note = "  note: the file upload (surface \"file\" in GET /__sim/operations, POST \
+                /file/upload) is a multipart form that `call` does not send; `call upload \
+                --example` describes it\n";
+    Some(match text.find("\nFor more information") {
+        Some(at) => format!("{}{note}{}", &text[..at], &text[at..]),
+        None => format!("{text}{note}"),
     })
 }
 
@@ -642,6 +667,30 @@ fn refused_secret(e: &clap::Error) -> Option<String> {
     e.get(ContextKind::InvalidValue)?;
     let flag = shown.split_whitespace().next()?;
     SECRET_FLAGS.contains(&flag).then(|| format!("'{shown}'"))
+}
+
+/// The secret flag of [`SECRET_FLAGS`] typed with its value as the next word (`--admin-token
+/// -x...`) when that word starts with `-`: clap reads such a word as flags of its own and
+/// refuses it quoting a piece of it, so the whole refusal is ours instead ([`hyphen_refusal`]).
+fn secret_before_hyphen(raw: &[std::ffi::OsString]) -> Option<&'static str> {
+    raw.windows(2).find_map(|pair| {
+        let next = pair[1].to_str().is_some_and(|w| w.starts_with('-'));
+        let flag = SECRET_FLAGS
+            .iter()
+            .find(|f| pair[0].to_str() == Some(**f))?;
+        next.then_some(*flag)
+    })
+}
+
+/// The refusal when the word after a secret flag starts with `-`, naming the way to give such a
+/// value and no part of the word (it may be the secret).
+fn hyphen_refusal(flag: &str) -> String {
+    format!(
+        "error: {flag} takes a value, and the word after it starts with '-', so it was read as a \
+         flag (not shown: it may be the secret); if it is the value, write it as {flag}=VALUE, \
+         with '='\n\n\
+         For more information, try '--help'.\n"
+    )
 }
 
 /// The refusal of a secret's value, built from its parts and never from clap's text: that text
@@ -1257,6 +1306,43 @@ mod tests {
                 );
             }
         }
+        // A value that starts with '-' is read by clap as flags, and its refusal quotes a piece
+        // of it ("unexpected argument '-a'"): the refusal is ours and names `--admin-token=`.
+        let words = ["whalet-sim", "serve", "--admin-token", "-aSecretToken"];
+        let raw: Vec<std::ffi::OsString> = words.iter().map(Into::into).collect();
+        let e = Cli::try_parse_from(words).err().unwrap();
+        assert!(e.to_string().contains("'-a'"), "{e}");
+        assert_eq!(refused_secret(&e), None);
+        let flag = secret_before_hyphen(&raw).unwrap();
+        let said = hyphen_refusal(flag);
+        assert!(!said.contains("'-a") && !said.contains("Secret"), "{said}");
+        assert!(said.contains("--admin-token=VALUE"), "{said}");
+        let given = ["whalet-sim", "serve", "--admin-token=-aSecretToken"];
+        assert!(Cli::try_parse_from(given).is_ok());
+        let raw: Vec<std::ffi::OsString> = given.iter().map(Into::into).collect();
+        assert_eq!(secret_before_hyphen(&raw), None);
+        // `--surface file` (the listing's name for the upload) points at `call upload --example`.
+        let words: [&[&str]; 2] = [
+            &["whalet-sim", "call", "upload", "--surface", "file"],
+            &["whalet-sim", "listen", "--surface", "file"],
+        ];
+        for command in words {
+            let e = Cli::try_parse_from(command).err().unwrap();
+            let said = upload_surface_note(&e).unwrap_or_else(|| panic!("{command:?}: {e}"));
+            assert!(said.contains("invalid value 'file'"), "{said}");
+            assert!(
+                said.contains("`call upload --example` describes it"),
+                "{said}"
+            );
+            assert!(
+                said.ends_with("For more information, try '--help'.\n"),
+                "{said}"
+            );
+        }
+        let e = Cli::try_parse_from(["whalet-sim", "call", "x", "--surface", "filed"])
+            .err()
+            .unwrap();
+        assert_eq!(upload_surface_note(&e), None);
         // Another flag's refusal is no secret's: it keeps clap's text.
         let e = Cli::try_parse_from(["whalet-sim", "serve", "--time-scale", "0"])
             .err()

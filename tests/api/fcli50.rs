@@ -85,6 +85,49 @@ fn a_refused_admin_token_is_not_printed_whatever_it_holds() {
     }
 }
 
+/// Regression: `--admin-token -aSecret` was refused by clap as "unexpected argument '-a'",
+/// printing a piece of the token and suggesting `-- -a`, which does not give a flag its value.
+/// The refusal names `--admin-token=VALUE` and shows nothing of the word; with `=` the same
+/// token is taken.
+#[test]
+fn a_token_that_starts_with_a_hyphen_is_explained_and_not_shown() {
+    let commands: [&[&str]; 4] = [
+        &["serve", "--addr", "127.0.0.1:0", "--sftp-addr", "off"],
+        &["trigger", "--list"],
+        &["coverage"],
+        &["call", "connectivity", "--example"],
+    ];
+    for args in commands {
+        let out = bin()
+            .args(args)
+            .args(["--admin-token", "-aSecretToken"])
+            .env_remove("WHALET_SIM_ADMIN_TOKEN")
+            .output()
+            .unwrap();
+        let said = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {said}");
+        assert!(
+            !said.contains("'-a") && !said.contains("Secret"),
+            "{args:?}: {said}"
+        );
+        assert!(
+            said.contains("write it as --admin-token=VALUE"),
+            "{args:?}: {said}"
+        );
+    }
+    let out = bin()
+        .args([
+            "call",
+            "connectivity",
+            "--example",
+            "--admin-token=-aSecretToken",
+        ])
+        .env_remove("WHALET_SIM_ADMIN_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
 /// A `serve` child and its stderr lines.
 struct Served {
     child: Child,
