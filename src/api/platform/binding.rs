@@ -151,7 +151,7 @@ pub fn shop_account_bind(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletErr
     let (reply, fresh) = ctx.with_state(|t| t.once(key, &content, conflict, |t| {
         if let Some(existing) = t.platform.bindings.get(&r.bind_id) {
             return Err(WhaletError::idempotent(format!(
-                "bindId {:?} already exists (shop {})",
+                "bindId {:?} already exists (shop {}); use a new bindId",
                 r.bind_id, existing.shop_id
             )));
         }
