@@ -308,10 +308,88 @@ fn read_envelope(bytes: &[u8], what: &str) -> Result<WireEnvelope, WhaletError> 
     serde_json::from_slice(bytes).map_err(|e| refuse(super::not_json(bytes, &e)))
 }
 
+/// An envelope of the usual shape: a head of six strings (other fields ignored) and a body
+/// whose `encrypt` is a string. Read straight into strings, without the JSON trees
+/// [`WireEnvelope`] builds for its diagnostics; anything else (a missing or mistyped field, a
+/// repeated one, not JSON) is read again by that slower path, which says what is wrong.
+#[derive(Deserialize)]
+struct PlainEnvelope {
+    head: Object<PlainHead>,
+    body: Object<PlainBody>,
+}
+
+/// `T` read from a JSON object only: a derived struct would also read an array of its fields
+/// in order, which an envelope must not be.
+struct Object<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Fields<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Fields<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_map(Fields(std::marker::PhantomData))
+            .map(Object)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PlainHead {
+    partner_id: String,
+    api_code: String,
+    request_no: String,
+    version: String,
+    sign: String,
+    key_enc: String,
+}
+
+#[derive(Deserialize)]
+struct PlainBody {
+    encrypt: String,
+}
+
 /// Reads the envelope's JSON shape. Errors carry whatever head fields could be read, so that the
 /// error reply can echo them (a cold path: the size of the error does not matter).
 #[allow(clippy::result_large_err)]
 pub fn parse_request(bytes: &[u8]) -> Result<SealedRequest, (Echo, WhaletError)> {
+    if let Ok(Object(PlainEnvelope {
+        head: Object(head),
+        body: Object(body),
+    })) = serde_json::from_slice(bytes)
+    {
+        let fields = [
+            ("partnerId", &head.partner_id),
+            ("apiCode", &head.api_code),
+            ("requestNo", &head.request_no),
+            ("version", &head.version),
+            ("sign", &head.sign),
+            ("keyEnc", &head.key_enc),
+        ];
+        let empty = fields.iter().find(|(_, value)| value.is_empty());
+        let echo = Echo {
+            partner_id: head.partner_id.clone(),
+            api_code: head.api_code.clone(),
+            request_no: head.request_no.clone(),
+            version: head.version.clone(),
+        };
+        if let Some((name, _)) = empty {
+            return Err((echo, WhaletError::format(format!("head.{name} is empty"))));
+        }
+        return sealed(echo, head.sign, head.key_enc, Ok(body.encrypt));
+    }
+    parse_request_tree(bytes)
+}
+
+/// [`parse_request`] through the JSON trees, which can say what is wrong with any envelope.
+#[allow(clippy::result_large_err)]
+fn parse_request_tree(bytes: &[u8]) -> Result<SealedRequest, (Echo, WhaletError)> {
     let envelope = read_envelope(bytes, "the request body").map_err(|e| (Echo::default(), e))?;
     let mut head = match envelope.head {
         Some(Value::Object(head)) => head,
@@ -354,6 +432,26 @@ pub fn parse_request(bytes: &[u8]) -> Result<SealedRequest, (Echo, WhaletError)>
             }
         }
     }
+    // The two long fields move out of the parsed head (checked above to be strings).
+    let mut take = |name: &str| match head.swap_remove(name) {
+        Some(Value::String(s)) => s,
+        _ => String::new(),
+    };
+    let (sign, key_enc) = (take("sign"), take("keyEnc"));
+    let encrypt = read_encrypt(envelope.body, envelope.encrypt.is_some());
+    sealed(echo, sign, key_enc, encrypt)
+}
+
+/// The checks of a head whose six fields are non-empty strings (their lengths, the version) and
+/// of `body.encrypt` as read (or its refusal), in this order; then the request.
+#[allow(clippy::result_large_err)]
+fn sealed(
+    echo: Echo,
+    sign: String,
+    key_enc: String,
+    encrypt: Result<String, String>,
+) -> Result<SealedRequest, (Echo, WhaletError)> {
+    let fail = |detail: String| Err((echo.clone(), WhaletError::format(detail)));
     for (name, value) in [
         ("partnerId", &echo.partner_id),
         ("apiCode", &echo.api_code),
@@ -372,18 +470,13 @@ pub fn parse_request(bytes: &[u8]) -> Result<SealedRequest, (Echo, WhaletError)>
             crate::text::echo(&echo.version)
         ));
     }
-    let encrypt = match read_encrypt(envelope.body, envelope.encrypt.is_some()) {
+    let encrypt = match encrypt {
         Ok(encrypt) => encrypt,
         Err(detail) => return fail(detail),
     };
-    // The two long fields move out of the parsed head (checked above to be strings).
-    let mut take = |name: &str| match head.swap_remove(name) {
-        Some(Value::String(s)) => s,
-        _ => String::new(),
-    };
     Ok(SealedRequest {
-        sign: take("sign"),
-        key_enc: take("keyEnc"),
+        sign,
+        key_enc,
         echo,
         encrypt,
     })

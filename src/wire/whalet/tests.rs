@@ -719,3 +719,61 @@ fn a_number_beyond_the_double_range_is_read_as_its_text() {
         "the decrypted body is not JSON: expected ident at line 1 column 20"
     );
 }
+
+/// The direct reading of a usual envelope ([`PlainEnvelope`]) answers exactly as the reading
+/// through JSON trees does: the same request, or the same refusal with the same echo, for
+/// envelopes of the usual shape (also with extra fields, escapes, empty, long or wrong values)
+/// and for those only the trees can read (repeated or mistyped fields, `encrypt` misplaced).
+#[test]
+fn the_direct_reading_of_an_envelope_answers_as_the_tree_reading() {
+    let good = r#""partnerId":"202400000000001","apiCode":"connectivity","requestNo":"R1","version":"1.0","sign":"ab","keyEnc":"cd""#;
+    let envelopes = [
+        format!(r#"{{"head":{{{good}}},"body":{{"encrypt":"00ff"}}}}"#),
+        format!(
+            r#" {{"body":{{"encrypt":"00ff","x":1}},"head":{{{good},"extra":[1]}},"more":null}} "#
+        ),
+        format!(r#"{{"head":{{{good}}},"body":{{"encrypt":"\u0030ff"}},"encrypt":"x"}}"#),
+        format!(r#"{{"head":{{{good}}},"body":{{"encrypt":""}}}}"#),
+        format!(r#"{{"head":{{{good},"sign":"ef"}},"body":{{"encrypt":"00"}}}}"#),
+        format!(r#"{{"head":{{{good}}},"body":{{"encrypt":"00"}},"head":{{}}}}"#),
+        format!(r#"{{"head":{{{good}}},"body":{{"encrypt":7}}}}"#),
+        format!(r#"{{"head":{{{good}}},"encrypt":"00"}}"#),
+        format!(r#"{{"head":{{{good}}},"body":{{"encrypt":"00"}}}} x"#),
+        good.replace(r#""R1""#, r#""""#)
+            .replace("\"partnerId", "{\"head\":{\"partnerId")
+            + r#"},"body":{"encrypt":"00"}}"#,
+        good.replace(r#""sign":"ab""#, r#""sign":"""#)
+            .replace("\"partnerId", "{\"head\":{\"partnerId")
+            + r#"},"body":{"encrypt":"00"}}"#,
+        good.replace("R1", &"R".repeat(31))
+            .replace("\"partnerId", "{\"head\":{\"partnerId")
+            + r#"},"body":{"encrypt":"00"}}"#,
+        good.replace("1.0", "2.0")
+            .replace("\"partnerId", "{\"head\":{\"partnerId")
+            + r#"},"body":{"encrypt":"00"}}"#,
+        good.replace(r#""R1""#, "1")
+            .replace("\"partnerId", "{\"head\":{\"partnerId")
+            + r#"},"body":{"encrypt":"00"}}"#,
+        r#"{"head":null,"body":{"encrypt":"00"}}"#.to_owned(),
+        r#"[{"partnerId":"1"},{"encrypt":"00"}]"#.to_owned(),
+        format!(
+            r#"{{"head":{},"body":["00"]}}"#,
+            good.replace("\"partnerId\":", "[")
+                .replace(r#","apiCode":"#, ",")
+                .replace(r#","requestNo":"#, ",")
+                .replace(r#","version":"#, ",")
+                .replace(r#","sign":"#, ",")
+                .replace(r#","keyEnc":"#, ",")
+                + "]"
+        ),
+    ];
+    let mut direct = 0;
+    for text in &envelopes {
+        let bytes = text.as_bytes();
+        let read = format!("{:?}", parse_request(bytes));
+        assert_eq!(read, format!("{:?}", parse_request_tree(bytes)), "{text}");
+        direct += usize::from(serde_json::from_slice::<Object<PlainEnvelope>>(bytes).is_ok());
+    }
+    // Both readings were compared on both kinds of envelope.
+    assert_eq!(direct, 8);
+}
