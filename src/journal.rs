@@ -60,6 +60,34 @@ pub struct JournalEntry {
 
 impl Serialize for JournalEntry {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.write(s, |ms| format::utc_z(ms).into())
+    }
+}
+
+/// An entry as its JSON is long, with each UTC time a text of the same length as the time's
+/// (`0000-00-00T00:00:00Z` for the years 0 to 9999, which is every time the clock reaches):
+/// what [`Journal::record`] counts, without writing out two dates for every request.
+struct Measured<'e>(&'e JournalEntry);
+
+impl Serialize for Measured<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z, in ms since 1970.
+        const YEARS_0_TO_9999: std::ops::RangeInclusive<Millis> =
+            -62_167_219_200_000..=253_402_300_799_999;
+        self.0.write(s, |ms| match YEARS_0_TO_9999.contains(&ms) {
+            true => "0000-00-00T00:00:00Z".into(),
+            false => format::utc_z(ms).into(),
+        })
+    }
+}
+
+impl JournalEntry {
+    /// The entry's JSON, its two UTC times written by `utc`.
+    fn write<S: serde::Serializer>(
+        &self,
+        s: S,
+        utc: impl Fn(Millis) -> std::borrow::Cow<'static, str>,
+    ) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let mut m = s.serialize_struct("JournalEntry", 17)?;
         m.serialize_field("id", &self.id)?;
@@ -68,9 +96,9 @@ impl Serialize for JournalEntry {
         m.serialize_field("operation", &self.operation)?;
         m.serialize_field("requestNo", &self.request_no)?;
         m.serialize_field("virtualTime", &self.virtual_time)?;
-        m.serialize_field("virtualTimeUtc", &format::utc_z(self.virtual_time))?;
+        m.serialize_field("virtualTimeUtc", &utc(self.virtual_time))?;
         m.serialize_field("wallTime", &self.wall_time)?;
-        m.serialize_field("wallTimeUtc", &format::utc_z(self.wall_time))?;
+        m.serialize_field("wallTimeUtc", &utc(self.wall_time))?;
         m.serialize_field("httpStatus", &self.http_status)?;
         m.serialize_field("code", &self.code)?;
         m.serialize_field("failed", &self.failed())?;
@@ -486,7 +514,7 @@ fn bound_fields(entry: &mut JournalEntry, max: usize) -> usize {
     // The rest of the entry, with `null` standing in for the two bodies.
     let request = std::mem::take(&mut entry.request);
     let reply = std::mem::take(&mut entry.reply);
-    let rest = json_len(entry) - 2 * "null".len();
+    let rest = json_len(&Measured(entry)) - 2 * "null".len();
     entry.request = request;
     entry.reply = reply;
     rest + bodies
@@ -568,6 +596,35 @@ mod tests {
         serde_json::to_vec(&journal.query(&JournalFilter::default()))
             .unwrap()
             .len()
+    }
+
+    /// The count of an entry's bytes, which stands a text of the same length in for each UTC
+    /// time, is its JSON's length at every time: the calendar's years 0 to 9999 and beyond.
+    #[test]
+    fn an_entrys_bytes_are_counted_exactly_at_any_time() {
+        let times = [
+            0,
+            1_765_000_000_123,
+            -1,
+            -62_167_219_200_000,
+            -62_167_219_200_001,
+            253_402_300_799_999,
+            253_402_300_800_000,
+            i64::MAX,
+            i64::MIN,
+        ];
+        for (virtual_time, wall_time) in times.iter().zip(times.iter().rev()) {
+            let journal = Journal::new(&config(10, 1024, 1 << 20));
+            let mut e = entry("d", json!({"n": 1}));
+            (e.virtual_time, e.wall_time) = (*virtual_time, *wall_time);
+            journal.record(e);
+            let all = journal.query(&JournalFilter::default()).requests;
+            assert_eq!(
+                journal.bytes(),
+                json_len(&all[0]) + 1,
+                "{virtual_time} {wall_time}"
+            );
+        }
     }
 
     #[test]
