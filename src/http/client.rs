@@ -613,39 +613,33 @@ mod tests {
              `HTTP/1.1 200 OK` (is another protocol listening on that port, or an https:// \
              server addressed with http://?) (invalid HTTP version parsed)"
         );
-        let why = posting(&client, "HTTP/1.1 2000 OK\r\n\r\n".into())
-            .await
-            .unwrap_err();
-        assert!(
-            why.starts_with("the receiver's answer has a malformed status line: its status code must be three digits"),
-            "{why}"
-        );
-        let why = posting(&client, "HTTP/1.1 200 OK\r\nno colon here\r\n\r\n".into())
-            .await
-            .unwrap_err();
-        assert!(
-            why.starts_with("the receiver's answer has a malformed header field")
-                && why.ends_with("(invalid HTTP header parsed)"),
-            "{why}"
-        );
-        let why = posting(
-            &client,
-            "HTTP/1.1 200 OK\r\ncontent-length: ten\r\n\r\n".into(),
-        )
-        .await
-        .unwrap_err();
-        assert!(
-            why.starts_with("the receiver's answer has an invalid Content-Length"),
-            "{why}"
-        );
-        let why = posting(&client, "HTTP/1.1 200 OK\r\ncontent-le".into())
-            .await
-            .unwrap_err();
-        assert!(
-            why.starts_with("the receiver closed the connection before its answer was complete")
-                && why.ends_with("(connection closed before message completed)"),
-            "{why}"
-        );
+        // Each unreadable answer, the start of what is said of it and hyper's words at its end.
+        let cases = [
+            (
+                "HTTP/1.1 2000 OK\r\n\r\n",
+                "the receiver's answer has a malformed status line: its status code must be three digits",
+                "",
+            ),
+            (
+                "HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
+                "the receiver's answer has a malformed header field",
+                "(invalid HTTP header parsed)",
+            ),
+            (
+                "HTTP/1.1 200 OK\r\ncontent-length: ten\r\n\r\n",
+                "the receiver's answer has an invalid Content-Length",
+                "",
+            ),
+            (
+                "HTTP/1.1 200 OK\r\ncontent-le",
+                "the receiver closed the connection before its answer was complete",
+                "(connection closed before message completed)",
+            ),
+        ];
+        for (answer, starts, ends) in cases {
+            let why = posting(&client, answer.into()).await.unwrap_err();
+            assert!(why.starts_with(starts) && why.ends_with(ends), "{why}");
+        }
 
         // A client of the provider's replies names the server instead.
         let why = posting(
