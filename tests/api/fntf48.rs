@@ -83,6 +83,10 @@ async fn a_one_tenant_import_that_renumbers_keeps_the_delivery_order_of_each_obj
     })
     .await;
     let taken = ping(&b, "hello").await;
+    // Its delivery ends before the exports below are compared: on a loaded machine it could
+    // land between two of them.
+    b.wait_notification("apiCode=connectivityNotify&status=delivered")
+        .await;
     let (status, body) = import(&b, &tenant, one).await;
     assert_eq!(status, 200, "{body}");
     let after = line(&b).await;
