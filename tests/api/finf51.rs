@@ -9,7 +9,7 @@ use whalet_sim::store::{Provider, TenantId};
 use whalet_sim::wire::infinia as envelope;
 
 use crate::helpers::TestApp;
-use crate::infinia::support::{bind, spawn_infinia, Merchant};
+use crate::infinia::support::{bind, spawn_infinia, usd_balance, Merchant};
 
 const FROZEN: &str = "F-FROZEN";
 const ACTIVE: &str = "F-ACTIVE";
@@ -51,18 +51,6 @@ async fn share(app: &TestApp, m: &Merchant, no: &str, sellers: &[&str], amount: 
 async fn query(app: &TestApp, m: &Merchant, no: &str) -> Value {
     m.ok(app, "revenue-sharing/query", &json!({"requestNo": no}))
         .await
-}
-
-/// The platform's available balance and pending sharing in USD.
-async fn platform(app: &TestApp, m: &Merchant) -> (String, String) {
-    let b = m
-        .ok(app, "account-balance/query", &json!({"currency": "USD"}))
-        .await;
-    let row = &b["accountBalances"][0];
-    (
-        row["availableBalance"].as_str().unwrap().into(),
-        row["pendingRevenueSharing"].as_str().unwrap().into(),
-    )
 }
 
 /// A seller's ledger balance in USD, and whether the ledger holds a posting with `memo`.
@@ -134,7 +122,7 @@ async fn a_sharing_to_a_seller_frozen_while_it_is_processing_fails_and_returns_t
     share(&app, &m, "RS-FZ", &[ACTIVE, FROZEN], "5.00").await;
     share(&app, &m, "RS-OK", &[FROZEN], "1.00").await;
     assert_eq!(
-        platform(&app, &m).await,
+        usd_balance(&app, &m).await,
         ("99989.00".into(), "11.00".into())
     );
     trigger(&app, "infinia.seller.frozen", FROZEN).await;
@@ -164,7 +152,7 @@ async fn a_sharing_to_a_seller_frozen_while_it_is_processing_fails_and_returns_t
     assert_eq!(query(&app, &m, "RS-OK").await["status"], "FAILED");
     // Nothing reached either seller; the platform has its money back.
     assert_eq!(
-        platform(&app, &m).await,
+        usd_balance(&app, &m).await,
         ("100000.00".into(), "0.00".into())
     );
     for seller in [FROZEN, ACTIVE] {
@@ -250,7 +238,7 @@ async fn a_sharing_to_a_seller_no_longer_bound_fails_and_a_scenario_reason_stand
         ("0.00".into(), true)
     );
     assert_eq!(
-        platform(&app, &m).await,
+        usd_balance(&app, &m).await,
         ("100000.00".into(), "0.00".into())
     );
     app.assert_invariants().await;

@@ -5,7 +5,9 @@
 use serde_json::json;
 use whalet_sim::store::{Provider, TenantId};
 
-use super::support::{assert_no_nulls, bind, sftp_batch, sftp_port, spawn_infinia, Merchant};
+use super::support::{
+    assert_no_nulls, bind, sftp_batch, sftp_port, spawn_infinia, usd_balance, Merchant,
+};
 use crate::helpers::{repo_path, TestApp};
 
 const SMALL_APP: &str = "[[infinia.apps]]\napp_id = \"small-app\"\nmerchant_public_key = \"@keys/demo-infinia-merchant/public.pem\"\nsftp_authorized_keys = [\"@keys/demo-infinia-merchant/sftp_ed25519.pub\"]\nopening_balances = { USD = \"120.00\" }\n";
@@ -38,17 +40,6 @@ async fn share(
     m.call(app, "revenue-sharing/request", &json!({"requestNo": no, "currency": "USD", "shareDetails": [{"sellerId": seller, "amount": amount}]})).await
 }
 
-async fn balance(app: &TestApp, m: &Merchant) -> (String, String) {
-    let b = m
-        .ok(app, "account-balance/query", &json!({"currency": "USD"}))
-        .await;
-    let row = &b["accountBalances"][0];
-    (
-        row["availableBalance"].as_str().unwrap().into(),
-        row["pendingRevenueSharing"].as_str().unwrap().into(),
-    )
-}
-
 async fn available(app: &TestApp, m: &Merchant, seller: &str) -> String {
     let r = m
         .ok(
@@ -68,7 +59,10 @@ async fn revenue_sharing_is_bounded_by_revenue_and_balance_and_idempotent() {
     let (app, m) = small_app().await;
     bind(&app, &m, "SELLER-123456").await;
     assert_eq!(available(&app, &m, "SELLER-123456").await, "145.50");
-    assert_eq!(balance(&app, &m).await, ("120.00".into(), "0.00".into()));
+    assert_eq!(
+        usd_balance(&app, &m).await,
+        ("120.00".into(), "0.00".into())
+    );
 
     let r = share(&app, &m, "RS-0", "SELLER-123456", "145.51").await;
     assert_eq!(r.code, "SYS-006");
@@ -95,12 +89,18 @@ async fn revenue_sharing_is_bounded_by_revenue_and_balance_and_idempotent() {
         (Some(""), Some(""))
     );
     assert_no_nulls("revenue-sharing/request", processing);
-    assert_eq!(balance(&app, &m).await, ("20.00".into(), "100.00".into()));
+    assert_eq!(
+        usd_balance(&app, &m).await,
+        ("20.00".into(), "100.00".into())
+    );
     assert_eq!(available(&app, &m, "SELLER-123456").await, "45.50");
     // Replaying the same request changes nothing; other fields under the same requestNo: refused.
     let again = share(&app, &m, "RS-1", "SELLER-123456", "100.00").await;
     assert_eq!(again.data, first.data);
-    assert_eq!(balance(&app, &m).await, ("20.00".into(), "100.00".into()));
+    assert_eq!(
+        usd_balance(&app, &m).await,
+        ("20.00".into(), "100.00".into())
+    );
     assert_eq!(
         share(&app, &m, "RS-1", "SELLER-123456", "99.00").await.code,
         "SYS-002"
@@ -136,7 +136,7 @@ async fn revenue_sharing_is_bounded_by_revenue_and_balance_and_idempotent() {
     );
     assert_eq!(q["reason"], "", "{q}");
     assert_no_nulls("revenue-sharing/query", &q);
-    assert_eq!(balance(&app, &m).await, ("90.00".into(), "0.00".into()));
+    assert_eq!(usd_balance(&app, &m).await, ("90.00".into(), "0.00".into()));
     assert_eq!(available(&app, &m, "SELLER-123456").await, "15.50");
     let tenant = TenantId::new(Provider::Infinia, "small-app");
     let paid = app.app().store().with_tenant(&tenant, |t| {
@@ -182,10 +182,16 @@ async fn a_failed_sharing_returns_the_money_and_frozen_sellers_receive_nothing()
         (q["status"].as_str(), q["reason"].as_str()),
         (Some("FAILED"), Some("beneficiary bank closed"))
     );
-    assert_eq!(balance(&app, &m).await, ("120.00".into(), "0.00".into()));
+    assert_eq!(
+        usd_balance(&app, &m).await,
+        ("120.00".into(), "0.00".into())
+    );
     assert_eq!(available(&app, &m, "SELLER-123456").await, "145.50");
     app.advance(10.0).await; // the scheduled completion finds it already FAILED: nothing moves
-    assert_eq!(balance(&app, &m).await, ("120.00".into(), "0.00".into()));
+    assert_eq!(
+        usd_balance(&app, &m).await,
+        ("120.00".into(), "0.00".into())
+    );
 
     let (status, _) = app
         .post(
@@ -222,7 +228,10 @@ async fn share_details_and_a_single_seller_at_once_are_refused() {
     assert_eq!(r.code, "SYS-002", "{}", r.message);
     assert!(r.message.contains("remove amount or"), "{}", r.message);
     // Nothing was reserved and the requestNo is still free.
-    assert_eq!(balance(&app, &m).await, ("120.00".into(), "0.00".into()));
+    assert_eq!(
+        usd_balance(&app, &m).await,
+        ("120.00".into(), "0.00".into())
+    );
     let q = m
         .call(&app, "revenue-sharing/query", &json!({"requestNo": "RS11"}))
         .await;
@@ -277,7 +286,10 @@ async fn a_total_over_the_largest_amount_or_the_balance_is_sys_006() {
         "{}",
         r.message
     );
-    assert_eq!(balance(&app, &m).await, ("100000.00".into(), "0.00".into()));
+    assert_eq!(
+        usd_balance(&app, &m).await,
+        ("100000.00".into(), "0.00".into())
+    );
     let q = m
         .call(
             &app,
@@ -348,7 +360,10 @@ async fn a_sharing_retried_with_the_same_fields_as_read_answers_its_state() {
         assert_eq!(again.code, "SUC-200", "{retry}: {}", again.message);
         assert_eq!(again.data.as_ref(), Some(&reply), "{retry}");
     }
-    assert_eq!(balance(&app, &m).await, ("119.00".into(), "1.00".into()));
+    assert_eq!(
+        usd_balance(&app, &m).await,
+        ("119.00".into(), "1.00".into())
+    );
     let other = json!({"requestNo": "RS-R", "currency": "USD", "shareDetails": entry("1.01")});
     let r = m.call(&app, "revenue-sharing/request", &other).await;
     assert_eq!(r.code, "SYS-002", "{}", r.message);
@@ -358,7 +373,10 @@ async fn a_sharing_retried_with_the_same_fields_as_read_answers_its_state() {
         "{}",
         r.message
     );
-    assert_eq!(balance(&app, &m).await, ("119.00".into(), "1.00".into()));
+    assert_eq!(
+        usd_balance(&app, &m).await,
+        ("119.00".into(), "1.00".into())
+    );
     app.assert_invariants().await;
     app.shutdown().await;
 }

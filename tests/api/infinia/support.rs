@@ -385,3 +385,16 @@ pub async fn eventually<F: FnMut() -> bool>(mut check: F) -> bool {
     }
     false
 }
+
+/// The merchant's available balance and pending revenue sharing in USD
+/// (`account-balance/query`).
+pub async fn usd_balance(app: &TestApp, m: &Merchant) -> (String, String) {
+    let b = m
+        .ok(app, "account-balance/query", &json!({"currency": "USD"}))
+        .await;
+    let row = &b["accountBalances"][0];
+    (
+        row["availableBalance"].as_str().unwrap().into(),
+        row["pendingRevenueSharing"].as_str().unwrap().into(),
+    )
+}
