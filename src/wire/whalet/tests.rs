@@ -777,3 +777,51 @@ fn the_direct_reading_of_an_envelope_answers_as_the_tree_reading() {
     // Both readings were compared on both kinds of envelope.
     assert_eq!(direct, 8);
 }
+
+#[test]
+fn the_reply_writer_writes_what_serde_writes() {
+    let hexes = [
+        String::new(),
+        HexCase::Lower.encode(&[0x00, 0x9f, 0xff, 0x10]),
+        HexCase::Upper.encode(&(0..=255u8).collect::<Vec<_>>()),
+    ];
+    let base64 = ["", "ab+/cd==", "AAAA+++///=="];
+    let texts = [
+        "",
+        "202400000000001",
+        "quote \" backslash \\ slash /",
+        "controls \u{0}\u{1}\t\n\r\u{1f}\u{7f}",
+        "non-ASCII é 中文 \u{2028}\u{2029} 🐳",
+        "</script>&<>'",
+    ];
+    let mut compared = 0;
+    for (i, text) in texts.iter().enumerate() {
+        let other = texts[(i + 1) % texts.len()];
+        for sign in [None, Some(hexes[i % 3].clone())] {
+            for key_enc in [None, Some(base64[i % 3].to_string())] {
+                for encrypt in [None, Some(hexes[(i + 1) % 3].clone())] {
+                    let head = WireReplyHead {
+                        partner_id: text,
+                        api_code: other,
+                        request_no: text,
+                        version: other,
+                        code: text,
+                        detail: other,
+                        sign: sign.clone(),
+                        key_enc: key_enc.clone(),
+                    };
+                    let body = encrypt.map(|encrypt| WireBody { encrypt });
+                    let written = write_reply(&head, body.as_ref());
+                    let expected = serde_json::to_vec(&WireOut { head, body }).unwrap();
+                    assert_eq!(
+                        String::from_utf8_lossy(&written),
+                        String::from_utf8_lossy(&expected)
+                    );
+                    assert_eq!(written, expected);
+                    compared += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(compared, texts.len() * 8);
+}
