@@ -45,6 +45,37 @@ impl ClientResponse {
 /// the provider's replies (the CLI) sets its own limit with [`HttpClient::with_answer_limit`].
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
+/// A URL read once for many requests (a notification destination's): given its text, the client
+/// would parse it again for every request.
+#[derive(Debug, Clone)]
+pub struct Target {
+    text: String,
+    /// `None` when the text is not a URL: the request is then given the text, and fails as it
+    /// would have.
+    url: Option<reqwest::Url>,
+    loopback: bool,
+}
+
+impl Target {
+    pub fn new(text: &str) -> Self {
+        Self {
+            text: text.to_owned(),
+            url: reqwest::Url::parse(text).ok(),
+            loopback: is_loopback(text),
+        }
+    }
+
+    /// The URL as it was given.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The parsed URL, if the text is one.
+    pub fn url(&self) -> Option<&reqwest::Url> {
+        self.url.as_ref()
+    }
+}
+
 /// A cloneable, pooled HTTP client.
 #[derive(Clone)]
 pub struct HttpClient {
@@ -117,7 +148,11 @@ impl HttpClient {
 
     /// The client for `url`: direct to a loopback host, else through the environment's proxy.
     fn for_url(&self, url: &str) -> &reqwest::Client {
-        if is_loopback(url) {
+        self.for_loopback(is_loopback(url))
+    }
+
+    fn for_loopback(&self, loopback: bool) -> &reqwest::Client {
+        if loopback {
             &self.direct
         } else {
             &self.inner
@@ -189,7 +224,7 @@ impl HttpClient {
         body: Bytes,
         timeout: Duration,
     ) -> Result<ClientResponse, String> {
-        self.post_keeping_status(url, content_type, body, timeout)
+        self.post_keeping_status(&Target::new(url), content_type, body, timeout)
             .await
             .and_then(ClientResponse::whole)
     }
@@ -199,14 +234,20 @@ impl HttpClient {
     /// records the status the receiver sent before it failed.
     pub async fn post_keeping_status(
         &self,
-        url: &str,
+        target: &Target,
         content_type: &str,
         body: Bytes,
         timeout: Duration,
     ) -> Result<ClientResponse, String> {
         let started = Instant::now();
+        let client = self.for_loopback(target.loopback);
+        let url = target.text();
+        let builder = match target.url() {
+            Some(parsed) => client.post(parsed.clone()),
+            None => client.post(url),
+        };
         let sent = self
-            .authorize(self.for_url(url).post(url))
+            .authorize(builder)
             .header("content-type", content_type)
             .body(body)
             .timeout(timeout)
@@ -505,7 +546,7 @@ mod tests {
             .await
             .unwrap_err();
         let kept = client
-            .post_keeping_status(&url, "application/json", body(), timeout)
+            .post_keeping_status(&Target::new(&url), "application/json", body(), timeout)
             .await
             .unwrap();
         assert_eq!(kept.status, 200);

@@ -10,7 +10,10 @@ use std::time::Instant;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::{schedule, Attempt, Notification, Outbox, Sealed, Status, Transport, VERDICT_BYTES};
+use super::{
+    schedule, Attempt, Notification, Outbox, Sealed, Status, Target, Transport, MAX_KEPT_TARGETS,
+    VERDICT_BYTES,
+};
 use crate::clock::{format, system_now, Millis};
 use crate::http::client::MAX_ANSWER_BYTES;
 
@@ -62,14 +65,16 @@ impl Outbox {
                 return;
             }
             let transport = self.inner.transports.lock().get(n.channel).cloned();
-            let url = n
-                .url
-                .clone()
-                .or_else(|| transport.as_ref().and_then(|t| t.url(&n.tenant)));
+            let url = match (&n.url, &transport) {
+                (Some(url), _) => Ok(url.clone()),
+                (None, Some(t)) => t.url(&n.tenant),
+                // Not used: the attempt fails for want of a transport.
+                (None, None) => Err(String::new()),
+            };
             (transport, url, (**n).clone())
         };
         let (transport, url, snapshot) = prepared;
-        let sent_to = url.clone();
+        let sent_to = url.clone().ok();
         let copy = (snapshot.series, snapshot.incarnation);
         let now = self.inner.clock.now();
         let gate = self.inner.gate.lock().clone();
@@ -89,17 +94,8 @@ impl Outbox {
                 ),
                 Vec::new(),
             ),
-            (Some(t), None) => (
-                Outcome::failed(
-                    now,
-                    format!(
-                        "no notify URL is configured for tenant {} (--notify-url or config)",
-                        snapshot.tenant
-                    ),
-                ),
-                t.retry_delays(),
-            ),
-            (Some(t), Some(url)) => match self.send(seq, copy, &t, &url, snapshot).await {
+            (Some(t), Err(why)) => (Outcome::failed(now, why), t.retry_delays()),
+            (Some(t), Ok(url)) => match self.send(seq, copy, &t, &url, snapshot).await {
                 Some(outcome) => (outcome, t.retry_delays()),
                 // Forgotten while it waited for its place: nothing was sent, nothing to record.
                 None => return,
@@ -119,7 +115,8 @@ impl Outbox {
         url: &str,
         snapshot: Notification,
     ) -> Option<Outcome> {
-        let _permit = self.permit(self.destination(url), seq, copy).await?;
+        let (destination, target) = self.destination(url);
+        let _permit = self.permit(destination, seq, copy).await?;
         let (snapshot, sealed) = match snapshot.sealed.clone() {
             Some(sealed) => (snapshot, sealed),
             None => match self.seal(seq, transport, snapshot).await {
@@ -138,7 +135,12 @@ impl Outbox {
         let response = self
             .inner
             .client
-            .post_keeping_status(url, sealed.content_type, sealed.body, self.inner.timeout)
+            .post_keeping_status(
+                &target,
+                sealed.content_type,
+                sealed.body,
+                self.inner.timeout,
+            )
             .await;
         Some(match response {
             Ok(r) => Outcome {
@@ -237,19 +239,31 @@ impl Outbox {
         Ok((snapshot, sealed))
     }
 
-    /// The permits of `url`'s destination (scheme, host and port).
-    fn destination(&self, url: &str) -> Arc<Semaphore> {
+    /// The permits of `url`'s destination (scheme, host and port), and `url` read for the
+    /// client; both kept for the URL's next attempts.
+    fn destination(&self, url: &str) -> (Arc<Semaphore>, Arc<Target>) {
+        if let Some(kept) = self.inner.targets.lock().get(url) {
+            return kept.clone();
+        }
         let key = destination_key(url);
         let permits = self
             .inner
             .concurrency
             .load(std::sync::atomic::Ordering::Relaxed);
-        self.inner
+        let destination = self
+            .inner
             .destinations
             .lock()
             .entry(key)
             .or_insert_with(|| Arc::new(Semaphore::new(permits)))
-            .clone()
+            .clone();
+        let kept = (destination, Arc::new(Target::new(url)));
+        let mut targets = self.inner.targets.lock();
+        if targets.len() >= MAX_KEPT_TARGETS {
+            targets.clear();
+        }
+        targets.insert(url.to_owned(), kept.clone());
+        kept
     }
 
     /// Writes the attempt into the ledger and schedules what follows from it.
@@ -409,8 +423,8 @@ mod tests {
     struct Unreachable;
 
     impl Transport for Unreachable {
-        fn url(&self, _: &TenantId) -> Option<String> {
-            Some("http://127.0.0.1:9/ipn".into())
+        fn url(&self, _: &TenantId) -> Result<String, String> {
+            Ok("http://127.0.0.1:9/ipn".into())
         }
         fn seal(&self, n: &Notification, _: bool) -> Result<Sealed, String> {
             Ok(Sealed {
@@ -456,7 +470,7 @@ mod tests {
     struct Endless;
 
     impl Transport for Endless {
-        fn url(&self, tenant: &TenantId) -> Option<String> {
+        fn url(&self, tenant: &TenantId) -> Result<String, String> {
             Unreachable.url(tenant)
         }
         fn seal(&self, n: &Notification, corrupt: bool) -> Result<Sealed, String> {
@@ -498,8 +512,8 @@ mod tests {
     struct Acking(String);
 
     impl Transport for Acking {
-        fn url(&self, _: &TenantId) -> Option<String> {
-            Some(self.0.clone())
+        fn url(&self, _: &TenantId) -> Result<String, String> {
+            Ok(self.0.clone())
         }
         fn seal(&self, n: &Notification, _: bool) -> Result<Sealed, String> {
             Ok(Sealed {
@@ -660,8 +674,8 @@ mod tests {
     struct Verbose(String);
 
     impl Transport for Verbose {
-        fn url(&self, _: &TenantId) -> Option<String> {
-            Some(self.0.clone())
+        fn url(&self, _: &TenantId) -> Result<String, String> {
+            Ok(self.0.clone())
         }
         fn seal(&self, n: &Notification, _: bool) -> Result<Sealed, String> {
             Acking(self.0.clone()).seal(n, false)

@@ -28,7 +28,7 @@ use serde_json::Value;
 use tokio::sync::Notify;
 
 use crate::clock::{format, Clock, Millis};
-use crate::http::client::HttpClient;
+use crate::http::client::{HttpClient, Target};
 use crate::tenant::TenantId;
 use ledger::Ledger;
 pub use ledger::{NotificationFilter, MAX_SEQ};
@@ -36,6 +36,10 @@ pub use ledger::{NotificationFilter, MAX_SEQ};
 /// Concurrent attempts per destination (scheme + host + port) unless [`Outbox::set_concurrency`]
 /// (`[notify] concurrency_per_destination`).
 pub const DEFAULT_CONCURRENCY: usize = 32;
+
+/// The most notify URLs whose destination and parsed form the outbox keeps at once; past it the
+/// cache starts again empty (a URL is read again at its next attempt).
+const MAX_KEPT_TARGETS: usize = 1024;
 
 /// A minted requestNo carries its sequence's last 9 digits: `N`, 14 of the virtual time, 6 of
 /// the run tag and 6 to 9 of the sequence make at most 30 characters, Whalet's bound for a
@@ -110,14 +114,34 @@ impl Sealed {
 
 /// A surface's way of sending notifications.
 pub trait Transport: Send + Sync + 'static {
-    /// The tenant's configured notify URL.
-    fn url(&self, tenant: &TenantId) -> Option<String>;
+    /// The tenant's configured notify URL, or why it has none ([`configured_url`]).
+    fn url(&self, tenant: &TenantId) -> Result<String, String>;
     /// Seals the notification; with `corrupt` the signature must fail verification.
     fn seal(&self, n: &Notification, corrupt: bool) -> Result<Sealed, String>;
     /// Ok when the partner's answer acknowledges the notification, else why not.
     fn judge(&self, n: &Notification, status: u16, body: &[u8]) -> Result<(), String>;
     /// Delays before each retry, in virtual ms.
     fn retry_delays(&self) -> Vec<i64>;
+}
+
+/// A surface's answer to [`Transport::url`]: `configured` is the tenant's notify URL as the
+/// surface configures it (`None`: the surface does not configure the tenant, whose state came
+/// from a snapshot or a data directory; `section` names where it would be configured).
+pub fn configured_url(
+    tenant: &TenantId,
+    configured: Option<Option<String>>,
+    section: &str,
+) -> Result<String, String> {
+    match configured {
+        Some(Some(url)) => Ok(url),
+        Some(None) => Err(format!(
+            "no notify URL is configured for tenant {tenant} (--notify-url or config)"
+        )),
+        None => Err(format!(
+            "tenant {tenant} is not configured in this simulator (its state came from a snapshot \
+             or a data directory): add it to {section} to deliver its notifications"
+        )),
+    }
 }
 
 /// The first check of every surface's [`Transport::judge`]: an answer that is not HTTP 2xx
@@ -302,7 +326,12 @@ struct Inner {
     sink: std::sync::OnceLock<Arc<dyn Fn() + Send + Sync>>,
     transports: Mutex<HashMap<&'static str, Arc<dyn Transport>>>,
     ledger: Mutex<Ledger>,
+    /// Each destination's permits, by its scheme, host and port.
     destinations: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
+    /// Each notify URL's destination permits and the URL read once, by the URL's text: a
+    /// cache of what `destinations` and the URL parser give for it (at most
+    /// [`MAX_KEPT_TARGETS`], emptied when full).
+    targets: Mutex<HashMap<String, (Arc<tokio::sync::Semaphore>, Arc<Target>)>>,
     /// The next notification's sequence number (its id `ntf_<seq>`); at most `MAX_SEQ + 1`
     /// (every number given). Changed under the `ledger` lock; an import of all state sets it to
     /// the snapshot's.
@@ -343,6 +372,7 @@ impl Outbox {
                 transports: Mutex::new(HashMap::new()),
                 ledger: Mutex::new(Ledger::default()),
                 destinations: Mutex::new(HashMap::new()),
+                targets: Mutex::new(HashMap::new()),
                 next_id: AtomicU64::new(1),
                 next_request: AtomicU64::new(0),
                 changed: Notify::new(),
@@ -906,8 +936,8 @@ mod import_order_tests {
     struct Nowhere;
 
     impl Transport for Nowhere {
-        fn url(&self, _: &TenantId) -> Option<String> {
-            None
+        fn url(&self, _: &TenantId) -> Result<String, String> {
+            Err("nowhere".into())
         }
         fn seal(&self, _: &Notification, _: bool) -> Result<Sealed, String> {
             Err("not sent".into())

@@ -222,8 +222,9 @@ struct WireEnvelope {
     encrypt: Option<serde::de::IgnoredAny>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+/// A request's head, written by [`write_request`] (its tests compare that with this derive).
+#[cfg_attr(test, derive(Serialize))]
+#[cfg_attr(test, serde(rename_all = "camelCase"))]
 struct WireRequestHead<'a> {
     partner_id: &'a str,
     api_code: &'a str,
@@ -249,11 +250,12 @@ struct WireReplyHead<'a> {
     key_enc: Option<String>,
 }
 
-#[derive(Serialize)]
+#[cfg_attr(test, derive(Serialize))]
 struct WireBody {
     encrypt: String,
 }
 
+#[cfg(test)]
 #[derive(Serialize)]
 struct WireOut<H> {
     head: H,
@@ -667,18 +669,27 @@ fn seal_text_as(
         SignatureHash::Sha1,
         request_sign_string(echo, &encrypt).as_bytes(),
     ));
-    let out = WireOut {
-        head: WireRequestHead {
-            partner_id: &echo.partner_id,
-            api_code: &echo.api_code,
-            request_no: &echo.request_no,
-            version: &echo.version,
-            sign,
-            key_enc,
-        },
-        body: Some(WireBody { encrypt }),
+    let head = WireRequestHead {
+        partner_id: &echo.partner_id,
+        api_code: &echo.api_code,
+        request_no: &echo.request_no,
+        version: &echo.version,
+        sign,
+        key_enc,
     };
-    serde_json::to_vec(&out).map_err(|e| WhaletError::new(Code::InternalError, e.to_string()))
+    Ok(write_request(&head, &WireBody { encrypt }))
+}
+
+/// A request envelope's JSON: [`write_envelope`] of a request head.
+fn write_request(head: &WireRequestHead, body: &WireBody) -> Vec<u8> {
+    let texts = [
+        ("partnerId", head.partner_id),
+        ("apiCode", head.api_code),
+        ("requestNo", head.request_no),
+        ("version", head.version),
+    ];
+    let plains = [("sign", Some(&head.sign)), ("keyEnc", Some(&head.key_enc))];
+    write_envelope(&texts, plains, Some(body))
 }
 
 /// Seals a reply. Signed (and, with a body, encrypted) when `keys` = (sender, receiver) are
@@ -747,11 +758,33 @@ pub fn try_seal_reply_as(
     Ok(write_reply(&head, wire_body.as_ref()))
 }
 
-/// The reply envelope's JSON, byte for byte what `serde_json` writes for a [`WireOut`] of `head`
-/// and `body` (the same members in the same order, the same escapes), with the signature,
-/// `keyEnc` and `encrypt` copied as they are: hex and base64 hold nothing JSON escapes, and
-/// escaping their kilobyte was most of a reply's writing.
+/// A reply envelope's JSON: [`write_envelope`] of a reply head.
 fn write_reply(head: &WireReplyHead, body: Option<&WireBody>) -> Vec<u8> {
+    let texts = [
+        ("partnerId", head.partner_id),
+        ("apiCode", head.api_code),
+        ("requestNo", head.request_no),
+        ("version", head.version),
+        ("code", head.code),
+        ("detail", head.detail),
+    ];
+    let plains = [
+        ("sign", head.sign.as_ref()),
+        ("keyEnc", head.key_enc.as_ref()),
+    ];
+    write_envelope(&texts, plains, body)
+}
+
+/// An envelope's JSON, byte for byte what `serde_json` writes for a [`WireOut`] of the same
+/// head and body (the same members in the same order, the same escapes): the head's `texts`,
+/// then its `plains` that are there, then the body. The signature, `keyEnc` and `encrypt` are
+/// copied as they are: hex and base64 hold nothing JSON escapes, and escaping their kilobyte was
+/// most of the writing of a reply or a notification.
+fn write_envelope(
+    texts: &[(&str, &str)],
+    plains: [(&str, Option<&String>); 2],
+    body: Option<&WireBody>,
+) -> Vec<u8> {
     fn text(out: &mut Vec<u8>, name: &str, value: &str) {
         // Writing a string into a vector fails only for want of memory, which aborts anyway.
         let _ = serde_json::to_writer(&mut *out, name);
@@ -767,29 +800,22 @@ fn write_reply(head: &WireReplyHead, body: Option<&WireBody>) -> Vec<u8> {
         out.extend_from_slice(value.as_bytes());
         out.push(b'"');
     }
-    let texts = [
-        ("partnerId", head.partner_id),
-        ("apiCode", head.api_code),
-        ("requestNo", head.request_no),
-        ("version", head.version),
-        ("code", head.code),
-        ("detail", head.detail),
-    ];
-    let long = |s: &Option<String>| s.as_ref().map_or(0, String::len);
     let size = 160
         + texts.iter().map(|(_, value)| value.len()).sum::<usize>()
-        + long(&head.sign)
-        + long(&head.key_enc)
+        + plains
+            .iter()
+            .map(|(_, v)| v.map_or(0, |v| v.len()))
+            .sum::<usize>()
         + body.map_or(0, |b| b.encrypt.len());
     let mut out = Vec::with_capacity(size);
     out.extend_from_slice(b"{\"head\":{");
-    for (i, (name, value)) in texts.into_iter().enumerate() {
+    for (i, (name, value)) in texts.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
         text(&mut out, name, value);
     }
-    for (name, value) in [("sign", &head.sign), ("keyEnc", &head.key_enc)] {
+    for (name, value) in plains {
         if let Some(value) = value {
             out.push(b',');
             plain(&mut out, name, value);
@@ -933,6 +959,60 @@ fn check_echo(echo: &Echo, sent: &Echo, signed: bool, refusal: bool) -> Result<(
             crate::text::echo(want)
         ))),
     }
+}
+
+/// Whether `body` is certainly an acknowledgement of the notification whose head is
+/// `notification`: the usual one, read straight into strings (a JSON object whose `head` is an
+/// object with the six head fields as text and `code` SUCCESS; with `strict`, also echoing the
+/// notification and carrying no `sign`, which `sign_required` asks for). `false` says only that
+/// this reading cannot tell: the ack is then judged from its tree, which also says why it is
+/// refused. Reading a tree of the ack was most of judging it.
+pub fn plain_ack_accepted(
+    body: &[u8],
+    notification: &Echo,
+    strict: bool,
+    sign_required: bool,
+) -> bool {
+    let Ok(Object(PlainAck { head: Object(head) })) = serde_json::from_slice(body) else {
+        return false;
+    };
+    if head.code != "SUCCESS" {
+        return false;
+    }
+    !strict
+        || (head.sign.is_none()
+            && !sign_required
+            && head.partner_id == notification.partner_id
+            && head.api_code == notification.api_code
+            && head.request_no == notification.request_no
+            && head.version == notification.version)
+}
+
+#[derive(Deserialize)]
+struct PlainAck<'a> {
+    #[serde(borrow)]
+    head: Object<PlainAckHead<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PlainAckHead<'a> {
+    #[serde(borrow)]
+    partner_id: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    api_code: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    request_no: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    version: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    code: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    #[allow(dead_code)] // read only to be text
+    detail: std::borrow::Cow<'a, str>,
+    /// Only whether it is there: `null` too ([`present`]).
+    #[serde(default, deserialize_with = "present")]
+    sign: Option<Value>,
 }
 
 /// Checks a partner's acknowledgement of a notification the documented way (`strict_ack`):

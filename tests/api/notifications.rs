@@ -437,6 +437,54 @@ async fn an_unreachable_url_is_a_recorded_connection_failure() {
     app.shutdown().await;
 }
 
+/// A tenant imported from another simulator that this one does not configure keeps its pending
+/// notifications, and each attempt says why it cannot go (not "no notify URL", which a
+/// `--notify-url` would seem to answer).
+#[tokio::test]
+async fn a_notification_of_a_tenant_this_simulator_does_not_configure_says_so() {
+    const PARTNER: &str = "202400000000009";
+    let config = format!(
+        "[[whalet.partners]]\npartner_id = \"{PARTNER}\"\n\
+         public_key = \"@keys/demo-partner/public.pem\"\n"
+    );
+    let source = spawn_with(Setup {
+        config: Some(config),
+        ..Setup::default()
+    })
+    .await;
+    source
+        .trigger_ok(
+            "whalet.connectivity.notify",
+            json!({"partnerId": PARTNER, "notifyMessage": "moved"}),
+        )
+        .await;
+    let snapshot = source
+        .get_json(&format!("/__sim/snapshot?tenant=whalet:{PARTNER}"))
+        .await;
+    source.shutdown().await;
+
+    let app = spawn_with(Setup::default()).await;
+    let (status, body) = app
+        .post_raw(
+            "/__sim/snapshot",
+            "application/json",
+            snapshot.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    app.advance(0.0).await;
+    let n = newest(&app).await;
+    assert_eq!(n["tenant"], format!("whalet:{PARTNER}"), "{n}");
+    let verdict = n["attempts"][0]["verdict"].as_str().unwrap();
+    assert!(
+        verdict.contains(&format!(
+            "tenant whalet:{PARTNER} is not configured in this simulator"
+        )) && verdict.contains("[[whalet.partners]]"),
+        "{verdict}"
+    );
+    app.shutdown().await;
+}
+
 /// The simulator's snapshot (`GET /__sim/snapshot`).
 async fn snapshot(app: &TestApp) -> Value {
     let url = format!("{}/__sim/snapshot", app.url);

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use crate::api::infinia::apps::Apps;
-use crate::notify::{judge_status, Notification, Sealed, Transport};
+use crate::notify::{configured_url, judge_status, Notification, Sealed, Transport};
 use crate::tenant::TenantId;
 use crate::wire::infinia as envelope;
 
@@ -19,8 +19,9 @@ pub struct InfiniaTransport {
 }
 
 impl Transport for InfiniaTransport {
-    fn url(&self, tenant: &TenantId) -> Option<String> {
-        self.apps.get(&tenant.id)?.notify_url.get()
+    fn url(&self, tenant: &TenantId) -> Result<String, String> {
+        let configured = self.apps.get(&tenant.id).map(|app| app.notify_url.get());
+        configured_url(tenant, configured, "[[infinia.apps]]")
     }
 
     fn seal(&self, n: &Notification, corrupt: bool) -> Result<Sealed, String> {

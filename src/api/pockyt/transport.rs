@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::api::pockyt::Merchants;
 use crate::config::pockyt::IpnFormat;
-use crate::notify::{judge_status, schedule, Notification, Sealed, Transport};
+use crate::notify::{configured_url, judge_status, schedule, Notification, Sealed, Transport};
 use crate::tenant::TenantId;
 use crate::wire::pockyt as wire;
 
@@ -18,8 +18,9 @@ pub struct PockytTransport {
 }
 
 impl Transport for PockytTransport {
-    fn url(&self, tenant: &TenantId) -> Option<String> {
-        self.merchants.get(&tenant.id)?.notify_url.get()
+    fn url(&self, tenant: &TenantId) -> Result<String, String> {
+        let configured = self.merchants.get(&tenant.id).map(|m| m.notify_url.get());
+        configured_url(tenant, configured, "[[pockyt.merchants]]")
     }
 
     fn seal(&self, n: &Notification, corrupt: bool) -> Result<Sealed, String> {

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::api::whalet::partners::{Partner, Partners};
-use crate::notify::{judge_status, schedule, Notification, Sealed, Transport};
+use crate::notify::{configured_url, judge_status, schedule, Notification, Sealed, Transport};
 use crate::tenant::TenantId;
 use crate::text::{bound, echo, ECHO_BYTES};
 use serde_json::Value;
@@ -28,54 +28,9 @@ impl WhaletTransport {
             .get(&n.tenant.id)
             .ok_or_else(|| format!("tenant {} is not a configured Whalet partner", n.tenant))
     }
-}
 
-/// The head a notification to `partner` carries, which its ack must echo.
-fn notification_head(partner: &Partner, n: &Notification) -> Echo {
-    Echo {
-        partner_id: partner.id.clone(),
-        api_code: n.topic.clone(),
-        request_no: n.request_no.clone(),
-        version: VERSION.into(),
-    }
-}
-
-/// The receiver's `head.detail` as the verdict shows it after a refused code: ` (detail)`, cut
-/// like any echoed value so that the verdict stays short; nothing when there is no detail.
-fn ack_detail(detail: Option<&str>) -> String {
-    match detail {
-        Some(detail) if !detail.is_empty() => format!(" ({})", bound(detail, ECHO_BYTES)),
-        _ => String::new(),
-    }
-}
-
-impl Transport for WhaletTransport {
-    fn url(&self, tenant: &TenantId) -> Option<String> {
-        self.partners.get(&tenant.id)?.notify_url.get()
-    }
-
-    fn seal(&self, n: &Notification, corrupt: bool) -> Result<Sealed, String> {
-        let partner = self.partner(n)?;
-        let mut body = envelope::seal_request_as(
-            &notification_head(&partner, n),
-            &n.payload,
-            &partner.platform_key,
-            &partner.public_key,
-            self.hex_case,
-            self.key_enc_form,
-        )
-        .map_err(|e| e.detail)?;
-        if corrupt {
-            body = envelope::corrupt_sign(&body);
-        }
-        Ok(Sealed {
-            content_type: "application/json;charset=UTF-8",
-            body: body.into(),
-        })
-    }
-
-    fn judge(&self, n: &Notification, status: u16, body: &[u8]) -> Result<(), String> {
-        judge_status(status)?;
+    /// [`Transport::judge`] of a 2xx answer from its JSON tree, which says why an ack is refused.
+    fn judge_tree(&self, n: &Notification, body: &[u8]) -> Result<(), String> {
         let value: Value = serde_json::from_slice(body)
             .map_err(|e| format!("the answer is not a Whalet reply (not JSON: {e})"))?;
         let head = value
@@ -101,6 +56,64 @@ impl Transport for WhaletTransport {
             )?;
         }
         Ok(())
+    }
+}
+
+/// The head a notification to `partner` carries, which its ack must echo.
+fn notification_head(partner: &Partner, n: &Notification) -> Echo {
+    Echo {
+        partner_id: partner.id.clone(),
+        api_code: n.topic.clone(),
+        request_no: n.request_no.clone(),
+        version: VERSION.into(),
+    }
+}
+
+/// The receiver's `head.detail` as the verdict shows it after a refused code: ` (detail)`, cut
+/// like any echoed value so that the verdict stays short; nothing when there is no detail.
+fn ack_detail(detail: Option<&str>) -> String {
+    match detail {
+        Some(detail) if !detail.is_empty() => format!(" ({})", bound(detail, ECHO_BYTES)),
+        _ => String::new(),
+    }
+}
+
+impl Transport for WhaletTransport {
+    fn url(&self, tenant: &TenantId) -> Result<String, String> {
+        let configured = self.partners.get(&tenant.id).map(|p| p.notify_url.get());
+        configured_url(tenant, configured, "[[whalet.partners]]")
+    }
+
+    fn seal(&self, n: &Notification, corrupt: bool) -> Result<Sealed, String> {
+        let partner = self.partner(n)?;
+        let mut body = envelope::seal_request_as(
+            &notification_head(&partner, n),
+            &n.payload,
+            &partner.platform_key,
+            &partner.public_key,
+            self.hex_case,
+            self.key_enc_form,
+        )
+        .map_err(|e| e.detail)?;
+        if corrupt {
+            body = envelope::corrupt_sign(&body);
+        }
+        Ok(Sealed {
+            content_type: "application/json;charset=UTF-8",
+            body: body.into(),
+        })
+    }
+
+    fn judge(&self, n: &Notification, status: u16, body: &[u8]) -> Result<(), String> {
+        judge_status(status)?;
+        if let Ok(partner) = self.partner(n) {
+            let head = notification_head(&partner, n);
+            let (strict, signed) = (partner.strict_ack, partner.ack_sign_required);
+            if envelope::plain_ack_accepted(body, &head, strict, signed) {
+                return Ok(());
+            }
+        }
+        self.judge_tree(n, body)
     }
 
     fn retry_delays(&self) -> Vec<i64> {
@@ -314,5 +327,63 @@ mod tests {
         let mut unknown = notification();
         unknown.tenant = TenantId::new(Provider::Whalet, "P9");
         assert!(t.seal(&unknown, false).unwrap_err().contains("whalet:P9"));
+    }
+
+    /// The direct reading of an ack accepts only what the tree reading accepts: every ack here
+    /// is judged the same with it as without it, under each check, and the plain acks are
+    /// accepted by it (so it is not a reading that never answers).
+    #[test]
+    fn the_direct_reading_of_an_ack_answers_as_the_tree_reading() {
+        let n = notification();
+        let head = |rest: &str| {
+            format!(
+                r#"{{"head":{{"partnerId":"P1","apiCode":"connectivityNotify","requestNo":"N1","version":"1.0",{rest}}}}}"#
+            )
+        };
+        let plain = [
+            head(r#""code":"SUCCESS","detail":"成功""#),
+            head(r#""code":"SUCCESS","detail":"","extra":[1,{"a":null}]"#),
+            r#"{"head":{"partnerId":"P\u0031","apiCode":"connectivityNotify","requestNo":"N1","version":"1.0","code":"SUCC\u0045SS","detail":"\n"},"body":{}}"#.to_owned(),
+        ];
+        let other = [
+            head(r#""code":"SUCCESS","detail":"","sign":null"#),
+            head(r#""code":"SUCCESS","detail":"","sign":"00ff""#),
+            head(r#""code":"FAIL","detail":"no""#),
+            head(r#""code":"FAIL","detail":"","code":"SUCCESS""#),
+            head(r#""code":"SUCCESS""#),
+            head(r#""code":"SUCCESS","detail":7"#),
+            head(r#""code":"SUCCESS","detail":"","version":"2.0""#),
+            head(r#""code":"SUCCESS","detail":"""#).replace("N1", "N2"),
+            format!("{} trailing", head(r#""code":"SUCCESS","detail":"""#)),
+            r#"[{"partnerId":"P1","apiCode":"connectivityNotify","requestNo":"N1","version":"1.0","code":"SUCCESS","detail":""}]"#.to_owned(),
+            r#"{"head":["P1","connectivityNotify","N1","1.0","SUCCESS",""]}"#.to_owned(),
+            r#"{"head":null}"#.to_owned(),
+            "SUCCESS".to_owned(),
+            String::new(),
+        ];
+        let checks = [
+            transport(true),
+            transport(false),
+            transport_with("ack_sign_required = true\n"),
+        ];
+        for t in &checks {
+            let partner = t.partner(&n).unwrap();
+            for body in plain.iter().chain(&other) {
+                assert_eq!(
+                    t.judge(&n, 200, body.as_bytes()),
+                    t.judge_tree(&n, body.as_bytes()),
+                    "{body}"
+                );
+            }
+            for body in &plain {
+                let accepted = envelope::plain_ack_accepted(
+                    body.as_bytes(),
+                    &notification_head(&partner, &n),
+                    partner.strict_ack,
+                    partner.ack_sign_required,
+                );
+                assert_eq!(accepted, !partner.ack_sign_required, "{body}");
+            }
+        }
     }
 }

@@ -779,7 +779,7 @@ fn the_direct_reading_of_an_envelope_answers_as_the_tree_reading() {
 }
 
 #[test]
-fn the_reply_writer_writes_what_serde_writes() {
+fn the_envelope_writer_writes_what_serde_writes() {
     let hexes = [
         String::new(),
         HexCase::Lower.encode(&[0x00, 0x9f, 0xff, 0x10]),
@@ -819,9 +819,25 @@ fn the_reply_writer_writes_what_serde_writes() {
                     );
                     assert_eq!(written, expected);
                     compared += 1;
+                    let head = WireRequestHead {
+                        partner_id: other,
+                        api_code: text,
+                        request_no: other,
+                        version: text,
+                        sign: sign.clone().unwrap_or_default(),
+                        key_enc: key_enc.clone().unwrap_or_default(),
+                    };
+                    let body = WireBody {
+                        encrypt: hexes[i % 3].clone(),
+                    };
+                    let written = write_request(&head, &body);
+                    let body = Some(body);
+                    let expected = serde_json::to_vec(&WireOut { head, body }).unwrap();
+                    assert_eq!(written, expected);
+                    compared += 1;
                 }
             }
         }
     }
-    assert_eq!(compared, texts.len() * 8);
+    assert_eq!(compared, texts.len() * 16);
 }
