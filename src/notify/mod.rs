@@ -331,7 +331,7 @@ struct Inner {
     /// Each notify URL's destination permits and the URL read once, by the URL's text: a
     /// cache of what `destinations` and the URL parser give for it (at most
     /// [`MAX_KEPT_TARGETS`], emptied when full).
-    targets: Mutex<HashMap<String, (Arc<tokio::sync::Semaphore>, Arc<Target>)>>,
+    targets: Mutex<HashMap<String, KeptTarget>>,
     /// The next notification's sequence number (its id `ntf_<seq>`); at most `MAX_SEQ + 1`
     /// (every number given). Changed under the `ledger` lock; an import of all state sets it to
     /// the snapshot's.
@@ -347,6 +347,9 @@ struct Inner {
     /// attempt waiting for a destination's permit looks whether its notification is still there.
     forgotten: Notify,
 }
+
+/// A notify URL's destination permits and the URL read once ([`Inner::targets`]).
+type KeptTarget = (Arc<tokio::sync::Semaphore>, Arc<Target>);
 
 /// Handle to the outbox and delivery ledger. Cheap to clone.
 #[derive(Clone)]
