@@ -96,6 +96,10 @@ pub struct ServerConfig {
     pub header_read_timeout_ms: u64,
     /// Time a client has to send a request's body once its headers are in (408 and close).
     pub body_read_timeout_ms: u64,
+    /// Time after its head from which a body still arriving may have its room in the budget of
+    /// bodies in flight reclaimed (408 and close) when another request needs it and the budget
+    /// is spent: bodies that stall lock others out for at most this long.
+    pub body_reclaim_after_ms: u64,
     /// Connections served at once; more are answered 503 and closed.
     pub max_connections: usize,
     /// Bytes of request bodies held in memory at once, over all connections; at least every
@@ -134,6 +138,7 @@ impl Default for ServerConfig {
         Self {
             header_read_timeout_ms: edge.header_read_timeout.as_millis() as u64,
             body_read_timeout_ms: edge.body_read_timeout.as_millis() as u64,
+            body_reclaim_after_ms: edge.body_reclaim_after.as_millis() as u64,
             max_connections: edge.max_connections,
             max_body_bytes_in_flight: edge.max_body_bytes_in_flight,
             write_stall_timeout_ms: edge.write_stall_timeout.as_millis() as u64,
@@ -160,6 +165,7 @@ impl ServerConfig {
         crate::http::Limits {
             header_read_timeout: std::time::Duration::from_millis(self.header_read_timeout_ms),
             body_read_timeout: std::time::Duration::from_millis(self.body_read_timeout_ms),
+            body_reclaim_after: std::time::Duration::from_millis(self.body_reclaim_after_ms),
             max_connections: self.max_connections,
             max_body_bytes_in_flight: self.max_body_bytes_in_flight,
             write_stall_timeout: std::time::Duration::from_millis(self.write_stall_timeout_ms),
@@ -664,6 +670,15 @@ impl Config {
                 1,
                 edge.body_read_timeout_ms,
                 "answer 408 to every request whose body does not arrive with its head",
+            )
+            .ms(),
+            Bound::new(
+                "[server] body_reclaim_after_ms",
+                server.body_reclaim_after_ms,
+                1,
+                edge.body_reclaim_after_ms,
+                "let a request that finds the budget of bodies in flight spent cut bodies whose \
+                 next bytes are on their way",
             )
             .ms(),
             Bound::new(

@@ -369,6 +369,11 @@ pub struct Limits {
     /// Time a client has to send a request's body once its headers are in; a body still
     /// incomplete by then is answered 408 and the connection closed.
     pub body_read_timeout: Duration,
+    /// How long after its head a body may arrive before its room in the budget of bodies in
+    /// flight can be reclaimed: when the budget is spent, a request that needs room cuts the
+    /// bodies past this that received nothing for the longest time (408), instead of being
+    /// refused, so bodies that stall cannot lock others out for longer than this.
+    pub body_reclaim_after: Duration,
     /// Connections served at once; a connection beyond it is answered 503 and closed.
     pub max_connections: usize,
     /// Bytes of request bodies held in memory at once, over all connections, counted as they
@@ -388,6 +393,7 @@ impl Default for Limits {
         Self {
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(10),
+            body_reclaim_after: Duration::from_secs(1),
             max_connections: 1024,
             max_body_bytes_in_flight: 256 * 1024 * 1024,
             write_stall_timeout: Duration::from_secs(10),
@@ -446,7 +452,10 @@ async fn accept_loop<H: Handler>(
     let connections = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let refusals = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let busy_wait = limits.header_read_timeout.min(BUSY_WAIT);
-    let bodies = Arc::new(BodyBudget::new(limits.max_body_bytes_in_flight));
+    let bodies = Arc::new(BodyBudget::new(
+        limits.max_body_bytes_in_flight,
+        limits.body_reclaim_after,
+    ));
     let mut accept_errors = AcceptErrors::default();
     loop {
         let (stream, _) = tokio::select! {
@@ -815,20 +824,172 @@ impl AcceptErrors {
     }
 }
 
-/// The memory budget of request bodies in flight, in KiB permits.
-struct BodyBudget(Semaphore);
+/// The memory budget of request bodies in flight, in KiB permits, and the bodies still arriving
+/// [`Limits::body_reclaim_after`] after their head, whose room may be reclaimed when it is spent.
+struct BodyBudget {
+    permits: Semaphore,
+    /// When a body's room may be reclaimed ([`Limits::body_reclaim_after`]).
+    reclaim_after: Duration,
+    /// The bodies past `reclaim_after` still arriving. Only such a body takes this lock (once
+    /// when it gets there, once when it ends), and a request that finds the budget spent: a body
+    /// that arrives at once never does.
+    slow: parking_lot::Mutex<Vec<Arc<SlowBody>>>,
+    /// What [`SlowBody::last_bytes`] counts from ([`Self::millis`]).
+    epoch: tokio::time::Instant,
+}
+
+/// A body still arriving [`Limits::body_reclaim_after`] after its head, as the [`BodyBudget`]
+/// sees it: what it holds, when its last bytes came, and the signal that its room is taken back.
+struct SlowBody {
+    /// Milliseconds from the budget's epoch to when its last bytes came (or its head).
+    last_bytes: std::sync::atomic::AtomicU64,
+    /// KiB permits it holds.
+    held_kib: std::sync::atomic::AtomicUsize,
+    /// Its room is reclaimed: the body is to be cut (408) and its permits given back.
+    reclaimed: std::sync::atomic::AtomicBool,
+    wake: tokio::sync::Notify,
+}
+
+/// A [`SlowBody`] listed in its budget for as long as its body is read.
+struct SlowEntry<'a> {
+    budget: &'a BodyBudget,
+    body: Arc<SlowBody>,
+}
+
+impl Drop for SlowEntry<'_> {
+    fn drop(&mut self) {
+        let mut slow = self.budget.slow.lock();
+        if let Some(at) = slow.iter().position(|b| Arc::ptr_eq(b, &self.body)) {
+            slow.swap_remove(at);
+        }
+    }
+}
+
+impl SlowEntry<'_> {
+    fn is_reclaimed(&self) -> bool {
+        self.body
+            .reclaimed
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Notes that bytes came now, and that the body holds `held_kib` permits.
+    fn progress(&self, held_kib: usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.body.last_bytes.store(self.budget.millis(), Relaxed);
+        self.body.held_kib.store(held_kib, Relaxed);
+    }
+
+    /// How long ago its last bytes came.
+    fn idle(&self) -> Duration {
+        let last = self
+            .body
+            .last_bytes
+            .load(std::sync::atomic::Ordering::Relaxed);
+        Duration::from_millis(self.budget.millis().saturating_sub(last))
+    }
+}
+
+/// The longest a request that reclaimed room waits for the bodies it cut to give it back (they
+/// do at once, on their own tasks).
+const RECLAIM_WAIT: Duration = Duration::from_secs(1);
 
 impl BodyBudget {
-    fn new(bytes: usize) -> Self {
-        Self(Semaphore::new(
-            (bytes / 1024).clamp(1, Semaphore::MAX_PERMITS),
-        ))
+    fn new(bytes: usize, reclaim_after: Duration) -> Self {
+        Self {
+            permits: Semaphore::new((bytes / 1024).clamp(1, Semaphore::MAX_PERMITS)),
+            reclaim_after,
+            slow: parking_lot::Mutex::new(Vec::new()),
+            epoch: tokio::time::Instant::now(),
+        }
+    }
+
+    /// Milliseconds since the epoch, counted from 2^40 (35 years) so that a time before the
+    /// epoch ([`Self::list_slow`]'s last bytes) is a number too.
+    fn millis(&self) -> u64 {
+        let since = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+        since.saturating_add(1 << 40)
+    }
+
+    /// KiB permits for `bytes`.
+    fn kib(bytes: usize) -> u32 {
+        u32::try_from(bytes.div_ceil(1024).max(1)).unwrap_or(u32::MAX)
     }
 
     /// Reserves room for `bytes` more of a body, or None when the budget is spent.
     fn reserve(&self, bytes: usize) -> Option<tokio::sync::SemaphorePermit<'_>> {
-        let kib = u32::try_from(bytes.div_ceil(1024).max(1)).unwrap_or(u32::MAX);
-        self.0.try_acquire_many(kib).ok()
+        self.permits.try_acquire_many(Self::kib(bytes)).ok()
+    }
+
+    /// [`Self::reserve`], but when the budget is spent the room is taken from bodies past
+    /// `reclaim_after` (other than `me`), those whose last bytes came longest ago first, if they
+    /// hold enough: they are cut and their room comes to this body. None when they do not.
+    async fn reserve_or_reclaim<'a>(
+        &'a self,
+        bytes: usize,
+        me: Option<&SlowEntry<'a>>,
+    ) -> Option<tokio::sync::SemaphorePermit<'a>> {
+        if let Some(permit) = self.reserve(bytes) {
+            return Some(permit);
+        }
+        let kib = Self::kib(bytes);
+        let short = (kib as usize).saturating_sub(self.permits.available_permits());
+        let acquire = self.permits.acquire_many(kib);
+        tokio::pin!(acquire);
+        // Queued first, so that the room the cut bodies give back comes to this request.
+        let first =
+            std::future::poll_fn(|cx| std::task::Poll::Ready(acquire.as_mut().poll(cx))).await;
+        if let std::task::Poll::Ready(acquired) = first {
+            return acquired.ok();
+        }
+        if !self.reclaim(short, me.map(|m| &m.body)) {
+            return None;
+        }
+        tokio::time::timeout(RECLAIM_WAIT, acquire).await.ok()?.ok()
+    }
+
+    /// Marks for cutting the bodies past `reclaim_after`, other than `me`, whose last bytes came
+    /// longest ago, until they hold `short` KiB; marks none (false) if all of them hold less.
+    fn reclaim(&self, short: usize, me: Option<&Arc<SlowBody>>) -> bool {
+        use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+        let mut slow = self.slow.lock();
+        let open = |b: &&Arc<SlowBody>| {
+            !b.reclaimed.load(Acquire) && !me.is_some_and(|m| Arc::ptr_eq(m, b))
+        };
+        let held: usize = slow
+            .iter()
+            .filter(open)
+            .map(|b| b.held_kib.load(Relaxed))
+            .sum();
+        if held < short.max(1) {
+            return false;
+        }
+        slow.sort_unstable_by_key(|b| b.last_bytes.load(Relaxed));
+        let mut freed = 0;
+        for body in slow.iter().filter(open) {
+            if freed >= short.max(1) {
+                break;
+            }
+            freed += body.held_kib.load(Relaxed);
+            body.reclaimed.store(true, Release);
+            body.wake.notify_one();
+        }
+        true
+    }
+
+    /// Lists a body that is still arriving `reclaim_after` after its head, holding `held_kib`
+    /// permits, its last bytes `idle` ago.
+    fn list_slow(&self, held_kib: usize, idle: Duration) -> SlowEntry<'_> {
+        let last = self
+            .millis()
+            .saturating_sub(u64::try_from(idle.as_millis()).unwrap_or(u64::MAX));
+        let body = Arc::new(SlowBody {
+            last_bytes: std::sync::atomic::AtomicU64::new(last),
+            held_kib: std::sync::atomic::AtomicUsize::new(held_kib),
+            reclaimed: std::sync::atomic::AtomicBool::new(false),
+            wake: tokio::sync::Notify::new(),
+        });
+        self.slow.lock().push(body.clone());
+        SlowEntry { budget: self, body }
     }
 }
 
@@ -846,15 +1007,41 @@ enum BodyRefusal {
     Unreadable(String),
     /// The body did not arrive within the body-read timeout.
     TimedOut(Duration),
+    /// The body was still arriving `after` its head, its last bytes `idle` ago, when another
+    /// request needed its room in the spent budget.
+    Reclaimed { after: Duration, idle: Duration },
 }
 
 /// The room a body holds in the [`BodyBudget`]: kept until its request is answered, so that the
 /// bodies the handlers still hold (waiting at the CPU gate, decrypting) count too.
 type Held<'a> = Vec<tokio::sync::SemaphorePermit<'a>>;
 
+/// Resolves once `slow`'s room is reclaimed (never while the body is not listed).
+async fn reclaimed(slow: Option<&SlowEntry<'_>>) {
+    match slow {
+        Some(entry) => loop {
+            let woken = entry.body.wake.notified();
+            if entry.is_reclaimed() {
+                return;
+            }
+            woken.await;
+        },
+        None => std::future::pending().await,
+    }
+}
+
+/// `start + after`, or far in the future when that is past what an instant holds.
+fn instant_after(start: tokio::time::Instant, after: Duration) -> tokio::time::Instant {
+    start
+        .checked_add(after)
+        .unwrap_or_else(|| start + Duration::from_secs(86_400 * 365 * 30))
+}
+
 /// Reads a request body of at most `limit` bytes (`None`: larger, the rest not read), holding
 /// its memory in `budget` as it arrives (the room is handed back with it), and giving up after
-/// `timeout`.
+/// `timeout`. From the budget's `reclaim_after` on, the body is listed as one whose room another
+/// request may reclaim when the budget is spent ([`BodyBudget::reserve_or_reclaim`]); it is
+/// then cut.
 async fn read_body<'a>(
     body: Incoming,
     declared: Option<u64>,
@@ -862,39 +1049,67 @@ async fn read_body<'a>(
     budget: &'a BodyBudget,
     timeout: Duration,
 ) -> Result<(Option<Bytes>, Held<'a>), BodyRefusal> {
-    let reading = async {
-        let mut body = body;
-        let mut reserved = Vec::new();
-        let mut room = 0usize;
-        let ahead = declared.map_or(0, |n| (n as usize).min(RESERVE_AHEAD));
-        let mut chunks: Vec<Bytes> = Vec::new();
-        let mut total = 0usize;
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| BodyRefusal::Unreadable(e.to_string()))?;
-            let Ok(data) = frame.into_data() else {
-                continue; // trailers
-            };
-            total += data.len();
-            if total > limit {
-                return Ok((None, Vec::new()));
+    let mut body = body;
+    let mut reserved = Vec::new();
+    let mut room = 0usize;
+    let mut held_kib = 0usize;
+    let ahead = declared.map_or(0, |n| (n as usize).min(RESERVE_AHEAD));
+    let mut chunks: Vec<Bytes> = Vec::new();
+    let mut total = 0usize;
+    let start = tokio::time::Instant::now();
+    let deadline = instant_after(start, timeout);
+    let reclaimable = instant_after(start, budget.reclaim_after);
+    // One timer: first when the body becomes reclaimable, then the body-read timeout. It is
+    // armed only if the body does not arrive at once.
+    let wait = tokio::time::sleep_until(reclaimable.min(deadline));
+    tokio::pin!(wait);
+    let mut slow: Option<SlowEntry<'a>> = None;
+    let mut last_bytes = start;
+    loop {
+        let frame = tokio::select! {
+            biased;
+            () = reclaimed(slow.as_ref()) => {
+                let idle = slow.as_ref().map_or(Duration::ZERO, SlowEntry::idle);
+                return Err(BodyRefusal::Reclaimed { after: budget.reclaim_after, idle });
             }
-            if total > room {
-                let want = (total - room).max(ahead).max(room).min(limit - room);
-                reserved.push(budget.reserve(want).ok_or(BodyRefusal::Busy)?);
-                room += want;
+            frame = body.frame() => frame,
+            () = &mut wait => {
+                if slow.is_some() || reclaimable >= deadline {
+                    return Err(BodyRefusal::TimedOut(timeout));
+                }
+                slow = Some(budget.list_slow(held_kib, last_bytes.elapsed()));
+                wait.as_mut().reset(deadline);
+                continue;
             }
-            chunks.push(data);
-        }
-        let whole = match chunks.len() {
-            0 => Bytes::new(),
-            1 => chunks.swap_remove(0),
-            _ => Bytes::from(chunks.concat()),
         };
-        Ok((Some(whole), reserved))
+        let Some(frame) = frame else { break };
+        let frame = frame.map_err(|e| BodyRefusal::Unreadable(e.to_string()))?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        total += data.len();
+        if total > limit {
+            return Ok((None, Vec::new()));
+        }
+        if total > room {
+            let want = (total - room).max(ahead).max(room).min(limit - room);
+            let permit = budget.reserve_or_reclaim(want, slow.as_ref()).await;
+            reserved.push(permit.ok_or(BodyRefusal::Busy)?);
+            room += want;
+            held_kib += BodyBudget::kib(want) as usize;
+        }
+        match &slow {
+            Some(entry) => entry.progress(held_kib),
+            None => last_bytes = tokio::time::Instant::now(),
+        }
+        chunks.push(data);
+    }
+    let whole = match chunks.len() {
+        0 => Bytes::new(),
+        1 => chunks.swap_remove(0),
+        _ => Bytes::from(chunks.concat()),
     };
-    tokio::time::timeout(timeout, reading)
-        .await
-        .map_err(|_| BodyRefusal::TimedOut(timeout))?
+    Ok((Some(whole), reserved))
 }
 
 type HyperResponse = hyper::Response<Full<Bytes>>;
@@ -917,6 +1132,17 @@ impl BodyRefusal {
                 format!(
                     "the request body did not arrive within {} ms ([server] body_read_timeout_ms)",
                     after.as_millis()
+                ),
+            ),
+            Self::Reclaimed { after, idle } => (
+                hyper::StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the request body was still arriving more than {} ms after its head \
+                     ([server] body_reclaim_after_ms), its last bytes {} ms ago, when the budget \
+                     of bodies in flight ([server] max_body_bytes_in_flight) was spent: its room \
+                     was given to another request; send the body without pausing",
+                    after.as_millis(),
+                    idle.as_millis()
                 ),
             ),
         };
@@ -1142,6 +1368,40 @@ mod tests {
         slot.1 = std::time::Instant::now().checked_sub(Duration::from_secs(1));
         assert_eq!(log_due(&mut slot), Some(3));
         assert_eq!(log_due(&mut slot), None);
+    }
+
+    /// When the budget is spent, the bodies past the reclaim age whose last bytes came longest
+    /// ago are cut first, only as many as the room asked for needs, and none when all of them
+    /// together hold too little.
+    #[tokio::test]
+    async fn reclaiming_cuts_the_bodies_idle_longest_and_only_as_many_as_needed() {
+        let budget = BodyBudget::new(8 * 1024, Duration::from_millis(1));
+        let all = budget.reserve(8 * 1024).unwrap();
+        let recent = budget.list_slow(3, Duration::from_millis(10));
+        let oldest = budget.list_slow(3, Duration::from_millis(500));
+        let older = budget.list_slow(2, Duration::from_millis(200));
+        assert!(
+            !budget.reclaim(9, None),
+            "8 KiB are held: 9 cannot be freed"
+        );
+        assert!(![&recent, &oldest, &older].iter().any(|b| b.is_reclaimed()));
+        assert!(
+            budget.reclaim(4, Some(&oldest.body)),
+            "the body asking is never cut"
+        );
+        assert!(older.is_reclaimed() && recent.is_reclaimed() && !oldest.is_reclaimed());
+        assert!(budget.reclaim(1, None));
+        assert!(oldest.is_reclaimed());
+        assert!(
+            !budget.reclaim(1, None),
+            "a body already cut is not counted twice"
+        );
+        drop((recent, oldest, older));
+        assert!(
+            budget.slow.lock().is_empty(),
+            "a body read or cut is unlisted"
+        );
+        drop(all);
     }
 
     #[test]

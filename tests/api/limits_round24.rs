@@ -12,6 +12,7 @@ use crate::helpers::{bin, spawn_config};
 const LEAST: &[(&str, &str, u64)] = &[
     ("server", "header_read_timeout_ms", 1),
     ("server", "body_read_timeout_ms", 1),
+    ("server", "body_reclaim_after_ms", 1),
     ("server", "max_connections", 1),
     ("server", "write_stall_timeout_ms", 1),
     ("server", "max_header_fields", 1),
