@@ -11,14 +11,20 @@
 //!  SimRequest ─▶ body limit ─▶ Scheme::open ─▶ requestNo memory ─▶ scenario decision
 //!      (drop · forced code) ─▶ Scheme::run (the operation) ─▶ Scheme::seal_reply ─▶ latency
 //!  any refusal on the way ─▶ Scheme::seal_refusal;  a panic anywhere ─▶ the surface's
-//!  internal error;  at the end: one journal entry and one log line
+//!  internal error;  at the end: one journal entry and one log line (also when the client
+//!  leaves during the latency)
 //! ```
 //!
 //! The two stages that do RSA work (everything up to the scenario decision, and the operation
 //! with its sealing) pass through the core's CPU gate ([`crate::core::cpu`]) in one go, so a
-//! flood of expensive requests waits its turn instead of taking every async worker. A scenario
-//! latency comes after them: it holds the answer back, not the operation.
+//! flood of expensive requests waits its turn instead of taking every async worker; when the
+//! gate is busy, in the queue of the tenant the request claims ([`Scheme::claimed_tenant`]), so
+//! one tenant's burst does not hold the others back. A surface with no RSA work
+//! ([`Scheme::does_rsa_work`]: Pockyt) does not pass the gate. A scenario latency comes after
+//! the stages: it holds the answer back, not the operation, and the request is journaled even
+//! if its client leaves during it.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::ops::Deref;
 use std::panic::AssertUnwindSafe;
@@ -34,7 +40,7 @@ use crate::http::{SimRequest, SimResponse};
 use crate::journal::JournalEntry;
 use crate::scenario::{Decision, OperationCtx};
 use crate::store::TenantState;
-use crate::tenant::TenantId;
+use crate::tenant::{Provider, TenantId};
 
 /// What the journal learns about a request while it is being understood. [`Scheme::open`] fills
 /// it as far as it gets, so that a refused request is journaled with what was known.
@@ -344,6 +350,22 @@ pub trait Scheme: Send + Sync + 'static {
     /// (a fixed number of RSA operations) run on it when their body is at most
     /// `[server] cpu_inline_bytes` (`core::cpu`).
     const RSA_PER_BLOCK: bool = false;
+    /// Whether opening or sealing a request does private-key (RSA) work, and so passes the
+    /// core's CPU gate (`core::cpu`). A surface that does none (Pockyt's MD5 `verifySign`,
+    /// whalet-platform's plain-JSON mode) does not wait there behind other requests' RSA work.
+    /// Default: yes.
+    fn does_rsa_work(&self) -> bool {
+        true
+    }
+    /// The configured tenant `req` names, read without any key work and before anything is
+    /// proven (a claim): when the CPU gate is busy it queues each tenant's requests apart, so
+    /// that one tenant's burst does not hold the others back (`core::cpu`). `None` when the
+    /// request names no configured tenant, or not where it can be read cheaply: all such
+    /// requests share one queue. Asked only when the gate is busy. Default: the partner named
+    /// by the `head.partnerId` of a Whalet envelope (the Open API's, whalet-platform's).
+    fn claimed_tenant<'r>(&self, core: &Core, req: &'r SimRequest) -> Option<Claim<'r>> {
+        claimed_partner(core, &req.body)
+    }
     /// What a refusal echoes back (e.g. the Whalet head): [`Scheme::unopened_echo`] at first,
     /// then filled by `open` as far as it gets.
     type Echo: Default + Send;
@@ -413,6 +435,39 @@ pub trait Scheme: Send + Sync + 'static {
         err: Self::Error,
         status: Option<u16>,
     ) -> Answer;
+}
+
+/// A tenant as a request names it, before anything is proven ([`Scheme::claimed_tenant`]): the
+/// queue its RSA work waits in when the CPU gate is busy.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Claim<'r> {
+    pub provider: Provider,
+    pub id: Cow<'r, str>,
+}
+
+/// The configured Whalet partner a Whalet envelope's `head.partnerId` names (the default
+/// [`Scheme::claimed_tenant`]): the envelope's JSON is only scanned (its strings are skipped,
+/// not copied; an id without escapes is borrowed), and nothing is decrypted or verified.
+pub fn claimed_partner<'r>(core: &Core, body: &'r [u8]) -> Option<Claim<'r>> {
+    #[derive(serde::Deserialize)]
+    struct Envelope<'a> {
+        #[serde(borrow)]
+        head: Head<'a>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Head<'a> {
+        #[serde(borrow, rename = "partnerId")]
+        partner_id: Cow<'a, str>,
+    }
+    let id = serde_json::from_slice::<Envelope>(body)
+        .ok()?
+        .head
+        .partner_id;
+    core.partners().get(&id)?;
+    Some(Claim {
+        provider: Provider::Whalet,
+        id,
+    })
 }
 
 /// What an operation gets: the core, the tenant, the scenario's decision and the surface's own
@@ -496,49 +551,122 @@ pub async fn handle<S: Scheme>(
     let outcome = AssertUnwindSafe(process(incoming, &mut echo, &mut trace, &mut rule))
         .catch_unwind()
         .await;
-    let answer = outcome.unwrap_or_else(|panic| {
+    let (answer, latency_ms) = outcome.unwrap_or_else(|panic| {
         let what = panic
             .downcast_ref::<&str>()
             .map(|s| (*s).to_owned())
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "a non-text panic".to_owned());
         tracing::error!(surface = S::SURFACE, operation = %logged(Some(&trace.operation)), panic = %what, "the operation panicked");
-        scheme.seal_refusal(core, &echo, S::Error::refused(Refused::Internal), None)
+        let refusal = scheme.seal_refusal(core, &echo, S::Error::refused(Refused::Internal), None);
+        (refusal, 0)
     });
-    let entry = JournalEntry {
-        id: 0,
-        surface: S::SURFACE,
-        tenant: trace.tenant.as_ref().map(ToString::to_string),
-        operation: trace.operation,
-        request_no: trace.request_no,
-        virtual_time,
-        wall_time: system_now(),
-        http_status: answer.response.status(),
-        code: answer.code,
-        detail: answer.detail,
-        request: trace.request.unwrap_or_else(|| preview(&req.body)),
-        reply: answer.reply,
-        rule,
-        latency_us: started.elapsed().as_micros() as u64,
+    let Answer {
+        response,
+        code,
+        detail,
+        reply,
+    } = answer;
+    let tenant = trace.tenant.as_ref().map(ToString::to_string);
+    let mut record = Record {
+        core,
+        started,
+        latency: None,
+        counted: trace.tenant.filter(|_| trace.authenticated),
+        answered_code: trace.answered_code,
+        entry: Some(JournalEntry {
+            id: 0,
+            surface: S::SURFACE,
+            tenant,
+            operation: trace.operation,
+            request_no: trace.request_no,
+            virtual_time,
+            wall_time: 0,
+            http_status: response.status(),
+            code,
+            detail,
+            request: trace.request.unwrap_or_else(|| preview(&req.body)),
+            reply,
+            rule,
+            latency_us: 0,
+        }),
     };
-    tracing::info!(
-        surface = S::SURFACE,
-        tenant = %logged(entry.tenant.as_deref()),
-        operation = %logged(Some(&entry.operation)),
-        request_no = %logged(entry.request_no.as_deref()),
-        code = %logged(Some(&entry.code)),
-        latency_us = entry.latency_us,
-        "request"
-    );
-    let coverage = core.surface::<crate::coverage::Coverage>();
-    coverage.request(
-        S::SURFACE,
-        trace.tenant.as_ref().filter(|_| trace.authenticated),
-        &entry.operation,
-        trace.answered_code.as_deref().unwrap_or(&entry.code),
-    );
-    core.journal().record(entry);
-    answer.response
+    // A scenario latency holds the answer back, not the operation: the requestNo is taken and
+    // the effect made at once (a status query meanwhile sees it, as with a provider that
+    // answers late), so the state never holds one without the other. A client that gives up
+    // meanwhile drops this future: `record` then journals the request as it drops, saying so.
+    if latency_ms > 0 {
+        record.latency = Some((Instant::now(), latency_ms));
+        tokio::time::sleep(Duration::from_millis(latency_ms)).await;
+    }
+    record.write(false);
+    response
+}
+
+/// A request's journal entry, log line and coverage count, ready with its answer: written when
+/// the answer goes out or, should the request's future be dropped while a scenario latency
+/// holds the answer back (its client closed the connection), as it drops, with a note in the
+/// journal's detail and the log line. Either way exactly once: the operation has taken effect.
+struct Record<'a> {
+    core: &'a Core,
+    started: Instant,
+    /// When a scenario latency began holding the answer back, and how long it is (ms).
+    latency: Option<(Instant, u64)>,
+    /// The tenant coverage counts the request for: an authenticated one (docs/COVERAGE.md).
+    counted: Option<TenantId>,
+    /// The code the operation answered, when a contract overlay sent another (what coverage
+    /// counts instead of the entry's).
+    answered_code: Option<String>,
+    /// None once written.
+    entry: Option<JournalEntry>,
+}
+
+impl Record<'_> {
+    /// Journals, logs and counts the request; `left`: its answer was never sent.
+    fn write(&mut self, left: bool) {
+        let Some(mut entry) = self.entry.take() else {
+            return;
+        };
+        entry.wall_time = system_now();
+        entry.latency_us = self.started.elapsed().as_micros() as u64;
+        if left {
+            let (waited, latency_ms) = self
+                .latency
+                .map_or((0, 0), |(since, ms)| (since.elapsed().as_millis(), ms));
+            entry.detail = format!(
+                "{} [answer not sent: the connection closed {waited} ms into the scenario's {latency_ms} ms latency]",
+                entry.detail
+            );
+        }
+        let message = if left {
+            "request; the connection closed during the scenario latency, the answer was not sent"
+        } else {
+            "request"
+        };
+        tracing::info!(
+            surface = entry.surface,
+            tenant = %logged(entry.tenant.as_deref()),
+            operation = %logged(Some(&entry.operation)),
+            request_no = %logged(entry.request_no.as_deref()),
+            code = %logged(Some(&entry.code)),
+            latency_us = entry.latency_us,
+            "{message}"
+        );
+        let coverage = self.core.surface::<crate::coverage::Coverage>();
+        coverage.request(
+            entry.surface,
+            self.counted.as_ref(),
+            &entry.operation,
+            self.answered_code.as_deref().unwrap_or(&entry.code),
+        );
+        self.core.journal().record(entry);
+    }
+}
+
+impl Drop for Record<'_> {
+    fn drop(&mut self) {
+        self.write(true);
+    }
 }
 
 /// A field of the log line: it echoes what the client sent, so it is bounded like any echo and
@@ -583,40 +711,36 @@ struct Admitted<S> {
     decision: Decision,
 }
 
+/// The request's answer and the scenario latency that holds it back (ms; 0 for none).
 async fn process<S: Scheme>(
     incoming: Incoming<'_, S>,
     echo: &mut S::Echo,
     trace: &mut Trace,
     rule: &mut Option<String>,
-) -> Answer {
-    let Incoming { scheme, core, .. } = incoming;
-    let in_place =
-        !S::RSA_PER_BLOCK && incoming.req.body.len() <= core.config().server.cpu_inline_bytes;
+) -> (Answer, u64) {
+    let Incoming {
+        scheme, core, req, ..
+    } = incoming;
+    let in_place = !S::RSA_PER_BLOCK && req.body.len() <= core.config().server.cpu_inline_bytes;
+    let stages = async {
+        let Admitted { opened, decision } = admit(incoming, echo, trace).await?;
+        rule.clone_from(&decision.rule);
+        let answer = answer(scheme, core, echo, &opened, &decision, trace);
+        Ok((answer, decision.latency_ms))
+    };
     // Opening (RSA decryption) and sealing (RSA signature) are the heavy stages: they pass
     // through the core's CPU gate together, so a flood of them cannot take every async worker;
     // one pass, since each moves the request off the async worker and back, which costs more
     // CPU than the JSON, journal and log line of the request together (docs/PERFORMANCE.md).
-    let staged = core
-        .cpu()
-        .run(in_place, async {
-            let Admitted { opened, decision } = admit(incoming, echo, trace).await?;
-            rule.clone_from(&decision.rule);
-            let answer = answer(scheme, core, echo, &opened, &decision, trace);
-            Ok((answer, decision.latency_ms))
-        })
-        .await;
-    // A scenario latency holds the answer back, not the operation: the requestNo is taken and
-    // the effect made at once (a status query meanwhile sees it, as with a provider that
-    // answers late), so the state never holds one without the other.
-    match staged {
-        Ok((answer, latency_ms)) => {
-            if latency_ms > 0 {
-                tokio::time::sleep(Duration::from_millis(latency_ms)).await;
-            }
-            answer
-        }
-        Err(answer) => answer,
-    }
+    // When the gate is busy the request waits in its claimed tenant's queue; a surface with no
+    // RSA work does not pass it.
+    let staged = if scheme.does_rsa_work() {
+        let tenant = || scheme.claimed_tenant(core, req);
+        core.cpu().run(tenant, in_place, stages).await
+    } else {
+        stages.await
+    };
+    staged.unwrap_or_else(|refused| (refused, 0))
 }
 
 /// Body limit, opening, requestNo memory and the scenario decision; a refusal comes back as

@@ -306,6 +306,22 @@ impl Scheme for EcommerceApi {
         core.infinia().apps.config.body_limit_bytes
     }
 
+    /// The configured app the envelope's `appId` names (its JSON only scanned, nothing
+    /// decrypted or verified): the CPU gate's queue for the request when it is busy.
+    fn claimed_tenant<'r>(&self, core: &Core, req: &'r SimRequest) -> Option<pipeline::Claim<'r>> {
+        #[derive(serde::Deserialize)]
+        struct Envelope<'a> {
+            #[serde(borrow, rename = "appId")]
+            app_id: std::borrow::Cow<'a, str>,
+        }
+        let id = serde_json::from_slice::<Envelope>(&req.body).ok()?.app_id;
+        core.infinia().apps.get(&id)?;
+        Some(pipeline::Claim {
+            provider: Provider::Infinia,
+            id,
+        })
+    }
+
     /// The path is checked before anything in the body, its size included: an unknown path
     /// is 404 `SYS-002` whatever the body (docs/INFINIA.md), as Pockyt's is.
     fn refuses_route_first(&self, route: &str) -> bool {

@@ -112,6 +112,13 @@ impl Scheme for PlatformApi {
         core.config().whalet.body_limit_bytes
     }
 
+    /// The plain-JSON mode (`[platform] auth = "none"`) neither decrypts nor signs: its
+    /// requests do not pass the CPU gate. The envelope mode's do, each in its partner's queue
+    /// when the gate is busy (the default [`Scheme::claimed_tenant`]).
+    fn does_rsa_work(&self) -> bool {
+        !self.plain
+    }
+
     /// A `bindId` or `paymentId` the operation already holds (whatever its handler keeps
     /// through [`kept`](crate::api::whalet::common::kept)), under a new requestNo: answered from
     /// the first result, or refused as a conflict.

@@ -250,6 +250,12 @@ impl Scheme for PayoutsApi {
         core.config().pockyt.body_limit_bytes
     }
 
+    /// An MD5 `verifySign`, no private-key work: a Pockyt request does not wait in the CPU gate
+    /// behind other surfaces' RSA work.
+    fn does_rsa_work(&self) -> bool {
+        false
+    }
+
     /// A payout whose `invoiceId` is already taken answers (or refuses) by that payout.
     fn replays(&self, core: &Core, opened: &Opened<Session>) -> bool {
         opened.operation == "/v3/payouts/pay"
