@@ -41,6 +41,13 @@ pub struct App {
     /// The clock flags given at this start, for the warning when a restored clock overrides
     /// them.
     clock_flags: ClockFlags,
+    /// The clock mode this start set up (the flags', else the configuration's): a snapshot of
+    /// all state loaded over a data dir replaces the directory's clock mode with it.
+    start_mode: ClockMode,
+    /// The data dir whose clock (mode and time) this start restored, until the warning about
+    /// the clock flags it overrides is logged: at [`App::spawn`], unless a snapshot of all state
+    /// replaced that clock first ([`App::load_snapshot`]), so that one line says what happened.
+    dir_clock: Arc<parking_lot::Mutex<Option<std::path::PathBuf>>>,
     /// The scenarios the files given at this start (`--scenario`) loaded, as (name, tenant):
     /// any other loaded at the start was restored (a data dir's, a snapshot's).
     given_scenarios: Arc<Vec<ScenarioKey>>,
@@ -117,6 +124,15 @@ fn warn_clock_flags_not_applied(flags: ClockFlags, source: &ClockSource<'_>) {
             "the virtual time is the snapshot's (its now): {given} not applied (a clock mode \
              given is: a snapshot holds none)"
         ),
+    }
+}
+
+/// A clock mode as the start's log lines name it: `real`, `manual`, `scaled (0.01)`.
+fn mode_name(mode: ClockMode) -> String {
+    match mode {
+        ClockMode::Real => "real".into(),
+        ClockMode::Manual => "manual".into(),
+        ClockMode::Scaled { scale } => format!("scaled ({scale})"),
     }
 }
 
@@ -273,15 +289,17 @@ impl App {
         });
         api::catalog::describe_all(&core);
         api::catalog::check_contract_fields(&core)?;
+        let dir_clock = Arc::new(parking_lot::Mutex::new(None));
         let clock_flags = ClockFlags {
             mode: options.clock_mode,
             start_time: options.start_time.is_some(),
         };
         if let Some(dir) = &data_dir {
             let restored = dir.attach(&core).map_err(anyhow::Error::msg)?;
-            // The directory's clock wins over the start's: say so rather than ignore a flag.
+            // The directory's clock wins over the start's: said at the spawn (a snapshot of
+            // all state loaded before it replaces that clock, and says so instead).
             if restored.clock {
-                warn_clock_flags_not_applied(clock_flags, &ClockSource::DataDir(dir.dir()));
+                *dir_clock.lock() = Some(dir.dir().to_owned());
             }
             tracing::info!(
                 data_dir = %dir.dir().display(),
@@ -302,6 +320,8 @@ impl App {
             core,
             stop: CancellationToken::new(),
             clock_flags,
+            start_mode: mode,
+            dir_clock,
             given_scenarios: Arc::new(given_scenarios),
         })
     }
@@ -320,6 +340,21 @@ impl App {
         let restored = crate::persist::import_at_start(&self.core, snapshot)
             .map_err(|e| anyhow::anyhow!("snapshot {}: {e}", path.display()))?;
         if scope_all {
+            // The snapshot replaces what a data dir held, its clock's mode too: the clock is
+            // set up as without the data dir (a snapshot holds no mode), at the snapshot's now.
+            if let Some(dir) = self.dir_clock.lock().take() {
+                let held = self.core.clock().mode();
+                if held != self.start_mode {
+                    self.core.clock().set_mode(self.start_mode);
+                    tracing::info!(
+                        data_dir = %dir.display(),
+                        "the clock's mode is {} (this start's), not the data dir's {}: the \
+                         snapshot replaced what the directory held, its clock included",
+                        mode_name(self.start_mode),
+                        mode_name(held)
+                    );
+                }
+            }
             warn_clock_flags_not_applied(self.clock_flags, &ClockSource::Snapshot(path));
         }
         tracing::info!(
@@ -355,6 +390,9 @@ impl App {
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
         let stop = self.stop.clone();
+        if let Some(dir) = self.dir_clock.lock().take() {
+            warn_clock_flags_not_applied(self.clock_flags, &ClockSource::DataDir(&dir));
+        }
         // Fixed from here on: a scenario about a tenant that does not exist can never apply.
         let store = self.core.store();
         for warning in self

@@ -906,6 +906,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     if let Some(path) = &args.snapshot {
         app.load_snapshot(path).map_err(refused)?;
+        // The snapshot is written into the data dir before the ready line (and before any
+        // answer): a `kill -9` right after "ready on" must not bring back what the directory
+        // held before (docs/PERSISTENCE.md, "Snapshots").
+        if let Some(dir) = &data_dir {
+            dir.commit().map_err(|e| {
+                refused(anyhow::anyhow!(
+                    "snapshot {}: it was read, but writing it into the data dir failed ({e}); \
+                     the data dir still holds its earlier state: free space on its disk or fix \
+                     the directory, then start again",
+                    path.display()
+                ))
+            })?;
+        }
     }
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await

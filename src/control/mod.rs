@@ -35,9 +35,18 @@ pub const MAX_ADVANCE_SECONDS: i64 = MAX_ADVANCE_MS / 1000;
 pub async fn handle(core: &Core, req: &SimRequest, rest: &str) -> SimResponse {
     if req.too_large {
         let limit = core.config().server.control_body_limit_bytes;
+        // A snapshot of that size has another way in (docs/PERSISTENCE.md).
+        let hint = if rest.trim_matches('/') == "snapshot" {
+            "; start the simulator with `serve --snapshot FILE` (WHALET_SIM_SNAPSHOT) to load a \
+             larger snapshot, or raise the limit"
+        } else {
+            ""
+        };
         return error(
             413,
-            format!("the body is larger than {limit} bytes ([server] control_body_limit_bytes)"),
+            format!(
+                "the body is larger than {limit} bytes ([server] control_body_limit_bytes){hint}"
+            ),
         );
     }
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();

@@ -173,8 +173,32 @@ fn journal_of(core: &Core) -> Vec<Value> {
 /// Reads a snapshot; `source` names it in every message (a file path, or the request).
 /// Refuses text that is not a snapshot, a newer schema, and state that does not read back.
 pub fn parse(bytes: &[u8], source: &str) -> Result<Snapshot, String> {
+    parse_from(bytes, source, Origin::Request)
+}
+
+/// Where a snapshot's bytes came from: what to do about a byte order mark differs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// A request's body (`POST /__sim/snapshot`): send the JSON without the mark.
+    Request,
+    /// A file given at start (`serve --snapshot FILE`): save the file without it.
+    File,
+}
+
+fn parse_from(bytes: &[u8], source: &str, origin: Origin) -> Result<Snapshot, String> {
     let fail = |what: String| format!("snapshot {source}: {what}");
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| fail(not_json(bytes, &e)))?;
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        fail(match origin {
+            Origin::File if bytes.starts_with(crate::wire::BYTE_ORDER_MARK.as_bytes()) => {
+                format!(
+                    "{}, which a JSON document must not have; save the file as UTF-8 without \
+                     the mark",
+                    crate::wire::byte_order_mark()
+                )
+            }
+            _ => not_json(bytes, &e),
+        })
+    })?;
     let Some(object) = value.as_object() else {
         return Err(fail("not a JSON object".into()));
     };
@@ -187,15 +211,30 @@ pub fn parse(bytes: &[u8], source: &str) -> Result<Snapshot, String> {
             check::place_of(&path)
         )));
     }
-    if object.get("format").and_then(Value::as_str) != Some(FORMAT) {
-        return Err(fail(format!(
-            "no \"format\": \"{FORMAT}\" field; this is not a simulator snapshot"
-        )));
+    match object.get("format") {
+        Some(Value::String(f)) if f == FORMAT => {}
+        None => {
+            return Err(fail(format!(
+                "no \"format\": \"{FORMAT}\" field; this is not a simulator snapshot"
+            )))
+        }
+        Some(other) => {
+            return Err(fail(format!(
+                "format: {} is not \"{FORMAT}\"; this is not a simulator snapshot",
+                crate::text::bound(&other.to_string(), crate::text::MESSAGE_BYTES)
+            )))
+        }
     }
-    let version = object
-        .get("schemaVersion")
-        .and_then(Value::as_u64)
-        .ok_or_else(|| fail("no schemaVersion (a positive integer)".into()))?;
+    let version = match object.get("schemaVersion") {
+        None => return Err(fail("no schemaVersion (a positive integer)".into())),
+        Some(v) => v.as_u64().ok_or_else(|| {
+            fail(format!(
+                "schemaVersion: {}, expected a positive integer (e.g. \"schemaVersion\": \
+                 {SCHEMA_VERSION})",
+                json_kind(v)
+            ))
+        })?,
+    };
     if version > SCHEMA_VERSION {
         return Err(fail(format!(
             "schema version {version} is newer than this simulator reads (up to {SCHEMA_VERSION}); use a newer whalet-sim"
@@ -244,6 +283,20 @@ fn not_json(bytes: &[u8], e: &serde_json::Error) -> String {
         )
     } else {
         format!("not a JSON document ({e}); the file is corrupt or cut short")
+    }
+}
+
+/// A JSON value as a refusal names what it is instead of what was expected: its type, with a
+/// short value (`string "2"`, `number -1`, `null`).
+fn json_kind(v: &Value) -> String {
+    let shown = || crate::text::bound(&v.to_string(), 64).into_owned();
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("boolean {b}"),
+        Value::Number(_) => format!("number {}", shown()),
+        Value::String(_) => format!("string {}", shown()),
+        Value::Array(_) => "an array".into(),
+        Value::Object(_) => "an object".into(),
     }
 }
 
@@ -750,5 +803,5 @@ pub fn read_file(path: &std::path::Path) -> Result<Snapshot, String> {
     let source = path.display().to_string();
     let bytes = crate::files::read_limited(path, crate::files::FileKind::SNAPSHOT)
         .map_err(|e| format!("snapshot {source}: cannot read it: {e}"))?;
-    parse(&bytes, &source)
+    parse_from(&bytes, &source, Origin::File)
 }

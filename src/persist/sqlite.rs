@@ -9,7 +9,8 @@
 //! commits the changes of every request waiting at that moment (group commit), on a blocking
 //! thread, after the reply was sealed (disk I/O is never on the RSA path). When that commit
 //! fails, the reply is not sent: the route table answers 503 with [`before_reply`]'s message.
-//! A background thread commits what timers change between requests, every 100 ms, and the
+//! A background thread commits what timers change between requests, every
+//! [`BACKGROUND_WRITE_INTERVAL`] (100 ms), and the
 //! virtual time of a running clock once every [`CLOCK_WRITE_INTERVAL`] (a `kill -9` of an idle
 //! simulator does not take its restart back to the last change).
 //!
@@ -45,8 +46,13 @@ pub const DB_FILE: &str = "whalet-sim.db";
 pub const LOCK_FILE: &str = "whalet-sim.lock";
 /// How often the background writer records the virtual time of a running (real or scaled)
 /// clock that nothing else wrote: a `kill -9` goes back at most about this much wall time
-/// (plus the writer's 100 ms tick), and an idle simulator writes at most once per interval.
+/// (plus the writer's [`BACKGROUND_WRITE_INTERVAL`]), and an idle simulator writes at most once per interval.
 pub const CLOCK_WRITE_INTERVAL: Duration = Duration::from_secs(1);
+/// How often the background writer commits what changed between requests (deliveries, timers'
+/// work) when no reply's commit did: a `kill -9` loses at most about this much of it (plus the
+/// commit's own time), which then runs again after the restart (docs/PERSISTENCE.md, "At least
+/// once").
+pub const BACKGROUND_WRITE_INTERVAL: Duration = Duration::from_millis(100);
 /// The database schema this simulator writes (`PRAGMA user_version`).
 pub const DB_SCHEMA_VERSION: i64 = 2;
 
@@ -384,7 +390,7 @@ impl DataDir {
         std::thread::Builder::new()
             .name("data-dir writer".into())
             .spawn(move || loop {
-                std::thread::sleep(Duration::from_millis(100));
+                std::thread::sleep(BACKGROUND_WRITE_INTERVAL);
                 let Some(dir) = me.upgrade() else { return };
                 if dir.closed.load(Ordering::Acquire) {
                     return;
@@ -722,6 +728,7 @@ pub struct Handle(pub Arc<DataDir>);
 fn open_db(dir: &Path) -> Result<Connection, String> {
     let db_path = dir.join(DB_FILE);
     let fail = |e: rusqlite::Error| format!("database {}: {e}", db_path.display());
+    refuse_empty_file(&db_path)?;
     let mut conn = Connection::open(&db_path).map_err(fail)?;
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -769,6 +776,35 @@ fn open_db(dir: &Path) -> Result<Connection, String> {
         .map_err(fail)?;
     tx.commit().map_err(fail)?;
     Ok(conn)
+}
+
+/// Refuses a database file that exists with 0 bytes and no write-ahead log holding its pages:
+/// SQLite would read it as a new, empty database, and the simulator would start another clock
+/// over a directory that held state (it was emptied, or cut short to nothing, e.g. by
+/// `truncate -s 0` or a copy that failed). A new data dir has no database file yet: it is
+/// created with its tables in one transaction.
+fn refuse_empty_file(db_path: &Path) -> Result<(), String> {
+    let Ok(meta) = std::fs::metadata(db_path) else {
+        return Ok(());
+    };
+    if !meta.is_file() || meta.len() > 0 {
+        return Ok(());
+    }
+    let mut wal = db_path.as_os_str().to_owned();
+    wal.push("-wal");
+    if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+        // Its pages are in the write-ahead log still (a simulator killed before the first
+        // checkpoint): SQLite reads them from there.
+        return Ok(());
+    }
+    Err(format!(
+        "database {}: the file is empty (0 bytes), which no whalet-sim leaves: a data dir's \
+         database holds its tables from the first start on, so this one was emptied or cut \
+         short and its state is lost; put the database back from a copy, or remove the empty \
+         file (to start this data dir anew) or start on a new data dir (`serve --snapshot \
+         FILE` brings a saved state)",
+        db_path.display()
+    ))
 }
 
 /// Adds `column` of `kind` to `table` unless the table has it.
@@ -2186,7 +2222,14 @@ fn load(
     }
     restored.tenants = tenants.len();
     if tenants.is_empty() {
-        return Ok(None);
+        // New (no row anywhere), or a database that holds no tenant because none is configured
+        // (its clock and scenarios are read below). Rows of tenants that table `tenants` does
+        // not hold mean its rows were lost: never read as a new data dir, which would start
+        // another clock and mix the old rows with the next write's.
+        refuse_rows_without_tenants(conn)?;
+        if clock.is_none() && !holds_rows(conn, &["scenarios", "journal", "timers"])? {
+            return Ok(None);
+        }
     }
     // Entities: kind = section.field; id "" holds a whole value.
     let mut grouped: BTreeMap<(String, String), Vec<(String, String)>> = BTreeMap::new();
@@ -2377,6 +2420,89 @@ fn load(
     )))
 }
 
+/// The tables whose rows each belong to a tenant (column `tenant`), which only a database
+/// holding that tenant's row in table `tenants` has.
+const TENANT_TABLES: [&str; 7] = [
+    "entities",
+    "ledger_postings",
+    "request_nos",
+    "notifications",
+    "authorizations",
+    "scenario_counters",
+    "files",
+];
+
+/// Whether any of `tables` holds a row.
+fn holds_rows(conn: &Connection, tables: &[&str]) -> Result<bool, String> {
+    for table in tables {
+        let any: i64 = conn
+            .query_row(&format!("SELECT EXISTS (SELECT 1 FROM {table})"), [], |r| {
+                r.get(0)
+            })
+            .map_err(|e| format!("table {table}: {e}"))?;
+        if any != 0 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Refuses a database whose table `tenants` is empty while other tables hold rows of tenants
+/// (or a timer of one): its tenants' rows were deleted or lost, so it is neither new nor
+/// readable. Names each such table with its row count and the tenants it names.
+fn refuse_rows_without_tenants(conn: &Connection) -> Result<(), String> {
+    let mut found = Vec::new();
+    for table in TENANT_TABLES.iter().copied().chain(["timers"]) {
+        let count: i64 = conn
+            .query_row(
+                &format!("SELECT count(*) FROM {table} WHERE tenant IS NOT NULL"),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| format!("table {table}: {e}"))?;
+        if count == 0 {
+            continue;
+        }
+        const SHOWN: i64 = 3;
+        let names: Vec<(String,)> = table_rows(
+            conn,
+            (table, &["tenant"]),
+            &format!(
+                "SELECT DISTINCT tenant FROM {table} WHERE tenant IS NOT NULL ORDER BY tenant \
+                 LIMIT {}",
+                SHOWN + 1
+            ),
+        )?;
+        let mut shown: Vec<String> = names
+            .iter()
+            .take(SHOWN as usize)
+            .map(|(n,)| crate::text::echo(n).to_string())
+            .collect();
+        if names.len() as i64 > SHOWN {
+            shown.push("others".into());
+        }
+        found.push(format!(
+            "table {table} holds {count} {} of {} {}",
+            if count == 1 { "row" } else { "rows" },
+            if names.len() == 1 {
+                "tenant"
+            } else {
+                "tenants"
+            },
+            shown.join(", ")
+        ));
+    }
+    if found.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "table tenants holds no row, but {}: the tenants' rows were deleted or lost, so this \
+         is not a new data dir and its state cannot be read back (the rows of a tenant are read \
+         with its row in table tenants); {PUT_BACK}",
+        found.join(", ")
+    ))
+}
+
 /// What to do about a row every database that holds state has (each commit writes it) and
 /// this one lacks: never read as a default, which would silently drop or renumber state.
 const PUT_BACK: &str = "put the row back (or the database from a copy), or start on a new \
@@ -2386,7 +2512,7 @@ const PUT_BACK: &str = "put the row back (or the database from a copy), or start
 /// another mode or time would be a silent switch (docs/PERSISTENCE.md).
 fn missing_clock() -> String {
     format!(
-        "table clock: the row (id 1) is missing; a data dir that holds tenants holds its \
+        "table clock: the row (id 1) is missing; a data dir that holds state holds its \
          clock's mode (JSON, e.g. {{\"mode\": \"manual\"}}) and virtual time (ms): \
          {PUT_BACK}"
     )

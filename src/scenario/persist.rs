@@ -292,6 +292,16 @@ impl Scenarios {
             // Checked for the tenant it was loaded for (which `?tenant=` may have set).
             let file = super::load::parse_for(&l.text, &l.source, triggers, scope.as_ref())
                 .map_err(|e| format!("scenario {:?}: {e}", l.name))?;
+            // The engine names a scenario by its text: a record whose `name` says another
+            // would pass the duplicate check below under one name and load under the other.
+            if file.name.0 != l.name {
+                return Err(format!(
+                    "scenarios.loaded[{i}]: the record's name {:?} disagrees with the name its \
+                     text gives ({:?}); a scenario is named by its text: make the two agree \
+                     (a name is loaded once per tenant)",
+                    l.name, file.name.0
+                ));
+            }
             same_as_earlier(&record.loaded[..i], l)
                 .map_err(|e| format!("scenarios.loaded[{i}]: {e}"))?;
             shapes.push((l.generation, file.rules.len(), scope.clone()));
@@ -486,6 +496,31 @@ mod tests {
             e.starts_with("scenarios.loaded[1]: scenario \"r\" of whalet:1 is loaded twice"),
             "{e}"
         );
+    }
+
+    /// Regression: a record whose `name` disagreed with its text's was loaded under the text's
+    /// name after the duplicate check had read the record's, so two scenarios of the same name
+    /// and tenant were loaded (an export of them was then refused, and neither could be
+    /// deleted on its own). Refused, naming the record and both names.
+    #[test]
+    fn a_record_whose_name_disagrees_with_its_text_is_refused() {
+        let engine = Scenarios::new();
+        let t = TenantId::new(Provider::Whalet, "1");
+        let none: &[TriggerDef<()>] = &[];
+        let mut edited = record(&t, 1);
+        let mut second = edited.loaded[0].clone();
+        second.name = "other".into();
+        second.generation = 2;
+        edited.loaded.push(second);
+        let e = engine.import(edited, None, none).unwrap_err();
+        assert!(
+            e.starts_with(
+                "scenarios.loaded[1]: the record's name \"other\" disagrees with the name its \
+                 text gives (\"r\")"
+            ),
+            "{e}"
+        );
+        assert!(engine.export(None).loaded.is_empty(), "nothing was loaded");
     }
 
     /// Regression: counters that could never count (no such generation, no such rule, another
