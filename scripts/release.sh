@@ -33,7 +33,7 @@ shipped_scripts=(examples.sh setup-python.sh requirements.txt whalet_envelope.py
 # file names that is in neither list fails --check: package it or add it here.
 dev_scripts=(test.sh perf.sh profile.sh profile_split.py perf_doc.py restart_bench.py release.sh
   image.sh container-entrypoint.sh wire_doc.py gen_vectors.py openssl_crosscheck.sh
-  cargo-deny-check.sh instructions.sh keepalive_load.py)
+  cargo-deny-check.sh instructions.sh keepalive_load.py ack_receiver.py)
 
 # What the packaged docs name that only the source tree has, with why it is left out: listed
 # in the archive's SOURCE-TREE.md. A name of this shape (a root file such as Dockerfile or

@@ -2,13 +2,13 @@
 //! `trigger`, `bench`; the exit codes, the `WHALET_SIM_*` variables, the ready line and JSON logs.
 
 use std::io::{BufRead, Read, Write};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use whalet_sim::wire::keys::{PrivateKey, PublicKey};
 
 use crate::helpers::{bin, spawn_app};
+use crate::served::Served;
 
 #[test]
 fn keygen_writes_both_forms_and_prints_the_fingerprint() {
@@ -822,60 +822,6 @@ async fn the_readme_scenario_and_trigger_commands_work_on_a_fresh_simulator() {
     app.shutdown().await;
 }
 
-/// A `serve` child and its stderr lines as they come.
-struct Served {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Served {
-    fn start(mut command: Command) -> Self {
-        let mut child = command
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self { child, lines }
-    }
-
-    /// Lines up to and including the first that contains `needle`.
-    fn until(&self, needle: &str) -> Vec<String> {
-        let mut seen = Vec::new();
-        loop {
-            match self.lines.recv_timeout(Duration::from_secs(30)) {
-                Ok(line) => {
-                    let done = line.contains(needle);
-                    seen.push(line);
-                    if done {
-                        return seen;
-                    }
-                }
-                Err(_) => panic!("no line with {needle:?}; saw {seen:?}"),
-            }
-        }
-    }
-
-    /// Stops the server (SIGTERM) and returns its remaining lines.
-    fn stop(mut self) -> Vec<String> {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let exit = self.child.wait().unwrap();
-        assert!(exit.success(), "{exit:?}");
-        self.lines.iter().collect()
-    }
-}
-
 /// The address in the ready line (`ready on ADDR;`).
 fn ready_addr(line: &str) -> std::net::SocketAddr {
     let rest = line.split("ready on ").nth(1).unwrap();
@@ -914,7 +860,7 @@ fn serve_ready_line_lists_dashboard_surfaces_sftp_and_scenarios_from_env() {
         .env("WHALET_SIM_SFTP_ADDR", "127.0.0.1:0")
         .env("WHALET_SIM_SCENARIO", &files)
         .env("WHALET_SIM_MANUAL_CLOCK", "true");
-    let served = Served::start(command);
+    let served = Served::spawn(command);
     let lines = served.until("ready on");
     let ready = lines.last().unwrap().clone();
     let addr = ready_addr(&ready);
@@ -946,7 +892,7 @@ fn serve_ready_line_lists_dashboard_surfaces_sftp_and_scenarios_from_env() {
     }
     let clock = http_get(addr, "/__sim/clock");
     assert!(clock.contains(r#""mode":"manual""#), "{clock}");
-    served.stop();
+    served.stop_cleanly();
 
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("sftp.toml");
@@ -957,14 +903,14 @@ fn serve_ready_line_lists_dashboard_surfaces_sftp_and_scenarios_from_env() {
         .env("RUST_LOG", "info")
         .env("WHALET_SIM_CONFIG", &config)
         .env_remove("WHALET_SIM_SCENARIO");
-    let served = Served::start(command);
+    let served = Served::spawn(command);
     let ready = served.until("ready on").pop().unwrap();
     assert!(ready.contains("Infinia SFTP off;"), "{ready}");
     assert!(
         ready.ends_with("scenarios: none"),
         "nothing after the list: {ready}"
     );
-    served.stop();
+    served.stop_cleanly();
 }
 
 /// `WHALET_SIM_MANUAL_CLOCK` takes what a shell script writes: `1`, `yes`, `true` freeze the
@@ -1021,11 +967,11 @@ fn serve_reads_the_manual_clock_variable_as_a_shell_writes_it() {
         .env("WHALET_SIM_MANUAL_CLOCK", "1")
         .env_remove("WHALET_SIM_SCENARIO")
         .env_remove("WHALET_SIM_TIME_SCALE");
-    let served = Served::start(command);
+    let served = Served::spawn(command);
     let addr = ready_addr(&served.until("ready on").pop().unwrap());
     let clock = http_get(addr, "/__sim/clock");
     assert!(clock.contains(r#""mode":"manual""#), "{clock}");
-    served.stop();
+    served.stop_cleanly();
 }
 
 /// With `--log-format json` every line the server writes (start, requests, a warning, shutdown)
@@ -1038,7 +984,7 @@ fn serve_with_json_logs_writes_only_json_lines() {
         .args(["--log-format", "json"])
         .env("RUST_LOG", "info")
         .env_remove("WHALET_SIM_ADMIN_TOKEN");
-    let served = Served::start(command);
+    let served = Served::spawn(command);
     let mut lines = served.until("ready on");
     let addr = ready_addr(lines.last().unwrap());
     let call = bin()
@@ -1048,7 +994,7 @@ fn serve_with_json_logs_writes_only_json_lines() {
         .unwrap();
     assert_eq!(call.status.code(), Some(5));
     lines.extend(served.until("connectivity"));
-    lines.extend(served.stop());
+    lines.extend(served.stop_cleanly());
     let parsed: Vec<serde_json::Value> = lines
         .iter()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
@@ -1090,7 +1036,7 @@ fn serve_answers_the_control_plane_by_the_allowed_host_names_from_env() {
         .env("WHALET_SIM_ADDR", "127.0.0.1:0")
         .env("WHALET_SIM_SFTP_ADDR", "off")
         .env("WHALET_SIM_ALLOWED_HOSTS", "whalet-sim, sim.internal");
-    let served = Served::start(command);
+    let served = Served::spawn(command);
     let lines = served.until("ready on");
     let addr = ready_addr(lines.last().unwrap());
     let get = |host: &str| http_get_as(addr, host, "/__sim/clock");
@@ -1100,7 +1046,7 @@ fn serve_answers_the_control_plane_by_the_allowed_host_names_from_env() {
     }
     let answer = get("evil.example");
     assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
-    served.stop();
+    served.stop_cleanly();
 }
 
 /// `bench --notifications` delivers every notification to its destinations and reports the
@@ -1409,7 +1355,7 @@ fn a_server_quiet_after_ready_logs_nothing_after_its_ready_line() {
         if quiet {
             command.arg("--quiet-after-ready");
         }
-        let served = Served::start(command);
+        let served = Served::spawn(command);
         let addr = ready_addr(&served.until("ready on").pop().unwrap());
         let out = bin()
             .args(["call", "connectivity", "--url", &format!("http://{addr}")])
@@ -1417,7 +1363,7 @@ fn a_server_quiet_after_ready_logs_nothing_after_its_ready_line() {
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", stderr(&out));
-        let after = served.stop();
+        let after = served.stop_cleanly();
         let logged = after.iter().any(|l| l.contains("operation=connectivity"));
         assert_eq!(logged, !quiet, "quiet {quiet}: {after:?}");
     }
@@ -2437,7 +2383,7 @@ fn serve_warns_of_a_scenario_for_a_tenant_that_does_not_exist() {
         .arg(&file)
         .env("RUST_LOG", "info")
         .env_remove("WHALET_SIM_SCENARIO");
-    let served = Served::start(command);
+    let served = Served::spawn(command);
     let lines = served.until("ready on");
     assert!(
         lines
@@ -2445,7 +2391,7 @@ fn serve_warns_of_a_scenario_for_a_tenant_that_does_not_exist() {
             .any(|l| l.contains("WARN") && l.contains("t24") && l.contains("no tenant whalet:999")),
         "{lines:?}"
     );
-    served.stop();
+    served.stop_cleanly();
 }
 
 /// `[infinia] sftp_addr` reads as `--sftp-addr` does: `off` turns SFTP off (no warning that it
@@ -2466,7 +2412,7 @@ fn serve_reads_the_config_sftp_address_as_the_flag() {
         .env("RUST_LOG", "info")
         .env_remove("WHALET_SIM_SFTP_ADDR")
         .env_remove("WHALET_SIM_SCENARIO");
-    let served = Served::start(command);
+    let served = Served::spawn(command);
     let lines = served.until("ready on");
     let ready = lines.last().unwrap().clone();
     assert!(ready.contains("Infinia SFTP off"), "{lines:?}");
@@ -2474,7 +2420,7 @@ fn serve_reads_the_config_sftp_address_as_the_flag() {
         !lines.iter().any(|l| l.contains("not started")),
         "{lines:?}"
     );
-    served.stop();
+    served.stop_cleanly();
 
     let out = bin()
         .args(["serve", "--addr", "127.0.0.1:0", "--config"])

@@ -4,10 +4,7 @@
 //! sets names the clock flags it does not apply. A notification is found by every id form the
 //! control plane takes (`ntf_000007`, `ntf_7`, `7`).
 
-use std::io::BufRead;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -15,6 +12,7 @@ use whalet_sim::clock::ClockMode;
 
 use crate::helpers::{spawn_app, TestApp};
 use crate::persistence::on_dir_with;
+use crate::served::Served;
 use crate::whalet_support::apply_user;
 
 const HOUR_MS: i64 = 3_600_000;
@@ -192,60 +190,6 @@ async fn a_snapshot_import_restores_the_snapshots_own_time() {
 }
 
 // ---- the clock flags a restored clock does not apply ----
-
-/// `whalet-sim serve` with `args`, its log lines read as they come.
-struct Served {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Served {
-    fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_whalet-sim"))
-            .arg("serve")
-            .args(["--addr", "127.0.0.1:0", "--sftp-addr", "off"])
-            .args(args)
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self { child, lines }
-    }
-
-    /// The lines up to the ready line; the server is then stopped.
-    fn until_ready(mut self) -> Vec<String> {
-        let mut seen = Vec::new();
-        loop {
-            match self.lines.recv_timeout(Duration::from_secs(60)) {
-                Ok(line) => {
-                    let ready = line.contains("ready on");
-                    seen.push(line);
-                    if ready {
-                        break;
-                    }
-                }
-                Err(_) => panic!("no ready line; saw {seen:?}"),
-            }
-        }
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-        seen
-    }
-}
 
 /// The warning about clock flags not applied, if any.
 fn flags_warning(lines: &[String]) -> Option<&String> {

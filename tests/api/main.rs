@@ -6,6 +6,7 @@
 
 mod browser;
 mod helpers;
+mod served;
 
 mod attack;
 mod authorize_round25;
@@ -50,6 +51,7 @@ mod f44replay;
 mod f44scn;
 mod f44sftp;
 mod falias47;
+mod fbudget53;
 mod fcat50;
 mod fcfg49;
 mod fcli48;
@@ -64,6 +66,7 @@ mod fdash48;
 mod fdash49;
 mod fdiag49;
 mod ffx51;
+mod fgate53;
 mod fidelity_whalet;
 mod fimport47;
 mod finf48;
@@ -73,6 +76,7 @@ mod fmisc49;
 mod fnot51;
 mod fntf48;
 mod fntf49;
+mod fpersist53;
 mod fplat48;
 mod fplat51;
 mod fscn47;
