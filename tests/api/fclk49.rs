@@ -4,13 +4,11 @@
 //! --snapshot`, the ready line names the scenarios the snapshot restored and the restore line
 //! counts them.
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::Command;
 
 use crate::helpers::{repo_path, spawn_with, Setup};
+use crate::served::Served;
 
 /// The variables a test sets itself (one set in the environment running the tests must
 /// not change what a start does).
@@ -57,48 +55,14 @@ fn follow(args: &[String], env: &[(String, String)]) -> Start {
         .args(["--addr", "127.0.0.1:0", "--sftp-addr", "off"])
         .args(args)
         .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        .env("NO_COLOR", "1");
     for variable in VARIABLES {
         command.env_remove(variable);
     }
     command.envs(env.iter().map(|(k, v)| (k, v)));
-    let mut child: Child = command.spawn().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut seen = Vec::new();
-    loop {
-        match lines.recv_timeout(Duration::from_secs(60)) {
-            Ok(line) => {
-                let ready = line.contains("ready on");
-                seen.push(line);
-                if ready {
-                    let _ = Command::new("kill")
-                        .args(["-TERM", &child.id().to_string()])
-                        .status();
-                    let _ = child.wait();
-                    return Start::Ready(seen);
-                }
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                let status = child.wait().unwrap();
-                return Start::Refused(status.code(), seen);
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("neither refused nor ready in 60 s; saw {seen:?}");
-            }
-        }
+    match Served::spawn(command).ready_or_exit() {
+        Ok(lines) => Start::Ready(lines),
+        Err((code, lines)) => Start::Refused(code, lines),
     }
 }
 

@@ -67,6 +67,34 @@ impl Served {
         self.until("ready on")
     }
 
+    /// How the start ends: `Ok` with the lines up to the ready line (the server is then stopped
+    /// as SIGTERM does), or `Err` with its exit code and every line when it exits first (a
+    /// refused start). Neither within a minute is a failed test.
+    pub fn ready_or_exit(mut self) -> Result<Vec<String>, (Option<i32>, Vec<String>)> {
+        let mut seen = Vec::new();
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) => {
+                    let ready = line.contains("ready on");
+                    seen.push(line);
+                    if ready {
+                        self.stop();
+                        return Ok(seen);
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    let status = self.child.wait().unwrap();
+                    return Err((status.code(), seen));
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    panic!("neither refused nor ready in 60 s; saw {seen:?}");
+                }
+            }
+        }
+    }
+
     /// The lines up to the ready line; the server is then stopped as SIGTERM does.
     pub fn until_ready(self) -> Vec<String> {
         let seen = self.ready();
