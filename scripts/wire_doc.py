@@ -163,7 +163,8 @@ def whalet_section(w):
         "In Java terms: `Cipher.getInstance(\"AES/ECB/PKCS5Padding\")`, "
         "`Cipher.getInstance(\"RSA/ECB/PKCS1Padding\")`, `Signature.getInstance(\"SHA1withRSA\")`.\n",
         whalet_request_example(req, "Worked example: a request (partner → Whalet)",
-                               "the demo partner calls `queryCurrencyBalance`"),
+                               "the demo partner calls `queryCurrencyBalance` (a signing example: user `U1001` is made up, so a "
+                               "simulator answers it with a refusal naming the unknown user)"),
         "The same recipe with upper-case hex (vector `request_upper_hex`): the string to sign contains "
         "the upper-case `encrypt` exactly as sent:\n",
         steps([("body.encrypt", upper["encrypt"]), ("string to sign", upper["sign_string"])]),

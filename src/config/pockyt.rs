@@ -42,6 +42,10 @@ pub struct PockytConfig {
     /// (`name=` kept): any of `drop_null`, `drop_empty`, `null_text`. Default none; a request
     /// verified by one is flagged in the journal.
     pub lenient_sign_readings: Vec<crate::wire::pockyt::Reading>,
+    /// What `/v3/payee/payout-accounts` answers when filtered by `accountToken` or `accountTag`
+    /// (the documents disagree, docs/FIDELITY.md): the list, as unfiltered (`accounts[]` of one
+    /// and `user`; default), or one `result{}` with the payee's names in it.
+    pub filtered_accounts_shape: FilteredAccountsShape,
 }
 
 impl Default for PockytConfig {
@@ -58,6 +62,7 @@ impl Default for PockytConfig {
             fee: FeeModel::default(),
             ipn_format: IpnFormat::default(),
             lenient_sign_readings: Vec::new(),
+            filtered_accounts_shape: FilteredAccountsShape::default(),
         }
     }
 }
@@ -108,6 +113,18 @@ impl Default for FeeModel {
             channels: BTreeMap::new(),
         }
     }
+}
+
+/// The two shapes the documents give a filtered payout-account listing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FilteredAccountsShape {
+    /// The listing's own shape: `accounts[]` (of one) and `user`, as without a filter.
+    #[default]
+    List,
+    /// The single-account example: `result{accountTag, country, createdAt, firstName,
+    /// lastName, accountType, currency, accountToken, customerNo, email, cardNumber, status}`.
+    Result,
 }
 
 /// How IPN bodies are written.

@@ -479,6 +479,19 @@ fn read_cells(fields: &BTreeMap<&str, &str>) -> Cells {
             None => unpriced_magnitude(digits),
         };
         match magnitude {
+            // As every amount on every surface reads it (`money::Money::parse`), an EXCHANGE's
+            // included: a zero has no sign.
+            Ok(Some(0)) if negative => {
+                bad(
+                    "amount",
+                    format!(
+                        "amount {} is zero written with a minus sign; amounts are written \
+                         without one",
+                        echo(text)
+                    ),
+                );
+                None
+            }
             Ok(_) if negative && trade_type != Some(TradeType::Exchange) => {
                 bad(
                     "amount",

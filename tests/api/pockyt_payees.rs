@@ -1131,3 +1131,64 @@ async fn an_account_created_under_the_alias_path_is_the_same_operation() {
     assert!(!coverage.contains("/v3/payee/account/create"), "{coverage}");
     app.shutdown().await;
 }
+
+/// The documents disagree on a filtered payout-account listing (the list of one, as unfiltered,
+/// or one `result{}`: the single-account example, t54b F2): `[pockyt] filtered_accounts_shape =
+/// "result"` answers the example's shape, with the payee's names in it; unfiltered it is still
+/// the list, and a filter naming no account is still `000021`.
+#[tokio::test]
+async fn a_filtered_account_listing_can_answer_the_single_account_example() {
+    let app =
+        crate::helpers::spawn_config("[pockyt]\nfiltered_accounts_shape = \"result\"\n").await;
+    let no = active_payee(&app, "one@example.com").await;
+    let bank = bank_account(&app, &no, "http://127.0.0.1:9/ipn").await;
+    let tag = format!("tag-{no}");
+    for filter in [json!({"accountTag": tag}), json!({"accountToken": bank})] {
+        let mut body = json!({"customerNo": no});
+        body.as_object_mut()
+            .unwrap()
+            .extend(filter.as_object().unwrap().clone());
+        let one = ok(&app, "/v3/payee/payout-accounts", body).await;
+        let keys: Vec<&str> = one["result"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{filter}: {one}"))
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "accountTag",
+                "country",
+                "createdAt",
+                "firstName",
+                "lastName",
+                "accountType",
+                "currency",
+                "accountToken",
+                "customerNo",
+                "email",
+                "cardNumber",
+                "status"
+            ],
+            "{filter}: {one}"
+        );
+        assert_eq!(one["result"]["accountToken"], bank.as_str(), "{one}");
+        assert_eq!(one["result"]["cardNumber"], "****5655", "{one}");
+        assert_eq!(one["result"]["lastName"], "Doe", "{one}");
+        assert!(
+            one.get("accounts").is_none() && one.get("user").is_none(),
+            "{one}"
+        );
+    }
+    let all = ok(&app, "/v3/payee/payout-accounts", json!({"customerNo": no})).await;
+    assert_eq!(all["accounts"].as_array().map(Vec::len), Some(1), "{all}");
+    let none = call(
+        &app,
+        "/v3/payee/payout-accounts",
+        json!({"customerNo": no, "accountTag": "no-such-tag"}),
+    )
+    .await;
+    assert_eq!(none["ret_code"], "000021", "{none}");
+    app.shutdown().await;
+}

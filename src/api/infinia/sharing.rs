@@ -30,18 +30,16 @@ const MAX_SELLER_ID: usize = 64;
 /// The sellers and amounts: `shareDetails`, or else the single `sellerId` + `amount`.
 fn items(body: &Value, c: Currency) -> Result<Vec<ShareItem>, InfiniaError> {
     describe_forms();
-    let list = match body.get("shareDetails") {
-        None | Some(Value::Null) => return Ok(vec![single(body, c)?]),
-        Some(Value::Array(list)) => {
-            single_fields_absent(body)?;
-            list
-        }
-        Some(_) => {
-            return Err(InfiniaError::format(
-                "shareDetails must be an array of {sellerId, amount}",
-            ))
-        }
+    // Absent as every field of this API is ([`given`]: null or an empty string).
+    if !given(body, "shareDetails") {
+        return Ok(vec![single(body, c)?]);
+    }
+    let Some(Value::Array(list)) = body.get("shareDetails") else {
+        return Err(InfiniaError::format(
+            "shareDetails must be an array of {sellerId, amount}",
+        ));
     };
+    single_fields_absent(body)?;
     if list.is_empty() || list.len() > MAX_ITEMS {
         return Err(InfiniaError::range(format!(
             "shareDetails has {} entries; 1 to {MAX_ITEMS} are allowed",

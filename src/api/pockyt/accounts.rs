@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 use super::fields::{self, mask, Fields};
 use super::{Ctx, Reply};
 use crate::clock::format::utc_z;
+use crate::config::pockyt::FilteredAccountsShape;
 use crate::core::Core;
 use crate::core::Trigger;
 use crate::store::pockyt::{AccountStatus, Payee, PayeeStatus, PayoutAccount};
@@ -258,12 +259,14 @@ pub fn list(ctx: &Ctx<'_>, f: &Fields) -> Result<Reply, PockytError> {
     ctx.try_with_state(|t| {
         let owner = t.pockyt.payee(&customer_no)?;
         require_active(owner)?;
-        // Filtered by accountToken or accountTag: the same documented shape, a list of one.
+        // Filtered by accountToken or accountTag: the listing's shape, a list of one, or the
+        // single account with its payee's names (`[pockyt] filtered_accounts_shape`).
         let accounts: Vec<Value> = if token.is_some() || tag.is_some() {
-            vec![listed(
-                find(t, &customer_no, token.as_deref(), tag.as_deref())?,
-                None,
-            )]
+            let account = find(t, &customer_no, token.as_deref(), tag.as_deref())?;
+            if ctx.core.config().pockyt.filtered_accounts_shape == FilteredAccountsShape::Result {
+                return Ok(Reply::new("success").with("result", listed(account, Some(owner))));
+            }
+            vec![listed(account, None)]
         } else {
             t.pockyt
                 .accounts_of(&customer_no)

@@ -221,7 +221,7 @@ pub fn email(f: &Fields, name: &str, required_field: bool) -> Result<Option<Stri
 pub fn currency(f: &Fields, name: &str) -> Result<Currency, PockytError> {
     describe::record(name, "currency", true, &[]);
     let code = must(f, name)?;
-    Currency::parse(&code).map_err(|e| PockytError::value(format!("{name}: {}", message(e))))
+    Currency::parse(&code).map_err(|e| currency_refused(name, e))
 }
 
 /// A [`PAYOUT_CURRENCIES`] code: pay's `currency`, and the balance query's, refused alike
@@ -240,14 +240,25 @@ pub fn payout_currency(
             let near = may(f, name)?
                 .filter(|v| PAYOUT_CURRENCIES.contains(&v.trim().to_ascii_uppercase().as_str()));
             return Err(match near.map(|v| Currency::parse(&v)) {
-                Some(Err(e)) => PockytError::value(format!("{name}: {}", message(e))),
+                Some(Err(e)) => currency_refused(name, e),
                 _ => refused,
             });
         }
     };
     Currency::parse(&code)
         .map(Some)
-        .map_err(|e| PockytError::value(format!("{name}: {}", message(e))))
+        .map_err(|e| currency_refused(name, e))
+}
+
+/// A currency code refused as `name`: the code's own words (`currency "usd" is not upper case…`)
+/// say which field when it is `currency`, and are prefixed by the name of any other.
+fn currency_refused(name: &str, e: MoneyError) -> PockytError {
+    let words = message(e);
+    if name == "currency" && words.starts_with("currency ") {
+        PockytError::value(words)
+    } else {
+        PockytError::value(format!("{name}: {words}"))
+    }
 }
 
 /// A positive decimal amount in `currency`. When the currency is not known (itself refused),

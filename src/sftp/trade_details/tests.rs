@@ -221,6 +221,43 @@ fn a_refused_amount_is_quoted_as_the_cell_has_it() {
     );
 }
 
+/// Regression (t54b F9): a zero with a minus sign was a "negative" SALE and an accepted EXCHANGE
+/// of nothing; every other amount reader refuses it as a zero written with a sign. A zero
+/// EXCHANGE without the sign is still accepted.
+#[test]
+fn a_zero_with_a_minus_sign_is_refused_as_every_amount_reader_does() {
+    let mut state = InfiniaState::default();
+    let text = format!(
+        "{HEADER8}\n\
+        Z0,SALE,O1,S1,,2025-01-01 10:00:00,USD,10.00\n\
+        Z1,SALE,O2,S1,,2025-01-01 10:00:00,USD,-0\n\
+        Z2,EXCHANGE,O1,S1,Z0,2025-01-01 10:00:00,USD,-0.00\n\
+        Z3,EXCHANGE,O1,S1,Z0,2025-01-01 10:00:00,XXX,-0\n\
+        Z4,EXCHANGE,O1,S1,Z0,2025-01-01 10:00:00,USD,0.00\n"
+    );
+    let out = apply(&mut state, "f.csv", text.as_bytes(), 1000);
+    assert_eq!((out.success_rows, out.failed_rows), (2, 3), "{out:?}");
+    for (row, cell) in [(3, "-0"), (4, "-0.00")] {
+        assert_eq!(
+            reason_at(&out, row),
+            format!(
+                "amount \"{cell}\" is zero written with a minus sign; amounts are written without one"
+            )
+        );
+    }
+    // Without a currency (refused), the sign of a zero is still told.
+    let unpriced: Vec<&str> = out
+        .errors
+        .iter()
+        .filter(|e| e.row == 5 && e.column == "amount")
+        .map(|e| e.reason.as_str())
+        .collect();
+    assert_eq!(
+        unpriced,
+        ["amount \"-0\" is zero written with a minus sign; amounts are written without one"]
+    );
+}
+
 /// A trade time of the right form that names no calendar date or time is told so, not pointed
 /// back to the format (as the Open API's times are).
 #[test]
@@ -484,7 +521,7 @@ fn an_amount_is_checked_even_when_the_currency_is_refused() {
          M4,SALE,O4,S1,,2025-01-01 10:00:00,XXX,0.000\n\
          M5,SALE,O5,S1,,2025-01-01 10:00:00,XXX,1.0001\n\
          M6,SALE,O6,S1,,2025-01-01 10:00:00,XXX,99999999999999999999\n\
-         M7,EXCHANGE,O7,S1,M0,2025-01-01 10:00:00,XXX,-0\n\
+         M7,EXCHANGE,O7,S1,M0,2025-01-01 10:00:00,XXX,-1\n\
          ,,,,,,,\n"
     );
     let out = apply(&mut InfiniaState::default(), "f.csv", text.as_bytes(), 1000);
@@ -515,7 +552,7 @@ fn an_amount_is_checked_even_when_the_currency_is_refused() {
     // Decimal places and size are the currency's to judge: none is known.
     assert!(amount(6).is_empty(), "{:?}", amount(6));
     assert!(amount(7).is_empty(), "{:?}", amount(7));
-    // An EXCHANGE may be zero or negative, whatever its currency.
+    // An EXCHANGE may be negative, whatever its currency.
     assert!(amount(8).is_empty(), "{:?}", amount(8));
     assert_eq!(amount(9), ["amount \"\" is empty"]);
 }

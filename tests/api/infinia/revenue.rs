@@ -380,3 +380,38 @@ async fn a_sharing_retried_with_the_same_fields_as_read_answers_its_state() {
     app.assert_invariants().await;
     app.shutdown().await;
 }
+
+/// Regression (t54b F1): `"shareDetails": ""` was refused SYS-005 as a value of the wrong type,
+/// although an empty string counts as not given everywhere in this API: beside the single form
+/// it is that form (and a retry of an accepted sharing written so is its replay), alone it is
+/// the missing seller (SYS-004). A string that is not empty is still the wrong type.
+#[tokio::test]
+async fn an_empty_share_details_string_counts_as_not_given() {
+    let (app, m) = small_app().await;
+    bind(&app, &m, "SELLER-123456").await;
+    let single = |details: serde_json::Value| {
+        json!({"requestNo": "RS-EMPTY", "currency": "USD", "shareDetails": details,
+               "sellerId": "SELLER-123456", "amount": "1.00"})
+    };
+    let first = m
+        .ok(&app, "revenue-sharing/request", &single(json!(null)))
+        .await;
+    let before = available(&app, &m, "SELLER-123456").await;
+    for details in [json!(""), json!("  ")] {
+        let again = m
+            .ok(&app, "revenue-sharing/request", &single(details.clone()))
+            .await;
+        assert_eq!(again["totalAmount"], first["totalAmount"], "{details}");
+        assert_eq!(again["status"], first["status"], "{details}");
+    }
+    assert_eq!(available(&app, &m, "SELLER-123456").await, before);
+    let alone = json!({"requestNo": "RS-NONE", "currency": "USD", "shareDetails": ""});
+    let r = m.call(&app, "revenue-sharing/request", &alone).await;
+    assert_eq!(r.code, "SYS-004", "{}", r.message);
+    assert!(r.message.contains("give shareDetails"), "{}", r.message);
+    let wrong = json!({"requestNo": "RS-WRONG", "currency": "USD", "shareDetails": "x"});
+    let r = m.call(&app, "revenue-sharing/request", &wrong).await;
+    assert_eq!(r.code, "SYS-005", "{}", r.message);
+    app.assert_invariants().await;
+    app.shutdown().await;
+}

@@ -510,6 +510,21 @@ impl<'a> Check<'a> {
         self.files("attaches");
     }
 
+    /// [`files`](Self::files), of which at least one: an absent, null or empty list is the
+    /// problem that none is listed; a malformed list is only its own problems (it lists
+    /// something, however wrong).
+    pub fn required_files(&mut self, field: &str) -> Vec<FileRef> {
+        let before = self.problems.len();
+        let files = self.files(field);
+        if files.is_empty() && self.problems.len() == before {
+            let name = self.name(field);
+            self.problem(format!(
+                "{name} must list at least one uploaded file {{fileId, fileName, fileUrl}}"
+            ));
+        }
+        files
+    }
+
     /// An optional array of file references `{fileId, fileName, fileUrl}`: each item an object
     /// whose fields are read as every other field is (`fileId` an id, `fileName` a text, `fileUrl`
     /// a string of any length, as the simulator's own links may be long).
@@ -665,6 +680,40 @@ mod tests {
         assert!(!problem.contains("e-"), "{problem}");
         assert_eq!(read("ok").map(|m| m.minor), Ok(1050));
         assert_eq!(read("int").map(|m| m.minor), Ok(700));
+    }
+
+    /// A list of files that must hold one: none listed is that problem; a malformed list is only
+    /// its own problems, not also "none" (t54b F2: a payConfirm with one malformed credential
+    /// was told both).
+    #[test]
+    fn required_files_name_one_problem_each() {
+        let problems = |body: Value| {
+            let mut c = Check::new(&body).unwrap();
+            let files = c.required_files("tradeCredential");
+            (files.len(), c.finish().err().map(|e| e.detail))
+        };
+        let none =
+            "tradeCredential must list at least one uploaded file {fileId, fileName, fileUrl}";
+        for body in [
+            json!({}),
+            json!({"tradeCredential": null}),
+            json!({"tradeCredential": []}),
+        ] {
+            assert_eq!(problems(body.clone()), (0, Some(none.to_owned())), "{body}");
+        }
+        let (n, wrong) = problems(json!({"tradeCredential": "x"}));
+        assert_eq!(n, 0);
+        assert_eq!(
+            wrong.as_deref(),
+            Some("tradeCredential must be an array of {fileId, fileName, fileUrl}, got a string")
+        );
+        let (n, item) = problems(json!({"tradeCredential": [{"fileId": 123}]}));
+        assert_eq!(n, 0);
+        let item = item.unwrap();
+        assert!(item.starts_with("tradeCredential[0].fileId"), "{item}");
+        assert!(!item.contains("at least one"), "{item}");
+        let good = json!({"tradeCredential": [{"fileId": "f1"}]});
+        assert_eq!(problems(good), (1, None));
     }
 
     /// What idempotency compares: the fields read, not the ones ignored; null, blank and absent

@@ -265,11 +265,7 @@ fn confirm(ctx: &Ctx<'_>, body: &Value, n: &'static Names) -> Result<Reply, Whal
         OutflowKind::Payout => Vec::new(),
         OutflowKind::Pay => {
             crate::api::describe::record("tradeCredential", "files", true, &[]);
-            let files = c.files("tradeCredential");
-            if files.is_empty() {
-                c.problem("tradeCredential must list at least one uploaded file {fileId, fileName, fileUrl}");
-            }
-            files
+            c.required_files("tradeCredential")
         }
     };
     let content = c.content();
