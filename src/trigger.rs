@@ -341,8 +341,11 @@ pub fn check_params<C>(def: &TriggerDef<C>, params: &Map<String, Value>) -> Resu
         .collect();
     let names: Vec<&str> = declared.iter().flat_map(|(n, _)| n.clone()).collect();
     if let Some(key) = params.keys().find(|k| !names.contains(&k.as_str())) {
+        let near = crate::text::nearest(key, &names)
+            .map(|near| format!(" (did you mean {near:?}?)"))
+            .unwrap_or_default();
         return Err(format!(
-            "{} has no parameter {}; its parameters: {}",
+            "{} has no parameter {}{near}; its parameters: {}",
             def.name,
             crate::text::echo(key),
             if names.is_empty() {

@@ -980,6 +980,7 @@ pub fn install_contracts(
         &catalog,
         &known,
     )?);
+    contracts.warn_left_out();
     if !contracts.is_empty() {
         let handle = contracts.clone();
         outbox.set_rewrite(Arc::new(move |tenant, channel, topic, payload| {

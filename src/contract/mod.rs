@@ -2003,6 +2003,9 @@ pub struct Contracts {
     pub default: Option<Arc<Contract>>,
     /// Tenant (`provider:id`) → its overlay.
     pub tenants: HashMap<String, Arc<Contract>>,
+    /// What [`Contracts::warn_left_out`] says: per tenant, the sections of its overlay file
+    /// that are another provider's and so left out of its overlay.
+    left_out: Vec<String>,
 }
 
 impl Contracts {
@@ -2018,6 +2021,7 @@ impl Contracts {
             .map(|f| Contract::load(f, catalog).map(Arc::new))
             .transpose()?;
         let mut by_tenant = HashMap::new();
+        let mut notes = Vec::new();
         for (tenant, f) in tenants {
             let Some((provider, id)) = tenant.split_once(':') else {
                 anyhow::bail!(
@@ -2038,21 +2042,30 @@ impl Contracts {
             let whole = Contract::load(f, catalog)?;
             let (contract, left_out) = whole.for_provider(provider);
             if !left_out.is_empty() {
-                tracing::warn!(
-                    tenant = %tenant,
-                    file = %f.display(),
-                    "contract overlay: {} of another provider's surfaces can never apply to \
+                notes.push(format!(
+                    "contract overlay {}: {} of another provider's surfaces can never apply to \
                      {tenant} and are left out of its overlay (they apply to the tenants of \
                      that provider given this file)",
+                    f.display(),
                     left_out.join(", ")
-                );
+                ));
             }
             by_tenant.insert(tenant.clone(), Arc::new(contract));
         }
         Ok(Self {
             default,
             tenants: by_tenant,
+            left_out: notes,
         })
+    }
+
+    /// Logs, once per start (the overlays are loaded twice: installed, then checked against
+    /// the operations' fields), the sections a tenant's overlay leaves out as another
+    /// provider's.
+    pub fn warn_left_out(&self) {
+        for note in &self.left_out {
+            tracing::warn!("{note}");
+        }
     }
 
     /// The overlay in force for `tenant`.

@@ -283,17 +283,58 @@ fn not_served(req: &SimRequest, rest: &str, segments: &[&str]) -> SimResponse {
         )
         .header("allow", allow);
     }
+    let near = near_endpoint(&req.method, segments)
+        .map(|path| {
+            format!(
+                "; did you mean {} {PREFIX}{}?",
+                crate::text::echo_bare(&req.method),
+                crate::text::echo_bare(&path)
+            )
+        })
+        .unwrap_or_default();
     SimResponse::json_value(
         404,
         &json!({
             "error": format!(
-                "no control endpoint {} {PREFIX}{}",
+                "no control endpoint {} {PREFIX}{}{near}",
                 crate::text::echo_bare(&req.method),
                 crate::text::echo_bare(rest)
             ),
             "hint": "GET /__sim/openapi.json lists every control endpoint",
         }),
     )
+}
+
+/// The served path `segments` most likely meant, with `method`: the first segment replaced by
+/// the nearest first segment of a control endpoint (at most two edits: `request` for
+/// `requests`, `triggers/{event}` for `trigger/{event}`) that serves the rest with `method`.
+fn near_endpoint(method: &str, segments: &[&str]) -> Option<String> {
+    let (first, rest) = segments.split_first()?;
+    if first.chars().count() > 64 {
+        return None;
+    }
+    let mut firsts: Vec<&str> = openapi::ROUTES
+        .iter()
+        .filter_map(|r| r.path.split('/').next())
+        .filter(|f| f != first)
+        .collect();
+    firsts.sort_unstable();
+    firsts.dedup();
+    firsts
+        .into_iter()
+        .map(|f| (crate::text::edit_distance(first, f), f))
+        .filter(|(d, _)| *d <= 2)
+        .filter(|(_, f)| {
+            let path: Vec<&str> = std::iter::once(*f).chain(rest.iter().copied()).collect();
+            openapi::route(method, &path).is_some()
+        })
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, f)| {
+            std::iter::once(f)
+                .chain(rest.iter().copied())
+                .collect::<Vec<_>>()
+                .join("/")
+        })
 }
 
 pub(crate) fn ok(value: Value) -> SimResponse {
@@ -500,6 +541,53 @@ fn filter_param(req: &SimRequest, name: &str) -> Result<Option<String>, SimRespo
     }
 }
 
+/// Refuses a notification filter's `apiCode` that names nothing the simulator sends (a
+/// request's apiCode, a typo): a wait on it would run to its timeout and a listing would be
+/// empty for good. What is sent: every Whalet and whalet-platform notification under its wire
+/// apiCode (`[whalet.api_codes]`), Infinia's webhook topic, Pockyt's `payout.<status>`, and any
+/// topic the ledger holds.
+fn sent_topic(core: &Core, code: &str) -> Result<(), SimResponse> {
+    let catalog = crate::api::catalog::build(core.config());
+    let mut topics: Vec<String> = catalog.whalet_wire.keys().cloned().collect();
+    topics.extend(
+        catalog
+            .notifications
+            .iter()
+            .filter(|(channel, _)| *channel == "infinia")
+            .map(|(_, name)| name.clone()),
+    );
+    topics.extend(
+        <crate::store::pockyt::PayoutStatus as crate::store::Words>::WORDS
+            .iter()
+            .map(|status| format!("payout.{status}")),
+    );
+    if topics.iter().any(|t| t == code) {
+        return Ok(());
+    }
+    let held = NotificationFilter {
+        api_code: Some(code.to_owned()),
+        ..NotificationFilter::default()
+    };
+    if !core.outbox().page(&held, 1).0.is_empty() {
+        return Ok(());
+    }
+    topics.sort();
+    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+    let near = crate::text::nearest(code, &names)
+        .map(|near| format!("did you mean {near:?}? "))
+        .unwrap_or_default();
+    Err(error(
+        400,
+        format!(
+            "apiCode {} is no notification the simulator sends (a request's apiCode? its \
+             notification has its own, e.g. userOnboardingApply's is userOnboardingResultNotify); \
+             {near}the notifications: {}",
+            crate::text::echo(code),
+            names.join(", ")
+        ),
+    ))
+}
+
 /// The ledger id of the notification a path names (`ntf_000042`, `ntf_42` or `42`: the forms
 /// `after=` takes, [`NotificationFilter::id_asked`]), None when it names none.
 fn notification_asked(id: &str) -> Option<String> {
@@ -548,9 +636,13 @@ fn notification_filter(core: &Core, req: &SimRequest) -> Result<NotificationFilt
             }
         },
     };
+    let api_code = filter_param(req, "apiCode")?;
+    if let Some(code) = &api_code {
+        sent_topic(core, code)?;
+    }
     Ok(NotificationFilter {
         tenant,
-        api_code: filter_param(req, "apiCode")?,
+        api_code,
         status,
         business_id: filter_param(req, "businessId")?,
         after,

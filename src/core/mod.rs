@@ -221,8 +221,11 @@ impl Core {
     ) -> Result<Value, FireError> {
         let Some(def) = self.triggers().iter().find(|t| t.name == name).cloned() else {
             let names: Vec<&str> = self.triggers().iter().map(|t| t.name).collect();
+            let near = crate::text::nearest(name, &names)
+                .map(|near| format!("did you mean {near:?}? "))
+                .unwrap_or_default();
             return Err(FireError::Unknown(format!(
-                "no trigger {}; known: {}",
+                "no trigger {}; {near}known: {}",
                 crate::text::echo(name),
                 names.join(", ")
             )));

@@ -48,7 +48,7 @@ async fn a_misspelt_wait_filter_is_refused_not_answered_with_another_notificatio
     assert_eq!(body["didYouMean"], "apiCode");
     // The right spelling still filters: nothing matches, so it times out.
     let (status, body) = app
-        .get("/__sim/notifications/wait?apiCode=nothingLikeIt&timeoutMs=50")
+        .get("/__sim/notifications/wait?apiCode=connectivityNotify&businessId=nothingLikeIt&timeoutMs=50")
         .await;
     assert_eq!(status, 408, "{body}");
     // Both spellings of the timeout are accepted.
@@ -412,7 +412,7 @@ async fn a_query_parameter_given_twice_is_refused() {
 async fn the_waits_two_names_of_the_timeout_must_agree() {
     let app = spawn_app().await;
     let (status, body) = app
-        .get("/__sim/notifications/wait?apiCode=zzz&timeoutMs=10&timeout_ms=20000")
+        .get("/__sim/notifications/wait?apiCode=connectivityNotify&businessId=zzz&timeoutMs=10&timeout_ms=20000")
         .await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(
@@ -420,7 +420,7 @@ async fn the_waits_two_names_of_the_timeout_must_agree() {
         "timeoutMs and timeout_ms name the same timeout and disagree (\"10\" and \"20000\"); give one"
     );
     let (status, body) = app
-        .get("/__sim/notifications/wait?apiCode=zzz&timeoutMs=10&timeout_ms=10")
+        .get("/__sim/notifications/wait?apiCode=connectivityNotify&businessId=zzz&timeoutMs=10&timeout_ms=10")
         .await;
     assert_eq!(status, 408, "{body}");
     app.shutdown().await;

@@ -224,7 +224,7 @@ async fn bodies_count_against_the_in_flight_budget_until_they_are_answered() {
     for _ in 0..4 {
         let mut s = connect(&app).await;
         let head = format!(
-            "GET /__sim/notifications/wait?apiCode=none&timeoutMs=3000 HTTP/1.1\r\nhost: localhost\r\n\
+            "GET /__sim/notifications/wait?apiCode=connectivityNotify&businessId=none&timeoutMs=3000 HTTP/1.1\r\nhost: localhost\r\n\
              content-length: {}\r\n\r\n",
             body.len()
         );

@@ -45,6 +45,31 @@ async fn unknown_partner_is_partner_not_exist() {
         .unwrap();
     assert_eq!(reply.code, "PARTNER_NOT_EXIST");
     assert!(reply.detail.contains("\"999\""), "{}", reply.detail);
+    // The configured partners are named, so a partner can tell a typo from a missing config.
+    assert!(
+        reply
+            .detail
+            .ends_with("is configured; the configured partners: 202400000000001"),
+        "{}",
+        reply.detail
+    );
+    // The demo Pockyt merchantNo sent as a partnerId (t54a F6): said to be another provider's.
+    client.partner_id = "202333".into();
+    let reply = client
+        .call(
+            "connectivity",
+            &json!({"notifyFlag": "N", "responseFlag": "N"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.code, "PARTNER_NOT_EXIST");
+    assert!(
+        reply.detail.ends_with(
+            "\"202333\" is another provider's tenant (pockyt:202333), not a Whalet partner"
+        ),
+        "{}",
+        reply.detail
+    );
     app.shutdown().await;
 }
 

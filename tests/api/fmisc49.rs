@@ -62,7 +62,7 @@ async fn a_pending_notification_wait_is_answered_at_once_when_the_simulator_stop
     let mut app = spawn_app().await;
     let (http, url) = (app.http.clone(), app.url.clone());
     let waiting = tokio::spawn(async move {
-        let url = format!("{url}/__sim/notifications/wait?apiCode=nothingComes&timeoutMs=60000");
+        let url = format!("{url}/__sim/notifications/wait?apiCode=connectivityNotify&businessId=nothingComes&timeoutMs=60000");
         http.get(&url, Duration::from_secs(30)).await
     });
     // The wait is pending (it would time out after a minute).

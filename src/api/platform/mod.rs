@@ -165,9 +165,8 @@ impl Scheme for PlatformApi {
             })?;
             refuse_envelope(&body)?;
             head.echo.request_no = plain_request_no(req)?.unwrap_or("").to_owned();
-            let partner = crate::api::whalet::find_partner(core, &named?).map_err(|e| {
-                WhaletError::new(e.code, format!("{} (header partnerId)", e.detail))
-            })?;
+            let partner =
+                crate::api::whalet::find_partner(core, &named?, Some("header partnerId"))?;
             let text = String::from_utf8_lossy(&req.body).into_owned();
             trace.request = Some(body.clone());
             // The plain-JSON mode trusts the header's partnerId: nothing more to prove. Trusted

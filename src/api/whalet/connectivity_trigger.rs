@@ -41,11 +41,7 @@ fn run(core: Core, params: Map<String, Value>) -> TriggerFuture {
 fn send(core: &Core, params: &Map<String, Value>) -> Result<Value, String> {
     let partner_id = param(params, "partnerId")?;
     if core.partners().get(partner_id).is_none() {
-        return Err(format!(
-            "no partner with partnerId {}; configured: {}",
-            crate::text::echo(partner_id),
-            core.partners().ids().join(", ")
-        ));
+        return Err(super::unknown_partner(core, partner_id, None));
     }
     let message = opt_param(params, "notifyMessage").unwrap_or("");
     let most = core.config().notify.ledger_capacity;

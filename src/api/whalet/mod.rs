@@ -370,7 +370,7 @@ impl Head {
         self.echo = sealed.echo.clone();
         trace.request_no = Some(self.echo.request_no.clone());
         trace.request = Some(journal_request(&self.echo, Value::from("<not decrypted>")));
-        let partner = find_partner(core, &self.echo.partner_id)?;
+        let partner = find_partner(core, &self.echo.partner_id, None)?;
         trace.tenant = Some(TenantId::new(Provider::Whalet, partner.id.clone()));
         Ok(partner)
     }
@@ -672,14 +672,48 @@ pub fn with_wire_detail(
     )
 }
 
-/// The partner named by `partnerId`, or PARTNER_NOT_EXIST.
-pub fn find_partner(core: &Core, partner_id: &str) -> Result<Arc<Partner>, WhaletError> {
+/// The partner named by `partnerId`, or PARTNER_NOT_EXIST ([`unknown_partner`]); `named_by` says
+/// where the id came from when it is not the envelope's head (`header partnerId`).
+pub fn find_partner(
+    core: &Core,
+    partner_id: &str,
+    named_by: Option<&str>,
+) -> Result<Arc<Partner>, WhaletError> {
     core.partners().get(partner_id).ok_or_else(|| {
         WhaletError::new(
             Code::PartnerNotExist,
-            format!("no partner with partnerId {partner_id:?} is configured"),
+            unknown_partner(core, partner_id, named_by),
         )
     })
+}
+
+/// Why `partner_id` names no Whalet partner: the partners that are configured, and the other
+/// provider's tenant it names if it does (the demo Pockyt merchantNo `202333` sent as a
+/// partnerId is the usual slip). `named_by` is put after the id's sentence, in parentheses.
+pub fn unknown_partner(core: &Core, partner_id: &str, named_by: Option<&str>) -> String {
+    let named_by = named_by.map(|n| format!(" ({n})")).unwrap_or_default();
+    let ids = core.partners().ids();
+    let configured = match ids.as_slice() {
+        [] => "no partner is configured ([whalet] demo_partner = false and no \
+               [[whalet.partners]])"
+            .to_owned(),
+        ids => format!("the configured partners: {}", ids.join(", ")),
+    };
+    let elsewhere = [Provider::Infinia, Provider::Pockyt]
+        .into_iter()
+        .map(|p| TenantId::new(p, partner_id))
+        .find(|t| core.store().is_configured(t))
+        .map(|t| {
+            format!(
+                "; {} is another provider's tenant ({t}), not a Whalet partner",
+                crate::text::echo(partner_id)
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "no partner with partnerId {} is configured{named_by}; {configured}{elsewhere}",
+        crate::text::echo(partner_id)
+    )
 }
 
 /// Counts the request against the partner's rate limit, or TOO_MANY_REQUESTS.

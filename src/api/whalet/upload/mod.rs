@@ -302,7 +302,7 @@ impl Scheme for FileUpload {
         let partner = core.partners().get(&partner_id).ok_or_else(|| {
             refuse(
                 "PARTNER_NOT_EXIST",
-                format!("no partner with partnerId {partner_id:?} is configured"),
+                crate::api::whalet::unknown_partner(core, &partner_id, None),
             )
         })?;
         let tenant = TenantId::new(Provider::Whalet, partner.id.clone());
