@@ -315,6 +315,7 @@ impl App {
                 journal = restored.journal,
                 "state restored from the data dir"
             );
+            warn_unconfigured(&core, "the data dir");
         }
         Ok(Self {
             core,
@@ -366,6 +367,7 @@ impl App {
             "state restored from snapshot {}",
             path.display()
         );
+        warn_unconfigured(&self.core, "the snapshot");
         Ok(())
     }
 
@@ -505,6 +507,28 @@ pub fn parse_rfc3339(text: &str) -> anyhow::Result<i64> {
     let dt = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
         .map_err(|e| anyhow::anyhow!("{text:?} is not an RFC 3339 time: {e}"))?;
     Ok((dt.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
+/// Warns of restored tenants no configuration defines (`source`: the data dir, the snapshot):
+/// they keep their state but cannot be called (docs/PERSISTENCE.md, "What is not kept"), which
+/// a partner otherwise learns from a bare PARTNER_NOT_EXIST.
+fn warn_unconfigured(core: &Core, source: &str) {
+    let store = core.store();
+    let orphans: Vec<String> = store
+        .tenant_ids()
+        .into_iter()
+        .filter(|t| !store.is_configured(t))
+        .map(|t| t.to_string())
+        .collect();
+    if !orphans.is_empty() {
+        tracing::warn!(
+            "{source} holds tenants no configuration defines: {}; they keep their state but \
+             cannot be called, and their notifications have nowhere to go (start with the \
+             configuration the state was made with, or add them: [[whalet.partners]], \
+             [[infinia.apps]], [[pockyt.merchants]])",
+            orphans.join(", ")
+        );
+    }
 }
 
 #[cfg(test)]

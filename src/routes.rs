@@ -93,6 +93,7 @@ pub async fn route(core: &Core, req: SimRequest) -> SimResponse {
         (_, ["v1", "platform", _]) => method_not_allowed("POST"),
         (_, ["v1", "platform", ..]) => not_found_with(&req, &platform_hint()),
         ("POST", ["file", "upload"]) => crate::api::whalet::upload::upload(core, req).await,
+        (_, ["file", "upload"]) => method_not_allowed("POST"),
         ("GET", ["file", partner, file_id, ..]) => {
             crate::api::whalet::upload::serve(core, &req, partner, file_id)
         }
@@ -115,7 +116,9 @@ fn method_not_allowed(allowed: &str) -> SimResponse {
 fn not_found(req: &SimRequest) -> SimResponse {
     not_found_with(
         req,
-        "Whalet: POST /api or /api/{apiCode}; control plane: /__sim/ (GET /__sim/openapi.json)",
+        "Whalet: POST /api or /api/{apiCode}, POST /file/upload; whalet-platform: POST \
+         /v1/platform/{operation}; Infinia Pay: POST /api/v1/{path}; Pockyt: POST /v3/{path}; \
+         control plane: /__sim/ (GET /__sim/openapi.json)",
     )
 }
 

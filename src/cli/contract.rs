@@ -106,7 +106,8 @@ pub fn run(args: ContractArgs) -> anyhow::Result<ExitCode> {
     Ok(exit::code(exit::SUCCESS))
 }
 
-/// The overlay in force for `tenant` (the default one without), after the checks `serve`
+/// The overlay in force for `tenant` (the default one without), the part its provider's
+/// surfaces and channels read, after the checks `serve`
 /// makes: the simulator is built as `serve` builds it (apiCode renames, every overlay file
 /// and tenant, the request fields each operation reads), without its data directory, so a
 /// dump never answers for a configuration `serve` refuses.
@@ -125,7 +126,11 @@ fn checked_contract(mut config: Config, tenant: Option<&str>) -> anyhow::Result<
     if !app.store().tenant_ids().contains(&id) {
         anyhow::bail!("--tenant: {}", app.store().no_tenant(tenant));
     }
-    Ok(contracts.for_tenant(&id).cloned())
+    // Only what can apply to the tenant: the default overlay too is read by its provider's
+    // surfaces alone, as a tenant's own overlay is cut to them at start.
+    Ok(contracts
+        .for_tenant(&id)
+        .map(|contract| contract.for_provider(id.provider).0))
 }
 
 fn path_of(surface: &str, wire: &str) -> String {

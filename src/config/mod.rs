@@ -1205,7 +1205,25 @@ pub fn key_text(value: &str) -> anyhow::Result<String> {
         anyhow::bail!("@ is followed by a key, not a path (give the key without the @)");
     }
     read_limited_text(Path::new(path), FileKind::KEY)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", shown_path(path)))
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}{}", shown_path(path), relative_to(path)))
+}
+
+/// For a relative `path` that names nothing: what it was read relative to (the working
+/// directory, not the configuration file's), since that is the usual reason it is not found.
+fn relative_to(path: &str) -> String {
+    let path = Path::new(path);
+    if path.is_absolute() || path.exists() {
+        return String::new();
+    }
+    match std::env::current_dir() {
+        Ok(dir) => format!(
+            " (an @path is read relative to the working directory, {}, not to the \
+             configuration file: run from the directory it is relative to, or give an \
+             absolute path)",
+            dir.display()
+        ),
+        Err(_) => String::new(),
+    }
 }
 
 /// Whether text given as a path is a key instead: a PEM block, or Base64 long enough to be a
@@ -1437,6 +1455,19 @@ mod tests {
         let why = key_text("@keys/nope.pem").unwrap_err().to_string();
         assert!(why.starts_with("cannot read \"keys/nope.pem\": "), "{why}");
         assert!(!why.contains("key file"), "{why}");
+        // A relative path that names nothing says what it was read relative to (t54a F14).
+        let cwd = std::env::current_dir().unwrap();
+        assert!(
+            why.ends_with(&format!(
+                "(an @path is read relative to the working directory, {}, not to the \
+                 configuration file: run from the directory it is relative to, or give an \
+                 absolute path)",
+                cwd.display()
+            )),
+            "{why}"
+        );
+        let why = key_text("@/no/such/dir/key.pem").unwrap_err().to_string();
+        assert!(!why.contains("relative to"), "{why}");
         let pasted = format!("@{}", crate::wire::keys::demo::PARTNER_PUBLIC);
         let why = key_text(&pasted).unwrap_err().to_string();
         assert!(why.contains("@ is followed by a key, not a path"), "{why}");

@@ -307,7 +307,7 @@ impl Contract {
     /// tables left out (`[pockyt."/v3/payouts/balance"]` in a Whalet partner's overlay, whose
     /// requests never pass through that surface). One file may hold a partner's contract for
     /// its tenants of several providers.
-    fn for_provider(&self, provider: Provider) -> (Contract, Vec<String>) {
+    pub fn for_provider(&self, provider: Provider) -> (Contract, Vec<String>) {
         let serves = |surface: &str| Provider::serving(surface) == Some(provider);
         let mut left_out = Vec::new();
         let mut operations = HashMap::new();
@@ -1306,7 +1306,8 @@ fn check_defaults(
 fn check_request_fields(o: &OperationOverlay, fields: &[String]) -> Result<(), Found> {
     let unknown = |key: &str, path: &str| {
         format!(
-            "{key} names {path:?}, a field this operation does not read (it reads: {})",
+            "{key} names {path:?}, a field this operation does not read{} (it reads: {})",
+            did_you_mean(path, &listed(fields)),
             listed(fields).join(", ")
         )
     };

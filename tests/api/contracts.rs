@@ -202,7 +202,7 @@ fn unknown_operations_notifications_and_keys_name_file_and_line() {
         ("[whalet.userOnboardingApply]\nrequired = [\"email\"]\noptional = { \"legalEntity.countryCode\" = 2026-01-01T00:00:00Z }\n", 3, "is a TOML date/time"),
         ("[whalet.userOnboardingApply]\nrename_reply = { \"a..b\" = \"c\" }\n", 2, "a..b"),
         // A request field the operation does not read (its description, `api::describe`).
-        ("[whalet.userOnboardingApply]\nrequired = [\"email\"]\nrename_request = { merchantUserId = \"outUserID\" }\n", 3, "\"outUserID\", a field this operation does not read"),
+        ("[whalet.userOnboardingApply]\nrequired = [\"email\"]\nrename_request = { merchantUserId = \"outUserID\" }\n", 3, "\"outUserID\", a field this operation does not read; did you mean \"outUserId\"?"),
         ("[platform.paymentApply]\n\noptional = { \"memmo\" = \"x\" }\n", 3, "optional names \"memmo\""),
         // A reply or notification field the simulator does not send (src/contract/fields.json).
         ("[whalet.userOnboardingApply]\n\nrename_reply = { userID = \"customerId\" }\n", 3, "rename_reply names \"userID\", a field not in the simulator's reply; did you mean \"userId\"?"),

@@ -710,8 +710,18 @@ pub fn unknown_partner(core: &Core, partner_id: &str, named_by: Option<&str>) ->
             )
         })
         .unwrap_or_default();
+    // A tenant restored from a snapshot or a data dir that this start's configuration lacks.
+    let restored = if core
+        .store()
+        .has_tenant(&TenantId::new(Provider::Whalet, partner_id))
+    {
+        "; the restored state holds this partner, but no configuration defines it: start with \
+         the configuration the state was made with, or add it to [[whalet.partners]]"
+    } else {
+        ""
+    };
     format!(
-        "no partner with partnerId {} is configured{named_by}; {configured}{elsewhere}",
+        "no partner with partnerId {} is configured{named_by}; {configured}{elsewhere}{restored}",
         crate::text::echo(partner_id)
     )
 }

@@ -32,11 +32,11 @@ impl WhaletTransport {
     /// [`Transport::judge`] of a 2xx answer from its JSON tree, which says why an ack is refused.
     fn judge_tree(&self, n: &Notification, body: &[u8]) -> Result<(), String> {
         let value: Value = serde_json::from_slice(body)
-            .map_err(|e| format!("the answer is not a Whalet reply (not JSON: {e})"))?;
+            .map_err(|e| not_a_reply(body, &format!("not JSON: {e}")))?;
         let head = value
             .get("head")
             .and_then(Value::as_object)
-            .ok_or("the answer is not a Whalet reply (no head object)")?;
+            .ok_or_else(|| not_a_reply(body, "no head object"))?;
         let text = |name: &str| head.get(name).and_then(Value::as_str);
         let code = text("code").ok_or("the answer has no head.code")?;
         if code != "SUCCESS" {
@@ -57,6 +57,31 @@ impl WhaletTransport {
         }
         Ok(())
     }
+}
+
+/// What a Whalet acknowledgement is, said after a refused answer that is none.
+const ACK_SHAPE: &str = "answer with a JSON Whalet reply whose head echoes the notification's \
+                         partnerId, apiCode, requestNo and version, with code SUCCESS (docs/WIRE.md, \
+                         \"The acknowledgement a partner returns\")";
+
+/// Why an answer is no Whalet reply (`why`), and what one is. An empty body and the other
+/// providers' plain acknowledgements (Infinia Pay's `SUCCESS`, Pockyt's `success`), which a
+/// partner's first receiver often answers, are named as such.
+fn not_a_reply(body: &[u8], why: &str) -> String {
+    let text = String::from_utf8_lossy(body);
+    let (why, whose) = match text.trim() {
+        "" => ("an empty body", ""),
+        "SUCCESS" => (
+            why,
+            ": the plain SUCCESS is Infinia Pay's acknowledgement, not Whalet's",
+        ),
+        "success" => (
+            why,
+            ": the plain success is Pockyt's acknowledgement, not Whalet's",
+        ),
+        _ => (why, ""),
+    };
+    format!("the answer is not a Whalet reply ({why}){whose}; {ACK_SHAPE}")
 }
 
 /// The head a notification to `partner` carries, which its ack must echo.
@@ -185,6 +210,34 @@ mod tests {
     fn assert_refused(t: &WhaletTransport, n: &Notification, body: &[u8], why: &str) {
         let refusal = t.judge(n, 200, body).unwrap_err();
         assert!(refusal.contains(why), "{refusal}");
+    }
+
+    /// An answer that is no Whalet reply says what one is; the other providers' plain acks and
+    /// an empty body are named as such (t54a F13: a partner's first receiver answers them).
+    #[test]
+    fn an_answer_that_is_no_whalet_reply_says_what_an_ack_is() {
+        let (t, n) = (transport(true), notification());
+        for (body, why) in [
+            (&b"SUCCESS"[..], "(not JSON: "),
+            (b" SUCCESS\n", "Infinia Pay's acknowledgement, not Whalet's"),
+            (b"success", "Pockyt's acknowledgement, not Whalet's"),
+            (b"", "(an empty body)"),
+            (b"  ", "(an empty body)"),
+            (br#"{"code":"SUCCESS"}"#, "(no head object)"),
+            (b"OK", "(not JSON: "),
+        ] {
+            let refusal = t.judge(&n, 200, body).unwrap_err();
+            assert!(
+                refusal.starts_with("the answer is not a Whalet reply (") && refusal.contains(why),
+                "{refusal}"
+            );
+            assert!(
+                refusal.ends_with(ACK_SHAPE) && refusal.contains("echoes the notification's"),
+                "{refusal}"
+            );
+        }
+        let ok = t.judge(&n, 200, b"OK").unwrap_err();
+        assert!(!ok.contains("acknowledgement, not Whalet's"), "{ok}");
     }
 
     #[test]
