@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs the partner examples (examples/python, examples/node, examples/java) against one
-# simulator on free ports (manual clock, strict acknowledgements: examples/sim.toml). Exits
+# simulator on free ports (manual clock, strict acknowledgements: examples/sim.toml, and an admin
+# token the examples send on /__sim/ only, from WHALET_SIM_ADMIN_TOKEN). Exits
 # non-zero when any example fails. Needs python3 (scripts/setup-python.sh makes the venv), node
 # 20+, a JDK 17 and Debian's junit5 package. WHALET_SIM_BIN picks the binary (default: in a
 # source tree target/debug/whalet-sim, built when missing; in an unpacked release archive, its
@@ -18,6 +19,10 @@ free_port() { "$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1",
 sim_port=$(free_port)
 notify_port=$(free_port)
 log=$(mktemp)
+# An admin token, as docs/CI.md recommends on a shared network: each example sends it on its
+# /__sim/ requests (read from WHALET_SIM_ADMIN_TOKEN, as the CLI does), and on no other.
+WHALET_SIM_ADMIN_TOKEN=$("$py" -c 'import secrets; print(secrets.token_hex(16))')
+export WHALET_SIM_ADMIN_TOKEN
 "$bin" serve --addr "127.0.0.1:$sim_port" --manual-clock --sftp-addr off --config examples/sim.toml \
   --notify-url "http://127.0.0.1:$notify_port/notify" 2>"$log" &
 sim_pid=$!
@@ -28,7 +33,7 @@ for _ in $(seq 100); do
   kill -0 "$sim_pid" 2>/dev/null || { cat "$log" >&2; echo "examples: the simulator did not start" >&2; exit 1; }
   sleep 0.1
 done
-echo "examples: simulator on $SIM_URL, notifications to 127.0.0.1:$notify_port"
+echo "examples: simulator on $SIM_URL (with an admin token), notifications to 127.0.0.1:$notify_port"
 
 failed=()
 run() {
@@ -42,7 +47,7 @@ run node node examples/node/flow.mjs
 run java examples/java/run.sh
 
 # Every example's money movements must leave the ledger balanced.
-inv=$(curl -fsS "$SIM_URL/__sim/invariants")
+inv=$(curl -fsS -H "Authorization: Bearer $WHALET_SIM_ADMIN_TOKEN" "$SIM_URL/__sim/invariants")
 echo "$inv" | grep -q '"ok":true' || { echo "examples: ledger invariants broken: $inv" >&2; failed+=(invariants); }
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "examples FAILED: ${failed[*]} (simulator log follows)" >&2

@@ -3,7 +3,9 @@
 // http://127.0.0.1:$NOTIFY_PORT/notify): Whalet onboarding -> holder -> collection account ->
 // money -> balance, each notification verified, decrypted and acknowledged; forged replies (a
 // body without head.sign, a genuine reply to another request) refused; Pockyt payee -> account
-// -> payout -> signed IPN -> balance. Env: SIM_URL, NOTIFY_PORT, KEYS_DIR. Exit 0 = OK.
+// -> payout -> signed IPN -> balance. Env: SIM_URL, NOTIFY_PORT, KEYS_DIR, WHALET_SIM_ADMIN_TOKEN
+// (the simulator's admin token, if it was started with one: sent as `Authorization: Bearer
+// <token>` on every /__sim/ request, never to the provider APIs). Exit 0 = OK.
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import http from "node:http";
@@ -15,10 +17,25 @@ const SIM = (process.env.SIM_URL ?? "http://127.0.0.1:8080").replace(/\/$/, "");
 const NOTIFY_PORT = Number(process.env.NOTIFY_PORT ?? 9090);
 const tag = crypto.randomBytes(4).toString("hex");
 
+// The header every control-plane request carries when the simulator has an admin token
+// (`serve --admin-token`, WHALET_SIM_ADMIN_TOKEN): read from WHALET_SIM_ADMIN_TOKEN, as the CLI
+// does; unset or empty means none. Only /__sim/ gets it, never the provider APIs.
+function adminHeaders() {
+  const token = process.env.WHALET_SIM_ADMIN_TOKEN ?? "";
+  if (token === "") return {};
+  if (!/^[\x21-\x7e]+$/.test(token)) {
+    // Never show the value, nor any part of it: it is a secret.
+    console.error("WHALET_SIM_ADMIN_TOKEN (not shown: it is a secret): an admin token has visible ASCII characters only (no spaces, tabs or line ends)");
+    process.exit(2);
+  }
+  return { Authorization: `Bearer ${token}` };
+}
+const ADMIN_HEADERS = adminHeaders();
+
 async function control(method, path, body) {
   const res = await fetch(`${SIM}/__sim/${path}`, {
     method,
-    headers: body ? { "Content-Type": "application/json" } : {},
+    headers: { ...ADMIN_HEADERS, ...(body ? { "Content-Type": "application/json" } : {}) },
     body: body ? JSON.stringify(body) : undefined,
   });
   const text = await res.text();
@@ -194,8 +211,7 @@ async function pockytFlow() {
   }
 }
 
-const health = await fetch(`${SIM}/__sim/health`);
-assert.equal(health.status, 200);
+await control("GET", "health");
 await whaletFlow();
 await forgedRepliesAreRefused();
 await pockytFlow();

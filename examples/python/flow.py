@@ -7,7 +7,9 @@
           forged replies (a body without head.sign, a genuine reply to another request) refused;
   Pockyt: payee -> bank account -> payout -> signed IPN verified by our receiver -> balance.
 
-Environment: SIM_URL (http://127.0.0.1:8080), NOTIFY_PORT (9090), KEYS_DIR (the repository's keys/).
+Environment: SIM_URL (http://127.0.0.1:8080), NOTIFY_PORT (9090), KEYS_DIR (the repository's keys/),
+WHALET_SIM_ADMIN_TOKEN (the simulator's admin token, if it was started with one: sent as
+`Authorization: Bearer <token>` on every /__sim/ request, never to the provider APIs).
 Exits 0 when every check passed.
 """
 
@@ -33,8 +35,26 @@ NOTIFY_PORT = int(os.environ.get("NOTIFY_PORT", "9090"))
 PARTNER_ID = "202400000000001"
 
 
+def admin_headers():
+    """The header every control-plane request carries when the simulator has an admin token
+    (`serve --admin-token`, WHALET_SIM_ADMIN_TOKEN): read from WHALET_SIM_ADMIN_TOKEN, as the
+    CLI does; unset or empty means none. Only /__sim/ gets it, never the provider APIs."""
+    token = os.environ.get("WHALET_SIM_ADMIN_TOKEN", "")
+    if not token:
+        return {}
+    if not all("!" <= c <= "~" for c in token):
+        # Never show the value, nor any part of it: it is a secret.
+        print("WHALET_SIM_ADMIN_TOKEN (not shown: it is a secret): an admin token has visible "
+              "ASCII characters only (no spaces, tabs or line ends)", file=sys.stderr)
+        sys.exit(2)
+    return {"Authorization": f"Bearer {token}"}
+
+
+ADMIN_HEADERS = admin_headers()
+
+
 def control(method, path, **kw):
-    r = requests.request(method, f"{SIM}/__sim/{path}", timeout=130, **kw)
+    r = requests.request(method, f"{SIM}/__sim/{path}", timeout=130, headers=ADMIN_HEADERS, **kw)
     if r.status_code != 200:
         raise AssertionError(f"{method} /__sim/{path}: HTTP {r.status_code} {r.text}")
     return r.json()
@@ -241,7 +261,7 @@ def pockyt_flow(tag):
 
 def main():
     tag = uuid.uuid4().hex[:8]
-    requests.get(f"{SIM}/__sim/health", timeout=5).raise_for_status()
+    control("GET", "health")
     whalet_flow(tag)
     forged_replies_are_refused()
     pockyt_flow(tag)
