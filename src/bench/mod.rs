@@ -217,8 +217,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Finished> {
                     served.push(part.outcome.latencies_us.len() as u64);
                     segment_cpu.push(part.cpu);
                     if let Pool::Sealed(all) = &plan.pool {
-                        let used = usize::try_from(part.outcome.consumed).unwrap_or(usize::MAX);
-                        leftover = all.get(used..).map(<[Bytes]>::to_vec).unwrap_or_default();
+                        leftover = unused(all, part.outcome.consumed);
                         plan.pool = Pool::Sealed(Arc::new(leftover.clone()));
                     }
                     run = Some(match run {
@@ -314,8 +313,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Finished> {
             let cpu = server::read(addr, pid).await.cpu_s_since(&reading);
             let after = slice.map(&ceiling_now).transpose()?.flatten();
             if let Some(all) = sealed {
-                let used = usize::try_from(out.replies.consumed).unwrap_or(usize::MAX);
-                leftover = all.get(used..).map(<[Bytes]>::to_vec).unwrap_or_default();
+                leftover = unused(&all, out.replies.consumed);
             }
             let interleaved =
                 Interleaved::around(before, after, out.replies.reply_blocks, args.max_drift);
@@ -585,6 +583,13 @@ fn with_pool(
     let mut plan = plan.clone();
     plan.pool = Pool::Sealed(Arc::new(sealed));
     plan
+}
+
+/// The sealed requests of `all` that a run which took the first `consumed` of them left unused
+/// (none when it took them all, or claims to have taken more).
+fn unused(all: &[Bytes], consumed: u64) -> Vec<Bytes> {
+    let used = usize::try_from(consumed).unwrap_or(usize::MAX);
+    all.get(used..).map(<[Bytes]>::to_vec).unwrap_or_default()
 }
 
 /// How many requests to seal for one run: `wanted` (an open loop's schedule, `--pool` or
@@ -879,6 +884,18 @@ mod tests {
         assert_eq!(pool_size(Some(u64::MAX), None, 2, secs(1)), most);
         assert_eq!(pool_size(None, Some(f64::INFINITY), 2, secs(1)), most);
         assert_eq!(pool_size(None, Some(f64::NAN), 2, secs(1)), most);
+    }
+
+    /// The next run starts with the sealed requests this one did not take, in their order; a
+    /// run that took them all (or reports more) leaves none.
+    #[test]
+    fn the_unused_sealed_requests_are_the_ones_after_those_taken() {
+        let all: Vec<Bytes> = ["a", "b", "c"].map(Bytes::from).to_vec();
+        assert_eq!(unused(&all, 0), all);
+        assert_eq!(unused(&all, 1), all[1..].to_vec());
+        assert!(unused(&all, 3).is_empty());
+        assert!(unused(&all, 4).is_empty());
+        assert!(unused(&all, u64::MAX).is_empty());
     }
 
     /// A run whose before and after ceilings differ by more than the bound is flagged; its ratio
