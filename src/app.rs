@@ -237,8 +237,13 @@ impl App {
         let journal = Journal::new(&config.journal);
         let mut operations = api::catalog::scenario_operations(&config);
         operations.push(("infinia", crate::sftp::process::OPERATION.to_owned()));
-        let scenarios =
-            Scenarios::from_files(&clock, &options.scenario_files, &triggers, operations)?;
+        let scenarios = Scenarios::from_files(
+            &clock,
+            &options.scenario_files,
+            &triggers,
+            operations,
+            &config.scenarios,
+        )?;
         let given_scenarios = scenario_keys(&scenarios);
         outbox.set_gate(scenarios.delivery_gate());
         let coverage = api::coverage::coverage(&dispatch, &triggers);

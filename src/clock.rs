@@ -6,9 +6,17 @@
 //! Work is a [`Job`]: a closure producing a future. The driver task ([`Clock::run_driver`])
 //! starts jobs as they fall due; `advance` runs them itself, stepping the clock to each job's due
 //! time, so a job sees `now()` equal to its due time. A job is *in flight* from the moment it is
-//! taken off the timer queue (under the queue's lock) until its future ends, however it ends;
-//! `advance` never moves time while a job is in flight, so work started at an instant (e.g. a
-//! delivery attempt waiting for a partner's answer) finishes at that instant in virtual time.
+//! taken off the timer queue (under the queue's lock) until its future ends, however it ends.
+//! Each job has a *start generation*, an ordering of starts: a new one for a job the driver
+//! starts; for a timer a job scheduled at or before the time it did so (a notification held
+//! behind the one it just delivered), the generation of that job; while an advance runs, that
+//! of the advance's instant (see [`Reach`]) for the jobs it starts and for timers queued before
+//! it reached the instant. `advance` never moves time past an instant while a job of a
+//! generation up to its instant's is in flight, so work started at an instant (e.g. a delivery
+//! attempt waiting for a partner's answer) finishes at that instant in virtual time. Jobs that
+//! requests start after the advance reached an instant (traffic that goes on meanwhile) are the
+//! driver's and are not waited for there, so traffic holds an advance back by no more than the
+//! jobs in flight when it reached each instant.
 //!
 //! Jobs start one at a time in a fixed order, due time then scheduling order (a timeline's file
 //! order), and a job runs up to its first wait before the next starts: the state changes a job
@@ -134,6 +142,9 @@ impl State {
 struct Timer {
     label: String,
     job: Job,
+    /// The start generation of the job that scheduled this timer due at or before the time it
+    /// did so (work it caused at once): this timer's job gets the same one when it starts.
+    cause: Option<u64>,
     /// Set for a timer kept as data (see [`TimerRecord`]).
     record: Option<TimerRecord>,
 }
@@ -176,7 +187,17 @@ struct Inner {
     timers: Mutex<BTreeMap<(Millis, u64), Timer>>,
     next_id: AtomicU64,
     in_flight: AtomicUsize,
-    idle: Notify,
+    /// The last start generation handed out (see the module's doc); 0 before the first job.
+    started: AtomicU64,
+    /// The jobs in flight, counted by start generation.
+    flying: Mutex<BTreeMap<u64, usize>>,
+    /// Notified when the earliest start generation in flight has no job left.
+    settled: Notify,
+    /// Where the running advance is (see [`Reach`]), None when none runs.
+    reach: Mutex<Option<Reach>>,
+    /// Whether the driver ([`Clock::run_driver`]) runs: the timers that requests schedule while
+    /// an advance runs are then its to start.
+    driving: AtomicBool,
     changed: Notify,
     advancing: tokio::sync::Mutex<()>,
     /// Set (under the `timers` lock) while an advance runs: the driver then starts nothing, so
@@ -224,7 +245,11 @@ impl Clock {
                 timers: Mutex::new(BTreeMap::new()),
                 next_id: AtomicU64::new(1),
                 in_flight: AtomicUsize::new(0),
-                idle: Notify::new(),
+                started: AtomicU64::new(0),
+                flying: Mutex::new(BTreeMap::new()),
+                settled: Notify::new(),
+                reach: Mutex::new(None),
+                driving: AtomicBool::new(false),
                 changed: Notify::new(),
                 advancing: tokio::sync::Mutex::new(()),
                 held: AtomicBool::new(false),
@@ -308,17 +333,27 @@ impl Clock {
         self.insert(record.due, record.label.clone(), job, Some(record))
     }
 
-    /// Queues a timer, due at [`due_time`] of `due`.
+    /// Queues a timer, due at [`due_time`] of `due`. Scheduled by a job for no later than now,
+    /// it is that job's doing at once, and its job will have that job's start generation.
     fn insert(&self, due: Millis, label: String, job: Job, record: Option<TimerRecord>) -> u64 {
         let due = due_time(due);
+        let cause = STARTED_AS
+            .try_with(|generation| *generation)
+            .ok()
+            .filter(|_| due <= self.now());
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         if let Some(r) = &record {
             self.log_record(id, Some(r.clone()));
         }
-        self.inner
-            .timers
-            .lock()
-            .insert((due, id), Timer { label, job, record });
+        self.inner.timers.lock().insert(
+            (due, id),
+            Timer {
+                label,
+                job,
+                cause,
+                record,
+            },
+        );
         self.inner.changed.notify_one();
         id
     }
@@ -462,7 +497,14 @@ impl Clock {
     /// instant, in scheduling order (see the module's doc). Before time moves past an instant,
     /// every job started at or before it has finished (so a delivery attempt's answer, or its
     /// timeout, is recorded at the virtual time it was sent; a hung partner costs wall time,
-    /// never virtual time). Returns how many timers ran. Advances are serialised.
+    /// never virtual time): at each instant it reaches (its start included), the jobs in flight
+    /// when it got there, those of the timers queued by then and what they cause at once. A
+    /// timer that a request schedules for the current instant after the advance reached it
+    /// (traffic that goes on during the advance) is the driver's to start, and is not waited
+    /// for, so the advance answers however long that traffic lasts; its later timers (retries)
+    /// run as they fall due, in this advance or after it. (With no driver running, the advance
+    /// runs such timers too, and waits for them.) Returns how many timers ran. Advances are
+    /// serialised.
     ///
     /// The advance holds the queue (the driver starts nothing) only while it starts timers, never
     /// while it waits for jobs in flight: with a real or scaled clock, the driver keeps starting
@@ -490,13 +532,15 @@ impl Clock {
         let Some(_guard) = unless(stop.as_mut(), self.inner.advancing.lock()).await else {
             return done;
         };
-        if unless(stop.as_mut(), self.wait_idle()).await.is_none() {
+        // The jobs started before it began (and the timers queued by then, whoever starts them)
+        // finish first; those that requests start while it waits are not waited for.
+        let _reached = Reaching::new(self);
+        if unless(stop.as_mut(), self.wait_settled()).await.is_none() {
             return done;
         }
         let start = self.now();
-        let target = start
-            .saturating_add(ms.clamp(0, MAX_ADVANCE_MS))
-            .min(MAX_TIME);
+        let asked = start.saturating_add(ms.clamp(0, MAX_ADVANCE_MS));
+        let target = asked.min(MAX_TIME);
         let mut reached = start;
         let mut held = Some(Held::new(self));
         loop {
@@ -505,8 +549,8 @@ impl Clock {
                     return Some(Next::Done);
                 }
                 match self.take_next(target) {
-                    Next::Run(timer, due) => {
-                        self.start(*timer);
+                    Next::Run(taken, due) => {
+                        self.start(*taken);
                         reached = reached.max(due);
                         None
                     }
@@ -518,7 +562,7 @@ impl Clock {
                 Some(Next::Settle) => {
                     drop(held.take());
                     done.moved = reached - start;
-                    if unless(stop.as_mut(), self.wait_idle()).await.is_none() {
+                    if unless(stop.as_mut(), self.wait_settled()).await.is_none() {
                         return done;
                     }
                     held = Some(Held::new(self));
@@ -529,7 +573,7 @@ impl Clock {
         }
         drop(held);
         done.moved = reached - start;
-        if unless(stop.as_mut(), self.wait_idle()).await.is_none() {
+        if unless(stop.as_mut(), self.wait_settled()).await.is_none() {
             return done;
         }
         let ended = self.inner.cut.work(|| {
@@ -543,50 +587,113 @@ impl Clock {
         if ended.is_none() {
             done.moved = target - start;
         }
-        done.stopped = ended;
+        // Virtual time ends before the target asked for: the clock stops at its end.
+        done.stopped = ended.or((target < asked).then_some(Stopped::End));
         done
     }
 
-    /// Takes the earliest timer if it is due at or before `limit`, stepping the clock to its due
-    /// time; [`Next::Settle`] instead when that would move time while a job is in flight, or
-    /// when nothing is due but a job in flight may still schedule something. The
-    /// taken timer counts as in flight from this moment (under the same lock), so nobody can
-    /// observe "no timers, nothing in flight" in between.
+    /// The last start generation handed out: every job started so far has one at most this.
+    fn started_so_far(&self) -> u64 {
+        self.inner.started.load(Ordering::Acquire)
+    }
+
+    /// Whether a job of the running advance's instant (start generation at most its
+    /// [`Reach::generation`]) is in flight; with no advance running, whether any job is.
+    fn busy(&self) -> bool {
+        let bound = self.inner.reach.lock().map(|r| r.generation);
+        let flying = self.inner.flying.lock();
+        let earliest = flying.keys().next();
+        earliest.is_some_and(|&generation| bound.is_none_or(|bound| generation <= bound))
+    }
+
+    /// Waits until no job of the advance's instant is in flight ([`Clock::busy`]).
+    async fn wait_settled(&self) {
+        loop {
+            let notified = self.inner.settled.notified();
+            if !self.busy() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Marks the running advance as at the clock's current instant (see [`Reach`]). Called with
+    /// the timer queue locked, or before the advance starts anything.
+    fn reach_now(&self) {
+        *self.inner.reach.lock() = Some(Reach {
+            cut: self.inner.next_id.load(Ordering::Acquire),
+            generation: self.started_so_far(),
+        });
+    }
+
+    /// Takes the earliest timer the advance runs if it is due at or before `limit`, stepping
+    /// the clock to its due time; [`Next::Settle`] instead when that would move time while a job
+    /// of the current instant is in flight ([`Clock::busy`]), or when nothing is due but such a
+    /// job may still schedule something. The advance runs every timer except one that a request
+    /// scheduled, for no later than now, after the advance reached the current instant: while
+    /// the driver runs, that is the driver's to start once the queue is free, as a real clock
+    /// would. The taken timer counts as in flight from this moment (under the same lock), so
+    /// nobody can observe "no timers, nothing in flight" in between.
     fn take_next(&self, limit: Millis) -> Next {
         let mut timers = self.inner.timers.lock();
-        let busy = self.inner.in_flight.load(Ordering::Acquire) > 0;
+        let busy = self.busy();
+        let now = self.now();
+        let cut = self.inner.reach.lock().map_or(u64::MAX, |r| r.cut);
+        let driving = self.inner.driving.load(Ordering::Acquire);
         let next = timers
-            .keys()
-            .next()
-            .copied()
-            .filter(|&(due, _)| due <= limit);
+            .iter()
+            .take_while(|(&(due, _), _)| due <= limit)
+            .find(|(&(due, id), t)| due > now || id < cut || t.cause.is_some() || !driving)
+            .map(|(&key, _)| key);
         let Some((due, id)) = next else {
             // A job still in flight may schedule more (a delivery's retry).
             return if busy { Next::Settle } else { Next::Done };
         };
-        if due > self.now() && busy {
-            return Next::Settle;
+        if due > now {
+            if busy {
+                return Next::Settle;
+            }
+            // A later instant: what was queued by now, or is in flight, is its to wait for.
+            self.set_virtual(due);
+            self.reach_now();
         }
         let Some(timer) = timers.remove(&(due, id)) else {
             return Next::Done;
         };
-        self.inner.in_flight.fetch_add(1, Ordering::AcqRel);
+        let taken = self.taking(id, timer, true);
         drop(timers);
-        self.set_virtual(due);
-        Next::Run(Box::new((id, timer)), due)
+        Next::Run(Box::new(taken), due)
+    }
+
+    /// Counts a timer just taken off the queue (under its lock) in flight, with its start
+    /// generation: its cause's; else, while an advance runs, that of the advance's instant for
+    /// a timer the advance takes or one queued before it reached the instant; else a new one.
+    fn taking(&self, id: u64, timer: Timer, by_advance: bool) -> Taken {
+        let reach = *self.inner.reach.lock();
+        let generation = match (timer.cause, reach) {
+            (Some(cause), _) => cause,
+            (None, Some(reach)) if by_advance || id < reach.cut => reach.generation,
+            (None, _) => self.inner.started.fetch_add(1, Ordering::AcqRel) + 1,
+        };
+        *self.inner.flying.lock().entry(generation).or_insert(0) += 1;
+        self.inner.in_flight.fetch_add(1, Ordering::AcqRel);
+        Taken {
+            id,
+            timer,
+            generation,
+        }
     }
 
     /// Takes the earliest timer if it is due at or before `now` and no advance holds the queue,
     /// counting it in flight under the lock.
-    fn take_due_now(&self, now: Millis) -> Option<(u64, Timer)> {
+    fn take_due_now(&self, now: Millis) -> Option<Taken> {
         let mut timers = self.inner.timers.lock();
         if self.inner.held.load(Ordering::Acquire) {
             return None;
         }
         let key = *timers.keys().next().filter(|&&(due, _)| due <= now)?;
         let timer = timers.remove(&key)?;
-        self.inner.in_flight.fetch_add(1, Ordering::AcqRel);
-        Some((key.1, timer))
+        Some(self.taking(key.1, timer, false))
     }
 
     /// Runs a taken timer's job up to its first wait here, then hands the rest (if any) to a
@@ -595,18 +702,31 @@ impl Clock {
     /// process killed meanwhile runs it again on restart: at least once); while the rest runs,
     /// the record is still listed ([`Clock::records`]) and is dropped in the job's last poll,
     /// the unit of work that ends it, so a snapshot holds the record or what the job did.
-    fn start(&self, (id, timer): (u64, Timer)) {
-        let guard = InFlight(self.clone(), timer.record.is_some().then_some(id));
-        let Timer { label, job, record } = timer;
+    fn start(&self, taken: Taken) {
+        let Taken {
+            id,
+            timer,
+            generation,
+        } = taken;
+        let guard = InFlight {
+            clock: self.clone(),
+            record: timer.record.is_some().then_some(id),
+            generation,
+        };
+        let Timer {
+            label, job, record, ..
+        } = timer;
         let first = std::panic::catch_unwind(AssertUnwindSafe(move || {
-            let mut future = job();
-            match future
-                .as_mut()
-                .poll(&mut Context::from_waker(Waker::noop()))
-            {
-                Poll::Ready(()) => None,
-                Poll::Pending => Some(future),
-            }
+            STARTED_AS.sync_scope(generation, || {
+                let mut future = job();
+                match future
+                    .as_mut()
+                    .poll(&mut Context::from_waker(Waker::noop()))
+                {
+                    Poll::Ready(()) => None,
+                    Poll::Pending => Some(future),
+                }
+            })
         }));
         match first {
             Ok(None) => {}
@@ -625,7 +745,7 @@ impl Clock {
                     }
                     None => rest,
                 };
-                let rest = self.inner.cut.polls(rest);
+                let rest = STARTED_AS.scope(generation, self.inner.cut.polls(rest));
                 drop(tokio::spawn(async move {
                     let _guard = guard;
                     rest.await;
@@ -644,18 +764,9 @@ impl Clock {
         }
     }
 
-    async fn wait_idle(&self) {
-        loop {
-            let notified = self.inner.idle.notified();
-            if self.inner.in_flight.load(Ordering::Acquire) == 0 {
-                return;
-            }
-            notified.await;
-        }
-    }
-
     /// Starts timers as they fall due until `stop` is cancelled. Owned by `App`.
     pub async fn run_driver(self, stop: CancellationToken) {
+        let _driving = Driving::new(&self);
         loop {
             let changed = self.inner.changed.notified();
             while self.inner.cut.work(|| {
@@ -676,11 +787,71 @@ impl Clock {
     }
 }
 
+/// Where a running advance is: the instant it settles, as the first timer id scheduled after it
+/// got there (`cut`) and the last start generation handed out by then (`generation`). Before
+/// time moves on, the jobs of start generation at most `generation` finish: those in flight
+/// when it got there, those it starts there and those started from timers queued by then
+/// (whoever starts them), with what they cause at once.
+#[derive(Debug, Clone, Copy)]
+struct Reach {
+    cut: u64,
+    generation: u64,
+}
+
+/// A running advance's [`Reach`], at the current instant from its creation; cleared however the
+/// advance ends.
+struct Reaching(Clock);
+
+impl Reaching {
+    fn new(clock: &Clock) -> Self {
+        let _timers = clock.inner.timers.lock();
+        clock.reach_now();
+        Self(clock.clone())
+    }
+}
+
+impl Drop for Reaching {
+    fn drop(&mut self) {
+        let _timers = self.0.inner.timers.lock();
+        *self.0.inner.reach.lock() = None;
+    }
+}
+
+/// The driver running ([`Inner::driving`]); cleared however it ends.
+struct Driving(Clock);
+
+impl Driving {
+    fn new(clock: &Clock) -> Self {
+        clock.inner.driving.store(true, Ordering::Release);
+        Self(clock.clone())
+    }
+}
+
+impl Drop for Driving {
+    fn drop(&mut self) {
+        self.0.inner.driving.store(false, Ordering::Release);
+    }
+}
+
+tokio::task_local! {
+    /// The start generation of the job being polled: what it schedules for no later than now
+    /// is its doing at once, and is waited for with it (see the module's doc).
+    static STARTED_AS: u64;
+}
+
+/// A timer taken off the queue to start: its id, the timer, and its job's start generation.
+struct Taken {
+    id: u64,
+    timer: Timer,
+    generation: u64,
+}
+
 /// What [`Clock::take_next`] found.
 enum Next {
     /// A timer to run now, and its due time (where the clock now is, or past).
-    Run(Box<(u64, Timer)>, Millis),
-    /// The jobs in flight finish first (the next timer is at a later instant, or none is due).
+    Run(Box<Taken>, Millis),
+    /// The jobs of the current instant finish first (the next timer is at a later instant, or
+    /// none is due).
     Settle,
     /// Nothing falls due within the advance.
     Done,
@@ -708,6 +879,9 @@ pub enum Stopped {
     Import,
     /// The stop it was given resolved: the simulator is stopping.
     Stop,
+    /// Virtual time ends ([`MAX_TIME`]) before where it was asked to go: it moved the clock to
+    /// the end and ran what fell due until then.
+    End,
 }
 
 impl Stopped {
@@ -717,6 +891,7 @@ impl Stopped {
             Stopped::Reset => "reset",
             Stopped::Import => "import",
             Stopped::Stop => "shutdown",
+            Stopped::End => "end",
         }
     }
 }
@@ -754,18 +929,37 @@ impl Drop for Held {
     }
 }
 
-/// One started job; dropping it (normally, by a panic or by cancellation) ends it.
-struct InFlight(Clock, Option<u64>);
+/// One started job: its clock, its durable timer's id (if it has a record) and its start
+/// generation. Dropping it (normally, by a panic or by cancellation) ends it.
+struct InFlight {
+    clock: Clock,
+    record: Option<u64>,
+    generation: u64,
+}
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        if let Some(id) = self.1 {
+        let inner = &self.clock.inner;
+        if let Some(id) = self.record {
             // Ended in its first poll, or by a panic or cancellation after it.
-            self.0.inner.running.lock().remove(&id);
-            self.0.log_record(id, None);
+            inner.running.lock().remove(&id);
+            self.clock.log_record(id, None);
         }
-        if self.0.inner.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.inner.idle.notify_waiters();
+        let earliest_done = {
+            let mut flying = inner.flying.lock();
+            let earliest = flying.keys().next().copied();
+            let left = flying.get_mut(&self.generation).map(|count| {
+                *count -= 1;
+                *count
+            });
+            if left == Some(0) {
+                flying.remove(&self.generation);
+            }
+            left == Some(0) && earliest == Some(self.generation)
+        };
+        inner.in_flight.fetch_sub(1, Ordering::AcqRel);
+        if earliest_done {
+            inner.settled.notify_waiters();
         }
     }
 }
@@ -1292,6 +1486,132 @@ mod tests {
         assert_eq!(*seen.lock().unwrap(), Some(0));
         assert_eq!(clock.now(), 10_000);
         stop.cancel();
+    }
+
+    /// Regression (report t54c, finding 4): an advance waited for every job of the process, so
+    /// jobs that requests kept starting while it waited (notification traffic) held its answer
+    /// until they stopped. A job started after it began waiting at an instant is not waited for;
+    /// the one started before is.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn jobs_started_while_an_advance_waits_do_not_hold_it() {
+        let clock = Clock::new(ClockMode::Manual, Some(0));
+        let stop = CancellationToken::new();
+        tokio::spawn(clock.clone().run_driver(stop.clone()));
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
+        clock.schedule_at(
+            0,
+            "before",
+            Box::new(move || {
+                Box::pin(async move {
+                    let _ = started_tx.send(());
+                    let _ = released.await;
+                })
+            }),
+        );
+        started.await.unwrap();
+        let advancing = tokio::spawn({
+            let clock = clock.clone();
+            async move { clock.advance_until(1_000, std::future::pending()).await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // New traffic at the instant the advance waits at: started by the driver, never ending.
+        let (late_tx, late) = tokio::sync::oneshot::channel::<()>();
+        clock.schedule_at(
+            0,
+            "arrived meanwhile",
+            Box::new(move || {
+                Box::pin(async move {
+                    let _ = late_tx.send(());
+                    std::future::pending::<()>().await;
+                })
+            }),
+        );
+        late.await.unwrap();
+        assert!(
+            !advancing.is_finished(),
+            "it waits for the job started before it"
+        );
+        release.send(()).unwrap();
+        let done = tokio::time::timeout(Duration::from_secs(5), advancing)
+            .await
+            .expect("answered though a job started meanwhile never ends")
+            .unwrap();
+        let expected = Advanced {
+            ran: 0,
+            moved: 1_000,
+            stopped: None,
+        };
+        assert_eq!(done, expected);
+        assert_eq!(clock.now(), 1_000);
+        assert_eq!(clock.in_flight(), 1, "the late job goes on on its own");
+        stop.cancel();
+    }
+
+    /// What a job of the instant sets off at once after a wait (a notification held behind the
+    /// one it delivered) is still waited for before time moves on, whoever starts it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn what_a_job_sets_off_at_once_is_waited_for_with_it() {
+        let clock = Clock::new(ClockMode::Manual, Some(0));
+        let stop = CancellationToken::new();
+        tokio::spawn(clock.clone().run_driver(stop.clone()));
+        let log = Arc::new(StdMutex::new(Vec::new()));
+        let (c, l) = (clock.clone(), log.clone());
+        clock.schedule_at(
+            1_000,
+            "first",
+            Box::new(move || {
+                Box::pin(async move {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    let (c2, l2) = (c.clone(), l.clone());
+                    c.schedule_at(
+                        c.now(),
+                        "set off",
+                        Box::new(move || {
+                            Box::pin(async move {
+                                tokio::time::sleep(Duration::from_millis(50)).await;
+                                l2.lock().unwrap().push((c2.now(), "set off"));
+                            })
+                        }),
+                    );
+                })
+            }),
+        );
+        recorder(&clock, &log, 2_000, "later");
+        // "set off" is started by the advance or the driver, whichever takes it first.
+        let ran = clock.advance(5_000).await;
+        assert!((2..=3).contains(&ran), "{ran}");
+        assert_eq!(
+            *log.lock().unwrap(),
+            vec![(1_000, "set off"), (2_000, "later")]
+        );
+        assert_eq!(clock.in_flight(), 0);
+        stop.cancel();
+    }
+
+    /// Regression (report t54c, finding 2): an advance cut short by the end of virtual time
+    /// answered as if it had run its course.
+    #[tokio::test]
+    async fn an_advance_cut_short_by_the_end_of_virtual_time_says_so() {
+        let clock = Clock::new(ClockMode::Manual, Some(MAX_TIME - 2_000));
+        let log = Arc::new(StdMutex::new(Vec::new()));
+        recorder(&clock, &log, MAX_TIME, "last");
+        let short = clock.advance_until(5_000, std::future::pending()).await;
+        let expected = Advanced {
+            ran: 1,
+            moved: 2_000,
+            stopped: Some(Stopped::End),
+        };
+        assert_eq!(short, expected);
+        assert_eq!(Stopped::End.as_str(), "end");
+        assert_eq!(*log.lock().unwrap(), vec![(MAX_TIME, "last")]);
+        let none = clock.advance_until(1, std::future::pending()).await;
+        assert_eq!((none.moved, none.stopped), (0, Some(Stopped::End)));
+        let nothing_asked = clock.advance_until(0, std::future::pending()).await;
+        assert_eq!(nothing_asked.stopped, None);
+        let exact = Clock::new(ClockMode::Manual, Some(MAX_TIME - 2_000));
+        let whole = exact.advance_until(2_000, std::future::pending()).await;
+        assert_eq!((whole.moved, whole.stopped), (2_000, None));
     }
 
     /// With a real clock, an advance waiting for a hung job does not hold the driver back: a

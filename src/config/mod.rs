@@ -43,6 +43,8 @@ pub struct Config {
     #[serde(default)]
     pub store: StoreConfig,
     #[serde(default)]
+    pub scenarios: ScenariosConfig,
+    #[serde(default)]
     pub contract: contract::ContractConfig,
     /// The file this configuration was read from ([`Config::load`]), which refusals name
     /// ([`Config::refusal`]); none for the embedded defaults or a parsed text.
@@ -404,6 +406,27 @@ impl Default for JournalConfig {
     }
 }
 
+/// `[scenarios]`: bounds of what the loaded scenarios may hold together (docs/SCENARIOS.md,
+/// docs/RELIABILITY.md). A load (`POST /__sim/scenarios`, `serve --scenario`) that would pass
+/// one is refused; a replacement counts its new content instead of the old.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScenariosConfig {
+    /// Scenarios loaded at once (every tenant's and the global ones together).
+    pub max_loaded: usize,
+    /// Rules of all loaded scenarios together (every request is decided against them).
+    pub max_rules_loaded: usize,
+}
+
+impl Default for ScenariosConfig {
+    fn default() -> Self {
+        Self {
+            max_loaded: 1_000,
+            max_rules_loaded: 10_000,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WhaletConfig {
@@ -652,6 +675,7 @@ impl Config {
         let platform_default = platform::PlatformConfig::default();
         let infinia_default = infinia::InfiniaConfig::default();
         let pockyt_default = pockyt::PockytConfig::default();
+        let scenarios_default = ScenariosConfig::default();
         // Counts of things held at once are semaphore permits (more would panic).
         let permits = tokio::sync::Semaphore::MAX_PERMITS;
         vec![
@@ -950,6 +974,20 @@ impl Config {
                 "return a payout before it succeeded",
             )
             .ms(),
+            Bound::new(
+                "[scenarios] max_loaded",
+                self.scenarios.max_loaded,
+                1,
+                scenarios_default.max_loaded,
+                "refuse every scenario",
+            ),
+            Bound::new(
+                "[scenarios] max_rules_loaded",
+                self.scenarios.max_rules_loaded,
+                1,
+                scenarios_default.max_rules_loaded,
+                "refuse every scenario with a rule",
+            ),
         ]
     }
 

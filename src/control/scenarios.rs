@@ -77,7 +77,12 @@ pub async fn load(core: &Core, req: &SimRequest) -> SimResponse {
         }
     }
     let immediate = file.timeline.iter().any(|e| e.at.0 == 0);
-    let loading = core.scenarios().load(file, scope, &source);
+    let limits = &core.config().scenarios;
+    let loading = match core.scenarios().load_within(file, scope, &source, limits) {
+        Ok(loading) => loading,
+        // Over `[scenarios] max_loaded` or `max_rules_loaded`: nothing loaded, nothing changed.
+        Err(why) => return error(409, why),
+    };
     crate::core::timeline::schedule_pending(core);
     let mut view = loading.view;
     if immediate {

@@ -1,6 +1,7 @@
 //! One delivery attempt: the step function each notification timer runs. It takes a snapshot
-//! under the ledger lock, seals (once per series, off the async threads: RSA is CPU work), POSTs
-//! with the wall-clock timeout while holding one of its destination's permits, asks the
+//! under the ledger lock, asks the delivery gate (outages) when it starts and again once it holds
+//! one of its destination's permits, seals (once per series, off the async threads: RSA is CPU
+//! work), POSTs with the wall-clock timeout while holding that permit, asks the
 //! transport to judge the answer, and records the attempt. Recording decides what happens
 //! next: the next retry (due a full interval after this attempt *finished*), delivered,
 //! exhausted (the offline notice), or the next notification queued behind it.
@@ -77,14 +78,10 @@ impl Outbox {
         let sent_to = url.clone().ok();
         let copy = (snapshot.series, snapshot.incarnation);
         let now = self.inner.clock.now();
-        let gate = self.inner.gate.lock().clone();
-        let closed = gate.and_then(|g| g(&snapshot.tenant, snapshot.channel, now));
-        let (outcome, delays) = match (transport, url) {
-            (Some(t), _) if closed.is_some() => (
-                Outcome::failed(now, closed.unwrap_or_default()),
-                t.retry_delays(),
-            ),
-            (None, _) => (
+        let closed = self.closed(&snapshot);
+        let (outcome, delays) = match (transport, url, closed) {
+            (Some(t), _, Some(refused)) => (refused, t.retry_delays()),
+            (None, _, _) => (
                 Outcome::failed(
                     now,
                     format!(
@@ -94,8 +91,8 @@ impl Outbox {
                 ),
                 Vec::new(),
             ),
-            (Some(t), Err(why)) => (Outcome::failed(now, why), t.retry_delays()),
-            (Some(t), Ok(url)) => match self.send(seq, copy, &t, &url, snapshot).await {
+            (Some(t), Err(why), None) => (Outcome::failed(now, why), t.retry_delays()),
+            (Some(t), Ok(url), None) => match self.send(seq, copy, &t, &url, snapshot).await {
                 Some(outcome) => (outcome, t.retry_delays()),
                 // Forgotten while it waited for its place: nothing was sent, nothing to record.
                 None => return,
@@ -104,9 +101,21 @@ impl Outbox {
         self.record(seq, copy, (outcome, sent_to), &delays);
     }
 
+    /// The outcome of an attempt the delivery gate refuses at the clock's now (an outage of the
+    /// partner's notify endpoint is in force for the notification's tenant and channel): failed
+    /// with the gate's verdict, nothing sent. `None` when the gate lets it through.
+    fn closed(&self, snapshot: &Notification) -> Option<Outcome> {
+        let gate = self.inner.gate.lock().clone()?;
+        let now = self.inner.clock.now();
+        gate(&snapshot.tenant, snapshot.channel, now).map(|why| Outcome::failed(now, why))
+    }
+
     /// Seals (if needed) and POSTs under one of the destination's permits, then judges. `None`
     /// when the notification was forgotten or replaced (`copy` is its series and incarnation)
-    /// before a permit came: then nothing is sent.
+    /// before a permit came: then nothing is sent. The delivery gate is asked again once the
+    /// permit is held (and again once sealed): an outage that began while the attempt waited
+    /// for its place at the receiver fails it with the outage verdict, unsent, exactly as if it
+    /// had been in force when the attempt started.
     async fn send(
         &self,
         seq: u64,
@@ -117,6 +126,9 @@ impl Outbox {
     ) -> Option<Outcome> {
         let (destination, target) = self.destination(url);
         let _permit = self.permit(destination, seq, copy).await?;
+        if let Some(refused) = self.closed(&snapshot) {
+            return Some(refused);
+        }
         let (snapshot, sealed) = match snapshot.sealed.clone() {
             Some(sealed) => (snapshot, sealed),
             None => match self.seal(seq, transport, snapshot).await {
@@ -129,6 +141,9 @@ impl Outbox {
                 }
             },
         };
+        if let Some(refused) = self.closed(&snapshot) {
+            return Some(refused);
+        }
         let virtual_time = self.inner.clock.now();
         let wall_time = system_now();
         let started = Instant::now();

@@ -304,8 +304,9 @@ pub struct OutboxState {
     pub notifications: Vec<Notification>,
 }
 
-/// Consulted before each delivery attempt: `Some(why)` fails the attempt without sending it
-/// (scenario outages of the partner's notify endpoint). Arguments: tenant, channel, now.
+/// Consulted before each delivery attempt, and again once the attempt has its place at the
+/// receiver and is sealed: `Some(why)` fails the attempt without sending it (scenario outages
+/// of the partner's notify endpoint). Arguments: tenant, channel, now.
 pub type DeliveryGate = Arc<dyn Fn(&TenantId, &str, Millis) -> Option<String> + Send + Sync>;
 
 /// Told of a notification after each of its attempts is recorded (integration coverage).

@@ -179,6 +179,9 @@ pub struct Scenarios {
     /// (surface, canonical name) of every operation a rule may name (empty: names unchecked),
     /// and the wire names a configuration gives some of them.
     operations: Arc<super::load::OperationNames>,
+    /// Held by a bounded load ([`Scenarios::load_within`]) from its check of the bounds to its
+    /// insertion, so that two loads cannot both pass the bounds on the same count.
+    loading: Arc<Mutex<()>>,
 }
 
 impl Default for Scenarios {
@@ -208,6 +211,7 @@ impl Scenarios {
             state: Arc::new(Mutex::new(State::default())),
             clock,
             operations: Arc::new(super::load::OperationNames::default()),
+            loading: Arc::new(Mutex::new(())),
         }
     }
 
@@ -216,12 +220,15 @@ impl Scenarios {
     /// pointed to its canonical name). An unreadable or broken file is an error
     /// naming the file, line and reason, and so is a file named as an earlier one for the same
     /// tenant (the second would replace the first, whose `0s` events would never fire).
-    /// Timelines start when the core schedules them.
+    /// Timelines start when the core schedules them. The files together must keep within
+    /// `limits` (`[scenarios] max_loaded`, `max_rules_loaded`): the file that would pass one is
+    /// an error naming the key ([`Scenarios::load_within`]).
     pub fn from_files<C>(
         clock: &Clock,
         paths: &[std::path::PathBuf],
         triggers: &[crate::trigger::TriggerDef<C>],
         operations: impl Into<super::load::OperationNames>,
+        limits: &crate::config::ScenariosConfig,
     ) -> anyhow::Result<Self> {
         let mut engine = Self::with_clock(clock.clone());
         engine.operations = Arc::new(operations.into());
@@ -249,7 +256,9 @@ impl Scenarios {
                     file.name.0
                 );
             }
-            engine.load(file, None, &source);
+            engine
+                .load_within(file, None, &source, limits)
+                .map_err(|e| anyhow::anyhow!("scenario file {source:?} not loaded: {e}"))?;
         }
         Ok(engine)
     }
@@ -452,6 +461,65 @@ impl Scenarios {
             view,
             generation,
         }
+    }
+
+    /// Loads (or replaces) a scenario as [`Scenarios::load`] does, unless the loaded scenarios
+    /// would then pass `limits`: more than `[scenarios] max_loaded` scenarios, or more than
+    /// `[scenarios] max_rules_loaded` rules of all of them together. A replacement (same name and
+    /// tenant) counts its new rules instead of the old ones. Refused, nothing changes and the
+    /// error names the key, the totals now and with the file, and what to do.
+    pub fn load_within(
+        &self,
+        file: ScenarioFile,
+        scope: Option<TenantId>,
+        source: &str,
+        limits: &crate::config::ScenariosConfig,
+    ) -> Result<Loading, String> {
+        let _turn = self.loading.lock();
+        let scope = scope.or_else(|| file.tenant.clone().map(|Tenant(t)| t));
+        {
+            let state = self.state.lock();
+            let (mut scenarios, mut rules) = (state.loaded.len(), 0usize);
+            let mut replaced = None;
+            for l in &state.loaded {
+                rules += l.file.rules.len();
+                if l.file.name == file.name && l.scope == scope {
+                    replaced = Some(l.file.rules.len());
+                    scenarios -= 1;
+                }
+            }
+            let now = (state.loaded.len(), rules);
+            rules = rules - replaced.unwrap_or(0) + file.rules.len();
+            scenarios += 1;
+            let name = crate::text::echo(&file.name.0);
+            let unload = "unload scenarios no longer needed (DELETE \
+                          /__sim/scenarios/{name}[?tenant=], or DELETE /__sim/scenarios for all; \
+                          GET /__sim/scenarios lists them)";
+            if scenarios > limits.max_loaded {
+                return Err(format!(
+                    "loading scenario {name} would make {scenarios} scenarios loaded, over \
+                     [scenarios] max_loaded = {}: {} are loaded now; {unload}, or raise \
+                     [scenarios] max_loaded",
+                    limits.max_loaded, now.0
+                ));
+            }
+            if rules > limits.max_rules_loaded {
+                let replacing = replaced
+                    .map(|old| format!(", replacing the loaded one's {old}"))
+                    .unwrap_or_default();
+                return Err(format!(
+                    "loading scenario {name} ({} rules{replacing}) would make {rules} rules \
+                     of all loaded scenarios together, over [scenarios] max_rules_loaded = {}: \
+                     {} rules are loaded now in {} scenarios; {unload}, or raise [scenarios] \
+                     max_rules_loaded",
+                    file.rules.len(),
+                    limits.max_rules_loaded,
+                    now.1,
+                    now.0
+                ));
+            }
+        }
+        Ok(self.load(file, scope, source))
     }
 
     /// Removes one scenario, its rules' counters and its pending timeline (a load that replaces

@@ -431,7 +431,8 @@ fn start_files_of_one_name_and_tenant_are_refused_naming_both() {
     let c = write("c.toml", "name = \"x\"\ntenant = \"whalet:1\"\n");
     let start = |paths: &[std::path::PathBuf]| {
         let clock = Clock::new(ClockMode::Manual, Some(0));
-        Scenarios::from_files::<()>(&clock, paths, &[], Vec::new()).map(|_| ())
+        let limits = crate::config::ScenariosConfig::default();
+        Scenarios::from_files::<()>(&clock, paths, &[], Vec::new(), &limits).map(|_| ())
     };
     let e = start(&[a.clone(), c.clone(), b.clone()])
         .unwrap_err()

@@ -42,6 +42,8 @@ const LEAST: &[(&str, &str, u64)] = &[
     ("infinia", "sftp_max_channels", 1),
     ("infinia", "sftp_max_handles", 1),
     ("pockyt", "body_limit_bytes", 1),
+    ("scenarios", "max_loaded", 1),
+    ("scenarios", "max_rules_loaded", 1),
 ];
 
 /// `whalet-sim serve --config` with `toml`: whether it started (still running after 10 s; it is
@@ -154,7 +156,14 @@ async fn the_least_value_of_every_limit_starts_and_serves() {
     ];
     let mut toml = String::new();
     for section in [
-        "server", "notify", "journal", "whalet", "platform", "infinia", "pockyt",
+        "server",
+        "notify",
+        "journal",
+        "whalet",
+        "platform",
+        "infinia",
+        "pockyt",
+        "scenarios",
     ] {
         toml.push_str(&format!("[{section}]\n"));
         for &(s, key, least) in LEAST.iter().filter(|(s, ..)| *s == section) {
