@@ -536,8 +536,8 @@ mod tests {
         assert_eq!(
             check(json!({"request": "r"})),
             Err(
-                "x.approved has no parameter \"request\"; its parameters: requestNo, sellerId, \
-                 token, reason"
+                "x.approved has no parameter \"request\" (did you mean \"requestNo\"?); its \
+                 parameters: requestNo, sellerId, token, reason"
                     .to_owned()
             )
         );

@@ -271,6 +271,11 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
         }
         return example(&CallArgs { surface, ..args }).await;
     }
+    // Another surface's whole path is refused before anything is sent, as `--example` does.
+    if let Some(why) = elsewhere_refusal(&args)? {
+        say!("error: {why}");
+        return Ok(exit::code(exit::USAGE));
+    }
     let body_text = match args.data.strip_prefix('@') {
         Some(path) => data_file(path)?,
         None => args.data.clone(),
@@ -529,6 +534,12 @@ fn is_named(args: &CallArgs, surface: &str, op: &serde_json::Value) -> bool {
         .map_or(args.api_code.trim_matches('/'), |s| {
             operation_name(s, &args.api_code)
         });
+    // The Open API's whole path of an operation, `/api/{apiCode}`, names it when given to
+    // another surface (the Whalet surface itself refuses it: `check_api_code`).
+    let whalet_path = (surface == Surface::Whalet.name() && args.surface != Surface::Whalet)
+        .then(|| wanted.trim_matches('/').strip_prefix("api/"))
+        .flatten();
+    let wanted = whalet_path.unwrap_or(wanted);
     op["surface"] == surface && names_of(op).any(|n| n.trim_matches('/') == wanted)
 }
 
@@ -678,24 +689,93 @@ fn renamed_note(args: &CallArgs, surface: &str, listed: &[serde_json::Value]) ->
     }
 }
 
-/// The operation as a simulator built here with the default configuration describes it; None
-/// (said on stderr, naming its nearest operation) when it has none by that name.
-fn default_operation(args: &CallArgs, surface: &str) -> anyhow::Result<Option<serde_json::Value>> {
+/// The operations of every surface as a simulator built here with the default configuration
+/// lists them (`GET /__sim/operations`).
+fn default_listing() -> anyhow::Result<Vec<serde_json::Value>> {
     let app = crate::app::App::new(
         crate::config::Config::default(),
         crate::app::Options::default(),
     )?;
-    let listed = serde_json::to_value(crate::api::catalog::operations(app.core()))?;
-    let found = find_named(args, surface, listed.as_array().map_or(&[], Vec::as_slice));
+    match serde_json::to_value(crate::api::catalog::operations(app.core()))? {
+        serde_json::Value::Array(listed) => Ok(listed),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// The operation as a simulator built here with the default configuration describes it; None
+/// (said on stderr, naming its nearest operation) when it has none by that name.
+fn default_operation(args: &CallArgs, surface: &str) -> anyhow::Result<Option<serde_json::Value>> {
+    let listed = default_listing()?;
+    let found = find_named(args, surface, &listed);
     if found.is_none() {
         say!(
             "error: {} is not {} operation: {}",
             args.api_code,
             a_surface(surface),
-            elsewhere_or_near(args, surface, listed.as_array().map_or(&[], Vec::as_slice))
+            elsewhere_or_near(args, surface, &listed)
         );
     }
     Ok(found.cloned())
+}
+
+/// Why `args` is not sent when its operation is another surface's whole path (`call --surface
+/// pockyt /api/v1/account-balance/query`, `--surface platform /v3/payouts/balance`, `call
+/// v3/payouts/balance` on the Whalet surface), or the Whalet Open API's endpoint (`/api`) on a
+/// surface that posts to the operation's path: the message `--example` gives, naming the surface
+/// that has it and the `--surface` to give ([`elsewhere_or_near`]). Such a request would go to
+/// another provider's endpoint (Pockyt posts to any path), or name no operation, and its answer
+/// would be blamed on the keys (exit 4) or the route (exit 3). Read against the default
+/// configuration's operations, and only for a path (a text with a `/`) that is none of the
+/// surface's own: a bare name, and every operation of the surface, is sent as before (a
+/// simulator's renamed apiCode or moved Infinia path is the provider's to answer).
+fn elsewhere_refusal(args: &CallArgs) -> anyhow::Result<Option<String>> {
+    let text = args.api_code.trim_matches('/');
+    let surface = args.surface.name();
+    if text == "api" && matches!(args.surface, Surface::Platform | Surface::Pockyt) {
+        return Ok(Some(format!(
+            "{} is not {} operation: it is the Whalet Open API's endpoint, where the operation \
+             is the apiCode in the sealed head (give --surface whalet and the apiCode alone, \
+             e.g. `whalet-sim call connectivity`)",
+            args.api_code,
+            a_surface(surface)
+        )));
+    }
+    if !maybe_elsewhere(args.surface, text) {
+        return Ok(None);
+    }
+    let listed = default_listing()?;
+    if find_named(args, surface, &listed).is_some() {
+        return Ok(None);
+    }
+    let elsewhere = listed.iter().any(|op| {
+        op["surface"]
+            .as_str()
+            .is_some_and(|other| other != surface && is_named(args, other, op))
+    });
+    Ok(elsewhere.then(|| {
+        format!(
+            "{} is not {} operation: {}",
+            args.api_code,
+            a_surface(surface),
+            elsewhere_or_near(args, surface, &listed)
+        )
+    }))
+}
+
+/// Whether `text` (the operation given, without the slashes at its ends) may be another
+/// surface's whole path on `surface`: a path (it has a `/`) outside the surface's own paths. A
+/// cheap reading, so that the operation tables are built only for such a text.
+fn maybe_elsewhere(surface: Surface, text: &str) -> bool {
+    let first = text.split('/').next().unwrap_or_default();
+    match surface {
+        // Pockyt's own paths begin `v3/` or `v2/`; any other may be another surface's.
+        Surface::Pockyt => !matches!(first, "v3" | "v2"),
+        // A platform operation and a Whalet apiCode are one name.
+        Surface::Platform => operation_name(surface, text).contains('/'),
+        Surface::Whalet => text.contains('/'),
+        // An Infinia path (after `/api/v1/`) is any path; the others' own prefixes are not.
+        Surface::Infinia => matches!(first, "v1" | "v2" | "v3" | "file"),
+    }
 }
 
 /// What to say of an operation `listed` (every surface's) has not on `surface`: every other
@@ -960,11 +1040,11 @@ pub fn example_text(op: &serde_json::Value) -> anyhow::Result<String> {
 }
 
 fn own_key(args: &CallArgs, default: &str) -> anyhow::Result<PrivateKey> {
-    crate::config::key_flags::key_flag("key", args.key.as_deref(), default)
+    super::key_flag("key", args.key.as_deref(), default)
 }
 
 fn provider_key(args: &CallArgs, default: &str) -> anyhow::Result<PublicKey> {
-    crate::config::key_flags::key_flag("platform-key", args.platform_key.as_deref(), default)
+    super::key_flag("platform-key", args.platform_key.as_deref(), default)
 }
 
 /// A Whalet-envelope call (Open API or platform) to `url`; Err when a key cannot be read.
@@ -1049,8 +1129,9 @@ impl CallArgs {
     /// A Whalet apiCode given as the path of the Open API (`/api/connectivity`, `api/…`) is a
     /// usage error with the apiCode to give: it would travel as the apiCode `/api/connectivity`
     /// in the sealed head, which no operation is. `/api/v1/…`, Infinia's path, is left to say
-    /// which surface has it (`--example` and the provider's answer do). Any other text is sent
-    /// as given, to try what the provider makes of it.
+    /// which surface has it (`--example` does, and sending refuses it saying so:
+    /// [`elsewhere_refusal`]). Any other text is sent as given, to try what the provider makes
+    /// of it.
     fn check_api_code(&self) -> Result<(), clap::Error> {
         let text = &self.api_code;
         let Some(rest) = text.trim_start_matches('/').strip_prefix("api/") else {
@@ -1058,7 +1139,7 @@ impl CallArgs {
         };
         let rest = rest.trim_matches('/');
         if rest == "v1" || rest.starts_with("v1/") {
-            return Ok(()); // Infinia's path: the answer names the surface that has it
+            return Ok(()); // Infinia's path: `elsewhere_refusal` names the surface that has it
         }
         let hint = match rest {
             "" => "give the apiCode alone, e.g. `whalet-sim call connectivity`".to_owned(),

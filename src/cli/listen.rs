@@ -10,6 +10,10 @@
 //!   with the merchant's key, acknowledged with the body `SUCCESS`.
 //! - `--surface pockyt`: IPNs (form or JSON), `verifySign` checked with the merchant's token,
 //!   acknowledged with the body `success`.
+//!
+//! Another surface's notification (`serve --notify-url` sends every surface's to one URL) is
+//! refused as any request that does not verify, its error saying whose it is and what to do
+//! ([`other_surface_hint`]).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -178,9 +182,114 @@ fn whalet_line(surface: &'static str, r: &receiver::Received) -> Value {
         attempt: r.attempt,
         answered: r.answered,
         body: r.body.clone(),
-        error: r.error.clone(),
+        error: r.error.as_ref().map(|error| {
+            let listening = match surface {
+                "platform" => Surface::Platform,
+                _ => Surface::Whalet,
+            };
+            format!("{error}{}", other_surface_hint(listening, &r.raw))
+        }),
     }
     .json()
+}
+
+/// A notification shape of one surface, recognised in a request that came to the listener of
+/// another ([`other_surface_hint`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// The Whalet envelope, `{head, body: {encrypt}}` (the Open API's and whalet-platform's).
+    WhaletEnvelope,
+    /// An Infinia seller-status webhook, `{version, appId, dataType, requestData, signature}`.
+    InfiniaWebhook,
+    /// A Pockyt IPN: a form (or a JSON object) with `verifySign`.
+    PockytIpn,
+}
+
+impl Shape {
+    /// The shape of the notification `body` is, if it is one of a surface's.
+    fn of(body: &[u8]) -> Option<Shape> {
+        if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) {
+            let envelope = map.get("head").is_some_and(Value::is_object)
+                && (map.get("body").is_some_and(|b| b.get("encrypt").is_some())
+                    || map["head"].get("apiCode").is_some());
+            if envelope {
+                return Some(Shape::WhaletEnvelope);
+            }
+            if map.contains_key("requestData")
+                && (map.contains_key("appId") || map.contains_key("dataType"))
+            {
+                return Some(Shape::InfiniaWebhook);
+            }
+            return map.contains_key("verifySign").then_some(Shape::PockytIpn);
+        }
+        // A form: `name=value&…`, one of whose names is verifySign.
+        let text = std::str::from_utf8(body).ok()?;
+        let form = !text.trim_start().starts_with(['{', '[']);
+        (form
+            && text
+                .split('&')
+                .any(|pair| pair.split('=').next() == Some("verifySign")))
+        .then_some(Shape::PockytIpn)
+    }
+
+    /// The surfaces that send this shape (the first is the one to name in a flag).
+    fn surfaces(self) -> &'static [Surface] {
+        match self {
+            Shape::WhaletEnvelope => &[Surface::Whalet, Surface::Platform],
+            Shape::InfiniaWebhook => &[Surface::Infinia],
+            Shape::PockytIpn => &[Surface::Pockyt],
+        }
+    }
+}
+
+/// What to add to the refusal of `body` by the listener of `listening` when the body is another
+/// surface's notification: which surface's it is, and what to do. `serve --notify-url` is the
+/// URL of every tenant of every surface without its own, so one listener gets them all
+/// (docs/CLI.md, `listen`). Empty for any other body: the refusal stands as it is.
+fn other_surface_hint(listening: Surface, body: &[u8]) -> String {
+    let Some(shape) = Shape::of(body) else {
+        return String::new();
+    };
+    if shape.surfaces().contains(&listening) {
+        return String::new();
+    }
+    let (what, listen, own_url) = match shape {
+        Shape::WhaletEnvelope => (
+            "a Whalet envelope (`head`, `body.encrypt`): a Whalet Open API or whalet-platform \
+             notification",
+            "`whalet-sim listen` (`--surface whalet`, or `--surface platform`)",
+            "the partner its own notify URL (`[[whalet.partners]] notify_url`)",
+        ),
+        Shape::InfiniaWebhook => (
+            "an Infinia Pay seller-status webhook (`version`, `appId`, `dataType`, \
+             `requestData`, `signature`)",
+            "`whalet-sim listen --surface infinia`",
+            "the Infinia app its own notify URL (`[[infinia.apps]] notify_url`)",
+        ),
+        Shape::PockytIpn => (
+            "a Pockyt payout IPN (parameters with `verifySign`)",
+            "`whalet-sim listen --surface pockyt`",
+            "the Pockyt merchant its own notify URL (`[[pockyt.merchants]] notify_url`, or the \
+             payout's or account's `ipnUrl`)",
+        ),
+    };
+    format!(
+        "; this is {what}, not {} notification: receive it with {listen} on another address, \
+         and give {own_url}; serve's --notify-url sends every surface's notifications to the one \
+         URL",
+        listened_as(listening)
+    )
+}
+
+/// "a Whalet", "a whalet-platform", "an Infinia Pay", "a Pockyt": whose notifications a
+/// listener of `surface` takes.
+fn listened_as(surface: Surface) -> &'static str {
+    match surface {
+        Surface::Whalet => "a Whalet Open API",
+        Surface::Platform => "a whalet-platform",
+        Surface::Infinia => "an Infinia Pay",
+        Surface::Pockyt => "a Pockyt",
+    }
 }
 
 /// A head field of a Whalet arrival as it came: `read`, the receiver's copy (empty when it read
@@ -218,9 +327,13 @@ impl Verifier {
     }
 
     fn surface(&self) -> &'static str {
+        self.kind().name()
+    }
+
+    fn kind(&self) -> Surface {
         match self {
-            Verifier::Infinia(..) => "infinia",
-            Verifier::Pockyt(_) => "pockyt",
+            Verifier::Infinia(..) => Surface::Infinia,
+            Verifier::Pockyt(_) => Surface::Pockyt,
         }
     }
 }
@@ -285,7 +398,16 @@ impl WebhookListener {
                 };
                 (SimResponse::text(status, text), printed.json())
             }
-            Err(error) => refused(400, crate::text::message(error)),
+            // Another surface's notification (one `--notify-url` for every surface) is refused
+            // as before, saying whose it is and what to do.
+            Err(error) => refused(
+                400,
+                format!(
+                    "{}{}",
+                    crate::text::message(error),
+                    other_surface_hint(self.verifier.kind(), &req.body)
+                ),
+            ),
         }
     }
 }
@@ -297,12 +419,8 @@ async fn webhooks(args: ListenArgs, listener: tokio::net::TcpListener) -> anyhow
                 base_url: String::new(),
                 app_id: String::new(),
                 version: String::new(),
-                key: crate::config::key_flags::key_flag(
-                    "key",
-                    args.key.as_deref(),
-                    demo::INFINIA_MERCHANT_PRIVATE,
-                )?,
-                infinia_public: crate::config::key_flags::key_flag(
+                key: super::key_flag("key", args.key.as_deref(), demo::INFINIA_MERCHANT_PRIVATE)?,
+                infinia_public: super::key_flag(
                     "platform-key",
                     args.platform_key.as_deref(),
                     demo::INFINIA_PUBLIC,
@@ -450,6 +568,42 @@ mod tests {
         }
         let (_, line) = listener.answer(&json(r#"{"transactionNo":"T1"}"#));
         assert_eq!(line["error"], "the IPN has no verifySign", "{line}");
+    }
+
+    /// The shapes `listen` recognises as another surface's notification, and what it takes for
+    /// none: a body that is no notification, or is one of the listener's own surface, gets no
+    /// hint.
+    #[test]
+    fn another_surfaces_notification_is_recognised_by_its_shape() {
+        let envelope = br#"{"head":{"apiCode":"connectivityNotify"},"body":{"encrypt":"x"}}"#;
+        let webhook = br#"{"version":"1.0","appId":"a","dataType":"JSON","requestData":"x"}"#;
+        let form = b"status=success&transactionNo=T1&verifySign=abc";
+        let ipn_json = br#"{"status":"success","verifySign":"abc"}"#;
+        assert_eq!(Shape::of(envelope), Some(Shape::WhaletEnvelope));
+        assert_eq!(Shape::of(webhook), Some(Shape::InfiniaWebhook));
+        assert_eq!(Shape::of(form), Some(Shape::PockytIpn));
+        assert_eq!(Shape::of(ipn_json), Some(Shape::PockytIpn));
+        for none in [
+            &b"garbage"[..],
+            b"",
+            b"[1]",
+            b"{}",
+            b"a=1&verifySignature=2",
+            br#"{"head":5}"#,
+        ] {
+            assert_eq!(Shape::of(none), None, "{}", String::from_utf8_lossy(none));
+        }
+        assert_eq!(other_surface_hint(Surface::Whalet, envelope), "");
+        assert_eq!(other_surface_hint(Surface::Platform, envelope), "");
+        assert_eq!(other_surface_hint(Surface::Infinia, webhook), "");
+        assert_eq!(other_surface_hint(Surface::Pockyt, form), "");
+        assert_eq!(other_surface_hint(Surface::Whalet, b"garbage"), "");
+        let hint = other_surface_hint(Surface::Platform, webhook);
+        assert!(
+            hint.contains("not a whalet-platform notification"),
+            "{hint}"
+        );
+        assert!(hint.contains("--surface infinia"), "{hint}");
     }
 
     /// Regression: a refused Pockyt or Infinia line had no `attempt`, an accepted one no

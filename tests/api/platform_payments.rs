@@ -68,6 +68,13 @@ async fn bulk_payment_funds_seller_payments_and_the_ledger_balances() {
         detail.contains("insufficient partner balance: available 900.00 USD"),
         "{detail}"
     );
+    // How to fund it, in the simulator (t54a).
+    assert!(
+        detail.ends_with(
+            "(money arrives with a bulk payment: trigger platform.bulk_payment.received)"
+        ),
+        "{detail}"
+    );
 
     app.advance(5.0).await;
     let n = app

@@ -85,7 +85,8 @@ pub fn payment_apply(ctx: &Ctx<'_>, body: &Value) -> Result<Value, WhaletError> 
             )
             .map_err(|e| match e {
                 crate::store::LedgerError::Insufficient { available, .. } => WhaletError::failure(format!(
-                    "insufficient partner balance: available {} {}, the payment needs {}",
+                    "insufficient partner balance: available {} {}, the payment needs {} (money \
+                     arrives with a bulk payment: trigger platform.bulk_payment.received)",
                     available.to_decimal_string(),
                     currency,
                     amount.to_decimal_string()

@@ -256,7 +256,7 @@ async fn the_ledger_filters_by_tenant_api_code_status_and_business_id() {
         ("tenant=202400000000001", 2),
         ("tenant=whalet:202400000000001", 2),
         ("apiCode=connectivityNotify", 2),
-        ("apiCode=nothing", 0),
+        ("apiCode=userOnboardingResultNotify", 0),
         ("status=delivered", 2),
         ("status=pending", 0),
         ("businessId=order-9", 1),
