@@ -204,14 +204,15 @@ http_status = 500
 }
 
 /// A running `listen` child and its stdout lines.
-struct Listening {
+pub(crate) struct Listening {
     child: Child,
     addr: std::net::SocketAddr,
     lines: std::sync::mpsc::Receiver<String>,
 }
 
 impl Listening {
-    fn start(args: &[&str]) -> Self {
+    /// `whalet-sim listen` on a free port with `args`.
+    pub(crate) fn start(args: &[&str]) -> Self {
         let mut child = bin()
             .arg("listen")
             .args(["--addr", "127.0.0.1:0"])
@@ -244,7 +245,7 @@ impl Listening {
     }
 
     /// Posts `body` and returns (status, body answered, the line printed).
-    fn post(&self, content_type: &str, body: &[u8]) -> (u16, String, Value) {
+    pub(crate) fn post(&self, content_type: &str, body: &[u8]) -> (u16, String, Value) {
         let mut stream = std::net::TcpStream::connect(self.addr).unwrap();
         write!(
             stream,

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, spawn_with, Setup};
+use crate::helpers::{spawn_app, spawn_with, Setup, TestApp};
 
 fn head(body: &str) -> Value {
     serde_json::from_str::<Value>(body).unwrap()["head"].clone()
@@ -31,44 +31,38 @@ async fn malformed_json_is_param_format_error() {
     app.shutdown().await;
 }
 
+/// The PARTNER_NOT_EXIST detail `app` answers a connectivity call from `partner_id` with.
+pub(crate) async fn unknown_partner_detail(app: &TestApp, partner_id: &str) -> String {
+    let mut client = app.client.clone();
+    client.partner_id = partner_id.into();
+    let reply = client
+        .call(
+            "connectivity",
+            &json!({"notifyFlag": "N", "responseFlag": "N"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.code, "PARTNER_NOT_EXIST", "{}", reply.detail);
+    reply.detail
+}
+
 #[tokio::test]
 async fn unknown_partner_is_partner_not_exist() {
     let app = spawn_app().await;
-    let mut client = app.client.clone();
-    client.partner_id = "999".into();
-    let reply = client
-        .call(
-            "connectivity",
-            &json!({"notifyFlag": "N", "responseFlag": "N"}),
-        )
-        .await
-        .unwrap();
-    assert_eq!(reply.code, "PARTNER_NOT_EXIST");
-    assert!(reply.detail.contains("\"999\""), "{}", reply.detail);
+    let detail = unknown_partner_detail(&app, "999").await;
+    assert!(detail.contains("\"999\""), "{detail}");
     // The configured partners are named, so a partner can tell a typo from a missing config.
     assert!(
-        reply
-            .detail
-            .ends_with("is configured; the configured partners: 202400000000001"),
-        "{}",
-        reply.detail
+        detail.ends_with("is configured; the configured partners: 202400000000001"),
+        "{detail}"
     );
     // The demo Pockyt merchantNo sent as a partnerId (t54a F6): said to be another provider's.
-    client.partner_id = "202333".into();
-    let reply = client
-        .call(
-            "connectivity",
-            &json!({"notifyFlag": "N", "responseFlag": "N"}),
-        )
-        .await
-        .unwrap();
-    assert_eq!(reply.code, "PARTNER_NOT_EXIST");
+    let detail = unknown_partner_detail(&app, "202333").await;
     assert!(
-        reply.detail.ends_with(
+        detail.ends_with(
             "\"202333\" is another provider's tenant (pockyt:202333), not a Whalet partner"
         ),
-        "{}",
-        reply.detail
+        "{detail}"
     );
     app.shutdown().await;
 }

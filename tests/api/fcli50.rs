@@ -4,12 +4,13 @@
 //! to a limit; `listen` says `null` for a head that did not come and names a `verifySign` of
 //! another type; `bench --server-pid` refuses a pid no process has.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::cli_surfaces::Listening;
 use crate::helpers::{bin, spawn_app};
 use crate::whalet2_support::{file_token, multipart, now_ms, DEMO_PARTNER_ID};
 
@@ -362,69 +363,6 @@ fn a_device_named_as_a_settings_file_is_refused_at_once() {
     );
 }
 
-/// A running `listen` child and its stdout lines.
-struct Listening {
-    child: Child,
-    addr: std::net::SocketAddr,
-    lines: std::sync::mpsc::Receiver<String>,
-}
-
-impl Listening {
-    fn start(args: &[&str]) -> Self {
-        let mut child = bin()
-            .args(["listen", "--addr", "127.0.0.1:0"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut first = String::new();
-        BufReader::new(child.stderr.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let addr = first
-            .split("listening on ")
-            .nth(1)
-            .and_then(|rest| rest.split(' ').next())
-            .unwrap_or_else(|| panic!("no address in {first:?}"))
-            .parse()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self { child, addr, lines }
-    }
-
-    /// Posts `body`; the line printed for it.
-    fn post(&self, content_type: &str, body: &[u8]) -> Value {
-        let mut stream = std::net::TcpStream::connect(self.addr).unwrap();
-        write!(
-            stream,
-            "POST /notify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        )
-        .unwrap();
-        stream.write_all(body).unwrap();
-        let mut text = String::new();
-        stream.read_to_string(&mut text).unwrap();
-        let line = self.lines.recv_timeout(Duration::from_secs(10)).unwrap();
-        serde_json::from_str(&line).unwrap()
-    }
-}
-
-impl Drop for Listening {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Regression: a Whalet body that is no envelope was printed with `""` head fields, as if a
 /// head had come with them empty; a Pockyt IPN whose verifySign is not a string was said to
 /// have none.
@@ -432,21 +370,25 @@ impl Drop for Listening {
 fn listen_says_null_for_a_head_that_did_not_come_and_names_a_verifysign_of_another_type() {
     let whalet = Listening::start(&[]);
     for body in [&b"garbage"[..], b"", b"[1]"] {
-        let line = whalet.post("application/json", body);
+        let line = whalet.post("application/json", body).2;
         for key in ["apiCode", "requestNo", "partnerId"] {
             assert_eq!(line[key], Value::Null, "{line}");
         }
         assert_eq!(line["answered"], 400, "{line}");
     }
-    let line = whalet.post("application/json", br#"{"head":{"apiCode":""},"body":{}}"#);
+    let line = whalet
+        .post("application/json", br#"{"head":{"apiCode":""},"body":{}}"#)
+        .2;
     assert_eq!(line["apiCode"], "", "{line}");
     assert_eq!(line["requestNo"], Value::Null, "{line}");
 
     let pockyt = Listening::start(&["--surface", "pockyt"]);
-    let line = pockyt.post(
-        "application/json",
-        br#"{"transactionNo":"T1","verifySign":5}"#,
-    );
+    let line = pockyt
+        .post(
+            "application/json",
+            br#"{"transactionNo":"T1","verifySign":5}"#,
+        )
+        .2;
     assert_eq!(
         line["error"], "the IPN's verifySign must be a string, got a number",
         "{line}"

@@ -3,84 +3,18 @@
 //! another surface's whole path before sending, naming the surface that has it, as `--example`
 //! does; a key flag naming a file that does not exist says so.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Output, Stdio};
-use std::time::Duration;
+use std::process::Output;
 
 use serde_json::{json, Value};
 use whalet_sim::wire::crypto::SignatureHash;
 use whalet_sim::wire::keys::{demo, PrivateKey, PublicKey};
 use whalet_sim::wire::{infinia, pockyt, whalet, HexCase};
 
+use crate::cli_surfaces::Listening;
 use crate::helpers::{bin, spawn_app};
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// A running `listen` child and its stdout lines.
-struct Listening {
-    child: Child,
-    addr: std::net::SocketAddr,
-    lines: std::sync::mpsc::Receiver<String>,
-}
-
-impl Listening {
-    fn start(surface: &str) -> Self {
-        let mut child = bin()
-            .args(["listen", "--addr", "127.0.0.1:0", "--surface", surface])
-            .env_remove("WHALET_SIM_SURFACE")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut first = String::new();
-        BufReader::new(child.stderr.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let addr = first
-            .split("listening on ")
-            .nth(1)
-            .and_then(|rest| rest.split(' ').next())
-            .unwrap_or_else(|| panic!("no address in {first:?}"))
-            .parse()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self { child, addr, lines }
-    }
-
-    /// Posts `body`: (status, body answered, the line printed).
-    fn post(&self, content_type: &str, body: &[u8]) -> (u16, String, Value) {
-        let mut stream = std::net::TcpStream::connect(self.addr).unwrap();
-        write!(
-            stream,
-            "POST /notify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        )
-        .unwrap();
-        stream.write_all(body).unwrap();
-        let mut text = String::new();
-        stream.read_to_string(&mut text).unwrap();
-        let status = text[9..12].parse().unwrap();
-        let answered = text.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
-        let line = self.lines.recv_timeout(Duration::from_secs(10)).unwrap();
-        (status, answered, serde_json::from_str(&line).unwrap())
-    }
-}
-
-impl Drop for Listening {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// An Infinia seller-status webhook as the simulator sends it (signed by Infinia, sealed to the
@@ -208,7 +142,7 @@ fn listen_names_another_surfaces_notification_and_what_to_do() {
         ),
     ];
     for (surface, bodies) in cases {
-        let listening = Listening::start(surface);
+        let listening = Listening::start(&["--surface", surface]);
         for (content_type, body, said) in bodies {
             let (status, answered, line) = listening.post(content_type, body);
             assert_eq!(status, 400, "{surface}: {line}");
@@ -244,13 +178,14 @@ fn listen_names_another_surfaces_notification_and_what_to_do() {
         );
     }
     // The listeners still accept their own: the Whalet envelope and the IPN verify.
-    let (status, _, line) = Listening::start("whalet").post(json_type, &envelope);
+    let (status, _, line) = Listening::start(&["--surface", "whalet"]).post(json_type, &envelope);
     assert_eq!(
         (status, line["error"].clone()),
         (200, Value::Null),
         "{line}"
     );
-    let (status, answered, line) = Listening::start("pockyt").post(form, ipn.as_bytes());
+    let (status, answered, line) =
+        Listening::start(&["--surface", "pockyt"]).post(form, ipn.as_bytes());
     assert_eq!((status, answered.as_str()), (200, "success"), "{line}");
     assert_eq!(line["body"]["status"], "success", "{line}");
 }

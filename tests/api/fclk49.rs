@@ -156,7 +156,7 @@ async fn a_real_clock_with_a_scale_is_refused_naming_both_keys() {
 }
 
 /// The name and tenant of every scenario an app lists, as the ready line would name them.
-fn scenario_names(list: &serde_json::Value) -> Vec<String> {
+pub(crate) fn scenario_names(list: &serde_json::Value) -> Vec<String> {
     list["scenarios"]
         .as_array()
         .unwrap()

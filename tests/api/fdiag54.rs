@@ -190,22 +190,10 @@ async fn a_restored_partner_the_configuration_lacks_is_named_as_such() {
     let app = spawn_app().await;
     let (status, imported) = crate::persistence::import(&app, "", snapshot.clone()).await;
     assert_eq!(status, 200, "{imported}");
-    let mut client = app.client.clone();
-    client.partner_id = "202400000000077".into();
-    let reply = client
-        .call(
-            "connectivity",
-            &json!({"notifyFlag": "N", "responseFlag": "N"}),
-        )
-        .await
-        .unwrap();
-    assert_eq!(reply.code, "PARTNER_NOT_EXIST");
+    let detail = crate::envelope_errors::unknown_partner_detail(&app, "202400000000077").await;
     assert!(
-        reply
-            .detail
-            .contains("the restored state holds this partner, but no configuration defines it"),
-        "{}",
-        reply.detail
+        detail.contains("the restored state holds this partner, but no configuration defines it"),
+        "{detail}"
     );
     app.shutdown().await;
 

@@ -3,6 +3,7 @@
 //! (installed, then checked against the operations' fields); a dump for a tenant shows only the
 //! part of the overlay its provider reads.
 
+use crate::me49::in_force;
 use crate::served::Served;
 
 #[test]
@@ -47,14 +48,6 @@ fn a_dump_for_a_tenant_shows_only_its_providers_part_of_the_default_overlay() {
             .unwrap();
         assert!(out.status.success(), "{tenant:?}: {out:?}");
         serde_json::from_slice(&out.stdout).unwrap()
-    };
-    let in_force = |dump: &serde_json::Value, surface: &str| {
-        dump["operation"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|op| op["surface"] == surface && op.get("overlay").is_some())
-            .count()
     };
     let all = dump(None);
     assert!(

@@ -95,13 +95,7 @@ fn scenario(name: &str, rules: usize) -> String {
 
 /// The names of the loaded scenarios.
 async fn loaded(app: &crate::helpers::TestApp) -> Vec<String> {
-    let list = app.get_json("/__sim/scenarios").await;
-    list["scenarios"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap().to_owned())
-        .collect()
+    crate::fclk49::scenario_names(&app.get_json("/__sim/scenarios").await)
 }
 
 /// Regression (t54c F3): nothing bounded the loaded scenarios (100 of 1000 rules took 466 MB,

@@ -150,6 +150,17 @@ async fn a_tenants_coverage_counts_only_the_surfaces_it_can_reach() {
     app.shutdown().await;
 }
 
+/// How many of `surface`'s operations a `contract dump --format json` shows with an overlay in
+/// force.
+pub(crate) fn in_force(dump: &Value, surface: &str) -> usize {
+    dump["operation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|op| op["surface"] == surface && op.get("overlay").is_some())
+        .count()
+}
+
 /// The tester's report: a Whalet partner's own overlay holding a Pockyt table started without a
 /// word, and `contract dump --tenant` listed the table as in force, though that partner's
 /// requests never reach Pockyt. One file may be a partner's contract for its tenants of several
@@ -181,14 +192,6 @@ fn a_tenant_overlay_is_the_part_of_its_file_that_its_provider_takes() {
             .unwrap();
         assert!(out.status.success(), "{tenant}: {out:?}");
         serde_json::from_slice(&out.stdout).unwrap()
-    };
-    let in_force = |dump: &Value, surface: &str| {
-        dump["operation"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|op| op["surface"] == surface && op.get("overlay").is_some())
-            .count()
     };
     let whalet = dump(TENANT);
     let pockyt = dump("pockyt:202333");
