@@ -1449,6 +1449,21 @@ mod tests {
         assert_eq!(clock.now(), 6_000);
     }
 
+    /// A job that says it started and then holds until the returned sender fires, given to
+    /// `schedule`; returns once the job has started.
+    async fn held_job(schedule: impl FnOnce(Job)) -> tokio::sync::oneshot::Sender<()> {
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
+        schedule(Box::new(move || {
+            Box::pin(async move {
+                let _ = started_tx.send(());
+                let _ = released.await;
+            })
+        }));
+        started.await.unwrap();
+        release
+    }
+
     #[tokio::test]
     async fn advance_waits_for_a_job_the_driver_started_before_moving_time() {
         let clock = Clock::new(ClockMode::Manual, Some(0));
@@ -1497,19 +1512,10 @@ mod tests {
         let clock = Clock::new(ClockMode::Manual, Some(0));
         let stop = CancellationToken::new();
         tokio::spawn(clock.clone().run_driver(stop.clone()));
-        let (release, released) = tokio::sync::oneshot::channel::<()>();
-        let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
-        clock.schedule_at(
-            0,
-            "before",
-            Box::new(move || {
-                Box::pin(async move {
-                    let _ = started_tx.send(());
-                    let _ = released.await;
-                })
-            }),
-        );
-        started.await.unwrap();
+        let release = held_job(|job| {
+            clock.schedule_at(0, "before", job);
+        })
+        .await;
         let advancing = tokio::spawn({
             let clock = clock.clone();
             async move { clock.advance_until(1_000, std::future::pending()).await }
@@ -1621,19 +1627,10 @@ mod tests {
         let clock = Clock::new(ClockMode::Real, None);
         let stop = CancellationToken::new();
         tokio::spawn(clock.clone().run_driver(stop.clone()));
-        let (release, released) = tokio::sync::oneshot::channel::<()>();
-        let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
-        clock.schedule_in(
-            0,
-            "hung",
-            Box::new(move || {
-                Box::pin(async move {
-                    let _ = started_tx.send(());
-                    let _ = released.await;
-                })
-            }),
-        );
-        started.await.unwrap();
+        let release = held_job(|job| {
+            clock.schedule_in(0, "hung", job);
+        })
+        .await;
         let advancing = tokio::spawn({
             let clock = clock.clone();
             async move { clock.advance(1).await }
