@@ -112,7 +112,12 @@ async fn whalet(args: ListenArgs, listener: tokio::net::TcpListener) -> anyhow::
         Surface::Platform => "platform",
         _ => "whalet",
     };
-    let receiver = Receiver::start(listener, key, platform, mode, bounds);
+    // Another surface's notification is refused saying whose it is, in the answer and the line.
+    let hint: fn(&[u8]) -> String = match args.surface {
+        Surface::Platform => |body| other_surface_hint(Surface::Platform, body),
+        _ => |body| other_surface_hint(Surface::Whalet, body),
+    };
+    let receiver = Receiver::start_hinted(listener, key, platform, mode, bounds, hint);
     say!(
         "listening on {} (use --notify-url {} with serve)",
         receiver.addr,
@@ -182,13 +187,8 @@ fn whalet_line(surface: &'static str, r: &receiver::Received) -> Value {
         attempt: r.attempt,
         answered: r.answered,
         body: r.body.clone(),
-        error: r.error.as_ref().map(|error| {
-            let listening = match surface {
-                "platform" => Surface::Platform,
-                _ => Surface::Whalet,
-            };
-            format!("{error}{}", other_surface_hint(listening, &r.raw))
-        }),
+        // With [`other_surface_hint`]'s words when another surface's (`Receiver::start_hinted`).
+        error: r.error.clone(),
     }
     .json()
 }

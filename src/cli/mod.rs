@@ -1269,67 +1269,9 @@ pub fn partner_keys(
     ))
 }
 
-/// The key given to `--<flag>` of `call` or `listen` (`config::key_flags::key_flag`: a file
-/// path, `@path` or the key itself), else `default`; except that a value that is written as a
-/// path (it ends in `.pem`, `.der`, `.key`, `.b64` or `.pub`, or has a `/`) of a file that does
-/// not exist is refused saying so, naming the path as resolved against the working directory,
-/// rather than as "neither a readable file nor a key".
-pub fn key_flag<K: crate::config::key_flags::FlagKey>(
-    flag: &str,
-    value: Option<&str>,
-    default: &str,
-) -> anyhow::Result<K> {
-    if let Some(missing) = value.and_then(missing_key_file) {
-        anyhow::bail!("--{flag}: {missing}");
-    }
-    crate::config::key_flags::key_flag(flag, value, default)
-}
-
-/// What to say of a key flag's `value` written as a path of a file that does not exist (see
-/// [`key_flag`]); None for any other value (a key, `@path`, a file that exists, a path that
-/// cannot be looked at for another reason), which the key reader takes or refuses as before.
-/// A long run of Base64 characters is not taken for a path, so that no error echoes key
-/// material.
-fn missing_key_file(value: &str) -> Option<String> {
-    let keyish = value.starts_with('@')
-        || value.contains('\n')
-        || value.contains("-----")
-        || crate::config::looks_like_key(value);
-    if keyish || value.trim().is_empty() {
-        return None;
-    }
-    let lower = value.to_ascii_lowercase();
-    let named_as_file = [".pem", ".der", ".key", ".b64", ".pub"]
-        .iter()
-        .any(|ext| lower.ends_with(ext));
-    let base64 = value
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "+/=".contains(c));
-    let separated = value.contains(std::path::MAIN_SEPARATOR) && (value.len() <= 100 || !base64);
-    if !(named_as_file || separated) {
-        return None;
-    }
-    let path = std::path::Path::new(value);
-    match std::fs::metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        _ => return None,
-    }
-    let resolved = match std::env::current_dir() {
-        Ok(dir) if path.is_relative() => dir.join(path),
-        _ => path.to_path_buf(),
-    };
-    // The value as every key flag's refusal shows it (a path of at most 40 characters).
-    let given = match value.char_indices().nth(40) {
-        None => format!("{value:?}"),
-        Some((end, _)) => format!("{:?}…", &value[..end]),
-    };
-    Some(format!(
-        "{given} is neither a readable file nor a key: the file {} does not exist (a relative \
-         path is read from the working directory); give a key file that exists, @path, or the \
-         key itself (PEM or bare Base64 DER)",
-        crate::text::echo(&resolved.to_string_lossy())
-    ))
-}
+/// The key given to `--<flag>` of `call` or `listen`: [`crate::config::key_flags::key_flag`],
+/// the one reader of every command's key flags.
+pub use crate::config::key_flags::key_flag;
 
 #[cfg(test)]
 mod tests {

@@ -46,11 +46,56 @@ pub fn key_flag_text(flag: &str, value: &str) -> anyhow::Result<String> {
     if super::looks_like_key(value) {
         return Ok(value.to_owned());
     }
+    if let Some(missing) = missing_key_file(value) {
+        anyhow::bail!("--{flag}: {missing}");
+    }
     anyhow::bail!(
         "--{flag}: {} is neither a readable file nor a key (give a path, @path, a PEM key or \
          bare Base64 DER)",
         shown(value)
     )
+}
+
+/// What to say of a key flag's `value` written as a path (it ends in `.pem`, `.der`, `.key`,
+/// `.b64` or `.pub`, or has a `/`) of a file that does not exist: the path as resolved against
+/// the working directory, rather than "neither a readable file nor a key". None for any other
+/// value. A long run of Base64 characters is not taken for a path, so that no error echoes key
+/// material.
+fn missing_key_file(value: &str) -> Option<String> {
+    let keyish = value.starts_with('@')
+        || value.contains('\n')
+        || value.contains("-----")
+        || super::looks_like_key(value);
+    if keyish || value.trim().is_empty() {
+        return None;
+    }
+    let lower = value.to_ascii_lowercase();
+    let named_as_file = [".pem", ".der", ".key", ".b64", ".pub"]
+        .iter()
+        .any(|ext| lower.ends_with(ext));
+    let base64 = value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "+/=".contains(c));
+    let separated = value.contains(std::path::MAIN_SEPARATOR) && (value.len() <= 100 || !base64);
+    if !(named_as_file || separated) {
+        return None;
+    }
+    let path = std::path::Path::new(value);
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        _ => return None,
+    }
+    let resolved = match std::env::current_dir() {
+        Ok(dir) if path.is_relative() => dir.join(path),
+        _ => path.to_path_buf(),
+    };
+    let given = shown(value);
+    Some(format!(
+        "{given} is neither a readable file nor a key: the file {} does not exist (a relative \
+         path is read from the working directory); give a key file that exists, @path, or the \
+         key itself (PEM or bare Base64 DER)",
+        crate::text::echo(&resolved.to_string_lossy())
+    ))
 }
 
 /// A flag value as an error may show it: a short path in quotes, else a bounded prefix that

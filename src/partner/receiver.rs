@@ -171,6 +171,8 @@ struct Inner {
     log: Mutex<Log>,
     counts: Mutex<AttemptCounts>,
     arrived: Notify,
+    /// What to add to the refusal of a request, given its body ([`Receiver::start_hinted`]).
+    hint: fn(&[u8]) -> String,
 }
 
 /// A running receiver.
@@ -190,6 +192,22 @@ impl Receiver {
         mode: Mode,
         bounds: Bounds,
     ) -> Self {
+        Self::start_hinted(listener, key, platform_public, mode, bounds, |_| {
+            String::new()
+        })
+    }
+
+    /// As [`Receiver::start`], adding `hint(body)` to the detail of each refusal, in the signed
+    /// answer and in the log alike (`listen` says there whose notification a body is when it
+    /// is another surface's).
+    pub fn start_hinted(
+        listener: TcpListener,
+        key: PrivateKey,
+        platform_public: PublicKey,
+        mode: Mode,
+        bounds: Bounds,
+        hint: fn(&[u8]) -> String,
+    ) -> Self {
         let addr = listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
@@ -201,6 +219,7 @@ impl Receiver {
             log: Mutex::default(),
             counts: Mutex::default(),
             arrived: Notify::new(),
+            hint,
         });
         let stop = CancellationToken::new();
         let receiver = Self { addr, inner, stop };
@@ -329,6 +348,10 @@ impl Receiver {
             (Err(e), Ok(sealed)) => (sealed.echo.bounded(), None, Some(e.clone())),
             (Err(e), Err((echo, _))) => (echo.bounded(), None, Some(e.clone())),
         };
+        let hint = match error {
+            Some(_) => (self.inner.hint)(body),
+            None => String::new(),
+        };
         let attempt = match error {
             None => self.count_attempt(&echo),
             Some(_) => 0,
@@ -346,7 +369,7 @@ impl Receiver {
                 let bytes = envelope::seal_reply(
                     &echo,
                     e.code.as_str(),
-                    &e.detail,
+                    &format!("{}{hint}", e.detail),
                     None,
                     Some((&self.inner.key, &self.inner.platform_public)),
                     HexCase::Lower,
@@ -371,7 +394,9 @@ impl Receiver {
             request_no: echo.request_no.clone(),
             partner_id: echo.partner_id.clone(),
             body: body_value,
-            error: error.as_ref().map(crate::text::message),
+            error: error
+                .as_ref()
+                .map(|e| format!("{}{hint}", crate::text::message(e))),
             attempt,
             answered: status,
             raw: kept(body),

@@ -1404,7 +1404,7 @@ fn key_flags_take_a_path_or_the_key_and_never_echo_it() {
     for (key, says) in [
         (
             "no/such/key.pem",
-            "\"no/such/key.pem\" is neither a readable file nor a key",
+            "\"no/such/key.pem\" is neither a readable file nor a key: the file",
         ),
         (
             &format!("@{}", b64.trim()),

@@ -84,8 +84,9 @@ type Posted<'a> = (&'a str, &'a [u8], &'a [&'a str]);
 /// a Pockyt IPN was refused with a bare parse error (`head` is missing, not a JSON envelope),
 /// and the other listeners likewise for the other shapes, never naming the surface the
 /// notification belongs to. Each is still refused as before (400, attempt 0, no
-/// acknowledgement) and its error now says whose it is and what to do; a listener's own
-/// surface's refusals are unchanged.
+/// acknowledgement) and its error now says whose it is and what to do, in the printed line and
+/// in the answer (the Whalet listener's signed reply too); a listener's own surface's refusals
+/// are unchanged.
 #[test]
 fn listen_names_another_surfaces_notification_and_what_to_do() {
     let form = "application/x-www-form-urlencoded";
@@ -160,6 +161,13 @@ fn listen_names_another_surfaces_notification_and_what_to_do() {
             if surface != "whalet" {
                 // The answer is the error as printed (the Whalet listener's is a signed reply).
                 assert_eq!(answered, error, "{surface}");
+            } else {
+                // The signed reply's detail says as much, for a sender that logs the answer.
+                let reply: Value = serde_json::from_str(&answered).unwrap();
+                let detail = reply["head"].to_string();
+                for words in said {
+                    assert!(detail.contains(words), "{words:?} not in {answered}");
+                }
             }
         }
         // The listener's own surface's refusal names no other surface.
@@ -281,7 +289,8 @@ async fn call_refuses_another_surfaces_whole_path_before_sending() {
 /// Regression: `--key nonexist.pem` said only `"nonexist.pem" is neither a readable file nor a
 /// key`, as if the text might be a key gone wrong; a value written as a path of a file that
 /// does not exist now also says that the file does not exist, naming the path as resolved
-/// against the working directory. A value that is no path is refused as before.
+/// against the working directory, for every command's key flags (`bench` included). A value
+/// that is no path is refused as before.
 #[test]
 fn a_key_flag_naming_a_file_that_does_not_exist_says_so() {
     let dir = tempfile::tempdir().unwrap();
@@ -330,6 +339,11 @@ fn a_key_flag_naming_a_file_that_does_not_exist_says_so() {
                 "/nonexistent-dir/partner.key",
             ],
             std::path::PathBuf::from("/nonexistent-dir/partner.key"),
+        ),
+        // The bench reads its key flags with the same reader.
+        (
+            vec!["bench", "--surface", "infinia", "--key", "keys/none.pem"],
+            cwd.join("keys/none.pem"),
         ),
     ] {
         let out = run(&args);
