@@ -12,6 +12,8 @@
 //! missing key, another partner's id and an unknown fileId all get the same `404`, so neither
 //! fileIds nor keys can be probed.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use serde_json::{json, Value};
 
@@ -258,6 +260,33 @@ pub struct Session {
     base: String,
 }
 
+/// How much of an upload's body [`claimed_form_field`] looks at: the form fields that precede
+/// the file part, not the file.
+const CLAIM_SCAN: usize = 16 * 1024;
+
+/// The value of the multipart form field `name` as a scan of the first [`CLAIM_SCAN`] bytes of
+/// `body` finds it: the first part whose disposition names it (`name="…"`), up to the end of
+/// its value's line. A claim, not a parse ([`FileUpload::claimed_tenant`]): None when the part
+/// is not found as written there (a field sent after a large file part is not looked for) or
+/// its value is not short UTF-8.
+fn claimed_form_field<'r>(body: &'r [u8], name: &str) -> Option<Cow<'r, str>> {
+    let body = &body[..body.len().min(CLAIM_SCAN)];
+    let marker = format!("name=\"{name}\"");
+    let at = body
+        .windows(marker.len())
+        .position(|w| w == marker.as_bytes())?;
+    let rest = &body[at + marker.len()..];
+    let start = rest.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let value = &rest[start..];
+    let end = value.windows(2).position(|w| w == b"\r\n")?;
+    if end > 64 {
+        return None;
+    }
+    std::str::from_utf8(&value[..end])
+        .ok()
+        .map(|v| Cow::Borrowed(v.trim()))
+}
+
 /// `POST /file/upload`.
 pub async fn upload(core: &Core, req: SimRequest) -> SimResponse {
     pipeline::handle(&FileUpload, core, req, "/file/upload").await
@@ -276,6 +305,18 @@ impl Scheme for FileUpload {
 
     fn body_limit(&self, _core: &Core) -> usize {
         crate::http::MAX_BODY
+    }
+
+    /// The configured partner the upload names, unproven: its `partnerId` form field, found by a
+    /// scan of the body for the part of that name (the form is not parsed), else its header.
+    fn claimed_tenant<'r>(&self, core: &Core, req: &'r SimRequest) -> Option<pipeline::Claim<'r>> {
+        let id = claimed_form_field(&req.body, "partnerId")
+            .or_else(|| req.header("partnerId").map(|v| Cow::Borrowed(v.trim())))?;
+        core.partners().get(&id)?;
+        Some(pipeline::Claim {
+            provider: Provider::Whalet,
+            id,
+        })
     }
 
     async fn open(
@@ -522,5 +563,41 @@ pub fn serve(core: &Core, req: &SimRequest, partner_id: &str, file_id: &str) -> 
             404,
             &json!({"code": "FAILURE", "detail": format!("no file {file_id:?} uploaded by partner {partner_id:?} with this key (use the fileUrl the upload returned)"), "info": null}),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(name: &str, value: &str) -> String {
+        format!("--B\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+    }
+
+    /// The CPU gate's claim of an upload: the `partnerId` part as the form holds it, found by a
+    /// scan of the body's start; not found after a large file part, nor when cut or too long.
+    #[test]
+    fn an_uploads_partner_is_claimed_from_the_forms_start() {
+        let fields = part("timestamp", "1") + &part("partnerId", " 202400000000001 ");
+        let body = format!("{fields}--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n\r\n%PDF\r\n--B--\r\n");
+        assert_eq!(
+            claimed_form_field(body.as_bytes(), "partnerId").as_deref(),
+            Some("202400000000001")
+        );
+        assert_eq!(
+            claimed_form_field(body.as_bytes(), "timestamp").as_deref(),
+            Some("1")
+        );
+        assert_eq!(claimed_form_field(body.as_bytes(), "token"), None);
+        let late = format!(
+            "{}{}",
+            part("file", &"x".repeat(CLAIM_SCAN)),
+            part("partnerId", "202400000000001")
+        );
+        assert_eq!(claimed_form_field(late.as_bytes(), "partnerId"), None);
+        let cut = "--B\r\nContent-Disposition: form-data; name=\"partnerId\"\r\n\r\n2024";
+        assert_eq!(claimed_form_field(cut.as_bytes(), "partnerId"), None);
+        let long = part("partnerId", &"9".repeat(65));
+        assert_eq!(claimed_form_field(long.as_bytes(), "partnerId"), None);
     }
 }
