@@ -425,6 +425,10 @@ impl App {
     }
 }
 
+/// How much longer than the attempt timeout a clean stop waits for the notification attempts
+/// in flight: the time to write down an attempt whose request ended at its timeout.
+pub const ATTEMPT_RECORD_GRACE: Duration = Duration::from_millis(250);
+
 /// A serving simulator. Dropping it does not stop it; call [`RunningApp::shutdown`].
 pub struct RunningApp {
     pub addr: SocketAddr,
@@ -438,13 +442,36 @@ impl RunningApp {
         format!("http://{}", self.addr)
     }
 
-    /// Stops accepting, drains connections and stops the workers.
+    /// Stops accepting, drains connections and stops the workers, and, with a data dir, waits
+    /// for the notification attempts in flight (each records its verdict) before its last
+    /// commit: at most the attempt timeout (`[notify] timeout_ms`) and [`ATTEMPT_RECORD_GRACE`]
+    /// from the stop's start, so that a receiver that never answers cannot hold the stop
+    /// longer, and never more than [`crate::notify::STOP_WAIT`] (an attempt still unanswered
+    /// then is recorded as failed, its retry scheduled). No attempt starts once the stop has
+    /// begun ([`Outbox::stop`]).
     pub async fn shutdown(self) {
+        let outbox = self.app.core().outbox().clone();
+        // The wait for the attempts counts from here, alongside the drain. Without a data dir
+        // nothing outlives the process, so none is waited for: they are cut off at once.
+        let wait = match crate::persist::sqlite::data_dir(&self.app) {
+            Some(_) => (outbox.timeout() + ATTEMPT_RECORD_GRACE).min(crate::notify::STOP_WAIT),
+            None => Duration::ZERO,
+        };
+        let deadline = tokio::time::Instant::now() + wait;
+        outbox.stop();
         self.stop.cancel();
         for (name, task) in self.tasks {
             if let Err(e) = task.await {
                 tracing::error!(task = name, error = %e, "task ended abnormally");
             }
+        }
+        let left = outbox.stopped(deadline, ATTEMPT_RECORD_GRACE).await;
+        if left > 0 {
+            tracing::warn!(
+                attempts = left,
+                "gave up waiting for notification attempts in flight: they are not recorded and \
+                 are sent again after a restart on the data dir"
+            );
         }
         if let Some(dir) = crate::persist::sqlite::data_dir(&self.app) {
             dir.close();

@@ -57,6 +57,12 @@ impl Outcome {
 impl Outbox {
     /// One delivery attempt of notification `seq` (a no-op if it is no longer pending).
     pub(super) async fn attempt(&self, seq: u64) {
+        // Counted before the stop is looked at: a clean stop either waits for this attempt or
+        // has begun before it, and then nothing is sent ([`Outbox::stop`]).
+        let _in_flight = self.inner.in_flight.token();
+        if self.stopping() {
+            return;
+        }
         let prepared = {
             let ledger = self.inner.ledger.lock();
             let Some(n) = ledger.items.get(&seq) else {
@@ -94,11 +100,18 @@ impl Outbox {
             (Some(t), Err(why), None) => (Outcome::failed(now, why), t.retry_delays()),
             (Some(t), Ok(url), None) => match self.send(seq, copy, &t, &url, snapshot).await {
                 Some(outcome) => (outcome, t.retry_delays()),
-                // Forgotten while it waited for its place: nothing was sent, nothing to record.
+                // Forgotten while it waited for its place, or a clean stop began before it sent:
+                // nothing was sent, nothing to record.
                 None => return,
             },
         };
         self.record(seq, copy, (outcome, sent_to), &delays);
+    }
+
+    /// Whether a clean stop has begun: an attempt that has sent nothing yet leaves its
+    /// notification as it is (pending, due), for the next start.
+    fn stopping(&self) -> bool {
+        self.inner.stopping.is_cancelled()
     }
 
     /// The outcome of an attempt the delivery gate refuses at the clock's now (an outage of the
@@ -112,7 +125,7 @@ impl Outbox {
 
     /// Seals (if needed) and POSTs under one of the destination's permits, then judges. `None`
     /// when the notification was forgotten or replaced (`copy` is its series and incarnation)
-    /// before a permit came: then nothing is sent. The delivery gate is asked again once the
+    /// before a permit came, or a clean stop began before the POST: then nothing is sent. The delivery gate is asked again once the
     /// permit is held (and again once sealed): an outage that began while the attempt waited
     /// for its place at the receiver fails it with the outage verdict, unsent, exactly as if it
     /// had been in force when the attempt started.
@@ -144,19 +157,28 @@ impl Outbox {
         if let Some(refused) = self.closed(&snapshot) {
             return Some(refused);
         }
+        if self.stopping() {
+            return None;
+        }
         let virtual_time = self.inner.clock.now();
         let wall_time = system_now();
         let started = Instant::now();
-        let response = self
-            .inner
-            .client
-            .post_keeping_status(
-                &target,
-                sealed.content_type,
-                sealed.body,
-                self.inner.timeout,
-            )
-            .await;
+        let post = self.inner.client.post_keeping_status(
+            &target,
+            sealed.content_type,
+            sealed.body,
+            self.inner.timeout,
+        );
+        let response = tokio::select! {
+            response = post => response,
+            () = self.inner.cut_off.cancelled() => Err(format!(
+                "no answer {} ms after sending, when the simulator stopped (a clean stop waits \
+                 for an answer at most {} s, less than [notify] timeout_ms); the retry goes \
+                 out after a restart",
+                started.elapsed().as_millis(),
+                super::STOP_WAIT.as_secs()
+            )),
+        };
         Some(match response {
             Ok(r) => Outcome {
                 virtual_time,
@@ -186,7 +208,7 @@ impl Outbox {
                 http_status: None,
                 latency_ms: started.elapsed().as_millis() as u64,
                 excerpt: String::new(),
-                verdict: Err(why),
+                verdict: Err(explain_failure(url, why)),
             },
         })
     }
@@ -221,11 +243,13 @@ impl Outbox {
     }
 
     /// Whether notification `seq` is still pending as the `copy` (series, incarnation) an
-    /// attempt was started on.
+    /// attempt was started on, and no clean stop has begun (which wakes the waiting attempts
+    /// too: they leave without sending).
     fn is_current(&self, seq: u64, (series, incarnation): (u32, u64)) -> bool {
-        self.inner.ledger.lock().items.get(&seq).is_some_and(|n| {
-            n.series == series && n.incarnation == incarnation && n.status == Status::Pending
-        })
+        !self.stopping()
+            && self.inner.ledger.lock().items.get(&seq).is_some_and(|n| {
+                n.series == series && n.incarnation == incarnation && n.status == Status::Pending
+            })
     }
 
     /// Seals on the blocking pool and keeps the bytes for the rest of the series.
@@ -367,18 +391,69 @@ impl Outbox {
     }
 }
 
-/// Whalet "notifies the partner offline" after the last retry; the simulator logs it.
+/// The log line of a notification that exhausted its retries (target
+/// `whalet_sim::notify::offline` for every channel, so that one filter finds them all). Whalet
+/// (the Open API and whalet-platform, channel `whalet`) documents that it then "notifies the
+/// partner offline", and its line says so; Infinia Pay and Pockyt document only their retries,
+/// and theirs say no more than that. Each names the key the receiver saw: the requestNo of a
+/// Whalet notification or an Infinia webhook, the transactionNo of a Pockyt IPN (which carries
+/// no requestNo; the ledger's businessId).
 fn offline_notice(n: &Notification, last_error: &str) {
-    tracing::warn!(
-        target: "whalet_sim::notify::offline",
-        notification = %n.id,
-        tenant = %n.tenant,
-        topic = %n.topic,
-        request_no = %n.request_no,
-        attempts = n.attempts.len(),
-        last_error = %last_error,
-        "offline notice: notification exhausted its retries; the partner would now be told offline"
-    );
+    const TARGET: &str = "whalet_sim::notify::offline";
+    let attempts = n.attempts.len();
+    match n.channel {
+        "whalet" => tracing::warn!(
+            target: TARGET,
+            notification = %n.id,
+            tenant = %n.tenant,
+            topic = %n.topic,
+            request_no = %n.request_no,
+            attempts,
+            last_error = %last_error,
+            "offline notice: notification exhausted its retries; the partner would now be told offline"
+        ),
+        "pockyt" => tracing::warn!(
+            target: TARGET,
+            notification = %n.id,
+            tenant = %n.tenant,
+            topic = %n.topic,
+            transaction_no = %n.business_id.as_deref().unwrap_or(""),
+            attempts,
+            last_error = %last_error,
+            "notification exhausted its retries"
+        ),
+        _ => tracing::warn!(
+            target: TARGET,
+            notification = %n.id,
+            tenant = %n.tenant,
+            topic = %n.topic,
+            request_no = %n.request_no,
+            attempts,
+            last_error = %last_error,
+            "notification exhausted its retries"
+        ),
+    }
+}
+
+/// What rustls says when the first bytes answered to its TLS handshake are no TLS record: most
+/// often a plain-HTTP server's answer (`HTTP/1.1 400 …`) to an `https://` URL.
+const NOT_TLS: &str = "received corrupt message of type InvalidContentType";
+
+/// A failed request's reason (`why`, the HTTP client's) as the verdict says it: a TLS
+/// handshake answered by a receiver that does not speak TLS is explained in plain words, the
+/// client's own after them.
+fn explain_failure(url: &str, why: String) -> String {
+    let https = url
+        .get(..8)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
+    if https && why.contains(NOT_TLS) {
+        format!(
+            "the TLS handshake failed: the receiver does not seem to speak TLS; is the URL \
+             meant to be http://? ({why})"
+        )
+    } else {
+        why
+    }
 }
 
 fn excerpt(body: &[u8]) -> String {
@@ -708,8 +783,8 @@ mod tests {
         let (logs, _logging) = crate::test_logs::capture(tracing::Level::INFO);
         let clock = Clock::new(ClockMode::Manual, Some(0));
         let outbox = Outbox::new(clock.clone(), HttpClient::new(), Duration::from_secs(5), 10);
-        outbox.register("other", Arc::new(Verbose(ack_receiver().await)));
-        let id = outbox.enqueue(spec("other", "m1", 1));
+        outbox.register("whalet", Arc::new(Verbose(ack_receiver().await)));
+        let id = outbox.enqueue(spec("whalet", "m1", 1));
         clock.advance(10_000).await;
 
         let n = outbox.get(&id).unwrap();
@@ -734,6 +809,227 @@ mod tests {
             logged.len() < 2 * VERDICT_BYTES,
             "{} bytes logged",
             logged.len()
+        );
+    }
+
+    /// Regression (t55c): the offline notice, Whalet's documented rule, was logged for
+    /// Infinia's webhooks and Pockyt's IPNs too, and named a Pockyt IPN by a requestNo it never
+    /// carries. Whalet's line (the Open API and whalet-platform) keeps the offline wording;
+    /// Infinia's and Pockyt's say only that the retries are exhausted, Pockyt's naming the
+    /// transactionNo the merchant saw.
+    #[tokio::test]
+    async fn only_whalet_exhaustion_is_an_offline_notice_and_pockyts_names_its_transaction() {
+        let clock = Clock::new(ClockMode::Manual, Some(0));
+        let outbox = Outbox::new(clock, HttpClient::new(), Duration::from_secs(5), 10);
+        let logged = |channel: &'static str| {
+            let id = outbox.enqueue(NotificationSpec {
+                business_id: Some("T2026ABC".into()),
+                request_no: Some("R-42".into()),
+                ..spec(channel, "m1", 1)
+            });
+            let n = outbox.get(&id).unwrap();
+            let (logs, _logging) = crate::test_logs::capture(tracing::Level::WARN);
+            offline_notice(&n, "HTTP 500");
+            // Without the terminal's colours: `name=value` as written.
+            let mut plain = String::new();
+            let mut text = logs.text();
+            while let Some(at) = text.find('\x1b') {
+                plain.push_str(&text[..at]);
+                let rest = &text[at..];
+                text = rest[rest.find('m').map_or(rest.len(), |m| m + 1)..].to_owned();
+            }
+            plain + &text
+        };
+        let whalet = logged("whalet");
+        assert!(
+            whalet.contains("offline notice: notification exhausted its retries; the partner would now be told offline"),
+            "{whalet}"
+        );
+        assert!(whalet.contains("request_no=R-42"), "{whalet}");
+        assert!(whalet.contains("whalet_sim::notify::offline"), "{whalet}");
+        let infinia = logged("infinia");
+        assert!(
+            infinia.contains("notification exhausted its retries"),
+            "{infinia}"
+        );
+        assert!(!infinia.contains("told offline"), "{infinia}");
+        assert!(!infinia.contains("offline notice"), "{infinia}");
+        assert!(infinia.contains("request_no=R-42"), "{infinia}");
+        let pockyt = logged("pockyt");
+        assert!(
+            pockyt.contains("notification exhausted its retries"),
+            "{pockyt}"
+        );
+        assert!(!pockyt.contains("told offline"), "{pockyt}");
+        assert!(!pockyt.contains("offline notice"), "{pockyt}");
+        assert!(pockyt.contains("transaction_no=T2026ABC"), "{pockyt}");
+        assert!(!pockyt.contains("request_no"), "{pockyt}");
+        assert!(pockyt.contains("last_error=HTTP 500"), "{pockyt}");
+    }
+
+    /// A clean stop (t55c F1) waits for the attempt whose request is under way, which records
+    /// its verdict, and starts no other: the ones waiting for their place at the receiver stay
+    /// pending and due, unsent.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_clean_stop_waits_for_the_attempt_under_way_and_starts_no_other() {
+        let clock = Clock::new(ClockMode::Manual, Some(0));
+        let outbox = Outbox::new(clock.clone(), HttpClient::new(), Duration::from_secs(5), 10);
+        outbox.set_concurrency(1);
+        let arrived = Arc::new(AtomicUsize::new(0));
+        let url = counting_receiver(Duration::from_millis(400), arrived.clone()).await;
+        outbox.register("slow", Arc::new(Acking(url)));
+        let ids: Vec<String> = (0..3)
+            .map(|i| outbox.enqueue(spec("slow", "m", i)))
+            .collect();
+        let advancing = tokio::spawn({
+            let clock = clock.clone();
+            async move { clock.advance(0).await }
+        });
+        while arrived.load(AtomicOrdering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let began = Instant::now();
+        outbox.stop();
+        let left = outbox
+            .stopped(
+                tokio::time::Instant::now() + outbox.timeout(),
+                Duration::from_millis(250),
+            )
+            .await;
+        assert_eq!(left, 0);
+        assert!(
+            began.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            began.elapsed()
+        );
+        tokio::time::timeout(Duration::from_secs(10), advancing)
+            .await
+            .expect("the advance ends")
+            .unwrap();
+        let first = outbox.get(&ids[0]).unwrap();
+        assert_eq!(first.status, Status::Delivered, "{:?}", first.attempts);
+        assert_eq!(first.attempts.len(), 1);
+        for id in &ids[1..] {
+            let n = outbox.get(id).unwrap();
+            assert_eq!(n.status, Status::Pending, "{id}");
+            assert!(n.attempts.is_empty(), "{id}: {:?}", n.attempts);
+            assert_eq!(n.next_attempt_at, Some(0), "{id}: still due");
+        }
+        clock.advance(60_000).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(
+            arrived.load(AtomicOrdering::SeqCst),
+            1,
+            "nothing sent after the stop"
+        );
+    }
+
+    /// A receiver slower than the attempt timeout holds a clean stop no longer than the
+    /// timeout: the attempt is recorded as timed out, its retry scheduled.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_clean_stop_records_an_attempt_that_times_out_with_its_retry() {
+        let clock = Clock::new(ClockMode::Manual, Some(0));
+        let timeout = Duration::from_millis(300);
+        let outbox = Outbox::new(clock.clone(), HttpClient::new(), timeout, 10);
+        let arrived = Arc::new(AtomicUsize::new(0));
+        let url = counting_receiver(Duration::from_secs(30), arrived.clone()).await;
+        outbox.register("slow", Arc::new(Acking(url)));
+        let id = outbox.enqueue(spec("slow", "m", 1));
+        let advancing = tokio::spawn({
+            let clock = clock.clone();
+            async move { clock.advance(0).await }
+        });
+        while arrived.load(AtomicOrdering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let began = Instant::now();
+        outbox.stop();
+        let left = outbox
+            .stopped(
+                tokio::time::Instant::now() + timeout + crate::app::ATTEMPT_RECORD_GRACE,
+                crate::app::ATTEMPT_RECORD_GRACE,
+            )
+            .await;
+        assert_eq!(left, 0);
+        assert!(began.elapsed() <= timeout + crate::app::ATTEMPT_RECORD_GRACE);
+        advancing.await.unwrap();
+        let n = outbox.get(&id).unwrap();
+        assert_eq!(n.status, Status::Pending);
+        assert_eq!(n.attempts.len(), 1);
+        assert_eq!(n.attempts[0].verdict, "failed: timed out after 300 ms");
+        assert_eq!(n.next_attempt_at, Some(500), "its retry is scheduled");
+    }
+
+    /// An attempt timeout longer than a clean stop may wait ([`super::STOP_WAIT`]): at the
+    /// stop's deadline the request still waiting for its answer is cut off and recorded as
+    /// failed for that reason, its retry scheduled, rather than dropped unrecorded.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_clean_stop_cuts_off_an_answer_it_may_not_wait_for_and_records_it() {
+        let clock = Clock::new(ClockMode::Manual, Some(0));
+        let outbox = Outbox::new(
+            clock.clone(),
+            HttpClient::new(),
+            Duration::from_secs(60),
+            10,
+        );
+        let arrived = Arc::new(AtomicUsize::new(0));
+        let url = counting_receiver(Duration::from_secs(60), arrived.clone()).await;
+        outbox.register("slow", Arc::new(Acking(url)));
+        let id = outbox.enqueue(spec("slow", "m", 1));
+        let advancing = tokio::spawn({
+            let clock = clock.clone();
+            async move { clock.advance(0).await }
+        });
+        while arrived.load(AtomicOrdering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let began = Instant::now();
+        outbox.stop();
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(300);
+        let left = outbox.stopped(deadline, Duration::from_millis(250)).await;
+        assert_eq!(left, 0);
+        assert!(
+            began.elapsed() < Duration::from_millis(550),
+            "{:?}",
+            began.elapsed()
+        );
+        advancing.await.unwrap();
+        let n = outbox.get(&id).unwrap();
+        assert_eq!(n.status, Status::Pending);
+        assert_eq!(n.attempts.len(), 1);
+        let verdict = &n.attempts[0].verdict;
+        assert!(
+            verdict.starts_with("failed: no answer ")
+                && verdict.contains("ms after sending, when the simulator stopped")
+                && verdict.ends_with("the retry goes out after a restart"),
+            "{verdict}"
+        );
+        assert_eq!(n.next_attempt_at, Some(500), "its retry is scheduled");
+    }
+
+    /// An `https://` notify URL at a plain-HTTP receiver: the verdict says in plain words that
+    /// the receiver does not speak TLS, the TLS library's words after them (t55c).
+    #[tokio::test]
+    async fn an_https_url_at_a_plain_http_receiver_says_the_receiver_speaks_no_tls() {
+        let clock = Clock::new(ClockMode::Manual, Some(0));
+        let outbox = Outbox::new(clock.clone(), HttpClient::new(), Duration::from_secs(5), 10);
+        let url = ack_receiver().await.replacen("http://", "https://", 1);
+        outbox.register("tls", Arc::new(Acking(url)));
+        let id = outbox.enqueue(spec("tls", "m", 1));
+        clock.advance(0).await;
+        let n = outbox.get(&id).unwrap();
+        let verdict = &n.attempts[0].verdict;
+        assert!(
+            verdict.starts_with(
+                "failed: the TLS handshake failed: the receiver does not seem to speak TLS; \
+                 is the URL meant to be http://? (connection failed: "
+            ) && verdict.contains(NOT_TLS),
+            "{verdict}"
+        );
+        assert_eq!(
+            explain_failure("http://x/", format!("connection failed: {NOT_TLS}")),
+            format!("connection failed: {NOT_TLS}"),
+            "only an https URL"
         );
     }
 

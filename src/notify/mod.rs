@@ -26,6 +26,8 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::clock::{format, Clock, Millis};
 use crate::http::client::{HttpClient, Target};
@@ -46,6 +48,12 @@ const MAX_KEPT_TARGETS: usize = 1024;
 /// head's `requestNo`. Two could be equal only 10^9 notifications apart within one virtual
 /// second.
 const REQUEST_SEQ_MODULUS: u64 = 1_000_000_000;
+
+/// The longest a clean stop waits for the answers to the attempts under way when the attempt
+/// timeout (`[notify] timeout_ms`) is longer: as long as it waits for the connections to drain
+/// (src/http/mod.rs), and within `docker stop`'s default 10 s before it kills. An attempt still
+/// unanswered then is recorded as failed, its retry scheduled.
+pub const STOP_WAIT: Duration = Duration::from_secs(10);
 
 /// Longest verdict recorded for one attempt, in bytes, and longest last error the offline notice
 /// logs. A receiver's answer can put any text into a verdict (a Whalet ack's `detail`, an echoed
@@ -347,6 +355,13 @@ struct Inner {
     /// Woken when notifications are forgotten (a reset; an import begins with one): each
     /// attempt waiting for a destination's permit looks whether its notification is still there.
     forgotten: Notify,
+    /// Every attempt under way, so that a clean stop can wait for them ([`Outbox::stop`]).
+    in_flight: TaskTracker,
+    /// Cancelled when a clean stop begins: no attempt sends from then on.
+    stopping: CancellationToken,
+    /// Cancelled when a clean stop has waited as long as it may: the requests still waiting
+    /// for their answer are cut off and recorded as failed ([`Outbox::stopped`]).
+    cut_off: CancellationToken,
 }
 
 /// A notify URL's destination permits and the URL read once ([`Inner::targets`]).
@@ -381,8 +396,58 @@ impl Outbox {
                 next_request: AtomicU64::new(0),
                 changed: Notify::new(),
                 forgotten: Notify::new(),
+                in_flight: TaskTracker::new(),
+                stopping: CancellationToken::new(),
+                cut_off: CancellationToken::new(),
             }),
         }
+    }
+
+    /// Begins a clean stop (SIGTERM, Ctrl-C, [`crate::RunningApp::shutdown`]): from now on no
+    /// attempt sends. One that falls due, or waits for its place at the receiver, or is
+    /// sealing, leaves its notification as it was (pending, due), for the next start on the
+    /// data dir; those whose request is on its way go on, and [`Outbox::stopped`] waits for
+    /// them.
+    pub fn stop(&self) {
+        self.inner.stopping.cancel();
+        self.inner.in_flight.close();
+        // Those waiting for a permit look again, see the stop and leave.
+        self.inner.forgotten.notify_waiters();
+    }
+
+    /// After [`Outbox::stop`]: waits until every attempt under way has recorded its verdict
+    /// (and scheduled its retry), or until `deadline`. An attempt's request takes at most the
+    /// attempt timeout ([`Outbox::timeout`]), so a deadline that far after the stop waits for
+    /// them all, however slow the receiver. Those still waiting for their answer at the
+    /// deadline (a timeout longer than the stop may wait) are cut off then and recorded as
+    /// failed for that reason, their retry scheduled (sent after a restart), within `grace`.
+    /// Returns how many were still under way after that (none unless recording stalls; they
+    /// are dropped unrecorded when the process ends and sent again after a restart, as after a
+    /// `kill -9`).
+    pub async fn stopped(&self, deadline: tokio::time::Instant, grace: Duration) -> usize {
+        let waiting = self.inner.in_flight.len();
+        if waiting > 0 {
+            tracing::info!(
+                attempts = waiting,
+                "waiting for the notification attempts in flight to be answered or time out"
+            );
+        }
+        if tokio::time::timeout_at(deadline, self.inner.in_flight.wait())
+            .await
+            .is_ok()
+        {
+            return 0;
+        }
+        self.inner.cut_off.cancel();
+        match tokio::time::timeout(grace, self.inner.in_flight.wait()).await {
+            Ok(()) => 0,
+            Err(_) => self.inner.in_flight.len(),
+        }
+    }
+
+    /// The wall time one attempt's request may take (`[notify] timeout_ms`).
+    pub fn timeout(&self) -> Duration {
+        self.inner.timeout
     }
 
     pub fn register(&self, channel: &'static str, transport: Arc<dyn Transport>) {

@@ -31,8 +31,12 @@ impl WhaletTransport {
 
     /// [`Transport::judge`] of a 2xx answer from its JSON tree, which says why an ack is refused.
     fn judge_tree(&self, n: &Notification, body: &[u8]) -> Result<(), String> {
-        let value: Value = serde_json::from_slice(body)
-            .map_err(|e| not_a_reply(body, &format!("not JSON: {e}")))?;
+        let value: Value = serde_json::from_slice(body).map_err(|e| {
+            not_a_reply(
+                body,
+                &format!("not JSON: {}", crate::wire::not_json(body, &e)),
+            )
+        })?;
         let head = value
             .get("head")
             .and_then(Value::as_object)
@@ -238,6 +242,25 @@ mod tests {
         }
         let ok = t.judge(&n, 200, b"OK").unwrap_err();
         assert!(!ok.contains("acknowledgement, not Whalet's"), "{ok}");
+    }
+
+    /// Regression (t55c): an ack with a UTF-8 byte order mark before its JSON got the
+    /// parser's bare "expected value at line 1 column 1"; it is named, as every other JSON
+    /// reader of the simulator names it, and the same ack without it is accepted.
+    #[test]
+    fn an_ack_behind_a_byte_order_mark_is_refused_naming_the_mark() {
+        let (t, n) = (transport(true), notification());
+        let ack = ack(demo::PARTNER_PRIVATE, "N1");
+        assert_eq!(t.judge(&n, 200, &ack), Ok(()));
+        let marked = [&b"\xef\xbb\xbf"[..], &ack].concat();
+        let refusal = t.judge(&n, 200, &marked).unwrap_err();
+        assert!(
+            refusal.starts_with("the answer is not a Whalet reply (not JSON: ")
+                && refusal.contains("byte order mark (bytes EF BB BF)")
+                && refusal.contains("send the JSON without it")
+                && !refusal.contains("expected value at line 1 column 1"),
+            "{refusal}"
+        );
     }
 
     #[test]
