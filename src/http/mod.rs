@@ -9,6 +9,7 @@ pub mod peer;
 pub mod resolve;
 mod stall;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -677,32 +678,117 @@ enum EdgeEvent {
     ClientError,
 }
 
-/// Refusals and cut-offs of clients, counted per kind: logged at most once a second each, with
-/// the count since the last line, so that a hostile client cannot flood the log.
-static EDGE_EVENTS: parking_lot::Mutex<[(u64, Option<std::time::Instant>); 2]> =
-    parking_lot::Mutex::new([(0, None), (0, None)]);
+/// Refusals and cut-offs of clients, counted per kind (its level and its message, so a 408 is
+/// never counted under a 431's line): each kind logged at most once a second, the line counting
+/// those since the last line of that kind, so that a hostile client cannot flood the log. What
+/// a second held back is logged when the second ends ([`flush_edge_event`]), not with whatever
+/// comes next. At most [`EDGE_KINDS`] kinds are told apart; the rest share one slot per level.
+static EDGE_EVENTS: parking_lot::Mutex<Option<HashMap<(u8, String), EdgeSlot>>> =
+    parking_lot::Mutex::new(None);
 
-/// Logs that the edge refused or cut off a client (rate-limited: [`EDGE_EVENTS`]).
-fn edge_event(kind: EdgeEvent, what: std::fmt::Arguments<'_>) {
-    let Some(count) = log_due(&mut EDGE_EVENTS.lock()[kind as usize]) else {
-        return;
-    };
-    match kind {
-        EdgeEvent::LimitHit => tracing::warn!(count, "{what}"),
-        EdgeEvent::ClientError => tracing::debug!(count, "{what}"),
+/// How many kinds of edge events [`EDGE_EVENTS`] tells apart (messages carry only limits and
+/// fixed words, so a handful exist; the bound only keeps a surprise from growing the map).
+const EDGE_KINDS: usize = 64;
+
+/// One kind of edge event's count since its last line.
+#[derive(Debug, Default)]
+struct EdgeSlot {
+    /// Events held back since the last line.
+    held: u64,
+    /// When the first of them came (wall clock, for the line that tells them).
+    held_since: Option<std::time::SystemTime>,
+    /// When the last line was written.
+    last_line: Option<std::time::Instant>,
+    /// A flush of what is held is scheduled.
+    flush_due: bool,
+}
+
+impl EdgeSlot {
+    /// Counts one event at `now`: the count to log now (this one and those held back) when a
+    /// second has passed since the last line or there was none; else None, and whether the
+    /// caller must schedule the flush of what is now held ([`EdgeSlot::flush`]).
+    fn note(&mut self, now: std::time::Instant) -> (Option<u64>, bool) {
+        if self
+            .last_line
+            .is_some_and(|t| now < t + Duration::from_secs(1))
+        {
+            self.held += 1;
+            self.held_since
+                .get_or_insert_with(std::time::SystemTime::now);
+            let schedule = !std::mem::replace(&mut self.flush_due, true);
+            return (None, schedule);
+        }
+        self.last_line = Some(now);
+        self.held_since = None;
+        (Some(std::mem::take(&mut self.held) + 1), false)
+    }
+
+    /// At the end of the second after the last line: what was held back since (its count and
+    /// when the first came), to be logged now; None when nothing was.
+    fn flush(&mut self, now: std::time::Instant) -> Option<(u64, std::time::SystemTime)> {
+        self.flush_due = false;
+        let since = self.held_since.take()?;
+        self.last_line = Some(now);
+        Some((std::mem::take(&mut self.held), since))
     }
 }
 
-/// Counts one event in `slot` (the count since the last line, and when that was): the count to
-/// log when a second has passed since the last line (or there was none), else None.
-fn log_due(slot: &mut (u64, Option<std::time::Instant>)) -> Option<u64> {
-    let (since_log, last_log) = slot;
-    *since_log += 1;
-    if last_log.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
-        return None;
+/// Logs that the edge refused or cut off a client (rate-limited per kind: [`EDGE_EVENTS`]).
+fn edge_event(kind: EdgeEvent, what: std::fmt::Arguments<'_>) {
+    let text = what.to_string();
+    let now = std::time::Instant::now();
+    let (key, (due, schedule)) = {
+        let mut events = EDGE_EVENTS.lock();
+        let events = events.get_or_insert_with(HashMap::new);
+        let mut key = (kind as u8, text.clone());
+        if !events.contains_key(&key) && events.len() >= EDGE_KINDS {
+            key.1 = String::new();
+        }
+        let noted = events.entry(key.clone()).or_default().note(now);
+        (key, noted)
+    };
+    if let Some(count) = due {
+        edge_line(kind, count, None, &text);
     }
-    *last_log = Some(std::time::Instant::now());
-    Some(std::mem::take(since_log))
+    if schedule {
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(flush_edge_event(kind, key, text));
+        }
+    }
+}
+
+/// Logs, once the second after a kind's last line has passed, the events of that kind held
+/// back meanwhile (a burst followed by silence is counted, under its own words and time).
+async fn flush_edge_event(kind: EdgeEvent, key: (u8, String), text: String) {
+    let last = EDGE_EVENTS
+        .lock()
+        .as_ref()
+        .and_then(|events| events.get(&key)?.last_line);
+    if let Some(last) = last {
+        tokio::time::sleep_until((last + Duration::from_secs(1)).into()).await;
+    }
+    let held = EDGE_EVENTS
+        .lock()
+        .as_mut()
+        .and_then(|events| events.get_mut(&key)?.flush(std::time::Instant::now()));
+    if let Some((count, since)) = held {
+        edge_line(kind, count, Some(since), &text);
+    }
+}
+
+/// One line of [`edge_event`]: `count` events like `text`, held back since `since` if given.
+fn edge_line(kind: EdgeEvent, count: u64, since: Option<std::time::SystemTime>, text: &str) {
+    let since = since.map(|t| {
+        time::OffsetDateTime::from(t)
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    });
+    match (kind, since) {
+        (EdgeEvent::LimitHit, None) => tracing::warn!(count, "{text}"),
+        (EdgeEvent::LimitHit, Some(since)) => tracing::warn!(count, since, "{text}"),
+        (EdgeEvent::ClientError, None) => tracing::debug!(count, "{text}"),
+        (EdgeEvent::ClientError, Some(since)) => tracing::debug!(count, since, "{text}"),
+    }
 }
 
 /// Logs why hyper ended a connection with an error ([`edge_event`]).
@@ -1358,16 +1444,39 @@ mod tests {
         assert!(too_large_head("message head is too large").contains("431"));
     }
 
-    /// Refusals are logged at most once a second, the line counting those left out since.
+    /// Regression: one slot per level was shared by every kind of refusal, and what a second
+    /// held back was logged only with the next event, of whatever kind and however much later
+    /// (nine 408s counted in a 431's line ten seconds on; a burst followed by silence never).
+    /// A kind is logged at most once a second, its line counting its own events only, and what
+    /// was held back is flushed when the second ends.
     #[test]
-    fn edge_events_are_logged_at_most_once_a_second_with_a_count() {
-        let mut slot = (0, None);
-        assert_eq!(log_due(&mut slot), Some(1));
-        assert_eq!(log_due(&mut slot), None);
-        assert_eq!(log_due(&mut slot), None);
-        slot.1 = std::time::Instant::now().checked_sub(Duration::from_secs(1));
-        assert_eq!(log_due(&mut slot), Some(3));
-        assert_eq!(log_due(&mut slot), None);
+    fn edge_events_are_logged_at_most_once_a_second_a_kind_and_flushed() {
+        let t0 = std::time::Instant::now();
+        let mut slot = EdgeSlot::default();
+        assert_eq!(slot.note(t0), (Some(1), false));
+        // Held back: the first schedules the flush, the next do not.
+        assert_eq!(slot.note(t0), (None, true));
+        assert_eq!(slot.note(t0 + Duration::from_millis(500)), (None, false));
+        // The flush at the second's end tells the two held back, once.
+        let (count, _) = slot.flush(t0 + Duration::from_secs(1)).unwrap();
+        assert_eq!(count, 2);
+        assert_eq!(slot.flush(t0 + Duration::from_secs(1)), None);
+        // Within the second after the flush's line: held (a new flush scheduled).
+        assert_eq!(slot.note(t0 + Duration::from_millis(1500)), (None, true));
+        // Past it, the next event's line counts it and what was held.
+        assert_eq!(slot.note(t0 + Duration::from_secs(3)), (Some(2), false));
+        // A slot flushed with nothing held logs nothing.
+        assert_eq!(EdgeSlot::default().flush(t0), None);
+    }
+
+    /// Each kind of refusal has its own slot: a 408 does not hold back a 431.
+    #[tokio::test]
+    async fn each_kind_of_edge_event_has_its_own_count() {
+        let (logs, _guard) = crate::test_logs::capture(tracing::Level::WARN);
+        edge_event(EdgeEvent::LimitHit, format_args!("kind A {}", line!()));
+        edge_event(EdgeEvent::LimitHit, format_args!("kind B {}", line!()));
+        let text = logs.text();
+        assert!(text.contains("kind A") && text.contains("kind B"), "{text}");
     }
 
     /// When the budget is spent, the bodies past the reclaim age whose last bytes came longest
