@@ -25,7 +25,7 @@
 //! 3. The API twin (a trigger) calls `registry.decide(core, now, token, decision, "trigger")`,
 //!    which runs the same checks (unknown / used / expired link) and the same callback.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
@@ -180,7 +180,10 @@ pub enum AuthorizeError {
 struct Entry {
     request: AuthorizationRequest,
     decided: Option<DecidedRecord>,
-    sessions: Vec<String>,
+    /// The link's login sessions, oldest first: at most the `keep` of the newest login
+    /// ([`Authorizations::log_in`]), so a client logging in again and again neither grows the
+    /// registry nor the scan of [`Authorizations::has_session`].
+    sessions: VecDeque<String>,
     /// The decision taken on the page: the seller's session that took it and the notification
     /// the surface queued, for the page that shows the result ([`Authorizations::outcome`]).
     /// Not kept, as sessions are not.
@@ -261,7 +264,7 @@ impl<C> Authorizations<C> {
             Entry {
                 request,
                 decided: None,
-                sessions: Vec::new(),
+                sessions: VecDeque::new(),
                 outcome: None,
             },
         );
@@ -311,18 +314,25 @@ impl<C> Authorizations<C> {
         (&self.login, &self.password)
     }
 
-    /// Checks the demo credentials; a session id for the decision form on success.
-    pub fn log_in(&self, token: &str, login: &str, password: &str) -> Option<String> {
+    /// Checks the demo credentials; a session id for the decision form on success. The link
+    /// keeps the `keep` newest sessions (`[platform] max_seller_sessions`, at least 1): a login
+    /// past them ends the oldest, whose page then asks to log in again.
+    pub fn log_in(&self, token: &str, login: &str, password: &str, keep: usize) -> Option<String> {
         if login.trim() != self.login || password != self.password {
             return None;
         }
         let session = new_token();
         let mut entries = self.entries.lock();
         let entry = entries.get_mut(token)?;
-        entry.sessions.push(session.clone());
+        entry.sessions.push_back(session.clone());
+        while entry.sessions.len() > keep.max(1) {
+            entry.sessions.pop_front();
+        }
         Some(session)
     }
 
+    /// Whether `session` is one of the link's login sessions: a scan of at most the sessions
+    /// [`Authorizations::log_in`] keeps.
     pub fn has_session(&self, token: &str, session: &str) -> bool {
         self.entries
             .lock()
@@ -497,7 +507,7 @@ impl<C> Authorizations<C> {
             entries.push(Entry {
                 request: r.request,
                 decided: r.decided,
-                sessions: Vec::new(),
+                sessions: VecDeque::new(),
                 outcome: None,
             });
         }
@@ -657,6 +667,31 @@ pub(crate) mod tests {
         _: &str,
     ) -> Result<Option<String>, String> {
         Ok(None)
+    }
+
+    /// The tester's report (round 55): every login added a session to the link and none was
+    /// ever dropped, so a client logging in again and again grew the registry and the scan of
+    /// every page view under its lock without bound. The link keeps the newest `keep`.
+    #[test]
+    fn a_link_keeps_only_its_newest_sessions() {
+        let r = registry();
+        r.insert(link("t1"));
+        r.insert(link("t2"));
+        let sessions: Vec<String> = (0..5)
+            .map(|_| r.log_in("t1", "seller", "secret", 3).unwrap())
+            .collect();
+        let live: Vec<bool> = sessions.iter().map(|s| r.has_session("t1", s)).collect();
+        assert_eq!(live, [false, false, true, true, true]);
+        assert_eq!(r.entries.lock()["t1"].sessions.len(), 3);
+        // Another link's sessions are its own; a wrong password or an unknown link adds none.
+        let other = r.log_in("t2", " seller ", "secret", 3).unwrap();
+        assert!(r.has_session("t2", &other) && !r.has_session("t1", &other));
+        assert_eq!(r.log_in("t1", "seller", "wrong", 3), None);
+        assert_eq!(r.log_in("t9", "seller", "secret", 3), None);
+        assert!(r.has_session("t1", &sessions[2]));
+        // At least the newest session is kept, whatever `keep` says.
+        let newest = r.log_in("t1", "seller", "secret", 0).unwrap();
+        assert!(r.has_session("t1", &newest) && !r.has_session("t1", &sessions[4]));
     }
 
     /// The hook hears of every decision applied (so the expiry timer is cancelled), not of one

@@ -41,6 +41,10 @@ pub struct PlatformConfig {
     /// page's password field is required, so no seller could log in).
     #[serde(deserialize_with = "seller_password")]
     pub seller_password: String,
+    /// Login sessions one authorization link keeps: each login on its page starts one, and one
+    /// past this many ends the oldest (that seller's page asks to log in again), so a client
+    /// logging in again and again cannot grow the link (docs/RELIABILITY.md).
+    pub max_seller_sessions: usize,
     /// Virtual seconds from paymentApply until the seller's wallet is credited.
     pub payment_delay_secs: i64,
     /// Most materials accepted in one tradeMaterialsUpload.
@@ -62,12 +66,19 @@ impl Default for PlatformConfig {
             link_ttl_secs: 30 * 60,
             seller_login: "seller@demo.whalet.test".into(),
             seller_password: "demo-seller".into(),
+            max_seller_sessions: 8,
             payment_delay_secs: 5,
             max_materials: 1000,
             partner_names: Default::default(),
             sftp_passwords: Default::default(),
         }
     }
+}
+
+impl PlatformConfig {
+    /// The most `[platform] max_seller_sessions` may be: a page view looks its session up among
+    /// the link's sessions, so their number stays small.
+    pub const MAX_SELLER_SESSIONS: usize = 1000;
 }
 
 /// `[platform] seller_login`: the seller types it into a required field that the page trims, so

@@ -10,7 +10,10 @@
 //! `POST /authorize/{token}/decision` (form `session`, `decision` = `approve` | `reject`,
 //! `reason`; a 303 to `done`), `GET /authorize/{token}/done` (the result, for the seller who
 //! decided; anyone else is sent back to the link). After a post the browser shows a `GET` page
-//! (post-redirect-get), so Back and reload never send a form again. `HEAD` answers as `GET`. A
+//! (post-redirect-get), so Back and reload never send a form again; a form refused (a wrong
+//! password, a decision the surface refused) is answered in place, and the page's script makes
+//! its history entry a `GET` of the form's address, so a reload goes back to the link instead
+//! of sending the form again ([`page::refused`]). `HEAD` answers as `GET`. A
 //! `GET` of a form's address (a bookmark) is sent back to the link (303); another method is a
 //! 405 page naming the allowed ones (`Allow`). Every address the pages give (forms, links,
 //! `Location`) is relative to the page's own ([`page::Links`]), so the pages work under any
@@ -168,7 +171,12 @@ fn answer(
             Some(session) => page::consent(&request, links, session, login),
             None => page::login(&request, links, login, password, None),
         },
-        Some("login") => match registry.log_in(token, field("login"), field("password")) {
+        Some("login") => match registry.log_in(
+            token,
+            field("login"),
+            field("password"),
+            core.config().platform.max_seller_sessions,
+        ) {
             Some(session) => page::logged_in(&request, links, &session, SESSION_COOKIE),
             None => page::login(
                 &request,
@@ -194,9 +202,10 @@ fn answer(
                 "approve" => true,
                 "reject" => false,
                 other => {
-                    return page::message(
+                    return page::refused(
+                        &request,
+                        links,
                         400,
-                        &request.provider_name,
                         "Unknown choice",
                         &format!("The decision {other:?} is neither approve nor reject."),
                     )
@@ -205,9 +214,10 @@ fn answer(
             let reason = match crate::authorize::seller_reason(field("reason")) {
                 Ok(reason) => reason,
                 Err(why) => {
-                    return page::message(
+                    return page::refused(
+                        &request,
+                        links,
                         400,
-                        &request.provider_name,
                         "Reason too long",
                         &format!("The {why}."),
                     )
@@ -221,9 +231,7 @@ fn answer(
                 .work(|| registry.decide_on_page(core, now, token, session, decision));
             match decided {
                 Ok(_) => page::see_other(&request, &links.done),
-                Err(e) => {
-                    page::message(409, &request.provider_name, "Not completed", &e.to_string())
-                }
+                Err(e) => page::refused(&request, links, 409, "Not completed", &e.to_string()),
             }
         }
     }

@@ -11,3 +11,7 @@ document.querySelectorAll("form").forEach(function (f) {
 window.addEventListener("pageshow", function (e) {
   if (e.persisted) { location.reload(); }
 });
+// A page answered to a form (a refusal shown in place: a wrong password, a decision not taken)
+// is a POST in the history: a reload would send the form again. Made a GET of the same address,
+// a reload loads the link instead (the server sends a form's address back to the link).
+if (history.replaceState) { history.replaceState(null, "", location.href); }

@@ -327,6 +327,38 @@ pub fn unreadable(req: &AuthorizationRequest, links: &Links) -> SimResponse {
     render(400, &req.provider_name, "Form not readable", &body)
 }
 
+/// A decision that was not taken (`status`: 400 for a form the page would not send, an
+/// unknown choice or a reason over the box's limit; 409 for one the link or the surface refused,
+/// e.g. a seller already bound elsewhere): what happened, and the way on. Nothing was changed,
+/// so the seller goes back to the link, whose page shows the decision form again (or where the
+/// request now stands), or returns to the partner. Answered to the form's `POST` in place; the
+/// page's script makes a reload load the link instead of sending the form again.
+pub fn refused(
+    req: &AuthorizationRequest,
+    links: &Links,
+    status: u16,
+    title: &str,
+    text: &str,
+) -> SimResponse {
+    let back = match &req.backlink_url {
+        Some(url) => format!(
+            r#"<a class="button quiet" href="{}" id="backlink">Return to {}</a>"#,
+            escape(url),
+            escape(&req.partner_name)
+        ),
+        None => String::new(),
+    };
+    let body = format!(
+        r#"<div class="status"><span class="badge info" aria-hidden="true">i</span><h1 id="page-title">{title}</h1></div><p id="result" data-result="message">{text}</p>
+<p class="muted">Nothing was decided. Go back to the authorization page to see where the request stands and decide again.</p>
+<div class="actions"><a class="button primary" href="{href}" id="again">Back to the authorization page</a>{back}</div>"#,
+        title = escape(title),
+        text = escape(text),
+        href = escape(&links.link),
+    );
+    render(status, &req.provider_name, title, &body)
+}
+
 /// A token the simulator never issued.
 pub fn unknown_link() -> SimResponse {
     let body = r#"<div class="status"><span class="badge no" aria-hidden="true">!</span><h1 id="page-title">Link not valid</h1></div>
@@ -417,7 +449,7 @@ mod tests {
     fn the_policy_allows_exactly_the_pages_script() {
         let csp = content_security_policy();
         assert!(
-            csp.contains("script-src 'sha256-2kwHwOMaMmX4yCc/wK+LQh6DO486GUmFmQFQxAq0beQ='"),
+            csp.contains("script-src 'sha256-eHDf8ryvXP1s+yO8QsbOfRD5TQuOwU59aQfm7kvZ480='"),
             "{csp}"
         );
         let page = render(200, "Whalet", "t", "<p>b</p>");

@@ -15,6 +15,12 @@
    *  4000}}`: Infinia's `earned`, store/infinia.rs) rather than as `{minor, currency}`. */
   const MINOR_BY_CURRENCY = { infinia: ["earned"] };
   let root = null;
+  /** The summary line and the grid of tenant cards, kept across polls (null until drawn, and
+   *  after a refusal or with no tenants): the grid is patched (Dash.patch), so a card is drawn
+   *  again only when its tenant changed, and focus in a card drawn again comes back to the same
+   *  element (`data-fk`, `focusKeys`), as in the Requests and Coverage views. */
+  let summary = null;
+  let grid = null;
   let lastSig = "";
 
   /** An amount in minor units as money, with its currency's own exponent (`5000` USD reads
@@ -154,6 +160,18 @@
       objects.map(([k, v]) => [k, ...cols.map((c2) => fieldCell(v, c2))]));
   }
 
+  /** Gives each element of tenant `id`'s card that can take focus (its links, the scrollable
+   *  table regions, the "Raw state" box and its text) a key of its own in `data-fk`: the tenant
+   *  and what the element is (its label or address; the box by its tag), which Dash.patch
+   *  focuses again when the card is drawn anew. */
+  function focusKeys(id, card) {
+    for (const el of card.querySelectorAll("a[href], summary, [tabindex]")) {
+      const what = el.getAttribute("aria-label") || el.getAttribute("href") || el.tagName.toLowerCase();
+      el.dataset.fk = JSON.stringify(["tenant", id, what]);
+    }
+    return card;
+  }
+
   function tenantCard(id, snap, verdict) {
     const provider = id.split(":")[0];
     const check = !verdict ? badge("ledger: unknown", "muted") :
@@ -208,26 +226,37 @@
     const sig = JSON.stringify([state.status, state.data, inv.data]);
     if (sig === lastSig) return;
     lastSig = sig;
-    const openRaw = new Set(Array.from(root.querySelectorAll("details.raw[open]")).map((d) => d.closest(".card").getAttribute("aria-label")));
-    Dash.clear(root);
     if (!state.ok) {
-      root.appendChild(Dash.notice((state.data && state.data.error) || `HTTP ${state.status}`, "bad"));
+      summary = grid = null;
+      Dash.clear(root).appendChild(Dash.notice((state.data && state.data.error) || `HTTP ${state.status}`, "bad"));
       return;
     }
     const tenants = Object.entries((state.data && state.data.tenants) || {});
     const verdicts = (inv.data && inv.data.tenants) || {};
     const allOk = inv.ok && inv.data && inv.data.ok;
-    root.appendChild(h("div", { class: "summary" },
+    if (!tenants.length) summary = grid = null;
+    else if (!grid) {
+      summary = h("div", { class: "summary" });
+      grid = h("div", { class: "cards" });
+      Dash.fill(Dash.clear(root), summary, grid);
+    }
+    const line = [
       h("span", {}, h("strong", {}, String(tenants.length)), tenants.length === 1 ? " tenant" : " tenants"),
       inv.ok ? (allOk ? h("span", { class: "ok-text" }, "Every ledger balances: no money created or lost.")
-        : h("span", { class: "sum-bad" }, "A ledger invariant is broken.")) : null));
+        : h("span", { class: "sum-bad" }, "A ledger invariant is broken.")) : null];
     if (!tenants.length) {
-      root.appendChild(Dash.empty("No tenants configured.", h("p", {}, "Add partners with ", h("code", {}, "--config FILE"), ".")));
+      Dash.fill(Dash.clear(root), h("div", { class: "summary" }, line),
+        Dash.empty("No tenants configured.", h("p", {}, "Add partners with ", h("code", {}, "--config FILE"), ".")));
       return;
     }
-    const grid = h("div", { class: "cards" }, tenants.map(([id, snap]) => tenantCard(id, snap, verdicts[id])));
-    root.appendChild(grid);
-    for (const d of root.querySelectorAll("details.raw")) if (openRaw.has(d.closest(".card").getAttribute("aria-label"))) d.open = true;
+    Dash.fill(Dash.clear(summary), line);
+    // A card drawn again keeps its "Raw state" box open if it was.
+    Dash.patch(grid, tenants, ([id]) => id, ([id, snap]) => JSON.stringify([snap, verdicts[id] || null]),
+      ([id, snap], old) => {
+        const card = focusKeys(id, tenantCard(id, snap, verdicts[id]));
+        if (old && old.querySelector("details.raw[open]")) card.querySelector("details.raw").open = true;
+        return card;
+      });
   }
 
   Dash.view("tenants", {
