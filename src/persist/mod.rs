@@ -10,6 +10,7 @@ mod check;
 mod infinia;
 mod pockyt;
 pub mod sqlite;
+mod wal;
 mod whalet;
 
 use std::collections::BTreeMap;

@@ -173,11 +173,31 @@ fn section_value(t: &TenantState, section: &str) -> serde_json::Result<Value> {
     }
 }
 
+/// The row collections of a tenant's state kept in a [`crate::store::Rows`], which can grow
+/// large with what clients send (an Infinia app's accepted trades, up to `[infinia]
+/// max_trades`), each as its entity kind, its generation and its value: left out of their
+/// section's value ([`crate::store::rows::held_apart`]) and serialized on their own only when
+/// their generation moved since their rows were written. Otherwise each commit of the tenant
+/// (any request that takes its lock) would serialize and hash every row, in the consistent cut
+/// that holds every other request meanwhile.
+type ApartRows = (
+    &'static str,
+    fn(&TenantState) -> u64,
+    fn(&TenantState) -> serde_json::Result<Value>,
+);
+const APART: [ApartRows; 1] = [(
+    "infinia.trades",
+    |t| t.infinia.trades.generation(),
+    |t| serde_json::to_value(&t.infinia.trades),
+)];
+
 /// What was last written of one tenant.
 #[derive(Default)]
 struct Written {
-    /// (kind, id) → hash of the JSON text.
-    rows: HashMap<(String, String), u64>,
+    /// kind → id → hash of the JSON text.
+    rows: HashMap<String, HashMap<String, u64>>,
+    /// The generation of each [`APART`] collection whose rows `rows` holds as written.
+    generations: HashMap<&'static str, u64>,
     postings: usize,
     /// The fingerprint of the newest posting written ([`posting_hash`]).
     last_posting: Option<u64>,
@@ -244,6 +264,8 @@ pub struct DataDir {
     stopping: AtomicBool,
     /// Why the last commit at stop failed ([`DataDir::stop_error`]).
     stop_error: Mutex<Option<String>>,
+    /// Entity rows serialized by the commits so far ([`DataDir::entity_rows_read`]).
+    entity_rows_read: AtomicU64,
     core: OnceLock<Core>,
     lock: Mutex<Option<DirLock>>,
     /// The writer thread's queue, started by the first reply that waits for a commit
@@ -313,6 +335,7 @@ impl DataDir {
             closed: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             stop_error: Mutex::new(None),
+            entity_rows_read: AtomicU64::new(0),
             core: OnceLock::new(),
             lock: Mutex::new(Some(lock)),
             writer: OnceLock::new(),
@@ -320,6 +343,12 @@ impl DataDir {
     }
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// How many entity rows the commits so far serialized (and hashed) to find what changed:
+    /// a row collection that did not change ([`APART`]) adds none.
+    pub fn entity_rows_read(&self) -> u64 {
+        self.entity_rows_read.load(Ordering::Acquire)
     }
 
     /// Restores what the database holds into `core` (state, notifications with their timers,
@@ -519,6 +548,13 @@ impl DataDir {
                 (tenants, reads, notifications, timers, extras, stamp)
             });
         between();
+        let serialized = reads
+            .iter()
+            .flatten()
+            .flatten()
+            .map(|r| r.rows.len() as u64);
+        self.entity_rows_read
+            .fetch_add(serialized.sum(), Ordering::AcqRel);
         let now = stamp.now;
         let batch = Batch {
             full,
@@ -727,15 +763,20 @@ pub struct Handle(pub Arc<DataDir>);
 /// not a database is refused before anything is written to it.
 fn open_db(dir: &Path) -> Result<Connection, String> {
     let db_path = dir.join(DB_FILE);
-    let fail = |e: rusqlite::Error| format!("database {}: {e}", db_path.display());
+    let fail = |e: rusqlite::Error| match damaged(&e) {
+        Some(why) => format!("database {}: {why}", db_path.display()),
+        None => format!("database {}: {e}", db_path.display()),
+    };
     refuse_empty_file(&db_path)?;
+    super::wal::check(&db_path)?;
     let mut conn = Connection::open(&db_path).map_err(fail)?;
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(|e| {
             format!(
-                "database {}: not a readable SQLite database ({e})",
-                db_path.display()
+                "database {}: not a readable SQLite database ({e}){}",
+                db_path.display(),
+                damaged(&e).map_or(String::new(), |_| format!("; {DAMAGED_FIX}"))
             )
         })?;
     if version > DB_SCHEMA_VERSION {
@@ -1523,16 +1564,56 @@ fn table_rows<T>(
 where
     T: for<'a> TryFrom<&'a rusqlite::Row<'a>, Error = rusqlite::Error>,
 {
-    let mut stmt = conn.prepare(query).map_err(|e| e.to_string())?;
-    let mut rows = stmt.query([]).map_err(|e| e.to_string())?;
+    let failed = |e: rusqlite::Error| match damaged(&e) {
+        Some(why) => format!("table {table}: {why}"),
+        None => e.to_string(),
+    };
+    let mut stmt = conn.prepare(query).map_err(failed)?;
+    let mut rows = stmt.query([]).map_err(failed)?;
     let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+    while let Some(row) = rows.next().map_err(failed)? {
         out.push(
             T::try_from(row)
                 .map_err(|e| format!("table {table}: {}: {}", row_name(row, key), unread(&e)))?,
         );
     }
     Ok(out)
+}
+
+/// What to do about a database file SQLite finds damaged ([`damaged`]).
+const DAMAGED_FIX: &str = "put whalet-sim.db back from a copy (with the copy's whalet-sim.db-wal, \
+                           if it has one), or move the data dir aside and start without it (a \
+                           new data dir starts empty; `sqlite3 whalet-sim.db .recover` may save \
+                           the rows that can still be read)";
+
+/// Why reading the database failed, when SQLite found the file damaged while reading it: a
+/// corrupt page (`SQLITE_CORRUPT`), a file that is no database (`SQLITE_NOTADB`), or a corrupt
+/// record whose header claims an impossible size, which SQLite reports as out of memory
+/// (`SQLITE_NOMEM`; no such allocation is ever made for an intact record). Says so, and what to
+/// do; None for any other error.
+fn damaged(e: &rusqlite::Error) -> Option<String> {
+    let rusqlite::Error::SqliteFailure(failure, _) = e else {
+        return None;
+    };
+    let found = match failure.code {
+        rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase => {
+            format!("the database file is damaged (SQLite: {e})")
+        }
+        rusqlite::ErrorCode::OutOfMemory => "the database file looks damaged (SQLite answered \
+                                              \"out of memory\" reading it, which a corrupt \
+                                              record claiming an impossible size causes)"
+            .to_owned(),
+        _ => return None,
+    };
+    Some(format!("{found}; {DAMAGED_FIX}"))
+}
+
+/// `e`, met reading `table` at start: [`damaged`]'s message naming the table, or `e` as it is.
+fn read_failed(table: &str, e: &rusqlite::Error) -> String {
+    match damaged(e) {
+        Some(why) => format!("table {table}: {why}"),
+        None => format!("table {table}: {e}"),
+    }
 }
 
 /// Why a column of a row does not read, and what to do.
@@ -1762,6 +1843,10 @@ fn is_content_name(name: &str) -> bool {
 /// What one tenant's state has that its rows do not: read under its lock.
 struct TenantRead {
     rows: Vec<(String, String, String)>,
+    /// The [`APART`] kinds left unread (unchanged since written): their rows stay as they are.
+    kept: Vec<&'static str>,
+    /// The [`APART`] kinds read, with the generation read.
+    generations: Vec<(&'static str, u64)>,
     reset_postings: bool,
     new_postings: Vec<Posting>,
     /// The fingerprint of the newest posting (None: no posting).
@@ -1786,8 +1871,33 @@ fn read_tenant(t: &TenantState, w: &Written) -> Result<TenantRead, String> {
     persist::full(|| {
         let mut rows = Vec::new();
         for section in SECTIONS {
-            let v = section_value(t, section).map_err(|e| e.to_string())?;
+            let mut v = crate::store::rows::held_apart(|| section_value(t, section))
+                .map_err(|e| e.to_string())?;
+            if let Some(fields) = v.as_object_mut() {
+                for (kind, _, _) in APART {
+                    if let Some(field) =
+                        kind.strip_prefix(section).and_then(|f| f.strip_prefix('.'))
+                    {
+                        fields.remove(field);
+                    }
+                }
+            }
             section_rows(section, &v, &mut rows);
+        }
+        let (mut kept, mut generations) = (Vec::new(), Vec::new());
+        for (kind, generation, value) in APART {
+            let generation = generation(t);
+            if w.generations.get(kind) == Some(&generation) {
+                kept.push(kind);
+                continue;
+            }
+            let v = value(t).map_err(|e| e.to_string())?;
+            if let Some(map) = v.as_object() {
+                for (id, item) in map {
+                    rows.push((kind.to_owned(), id.clone(), item.to_string()));
+                }
+            }
+            generations.push((kind, generation));
         }
         let postings = t.ledger.postings();
         // The rows hold a prefix of the postings only if the newest one written is unchanged.
@@ -1815,6 +1925,8 @@ fn read_tenant(t: &TenantState, w: &Written) -> Result<TenantRead, String> {
         };
         Ok(TenantRead {
             rows,
+            kept,
+            generations,
             reset_postings,
             new_postings,
             last_posting: postings.last().map(posting_hash),
@@ -1866,22 +1978,25 @@ fn write_tenant(
         .map_err(|e| e.to_string())?;
         w.sequence = Some(read.sequence);
     }
-    write_entities(tx, w, dir, &key, std::mem::take(&mut read.rows), superseded)?;
+    let rows = std::mem::take(&mut read.rows);
+    write_entities(tx, w, dir, &key, (rows, &read.kept), superseded)?;
+    w.generations.extend(read.generations.iter().copied());
     write_postings(tx, w, &key, &read)?;
     write_request_nos(tx, w, &key, &read)
 }
 
-/// Upserts the entity rows whose JSON changed and deletes those that are gone. A file's bytes
-/// go to `DIR/files` ([`file_out`]); a file still open for writing is left as last stored.
+/// Upserts the entity rows whose JSON changed and deletes those that are gone (of the kinds
+/// read: an [`APART`] kind left unread, `kept`, keeps its rows). A file's bytes go to
+/// `DIR/files` ([`file_out`]); a file still open for writing is left as last stored.
 fn write_entities(
     tx: &rusqlite::Transaction<'_>,
     w: &mut Written,
     dir: &Path,
     key: &str,
-    rows: Vec<(String, String, String)>,
+    (rows, kept): (Vec<(String, String, String)>, &[&'static str]),
     superseded: &mut Vec<String>,
 ) -> Result<(), String> {
-    let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut seen: HashMap<String, std::collections::HashSet<String>> = HashMap::new();
     {
         let mut upsert = tx
             .prepare_cached(
@@ -1892,11 +2007,12 @@ fn write_entities(
         for (kind, rid, text) in rows {
             let h = hash_text(&text);
             let k = (kind, rid);
-            if w.rows.get(&k) != Some(&h) {
+            let written = w.rows.get(&k.0).and_then(|ids| ids.get(&k.1));
+            if written != Some(&h) {
                 let text = match file_field(&k.0) {
                     Some(_) if still_writing(&text) => {
                         // Its content is still changing: stored once it is closed.
-                        seen.insert(k);
+                        seen.entry(k.0).or_default().insert(k.1);
                         continue;
                     }
                     Some(field) => write_file_row(tx, dir, key, &k, &text, field, superseded)?,
@@ -1915,17 +2031,26 @@ fn write_entities(
                     )
                     .map_err(|e| e.to_string())?;
                 }
-                w.rows.insert(k.clone(), h);
+                w.rows
+                    .entry(k.0.clone())
+                    .or_default()
+                    .insert(k.1.clone(), h);
             }
-            seen.insert(k);
+            seen.entry(k.0).or_default().insert(k.1);
         }
     }
-    let gone: Vec<(String, String)> = w
-        .rows
-        .keys()
-        .filter(|k| !seen.contains(*k))
-        .cloned()
-        .collect();
+    let mut gone: Vec<(String, String)> = Vec::new();
+    for (kind, ids) in &w.rows {
+        if kept.contains(&kind.as_str()) {
+            continue;
+        }
+        let seen = seen.get(kind);
+        gone.extend(
+            ids.keys()
+                .filter(|id| !seen.is_some_and(|s| s.contains(*id)))
+                .map(|id| (kind.clone(), id.clone())),
+        );
+    }
     for k in gone {
         tx.execute(
             "DELETE FROM entities WHERE tenant = ?1 AND kind = ?2 AND id = ?3",
@@ -1938,7 +2063,12 @@ fn write_entities(
             params![key, k.0, k.1],
         )
         .map_err(|e| e.to_string())?;
-        w.rows.remove(&k);
+        if let Some(ids) = w.rows.get_mut(&k.0) {
+            ids.remove(&k.1);
+            if ids.is_empty() {
+                w.rows.remove(&k.0);
+            }
+        }
     }
     Ok(())
 }
@@ -2173,7 +2303,10 @@ fn meta_value(conn: &Connection, key: &str) -> Result<Option<String>, String> {
         .map(Some)
         .or_else(|e| match e {
             rusqlite::Error::QueryReturnedNoRows => Ok(None),
-            e => Err(format!("table meta: {key}: {e}")),
+            e => Err(match damaged(&e) {
+                Some(why) => format!("table meta: {why}"),
+                None => format!("table meta: {key}: {e}"),
+            }),
         })
 }
 
@@ -2195,12 +2328,13 @@ fn load(
             rusqlite::Error::QueryReturnedNoRows => Ok(None),
             e => Err(e),
         })
-        .map_err(|e| {
-            format!(
+        .map_err(|e| match damaged(&e) {
+            Some(_) => read_failed("clock", &e),
+            None => format!(
                 "table clock: {e}; its row holds the mode (JSON text), now (virtual time, \
                  whole epoch milliseconds) and wall (the wall time it was written at, whole \
                  epoch milliseconds, or empty)"
-            )
+            ),
         })?;
     let mut tenants: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
     let template = persist::full(|| serde_json::to_value(TenantState::default()))
@@ -2255,7 +2389,9 @@ fn load(
                     .entry(tid)
                     .or_default()
                     .rows
-                    .insert((kind.clone(), id.clone()), hash_text(&text));
+                    .entry(kind.clone())
+                    .or_default()
+                    .insert(id.clone(), hash_text(&text));
             }
             grouped.entry((tenant, kind)).or_default().push((id, text));
         }
@@ -2439,7 +2575,7 @@ fn holds_rows(conn: &Connection, tables: &[&str]) -> Result<bool, String> {
             .query_row(&format!("SELECT EXISTS (SELECT 1 FROM {table})"), [], |r| {
                 r.get(0)
             })
-            .map_err(|e| format!("table {table}: {e}"))?;
+            .map_err(|e| read_failed(table, &e))?;
         if any != 0 {
             return Ok(true);
         }
@@ -2459,7 +2595,7 @@ fn refuse_rows_without_tenants(conn: &Connection) -> Result<(), String> {
                 [],
                 |r| r.get(0),
             )
-            .map_err(|e| format!("table {table}: {e}"))?;
+            .map_err(|e| read_failed(table, &e))?;
         if count == 0 {
             continue;
         }
@@ -2617,6 +2753,251 @@ mod tests {
         assert_eq!(now, T0 + 600_000, "the next commit takes what came after");
         assert_eq!(next_seq, (seq + 1).to_string());
         assert!(next_request.parse::<u64>().unwrap() > request_seq);
+    }
+
+    /// Regression: a data dir whose database had a corrupt page was refused with SQLite's
+    /// bare "database disk image is malformed", or even "out of memory" (a corrupt record
+    /// claiming an impossible size): neither named the table nor said the file is damaged and
+    /// what to do. Garbage written over pages of a database (as a failing disk leaves it) is
+    /// refused at start saying so, without a panic.
+    #[test]
+    fn a_damaged_database_is_refused_saying_so_and_what_to_do() {
+        let tmp = tempfile::tempdir().unwrap();
+        let good = tmp.path().join("good");
+        std::fs::create_dir_all(&good).unwrap();
+        {
+            let mut conn = open_db(&good).unwrap();
+            let tx = conn.transaction().unwrap();
+            tx.execute(
+                "INSERT INTO tenants (tenant, sequence) VALUES ('infinia:demo-app', 1)",
+                [],
+            )
+            .unwrap();
+            let text = format!("{{\"orderNo\":\"{}\"}}", "o".repeat(400));
+            for i in 0..8_000 {
+                tx.execute(
+                    "INSERT INTO entities (tenant, kind, id, json)
+                     VALUES ('infinia:demo-app', 'infinia.trades', ?1, ?2)",
+                    params![format!("T{i:05}"), text],
+                )
+                .unwrap();
+            }
+            tx.commit().unwrap();
+            conn.pragma_update(None, "wal_checkpoint", "TRUNCATE")
+                .unwrap();
+        }
+        let db = std::fs::read(good.join(DB_FILE)).unwrap();
+        assert!(db.len() > 3_000_000, "{} bytes", db.len());
+        let mut refusals = Vec::new();
+        for (n, (at, garbage)) in [(0.3, 0xff), (0.5, 0xff), (0.7, 0x00), (0.57, 0x7f)]
+            .into_iter()
+            .enumerate()
+        {
+            let dir = tmp.path().join(format!("damaged{n}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            let mut bytes = db.clone();
+            let start = (bytes.len() as f64 * at) as usize;
+            bytes[start..start + 4_000].fill(garbage);
+            std::fs::write(dir.join(DB_FILE), bytes).unwrap();
+            let mut config = crate::config::Config::default();
+            config.store.data_dir = Some(dir.clone());
+            let options = crate::Options {
+                clock_mode: Some(ClockMode::Manual),
+                ..crate::Options::default()
+            };
+            let refused = match crate::App::new(config, options) {
+                Ok(_) => panic!("a database with garbage at {at} of it was read"),
+                Err(e) => e.to_string(),
+            };
+            let path = dir.join(DB_FILE).display().to_string();
+            assert!(
+                refused.starts_with(&format!(
+                    "database {path}: table entities: the database file"
+                )),
+                "{refused}"
+            );
+            assert!(refused.contains("damaged"), "{refused}");
+            assert!(
+                refused.contains("put whalet-sim.db back from a copy"),
+                "{refused}"
+            );
+            assert!(refused.contains("move the data dir aside"), "{refused}");
+            refusals.push(refused);
+        }
+        // Both kinds the tester met: a malformed page, and a record claiming a huge size
+        // (SQLite's "out of memory"), named as what they are.
+        assert!(refusals[0].contains("is damaged (SQLite: database disk image is malformed)"));
+        assert!(
+            refusals[1].contains("looks damaged (SQLite answered \"out of memory\""),
+            "{}",
+            refusals[1]
+        );
+    }
+
+    /// SQLite's "out of memory" while reading, which a corrupt record gives, and its corrupt
+    /// and not-a-database errors read as a damaged file; any other error as it is.
+    #[test]
+    fn sqlite_errors_of_a_damaged_file_are_told_apart() {
+        let failure = |code| rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None);
+        let nomem = read_failed("entities", &failure(rusqlite::ffi::SQLITE_NOMEM));
+        assert!(
+            nomem.starts_with(
+                "table entities: the database file looks damaged (SQLite answered \"out of \
+                 memory\" reading it, which a corrupt record claiming an impossible size causes); \
+                 put whalet-sim.db back from a copy"
+            ),
+            "{nomem}"
+        );
+        let corrupt = read_failed("timers", &failure(rusqlite::ffi::SQLITE_CORRUPT));
+        assert!(
+            corrupt.starts_with("table timers: the database file is damaged (SQLite: ")
+                && corrupt.contains("database disk image is malformed); put whalet-sim.db back"),
+            "{corrupt}"
+        );
+        let busy = read_failed("timers", &failure(rusqlite::ffi::SQLITE_BUSY));
+        assert!(!busy.contains("damaged"), "{busy}");
+    }
+
+    /// Regression: every commit of a tenant serialized and hashed every row of its state to
+    /// find the changed ones, so an Infinia app holding 519,000 accepted trade rows made each
+    /// of its requests (a read-only one too: any request takes the lock) wait 15–21 s for its
+    /// commit, and the whole simulator with it (the rows are read in the consistent cut). A
+    /// row collection that did not change is neither serialized nor rewritten; once it
+    /// changes, it is, and its rows read back.
+    #[test]
+    fn a_commit_skips_an_unchanged_trade_collection_and_writes_a_changed_one() {
+        use crate::money::{Currency, Money};
+        use crate::store::infinia::{Trade, TradeType};
+        const N: u64 = 3_000;
+        let tmp = tempfile::tempdir().unwrap();
+        let options = || crate::Options {
+            clock_mode: Some(ClockMode::Manual),
+            ..crate::Options::default()
+        };
+        let app = crate::App::new(crate::config::Config::default(), options()).unwrap();
+        let core = app.core().clone();
+        // Attached by hand, without the background writer: this test alone commits.
+        let dir = DataDir::open(tmp.path()).unwrap();
+        assert!(dir.core.set(core.clone()).is_ok());
+        let app_id = TenantId::parse("infinia:demo-app").unwrap();
+        let usd = Currency::parse("USD").unwrap();
+        let sale = |i: u64, minor: i64| Trade {
+            trade_no: format!("T{i:05}"),
+            trade_type: TradeType::Sale,
+            seller_id: "S1".into(),
+            order_no: format!("O{i}"),
+            original_trade_no: None,
+            trade_time: "2025-01-01 10:00:00".into(),
+            amount: Money::new(minor, usd),
+            returned_minor: 0,
+            exchanged_minor: 0,
+            file_name: "big.csv".into(),
+        };
+        core.with_tenant(&app_id, |t| {
+            for i in 0..N {
+                t.infinia.trades.insert(format!("T{i:05}"), sale(i, 100));
+            }
+            t.infinia
+                .earned
+                .insert("S1".into(), [("USD".to_owned(), 100 * N as i64)].into());
+        })
+        .unwrap();
+        dir.mark_replaced(); // the first commit writes everything
+        dir.commit().unwrap();
+        let stored = |dir: &DataDir| -> (i64, String) {
+            let guard = dir.conn.lock();
+            let (conn, _) = guard.as_ref().unwrap();
+            let count = conn
+                .query_row(
+                    "SELECT count(*) FROM entities WHERE kind = 'infinia.trades'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            let first = conn
+                .query_row(
+                    "SELECT json FROM entities WHERE kind = 'infinia.trades' AND id = 'T00000'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            (count, first)
+        };
+        assert_eq!(stored(&dir).0, N as i64);
+        // A request that took the app's lock and changed nothing but its sequence: the app is
+        // committed again, its trade rows neither serialized nor deleted.
+        let commit_after = |change: &dyn Fn(&mut TenantState)| {
+            core.with_tenant(&app_id, change).unwrap();
+            dir.marks.dirty.lock().insert(app_id.clone());
+            dir.marks.bump();
+            let before = dir.entity_rows_read();
+            dir.commit().unwrap();
+            dir.entity_rows_read() - before
+        };
+        let read = commit_after(&|t| t.sequence += 1);
+        assert!(
+            read < 100,
+            "{read} rows serialized for an unchanged trade collection"
+        );
+        assert_eq!(stored(&dir).0, N as i64, "the unchanged rows are kept");
+        // A changed trade collection is serialized and its change written.
+        let read = commit_after(&|t| {
+            t.infinia.trades.get_mut("T00000").unwrap().order_no = "changed".into();
+        });
+        assert!(
+            read >= N,
+            "{read} rows serialized for a changed trade collection"
+        );
+        let (count, first) = stored(&dir);
+        assert_eq!(count, N as i64);
+        assert!(first.contains("\"orderNo\":\"changed\""), "{first}");
+        // Removed rows are deleted; the next unchanged commit skips the collection again.
+        let read = commit_after(&|t| {
+            t.infinia.trades.remove("T00001");
+            t.infinia.earned.insert(
+                "S1".into(),
+                [("USD".to_owned(), 100 * (N as i64 - 1))].into(),
+            );
+        });
+        assert!(read >= N - 1);
+        assert_eq!(stored(&dir).0, N as i64 - 1);
+        assert!(commit_after(&|t| t.sequence += 1) < 100);
+        // What was written reads back (with the same checks as a snapshot's).
+        dir.close();
+        drop(dir);
+        let mut config = crate::config::Config::default();
+        config.store.data_dir = Some(tmp.path().to_owned());
+        let again = crate::App::new(config, options()).unwrap();
+        let back = again
+            .core()
+            .with_tenant(&app_id, |t| {
+                (
+                    t.infinia.trades.len(),
+                    t.infinia.trades["T00000"].order_no.clone(),
+                )
+            })
+            .unwrap();
+        assert_eq!(back, (N as usize - 1, "changed".to_owned()));
+    }
+
+    /// Every row collection held apart from its section is in [`APART`], and nothing else is:
+    /// one left out would be written as a `null` row (and refused at the next start).
+    #[test]
+    fn the_row_collections_held_apart_are_those_listed() {
+        let t = TenantState::default();
+        let mut nulls = Vec::new();
+        for section in SECTIONS {
+            let whole = persist::full(|| section_value(&t, section)).unwrap();
+            let apart = crate::store::rows::held_apart(|| section_value(&t, section)).unwrap();
+            for (field, v) in whole.as_object().unwrap() {
+                if apart[field] != *v {
+                    assert_eq!(apart[field], Value::Null, "{section}.{field}");
+                    nulls.push(format!("{section}.{field}"));
+                }
+            }
+        }
+        let listed: Vec<String> = APART.iter().map(|(kind, _, _)| kind.to_string()).collect();
+        assert_eq!(nulls, listed);
     }
 
     #[test]

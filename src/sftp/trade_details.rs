@@ -220,14 +220,29 @@ pub(super) fn counted(n: u64, one: &str, many: &str) -> String {
 
 /// Validates `bytes` and applies the good rows to `state`: [`parse`], then [`Parsed::apply`].
 /// At most `max_error_rows` row errors are listed (the error file would otherwise grow with
-/// every bad row, to many times the upload); the rest are counted in a last line.
+/// every bad row, to many times the upload); the rest are counted in a last line. No bound on
+/// the app's accepted trades (SFTP processing gives `[infinia] max_trades`: [`Limits`]).
 pub fn apply(
     state: &mut InfiniaState,
     file_name: &str,
     bytes: &[u8],
     max_error_rows: usize,
 ) -> Outcome {
-    parse(bytes).apply(state, file_name, max_error_rows)
+    let limits = Limits {
+        max_error_rows,
+        max_trades: usize::MAX,
+    };
+    parse(bytes).apply(state, file_name, limits)
+}
+
+/// The bounds [`Parsed::apply`] keeps to.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Row errors listed (`[infinia] sftp_max_error_rows`); the rest are counted in a last line.
+    pub max_error_rows: usize,
+    /// Accepted trades the app keeps (`[infinia] max_trades`): a file whose good rows would take
+    /// the app past it fails as a whole, keeping none of them.
+    pub max_trades: usize,
 }
 
 /// A trade-details file read and checked as far as it can be without the app's state
@@ -337,12 +352,13 @@ fn parse_rows(bytes: &[u8]) -> Result<Vec<(u64, ParsedRow)>, String> {
 impl Parsed {
     /// Checks every row against `state` in file order (a row sees the rows accepted before it)
     /// and keeps the good ones ([`apply`]'s second step). `file_name` is kept with each trade.
-    pub fn apply(
-        self,
-        state: &mut InfiniaState,
-        file_name: &str,
-        max_error_rows: usize,
-    ) -> Outcome {
+    /// A good row that would take the app past `limits.max_trades` fails the whole file: what
+    /// the rows before it changed is undone ([`Kept::undo`]).
+    pub fn apply(self, state: &mut InfiniaState, file_name: &str, limits: Limits) -> Outcome {
+        let Limits {
+            max_error_rows,
+            max_trades,
+        } = limits;
         let rows = match self.rows {
             Ok(rows) => rows,
             Err(why) => return Outcome::failed(why),
@@ -356,6 +372,7 @@ impl Parsed {
             reason: None,
         };
         let mut unlisted: u64 = 0;
+        let mut kept = Kept::new(state);
         for (row, parsed) in rows {
             out.total_rows += 1;
             let result = match parsed {
@@ -363,8 +380,22 @@ impl Parsed {
                 ParsedRow::Cells(cells) => check_cells(state, *cells, file_name),
             };
             match result {
+                Ok(_) if state.trades.len() >= max_trades => {
+                    let (held, good) = (state.trades.len() - kept.trades.len(), kept.trades.len());
+                    kept.undo(state);
+                    return Outcome::failed(format!(
+                        "row {row} would take the app's accepted trades past {max_trades} \
+                         ([infinia] max_trades): the app holds {} and this file's good rows up to \
+                         row {row} are {}; the file was not processed (no row kept): upload fewer \
+                         rows, reset the app (POST /__sim/reset) to drop its trades, or raise \
+                         [infinia] max_trades",
+                        counted(held as u64, "accepted trade", "accepted trades"),
+                        good + 1,
+                    ));
+                }
                 Ok(trade) => {
                     out.success_rows += 1;
+                    kept.note(state, &trade);
                     accept(state, trade);
                 }
                 Err((trade_no, problems)) => {
@@ -408,6 +439,57 @@ impl Parsed {
 }
 
 type Problems = Vec<(String, String)>;
+
+/// What the rows of one file accepted so far changed in the app's state, so that a file that
+/// fails as a whole after them ([`Limits::max_trades`]) leaves the state as it found it.
+struct Kept {
+    /// The sellers' earned revenue before the file (a map per seller and currency: small).
+    earned: BTreeMap<String, BTreeMap<String, i64>>,
+    /// The tradeNos accepted, in order.
+    trades: Vec<String>,
+    /// Each sale a RETURN or EXCHANGE changed, with its figures before, in order.
+    sales: Vec<(String, i64, i64)>,
+}
+
+impl Kept {
+    fn new(state: &InfiniaState) -> Self {
+        Self {
+            earned: state.earned.clone(),
+            trades: Vec::new(),
+            sales: Vec::new(),
+        }
+    }
+
+    /// Notes what accepting `trade` is about to change.
+    fn note(&mut self, state: &InfiniaState, trade: &Trade) {
+        self.trades.push(trade.trade_no.clone());
+        if let Some(sale) = trade
+            .original_trade_no
+            .as_ref()
+            .and_then(|o| state.trades.get(o))
+        {
+            self.sales.push((
+                sale.trade_no.clone(),
+                sale.returned_minor,
+                sale.exchanged_minor,
+            ));
+        }
+    }
+
+    /// Takes back every change noted, the latest first.
+    fn undo(self, state: &mut InfiniaState) {
+        for no in self.trades.iter().rev() {
+            state.trades.remove(no);
+        }
+        for (no, returned, exchanged) in self.sales.into_iter().rev() {
+            if let Some(sale) = state.trades.get_mut(&no) {
+                sale.returned_minor = returned;
+                sale.exchanged_minor = exchanged;
+            }
+        }
+        state.earned = self.earned;
+    }
+}
 
 /// A required cell left empty: every required column says so alike ("is required"), rather than
 /// one the checks of its value would give (`"" is not SALE, …`). `amount` keeps its own wording
@@ -852,5 +934,96 @@ mod unclosed_quote_tests {
             "{:?}",
             out.errors
         );
+    }
+}
+
+/// Regression: an app's accepted trades had no bound (upload, process, remove, upload new
+/// tradeNos …), and every one is held in memory, in the data dir and in each restart's checks.
+/// A file whose good rows would take the app past `[infinia] max_trades` fails as a whole,
+/// keeping none of its rows and changing nothing its rows before that one changed.
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+
+    const HEADER: &str =
+        "tradeNo,tradeType,orderNo,sellerId,originalTradeNo,tradeTime,currency,amount";
+
+    fn file(rows: &[&str]) -> Vec<u8> {
+        format!("{HEADER}\n{}\n", rows.join("\n")).into_bytes()
+    }
+
+    fn limited(max_trades: usize) -> Limits {
+        Limits {
+            max_error_rows: 1000,
+            max_trades,
+        }
+    }
+
+    #[test]
+    fn a_file_past_the_trade_limit_fails_as_a_whole_and_changes_nothing() {
+        let mut state = InfiniaState::default();
+        let first = file(&[
+            "A1,SALE,O1,S1,,2025-01-01 10:00:00,USD,100.00",
+            "A2,SALE,O2,S1,,2025-01-01 10:00:00,USD,50.00",
+        ]);
+        let out = parse(&first).apply(&mut state, "a.csv", limited(4));
+        assert_eq!((out.status, out.success_rows), (UploadStatus::Success, 2));
+        let before = format!("{:?}{:?}", *state.trades, state.earned);
+        // A bad row does not count; the third good row would be the app's fifth trade.
+        let second = file(&[
+            "R1,RETURN,O1,S1,A1,2025-01-02 10:00:00,USD,10.00",
+            "X1,EXCHANGE,O1,S1,A1,2025-01-02 10:00:00,USD,5.00",
+            "B1,SALE,O3,S1,,bad time,USD,1.00",
+            "B2,SALE,O4,S2,,2025-01-02 10:00:00,EUR,1.00",
+        ]);
+        let out = parse(&second).apply(&mut state, "b.csv", limited(4));
+        assert_eq!(out.status, UploadStatus::Failed);
+        assert_eq!(
+            (out.total_rows, out.success_rows, out.failed_rows),
+            (0, 0, 0)
+        );
+        let why = out.reason.unwrap_or_default();
+        assert_eq!(
+            why,
+            "row 5 would take the app's accepted trades past 4 ([infinia] max_trades): the app \
+             holds 2 accepted trades and this file's good rows up to row 5 are 3; the file was \
+             not processed (no row kept): upload fewer rows, reset the app (POST /__sim/reset) to \
+             drop its trades, or raise [infinia] max_trades"
+        );
+        assert_eq!(out.errors.len(), 1, "the error file says why");
+        assert_eq!(
+            format!("{:?}{:?}", *state.trades, state.earned),
+            before,
+            "the rows before it are taken back: trades, the sale's figures, earned revenue"
+        );
+        // Within the limit, the same rows are kept.
+        let out = parse(&second).apply(&mut state, "b.csv", limited(5));
+        assert_eq!(
+            (out.status, out.success_rows, out.failed_rows),
+            (UploadStatus::PartiallyFailed, 3, 1)
+        );
+        assert_eq!(state.trades.len(), 5);
+        assert_eq!(state.trades["A1"].returned_minor, 1_000);
+        // Full: the next good row fails its file; a file of only bad rows still reports them.
+        let out = parse(&file(&["C1,SALE,O5,S1,,2025-01-03 10:00:00,USD,1.00"])).apply(
+            &mut state,
+            "c.csv",
+            limited(5),
+        );
+        assert_eq!(out.status, UploadStatus::Failed);
+        assert!(out
+            .reason
+            .unwrap_or_default()
+            .contains("the app holds 5 accepted trades"));
+        let out = parse(&file(&["A1,SALE,O5,S1,,2025-01-03 10:00:00,USD,1.00"])).apply(
+            &mut state,
+            "d.csv",
+            limited(5),
+        );
+        assert_eq!(
+            (out.status, out.failed_rows, out.reason),
+            (UploadStatus::Failed, 1, None)
+        );
+        assert_eq!(state.trades.len(), 5);
     }
 }

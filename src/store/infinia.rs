@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::clock::Millis;
 use crate::money::Money;
-use crate::store::Refusal;
+use crate::store::{Refusal, Rows};
 
 /// The platform's own account in the ledger.
 pub const PLATFORM_ACCOUNT: &str = "infinia:platform";
@@ -41,8 +41,9 @@ pub struct InfiniaState {
     pub files: BTreeMap<String, StoredFile>,
     /// Trade-details files by file name (as uploaded to `/upload`).
     pub uploads: BTreeMap<String, Upload>,
-    /// Accepted trade rows by tradeNo.
-    pub trades: BTreeMap<String, Trade>,
+    /// Accepted trade rows by tradeNo (at most `[infinia] max_trades`). A [`Rows`]: the data
+    /// directory writes them again only when they changed.
+    pub trades: Rows<String, Trade>,
     /// Revenue earned from processed trade details: sellerId → currency → minor units.
     pub earned: BTreeMap<String, BTreeMap<String, i64>>,
     /// Revenue sharings by requestNo.

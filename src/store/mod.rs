@@ -91,6 +91,7 @@ pub mod platform;
 pub mod pockyt;
 pub mod refusal;
 pub mod request_nos;
+pub mod rows;
 pub mod whalet;
 pub mod whalet_trade;
 
@@ -105,6 +106,7 @@ pub use crate::tenant::{Provider, TenantId};
 pub use idempotency::{IdempotencyTable, Replay};
 pub use ledger::{Ledger, LedgerError};
 pub use refusal::Refusal;
+pub use rows::Rows;
 
 /// Everything one tenant owns.
 #[derive(Debug, Default, Serialize, Deserialize)]
