@@ -33,12 +33,17 @@ pub struct InfiniaConfig {
     pub sftp_max_files: usize,
     /// Row errors listed in one trade-details error file; the rest are counted in a last line.
     pub sftp_max_error_rows: usize,
+    /// Accepted trade rows one app keeps (its trade-details files together): a file that would
+    /// take the app past it fails as a whole, keeping none of its rows.
+    pub max_trades: usize,
     /// SFTP connections open at once (all apps); the extra one is closed at once.
     pub sftp_max_connections: usize,
-    /// Of those, connections not logged in yet (at least 1): when they are this many, a new
-    /// connection closes the oldest of them, so idle sockets neither take the places logged-in
-    /// sessions need nor keep out a client that logs in at once (OpenSSH's `MaxStartups`).
-    pub sftp_max_unauthenticated: usize,
+    /// Of those, connections not logged in yet (at least 1, at most `sftp_max_connections`):
+    /// when they are this many, a new connection closes the oldest of them, so idle sockets
+    /// neither take the places logged-in sessions need nor keep out a client that logs in at
+    /// once (OpenSSH's `MaxStartups`). Unset: [`Self::DEFAULT_MAX_UNAUTHENTICATED`], or
+    /// `sftp_max_connections` when that is lower ([`Self::max_unauthenticated`]).
+    pub sftp_max_unauthenticated: Option<usize>,
     /// An SSH connection that sends nothing for this long is closed (0: never).
     pub sftp_idle_timeout_ms: u64,
     /// A connection that has not logged in this long after it was accepted is closed.
@@ -93,10 +98,11 @@ impl Default for InfiniaConfig {
             sftp_max_bytes: 128 * 1024 * 1024,
             sftp_max_files: 1000,
             sftp_max_error_rows: 1000,
+            // Sixteen full-size files' worth of short rows (about 60 bytes each): far more than
+            // a test needs, while a data dir's first write and a restart of it stay seconds.
+            max_trades: 500_000,
             sftp_max_connections: 64,
-            // A quarter of the connections: a burst of scripts logging in at once fits (each
-            // takes milliseconds), and idle sockets leave 48 places to logged-in sessions.
-            sftp_max_unauthenticated: 16,
+            sftp_max_unauthenticated: None,
             // Five minutes: a person at an interactive `sftp` prompt is not cut off while
             // reading a listing, and a batch job that died holding its connection frees the slot
             // within minutes.
@@ -124,11 +130,34 @@ impl Default for InfiniaConfig {
 }
 
 impl InfiniaConfig {
+    /// A quarter of the default connections: a burst of scripts logging in at once fits (each
+    /// takes milliseconds), and idle sockets leave 48 places to logged-in sessions.
+    pub const DEFAULT_MAX_UNAUTHENTICATED: usize = 16;
+
+    /// `sftp_max_unauthenticated`, or when unset its default: 16, or `sftp_max_connections`
+    /// when that is lower (lowering only the connections needs no second key).
+    pub fn max_unauthenticated(&self) -> usize {
+        self.sftp_max_unauthenticated
+            .unwrap_or_else(|| Self::DEFAULT_MAX_UNAUTHENTICATED.min(self.sftp_max_connections))
+    }
+
     /// Refuses, at start, a `webhook_app_id` or `webhook_version` that the merchant's side
     /// would refuse in every webhook envelope: the values are read by the same rule as a
     /// request's envelope ([`crate::wire::infinia::parse_request`]: not empty, and no longer
-    /// than the envelope allows), so the limits are the request path's.
+    /// than the envelope allows), so the limits are the request path's. Also refuses an
+    /// `sftp_max_unauthenticated` above `sftp_max_connections`, the end of its range that
+    /// depends on another key (its lower end is `Config::bounds`').
     pub fn check(&self) -> anyhow::Result<()> {
+        if self.max_unauthenticated() > self.sftp_max_connections {
+            anyhow::bail!(
+                "[infinia] sftp_max_unauthenticated = {} is above [infinia] \
+                 sftp_max_connections = {}: connections not logged in yet are among the \
+                 connections open, so at most sftp_max_connections of them can wait; lower \
+                 sftp_max_unauthenticated or raise sftp_max_connections",
+                self.max_unauthenticated(),
+                self.sftp_max_connections
+            );
+        }
         let envelope = |app_id: &str, version: &str| {
             serde_json::json!({
                 "version": version,
@@ -251,6 +280,33 @@ mod tests {
         let why = check("webhook_app_id", &"a".repeat(65)).unwrap_err();
         assert!(why.contains("at most 64 are allowed"), "{why}");
         assert!(InfiniaConfig::default().check().is_ok());
+    }
+
+    /// Regression: an `sftp_max_unauthenticated` above `sftp_max_connections` was clamped
+    /// without a word, though its documented range ends at `sftp_max_connections`.
+    #[test]
+    fn sftp_max_unauthenticated_above_sftp_max_connections_is_refused_naming_both() {
+        let config = |text: &str| toml::from_str::<InfiniaConfig>(text).unwrap();
+        let refused = config("sftp_max_unauthenticated = 100\n")
+            .check()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("[infinia] sftp_max_unauthenticated = 100")
+                && refused.contains("[infinia] sftp_max_connections = 64"),
+            "{refused}"
+        );
+        assert!(config("sftp_max_unauthenticated = 64\n").check().is_ok());
+        assert!(
+            config("sftp_max_connections = 4\nsftp_max_unauthenticated = 4\n")
+                .check()
+                .is_ok()
+        );
+        // Unset, it follows a lower `sftp_max_connections`.
+        let lowered = config("sftp_max_connections = 4\n");
+        assert!(lowered.check().is_ok());
+        assert_eq!(lowered.max_unauthenticated(), 4);
+        assert_eq!(InfiniaConfig::default().max_unauthenticated(), 16);
     }
 
     /// `off` turns SFTP off in the file as on the command line; a value that is not an address

@@ -664,7 +664,9 @@ impl Config {
     /// max_request_data_chars` (no limit), `[infinia] sftp_idle_timeout_ms` (never) and
     /// `sftp_max_error_rows` (none listed, only counted). Delays (0: at once) are no limits.
     /// `[server] max_body_bytes_in_flight` and `[journal] max_bytes` depend on other keys:
-    /// [`ServerConfig::check_body_limits`], [`JournalConfig::check`].
+    /// [`ServerConfig::check_body_limits`], [`JournalConfig::check`]; so does the upper end of
+    /// `[infinia] sftp_max_unauthenticated` (`sftp_max_connections`):
+    /// [`infinia::InfiniaConfig::check`].
     fn bounds(&self) -> Vec<Bound> {
         let (server, notify, journal) = (&self.server, &self.notify, &self.journal);
         let (whalet, platform, infinia) = (&self.whalet, &self.platform, &self.infinia);
@@ -843,6 +845,14 @@ impl Config {
                 "expire every authorization link the moment it is made",
             ),
             Bound::new(
+                "[platform] max_seller_sessions",
+                platform.max_seller_sessions,
+                1,
+                platform_default.max_seller_sessions,
+                "keep no seller's login, so no seller could decide on the authorization page",
+            )
+            .at_most(platform::PlatformConfig::MAX_SELLER_SESSIONS),
+            Bound::new(
                 "[platform] max_materials",
                 platform.max_materials,
                 1,
@@ -885,6 +895,13 @@ impl Config {
                 "refuse every SFTP upload (no file could be created)",
             ),
             Bound::new(
+                "[infinia] max_trades",
+                infinia.max_trades,
+                1,
+                infinia_default.max_trades,
+                "fail every trade-details file that has a good row",
+            ),
+            Bound::new(
                 "[infinia] sftp_max_connections",
                 infinia.sftp_max_connections,
                 1,
@@ -893,9 +910,9 @@ impl Config {
             ),
             Bound::new(
                 "[infinia] sftp_max_unauthenticated",
-                infinia.sftp_max_unauthenticated,
+                infinia.max_unauthenticated(),
                 1,
-                infinia_default.sftp_max_unauthenticated,
+                infinia_default.max_unauthenticated(),
                 "close every SFTP connection before it could log in",
             ),
             Bound::new(

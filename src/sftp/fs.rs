@@ -212,6 +212,8 @@ pub struct SftpFs {
     area: Area,
     handles: HashMap<String, Open>,
     next: u64,
+    /// The connection it runs on: why the server closed it, for the files left open.
+    conn: Option<Arc<super::stream::Conn>>,
 }
 
 use super::paths::{denied, dir_attrs, file_attrs, missing, ok, refused_name};
@@ -226,7 +228,14 @@ impl SftpFs {
             area,
             handles: HashMap::new(),
             next: 1,
+            conn: None,
         }
+    }
+
+    /// The session runs on connection `conn`.
+    pub(super) fn of_connection(mut self, conn: Arc<super::stream::Conn>) -> Self {
+        self.conn = Some(conn);
+        self
     }
 
     fn state<R>(
@@ -373,11 +382,13 @@ impl SftpFs {
 
 impl Drop for SftpFs {
     /// The session ended: its handles let go of their files. A file it was the last to write
-    /// (no other session still writes it) is recorded INCOMPLETE, as is one a refused write
+    /// (no other session still writes it) is recorded INCOMPLETE (with the server's reason when
+    /// the server closed the connection: the idle timeout, a shutdown), as is one a refused write
     /// through its handle left partial (as `close` would); a file another session still
     /// writes is left to that session, whose close completes it.
     fn drop(&mut self) {
         let area = self.area;
+        let closed_why = self.conn.as_ref().and_then(|c| c.closed_why());
         for open in self.handles.values() {
             let Open::File {
                 file,
@@ -394,7 +405,8 @@ impl Drop for SftpFs {
                     process::upload_broken(&self.core, &self.tenant, area, &path, why);
                 }
                 (Some(path), None) if released.last_writer => {
-                    process::upload_interrupted(&self.core, &self.tenant, area, &path);
+                    let why = closed_why.as_deref();
+                    process::upload_interrupted(&self.core, &self.tenant, area, &path, why);
                 }
                 _ => {}
             }

@@ -9,9 +9,13 @@
 //! at most `sftp_max_unauthenticated` not logged in yet (a new one closes the oldest of those:
 //! [`Pool`]), logged in within `sftp_login_grace_ms` of being accepted, at most
 //! `sftp_max_auth_attempts` refused logins, and closed after `sftp_idle_timeout_ms` without a
-//! byte from the client. Whoever ends a
+//! byte from the client (timed here, from the bytes the TCP stream reads, not by the SSH
+//! library: it holds however the library's session loop is stuck). Whoever ends a
 //! connection first asks the client politely (SSH disconnect with the reason), then cuts the
-//! TCP stream if the session has not ended within [`CUT_AFTER`].
+//! TCP stream if the session has not ended within [`CUT_AFTER`]; the connection's place is
+//! given back, and its SFTP sessions end (a file they held open for writing is recorded
+//! INCOMPLETE with the reason), at most about 2 × [`CUT_AFTER`] later whatever the client or the
+//! library does.
 
 pub mod auth;
 pub mod fs;
@@ -40,25 +44,29 @@ use session::Login;
 /// How long a disconnected client has to close its side before the stream is cut.
 pub const CUT_AFTER: Duration = Duration::from_secs(1);
 
-/// The per-connection limits the accept loop applies itself (the idle timeout is the SSH
-/// library's `inactivity_timeout`).
+/// The per-connection limits the accept loop applies itself.
 #[derive(Clone, Copy)]
 struct Limits {
     max_connections: usize,
     max_unauthenticated: usize,
     login_grace: Duration,
     max_auth_attempts: usize,
+    /// `sftp_idle_timeout_ms`; None for 0 (never).
+    idle: Option<Duration>,
 }
 
 impl Limits {
     fn of(config: &InfiniaConfig) -> Self {
         Self {
             max_connections: config.sftp_max_connections.max(1),
+            // Above `sftp_max_connections` it is refused at start (`InfiniaConfig::check`).
             max_unauthenticated: config
-                .sftp_max_unauthenticated
+                .max_unauthenticated()
                 .clamp(1, config.sftp_max_connections.max(1)),
             login_grace: Duration::from_millis(config.sftp_login_grace_ms),
             max_auth_attempts: config.sftp_max_auth_attempts.max(1),
+            idle: (config.sftp_idle_timeout_ms > 0)
+                .then(|| Duration::from_millis(config.sftp_idle_timeout_ms)),
         }
     }
 }
@@ -93,14 +101,15 @@ pub fn spawn(core: &Core, stop: CancellationToken) -> Option<JoinHandle<()>> {
     if let Some(bound) = bound {
         tracing::info!(addr = %bound, "SFTP server listening (Infinia trade details, platform trade materials)");
     }
-    let idle = settings.sftp_idle_timeout_ms;
     let limits = Limits::of(settings);
     let config = Arc::new(russh::server::Config {
         keys: vec![host_key],
         auth_rejection_time: Duration::from_millis(200),
         auth_rejection_time_initial: Some(Duration::ZERO),
-        // Counts every byte the client sends, before and after login.
-        inactivity_timeout: (idle > 0).then(|| Duration::from_millis(idle)),
+        // None: `sftp_idle_timeout_ms` is applied by `connection`, which also names it (the
+        // library's timer ends the session without a word, and is not looked at while its
+        // loop waits elsewhere).
+        inactivity_timeout: None,
         // Informational: the library does not enforce it; `session::SshSession` does.
         max_auth_attempts: limits.max_auth_attempts,
         // Not the library's default (every method, hostbased and keyboard-interactive too).
@@ -335,12 +344,14 @@ async fn accept_loop(
         };
         let _ = stream.set_nodelay(true);
         let (login, watch_login) = watch::channel(Login::Pending);
+        let conn = stream::Conn::new();
         let handler = session::SshSession::new(
             core.clone(),
             Arc::clone(&open_files),
             login,
             place.0.clone(),
             limits.max_auth_attempts,
+            Arc::clone(&conn),
         );
         sessions.spawn(connection(
             Accepted {
@@ -348,6 +359,7 @@ async fn accept_loop(
                 peer,
                 at: accepted_at,
                 place,
+                conn,
             },
             handler,
             watch_login,
@@ -373,10 +385,12 @@ struct Accepted {
     peer: std::net::SocketAddr,
     at: Instant,
     place: Place,
+    conn: Arc<stream::Conn>,
 }
 
-/// One SSH connection from handshake to end, or until `stop`, the login grace time, too many
-/// refused logins, or a newer connection taking its place before it logged in.
+/// One SSH connection from handshake to end, or until `stop`, the login grace time, the idle
+/// timeout, too many refused logins, too much unread ([`stream::MAX_UNREAD_BYTES`]), or a newer
+/// connection taking its place before it logged in.
 async fn connection(
     accepted: Accepted,
     handler: session::SshSession,
@@ -390,7 +404,20 @@ async fn connection(
         peer,
         at,
         place,
+        conn,
     } = accepted;
+    // However this task ends (returned, or aborted at shutdown), the stream is cut and the
+    // connection's SFTP sessions end at once; except when the session ended by itself: its SFTP
+    // sessions then read what the client sent before it left (a CLOSE among it completes its
+    // file), then the end.
+    let cut_at_end = conn.cut.clone().drop_guard();
+    let cut = conn.cut.clone();
+    let idle_why = |idle: Option<Duration>| {
+        format!(
+            "no byte from the client for {} ms ([infinia] sftp_idle_timeout_ms)",
+            idle.unwrap_or_default().as_millis()
+        )
+    };
     let deadline = at + limits.login_grace;
     // `place` is held to the end of this task, and given back then, however it ends.
     let evicted = place.0.evicted.clone();
@@ -400,8 +427,7 @@ async fn connection(
          as connected",
         limits.max_unauthenticated
     );
-    let cut = CancellationToken::new();
-    let stream = stream::Cuttable::new(stream, cut.clone());
+    let stream = stream::Cuttable::new(stream, Arc::clone(&conn));
     // The version exchange (the library's part before it spawns the session) counts against
     // the login grace time too; returning drops, and so closes, the stream.
     let started = tokio::select! {
@@ -409,6 +435,9 @@ async fn connection(
         _ = stop.cancelled() => return,
         () = evicted.cancelled() => {
             return tracing::info!(peer = %peer, reason = %evicted_why, "sftp connection closed by the server");
+        }
+        () = conn.idle(limits.idle) => {
+            return tracing::info!(peer = %peer, reason = %idle_why(limits.idle), "sftp connection closed by the server");
         }
     };
     let mut running = match started {
@@ -422,6 +451,7 @@ async fn connection(
     let (reason, why) = loop {
         tokio::select! {
             ended = &mut running => {
+                cut_at_end.disarm();
                 if let Err(e) = ended {
                     tracing::debug!(peer = %peer, error = %e, "sftp session ended");
                 }
@@ -432,6 +462,12 @@ async fn connection(
             }
             () = evicted.cancelled() => {
                 break (russh::Disconnect::TooManyConnections, evicted_why.clone());
+            }
+            () = conn.idle(limits.idle) => {
+                break (russh::Disconnect::ByApplication, idle_why(limits.idle));
+            }
+            why = conn.close_asked() => {
+                break (russh::Disconnect::ByApplication, why);
             }
             () = tokio::time::sleep_until(deadline), if *login.borrow() != Login::Accepted => {
                 break (
@@ -449,14 +485,17 @@ async fn connection(
                 Ok(()) => {}
                 // The session dropped its handler: it is ending.
                 Err(_) => {
-                    let _ = tokio::time::timeout(CUT_AFTER, &mut running).await;
-                    cut.cancel();
+                    if tokio::time::timeout(CUT_AFTER, &mut running).await.is_ok() {
+                        cut_at_end.disarm();
+                    }
                     return;
                 }
             },
         }
     };
-    tracing::info!(peer = %peer, reason = %why, "sftp connection closed by the server");
+    // Before the sessions end: the files they leave open are recorded with this reason.
+    conn.closing(&why);
+    tracing::info!(peer = %peer, user = %conn.user(), reason = %why, "sftp connection closed by the server");
     let polite = tokio::time::timeout(CUT_AFTER, async {
         let _ = handle.disconnect(reason, why, "en".into()).await;
         let _ = (&mut running).await;
@@ -499,6 +538,7 @@ mod tests {
             max_unauthenticated,
             login_grace: Duration::from_secs(60),
             max_auth_attempts: 6,
+            idle: None,
         }
     }
 

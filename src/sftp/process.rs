@@ -289,7 +289,11 @@ fn settle(core: &Core, tenant: &TenantId, name: &str, pending: Pending, read: Re
                 if file.is_some_and(|f| f.data != bytes) {
                     return;
                 }
-                parsed.apply(s, name, max_error_rows)
+                let limits = trade_details::Limits {
+                    max_error_rows,
+                    max_trades: config.max_trades,
+                };
+                parsed.apply(s, name, limits)
             }
         };
         let mut reason = outcome.reason.clone();
@@ -415,13 +419,33 @@ pub fn renamed_away(core: &Core, tenant: &TenantId, name: &str, to: &str) {
 }
 
 /// The session ended with `path` still open for writing: the partial file is not processed.
-pub fn upload_interrupted(core: &Core, tenant: &TenantId, area: Area, path: &str) {
+/// `closed_why` is the server's reason when the server closed the connection (the idle
+/// timeout, a shutdown), None when the client ended it.
+pub fn upload_interrupted(
+    core: &Core,
+    tenant: &TenantId,
+    area: Area,
+    path: &str,
+    closed_why: Option<&str>,
+) {
+    let Some(why) = closed_why else {
+        return upload_abandoned(
+            core,
+            (tenant, area),
+            path,
+            "the SFTP session ended with the file still open",
+            "the SFTP session ended before the file was closed; the partial file was not processed — upload it again",
+        );
+    };
     upload_abandoned(
         core,
         (tenant, area),
         path,
-        "the SFTP session ended with the file still open",
-        "the SFTP session ended before the file was closed; the partial file was not processed — upload it again",
+        &format!("the server closed the SFTP connection with the file still open: {why}"),
+        &format!(
+            "the server closed the SFTP connection before the file was closed ({why}); the \
+             partial file was not processed — upload it again"
+        ),
     );
 }
 

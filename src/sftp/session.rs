@@ -42,6 +42,8 @@ pub struct SshSession {
     seat: super::Seat,
     refusals: usize,
     max_refusals: usize,
+    /// The connection as its task watches it (its SFTP streams and sessions report to it).
+    conn: Arc<super::stream::Conn>,
 }
 
 impl SshSession {
@@ -51,6 +53,7 @@ impl SshSession {
         login: watch::Sender<Login>,
         seat: super::Seat,
         max_refusals: usize,
+        conn: Arc<super::stream::Conn>,
     ) -> Self {
         Self {
             core,
@@ -62,6 +65,7 @@ impl SshSession {
             seat,
             refusals: 0,
             max_refusals,
+            conn,
         }
     }
 
@@ -117,6 +121,7 @@ impl SshSession {
                     if !self.seat.log_in() {
                         return no_more_methods();
                     }
+                    self.conn.logged_in(user);
                     self.user = Some(account);
                 }
                 Auth::Accept
@@ -235,10 +240,12 @@ impl russh::server::Handler for SshSession {
             Arc::clone(&self.open_files),
             user.tenant(),
             user.area(),
-        );
+        )
+        .of_connection(Arc::clone(&self.conn));
         let config = russh_sftp::server::Config::default();
-        let stream =
-            super::stream::Framed::new(channel.into_stream(), config.max_client_packet_len);
+        // Not the library's `into_stream`: see `Drained` (a pipelining client jammed it).
+        let channel = super::stream::drained(channel.split(), Arc::clone(&self.conn));
+        let stream = super::stream::Framed::new(channel, config.max_client_packet_len);
         russh_sftp::server::run_with_config(stream, fs, config).await;
         Ok(())
     }
