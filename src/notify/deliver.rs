@@ -924,24 +924,34 @@ mod tests {
         );
     }
 
-    /// A receiver slower than the attempt timeout holds a clean stop no longer than the
-    /// timeout: the attempt is recorded as timed out, its retry scheduled.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_clean_stop_records_an_attempt_that_times_out_with_its_retry() {
+    /// An outbox (attempt timeout `timeout`, manual clock) whose one notification's first
+    /// attempt is at a receiver that answers after `answer_after`: returned once the request
+    /// arrived, with the notification and the advance that runs the attempt.
+    async fn attempt_in_flight(
+        timeout: Duration,
+        answer_after: Duration,
+    ) -> (Outbox, String, tokio::task::JoinHandle<()>) {
         let clock = Clock::new(ClockMode::Manual, Some(0));
-        let timeout = Duration::from_millis(300);
         let outbox = Outbox::new(clock.clone(), HttpClient::new(), timeout, 10);
         let arrived = Arc::new(AtomicUsize::new(0));
-        let url = counting_receiver(Duration::from_secs(30), arrived.clone()).await;
+        let url = counting_receiver(answer_after, arrived.clone()).await;
         outbox.register("slow", Arc::new(Acking(url)));
         let id = outbox.enqueue(spec("slow", "m", 1));
-        let advancing = tokio::spawn({
-            let clock = clock.clone();
-            async move { clock.advance(0).await }
+        let advancing = tokio::spawn(async move {
+            clock.advance(0).await;
         });
         while arrived.load(AtomicOrdering::SeqCst) == 0 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+        (outbox, id, advancing)
+    }
+
+    /// A receiver slower than the attempt timeout holds a clean stop no longer than the
+    /// timeout: the attempt is recorded as timed out, its retry scheduled.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_clean_stop_records_an_attempt_that_times_out_with_its_retry() {
+        let timeout = Duration::from_millis(300);
+        let (outbox, id, advancing) = attempt_in_flight(timeout, Duration::from_secs(30)).await;
         let began = Instant::now();
         outbox.stop();
         let left = outbox
@@ -965,24 +975,8 @@ mod tests {
     /// failed for that reason, its retry scheduled, rather than dropped unrecorded.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_clean_stop_cuts_off_an_answer_it_may_not_wait_for_and_records_it() {
-        let clock = Clock::new(ClockMode::Manual, Some(0));
-        let outbox = Outbox::new(
-            clock.clone(),
-            HttpClient::new(),
-            Duration::from_secs(60),
-            10,
-        );
-        let arrived = Arc::new(AtomicUsize::new(0));
-        let url = counting_receiver(Duration::from_secs(60), arrived.clone()).await;
-        outbox.register("slow", Arc::new(Acking(url)));
-        let id = outbox.enqueue(spec("slow", "m", 1));
-        let advancing = tokio::spawn({
-            let clock = clock.clone();
-            async move { clock.advance(0).await }
-        });
-        while arrived.load(AtomicOrdering::SeqCst) == 0 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        let (outbox, id, advancing) =
+            attempt_in_flight(Duration::from_secs(60), Duration::from_secs(60)).await;
         let began = Instant::now();
         outbox.stop();
         let deadline = tokio::time::Instant::now() + Duration::from_millis(300);

@@ -7,11 +7,12 @@
 
 use std::time::Duration;
 
-use fantoccini::{Client, Locator};
-use serde_json::{json, Value};
+use fantoccini::Locator;
+use serde_json::json;
 
 use crate::browser::{self, Browser};
 use crate::dashboard::support::{assert_no_script_errors, open, wait_text};
+use crate::fweb50::{js, wait_js};
 use crate::helpers::{platform_call, spawn_app, spawn_with, Setup, TestApp};
 use crate::infinia::support::{binding_request, Merchant};
 use crate::platform::bind_body;
@@ -291,24 +292,6 @@ fn max_seller_sessions_is_refused_out_of_its_range() {
             "{e}"
         );
     }
-}
-
-/// Runs `script` in the page and answers its value.
-async fn js(c: &Client, script: &str) -> Value {
-    c.execute(script, vec![]).await.unwrap()
-}
-
-/// Waits (bounded) until `script` answers `expected`; fails with what it last answered.
-async fn wait_js(c: &Client, script: &str, expected: &Value) {
-    let mut seen = Value::Null;
-    for _ in 0..150 {
-        seen = js(c, script).await;
-        if &seen == expected {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{script}: expected {expected}, last saw {seen}");
 }
 
 /// The seller opens `link` in the browser and logs in with the demo account.

@@ -30,12 +30,12 @@ fn with_token(extra: &str) -> Setup {
 }
 
 /// Runs `script` in the page and answers its value.
-async fn js(c: &Client, script: &str) -> Value {
+pub(crate) async fn js(c: &Client, script: &str) -> Value {
     c.execute(script, vec![]).await.unwrap()
 }
 
 /// Waits (bounded) until `script` answers `expected`; fails with what it last answered.
-async fn wait_js(c: &Client, script: &str, expected: &Value) {
+pub(crate) async fn wait_js(c: &Client, script: &str, expected: &Value) {
     let mut seen = Value::Null;
     for _ in 0..150 {
         seen = js(c, script).await;
