@@ -23,7 +23,8 @@ impl std::io::Write for Logs {
     }
 }
 
-/// Captures this thread's log lines at `level` and above until the guard is dropped. A test
+/// Captures this thread's log lines at `level` and above, without the terminal's colours
+/// (`name=value` as written), until the guard is dropped. A test
 /// that met a callsite first with no subscriber may have cached it as never wanted; the cache
 /// is rebuilt so that this capture sees it.
 pub(crate) fn capture(level: tracing::Level) -> (Logs, tracing::subscriber::DefaultGuard) {
@@ -31,6 +32,7 @@ pub(crate) fn capture(level: tracing::Level) -> (Logs, tracing::subscriber::Defa
     let writer = logs.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(level)
+        .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
     let guard = tracing::subscriber::set_default(subscriber);

@@ -85,27 +85,24 @@ impl Outbox {
         let copy = (snapshot.series, snapshot.incarnation);
         let now = self.inner.clock.now();
         let closed = self.closed(&snapshot);
-        let (outcome, delays) = match (transport, url, closed) {
-            (Some(t), _, Some(refused)) => (refused, t.retry_delays()),
-            (None, _, _) => (
-                Outcome::failed(
-                    now,
-                    format!(
-                        "no transport is registered for channel {}",
-                        snapshot.channel
-                    ),
+        let outcome = match (&transport, url, closed) {
+            (Some(_), _, Some(refused)) => refused,
+            (None, _, _) => Outcome::failed(
+                now,
+                format!(
+                    "no transport is registered for channel {}",
+                    snapshot.channel
                 ),
-                Vec::new(),
             ),
-            (Some(t), Err(why), None) => (Outcome::failed(now, why), t.retry_delays()),
-            (Some(t), Ok(url), None) => match self.send(seq, copy, &t, &url, snapshot).await {
-                Some(outcome) => (outcome, t.retry_delays()),
+            (Some(_), Err(why), None) => Outcome::failed(now, why),
+            (Some(t), Ok(url), None) => match self.send(seq, copy, t, &url, snapshot).await {
+                Some(outcome) => outcome,
                 // Forgotten while it waited for its place, or a clean stop began before it sent:
                 // nothing was sent, nothing to record.
                 None => return,
             },
         };
-        self.record(seq, copy, (outcome, sent_to), &delays);
+        self.record(seq, copy, (outcome, sent_to), transport.as_ref());
     }
 
     /// Whether a clean stop has begun: an attempt that has sent nothing yet leaves its
@@ -307,14 +304,16 @@ impl Outbox {
 
     /// Writes the attempt into the ledger and schedules what follows from it.
     /// `(series, incarnation)` name the copy the attempt was made on: one an import replaced
-    /// meanwhile gets nothing.
+    /// meanwhile gets nothing. `transport` (none when the channel has none) gives the retry
+    /// delays and says what a notification that exhausted them logs.
     fn record(
         &self,
         seq: u64,
         (series, incarnation): (u32, u64),
         (outcome, url): (Outcome, Option<String>),
-        delays: &[i64],
+        transport: Option<&Arc<dyn Transport>>,
     ) {
+        let delays = transport.map(|t| t.retry_delays()).unwrap_or_default();
         let outcome = outcome.bounded();
         let now = self.inner.clock.now();
         let mut follow_ups: Vec<(u64, Millis)> = Vec::new();
@@ -331,7 +330,7 @@ impl Outbox {
             let in_series = n.attempts.iter().filter(|a| a.series == series).count();
             let next = match &outcome.verdict {
                 Ok(()) => None,
-                Err(_) => schedule::retry_delay(delays, in_series + 1)
+                Err(_) => schedule::retry_delay(&delays, in_series + 1)
                     .map(|d| schedule::due_after(now, d)),
             };
             n.attempts.push(Attempt {
@@ -369,7 +368,10 @@ impl Outbox {
                 }
                 (Err(why), None) => {
                     n.status = Status::Exhausted;
-                    offline_notice(n, why);
+                    match transport {
+                        Some(t) => t.exhausted(n, why),
+                        None => crate::notify::exhausted_retries(n, why),
+                    }
                     true
                 }
             };
@@ -388,50 +390,6 @@ impl Outbox {
             self.schedule_attempt(seq, at);
         }
         self.announce();
-    }
-}
-
-/// The log line of a notification that exhausted its retries (target
-/// `whalet_sim::notify::offline` for every channel, so that one filter finds them all). Whalet
-/// (the Open API and whalet-platform, channel `whalet`) documents that it then "notifies the
-/// partner offline", and its line says so; Infinia Pay and Pockyt document only their retries,
-/// and theirs say no more than that. Each names the key the receiver saw: the requestNo of a
-/// Whalet notification or an Infinia webhook, the transactionNo of a Pockyt IPN (which carries
-/// no requestNo; the ledger's businessId).
-fn offline_notice(n: &Notification, last_error: &str) {
-    const TARGET: &str = "whalet_sim::notify::offline";
-    let attempts = n.attempts.len();
-    match n.channel {
-        "whalet" => tracing::warn!(
-            target: TARGET,
-            notification = %n.id,
-            tenant = %n.tenant,
-            topic = %n.topic,
-            request_no = %n.request_no,
-            attempts,
-            last_error = %last_error,
-            "offline notice: notification exhausted its retries; the partner would now be told offline"
-        ),
-        "pockyt" => tracing::warn!(
-            target: TARGET,
-            notification = %n.id,
-            tenant = %n.tenant,
-            topic = %n.topic,
-            transaction_no = %n.business_id.as_deref().unwrap_or(""),
-            attempts,
-            last_error = %last_error,
-            "notification exhausted its retries"
-        ),
-        _ => tracing::warn!(
-            target: TARGET,
-            notification = %n.id,
-            tenant = %n.tenant,
-            topic = %n.topic,
-            request_no = %n.request_no,
-            attempts,
-            last_error = %last_error,
-            "notification exhausted its retries"
-        ),
     }
 }
 
@@ -804,7 +762,7 @@ mod tests {
             assert!(a.verdict.ends_with(" more bytes"), "{}", a.verdict);
         }
         let logged = logs.text();
-        assert!(logged.contains("offline notice"), "{logged}");
+        assert!(logged.contains("exhausted its retries"), "{logged}");
         assert!(
             logged.len() < 2 * VERDICT_BYTES,
             "{} bytes logged",
@@ -812,59 +770,63 @@ mod tests {
         );
     }
 
-    /// Regression (t55c): the offline notice, Whalet's documented rule, was logged for
-    /// Infinia's webhooks and Pockyt's IPNs too, and named a Pockyt IPN by a requestNo it never
-    /// carries. Whalet's line (the Open API and whalet-platform) keeps the offline wording;
-    /// Infinia's and Pockyt's say only that the retries are exhausted, Pockyt's naming the
-    /// transactionNo the merchant saw.
+    /// A transport that counts the exhausted notifications it is told of.
+    struct Telling(String, Arc<AtomicUsize>);
+
+    impl Transport for Telling {
+        fn url(&self, _: &TenantId) -> Result<String, String> {
+            Ok(self.0.clone())
+        }
+        fn seal(&self, n: &Notification, _: bool) -> Result<Sealed, String> {
+            Acking(self.0.clone()).seal(n, false)
+        }
+        fn judge(&self, _: &Notification, status: u16, _: &[u8]) -> Result<(), String> {
+            Err(format!("HTTP {status} refused"))
+        }
+        fn retry_delays(&self) -> Vec<i64> {
+            vec![100]
+        }
+        fn exhausted(&self, n: &Notification, last_error: &str) {
+            assert_eq!(n.status, Status::Exhausted);
+            assert_eq!(n.attempts.len(), 2);
+            assert_eq!(last_error, "HTTP 200 refused");
+            self.1.fetch_add(1, AtomicOrdering::SeqCst);
+        }
+    }
+
+    /// Regression (t55c): the exhausted notification's log line is the surface's to write (its
+    /// transport's), once per notification; a channel with no transport gets the plain line,
+    /// naming the requestNo, with no offline wording (Whalet's rule alone).
     #[tokio::test]
-    async fn only_whalet_exhaustion_is_an_offline_notice_and_pockyts_names_its_transaction() {
+    async fn an_exhausted_notification_is_told_to_its_own_transport_once() {
         let clock = Clock::new(ClockMode::Manual, Some(0));
-        let outbox = Outbox::new(clock, HttpClient::new(), Duration::from_secs(5), 10);
-        let logged = |channel: &'static str| {
-            let id = outbox.enqueue(NotificationSpec {
-                business_id: Some("T2026ABC".into()),
-                request_no: Some("R-42".into()),
-                ..spec(channel, "m1", 1)
-            });
-            let n = outbox.get(&id).unwrap();
-            let (logs, _logging) = crate::test_logs::capture(tracing::Level::WARN);
-            offline_notice(&n, "HTTP 500");
-            // Without the terminal's colours: `name=value` as written.
-            let mut plain = String::new();
-            let mut text = logs.text();
-            while let Some(at) = text.find('\x1b') {
-                plain.push_str(&text[..at]);
-                let rest = &text[at..];
-                text = rest[rest.find('m').map_or(rest.len(), |m| m + 1)..].to_owned();
-            }
-            plain + &text
-        };
-        let whalet = logged("whalet");
-        assert!(
-            whalet.contains("offline notice: notification exhausted its retries; the partner would now be told offline"),
-            "{whalet}"
+        let outbox = Outbox::new(clock.clone(), HttpClient::new(), Duration::from_secs(5), 10);
+        let told = Arc::new(AtomicUsize::new(0));
+        outbox.register(
+            "told",
+            Arc::new(Telling(ack_receiver().await, told.clone())),
         );
-        assert!(whalet.contains("request_no=R-42"), "{whalet}");
-        assert!(whalet.contains("whalet_sim::notify::offline"), "{whalet}");
-        let infinia = logged("infinia");
+        let id = outbox.enqueue(spec("told", "m1", 1));
+        clock.advance(1_000).await;
+        assert_eq!(outbox.get(&id).unwrap().status, Status::Exhausted);
+        assert_eq!(told.load(AtomicOrdering::SeqCst), 1);
+
+        let (logs, _logging) = crate::test_logs::capture(tracing::Level::WARN);
+        let id = outbox.enqueue(NotificationSpec {
+            request_no: Some("R-42".into()),
+            ..spec("nobody", "m1", 2)
+        });
+        clock.advance(1_000).await;
+        assert_eq!(outbox.get(&id).unwrap().status, Status::Exhausted);
+        let logged = logs.text();
         assert!(
-            infinia.contains("notification exhausted its retries"),
-            "{infinia}"
+            logged.contains("notification exhausted its retries"),
+            "{logged}"
         );
-        assert!(!infinia.contains("told offline"), "{infinia}");
-        assert!(!infinia.contains("offline notice"), "{infinia}");
-        assert!(infinia.contains("request_no=R-42"), "{infinia}");
-        let pockyt = logged("pockyt");
-        assert!(
-            pockyt.contains("notification exhausted its retries"),
-            "{pockyt}"
-        );
-        assert!(!pockyt.contains("told offline"), "{pockyt}");
-        assert!(!pockyt.contains("offline notice"), "{pockyt}");
-        assert!(pockyt.contains("transaction_no=T2026ABC"), "{pockyt}");
-        assert!(!pockyt.contains("request_no"), "{pockyt}");
-        assert!(pockyt.contains("last_error=HTTP 500"), "{pockyt}");
+        assert!(logged.contains("request_no=R-42"), "{logged}");
+        assert!(logged.contains("whalet_sim::notify::offline"), "{logged}");
+        assert!(!logged.contains("offline notice"), "{logged}");
+        assert_eq!(told.load(AtomicOrdering::SeqCst), 1);
     }
 
     /// A clean stop (t55c F1) waits for the attempt whose request is under way, which records

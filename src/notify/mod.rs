@@ -130,6 +130,32 @@ pub trait Transport: Send + Sync + 'static {
     fn judge(&self, n: &Notification, status: u16, body: &[u8]) -> Result<(), String>;
     /// Delays before each retry, in virtual ms.
     fn retry_delays(&self) -> Vec<i64>;
+    /// Logs `n`, which has exhausted its retries (`last_error`, its last attempt's reason),
+    /// under [`EXHAUSTED_TARGET`]. By default the line says only that, naming the requestNo; a
+    /// surface that documents more (Whalet's offline notice) or whose receiver knows the
+    /// notification by another key (Pockyt's transactionNo) writes its own.
+    fn exhausted(&self, n: &Notification, last_error: &str) {
+        exhausted_retries(n, last_error);
+    }
+}
+
+/// The log target of every notification that exhausted its retries, whatever its surface, so
+/// that one filter finds them all.
+pub const EXHAUSTED_TARGET: &str = "whalet_sim::notify::offline";
+
+/// The plain line of a notification that exhausted its retries ([`Transport::exhausted`]'s
+/// default, also written for a channel with no transport).
+pub fn exhausted_retries(n: &Notification, last_error: &str) {
+    tracing::warn!(
+        target: EXHAUSTED_TARGET,
+        notification = %n.id,
+        tenant = %n.tenant,
+        topic = %n.topic,
+        request_no = %n.request_no,
+        attempts = n.attempts.len(),
+        last_error = %last_error,
+        "notification exhausted its retries"
+    );
 }
 
 /// A surface's answer to [`Transport::url`]: `configured` is the tenant's notify URL as the

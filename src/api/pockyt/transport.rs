@@ -9,7 +9,9 @@ use serde_json::Value;
 
 use crate::api::pockyt::Merchants;
 use crate::config::pockyt::IpnFormat;
-use crate::notify::{configured_url, judge_status, schedule, Notification, Sealed, Transport};
+use crate::notify::{
+    configured_url, judge_status, schedule, Notification, Sealed, Transport, EXHAUSTED_TARGET,
+};
 use crate::tenant::TenantId;
 use crate::wire::pockyt as wire;
 
@@ -68,5 +70,65 @@ impl Transport for PockytTransport {
 
     fn retry_delays(&self) -> Vec<i64> {
         schedule::POCKYT_RETRY_MS.to_vec()
+    }
+
+    /// An IPN carries no requestNo: the line names the transactionNo the merchant saw (the
+    /// ledger's businessId).
+    fn exhausted(&self, n: &Notification, last_error: &str) {
+        tracing::warn!(
+            target: EXHAUSTED_TARGET,
+            notification = %n.id,
+            tenant = %n.tenant,
+            topic = %n.topic,
+            transaction_no = %n.business_id.as_deref().unwrap_or(""),
+            attempts = n.attempts.len(),
+            last_error = %last_error,
+            "notification exhausted its retries"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::notify::NotificationSpec;
+    use crate::tenant::Provider;
+
+    /// Regression (t55c): an exhausted IPN was logged as Whalet's offline notice and named by a
+    /// requestNo it never carries. Its line says only that the retries are spent and names the
+    /// transactionNo the merchant saw.
+    #[test]
+    fn an_exhausted_ipn_names_its_transaction_and_no_offline_notice() {
+        let config = crate::config::Config::parse(
+            "[[pockyt.merchants]]\nmerchant_no = \"7\"\nstore_no = \"1\"\ntoken = \"t\"\n",
+        )
+        .unwrap();
+        let transport = PockytTransport {
+            merchants: Arc::new(Merchants::from_config(&config.pockyt, None).unwrap()),
+        };
+        let spec = NotificationSpec {
+            business_id: Some("T2026ABC".into()),
+            ..NotificationSpec::new(
+                TenantId::new(Provider::Pockyt, "7"),
+                "pockyt",
+                "payout".into(),
+                serde_json::json!({"transactionNo": "T2026ABC"}),
+            )
+        };
+        let n = Notification::pending("ntf_000001".into(), "N1".into(), spec, 0);
+        let (logs, _logging) = crate::test_logs::capture(tracing::Level::WARN);
+        transport.exhausted(&n, "HTTP 500");
+        let logged = logs.text();
+        assert!(
+            logged.contains("notification exhausted its retries"),
+            "{logged}"
+        );
+        assert!(logged.contains("transaction_no=T2026ABC"), "{logged}");
+        assert!(logged.contains("last_error=HTTP 500"), "{logged}");
+        assert!(logged.contains(EXHAUSTED_TARGET), "{logged}");
+        assert!(!logged.contains("told offline"), "{logged}");
+        assert!(!logged.contains("offline notice"), "{logged}");
+        assert!(!logged.contains("request_no"), "{logged}");
     }
 }

@@ -6,7 +6,9 @@
 use std::sync::Arc;
 
 use crate::api::whalet::partners::{Partner, Partners};
-use crate::notify::{configured_url, judge_status, schedule, Notification, Sealed, Transport};
+use crate::notify::{
+    configured_url, judge_status, schedule, Notification, Sealed, Transport, EXHAUSTED_TARGET,
+};
 use crate::tenant::TenantId;
 use crate::text::{bound, echo, ECHO_BYTES};
 use serde_json::Value;
@@ -147,6 +149,21 @@ impl Transport for WhaletTransport {
 
     fn retry_delays(&self) -> Vec<i64> {
         schedule::WHALET_RETRY_MS.to_vec()
+    }
+
+    /// Whalet (the Open API and whalet-platform) documents that, its retries spent, it
+    /// notifies the partner offline: the line says so.
+    fn exhausted(&self, n: &Notification, last_error: &str) {
+        tracing::warn!(
+            target: EXHAUSTED_TARGET,
+            notification = %n.id,
+            tenant = %n.tenant,
+            topic = %n.topic,
+            request_no = %n.request_no,
+            attempts = n.attempts.len(),
+            last_error = %last_error,
+            "offline notice: notification exhausted its retries; the partner would now be told offline"
+        );
     }
 }
 
@@ -461,5 +478,26 @@ mod tests {
                 assert_eq!(accepted, !partner.ack_sign_required, "{body}");
             }
         }
+    }
+
+    /// Regression (t55c): Whalet's exhausted notification is its documented offline notice,
+    /// named by its requestNo, under the target every surface's line shares.
+    #[test]
+    fn an_exhausted_notification_is_an_offline_notice() {
+        let (logs, _logging) = crate::test_logs::capture(tracing::Level::WARN);
+        let mut n = notification();
+        n.request_no = "R-42".into();
+        transport(false).exhausted(&n, "HTTP 500");
+        let logged = logs.text();
+        assert!(
+            logged.contains(
+                "offline notice: notification exhausted its retries; the partner would now be \
+                 told offline"
+            ),
+            "{logged}"
+        );
+        assert!(logged.contains("request_no=R-42"), "{logged}");
+        assert!(logged.contains("last_error=HTTP 500"), "{logged}");
+        assert!(logged.contains(EXHAUSTED_TARGET), "{logged}");
     }
 }
