@@ -12,8 +12,8 @@ use std::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{
-    schedule, Attempt, Notification, Outbox, Sealed, Status, Target, Transport, MAX_KEPT_TARGETS,
-    VERDICT_BYTES,
+    schedule, Attempt, Exhausted, Notification, Outbox, Sealed, Status, Target, Transport,
+    MAX_KEPT_TARGETS, VERDICT_BYTES,
 };
 use crate::clock::{format, system_now, Millis};
 use crate::http::client::MAX_ANSWER_BYTES;
@@ -368,10 +368,9 @@ impl Outbox {
                 }
                 (Err(why), None) => {
                     n.status = Status::Exhausted;
-                    match transport {
-                        Some(t) => t.exhausted(n, why),
-                        None => crate::notify::exhausted_retries(n, why),
-                    }
+                    transport
+                        .map_or_else(|| Exhausted::retries(n), |t| t.exhausted(n))
+                        .log(n, why);
                     true
                 }
             };
@@ -786,11 +785,14 @@ mod tests {
         fn retry_delays(&self) -> Vec<i64> {
             vec![100]
         }
-        fn exhausted(&self, n: &Notification, last_error: &str) {
+        fn exhausted(&self, n: &Notification) -> Exhausted {
             assert_eq!(n.status, Status::Exhausted);
             assert_eq!(n.attempts.len(), 2);
-            assert_eq!(last_error, "HTTP 200 refused");
             self.1.fetch_add(1, AtomicOrdering::SeqCst);
+            Exhausted {
+                message: "told",
+                key: ("requestNo", n.request_no.clone()),
+            }
         }
     }
 
@@ -823,7 +825,11 @@ mod tests {
             logged.contains("notification exhausted its retries"),
             "{logged}"
         );
-        assert!(logged.contains("request_no=R-42"), "{logged}");
+        assert!(logged.contains("(requestNo R-42)"), "{logged}");
+        assert!(
+            logged.contains("last_error=no transport is registered for channel nobody"),
+            "{logged}"
+        );
         assert!(logged.contains("whalet_sim::notify::offline"), "{logged}");
         assert!(!logged.contains("offline notice"), "{logged}");
         assert_eq!(told.load(AtomicOrdering::SeqCst), 1);

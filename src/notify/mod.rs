@@ -130,32 +130,47 @@ pub trait Transport: Send + Sync + 'static {
     fn judge(&self, n: &Notification, status: u16, body: &[u8]) -> Result<(), String>;
     /// Delays before each retry, in virtual ms.
     fn retry_delays(&self) -> Vec<i64>;
-    /// Logs `n`, which has exhausted its retries (`last_error`, its last attempt's reason),
-    /// under [`EXHAUSTED_TARGET`]. By default the line says only that, naming the requestNo; a
-    /// surface that documents more (Whalet's offline notice) or whose receiver knows the
-    /// notification by another key (Pockyt's transactionNo) writes its own.
-    fn exhausted(&self, n: &Notification, last_error: &str) {
-        exhausted_retries(n, last_error);
+    /// The log line of `n`, which has exhausted its retries. By default it says only that,
+    /// naming the requestNo; a surface that documents more (Whalet's offline notice) or whose
+    /// receiver knows the notification by another key (Pockyt's transactionNo) says so here.
+    fn exhausted(&self, n: &Notification) -> Exhausted {
+        Exhausted::retries(n)
     }
 }
 
-/// The log target of every notification that exhausted its retries, whatever its surface, so
-/// that one filter finds them all.
-pub const EXHAUSTED_TARGET: &str = "whalet_sim::notify::offline";
+/// What the log line of a notification that exhausted its retries says ([`Transport::exhausted`]):
+/// one `WARN` line under the target `whalet_sim::notify::offline` whatever the surface, so that
+/// one filter finds them all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exhausted {
+    pub message: &'static str,
+    /// The key the receiver knows the notification by, as the line names it: (name, value).
+    pub key: (&'static str, String),
+}
 
-/// The plain line of a notification that exhausted its retries ([`Transport::exhausted`]'s
-/// default, also written for a channel with no transport).
-pub fn exhausted_retries(n: &Notification, last_error: &str) {
-    tracing::warn!(
-        target: EXHAUSTED_TARGET,
-        notification = %n.id,
-        tenant = %n.tenant,
-        topic = %n.topic,
-        request_no = %n.request_no,
-        attempts = n.attempts.len(),
-        last_error = %last_error,
-        "notification exhausted its retries"
-    );
+impl Exhausted {
+    /// The plain line: the retries are exhausted, naming the requestNo.
+    pub fn retries(n: &Notification) -> Self {
+        Self {
+            message: "notification exhausted its retries",
+            key: ("requestNo", n.request_no.clone()),
+        }
+    }
+
+    /// Writes the line of `n`, whose last attempt failed for `last_error`.
+    pub fn log(&self, n: &Notification, last_error: &str) {
+        let (key, value) = (self.key.0, &self.key.1);
+        tracing::warn!(
+            target: "whalet_sim::notify::offline",
+            notification = %n.id,
+            tenant = %n.tenant,
+            topic = %n.topic,
+            attempts = n.attempts.len(),
+            last_error = %last_error,
+            "{} ({key} {value})",
+            self.message
+        );
+    }
 }
 
 /// A surface's answer to [`Transport::url`]: `configured` is the tenant's notify URL as the

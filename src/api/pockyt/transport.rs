@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::api::pockyt::Merchants;
 use crate::config::pockyt::IpnFormat;
 use crate::notify::{
-    configured_url, judge_status, schedule, Notification, Sealed, Transport, EXHAUSTED_TARGET,
+    configured_url, judge_status, schedule, Exhausted, Notification, Sealed, Transport,
 };
 use crate::tenant::TenantId;
 use crate::wire::pockyt as wire;
@@ -74,17 +74,11 @@ impl Transport for PockytTransport {
 
     /// An IPN carries no requestNo: the line names the transactionNo the merchant saw (the
     /// ledger's businessId).
-    fn exhausted(&self, n: &Notification, last_error: &str) {
-        tracing::warn!(
-            target: EXHAUSTED_TARGET,
-            notification = %n.id,
-            tenant = %n.tenant,
-            topic = %n.topic,
-            transaction_no = %n.business_id.as_deref().unwrap_or(""),
-            attempts = n.attempts.len(),
-            last_error = %last_error,
-            "notification exhausted its retries"
-        );
+    fn exhausted(&self, n: &Notification) -> Exhausted {
+        Exhausted {
+            key: ("transactionNo", n.business_id.clone().unwrap_or_default()),
+            ..Exhausted::retries(n)
+        }
     }
 }
 
@@ -117,18 +111,8 @@ mod tests {
             )
         };
         let n = Notification::pending("ntf_000001".into(), "N1".into(), spec, 0);
-        let (logs, _logging) = crate::test_logs::capture(tracing::Level::WARN);
-        transport.exhausted(&n, "HTTP 500");
-        let logged = logs.text();
-        assert!(
-            logged.contains("notification exhausted its retries"),
-            "{logged}"
-        );
-        assert!(logged.contains("transaction_no=T2026ABC"), "{logged}");
-        assert!(logged.contains("last_error=HTTP 500"), "{logged}");
-        assert!(logged.contains(EXHAUSTED_TARGET), "{logged}");
-        assert!(!logged.contains("told offline"), "{logged}");
-        assert!(!logged.contains("offline notice"), "{logged}");
-        assert!(!logged.contains("request_no"), "{logged}");
+        let line = transport.exhausted(&n);
+        assert_eq!(line.message, "notification exhausted its retries");
+        assert_eq!(line.key, ("transactionNo", "T2026ABC".to_owned()));
     }
 }

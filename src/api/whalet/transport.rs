@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::api::whalet::partners::{Partner, Partners};
 use crate::notify::{
-    configured_url, judge_status, schedule, Notification, Sealed, Transport, EXHAUSTED_TARGET,
+    configured_url, judge_status, schedule, Exhausted, Notification, Sealed, Transport,
 };
 use crate::tenant::TenantId;
 use crate::text::{bound, echo, ECHO_BYTES};
@@ -153,17 +153,12 @@ impl Transport for WhaletTransport {
 
     /// Whalet (the Open API and whalet-platform) documents that, its retries spent, it
     /// notifies the partner offline: the line says so.
-    fn exhausted(&self, n: &Notification, last_error: &str) {
-        tracing::warn!(
-            target: EXHAUSTED_TARGET,
-            notification = %n.id,
-            tenant = %n.tenant,
-            topic = %n.topic,
-            request_no = %n.request_no,
-            attempts = n.attempts.len(),
-            last_error = %last_error,
-            "offline notice: notification exhausted its retries; the partner would now be told offline"
-        );
+    fn exhausted(&self, n: &Notification) -> Exhausted {
+        Exhausted {
+            message: "offline notice: notification exhausted its retries; the partner would \
+                      now be told offline",
+            ..Exhausted::retries(n)
+        }
     }
 }
 
@@ -481,23 +476,17 @@ mod tests {
     }
 
     /// Regression (t55c): Whalet's exhausted notification is its documented offline notice,
-    /// named by its requestNo, under the target every surface's line shares.
+    /// named by its requestNo.
     #[test]
     fn an_exhausted_notification_is_an_offline_notice() {
-        let (logs, _logging) = crate::test_logs::capture(tracing::Level::WARN);
         let mut n = notification();
         n.request_no = "R-42".into();
-        transport(false).exhausted(&n, "HTTP 500");
-        let logged = logs.text();
-        assert!(
-            logged.contains(
-                "offline notice: notification exhausted its retries; the partner would now be \
-                 told offline"
-            ),
-            "{logged}"
+        let line = transport(false).exhausted(&n);
+        assert_eq!(
+            line.message,
+            "offline notice: notification exhausted its retries; the partner would now be told \
+             offline"
         );
-        assert!(logged.contains("request_no=R-42"), "{logged}");
-        assert!(logged.contains("last_error=HTTP 500"), "{logged}");
-        assert!(logged.contains(EXHAUSTED_TARGET), "{logged}");
+        assert_eq!(line.key, ("requestNo", "R-42".to_owned()));
     }
 }
