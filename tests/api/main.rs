@@ -87,6 +87,7 @@ mod fper55;
 mod fpersist53;
 mod fplat48;
 mod fplat51;
+mod fplat56;
 mod fscn47;
 mod fscn48;
 mod fsftp47;

@@ -136,7 +136,8 @@ fn payment_content(body: &Value, amount: Money) -> Value {
     Value::Object(content)
 }
 
-/// Credits the seller (or returns the money to the balance) and notifies.
+/// Credits the seller (or returns the money to the balance) and notifies; returns the payment
+/// as notified, or `None` when it was no longer PROCESSING (settled already: nothing done).
 fn settle(
     core: &Core,
     tenant: &TenantId,
@@ -144,7 +145,7 @@ fn settle(
     succeed: bool,
     reason: Option<String>,
     behaviour: NotifyBehaviour,
-) -> Result<(), WhaletError> {
+) -> Result<Option<Value>, WhaletError> {
     let now = core.clock().now();
     let payload = core.with_tenant(tenant, |t| {
         let Some(p) = t.platform.payments.get(payment_id).cloned() else {
@@ -184,17 +185,55 @@ fn settle(
         p.finished_at = Some(now);
         Ok(Some(payment_view(p)))
     })??;
-    if let Some(payload) = payload {
+    if let Some(payload) = &payload {
         crate::api::whalet::notify(
             core,
             tenant,
             APPLY_NOTIFY,
-            payload,
+            payload.clone(),
             Some(format!("payment:{payment_id}")),
             behaviour,
         );
     }
-    Ok(())
+    Ok(payload)
+}
+
+/// The triggers `platform.payment.succeeded|failed`: settles PROCESSING payment `payment_id`
+/// now, before its settlement delay, as the delay's end would (its scheduled settlement then
+/// finds it settled and does nothing). A payment that is unknown or no longer PROCESSING is
+/// refused, nothing changed.
+pub fn settle_now(
+    core: &Core,
+    tenant: &TenantId,
+    payment_id: &str,
+    succeed: bool,
+    reason: Option<String>,
+) -> Result<Value, String> {
+    let status = core
+        .with_tenant(tenant, |t| {
+            t.platform.payments.get(payment_id).map(|p| p.status)
+        })
+        .ok()
+        .flatten()
+        .ok_or_else(|| format!("no payment with paymentId {payment_id:?} for {tenant}"))?;
+    if status != PaymentStatus::Processing {
+        return Err(format!(
+            "payment {payment_id:?} is {}, not PROCESSING: only a payment still in flight can be \
+             settled",
+            status.as_str()
+        ));
+    }
+    settle(
+        core,
+        tenant,
+        payment_id,
+        succeed,
+        reason,
+        NotifyBehaviour::default(),
+    )
+    .map_err(|e| e.detail)?
+    .map(|payment| json!({ "payment": payment }))
+    .ok_or_else(|| format!("payment {payment_id:?} was settled meanwhile"))
 }
 
 /// `paymentQuery {paymentId}` → the payment with its status.

@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 use super::binding::decide_by_bind_id;
 use super::fields;
 use super::materials::MAX_PAYER_NAME;
-use super::payment::receive_bulk_payment;
+use super::payment::{receive_bulk_payment, settle_now};
 use crate::api::whalet::common::fields::MAX_ID;
 use crate::api::whalet::common::trigger_tenant;
 use crate::authorize::Decision;
@@ -45,6 +45,22 @@ pub const TRIGGERS: &[Trigger] = &[
         ],
         run: bulk_payment,
     },
+    Trigger {
+        name: "platform.payment.succeeded",
+        description: "A PROCESSING payment is credited to the seller's e-wallet now, before its settlement delay; sends paymentApplyNotify SUCCESS",
+        params: &[("paymentId", "the payment"), ("partnerId?", crate::trigger::DEFAULT_PARTNER)],
+        run: settle::<true>,
+    },
+    Trigger {
+        name: "platform.payment.failed",
+        description: "A PROCESSING payment fails now; the amount goes back to the partner balance; sends paymentApplyNotify FAILURE with the reason",
+        params: &[
+            ("paymentId", "the payment"),
+            ("reason?", "at most 200 characters, trimmed; default (or blank): the seller's e-wallet could not be credited"),
+            ("partnerId?", crate::trigger::DEFAULT_PARTNER),
+        ],
+        run: settle::<false>,
+    },
 ];
 
 /// The seller's decision on a pending binding (`APPROVED`: approves it; else rejects it, with
@@ -61,6 +77,20 @@ fn decide<const APPROVED: bool>(core: Core, params: Map<String, Value>) -> Trigg
             },
         };
         decide_by_bind_id(&core, &tenant, bind_id, decision).map(|b| json!({"binding": b}))
+    })
+}
+
+/// Settles a PROCESSING payment now (`SUCCEED`: credits the seller; else fails it, with the
+/// trigger's `reason` if given).
+fn settle<const SUCCEED: bool>(core: Core, params: Map<String, Value>) -> TriggerFuture {
+    Box::pin(async move {
+        let tenant = trigger_tenant(&core, &params)?;
+        let payment_id = param(&params, "paymentId")?;
+        let reason = match SUCCEED {
+            true => None,
+            false => crate::trigger::reason_param(&params)?,
+        };
+        settle_now(&core, &tenant, payment_id, SUCCEED, reason)
     })
 }
 
