@@ -209,11 +209,12 @@ pub fn settle_now(
     succeed: bool,
     reason: Option<String>,
 ) -> Result<Value, String> {
+    // Read only: the refusals below change nothing, so they take no commit.
     let status = core
-        .with_tenant(tenant, |t| {
+        .store()
+        .read_tenant(tenant, |t| {
             t.platform.payments.get(payment_id).map(|p| p.status)
         })
-        .ok()
         .flatten()
         .ok_or_else(|| format!("no payment with paymentId {payment_id:?} for {tenant}"))?;
     if status != PaymentStatus::Processing {
